@@ -1,0 +1,329 @@
+"""The supervised pool of sandbox worker processes, driven from Trio.
+
+Plugins are spread over a few worker processes; each call runs on its plugin's worker under a
+hard deadline. A worker that overruns a deadline is killed; one that dies for any reason is
+replaced by a warm spare, which loads that worker's plugins again before it serves. Calls that
+had not started yet go on there; a call that was running, or waiting on a host function in the
+dead worker, is answered with ``timeout`` or ``crash``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
+
+import trio
+
+from . import codec
+from .budget import Budget
+from .errors import CrashError, SandboxError, TimeLimitError, error_from
+from .process import DeadlineExceeded, WorkerGone, WorkerProcess
+
+log = logging.getLogger("sandbox.pool")
+
+HostFunction = Callable[..., Awaitable[Any]]
+
+
+class HostError(Exception):
+    """Raised by a host function to fail the script's call with this message (catchable by
+    the script). Any other exception is reported to the script without its text."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a call returned: its values, the script's captured print output, its heap size."""
+
+    values: list
+    log: str | None = None
+    memory: int = 0
+
+    @property
+    def value(self) -> Any:
+        return self.values[0] if self.values else None
+
+
+@dataclass(eq=False)
+class _Plugin:
+    id: str
+    source: str
+    chunkname: str
+    budget: Budget
+    host: Mapping[str, HostFunction]
+    seed: int
+    slot: int = 0
+    functions: list[str] = field(default_factory=list)
+    memory: int = 0
+    lock: trio.Lock = field(default_factory=trio.Lock)
+
+    def load_request(self, rid: int) -> list:
+        b = self.budget
+        return ["load", rid, self.id, self.source, self.chunkname,
+                [b.instructions, b.timeout, b.memory], sorted(self.host), self.seed]
+
+
+class Pool:
+    """Use ``open_pool()``; the pool's background tasks live in the nursery it opens."""
+
+    def __init__(self, nursery: trio.Nursery, workers: int, spares: int):
+        if workers < 1:
+            raise ValueError("a pool needs at least one worker")
+        self._nursery = nursery
+        self._size = workers
+        self._spare_count = spares
+        self._slots: list[WorkerProcess] = []
+        self._slot_plugins: list[dict[str, None]] = [{} for _ in range(workers)]
+        self._plugins: dict[str, _Plugin] = {}
+        self._spare_send, self._spare_recv = trio.open_memory_channel[WorkerProcess](max(1, spares))
+        self._rid = itertools.count(1)
+        self._closing = False
+        self.restarts = 0
+        self.last_restart: str | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        workers: list[WorkerProcess | None] = [None] * self._size
+
+        async def one(i: int) -> None:
+            workers[i] = await WorkerProcess.spawn()
+
+        async with trio.open_nursery() as n:
+            for i in range(self._size):
+                n.start_soon(one, i)
+            for _ in range(self._spare_count):
+                n.start_soon(self._make_spare)
+        self._slots = [w for w in workers if w is not None]
+        for slot, w in enumerate(self._slots):
+            self._nursery.start_soon(self._watch, slot, w)
+
+    async def _make_spare(self) -> None:
+        delay = 0.1
+        while not self._closing:
+            try:
+                w = await WorkerProcess.spawn()
+            except (OSError, WorkerGone, DeadlineExceeded) as e:
+                log.error("could not start a sandbox worker: %s; retrying in %.1f s", e, delay)
+                await trio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if self._closing:
+                await w.aclose()
+                return
+            await self._spare_send.send(w)
+            return
+
+    async def _aclose(self) -> None:
+        self._closing = True
+        async with trio.open_nursery() as n:
+            for w in self._slots:
+                n.start_soon(w.aclose)
+            while True:
+                try:
+                    n.start_soon(self._spare_recv.receive_nowait().aclose)
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+
+    async def _watch(self, slot: int, w: WorkerProcess) -> None:
+        """Waits for worker ``w`` to exit; unless the pool is closing, replaces it."""
+        await w.process.wait()
+        if self._closing:
+            return
+        w.dead = True
+        self.restarts += 1
+        self.last_restart = f"worker {w.pid}: {w._exit_text()}"
+        log.warning("sandbox %s; replacing it (%d plugins)", self.last_restart, len(self._slot_plugins[slot]))
+        if self._spare_count:
+            new = await self._spare_recv.receive()
+            self._nursery.start_soon(self._make_spare)
+        else:
+            new = await WorkerProcess.spawn()
+        for pid in list(self._slot_plugins[slot]):
+            plugin = self._plugins.get(pid)
+            if plugin is None:
+                continue
+            try:
+                await self._drive(plugin, plugin.load_request(next(self._rid)), worker=new)
+            except SandboxError as e:
+                log.error("plugin %s did not load again after a worker restart: %s", pid, e)
+        self._slots[slot] = new
+        w.replaced.set()
+        self._nursery.start_soon(self._watch, slot, new)
+
+    # -- the public face -------------------------------------------------------------------
+
+    async def load(
+        self,
+        plugin_id: str,
+        source: str,
+        *,
+        chunkname: str | None = None,
+        budget: Budget = Budget(),
+        host: Mapping[str, HostFunction] | None = None,
+        seed: int | None = None,
+    ) -> Reply:
+        """Compiles ``source`` in a fresh runtime and runs its chunk; raises on failure, leaving
+        nothing loaded. ``host`` maps dotted names ("orders.market") to async functions the
+        script may call. The reply holds what the chunk returned; ``functions()`` names the
+        global functions it defined."""
+        if plugin_id in self._plugins:
+            raise ValueError(f"plugin {plugin_id!r} is already loaded; unload it first")
+        chunkname = chunkname or f"{plugin_id}.lua"
+        if seed is None:
+            seed = int.from_bytes(plugin_id.encode("utf-8")[:8].ljust(8, b"\0"), "little") & (2**62 - 1)
+        slot = min(range(self._size), key=lambda i: len(self._slot_plugins[i]))
+        plugin = _Plugin(plugin_id, source, chunkname, budget, dict(host or {}), seed, slot)
+        async with plugin.lock:
+            reply = await self._drive(plugin, plugin.load_request(next(self._rid)))
+            result = self._result(plugin, reply)
+            plugin.functions = list(reply[5].get("functions", []))
+            self._plugins[plugin_id] = plugin
+            self._slot_plugins[slot][plugin_id] = None
+        return result
+
+    async def call(self, plugin_id: str, function: str, *args: Any) -> Reply:
+        """Calls the script's global ``function`` with plain-data ``args``. Calls to one plugin
+        run one at a time, in the order they were made."""
+        plugin = self._plugin(plugin_id)
+        shape, values = codec.encode(args)
+        await trio.lowlevel.checkpoint()
+        async with _fast(plugin.lock):
+            reply = await self._drive(plugin, ["call", next(self._rid), plugin_id, function, shape, values])
+            return self._result(plugin, reply)
+
+    async def unload(self, plugin_id: str) -> None:
+        plugin = self._plugin(plugin_id)
+        async with plugin.lock:
+            del self._plugins[plugin_id]
+            self._slot_plugins[plugin.slot].pop(plugin_id, None)
+            try:
+                await self._drive(plugin, ["unload", next(self._rid), plugin_id])
+            except SandboxError:
+                pass  # a dead worker holds nothing to unload
+
+    def functions(self, plugin_id: str) -> list[str]:
+        return list(self._plugin(plugin_id).functions)
+
+    def memory(self, plugin_id: str) -> int:
+        """The plugin's Lua heap in bytes, as of its last call."""
+        return self._plugin(plugin_id).memory
+
+    def plugins(self) -> list[str]:
+        return list(self._plugins)
+
+    def worker_pids(self) -> list[int]:
+        return [w.pid for w in self._slots]
+
+    # -- the machinery -----------------------------------------------------------------------
+
+    def _plugin(self, plugin_id: str) -> _Plugin:
+        try:
+            return self._plugins[plugin_id]
+        except KeyError:
+            raise KeyError(f"no plugin {plugin_id!r} is loaded") from None
+
+    async def _current_worker(self, slot: int) -> WorkerProcess:
+        while True:
+            w = self._slots[slot]
+            if not w.dead:
+                return w
+            await w.replaced.wait()
+
+    async def _drive(self, plugin: _Plugin, msg: list, worker: WorkerProcess | None = None) -> list:
+        """Runs one request to its end on the plugin's worker, serving the host calls it makes.
+
+        The deadline counts only the time the worker spends running this request, not time
+        waiting for the worker or for host functions."""
+        spent = 0.0
+        started = False
+        while True:
+            w = worker or await self._current_worker(plugin.slot)
+            async with _fast(w.cpu):
+                if w.dead:
+                    if started or worker is not None:
+                        raise CrashError("the worker died while the call waited on a host function; "
+                                         "the call was lost")
+                    continue  # not sent yet: go on on the successor
+                started = True
+                t0 = trio.current_time()
+                try:
+                    reply = await w.exchange(msg, plugin.budget.deadline - spent)
+                except DeadlineExceeded:
+                    w.kill()
+                    raise TimeLimitError(
+                        f"no answer within the hard deadline of {plugin.budget.deadline:.2f} s; "
+                        "the worker was killed and replaced", file=plugin.chunkname) from None
+                except WorkerGone as e:
+                    raise CrashError(f"{e}; the worker is being replaced", file=plugin.chunkname) from None
+                finally:
+                    spent += trio.current_time() - t0
+            if reply[0] != "host":
+                return reply
+            msg = await self._host_call(plugin, reply)
+
+    async def _host_call(self, plugin: _Plugin, reply: list) -> list:
+        _, rid, name, shape, values = reply
+        fn = plugin.host.get(name)
+        try:
+            if fn is None:
+                raise HostError(f"no host function {name}")
+            result = await fn(*codec.decode(shape, values))
+            out = list(result) if isinstance(result, tuple) else [result]
+            return ["answer", rid, True, *codec.encode(out)]
+        except HostError as e:
+            return ["answer", rid, False, str(e), []]
+        except codec.BoundaryError as e:
+            log.error("host function %s returned a value that cannot cross: %s", name, e)
+            return ["answer", rid, False, "the host function returned a value that cannot cross", []]
+        except Exception:
+            log.exception("host function %s failed for plugin %s", name, plugin.id)
+            return ["answer", rid, False, "internal error in the host function", []]
+
+    def _result(self, plugin: _Plugin, reply: list) -> Reply:
+        if reply[0] == "ok":
+            info = reply[5] or {}
+            plugin.memory = info.get("memory", plugin.memory)
+            return Reply(codec.decode(reply[3], reply[4]), reply[2], plugin.memory)
+        _, _, out_log, kind, message, where = reply
+        err = error_from(kind, message, where)
+        err.log = out_log
+        raise err
+
+
+class _fast:
+    """Holds a trio.Lock, without the schedule point when it is free.
+
+    A call passes two locks (its plugin's, its worker's); each full checkpoint costs several
+    microseconds, and ``call`` already has one schedule point of its own."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, lock: trio.Lock):
+        self._lock = lock
+
+    async def __aenter__(self) -> None:
+        try:
+            self._lock.acquire_nowait()
+        except trio.WouldBlock:
+            await self._lock.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+@asynccontextmanager
+async def open_pool(workers: int = 2, *, spares: int = 1) -> AsyncIterator[Pool]:
+    """Starts ``workers`` sandbox processes plus warm ``spares``; stops them all on exit.
+
+    A spare lets a dead worker be replaced in milliseconds instead of a process start."""
+    async with trio.open_nursery() as nursery:
+        pool = Pool(nursery, workers, spares)
+        try:
+            await pool._start()
+            yield pool
+        finally:
+            with trio.CancelScope(shield=True):
+                await pool._aclose()
+            nursery.cancel_scope.cancel()

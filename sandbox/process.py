@@ -1,0 +1,136 @@
+"""One sandbox worker process as Trio sees it: spawn it, exchange a request, kill it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from time import perf_counter
+
+import msgpack
+import trio
+
+from .worker import MAX_MESSAGE
+
+# How long to poll for an answer before sleeping on the socket (see exchange()).
+SPIN = 100e-6
+
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+class WorkerGone(Exception):
+    """The worker process closed its socket or died: whatever it was doing is lost."""
+
+
+class DeadlineExceeded(Exception):
+    """The worker did not answer within the hard deadline."""
+
+
+class WorkerProcess:
+    """A worker process and the socket to it. One request is in flight at a time: the pool
+    holds ``cpu`` while the worker runs Lua, and releases it while a call waits on the host."""
+
+    def __init__(self, process: trio.Process, sock: socket.socket, spin: float = SPIN):
+        self.process = process
+        self._raw = sock
+        self.spin = spin
+        self.cpu = trio.Lock()
+        self.dead = False
+        self.replaced = trio.Event()  # set once a successor serves this worker's plugins
+        self.plugins: set[str] = set()
+        self._unpacker = msgpack.Unpacker(raw=False, max_buffer_size=MAX_MESSAGE, strict_map_key=False)
+        self._pack = msgpack.Packer(use_bin_type=True).pack
+
+    @classmethod
+    async def spawn(cls) -> "WorkerProcess":
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
+        try:
+            process = await trio.lowlevel.open_process(
+                [sys.executable, "-m", "sandbox.worker", str(theirs.fileno())],
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        worker = cls(process, ours)
+        reply = await worker.exchange(["ping", 0], timeout=30)
+        if reply[0] != "ok":
+            worker.kill()
+            raise WorkerGone(f"worker did not start: {reply!r}")
+        return worker
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    async def exchange(self, msg: list, timeout: float) -> list:
+        """Sends one request and waits for its answer, at most ``timeout`` seconds.
+
+        The answer to a short call usually arrives within tens of microseconds, sooner than
+        a round through Trio's I/O loop, so the socket is polled directly for up to ``spin``
+        seconds before this task sleeps on it."""
+        if self.dead:
+            raise WorkerGone("worker is gone")
+        raw = self._raw
+        try:
+            await trio.lowlevel.checkpoint_if_cancelled()
+            view = memoryview(self._pack(msg))
+            while view:
+                try:
+                    view = view[raw.send(view):]
+                except BlockingIOError:
+                    await trio.lowlevel.wait_writable(raw)
+            with trio.move_on_after(timeout):
+                spin_until = perf_counter() + self.spin
+                while True:
+                    for reply in self._unpacker:
+                        if reply[1] == msg[1]:
+                            return reply
+                        # a late answer to a request whose caller was cancelled: drop it
+                    try:
+                        data = raw.recv(1 << 16)
+                    except BlockingIOError:
+                        if perf_counter() < spin_until:
+                            continue
+                        await trio.lowlevel.wait_readable(raw)
+                        continue
+                    if not data:
+                        raise WorkerGone(self._exit_text())
+                    self._unpacker.feed(data)
+        except OSError as e:
+            self.dead = True
+            raise WorkerGone(f"{self._exit_text()} ({e.__class__.__name__})") from None
+        except WorkerGone:
+            self.dead = True
+            raise
+        raise DeadlineExceeded()
+
+    def _exit_text(self) -> str:
+        code = self.process.poll()
+        if code is None:
+            return "worker closed its connection"
+        if code < 0:
+            return f"worker killed by signal {-code}"
+        return f"worker exited with status {code}"
+
+    def kill(self) -> None:
+        self.dead = True
+        if self.process.returncode is None:
+            self.process.kill()
+
+    async def aclose(self, grace: float = 1.0) -> None:
+        """Closes the socket (the worker exits on EOF), then kills it if it lingers."""
+        self.dead = True
+        self._raw.close()
+        await trio.lowlevel.checkpoint()
+        with trio.move_on_after(grace):
+            await self.process.wait()
+        if self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
