@@ -237,16 +237,19 @@ class Pool:
         The deadline counts only the time the worker spends running this request, not time
         waiting for the worker or for host functions."""
         spent = 0.0
-        started = False
+        w = worker
         while True:
-            w = worker or await self._current_worker(plugin.slot)
+            # Until the request is sent it may go to a successor; after, it lives in `w` only.
+            started = w is not None
+            if not started:
+                w = await self._current_worker(plugin.slot)
             async with _fast(w.cpu):
                 if w.dead:
-                    if started or worker is not None:
+                    if started:
                         raise CrashError("the worker died while the call waited on a host function; "
-                                         "the call was lost")
-                    continue  # not sent yet: go on on the successor
-                started = True
+                                         "the call was lost", file=plugin.chunkname)
+                    w = None
+                    continue
                 t0 = trio.current_time()
                 try:
                     reply = await w.exchange(msg, plugin.budget.deadline - spent)

@@ -1,0 +1,276 @@
+"""The pool: loading, calling, the host-function bridge, and supervision of its workers."""
+
+import os
+import signal
+import time
+
+import pytest
+import trio
+
+from sandbox import (
+    Budget,
+    CrashError,
+    ForbiddenError,
+    HostError,
+    ScriptError,
+    TimeLimitError,
+    open_pool,
+)
+
+STRATEGY = """
+plugin = {name = "echo", symbols = {"EURUSD"}}
+calls = 0
+function on_alert(a)
+  calls = calls + 1
+  return {symbol = a.symbol, calls = calls, doubled = a.volume * 2}
+end
+function two() return false, "reason" end
+function nothing() end
+"""
+
+
+async def test_load_reports_functions_and_call_returns_plain_data(pool):
+    reply = await pool.load("echo", STRATEGY)
+    assert reply.values == []
+    assert pool.functions("echo") == ["nothing", "on_alert", "two"]
+    r = await pool.call("echo", "on_alert", {"symbol": "EURUSD", "volume": 0.5})
+    assert r.value == {"symbol": "EURUSD", "calls": 1, "doubled": 1.0}
+    assert (await pool.call("echo", "on_alert", {"symbol": "X", "volume": 1})).value["calls"] == 2
+    assert (await pool.call("echo", "two")).values == [False, "reason"]
+    assert (await pool.call("echo", "nothing")).values == []
+    assert 0 < pool.memory("echo") < 400_000
+
+
+async def test_values_cross_unchanged_both_ways(pool):
+    await pool.load("id", "function id(...) return ... end")
+    value = {"s": "häkchen ✓", "i": 2**62, "f": -1.5, "t": True, "list": [1, "two", [3.0]],
+             "nested": {"a": {"b": {"c": []}}}, "int_keys": {1: "x", 5: "y"}}
+    r = await pool.call("id", "id", value, "second", 3)
+    expected = dict(value, nested={"a": {"b": {"c": {}}}})  # an empty table comes back as {}
+    assert r.values == [expected, "second", 3]
+
+
+async def test_load_failure_leaves_nothing_loaded(pool):
+    with pytest.raises(ScriptError) as e:
+        await pool.load("bad", "function broken(\n  return 1\nend", chunkname="bad.lua")
+    assert e.value.file == "bad.lua" and e.value.line == 2
+    assert "bad" not in pool.plugins()
+    with pytest.raises(ScriptError) as e:
+        await pool.load("bad", "x = 1\nerror('refused at load')", chunkname="bad.lua")
+    assert e.value.line == 2 and "refused at load" in str(e.value)
+    with pytest.raises(KeyError):
+        await pool.call("bad", "anything")
+
+
+async def test_unload_and_reload_under_the_same_id(pool):
+    await pool.load("p", "function v() return 1 end")
+    with pytest.raises(ValueError, match="already loaded"):
+        await pool.load("p", "function v() return 2 end")
+    await pool.unload("p")
+    await pool.load("p", "function v() return 2 end")
+    assert (await pool.call("p", "v")).value == 2
+
+
+async def test_print_goes_to_the_log_capped(pool):
+    await pool.load("p", "function f() for i = 1, 1000 do print('line', i) end return 1 end")
+    r = await pool.call("p", "f")
+    lines = r.log.splitlines()
+    assert lines[0] == "line\t1"
+    assert lines[-1] == "(800 more lines dropped)"
+    assert len(lines) == 201
+
+
+async def test_budget_error_names_file_and_line(pool):
+    await pool.load("spin", "x = 1\nfunction f()\n  while true do end\nend", chunkname="spin.lua",
+                    budget=Budget(instructions=100_000))
+    with pytest.raises(Exception) as e:
+        await pool.call("spin", "f")
+    assert e.value.kind == "instructions"
+    assert (e.value.file, e.value.line) == ("spin.lua", 3)
+
+
+# -- the host-function bridge ------------------------------------------------------------------
+
+NAPPER = """
+function nap(seconds)
+  return host.sleep(seconds)
+end
+function failing() local ok, err = pcall(host.fail) return ok, err end
+function secret() return host.boom() end
+function quick(x) return x + 1 end
+"""
+
+
+async def _host():
+    async def sleep(seconds):
+        await trio.sleep(seconds)
+        return {"slept": seconds}
+
+    async def fail():
+        raise HostError("order refused: market closed")
+
+    async def boom():
+        raise RuntimeError("password=hunter2")
+
+    return {"host.sleep": sleep, "host.fail": fail, "host.boom": boom}
+
+
+async def test_host_call_is_not_charged_and_others_keep_running(pool):
+    host = await _host()
+    # A 0.3 s wait inside a call whose whole budget is 0.1 s: the wait is not charged.
+    await pool.load("napper", NAPPER, host=host, budget=Budget(timeout=0.1))
+    # Same worker or not, other plugins keep being served while the napper waits.
+    await pool.load("other1", NAPPER, host=host)
+    await pool.load("other2", NAPPER, host=host)
+    served = []
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            await trio.sleep(0.01)
+            ticks += 1
+
+    async with trio.open_nursery() as n:
+        n.start_soon(ticker)
+        t0 = trio.current_time()
+        result = {}
+
+        async def napper():
+            result["r"] = await pool.call("napper", "nap", 0.3)
+            result["t"] = trio.current_time() - t0
+
+        n.start_soon(napper)
+        await trio.sleep(0.02)
+        while "r" not in result:
+            for p in ("other1", "other2"):
+                served.append((await pool.call(p, "quick", 1)).value)
+            await trio.sleep(0)
+        n.cancel_scope.cancel()
+    assert result["r"].values == [{"slept": 0.3}]  # no timeout: the wait was not charged
+    assert result["t"] >= 0.3
+    assert len(served) >= 20 and set(served) == {2}
+    assert ticks >= 20  # the event loop ran throughout
+
+
+async def test_host_errors_reach_the_script_without_secrets(pool):
+    await pool.load("p", NAPPER, host=await _host())
+    assert (await pool.call("p", "failing")).values == [False, "host.fail: order refused: market closed"]
+    with pytest.raises(ScriptError) as e:
+        await pool.call("p", "secret")
+    assert "hunter2" not in str(e.value) and "internal error" in str(e.value)
+
+
+async def test_host_namespaces_exist_only_when_handed_in(pool):
+    await pool.load("p", "function f() return host, type(log) end", host={"log.info": None})
+    assert (await pool.call("p", "f")).values == [None, "table"]
+
+
+async def test_host_functions_work_from_the_scripts_own_coroutines(pool):
+    host = await _host()
+    src = """
+    function f()
+      local co = coroutine.wrap(function(x)
+        local inner = coroutine.create(function() return host.sleep(0.01) end)
+        local ok, v = coroutine.resume(inner)
+        coroutine.yield(v.slept + x)
+        return "done"
+      end)
+      return co(1), co()
+    end
+    """
+    await pool.load("p", src, host=host)
+    assert (await pool.call("p", "f")).values == [1.01, "done"]
+
+
+# -- supervision -------------------------------------------------------------------------------
+
+HANG = """
+function hang()  -- a single C call the instruction budget allows, and runs for hours
+  return string.find(string.rep("a", 3000), ".-.-.-b")
+end
+function ok() return "fine" end
+state = 0
+function bump() state = state + 1 return state end
+"""
+
+
+async def test_hung_worker_is_killed_replaced_and_its_plugins_reloaded():
+    async with open_pool(workers=1, spares=1) as pool:
+        budget = Budget(instructions=10**13, timeout=0.2)
+        await pool.load("hang", HANG, budget=budget)
+        await pool.load("neighbour", HANG)
+        assert (await pool.call("neighbour", "bump")).value == 1
+        old = pool.worker_pids()
+        t0 = time.monotonic()
+        with pytest.raises(TimeLimitError) as e:
+            await pool.call("hang", "hang")
+        elapsed = time.monotonic() - t0
+        assert e.value.kind == "timeout" and "hard deadline" in str(e.value)
+        assert budget.deadline <= elapsed < 2 * budget.timeout + 0.2
+        # The neighbour, hosted in the same worker, is served again (its chunk re-ran).
+        assert (await pool.call("neighbour", "ok")).value == "fine"
+        assert (await pool.call("neighbour", "bump")).value == 1
+        assert (await pool.call("hang", "ok")).value == "fine"
+        assert pool.worker_pids() != old and pool.restarts == 1
+
+
+async def test_worker_death_is_a_crash_and_the_pool_recovers():
+    async with open_pool(workers=1, spares=1) as pool:
+        async def kill_my_worker():
+            os.kill(pool.worker_pids()[0], signal.SIGKILL)
+            await trio.sleep(0.5)
+            return 1
+
+        await pool.load("p", "function f() return host.kill() end\nfunction g() return 7 end",
+                        host={"host.kill": kill_my_worker})
+        with pytest.raises(CrashError) as e:
+            await pool.call("p", "f")
+        assert e.value.kind == "crash"
+        assert (await pool.call("p", "g")).value == 7
+        assert pool.restarts == 1
+
+
+async def test_calls_queued_behind_a_hung_call_run_after_the_replacement():
+    async with open_pool(workers=1, spares=1) as pool:
+        await pool.load("hang", HANG, budget=Budget(instructions=10**13, timeout=0.1))
+        await pool.load("other", HANG)
+        results = []
+
+        async def hang():
+            with pytest.raises(TimeLimitError):
+                await pool.call("hang", "hang")
+
+        async def other():
+            await trio.sleep(0.02)  # queued while the worker is wedged
+            results.append((await pool.call("other", "ok")).value)
+
+        async with trio.open_nursery() as n:
+            n.start_soon(hang)
+            n.start_soon(other)
+        assert results == ["fine"]
+
+
+async def test_forbidden_is_reported_and_the_pool_serves_on(pool):
+    await pool.load("p", "function f() pcall(function() return os.execute end) return 1 end\n"
+                         "function g() return 2 end")
+    with pytest.raises(ForbiddenError):
+        await pool.call("p", "f")
+    assert (await pool.call("p", "g")).value == 2
+
+
+async def test_calls_to_one_plugin_run_in_order(pool):
+    await pool.load("seq", "log = {}\nfunction add(x) log[#log + 1] = x return #log end\n"
+                           "function all() return log end")
+    async with trio.open_nursery() as n:
+        for i in range(50):
+            n.start_soon(pool.call, "seq", "add", i)
+            await trio.sleep(0)
+    assert (await pool.call("seq", "all")).value == list(range(50))
+
+
+async def test_cancelled_caller_leaves_the_pool_consistent(pool):
+    await pool.load("p", NAPPER, host=await _host())
+    with trio.move_on_after(0.05):
+        await pool.call("p", "nap", 1.0)
+    assert (await pool.call("p", "quick", 41)).value == 42
