@@ -333,48 +333,81 @@ local function class_end(p, i)        -- mirrors lstrlib.c's classEnd
   return i + 1
 end
 
--- Worst-case cost of a pattern: each quantified item that can match what the previous one
--- matched multiplies the backtracking by the subject length. Returns the degree (0 for a
--- pattern without loops) and whether the pattern is anchored. Cached per pattern string.
+-- The shape of a pattern's worst case. A quantified item (* + -) makes the matcher try every
+-- length of the run it matches; when the next quantified item can match the same characters
+-- (and nothing fixed in between breaks the run), the tries multiply. Returns whether the
+-- pattern is anchored and its chains of such items (each item a one-character class).
+-- Cached per pattern string: strategies use a handful of constant patterns.
 local function pattern_shape(p)
   local cached = pattern_cache[p]
   if cached then return cached[1], cached[2] end
   local i, n, anchored = 1, #p, false
   if s_byte(p, 1) == 94 then anchored = true; i = 2 end
-  local degree, chain, open = 0, 0, nil
-  local function loop(set)
-    if open and s_find(open, "[" .. s_gsub(set, "[%]%%%^%-]", "%%%0") .. "]") then chain = chain + 1 else chain = 1 end
+  local chains, chain, open = {}, nil, nil
+  local function loop(item, set)
+    if open and chain and s_find(open, item) then chain[#chain + 1] = item
+    else chain = {item}; chains[#chains + 1] = chain end
     open = set
-    if chain > degree then degree = chain end
   end
   while i <= n do
     local c = s_byte(p, i)
     if c == 40 or c == 41 then i = i + 1                                   -- ( )
     elseif c == 36 and i == n then i = i + 1                               -- final $
-    elseif c == 37 and s_byte(p, i + 1) == 98 then loop(ALL_BYTES); i = i + 4   -- %bxy
+    elseif c == 37 and s_byte(p, i + 1) == 98 then loop(".", ALL_BYTES); i = i + 4   -- %bxy
     elseif c == 37 and s_byte(p, i + 1) == 102 then                        -- %f[set]
       i = class_end(p, i + 2); if not i then break end
-    elseif c == 37 and s_find(s_sub(p, i + 1, i + 1), "^%d") then loop(ALL_BYTES); i = i + 2  -- %1
+    elseif c == 37 and s_find(s_sub(p, i + 1, i + 1), "^%d") then loop(".", ALL_BYTES); i = i + 2  -- %1
     else
       local e = class_end(p, i)
       if not e then break end
       local item = s_sub(p, i, e - 1)
       local q = s_byte(p, e)
-      local set = s_byte(item, 1) == 46 and ALL_BYTES or members(item)
-      if q == 42 or q == 43 or q == 45 then loop(set); i = e + 1          -- * + -
+      local set = item == "." and ALL_BYTES or members(item)
+      if q == 42 or q == 43 or q == 45 then loop(item, set); i = e + 1    -- * + -
       else
-        if open and not s_find(set, "[" .. s_gsub(open, "[%]%%%^%-]", "%%%0") .. "]") then open = nil; chain = 0 end
+        if open and not s_find(open, item) then open, chain = nil, nil end  -- a fixed item ends the run
         i = (q == 63) and e + 1 or e                                       -- ?
       end
     end
   end
   if pattern_cache_n >= 256 then pattern_cache, pattern_cache_n = {}, 0 end
-  pattern_cache[p] = {degree, anchored}
+  pattern_cache[p] = {anchored, chains}
   pattern_cache_n = pattern_cache_n + 1
-  return degree, anchored
+  return anchored, chains
 end
 
 local function factorial(k) local r = 1; for x = 2, k do r = r * x end; return r end
+
+-- The longest run of characters of class `item` in s: how far one quantified item can reach.
+local function longest_run(s, item)
+  if item == "." then return #s end
+  local best = 0
+  for r in s_gmatch(s, item .. "+") do if #r > best then best = #r end end
+  return best
+end
+
+-- Worst-case steps of a chain set: first assuming every run spans the subject; when that does
+-- not fit the remaining budget, again with the subject's real longest runs (a linear scan).
+local function pattern_steps(s, n, p, remaining)
+  local anchored, chains = pattern_shape(p)
+  local starts = anchored and 1 or (n + 1)
+  local worst = 0
+  for _, chain in next, chains do
+    local c = (n + 1) ^ #chain / factorial(#chain)
+    if c > worst then worst = c end
+  end
+  local steps = starts * worst + n * #p
+  if steps / STEPS_PER_INSTRUCTION <= remaining or #chains == 0 then return steps end
+  charge((#chains + 1) * n / STEPS_PER_INSTRUCTION, "pattern analysis")
+  worst = 0
+  for _, chain in next, chains do
+    local c = 1
+    for _, item in next, chain do c = c * (longest_run(s, item) + 1) end
+    c = c / factorial(#chain)
+    if c > worst then worst = c end
+  end
+  return starts * worst + n * #p
+end
 
 local function guard_pattern(what, s, p, init, plain)
   if type(s) ~= "string" and type(s) ~= "number" then return end  -- let Lua raise its own error
@@ -385,16 +418,14 @@ local function guard_pattern(what, s, p, init, plain)
   if init < 0 then init = n + init + 1 end
   if init > 1 then n = n - init + 1 end
   if n < 0 then n = 0 end
-  local cost
+  local steps
   if plain or not s_find(p, "[%^%$%*%+%?%.%(%)%[%]%%%-]") then
-    cost = n * (#p + 1)
+    steps = n * (#p + 1)
   else
-    if (#p) > 64 then charge(#p * 8, what) end     -- analysis itself is work
-    local degree, anchored = pattern_shape(p)
-    local starts = anchored and 1 or (n + 1)
-    cost = starts * ((n + 1) ^ degree) / factorial(degree) + n * #p
+    if #p > 64 then charge(#p * 8, what) end     -- analysing a long pattern is work too
+    steps = pattern_steps(s, n, p, cur.limit - cur.count)
   end
-  local need = cost / STEPS_PER_INSTRUCTION
+  local need = steps / STEPS_PER_INSTRUCTION
   if need > cur.limit - cur.count then charge(need, what) end
   charge(n // STEPS_PER_INSTRUCTION + 1, what)
 end

@@ -1,0 +1,92 @@
+"""The script's environment is exactly the allow-list: checked in-process, one runtime each."""
+
+import pytest
+
+from sandbox import Budget, allowlist, codec
+from sandbox.runtime import LuaSandbox
+
+
+def run(source: str, fn: str = "f", *args, host=(), seed: int = 1, budget: Budget = Budget()):
+    sb = LuaSandbox(budget, host, seed)
+    loaded = sb.load(source, "t.lua")
+    assert loaded[0] == "ok", loaded
+    out = sb.call(fn, *codec.encode(list(args)))
+    if out[0] == "ok":
+        return ("ok", codec.decode(out[2], out[3:]))
+    return out[0], out[2], out[3]  # "err", kind, message
+
+
+def test_globals_are_exactly_the_allow_list():
+    status, (names,) = run("function f() local n = {} for k in pairs(_ENV) do n[#n + 1] = k end "
+                           "table.sort(n) return n end", host=["orders.market", "ping"])
+    expected = set(allowlist.GLOBALS) | set(allowlist.LIBRARIES) | {"_G", "_VERSION", "orders", "ping", "f"}
+    assert set(names) == expected
+
+
+@pytest.mark.parametrize("lib", sorted(allowlist.LIBRARIES))
+def test_library_fields_are_exactly_the_allow_list(lib):
+    status, (names,) = run(f"function f() local n = {{}} for k in pairs({lib}) do n[#n + 1] = k end "
+                           "table.sort(n) return n end")
+    assert names == sorted(allowlist.LIBRARIES[lib])
+
+
+@pytest.mark.parametrize("name", allowlist.DENIED)
+def test_every_denied_name_is_forbidden_even_under_pcall(name):
+    out = run(f"function f() pcall(function() return {name} end) return 'escaped' end")
+    assert out[:2] == ("err", "forbidden"), out
+    assert name.split(".")[-1] in out[2]
+
+
+@pytest.mark.parametrize("code", [
+    "string.rep = nil", "table.concat = print", "math.pi = 3", "os.time = nil", "coroutine.wrap = nil",
+    "rawset(string, 'rep', print)", "setmetatable(string, {})", "setmetatable(_ENV, {})",
+    "setmetatable({}, {__gc = print})", "orders.market = print",
+])
+def test_the_sandbox_tables_cannot_be_changed(code):
+    out = run(f"function f() {code} end", host=["orders.market"])
+    assert out[:2] == ("err", "forbidden"), out
+
+
+def test_string_metatable_is_locked_and_methods_are_guarded():
+    assert run("function f() return getmetatable('') end") == ("ok", [False])
+    out = run("function f() return ('x'):rep(10^9) end")
+    assert out[:2] == ("err", "memory")
+
+
+def test_random_is_seeded_per_plugin():
+    src = "function f() local t = {} for i = 1, 5 do t[i] = math.random(1000) end return t end"
+    a, b, c = run(src, seed=7), run(src, seed=7), run(src, seed=8)
+    assert a == b and a != c
+
+
+def test_unknown_globals_read_as_nil_and_script_globals_work():
+    assert run("x = 5\nfunction f() return undefined_thing, x end") == ("ok", [None, 5])
+
+
+def test_no_way_to_load_code():
+    for code in ("return load('return 1')", "return require('os')", "return dofile('/etc/passwd')"):
+        out = run(f"function f() {code} end")
+        assert out[:2] == ("err", "forbidden"), (code, out)
+
+
+def test_os_offers_only_a_clock_and_calendar():
+    status, values = run("function f() return type(os.clock()), type(os.time()), os.date('!%Y', 0) end")
+    assert values == ["number", "number", "1970"]
+
+
+def test_xpcall_handler_runs_and_errors_keep_their_position():
+    status, values = run("function f() return xpcall(function() error('bad') end, "
+                         "function(e) return 'handled: ' .. e end) end")
+    assert values == [False, "handled: t.lua:1: bad"]
+
+
+def test_pattern_guard_allows_ordinary_patterns_on_long_text():
+    text = ("key=value, " * 5000)
+    status, values = run("function f(s) local n = 0 for k, v in s:gmatch('(%w+)=(%w+)') do n = n + 1 end "
+                         "return n, s:find('value', 1, true), s:match('^(%w+)%s*=') end", "f", text)
+    assert (status, values) == ("ok", [5000, 5, "key"])  # find is cut to one value mid-list
+
+
+def test_host_arguments_that_cannot_cross_fail_the_script_cleanly():
+    out = run("function f() return orders.market({callback = print}) end", host=["orders.market"])
+    assert out[:2] == ("err", "script") and "function cannot cross" in out[2]
