@@ -9,7 +9,7 @@ pool, under instruction, time and memory budgets, and sees only the allow-list i
         reply = await pool.call("trend", "on_alert", {"symbol": "EURUSD"})
 """
 
-from .budget import Budget
+from .budget import MB, Budget
 from .errors import (
     KINDS,
     CrashError,
@@ -22,7 +22,7 @@ from .errors import (
 )
 
 __all__ = [
-    "KINDS", "Budget", "CrashError", "ForbiddenError", "HostError", "InstructionLimitError",
+    "KINDS", "MB", "Budget", "CrashError", "ForbiddenError", "HostError", "InstructionLimitError",
     "MemoryLimitError", "Pool", "Reply", "SandboxError", "ScriptError", "TimeLimitError",
     "open_pool",
 ]

@@ -22,8 +22,63 @@ class BoundaryError(ValueError):
     """A value that cannot cross into a script; the message names where it is."""
 
 
+class _NotFlat(Exception):
+    pass
+
+
+def _encode_flat(values: Sequence[Any]) -> tuple[str, list]:
+    """The usual case, fast: scalars and maps of string keys to scalars (an alert, an order)."""
+    shape: list[str] = []
+    out: list = []
+    size = 0
+    for v in values:
+        t = type(v)
+        if t is dict:
+            items = [(k, x) for k, x in v.items() if x is not None]
+            shape.append("m")
+            out.append(len(items))
+            for k, x in items:
+                tx = type(x)
+                if type(k) is not str:
+                    raise _NotFlat
+                if tx is str:
+                    size += len(x) + len(k)
+                elif tx is float or (tx is int and _INT_MIN <= x <= _INT_MAX):
+                    size += len(k)
+                elif tx is bool:
+                    out.append(k)
+                    shape.append("t" if x else "f")
+                    continue
+                else:
+                    raise _NotFlat
+                shape.append("v")
+                out.append(k)
+                out.append(x)
+        elif t is str or t is float or (t is int and _INT_MIN <= v <= _INT_MAX):
+            shape.append("v")
+            out.append(v)
+            if t is str:
+                size += len(v)
+        elif v is None:
+            shape.append("n")
+        elif t is bool:
+            shape.append("t" if v else "f")
+        else:
+            raise _NotFlat
+    if size > MAX_STRING_BYTES or len(out) > MAX_VALUES:
+        raise _NotFlat  # let the general path name what is too large
+    return "".join(shape), out
+
+
 def encode(values: Sequence[Any]) -> tuple[str, list]:
     """Flattens ``values`` (a list of top-level values) for the trip into Lua."""
+    try:
+        return _encode_flat(values)
+    except _NotFlat:
+        return _encode_general(values)
+
+
+def _encode_general(values: Sequence[Any]) -> tuple[str, list]:
     shape: list[str] = []
     out: list = []
     budget = [MAX_VALUES, MAX_STRING_BYTES]

@@ -39,7 +39,6 @@ return function(lower_cap, raise_cap, seed, shape, ...)
 local cur = {count = 0, limit = 0, tleft = 0, tlimit = 0, used = 0, memlimit = 0, dead = false}
 local seg_start = 0
 local chunk_source = "=?"
-local call_co = nil
 local LIMITS               -- crossing limits, set from the config below
 
 -- file:line of the innermost frame of the script on thread `co` (or the running thread)
@@ -643,49 +642,71 @@ _G.python = nil
 ---------------------------------------------------------------------------------------------
 -- The driver: what the host calls.
 
+-- Calls run one after another in one coroutine, `runner`, which carries the budget hook; it
+-- is replaced after a call that fails in it (an error unwinds it, a budget kill leaves it
+-- with the every-instruction hook).
+local DONE = {}
+local runner, runner_idle = nil, false
+local function run_loop(f, ...)
+  return run_loop(co_yield(DONE, f(...)))
+end
+
 local function finish(co, ok, ...)
   local spent = clock() - seg_start
   raise_cap()
   local c = cur
   c.used = c.used + spent
   if c.dead then
-    call_co = nil
+    runner = nil
     return "err", take_log(), c.dead, c.msg, c.where
   end
   if not ok then
-    call_co = nil
+    runner = nil
     if rawequal((...), MEMERR) then
       return "err", take_log(), "memory", "memory budget exceeded", script_where(co)
     end
     return "err", take_log(), "script", safe_text((...)), script_where(co)
   end
-  if co_status(co) == "suspended" then
-    if (...) == HOST then return "host", select(2, ...) end
-    call_co = nil
+  local tag = (...)
+  if tag == HOST then return "host", select(2, ...) end
+  if tag ~= DONE then
+    runner = nil
     return "err", take_log(), "script", "coroutine.yield called outside a coroutine", script_where(co)
   end
-  call_co = nil
-  local fok, fshape, out, no = pcall(flatten, t_pack(...), 1, select("#", ...))
+  runner_idle = true
+  local n = select("#", ...)
+  if n == 1 then return "ok", take_log(), "" end
+  if n == 2 then
+    local v = select(2, ...)
+    local tv = type(v)
+    if tv == "number" or (tv == "string" and #v <= LIMITS.bytes and utf8_len(v)) then
+      return "ok", take_log(), "v", v
+    end
+  end
+  local fok, fshape, out, no = pcall(flatten, t_pack(...), 2, n)
   if not fok then
     return "err", take_log(), "script", "return value " .. safe_text(fshape), nil
   end
   return "ok", take_log(), fshape, t_unpack(out, 1, no)
 end
 
--- Runs the call coroutine until it returns, fails, or yields a host call.
+-- Runs the call until it returns, fails, or yields a host call.
 local function step(...)
   local c = cur
   c.tleft = c.tlimit - c.used
   lower_cap()
   seg_start = clock()
-  return finish(call_co, co_resume(call_co, ...))
+  return finish(runner, co_resume(runner, ...))
 end
 
-local function begin(f, instructions, timeout, memlimit)
+local function begin(instructions, timeout, memlimit)
   cur = {count = 0, limit = instructions, tlimit = timeout, tleft = timeout, used = 0,
          memlimit = memlimit, dead = false}
-  call_co = co_create(f)
-  sethook(call_co, hook, "", STEP)
+  if not runner_idle then  -- none yet, or one abandoned in a host call
+    runner = co_create(run_loop)
+    sethook(runner, hook, "", STEP)
+  end
+  runner_idle = false
 end
 
 local driver = {}
@@ -695,8 +716,8 @@ function driver.load(source, name, instructions, timeout, memlimit)
   local f, err = lua_load(source, "=" .. name, "t", env)
   if not f then return "err", nil, "script", safe_text(err), nil end
   chunk_source = "=" .. name
-  begin(f, instructions, timeout, memlimit)
-  return step()
+  begin(instructions, timeout, memlimit)
+  return step(f)
 end
 
 -- Calls the script's global function `name` with arguments given as shape and scalars.
@@ -705,14 +726,15 @@ function driver.call(name, instructions, timeout, memlimit, ashape, ...)
   if type(f) ~= "function" then
     return "err", nil, "script", "the script defines no function " .. safe_text(name), nil
   end
+  begin(instructions, timeout, memlimit)
+  if ashape == "" then return step(f) end
   local args, n = build_values(ashape, t_pack(...), 1)
-  begin(f, instructions, timeout, memlimit)
-  return step(t_unpack(args, 1, n))
+  return step(f, t_unpack(args, 1, n))
 end
 
 -- Resumes the call suspended in a host function with the host's answer.
 function driver.answer(status, ashape, ...)
-  if not call_co then return "err", nil, "script", "no call is waiting for a host answer", nil end
+  if not runner then return "err", nil, "script", "no call is waiting for a host answer", nil end
   return step(status, ashape, ...)
 end
 

@@ -123,9 +123,12 @@ def serve(sock: socket.socket, spin: float = SPIN) -> None:
         unpacker.feed(data)
         out = [pack(worker.handle(msg)) for msg in unpacker]
         if out:
-            sock.setblocking(True)
-            sock.sendall(b"".join(out))
-            sock.setblocking(False)
+            view = memoryview(b"".join(out))
+            while view:
+                try:
+                    view = view[sock.send(view):]
+                except BlockingIOError:
+                    select.select([], [sock], [])
             spin_until = perf_counter() + spin
 
 

@@ -1,0 +1,1 @@
+"""moonhook's benchmarks: ``make bench`` or ``python -m bench [--json]``."""

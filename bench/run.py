@@ -1,0 +1,48 @@
+"""Runs the benchmarks and prints each figure beside the old plugin system's and the target."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import trio
+
+from . import sandbox_bench
+
+ROWS = [
+    # key, label, field, unit, study figure, target
+    ("load_ms", "plugin load via the pool, per plugin", "median", "ms", "30-80 ms import (+50-100 ms discovery)", "<= 1 ms"),
+    ("load_inprocess_ms", "  of which runtime + prelude + compile + chunk", "median", "ms", "", ""),
+    ("hook_us", "hook round trip (host, worker, Lua, back)", "median", "us", "5-10 ms", "<= 50 us"),
+    ("hook_with_host_call_us", "the same with one host-function call inside", "median", "us", "", ""),
+    ("memory_per_plugin_kb", "memory per loaded plugin (worker RSS)", None, "KB", "10-15 MB", "<= 200 KB"),
+    ("lua_heap_per_plugin_kb", "  Lua heap per plugin", None, "KB", "", ""),
+    ("replace_ms", "hung worker replaced, after its deadline", "median", "ms", "restart", "<= 100 ms"),
+]
+
+
+def table(results: dict) -> str:
+    lines = ["| figure | moonhook | noise (min-max of run medians) | old plugin system | target |",
+             "| --- | --- | --- | --- | --- |"]
+    for key, label, field, unit, study, target in ROWS:
+        v = results[key]
+        if field:
+            value = f"{v[field]} {unit} (p99 {v['p99']})"
+            noise = f"{v['min']}-{v['max']}"
+        else:
+            value, noise = f"{v} {unit}", ""
+        lines.append(f"| {label} | {value} | {noise} | {study} | {target} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench")
+    p.add_argument("--json", action="store_true", help="print one JSON object of every figure")
+    p.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    a = p.parse_args(argv)
+    results = trio.run(sandbox_bench.run_all, a.quick)
+    if a.json:
+        print(json.dumps(results))
+    else:
+        print(table(results))
+    return 0

@@ -1,0 +1,26 @@
+"""Small statistics for noisy machines: medians and percentiles over repeated runs."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Sequence
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    s = sorted(values)
+    if not s:
+        return float("nan")
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def summary(runs: Sequence[Sequence[float]], scale: float = 1.0) -> dict:
+    """Median and p99 of each run, then the median over runs with min and max (the noise)."""
+    medians = [statistics.median(r) * scale for r in runs]
+    p99s = [percentile(r, 0.99) * scale for r in runs]
+    return {
+        "median": round(statistics.median(medians), 2),
+        "p99": round(statistics.median(p99s), 2),
+        "min": round(min(medians), 2),
+        "max": round(max(medians), 2),
+        "runs": len(runs),
+    }
