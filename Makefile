@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/moonhook run
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

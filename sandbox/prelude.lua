@@ -59,11 +59,14 @@ end
 
 -- Ends the call: from here on the running coroutine's hook fires on every instruction and
 -- raises again, and every guarded catcher re-raises, so nothing the script does can swallow it.
+-- It may run at the C-stack limit, where any C call fails: mark the call dead first.
 local function die(kind, msg)
   if not cur.dead then
-    cur.dead, cur.msg, cur.where = kind, msg, script_where(nil)
+    cur.dead, cur.msg = kind, msg
+    local ok, where = pcall(script_where, nil)
+    if ok then cur.where = where end
   end
-  sethook(dead_hook, "", 1)
+  pcall(sethook, dead_hook, "", 1)
   error(cur.msg, 0)
 end
 
@@ -233,13 +236,40 @@ end
 
 -- Catchers: pcall, xpcall, coroutine.resume/wrap/close. Each re-raises a dead call, and turns
 -- a memory error it would have swallowed into the end of the call.
+-- Catchers nest at most MAX_CATCH_DEPTH deep. Near Lua's C-stack limit the budget hook
+-- cannot even be called (calling it overflows), and a script that recurses through pcall
+-- there does exponential work nothing can interrupt; stopping the nesting well before the
+-- limit closes that hole. Each caught error is also charged and the clock checked.
+local MAX_CATCH_DEPTH = 100
+local CATCH_COST = 16
+local catch_depth = 0
+
+local function enter_catch(what)
+  if catch_depth >= MAX_CATCH_DEPTH then
+    die("script", s_format("%s nested deeper than %d levels", what, MAX_CATCH_DEPTH))
+  end
+  catch_depth = catch_depth + 1
+end
+
 local function after_catch(ok, ...)
-  if cur.dead then error(cur.msg, 0) end
-  if not ok and rawequal((...), MEMERR) then die("memory", "memory budget exceeded") end
+  catch_depth = catch_depth - 1
+  local c = cur
+  if c.dead then error(c.msg, 0) end
+  if not ok then
+    if rawequal((...), MEMERR) then die("memory", "memory budget exceeded") end
+    c.count = c.count + CATCH_COST
+    if c.count > c.limit then
+      die("instructions", s_format("instruction budget exceeded (%d instructions)", c.limit))
+    end
+    if clock() - seg_start > c.tleft then
+      die("timeout", s_format("time budget exceeded (%g s)", c.tlimit))
+    end
+  end
   return ok, ...
 end
 
 local function pcall_(f, ...)
+  enter_catch("pcall")
   return after_catch(pcall(f, ...))
 end
 
@@ -260,6 +290,7 @@ end
 -- A host call made inside a script's own coroutine yields HOST up through every level to the
 -- driver, and its answer travels back down.
 local function resume_(co, ...)
+  enter_catch("coroutine.resume")
   local r = t_pack(co_resume(co, ...))
   while r[1] and r[2] == HOST and co_status(co) == "suspended" do
     r = t_pack(co_resume(co, co_yield(t_unpack(r, 2, r.n))))
@@ -277,6 +308,7 @@ local function wrap_(f)
 end
 
 local function close_(co)
+  enter_catch("coroutine.close")
   return after_catch(co_close(co))
 end
 
@@ -401,7 +433,7 @@ local function pattern_steps(s, n, p, remaining)
   worst = 0
   for _, chain in next, chains do
     local c = 1
-    for _, item in next, chain do c = c * (longest_run(s, item) + 1) end
+    for _, item in next, chain do c = c * (longest_run(s, item) + 1.0) end  -- float: no wrap-around
     c = c / factorial(#chain)
     if c > worst then worst = c end
   end
@@ -702,6 +734,7 @@ end
 local function begin(instructions, timeout, memlimit)
   cur = {count = 0, limit = instructions, tlimit = timeout, tleft = timeout, used = 0,
          memlimit = memlimit, dead = false}
+  catch_depth = 0
   if not runner_idle then  -- none yet, or one abandoned in a host call
     runner = co_create(run_loop)
     sethook(runner, hook, "", STEP)

@@ -1,0 +1,8 @@
+-- expect: script
+-- call: attack
+-- budget: timeout=0.5
+-- why: string.format with a huge width: Lua rejects it as an invalid conversion
+
+function attack()
+  return string.format("%99999999d", 1)
+end
