@@ -32,13 +32,18 @@ class HostError(Exception):
     the script). Any other exception is reported to the script without its text."""
 
 
-@dataclass(frozen=True)
 class Reply:
     """What a call returned: its values, the script's captured print output, its heap size."""
 
-    values: list
-    log: str | None = None
-    memory: int = 0
+    __slots__ = ("values", "log", "memory")
+
+    def __init__(self, values: list, log: str | None = None, memory: int = 0):
+        self.values = values
+        self.log = log
+        self.memory = memory
+
+    def __repr__(self) -> str:
+        return f"Reply(values={self.values!r}, log={self.log!r}, memory={self.memory})"
 
     @property
     def value(self) -> Any:
@@ -178,7 +183,7 @@ class Pool:
         async with plugin.lock:
             reply = await self._drive(plugin, plugin.load_request(next(self._rid)))
             result = self._result(plugin, reply)
-            plugin.functions = list(reply[5].get("functions", []))
+            plugin.functions = reply[6]
             self._plugins[plugin_id] = plugin
             self._slot_plugins[slot][plugin_id] = None
         return result
@@ -188,7 +193,6 @@ class Pool:
         run one at a time, in the order they were made."""
         plugin = self._plugin(plugin_id)
         shape, values = codec.encode(args)
-        await trio.lowlevel.checkpoint()
         async with _fast(plugin.lock):
             reply = await self._drive(plugin, ["call", next(self._rid), plugin_id, function, shape, values])
             return self._result(plugin, reply)
@@ -286,9 +290,8 @@ class Pool:
 
     def _result(self, plugin: _Plugin, reply: list) -> Reply:
         if reply[0] == "ok":
-            info = reply[5] or {}
-            plugin.memory = info.get("memory", plugin.memory)
-            return Reply(codec.decode(reply[3], reply[4]), reply[2], plugin.memory)
+            plugin.memory = reply[5]
+            return Reply(codec.decode(reply[3], reply[4]) if reply[3] else [], reply[2], reply[5])
         _, _, out_log, kind, message, where = reply
         err = error_from(kind, message, where)
         err.log = out_log
@@ -299,7 +302,8 @@ class _fast:
     """Holds a trio.Lock, without the schedule point when it is free.
 
     A call passes two locks (its plugin's, its worker's); each full checkpoint costs several
-    microseconds, and ``call`` already has one schedule point of its own."""
+    microseconds, and the call has its schedule point in ``WorkerProcess.exchange``, taken
+    while the worker computes."""
 
     __slots__ = ("_lock",)
 

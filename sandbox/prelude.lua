@@ -110,84 +110,105 @@ end
 --   v: next scalar  n: nil  t: true  f: false  a: array (count, then items)  m: map (count,
 --   then key and value per entry)
 
+-- Building and flattening never run script code and never re-enter, so their state lives in
+-- upvalues rather than in closures made per call.
+local B_shape, B_vals, B_sp, B_vp
+
+local function build_one()
+  local c = s_byte(B_shape, B_sp); B_sp = B_sp + 1
+  if c == 118 then local v = B_vals[B_vp]; B_vp = B_vp + 1; return v      -- v
+  elseif c == 97 then                                                     -- a
+    local n = B_vals[B_vp]; B_vp = B_vp + 1
+    local t = {}
+    for i = 1, n do t[i] = build_one() end
+    return t
+  elseif c == 109 then                                                    -- m
+    local n = B_vals[B_vp]; B_vp = B_vp + 1
+    local t = {}
+    for _ = 1, n do local k = B_vals[B_vp]; B_vp = B_vp + 1; t[k] = build_one() end
+    return t
+  elseif c == 116 then return true elseif c == 102 then return false
+  else return nil end
+end
+
+-- The values described by `shape`, whose scalars start at vals[first].
 local function build_values(shape, vals, first)
-  local sp, vp, len = 1, first, #shape
-  local function b()
-    local c = s_byte(shape, sp); sp = sp + 1
-    if c == 118 then local v = vals[vp]; vp = vp + 1; return v            -- v
-    elseif c == 97 then                                                   -- a
-      local n = vals[vp]; vp = vp + 1
-      local t = {}
-      for i = 1, n do t[i] = b() end
-      return t
-    elseif c == 109 then                                                  -- m
-      local n = vals[vp]; vp = vp + 1
-      local t = {}
-      for _ = 1, n do local k = vals[vp]; vp = vp + 1; t[k] = b() end
-      return t
-    elseif c == 116 then return true elseif c == 102 then return false
-    else return nil end
-  end
-  local out, n = {}, 0
-  while sp <= len do n = n + 1; out[n] = b() end
+  B_shape, B_vals, B_sp, B_vp = shape, vals, 1, first
+  local out, n, len = {}, 0, #shape
+  while B_sp <= len do n = n + 1; out[n] = build_one() end
+  B_vals = nil
   return out, n
 end
 
--- Flattens r[i..j] (as a list of values). Raises a string naming the path on failure.
-local function flatten(r, i, j)
-  local shape, out, ns, no = {}, {}, 0, 0
-  local bytes, path, seen = 0, {}, {}
-  local function where(depth)
-    return "[" .. t_concat(path, "][", 1, depth) .. "]"
+local F_shape, F_out, F_ns, F_no, F_bytes, F_path, F_seen
+
+local function f_where(depth)
+  local parts = {}
+  for d = 1, depth do
+    local k = F_path[d]
+    parts[d] = type(k) == "string" and s_format("%q", k) or tostring(k)
   end
-  local function scalar(v, depth)
-    no = no + 1
-    if no > LIMITS.values then error(s_format("more than %d values", LIMITS.values), 0) end
-    if type(v) == "string" then
-      bytes = bytes + #v
-      if bytes > LIMITS.bytes then error(s_format("more than %d bytes of strings", LIMITS.bytes), 0) end
-      if not utf8_len(v) then error(where(depth) .. ": string is not valid UTF-8", 0) end
+  return "[" .. t_concat(parts, "][") .. "]"
+end
+
+local function f_scalar(v, depth)
+  local no = F_no + 1
+  F_no = no
+  if no > LIMITS.values then error(s_format("more than %d values", LIMITS.values), 0) end
+  if type(v) == "string" then
+    F_bytes = F_bytes + #v
+    if F_bytes > LIMITS.bytes then error(s_format("more than %d bytes of strings", LIMITS.bytes), 0) end
+    if not utf8_len(v) then error(f_where(depth) .. ": string is not valid UTF-8", 0) end
+  end
+  F_out[no] = v
+end
+
+local function f_value(v, depth)
+  local tv = type(v)
+  local ns = F_ns + 1
+  F_ns = ns
+  if tv == "string" or tv == "number" then F_shape[ns] = "v"; f_scalar(v, depth)
+  elseif tv == "boolean" then F_shape[ns] = v and "t" or "f"
+  elseif tv == "nil" then F_shape[ns] = "n"
+  elseif tv == "table" then
+    if depth >= LIMITS.depth then error(f_where(depth) .. s_format(": nested deeper than %d", LIMITS.depth), 0) end
+    if F_seen[v] then error(f_where(depth) .. ": table refers to itself (a cycle)", 0) end
+    F_seen[v] = true
+    local n, count, is_array = rawlen(v), 0, true
+    for k in next, v do
+      count = count + 1
+      if is_array and not (math_type(k) == "integer" and k >= 1 and k <= n) then is_array = false end
+      if count > LIMITS.values then error(s_format("more than %d values", LIMITS.values), 0) end
     end
-    out[no] = v
-  end
-  local function f(v, depth)
-    local tv = type(v)
-    ns = ns + 1
-    if tv == "string" or tv == "number" then shape[ns] = "v"; scalar(v, depth)
-    elseif tv == "boolean" then shape[ns] = v and "t" or "f"
-    elseif tv == "nil" then shape[ns] = "n"
-    elseif tv == "table" then
-      if depth >= LIMITS.depth then error(where(depth) .. s_format(": nested deeper than %d", LIMITS.depth), 0) end
-      if seen[v] then error(where(depth) .. ": table refers to itself (a cycle)", 0) end
-      seen[v] = true
-      local n, count, is_array = rawlen(v), 0, true
-      for k in next, v do
-        count = count + 1
-        if is_array and not (math_type(k) == "integer" and k >= 1 and k <= n) then is_array = false end
-        if count > LIMITS.values then error(s_format("more than %d values", LIMITS.values), 0) end
-      end
-      if is_array and count == n and n > 0 then
-        shape[ns] = "a"; scalar(n, depth)
-        for idx = 1, n do path[depth + 1] = idx; f(rawget(v, idx), depth + 1) end
-      else
-        shape[ns] = "m"; scalar(count, depth)
-        for k, item in next, v do
-          local tk = math_type(k)
-          if type(k) ~= "string" and tk ~= "integer" then
-            error(where(depth) .. ": table key of type " .. (tk or type(k)) .. " cannot cross (use strings or integers)", 0)
-          end
-          scalar(k, depth)
-          path[depth + 1] = type(k) == "string" and s_format("%q", k) or k
-          f(item, depth + 1)
-        end
-      end
-      seen[v] = nil
+    if is_array and count == n and n > 0 then
+      F_shape[ns] = "a"; f_scalar(n, depth)
+      for idx = 1, n do F_path[depth + 1] = idx; f_value(rawget(v, idx), depth + 1) end
     else
-      error(where(depth) .. ": a " .. tv .. " cannot cross the sandbox boundary", 0)
+      F_shape[ns] = "m"; f_scalar(count, depth)
+      for k, item in next, v do
+        if type(k) ~= "string" and math_type(k) ~= "integer" then
+          error(f_where(depth) .. ": table key of type " .. (math_type(k) or type(k)) ..
+                " cannot cross (use strings or integers)", 0)
+        end
+        f_scalar(k, depth)
+        F_path[depth + 1] = k
+        f_value(item, depth + 1)
+      end
     end
+    F_seen[v] = nil
+  else
+    error(f_where(depth) .. ": a " .. tv .. " cannot cross the sandbox boundary", 0)
   end
-  for idx = i, j do path[1] = idx - i + 1; f(r[idx], 1) end
-  return t_concat(shape, "", 1, ns), out, no
+end
+
+-- Flattens r[i..j] as a list of values: returns the shape, the scalars and their count.
+-- Raises a string naming the path of the first value that cannot cross.
+local function flatten(r, i, j)
+  F_shape, F_out, F_ns, F_no, F_bytes, F_path, F_seen = {}, {}, 0, 0, 0, {}, {}
+  for idx = i, j do F_path[1] = idx - i + 1; f_value(r[idx], 1) end
+  local shape, out, no = t_concat(F_shape, "", 1, F_ns), F_out, F_no
+  F_shape, F_out, F_path, F_seen = nil, nil, nil, nil
+  return shape, out, no
 end
 
 local function safe_text(s)

@@ -86,23 +86,20 @@ class WorkerProcess:
                     view = view[raw.send(view):]
                 except BlockingIOError:
                     await trio.lowlevel.wait_writable(raw)
-            with trio.move_on_after(timeout):
-                spin_until = perf_counter() + self.spin
+            # The worker is busy now: give the event loop its turn (this is the call's schedule
+            # point), then poll without a cancel scope (creating one costs microseconds).
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            spin_until = perf_counter() + self.spin
+            while perf_counter() < spin_until:
+                reply = self._receive_nowait(msg[1])
+                if reply is not None:
+                    return reply
+            with trio.move_on_after(timeout - self.spin):
                 while True:
-                    for reply in self._unpacker:
-                        if reply[1] == msg[1]:
-                            return reply
-                        # a late answer to a request whose caller was cancelled: drop it
-                    try:
-                        data = raw.recv(1 << 16)
-                    except BlockingIOError:
-                        if perf_counter() < spin_until:
-                            continue
-                        await trio.lowlevel.wait_readable(raw)
-                        continue
-                    if not data:
-                        raise WorkerGone(self._exit_text())
-                    self._unpacker.feed(data)
+                    reply = self._receive_nowait(msg[1])
+                    if reply is not None:
+                        return reply
+                    await trio.lowlevel.wait_readable(raw)
         except OSError as e:
             self.dead = True
             raise WorkerGone(f"{self._exit_text()} ({e.__class__.__name__})") from None
@@ -110,6 +107,24 @@ class WorkerProcess:
             self.dead = True
             raise
         raise DeadlineExceeded()
+
+    def _receive_nowait(self, rid: int) -> list | None:
+        """The answer to request ``rid`` if it has arrived; raises WorkerGone on EOF."""
+        for reply in self._unpacker:
+            if reply[1] == rid:
+                return reply
+            # a late answer to a request whose caller was cancelled: drop it
+        try:
+            data = self._raw.recv(1 << 16)
+        except BlockingIOError:
+            return None
+        if not data:
+            raise WorkerGone(self._exit_text())
+        self._unpacker.feed(data)
+        for reply in self._unpacker:
+            if reply[1] == rid:
+                return reply
+        return None
 
     def _exit_text(self) -> str:
         code = self.process.poll()

@@ -9,7 +9,8 @@ at a time, and answers each with one message:
     ["unload", rid, pid]
     ["ping", rid]
   answers:
-    ["ok", rid, log, shape, scalars, info]           info: {"memory": bytes, "functions": [...]}
+    ["ok", rid, log, shape, scalars, memory]         memory: the plugin's heap in bytes; a load
+                                                     adds the names of the script's functions
     ["err", rid, log, kind, message, where]
     ["host", rid, name, shape, scalars]
 
@@ -62,9 +63,9 @@ class Worker:
                 return self._load(rid, *msg[2:])
             if op == "unload":
                 self.sandboxes.pop(msg[2], None)
-                return ["ok", rid, None, "", [], None]
+                return ["ok", rid, None, "", [], 0]
             if op == "ping":
-                return ["ok", rid, None, "", [], {"pid": os.getpid(), "plugins": len(self.sandboxes)}]
+                return ["ok", rid, None, "", [], 0, os.getpid()]
             return ["err", rid, None, "script", f"unknown request {op!r}", None]
         except MemoryError:
             return ["err", rid, None, "memory", "the worker ran out of memory", None]
@@ -89,11 +90,11 @@ class Worker:
             return ["host", rid, outcome[1], outcome[2], list(outcome[3:])]
         pid = self.loading.pop(rid, None)
         if status == "ok":
-            info = {"memory": sb.memory_used}
+            reply = ["ok", rid, outcome[1], outcome[2], list(outcome[3:]), sb.memory_used]
             if pid is not None:
                 self.sandboxes[pid] = sb
-                info["functions"] = sb.functions()
-            return ["ok", rid, outcome[1], outcome[2], list(outcome[3:]), info]
+                reply.append(sb.functions())
+            return reply
         return ["err", rid, outcome[1], outcome[2], outcome[3], outcome[4]]
 
 
