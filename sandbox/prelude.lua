@@ -37,7 +37,7 @@ return function(lower_cap, raise_cap, seed, shape, ...)
 
 -- Budget state of the call in progress. One call runs per runtime at a time.
 local cur = {count = 0, limit = 0, tleft = 0, tlimit = 0, used = 0, memlimit = 0, dead = false}
-local seg_start = 0
+local seg_start = false   -- CPU clock when the running segment of the call began
 local chunk_source = "=?"
 local LIMITS               -- crossing limits, set from the config below
 
@@ -70,6 +70,13 @@ local function die(kind, msg)
   error(cur.msg, 0)
 end
 
+-- CPU seconds of the running segment. The clock (a system call) is first read by the first
+-- budget check, 1000 instructions in, rather than at every resume.
+local function elapsed()
+  if not seg_start then seg_start = clock(); return 0 end
+  return clock() - seg_start
+end
+
 local function hook()
   local c = cur
   local n = c.count + STEP
@@ -77,7 +84,7 @@ local function hook()
   if n > c.limit then
     die("instructions", s_format("instruction budget exceeded (%d instructions)", c.limit))
   end
-  if clock() - seg_start > c.tleft then
+  if elapsed() > c.tleft then
     die("timeout", s_format("time budget exceeded (%g s)", c.tlimit))
   end
 end
@@ -282,7 +289,7 @@ local function after_catch(ok, ...)
     if c.count > c.limit then
       die("instructions", s_format("instruction budget exceeded (%d instructions)", c.limit))
     end
-    if clock() - seg_start > c.tleft then
+    if elapsed() > c.tleft then
       die("timeout", s_format("time budget exceeded (%g s)", c.tlimit))
     end
   end
@@ -705,10 +712,8 @@ local function run_loop(f, ...)
 end
 
 local function finish(co, ok, ...)
-  local spent = clock() - seg_start
   raise_cap()
   local c = cur
-  c.used = c.used + spent
   if c.dead then
     runner = nil
     return "err", take_log(), c.dead, c.msg, c.where
@@ -721,7 +726,10 @@ local function finish(co, ok, ...)
     return "err", take_log(), "script", safe_text((...)), script_where(co)
   end
   local tag = (...)
-  if tag == HOST then return "host", select(2, ...) end
+  if tag == HOST then
+    if seg_start then c.used = c.used + (clock() - seg_start) end
+    return "host", select(2, ...)
+  end
   if tag ~= DONE then
     runner = nil
     return "err", take_log(), "script", "coroutine.yield called outside a coroutine", script_where(co)
@@ -748,7 +756,7 @@ local function step(...)
   local c = cur
   c.tleft = c.tlimit - c.used
   lower_cap()
-  seg_start = clock()
+  seg_start = false
   return finish(runner, co_resume(runner, ...))
 end
 
