@@ -14,6 +14,7 @@ ROWS = [
     ("load_ms", "plugin load via the pool, per plugin", "median", "ms", "30-80 ms import (+50-100 ms discovery)", "<= 1 ms"),
     ("load_inprocess_ms", "  of which runtime + prelude + compile + chunk", "median", "ms", "", ""),
     ("hook_us", "hook round trip (host, worker, Lua, back)", "median", "us", "5-10 ms", "<= 50 us"),
+    ("ipc_floor_us", "  floor: a bare request to the worker and back", "median", "us", "", ""),
     ("hook_with_host_call_us", "the same with one host-function call inside", "median", "us", "", ""),
     ("memory_per_plugin_kb", "memory per loaded plugin (worker RSS)", None, "KB", "10-15 MB", "<= 200 KB"),
     ("lua_heap_per_plugin_kb", "  Lua heap per plugin", None, "KB", "", ""),
