@@ -9,6 +9,7 @@ dead worker, is answered with ``timeout`` or ``crash``.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 from contextlib import asynccontextmanager
@@ -177,7 +178,7 @@ class Pool:
             raise ValueError(f"plugin {plugin_id!r} is already loaded; unload it first")
         chunkname = chunkname or f"{plugin_id}.lua"
         if seed is None:
-            seed = int.from_bytes(plugin_id.encode("utf-8")[:8].ljust(8, b"\0"), "little") & (2**62 - 1)
+            seed = int.from_bytes(hashlib.blake2b(plugin_id.encode("utf-8"), digest_size=8).digest(), "little") >> 2
         slot = min(range(self._size), key=lambda i: len(self._slot_plugins[i]))
         plugin = _Plugin(plugin_id, source, chunkname, budget, dict(host or {}), seed, slot)
         async with plugin.lock:

@@ -94,7 +94,9 @@ class WorkerProcess:
                 reply = self._receive_nowait(msg[1])
                 if reply is not None:
                     return reply
-            with trio.move_on_after(timeout - self.spin):
+            # Once sent, a request runs to its answer or its deadline even if the caller is
+            # cancelled: leaving early would let the next request queue behind it unseen.
+            with trio.CancelScope(deadline=trio.current_time() + timeout - self.spin, shield=True):
                 while True:
                     reply = self._receive_nowait(msg[1])
                     if reply is not None:

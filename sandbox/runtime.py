@@ -15,7 +15,23 @@ from lupa import lua54
 from . import allowlist, codec
 from .budget import MAX_DEPTH, MAX_LOG_BYTES, MAX_LOG_LINES, MAX_STRING_BYTES, MAX_VALUES, MB, Budget
 
-PRELUDE = Path(__file__).with_name("prelude.lua").read_text(encoding="utf-8")
+_HERE = Path(__file__).parent
+# The trusted Lua: the prelude builds each runtime's environment and drives its calls; it is
+# handed the other two chunks.
+LUA_CHUNKS = ("prelude", "values", "guards")
+
+
+@functools.cache
+def _bytecode() -> dict[str, bytes]:
+    """The trusted chunks compiled once per process: loading bytecode is ~12x faster than
+    parsing. Only these locally compiled chunks are ever loaded as bytecode; scripts are text."""
+    compiler = lua54.LuaRuntime(encoding=None, register_eval=False, register_builtins=False)
+    dump = compiler.eval("function(src, name) return string.dump(assert(load(src, name, 't'))) end")
+    return {
+        name: dump((_HERE / f"{name}.lua").read_bytes(), f"=sandbox/{name}.lua".encode())
+        for name in LUA_CHUNKS
+    }
+
 
 # Heap granted above the plugin's cap while trusted code builds arguments and flattens results,
 # so that lupa's own pushes never meet a failed allocation outside a protected call.
@@ -30,17 +46,6 @@ Outcome = tuple
 
 def _deny_attribute(obj: Any, name: Any, is_setting: bool) -> Any:
     raise AttributeError("Python objects are not reachable from a script")
-
-
-@functools.cache
-def _prelude_bytecode() -> bytes:
-    """The prelude compiled once per process: loading bytecode is ~12x faster than parsing.
-
-    Only this trusted, locally compiled chunk is ever loaded as bytecode; scripts are text.
-    """
-    compiler = lua54.LuaRuntime(encoding=None, register_eval=False, register_builtins=False)
-    dump = compiler.eval("function(src) return string.dump(assert(load(src, '=sandbox/prelude.lua', 't'))) end")
-    return dump(PRELUDE.encode("utf-8"))
 
 
 @functools.cache
@@ -75,10 +80,11 @@ class LuaSandbox:
             max_memory=budget.memory + HEADROOM,
         )
         self._limit = budget.memory
-        setup = self._rt.compile(_prelude_bytecode(), mode="b")()
+        code = _bytecode()
+        chunks = {name: self._rt.compile(code[name], mode="b") for name in LUA_CHUNKS}
         shape, values = _config(tuple(host_functions))
-        (self._load, self._call, self._answer, self._functions, self._global) = setup(
-            self._lower_cap, self._raise_cap, seed, shape, *values
+        (self._load, self._call, self._answer, self._functions, self._global) = chunks["prelude"]()(
+            self._lower_cap, self._raise_cap, chunks["values"], chunks["guards"], seed, shape, *values
         )
         # The cap covers the script's heap on top of what the runtime and prelude hold.
         self._limit = self._rt.get_memory_used() + budget.memory

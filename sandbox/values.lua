@@ -1,0 +1,128 @@
+-- Plain data across the sandbox boundary, trusted code (see sandbox/codec.py for the host side).
+--
+-- Values travel as a shape string, one letter per value, and a flat list of scalars:
+--   v: next scalar  n: nil  t: true  f: false  a: array (count, then items)  m: map (count,
+--   then key and value per entry)
+-- Building and flattening touch script tables with raw operations only, so no metamethod of
+-- the script ever runs here, and they never re-enter, so their state lives in upvalues rather
+-- than in closures made per call.
+
+local type, next, error, tostring, rawget, rawlen = type, next, error, tostring, rawget, rawlen
+local s_byte, s_format, s_gsub, s_sub = string.byte, string.format, string.gsub, string.sub
+local t_concat, math_type, utf8_len = table.concat, math.type, utf8.len
+
+local LIMITS = {depth = 32, values = 100000, bytes = 1048576}
+
+local B_shape, B_vals, B_sp, B_vp
+
+local function build_one()
+  local c = s_byte(B_shape, B_sp); B_sp = B_sp + 1
+  if c == 118 then local v = B_vals[B_vp]; B_vp = B_vp + 1; return v      -- v
+  elseif c == 97 then                                                     -- a
+    local n = B_vals[B_vp]; B_vp = B_vp + 1
+    local t = {}
+    for i = 1, n do t[i] = build_one() end
+    return t
+  elseif c == 109 then                                                    -- m
+    local n = B_vals[B_vp]; B_vp = B_vp + 1
+    local t = {}
+    for _ = 1, n do local k = B_vals[B_vp]; B_vp = B_vp + 1; t[k] = build_one() end
+    return t
+  elseif c == 116 then return true elseif c == 102 then return false
+  else return nil end
+end
+
+-- The values described by `shape`, whose scalars start at vals[first].
+local function build_values(shape, vals, first)
+  B_shape, B_vals, B_sp, B_vp = shape, vals, 1, first
+  local out, n, len = {}, 0, #shape
+  while B_sp <= len do n = n + 1; out[n] = build_one() end
+  B_vals = nil
+  return out, n
+end
+
+local F_shape, F_out, F_ns, F_no, F_bytes, F_path, F_seen
+
+local function f_where(depth)
+  local parts = {}
+  for d = 1, depth do
+    local k = F_path[d]
+    parts[d] = type(k) == "string" and s_format("%q", k) or tostring(k)
+  end
+  return "[" .. t_concat(parts, "][") .. "]"
+end
+
+local function f_scalar(v, depth)
+  local no = F_no + 1
+  F_no = no
+  if no > LIMITS.values then error(s_format("more than %d values", LIMITS.values), 0) end
+  if type(v) == "string" then
+    F_bytes = F_bytes + #v
+    if F_bytes > LIMITS.bytes then error(s_format("more than %d bytes of strings", LIMITS.bytes), 0) end
+    if not utf8_len(v) then error(f_where(depth) .. ": string is not valid UTF-8", 0) end
+  end
+  F_out[no] = v
+end
+
+local function f_value(v, depth)
+  local tv = type(v)
+  local ns = F_ns + 1
+  F_ns = ns
+  if tv == "string" or tv == "number" then F_shape[ns] = "v"; f_scalar(v, depth)
+  elseif tv == "boolean" then F_shape[ns] = v and "t" or "f"
+  elseif tv == "nil" then F_shape[ns] = "n"
+  elseif tv == "table" then
+    if depth >= LIMITS.depth then error(f_where(depth) .. s_format(": nested deeper than %d", LIMITS.depth), 0) end
+    if F_seen[v] then error(f_where(depth) .. ": table refers to itself (a cycle)", 0) end
+    F_seen[v] = true
+    local n, count, is_array = rawlen(v), 0, true
+    for k in next, v do
+      count = count + 1
+      if is_array and not (math_type(k) == "integer" and k >= 1 and k <= n) then is_array = false end
+      if count > LIMITS.values then error(s_format("more than %d values", LIMITS.values), 0) end
+    end
+    if is_array and count == n and n > 0 then
+      F_shape[ns] = "a"; f_scalar(n, depth)
+      for idx = 1, n do F_path[depth + 1] = idx; f_value(rawget(v, idx), depth + 1) end
+    else
+      F_shape[ns] = "m"; f_scalar(count, depth)
+      for k, item in next, v do
+        if type(k) ~= "string" and math_type(k) ~= "integer" then
+          error(f_where(depth) .. ": table key of type " .. (math_type(k) or type(k)) ..
+                " cannot cross (use strings or integers)", 0)
+        end
+        f_scalar(k, depth)
+        F_path[depth + 1] = k
+        f_value(item, depth + 1)
+      end
+    end
+    F_seen[v] = nil
+  else
+    error(f_where(depth) .. ": a " .. tv .. " cannot cross the sandbox boundary", 0)
+  end
+end
+
+-- Flattens r[i..j] as a list of values: returns the shape, the scalars and their count.
+-- Raises a string naming the path of the first value that cannot cross.
+local function flatten(r, i, j)
+  F_shape, F_out, F_ns, F_no, F_bytes, F_path, F_seen = {}, {}, 0, 0, 0, {}, {}
+  for idx = i, j do F_path[1] = idx - i + 1; f_value(r[idx], 1) end
+  local shape, out, no = t_concat(F_shape, "", 1, F_ns), F_out, F_no
+  F_shape, F_out, F_path, F_seen = nil, nil, nil, nil
+  return shape, out, no
+end
+
+local function safe_text(s)
+  if type(s) ~= "string" then
+    if math_type(s) then return tostring(s) end
+    return "error object is a " .. type(s) .. " value"
+  end
+  if #s > 2000 then s = s_sub(s, 1, 2000) .. "..." end
+  if not utf8_len(s) then s = s_gsub(s, "[\128-\255]", "?") end
+  return s
+end
+
+local function set_limits(limits) LIMITS = limits end
+
+return {build = build_values, flatten = flatten, safe_text = safe_text, set_limits = set_limits,
+        max_bytes = function() return LIMITS.bytes end}
