@@ -264,6 +264,9 @@ class Pool:
                         f"no answer within the hard deadline of {plugin.budget.deadline:.2f} s; "
                         "the worker was killed and replaced", file=plugin.chunkname) from None
                 except WorkerGone as e:
+                    if not e.delivered and not started:
+                        w = None  # it never reached the worker: go on on its successor
+                        continue
                     raise CrashError(f"{e}; the worker is being replaced", file=plugin.chunkname) from None
                 finally:
                     spent += trio.current_time() - t0

@@ -21,7 +21,13 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
 class WorkerGone(Exception):
-    """The worker process closed its socket or died: whatever it was doing is lost."""
+    """The worker process closed its socket or died: whatever it was doing is lost.
+
+    ``delivered`` is False when the request never reached the worker (it may go elsewhere)."""
+
+    def __init__(self, message: str, delivered: bool = True):
+        super().__init__(message)
+        self.delivered = delivered
 
 
 class DeadlineExceeded(Exception):
@@ -76,16 +82,20 @@ class WorkerProcess:
         a round through Trio's I/O loop, so the socket is polled directly for up to ``spin``
         seconds before this task sleeps on it."""
         if self.dead:
-            raise WorkerGone("worker is gone")
+            raise WorkerGone("worker is gone", delivered=False)
         raw = self._raw
+        await trio.lowlevel.checkpoint_if_cancelled()
+        view = memoryview(self._pack(msg))
         try:
-            await trio.lowlevel.checkpoint_if_cancelled()
-            view = memoryview(self._pack(msg))
             while view:
                 try:
                     view = view[raw.send(view):]
                 except BlockingIOError:
                     await trio.lowlevel.wait_writable(raw)
+        except OSError as e:
+            self.dead = True
+            raise WorkerGone(f"{self._exit_text()} ({e.__class__.__name__})", delivered=False) from None
+        try:
             # The worker is busy now: give the event loop its turn (this is the call's schedule
             # point), then poll without a cancel scope (creating one costs microseconds).
             await trio.lowlevel.cancel_shielded_checkpoint()

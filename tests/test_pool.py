@@ -202,10 +202,22 @@ async def test_hung_worker_is_killed_replaced_and_its_plugins_reloaded():
         await pool.load("neighbour", HANG)
         assert (await pool.call("neighbour", "bump")).value == 1
         old = pool.worker_pids()
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await trio.sleep(0.01)
+                ticks += 1
+
         t0 = time.monotonic()
-        with pytest.raises(TimeLimitError) as e:
-            await pool.call("hang", "hang")
+        async with trio.open_nursery() as n:
+            n.start_soon(ticker)
+            with pytest.raises(TimeLimitError) as e:
+                await pool.call("hang", "hang")
+            n.cancel_scope.cancel()
         elapsed = time.monotonic() - t0
+        assert ticks >= 10  # the event loop ran while the worker was wedged
         assert e.value.kind == "timeout" and "hard deadline" in str(e.value)
         assert budget.deadline <= elapsed < 2 * budget.timeout + 0.2
         # The neighbour, hosted in the same worker, is served again (its chunk re-ran).
@@ -274,3 +286,26 @@ async def test_cancelled_caller_leaves_the_pool_consistent(pool):
     with trio.move_on_after(0.05):
         await pool.call("p", "nap", 1.0)
     assert (await pool.call("p", "quick", 41)).value == 42
+
+
+async def test_a_worker_that_dies_while_idle_is_replaced():
+    async with open_pool(workers=1, spares=1) as pool:
+        await pool.load("p", "n = 0\nfunction f() n = n + 1 return n end")
+        assert (await pool.call("p", "f")).value == 1
+        pid = pool.worker_pids()[0]
+        os.kill(pid, signal.SIGKILL)
+        with trio.fail_after(5):
+            while _alive(pid):
+                await trio.sleep(0.001)
+        # Called at once, whether or not the death was noticed yet: the request never reached
+        # the dead worker, so it goes to the successor instead of failing.
+        assert (await pool.call("p", "f")).value == 1  # loaded again: fresh state
+        assert pool.restarts == 1
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
