@@ -52,7 +52,8 @@ class Worker:
                 sb = self.sandboxes.get(msg[2])
                 if sb is None:
                     return ["err", rid, None, "script", f"no plugin {msg[2]!r} is loaded here", None]
-                self._forget_waiting(sb)
+                if self.waiting:
+                    self._forget_waiting(sb)
                 return self._reply(rid, sb, sb.call(msg[3], msg[4], msg[5]))
             if op == "answer":
                 sb = self.waiting.pop(rid, None)
