@@ -89,6 +89,18 @@ async def test_budget_error_names_file_and_line(pool):
     assert (e.value.file, e.value.line) == ("spin.lua", 3)
 
 
+class Ticks:
+    """Counts 10 ms sleeps: proof that the event loop kept running."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def run(self) -> None:
+        while True:
+            await trio.sleep(0.01)
+            self.count += 1
+
+
 # -- the host-function bridge ------------------------------------------------------------------
 
 NAPPER = """
@@ -123,16 +135,9 @@ async def test_host_call_is_not_charged_and_others_keep_running(pool):
     await pool.load("other1", NAPPER, host=host)
     await pool.load("other2", NAPPER, host=host)
     served = []
-    ticks = 0
-
-    async def ticker():
-        nonlocal ticks
-        while True:
-            await trio.sleep(0.01)
-            ticks += 1
-
+    ticks = Ticks()
     async with trio.open_nursery() as n:
-        n.start_soon(ticker)
+        n.start_soon(ticks.run)
         t0 = trio.current_time()
         result = {}
 
@@ -150,7 +155,7 @@ async def test_host_call_is_not_charged_and_others_keep_running(pool):
     assert result["r"].values == [{"slept": 0.3}]  # no timeout: the wait was not charged
     assert result["t"] >= 0.3
     assert len(served) >= 20 and set(served) == {2}
-    assert ticks >= 20  # the event loop ran throughout
+    assert ticks.count >= 20  # the event loop ran throughout
 
 
 async def test_host_errors_reach_the_script_without_secrets(pool):
@@ -202,22 +207,15 @@ async def test_hung_worker_is_killed_replaced_and_its_plugins_reloaded():
         await pool.load("neighbour", HANG)
         assert (await pool.call("neighbour", "bump")).value == 1
         old = pool.worker_pids()
-        ticks = 0
-
-        async def ticker():
-            nonlocal ticks
-            while True:
-                await trio.sleep(0.01)
-                ticks += 1
-
+        ticks = Ticks()
         t0 = time.monotonic()
         async with trio.open_nursery() as n:
-            n.start_soon(ticker)
+            n.start_soon(ticks.run)
             with pytest.raises(TimeLimitError) as e:
                 await pool.call("hang", "hang")
             n.cancel_scope.cancel()
         elapsed = time.monotonic() - t0
-        assert ticks >= 10  # the event loop ran while the worker was wedged
+        assert ticks.count >= 10  # the event loop ran while the worker was wedged
         assert e.value.kind == "timeout" and "hard deadline" in str(e.value)
         assert budget.deadline <= elapsed < 2 * budget.timeout + 0.2
         # The neighbour, hosted in the same worker, is served again (its chunk re-ran).
