@@ -139,8 +139,9 @@ class Pool:
         if self._closing:
             return
         w.dead = True
+        w.close()
         self.restarts += 1
-        self.last_restart = f"worker {w.pid}: {w._exit_text()}"
+        self.last_restart = f"worker {w.pid}: {w.exit_text()}"
         log.warning("sandbox %s; replacing it (%d plugins)", self.last_restart, len(self._slot_plugins[slot]))
         if self._spare_count:
             new = await self._spare_recv.receive()

@@ -94,7 +94,7 @@ class WorkerProcess:
                     await trio.lowlevel.wait_writable(raw)
         except OSError as e:
             self.dead = True
-            raise WorkerGone(f"{self._exit_text()} ({e.__class__.__name__})", delivered=False) from None
+            raise WorkerGone(f"{self.exit_text()} ({e.__class__.__name__})", delivered=False) from None
         try:
             # The worker is busy now: give the event loop its turn (this is the call's schedule
             # point), then poll without a cancel scope (creating one costs microseconds).
@@ -114,7 +114,7 @@ class WorkerProcess:
                     await trio.lowlevel.wait_readable(raw)
         except OSError as e:
             self.dead = True
-            raise WorkerGone(f"{self._exit_text()} ({e.__class__.__name__})") from None
+            raise WorkerGone(f"{self.exit_text()} ({e.__class__.__name__})") from None
         except WorkerGone:
             self.dead = True
             raise
@@ -131,20 +131,25 @@ class WorkerProcess:
         except BlockingIOError:
             return None
         if not data:
-            raise WorkerGone(self._exit_text())
+            raise WorkerGone(self.exit_text())
         self._unpacker.feed(data)
         for reply in self._unpacker:
             if reply[1] == rid:
                 return reply
         return None
 
-    def _exit_text(self) -> str:
+    def exit_text(self) -> str:
         code = self.process.poll()
         if code is None:
             return "worker closed its connection"
         if code < 0:
             return f"worker killed by signal {-code}"
         return f"worker exited with status {code}"
+
+    def close(self) -> None:
+        """Closes our end of the socket (of a worker known to be dead)."""
+        self.dead = True
+        self._raw.close()
 
     def kill(self) -> None:
         self.dead = True
@@ -153,8 +158,7 @@ class WorkerProcess:
 
     async def aclose(self, grace: float = 1.0) -> None:
         """Closes the socket (the worker exits on EOF), then kills it if it lingers."""
-        self.dead = True
-        self._raw.close()
+        self.close()
         await trio.lowlevel.checkpoint()
         with trio.move_on_after(grace):
             await self.process.wait()
