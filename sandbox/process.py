@@ -112,7 +112,7 @@ class WorkerProcess:
                     if reply is not None:
                         return reply
                     await trio.lowlevel.wait_readable(raw)
-        except OSError as e:
+        except (OSError, trio.ClosedResourceError) as e:
             self.dead = True
             raise WorkerGone(f"{self.exit_text()} ({e.__class__.__name__})") from None
         except WorkerGone:
@@ -149,6 +149,7 @@ class WorkerProcess:
     def close(self) -> None:
         """Closes our end of the socket (of a worker known to be dead)."""
         self.dead = True
+        trio.lowlevel.notify_closing(self._raw)  # wakes a task waiting on it
         self._raw.close()
 
     def kill(self) -> None:
