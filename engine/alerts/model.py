@@ -1,0 +1,111 @@
+"""The alert: one trading instruction from TradingView, validated and normalised."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class AlertError(ValueError):
+    """An alert that cannot be accepted. ``field`` names what is wrong (None: the whole body)."""
+
+    def __init__(self, field: str | None, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class Action(str, Enum):
+    BUY = "buy"
+    SELL = "sell"
+    BUY_LIMIT = "buylimit"
+    SELL_LIMIT = "selllimit"
+    BUY_STOP = "buystop"
+    SELL_STOP = "sellstop"
+    CLOSE_LONG = "closelong"
+    CLOSE_SHORT = "closeshort"
+    CLOSE_ALL = "closeall"
+    CLOSE = "close"
+    NEW_SLTP = "newsltp"
+    TREND = "trend"
+
+    @property
+    def is_entry(self) -> bool:
+        return self in _ENTRIES
+
+    @property
+    def is_pending(self) -> bool:
+        return self in _PENDING
+
+    @property
+    def side(self) -> str | None:
+        """"buy" or "sell" for entries, None otherwise."""
+        if self in (Action.BUY, Action.BUY_LIMIT, Action.BUY_STOP):
+            return "buy"
+        if self in (Action.SELL, Action.SELL_LIMIT, Action.SELL_STOP):
+            return "sell"
+        return None
+
+
+_PENDING = frozenset({Action.BUY_LIMIT, Action.SELL_LIMIT, Action.BUY_STOP, Action.SELL_STOP})
+_ENTRIES = frozenset({Action.BUY, Action.SELL}) | _PENDING
+
+# Words traders and TradingView use for the same command.
+ACTION_ALIASES: dict[str, Action] = {
+    **{a.value: a for a in Action},
+    "long": Action.BUY,
+    "short": Action.SELL,
+    "buy_limit": Action.BUY_LIMIT,
+    "sell_limit": Action.SELL_LIMIT,
+    "buy_stop": Action.BUY_STOP,
+    "sell_stop": Action.SELL_STOP,
+    "close_long": Action.CLOSE_LONG,
+    "close_short": Action.CLOSE_SHORT,
+    "close_all": Action.CLOSE_ALL,
+    "exit": Action.CLOSE,
+    "flat": Action.CLOSE,
+}
+
+TREND_STATES = ("up", "down", "flat")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A parsed alert. ``symbol`` is the broker's name for it; ``raw_symbol`` what was sent.
+
+    ``action`` is None for an alert that carries no trading command (plugins still see it).
+    ``extra`` keeps every field of a JSON alert that is not one of the fields below.
+    """
+
+    action: Action | None
+    symbol: str | None = None
+    raw_symbol: str | None = None
+    price: float | None = None
+    volume: float | None = None
+    risk: float | None = None
+    sl: float | None = None
+    tp: float | None = None
+    sl_pips: float | None = None
+    tp_pips: float | None = None
+    id: str | None = None
+    comment: str | None = None
+    timeframe: str | None = None
+    state: str | None = None
+    source: str = "json"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_plain(self) -> dict[str, Any]:
+        """The alert as plugins see it: plain data, the extra fields beside the known ones."""
+        out: dict[str, Any] = dict(self.extra)
+        for name in _PLAIN_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value.value if isinstance(value, Action) else value
+        if self.action is not None and self.action.side:
+            out["side"] = self.action.side
+        return out
+
+
+_PLAIN_FIELDS = ("action", "symbol", "raw_symbol", "price", "volume", "risk", "sl", "tp",
+                 "sl_pips", "tp_pips", "id", "comment", "timeframe", "state", "source")

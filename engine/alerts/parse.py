@@ -1,0 +1,212 @@
+"""Alerts from a webhook body: TradingView's JSON, or the plain-text command grammar.
+
+JSON: ``{"symbol": "OANDA:EURUSD", "action": "buy", "risk": 1, "sl": 1.08}`` (``ticker`` for
+``symbol``, ``close`` for ``price``; numbers may be strings, as TradingView's placeholders
+give them). Text: ``buy EURUSD risk=1 sl=1.0800 tp=1.0900``, commas or spaces between parts,
+optionally preceded by an id (``42,buy,EURUSD,risk=1``); ``trend EURUSD H1 up``.
+
+Every check lives in ``_build``, shared by both forms; a refusal names the field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Mapping
+
+from .model import ACTION_ALIASES, TREND_STATES, Action, Alert, AlertError
+from .symbols import SymbolMap
+
+MAX_TEXT = 4096
+_NUMBERS = ("price", "volume", "risk", "sl", "tp", "sl_pips", "tp_pips")
+_STRINGS = {"id": 128, "comment": 256, "timeframe": 16, "state": 16}
+_JSON_ALIASES = {"ticker": "symbol", "close": "price"}
+_NEVER_KEPT = {"secret"}  # authentication, handled by the web layer: never journaled
+_TOKEN = re.compile(r'''\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)|\s*([^,\s=]+)''')
+
+
+def parse_body(body: bytes | str, symbols: SymbolMap | None = None) -> Alert:
+    """Parses a webhook body, whatever its Content-Type: JSON if it is a JSON object, else text."""
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise AlertError(None, f"the body is not UTF-8 text (byte {e.start})") from None
+    text = body.strip().lstrip("\ufeff")
+    if not text:
+        raise AlertError(None, "the body is empty")
+    if text.startswith(("{", "[")):
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise AlertError(None, f"the body looks like JSON but is not valid: {e.msg} at line {e.lineno} column {e.colno}") from None
+        return parse_json(obj, symbols)
+    return parse_text(text, symbols)
+
+
+def parse_json(obj: Any, symbols: SymbolMap | None = None) -> Alert:
+    if not isinstance(obj, dict):
+        raise AlertError(None, "a JSON alert must be an object")
+    fields: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in obj.items():
+        name = _JSON_ALIASES.get(key, key)
+        if name in _NEVER_KEPT:
+            continue
+        if name == "symbol" or name == "action" or name in _NUMBERS or name in _STRINGS:
+            if name in fields:
+                raise AlertError(name, f"given twice (as {name!r} and an alias)")
+            fields[name] = value
+        else:
+            extra[key] = value
+    return _build(fields, "json", extra, symbols or SymbolMap())
+
+
+def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
+    if len(text) > MAX_TEXT:
+        raise AlertError(None, f"a text alert is at most {MAX_TEXT} characters")
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) != 1:
+        raise AlertError(None, "one command per alert (the body has several lines)")
+    words: list[str] = []
+    fields: dict[str, Any] = {}
+    pos = 0
+    line = lines[0].strip()
+    while pos < len(line):
+        if line[pos] == ",":
+            pos += 1
+            continue
+        m = _TOKEN.match(line, pos)
+        if not m or m.end() == pos:
+            raise AlertError(None, f"cannot read the command at {line[pos:pos + 20]!r}")
+        pos = m.end()
+        if m.group(1):
+            key = m.group(1).lower()
+            value = m.group(2)
+            if value.startswith('"'):
+                value = json.loads(value)
+            if key == "lots":
+                key = "volume"
+            if key not in _NUMBERS and key not in _STRINGS:
+                raise AlertError(key, "unknown parameter (known: " + ", ".join(_NUMBERS + tuple(_STRINGS)) + ")")
+            if key in fields:
+                raise AlertError(key, "given twice")
+            fields[key] = value
+        elif m.group(3):
+            words.append(m.group(3))
+    if not words:
+        raise AlertError("action", "missing: a text alert starts with a command such as buy or sell")
+    if words[0].lower() not in ACTION_ALIASES and len(words) > 1 and words[1].lower() in ACTION_ALIASES:
+        if "id" in fields:
+            raise AlertError("id", "given twice")
+        fields["id"] = words.pop(0)
+    fields["action"] = words.pop(0)
+    action = ACTION_ALIASES.get(fields["action"].lower())
+    expected = ("symbol", "timeframe", "state") if action is Action.TREND else ("symbol",)
+    if len(words) > len(expected):
+        raise AlertError(None, f"unexpected words {' '.join(words[len(expected):])!r} after the command")
+    for name, word in zip(expected, words):
+        fields[name] = word
+    return _build(fields, "text", {}, symbols or SymbolMap())
+
+
+def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: SymbolMap) -> Alert:
+    values: dict[str, Any] = {}
+
+    raw_action = fields.get("action")
+    action: Action | None = None
+    if raw_action is not None:
+        if not isinstance(raw_action, str):
+            raise AlertError("action", f"must be a string, got {_show(raw_action)}")
+        _no_placeholder("action", raw_action)
+        action = ACTION_ALIASES.get(raw_action.strip().lower())
+        if action is None:
+            raise AlertError("action", f"unknown command {raw_action!r} (known: {', '.join(a.value for a in Action)}, long, short)")
+
+    for name in _NUMBERS:
+        if fields.get(name) is not None:
+            values[name] = _number(name, fields[name])
+    for name, limit in _STRINGS.items():
+        if fields.get(name) is not None:
+            values[name] = _string(name, fields[name], limit)
+
+    raw_symbol = fields.get("symbol")
+    if raw_symbol is not None:
+        if not isinstance(raw_symbol, str):
+            raise AlertError("symbol", f"must be a string, got {_show(raw_symbol)}")
+        _no_placeholder("symbol", raw_symbol)
+        values["raw_symbol"] = raw_symbol
+        values["symbol"] = symbols.normalize(raw_symbol)
+
+    if action is not None:
+        _check_command(action, values)
+    return Alert(action=action, source=source, extra=extra, **values)
+
+
+def _check_command(action: Action, v: dict[str, Any]) -> None:
+    if action is not Action.CLOSE_ALL and "symbol" not in v:
+        raise AlertError("symbol", f"missing: {action.value} needs a symbol")
+    if action is Action.TREND:
+        if "timeframe" not in v:
+            raise AlertError("timeframe", "missing: trend needs a timeframe, e.g. trend EURUSD H1 up")
+        state = v.get("state", "").lower()
+        if state not in TREND_STATES:
+            raise AlertError("state", f"must be one of {', '.join(TREND_STATES)}, got {v.get('state')!r}")
+        v["state"] = state
+        return
+    if "volume" in v and "risk" in v:
+        raise AlertError("volume", "give volume or risk, not both")
+    if "risk" in v and v["risk"] > 100:
+        raise AlertError("risk", f"is a percent of the balance, at most 100, got {v['risk']}")
+    for a, b in (("sl", "sl_pips"), ("tp", "tp_pips")):
+        if a in v and b in v:
+            raise AlertError(a, f"give {a} (a price) or {b} (a distance), not both")
+    if action.is_pending and "price" not in v:
+        raise AlertError("price", f"missing: {action.value} needs price=")
+    side, price = action.side, v.get("price")
+    if side and price is not None:
+        below, above = ("sl", "tp") if side == "buy" else ("tp", "sl")
+        if below in v and not v[below] < price:
+            raise AlertError(below, f"{v[below]} must be below the entry price {price} for a {side}")
+        if above in v and not v[above] > price:
+            raise AlertError(above, f"{v[above]} must be above the entry price {price} for a {side}")
+
+
+def _number(name: str, raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise AlertError(name, f"must be a number, got {_show(raw)}")
+    if isinstance(raw, str):
+        _no_placeholder(name, raw)
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise AlertError(name, f"must be a number, got {_show(raw)}") from None
+    elif isinstance(raw, (int, float)):
+        value = float(raw)
+    else:
+        raise AlertError(name, f"must be a number, got {_show(raw)}")
+    if not math.isfinite(value) or value <= 0:
+        raise AlertError(name, f"must be a positive number, got {_show(raw)}")
+    return value
+
+
+def _string(name: str, raw: Any, limit: int) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise AlertError(name, f"must be a string, got {_show(raw)}")
+    text = raw if isinstance(raw, str) else json.dumps(raw)
+    _no_placeholder(name, text)
+    if len(text) > limit:
+        raise AlertError(name, f"at most {limit} characters, got {len(text)}")
+    return text
+
+
+def _no_placeholder(name: str, text: str) -> None:
+    if "{{" in text:
+        raise AlertError(name, f"the TradingView placeholder {text.strip()!r} was not replaced; "
+                               "check the alert's message")
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

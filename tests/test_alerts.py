@@ -1,0 +1,101 @@
+"""Alerts from TradingView: JSON and the text grammar, normalised, and refused with a reason."""
+
+import random
+
+import pytest
+
+from engine.alerts import Action, AlertError, SymbolMap, parse_body
+
+SYMBOLS = SymbolMap({"XAUUSD": "GOLD", "US30": "US30.cash"})
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("buy EURUSD risk=1 sl=1.0800 tp=1.0900",
+     {"action": "buy", "side": "buy", "symbol": "EURUSD", "risk": 1.0, "sl": 1.08, "tp": 1.09}),
+    ("buy,EURUSD,risk=1,sl=1.0800,tp=1.0900", {"action": "buy", "symbol": "EURUSD", "risk": 1.0}),
+    ("long OANDA:XAUUSD volume=0.10", {"action": "buy", "symbol": "GOLD", "raw_symbol": "OANDA:XAUUSD", "volume": 0.1}),
+    ("short us30 lots=2 sl_pips=50", {"action": "sell", "symbol": "US30.cash", "volume": 2.0, "sl_pips": 50.0}),
+    ("4711,sell,EURUSD,risk=0.5", {"action": "sell", "id": "4711", "risk": 0.5}),
+    ("buylimit EURUSD price=1.0700 volume=0.1 sl=1.0650 comment=\"pullback, H4\"",
+     {"action": "buylimit", "price": 1.07, "sl": 1.065, "comment": "pullback, H4"}),
+    ("sellstop GBPUSD price=1.25 volume=1", {"action": "sellstop", "side": "sell", "price": 1.25}),
+    ("closelong EURUSD", {"action": "closelong", "symbol": "EURUSD"}),
+    ("closeall", {"action": "closeall"}),
+    ("close EURUSD", {"action": "close"}),
+    ("newsltp EURUSD sl=1.07 tp=1.10", {"action": "newsltp", "sl": 1.07, "tp": 1.1}),
+    ("trend EURUSD H1 UP", {"action": "trend", "symbol": "EURUSD", "timeframe": "H1", "state": "up"}),
+    ('{"symbol": "EURUSD", "action": "buy", "risk": 1, "sl": 1.08}', {"action": "buy", "risk": 1.0, "source": "json"}),
+    ('{"ticker": "FX:EURUSD", "action": "sell", "close": "1.0850", "volume": "0.2", "tp": "1.08"}',
+     {"symbol": "EURUSD", "price": 1.085, "volume": 0.2, "tp": 1.08}),
+    ('{"ticker": "BINANCE:BTCUSDT", "plot_0": 42.5, "interval": "60", "nested": {"a": [1]}}',
+     {"action": None, "symbol": "BTCUSDT", "plot_0": 42.5, "interval": "60", "nested": {"a": [1]}}),
+    ('{"action": "trend", "symbol": "EURUSD", "timeframe": "D1", "state": "down"}', {"state": "down"}),
+    ('{"action": "buy", "symbol": "EURUSD", "volume": 1, "id": 17}', {"id": "17"}),
+    ("\ufeff  buy EURUSD volume=1 \n", {"action": "buy"}),
+])
+def test_accepted(body, expected):
+    alert = parse_body(body.encode("utf-8"), SYMBOLS).to_plain()
+    for key, value in expected.items():
+        assert alert.get(key) == value, (key, alert)
+
+
+def test_secret_is_never_kept():
+    alert = parse_body('{"secret": "hunter2", "action": "buy", "symbol": "EURUSD", "volume": 1}')
+    assert "hunter2" not in repr(alert) and "secret" not in alert.to_plain()
+
+
+@pytest.mark.parametrize("body, field, words", [
+    ("", None, "empty"),
+    (b"\xff\xfe", None, "not UTF-8"),
+    ("{not json", None, "not valid"),
+    ("[1, 2]", None, "must be an object"),
+    ('["buy"]', None, "must be an object"),
+    ("buy", "symbol", "needs a symbol"),
+    ("foo EURUSD", "action", "unknown command 'foo'"),
+    ("buy EURUSD sll=1.08", "sll", "unknown parameter"),
+    ("buy EURUSD sl=abc", "sl", "must be a number"),
+    ("buy EURUSD volume=-1", "volume", "positive"),
+    ("buy EURUSD volume=nan", "volume", "positive"),
+    ("buy EURUSD volume=1 risk=1", "volume", "not both"),
+    ("buy EURUSD risk=150", "risk", "at most 100"),
+    ("buy EURUSD sl=1.08 sl_pips=20 volume=1", "sl", "not both"),
+    ("buylimit EURUSD volume=1", "price", "needs price="),
+    ("buy EURUSD price=1.10 sl=1.12 volume=1", "sl", "below the entry"),
+    ("sell EURUSD price=1.10 sl=1.08 volume=1", "sl", "above the entry"),
+    ("buy EURUSD volume=1 volume=2", "volume", "twice"),
+    ("buy EURUSD GBPUSD", None, "unexpected words"),
+    ("trend EURUSD H1 sideways", "state", "one of up, down, flat"),
+    ("trend EURUSD", "timeframe", "needs a timeframe"),
+    ("buy EUR/USD volume=1", "symbol", "not a symbol"),
+    ("buy EURUSD volume=1\nsell EURUSD volume=1", None, "one command"),
+    ('{"action": "buy", "symbol": "{{ticker}}", "volume": 1}', "symbol", "placeholder"),
+    ('{"action": "buy", "symbol": "EURUSD", "volume": "{{strategy.order.contracts}}"}', "volume", "placeholder"),
+    ('{"action": 1, "symbol": "EURUSD"}', "action", "must be a string"),
+    ('{"action": "buy", "symbol": ["EURUSD"]}', "symbol", "must be a string"),
+    ('{"action": "buy", "symbol": "EURUSD", "volume": true}', "volume", "must be a number"),
+    ('{"action": "buy", "ticker": "A", "symbol": "B", "volume": 1}', "symbol", "twice"),
+    ('{"action": "buy", "symbol": "EURUSD", "comment": "' + "x" * 300 + '"}', "comment", "at most 256"),
+])
+def test_refused_with_the_field_named(body, field, words):
+    with pytest.raises(AlertError) as e:
+        parse_body(body if isinstance(body, bytes) else body.encode("utf-8"), SYMBOLS)
+    assert e.value.field == field
+    if words:
+        assert words in str(e.value)
+
+
+def test_symbol_map_refuses_a_bad_target():
+    with pytest.raises(ValueError, match="not a valid symbol"):
+        SymbolMap({"XAUUSD": "GOLD SPOT"})
+
+
+def test_random_bytes_are_refused_cleanly_or_parsed():
+    rng = random.Random(7)
+    alphabet = b'buysel EURUSD=,.01{}[]":\n\xff\x00tpslriskvolume{{}}'
+    for _ in range(3000):
+        body = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        try:
+            alert = parse_body(body, SYMBOLS)
+        except AlertError:
+            continue
+        assert alert.action is None or isinstance(alert.action, Action)
