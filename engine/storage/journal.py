@@ -1,0 +1,97 @@
+"""The alert journal: every alert is written before it is acknowledged, once.
+
+A repeated delivery (TradingView repeats an alert after a 5xx, up to 3 times within about
+15 s) is recognised by the alert's own id, or else by a hash of its content, within a window
+(default 60 s). It is journaled as a duplicate of the first and never executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..alerts import Alert
+from .database import Database
+
+STATUSES = ("received", "processing", "done", "rejected", "duplicate", "failed")
+UNFINISHED = ("received", "processing")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    id: int
+    duplicate_of: int | None = None
+
+    @property
+    def duplicate(self) -> bool:
+        return self.duplicate_of is not None
+
+
+def content_hash(alert: Alert) -> str:
+    canonical = json.dumps(alert.to_plain(), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class AlertJournal:
+    def __init__(self, database: Database, dedup_window: float = 60.0):
+        self._d = database
+        self.dedup_window = dedup_window
+
+    def record(self, alert: Alert, now: float | None = None) -> Recorded:
+        """Journals ``alert`` durably and says whether it repeats one seen within the window."""
+        now = time.time() if now is None else now
+        digest = content_hash(alert)
+        since = now - self.dedup_window
+        with self._d.transaction() as db:
+            if alert.id is not None:
+                row = db.execute(
+                    "SELECT id FROM alerts WHERE source_id = ? AND received_at >= ? AND duplicate_of IS NULL "
+                    "ORDER BY id LIMIT 1", [alert.id, since]).fetchone()
+            else:
+                row = db.execute(
+                    "SELECT id FROM alerts WHERE content_hash = ? AND received_at >= ? AND duplicate_of IS NULL "
+                    "AND source_id IS NULL ORDER BY id LIMIT 1", [digest, since]).fetchone()
+            original = row[0] if row else None
+            cursor = db.execute(
+                "INSERT INTO alerts (received_at, source, source_id, content_hash, symbol, action, alert, "
+                "status, duplicate_of, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [now, alert.source, alert.id, digest, alert.symbol,
+                 alert.action.value if alert.action else None,
+                 json.dumps(alert.to_plain(), sort_keys=True, default=str),
+                 "duplicate" if original else "received", original, now])
+            return Recorded(cursor.lastrowid, original)
+
+    def set_status(self, alert_id: int, status: str, outcome: dict[str, Any] | None = None) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"unknown alert status {status!r} (known: {', '.join(STATUSES)})")
+        with self._d.transaction() as db:
+            db.execute(
+                "UPDATE alerts SET status = ?, outcome = COALESCE(?, outcome), updated_at = ? WHERE id = ?",
+                [status, json.dumps(outcome, default=str) if outcome is not None else None, time.time(), alert_id])
+
+    def get(self, alert_id: int) -> dict[str, Any] | None:
+        with self._d.lock:
+            rows = list(self._d.db.query("SELECT * FROM alerts WHERE id = ?", [alert_id]))
+        return _decode(rows[0]) if rows else None
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._d.lock:
+            rows = list(self._d.db.query("SELECT * FROM alerts ORDER BY id DESC LIMIT ?", [limit]))
+        return [_decode(r) for r in rows]
+
+    def unfinished(self) -> list[dict[str, Any]]:
+        """Alerts journaled but not fully processed, oldest first: what recovery must finish."""
+        with self._d.lock:
+            rows = list(self._d.db.query(
+                "SELECT * FROM alerts WHERE status IN ('received', 'processing') ORDER BY id"))
+        return [_decode(r) for r in rows]
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    row["alert"] = json.loads(row["alert"])
+    row["outcome"] = json.loads(row["outcome"]) if row.get("outcome") else None
+    return row

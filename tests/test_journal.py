@@ -1,0 +1,118 @@
+"""The alert journal on a real SQLite file: durable, migrated, and recognising repeats."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.alerts import parse_body
+from engine.storage import AlertJournal, Database
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def journal(tmp_path):
+    db = Database(tmp_path / "data" / "moonhook.db")
+    yield AlertJournal(db, dedup_window=60)
+    db.close()
+
+
+def test_opened_durable_and_migrated(tmp_path):
+    db = Database(tmp_path / "m.db")
+    assert db.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert db.schema_version == 1 and "alerts" in db.db.table_names()
+    db.close()
+    again = Database(tmp_path / "m.db")  # migrating twice changes nothing
+    assert again.schema_version == 1
+    again.close()
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    conn = sqlite3.connect(tmp_path / "m.db")
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer than this moonhook"):
+        Database(tmp_path / "m.db")
+
+
+def test_repeat_by_content_within_the_window(journal):
+    alert = parse_body("buy EURUSD volume=1")
+    first = journal.record(alert, now=1000)
+    assert not first.duplicate
+    again = journal.record(parse_body("buy,EURUSD,volume=1"), now=1015)  # same content
+    assert again.duplicate_of == first.id and again.id != first.id
+    assert journal.get(again.id)["status"] == "duplicate"
+    later = journal.record(alert, now=1100)  # outside the window: a new signal
+    assert not later.duplicate
+    other = journal.record(parse_body("buy EURUSD volume=2"), now=1101)
+    assert not other.duplicate
+
+
+def test_repeat_by_alert_id(journal):
+    a = parse_body('{"id": "tv-1", "action": "buy", "symbol": "EURUSD", "volume": 1}')
+    b = parse_body('{"id": "tv-1", "action": "buy", "symbol": "EURUSD", "volume": 1, "plot_0": 2}')
+    c = parse_body('{"id": "tv-2", "action": "buy", "symbol": "EURUSD", "volume": 1}')
+    first = journal.record(a, now=10)
+    assert journal.record(b, now=11).duplicate_of == first.id  # same id, content differs
+    assert not journal.record(c, now=12).duplicate  # same content, another id
+
+
+def test_status_outcome_and_recovery_list(journal):
+    ids = [journal.record(parse_body(f"buy EURUSD volume={v}"), now=v).id for v in (1, 2, 3)]
+    journal.set_status(ids[0], "processing")
+    journal.set_status(ids[1], "done", {"plugins": {"trend": "pass"}, "latency_ms": 0.7})
+    assert [a["id"] for a in journal.unfinished()] == [ids[0], ids[2]]
+    done = journal.get(ids[1])
+    assert done["outcome"] == {"plugins": {"trend": "pass"}, "latency_ms": 0.7}
+    assert done["alert"]["volume"] == 2.0
+    assert [a["id"] for a in journal.recent(2)] == [ids[2], ids[1]]
+    with pytest.raises(ValueError, match="unknown alert status"):
+        journal.set_status(ids[0], "finished")
+
+
+def test_a_failed_transaction_leaves_nothing(journal, tmp_path):
+    db = journal._d
+    with pytest.raises(ZeroDivisionError):
+        with db.transaction() as t:
+            t.execute("INSERT INTO alerts (received_at, source, content_hash, alert, status) "
+                      "VALUES (1, 'text', 'h', '{}', 'received')")
+            1 / 0
+    assert journal.recent() == []
+
+
+WRITER = """
+import sys
+from engine.alerts import parse_body
+from engine.storage import AlertJournal, Database
+j = AlertJournal(Database(sys.argv[1]))
+i = 0
+while True:
+    i += 1
+    r = j.record(parse_body(f"buy EURUSD volume={i}"))
+    print(r.id, flush=True)
+"""
+
+
+def test_every_acknowledged_alert_survives_kill_9(tmp_path):
+    path = tmp_path / "m.db"
+    p = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    acknowledged = []
+    deadline = time.monotonic() + 20
+    while len(acknowledged) < 200 and time.monotonic() < deadline:
+        acknowledged.append(int(p.stdout.readline()))
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    assert len(acknowledged) == 200
+    db = Database(path)
+    stored = {row["id"] for row in db.db.query("SELECT id FROM alerts")}
+    assert set(acknowledged) <= stored
+    assert db.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
