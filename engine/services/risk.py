@@ -1,0 +1,67 @@
+"""Position sizing: the lot size that risks a given share of the balance at the stop.
+
+Pure arithmetic on a symbol's specification, as ``market.symbol`` gives it (tick value in the
+account currency, as MetaTrader reports it), so the paper broker and MetaTrader 5 size alike.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+
+
+@dataclass(frozen=True)
+class Sizing:
+    volume: float
+    reason: str | None = None  # why the volume is 0, or was clamped
+
+
+def lot_size(
+    spec: dict,
+    *,
+    balance: float,
+    price: float | None = None,
+    risk_pct: float | None = None,
+    risk_amount: float | None = None,
+    sl: float | None = None,
+    sl_points: float | None = None,
+) -> Sizing:
+    """Volume risking ``risk_pct`` of ``balance`` (or ``risk_amount``) if the stop is hit.
+
+    The stop is a price ``sl`` (with the entry ``price``) or a distance in points. The volume
+    is rounded down to the symbol's step and clamped to its maximum; below its minimum the
+    answer is 0 with the reason, never a bigger risk than asked."""
+    if (risk_pct is None) == (risk_amount is None):
+        return Sizing(0.0, "give risk_pct or risk_amount (one of them)")
+    if risk_pct is not None and not (0 < risk_pct <= 100):
+        return Sizing(0.0, f"risk_pct must be above 0 and at most 100, got {risk_pct}")
+    amount = balance * risk_pct / 100 if risk_pct is not None else risk_amount
+    if not (amount and amount > 0 and math.isfinite(amount)):
+        return Sizing(0.0, f"nothing to risk (risk amount {amount})")
+
+    point, tick_size, tick_value = spec["point"], spec["tick_size"], spec["tick_value"]
+    if sl is not None:
+        if price is None:
+            return Sizing(0.0, "sl is a price: the entry price is needed to measure the stop")
+        distance = abs(price - sl)
+    elif sl_points is not None:
+        distance = sl_points * point
+    else:
+        return Sizing(0.0, "a stop (sl or sl_points) is needed to size by risk")
+    if distance <= 0 or not math.isfinite(distance):
+        return Sizing(0.0, "the stop is at the entry price")
+    if not (tick_size > 0 and tick_value > 0):
+        return Sizing(0.0, f"{spec.get('name', 'the symbol')} has no tick value to size with")
+
+    loss_per_lot = distance / tick_size * tick_value
+    raw = amount / loss_per_lot
+    step = Decimal(str(spec["volume_step"]))
+    volume = float((Decimal(repr(raw)) / step).to_integral_value(rounding=ROUND_DOWN) * step)
+    vmin, vmax = spec["volume_min"], spec["volume_max"]
+    if volume < vmin:
+        return Sizing(0.0, f"risking {amount:.2f} allows {raw:.4f} lots, below the minimum {vmin} "
+                           f"(which would risk {vmin * loss_per_lot:.2f})")
+    if volume > vmax:
+        return Sizing(float(vmax), f"clamped to the maximum volume {vmax} (asked {volume})")
+    return Sizing(volume)

@@ -1,0 +1,60 @@
+"""Lot sizing from risk and the stop: rounding, limits, and the cases it must refuse."""
+
+import pytest
+
+from engine.services import lot_size
+
+EURUSD = {"name": "EURUSD", "point": 0.00001, "tick_size": 0.00001, "tick_value": 1.0,
+          "volume_min": 0.01, "volume_step": 0.01, "volume_max": 100.0}
+GOLD = {"name": "XAUUSD", "point": 0.01, "tick_size": 0.01, "tick_value": 1.0,
+        "volume_min": 0.01, "volume_step": 0.01, "volume_max": 50.0}
+ODD = dict(EURUSD, volume_min=0.1, volume_step=0.05)
+
+
+def test_one_percent_over_fifty_pips():
+    # 1 % of 10,000 = 100; 50 pips = 500 points of 1 USD per lot = 500 per lot -> 0.2 lots
+    s = lot_size(EURUSD, balance=10_000, price=1.0850, risk_pct=1, sl=1.0800)
+    assert (s.volume, s.reason) == (0.2, None)
+
+
+def test_distance_in_points_and_fixed_amount():
+    assert lot_size(GOLD, balance=5_000, risk_amount=100, sl_points=1000).volume == 0.1
+
+
+def test_rounds_down_never_up():
+    # 100 / 300 per lot = 0.3333 lots -> 0.33, never 0.34
+    assert lot_size(EURUSD, balance=10_000, price=1.1, risk_pct=1, sl=1.097).volume == 0.33
+
+
+def test_odd_step_rounds_down_to_the_step():
+    # 100 / 70 = 1.43 lots -> 1.40 with a step of 0.05
+    assert lot_size(ODD, balance=10_000, price=1.1, risk_pct=1, sl_points=70).volume == 1.4
+
+
+def test_below_the_minimum_is_zero_with_the_reason():
+    s = lot_size(ODD, balance=1_000, price=1.1, risk_pct=0.5, sl_points=2000)
+    assert s.volume == 0 and "below the minimum 0.1" in s.reason and "would risk 200.00" in s.reason
+
+
+def test_above_the_maximum_is_clamped():
+    s = lot_size(EURUSD, balance=10_000_000, price=1.1, risk_pct=10, sl_points=10)
+    assert s.volume == 100.0 and "clamped" in s.reason
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(risk_pct=1), "a stop"),
+    (dict(risk_pct=1, sl=1.08), "entry price is needed"),
+    (dict(risk_pct=1, price=1.08, sl=1.08), "at the entry"),
+    (dict(risk_pct=0, sl_points=10), "above 0"),
+    (dict(risk_pct=101, sl_points=10), "at most 100"),
+    (dict(risk_pct=1, risk_amount=5, sl_points=10), "one of them"),
+    (dict(sl_points=10), "one of them"),
+])
+def test_refusals(kwargs, words):
+    s = lot_size(EURUSD, balance=10_000, **kwargs)
+    assert s.volume == 0 and words in s.reason
+
+
+def test_no_tick_value_is_refused():
+    s = lot_size(dict(EURUSD, tick_value=0), balance=10_000, risk_pct=1, sl_points=100)
+    assert s.volume == 0 and "no tick value" in s.reason
