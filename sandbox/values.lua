@@ -124,5 +124,4 @@ end
 
 local function set_limits(limits) LIMITS = limits end
 
-return {build = build_values, flatten = flatten, safe_text = safe_text, set_limits = set_limits,
-        max_bytes = function() return LIMITS.bytes end}
+return {build = build_values, flatten = flatten, safe_text = safe_text, set_limits = set_limits}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 
@@ -107,5 +107,5 @@ class Alert:
         return out
 
 
-_PLAIN_FIELDS = ("action", "symbol", "raw_symbol", "price", "volume", "risk", "sl", "tp",
-                 "sl_pips", "tp_pips", "id", "comment", "timeframe", "state", "source")
+# Every field but `extra`, in declaration order (read by to_plain at call time).
+_PLAIN_FIELDS = tuple(f.name for f in fields(Alert) if f.name != "extra")

@@ -45,15 +45,15 @@ class AlertJournal:
         now = time.time() if now is None else now
         digest = content_hash(alert)
         since = now - self.dedup_window
+        # A repeat is the same alert id or, for alerts without one, the same content.
+        if alert.id is not None:
+            match, key = "source_id = ?", alert.id
+        else:
+            match, key = "content_hash = ? AND source_id IS NULL", digest
         with self._d.transaction() as db:
-            if alert.id is not None:
-                row = db.execute(
-                    "SELECT id FROM alerts WHERE source_id = ? AND received_at >= ? AND duplicate_of IS NULL "
-                    "ORDER BY id LIMIT 1", [alert.id, since]).fetchone()
-            else:
-                row = db.execute(
-                    "SELECT id FROM alerts WHERE content_hash = ? AND received_at >= ? AND duplicate_of IS NULL "
-                    "AND source_id IS NULL ORDER BY id LIMIT 1", [digest, since]).fetchone()
+            row = db.execute(
+                f"SELECT id FROM alerts WHERE {match} AND received_at >= ? AND duplicate_of IS NULL "
+                "ORDER BY id LIMIT 1", [key, since]).fetchone()
             original = row[0] if row else None
             cursor = db.execute(
                 "INSERT INTO alerts (received_at, source, source_id, content_hash, symbol, action, alert, "
@@ -73,21 +73,19 @@ class AlertJournal:
                 [status, json.dumps(outcome, default=str) if outcome is not None else None, time.time(), alert_id])
 
     def get(self, alert_id: int) -> dict[str, Any] | None:
-        with self._d.lock:
-            rows = list(self._d.db.query("SELECT * FROM alerts WHERE id = ?", [alert_id]))
-        return _decode(rows[0]) if rows else None
+        rows = self._rows("SELECT * FROM alerts WHERE id = ?", [alert_id])
+        return rows[0] if rows else None
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
-        with self._d.lock:
-            rows = list(self._d.db.query("SELECT * FROM alerts ORDER BY id DESC LIMIT ?", [limit]))
-        return [_decode(r) for r in rows]
+        return self._rows("SELECT * FROM alerts ORDER BY id DESC LIMIT ?", [limit])
 
     def unfinished(self) -> list[dict[str, Any]]:
         """Alerts journaled but not fully processed, oldest first: what recovery must finish."""
+        return self._rows("SELECT * FROM alerts WHERE status IN ('received', 'processing') ORDER BY id")
+
+    def _rows(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
         with self._d.lock:
-            rows = list(self._d.db.query(
-                "SELECT * FROM alerts WHERE status IN ('received', 'processing') ORDER BY id"))
-        return [_decode(r) for r in rows]
+            return [_decode(r) for r in self._d.db.query(sql, params or [])]
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
