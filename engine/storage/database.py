@@ -41,8 +41,64 @@ def _v1(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX alerts_unfinished ON alerts (status) WHERE status IN ('received', 'processing')")
 
 
+def _v2(db: sqlite_utils.Database) -> None:
+    # The engine's order ledger: every request a plugin or the default execution made.
+    db["orders"].create(
+        {
+            "client_id": str,     # alert, plugin and sequence: what the broker deduplicates on
+            "alert_id": int,
+            "plugin": str,        # who asked; "engine" for the default execution
+            "kind": str,          # market | pending | close | modify
+            "request": str,       # JSON, after every plugin's on_order
+            "status": str,        # sending | done | refused | vetoed | unknown
+            "result": str,        # JSON OrderResult
+            "created_at": float,
+            "done_at": float,
+            "latency_ms": float,  # from the alert's receipt to the broker call
+        },
+        pk="client_id",
+        not_null={"kind", "request", "status", "created_at"},
+    )
+    db.execute("CREATE INDEX orders_alert ON orders (alert_id)")
+    db["store"].create({"plugin": str, "key": str, "value": str, "updated_at": float},
+                       pk=("plugin", "key"), not_null={"value"})
+    db["trend"].create({"symbol": str, "timeframe": str, "state": str, "updated_at": float},
+                       pk=("symbol", "timeframe"), not_null={"state"})
+    db["outbox"].create(
+        {"id": int, "created_at": float, "kind": str, "key": str, "text": str,
+         "sent_at": float, "attempts": int, "last_error": str},
+        pk="id", not_null={"created_at", "kind", "text"}, defaults={"attempts": 0},
+    )
+    db.execute("CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL")
+
+    # The paper broker's books (engine/brokers/paper.py).
+    db["paper_account"].create({"id": int, "balance": float, "currency": str}, pk="id")
+    db["paper_prices"].create({"symbol": str, "bid": float, "ask": float, "time": float}, pk="symbol")
+    db["paper_requests"].create({"client_id": str, "result": str, "time": float}, pk="client_id",
+                                not_null={"result"})
+    db["paper_orders"].create(
+        {"ticket": int, "client_id": str, "symbol": str, "side": str, "type": str, "price": float,
+         "volume": float, "sl": float, "tp": float, "state": str, "plugin": str, "alert_id": int,
+         "comment": str, "created_at": float, "done_at": float},
+        pk="ticket", not_null={"symbol", "side", "type", "volume", "state", "created_at"},
+    )
+    db.execute("CREATE INDEX paper_orders_placed ON paper_orders (symbol) WHERE state = 'placed'")
+    db["paper_positions"].create(
+        {"ticket": int, "symbol": str, "side": str, "volume": float, "price_open": float,
+         "sl": float, "tp": float, "plugin": str, "alert_id": int, "comment": str,
+         "opened_at": float, "commission": float},
+        pk="ticket", not_null={"symbol", "side", "volume", "price_open", "opened_at"},
+    )
+    db["paper_deals"].create(
+        {"deal": int, "order_ticket": int, "position": int, "symbol": str, "side": str,
+         "volume": float, "price": float, "entry": str, "reason": str, "profit": float,
+         "commission": float, "plugin": str, "client_id": str, "alert_id": int, "time": float},
+        pk="deal", not_null={"symbol", "side", "volume", "price", "entry", "reason", "time"},
+    )
+
+
 # Append only: a released migration is never edited, the next change is a new function.
-MIGRATIONS: tuple[Migration, ...] = (_v1,)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
 
 
 class Database:
