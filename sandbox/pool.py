@@ -64,6 +64,7 @@ class _Plugin:
     functions: list[str] = field(default_factory=list)
     memory: int = 0
     lock: trio.Lock = field(default_factory=trio.Lock)
+    globals: dict[str, list] = field(default_factory=dict)  # set by the host: replayed on restart
 
     def load_request(self, rid: int) -> list:
         b = self.budget
@@ -154,6 +155,8 @@ class Pool:
                 continue
             try:
                 await self._drive(plugin, plugin.load_request(next(self._rid)), worker=new)
+                for name, (shape, values) in plugin.globals.items():
+                    await self._drive(plugin, ["global", next(self._rid), pid, name, shape, values], worker=new)
             except SandboxError as e:
                 log.error("plugin %s did not load again after a worker restart: %s", pid, e)
         self._slots[slot] = new
@@ -199,6 +202,24 @@ class Pool:
         async with _fast(plugin.lock):
             reply = await self._drive(plugin, ["call", next(self._rid), plugin_id, function, shape, values])
             return self._result(plugin, reply)
+
+    async def get_global(self, plugin_id: str, name: str) -> Any:
+        """The script's global ``name`` as plain data (None if unset); raises ScriptError if it
+        cannot cross (a function, a cycle)."""
+        plugin = self._plugin(plugin_id)
+        async with _fast(plugin.lock):
+            reply = await self._drive(plugin, ["global", next(self._rid), plugin_id, name])
+            return self._result(plugin, reply).value
+
+    async def set_global(self, plugin_id: str, name: str, value: Any) -> None:
+        """Sets the script's global ``name`` to plain data (the engine's ``params``). It is set
+        again if the plugin's worker is replaced."""
+        plugin = self._plugin(plugin_id)
+        shape, values = codec.encode([value])
+        async with _fast(plugin.lock):
+            reply = await self._drive(plugin, ["global", next(self._rid), plugin_id, name, shape, values])
+            self._result(plugin, reply)
+            plugin.globals[name] = [shape, values]
 
     async def unload(self, plugin_id: str) -> None:
         plugin = self._plugin(plugin_id)

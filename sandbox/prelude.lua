@@ -457,5 +457,14 @@ function driver.global(name)
   return "ok", nil, fshape, t_unpack(out, 1, no)
 end
 
-return driver.load, driver.call, driver.answer, driver.functions, driver.global
+-- Sets a global to plain data from the host (the engine's merged `params`). The host is
+-- trusted; it still cannot replace a name of the allow-list or a host namespace.
+function driver.setglobal(name, ashape, ...)
+  if initial[name] then return "err", nil, "script", "cannot replace the global " .. safe_text(name), nil end
+  local values = build_values(ashape, t_pack(...), 1)
+  rawset(env, name, values[1])
+  return "ok", nil, ""
+end
+
+return driver.load, driver.call, driver.answer, driver.functions, driver.global, driver.setglobal
 end

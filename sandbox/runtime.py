@@ -83,7 +83,7 @@ class LuaSandbox:
         code = _bytecode()
         chunks = {name: self._rt.compile(code[name], mode="b") for name in LUA_CHUNKS}
         shape, values = _config(tuple(host_functions))
-        (self._load, self._call, self._answer, self._functions, self._global) = chunks["prelude"]()(
+        (self._load, self._call, self._answer, self._functions, self._global, self._setglobal) = chunks["prelude"]()(
             self._lower_cap, self._raise_cap, chunks["values"], chunks["guards"], seed, shape, *values
         )
         # The cap covers the script's heap on top of what the runtime and prelude hold.
@@ -126,7 +126,12 @@ class LuaSandbox:
         return names.split("\n") if names else []
 
     def global_value(self, name: str) -> Outcome:
+        """The script's global ``name`` as ("ok", None, shape, *scalars)."""
         return self._guard(self._global, name)
+
+    def set_global(self, name: str, shape: str, values: Sequence[Any]) -> Outcome:
+        """Sets the script's global ``name`` to a value encoded by ``codec.encode``."""
+        return self._guard(self._setglobal, name, shape, *values)
 
     @property
     def memory_used(self) -> int:

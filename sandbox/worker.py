@@ -48,13 +48,17 @@ class Worker:
     def handle(self, msg: list) -> list:
         op, rid = msg[0], msg[1]
         try:
-            if op == "call":
+            if op == "call" or op == "global":
                 sb = self.sandboxes.get(msg[2])
                 if sb is None:
                     return ["err", rid, None, "script", f"no plugin {msg[2]!r} is loaded here", None]
                 if self.waiting:
                     self._forget_waiting(sb)
-                return self._reply(rid, sb, sb.call(msg[3], msg[4], msg[5]))
+                if op == "call":
+                    return self._reply(rid, sb, sb.call(msg[3], msg[4], msg[5]))
+                if len(msg) > 4:  # ["global", rid, pid, name, shape, values]: set it
+                    return self._reply(rid, sb, sb.set_global(msg[3], msg[4], msg[5]))
+                return self._reply(rid, sb, sb.global_value(msg[3]))
             if op == "answer":
                 sb = self.waiting.pop(rid, None)
                 if sb is None:

@@ -307,3 +307,28 @@ def _alive(pid: int) -> bool:
             return f.read().split(") ")[1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+async def test_globals_read_and_set_survive_a_worker_restart(pool):
+    await pool.load("g", "plugin = {name = 'g', symbols = {'EURUSD'}}\n"
+                         "function get() return params.risk end")
+    assert await pool.get_global("g", "plugin") == {"name": "g", "symbols": ["EURUSD"]}
+    assert await pool.get_global("g", "nothing") is None
+    await pool.set_global("g", "params", {"risk": 2})
+    assert (await pool.call("g", "get")).value == 2
+    with pytest.raises(ScriptError, match="cannot replace the global"):
+        await pool.set_global("g", "string", {})
+    os.kill(pool.worker_pids()[pool._plugins["g"].slot], signal.SIGKILL)
+    with trio.fail_after(5):
+        while True:
+            try:
+                assert (await pool.call("g", "get")).value == 2
+                break
+            except CrashError:
+                await trio.sleep(0.01)
+
+
+async def test_a_global_that_cannot_cross_is_an_error(pool):
+    await pool.load("f", "plugin = {hook = function() end}")
+    with pytest.raises(ScriptError):
+        await pool.get_global("f", "plugin")
