@@ -1,10 +1,11 @@
 """Alerts from TradingView: JSON and the text grammar, normalised, and refused with a reason."""
 
+import json
 import random
 
 import pytest
 
-from engine.alerts import Action, AlertError, SymbolMap, parse_body
+from engine.alerts import Action, Alert, AlertError, SymbolMap, parse_body
 
 SYMBOLS = SymbolMap({"XAUUSD": "GOLD", "US30": "US30.cash"})
 
@@ -99,3 +100,13 @@ def test_random_bytes_are_refused_cleanly_or_parsed():
         except AlertError:
             continue
         assert alert.action is None or isinstance(alert.action, Action)
+
+
+@pytest.mark.parametrize("body", [
+    '{"symbol": "OANDA:XAUUSD", "action": "long", "risk": "1", "sl": 1900, "note": "x", "n": 3}',
+    "buylimit EURUSD price=1.08 volume=0.1 sl_pips=20 comment=hi",
+    "trend EURUSD H1 up",
+])
+def test_from_plain_restores_the_journaled_alert(body):
+    alert = parse_body(body, SymbolMap({"XAUUSD": "GOLD"}))
+    assert Alert.from_plain(json.loads(json.dumps(alert.to_plain()))) == alert

@@ -58,3 +58,10 @@ def test_refusals(kwargs, words):
 def test_no_tick_value_is_refused():
     s = lot_size(dict(EURUSD, tick_value=0), balance=10_000, risk_pct=1, sl_points=100)
     assert s.volume == 0 and "no tick value" in s.reason
+
+
+def test_float_noise_in_the_stop_distance_does_not_cost_a_step():
+    spec = {"point": 0.00001, "tick_size": 0.00001, "tick_value": 1.0, "volume_step": 0.01,
+            "volume_min": 0.01, "volume_max": 100, "digits": 5}
+    assert 1.1 - 1.09 > 0.01  # the noise this guards against
+    assert lot_size(spec, balance=10_000, price=1.1, sl=1.09, risk_pct=1).volume == 0.1

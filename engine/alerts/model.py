@@ -106,6 +106,15 @@ class Alert:
             out["side"] = self.action.side
         return out
 
+    @classmethod
+    def from_plain(cls, data: dict[str, Any]) -> "Alert":
+        """The alert ``to_plain`` gave (as journaled), for recovery: no check is run again."""
+        known = {k: data[k] for k in _PLAIN_FIELDS if k in data}
+        extra = {k: v for k, v in data.items() if k not in _PLAIN_FIELDS and k not in _DERIVED}
+        action = known.pop("action", None)
+        return cls(action=Action(action) if action is not None else None, extra=extra, **known)
+
 
 # Every field but `extra`, in declaration order (read by to_plain at call time).
 _PLAIN_FIELDS = tuple(f.name for f in fields(Alert) if f.name != "extra")
+_DERIVED = {"side"}

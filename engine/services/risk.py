@@ -54,8 +54,9 @@ def lot_size(
     if not (tick_size > 0 and tick_value > 0):
         return Sizing(0.0, f"{spec.get('name', 'the symbol')} has no tick value to size with")
 
-    loss_per_lot = distance / tick_size * tick_value
-    raw = amount / loss_per_lot
+    # Rounded so that float noise (1.1 - 1.09 = 0.010000000000000009) never costs a step.
+    loss_per_lot = round(distance / tick_size, 6) * tick_value
+    raw = round(amount / loss_per_lot, 9)
     step = Decimal(str(spec["volume_step"]))
     volume = float((Decimal(repr(raw)) / step).to_integral_value(rounding=ROUND_DOWN) * step)
     vmin, vmax = spec["volume_min"], spec["volume_max"]

@@ -1,0 +1,58 @@
+"""The engine's settings, as plain dataclasses with their embedded defaults.
+
+Reading moonhook.toml into these is the command line's job; here are the values and the
+checks that do not depend on where they came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from sandbox import MB, Budget
+
+from .brokers.paper import PaperConfig
+
+# What a plugin gets unless it asks otherwise, and the most it may ask for.
+DEFAULT_BUDGET = Budget(instructions=2_000_000, timeout=0.1, memory=16 * MB)
+BUDGET_LIMITS = Budget(instructions=50_000_000, timeout=1.0, memory=64 * MB)
+
+
+@dataclass(frozen=True)
+class PluginConfig:
+    """``[plugins.NAME]``: switched off, parameters over the script's defaults, a budget."""
+
+    enabled: bool = True
+    params: Mapping[str, Any] = field(default_factory=dict)
+    budget: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    scripts: Path = Path("scripts")
+    data: Path = Path("data")
+    execute_alerts: bool = True      # run the default execution for accepted alerts
+    dedup_window: float = 60.0       # seconds within which the same content is a repeat
+    default_volume: float | None = None  # for an entry with neither volume nor risk
+    workers: int = 2                 # sandbox worker processes
+    default_budget: Budget = DEFAULT_BUDGET
+    budget_limits: Budget = BUDGET_LIMITS
+    symbol_map: Mapping[str, str] = field(default_factory=dict)
+    plugins: Mapping[str, PluginConfig] = field(default_factory=dict)
+    paper: PaperConfig = field(default_factory=PaperConfig)
+
+    def __post_init__(self) -> None:
+        if not self.dedup_window >= 0:
+            raise ValueError(f"engine.dedup_window: must be 0 or more seconds, got {self.dedup_window!r}")
+        if self.default_volume is not None and not self.default_volume > 0:
+            raise ValueError(f"engine.default_volume: must be a positive volume, got {self.default_volume!r}")
+        if not (isinstance(self.workers, int) and 1 <= self.workers <= 64):
+            raise ValueError(f"engine.workers: must be an integer from 1 to 64, got {self.workers!r}")
+
+    @property
+    def database(self) -> Path:
+        return self.data / "moonhook.db"
+
+    def plugin(self, name: str) -> PluginConfig:
+        return self.plugins.get(name) or PluginConfig()

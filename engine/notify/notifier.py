@@ -1,0 +1,53 @@
+"""Notifications for the administrators: queued without waiting, then written to the outbox.
+
+``send`` never blocks and never fails the caller (a script's ``notify.send``, a skipped
+hook): it puts the message on a queue that one task drains into the durable outbox and the
+log. Delivery (Telegram) reads the outbox in its own issue.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import trio
+
+from ..storage import Outbox
+
+log = logging.getLogger("moonhook.notify")
+
+KINDS = ("trades", "errors", "admin", "plugin")
+
+
+class Notifier:
+    def __init__(self, outbox: Outbox):
+        self.outbox = outbox
+        self._send, self._receive = trio.open_memory_channel[tuple[str, str, str | None]](math.inf)
+        self._done = trio.Event()
+
+    def send(self, kind: str, text: str, key: str | None = None) -> None:
+        """Queues ``text`` for the administrators who want ``kind`` messages."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown notification kind {kind!r} (known: {', '.join(KINDS)})")
+        try:
+            self._send.send_nowait((kind, text, key))
+        except trio.ClosedResourceError:
+            log.warning("notification after shutdown, not kept: %s", text)
+
+    async def run(self) -> None:
+        """Writes queued messages to the outbox until ``close``; lives in the engine's nursery."""
+        try:
+            async with self._receive:
+                async for kind, text, key in self._receive:
+                    log.info("[%s] %s", kind, text)
+                    try:
+                        self.outbox.add(kind, text, key)
+                    except Exception:
+                        log.exception("could not write a notification to the outbox")
+        finally:
+            self._done.set()
+
+    async def aclose(self) -> None:
+        """No more messages; returns once ``run`` has written what was queued."""
+        self._send.close()
+        await self._done.wait()

@@ -1,0 +1,351 @@
+"""The engine: an alert journaled, run through the plugins it concerns, executed at the broker.
+
+``await engine.submit(alert)`` writes the alert durably and returns its id; the alert is then
+processed in the background, in its symbol's lane: alerts for one symbol in arrival order,
+different symbols side by side. An alert is done when its status is written; until then a
+restart processes it again, and the broker's client ids make the second pass find the orders
+of the first instead of sending them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import perf_counter
+from typing import Any, AsyncIterator, Callable
+
+import trio
+
+from sandbox import Pool, SandboxError, open_pool
+
+from ..alerts import Action, Alert, SymbolMap
+from ..brokers.base import Broker, Closed, Event, Fill, OrderRequest, OrderResult
+from ..config import EngineConfig
+from ..notify import Notifier
+from ..storage import AlertJournal, Database, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
+from . import execution
+from .hooks import Hooks
+from .loader import load_plugin
+from .plugins import Plugin, PluginError, PluginSet
+
+log = logging.getLogger("moonhook.engine")
+
+
+@dataclass
+class Run:
+    """What hook calls are working for: an alert (its id and receipt), or a timer or event.
+    It names the client ids of the orders placed meanwhile and collects their outcomes."""
+
+    alert_id: int | None
+    origin: str                      # alert | timer | fill | close
+    received: float = field(default_factory=perf_counter)
+    stamp: int = field(default_factory=time.time_ns)
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    first_call: float | None = None  # perf_counter of the first broker call
+    _seq: dict[str, int] = field(default_factory=dict)
+
+    def client_id(self, plugin: str) -> str:
+        n = self._seq[plugin] = self._seq.get(plugin, 0) + 1
+        if self.alert_id is not None:
+            return f"a{self.alert_id}-{plugin}-{n}"
+        return f"{self.origin[0]}{self.stamp:x}-{plugin}-{n}"
+
+
+_run: ContextVar[Run | None] = ContextVar("moonhook_run", default=None)
+
+
+class Engine:
+    """Use ``open_engine``; the engine's tasks live in the nursery it opens."""
+
+    def __init__(self, config: EngineConfig, database: Database, broker: Broker, pool: Pool,
+                 nursery: trio.Nursery, clock: Callable[[], float]):
+        self.config = config
+        self.database = database
+        self.broker = broker
+        self.pool = pool
+        self.clock = clock
+        self.symbols = SymbolMap(config.symbol_map)
+        self.journal = AlertJournal(database, config.dedup_window)
+        self.ledger = OrderLedger(database)
+        self.store = PluginStore(database)
+        self.trend = TrendBook(database)
+        self.notifier = Notifier(Outbox(database))
+        self.plugins = PluginSet()
+        self.load_errors: dict[str, str] = {}
+        self.hooks = Hooks(pool, self.plugins, self._hook_failed)
+        self.started = clock()
+        self._nursery = nursery
+        self._lanes: dict[str, trio.MemorySendChannel] = {}
+        self._events_send, self._events_recv = trio.open_memory_channel[tuple[Event, Run | None]](math.inf)
+        self._timers: dict[str, trio.CancelScope] = {}
+        self._pending = 0
+        self._idle = trio.Event()
+        self._idle.set()
+
+    # -- alerts in ------------------------------------------------------------------------
+
+    async def submit(self, alert: Alert) -> Recorded:
+        """Journals ``alert`` (durably: it survives a kill -9 once this returns) and queues it
+        for processing, unless it repeats one already journaled."""
+        received = perf_counter()
+        recorded = self.journal.record(alert, self.clock())
+        if not recorded.duplicate:
+            self._enqueue(recorded.id, alert, received)
+        return recorded
+
+    def _enqueue(self, alert_id: int, alert: Alert, received: float) -> None:
+        key = alert.symbol or ""
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane, receive = trio.open_memory_channel[tuple[int, Alert, float]](math.inf)
+            self._lanes[key] = lane
+            self._nursery.start_soon(self._lane, receive, name=f"lane {key or '*'}")
+        if self._pending == 0:
+            self._idle = trio.Event()
+        self._pending += 1
+        lane.send_nowait((alert_id, alert, received))
+
+    async def _lane(self, receive: trio.MemoryReceiveChannel) -> None:
+        async for alert_id, alert, received in receive:
+            try:
+                await self._process(alert_id, alert, received)
+            except Exception:
+                log.exception("alert %d could not be processed", alert_id)
+                self.journal.set_status(alert_id, "failed", {"error": "internal error; see the engine's log"})
+            finally:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._idle.set()
+
+    async def drain(self) -> None:
+        """Returns once every queued alert has been processed."""
+        while self._pending:
+            await self._idle.wait()
+
+    # -- processing -----------------------------------------------------------------------
+
+    async def _process(self, alert_id: int, alert: Alert, received: float) -> None:
+        run = Run(alert_id, "alert", received)
+        token = _run.set(run)
+        try:
+            if alert.symbol and alert.price and not (alert.action and alert.action.is_pending):
+                # The market price the alert saw (a pending order's price is its trigger, not one).
+                await self.broker.quote(alert.symbol, alert.price, self.clock())
+            plain = {**alert.to_plain(), "alert_id": alert_id}
+            verdict = await self.hooks.on_alert(alert, plain)
+            outcome: dict[str, Any] = {"plugins": verdict.steps, "orders": run.orders}
+            if verdict.rejected_by:
+                outcome.update(rejected_by=verdict.rejected_by, reason=verdict.reason)
+                status = "rejected"
+            else:
+                final = Alert.from_plain(verdict.data) if verdict.data is not plain else alert
+                status = await self._execute(final, alert_id, verdict.handled_by, outcome)
+            if run.first_call is not None:
+                outcome["latency_ms"] = round((run.first_call - received) * 1000, 3)
+            self.journal.set_status(alert_id, status, outcome)
+        finally:
+            _run.reset(token)
+
+    async def _execute(self, alert: Alert, alert_id: int, handled_by: str | None, outcome: dict) -> str:
+        if alert.action is Action.TREND:
+            self.trend.set(alert.symbol, alert.timeframe, alert.state)
+            outcome["trend"] = f"{alert.symbol} {alert.timeframe} {alert.state}"
+            return "done"
+        if handled_by:
+            outcome["handled_by"] = handled_by
+            return "done"
+        if not self.config.execute_alerts or alert.action is None:
+            outcome["note"] = "not executed: engine.execute_alerts is off" if alert.action else "no trading command"
+            return "done"
+        plan = await execution.plan(alert, alert_id, self.broker, self.config.default_volume)
+        if plan.error:
+            outcome["error"] = plan.error
+            return "failed"
+        if plan.note:
+            outcome["note"] = plan.note
+        results = [await self.place(r, origin=execution.ENGINE) for r in plan.requests]
+        return "done" if all(r.ok for r in results) else "failed"
+
+    # -- orders -----------------------------------------------------------------------------
+
+    def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest:
+        """A request from ``plugin``, with the client id of the current alert or event."""
+        run = _run.get() or Run(None, "call")
+        return OrderRequest(kind, run.client_id(plugin), plugin=plugin, alert_id=run.alert_id, **fields)
+
+    async def place(self, request: OrderRequest, origin: str) -> OrderResult:
+        """Runs ``request`` through every other plugin's ``on_order``, then sends it once."""
+        run = _run.get()
+        verdict = await self.hooks.on_order(request.to_plain(), origin)
+        record: dict[str, Any] = {"client_id": request.client_id, "plugin": request.plugin, "kind": request.kind}
+        if verdict.rejected_by:
+            result = OrderResult.refused(f"vetoed by {verdict.rejected_by}: {verdict.reason}")
+            self.ledger.finish(request, "vetoed", result)
+        else:
+            changes = {k: v for k, v in verdict.data.items() if getattr(request, k, None) != v}
+            if request.kind in ("market", "pending"):
+                changes.update({k: None for k in ("sl", "tp") if verdict.data.get(k) == 0})
+            if changes:
+                request = request.with_changes(changes)
+            if run is not None and run.first_call is None:
+                run.first_call = perf_counter()
+            latency = (perf_counter() - run.received) * 1000 if run is not None else None
+            result = await self.broker.execute(request)
+            self.ledger.finish(request, "done" if result.ok else "refused", result, latency)
+            if not result.ok and not result.duplicate:
+                self.notifier.send("trades", f"order refused: {request.kind} {request.symbol or ''} "
+                                             f"for {request.plugin}: {result.error}", key=f"refused:{request.plugin}")
+        record.update(result.to_plain())
+        if verdict.steps:
+            record["on_order"] = verdict.steps
+        if run is not None:
+            run.orders.append(record)
+        return result
+
+    async def symbol_of_ticket(self, ticket: int) -> str | None:
+        for item in (*await self.broker.positions(), *await self.broker.orders()):
+            if item["ticket"] == ticket:
+                return item["symbol"]
+        return None
+
+    # -- fills, closes, timers ------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        self._events_send.send_nowait((event, _run.get()))
+
+    async def _events(self) -> None:
+        async for event, cause in self._events_recv:
+            hook = "on_fill" if isinstance(event, Fill) else "on_close"
+            if isinstance(event, Fill) and cause is not None and cause.alert_id is not None:
+                self.notifier.send("trades", _describe(event), key=None)
+            elif isinstance(event, Closed):
+                self.notifier.send("trades", _describe(event), key=None)
+            token = _run.set(Run(None, "fill" if hook == "on_fill" else "close"))
+            try:
+                for plugin in self.plugins.concerned(event.symbol, hook):
+                    await self.hooks.call(plugin, hook, event.to_plain())
+            finally:
+                _run.reset(token)
+
+    async def _timer(self, plugin: Plugin, scope: trio.CancelScope) -> None:
+        with scope:
+            every = plugin.meta.every
+            next_at = trio.current_time() + every
+            while True:
+                await trio.sleep_until(next_at)
+                next_at = max(next_at + every, trio.current_time())
+                if plugin.enabled:
+                    token = _run.set(Run(None, "timer"))
+                    try:
+                        await self.hooks.call(plugin, "on_timer")
+                    finally:
+                        _run.reset(token)
+
+    # -- plugins ----------------------------------------------------------------------------
+
+    async def load(self, path: Path) -> Plugin:
+        """Loads one script as a plugin and puts it live; raises PluginError."""
+        plugin = await load_plugin(self, path)
+        self.plugins.add(plugin)
+        self.load_errors.pop(path.name, None)
+        if plugin.meta.every and "on_timer" in plugin.hooks:
+            scope = self._timers[plugin.name] = trio.CancelScope()
+            self._nursery.start_soon(self._timer, plugin, scope, name=f"timer {plugin.name}")
+        log.info("plugin %s loaded from %s (%s)", plugin.name, path.name, ", ".join(sorted(plugin.hooks)) or "no hooks")
+        return plugin
+
+    async def unload(self, name: str) -> None:
+        """Takes a plugin out of service, after its ``on_unload``."""
+        plugin = self.plugins.remove(name)
+        if plugin is None:
+            raise KeyError(f"no plugin named {name!r}")
+        scope = self._timers.pop(name, None)
+        if scope is not None:
+            scope.cancel()
+        if "on_unload" in plugin.hooks:
+            await self.hooks.call(plugin, "on_unload")
+        await self.pool.unload(plugin.pool_id)
+
+    async def load_all(self) -> None:
+        for path in sorted(self.config.scripts.glob("*.lua")):
+            try:
+                await self.load(path)
+            except PluginError as e:
+                self.load_errors[path.name] = str(e)
+                log.error("plugin not loaded: %s", e)
+                self.notifier.send("errors", f"plugin not loaded: {e}", key=f"load:{path.name}")
+
+    def _hook_failed(self, plugin: Plugin, hook: str, message: str) -> None:
+        self.notifier.send("errors", f"plugin {plugin.name}: {hook} skipped: {message}",
+                           key=f"hook:{plugin.name}:{hook}")
+
+    # -- start and stop -----------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Queues every journaled alert not fully processed, oldest first; returns how many."""
+        rows = self.journal.unfinished()
+        for row in rows:
+            self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter())
+        if rows:
+            log.warning("recovering %d alerts journaled before a stop: %s", len(rows),
+                        ", ".join(str(r["id"]) for r in rows[:20]) + (" ..." if len(rows) > 20 else ""))
+        return len(rows)
+
+    async def _stop(self, timeout: float) -> None:
+        with trio.move_on_after(timeout) as scope:
+            await self.drain()
+        if scope.cancelled_caught:
+            log.warning("stopping with %d alerts unprocessed; they are processed at the next start", self._pending)
+        for name in [p.name for p in self.plugins]:
+            with trio.move_on_after(timeout):
+                try:
+                    await self.unload(name)
+                except SandboxError:
+                    pass
+        await self.notifier.aclose()
+
+
+def _describe(event: Event) -> str:
+    if isinstance(event, Fill):
+        verb = "opened" if event.entry == "in" else "closed"
+        return (f"{verb} {event.side} {event.volume:g} {event.symbol} @ {event.price:g}"
+                f" ({event.reason}{', ' + event.plugin if event.plugin else ''})")
+    return (f"position {event.ticket} {event.side} {event.volume:g} {event.symbol} closed by {event.reason} "
+            f"@ {event.price_close:g}: {event.profit:+.2f}")
+
+
+@asynccontextmanager
+async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker | None = None,
+                      clock: Callable[[], float] = time.time,
+                      stop_timeout: float = 10.0) -> AsyncIterator[Engine]:
+    """Opens the database, the broker (paper unless given) and the sandbox pool, loads
+    every script, recovers unfinished alerts, and yields the running engine. On exit, the
+    alerts in flight finish (within ``stop_timeout``) and everything is closed."""
+    from ..brokers.paper import PaperBroker
+
+    database = Database(config.database)
+    broker = broker or PaperBroker(database, config.paper, clock=clock)
+    try:
+        await broker.start()
+        async with open_pool(workers=config.workers) as pool, trio.open_nursery() as nursery:
+            engine = Engine(config, database, broker, pool, nursery, clock)
+            broker.listen(engine._on_event)
+            nursery.start_soon(engine.notifier.run, name="notifier")
+            nursery.start_soon(engine._events, name="events")
+            await engine.load_all()
+            await engine.recover()
+            try:
+                yield engine
+            finally:
+                with trio.CancelScope(shield=True):
+                    await engine._stop(stop_timeout)
+                nursery.cancel_scope.cancel()
+    finally:
+        with trio.CancelScope(shield=True):
+            await broker.stop()
+        database.close()

@@ -1,0 +1,223 @@
+"""The pipeline with real sandbox workers, a real SQLite file and the paper broker."""
+
+from __future__ import annotations
+
+import trio
+
+from engine.alerts import parse_body
+from engine.config import PluginConfig
+
+from engine_support import process, running, submit
+
+TRAIL = """
+plugin = {{priority = {prio}}}
+function on_alert(a)
+  return {{comment = (a.comment or "") .. "{tag}"}}
+end
+"""
+
+
+async def test_plugins_run_in_priority_order_and_see_earlier_changes(tmp_path):
+    scripts = {"c": TRAIL.format(prio=300, tag="c"), "a": TRAIL.format(prio=5, tag="a"),
+               "b": TRAIL.format(prio=50, tag="b")}
+    async with running(tmp_path, scripts) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+    assert [s["plugin"] for s in row["outcome"]["plugins"]] == ["a", "b", "c"]
+    assert row["status"] == "done"
+    assert row["outcome"]["orders"][0]["ok"] is True
+
+
+async def test_on_alert_forms_pass_change_and_reject(tmp_path):
+    scripts = {
+        "pass": "plugin = {priority = 1}\nfunction on_alert(a) return nil end",
+        "size": "plugin = {priority = 2}\nfunction on_alert(a) return {volume = 0.3} end",
+        "veto": """plugin = {priority = 3}
+                   function on_alert(a) if a.symbol == 'GBPUSD' then return false, 'no cable' end end""",
+        "late": "plugin = {priority = 4}\nfunction on_alert(a) store.set('seen', a.symbol) end",
+    }
+    async with running(tmp_path, scripts) as engine:
+        ok = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        rejected = await process(engine, "buy GBPUSD volume=0.1 price=1.3")
+        positions = await engine.broker.positions()
+        late_saw = engine.store.get("late", "seen")
+    assert [s["result"] for s in ok["outcome"]["plugins"]] == ["pass", "changed", "pass", "pass"]
+    assert ok["outcome"]["orders"][0]["volume"] == 0.3
+    assert rejected["status"] == "rejected"
+    assert rejected["outcome"]["rejected_by"] == "veto" and rejected["outcome"]["reason"] == "no cable"
+    assert [s["plugin"] for s in rejected["outcome"]["plugins"]] == ["pass", "size", "veto"]
+    assert [(p["symbol"], p["volume"]) for p in positions] == [("EURUSD", 0.3)]
+    assert late_saw == "EURUSD"
+
+
+async def test_a_change_that_breaks_the_alert_is_refused_and_counted(tmp_path):
+    scripts = {"bad": "function on_alert(a) return {volume = -1} end",
+               "odd": "function on_alert(a) return 42 end"}
+    async with running(tmp_path, scripts) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        stats = {p.name: p.stats for p in engine.plugins}
+    assert row["status"] == "done" and row["outcome"]["orders"][0]["volume"] == 0.1
+    assert "volume: must be a positive number" in row["outcome"]["plugins"][0]["error"]
+    assert stats["bad"].errors == 1 and stats["odd"].errors == 1
+
+
+async def test_handled_skips_the_default_execution(tmp_path):
+    scripts = {"own": """
+        function on_alert(a)
+          local r = orders.market{symbol = a.symbol, side = a.side, volume = 0.02}
+          return {handled = true, comment = 'own ' .. tostring(r.ticket)}
+        end"""}
+    async with running(tmp_path, scripts) as engine:
+        row = await process(engine, "buy EURUSD volume=0.5 price=1.1")
+        positions = await engine.broker.positions()
+    assert row["outcome"]["handled_by"] == "own"
+    assert [p["volume"] for p in positions] == [0.02]
+    assert [o["client_id"] for o in row["outcome"]["orders"]] == [f"a{row['id']}-own-1"]
+
+
+async def test_on_order_vetoes_and_changes_other_plugins_orders(tmp_path):
+    scripts = {
+        "trader": """
+            plugin = {priority = 10}
+            function on_alert(a)
+              local big = orders.market{symbol = a.symbol, side = 'buy', volume = 5}
+              local small = orders.market{symbol = a.symbol, side = 'buy', volume = 0.1}
+              store.set('answers', {big = big, small = small})
+              return {handled = true}
+            end
+            function on_order(o) return false, 'my own orders never reach me' end""",
+        "guard": """
+            plugin = {priority = 20}
+            function on_order(o)
+              if o.volume and o.volume > 1 then return false, 'over 1 lot' end
+              return {sl = 1.05}
+            end""",
+    }
+    async with running(tmp_path, scripts) as engine:
+        row = await process(engine, "buy EURUSD price=1.1")
+        answers = engine.store.get("trader", "answers")
+        positions = await engine.broker.positions()
+        ledger = [o["status"] for o in engine.ledger.for_alert(row["id"])]
+    assert answers["big"] == {"ok": False, "error": "vetoed by guard: over 1 lot"}
+    assert answers["small"]["ok"] is True
+    assert [(p["volume"], p["sl"]) for p in positions] == [(0.1, 1.05)]
+    assert [o["ok"] for o in row["outcome"]["orders"]] == [False, True]
+    assert ledger == ["vetoed", "done"]
+
+
+async def test_the_default_execution_passes_through_on_order(tmp_path):
+    scripts = {"cap": "function on_order(o) if o.volume > 1 then return {volume = 1} end end"}
+    async with running(tmp_path, scripts) as engine:
+        row = await process(engine, "sell EURUSD volume=3 price=1.1")
+    assert row["outcome"]["orders"][0]["volume"] == 1.0
+    assert row["outcome"]["orders"][0]["on_order"] == [{"plugin": "cap", "result": "changed", "changes": {"volume": 1}}]
+
+
+async def test_a_plugin_over_its_budget_is_skipped_and_the_alert_still_executes(tmp_path):
+    scripts = {"slow": "plugin = {priority = 1}\nfunction on_alert(a) while true do end end",
+               "after": "plugin = {priority = 2}\nfunction on_alert(a) return {comment = 'after ran'} end"}
+    async with running(tmp_path, scripts) as engine:
+        t0 = trio.current_time()
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        elapsed = trio.current_time() - t0
+        slow = engine.plugins.get("slow")
+        await trio.sleep(0.05)
+        notes = engine.notifier.outbox.pending()
+    assert row["status"] == "done" and row["outcome"]["orders"][0]["ok"]
+    assert row["outcome"]["plugins"][0]["result"] == "error"
+    assert row["outcome"]["plugins"][1]["result"] == "changed"
+    assert slow.stats.timeouts == 1 and "instructions" in slow.stats.last_error or "time" in slow.stats.last_error
+    assert elapsed < engine.config.default_budget.deadline + 1.0
+    assert any("slow" in n["text"] and n["kind"] == "errors" for n in notes)
+
+
+async def test_alerts_for_one_symbol_keep_their_order_and_symbols_run_side_by_side(tmp_path):
+    scripts = {"trail": """
+        function on_alert(a)
+          local seen = store.get(a.symbol) or {}
+          seen[#seen + 1] = a.comment
+          store.set(a.symbol, seen)
+        end"""}
+    async with running(tmp_path, scripts) as engine:
+        async with trio.open_nursery() as n:
+            for i in range(30):
+                sym = ("EURUSD", "GBPUSD", "USDJPY")[i % 3]
+                n.start_soon(submit, engine, f"buy {sym} volume=0.01 price=1.1 comment=n{i:02d}")
+                await trio.sleep(0)  # arrival order is submission order
+        await engine.drain()
+        trails = {s: engine.store.get("trail", s) for s in ("EURUSD", "GBPUSD", "USDJPY")}
+        rows = engine.journal.recent(100)
+    for sym, trail in trails.items():
+        assert trail == sorted(trail) and len(trail) == 10, (sym, trail)
+    assert all(r["status"] == "done" for r in rows)
+
+
+async def test_a_repeated_alert_is_recorded_as_duplicate_and_not_executed(tmp_path):
+    async with running(tmp_path) as engine:
+        first = await submit(engine, '{"symbol": "EURUSD", "action": "buy", "volume": 0.1, "price": 1.1, "id": "tv-1"}')
+        again = await submit(engine, '{"symbol": "EURUSD", "action": "buy", "volume": 0.1, "price": 1.1, "id": "tv-1"}')
+        same = await submit(engine, "sell GBPUSD volume=0.1 price=1.3")
+        same_again = await submit(engine, "sell GBPUSD volume=0.1 price=1.3")
+        await engine.drain()
+        positions = await engine.broker.positions()
+        statuses = {r["id"]: r["status"] for r in engine.journal.recent()}
+    assert again.duplicate_of == first.id and same_again.duplicate_of == same.id
+    assert statuses[again.id] == statuses[same_again.id] == "duplicate"
+    assert sorted(p["symbol"] for p in positions) == ["EURUSD", "GBPUSD"]
+
+
+async def test_plugin_stores_are_isolated(tmp_path):
+    scripts = {
+        "alpha": "plugin = {priority = 1}\nfunction on_alert(a) store.set('k', 'alpha') end",
+        "beta": """plugin = {priority = 2}
+                   function on_alert(a)
+                     local before = store.get('k')
+                     store.set('k', {before = before or 'nothing'})
+                     return {comment = tostring(before)}
+                   end""",
+    }
+    async with running(tmp_path, scripts) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        alpha, beta = engine.store.get("alpha", "k"), engine.store.get("beta", "k")
+    assert row["outcome"]["plugins"][1]["changes"] == {"comment": "nil"}
+    assert alpha == "alpha" and beta == {"before": "nothing"}
+
+
+async def test_params_merge_script_defaults_with_config(tmp_path):
+    scripts = {"p": """plugin = {params = {risk = 1, side = 'buy'}}
+                       function on_alert(a) return {comment = params.side .. params.risk} end"""}
+    async with running(tmp_path, scripts, plugins={"p": PluginConfig(params={"risk": 2})}) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+    assert row["outcome"]["plugins"][0]["changes"] == {"comment": "buy2"}
+
+
+async def test_budget_overrides_are_capped_by_the_engine_limits(tmp_path):
+    scripts = {"greedy": "plugin = {budget = {instructions = 1e12, timeout = 60, memory_mb = 1}}"}
+    async with running(tmp_path, scripts) as engine:
+        budget = engine.plugins.get("greedy").budget
+        limits = engine.config.budget_limits
+    assert budget.instructions == limits.instructions and budget.timeout == limits.timeout
+    assert budget.memory == 1024 * 1024
+
+
+async def test_a_plugin_that_cannot_load_is_reported_with_file_and_line(tmp_path):
+    scripts = {"broken": "function on_alert(a)\n  return (\nend",
+               "badmeta": "plugin = {priority = 'high'}",
+               "failing": "function on_load()\n  error('no config')\nend",
+               "fine": "function on_alert(a) end"}
+    async with running(tmp_path, scripts) as engine:
+        names = [p.name for p in engine.plugins]
+        errors = dict(engine.load_errors)
+    assert names == ["fine"]
+    assert errors["broken.lua"].startswith("broken.lua:3:")
+    assert "plugin.priority" in errors["badmeta.lua"]
+    assert errors["failing.lua"].startswith("failing.lua:2:") and "no config" in errors["failing.lua"]
+
+
+async def test_symbols_filter_which_plugins_an_alert_concerns(tmp_path):
+    scripts = {"gold": "plugin = {symbols = {'XAUUSD'}}\nfunction on_alert(a) return {comment = 'gold'} end",
+               "all": "function on_alert(a) end"}
+    async with running(tmp_path, scripts, symbol_map={"XAUUSD": "GOLD"}) as engine:
+        fx = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        gold = await process(engine, "buy OANDA:XAUUSD volume=0.1 price=2000")
+    assert [s["plugin"] for s in fx["outcome"]["plugins"]] == ["all"]
+    assert [s["plugin"] for s in gold["outcome"]["plugins"]] == ["all", "gold"]

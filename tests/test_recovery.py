@@ -1,0 +1,87 @@
+"""Exactly once across crashes: unfinished alerts are processed again, and the broker's
+client ids keep any order from being sent twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from engine.alerts import parse_body
+from engine.storage import AlertJournal, Database
+
+from engine_support import process, running, write_scripts
+
+DRILL = Path(__file__).with_name("engine_drill.py")
+TWO_ORDERS = """
+function on_alert(a)
+  -- a plugin order of its own besides the default execution's
+  orders.market{symbol = a.symbol, side = 'sell', volume = 0.02}
+end
+function on_order(o) end
+"""
+
+
+async def test_an_alert_journaled_but_not_processed_is_processed_at_start(tmp_path):
+    db = Database(tmp_path / "data" / "moonhook.db")
+    alert_id = AlertJournal(db).record(parse_body("buy EURUSD volume=0.1 price=1.1")).id
+    db.close()
+    async with running(tmp_path) as engine:
+        await engine.drain()
+        row = engine.journal.get(alert_id)
+        positions = await engine.broker.positions()
+    assert row["status"] == "done"
+    assert [(p["symbol"], p["volume"]) for p in positions] == [("EURUSD", 0.1)]
+
+
+async def test_replaying_an_executed_alert_sends_no_order_twice(tmp_path):
+    scripts = {"two": TWO_ORDERS}
+    async with running(tmp_path, scripts) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        # As if the engine died after the orders went out but before the status was written.
+        engine.journal.set_status(row["id"], "processing")
+    async with running(tmp_path, scripts) as engine:
+        await engine.drain()
+        again = engine.journal.get(row["id"])
+        positions = await engine.broker.positions()
+    assert again["status"] == "done"
+    assert sorted(p["volume"] for p in positions) == [0.02, 0.1]
+    assert [o.get("duplicate") for o in again["outcome"]["orders"]] == [True, True]
+    assert [o["ticket"] for o in again["outcome"]["orders"]] == [o["ticket"] for o in row["outcome"]["orders"]]
+
+
+def test_kill_9_in_a_burst_then_restart_processes_every_acknowledged_alert_once(tmp_path):
+    data, scripts = tmp_path / "data", write_scripts(tmp_path / "scripts", {"two": TWO_ORDERS})
+    command = [sys.executable, str(DRILL), str(data), str(scripts)]
+    proc = subprocess.Popen(command + ["200"], stdout=subprocess.PIPE, text=True)
+    acked = []
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        while len(acked) < 60:
+            line = proc.stdout.readline()
+            assert line.startswith("ack "), line
+            acked.append(int(line.split()[1]))
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    db = sqlite3.connect(data / "moonhook.db")
+    unfinished_at_kill = db.execute("SELECT count(*) FROM alerts WHERE status IN ('received', 'processing')").fetchone()[0]
+    db.close()
+
+    out = subprocess.run(command + ["0"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    db = sqlite3.connect(data / "moonhook.db")
+    statuses = dict(db.execute("SELECT id, status FROM alerts").fetchall())
+    entries = db.execute("SELECT alert_id, plugin, count(*) FROM paper_deals WHERE entry = 'in' "
+                         "GROUP BY alert_id, plugin").fetchall()
+    db.close()
+    assert unfinished_at_kill > 0, "the kill should land while alerts are still in flight"
+    assert set(acked) <= set(statuses)
+    assert all(s == "done" for s in statuses.values()), statuses
+    # Exactly one default entry and one plugin entry per journaled alert, never two.
+    assert all(n == 1 for _, _, n in entries)
+    assert sorted((a, p) for a, p, _ in entries) == sorted(
+        [(a, "engine") for a in statuses] + [(a, "two") for a in statuses])
