@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import trio
 
-from engine.alerts import parse_body
 from engine.config import PluginConfig
 
 from engine_support import process, running, submit

@@ -1,6 +1,5 @@
 """The alert journal on a real SQLite file: durable, migrated, and recognising repeats."""
 
-import json
 import os
 import signal
 import sqlite3

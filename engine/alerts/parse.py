@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Mapping
+from typing import Any
 
 from .model import ACTION_ALIASES, TREND_STATES, Action, Alert, AlertError
 from .symbols import SymbolMap

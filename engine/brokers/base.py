@@ -100,8 +100,8 @@ class Fill:
     entry: str                # in | out
     reason: str               # market | pending | close | sl | tp
     time: float
-    profit: float = 0.0
-    commission: float = 0.0
+    profit: float = 0.0       # gross, in the account currency ("out" deals)
+    commission: float = 0.0   # negative, as MetaTrader books it: balance moves by profit + commission
     plugin: str | None = None
     client_id: str | None = None
     alert_id: int | None = None
@@ -112,7 +112,8 @@ class Fill:
 
 @dataclass(frozen=True)
 class Closed:
-    """A position that is now fully closed, as ``on_close`` sees it."""
+    """A position that is now fully closed, as ``on_close`` sees it: ``volume`` and ``profit``
+    (gross) add up every "out" deal of it, partial closes included; ``price_close`` is the last."""
 
     ticket: int
     symbol: str
@@ -163,7 +164,7 @@ class Broker(ABC):
 
     @abstractmethod
     async def account(self) -> dict[str, Any]:
-        """{balance, equity, margin_free, currency}"""
+        """{balance, equity, margin, margin_free, currency}"""
 
     @abstractmethod
     async def symbol(self, symbol: str) -> dict[str, Any] | None:
@@ -176,11 +177,11 @@ class Broker(ABC):
 
     @abstractmethod
     async def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
-        """[{ticket, symbol, side, volume, price_open, sl, tp, profit, plugin}]"""
+        """[{ticket, symbol, side, volume, price_open, sl, tp, profit, plugin, comment, opened_at}]"""
 
     @abstractmethod
     async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
-        """Pending orders: [{ticket, symbol, side, type, price, volume, sl, tp, plugin}]"""
+        """Pending orders: [{ticket, symbol, side, type, price, volume, sl, tp, plugin, comment, created_at}]"""
 
     @abstractmethod
     async def execute(self, request: OrderRequest) -> OrderResult:

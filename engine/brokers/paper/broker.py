@@ -11,58 +11,20 @@ symbol's quote currency at the last mid price of the pair that links them.
 from __future__ import annotations
 
 import json
-import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
-from ..storage.database import Database
-from .base import PENDING_TYPES, SIDES, Broker, Closed, Event, Fill, OrderRequest, OrderResult
-from .symbols import SymbolSpec, symbol_table
+from ...storage.database import Database
+from ..base import PENDING_TYPES, Broker, Closed, Event, Fill, OrderRequest, OrderResult
+from ..symbols import SymbolSpec, symbol_table
+from .config import PaperConfig
+from .rules import (
+    Refused, check_stops, is_number, lots, pending_fill, profit_of, side_of, stop_hit, ticket_of, waits_below,
+)
 
 _OPPOSITE = {"buy": "sell", "sell": "buy"}
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-@dataclass(frozen=True)
-class PaperConfig:
-    """``[paper]``: the starting account, spreads in points, commission per lot, symbols."""
-
-    balance: float = 10_000.0
-    currency: str = "USD"
-    leverage: float = 100.0
-    spread_points: float = 0.0
-    spreads: Mapping[str, float] = field(default_factory=dict)
-    commission_per_lot: float = 0.0
-    symbols: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for key, positive in (("balance", True), ("leverage", True), ("spread_points", False),
-                              ("commission_per_lot", False)):
-            value = getattr(self, key)
-            if not (_number(value) and (value > 0 if positive else value >= 0)):
-                what = "a positive number" if positive else "a number, 0 or more"
-                raise ValueError(f"paper.{key}: must be {what}, got {value!r}")
-        if not (isinstance(self.currency, str) and len(self.currency) == 3 and self.currency.isalpha()):
-            raise ValueError(f"paper.currency: expected a 3-letter currency code, got {self.currency!r}")
-        object.__setattr__(self, "currency", self.currency.upper())
-        for key in ("spreads", "symbols"):
-            if not isinstance(getattr(self, key), Mapping):
-                raise ValueError(f"paper.{key}: expected a table, got {type(getattr(self, key)).__name__}")
-        table = symbol_table(self.symbols, where="paper.symbols")
-        for name, value in self.spreads.items():
-            if name not in table:
-                raise ValueError(f"paper.spreads.{name}: unknown symbol (define it under paper.symbols)")
-            if not (_number(value) and value >= 0):
-                raise ValueError(f"paper.spreads.{name}: must be a number of points, 0 or more, got {value!r}")
-
-
-class _Refused(Exception):
-    """A request the broker will not execute; the message is the answer."""
 
 
 class PaperBroker(Broker):
@@ -144,7 +106,7 @@ class PaperBroker(Broker):
         """Records ``price`` as the bid, then fills the pending orders and stops it crossed.
         A price that is not a positive number is ignored; an unknown symbol's is kept (ask =
         bid), as a conversion rate."""
-        if not (_number(price) and price > 0):
+        if not (is_number(price) and price > 0):
             return
         spec = self._table.get(symbol)
         bid = round(price, spec.digits) if spec else price
@@ -162,12 +124,12 @@ class PaperBroker(Broker):
     def _trigger(self, db: Any, spec: SymbolSpec, bid: float, ask: float, at: float, events: list[Event]) -> None:
         for o in list(db.query("SELECT * FROM paper_orders WHERE symbol = ? AND state = 'placed' ORDER BY ticket",
                                [spec.name])):
-            fill = _pending_fill(o["side"], o["type"], o["price"], bid, ask)
+            fill = pending_fill(o["side"], o["type"], o["price"], bid, ask)
             if fill is not None:
                 db.execute("UPDATE paper_orders SET state = 'filled', done_at = ? WHERE ticket = ?", [at, o["ticket"]])
                 events.append(self._open(db, spec, o, round(fill, spec.digits), "pending", at))
         for p in list(db.query("SELECT * FROM paper_positions WHERE symbol = ? ORDER BY ticket", [spec.name])):
-            hit = _stop_hit(p, bid, ask)
+            hit = stop_hit(p, bid, ask)
             if hit is not None and self._tick_value(db, spec) is not None:   # no rate: cannot book it yet
                 meta = {"plugin": p["plugin"], "client_id": None, "alert_id": p["alert_id"], "comment": None}
                 events += self._close(db, spec, p, p["volume"], round(hit[1], spec.digits), hit[0], meta, at)
@@ -188,10 +150,10 @@ class PaperBroker(Broker):
             db.execute("SAVEPOINT request")
             try:
                 if handler is None:
-                    raise _Refused(f"kind: expected market, pending, close or modify, got {request.kind!r}")
+                    raise Refused(f"kind: expected market, pending, close or modify, got {request.kind!r}")
                 result = handler(db, request, events)
                 db.execute("RELEASE request")
-            except _Refused as refusal:
+            except Refused as refusal:
                 db.execute("ROLLBACK TO request")
                 db.execute("RELEASE request")
                 events.clear()
@@ -203,12 +165,12 @@ class PaperBroker(Broker):
         return result
 
     def _market(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
-        spec, side = self._spec(r.symbol), _side(r.side)
+        spec, side = self._spec(r.symbol), side_of(r.side)
         volume = self._volume(spec, r.volume)
         bid, ask = self._bid_ask(db, spec, r.price)
         price = ask if side == "buy" else bid
         sl, tp = self._stop(spec, "sl", r.sl), self._stop(spec, "tp", r.tp)
-        _check_stops(side, price, sl, tp, "the fill price")
+        check_stops(side, price, sl, tp, "the fill price")
         self._rate(db, spec)
         now = self._clock()
         order = self._new_order(db, r, spec.name, side, "market", price, volume, sl, tp, "filled", now)
@@ -216,15 +178,15 @@ class PaperBroker(Broker):
         return OrderResult(True, order["ticket"], price, volume)
 
     def _pending(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
-        spec, side = self._spec(r.symbol), _side(r.side)
+        spec, side = self._spec(r.symbol), side_of(r.side)
         if r.type not in PENDING_TYPES:
-            raise _Refused(f"type: a pending order is limit or stop, got {r.type!r}")
+            raise Refused(f"type: a pending order is limit or stop, got {r.type!r}")
         volume = self._volume(spec, r.volume)
         if r.price is None:
-            raise _Refused("price: a pending order needs its price")
+            raise Refused("price: a pending order needs its price")
         price = self._price(spec, r.price)
         sl, tp = self._stop(spec, "sl", r.sl), self._stop(spec, "tp", r.tp)
-        _check_stops(side, price, sl, tp, "the order price")
+        check_stops(side, price, sl, tp, "the order price")
         self._check_pending(db, spec, side, r.type, price)
         self._rate(db, spec)
         order = self._new_order(db, r, spec.name, side, r.type, price, volume, sl, tp, "placed", self._clock())
@@ -234,67 +196,67 @@ class PaperBroker(Broker):
         meta = {"plugin": r.plugin, "client_id": r.client_id, "alert_id": r.alert_id, "comment": r.comment}
         now = self._clock()
         if r.ticket is not None:
-            ticket = _ticket(r.ticket)
+            ticket = ticket_of(r.ticket)
             p = _row(db, "SELECT * FROM paper_positions WHERE ticket = ?", ticket)
             if p is None:
                 o = _row(db, "SELECT * FROM paper_orders WHERE ticket = ? AND state = 'placed'", ticket)
                 if o is None:
-                    raise _Refused(f"ticket: no open position or pending order {ticket}")
+                    raise Refused(f"ticket: no open position or pending order {ticket}")
                 db.execute("UPDATE paper_orders SET state = 'cancelled', done_at = ? WHERE ticket = ?", [now, ticket])
                 return OrderResult(True, ticket, o["price"], o["volume"])
             spec = self._spec(p["symbol"])
             volume = p["volume"] if r.volume is None else self._volume(spec, r.volume)
-            left = _lots(p["volume"]) - _lots(volume)
+            left = lots(p["volume"]) - lots(volume)
             if left < 0:
-                raise _Refused(f"volume {volume}: position {ticket} has only {p['volume']} lots")
-            if 0 < left < _lots(spec.volume_min):
-                raise _Refused(f"volume {volume}: would leave {float(left)} lots of position {ticket}, "
+                raise Refused(f"volume {volume}: position {ticket} has only {p['volume']} lots")
+            if 0 < left < lots(spec.volume_min):
+                raise Refused(f"volume {volume}: would leave {float(left)} lots of position {ticket}, "
                                f"below {spec.name}'s minimum {spec.volume_min}")
             bid, ask = self._bid_ask(db, spec, r.price)
             price = bid if p["side"] == "buy" else ask
             events += self._close(db, spec, p, volume, price, "close", meta, now)
             return OrderResult(True, ticket, price, volume, closed=[ticket] if left == 0 else [])
         if r.symbol is None:
-            raise _Refused("close: give a ticket, or a symbol (and optionally a side)")
+            raise Refused("close: give a ticket, or a symbol (and optionally a side)")
         if r.volume is not None:
-            raise _Refused("volume: a close by symbol closes whole positions; close part of one by its ticket")
+            raise Refused("volume: a close by symbol closes whole positions; close part of one by its ticket")
         spec = self._spec(r.symbol)
-        side = _side(r.side) if r.side is not None else None
+        side = side_of(r.side) if r.side is not None else None
         positions = [p for p in db.query("SELECT * FROM paper_positions WHERE symbol = ? ORDER BY ticket", [spec.name])
                      if side is None or p["side"] == side]
         if not positions:
-            raise _Refused(f"no open {side + ' ' if side else ''}position on {spec.name}")
+            raise Refused(f"no open {side + ' ' if side else ''}position on {spec.name}")
         bid, ask = self._bid_ask(db, spec, r.price)
         prices, total = set(), Decimal(0)
         for p in positions:
             price = bid if p["side"] == "buy" else ask
             events += self._close(db, spec, p, p["volume"], price, "close", meta, now)
             prices.add(price)
-            total += _lots(p["volume"])
+            total += lots(p["volume"])
         return OrderResult(True, None, prices.pop() if len(prices) == 1 else None, float(total),
                            closed=[p["ticket"] for p in positions])
 
     def _modify(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
-        ticket = _ticket(r.ticket)
+        ticket = ticket_of(r.ticket)
         if r.sl is None and r.tp is None and r.price is None:
-            raise _Refused("modify: give sl, tp (0 removes one) or, for a pending order, price")
+            raise Refused("modify: give sl, tp (0 removes one) or, for a pending order, price")
         p = _row(db, "SELECT * FROM paper_positions WHERE ticket = ?", ticket)
         item = p or _row(db, "SELECT * FROM paper_orders WHERE ticket = ? AND state = 'placed'", ticket)
         if item is None:
-            raise _Refused(f"ticket: no open position or pending order {ticket}")
+            raise Refused(f"ticket: no open position or pending order {ticket}")
         spec = self._spec(item["symbol"])
         sl, tp = self._stop(spec, "sl", r.sl, keep=item["sl"]), self._stop(spec, "tp", r.tp, keep=item["tp"])
         if p is not None:
             if r.price is not None:
-                raise _Refused(f"price: position {ticket} is open; only a pending order's price can change")
+                raise Refused(f"price: position {ticket} is open; only a pending order's price can change")
             last = _last(db, spec.name)   # without a quote yet, the open price is all there is
             current = p["price_open"] if last is None else last[0] if p["side"] == "buy" else last[1]
-            _check_stops(p["side"], current, sl, tp, "the open price" if last is None else
+            check_stops(p["side"], current, sl, tp, "the open price" if last is None else
                          "the current " + ("bid" if p["side"] == "buy" else "ask"))
             db.execute("UPDATE paper_positions SET sl = ?, tp = ? WHERE ticket = ?", [sl, tp, ticket])
             return OrderResult(True, ticket, None, p["volume"])
         price = item["price"] if r.price is None else self._price(spec, r.price)
-        _check_stops(item["side"], price, sl, tp, "the order price")
+        check_stops(item["side"], price, sl, tp, "the order price")
         if r.price is not None:
             self._check_pending(db, spec, item["side"], item["type"], price)
         db.execute("UPDATE paper_orders SET price = ?, sl = ?, tp = ? WHERE ticket = ?", [price, sl, tp, ticket])
@@ -327,7 +289,7 @@ class PaperBroker(Broker):
         """Closes ``volume`` of position ``p`` at ``price``: an "out" deal (its order typed by the
         reason: close, sl or tp), and once none is left a Closed with the position's whole volume
         and total profit (gross, as MT5 reports profit; commission is booked on each deal)."""
-        profit = _profit(spec, self._rate(db, spec), p, price, volume)
+        profit = profit_of(spec, self._rate(db, spec), p, price, volume)
         side = _OPPOSITE[p["side"]]
         order = self._new_order(db, OrderRequest("close", meta["client_id"], plugin=meta["plugin"],
                                                  alert_id=meta["alert_id"], comment=meta["comment"]),
@@ -335,7 +297,7 @@ class PaperBroker(Broker):
         commission = self._commission(volume)
         fill = self._deal(db, Fill(0, order["ticket"], p["ticket"], spec.name, side, volume, price, "out", reason,
                                    at, profit, commission, meta["plugin"], meta["client_id"], meta["alert_id"]))
-        left = _lots(p["volume"]) - _lots(volume)
+        left = lots(p["volume"]) - lots(volume)
         if left > 0:
             db.execute("UPDATE paper_positions SET volume = ?, commission = commission + ? WHERE ticket = ?",
                        [float(left), commission, p["ticket"]])
@@ -360,7 +322,7 @@ class PaperBroker(Broker):
     def _spec(self, symbol: Any) -> SymbolSpec:
         spec = self._table.get(symbol) if isinstance(symbol, str) else None
         if spec is None:
-            raise _Refused(f"unknown symbol {symbol}" if symbol else "symbol: required")
+            raise Refused(f"unknown symbol {symbol}" if symbol else "symbol: required")
         return spec
 
     def _spread(self, spec: SymbolSpec) -> float:
@@ -370,27 +332,27 @@ class PaperBroker(Broker):
         return round(-self.config.commission_per_lot * volume, 2) + 0.0   # negative, as MT5 books it
 
     def _price(self, spec: SymbolSpec, value: Any, name: str = "price") -> float:
-        if not (_number(value) and value > 0):
-            raise _Refused(f"{name}: must be a positive price, got {value!r}")
+        if not (is_number(value) and value > 0):
+            raise Refused(f"{name}: must be a positive price, got {value!r}")
         return round(value, spec.digits)
 
     def _stop(self, spec: SymbolSpec, name: str, value: Any, keep: float | None = None) -> float | None:
         """A stop as given: None keeps ``keep``, 0 means none."""
-        if value is None or (_number(value) and value == 0):
+        if value is None or (is_number(value) and value == 0):
             return keep if value is None else None
         return self._price(spec, value, name)
 
     def _volume(self, spec: SymbolSpec, value: Any) -> float:
-        if not (_number(value) and value > 0):
-            raise _Refused(f"volume: must be a positive number of lots, got {value!r}")
+        if not (is_number(value) and value > 0):
+            raise Refused(f"volume: must be a positive number of lots, got {value!r}")
         steps = value / spec.volume_step
         if abs(steps - round(steps)) > 1e-9:
-            raise _Refused(f"volume {value}: not a multiple of {spec.name}'s volume step {spec.volume_step}")
-        volume = float(round(steps) * _lots(spec.volume_step))
+            raise Refused(f"volume {value}: not a multiple of {spec.name}'s volume step {spec.volume_step}")
+        volume = float(round(steps) * lots(spec.volume_step))
         if volume < spec.volume_min - 1e-12:
-            raise _Refused(f"volume {value}: below {spec.name}'s minimum {spec.volume_min}")
+            raise Refused(f"volume {value}: below {spec.name}'s minimum {spec.volume_min}")
         if volume > spec.volume_max + 1e-12:
-            raise _Refused(f"volume {value}: above {spec.name}'s maximum {spec.volume_max}")
+            raise Refused(f"volume {value}: above {spec.name}'s maximum {spec.volume_max}")
         return volume
 
     def _bid_ask(self, db: Any, spec: SymbolSpec, given: Any) -> tuple[float, float]:
@@ -400,7 +362,7 @@ class PaperBroker(Broker):
             return bid, round(bid + self._spread(spec), spec.digits)
         last = _last(db, spec.name)
         if last is None:
-            raise _Refused(f"no price for {spec.name}: send the alert's price or a quote first")
+            raise Refused(f"no price for {spec.name}: send the alert's price or a quote first")
         return last
 
     def _check_pending(self, db: Any, spec: SymbolSpec, side: str, type_: str, price: float) -> None:
@@ -410,9 +372,9 @@ class PaperBroker(Broker):
         if quote is None:
             return
         current, name = (quote[1], "ask") if side == "buy" else (quote[0], "bid")
-        below = _below(side, type_)
+        below = waits_below(side, type_)
         if price > current if below else price < current:
-            raise _Refused(f"price {price}: a {side} {type_} must be at or {'below' if below else 'above'} "
+            raise Refused(f"price {price}: a {side} {type_} must be at or {'below' if below else 'above'} "
                            f"the {name} {current}")
 
     def _mid(self, db: Any) -> Callable[[str], float | None]:
@@ -428,7 +390,7 @@ class PaperBroker(Broker):
         """The tick value, or a refusal: a position whose profit cannot be booked is not opened."""
         tick_value = self._tick_value(db, spec)
         if tick_value is None:
-            raise _Refused(f"no price of {spec.quote}{self.currency} or {self.currency}{spec.quote} to convert "
+            raise Refused(f"no price of {spec.quote}{self.currency} or {self.currency}{spec.quote} to convert "
                            f"{spec.name}'s {spec.quote} profit to {self.currency}: quote one first")
         return tick_value
 
@@ -437,57 +399,7 @@ class PaperBroker(Broker):
         last, tick_value = _last(db, spec.name), self._tick_value(db, spec)
         if last is None or tick_value is None:
             return 0.0
-        return _profit(spec, tick_value, p, last[0] if p["side"] == "buy" else last[1], p["volume"])
-
-
-def _below(side: str, type_: str) -> bool:
-    """A buy limit and a sell stop wait below the market, a buy stop and a sell limit above."""
-    return (side == "buy") == (type_ == "limit")
-
-
-def _pending_fill(side: str, type_: str, price: float, bid: float, ask: float) -> float | None:
-    """Where a pending order fills on this quote (a buy's ask, a sell's bid), or None: a limit
-    at its price or better, a stop at its price or worse."""
-    current = ask if side == "buy" else bid
-    if _below(side, type_):
-        return min(price, current) if current <= price else None
-    return max(price, current) if current >= price else None
-
-
-def _stop_hit(p: dict[str, Any], bid: float, ask: float) -> tuple[str, float] | None:
-    """("sl" | "tp", close price) when this quote crosses a stop; the stop loss first."""
-    sl, tp = p["sl"], p["tp"]
-    if p["side"] == "buy":
-        if sl is not None and bid <= sl:
-            return "sl", min(sl, bid)
-        if tp is not None and bid >= tp:
-            return "tp", tp
-    else:
-        if sl is not None and ask >= sl:
-            return "sl", max(sl, ask)
-        if tp is not None and ask <= tp:
-            return "tp", tp
-    return None
-
-
-def _check_stops(side: str, price: float, sl: float | None, tp: float | None, what: str) -> None:
-    below, above = ("below", "above") if side == "buy" else ("above", "below")
-    if sl is not None and (sl >= price if side == "buy" else sl <= price):
-        raise _Refused(f"sl {sl}: a {side}'s stop loss must be {below} {what} {price}")
-    if tp is not None and (tp <= price if side == "buy" else tp >= price):
-        raise _Refused(f"tp {tp}: a {side}'s take profit must be {above} {what} {price}")
-
-
-def _side(value: Any) -> str:
-    if value not in SIDES:
-        raise _Refused(f"side: expected buy or sell, got {value!r}")
-    return value
-
-
-def _ticket(value: Any) -> int:
-    if not (_number(value) and value == int(value)):   # 1001.0 from a script is ticket 1001
-        raise _Refused(f"ticket: expected a ticket number, got {value!r}")
-    return int(value)
+        return profit_of(spec, tick_value, p, last[0] if p["side"] == "buy" else last[1], p["volume"])
 
 
 def _row(db: Any, sql: str, ticket: int) -> dict[str, Any] | None:
@@ -495,15 +407,6 @@ def _row(db: Any, sql: str, ticket: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def _profit(spec: SymbolSpec, tick_value: float, p: dict[str, Any], close: float, volume: float) -> float:
-    direction = 1 if p["side"] == "buy" else -1
-    return round((close - p["price_open"]) * direction / spec.tick_size * tick_value * volume, 2) + 0.0
-
-
 def _last(db: Any, symbol: str) -> tuple[float, float] | None:
     row = db.execute("SELECT bid, ask FROM paper_prices WHERE symbol = ?", [symbol]).fetchone()
     return (row[0], row[1]) if row else None
-
-
-def _lots(volume: float) -> Decimal:
-    return Decimal(repr(volume))
