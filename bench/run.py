@@ -7,7 +7,7 @@ import json
 
 import trio
 
-from . import sandbox_bench
+from . import engine_bench, sandbox_bench
 
 ROWS = [
     # key, label, field, unit, study figure, target
@@ -19,6 +19,15 @@ ROWS = [
     ("memory_per_plugin_kb", "memory per loaded plugin (worker RSS)", None, "KB", "10-15 MB", "<= 200 KB"),
     ("lua_heap_per_plugin_kb", "  Lua heap per plugin", None, "KB", "", ""),
     ("replace_ms", "hung worker replaced, after its deadline", "median", "ms", "restart", "<= 100 ms"),
+    ("submit_to_broker_10_ms", "engine.submit to the broker call, 10 plugins (on_alert + on_order)", "median", "ms",
+     "650 ms per alert at 10 plugins", "median <= 1 ms, p99 <= 5 ms"),
+    ("submit_to_broker_1000_ms", "the same, 1,000 plugins loaded, 10 concerned", "median", "ms", "not reached",
+     "<= 1.25 x the 10-plugin median"),
+    ("submit_1000_over_10", "  ratio of the two medians (same run)", None, "x", "", "<= 1.25"),
+    ("engine_rss_10_mb", "engine resident memory (process + workers), 10 plugins", None, "MB", "500 MB", "<= 120 MB"),
+    ("engine_rss_1000_mb", "the same, 1,000 plugins", None, "MB", "not reached", "<= 400 MB"),
+    ("engine_start_ms_per_plugin_1000", "engine start with 1,000 plugins, per plugin", None, "ms",
+     "80-180 ms", ""),
 ]
 
 
@@ -42,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     a = p.parse_args(argv)
     results = trio.run(sandbox_bench.run_all, a.quick)
+    results.update(trio.run(engine_bench.run_all, a.quick))
     if a.json:
         print(json.dumps(results))
     else:

@@ -389,3 +389,13 @@ async def test_a_partial_close_may_not_leave_less_than_the_minimum(tmp_path):
     off_step = await broker.execute(req("close", ticket=opened.ticket, volume=0.105))
     assert not off_step.ok and "volume step 0.01" in off_step.error
     assert [p["volume"] for p in await broker.positions()] == [0.2]
+
+
+async def test_a_quote_without_a_trade_is_kept_across_a_clean_stop(tmp_path):
+    db = Database(tmp_path / "p.db")
+    broker = PaperBroker(db)
+    await broker.quote("EURUSD", 1.2345, 100.0)
+    assert (await broker.price("EURUSD"))["bid"] == 1.2345
+    await broker.stop()
+    again = PaperBroker(db)
+    assert await again.price("EURUSD") == {"bid": 1.2345, "ask": 1.2345, "time": 100.0}

@@ -38,12 +38,21 @@ class Notifier:
         """Writes queued messages to the outbox until ``close``; lives in the engine's nursery."""
         try:
             async with self._receive:
-                async for kind, text, key in self._receive:
-                    log.info("[%s] %s", kind, text)
+                async for first in self._receive:
+                    # What queued meanwhile goes in the same write: one commit, not one each.
+                    batch = [first]
+                    while True:
+                        try:
+                            batch.append(self._receive.receive_nowait())
+                        except (trio.WouldBlock, trio.EndOfChannel):
+                            break
+                    for kind, text, _ in batch:
+                        log.info("[%s] %s", kind, text)
                     try:
-                        self.outbox.add(kind, text, key)
+                        # In a thread: the commit's fsync must not hold up the alerts' event loop.
+                        await trio.to_thread.run_sync(self.outbox.add_many, batch)
                     except Exception:
-                        log.exception("could not write a notification to the outbox")
+                        log.exception("could not write %d notifications to the outbox", len(batch))
         finally:
             self._done.set()
 

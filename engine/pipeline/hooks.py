@@ -72,12 +72,16 @@ class Hooks:
         if _holding.get():
             yield
             return
-        async with self._lock:
-            token = _holding.set(True)
-            try:
-                yield
-            finally:
-                _holding.reset(token)
+        try:
+            self._lock.acquire_nowait()  # free: no schedule point (a hook call has its own)
+        except trio.WouldBlock:
+            await self._lock.acquire()
+        token = _holding.set(True)
+        try:
+            yield
+        finally:
+            _holding.reset(token)
+            self._lock.release()
 
     async def call(self, plugin: Plugin, hook: str, *args: Any) -> HookResult:
         """Runs one hook; an error or an overrun is counted, logged and reported, never raised."""

@@ -20,11 +20,18 @@ class Outbox:
         self._d = database
 
     def add(self, kind: str, text: str, key: str | None = None) -> int:
-        if len(text) > MAX_TEXT:
-            text = text[: MAX_TEXT - 1] + "…"
+        return self.add_many([(kind, text, key)])
+
+    def add_many(self, messages: list[tuple[str, str, str | None]]) -> int:
+        """Writes (kind, text, key) messages in one transaction; returns the last id."""
+        now, last = time.time(), 0
         with self._d.transaction() as db:
-            return db.execute("INSERT INTO outbox (created_at, kind, key, text) VALUES (?, ?, ?, ?)",
-                              [time.time(), kind, key, text]).lastrowid
+            for kind, text, key in messages:
+                if len(text) > MAX_TEXT:
+                    text = text[: MAX_TEXT - 1] + "…"
+                last = db.execute("INSERT INTO outbox (created_at, kind, key, text) VALUES (?, ?, ?, ?)",
+                                  [now, kind, key, text]).lastrowid
+        return last
 
     def pending(self, limit: int = 100) -> list[dict[str, Any]]:
         with self._d.lock:

@@ -41,6 +41,11 @@ class PaperBroker(Broker):
             db.execute("INSERT OR IGNORE INTO paper_account (id, balance, currency) VALUES (1, ?, ?)",
                        [config.balance, config.currency])
             self.currency: str = db.execute("SELECT currency FROM paper_account WHERE id = 1").fetchone()[0]
+            # Prices live in memory and are written with the next trade (and at stop): a quote
+            # is on every alert's path, and a price lost in a crash is replaced by the next alert.
+            self._prices: dict[str, tuple[float, float, float]] = {
+                r[0]: (r[1], r[2], r[3]) for r in db.execute("SELECT symbol, bid, ask, time FROM paper_prices")}
+        self._unsaved: set[str] = set()
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -76,9 +81,12 @@ class PaperBroker(Broker):
             return {"name": spec.name, **spec.to_plain(self.currency, self._mid(self._d.db))}
 
     async def price(self, symbol: str) -> dict[str, Any] | None:
-        with self._d.lock:
-            row = self._d.db.execute("SELECT bid, ask, time FROM paper_prices WHERE symbol = ?", [symbol]).fetchone()
+        row = self._prices.get(symbol)
         return {"bid": row[0], "ask": row[1], "time": row[2]} if row else None
+
+    async def stop(self) -> None:
+        with self._d.transaction() as db:
+            self._save_prices(db)
 
     async def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
         """Profit is at the last price (a buy at the bid, a sell at the ask); 0 with none yet."""
@@ -111,28 +119,55 @@ class PaperBroker(Broker):
         spec = self._table.get(symbol)
         bid = round(price, spec.digits) if spec else price
         ask = round(bid + self._spread(spec), spec.digits) if spec else bid
+        self._prices[symbol] = (bid, ask, time)
+        self._unsaved.add(symbol)
+        if spec is None:
+            return
+        with self._d.lock:  # a read first: most quotes trigger nothing and need no write
+            if not self._trigger(self._d.db, spec, bid, ask, time, None):
+                return
         events: list[Event] = []
         with self._d.transaction() as db:
-            db.execute("INSERT INTO paper_prices (symbol, bid, ask, time) VALUES (?, ?, ?, ?) ON CONFLICT (symbol) "
-                       "DO UPDATE SET bid = excluded.bid, ask = excluded.ask, time = excluded.time",
-                       [symbol, bid, ask, time])
-            if spec is not None:
-                self._trigger(db, spec, bid, ask, time, events)
+            self._save_prices(db)
+            self._trigger(db, spec, bid, ask, time, events)
         for event in events:
             self._emit(event)
 
-    def _trigger(self, db: Any, spec: SymbolSpec, bid: float, ask: float, at: float, events: list[Event]) -> None:
-        for o in list(db.query("SELECT * FROM paper_orders WHERE symbol = ? AND state = 'placed' ORDER BY ticket",
-                               [spec.name])):
+    def _save_prices(self, db: Any) -> None:
+        for symbol in self._unsaved:
+            bid, ask, at = self._prices[symbol]
+            db.execute("INSERT INTO paper_prices (symbol, bid, ask, time) VALUES (?, ?, ?, ?) ON CONFLICT (symbol) "
+                       "DO UPDATE SET bid = excluded.bid, ask = excluded.ask, time = excluded.time",
+                       [symbol, bid, ask, at])
+        self._unsaved.clear()
+
+    def _trigger(self, db: Any, spec: SymbolSpec, bid: float, ask: float, at: float,
+                 events: list[Event] | None) -> bool:
+        """Fills what this quote crosses, inside a transaction; with ``events`` None, only says
+        whether anything would be."""
+        # Only rows this quote crosses are read: a quote is on every alert's path.
+        for o in list(db.query(
+                "SELECT * FROM paper_orders WHERE symbol = ? AND state = 'placed' AND ("
+                "(side = 'buy' AND ((type = 'limit' AND price >= ?) OR (type = 'stop' AND price <= ?))) OR "
+                "(side = 'sell' AND ((type = 'limit' AND price <= ?) OR (type = 'stop' AND price >= ?)))) "
+                "ORDER BY ticket", [spec.name, ask, ask, bid, bid])):
             fill = pending_fill(o["side"], o["type"], o["price"], bid, ask)
             if fill is not None:
+                if events is None:
+                    return True
                 db.execute("UPDATE paper_orders SET state = 'filled', done_at = ? WHERE ticket = ?", [at, o["ticket"]])
                 events.append(self._open(db, spec, o, round(fill, spec.digits), "pending", at))
-        for p in list(db.query("SELECT * FROM paper_positions WHERE symbol = ? ORDER BY ticket", [spec.name])):
+        for p in list(db.query(
+                "SELECT * FROM paper_positions WHERE symbol = ? AND ("
+                "(side = 'buy' AND (sl >= ? OR tp <= ?)) OR (side = 'sell' AND (sl <= ? OR tp >= ?))) "
+                "ORDER BY ticket", [spec.name, bid, bid, ask, ask])):
             hit = stop_hit(p, bid, ask)
             if hit is not None and self._tick_value(db, spec) is not None:   # no rate: cannot book it yet
+                if events is None:
+                    return True
                 meta = {"plugin": p["plugin"], "client_id": None, "alert_id": p["alert_id"], "comment": None}
                 events += self._close(db, spec, p, p["volume"], round(hit[1], spec.digits), hit[0], meta, at)
+        return bool(events)
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -147,6 +182,7 @@ class PaperBroker(Broker):
             row = db.execute("SELECT result FROM paper_requests WHERE client_id = ?", [cid]).fetchone()
             if row is not None:
                 return replace(OrderResult.from_plain(json.loads(row[0])), duplicate=True)
+            self._save_prices(db)
             db.execute("SAVEPOINT request")
             try:
                 if handler is None:
@@ -249,7 +285,7 @@ class PaperBroker(Broker):
         if p is not None:
             if r.price is not None:
                 raise Refused(f"price: position {ticket} is open; only a pending order's price can change")
-            last = _last(db, spec.name)   # without a quote yet, the open price is all there is
+            last = self._last(spec.name)   # without a quote yet, the open price is all there is
             current = p["price_open"] if last is None else last[0] if p["side"] == "buy" else last[1]
             check_stops(p["side"], current, sl, tp, "the open price" if last is None else
                          "the current " + ("bid" if p["side"] == "buy" else "ask"))
@@ -271,12 +307,12 @@ class PaperBroker(Broker):
                  "price": price, "volume": volume, "sl": sl, "tp": tp, "state": state, "plugin": r.plugin,
                  "alert_id": r.alert_id, "comment": r.comment, "created_at": at,
                  "done_at": at if state != "placed" else None}
-        db["paper_orders"].insert(order)
+        _insert(db, "paper_orders", order)
         return order
 
     def _open(self, db: Any, spec: SymbolSpec, order: dict[str, Any], price: float, reason: str, at: float) -> Fill:
         commission = self._commission(order["volume"])
-        db["paper_positions"].insert({
+        _insert(db, "paper_positions", {
             "ticket": order["ticket"], "symbol": spec.name, "side": order["side"], "volume": order["volume"],
             "price_open": price, "sl": order["sl"], "tp": order["tp"], "plugin": order["plugin"],
             "alert_id": order["alert_id"], "comment": order["comment"], "opened_at": at, "commission": commission})
@@ -312,7 +348,7 @@ class PaperBroker(Broker):
     def _deal(self, db: Any, fill: Fill) -> Fill:
         """Books ``fill`` (profit and commission to the balance) and numbers it."""
         row = {k: v for k, v in asdict(fill).items() if k not in ("deal", "order")}
-        deal = db["paper_deals"].insert({**row, "order_ticket": fill.order}).last_pk
+        deal = _insert(db, "paper_deals", {**row, "order_ticket": fill.order})
         db.execute("UPDATE paper_account SET balance = round(balance + ?, 2) WHERE id = 1",
                    [fill.profit + fill.commission])
         return replace(fill, deal=deal)
@@ -360,7 +396,7 @@ class PaperBroker(Broker):
         if given is not None:
             bid = self._price(spec, given)
             return bid, round(bid + self._spread(spec), spec.digits)
-        last = _last(db, spec.name)
+        last = self._last(spec.name)
         if last is None:
             raise Refused(f"no price for {spec.name}: send the alert's price or a quote first")
         return last
@@ -368,7 +404,7 @@ class PaperBroker(Broker):
     def _check_pending(self, db: Any, spec: SymbolSpec, side: str, type_: str, price: float) -> None:
         """On its side of the last price, if one is known; at the market is accepted (the engine
         quotes an alert's price before placing an order at it): the next quote fills it."""
-        quote = _last(db, spec.name)
+        quote = self._last(spec.name)
         if quote is None:
             return
         current, name = (quote[1], "ask") if side == "buy" else (quote[0], "bid")
@@ -377,9 +413,13 @@ class PaperBroker(Broker):
             raise Refused(f"price {price}: a {side} {type_} must be at or {'below' if below else 'above'} "
                            f"the {name} {current}")
 
+    def _last(self, symbol: str) -> tuple[float, float] | None:
+        row = self._prices.get(symbol)
+        return (row[0], row[1]) if row else None
+
     def _mid(self, db: Any) -> Callable[[str], float | None]:
         def mid(symbol: str) -> float | None:
-            last = _last(db, symbol)
+            last = self._last(symbol)
             return (last[0] + last[1]) / 2 if last else None
         return mid
 
@@ -396,7 +436,7 @@ class PaperBroker(Broker):
 
     def _floating(self, db: Any, spec: SymbolSpec, p: dict[str, Any]) -> float:
         """At the last price (a buy closes at the bid, a sell at the ask); 0 without a price or rate."""
-        last, tick_value = _last(db, spec.name), self._tick_value(db, spec)
+        last, tick_value = self._last(spec.name), self._tick_value(db, spec)
         if last is None or tick_value is None:
             return 0.0
         return profit_of(spec, tick_value, p, last[0] if p["side"] == "buy" else last[1], p["volume"])
@@ -407,6 +447,7 @@ def _row(db: Any, sql: str, ticket: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def _last(db: Any, symbol: str) -> tuple[float, float] | None:
-    row = db.execute("SELECT bid, ask FROM paper_prices WHERE symbol = ?", [symbol]).fetchone()
-    return (row[0], row[1]) if row else None
+def _insert(db: Any, table: str, row: dict[str, Any]) -> int:
+    """A plain INSERT (sqlite-utils' insert reads the table's schema on every call)."""
+    sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+    return db.execute(sql, list(row.values())).lastrowid

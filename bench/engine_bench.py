@@ -1,0 +1,123 @@
+"""Engine figures (issue 3): from ``engine.submit`` to the broker call, with 10 plugins that
+each run on_alert and on_order, and with 1,000 loaded of which 10 concern the symbol; the
+resident memory of the whole engine (its process and its sandbox workers) in each case."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from time import perf_counter
+
+import trio
+
+from engine.alerts import parse_body
+from engine.config import EngineConfig
+from engine.pipeline import open_engine
+
+from .stats import summary
+
+PLUGIN = """
+plugin = {{symbols = {symbols}, priority = {priority}, params = {{max_volume = 5}}}}
+local seen = 0
+function on_alert(a)
+  seen = seen + 1
+  if a.side and not a.sl then return false, "no stop" end
+  return nil
+end
+function on_order(o)
+  if o.volume and o.volume > params.max_volume then return false, "too big" end
+end
+"""
+
+
+GAP = 0.005
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent:
+                found.append(int(entry))
+    return found
+
+
+def _write_plugins(folder: Path, total: int, concerned: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(total):
+        symbols = '{"EURUSD"}' if i < concerned else f'{{"SYM{i}"}}'
+        (folder / f"p{i:04d}.lua").write_text(PLUGIN.format(symbols=symbols, priority=i))
+
+
+async def bench_submit_to_broker(total: int, concerned: int = 10, alerts: int = 300, runs: int = 5) -> dict:
+    """Latency from submit to the broker's execute being entered, and the engine's RSS."""
+    with tempfile.TemporaryDirectory() as tmp:
+        scripts = Path(tmp) / "scripts"
+        _write_plugins(scripts, total, concerned)
+        config = EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0)
+        t0 = perf_counter()
+        async with open_engine(config) as engine:
+            load_s = perf_counter() - t0
+            stamps: list[float] = []
+            execute = engine.broker.execute
+
+            async def timed(request):
+                stamps.append(perf_counter())
+                return await execute(request)
+            engine.broker.execute = timed  # the broker call, as the pipeline makes it
+
+            series = []
+            n = 0
+            for _ in range(runs):
+                latencies = []
+                for _ in range(alerts):
+                    n += 1
+                    side = "buy" if n % 2 else "sell"
+                    sl = 1.09 if side == "buy" else 1.11
+                    alert = parse_body(f"{side} EURUSD volume=0.01 price=1.1 sl={sl} id=b{n}")
+                    stamps.clear()
+                    start = perf_counter()
+                    await engine.submit(alert)
+                    await engine.drain()
+                    latencies.append(stamps[0] - start)
+                    # Alerts apart, as TradingView sends them: the last one's notifications
+                    # and bookkeeping are done before the next arrives.
+                    await trio.sleep(GAP)
+                series.append(latencies)
+            pids = [os.getpid(), *_children(os.getpid())]  # the workers and the warm spare
+            rss_mb = sum(_rss_kb(p) for p in pids) / 1024
+            plugins = len(engine.plugins)
+    assert plugins == total, f"only {plugins} of {total} plugins loaded"
+    return {"latency_ms": summary(series, scale=1000), "rss_mb": round(rss_mb, 1),
+            "load_ms_per_plugin": round(load_s * 1000 / total, 3), "processes": len(pids)}
+
+
+async def run_all(quick: bool = False) -> dict:
+    alerts, runs = (20, 2) if quick else (300, 5)
+    ten = await bench_submit_to_broker(10, alerts=alerts, runs=runs)
+    thousand = await bench_submit_to_broker(10 if quick else 1000, alerts=alerts, runs=runs)
+    return {
+        "submit_to_broker_10_ms": ten["latency_ms"],
+        "submit_to_broker_1000_ms": thousand["latency_ms"],
+        "submit_1000_over_10": round(thousand["latency_ms"]["median"] / ten["latency_ms"]["median"], 2),
+        "engine_rss_10_mb": ten["rss_mb"],
+        "engine_rss_1000_mb": thousand["rss_mb"],
+        "engine_start_ms_per_plugin_1000": thousand["load_ms_per_plugin"],
+    }
