@@ -1,53 +1,70 @@
-"""The ``moonhook`` command line."""
+"""The ``moonhook`` command line.
+
+``moonhook run`` starts the engine on its embedded defaults (the paper broker, SQLite in
+./data, the scripts in ./scripts). Until the webhook server exists (issue 4), alerts come in
+on standard input: one webhook body per line, JSON or a text command, each answered with
+its journal id and then what became of it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
 from pathlib import Path
 
 import trio
 
-SAMPLE_ALERT = {"symbol": "EURUSD", "action": "buy", "price": 1.0850, "sl": 1.0800, "tp": 1.0950,
-                "risk": 1.0, "id": "demo-1"}
+from .alerts import AlertError, parse_body
+from .config import EngineConfig
+from .pipeline import Engine, open_engine
 
 
-async def _demo(scripts: Path) -> int:
-    """Loads every script in ``scripts`` into the sandbox pool and runs a sample alert through
-    each plugin's on_alert, in priority order, printing what each did."""
-    from sandbox import Budget, SandboxError, open_pool
+async def _serve_stdin(engine: Engine) -> None:
+    stdin = trio.wrap_file(sys.stdin)
+    async for line in stdin:
+        body = line.strip()
+        if not body or body.startswith("#"):
+            continue
+        try:
+            alert = parse_body(body, engine.symbols)
+        except AlertError as e:
+            print(json.dumps({"error": str(e)}), flush=True)
+            continue
+        recorded = await engine.submit(alert)
+        if recorded.duplicate:
+            print(json.dumps({"status": "duplicate", "id": recorded.id, "of": recorded.duplicate_of}), flush=True)
+            continue
+        await engine.drain()
+        row = engine.journal.get(recorded.id)
+        print(json.dumps({"id": recorded.id, "status": row["status"], "outcome": row["outcome"]}), flush=True)
 
-    files = sorted(scripts.glob("*.lua"))
-    if not files:
-        print(f"moonhook: no scripts in {scripts}/ (add a .lua strategy there)", file=sys.stderr)
-        return 1
-    failures = 0
-    async def log_info(*parts: object) -> None:
-        print("    log:", *parts)
 
-    async with open_pool(workers=2) as pool:
-        for f in files:
-            try:
-                await pool.load(f.stem, f.read_text(encoding="utf-8"), chunkname=f.name,
-                                budget=Budget(timeout=0.05), host={"log.info": log_info})
-                reply = await pool.call(f.stem, "on_alert", dict(SAMPLE_ALERT))
-                print(f"  {f.name}: on_alert -> {reply.values}")
-            except SandboxError as e:
-                failures += 1
-                print(f"  {f.name}: {e.kind} error at {e.file}:{e.line}: {e}")
-    return 1 if failures else 0
+async def _run(config: EngineConfig) -> int:
+    async with open_engine(config) as engine:
+        names = ", ".join(p.name for p in engine.plugins) or "none"
+        print(f"moonhook: {len(engine.plugins)} plugins live from {config.scripts}/ ({names}); "
+              f"paper broker; journal {config.database}", file=sys.stderr)
+        for file, error in engine.load_errors.items():
+            print(f"moonhook: not loaded: {error}", file=sys.stderr)
+        print("moonhook: reading alerts from standard input, one per line (the webhook server "
+              "comes with issue 4); end with Ctrl-D", file=sys.stderr)
+        await _serve_stdin(engine)
+    return 1 if engine.load_errors else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="moonhook")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start the engine")
-    run.add_argument("--scripts", type=Path, default=Path("scripts"))
+    run.add_argument("--scripts", type=Path, default=Path("scripts"), help="the strategies folder (./scripts)")
+    run.add_argument("--data", type=Path, default=Path("data"), help="the data folder (./data)")
     a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
     if a.command == "run":
-        print("moonhook: the engine core (issues 3 and 4) is not built yet; running the sandbox "
-              f"demo on {a.scripts}/ with a sample alert instead.")
-        return trio.run(_demo, a.scripts)
+        return trio.run(_run, EngineConfig(scripts=a.scripts, data=a.data))
     return 2
 
 
