@@ -81,7 +81,7 @@ class Engine:
         self.started = clock()
         self._nursery = nursery
         self._lanes: dict[str, trio.MemorySendChannel] = {}
-        self._events_send, self._events_recv = trio.open_memory_channel[tuple[Event, Run | None]](math.inf)
+        self._events_send, self._events_recv = trio.open_memory_channel[Event](math.inf)
         self._timers: dict[str, trio.CancelScope] = {}
         self._pending = 0
         self._idle = trio.Event()
@@ -216,15 +216,13 @@ class Engine:
     # -- fills, closes, timers ------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
-        self._events_send.send_nowait((event, _run.get()))
+        self._events_send.send_nowait(event)
 
     async def _events(self) -> None:
-        async for event, cause in self._events_recv:
+        async for event in self._events_recv:
             hook = "on_fill" if isinstance(event, Fill) else "on_close"
-            if isinstance(event, Fill) and cause is not None and cause.alert_id is not None:
-                self.notifier.send("trades", _describe(event), key=None)
-            elif isinstance(event, Closed):
-                self.notifier.send("trades", _describe(event), key=None)
+            if isinstance(event, Closed) or event.entry == "in":  # a full close is told by its Closed
+                self.notifier.send("trades", _describe(event))
             token = _run.set(Run(None, "fill" if hook == "on_fill" else "close"))
             try:
                 for plugin in self.plugins.concerned(event.symbol, hook):
