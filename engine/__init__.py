@@ -1,4 +1,6 @@
 """The moonhook engine: the Trio host that takes alerts through Lua plugins to a broker.
 
-The engine core arrives with issues 3 and 4; until then ``moonhook run`` runs the sandbox demo.
+Read in the order an alert travels: ``alerts`` (parse), ``pipeline`` (journal, lanes, hooks,
+default execution), ``services`` (what scripts call), ``brokers`` (paper; MetaTrader 5 to
+come), ``notify`` and ``storage``. ``open_engine`` in ``pipeline`` starts it all.
 """
