@@ -22,12 +22,12 @@ from .errors import (
 )
 
 __all__ = [
-    "KINDS", "MB", "Budget", "CrashError", "ForbiddenError", "HostError", "InstructionLimitError",
+    "KINDS", "MB", "Budget", "CrashError", "Folded", "ForbiddenError", "HostError", "InstructionLimitError",
     "MemoryLimitError", "Pool", "Reply", "SandboxError", "ScriptError", "TimeLimitError",
     "open_pool",
 ]
 
-_POOL_NAMES = ("HostError", "Pool", "Reply", "open_pool")
+_POOL_NAMES = ("Folded", "HostError", "Pool", "Reply", "open_pool")
 
 
 def __getattr__(name: str):

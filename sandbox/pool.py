@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 import trio
 
@@ -35,14 +36,16 @@ class HostError(Exception):
 
 
 class Reply:
-    """What a call returned: its values, the script's captured print output, its heap size."""
+    """What a call returned: its values, the script's captured print output, its heap size,
+    and (in a fold) the seconds the worker spent on it."""
 
-    __slots__ = ("values", "log", "memory")
+    __slots__ = ("values", "log", "memory", "seconds")
 
-    def __init__(self, values: list, log: str | None = None, memory: int = 0):
+    def __init__(self, values: list, log: str | None = None, memory: int = 0, seconds: float | None = None):
         self.values = values
         self.log = log
         self.memory = memory
+        self.seconds = seconds
 
     def __repr__(self) -> str:
         return f"Reply(values={self.values!r}, log={self.log!r}, memory={self.memory})"
@@ -50,6 +53,16 @@ class Reply:
     @property
     def value(self) -> Any:
         return self.values[0] if self.values else None
+
+
+@dataclass
+class Folded:
+    """What a fold did: the replies of the plugins that passed, in order, then what the next
+    one did, its reply (``stop``) or its error (``error``); both are None if all passed."""
+
+    passed: list[Reply] = field(default_factory=list)
+    stop: Reply | None = None
+    error: SandboxError | None = None
 
 
 @dataclass(eq=False)
@@ -65,6 +78,7 @@ class _Plugin:
     memory: int = 0
     lock: trio.Lock = field(default_factory=trio.Lock)
     globals: dict[str, list] = field(default_factory=dict)  # set by the host: replayed on restart
+    suspended: bool = False  # its call waits on a host function
 
     def load_request(self, rid: int) -> list:
         b = self.budget
@@ -199,15 +213,57 @@ class Pool:
         run one at a time, in the order they were made."""
         plugin = self._plugin(plugin_id)
         shape, values = codec.encode(args)
-        async with _fast(plugin.lock):
+        async with _Turn((plugin,)):
             reply = await self._drive(plugin, ["call", next(self._rid), plugin_id, function, shape, values])
             return self._result(plugin, reply)
+
+    async def fold(self, plugin_ids: Sequence[str], function: str, *args: Any) -> Folded:
+        """Calls ``function`` in each plugin in turn, with the same arguments, until one answers
+        other than pass (no value, nil or true) or fails; the calls on one worker take one
+        round trip between them, not one each. A failure is returned in ``error``, not raised.
+        A plugin without ``function`` fails the fold there: pass only plugins that define it."""
+        plugins = [self._plugin(p) for p in plugin_ids]
+        shape, values = codec.encode(args)
+        folded = Folded()
+        start = 0
+        while start < len(plugins):
+            end = start + 1
+            while end < len(plugins) and plugins[end].slot == plugins[start].slot:
+                end += 1
+            if not await self._fold_segment(plugins[start:end], function, shape, values, folded):
+                break
+            start = end
+        return folded
+
+    async def _fold_segment(self, plugins: list[_Plugin], function: str, shape: str, values: list,
+                            folded: Folded) -> bool:
+        """Runs a fold on one worker; False if a plugin stopped it."""
+        run = _FoldRun(plugins)
+        async with _Turn(plugins):
+            msg = ["fold", next(self._rid), [p.id for p in plugins], function, shape, values]
+            try:
+                _, _, passes, stop, seconds = await self._drive(plugins[0], msg, run=run)
+            except SandboxError as e:
+                folded.passed.extend(Reply([]) for _ in range(run.index))  # the worker got past them
+                folded.error = e
+                return False
+        for (out_log, memory, spent), plugin in zip(passes, plugins):
+            plugin.memory = memory
+            folded.passed.append(Reply([], out_log, memory, spent))
+        if stop is None:
+            return True
+        try:
+            folded.stop = self._result(plugins[len(passes)], stop)
+            folded.stop.seconds = seconds
+        except SandboxError as e:
+            folded.error = e
+        return False
 
     async def get_global(self, plugin_id: str, name: str) -> Any:
         """The script's global ``name`` as plain data (None if unset); raises ScriptError if it
         cannot cross (a function, a cycle)."""
         plugin = self._plugin(plugin_id)
-        async with _fast(plugin.lock):
+        async with _Turn((plugin,)):
             reply = await self._drive(plugin, ["global", next(self._rid), plugin_id, name])
             return self._result(plugin, reply).value
 
@@ -216,7 +272,7 @@ class Pool:
         again if the plugin's worker is replaced."""
         plugin = self._plugin(plugin_id)
         shape, values = codec.encode([value])
-        async with _fast(plugin.lock):
+        async with _Turn((plugin,)):
             reply = await self._drive(plugin, ["global", next(self._rid), plugin_id, name, shape, values])
             self._result(plugin, reply)
             plugin.globals[name] = [shape, values]
@@ -230,6 +286,12 @@ class Pool:
                 await self._drive(plugin, ["unload", next(self._rid), plugin_id])
             except SandboxError:
                 pass  # a dead worker holds nothing to unload
+
+    def wake(self, seconds: float = 0.003) -> None:
+        """Says calls are coming within ``seconds``: the workers poll for them meanwhile
+        instead of sleeping, trading that much CPU for a faster first answer."""
+        for w in self._slots:
+            w.wake(seconds)
 
     def functions(self, plugin_id: str) -> list[str]:
         return list(self._plugin(plugin_id).functions)
@@ -259,11 +321,13 @@ class Pool:
                 return w
             await w.replaced.wait()
 
-    async def _drive(self, plugin: _Plugin, msg: list, worker: WorkerProcess | None = None) -> list:
+    async def _drive(self, plugin: _Plugin, msg: list, worker: WorkerProcess | None = None,
+                     run: "_FoldRun | None" = None) -> list:
         """Runs one request to its end on the plugin's worker, serving the host calls it makes.
 
         The deadline counts only the time the worker spends running this request, not time
-        waiting for the worker or for host functions."""
+        waiting for the worker or for host functions. In a fold (``run``) each plugin has its
+        own deadline, and a failure is put on the plugin the worker was running."""
         spent = 0.0
         w = worker
         while True:
@@ -274,31 +338,45 @@ class Pool:
             async with _fast(w.cpu):
                 if w.dead:
                     if started:
+                        culprit = run.culprit(w) if run else plugin
                         raise CrashError("the worker died while the call waited on a host function; "
-                                         "the call was lost", file=plugin.chunkname)
+                                         "the call was lost", file=culprit.chunkname)
                     w = None
                     continue
                 t0 = perf_counter()
+                culprit = plugin
                 try:
-                    reply = await w.exchange(msg, plugin.budget.deadline - spent)
+                    if run is None:
+                        reply = await w.exchange(msg, plugin.budget.deadline - spent)
+                    else:
+                        reply = await run.exchange(w, msg)
                 except DeadlineExceeded:
                     w.kill()
+                    culprit = run.culprit(w) if run else plugin
                     raise TimeLimitError(
-                        f"no answer within the hard deadline of {plugin.budget.deadline:.2f} s; "
-                        "the worker was killed and replaced", file=plugin.chunkname) from None
+                        f"no answer within the hard deadline of {culprit.budget.deadline:.2f} s; "
+                        "the worker was killed and replaced", file=culprit.chunkname) from None
                 except WorkerGone as e:
                     if not e.delivered and not started:
                         w = None  # it never reached the worker: go on on its successor
                         continue
-                    raise CrashError(f"{e}; the worker is being replaced", file=plugin.chunkname) from None
+                    culprit = run.culprit(w) if run else plugin
+                    raise CrashError(f"{e}; the worker is being replaced", file=culprit.chunkname) from None
                 finally:
                     spent += perf_counter() - t0
             if reply[0] != "host":
                 return reply
-            msg = await self._host_call(plugin, reply)
+            if run is not None:
+                run.index = reply[5]
+                culprit = run.plugins[run.index]
+            culprit.suspended = True
+            try:
+                msg = await self._host_call(culprit, reply)
+            finally:
+                culprit.suspended = False
 
     async def _host_call(self, plugin: _Plugin, reply: list) -> list:
-        _, rid, name, shape, values = reply
+        rid, name, shape, values = reply[1:5]
         fn = plugin.host.get(name)
         try:
             if fn is None:
@@ -323,6 +401,75 @@ class Pool:
         err = error_from(kind, message, where)
         err.log = out_log
         raise err
+
+
+@dataclass(eq=False)
+class _FoldRun:
+    """A fold's plugins on one worker, and which of them the worker is running."""
+
+    plugins: list[_Plugin]
+    index: int = 0
+
+    async def exchange(self, w: WorkerProcess, msg: list) -> list:
+        """Waits for the worker, holding each plugin to its own hard deadline: the worker says
+        which plugin runs since when, and is looked at every ``tick`` seconds (the shortest
+        deadline left), so a wedged plugin is killed within its deadline plus a tick."""
+        if msg[0] == "fold":
+            w.reset_progress()  # until the worker starts the first plugin
+        tick = min(p.budget.deadline for p in self.plugins[self.index:])
+
+        def extend() -> float | None:
+            index, since = w.progress
+            left = self.plugins[max(index, 0)].budget.deadline - (time.monotonic() - since)
+            return min(left, tick) if left > 0 else None
+
+        return await w.exchange(msg, tick, extend)
+
+    def culprit(self, w: WorkerProcess) -> _Plugin:
+        """The plugin the worker was running when it failed (it got past the ones before)."""
+        self.index = min(max(w.progress[0], 0), len(self.plugins) - 1)
+        return self.plugins[self.index]
+
+
+class _Turn:
+    """The plugins' turn: holds their locks, so that calls to one plugin run one at a time.
+
+    A host function may call into other plugins, even ones whose locks its own fold holds
+    (a plugin's order runs the others' ``on_order``): a lock this task holds already is
+    passed through, unless its plugin is the one waiting on that host function. Locks are
+    taken in one order (by id), so two folds cannot each wait on the other."""
+
+    __slots__ = ("_plugins", "_held")
+
+    def __init__(self, plugins: Sequence[_Plugin]):
+        self._plugins = plugins
+        self._held: list[trio.Lock] = []
+
+    async def __aenter__(self) -> None:
+        plugins = self._plugins
+        if len(plugins) > 1:
+            plugins = sorted({p.id: p for p in plugins}.values(), key=lambda p: p.id)
+        try:
+            for plugin in plugins:
+                lock = plugin.lock
+                try:
+                    lock.acquire_nowait()  # free: no schedule point (the call has its own)
+                except trio.WouldBlock:
+                    await lock.acquire()
+                except RuntimeError:  # this task holds it: a host function calling back in
+                    if plugin.suspended:
+                        raise RuntimeError(f"plugin {plugin.id!r} is waiting on this host function; "
+                                           "it cannot be called until that returns") from None
+                    continue
+                self._held.append(lock)
+        except BaseException:
+            await self.__aexit__()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        for lock in self._held:
+            lock.release()
+        self._held.clear()
 
 
 class _fast:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
+import tempfile
+import time
 from time import perf_counter
+from typing import Callable
 
 import msgpack
 import trio
 
-from .worker import MAX_MESSAGE
+from .worker import MAX_MESSAGE, PROGRESS
 
 # How long to poll for an answer before sleeping on the socket (see exchange()).
 SPIN = 100e-6
@@ -38,9 +42,11 @@ class WorkerProcess:
     """A worker process and the socket to it. One request is in flight at a time: the pool
     holds ``cpu`` while the worker runs Lua, and releases it while a call waits on the host."""
 
-    def __init__(self, process: trio.Process, sock: socket.socket, spin: float = SPIN):
+    def __init__(self, process: trio.Process, sock: socket.socket, progress: mmap.mmap,
+                 spin: float = SPIN):
         self.process = process
         self._raw = sock
+        self._progress = progress  # shared with the worker: the index of a fold's current plugin
         self.spin = spin
         self.cpu = trio.Lock()
         self.dead = False
@@ -52,19 +58,22 @@ class WorkerProcess:
     @classmethod
     async def spawn(cls) -> "WorkerProcess":
         ours, theirs = socket.socketpair()
+        progress_fd = _shared_word()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         try:
             process = await trio.lowlevel.open_process(
-                [sys.executable, "-m", "sandbox.worker", str(theirs.fileno())],
-                pass_fds=[theirs.fileno()],
+                [sys.executable, "-m", "sandbox.worker", str(theirs.fileno()), str(progress_fd)],
+                pass_fds=[theirs.fileno(), progress_fd],
                 stdin=subprocess.DEVNULL,
                 env=env,
             )
+            progress = mmap.mmap(progress_fd, PROGRESS.size)
         finally:
             theirs.close()
+            os.close(progress_fd)
         ours.setblocking(False)
-        worker = cls(process, ours)
+        worker = cls(process, ours, progress)
         reply = await worker.exchange(["ping", 0], timeout=30)
         if reply[0] != "ok":
             worker.kill()
@@ -75,8 +84,30 @@ class WorkerProcess:
     def pid(self) -> int:
         return self.process.pid
 
-    async def exchange(self, msg: list, timeout: float) -> list:
-        """Sends one request and waits for its answer, at most ``timeout`` seconds.
+    @property
+    def progress(self) -> tuple[int, float]:
+        """Where a fold is: its current plugin's index (-1 before the first), and when that
+        plugin started or last resumed, by time.monotonic()."""
+        return PROGRESS.unpack_from(self._progress, 0)
+
+    def reset_progress(self) -> None:
+        PROGRESS.pack_into(self._progress, 0, -1, time.monotonic())
+
+    def wake(self, seconds: float) -> None:
+        """Asks the worker to poll for the next request for ``seconds`` instead of sleeping:
+        an idle process can take half a millisecond to wake. Skipped while a request is in
+        flight (the worker is awake then, and the socket is that request's)."""
+        if self.dead or self.cpu.locked():
+            return
+        try:
+            self._raw.send(self._pack(["wake", 0, seconds]))
+        except OSError:
+            pass  # a full buffer or a dead worker: the next request finds out
+
+    async def exchange(self, msg: list, timeout: float,
+                       extend: Callable[[], float | None] | None = None) -> list:
+        """Sends one request and waits for its answer, at most ``timeout`` seconds, or longer
+        for as long as ``extend()``, asked when time runs out, grants more seconds.
 
         The answer to a short call usually arrives within tens of microseconds, sooner than
         a round through Trio's I/O loop, so the socket is polled directly for up to ``spin``
@@ -106,12 +137,18 @@ class WorkerProcess:
                     return reply
             # Once sent, a request runs to its answer or its deadline even if the caller is
             # cancelled: leaving early would let the next request queue behind it unseen.
-            with trio.CancelScope(deadline=trio.current_time() + timeout - self.spin, shield=True):
-                while True:
-                    reply = self._receive_nowait(msg[1])
-                    if reply is not None:
-                        return reply
-                    await trio.lowlevel.wait_readable(raw)
+            deadline = trio.current_time() + timeout - self.spin
+            while True:
+                with trio.CancelScope(deadline=deadline, shield=True):
+                    while True:
+                        reply = self._receive_nowait(msg[1])
+                        if reply is not None:
+                            return reply
+                        await trio.lowlevel.wait_readable(raw)
+                more = extend() if extend is not None else None
+                if not more:
+                    break
+                deadline = trio.current_time() + more
         except (OSError, trio.ClosedResourceError) as e:
             self.dead = True
             raise WorkerGone(f"{self.exit_text()} ({e.__class__.__name__})") from None
@@ -166,3 +203,14 @@ class WorkerProcess:
         if self.process.returncode is None:
             self.process.kill()
             await self.process.wait()
+
+
+def _shared_word() -> int:
+    """A file descriptor of PROGRESS.size bytes of memory to share with a worker (zeroed)."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("moonhook-sandbox-progress", 0)
+    else:
+        with tempfile.TemporaryFile() as f:  # unlinked already; the descriptor keeps it
+            fd = os.dup(f.fileno())
+    os.ftruncate(fd, PROGRESS.size)
+    return fd

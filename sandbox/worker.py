@@ -5,14 +5,27 @@ at a time, and answers each with one message:
 
     ["load", rid, pid, source, chunkname, [instructions, timeout, memory], host_names, seed]
     ["call", rid, pid, function, shape, scalars]
+    ["fold", rid, [pid, ...], function, shape, scalars]
+                                     calls ``function`` in each plugin in turn, the same
+                                     arguments, until one answers other than pass (no value,
+                                     nil or true) or fails
     ["answer", rid, ok, shape_or_message, scalars]   resumes the call suspended in a host call
     ["unload", rid, pid]
     ["ping", rid]
+    ["wake", rid, seconds]           no answer: poll for the next request for that long,
+                                     instead of sleeping (a request is coming soon)
   answers:
     ["ok", rid, log, shape, scalars, memory]         memory: the plugin's heap in bytes; a load
                                                      adds the names of the script's functions
     ["err", rid, log, kind, message, where]
-    ["host", rid, name, shape, scalars]
+    ["host", rid, name, shape, scalars, index]   index: the fold's plugin calling (folds only)
+    ["folded", rid, passes, stop, seconds]  passes: [log, memory, seconds] of each plugin that
+                                     passed, in order; stop: the answer ("ok" or "err") of the
+                                     plugin after them, or nil if all passed
+
+While a fold runs, the index of its current plugin and when it started are kept in shared
+memory (``PROGRESS``), so that the pool can hold each plugin to its own deadline and tell
+whose fault it was if the worker has to be killed.
 
 It imports neither trio nor the engine, so it starts in about 40 ms. A script that aborts or
 wedges this process harms only the plugins hosted here; the pool replaces the worker.
@@ -20,13 +33,17 @@ wedges this process harms only the plugins hosted here; the pool replaces the wo
 
 from __future__ import annotations
 
+import mmap
 import os
 import resource
 import select
 import signal
 import socket
+import struct
 import sys
+import time
 from time import perf_counter
+from typing import Any
 
 import msgpack
 
@@ -35,15 +52,34 @@ from .runtime import LuaSandbox
 
 MAX_MESSAGE = 64 * 1024 * 1024
 SPIN = 200e-6
+MAX_WAKE = 0.05  # the longest a wake request keeps the worker polling
+# The shared progress word of folds: the index of the plugin running, and when it started
+# (or resumed after a host call), by time.monotonic().
+PROGRESS = struct.Struct("<qd")
+
+
+class _Fold:
+    """A fold in progress: where it is, and what it has collected."""
+
+    __slots__ = ("pids", "function", "shape", "values", "index", "passes", "sandbox", "started")
+
+    def __init__(self, pids: list, function: str, shape: str, values: list):
+        self.pids, self.function, self.shape, self.values = pids, function, shape, values
+        self.index = 0
+        self.passes: list[list] = []
+        self.sandbox: LuaSandbox | None = None
+        self.started = 0.0
 
 
 class Worker:
     """The runtimes of one worker process, keyed by plugin id."""
 
-    def __init__(self) -> None:
+    def __init__(self, progress: Any = None) -> None:
         self.sandboxes: dict[str, LuaSandbox] = {}
-        self.waiting: dict[int, LuaSandbox] = {}  # rid -> sandbox suspended in a host call
+        # rid -> the sandbox suspended in a host call, and the fold it runs in (if any)
+        self.waiting: dict[int, tuple[LuaSandbox, _Fold | None]] = {}
         self.loading: dict[int, str] = {}  # rid -> plugin id of a load in progress
+        self.progress = progress  # the shared progress word, or None
 
     def handle(self, msg: list) -> list:
         op, rid = msg[0], msg[1]
@@ -59,11 +95,16 @@ class Worker:
                 if len(msg) > 4:  # ["global", rid, pid, name, shape, values]: set it
                     return self._reply(rid, sb, sb.set_global(msg[3], msg[4], msg[5]))
                 return self._reply(rid, sb, sb.global_value(msg[3]))
+            if op == "fold":
+                return self._fold(rid, _Fold(msg[2], msg[3], msg[4], msg[5]))
             if op == "answer":
-                sb = self.waiting.pop(rid, None)
+                sb, fold = self.waiting.pop(rid, (None, None))
                 if sb is None:
                     return ["err", rid, None, "script", "no call is waiting for this host answer", None]
-                return self._reply(rid, sb, sb.answer(msg[2], msg[3], msg[4]))
+                if fold:
+                    self._mark(fold.index)  # the hard deadline counts from here again
+                outcome = sb.answer(msg[2], msg[3], msg[4])
+                return self._fold(rid, fold, outcome) if fold else self._reply(rid, sb, outcome)
             if op == "load":
                 return self._load(rid, *msg[2:])
             if op == "unload":
@@ -77,8 +118,40 @@ class Worker:
 
     def _forget_waiting(self, sb: LuaSandbox) -> None:
         # A call abandoned in a host function (its caller was cancelled) is replaced by this one.
-        for rid in [r for r, s in self.waiting.items() if s is sb]:
+        for rid in [r for r, (s, _) in self.waiting.items() if s is sb]:
             del self.waiting[rid]
+
+    def _mark(self, index: int) -> None:
+        if self.progress is not None:
+            PROGRESS.pack_into(self.progress, 0, index, time.monotonic())
+
+    def _fold(self, rid: int, fold: _Fold, outcome: tuple | None = None) -> list:
+        """Runs (or resumes, with ``outcome``) a fold until a plugin stops it or all pass."""
+        while True:
+            sb = fold.sandbox
+            if outcome is None:
+                if fold.index == len(fold.pids):
+                    return ["folded", rid, fold.passes, None, 0.0]
+                self._mark(fold.index)
+                sb = fold.sandbox = self.sandboxes.get(fold.pids[fold.index])
+                if sb is None:
+                    stop = ["err", rid, None, "script", f"no plugin {fold.pids[fold.index]!r} is loaded here", None]
+                    return ["folded", rid, fold.passes, stop, 0.0]
+                if self.waiting:
+                    self._forget_waiting(sb)
+                fold.started = perf_counter()
+                outcome = sb.call(fold.function, fold.shape, fold.values)
+            if outcome[0] == "host":
+                self.waiting[rid] = (sb, fold)
+                return ["host", rid, outcome[1], outcome[2], list(outcome[3:]), fold.index]
+            seconds = perf_counter() - fold.started
+            shape = outcome[2] if outcome[0] == "ok" else "x"
+            if shape == "" or shape[0] in "nt":  # no value, nil or true: a pass
+                fold.passes.append([outcome[1], sb.memory_used, seconds])
+                fold.index += 1
+                outcome = None
+                continue
+            return ["folded", rid, fold.passes, self._reply(rid, sb, outcome), seconds]
 
     def _load(self, rid: int, pid: str, source: str, chunkname: str, budget: list,
               host: list, seed: int) -> list:
@@ -91,7 +164,7 @@ class Worker:
     def _reply(self, rid: int, sb: LuaSandbox, outcome: tuple) -> list:
         status = outcome[0]
         if status == "host":
-            self.waiting[rid] = sb
+            self.waiting[rid] = (sb, None)
             return ["host", rid, outcome[1], outcome[2], list(outcome[3:])]
         pid = self.loading.pop(rid, None)
         if status == "ok":
@@ -103,13 +176,13 @@ class Worker:
         return ["err", rid, outcome[1], outcome[2], outcome[3], outcome[4]]
 
 
-def serve(sock: socket.socket, spin: float = SPIN) -> None:
+def serve(sock: socket.socket, spin: float = SPIN, progress: Any = None) -> None:
     """Answers requests until the pool closes the socket.
 
     After each answer the socket is polled for ``spin`` seconds before the process sleeps:
     the hooks of one alert arrive back to back, and a sleeping process takes tens of
     microseconds to wake."""
-    worker = Worker()
+    worker = Worker(progress)
     unpacker = msgpack.Unpacker(raw=False, max_buffer_size=MAX_MESSAGE, strict_map_key=False)
     pack = msgpack.Packer(use_bin_type=True).pack
     poller = select.poll()
@@ -121,13 +194,21 @@ def serve(sock: socket.socket, spin: float = SPIN) -> None:
             data = sock.recv(1 << 16)
         except BlockingIOError:
             if perf_counter() < spin_until:
+                # Yield the CPU while polling: the engine, woken by our answer, may have
+                # been put on this CPU, and would otherwise wait for the spin to end.
+                os.sched_yield()
                 continue
             poller.poll()
             continue
         if not data:
             return
         unpacker.feed(data)
-        out = [pack(worker.handle(msg)) for msg in unpacker]
+        out = []
+        for msg in unpacker:
+            if msg[0] == "wake":
+                spin_until = max(spin_until, perf_counter() + min(float(msg[2]), MAX_WAKE))
+            else:
+                out.append(pack(worker.handle(msg)))
         if out:
             view = memoryview(b"".join(out))
             while view:
@@ -135,7 +216,7 @@ def serve(sock: socket.socket, spin: float = SPIN) -> None:
                     view = view[sock.send(view):]
                 except BlockingIOError:
                     select.select([], [sock], [])
-            spin_until = perf_counter() + spin
+            spin_until = max(spin_until, perf_counter() + spin)
 
 
 def _harden() -> None:
@@ -148,8 +229,9 @@ def _harden() -> None:
 def main(argv: list[str]) -> None:
     _harden()
     sock = socket.socket(fileno=int(argv[1]))
+    progress = mmap.mmap(int(argv[2]), PROGRESS.size) if len(argv) > 2 else None
     try:
-        serve(sock)
+        serve(sock, progress=progress)
     except (BrokenPipeError, ConnectionResetError):
         pass
 
