@@ -10,12 +10,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine.alerts import parse_body
 from engine.storage import AlertJournal, Database
 
 from engine_support import process, running, write_scripts
 
 DRILL = Path(__file__).with_name("engine_drill.py")
+# A commit that fails for real: a deferred foreign key that no row satisfies, checked at COMMIT.
+FAILING_COMMIT = """
+CREATE TABLE test_parent (id INTEGER PRIMARY KEY);
+CREATE TABLE test_child (parent INTEGER REFERENCES test_parent (id) DEFERRABLE INITIALLY DEFERRED);
+CREATE TRIGGER test_fail_commit AFTER INSERT ON alerts WHEN NEW.symbol = 'GBPUSD'
+BEGIN INSERT INTO test_child VALUES (999); END;
+"""
 TWO_ORDERS = """
 function on_alert(a)
   -- a plugin order of its own besides the default execution's
@@ -85,3 +94,19 @@ def test_kill_9_in_a_burst_then_restart_processes_every_acknowledged_alert_once(
     assert all(n == 1 for _, _, n in entries)
     assert sorted((a, p) for a, p, _ in entries) == sorted(
         [(a, "engine") for a in statuses] + [(a, "two") for a in statuses])
+
+
+async def test_an_alert_whose_journal_write_fails_has_no_effect_and_the_journal_goes_on(tmp_path):
+    # Plugins run while the entry commits; the order waits for the commit, which fails here.
+    db = Database(tmp_path / "data" / "moonhook.db")
+    db.db.conn.executescript(FAILING_COMMIT)
+    db.close()
+    async with running(tmp_path, {"two": TWO_ORDERS}) as engine:
+        with pytest.raises(sqlite3.IntegrityError):
+            await engine.submit(parse_body("buy GBPUSD volume=0.1 price=1.25", engine.symbols))
+        await engine.drain()
+        assert engine.journal.recent() == []  # nothing half-written
+        assert await engine.broker.positions() == [] and engine.ledger.recent() == []
+        ok = await process(engine, "buy EURUSD volume=0.1 price=1.1")  # the journal is not held
+        assert ok["status"] == "done"
+        assert len(await engine.broker.positions()) == 2

@@ -13,12 +13,11 @@ import logging
 import math
 import time
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
 from typing import Any, AsyncIterator, Callable
 
+import outcome
 import trio
 
 from sandbox import Pool, SandboxError, open_pool
@@ -27,50 +26,30 @@ from ..alerts import Action, Alert, SymbolMap
 from ..brokers.base import Broker, Closed, Event, Fill, OrderRequest, OrderResult
 from ..config import EngineConfig
 from ..notify import Notifier
-from ..storage import AlertJournal, Database, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
+from ..storage import AlertJournal, Database, Entry, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
 from . import execution
 from .hooks import Hooks
 from .loader import load_plugin
 from .plugins import Plugin, PluginError, PluginSet
+from .run import DURABLE, Journaled, NotJournaled, Run
+from .run import current as _run
 
 log = logging.getLogger("moonhook.engine")
-
-
-@dataclass
-class Run:
-    """What hook calls are working for: an alert (its id and receipt), or a timer or event.
-    It names the client ids of the orders placed meanwhile and collects their outcomes."""
-
-    alert_id: int | None
-    origin: str                      # alert | timer | fill | close
-    received: float = field(default_factory=perf_counter)
-    stamp: int = field(default_factory=time.time_ns)
-    orders: list[dict[str, Any]] = field(default_factory=list)
-    first_call: float | None = None  # perf_counter of the first broker call
-    _seq: dict[str, int] = field(default_factory=dict)
-
-    def client_id(self, plugin: str) -> str:
-        n = self._seq[plugin] = self._seq.get(plugin, 0) + 1
-        if self.alert_id is not None:
-            return f"a{self.alert_id}-{plugin}-{n}"
-        return f"{self.origin[0]}{self.stamp:x}-{plugin}-{n}"
-
-
-_run: ContextVar[Run | None] = ContextVar("moonhook_run", default=None)
 
 
 class Engine:
     """Use ``open_engine``; the engine's tasks live in the nursery it opens."""
 
     def __init__(self, config: EngineConfig, database: Database, broker: Broker, pool: Pool,
-                 nursery: trio.Nursery, clock: Callable[[], float]):
+                 nursery: trio.Nursery, clock: Callable[[], float], journal: Database | None = None):
         self.config = config
         self.database = database
         self.broker = broker
         self.pool = pool
         self.clock = clock
         self.symbols = SymbolMap(config.symbol_map)
-        self.journal = AlertJournal(database, config.dedup_window)
+        # The journal has its own connection: its commits run in a thread, beside the rest.
+        self.journal = AlertJournal(journal or database, config.dedup_window)
         self.ledger = OrderLedger(database)
         self.store = PluginStore(database)
         self.trend = TrendBook(database)
@@ -91,36 +70,59 @@ class Engine:
 
     async def submit(self, alert: Alert) -> Recorded:
         """Journals ``alert`` (durably: it survives a kill -9 once this returns) and queues it
-        for processing, unless it repeats one already journaled."""
-        received = perf_counter()
-        recorded = self.journal.record(alert, self.clock())
-        if not recorded.duplicate:
-            self._enqueue(recorded.id, alert, received)
-        return recorded
+        for processing, unless it repeats one already journaled.
 
-    def _enqueue(self, alert_id: int, alert: Alert, received: float) -> None:
+        The alert is queued as soon as its entry has an id, and its plugins run while the
+        commit's fsync runs in a thread; its effects wait for the commit (see ``Journaled``)."""
+        received = perf_counter()
+        self.pool.wake()  # the plugins' workers wake while the journal writes
+        lock = self.journal.lock
+        if not lock.acquire(blocking=False):
+            await trio.to_thread.run_sync(lock.acquire)  # behind another alert's commit
+        entry = self.journal.begin(alert, self.clock(), locked=True)
+        gate = Journaled()
+        try:
+            if not entry.recorded.duplicate:
+                self._enqueue(entry.recorded.id, alert, received, gate)
+        finally:
+            # Whatever happened since begin(), the entry ends: committed, or rolled back if
+            # the commit fails. Not cancellable: an open entry would hold the journal.
+            try:
+                await _commit(entry)
+            except BaseException:
+                gate.settle(False)
+                raise
+            gate.settle(True)
+        return entry.recorded
+
+    def _enqueue(self, alert_id: int, alert: Alert, received: float, gate: Journaled = DURABLE) -> None:
         key = alert.symbol or ""
         lane = self._lanes.get(key)
         if lane is None:
-            lane, receive = trio.open_memory_channel[tuple[int, Alert, float]](math.inf)
+            lane, receive = trio.open_memory_channel[tuple[int, Alert, float, Journaled]](math.inf)
             self._lanes[key] = lane
             self._nursery.start_soon(self._lane, receive, name=f"lane {key or '*'}")
         if self._pending == 0:
             self._idle = trio.Event()
         self._pending += 1
-        lane.send_nowait((alert_id, alert, received))
+        lane.send_nowait((alert_id, alert, received, gate))
 
     async def _lane(self, receive: trio.MemoryReceiveChannel) -> None:
-        async for alert_id, alert, received in receive:
+        async for alert_id, alert, received, gate in receive:
             try:
-                await self._process(alert_id, alert, received)
+                await self._process(alert_id, alert, Run(alert_id, "alert", received, gate))
+            except NotJournaled:
+                log.error("alert %d was not journaled (the write failed); nothing was done for it", alert_id)
             except Exception:
                 log.exception("alert %d could not be processed", alert_id)
-                self.journal.set_status(alert_id, "failed", {"error": "internal error; see the engine's log"})
+                await self._set_status(alert_id, "failed", {"error": "internal error; see the engine's log"})
             finally:
                 self._pending -= 1
                 if self._pending == 0:
                     self._idle.set()
+
+    async def _set_status(self, alert_id: int, status: str, outcome: dict[str, Any]) -> None:
+        await trio.to_thread.run_sync(self.journal.set_status, alert_id, status, outcome)
 
     async def drain(self) -> None:
         """Returns once every queued alert has been processed."""
@@ -129,8 +131,7 @@ class Engine:
 
     # -- processing -----------------------------------------------------------------------
 
-    async def _process(self, alert_id: int, alert: Alert, received: float) -> None:
-        run = Run(alert_id, "alert", received)
+    async def _process(self, alert_id: int, alert: Alert, run: Run) -> None:
         token = _run.set(run)
         try:
             if alert.symbol and alert.price and not (alert.action and alert.action.is_pending):
@@ -146,12 +147,14 @@ class Engine:
                 final = Alert.from_plain(verdict.data) if verdict.data is not plain else alert
                 status = await self._execute(final, alert_id, verdict.handled_by, outcome)
             if run.first_call is not None:
-                outcome["latency_ms"] = round((run.first_call - received) * 1000, 3)
-            self.journal.set_status(alert_id, status, outcome)
+                outcome["latency_ms"] = round((run.first_call - run.received) * 1000, 3)
+            await run.journaled.wait()
+            await self._set_status(alert_id, status, outcome)
         finally:
             _run.reset(token)
 
     async def _execute(self, alert: Alert, alert_id: int, handled_by: str | None, outcome: dict) -> str:
+        await _run.get().journaled.wait()  # nothing happens for an alert not yet durable
         if alert.action is Action.TREND:
             self.trend.set(alert.symbol, alert.timeframe, alert.state)
             outcome["trend"] = f"{alert.symbol} {alert.timeframe} {alert.state}"
@@ -192,8 +195,10 @@ class Engine:
                 changes.update({k: None for k in ("sl", "tp") if verdict.data.get(k) == 0})
             if changes:
                 request = request.with_changes(changes)
-            if run is not None and run.first_call is None:
-                run.first_call = perf_counter()
+            if run is not None:
+                await run.journaled.wait()
+                if run.first_call is None:
+                    run.first_call = perf_counter()
             latency = (perf_counter() - run.received) * 1000 if run is not None else None
             result = await self.broker.execute(request)
             self.ledger.finish(request, "done" if result.ok else "refused", result, latency)
@@ -308,6 +313,26 @@ class Engine:
         await self.notifier.aclose()
 
 
+async def _commit(entry: Entry) -> None:
+    """Commits a journal entry in a thread started before this task yields, and waits for it
+    (not cancellable: an open entry would hold the journal).
+
+    ``trio.to_thread.run_sync`` has a schedule point before it starts its thread; a lane run
+    there could block the event loop on SQLite's busy wait, behind this very entry."""
+    token = trio.lowlevel.current_trio_token()
+    done = trio.Event()
+    result: list[outcome.Outcome] = []
+
+    def deliver(out: outcome.Outcome) -> None:
+        result.append(out)
+        token.run_sync_soon(done.set)
+
+    trio.lowlevel.start_thread_soon(entry.commit, deliver, name="moonhook journal commit")
+    with trio.CancelScope(shield=True):
+        await done.wait()
+    result[0].unwrap()
+
+
 def _describe(event: Event) -> str:
     if isinstance(event, Fill):
         verb = "opened" if event.entry == "in" else "closed"
@@ -327,11 +352,12 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
     from ..brokers.paper import PaperBroker
 
     database = Database(config.database)
+    journal = Database(config.database, shared_lock=False)
     broker = broker or PaperBroker(database, config.paper, clock=clock)
     try:
         await broker.start()
         async with open_pool(workers=config.workers) as pool, trio.open_nursery() as nursery:
-            engine = Engine(config, database, broker, pool, nursery, clock)
+            engine = Engine(config, database, broker, pool, nursery, clock, journal)
             broker.listen(engine._on_event)
             nursery.start_soon(engine.notifier.run, name="notifier")
             nursery.start_soon(engine._events, name="events")
@@ -346,4 +372,5 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
     finally:
         with trio.CancelScope(shield=True):
             await broker.stop()
+        journal.close()
         database.close()

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Sequence
 
 import trio
 
@@ -90,16 +90,39 @@ class Hooks:
             try:
                 reply = await self._pool.call(plugin.pool_id, hook, *args)
             except SandboxError as e:
-                plugin.stats.failed(e, hook)
-                if e.log:
-                    _script_log(plugin, e.log)
-                log.warning("plugin %s: %s skipped: %s", plugin.name, hook, plugin.stats.last_error)
-                self._report(plugin, hook, plugin.stats.last_error or str(e))
+                self._failed(plugin, hook, e)
                 return HookResult(error=e)
             plugin.stats.ok(perf_counter() - t0)
         if reply.log:
             _script_log(plugin, reply.log)
         return HookResult(reply.values)
+
+    async def _fold(self, plugins: Sequence[Plugin], hook: str, data: dict[str, Any]) -> tuple[int, HookResult | None]:
+        """Runs ``hook`` through ``plugins`` in one round trip until one answers other than a
+        pass (nil or true); returns how many passed, and that one's result (None if none)."""
+        folded = await self._pool.fold([p.pool_id for p in plugins], hook, data)
+        for plugin, reply in zip(plugins, folded.passed):
+            plugin.stats.ok(reply.seconds)
+            if reply.log:
+                _script_log(plugin, reply.log)
+        passed = len(folded.passed)
+        if folded.error is not None:
+            self._failed(plugins[passed], hook, folded.error)
+            return passed, HookResult(error=folded.error)
+        if folded.stop is not None:
+            plugin = plugins[passed]
+            plugin.stats.ok(folded.stop.seconds)
+            if folded.stop.log:
+                _script_log(plugin, folded.stop.log)
+            return passed, HookResult(folded.stop.values)
+        return passed, None
+
+    def _failed(self, plugin: Plugin, hook: str, error: SandboxError) -> None:
+        plugin.stats.failed(error, hook)
+        if error.log:
+            _script_log(plugin, error.log)
+        log.warning("plugin %s: %s skipped: %s", plugin.name, hook, plugin.stats.last_error)
+        self._report(plugin, hook, plugin.stats.last_error or str(error))
 
     def _misuse(self, plugin: Plugin, hook: str, message: str) -> None:
         """A hook returned something it may not: counted as an error, its answer ignored."""
@@ -109,11 +132,21 @@ class Hooks:
         self._report(plugin, hook, message)
 
     async def on_alert(self, alert: Alert, plain: dict[str, Any]) -> Verdict:
-        """Runs ``on_alert`` through the plugins the alert concerns, lowest priority first."""
+        """Runs ``on_alert`` through the plugins the alert concerns, lowest priority first.
+
+        The plugins that pass run in one fold; each other answer is looked at here before
+        the next plugin sees the alert, so each sees the changes accepted before it."""
         verdict = Verdict(plain, steps=[])
+        plugins = self._plugins.concerned(alert.symbol, "on_alert")
+        start = 0
         async with self.held():
-            for plugin in self._plugins.concerned(alert.symbol, "on_alert"):
-                result = await self.call(plugin, "on_alert", verdict.data)
+            while start < len(plugins):
+                passed, result = await self._fold(plugins[start:], "on_alert", verdict.data)
+                verdict.steps.extend({"plugin": p.name, "result": "pass"} for p in plugins[start:start + passed])
+                if result is None:
+                    break
+                plugin = plugins[start + passed]
+                start += passed + 1
                 step: dict[str, Any] = {"plugin": plugin.name}
                 verdict.steps.append(step)
                 if result.error is not None:
@@ -150,13 +183,17 @@ class Hooks:
 
     async def on_order(self, order: dict[str, Any], origin: str) -> Verdict:
         """Runs ``on_order`` through every plugin concerned with the order's symbol, except the
-        one placing it (it chose the order)."""
+        one placing it (it chose the order); the passes in one fold, as for ``on_alert``."""
         verdict = Verdict(order, steps=[])
+        plugins = [p for p in self._plugins.concerned(order.get("symbol"), "on_order") if p.name != origin]
+        start = 0
         async with self.held():
-            for plugin in self._plugins.concerned(order.get("symbol"), "on_order"):
-                if plugin.name == origin:
-                    continue
-                result = await self.call(plugin, "on_order", verdict.data)
+            while start < len(plugins):
+                passed, result = await self._fold(plugins[start:], "on_order", verdict.data)
+                if result is None:
+                    break
+                plugin = plugins[start + passed]
+                start += passed + 1
                 if result.error is not None:
                     verdict.steps.append({"plugin": plugin.name, "result": "error"})
                     continue

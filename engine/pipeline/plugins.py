@@ -142,10 +142,13 @@ class PluginStats:
         self.last_error: str | None = None
         self._latency_us: deque[float] = deque(maxlen=1024)
 
-    def ok(self, seconds: float) -> None:
+    def ok(self, seconds: float | None) -> None:
+        """A call that returned; ``seconds`` is None when its time is unknown (a fold whose
+        worker died after it)."""
         self.calls += 1
         self.consecutive_failures = 0
-        self._latency_us.append(seconds * 1e6)
+        if seconds is not None:
+            self._latency_us.append(seconds * 1e6)
 
     def failed(self, error: SandboxError, hook: str) -> None:
         self.calls += 1

@@ -2,7 +2,8 @@
 
 WAL with synchronous=FULL: once a write has committed, it survives a kill -9 or a power cut.
 One connection serves the engine, guarded by a lock: SQLite serialises writers anyway, and
-the engine's writes are small.
+the engine's writes are small. The alert journal has a connection of its own, whose commits
+run in a thread while the engine goes on (see ``AlertJournal.begin``).
 """
 
 from __future__ import annotations
@@ -104,7 +105,10 @@ MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
 class Database:
     """The journal's database. Use ``transaction()`` for writes that belong together."""
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, *, shared_lock: bool = True):
+        """``shared_lock=False`` guards the connection with a plain lock that any thread may
+        release, so that a transaction begun in one thread can commit in another; its users
+        must never nest it."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -113,7 +117,7 @@ class Database:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         self.db = sqlite_utils.Database(conn)
-        self.lock = threading.RLock()
+        self.lock: threading.RLock | threading.Lock = threading.RLock() if shared_lock else threading.Lock()
         self._migrate()
 
     @property
@@ -121,19 +125,20 @@ class Database:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def _migrate(self) -> None:
-        with self.lock:
-            current = self.schema_version
-            if current > len(MIGRATIONS):
-                raise RuntimeError(f"{self.path}: schema version {current} is newer than this moonhook "
-                                   f"({len(MIGRATIONS)}); upgrade moonhook or restore a backup")
-            for version, migrate in enumerate(MIGRATIONS[current:], start=current + 1):
-                with self.transaction():
+        for version, migrate in enumerate(MIGRATIONS, start=1):
+            with self.transaction():  # each step checks the version inside its own transaction
+                current = self.schema_version
+                if current > len(MIGRATIONS):
+                    raise RuntimeError(f"{self.path}: schema version {current} is newer than this moonhook "
+                                       f"({len(MIGRATIONS)}); upgrade moonhook or restore a backup")
+                if current < version:
                     migrate(self.db)
                     self.db.execute(f"PRAGMA user_version = {version}")
 
-    def transaction(self) -> "_Transaction":
-        """``with db.transaction():`` BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an exception."""
-        return _Transaction(self)
+    def transaction(self, locked: bool = False) -> "_Transaction":
+        """``with db.transaction():`` BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an exception.
+        ``locked``: the caller holds ``lock`` already; the transaction releases it at its end."""
+        return _Transaction(self, locked)
 
     def close(self) -> None:
         with self.lock:
@@ -141,11 +146,13 @@ class Database:
 
 
 class _Transaction:
-    def __init__(self, database: Database):
+    def __init__(self, database: Database, locked: bool = False):
         self._d = database
+        self._locked = locked
 
     def __enter__(self) -> sqlite_utils.Database:
-        self._d.lock.acquire()
+        if not self._locked:
+            self._d.lock.acquire()
         try:
             self._d.db.execute("BEGIN IMMEDIATE")
         except BaseException:
@@ -155,6 +162,17 @@ class _Transaction:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            self._d.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            if exc_type is None:
+                try:
+                    self._d.db.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
+            else:
+                self._rollback()
         finally:
             self._d.lock.release()
+
+    def _rollback(self) -> None:
+        if self._d.db.conn.in_transaction:
+            self._d.db.execute("ROLLBACK")

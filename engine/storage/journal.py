@@ -35,13 +35,40 @@ def content_hash(alert: Alert) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+class Entry:
+    """A journal entry written but not yet committed (see ``AlertJournal.begin``)."""
+
+    __slots__ = ("recorded", "_transaction")
+
+    def __init__(self, recorded: Recorded, transaction: Any):
+        self.recorded = recorded
+        self._transaction = transaction
+
+    def commit(self) -> None:
+        """Makes the entry durable (the fsync), or raises with nothing written."""
+        self._transaction.__exit__(None, None, None)
+
+
 class AlertJournal:
     def __init__(self, database: Database, dedup_window: float = 60.0):
         self._d = database
         self.dedup_window = dedup_window
 
+    @property
+    def lock(self):
+        """The journal connection's lock; ``begin(locked=True)`` takes it held."""
+        return self._d.lock
+
     def record(self, alert: Alert, now: float | None = None) -> Recorded:
         """Journals ``alert`` durably and says whether it repeats one seen within the window."""
+        entry = self.begin(alert, now)
+        entry.commit()
+        return entry.recorded
+
+    def begin(self, alert: Alert, now: float | None = None, locked: bool = False) -> "Entry":
+        """Writes ``alert``'s entry in a transaction left open: it has its id, and is durable
+        once ``commit()`` returns, which may run in another thread meanwhile. Until then the
+        journal's connection is held (its lock must be a plain one: see ``Database``)."""
         now = time.time() if now is None else now
         digest = content_hash(alert)
         since = now - self.dedup_window
@@ -50,7 +77,9 @@ class AlertJournal:
             match, key = "source_id = ?", alert.id
         else:
             match, key = "content_hash = ? AND source_id IS NULL", digest
-        with self._d.transaction() as db:
+        transaction = self._d.transaction(locked)
+        db = transaction.__enter__()
+        try:
             row = db.execute(
                 f"SELECT id FROM alerts WHERE {match} AND received_at >= ? AND duplicate_of IS NULL "
                 "ORDER BY id LIMIT 1", [key, since]).fetchone()
@@ -62,7 +91,10 @@ class AlertJournal:
                  alert.action.value if alert.action else None,
                  json.dumps(alert.to_plain(), sort_keys=True, default=str),
                  "duplicate" if original else "received", original, now])
-            return Recorded(cursor.lastrowid, original)
+        except BaseException as e:
+            transaction.__exit__(type(e), e, e.__traceback__)
+            raise
+        return Entry(Recorded(cursor.lastrowid, original), transaction)
 
     def set_status(self, alert_id: int, status: str, outcome: dict[str, Any] | None = None) -> None:
         if status not in STATUSES:
