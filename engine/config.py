@@ -1,6 +1,6 @@
 """The engine's settings, as plain dataclasses with their embedded defaults.
 
-Reading moonhook.toml into these is the command line's job; here are the values and the
+Reading moonhook.toml into these is ``settings.py``'s job; here are the values and the
 checks that do not depend on where they came from.
 """
 
@@ -28,10 +28,35 @@ class PluginConfig:
     budget: Mapping[str, Any] = field(default_factory=dict)
 
 
+BROKERS = ("paper", "mt5")
+MAX_BODY = 64 * 1024  # the largest webhook body accepted (TradingView's are far smaller)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """``[server]``: where the webhook listens and what it asks of callers. ``secret`` and
+    ``api_token`` have no default: without a secret every webhook is refused (401), without
+    a token the API is."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret: str | None = None
+    api_token: str | None = None
+    allow_ips: tuple[str, ...] = ()        # empty: any address
+    trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For is believed
+    max_body: int = MAX_BODY
+
+    def __repr__(self) -> str:  # the secrets never reach a log through a repr
+        return (f"ServerConfig(host={self.host!r}, port={self.port}, secret={'***' if self.secret else None}, "
+                f"api_token={'***' if self.api_token else None}, allow_ips={self.allow_ips!r}, "
+                f"trusted_proxies={self.trusted_proxies!r})")
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     scripts: Path = Path("scripts")
     data: Path = Path("data")
+    broker: str = "paper"            # paper | mt5
     execute_alerts: bool = True      # run the default execution for accepted alerts
     dedup_window: float = 60.0       # seconds within which the same content is a repeat
     default_volume: float | None = None  # for an entry with neither volume nor risk
@@ -50,6 +75,8 @@ class EngineConfig:
             raise ValueError(f"engine.dedup_window: must be 0 or more seconds, got {self.dedup_window!r}")
         if self.default_volume is not None and not self.default_volume > 0:
             raise ValueError(f"engine.default_volume: must be a positive volume, got {self.default_volume!r}")
+        if self.broker not in BROKERS:
+            raise ValueError(f"engine.broker: expected one of {', '.join(BROKERS)}, got {self.broker!r}")
         if not (isinstance(self.workers, int) and 1 <= self.workers <= 64):
             raise ValueError(f"engine.workers: must be an integer from 1 to 64, got {self.workers!r}")
 
@@ -59,3 +86,11 @@ class EngineConfig:
 
     def plugin(self, name: str) -> PluginConfig:
         return self.plugins.get(name) or PluginConfig()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything moonhook.toml configures (later issues add telegram, mt5 and monitor)."""
+
+    server: ServerConfig = field(default_factory=ServerConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)

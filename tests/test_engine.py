@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 
 from engine.config import PluginConfig
@@ -220,3 +221,41 @@ async def test_symbols_filter_which_plugins_an_alert_concerns(tmp_path):
         gold = await process(engine, "buy OANDA:XAUUSD volume=0.1 price=2000")
     assert [s["plugin"] for s in fx["outcome"]["plugins"]] == ["all"]
     assert [s["plugin"] for s in gold["outcome"]["plugins"]] == ["all", "gold"]
+
+
+COUNT = """
+function on_alert(a) store.set('n', (store.get('n') or 0) + 1) end
+"""
+
+
+async def test_paused_alerts_are_journaled_not_executed_and_run_on_resume_only_if_asked(tmp_path):
+    async with running(tmp_path, {"count": COUNT}) as engine:
+        engine.pause()
+        first = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        second = await process(engine, "sell GBPUSD volume=0.1 price=1.3")
+        assert first["status"] == second["status"] == "paused"
+        assert await engine.broker.positions() == [] and engine.store.get("count", "n") is None
+        assert engine.journal.unfinished() == []  # a restart does not run them either
+        assert engine.resume() == 0
+        await engine.drain()
+        assert engine.journal.get(first["id"])["status"] == "paused"
+        engine.pause()
+        third = await process(engine, "buy USDJPY volume=0.1 price=150")
+        assert engine.resume(execute_missed=True) == 3  # oldest first
+        await engine.drain()
+        rows = [engine.journal.get(r["id"]) for r in (first, second, third)]
+        assert [r["status"] for r in rows] == ["done", "done", "done"]
+        assert sorted(p["symbol"] for p in await engine.broker.positions()) == ["EURUSD", "GBPUSD", "USDJPY"]
+        assert engine.store.get("count", "n") == 3
+
+
+async def test_a_disabled_plugin_is_skipped_until_enabled(tmp_path):
+    async with running(tmp_path, {"count": COUNT}) as engine:
+        engine.set_enabled("count", False)
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        assert row["outcome"]["plugins"] == [] and engine.store.get("count", "n") is None
+        engine.set_enabled("count", True)
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=second")
+        assert [s["plugin"] for s in row["outcome"]["plugins"]] == ["count"]
+        with pytest.raises(KeyError, match="nobody"):
+            engine.set_enabled("nobody", True)

@@ -17,7 +17,6 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any, AsyncIterator, Callable
 
-import outcome
 import trio
 
 from sandbox import Pool, SandboxError, open_pool
@@ -26,12 +25,12 @@ from ..alerts import Action, Alert, SymbolMap
 from ..brokers.base import Broker, Closed, Event, Fill, OrderRequest, OrderResult
 from ..config import EngineConfig
 from ..notify import Notifier
-from ..storage import AlertJournal, Database, Entry, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
+from ..storage import AlertJournal, Database, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
 from . import execution
 from .hooks import Hooks
 from .loader import load_plugin
 from .plugins import Plugin, PluginError, PluginSet
-from .run import DURABLE, Journaled, NotJournaled, Run
+from .run import DURABLE, Journaled, NotJournaled, Run, commit
 from .run import current as _run
 
 log = logging.getLogger("moonhook.engine")
@@ -65,6 +64,7 @@ class Engine:
         self._pending = 0
         self._idle = trio.Event()
         self._idle.set()
+        self.paused = False
 
     # -- alerts in ------------------------------------------------------------------------
 
@@ -79,16 +79,17 @@ class Engine:
         lock = self.journal.lock
         if not lock.acquire(blocking=False):
             await trio.to_thread.run_sync(lock.acquire)  # behind another alert's commit
-        entry = self.journal.begin(alert, self.clock(), locked=True)
+        paused = self.paused
+        entry = self.journal.begin(alert, self.clock(), locked=True, status="paused" if paused else "received")
         gate = Journaled()
         try:
-            if not entry.recorded.duplicate:
+            if not entry.recorded.duplicate and not paused:
                 self._enqueue(entry.recorded.id, alert, received, gate)
         finally:
             # Whatever happened since begin(), the entry ends: committed, or rolled back if
             # the commit fails. Not cancellable: an open entry would hold the journal.
             try:
-                await _commit(entry)
+                await commit(entry)
             except BaseException:
                 gate.settle(False)
                 raise
@@ -123,6 +124,35 @@ class Engine:
 
     async def _set_status(self, alert_id: int, status: str, outcome: dict[str, Any]) -> None:
         await trio.to_thread.run_sync(self.journal.set_status, alert_id, status, outcome)
+
+    def pause(self) -> None:
+        """Alerts are still journaled and answered, but not processed (status "paused")."""
+        if not self.paused:
+            self.paused = True
+            log.warning("paused: alerts are journaled, not executed")
+            self.notifier.send("admin", "moonhook paused: alerts are journaled, not executed")
+
+    def resume(self, execute_missed: bool = False) -> int:
+        """Processes alerts again; those journaled while paused only if ``execute_missed``
+        (oldest first). Returns how many of them were queued."""
+        self.paused = False
+        missed = self.journal.with_status("paused") if execute_missed else []
+        for row in missed:
+            self.journal.set_status(row["id"], "received")
+            self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter())
+        log.warning("resumed%s", f"; {len(missed)} alerts from the pause queued" if missed else "")
+        self.notifier.send("admin", "moonhook resumed" + (f"; {len(missed)} missed alerts queued" if missed else ""))
+        return len(missed)
+
+    def set_enabled(self, name: str, enabled: bool) -> Plugin:
+        """Switches a plugin on or off at once (its hooks, its timer); raises KeyError."""
+        plugin = self.plugins.get(name)
+        if plugin is None:
+            raise KeyError(f"no plugin named {name!r}")
+        plugin.enabled = enabled
+        self.plugins.changed()
+        log.warning("plugin %s %s", name, "enabled" if enabled else "disabled")
+        return plugin
 
     async def drain(self) -> None:
         """Returns once every queued alert has been processed."""
@@ -311,26 +341,6 @@ class Engine:
                 except SandboxError:
                     pass
         await self.notifier.aclose()
-
-
-async def _commit(entry: Entry) -> None:
-    """Commits a journal entry in a thread started before this task yields, and waits for it
-    (not cancellable: an open entry would hold the journal).
-
-    ``trio.to_thread.run_sync`` has a schedule point before it starts its thread; a lane run
-    there could block the event loop on SQLite's busy wait, behind this very entry."""
-    token = trio.lowlevel.current_trio_token()
-    done = trio.Event()
-    result: list[outcome.Outcome] = []
-
-    def deliver(out: outcome.Outcome) -> None:
-        result.append(out)
-        token.run_sync_soon(done.set)
-
-    trio.lowlevel.start_thread_soon(entry.commit, deliver, name="moonhook journal commit")
-    with trio.CancelScope(shield=True):
-        await done.wait()
-    result[0].unwrap()
 
 
 def _describe(event: Event) -> str:

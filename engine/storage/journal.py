@@ -16,7 +16,8 @@ from typing import Any
 from ..alerts import Alert
 from .database import Database
 
-STATUSES = ("received", "processing", "done", "rejected", "duplicate", "failed")
+# "paused": journaled while the engine was paused, not processed (unless resumed with them).
+STATUSES = ("received", "processing", "done", "rejected", "duplicate", "failed", "paused")
 UNFINISHED = ("received", "processing")
 
 
@@ -65,7 +66,8 @@ class AlertJournal:
         entry.commit()
         return entry.recorded
 
-    def begin(self, alert: Alert, now: float | None = None, locked: bool = False) -> "Entry":
+    def begin(self, alert: Alert, now: float | None = None, locked: bool = False,
+              status: str = "received") -> "Entry":
         """Writes ``alert``'s entry in a transaction left open: it has its id, and is durable
         once ``commit()`` returns, which may run in another thread meanwhile. Until then the
         journal's connection is held (its lock must be a plain one: see ``Database``)."""
@@ -90,7 +92,7 @@ class AlertJournal:
                 [now, alert.source, alert.id, digest, alert.symbol,
                  alert.action.value if alert.action else None,
                  json.dumps(alert.to_plain(), sort_keys=True, default=str),
-                 "duplicate" if original else "received", original, now])
+                 "duplicate" if original else status, original, now])
         except BaseException as e:
             transaction.__exit__(type(e), e, e.__traceback__)
             raise
@@ -110,6 +112,10 @@ class AlertJournal:
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM alerts ORDER BY id DESC LIMIT ?", [limit])
+
+    def with_status(self, status: str) -> list[dict[str, Any]]:
+        """The alerts of one status, oldest first."""
+        return self._rows("SELECT * FROM alerts WHERE status = ? ORDER BY id", [status])
 
     def unfinished(self) -> list[dict[str, Any]]:
         """Alerts journaled but not fully processed, oldest first: what recovery must finish."""
