@@ -1,0 +1,189 @@
+"""``moonhook init [DIR]``: a commented moonhook.toml with fresh secrets, and ``scripts/``
+with one example strategy, so a new user has a working engine and the exact text to paste
+into TradingView.
+
+Nothing existing is ever overwritten: a moonhook.toml already there stops ``init``, and an
+example script already there is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from sandbox import MB
+
+from .config import DEFAULT_BUDGET, EngineConfig, ServerConfig
+from .brokers.paper import PaperConfig
+
+CONFIG_NAME = "moonhook.toml"
+EXAMPLE_NAME = "require_stop.lua"
+
+EXAMPLE_SCRIPT = '''\
+-- Example strategy: refuse entries that come without a stop loss.
+-- Every .lua file in scripts/ is a plugin; [plugins.require_stop] in moonhook.toml sets its
+-- params. More examples: examples/strategies/ in the moonhook repository.
+plugin = {
+  priority = 10,
+  params = {allow_without_stop = false},
+}
+
+function on_alert(a)
+  if a.side == nil or params.allow_without_stop then return end  -- exits always pass
+  if a.sl == nil and a.sl_pips == nil then
+    return false, "no stop loss: add sl or sl_pips to the alert"
+  end
+end
+'''
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What ``init`` wrote, and what the user pastes into TradingView."""
+
+    config: Path
+    scripts: Path
+    example: Path
+    example_written: bool   # False: a file of that name was there already and was kept
+    webhook_url: str
+    json_template: str      # the alert's message, JSON form (carries the secret)
+    text_template: str      # the alert's message, text form (the secret goes in the URL)
+    text_webhook_url: str
+
+
+def _toml(**values: Any) -> str:
+    """``key = value`` lines, quoted by tomli_w so any value is valid TOML."""
+    return tomli_w.dumps(values).rstrip("\n")
+
+
+def render_config(secret: str, api_token: str) -> str:
+    """The commented moonhook.toml, with every default spelled out."""
+    server, engine, paper, budget = ServerConfig(), EngineConfig(), PaperConfig(), DEFAULT_BUDGET
+    return f"""\
+# moonhook.toml, written by `moonhook init`. Every key is optional except the secrets; one
+# left out takes the default shown here. Folders are relative to this file's folder.
+
+[server]
+# Where the webhook listens. 127.0.0.1 takes local connections only: put a reverse proxy
+# with HTTPS in front (TradingView sends webhooks to ports 80 and 443 only).
+{_toml(host=server.host, port=server.port)}
+# Sent in each alert ("secret" in a JSON message, or the URL /webhook/<secret> for text).
+# Keep it private; MOONHOOK_SECRET in the environment overrides it.
+{_toml(secret=secret)}
+# Bearer token for the HTTP API (`moonhook status`); MOONHOOK_API_TOKEN overrides it.
+{_toml(api_token=api_token)}
+# Addresses or networks (CIDR) allowed to send webhooks; empty allows any. TradingView's,
+# at the time of writing: "52.89.214.238", "34.212.75.30", "54.218.53.128", "52.32.178.7".
+{_toml(allow_ips=list(server.allow_ips))}
+# Proxies whose X-Forwarded-For header is believed, e.g. ["127.0.0.1"] behind nginx here.
+{_toml(trusted_proxies=list(server.trusted_proxies))}
+# The largest webhook body accepted, in bytes.
+{_toml(max_body=server.max_body)}
+
+[engine]
+# Where the plugins (.lua) are, and where the journal and plugin stores are kept.
+{_toml(scripts=str(engine.scripts), data=str(engine.data))}
+# paper (simulated account, see [paper]) or mt5.
+{_toml(broker=engine.broker)}
+# false: alerts only reach the plugins; nothing is executed unless a plugin orders it.
+{_toml(execute_alerts=engine.execute_alerts)}
+# Seconds within which an alert with the same content is a repeat and dropped.
+{_toml(dedup_window=engine.dedup_window)}
+# The volume of an entry that gives neither volume nor risk (unset: such an entry is refused).
+# default_volume = 0.01
+# TradingView's symbol names to the broker's:
+# symbol_map = {{ "OANDA:EURUSD" = "EURUSD", "FX:GBPUSD" = "GBPUSD" }}
+
+[sandbox]
+# Worker processes running the plugins, and what one hook call may spend by default.
+{_toml(workers=engine.workers, instructions=budget.instructions,
+       timeout_ms=round(budget.timeout * 1000), memory_mb=budget.memory // MB)}
+
+[paper]
+# The simulated account: starting balance, its currency, leverage, spread (points) and
+# commission per lot. spreads sets a symbol's own; symbols adds or changes symbol specs.
+{_toml(balance=paper.balance, currency=paper.currency, leverage=paper.leverage,
+       spread_points=paper.spread_points, commission_per_lot=paper.commission_per_lot)}
+# spreads = {{ EURUSD = 8 }}
+
+# One table per plugin, named after its file: enabled = false turns it off; params
+# override the script's own; budget raises the [sandbox] default (capped by the limits).
+{tomli_w.dumps({"plugins": {"require_stop": {"enabled": True}}}).rstrip()}
+# budget = {{ instructions = 5000000, timeout = 0.2, memory_mb = 32 }}
+
+{tomli_w.dumps({"plugins": {"require_stop": {"params": {"allow_without_stop": False}}}})}"""
+
+
+def _write_new(path: Path, text: str, mode: int) -> bool:
+    """Writes ``text`` to ``path`` only if nothing is there; False if something was."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(f.fileno(), mode)  # exactly this mode, whatever the umask
+        f.write(text)
+    return True
+
+
+def init_project(folder: Path) -> InitResult:
+    """Writes ``folder``/moonhook.toml (mode 0600: it holds the secrets) and
+    ``folder``/scripts/ with the example strategy. Raises FileExistsError, having written
+    nothing, if moonhook.toml exists."""
+    config = folder / CONFIG_NAME
+    if config.exists():
+        raise FileExistsError(f"{config} exists already; init never overwrites it "
+                              "(remove it, or run init in another folder)")
+    folder.mkdir(parents=True, exist_ok=True)
+    secret, token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    if not _write_new(config, render_config(secret, token), 0o600):
+        raise FileExistsError(f"{config} appeared while init was writing it; nothing was overwritten")
+    scripts = folder / str(EngineConfig().scripts)
+    scripts.mkdir(exist_ok=True)
+    example = scripts / EXAMPLE_NAME
+    # A folder that holds strategies already is the trader's: nothing is added to it.
+    written = not any(scripts.glob("*.lua")) and _write_new(example, EXAMPLE_SCRIPT, 0o644)
+
+    server = ServerConfig()
+    url = f"http://{server.host}:{server.port}/webhook"
+    message = {"secret": secret, "symbol": "{{ticker}}", "action": "{{strategy.order.action}}",
+               "price": "{{close}}", "volume": "{{strategy.order.contracts}}", "sl_pips": 20,
+               "id": "{{strategy.order.id}}-{{timenow}}"}
+    text = ("{{strategy.order.action}} {{ticker}} volume={{strategy.order.contracts}} sl_pips=20 "
+            "price={{close}} id={{strategy.order.id}}-{{timenow}}")
+    return InitResult(config=config, scripts=scripts, example=example, example_written=written,
+                      webhook_url=url, json_template=json.dumps(message, indent=2),
+                      text_template=text, text_webhook_url=f"{url}/{secret}")
+
+
+def describe(result: InitResult) -> str:
+    """What ``moonhook init`` prints: the files, then what to paste into TradingView."""
+    kept = "" if result.example_written else " (not written: the folder holds strategies already)"
+    return f"""\
+Wrote {result.config} (mode 0600: it holds the webhook secret and the API token).
+Example strategy: {result.example}{kept}
+
+Start the engine:  moonhook --config {result.config} run
+
+In TradingView, create an alert and set its webhook URL to
+  {result.webhook_url}
+(for TradingView to reach it, serve it over HTTPS on port 443, e.g. behind a reverse proxy,
+and use that public address instead of {result.webhook_url.split('/webhook')[0]})
+
+and its message to (JSON form, for a Pine strategy):
+{result.json_template}
+
+or, in the text form, the message
+  {result.text_template}
+with the secret in the webhook URL instead:
+  {result.text_webhook_url}
+
+The example strategy refuses entries without a stop loss, so both templates carry
+sl_pips=20: change it to suit, or edit {result.example.name}.
+"""

@@ -1,0 +1,190 @@
+"""moonhook.toml read strictly: defaults, every section, env overrides, and each kind of error
+with a message that names the file, the key and what was expected (never a secret)."""
+
+from pathlib import Path
+
+import pytest
+
+from engine.config import DEFAULT_BUDGET, EngineConfig, PluginConfig, ServerConfig, Settings
+from engine.pipeline.plugins import check_budget, make_budget
+from engine.settings import SettingsError, load_settings
+from sandbox import MB, Budget
+
+FULL = """
+[server]
+host = "0.0.0.0"
+port = 9000
+secret = "file-secret"
+api_token = "file-token"
+allow_ips = ["52.89.214.238", "10.0.0.0/8", "2001:db8::/32"]
+trusted_proxies = ["127.0.0.1"]
+max_body = 32768
+
+[engine]
+scripts = "my-scripts"
+data = "/var/lib/moonhook"
+broker = "paper"
+execute_alerts = false
+dedup_window = 30
+default_volume = 0.05
+symbol_map = { "OANDA:EURUSD" = "EURUSD" }
+
+[sandbox]
+workers = 2
+instructions = 3000000
+timeout_ms = 250
+memory_mb = 32
+
+[paper]
+balance = 5000
+currency = "eur"
+leverage = 30
+spread_points = 2
+spreads = { EURUSD = 8 }
+commission_per_lot = 3.5
+
+[plugins.trend_filter]
+enabled = false
+params = { timeframe = "H4" }
+budget = { instructions = 5000000, timeout = 0.2, memory_mb = 32 }
+
+[telegram]
+token = "later"
+
+[mt5]
+login = 1
+
+[monitor]
+anything = true
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "moonhook.toml"
+    path.write_text(text)
+    return path
+
+
+def error(tmp_path: Path, text: str, env: dict | None = None) -> str:
+    with pytest.raises(SettingsError) as e:
+        load_settings(write(tmp_path, text), env or {})
+    return str(e.value)
+
+
+def test_defaults_without_a_file():
+    assert load_settings(None, {}) == Settings()
+
+
+def test_an_empty_file_is_the_defaults_with_folders_beside_it(tmp_path):
+    s = load_settings(write(tmp_path, ""), {})
+    assert s.server == ServerConfig()
+    assert s.engine.scripts == tmp_path / "scripts" and s.engine.data == tmp_path / "data"
+    assert s.engine.default_budget == DEFAULT_BUDGET and s.engine.plugins == {}
+
+
+def test_a_full_file_with_every_section(tmp_path):
+    s = load_settings(write(tmp_path, FULL), {})
+    assert s.server.host == "0.0.0.0" and s.server.port == 9000 and s.server.max_body == 32768
+    assert (s.server.secret, s.server.api_token) == ("file-secret", "file-token")
+    assert s.server.allow_ips == ("52.89.214.238", "10.0.0.0/8", "2001:db8::/32")
+    assert s.server.trusted_proxies == ("127.0.0.1",)
+    e = s.engine
+    assert e.scripts == tmp_path / "my-scripts" and e.data == Path("/var/lib/moonhook")
+    assert (e.broker, e.execute_alerts, e.dedup_window, e.default_volume) == ("paper", False, 30.0, 0.05)
+    assert e.symbol_map == {"OANDA:EURUSD": "EURUSD"}
+    assert e.workers == 2
+    assert e.default_budget == Budget(instructions=3_000_000, timeout=0.25, memory=32 * MB)
+    assert (e.paper.balance, e.paper.currency, e.paper.leverage) == (5000.0, "EUR", 30.0)
+    assert e.paper.spreads == {"EURUSD": 8.0} and e.paper.commission_per_lot == 3.5
+    plugin = e.plugins["trend_filter"]
+    assert plugin == PluginConfig(enabled=False, params={"timeframe": "H4"},
+                                  budget={"instructions": 5_000_000, "timeout": 0.2, "memory_mb": 32})
+    assert e.plugin("other") == PluginConfig()
+
+
+def test_a_plugin_budget_is_what_the_plugin_loader_takes(tmp_path):
+    budget = load_settings(write(tmp_path, FULL), {}).engine.plugins["trend_filter"].budget
+    check_budget(budget, "plugins.trend_filter.budget")
+    made = make_budget(DEFAULT_BUDGET, EngineConfig().budget_limits, budget)
+    assert made == Budget(instructions=5_000_000, timeout=0.2, memory=32 * MB)
+
+
+def test_relative_folders_are_relative_to_the_config_not_the_cwd(tmp_path, monkeypatch):
+    (tmp_path / "conf").mkdir()
+    path = tmp_path / "conf" / "moonhook.toml"
+    path.write_text('[engine]\nscripts = "../strategies"\ndata = "state"\n')
+    monkeypatch.chdir(tmp_path)
+    e = load_settings(Path("conf/moonhook.toml"), {}).engine
+    assert e.scripts.resolve() == (tmp_path / "strategies").resolve()
+    assert e.data.resolve() == (tmp_path / "conf" / "state").resolve()
+
+
+def test_the_environment_overrides_the_secrets(tmp_path):
+    env = {"MOONHOOK_SECRET": "env-secret", "MOONHOOK_API_TOKEN": "env-token"}
+    s = load_settings(write(tmp_path, FULL), env)
+    assert (s.server.secret, s.server.api_token) == ("env-secret", "env-token")
+    assert load_settings(None, env).server.secret == "env-secret"
+    assert load_settings(write(tmp_path, FULL), {"MOONHOOK_SECRET": ""}).server.secret == "file-secret"
+
+
+def test_a_missing_file_names_its_path(tmp_path):
+    with pytest.raises(SettingsError, match="nowhere.toml: no such configuration file"):
+        load_settings(tmp_path / "nowhere.toml", {})
+
+
+def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
+    message = error(tmp_path, '[server]\nhost = "x"\nport = = 1\n')
+    assert message.startswith(f"{tmp_path / 'moonhook.toml'}: not valid TOML")
+    assert "line 3" in message
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[server]\nport = \"80x\"\n", 'server.port: expected an integer from 0 to 65535, got "80x"'),
+    ("[server]\nport = 70000\n", "server.port: expected an integer from 0 to 65535, got 70000"),
+    ("[server]\nport = true\n", "server.port: expected an integer from 0 to 65535, got true"),
+    ("[engine]\nbrokr = \"paper\"\n", "engine.brokr: unknown key (known: scripts, data, broker,"),
+    ("servr = {}\n", "servr: unknown key (known: server, engine, sandbox, paper, plugins,"),
+    ("[plugins.x]\nbudget = { timeout_ms = 5 }\n",
+     "plugins.x.budget.timeout_ms: unknown key (known: instructions, timeout, memory_mb)"),
+    ("[plugins.x]\nenabeld = false\n", "plugins.x.enabeld: unknown key (known: enabled, params, budget)"),
+    ("[plugins]\nx = 1\n", "plugins.x: expected a table, got 1"),
+    ("server = 5\n", "server: expected a table, got 5"),
+    ("[engine]\nbroker = \"ib\"\n", 'engine.broker: expected one of paper, mt5, got "ib"'),
+    ("[engine]\nexecute_alerts = \"yes\"\n", 'engine.execute_alerts: expected true or false, got "yes"'),
+    ("[engine]\ndedup_window = -1\n", "engine.dedup_window: expected a number, 0 or more, got -1"),
+    ("[engine]\ndefault_volume = nan\n", "engine.default_volume: expected a number greater than 0, got nan"),
+    ("[engine]\nsymbol_map = { A = 1 }\n", "engine.symbol_map.A: expected a table of symbol names"),
+    ("[server]\nallow_ips = [\"10.0.0.1\", \"10.0.0.300\"]\n",
+     'server.allow_ips[1]: expected an IP address or network, like 203.0.113.7 or 10.0.0.0/8, got "10.0.0.300"'),
+    ("[server]\ntrusted_proxies = [\"10.0.0.1/8\"]\n", 'server.trusted_proxies[0]: expected an IP address or network'),
+    ("[server]\nallow_ips = \"10.0.0.1\"\n", "server.allow_ips: expected a list of IP addresses or networks"),
+    ("[sandbox]\nworkers = 0\n", "sandbox.workers: expected an integer from 1 to 64, got 0"),
+    ("[sandbox]\ntimeout_ms = 5000\n", "sandbox.timeout_ms: expected a number from 1 to 1000, got 5000"),
+    ("[paper]\nbalance = \"lots\"\n", 'paper.balance: expected a number greater than 0, got "lots"'),
+])
+def test_each_error_names_the_key_and_what_was_expected(tmp_path, text, expected):
+    message = error(tmp_path, text)
+    assert message.startswith(f"{tmp_path / 'moonhook.toml'}: {expected}"), message
+
+
+def test_a_dataclass_check_is_reported_with_the_file(tmp_path):
+    message = error(tmp_path, '[paper]\ncurrency = "dollars"\n')
+    assert message == f"{tmp_path / 'moonhook.toml'}: paper.currency: expected a 3-letter currency code, got 'dollars'"
+    message = error(tmp_path, "[paper]\nspreads = { NOPE = 1 }\n")
+    assert message.startswith(f"{tmp_path / 'moonhook.toml'}: paper.spreads.NOPE: unknown symbol")
+
+
+@pytest.mark.parametrize("text", [
+    '[server]\nsecret = ["hunter2-secret"]\n',
+    '[server]\napi_token = { t = "hunter2-secret" }\n',
+    '[server]\nsecret = 12345678\napi_token = "hunter2-secret"\n',
+])
+def test_secrets_never_appear_in_an_error(tmp_path, text):
+    message = error(tmp_path, text)
+    assert "expected a non-empty string" in message
+    assert "hunter2" not in message and "12345678" not in message
+
+
+def test_an_env_secret_never_appears_in_an_error(tmp_path):
+    message = error(tmp_path, "[server]\nport = -1\n", {"MOONHOOK_SECRET": "hunter2-secret"})
+    assert "server.port" in message and "hunter2" not in message
