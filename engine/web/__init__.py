@@ -1,0 +1,11 @@
+"""The web side: TradingView's webhook, /health and the JSON API, served by Hypercorn under Trio."""
+
+from .app import create_app, redacted
+from .clients import Gate, client_address
+from .health import health
+from .serve import hypercorn_config, serve
+from .tokens import bearer, same
+from .webhook import Refused, split_secret
+
+__all__ = ["Gate", "Refused", "bearer", "client_address", "create_app", "health", "hypercorn_config",
+           "redacted", "same", "serve", "split_secret"]

@@ -1,0 +1,119 @@
+"""The JSON API, behind ``Authorization: Bearer <api_token>``: plugins, alerts, broker, pause."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import trio
+from quart import Blueprint, request
+
+from ..config import ServerConfig
+from .tokens import bearer, same
+
+log = logging.getLogger("moonhook.web")
+
+MAX_LIMIT = 500
+
+
+class BadRequest(Exception):
+    pass
+
+
+def _limit(default: int = 50) -> int:
+    raw = request.args.get("limit")
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_LIMIT:
+        raise BadRequest(f"limit: must be an integer from 1 to {MAX_LIMIT}, got {raw!r}")
+    return value
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return value is True or value == 1
+
+
+def plugin_row(engine: Any, plugin: Any) -> dict[str, Any]:
+    row = plugin.to_plain()
+    try:
+        row["memory_bytes"] = engine.pool.memory(plugin.pool_id)
+    except Exception:  # not yet called, or its worker is being replaced
+        row["memory_bytes"] = None
+    return row
+
+
+def api_blueprint(engine: Any, server: ServerConfig) -> Blueprint:
+    bp = Blueprint("api", __name__, url_prefix="/api")
+
+    @bp.before_request
+    async def authorize():
+        if not server.api_token:
+            return {"error": "no API token is configured on this server: the API is closed"}, 401
+        if not same(bearer(request.headers.get("Authorization")), server.api_token):
+            return {"error": "missing or wrong bearer token"}, 401, {"WWW-Authenticate": "Bearer"}
+        return None
+
+    @bp.errorhandler(BadRequest)
+    async def bad_request(e: BadRequest):
+        return {"error": str(e)}, 400
+
+    @bp.get("/plugins")
+    async def plugins():
+        return {"plugins": [plugin_row(engine, p) for p in engine.plugins],
+                "load_errors": dict(engine.load_errors)}
+
+    @bp.get("/alerts")
+    async def alerts():
+        limit = _limit()
+        rows = await trio.to_thread.run_sync(engine.journal.recent, limit)
+        return {"alerts": rows}
+
+    @bp.get("/alerts/<int:alert_id>")
+    async def alert(alert_id: int):
+        row = await trio.to_thread.run_sync(engine.journal.get, alert_id)
+        if row is None:
+            return {"error": f"no alert {alert_id}"}, 404
+        return row
+
+    @bp.get("/orders")
+    async def orders():
+        limit = _limit()
+        return {"open": await engine.broker.orders(), "recent": engine.ledger.recent(limit)}
+
+    @bp.get("/positions")
+    async def positions():
+        return {"positions": await engine.broker.positions()}
+
+    @bp.get("/account")
+    async def account():
+        return {"account": await engine.broker.account()}
+
+    @bp.post("/plugins/<name>/<any(enable, disable):switch>")
+    async def switch_plugin(name: str, switch: str):
+        try:
+            plugin = engine.set_enabled(name, switch == "enable")
+        except KeyError:
+            return {"error": f"no plugin named {name!r}"}, 404
+        return plugin_row(engine, plugin)
+
+    @bp.post("/pause")
+    async def pause():
+        engine.pause()
+        return {"paused": True}
+
+    @bp.post("/resume")
+    async def resume():
+        body = await request.get_json(force=True, silent=True)
+        wanted = body.get("execute_missed") if isinstance(body, dict) else None
+        if wanted is None:
+            wanted = request.args.get("execute_missed")
+        queued = engine.resume(_truthy(wanted))  # queues in the engine's nursery: not in a thread
+        return {"paused": False, "execute_missed": _truthy(wanted), "queued": queued}
+
+    return bp

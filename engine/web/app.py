@@ -1,0 +1,52 @@
+"""``create_app``: the Quart-Trio application serving the webhook, /health and the API."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from quart import request
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
+
+from ..config import ServerConfig
+from .api import api_blueprint
+from .clients import Gate
+from .health import health_blueprint
+from .webhook import webhook_blueprint
+
+log = logging.getLogger("moonhook.web")
+
+_SECRET_PATH = re.compile(r"^(/webhook/).*$", re.S)
+
+
+def redacted(path: str) -> str:
+    """A request path fit for a log: the secret of ``/webhook/<secret>`` hidden."""
+    return _SECRET_PATH.sub(r"\1***", path)
+
+
+def create_app(engine: Any, server: ServerConfig) -> QuartTrio:
+    """The application for ``engine``; raises ValueError for an unreadable allow_ips or
+    trusted_proxies entry."""
+    gate = Gate(server.allow_ips, server.trusted_proxies)
+    app = QuartTrio("moonhook")
+    app.config["MAX_CONTENT_LENGTH"] = server.max_body
+    app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 2
+    app.json.sort_keys = False
+    app.register_blueprint(webhook_blueprint(engine, server, gate))
+    app.register_blueprint(health_blueprint(engine))
+    app.register_blueprint(api_blueprint(engine, server))
+
+    @app.errorhandler(HTTPException)
+    async def http_error(e: HTTPException):
+        return {"error": e.description or e.name}, e.code or 500
+
+    @app.errorhandler(Exception)
+    async def internal_error(e: Exception):
+        # Logged here, with the path redacted, rather than by Quart (whose line names the path).
+        log.error("%s %s failed: %s", request.method, redacted(request.path), type(e).__name__,
+                  exc_info=(type(e), e, e.__traceback__))
+        return {"error": "internal error; see the server's log"}, 500
+
+    return app

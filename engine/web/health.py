@@ -1,0 +1,30 @@
+"""``GET /health``: no authentication, nothing secret; "degraded" with load errors or paused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint
+
+
+def health(engine: Any) -> dict[str, Any]:
+    plugins = list(engine.plugins)
+    degraded = bool(engine.load_errors) or engine.paused
+    return {
+        "status": "degraded" if degraded else "ok",
+        "uptime_s": round(max(0.0, engine.clock() - engine.started), 3),
+        "plugins": {"loaded": len(plugins), "enabled": sum(1 for p in plugins if p.enabled)},
+        "load_errors": sorted(engine.load_errors),  # the files; the messages are in /api/plugins
+        "broker": engine.config.broker,
+        "paused": engine.paused,
+    }
+
+
+def health_blueprint(engine: Any) -> Blueprint:
+    bp = Blueprint("health", __name__)
+
+    @bp.get("/health")
+    async def get_health():
+        return health(engine)
+
+    return bp

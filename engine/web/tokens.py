@@ -1,0 +1,20 @@
+"""Constant-time checks of the webhook secret and the API's bearer token."""
+
+from __future__ import annotations
+
+import hmac
+
+
+def same(given: str | None, expected: str | None) -> bool:
+    """True when ``given`` is ``expected``, compared in constant time; never with no ``expected``."""
+    if not expected or given is None:
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
+
+
+def bearer(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
