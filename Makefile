@@ -18,13 +18,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# A fresh clone has no moonhook.toml: `moonhook init` writes one with fresh secrets (never
+# over an existing one), then the engine starts on the paper broker.
 run: $(STAMP)
+	@test -f moonhook.toml || $(BIN)/moonhook init .
 	$(BIN)/moonhook run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# The webhook figures load the server with wrk (Debian's package).
 bench: $(STAMP)
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || echo "make bench: could not install wrk"
 	$(BIN)/python -m bench
 
 clean:

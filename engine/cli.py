@@ -1,9 +1,9 @@
-"""The ``moonhook`` command line.
+"""The ``moonhook`` command line: run, init, check, send, status.
 
-``moonhook run`` starts the engine on its embedded defaults (the paper broker, SQLite in
-./data, the scripts in ./scripts). Until the webhook server exists (issue 4), alerts come in
-on standard input: one webhook body per line, JSON or a text command, each answered with
-its journal id and then what became of it.
+``moonhook run`` reads moonhook.toml (``--config``; defaults and ``MOONHOOK_*`` variables if
+there is none), starts the engine and serves the webhook in one Trio process. The first
+SIGINT or SIGTERM stops accepting, finishes the alerts in flight and closes; a second exits
+at once (the journal is crash-safe).
 """
 
 from __future__ import annotations
@@ -11,60 +11,195 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
+from functools import partial
 from pathlib import Path
 
+import httpx
 import trio
 
-from .alerts import AlertError, parse_body
-from .config import EngineConfig
-from .pipeline import Engine, open_engine
+from .checker import check_files
+from .config import Settings
+from .logs import setup_logging
+from .pipeline import open_engine
+from .scaffold import describe, init_project
+from .settings import SettingsError, load_settings
+
+DEFAULT_CONFIG = Path("moonhook.toml")
+STOP_TIMEOUT = 10.0  # seconds for the alerts in flight at a stop
+log = logging.getLogger("moonhook")
 
 
-async def _serve_stdin(engine: Engine) -> None:
-    stdin = trio.wrap_file(sys.stdin)
-    async for line in stdin:
-        body = line.strip()
-        if not body or body.startswith("#"):
-            continue
+def _settings(path: Path) -> Settings:
+    return load_settings(path if path.exists() or path != DEFAULT_CONFIG else None)
+
+
+def _base_url(settings: Settings) -> str:
+    host = settings.server.host
+    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    return f"http://{host}:{settings.server.port}"
+
+
+# -- run ------------------------------------------------------------------------------------
+
+async def _run(settings: Settings) -> int:
+    from .web import create_app, serve
+
+    if settings.engine.broker != "paper":
+        print("moonhook: engine.broker = \"mt5\" is not available in this version; use \"paper\"", file=sys.stderr)
+        return 2
+    shutdown = trio.Event()
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        # The signal watcher outlives the engine: a second signal during the drain exits.
+        async with trio.open_nursery() as watcher:
+            watcher.start_soon(_on_signals, signals, shutdown)
+            async with open_engine(settings.engine, stop_timeout=STOP_TIMEOUT) as engine:
+                for error in engine.load_errors.values():
+                    log.error("plugin not loaded: %s", error)
+                app = create_app(engine, settings.server)
+                async with trio.open_nursery() as server:
+                    port = await server.start(partial(serve, app, settings.server, shutdown=shutdown))
+                    _banner(engine, settings, port)
+                log.info("stopping: finishing the alerts in flight (at most %.0f s)", STOP_TIMEOUT)
+            watcher.cancel_scope.cancel()
+    log.info("stopped")
+    return 0
+
+
+async def _on_signals(signals, shutdown: trio.Event) -> None:
+    async for signum in signals:
+        if shutdown.is_set():
+            log.warning("second %s: exiting at once", signal.Signals(signum).name)
+            os._exit(130)
+        log.warning("%s: no longer accepting alerts; send it again to exit at once", signal.Signals(signum).name)
+        shutdown.set()
+
+
+def _banner(engine, settings: Settings, port: int) -> None:
+    names = ", ".join(p.name for p in engine.plugins) or "none"
+    print(f"moonhook: listening on http://{settings.server.host}:{port}/webhook; {len(engine.plugins)} plugins "
+          f"from {settings.engine.scripts}/ ({names}); {settings.engine.broker} broker; "
+          f"journal {settings.engine.database}", file=sys.stderr)
+    if not settings.server.secret:
+        print("moonhook: no server.secret is set: every webhook is refused. Run `moonhook init` or set "
+              "MOONHOOK_SECRET.", file=sys.stderr)
+    else:
+        print(f"moonhook: try it: {sys.argv[0] if sys.argv[0].endswith('moonhook') else 'moonhook'} send "
+              "\"buy EURUSD volume=0.01\"", file=sys.stderr)
+
+
+# -- send and status ------------------------------------------------------------------------
+
+async def _send(settings: Settings, text: str, wait: float) -> int:
+    server = settings.server
+    if not server.secret:
+        print("moonhook: no server.secret is configured; nothing can be sent", file=sys.stderr)
+        return 2
+    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=5.0) as client:
         try:
-            alert = parse_body(body, engine.symbols)
-        except AlertError as e:
-            print(json.dumps({"error": str(e)}), flush=True)
-            continue
-        recorded = await engine.submit(alert)
-        if recorded.duplicate:
-            print(json.dumps({"status": "duplicate", "id": recorded.id, "of": recorded.duplicate_of}), flush=True)
-            continue
-        await engine.drain()
-        row = engine.journal.get(recorded.id)
-        print(json.dumps({"id": recorded.id, "status": row["status"], "outcome": row["outcome"]}), flush=True)
+            answer = await client.post(f"/webhook/{server.secret}", content=text.encode("utf-8"),
+                                       headers={"Content-Type": "text/plain"})
+        except httpx.HTTPError as e:
+            print(f"moonhook: the engine at {_base_url(settings)} does not answer ({e.__class__.__name__}); "
+                  "is `moonhook run` running?", file=sys.stderr)
+            return 1
+        print(f"{answer.status_code} {answer.text}")
+        body = _json(answer)
+        if answer.status_code != 200 or body.get("status") != "accepted":
+            return 0 if body.get("status") == "duplicate" else 1
+        if not server.api_token:
+            return 0
+        headers = {"Authorization": f"Bearer {server.api_token}"}
+        with trio.move_on_after(wait):
+            while True:
+                row = _json(await client.get(f"/api/alerts/{body['id']}", headers=headers))
+                if row.get("status") not in ("received", "processing", None):
+                    print(json.dumps({k: row.get(k) for k in ("id", "status", "outcome")}, indent=2, default=str))
+                    return 0 if row["status"] in ("done", "paused") else 1
+                await trio.sleep(0.05)
+        print(f"moonhook: alert {body['id']} not processed after {wait:g} s", file=sys.stderr)
+        return 1
 
 
-async def _run(config: EngineConfig) -> int:
-    async with open_engine(config) as engine:
-        names = ", ".join(p.name for p in engine.plugins) or "none"
-        print(f"moonhook: {len(engine.plugins)} plugins live from {config.scripts}/ ({names}); "
-              f"paper broker; journal {config.database}", file=sys.stderr)
-        for file, error in engine.load_errors.items():
-            print(f"moonhook: not loaded: {error}", file=sys.stderr)
-        print("moonhook: reading alerts from standard input, one per line (the webhook server "
-              "comes with issue 4); end with Ctrl-D", file=sys.stderr)
-        await _serve_stdin(engine)
-    return 1 if engine.load_errors else 0
+async def _status(settings: Settings) -> int:
+    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=5.0) as client:
+        try:
+            health = _json(await client.get("/health"))
+        except httpx.HTTPError as e:
+            print(f"moonhook: the engine at {_base_url(settings)} does not answer ({e.__class__.__name__})",
+                  file=sys.stderr)
+            return 1
+        print("  ".join(f"{k}={v}" for k, v in health.items()))
+        if not settings.server.api_token:
+            return 0 if health.get("status") == "ok" else 1
+        listing = _json(await client.get("/api/plugins",
+                                         headers={"Authorization": f"Bearer {settings.server.api_token}"}))
+    rows = [("plugin", "state", "calls", "errors", "timeouts", "p50 us", "p99 us", "memory KB", "last error")]
+    for p in listing.get("plugins", []):
+        rows.append((p["name"], p["state"], p["calls"], p["errors"], p["timeouts"], _num(p.get("p50_us")),
+                     _num(p.get("p99_us")), _num((p.get("memory_bytes") or 0) / 1024), p.get("last_error") or ""))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)) + "  " + str(r[-1]))
+    for file, error in (listing.get("load_errors") or {}).items():
+        print(f"not loaded: {error}")
+    return 0 if health.get("status") == "ok" else 1
 
+
+def _json(response: httpx.Response) -> dict:
+    """The answer's JSON object ({} if it has none)."""
+    try:
+        value = response.json()
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _num(v) -> str:
+    return "-" if v is None else f"{v:.0f}"
+
+
+# -- the parser -------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="moonhook")
+    p = argparse.ArgumentParser(prog="moonhook", description="TradingView alerts through Lua strategies to MT5.")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="the configuration file (./moonhook.toml)")
+    p.add_argument("--log-format", choices=("text", "kv"), default="text", help="plain text or key=value lines")
     sub = p.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="start the engine")
-    run.add_argument("--scripts", type=Path, default=Path("scripts"), help="the strategies folder (./scripts)")
-    run.add_argument("--data", type=Path, default=Path("data"), help="the data folder (./data)")
+    sub.add_parser("run", help="start the engine and the webhook server")
+    init = sub.add_parser("init", help="write a moonhook.toml with fresh secrets, and scripts/")
+    init.add_argument("folder", nargs="?", type=Path, default=Path("."))
+    check = sub.add_parser("check", help="try scripts the way the engine loads them")
+    check.add_argument("files", nargs="+", type=Path)
+    send = sub.add_parser("send", help="send a test alert to the running engine")
+    send.add_argument("alert", help='a webhook body, e.g. "buy EURUSD volume=0.01"')
+    send.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the outcome")
+    sub.add_parser("status", help="the running engine's health and plugin statistics")
     a = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    # check prints its findings; the engine's own warnings about the same would repeat them
+    setup_logging(a.log_format, logging.ERROR if a.command == "check" else logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # send and status print their own answers
+    try:
+        if a.command == "init":
+            print(describe(init_project(a.folder)))
+            return 0
+        settings = _settings(a.config)
+    except (SettingsError, FileExistsError) as e:
+        print(f"moonhook: {e}", file=sys.stderr)
+        return 2
     if a.command == "run":
-        return trio.run(_run, EngineConfig(scripts=a.scripts, data=a.data))
+        return trio.run(_run, settings)
+    if a.command == "check":
+        findings = trio.run(check_files, a.files, settings.engine)
+        for finding in findings:
+            print(finding)
+        return 1 if any(f.level == "error" for f in findings) else 0
+    if a.command == "send":
+        return trio.run(_send, settings, a.alert, a.wait)
+    if a.command == "status":
+        return trio.run(_status, settings)
     return 2
 
 

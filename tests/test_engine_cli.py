@@ -1,30 +1,110 @@
-"""`moonhook run` as a trader starts it: a real process, alerts on standard input."""
+"""`moonhook run` as a trader starts it: a real process serving real HTTP, driven by
+`moonhook send` and `moonhook status`, stopped by signals."""
 
-import json
 import shutil
+import signal
+import socket
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
+
 ROOT = Path(__file__).resolve().parent.parent
+SECRET, TOKEN = "s3cret-value-for-the-test", "t0ken-value-for-the-test"
+SLOW = """
+plugin = {name = "slow"}
+function on_alert(a)
+  local t = os.clock()
+  while os.clock() - t < 0.4 do end  -- a strategy that takes its time
+end
+"""
 
 
-def test_run_loads_the_scripts_and_executes_alerts_from_stdin(tmp_path):
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Engine:
+    """``moonhook run`` in a process of its own, on a free port."""
+
+    def __init__(self, tmp: Path, extra: str = ""):
+        self.port = _free_port()
+        self.config = tmp / "moonhook.toml"
+        self.config.write_text(f'[server]\nport = {self.port}\nsecret = "{SECRET}"\napi_token = "{TOKEN}"\n{extra}')
+        self.log = tmp / "engine.log"
+        self.process = subprocess.Popen([sys.executable, "-m", "engine.cli", "--config", str(self.config), "run"],
+                                        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
+        deadline = time.monotonic() + 30
+        while "listening on" not in self.log.read_text():
+            assert self.process.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, "the engine did not start"
+            time.sleep(0.05)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "engine.cli", "--config", str(self.config), *args],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    def post(self, body: str) -> httpx.Response:
+        return httpx.post(f"http://127.0.0.1:{self.port}/webhook/{SECRET}", content=body, timeout=5)
+
+    def stop(self, signals: int = 1) -> int:
+        for _ in range(signals):
+            self.process.send_signal(signal.SIGINT)
+            time.sleep(0.05)
+        return self.process.wait(timeout=30)
+
+
+def _statuses(tmp: Path) -> list[str]:
+    db = sqlite3.connect(tmp / "data" / "moonhook.db")
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return [r[0] for r in db.execute("SELECT status FROM alerts ORDER BY id")]
+    finally:
+        db.close()
+
+
+def test_run_send_status_and_a_clean_stop(tmp_path):
     shutil.copytree(ROOT / "scripts", tmp_path / "scripts")
-    alerts = "\n".join([
-        "buy EURUSD volume=0.1 price=1.1 sl=1.09",
-        "buy EURUSD volume=0.1 price=1.1",            # the demo refuses entries without a stop
-        "sell EURUSD volume=-1",                      # bad input: named, nothing journaled
-        "buy EURUSD volume=0.1 price=1.1 sl=1.09",    # a repeat within the window
-    ]) + "\n"
-    p = subprocess.run([sys.executable, "-m", "engine.cli", "run", "--scripts", str(tmp_path / "scripts"),
-                        "--data", str(tmp_path / "data")], input=alerts, capture_output=True, text=True,
-                       cwd=ROOT, timeout=60)
-    assert p.returncode == 0, p.stderr
-    out = [json.loads(line) for line in p.stdout.splitlines()]
-    assert out[0]["status"] == "done" and out[0]["outcome"]["orders"][0]["ok"] is True
-    assert out[1]["status"] == "rejected" and out[1]["outcome"]["reason"] == "entries need a stop loss"
-    assert out[2] == {"error": "volume: must be a positive number, got '-1'"}
-    assert out[3]["status"] == "duplicate" and out[3]["of"] == out[0]["id"]
-    assert "demo saw EURUSD buy" in p.stderr
-    assert (tmp_path / "data" / "moonhook.db").exists()
+    engine = Engine(tmp_path)
+    try:
+        sent = engine.cli("send", "buy EURUSD volume=0.1 price=1.1 sl=1.09")
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert sent.stdout.startswith("200 ") and '"status": "done"' in sent.stdout
+        refused = engine.cli("send", "buy EURUSD volume=0.1 price=1.1")  # the demo wants a stop
+        assert refused.returncode == 1 and '"status": "rejected"' in refused.stdout
+        bad = engine.cli("send", "sell EURUSD volume=-1")
+        assert bad.returncode == 1 and bad.stdout.startswith("400 ") and "volume" in bad.stdout
+        status = engine.cli("status")
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "status=ok" in status.stdout and "demo" in status.stdout
+    finally:
+        code = engine.stop()
+    assert code == 0
+    log = engine.log.read_text()
+    assert "stopped" in log and SECRET not in log and TOKEN not in log
+    assert _statuses(tmp_path) == ["done", "rejected"]
+
+
+def test_a_stop_finishes_the_alerts_in_flight_and_a_second_signal_exits_at_once(tmp_path):
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "slow.lua").write_text(SLOW)
+    budget = "[plugins.slow]\nbudget = {timeout = 1.0}\n"
+    engine = Engine(tmp_path, budget)
+    for n in range(3):
+        assert engine.post(f"buy EURUSD volume=0.1 price=1.1 id=f{n}").json()["status"] == "accepted"
+    assert engine.stop() == 0  # about 1.2 s of work in flight, all finished
+    assert _statuses(tmp_path) == ["done", "done", "done"]
+
+    engine = Engine(tmp_path, budget)
+    for n in range(3):
+        assert engine.post(f"buy EURUSD volume=0.1 price=1.1 id=g{n}").json()["status"] == "accepted"
+    t0 = time.monotonic()
+    assert engine.stop(signals=2) == 130
+    assert time.monotonic() - t0 < 1.0
+    statuses = _statuses(tmp_path)  # the journal is whole; what was cut short is recovered at start
+    assert statuses[:3] == ["done"] * 3 and "received" in statuses[3:]

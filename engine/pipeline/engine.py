@@ -180,6 +180,7 @@ class Engine:
                 outcome["latency_ms"] = round((run.first_call - run.received) * 1000, 3)
             await run.journaled.wait()
             await self._set_status(alert_id, status, outcome)
+            _log_alert(alert_id, alert, status, outcome)
         finally:
             _run.reset(token)
 
@@ -341,6 +342,18 @@ class Engine:
                 except SandboxError:
                     pass
         await self.notifier.aclose()
+
+
+def _log_alert(alert_id: int, alert: Alert, status: str, outcome: dict[str, Any]) -> None:
+    """The alert's one line: id, symbol, command, outcome, latency."""
+    why = outcome.get("reason") or outcome.get("error") or outcome.get("note") or ""
+    fields = {"alert": alert_id, "symbol": alert.symbol or "-",
+              "command": alert.action.value if alert.action else "-", "outcome": status,
+              "orders": len(outcome.get("orders") or ()), "latency_ms": outcome.get("latency_ms", "-")}
+    if outcome.get("rejected_by"):
+        fields["by"] = outcome["rejected_by"]
+    log.info("alert %d %s %s: %s%s", alert_id, fields["symbol"], fields["command"], status,
+             f" ({why})" if why else "", extra={"fields": fields})
 
 
 def _describe(event: Event) -> str:
