@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.alerts import parse_body
+from engine.pipeline.writer import JournalError
 from engine.storage import AlertJournal, Database
 
 from engine_support import process, running, write_scripts
@@ -102,8 +103,9 @@ async def test_an_alert_whose_journal_write_fails_has_no_effect_and_the_journal_
     db.db.conn.executescript(FAILING_COMMIT)
     db.close()
     async with running(tmp_path, {"two": TWO_ORDERS}) as engine:
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(JournalError) as e:
             await engine.submit(parse_body("buy GBPUSD volume=0.1 price=1.25", engine.symbols))
+        assert isinstance(e.value.__cause__, sqlite3.IntegrityError)
         await engine.drain()
         assert engine.journal.recent() == []  # nothing half-written
         assert await engine.broker.positions() == [] and engine.ledger.recent() == []

@@ -30,7 +30,8 @@ from . import execution
 from .hooks import Hooks
 from .loader import load_plugin
 from .plugins import Plugin, PluginError, PluginSet
-from .run import DURABLE, Journaled, NotJournaled, Run, commit
+from .writer import JournalWriter
+from .run import DURABLE, Journaled, NotJournaled, Run
 from .run import current as _run
 
 log = logging.getLogger("moonhook.engine")
@@ -49,6 +50,7 @@ class Engine:
         self.symbols = SymbolMap(config.symbol_map)
         # The journal has its own connection: its commits run in a thread, beside the rest.
         self.journal = AlertJournal(journal or database, config.dedup_window)
+        self.writer = JournalWriter(self.journal)
         self.ledger = OrderLedger(database)
         self.store = PluginStore(database)
         self.trend = TrendBook(database)
@@ -76,25 +78,20 @@ class Engine:
         commit's fsync runs in a thread; its effects wait for the commit (see ``Journaled``)."""
         received = perf_counter()
         self.pool.wake()  # the plugins' workers wake while the journal writes
-        lock = self.journal.lock
-        if not lock.acquire(blocking=False):
-            await trio.to_thread.run_sync(lock.acquire)  # behind another alert's commit
         paused = self.paused
-        entry = self.journal.begin(alert, self.clock(), locked=True, status="paused" if paused else "received")
         gate = Journaled()
+
+        def written(recorded: Recorded) -> None:  # before the commit
+            if not paused:
+                self._enqueue(recorded.id, alert, received, gate)
+
         try:
-            if not entry.recorded.duplicate and not paused:
-                self._enqueue(entry.recorded.id, alert, received, gate)
-        finally:
-            # Whatever happened since begin(), the entry ends: committed, or rolled back if
-            # the commit fails. Not cancellable: an open entry would hold the journal.
-            try:
-                await commit(entry)
-            except BaseException:
-                gate.settle(False)
-                raise
-            gate.settle(True)
-        return entry.recorded
+            recorded = await self.writer.record(alert, self.clock(), "paused" if paused else "received", written)
+        except BaseException:
+            gate.settle(False)
+            raise
+        gate.settle(True)
+        return recorded
 
     def _enqueue(self, alert_id: int, alert: Alert, received: float, gate: Journaled = DURABLE) -> None:
         key = alert.symbol or ""
@@ -123,7 +120,7 @@ class Engine:
                     self._idle.set()
 
     async def _set_status(self, alert_id: int, status: str, outcome: dict[str, Any]) -> None:
-        await trio.to_thread.run_sync(self.journal.set_status, alert_id, status, outcome)
+        await self.writer.set_status(alert_id, status, outcome)
 
     def pause(self) -> None:
         """Alerts are still journaled and answered, but not processed (status "paused")."""
@@ -374,7 +371,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
     alerts in flight finish (within ``stop_timeout``) and everything is closed."""
     from ..brokers.paper import PaperBroker
 
-    database = Database(config.database)
+    database = Database(config.database, fsync=False)  # made durable by the journal's fsyncs
     journal = Database(config.database, shared_lock=False)
     broker = broker or PaperBroker(database, config.paper, clock=clock)
     try:
@@ -382,6 +379,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
         async with open_pool(workers=config.workers) as pool, trio.open_nursery() as nursery:
             engine = Engine(config, database, broker, pool, nursery, clock, journal)
             broker.listen(engine._on_event)
+            nursery.start_soon(engine.writer.run, name="journal writer")
             nursery.start_soon(engine.notifier.run, name="notifier")
             nursery.start_soon(engine._events, name="events")
             await engine.load_all()

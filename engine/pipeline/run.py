@@ -1,6 +1,5 @@
 """What hook calls and orders are working for (an alert, a timer, a broker event), and the
-gate that holds an alert's effects until its journal entry is durable, with the commit that
-opens it."""
+gate that holds an alert's effects until its journal entry is durable."""
 
 from __future__ import annotations
 
@@ -10,10 +9,7 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
-import outcome
 import trio
-
-from ..storage import Entry
 
 
 class NotJournaled(Exception):
@@ -46,26 +42,6 @@ class Journaled:
             await self._event.wait()
         if not self._ok:
             raise NotJournaled("the alert could not be journaled")
-
-
-async def commit(entry: Entry) -> None:
-    """Commits a journal entry in a thread started before this task yields, and waits for it
-    (not cancellable: an open entry would hold the journal).
-
-    ``trio.to_thread.run_sync`` has a schedule point before it starts its thread; a lane run
-    there could block the event loop on SQLite's busy wait, behind this very entry."""
-    token = trio.lowlevel.current_trio_token()
-    done = trio.Event()
-    result: list[outcome.Outcome] = []
-
-    def deliver(out: outcome.Outcome) -> None:
-        result.append(out)
-        token.run_sync_soon(done.set)
-
-    trio.lowlevel.start_thread_soon(entry.commit, deliver, name="moonhook journal commit")
-    with trio.CancelScope(shield=True):
-        await done.wait()
-    result[0].unwrap()
 
 
 DURABLE = Journaled(ok=True)  # an alert read back from the journal (recovery)

@@ -1,12 +1,12 @@
 """Storage: one SQLite file in the data folder, opened durable and migrated at start."""
 
 from .database import MIGRATIONS, Database
-from .journal import STATUSES, UNFINISHED, AlertJournal, Entry, Recorded, content_hash
+from .journal import STATUSES, UNFINISHED, AlertJournal, Recorded, content_hash
 from .ledger import OrderLedger
 from .outbox import Outbox
 from .store import PluginStore, StoreError, TrendBook
 
 __all__ = [
-    "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Database", "Entry", "OrderLedger", "Outbox",
+    "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Database", "OrderLedger", "Outbox",
     "PluginStore", "Recorded", "StoreError", "TrendBook", "content_hash",
 ]

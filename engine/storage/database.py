@@ -1,9 +1,16 @@
 """The SQLite file that keeps the journal: opened durable, its schema migrated at start.
 
-WAL with synchronous=FULL: once a write has committed, it survives a kill -9 or a power cut.
-One connection serves the engine, guarded by a lock: SQLite serialises writers anyway, and
-the engine's writes are small. The alert journal has a connection of its own, whose commits
-run in a thread while the engine goes on (see ``AlertJournal.begin``).
+WAL mode. Every commit survives a kill -9 (it is in the operating system's cache). The
+journal's connection also commits with synchronous=FULL: its commit fsyncs the WAL, so an
+acknowledged alert survives a power cut. The engine's own connection (paper broker, ledger,
+store, outbox) commits with synchronous=NORMAL, without an fsync of its own. Both append to
+the same WAL file, so the journal's next fsync makes them durable too, and whatever the
+journal says was done for an alert is durable with it. A power cut can lose only what
+happened after the journal's last write, and recovery redoes that: its orders carry the
+same client ids.
+
+Each connection is guarded by a lock: SQLite serialises writers anyway. The journal's
+commits run in a thread while the engine goes on (see ``AlertJournal.begin``).
 """
 
 from __future__ import annotations
@@ -105,15 +112,15 @@ MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
 class Database:
     """The journal's database. Use ``transaction()`` for writes that belong together."""
 
-    def __init__(self, path: Path | str, *, shared_lock: bool = True):
+    def __init__(self, path: Path | str, *, shared_lock: bool = True, fsync: bool = True):
         """``shared_lock=False`` guards the connection with a plain lock that any thread may
         release, so that a transaction begun in one thread can commit in another; its users
-        must never nest it."""
+        must never nest it. ``fsync=False`` commits with synchronous=NORMAL (see above)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         self.db = sqlite_utils.Database(conn)

@@ -36,20 +36,6 @@ def content_hash(alert: Alert) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-class Entry:
-    """A journal entry written but not yet committed (see ``AlertJournal.begin``)."""
-
-    __slots__ = ("recorded", "_transaction")
-
-    def __init__(self, recorded: Recorded, transaction: Any):
-        self.recorded = recorded
-        self._transaction = transaction
-
-    def commit(self) -> None:
-        """Makes the entry durable (the fsync), or raises with nothing written."""
-        self._transaction.__exit__(None, None, None)
-
-
 class AlertJournal:
     def __init__(self, database: Database, dedup_window: float = 60.0):
         self._d = database
@@ -57,20 +43,24 @@ class AlertJournal:
 
     @property
     def lock(self):
-        """The journal connection's lock; ``begin(locked=True)`` takes it held."""
+        """The journal connection's lock: ``transaction(locked=True)`` takes it held."""
         return self._d.lock
+
+    def transaction(self, locked: bool = False):
+        """A write transaction on the journal's connection, for ``insert`` and ``update``."""
+        return self._d.transaction(locked)
 
     def record(self, alert: Alert, now: float | None = None) -> Recorded:
         """Journals ``alert`` durably and says whether it repeats one seen within the window."""
-        entry = self.begin(alert, now)
-        entry.commit()
-        return entry.recorded
+        with self._d.transaction() as db:
+            return self.insert(db, alert, now)
 
-    def begin(self, alert: Alert, now: float | None = None, locked: bool = False,
-              status: str = "received") -> "Entry":
-        """Writes ``alert``'s entry in a transaction left open: it has its id, and is durable
-        once ``commit()`` returns, which may run in another thread meanwhile. Until then the
-        journal's connection is held (its lock must be a plain one: see ``Database``)."""
+    def set_status(self, alert_id: int, status: str, outcome: dict[str, Any] | None = None) -> None:
+        with self._d.transaction() as db:
+            self.update(db, alert_id, status, outcome)
+
+    def insert(self, db: Any, alert: Alert, now: float | None = None, status: str = "received") -> Recorded:
+        """Writes ``alert``'s entry inside the transaction ``db``; durable once it commits."""
         now = time.time() if now is None else now
         digest = content_hash(alert)
         since = now - self.dedup_window
@@ -79,32 +69,26 @@ class AlertJournal:
             match, key = "source_id = ?", alert.id
         else:
             match, key = "content_hash = ? AND source_id IS NULL", digest
-        transaction = self._d.transaction(locked)
-        db = transaction.__enter__()
-        try:
-            row = db.execute(
-                f"SELECT id FROM alerts WHERE {match} AND received_at >= ? AND duplicate_of IS NULL "
-                "ORDER BY id LIMIT 1", [key, since]).fetchone()
-            original = row[0] if row else None
-            cursor = db.execute(
-                "INSERT INTO alerts (received_at, source, source_id, content_hash, symbol, action, alert, "
-                "status, duplicate_of, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [now, alert.source, alert.id, digest, alert.symbol,
-                 alert.action.value if alert.action else None,
-                 json.dumps(alert.to_plain(), sort_keys=True, default=str),
-                 "duplicate" if original else status, original, now])
-        except BaseException as e:
-            transaction.__exit__(type(e), e, e.__traceback__)
-            raise
-        return Entry(Recorded(cursor.lastrowid, original), transaction)
+        row = db.execute(
+            f"SELECT id FROM alerts WHERE {match} AND received_at >= ? AND duplicate_of IS NULL "
+            "ORDER BY id LIMIT 1", [key, since]).fetchone()
+        original = row[0] if row else None
+        cursor = db.execute(
+            "INSERT INTO alerts (received_at, source, source_id, content_hash, symbol, action, alert, "
+            "status, duplicate_of, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [now, alert.source, alert.id, digest, alert.symbol,
+             alert.action.value if alert.action else None,
+             json.dumps(alert.to_plain(), sort_keys=True, default=str),
+             "duplicate" if original else status, original, now])
+        return Recorded(cursor.lastrowid, original)
 
-    def set_status(self, alert_id: int, status: str, outcome: dict[str, Any] | None = None) -> None:
+    def update(self, db: Any, alert_id: int, status: str, outcome: dict[str, Any] | None = None) -> None:
+        """Sets an alert's status (and outcome) inside the transaction ``db``."""
         if status not in STATUSES:
             raise ValueError(f"unknown alert status {status!r} (known: {', '.join(STATUSES)})")
-        with self._d.transaction() as db:
-            db.execute(
-                "UPDATE alerts SET status = ?, outcome = COALESCE(?, outcome), updated_at = ? WHERE id = ?",
-                [status, json.dumps(outcome, default=str) if outcome is not None else None, time.time(), alert_id])
+        db.execute(
+            "UPDATE alerts SET status = ?, outcome = COALESCE(?, outcome), updated_at = ? WHERE id = ?",
+            [status, json.dumps(outcome, default=str) if outcome is not None else None, time.time(), alert_id])
 
     def get(self, alert_id: int) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM alerts WHERE id = ?", [alert_id])

@@ -1,0 +1,133 @@
+"""The journal writer: alert entries and status changes, committed together.
+
+One task owns the journal's writes. An alert that arrives alone is committed at once; what
+arrives while a commit's fsync runs goes into the next commit, so a burst costs an fsync per
+batch instead of one per write. Each write has its own savepoint: a write that fails fails
+alone. A commit that fails fails its whole batch, and nothing of it is kept.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import outcome
+import trio
+
+from ..alerts import Alert
+from ..storage import AlertJournal, Recorded
+
+
+class JournalError(Exception):
+    """The journal could not write: the alert was not acknowledged, its status not kept."""
+
+
+@dataclass(eq=False)
+class _Write:
+    alert: Alert | None = None        # a new entry, or
+    alert_id: int | None = None       # a status change
+    status: str = "received"
+    now: float = 0.0
+    outcome: dict[str, Any] | None = None
+    written: Callable[[Recorded], None] | None = None  # told before the commit
+    recorded: Recorded | None = None
+    error: BaseException | None = None
+    done: trio.Event = field(default_factory=trio.Event)
+
+
+class JournalWriter:
+    """Use ``run`` in a nursery; ``record`` and ``set_status`` return once durable."""
+
+    def __init__(self, journal: AlertJournal):
+        self._journal = journal
+        self._send, self._receive = trio.open_memory_channel[_Write](math.inf)
+        self.commits = 0  # batches committed, for the metrics
+        self.writes = 0   # writes in them
+
+    async def record(self, alert: Alert, now: float, status: str = "received",
+                     written: Callable[[Recorded], None] | None = None) -> Recorded:
+        """Journals ``alert``; ``written`` is given its entry (not a duplicate's) once it has
+        its id, before the commit makes it durable, so that work on it can start meanwhile."""
+        w = await self._put(_Write(alert=alert, status=status, now=now, written=written))
+        return w.recorded
+
+    async def set_status(self, alert_id: int, status: str, outcome: dict[str, Any] | None = None) -> None:
+        await self._put(_Write(alert_id=alert_id, status=status, outcome=outcome))
+
+    async def _put(self, w: _Write) -> _Write:
+        self._send.send_nowait(w)
+        with trio.CancelScope(shield=True):  # once queued it is written: wait for the outcome
+            await w.done.wait()
+        if w.error is not None:
+            raise JournalError(f"the journal could not write: {w.error}") from w.error
+        return w
+
+    async def run(self) -> None:
+        async for first in self._receive:
+            batch = [first]
+            while True:
+                try:
+                    batch.append(self._receive.receive_nowait())
+                except trio.WouldBlock:
+                    break
+            await self._write(batch)
+
+    async def _write(self, batch: list[_Write]) -> None:
+        journal = self._journal
+        if not journal.lock.acquire(blocking=False):
+            await trio.to_thread.run_sync(journal.lock.acquire)  # a reader holds it
+        transaction = journal.transaction(locked=True)
+        try:
+            db = transaction.__enter__()
+        except BaseException as e:
+            return _finish(batch, e)
+        for n, w in enumerate(batch):
+            db.execute(f"SAVEPOINT w{n}")
+            try:
+                if w.alert is not None:
+                    w.recorded = journal.insert(db, w.alert, w.now, w.status)
+                else:
+                    journal.update(db, w.alert_id, w.status, w.outcome)
+                db.execute(f"RELEASE w{n}")
+            except Exception as e:
+                db.execute(f"ROLLBACK TO w{n}")
+                db.execute(f"RELEASE w{n}")
+                w.error = e
+        for w in batch:
+            if w.error is None and w.written is not None and not w.recorded.duplicate:
+                w.written(w.recorded)
+        try:
+            await _in_thread(lambda: transaction.__exit__(None, None, None))
+        except BaseException as e:
+            return _finish(batch, e)
+        self.commits += 1
+        self.writes += len(batch)
+        _finish(batch, None)
+
+
+def _finish(batch: list[_Write], error: BaseException | None) -> None:
+    for w in batch:
+        if error is not None:
+            w.error, w.recorded = error, None
+        w.done.set()
+
+
+async def _in_thread(fn: Callable[[], None]) -> None:
+    """Runs ``fn`` (a commit) in a thread started before this task yields, and waits for it;
+    not cancellable: an open transaction would hold the journal.
+
+    ``trio.to_thread.run_sync`` has a schedule point before it starts its thread; a lane run
+    there could block the event loop on SQLite's busy wait, behind this very transaction."""
+    token = trio.lowlevel.current_trio_token()
+    done = trio.Event()
+    result: list[outcome.Outcome] = []
+
+    def deliver(out: outcome.Outcome) -> None:
+        result.append(out)
+        token.run_sync_soon(done.set)
+
+    trio.lowlevel.start_thread_soon(fn, deliver, name="moonhook journal commit")
+    with trio.CancelScope(shield=True):
+        await done.wait()
+    result[0].unwrap()

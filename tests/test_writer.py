@@ -1,0 +1,53 @@
+"""The journal writer: a burst shares commits, a bad write fails alone, and nothing it
+acknowledges is missing from the file."""
+
+import pytest
+import trio
+
+from engine.alerts import parse_body
+from engine.pipeline.writer import JournalError
+from engine.storage import AlertJournal, Database
+
+from engine_support import running
+
+
+async def test_a_burst_of_alerts_shares_commits_and_every_one_is_journaled(tmp_path):
+    async with running(tmp_path) as engine:
+        ids = {}
+
+        async def one(n):
+            ids[n] = (await engine.submit(parse_body(f"buy EURUSD volume=0.1 price=1.1 id=b{n}"))).id
+
+        async with trio.open_nursery() as nursery:
+            for n in range(60):
+                nursery.start_soon(one, n)
+        await engine.drain()
+        writer = engine.writer
+        assert writer.commits < writer.writes  # entries and statuses batched together
+        assert len(set(ids.values())) == 60
+    # read back through a fresh connection: all acknowledged alerts are there, all processed
+    journal = AlertJournal(Database(tmp_path / "data" / "moonhook.db"))
+    rows = journal.recent(100)
+    assert sorted(r["id"] for r in rows) == sorted(ids.values())
+    assert {r["status"] for r in rows} == {"done"}
+
+
+async def test_a_bad_write_fails_alone_in_its_batch(tmp_path):
+    async with running(tmp_path) as engine:
+        results = {}
+
+        async def alert(n):
+            results[n] = await engine.submit(parse_body(f"buy EURUSD volume=0.1 price=1.1 id=c{n}"))
+
+        async def bogus():
+            with pytest.raises(JournalError, match="unknown alert status 'bogus'"):
+                await engine.writer.set_status(1, "bogus")
+            results["bogus"] = "refused"
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(alert, 0)
+            nursery.start_soon(bogus)
+            nursery.start_soon(alert, 1)
+        await engine.drain()
+        assert results["bogus"] == "refused"
+        assert [engine.journal.get(results[n].id)["status"] for n in (0, 1)] == ["done", "done"]
