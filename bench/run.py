@@ -7,7 +7,7 @@ import json
 
 import trio
 
-from . import engine_bench, sandbox_bench
+from . import engine_bench, sandbox_bench, webhook_bench
 
 ROWS = [
     # key, label, field, unit, study figure, target
@@ -28,6 +28,10 @@ ROWS = [
     ("engine_rss_1000_mb", "the same, 1,000 plugins", None, "MB", "not reached", "<= 400 MB"),
     ("engine_start_ms_per_plugin_1000", "engine start with 1,000 plugins, per plugin", None, "ms",
      "80-180 ms", ""),
+    ("webhook_bare_rps", "webhook under wrk -t1 -c8: a bare quart-trio endpoint", None, "req/s", "", ""),
+    ("webhook_moonhook_rps", "  moonhook, 10 plugins, each alert journaled and answered", None, "req/s", "", ""),
+    ("webhook_ratio", "  ratio of the two (same run, alternated)", None, "x", "", ">= 0.8"),
+    ("webhook_answer_at_200_ms", "webhook answer at a steady 200 alerts/s", "median", "ms", "", "p99 <= 10 ms"),
 ]
 
 
@@ -52,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     results = trio.run(sandbox_bench.run_all, a.quick)
     results.update(trio.run(engine_bench.run_all, a.quick))
+    results.update(webhook_bench.run_all(a.quick))
     if a.json:
         print(json.dumps(results))
     else:

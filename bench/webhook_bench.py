@@ -1,0 +1,108 @@
+"""Webhook figures (issue 4): moonhook's throughput under wrk against a bare quart-trio
+endpoint served the same way, alternated in the same run; and the answer's latency at a
+steady 200 alerts/s (the HTTP answer, not the processing behind it)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from time import perf_counter
+
+import httpx
+import trio
+
+from .stats import summary
+from .webhook_server import SECRET
+
+# wrk sends a different alert each time: the same one would be a duplicate.
+WRK_SCRIPT = """
+counter = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "text/plain"
+request = function()
+  counter = counter + 1
+  local side = (counter % 2 == 0) and "buy" or "sell"
+  return wrk.format(nil, nil, nil, side .. " EURUSD volume=0.01 price=1.1 sl=" ..
+    ((side == "buy") and "1.09" or "1.11") .. " id=w" .. counter .. "-" .. math.random(1, 1e9))
+end
+"""
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Server:
+    def __init__(self, mode: str):
+        self.process = subprocess.Popen([sys.executable, "-m", "bench.webhook_server", mode], cwd=ROOT,
+                                        stdout=subprocess.PIPE, text=True)
+        self.port = int(self.process.stdout.readline())
+        self.url = f"http://127.0.0.1:{self.port}/webhook/{SECRET}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def wrk(url: str, seconds: int) -> float:
+    """Requests per second that got a 2xx, under ``wrk -t1 -c8``."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_SCRIPT)
+    try:
+        out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", f.name, url],
+                             capture_output=True, text=True, timeout=seconds + 30).stdout
+    finally:
+        os.unlink(f.name)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    return rate * (1 - int(bad.group(1)) / total) if bad else rate
+
+
+async def steady(url: str, rate: float, seconds: float) -> list[float]:
+    """Answer latencies at a steady ``rate`` of alerts per second (each on its own schedule,
+    so a slow answer does not slow the sending)."""
+    latencies: list[float] = []
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=64)) as client:
+        async def one(n: int) -> None:
+            side = "buy" if n % 2 else "sell"
+            body = f"{side} EURUSD volume=0.01 price=1.1 sl={'1.09' if side == 'buy' else '1.11'} id=s{n}"
+            t0 = perf_counter()
+            r = await client.post(url, content=body, headers={"Content-Type": "text/plain"})
+            latencies.append(perf_counter() - t0)
+            assert r.status_code == 200, r.text
+
+        start = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            for n in range(int(rate * seconds)):
+                await trio.sleep_until(start + n / rate)
+                nursery.start_soon(one, n)
+    return latencies
+
+
+def run_all(quick: bool = False) -> dict:
+    if shutil.which("wrk") is None:
+        raise SystemExit("the webhook benchmark needs wrk (Debian: apt-get install wrk; `make bench` installs it)")
+    seconds, rounds = (2, 1) if quick else (5, 3)
+    bare_rates, moonhook_rates = [], []
+    for _ in range(rounds):  # alternated, so both meet the same machine
+        for mode, rates in (("bare", bare_rates), ("moonhook", moonhook_rates)):
+            server = Server(mode)
+            try:
+                rates.append(wrk(server.url, seconds))
+            finally:
+                server.stop()
+    server = Server("moonhook")
+    try:
+        latencies = [trio.run(steady, server.url, 200.0, seconds * 2) for _ in range(rounds)]
+    finally:
+        server.stop()
+    ratios = [m / b for m, b in zip(moonhook_rates, bare_rates)]
+    return {
+        "webhook_bare_rps": round(sorted(bare_rates)[len(bare_rates) // 2]),
+        "webhook_moonhook_rps": round(sorted(moonhook_rates)[len(moonhook_rates) // 2]),
+        "webhook_ratio": round(sorted(ratios)[len(ratios) // 2], 2),
+        "webhook_answer_at_200_ms": summary(latencies, scale=1000),
+    }
