@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
-import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -23,6 +22,8 @@ import trio
 from . import codec
 from .budget import Budget
 from .errors import CrashError, SandboxError, TimeLimitError, error_from
+from .fold import FoldRun, Folded
+from .locks import Turn, fast
 from .process import DeadlineExceeded, WorkerGone, WorkerProcess
 
 log = logging.getLogger("sandbox.pool")
@@ -53,16 +54,6 @@ class Reply:
     @property
     def value(self) -> Any:
         return self.values[0] if self.values else None
-
-
-@dataclass
-class Folded:
-    """What a fold did: the replies of the plugins that passed, in order, then what the next
-    one did, its reply (``stop``) or its error (``error``); both are None if all passed."""
-
-    passed: list[Reply] = field(default_factory=list)
-    stop: Reply | None = None
-    error: SandboxError | None = None
 
 
 @dataclass(eq=False)
@@ -213,7 +204,7 @@ class Pool:
         run one at a time, in the order they were made."""
         plugin = self._plugin(plugin_id)
         shape, values = codec.encode(args)
-        async with _Turn((plugin,)):
+        async with Turn((plugin,)):
             reply = await self._drive(plugin, ["call", next(self._rid), plugin_id, function, shape, values])
             return self._result(plugin, reply)
 
@@ -238,8 +229,8 @@ class Pool:
     async def _fold_segment(self, plugins: list[_Plugin], function: str, shape: str, values: list,
                             folded: Folded) -> bool:
         """Runs a fold on one worker; False if a plugin stopped it."""
-        run = _FoldRun(plugins)
-        async with _Turn(plugins):
+        run = FoldRun(plugins)
+        async with Turn(plugins):
             msg = ["fold", next(self._rid), [p.id for p in plugins], function, shape, values]
             try:
                 _, _, passes, stop, seconds = await self._drive(plugins[0], msg, run=run)
@@ -263,7 +254,7 @@ class Pool:
         """The script's global ``name`` as plain data (None if unset); raises ScriptError if it
         cannot cross (a function, a cycle)."""
         plugin = self._plugin(plugin_id)
-        async with _Turn((plugin,)):
+        async with Turn((plugin,)):
             reply = await self._drive(plugin, ["global", next(self._rid), plugin_id, name])
             return self._result(plugin, reply).value
 
@@ -272,7 +263,7 @@ class Pool:
         again if the plugin's worker is replaced."""
         plugin = self._plugin(plugin_id)
         shape, values = codec.encode([value])
-        async with _Turn((plugin,)):
+        async with Turn((plugin,)):
             reply = await self._drive(plugin, ["global", next(self._rid), plugin_id, name, shape, values])
             self._result(plugin, reply)
             plugin.globals[name] = [shape, values]
@@ -322,7 +313,7 @@ class Pool:
             await w.replaced.wait()
 
     async def _drive(self, plugin: _Plugin, msg: list, worker: WorkerProcess | None = None,
-                     run: "_FoldRun | None" = None) -> list:
+                     run: "FoldRun | None" = None) -> list:
         """Runs one request to its end on the plugin's worker, serving the host calls it makes.
 
         The deadline counts only the time the worker spends running this request, not time
@@ -335,7 +326,7 @@ class Pool:
             started = w is not None
             if not started:
                 w = await self._current_worker(plugin.slot)
-            async with _fast(w.cpu):
+            async with fast(w.cpu):
                 if w.dead:
                     if started:
                         culprit = run.culprit(w) if run else plugin
@@ -401,97 +392,6 @@ class Pool:
         err = error_from(kind, message, where)
         err.log = out_log
         raise err
-
-
-@dataclass(eq=False)
-class _FoldRun:
-    """A fold's plugins on one worker, and which of them the worker is running."""
-
-    plugins: list[_Plugin]
-    index: int = 0
-
-    async def exchange(self, w: WorkerProcess, msg: list) -> list:
-        """Waits for the worker, holding each plugin to its own hard deadline: the worker says
-        which plugin runs since when, and is looked at every ``tick`` seconds (the shortest
-        deadline left), so a wedged plugin is killed within its deadline plus a tick."""
-        if msg[0] == "fold":
-            w.reset_progress()  # until the worker starts the first plugin
-        tick = min(p.budget.deadline for p in self.plugins[self.index:])
-
-        def extend() -> float | None:
-            index, since = w.progress
-            left = self.plugins[max(index, 0)].budget.deadline - (time.monotonic() - since)
-            return min(left, tick) if left > 0 else None
-
-        return await w.exchange(msg, tick, extend)
-
-    def culprit(self, w: WorkerProcess) -> _Plugin:
-        """The plugin the worker was running when it failed (it got past the ones before)."""
-        self.index = min(max(w.progress[0], 0), len(self.plugins) - 1)
-        return self.plugins[self.index]
-
-
-class _Turn:
-    """The plugins' turn: holds their locks, so that calls to one plugin run one at a time.
-
-    A host function may call into other plugins, even ones whose locks its own fold holds
-    (a plugin's order runs the others' ``on_order``): a lock this task holds already is
-    passed through, unless its plugin is the one waiting on that host function. Locks are
-    taken in one order (by id), so two folds cannot each wait on the other."""
-
-    __slots__ = ("_plugins", "_held")
-
-    def __init__(self, plugins: Sequence[_Plugin]):
-        self._plugins = plugins
-        self._held: list[trio.Lock] = []
-
-    async def __aenter__(self) -> None:
-        plugins = self._plugins
-        if len(plugins) > 1:
-            plugins = sorted({p.id: p for p in plugins}.values(), key=lambda p: p.id)
-        try:
-            for plugin in plugins:
-                lock = plugin.lock
-                try:
-                    lock.acquire_nowait()  # free: no schedule point (the call has its own)
-                except trio.WouldBlock:
-                    await lock.acquire()
-                except RuntimeError:  # this task holds it: a host function calling back in
-                    if plugin.suspended:
-                        raise RuntimeError(f"plugin {plugin.id!r} is waiting on this host function; "
-                                           "it cannot be called until that returns") from None
-                    continue
-                self._held.append(lock)
-        except BaseException:
-            await self.__aexit__()
-            raise
-
-    async def __aexit__(self, *exc: object) -> None:
-        for lock in self._held:
-            lock.release()
-        self._held.clear()
-
-
-class _fast:
-    """Holds a trio.Lock, without the schedule point when it is free.
-
-    A call passes two locks (its plugin's, its worker's); each full checkpoint costs several
-    microseconds, and the call has its schedule point in ``WorkerProcess.exchange``, taken
-    while the worker computes."""
-
-    __slots__ = ("_lock",)
-
-    def __init__(self, lock: trio.Lock):
-        self._lock = lock
-
-    async def __aenter__(self) -> None:
-        try:
-            self._lock.acquire_nowait()
-        except trio.WouldBlock:
-            await self._lock.acquire()
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._lock.release()
 
 
 @asynccontextmanager

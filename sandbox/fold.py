@@ -1,0 +1,52 @@
+"""Folds as the pool runs them: the answer (``Folded``) and the bookkeeping of one fold on
+one worker (``FoldRun``): which plugin the worker is running, and each one's own deadline."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .errors import SandboxError
+from .process import WorkerProcess
+
+if TYPE_CHECKING:
+    from .pool import Reply, _Plugin
+
+
+@dataclass
+class Folded:
+    """What a fold did: the replies of the plugins that passed, in order, then what the next
+    one did, its reply (``stop``) or its error (``error``); both are None if all passed."""
+
+    passed: list["Reply"] = field(default_factory=list)
+    stop: "Reply | None" = None
+    error: SandboxError | None = None
+
+
+@dataclass(eq=False)
+class FoldRun:
+    """A fold's plugins on one worker, and which of them the worker is running."""
+
+    plugins: list["_Plugin"]
+    index: int = 0
+
+    async def exchange(self, w: WorkerProcess, msg: list) -> list:
+        """Waits for the worker, holding each plugin to its own hard deadline: the worker says
+        which plugin runs since when, and is looked at every ``tick`` seconds (the shortest
+        deadline left), so a wedged plugin is killed within its deadline plus a tick."""
+        if msg[0] == "fold":
+            w.reset_progress()  # until the worker starts the first plugin
+        tick = min(p.budget.deadline for p in self.plugins[self.index:])
+
+        def extend() -> float | None:
+            index, since = w.progress
+            left = self.plugins[max(index, 0)].budget.deadline - (time.monotonic() - since)
+            return min(left, tick) if left > 0 else None
+
+        return await w.exchange(msg, tick, extend)
+
+    def culprit(self, w: WorkerProcess) -> "_Plugin":
+        """The plugin the worker was running when it failed (it got past the ones before)."""
+        self.index = min(max(w.progress[0], 0), len(self.plugins) - 1)
+        return self.plugins[self.index]
