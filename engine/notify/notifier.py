@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
+from functools import partial
+from typing import Any, Awaitable, Callable
 
 import trio
 
@@ -19,9 +21,15 @@ log = logging.getLogger("moonhook.notify")
 KINDS = ("trades", "errors", "admin", "plugin")
 
 
+Write = Callable[[Callable[[Any], Any]], Awaitable[None]]
+
+
 class Notifier:
-    def __init__(self, outbox: Outbox):
+    def __init__(self, outbox: Outbox, write: Write | None = None):
+        """``write`` runs a write in the journal writer's next batch (see ``JournalWriter``);
+        without it, the outbox is written in a thread."""
         self.outbox = outbox
+        self._write = write
         self._send, self._receive = trio.open_memory_channel[tuple[str, str, str | None]](math.inf)
         self._done = trio.Event()
 
@@ -49,8 +57,10 @@ class Notifier:
                     for kind, text, _ in batch:
                         log.info("[%s] %s", kind, text)
                     try:
-                        # In a thread: the commit's fsync must not hold up the alerts' event loop.
-                        await trio.to_thread.run_sync(self.outbox.add_many, batch)
+                        if self._write is not None:
+                            await self._write(partial(Outbox.insert, messages=batch))
+                        else:  # in a thread: the commit must not hold up the event loop
+                            await trio.to_thread.run_sync(self.outbox.add_many, batch)
                     except Exception:
                         log.exception("could not write %d notifications to the outbox", len(batch))
         finally:

@@ -54,7 +54,7 @@ class Engine:
         self.ledger = OrderLedger(database)
         self.store = PluginStore(database)
         self.trend = TrendBook(database)
-        self.notifier = Notifier(Outbox(database))
+        self.notifier = Notifier(Outbox(database), write=self.writer.write)
         self.plugins = PluginSet()
         self.load_errors: dict[str, str] = {}
         self.hooks = Hooks(pool, self.plugins, self._hook_failed)

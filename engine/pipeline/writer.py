@@ -26,7 +26,8 @@ class JournalError(Exception):
 @dataclass(eq=False)
 class _Write:
     alert: Alert | None = None        # a new entry, or
-    alert_id: int | None = None       # a status change
+    alert_id: int | None = None       # a status change, or
+    call: Callable[[Any], Any] | None = None  # another write in the journal's file (the outbox)
     status: str = "received"
     now: float = 0.0
     outcome: dict[str, Any] | None = None
@@ -54,6 +55,11 @@ class JournalWriter:
 
     async def set_status(self, alert_id: int, status: str, outcome: dict[str, Any] | None = None) -> None:
         await self._put(_Write(alert_id=alert_id, status=status, outcome=outcome))
+
+    async def write(self, call: Callable[[Any], Any]) -> None:
+        """Runs ``call(db)`` in the next batch's transaction: another table of the journal's
+        file written with it (the outbox), so that two connections never contend."""
+        await self._put(_Write(call=call))
 
     async def _put(self, w: _Write) -> _Write:
         self._send.send_nowait(w)
@@ -87,6 +93,8 @@ class JournalWriter:
             try:
                 if w.alert is not None:
                     w.recorded = journal.insert(db, w.alert, w.now, w.status)
+                elif w.call is not None:
+                    w.call(db)
                 else:
                     journal.update(db, w.alert_id, w.status, w.outcome)
                 db.execute(f"RELEASE w{n}")

@@ -24,13 +24,18 @@ class Outbox:
 
     def add_many(self, messages: list[tuple[str, str, str | None]]) -> int:
         """Writes (kind, text, key) messages in one transaction; returns the last id."""
-        now, last = time.time(), 0
         with self._d.transaction() as db:
-            for kind, text, key in messages:
-                if len(text) > MAX_TEXT:
-                    text = text[: MAX_TEXT - 1] + "…"
-                last = db.execute("INSERT INTO outbox (created_at, kind, key, text) VALUES (?, ?, ?, ?)",
-                                  [now, kind, key, text]).lastrowid
+            return self.insert(db, messages)
+
+    @staticmethod
+    def insert(db: Any, messages: list[tuple[str, str, str | None]]) -> int:
+        """Writes (kind, text, key) messages inside the transaction ``db``; returns the last id."""
+        now, last = time.time(), 0
+        for kind, text, key in messages:
+            if len(text) > MAX_TEXT:
+                text = text[: MAX_TEXT - 1] + "…"
+            last = db.execute("INSERT INTO outbox (created_at, kind, key, text) VALUES (?, ?, ?, ?)",
+                              [now, kind, key, text]).lastrowid
         return last
 
     def pending(self, limit: int = 100) -> list[dict[str, Any]]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Callable
 
 from ...storage.database import Database
-from ..base import PENDING_TYPES, Broker, Closed, Event, Fill, OrderRequest, OrderResult
+from ..base import PENDING_TYPES, Broker, Closed, Event, Fill, OrderRequest, OrderResult, shallow
 from ..symbols import SymbolSpec, symbol_table
 from .config import PaperConfig
 from .rules import (
@@ -195,7 +195,7 @@ class PaperBroker(Broker):
                 events.clear()
                 result = OrderResult.refused(str(refusal))
             db.execute("INSERT INTO paper_requests (client_id, result, time) VALUES (?, ?, ?)",
-                       [cid, json.dumps(asdict(result)), self._clock()])
+                       [cid, json.dumps(shallow(result)), self._clock()])
         for event in events:
             self._emit(event)
         return result
@@ -347,7 +347,7 @@ class PaperBroker(Broker):
 
     def _deal(self, db: Any, fill: Fill) -> Fill:
         """Books ``fill`` (profit and commission to the balance) and numbers it."""
-        row = {k: v for k, v in asdict(fill).items() if k not in ("deal", "order")}
+        row = {k: v for k, v in shallow(fill).items() if k not in ("deal", "order")}
         deal = _insert(db, "paper_deals", {**row, "order_ticket": fill.order})
         db.execute("UPDATE paper_account SET balance = round(balance + ?, 2) WHERE id = 1",
                    [fill.profit + fill.commission])
