@@ -51,3 +51,17 @@ async def test_a_bad_write_fails_alone_in_its_batch(tmp_path):
         await engine.drain()
         assert results["bogus"] == "refused"
         assert [engine.journal.get(results[n].id)["status"] for n in (0, 1)] == ["done", "done"]
+
+
+async def test_writes_after_the_writer_stopped_fail_at_once(tmp_path):
+    from engine.pipeline.writer import JournalWriter
+
+    journal = AlertJournal(Database(tmp_path / "j.db", shared_lock=False))
+    writer = JournalWriter(journal)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(writer.run)
+        assert (await writer.record(parse_body("buy EURUSD volume=0.1"), 1.0)).id == 1
+        nursery.cancel_scope.cancel()
+    with trio.fail_after(1), pytest.raises(JournalError, match="has stopped"):
+        await writer.record(parse_body("buy EURUSD volume=0.2"), 2.0)
+    assert [r["id"] for r in journal.recent()] == [1]

@@ -62,7 +62,10 @@ class JournalWriter:
         await self._put(_Write(call=call))
 
     async def _put(self, w: _Write) -> _Write:
-        self._send.send_nowait(w)
+        try:
+            self._send.send_nowait(w)
+        except trio.BrokenResourceError:
+            raise JournalError("the journal writer has stopped (the engine is stopping)") from None
         with trio.CancelScope(shield=True):  # once queued it is written: wait for the outcome
             await w.done.wait()
         if w.error is not None:
@@ -70,14 +73,24 @@ class JournalWriter:
         return w
 
     async def run(self) -> None:
-        async for first in self._receive:
-            batch = [first]
+        try:
+            async for first in self._receive:
+                batch = [first]
+                while True:
+                    try:
+                        batch.append(self._receive.receive_nowait())
+                    except trio.WouldBlock:
+                        break
+                await self._write(batch)
+        finally:
+            # Stopped: what is queued fails, and so does any later write, at once.
+            stopped = JournalError("the journal writer has stopped (the engine is stopping)")
             while True:
                 try:
-                    batch.append(self._receive.receive_nowait())
-                except trio.WouldBlock:
+                    _finish([self._receive.receive_nowait()], stopped)
+                except (trio.WouldBlock, trio.EndOfChannel):
                     break
-            await self._write(batch)
+            self._receive.close()
 
     async def _write(self, batch: list[_Write]) -> None:
         journal = self._journal
