@@ -30,9 +30,10 @@ from . import execution
 from .hooks import Hooks
 from .loader import load_plugin
 from .plugins import Plugin, PluginError, PluginSet
-from .writer import JournalWriter
+from .reports import describe_event, log_alert
 from .run import DURABLE, Journaled, NotJournaled, Run
 from .run import current as _run
+from .writer import JournalError, JournalWriter
 
 log = logging.getLogger("moonhook.engine")
 
@@ -111,9 +112,14 @@ class Engine:
                 await self._process(alert_id, alert, Run(alert_id, "alert", received, gate))
             except NotJournaled:
                 log.error("alert %d was not journaled (the write failed); nothing was done for it", alert_id)
+            except JournalError as e:  # its status could not be kept: the next start redoes it
+                log.error("alert %d: %s; it is processed again at the next start", alert_id, e)
             except Exception:
                 log.exception("alert %d could not be processed", alert_id)
-                await self._set_status(alert_id, "failed", {"error": "internal error; see the engine's log"})
+                try:
+                    await self._set_status(alert_id, "failed", {"error": "internal error; see the engine's log"})
+                except JournalError as e:
+                    log.error("alert %d: %s", alert_id, e)
             finally:
                 self._pending -= 1
                 if self._pending == 0:
@@ -177,7 +183,7 @@ class Engine:
                 outcome["latency_ms"] = round((run.first_call - run.received) * 1000, 3)
             await run.journaled.wait()
             await self._set_status(alert_id, status, outcome)
-            _log_alert(alert_id, alert, status, outcome)
+            log_alert(alert_id, alert, status, outcome)
         finally:
             _run.reset(token)
 
@@ -255,7 +261,7 @@ class Engine:
         async for event in self._events_recv:
             hook = "on_fill" if isinstance(event, Fill) else "on_close"
             if isinstance(event, Closed) or event.entry == "in":  # a full close is told by its Closed
-                self.notifier.send("trades", _describe(event))
+                self.notifier.send("trades", describe_event(event))
             token = _run.set(Run(None, "fill" if hook == "on_fill" else "close"))
             try:
                 for plugin in self.plugins.concerned(event.symbol, hook):
@@ -339,27 +345,6 @@ class Engine:
                 except SandboxError:
                     pass
         await self.notifier.aclose()
-
-
-def _log_alert(alert_id: int, alert: Alert, status: str, outcome: dict[str, Any]) -> None:
-    """The alert's one line: id, symbol, command, outcome, latency."""
-    why = outcome.get("reason") or outcome.get("error") or outcome.get("note") or ""
-    fields = {"alert": alert_id, "symbol": alert.symbol or "-",
-              "command": alert.action.value if alert.action else "-", "outcome": status,
-              "orders": len(outcome.get("orders") or ()), "latency_ms": outcome.get("latency_ms", "-")}
-    if outcome.get("rejected_by"):
-        fields["by"] = outcome["rejected_by"]
-    log.info("alert %d %s %s: %s%s", alert_id, fields["symbol"], fields["command"], status,
-             f" ({why})" if why else "", extra={"fields": fields})
-
-
-def _describe(event: Event) -> str:
-    if isinstance(event, Fill):
-        verb = "opened" if event.entry == "in" else "closed"
-        return (f"{verb} {event.side} {event.volume:g} {event.symbol} @ {event.price:g}"
-                f" ({event.reason}{', ' + event.plugin if event.plugin else ''})")
-    return (f"position {event.ticket} {event.side} {event.volume:g} {event.symbol} closed by {event.reason} "
-            f"@ {event.price_close:g}: {event.profit:+.2f}")
 
 
 @asynccontextmanager
