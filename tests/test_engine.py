@@ -236,12 +236,12 @@ async def test_paused_alerts_are_journaled_not_executed_and_run_on_resume_only_i
         assert first["status"] == second["status"] == "paused"
         assert await engine.broker.positions() == [] and engine.store.get("count", "n") is None
         assert engine.journal.unfinished() == []  # a restart does not run them either
-        assert engine.resume() == 0
+        assert await engine.resume() == 0
         await engine.drain()
         assert engine.journal.get(first["id"])["status"] == "paused"
         engine.pause()
         third = await process(engine, "buy USDJPY volume=0.1 price=150")
-        assert engine.resume(execute_missed=True) == 3  # oldest first
+        assert await engine.resume(execute_missed=True) == 3  # oldest first
         await engine.drain()
         rows = [engine.journal.get(r["id"]) for r in (first, second, third)]
         assert [r["status"] for r in rows] == ["done", "done", "done"]

@@ -125,7 +125,7 @@ class Engine:
                 if self._pending == 0:
                     self._idle.set()
 
-    async def _set_status(self, alert_id: int, status: str, outcome: dict[str, Any]) -> None:
+    async def _set_status(self, alert_id: int, status: str, outcome: dict[str, Any] | None) -> None:
         await self.writer.set_status(alert_id, status, outcome)
 
     def pause(self) -> None:
@@ -135,13 +135,13 @@ class Engine:
             log.warning("paused: alerts are journaled, not executed")
             self.notifier.send("admin", "moonhook paused: alerts are journaled, not executed")
 
-    def resume(self, execute_missed: bool = False) -> int:
+    async def resume(self, execute_missed: bool = False) -> int:
         """Processes alerts again; those journaled while paused only if ``execute_missed``
         (oldest first). Returns how many of them were queued."""
         self.paused = False
         missed = self.journal.with_status("paused") if execute_missed else []
         for row in missed:
-            self.journal.set_status(row["id"], "received")
+            await self._set_status(row["id"], "received", None)
             self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter())
         log.warning("resumed%s", f"; {len(missed)} alerts from the pause queued" if missed else "")
         self.notifier.send("admin", "moonhook resumed" + (f"; {len(missed)} missed alerts queued" if missed else ""))

@@ -113,7 +113,7 @@ def api_blueprint(engine: Any, server: ServerConfig) -> Blueprint:
         wanted = body.get("execute_missed") if isinstance(body, dict) else None
         if wanted is None:
             wanted = request.args.get("execute_missed")
-        queued = engine.resume(_truthy(wanted))  # queues in the engine's nursery: not in a thread
+        queued = await engine.resume(_truthy(wanted))
         return {"paused": False, "execute_missed": _truthy(wanted), "queued": queued}
 
     return bp
