@@ -5,6 +5,7 @@ resident memory of the whole engine (its process and its sandbox workers) in eac
 from __future__ import annotations
 
 import os
+import sqlite3
 import tempfile
 from pathlib import Path
 from time import perf_counter
@@ -83,10 +84,10 @@ async def bench_submit_to_broker(total: int, concerned: int = 10, alerts: int = 
                 return await execute(request)
             engine.broker.execute = timed  # the broker call, as the pipeline makes it
 
-            series = []
+            series, durable = [], []
             n = 0
             for _ in range(runs):
-                latencies = []
+                latencies, acknowledged = [], []
                 for _ in range(alerts):
                     n += 1
                     side = "buy" if n % 2 else "sell"
@@ -95,26 +96,61 @@ async def bench_submit_to_broker(total: int, concerned: int = 10, alerts: int = 
                     stamps.clear()
                     start = perf_counter()
                     await engine.submit(alert)
+                    acknowledged.append(perf_counter() - start)  # durable: the commit's fsync done
                     await engine.drain()
                     latencies.append(stamps[0] - start)
                     # Alerts apart, as TradingView sends them: the last one's notifications
                     # and bookkeeping are done before the next arrives.
                     await trio.sleep(GAP)
                 series.append(latencies)
+                durable.append(acknowledged)
             pids = [os.getpid(), *_children(os.getpid())]  # the workers and the warm spare
             rss_mb = sum(_rss_kb(p) for p in pids) / 1024
             plugins = len(engine.plugins)
     assert plugins == total, f"only {plugins} of {total} plugins loaded"
-    return {"latency_ms": summary(series, scale=1000), "rss_mb": round(rss_mb, 1),
+    return {"latency_ms": summary(series, scale=1000), "durable_ms": summary(durable, scale=1000), "rss_mb": round(rss_mb, 1),
             "load_ms_per_plugin": round(load_s * 1000 / total, 3), "processes": len(pids)}
+
+
+async def bench_commit_floor(commits: int = 300, runs: int = 5) -> dict:
+    """The disk's floor under every alert: one row inserted and committed with WAL and
+    synchronous=FULL (what the journal requires before an alert is acted on), on the loop's
+    own thread and through a thread as the journal writer does, alerts apart."""
+    inline, threaded = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        db = sqlite3.connect(Path(tmp) / "floor.db", isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+        for _ in range(runs):
+            a, b = [], []
+            for _ in range(commits):
+                for times, commit in ((a, db.execute), (b, None)):
+                    start = perf_counter()
+                    db.execute("BEGIN")
+                    db.execute("INSERT INTO t (body) VALUES (?)", ["x" * 300])
+                    if commit is None:
+                        await trio.to_thread.run_sync(db.execute, "COMMIT")
+                    else:
+                        commit("COMMIT")
+                    times.append(perf_counter() - start)
+                    await trio.sleep(GAP)
+            inline.append(a)
+            threaded.append(b)
+        db.close()
+    return {"inline_ms": summary(inline, scale=1000), "thread_ms": summary(threaded, scale=1000)}
 
 
 async def run_all(quick: bool = False) -> dict:
     alerts, runs = (20, 2) if quick else (300, 5)
+    floor = await bench_commit_floor(alerts, runs)
     ten = await bench_submit_to_broker(10, alerts=alerts, runs=runs)
     thousand = await bench_submit_to_broker(10 if quick else 1000, alerts=alerts, runs=runs)
     return {
         "submit_to_broker_10_ms": ten["latency_ms"],
+        "submit_durable_10_ms": ten["durable_ms"],
+        "commit_floor_ms": floor["inline_ms"],
+        "commit_floor_thread_ms": floor["thread_ms"],
         "submit_to_broker_1000_ms": thousand["latency_ms"],
         "submit_1000_over_10": round(thousand["latency_ms"]["median"] / ten["latency_ms"]["median"], 2),
         "engine_rss_10_mb": ten["rss_mb"],

@@ -188,8 +188,10 @@ class Engine:
             _run.reset(token)
 
     async def _execute(self, alert: Alert, alert_id: int, handled_by: str | None, outcome: dict) -> str:
-        await _run.get().journaled.wait()  # nothing happens for an alert not yet durable
+        # Planning reads only; what changes state (a trend, an order in ``place``) waits until
+        # the alert is durable, so the plan and the on_order hooks overlap the commit's fsync.
         if alert.action is Action.TREND:
+            await _run.get().journaled.wait()
             self.trend.set(alert.symbol, alert.timeframe, alert.state)
             outcome["trend"] = f"{alert.symbol} {alert.timeframe} {alert.state}"
             return "done"
