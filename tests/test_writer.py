@@ -32,6 +32,16 @@ async def test_a_burst_of_alerts_shares_commits_and_every_one_is_journaled(tmp_p
     assert {r["status"] for r in rows} == {"done"}
 
 
+async def test_drain_returns_once_every_status_is_durable(tmp_path):
+    # A lane goes on to its next alert without waiting for the last one's status commit; the
+    # alert stays pending until that commit, so drain still means "written".
+    async with running(tmp_path) as engine:
+        ids = [(await engine.submit(parse_body(f"buy EURUSD volume=0.1 price=1.1 id=d{n}"))).id for n in range(20)]
+        await engine.drain()
+        fresh = AlertJournal(Database(tmp_path / "data" / "moonhook.db"))  # sees only what committed
+        assert [fresh.get(i)["status"] for i in ids] == ["done"] * 20
+
+
 async def test_a_bad_write_fails_alone_in_its_batch(tmp_path):
     async with running(tmp_path) as engine:
         results = {}

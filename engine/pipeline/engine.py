@@ -13,6 +13,7 @@ import logging
 import math
 import time
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from time import perf_counter
 from typing import Any, AsyncIterator, Callable
@@ -33,7 +34,7 @@ from .plugins import Plugin, PluginError, PluginSet
 from .reports import describe_event, log_alert
 from .run import DURABLE, Journaled, NotJournaled, Run
 from .run import current as _run
-from .writer import JournalError, JournalWriter
+from .writer import JournalWriter
 
 log = logging.getLogger("moonhook.engine")
 
@@ -107,26 +108,33 @@ class Engine:
         lane.send_nowait((alert_id, alert, received, gate))
 
     async def _lane(self, receive: trio.MemoryReceiveChannel) -> None:
+        # The next alert starts as soon as this one's status is queued: the writer commits in
+        # order, and the alert counts as pending (see ``drain``) until its status is durable.
         async for alert_id, alert, received, gate in receive:
             try:
-                await self._process(alert_id, alert, Run(alert_id, "alert", received, gate))
+                status, outcome = await self._process(alert_id, alert, Run(alert_id, "alert", received, gate))
             except NotJournaled:
                 log.error("alert %d was not journaled (the write failed); nothing was done for it", alert_id)
-            except JournalError as e:  # its status could not be kept: the next start redoes it
-                log.error("alert %d: %s; it is processed again at the next start", alert_id, e)
+                self._processed()
+                continue
             except Exception:
                 log.exception("alert %d could not be processed", alert_id)
-                try:
-                    await self._set_status(alert_id, "failed", {"error": "internal error; see the engine's log"})
-                except JournalError as e:
-                    log.error("alert %d: %s", alert_id, e)
-            finally:
-                self._pending -= 1
-                if self._pending == 0:
-                    self._idle.set()
+                status, outcome = "failed", {"error": "internal error; see the engine's log"}
+            self.writer.set_status_soon(alert_id, status, outcome,
+                                        partial(self._status_written, alert_id, alert, status, outcome))
 
-    async def _set_status(self, alert_id: int, status: str, outcome: dict[str, Any] | None) -> None:
-        await self.writer.set_status(alert_id, status, outcome)
+    def _status_written(self, alert_id: int, alert: Alert, status: str, outcome: dict[str, Any],
+                        error: BaseException | None) -> None:
+        if error is None:
+            log_alert(alert_id, alert, status, outcome)
+        else:  # the next start processes it again
+            log.error("alert %d: %s; it is processed again at the next start", alert_id, error)
+        self._processed()
+
+    def _processed(self) -> None:
+        self._pending -= 1
+        if self._pending == 0:
+            self._idle.set()
 
     def pause(self) -> None:
         """Alerts are still journaled and answered, but not processed (status "paused")."""
@@ -141,7 +149,7 @@ class Engine:
         self.paused = False
         missed = self.journal.with_status("paused") if execute_missed else []
         for row in missed:
-            await self._set_status(row["id"], "received", None)
+            await self.writer.set_status(row["id"], "received", None)
             self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter())
         log.warning("resumed%s", f"; {len(missed)} alerts from the pause queued" if missed else "")
         self.notifier.send("admin", "moonhook resumed" + (f"; {len(missed)} missed alerts queued" if missed else ""))
@@ -164,7 +172,9 @@ class Engine:
 
     # -- processing -----------------------------------------------------------------------
 
-    async def _process(self, alert_id: int, alert: Alert, run: Run) -> None:
+    async def _process(self, alert_id: int, alert: Alert, run: Run) -> tuple[str, dict[str, Any]]:
+        """Runs the alert through its plugins and executes it; returns its status and outcome,
+        once its journal entry is durable (raises NotJournaled if it never will be)."""
         token = _run.set(run)
         try:
             if alert.symbol and alert.price and not (alert.action and alert.action.is_pending):
@@ -182,8 +192,7 @@ class Engine:
             if run.first_call is not None:
                 outcome["latency_ms"] = round((run.first_call - run.received) * 1000, 3)
             await run.journaled.wait()
-            await self._set_status(alert_id, status, outcome)
-            log_alert(alert_id, alert, status, outcome)
+            return status, outcome
         finally:
             _run.reset(token)
 
@@ -192,6 +201,7 @@ class Engine:
         # the alert is durable, so the plan and the on_order hooks overlap the commit's fsync.
         if alert.action is Action.TREND:
             await _run.get().journaled.wait()
+            await self.database.writable()
             self.trend.set(alert.symbol, alert.timeframe, alert.state)
             outcome["trend"] = f"{alert.symbol} {alert.timeframe} {alert.state}"
             return "done"
@@ -224,6 +234,7 @@ class Engine:
         record: dict[str, Any] = {"client_id": request.client_id, "plugin": request.plugin, "kind": request.kind}
         if verdict.rejected_by:
             result = OrderResult.refused(f"vetoed by {verdict.rejected_by}: {verdict.reason}")
+            await self.database.writable()
             self.ledger.finish(request, "vetoed", result)
         else:
             changes = {k: v for k, v in verdict.data.items() if getattr(request, k, None) != v}
@@ -237,6 +248,7 @@ class Engine:
                     run.first_call = perf_counter()
             latency = (perf_counter() - run.received) * 1000 if run is not None else None
             result = await self.broker.execute(request)
+            await self.database.writable()
             self.ledger.finish(request, "done" if result.ok else "refused", result, latency)
             if not result.ok and not result.duplicate:
                 self.notifier.send("trades", f"order refused: {request.kind} {request.symbol or ''} "
@@ -359,7 +371,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
     from ..brokers.paper import PaperBroker
 
     database = Database(config.database, fsync=False)  # made durable by the journal's fsyncs
-    journal = Database(config.database, shared_lock=False)
+    journal = Database(config.database, shared_lock=False, turn=database.turn)
     broker = broker or PaperBroker(database, config.paper, clock=clock)
     try:
         await broker.start()

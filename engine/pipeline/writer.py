@@ -32,6 +32,7 @@ class _Write:
     now: float = 0.0
     outcome: dict[str, Any] | None = None
     written: Callable[[Recorded], None] | None = None  # told before the commit
+    then: Callable[[BaseException | None], None] | None = None  # told once durable, or failed
     recorded: Recorded | None = None
     error: BaseException | None = None
     done: trio.Event = field(default_factory=trio.Event)
@@ -55,6 +56,15 @@ class JournalWriter:
 
     async def set_status(self, alert_id: int, status: str, outcome: dict[str, Any] | None = None) -> None:
         await self._put(_Write(alert_id=alert_id, status=status, outcome=outcome))
+
+    def set_status_soon(self, alert_id: int, status: str, outcome: dict[str, Any] | None,
+                        then: Callable[[BaseException | None], None]) -> None:
+        """Queues a status change without waiting for it: ``then(error)`` is called once it
+        is durable (error None) or has failed. Writes commit in the order they are queued."""
+        try:
+            self._send.send_nowait(_Write(alert_id=alert_id, status=status, outcome=outcome, then=then))
+        except trio.BrokenResourceError:
+            then(JournalError("the journal writer has stopped (the engine is stopping)"))
 
     async def write(self, call: Callable[[Any], Any]) -> None:
         """Runs ``call(db)`` in the next batch's transaction: another table of the journal's
@@ -96,6 +106,14 @@ class JournalWriter:
         journal = self._journal
         if not journal.lock.acquire(blocking=False):
             await trio.to_thread.run_sync(journal.lock.acquire)  # a reader holds it
+        journal.turn.take()  # the engine's writes wait for this commit without blocking the loop
+        try:
+            await self._commit(batch)
+        finally:
+            journal.turn.give()
+
+    async def _commit(self, batch: list[_Write]) -> None:
+        journal = self._journal
         transaction = journal.transaction(locked=True)
         try:
             db = transaction.__enter__()
@@ -132,6 +150,8 @@ def _finish(batch: list[_Write], error: BaseException | None) -> None:
         if error is not None:
             w.error, w.recorded = error, None
         w.done.set()
+        if w.then is not None:
+            w.then(None if w.error is None else JournalError(f"the journal could not write: {w.error}"))
 
 
 async def _in_thread(fn: Callable[[], None]) -> None:

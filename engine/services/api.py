@@ -41,6 +41,8 @@ SERVICE_API: dict[str, tuple[str, ...]] = {
     "time": ("now",),
 }
 
+_STORE_WRITES = {"set", "delete"}
+
 _ORDER_FIELDS = {
     "market": {"symbol", "side", "volume", "sl", "tp", "comment"},
     "pending": {"symbol", "side", "type", "price", "volume", "sl", "tp", "comment"},
@@ -113,10 +115,13 @@ def host_functions(engine: "Engine", plugin: "Plugin") -> dict[str, HostFunction
             raise HostError("trend.set: the timeframe must be a string such as \"H1\"")
         if state not in TREND_STATES:
             raise HostError(f"trend.set: the state must be one of {', '.join(TREND_STATES)}, got {state!r}"[:200])
+        await engine.database.writable()
         engine.trend.set(symbol_arg("trend.set", sym), timeframe, state)
 
     def store_call(method: str) -> HostFunction:
         async def call(*args: Any) -> Any:
+            if method in _STORE_WRITES:
+                await engine.database.writable()
             try:
                 return getattr(engine.store, method)(plugin.name, *args)
             except (StoreError, TypeError) as e:

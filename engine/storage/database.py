@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 import sqlite_utils
+import trio
 
 Migration = Callable[[sqlite_utils.Database], None]
 
@@ -105,18 +106,51 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v3(db: sqlite_utils.Database) -> None:
+    # Every quote looks for the stops and pending orders it crosses: a range search per side
+    # and level, whatever the number of open positions (it was a scan of the symbol's).
+    db.execute("CREATE INDEX paper_positions_sl ON paper_positions (symbol, side, sl)")
+    db.execute("CREATE INDEX paper_positions_tp ON paper_positions (symbol, side, tp)")
+    db.execute("CREATE INDEX paper_orders_trigger ON paper_orders (symbol, side, type, price) WHERE state = 'placed'")
+
+
 # Append only: a released migration is never edited, the next change is a new function.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
+
+
+class WriteTurn:
+    """Whose turn it is to write the file, as the event loop sees it. SQLite lets one
+    connection write at a time, and a connection that finds the other writing waits in
+    SQLite's busy handler, which would hold up the whole event loop. The journal writer takes
+    the turn while its commit's fsync runs in a thread; the engine's own writes, which run on
+    the loop without yielding, first wait for the turn here (``Database.writable``)."""
+
+    def __init__(self) -> None:
+        self._free = trio.Event()
+        self._free.set()
+
+    def take(self) -> None:
+        self._free = trio.Event()
+
+    def give(self) -> None:
+        self._free.set()
+
+    async def wait(self) -> None:
+        while not self._free.is_set():
+            await self._free.wait()
 
 
 class Database:
     """The journal's database. Use ``transaction()`` for writes that belong together."""
 
-    def __init__(self, path: Path | str, *, shared_lock: bool = True, fsync: bool = True):
+    def __init__(self, path: Path | str, *, shared_lock: bool = True, fsync: bool = True,
+                 turn: WriteTurn | None = None):
         """``shared_lock=False`` guards the connection with a plain lock that any thread may
         release, so that a transaction begun in one thread can commit in another; its users
-        must never nest it. ``fsync=False`` commits with synchronous=NORMAL (see above)."""
+        must never nest it. ``fsync=False`` commits with synchronous=NORMAL (see above).
+        Connections to one file share their ``turn``."""
         self.path = Path(path)
+        self.turn = turn or WriteTurn()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -141,6 +175,11 @@ class Database:
                 if current < version:
                     migrate(self.db)
                     self.db.execute(f"PRAGMA user_version = {version}")
+
+    async def writable(self) -> None:
+        """Returns when no other connection of the engine is committing: a write transaction
+        begun right after (without yielding) does not wait for SQLite's lock."""
+        await self.turn.wait()
 
     def transaction(self, locked: bool = False) -> "_Transaction":
         """``with db.transaction():`` BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an exception.

@@ -46,6 +46,11 @@ class AlertJournal:
         """The journal connection's lock: ``transaction(locked=True)`` takes it held."""
         return self._d.lock
 
+    @property
+    def turn(self):
+        """The file's write turn, shared with the engine's connection (see ``WriteTurn``)."""
+        return self._d.turn
+
     def transaction(self, locked: bool = False):
         """A write transaction on the journal's connection, for ``insert`` and ``update``."""
         return self._d.transaction(locked)

@@ -127,6 +127,7 @@ class PaperBroker(Broker):
             if not self._trigger(self._d.db, spec, bid, ask, time, None):
                 return
         events: list[Event] = []
+        await self._d.writable()
         with self._d.transaction() as db:
             self._save_prices(db)
             self._trigger(db, spec, bid, ask, time, events)
@@ -145,22 +146,15 @@ class PaperBroker(Broker):
                  events: list[Event] | None) -> bool:
         """Fills what this quote crosses, inside a transaction; with ``events`` None, only says
         whether anything would be."""
-        # Only rows this quote crosses are read: a quote is on every alert's path.
-        for o in list(db.query(
-                "SELECT * FROM paper_orders WHERE symbol = ? AND state = 'placed' AND ("
-                "(side = 'buy' AND ((type = 'limit' AND price >= ?) OR (type = 'stop' AND price <= ?))) OR "
-                "(side = 'sell' AND ((type = 'limit' AND price <= ?) OR (type = 'stop' AND price >= ?)))) "
-                "ORDER BY ticket", [spec.name, ask, ask, bid, bid])):
+        # Only rows this quote crosses are read, by index: a quote is on every alert's path.
+        for o in _crossed(db, _PENDING_CROSSED, [spec.name, ask, bid]):
             fill = pending_fill(o["side"], o["type"], o["price"], bid, ask)
             if fill is not None:
                 if events is None:
                     return True
                 db.execute("UPDATE paper_orders SET state = 'filled', done_at = ? WHERE ticket = ?", [at, o["ticket"]])
                 events.append(self._open(db, spec, o, round(fill, spec.digits), "pending", at))
-        for p in list(db.query(
-                "SELECT * FROM paper_positions WHERE symbol = ? AND ("
-                "(side = 'buy' AND (sl >= ? OR tp <= ?)) OR (side = 'sell' AND (sl <= ? OR tp >= ?))) "
-                "ORDER BY ticket", [spec.name, bid, bid, ask, ask])):
+        for p in _crossed(db, _STOPS_CROSSED, [spec.name, bid, ask]):
             hit = stop_hit(p, bid, ask)
             if hit is not None and self._tick_value(db, spec) is not None:   # no rate: cannot book it yet
                 if events is None:
@@ -178,6 +172,7 @@ class PaperBroker(Broker):
         handler = {"market": self._market, "pending": self._pending, "close": self._close_request,
                    "modify": self._modify}.get(request.kind)
         events: list[Event] = []
+        await self._d.writable()
         with self._d.transaction() as db:
             row = db.execute("SELECT result FROM paper_requests WHERE client_id = ?", [cid]).fetchone()
             if row is not None:
@@ -451,3 +446,21 @@ def _insert(db: Any, table: str, row: dict[str, Any]) -> int:
     """A plain INSERT (sqlite-utils' insert reads the table's schema on every call)."""
     sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
     return db.execute(sql, list(row.values())).lastrowid
+
+
+# What a quote crosses (?1 the symbol, ?2 and ?3 the prices its buys and its sells trigger
+# at): one index range search per side and level, however many positions are open.
+_PENDING_CROSSED = " UNION ALL ".join(
+    f"SELECT * FROM paper_orders WHERE symbol = ?1 AND state = 'placed' AND side = '{side}' "
+    f"AND type = '{kind}' AND price {op} ?{arg}"
+    for side, kind, op, arg in (("buy", "limit", ">=", 2), ("buy", "stop", "<=", 2),
+                                ("sell", "limit", "<=", 3), ("sell", "stop", ">=", 3)))
+_STOPS_CROSSED = " UNION ALL ".join(
+    f"SELECT * FROM paper_positions WHERE symbol = ?1 AND side = '{side}' AND {level} {op} ?{arg}"
+    for side, level, op, arg in (("buy", "sl", ">=", 2), ("buy", "tp", "<=", 2),
+                                 ("sell", "sl", "<=", 3), ("sell", "tp", ">=", 3)))
+
+
+def _crossed(db: Any, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+    """The rows of ``sql`` by ticket, each once (a row crossed at both levels is one row)."""
+    return sorted({r["ticket"]: r for r in db.query(sql, args)}.values(), key=lambda r: r["ticket"])
