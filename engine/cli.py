@@ -44,7 +44,7 @@ def _base_url(settings: Settings) -> str:
 
 # -- run ------------------------------------------------------------------------------------
 
-async def _run(settings: Settings) -> int:
+async def _run(settings: Settings, path: Path) -> int:
     from .web import create_app, serve
 
     if settings.engine.broker != "paper":
@@ -55,7 +55,10 @@ async def _run(settings: Settings) -> int:
         # The signal watcher outlives the engine: a second signal during the drain exits.
         async with trio.open_nursery() as watcher:
             watcher.start_soon(_on_signals, signals, shutdown)
-            async with open_engine(settings.engine, stop_timeout=STOP_TIMEOUT) as engine:
+            # Saves in scripts/ reload their plugins; saves of the config apply [plugins.NAME].
+            config_file = path.resolve() if path.exists() else None
+            async with open_engine(settings.engine, stop_timeout=STOP_TIMEOUT, watch=True, settings_file=config_file,
+                                   reload_settings=lambda: _settings(path).engine) as engine:
                 for error in engine.load_errors.values():
                     log.error("plugin not loaded: %s", error)
                 app = create_app(engine, settings.server)
@@ -190,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"moonhook: {e}", file=sys.stderr)
         return 2
     if a.command == "run":
-        return trio.run(_run, settings)
+        return trio.run(_run, settings, a.config)
     if a.command == "check":
         findings = trio.run(check_files, a.files, settings.engine)
         for finding in findings:

@@ -64,6 +64,9 @@ class EngineConfig:
     # worker, kept busy, answers faster than two that take turns waking up; the warm spare
     # still replaces a dead one in milliseconds.
     workers: int = 1
+    # The breaker: a plugin failing this many hook calls in a row (errors or budget
+    # overruns) is switched off until its file is saved again or the API enables it; 0: never.
+    breaker: int = 5
     default_budget: Budget = DEFAULT_BUDGET
     budget_limits: Budget = BUDGET_LIMITS
     symbol_map: Mapping[str, str] = field(default_factory=dict)
@@ -77,6 +80,8 @@ class EngineConfig:
             raise ValueError(f"engine.default_volume: must be a positive volume, got {self.default_volume!r}")
         if self.broker not in BROKERS:
             raise ValueError(f"engine.broker: expected one of {', '.join(BROKERS)}, got {self.broker!r}")
+        if isinstance(self.breaker, bool) or not (isinstance(self.breaker, int) and 0 <= self.breaker <= 1000):
+            raise ValueError(f"engine.breaker: must be an integer from 0 (off) to 1000, got {self.breaker!r}")
         if not (isinstance(self.workers, int) and 1 <= self.workers <= 64):
             raise ValueError(f"engine.workers: must be an integer from 1 to 64, got {self.workers!r}")
 

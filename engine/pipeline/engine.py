@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import math
 import time
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from functools import partial
 from pathlib import Path
 from time import perf_counter
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Iterator
 
 import trio
 
@@ -26,14 +26,16 @@ from ..alerts import Action, Alert, SymbolMap
 from ..brokers.base import Broker, Closed, Event, Fill, OrderRequest, OrderResult
 from ..config import EngineConfig
 from ..notify import Notifier
-from ..storage import AlertJournal, Database, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
+from ..storage import AlertJournal, Database, MetaCache, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
 from . import execution
 from .hooks import Hooks
-from .loader import load_plugin
-from .plugins import Plugin, PluginError, PluginSet
+from .lifecycle import Lifecycle
+from .plugins import Plugin
 from .reports import describe_event, log_alert
+from .roster import PluginSet
 from .run import DURABLE, Journaled, NotJournaled, Run
 from .run import current as _run
+from .watch import watch as watch_files
 from .writer import JournalWriter
 
 log = logging.getLogger("moonhook.engine")
@@ -58,13 +60,14 @@ class Engine:
         self.trend = TrendBook(database)
         self.notifier = Notifier(Outbox(database), write=self.writer.write)
         self.plugins = PluginSet()
-        self.load_errors: dict[str, str] = {}
+        self.meta_cache = MetaCache(database)
+        self.load_errors: dict[str, str] = {}  # file -> why no version of it serves
         self.hooks = Hooks(pool, self.plugins, self._hook_failed)
+        self.lifecycle = Lifecycle(self)
         self.started = clock()
         self._nursery = nursery
         self._lanes: dict[str, trio.MemorySendChannel] = {}
         self._events_send, self._events_recv = trio.open_memory_channel[Event](math.inf)
-        self._timers: dict[str, trio.CancelScope] = {}
         self._pending = 0
         self._idle = trio.Event()
         self._idle.set()
@@ -112,7 +115,8 @@ class Engine:
         # order, and the alert counts as pending (see ``drain``) until its status is durable.
         async for alert_id, alert, received, gate in receive:
             try:
-                status, outcome = await self._process(alert_id, alert, Run(alert_id, "alert", received, gate))
+                with self.working(Run(alert_id, "alert", received, gate)) as run:
+                    status, outcome = await self._process(alert_id, alert, run)
             except NotJournaled:
                 log.error("alert %d was not journaled (the write failed); nothing was done for it", alert_id)
                 self._processed()
@@ -156,14 +160,9 @@ class Engine:
         return len(missed)
 
     def set_enabled(self, name: str, enabled: bool) -> Plugin:
-        """Switches a plugin on or off at once (its hooks, its timer); raises KeyError."""
-        plugin = self.plugins.get(name)
-        if plugin is None:
-            raise KeyError(f"no plugin named {name!r}")
-        plugin.enabled = enabled
-        self.plugins.changed()
-        log.warning("plugin %s %s", name, "enabled" if enabled else "disabled")
-        return plugin
+        """Switches a plugin on or off at once (its hooks, its timer); raises KeyError. A
+        plugin the breaker switched off comes back this way."""
+        return self.lifecycle.set_enabled(name, enabled)
 
     async def drain(self) -> None:
         """Returns once every queued alert has been processed."""
@@ -175,26 +174,35 @@ class Engine:
     async def _process(self, alert_id: int, alert: Alert, run: Run) -> tuple[str, dict[str, Any]]:
         """Runs the alert through its plugins and executes it; returns its status and outcome,
         once its journal entry is durable (raises NotJournaled if it never will be)."""
+        if alert.symbol and alert.price and not (alert.action and alert.action.is_pending):
+            # The market price the alert saw (a pending order's price is its trigger, not one).
+            await self.broker.quote(alert.symbol, alert.price, self.clock())
+        plain = {**alert.to_plain(), "alert_id": alert_id}
+        verdict = await self.hooks.on_alert(alert, plain)
+        outcome: dict[str, Any] = {"plugins": verdict.steps, "orders": run.orders}
+        if verdict.rejected_by:
+            outcome.update(rejected_by=verdict.rejected_by, reason=verdict.reason)
+            status = "rejected"
+        else:
+            final = Alert.from_plain(verdict.data) if verdict.data is not plain else alert
+            status = await self._execute(final, alert_id, verdict.handled_by, outcome)
+        if run.first_call is not None:
+            outcome["latency_ms"] = round((run.first_call - run.received) * 1000, 3)
+        await run.journaled.wait()
+        return status, outcome
+
+    @contextmanager
+    def working(self, run: Run) -> Iterator[Run]:
+        """``run`` is what hook calls and orders are for meanwhile, on the plugins of the
+        roster current now: a reload meanwhile does not change the versions it calls."""
+        run.roster = self.plugins.hold()
         token = _run.set(run)
         try:
-            if alert.symbol and alert.price and not (alert.action and alert.action.is_pending):
-                # The market price the alert saw (a pending order's price is its trigger, not one).
-                await self.broker.quote(alert.symbol, alert.price, self.clock())
-            plain = {**alert.to_plain(), "alert_id": alert_id}
-            verdict = await self.hooks.on_alert(alert, plain)
-            outcome: dict[str, Any] = {"plugins": verdict.steps, "orders": run.orders}
-            if verdict.rejected_by:
-                outcome.update(rejected_by=verdict.rejected_by, reason=verdict.reason)
-                status = "rejected"
-            else:
-                final = Alert.from_plain(verdict.data) if verdict.data is not plain else alert
-                status = await self._execute(final, alert_id, verdict.handled_by, outcome)
-            if run.first_call is not None:
-                outcome["latency_ms"] = round((run.first_call - run.received) * 1000, 3)
-            await run.journaled.wait()
-            return status, outcome
+            yield run
         finally:
             _run.reset(token)
+            self.plugins.release(run.roster)
+            self.lifecycle.released()
 
     async def _execute(self, alert: Alert, alert_id: int, handled_by: str | None, outcome: dict) -> str:
         # Planning reads only; what changes state (a trend, an order in ``place``) waits until
@@ -276,64 +284,25 @@ class Engine:
             hook = "on_fill" if isinstance(event, Fill) else "on_close"
             if isinstance(event, Closed) or event.entry == "in":  # a full close is told by its Closed
                 self.notifier.send("trades", describe_event(event))
-            token = _run.set(Run(None, "fill" if hook == "on_fill" else "close"))
-            try:
-                for plugin in self.plugins.concerned(event.symbol, hook):
+            with self.working(Run(None, "fill" if hook == "on_fill" else "close")) as run:
+                for plugin in run.roster.concerned(event.symbol, hook):
                     await self.hooks.call(plugin, hook, event.to_plain())
-            finally:
-                _run.reset(token)
-
-    async def _timer(self, plugin: Plugin, scope: trio.CancelScope) -> None:
-        with scope:
-            every = plugin.meta.every
-            next_at = trio.current_time() + every
-            while True:
-                await trio.sleep_until(next_at)
-                next_at = max(next_at + every, trio.current_time())
-                if plugin.enabled:
-                    token = _run.set(Run(None, "timer"))
-                    try:
-                        await self.hooks.call(plugin, "on_timer")
-                    finally:
-                        _run.reset(token)
 
     # -- plugins ----------------------------------------------------------------------------
 
     async def load(self, path: Path) -> Plugin:
-        """Loads one script as a plugin and puts it live; raises PluginError."""
-        plugin = await load_plugin(self, path)
-        self.plugins.add(plugin)
-        self.load_errors.pop(path.name, None)
-        if plugin.meta.every and "on_timer" in plugin.hooks:
-            scope = self._timers[plugin.name] = trio.CancelScope()
-            self._nursery.start_soon(self._timer, plugin, scope, name=f"timer {plugin.name}")
-        log.info("plugin %s loaded from %s (%s)", plugin.name, path.name, ", ".join(sorted(plugin.hooks)) or "no hooks")
-        return plugin
+        """Loads one script as a plugin and puts it live (replacing its previous version);
+        raises PluginError."""
+        return await self.lifecycle.load(path)
 
     async def unload(self, name: str) -> None:
-        """Takes a plugin out of service, after its ``on_unload``."""
-        plugin = self.plugins.remove(name)
-        if plugin is None:
-            raise KeyError(f"no plugin named {name!r}")
-        scope = self._timers.pop(name, None)
-        if scope is not None:
-            scope.cancel()
-        if "on_unload" in plugin.hooks:
-            await self.hooks.call(plugin, "on_unload")
-        await self.pool.unload(plugin.pool_id)
-
-    async def load_all(self) -> None:
-        for path in sorted(self.config.scripts.glob("*.lua")):
-            try:
-                await self.load(path)
-            except PluginError as e:
-                self.load_errors[path.name] = str(e)
-                log.error("plugin not loaded: %s", e)
-                self.notifier.send("errors", f"plugin not loaded: {e}", key=f"load:{path.name}")
+        """Takes a plugin out of service; raises KeyError (see ``Lifecycle.unload``)."""
+        await self.lifecycle.unload(name)
 
     def _hook_failed(self, plugin: Plugin, hook: str, message: str) -> None:
         self.notifier.send("errors", f"plugin {plugin.name}: {hook} skipped: {message}",
                            key=f"hook:{plugin.name}:{hook}")
+        self.lifecycle.hook_failed(plugin, self.config.breaker)
 
     # -- start and stop -----------------------------------------------------------------
 
@@ -348,6 +317,7 @@ class Engine:
         return len(rows)
 
     async def _stop(self, timeout: float) -> None:
+        self.lifecycle.stop.set()  # no more reloads
         with trio.move_on_after(timeout) as scope:
             await self.drain()
         if scope.cancelled_caught:
@@ -363,11 +333,15 @@ class Engine:
 
 @asynccontextmanager
 async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker | None = None,
-                      clock: Callable[[], float] = time.time,
-                      stop_timeout: float = 10.0) -> AsyncIterator[Engine]:
+                      clock: Callable[[], float] = time.time, stop_timeout: float = 10.0,
+                      watch: bool = False, settings_file: Path | None = None,
+                      reload_settings: Callable[[], EngineConfig] | None = None) -> AsyncIterator[Engine]:
     """Opens the database, the broker (paper unless given) and the sandbox pool, loads
     every script, recovers unfinished alerts, and yields the running engine. On exit, the
-    alerts in flight finish (within ``stop_timeout``) and everything is closed."""
+    alerts in flight finish (within ``stop_timeout``) and everything is closed.
+
+    With ``watch``, saves in the scripts folder reload their plugins, and saves of
+    ``settings_file`` apply its ``[plugins.NAME]`` tables, as ``reload_settings()`` reads them."""
     from ..brokers.paper import PaperBroker
 
     database = Database(config.database, fsync=False)  # made durable by the journal's fsyncs
@@ -381,7 +355,13 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
             nursery.start_soon(engine.writer.run, name="journal writer")
             nursery.start_soon(engine.notifier.run, name="notifier")
             nursery.start_soon(engine._events, name="events")
-            await engine.load_all()
+            nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")
+            if watch:
+                lifecycle = engine.lifecycle
+                lifecycle.settings = (settings_file, reload_settings) if settings_file and reload_settings else None
+                await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, lifecycle.changed,
+                                            lifecycle.stop), name="file watcher")
+            await engine.lifecycle.load_all()
             await engine.recover()
             try:
                 yield engine

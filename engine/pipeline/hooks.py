@@ -22,7 +22,9 @@ import trio
 from sandbox import Pool, SandboxError
 
 from ..alerts import Alert, AlertError, SymbolMap, parse_json
-from .plugins import Plugin, PluginSet
+from .plugins import Plugin
+from .roster import PluginSet, Roster
+from .run import current as _run
 
 log = logging.getLogger("moonhook.hooks")
 
@@ -65,6 +67,11 @@ class Hooks:
         self._plugins = plugins
         self._report = report  # (plugin, hook, message): a skipped hook, for notify
         self._lock = trio.Lock()
+
+    def _roster(self) -> Roster:
+        """The plugins of the work in flight (see ``Engine.working``), else the current ones."""
+        run = _run.get()
+        return run.roster if run is not None and run.roster is not None else self._plugins.current
 
     @asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
@@ -137,7 +144,7 @@ class Hooks:
         The plugins that pass run in one fold; each other answer is looked at here before
         the next plugin sees the alert, so each sees the changes accepted before it."""
         verdict = Verdict(plain, steps=[])
-        plugins = self._plugins.concerned(alert.symbol, "on_alert")
+        plugins = self._roster().concerned(alert.symbol, "on_alert")
         start = 0
         async with self.held():
             while start < len(plugins):
@@ -185,7 +192,7 @@ class Hooks:
         """Runs ``on_order`` through every plugin concerned with the order's symbol, except the
         one placing it (it chose the order); the passes in one fold, as for ``on_alert``."""
         verdict = Verdict(order, steps=[])
-        plugins = [p for p in self._plugins.concerned(order.get("symbol"), "on_order") if p.name != origin]
+        plugins = [p for p in self._roster().concerned(order.get("symbol"), "on_order") if p.name != origin]
         start = 0
         async with self.held():
             while start < len(plugins):

@@ -1,6 +1,7 @@
-"""Loading a script file as a plugin: compile it in the sandbox, read its ``plugin`` table,
-apply its configuration, give it ``params``, run its ``on_load``. Any failure leaves nothing
-loaded and is raised as a PluginError naming the file (and the line, when there is one)."""
+"""Loading a script as a plugin: compile it in the sandbox, read its ``plugin`` table, apply
+its configuration, give it ``params``, run its ``on_load``. Any failure leaves nothing loaded
+and is raised as a PluginError naming the file (and the line, when there is one). Putting
+the plugin in service is the lifecycle's (``lifecycle.py``)."""
 
 from __future__ import annotations
 
@@ -19,21 +20,34 @@ if TYPE_CHECKING:
 _serial = itertools.count(1)
 
 
-async def load_plugin(engine: "Engine", path: Path) -> Plugin:
+async def load_plugin(engine: "Engine", path: Path, source: bytes, digest: str,
+                      replacing: Plugin | None = None) -> Plugin:
+    """A new version of the plugin in ``path`` (``source``, whose hash is ``digest``), loaded
+    beside ``replacing`` (the version it is to replace, if any) and not yet in service."""
     file = path.name
     try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise PluginError(file, f"cannot read the file: {e}") from None
+        text = source.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PluginError(file, f"cannot read the file: not UTF-8 text (byte {e.start})") from None
     config = engine.config
+    # The metadata of a source seen before gives its budget now: the chunk runs once.
+    cached = engine.meta_cache.get(digest)
+    budget = config.default_budget
+    if cached is not None:
+        try:
+            meta = PluginMeta.parse(cached, path.stem, file, engine.symbols)
+            budget = make_budget(config.default_budget, config.budget_limits, meta.budget,
+                                 config.plugin(meta.name).budget)
+        except (PluginError, ValueError):
+            pass
     plugin = Plugin(pool_id=f"{path.stem}#{next(_serial)}", path=path,
-                    meta=PluginMeta(path.stem, None), hooks=frozenset(), budget=config.default_budget)
+                    meta=PluginMeta(path.stem, None), hooks=frozenset(), budget=budget, digest=digest)
     host = host_functions(engine, plugin)
     pool = engine.pool
 
     async def run_chunk() -> None:
         try:
-            await pool.load(plugin.pool_id, source, chunkname=file, budget=plugin.budget, host=host)
+            await pool.load(plugin.pool_id, text, chunkname=file, budget=plugin.budget, host=host)
         except SandboxError as e:
             raise PluginError.from_sandbox(file, e) from None
 
@@ -45,15 +59,19 @@ async def load_plugin(engine: "Engine", path: Path) -> Plugin:
             raise PluginError(file, f"the `plugin` table cannot be read: {e}") from None
         meta = PluginMeta.parse(raw, path.stem, file, engine.symbols)
         other = engine.plugins.get(meta.name)
-        if other is not None:
+        if other is not None and other is not replacing and other.path != path and other.path.exists():
             raise PluginError(file, f"a plugin named {meta.name!r} is already loaded from {other.path.name}")
+        if engine.meta_cache.get(digest) != raw:
+            await engine.database.writable()
+            engine.meta_cache.put(digest, raw)
         settings = config.plugin(meta.name)
         try:
             budget = make_budget(config.default_budget, config.budget_limits, meta.budget, settings.budget)
         except ValueError as e:
             raise PluginError(file, str(e)) from None
         plugin.meta, plugin.enabled = meta, settings.enabled
-        if budget != plugin.budget:  # the chunk ran under the default; run it under its own
+        plugin.disabled_by = None if settings.enabled else "config"
+        if budget != plugin.budget:  # first sight of this source: it ran under the default
             await pool.unload(plugin.pool_id)
             plugin.budget = budget
             await run_chunk()

@@ -1,10 +1,5 @@
 """Plugins as the engine sees them: metadata from the script's ``plugin`` table, the hooks it
-defines, its stats, and the index that finds the plugins an alert concerns.
-
-The index is what keeps the cost of an alert proportional to the plugins it concerns: it
-maps (symbol, hook) to the enabled plugins that define that hook and watch that symbol,
-in priority order, and is rebuilt only when the set of plugins changes.
-"""
+defines, its budget, its state and its stats. Which plugins are loaded is ``roster.py``'s."""
 
 from __future__ import annotations
 
@@ -13,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import quantiles
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from sandbox import Budget, SandboxError
 
@@ -175,7 +170,8 @@ class PluginStats:
 
 @dataclass(eq=False)
 class Plugin:
-    """One loaded plugin: ``pool_id`` names its runtime in the sandbox pool."""
+    """One loaded version of a script: ``pool_id`` names its runtime in the sandbox pool,
+    ``digest`` the source it was loaded from. A reload makes a new Plugin; its stats carry on."""
 
     pool_id: str
     path: Path
@@ -184,61 +180,27 @@ class Plugin:
     budget: Budget
     enabled: bool = True
     stats: PluginStats = field(default_factory=PluginStats)
+    digest: str = ""
+    disabled_by: str | None = None     # config | api | breaker, while disabled
+    reload_error: str | None = None    # the last save that did not load; this version serves on
 
     @property
     def name(self) -> str:
         return self.meta.name
 
+    @property
+    def state(self) -> str:
+        """active | disabled | failed (its last save did not load: this version still serves)."""
+        if self.reload_error is not None:
+            return "failed"
+        return "active" if self.enabled else "disabled"
+
     def to_plain(self) -> dict[str, Any]:
-        return {"name": self.name, "file": self.path.name, "enabled": self.enabled,
-                "state": "active" if self.enabled else "disabled",
-                "symbols": sorted(self.meta.symbols) if self.meta.symbols is not None else "*",
-                "priority": self.meta.priority, "hooks": sorted(self.hooks), **self.stats.to_plain()}
-
-
-class PluginSet:
-    """The loaded plugins by name, with the (symbol, hook) index."""
-
-    def __init__(self) -> None:
-        self._by_name: dict[str, Plugin] = {}
-        self._index: dict[tuple[str | None, str], tuple[Plugin, ...]] = {}
-
-    def __iter__(self):
-        return iter(sorted(self._by_name.values(), key=_order))
-
-    def __len__(self) -> int:
-        return len(self._by_name)
-
-    def get(self, name: str) -> Plugin | None:
-        return self._by_name.get(name)
-
-    def add(self, plugin: Plugin) -> None:
-        self._by_name[plugin.name] = plugin
-        self._index.clear()
-
-    def remove(self, name: str) -> Plugin | None:
-        self._index.clear()
-        return self._by_name.pop(name, None)
-
-    def changed(self) -> None:
-        """Call after enabling or disabling a plugin."""
-        self._index.clear()
-
-    def concerned(self, symbol: str | None, hook: str) -> tuple[Plugin, ...]:
-        """The enabled plugins defining ``hook`` that watch ``symbol``, lowest priority first.
-        A symbol-less alert (closeall) concerns every plugin with the hook."""
-        key = (symbol, hook)
-        found = self._index.get(key)
-        if found is None:
-            found = tuple(sorted((p for p in self._by_name.values()
-                                  if p.enabled and hook in p.hooks and (symbol is None or p.meta.watches(symbol))),
-                                 key=_order))
-            self._index[key] = found
-        return found
-
-    def with_hook(self, hook: str) -> Iterable[Plugin]:
-        return (p for p in self if p.enabled and hook in p.hooks)
-
-
-def _order(p: Plugin) -> tuple[int, str]:
-    return (p.meta.priority, p.name)
+        row = {"name": self.name, "file": self.path.name, "enabled": self.enabled, "state": self.state,
+               "symbols": sorted(self.meta.symbols) if self.meta.symbols is not None else "*",
+               "priority": self.meta.priority, "hooks": sorted(self.hooks), **self.stats.to_plain()}
+        if self.disabled_by and not self.enabled:
+            row["disabled_by"] = self.disabled_by
+        if self.reload_error is not None:
+            row["last_error"] = self.reload_error
+        return row

@@ -7,9 +7,12 @@ import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
+
+if TYPE_CHECKING:
+    from .roster import Roster
 
 
 class NotJournaled(Exception):
@@ -59,6 +62,7 @@ class Run:
     stamp: int = field(default_factory=time.time_ns)
     orders: list[dict[str, Any]] = field(default_factory=list)
     first_call: float | None = None  # perf_counter of the first broker call
+    roster: "Roster | None" = None   # the plugins it runs on (held by ``Engine.working``)
     _seq: dict[str, int] = field(default_factory=dict)
 
     def client_id(self, plugin: str) -> str:

@@ -3,10 +3,11 @@
 from .database import MIGRATIONS, Database
 from .journal import STATUSES, UNFINISHED, AlertJournal, Recorded, content_hash
 from .ledger import OrderLedger
+from .metacache import MetaCache
 from .outbox import Outbox
 from .store import PluginStore, StoreError, TrendBook
 
 __all__ = [
-    "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Database", "OrderLedger", "Outbox",
+    "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Database", "MetaCache", "OrderLedger", "Outbox",
     "PluginStore", "Recorded", "StoreError", "TrendBook", "content_hash",
 ]

@@ -114,8 +114,14 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX paper_orders_trigger ON paper_orders (symbol, side, type, price) WHERE state = 'placed'")
 
 
+def _v4(db: sqlite_utils.Database) -> None:
+    # Each script's `plugin` table by the hash of its source: a start or reload knows the
+    # plugin's budget before running the script, so it compiles once.
+    db["plugin_meta"].create({"digest": str, "meta": str, "seen_at": float}, pk="digest", not_null={"meta"})
+
+
 # Append only: a released migration is never edited, the next change is a new function.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
 
 
 class WriteTurn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import trio
@@ -65,8 +66,14 @@ def api_blueprint(engine: Any, server: ServerConfig) -> Blueprint:
 
     @bp.get("/plugins")
     async def plugins():
-        return {"plugins": [plugin_row(engine, p) for p in engine.plugins],
-                "load_errors": dict(engine.load_errors)}
+        # Files with no version serving are listed too, failed (with why) or loading.
+        rows = [plugin_row(engine, p) for p in engine.plugins]
+        served = {row["file"] for row in rows}
+        rows += [{"name": Path(file).stem, "file": file, "enabled": False, "state": "failed", "last_error": error}
+                 for file, error in sorted(engine.load_errors.items()) if file not in served]
+        rows += [{"name": Path(file).stem, "file": file, "enabled": False, "state": "loading"}
+                 for file in sorted(engine.lifecycle.loading) if file not in served and file not in engine.load_errors]
+        return {"plugins": rows, "load_errors": dict(engine.load_errors)}
 
     @bp.get("/alerts")
     async def alerts():
