@@ -95,6 +95,9 @@ def render_config(secret: str, api_token: str) -> str:
 {_toml(execute_alerts=engine.execute_alerts)}
 # Seconds within which an alert with the same content is a repeat and dropped.
 {_toml(dedup_window=engine.dedup_window)}
+# A plugin whose hooks fail (or overrun their budget) this many times in a row is switched
+# off until its file is saved again or the API enables it; 0: never.
+{_toml(breaker=engine.breaker)}
 # The volume of an entry that gives neither volume nor risk (unset: such an entry is refused).
 # default_volume = 0.01
 # TradingView's symbol names to the broker's:

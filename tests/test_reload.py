@@ -254,3 +254,19 @@ async def test_api_plugins_shows_failed_reloads_and_files_with_no_version(tmp_pa
         assert rows["tagger.lua"]["state"] == "failed" and rows["tagger.lua"]["enabled"] is True
         assert rows["tagger.lua"]["last_error"].startswith("tagger.lua:1: ")
         assert rows["broken.lua"]["state"] == "failed" and "plugin.symbols" in rows["broken.lua"]["last_error"]
+
+
+async def test_a_plugin_with_its_own_budget_compiles_once_when_its_source_was_seen_before(tmp_path):
+    # Its chunk counts its own runs. The first sight runs it under the default budget, reads
+    # `plugin`, then again under its own; the next start knows the budget from the hash.
+    script = """
+        plugin = {budget = {instructions = 500000}}
+        store.set("chunk_runs", (store.get("chunk_runs") or 0) + 1)
+        function on_alert(a) end
+    """
+    async with watching(tmp_path, {"counted": script}) as engine:
+        assert engine.store.get("counted", "chunk_runs") == 2
+        assert engine.plugins.get("counted").budget.instructions == 500_000
+    async with watching(tmp_path, {"counted": script}) as engine:
+        assert engine.store.get("counted", "chunk_runs") == 3
+        assert engine.plugins.get("counted").budget.instructions == 500_000
