@@ -52,7 +52,6 @@ class Lifecycle:
         self._timers: dict[Plugin, trio.CancelScope] = {}
         self._retire = trio.Event()             # set when a retiring plugin may be free
         self.loading: set[str] = set()          # files being loaded now
-        self.failed: dict[str, str] = {}        # file -> why it has no version serving
         self.stop = trio.Event()                # ends the file watcher
         # moonhook.toml and how to read it, when its saves are applied
         self.settings: tuple[Path, Callable[[], EngineConfig]] | None = None
@@ -122,7 +121,7 @@ class Lifecycle:
             for path in [p for p in paths if p.is_file()]:
                 await self._reload(path)
             for path in [p for p in paths if not p.is_file()]:
-                self.failed.pop(path.name, None)
+                self._engine.load_errors.pop(path.name, None)
                 plugin = self._engine.plugins.from_file(path)
                 if plugin is not None:
                     log.info("plugin %s: %s deleted; unloading it once its alerts in flight are done",
@@ -157,7 +156,6 @@ class Lifecycle:
         self._start_timer(new)
         self._retire.set()
         engine.load_errors.pop(path.name, None)
-        self.failed.pop(path.name, None)
         verb = "reloaded" if replaced else "loaded"
         log.info("plugin %s %s from %s (%s)", new.name, verb, path.name, ", ".join(sorted(new.hooks)) or "no hooks")
         return new
@@ -168,7 +166,6 @@ class Lifecycle:
             old.reload_error = str(error)
             told = f"reload of {path.name} failed: {error}; the previous version keeps running"
         else:
-            self.failed[path.name] = str(error)
             engine.load_errors[path.name] = str(error)
             told = f"plugin not loaded: {error}"
         log.error("%s", told)
