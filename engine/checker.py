@@ -9,28 +9,16 @@ from __future__ import annotations
 
 import re
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from .alerts import parse_body
 from .config import EngineConfig
 from .pipeline import open_engine
-from .pipeline.plugins import HOOKS, PluginError
+from .pipeline.plugins import HOOKS, Finding, PluginError
 
 _LOCATED = re.compile(r"^(?P<file>[^:\s]+\.lua):(?P<line>\d+):\s*")
 SAMPLE_PRICES = {"EURUSD": 1.1, "GBPUSD": 1.27, "USDJPY": 150.0, "XAUUSD": 2000.0}
-
-
-@dataclass(frozen=True)
-class Finding:
-    file: str
-    line: int | None
-    level: str          # error | warning | ok
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.level}: {self.message}"
 
 
 async def check_files(paths: list[Path], config: EngineConfig = EngineConfig()) -> list[Finding]:
@@ -56,7 +44,7 @@ async def _check_one(engine, path: Path) -> list[Finding]:
     try:
         plugin = await engine.load(path)
     except PluginError as e:
-        return [Finding(e.file, e.line, "error", e.message)]
+        return [e.finding()]
     out: list[Finding] = []
     try:
         functions = engine.pool.functions(plugin.pool_id)

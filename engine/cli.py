@@ -59,8 +59,6 @@ async def _run(settings: Settings, path: Path) -> int:
             config_file = path.resolve() if path.exists() else None
             async with open_engine(settings.engine, stop_timeout=STOP_TIMEOUT, watch=True, settings_file=config_file,
                                    reload_settings=lambda: _settings(path).engine) as engine:
-                for error in engine.load_errors.values():
-                    log.error("plugin not loaded: %s", error)
                 app = create_app(engine, settings.server)
                 async with trio.open_nursery() as server:
                     port = await server.start(partial(serve, app, settings.server, shutdown=shutdown))

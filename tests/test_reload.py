@@ -109,7 +109,7 @@ async def test_a_broken_save_keeps_the_last_good_version_serving(tmp_path):
         good = engine.plugins.get("tagger")
         save(path, "function on_alert(a)\n  return {comment = 'v2'\nend\n")   # syntax error, line 3
         await until(lambda: good.reload_error is not None)
-        assert good.reload_error.startswith("tagger.lua:3: ") and good.state == "failed"
+        assert good.reload_error.startswith("tagger.lua:3: error: ") and good.state == "failed"  # as check says it
         assert engine.plugins.get("tagger") is good and await comment_of(engine, 1) == "v1"
         assert any("reload of tagger.lua failed: tagger.lua:3:" in t and "previous version keeps running" in t
                    for t in outbox(engine))

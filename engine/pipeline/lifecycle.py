@@ -162,12 +162,13 @@ class Lifecycle:
 
     def _failed(self, path: Path, old: Plugin | None, error: PluginError) -> None:
         engine = self._engine
+        report = str(error.finding())  # as `moonhook check` prints it
         if old is not None:
-            old.reload_error = str(error)
-            told = f"reload of {path.name} failed: {error}; the previous version keeps running"
+            old.reload_error = report
+            told = f"reload of {path.name} failed: {report}; the previous version keeps running"
         else:
-            engine.load_errors[path.name] = str(error)
-            told = f"plugin not loaded: {error}"
+            engine.load_errors[path.name] = report
+            told = f"plugin not loaded: {report}"
         log.error("%s", told)
         engine.notifier.send("errors", told, key=f"load:{path.name}")
 

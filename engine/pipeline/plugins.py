@@ -22,6 +22,20 @@ _META_KEYS = {"name", "symbols", "priority", "params", "every", "budget", "descr
 _BUDGET_KEYS = {"instructions", "timeout", "memory_mb"}
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One line of ``moonhook check``'s report, in the form every plugin problem is told."""
+
+    file: str
+    line: int | None
+    level: str          # error | warning | ok
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.level}: {self.message}"
+
+
 class PluginError(Exception):
     """A plugin that cannot be loaded: the file and what is wrong."""
 
@@ -29,6 +43,9 @@ class PluginError(Exception):
         self.file, self.message, self.line = file, message, line
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where}: {message}")
+
+    def finding(self) -> Finding:
+        return Finding(self.file, self.line, "error", self.message)
 
     @classmethod
     def from_sandbox(cls, file: str, error: SandboxError) -> "PluginError":
