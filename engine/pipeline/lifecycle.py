@@ -74,7 +74,8 @@ class Lifecycle:
         settings = self.settings[0] if self.settings is not None else None
         scripts = {p for p in paths if p != settings}
         if scripts:
-            await self.apply(scripts)
+            log.info("saved: %s", ", ".join(sorted(p.name for p in scripts)))
+            await self.apply(scripts, announce=True)
         if settings in paths:
             await self._settings_saved()
 
@@ -104,22 +105,22 @@ class Lifecycle:
         async with self._changing:
             return await self._load(path, force=True)
 
-    async def _reload(self, path: Path, force: bool = False) -> None:
+    async def _reload(self, path: Path, force: bool = False, announce: bool = True) -> None:
         """Loads ``path`` if it changed; a failure is reported, and what served goes on serving."""
         old = self._engine.plugins.from_file(path)
         try:
-            await self._load(path, force)
+            await self._load(path, force, announce)
         except PluginError as e:
             self._failed(path, old, e)
 
-    async def apply(self, paths: Iterable[Path]) -> None:
+    async def apply(self, paths: Iterable[Path], announce: bool = False) -> None:
         """Brings the plugins in line with the files ``paths`` as they are now: loaded, reloaded
         or unloaded. New and changed files first, so a plugin renamed to another file (same
         ``plugin.name``) is replaced, not missing for a moment."""
         paths = sorted(set(paths))
         async with self._changing:
             for path in [p for p in paths if p.is_file()]:
-                await self._reload(path)
+                await self._reload(path, announce=announce)
             for path in [p for p in paths if not p.is_file()]:
                 self._engine.load_errors.pop(path.name, None)
                 plugin = self._engine.plugins.from_file(path)
@@ -128,7 +129,7 @@ class Lifecycle:
                              plugin.name, path.name)
                     self._out_of_service([plugin])
 
-    async def _load(self, path: Path, force: bool = False) -> Plugin:
+    async def _load(self, path: Path, force: bool = False, announce: bool = False) -> Plugin:
         engine = self._engine
         old = engine.plugins.from_file(path)
         try:
@@ -140,6 +141,8 @@ class Lifecycle:
                 and old.reload_error is None:
             return old  # saved unchanged (or a burst's repeat): nothing to compile
         self.loading.add(path.name)
+        if announce:
+            log.info("plugin file %s: loading", path.name)
         try:
             new = await load_plugin(engine, path, source, hashed, replacing=old)
         finally:
