@@ -403,10 +403,10 @@ async def test_a_quote_without_a_trade_is_kept_across_a_clean_stop(tmp_path):
 
 async def test_a_quote_searches_its_triggers_by_index_not_by_scanning_positions(tmp_path):
     # A quote is on every alert's path; with hundreds of positions open it must not read them all.
-    from engine.brokers.paper.broker import _PENDING_CROSSED, _STOPS_CROSSED
+    from engine.brokers.paper.rules import PENDING_CROSSED, STOPS_CROSSED
 
     db, broker, _ = open_broker(tmp_path)
-    for sql in (_PENDING_CROSSED, _STOPS_CROSSED):
+    for sql in (PENDING_CROSSED, STOPS_CROSSED):
         plan = [row[3] for row in db.db.execute("EXPLAIN QUERY PLAN " + sql, ["EURUSD", 1.1, 1.1])]
         searches = [step for step in plan if step.startswith(("SEARCH", "SCAN"))]
         assert len(searches) == 4 and all(" USING INDEX " in s and s.startswith("SEARCH") for s in searches), plan

@@ -21,7 +21,8 @@ from ..base import PENDING_TYPES, Broker, Closed, Event, Fill, OrderRequest, Ord
 from ..symbols import SymbolSpec, symbol_table
 from .config import PaperConfig
 from .rules import (
-    Refused, check_stops, is_number, lots, pending_fill, profit_of, side_of, stop_hit, ticket_of, waits_below,
+    PENDING_CROSSED, STOPS_CROSSED, Refused, check_stops, crossed, is_number, lots, pending_fill, profit_of, side_of,
+    stop_hit, ticket_of, waits_below,
 )
 
 _OPPOSITE = {"buy": "sell", "sell": "buy"}
@@ -147,14 +148,14 @@ class PaperBroker(Broker):
         """Fills what this quote crosses, inside a transaction; with ``events`` None, only says
         whether anything would be."""
         # Only rows this quote crosses are read, by index: a quote is on every alert's path.
-        for o in _crossed(db, _PENDING_CROSSED, [spec.name, ask, bid]):
+        for o in crossed(db, PENDING_CROSSED, [spec.name, ask, bid]):
             fill = pending_fill(o["side"], o["type"], o["price"], bid, ask)
             if fill is not None:
                 if events is None:
                     return True
                 db.execute("UPDATE paper_orders SET state = 'filled', done_at = ? WHERE ticket = ?", [at, o["ticket"]])
                 events.append(self._open(db, spec, o, round(fill, spec.digits), "pending", at))
-        for p in _crossed(db, _STOPS_CROSSED, [spec.name, bid, ask]):
+        for p in crossed(db, STOPS_CROSSED, [spec.name, bid, ask]):
             hit = stop_hit(p, bid, ask)
             if hit is not None and self._tick_value(db, spec) is not None:   # no rate: cannot book it yet
                 if events is None:
@@ -447,20 +448,3 @@ def _insert(db: Any, table: str, row: dict[str, Any]) -> int:
     sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
     return db.execute(sql, list(row.values())).lastrowid
 
-
-# What a quote crosses (?1 the symbol, ?2 and ?3 the prices its buys and its sells trigger
-# at): one index range search per side and level, however many positions are open.
-_PENDING_CROSSED = " UNION ALL ".join(
-    f"SELECT * FROM paper_orders WHERE symbol = ?1 AND state = 'placed' AND side = '{side}' "
-    f"AND type = '{kind}' AND price {op} ?{arg}"
-    for side, kind, op, arg in (("buy", "limit", ">=", 2), ("buy", "stop", "<=", 2),
-                                ("sell", "limit", "<=", 3), ("sell", "stop", ">=", 3)))
-_STOPS_CROSSED = " UNION ALL ".join(
-    f"SELECT * FROM paper_positions WHERE symbol = ?1 AND side = '{side}' AND {level} {op} ?{arg}"
-    for side, level, op, arg in (("buy", "sl", ">=", 2), ("buy", "tp", "<=", 2),
-                                 ("sell", "sl", "<=", 3), ("sell", "tp", ">=", 3)))
-
-
-def _crossed(db: Any, sql: str, args: list[Any]) -> list[dict[str, Any]]:
-    """The rows of ``sql`` by ticket, each once (a row crossed at both levels is one row)."""
-    return sorted({r["ticket"]: r for r in db.query(sql, args)}.values(), key=lambda r: r["ticket"])

@@ -1,5 +1,6 @@
 """The paper market's rules as pure functions: when pending orders and stops trigger and at
-what price, which side of the price stops belong on, what a move is worth."""
+what price, which side of the price stops belong on, what a move is worth; and the same
+trigger rules as the queries that find the rows a quote crosses."""
 
 from __future__ import annotations
 
@@ -76,3 +77,21 @@ def profit_of(spec: SymbolSpec, tick_value: float, p: dict[str, Any], close: flo
 
 def lots(volume: float) -> Decimal:
     return Decimal(repr(volume))
+
+
+# What a quote crosses (?1 the symbol, ?2 and ?3 the prices its buys and its sells trigger
+# at): one index range search per side and level, however many positions are open.
+PENDING_CROSSED = " UNION ALL ".join(
+    f"SELECT * FROM paper_orders WHERE symbol = ?1 AND state = 'placed' AND side = '{side}' "
+    f"AND type = '{kind}' AND price {op} ?{arg}"
+    for side, kind, op, arg in (("buy", "limit", ">=", 2), ("buy", "stop", "<=", 2),
+                                ("sell", "limit", "<=", 3), ("sell", "stop", ">=", 3)))
+STOPS_CROSSED = " UNION ALL ".join(
+    f"SELECT * FROM paper_positions WHERE symbol = ?1 AND side = '{side}' AND {level} {op} ?{arg}"
+    for side, level, op, arg in (("buy", "sl", ">=", 2), ("buy", "tp", "<=", 2),
+                                 ("sell", "sl", "<=", 3), ("sell", "tp", ">=", 3)))
+
+
+def crossed(db: Any, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+    """The rows of ``sql`` by ticket, each once (a row crossed at both levels is one row)."""
+    return sorted({r["ticket"]: r for r in db.query(sql, args)}.values(), key=lambda r: r["ticket"])
