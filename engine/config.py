@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from sandbox import MB, Budget
 
 from .brokers.paper import PaperConfig
+from .notify.config import TelegramConfig
 
 # What a plugin gets unless it asks otherwise, and the most it may ask for.
 DEFAULT_BUDGET = Budget(instructions=2_000_000, timeout=0.1, memory=16 * MB)
@@ -53,6 +54,20 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class MonitorConfig:
+    """``[monitor]``: when the engine tells the administrators it is in trouble."""
+
+    latency_alert_ms: float = 1000.0   # an alert's receipt to its broker call took longer
+    memory_alert_mb: float = 500.0     # resident memory of the engine and its sandbox workers
+    interval_seconds: float = 10.0     # how often memory is sampled
+
+    def __post_init__(self) -> None:
+        for name in ("latency_alert_ms", "memory_alert_mb", "interval_seconds"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"monitor.{name}: must be a positive number, got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     scripts: Path = Path("scripts")
     data: Path = Path("data")
@@ -72,6 +87,8 @@ class EngineConfig:
     symbol_map: Mapping[str, str] = field(default_factory=dict)
     plugins: Mapping[str, PluginConfig] = field(default_factory=dict)
     paper: PaperConfig = field(default_factory=PaperConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
     def __post_init__(self) -> None:
         if not self.dedup_window >= 0:
@@ -95,7 +112,7 @@ class EngineConfig:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything moonhook.toml configures (later issues add telegram, mt5 and monitor)."""
+    """Everything moonhook.toml configures (``[telegram]`` and ``[monitor]`` live in ``engine``)."""
 
     server: ServerConfig = field(default_factory=ServerConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)

@@ -20,7 +20,9 @@ from typing import Any, Callable, Mapping
 from sandbox import MB, Budget
 
 from .brokers.paper import PaperConfig
-from .config import BROKERS, BUDGET_LIMITS, DEFAULT_BUDGET, EngineConfig, PluginConfig, ServerConfig, Settings
+from .config import (BROKERS, BUDGET_LIMITS, DEFAULT_BUDGET, EngineConfig, MonitorConfig, PluginConfig, ServerConfig,
+                     Settings)
+from .notify.config import KINDS, PARSE_MODES, BotConfig, ChatConfig, TelegramConfig
 
 
 class SettingsError(ValueError):
@@ -125,8 +127,69 @@ def _networks(v: Any) -> tuple[str, ...]:
     return tuple(v)
 
 
+def _url(v: Any) -> str:
+    if not isinstance(v, str) or not v.startswith(("http://", "https://")) or len(v) < 10:
+        raise _Bad("an http:// or https:// URL")
+    return v.rstrip("/")
+
+
+def _chat_id(v: Any) -> int | str:
+    if isinstance(v, int) and not isinstance(v, bool) and v != 0:
+        return v
+    if isinstance(v, str) and v.startswith("@") and len(v) > 1:
+        return v
+    raise _Bad("a chat id (a number, negative for a group) or \"@channelname\"")
+
+
+def _chat_ids(v: Any) -> tuple[int | str, ...]:
+    if not isinstance(v, list):
+        raise _Bad("a list of chat ids, like [123456789]")
+    out = []
+    for i, item in enumerate(v):
+        try:
+            out.append(_chat_id(item))
+        except _Bad as e:
+            raise _Bad(e.expected, item, at=f"[{i}]") from None
+    return tuple(out)
+
+
+def _chats(v: Any) -> tuple[ChatConfig, ...]:
+    """Chat ids, or tables ``{ id = 123, events = ["trades", "errors"] }`` (default: every kind)."""
+    what = "a list of chat ids or tables like { id = 123, events = [\"trades\"] }"
+    if not isinstance(v, list):
+        raise _Bad(what)
+    out = []
+    for i, item in enumerate(v):
+        if not isinstance(item, dict):
+            try:
+                out.append(ChatConfig(_chat_id(item)))
+            except _Bad as e:
+                raise _Bad(e.expected, item, at=f"[{i}]") from None
+            continue
+        for key in item:
+            if key not in ("id", "events"):
+                raise _Bad("one of id, events", key, at=f"[{i}].{key}")
+        try:
+            chat = _chat_id(item.get("id"))
+        except _Bad as e:
+            raise _Bad(e.expected, item.get("id"), at=f"[{i}].id") from None
+        events = item.get("events", list(KINDS))
+        if not isinstance(events, list) or not all(e in KINDS for e in events):
+            raise _Bad(f"a list of events from {', '.join(KINDS)}", events, at=f"[{i}].events")
+        out.append(ChatConfig(chat, frozenset(events)))
+    return tuple(out)
+
+
 def _anything(v: Any) -> Any:
     return v
+
+
+@dataclass(frozen=True)
+class _Array:
+    """An array of tables, each read with ``schema`` (``[[telegram.bots]]``)."""
+
+    schema: Mapping[str, Any]
+    example: str
 
 
 @dataclass(frozen=True)
@@ -167,11 +230,22 @@ SCHEMA: dict[str, Any] = {
         # the keys plugins.check_budget / make_budget take; timeout is in seconds
         "budget": {"instructions": _integer(1, 2**53), "timeout": _POSITIVE, "memory_mb": _POSITIVE},
     }),
-    # defined by later issues; tolerated so a file written for them still loads
-    "telegram": _anything, "mt5": _anything, "monitor": _anything,
+    "telegram": {
+        "api_url": _url, "admins": _chat_ids, "parse_mode": _choice(*PARSE_MODES),
+        "throttle_seconds": _NOT_NEGATIVE, "command_max_age": _POSITIVE,
+        "webhook_url": _url, "webhook_secret": _string,
+        "bots": _Array({"token": _string, "chats": _chats}, "[[telegram.bots]]"),
+    },
+    "monitor": {"latency_alert_ms": _POSITIVE, "memory_alert_mb": _POSITIVE, "interval_seconds": _POSITIVE},
+    # defined by a later issue; tolerated so a file written for it still loads
+    "mt5": _anything,
 }
 
-SECRETS = frozenset({"server.secret", "server.api_token"})  # never echoed in an error
+SECRETS = frozenset({"server.secret", "server.api_token", "telegram.webhook_secret"})  # never echoed
+
+
+def _secret(path: str) -> bool:
+    return path in SECRETS or path.endswith(".token")  # telegram.bots[N].token
 ENV_OVERRIDES = {"MOONHOOK_SECRET": "secret", "MOONHOOK_API_TOKEN": "api_token"}  # -> [server]
 
 
@@ -189,6 +263,10 @@ def _show(value: Any) -> str:
 
 def _read(raw: Any, schema: Any, path: str) -> Any:
     """``raw`` checked against ``schema``; the result keeps only known, checked values."""
+    if isinstance(schema, _Array):
+        if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+            raise _Problem(path, f"expected an array of tables ({schema.example}), got {_show(raw)}")
+        return [_read(item, schema.schema, f"{path}[{i}]") for i, item in enumerate(raw)]
     if isinstance(schema, (dict, _Each)):
         if not isinstance(raw, dict):
             raise _Problem(path, f"expected a table, got {_show(raw)}")
@@ -205,7 +283,7 @@ def _read(raw: Any, schema: Any, path: str) -> Any:
         return schema(raw)
     except _Bad as e:
         where = path + e.at
-        if path in SECRETS:
+        if _secret(path):
             raise _Problem(where, f"expected {e.expected}") from None
         raise _Problem(where, f"expected {e.expected}, got {_show(raw if e.got is ... else e.got)}") from None
 
@@ -229,6 +307,10 @@ def _build(data: dict[str, Any], base: Path | None, env: Mapping[str, str]) -> S
         memory=int(sandbox["memory_mb"] * MB) if "memory_mb" in sandbox else DEFAULT_BUDGET.memory)
     engine["paper"] = PaperConfig(**data.get("paper", {}))
     engine["plugins"] = {name: PluginConfig(**p) for name, p in data.get("plugins", {}).items()}
+    telegram = dict(data.get("telegram", {}))
+    telegram["bots"] = tuple(BotConfig(**bot) for bot in telegram.get("bots", ()))
+    engine["telegram"] = TelegramConfig(**telegram)
+    engine["monitor"] = MonitorConfig(**data.get("monitor", {}))
     return Settings(server=ServerConfig(**server), engine=EngineConfig(**engine))
 
 

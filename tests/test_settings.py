@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import DEFAULT_BUDGET, EngineConfig, PluginConfig, ServerConfig, Settings
+from engine.notify.config import ChatConfig
 from engine.pipeline.plugins import check_budget, make_budget
 from engine.settings import SettingsError, load_settings
 from sandbox import MB, Budget
@@ -49,13 +50,28 @@ params = { timeframe = "H4" }
 budget = { instructions = 5000000, timeout = 0.2, memory_mb = 32 }
 
 [telegram]
-token = "later"
+api_url = "http://127.0.0.1:8081/"
+admins = [111, -100222]
+parse_mode = "MarkdownV2"
+throttle_seconds = 30
+command_max_age = 60
+webhook_url = "https://example.org/hooks"
+webhook_secret = "tg-secret"
+
+[[telegram.bots]]
+token = "111:AAA"
+chats = [111, { id = -100222, events = ["trades", "errors"] }]
+
+[[telegram.bots]]
+token = "222:BBB"
+chats = ["@desk"]
 
 [mt5]
 login = 1
 
 [monitor]
-anything = true
+latency_alert_ms = 250
+memory_alert_mb = 800
 """
 
 
@@ -100,6 +116,13 @@ def test_a_full_file_with_every_section(tmp_path):
     assert plugin == PluginConfig(enabled=False, params={"timeframe": "H4"},
                                   budget={"instructions": 5_000_000, "timeout": 0.2, "memory_mb": 32})
     assert e.plugin("other") == PluginConfig()
+    t = e.telegram
+    assert (t.api_url, t.admins, t.parse_mode, t.throttle_seconds) == ("http://127.0.0.1:8081", (111, -100222),
+                                                                       "MarkdownV2", 30.0)
+    assert (t.command_max_age, t.webhook_url, t.webhook_secret) == (60.0, "https://example.org/hooks", "tg-secret")
+    assert [b.id for b in t.bots] == ["111", "222"] and t.bots[1].chats == (ChatConfig("@desk"),)
+    assert t.bots[0].chats == (ChatConfig(111), ChatConfig(-100222, frozenset({"trades", "errors"})))
+    assert (e.monitor.latency_alert_ms, e.monitor.memory_alert_mb, e.monitor.interval_seconds) == (250, 800, 10)
 
 
 def test_a_plugin_budget_is_what_the_plugin_loader_takes(tmp_path):
@@ -161,6 +184,22 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
     ("[sandbox]\nworkers = 0\n", "sandbox.workers: expected an integer from 1 to 64, got 0"),
     ("[sandbox]\ntimeout_ms = 5000\n", "sandbox.timeout_ms: expected a number from 1 to 1000, got 5000"),
     ("[paper]\nbalance = \"lots\"\n", 'paper.balance: expected a number greater than 0, got "lots"'),
+    ("[telegram]\nbots = 3\n", "telegram.bots: expected an array of tables ([[telegram.bots]]), got 3"),
+    ("[telegram]\ntoken = \"x\"\n", "telegram.token: unknown key (known: api_url, admins,"),
+    ("[telegram]\napi_url = \"api.telegram.org\"\n", "telegram.api_url: expected an http:// or https:// URL"),
+    ("[telegram]\nadmins = [42, \"x\"]\n", 'telegram.admins[1]: expected a chat id (a number, negative for a group)'),
+    ("[telegram]\nparse_mode = \"Markdown\"\n", 'telegram.parse_mode: expected one of HTML, MarkdownV2, got "Markdown"'),
+    ("[[telegram.bots]]\ntoken = \"1:A\"\nchats = [0]\n", "telegram.bots[0].chats[0]: expected a chat id"),
+    ("[[telegram.bots]]\ntoken = \"1:A\"\nchats = [{ id = 5, events = [\"fills\"] }]\n",
+     'telegram.bots[0].chats[0].events: expected a list of events from trades, errors, admin, plugin, got ["fills"]'),
+    ("[[telegram.bots]]\ntoken = \"1:A\"\nchats = [{ chat = 5 }]\n", 'telegram.bots[0].chats[0].chat: expected one of'),
+    ("[[telegram.bots]]\ntoken = \"1:A\"\nchats = [5]\n[[telegram.bots]]\ntoken = \"2:B\"\nchats = [5]\n",
+     "telegram.bots[1].chats[0]: chat 5 is already served by telegram.bots[0] (one chat, one bot)"),
+    ("[[telegram.bots]]\ntoken = \"1:A\"\n[[telegram.bots]]\ntoken = \"1:A\"\n",
+     "telegram.bots[1]: the same bot (id 1) is listed twice"),
+    ("[telegram]\nwebhook_url = \"https://x.org/h\"\n", "telegram.webhook_secret: required with telegram.webhook_url"),
+    ("[monitor]\nlatency_alert_ms = 0\n", "monitor.latency_alert_ms: expected a number greater than 0, got 0"),
+    ("[monitor]\nmemory = 5\n", "monitor.memory: unknown key (known: latency_alert_ms, memory_alert_mb,"),
 ])
 def test_each_error_names_the_key_and_what_was_expected(tmp_path, text, expected):
     message = error(tmp_path, text)
@@ -178,11 +217,22 @@ def test_a_dataclass_check_is_reported_with_the_file(tmp_path):
     '[server]\nsecret = ["hunter2-secret"]\n',
     '[server]\napi_token = { t = "hunter2-secret" }\n',
     '[server]\nsecret = 12345678\napi_token = "hunter2-secret"\n',
+    '[[telegram.bots]]\ntoken = ["123:hunter2-secret"]\n',
+    '[telegram]\nwebhook_secret = ["hunter2-secret"]\n',
 ])
 def test_secrets_never_appear_in_an_error(tmp_path, text):
     message = error(tmp_path, text)
     assert "expected a non-empty string" in message
     assert "hunter2" not in message and "12345678" not in message
+
+
+def test_a_bot_token_never_appears_in_an_error_or_a_repr(tmp_path):
+    message = error(tmp_path, '[[telegram.bots]]\ntoken = "hunter2-secret"\n')
+    assert message.endswith("telegram.bots[0].token: expected a bot token like 123456:ABC-DEF... (from @BotFather)")
+    assert "hunter2" not in message
+    settings = load_settings(write(tmp_path, '[telegram]\nwebhook_url = "https://x.org/h"\nwebhook_secret = "hunter2"\n'
+                                             '[[telegram.bots]]\ntoken = "123:hunter2-secret"\nchats = [1]\n'), {})
+    assert "hunter2" not in repr(settings) and settings.engine.telegram.bots[0].id == "123"
 
 
 def test_an_env_secret_never_appears_in_an_error(tmp_path):
