@@ -4,6 +4,10 @@ Telegram does not publish fixed numbers; its guidance is about 30 messages a sec
 about one a second per chat (short bursts tolerated) and 20 a minute per group. Each is a
 token bucket here; a message waits until every bucket that applies to it has a token. A 429
 answer pauses the whole bot for the ``retry_after`` Telegram gives.
+
+Our bursts are smaller than Telegram's: its buckets then stay nearly full, and absorb the
+jitter between our sending a message and its arriving (messages queued in a connection pool
+arrive bunched), which at the same rate and burst as Telegram's gives a 429 now and then.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import trio
 
 @dataclass(frozen=True)
 class Limits:
-    per_second: float = 30.0        # the bot, all chats together
+    per_second: float = 30.0        # the bot, all chats together ...
+    burst: int = 10                 # ... with this many at once
     per_chat: float = 1.0           # one chat, per second ...
-    chat_burst: int = 3             # ... with this many at once
+    chat_burst: int = 2             # ... with this many at once
     group_per_minute: float = 20.0  # a group or channel (negative chat id)
 
 
@@ -45,7 +50,7 @@ class BotLimits:
     def __init__(self, limits: Limits = Limits()):
         self.limits = limits
         now = trio.current_time()
-        self._bot = _Bucket(limits.per_second, max(1.0, limits.per_second), now)
+        self._bot = _Bucket(limits.per_second, max(1, limits.burst), now)
         self._chats: dict[str, _Bucket] = {}
         self._groups: dict[str, _Bucket] = {}
         self._paused_until = now

@@ -12,17 +12,27 @@ from typing import Any
 
 import httpx
 
+from .config import DEFAULT_API, BotConfig
+from .limits import BotLimits, Limits
+
 MAX_TEXT = 4096
-DEFAULT_API = "https://api.telegram.org"
+
 _MARKDOWN_V2 = re.compile(r"([_*\[\]()~`>#+\-=|{}.!\\])")
 
 
 class TelegramError(Exception):
-    """Telegram answered no (``code`` is its error_code), or could not be reached (code None)."""
+    """Telegram answered no (``code`` is its error_code), or could not be reached (code None).
+    ``maybe_done``: the request may have been carried out all the same (its answer was lost)."""
 
-    def __init__(self, message: str, code: int | None = None):
+    def __init__(self, message: str, code: int | None = None, maybe_done: bool = False):
         super().__init__(message)
         self.code = code
+        self.maybe_done = maybe_done
+
+    @property
+    def permanent(self) -> bool:
+        """Trying again will not help: a bad request, a chat that blocked the bot or is gone."""
+        return self.code in (400, 403, 404)
 
 
 class RetryAfter(TelegramError):
@@ -36,8 +46,10 @@ class RetryAfter(TelegramError):
 class BotClient:
     """One bot: ``await bot.call("sendMessage", chat_id=..., text=...)`` returns the result."""
 
-    def __init__(self, http: httpx.AsyncClient, token: str, api_url: str = DEFAULT_API):
+    def __init__(self, http: httpx.AsyncClient, token: str, api_url: str = DEFAULT_API, timeout: float = 10.0):
+        """``timeout``: how long a call may take, unless the call says otherwise."""
         self._http = http
+        self.timeout = timeout
         self._token = token
         self._base = f"{api_url.rstrip('/')}/bot{token}/"
 
@@ -46,18 +58,22 @@ class BotClient:
         """The bot as logs may show it: its numeric id, never the secret part of the token."""
         return "bot " + self._token.split(":", 1)[0][:16]
 
-    async def call(self, method: str, timeout: float = 10.0, **params: Any) -> Any:
+    async def call(self, method: str, timeout: float | None = None, **params: Any) -> Any:
         """Calls ``method``; raises RetryAfter on 429, TelegramError on any other refusal or
         when Telegram cannot be reached."""
         try:
             r = await self._http.post(self._base + method, json={k: v for k, v in params.items() if v is not None},
-                                      timeout=timeout)
+                                      timeout=timeout if timeout is not None else self.timeout)
         except httpx.HTTPError as e:
-            raise TelegramError(self._scrub(f"{method}: Telegram unreachable ({type(e).__name__}: {e})")) from None
+            # a request that never connected was not carried out; any other may have been
+            sent = not isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout))
+            raise TelegramError(self._scrub(f"{method}: Telegram unreachable ({type(e).__name__}: {e})"),
+                                maybe_done=sent) from None
         try:
             answer = r.json()
         except ValueError:
-            raise TelegramError(f"{method}: HTTP {r.status_code} without a Bot API answer", r.status_code) from None
+            raise TelegramError(f"{method}: HTTP {r.status_code} without a Bot API answer", r.status_code,
+                                maybe_done=r.status_code >= 500) from None
         if isinstance(answer, dict) and answer.get("ok") is True:
             return answer.get("result")
         answer = answer if isinstance(answer, dict) else {}
@@ -122,3 +138,14 @@ def _parts(text: str, parse_mode: str | None, limit: int, size: int) -> list[str
         else:
             out.extend(_parts(part, parse_mode, limit, max(1, size // 2)))
     return out
+
+
+class Bot:
+    """A configured bot: its client and its sending limits (shared by every chat it serves)."""
+
+    def __init__(self, config: BotConfig, http: httpx.AsyncClient, api_url: str, limits: Limits = Limits(),
+                 timeout: float = 10.0):
+        self.config = config
+        self.id = config.id
+        self.client = BotClient(http, config.token, api_url, timeout)
+        self.limits = BotLimits(limits)

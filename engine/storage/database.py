@@ -120,8 +120,22 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["plugin_meta"].create({"digest": str, "meta": str, "seen_at": float}, pk="digest", not_null={"meta"})
 
 
+def _v5(db: sqlite_utils.Database) -> None:
+    # Telegram (engine/notify). An outbox message is routed once to the chats that want its
+    # kind: one delivery per chat, sent and marked by the bot that serves the chat. A bot is
+    # named by its numeric id, never by its token.
+    db["telegram_deliveries"].create(
+        {"id": int, "outbox_id": int, "bot": str, "chat": str, "text": str, "created_at": float,
+         "sent_at": float, "failed_at": float, "attempts": int, "uncertain": int, "last_error": str},
+        pk="id", not_null={"bot", "chat", "text", "created_at"}, defaults={"attempts": 0, "uncertain": 0})
+    db.execute("CREATE INDEX telegram_deliveries_due ON telegram_deliveries (bot, chat, id) "
+               "WHERE sent_at IS NULL AND failed_at IS NULL")
+    # getUpdates' next offset per bot: a command is obeyed once, even across a restart.
+    db["telegram_offsets"].create({"bot": str, "next_offset": int}, pk="bot", not_null={"next_offset"})
+
+
 # Append only: a released migration is never edited, the next change is a new function.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5)
 
 
 class WriteTurn:
