@@ -140,7 +140,16 @@ class Closed:
         return {k: v for k, v in shallow(self).items() if v is not None}
 
 
-Event = Fill | Closed
+@dataclass(frozen=True)
+class Connection:
+    """The broker lost its connection to the trading server (``connected`` False), or has it
+    again; ``detail`` says why, as the broker knows it."""
+
+    connected: bool
+    detail: str = ""
+
+
+Event = Fill | Closed | Connection
 Listener = Callable[[Event], None]
 
 
@@ -153,7 +162,8 @@ class Broker(ABC):
         self._listener: Listener | None = None
 
     def listen(self, listener: Listener) -> None:
-        """``listener(event)`` is called, without awaiting, for every fill and close."""
+        """``listener(event)`` is called, without awaiting, for every fill and close, and
+        whenever the connection is lost or found again."""
         self._listener = listener
 
     def _emit(self, event: Event) -> None:

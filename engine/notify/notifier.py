@@ -2,7 +2,8 @@
 
 ``send`` never blocks and never fails the caller (a script's ``notify.send``, a skipped
 hook): it puts the message on a queue that one task drains into the durable outbox and the
-log. Delivery (Telegram) reads the outbox in its own issue.
+log, repeats of one key throttled (``throttle.py``). The courier (``courier.py``) takes
+them from the outbox to Telegram.
 """
 
 from __future__ import annotations
@@ -15,26 +16,29 @@ from typing import Any, Awaitable, Callable
 import trio
 
 from ..storage import Outbox
+from .config import KINDS
+from .throttle import Message, Throttle
 
 log = logging.getLogger("moonhook.notify")
-
-KINDS = ("trades", "errors", "admin", "plugin")
-
 
 Write = Callable[[Callable[[Any], Any]], Awaitable[None]]
 
 
 class Notifier:
-    def __init__(self, outbox: Outbox, write: Write | None = None):
+    def __init__(self, outbox: Outbox, write: Write | None = None, throttle_seconds: float = 60.0):
         """``write`` runs a write in the journal writer's next batch (see ``JournalWriter``);
-        without it, the outbox is written in a thread."""
+        without it, the outbox is written in a thread. Messages with the same key are sent
+        once per ``throttle_seconds``, with a count of the repeats."""
         self.outbox = outbox
+        self.written: Callable[[], None] | None = None  # called after each outbox write
         self._write = write
-        self._send, self._receive = trio.open_memory_channel[tuple[str, str, str | None]](math.inf)
+        self._throttle = Throttle(throttle_seconds)
+        self._send, self._receive = trio.open_memory_channel[Message](math.inf)
         self._done = trio.Event()
 
     def send(self, kind: str, text: str, key: str | None = None) -> None:
-        """Queues ``text`` for the administrators who want ``kind`` messages."""
+        """Queues ``text`` for the administrators who want ``kind`` messages. Messages with
+        the same ``key`` are throttled together (None: never throttled)."""
         if kind not in KINDS:
             raise ValueError(f"unknown notification kind {kind!r} (known: {', '.join(KINDS)})")
         try:
@@ -46,25 +50,52 @@ class Notifier:
         """Writes queued messages to the outbox until ``close``; lives in the engine's nursery."""
         try:
             async with self._receive:
-                async for first in self._receive:
-                    # What queued meanwhile goes in the same write: one commit, not one each.
-                    batch = [first]
-                    while True:
-                        try:
-                            batch.append(self._receive.receive_nowait())
-                        except (trio.WouldBlock, trio.EndOfChannel):
-                            break
-                    for kind, text, _ in batch:
-                        log.info("[%s] %s", kind, text)
-                    try:
-                        if self._write is not None:
-                            await self._write(partial(Outbox.insert, messages=batch))
-                        else:  # in a thread: the commit must not hold up the event loop
-                            await trio.to_thread.run_sync(self.outbox.add_many, batch)
-                    except Exception:
-                        log.exception("could not write %d notifications to the outbox", len(batch))
+                while True:
+                    batch = await self._next_batch()
+                    if batch is None:
+                        break
+                    if batch:
+                        await self._store(batch)
         finally:
             self._done.set()
+
+    async def _next_batch(self) -> list[Message] | None:
+        """What queued meanwhile, in one write (one commit, not one each), throttled; None at
+        the end. Waits at most until the next throttle window ends, to tell its repeats."""
+        batch: list[Message] = []
+        deadline = self._throttle.next_deadline()
+        with trio.move_on_at(deadline if deadline is not None else math.inf):
+            try:
+                batch.append(await self._receive.receive())
+            except trio.EndOfChannel:
+                return None
+        while True:
+            try:
+                batch.append(self._receive.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+        now = trio.current_time()
+        out = self._throttle.due(now)  # windows that ended first: a new message opens the next
+        for message in batch:
+            if self._throttle.admit(message, now):
+                out.append(message)
+            else:
+                log.debug("[%s] (throttled) %s", message[0], message[1])
+        return out
+
+    async def _store(self, batch: list[Message]) -> None:
+        for kind, text, _ in batch:
+            log.info("[%s] %s", kind, text)
+        try:
+            if self._write is not None:
+                await self._write(partial(Outbox.insert, messages=batch))
+            else:  # in a thread: the commit must not hold up the event loop
+                await trio.to_thread.run_sync(self.outbox.add_many, batch)
+        except Exception:
+            log.exception("could not write %d notifications to the outbox", len(batch))
+            return
+        if self.written is not None:
+            self.written()
 
     async def aclose(self) -> None:
         """No more messages; returns once ``run`` has written what was queued."""

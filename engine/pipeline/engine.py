@@ -18,20 +18,22 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any, AsyncIterator, Callable, Iterator
 
+import httpx
 import trio
 
 from sandbox import Pool, SandboxError, open_pool
 
 from ..alerts import Action, Alert, SymbolMap
-from ..brokers.base import Broker, Closed, Event, Fill, OrderRequest, OrderResult
+from ..brokers.base import Broker, Closed, Connection, Event, Fill, OrderRequest, OrderResult
 from ..config import EngineConfig
+from ..monitor import Monitor
 from ..notify import Notifier
 from ..storage import AlertJournal, Database, MetaCache, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
 from . import execution
 from .hooks import Hooks
 from .lifecycle import Lifecycle
 from .plugins import Plugin
-from .reports import describe_event, log_alert
+from .reports import describe_event, describe_rejection, log_alert
 from .roster import PluginSet
 from .run import DURABLE, Journaled, NotJournaled, Run
 from .run import current as _run
@@ -58,7 +60,10 @@ class Engine:
         self.ledger = OrderLedger(database)
         self.store = PluginStore(database)
         self.trend = TrendBook(database)
-        self.notifier = Notifier(Outbox(database), write=self.writer.write)
+        self.notifier = Notifier(Outbox(database), write=self.writer.write,
+                                 throttle_seconds=config.telegram.throttle_seconds)
+        self.monitor = Monitor(config.monitor, self.notifier, pool.worker_pids)
+        self.telegram: Any = None  # the TelegramHub, when [telegram] lists bots
         self.plugins = PluginSet()
         self.meta_cache = MetaCache(database)
         self.load_errors: dict[str, str] = {}  # file -> why no version of it serves
@@ -131,6 +136,9 @@ class Engine:
                         error: BaseException | None) -> None:
         if error is None:
             log_alert(alert_id, alert, status, outcome)
+            if status == "rejected":
+                self.notifier.send("trades", describe_rejection(alert_id, alert, outcome),
+                                   key=f"rejected:{outcome['rejected_by']}")
         else:  # the next start processes it again
             log.error("alert %d: %s; it is processed again at the next start", alert_id, error)
         self._processed()
@@ -255,6 +263,8 @@ class Engine:
                 if run.first_call is None:
                     run.first_call = perf_counter()
             latency = (perf_counter() - run.received) * 1000 if run is not None else None
+            if latency is not None and run.alert_id is not None:
+                self.monitor.latency(run.alert_id, latency)
             result = await self.broker.execute(request)
             await self.database.writable()
             self.ledger.finish(request, "done" if result.ok else "refused", result, latency)
@@ -281,6 +291,9 @@ class Engine:
 
     async def _events(self) -> None:
         async for event in self._events_recv:
+            if isinstance(event, Connection):
+                self.monitor.connection(event)
+                continue
             hook = "on_fill" if isinstance(event, Fill) else "on_close"
             if isinstance(event, Closed) or event.entry == "in":  # a full close is told by its Closed
                 self.notifier.send("trades", describe_event(event))
@@ -329,6 +342,8 @@ class Engine:
                 except SandboxError:
                     pass
         await self.notifier.aclose()
+        if self.telegram is not None:
+            await self.telegram.stop()
 
 
 @asynccontextmanager
@@ -347,15 +362,22 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
     database = Database(config.database, fsync=False)  # made durable by the journal's fsyncs
     journal = Database(config.database, shared_lock=False, turn=database.turn)
     broker = broker or PaperBroker(database, config.paper, clock=clock)
+    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
     try:
         await broker.start()
-        async with open_pool(workers=config.workers) as pool, trio.open_nursery() as nursery:
+        async with http, open_pool(workers=config.workers) as pool, trio.open_nursery() as nursery:
             engine = Engine(config, database, broker, pool, nursery, clock, journal)
             broker.listen(engine._on_event)
             nursery.start_soon(engine.writer.run, name="journal writer")
             nursery.start_soon(engine.notifier.run, name="notifier")
             nursery.start_soon(engine._events, name="events")
             nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")
+            nursery.start_soon(engine.monitor.run, name="monitor")
+            if config.telegram.enabled:
+                from ..notify.hub import TelegramHub
+                engine.telegram = TelegramHub(engine, config.telegram, http)
+                engine.notifier.written = engine.telegram.courier.poke
+                await nursery.start(engine.telegram.run, name="telegram")
             if watch:
                 lifecycle = engine.lifecycle
                 lifecycle.settings = (settings_file, reload_settings) if settings_file and reload_settings else None

@@ -31,3 +31,9 @@ def describe_event(event: Event) -> str:
                 f" ({event.reason}{', ' + event.plugin if event.plugin else ''})")
     return (f"position {event.ticket} {event.side} {event.volume:g} {event.symbol} closed by {event.reason} "
             f"@ {event.price_close:g}: {event.profit:+.2f}")
+
+
+def describe_rejection(alert_id: int, alert: Alert, outcome: dict[str, Any]) -> str:
+    """The notification for an alert a plugin rejected."""
+    command = " ".join(x for x in (alert.action.value if alert.action else None, alert.symbol) if x) or "alert"
+    return f"alert {alert_id} ({command}) rejected by {outcome['rejected_by']}: {outcome.get('reason') or 'no reason given'}"
