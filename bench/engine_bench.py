@@ -9,6 +9,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 from time import perf_counter
+from typing import Any
 
 import trio
 
@@ -67,12 +68,14 @@ def _write_plugins(folder: Path, total: int, concerned: int) -> None:
         (folder / f"p{i:04d}.lua").write_text(PLUGIN.format(symbols=symbols, priority=i))
 
 
-async def bench_submit_to_broker(total: int, concerned: int = 10, alerts: int = 300, runs: int = 5) -> dict:
-    """Latency from submit to the broker's execute being entered, and the engine's RSS."""
+async def bench_submit_to_broker(total: int, concerned: int = 10, alerts: int = 300, runs: int = 5,
+                                 **settings: Any) -> dict:
+    """Latency from submit to the broker's execute being entered, and the engine's RSS;
+    ``settings`` go to the EngineConfig (``telegram=``, say)."""
     with tempfile.TemporaryDirectory() as tmp:
         scripts = Path(tmp) / "scripts"
         _write_plugins(scripts, total, concerned)
-        config = EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0)
+        config = EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0, **settings)
         t0 = perf_counter()
         async with open_engine(config) as engine:
             load_s = perf_counter() - t0

@@ -7,7 +7,7 @@ import json
 
 import trio
 
-from . import engine_bench, reload_bench, sandbox_bench, webhook_bench
+from . import engine_bench, reload_bench, sandbox_bench, telegram_bench, webhook_bench
 
 ROWS = [
     # key, label, field, unit, study figure, target
@@ -51,6 +51,15 @@ ROWS = [
     ("reload_alerts_inconsistent", "  not served by exactly one whole version (half-loaded)", None, "", "", "0"),
     ("reload_versions_served", "  versions that served alerts (101 saved, the first included)", None, "", "", ""),
     ("reload_target_100_at_200", "  no alert lost, failed or half-served", None, "", "", "0 lost, 0 failed"),
+    ("telegram_1_bot_msgs", "Telegram delivery, 1 bot, 40 chats, sustained (after 3 s)", None, "msg/s", "",
+     "close to 30"),
+    ("telegram_1_bot_429", "  429 answers meanwhile", None, "", "", "0"),
+    ("telegram_3_bots_msgs", "the same, 3 bots", None, "msg/s", "", "close to 90"),
+    ("telegram_3_bots_429", "  429 answers meanwhile", None, "", "", "0"),
+    ("telegram_3_over_1", "  ratio 3 bots / 1 bot", None, "x", "", "close to 3"),
+    ("telegram_hang_without_ms", "submit to broker, 10 plugins, without Telegram (alternated)", None, "ms", "", ""),
+    ("telegram_hang_ms", "  the same while Telegram hangs (every send held unanswered)", None, "ms", "", ""),
+    ("telegram_hang_ratio", "  ratio hanging / without (median of alternated rounds)", None, "x", "", "<= 1.05"),
 ]
 
 
@@ -76,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     results = trio.run(sandbox_bench.run_all, a.quick)
     results.update(trio.run(engine_bench.run_all, a.quick))
     results.update(trio.run(reload_bench.run_all, a.quick))
+    results.update(trio.run(telegram_bench.run_all, a.quick))
     results.update(webhook_bench.run_all(a.quick))
     if a.json:
         print(json.dumps(results))

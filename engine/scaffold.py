@@ -65,6 +65,7 @@ def _toml(**values: Any) -> str:
 def render_config(secret: str, api_token: str) -> str:
     """The commented moonhook.toml, with every default spelled out."""
     server, engine, paper, budget = ServerConfig(), EngineConfig(), PaperConfig(), DEFAULT_BUDGET
+    monitor = engine.monitor
     return f"""\
 # moonhook.toml, written by `moonhook init`. Every key is optional except the secrets; one
 # left out takes the default shown here. Folders are relative to this file's folder.
@@ -114,6 +115,21 @@ def render_config(secret: str, api_token: str) -> str:
 {_toml(balance=paper.balance, currency=paper.currency, leverage=paper.leverage,
        spread_points=paper.spread_points, commission_per_lot=paper.commission_per_lot)}
 # spreads = {{ EURUSD = 8 }}
+
+[monitor]
+# The administrators are told (Telegram "errors") when an alert takes longer than this from
+# receipt to the broker, and when the engine and its workers use more memory than this.
+{_toml(latency_alert_ms=monitor.latency_alert_ms, memory_alert_mb=monitor.memory_alert_mb)}
+
+# Telegram: uncomment to be told of trades and trouble, and to command the engine from a
+# chat. A chat is served by the bot it is listed under (start a conversation with the bot
+# first); events: trades, errors, admin, plugin (default: all). Commands (/status, /pause,
+# /close ...) are obeyed from the admins' chats only.
+# [telegram]
+# admins = [123456789]
+# [[telegram.bots]]
+# token = "123456:ABC-DEF..."   # from @BotFather; keep this file private
+# chats = [123456789, {{ id = -1001234567890, events = ["trades"] }}]
 
 # One table per plugin, named after its file: enabled = false turns it off; params
 # override the script's own; budget raises the [sandbox] default (capped by the limits).

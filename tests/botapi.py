@@ -22,7 +22,8 @@ Simplified or not reproduced: MarkdownV2 knows ``*bold*``, ``_italic_``, ``__und
 ``||spoiler||`` and code (inline or ``` blocks, whose content needs no escaping); every other reserved character
 ``_*[]()~`>#+-=|{}.!`` must be escaped, so links, mentions and quotes are refused, and nesting is not checked.
 HTML: only stray '<', unknown and unbalanced tags are refused. Legacy Markdown is not checked. Lengths count code points
-(Telegram counts UTF-16 units). No webhooks, media or other methods; only sendMessage is rate limited; the limits
+(Telegram counts UTF-16 units). ``setWebhook`` / ``deleteWebhook`` are recorded (``webhook(token)``; getUpdates then
+answers 409) but the server never calls the URL. No media or other methods; only sendMessage is rate limited; the limits
 are the folklore numbers (Telegram publishes none); chats are never "not found"; a client that drops a long poll
 is not noticed (its poll simply ends at its timeout or when a newer poll terminates it).
 
@@ -160,6 +161,7 @@ class _Bot:
     next_update_id: int = 1
     allowed: list | None = None
     poll: trio.Event | None = None  # set when the pending getUpdates is terminated
+    webhook: dict | None = None     # setWebhook's parameters, while one is set
     changed: trio.Event = field(default_factory=trio.Event)
 
     def notify(self) -> None:
@@ -368,6 +370,9 @@ class BotApiServer:
         return True
 
     async def _get_updates(self, bot: _Bot, params: dict) -> list:
+        if bot.webhook is not None:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook "
+                                "to delete the webhook first")
         offset, limit, timeout = _int(params, "offset", 0), _int(params, "limit", 100), _int(params, "timeout", 0)
         if "allowed_updates" in params:
             bot.allowed = _jsonish(params["allowed_updates"]) or None
@@ -391,6 +396,21 @@ class BotApiServer:
             if bot.poll is me:
                 bot.poll = None
 
+    async def _set_webhook(self, bot: _Bot, params: dict) -> bool:
+        """Recorded only: this server never calls the URL (a test posts the updates itself)."""
+        if not str(params.get("url", "")).startswith("https://"):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        bot.webhook = dict(params)
+        return True
+
+    async def _delete_webhook(self, bot: _Bot, params: dict) -> bool:
+        bot.webhook = None
+        return True
+
+    def webhook(self, token: str) -> dict | None:
+        """The parameters of the bot's setWebhook, while a webhook is set."""
+        return self._bots[token].webhook
+
     async def _get_me(self, bot: _Bot, params: dict) -> dict:
         return bot.user()
 
@@ -409,7 +429,8 @@ class BotApiServer:
                 raise ApiError(401, "Unauthorized")
             handler = {"getme": self._get_me, "sendmessage": self._send_message, "getupdates": self._get_updates,
                        "editmessagetext": self._edit_message_text,
-                       "answercallbackquery": self._answer_callback_query}.get(record.method.lower())
+                       "answercallbackquery": self._answer_callback_query, "setwebhook": self._set_webhook,
+                       "deletewebhook": self._delete_webhook}.get(record.method.lower())
             if handler is None:
                 raise ApiError(404, "Not Found")
             params = dict(parse_qsl(query))

@@ -8,11 +8,13 @@ Load spreads across bots by spreading the chats.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 KINDS = ("trades", "errors", "admin", "plugin")
 DEFAULT_API = "https://api.telegram.org"
 PARSE_MODES = ("HTML", "MarkdownV2")
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts as secret_token
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ class TelegramConfig:
         if self.webhook_url and not self.webhook_secret:
             raise ValueError("telegram.webhook_secret: required with telegram.webhook_url (Telegram echoes it "
                              "in every call, so strangers cannot post commands)")
+        if self.webhook_secret is not None and not _SECRET_TOKEN.fullmatch(self.webhook_secret):
+            raise ValueError("telegram.webhook_secret: expected 1 to 256 characters from A-Z, a-z, 0-9, _ and - "
+                             "(what Telegram accepts)")
 
     @property
     def enabled(self) -> bool:

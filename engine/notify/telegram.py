@@ -7,6 +7,7 @@ The bot's token is part of every URL; it never appears in an error this module r
 from __future__ import annotations
 
 import html
+import logging
 import re
 from typing import Any
 
@@ -18,6 +19,20 @@ from .limits import BotLimits, Limits
 MAX_TEXT = 4096
 
 _MARKDOWN_V2 = re.compile(r"([_*\[\]()~`>#+\-=|{}.!\\])")
+_TOKEN_IN_URL = re.compile(r"/bot(\d+):[^/\s\"']+")
+
+
+class _ScrubTokens(logging.Filter):
+    """httpx logs every request's URL at INFO, and a bot's URLs hold its token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "/bot" in text:
+            record.msg, record.args = _TOKEN_IN_URL.sub(r"/bot\1:***", text), ()
+        return True
+
+
+logging.getLogger("httpx").addFilter(_ScrubTokens())
 
 
 class TelegramError(Exception):
@@ -58,12 +73,12 @@ class BotClient:
         """The bot as logs may show it: its numeric id, never the secret part of the token."""
         return "bot " + self._token.split(":", 1)[0][:16]
 
-    async def call(self, method: str, timeout: float | None = None, **params: Any) -> Any:
+    async def call(self, method: str, http_timeout: float | None = None, **params: Any) -> Any:
         """Calls ``method``; raises RetryAfter on 429, TelegramError on any other refusal or
         when Telegram cannot be reached."""
         try:
             r = await self._http.post(self._base + method, json={k: v for k, v in params.items() if v is not None},
-                                      timeout=timeout if timeout is not None else self.timeout)
+                                      timeout=http_timeout if http_timeout is not None else self.timeout)
         except httpx.HTTPError as e:
             # a request that never connected was not carried out; any other may have been
             sent = not isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout))

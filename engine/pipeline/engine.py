@@ -167,10 +167,10 @@ class Engine:
         self.notifier.send("admin", "moonhook resumed" + (f"; {len(missed)} missed alerts queued" if missed else ""))
         return len(missed)
 
-    def set_enabled(self, name: str, enabled: bool) -> Plugin:
+    def set_enabled(self, name: str, enabled: bool, by: str = "api") -> Plugin:
         """Switches a plugin on or off at once (its hooks, its timer); raises KeyError. A
-        plugin the breaker switched off comes back this way."""
-        return self.lifecycle.set_enabled(name, enabled)
+        plugin the breaker switched off comes back this way. ``by`` says who (api, telegram)."""
+        return self.lifecycle.set_enabled(name, enabled, by)
 
     async def drain(self) -> None:
         """Returns once every queued alert has been processed."""

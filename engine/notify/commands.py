@@ -1,0 +1,423 @@
+"""Admin commands from Telegram: what each does to the engine, and the short answer it gets.
+
+``await Commands(engine, admins).handle(update)`` takes one update (from getUpdates or the
+webhook) and returns the replies to send; sending them is the caller's (``updates.send_reply``).
+Only the admin chats are obeyed; anyone else gets nothing and the attempt is logged. A
+command queued while moonhook was down (older than ``max_age``) is refused rather than run
+late, and ``/close`` never acts at once: it shows what it would close and acts on a button
+press, or on the same command sent again, within ``confirm_seconds``.
+
+Answers are HTML (parse_mode HTML), tables in ``<pre>`` at most about 32 characters wide so a
+phone shows them without wrapping; every engine or user text in them is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import trio
+
+from ..alerts import AlertError
+from ..pipeline.run import Run
+
+log = logging.getLogger("moonhook.telegram")
+
+PLUGIN = "telegram"          # the orders' plugin: what the ledger and on_order hooks see
+# on_order runs in every plugin except the one named ``origin`` (the order's author). No plugin
+# can be named this (names are a letter, then letters, digits, _ or -): all of them see it.
+ORIGIN = "telegram:/close"
+_MAX_ROWS = 30               # table rows shown; the rest are counted
+_SEEN = 512                  # (chat, message id) remembered: a message seen twice runs once
+_KEPT = 3600.0               # a used confirmation is remembered this long, to answer "already done"
+
+HELP = (("/status", "engine, broker, account"), ("/plugins", "plugins and their stats"),
+        ("/enable NAME", "switch a plugin on"), ("/disable NAME", "switch a plugin off"),
+        ("/pause", "journal alerts, execute none"), ("/resume", "execute new alerts again"),
+        ("/positions", "open positions"), ("/close SYMBOL", "close a symbol (asks first)"),
+        ("/close all", "close everything (asks first)"), ("/help", "this list"))
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer. ``text`` is HTML ("" when only the button press is answered); with
+    ``edit_message_id`` it replaces that message's text (and its buttons) instead of being
+    sent; ``callback_query_id`` is a button press to answer with ``callback_text``."""
+
+    chat_id: int | str
+    text: str
+    reply_markup: dict | None = None
+    edit_message_id: int | None = None
+    callback_query_id: str | None = None
+    callback_text: str | None = None
+
+
+@dataclass
+class _Question:
+    """A /close waiting for its confirmation."""
+
+    chat: str
+    target: str                  # a symbol, or "all"
+    symbols: tuple[str, ...]     # what the question showed: these are closed
+    asked_at: float              # clock()
+    date: float                  # the asking message's date (Telegram's clock)
+    state: str = "open"          # open | done | cancelled | expired
+
+
+class Commands:
+    """Obeys the ``admins`` chats (ids compared as text). ``clock`` is wall time, as Telegram's
+    message dates are."""
+
+    def __init__(self, engine: Any, admins: Iterable[int | str], *, confirm_seconds: float = 30.0,
+                 max_age: float = 120.0, clock: Callable[[], float] = time.time):
+        self._engine = engine
+        self._admins = frozenset(str(a) for a in admins)
+        self._confirm = confirm_seconds
+        self._max_age = max_age
+        self._clock = clock
+        self._questions: dict[str, _Question] = {}
+        self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
+
+    async def handle(self, update: dict) -> list[Reply]:
+        """One getUpdates/webhook update -> the replies to send ([]: nothing to say).
+        Anything malformed or not for us (edited messages, plain text) is ignored."""
+        if not isinstance(update, dict):
+            return []
+        if "message" in update:
+            return await self._message(_dict(update.get("message")))
+        if "callback_query" in update:
+            return await self._press(_dict(update.get("callback_query")))
+        return []
+
+    # -- messages ---------------------------------------------------------------------------
+
+    async def _message(self, message: dict) -> list[Reply]:
+        chat_id, text = _dict(message.get("chat")).get("id"), message.get("text")
+        if not _is_id(chat_id) or not isinstance(text, str):
+            return []
+        name, arg = _parse(text)
+        if name is None:
+            return []
+        shown = _loggable(text)
+        if str(chat_id) not in self._admins:
+            log.warning("telegram: %s from chat %s (%s) ignored: not an admin chat", shown, chat_id,
+                        _who(message.get("from")))
+            return []
+        message_id, date = message.get("message_id"), message.get("date")
+        if _is_int(message_id):
+            key = (str(chat_id), message_id)
+            if key in self._seen:  # the same message through a second bot in a group
+                return []
+            self._seen[key] = None
+            while len(self._seen) > _SEEN:
+                self._seen.popitem(last=False)
+        if not _is_number(date):
+            return []
+        age = self._clock() - date
+        if age > self._max_age:
+            log.warning("telegram: %s from chat %s refused: sent %s ago", shown, chat_id, _ago(age))
+            return [Reply(chat_id, f"Ignored <code>{_e(text.strip()[:64])}</code>: sent {_ago(age)} ago, while "
+                                   f"moonhook was not listening. Commands older than {_ago(self._max_age)} are not "
+                                   "obeyed; send it again if you still mean it.")]
+        log.info("telegram: chat %s (%s): %s", chat_id, _who(message.get("from")), shown)
+        try:
+            return [await self._run(name, arg, chat_id, date)]
+        except Exception as e:
+            log.exception("telegram: %s failed", shown)
+            return [Reply(chat_id, f"/{_e(name)} failed: {_e(type(e).__name__)}: {_e(str(e)[:200])}")]
+
+    async def _run(self, name: str, arg: str, chat_id: int | str, date: float) -> Reply:
+        engine = self._engine
+        if name == "status":
+            return Reply(chat_id, await self._status())
+        if name == "plugins":
+            return Reply(chat_id, self._plugins())
+        if name in ("enable", "disable"):
+            if not arg:
+                return Reply(chat_id, f"Usage: /{name} NAME (/plugins lists them)")
+            try:
+                plugin = engine.set_enabled(arg, name == "enable", by="telegram")
+            except KeyError:
+                return Reply(chat_id, f"No plugin {_e(arg)}; /plugins lists them.")
+            return Reply(chat_id, f"Plugin <b>{_e(plugin.name)}</b> {name}d.")
+        if name == "pause":
+            if engine.paused:
+                return Reply(chat_id, "Already paused. /resume to execute alerts again.")
+            engine.pause()
+            return Reply(chat_id, "⏸ <b>Paused</b>: alerts are journaled, not executed. /resume to go on.")
+        if name == "resume":
+            if not engine.paused:
+                return Reply(chat_id, "Not paused: alerts are being executed.")
+            await engine.resume()
+            return Reply(chat_id, "▶️ <b>Resumed</b>: new alerts are executed. Those received while paused "
+                                  "are not (they stay journaled as paused).")
+        if name == "positions":
+            return Reply(chat_id, await self._positions())
+        if name == "close":
+            return await self._close(chat_id, arg, date)
+        if name in ("help", "start"):  # plain lines: a phone wraps them, and makes each /command a link
+            return Reply(chat_id, "<b>moonhook commands</b>\n" + "\n".join(f"{c} – {_e(what)}" for c, what in HELP))
+        return Reply(chat_id, f"Unknown command /{_e(name[:32])}. /help lists them.")
+
+    async def _status(self) -> str:
+        engine = self._engine
+        plugins = list(engine.plugins)
+        broker = engine.broker
+        rows = [("uptime", _duration(engine.clock() - engine.started)),
+                ("plugins", f"{sum(p.enabled for p in plugins)}/{len(plugins)} enabled"),
+                ("broker", f"{broker.name} {'connected' if broker.connected else 'DISCONNECTED'}")]
+        try:
+            account = await broker.account()
+            currency = account.get("currency") or ""
+            rows += [(k, f"{account[k]:.2f} {currency}") for k in ("balance", "equity")]
+        except Exception as e:
+            rows.append(("account", f"unavailable ({type(e).__name__})"))
+        try:
+            rows.append(("positions", str(len(await broker.positions()))))
+        except Exception as e:
+            rows.append(("positions", f"unavailable ({type(e).__name__})"))
+        unfinished = await trio.to_thread.run_sync(engine.journal.unfinished)
+        rows.append(("alerts", f"{len(unfinished)} in progress"))
+        state = "⏸ <b>paused</b> (alerts journaled, not executed)" if engine.paused else "▶️ <b>running</b>"
+        return f"moonhook {state}\n<pre>" + "\n".join(f"{k:<9} {_e(v)}" for k, v in rows) + "</pre>"
+
+    def _plugins(self) -> str:
+        engine = self._engine
+        rows = [p.to_plain() for p in engine.plugins]
+        served = {row["file"] for row in rows}
+        rows += [{"name": file.rsplit(".", 1)[0], "file": file, "state": "failed", "last_error": error}
+                 for file, error in sorted(engine.load_errors.items()) if file not in served]
+        rows += [{"name": file.rsplit(".", 1)[0], "file": file, "state": "loading"}
+                 for file in sorted(engine.lifecycle.loading) if file not in served and file not in engine.load_errors]
+        if not rows:
+            return "No plugins: put .lua scripts in the scripts folder."
+        states = {"active": "on", "disabled": "off", "failed": "fail", "loading": "load"}
+        lines = [f"{'plugin':<11} {'st':<4} {'calls':>5} {'err':>3} {'p50':>5}"]
+        notes = []
+        for row in rows[:_MAX_ROWS]:
+            errors = (row.get("errors") or 0) + (row.get("timeouts") or 0)
+            lines.append(f"{_cut(row['name'], 11):<11} {states.get(row['state'], row['state'][:4]):<4} "
+                         f"{_count(row.get('calls')):>5} {_count(errors):>3} {_micros(row.get('p50_us')):>5}")
+            if row.get("disabled_by") and row["state"] == "disabled":
+                notes.append(f"{row['name']}: disabled by {row['disabled_by']}")
+            if row.get("last_error") and row["state"] == "failed":
+                notes.append(f"{row['name']}: {_cut(str(row['last_error']), 120)}")
+        if len(rows) > _MAX_ROWS:
+            lines.append(f"… and {len(rows) - _MAX_ROWS} more")
+        text = "<pre>" + _e("\n".join(lines)) + "</pre>"
+        return text + "".join(f"\n• {_e(n)}" for n in notes[:10])
+
+    async def _positions(self) -> str:
+        positions = await self._engine.broker.positions()
+        if not positions:
+            return "No open positions."
+        total = sum(p.get("profit") or 0.0 for p in positions)
+        return (f"<b>{len(positions)} open position{'s' * (len(positions) != 1)}</b>, profit {total:+.2f}\n"
+                + _position_table(positions))
+
+    # -- /close ----------------------------------------------------------------------------
+
+    async def _close(self, chat_id: int | str, arg: str, date: float) -> Reply:
+        if not arg:
+            return Reply(chat_id, "Usage: /close SYMBOL or /close all (asks for confirmation first).")
+        if arg.lower() == "all":
+            target = "all"
+        else:
+            try:
+                target = self._engine.symbols.normalize(arg)
+            except AlertError:
+                return Reply(chat_id, f"{_e(arg[:40])} is not a symbol. Usage: /close SYMBOL or /close all.")
+        now = self._clock()
+        self._forget(now)
+        for question in self._questions.values():
+            # The same command again confirms, if sent after the one that asked (by Telegram's
+            # clock): a double tap, or two copies queued while down, do not confirm each other.
+            if (question.state == "open" and question.chat == str(chat_id) and question.target == target
+                    and now - question.asked_at <= self._confirm and date > question.date):
+                question.state = "done"  # before any await: a question is answered once
+                return Reply(chat_id, await self._execute(question))
+        positions = await self._engine.broker.positions(None if target == "all" else target)
+        if not positions:
+            return Reply(chat_id, "No open positions." if target == "all" else f"Nothing open on {_e(target)}.")
+        token = secrets.token_urlsafe(8)
+        symbols = tuple(sorted({p["symbol"] for p in positions}))
+        self._questions[token] = _Question(str(chat_id), target, symbols, now, date)
+        command = f"/close {'all' if target == 'all' else target}"
+        n = len(positions)
+        text = (f"<b>Close {n} position{'s' * (n != 1)}?</b>\n{_position_table(positions)}\n"
+                f"Press Confirm, or send <code>{_e(command)}</code> again, within {_ago(self._confirm)}.")
+        keyboard = [[{"text": "Confirm close", "callback_data": f"close:{token}"},
+                     {"text": "Cancel", "callback_data": f"cancel:{token}"}]]
+        return Reply(chat_id, text, reply_markup={"inline_keyboard": keyboard})
+
+    async def _press(self, query: dict) -> list[Reply]:
+        query_id, data = query.get("id"), query.get("data")
+        message = _dict(query.get("message"))
+        chat_id = _dict(message.get("chat")).get("id")
+        if not isinstance(query_id, str) or not isinstance(data, str) or not _is_id(chat_id):
+            return []
+        action, _, token = data.partition(":")
+        if str(chat_id) not in self._admins:
+            log.warning("telegram: button %s from chat %s (%s) ignored: not an admin chat", _loggable(action),
+                        chat_id, _who(query.get("from")))
+            return []
+        message_id = message.get("message_id") if _is_int(message.get("message_id")) else None
+
+        def answer(short: str, text: str = "") -> list[Reply]:
+            # With text: the question's message shows it instead (its buttons go), or, when
+            # the press does not say which message it was, a new message does.
+            return [Reply(chat_id, text, edit_message_id=message_id if text else None,
+                          callback_query_id=query_id, callback_text=short)]
+
+        if action not in ("close", "cancel"):
+            return answer("unknown button")
+        now = self._clock()
+        self._forget(now)
+        question = self._questions.get(token)
+        if question is None or question.chat != str(chat_id):
+            return answer("expired: send /close again")
+        if question.state != "open":
+            return answer({"done": "already done", "cancelled": "already cancelled"}.get(
+                question.state, "expired: send /close again"))
+        if now - question.asked_at > self._confirm:
+            question.state = "expired"
+            return answer("expired: send /close again",
+                          f"⌛ Not confirmed within {_ago(self._confirm)}: nothing closed. Send /close again.")
+        if action == "cancel":
+            question.state = "cancelled"
+            log.info("telegram: chat %s cancelled /close %s", chat_id, question.target)
+            return answer("cancelled", "Cancelled: nothing closed.")
+        question.state = "done"  # before any await: a token is used once
+        log.info("telegram: chat %s confirmed /close %s", chat_id, question.target)
+        try:
+            text = await self._execute(question)
+        except Exception as e:
+            log.exception("telegram: /close %s failed", question.target)
+            text = f"/close failed: {_e(type(e).__name__)}: {_e(str(e)[:200])}. Check /positions."
+        return answer("done", text)
+
+    async def _execute(self, question: _Question) -> str:
+        """Closes the question's symbols through the engine: every plugin's on_order sees each
+        order, the ledger records it, and it runs even while the engine is paused."""
+        engine = self._engine
+        still = {p["symbol"] for p in await engine.broker.positions()}
+        lines = []
+        with engine.working(Run(None, "command")):
+            for symbol in question.symbols:
+                if symbol not in still:
+                    lines.append(f"{symbol}: nothing open any more")
+                    continue
+                try:
+                    request = engine.new_request("close", PLUGIN, symbol=symbol, comment="telegram /close")
+                    result = await engine.place(request, origin=ORIGIN)
+                except Exception as e:
+                    log.exception("telegram: closing %s failed", symbol)
+                    lines.append(f"{symbol}: failed: {type(e).__name__}: {str(e)[:120]}")
+                    continue
+                if result.ok:
+                    n = len(result.closed) or 1
+                    lines.append(f"{symbol}: closed {n} position{'s' * (n != 1)}, {_number(result.volume)} lots"
+                                 + (f" at {_number(result.price)}" if result.price is not None else ""))
+                else:
+                    lines.append(f"{symbol}: NOT closed: {result.error}")
+        log.warning("telegram /close %s: %s", question.target, "; ".join(lines))
+        return "<b>/close " + _e(question.target) + "</b>\n" + _e("\n".join(lines))
+
+    def _forget(self, now: float) -> None:
+        """Drops questions long past: an unknown token is answered "expired" all the same."""
+        for token in [t for t, q in self._questions.items() if now - q.asked_at > self._confirm + _KEPT]:
+            del self._questions[token]
+        while len(self._questions) > 256:
+            del self._questions[next(iter(self._questions))]
+
+
+# -- text ------------------------------------------------------------------------------------
+
+
+def _position_table(positions: list[dict[str, Any]]) -> str:
+    lines = [f"{'symbol':<7}{'side':<5}{'lots':>5} {'open':>7} {'profit':>6}"]
+    for p in positions[:_MAX_ROWS]:
+        profit = p.get("profit")
+        lines.append(f"{_cut(str(p.get('symbol')), 7):<7}{str(p.get('side'))[:4]:<5}{_number(p.get('volume')):>5} "
+                     f"{_number(p.get('price_open')):>7} {'' if profit is None else f'{profit:+.2f}':>6}")
+    if len(positions) > _MAX_ROWS:
+        lines.append(f"… and {len(positions) - _MAX_ROWS} more")
+    return "<pre>" + _e("\n".join(lines)) + "</pre>"
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _number(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
+
+
+def _count(n: Any) -> str:
+    if not _is_int(n):
+        return "-"
+    return str(n) if n < 10_000 else f"{n / 1000:.0f}k" if n < 1_000_000 else f"{n / 1e6:.1f}M"
+
+
+def _micros(us: Any) -> str:
+    if not isinstance(us, (int, float)):
+        return "-"
+    return (f"{us:.0f}µs" if us < 1000 else f"{us / 1000:.1f}ms" if us < 10_000
+            else f"{us / 1000:.0f}ms" if us < 1e6 else f"{us / 1e6:.1f}s")
+
+
+def _duration(seconds: float) -> str:
+    s = max(0, int(seconds))
+    d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
+    return f"{d}d {h}h" if d else f"{h}h {m}m" if h else f"{m}m {s % 60}s"
+
+
+def _ago(seconds: float) -> str:
+    s = max(0, round(seconds))
+    return f"{s} s" if s < 90 else f"{round(s / 60)} min" if s < 5400 else f"{round(s / 3600)} h"
+
+
+def _parse(text: str) -> tuple[str | None, str]:
+    """("close", "EURUSD") from "/close@my_bot EURUSD"; (None, "") for what is not a command."""
+    words = text.split(None, 1)
+    name = words[0][1:].split("@", 1)[0].lower() if words and words[0].startswith("/") else ""
+    if not name.replace("_", "").isalnum():
+        return None, ""
+    return name, " ".join(words[1].split()) if len(words) > 1 else ""
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:  # a date: NaN, inf and absurd numbers are not
+    return (_is_int(value) or isinstance(value, float)) and abs(value) < 1e13
+
+
+def _is_id(value: Any) -> bool:
+    return _is_int(value) or (isinstance(value, str) and 0 < len(value) <= 64)
+
+
+def _who(user: Any) -> str:
+    user = _dict(user)
+    uid, name = user.get("id"), user.get("username")
+    who = f"user {uid}" if _is_int(uid) else "unknown user"
+    return who + (f" @{_loggable(name)}" if isinstance(name, str) else "")
+
+
+def _loggable(text: str) -> str:
+    """One line of at most 64 characters: what a stranger typed cannot forge log lines."""
+    return _cut(" ".join(text.split()), 64)
