@@ -374,7 +374,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
             nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")
             nursery.start_soon(engine.monitor.run, name="monitor")
             if config.telegram.enabled:
-                from ..notify.hub import TelegramHub
+                from ..notify.hub import TelegramHub  # here: the hub commands the engine, so imports it
                 engine.telegram = TelegramHub(engine, config.telegram, http)
                 engine.notifier.written = engine.telegram.courier.poke
                 await nursery.start(engine.telegram.run, name="telegram")
