@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from sandbox import MB, Budget
 
+from .brokers.mt5 import MT5Config
 from .brokers.paper import PaperConfig
 from .notify.config import TelegramConfig
 
@@ -88,6 +89,7 @@ class EngineConfig:
     plugins: Mapping[str, PluginConfig] = field(default_factory=dict)
     paper: PaperConfig = field(default_factory=PaperConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    mt5: MT5Config = field(default_factory=MT5Config)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
     def __post_init__(self) -> None:

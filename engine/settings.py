@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping
 from sandbox import MB, Budget
 
 from .brokers.paper import PaperConfig
+from .brokers.mt5 import MT5Config
 from .config import (BROKERS, BUDGET_LIMITS, DEFAULT_BUDGET, EngineConfig, MonitorConfig, PluginConfig, ServerConfig,
                      Settings)
 from .notify.config import KINDS, PARSE_MODES, BotConfig, ChatConfig, TelegramConfig
@@ -180,7 +181,9 @@ def _chats(v: Any) -> tuple[ChatConfig, ...]:
     return tuple(out)
 
 
-def _anything(v: Any) -> Any:
+def _anything_string(v: Any) -> str:
+    if not isinstance(v, str):
+        raise _Bad("a string")
     return v
 
 
@@ -237,16 +240,22 @@ SCHEMA: dict[str, Any] = {
         "bots": _Array({"token": _string, "chats": _chats}, "[[telegram.bots]]"),
     },
     "monitor": {"latency_alert_ms": _POSITIVE, "memory_alert_mb": _POSITIVE, "interval_seconds": _POSITIVE},
-    # defined by a later issue; tolerated so a file written for it still loads
-    "mt5": _anything,
+    "mt5": {
+        "module": _string, "path": _string, "login": _integer(1, 2**63 - 1), "password": _string, "server": _string,
+        "host": _string, "port": _integer(1, 65535), "timeout": _POSITIVE, "init_timeout": _POSITIVE,
+        "deviation": _integer(0, 10_000), "magic_base": _integer(0, 2**31 - 1), "retries": _integer(0, 20),
+        "poll_seconds": _POSITIVE, "resolve_seconds": _POSITIVE, "symbol_suffix": _anything_string,
+        "symbols": _table_of(_string, "a table of broker symbol names (EURUSD = \"EURUSD.r\")"),
+    },
 }
 
-SECRETS = frozenset({"server.secret", "server.api_token", "telegram.webhook_secret"})  # never echoed
+SECRETS = frozenset({"server.secret", "server.api_token", "telegram.webhook_secret", "mt5.password"})  # never echoed
 
 
 def _secret(path: str) -> bool:
     return path in SECRETS or path.endswith(".token")  # telegram.bots[N].token
 ENV_OVERRIDES = {"MOONHOOK_SECRET": "secret", "MOONHOOK_API_TOKEN": "api_token"}  # -> [server]
+MT5_PASSWORD = "MOONHOOK_MT5_PASSWORD"  # -> [mt5] password
 
 
 def _show(value: Any) -> str:
@@ -311,6 +320,10 @@ def _build(data: dict[str, Any], base: Path | None, env: Mapping[str, str]) -> S
     telegram["bots"] = tuple(BotConfig(**bot) for bot in telegram.get("bots", ()))
     engine["telegram"] = TelegramConfig(**telegram)
     engine["monitor"] = MonitorConfig(**data.get("monitor", {}))
+    mt5 = dict(data.get("mt5", {}))
+    if env.get(MT5_PASSWORD):
+        mt5["password"] = env[MT5_PASSWORD]
+    engine["mt5"] = MT5Config(**mt5)
     return Settings(server=ServerConfig(**server), engine=EngineConfig(**engine))
 
 

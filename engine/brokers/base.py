@@ -15,6 +15,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
+import trio
+
 KINDS = ("market", "pending", "close", "modify")
 SIDES = ("buy", "sell")
 PENDING_TYPES = ("limit", "stop")
@@ -157,6 +159,7 @@ class Broker(ABC):
     """What the engine needs of a broker. All answers are plain data, as the scripts see them."""
 
     name: str = "broker"
+    state: str = "connected"  # what /health shows: connected, or why not
 
     def __init__(self) -> None:
         self._listener: Listener | None = None
@@ -175,6 +178,11 @@ class Broker(ABC):
 
     async def stop(self) -> None:
         """Disconnects; nothing is called after it."""
+
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """The broker's own background work (watching its connection, reading what happened
+        at the broker), in the engine's nursery until it is cancelled. None by default."""
+        task_status.started()
 
     @property
     def connected(self) -> bool:

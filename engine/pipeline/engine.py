@@ -24,7 +24,8 @@ import trio
 from sandbox import Pool, SandboxError, open_pool
 
 from ..alerts import Action, Alert, SymbolMap
-from ..brokers.base import Broker, Closed, Connection, Event, Fill, OrderRequest, OrderResult
+from ..brokers import open_broker
+from ..brokers.base import Broker, BrokerError, Closed, Connection, Event, Fill, OrderRequest, OrderResult
 from ..config import EngineConfig
 from ..monitor import Monitor
 from ..notify import Notifier
@@ -126,6 +127,9 @@ class Engine:
                 log.error("alert %d was not journaled (the write failed); nothing was done for it", alert_id)
                 self._processed()
                 continue
+            except BrokerError as e:  # the broker cannot serve (disconnected): said as it is
+                log.error("alert %d: %s", alert_id, e)
+                status, outcome = "failed", {"error": str(e)}
             except Exception:
                 log.exception("alert %d could not be processed", alert_id)
                 status, outcome = "failed", {"error": "internal error; see the engine's log"}
@@ -357,17 +361,16 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
 
     With ``watch``, saves in the scripts folder reload their plugins, and saves of
     ``settings_file`` apply its ``[plugins.NAME]`` tables, as ``reload_settings()`` reads them."""
-    from ..brokers.paper import PaperBroker
-
     database = Database(config.database, fsync=False)  # made durable by the journal's fsyncs
     journal = Database(config.database, shared_lock=False, turn=database.turn)
-    broker = broker or PaperBroker(database, config.paper, clock=clock)
+    broker = broker or open_broker(config.broker, database, config.paper, config.mt5, clock)
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
     try:
         await broker.start()
         async with http, open_pool(workers=config.workers) as pool, trio.open_nursery() as nursery:
             engine = Engine(config, database, broker, pool, nursery, clock, journal)
             broker.listen(engine._on_event)
+            await nursery.start(broker.run, name=f"broker {broker.name}")
             nursery.start_soon(engine.writer.run, name="journal writer")
             nursery.start_soon(engine.notifier.run, name="notifier")
             nursery.start_soon(engine._events, name="events")
@@ -396,3 +399,4 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
             await broker.stop()
         journal.close()
         database.close()
+

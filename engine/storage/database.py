@@ -134,8 +134,25 @@ def _v5(db: sqlite_utils.Database) -> None:
     db["telegram_offsets"].create({"bot": str, "next_offset": int}, pk="bot", not_null={"next_offset"})
 
 
+def _v6(db: sqlite_utils.Database) -> None:
+    # The MetaTrader 5 broker (engine/brokers/mt5). Each order_send is written down, by the
+    # tag its comment carries, before it is sent: a send whose answer was lost is found again
+    # at the broker by that tag, never sent twice. A request's final result answers a repeat
+    # of its client id.
+    db["mt5_sends"].create(
+        {"tag": str, "client_id": str, "kind": str, "state": str, "request": str, "result": str,
+         "created_at": float, "updated_at": float},
+        pk="tag", not_null={"client_id", "kind", "state", "request", "created_at"})
+    db.execute("CREATE INDEX mt5_sends_client ON mt5_sends (client_id)")
+    db.execute("CREATE INDEX mt5_sends_open ON mt5_sends (state) WHERE state IN ('sending', 'unknown')")
+    db["mt5_results"].create({"client_id": str, "result": str, "at": float}, pk="client_id", not_null={"result"})
+    db["mt5_magic"].create({"plugin": str, "magic": int}, pk="plugin", not_null={"magic"})
+    db.execute("CREATE UNIQUE INDEX mt5_magic_number ON mt5_magic (magic)")
+    db["mt5_state"].create({"key": str, "value": str}, pk="key")
+
+
 # Append only: a released migration is never edited, the next change is a new function.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 
 
 class WriteTurn:

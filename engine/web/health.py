@@ -1,4 +1,5 @@
-"""``GET /health``: no authentication, nothing secret; "degraded" with load errors or paused."""
+"""``GET /health``: no authentication, nothing secret; "degraded" with load errors, paused,
+or the broker disconnected."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from quart import Blueprint
 
 def health(engine: Any) -> dict[str, Any]:
     plugins = list(engine.plugins)
-    degraded = bool(engine.load_errors) or engine.paused
+    degraded = bool(engine.load_errors) or engine.paused or not engine.broker.connected
     return {
         "status": "degraded" if degraded else "ok",
         "uptime_s": round(max(0.0, engine.clock() - engine.started), 3),
         "plugins": {"loaded": len(plugins), "enabled": sum(1 for p in plugins if p.enabled)},
         "load_errors": sorted(engine.load_errors),  # the files; the messages are in /api/plugins
         "broker": engine.config.broker,
+        "broker_connected": engine.broker.connected,
+        "broker_state": engine.broker.state,
         "paused": engine.paused,
     }
 

@@ -1,0 +1,67 @@
+"""The MetaTrader5 package's constants this broker uses, as plain data, with the values the
+package defines (read from its ``__init__.py``; see ../shared/reference/metatrader5.md).
+
+Kept here rather than read from the module: the worker process holds the module, and the
+values are part of MetaTrader's protocol, not of one package version.
+"""
+
+ACTION_DEAL, ACTION_PENDING, ACTION_SLTP, ACTION_MODIFY, ACTION_REMOVE = 1, 5, 6, 7, 8
+
+ORDER_TYPES = {("buy", None): 0, ("sell", None): 1, ("buy", "limit"): 2, ("sell", "limit"): 3,
+               ("buy", "stop"): 4, ("sell", "stop"): 5}
+ORDER_KINDS = {v: k for k, v in ORDER_TYPES.items()}  # 0 -> ("buy", None), 2 -> ("buy", "limit") ...
+
+FILLING_FOK, FILLING_IOC, FILLING_RETURN = 0, 1, 2
+FILLING_NAMES = {FILLING_FOK: "FOK", FILLING_IOC: "IOC", FILLING_RETURN: "RETURN"}
+SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC = 1, 2  # bits of symbol_info().filling_mode
+TIME_GTC = 0
+
+POSITION_SIDES = {0: "buy", 1: "sell"}
+DEAL_SIDES = {0: "buy", 1: "sell"}
+DEAL_ENTRY_IN, DEAL_ENTRY_OUT, DEAL_ENTRY_INOUT, DEAL_ENTRY_OUT_BY = 0, 1, 2, 3
+DEAL_REASONS = {4: "sl", 5: "tp", 6: "stop_out"}  # any other: a close (client, expert, ...)
+
+# order_send's retcodes
+REQUOTE, PLACED, DONE, DONE_PARTIAL = 10004, 10008, 10009, 10010
+PRICE_CHANGED, PRICE_OFF, INVALID_FILL, CONNECTION = 10020, 10021, 10030, 10031
+DONE_CODES = frozenset({PLACED, DONE, DONE_PARTIAL})
+RETRY_WITH_FRESH_PRICE = frozenset({REQUOTE, PRICE_CHANGED, PRICE_OFF})
+
+RETCODES = {
+    10004: "requote", 10006: "request rejected", 10007: "request canceled by the trader",
+    10008: "order placed", 10009: "request completed", 10010: "only part of the request was completed",
+    10011: "request processing error", 10012: "request canceled by timeout", 10013: "invalid request",
+    10014: "invalid volume", 10015: "invalid price", 10016: "invalid stops (too close to the price, or on "
+    "the wrong side)", 10017: "trading is disabled", 10018: "the market is closed", 10019: "not enough money",
+    10020: "prices changed", 10021: "no quotes to process the request", 10022: "invalid order expiration",
+    10023: "order state changed", 10024: "too many requests", 10025: "no changes in the request",
+    10026: "autotrading disabled by the server", 10027: "autotrading disabled in the terminal (press the "
+    "AutoTrading button)", 10028: "request locked for processing", 10029: "order or position frozen",
+    10030: "unsupported filling mode", 10031: "no connection with the trade server",
+    10032: "allowed for live accounts only", 10033: "the limit of pending orders is reached",
+    10034: "the volume limit for the symbol is reached", 10035: "incorrect or prohibited order type",
+    10036: "the position is already closed", 10038: "the close volume exceeds the position's volume",
+    10039: "a close order for this position exists already", 10040: "the limit of open positions is reached",
+    10041: "the pending order activation was rejected", 10042: "only long positions are allowed",
+    10043: "only short positions are allowed", 10044: "only closing positions is allowed",
+    10045: "only FIFO closing is allowed",
+}
+
+# last_error() codes meaning the terminal itself cannot be reached (the pipe, not an order)
+IPC_ERRORS = frozenset({-10001, -10002, -10003, -10004, -10005})
+LAST_ERRORS = {1: "ok", -1: "generic fail", -2: "invalid parameters", -3: "no memory", -4: "not found",
+               -5: "invalid version", -6: "authorization failed", -7: "unsupported method",
+               -8: "autotrading disabled", -10001: "IPC send failed", -10002: "IPC receive failed",
+               -10003: "IPC initialization failed", -10004: "no IPC connection", -10005: "IPC timeout"}
+
+
+def describe_retcode(code: int, comment: str | None = None) -> str:
+    text = RETCODES.get(code, "unknown return code")
+    return f"MetaTrader {code}: {text}" + (f" ({comment})" if comment and comment.lower() not in text else "")
+
+
+def describe_last_error(error: tuple | list | None) -> str:
+    if not error:
+        return "no error reported"
+    code, message = (list(error) + [""])[:2]
+    return f"MetaTrader error {code}: {message or LAST_ERRORS.get(code, 'unknown')}"

@@ -1,0 +1,142 @@
+"""The pipe to the MT5 worker process (``worker.py``), driven from Trio.
+
+One call at a time, each with a deadline. A call that misses its deadline means a hung
+worker: it is killed, and the call raises ``LinkLost``, as does a worker that dies mid-call.
+What such a call did is unknown; the broker finds out by reconciliation. ``start`` spawns a
+fresh worker, so the broker restarts it the same way it started it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import subprocess
+import sys
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import trio
+
+log = logging.getLogger("moonhook.mt5")
+
+_HEADER = struct.Struct(">I")
+WORKER = Path(__file__).with_name("worker.py")
+
+
+class LinkLost(Exception):
+    """The worker hung (and was killed) or died: the call's outcome is unknown."""
+
+
+class TerminalLink:
+    def __init__(self, module: str, host: str | None = None, port: int | None = None, timeout: float = 10.0):
+        self.module, self.host, self.port, self.timeout = module, host, port, timeout
+        self._process: trio.Process | None = None
+        self._buffer = bytearray()
+        self._lock = trio.Lock()
+        self._ids = count(1)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    async def start(self) -> None:
+        """A fresh worker with the module loaded; raises LinkLost if it cannot load it."""
+        await self.kill()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self._process = await trio.lowlevel.open_process(
+            [sys.executable, "-u", str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self._buffer.clear()
+        with trio.move_on_after(max(self.timeout, 10.0)) as scope:
+            await self._write({"module": self.module, "host": self.host, "port": self.port})
+            hello = await self._read()
+        if scope.cancelled_caught or hello is None or "exception" in hello:
+            await self.kill()
+            why = hello["exception"] if hello and "exception" in hello else "it did not answer"
+            raise LinkLost(f"the MetaTrader 5 worker could not start: {why}")
+        log.info("MetaTrader 5 worker %d started with module %s", self._process.pid, self.module)
+
+    async def call(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> tuple[Any, Any]:
+        """``fn(*args, **kwargs)`` in the worker: (value, last_error when value is None).
+        Raises LinkLost when the worker hangs past ``deadline`` (default: the link's timeout;
+        it is then killed) or dies."""
+        async with self._lock:
+            if self._process is None:
+                raise LinkLost("the MetaTrader 5 worker is not running")
+            call_id = next(self._ids)
+            limit = self.timeout if deadline is None else deadline
+            with trio.move_on_after(limit) as scope:
+                await self._write({"id": call_id, "fn": fn, "args": list(args), "kwargs": kwargs})
+                answer = await self._read()
+            if scope.cancelled_caught:
+                pid = self.pid
+                await self.kill()
+                raise LinkLost(f"{fn} did not answer within {limit:g} s; worker {pid} was killed")
+            if answer is None:
+                code = await self._exit_code()
+                raise LinkLost(f"the MetaTrader 5 worker died during {fn} (exit code {code})")
+            if "exception" in answer:
+                raise RuntimeError(f"{fn}: {answer['exception']}")
+            return answer.get("value"), answer.get("error")
+
+    async def kill(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            process.kill()
+            with trio.CancelScope(shield=True):
+                await process.wait()
+        if process is not None:
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    await stream.aclose()
+
+    async def aclose(self) -> None:
+        """Lets the worker end on its own (stdin closed), or kills it after a second."""
+        process = self._process
+        if process is not None and process.stdin is not None:
+            await process.stdin.aclose()
+            with trio.move_on_after(1.0):
+                await process.wait()
+        await self.kill()
+
+    async def _exit_code(self) -> int | None:
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        with trio.move_on_after(1.0):
+            await process.wait()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        return process.returncode
+
+    async def _write(self, message: Any) -> None:
+        data = json.dumps(message).encode()
+        assert self._process is not None and self._process.stdin is not None
+        try:
+            await self._process.stdin.send_all(_HEADER.pack(len(data)) + data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the worker is gone: the read that follows says so
+
+    async def _read(self) -> Any:
+        header = await self._read_exactly(_HEADER.size)
+        if header is None:
+            return None
+        body = await self._read_exactly(_HEADER.unpack(header)[0])
+        return None if body is None else json.loads(body)
+
+    async def _read_exactly(self, size: int) -> bytes | None:
+        assert self._process is not None and self._process.stdout is not None
+        while len(self._buffer) < size:
+            try:
+                chunk = await self._process.stdout.receive_some(65536)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                chunk = b""
+            if not chunk:
+                return None
+            self._buffer += chunk
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data

@@ -1,0 +1,85 @@
+"""The MT5 worker process: holds the MetaTrader5 module and answers calls read from stdin.
+
+Run as a script (``python worker.py``), never imported by the engine: it needs only the
+standard library and the module it is told to load. The package holds the GIL during its
+blocking calls and allows one terminal per process, so it lives alone here.
+
+Frames, both ways: a 4-byte big-endian length, then that many bytes of JSON. The first
+request names the module ``{"module", "host", "port"}``; each next one is
+``{"id", "fn", "args", "kwargs"}`` and is answered ``{"id", "value", "error"}`` (``error``:
+``last_error()`` when the value is None) or ``{"id", "exception"}``. Results become plain
+data: named tuples become dicts, tuples of them lists.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import struct
+import sys
+from typing import Any, BinaryIO
+
+_HEADER = struct.Struct(">I")
+
+
+def read_frame(stream: BinaryIO) -> Any:
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(header)
+    return json.loads(stream.read(size))
+
+
+def write_frame(stream: BinaryIO, message: Any) -> None:
+    data = json.dumps(message, default=str).encode()
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def plain(value: Any) -> Any:
+    """The module's answer as JSON-able data (mt5linux's proxies included, through _asdict)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    if hasattr(value, "timestamp"):
+        return value.timestamp()
+    return str(value)
+
+
+def load(spec: dict[str, Any]) -> Any:
+    """The API object: the module itself, or mt5linux's ``MetaTrader5(host, port)``."""
+    module = importlib.import_module(spec["module"])
+    if spec["module"] == "mt5linux":
+        return module.MetaTrader5(host=spec.get("host") or "localhost", port=spec.get("port") or 18812)
+    return module
+
+
+def main() -> None:
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # what the module prints goes to stderr, never into the frames
+    sys.stdout = sys.stderr
+    inp = sys.stdin.buffer
+    spec = read_frame(inp)
+    try:
+        api = load(spec)
+    except Exception as e:  # noqa: BLE001 - told to the engine, which says what to install
+        write_frame(out, {"exception": f"cannot load {spec.get('module')!r}: {type(e).__name__}: {e}"})
+        return
+    write_frame(out, {"pid": os.getpid()})
+    while (message := read_frame(inp)) is not None:
+        try:
+            value = getattr(api, message["fn"])(*message.get("args", ()), **message.get("kwargs", {}))
+            error = plain(api.last_error()) if value is None else None
+            write_frame(out, {"id": message["id"], "value": plain(value), "error": error})
+        except Exception as e:  # noqa: BLE001 - any failure of a call is the engine's to judge
+            write_frame(out, {"id": message["id"], "exception": f"{type(e).__name__}: {e}"})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""MetaTrader requests built before anything is sent (engine/brokers/mt5/orders.py), and the
+pipe to the worker process (link.py) with a real process: calls, a hang, a death."""
+
+import os
+
+import pytest
+
+from engine.brokers.mt5 import constants as c
+from engine.brokers.mt5.link import LinkLost, TerminalLink
+from engine.brokers.mt5.orders import check_stops, fillings, normalise_volume, tag_for
+from engine.brokers.paper.rules import Refused
+
+EURUSD = {"name": "EURUSD", "point": 0.00001, "volume_min": 0.01, "volume_step": 0.01, "volume_max": 50.0,
+          "trade_stops_level": 10, "filling_mode": 1}
+
+
+def test_tags_fit_a_comment_name_the_alert_and_differ_by_client_id_and_part():
+    tag = tag_for("a123456789-some_long_plugin_name-17", 123456789)
+    assert tag.startswith("mh:a123456789:") and len(tag) <= 31
+    assert tag == tag_for("a123456789-some_long_plugin_name-17", 123456789)  # stable: found again after a restart
+    assert len({tag_for("a1-x-1", 1), tag_for("a1-x-2", 1), tag_for("a1-x-1", 1, "50001"),
+                tag_for("a1-x-1", 1, "50002")}) == 4
+    assert tag_for("t1-x-1").startswith("mh:") and len(tag_for("t1-x-1", 10**15)) <= 31
+
+
+@pytest.mark.parametrize("mode, expected", [
+    (1, [c.FILLING_FOK]), (2, [c.FILLING_IOC]), (3, [c.FILLING_FOK, c.FILLING_IOC]), (0, [c.FILLING_RETURN])])
+def test_the_filling_type_follows_the_symbols_filling_mode(mode, expected):
+    assert fillings({"filling_mode": mode}, pending=False) == expected
+    assert fillings({"filling_mode": mode}, pending=True) == [c.FILLING_RETURN]
+
+
+def test_volumes_round_down_to_the_step_cap_at_the_maximum_and_refuse_below_the_minimum():
+    assert normalise_volume(0.129, EURUSD) == 0.12
+    assert normalise_volume(0.3, EURUSD) == 0.3            # not 0.29 from float error
+    assert normalise_volume(80, EURUSD) == 50.0
+    gold = {**EURUSD, "name": "XAUUSD", "volume_min": 0.1, "volume_step": 0.1}
+    assert normalise_volume(1.25, gold) == 1.2
+    with pytest.raises(Refused, match=r"volume 0.005 is below EURUSD's minimum 0.01 \(step 0.01\)"):
+        normalise_volume(0.005, EURUSD)
+    with pytest.raises(Refused, match="expected a positive number of lots"):
+        normalise_volume(-1, EURUSD)
+
+
+def test_stops_are_checked_for_side_and_the_symbols_stops_level():
+    check_stops("buy", 1.10000, 1.09900, 1.10200, EURUSD)  # 100 points away: fine
+    with pytest.raises(Refused, match=r"sl 1.09995 is 5 points from the price 1.1; EURUSD needs at least 10"):
+        check_stops("buy", 1.10000, 1.09995, None, EURUSD)
+    with pytest.raises(Refused, match="stop loss must be below"):
+        check_stops("buy", 1.10000, 1.10100, None, EURUSD)
+    with pytest.raises(Refused, match="take profit must be below"):
+        check_stops("sell", 1.10000, None, 1.10100, EURUSD)
+
+
+async def test_the_link_calls_a_module_in_its_own_process():
+    link = TerminalLink("math", timeout=5)
+    await link.start()
+    try:
+        assert await link.call("sqrt", 16.0) == (4.0, None)
+        assert await link.call("hypot", 3.0, 4.0) == (5.0, None)
+        with pytest.raises(RuntimeError, match="sqrt: ValueError: math domain error"):
+            await link.call("sqrt", -1.0)
+        assert link.pid is not None and link.pid != os.getpid()
+    finally:
+        await link.aclose()
+
+
+async def test_a_hung_worker_is_killed_and_a_dead_one_reported_and_both_restart():
+    link = TerminalLink("time", timeout=5)
+    await link.start()
+    first = link.pid
+    with pytest.raises(LinkLost, match=r"sleep did not answer within 0.3 s; worker \d+ was killed"):
+        await link.call("sleep", 30, deadline=0.3)
+    with pytest.raises(LinkLost, match="not running"):
+        await link.call("time")
+    await link.start()
+    assert link.pid != first and isinstance((await link.call("time"))[0], float)
+    link.module = "os"
+    await link.start()
+    with pytest.raises(LinkLost, match=r"died during _exit \(exit code 3\)"):
+        await link.call("_exit", 3)
+    await link.aclose()
+
+
+async def test_a_module_that_does_not_load_is_said_plainly():
+    link = TerminalLink("MetaTrader5_not_here", timeout=5)
+    with pytest.raises(LinkLost, match="could not start: cannot load 'MetaTrader5_not_here': ModuleNotFoundError"):
+        await link.start()
+    assert link.pid is None
