@@ -131,6 +131,13 @@ def render_config(secret: str, api_token: str) -> str:
 # token = "123456:ABC-DEF..."   # from @BotFather; keep this file private
 # chats = [123456789, {{ id = -1001234567890, events = ["trades"] }}]
 
+# MetaTrader 5, with [engine] broker = "mt5" (see the README): uncomment and fill in.
+# [mt5]
+# module = "MetaTrader5"        # or "mt5linux" on Linux, with host and port
+# login = 12345678
+# server = "YourBroker-Demo"    # the password: MOONHOOK_MT5_PASSWORD in the environment
+# symbol_suffix = ""
+
 # One table per plugin, named after its file: enabled = false turns it off; params
 # override the script's own; budget raises the [sandbox] default (capped by the limits).
 {tomli_w.dumps({"plugins": {"require_stop": {"enabled": True}}}).rstrip()}

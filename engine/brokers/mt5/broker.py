@@ -50,6 +50,7 @@ class MT5Broker(Broker):
         self._link = TerminalLink(config.module, config.host, config.port, config.timeout)
         self._connected = False
         self._lost_event = trio.Event()
+        self._up = trio.Event()  # set while connected
         self.state = "not started"
         self._infos: dict[str, dict[str, Any]] = {}
 
@@ -121,6 +122,7 @@ class MT5Broker(Broker):
             raise
         was = self.state
         self._connected, self._lost_event = True, trio.Event()
+        self._up.set()
         self._infos.clear()
         self.state = f"connected: account {account.get('login')} on {account.get('server')}"
         log.info("MetaTrader 5 %s", self.state)
@@ -129,7 +131,7 @@ class MT5Broker(Broker):
 
     def _lost(self, detail: str) -> None:
         if self._connected:
-            self._connected = False
+            self._connected, self._up = False, trio.Event()
             self.state = f"lost: {detail}"
             log.error("MetaTrader 5 connection lost: %s", detail)
             self._emit(Connection(False, detail))
@@ -139,16 +141,16 @@ class MT5Broker(Broker):
         """``fn`` in the worker: its value, or None with the failure logged. Raises Unknown if
         MetaTrader cannot be reached (the connection is then marked lost)."""
         if not self._connected:
-            raise Unknown(f"MetaTrader 5 is {self.state}")
+            raise Unknown(f"MetaTrader 5 is not connected ({self.state})")
         try:
             value, error = await self._link.call(fn, *args, deadline=deadline, **kwargs)
         except LinkLost as e:
             self._lost(str(e))
             raise Unknown(str(e)) from None
-        if value is None and error and error[0] in c.IPC_ERRORS:
+        if error and error[0] in c.IPC_ERRORS:
             self._lost(c.describe_last_error(error))
             raise Unknown(c.describe_last_error(error))
-        if value is None and error and error[0] != 1:
+        if error and error[0] != 1:
             log.debug("MetaTrader 5 %s: %s", fn, c.describe_last_error(error))
         return value
 
@@ -257,7 +259,7 @@ class MT5Broker(Broker):
         volume = normalise_volume(r.volume, info)
         tick = await self._tick(r.symbol)
         price = tick["ask"] if side == "buy" else tick["bid"]
-        check_stops(side, price, r.sl, r.tp, info)
+        check_stops(side, tick["bid"] if side == "buy" else tick["ask"], r.sl, r.tp, info)  # where it closes
         request = deal_request(info["name"], side, volume, price, magic=await self._magic(r), tag=tag_for(
             r.client_id, r.alert_id), deviation=self.config.deviation, filling=fillings(info, False)[0], sl=r.sl,
             tp=r.tp)
@@ -308,17 +310,17 @@ class MT5Broker(Broker):
                                 partial(self._fresh_price, self.config.from_broker(p["symbol"]), side))
 
     async def _modify(self, r: OrderRequest) -> OrderResult:
-        ticket = ticket_of(r.ticket)
+        ticket, tag = ticket_of(r.ticket), tag_for(r.client_id, r.alert_id)
         found = await self.query("positions_get", ticket=ticket)
         if found:
             p = found[0]
-            request = {"action": c.ACTION_SLTP, "position": ticket, "symbol": p["symbol"],
-                       "sl": p["sl"] if r.sl is None else r.sl, "tp": p["tp"] if r.tp is None else r.tp}
+            request = {"action": c.ACTION_SLTP, "position": ticket, "symbol": p["symbol"], "comment": tag,
+                       "sl": float(p["sl"] if r.sl is None else r.sl), "tp": float(p["tp"] if r.tp is None else r.tp)}
         elif orders := await self.query("orders_get", ticket=ticket):
             o = orders[0]
-            request = {"action": c.ACTION_MODIFY, "order": ticket, "symbol": o["symbol"],
-                       "price": r.price or o["price_open"], "sl": o["sl"] if r.sl is None else r.sl,
-                       "tp": o["tp"] if r.tp is None else r.tp, "type_time": c.TIME_GTC}
+            request = {"action": c.ACTION_MODIFY, "order": ticket, "symbol": o["symbol"], "comment": tag,
+                       "price": float(r.price or o["price_open"]), "sl": float(o["sl"] if r.sl is None else r.sl),
+                       "tp": float(o["tp"] if r.tp is None else r.tp), "type_time": c.TIME_GTC}
         else:
             raise Refused(f"ticket {ticket}: no open position or pending order")
         return await self._send(r, request, [])
@@ -342,7 +344,13 @@ class MT5Broker(Broker):
                 answer = await self.query("order_send", request)
             except Unknown:
                 await self.write(self.book.settle, tag, "unknown")
-                raise
+                # the worker is restarted and the terminal linked again in the background; the
+                # order is then looked for, and the alert gets its real outcome
+                with trio.move_on_after(self.config.timeout):
+                    await self._up.wait()
+                if not self._connected:
+                    raise
+                return await self._resolve(self.book.send(tag))
             if answer is None:  # refused by the terminal before it reached the trade server
                 return await self._settle(tag, OrderResult.refused("MetaTrader 5 order_send failed"))
             code = answer["retcode"]

@@ -59,7 +59,7 @@ class TerminalLink:
         log.info("MetaTrader 5 worker %d started with module %s", self._process.pid, self.module)
 
     async def call(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> tuple[Any, Any]:
-        """``fn(*args, **kwargs)`` in the worker: (value, last_error when value is None).
+        """``fn(*args, **kwargs)`` in the worker: (value, last_error when value is None or False).
         Raises LinkLost when the worker hangs past ``deadline`` (default: the link's timeout;
         it is then killed) or dies."""
         async with self._lock:

@@ -7,7 +7,7 @@ blocking calls and allows one terminal per process, so it lives alone here.
 Frames, both ways: a 4-byte big-endian length, then that many bytes of JSON. The first
 request names the module ``{"module", "host", "port"}``; each next one is
 ``{"id", "fn", "args", "kwargs"}`` and is answered ``{"id", "value", "error"}`` (``error``:
-``last_error()`` when the value is None) or ``{"id", "exception"}``. Results become plain
+``last_error()`` when the value is None or False, the package's two ways of failing) or ``{"id", "exception"}``. Results become plain
 data: named tuples become dicts, tuples of them lists.
 """
 
@@ -75,7 +75,7 @@ def main() -> None:
     while (message := read_frame(inp)) is not None:
         try:
             value = getattr(api, message["fn"])(*message.get("args", ()), **message.get("kwargs", {}))
-            error = plain(api.last_error()) if value is None else None
+            error = plain(api.last_error()) if value is None or value is False else None
             write_frame(out, {"id": message["id"], "value": plain(value), "error": error})
         except Exception as e:  # noqa: BLE001 - any failure of a call is the engine's to judge
             write_frame(out, {"id": message["id"], "exception": f"{type(e).__name__}: {e}"})

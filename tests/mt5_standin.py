@@ -1,0 +1,872 @@
+"""A stand-in for the ``MetaTrader5`` package: a fake terminal the MT5 broker's worker imports.
+
+The real package is Windows-only and talks to a running terminal64.exe over a named pipe. This
+module has the same module-level functions, constants and result shapes (named tuples with
+``_asdict()``; ``None`` plus ``last_error()`` on a call failure), backed by a SQLite file that
+plays the terminal: ``initialize(path=FILE)``. The state outlives the process, so a worker killed
+mid-call and restarted finds the orders it sent. The test process drives the market and scripts
+failures with ``Terminal`` on the same file. Each call is one transaction (WAL, busy timeout)
+that also takes the call's next scripted outcome, if any (a "slow" call does its work in a
+second transaction, after its sleep).
+
+Simplified compared with a real terminal (the engine must not rely on these):
+- one hedging account in USD and every symbol's profit currency is USD: profit = price difference
+  * volume * contract size; margin = volume * contract size * price / leverage; no commission,
+  swap, fee, stop-out, expiration, sessions, freeze level, stop-limit orders, CLOSE_BY, netting;
+- fills are whole, at the current bid/ask (pending orders and SL/TP too, at the prices given to
+  ``Terminal.set_price`` when they are crossed); instant execution (``trade_exemode`` 0, the
+  default) requires a price within ``deviation`` points, market execution (2) ignores both;
+- times are UTC epoch seconds (a real server's are in its own zone); naive datetimes are UTC;
+- Market Watch selection is per process, so a restarted worker must select symbols again;
+- SymbolInfo and TerminalInfo carry a subset of the real fields; comments of results are close
+  to MetaTrader's, not byte-exact; the request fields' types are checked strictly (float volume,
+  prices; int magic, tickets), as the real package is reported to do.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as _dt
+import fnmatch
+import json
+import os
+import sqlite3
+import time
+from collections import namedtuple
+from contextlib import contextmanager
+
+__version__ = "5.0.4874-standin"
+
+TRADE_ACTION_DEAL, TRADE_ACTION_PENDING, TRADE_ACTION_SLTP = 1, 5, 6
+TRADE_ACTION_MODIFY, TRADE_ACTION_REMOVE, TRADE_ACTION_CLOSE_BY = 7, 8, 10
+(ORDER_TYPE_BUY, ORDER_TYPE_SELL, ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_SELL_LIMIT, ORDER_TYPE_BUY_STOP,
+ ORDER_TYPE_SELL_STOP, ORDER_TYPE_BUY_STOP_LIMIT, ORDER_TYPE_SELL_STOP_LIMIT, ORDER_TYPE_CLOSE_BY) = range(9)
+ORDER_FILLING_FOK, ORDER_FILLING_IOC, ORDER_FILLING_RETURN, ORDER_FILLING_BOC = 0, 1, 2, 3
+ORDER_TIME_GTC, ORDER_TIME_DAY, ORDER_TIME_SPECIFIED, ORDER_TIME_SPECIFIED_DAY = 0, 1, 2, 3
+(ORDER_STATE_STARTED, ORDER_STATE_PLACED, ORDER_STATE_CANCELED, ORDER_STATE_PARTIAL, ORDER_STATE_FILLED,
+ ORDER_STATE_REJECTED, ORDER_STATE_EXPIRED) = range(7)
+ORDER_REASON_CLIENT, ORDER_REASON_MOBILE, ORDER_REASON_WEB, ORDER_REASON_EXPERT = 0, 1, 2, 3
+ORDER_REASON_SL, ORDER_REASON_TP, ORDER_REASON_SO = 4, 5, 6
+POSITION_TYPE_BUY, POSITION_TYPE_SELL = 0, 1
+POSITION_REASON_CLIENT, POSITION_REASON_MOBILE, POSITION_REASON_WEB, POSITION_REASON_EXPERT = 0, 1, 2, 3
+DEAL_TYPE_BUY, DEAL_TYPE_SELL, DEAL_TYPE_BALANCE = 0, 1, 2
+DEAL_ENTRY_IN, DEAL_ENTRY_OUT, DEAL_ENTRY_INOUT, DEAL_ENTRY_OUT_BY = 0, 1, 2, 3
+DEAL_REASON_CLIENT, DEAL_REASON_MOBILE, DEAL_REASON_WEB, DEAL_REASON_EXPERT = 0, 1, 2, 3
+DEAL_REASON_SL, DEAL_REASON_TP, DEAL_REASON_SO = 4, 5, 6
+ACCOUNT_TRADE_MODE_DEMO, ACCOUNT_TRADE_MODE_CONTEST, ACCOUNT_TRADE_MODE_REAL = 0, 1, 2
+ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ACCOUNT_MARGIN_MODE_EXCHANGE, ACCOUNT_MARGIN_MODE_RETAIL_HEDGING = 0, 1, 2
+SYMBOL_TRADE_MODE_DISABLED, SYMBOL_TRADE_MODE_LONGONLY, SYMBOL_TRADE_MODE_SHORTONLY = 0, 1, 2
+SYMBOL_TRADE_MODE_CLOSEONLY, SYMBOL_TRADE_MODE_FULL = 3, 4
+SYMBOL_TRADE_EXECUTION_INSTANT, SYMBOL_TRADE_EXECUTION_REQUEST = 0, 1
+SYMBOL_TRADE_EXECUTION_MARKET, SYMBOL_TRADE_EXECUTION_EXCHANGE = 2, 3
+TICK_FLAG_BID, TICK_FLAG_ASK = 2, 4
+RES_S_OK, RES_E_FAIL, RES_E_INVALID_PARAMS, RES_E_NO_MEMORY, RES_E_NOT_FOUND = 1, -1, -2, -3, -4
+RES_E_INVALID_VERSION, RES_E_AUTH_FAILED, RES_E_UNSUPPORTED, RES_E_AUTO_TRADING_DISABLED = -5, -6, -7, -8
+RES_E_INTERNAL_FAIL, RES_E_INTERNAL_FAIL_SEND, RES_E_INTERNAL_FAIL_RECEIVE = -10000, -10001, -10002
+RES_E_INTERNAL_FAIL_INIT, RES_E_INTERNAL_FAIL_CONNECT, RES_E_INTERNAL_FAIL_TIMEOUT = -10003, -10004, -10005
+
+_RETCODES = dict(
+    REQUOTE=(10004, "Requote"), REJECT=(10006, "Request rejected"), CANCEL=(10007, "Request canceled by trader"),
+    PLACED=(10008, "Order placed"), DONE=(10009, "Request executed"),
+    DONE_PARTIAL=(10010, "Request executed partially"),
+    ERROR=(10011, "Request processing error"), TIMEOUT=(10012, "Request canceled by timeout"),
+    INVALID=(10013, "Invalid request"), INVALID_VOLUME=(10014, "Invalid volume"),
+    INVALID_PRICE=(10015, "Invalid price"), INVALID_STOPS=(10016, "Invalid stops"),
+    TRADE_DISABLED=(10017, "Trade disabled"), MARKET_CLOSED=(10018, "Market closed"),
+    NO_MONEY=(10019, "No money"), PRICE_CHANGED=(10020, "Prices changed"), PRICE_OFF=(10021, "Off quotes"),
+    INVALID_EXPIRATION=(10022, "Invalid expiration"), ORDER_CHANGED=(10023, "Order state changed"),
+    TOO_MANY_REQUESTS=(10024, "Too many requests"), NO_CHANGES=(10025, "No changes in request"),
+    SERVER_DISABLES_AT=(10026, "AutoTrading disabled by server"),
+    CLIENT_DISABLES_AT=(10027, "AutoTrading disabled by client"), LOCKED=(10028, "Request locked for processing"),
+    FROZEN=(10029, "Order or position frozen"), INVALID_FILL=(10030, "Unsupported filling mode"),
+    CONNECTION=(10031, "No connection with the trade server"),
+    ONLY_REAL=(10032, "Operation is allowed only for live accounts"),
+    LIMIT_ORDERS=(10033, "The number of pending orders has reached the limit"),
+    LIMIT_VOLUME=(10034, "The volume of orders and positions has reached the limit"),
+    INVALID_ORDER=(10035, "Incorrect or prohibited order type"), POSITION_CLOSED=(10036, "Position doesn't exist"),
+    INVALID_CLOSE_VOLUME=(10038, "Close volume exceeds the current position volume"),
+    CLOSE_ORDER_EXIST=(10039, "A close order already exists"), LIMIT_POSITIONS=(10040, "Positions limit reached"),
+)
+# TRADE_RETCODE_REQUOTE = 10004 ... TRADE_RETCODE_LIMIT_POSITIONS = 10040, as the package names them.
+globals().update({f"TRADE_RETCODE_{k}": code for k, (code, _) in _RETCODES.items()})
+_COMMENTS = {code: text for code, text in _RETCODES.values()}
+
+AccountInfo = namedtuple("AccountInfo", "login trade_mode leverage limit_orders margin_so_mode trade_allowed "
+                         "trade_expert margin_mode currency_digits fifo_close balance credit profit equity margin "
+                         "margin_free margin_level margin_so_call margin_so_so margin_initial margin_maintenance "
+                         "assets liabilities commission_blocked name server currency company")
+TerminalInfo = namedtuple("TerminalInfo", "community_account community_connection connected dlls_allowed "
+                          "trade_allowed tradeapi_disabled email_enabled ftp_enabled notifications_enabled mqid "
+                          "build maxbars codepage ping_last community_balance retransmission company name "
+                          "language path data_path commondata_path")
+SymbolInfo = namedtuple("SymbolInfo", "custom select visible time digits spread spread_float trade_calc_mode "
+                        "trade_mode trade_stops_level trade_freeze_level trade_exemode filling_mode order_mode bid "
+                        "ask last point trade_tick_value trade_tick_value_profit trade_tick_value_loss "
+                        "trade_tick_size trade_contract_size volume_min volume_max volume_step volume_limit "
+                        "swap_long swap_short currency_base currency_profit currency_margin description path name")
+Tick = namedtuple("Tick", "time bid ask last volume time_msc flags volume_real")
+TradePosition = namedtuple("TradePosition", "ticket time time_msc time_update time_update_msc type magic identifier "
+                           "reason volume price_open sl tp price_current swap profit symbol comment external_id")
+TradeOrder = namedtuple("TradeOrder", "ticket time_setup time_setup_msc time_done time_done_msc time_expiration type "
+                        "type_time type_filling state magic position_id position_by_id reason volume_initial "
+                        "volume_current price_open sl tp price_current price_stoplimit symbol comment external_id")
+TradeDeal = namedtuple("TradeDeal", "ticket order time time_msc type entry magic position_id reason volume price "
+                       "commission swap profit fee symbol comment external_id")
+TradeRequest = namedtuple("TradeRequest", "action magic order symbol volume price stoplimit sl tp deviation type "
+                          "type_filling type_time expiration comment position position_by")
+OrderSendResult = namedtuple("OrderSendResult", "retcode deal order volume price bid ask comment request_id "
+                             "retcode_external request")
+OrderCheckResult = namedtuple("OrderCheckResult", "retcode balance equity profit margin margin_free margin_level "
+                              "comment request")
+
+_FLOAT_FIELDS = {"volume", "price", "stoplimit", "sl", "tp"}
+_STR_FIELDS = {"symbol", "comment"}
+_E_OK = (RES_S_OK, "Success")
+_E_FAIL = (RES_E_FAIL, "Terminal: Call failed")
+_E_PARAMS = (RES_E_INVALID_PARAMS, "Terminal: Invalid params")
+_E_AUTH = (RES_E_AUTH_FAILED, "Terminal: Authorization failed")
+_E_NO_IPC = (RES_E_INTERNAL_FAIL_CONNECT, "No IPC connection")
+_E_IPC_INIT = (RES_E_INTERNAL_FAIL_INIT, "IPC initialize failed")
+_E_IPC_TIMEOUT = (RES_E_INTERNAL_FAIL_TIMEOUT, "IPC timeout")
+_SCRIPT_RETCODES = {"requote": 10004, "price_changed": 10020, "price_off": 10021, "reject": 10006,
+                    "no_money": 10019, "timeout": 10012, "connection": 10031}
+_SCRIPT_OTHERS = {"ipc_down", "crash_after_send", "crash_before_send", "slow", "slow_after"}
+_BUY_TYPES = {ORDER_TYPE_BUY, ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_BUY_STOP}
+_PENDING_TYPES = (ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_SELL_LIMIT, ORDER_TYPE_BUY_STOP, ORDER_TYPE_SELL_STOP)
+
+_BASE_SYMBOL = dict(digits=5, point=1e-5, trade_calc_mode=0, trade_mode=SYMBOL_TRADE_MODE_FULL,
+                    trade_stops_level=0, trade_freeze_level=0, trade_exemode=SYMBOL_TRADE_EXECUTION_INSTANT,
+                    filling_mode=1, order_mode=127, volume_min=0.01, volume_max=100.0, volume_step=0.01,
+                    volume_limit=0.0, trade_contract_size=100000.0, swap_long=0.0, swap_short=0.0,
+                    currency_base="EUR", currency_profit="USD", currency_margin="EUR", description="", path="")
+DEFAULT_SYMBOLS = {
+    "EURUSD": dict(bid=1.08000, ask=1.08010, filling_mode=1, trade_stops_level=10,
+                   description="Euro vs US Dollar", path="Forex\\EURUSD"),
+    "GBPUSD": dict(bid=1.26000, ask=1.26015, filling_mode=2, trade_stops_level=10, currency_base="GBP",
+                   currency_margin="GBP", description="Great Britain Pound vs US Dollar", path="Forex\\GBPUSD"),
+    "XAUUSD": dict(bid=2000.00, ask=2000.30, digits=2, point=0.01, trade_contract_size=100.0, filling_mode=3,
+                   trade_stops_level=50, currency_base="XAU", currency_margin="XAU",
+                   description="Gold vs US Dollar", path="Metals\\XAUUSD"),
+    "US500": dict(bid=5000.00, ask=5000.50, digits=2, point=0.01, trade_contract_size=1.0, filling_mode=0,
+                  volume_min=0.1, volume_step=0.1, volume_max=500.0, currency_base="USD",
+                  currency_margin="USD", description="US 500 Cash CFD", path="Indices\\US500"),
+}
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS symbols (name TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rows (kind TEXT NOT NULL, ticket INTEGER NOT NULL, data TEXT NOT NULL,
+                                 PRIMARY KEY (kind, ticket));
+CREATE TABLE IF NOT EXISTS script (id INTEGER PRIMARY KEY AUTOINCREMENT, fn TEXT NOT NULL, outcome TEXT NOT NULL);
+"""
+
+# This process's side of the link (the real package's one global client).
+_path: str | None = None     # the terminal of the last successful initialize, None when not linked
+_epoch: int | None = None    # the terminal's link epoch at that initialize: a disconnect breaks the link
+_last_path: str | None = None
+_error: tuple[int, str] = _E_OK
+_selected: set[str] = set()
+
+
+class _Store:
+    """The terminal's state inside one transaction: key/values, symbols, rows by kind and ticket."""
+
+    def __init__(self, con: sqlite3.Connection):
+        self.con = con
+
+    def get(self, key, default=None):
+        row = self.con.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def put(self, key, value):
+        self.con.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (key, json.dumps(value)))
+
+    def add(self, key, n=1):
+        value = self.get(key) + n
+        self.put(key, value)
+        return value
+
+    def symbol(self, name):
+        row = self.con.execute("SELECT data FROM symbols WHERE name = ?", (name,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def symbols(self):
+        return [json.loads(d) for (d,) in self.con.execute("SELECT data FROM symbols ORDER BY name")]
+
+    def put_symbol(self, s):
+        self.con.execute("INSERT OR REPLACE INTO symbols VALUES (?, ?)", (s["name"], json.dumps(s)))
+
+    def rows(self, kind):
+        cursor = self.con.execute("SELECT data FROM rows WHERE kind = ? ORDER BY ticket", (kind,))
+        return [json.loads(d) for (d,) in cursor]
+
+    def row(self, kind, ticket):
+        r = self.con.execute("SELECT data FROM rows WHERE kind = ? AND ticket = ?", (kind, ticket)).fetchone()
+        return json.loads(r[0]) if r else None
+
+    def put_row(self, kind, data):
+        self.con.execute("INSERT OR REPLACE INTO rows VALUES (?, ?, ?)", (kind, data["ticket"], json.dumps(data)))
+
+    def drop(self, kind, ticket):
+        self.con.execute("DELETE FROM rows WHERE kind = ? AND ticket = ?", (kind, ticket))
+
+    def ticket(self):
+        return self.add("next_ticket") - 1
+
+    def pop_script(self, fn):
+        row = self.con.execute("SELECT id, outcome FROM script WHERE fn = ? ORDER BY id LIMIT 1", (fn,)).fetchone()
+        if row is None:
+            return None, None
+        self.con.execute("DELETE FROM script WHERE id = ?", (row[0],))
+        outcome = json.loads(row[1])
+        return (next(iter(outcome.items())) if isinstance(outcome, dict) else (outcome, None))
+
+
+@contextmanager
+def _tx(path):
+    """One IMMEDIATE transaction on the terminal file, committed unless the body raises."""
+    con = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    try:
+        con.execute("PRAGMA busy_timeout = 30000")
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield _Store(con)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
+def _is_terminal(path):
+    try:
+        with _tx(path) as st:
+            return st.get("next_ticket") is not None
+    except sqlite3.Error:
+        return False
+
+
+def _fail(value, error):
+    global _error
+    _error = error
+    return value
+
+
+def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None):
+    """Runs ``body(store, scripted_retcode)`` as the terminal's answer to ``name``: refused when
+    the link is down, else the next scripted outcome for ``name`` applied around it."""
+    path = path or _path
+    if path is None:
+        return _fail(fail, _E_NO_IPC)
+
+    def attempt(take_script):
+        global _error
+        _error = _E_OK
+        with _tx(path) as st:
+            if not st.get("connected") or (name != "initialize" and st.get("epoch") != _epoch):
+                return None, None, _fail(fail, broken)
+            kind, arg = st.pop_script(name) if take_script else (None, None)
+            if kind == "ipc_down":
+                st.put("connected", False)
+                st.add("epoch")
+            if kind in ("ipc_down", "slow", "crash_before_send"):
+                return kind, arg, fail
+            return kind, arg, body(st, _SCRIPT_RETCODES.get(kind))
+
+    kind, arg, result = attempt(True)
+    if kind == "ipc_down":
+        return _fail(fail, broken)
+    if kind == "crash_before_send":
+        os._exit(1)
+    if kind == "slow":
+        if timeout_ms is not None and arg * 1000 > timeout_ms:
+            time.sleep(timeout_ms / 1000)
+            return _fail(fail, _E_IPC_TIMEOUT)
+        time.sleep(arg)
+        result = attempt(False)[2]
+    elif kind == "slow_after":
+        time.sleep(arg)
+    elif kind == "crash_after_send":
+        os._exit(1)
+    return result
+
+
+def _credentials_ok(st, login, password, server):
+    if login is not None and st.get("login") is not None:
+        if int(login) != st.get("login") or (st.get("password") is not None and password is not None
+                                             and str(password) != st.get("password")):
+            return False
+    return server is None or server == st.get("server")
+
+
+def initialize(path=None, *, login=None, password=None, server=None, timeout=None, portable=False):
+    """Links this process to the terminal at ``path`` (here the state file; without it, the last
+    one or $MT5_STANDIN_TERMINAL). False with last_error() when it cannot, as the real one."""
+    global _path, _epoch, _last_path
+    path = os.fspath(path) if path else (_last_path or os.environ.get("MT5_STANDIN_TERMINAL"))
+    _path = _epoch = None
+    if not path or not os.path.exists(path) or not _is_terminal(path):
+        return _fail(False, (RES_E_INTERNAL_FAIL_INIT, "IPC initialize failed, MetaTrader 5 x64 not found"))
+    _last_path = path
+
+    def body(st, _):
+        global _path, _epoch
+        if not _credentials_ok(st, login, password, server):
+            return _fail(False, _E_AUTH)
+        _path, _epoch = path, st.get("epoch")
+        return True
+    return _call("initialize", False, body, path=path, broken=_E_IPC_INIT,
+                 timeout_ms=60_000 if timeout is None else timeout)
+
+
+def login(login, password=None, server=None, timeout=60_000):
+    """Logs in to an account of the linked terminal: must match the terminal's credentials."""
+    return _call("login", False, lambda st, _: True if _credentials_ok(st, login, password, server)
+                 else _fail(False, _E_AUTH), timeout_ms=timeout)
+
+
+def shutdown():
+    """Closes this process's link to the terminal."""
+    global _path, _epoch
+    _path = _epoch = None
+
+
+def last_error():
+    """The (code, description) of the last call of this process."""
+    return _error
+
+
+def version():
+    return _call("version", None, lambda st, _: (500, 4874, "30 Jan 2025"))
+
+
+def terminal_info():
+    return _call("terminal_info", None, lambda st, _: TerminalInfo(
+        False, False, True, False, st.get("trade_allowed"), False, False, False, False, False, 4874, 100000, 0,
+        12345, 0.0, 0.0, "MetaQuotes Ltd.", "MetaTrader 5 (stand-in)", "English", os.path.dirname(_path),
+        os.path.dirname(_path), os.path.dirname(_path)))
+
+
+def account_info():
+    return _call("account_info", None, lambda st, _: _account(st))
+
+
+def _account(st):
+    balance, leverage = st.get("balance"), st.get("leverage")
+    profit = round(sum(_position(st, p).profit for p in st.rows("position")), 2)
+    margin = round(sum(_margin(st.symbol(p["symbol"]), p["volume"], p["price_open"], leverage)
+                       for p in st.rows("position")), 2)
+    equity = round(balance + profit, 2)
+    return AccountInfo(st.get("login") or 0, ACCOUNT_TRADE_MODE_DEMO, leverage, 200, 0, True, True,
+                       ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, 2, False, balance, 0.0, profit, equity, margin,
+                       round(equity - margin, 2), round(equity / margin * 100, 2) if margin else 0.0, 50.0, 30.0,
+                       0.0, 0.0, 0.0, 0.0, 0.0, "moonhook tester", st.get("server"), "USD", "Stand-in Markets Ltd")
+
+
+def _margin(sym, volume, price, leverage):
+    return volume * sym["trade_contract_size"] * price / leverage
+
+
+def _profit(sym, buy, volume, price_open, price_close):
+    return round((price_close - price_open) * (1 if buy else -1) * volume * sym["trade_contract_size"], 2)
+
+
+def symbols_get(group=None):
+    return _call("symbols_get", None, lambda st, _: tuple(
+        _symbol_info(s) for s in st.symbols() if _in_group(s["name"], group)))
+
+
+def symbols_total():
+    return _call("symbols_total", None, lambda st, _: len(st.symbols()))
+
+
+def symbol_info(symbol):
+    """The symbol's specification and last prices; None for an unknown symbol."""
+    return _call("symbol_info", None, lambda st, _: _symbol_info(st.symbol(symbol)) if st.symbol(symbol)
+                 else _fail(None, _E_FAIL))
+
+
+def _symbol_info(s):
+    tick_value = s["point"] * s["trade_contract_size"]
+    selected = s["name"] in _selected
+    return SymbolInfo(False, selected, selected, s["time_msc"] // 1000, s["digits"],
+                      round((s["ask"] - s["bid"]) / s["point"]), True, s["trade_calc_mode"], s["trade_mode"],
+                      s["trade_stops_level"], s["trade_freeze_level"], s["trade_exemode"], s["filling_mode"],
+                      s["order_mode"], s["bid"], s["ask"], 0.0, s["point"], tick_value, tick_value, tick_value,
+                      s["point"], s["trade_contract_size"], s["volume_min"], s["volume_max"], s["volume_step"],
+                      s["volume_limit"], s["swap_long"], s["swap_short"], s["currency_base"], s["currency_profit"],
+                      s["currency_margin"], s["description"], s["path"], s["name"])
+
+
+def symbol_info_tick(symbol):
+    """The last tick; None unless the symbol is selected in this process (as in Market Watch)."""
+    def body(st, _):
+        s = st.symbol(symbol)
+        if s is None or symbol not in _selected:
+            return _fail(None, _E_FAIL)
+        return Tick(s["time_msc"] // 1000, s["bid"], s["ask"], 0.0, 0, s["time_msc"],
+                    TICK_FLAG_BID | TICK_FLAG_ASK, 0.0)
+    return _call("symbol_info_tick", None, body)
+
+
+def symbol_select(symbol, enable=True):
+    """Adds the symbol to (or removes it from) this process's Market Watch."""
+    def body(st, _):
+        if st.symbol(symbol) is None:
+            return _fail(False, _E_FAIL)
+        (_selected.add if enable else _selected.discard)(symbol)
+        return True
+    return _call("symbol_select", False, body)
+
+
+def _in_group(name, group):
+    """MetaTrader's group filter: comma-separated masks with * wildcards, ! excludes."""
+    if not group:
+        return True
+    masks = [m.strip() for m in group.split(",") if m.strip()]
+    if any(m.startswith("!") and fnmatch.fnmatchcase(name, m[1:]) for m in masks):
+        return False
+    return any(not m.startswith("!") and fnmatch.fnmatchcase(name, m) for m in masks)
+
+
+def _position(st, p):
+    s = st.symbol(p["symbol"])
+    buy = p["type"] == POSITION_TYPE_BUY
+    current = s["bid"] if buy else s["ask"]
+    return TradePosition(p["ticket"], p["time_msc"] // 1000, p["time_msc"], p["time_update_msc"] // 1000,
+                         p["time_update_msc"], p["type"], p["magic"], p["identifier"], p["reason"], p["volume"],
+                         p["price_open"], p["sl"], p["tp"], current, 0.0,
+                         _profit(s, buy, p["volume"], p["price_open"], current), p["symbol"], p["comment"], "")
+
+
+def _order(st, o):
+    s = st.symbol(o["symbol"])
+    current = (s["ask"] if o["type"] in _BUY_TYPES else s["bid"]) if s else 0.0
+    return TradeOrder(o["ticket"], o["time_setup_msc"] // 1000, o["time_setup_msc"], o["time_done_msc"] // 1000,
+                      o["time_done_msc"], o["expiration"], o["type"], o["type_time"], o["type_filling"], o["state"],
+                      o["magic"], o["position_id"], 0, o["reason"], o["volume_initial"], o["volume_current"],
+                      o["price_open"], o["sl"], o["tp"], current, 0.0, o["symbol"], o["comment"], "")
+
+
+def _deal(d):
+    return TradeDeal(d["ticket"], d["order"], d["time_msc"] // 1000, d["time_msc"], d["type"], d["entry"], d["magic"],
+                     d["position_id"], d["reason"], d["volume"], d["price"], 0.0, 0.0, d["profit"], 0.0, d["symbol"],
+                     d["comment"], "")
+
+
+def _select(rows, symbol, group, ticket, key="ticket"):
+    return [r for r in rows if (symbol is None or r["symbol"] == symbol) and _in_group(r["symbol"], group)
+            and (ticket is None or r[key] == ticket)]
+
+
+def positions_total():
+    return _call("positions_total", None, lambda st, _: len(st.rows("position")))
+
+
+def positions_get(symbol=None, group=None, ticket=None):
+    """Open positions (a tuple, empty when none), by symbol, group mask or ticket."""
+    return _call("positions_get", None, lambda st, _: tuple(
+        _position(st, p) for p in _select(st.rows("position"), symbol, group, ticket)))
+
+
+def orders_total():
+    return _call("orders_total", None, lambda st, _: len(st.rows("order")))
+
+
+def orders_get(symbol=None, group=None, ticket=None):
+    """Active pending orders (a tuple, empty when none), by symbol, group mask or ticket."""
+    return _call("orders_get", None, lambda st, _: tuple(
+        _order(st, o) for o in _select(st.rows("order"), symbol, group, ticket)))
+
+
+def _seconds(value):
+    if isinstance(value, _dt.datetime):
+        return value.timestamp() if value.tzinfo else calendar.timegm(value.timetuple())
+    return float(value)
+
+
+def _history(name, kind, ticket_key, convert, date_from, date_to, group, ticket, position):
+    """Deals or orders of the history: by ``ticket`` (the order's), ``position``, or a date range."""
+    def body(st, _):
+        rows = st.rows(kind)
+        if ticket is not None:
+            return tuple(convert(st, r) for r in rows if r[ticket_key] == ticket)
+        if position is not None:
+            return tuple(convert(st, r) for r in rows if r["position_id"] == position)
+        if date_from is None or date_to is None:
+            return _fail(None, _E_PARAMS)
+        low, high = _seconds(date_from), _seconds(date_to)
+        return tuple(convert(st, r) for r in rows if low <= r["time_msc"] / 1000 <= high
+                     and (group is None or _in_group(r["symbol"], group)))
+    return _call(name, None, body)
+
+
+def history_deals_get(date_from=None, date_to=None, group=None, ticket=None, position=None):
+    """Deals of the history; ``ticket`` is the ORDER ticket the deals were made by, as in the real API."""
+    return _history("history_deals_get", "deal", "order", lambda st, d: _deal(d),
+                    date_from, date_to, group, ticket, position)
+
+
+def history_orders_get(date_from=None, date_to=None, group=None, ticket=None, position=None):
+    """Filled and cancelled orders of the history, by order ticket, position or date range."""
+    return _history("history_orders_get", "history_order", "ticket", _order,
+                    date_from, date_to, group, ticket, position)
+
+
+def order_calc_margin(action, symbol, volume, price):
+    return _call("order_calc_margin", None, lambda st, _: round(_margin(
+        st.symbol(symbol), volume, price, st.get("leverage")), 2) if st.symbol(symbol) else _fail(None, _E_FAIL))
+
+
+def order_calc_profit(action, symbol, volume, price_open, price_close):
+    return _call("order_calc_profit", None, lambda st, _: _profit(
+        st.symbol(symbol), action == ORDER_TYPE_BUY, volume, price_open, price_close)
+        if st.symbol(symbol) else _fail(None, _E_FAIL))
+
+
+def _request(request):
+    """The request as a TradeRequest, or None (last_error -2) for a field the API would refuse."""
+    if not isinstance(request, dict):
+        return _fail(None, _E_PARAMS)
+    for key, value in request.items():
+        want = float if key in _FLOAT_FIELDS else str if key in _STR_FIELDS else int
+        if key not in TradeRequest._fields or not isinstance(value, want) or isinstance(value, bool):
+            return _fail(None, (RES_E_INVALID_PARAMS, f'Invalid "{key}" argument'))
+    fields = {f: request.get(f, "" if f in _STR_FIELDS else 0.0 if f in _FLOAT_FIELDS else 0)
+              for f in TradeRequest._fields}
+    fields["comment"] = fields["comment"][:31]
+    return TradeRequest(**fields)
+
+
+def _points(distance, point):
+    return round(distance / point, 6)
+
+
+def _stops_ok(buy, ref, sl, tp, s):
+    """sl/tp on the right side of ``ref`` and at least trade_stops_level points away from it."""
+    level = s["trade_stops_level"]
+    for level_price, below in ((sl, buy), (tp, not buy)):
+        if level_price:
+            gap = _points(ref - level_price if below else level_price - ref, s["point"])
+            if gap <= 0 or gap < level:
+                return False
+    return True
+
+
+def _pending_price_ok(typ, price, s):
+    if price <= 0:
+        return False
+    gap = {ORDER_TYPE_BUY_LIMIT: s["ask"] - price, ORDER_TYPE_SELL_LIMIT: price - s["bid"],
+           ORDER_TYPE_BUY_STOP: price - s["ask"], ORDER_TYPE_SELL_STOP: s["bid"] - price}[typ]
+    gap = _points(gap, s["point"])
+    return gap > 0 and gap >= s["trade_stops_level"]
+
+
+def _filling_ok(filling, mask, pending):
+    if filling == ORDER_FILLING_FOK:
+        return bool(mask & 1)
+    if filling == ORDER_FILLING_IOC:
+        return bool(mask & 2)
+    return filling == ORDER_FILLING_RETURN and (pending or mask == 0)
+
+
+def _volume_ok(volume, s):
+    step = s["volume_step"]
+    return (s["volume_min"] - 1e-9 <= volume <= s["volume_max"] + 1e-9
+            and abs(volume - round(volume / step) * step) <= 1e-9)
+
+
+def _now_msc():
+    return int(time.time() * 1000)
+
+
+def _fill(st, s, *, typ, volume, price, magic, comment, reason, position=None, order=None, sl=0.0, tp=0.0,
+          filling=ORDER_FILLING_FOK):
+    """One execution: a filled history order (``order``, or a new one), its deal, and the position
+    opened (ticket = order ticket) or reduced/closed with its profit booked to the balance."""
+    now = _now_msc()
+    if order is None:
+        order = dict(ticket=st.ticket(), time_setup_msc=now, expiration=0, type=typ, type_time=ORDER_TIME_GTC,
+                     type_filling=filling, magic=magic, reason=reason, volume_initial=volume,
+                     price_open=price, sl=sl, tp=tp, symbol=s["name"], comment=comment)
+    order.update(time_done_msc=now, state=ORDER_STATE_FILLED, volume_current=0.0,
+                 position_id=position["ticket"] if position else order["ticket"])
+    buy = typ in _BUY_TYPES
+    deal = dict(ticket=st.ticket(), order=order["ticket"], time_msc=now, type=DEAL_TYPE_BUY if buy else DEAL_TYPE_SELL,
+                entry=DEAL_ENTRY_OUT if position else DEAL_ENTRY_IN, magic=magic, position_id=order["position_id"],
+                reason=reason, volume=volume, price=price, profit=0.0, symbol=s["name"], comment=comment)
+    if position is None:
+        st.put_row("position", dict(ticket=order["ticket"], time_msc=now, time_update_msc=now,
+                                    type=POSITION_TYPE_BUY if buy else POSITION_TYPE_SELL, magic=magic,
+                                    identifier=order["ticket"], reason=reason, volume=volume, price_open=price,
+                                    sl=order["sl"], tp=order["tp"], symbol=s["name"], comment=comment))
+    else:
+        deal["profit"] = _profit(s, not buy, volume, position["price_open"], price)
+        st.put("balance", round(st.get("balance") + deal["profit"], 2))
+        position.update(volume=round(position["volume"] - volume, 8), time_update_msc=now)
+        if position["volume"] <= 1e-9:
+            st.drop("position", position["ticket"])
+        else:
+            st.put_row("position", position)
+    st.put_row("history_order", order)
+    st.put_row("deal", deal)
+    return order, deal
+
+
+class _Refused(Exception):
+    """A trade request refused with the retcode in args[0]: nothing was executed."""
+
+
+def _need(ok, retcode):
+    if not ok:
+        raise _Refused(retcode)
+
+
+def _trade(st, r, execute):
+    """Checks ``r`` as the terminal and trade server would and, when ``execute``, carries it out:
+    (retcode, order ticket, deal ticket, volume, price). A refusal raises _Refused."""
+    _need(st.get("trade_allowed"), 10027)
+    if r.action == TRADE_ACTION_SLTP:
+        pos = st.row("position", r.position)
+        _need(pos is not None, 10036)
+        s, buy = st.symbol(pos["symbol"]), pos["type"] == POSITION_TYPE_BUY
+        _need(not s["closed"], 10018)
+        _need(_stops_ok(buy, s["bid"] if buy else s["ask"], r.sl, r.tp, s), 10016)
+        _need((pos["sl"], pos["tp"]) != (r.sl, r.tp), 10025)
+        if execute:
+            pos.update(sl=r.sl, tp=r.tp, time_update_msc=_now_msc())
+            st.put_row("position", pos)
+        return 10009, 0, 0, 0.0, 0.0
+    if r.action in (TRADE_ACTION_MODIFY, TRADE_ACTION_REMOVE):
+        o = st.row("order", r.order)
+        _need(o is not None, 10013)
+        s = st.symbol(o["symbol"])
+        _need(not s["closed"], 10018)
+        if r.action == TRADE_ACTION_MODIFY:
+            price = r.price or o["price_open"]
+            _need(_pending_price_ok(o["type"], price, s), 10015)
+            _need(_stops_ok(o["type"] in _BUY_TYPES, price, r.sl, r.tp, s), 10016)
+            _need((o["price_open"], o["sl"], o["tp"]) != (price, r.sl, r.tp), 10025)
+            o.update(price_open=price, sl=r.sl, tp=r.tp)
+        else:
+            o.update(state=ORDER_STATE_CANCELED, time_done_msc=_now_msc())
+        if execute:
+            if r.action == TRADE_ACTION_REMOVE:
+                st.drop("order", o["ticket"])
+            st.put_row("order" if r.action == TRADE_ACTION_MODIFY else "history_order", o)
+        return 10009, o["ticket"], 0, 0.0, 0.0
+    _need(r.action in (TRADE_ACTION_DEAL, TRADE_ACTION_PENDING), 10013)  # no CLOSE_BY in this stand-in
+    pending = r.action == TRADE_ACTION_PENDING
+    pos = None if pending or not r.position else st.row("position", r.position)
+    _need(pending or not r.position or pos is not None, 10036)
+    s = st.symbol(r.symbol)
+    _need(s is not None and r.symbol in _selected and (pos is None or pos["symbol"] == r.symbol), 10013)
+    _need(not s["closed"], 10018)
+    _need(_volume_ok(r.volume, s), 10014)
+    _need(r.type in (_PENDING_TYPES if pending else (ORDER_TYPE_BUY, ORDER_TYPE_SELL)), 10035)
+    _need(_filling_ok(r.type_filling, s["filling_mode"], pending), 10030)
+    buy = r.type in _BUY_TYPES
+    if pending:
+        _need(_pending_price_ok(r.type, r.price, s), 10015)
+        _need(_stops_ok(buy, r.price, r.sl, r.tp, s), 10016)
+        ticket = st.ticket() if execute else 0
+        if execute:
+            st.put_row("order", dict(ticket=ticket, time_setup_msc=_now_msc(), time_done_msc=0, expiration=r.expiration,
+                                     type=r.type, type_time=r.type_time, type_filling=r.type_filling,
+                                     state=ORDER_STATE_PLACED, magic=r.magic, position_id=0, reason=ORDER_REASON_EXPERT,
+                                     volume_initial=r.volume, volume_current=r.volume, price_open=r.price, sl=r.sl,
+                                     tp=r.tp, symbol=r.symbol, comment=r.comment))
+        return 10008, ticket, 0, r.volume, 0.0
+    price = s["ask"] if buy else s["bid"]
+    if pos is not None:
+        _need(pos["type"] != (POSITION_TYPE_BUY if buy else POSITION_TYPE_SELL), 10013)
+        _need(r.volume <= pos["volume"] + 1e-9, 10038)
+    if s["trade_exemode"] == SYMBOL_TRADE_EXECUTION_INSTANT:
+        _need(r.price > 0, 10015)
+        _need(_points(abs(price - r.price), s["point"]) <= r.deviation, 10004)
+    if pos is None:
+        _need(_stops_ok(buy, s["bid"] if buy else s["ask"], r.sl, r.tp, s), 10016)
+        _need(_margin(s, r.volume, price, st.get("leverage")) <= _account(st).margin_free, 10019)
+    if not execute:
+        return 10009, 0, 0, r.volume, price
+    order, deal = _fill(st, s, typ=r.type, volume=r.volume, price=price, magic=r.magic, comment=r.comment,
+                        reason=DEAL_REASON_EXPERT, position=pos, sl=r.sl, tp=r.tp, filling=r.type_filling)
+    return 10009, order["ticket"], deal["ticket"], r.volume, price
+
+
+def _outcome(st, r, scripted, execute):
+    """The retcode and tickets of request ``r``: the scripted retcode, a refusal, or the execution."""
+    if scripted:
+        return scripted, 0, 0, 0.0, 0.0
+    try:
+        return _trade(st, r, execute)
+    except _Refused as refused:
+        return refused.args[0], 0, 0, 0.0, 0.0
+
+
+def order_send(request):
+    """Sends a trade request: an OrderSendResult (its retcode says what happened), or None with
+    last_error() when the request never reached the terminal or had a malformed field."""
+    def body(st, scripted):
+        r = _request(request)
+        if r is None:
+            return None
+        pos = st.row("position", r.position) if r.position else None
+        s = st.symbol(r.symbol) or (st.symbol(pos["symbol"]) if pos else None)
+        code, order, deal, volume, price = _outcome(st, r, scripted, execute=True)
+        if not scripted and code in (10008, 10009):
+            st.add("sent")
+        bid, ask = (s["bid"], s["ask"]) if s and code in (10004, 10020, 10021, 10009) else (0.0, 0.0)
+        return OrderSendResult(code, deal, order, volume, price, bid, ask, _COMMENTS.get(code, ""),
+                               st.add("request_id"), 0, r)
+    return _call("order_send", None, body)
+
+
+def order_check(request):
+    """Checks a request without sending it: retcode 0 and comment 'Done' when it would pass."""
+    def body(st, scripted):
+        r = _request(request)
+        if r is None:
+            return None
+        code = _outcome(st, r, scripted, execute=False)[0]
+        a = _account(st)
+        s = st.symbol(r.symbol)
+        need = _margin(s, r.volume, s["ask"], a.leverage) if s and r.action == TRADE_ACTION_DEAL else 0.0
+        ok = code in (10008, 10009)
+        return OrderCheckResult(0 if ok else code, a.balance, a.equity, a.profit, round(a.margin + need, 2),
+                                round(a.margin_free - need, 2), a.margin_level,
+                                "Done" if ok else _COMMENTS.get(code, ""), r)
+    return _call("order_check", None, body)
+
+
+class Terminal:
+    """The test's side of a terminal file: creates it (or opens an existing one), moves the
+    market, scripts the next calls' outcomes, cuts the link, and reads the state for assertions."""
+
+    def __init__(self, path, *, balance=10_000.0, symbols=None, login=None, password=None,
+                 server="Standin-Demo", leverage=100):
+        self.path = os.fspath(path)
+        con = sqlite3.connect(self.path)
+        con.execute("PRAGMA journal_mode = WAL")
+        con.executescript(_SCHEMA)
+        con.close()
+        with _tx(self.path) as st:
+            if st.get("next_ticket") is not None:
+                return
+            for key, value in dict(next_ticket=50_000_000, balance=float(balance), leverage=leverage, login=login,
+                                   password=None if password is None else str(password), server=server,
+                                   trade_allowed=True, connected=True, epoch=0, sent=0, request_id=0).items():
+                st.put(key, value)
+            for name, spec in (DEFAULT_SYMBOLS if symbols is None else symbols).items():
+                st.put_symbol({**_BASE_SYMBOL, **spec, "name": name, "time_msc": _now_msc(), "closed": False})
+            st.put_row("deal", dict(ticket=st.ticket(), order=0, time_msc=_now_msc(), type=DEAL_TYPE_BALANCE,
+                                    entry=DEAL_ENTRY_IN, magic=0, position_id=0, reason=DEAL_REASON_CLIENT,
+                                    volume=0.0, price=0.0, profit=float(balance), symbol="", comment="Deposit"))
+
+    def set_price(self, symbol, bid, ask):
+        """Moves the market; pending orders crossed are filled and positions whose SL/TP is
+        crossed are closed (deal reason SL/TP), here and now."""
+        with _tx(self.path) as st:
+            s = st.symbol(symbol)
+            if s is None:
+                raise KeyError(f"set_price: no symbol {symbol!r} in this terminal")
+            bid, ask = float(bid), float(ask)
+            s.update(bid=bid, ask=ask, time_msc=_now_msc())
+            st.put_symbol(s)
+            for o in st.rows("order"):
+                if o["symbol"] == symbol and {ORDER_TYPE_BUY_LIMIT: ask <= o["price_open"],
+                                              ORDER_TYPE_SELL_LIMIT: bid >= o["price_open"],
+                                              ORDER_TYPE_BUY_STOP: ask >= o["price_open"],
+                                              ORDER_TYPE_SELL_STOP: bid <= o["price_open"]}[o["type"]]:
+                    st.drop("order", o["ticket"])
+                    buy = o["type"] in _BUY_TYPES
+                    _fill(st, s, typ=o["type"], volume=o["volume_initial"], price=ask if buy else bid,
+                          magic=o["magic"], comment=o["comment"], reason=o["reason"], order=o)
+            for p in (p for p in st.rows("position") if p["symbol"] == symbol):
+                buy = p["type"] == POSITION_TYPE_BUY
+                price = bid if buy else ask
+                sl_hit = p["sl"] and (price <= p["sl"] if buy else price >= p["sl"])
+                tp_hit = p["tp"] and (price >= p["tp"] if buy else price <= p["tp"])
+                if sl_hit or tp_hit:
+                    reason, level = (DEAL_REASON_SL, "sl") if sl_hit else (DEAL_REASON_TP, "tp")
+                    _fill(st, s, typ=ORDER_TYPE_SELL if buy else ORDER_TYPE_BUY, volume=p["volume"], price=price,
+                          magic=p["magic"], comment=f"[{level} {p[level]:.{s['digits']}f}]"[:31], reason=reason,
+                          position=p)
+
+    def script(self, fn, *outcomes):
+        """The next calls of ``fn`` (by anyone on this terminal) behave as scripted, one outcome a
+        call, in order: "requote", "price_changed", "price_off", "reject", "no_money", "timeout",
+        "connection" (order_send/order_check only), "ipc_down", "crash_before_send",
+        "crash_after_send", {"slow": seconds}, {"slow_after": seconds}."""
+        api = {"initialize", "login", "version", "terminal_info", "account_info", "symbols_get", "symbols_total",
+               "symbol_info", "symbol_info_tick", "symbol_select", "positions_total", "positions_get",
+               "orders_total", "orders_get", "history_deals_get", "history_orders_get", "order_calc_margin",
+               "order_calc_profit", "order_send", "order_check"}
+        if fn not in api:
+            raise ValueError(f"script: {fn!r} is not a function of the stand-in")
+        for outcome in outcomes:
+            kind = next(iter(outcome)) if isinstance(outcome, dict) and len(outcome) == 1 else outcome
+            if not isinstance(kind, str) or kind not in _SCRIPT_OTHERS | set(_SCRIPT_RETCODES) or (
+                    kind in _SCRIPT_RETCODES and fn not in ("order_send", "order_check")) or (
+                    (kind in ("slow", "slow_after")) != isinstance(outcome, dict)):
+                raise ValueError(f"script: {outcome!r} is not an outcome for {fn}")
+        with _tx(self.path) as st:
+            for outcome in outcomes:
+                st.con.execute("INSERT INTO script (fn, outcome) VALUES (?, ?)", (fn, json.dumps(outcome)))
+
+    def disconnect(self):
+        """The terminal's IPC is gone: every call fails with -10004 and initialize with -10003
+        until reconnect(); the processes linked before must initialize again afterwards."""
+        with _tx(self.path) as st:
+            st.put("connected", False)
+            st.add("epoch")
+
+    def reconnect(self):
+        with _tx(self.path) as st:
+            st.put("connected", True)
+
+    def set_trade_allowed(self, allowed):
+        """The terminal's AutoTrading button: off, order_send answers 10027."""
+        with _tx(self.path) as st:
+            st.put("trade_allowed", bool(allowed))
+
+    def set_market_closed(self, symbol, closed):
+        self.set_symbol(symbol, closed=bool(closed))
+
+    def set_symbol(self, symbol, **fields):
+        """Changes a symbol's specification (filling_mode, trade_stops_level, volume_step ...)."""
+        with _tx(self.path) as st:
+            st.put_symbol({**st.symbol(symbol), **fields})
+
+    def open_external(self, symbol, side, volume):
+        """A position opened outside moonhook (by the trader, by hand): magic 0, comment "manual"."""
+        with _tx(self.path) as st:
+            s = st.symbol(symbol)
+            buy = side == "buy"
+            order, _ = _fill(st, s, typ=ORDER_TYPE_BUY if buy else ORDER_TYPE_SELL, volume=float(volume),
+                             price=s["ask"] if buy else s["bid"], magic=0, comment="manual", reason=DEAL_REASON_CLIENT)
+            return order["ticket"]
+
+    def _read(self, fn):
+        with _tx(self.path) as st:
+            return fn(st)
+
+    def positions(self):
+        return self._read(lambda st: [_position(st, p)._asdict() for p in st.rows("position")])
+
+    def orders(self):
+        return self._read(lambda st: [_order(st, o)._asdict() for o in st.rows("order")])
+
+    def history_orders(self):
+        return self._read(lambda st: [_order(st, o)._asdict() for o in st.rows("history_order")])
+
+    def deals(self):
+        """Every deal of the history, the opening balance deal (type 2) first."""
+        return self._read(lambda st: [_deal(d)._asdict() for d in st.rows("deal")])
+
+    def account(self):
+        return self._read(lambda st: _account(st)._asdict())
+
+    def sent(self):
+        """How many order_send calls executed something (market, pending, close, SL/TP, modify, remove)."""
+        return self._read(lambda st: st.get("sent"))
