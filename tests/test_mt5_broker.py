@@ -112,6 +112,7 @@ async def test_volumes_are_rounded_to_the_step_and_a_volume_under_the_minimum_is
     (("no_money",), False, 0, "MetaTrader 10019: not enough money"),
     (("reject",), False, 0, "MetaTrader 10006: request rejected"),
     (("timeout",), False, 0, "MetaTrader 10012: request canceled by timeout"),
+    (("connection",), False, 0, "MetaTrader 10031: no connection with the trade server"),
 ])
 async def test_each_retcode_path(tmp_path, outcomes, ok, sends, message):
     async with mt5(tmp_path) as broker:
@@ -122,6 +123,9 @@ async def test_each_retcode_path(tmp_path, outcomes, ok, sends, message):
         if message:
             assert result.error.startswith(message), result.error
             assert (await broker.execute(market("a3-p-1"))).duplicate   # refused once, for good
+        if "10031" in (message or ""):  # the link to the trade server is down: reconnected
+            assert any(isinstance(e, Connection) and not e.connected for e in broker.events)
+            await until(lambda: broker.connected)
 
 
 async def test_autotrading_off_and_a_closed_market_are_said_plainly(tmp_path):
