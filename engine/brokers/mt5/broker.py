@@ -334,7 +334,7 @@ class MT5Broker(Broker):
         if known is not None and known["state"] == "done":
             return OrderResult.from_plain(known["result"])
         if known is not None and known["state"] in ("sending", "unknown"):
-            resolved = await self._resolve(known)
+            resolved = await self.history.resolve(known)
             if resolved.ok:
                 return resolved
         await self.write(self.book.sending, tag, r.client_id, r.kind, request)
@@ -350,14 +350,14 @@ class MT5Broker(Broker):
                     await self._up.wait()
                 if not self._connected:
                     raise
-                return await self._resolve(self.book.send(tag))
+                return await self.history.resolve(self.book.send(tag))
             if answer is None:  # refused by the terminal before it reached the trade server
-                return await self._settle(tag, OrderResult.refused("MetaTrader 5 order_send failed"))
+                return await self.settle(tag, OrderResult.refused("MetaTrader 5 order_send failed"))
             code = answer["retcode"]
             if code in c.DONE_CODES:
                 result = OrderResult(ok=True, ticket=answer.get("order") or request.get("position") or request.get(
                     "order"), price=answer.get("price") or request.get("price"), volume=answer.get("volume"))
-                return await self._settle(tag, result)
+                return await self.settle(tag, result)
             tried.add(request.get("type_filling"))
             if code == c.INVALID_FILL and (left := [f for f in fills if f not in tried]):
                 log.warning("%s: filling %s refused; trying %s", tag, c.FILLING_NAMES.get(request["type_filling"]),
@@ -370,43 +370,12 @@ class MT5Broker(Broker):
                 continue
             if code == c.CONNECTION:
                 self._lost(c.describe_retcode(code))
-            return await self._settle(tag, OrderResult.refused(c.describe_retcode(code, answer.get("comment"))))
+            return await self.settle(tag, OrderResult.refused(c.describe_retcode(code, answer.get("comment"))))
 
-    async def _settle(self, tag: str, result: OrderResult) -> OrderResult:
+    async def settle(self, tag: str, result: OrderResult) -> OrderResult:
+        """The send tagged ``tag`` is over: written down with its result."""
         await self.write(self.book.settle, tag, "done" if result.ok else "refused", _plain(result))
         return result
-
-    async def _resolve(self, send: dict[str, Any]) -> OrderResult:
-        """A send with a lost answer: found at the broker (done), or shown absent for
-        ``resolve_seconds`` (refused: it never arrived). Raises Unknown if MetaTrader cannot
-        be asked."""
-        deadline = trio.current_time() + self.config.resolve_seconds
-        request = send["request"]
-        while True:
-            if request.get("action") in (c.ACTION_SLTP, c.ACTION_MODIFY, c.ACTION_REMOVE):
-                done = await self._applied(request)  # these leave no tag: their effect is checked
-                found = {"ticket": request.get("position") or request.get("order")} if done else None
-            else:
-                found = await self.history.find(send["tag"], send["created_at"])
-            if found is not None:
-                log.warning("%s: its answer was lost, and it was found at the broker (ticket %s)", send["tag"],
-                            found["ticket"])
-                return await self._settle(send["tag"], OrderResult(ok=True, ticket=found["ticket"],
-                                                                   price=found.get("price"), volume=found.get("volume")))
-            if trio.current_time() >= deadline:
-                log.warning("%s: its answer was lost, and it is nowhere at the broker: not executed", send["tag"])
-                return await self._settle(send["tag"], OrderResult.refused(
-                    "not executed: the answer was lost and MetaTrader shows no trace of the order"))
-            await trio.sleep(min(0.5, self.config.resolve_seconds / 4))
-
-    async def _applied(self, request: dict[str, Any]) -> bool:
-        if request["action"] == c.ACTION_SLTP:
-            now = await self.query("positions_get", ticket=request["position"])
-            return bool(now) and (now[0]["sl"], now[0]["tp"]) == (request["sl"] or 0.0, request["tp"] or 0.0)
-        now = await self.query("orders_get", ticket=request["order"])
-        if request["action"] == c.ACTION_REMOVE:
-            return not now
-        return bool(now) and now[0]["price_open"] == request["price"]
 
     async def _reconcile(self) -> None:
         """At start and after a reconnection: every send left unknown is resolved; positions
@@ -414,7 +383,7 @@ class MT5Broker(Broker):
         await self.history.start()
         for send in self.book.unresolved():
             try:
-                await self._resolve(send)
+                await self.history.resolve(send)
             except Unknown:
                 return
         external = [p for p in await self.query("positions_get") or () if self.book.plugin_of(p["magic"]) is None]
@@ -426,7 +395,7 @@ class MT5Broker(Broker):
     async def _poll(self) -> None:
         try:
             for send in self.book.unresolved():
-                await self._resolve(send)
+                await self.history.resolve(send)
             for event in await self.history.poll():
                 self._emit(event)
         except Unknown:

@@ -8,14 +8,19 @@ positions opened by hand are shown by ``positions()``, never acted on.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..base import Closed, Event, Fill
+import trio
+
+from ..base import Closed, Event, Fill, OrderResult
 from . import constants as c
 
 if TYPE_CHECKING:
     from .broker import MT5Broker
+
+log = logging.getLogger("moonhook.mt5")
 
 WATERMARK = "deals_read_until"
 DAY = 86_400
@@ -67,13 +72,46 @@ class History:
                         "volume": order.get("volume_initial")}
         return None
 
+    async def resolve(self, send: dict[str, Any]) -> OrderResult:
+        """A send with a lost answer: found at the broker (done), or shown absent for
+        ``resolve_seconds`` (refused: it never arrived). Raises Unknown if MetaTrader cannot
+        be asked."""
+        deadline = trio.current_time() + self._b.config.resolve_seconds
+        request = send["request"]
+        while True:
+            if request.get("action") in (c.ACTION_SLTP, c.ACTION_MODIFY, c.ACTION_REMOVE):
+                done = await self._applied(request)  # these leave no tag: their effect is checked
+                found = {"ticket": request.get("position") or request.get("order")} if done else None
+            else:
+                found = await self.find(send["tag"], send["created_at"])
+            if found is not None:
+                log.warning("%s: its answer was lost, and it was found at the broker (ticket %s)", send["tag"],
+                            found["ticket"])
+                return await self._b.settle(send["tag"], OrderResult(
+                    ok=True, ticket=found["ticket"], price=found.get("price"), volume=found.get("volume")))
+            if trio.current_time() >= deadline:
+                log.warning("%s: its answer was lost, and it is nowhere at the broker: not executed", send["tag"])
+                return await self._b.settle(send["tag"], OrderResult.refused(
+                    "not executed: the answer was lost and MetaTrader shows no trace of the order"))
+            await trio.sleep(min(0.5, self._b.config.resolve_seconds / 4))
+
+    async def _applied(self, request: dict[str, Any]) -> bool:
+        if request["action"] == c.ACTION_SLTP:
+            now = await self._b.query("positions_get", ticket=request["position"])
+            return bool(now) and (now[0]["sl"], now[0]["tp"]) == (request["sl"] or 0.0, request["tp"] or 0.0)
+        now = await self._b.query("orders_get", ticket=request["order"])
+        if request["action"] == c.ACTION_REMOVE:
+            return not now
+        return bool(now) and now[0]["price_open"] == request["price"]
+
     # -- deals to events ------------------------------------------------------------------------
 
     async def _deals(self, since: float) -> list[dict[str, Any]]:
         return list(await self._b.query("history_deals_get", int(since) - 1, int(self._b.clock()) + DAY) or ())
 
     def _ours(self, deal: dict[str, Any]) -> bool:
-        return self._b.book.plugin_of(deal.get("magic") or 0) is not None or str(deal.get("comment", "")).startswith("mh:")
+        return (self._b.book.plugin_of(deal.get("magic") or 0) is not None
+                or str(deal.get("comment", "")).startswith("mh:"))
 
     async def _events(self, deal: dict[str, Any]) -> list[Event]:
         b = self._b
