@@ -27,10 +27,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# The webhook figures load the server with wrk (Debian's package).
+# The webhook figures load the server with wrk (Debian's package); the plot needs matplotlib
+# (the bench extra). Writes BENCHMARKS.md and benchmarks.png.
 bench: $(STAMP)
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || echo "make bench: could not install wrk"
-	$(BIN)/python -m bench
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -17,7 +17,7 @@ from engine.alerts import parse_body
 from engine.config import EngineConfig
 from engine.pipeline import open_engine
 
-from .stats import summary
+from .stats import pick, summary
 
 PLUGIN = """
 plugin = {{symbols = {symbols}, priority = {priority}, params = {{max_volume = 5}}}}
@@ -144,11 +144,11 @@ async def bench_commit_floor(commits: int = 300, runs: int = 5) -> dict:
     return {"inline_ms": summary(inline, scale=1000), "thread_ms": summary(threaded, scale=1000)}
 
 
-async def run_all(quick: bool = False) -> dict:
-    alerts, runs = (20, 2) if quick else (300, 5)
+async def run_all(size: str = "full") -> dict:
+    alerts, runs, many = pick(size, (300, 5, 1000), (20, 2, 10), (5, 1, 20))
     floor = await bench_commit_floor(alerts, runs)
     ten = await bench_submit_to_broker(10, alerts=alerts, runs=runs)
-    thousand = await bench_submit_to_broker(10 if quick else 1000, alerts=alerts, runs=runs)
+    thousand = await bench_submit_to_broker(many, alerts=alerts, runs=runs)
     return {
         "submit_to_broker_10_ms": ten["latency_ms"],
         "submit_durable_10_ms": ten["durable_ms"],

@@ -69,7 +69,7 @@ from engine.config import EngineConfig
 from engine.pipeline import open_engine
 
 from .engine_bench import PLUGIN
-from .stats import summary
+from .stats import pick, summary
 
 TARGET = "p"
 PLUGIN_P = """-- version {n}
@@ -318,8 +318,8 @@ async def bench_reloads_under_load(reloads: int = 100, rate: int = RATE,
     }
 
 
-async def run_all(quick: bool = False) -> dict:
-    saves, runs, reloads = (3, 2, 10) if quick else (30, 5, 100)
+async def run_all(size: str = "full") -> dict:
+    saves, runs, reloads = pick(size, (30, 5, 100), (3, 2, 10), (1, 1, 2))
     served = await bench_save_to_served(saves, runs)
     load = await bench_reloads_under_load(reloads)
     return {

@@ -1,94 +1,56 @@
-"""Runs the benchmarks and prints each figure beside the old plugin system's and the target."""
+"""Runs the benchmarks and prints each figure beside the old plugin system's and the target.
+
+``python -m bench`` prints the table; ``--json`` one JSON object of every figure; ``--write``
+also writes BENCHMARKS.md and its plot. ``--quick`` is a smoke run of a few minutes,
+``--tiny`` every row once in seconds (what the test suite runs)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
+from pathlib import Path
 
 import trio
 
-from . import engine_bench, reload_bench, sandbox_bench, telegram_bench, webhook_bench
+from . import engine_bench, reload_bench, sandbox_bench, scaling_bench, telegram_bench, webhook_bench
+from .report import ROWS, machine, plot, table
 
-ROWS = [
-    # key, label, field, unit, study figure, target
-    ("load_ms", "plugin load via the pool, per plugin", "median", "ms", "30-80 ms import (+50-100 ms discovery)", "<= 1 ms"),
-    ("load_inprocess_ms", "  of which runtime + prelude + compile + chunk", "median", "ms", "", ""),
-    ("hook_us", "hook round trip (host, worker, Lua, back)", "median", "us", "5-10 ms", "<= 50 us"),
-    ("ipc_floor_us", "  floor: a bare request to the worker and back", "median", "us", "", ""),
-    ("hook_with_host_call_us", "the same with one host-function call inside", "median", "us", "", ""),
-    ("memory_per_plugin_kb", "memory per loaded plugin (worker RSS)", None, "KB", "10-15 MB", "<= 200 KB"),
-    ("lua_heap_per_plugin_kb", "  Lua heap per plugin", None, "KB", "", ""),
-    ("replace_ms", "hung worker replaced, after its deadline", "median", "ms", "restart", "<= 100 ms"),
-    ("submit_to_broker_10_ms", "engine.submit to the broker call, 10 plugins (on_alert + on_order)", "median", "ms",
-     "650 ms per alert at 10 plugins", "median <= 1 ms, p99 <= 5 ms"),
-    ("submit_durable_10_ms", "  engine.submit returning: the alert journaled, fsync done (same run)", "median", "ms", "", ""),
-    ("commit_floor_ms", "  floor: one row committed with WAL + synchronous=FULL, on the loop", "median", "ms", "", ""),
-    ("commit_floor_thread_ms", "  the same commit through a thread, as the journal writer does", "median", "ms", "", ""),
-    ("submit_to_broker_1000_ms", "the same, 1,000 plugins loaded, 10 concerned", "median", "ms", "not reached",
-     "<= 1.25 x the 10-plugin median"),
-    ("submit_1000_over_10", "  ratio of the two medians (same run)", None, "x", "", "<= 1.25"),
-    ("engine_rss_10_mb", "engine resident memory (process + workers), 10 plugins", None, "MB", "500 MB", "<= 120 MB"),
-    ("engine_rss_1000_mb", "the same, 1,000 plugins", None, "MB", "not reached", "<= 400 MB"),
-    ("engine_start_ms_per_plugin_1000", "engine start with 1,000 plugins, per plugin", None, "ms",
-     "80-180 ms", ""),
-    ("webhook_bare_rps", "webhook under wrk -t1 -c8: a bare quart-trio endpoint", None, "req/s", "", ""),
-    ("webhook_moonhook_rps", "  moonhook, 10 plugins, each alert journaled and answered", None, "req/s", "", ""),
-    ("webhook_ratio", "  ratio of the two (same run, alternated)", None, "x", "", ">= 0.8"),
-    ("webhook_answer_at_200_ms", "webhook answer at a steady 200 alerts/s", "median", "ms", "", "p99 <= 10 ms"),
-    ("reload_save_to_served_ms", "hot reload, 10 plugins: file saved (temp file + rename) to the first alert "
-     "the new version serves", "median", "ms", "restart (seconds; alerts dropped meanwhile)", "median <= 100 ms"),
-    ("reload_save_to_served_write_ms", "  the same, the file written in place", "median", "ms", "", "median <= 100 ms"),
-    ("reload_served_resolution_ms",
-     "  resolution: the last old-version alert submitted this long before the first new one", "median", "ms", "", ""),
-    ("reload_first_alert_latency_ms", "  the first new-version alert, its receipt to its broker call", "median", "ms",
-     "", ""),
-    ("reload_saves_not_served", "  saves whose version served no alert within 5 s", None, "", "", "0"),
-    ("reload_alerts_submitted", "100 reloads at 200 alerts/s: alerts submitted", None, "",
-     "restart (seconds; alerts dropped meanwhile)", ""),
-    ("reload_alerts_done", "  done", None, "", "", ""),
-    ("reload_alerts_lost", "  lost (no journal entry of their own)", None, "", "", "0 lost, 0 failed"),
-    ("reload_alerts_failed", "  failed, or any status but done", None, "", "", "0 lost, 0 failed"),
-    ("reload_alerts_inconsistent", "  not served by exactly one whole version (half-loaded)", None, "", "", "0"),
-    ("reload_versions_served", "  versions that served alerts (101 saved, the first included)", None, "", "", ""),
-    ("reload_target_100_at_200", "  no alert lost, failed or half-served", None, "", "", "0 lost, 0 failed"),
-    ("telegram_1_bot_msgs", "Telegram delivery, 1 bot, 40 chats, sustained (after 3 s)", None, "msg/s", "",
-     "close to 30"),
-    ("telegram_1_bot_429", "  429 answers meanwhile", None, "", "", "0"),
-    ("telegram_3_bots_msgs", "the same, 3 bots", None, "msg/s", "", "close to 90"),
-    ("telegram_3_bots_429", "  429 answers meanwhile", None, "", "", "0"),
-    ("telegram_3_over_1", "  ratio 3 bots / 1 bot", None, "x", "", "close to 3"),
-    ("telegram_hang_without_ms", "submit to broker, 10 plugins, without Telegram (alternated)", None, "ms", "", ""),
-    ("telegram_hang_ms", "  the same while Telegram hangs (every send held unanswered)", None, "ms", "", ""),
-    ("telegram_hang_ratio", "  ratio hanging / without (median of alternated rounds)", None, "x", "", "<= 1.05"),
-]
+ROOT = Path(__file__).resolve().parent.parent
+COMMAND = "make bench (python -m bench --write)"
 
 
-def table(results: dict) -> str:
-    lines = ["| figure | moonhook | noise (min-max of run medians) | old plugin system | target |",
-             "| --- | --- | --- | --- | --- |"]
-    for key, label, field, unit, study, target in ROWS:
-        v = results[key]
-        if field:
-            value = f"{v[field]} {unit} (p99 {v['p99']})"
-            noise = f"{v['min']}-{v['max']}"
-        else:
-            value, noise = f"{v} {unit}", ""
-        lines.append(f"| {label} | {value} | {noise} | {study} | {target} |")
-    return "\n".join(lines)
+def measure(size: str) -> dict:
+    results = trio.run(sandbox_bench.run_all, size)
+    results.update(trio.run(engine_bench.run_all, size))
+    results.update(trio.run(reload_bench.run_all, size))
+    results.update(trio.run(telegram_bench.run_all, size))
+    results.update(webhook_bench.run_all(size))
+    results.update(scaling_bench.run_all(size))
+    return results
+
+
+def write(results: dict, root: Path = ROOT) -> None:
+    plot(results, root / "benchmarks.png")
+    notes = (root / "bench" / "NOTES.md").read_text() if (root / "bench" / "NOTES.md").exists() else ""
+    (root / "BENCHMARKS.md").write_text(
+        f"# Benchmarks\n\nLast measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()}, "
+        f"with `{COMMAND}`. The old plugin system's figures are from its own study.\n\n"
+        f"{table(results)}\n\n![latency and memory against plugin count](benchmarks.png)\n\n{notes}")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench")
     p.add_argument("--json", action="store_true", help="print one JSON object of every figure")
     p.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    p.add_argument("--tiny", action="store_true", help="every row once, with tiny counts (the test suite's run)")
+    p.add_argument("--write", action="store_true", help="also write BENCHMARKS.md and benchmarks.png")
     a = p.parse_args(argv)
-    results = trio.run(sandbox_bench.run_all, a.quick)
-    results.update(trio.run(engine_bench.run_all, a.quick))
-    results.update(trio.run(reload_bench.run_all, a.quick))
-    results.update(trio.run(telegram_bench.run_all, a.quick))
-    results.update(webhook_bench.run_all(a.quick))
-    if a.json:
-        print(json.dumps(results))
-    else:
-        print(table(results))
+    results = measure("tiny" if a.tiny else "quick" if a.quick else "full")
+    missing = [key for key, *_ in ROWS if key not in results]
+    if missing:
+        raise SystemExit(f"bench: no figure for {', '.join(missing)}")
+    print(json.dumps(results) if a.json else table(results))
+    if a.write:
+        write(results)
     return 0

@@ -10,7 +10,7 @@ import trio
 from sandbox import Budget, TimeLimitError, open_pool
 from sandbox.runtime import LuaSandbox
 
-from .stats import summary
+from .stats import pick, summary
 
 # A realistic 50-line strategy.
 STRATEGY = """
@@ -144,13 +144,11 @@ async def bench_replacement(runs: int = 5, neighbours: int = 20) -> dict:
     return {"replace_ms": summary([[x] for x in after_deadline], 1e3), "plugins_reloaded": neighbours + 1}
 
 
-async def run_all(quick: bool = False) -> dict:
-    n = 50 if quick else 200
-    calls = 500 if quick else 3000
-    runs = 3 if quick else 5
+async def run_all(size: str = "full") -> dict:
+    n, calls, runs = pick(size, (200, 3000, 5), (50, 500, 3), (10, 50, 1))
     return {
         "machine": {"cores": os.cpu_count()},
         "load_inprocess_ms": bench_inprocess_load(n, runs),
         **await bench_pool(n, calls, runs),
-        **await bench_replacement(runs),
+        **await bench_replacement(runs, pick(size, 20, 20, 3)),
     }

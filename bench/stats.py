@@ -6,6 +6,15 @@ import statistics
 from typing import Sequence
 
 
+SIZES = ("full", "quick", "tiny")
+
+
+def pick(size: str, full, quick, tiny):
+    """The figure for a run's size: full (the published figures), quick (a smoke run of a few
+    minutes) or tiny (every row once, in seconds: what the test suite runs)."""
+    return {"full": full, "quick": quick, "tiny": tiny}[size]
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     s = sorted(values)
     if not s:

@@ -24,6 +24,7 @@ from engine.notify.telegram import Bot
 from engine.storage import Database, Outbox
 
 from .engine_bench import bench_submit_to_broker
+from .stats import pick
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from botapi import bot_api_server  # noqa: E402  (the tests' stand-in, on purpose)
@@ -42,7 +43,7 @@ def _telegram(tokens: list[str], url: str) -> TelegramConfig:
         BotConfig(t, tuple(ChatConfig(1000 * (b + 1) + c) for c in range(CHATS))) for b, t in enumerate(tokens)))
 
 
-async def bench_delivery(bots: int, seconds: float = 12.0) -> dict:
+async def bench_delivery(bots: int, seconds: float = 12.0, warmup: float = WARMUP) -> dict:
     tokens = _tokens(bots)
     with tempfile.TemporaryDirectory() as tmp:
         database = Database(Path(tmp) / "db.sqlite")
@@ -61,12 +62,12 @@ async def bench_delivery(bots: int, seconds: float = 12.0) -> dict:
                 courier.poke()
                 await trio.sleep(1 / PER_SECOND)
             end = trio.current_time()
-            steady = [m for m in server.sent if m.at >= start + WARMUP]
-            refused = [r for r in server.calls("sendMessage") if r.status == 429 and r.at >= start + WARMUP]
+            steady = [m for m in server.sent if m.at >= start + warmup]
+            refused = [r for r in server.calls("sendMessage") if r.status == 429 and r.at >= start + warmup]
             await courier.stop(1.0)
             nursery.cancel_scope.cancel()
         database.close()
-    rate = len(steady) / (end - start - WARMUP)
+    rate = len(steady) / (end - start - warmup)
     return {"messages_per_s": round(rate, 1), "per_bot": round(rate / bots, 1), "rate_limited_steady": len(refused),
             "limit_share": round(rate / (30 * bots), 3)}
 
@@ -91,11 +92,11 @@ async def bench_latency_while_hanging(alerts: int = 200, rounds: int = 3) -> dic
             "rounds": rounds, "sends_held": held}
 
 
-async def run_all(quick: bool = False) -> dict:
-    seconds = 6.0 if quick else 12.0
-    one = await bench_delivery(1, seconds)
-    three = await bench_delivery(3, seconds)
-    latency = await bench_latency_while_hanging(100 if quick else 200, 1 if quick else 3)
+async def run_all(size: str = "full") -> dict:
+    seconds, warmup, alerts, rounds = pick(size, (12.0, WARMUP, 200, 3), (6.0, WARMUP, 100, 1), (1.5, 0.5, 5, 1))
+    one = await bench_delivery(1, seconds, warmup)
+    three = await bench_delivery(3, seconds, warmup)
+    latency = await bench_latency_while_hanging(alerts, rounds)
     return {
         "telegram_1_bot_msgs": one["messages_per_s"], "telegram_1_bot_429": one["rate_limited_steady"],
         "telegram_3_bots_msgs": three["messages_per_s"], "telegram_3_bots_429": three["rate_limited_steady"],

@@ -1,6 +1,11 @@
-"""A server process for the webhook benchmark: ``bare`` (a quart-trio endpoint that answers
-``{"ok": true}``, the yardstick) or ``moonhook`` (the engine with 10 plugins behind its
-webhook). Both are served by ``engine.web.serve``. Prints the port, serves until SIGTERM."""
+"""A server process for the webhook benchmarks: ``bare`` (a quart-trio endpoint that answers
+``{"ok": true}``, the yardstick), ``moonhook`` (the engine with 10 plugins behind its
+webhook) or ``plugins:N:C`` (N plugins, C of them concerned with EURUSD). All are served by
+``engine.web.serve``. Prints the port, serves until SIGTERM.
+
+The engine's servers also answer ``GET /bench/fills``: for each alert id, ``time.monotonic()``
+when the paper broker returned its first executed order. The monotonic clock is the
+system's, so the load generator, in another process, times each alert from its POST."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import logging
 import signal
 import sys
 import tempfile
+import time
 from contextlib import AsyncExitStack
 from functools import partial
 from pathlib import Path
@@ -35,6 +41,22 @@ def bare_app() -> QuartTrio:
     return app
 
 
+def _stamp_fills(app: QuartTrio, engine) -> None:
+    fills: dict[int, float] = {}
+    execute = engine.broker.execute
+
+    async def stamped(request):
+        result = await execute(request)
+        if result.ok and request.alert_id is not None:
+            fills.setdefault(request.alert_id, time.monotonic())
+        return result
+    engine.broker.execute = stamped
+
+    @app.get("/bench/fills")
+    async def get_fills():
+        return {str(k): v for k, v in fills.items()}
+
+
 async def main(mode: str) -> None:
     server = ServerConfig(host="127.0.0.1", port=0, secret=SECRET, api_token=TOKEN)
     shutdown = trio.Event()
@@ -43,11 +65,13 @@ async def main(mode: str) -> None:
             if mode == "bare":
                 app = bare_app()
             else:
+                total, concerned = (10, 10) if mode == "moonhook" else map(int, mode.split(":")[1:])
                 scripts = Path(tmp) / "scripts"
-                _write_plugins(scripts, 10, 10)
+                _write_plugins(scripts, total, concerned)
                 engine = await stack.enter_async_context(
-                    open_engine(EngineConfig(scripts=scripts, data=Path(tmp) / "data")))
+                    open_engine(EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0)))
                 app = create_app(engine, server)
+                _stamp_fills(app, engine)
             nursery = await stack.enter_async_context(trio.open_nursery())
             port = await nursery.start(partial(serve, app, server, shutdown=shutdown))
             print(port, flush=True)

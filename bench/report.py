@@ -1,0 +1,139 @@
+"""The benchmark table: every figure's row, the study's figure beside it and the target;
+as Markdown for BENCHMARKS.md, and a plot of latency and memory against plugin count."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import psutil
+
+from .scaling_bench import COUNTS, STUDY
+
+ROWS = [
+    # key, label, field, unit, study figure, target
+    ("load_ms", "plugin load via the pool, per plugin", "median", "ms", "30-80 ms import (+50-100 ms discovery)", "<= 1 ms"),
+    ("load_inprocess_ms", "  of which runtime + prelude + compile + chunk", "median", "ms", "", ""),
+    ("hook_us", "hook round trip (host, worker, Lua, back)", "median", "us", "5-10 ms", "<= 50 us"),
+    ("ipc_floor_us", "  floor: a bare request to the worker and back", "median", "us", "", ""),
+    ("hook_with_host_call_us", "the same with one host-function call inside", "median", "us", "", ""),
+    ("memory_per_plugin_kb", "memory per loaded plugin (worker RSS)", None, "KB", "10-15 MB", "<= 200 KB"),
+    ("lua_heap_per_plugin_kb", "  Lua heap per plugin", None, "KB", "", ""),
+    ("replace_ms", "hung worker replaced, after its deadline", "median", "ms", "restart", "<= 100 ms"),
+    ("submit_to_broker_10_ms", "engine.submit to the broker call, 10 plugins (on_alert + on_order)", "median", "ms",
+     "650 ms per alert at 10 plugins", "median <= 1 ms, p99 <= 5 ms"),
+    ("submit_durable_10_ms", "  engine.submit returning: the alert journaled, fsync done (same run)", "median", "ms", "", ""),
+    ("commit_floor_ms", "  floor: one row committed with WAL + synchronous=FULL, on the loop", "median", "ms", "", ""),
+    ("commit_floor_thread_ms", "  the same commit through a thread, as the journal writer does", "median", "ms", "", ""),
+    ("submit_to_broker_1000_ms", "the same, 1,000 plugins loaded, 10 concerned", "median", "ms", "not reached",
+     "<= 1.25 x the 10-plugin median"),
+    ("submit_1000_over_10", "  ratio of the two medians (same run)", None, "x", "", "<= 1.25"),
+    ("engine_rss_10_mb", "engine resident memory (process + workers), 10 plugins", None, "MB", "500 MB", "<= 120 MB"),
+    ("engine_rss_1000_mb", "the same, 1,000 plugins", None, "MB", "not reached", "<= 400 MB"),
+    ("engine_start_ms_per_plugin_1000", "engine start with 1,000 plugins, per plugin", None, "ms",
+     "80-180 ms", ""),
+    ("webhook_bare_rps", "webhook under wrk -t1 -c8: a bare quart-trio endpoint", None, "req/s", "", ""),
+    ("webhook_moonhook_rps", "  moonhook, 10 plugins, each alert journaled and answered", None, "req/s", "", ""),
+    ("webhook_ratio", "  ratio of the two (same run, alternated)", None, "x", "", ">= 0.8"),
+    ("webhook_answer_at_200_ms", "webhook answer at a steady 200 alerts/s", "median", "ms", "", "p99 <= 10 ms"),
+    ("reload_save_to_served_ms", "hot reload, 10 plugins: file saved (temp file + rename) to the first alert "
+     "the new version serves", "median", "ms", "restart (seconds; alerts dropped meanwhile)", "median <= 100 ms"),
+    ("reload_save_to_served_write_ms", "  the same, the file written in place", "median", "ms", "", "median <= 100 ms"),
+    ("reload_served_resolution_ms",
+     "  resolution: the last old-version alert submitted this long before the first new one", "median", "ms", "", ""),
+    ("reload_first_alert_latency_ms", "  the first new-version alert, its receipt to its broker call", "median", "ms",
+     "", ""),
+    ("reload_saves_not_served", "  saves whose version served no alert within 5 s", None, "", "", "0"),
+    ("reload_alerts_submitted", "100 reloads at 200 alerts/s: alerts submitted", None, "",
+     "restart (seconds; alerts dropped meanwhile)", ""),
+    ("reload_alerts_done", "  done", None, "", "", ""),
+    ("reload_alerts_lost", "  lost (no journal entry of their own)", None, "", "", "0 lost, 0 failed"),
+    ("reload_alerts_failed", "  failed, or any status but done", None, "", "", "0 lost, 0 failed"),
+    ("reload_alerts_inconsistent", "  not served by exactly one whole version (half-loaded)", None, "", "", "0"),
+    ("reload_versions_served", "  versions that served alerts (101 saved, the first included)", None, "", "", ""),
+    ("reload_target_100_at_200", "  no alert lost, failed or half-served", None, "", "", "0 lost, 0 failed"),
+    ("telegram_1_bot_msgs", "Telegram delivery, 1 bot, 40 chats, sustained (after 3 s)", None, "msg/s", "",
+     "close to 30"),
+    ("telegram_1_bot_429", "  429 answers meanwhile", None, "", "", "0"),
+    ("telegram_3_bots_msgs", "the same, 3 bots", None, "msg/s", "", "close to 90"),
+    ("telegram_3_bots_429", "  429 answers meanwhile", None, "", "", "0"),
+    ("telegram_3_over_1", "  ratio 3 bots / 1 bot", None, "x", "", "close to 3"),
+    ("telegram_hang_without_ms", "submit to broker, 10 plugins, without Telegram (alternated)", None, "ms", "", ""),
+    ("telegram_hang_ms", "  the same while Telegram hangs (every send held unanswered)", None, "ms", "", ""),
+    ("telegram_hang_ratio", "  ratio hanging / without (median of alternated rounds)", None, "x", "", "<= 1.05"),
+    ("e2e_1_ms", "alert over HTTP, POST to the paper fill: 1 plugin", "median", "ms",
+     "380 ms / 210 MB", ""),
+    ("e2e_1_rss_mb", "  resident memory (engine and workers)", None, "MB", "", ""),
+    ("e2e_3_ms", "alert over HTTP, POST to the paper fill: 3 plugins", "median", "ms",
+     "420 ms / 280 MB", ""),
+    ("e2e_3_rss_mb", "  resident memory (engine and workers)", None, "MB", "", ""),
+    ("e2e_5_ms", "alert over HTTP, POST to the paper fill: 5 plugins", "median", "ms",
+     "480 ms / 350 MB", ""),
+    ("e2e_5_rss_mb", "  resident memory (engine and workers)", None, "MB", "", ""),
+    ("e2e_10_ms", "alert over HTTP, POST to the paper fill: 10 plugins", "median", "ms",
+     "650 ms / 500 MB", ""),
+    ("e2e_10_rss_mb", "  resident memory (engine and workers)", None, "MB", "", ""),
+    ("e2e_20_ms", "alert over HTTP, POST to the paper fill: 20 plugins", "median", "ms",
+     "1,200 ms / 800 MB", ""),
+    ("e2e_20_rss_mb", "  resident memory (engine and workers)", None, "MB", "", ""),
+    ("e2e_100_ms", "alert over HTTP, POST to the paper fill: 100 plugins, 10 concerned", "median", "ms",
+     "not reached", ""),
+    ("e2e_100_rss_mb", "  resident memory (engine and workers)", None, "MB", "", ""),
+    ("e2e_1000_ms", "alert over HTTP, POST to the paper fill: 1000 plugins, 10 concerned", "median", "ms",
+     "not reached", ""),
+    ("e2e_1000_rss_mb", "  resident memory (engine and workers)", None, "MB", "", ""),
+    ("cpu_idle_pct", "idle CPU, 10 plugins loaded, nothing arriving (engine and workers)", None, "% of a core",
+     "2-5 %", "<= 0.5 %"),
+    ("cpu_active_100_pct", "CPU at 100 alerts/s over HTTP, 10 plugins (engine and workers)", None, "% of a core",
+     "15-30 %", ""),
+    ("cpu_active_workers_pct", "  of which the sandbox workers (their brief polling included)", None, "% of a core",
+     "", ""),
+]
+
+
+def table(results: dict) -> str:
+    lines = ["| figure | moonhook | noise (min-max of run medians) | old plugin system | target |",
+             "| --- | --- | --- | --- | --- |"]
+    for key, label, field, unit, study, target in ROWS:
+        v = results[key]
+        if field:
+            value = f"{v[field]} {unit} (p99 {v['p99']})"
+            noise = f"{v['min']}-{v['max']}"
+        else:
+            value, noise = f"{v} {unit}", ""
+        lines.append(f"| {label} | {value} | {noise} | {study} | {target} |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    memory = psutil.virtual_memory().total / 2**30
+    return (f"{platform.system()} {platform.release()}, {psutil.cpu_count()} cores, {memory:.0f} GB, "
+            f"Python {platform.python_version()}")
+
+
+def plot(results: dict, path: Path) -> None:
+    """Latency and memory against plugin count, ours and the study's, log scales (matplotlib:
+    the bench extra)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (latency, memory) = plt.subplots(1, 2, figsize=(11, 4.2))
+    ours = [n for n in COUNTS if f"e2e_{n}_ms" in results]
+    theirs = sorted(STUDY)
+    for axis, ours_y, study_y, title in (
+            (latency, [results[f"e2e_{n}_ms"]["median"] for n in ours], [STUDY[n][0] for n in theirs],
+             "alert latency, median (ms)"),
+            (memory, [results[f"e2e_{n}_rss_mb"] for n in ours], [STUDY[n][1] for n in theirs],
+             "resident memory (MB)")):
+        axis.plot(ours, ours_y, "o-", label="moonhook (measured)")
+        axis.plot(theirs, study_y, "s--", label="old plugin system (its study)")
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("plugins loaded (10 concerned above 20)")
+        axis.set_title(title)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

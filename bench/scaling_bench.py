@@ -1,0 +1,125 @@
+"""The study's table, measured (issue 8): alert latency and resident memory by plugin count,
+end to end over real HTTP, and the engine's CPU idle and at 100 alerts/s.
+
+Each count runs the engine in its own server process (``webhook_server.py``, mode
+``plugins:N:C``): N plugins, each with on_alert and on_order, all concerned with EURUSD up to
+20, then 10 concerned (the study stopped before 100). This process posts one alert at a time
+(10 ms apart, as alerts arrive) with httpx and times each from the POST to the paper broker's
+fill, read from the server's ``/bench/fills`` (the system's monotonic clock, shared by both
+processes). Memory: the server process and its sandbox workers. CPU: the same processes'
+CPU time over a window, idle and while alerts arrive at 100/s, as a share of one core.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import psutil
+
+from .stats import pick, summary
+from .webhook_bench import Server
+
+COUNTS = (1, 3, 5, 10, 20, 100, 1000)
+STUDY = {1: (380, 210), 3: (420, 280), 5: (480, 350), 10: (650, 500), 20: (1200, 800)}  # ms, MB
+GAP = 0.01
+
+
+def _processes(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def _rss_mb(pid: int) -> float:
+    return round(sum(p.memory_info().rss for p in _processes(pid)) / 2**20, 1)
+
+
+def _cpu_seconds(pid: int, workers_only: bool = False) -> float:
+    total = 0.0
+    for p in _processes(pid)[1 if workers_only else 0:]:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def _post(client: httpx.Client, server: Server, n: int) -> tuple[int, float]:
+    side = "buy" if n % 2 else "sell"
+    body = f"{side} EURUSD volume=0.01 price=1.1 sl={'1.09' if side == 'buy' else '1.11'} id=s{n}"
+    start = time.monotonic()
+    answer = client.post(server.url, content=body)
+    answer.raise_for_status()
+    return answer.json()["id"], start
+
+
+def _fills(client: httpx.Client, server: Server, ids: list[int]) -> dict[str, float]:
+    base = server.url.split("/webhook")[0]
+    deadline = time.monotonic() + 10
+    while True:
+        fills = client.get(f"{base}/bench/fills").json()
+        if all(str(i) in fills for i in ids) or time.monotonic() > deadline:
+            return fills
+        time.sleep(0.05)
+
+
+def bench_count(total: int, alerts: int, runs: int) -> dict:
+    concerned = total if total <= 20 else 10
+    server = Server(f"plugins:{total}:{concerned}")
+    try:
+        with httpx.Client(timeout=10) as client:
+            series = []
+            n = 0
+            for _ in range(runs):
+                starts = {}
+                for _ in range(alerts):
+                    n += 1
+                    alert_id, start = _post(client, server, n)
+                    starts[alert_id] = start
+                    time.sleep(GAP)
+                fills = _fills(client, server, list(starts))
+                series.append([fills[str(i)] - s for i, s in starts.items() if str(i) in fills])
+            rss = _rss_mb(server.process.pid)
+    finally:
+        server.stop()
+    return {"latency_ms": summary(series, scale=1000), "rss_mb": rss}
+
+
+def bench_cpu(seconds: float, rate: float = 100.0) -> dict:
+    """CPU of the engine's processes (10 plugins), idle and at ``rate`` alerts/s, % of a core."""
+    server = Server("plugins:10:10")
+    try:
+        pid = server.process.pid
+        time.sleep(1.0)  # the start's work done
+        c0, t0 = _cpu_seconds(pid), time.monotonic()
+        time.sleep(seconds)
+        idle = (_cpu_seconds(pid) - c0) / (time.monotonic() - t0) * 100
+        with httpx.Client(timeout=10) as client:
+            c0, w0, t0 = _cpu_seconds(pid), _cpu_seconds(pid, workers_only=True), time.monotonic()
+            n = 0
+            while time.monotonic() - t0 < seconds:
+                n += 1
+                _post(client, server, n)
+                time.sleep(max(0.0, t0 + n / rate - time.monotonic()))
+            elapsed = time.monotonic() - t0
+            active = (_cpu_seconds(pid) - c0) / elapsed * 100
+            workers = (_cpu_seconds(pid, workers_only=True) - w0) / elapsed * 100
+            achieved = n / elapsed
+    finally:
+        server.stop()
+    return {"idle_pct": round(idle, 2), "active_pct": round(active, 1), "workers_pct": round(workers, 1),
+            "rate": round(achieved, 1)}
+
+
+def run_all(size: str = "full") -> dict:
+    alerts, runs, seconds = pick(size, (200, 3, 10.0), (30, 1, 3.0), (3, 1, 0.5))
+    out: dict = {}
+    for total in COUNTS:
+        figures = bench_count(total, alerts, runs)
+        out[f"e2e_{total}_ms"] = figures["latency_ms"]
+        out[f"e2e_{total}_rss_mb"] = figures["rss_mb"]
+    cpu = bench_cpu(seconds)
+    out.update(cpu_idle_pct=cpu["idle_pct"], cpu_active_100_pct=cpu["active_pct"],
+               cpu_active_workers_pct=cpu["workers_pct"], cpu_active_rate=cpu["rate"])
+    return out
