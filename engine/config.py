@@ -61,9 +61,10 @@ class MonitorConfig:
     latency_alert_ms: float = 1000.0   # an alert's receipt to its broker call took longer
     memory_alert_mb: float = 500.0     # resident memory of the engine and its sandbox workers
     interval_seconds: float = 10.0     # how often memory is sampled
+    lag_alert_ms: float = 100.0        # the event loop woke this late: logged with the task that held it
 
     def __post_init__(self) -> None:
-        for name in ("latency_alert_ms", "memory_alert_mb", "interval_seconds"):
+        for name in ("latency_alert_ms", "memory_alert_mb", "interval_seconds", "lag_alert_ms"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"monitor.{name}: must be a positive number, got {getattr(self, name)!r}")
 

@@ -120,6 +120,8 @@ def render_config(secret: str, api_token: str) -> str:
 # The administrators are told (Telegram "errors") when an alert takes longer than this from
 # receipt to the broker, and when the engine and its workers use more memory than this.
 {_toml(latency_alert_ms=monitor.latency_alert_ms, memory_alert_mb=monitor.memory_alert_mb)}
+# An event loop held longer than this (ms) is logged with the task that held it.
+{_toml(lag_alert_ms=monitor.lag_alert_ms)}
 
 # Telegram: uncomment to be told of trades and trouble, and to command the engine from a
 # chat. A chat is served by the bot it is listed under (start a conversation with the bot

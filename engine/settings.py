@@ -239,7 +239,8 @@ SCHEMA: dict[str, Any] = {
         "webhook_url": _url, "webhook_secret": _string,
         "bots": _Array({"token": _string, "chats": _chats}, "[[telegram.bots]]"),
     },
-    "monitor": {"latency_alert_ms": _POSITIVE, "memory_alert_mb": _POSITIVE, "interval_seconds": _POSITIVE},
+    "monitor": {"latency_alert_ms": _POSITIVE, "memory_alert_mb": _POSITIVE, "interval_seconds": _POSITIVE,
+                "lag_alert_ms": _POSITIVE},
     "mt5": {
         "module": _string, "path": _string, "login": _integer(1, 2**63 - 1), "password": _string, "server": _string,
         "host": _string, "port": _integer(1, 65535), "timeout": _POSITIVE, "init_timeout": _POSITIVE,

@@ -27,6 +27,7 @@ from ..alerts import Action, Alert, SymbolMap
 from ..brokers import open_broker
 from ..brokers.base import Broker, BrokerError, Closed, Connection, Event, Fill, OrderRequest, OrderResult
 from ..config import EngineConfig
+from ..metrics import Metrics
 from ..monitor import Monitor
 from ..notify import Notifier
 from ..storage import AlertJournal, Database, MetaCache, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
@@ -68,7 +69,8 @@ class Engine:
         self.plugins = PluginSet()
         self.meta_cache = MetaCache(database)
         self.load_errors: dict[str, str] = {}  # file -> why no version of it serves
-        self.hooks = Hooks(pool, self.plugins, self._hook_failed)
+        self.metrics = Metrics(self)
+        self.hooks = Hooks(pool, self.plugins, self._hook_failed, self.metrics)
         self.lifecycle = Lifecycle(self)
         self.started = clock()
         self._nursery = nursery
@@ -102,6 +104,7 @@ class Engine:
             gate.settle(False)
             raise
         gate.settle(True)
+        self.metrics.recorded(recorded, paused)
         return recorded
 
     def _enqueue(self, alert_id: int, alert: Alert, received: float, gate: Journaled = DURABLE) -> None:
@@ -139,6 +142,7 @@ class Engine:
     def _status_written(self, alert_id: int, alert: Alert, status: str, outcome: dict[str, Any],
                         error: BaseException | None) -> None:
         if error is None:
+            self.metrics.alert(status)
             log_alert(alert_id, alert, status, outcome)
             if status == "rejected":
                 self.notifier.send("trades", describe_rejection(alert_id, alert, outcome),
@@ -200,6 +204,7 @@ class Engine:
             status = await self._execute(final, alert_id, verdict.handled_by, outcome)
         if run.first_call is not None:
             outcome["latency_ms"] = round((run.first_call - run.received) * 1000, 3)
+        self.metrics.alert_timing(run)
         await run.journaled.wait()
         return status, outcome
 
@@ -269,7 +274,9 @@ class Engine:
             latency = (perf_counter() - run.received) * 1000 if run is not None else None
             if latency is not None and run.alert_id is not None:
                 self.monitor.latency(run.alert_id, latency)
+            sent = perf_counter()
             result = await self.broker.execute(request)
+            self.metrics.executed(request, result, sent, run)
             await self.database.writable()
             self.ledger.finish(request, "done" if result.ok else "refused", result, latency)
             if not result.ok and not result.duplicate:
@@ -376,6 +383,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
             nursery.start_soon(engine._events, name="events")
             nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")
             nursery.start_soon(engine.monitor.run, name="monitor")
+            nursery.start_soon(engine.metrics.lag.run, name="lag monitor")
             if config.telegram.enabled:
                 from ..notify.hub import TelegramHub  # here: the hub commands the engine, so imports it
                 engine.telegram = TelegramHub(engine, config.telegram, http)

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Any, AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence
 
 import trio
 
@@ -25,6 +25,9 @@ from ..alerts import Alert, AlertError, SymbolMap, parse_json
 from .plugins import Plugin
 from .roster import PluginSet, Roster
 from .run import current as _run
+
+if TYPE_CHECKING:
+    from ..metrics import Metrics
 
 log = logging.getLogger("moonhook.hooks")
 
@@ -62,10 +65,11 @@ Reporter = Callable[[Plugin, str, str], None]
 
 
 class Hooks:
-    def __init__(self, pool: Pool, plugins: PluginSet, report: Reporter):
+    def __init__(self, pool: Pool, plugins: PluginSet, report: Reporter, metrics: "Metrics"):
         self._pool = pool
         self._plugins = plugins
         self._report = report  # (plugin, hook, message): a skipped hook, for notify
+        self._metrics = metrics
         self._lock = trio.Lock()
 
     def _roster(self) -> Roster:
@@ -99,7 +103,9 @@ class Hooks:
             except SandboxError as e:
                 self._failed(plugin, hook, e)
                 return HookResult(error=e)
-            plugin.stats.ok(perf_counter() - t0)
+            seconds = perf_counter() - t0
+            plugin.stats.ok(seconds)
+            self._metrics.hook(plugin, hook, seconds)
         if reply.log:
             _script_log(plugin, reply.log)
         return HookResult(reply.values)
@@ -110,6 +116,7 @@ class Hooks:
         folded = await self._pool.fold([p.pool_id for p in plugins], hook, data)
         for plugin, reply in zip(plugins, folded.passed):
             plugin.stats.ok(reply.seconds)
+            self._metrics.hook(plugin, hook, reply.seconds)
             if reply.log:
                 _script_log(plugin, reply.log)
         passed = len(folded.passed)
@@ -119,6 +126,7 @@ class Hooks:
         if folded.stop is not None:
             plugin = plugins[passed]
             plugin.stats.ok(folded.stop.seconds)
+            self._metrics.hook(plugin, hook, folded.stop.seconds)
             if folded.stop.log:
                 _script_log(plugin, folded.stop.log)
             return passed, HookResult(folded.stop.values)
@@ -126,6 +134,7 @@ class Hooks:
 
     def _failed(self, plugin: Plugin, hook: str, error: SandboxError) -> None:
         plugin.stats.failed(error, hook)
+        self._metrics.failed(plugin, hook, error.kind)
         if error.log:
             _script_log(plugin, error.log)
         log.warning("plugin %s: %s skipped: %s", plugin.name, hook, plugin.stats.last_error)
@@ -135,6 +144,7 @@ class Hooks:
         """A hook returned something it may not: counted as an error, its answer ignored."""
         plugin.stats.errors += 1
         plugin.stats.last_error = f"{hook}: {message}"
+        self._metrics.failed(plugin, hook, "answer")
         log.warning("plugin %s: %s answer ignored: %s", plugin.name, hook, message)
         self._report(plugin, hook, message)
 

@@ -165,7 +165,7 @@ class PluginStats:
     def failed(self, error: SandboxError, hook: str) -> None:
         self.calls += 1
         self.consecutive_failures += 1
-        if error.kind in ("instructions", "time", "memory"):
+        if error.kind in ("instructions", "timeout", "memory"):
             self.timeouts += 1
         else:
             self.errors += 1

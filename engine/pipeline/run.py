@@ -62,6 +62,7 @@ class Run:
     stamp: int = field(default_factory=time.time_ns)
     orders: list[dict[str, Any]] = field(default_factory=list)
     first_call: float | None = None  # perf_counter of the first broker call
+    first_fill: float | None = None  # perf_counter of the broker's first answer executing an order
     roster: "Roster | None" = None   # the plugins it runs on (held by ``Engine.working``)
     _seq: dict[str, int] = field(default_factory=dict)
 

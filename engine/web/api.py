@@ -10,7 +10,7 @@ import trio
 from quart import Blueprint, request
 
 from ..config import ServerConfig
-from .tokens import bearer, same
+from .tokens import refusal
 
 log = logging.getLogger("moonhook.web")
 
@@ -54,11 +54,7 @@ def api_blueprint(engine: Any, server: ServerConfig) -> Blueprint:
 
     @bp.before_request
     async def authorize():
-        if not server.api_token:
-            return {"error": "no API token is configured on this server: the API is closed"}, 401
-        if not same(bearer(request.headers.get("Authorization")), server.api_token):
-            return {"error": "missing or wrong bearer token"}, 401, {"WWW-Authenticate": "Bearer"}
-        return None
+        return refusal(server.api_token, request.headers.get("Authorization"))
 
     @bp.errorhandler(BadRequest)
     async def bad_request(e: BadRequest):

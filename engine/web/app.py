@@ -1,4 +1,4 @@
-"""``create_app``: the Quart-Trio application serving the webhook, /health and the API."""
+"""``create_app``: the Quart-Trio application serving the webhook, /health, the API and /metrics."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ..config import ServerConfig
 from .api import api_blueprint
 from .clients import Gate
 from .health import health_blueprint
+from .metrics import metrics_blueprint
 from .telegram import telegram_blueprint
 from .webhook import webhook_blueprint
 
@@ -38,6 +39,7 @@ def create_app(engine: Any, server: ServerConfig) -> QuartTrio:
     app.register_blueprint(webhook_blueprint(engine, server, gate))
     app.register_blueprint(health_blueprint(engine))
     app.register_blueprint(api_blueprint(engine, server))
+    app.register_blueprint(metrics_blueprint(engine, server))
     telegram = getattr(engine, "telegram", None)
     if telegram is not None and telegram.config.webhook_url:
         app.register_blueprint(telegram_blueprint(telegram.dispatch, telegram.config.webhook_secret))

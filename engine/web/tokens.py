@@ -18,3 +18,13 @@ def bearer(header: str | None) -> str | None:
         return None
     scheme, _, token = header.strip().partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def refusal(api_token: str | None, header: str | None) -> tuple[dict[str, str], int, dict[str, str]] | None:
+    """The 401 answer to a request without ``Authorization: Bearer <api_token>`` (the API's
+    and /metrics' check); None when it has it."""
+    if not api_token:
+        return {"error": "no API token is configured on this server: the API is closed"}, 401, {}
+    if not same(bearer(header), api_token):
+        return {"error": "missing or wrong bearer token"}, 401, {"WWW-Authenticate": "Bearer"}
+    return None
