@@ -1,7 +1,8 @@
 """What the administrators hear about without asking: a slow alert, the engine's memory, the
 broker's connection (``[monitor]``).
 
-Each is a notification with its own key, so the throttle folds a storm of them into one
+Each is an "admin" notification (the monitoring plan: the engine's health, for whoever runs
+it) with its own key, so the throttle folds a storm of them into one
 message a window. Memory counts the engine's process and its sandbox workers, sampled every
 ``interval_seconds``; crossing the limit is told once, and so is getting back under it.
 """
@@ -35,16 +36,16 @@ class Monitor:
     def latency(self, alert_id: int, ms: float) -> None:
         """An alert reached the broker ``ms`` after its receipt."""
         if ms > self.config.latency_alert_ms:
-            self._notifier.send("errors", f"alert {alert_id} took {ms:.0f} ms from receipt to the broker "
+            self._notifier.send("admin", f"alert {alert_id} took {ms:.0f} ms from receipt to the broker "
                                           f"(monitor.latency_alert_ms is {self.config.latency_alert_ms:g})",
                                 key="latency")
 
     def connection(self, event: Connection) -> None:
         if event.connected:
-            self._notifier.send("errors", "broker connected again" + (f": {event.detail}" if event.detail else ""),
+            self._notifier.send("admin", "broker connected again" + (f": {event.detail}" if event.detail else ""),
                                 key="broker:up")
         else:
-            self._notifier.send("errors", "broker disconnected" + (f": {event.detail}" if event.detail else "")
+            self._notifier.send("admin", "broker disconnected" + (f": {event.detail}" if event.detail else "")
                                 + "; orders are refused until it is back", key="broker:down")
 
     def memory_bytes(self) -> int:
@@ -64,9 +65,9 @@ class Monitor:
             used = await trio.to_thread.run_sync(self.memory_bytes)
             if used > limit and not self._over:
                 self._over = True
-                self._notifier.send("errors", f"memory: {used / MB:.0f} MB resident, over monitor.memory_alert_mb "
+                self._notifier.send("admin", f"memory: {used / MB:.0f} MB resident, over monitor.memory_alert_mb "
                                               f"({self.config.memory_alert_mb:g} MB)", key="memory")
             elif used < limit * HYSTERESIS and self._over:
                 self._over = False
-                self._notifier.send("errors", f"memory: back to {used / MB:.0f} MB resident", key="memory:ok")
+                self._notifier.send("admin", f"memory: back to {used / MB:.0f} MB resident", key="memory:ok")
             await trio.sleep(self.config.interval_seconds)

@@ -117,7 +117,7 @@ def render_config(secret: str, api_token: str) -> str:
 # spreads = {{ EURUSD = 8 }}
 
 [monitor]
-# The administrators are told (Telegram "errors") when an alert takes longer than this from
+# The administrators are told (Telegram "admin") when an alert takes longer than this from
 # receipt to the broker, and when the engine and its workers use more memory than this.
 {_toml(latency_alert_ms=monitor.latency_alert_ms, memory_alert_mb=monitor.memory_alert_mb)}
 # An event loop held longer than this (ms) is logged with the task that held it.

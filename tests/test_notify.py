@@ -86,6 +86,9 @@ async def test_a_slow_alert_memory_and_the_broker_connection_are_told(tmp_path):
         assert ("broker disconnected: no route to the trade server; orders are refused until it is back"
                 in outbox(engine))
         assert sum(t.startswith("memory: ") for t in outbox(engine)) == 1  # told once, not every sample
+        kinds = {kind for kind, text in engine.database.db.execute("SELECT kind, text FROM outbox")
+                 if text.startswith(("memory", "broker", f"alert {row['id']} took"))}
+        assert kinds == {"admin"}  # the monitoring plan's notifications go to the administrators
 
 
 async def test_nothing_is_told_under_the_thresholds(tmp_path):

@@ -407,4 +407,3 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
             await broker.stop()
         journal.close()
         database.close()
-
