@@ -61,6 +61,13 @@ def _children(parent: int) -> list[int]:
     return found
 
 
+def alert_body(n: int, tag: str) -> str:
+    """The benchmarks' alert number ``n``: buys and sells in turn, each with its stop, so the
+    whole path runs (plugins, on_order, the paper fill); ``tag`` keeps ids unique per bench."""
+    side = "buy" if n % 2 else "sell"
+    return f"{side} EURUSD volume=0.01 price=1.1 sl={'1.09' if side == 'buy' else '1.11'} id={tag}{n}"
+
+
 def _write_plugins(folder: Path, total: int, concerned: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(total):
@@ -93,9 +100,7 @@ async def bench_submit_to_broker(total: int, concerned: int = 10, alerts: int = 
                 latencies, acknowledged = [], []
                 for _ in range(alerts):
                     n += 1
-                    side = "buy" if n % 2 else "sell"
-                    sl = 1.09 if side == "buy" else 1.11
-                    alert = parse_body(f"{side} EURUSD volume=0.01 price=1.1 sl={sl} id=b{n}")
+                    alert = parse_body(alert_body(n, "b"))
                     stamps.clear()
                     start = perf_counter()
                     await engine.submit(alert)

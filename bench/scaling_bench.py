@@ -17,6 +17,7 @@ import time
 import httpx
 import psutil
 
+from .engine_bench import alert_body
 from .stats import pick, summary
 from .webhook_bench import Server
 
@@ -46,10 +47,8 @@ def _cpu_seconds(pid: int, workers_only: bool = False) -> float:
 
 
 def _post(client: httpx.Client, server: Server, n: int) -> tuple[int, float]:
-    side = "buy" if n % 2 else "sell"
-    body = f"{side} EURUSD volume=0.01 price=1.1 sl={'1.09' if side == 'buy' else '1.11'} id=s{n}"
     start = time.monotonic()
-    answer = client.post(server.url, content=body)
+    answer = client.post(server.url, content=alert_body(n, "s"))
     answer.raise_for_status()
     return answer.json()["id"], start
 

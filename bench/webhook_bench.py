@@ -16,6 +16,7 @@ from time import perf_counter
 import httpx
 import trio
 
+from .engine_bench import alert_body
 from .stats import pick, summary
 from .webhook_server import SECRET
 
@@ -67,8 +68,7 @@ async def steady(url: str, rate: float, seconds: float) -> list[float]:
     latencies: list[float] = []
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=64)) as client:
         async def one(n: int) -> None:
-            side = "buy" if n % 2 else "sell"
-            body = f"{side} EURUSD volume=0.01 price=1.1 sl={'1.09' if side == 'buy' else '1.11'} id=s{n}"
+            body = alert_body(n, "s")
             t0 = perf_counter()
             r = await client.post(url, content=body, headers={"Content-Type": "text/plain"})
             latencies.append(perf_counter() - t0)
