@@ -6,7 +6,11 @@ import json
 import logging
 from dataclasses import replace
 
-from engine.web import client_address, redacted, split_secret
+from urllib.parse import quote
+
+import trio
+
+from engine.web import client_address, redacted, split_secret, webhook
 from engine.web.clients import networks
 
 from engine_support import running
@@ -155,6 +159,36 @@ async def test_the_secret_is_never_logged(tmp_path, caplog):
     assert any("webhook alert 1 EURUSD buy: accepted" in m for m in messages)
     assert any("refused (400)" in m for m in messages) and any("refused (401)" in m for m in messages)
     assert SECRET not in caplog.text and not any(SECRET in m for m in messages)
+
+
+async def test_webhook_endpoint_method_slow_body_and_internal_error(tmp_path, caplog, monkeypatch):
+    """What the webhook's own ASGI endpoint answers, ahead of Quart: other methods, a body
+    that never finishes, and a failure inside (a 500 whose log line hides the secret)."""
+    monkeypatch.setattr(webhook, "BODY_TIMEOUT", 0.3)
+    async with running(tmp_path) as engine, serving(engine) as client:
+        get = await client.get(f"/webhook/{SECRET}")
+        port = client.base_url.port
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        async with stream:
+            await stream.send_all(f"POST /webhook/{quote(SECRET)} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+                                  '{"symbol": '.encode())
+            slow = b""
+            with trio.fail_after(5):
+                while b"did not arrive" not in slow and (chunk := await stream.receive_some(4096)):
+                    slow += chunk
+
+        async def broken(alert):
+            raise RuntimeError("the journal fell over")
+        monkeypatch.setattr(engine, "submit", broken)
+        caplog.set_level(logging.ERROR)
+        failed = await client.post(f"/webhook/{SECRET}", content=BUY)
+        health = await client.get("/health")
+        rows = engine.journal.recent(5)
+    assert get.status_code == 405 and get.headers["allow"] == "POST" and "POST" in get.json()["error"]
+    assert slow.startswith(b"HTTP/1.1 408") and b"did not arrive" in slow
+    assert failed.status_code == 500 and failed.json() == {"error": "internal error; see the server's log"}
+    assert "POST /webhook/*** failed: RuntimeError" in caplog.text and SECRET not in caplog.text
+    assert health.status_code == 200 and rows == []
 
 
 async def test_api_behind_its_token(tmp_path):

@@ -5,7 +5,8 @@ from .clients import Gate, client_address
 from .health import health
 from .serve import hypercorn_config, serve
 from .tokens import bearer, same
-from .webhook import Refused, split_secret
+from . import webhook
+from .webhook import Refused, Webhook, split_secret
 
 __all__ = ["Gate", "Refused", "bearer", "client_address", "create_app", "health", "hypercorn_config",
-           "redacted", "same", "serve", "split_secret"]
+           "redacted", "same", "serve", "split_secret", "webhook", "Webhook"]

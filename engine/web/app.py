@@ -16,7 +16,7 @@ from .clients import Gate
 from .health import health_blueprint
 from .metrics import metrics_blueprint
 from .telegram import telegram_blueprint
-from .webhook import webhook_blueprint
+from .webhook import Webhook
 
 log = logging.getLogger("moonhook.web")
 
@@ -36,7 +36,6 @@ def create_app(engine: Any, server: ServerConfig) -> QuartTrio:
     app.config["MAX_CONTENT_LENGTH"] = server.max_body
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 2
     app.json.sort_keys = False
-    app.register_blueprint(webhook_blueprint(engine, server, gate))
     app.register_blueprint(health_blueprint(engine))
     app.register_blueprint(api_blueprint(engine, server))
     app.register_blueprint(metrics_blueprint(engine, server))
@@ -55,4 +54,5 @@ def create_app(engine: Any, server: ServerConfig) -> QuartTrio:
                   exc_info=(type(e), e, e.__traceback__))
         return {"error": "internal error; see the server's log"}, 500
 
+    app.asgi_app = Webhook(engine, server, gate, app.asgi_app)  # the hot path, ahead of Quart
     return app
