@@ -90,8 +90,9 @@ class Engine:
         The alert is queued as soon as its entry has an id, and its plugins run while the
         commit's fsync runs in a thread; its effects wait for the commit (see ``Journaled``)."""
         received = perf_counter()
-        self.pool.wake()  # the plugins' workers wake while the journal writes
         paused = self.paused
+        if not paused:
+            self.pool.wake()  # the plugins' workers wake while the journal writes
         gate = Journaled()
 
         def written(recorded: Recorded) -> None:  # before the commit
