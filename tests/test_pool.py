@@ -332,3 +332,39 @@ async def test_a_global_that_cannot_cross_is_an_error(pool):
     await pool.load("f", "plugin = {hook = function() end}")
     with pytest.raises(ScriptError):
         await pool.get_global("f", "plugin")
+
+
+async def test_a_spin_that_keeps_missing_its_answer_is_skipped_until_answers_are_quick():
+    """The engine polls for a worker's answer before sleeping on the socket; when answers
+    keep coming later than that, it stops polling (the spin is CPU spent for nothing), and
+    starts again once an occasional probe catches a quick answer. Seen in this thread's CPU
+    time around each exchange, with a 20 ms spin and 60 ms calls."""
+    from sandbox import codec
+    from sandbox.process import SPIN_MISSES, SPIN_PROBE, WorkerProcess
+
+    worker = await WorkerProcess.spawn()
+    worker.spin = 0.02
+    source = ("function slow() local t = os.clock() while os.clock() - t < 0.06 do end end\n"
+              "function quick() end")
+    load = await worker.exchange(["load", 1, "p", source, "p.lua", [10**9, 5.0, 16 * 2**20], [], 1], timeout=10)
+    assert load[0] == "ok", load
+    rid = 1
+
+    async def cpu_of(function: str) -> float:
+        nonlocal rid
+        rid += 1
+        t0 = time.thread_time()
+        reply = await worker.exchange(["call", rid, "p", function, *codec.encode([])], timeout=10)
+        assert reply[0] == "ok", reply
+        return time.thread_time() - t0
+
+    try:
+        spun = [await cpu_of("slow") for _ in range(SPIN_MISSES)]  # each spins its 20 ms, then sleeps
+        skipped = [await cpu_of("slow") for _ in range(SPIN_PROBE - SPIN_MISSES)]
+        await cpu_of("quick")  # the probe: spins, and catches this answer
+        again = await cpu_of("slow")
+    finally:
+        await worker.aclose()
+    assert min(spun) >= 0.015, spun
+    assert max(skipped) < 0.01, skipped
+    assert again >= 0.015, again
