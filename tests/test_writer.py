@@ -75,3 +75,30 @@ async def test_writes_after_the_writer_stopped_fail_at_once(tmp_path):
     with trio.fail_after(1), pytest.raises(JournalError, match="has stopped"):
         await writer.record(parse_body("buy EURUSD volume=0.2"), 2.0)
     assert [r["id"] for r in journal.recent()] == [1]
+
+
+async def test_a_write_waiting_for_the_turn_waits_out_one_commit_at_most(tmp_path):
+    """Under a stream of journal commits, the engine's own writes (a lane's order, the ledger)
+    wait for the commit under way, then go before the writer's next one: without that, a
+    lane lost the race about half the time and waited out several commits in a row."""
+    async with running(tmp_path) as engine:
+        writer = engine.writer
+        waited = []
+
+        async def stream(stop: trio.Event) -> None:
+            while not stop.is_set():  # always a write queued behind the commit under way
+                writer.set_status_soon(0, "done", None, lambda error: None)  # no alert 0: a no-op
+                await trio.sleep(0.0002)
+
+        stop = trio.Event()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(stream, stop)
+            await trio.sleep(0.05)
+            for _ in range(60):
+                before = writer.commits
+                await engine.database.writable()
+                waited.append(writer.commits - before)
+                await trio.sleep(0.003)
+            stop.set()
+    assert max(waited) <= 1, waited
+    assert waited.count(1) >= 5, waited  # the writer was busy: these did wait

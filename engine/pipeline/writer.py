@@ -104,10 +104,10 @@ class JournalWriter:
 
     async def _write(self, batch: list[_Write]) -> None:
         journal = self._journal
-        if not journal.lock.acquire(blocking=False):
-            await trio.to_thread.run_sync(journal.lock.acquire)  # a reader holds it
-        journal.turn.take()  # the engine's writes wait for this commit without blocking the loop
+        await journal.turn.take()  # the engine's writes wait for this commit without blocking the loop
         try:
+            if not journal.lock.acquire(blocking=False):
+                await trio.to_thread.run_sync(journal.lock.acquire)  # a reader holds it
             await self._commit(batch)
         finally:
             journal.turn.give()

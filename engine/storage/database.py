@@ -160,21 +160,35 @@ class WriteTurn:
     connection write at a time, and a connection that finds the other writing waits in
     SQLite's busy handler, which would hold up the whole event loop. The journal writer takes
     the turn while its commit's fsync runs in a thread; the engine's own writes, which run on
-    the loop without yielding, first wait for the turn here (``Database.writable``)."""
+    the loop without yielding, first wait for the turn here (``Database.writable``).
+
+    Turns are fair: writes that waited for a commit go before the journal writer's next one.
+    Under a flood of alerts the writer always has a batch ready, and without this a lane's
+    write could wait out several commits in a row."""
 
     def __init__(self) -> None:
         self._free = trio.Event()
         self._free.set()
+        self._waiting = 0
 
-    def take(self) -> None:
+    async def take(self) -> None:
+        """Takes the turn once every write that waited for it has had it."""
+        while self._waiting:
+            await trio.lowlevel.cancel_shielded_checkpoint()
         self._free = trio.Event()
 
     def give(self) -> None:
         self._free.set()
 
     async def wait(self) -> None:
-        while not self._free.is_set():
-            await self._free.wait()
+        if self._free.is_set():
+            return
+        self._waiting += 1
+        try:
+            while not self._free.is_set():
+                await self._free.wait()
+        finally:
+            self._waiting -= 1
 
 
 class Database:
