@@ -42,6 +42,10 @@ class Server:
         self.port = int(self.process.stdout.readline())
         self.url = f"http://127.0.0.1:{self.port}/webhook/{SECRET}"
 
+    def filled(self) -> int:
+        """How many alerts the engine has executed so far (its paper broker's fills)."""
+        return len(httpx.get(f"http://127.0.0.1:{self.port}/bench/fills", timeout=30).json())
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
@@ -105,12 +109,14 @@ def run_all(size: str = "full") -> dict:
         raise SystemExit("the webhook benchmark needs wrk (Debian: apt-get install wrk; `make bench` installs it)")
     load = wrk if shutil.which("wrk") else (lambda url, seconds: trio.run(_httpx_rate, url, seconds))
     seconds, rounds = pick(size, (5, 3), (2, 1), (1, 1))
-    bare_rates, moonhook_rates = [], []
+    bare_rates, moonhook_rates, processed_rates = [], [], []
     for _ in range(rounds):  # alternated, so both meet the same machine
         for mode, rates in (("bare", bare_rates), ("moonhook", moonhook_rates)):
             server = Server(mode)
             try:
                 rates.append(load(server.url, seconds))
+                if mode == "moonhook":  # what was executed meanwhile: the rest waits its turn
+                    processed_rates.append(server.filled() / seconds)
             finally:
                 server.stop()
     server = Server("moonhook")
@@ -123,5 +129,6 @@ def run_all(size: str = "full") -> dict:
         "webhook_bare_rps": round(sorted(bare_rates)[len(bare_rates) // 2]),
         "webhook_moonhook_rps": round(sorted(moonhook_rates)[len(moonhook_rates) // 2]),
         "webhook_ratio": round(sorted(ratios)[len(ratios) // 2], 2),
+        "webhook_processed_rps": round(sorted(processed_rates)[len(processed_rates) // 2]),
         "webhook_answer_at_200_ms": summary(latencies, scale=1000),
     }
