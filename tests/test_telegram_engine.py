@@ -77,6 +77,22 @@ async def test_an_outage_and_a_restart_lose_nothing_and_send_nothing_twice(tmp_p
         assert sum("GBPUSD" in t for t in told) == 1
 
 
+async def test_turning_telegram_on_sends_no_backlog_from_before(tmp_path):
+    """Without [telegram] the outbox still records what would have been told, but nothing
+    delivers it: turned on weeks later, Telegram must not bring all that old news."""
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1 id=before")
+        await until(lambda: engine.database.db.execute(
+            "SELECT count(*) FROM outbox WHERE text LIKE 'opened%'").fetchone()[0] == 1)
+    async with bot_api_server({TOKEN: "moonhook_bot"}) as server:
+        async with running(tmp_path, telegram=telegram(server.url)) as engine:
+            await process(engine, "buy GBPUSD volume=0.2 price=1.3 id=after")
+            await until(lambda: any("GBPUSD" in t for t in texts(server, WATCHER)))
+            await trio.sleep(1.2)  # the courier reads the outbox at least once a second
+        told = texts(server, WATCHER)
+    assert not any("EURUSD" in t for t in told), told
+
+
 async def test_alerts_are_processed_as_usual_while_telegram_hangs(tmp_path):
     async with bot_api_server({TOKEN: "moonhook_bot"}) as server:
         server.hang()

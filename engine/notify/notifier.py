@@ -31,6 +31,7 @@ class Notifier:
         once per ``throttle_seconds``, with a count of the repeats."""
         self.outbox = outbox
         self.written: Callable[[], None] | None = None  # called after each outbox write
+        self.delivered = False  # a courier takes messages from the outbox (Telegram is on)
         self._write = write
         self._throttle = Throttle(throttle_seconds)
         self._send, self._receive = trio.open_memory_channel[Message](math.inf)
@@ -87,10 +88,11 @@ class Notifier:
         for kind, text, _ in batch:
             log.info("[%s] %s", kind, text)
         try:
+            kept_only = not self.delivered
             if self._write is not None:
-                await self._write(partial(Outbox.insert, messages=batch))
+                await self._write(partial(Outbox.insert, messages=batch, kept_only=kept_only))
             else:  # in a thread: the commit must not hold up the event loop
-                await trio.to_thread.run_sync(self.outbox.add_many, batch)
+                await trio.to_thread.run_sync(self.outbox.add_many, batch, kept_only)
         except Exception:
             log.exception("could not write %d notifications to the outbox", len(batch))
             return

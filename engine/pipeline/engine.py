@@ -389,6 +389,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 from ..notify.hub import TelegramHub  # here: the hub commands the engine, so imports it
                 engine.telegram = TelegramHub(engine, config.telegram, http)
                 engine.notifier.written = engine.telegram.courier.poke
+                engine.notifier.delivered = True
                 await nursery.start(engine.telegram.run, name="telegram")
             if watch:
                 lifecycle = engine.lifecycle

@@ -22,20 +22,23 @@ class Outbox:
     def add(self, kind: str, text: str, key: str | None = None) -> int:
         return self.add_many([(kind, text, key)])
 
-    def add_many(self, messages: list[tuple[str, str, str | None]]) -> int:
+    def add_many(self, messages: list[tuple[str, str, str | None]], kept_only: bool = False) -> int:
         """Writes (kind, text, key) messages in one transaction; returns the last id."""
         with self._d.transaction() as db:
-            return self.insert(db, messages)
+            return self.insert(db, messages, kept_only)
 
     @staticmethod
-    def insert(db: Any, messages: list[tuple[str, str, str | None]]) -> int:
-        """Writes (kind, text, key) messages inside the transaction ``db``; returns the last id."""
+    def insert(db: Any, messages: list[tuple[str, str, str | None]], kept_only: bool = False) -> int:
+        """Writes (kind, text, key) messages inside the transaction ``db``; returns the last id.
+
+        ``kept_only``: nothing delivers them (no Telegram): they are kept as a record, marked
+        done at once, so that turning Telegram on later does not send a backlog of old news."""
         now, last = time.time(), 0
         for kind, text, key in messages:
             if len(text) > MAX_TEXT:
                 text = text[: MAX_TEXT - 1] + "…"
-            last = db.execute("INSERT INTO outbox (created_at, kind, key, text) VALUES (?, ?, ?, ?)",
-                              [now, kind, key, text]).lastrowid
+            last = db.execute("INSERT INTO outbox (created_at, kind, key, text, sent_at) VALUES (?, ?, ?, ?, ?)",
+                              [now, kind, key, text, now if kept_only else None]).lastrowid
         return last
 
     def pending(self, limit: int = 100) -> list[dict[str, Any]]:
