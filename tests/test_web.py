@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 import trio
 
-from engine.web import client_address, redacted, split_secret, webhook
+from engine.web import client_address, redacted, split_secret
+from engine.web import webhook
 from engine.web.clients import networks
 
 from engine_support import running

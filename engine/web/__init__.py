@@ -5,8 +5,7 @@ from .clients import Gate, client_address
 from .health import health
 from .serve import hypercorn_config, serve
 from .tokens import bearer, same
-from . import webhook
 from .webhook import Refused, Webhook, split_secret
 
-__all__ = ["Gate", "Refused", "bearer", "client_address", "create_app", "health", "hypercorn_config",
-           "redacted", "same", "serve", "split_secret", "webhook", "Webhook"]
+__all__ = ["Gate", "Refused", "Webhook", "bearer", "client_address", "create_app", "health", "hypercorn_config",
+           "redacted", "same", "serve", "split_secret"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Sequence
 
 import trio
 
@@ -59,7 +59,7 @@ def split_secret(body: bytes) -> tuple[str | None, bytes]:
     return (secret if isinstance(secret, str) else ""), json.dumps(obj, ensure_ascii=False).encode("utf-8")
 
 
-def webhook_secret(path: str) -> tuple[bool, str | None]:
+def _split_path(path: str) -> tuple[bool, str | None]:
     """Whether ``path`` is the webhook's, and the secret it carries (None for ``/webhook``)."""
     if path == "/webhook":
         return True, None
@@ -80,7 +80,7 @@ class Webhook:
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             return await self._app(scope, receive, send)
-        ours, path_secret = webhook_secret(scope["path"])
+        ours, path_secret = _split_path(scope["path"])
         if not ours:
             return await self._app(scope, receive, send)
         if scope["method"] != "POST":
@@ -135,7 +135,8 @@ async def _read_body(receive: Callable, limit: int) -> bytes:
     raise Refused(408, f"the body did not arrive within {BODY_TIMEOUT:.0f} s")
 
 
-async def _answer(send: Callable, status: int, payload: dict, headers: list[tuple[bytes, bytes]] = ()) -> None:
+async def _answer(send: Callable, status: int, payload: dict,
+                  headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
