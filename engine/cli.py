@@ -47,9 +47,6 @@ def _base_url(settings: Settings) -> str:
 async def _run(settings: Settings, path: Path) -> int:
     from .web import create_app, serve
 
-    if settings.engine.broker != "paper":
-        print("moonhook: engine.broker = \"mt5\" is not available in this version; use \"paper\"", file=sys.stderr)
-        return 2
     shutdown = trio.Event()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         # The signal watcher outlives the engine: a second signal during the drain exits.

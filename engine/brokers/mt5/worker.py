@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import struct
 import sys
 from typing import Any, BinaryIO
@@ -61,6 +62,9 @@ def load(spec: dict[str, Any]) -> Any:
 
 
 def main() -> None:
+    # Ctrl-C reaches the whole process group: the engine, stopping, still needs this worker for
+    # the alerts in flight, and closes it when done (as the sandbox's workers do).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # what the module prints goes to stderr, never into the frames
     sys.stdout = sys.stderr
