@@ -2,10 +2,11 @@
 
 from .app import create_app, redacted
 from .clients import Gate, client_address
+from .connection import App, ShieldedHTTPConnection
 from .health import health
 from .serve import hypercorn_config, serve
 from .tokens import bearer, same
 from .webhook import Refused, Webhook, split_secret
 
-__all__ = ["Gate", "Refused", "Webhook", "bearer", "client_address", "create_app", "health", "hypercorn_config",
-           "redacted", "same", "serve", "split_secret"]
+__all__ = ["App", "Gate", "Refused", "Webhook", "bearer", "client_address", "create_app", "health", "hypercorn_config",
+           "redacted", "same", "serve", "ShieldedHTTPConnection", "split_secret"]

@@ -7,12 +7,12 @@ import re
 from typing import Any
 
 from quart import request
-from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from ..config import ServerConfig
 from .api import api_blueprint
 from .clients import Gate
+from .connection import App
 from .health import health_blueprint
 from .metrics import metrics_blueprint
 from .telegram import telegram_blueprint
@@ -28,11 +28,11 @@ def redacted(path: str) -> str:
     return _SECRET_PATH.sub(r"\1***", path)
 
 
-def create_app(engine: Any, server: ServerConfig) -> QuartTrio:
+def create_app(engine: Any, server: ServerConfig) -> App:
     """The application for ``engine``; raises ValueError for an unreadable allow_ips or
     trusted_proxies entry."""
     gate = Gate(server.allow_ips, server.trusted_proxies)
-    app = QuartTrio("moonhook")
+    app = App("moonhook")
     app.config["MAX_CONTENT_LENGTH"] = server.max_body
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 2
     app.json.sort_keys = False

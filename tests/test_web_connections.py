@@ -1,0 +1,88 @@
+"""Keep-alive connections through the Quart routes: every request answered, idle ones closed.
+
+quart-trio cancels a request's tasks when Hypercorn hands it ``http.disconnect``, which Hypercorn
+does from inside the app's last ``send``: without engine/web/connection.py's shield that cancel
+cut off Hypercorn's recycling of the connection (see the module's docstring).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import replace
+
+import trio
+
+from engine_support import running
+from web_support import AUTH, SERVER, serving
+
+HANG_BOUND = 10.0  # seconds: only bounds a hang; a healthy answer takes milliseconds
+
+
+async def _http_exchange(stream: trio.SocketStream, request: bytes) -> bytes:
+    """Sends ``request`` and reads until one whole response with a Content-Length is in."""
+    await stream.send_all(request)
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < _response_length(data):
+        chunk = await stream.receive_some(65536)
+        assert chunk, f"the server closed the connection mid-response: {data!r}"
+        data += chunk
+    return data
+
+
+def _response_length(data: bytes) -> int:
+    head, _, _ = data.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(head) + 4 + int(value)
+    return len(data) + 1
+
+
+async def _until_closed(stream: trio.SocketStream) -> bytes:
+    """Reads until the server closes the connection; everything read."""
+    data = b""
+    while chunk := await stream.receive_some(65536):
+        data += chunk
+    return data
+
+
+async def test_an_answer_before_the_body_ends_does_not_strand_the_connection(tmp_path):
+    """The hang made deterministic: POST /api/pause does not read its body, so it answers while
+    the body is still arriving. Hypercorn must then close the connection (it cannot be reused);
+    before the shield it neither closed it nor answered the next request on it."""
+    async with running(tmp_path) as engine, serving(engine) as probe:
+        stream = await trio.open_tcp_stream("127.0.0.1", probe.base_url.port)
+        head = (b"POST /api/pause HTTP/1.1\r\nHost: x\r\nAuthorization: " + AUTH["Authorization"].encode()
+                + b"\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n")
+        with trio.fail_after(HANG_BOUND):
+            first = await _http_exchange(stream, head + b"{}")
+            assert first.startswith(b"HTTP/1.1 200"), first
+            await stream.send_all(b"  ")  # the rest of the body
+            try:
+                await stream.send_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                rest = await _until_closed(stream)
+            except trio.BrokenResourceError:
+                rest = b""  # closed before our write: just as good
+        await stream.aclose()
+    # Either the connection was closed (Hypercorn's choice) or the next request was answered.
+    assert rest == b"" or rest.startswith(b"HTTP/1.1 200"), rest
+
+
+async def test_an_idle_keep_alive_connection_is_closed_after_a_quart_route(tmp_path, monkeypatch):
+    """Hypercorn restarts the idle timer when a response is done; the disconnect's cancel used to
+    cut that off, so a connection that had been through Quart stayed open for ever."""
+    serve_module = importlib.import_module("engine.web.serve")  # engine.web.serve is also the function
+    original = serve_module.hypercorn_config
+
+    def short_keep_alive(server):
+        config = original(server)
+        config.keep_alive_timeout = 0.2
+        return config
+    monkeypatch.setattr(serve_module, "hypercorn_config", short_keep_alive)
+    async with running(tmp_path) as engine, serving(engine, replace(SERVER)) as probe:
+        stream = await trio.open_tcp_stream("127.0.0.1", probe.base_url.port)
+        with trio.fail_after(HANG_BOUND):
+            answer = await _http_exchange(stream, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            assert await _until_closed(stream) == b""  # closed by the server's idle timer
+        await stream.aclose()
