@@ -3,7 +3,8 @@
 ``moonhook run`` reads moonhook.toml (``--config``; defaults and ``MOONHOOK_*`` variables if
 there is none), starts the engine and serves the webhook in one Trio process. The first
 SIGINT or SIGTERM stops accepting, finishes the alerts in flight and closes; a second exits
-at once (the journal is crash-safe).
+at once (the journal is crash-safe). ``--config`` and ``--log-format`` may be typed before or
+after the subcommand.
 """
 
 from __future__ import annotations
@@ -161,21 +162,42 @@ def _num(v) -> str:
 
 # -- the parser -------------------------------------------------------------------------------
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="moonhook", description="TradingView alerts through Lua strategies to MT5.")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="the configuration file (./moonhook.toml)")
-    p.add_argument("--log-format", choices=("text", "kv"), default="text", help="plain text or key=value lines")
+def _common_options() -> argparse.ArgumentParser:
+    """--config and --log-format, for the main parser and every subcommand's, so they may be
+    typed before or after the subcommand. SUPPRESS: an option not typed sets nothing, so a
+    subcommand's parser never overwrites what was typed before it. The defaults are filled in
+    after parsing: the parsers share these option objects, so a default set on one is set on all."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                        help=f"the configuration file (default: ./{DEFAULT_CONFIG})")
+    common.add_argument("--log-format", choices=("text", "kv"), default=argparse.SUPPRESS,
+                        help="plain text (the default) or key=value lines")
+    return common
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    common = _common_options()
+    p = argparse.ArgumentParser(prog="moonhook", description="TradingView alerts through Lua strategies to MT5.",
+                                parents=[common])
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start the engine and the webhook server")
-    init = sub.add_parser("init", help="write a moonhook.toml with fresh secrets, and scripts/")
+    sub.add_parser("run", parents=[common], help="start the engine and the webhook server")
+    init = sub.add_parser("init", parents=[common], help="write a moonhook.toml with fresh secrets, and scripts/")
     init.add_argument("folder", nargs="?", type=Path, default=Path("."))
-    check = sub.add_parser("check", help="try scripts the way the engine loads them")
+    check = sub.add_parser("check", parents=[common], help="try scripts the way the engine loads them")
     check.add_argument("files", nargs="+", type=Path)
-    send = sub.add_parser("send", help="send a test alert to the running engine")
+    send = sub.add_parser("send", parents=[common], help="send a test alert to the running engine")
     send.add_argument("alert", help='a webhook body, e.g. "buy EURUSD volume=0.01"')
     send.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the outcome")
-    sub.add_parser("status", help="the running engine's health and plugin statistics")
-    a = p.parse_args(argv)
+    sub.add_parser("status", parents=[common], help="the running engine's health and plugin statistics")
+    options = p.parse_args(argv)
+    for name, default in (("config", DEFAULT_CONFIG), ("log_format", "text")):
+        if not hasattr(options, name):
+            setattr(options, name, default)
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
     # check prints its findings; the engine's own warnings about the same would repeat them
     setup_logging(a.log_format, logging.ERROR if a.command == "check" else logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # send and status print their own answers
