@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import trio
 
-from engine.web import client_address, redacted, split_secret
+from engine.web import client_address, pop_secret, redacted
 from engine.web import webhook
 from engine.web.clients import networks
 
@@ -143,8 +143,9 @@ def test_client_address_rules():
     assert client_address("127.0.0.1", ["garbage"], trusted) is None
     assert str(client_address("::ffff:127.0.0.1", ["203.0.113.1"], trusted)) == "203.0.113.1"
     assert redacted(f"/webhook/{SECRET}") == "/webhook/***"
-    assert split_secret(b'{"a": 1, "secret": "x"}') == ("x", b'{"a": 1}')
-    assert split_secret(b"buy EURUSD") == (None, b"buy EURUSD")
+    body = {"a": 1, "secret": "x"}
+    assert pop_secret(body) == "x" and body == {"a": 1}
+    assert pop_secret("buy EURUSD") is None and pop_secret({"secret": 5}) == ""
 
 
 async def test_the_secret_is_never_logged(tmp_path, caplog):

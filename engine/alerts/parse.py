@@ -19,6 +19,7 @@ from .model import ACTION_ALIASES, TREND_STATES, Action, Alert, AlertError
 from .symbols import SymbolMap
 
 MAX_TEXT = 4096
+MAX_DEPTH = 32  # levels of JSON nesting an alert may have
 _NUMBERS = ("price", "volume", "risk", "sl", "tp", "sl_pips", "tp_pips")
 _STRINGS = {"id": 128, "comment": 256, "timeframe": 16, "state": 16}
 _JSON_ALIASES = {"ticker": "symbol", "close": "price"}
@@ -27,7 +28,14 @@ _TOKEN = re.compile(r'''\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,
 
 
 def parse_body(body: bytes | str, symbols: SymbolMap | None = None) -> Alert:
-    """Parses a webhook body, whatever its Content-Type: JSON if it is a JSON object, else text."""
+    """Parses a webhook body, whatever its Content-Type: JSON if it is a JSON object, else text.
+    Raises AlertError naming the field."""
+    return parse_value(read_body(body), symbols)
+
+
+def read_body(body: bytes | str) -> Any:
+    """A body as the JSON value it holds, or as its stripped text when it is not JSON.
+    Raises AlertError for a body that is not UTF-8, is empty, or looks like JSON and is not."""
     if isinstance(body, bytes):
         try:
             body = body.decode("utf-8")
@@ -36,18 +44,26 @@ def parse_body(body: bytes | str, symbols: SymbolMap | None = None) -> Alert:
     text = body.strip().lstrip("\ufeff")
     if not text:
         raise AlertError(None, "the body is empty")
-    if text.startswith(("{", "[")):
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise AlertError(None, f"the body looks like JSON but is not valid: {e.msg} at line {e.lineno} column {e.colno}") from None
-        return parse_json(obj, symbols)
-    return parse_text(text, symbols)
+    if not text.startswith(("{", "[")):
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise AlertError(None, f"the body looks like JSON but is not valid: {e.msg} at line {e.lineno} "
+                               f"column {e.colno}") from None
+    except RecursionError:
+        raise AlertError(None, f"the body is nested more than {MAX_DEPTH} levels deep") from None
+
+
+def parse_value(value: Any, symbols: SymbolMap | None = None) -> Alert:
+    """An alert from what ``read_body`` gave: text is a command, anything else must be a JSON object."""
+    return parse_text(value, symbols) if isinstance(value, str) else parse_json(value, symbols)
 
 
 def parse_json(obj: Any, symbols: SymbolMap | None = None) -> Alert:
     if not isinstance(obj, dict):
         raise AlertError(None, "a JSON alert must be an object")
+    check_json(obj)
     fields: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in obj.items():
@@ -119,6 +135,7 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
     if raw_action is not None:
         if not isinstance(raw_action, str):
             raise AlertError("action", f"must be a string, got {_show(raw_action)}")
+        _check_text("action", raw_action)
         _no_placeholder("action", raw_action)
         action = ACTION_ALIASES.get(raw_action.strip().lower())
         if action is None:
@@ -135,6 +152,7 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
     if raw_symbol is not None:
         if not isinstance(raw_symbol, str):
             raise AlertError("symbol", f"must be a string, got {_show(raw_symbol)}")
+        _check_text("symbol", raw_symbol)
         _no_placeholder("symbol", raw_symbol)
         values["raw_symbol"] = raw_symbol
         values["symbol"] = symbols.normalize(raw_symbol)
@@ -183,7 +201,10 @@ def _number(name: str, raw: Any) -> float:
         except ValueError:
             raise AlertError(name, f"must be a number, got {_show(raw)}") from None
     elif isinstance(raw, (int, float)):
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:
+            raise AlertError(name, f"must be a number within range, got {_show(raw)}") from None
     else:
         raise AlertError(name, f"must be a number, got {_show(raw)}")
     if not math.isfinite(value) or value <= 0:
@@ -195,10 +216,44 @@ def _string(name: str, raw: Any, limit: int) -> str:
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
         raise AlertError(name, f"must be a string, got {_show(raw)}")
     text = raw if isinstance(raw, str) else json.dumps(raw)
+    _check_text(name, text)
     _no_placeholder(name, text)
     if len(text) > limit:
         raise AlertError(name, f"at most {limit} characters, got {len(text)}")
     return text
+
+
+def check_json(value: Any, path: str | None = None, depth: int = 0) -> None:
+    """Refuses what JSON decoding lets through but the journal, the API and the sandbox cannot
+    carry: nesting deeper than MAX_DEPTH, NaN and infinities, integers beyond 64 bits, and text
+    with lone surrogates (``"\\ud800"``). Raises AlertError naming the field's path."""
+    if depth > MAX_DEPTH:  # named by its top-level field: the whole path would be as deep
+        raise AlertError(re.split(r"[.\[]", path or "", maxsplit=1)[0] or None,
+                         f"nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, str):
+        _check_text(path, value)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise AlertError(path, f"must be a finite number, got {value}")
+    elif isinstance(value, int):
+        if not -2**63 <= value < 2**63:
+            raise AlertError(path, "a whole number beyond 64 bits")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(path, key)
+            check_json(item, f"{path}.{key}" if path else key, depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            check_json(item, f"{path or ''}[{i}]", depth + 1)
+
+
+def _check_text(name: str | None, text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise AlertError(name, f"holds an unpaired surrogate (\\u{ord(text[e.start]):04x}), which is not text") from None
 
 
 def _no_placeholder(name: str, text: str) -> None:

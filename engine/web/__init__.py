@@ -6,7 +6,7 @@ from .connection import App, ShieldedHTTPConnection
 from .health import health
 from .serve import hypercorn_config, serve
 from .tokens import bearer, same
-from .webhook import Refused, Webhook, split_secret
+from .webhook import Refused, Webhook, pop_secret
 
 __all__ = ["App", "Gate", "Refused", "Webhook", "bearer", "client_address", "create_app", "health", "hypercorn_config",
-           "redacted", "same", "serve", "ShieldedHTTPConnection", "split_secret"]
+           "pop_secret", "redacted", "same", "serve", "ShieldedHTTPConnection"]

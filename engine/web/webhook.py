@@ -19,7 +19,7 @@ from typing import Any, Awaitable, Callable, Sequence
 
 import trio
 
-from ..alerts import AlertError, parse_body
+from ..alerts import AlertError, parse_value, read_body
 from ..config import ServerConfig
 from .clients import Gate
 from .tokens import same
@@ -29,6 +29,7 @@ log = logging.getLogger("moonhook.web")
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
 
 BODY_TIMEOUT = 60.0  # seconds a client gets to send its body (Quart's default)
+_MISSING_SECRET = "missing secret: put it in the path (/webhook/<secret>) or in a 'secret' field"
 
 
 class Refused(Exception):
@@ -40,23 +41,13 @@ class Refused(Exception):
         self.message = message
 
 
-def split_secret(body: bytes) -> tuple[str | None, bytes]:
-    """The ``secret`` field of a JSON object body, and the body re-serialised without it
-    (the body unchanged when it is not a JSON object with a secret)."""
-    try:
-        text = body.decode("utf-8").strip().lstrip("\ufeff")
-    except UnicodeDecodeError:
-        return None, body
-    if not text.startswith("{"):
-        return None, body
-    try:
-        obj = json.loads(text)
-    except (ValueError, RecursionError):
-        return None, body
-    if not isinstance(obj, dict) or "secret" not in obj:
-        return None, body
-    secret = obj.pop("secret")
-    return (secret if isinstance(secret, str) else ""), json.dumps(obj, ensure_ascii=False).encode("utf-8")
+def pop_secret(value: Any) -> str | None:
+    """Takes the ``secret`` field out of a JSON object body (as ``read_body`` gave it) and returns
+    it: None when there is none, "" when it is not a string."""
+    if not isinstance(value, dict) or "secret" not in value:
+        return None
+    secret = value.pop("secret")
+    return secret if isinstance(secret, str) else ""
 
 
 def _split_path(path: str) -> tuple[bool, str | None]:
@@ -155,18 +146,22 @@ async def _receive(engine: Any, server: ServerConfig, gate: Gate, client, path_s
     if content_length is not None and content_length > server.max_body:
         raise Refused(413, f"the body is larger than {server.max_body} bytes")
     body = await _read_body(receive, server.max_body)
-    body_secret, body = split_secret(body)
+    try:
+        value = read_body(body)
+    except AlertError as e:
+        if path_secret is None:  # unreadable, so unauthenticated: say only that
+            raise Refused(401, _MISSING_SECRET) from None
+        raise Refused(400, str(e)) from None
+    body_secret = pop_secret(value)
     if path_secret is None:
         if body_secret is None:
-            raise Refused(401, "missing secret: put it in the path (/webhook/<secret>) or in a 'secret' field")
+            raise Refused(401, _MISSING_SECRET)
         if not same(body_secret, server.secret):
             raise Refused(401, "wrong secret")
     try:
-        alert = parse_body(body, engine.symbols)
+        alert = parse_value(value, engine.symbols)
     except AlertError as e:
         raise Refused(400, str(e)) from None
-    except RecursionError:
-        raise Refused(400, "the body is nested too deeply") from None
     except (ValueError, TypeError) as e:
         raise Refused(400, f"cannot read the alert: {type(e).__name__}") from None
     recorded = await engine.submit(alert)
