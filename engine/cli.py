@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import signal
 import sys
 from functools import partial
@@ -25,7 +26,7 @@ from .checker import check_files
 from .config import Settings
 from .logs import setup_logging
 from .pipeline import open_engine
-from .scaffold import describe, init_project
+from .scaffold import TRY_ALERT, describe, init_project
 from .settings import SettingsError, load_settings
 
 DEFAULT_CONFIG = Path("moonhook.toml")
@@ -60,7 +61,7 @@ async def _run(settings: Settings, path: Path) -> int:
                 app = create_app(engine, settings.server)
                 async with trio.open_nursery() as server:
                     port = await server.start(partial(serve, app, settings.server, shutdown=shutdown))
-                    _banner(engine, settings, port)
+                    _banner(engine, settings, port, path)
                 log.info("stopping: finishing the alerts in flight (at most %.0f s)", STOP_TIMEOUT)
             watcher.cancel_scope.cancel()
     log.info("stopped")
@@ -76,7 +77,7 @@ async def _on_signals(signals, shutdown: trio.Event) -> None:
         shutdown.set()
 
 
-def _banner(engine, settings: Settings, port: int) -> None:
+def _banner(engine, settings: Settings, port: int, path: Path) -> None:
     names = ", ".join(p.name for p in engine.plugins) or "none"
     print(f"moonhook: listening on http://{settings.server.host}:{port}/webhook; {len(engine.plugins)} plugins "
           f"from {settings.engine.scripts}/ ({names}); {settings.engine.broker} broker; "
@@ -85,8 +86,16 @@ def _banner(engine, settings: Settings, port: int) -> None:
         print("moonhook: no server.secret is set: every webhook is refused. Run `moonhook init` or set "
               "MOONHOOK_SECRET.", file=sys.stderr)
     else:
-        print(f"moonhook: try it: {sys.argv[0] if sys.argv[0].endswith('moonhook') else 'moonhook'} send "
-              "\"buy EURUSD volume=0.01\"", file=sys.stderr)
+        print(f"moonhook: try it: {_try_command(path)}", file=sys.stderr)
+
+
+def _try_command(path: Path) -> str:
+    """The command the banner suggests: ``send`` of TRY_ALERT, with ``--config`` when ``run``
+    was given another file than ./moonhook.toml, so that pasted into another terminal in the
+    same folder it reaches this engine."""
+    program = sys.argv[0] if sys.argv[0].endswith("moonhook") else "moonhook"
+    config = "" if path == DEFAULT_CONFIG else f" --config {shlex.quote(str(path))}"
+    return f'{program} send{config} "{TRY_ALERT}"'
 
 
 # -- send and status ------------------------------------------------------------------------
@@ -186,7 +195,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     check = sub.add_parser("check", parents=[common], help="try scripts the way the engine loads them")
     check.add_argument("files", nargs="+", type=Path)
     send = sub.add_parser("send", parents=[common], help="send a test alert to the running engine")
-    send.add_argument("alert", help='a webhook body, e.g. "buy EURUSD volume=0.01"')
+    send.add_argument("alert", help=f'a webhook body, e.g. "{TRY_ALERT}"')
     send.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the outcome")
     sub.add_parser("status", parents=[common], help="the running engine's health and plugin statistics")
     options = p.parse_args(argv)

@@ -23,12 +23,15 @@ from .config import DEFAULT_BUDGET, EngineConfig, ServerConfig
 from .brokers.paper import PaperConfig
 
 CONFIG_NAME = "moonhook.toml"
-EXAMPLE_NAME = "require_stop.lua"
+EXAMPLE_NAME = "demo.lua"  # the repository ships the same file as scripts/demo.lua
+# The first alert the banner and the README suggest: it carries the stop the example requires,
+# and a price, so the paper broker executes it without a quote of its own.
+TRY_ALERT = "buy EURUSD risk=1 sl=1.0800 tp=1.0950 price=1.0850"
 
 EXAMPLE_SCRIPT = '''\
--- Example strategy: refuse entries that come without a stop loss.
--- Every .lua file in scripts/ is a plugin; [plugins.require_stop] in moonhook.toml sets its
--- params. More examples: examples/strategies/ in the moonhook repository.
+-- The example strategy: refuses entries that come without a stop loss, passes the rest.
+-- Every .lua file in scripts/ is a plugin, named after its file; [plugins.demo] in
+-- moonhook.toml sets its params. More examples: examples/strategies/ in the moonhook repository.
 plugin = {
   priority = 10,
   params = {allow_without_stop = false},
@@ -37,7 +40,7 @@ plugin = {
 function on_alert(a)
   if a.side == nil or params.allow_without_stop then return end  -- exits always pass
   if a.sl == nil and a.sl_pips == nil then
-    return false, "no stop loss: add sl or sl_pips to the alert"
+    return false, "entries need a stop loss: add sl or sl_pips to the alert"
   end
 end
 '''
@@ -50,7 +53,8 @@ class InitResult:
     config: Path
     scripts: Path
     example: Path
-    example_written: bool   # False: a file of that name was there already and was kept
+    example_written: bool   # False: the folder held strategies already, and was left as it was
+    strategies: tuple[Path, ...]  # the .lua files in scripts/ after init
     webhook_url: str
     json_template: str      # the alert's message, JSON form (carries the secret)
     text_template: str      # the alert's message, text form (the secret goes in the URL)
@@ -142,10 +146,10 @@ def render_config(secret: str, api_token: str) -> str:
 
 # One table per plugin, named after its file: enabled = false turns it off; params
 # override the script's own; budget raises the [sandbox] default (capped by the limits).
-{tomli_w.dumps({"plugins": {"require_stop": {"enabled": True}}}).rstrip()}
+{tomli_w.dumps({"plugins": {"demo": {"enabled": True}}}).rstrip()}
 # budget = {{ instructions = 5000000, timeout = 0.2, memory_mb = 32 }}
 
-{tomli_w.dumps({"plugins": {"require_stop": {"params": {"allow_without_stop": False}}}})}"""
+{tomli_w.dumps({"plugins": {"demo": {"params": {"allow_without_stop": False}}}})}"""
 
 
 def _write_new(path: Path, text: str, mode: int) -> bool:
@@ -186,18 +190,18 @@ def init_project(folder: Path) -> InitResult:
     text = ("{{strategy.order.action}} {{ticker}} volume={{strategy.order.contracts}} sl_pips=20 "
             "price={{close}} id={{strategy.order.id}}-{{timenow}}")
     return InitResult(config=config, scripts=scripts, example=example, example_written=written,
+                      strategies=tuple(sorted(scripts.glob("*.lua"))),
                       webhook_url=url, json_template=json.dumps(message, indent=2),
                       text_template=text, text_webhook_url=f"{url}/{secret}")
 
 
 def describe(result: InitResult) -> str:
     """What ``moonhook init`` prints: the files, then what to paste into TradingView."""
-    kept = "" if result.example_written else " (not written: the folder holds strategies already)"
     return f"""\
 Wrote {result.config} (mode 0600: it holds the webhook secret and the API token).
-Example strategy: {result.example}{kept}
+{_strategies(result)}
 
-Start the engine:  moonhook --config {result.config} run
+Start the engine:  moonhook run --config {result.config}
 
 In TradingView, create an alert and set its webhook URL to
   {result.webhook_url}
@@ -212,6 +216,20 @@ or, in the text form, the message
 with the secret in the webhook URL instead:
   {result.text_webhook_url}
 
-The example strategy refuses entries without a stop loss, so both templates carry
-sl_pips=20: change it to suit, or edit {result.example.name}.
+{_stop_note(result)}
 """
+
+
+def _strategies(result: InitResult) -> str:
+    """The strategies line: the example written, or the files the folder held already."""
+    if result.example_written:
+        return f"Example strategy: {result.example}"
+    held = ", ".join(str(p) for p in result.strategies)
+    return f"Strategies: {held} (the folder holds strategies already: no example was added)"
+
+
+def _stop_note(result: InitResult) -> str:
+    if result.example_written:
+        return ("The example strategy refuses entries without a stop loss, so both templates carry\n"
+                f"sl_pips=20: change it to suit, or edit {result.example.name}.")
+    return "Both templates carry a stop loss (sl_pips=20): change it to suit your strategies."

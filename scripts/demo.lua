@@ -1,10 +1,14 @@
--- A first strategy: passes entries through with a tag, refuses entries without a stop loss.
-plugin = { name = "demo", symbols = "*", priority = 100 }
+-- The example strategy: refuses entries that come without a stop loss, passes the rest.
+-- Every .lua file in scripts/ is a plugin, named after its file; [plugins.demo] in
+-- moonhook.toml sets its params. More examples: examples/strategies/ in the moonhook repository.
+plugin = {
+  priority = 10,
+  params = {allow_without_stop = false},
+}
 
-function on_alert(alert)
-  if (alert.action == "buy" or alert.action == "sell") and not alert.sl then
-    return false, "entries need a stop loss"
+function on_alert(a)
+  if a.side == nil or params.allow_without_stop then return end  -- exits always pass
+  if a.sl == nil and a.sl_pips == nil then
+    return false, "entries need a stop loss: add sl or sl_pips to the alert"
   end
-  log.info("demo saw", alert.symbol, alert.action)
-  return { comment = "demo" }
 end

@@ -1,28 +1,32 @@
-"""`moonhook init`: a config that loads, an example script that loads, fresh secrets, and
-nothing existing ever overwritten."""
+"""`moonhook init`: a config that loads, an example script that loads (the repository's own
+scripts/demo.lua), fresh secrets, and nothing existing ever overwritten."""
 
 import json
 import re
 import stat
+from pathlib import Path
 
 import pytest
 
 from engine.alerts.parse import parse_body
 from engine.checker import check_files
 from engine.pipeline import open_engine
-from engine.scaffold import EXAMPLE_SCRIPT, describe, init_project
+from engine.scaffold import EXAMPLE_SCRIPT, TRY_ALERT, describe, init_project
 from engine.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_init_writes_a_config_that_loads_and_an_example(tmp_path):
     folder = tmp_path / "bot"
     r = init_project(folder)
-    assert r.config == folder / "moonhook.toml" and r.example == folder / "scripts" / "require_stop.lua"
+    assert r.config == folder / "moonhook.toml" and r.example == folder / "scripts" / "demo.lua"
     assert r.example_written and r.example.read_text() == EXAMPLE_SCRIPT
     s = load_settings(r.config, {})
     assert s.engine.scripts == folder / "scripts"
     assert s.server.secret and s.server.api_token and s.server.secret != s.server.api_token
-    assert s.engine.plugin("require_stop").params == {"allow_without_stop": False}
+    assert r.strategies == (r.example,) and f"Example strategy: {r.example}\n" in describe(r)
+    assert s.engine.plugin("demo").params == {"allow_without_stop": False}
     assert stat.S_IMODE(r.config.stat().st_mode) == 0o600
 
 
@@ -34,7 +38,7 @@ def test_every_commented_example_in_the_config_loads_when_uncommented(tmp_path):
     r.config.write_text(re.sub(r"^# (\w+ = .*|\[+telegram.*|\[mt5\])$", r"\1", text, flags=re.M))
     e = load_settings(r.config, {}).engine
     assert e.default_volume == 0.01 and e.symbol_map["OANDA:EURUSD"] == "EURUSD"
-    assert e.paper.spreads == {"EURUSD": 8.0} and e.plugin("require_stop").budget["memory_mb"] == 32
+    assert e.paper.spreads == {"EURUSD": 8.0} and e.plugin("demo").budget["memory_mb"] == 32
     assert e.telegram.admins == (123456789,) and e.telegram.bots[0].chats[1].events == frozenset({"trades"})
     assert (e.mt5.module, e.mt5.login, e.mt5.server) == ("MetaTrader5", 12345678, "YourBroker-Demo")
 
@@ -57,11 +61,11 @@ def test_init_never_overwrites_the_config(tmp_path):
 
 def test_init_keeps_an_existing_script(tmp_path):
     (tmp_path / "scripts").mkdir()
-    mine = tmp_path / "scripts" / "require_stop.lua"
+    mine = tmp_path / "scripts" / "demo.lua"
     mine.write_text("-- mine\n")
     r = init_project(tmp_path)
     assert not r.example_written and mine.read_text() == "-- mine\n"
-    assert "not written: the folder holds strategies already" in describe(r)
+    assert f"Strategies: {mine} (the folder holds strategies already" in describe(r)
 
 
 def test_init_adds_no_example_to_a_folder_of_strategies(tmp_path):
@@ -69,6 +73,8 @@ def test_init_adds_no_example_to_a_folder_of_strategies(tmp_path):
     (tmp_path / "scripts" / "mine.lua").write_text("-- mine\n")
     r = init_project(tmp_path)
     assert not r.example_written and sorted(p.name for p in r.scripts.iterdir()) == ["mine.lua"]
+    text = describe(r)  # names what is there, not an example that was never written
+    assert str(r.scripts / "mine.lua") in text and str(r.example) not in text
 
 
 def test_the_templates_parse_once_tradingview_fills_them(tmp_path):
@@ -100,13 +106,21 @@ async def test_the_example_script_loads_and_refuses_an_entry_without_a_stop(tmp_
     assert [f.level for f in findings] == ["ok", "ok"], findings
     assert "passes it" in str(findings[0])  # the sample alert has a stop
     async with open_engine(engine_config, stop_timeout=2.0) as engine:
-        plugin = engine.plugins.get("require_stop")
+        plugin = engine.plugins.get("demo")
         assert plugin is not None
         for body, refused in (("buy EURUSD volume=0.01", True), ("sell EURUSD sl_pips=20", False),
-                              ("closelong EURUSD", False)):
+                              ("closelong EURUSD", False), (TRY_ALERT, False)):
             alert = parse_body(body).to_plain()
             result = await engine.hooks.call(plugin, "on_alert", {**alert, "alert_id": 0})
             assert result.error is None
             assert (result.value is False) == refused, body
             if refused:
-                assert "no stop loss" in result.values[1]
+                assert "entries need a stop loss" in result.values[1]
+
+
+def test_the_repository_ships_the_example_init_writes():
+    """What the README names (scripts/demo.lua, `moonhook check scripts/demo.lua`) is what
+    `moonhook init` writes in a folder of its own: one first strategy, one story."""
+    assert (ROOT / "scripts" / "demo.lua").read_text(encoding="utf-8") == EXAMPLE_SCRIPT
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f'moonhook send "{TRY_ALERT}"' in readme and "moonhook check scripts/demo.lua" in readme
