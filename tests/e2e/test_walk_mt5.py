@@ -1,0 +1,68 @@
+"""A user on MetaTrader 5: `engine.broker = "mt5"` in the moonhook.toml `moonhook init` wrote,
+`[mt5] module` naming the stand-in (tests/mt5_standin.py, a fake terminal in a SQLite file).
+`moonhook run` trades through it: alerts become order_send requests, a close closes the
+position by its ticket, /health shows the connection, and a restart sends nothing again."""
+
+from __future__ import annotations
+
+from e2e_support import TESTS, init, outcome
+from mt5_standin import ORDER_FILLING_FOK, ORDER_FILLING_IOC, POSITION_TYPE_BUY, POSITION_TYPE_SELL, Terminal
+
+GBP = '{"secret": "SECRET", "symbol": "GBPUSD", "action": "sell", "volume": 0.123, "sl": 1.2700, "id": "walk-gbp"}'
+
+
+def mt5_user(user, terminal_file):
+    """``moonhook init`` in bot/, then the two edits the README's MetaTrader 5 section asks for."""
+    user.install(TESTS)  # where the MetaTrader5 module would be installed, the stand-in is
+    config, _ = init(user, "bot")
+    config.replace('broker = "paper"', 'broker = "mt5"')
+    config.append(f'[mt5]\nmodule = "mt5_standin"\npath = "{terminal_file}"\npoll_seconds = 0.2\n')
+    return config
+
+
+def trade_through_the_standin(user, run, terminal) -> None:
+    """The banner's alert, one over HTTP (requoted once), a close: each checked in the terminal."""
+    sent = user.typed(run.try_command, cwd="bot")
+    assert sent.returncode == 0 and '"status": "done"' in sent.stdout, outcome(sent)
+    (eur,) = terminal.positions()
+    assert (eur["symbol"], eur["type"], eur["volume"], eur["sl"], eur["tp"]) == ("EURUSD", POSITION_TYPE_BUY, 0.2,
+                                                                              1.08, 1.095)
+    terminal.script("order_send", "requote")  # the next send is requoted once, then retried
+    gbp = run.settled(run.webhook(GBP)["id"])
+    assert gbp["status"] == "done" and gbp["outcome"]["orders"][0]["ok"], gbp
+    (position,) = (p for p in terminal.positions() if p["symbol"] == "GBPUSD")
+    assert (position["type"], position["volume"]) == (POSITION_TYPE_SELL, 0.12)  # on the 0.01 step
+    filling = {o["symbol"]: o["type_filling"] for o in terminal.history_orders()}
+    assert filling == {"EURUSD": ORDER_FILLING_FOK, "GBPUSD": ORDER_FILLING_IOC}  # from each symbol's modes
+
+    close = run.settled(run.webhook("close EURUSD id=walk-close")["id"])
+    assert close["status"] == "done" and close["outcome"]["orders"][0]["closed"] == [eur["ticket"]], close
+    assert [p["symbol"] for p in terminal.positions()] == ["GBPUSD"]
+    closing = terminal.history_orders()[-1]
+    assert (closing["position_id"], closing["type"]) == (eur["ticket"], 1)  # a sell against the buy's ticket
+
+
+def test_run_trades_on_metatrader_through_the_standin_and_a_restart_sends_nothing_again(user, tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.set_price("EURUSD", 1.08500, 1.08510)  # where the banner's alert expects the market
+    config = mt5_user(user, tmp_path / "terminal.db")
+    run = user.start("run", config=config, cwd="bot")
+    assert "mt5 broker" in run.banner
+    health = run.get("/health")
+    assert (health["status"], health["broker"], health["broker_connected"]) == ("ok", "mt5", True), health
+    trade_through_the_standin(user, run, terminal)
+    status = user.moonhook("status", cwd="bot")
+    assert status.returncode == 0 and "broker=mt5" in status.stdout and "broker_connected=True" in status.stdout, \
+        outcome(status)
+    journal = run.get("/api/alerts")["alerts"]
+    assert run.interrupt() == 0
+    sent_before, (gbp,) = terminal.sent(), terminal.positions()
+
+    again = user.start("--config", "moonhook.toml", "run", config=config, cwd="bot")
+    assert again.get("/health")["broker_connected"]
+    assert again.get("/api/alerts")["alerts"] == journal
+    (position,) = again.get("/api/positions")["positions"]
+    assert (position["ticket"], position["symbol"], position["side"]) == (gbp["ticket"], "GBPUSD", "sell")
+    assert again.interrupt() == 0
+    assert terminal.sent() == sent_before  # nothing was sent again
+    assert "Traceback" not in run.text() + again.text()

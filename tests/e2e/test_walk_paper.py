@@ -1,0 +1,67 @@
+"""A new user on the paper broker, command by command: `moonhook init`, `moonhook run`, the
+banner's suggested `moonhook send`, `moonhook status`, alerts over HTTP, Ctrl-C, and a second
+`moonhook run` that finds the journal and the paper account as they were left."""
+
+from __future__ import annotations
+
+from e2e_support import init, outcome, told
+
+# TradingView's two forms; the demo strategy wants a stop on every entry.
+SELL = '{"secret": "SECRET", "symbol": "FX:EURUSD", "action": "sell", "volume": 0.1, "price": 1.0850, ' \
+       '"sl": 1.0900, "id": "walk-sell"}'
+LIMIT = "buylimit EURUSD volume=0.05 price=1.0700 sl=1.0650 id=walk-limit"
+NO_STOP = "buy EURUSD volume=0.1 price=1.0850 id=walk-no-stop"
+
+
+def book(run) -> dict:
+    """What the API says the engine keeps: the journal, the paper positions, orders, balance."""
+    kept = ("ticket", "symbol", "side", "volume", "price_open", "sl", "tp")
+    return {"alerts": [(a["id"], a["status"]) for a in run.get("/api/alerts?limit=500")["alerts"]],
+            "positions": [{k: p[k] for k in kept} for p in run.get("/api/positions")["positions"]],
+            "orders": run.get("/api/orders")["open"],
+            "balance": run.get("/api/account")["account"]["balance"]}
+
+
+def trade_over_http(run) -> None:
+    """Alerts posted as TradingView posts them; what became of each, read from the API."""
+    sell, limit, no_stop = (run.webhook(body) for body in (SELL, LIMIT, NO_STOP))
+    assert sell["status"] == limit["status"] == no_stop["status"] == "accepted"
+    assert run.settled(sell["id"])["outcome"]["orders"][0]["ok"]
+    assert run.settled(limit["id"])["outcome"]["orders"][0]["kind"] == "pending"
+    refused = run.settled(no_stop["id"])
+    assert (refused["status"], refused["outcome"]["rejected_by"]) == ("rejected", "demo")
+    (demo,) = run.get("/api/plugins")["plugins"]
+    assert (demo["name"], demo["state"], demo["calls"], demo["errors"]) == ("demo", "active", 4, 0)
+    health = run.get("/health")
+    assert (health["status"], health["broker"], health["broker_connected"]) == ("ok", "paper", True)
+
+
+def test_init_run_send_status_then_a_restart_keeps_the_journal_and_the_account(user):
+    config, printed = init(user, "bot")
+    assert "Example strategy: bot/scripts/demo.lua" in printed
+    start = told(printed, "Start the engine:")
+    assert start == ["run", "--config", "bot/moonhook.toml"]  # the option after the command
+    run = user.start(*start, config=config)
+    assert "paper broker" in run.banner and "(demo)" in run.banner
+    assert "send --config bot/moonhook.toml " in run.try_command  # it reaches this engine from here
+
+    sent = user.typed(run.try_command)
+    assert sent.returncode == 0 and '"status": "done"' in sent.stdout, outcome(sent)
+    status = user.moonhook("status", "--config", "bot/moonhook.toml")
+    assert status.returncode == 0 and "status=ok" in status.stdout and "broker=paper" in status.stdout, outcome(status)
+    assert "demo" in status.stdout
+    trade_over_http(run)
+    before = book(run)
+    assert [s for _, s in before["alerts"]] == ["rejected", "done", "done", "done"]  # newest first
+    assert len(before["positions"]) == 2 and len(before["orders"]) == 1
+    assert run.interrupt() == 0
+    assert "moonhook: stopped" in run.text()
+
+    again = user.start("--config", "bot/moonhook.toml", "run", config=config)  # the option before it
+    assert book(again) == before
+    closed = again.settled(again.webhook("closeall EURUSD id=walk-close")["id"])
+    assert closed["status"] == "done" and again.get("/api/positions")["positions"] == []
+    assert again.interrupt() == 0
+    logs = run.text() + again.text()
+    assert "Traceback" not in logs
+    assert config.values["server"]["secret"] not in logs and config.values["server"]["api_token"] not in logs
