@@ -15,6 +15,7 @@ commits run in a thread while the engine goes on (see ``AlertJournal.begin``).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -191,6 +192,21 @@ class WriteTurn:
             self._waiting -= 1
 
 
+def private_file(path: Path) -> None:
+    """Creates ``path``'s folder (0700) and the file itself (0600) private to this user before
+    SQLite opens it: the journal holds trades and alerts. SQLite gives its -wal and -shm files the
+    database's mode. An existing database that others could read is narrowed; an existing folder
+    is left as the user made it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+        except FileNotFoundError:
+            pass
+
+
 class Database:
     """The journal's database. Use ``transaction()`` for writes that belong together."""
 
@@ -202,7 +218,7 @@ class Database:
         Connections to one file share their ``turn``."""
         self.path = Path(path)
         self.turn = turn or WriteTurn()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
