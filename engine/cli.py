@@ -49,6 +49,7 @@ def _base_url(settings: Settings) -> str:
 async def _run(settings: Settings, path: Path) -> int:
     from .web import create_app, serve
 
+    _warn_if_exposed(path)
     shutdown = trio.Event()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         # The signal watcher outlives the engine: a second signal during the drain exits.
@@ -66,6 +67,17 @@ async def _run(settings: Settings, path: Path) -> int:
             watcher.cancel_scope.cancel()
     log.info("stopped")
     return 0
+
+
+def _warn_if_exposed(path: Path) -> None:
+    """Warns when the config file, which holds the secrets, can be read by other users."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        log.warning("%s can be read by other users of this machine (mode %03o) and holds the webhook secret "
+                    "and the API token: chmod 600 %s", path, mode & 0o777, path)
 
 
 async def _on_signals(signals, shutdown: trio.Event) -> None:
@@ -132,18 +144,19 @@ async def _send(settings: Settings, text: str, wait: float) -> int:
 
 
 async def _status(settings: Settings) -> int:
-    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=5.0) as client:
+    token = settings.server.api_token
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=5.0, headers=headers) as client:
         try:
-            health = _json(await client.get("/health"))
+            health = _json(await client.get("/health"))  # the details with the token, the state word without
         except httpx.HTTPError as e:
             print(f"moonhook: the engine at {_base_url(settings)} does not answer ({e.__class__.__name__})",
                   file=sys.stderr)
             return 1
         print("  ".join(f"{k}={v}" for k, v in health.items()))
-        if not settings.server.api_token:
+        if not token:
             return 0 if health.get("status") == "ok" else 1
-        listing = _json(await client.get("/api/plugins",
-                                         headers={"Authorization": f"Bearer {settings.server.api_token}"}))
+        listing = _json(await client.get("/api/plugins"))
     rows = [("plugin", "state", "calls", "errors", "timeouts", "p50 us", "p99 us", "memory KB", "last error")]
     for p in listing.get("plugins", []):
         rows.append((p["name"], p["state"], p["calls"], p["errors"], p["timeouts"], _num(p.get("p50_us")),

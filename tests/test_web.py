@@ -215,7 +215,8 @@ async def test_api_behind_its_token(tmp_path):
         enabled_now = engine.plugins.get("guard").enabled
         enabled = await client.post("/api/plugins/guard/enable", headers=AUTH)
         unknown = await client.post("/api/plugins/nobody/enable", headers=AUTH)
-        health = (await client.get("/health")).json()
+        health = (await client.get("/health", headers=AUTH)).json()
+        anonymous = (await client.get("/health")).json()
     assert [r.status_code for r in refused] == [401, 401, 401, 401]
     assert not engine.paused
     guard = next(p for p in plugins["plugins"] if p["name"] == "guard")
@@ -238,6 +239,7 @@ async def test_api_behind_its_token(tmp_path):
     assert unknown.status_code == 404
     assert health["status"] == "degraded" and health["load_errors"] == ["broken.lua"]
     assert health["plugins"] == {"loaded": 1, "enabled": 1} and health["broker"] == "paper"
+    assert anonymous == {"status": "degraded"}  # the state word only: the details may name the MT5 login
 
 
 async def test_pause_journals_without_executing_and_resume_runs_the_missed(tmp_path):
@@ -246,7 +248,7 @@ async def test_pause_journals_without_executing_and_resume_runs_the_missed(tmp_p
 
     async with running(tmp_path) as engine, serving(engine) as client:
         paused = await client.post("/api/pause", headers=AUTH)
-        health = (await client.get("/health")).json()
+        health = (await client.get("/health", headers=AUTH)).json()
         first = (await client.post(f"/webhook/{SECRET}", content=buy(0.1))).json()
         await engine.drain()
         first_row = engine.journal.get(first["id"])

@@ -36,7 +36,7 @@ def create_app(engine: Any, server: ServerConfig) -> App:
     app.config["MAX_CONTENT_LENGTH"] = server.max_body
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 2
     app.json.sort_keys = False
-    app.register_blueprint(health_blueprint(engine))
+    app.register_blueprint(health_blueprint(engine, server))
     app.register_blueprint(api_blueprint(engine, server))
     app.register_blueprint(metrics_blueprint(engine, server))
     telegram = getattr(engine, "telegram", None)

@@ -1,11 +1,15 @@
-"""``GET /health``: no authentication, nothing secret; "degraded" with load errors, paused,
-or the broker disconnected."""
+"""``GET /health``: "ok" or "degraded" (load errors, paused, the broker disconnected) to anyone,
+for load balancers and uptime checks; the details (plugins, broker state, which may name the
+MT5 login and server) only with the API's bearer token."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint
+from quart import Blueprint, request
+
+from ..config import ServerConfig
+from .tokens import refusal
 
 
 def health(engine: Any) -> dict[str, Any]:
@@ -23,11 +27,14 @@ def health(engine: Any) -> dict[str, Any]:
     }
 
 
-def health_blueprint(engine: Any) -> Blueprint:
+def health_blueprint(engine: Any, server: ServerConfig) -> Blueprint:
     bp = Blueprint("health", __name__)
 
     @bp.get("/health")
     async def get_health():
-        return health(engine)
+        view = health(engine)
+        if refusal(server.api_token, request.headers.get("Authorization")) is not None:
+            return {"status": view["status"]}
+        return view
 
     return bp
