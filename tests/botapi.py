@@ -253,10 +253,11 @@ class BotApiServer:
         return self._bots[token].throttled
 
     def push_message(self, token: str, chat_id: int, text: str, *, user_id: int | None = None,
-                     username: str | None = None) -> dict:
-        """Queues a text message from a user to the bot, for getUpdates; returns the update."""
+                     username: str | None = None, date: int | None = None) -> dict:
+        """Queues a text message from a user to the bot, for getUpdates; returns the update. ``date``
+        (default: now) dates it, as a message sent earlier or later would be."""
         message = {"message_id": self._next_id(token, chat_id), "from": self._user(chat_id, user_id, username),
-                   "chat": _chat(chat_id), "date": int(time.time()), "text": text}
+                   "chat": _chat(chat_id), "date": int(time.time()) if date is None else date, "text": text}
         if command := re.match(r"/\w+(@\w+)?", text):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": command.end()}]
         return self._push(token, "message", message)

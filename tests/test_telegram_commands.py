@@ -14,8 +14,8 @@ from engine.notify.commands import Commands, Reply
 
 from botapi import html_plain
 from engine_support import process, running
+from telegram_support import ADMIN, STRANGER, Chat, Clock, ask
 
-ADMIN, STRANGER = 4242, 777
 # Every on_order the engine runs, as (kind, plugin, symbol): what plugins see of a close from Telegram.
 WATCH = """
 plugin = {priority = 1}
@@ -25,43 +25,6 @@ function on_order(o)
 end
 """
 COUNT = "function on_alert(a) store.set('n', (store.get('n') or 0) + 1) end"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Chat:
-    """Builds the updates one chat sends, message ids and dates rising as Telegram's do."""
-
-    def __init__(self, clock: Clock, chat_id: int | str = ADMIN, user: str = "trader") -> None:
-        self.clock, self.chat_id, self.user, self.next_id, self.queries = clock, chat_id, user, 100, 0
-
-    def say(self, text: str, age: float = 0.0, message_id: int | None = None) -> dict:
-        self.next_id += 1
-        user_id = self.chat_id if isinstance(self.chat_id, int) else 1
-        return {"update_id": self.next_id, "message": {
-            "message_id": message_id or self.next_id, "date": int(self.clock() - age), "text": text,
-            "chat": {"id": self.chat_id, "type": "private"}, "from": {"id": user_id, "username": self.user}}}
-
-    def press(self, reply: Reply, button: int = 0, message_id: int = 55) -> dict:
-        self.queries += 1
-        data = reply.reply_markup["inline_keyboard"][0][button]["callback_data"]
-        return {"update_id": 10_000 + self.queries, "callback_query": {
-            "id": f"q{self.queries}", "data": data, "from": {"id": 1, "username": self.user},
-            "message": {"message_id": message_id, "date": int(self.clock()), "text": "Close?",
-                        "chat": {"id": self.chat_id, "type": "private"}}}}
-
-
-async def ask(commands: Commands, update: dict) -> Reply:
-    replies = await commands.handle(update)
-    assert len(replies) == 1, replies
-    html_plain(replies[0].text or "x")  # raises where Telegram would refuse the HTML
-    return replies[0]
 
 
 async def test_a_stranger_is_not_answered_nor_obeyed_and_is_logged(tmp_path, caplog):

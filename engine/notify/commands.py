@@ -1,11 +1,13 @@
 """Admin commands from Telegram: what each does to the engine, and the short answer it gets.
 
-``await Commands(engine, admins).handle(update)`` takes one update (from getUpdates or the
-webhook) and returns the replies to send; sending them is the caller's (``updates.send_reply``).
-Only the admin chats are obeyed; anyone else gets nothing and the attempt is logged. A
+``await Commands(engine, admins, command_chats=groups).handle(update)`` takes one update (from
+getUpdates or the webhook) and returns the replies to send; sending them is the caller's
+(``updates.send_reply``). Only admins (user ids) are obeyed, in their private chat with the bot
+or in a listed group (access.py); anyone else gets nothing and the attempt is logged. A
 command queued while moonhook was down (older than ``max_age``) is refused rather than run
 late, and ``/close`` never acts at once: it shows what it would close and acts on a button
-press, or on the same command sent again, within ``confirm_seconds``.
+press, or on the same command sent again after the question, by the admin who asked, within
+``confirm_seconds`` (confirm.py).
 
 Answers are HTML (parse_mode HTML), tables in ``<pre>`` at most about 32 characters wide so a
 phone shows them without wrapping; every engine or user text in them is escaped.
@@ -13,18 +15,22 @@ phone shows them without wrapping; every engine or user text in them is escaped.
 
 from __future__ import annotations
 
-import html
 import logging
-import secrets
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, Iterable
 
 import trio
 
 from ..alerts import AlertError
 from ..pipeline.run import Run
+from .access import ALLOWED, STRANGER, Access
+from .confirm import ANSWERED, CANCELLED, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
+from .tables import MAX_ROWS as _MAX_ROWS
+from .tables import ago as _ago, count as _count, cut as _cut, duration as _duration, escape as _e
+from .tables import micros as _micros, number as _number, position_table as _position_table
 
 log = logging.getLogger("moonhook.telegram")
 
@@ -32,9 +38,8 @@ PLUGIN = "telegram"          # the orders' plugin: what the ledger and on_order 
 # on_order runs in every plugin except the one named ``origin`` (the order's author). No plugin
 # can be named this (names are a letter, then letters, digits, _ or -): all of them see it.
 ORIGIN = "telegram:/close"
-_MAX_ROWS = 30               # table rows shown; the rest are counted
 _SEEN = 512                  # (chat, message id) remembered: a message seen twice runs once
-_KEPT = 3600.0               # a used confirmation is remembered this long, to answer "already done"
+_NOT_HERE = "Commands are not taken in this chat: write to me privately."
 
 HELP = (("/status", "engine, broker, account"), ("/plugins", "plugins and their stats"),
         ("/enable NAME", "switch a plugin on"), ("/disable NAME", "switch a plugin off"),
@@ -47,7 +52,8 @@ HELP = (("/status", "engine, broker, account"), ("/plugins", "plugins and their 
 class Reply:
     """One answer. ``text`` is HTML ("" when only the button press is answered); with
     ``edit_message_id`` it replaces that message's text (and its buttons) instead of being
-    sent; ``callback_query_id`` is a button press to answer with ``callback_text``."""
+    sent; ``callback_query_id`` is a button press to answer with ``callback_text``.
+    ``on_sent``, when set, is given Telegram's answer (the Message) once the text is sent."""
 
     chat_id: int | str
     text: str
@@ -55,32 +61,21 @@ class Reply:
     edit_message_id: int | None = None
     callback_query_id: str | None = None
     callback_text: str | None = None
-
-
-@dataclass
-class _Question:
-    """A /close waiting for its confirmation."""
-
-    chat: str
-    target: str                  # a symbol, or "all"
-    symbols: tuple[str, ...]     # what the question showed: these are closed
-    asked_at: float              # clock()
-    date: float                  # the asking message's date (Telegram's clock)
-    state: str = "open"          # open | done | cancelled | expired
+    on_sent: Callable[[Any], None] | None = field(default=None, compare=False, repr=False)
 
 
 class Commands:
-    """Obeys the ``admins`` chats (ids compared as text). ``clock`` is wall time, as Telegram's
-    message dates are."""
+    """Obeys the ``admins`` (user ids) in their private chats and in the ``command_chats``
+    (groups); ids are compared as text. ``clock`` is wall time, as Telegram's message dates are."""
 
-    def __init__(self, engine: Any, admins: Iterable[int | str], *, confirm_seconds: float = 30.0,
-                 max_age: float = 120.0, clock: Callable[[], float] = time.time):
+    def __init__(self, engine: Any, admins: Iterable[int | str], *, command_chats: Iterable[int | str] = (),
+                 confirm_seconds: float = 30.0, max_age: float = 120.0, clock: Callable[[], float] = time.time):
         self._engine = engine
-        self._admins = frozenset(str(a) for a in admins)
+        self._access = Access(admins, command_chats)
         self._confirm = confirm_seconds
         self._max_age = max_age
         self._clock = clock
-        self._questions: dict[str, _Question] = {}
+        self._questions = Questions(confirm_seconds, clock)
         self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
 
     async def handle(self, update: dict) -> list[Reply]:
@@ -97,25 +92,26 @@ class Commands:
     # -- messages ---------------------------------------------------------------------------
 
     async def _message(self, message: dict) -> list[Reply]:
-        chat_id, text = _dict(message.get("chat")).get("id"), message.get("text")
+        chat = _dict(message.get("chat"))
+        chat_id, text = chat.get("id"), message.get("text")
         if not _is_id(chat_id) or not isinstance(text, str):
             return []
         name, arg = _parse(text)
         if name is None:
             return []
         shown = _loggable(text)
-        if str(chat_id) not in self._admins:
-            log.warning("telegram: %s from chat %s (%s) ignored: not an admin chat", shown, chat_id,
-                        _who(message.get("from")))
+        verdict, user = self._access.check(chat, message.get("from"), message.get("sender_chat"))
+        if verdict == STRANGER:
+            log.warning("telegram: %s from chat %s (%s) ignored: not an admin", shown, chat_id,
+                        _who(message.get("from"), message.get("sender_chat")))
             return []
-        message_id, date = message.get("message_id"), message.get("date")
-        if _is_int(message_id):
-            key = (str(chat_id), message_id)
-            if key in self._seen:  # the same message through a second bot in a group
-                return []
-            self._seen[key] = None
-            while len(self._seen) > _SEEN:
-                self._seen.popitem(last=False)
+        if self._seen_before(chat_id, message.get("message_id")):
+            return []
+        if verdict != ALLOWED:
+            log.warning("telegram: %s from admin %s ignored: commands are not taken in chat %s (not in "
+                        "telegram.command_chats)", shown, user, chat_id)
+            return [Reply(chat_id, _NOT_HERE)]
+        date = message.get("date")
         if not _is_number(date):
             return []
         age = self._clock() - date
@@ -126,12 +122,24 @@ class Commands:
                                    "obeyed; send it again if you still mean it.")]
         log.info("telegram: chat %s (%s): %s", chat_id, _who(message.get("from")), shown)
         try:
-            return [await self._run(name, arg, chat_id, date)]
+            return [await self._run(name, arg, chat_id, user, date)]
         except Exception as e:
             log.exception("telegram: %s failed", shown)
             return [Reply(chat_id, f"/{_e(name)} failed: {_e(type(e).__name__)}: {_e(str(e)[:200])}")]
 
-    async def _run(self, name: str, arg: str, chat_id: int | str, date: float) -> Reply:
+    def _seen_before(self, chat_id: int | str, message_id: Any) -> bool:
+        """True for a message already handled: the same one through a second bot in a group."""
+        if not _is_int(message_id):
+            return False
+        key = (str(chat_id), message_id)
+        if key in self._seen:
+            return True
+        self._seen[key] = None
+        while len(self._seen) > _SEEN:
+            self._seen.popitem(last=False)
+        return False
+
+    async def _run(self, name: str, arg: str, chat_id: int | str, user: int, date: float) -> Reply:
         engine = self._engine
         if name == "status":
             return Reply(chat_id, await self._status())
@@ -159,7 +167,7 @@ class Commands:
         if name == "positions":
             return Reply(chat_id, await self._positions())
         if name == "close":
-            return await self._close(chat_id, arg, date)
+            return await self._close(chat_id, user, arg, date)
         if name in ("help", "start"):  # plain lines: a phone wraps them, and makes each /command a link
             return Reply(chat_id, "<b>moonhook commands</b>\n" + "\n".join(f"{c} – {_e(what)}" for c, what in HELP))
         return Reply(chat_id, f"Unknown command /{_e(name[:32])}. /help lists them.")
@@ -222,7 +230,8 @@ class Commands:
 
     # -- /close ----------------------------------------------------------------------------
 
-    async def _close(self, chat_id: int | str, arg: str, date: float) -> Reply:
+    async def _close(self, chat_id: int | str, user: int, arg: str, date: float) -> Reply:
+        """/close TARGET: confirms the admin's open question when this is its repeat, or asks."""
         if not arg:
             return Reply(chat_id, "Usage: /close SYMBOL or /close all (asks for confirmation first).")
         if arg.lower() == "all":
@@ -232,38 +241,34 @@ class Commands:
                 target = self._engine.symbols.normalize(arg)
             except AlertError:
                 return Reply(chat_id, f"{_e(arg[:40])} is not a symbol. Usage: /close SYMBOL or /close all.")
-        now = self._clock()
-        self._forget(now)
-        for question in self._questions.values():
-            # The same command again confirms, if sent after the one that asked (by Telegram's
-            # clock): a double tap, or two copies queued while down, do not confirm each other.
-            if (question.state == "open" and question.chat == str(chat_id) and question.target == target
-                    and now - question.asked_at <= self._confirm and date > question.date):
-                question.state = "done"  # before any await: a question is answered once
-                return Reply(chat_id, await self._execute(question))
+        question = self._questions.repeat(chat_id, user, target, date)  # marked done: nothing awaited yet
+        if question is not None:
+            log.info("telegram: admin %s confirmed /close %s by sending it again", user, target)
+            return Reply(chat_id, await self._execute(question))
         positions = await self._engine.broker.positions(None if target == "all" else target)
         if not positions:
             return Reply(chat_id, "No open positions." if target == "all" else f"Nothing open on {_e(target)}.")
-        token = secrets.token_urlsafe(8)
-        symbols = tuple(sorted({p["symbol"] for p in positions}))
-        self._questions[token] = _Question(str(chat_id), target, symbols, now, date)
+        token = self._questions.ask(chat_id, user, target, tuple(sorted({p["symbol"] for p in positions})))
         command = f"/close {'all' if target == 'all' else target}"
         n = len(positions)
         text = (f"<b>Close {n} position{'s' * (n != 1)}?</b>\n{_position_table(positions)}\n"
                 f"Press Confirm, or send <code>{_e(command)}</code> again, within {_ago(self._confirm)}.")
         keyboard = [[{"text": "Confirm close", "callback_data": f"close:{token}"},
                      {"text": "Cancel", "callback_data": f"cancel:{token}"}]]
-        return Reply(chat_id, text, reply_markup={"inline_keyboard": keyboard})
+        return Reply(chat_id, text, reply_markup={"inline_keyboard": keyboard},
+                     on_sent=partial(self._questions.sent, token))
 
     async def _press(self, query: dict) -> list[Reply]:
         query_id, data = query.get("id"), query.get("data")
         message = _dict(query.get("message"))
-        chat_id = _dict(message.get("chat")).get("id")
+        chat = _dict(message.get("chat"))
+        chat_id = chat.get("id")
         if not isinstance(query_id, str) or not isinstance(data, str) or not _is_id(chat_id):
             return []
         action, _, token = data.partition(":")
-        if str(chat_id) not in self._admins:
-            log.warning("telegram: button %s from chat %s (%s) ignored: not an admin chat", _loggable(action),
+        verdict, user = self._access.check(chat, query.get("from"))
+        if verdict == STRANGER:
+            log.warning("telegram: button %s from chat %s (%s) ignored: not an admin", _loggable(action),
                         chat_id, _who(query.get("from")))
             return []
         message_id = message.get("message_id") if _is_int(message.get("message_id")) else None
@@ -274,26 +279,27 @@ class Commands:
             return [Reply(chat_id, text, edit_message_id=message_id if text else None,
                           callback_query_id=query_id, callback_text=short)]
 
+        if verdict != ALLOWED:
+            log.warning("telegram: button %s from admin %s ignored: commands are not taken in chat %s",
+                        _loggable(action), user, chat_id)
+            return answer("commands are not taken in this chat")
         if action not in ("close", "cancel"):
             return answer("unknown button")
-        now = self._clock()
-        self._forget(now)
-        question = self._questions.get(token)
-        if question is None or question.chat != str(chat_id):
+        outcome, question = self._questions.press(token, chat_id, user, action == "close")  # marks it
+        if outcome == UNKNOWN:
             return answer("expired: send /close again")
-        if question.state != "open":
+        if outcome == THEIRS:
+            return answer("asked by another admin")
+        if outcome == ANSWERED:
             return answer({"done": "already done", "cancelled": "already cancelled"}.get(
                 question.state, "expired: send /close again"))
-        if now - question.asked_at > self._confirm:
-            question.state = "expired"
-            return answer("expired: send /close again",
-                          f"⌛ Not confirmed within {_ago(self._confirm)}: nothing closed. Send /close again.")
-        if action == "cancel":
-            question.state = "cancelled"
-            log.info("telegram: chat %s cancelled /close %s", chat_id, question.target)
+        if outcome == TIMED_OUT:
+            return answer("expired: send /close again", f"⌛ Not confirmed within {_ago(self._confirm)}: "
+                                                          "nothing closed. Send /close again.")
+        if outcome == CANCELLED:
+            log.info("telegram: admin %s cancelled /close %s", user, question.target)
             return answer("cancelled", "Cancelled: nothing closed.")
-        question.state = "done"  # before any await: a token is used once
-        log.info("telegram: chat %s confirmed /close %s", chat_id, question.target)
+        log.info("telegram: admin %s confirmed /close %s", user, question.target)
         try:
             text = await self._execute(question)
         except Exception as e:
@@ -301,7 +307,7 @@ class Commands:
             text = f"/close failed: {_e(type(e).__name__)}: {_e(str(e)[:200])}. Check /positions."
         return answer("done", text)
 
-    async def _execute(self, question: _Question) -> str:
+    async def _execute(self, question: Question) -> str:
         """Closes the question's symbols through the engine: every plugin's on_order sees each
         order, the ledger records it, and it runs even while the engine is paused."""
         engine = self._engine
@@ -328,62 +334,8 @@ class Commands:
         log.warning("telegram /close %s: %s", question.target, "; ".join(lines))
         return "<b>/close " + _e(question.target) + "</b>\n" + _e("\n".join(lines))
 
-    def _forget(self, now: float) -> None:
-        """Drops questions long past: an unknown token is answered "expired" all the same."""
-        for token in [t for t, q in self._questions.items() if now - q.asked_at > self._confirm + _KEPT]:
-            del self._questions[token]
-        while len(self._questions) > 256:
-            del self._questions[next(iter(self._questions))]
-
 
 # -- text ------------------------------------------------------------------------------------
-
-
-def _position_table(positions: list[dict[str, Any]]) -> str:
-    lines = [f"{'symbol':<7}{'side':<5}{'lots':>5} {'open':>7} {'profit':>6}"]
-    for p in positions[:_MAX_ROWS]:
-        profit = p.get("profit")
-        lines.append(f"{_cut(str(p.get('symbol')), 7):<7}{str(p.get('side'))[:4]:<5}{_number(p.get('volume')):>5} "
-                     f"{_number(p.get('price_open')):>7} {'' if profit is None else f'{profit:+.2f}':>6}")
-    if len(positions) > _MAX_ROWS:
-        lines.append(f"… and {len(positions) - _MAX_ROWS} more")
-    return "<pre>" + _e("\n".join(lines)) + "</pre>"
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
-
-
-def _number(value: Any) -> str:
-    return f"{value:.6g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
-
-
-def _count(n: Any) -> str:
-    if not _is_int(n):
-        return "-"
-    return str(n) if n < 10_000 else f"{n / 1000:.0f}k" if n < 1_000_000 else f"{n / 1e6:.1f}M"
-
-
-def _micros(us: Any) -> str:
-    if not isinstance(us, (int, float)):
-        return "-"
-    return (f"{us:.0f}µs" if us < 1000 else f"{us / 1000:.1f}ms" if us < 10_000
-            else f"{us / 1000:.0f}ms" if us < 1e6 else f"{us / 1e6:.1f}s")
-
-
-def _duration(seconds: float) -> str:
-    s = max(0, int(seconds))
-    d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
-    return f"{d}d {h}h" if d else f"{h}h {m}m" if h else f"{m}m {s % 60}s"
-
-
-def _ago(seconds: float) -> str:
-    s = max(0, round(seconds))
-    return f"{s} s" if s < 90 else f"{round(s / 60)} min" if s < 5400 else f"{round(s / 3600)} h"
 
 
 def _parse(text: str) -> tuple[str | None, str]:
@@ -411,11 +363,15 @@ def _is_id(value: Any) -> bool:
     return _is_int(value) or (isinstance(value, str) and 0 < len(value) <= 64)
 
 
-def _who(user: Any) -> str:
+def _who(user: Any, sender_chat: Any = None) -> str:
+    """Who sent it, for the log: "user 42 @name", or the chat it was sent on behalf of."""
+    if sender_chat is not None:
+        return f"on behalf of chat {_loggable(str(_dict(sender_chat).get('id')))}"
     user = _dict(user)
     uid, name = user.get("id"), user.get("username")
     who = f"user {uid}" if _is_int(uid) else "unknown user"
-    return who + (f" @{_loggable(name)}" if isinstance(name, str) else "")
+    return who + (" (a bot)" if user.get("is_bot") is True else "") + (
+        f" @{_loggable(name)}" if isinstance(name, str) else "")
 
 
 def _loggable(text: str) -> str:

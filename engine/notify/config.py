@@ -1,5 +1,6 @@
 """``[telegram]``: the bots, the chats each serves and what each chat wants to hear, and who
-may command the engine.
+may command the engine: the ``admins`` (people, by user id), in their private chat with a bot
+or in a group listed in ``command_chats`` (see access.py).
 
 A chat is served by one bot, the one it is listed under: people start a conversation with a
 bot (or add it to a group) before it may write to them, so the pairing is theirs to make.
@@ -53,7 +54,8 @@ class BotConfig:
 class TelegramConfig:
     api_url: str = DEFAULT_API
     bots: tuple[BotConfig, ...] = ()
-    admins: tuple[int, ...] = ()         # chats whose commands are obeyed
+    admins: tuple[int, ...] = ()         # the people (user ids) whose commands are obeyed
+    command_chats: tuple[int, ...] = ()  # groups where they are; an admin's private chat always is
     parse_mode: str = "HTML"             # how messages are formatted (and escaped)
     throttle_seconds: float = 60.0       # one message per event key in this window
     command_max_age: float = 120.0       # older commands (queued while moonhook was down) are refused

@@ -35,7 +35,8 @@ class TelegramHub:
         self.config = config
         self.bots = {b.id: Bot(b, http, config.api_url) for b in config.bots}
         self.courier = Courier(config, engine.database, self.bots.values())
-        self.commands = Commands(engine, config.admins, max_age=config.command_max_age, clock=engine.clock)
+        self.commands = Commands(engine, config.admins, command_chats=config.command_chats,
+                                 max_age=config.command_max_age, clock=engine.clock)
         self._offsets = UpdateOffsets(engine.database)
         self._scope = trio.CancelScope()
 

@@ -92,8 +92,9 @@ async def _get_updates(bot: BotClient, offset: int | None, timeout: int) -> Any:
 
 async def send_reply(bot: BotClient, reply: Reply) -> None:
     """Sends one of ``Commands.handle``'s replies (HTML): answers the button press, then edits
-    the message named or sends a new one. Raises TelegramError; a press too old to answer is
-    only logged, and the text still goes."""
+    the message named or sends a new one, and hands Telegram's answer (the Message, with the
+    date Telegram gave it) to ``reply.on_sent``. Raises TelegramError; a press too old to
+    answer is only logged, and the text still goes."""
     if reply.callback_query_id is not None:
         try:
             await bot.call("answerCallbackQuery", callback_query_id=reply.callback_query_id,
@@ -105,7 +106,9 @@ async def send_reply(bot: BotClient, reply: Reply) -> None:
     if not reply.text:
         return
     if reply.edit_message_id is not None:
-        await bot.call("editMessageText", chat_id=reply.chat_id, message_id=reply.edit_message_id,
-                       text=reply.text, parse_mode="HTML", reply_markup=reply.reply_markup)
+        sent = await bot.call("editMessageText", chat_id=reply.chat_id, message_id=reply.edit_message_id,
+                              text=reply.text, parse_mode="HTML", reply_markup=reply.reply_markup)
     else:
-        await bot.send_message(reply.chat_id, reply.text, parse_mode="HTML", reply_markup=reply.reply_markup)
+        sent = await bot.send_message(reply.chat_id, reply.text, parse_mode="HTML", reply_markup=reply.reply_markup)
+    if reply.on_sent is not None:
+        reply.on_sent(sent)

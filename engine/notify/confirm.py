@@ -1,0 +1,110 @@
+"""The confirmation a /close waits for: asked once, answered once, by the admin who asked it,
+and only by what was sent after it.
+
+``Questions.ask`` records what a /close would close and returns the token its buttons carry.
+The question is confirmed, within ``confirm_seconds``, by
+
+- a press of its Confirm button by the admin who asked, in the chat it was asked in, or
+- the same command sent again by that admin in that chat, dated after the question: after
+  Telegram's date for the question's message (``sent``, from sendMessage's answer), or,
+  until that is known, after the engine's clock when it was asked. Two copies of a /close
+  queued while moonhook was down (or sent in one double tap) are both older than the question
+  the first one asks, so neither confirms it; a repeat older than the engine's start is older
+  than every question, since none outlives a restart.
+
+Every check and change of a question's state happens in one plain (not async) call, so two
+presses handled at the same moment cannot both pass: nothing runs between the check and the
+mark, and the second finds the question answered.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any, Callable
+
+KEPT = 3600.0      # an answered question is remembered this long, to answer "already done"
+_MOST = 256        # questions remembered at most
+
+# press outcomes: CONFIRMED and CANCELLED changed the question; the others did not
+CONFIRMED, CANCELLED, TIMED_OUT = "confirmed", "cancelled", "timed out"
+UNKNOWN, THEIRS, ANSWERED = "unknown", "theirs", "answered"
+
+
+@dataclass
+class Question:
+    """A /close waiting for its confirmation."""
+
+    chat: str
+    user: str                    # the admin who asked: the only one who confirms
+    target: str                  # a symbol, or "all"
+    symbols: tuple[str, ...]     # what the question showed: these are closed
+    asked_at: float              # clock() when asked
+    after: float                 # a repeat confirms when dated after this (Telegram's clock)
+    state: str = "open"          # open | done | cancelled | expired
+
+
+class Questions:
+    """The open (and recently answered) /close questions, by token. ``clock`` is wall time,
+    as Telegram's message dates are."""
+
+    def __init__(self, confirm_seconds: float, clock: Callable[[], float]):
+        self.confirm_seconds = confirm_seconds
+        self._clock = clock
+        self._by_token: dict[str, Question] = {}
+
+    def ask(self, chat: int | str, user: int, target: str, symbols: tuple[str, ...]) -> str:
+        """Records a question and returns its token (URL-safe, for the buttons' data)."""
+        now = self._clock()
+        self._forget(now)
+        token = secrets.token_urlsafe(8)
+        self._by_token[token] = Question(str(chat), str(user), target, symbols, now, now)
+        return token
+
+    def sent(self, token: str, message: Any) -> None:
+        """Telegram's answer to the question's sendMessage: its ``date`` becomes the date a
+        repeat must pass (Telegram's clock, like the repeat's; the engine's may be off)."""
+        question = self._by_token.get(token)
+        date = message.get("date") if isinstance(message, dict) else None
+        if question is not None and isinstance(date, int) and not isinstance(date, bool):
+            question.after = date
+
+    def repeat(self, chat: int | str, user: int, target: str, date: float) -> Question | None:
+        """The open question this repeat (``date``: the message's) confirms, now marked done;
+        None when it confirms none (then it is a new /close)."""
+        now = self._clock()
+        self._forget(now)
+        for question in self._by_token.values():
+            if (question.state == "open" and question.chat == str(chat) and question.user == str(user)
+                    and question.target == target and now - question.asked_at <= self.confirm_seconds
+                    and date > question.after):
+                question.state = "done"
+                return question
+        return None
+
+    def press(self, token: str, chat: int | str, user: int, confirm: bool) -> tuple[str, Question | None]:
+        """A press of Confirm (``confirm``) or Cancel -> (outcome, the question). CONFIRMED or
+        CANCELLED: the question is marked so now, before the caller awaits anything. TIMED_OUT:
+        too late (marked expired); UNKNOWN: no such question in this chat; THEIRS: another admin
+        asked it; ANSWERED: done, cancelled or expired already (its ``state`` says which)."""
+        now = self._clock()
+        self._forget(now)
+        question = self._by_token.get(token)
+        if question is None or question.chat != str(chat):
+            return UNKNOWN, None
+        if question.user != str(user):
+            return THEIRS, question
+        if question.state != "open":
+            return ANSWERED, question
+        if now - question.asked_at > self.confirm_seconds:
+            question.state = "expired"
+            return TIMED_OUT, question
+        question.state = "done" if confirm else "cancelled"
+        return (CONFIRMED if confirm else CANCELLED), question
+
+    def _forget(self, now: float) -> None:
+        """Drops questions long past: an unknown token is answered "expired" all the same."""
+        for token in [t for t, q in self._by_token.items() if now - q.asked_at > self.confirm_seconds + KEPT]:
+            del self._by_token[token]
+        while len(self._by_token) > _MOST:
+            del self._by_token[next(iter(self._by_token))]

@@ -1,0 +1,65 @@
+"""Short texts for a phone: tables in ``<pre>`` at most about 32 characters wide (so a phone
+shows them without wrapping), numbers and durations in a few characters, and HTML escaping
+for every engine or user text put in them."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+MAX_ROWS = 30               # table rows shown; the rest are counted
+
+
+def position_table(positions: list[dict[str, Any]]) -> str:
+    """The positions as a <pre> table 32 characters wide; past MAX_ROWS, counted."""
+    lines = [f"{'symbol':<7}{'side':<5}{'lots':>5} {'open':>7} {'profit':>6}"]
+    for p in positions[:MAX_ROWS]:
+        profit = p.get("profit")
+        lines.append(f"{cut(str(p.get('symbol')), 7):<7}{str(p.get('side'))[:4]:<5}{number(p.get('volume')):>5} "
+                     f"{number(p.get('price_open')):>7} {'' if profit is None else f'{profit:+.2f}':>6}")
+    if len(positions) > MAX_ROWS:
+        lines.append(f"… and {len(positions) - MAX_ROWS} more")
+    return "<pre>" + escape("\n".join(lines)) + "</pre>"
+
+
+def escape(text: str) -> str:
+    """``text`` safe inside Telegram's HTML (quotes need no escaping outside attributes)."""
+    return html.escape(text, quote=False)
+
+
+def cut(text: str, width: int) -> str:
+    """At most ``width`` characters, an ellipsis marking a cut."""
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def number(value: Any) -> str:
+    """A price or volume in at most 6 significant digits; "?" for what is not a number."""
+    return f"{value:.6g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
+
+
+def count(n: Any) -> str:
+    """A count in at most 5 characters (12k, 1.5M); "-" for what is not an integer."""
+    if not isinstance(n, int) or isinstance(n, bool):
+        return "-"
+    return str(n) if n < 10_000 else f"{n / 1000:.0f}k" if n < 1_000_000 else f"{n / 1e6:.1f}M"
+
+
+def micros(us: Any) -> str:
+    """Microseconds in a few characters (850µs, 1.2ms, 3.4s)."""
+    if not isinstance(us, (int, float)):
+        return "-"
+    return (f"{us:.0f}µs" if us < 1000 else f"{us / 1000:.1f}ms" if us < 10_000
+            else f"{us / 1000:.0f}ms" if us < 1e6 else f"{us / 1e6:.1f}s")
+
+
+def duration(seconds: float) -> str:
+    """An uptime in its two largest units (2d 3h, 4h 5m, 6m 7s)."""
+    s = max(0, int(seconds))
+    d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
+    return f"{d}d {h}h" if d else f"{h}h {m}m" if h else f"{m}m {s % 60}s"
+
+
+def ago(seconds: float) -> str:
+    """An age in its one best unit (45 s, 5 min, 3 h)."""
+    s = max(0, round(seconds))
+    return f"{s} s" if s < 90 else f"{round(s / 60)} min" if s < 5400 else f"{round(s / 3600)} h"
