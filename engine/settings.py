@@ -142,16 +142,35 @@ def _chat_id(v: Any) -> int | str:
     raise _Bad("a chat id (a number, negative for a group) or \"@channelname\"")
 
 
-def _chat_ids(v: Any) -> tuple[int | str, ...]:
-    if not isinstance(v, list):
-        raise _Bad("a list of chat ids, like [123456789]")
-    out = []
-    for i, item in enumerate(v):
-        try:
-            out.append(_chat_id(item))
-        except _Bad as e:
-            raise _Bad(e.expected, item, at=f"[{i}]") from None
-    return tuple(out)
+def _ids_of(item: Check, example: str) -> Check:
+    """A list whose every item passes ``item``; an error names the item's index."""
+    def check(v: Any) -> tuple[int, ...]:
+        if not isinstance(v, list):
+            raise _Bad(f"a list, like {example}")
+        out = []
+        for i, value in enumerate(v):
+            try:
+                out.append(item(value))
+            except _Bad as e:
+                raise _Bad(e.expected, value, at=f"[{i}]") from None
+        return tuple(out)
+    return check
+
+
+def _user_id(v: Any) -> int:
+    """A person's Telegram user id. A chat id here (a group's negative id, "@channel") is what
+    ``admins`` held before it meant people: refused, since it would let every member command."""
+    if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+        return v
+    raise _Bad("a person's user id, a positive number (admins are people, not chats: a group where "
+               "they may command goes in telegram.command_chats)")
+
+
+def _group_id(v: Any) -> int:
+    """A group's chat id (negative): where the admins' commands are also taken."""
+    if isinstance(v, int) and not isinstance(v, bool) and v < 0:
+        return v
+    raise _Bad("a group's chat id, a negative number (an admin's private chat needs no listing)")
 
 
 def _chats(v: Any) -> tuple[ChatConfig, ...]:
@@ -234,7 +253,8 @@ SCHEMA: dict[str, Any] = {
         "budget": {"instructions": _integer(1, 2**53), "timeout": _POSITIVE, "memory_mb": _POSITIVE},
     }),
     "telegram": {
-        "api_url": _url, "admins": _chat_ids, "parse_mode": _choice(*PARSE_MODES),
+        "api_url": _url, "admins": _ids_of(_user_id, "[123456789]"),
+        "command_chats": _ids_of(_group_id, "[-1001234567890]"), "parse_mode": _choice(*PARSE_MODES),
         "throttle_seconds": _NOT_NEGATIVE, "command_max_age": _POSITIVE,
         "webhook_url": _url, "webhook_secret": _string,
         "bots": _Array({"token": _string, "chats": _chats}, "[[telegram.bots]]"),

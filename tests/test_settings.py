@@ -51,7 +51,8 @@ budget = { instructions = 5000000, timeout = 0.2, memory_mb = 32 }
 
 [telegram]
 api_url = "http://127.0.0.1:8081/"
-admins = [111, -100222]
+admins = [111, 333]
+command_chats = [-100222]
 parse_mode = "MarkdownV2"
 throttle_seconds = 30
 command_max_age = 60
@@ -117,8 +118,9 @@ def test_a_full_file_with_every_section(tmp_path):
                                   budget={"instructions": 5_000_000, "timeout": 0.2, "memory_mb": 32})
     assert e.plugin("other") == PluginConfig()
     t = e.telegram
-    assert (t.api_url, t.admins, t.parse_mode, t.throttle_seconds) == ("http://127.0.0.1:8081", (111, -100222),
+    assert (t.api_url, t.admins, t.parse_mode, t.throttle_seconds) == ("http://127.0.0.1:8081", (111, 333),
                                                                        "MarkdownV2", 30.0)
+    assert t.command_chats == (-100222,)
     assert (t.command_max_age, t.webhook_url, t.webhook_secret) == (60.0, "https://example.org/hooks", "tg-secret")
     assert [b.id for b in t.bots] == ["111", "222"] and t.bots[1].chats == (ChatConfig("@desk"),)
     assert t.bots[0].chats == (ChatConfig(111), ChatConfig(-100222, frozenset({"trades", "errors"})))
@@ -187,7 +189,12 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
     ("[telegram]\nbots = 3\n", "telegram.bots: expected an array of tables ([[telegram.bots]]), got 3"),
     ("[telegram]\ntoken = \"x\"\n", "telegram.token: unknown key (known: api_url, admins,"),
     ("[telegram]\napi_url = \"api.telegram.org\"\n", "telegram.api_url: expected an http:// or https:// URL"),
-    ("[telegram]\nadmins = [42, \"x\"]\n", 'telegram.admins[1]: expected a chat id (a number, negative for a group)'),
+    ("[telegram]\nadmins = [42, \"x\"]\n", "telegram.admins[1]: expected a person's user id, a positive number"),
+    ("[telegram]\nadmins = 42\n", "telegram.admins: expected a list, like [123456789], got 42"),
+    ("[telegram]\ncommand_chats = [-100222, 42]\n",
+     "telegram.command_chats[1]: expected a group's chat id, a negative number (an admin's private chat needs no "
+     "listing), got 42"),
+    ("[telegram]\ncommand_chats = [\"@desk\"]\n", 'telegram.command_chats[0]: expected a group\'s chat id'),
     ("[telegram]\nparse_mode = \"Markdown\"\n", 'telegram.parse_mode: expected one of HTML, MarkdownV2, got "Markdown"'),
     ("[[telegram.bots]]\ntoken = \"1:A\"\nchats = [0]\n", "telegram.bots[0].chats[0]: expected a chat id"),
     ("[[telegram.bots]]\ntoken = \"1:A\"\nchats = [{ id = 5, events = [\"fills\"] }]\n",
@@ -238,3 +245,15 @@ def test_a_bot_token_never_appears_in_an_error_or_a_repr(tmp_path):
 def test_an_env_secret_never_appears_in_an_error(tmp_path):
     message = error(tmp_path, "[server]\nport = -1\n", {"MOONHOOK_SECRET": "hunter2-secret"})
     assert "server.port" in message and "hunter2" not in message
+
+
+@pytest.mark.parametrize("admin", ["-100222", '"@desk"', "0"])
+def test_a_chat_among_the_admins_stops_the_start_instead_of_letting_its_members_command(tmp_path, admin):
+    # Before admins meant people, a group's chat id there let every member command. Such a config cannot
+    # say who the admins are, so it is refused (with what to write instead) rather than half kept.
+    message = error(tmp_path, f"[telegram]\nadmins = [111, {admin}]\n")
+    assert message.startswith(f"{tmp_path / 'moonhook.toml'}: telegram.admins[1]: expected a person's user id")
+    assert "admins are people, not chats" in message and "telegram.command_chats" in message
+    assert message.endswith(f"got {admin}")
+    ok = load_settings(write(tmp_path, "[telegram]\nadmins = [111]\ncommand_chats = [-100222]\n"), {})
+    assert (ok.engine.telegram.admins, ok.engine.telegram.command_chats) == ((111,), (-100222,))
