@@ -130,9 +130,12 @@ def render_config(secret: str, api_token: str) -> str:
 # Telegram: uncomment to be told of trades and trouble, and to command the engine from a
 # chat. A chat is served by the bot it is listed under (start a conversation with the bot
 # first); events: trades, errors, admin, plugin (default: all). Commands (/status, /pause,
-# /close ...) are obeyed from the admins' chats only.
+# /close ...) are obeyed from the admins only: people, by their Telegram user id (the log
+# names yours when you send the bot a command before you are listed), in their private chat
+# with the bot, or in a group listed in command_chats, where the other members are ignored.
 # [telegram]
-# admins = [123456789]
+# admins = [123456789]               # user ids, not chats: a group here is refused
+# command_chats = [-1001234567890]   # groups where the admins may command (default: none)
 # [[telegram.bots]]
 # token = "123456:ABC-DEF..."   # from @BotFather; keep this file private
 # chats = [123456789, {{ id = -1001234567890, events = ["trades"] }}]
