@@ -48,8 +48,12 @@ async def test_the_engine_takes_commands_from_the_admins_in_a_listed_group_and_n
             await until(lambda: server.messages(TOKEN, GROUP))
             assert "running" in server.messages(TOKEN, GROUP)[0].text and not engine.paused
             server.push_message(TOKEN, GROUP, "/pause", user_id=ADMIN)
-            await until(lambda: engine.paused)
-            assert len(server.messages(TOKEN, GROUP)) == 2          # the member's /pause got no answer
+            await until(lambda: len(server.messages(TOKEN, GROUP)) == 2)
+            assert engine.paused and server.messages(TOKEN, GROUP)[1].text.startswith("⏸")
+            server.push_message(TOKEN, GROUP, "/resume", user_id=STRANGER)
+            server.push_message(TOKEN, ADMIN, "/status")            # the admin's private chat, after it
+            await until(lambda: any("paused" in m.text for m in server.messages(TOKEN, ADMIN)))
+            assert engine.paused and len(server.messages(TOKEN, GROUP)) == 2   # the members get no answer
 
 
 async def test_a_group_member_who_is_not_an_admin_is_not_obeyed(tmp_path, caplog):
