@@ -152,8 +152,15 @@ def _v6(db: sqlite_utils.Database) -> None:
     db["mt5_state"].create({"key": str, "value": str}, pk="key")
 
 
+def _v7(db: sqlite_utils.Database) -> None:
+    # The safety switches (storage/switches.py): the pause and each plugin's on/off, with who,
+    # when and why, so that a restart does not undo them.
+    db["switches"].create({"target": str, "state": str, "by": str, "at": float, "reason": str, "digest": str},
+                          pk="target", not_null={"state", "by", "at"})
+
+
 # Append only: a released migration is never edited, the next change is a new function.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
 
 
 class WriteTurn:

@@ -17,7 +17,8 @@ from ..alerts import Alert
 from .database import Database
 
 # "paused": journaled while the engine was paused, not processed (unless resumed with them).
-STATUSES = ("received", "processing", "done", "rejected", "duplicate", "failed", "paused")
+# "expired": too old when its turn came (pipeline/expiry.py), not processed.
+STATUSES = ("received", "processing", "done", "rejected", "duplicate", "failed", "paused", "expired")
 UNFINISHED = ("received", "processing")
 
 
