@@ -84,6 +84,11 @@ class EngineConfig:
     # The breaker: a plugin failing this many hook calls in a row (errors or budget
     # overruns) is switched off until its file is saved again or the API enables it; 0: never.
     breaker: int = 5
+    # An alert older than this (seconds from its receipt) when its turn comes, at recovery after
+    # a stop or at a resume with the missed alerts, is expired, not executed; 0: no limit. An
+    # alert's own ``ttl`` can shorten it, never lengthen it.
+    max_alert_age: float = 120.0
+    expire_closes: bool = True       # closes and stop changes expire too (an old close can be as wrong)
     default_budget: Budget = DEFAULT_BUDGET
     budget_limits: Budget = BUDGET_LIMITS
     symbol_map: Mapping[str, str] = field(default_factory=dict)
@@ -102,6 +107,11 @@ class EngineConfig:
             raise ValueError(f"engine.broker: expected one of {', '.join(BROKERS)}, got {self.broker!r}")
         if isinstance(self.breaker, bool) or not (isinstance(self.breaker, int) and 0 <= self.breaker <= 1000):
             raise ValueError(f"engine.breaker: must be an integer from 0 (off) to 1000, got {self.breaker!r}")
+        if isinstance(self.max_alert_age, bool) or not (isinstance(self.max_alert_age, (int, float))
+                                                        and 0 <= self.max_alert_age < float("inf")):
+            raise ValueError(f"engine.max_alert_age: must be 0 (no limit) or more seconds, got {self.max_alert_age!r}")
+        if not isinstance(self.expire_closes, bool):
+            raise ValueError(f"engine.expire_closes: must be true or false, got {self.expire_closes!r}")
         if not (isinstance(self.workers, int) and 1 <= self.workers <= 64):
             raise ValueError(f"engine.workers: must be an integer from 1 to 64, got {self.workers!r}")
 

@@ -103,6 +103,13 @@ def render_config(secret: str, api_token: str) -> str:
 # A plugin whose hooks fail (or overrun their budget) this many times in a row is switched
 # off until its file is saved again or the API enables it; 0: never.
 {_toml(breaker=engine.breaker)}
+# An alert older than this many seconds when its turn comes (recovered after a stop, or
+# resumed with the missed alerts after a pause) is journaled as expired and not executed;
+# 0: no limit. An alert may give its own ttl (seconds), which can shorten this, never lengthen it.
+{_toml(max_alert_age=int(engine.max_alert_age))}
+# Closes and stop changes (close, closelong, closeshort, closeall, newsltp) expire alike;
+# false executes them whatever their age. Trend alerts are recorded whatever their age.
+{_toml(expire_closes=engine.expire_closes)}
 # The volume of an entry that gives neither volume nor risk (unset: such an entry is refused).
 # default_volume = 0.01
 # TradingView's symbol names to the broker's:

@@ -234,6 +234,7 @@ SCHEMA: dict[str, Any] = {
     "engine": {
         "scripts": _folder, "data": _folder, "broker": _choice(*BROKERS), "execute_alerts": _boolean,
         "dedup_window": _NOT_NEGATIVE, "default_volume": _POSITIVE, "breaker": _integer(0, 1000),
+        "max_alert_age": _NOT_NEGATIVE, "expire_closes": _boolean,
         "symbol_map": _table_of(_string, "a table of symbol names (\"OANDA:EURUSD\" = \"EURUSD\")"),
     },
     "sandbox": {  # the default budget; a plugin's own may not pass BUDGET_LIMITS

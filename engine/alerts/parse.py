@@ -20,7 +20,7 @@ from .symbols import SymbolMap
 
 MAX_TEXT = 4096
 MAX_DEPTH = 32  # levels of JSON nesting an alert may have
-_NUMBERS = ("price", "volume", "risk", "sl", "tp", "sl_pips", "tp_pips")
+_NUMBERS = ("price", "volume", "risk", "sl", "tp", "sl_pips", "tp_pips", "ttl")  # ttl: seconds
 _STRINGS = {"id": 128, "comment": 256, "timeframe": 16, "state": 16}
 _JSON_ALIASES = {"ticker": "symbol", "close": "price"}
 _NEVER_KEPT = {"secret"}  # authentication, handled by the web layer: never journaled
