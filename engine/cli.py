@@ -26,6 +26,7 @@ from .checker import check_files
 from .config import Settings
 from .logs import setup_logging
 from .pipeline import open_engine
+from .pipeline.switchboard import when
 from .scaffold import TRY_ALERT, describe, init_project
 from .settings import SettingsError, load_settings
 
@@ -166,7 +167,21 @@ async def _status(settings: Settings) -> int:
         print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)) + "  " + str(r[-1]))
     for file, error in (listing.get("load_errors") or {}).items():
         print(f"not loaded: {error}")
+    _switches(listing)
     return 0 if health.get("status") == "ok" else 1
+
+
+def _switches(listing: dict) -> None:
+    """Who paused (or resumed) and who switched each plugin, when and why: kept across restarts."""
+    def said(s: dict) -> str:
+        return f" by {s.get('by')} at {when(s['at'])}" + (f": {s['reason']}" if s.get("reason") else "")
+
+    pause = listing.get("pause") or {}
+    if pause.get("at") is not None:
+        print(("paused" if pause.get("paused") else "resumed") + said(pause))
+    for p in listing.get("plugins", []):
+        if (p.get("switched") or {}).get("at") is not None:
+            print(f"{p['name']}: switched {'on' if p['switched'].get('enabled') else 'off'}" + said(p["switched"]))
 
 
 def _json(response: httpx.Response) -> dict:

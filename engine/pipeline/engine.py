@@ -39,6 +39,7 @@ from .reports import describe_event, describe_rejection, log_alert
 from .roster import PluginSet
 from .run import DURABLE, Journaled, NotJournaled, Run
 from .run import current as _run
+from .switchboard import Switchboard
 from .watch import watch as watch_files
 from .writer import JournalWriter
 
@@ -79,7 +80,8 @@ class Engine:
         self._pending = 0
         self._idle = trio.Event()
         self._idle.set()
-        self.paused = False
+        self.switchboard = Switchboard(self)  # the pause and plugin switches kept from the last run
+        self.paused = self.switchboard.kept_paused()
 
     # -- alerts in ------------------------------------------------------------------------
 
@@ -157,29 +159,21 @@ class Engine:
         if self._pending == 0:
             self._idle.set()
 
-    def pause(self) -> None:
-        """Alerts are still journaled and answered, but not processed (status "paused")."""
-        if not self.paused:
-            self.paused = True
-            log.warning("paused: alerts are journaled, not executed")
-            self.notifier.send("admin", "moonhook paused: alerts are journaled, not executed")
+    def pause(self, by: str = "api", reason: str | None = None) -> None:
+        """Alerts are still journaled and answered, but not processed (status "paused"), also
+        after a restart, until a resume. ``by``: api, telegram:<user id>."""
+        self.switchboard.pause_engine(by, reason)
 
-    async def resume(self, execute_missed: bool = False) -> int:
+    async def resume(self, execute_missed: bool = False, by: str = "api") -> int:
         """Processes alerts again; those journaled while paused only if ``execute_missed``
         (oldest first). Returns how many of them were queued."""
-        self.paused = False
-        missed = self.journal.with_status("paused") if execute_missed else []
-        for row in missed:
-            await self.writer.set_status(row["id"], "received", None)
-            self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter())
-        log.warning("resumed%s", f"; {len(missed)} alerts from the pause queued" if missed else "")
-        self.notifier.send("admin", "moonhook resumed" + (f"; {len(missed)} missed alerts queued" if missed else ""))
-        return len(missed)
+        return await self.switchboard.resume_engine(execute_missed, by)
 
-    def set_enabled(self, name: str, enabled: bool, by: str = "api") -> Plugin:
-        """Switches a plugin on or off at once (its hooks, its timer); raises KeyError. A
-        plugin the breaker switched off comes back this way. ``by`` says who (api, telegram)."""
-        return self.lifecycle.set_enabled(name, enabled, by)
+    def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> Plugin:
+        """Switches a plugin on or off at once (its hooks, its timer), also after a restart;
+        raises KeyError. A plugin the breaker switched off comes back this way. ``by`` says
+        who (api, telegram:<user id>)."""
+        return self.lifecycle.set_enabled(name, enabled, by, reason)
 
     async def drain(self) -> None:
         """Returns once every queued alert has been processed."""
@@ -332,8 +326,12 @@ class Engine:
     # -- start and stop -----------------------------------------------------------------
 
     async def recover(self) -> int:
-        """Queues every journaled alert not fully processed, oldest first; returns how many."""
+        """Queues every journaled alert not fully processed, oldest first; returns how many.
+        Paused, they are held as paused instead."""
         rows = self.journal.unfinished()
+        if self.paused:
+            await self.switchboard.hold(rows)
+            return 0
         for row in rows:
             self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter())
         if rows:

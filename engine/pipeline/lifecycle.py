@@ -151,8 +151,7 @@ class Lifecycle:
         replaced = list({id(p): p for p in (old, named) if p is not None}.values())
         for before in replaced:
             new.stats = before.stats
-            if before.disabled_by == "api":  # a trader's switch survives a reload
-                new.enabled, new.disabled_by = False, "api"
+        engine.switchboard.loaded(new, replaced)  # an administrator's switch survives a reload
         new.stats.consecutive_failures = 0
         engine.plugins.swap(add=new, remove=replaced)
         self._stop_timers(replaced)
@@ -241,8 +240,9 @@ class Lifecycle:
 
     # -- switches: the API, the breaker, the config -------------------------------------------
 
-    def set_enabled(self, name: str, enabled: bool, by: str = "api") -> Plugin:
-        """Switches a plugin on or off at once (its hooks, its timer); raises KeyError."""
+    def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> Plugin:
+        """Switches a plugin on or off at once (its hooks, its timer), kept for the next start
+        unless ``by`` is "config"; raises KeyError."""
         plugin = self._engine.plugins.get(name)
         if plugin is None:
             raise KeyError(f"no plugin named {name!r}")
@@ -252,16 +252,19 @@ class Lifecycle:
             plugin.stats.consecutive_failures = 0
         self._engine.plugins.changed()
         log.warning("plugin %s %s (%s)", name, "enabled" if enabled else "disabled", by)
+        self._engine.switchboard.switched(plugin, enabled, by, reason)
         return plugin
 
     def hook_failed(self, plugin: Plugin, limit: int) -> None:
         """The breaker: after ``limit`` failures in a row (errors or budget overruns) the plugin
-        is switched off until its file is saved again or the API enables it."""
+        is switched off, also across restarts, until its file is saved again (or changed while
+        moonhook is stopped) or an administrator enables it."""
         if not limit or not plugin.enabled or plugin.stats.consecutive_failures < limit:
             return
         if self._engine.plugins.get(plugin.name) is not plugin:
             return  # an old version finishing an alert in flight
-        self.set_enabled(plugin.name, False, by="breaker")
+        self.set_enabled(plugin.name, False, by="breaker",
+                         reason=f"{limit} failures in a row; last: {plugin.stats.last_error}")
         told = (f"plugin {plugin.name} disabled by the breaker after {limit} failures in a row "
                 f"(last: {plugin.stats.last_error}); save {plugin.path.name} again or enable it through the API")
         log.error("%s", told)

@@ -198,7 +198,8 @@ class Plugin:
     enabled: bool = True
     stats: PluginStats = field(default_factory=PluginStats)
     digest: str = ""
-    disabled_by: str | None = None     # config | api | breaker, while disabled
+    disabled_by: str | None = None     # config | api | telegram:<user id> | breaker, while disabled
+    switched: dict[str, Any] | None = None  # the last kept switch: enabled, by, at, reason (switchboard.py)
     reload_error: str | None = None    # the last save that did not load; this version serves on
 
     @property
@@ -220,4 +221,6 @@ class Plugin:
             row["disabled_by"] = self.disabled_by
         if self.reload_error is not None:
             row["last_error"] = self.reload_error
+        if self.switched is not None:
+            row["switched"] = dict(self.switched)
         return row

@@ -40,6 +40,13 @@ def _truthy(value: Any) -> bool:
     return value is True or value == 1
 
 
+async def _reason() -> str | None:
+    """An optional ``{"reason": "..."}`` in the body of a switch, kept with it."""
+    body = await request.get_json(force=True, silent=True)
+    reason = body.get("reason") if isinstance(body, dict) else None
+    return reason[:200] if isinstance(reason, str) and reason.strip() else None
+
+
 def plugin_row(engine: Any, plugin: Any) -> dict[str, Any]:
     row = plugin.to_plain()
     try:
@@ -69,7 +76,9 @@ def api_blueprint(engine: Any, server: ServerConfig) -> Blueprint:
                  for file, error in sorted(engine.load_errors.items()) if file not in served]
         rows += [{"name": Path(file).stem, "file": file, "enabled": False, "state": "loading"}
                  for file in sorted(engine.lifecycle.loading) if file not in served and file not in engine.load_errors]
-        return {"plugins": rows, "load_errors": dict(engine.load_errors)}
+        # Who paused or resumed last, and when (the switches are kept across restarts).
+        pause = {**(engine.switchboard.pause or {}), "paused": engine.paused}
+        return {"plugins": rows, "load_errors": dict(engine.load_errors), "pause": pause}
 
     @bp.get("/alerts")
     async def alerts():
@@ -100,14 +109,14 @@ def api_blueprint(engine: Any, server: ServerConfig) -> Blueprint:
     @bp.post("/plugins/<name>/<any(enable, disable):switch>")
     async def switch_plugin(name: str, switch: str):
         try:
-            plugin = engine.set_enabled(name, switch == "enable")
+            plugin = engine.set_enabled(name, switch == "enable", reason=await _reason())
         except KeyError:
             return {"error": f"no plugin named {name!r}"}, 404
         return plugin_row(engine, plugin)
 
     @bp.post("/pause")
     async def pause():
-        engine.pause()
+        engine.pause(reason=await _reason())
         return {"paused": True}
 
     @bp.post("/resume")
