@@ -31,7 +31,7 @@ from ..metrics import Metrics
 from ..monitor import Monitor
 from ..notify import Notifier
 from ..storage import AlertJournal, Database, MetaCache, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
-from . import execution
+from . import execution, expiry
 from .hooks import Hooks
 from .lifecycle import Lifecycle
 from .plugins import Plugin
@@ -91,7 +91,7 @@ class Engine:
 
         The alert is queued as soon as its entry has an id, and its plugins run while the
         commit's fsync runs in a thread; its effects wait for the commit (see ``Journaled``)."""
-        received = perf_counter()
+        received, now = perf_counter(), self.clock()
         paused = self.paused
         if not paused:
             self.pool.wake()  # the plugins' workers wake while the journal writes
@@ -99,10 +99,10 @@ class Engine:
 
         def written(recorded: Recorded) -> None:  # before the commit
             if not paused:
-                self._enqueue(recorded.id, alert, received, gate)
+                self._enqueue(recorded.id, alert, received, gate, now)
 
         try:
-            recorded = await self.writer.record(alert, self.clock(), "paused" if paused else "received", written)
+            recorded = await self.writer.record(alert, now, "paused" if paused else "received", written)
         except BaseException:
             gate.settle(False)
             raise
@@ -110,25 +110,32 @@ class Engine:
         self.metrics.recorded(recorded, paused)
         return recorded
 
-    def _enqueue(self, alert_id: int, alert: Alert, received: float, gate: Journaled = DURABLE) -> None:
+    def _enqueue(self, alert_id: int, alert: Alert, received: float, gate: Journaled = DURABLE,
+                 received_at: float | None = None) -> None:
+        """Queues an alert in its lane; its age at its turn is from ``received_at`` (``expiry.py``)."""
         key = alert.symbol or ""
         lane = self._lanes.get(key)
         if lane is None:
-            lane, receive = trio.open_memory_channel[tuple[int, Alert, float, Journaled]](math.inf)
+            lane, receive = trio.open_memory_channel[tuple[int, Alert, float, Journaled, float | None]](math.inf)
             self._lanes[key] = lane
             self._nursery.start_soon(self._lane, receive, name=f"lane {key or '*'}")
         if self._pending == 0:
             self._idle = trio.Event()
         self._pending += 1
-        lane.send_nowait((alert_id, alert, received, gate))
+        lane.send_nowait((alert_id, alert, received, gate, received_at))
 
     async def _lane(self, receive: trio.MemoryReceiveChannel) -> None:
         # The next alert starts as soon as this one's status is queued: the writer commits in
         # order, and the alert counts as pending (see ``drain``) until its status is durable.
-        async for alert_id, alert, received, gate in receive:
+        async for alert_id, alert, received, gate, received_at in receive:
             try:
-                with self.working(Run(alert_id, "alert", received, gate)) as run:
-                    status, outcome = await self._process(alert_id, alert, run)
+                stale = expiry.check(self.config, alert, received_at, self.clock())
+                if stale is not None:  # too old now: nothing runs for it
+                    await gate.wait()
+                    status, outcome = "expired", stale
+                else:
+                    with self.working(Run(alert_id, "alert", received, gate)) as run:
+                        status, outcome = await self._process(alert_id, alert, run)
             except NotJournaled:
                 log.error("alert %d was not journaled (the write failed); nothing was done for it", alert_id)
                 self._processed()
@@ -150,6 +157,8 @@ class Engine:
             if status == "rejected":
                 self.notifier.send("trades", describe_rejection(alert_id, alert, outcome),
                                    key=f"rejected:{outcome['rejected_by']}")
+            elif status == "expired":
+                self.notifier.send("admin", expiry.describe(alert_id, alert, outcome), key="expired")
         else:  # the next start processes it again
             log.error("alert %d: %s; it is processed again at the next start", alert_id, error)
         self._processed()
@@ -166,7 +175,7 @@ class Engine:
 
     async def resume(self, execute_missed: bool = False, by: str = "api") -> int:
         """Processes alerts again; those journaled while paused only if ``execute_missed``
-        (oldest first). Returns how many of them were queued."""
+        (oldest first, expired if too old). Returns how many of them were queued."""
         return await self.switchboard.resume_engine(execute_missed, by)
 
     def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> Plugin:
@@ -326,14 +335,14 @@ class Engine:
     # -- start and stop -----------------------------------------------------------------
 
     async def recover(self) -> int:
-        """Queues every journaled alert not fully processed, oldest first; returns how many.
-        Paused, they are held as paused instead."""
+        """Queues every journaled alert not fully processed, oldest first (each expired if too
+        old when its turn comes); returns how many. Paused, they are held as paused instead."""
         rows = self.journal.unfinished()
         if self.paused:
             await self.switchboard.hold(rows)
             return 0
         for row in rows:
-            self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter())
+            self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter(), DURABLE, row["received_at"])
         if rows:
             log.warning("recovering %d alerts journaled before a stop: %s", len(rows),
                         ", ".join(str(r["id"]) for r in rows[:20]) + (" ..." if len(rows) > 20 else ""))

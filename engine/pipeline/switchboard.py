@@ -7,7 +7,8 @@ never resumes trading, nor brings back a plugin that was switched off. What a st
 of a plugin's file does with a kept switch:
 
 - pause: the engine starts paused. Alerts left unfinished by the stop are set ``paused`` as
-  if they had come during the pause; a resume with the missed alerts takes them.
+  if they had come during the pause; a resume with the missed alerts takes them, and their
+  age is checked then (``expiry.py``).
 - an administrator's disable: the plugin stays off across restarts and saves of its file
   until an administrator enables it.
 - the breaker's disable: the plugin stays off across restarts while its file is the version
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ..alerts import Alert
 from ..storage.switches import PAUSE, PLUGIN, Switch, Switches
 from .plugins import Plugin
+from .run import DURABLE
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -91,7 +93,7 @@ class Switchboard:
 
     async def resume_engine(self, execute_missed: bool, by: str) -> int:
         """Processes alerts again; those journaled while paused only if ``execute_missed``
-        (oldest first). Returns how many were queued."""
+        (oldest first, each expired if too old when its turn comes). Returns how many were queued."""
         engine = self._engine
         if engine.paused:
             engine.paused = False
@@ -99,7 +101,7 @@ class Switchboard:
         missed = engine.journal.with_status("paused") if execute_missed else []
         for row in missed:
             await engine.writer.set_status(row["id"], "received", None)
-            engine._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter())
+            engine._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter(), DURABLE, row["received_at"])
         log.warning("resumed by %s%s", by, f"; {len(missed)} alerts from the pause queued" if missed else "")
         engine.notifier.send("admin", f"moonhook resumed by {by}" +
                              (f"; {len(missed)} missed alerts queued" if missed else ""))
