@@ -11,7 +11,10 @@ from engine.cli import _status
 from engine.config import Settings
 from engine.storage import AlertJournal, Database
 
+from engine.notify.commands import Commands
+
 from engine_support import process, running, submit
+from telegram_support import ADMIN, GROUP, Chat, ask
 from web_support import AUTH, SECRET, SERVER, serving
 
 FAILING = 'function on_alert(a) error("boom") end'
@@ -157,3 +160,18 @@ async def test_pause_by_default_is_the_apis_and_repeats_do_not_rewrite_the_recor
         await engine.resume(by="telegram:1")
         assert engine.switchboard.pause == {"paused": False, "by": "telegram:1", "at": clock.now, "reason": None}
         assert (await submit(engine, "buy EURUSD volume=0.1 price=1.1")).id
+
+
+async def test_telegram_switches_are_kept_with_the_admin_who_sent_them(tmp_path):
+    clock = Clock(now=__import__("time").time())             # Telegram dates are wall time
+    async with running(tmp_path, {"count": COUNT}, clock=clock) as engine:
+        commands = Commands(engine, [ADMIN, 5151], command_chats=[GROUP], clock=clock)
+        assert "disabled" in (await ask(commands, Chat(clock, GROUP, user_id=5151).say("/disable count"))).text
+        assert "Paused" in (await ask(commands, Chat(clock).say("/pause"))).text
+    async with running(tmp_path, {"count": COUNT}, clock=clock) as engine:
+        assert engine.paused and engine.switchboard.pause["by"] == f"telegram:{ADMIN}"
+        assert engine.plugins.get("count").switched["by"] == "telegram:5151"
+        commands = Commands(engine, [ADMIN], clock=clock)
+        assert "Resumed" in (await ask(commands, Chat(clock).say("/resume"))).text
+        assert engine.switchboard.pause == {"paused": False, "by": f"telegram:{ADMIN}", "at": clock.now,
+                                            "reason": None}

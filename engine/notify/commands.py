@@ -149,19 +149,19 @@ class Commands:
             if not arg:
                 return Reply(chat_id, f"Usage: /{name} NAME (/plugins lists them)")
             try:
-                plugin = engine.set_enabled(arg, name == "enable", by="telegram")
+                plugin = engine.set_enabled(arg, name == "enable", by=f"telegram:{user}")
             except KeyError:
                 return Reply(chat_id, f"No plugin {_e(arg)}; /plugins lists them.")
             return Reply(chat_id, f"Plugin <b>{_e(plugin.name)}</b> {name}d.")
         if name == "pause":
             if engine.paused:
                 return Reply(chat_id, "Already paused. /resume to execute alerts again.")
-            engine.pause()
+            engine.pause(by=f"telegram:{user}")
             return Reply(chat_id, "⏸ <b>Paused</b>: alerts are journaled, not executed. /resume to go on.")
         if name == "resume":
             if not engine.paused:
                 return Reply(chat_id, "Not paused: alerts are being executed.")
-            await engine.resume()
+            await engine.resume(by=f"telegram:{user}")
             return Reply(chat_id, "▶️ <b>Resumed</b>: new alerts are executed. Those received while paused "
                                   "are not (they stay journaled as paused).")
         if name == "positions":
