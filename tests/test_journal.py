@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine.alerts import parse_body
+from engine.pipeline import open_engine
+from engine.settings import load_settings
 from engine.storage import MIGRATIONS, AlertJournal, Database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +34,37 @@ def test_opened_durable_and_migrated(tmp_path):
     again = Database(tmp_path / "m.db")  # migrating twice changes nothing
     assert again.schema_version == len(MIGRATIONS)
     again.close()
+
+
+def _pragmas(db) -> tuple[str, int, str]:
+    """journal_mode, synchronous (2 FULL, 1 NORMAL) and the file of the connection ``db``."""
+    mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+    synchronous = db.execute("PRAGMA synchronous").fetchone()[0]
+    file = next(row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main")
+    return mode, synchronous, file
+
+
+async def test_the_running_engine_journals_on_a_connection_that_fsyncs_its_commits(tmp_path):
+    """The pragmas of the connections the engine itself writes through, opened as `moonhook
+    run` opens them (its settings file, the file watcher): a kill -9 cannot show a missing
+    fsync, so nothing else would notice the journal's connection losing synchronous=FULL."""
+    config = tmp_path / "moonhook.toml"
+    config.write_text('[engine]\nscripts = "scripts"\ndata = "data"\n', encoding="utf-8")
+    (tmp_path / "scripts").mkdir()
+    settings = load_settings(config).engine
+    async with open_engine(settings, watch=True, settings_file=config,
+                           reload_settings=lambda: load_settings(config).engine) as engine:
+        recorded = await engine.submit(parse_body("buy EURUSD volume=0.1 price=1.1"))
+        await engine.drain()  # the journal's writer and the engine's connection have both written
+        assert engine.journal.get(recorded.id)["status"] == "done"
+        # What the journal writer commits on: its transaction's connection.
+        with engine.journal.transaction() as db:
+            journal = _pragmas(db)
+        engine_own = _pragmas(engine.database.db)  # the paper broker, ledger, store, outbox
+    database = str(settings.database.resolve())
+    assert journal == ("wal", 2, database)  # FULL: an acknowledged alert survives a power cut
+    # NORMAL, no fsync of its own: durable with the journal's next fsync of the same WAL file
+    assert engine_own == ("wal", 1, database)
 
 
 def test_a_newer_schema_is_refused(tmp_path):
