@@ -1,0 +1,206 @@
+"""The file watcher (engine/pipeline/watch.py): saves reach ``changed`` as batches, through
+inotify on Linux and through watchfiles where inotify cannot be had. Each test waits for the
+batch itself (a generous bound only so that a broken watcher fails instead of hanging)."""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+import trio
+import trio.testing
+
+from engine.pipeline import watch as watch_module
+from engine.pipeline.watch import IN_CLOSE_WRITE, IN_Q_OVERFLOW, Inotify, InotifyUnavailable, watch
+
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+BOUND = 10.0  # seconds: far beyond any batch; reached only if the watcher is broken
+
+
+def lua(path: Path) -> bool:
+    return path.suffix == ".lua"
+
+
+@asynccontextmanager
+async def watching(*folders: Path) -> AsyncIterator[trio.MemoryReceiveChannel]:
+    """Watches ``folders`` for .lua files; yields the channel the batches arrive on."""
+    send, receive = trio.open_memory_channel(100)
+    stop = trio.Event()
+
+    async def changed(paths: set[Path]) -> None:
+        await send.send(paths)
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(watch, list(folders), lua, changed, stop)
+        yield receive
+        stop.set()  # ends the watch: the nursery closes without being cancelled
+
+
+async def next_batch(batches: trio.MemoryReceiveChannel) -> set[Path]:
+    with trio.fail_after(BOUND):
+        return await batches.receive()
+
+
+def save(path: Path, text: str) -> None:
+    """As editors do: a temporary file beside it, renamed over it."""
+    temp = path.with_name(f".{path.name}.swp")
+    temp.write_text(text)
+    os.replace(temp, path)
+
+
+async def test_a_save_a_write_and_a_delete_each_arrive(tmp_path):
+    a = tmp_path / "a.lua"
+    async with watching(tmp_path) as batches:
+        save(a, "-- 1")
+        assert await next_batch(batches) == {a}
+        a.write_text("-- 2")
+        assert await next_batch(batches) == {a}
+        a.unlink()
+        assert await next_batch(batches) == {a}
+
+
+async def test_a_burst_is_one_batch_and_other_files_are_left_out(tmp_path):
+    a, b = tmp_path / "a.lua", tmp_path / "b.lua"
+    async with watching(tmp_path) as batches:
+        # All written before the watcher runs again: its first read sees the whole burst.
+        for n in range(5):
+            save(a, f"-- {n}")
+        (tmp_path / "notes.txt").write_text("not a script")
+        b.write_text("-- b")
+        assert await next_batch(batches) == {a, b}
+        (tmp_path / "notes.txt").write_text("still not a script")  # no batch of its own
+        save(b, "-- b2")
+        assert await next_batch(batches) == {b}
+
+
+@linux
+async def test_a_batch_ends_after_a_quiet_step_or_the_debounce_at_most(tmp_path, mock_clock):
+    # Trio's clock moves only when jumped; each write is read before the next jump (the
+    # watcher is blocked again once it has read what the kernel queued). No fail_after here:
+    # this clock would never reach it; nothing below waits for a time to pass.
+    step, debounce = watch_module.STEP_MS / 1000, watch_module.DEBOUNCE_MS / 1000
+    a, b = tmp_path / "a.lua", tmp_path / "b.lua"
+    async with watching(tmp_path) as batches:
+        a.write_text("-- a")
+        await trio.testing.wait_all_tasks_blocked()
+        mock_clock.jump(step * 0.75)
+        b.write_text("-- b")                         # within the quiet step: same batch
+        await trio.testing.wait_all_tasks_blocked()
+        mock_clock.jump(step * 0.75)                 # a step after a, not after b
+        await trio.testing.wait_all_tasks_blocked()
+        with pytest.raises(trio.WouldBlock):
+            batches.receive_nowait()
+        mock_clock.jump(step * 0.5)                  # a quiet step after b
+        await trio.testing.wait_all_tasks_blocked()
+        assert batches.receive_nowait() == {a, b}
+
+        # Saves that never pause for a step: handed over at the debounce bound.
+        start = trio.current_time()
+        while trio.current_time() - start < 2 * debounce:
+            a.write_text(f"-- {trio.current_time()}")
+            await trio.testing.wait_all_tasks_blocked()
+            try:
+                assert batches.receive_nowait() == {a}
+                break
+            except trio.WouldBlock:
+                mock_clock.jump(step / 2)
+        assert debounce <= trio.current_time() - start < debounce + step
+
+
+async def test_two_folders_and_not_their_subfolders(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    (one / "sub").mkdir(parents=True)
+    two.mkdir()
+    async with watching(one, two) as batches:
+        (one / "sub" / "deep.lua").write_text("-- not watched")
+        (two / "b.lua").write_text("-- b")
+        assert await next_batch(batches) == {two / "b.lua"}
+        (one / "a.lua").write_text("-- a")
+        assert await next_batch(batches) == {one / "a.lua"}
+
+
+async def test_stop_ends_the_watch_at_once(tmp_path):
+    stop = trio.Event()
+
+    async def changed(paths: set[Path]) -> None:
+        raise AssertionError("nothing was saved")
+
+    with trio.fail_after(BOUND):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(watch, [tmp_path], lua, changed, stop)
+            stop.set()
+    # and a watch started after its stop was set returns at once too
+    with trio.fail_after(BOUND):
+        await watch([tmp_path], lua, changed, stop)
+
+
+async def test_a_batch_being_handled_is_finished_when_stop_is_set(tmp_path):
+    stop, handled = trio.Event(), []
+
+    async def changed(paths: set[Path]) -> None:
+        stop.set()
+        await trio.lowlevel.checkpoint()  # stop is seen meanwhile: not cancelled
+        handled.append(paths)
+
+    with trio.fail_after(BOUND):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(watch, [tmp_path], lua, changed, stop)
+            (tmp_path / "a.lua").write_text("-- a")
+    assert handled == [{tmp_path / "a.lua"}]
+
+
+async def test_a_folder_that_does_not_exist_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        await watch([tmp_path / "missing"], lua, None, trio.Event())
+
+
+async def test_without_inotify_watchfiles_does_it(tmp_path, monkeypatch):
+    def unavailable(folders):
+        raise InotifyUnavailable("test")
+
+    monkeypatch.setattr(watch_module, "Inotify", unavailable)
+    a = tmp_path / "a.lua"
+    async with watching(tmp_path) as batches:
+        save(a, "-- 1")
+        assert await next_batch(batches) == {a}
+
+
+@linux
+async def test_a_folder_deleted_is_told_and_the_others_still_watched(tmp_path, caplog):
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    async with watching(one, two) as batches:
+        one.rmdir()
+        (two / "b.lua").write_text("-- b")
+        assert await next_batch(batches) == {two / "b.lua"}
+    assert any("no longer seen" in r.getMessage() and str(one) in r.getMessage() for r in caplog.records)
+
+
+@linux
+def test_events_lost_by_the_kernel_look_at_every_file_watched(tmp_path):
+    (tmp_path / "a.lua").write_text("-- a")
+    (tmp_path / "b.lua").write_text("-- b")
+    (tmp_path / "notes.txt").write_text("-- not a script")
+    with Inotify([tmp_path]) as notify:
+        # The events read are made up: a pipe stands in for the instance's descriptor.
+        read, write = os.pipe()
+        os.set_blocking(read, False)
+        real, notify.fd = notify.fd, read
+        try:
+            name = b"c.lua\0\0\0"
+            os.write(write, struct.pack("iIII", 1, IN_CLOSE_WRITE, 0, len(name)) + name
+                     + struct.pack("iIII", -1, IN_Q_OVERFLOW, 0, 0))
+            wd = next(iter(notify.folders))
+            assert wd == 1  # the first watch of a new instance
+            assert notify._read(lua) == {tmp_path / "a.lua", tmp_path / "b.lua", tmp_path / "c.lua"}
+            assert notify._read(lua) == set()  # nothing more queued
+        finally:
+            notify.fd = real
+            os.close(read)
+            os.close(write)
