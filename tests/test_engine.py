@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import trio
+import trio.testing
 
 from engine.config import PluginConfig
 
@@ -117,38 +118,88 @@ async def test_a_plugin_over_its_budget_is_skipped_and_the_alert_still_executes(
                "after": "plugin = {priority = 2}\nfunction on_alert(a) return {comment = 'after ran'} end"}
     async with running(tmp_path, scripts) as engine:
         t0 = trio.current_time()
-        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        with trio.fail_after(60):  # only bounds a plugin that is never stopped
+            row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
         elapsed = trio.current_time() - t0
         slow = engine.plugins.get("slow")
-        await trio.sleep(0.05)
-        notes = list(engine.database.db.query("SELECT kind, text FROM outbox ORDER BY id"))
+        with trio.fail_after(10):  # the notifier writes the outbox in the background
+            while not (notes := [n for n in engine.database.db.query("SELECT kind, text FROM outbox ORDER BY id")
+                                 if "slow" in n["text"]]):
+                await trio.sleep(0.01)
     assert row["status"] == "done" and row["outcome"]["orders"][0]["ok"]
     assert row["outcome"]["plugins"][0]["result"] == "error"
     assert row["outcome"]["plugins"][1]["result"] == "changed"
-    assert slow.stats.timeouts == 1 and "instructions" in slow.stats.last_error or "time" in slow.stats.last_error
-    assert elapsed < engine.config.default_budget.deadline + 1.0
-    assert any("slow" in n["text"] and n["kind"] == "errors" for n in notes)
+    assert slow.stats.timeouts == 1 and ("instructions" in slow.stats.last_error or "time" in slow.stats.last_error)
+    # The point: the alert waits out the plugin's budget (a few ms of Lua; its hard deadline is
+    # 0.2 s), not the plugin. Generous, as the alert's journal fsyncs and a busy machine count
+    # too: only a plugin stopped late by seconds fails it.
+    assert elapsed < engine.config.default_budget.deadline + 5.0
+    assert [n["kind"] for n in notes] == ["errors"]
 
 
-async def test_alerts_for_one_symbol_keep_their_order_and_symbols_run_side_by_side(tmp_path):
-    scripts = {"trail": """
-        function on_alert(a)
-          local seen = store.get(a.symbol) or {}
-          seen[#seen + 1] = a.comment
-          store.set(a.symbol, seen)
-        end"""}
-    async with running(tmp_path, scripts) as engine:
-        async with trio.open_nursery() as n:
-            for i in range(30):
-                sym = ("EURUSD", "GBPUSD", "USDJPY")[i % 3]
-                n.start_soon(submit, engine, f"buy {sym} volume=0.01 price=1.1 comment=n{i:02d}")
-                await trio.sleep(0)  # arrival order is submission order
-        await engine.drain()
-        trails = {s: engine.store.get("trail", s) for s in ("EURUSD", "GBPUSD", "USDJPY")}
+TRAIL_BY_SYMBOL = """
+function on_alert(a)
+  local seen = store.get(a.symbol) or {}
+  seen[#seen + 1] = a.comment
+  store.set(a.symbol, seen)
+end"""
+
+
+async def test_alerts_for_one_symbol_keep_their_order(tmp_path):
+    """Each symbol's first alert is held at its first step (the quote of its price) until
+    every alert is queued and the engine has gone as far as it can: an alert overtaking
+    another of its symbol has done so by then, whatever order Trio runs tasks in."""
+    symbols = ("EURUSD", "GBPUSD", "USDJPY")
+    async with running(tmp_path, {"trail": TRAIL_BY_SYMBOL}) as engine:
+        quote, release, held = engine.broker.quote, trio.Event(), set()
+
+        async def first_held(symbol, price, now):
+            if symbol not in held:
+                held.add(symbol)
+                await release.wait()
+            await quote(symbol, price, now)
+
+        engine.broker.quote = first_held
+        try:
+            for i in range(15):
+                await submit(engine, f"buy {symbols[i % 3]} volume=0.01 price=1.1 comment=n{i:02d}")
+            await trio.testing.wait_all_tasks_blocked()  # the engine has gone as far as it can
+            assert held == set(symbols)
+        finally:
+            release.set()
+        with trio.fail_after(30):
+            await engine.drain()
+        trails = {s: engine.store.get("trail", s) for s in symbols}
         rows = engine.journal.recent(100)
-    for sym, trail in trails.items():
-        assert trail == sorted(trail) and len(trail) == 10, (sym, trail)
-    assert all(r["status"] == "done" for r in rows)
+    for n, symbol in enumerate(symbols):
+        assert trails[symbol] == [f"n{i:02d}" for i in range(n, 15, 3)], (symbol, trails[symbol])
+    assert [r["status"] for r in rows] == ["done"] * 15
+
+
+async def test_symbols_are_processed_side_by_side(tmp_path):
+    """EURUSD's alert waits, at its first step, for GBPUSD's alert, which came after it: with
+    one lane for every symbol, GBPUSD's would wait behind it for ever."""
+    async with running(tmp_path, {"trail": TRAIL_BY_SYMBOL}) as engine:
+        quote, gbpusd_seen, order = engine.broker.quote, trio.Event(), []
+
+        async def eurusd_after_gbpusd(symbol, price, now):
+            if symbol == "EURUSD":
+                await gbpusd_seen.wait()
+            else:
+                gbpusd_seen.set()
+            await quote(symbol, price, now)
+            order.append(symbol)
+
+        engine.broker.quote = eurusd_after_gbpusd
+        try:
+            first = await submit(engine, "buy EURUSD volume=0.01 price=1.1 comment=first")
+            second = await submit(engine, "buy GBPUSD volume=0.01 price=1.3 comment=second")
+            with trio.fail_after(10):  # bounds the wait of EURUSD's alert when nothing runs beside it
+                await engine.drain()
+        finally:
+            gbpusd_seen.set()  # a failed run still stops
+        statuses = [engine.journal.get(r.id)["status"] for r in (first, second)]
+    assert order == ["GBPUSD", "EURUSD"] and statuses == ["done", "done"]
 
 
 async def test_a_repeated_alert_is_recorded_as_duplicate_and_not_executed(tmp_path):
