@@ -31,6 +31,14 @@ def utc(text: str) -> float:
     return float(calendar.timegm(__import__("time").strptime(text, "%Y-%m-%d %H:%M")))
 
 
+async def until(check, timeout: float = 10.0) -> None:
+    """Waits for what the engine does in the background (a fill's or close's hooks, a
+    timer); the timeout only bounds a hang."""
+    with trio.fail_after(timeout):
+        while not check():
+            await trio.sleep(0.02)
+
+
 async def test_trend_filter_refuses_entries_against_the_trend(tmp_path):
     async with running(tmp_path, example("trend_filter")) as engine:
         unknown = await process(engine, "buy EURUSD volume=0.1 price=1.1")
@@ -71,18 +79,21 @@ async def test_daily_loss_limit_stops_entries_after_the_limit(tmp_path):
     now = [utc("2026-11-24 09:00")]
     async with running(tmp_path, example("daily_loss_limit"), clock=lambda: now[0]) as engine:
         # 0.1 lot of EURUSD is 1 USD a pip: a 100-pip stop loses 100, then a 200-pip one 200.
+        def pnl():
+            return engine.store.get("daily_loss_limit", "pnl:2026-11-24")
+
         await process(engine, "buy EURUSD volume=0.1 price=1.1000 sl=1.0900")
         await process(engine, "closeshort EURUSD price=1.0900")  # a price: the stop is hit
-        await trio.sleep(0.1)
+        await until(lambda: pnl() is not None)  # the close's on_close (it runs after the alert)
         second = await process(engine, "buy EURUSD volume=0.1 price=1.0800 sl=1.0600")
         await process(engine, "closeshort EURUSD price=1.0600")
-        await trio.sleep(0.1)
+        await until(lambda: pnl() is not None and pnl() < -150)
         refused = await process(engine, "buy EURUSD volume=0.1 price=1.06")
-        pnl = engine.store.get("daily_loss_limit", "pnl:2026-11-24")
+        lost = pnl()
         now[0] = utc("2026-11-25 09:00")
         next_day = await process(engine, "buy EURUSD volume=0.1 price=1.06")
     assert second["status"] == "done"  # 100 lost, under 3% of 9,900
-    assert pnl == pytest.approx(-300.0)
+    assert lost == pytest.approx(-300.0)
     assert refused["status"] == "rejected" and "daily loss limit" in refused["outcome"]["reason"]
     assert next_day["status"] == "done"
 
@@ -107,24 +118,47 @@ async def test_one_position_per_symbol_for_alerts_and_other_plugins(tmp_path):
     assert plugin_order == {"ok": False, "error": "vetoed by one_position: already a position open on GBPUSD"}
 
 
+# Counts the example's timer runs in its store, for the test to know one has looked.
+TICKS = """
+local check = on_timer
+function on_timer()
+  check()
+  store.set("ticks", (store.get("ticks") or 0) + 1)
+end
+"""
+
+
 async def test_breakeven_moves_the_stop_on_its_timer(tmp_path):
-    source = example("breakeven")["breakeven"].replace('every = "5s"', 'every = "1s"')
+    source = example("breakeven")["breakeven"].replace('every = "5s"', 'every = "1s"') + TICKS
     async with running(tmp_path, {"breakeven": source}) as engine:
+        def ticks() -> int:
+            return engine.store.get("breakeven", "ticks") or 0
+
+        async def a_whole_timer_run() -> None:
+            """Returns once a timer run that began after now has ended: the second end from
+            now (the first may be of a run under way, that read the prices before)."""
+            since = ticks()
+            await until(lambda: ticks() >= since + 2)
+
+        async def positions() -> list[dict]:
+            return await engine.broker.positions()
+
         await process(engine, "buy EURUSD volume=0.1 price=1.1000 sl=1.0950")
+        await until(lambda: engine.store.keys("breakeven", "watch:"))  # its on_fill has seen the entry
         await process(engine, "closeshort EURUSD price=1.1010")   # +10 pips: not yet
-        await trio.sleep(1.3)
-        before = (await engine.broker.positions())[0]["sl"]
+        await a_whole_timer_run()
+        before = (await positions())[0]["sl"]
+        assert before == 1.095  # the timer looked at +10 pips, and left the stop
         await process(engine, "closeshort EURUSD price=1.1025")   # +25 pips
-        with trio.fail_after(5):
-            while (await engine.broker.positions())[0]["sl"] == before:
+        with trio.fail_after(10):
+            while (await positions())[0]["sl"] == before:
                 await trio.sleep(0.05)
-        after = (await engine.broker.positions())[0]["sl"]
+        after = (await positions())[0]["sl"]
         await process(engine, "closeshort EURUSD price=1.1000")   # back down: stopped at entry + 1 pip
-        await trio.sleep(0.1)
-        remaining = await engine.broker.positions()
-        watched = engine.store.keys("breakeven", "watch:")
-    assert before == 1.095 and after == 1.1001
-    assert remaining == [] and watched == []
+        with trio.fail_after(10):  # the close's on_close forgets the position
+            while await positions() or engine.store.keys("breakeven", "watch:"):
+                await trio.sleep(0.02)
+    assert after == 1.1001
 
 
 PLACEHOLDERS = {"ticker": "EURUSD", "exchange": "OANDA", "close": "1.08512", "interval": "60",
