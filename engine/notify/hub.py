@@ -20,7 +20,7 @@ from ..storage.offsets import UpdateOffsets
 from .commands import Commands, Reply
 from .config import TelegramConfig
 from .courier import Courier
-from .telegram import Bot, RetryAfter, TelegramError
+from .telegram import Bot, RetryAfter, TelegramError, escape
 from .updates import ALLOWED_UPDATES, poll_updates, send_reply
 
 if TYPE_CHECKING:
@@ -64,6 +64,15 @@ class TelegramHub:
             return False
         await self._handle(bot, update)
         return True
+
+    async def alarm(self, text: str) -> None:
+        """Sends ``text`` at once to every chat that wants "admin" events, bypassing the outbox:
+        for what must be told when the database cannot be written (a full disk). Best effort,
+        once: what fails is logged, not retried."""
+        for bot in self.bots.values():
+            for chat in bot.config.chats:
+                if "admin" in chat.events:
+                    await self._reply(bot, Reply(chat.id, escape(text, self.config.parse_mode)))
 
     async def _handle(self, bot: Bot, update: dict[str, Any]) -> None:
         for reply in await self.commands.handle(update):

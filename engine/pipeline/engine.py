@@ -60,6 +60,7 @@ class Engine:
         # The journal has its own connection: its commits run in a thread, beside the rest.
         self.journal = AlertJournal(journal or database, config.dedup_window)
         self.writer = JournalWriter(self.journal)
+        self.writer.on_trouble = self._journal_trouble
         self.ledger = OrderLedger(database)
         self.store = PluginStore(database)
         self.trend = TrendBook(database)
@@ -326,6 +327,18 @@ class Engine:
     async def unload(self, name: str) -> None:
         """Takes a plugin out of service; raises KeyError (see ``Lifecycle.unload``)."""
         await self.lifecycle.unload(name)
+
+    def _journal_trouble(self, trouble: str | None) -> None:
+        """The journal stopped (or started again) writing: the log and the administrators are
+        told once, through channels that do not need the disk (not the outbox)."""
+        if trouble is None:
+            log.warning("the journal writes again")
+            return
+        text = (f"the journal cannot write ({trouble}): webhooks are answered 500, so TradingView retries, "
+                "and nothing is executed until it can; free disk space")
+        log.error("%s", text)
+        if self.telegram is not None:
+            self._nursery.start_soon(self.telegram.alarm, f"moonhook: {text}")
 
     def _hook_failed(self, plugin: Plugin, hook: str, message: str) -> None:
         self.notifier.send("errors", f"plugin {plugin.name}: {hook} skipped: {message}",

@@ -9,6 +9,7 @@ alone. A commit that fails fails its whole batch, and nothing of it is kept.
 from __future__ import annotations
 
 import math
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -16,11 +17,7 @@ import outcome
 import trio
 
 from ..alerts import Alert
-from ..storage import AlertJournal, Recorded
-
-
-class JournalError(Exception):
-    """The journal could not write: the alert was not acknowledged, its status not kept."""
+from ..storage import AlertJournal, JournalError, Recorded
 
 
 @dataclass(eq=False)
@@ -46,6 +43,8 @@ class JournalWriter:
         self._send, self._receive = trio.open_memory_channel[_Write](math.inf)
         self.commits = 0  # batches committed, for the metrics
         self.writes = 0   # writes in them
+        self.trouble: str | None = None  # why the journal cannot write (a full disk ...), while it cannot
+        self.on_trouble: Callable[[str | None], None] = lambda trouble: None  # told when ``trouble`` changes
 
     async def record(self, alert: Alert, now: float, status: str = "received",
                      written: Callable[[Recorded], None] | None = None) -> Recorded:
@@ -118,31 +117,54 @@ class JournalWriter:
         try:
             db = transaction.__enter__()
         except BaseException as e:
+            self._troubled(e)
             return _finish(batch, e)
-        for n, w in enumerate(batch):
-            db.execute(f"SAVEPOINT w{n}")
-            try:
-                if w.alert is not None:
-                    w.recorded = journal.insert(db, w.alert, w.now, w.status)
-                elif w.call is not None:
-                    w.call(db)
-                else:
-                    journal.update(db, w.alert_id, w.status, w.outcome)
-                db.execute(f"RELEASE w{n}")
-            except Exception as e:
-                db.execute(f"ROLLBACK TO w{n}")
-                db.execute(f"RELEASE w{n}")
-                w.error = e
+        try:
+            for n, w in enumerate(batch):
+                self._one(db, n, w)
+        except BaseException as e:  # SQLite rolled the whole transaction back (a full disk ...)
+            transaction.__exit__(type(e), e, e.__traceback__)
+            self._troubled(e)
+            return _finish(batch, e)
         for w in batch:
             if w.error is None and w.written is not None and not w.recorded.duplicate:
                 w.written(w.recorded)
         try:
             await _in_thread(lambda: transaction.__exit__(None, None, None))
         except BaseException as e:
+            self._troubled(e)
             return _finish(batch, e)
+        self._troubled(next((w.error for w in batch if isinstance(w.error, sqlite3.OperationalError)), None))
         self.commits += 1
         self.writes += len(batch)
         _finish(batch, None)
+
+    def _one(self, db: Any, n: int, w: _Write) -> None:
+        """One write in its savepoint: if it fails it fails alone, unless SQLite has ended the
+        whole transaction (SQLITE_FULL, SQLITE_IOERR can), which is raised."""
+        journal = self._journal
+        db.execute(f"SAVEPOINT w{n}")
+        try:
+            if w.alert is not None:
+                w.recorded = journal.insert(db, w.alert, w.now, w.status)
+            elif w.call is not None:
+                w.call(db)
+            else:
+                journal.update(db, w.alert_id, w.status, w.outcome)
+            db.execute(f"RELEASE w{n}")
+        except Exception as e:
+            if not db.conn.in_transaction:
+                raise
+            db.execute(f"ROLLBACK TO w{n}")
+            db.execute(f"RELEASE w{n}")
+            w.error = e
+
+    def _troubled(self, error: BaseException | None) -> None:
+        """Keeps ``trouble`` as the last commit found it (None: it wrote) and tells of changes."""
+        trouble = None if error is None else f"{type(error).__name__}: {error}"
+        if (trouble is None) != (self.trouble is None):
+            self.trouble = trouble
+            self.on_trouble(trouble)
 
 
 def _finish(batch: list[_Write], error: BaseException | None) -> None:

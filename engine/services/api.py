@@ -18,7 +18,7 @@ from sandbox import HostError
 
 from ..alerts import TREND_STATES, AlertError
 from ..brokers.base import PENDING_TYPES, SIDES, OrderRequest
-from ..storage import StoreError
+from ..storage import JournalError, StoreError
 from .risk import lot_size
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ SERVICE_API: dict[str, tuple[str, ...]] = {
     "time": ("now",),
 }
 
-_STORE_WRITES = {"set", "delete"}
 
 _ORDER_FIELDS = {
     "market": {"symbol", "side", "volume", "sl", "tp", "comment"},
@@ -115,14 +114,26 @@ def host_functions(engine: "Engine", plugin: "Plugin") -> dict[str, HostFunction
             raise HostError("trend.set: the timeframe must be a string such as \"H1\"")
         if state not in TREND_STATES:
             raise HostError(f"trend.set: the state must be one of {', '.join(TREND_STATES)}, got {state!r}"[:200])
-        await engine.database.writable()
-        engine.trend.set(symbol_arg("trend.set", sym), timeframe, state)
+        await durably("trend.set", engine.trend.write(symbol_arg("trend.set", sym), timeframe, state))
+
+    async def durably(fn: str, write: Callable[[Any], Any]) -> Any:
+        """Runs ``write`` in the journal writer's next commit and returns its result once it is
+        durable, as alerts are: if that commit fails the script is told and nothing is kept."""
+        result: list[Any] = []
+        try:
+            await engine.writer.write(lambda db: result.append(write(db)))
+            return result[0]
+        except JournalError as e:
+            cause = e.__cause__
+            raise HostError(f"{fn}: {cause if isinstance(cause, StoreError) else e}"[:300]) from None
 
     def store_call(method: str) -> HostFunction:
         async def call(*args: Any) -> Any:
-            if method in _STORE_WRITES:
-                await engine.database.writable()
             try:
+                if method == "set":
+                    return await durably("store.set", engine.store.write(plugin.name, *args))
+                if method == "delete":
+                    return await durably("store.delete", engine.store.write(plugin.name, *args[:1], None))
                 return getattr(engine.store, method)(plugin.name, *args)
             except (StoreError, TypeError) as e:
                 raise HostError(f"store.{method}: {e}") from None

@@ -1,7 +1,7 @@
 """Storage: one SQLite file in the data folder, opened durable and migrated at start."""
 
 from .database import MIGRATIONS, Database
-from .journal import STATUSES, UNFINISHED, AlertJournal, Recorded, content_hash
+from .journal import STATUSES, UNFINISHED, AlertJournal, JournalError, Recorded, content_hash
 from .ledger import OrderLedger
 from .metacache import MetaCache
 from .outbox import Outbox
@@ -9,5 +9,5 @@ from .store import PluginStore, StoreError, TrendBook
 
 __all__ = [
     "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Database", "MetaCache", "OrderLedger", "Outbox",
-    "PluginStore", "Recorded", "StoreError", "TrendBook", "content_hash",
+    "JournalError", "PluginStore", "Recorded", "StoreError", "TrendBook", "content_hash",
 ]

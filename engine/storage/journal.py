@@ -22,6 +22,10 @@ STATUSES = ("received", "processing", "done", "rejected", "duplicate", "failed",
 UNFINISHED = ("received", "processing")
 
 
+class JournalError(Exception):
+    """The journal could not write: the alert was not acknowledged, its status not kept."""
+
+
 @dataclass(frozen=True)
 class Recorded:
     id: int

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Callable
 
 from sandbox import codec
 
@@ -39,11 +39,17 @@ class PluginStore:
         return codec.decode(shape, values)[0]
 
     def set(self, plugin: str, key: str, value: Any) -> None:
-        """Stores ``value``; None deletes the key."""
+        """Stores ``value`` in a transaction of its own; None deletes the key."""
+        with self._d.transaction() as db:
+            self.write(plugin, key, value)(db)
+
+    def write(self, plugin: str, key: str, value: Any) -> Callable[[Any], None]:
+        """Checks ``key`` and ``value`` now (raises StoreError) and returns the write, to run in
+        a transaction: the engine runs it in the journal writer's, so that it returns once
+        durable and leaves nothing behind if that commit fails. None deletes the key."""
         _check_key(key)
         if value is None:
-            self.delete(plugin, key)
-            return
+            return lambda db: self._delete(db, plugin, key)
         try:
             text = json.dumps(codec.encode([value]), separators=(",", ":"))
         except codec.BoundaryError as e:
@@ -51,7 +57,8 @@ class PluginStore:
         if len(text) > MAX_VALUE_BYTES:
             raise StoreError(f"store.set({key!r}): the value takes {len(text)} bytes, over the "
                              f"limit of {MAX_VALUE_BYTES}")
-        with self._d.transaction() as db:
+
+        def put(db) -> None:
             exists = db.execute("SELECT 1 FROM store WHERE plugin = ? AND key = ?", [plugin, key]).fetchone()
             if not exists:
                 (count,) = db.execute("SELECT count(*) FROM store WHERE plugin = ?", [plugin]).fetchone()
@@ -59,11 +66,16 @@ class PluginStore:
                     raise StoreError(f"store.set({key!r}): the store already holds {MAX_KEYS} keys")
             db.execute("INSERT OR REPLACE INTO store (plugin, key, value, updated_at) VALUES (?, ?, ?, ?)",
                        [plugin, key, text, time.time()])
+        return put
 
     def delete(self, plugin: str, key: str) -> bool:
         _check_key(key)
         with self._d.transaction() as db:
-            return db.execute("DELETE FROM store WHERE plugin = ? AND key = ?", [plugin, key]).rowcount > 0
+            return self._delete(db, plugin, key)
+
+    @staticmethod
+    def _delete(db, plugin: str, key: str) -> bool:
+        return db.execute("DELETE FROM store WHERE plugin = ? AND key = ?", [plugin, key]).rowcount > 0
 
     def keys(self, plugin: str, prefix: str = "") -> list[str]:
         if not isinstance(prefix, str):
@@ -89,8 +101,15 @@ class TrendBook:
 
     def set(self, symbol: str, timeframe: str, state: str) -> None:
         with self._d.transaction() as db:
+            self.write(symbol, timeframe, state)(db)
+
+    @staticmethod
+    def write(symbol: str, timeframe: str, state: str) -> Callable[[Any], None]:
+        """The write of ``set``, to run in a transaction (the journal writer's; see PluginStore.write)."""
+        def put(db) -> None:
             db.execute("INSERT OR REPLACE INTO trend (symbol, timeframe, state, updated_at) VALUES (?, ?, ?, ?)",
                        [symbol, timeframe, state, time.time()])
+        return put
 
     def get(self, symbol: str, timeframe: str | None = None) -> str | None:
         """The state for ``timeframe``, or without one the most recently set for the symbol."""

@@ -14,9 +14,11 @@ from .tokens import refusal
 
 def health(engine: Any) -> dict[str, Any]:
     plugins = list(engine.plugins)
-    degraded = bool(engine.load_errors) or engine.paused or not engine.broker.connected
+    journal = engine.writer.trouble
+    degraded = bool(engine.load_errors) or engine.paused or not engine.broker.connected or journal is not None
     return {
         "status": "degraded" if degraded else "ok",
+        "journal": "ok" if journal is None else f"cannot write: {journal}",
         "uptime_s": round(max(0.0, engine.clock() - engine.started), 3),
         "plugins": {"loaded": len(plugins), "enabled": sum(1 for p in plugins if p.enabled)},
         "load_errors": sorted(engine.load_errors),  # the files; the messages are in /api/plugins
