@@ -16,7 +16,7 @@ from .connection import App
 from .health import health_blueprint
 from .metrics import metrics_blueprint
 from .telegram import telegram_blueprint
-from .webhook import Webhook
+from .webhook import BODY_TIMEOUT, Webhook
 
 log = logging.getLogger("moonhook.web")
 
@@ -35,6 +35,7 @@ def create_app(engine: Any, server: ServerConfig) -> App:
     app = App("moonhook")
     app.config["MAX_CONTENT_LENGTH"] = server.max_body
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 2
+    app.config["BODY_TIMEOUT"] = BODY_TIMEOUT  # the webhook's, for the routes behind it
     app.json.sort_keys = False
     app.register_blueprint(health_blueprint(engine, server))
     app.register_blueprint(api_blueprint(engine, server))

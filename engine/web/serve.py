@@ -15,6 +15,8 @@ from ..config import ServerConfig
 log = logging.getLogger("moonhook.web")
 
 GRACEFUL_TIMEOUT = 3.0  # seconds requests in flight get once shutdown is set
+KEEP_ALIVE_TIMEOUT = 5.0  # seconds a connection may wait for its (next) request head, from its start
+READ_TIMEOUT = 30.0  # seconds a peer may send nothing at all before its connection is dropped
 
 
 def hypercorn_config(server: ServerConfig) -> Config:
@@ -24,6 +26,10 @@ def hypercorn_config(server: ServerConfig) -> Config:
     config.accesslog = None  # an access log would name /webhook/<secret>
     config.errorlog = logging.getLogger("moonhook.web.server")
     config.graceful_timeout = GRACEFUL_TIMEOUT
+    # A stranger's socket lives a few seconds: the head within the keep-alive timer, the body
+    # within the webhook's BODY_TIMEOUT (Quart's routes too), silence at most READ_TIMEOUT.
+    config.keep_alive_timeout = KEEP_ALIVE_TIMEOUT
+    config.read_timeout = READ_TIMEOUT
     config.include_server_header = False
     return config
 

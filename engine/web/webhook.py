@@ -28,7 +28,7 @@ log = logging.getLogger("moonhook.web")
 
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
 
-BODY_TIMEOUT = 60.0  # seconds a client gets to send its body (Quart's default)
+BODY_TIMEOUT = 5.0  # seconds a client gets to send its body; TradingView gives up on an answer after about 3
 _MISSING_SECRET = "missing secret: put it in the path (/webhook/<secret>) or in a 'secret' field"
 
 
