@@ -1,8 +1,13 @@
 """The journal writer: a burst shares commits, a bad write fails alone, and nothing it
 acknowledges is missing from the file."""
 
+import math
+import threading
+
 import pytest
 import trio
+import trio.lowlevel
+import trio.testing
 
 from engine.alerts import parse_body
 from engine.pipeline.writer import JournalError
@@ -77,28 +82,81 @@ async def test_writes_after_the_writer_stopped_fail_at_once(tmp_path):
     assert [r["id"] for r in journal.recent()] == [1]
 
 
+class _Gate:
+    """Holds each journal commit in its thread until the test lets one go (or opens it)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._allowed = 0
+        self._open = False
+
+    def wait(self) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._open or self._allowed > 0)
+            if not self._open:
+                self._allowed -= 1
+
+    def allow_one(self) -> None:
+        with self._changed:
+            self._allowed += 1
+            self._changed.notify_all()
+
+    def open(self) -> None:
+        with self._changed:
+            self._open = True
+            self._changed.notify_all()
+
+
 async def test_a_write_waiting_for_the_turn_waits_out_one_commit_at_most(tmp_path):
     """Under a stream of journal commits, the engine's own writes (a lane's order, the ledger)
     wait for the commit under way, then go before the writer's next one: without that, a
-    lane lost the race about half the time and waited out several commits in a row."""
+    lane lost the race about half the time and waited out several commits in a row.
+
+    Each commit is held in its thread until the test lets it end, so every write finds one
+    under way with the next batch queued behind it. (Writes timed by sleeps found the writer
+    busy only as often as the disk's fsync was slow, and on a fast one too rarely.)"""
     async with running(tmp_path) as engine:
-        writer = engine.writer
-        waited = []
+        writer, journal, gate = engine.writer, engine.journal, _Gate()
+        token = trio.lowlevel.current_trio_token()
+        begun_send, begun = trio.open_memory_channel[None](math.inf)
+        transaction = journal.transaction
 
-        async def stream(stop: trio.Event) -> None:
-            while not stop.is_set():  # always a write queued behind the commit under way
-                writer.set_status_soon(0, "done", None, lambda error: None)  # no alert 0: a no-op
-                await trio.sleep(0.0002)
+        class Held:
+            def __init__(self, inner):
+                self._inner = inner
 
-        stop = trio.Event()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(stream, stop)
-            await trio.sleep(0.05)
-            for _ in range(60):
-                before = writer.commits
-                await engine.database.writable()
-                waited.append(writer.commits - before)
-                await trio.sleep(0.003)
-            stop.set()
-    assert max(waited) <= 1, waited
-    assert waited.count(1) >= 5, waited  # the writer was busy: these did wait
+            def __enter__(self):
+                return self._inner.__enter__()
+
+            def __exit__(self, *exc):  # the commit, in its thread, the write turn taken
+                token.run_sync_soon(begun_send.send_nowait, None)
+                gate.wait()
+                return self._inner.__exit__(*exc)
+
+        def queue() -> None:  # no alert 0: a no-op write
+            writer.set_status_soon(0, "done", None, lambda error: None)
+
+        waited: list[int] = []
+
+        async def engine_write() -> None:
+            before = writer.commits
+            await engine.database.writable()
+            waited.append(writer.commits - before)
+
+        journal.transaction = lambda locked=False: Held(transaction(locked))
+        try:
+            async with trio.open_nursery() as nursery:
+                queue()
+                await begun.receive()  # a commit under way
+                for n in range(30):
+                    queue()  # the writer's next batch, ready behind it
+                    nursery.start_soon(engine_write)
+                    await trio.testing.wait_all_tasks_blocked()
+                    assert len(waited) == n  # the write waits for the commit under way ...
+                    gate.allow_one()
+                    with trio.fail_after(10):
+                        await begun.receive()  # ... which ended: the next one is under way
+                    assert waited == [1] * (n + 1), waited  # the write went in between
+        finally:
+            gate.open()
+            del journal.transaction
