@@ -12,6 +12,9 @@ MAX_DEPTH = 32
 MAX_VALUES = 100_000
 MAX_STRING_BYTES = 1 * MB
 
+# Global functions a script may define: the names are listed for the host (its hooks) at load.
+MAX_FUNCTIONS = 1000
+
 # Captured print() output per call.
 MAX_LOG_LINES = 200
 MAX_LOG_BYTES = 16 * 1024

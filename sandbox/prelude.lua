@@ -5,24 +5,46 @@
 -- driver functions the host calls. Script code only ever runs inside a coroutine that carries
 -- the budget hook; the driver itself runs on the main thread, without a hook, and touches
 -- script values only with raw operations, so no metamethod of the script runs outside a budget.
+--
+-- Rules for trusted code that touches a value the script controls (what a call yields or
+-- returns, keys, error objects, arguments of guarded functions): compare with rawequal, read
+-- with rawget/rawlen/next, never concatenate, tostring or do arithmetic on it before checking
+-- its type (math.type for numbers), and name it in messages through keytext/safe_text. The
+-- private markers (HOST, DONE) are never handed to script code, not even as a metamethod's
+-- argument.
 
 local _G = _G
 local type, next, select, error, tostring = type, next, select, error, tostring
 local rawget, rawset, rawequal = rawget, rawset, rawequal
 local setmetatable, getmetatable, pcall = setmetatable, getmetatable, pcall
-local co_create, co_resume, co_yield, co_status, co_close =
-  coroutine.create, coroutine.resume, coroutine.yield, coroutine.status, coroutine.close
+local co_create, co_resume, co_yield, co_status, co_close, co_running =
+  coroutine.create, coroutine.resume, coroutine.yield, coroutine.status, coroutine.close,
+  coroutine.running
 local sethook, getinfo = debug.sethook, debug.getinfo
 local clock = os.clock
 local gcount = function() return collectgarbage("count") end
-local s_match, s_format = string.match, string.format
+local s_match, s_format, s_find, s_sub = string.match, string.format, string.find, string.sub
+local math_type, floor = math.type, math.floor
 local t_concat, t_unpack, t_pack, t_sort = table.concat, table.unpack, table.pack, table.sort
 local utf8_len = utf8.len
 local lua_load = load
 
 local MEMERR = "not enough memory"
 local HOST = {}          -- marks a yield that carries a host call; never reachable by scripts
-local STEP = 1000        -- instructions between two budget checks
+local STEP = 1000        -- instructions between two budget checks, at most
+-- The time one interval between two checks may take depends on what its instructions touch:
+-- comparing two long strings, scanning a sparse table or copying a string is one instruction
+-- whose cost grows with the heap, and near the memory cap every allocation can be a full
+-- collection. So the interval shrinks as the heap grows (see step_for_heap; measured: comparing
+-- two 12 MB strings about 0.5 ms, a full collection of 17 MB of small tables 18 ms), keeping
+-- an interval within a third of the margin between the time budget and the worker's hard
+-- deadline.
+local SCAN_SECONDS = 0.05e-9   -- per heap byte: the dearest instruction that allocates nothing
+-- Charged work (guarded C calls) between two looks at the clock, and a pessimistic C time per
+-- charged instruction (8 bytes compared or pattern steps, or one element moved or compared).
+local CHARGE_CHECK = 50000
+local SECONDS_PER_CHARGED = 5e-8
+local PIECE = 2048       -- bytes of source handed to the parser between two looks at the clock
 
 -- lower_cap and raise_cap move the Lua heap cap: low while the script runs, high (with
 -- headroom) while trusted code builds or flattens values, so that the host's own pushes can
@@ -34,10 +56,26 @@ local V = values_chunk()
 local build_values, flatten, safe_text = V.build, V.flatten, V.safe_text
 
 -- Budget state of the call in progress. One call runs per runtime at a time.
-local cur = {count = 0, limit = 0, tleft = 0, tlimit = 0, used = 0, memlimit = 0, dead = false}
+local cur = {count = 0, limit = 0, tleft = 0, tlimit = 0, used = 0, memlimit = 0, dead = false,
+             charged = 0}
 local seg_start = false   -- CPU clock when the running segment of the call began
+local last_check = false  -- CPU clock at the last budget check of the segment
+local in_call = false     -- script code may be running (between a resume and its finish)
+local hook_every = STEP         -- the current interval between two checks (see step_for_heap)
+local check_every = 0.025 -- seconds one interval may take at worst (set per call from the margin)
+local base_heap = 0       -- bytes of the runtime before the script (set at the end of setup)
+-- The hook interval each thread of the call was last given (weak: threads come and go).
+local thread_step = setmetatable({}, {__mode = "k"})
 local chunk_source = "=?"
 local LIMITS               -- crossing and log limits, set from the config below
+
+-- A key or value the script chose, named in a message without running any of its metamethods
+-- and without bytes that could not cross to the host.
+local function keytext(k)
+  if type(k) == "string" then return safe_text(k) end
+  if math_type(k) then return tostring(k) end
+  return "(a " .. type(k) .. ")"
+end
 
 -- file:line of the innermost frame of the script on thread `co` (or the running thread)
 local function script_where(co)
@@ -60,7 +98,7 @@ end
 -- It may run at the C-stack limit, where any C call fails: mark the call dead first.
 local function die(kind, msg)
   if not cur.dead then
-    cur.dead, cur.msg = kind, msg
+    cur.dead, cur.msg = kind, safe_text(msg)
     local ok, where = pcall(script_where, nil)
     if ok then cur.where = where end
   end
@@ -71,8 +109,41 @@ end
 -- CPU seconds of the running segment. The clock (a system call) is first read by the first
 -- budget check, 1000 instructions in, rather than at every resume.
 local function elapsed()
-  if not seg_start then seg_start = clock(); return 0 end
-  return clock() - seg_start
+  local now = clock()
+  last_check = now
+  if not seg_start then seg_start = now; return 0 end
+  return now - seg_start
+end
+
+-- What a full collection costs (CPU seconds), measured on a heap of gc_live bytes of the
+-- script's. Measured again when the heap has doubled since (or halved). gc_spent: the time
+-- measuring took, for a measurement made before the call's clock starts (see begin).
+local gc_cost, gc_live, gc_spent = 0, 0, 0
+
+-- The hook interval for the heap as it is now: the dearest instruction costs about
+-- SCAN_SECONDS per heap byte, and once the heap holds a third of the cap or more, an
+-- allocation can also cost a full collection, every time (at the cap, Lua collects before
+-- each allocation that does not fit). What a collection costs depends on what the heap holds
+-- (small tables are dear, strings cheap), so it is measured.
+local function step_for_heap()
+  local h = gcount() * 1024 - base_heap
+  if h <= 0 then return STEP end
+  local per = SCAN_SECONDS * h
+  if h * 3 >= cur.memlimit - base_heap then
+    if h > 2 * gc_live or h * 2 < gc_live then
+      local t = clock()
+      collectgarbage("collect")
+      gc_cost = clock() - t
+      gc_spent = gc_spent + gc_cost
+      gc_live = gcount() * 1024 - base_heap
+      if gc_live < 1 then gc_live = 1 end
+    end
+    per = per + gc_cost / 2   -- an allocating instruction needs one before it to set it up
+  end
+  local s = check_every / per
+  if s >= STEP then return STEP end
+  if s < 1 then return 1 end
+  return floor(s)
 end
 
 -- Counts `n` more instructions against the call and ends it when a budget is spent.
@@ -88,28 +159,76 @@ local function spend(n)
 end
 
 local function hook()
-  spend(STEP)
+  local co = co_running()
+  local mine = thread_step[co]
+  if not mine or mine < 1 then mine = hook_every end   -- forced early by a collection: a full interval
+  spend(mine)
+  local s = step_for_heap()
+  hook_every = s
+  if s ~= mine or thread_step[co] ~= s then
+    thread_step[co] = s
+    sethook(hook, "", s)
+  end
 end
+
+-- Gives thread `co` the current interval, if it runs with another one.
+local function sync_step(co)
+  if thread_step[co] ~= hook_every then
+    thread_step[co] = hook_every
+    sethook(co, hook, "", hook_every)
+  end
+end
+
+-- A collection cycle ending is a moment to look at the clock: an instruction that allocates a
+-- lot (a copy of a big string) can take long, and the cycles come with the allocations. A
+-- finalizer cannot raise an error, so when the interval has run long it makes the hook fire at
+-- the next instruction. (Emergency collections at the memory cap run no finalizer: there the
+-- short interval for a big heap does the work.)
+local SENTINEL = {}
+SENTINEL.__gc = function(o)
+  setmetatable(o, SENTINEL)                 -- finalized again at the end of the next cycle
+  if not in_call then return end
+  local co, main = co_running()
+  if main or not thread_step[co] then return end
+  local now = clock()
+  if not last_check then last_check = now; return end
+  if now - last_check > check_every / 2 then
+    thread_step[co] = 0
+    sethook(hook, "", 1)
+  end
+end
+setmetatable({}, SENTINEL)
 
 local function forbidden(what)
   die("forbidden", what .. " is not available in the sandbox")
 end
 
--- Charges `n` instructions of work done in C; refuses before the work if it would not fit.
+-- Charges `n` instructions of work done in C; refuses before the work if it would not fit in
+-- the instruction budget, or in the time left (looked at once per CHARGE_CHECK charged).
 local function charge(n, what)
   local c = cur
   if c.dead then error(c.msg, 0) end
+  if math_type(n) == nil or n ~= n then die("instructions", what .. ": the work could not be estimated") end
+  if n < 0 then n = 0 end
   if n > c.limit - c.count then
     die("instructions", s_format("%s would exceed the instruction budget (estimated %.0f instructions, %.0f left)",
       what, n, c.limit - c.count))
   end
   c.count = c.count + n
+  local since = c.charged + n
+  if since < CHARGE_CHECK then c.charged = since; return end
+  c.charged = 0
+  if elapsed() + n * SECONDS_PER_CHARGED > c.tleft then
+    die("timeout", s_format("%s would exceed the time budget (%g s; estimated %.0f instructions of work)",
+      what, c.tlimit, n))
+  end
 end
 
 local function need_memory(bytes, what)
   local left = cur.memlimit - gcount() * 1024
-  if bytes > left then
-    die("memory", s_format("%s would exceed the memory budget (%.0f bytes asked, %.0f left)", what, bytes, left))
+  if math_type(bytes) == nil or not (bytes <= left) then
+    die("memory", s_format("%s would exceed the memory budget (%s bytes asked, %.0f left)",
+      what, math_type(bytes) and s_format("%.0f", bytes) or "?", left))
   end
 end
 
@@ -191,18 +310,22 @@ end
 
 local function co_create_(f)
   local co = co_create(f)
-  sethook(co, hook, "", STEP)
+  sethook(co, hook, "", hook_every)
+  thread_step[co] = hook_every
   return co
 end
 
 -- A host call made inside a script's own coroutine yields HOST up through every level to the
--- driver, and its answer travels back down.
+-- driver, and its answer travels back down. The marker is compared raw: a yielded table's
+-- __eq would otherwise run, and be handed the marker.
 local function resume_(co, ...)
   enter_catch("coroutine.resume")
+  if type(co) == "thread" then sync_step(co) end
   local r = t_pack(co_resume(co, ...))
-  while r[1] and r[2] == HOST and co_status(co) == "suspended" do
+  while r[1] and rawequal(r[2], HOST) and co_status(co) == "suspended" do
     r = t_pack(co_resume(co, co_yield(t_unpack(r, 2, r.n))))
   end
+  sync_step(co_running())   -- the heap may have grown while the coroutine ran
   return after_catch(t_unpack(r, 1, r.n))
 end
 
@@ -217,6 +340,7 @@ end
 
 local function close_(co)
   enter_catch("coroutine.close")
+  if type(co) == "thread" and thread_step[co] then sync_step(co) end   -- its __close handlers run on it
   return after_catch(co_close(co))
 end
 
@@ -232,7 +356,7 @@ local function rawset_(t, k, v)
 end
 
 local function rawget_(t, k)
-  if t == env and denied[k] then forbidden(s_format("%q", tostring(k))) end
+  if rawequal(t, env) and denied[k] then forbidden(s_format("%q", k)) end
   return rawget(t, k)
 end
 
@@ -251,20 +375,23 @@ local OVERRIDE_LIB = {
 }
 
 -- A read-only view of `impl`; reading a denied field is `forbidden`, writing anything is.
+-- pairs() on the view iterates `impl` through a closure and hands out the view itself as its
+-- state: `impl` is never reachable (it would be writable).
 local function seal(label, impl, denied_fields)
   local deny = {}
   for _, f in next, denied_fields or {} do deny[f] = true end
   setmetatable(impl, {
     __index = function(_, k)
-      if deny[k] then forbidden(label .. "." .. tostring(k)) end
+      if deny[k] then forbidden(label .. "." .. k) end
       return nil
     end,
     __metatable = false,
   })
+  local function iterate(_, k) return next(impl, k) end
   local proxy = setmetatable({}, {
     __index = impl,
-    __newindex = function(_, k) forbidden("changing " .. label .. "." .. tostring(k)) end,
-    __pairs = function() return next, impl, nil end,
+    __newindex = function(_, k) forbidden("changing " .. label .. "." .. keytext(k)) end,
+    __pairs = function(self) return iterate, self, nil end,
     __len = function() return 0 end,
     __metatable = false,
   })
@@ -291,14 +418,17 @@ for lib, fields in next, config.libraries do
 end
 
 -- Host functions: each looks synchronous to the script; it yields to the driver, which hands
--- the call to the host and resumes the script with the answer.
+-- the call to the host and resumes the script with the answer. `host_pending` says a genuine
+-- host call is on its way up: the driver takes a yield for one only then.
+local host_pending = false
 local function host_function(name)
   return function(...)
     local ok, fshape, out, no = pcall(flatten, t_pack(...), 1, select("#", ...))
     if cur.dead then error(cur.msg, 0) end
     if not ok then error(name .. ": argument " .. fshape, 2) end
+    host_pending = true
     local r = t_pack(co_yield(HOST, name, fshape, t_unpack(out, 1, no)))
-    if r[1] ~= "ok" then error(name .. ": " .. safe_text(r[2]), 2) end
+    if not rawequal(r[1], "ok") then error(name .. ": " .. safe_text(r[2]), 2) end
     local values, n = build_values(r[2], r, 3)
     return t_unpack(values, 1, n)
   end
@@ -326,7 +456,7 @@ for k in next, env do initial[k] = true end
 protected[env] = true
 setmetatable(env, {
   __index = function(_, k)
-    if denied[k] then forbidden(s_format("%q", tostring(k))) end
+    if denied[k] then forbidden(s_format("%q", k)) end
     return nil
   end,
   __metatable = false,
@@ -352,6 +482,7 @@ local function run_loop(f, ...)
 end
 
 local function finish(co, ok, ...)
+  in_call = false
   raise_cap()
   local c = cur
   if c.dead then
@@ -365,12 +496,16 @@ local function finish(co, ok, ...)
     end
     return "err", take_log(), "script", safe_text((...)), script_where(co)
   end
+  -- The markers are compared raw: a yielded table's __eq would otherwise run here, on the
+  -- main thread, with no hook, and be handed the marker.
   local tag = (...)
-  if tag == HOST then
+  if rawequal(tag, HOST) and host_pending then
+    host_pending = false
     if seg_start then c.used = c.used + (clock() - seg_start) end
     return "host", select(2, ...)
   end
-  if tag ~= DONE then
+  host_pending = false
+  if not rawequal(tag, DONE) then
     runner = nil
     return "err", take_log(), "script", "coroutine.yield called outside a coroutine", script_where(co)
   end
@@ -396,39 +531,87 @@ local function step(...)
   local c = cur
   c.tleft = c.tlimit - c.used
   lower_cap()
-  seg_start = false
+  seg_start, last_check = false, false
+  sync_step(runner)
+  in_call = true
   return finish(runner, co_resume(runner, ...))
 end
 
-local function begin(instructions, timeout, memlimit)
+-- deadline: the worker's hard deadline for this call; the checks keep within its margin.
+local function begin(instructions, timeout, deadline, memlimit)
   cur = {count = 0, limit = instructions, tlimit = timeout, tleft = timeout, used = 0,
-         memlimit = memlimit, dead = false}
+         memlimit = memlimit, dead = false, charged = 0}
   catch_depth = 0
+  host_pending = false
+  check_every = (deadline - timeout) / 3
+  if check_every < 0.005 then check_every = 0.005 end
+  gc_spent = 0
+  hook_every = step_for_heap()
+  cur.used = gc_spent   -- a collection measured here is the call's time
   if not runner_idle then  -- none yet, or one abandoned in a host call
     runner = co_create(run_loop)
-    sethook(runner, hook, "", STEP)
+    sethook(runner, hook, "", hook_every)
+    thread_step[runner] = hook_every
   end
   runner_idle = false
+end
+
+-- The global functions the script defined (its hooks), listed by the chunk's own coroutine
+-- after the chunk ran, so under its budget: identifier names only (anything else is no hook
+-- and may not cross to the host), at most LIMITS.functions of them.
+local listed = ""
+local function list_functions()
+  local names, n = {}, 0
+  for k, v in next, env do
+    if type(v) == "function" and type(k) == "string" and not initial[k]
+       and s_find(k, "^[%a_][%w_]*$") then
+      n = n + 1
+      if n > LIMITS.functions then
+        error(s_format("the script defines more than %d global functions", LIMITS.functions), 0)
+      end
+      names[n] = k
+    end
+  end
+  t_sort(names)
+  return t_concat(names, "\n")
+end
+local function run_chunk(f)
+  local r = t_pack(f())
+  listed = list_functions()
+  return t_unpack(r, 1, r.n)
 end
 
 local driver = {}
 
 -- Compiles the script (text only: bytecode is refused) and runs its chunk under the budget.
-function driver.load(source, name, instructions, timeout, memlimit)
-  local f, err = lua_load(source, "=" .. name, "t", env)
-  if not f then return "err", nil, "script", safe_text(err), nil end
+-- The parser is fed the source in pieces and the time budget is looked at between them (some
+-- sources take the parser seconds); compiling counts toward the load's time budget.
+function driver.load(source, name, instructions, timeout, deadline, memlimit)
   chunk_source = "=" .. name
-  begin(instructions, timeout, memlimit)
-  return step(f)
+  begin(instructions, timeout, deadline, memlimit)
+  local pos, len, t0, slow = 1, #source, clock(), false
+  local f, err = lua_load(function()
+    if pos > len then return nil end
+    if pos > 1 and clock() - t0 + cur.used > timeout then slow = true; error("time budget exceeded", 0) end
+    local piece = s_sub(source, pos, pos + PIECE - 1)
+    pos = pos + PIECE
+    return piece
+  end, "=" .. name, "t", env)
+  if slow then
+    return "err", nil, "timeout", s_format("time budget exceeded while compiling (%g s)", timeout), nil
+  end
+  if not f then return "err", nil, "script", safe_text(err), nil end
+  cur.used = cur.used + (clock() - t0)
+  return step(run_chunk, f)
 end
 
 -- Calls the script's global function `name` with arguments given as shape and scalars.
-function driver.call(name, instructions, timeout, memlimit, ashape, ...)
+function driver.call(name, instructions, timeout, deadline, memlimit, ashape, ...)
   local f = rawget(env, name)
   if type(f) ~= "function" then
     return "err", nil, "script", "the script defines no function " .. safe_text(name), nil
   end
-  begin(instructions, timeout, memlimit)
+  begin(instructions, timeout, deadline, memlimit)
   if ashape == "" then return step(f) end
   local args, n = build_values(ashape, t_pack(...), 1)
   return step(f, t_unpack(args, 1, n))
@@ -440,14 +623,9 @@ function driver.answer(status, ashape, ...)
   return step(status, ashape, ...)
 end
 
--- The names of the functions the script defined as globals (its hooks).
+-- The names of the functions the script defined as globals (its hooks), as listed at load.
 function driver.functions()
-  local names, n = {}, 0
-  for k, v in next, env do
-    if type(v) == "function" and not initial[k] and type(k) == "string" then n = n + 1; names[n] = k end
-  end
-  t_sort(names)
-  return t_concat(names, "\n")
+  return listed
 end
 
 -- A global the script set (e.g. its `plugin` table), flattened.
@@ -465,6 +643,9 @@ function driver.setglobal(name, ashape, ...)
   rawset(env, name, values[1])
   return "ok", nil, ""
 end
+
+-- What the runtime holds before the script: the hook interval scales with the script's heap.
+base_heap = gcount() * 1024
 
 return driver.load, driver.call, driver.answer, driver.functions, driver.global, driver.setglobal
 end

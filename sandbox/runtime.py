@@ -13,7 +13,8 @@ from typing import Any, Sequence
 from lupa import lua54
 
 from . import allowlist, codec
-from .budget import MAX_DEPTH, MAX_LOG_BYTES, MAX_LOG_LINES, MAX_STRING_BYTES, MAX_VALUES, MB, Budget
+from .budget import (MAX_DEPTH, MAX_FUNCTIONS, MAX_LOG_BYTES, MAX_LOG_LINES, MAX_STRING_BYTES, MAX_VALUES, MB,
+                     Budget)
 
 _HERE = Path(__file__).parent
 # The trusted Lua: the prelude builds each runtime's environment and drives its calls; it is
@@ -63,6 +64,7 @@ def _config(host_functions: tuple[str, ...]) -> tuple[str, list]:
             "bytes": MAX_STRING_BYTES,
             "log_lines": MAX_LOG_LINES,
             "log_bytes": MAX_LOG_BYTES,
+            "functions": MAX_FUNCTIONS,
         },
     }])
 
@@ -107,12 +109,13 @@ class LuaSandbox:
     def load(self, source: str, chunkname: str) -> Outcome:
         """Compiles ``source`` (text only) and runs its chunk under the budget."""
         b = self.budget
-        return self._guard(self._load, source, chunkname, b.instructions, b.timeout, self._limit)
+        return self._guard(self._load, source, chunkname, b.instructions, b.timeout, b.deadline, self._limit)
 
     def call(self, function: str, shape: str, values: Sequence[Any]) -> Outcome:
         """Calls the script's global ``function`` with arguments encoded by ``codec.encode``."""
         b = self.budget
-        return self._guard(self._call, function, b.instructions, b.timeout, self._limit, shape, *values)
+        return self._guard(self._call, function, b.instructions, b.timeout, b.deadline, self._limit, shape,
+                           *values)
 
     def answer(self, ok: bool, payload: Any, values: Sequence[Any] = ()) -> Outcome:
         """Resumes a call waiting in a host function: ``ok`` with (shape, scalars), or an error text."""
@@ -121,7 +124,8 @@ class LuaSandbox:
         return self._guard(self._answer, "err", str(payload))
 
     def functions(self) -> list[str]:
-        """The global functions the script defined (its hooks), sorted."""
+        """The global functions the script defined (its hooks), sorted: identifier names, listed
+        under the load's budget (see the prelude's list_functions)."""
         names = self._functions()
         return names.split("\n") if names else []
 

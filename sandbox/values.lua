@@ -6,6 +6,8 @@
 -- Building and flattening touch script tables with raw operations only, so no metamethod of
 -- the script ever runs here, and they never re-enter, so their state lives in upvalues rather
 -- than in closures made per call.
+-- Flattening also runs on the driver's unhooked main thread (a call's return values), so its
+-- work is bounded by the limits alone: at most LIMITS.values values (of any kind) are visited.
 
 local type, next, error, tostring, rawget, rawlen = type, next, error, tostring, rawget, rawlen
 local s_byte, s_format, s_gsub, s_sub = string.byte, string.format, string.gsub, string.sub
@@ -68,6 +70,9 @@ local function f_value(v, depth)
   local tv = type(v)
   local ns = F_ns + 1
   F_ns = ns
+  -- Every value counts, nil and booleans too: a table shared many times (not a cycle) is
+  -- walked once per reference, and this walk runs outside any budget.
+  if ns > LIMITS.values then error(s_format("more than %d values", LIMITS.values), 0) end
   if tv == "string" or tv == "number" then F_shape[ns] = "v"; f_scalar(v, depth)
   elseif tv == "boolean" then F_shape[ns] = v and "t" or "f"
   elseif tv == "nil" then F_shape[ns] = "n"

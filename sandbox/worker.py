@@ -42,6 +42,7 @@ import socket
 import struct
 import sys
 import time
+import traceback
 from time import perf_counter
 from typing import Any
 
@@ -115,6 +116,11 @@ class Worker:
             return ["err", rid, None, "script", f"unknown request {op!r}", None]
         except MemoryError:
             return ["err", rid, None, "memory", "the worker ran out of memory", None]
+        except Exception as e:
+            # A bug of ours, never a script's doing: answer it rather than die and take the
+            # other plugins of this worker down.
+            traceback.print_exc(file=sys.stderr)
+            return ["err", rid, None, "script", f"sandbox worker error ({e.__class__.__name__})", None]
 
     def _forget_waiting(self, sb: LuaSandbox) -> None:
         # A call abandoned in a host function (its caller was cancelled) is replaced by this one.
@@ -170,8 +176,8 @@ class Worker:
         if status == "ok":
             reply = ["ok", rid, outcome[1], outcome[2], list(outcome[3:]), sb.memory_used]
             if pid is not None:
-                self.sandboxes[pid] = sb
                 reply.append(sb.functions())
+                self.sandboxes[pid] = sb
             return reply
         return ["err", rid, outcome[1], outcome[2], outcome[3], outcome[4]]
 
@@ -208,7 +214,7 @@ def serve(sock: socket.socket, spin: float = SPIN, progress: Any = None) -> None
             if msg[0] == "wake":
                 spin_until = max(spin_until, perf_counter() + min(float(msg[2]), MAX_WAKE))
             else:
-                out.append(pack(worker.handle(msg)))
+                out.append(_pack_reply(pack, worker.handle(msg)))
         if out:
             view = memoryview(b"".join(out))
             while view:
@@ -217,6 +223,16 @@ def serve(sock: socket.socket, spin: float = SPIN, progress: Any = None) -> None
                 except BlockingIOError:
                     select.select([], [sock], [])
             spin_until = max(spin_until, perf_counter() + spin)
+
+
+def _pack_reply(pack: Any, reply: list) -> bytes:
+    """The packed reply; one that cannot be packed (only plain data should ever reach here)
+    becomes an error answer instead of ending the worker."""
+    try:
+        return pack(reply)
+    except (TypeError, ValueError, OverflowError) as e:
+        traceback.print_exc(file=sys.stderr)
+        return pack(["err", reply[1], None, "script", f"sandbox worker error ({e.__class__.__name__})", None])
 
 
 def _harden() -> None:

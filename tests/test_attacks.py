@@ -1,5 +1,6 @@
 """The attack suite: every hostile script in tests/attacks/ ends with its exact error kind,
-within twice its time budget, and the pool serves an ordinary script right after.
+within twice its time budget, inside Lua (never by the worker's hard deadline, never with its
+worker dead), and the pool serves an ordinary script right after.
 
 Each file starts with header comments (see tests/attacks/README.md):
     -- expect: KIND          forbidden | instructions | timeout | memory | script | ok
@@ -19,7 +20,7 @@ import pytest
 from sandbox import MB, Budget, SandboxError, open_pool
 
 ATTACKS = sorted((Path(__file__).parent / "attacks").glob("*/*.lua"))
-CLASSES = ("escape", "budget", "memory", "ccall", "parser", "tamper", "values")
+CLASSES = ("escape", "budget", "memory", "ccall", "parser", "tamper", "values", "driver")
 
 
 def header(path: Path) -> dict:
@@ -55,6 +56,7 @@ async def test_attack(path: Path):
     if "\udcff" in source or any("\udc80" <= ch <= "\udcff" for ch in source):
         pytest.fail("attack sources must be UTF-8 text; build hostile bytes with escapes")
     async with open_pool(workers=1, spares=1) as pool:
+        workers = pool.worker_pids()
         kind, result = "ok", None
         started = time.monotonic()
         try:
@@ -66,6 +68,10 @@ async def test_attack(path: Path):
             kind, result = e.kind, str(e)
         elapsed = time.monotonic() - started
         assert kind == h["expect"], f"{path.name}: {h.get('why', '')}\n got {kind}: {result}"
+        # Every budget is enforced inside Lua: the worker's hard deadline (the last line of
+        # defence) never fires, and nothing a script does makes its worker die.
+        assert "hard deadline" not in str(result), f"{path.name}: ended by the wall-clock kill: {result}"
+        assert pool.restarts == 0 and pool.worker_pids() == workers, f"{path.name}: the worker was replaced"
         assert elapsed < 2 * budget.timeout, f"took {elapsed:.2f} s for a {budget.timeout} s budget"
         if kind == "ok" and "result" in h:
             # JSON has only string keys: compare through it, so {1: "a"} matches {"1": "a"}
@@ -73,3 +79,4 @@ async def test_attack(path: Path):
         # The pool still serves an ordinary script.
         await pool.load("normal", "function f(x) return x * 2 end")
         assert (await pool.call("normal", "f", 21)).value == 42
+        assert pool.restarts == 0, f"{path.name}: the worker died after the attack"

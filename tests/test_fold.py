@@ -103,9 +103,12 @@ async def test_a_fold_over_several_workers_keeps_the_order():
         assert await _calls(pool, names) == [1, 1, 1, 1, 1, 1, 0]
 
 
+# No script can wedge its worker any more (every budget is enforced inside Lua), so a host
+# function stops the worker (SIGSTOP) while the plugin runs: it never answers.
 HANG = """
-function check(a)  -- one C call the instruction budget allows, and runs for hours
-  return string.find(string.rep("a", 3000), ".-.-.-b")
+function check(a)
+  host.freeze()
+  while true do end
 end
 """
 
@@ -115,7 +118,11 @@ async def test_a_wedged_plugin_in_a_fold_is_blamed_and_killed_at_its_own_deadlin
         names = [f"p{i}" for i in range(3)]
         await _load_counting(pool, names)
         budget = Budget(instructions=10**13, timeout=0.2)
-        await pool.load("hang", HANG, budget=budget, chunkname="hang.lua")
+
+        async def freeze():
+            os.kill(pool.worker_pids()[0], signal.SIGSTOP)
+
+        await pool.load("hang", HANG, budget=budget, chunkname="hang.lua", host={"host.freeze": freeze})
         await pool.load("after", HANG, budget=Budget(timeout=5.0))  # a long deadline, not reached
         t0 = time.monotonic()
         folded = await pool.fold([*names, "hang", "after"], "check", {"n": 1})
