@@ -1,7 +1,8 @@
 """The sandbox's security boundary, kept as plain data in one place.
 
 A script's environment is built from these tables and nothing else: a global or library field
-that is not listed here does not exist for a script. Names in ``DENIED`` are the ones a hostile
+that is not listed here does not exist for a script. The environment variables a worker
+process is given are listed here too. Names in ``DENIED`` are the ones a hostile
 or confused script is likely to reach for; touching one raises the ``forbidden`` error, which
 a script cannot catch, instead of reading as nil.
 
@@ -10,6 +11,8 @@ reason, and a hostile script in ``tests/attacks/`` that shows it cannot be abuse
 """
 
 from __future__ import annotations
+
+from typing import Mapping
 
 # Base functions offered as globals. pcall, xpcall, print and setmetatable are replaced by the
 # prelude with guarded versions (budgets cannot be swallowed; no __gc; print goes to the log).
@@ -73,6 +76,38 @@ DENIED: tuple[str, ...] = (
     "math.randomseed",
     "getfenv", "setfenv", "newproxy", "gcinfo", "unpack",
 )
+
+
+# Environment variables a worker process is given from the engine's environment; nothing else
+# crosses. The engine's environment holds its secrets (MOONHOOK_SECRET, MOONHOOK_API_TOKEN,
+# MOONHOOK_MT5_PASSWORD, any token), which no worker needs: a worker that a script subverts
+# must not find them in its own environment (/proc/self/environ). Names, or prefixes ending in
+# "*"; matched without regard to case (Windows names are case-insensitive). PYTHONPATH is set by
+# the code that starts each worker.
+WORKER_ENV: tuple[str, ...] = (
+    "PATH", "HOME", "LANG", "LANGUAGE", "LC_*",
+    "TZ",  # os.date and os.time in scripts follow the engine's time zone
+    "TMPDIR", "TEMP", "TMP",
+    "LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH",  # an interpreter built against libraries elsewhere
+    "PYTHONHOME", "PYTHONUTF8", "PYTHONIOENCODING", "PYTHONDONTWRITEBYTECODE", "PYTHONFAULTHANDLER",
+    "SYSTEMROOT", "WINDIR", "SYSTEMDRIVE", "COMSPEC", "PATHEXT",  # Windows: Python needs SYSTEMROOT
+)
+
+# The MT5 worker also loads the MetaTrader5 package, which finds the terminal and its data
+# through the Windows user profile. Its login and password reach it over its pipe, never here.
+MT5_WORKER_ENV: tuple[str, ...] = WORKER_ENV + (
+    "APPDATA", "LOCALAPPDATA", "USERPROFILE", "HOMEDRIVE", "HOMEPATH", "USERNAME", "USERDOMAIN",
+    "COMPUTERNAME", "PROGRAMDATA", "PROGRAMFILES", "PROGRAMFILES(X86)", "PROGRAMW6432",
+    "COMMONPROGRAMFILES", "COMMONPROGRAMFILES(X86)", "PROCESSOR_ARCHITECTURE", "NUMBER_OF_PROCESSORS",
+    "OS",
+)
+
+
+def worker_environment(names: tuple[str, ...], environ: Mapping[str, str]) -> dict[str, str]:
+    """The entries of ``environ`` that ``names`` allow (see WORKER_ENV)."""
+    exact = {n.upper() for n in names if not n.endswith("*")}
+    prefixes = tuple(n[:-1].upper() for n in names if n.endswith("*"))
+    return {k: v for k, v in environ.items() if k.upper() in exact or k.upper().startswith(prefixes)}
 
 
 def denied_globals() -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from typing import Callable
 import msgpack
 import trio
 
+from .allowlist import WORKER_ENV, worker_environment
 from .worker import MAX_MESSAGE, PROGRESS
 
 # How long to poll for an answer before sleeping on the socket (see exchange()).
@@ -65,8 +66,9 @@ class WorkerProcess:
     async def spawn(cls) -> "WorkerProcess":
         ours, theirs = socket.socketpair()
         progress_fd = _shared_word()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
+        # Only what the worker needs from the engine's environment, never its secrets.
+        env = worker_environment(WORKER_ENV, os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
         try:
             process = await trio.lowlevel.open_process(
                 [sys.executable, "-m", "sandbox.worker", str(theirs.fileno()), str(progress_fd)],

@@ -20,6 +20,8 @@ from typing import Any
 
 import trio
 
+from sandbox.allowlist import MT5_WORKER_ENV, worker_environment
+
 log = logging.getLogger("moonhook.mt5")
 
 _HEADER = struct.Struct(">I")
@@ -45,7 +47,10 @@ class TerminalLink:
     async def start(self) -> None:
         """A fresh worker with the module loaded; raises LinkLost if it cannot load it."""
         await self.kill()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        # Only what the worker needs from the engine's environment, never its secrets (the MT5
+        # password travels over the pipe, with initialize).
+        env = {**worker_environment(MT5_WORKER_ENV, os.environ),
+               "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self._process = await trio.lowlevel.open_process(
             [sys.executable, "-u", str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self._buffer.clear()
