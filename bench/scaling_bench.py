@@ -8,11 +8,29 @@ Each count runs the engine in its own server process (``webhook_server.py``, mod
 fill, read from the server's ``/bench/fills`` (the system's monotonic clock, shared by both
 processes). Memory: the server process and its sandbox workers. CPU: the same processes'
 CPU time over a window, idle and while alerts arrive at 100/s, as a share of one core.
+
+``bench_idle_run``: the idle CPU of the product as a user starts it, not of the bench's
+server: ``moonhook init`` in a temporary folder (one example plugin), then ``moonhook run``
+there as a subprocess (scripts/ and moonhook.toml watched, the monitor on); once its banner
+is out and a settling second has passed, the CPU time (utime + stime, from /proc) of the
+engine's process and of its sandbox workers over a window, as a share of one core; the
+median over runs. The one change to what init writes: port 0 (any free port), so that the
+bench does not depend on 8080 being free.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
 import time
+import tomllib
+from pathlib import Path
 
 import httpx
 import psutil
@@ -111,6 +129,77 @@ def bench_cpu(seconds: float, rate: float = 100.0) -> dict:
             "rate": round(achieved, 1)}
 
 
+def _moonhook() -> list[str]:
+    """The ``moonhook`` command as installed beside this Python (the console script users
+    run), else the same entry point through the module."""
+    script = Path(sys.executable).with_name("moonhook")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("moonhook")
+    return [found] if found else [sys.executable, "-m", "engine.cli"]
+
+
+def _idle_run_once(seconds: float, settle: float = 1.0) -> tuple[float, float]:
+    """One ``moonhook run`` in a fresh ``moonhook init`` folder: the CPU of the engine's
+    process and of its workers over ``seconds`` once it is up, each in % of a core."""
+    command = _moonhook()
+    with tempfile.TemporaryDirectory(prefix="moonhook-idle-") as folder:
+        subprocess.run([*command, "init"], cwd=folder, check=True, capture_output=True, timeout=60)
+        config = Path(folder, "moonhook.toml")
+        config.write_text(re.sub(r"(?m)^port\s*=\s*\d+\s*$", "port = 0", config.read_text(), count=1))
+        if tomllib.loads(config.read_text())["server"].get("port") != 0:
+            raise RuntimeError("could not set [server] port = 0 in the moonhook.toml init wrote")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MOONHOOK_")}
+        process = subprocess.Popen([*command, "run"], cwd=folder, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            up = threading.Event()
+
+            def read() -> None:  # until the banner, then drained so the engine never blocks on it
+                for line in process.stderr:
+                    if line.startswith("moonhook: listening on"):
+                        up.set()
+                up.set()  # it ended without one: reported below
+
+            threading.Thread(target=read, daemon=True).start()
+            if not up.wait(60) or process.poll() is not None:
+                raise RuntimeError(f"moonhook run did not start (exit code {process.poll()})")
+            time.sleep(settle)  # the start's last work (its threads' exit) not counted
+            engine = psutil.Process(process.pid)
+            workers = engine.children(recursive=True)
+
+            def cpu(processes: list[psutil.Process]) -> float:
+                total = 0.0
+                for p in processes:
+                    try:
+                        t = p.cpu_times()
+                        total += t.user + t.system
+                    except psutil.NoSuchProcess:
+                        pass
+                return total
+
+            e0, w0, t0 = cpu([engine]), cpu(workers), time.monotonic()
+            time.sleep(seconds)
+            e1, w1, elapsed = cpu([engine]), cpu(workers), time.monotonic() - t0
+        finally:
+            process.send_signal(2)  # SIGINT, as a user stops it
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    return (e1 - e0) / elapsed * 100, (w1 - w0) / elapsed * 100
+
+
+def bench_idle_run(seconds: float, runs: int) -> dict:
+    """Idle CPU of ``moonhook run`` as a user starts it (``_idle_run_once``), median of runs."""
+    figures = [_idle_run_once(seconds) for _ in range(runs)]
+    totals = [round(e + w, 3) for e, w in figures]
+    return {"total_pct": round(statistics.median(totals), 3), "runs": totals,
+            "engine_pct": round(statistics.median(e for e, _ in figures), 3),
+            "workers_pct": round(statistics.median(w for _, w in figures), 3)}
+
+
 def run_all(size: str = "full") -> dict:
     alerts, runs, seconds = pick(size, (200, 3, 10.0), (30, 1, 3.0), (3, 1, 0.5))
     out: dict = {}
@@ -121,4 +210,9 @@ def run_all(size: str = "full") -> dict:
     cpu = bench_cpu(seconds)
     out.update(cpu_idle_pct=cpu["idle_pct"], cpu_active_100_pct=cpu["active_pct"],
                cpu_active_workers_pct=cpu["workers_pct"], cpu_active_rate=cpu["rate"])
+    idle_seconds, idle_runs = pick(size, (30.0, 5), (10.0, 1), (0.5, 1))
+    idle = bench_idle_run(idle_seconds, idle_runs)
+    out.update(cpu_idle_run_pct=idle["total_pct"], cpu_idle_run_pct_runs=idle["runs"],
+               cpu_idle_run_engine_pct=idle["engine_pct"], cpu_idle_run_workers_pct=idle["workers_pct"],
+               cpu_idle_run_window_s=idle_seconds)
     return out
