@@ -35,7 +35,7 @@ No fsync either way. The save time is ``perf_counter()`` as the save returns.
    pause of 20-50 ms, the next save. Per run: 30 saves of each kind, alternated; 5 runs;
    ``summary`` gives the median over runs of each run's median and p99. A save whose
    version serves nothing within 5 s is counted in ``reload_saves_not_served``, not timed.
-   (On the 2-core VM, about 30 ms of the figure is the watcher's: it hands a batch over once
+   (On the 2-core VM, about 20 ms of the figure is the watcher's: it hands a batch over once
    20 ms pass without events; compiling, ``on_load`` and the swap take about 5 ms.)
 2. ``reload_100_at_200``: alerts submitted at a steady 200/s (one task each, on a fixed
    schedule) for the whole time a separate task saves 100 new versions of ``p.lua`` every
