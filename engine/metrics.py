@@ -92,8 +92,8 @@ class Metrics:
         self.plugins = Gauge("moonhook_plugins", "Plugin files by state (failed: the last save did not load).",
                              ["state"], registry=r)
         self.lag_seconds = Histogram("moonhook_event_loop_lag_histogram_seconds",
-                                     "The event loop's lag over each 0.5 s in which a task ran: the longer of its longest task step "
-                                     "and how late the lag monitor's sleep woke up.",
+                                     "The event loop's lag over each 0.5 s in which a task ran: the longer of "
+                                     "its longest task step and how late the lag monitor's sleep woke up.",
                                      buckets=LAG_BUCKETS, registry=r)
         monitor = engine.config.monitor
         self.lag = LagMonitor(monitor.lag_alert_ms, engine.config.telegram.throttle_seconds, self.lag_seconds.observe)
