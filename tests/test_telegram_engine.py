@@ -56,7 +56,12 @@ async def test_trades_reach_the_chats_and_an_admin_commands_while_a_stranger_is_
     assert not any("SECRET" in r.getMessage() for r in caplog.records)
 
 
-async def test_an_outage_and_a_restart_lose_nothing_and_send_nothing_twice(tmp_path):
+async def test_an_outage_and_a_restart_lose_nothing_and_send_nothing_twice(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="moonhook.telegram")
+
+    def tried(chat: int) -> bool:
+        return any(f"chat {chat} tries again" in r.getMessage() for r in caplog.records)
+
     async with bot_api_server({TOKEN: "moonhook_bot"}) as server:
         server.stop()
         async with running(tmp_path, telegram=telegram(server.url)) as engine:
@@ -64,13 +69,16 @@ async def test_an_outage_and_a_restart_lose_nothing_and_send_nothing_twice(tmp_p
             await process(engine, "closeall EURUSD id=two")
             await until(lambda: engine.database.db.execute(
                 "SELECT count(*) FROM telegram_deliveries").fetchone()[0] >= 4)
-            await trio.sleep(0.3)  # the courier has tried, and failed to connect
+            await until(lambda: tried(ADMIN) and tried(WATCHER))  # the courier has tried, and failed to connect
         await server.start()
         async with running(tmp_path, telegram=telegram(server.url)) as engine:
             await until(lambda: any("closed" in t for t in texts(server, WATCHER)))
             await process(engine, "buy GBPUSD volume=0.2 price=1.3 id=three")
             await until(lambda: any("GBPUSD" in t for t in texts(server, WATCHER)))
-            await trio.sleep(0.3)
+            # A later message through the same chat: messages are routed in the outbox's order and
+            # a chat's go out in order, so a second sending of any before it is out by then.
+            await process(engine, "buy USDJPY volume=0.1 price=150 id=four")
+            await until(lambda: any("USDJPY" in t for t in texts(server, WATCHER)))
         told = "\n\n".join(texts(server, WATCHER)).split("\n\n")
         assert [t.split(" @ ")[0] for t in told if "EURUSD" in t] == ["opened buy 0.1 EURUSD",
                                                                     "position 1001 buy 0.1 EURUSD closed by close"]
@@ -87,8 +95,9 @@ async def test_turning_telegram_on_sends_no_backlog_from_before(tmp_path):
     async with bot_api_server({TOKEN: "moonhook_bot"}) as server:
         async with running(tmp_path, telegram=telegram(server.url)) as engine:
             await process(engine, "buy GBPUSD volume=0.2 price=1.3 id=after")
+            # The outbox is routed in its order and a chat's messages go out in order: had the
+            # older message been routed, it would have reached the chat before this one.
             await until(lambda: any("GBPUSD" in t for t in texts(server, WATCHER)))
-            await trio.sleep(1.2)  # the courier reads the outbox at least once a second
         told = texts(server, WATCHER)
     assert not any("EURUSD" in t for t in told), told
 
