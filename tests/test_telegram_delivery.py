@@ -1,6 +1,7 @@
 """The outbox delivered to Telegram by the courier: a real SQLite file, real HTTP to the local
 Bot API stand-in (tests/botapi.py), each bot within its limits, nothing lost, nothing twice."""
 
+import logging
 from contextlib import asynccontextmanager
 
 import httpx
@@ -71,17 +72,25 @@ async def test_each_message_goes_to_the_chats_that_want_its_kind_through_their_b
         tell(c, "plugin risk: on_alert skipped: boom", kind="errors")
         tell(c, "reload of x.lua failed", kind="admin")
         await until(lambda: table(tmp_path / "db.sqlite", "SELECT count(sent_at) FROM telegram_deliveries") == [(5,)])
-        await trio.sleep(0.2)  # nothing more comes
-        # chat 1 wants everything: the three, in order, each once (some may share a message)
-        assert "\n\n".join(shown(server, ONE, 1)).split("\n\n") == [
-            "opened buy 0.1 EURUSD <at> 1.1 & more", "plugin risk: on_alert skipped: boom", "reload of x.lua failed"]
-        assert shown(server, ONE, -1002) == ["plugin risk: on_alert skipped: boom"]
-        assert shown(server, TWO, 3) == ["opened buy 0.1 EURUSD <at> 1.1 & more"]
+        # One more for each chat: the outbox is routed in order and a chat's messages go out
+        # in order, so anything more of the first three would be out before these.
+        tell(c, "last error", kind="errors")   # chats 1 and -1002
+        tell(c, "last trade")                  # chats 1 and 3
+        await until(lambda: table(tmp_path / "db.sqlite", "SELECT count(sent_at) FROM telegram_deliveries") == [(9,)])
+
+        def told(token: str, chat: int) -> list[str]:  # several may share a message
+            return "\n\n".join(shown(server, token, chat)).split("\n\n")
+
+        # chat 1 wants everything: the three, in order, each once
+        assert told(ONE, 1) == ["opened buy 0.1 EURUSD <at> 1.1 & more", "plugin risk: on_alert skipped: boom",
+                                "reload of x.lua failed", "last error", "last trade"]
+        assert told(ONE, -1002) == ["plugin risk: on_alert skipped: boom", "last error"]
+        assert told(TWO, 3) == ["opened buy 0.1 EURUSD <at> 1.1 & more", "last trade"]
         assert server.messages(TWO, 1) == [] and server.messages(ONE, 3) == []  # one chat, one bot
         assert all(m.parse_mode == "HTML" for m in server.sent)
     # the outbox is routed, and every delivery marked sent
     assert table(tmp_path / "db.sqlite", "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == [(0,)]
-    assert table(tmp_path / "db.sqlite", "SELECT count(*), count(sent_at) FROM telegram_deliveries") == [(5, 5)]
+    assert table(tmp_path / "db.sqlite", "SELECT count(*), count(sent_at) FROM telegram_deliveries") == [(9, 9)]
 
 
 async def test_several_bots_and_chats_stay_within_every_limit(tmp_path):
@@ -118,19 +127,22 @@ async def test_a_429_pauses_the_bot_for_retry_after_and_nothing_is_lost(tmp_path
         assert after and min(after) - refused[0] >= 0.95  # retry_after is at least 1 s
 
 
-async def test_an_outage_then_delivery_once_and_what_piled_up_goes_together(tmp_path):
+async def test_an_outage_then_delivery_once_and_what_piled_up_goes_together(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="moonhook.telegram")
     telegram = config(BotConfig(ONE, (ChatConfig(1),)))
     async with bot_api_server({ONE: "one"}) as server, courier(tmp_path / "db.sqlite", telegram, server.url) as c:
         tell(c, "before")
         await until(lambda: len(server.sent) == 1)
         server.stop()
         tell(c, *[f"during {n}" for n in range(6)])
-        await trio.sleep(0.8)  # the courier tries, fails to connect, backs off
+        # the courier tries, fails to connect, backs off
+        await until(lambda: any("chat 1 tries again" in r.getMessage() for r in caplog.records))
         await server.start()
         await until(lambda: len(server.sent) >= 2)
-        await trio.sleep(0.5)
+        tell(c, "after")  # out after anything more of the pile (a chat's messages go in order)
+        await until(lambda: shown(server, ONE, 1)[-1:] == ["after"])
         texts = shown(server, ONE, 1)
-        assert texts == ["before", "\n\n".join(f"during {n}" for n in range(6))]  # one message, in order
+        assert texts == ["before", "\n\n".join(f"during {n}" for n in range(6)), "after"]  # one message, in order
         assert not any(RESENT.strip() in t for t in texts)  # a refused connection sent nothing
 
 
@@ -145,10 +157,11 @@ async def test_messages_queued_while_down_are_sent_once_after_a_restart(tmp_path
             tell(c, "queued 1", "queued 2")
             await until(lambda: table(path, "SELECT count(*) FROM telegram_deliveries") == [(3,)])
         await server.start()
-        async with courier(path, telegram, server.url):  # the restart
+        async with courier(path, telegram, server.url) as c:  # the restart
             await until(lambda: len(server.sent) == 2)
-            await trio.sleep(0.3)
-        assert shown(server, ONE, 1) == ["sent before the stop", "queued 1\n\nqueued 2"]
+            tell(c, "after the restart")  # out after anything sent again (a chat's messages go in order)
+            await until(lambda: len(server.sent) >= 3)
+        assert shown(server, ONE, 1) == ["sent before the stop", "queued 1\n\nqueued 2", "after the restart"]
     assert table(path, "SELECT count(*) FROM telegram_deliveries WHERE sent_at IS NULL") == [(0,)]
 
 
