@@ -38,7 +38,8 @@ local MAXTAGLOOP = 2000          -- the longest __index/__newindex chain Lua fol
 local CHEAP = 4096               -- pattern steps charged as estimated without looking closer
 local DP_CELLS = 400000          -- the largest exact pattern count worth running (items x bytes)
 
--- charge(n, what): count n instructions, or end the call if they do not fit;
+-- charge(n, what, work): count n instructions, or end the call if they do not fit; `work`
+-- (default n) is the estimated C work, looked at against the time left;
 -- need_memory(bytes, what): end the call if the heap cannot grow by bytes;
 -- remaining(): instructions left in the call's budget.
 return function(charge, need_memory, remaining)
@@ -102,12 +103,12 @@ local function len_of(t)
   if tt == "string" then return #t end
   local mt = d_getmetatable(t)
   if mt == nil or rawget(mt, "__len") == nil then
-    if tt == "table" then return rawlen(t) end
+    if tt == "table" then return rawlen(t), false, mt end
     return nil
   end
   local n = int_arg(#t)
   if n == nil then error("object length is not an integer", 0) end
-  return n, true
+  return n, true, mt
 end
 
 -- How many tables one read ("__index") or write ("__newindex") of a missing key visits in C
@@ -135,17 +136,16 @@ end
 
 ---------------------------------------------------------------------------------------------
 -- Patterns. The matcher backtracks: each quantified item (* + - ?) tries every length it can
--- match, and the tries of different items multiply when they can trade characters. The work is
--- bounded in up to three steps, each tighter and dearer than the one before, stopping at the
--- first that is cheap enough to charge: every run spans the subject; every item's run is the
--- subject's longest run of its class; the exact count of the matcher's tries, computed over
--- the subject (DP over item and position).
+-- match, and the tries of different items multiply. The work is bounded in up to three steps,
+-- each tighter and dearer than the one before: every run spans the subject; every item's run
+-- is the subject's longest run of its class; the exact count of the matcher's tries over the
+-- subject (DP over item and position), only when the bound before would refuse the call.
 
 local ALL_BYTES = {}
 for b = 0, 255 do ALL_BYTES[b + 1] = s_char(b) end
 ALL_BYTES = t_concat(ALL_BYTES)
 
-local members_cache, shape_cache, shape_cache_n = {}, {}, 0
+local members_cache, shape_cache, shape_cache_n = {}, {[true] = {}, [false] = {}}, 0
 
 -- The bytes a single-character class matches, and a lookup table of them.
 local function members(item)
@@ -184,10 +184,9 @@ end
 -- zero-width parts (captures, %f, a final $) are left out. Whether it is anchored (a leading ^
 -- is an anchor in find, match and gsub, a plain character in gmatch). Cached per pattern.
 local function pattern_shape(p, can_anchor)
-  local key = can_anchor and p or ("g" .. p)
-  local cached = shape_cache[key]
+  local cached = shape_cache[can_anchor][p]
   if cached then return cached end
-  local items, k, nq = {}, 0, 0
+  local items, k, nq, nopt = {}, 0, 0, 0
   local i, n, anchored = 1, #p, false
   if can_anchor and s_byte(p, 1) == 94 then anchored = true; i = 2 end
   while i <= n do
@@ -212,45 +211,48 @@ local function pattern_shape(p, can_anchor)
       k = k + 1
       items[k] = {kind, item, nil}
       if kind == "fixed" then i = e else nq = nq + 1; i = e + 1 end
+      if kind == "opt" then nopt = nopt + 1 end
     end
   end
   for idx = 1, k do
     local it = items[idx]
     if it[2] ~= "." then local _, set = members(it[2]); it[3] = set end
   end
-  cached = {items = items, k = k, nq = nq, anchored = anchored}
-  if shape_cache_n >= 256 then shape_cache, shape_cache_n = {}, 0 end
-  shape_cache[key] = cached
+  cached = {items = items, k = k, nq = nq, nloops = nq - nopt, nopt = nopt, anchored = anchored}
+  if shape_cache_n >= 256 then shape_cache, shape_cache_n = {[true] = {}, [false] = {}}, 0 end
+  shape_cache[can_anchor][p] = cached
   shape_cache_n = shape_cache_n + 1
   return cached
 end
 
 -- Ways a run of `m` loop items of one class can share `L` characters: C(L + m, m), in floats.
 local function shares(L, m)
+  if m == 1 then return L + 1.0 end
   local r = 1.0
   for j = 1, m do r = r * (L + j) / j end
   return r
 end
 
--- An upper bound of the matcher's tries from one start: each quantified item takes at most
--- run(item) + 1 lengths (adjacent items of one class share a run), an optional item 2; the
--- tries of different items multiply. `run(item)` gives the longest run the item can match.
-local function tries_bound(sh, run)
-  local items, total, idx = sh.items, 1.0, 1
+-- An upper bound of the matcher's tries from one start: item i is tried once per way the items
+-- before it can have matched, and each quantified item takes at most run + 1 lengths (adjacent
+-- items of one class share a run), an optional item 2. The run of an item is runs[class], the
+-- longest run of its class in the subject, or n (the whole subject) without `runs`.
+local function tries_bound(sh, runs, n)
+  local items, total, ways, idx = sh.items, 1.0, 1.0, 1
   while idx <= sh.k do
     local it = items[idx]
     local kind = it[1]
-    if kind == "opt" then total = total * 2; idx = idx + 1
-    elseif kind == "fixed" then idx = idx + 1
-    else
-      local m = 1
+    local m = 1
+    if kind == "opt" then ways = ways * 2
+    elseif kind ~= "fixed" then
       while idx + m <= sh.k and items[idx + m][1] ~= "fixed" and items[idx + m][1] ~= "opt"
             and items[idx + m][2] == it[2] do m = m + 1 end
-      total = total * shares(run(it), m)
-      idx = idx + m
+      ways = ways * shares(runs and runs[it[2]] or n, m)
     end
+    total = total + ways * m
+    idx = idx + m
   end
-  return total * (sh.nq + 1)
+  return total
 end
 
 -- The matcher's tries counted over the subject: paths[pos] is how many ways the items so far
@@ -295,11 +297,43 @@ local function tries_exact(sh, s, first, n, limit)
 end
 
 -- The longest run of bytes of class `item` in s: how far one quantified item can reach.
+local run_patterns = {}
 local function longest_run(s, item)
   if item == "." then return #s end
+  local rp = run_patterns[item]
+  if not rp then rp = item .. "+"; run_patterns[item] = rp end
   local best = 0
-  for r in s_gmatch(s, item .. "+") do if #r > best then best = #r end end
+  for r in s_gmatch(s, rp) do if #r > best then best = #r end end
   return best
+end
+
+-- The runs of the last short subject looked at, by class: a strategy often matches one text
+-- (an alert's) against several patterns.
+local RUNS_KEEP = 4096
+local runs_subject, runs_cache = nil, {}
+
+-- The longest run of each quantified item's class in s[first..first+n-1], scanned in C and
+-- charged; nil when a pattern has none.
+local function subject_runs(what, sh, s, first, n)
+  local sub = (first == 1 and n == #s) and s or s_sub(s, first, first + n - 1)
+  local runs
+  if n <= RUNS_KEEP then
+    if not rawequal(runs_subject, sub) then runs_subject, runs_cache = sub, {} end
+    runs = runs_cache
+  else
+    runs = {}
+  end
+  local scanned = 0
+  for idx = 1, sh.k do
+    local it = sh.items[idx]
+    local class = it[2]
+    if it[1] ~= "fixed" and runs[class] == nil then
+      runs[class] = longest_run(sub, class)
+      scanned = scanned + 1
+    end
+  end
+  if scanned > 0 then charge(scanned * n / STEPS_PER_INSTRUCTION, what) end
+  return runs
 end
 
 -- Worst-case pattern steps over s[first..first+n-1].
@@ -308,26 +342,21 @@ local function pattern_steps(what, s, first, n, p, can_anchor)
   local starts = sh.anchored and 1 or (n + 1)
   local fixed = n * #p + 1
   if sh.nq == 0 then return starts * (sh.k + 1) + fixed end
-  local crude = starts * tries_bound(sh, function() return n end)
+  -- every run spanning the subject: at most (k + 1) (n + 1)^loops 2^optional tries per start
+  local crude = starts * (sh.k + 1.0) * (n + 1.0) ^ sh.nloops * 2.0 ^ sh.nopt
   if crude <= CHEAP then return crude + fixed end
-  -- Every item's reach: the subject's longest run of its class (a scan in C per class).
-  local sub = first == 1 and s or s_sub(s, first, first + n - 1)
-  charge((sh.k + 1) * n / STEPS_PER_INSTRUCTION, what)
-  local runs = {}
-  local bound = starts * tries_bound(sh, function(it)
-    local r = runs[it[2]]
-    if not r then r = longest_run(sub, it[2]); runs[it[2]] = r end
-    return r
-  end)
-  -- Counting exactly costs about 8 instructions per item and byte; worth it when the bound is
-  -- dearer than that, and the count fits.
+  -- Every item's reach: the subject's longest run of its class.
+  local bound = starts * tries_bound(sh, subject_runs(what, sh, s, first, n), n) + fixed
+  -- Counting exactly (about 8 instructions per item and byte, run as Lua under the budget) is
+  -- done only when the bound would refuse the call and the count could let it through.
   local cells = (sh.k + 1.0) * (n + 1)
-  if bound <= CHEAP or bound / STEPS_PER_INSTRUCTION <= 8 * cells or cells > DP_CELLS then
-    return bound + fixed
+  if bound / STEPS_PER_INSTRUCTION <= remaining() or cells > DP_CELLS
+     or 8 * cells > remaining() then
+    return bound
   end
-  local exact = tries_exact(sh, s, first, n, remaining() * STEPS_PER_INSTRUCTION)
+  local exact = tries_exact(sh, s, first, n, remaining() * STEPS_PER_INSTRUCTION) + fixed
   if exact < bound then bound = exact end
-  return bound + fixed
+  return bound
 end
 
 -- Charges a pattern search over s from init before it runs.
@@ -348,7 +377,12 @@ local function guard_pattern(what, s, p, init, plain, can_anchor)
     if lp > 64 then charge(lp * 8, what) end              -- analysing a long pattern is work too
     steps = pattern_steps(what, s, start, n, p, can_anchor)
   end
-  charge(steps / STEPS_PER_INSTRUCTION, what)
+  -- The bound refuses a search that might not fit. Bounds of patterns with several quantified
+  -- items are loose, so the instruction count takes the linear part of the work only, and the
+  -- time left is checked against the whole bound.
+  local need = steps / STEPS_PER_INSTRUCTION
+  if need > remaining() then charge(need, what) end
+  charge(n / STEPS_PER_INSTRUCTION + 1, what, need)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -418,11 +452,11 @@ end
 
 G.table.concat = function(t, sep, i, j)
   if type(t) == "table" then
-    local n, meta = len_of(t)
+    local n, meta, mt = len_of(t)
     local a, b = opt_int(i, 1), opt_int(j, n)
     if a and b then
-      local d = chain(t, "__index")
-      if meta then d = d + 1 end
+      local d = 1
+      if mt then d = chain(t, "__index") + (meta and 1 or 0) end
       charge(span(a, b) * d, "table.concat")
     end
     if meta then return t_concat(fixed_length(t, n), sep, i, j) end
@@ -471,10 +505,10 @@ end
 
 G.table.sort = function(t, cmp)
   if type(t) == "table" then
-    local n, meta = len_of(t)
+    local n, meta, mt = len_of(t)
     if n > 1 then
-      local per = chain(t, "__index") + chain(t, "__newindex") - 1
-      if meta then per = per + 1 end
+      local per = 1
+      if mt then per = chain(t, "__index") + chain(t, "__newindex") - 1 + (meta and 1 or 0) end
       local comparisons = n * (log(n, 2) + 1)
       charge(comparisons * per, "table.sort")
       if cmp == nil then
@@ -496,11 +530,11 @@ G.table.sort = function(t, cmp)
 end
 G.table.insert = function(t, ...)
   if type(t) == "table" and select("#", ...) == 2 then
-    local n, meta = len_of(t)
+    local n, meta, mt = len_of(t)
     local pos = int_arg((...))
     if pos then
-      local d = chain(t, "__index") + chain(t, "__newindex") - 1
-      if meta then d = d + 1 end
+      local d = 1
+      if mt then d = chain(t, "__index") + chain(t, "__newindex") - 1 + (meta and 1 or 0) end
       charge(span(pos, n) * d, "table.insert")            -- t[pos..n] move up by one
     end
     if meta then return t_insert(fixed_length(t, n), ...) end
@@ -509,11 +543,11 @@ G.table.insert = function(t, ...)
 end
 G.table.remove = function(t, pos)
   if type(t) == "table" then
-    local n, meta = len_of(t)
+    local n, meta, mt = len_of(t)
     local p = opt_int(pos, n)
     if p then
-      local d = chain(t, "__index") + chain(t, "__newindex") - 1
-      if meta then d = d + 1 end
+      local d = 1
+      if mt then d = chain(t, "__index") + chain(t, "__newindex") - 1 + (meta and 1 or 0) end
       charge(span(p, n) * d, "table.remove")              -- t[p+1..n] move down by one
     end
     if meta then t = fixed_length(t, n) end

@@ -204,23 +204,29 @@ local function forbidden(what)
 end
 
 -- Charges `n` instructions of work done in C; refuses before the work if it would not fit in
--- the instruction budget, or in the time left (looked at once per CHARGE_CHECK charged).
-local function charge(n, what)
+-- the instruction budget, or in the time left. `work` (default n, in instructions) is the C
+-- work the call may do at most, when only part of it is charged; the clock is looked at once
+-- per CHARGE_CHECK of such work.
+local function charge(n, what, work)
   local c = cur
   if c.dead then error(c.msg, 0) end
-  if math_type(n) == nil or n ~= n then die("instructions", what .. ": the work could not be estimated") end
-  if n < 0 then n = 0 end
+  work = work or n
+  -- the guards pass numbers they computed from checked arguments; NaN and -inf are refused
+  if not (n >= 0 and work >= 0) then
+    if n == n and work == work then n, work = n > 0 and n or 0, work > 0 and work or 0
+    else die("instructions", what .. ": the work could not be estimated") end
+  end
   if n > c.limit - c.count then
     die("instructions", s_format("%s would exceed the instruction budget (estimated %.0f instructions, %.0f left)",
       what, n, c.limit - c.count))
   end
   c.count = c.count + n
-  local since = c.charged + n
+  local since = c.charged + work
   if since < CHARGE_CHECK then c.charged = since; return end
   c.charged = 0
-  if elapsed() + n * SECONDS_PER_CHARGED > c.tleft then
+  if elapsed() + work * SECONDS_PER_CHARGED > c.tleft then
     die("timeout", s_format("%s would exceed the time budget (%g s; estimated %.0f instructions of work)",
-      what, c.tlimit, n))
+      what, c.tlimit, work))
   end
 end
 
@@ -590,13 +596,17 @@ function driver.load(source, name, instructions, timeout, deadline, memlimit)
   chunk_source = "=" .. name
   begin(instructions, timeout, deadline, memlimit)
   local pos, len, t0, slow = 1, #source, clock(), false
-  local f, err = lua_load(function()
-    if pos > len then return nil end
-    if pos > 1 and clock() - t0 + cur.used > timeout then slow = true; error("time budget exceeded", 0) end
-    local piece = s_sub(source, pos, pos + PIECE - 1)
-    pos = pos + PIECE
-    return piece
-  end, "=" .. name, "t", env)
+  local reader = source                     -- one piece cannot keep the parser long
+  if len > PIECE then
+    reader = function()
+      if pos > len then return nil end
+      if pos > 1 and clock() - t0 + cur.used > timeout then slow = true; error("time budget exceeded", 0) end
+      local piece = s_sub(source, pos, pos + PIECE - 1)
+      pos = pos + PIECE
+      return piece
+    end
+  end
+  local f, err = lua_load(reader, "=" .. name, "t", env)
   if slow then
     return "err", nil, "timeout", s_format("time budget exceeded while compiling (%g s)", timeout), nil
   end
