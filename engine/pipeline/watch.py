@@ -4,26 +4,29 @@ Events are grouped: a batch is handed over once no new event came for ``STEP_MS`
 ``DEBOUNCE_MS`` at most, so a burst of saves (or an editor's temporary file and rename) is
 one batch, and each file in it is looked at once, as it is by then.
 
-On Linux the folders are watched with inotify, its descriptor waited on by Trio's own I/O
-loop: an engine with nothing saved is not woken at all. Elsewhere (or if inotify cannot be
-had, e.g. the user's instances or watches are used up) watchfiles does it, whose Rust side
-sleeps ``STEP_MS`` at a time in a thread and takes the GIL at each step to check its stop
-event: about 50 wake-ups a second, and a round trip to the event loop every ``IDLE_MS``.
+On Linux the folders are watched with inotify (through inotify_simple), its descriptor
+waited on by Trio's own I/O loop and read without blocking: an engine with nothing saved is
+not woken at all. Elsewhere (or if inotify cannot be had, e.g. the user's instances or
+watches are used up) watchfiles does it, whose Rust side sleeps ``STEP_MS`` at a time in a
+thread and takes the GIL at each step to check its stop event: about 50 wake-ups a second,
+and a round trip to the event loop every ``IDLE_MS``.
 That cost 0.55 % of a core on an idle `moonhook run` (bench/NOTES.md, "Idle CPU").
 """
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import logging
-import os
-import struct
 import sys
 from pathlib import Path
 from typing import Awaitable, Callable
 
 import trio
+
+try:
+    from inotify_simple import INotify, flags
+except ImportError:  # a dependency on Linux only: elsewhere watchfiles does it
+    INotify = None
 
 log = logging.getLogger("moonhook.watch")
 
@@ -55,26 +58,22 @@ async def watch(folders: list[Path], wanted: Wanted, changed: Changed, stop: tri
 
 
 async def _watch_inotify(notify: Inotify, wanted: Wanted, changed: Changed, stop: trio.Event) -> None:
-    waiting: list[trio.CancelScope] = []  # the wait for a batch, if one is under way
+    waiting = trio.CancelScope()  # the wait for the next batch, which stop ends
 
     async def on_stop() -> None:
         await stop.wait()
-        for scope in waiting:
-            scope.cancel()
+        waiting.cancel()
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(on_stop, name="file watcher stop")
         while not stop.is_set():
-            with trio.CancelScope() as scope:
-                waiting.append(scope)
-                try:
-                    paths = await notify.batch(wanted)
-                finally:
-                    waiting.clear()
-            if scope.cancelled_caught or stop.is_set():
+            with waiting:
+                paths = await notify.batch(wanted)
+            if stop.is_set():
                 break
             log.debug("changed: %s", ", ".join(sorted(p.name for p in paths)))
             await changed(paths)
+            waiting = trio.CancelScope()
         nursery.cancel_scope.cancel()
 
 
@@ -101,72 +100,41 @@ class InotifyUnavailable(Exception):
     """Not Linux, or the kernel refused an instance or a watch."""
 
 
-IN_MODIFY = 0x2
-IN_ATTRIB = 0x4
-IN_CLOSE_WRITE = 0x8
-IN_MOVED_FROM = 0x40
-IN_MOVED_TO = 0x80
-IN_CREATE = 0x100
-IN_DELETE = 0x200
-IN_DELETE_SELF = 0x400
-IN_MOVE_SELF = 0x800
-IN_Q_OVERFLOW = 0x4000
-IN_IGNORED = 0x8000
-IN_ONLYDIR = 0x1000000
-IN_CLOEXEC = 0o2000000
-IN_NONBLOCK = 0o4000
-# What watchfiles (the notify crate) reports too: a file written, touched, created, deleted
-# or renamed in or out of the folder; and the folder itself going away.
-MASK = (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
-        | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
-HEADER = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len; then the name
-
-
 class Inotify:
     """An inotify instance watching ``folders`` (each without its subfolders), read without
     blocking when Trio says its descriptor is readable. Raises FileNotFoundError for a folder
     that does not exist, InotifyUnavailable when inotify cannot be used."""
 
     def __init__(self, folders: list[Path]):
-        if not sys.platform.startswith("linux"):
-            raise InotifyUnavailable(sys.platform)
+        if INotify is None:
+            raise InotifyUnavailable(f"inotify_simple not installed ({sys.platform})")
         try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            init, add = libc.inotify_init1, libc.inotify_add_watch
-        except (OSError, AttributeError) as e:
+            self.inotify = INotify(nonblocking=True)
+        except (OSError, AttributeError) as e:  # AttributeError: a libc without inotify
             raise InotifyUnavailable(str(e)) from None
-        add.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
-        self.fd = init(IN_NONBLOCK | IN_CLOEXEC)
-        if self.fd < 0:
-            raise InotifyUnavailable(os.strerror(ctypes.get_errno()))
+        # What watchfiles (the notify crate) reports too: a file written, touched, created,
+        # deleted or renamed in or out of the folder; and the folder itself going away.
+        mask = (flags.MODIFY | flags.ATTRIB | flags.CLOSE_WRITE | flags.MOVED_FROM | flags.MOVED_TO
+                | flags.CREATE | flags.DELETE | flags.DELETE_SELF | flags.MOVE_SELF | flags.ONLYDIR)
         self.folders: dict[int, Path] = {}
         try:
             for folder in folders:
-                wd = add(self.fd, os.fsencode(folder), MASK)
-                if wd < 0:
-                    code = ctypes.get_errno()
-                    if code in (errno.ENOENT, errno.ENOTDIR):
-                        raise FileNotFoundError(code, os.strerror(code), str(folder))
-                    raise InotifyUnavailable(f"{folder}: {os.strerror(code)}")
-                self.folders[wd] = folder
+                try:
+                    self.folders[self.inotify.add_watch(folder, mask)] = folder
+                except OSError as e:
+                    if e.errno in (errno.ENOENT, errno.ENOTDIR):
+                        raise FileNotFoundError(e.errno, e.strerror, str(folder)) from None
+                    raise InotifyUnavailable(f"{folder}: {e.strerror}") from None
         except BaseException:
-            os.close(self.fd)
+            self.inotify.close()
             raise
 
     def __enter__(self) -> Inotify:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            try:
-                trio.lowlevel.notify_closing(self.fd)
-            except RuntimeError:  # not in Trio: nothing can be waiting on it
-                pass
-            os.close(self.fd)
-            self.fd = -1
+        trio.lowlevel.notify_closing(self.inotify)
+        self.inotify.close()
 
     async def batch(self, wanted: Wanted) -> set[Path]:
         """The next batch of wanted paths changed: it starts with the first wanted event and
@@ -184,38 +152,24 @@ class Inotify:
     async def _next(self, wanted: Wanted) -> set[Path]:
         """The wanted paths in the next events that name any."""
         while True:
-            await trio.lowlevel.wait_readable(self.fd)
-            paths = self._read(wanted)
-            if paths:
+            await trio.lowlevel.wait_readable(self.inotify)
+            if paths := self._read(wanted):
                 return paths
 
     def _read(self, wanted: Wanted) -> set[Path]:
         """The wanted paths in the events queued now (none if there are none)."""
         paths: set[Path] = set()
-        while True:
-            try:
-                data = os.read(self.fd, 64 * 1024)
-            except BlockingIOError:
-                return paths
-            offset = 0
-            while offset < len(data):
-                wd, mask, _, size = HEADER.unpack_from(data, offset)
-                name = data[offset + HEADER.size:offset + HEADER.size + size].rstrip(b"\0")
-                offset += HEADER.size + size
-                if mask & IN_Q_OVERFLOW:
-                    paths |= self._overflowed(wanted)
-                    continue
-                folder = self.folders.get(wd)
-                if folder is None:
-                    continue
-                if mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED):
-                    if self.folders.pop(wd, None) is not None:
-                        log.warning("%s was deleted or moved: saves there are no longer seen until a restart",
-                                    folder)
-                    continue
-                path = folder / os.fsdecode(name)
-                if name and wanted(path):
-                    paths.add(path)
+        for event in self.inotify.read(timeout=0):
+            if event.mask & flags.Q_OVERFLOW:
+                paths |= self._overflowed(wanted)
+            elif (folder := self.folders.get(event.wd)) is None:
+                continue
+            elif event.mask & (flags.DELETE_SELF | flags.MOVE_SELF | flags.IGNORED):
+                del self.folders[event.wd]
+                log.warning("%s was deleted or moved: saves there are no longer seen until a restart", folder)
+            elif event.name and wanted(path := folder / event.name):
+                paths.add(path)
+        return paths
 
     def _overflowed(self, wanted: Wanted) -> set[Path]:
         """The kernel's queue overflowed, events were lost: every wanted file there now (a
