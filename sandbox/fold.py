@@ -41,7 +41,10 @@ class FoldRun:
 
         def extend() -> float | None:
             index, since = w.progress
-            left = self.plugins[max(index, 0)].budget.deadline - (time.monotonic() - since)
+            deadline = self.plugins[max(index, 0)].budget.deadline
+            left = deadline - (time.monotonic() - since)
+            if left <= 0:
+                left = w.starved(deadline) or 0.0  # a busy machine, not a runaway plugin
             return min(left, tick) if left > 0 else None
 
         return await w.exchange(msg, tick, extend)

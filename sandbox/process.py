@@ -17,7 +17,7 @@ import msgpack
 import trio
 
 from .allowlist import WORKER_ENV, worker_environment
-from .worker import MAX_MESSAGE, PROGRESS
+from .worker import MAX_MESSAGE, PROGRESS, SINCE
 
 # How long to poll for an answer before sleeping on the socket (see exchange()).
 SPIN = 100e-6
@@ -27,7 +27,13 @@ SPIN = 100e-6
 SPIN_MISSES = 4
 SPIN_PROBE = 16
 
+# A worker past its hard deadline that is runnable and has used less CPU than the deadline is
+# starved by a busy machine, not running away: it is given more time (its budgets are CPU
+# time, enforced inside Lua), up to this many times the deadline, plus a second.
+STARVED_FACTOR = 4.0
+
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") and "SC_CLK_TCK" in os.sysconf_names else 100
 
 
 class WorkerGone(Exception):
@@ -96,10 +102,27 @@ class WorkerProcess:
     def progress(self) -> tuple[int, float]:
         """Where a fold is: its current plugin's index (-1 before the first), and when that
         plugin started or last resumed, by time.monotonic()."""
-        return PROGRESS.unpack_from(self._progress, 0)
+        return PROGRESS.unpack_from(self._progress, 0)[:2]
 
     def reset_progress(self) -> None:
-        PROGRESS.pack_into(self._progress, 0, -1, time.monotonic())
+        PROGRESS.pack_into(self._progress, 0, -1, time.monotonic(), -1.0)
+
+    def starved(self, allowed: float) -> float | None:
+        """More seconds to wait for this worker past a deadline: when it is runnable and has
+        used less than ``allowed`` CPU seconds since its request (or fold plugin) started, and
+        STARVED_FACTOR times ``allowed`` (plus a second) has not passed. None otherwise, and
+        where a process's state and CPU time cannot be read (only Linux's /proc is)."""
+        since, cpu_then = SINCE.unpack_from(self._progress, 8)
+        if cpu_then < 0 or time.monotonic() - since > STARVED_FACTOR * allowed + 1.0:
+            return None
+        stat = _proc_stat(self.pid)
+        if stat is None:
+            return None
+        state, cpu_now = stat
+        used = cpu_now - cpu_then
+        if state != "R" or used >= allowed:
+            return None
+        return max(allowed - used, 0.02)
 
     def wake(self, seconds: float) -> None:
         """Asks the worker to poll for the next request for ``seconds`` instead of sleeping:
@@ -115,7 +138,8 @@ class WorkerProcess:
     async def exchange(self, msg: list, timeout: float,
                        extend: Callable[[], float | None] | None = None) -> list:
         """Sends one request and waits for its answer, at most ``timeout`` seconds, or longer
-        for as long as ``extend()``, asked when time runs out, grants more seconds.
+        for as long as ``extend()``, asked when time runs out, grants more seconds (without
+        ``extend``: for as long as the worker is starved of CPU, see starved()).
 
         The answer to a short call usually arrives within tens of microseconds, sooner than
         a round through Trio's I/O loop, so the socket is polled directly for up to ``spin``
@@ -157,7 +181,7 @@ class WorkerProcess:
                         if reply is not None:
                             return reply
                         await trio.lowlevel.wait_readable(raw)
-                more = extend() if extend is not None else None
+                more = extend() if extend is not None else self.starved(timeout)
                 if not more:
                     break
                 deadline = trio.current_time() + more
@@ -215,6 +239,17 @@ class WorkerProcess:
         if self.process.returncode is None:
             self.process.kill()
             await self.process.wait()
+
+
+def _proc_stat(pid: int) -> tuple[str, float] | None:
+    """A process's scheduler state ("R": running or runnable) and CPU seconds (user + system),
+    from /proc/PID/stat; None where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return fields[0].decode(), (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _shared_word() -> int:

@@ -54,9 +54,12 @@ from .runtime import LuaSandbox
 MAX_MESSAGE = 64 * 1024 * 1024
 SPIN = 200e-6
 MAX_WAKE = 0.05  # the longest a wake request keeps the worker polling
-# The shared progress word of folds: the index of the plugin running, and when it started
-# (or resumed after a host call), by time.monotonic().
-PROGRESS = struct.Struct("<qd")
+# The shared progress word: the index of a fold's plugin running (-1 before the first), when it
+# (or the request, outside folds) started or resumed after a host call, by time.monotonic(),
+# and the worker's CPU time then, by time.process_time(). The last two alone, at offset 8, are
+# SINCE: the pool tells a worker starved of CPU by a busy machine from a runaway call by them.
+PROGRESS = struct.Struct("<qdd")
+SINCE = struct.Struct("<dd")
 
 
 class _Fold:
@@ -129,7 +132,7 @@ class Worker:
 
     def _mark(self, index: int) -> None:
         if self.progress is not None:
-            PROGRESS.pack_into(self.progress, 0, index, time.monotonic())
+            PROGRESS.pack_into(self.progress, 0, index, time.monotonic(), time.process_time())
 
     def _fold(self, rid: int, fold: _Fold, outcome: tuple | None = None) -> list:
         """Runs (or resumes, with ``outcome``) a fold until a plugin stops it or all pass."""
@@ -214,6 +217,8 @@ def serve(sock: socket.socket, spin: float = SPIN, progress: Any = None) -> None
             if msg[0] == "wake":
                 spin_until = max(spin_until, perf_counter() + min(float(msg[2]), MAX_WAKE))
             else:
+                if progress is not None:
+                    SINCE.pack_into(progress, 8, time.monotonic(), time.process_time())
                 out.append(_pack_reply(pack, worker.handle(msg)))
         if out:
             view = memoryview(b"".join(out))
