@@ -314,10 +314,16 @@ local function xpcall_(f, handler, ...)
   return after_catch(false, (select(2, pcall_(handler, r[2]))))
 end
 
+-- The coroutines the script created: the only ones it may resume. (A call abandoned in a host
+-- call leaves the driver's own coroutine suspended; resumed by the script, it would run the old
+-- call and hand the script the driver's end-of-call marker.)
+local created = setmetatable({}, {__mode = "k"})
+
 local function co_create_(f)
   local co = co_create(f)
   sethook(co, hook, "", hook_every)
   thread_step[co] = hook_every
+  created[co] = true
   return co
 end
 
@@ -325,8 +331,11 @@ end
 -- driver, and its answer travels back down. The marker is compared raw: a yielded table's
 -- __eq would otherwise run, and be handed the marker.
 local function resume_(co, ...)
+  if type(co) == "thread" then
+    if not created[co] then return false, "cannot resume a coroutine the script did not create" end
+    sync_step(co)
+  end
   enter_catch("coroutine.resume")
-  if type(co) == "thread" then sync_step(co) end
   local r = t_pack(co_resume(co, ...))
   while r[1] and rawequal(r[2], HOST) and co_status(co) == "suspended" do
     r = t_pack(co_resume(co, co_yield(t_unpack(r, 2, r.n))))

@@ -413,3 +413,27 @@ async def test_a_worker_starved_of_cpu_is_not_killed_while_within_its_cpu_budget
         assert str(e.value).startswith("time budget exceeded")
         assert elapsed > budget.deadline  # longer than the deadline in wall time, yet not killed
         assert pool.restarts == 0
+
+
+async def test_a_runner_abandoned_in_a_host_call_cannot_be_resumed_by_the_script():
+    """A call whose caller gave up while it waited on a host function leaves the coroutine it
+    ran in suspended. The script may have kept it (coroutine.running()); resuming it would run
+    the old call's code and hand the script the driver's private end-of-call marker. Only
+    coroutines the script created can be resumed."""
+    async def forever():
+        await trio.sleep_forever()
+
+    async with open_pool(workers=1, spares=1) as pool:
+        src = """
+        function stuck() kept = coroutine.running(); host.wait() end
+        function later()
+          local ok, a, b = coroutine.resume(kept, "ok", "")  -- as if the host had answered
+          return {ok, tostring(a), type(b)}
+        end
+        """
+        await pool.load("p", src, host={"host.wait": forever})
+        with trio.move_on_after(0.2):
+            await pool.call("p", "stuck")
+        assert (await pool.call("p", "later")).value == [
+            False, "cannot resume a coroutine the script did not create", "nil"]
+        assert pool.restarts == 0
