@@ -109,7 +109,9 @@ async def test_alerts_are_processed_as_usual_while_telegram_hangs(tmp_path):
             for n in range(20):
                 side = "buy" if n % 2 else "sell"
                 await submit(engine, f"{side} EURUSD volume=0.1 price=1.1 id=h{n}")
-            with trio.fail_after(5):
+            # 20 alerts take well under a second; 30 s leave a busy machine room, and alerts that
+            # waited on the hung Telegram (until it is released, or a send's timeout each) would not.
+            with trio.fail_after(30):
                 await engine.drain()  # every alert done ...
             hung = [r for r in server.calls("sendMessage") if r.status is None]
             assert hung and server.sent == []  # ... while every send is still waiting on Telegram
