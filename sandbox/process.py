@@ -61,6 +61,7 @@ class WorkerProcess:
         self._progress = progress  # shared with the worker: the index of a fold's current plugin
         self.spin = spin
         self._misses = 0  # spins in a row that ended without the answer
+        self.spins = 0  # exchanges that polled before sleeping, in all (tests read it)
         self.cpu = trio.Lock()
         self.dead = False
         self.replaced = trio.Event()  # set once a successor serves this worker's plugins
@@ -164,6 +165,7 @@ class WorkerProcess:
             await trio.lowlevel.cancel_shielded_checkpoint()
             misses = self._misses
             if misses < SPIN_MISSES or misses % SPIN_PROBE == 0:
+                self.spins += 1
                 spin_until = perf_counter() + self.spin
                 while perf_counter() < spin_until:
                     reply = self._receive_nowait(msg[1])
