@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import trio
@@ -39,7 +40,8 @@ function with_host(alert)
 end
 
 function hang()
-  return string.find(string.rep("a", 3000), ".-.-.-b")
+  host.freeze()  -- stops this worker from outside, as a wedged C call would (no script can)
+  while true do end
 end
 
 function ping() return 1 end
@@ -125,11 +127,15 @@ async def bench_pool(plugins: int = 200, calls: int = 3000, runs: int = 5) -> di
 
 async def bench_replacement(runs: int = 5, neighbours: int = 20) -> dict:
     """From the hung call's hard deadline to the first answer from a plugin that shared its
-    worker (the successor has started and loaded every plugin again)."""
+    worker (the successor has started and loaded every plugin again). The worker is hung from
+    outside (SIGSTOP from a host function): every budget is enforced inside Lua, so no script
+    can hang it."""
     after_deadline = []
     async with open_pool(workers=1, spares=1) as pool:
         budget = Budget(instructions=10**13, timeout=0.1)
-        await pool.load("hang", STRATEGY, budget=budget)
+        async def freeze():
+            os.kill(pool.worker_pids()[0], signal.SIGSTOP)
+        await pool.load("hang", STRATEGY, budget=budget, host={"host.freeze": freeze})
         for i in range(neighbours):
             await pool.load(f"n{i}", STRATEGY)
         for _ in range(runs):
