@@ -47,6 +47,7 @@ class ServerConfig:
     allow_ips: tuple[str, ...] = ()        # empty: any address
     trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For is believed
     max_body: int = MAX_BODY
+    max_connections: int = 512             # open at once; one more is closed at its accept
 
     def __repr__(self) -> str:  # the secrets never reach a log through a repr
         return (f"ServerConfig(host={self.host!r}, port={self.port}, secret={'***' if self.secret else None}, "

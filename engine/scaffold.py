@@ -90,6 +90,8 @@ def render_config(secret: str, api_token: str) -> str:
 {_toml(trusted_proxies=list(server.trusted_proxies))}
 # The largest webhook body accepted, in bytes.
 {_toml(max_body=server.max_body)}
+# Connections open at once; one more is closed as it arrives (a stranger's lasts seconds).
+{_toml(max_connections=server.max_connections)}
 
 [engine]
 # Where the plugins (.lua) are, and where the journal and plugin stores are kept.

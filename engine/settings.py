@@ -230,6 +230,7 @@ SCHEMA: dict[str, Any] = {
     "server": {
         "host": _string, "port": _integer(0, 65535), "secret": _string, "api_token": _string,
         "allow_ips": _networks, "trusted_proxies": _networks, "max_body": _integer(1024, 16 * MB),
+        "max_connections": _integer(8, 100_000),
     },
     "engine": {
         "scripts": _folder, "data": _folder, "broker": _choice(*BROKERS), "execute_alerts": _boolean,

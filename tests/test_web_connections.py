@@ -117,3 +117,27 @@ async def test_hundreds_of_idle_strangers_neither_hold_up_alerts_nor_keep_their_
             assert (await _until_closed(half_body)).startswith(b"HTTP/1.1 408")
         for stream in idle + [half_head, half_body]:
             await stream.aclose()
+
+
+async def test_a_connection_past_the_cap_is_closed_at_once_and_room_comes_back(tmp_path, monkeypatch):
+    serve_module = importlib.import_module("engine.web.serve")
+    monkeypatch.setattr(serve_module, "KEEP_ALIVE_TIMEOUT", 60.0)  # the strangers stay as long as they like
+    async with running(tmp_path) as engine, serving(engine, replace(SERVER, max_connections=4)) as client:
+        port = client.base_url.port
+        strangers = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(4)]
+        with trio.fail_after(HANG_BOUND):
+            extra = await trio.open_tcp_stream("127.0.0.1", port)
+            assert await _until_closed(extra) == b""  # closed by the server at once, without a word
+            leaving = strangers.pop()  # still served (so it was not the keep-alive timer), then gone
+            bye = await _http_exchange(leaving, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert bye.startswith(b"HTTP/1.1 200") and await _until_closed(leaving) == b""
+            while True:
+                later = await trio.open_tcp_stream("127.0.0.1", port)
+                try:
+                    answer = await _http_exchange(later, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                    break
+                except (AssertionError, trio.BrokenResourceError):  # refused: not yet seen
+                    await later.aclose()
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        for stream in [*strangers, leaving, extra, later]:
+            await stream.aclose()

@@ -11,6 +11,7 @@ import trio
 from hypercorn.config import Config
 
 from ..config import ServerConfig
+from . import capacity
 
 log = logging.getLogger("moonhook.web")
 
@@ -30,6 +31,7 @@ def hypercorn_config(server: ServerConfig) -> Config:
     # within the webhook's BODY_TIMEOUT (Quart's routes too), silence at most READ_TIMEOUT.
     config.keep_alive_timeout = KEEP_ALIVE_TIMEOUT
     config.read_timeout = READ_TIMEOUT
+    config.connection_limiter = trio.CapacityLimiter(server.max_connections)  # see capacity.py
     config.include_server_header = False
     return config
 
@@ -52,6 +54,7 @@ async def serve(app, server: ServerConfig, shutdown: trio.Event, *,
     (``nursery.start`` passes no keyword arguments: ``shutdown`` is positional, or use
     ``partial(serve, app, server, shutdown=ev)``)."""
     config = hypercorn_config(server)
+    capacity.install()
     async with trio.open_nursery() as nursery:
         binds = await nursery.start(partial(hypercorn.trio.serve, app, config, shutdown_trigger=shutdown.wait))
         log.info("listening on %s", ", ".join(binds))
