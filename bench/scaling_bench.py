@@ -54,8 +54,13 @@ def _rss_mb(pid: int) -> float:
 
 
 def _cpu_seconds(pid: int, workers_only: bool = False) -> float:
+    return _cpu(_processes(pid)[1 if workers_only else 0:])
+
+
+def _cpu(processes: list[psutil.Process]) -> float:
+    """User and system CPU seconds of ``processes`` (those gone count nothing)."""
     total = 0.0
-    for p in _processes(pid)[1 if workers_only else 0:]:
+    for p in processes:
         try:
             t = p.cpu_times()
             total += t.user + t.system
@@ -167,20 +172,9 @@ def _idle_run_once(seconds: float, settle: float = 1.0) -> tuple[float, float]:
             time.sleep(settle)  # the start's last work (its threads' exit) not counted
             engine = psutil.Process(process.pid)
             workers = engine.children(recursive=True)
-
-            def cpu(processes: list[psutil.Process]) -> float:
-                total = 0.0
-                for p in processes:
-                    try:
-                        t = p.cpu_times()
-                        total += t.user + t.system
-                    except psutil.NoSuchProcess:
-                        pass
-                return total
-
-            e0, w0, t0 = cpu([engine]), cpu(workers), time.monotonic()
+            e0, w0, t0 = _cpu([engine]), _cpu(workers), time.monotonic()
             time.sleep(seconds)
-            e1, w1, elapsed = cpu([engine]), cpu(workers), time.monotonic() - t0
+            e1, w1, elapsed = _cpu([engine]), _cpu(workers), time.monotonic() - t0
         finally:
             process.send_signal(2)  # SIGINT, as a user stops it
             try:
