@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +24,12 @@ from .config import DEFAULT_BUDGET, EngineConfig, ServerConfig
 from .brokers.paper import PaperConfig
 
 CONFIG_NAME = "moonhook.toml"
-EXAMPLE_NAME = "demo.lua"  # the repository ships the same file as scripts/demo.lua
+EXAMPLE_NAME = "demo.lua"  # the example strategy, written to scripts/ (from engine/demo.lua)
 # The first alert the banner and the README suggest: it carries the stop the example requires,
 # and a price, so the paper broker executes it without a quote of its own.
 TRY_ALERT = "buy EURUSD risk=1 sl=1.0800 tp=1.0950 price=1.0850"
 
-EXAMPLE_SCRIPT = '''\
--- The example strategy: refuses entries that come without a stop loss, passes the rest.
--- Every .lua file in scripts/ is a plugin, named after its file; [plugins.demo] in
--- moonhook.toml sets its params. More examples: examples/strategies/ in the moonhook repository.
-plugin = {
-  priority = 10,
-  params = {allow_without_stop = false},
-}
-
-function on_alert(a)
-  if a.side == nil or params.allow_without_stop then return end  -- exits always pass
-  if a.sl == nil and a.sl_pips == nil then
-    return false, "entries need a stop loss: add sl or sl_pips to the alert"
-  end
-end
-'''
+EXAMPLE_SCRIPT = (files("engine") / EXAMPLE_NAME).read_text(encoding="utf-8")  # engine/demo.lua
 
 
 @dataclass(frozen=True)

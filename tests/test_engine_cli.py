@@ -1,7 +1,6 @@
 """`moonhook run` as a trader starts it: a real process serving real HTTP, driven by
 `moonhook send` and `moonhook status`, stopped by signals."""
 
-import shutil
 import signal
 import socket
 import sqlite3
@@ -11,6 +10,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from engine.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET, TOKEN = "s3cret-value-for-the-test", "t0ken-value-for-the-test"
@@ -77,7 +78,8 @@ def _statuses(tmp: Path) -> list[str]:
 
 
 def test_run_send_status_and_a_clean_stop(tmp_path):
-    shutil.copytree(ROOT / "scripts", tmp_path / "scripts")
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / EXAMPLE_NAME).write_text(EXAMPLE_SCRIPT, encoding="utf-8")  # what init writes
     engine = Engine(tmp_path)
     try:
         sent = engine.cli("send", "buy EURUSD volume=0.1 price=1.1 sl=1.09")
