@@ -60,7 +60,7 @@ def _v2(db: sqlite_utils.Database) -> None:
             "plugin": str,        # who asked; "engine" for the default execution
             "kind": str,          # market | pending | close | modify
             "request": str,       # JSON, after every plugin's on_order
-            "status": str,        # sending | done | refused | vetoed | unknown
+            "status": str,        # done | refused | vetoed | unknown
             "result": str,        # JSON OrderResult
             "created_at": float,
             "done_at": float,

@@ -1,9 +1,9 @@
 """The order ledger: every order request the engine made, with what became of it.
 
-A broker that cannot record a client id atomically with its execution (MetaTrader 5) has
-the request written here as ``sending`` before the call, so a crash mid-call leaves a trace
-that reconciliation resolves. The paper broker records client ids in its own books, in the
-same transaction as the fill, so its requests are written here once, after the call.
+Each request is written here once, after the broker's call. A broker keeps the trace that
+makes a call safe to repeat in its own books: the paper broker records client ids in the same
+transaction as the fill; MetaTrader 5, which cannot, writes each send down before the call
+(engine/brokers/mt5/book.py), and reconciliation resolves what a crash mid-call left open.
 """
 
 from __future__ import annotations
@@ -15,15 +15,12 @@ from typing import Any
 from ..brokers.base import OrderRequest, OrderResult
 from .database import Database
 
-STATUSES = ("sending", "done", "refused", "vetoed", "unknown")
+STATUSES = ("done", "refused", "vetoed", "unknown")
 
 
 class OrderLedger:
     def __init__(self, database: Database):
         self._d = database
-
-    def sending(self, request: OrderRequest) -> None:
-        self._write(request, "sending", None, None)
 
     def finish(self, request: OrderRequest, status: str, result: OrderResult | None,
                latency_ms: float | None = None) -> None:
@@ -43,7 +40,7 @@ class OrderLedger:
                 [request.client_id, request.alert_id, request.plugin, request.kind,
                  json.dumps(request.to_plain()), status,
                  json.dumps(result.to_plain()) if result is not None else None, now,
-                 now if status != "sending" else None, latency_ms])
+                 now, latency_ms])
 
     def for_alert(self, alert_id: int) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM orders WHERE alert_id = ? ORDER BY created_at, client_id", [alert_id])
