@@ -65,7 +65,6 @@ class WorkerProcess:
         self.cpu = trio.Lock()
         self.dead = False
         self.replaced = trio.Event()  # set once a successor serves this worker's plugins
-        self.plugins: set[str] = set()
         self._unpacker = msgpack.Unpacker(raw=False, max_buffer_size=MAX_MESSAGE, strict_map_key=False)
         self._pack = msgpack.Packer(use_bin_type=True).pack
 
