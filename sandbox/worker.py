@@ -1,6 +1,7 @@
 """A sandbox worker process: hosts many plugin runtimes and serves the pool over a socket.
 
-Started by the pool as ``python -m sandbox.worker FD``. It speaks msgpack arrays, one request
+Started by the pool as ``python -m sandbox.worker SOCKET_FD PROGRESS_FD`` (its end of a
+socket pair, and the shared memory of ``PROGRESS``). It speaks msgpack arrays, one request
 at a time, and answers each with one message:
 
     ["load", rid, pid, source, chunkname, [instructions, timeout, memory], host_names, seed]
