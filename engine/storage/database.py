@@ -10,7 +10,8 @@ happened after the journal's last write, and recovery redoes that: its orders ca
 same client ids.
 
 Each connection is guarded by a lock: SQLite serialises writers anyway. The journal's
-commits run in a thread while the engine goes on (see ``AlertJournal.begin``).
+commits run in a thread while the engine goes on (see ``JournalWriter`` in
+engine/pipeline/writer.py).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL")
 
-    # The paper broker's books (engine/brokers/paper.py).
+    # The paper broker's books (engine/brokers/paper/).
     db["paper_account"].create({"id": int, "balance": float, "currency": str}, pk="id")
     db["paper_prices"].create({"symbol": str, "bid": float, "ask": float, "time": float}, pk="symbol")
     db["paper_requests"].create({"client_id": str, "result": str, "time": float}, pk="client_id",
