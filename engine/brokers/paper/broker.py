@@ -62,11 +62,11 @@ class PaperBroker(Broker):
                 spec = self._table.get(p["symbol"])
                 if spec is None:
                     continue
-                floating += self._floating(db, spec, p)
+                floating += self._floating(spec, p)
                 if spec.quote == self.currency:
                     rate: float | None = 1.0
                 else:
-                    tick_value = self._tick_value(db, spec)
+                    tick_value = self._tick_value(spec)
                     rate = tick_value / (spec.contract_size * spec.tick_size) if tick_value else None
                 if rate is not None:
                     margin += p["volume"] * spec.contract_size * p["price_open"] / self.config.leverage * rate
@@ -78,8 +78,7 @@ class PaperBroker(Broker):
         spec = self._table.get(symbol)
         if spec is None:
             return None
-        with self._d.lock:
-            return {"name": spec.name, **spec.to_plain(self.currency, self._mid(self._d.db))}
+        return {"name": spec.name, **spec.to_plain(self.currency, self._mid())}
 
     async def price(self, symbol: str) -> dict[str, Any] | None:
         row = self._prices.get(symbol)
@@ -95,7 +94,7 @@ class PaperBroker(Broker):
         with self._d.lock:
             db = self._d.db
             rows = list(db.query(f"SELECT * FROM paper_positions{where} ORDER BY ticket", args))
-            profits = [self._floating(db, self._table[p["symbol"]], p) if p["symbol"] in self._table else 0.0
+            profits = [self._floating(self._table[p["symbol"]], p) if p["symbol"] in self._table else 0.0
                        for p in rows]
         keys = ("ticket", "symbol", "side", "volume", "price_open", "sl", "tp")
         return [{**{k: p[k] for k in keys}, "profit": profit, "plugin": p["plugin"], "comment": p["comment"],
@@ -157,7 +156,7 @@ class PaperBroker(Broker):
                 events.append(self._open(db, spec, o, round(fill, spec.digits), "pending", at))
         for p in crossed(db, STOPS_CROSSED, [spec.name, bid, ask]):
             hit = stop_hit(p, bid, ask)
-            if hit is not None and self._tick_value(db, spec) is not None:   # no rate: cannot book it yet
+            if hit is not None and self._tick_value(spec) is not None:   # no rate: cannot book it yet
                 if events is None:
                     return True
                 meta = {"plugin": p["plugin"], "client_id": None, "alert_id": p["alert_id"], "comment": None}
@@ -199,11 +198,11 @@ class PaperBroker(Broker):
     def _market(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
         spec, side = self._spec(r.symbol), side_of(r.side)
         volume = self._volume(spec, r.volume)
-        bid, ask = self._bid_ask(db, spec, r.price)
+        bid, ask = self._bid_ask(spec, r.price)
         price = ask if side == "buy" else bid
         sl, tp = self._stop(spec, "sl", r.sl), self._stop(spec, "tp", r.tp)
         check_stops(side, price, sl, tp, "the fill price")
-        self._rate(db, spec)
+        self._rate(spec)
         now = self._clock()
         order = self._new_order(db, r, spec.name, side, "market", price, volume, sl, tp, "filled", now)
         events.append(self._open(db, spec, order, price, "market", now))
@@ -219,8 +218,8 @@ class PaperBroker(Broker):
         price = self._price(spec, r.price)
         sl, tp = self._stop(spec, "sl", r.sl), self._stop(spec, "tp", r.tp)
         check_stops(side, price, sl, tp, "the order price")
-        self._check_pending(db, spec, side, r.type, price)
-        self._rate(db, spec)
+        self._check_pending(spec, side, r.type, price)
+        self._rate(spec)
         order = self._new_order(db, r, spec.name, side, r.type, price, volume, sl, tp, "placed", self._clock())
         return OrderResult(True, order["ticket"], price, volume)
 
@@ -244,7 +243,7 @@ class PaperBroker(Broker):
             if 0 < left < lots(spec.volume_min):
                 raise Refused(f"volume {volume}: would leave {float(left)} lots of position {ticket}, "
                                f"below {spec.name}'s minimum {spec.volume_min}")
-            bid, ask = self._bid_ask(db, spec, r.price)
+            bid, ask = self._bid_ask(spec, r.price)
             price = bid if p["side"] == "buy" else ask
             events += self._close(db, spec, p, volume, price, "close", meta, now)
             return OrderResult(True, ticket, price, volume, closed=[ticket] if left == 0 else [])
@@ -258,7 +257,7 @@ class PaperBroker(Broker):
                      if side is None or p["side"] == side]
         if not positions:
             raise Refused(f"no open {side + ' ' if side else ''}position on {spec.name}")
-        bid, ask = self._bid_ask(db, spec, r.price)
+        bid, ask = self._bid_ask(spec, r.price)
         prices, total = set(), Decimal(0)
         for p in positions:
             price = bid if p["side"] == "buy" else ask
@@ -290,7 +289,7 @@ class PaperBroker(Broker):
         price = item["price"] if r.price is None else self._price(spec, r.price)
         check_stops(item["side"], price, sl, tp, "the order price")
         if r.price is not None:
-            self._check_pending(db, spec, item["side"], item["type"], price)
+            self._check_pending(spec, item["side"], item["type"], price)
         db.execute("UPDATE paper_orders SET price = ?, sl = ?, tp = ? WHERE ticket = ?", [price, sl, tp, ticket])
         return OrderResult(True, ticket, price, item["volume"])
 
@@ -321,7 +320,7 @@ class PaperBroker(Broker):
         """Closes ``volume`` of position ``p`` at ``price``: an "out" deal (its order typed by the
         reason: close, sl or tp), and once none is left a Closed with the position's whole volume
         and total profit (gross, as MT5 reports profit; commission is booked on each deal)."""
-        profit = profit_of(spec, self._rate(db, spec), p, price, volume)
+        profit = profit_of(spec, self._rate(spec), p, price, volume)
         side = _OPPOSITE[p["side"]]
         order = self._new_order(db, OrderRequest("close", meta["client_id"], plugin=meta["plugin"],
                                                  alert_id=meta["alert_id"], comment=meta["comment"]),
@@ -387,7 +386,7 @@ class PaperBroker(Broker):
             raise Refused(f"volume {value}: above {spec.name}'s maximum {spec.volume_max}")
         return volume
 
-    def _bid_ask(self, db: Any, spec: SymbolSpec, given: Any) -> tuple[float, float]:
+    def _bid_ask(self, spec: SymbolSpec, given: Any) -> tuple[float, float]:
         """The request's price as the bid (the ask a spread above it), else the last quote."""
         if given is not None:
             bid = self._price(spec, given)
@@ -397,7 +396,7 @@ class PaperBroker(Broker):
             raise Refused(f"no price for {spec.name}: send the alert's price or a quote first")
         return last
 
-    def _check_pending(self, db: Any, spec: SymbolSpec, side: str, type_: str, price: float) -> None:
+    def _check_pending(self, spec: SymbolSpec, side: str, type_: str, price: float) -> None:
         """On its side of the last price, if one is known; at the market is accepted (the engine
         quotes an alert's price before placing an order at it): the next quote fills it."""
         quote = self._last(spec.name)
@@ -413,26 +412,26 @@ class PaperBroker(Broker):
         row = self._prices.get(symbol)
         return (row[0], row[1]) if row else None
 
-    def _mid(self, db: Any) -> Callable[[str], float | None]:
+    def _mid(self) -> Callable[[str], float | None]:
         def mid(symbol: str) -> float | None:
             last = self._last(symbol)
             return (last[0] + last[1]) / 2 if last else None
         return mid
 
-    def _tick_value(self, db: Any, spec: SymbolSpec) -> float | None:
-        return spec.tick_value(self.currency, self._mid(db))
+    def _tick_value(self, spec: SymbolSpec) -> float | None:
+        return spec.tick_value(self.currency, self._mid())
 
-    def _rate(self, db: Any, spec: SymbolSpec) -> float:
+    def _rate(self, spec: SymbolSpec) -> float:
         """The tick value, or a refusal: a position whose profit cannot be booked is not opened."""
-        tick_value = self._tick_value(db, spec)
+        tick_value = self._tick_value(spec)
         if tick_value is None:
             raise Refused(f"no price of {spec.quote}{self.currency} or {self.currency}{spec.quote} to convert "
                            f"{spec.name}'s {spec.quote} profit to {self.currency}: quote one first")
         return tick_value
 
-    def _floating(self, db: Any, spec: SymbolSpec, p: dict[str, Any]) -> float:
+    def _floating(self, spec: SymbolSpec, p: dict[str, Any]) -> float:
         """At the last price (a buy closes at the bid, a sell at the ask); 0 without a price or rate."""
-        last, tick_value = self._last(spec.name), self._tick_value(db, spec)
+        last, tick_value = self._last(spec.name), self._tick_value(spec)
         if last is None or tick_value is None:
             return 0.0
         return profit_of(spec, tick_value, p, last[0] if p["side"] == "buy" else last[1], p["volume"])
