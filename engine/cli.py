@@ -136,7 +136,7 @@ async def _send(settings: Settings, text: str, wait: float) -> int:
         with trio.move_on_after(wait):
             while True:
                 row = _json(await client.get(f"/api/alerts/{body['id']}", headers=headers))
-                if row.get("status") not in ("received", "processing", None):
+                if row.get("status") not in ("received", None):
                     print(json.dumps({k: row.get(k) for k in ("id", "status", "outcome")}, indent=2, default=str))
                     return 0 if row["status"] in ("done", "paused") else 1
                 await trio.sleep(0.05)

@@ -99,7 +99,7 @@ def test_repeat_by_alert_id(journal):
 
 def test_status_outcome_and_recovery_list(journal):
     ids = [journal.record(parse_body(f"buy EURUSD volume={v}"), now=v).id for v in (1, 2, 3)]
-    journal.set_status(ids[0], "processing")
+    journal.set_status(ids[0], "received")
     journal.set_status(ids[1], "done", {"plugins": {"trend": "pass"}, "latency_ms": 0.7})
     assert [a["id"] for a in journal.unfinished()] == [ids[0], ids[2]]
     done = journal.get(ids[1])
@@ -108,6 +108,8 @@ def test_status_outcome_and_recovery_list(journal):
     assert [a["id"] for a in journal.recent(2)] == [ids[2], ids[1]]
     with pytest.raises(ValueError, match="unknown alert status"):
         journal.set_status(ids[0], "finished")
+    with pytest.raises(ValueError, match="unknown alert status"):
+        journal.set_status(ids[0], "processing")  # never written by any version, no longer known
 
 
 def test_a_failed_transaction_leaves_nothing(journal, tmp_path):

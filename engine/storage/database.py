@@ -39,7 +39,7 @@ def _v1(db: sqlite_utils.Database) -> None:
             "symbol": str,
             "action": str,
             "alert": str,         # the parsed alert as JSON (never the secret)
-            "status": str,        # received | processing | done | rejected | duplicate | failed
+            "status": str,        # received | done | rejected | duplicate | failed (journal.py: STATUSES)
             "duplicate_of": int,
             "outcome": str,       # JSON: what each plugin did, the orders, latency
             "updated_at": float,
@@ -49,6 +49,7 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX alerts_dedup_id ON alerts (source_id, received_at)")
     db.execute("CREATE INDEX alerts_dedup_hash ON alerts (content_hash, received_at)")
+    # 'processing' was never written; the index stays as created (journal.py's unfinished() matches it).
     db.execute("CREATE INDEX alerts_unfinished ON alerts (status) WHERE status IN ('received', 'processing')")
 
 

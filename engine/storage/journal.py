@@ -18,8 +18,11 @@ from .database import Database
 
 # "paused": journaled while the engine was paused, not processed (unless resumed with them).
 # "expired": too old when its turn came (pipeline/expiry.py), not processed.
-STATUSES = ("received", "processing", "done", "rejected", "duplicate", "failed", "paused", "expired")
-UNFINISHED = ("received", "processing")
+# "received" until its final status is written, with its outcome in the same commit: a crash
+# in between leaves it "received", and recovery runs it again (its orders carry the same client
+# ids). No status lies between the two ("processing" was listed once, never written).
+STATUSES = ("received", "done", "rejected", "duplicate", "failed", "paused", "expired")
+UNFINISHED = ("received",)
 
 
 class JournalError(Exception):
@@ -113,6 +116,8 @@ class AlertJournal:
 
     def unfinished(self) -> list[dict[str, Any]]:
         """Alerts journaled but not fully processed, oldest first: what recovery must finish."""
+        # The predicate of the partial index alerts_unfinished (migration 1), word for word, so
+        # that SQLite uses it (it does not for ``status = 'received'``); no row is 'processing'.
         return self._rows("SELECT * FROM alerts WHERE status IN ('received', 'processing') ORDER BY id")
 
     def _rows(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
