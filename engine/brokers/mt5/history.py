@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable, Protocol
 
 import trio
 
 from ..base import Closed, Event, Fill, OrderResult
 from . import constants as c
-
-if TYPE_CHECKING:
-    from .broker import MT5Broker
+from .book import Book
+from .config import MT5Config
 
 log = logging.getLogger("moonhook.mt5")
 
@@ -27,8 +26,23 @@ DAY = 86_400
 _ALERT = re.compile(r"^mh:a(\d+):")
 
 
+class Terminal(Protocol):
+    """What History needs of the broker that owns it (MT5Broker is one): it reads through
+    ``query``, writes the book through ``write`` and ends a send with ``settle``."""
+
+    book: Book
+    config: MT5Config
+    clock: Callable[[], float]
+
+    async def query(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any: ...
+
+    async def write(self, fn: Callable[..., Any], *args: Any) -> Any: ...
+
+    async def settle(self, tag: str, result: OrderResult) -> OrderResult: ...
+
+
 class History:
-    def __init__(self, broker: "MT5Broker"):
+    def __init__(self, broker: Terminal):
         self._b = broker
         self._seen: dict[int, float] = {}  # deal ticket -> its time, for deals at the watermark's second
 
