@@ -135,7 +135,7 @@ def render_config(secret: str, api_token: str) -> str:
 # token = "123456:ABC-DEF..."   # from @BotFather; keep this file private
 # chats = [123456789, {{ id = -1001234567890, events = ["trades"] }}]
 
-# MetaTrader 5, with [engine] broker = "mt5" (see the README): uncomment and fill in.
+# MetaTrader 5, with [engine] broker = "mt5" (see docs/metatrader5.md): uncomment and fill in.
 # [mt5]
 # module = "MetaTrader5"        # or "mt5linux" on Linux, with host and port
 # login = 12345678

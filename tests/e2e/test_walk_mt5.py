@@ -12,7 +12,7 @@ GBP = '{"secret": "SECRET", "symbol": "GBPUSD", "action": "sell", "volume": 0.12
 
 
 def mt5_user(user, terminal_file):
-    """``moonhook init`` in bot/, then the two edits the README's MetaTrader 5 section asks for."""
+    """``moonhook init`` in bot/, then the two edits docs/metatrader5.md asks for."""
     user.install(TESTS)  # where the MetaTrader5 module would be installed, the stand-in is
     config, _ = init(user, "bot")
     config.replace('broker = "paper"', 'broker = "mt5"')
