@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from .errors import SandboxError
+from .plugin import Plugin, Reply
 from .process import WorkerProcess
-
-if TYPE_CHECKING:
-    from .pool import Reply, _Plugin
 
 
 @dataclass
@@ -19,8 +16,8 @@ class Folded:
     """What a fold did: the replies of the plugins that passed, in order, then what the next
     one did, its reply (``stop``) or its error (``error``); both are None if all passed."""
 
-    passed: list["Reply"] = field(default_factory=list)
-    stop: "Reply | None" = None
+    passed: list[Reply] = field(default_factory=list)
+    stop: Reply | None = None
     error: SandboxError | None = None
 
 
@@ -28,7 +25,7 @@ class Folded:
 class FoldRun:
     """A fold's plugins on one worker, and which of them the worker is running."""
 
-    plugins: list["_Plugin"]
+    plugins: list[Plugin]
     index: int = 0
 
     async def exchange(self, w: WorkerProcess, msg: list) -> list:
@@ -49,7 +46,7 @@ class FoldRun:
 
         return await w.exchange(msg, tick, extend)
 
-    def culprit(self, w: WorkerProcess) -> "_Plugin":
+    def culprit(self, w: WorkerProcess) -> Plugin:
         """The plugin the worker was running when it failed (it got past the ones before)."""
         self.index = min(max(w.progress[0], 0), len(self.plugins) - 1)
         return self.plugins[self.index]

@@ -3,12 +3,11 @@ worker's, each taken without a schedule point when free."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import trio
 
-if TYPE_CHECKING:
-    from .pool import _Plugin
+from .plugin import Plugin
 
 
 class Turn:
@@ -21,7 +20,7 @@ class Turn:
 
     __slots__ = ("_plugins", "_held")
 
-    def __init__(self, plugins: Sequence["_Plugin"]):
+    def __init__(self, plugins: Sequence[Plugin]):
         self._plugins = plugins
         self._held: list[trio.Lock] = []
 

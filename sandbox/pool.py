@@ -13,9 +13,8 @@ import hashlib
 import itertools
 import logging
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, AsyncIterator, Mapping, Sequence
 
 import trio
 
@@ -24,57 +23,15 @@ from .budget import Budget
 from .errors import CrashError, SandboxError, TimeLimitError, error_from
 from .fold import FoldRun, Folded
 from .locks import Turn, fast
+from .plugin import HostFunction, Plugin, Reply
 from .process import DeadlineExceeded, WorkerGone, WorkerProcess
 
 log = logging.getLogger("sandbox.pool")
-
-HostFunction = Callable[..., Awaitable[Any]]
 
 
 class HostError(Exception):
     """Raised by a host function to fail the script's call with this message (catchable by
     the script). Any other exception is reported to the script without its text."""
-
-
-class Reply:
-    """What a call returned: its values, the script's captured print output, its heap size,
-    and (in a fold) the seconds the worker spent on it."""
-
-    __slots__ = ("values", "log", "memory", "seconds")
-
-    def __init__(self, values: list, log: str | None = None, memory: int = 0, seconds: float | None = None):
-        self.values = values
-        self.log = log
-        self.memory = memory
-        self.seconds = seconds
-
-    def __repr__(self) -> str:
-        return f"Reply(values={self.values!r}, log={self.log!r}, memory={self.memory})"
-
-    @property
-    def value(self) -> Any:
-        return self.values[0] if self.values else None
-
-
-@dataclass(eq=False)
-class _Plugin:
-    id: str
-    source: str
-    chunkname: str
-    budget: Budget
-    host: Mapping[str, HostFunction]
-    seed: int
-    slot: int = 0
-    functions: list[str] = field(default_factory=list)
-    memory: int = 0
-    lock: trio.Lock = field(default_factory=trio.Lock)
-    globals: dict[str, list] = field(default_factory=dict)  # set by the host: replayed on restart
-    suspended: bool = False  # its call waits on a host function
-
-    def load_request(self, rid: int) -> list:
-        b = self.budget
-        return ["load", rid, self.id, self.source, self.chunkname,
-                [b.instructions, b.timeout, b.memory], sorted(self.host), self.seed]
 
 
 class Pool:
@@ -88,7 +45,7 @@ class Pool:
         self._spare_count = spares
         self._slots: list[WorkerProcess] = []
         self._slot_plugins: list[dict[str, None]] = [{} for _ in range(workers)]
-        self._plugins: dict[str, _Plugin] = {}
+        self._plugins: dict[str, Plugin] = {}
         self._spare_send, self._spare_recv = trio.open_memory_channel[WorkerProcess](max(1, spares))
         self._rid = itertools.count(1)
         self._closing = False
@@ -190,7 +147,7 @@ class Pool:
         if seed is None:
             seed = int.from_bytes(hashlib.blake2b(plugin_id.encode("utf-8"), digest_size=8).digest(), "little") >> 2
         slot = min(range(self._size), key=lambda i: len(self._slot_plugins[i]))
-        plugin = _Plugin(plugin_id, source, chunkname, budget, dict(host or {}), seed, slot)
+        plugin = Plugin(plugin_id, source, chunkname, budget, dict(host or {}), seed, slot)
         async with plugin.lock:
             reply = await self._drive(plugin, plugin.load_request(next(self._rid)))
             result = self._result(plugin, reply)
@@ -226,7 +183,7 @@ class Pool:
             start = end
         return folded
 
-    async def _fold_segment(self, plugins: list[_Plugin], function: str, shape: str, values: list,
+    async def _fold_segment(self, plugins: list[Plugin], function: str, shape: str, values: list,
                             folded: Folded) -> bool:
         """Runs a fold on one worker; False if a plugin stopped it."""
         run = FoldRun(plugins)
@@ -299,7 +256,7 @@ class Pool:
 
     # -- the machinery -----------------------------------------------------------------------
 
-    def _plugin(self, plugin_id: str) -> _Plugin:
+    def _plugin(self, plugin_id: str) -> Plugin:
         try:
             return self._plugins[plugin_id]
         except KeyError:
@@ -312,8 +269,8 @@ class Pool:
                 return w
             await w.replaced.wait()
 
-    async def _drive(self, plugin: _Plugin, msg: list, worker: WorkerProcess | None = None,
-                     run: "FoldRun | None" = None) -> list:
+    async def _drive(self, plugin: Plugin, msg: list, worker: WorkerProcess | None = None,
+                     run: FoldRun | None = None) -> list:
         """Runs one request to its end on the plugin's worker, serving the host calls it makes.
 
         The deadline counts only the time the worker spends running this request, not time
@@ -366,7 +323,7 @@ class Pool:
             finally:
                 culprit.suspended = False
 
-    async def _host_call(self, plugin: _Plugin, reply: list) -> list:
+    async def _host_call(self, plugin: Plugin, reply: list) -> list:
         rid, name, shape, values = reply[1:5]
         fn = plugin.host.get(name)
         try:
@@ -384,7 +341,7 @@ class Pool:
             log.exception("host function %s failed for plugin %s", name, plugin.id)
             return ["answer", rid, False, "internal error in the host function", []]
 
-    def _result(self, plugin: _Plugin, reply: list) -> Reply:
+    def _result(self, plugin: Plugin, reply: list) -> Reply:
         if reply[0] == "ok":
             plugin.memory = reply[5]
             return Reply(codec.decode(reply[3], reply[4]) if reply[3] else [], reply[2], reply[5])
