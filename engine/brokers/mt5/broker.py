@@ -20,7 +20,7 @@ import trio
 
 from ...storage import Database
 from ..base import Broker, BrokerError, Connection, OrderRequest, OrderResult
-from ..paper.rules import Refused, side_of, ticket_of
+from ..rules import Refused, side_of, ticket_of
 from . import constants as c
 from .book import Book
 from .config import MT5Config

@@ -9,8 +9,8 @@ import hashlib
 import math
 from typing import Any
 
-from ..paper import rules as paper_rules
-from ..paper.rules import Refused
+from .. import rules
+from ..rules import Refused
 from . import constants as c
 
 COMMENT_MAX = 31  # MetaTrader cuts a comment here
@@ -52,7 +52,7 @@ def normalise_volume(volume: float, info: dict[str, Any]) -> float:
 def check_stops(side: str, price: float, sl: float | None, tp: float | None, info: dict[str, Any]) -> None:
     """Raises Refused for ``sl``/``tp`` on the wrong side of ``price`` or nearer to it than the
     symbol's stops level (what MetaTrader would refuse with 10016)."""
-    paper_rules.check_stops(side, price, sl or None, tp or None, "the price")
+    rules.check_stops(side, price, sl or None, tp or None, "the price")
     distance = (info.get("trade_stops_level") or 0) * info["point"]
     for name, level in (("sl", sl), ("tp", tp)):
         if level and abs(price - level) < distance - 1e-12:

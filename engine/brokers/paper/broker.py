@@ -18,12 +18,10 @@ from typing import Any, Callable
 
 from ...storage.database import Database
 from ..base import PENDING_TYPES, Broker, Closed, Event, Fill, OrderRequest, OrderResult, shallow
+from ..rules import Refused, check_stops, is_number, side_of, ticket_of
 from ..symbols import SymbolSpec, symbol_table
 from .config import PaperConfig
-from .rules import (
-    PENDING_CROSSED, STOPS_CROSSED, Refused, check_stops, crossed, is_number, lots, pending_fill, profit_of, side_of,
-    stop_hit, ticket_of, waits_below,
-)
+from .rules import PENDING_CROSSED, STOPS_CROSSED, crossed, lots, pending_fill, profit_of, stop_hit, waits_below
 
 _OPPOSITE = {"buy": "sell", "sell": "buy"}
 

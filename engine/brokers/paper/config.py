@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ..rules import is_number
 from ..symbols import symbol_table
-from .rules import is_number
 
 
 @dataclass(frozen=True)

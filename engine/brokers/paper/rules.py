@@ -1,23 +1,13 @@
 """The paper market's rules as pure functions: when pending orders and stops trigger and at
-what price, which side of the price stops belong on, what a move is worth; and the same
-trigger rules as the queries that find the rows a quote crosses."""
+what price, what a move is worth; and the same trigger rules as the queries that find the
+rows a quote crosses. The checks every broker makes are in ``engine/brokers/rules.py``."""
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from typing import Any
 
-from ..base import SIDES
 from ..symbols import SymbolSpec
-
-
-class Refused(Exception):
-    """A request the broker will not execute; the message is the answer."""
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def waits_below(side: str, type_: str) -> bool:
@@ -48,26 +38,6 @@ def stop_hit(p: dict[str, Any], bid: float, ask: float) -> tuple[str, float] | N
         if tp is not None and ask <= tp:
             return "tp", tp
     return None
-
-
-def check_stops(side: str, price: float, sl: float | None, tp: float | None, what: str) -> None:
-    below, above = ("below", "above") if side == "buy" else ("above", "below")
-    if sl is not None and (sl >= price if side == "buy" else sl <= price):
-        raise Refused(f"sl {sl}: a {side}'s stop loss must be {below} {what} {price}")
-    if tp is not None and (tp <= price if side == "buy" else tp >= price):
-        raise Refused(f"tp {tp}: a {side}'s take profit must be {above} {what} {price}")
-
-
-def side_of(value: Any) -> str:
-    if value not in SIDES:
-        raise Refused(f"side: expected buy or sell, got {value!r}")
-    return value
-
-
-def ticket_of(value: Any) -> int:
-    if not (is_number(value) and value == int(value)):   # 1001.0 from a script is ticket 1001
-        raise Refused(f"ticket: expected a ticket number, got {value!r}")
-    return int(value)
 
 
 def profit_of(spec: SymbolSpec, tick_value: float, p: dict[str, Any], close: float, volume: float) -> float:
