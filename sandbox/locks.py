@@ -13,9 +13,14 @@ from .plugin import Plugin
 class Turn:
     """The plugins' turn: holds their locks, so that calls to one plugin run one at a time.
 
-    A host function may call into other plugins, even ones whose locks its own fold holds
-    (a plugin's order runs the others' ``on_order``): a lock this task holds already is
-    passed through, unless its plugin is the one waiting on that host function. Locks are
+    Re-entrancy, the rule: a host function runs in the task of the call that made it, and
+    may call into other plugins, even ones whose locks that call holds (a plugin's order
+    runs the others' ``on_order``, inside the fold). So a plugin lock whose owner is the
+    current task (``Lock.statistics().owner``) is passed through, not taken again (that
+    would deadlock): the call that holds it is this one, suspended in a host function. The
+    exception is a plugin that is itself waiting on that host function (``suspended``): its
+    Lua state is mid-call, so calling it raises RuntimeError. A lock another task holds is
+    waited for, as any lock (a task started by a host function is another task). Locks are
     taken in one order (by id), so two folds cannot each wait on the other."""
 
     __slots__ = ("_plugins", "_held")
@@ -31,15 +36,16 @@ class Turn:
         try:
             for plugin in plugins:
                 lock = plugin.lock
+                if lock.locked() and lock.statistics().owner is trio.lowlevel.current_task():
+                    # held by this very call, suspended in the host function calling back in
+                    if plugin.suspended:
+                        raise RuntimeError(f"plugin {plugin.id!r} is waiting on this host function; "
+                                           "it cannot be called until that returns")
+                    continue
                 try:
                     lock.acquire_nowait()  # free: no schedule point (the call has its own)
                 except trio.WouldBlock:
                     await lock.acquire()
-                except RuntimeError:  # this task holds it: a host function calling back in
-                    if plugin.suspended:
-                        raise RuntimeError(f"plugin {plugin.id!r} is waiting on this host function; "
-                                           "it cannot be called until that returns") from None
-                    continue
                 self._held.append(lock)
         except BaseException:
             await self.__aexit__()
