@@ -21,7 +21,10 @@ from ..base import PENDING_TYPES, Broker, Closed, Event, Fill, OrderRequest, Ord
 from ..rules import Refused, check_stops, is_number, side_of, ticket_of
 from ..symbols import SymbolSpec, symbol_table
 from .config import PaperConfig
-from .rules import PENDING_CROSSED, STOPS_CROSSED, crossed, lots, pending_fill, profit_of, stop_hit, waits_below
+from .rules import (
+    PENDING_CROSSED, STOPS_CROSSED, crossed, lots, pending_fill, price_of, profit_of, stop_hit, stop_of, volume_of,
+    waits_below,
+)
 
 _OPPOSITE = {"buy": "sell", "sell": "buy"}
 
@@ -195,10 +198,10 @@ class PaperBroker(Broker):
 
     def _market(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
         spec, side = self._spec(r.symbol), side_of(r.side)
-        volume = self._volume(spec, r.volume)
+        volume = volume_of(spec, r.volume)
         bid, ask = self._bid_ask(spec, r.price)
         price = ask if side == "buy" else bid
-        sl, tp = self._stop(spec, "sl", r.sl), self._stop(spec, "tp", r.tp)
+        sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
         check_stops(side, price, sl, tp, "the fill price")
         self._rate(spec)
         now = self._clock()
@@ -210,11 +213,11 @@ class PaperBroker(Broker):
         spec, side = self._spec(r.symbol), side_of(r.side)
         if r.type not in PENDING_TYPES:
             raise Refused(f"type: a pending order is limit or stop, got {r.type!r}")
-        volume = self._volume(spec, r.volume)
+        volume = volume_of(spec, r.volume)
         if r.price is None:
             raise Refused("price: a pending order needs its price")
-        price = self._price(spec, r.price)
-        sl, tp = self._stop(spec, "sl", r.sl), self._stop(spec, "tp", r.tp)
+        price = price_of(spec, r.price)
+        sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
         check_stops(side, price, sl, tp, "the order price")
         self._check_pending(spec, side, r.type, price)
         self._rate(spec)
@@ -234,7 +237,7 @@ class PaperBroker(Broker):
                 db.execute("UPDATE paper_orders SET state = 'cancelled', done_at = ? WHERE ticket = ?", [now, ticket])
                 return OrderResult(True, ticket, o["price"], o["volume"])
             spec = self._spec(p["symbol"])
-            volume = p["volume"] if r.volume is None else self._volume(spec, r.volume)
+            volume = p["volume"] if r.volume is None else volume_of(spec, r.volume)
             left = lots(p["volume"]) - lots(volume)
             if left < 0:
                 raise Refused(f"volume {volume}: position {ticket} has only {p['volume']} lots")
@@ -274,7 +277,7 @@ class PaperBroker(Broker):
         if item is None:
             raise Refused(f"ticket: no open position or pending order {ticket}")
         spec = self._spec(item["symbol"])
-        sl, tp = self._stop(spec, "sl", r.sl, keep=item["sl"]), self._stop(spec, "tp", r.tp, keep=item["tp"])
+        sl, tp = stop_of(spec, "sl", r.sl, keep=item["sl"]), stop_of(spec, "tp", r.tp, keep=item["tp"])
         if p is not None:
             if r.price is not None:
                 raise Refused(f"price: position {ticket} is open; only a pending order's price can change")
@@ -284,7 +287,7 @@ class PaperBroker(Broker):
                          "the current " + ("bid" if p["side"] == "buy" else "ask"))
             db.execute("UPDATE paper_positions SET sl = ?, tp = ? WHERE ticket = ?", [sl, tp, ticket])
             return OrderResult(True, ticket, None, p["volume"])
-        price = item["price"] if r.price is None else self._price(spec, r.price)
+        price = item["price"] if r.price is None else price_of(spec, r.price)
         check_stops(item["side"], price, sl, tp, "the order price")
         if r.price is not None:
             self._check_pending(spec, item["side"], item["type"], price)
@@ -360,34 +363,10 @@ class PaperBroker(Broker):
     def _commission(self, volume: float) -> float:
         return round(-self.config.commission_per_lot * volume, 2) + 0.0   # negative, as MT5 books it
 
-    def _price(self, spec: SymbolSpec, value: Any, name: str = "price") -> float:
-        if not (is_number(value) and value > 0):
-            raise Refused(f"{name}: must be a positive price, got {value!r}")
-        return round(value, spec.digits)
-
-    def _stop(self, spec: SymbolSpec, name: str, value: Any, keep: float | None = None) -> float | None:
-        """A stop as given: None keeps ``keep``, 0 means none."""
-        if value is None or (is_number(value) and value == 0):
-            return keep if value is None else None
-        return self._price(spec, value, name)
-
-    def _volume(self, spec: SymbolSpec, value: Any) -> float:
-        if not (is_number(value) and value > 0):
-            raise Refused(f"volume: must be a positive number of lots, got {value!r}")
-        steps = value / spec.volume_step
-        if abs(steps - round(steps)) > 1e-9:
-            raise Refused(f"volume {value}: not a multiple of {spec.name}'s volume step {spec.volume_step}")
-        volume = float(round(steps) * lots(spec.volume_step))
-        if volume < spec.volume_min - 1e-12:
-            raise Refused(f"volume {value}: below {spec.name}'s minimum {spec.volume_min}")
-        if volume > spec.volume_max + 1e-12:
-            raise Refused(f"volume {value}: above {spec.name}'s maximum {spec.volume_max}")
-        return volume
-
     def _bid_ask(self, spec: SymbolSpec, given: Any) -> tuple[float, float]:
         """The request's price as the bid (the ask a spread above it), else the last quote."""
         if given is not None:
-            bid = self._price(spec, given)
+            bid = price_of(spec, given)
             return bid, round(bid + self._spread(spec), spec.digits)
         last = self._last(spec.name)
         if last is None:

@@ -1,12 +1,14 @@
-"""The paper market's rules as pure functions: when pending orders and stops trigger and at
-what price, what a move is worth; and the same trigger rules as the queries that find the
-rows a quote crosses. The checks every broker makes are in ``engine/brokers/rules.py``."""
+"""The paper market's rules as pure functions: a price, stop or volume as a symbol takes it;
+when pending orders and stops trigger and at what price, what a move is worth; and the same
+trigger rules as the queries that find the rows a quote crosses. The checks every broker
+makes are in ``engine/brokers/rules.py``."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from ..rules import Refused, is_number
 from ..symbols import SymbolSpec
 
 
@@ -47,6 +49,33 @@ def profit_of(spec: SymbolSpec, tick_value: float, p: dict[str, Any], close: flo
 
 def lots(volume: float) -> Decimal:
     return Decimal(repr(volume))
+
+
+def price_of(spec: SymbolSpec, value: Any, name: str = "price") -> float:
+    if not (is_number(value) and value > 0):
+        raise Refused(f"{name}: must be a positive price, got {value!r}")
+    return round(value, spec.digits)
+
+
+def stop_of(spec: SymbolSpec, name: str, value: Any, keep: float | None = None) -> float | None:
+    """A stop as given: None keeps ``keep``, 0 means none."""
+    if value is None or (is_number(value) and value == 0):
+        return keep if value is None else None
+    return price_of(spec, value, name)
+
+
+def volume_of(spec: SymbolSpec, value: Any) -> float:
+    if not (is_number(value) and value > 0):
+        raise Refused(f"volume: must be a positive number of lots, got {value!r}")
+    steps = value / spec.volume_step
+    if abs(steps - round(steps)) > 1e-9:
+        raise Refused(f"volume {value}: not a multiple of {spec.name}'s volume step {spec.volume_step}")
+    volume = float(round(steps) * lots(spec.volume_step))
+    if volume < spec.volume_min - 1e-12:
+        raise Refused(f"volume {value}: below {spec.name}'s minimum {spec.volume_min}")
+    if volume > spec.volume_max + 1e-12:
+        raise Refused(f"volume {value}: above {spec.name}'s maximum {spec.volume_max}")
+    return volume
 
 
 # What a quote crosses (?1 the symbol, ?2 and ?3 the prices its buys and its sells trigger
