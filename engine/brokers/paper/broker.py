@@ -21,6 +21,7 @@ from ..base import PENDING_TYPES, Broker, Closed, Event, Fill, OrderRequest, Ord
 from ..rules import Refused, check_stops, is_number, side_of, ticket_of
 from ..symbols import SymbolSpec, symbol_table
 from .config import PaperConfig
+from .prices import Prices
 from .rules import (
     PENDING_CROSSED, STOPS_CROSSED, crossed, lots, pending_fill, price_of, profit_of, stop_hit, stop_of, volume_of,
     waits_below,
@@ -43,11 +44,7 @@ class PaperBroker(Broker):
             db.execute("INSERT OR IGNORE INTO paper_account (id, balance, currency) VALUES (1, ?, ?)",
                        [config.balance, config.currency])
             self.currency: str = db.execute("SELECT currency FROM paper_account WHERE id = 1").fetchone()[0]
-            # Prices live in memory and are written with the next trade (and at stop): a quote
-            # is on every alert's path, and a price lost in a crash is replaced by the next alert.
-            self._prices: dict[str, tuple[float, float, float]] = {
-                r[0]: (r[1], r[2], r[3]) for r in db.execute("SELECT symbol, bid, ask, time FROM paper_prices")}
-        self._unsaved: set[str] = set()
+            self._prices = Prices(db)   # in memory, written with the next trade
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -79,7 +76,7 @@ class PaperBroker(Broker):
         spec = self._table.get(symbol)
         if spec is None:
             return None
-        return {"name": spec.name, **spec.to_plain(self.currency, self._mid())}
+        return {"name": spec.name, **spec.to_plain(self.currency, self._prices.mid)}
 
     async def price(self, symbol: str) -> dict[str, Any] | None:
         row = self._prices.get(symbol)
@@ -87,7 +84,7 @@ class PaperBroker(Broker):
 
     async def stop(self) -> None:
         with self._d.transaction() as db:
-            self._save_prices(db)
+            self._prices.save(db)
 
     async def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
         """Profit is at the last price (a buy at the bid, a sell at the ask); 0 with none yet."""
@@ -120,8 +117,7 @@ class PaperBroker(Broker):
         spec = self._table.get(symbol)
         bid = round(price, spec.digits) if spec else price
         ask = round(bid + self._spread(spec), spec.digits) if spec else bid
-        self._prices[symbol] = (bid, ask, time)
-        self._unsaved.add(symbol)
+        self._prices.record(symbol, bid, ask, time)
         if spec is None:
             return
         with self._d.lock:  # a read first: most quotes trigger nothing and need no write
@@ -130,18 +126,10 @@ class PaperBroker(Broker):
         events: list[Event] = []
         await self._d.writable()
         with self._d.transaction() as db:
-            self._save_prices(db)
+            self._prices.save(db)
             self._trigger(db, spec, bid, ask, time, events)
         for event in events:
             self._emit(event)
-
-    def _save_prices(self, db: Any) -> None:
-        for symbol in self._unsaved:
-            bid, ask, at = self._prices[symbol]
-            db.execute("INSERT INTO paper_prices (symbol, bid, ask, time) VALUES (?, ?, ?, ?) ON CONFLICT (symbol) "
-                       "DO UPDATE SET bid = excluded.bid, ask = excluded.ask, time = excluded.time",
-                       [symbol, bid, ask, at])
-        self._unsaved.clear()
 
     def _trigger(self, db: Any, spec: SymbolSpec, bid: float, ask: float, at: float,
                  events: list[Event] | None) -> bool:
@@ -178,7 +166,7 @@ class PaperBroker(Broker):
             row = db.execute("SELECT result FROM paper_requests WHERE client_id = ?", [cid]).fetchone()
             if row is not None:
                 return replace(OrderResult.from_plain(json.loads(row[0])), duplicate=True)
-            self._save_prices(db)
+            self._prices.save(db)
             db.execute("SAVEPOINT request")
             try:
                 if handler is None:
@@ -281,7 +269,7 @@ class PaperBroker(Broker):
         if p is not None:
             if r.price is not None:
                 raise Refused(f"price: position {ticket} is open; only a pending order's price can change")
-            last = self._last(spec.name)   # without a quote yet, the open price is all there is
+            last = self._prices.last(spec.name)   # without a quote yet, the open price is all there is
             current = p["price_open"] if last is None else last[0] if p["side"] == "buy" else last[1]
             check_stops(p["side"], current, sl, tp, "the open price" if last is None else
                          "the current " + ("bid" if p["side"] == "buy" else "ask"))
@@ -368,7 +356,7 @@ class PaperBroker(Broker):
         if given is not None:
             bid = price_of(spec, given)
             return bid, round(bid + self._spread(spec), spec.digits)
-        last = self._last(spec.name)
+        last = self._prices.last(spec.name)
         if last is None:
             raise Refused(f"no price for {spec.name}: send the alert's price or a quote first")
         return last
@@ -376,7 +364,7 @@ class PaperBroker(Broker):
     def _check_pending(self, spec: SymbolSpec, side: str, type_: str, price: float) -> None:
         """On its side of the last price, if one is known; at the market is accepted (the engine
         quotes an alert's price before placing an order at it): the next quote fills it."""
-        quote = self._last(spec.name)
+        quote = self._prices.last(spec.name)
         if quote is None:
             return
         current, name = (quote[1], "ask") if side == "buy" else (quote[0], "bid")
@@ -385,18 +373,8 @@ class PaperBroker(Broker):
             raise Refused(f"price {price}: a {side} {type_} must be at or {'below' if below else 'above'} "
                            f"the {name} {current}")
 
-    def _last(self, symbol: str) -> tuple[float, float] | None:
-        row = self._prices.get(symbol)
-        return (row[0], row[1]) if row else None
-
-    def _mid(self) -> Callable[[str], float | None]:
-        def mid(symbol: str) -> float | None:
-            last = self._last(symbol)
-            return (last[0] + last[1]) / 2 if last else None
-        return mid
-
     def _tick_value(self, spec: SymbolSpec) -> float | None:
-        return spec.tick_value(self.currency, self._mid())
+        return spec.tick_value(self.currency, self._prices.mid)
 
     def _rate(self, spec: SymbolSpec) -> float:
         """The tick value, or a refusal: a position whose profit cannot be booked is not opened."""
@@ -408,7 +386,7 @@ class PaperBroker(Broker):
 
     def _floating(self, spec: SymbolSpec, p: dict[str, Any]) -> float:
         """At the last price (a buy closes at the bid, a sell at the ask); 0 without a price or rate."""
-        last, tick_value = self._last(spec.name), self._tick_value(spec)
+        last, tick_value = self._prices.last(spec.name), self._tick_value(spec)
         if last is None or tick_value is None:
             return 0.0
         return profit_of(spec, tick_value, p, last[0] if p["side"] == "buy" else last[1], p["volume"])

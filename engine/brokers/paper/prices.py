@@ -1,0 +1,42 @@
+"""The paper market's last prices: a bid, an ask and their time for each symbol quoted.
+
+They live in memory and are written with the next trade (and at stop): a quote is on every
+alert's path, and a price lost in a crash is replaced by the next alert.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Prices:
+    def __init__(self, db: Any):
+        """Read back from ``paper_prices`` in ``db``."""
+        self._rows: dict[str, tuple[float, float, float]] = {
+            r[0]: (r[1], r[2], r[3]) for r in db.execute("SELECT symbol, bid, ask, time FROM paper_prices")}
+        self._unsaved: set[str] = set()
+
+    def get(self, symbol: str) -> tuple[float, float, float] | None:
+        """(bid, ask, time), or None before the symbol's first quote."""
+        return self._rows.get(symbol)
+
+    def record(self, symbol: str, bid: float, ask: float, time: float) -> None:
+        self._rows[symbol] = (bid, ask, time)
+        self._unsaved.add(symbol)
+
+    def last(self, symbol: str) -> tuple[float, float] | None:
+        row = self._rows.get(symbol)
+        return (row[0], row[1]) if row else None
+
+    def mid(self, symbol: str) -> float | None:
+        last = self.last(symbol)
+        return (last[0] + last[1]) / 2 if last else None
+
+    def save(self, db: Any) -> None:
+        """Writes the prices recorded since the last save, inside the caller's transaction."""
+        for symbol in self._unsaved:
+            bid, ask, at = self._rows[symbol]
+            db.execute("INSERT INTO paper_prices (symbol, bid, ask, time) VALUES (?, ?, ?, ?) ON CONFLICT (symbol) "
+                       "DO UPDATE SET bid = excluded.bid, ask = excluded.ask, time = excluded.time",
+                       [symbol, bid, ask, at])
+        self._unsaved.clear()
