@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from . import protocol
 from .errors import SandboxError
 from .plugin import Plugin, Reply
 from .process import WorkerProcess
@@ -32,7 +33,7 @@ class FoldRun:
         """Waits for the worker, holding each plugin to its own hard deadline: the worker says
         which plugin runs since when, and is looked at every ``tick`` seconds (the shortest
         deadline left), so a wedged plugin is killed within its deadline plus a tick."""
-        if msg[0] == "fold":
+        if msg[protocol.OP] == protocol.FOLD:
             w.reset_progress()  # until the worker starts the first plugin
         tick = min(p.budget.deadline for p in self.plugins[self.index:])
 
@@ -48,5 +49,6 @@ class FoldRun:
 
     def culprit(self, w: WorkerProcess) -> Plugin:
         """The plugin the worker was running when it failed (it got past the ones before)."""
-        self.index = min(max(w.progress[0], 0), len(self.plugins) - 1)
+        index, _since = w.progress
+        self.index = min(max(index, 0), len(self.plugins) - 1)
         return self.plugins[self.index]

@@ -9,6 +9,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 import trio
 
+from . import protocol
 from .budget import Budget
 
 HostFunction = Callable[..., Awaitable[Any]]
@@ -54,5 +55,5 @@ class Plugin:
 
     def load_request(self, rid: int) -> list:
         b = self.budget
-        return ["load", rid, self.id, self.source, self.chunkname,
-                [b.instructions, b.timeout, b.memory], sorted(self.host), self.seed]
+        return protocol.load(rid, self.id, self.source, self.chunkname, b.instructions, b.timeout, b.memory,
+                             sorted(self.host), self.seed)

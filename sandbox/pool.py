@@ -18,7 +18,7 @@ from typing import Any, AsyncIterator, Mapping, Sequence
 
 import trio
 
-from . import codec
+from . import codec, protocol
 from .budget import Budget
 from .errors import CrashError, SandboxError, TimeLimitError, error_from
 from .fold import FoldRun, Folded
@@ -118,7 +118,7 @@ class Pool:
             try:
                 await self._drive(plugin, plugin.load_request(next(self._rid)), worker=new)
                 for name, (shape, values) in plugin.globals.items():
-                    await self._drive(plugin, ["global", next(self._rid), pid, name, shape, values], worker=new)
+                    await self._drive(plugin, protocol.set_global(next(self._rid), pid, name, shape, values), worker=new)
             except SandboxError as e:
                 log.error("plugin %s did not load again after a worker restart: %s", pid, e)
         self._slots[slot] = new
@@ -151,7 +151,7 @@ class Pool:
         async with plugin.lock:
             reply = await self._drive(plugin, plugin.load_request(next(self._rid)))
             result = self._result(plugin, reply)
-            plugin.functions = reply[6]
+            plugin.functions = protocol.Ok(*reply).functions
             self._plugins[plugin_id] = plugin
             self._slot_plugins[slot][plugin_id] = None
         return result
@@ -162,7 +162,7 @@ class Pool:
         plugin = self._plugin(plugin_id)
         shape, values = codec.encode(args)
         async with Turn((plugin,)):
-            reply = await self._drive(plugin, ["call", next(self._rid), plugin_id, function, shape, values])
+            reply = await self._drive(plugin, protocol.call(next(self._rid), plugin_id, function, shape, values))
             return self._result(plugin, reply)
 
     async def fold(self, plugin_ids: Sequence[str], function: str, *args: Any) -> Folded:
@@ -188,21 +188,25 @@ class Pool:
         """Runs a fold on one worker; False if a plugin stopped it."""
         run = FoldRun(plugins)
         async with Turn(plugins):
-            msg = ["fold", next(self._rid), [p.id for p in plugins], function, shape, values]
+            msg = protocol.fold(next(self._rid), [p.id for p in plugins], function, shape, values)
             try:
-                _, _, passes, stop, seconds = await self._drive(plugins[0], msg, run=run)
+                reply = await self._drive(plugins[0], msg, run=run)
+                if reply[protocol.OP] != protocol.FOLDED:  # the worker failed before the plugins
+                    self._result(plugins[run.index], reply)  # raises its error
+                done = protocol.Folded(*reply)
             except SandboxError as e:
                 folded.passed.extend(Reply([]) for _ in range(run.index))  # the worker got past them
                 folded.error = e
                 return False
-        for (out_log, memory, spent), plugin in zip(passes, plugins):
-            plugin.memory = memory
-            folded.passed.append(Reply([], out_log, memory, spent))
-        if stop is None:
+        for passed, plugin in zip(done.passes, plugins):
+            p = protocol.Pass(*passed)
+            plugin.memory = p.memory
+            folded.passed.append(Reply([], p.log, p.memory, p.seconds))
+        if done.stop is None:
             return True
         try:
-            folded.stop = self._result(plugins[len(passes)], stop)
-            folded.stop.seconds = seconds
+            folded.stop = self._result(plugins[len(done.passes)], done.stop)
+            folded.stop.seconds = done.seconds
         except SandboxError as e:
             folded.error = e
         return False
@@ -212,7 +216,7 @@ class Pool:
         cannot cross (a function, a cycle)."""
         plugin = self._plugin(plugin_id)
         async with Turn((plugin,)):
-            reply = await self._drive(plugin, ["global", next(self._rid), plugin_id, name])
+            reply = await self._drive(plugin, protocol.get_global(next(self._rid), plugin_id, name))
             return self._result(plugin, reply).value
 
     async def set_global(self, plugin_id: str, name: str, value: Any) -> None:
@@ -221,7 +225,7 @@ class Pool:
         plugin = self._plugin(plugin_id)
         shape, values = codec.encode([value])
         async with Turn((plugin,)):
-            reply = await self._drive(plugin, ["global", next(self._rid), plugin_id, name, shape, values])
+            reply = await self._drive(plugin, protocol.set_global(next(self._rid), plugin_id, name, shape, values))
             self._result(plugin, reply)
             plugin.globals[name] = [shape, values]
 
@@ -231,7 +235,7 @@ class Pool:
             del self._plugins[plugin_id]
             self._slot_plugins[plugin.slot].pop(plugin_id, None)
             try:
-                await self._drive(plugin, ["unload", next(self._rid), plugin_id])
+                await self._drive(plugin, protocol.unload(next(self._rid), plugin_id))
             except SandboxError:
                 pass  # a dead worker holds nothing to unload
 
@@ -312,42 +316,45 @@ class Pool:
                     raise CrashError(f"{e}; the worker is being replaced", file=culprit.chunkname) from None
                 finally:
                     spent += perf_counter() - t0
-            if reply[0] != "host":
+            if reply[protocol.OP] != protocol.HOST:
                 return reply
+            request = protocol.Host(*reply)
             if run is not None:
-                run.index = reply[5]
+                run.index = request.index
                 culprit = run.plugins[run.index]
             culprit.suspended = True
             try:
-                msg = await self._host_call(culprit, reply)
+                msg = await self._host_call(culprit, request)
             finally:
                 culprit.suspended = False
 
-    async def _host_call(self, plugin: Plugin, reply: list) -> list:
-        rid, name, shape, values = reply[1:5]
+    async def _host_call(self, plugin: Plugin, request: protocol.Host) -> list:
+        """Runs the host function the script asked for; the answer to send back."""
+        rid, name = request.rid, request.name
         fn = plugin.host.get(name)
         try:
             if fn is None:
                 raise HostError(f"no host function {name}")
-            result = await fn(*codec.decode(shape, values))
+            result = await fn(*codec.decode(request.shape, request.values))
             out = list(result) if isinstance(result, tuple) else [result]
-            return ["answer", rid, True, *codec.encode(out)]
+            return protocol.answer(rid, True, *codec.encode(out))
         except HostError as e:
-            return ["answer", rid, False, str(e), []]
+            return protocol.answer(rid, False, str(e), [])
         except codec.BoundaryError as e:
             log.error("host function %s returned a value that cannot cross: %s", name, e)
-            return ["answer", rid, False, "the host function returned a value that cannot cross", []]
+            return protocol.answer(rid, False, "the host function returned a value that cannot cross", [])
         except Exception:
             log.exception("host function %s failed for plugin %s", name, plugin.id)
-            return ["answer", rid, False, "internal error in the host function", []]
+            return protocol.answer(rid, False, "internal error in the host function", [])
 
     def _result(self, plugin: Plugin, reply: list) -> Reply:
-        if reply[0] == "ok":
-            plugin.memory = reply[5]
-            return Reply(codec.decode(reply[3], reply[4]) if reply[3] else [], reply[2], reply[5])
-        _, _, out_log, kind, message, where = reply
-        err = error_from(kind, message, where)
-        err.log = out_log
+        if reply[protocol.OP] == protocol.OK:
+            ok = protocol.Ok(*reply)
+            plugin.memory = ok.memory
+            return Reply(codec.decode(ok.shape, ok.values) if ok.shape else [], ok.log, ok.memory)
+        failed = protocol.Err(*reply)
+        err = error_from(failed.kind, failed.message, failed.where)
+        err.log = failed.log
         raise err
 
 

@@ -16,6 +16,7 @@ from typing import Callable
 import msgpack
 import trio
 
+from . import protocol
 from .allowlist import WORKER_ENV, worker_environment
 from .worker import MAX_MESSAGE, PROGRESS, SINCE
 
@@ -88,8 +89,8 @@ class WorkerProcess:
             os.close(progress_fd)
         ours.setblocking(False)
         worker = cls(process, ours, progress)
-        reply = await worker.exchange(["ping", 0], timeout=30)
-        if reply[0] != "ok":
+        reply = await worker.exchange(protocol.ping(0), timeout=30)
+        if reply[protocol.OP] != protocol.OK:
             worker.kill()
             raise WorkerGone(f"worker did not start: {reply!r}")
         return worker
@@ -131,7 +132,7 @@ class WorkerProcess:
         if self.dead or self.cpu.locked():
             return
         try:
-            self._raw.send(self._pack(["wake", 0, seconds]))
+            self._raw.send(self._pack(protocol.wake(seconds)))
         except OSError:
             pass  # a full buffer or a dead worker: the next request finds out
 
@@ -167,7 +168,7 @@ class WorkerProcess:
                 self.spins += 1
                 spin_until = perf_counter() + self.spin
                 while perf_counter() < spin_until:
-                    reply = self._receive_nowait(msg[1])
+                    reply = self._receive_nowait(msg[protocol.RID])
                     if reply is not None:
                         self._misses = 0
                         return reply
@@ -178,7 +179,7 @@ class WorkerProcess:
             while True:
                 with trio.CancelScope(deadline=deadline, shield=True):
                     while True:
-                        reply = self._receive_nowait(msg[1])
+                        reply = self._receive_nowait(msg[protocol.RID])
                         if reply is not None:
                             return reply
                         await trio.lowlevel.wait_readable(raw)
@@ -197,7 +198,7 @@ class WorkerProcess:
     def _receive_nowait(self, rid: int) -> list | None:
         """The answer to request ``rid`` if it has arrived; raises WorkerGone on EOF."""
         for reply in self._unpacker:
-            if reply[1] == rid:
+            if reply[protocol.RID] == rid:
                 return reply
             # a late answer to a request whose caller was cancelled: drop it
         try:
@@ -208,7 +209,7 @@ class WorkerProcess:
             raise WorkerGone(self.exit_text())
         self._unpacker.feed(data)
         for reply in self._unpacker:
-            if reply[1] == rid:
+            if reply[protocol.RID] == rid:
                 return reply
         return None
 

@@ -1,28 +1,8 @@
 """A sandbox worker process: hosts many plugin runtimes and serves the pool over a socket.
 
 Started by the pool as ``python -m sandbox.worker SOCKET_FD PROGRESS_FD`` (its end of a
-socket pair, and the shared memory of ``PROGRESS``). It speaks msgpack arrays, one request
-at a time, and answers each with one message:
-
-    ["load", rid, pid, source, chunkname, [instructions, timeout, memory], host_names, seed]
-    ["call", rid, pid, function, shape, scalars]
-    ["fold", rid, [pid, ...], function, shape, scalars]
-                                     calls ``function`` in each plugin in turn, the same
-                                     arguments, until one answers other than pass (no value,
-                                     nil or true) or fails
-    ["answer", rid, ok, shape_or_message, scalars]   resumes the call suspended in a host call
-    ["unload", rid, pid]
-    ["ping", rid]
-    ["wake", rid, seconds]           no answer: poll for the next request for that long,
-                                     instead of sleeping (a request is coming soon)
-  answers:
-    ["ok", rid, log, shape, scalars, memory]         memory: the plugin's heap in bytes; a load
-                                                     adds the names of the script's functions
-    ["err", rid, log, kind, message, where]
-    ["host", rid, name, shape, scalars, index]   index: the fold's plugin calling (folds only)
-    ["folded", rid, passes, stop, seconds]  passes: [log, memory, seconds] of each plugin that
-                                     passed, in order; stop: the answer ("ok" or "err") of the
-                                     plugin after them, or nil if all passed
+socket pair, and the shared memory of ``PROGRESS``). It speaks the msgpack arrays of
+``sandbox.protocol``, one request at a time, and answers each with one message.
 
 While a fold runs, the index of its current plugin and when it started are kept in shared
 memory (``PROGRESS``), so that the pool can hold each plugin to its own deadline and tell
@@ -49,6 +29,7 @@ from typing import Any
 
 import msgpack
 
+from . import protocol as P
 from .budget import Budget
 from .runtime import LuaSandbox
 
@@ -87,44 +68,47 @@ class Worker:
         self.progress = progress  # the shared progress word, or None
 
     def handle(self, msg: list) -> list:
-        op, rid = msg[0], msg[1]
+        op, rid = msg[P.OP], msg[P.RID]
         try:
-            if op == "call" or op == "global":
-                sb = self.sandboxes.get(msg[2])
+            if op == P.CALL or op == P.GLOBAL:
+                req = P.Call(*msg) if op == P.CALL else P.Global(*msg)
+                sb = self.sandboxes.get(req.pid)
                 if sb is None:
-                    return ["err", rid, None, "script", f"no plugin {msg[2]!r} is loaded here", None]
+                    return P.err(rid, None, "script", f"no plugin {req.pid!r} is loaded here")
                 if self.waiting:
                     self._forget_waiting(sb)
-                if op == "call":
-                    return self._reply(rid, sb, sb.call(msg[3], msg[4], msg[5]))
-                if len(msg) > 4:  # ["global", rid, pid, name, shape, values]: set it
-                    return self._reply(rid, sb, sb.set_global(msg[3], msg[4], msg[5]))
-                return self._reply(rid, sb, sb.global_value(msg[3]))
-            if op == "fold":
-                return self._fold(rid, _Fold(msg[2], msg[3], msg[4], msg[5]))
-            if op == "answer":
+                if op == P.CALL:
+                    return self._reply(rid, sb, sb.call(req.function, req.shape, req.values))
+                if req.values is not None:
+                    return self._reply(rid, sb, sb.set_global(req.name, req.shape, req.values))
+                return self._reply(rid, sb, sb.global_value(req.name))
+            if op == P.FOLD:
+                req = P.Fold(*msg)
+                return self._fold(rid, _Fold(req.pids, req.function, req.shape, req.values))
+            if op == P.ANSWER:
+                req = P.Answer(*msg)
                 sb, fold = self.waiting.pop(rid, (None, None))
                 if sb is None:
-                    return ["err", rid, None, "script", "no call is waiting for this host answer", None]
+                    return P.err(rid, None, "script", "no call is waiting for this host answer")
                 if fold:
                     self._mark(fold.index)  # the hard deadline counts from here again
-                outcome = sb.answer(msg[2], msg[3], msg[4])
+                outcome = sb.answer(req.ok, req.shape_or_message, req.values)
                 return self._fold(rid, fold, outcome) if fold else self._reply(rid, sb, outcome)
-            if op == "load":
-                return self._load(rid, *msg[2:])
-            if op == "unload":
-                self.sandboxes.pop(msg[2], None)
-                return ["ok", rid, None, "", [], 0]
-            if op == "ping":
-                return ["ok", rid, None, "", [], 0, os.getpid()]
-            return ["err", rid, None, "script", f"unknown request {op!r}", None]
+            if op == P.LOAD:
+                return self._load(P.Load(*msg))
+            if op == P.UNLOAD:
+                self.sandboxes.pop(P.Unload(*msg).pid, None)
+                return P.ok(rid, None, "", [], 0)
+            if op == P.PING:
+                return P.ok(rid, None, "", [], 0)
+            return P.err(rid, None, "script", f"unknown request {op!r}")
         except MemoryError:
-            return ["err", rid, None, "memory", "the worker ran out of memory", None]
+            return P.err(rid, None, "memory", "the worker ran out of memory")
         except Exception as e:
             # A bug of ours, never a script's doing: answer it rather than die and take the
             # other plugins of this worker down.
             traceback.print_exc(file=sys.stderr)
-            return ["err", rid, None, "script", f"sandbox worker error ({e.__class__.__name__})", None]
+            return P.err(rid, None, "script", f"sandbox worker error ({e.__class__.__name__})")
 
     def _forget_waiting(self, sb: LuaSandbox) -> None:
         # A call abandoned in a host function (its caller was cancelled) is replaced by this one.
@@ -141,49 +125,54 @@ class Worker:
             sb = fold.sandbox
             if outcome is None:
                 if fold.index == len(fold.pids):
-                    return ["folded", rid, fold.passes, None, 0.0]
+                    return P.folded(rid, fold.passes, None, 0.0)
                 self._mark(fold.index)
                 sb = fold.sandbox = self.sandboxes.get(fold.pids[fold.index])
                 if sb is None:
-                    stop = ["err", rid, None, "script", f"no plugin {fold.pids[fold.index]!r} is loaded here", None]
-                    return ["folded", rid, fold.passes, stop, 0.0]
+                    stop = P.err(rid, None, "script", f"no plugin {fold.pids[fold.index]!r} is loaded here")
+                    return P.folded(rid, fold.passes, stop, 0.0)
                 if self.waiting:
                     self._forget_waiting(sb)
                 fold.started = perf_counter()
                 outcome = sb.call(fold.function, fold.shape, fold.values)
-            if outcome[0] == "host":
+            status = outcome[0]
+            if status == "host":
                 self.waiting[rid] = (sb, fold)
-                return ["host", rid, outcome[1], outcome[2], list(outcome[3:]), fold.index]
+                _, name, shape, *values = outcome
+                return P.host(rid, name, shape, values, fold.index)
             seconds = perf_counter() - fold.started
-            shape = outcome[2] if outcome[0] == "ok" else "x"
-            if shape == "" or shape[0] in "nt":  # no value, nil or true: a pass
-                fold.passes.append([outcome[1], sb.memory_used, seconds])
-                fold.index += 1
-                outcome = None
-                continue
-            return ["folded", rid, fold.passes, self._reply(rid, sb, outcome), seconds]
+            if status == "ok":
+                _, log, shape, *_values = outcome
+                if shape == "" or shape[0] in "nt":  # no value, nil or true: a pass
+                    fold.passes.append(P.passed(log, sb.memory_used, seconds))
+                    fold.index += 1
+                    outcome = None
+                    continue
+            return P.folded(rid, fold.passes, self._reply(rid, sb, outcome), seconds)
 
-    def _load(self, rid: int, pid: str, source: str, chunkname: str, budget: list,
-              host: list, seed: int) -> list:
-        instructions, timeout, memory = budget
-        sb = LuaSandbox(Budget(instructions, timeout, memory), host, seed)
-        self.sandboxes.pop(pid, None)
-        self.loading[rid] = pid
-        return self._reply(rid, sb, sb.load(source, chunkname))
+    def _load(self, req: P.Load) -> list:
+        instructions, timeout, memory = req.budget
+        sb = LuaSandbox(Budget(instructions, timeout, memory), req.host, req.seed)
+        self.sandboxes.pop(req.pid, None)
+        self.loading[req.rid] = req.pid
+        return self._reply(req.rid, sb, sb.load(req.source, req.chunkname))
 
     def _reply(self, rid: int, sb: LuaSandbox, outcome: tuple) -> list:
+        """The answer to send for the runtime's ``outcome`` (see ``LuaSandbox``)."""
         status = outcome[0]
         if status == "host":
             self.waiting[rid] = (sb, None)
-            return ["host", rid, outcome[1], outcome[2], list(outcome[3:])]
+            _, name, shape, *values = outcome
+            return P.host(rid, name, shape, values)
         pid = self.loading.pop(rid, None)
         if status == "ok":
-            reply = ["ok", rid, outcome[1], outcome[2], list(outcome[3:]), sb.memory_used]
-            if pid is not None:
-                reply.append(sb.functions())
-                self.sandboxes[pid] = sb
-            return reply
-        return ["err", rid, outcome[1], outcome[2], outcome[3], outcome[4]]
+            _, log, shape, *values = outcome
+            if pid is None:
+                return P.ok(rid, log, shape, values, sb.memory_used)
+            self.sandboxes[pid] = sb
+            return P.ok(rid, log, shape, values, sb.memory_used, sb.functions())
+        _, log, kind, message, where = outcome
+        return P.err(rid, log, kind, message, where)
 
 
 def serve(sock: socket.socket, spin: float = SPIN, progress: Any = None) -> None:
@@ -215,8 +204,8 @@ def serve(sock: socket.socket, spin: float = SPIN, progress: Any = None) -> None
         unpacker.feed(data)
         out = []
         for msg in unpacker:
-            if msg[0] == "wake":
-                spin_until = max(spin_until, perf_counter() + min(float(msg[2]), MAX_WAKE))
+            if msg[P.OP] == P.WAKE:
+                spin_until = max(spin_until, perf_counter() + min(float(P.Wake(*msg).seconds), MAX_WAKE))
             else:
                 if progress is not None:
                     SINCE.pack_into(progress, 8, time.monotonic(), time.process_time())
@@ -238,7 +227,7 @@ def _pack_reply(pack: Any, reply: list) -> bytes:
         return pack(reply)
     except (TypeError, ValueError, OverflowError) as e:
         traceback.print_exc(file=sys.stderr)
-        return pack(["err", reply[1], None, "script", f"sandbox worker error ({e.__class__.__name__})", None])
+        return pack(P.err(reply[P.RID], None, "script", f"sandbox worker error ({e.__class__.__name__})"))
 
 
 def _harden() -> None:
