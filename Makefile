@@ -24,7 +24,9 @@ run: $(STAMP)
 	@test -f moonhook.toml || $(BIN)/moonhook init .
 	$(BIN)/moonhook run
 
+# The import rules first (pyproject.toml's [tool.importlinter]): a crossed layer fails at once.
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 # The webhook figures load the server with wrk (Debian's package); the plot needs matplotlib
