@@ -13,9 +13,9 @@ from typing import Any
 
 import trio
 
-from engine.alerts import parse_body
-from engine.config import EngineConfig
-from engine.pipeline import open_engine
+from engine.domain.alerts import parse_body
+from engine.domain.config import EngineConfig
+from engine.core import open_engine
 
 from .stats import pick, summary
 

@@ -141,7 +141,7 @@ def _moonhook() -> list[str]:
     if script.exists():
         return [str(script)]
     found = shutil.which("moonhook")
-    return [found] if found else [sys.executable, "-m", "engine.cli"]
+    return [found] if found else [sys.executable, "-m", "engine.interfaces.cli"]
 
 
 def _idle_run_once(seconds: float, settle: float = 1.0) -> tuple[float, float]:

@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import trio
 
-from engine.notify.config import BotConfig, ChatConfig, TelegramConfig
-from engine.notify.courier import Courier
-from engine.notify.telegram import Bot
-from engine.storage import Database, Outbox
+from engine.domain.config.telegram import BotConfig, ChatConfig, TelegramConfig
+from engine.adapters.notify.courier import Courier
+from engine.adapters.notify.bot import Bot
+from engine.adapters.storage import Database, Outbox
 
 from .engine_bench import bench_submit_to_broker
 from .stats import pick

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import trio
 
-from engine.config import EngineConfig, ServerConfig
-from engine.pipeline import open_engine
-from engine.web import App, create_app, serve
+from engine.domain.config import EngineConfig, ServerConfig
+from engine.core import open_engine
+from engine.interfaces.web import App, create_app, serve
 
 from .engine_bench import _write_plugins
 

@@ -9,9 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import AsyncIterator, Callable
 
-from engine.alerts import parse_body
-from engine.config import EngineConfig
-from engine.pipeline import Engine, open_engine
+from engine.domain.alerts import parse_body
+from engine.domain.config import EngineConfig
+from engine.core import Engine, open_engine
 
 
 def write_scripts(folder: Path, scripts: dict[str, str]) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from engine.notify.commands import Commands, Reply
+from engine.interfaces.telegram.commands import Commands, Reply
 
 from botapi import html_plain
 

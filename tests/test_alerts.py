@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from engine.alerts import Action, Alert, AlertError, SymbolMap, parse_body
+from engine.domain.alerts import Action, Alert, AlertError, SymbolMap, parse_body
 
 SYMBOLS = SymbolMap({"XAUUSD": "GOLD", "US30": "US30.cash"})
 

@@ -20,7 +20,7 @@ SCRIPTS = {
 
 def check(config: Path, *files: Path) -> subprocess.CompletedProcess:
     config.write_text("")  # every setting at its default
-    return subprocess.run([sys.executable, "-m", "engine.cli", "--config", str(config), "check", *map(str, files)],
+    return subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "--config", str(config), "check", *map(str, files)],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import DEFAULT_CONFIG, main, parse_args
+from engine.interfaces.cli import DEFAULT_CONFIG, main, parse_args
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ import pytest
 import trio
 import trio.testing
 
-from engine.config import PluginConfig
+from engine.domain.config import PluginConfig
 
 from engine_support import process, running, submit
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from engine.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
+from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET, TOKEN = "s3cret-value-for-the-test", "t0ken-value-for-the-test"
@@ -38,7 +38,7 @@ class Engine:
         self.config = tmp / "moonhook.toml"
         self.config.write_text(f'[server]\nport = {self.port}\nsecret = "{SECRET}"\napi_token = "{TOKEN}"\n{extra}')
         self.log = tmp / "engine.log"
-        self.process = subprocess.Popen([sys.executable, "-m", "engine.cli", "--config", str(self.config), "run"],
+        self.process = subprocess.Popen([sys.executable, "-m", "engine.interfaces.cli", "--config", str(self.config), "run"],
                                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
         self.logged("listening on")
 
@@ -51,7 +51,7 @@ class Engine:
             time.sleep(0.05)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "engine.cli", "--config", str(self.config), *args],
+        return subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "--config", str(self.config), *args],
                               cwd=ROOT, capture_output=True, text=True, timeout=60)
 
     def post(self, body: str) -> httpx.Response:

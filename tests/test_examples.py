@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from engine.alerts import parse_body
+from engine.domain.alerts import parse_body
 
 from engine_support import process, running as _running
 

@@ -9,10 +9,10 @@ from typing import Callable
 import pytest
 import trio
 
-from engine.alerts import AlertError, parse_body
-from engine.scaffold import render_config
-from engine.settings import SettingsError, load_settings
-from engine.storage import AlertJournal, Database
+from engine.domain.alerts import AlertError, parse_body
+from engine.app.scaffold import render_config
+from engine.app.settings import SettingsError, load_settings
+from engine.adapters.storage import AlertJournal, Database
 
 from engine_support import process, running, submit
 from web_support import AUTH, SECRET, serving

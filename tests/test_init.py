@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.alerts.parse import parse_body
-from engine.checker import check_files
-from engine.pipeline import open_engine
-from engine.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT, TRY_ALERT, describe, init_project
-from engine.settings import load_settings
+from engine.domain.alerts.parse import parse_body
+from engine.app.checker import check_files
+from engine.core import open_engine
+from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT, TRY_ALERT, describe, init_project
+from engine.app.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

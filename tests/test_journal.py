@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.alerts import parse_body
-from engine.pipeline import open_engine
-from engine.settings import load_settings
-from engine.storage import MIGRATIONS, AlertJournal, Database
+from engine.domain.alerts import parse_body
+from engine.core import open_engine
+from engine.app.settings import load_settings
+from engine.adapters.storage import MIGRATIONS, AlertJournal, Database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,8 +124,8 @@ def test_a_failed_transaction_leaves_nothing(journal, tmp_path):
 
 WRITER = """
 import sys
-from engine.alerts import parse_body
-from engine.storage import AlertJournal, Database
+from engine.domain.alerts import parse_body
+from engine.adapters.storage import AlertJournal, Database
 j = AlertJournal(Database(sys.argv[1]))
 i = 0
 while True:

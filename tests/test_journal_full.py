@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import trio
 
-from engine.notify.config import BotConfig, ChatConfig, TelegramConfig
+from engine.domain.config.telegram import BotConfig, ChatConfig, TelegramConfig
 
 from botapi import bot_api_server, html_plain
 from engine_support import running

@@ -8,7 +8,7 @@ import time
 
 import trio
 
-from engine.lag import LagMonitor
+from engine.core.lag import LagMonitor
 
 
 async def test_an_idle_loop_is_not_sampled_and_work_wakes_the_monitor(autojump_clock, caplog):

@@ -12,9 +12,9 @@ import time
 import trio
 from prometheus_client.parser import text_string_to_metric_families
 
-from engine.config import MonitorConfig
-from engine.monitor import MB
-from engine.notify.config import TelegramConfig
+from engine.domain.config import MonitorConfig
+from engine.core.monitor import MB
+from engine.domain.config.telegram import TelegramConfig
 
 from engine_support import process, running, submit
 from web_support import AUTH, serving

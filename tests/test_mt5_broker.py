@@ -11,9 +11,10 @@ from dataclasses import replace
 import pytest
 import trio
 
-from engine.brokers.base import Closed, Connection, Fill, OrderRequest
-from engine.brokers.mt5 import MT5Broker, MT5Config
-from engine.storage import Database
+from engine.domain.orders import Closed, Connection, Fill, OrderRequest
+from engine.adapters.brokers.mt5 import MT5Broker
+from engine.domain.config.mt5 import MT5Config
+from engine.adapters.storage import Database
 
 from mt5_standin import Terminal
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import trio
 
-from engine.brokers.mt5 import MT5Config
-from engine.web.health import health
+from engine.domain.config.mt5 import MT5Config
+from engine.interfaces.web.health import health
 
 from engine_support import process, running
 from mt5_standin import Terminal

@@ -5,10 +5,10 @@ import os
 
 import pytest
 
-from engine.brokers.mt5 import constants as c
-from engine.brokers.mt5.link import LinkLost, TerminalLink
-from engine.brokers.mt5.orders import check_stops, fillings, normalise_volume, tag_for
-from engine.brokers.rules import Refused
+from engine.adapters.brokers.mt5 import constants as c
+from engine.adapters.brokers.mt5.link import LinkLost, TerminalLink
+from engine.adapters.brokers.mt5.orders import check_stops, fillings, normalise_volume, tag_for
+from engine.domain.rules import Refused
 
 EURUSD = {"name": "EURUSD", "point": 0.00001, "volume_min": 0.01, "volume_step": 0.01, "volume_max": 50.0,
           "trade_stops_level": 10, "filling_mode": 1}

@@ -3,11 +3,11 @@
 
 import trio
 
-from engine.brokers.base import Connection
-from engine.config import MonitorConfig
-from engine.notify import Notifier
-from engine.notify.throttle import Throttle
-from engine.storage import Database, Outbox
+from engine.domain.orders import Connection
+from engine.domain.config import MonitorConfig
+from engine.adapters.notify import Notifier
+from engine.adapters.notify.throttle import Throttle
+from engine.adapters.storage import Database, Outbox
 
 from engine_support import process, running
 

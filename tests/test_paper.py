@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from engine.brokers.base import Closed, Fill, OrderRequest
-from engine.brokers.paper import PaperBroker, PaperConfig
-from engine.storage.database import Database
+from engine.domain.orders import Closed, Fill, OrderRequest
+from engine.adapters.brokers.paper import PaperBroker
+from engine.domain.config.paper import PaperConfig
+from engine.adapters.storage.database import Database
 
 # 2 pips of spread on EURUSD (20 points of 0.00001), 7.00 commission per lot and deal.
 CONFIG = PaperConfig(spread_points=20, commission_per_lot=7.0)
@@ -403,7 +404,7 @@ async def test_a_quote_without_a_trade_is_kept_across_a_clean_stop(tmp_path):
 
 async def test_a_quote_searches_its_triggers_by_index_not_by_scanning_positions(tmp_path):
     # A quote is on every alert's path; with hundreds of positions open it must not read them all.
-    from engine.brokers.paper.rules import PENDING_CROSSED, STOPS_CROSSED
+    from engine.adapters.brokers.paper.rules import PENDING_CROSSED, STOPS_CROSSED
 
     db, broker, _ = open_broker(tmp_path)
     for sql in (PENDING_CROSSED, STOPS_CROSSED):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import stat
 
-from engine.storage import Database
+from engine.adapters.storage import Database
 from engine_support import running
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.alerts import parse_body
-from engine.pipeline.writer import JournalError
-from engine.storage import AlertJournal, Database
+from engine.domain.alerts import parse_body
+from engine.core.writer import JournalError
+from engine.adapters.storage import AlertJournal, Database
 
 from engine_support import process, running, write_scripts
 

@@ -13,9 +13,9 @@ from typing import AsyncIterator, Callable
 import pytest
 import trio
 
-from engine.config import DEFAULT_BUDGET, EngineConfig
-from engine.pipeline import Plugin, PluginMeta, PluginSet, open_engine
-from engine.settings import load_settings
+from engine.domain.config import DEFAULT_BUDGET, EngineConfig
+from engine.core import Plugin, PluginMeta, PluginSet, open_engine
+from engine.app.settings import load_settings
 
 from engine_support import process, write_scripts
 
@@ -250,7 +250,7 @@ def test_work_in_flight_keeps_the_version_it_started_with_until_it_lets_go():
 
 @pytest.mark.parametrize("name", ["x.lua", "strategy_2.lua"])
 def test_is_script(name):
-    from engine.pipeline.lifecycle import is_script
+    from engine.core.lifecycle import is_script
 
     assert is_script(Path(name)) and not is_script(Path("." + name)) and not is_script(Path(name + "~"))
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.services import lot_size
+from engine.domain.risk import lot_size
 
 EURUSD = {"name": "EURUSD", "point": 0.00001, "tick_size": 0.00001, "tick_value": 1.0,
           "volume_min": 0.01, "volume_step": 0.01, "volume_max": 100.0}

@@ -102,6 +102,6 @@ async def test_notify_send_reaches_the_outbox_without_blocking(tmp_path):
     script = "function on_alert(a) for i = 1, 3 do notify.send('n' .. i) end end"
     async with running(tmp_path, {"n": script}) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
-    from engine.storage import Database
+    from engine.adapters.storage import Database
     texts = [r[0] for r in Database(tmp_path / "data" / "moonhook.db").db.execute("SELECT text FROM outbox ORDER BY id")]
     assert ["n: n1", "n: n2", "n: n3"] == [t for t in texts if t.startswith("n: ")]

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import DEFAULT_BUDGET, EngineConfig, PluginConfig, ServerConfig, Settings
-from engine.notify.config import ChatConfig
-from engine.pipeline.plugins import check_budget, make_budget
-from engine.settings import SettingsError, load_settings
+from engine.domain.config import DEFAULT_BUDGET, EngineConfig, PluginConfig, ServerConfig, Settings
+from engine.domain.config.telegram import ChatConfig
+from engine.core.plugins import check_budget, make_budget
+from engine.app.settings import SettingsError, load_settings
 from sandbox import MB, Budget
 
 FULL = """

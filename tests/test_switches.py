@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine.alerts import parse_body
-from engine.cli import _status
-from engine.config import Settings
-from engine.storage import AlertJournal, Database
+from engine.domain.alerts import parse_body
+from engine.interfaces.cli import _status
+from engine.domain.config import Settings
+from engine.adapters.storage import AlertJournal, Database
 
-from engine.notify.commands import Commands
+from engine.interfaces.telegram.commands import Commands
 
 from engine_support import process, running, submit
 from telegram_support import ADMIN, GROUP, Chat, ask

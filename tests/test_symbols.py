@@ -2,8 +2,8 @@
 
 import pytest
 
-from engine.brokers import BUILTIN, symbol_table
-from engine.services import lot_size
+from engine.domain.instruments import BUILTIN, symbol_table
+from engine.domain.risk import lot_size
 
 PRICES = {"USDJPY": 150.0, "EURUSD": 1.08, "GBPUSD": 1.25}
 

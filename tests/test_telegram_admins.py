@@ -12,11 +12,11 @@ from functools import partial
 import httpx
 import trio
 
-from engine.notify.commands import Commands
-from engine.notify.config import BotConfig, ChatConfig, TelegramConfig
-from engine.notify.telegram import BotClient
-from engine.notify.updates import poll_updates, send_reply
-from engine.storage.offsets import UpdateOffsets
+from engine.interfaces.telegram.commands import Commands
+from engine.domain.config.telegram import BotConfig, ChatConfig, TelegramConfig
+from engine.adapters.notify.bot import BotClient
+from engine.interfaces.telegram.updates import poll_updates, send_reply
+from engine.adapters.storage.offsets import UpdateOffsets
 
 from botapi import bot_api_server
 from engine_support import process, running

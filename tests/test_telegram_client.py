@@ -4,8 +4,8 @@ import httpx
 import pytest
 import trio
 
-from engine.notify.limits import BotLimits, Limits
-from engine.notify.telegram import BotClient, RetryAfter, TelegramError, message_parts
+from engine.adapters.notify.limits import BotLimits, Limits
+from engine.adapters.notify.bot import BotClient, RetryAfter, TelegramError, message_parts
 
 from botapi import bot_api_server, html_plain, markdown_v2_plain
 

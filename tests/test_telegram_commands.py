@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from engine.notify.commands import Commands, Reply
+from engine.interfaces.telegram.commands import Commands, Reply
 
 from botapi import html_plain
 from engine_support import process, running

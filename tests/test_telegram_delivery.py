@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 import httpx
 import trio
 
-from engine.notify.config import BotConfig, ChatConfig, TelegramConfig
-from engine.notify.courier import RESENT, Courier
-from engine.notify.limits import Limits
-from engine.notify.telegram import Bot
-from engine.storage import Database, Outbox
+from engine.domain.config.telegram import BotConfig, ChatConfig, TelegramConfig
+from engine.adapters.notify.courier import RESENT, Courier
+from engine.adapters.notify.limits import Limits
+from engine.adapters.notify.bot import Bot
+from engine.adapters.storage import Database, Outbox
 
 from botapi import bot_api_server, html_plain, markdown_v2_plain
 

@@ -9,8 +9,8 @@ import time
 
 import trio
 
-from engine.config import ServerConfig
-from engine.notify.config import BotConfig, ChatConfig, TelegramConfig
+from engine.domain.config import ServerConfig
+from engine.domain.config.telegram import BotConfig, ChatConfig, TelegramConfig
 
 from botapi import bot_api_server, html_plain
 from engine_support import process, running, submit

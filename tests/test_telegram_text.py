@@ -3,8 +3,8 @@
 import pytest
 import trio
 
-from engine.notify.limits import BotLimits, Limits
-from engine.notify.telegram import MAX_TEXT, escape, message_parts, split_text
+from engine.adapters.notify.limits import BotLimits, Limits
+from engine.adapters.notify.bot import MAX_TEXT, escape, message_parts, split_text
 
 
 def test_markdown_v2_and_html_escape_every_reserved_character():

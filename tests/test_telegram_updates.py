@@ -10,12 +10,12 @@ import httpx
 import trio
 from quart_trio import QuartTrio
 
-from engine.notify.commands import Commands
-from engine.notify.telegram import BotClient
-from engine.notify.updates import poll_updates, send_reply
-from engine.storage import Database
-from engine.storage.offsets import UpdateOffsets
-from engine.web.telegram import telegram_blueprint
+from engine.interfaces.telegram.commands import Commands
+from engine.adapters.notify.bot import BotClient
+from engine.interfaces.telegram.updates import poll_updates, send_reply
+from engine.adapters.storage import Database
+from engine.adapters.storage.offsets import UpdateOffsets
+from engine.interfaces.web.telegram import telegram_blueprint
 
 from engine_support import process, running
 from botapi import bot_api_server

@@ -15,8 +15,8 @@ import pytest
 import trio
 import trio.testing
 
-from engine.pipeline import watch as watch_module
-from engine.pipeline.watch import Inotify, InotifyUnavailable, watch
+from engine.core import watch as watch_module
+from engine.core.watch import Inotify, InotifyUnavailable, watch
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
 BOUND = 10.0  # seconds: far beyond any batch; reached only if the watcher is broken

@@ -10,9 +10,9 @@ from urllib.parse import quote
 
 import trio
 
-from engine.web import client_address, pop_secret, redacted
-from engine.web import webhook
-from engine.web.clients import networks
+from engine.interfaces.web import client_address, pop_secret, redacted
+from engine.interfaces.web import webhook
+from engine.interfaces.web.clients import networks
 
 from engine_support import running
 from web_support import AUTH, BUY, SECRET, SERVER, TOKEN, serving, with_secret

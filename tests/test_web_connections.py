@@ -14,7 +14,7 @@ from dataclasses import replace
 import trio
 
 from engine_support import running
-from engine.web import webhook
+from engine.interfaces.web import webhook
 from web_support import AUTH, SECRET, SERVER, serving
 
 HANG_BOUND = 10.0  # seconds: only bounds a hang; a healthy answer takes milliseconds
@@ -73,7 +73,7 @@ async def test_an_answer_before_the_body_ends_does_not_strand_the_connection(tmp
 async def test_an_idle_keep_alive_connection_is_closed_after_a_quart_route(tmp_path, monkeypatch):
     """Hypercorn restarts the idle timer when a response is done; the disconnect's cancel used to
     cut that off, so a connection that had been through Quart stayed open for ever."""
-    serve_module = importlib.import_module("engine.web.serve")  # engine.web.serve is also the function
+    serve_module = importlib.import_module("engine.interfaces.web.serve")  # engine.web.serve is also the function
     original = serve_module.hypercorn_config
 
     def short_keep_alive(server):
@@ -94,7 +94,7 @@ async def test_hundreds_of_idle_strangers_neither_hold_up_alerts_nor_keep_their_
     """300 connections that send nothing, a head sent by halves, a body that stops half-way:
     alerts are still answered at once, and the server drops each stranger on its own within its
     timer (the keep-alive timer for a missing head, BODY_TIMEOUT for a missing body; it was 60 s)."""
-    serve_module = importlib.import_module("engine.web.serve")
+    serve_module = importlib.import_module("engine.interfaces.web.serve")
     async with running(tmp_path) as engine, serving(engine, replace(SERVER, max_body=65536)) as client:
         port = client.base_url.port
         idle = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(300)]
@@ -120,7 +120,7 @@ async def test_hundreds_of_idle_strangers_neither_hold_up_alerts_nor_keep_their_
 
 
 async def test_a_connection_past_the_cap_is_closed_at_once_and_room_comes_back(tmp_path, monkeypatch):
-    serve_module = importlib.import_module("engine.web.serve")
+    serve_module = importlib.import_module("engine.interfaces.web.serve")
     monkeypatch.setattr(serve_module, "KEEP_ALIVE_TIMEOUT", 60.0)  # the strangers stay as long as they like
     async with running(tmp_path) as engine, serving(engine, replace(SERVER, max_connections=4)) as client:
         port = client.base_url.port

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.brokers.mt5 import MT5Broker, MT5Config
-from engine.storage import Database
+from engine.adapters.brokers.mt5 import MT5Broker
+from engine.domain.config.mt5 import MT5Config
+from engine.adapters.storage import Database
 from sandbox import open_pool
 from sandbox.allowlist import MT5_WORKER_ENV, WORKER_ENV, worker_environment
 

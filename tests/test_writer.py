@@ -9,9 +9,9 @@ import trio
 import trio.lowlevel
 import trio.testing
 
-from engine.alerts import parse_body
-from engine.pipeline.writer import JournalError
-from engine.storage import AlertJournal, Database
+from engine.domain.alerts import parse_body
+from engine.core.writer import JournalError
+from engine.adapters.storage import AlertJournal, Database
 
 from engine_support import running
 
@@ -69,7 +69,7 @@ async def test_a_bad_write_fails_alone_in_its_batch(tmp_path):
 
 
 async def test_writes_after_the_writer_stopped_fail_at_once(tmp_path):
-    from engine.pipeline.writer import JournalWriter
+    from engine.core.writer import JournalWriter
 
     journal = AlertJournal(Database(tmp_path / "j.db", shared_lock=False))
     writer = JournalWriter(journal)

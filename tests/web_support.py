@@ -8,8 +8,8 @@ from typing import AsyncIterator
 import httpx
 import trio
 
-from engine.config import ServerConfig
-from engine.web import create_app, serve
+from engine.domain.config import ServerConfig
+from engine.interfaces.web import create_app, serve
 
 SECRET = "s3cr3t-webhook-Ω"
 TOKEN = "api-token-123"

@@ -30,7 +30,7 @@ UNSETTLED = ("received",)
 def moonhook_command() -> list[str]:
     """The installed console script, as a user types it (``python -m engine.cli`` without one)."""
     script = Path(sys.executable).with_name("moonhook")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "engine.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "engine.interfaces.cli"]
 
 
 def free_port() -> int:

@@ -1,0 +1,82 @@
+"""The broker interface: what the pipeline asks of the paper broker and of MetaTrader 5 alike.
+
+Every request carries a client id derived from its alert and plugin. A broker refuses to
+execute a client id twice: asked again, it answers with the first result, marked
+``duplicate``. That is what makes recovery safe: replaying an alert after a crash can only
+ever find the orders it already sent, never send them again.
+
+Fills and closes are reported as events through the listener the engine sets, whether they
+follow a request (a market fill) or a price (a pending order triggered, a stop hit).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import trio
+
+from engine.domain.orders import Event, Listener, OrderRequest, OrderResult
+
+
+class Broker(ABC):
+    """What the engine needs of a broker. All answers are plain data, as the scripts see them."""
+
+    name: str = "broker"
+    state: str = "connected"  # what /health shows: connected, or why not
+
+    def __init__(self) -> None:
+        self._listener: Listener | None = None
+
+    def listen(self, listener: Listener) -> None:
+        """``listener(event)`` is called, without awaiting, for every fill and close, and
+        whenever the connection is lost or found again."""
+        self._listener = listener
+
+    def _emit(self, event: Event) -> None:
+        if self._listener is not None:
+            self._listener(event)
+
+    async def start(self) -> None:
+        """Connects; called once before any other call."""
+
+    async def stop(self) -> None:
+        """Disconnects; nothing is called after it."""
+
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """The broker's own background work (watching its connection, reading what happened
+        at the broker), in the engine's nursery until it is cancelled. None by default."""
+        task_status.started()
+
+    @property
+    def connected(self) -> bool:
+        return True
+
+    @abstractmethod
+    async def account(self) -> dict[str, Any]:
+        """{balance, equity, margin, margin_free, currency}"""
+
+    @abstractmethod
+    async def symbol(self, symbol: str) -> dict[str, Any] | None:
+        """{digits, point, volume_min, volume_step, volume_max, contract_size, tick_size,
+        tick_value}, or None for a symbol the broker does not know."""
+
+    @abstractmethod
+    async def price(self, symbol: str) -> dict[str, Any] | None:
+        """{bid, ask, time}, or None when no price is known."""
+
+    @abstractmethod
+    async def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        """[{ticket, symbol, side, volume, price_open, sl, tp, profit, plugin, comment, opened_at}]"""
+
+    @abstractmethod
+    async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        """Pending orders: [{ticket, symbol, side, type, price, volume, sl, tp, plugin, comment, created_at}]"""
+
+    @abstractmethod
+    async def execute(self, request: OrderRequest) -> OrderResult:
+        """Executes ``request`` once per client id; a refused order is ``ok=False`` with the
+        reason, never an exception. A client id seen before answers its first result."""
+
+    async def quote(self, symbol: str, price: float, time: float) -> None:
+        """A price seen in an alert. The paper broker trades on it; a live broker has its own."""

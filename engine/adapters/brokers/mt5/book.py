@@ -1,0 +1,95 @@
+"""What the MT5 broker writes down: each send before it goes (by its tag), each request's
+final result (by its client id), each plugin's magic number, and how far the deal history
+has been read. A restart reads it back: nothing sent is forgotten, nothing is sent twice."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from engine.adapters.storage import Database
+
+OPEN_STATES = ("sending", "unknown")
+
+
+class Book:
+    def __init__(self, database: Database, magic_base: int):
+        self._d = database
+        self._magic_base = magic_base
+        with database.lock:
+            rows = database.db.execute("SELECT plugin, magic FROM mt5_magic").fetchall()
+        self._magic = dict(rows)
+        self._plugin = {m: p for p, m in rows}
+
+    # -- results by client id -------------------------------------------------------------
+
+    def result(self, client_id: str) -> dict[str, Any] | None:
+        with self._d.lock:
+            row = self._d.db.execute("SELECT result FROM mt5_results WHERE client_id = ?", [client_id]).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def finish(self, client_id: str, result: dict[str, Any]) -> None:
+        with self._d.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO mt5_results (client_id, result, at) VALUES (?, ?, ?)",
+                       [client_id, json.dumps(result), time.time()])
+
+    # -- sends by tag -----------------------------------------------------------------------
+
+    def send(self, tag: str) -> dict[str, Any] | None:
+        with self._d.lock:
+            rows = list(self._d.db.query("SELECT * FROM mt5_sends WHERE tag = ?", [tag]))
+        return _decoded(rows[0]) if rows else None
+
+    def sending(self, tag: str, client_id: str, kind: str, request: dict[str, Any]) -> None:
+        """Written (and committed) before order_send is called."""
+        now = time.time()
+        with self._d.transaction() as db:
+            db.execute("INSERT INTO mt5_sends (tag, client_id, kind, state, request, created_at, updated_at) "
+                       "VALUES (?, ?, ?, 'sending', ?, ?, ?) ON CONFLICT (tag) DO UPDATE SET state = 'sending', "
+                       "request = excluded.request, updated_at = excluded.updated_at",
+                       [tag, client_id, kind, json.dumps(request), now, now])
+
+    def settle(self, tag: str, state: str, result: dict[str, Any] | None = None) -> None:
+        with self._d.transaction() as db:
+            db.execute("UPDATE mt5_sends SET state = ?, result = ?, updated_at = ? WHERE tag = ?",
+                       [state, json.dumps(result) if result is not None else None, time.time(), tag])
+
+    def unresolved(self) -> list[dict[str, Any]]:
+        """Sends whose outcome is not known: their answer was lost, or the engine stopped."""
+        with self._d.lock:
+            rows = list(self._d.db.query("SELECT * FROM mt5_sends WHERE state IN ('sending', 'unknown') "
+                                         "ORDER BY created_at"))
+        return [_decoded(r) for r in rows]
+
+    # -- magic numbers ----------------------------------------------------------------------
+
+    def magic(self, plugin: str) -> int:
+        """The plugin's magic number, the same across restarts (assigned at its first order)."""
+        magic = self._magic.get(plugin)
+        if magic is None:
+            with self._d.transaction() as db:
+                top = db.execute("SELECT max(magic) FROM mt5_magic").fetchone()[0]
+                magic = (top + 1) if top is not None else self._magic_base + 1
+                db.execute("INSERT INTO mt5_magic (plugin, magic) VALUES (?, ?)", [plugin, magic])
+            self._magic[plugin], self._plugin[magic] = magic, plugin
+        return magic
+
+    def plugin_of(self, magic: int) -> str | None:
+        return self._plugin.get(magic)
+
+    # -- state ------------------------------------------------------------------------------
+
+    def get_state(self, key: str) -> str | None:
+        with self._d.lock:
+            row = self._d.db.execute("SELECT value FROM mt5_state WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def put_state(self, key: str, value: str) -> None:
+        with self._d.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO mt5_state (key, value) VALUES (?, ?)", [key, value])
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "request": json.loads(row["request"]),
+            "result": json.loads(row["result"]) if row.get("result") else None}

@@ -1,0 +1,428 @@
+"""The MetaTrader 5 broker: the engine's orders sent to a terminal through the MetaTrader5
+package (or mt5linux), held by a worker process of its own (``link.py``).
+
+Never twice: each send is written down with its tag before it goes (``book.py``); a send
+whose answer was lost (a timeout, a worker that died or hung) is unknown, never failed,
+until the tag is found at the broker or shown absent (``history.py``); a client id asked
+again answers its first result. The connection is watched: lost, it is told (a Connection
+event) and found again with backoff, the worker restarted if need be.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from functools import partial
+from typing import Any, Callable
+
+import trio
+
+from engine.adapters.storage import Database
+from engine.adapters.brokers.base import Broker
+from engine.domain.orders import BrokerError, Connection, OrderRequest, OrderResult
+from engine.domain.rules import Refused, side_of, ticket_of
+from engine.adapters.brokers.mt5 import constants as c
+from engine.adapters.brokers.mt5.book import Book
+from engine.domain.config.mt5 import MT5Config
+from engine.adapters.brokers.mt5.history import History
+from engine.adapters.brokers.mt5.link import LinkLost, TerminalLink
+from engine.adapters.brokers.mt5.orders import check_stops, deal_request, fillings, normalise_volume, pending_request, tag_for
+
+log = logging.getLogger("moonhook.mt5")
+
+ENGINE = "engine"
+
+
+class Unknown(Exception):
+    """A send whose outcome cannot be known now (MetaTrader cannot be reached)."""
+
+
+class MT5Broker(Broker):
+    name = "mt5"
+
+    def __init__(self, database: Database, config: MT5Config, clock: Callable[[], float] = time.time):
+        super().__init__()
+        self.config = config
+        self.clock = clock
+        self.book = Book(database, config.magic_base)
+        self.history = History(self)
+        self._database = database
+        self._link = TerminalLink(config.module, config.host, config.port, config.timeout)
+        self._connected = False
+        self._lost_event = trio.Event()
+        self._up = trio.Event()  # set while connected
+        self.state = "not started"
+        self._infos: dict[str, dict[str, Any]] = {}
+
+    # -- connection ------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    async def start(self) -> None:
+        """Connects once; if MetaTrader cannot be reached, ``run`` goes on trying."""
+        try:
+            await self._connect()
+        except BrokerError as e:
+            self.state = f"disconnected: {e}"
+            log.error("MetaTrader 5: %s; trying again in the background", e)
+
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Reconciles what was left unknown, then polls deals and watches the connection."""
+        if self._connected:
+            await self._reconcile()
+        task_status.started()
+        wait = 1.0
+        while True:
+            if not self._connected:
+                try:
+                    await self._connect()
+                    await self._reconcile()
+                    wait = 1.0
+                except BrokerError as e:
+                    self.state = f"disconnected: {e}"
+                    log.warning("MetaTrader 5: %s; trying again in %.0f s", e, wait)
+                    await trio.sleep(wait)
+                    wait = min(wait * 2, 60.0)
+                    continue
+            with trio.move_on_after(self.config.poll_seconds):
+                await self._lost_event.wait()
+            if self._connected:
+                await self._poll()
+
+    async def stop(self) -> None:
+        if self._connected:
+            try:
+                await self._link.call("shutdown", deadline=2.0)
+            except (LinkLost, RuntimeError):
+                pass
+        self._connected = False
+        await self._link.aclose()
+
+    async def _connect(self) -> None:
+        cfg = self.config
+        try:
+            await self._link.start()
+            credentials = {k: v for k, v in (("login", cfg.login), ("password", cfg.password),
+                                             ("server", cfg.server)) if v is not None}
+            args = [cfg.path] if cfg.path else []
+            ok, error = await self._link.call("initialize", *args, deadline=cfg.init_timeout,
+                                              timeout=int(cfg.init_timeout * 1000), **credentials)
+            if not ok:
+                raise BrokerError(f"initialize failed: {c.describe_last_error(error)}")
+            account, error = await self._link.call("account_info")
+            if not account:
+                raise BrokerError(f"no account: {c.describe_last_error(error)}")
+        except (LinkLost, RuntimeError) as e:
+            await self._link.kill()
+            raise BrokerError(str(e)) from None
+        except BrokerError:
+            await self._link.kill()
+            raise
+        was = self.state
+        self._connected, self._lost_event = True, trio.Event()
+        self._up.set()
+        self._infos.clear()
+        self.state = f"connected: account {account.get('login')} on {account.get('server')}"
+        log.info("MetaTrader 5 %s", self.state)
+        if was.startswith("disconnected") or was.startswith("lost"):
+            self._emit(Connection(True, self.state))
+
+    def _lost(self, detail: str) -> None:
+        if self._connected:
+            self._connected, self._up = False, trio.Event()
+            self.state = f"lost: {detail}"
+            log.error("MetaTrader 5 connection lost: %s", detail)
+            self._emit(Connection(False, detail))
+            self._lost_event.set()
+
+    async def query(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any:
+        """``fn`` in the worker: its value, or None with the failure logged. Raises Unknown if
+        MetaTrader cannot be reached (the connection is then marked lost)."""
+        if not self._connected:
+            raise Unknown(f"MetaTrader 5 is not connected ({self.state})")
+        try:
+            value, error = await self._link.call(fn, *args, deadline=deadline, **kwargs)
+        except LinkLost as e:
+            self._lost(str(e))
+            raise Unknown(str(e)) from None
+        if error and error[0] in c.IPC_ERRORS:
+            self._lost(c.describe_last_error(error))
+            raise Unknown(c.describe_last_error(error))
+        if error and error[0] != 1:
+            log.debug("MetaTrader 5 %s: %s", fn, c.describe_last_error(error))
+        return value
+
+    async def write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """A write to the book, in the engine's turn (see ``Database.writable``)."""
+        await self._database.writable()
+        return fn(*args)
+
+    # -- what the engine reads -------------------------------------------------------------
+
+    async def account(self) -> dict[str, Any]:
+        a = await self._read("account_info")
+        return {k: a.get(k) for k in ("balance", "equity", "margin", "margin_free", "currency", "login", "server")}
+
+    async def symbol(self, symbol: str) -> dict[str, Any] | None:
+        info = await self._info(symbol)
+        if info is None:
+            return None
+        return {"name": symbol, "digits": info["digits"], "point": info["point"], "volume_min": info["volume_min"],
+                "volume_step": info["volume_step"], "volume_max": info["volume_max"],
+                "contract_size": info["trade_contract_size"], "tick_size": info["trade_tick_size"],
+                "tick_value": info["trade_tick_value"], "stops_level": info.get("trade_stops_level", 0),
+                "filling_mode": info.get("filling_mode", 0)}
+
+    async def price(self, symbol: str) -> dict[str, Any] | None:
+        if await self._info(symbol) is None:
+            return None
+        tick = await self._read("symbol_info_tick", self.config.to_broker(symbol), none_ok=True)
+        return {"bid": tick["bid"], "ask": tick["ask"], "time": float(tick["time"])} if tick else None
+
+    async def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        """Every open position; those moonhook did not open have ``external`` true."""
+        rows = await self._read("positions_get", **self._where(symbol))
+        return [{"ticket": p["ticket"], "symbol": self.config.from_broker(p["symbol"]),
+                 "side": c.POSITION_SIDES.get(p["type"], "buy"), "volume": p["volume"],
+                 "price_open": p["price_open"], "sl": p["sl"] or None, "tp": p["tp"] or None,
+                 "profit": p["profit"], "plugin": self.book.plugin_of(p["magic"]), "comment": p["comment"],
+                 "opened_at": float(p["time"]), "magic": p["magic"],
+                 "external": self.book.plugin_of(p["magic"]) is None} for p in rows or ()]
+
+    async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        rows = await self._read("orders_get", **self._where(symbol))
+        out = []
+        for o in rows or ():
+            side, kind = c.ORDER_KINDS.get(o["type"], ("buy", None))
+            out.append({"ticket": o["ticket"], "symbol": self.config.from_broker(o["symbol"]), "side": side,
+                        "type": kind, "price": o["price_open"], "volume": o["volume_current"], "sl": o["sl"] or None,
+                        "tp": o["tp"] or None, "plugin": self.book.plugin_of(o["magic"]), "comment": o["comment"],
+                        "created_at": float(o["time_setup"])})
+        return out
+
+    def _where(self, symbol: str | None) -> dict[str, Any]:
+        return {"symbol": self.config.to_broker(symbol)} if symbol is not None else {}
+
+    async def _read(self, fn: str, *args: Any, none_ok: bool = False, **kwargs: Any) -> Any:
+        try:
+            value = await self.query(fn, *args, **kwargs)
+        except Unknown as e:
+            raise BrokerError(str(e)) from None
+        if value is None and not none_ok:
+            raise BrokerError(f"MetaTrader 5 {fn} gave nothing")
+        return value
+
+    async def _info(self, symbol: str) -> dict[str, Any] | None:
+        """The symbol's specification, selected in Market Watch at its first use."""
+        name = self.config.to_broker(symbol)
+        info = self._infos.get(name)
+        if info is None:
+            if not await self._read("symbol_select", name, True, none_ok=True):
+                return None
+            info = await self._read("symbol_info", name, none_ok=True)
+            if info is None:
+                return None
+            self._infos[name] = info
+        return info
+
+    # -- orders ------------------------------------------------------------------------------
+
+    async def execute(self, request: OrderRequest) -> OrderResult:
+        cid = request.client_id
+        if not (isinstance(cid, str) and cid):
+            return OrderResult.refused(f"client_id: required, got {cid!r}")
+        first = self.book.result(cid)
+        if first is not None:
+            return replace(OrderResult.from_plain(first), duplicate=True)
+        handler = {"market": self._market, "pending": self._pending, "close": self._close,
+                   "modify": self._modify}.get(request.kind)
+        try:
+            if handler is None:
+                raise Refused(f"kind: expected market, pending, close or modify, got {request.kind!r}")
+            result = await handler(request)
+        except Refused as e:
+            result = OrderResult.refused(str(e))
+        except (Unknown, BrokerError) as e:
+            # not written as the final result: a repeat of this client id looks again
+            return OrderResult.refused(f"not done: {e}. Anything sent is looked for at the broker when it is "
+                                       "back; nothing is sent again")
+        await self.write(self.book.finish, cid, _plain(result))
+        if result.ok:
+            await self._poll()  # the fill, told at once
+        return result
+
+    async def _market(self, r: OrderRequest) -> OrderResult:
+        side = side_of(r.side)
+        info = await self._spec(r.symbol)
+        volume = normalise_volume(r.volume, info)
+        tick = await self._tick(r.symbol)
+        price = tick["ask"] if side == "buy" else tick["bid"]
+        check_stops(side, tick["bid"] if side == "buy" else tick["ask"], r.sl, r.tp, info)  # where it closes
+        request = deal_request(info["name"], side, volume, price, magic=await self._magic(r), tag=tag_for(
+            r.client_id, r.alert_id), deviation=self.config.deviation, filling=fillings(info, False)[0], sl=r.sl,
+            tp=r.tp)
+        return await self._send(r, request, fillings(info, False), partial(self._fresh_price, r.symbol, side))
+
+    async def _pending(self, r: OrderRequest) -> OrderResult:
+        side = side_of(r.side)
+        if r.type not in ("limit", "stop") or not r.price:
+            raise Refused("a pending order needs type (limit or stop) and price")
+        info = await self._spec(r.symbol)
+        check_stops(side, r.price, r.sl, r.tp, info)
+        request = pending_request(info["name"], side, r.type, normalise_volume(r.volume, info), r.price,
+                                  magic=await self._magic(r), tag=tag_for(r.client_id, r.alert_id), sl=r.sl, tp=r.tp)
+        return await self._send(r, request, [c.FILLING_RETURN])
+
+    async def _close(self, r: OrderRequest) -> OrderResult:
+        if r.ticket is not None:
+            ticket = ticket_of(r.ticket)
+            found = await self.query("positions_get", ticket=ticket)
+            if found:
+                return await self._close_position(r, found[0], r.volume)
+            if await self.query("orders_get", ticket=ticket):
+                request = {"action": c.ACTION_REMOVE, "order": ticket, "comment": tag_for(r.client_id, r.alert_id)}
+                return await self._send(r, request, [])
+            raise Refused(f"ticket {ticket}: no open position or pending order")
+        if not r.symbol:
+            raise Refused("close: needs a ticket or a symbol")
+        mine = [p for p in await self.query("positions_get", symbol=self.config.to_broker(r.symbol)) or ()
+                if self.book.plugin_of(p["magic"]) is not None
+                and (r.side is None or c.POSITION_SIDES.get(p["type"]) == r.side)]
+        if not mine:
+            return OrderResult(ok=True, closed=[])
+        results = [await self._close_position(r, p, None, part=str(p["ticket"])) for p in mine]
+        failed = [x.error for x in results if not x.ok]
+        closed = [p["ticket"] for p, x in zip(mine, results) if x.ok]
+        return OrderResult(ok=not failed, closed=closed, error="; ".join(failed) if failed else None)
+
+    async def _close_position(self, r: OrderRequest, p: dict[str, Any], volume: float | None,
+                              part: str = "") -> OrderResult:
+        info = await self._spec(self.config.from_broker(p["symbol"]))
+        side = "sell" if c.POSITION_SIDES.get(p["type"]) == "buy" else "buy"
+        volume = p["volume"] if volume is None else min(normalise_volume(volume, info), p["volume"])
+        tick = await self._tick(self.config.from_broker(p["symbol"]))
+        request = deal_request(p["symbol"], side, volume, tick["ask"] if side == "buy" else tick["bid"],
+                               magic=p["magic"], tag=tag_for(r.client_id, r.alert_id, part),
+                               deviation=self.config.deviation, filling=fillings(info, False)[0], position=p["ticket"])
+        return await self._send(r, request, fillings(info, False),
+                                partial(self._fresh_price, self.config.from_broker(p["symbol"]), side))
+
+    async def _modify(self, r: OrderRequest) -> OrderResult:
+        ticket, tag = ticket_of(r.ticket), tag_for(r.client_id, r.alert_id)
+        found = await self.query("positions_get", ticket=ticket)
+        if found:
+            p = found[0]
+            request = {"action": c.ACTION_SLTP, "position": ticket, "symbol": p["symbol"], "comment": tag,
+                       "sl": float(p["sl"] if r.sl is None else r.sl), "tp": float(p["tp"] if r.tp is None else r.tp)}
+        elif orders := await self.query("orders_get", ticket=ticket):
+            o = orders[0]
+            request = {"action": c.ACTION_MODIFY, "order": ticket, "symbol": o["symbol"], "comment": tag,
+                       "price": float(r.price or o["price_open"]), "sl": float(o["sl"] if r.sl is None else r.sl),
+                       "tp": float(o["tp"] if r.tp is None else r.tp), "type_time": c.TIME_GTC}
+        else:
+            raise Refused(f"ticket {ticket}: no open position or pending order")
+        return await self._send(r, request, [])
+
+    async def _send(self, r: OrderRequest, request: dict[str, Any], fills: list[int],
+                    fresh: Callable[[dict[str, Any]], Any] | None = None) -> OrderResult:
+        """order_send, written down first; retried with a fresh price on a requote and with
+        the next filling type on 10030. Raises Unknown when its outcome cannot be known now."""
+        tag = request["comment"]
+        known = self.book.send(tag)
+        if known is not None and known["state"] == "done":
+            return OrderResult.from_plain(known["result"])
+        if known is not None and known["state"] in ("sending", "unknown"):
+            resolved = await self.history.resolve(known)
+            if resolved.ok:
+                return resolved
+        await self.write(self.book.sending, tag, r.client_id, r.kind, request)
+        tried, attempt = set(), 0
+        while True:
+            try:
+                answer = await self.query("order_send", request)
+            except Unknown:
+                await self.write(self.book.settle, tag, "unknown")
+                # the worker is restarted and the terminal linked again in the background; the
+                # order is then looked for, and the alert gets its real outcome
+                with trio.move_on_after(self.config.timeout):
+                    await self._up.wait()
+                if not self._connected:
+                    raise
+                return await self.history.resolve(self.book.send(tag))
+            if answer is None:  # refused by the terminal before it reached the trade server
+                return await self.settle(tag, OrderResult.refused("MetaTrader 5 order_send failed"))
+            code = answer["retcode"]
+            if code in c.DONE_CODES:
+                result = OrderResult(ok=True, ticket=answer.get("order") or request.get("position") or request.get(
+                    "order"), price=answer.get("price") or request.get("price"), volume=answer.get("volume"))
+                return await self.settle(tag, result)
+            tried.add(request.get("type_filling"))
+            if code == c.INVALID_FILL and (left := [f for f in fills if f not in tried]):
+                log.warning("%s: filling %s refused; trying %s", tag, c.FILLING_NAMES.get(request["type_filling"]),
+                            c.FILLING_NAMES.get(left[0]))
+                request = {**request, "type_filling": left[0]}
+                continue
+            if code in c.RETRY_WITH_FRESH_PRICE and fresh is not None and attempt < self.config.retries:
+                attempt += 1
+                request = {**request, "price": await fresh(request)}
+                continue
+            if code == c.CONNECTION:
+                self._lost(c.describe_retcode(code))
+            return await self.settle(tag, OrderResult.refused(c.describe_retcode(code, answer.get("comment"))))
+
+    async def settle(self, tag: str, result: OrderResult) -> OrderResult:
+        """The send tagged ``tag`` is over: written down with its result."""
+        await self.write(self.book.settle, tag, "done" if result.ok else "refused", _plain(result))
+        return result
+
+    async def _reconcile(self) -> None:
+        """At start and after a reconnection: every send left unknown is resolved; positions
+        opened outside moonhook are listed, not touched."""
+        await self.history.start()
+        for send in self.book.unresolved():
+            try:
+                await self.history.resolve(send)
+            except Unknown:
+                return
+        external = [p for p in await self.query("positions_get") or () if self.book.plugin_of(p["magic"]) is None]
+        if external:
+            log.info("MetaTrader 5: %d positions opened outside moonhook (shown, not touched): %s", len(external),
+                     ", ".join(f"{p['ticket']} {p['symbol']}" for p in external[:10]))
+        await self._poll()
+
+    async def _poll(self) -> None:
+        try:
+            for send in self.book.unresolved():
+                await self.history.resolve(send)
+            for event in await self.history.poll():
+                self._emit(event)
+        except Unknown:
+            pass  # the connection is lost: run reconnects, then reconciles
+
+    async def _spec(self, symbol: str | None) -> dict[str, Any]:
+        if not symbol:
+            raise Refused("symbol: required")
+        info = await self._info(symbol)
+        if info is None:
+            raise Refused(f"unknown symbol {symbol} at the broker ({self.config.to_broker(symbol)})")
+        return info
+
+    async def _tick(self, symbol: str) -> dict[str, Any]:
+        tick = await self.price(symbol)
+        if not tick or not tick["bid"] or not tick["ask"]:
+            raise Refused(f"no price for {symbol}: the market may be closed")
+        return tick
+
+    async def _fresh_price(self, symbol: str, side: str, request: dict[str, Any]) -> float:
+        tick = await self._tick(symbol)
+        return tick["ask"] if side == "buy" else tick["bid"]
+
+    async def _magic(self, r: OrderRequest) -> int:
+        return await self.write(self.book.magic, r.plugin or ENGINE)
+
+
+def _plain(result: OrderResult) -> dict[str, Any]:
+    return {k: v for k, v in result.to_plain().items() if k != "duplicate"}

@@ -1,0 +1,155 @@
+"""What happened at the broker, read back from MetaTrader: fills and closes from the deal
+history, told as events whoever caused them (our orders, a stop or target hit, a pending
+order triggered), and a send whose answer was lost found again by the tag it carries.
+
+Only moonhook's deals become events (a magic number it gave, or its tag in the comment):
+positions opened by hand are shown by ``positions()``, never acted on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Callable, Protocol
+
+import trio
+
+from engine.domain.orders import Closed, Event, Fill, OrderResult
+from engine.adapters.brokers.mt5 import constants as c
+from engine.adapters.brokers.mt5.book import Book
+from engine.domain.config.mt5 import MT5Config
+
+log = logging.getLogger("moonhook.mt5")
+
+WATERMARK = "deals_read_until"
+DAY = 86_400
+_ALERT = re.compile(r"^mh:a(\d+):")
+
+
+class Terminal(Protocol):
+    """What History needs of the broker that owns it (MT5Broker is one): it reads through
+    ``query``, writes the book through ``write`` and ends a send with ``settle``."""
+
+    book: Book
+    config: MT5Config
+    clock: Callable[[], float]
+
+    async def query(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any: ...
+
+    async def write(self, fn: Callable[..., Any], *args: Any) -> Any: ...
+
+    async def settle(self, tag: str, result: OrderResult) -> OrderResult: ...
+
+
+class History:
+    def __init__(self, broker: Terminal):
+        self._b = broker
+        self._seen: dict[int, float] = {}  # deal ticket -> its time, for deals at the watermark's second
+
+    async def start(self) -> None:
+        """At the first start ever, history before now is not replayed as events."""
+        if self._b.book.get_state(WATERMARK) is None:
+            deals = await self._deals(self._b.clock() - DAY)
+            latest = max((d["time"] for d in deals), default=int(self._b.clock()))
+            await self._b.write(self._b.book.put_state, WATERMARK, str(latest))
+            self._seen = {d["ticket"]: d["time"] for d in deals}
+
+    async def poll(self) -> list[Event]:
+        """The events of the deals made since the last poll; the broker emits them."""
+        since = float(self._b.book.get_state(WATERMARK) or self._b.clock())
+        deals = sorted((d for d in await self._deals(since) if d["ticket"] not in self._seen),
+                       key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
+        events: list[Event] = []
+        for deal in deals:
+            self._seen[deal["ticket"]] = deal["time"]
+            if self._ours(deal) and deal["entry"] in (c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT, c.DEAL_ENTRY_OUT_BY):
+                events.extend(await self._events(deal))
+        if deals:
+            latest = max(d["time"] for d in deals)
+            self._seen = {t: at for t, at in self._seen.items() if at >= latest}
+            await self._b.write(self._b.book.put_state, WATERMARK, str(latest))
+        return events
+
+    async def find(self, tag: str, since: float) -> dict[str, Any] | None:
+        """Where a send tagged ``tag`` went: its position, pending order or deal, or None."""
+        for fn in ("positions_get", "orders_get"):
+            for item in await self._b.query(fn) or ():
+                if item.get("comment") == tag:
+                    return {"ticket": item["ticket"], "price": item.get("price_open"),
+                            "volume": item.get("volume") or item.get("volume_current")}
+        for deal in await self._deals(since):
+            if deal.get("comment") == tag:
+                return {"ticket": deal["position_id"], "price": deal["price"], "volume": deal["volume"], "deal": deal["ticket"]}
+        for order in await self._b.query("history_orders_get", int(since) - DAY, int(self._b.clock()) + DAY) or ():
+            if order.get("comment") == tag:
+                return {"ticket": order["ticket"], "price": order.get("price_open"),
+                        "volume": order.get("volume_initial")}
+        return None
+
+    async def resolve(self, send: dict[str, Any]) -> OrderResult:
+        """A send with a lost answer: found at the broker (done), or shown absent for
+        ``resolve_seconds`` (refused: it never arrived). Raises Unknown if MetaTrader cannot
+        be asked."""
+        deadline = trio.current_time() + self._b.config.resolve_seconds
+        request = send["request"]
+        while True:
+            if request.get("action") in (c.ACTION_SLTP, c.ACTION_MODIFY, c.ACTION_REMOVE):
+                done = await self._applied(request)  # these leave no tag: their effect is checked
+                found = {"ticket": request.get("position") or request.get("order")} if done else None
+            else:
+                found = await self.find(send["tag"], send["created_at"])
+            if found is not None:
+                log.warning("%s: its answer was lost, and it was found at the broker (ticket %s)", send["tag"],
+                            found["ticket"])
+                return await self._b.settle(send["tag"], OrderResult(
+                    ok=True, ticket=found["ticket"], price=found.get("price"), volume=found.get("volume")))
+            if trio.current_time() >= deadline:
+                log.warning("%s: its answer was lost, and it is nowhere at the broker: not executed", send["tag"])
+                return await self._b.settle(send["tag"], OrderResult.refused(
+                    "not executed: the answer was lost and MetaTrader shows no trace of the order"))
+            await trio.sleep(min(0.5, self._b.config.resolve_seconds / 4))
+
+    async def _applied(self, request: dict[str, Any]) -> bool:
+        if request["action"] == c.ACTION_SLTP:
+            now = await self._b.query("positions_get", ticket=request["position"])
+            return bool(now) and (now[0]["sl"], now[0]["tp"]) == (request["sl"] or 0.0, request["tp"] or 0.0)
+        now = await self._b.query("orders_get", ticket=request["order"])
+        if request["action"] == c.ACTION_REMOVE:
+            return not now
+        return bool(now) and now[0]["price_open"] == request["price"]
+
+    # -- deals to events ------------------------------------------------------------------------
+
+    async def _deals(self, since: float) -> list[dict[str, Any]]:
+        return list(await self._b.query("history_deals_get", int(since) - 1, int(self._b.clock()) + DAY) or ())
+
+    def _ours(self, deal: dict[str, Any]) -> bool:
+        return (self._b.book.plugin_of(deal.get("magic") or 0) is not None
+                or str(deal.get("comment", "")).startswith("mh:"))
+
+    async def _events(self, deal: dict[str, Any]) -> list[Event]:
+        b = self._b
+        entry = "in" if deal["entry"] == c.DEAL_ENTRY_IN else "out"
+        tag = str(deal.get("comment") or "")
+        send = b.book.send(tag) if tag.startswith("mh:") else None
+        if entry == "in":
+            reason = "pending" if send is not None and send["kind"] == "pending" else "market"
+        else:
+            reason = c.DEAL_REASONS.get(deal.get("reason"), "close")
+        alert = _ALERT.match(tag)
+        fill = Fill(deal["ticket"], deal.get("order") or 0, deal["position_id"], b.config.from_broker(deal["symbol"]),
+                    c.DEAL_SIDES.get(deal["type"], "buy"), deal["volume"], deal["price"], entry, reason,
+                    float(deal["time"]), float(deal.get("profit") or 0.0), float(deal.get("commission") or 0.0),
+                    b.book.plugin_of(deal.get("magic") or 0), send["client_id"] if send else None,
+                    int(alert[1]) if alert else None)
+        if entry == "in" or await b.query("positions_get", ticket=deal["position_id"]):
+            return [fill]
+        deals = await b.query("history_deals_get", position=deal["position_id"]) or []
+        opening = next((d for d in deals if d["entry"] == c.DEAL_ENTRY_IN), None)
+        outs = [d for d in deals if d["entry"] != c.DEAL_ENTRY_IN] or [deal]
+        side = c.DEAL_SIDES.get(opening["type"], "buy") if opening else ("sell" if fill.side == "buy" else "buy")
+        closed = Closed(deal["position_id"], fill.symbol, side, round(sum(d["volume"] for d in outs), 8),
+                        opening["price"] if opening else deal["price"], deal["price"],
+                        round(sum(float(d.get("profit") or 0) for d in outs), 2) + 0.0,
+                        reason if reason in ("sl", "tp") else "close", float(deal["time"]), fill.plugin)
+        return [fill, closed]

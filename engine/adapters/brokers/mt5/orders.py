@@ -1,0 +1,89 @@
+"""MetaTrader requests from the engine's: the tag each carries, the filling type a symbol
+allows, volumes on the symbol's step, stops at the symbol's minimum distance. Pure functions:
+what they refuse is refused before anything is sent."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+from typing import Any
+
+from engine.domain import rules
+from engine.domain.rules import Refused
+from engine.adapters.brokers.mt5 import constants as c
+
+COMMENT_MAX = 31  # MetaTrader cuts a comment here
+
+
+def tag_for(client_id: str, alert_id: int | None = None, part: str = "") -> str:
+    """The comment an order carries: "mh", its alert, and a hash of its client id (and part,
+    when one request is several sends): unique, at most 31 characters, found again by it."""
+    digest = base64.b32encode(hashlib.sha1(f"{client_id}|{part}".encode()).digest()).decode()[:10].lower()
+    head = f"mh:a{alert_id}:" if alert_id is not None else "mh:"
+    return (head + digest)[:COMMENT_MAX]
+
+
+def fillings(info: dict[str, Any], pending: bool) -> list[int]:
+    """The filling types to try, best first. A pending order rests in the book (RETURN); a
+    market order fills completely or not at all where the symbol allows it (FOK), else what
+    it can at once (IOC), else as the exchange returns it (RETURN). The wrong choice is the
+    10030 error bridges are known for."""
+    if pending:
+        return [c.FILLING_RETURN]
+    mode = int(info.get("filling_mode") or 0)
+    allowed = [f for bit, f in ((c.SYMBOL_FILLING_FOK, c.FILLING_FOK), (c.SYMBOL_FILLING_IOC, c.FILLING_IOC))
+               if mode & bit]
+    return allowed or [c.FILLING_RETURN]
+
+
+def normalise_volume(volume: float, info: dict[str, Any]) -> float:
+    """``volume`` rounded down to the symbol's step and capped at its maximum; below its
+    minimum it is refused (rounding up would risk more than was asked)."""
+    step, low, high = info["volume_step"], info["volume_min"], info["volume_max"]
+    if not (isinstance(volume, (int, float)) and volume > 0):
+        raise Refused(f"volume: expected a positive number of lots, got {volume!r}")
+    rounded = round(min(math.floor(volume / step + 1e-9) * step, high), 8)
+    if rounded < low - 1e-12:
+        raise Refused(f"volume {volume:g} is below {info['name']}'s minimum {low:g} (step {step:g})")
+    return rounded
+
+
+def check_stops(side: str, price: float, sl: float | None, tp: float | None, info: dict[str, Any]) -> None:
+    """Raises Refused for ``sl``/``tp`` on the wrong side of ``price`` or nearer to it than the
+    symbol's stops level (what MetaTrader would refuse with 10016)."""
+    rules.check_stops(side, price, sl or None, tp or None, "the price")
+    distance = (info.get("trade_stops_level") or 0) * info["point"]
+    for name, level in (("sl", sl), ("tp", tp)):
+        if level and abs(price - level) < distance - 1e-12:
+            points = round(abs(price - level) / info["point"])
+            raise Refused(f"{name} {level:g} is {points} points from the price {price:g}; {info['name']} needs at "
+                          f"least {info['trade_stops_level']} (its trade_stops_level)")
+
+
+def deal_request(symbol: str, side: str, volume: float, price: float, *, magic: int, tag: str, deviation: int,
+                 filling: int, sl: float | None = None, tp: float | None = None,
+                 position: int | None = None) -> dict[str, Any]:
+    """A market deal: an entry, or with ``position`` a close of (part of) that position."""
+    request = {"action": c.ACTION_DEAL, "symbol": symbol, "volume": volume, "type": c.ORDER_TYPES[side, None],
+               "price": price, "deviation": deviation, "magic": magic, "comment": tag,
+               "type_time": c.TIME_GTC, "type_filling": filling}
+    if position is not None:
+        request["position"] = position
+    if sl:
+        request["sl"] = sl
+    if tp:
+        request["tp"] = tp
+    return request
+
+
+def pending_request(symbol: str, side: str, kind: str, volume: float, price: float, *, magic: int, tag: str,
+                    sl: float | None = None, tp: float | None = None) -> dict[str, Any]:
+    request = {"action": c.ACTION_PENDING, "symbol": symbol, "volume": volume, "type": c.ORDER_TYPES[side, kind],
+               "price": price, "magic": magic, "comment": tag, "type_time": c.TIME_GTC,
+               "type_filling": c.FILLING_RETURN}
+    if sl:
+        request["sl"] = sl
+    if tp:
+        request["tp"] = tp
+    return request

@@ -1,0 +1,405 @@
+"""The paper broker: the engine's embedded default, trading on the prices alerts carry.
+
+Its books (account, last prices, orders, positions, deals and the answer to every client id)
+live in the engine's SQLite file, so a restart finds them as they were. A request runs in one
+transaction with the record of its client id: executed once, answered alike ever after.
+Pending orders and stops trigger on the prices ``quote`` records; across a gap a stop fills
+at the worse price, as in a real market. Money is in the account currency, converted from a
+symbol's quote currency at the last mid price of the pair that links them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any, Callable
+
+from engine.adapters.storage.database import Database
+from engine.adapters.brokers.base import Broker
+from engine.domain.orders import PENDING_TYPES, Closed, Event, Fill, OrderRequest, OrderResult, shallow
+from engine.domain.rules import Refused, check_stops, is_number, side_of, ticket_of
+from engine.domain.instruments import SymbolSpec, symbol_table
+from engine.domain.config.paper import PaperConfig
+from engine.adapters.brokers.paper.prices import Prices
+from engine.adapters.brokers.paper.rules import (
+    PENDING_CROSSED, STOPS_CROSSED, crossed, lots, pending_fill, price_of, profit_of, stop_hit, stop_of, volume_of,
+    waits_below,
+)
+
+_OPPOSITE = {"buy": "sell", "sell": "buy"}
+
+
+class PaperBroker(Broker):
+    """Fills at the alert's price (as the bid; the ask is the spread above it) or the last quote."""
+
+    name = "paper"
+
+    def __init__(self, database: Database, config: PaperConfig = PaperConfig(),
+                 clock: Callable[[], float] = time.time):
+        super().__init__()
+        self._d, self.config, self._clock = database, config, clock
+        self._table: dict[str, SymbolSpec] = symbol_table(config.symbols, where="paper.symbols")
+        with database.transaction() as db:   # the first start opens the account; later the books win
+            db.execute("INSERT OR IGNORE INTO paper_account (id, balance, currency) VALUES (1, ?, ?)",
+                       [config.balance, config.currency])
+            self.currency: str = db.execute("SELECT currency FROM paper_account WHERE id = 1").fetchone()[0]
+            self._prices = Prices(db)   # in memory, written with the next trade
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def account(self) -> dict[str, Any]:
+        """Equity counts floating profit at the last prices. Margin is volume * contract size *
+        open price / leverage, converted at the tick value's rate; a position with no rate to
+        convert with is left out of ``margin`` (so ``margin_free`` is equity - known margin)."""
+        with self._d.lock:
+            db = self._d.db
+            balance = db.execute("SELECT balance FROM paper_account WHERE id = 1").fetchone()[0]
+            floating = margin = 0.0
+            for p in list(db.query("SELECT * FROM paper_positions")):
+                spec = self._table.get(p["symbol"])
+                if spec is None:
+                    continue
+                floating += self._floating(spec, p)
+                if spec.quote == self.currency:
+                    rate: float | None = 1.0
+                else:
+                    tick_value = self._tick_value(spec)
+                    rate = tick_value / (spec.contract_size * spec.tick_size) if tick_value else None
+                if rate is not None:
+                    margin += p["volume"] * spec.contract_size * p["price_open"] / self.config.leverage * rate
+        equity = balance + floating
+        return {"balance": round(balance, 2), "equity": round(equity, 2), "margin": round(margin, 2),
+                "margin_free": round(equity - margin, 2), "currency": self.currency}
+
+    async def symbol(self, symbol: str) -> dict[str, Any] | None:
+        spec = self._table.get(symbol)
+        if spec is None:
+            return None
+        return {"name": spec.name, **spec.to_plain(self.currency, self._prices.mid)}
+
+    async def price(self, symbol: str) -> dict[str, Any] | None:
+        row = self._prices.get(symbol)
+        return {"bid": row[0], "ask": row[1], "time": row[2]} if row else None
+
+    async def stop(self) -> None:
+        with self._d.transaction() as db:
+            self._prices.save(db)
+
+    async def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        """Profit is at the last price (a buy at the bid, a sell at the ask); 0 with none yet."""
+        where, args = (" WHERE symbol = ?", [symbol]) if symbol is not None else ("", [])
+        with self._d.lock:
+            db = self._d.db
+            rows = list(db.query(f"SELECT * FROM paper_positions{where} ORDER BY ticket", args))
+            profits = [self._floating(self._table[p["symbol"]], p) if p["symbol"] in self._table else 0.0
+                       for p in rows]
+        keys = ("ticket", "symbol", "side", "volume", "price_open", "sl", "tp")
+        return [{**{k: p[k] for k in keys}, "profit": profit, "plugin": p["plugin"], "comment": p["comment"],
+                 "opened_at": p["opened_at"]} for p, profit in zip(rows, profits)]
+
+    async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        where, args = (" AND symbol = ?", [symbol]) if symbol is not None else ("", [])
+        keys = ("ticket", "symbol", "side", "type", "price", "volume", "sl", "tp", "plugin", "comment", "created_at")
+        with self._d.lock:
+            rows = list(self._d.db.query(
+                f"SELECT * FROM paper_orders WHERE state = 'placed'{where} ORDER BY ticket", args))
+        return [{k: o[k] for k in keys} for o in rows]
+
+    # -- prices ---------------------------------------------------------------------------------
+
+    async def quote(self, symbol: str, price: float, time: float) -> None:
+        """Records ``price`` as the bid, then fills the pending orders and stops it crossed.
+        A price that is not a positive number is ignored; an unknown symbol's is kept (ask =
+        bid), as a conversion rate."""
+        if not (is_number(price) and price > 0):
+            return
+        spec = self._table.get(symbol)
+        bid = round(price, spec.digits) if spec else price
+        ask = round(bid + self._spread(spec), spec.digits) if spec else bid
+        self._prices.record(symbol, bid, ask, time)
+        if spec is None:
+            return
+        with self._d.lock:  # a read first: most quotes trigger nothing and need no write
+            if not self._trigger(self._d.db, spec, bid, ask, time, None):
+                return
+        events: list[Event] = []
+        await self._d.writable()
+        with self._d.transaction() as db:
+            self._prices.save(db)
+            self._trigger(db, spec, bid, ask, time, events)
+        for event in events:
+            self._emit(event)
+
+    def _trigger(self, db: Any, spec: SymbolSpec, bid: float, ask: float, at: float,
+                 events: list[Event] | None) -> bool:
+        """Fills what this quote crosses, inside a transaction; with ``events`` None, only says
+        whether anything would be."""
+        # Only rows this quote crosses are read, by index: a quote is on every alert's path.
+        for o in crossed(db, PENDING_CROSSED, [spec.name, ask, bid]):
+            fill = pending_fill(o["side"], o["type"], o["price"], bid, ask)
+            if fill is not None:
+                if events is None:
+                    return True
+                db.execute("UPDATE paper_orders SET state = 'filled', done_at = ? WHERE ticket = ?", [at, o["ticket"]])
+                events.append(self._open(db, spec, o, round(fill, spec.digits), "pending", at))
+        for p in crossed(db, STOPS_CROSSED, [spec.name, bid, ask]):
+            hit = stop_hit(p, bid, ask)
+            if hit is not None and self._tick_value(spec) is not None:   # no rate: cannot book it yet
+                if events is None:
+                    return True
+                meta = {"plugin": p["plugin"], "client_id": None, "alert_id": p["alert_id"], "comment": None}
+                events += self._close(db, spec, p, p["volume"], round(hit[1], spec.digits), hit[0], meta, at)
+        return bool(events)
+
+    # -- requests -------------------------------------------------------------------------------
+
+    async def execute(self, request: OrderRequest) -> OrderResult:
+        cid = request.client_id
+        if not (isinstance(cid, str) and cid):
+            return OrderResult.refused(f"client_id: required, got {cid!r}")
+        handler = {"market": self._market, "pending": self._pending, "close": self._close_request,
+                   "modify": self._modify}.get(request.kind)
+        events: list[Event] = []
+        await self._d.writable()
+        with self._d.transaction() as db:
+            row = db.execute("SELECT result FROM paper_requests WHERE client_id = ?", [cid]).fetchone()
+            if row is not None:
+                return replace(OrderResult.from_plain(json.loads(row[0])), duplicate=True)
+            self._prices.save(db)
+            db.execute("SAVEPOINT request")
+            try:
+                if handler is None:
+                    raise Refused(f"kind: expected market, pending, close or modify, got {request.kind!r}")
+                result = handler(db, request, events)
+                db.execute("RELEASE request")
+            except Refused as refusal:
+                db.execute("ROLLBACK TO request")
+                db.execute("RELEASE request")
+                events.clear()
+                result = OrderResult.refused(str(refusal))
+            db.execute("INSERT INTO paper_requests (client_id, result, time) VALUES (?, ?, ?)",
+                       [cid, json.dumps(shallow(result)), self._clock()])
+        for event in events:
+            self._emit(event)
+        return result
+
+    def _market(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
+        spec, side = self._spec(r.symbol), side_of(r.side)
+        volume = volume_of(spec, r.volume)
+        bid, ask = self._bid_ask(spec, r.price)
+        price = ask if side == "buy" else bid
+        sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
+        check_stops(side, price, sl, tp, "the fill price")
+        self._rate(spec)
+        now = self._clock()
+        order = self._new_order(db, r, spec.name, side, "market", price, volume, sl, tp, "filled", now)
+        events.append(self._open(db, spec, order, price, "market", now))
+        return OrderResult(True, order["ticket"], price, volume)
+
+    def _pending(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
+        spec, side = self._spec(r.symbol), side_of(r.side)
+        if r.type not in PENDING_TYPES:
+            raise Refused(f"type: a pending order is limit or stop, got {r.type!r}")
+        volume = volume_of(spec, r.volume)
+        if r.price is None:
+            raise Refused("price: a pending order needs its price")
+        price = price_of(spec, r.price)
+        sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
+        check_stops(side, price, sl, tp, "the order price")
+        self._check_pending(spec, side, r.type, price)
+        self._rate(spec)
+        order = self._new_order(db, r, spec.name, side, r.type, price, volume, sl, tp, "placed", self._clock())
+        return OrderResult(True, order["ticket"], price, volume)
+
+    def _close_request(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
+        meta = {"plugin": r.plugin, "client_id": r.client_id, "alert_id": r.alert_id, "comment": r.comment}
+        now = self._clock()
+        if r.ticket is not None:
+            ticket = ticket_of(r.ticket)
+            p = _row(db, "SELECT * FROM paper_positions WHERE ticket = ?", ticket)
+            if p is None:
+                o = _row(db, "SELECT * FROM paper_orders WHERE ticket = ? AND state = 'placed'", ticket)
+                if o is None:
+                    raise Refused(f"ticket: no open position or pending order {ticket}")
+                db.execute("UPDATE paper_orders SET state = 'cancelled', done_at = ? WHERE ticket = ?", [now, ticket])
+                return OrderResult(True, ticket, o["price"], o["volume"])
+            spec = self._spec(p["symbol"])
+            volume = p["volume"] if r.volume is None else volume_of(spec, r.volume)
+            left = lots(p["volume"]) - lots(volume)
+            if left < 0:
+                raise Refused(f"volume {volume}: position {ticket} has only {p['volume']} lots")
+            if 0 < left < lots(spec.volume_min):
+                raise Refused(f"volume {volume}: would leave {float(left)} lots of position {ticket}, "
+                               f"below {spec.name}'s minimum {spec.volume_min}")
+            bid, ask = self._bid_ask(spec, r.price)
+            price = bid if p["side"] == "buy" else ask
+            events += self._close(db, spec, p, volume, price, "close", meta, now)
+            return OrderResult(True, ticket, price, volume, closed=[ticket] if left == 0 else [])
+        if r.symbol is None:
+            raise Refused("close: give a ticket, or a symbol (and optionally a side)")
+        if r.volume is not None:
+            raise Refused("volume: a close by symbol closes whole positions; close part of one by its ticket")
+        spec = self._spec(r.symbol)
+        side = side_of(r.side) if r.side is not None else None
+        positions = [p for p in db.query("SELECT * FROM paper_positions WHERE symbol = ? ORDER BY ticket", [spec.name])
+                     if side is None or p["side"] == side]
+        if not positions:
+            raise Refused(f"no open {side + ' ' if side else ''}position on {spec.name}")
+        bid, ask = self._bid_ask(spec, r.price)
+        prices, total = set(), Decimal(0)
+        for p in positions:
+            price = bid if p["side"] == "buy" else ask
+            events += self._close(db, spec, p, p["volume"], price, "close", meta, now)
+            prices.add(price)
+            total += lots(p["volume"])
+        return OrderResult(True, None, prices.pop() if len(prices) == 1 else None, float(total),
+                           closed=[p["ticket"] for p in positions])
+
+    def _modify(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
+        ticket = ticket_of(r.ticket)
+        if r.sl is None and r.tp is None and r.price is None:
+            raise Refused("modify: give sl, tp (0 removes one) or, for a pending order, price")
+        p = _row(db, "SELECT * FROM paper_positions WHERE ticket = ?", ticket)
+        item = p or _row(db, "SELECT * FROM paper_orders WHERE ticket = ? AND state = 'placed'", ticket)
+        if item is None:
+            raise Refused(f"ticket: no open position or pending order {ticket}")
+        spec = self._spec(item["symbol"])
+        sl, tp = stop_of(spec, "sl", r.sl, keep=item["sl"]), stop_of(spec, "tp", r.tp, keep=item["tp"])
+        if p is not None:
+            if r.price is not None:
+                raise Refused(f"price: position {ticket} is open; only a pending order's price can change")
+            last = self._prices.last(spec.name)   # without a quote yet, the open price is all there is
+            current = p["price_open"] if last is None else last[0] if p["side"] == "buy" else last[1]
+            check_stops(p["side"], current, sl, tp, "the open price" if last is None else
+                         "the current " + ("bid" if p["side"] == "buy" else "ask"))
+            db.execute("UPDATE paper_positions SET sl = ?, tp = ? WHERE ticket = ?", [sl, tp, ticket])
+            return OrderResult(True, ticket, None, p["volume"])
+        price = item["price"] if r.price is None else price_of(spec, r.price)
+        check_stops(item["side"], price, sl, tp, "the order price")
+        if r.price is not None:
+            self._check_pending(spec, item["side"], item["type"], price)
+        db.execute("UPDATE paper_orders SET price = ?, sl = ?, tp = ? WHERE ticket = ?", [price, sl, tp, ticket])
+        return OrderResult(True, ticket, price, item["volume"])
+
+    # -- the books ------------------------------------------------------------------------------
+
+    def _new_order(self, db: Any, r: OrderRequest, symbol: str, side: str, type_: str, price: float,
+                   volume: float, sl: float | None, tp: float | None, state: str, at: float) -> dict[str, Any]:
+        ticket = db.execute("SELECT COALESCE(MAX(ticket), 1000) + 1 FROM paper_orders").fetchone()[0]
+        order = {"ticket": ticket, "client_id": r.client_id, "symbol": symbol, "side": side, "type": type_,
+                 "price": price, "volume": volume, "sl": sl, "tp": tp, "state": state, "plugin": r.plugin,
+                 "alert_id": r.alert_id, "comment": r.comment, "created_at": at,
+                 "done_at": at if state != "placed" else None}
+        _insert(db, "paper_orders", order)
+        return order
+
+    def _open(self, db: Any, spec: SymbolSpec, order: dict[str, Any], price: float, reason: str, at: float) -> Fill:
+        commission = self._commission(order["volume"])
+        _insert(db, "paper_positions", {
+            "ticket": order["ticket"], "symbol": spec.name, "side": order["side"], "volume": order["volume"],
+            "price_open": price, "sl": order["sl"], "tp": order["tp"], "plugin": order["plugin"],
+            "alert_id": order["alert_id"], "comment": order["comment"], "opened_at": at, "commission": commission})
+        return self._deal(db, Fill(0, order["ticket"], order["ticket"], spec.name, order["side"], order["volume"],
+                                   price, "in", reason, at, 0.0, commission, order["plugin"], order["client_id"],
+                                   order["alert_id"]))
+
+    def _close(self, db: Any, spec: SymbolSpec, p: dict[str, Any], volume: float, price: float, reason: str,
+               meta: dict[str, Any], at: float) -> list[Event]:
+        """Closes ``volume`` of position ``p`` at ``price``: an "out" deal (its order typed by the
+        reason: close, sl or tp), and once none is left a Closed with the position's whole volume
+        and total profit (gross, as MT5 reports profit; commission is booked on each deal)."""
+        profit = profit_of(spec, self._rate(spec), p, price, volume)
+        side = _OPPOSITE[p["side"]]
+        order = self._new_order(db, OrderRequest("close", meta["client_id"], plugin=meta["plugin"],
+                                                 alert_id=meta["alert_id"], comment=meta["comment"]),
+                                spec.name, side, reason, price, volume, None, None, "filled", at)
+        commission = self._commission(volume)
+        fill = self._deal(db, Fill(0, order["ticket"], p["ticket"], spec.name, side, volume, price, "out", reason,
+                                   at, profit, commission, meta["plugin"], meta["client_id"], meta["alert_id"]))
+        left = lots(p["volume"]) - lots(volume)
+        if left > 0:
+            db.execute("UPDATE paper_positions SET volume = ?, commission = commission + ? WHERE ticket = ?",
+                       [float(left), commission, p["ticket"]])
+            return [fill]
+        db.execute("DELETE FROM paper_positions WHERE ticket = ?", [p["ticket"]])
+        total_profit, total_volume = db.execute(
+            "SELECT SUM(profit), SUM(volume) FROM paper_deals WHERE position = ? AND entry = 'out'",
+            [p["ticket"]]).fetchone()
+        return [fill, Closed(p["ticket"], spec.name, p["side"], round(total_volume, 8), p["price_open"],
+                             price, round(total_profit, 2) + 0.0, reason, at, p["plugin"], p["sl"], p["tp"])]
+
+    def _deal(self, db: Any, fill: Fill) -> Fill:
+        """Books ``fill`` (profit and commission to the balance) and numbers it."""
+        row = {k: v for k, v in shallow(fill).items() if k not in ("deal", "order")}
+        deal = _insert(db, "paper_deals", {**row, "order_ticket": fill.order})
+        db.execute("UPDATE paper_account SET balance = round(balance + ?, 2) WHERE id = 1",
+                   [fill.profit + fill.commission])
+        return replace(fill, deal=deal)
+
+    # -- checks and conversions -------------------------------------------------------------------
+
+    def _spec(self, symbol: Any) -> SymbolSpec:
+        spec = self._table.get(symbol) if isinstance(symbol, str) else None
+        if spec is None:
+            raise Refused(f"unknown symbol {symbol}" if symbol else "symbol: required")
+        return spec
+
+    def _spread(self, spec: SymbolSpec) -> float:
+        return self.config.spreads.get(spec.name, self.config.spread_points) * spec.point
+
+    def _commission(self, volume: float) -> float:
+        return round(-self.config.commission_per_lot * volume, 2) + 0.0   # negative, as MT5 books it
+
+    def _bid_ask(self, spec: SymbolSpec, given: Any) -> tuple[float, float]:
+        """The request's price as the bid (the ask a spread above it), else the last quote."""
+        if given is not None:
+            bid = price_of(spec, given)
+            return bid, round(bid + self._spread(spec), spec.digits)
+        last = self._prices.last(spec.name)
+        if last is None:
+            raise Refused(f"no price for {spec.name}: send the alert's price or a quote first")
+        return last
+
+    def _check_pending(self, spec: SymbolSpec, side: str, type_: str, price: float) -> None:
+        """On its side of the last price, if one is known; at the market is accepted (the engine
+        quotes an alert's price before placing an order at it): the next quote fills it."""
+        quote = self._prices.last(spec.name)
+        if quote is None:
+            return
+        current, name = (quote[1], "ask") if side == "buy" else (quote[0], "bid")
+        below = waits_below(side, type_)
+        if price > current if below else price < current:
+            raise Refused(f"price {price}: a {side} {type_} must be at or {'below' if below else 'above'} "
+                           f"the {name} {current}")
+
+    def _tick_value(self, spec: SymbolSpec) -> float | None:
+        return spec.tick_value(self.currency, self._prices.mid)
+
+    def _rate(self, spec: SymbolSpec) -> float:
+        """The tick value, or a refusal: a position whose profit cannot be booked is not opened."""
+        tick_value = self._tick_value(spec)
+        if tick_value is None:
+            raise Refused(f"no price of {spec.quote}{self.currency} or {self.currency}{spec.quote} to convert "
+                           f"{spec.name}'s {spec.quote} profit to {self.currency}: quote one first")
+        return tick_value
+
+    def _floating(self, spec: SymbolSpec, p: dict[str, Any]) -> float:
+        """At the last price (a buy closes at the bid, a sell at the ask); 0 without a price or rate."""
+        last, tick_value = self._prices.last(spec.name), self._tick_value(spec)
+        if last is None or tick_value is None:
+            return 0.0
+        return profit_of(spec, tick_value, p, last[0] if p["side"] == "buy" else last[1], p["volume"])
+
+
+def _row(db: Any, sql: str, ticket: int) -> dict[str, Any] | None:
+    rows = list(db.query(sql, [ticket]))
+    return rows[0] if rows else None
+
+
+def _insert(db: Any, table: str, row: dict[str, Any]) -> int:
+    """A plain INSERT (sqlite-utils' insert reads the table's schema on every call)."""
+    sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+    return db.execute(sql, list(row.values())).lastrowid
+

@@ -1,0 +1,96 @@
+"""The paper market's rules as pure functions: a price, stop or volume as a symbol takes it;
+when pending orders and stops trigger and at what price, what a move is worth; and the same
+trigger rules as the queries that find the rows a quote crosses. The checks every broker
+makes are in ``engine/brokers/rules.py``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from engine.domain.rules import Refused, is_number
+from engine.domain.instruments import SymbolSpec
+
+
+def waits_below(side: str, type_: str) -> bool:
+    """A buy limit and a sell stop wait below the market, a buy stop and a sell limit above."""
+    return (side == "buy") == (type_ == "limit")
+
+
+def pending_fill(side: str, type_: str, price: float, bid: float, ask: float) -> float | None:
+    """Where a pending order fills on this quote (a buy's ask, a sell's bid), or None: a limit
+    at its price or better, a stop at its price or worse."""
+    current = ask if side == "buy" else bid
+    if waits_below(side, type_):
+        return min(price, current) if current <= price else None
+    return max(price, current) if current >= price else None
+
+
+def stop_hit(p: dict[str, Any], bid: float, ask: float) -> tuple[str, float] | None:
+    """("sl" | "tp", close price) when this quote crosses a stop; the stop loss first."""
+    sl, tp = p["sl"], p["tp"]
+    if p["side"] == "buy":
+        if sl is not None and bid <= sl:
+            return "sl", min(sl, bid)
+        if tp is not None and bid >= tp:
+            return "tp", tp
+    else:
+        if sl is not None and ask >= sl:
+            return "sl", max(sl, ask)
+        if tp is not None and ask <= tp:
+            return "tp", tp
+    return None
+
+
+def profit_of(spec: SymbolSpec, tick_value: float, p: dict[str, Any], close: float, volume: float) -> float:
+    direction = 1 if p["side"] == "buy" else -1
+    return round((close - p["price_open"]) * direction / spec.tick_size * tick_value * volume, 2) + 0.0
+
+
+def lots(volume: float) -> Decimal:
+    return Decimal(repr(volume))
+
+
+def price_of(spec: SymbolSpec, value: Any, name: str = "price") -> float:
+    if not (is_number(value) and value > 0):
+        raise Refused(f"{name}: must be a positive price, got {value!r}")
+    return round(value, spec.digits)
+
+
+def stop_of(spec: SymbolSpec, name: str, value: Any, keep: float | None = None) -> float | None:
+    """A stop as given: None keeps ``keep``, 0 means none."""
+    if value is None or (is_number(value) and value == 0):
+        return keep if value is None else None
+    return price_of(spec, value, name)
+
+
+def volume_of(spec: SymbolSpec, value: Any) -> float:
+    if not (is_number(value) and value > 0):
+        raise Refused(f"volume: must be a positive number of lots, got {value!r}")
+    steps = value / spec.volume_step
+    if abs(steps - round(steps)) > 1e-9:
+        raise Refused(f"volume {value}: not a multiple of {spec.name}'s volume step {spec.volume_step}")
+    volume = float(round(steps) * lots(spec.volume_step))
+    if volume < spec.volume_min - 1e-12:
+        raise Refused(f"volume {value}: below {spec.name}'s minimum {spec.volume_min}")
+    if volume > spec.volume_max + 1e-12:
+        raise Refused(f"volume {value}: above {spec.name}'s maximum {spec.volume_max}")
+    return volume
+
+
+# What a quote crosses (?1 the symbol, ?2 and ?3 the prices its buys and its sells trigger
+# at): one index range search per side and level, however many positions are open.
+PENDING_CROSSED = " UNION ALL ".join(
+    f"SELECT * FROM paper_orders WHERE symbol = ?1 AND state = 'placed' AND side = '{side}' "
+    f"AND type = '{kind}' AND price {op} ?{arg}"
+    for side, kind, op, arg in (("buy", "limit", ">=", 2), ("buy", "stop", "<=", 2),
+                                ("sell", "limit", "<=", 3), ("sell", "stop", ">=", 3)))
+STOPS_CROSSED = " UNION ALL ".join(
+    f"SELECT * FROM paper_positions WHERE symbol = ?1 AND side = '{side}' AND {level} {op} ?{arg}"
+    for side, level, op, arg in (("buy", "sl", ">=", 2), ("buy", "tp", "<=", 2),
+                                 ("sell", "sl", "<=", 3), ("sell", "tp", ">=", 3)))
+
+
+def crossed(db: Any, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+    """The rows of ``sql`` by ticket, each once (a row crossed at both levels is one row)."""
+    return sorted({r["ticket"]: r for r in db.query(sql, args)}.values(), key=lambda r: r["ticket"])

@@ -1,0 +1,198 @@
+"""The courier: takes messages from the outbox to the Telegram chats that want them.
+
+Each outbox message is routed once into one delivery per chat (``storage/deliveries.py``).
+Each chat then has a lane: its deliveries go out in order, through the one bot that serves
+the chat, within that bot's limits. What piled up in a chat (after an outage, say) goes out
+together, several to a message, so a chat's one message a second still catches up.
+
+Nothing here is on an alert's path: the engine only ever appends to the outbox. A message
+is marked sent once Telegram accepts it, so a restart sends only what was not; if an answer
+was lost (a timeout after the request left), the message is sent again, saying so.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from typing import Iterable
+
+import trio
+
+from engine.adapters.storage import Database
+from engine.adapters.storage.deliveries import Deliveries, Delivery
+from engine.adapters.notify.backoff import Backoff
+from engine.domain.config.telegram import KINDS, TelegramConfig
+from engine.adapters.notify.bot import MAX_TEXT, Bot, RetryAfter, TelegramError, escape, message_parts
+
+log = logging.getLogger("moonhook.telegram")
+
+LATE = 30.0          # a message sent this many seconds after the event says when it happened
+POLL = 1.0           # the outbox is read at least this often, woken or not
+SEPARATOR = "\n\n"
+RESENT = "(sent again: an earlier try may have arrived)\n"
+
+
+class _Lane:
+    __slots__ = ("bot", "chat", "queue", "wake", "sent_parts")
+
+    def __init__(self, bot: Bot, chat: str):
+        self.bot, self.chat = bot, chat
+        self.queue: deque[Delivery] = deque()
+        self.wake = trio.Event()
+        self.sent_parts = 0  # of the first delivery, when it needs several messages
+
+
+class Courier:
+    def __init__(self, config: TelegramConfig, database: Database, bots: Iterable[Bot]):
+        self.config = config
+        self._database = database
+        self._deliveries = Deliveries(database)
+        self._lanes: dict[tuple[str, str], _Lane] = {}
+        self._routes: dict[str, list[tuple[str, str]]] = {kind: [] for kind in KINDS}
+        for bot in bots:
+            for chat in bot.config.chats:
+                self._lanes[bot.id, chat.key] = _Lane(bot, chat.key)
+                for kind in chat.events:
+                    self._routes[kind].append((bot.id, chat.key))
+        self._poke = trio.Event()
+        self._closing = False
+        self._sending = 0
+        self._idle = trio.Event()
+        self._idle.set()
+
+    def poke(self) -> None:
+        """The outbox has new messages: route them now rather than at the next poll."""
+        self._poke.set()
+
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Sends until cancelled (see ``stop``); started once what was due at the last stop is queued."""
+        due = self._deliveries.due({bot for bot, _ in self._lanes})
+        stranded = 0
+        for delivery in due:
+            stranded += not self._queue(delivery)
+        if stranded:
+            log.warning("%d Telegram messages are for chats no longer configured; kept, not sent", stranded)
+        async with trio.open_nursery() as nursery:
+            for lane in self._lanes.values():
+                nursery.start_soon(self._lane, lane, name=f"telegram {lane.bot.id} -> {lane.chat}")
+            task_status.started()
+            await self._route_forever()
+
+    async def stop(self, timeout: float) -> None:
+        """No new sends; returns once the sends in flight are answered (or after ``timeout``),
+        so that what Telegram accepted is marked and is not sent again at the next start."""
+        self._closing = True
+        for lane in self._lanes.values():
+            lane.wake.set()
+        with trio.move_on_after(timeout):
+            await self._idle.wait()
+
+    def counts(self) -> dict[str, int]:
+        return self._deliveries.counts()
+
+    # -- routing ----------------------------------------------------------------------------
+
+    async def _route_forever(self) -> None:
+        while not self._closing:
+            await self._database.writable()
+            try:
+                new, routed = self._deliveries.route(self._routes.__getitem__)
+            except Exception:
+                log.exception("could not route the outbox to Telegram; trying again")
+                new, routed = [], 0
+            for delivery in new:
+                self._queue(delivery)
+            if routed:
+                continue  # there may be more
+            with trio.move_on_after(POLL):
+                await self._poke.wait()
+            self._poke = trio.Event()
+
+    def _queue(self, delivery: Delivery) -> bool:
+        lane = self._lanes.get((delivery.bot, delivery.chat))
+        if lane is None:
+            return False
+        lane.queue.append(delivery)
+        lane.wake.set()
+        return True
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def _lane(self, lane: _Lane) -> None:
+        backoff = Backoff()
+        while True:
+            while not lane.queue and not self._closing:
+                await lane.wake.wait()
+                lane.wake = trio.Event()
+            if self._closing:
+                return
+            batch, parts = self._batch(lane), [""]
+            while lane.sent_parts < len(parts):
+                if lane.sent_parts == 0:  # again at each try: a late message says when it happened
+                    parts = message_parts(SEPARATOR.join(self._text(d) for d in batch), self.config.parse_mode)
+                await lane.bot.limits.acquire(lane.chat)
+                if self._closing:
+                    return
+                error = await self._send(lane, parts[lane.sent_parts])
+                if error is None:
+                    lane.sent_parts += 1
+                    backoff.reset()
+                    continue
+                if error.permanent:
+                    log.warning("Telegram refused %d messages for chat %s for good (%s); they are dropped",
+                                len(batch), lane.chat, error)
+                    await self._mark(self._deliveries.mark_failed, batch, str(error))
+                    break
+                if isinstance(error, RetryAfter):
+                    lane.bot.limits.pause(error.seconds)
+                    continue
+                if error.maybe_done:
+                    for d in batch:
+                        d.uncertain = True
+                    await self._mark(self._deliveries.mark_uncertain, batch, str(error))
+                wait = backoff.next() if error.code != 401 else 60.0  # 401: the token was revoked
+                log.warning("Telegram: %s; chat %s tries again in %.1f s (%d messages waiting)",
+                            error, lane.chat, wait, len(lane.queue))
+                await trio.sleep(wait)
+            else:
+                await self._mark(self._deliveries.mark_sent, batch)
+            for _ in batch:
+                lane.queue.popleft()
+            lane.sent_parts = 0
+
+    async def _send(self, lane: _Lane, text: str) -> TelegramError | None:
+        self._sending += 1
+        self._idle = trio.Event() if self._sending == 1 else self._idle
+        try:
+            await lane.bot.client.send_message(lane.chat, text, self.config.parse_mode)
+            return None
+        except TelegramError as e:
+            return e
+        finally:
+            self._sending -= 1
+            if self._sending == 0:
+                self._idle.set()
+
+    async def _mark(self, mark, batch: list[Delivery], *error: str) -> None:
+        with trio.CancelScope(shield=True):  # what Telegram accepted is marked, even at a stop
+            await self._database.writable()
+        mark([d.id for d in batch], *error)
+
+    def _batch(self, lane: _Lane) -> list[Delivery]:
+        """The first waiting delivery, and those after it that fit in the same message."""
+        batch, size = [], 0
+        for delivery in lane.queue:
+            length = len(escape(self._text(delivery), self.config.parse_mode)) + len(SEPARATOR)
+            if batch and (size + length > MAX_TEXT or lane.sent_parts):
+                break
+            batch.append(delivery)
+            size += length
+        return batch
+
+    @staticmethod
+    def _text(delivery: Delivery) -> str:
+        text = delivery.text
+        if time.time() - delivery.created_at > LATE:
+            text = time.strftime("(at %H:%M:%S UTC) ", time.gmtime(delivery.created_at)) + text
+        return (RESENT if delivery.uncertain else "") + text

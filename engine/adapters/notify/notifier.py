@@ -1,0 +1,105 @@
+"""Notifications for the administrators: queued without waiting, then written to the outbox.
+
+``send`` never blocks and never fails the caller (a script's ``notify.send``, a skipped
+hook): it puts the message on a queue that one task drains into the durable outbox and the
+log, repeats of one key throttled (``throttle.py``). The courier (``courier.py``) takes
+them from the outbox to Telegram.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from functools import partial
+from typing import Any, Awaitable, Callable
+
+import trio
+
+from engine.adapters.storage import Outbox
+from engine.domain.config.telegram import KINDS
+from engine.adapters.notify.throttle import Message, Throttle
+
+log = logging.getLogger("moonhook.notify")
+
+Write = Callable[[Callable[[Any], Any]], Awaitable[None]]
+
+
+class Notifier:
+    def __init__(self, outbox: Outbox, write: Write | None = None, throttle_seconds: float = 60.0):
+        """``write`` runs a write in the journal writer's next batch (see ``JournalWriter``);
+        without it, the outbox is written in a thread. Messages with the same key are sent
+        once per ``throttle_seconds``, with a count of the repeats."""
+        self.outbox = outbox
+        self.written: Callable[[], None] | None = None  # called after each outbox write
+        self.delivered = False  # a courier takes messages from the outbox (Telegram is on)
+        self._write = write
+        self._throttle = Throttle(throttle_seconds)
+        self._send, self._receive = trio.open_memory_channel[Message](math.inf)
+        self._done = trio.Event()
+
+    def send(self, kind: str, text: str, key: str | None = None) -> None:
+        """Queues ``text`` for the administrators who want ``kind`` messages. Messages with
+        the same ``key`` are throttled together (None: never throttled)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown notification kind {kind!r} (known: {', '.join(KINDS)})")
+        try:
+            self._send.send_nowait((kind, text, key))
+        except trio.ClosedResourceError:
+            log.warning("notification after shutdown, not kept: %s", text)
+
+    async def run(self) -> None:
+        """Writes queued messages to the outbox until ``close``; lives in the engine's nursery."""
+        try:
+            async with self._receive:
+                while True:
+                    batch = await self._next_batch()
+                    if batch is None:
+                        break
+                    if batch:
+                        await self._store(batch)
+        finally:
+            self._done.set()
+
+    async def _next_batch(self) -> list[Message] | None:
+        """What queued meanwhile, in one write (one commit, not one each), throttled; None at
+        the end. Waits at most until the next throttle window ends, to tell its repeats."""
+        batch: list[Message] = []
+        deadline = self._throttle.next_deadline()
+        with trio.move_on_at(deadline if deadline is not None else math.inf):
+            try:
+                batch.append(await self._receive.receive())
+            except trio.EndOfChannel:
+                return None
+        while True:
+            try:
+                batch.append(self._receive.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+        now = trio.current_time()
+        out = self._throttle.due(now)  # windows that ended first: a new message opens the next
+        for message in batch:
+            if self._throttle.admit(message, now):
+                out.append(message)
+            else:
+                log.debug("[%s] (throttled) %s", message[0], message[1])
+        return out
+
+    async def _store(self, batch: list[Message]) -> None:
+        for kind, text, _ in batch:
+            log.info("[%s] %s", kind, text)
+        try:
+            kept_only = not self.delivered
+            if self._write is not None:
+                await self._write(partial(Outbox.insert, messages=batch, kept_only=kept_only))
+            else:  # in a thread: the commit must not hold up the event loop
+                await trio.to_thread.run_sync(self.outbox.add_many, batch, kept_only)
+        except Exception:
+            log.exception("could not write %d notifications to the outbox", len(batch))
+            return
+        if self.written is not None:
+            self.written()
+
+    async def aclose(self) -> None:
+        """No more messages; returns once ``run`` has written what was queued."""
+        self._send.close()
+        await self._done.wait()

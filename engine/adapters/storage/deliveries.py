@@ -1,0 +1,79 @@
+"""Telegram deliveries: each outbox message, routed once, becomes one row per chat that wants it.
+
+Routing and marking the outbox row happen in one transaction, so a message is routed exactly
+once. A delivery is marked sent as soon as Telegram accepts it; one that Telegram refuses for
+good (a chat that blocked the bot) is marked failed with the reason, and is not tried again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from engine.adapters.storage.database import Database
+
+Route = Callable[[str], list[tuple[str, str]]]  # a message's kind -> the (bot, chat) pairs that want it
+
+
+@dataclass
+class Delivery:
+    id: int
+    bot: str
+    chat: str
+    text: str
+    created_at: float
+    uncertain: bool = False  # an earlier attempt may have reached Telegram (its answer was lost)
+
+
+class Deliveries:
+    def __init__(self, database: Database):
+        self._d = database
+
+    def route(self, route: Route, limit: int = 1000) -> tuple[list[Delivery], int]:
+        """Routes up to ``limit`` outbox messages not yet routed; returns the new deliveries and
+        how many messages were routed (a message no chat wants is routed to none)."""
+        now, out = time.time(), []
+        with self._d.transaction() as db:
+            rows = list(db.execute("SELECT id, kind, text, created_at FROM outbox WHERE sent_at IS NULL "
+                                   "ORDER BY id LIMIT ?", [limit]))
+            for message_id, kind, text, created_at in rows:
+                for bot, chat in route(kind):
+                    cursor = db.execute("INSERT INTO telegram_deliveries (outbox_id, bot, chat, text, created_at) "
+                                        "VALUES (?, ?, ?, ?, ?)", [message_id, bot, chat, text, created_at])
+                    out.append(Delivery(cursor.lastrowid, bot, chat, text, created_at))
+            if rows:
+                db.execute("UPDATE outbox SET sent_at = ? WHERE sent_at IS NULL AND id <= ?", [now, rows[-1][0]])
+        return out, len(rows)
+
+    def due(self, bots: Iterable[str]) -> list[Delivery]:
+        """Every delivery of these bots neither sent nor failed, oldest first."""
+        bots = list(bots)
+        with self._d.lock:
+            rows = self._d.db.execute(
+                "SELECT id, bot, chat, text, created_at, uncertain FROM telegram_deliveries "
+                f"WHERE sent_at IS NULL AND failed_at IS NULL AND bot IN ({','.join('?' * len(bots))}) "
+                "ORDER BY id", bots).fetchall()
+        return [Delivery(*row[:5], bool(row[5])) for row in rows]
+
+    def mark_sent(self, ids: list[int]) -> None:
+        self._update("sent_at = ?, attempts = attempts + 1", [time.time()], ids)
+
+    def mark_failed(self, ids: list[int], error: str) -> None:
+        self._update("failed_at = ?, attempts = attempts + 1, last_error = ?", [time.time(), error[:500]], ids)
+
+    def mark_uncertain(self, ids: list[int], error: str) -> None:
+        self._update("uncertain = 1, attempts = attempts + 1, last_error = ?", [error[:500]], ids)
+
+    def counts(self) -> dict[str, int]:
+        """{"due", "sent", "failed"}: for /health and the metrics."""
+        with self._d.lock:
+            due, sent, failed = self._d.db.execute(
+                "SELECT count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL), count(sent_at), "
+                "count(failed_at) FROM telegram_deliveries").fetchone()
+        return {"due": due, "sent": sent, "failed": failed}
+
+    def _update(self, assignments: str, values: list, ids: list[int]) -> None:
+        with self._d.transaction() as db:
+            db.execute(f"UPDATE telegram_deliveries SET {assignments} WHERE id IN ({','.join('?' * len(ids))})",
+                       [*values, *ids])

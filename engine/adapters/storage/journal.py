@@ -1,0 +1,132 @@
+"""The alert journal: every alert is written before it is acknowledged, once.
+
+A repeated delivery (TradingView repeats an alert after a 5xx, up to 3 times within about
+15 s) is recognised by the alert's own id, or else by a hash of its content, within a window
+(default 60 s). It is journaled as a duplicate of the first and never executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from engine.domain.alerts import Alert
+from engine.adapters.storage.database import Database
+
+# "paused": journaled while the engine was paused, not processed (unless resumed with them).
+# "expired": too old when its turn came (pipeline/expiry.py), not processed.
+# "received" until its final status is written, with its outcome in the same commit: a crash
+# in between leaves it "received", and recovery runs it again (its orders carry the same client
+# ids). No status lies between the two ("processing" was listed once, never written).
+STATUSES = ("received", "done", "rejected", "duplicate", "failed", "paused", "expired")
+UNFINISHED = ("received",)
+
+
+class JournalError(Exception):
+    """The journal could not write: the alert was not acknowledged, its status not kept."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    id: int
+    duplicate_of: int | None = None
+
+    @property
+    def duplicate(self) -> bool:
+        return self.duplicate_of is not None
+
+
+def content_hash(alert: Alert) -> str:
+    canonical = json.dumps(alert.to_plain(), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class AlertJournal:
+    def __init__(self, database: Database, dedup_window: float = 60.0):
+        self._d = database
+        self.dedup_window = dedup_window
+
+    @property
+    def lock(self):
+        """The journal connection's lock: ``transaction(locked=True)`` takes it held."""
+        return self._d.lock
+
+    @property
+    def turn(self):
+        """The file's write turn, shared with the engine's connection (see ``WriteTurn``)."""
+        return self._d.turn
+
+    def transaction(self, locked: bool = False):
+        """A write transaction on the journal's connection, for ``insert`` and ``update``."""
+        return self._d.transaction(locked)
+
+    def record(self, alert: Alert, now: float | None = None) -> Recorded:
+        """Journals ``alert`` durably and says whether it repeats one seen within the window."""
+        with self._d.transaction() as db:
+            return self.insert(db, alert, now)
+
+    def set_status(self, alert_id: int, status: str, outcome: dict[str, Any] | None = None) -> None:
+        with self._d.transaction() as db:
+            self.update(db, alert_id, status, outcome)
+
+    def insert(self, db: Any, alert: Alert, now: float | None = None, status: str = "received") -> Recorded:
+        """Writes ``alert``'s entry inside the transaction ``db``; durable once it commits."""
+        now = time.time() if now is None else now
+        digest = content_hash(alert)
+        since = now - self.dedup_window
+        # A repeat is the same alert id or, for alerts without one, the same content.
+        if alert.id is not None:
+            match, key = "source_id = ?", alert.id
+        else:
+            match, key = "content_hash = ? AND source_id IS NULL", digest
+        row = db.execute(
+            f"SELECT id FROM alerts WHERE {match} AND received_at >= ? AND duplicate_of IS NULL "
+            "ORDER BY id LIMIT 1", [key, since]).fetchone()
+        original = row[0] if row else None
+        cursor = db.execute(
+            "INSERT INTO alerts (received_at, source, source_id, content_hash, symbol, action, alert, "
+            "status, duplicate_of, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [now, alert.source, alert.id, digest, alert.symbol,
+             alert.action.value if alert.action else None,
+             json.dumps(alert.to_plain(), sort_keys=True, default=str),
+             "duplicate" if original else status, original, now])
+        return Recorded(cursor.lastrowid, original)
+
+    def update(self, db: Any, alert_id: int, status: str, outcome: dict[str, Any] | None = None) -> None:
+        """Sets an alert's status (and outcome) inside the transaction ``db``."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown alert status {status!r} (known: {', '.join(STATUSES)})")
+        db.execute(
+            "UPDATE alerts SET status = ?, outcome = COALESCE(?, outcome), updated_at = ? WHERE id = ?",
+            [status, json.dumps(outcome, default=str) if outcome is not None else None, time.time(), alert_id])
+
+    def get(self, alert_id: int) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM alerts WHERE id = ?", [alert_id])
+        return rows[0] if rows else None
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM alerts ORDER BY id DESC LIMIT ?", [limit])
+
+    def with_status(self, status: str) -> list[dict[str, Any]]:
+        """The alerts of one status, oldest first."""
+        return self._rows("SELECT * FROM alerts WHERE status = ? ORDER BY id", [status])
+
+    def unfinished(self) -> list[dict[str, Any]]:
+        """Alerts journaled but not fully processed, oldest first: what recovery must finish."""
+        # The predicate of the partial index alerts_unfinished (migration 1), word for word, so
+        # that SQLite uses it (it does not for ``status = 'received'``); no row is 'processing'.
+        return self._rows("SELECT * FROM alerts WHERE status IN ('received', 'processing') ORDER BY id")
+
+    def _rows(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+        with self._d.lock:
+            return [_decode(r) for r in self._d.db.query(sql, params or [])]
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    row["alert"] = json.loads(row["alert"])
+    row["outcome"] = json.loads(row["outcome"]) if row.get("outcome") else None
+    return row

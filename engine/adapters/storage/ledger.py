@@ -1,0 +1,57 @@
+"""The order ledger: every order request the engine made, with what became of it.
+
+Each request is written here once, after the broker's call. A broker keeps the trace that
+makes a call safe to repeat in its own books: the paper broker records client ids in the same
+transaction as the fill; MetaTrader 5, which cannot, writes each send down before the call
+(engine/brokers/mt5/book.py), and reconciliation resolves what a crash mid-call left open.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from engine.domain.orders import OrderRequest, OrderResult
+from engine.adapters.storage.database import Database
+
+STATUSES = ("done", "refused", "vetoed", "unknown")
+
+
+class OrderLedger:
+    def __init__(self, database: Database):
+        self._d = database
+
+    def finish(self, request: OrderRequest, status: str, result: OrderResult | None,
+               latency_ms: float | None = None) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"unknown order status {status!r} (known: {', '.join(STATUSES)})")
+        self._write(request, status, result, latency_ms)
+
+    def _write(self, request: OrderRequest, status: str, result: OrderResult | None,
+               latency_ms: float | None) -> None:
+        now = time.time()
+        with self._d.transaction() as db:
+            db.execute(
+                "INSERT INTO orders (client_id, alert_id, plugin, kind, request, status, result, created_at, "
+                "done_at, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_id) DO UPDATE SET "
+                "request = excluded.request, status = excluded.status, result = excluded.result, "
+                "done_at = excluded.done_at, latency_ms = COALESCE(excluded.latency_ms, orders.latency_ms)",
+                [request.client_id, request.alert_id, request.plugin, request.kind,
+                 json.dumps(request.to_plain()), status,
+                 json.dumps(result.to_plain()) if result is not None else None, now,
+                 now, latency_ms])
+
+    def for_alert(self, alert_id: int) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM orders WHERE alert_id = ? ORDER BY created_at, client_id", [alert_id])
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM orders ORDER BY created_at DESC LIMIT ?", [limit])
+
+    def _rows(self, sql: str, params: list) -> list[dict[str, Any]]:
+        with self._d.lock:
+            rows = [dict(r) for r in self._d.db.query(sql, params)]
+        for r in rows:
+            r["request"] = json.loads(r["request"])
+            r["result"] = json.loads(r["result"]) if r["result"] else None
+        return rows

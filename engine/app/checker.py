@@ -1,0 +1,87 @@
+"""``moonhook check``: a script tried the way the engine would load it, before it goes live.
+
+Each file is loaded in a throwaway engine (the paper broker, a temporary journal): compiled,
+its ``plugin`` table validated, its ``on_load`` run; then ``on_alert`` is called once with a
+sample alert. Every finding names the file and, when there is one, the line.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from engine.domain.alerts import parse_body
+from engine.domain.config import EngineConfig
+from engine.core import open_engine
+from engine.core.plugins import HOOKS, Finding, PluginError
+
+_LOCATED = re.compile(r"^(?P<file>[^:\s]+\.lua):(?P<line>\d+):\s*")
+SAMPLE_PRICES = {"EURUSD": 1.1, "GBPUSD": 1.27, "USDJPY": 150.0, "XAUUSD": 2000.0}
+
+
+async def check_files(paths: list[Path], config: EngineConfig = EngineConfig()) -> list[Finding]:
+    """Findings for each script in ``paths``, in order; the user's config gives params and
+    budgets, nothing else of theirs is touched."""
+    findings: list[Finding] = []
+    with tempfile.TemporaryDirectory(prefix="moonhook-check-") as tmp:
+        empty = Path(tmp) / "scripts"
+        empty.mkdir()
+        trial = replace(config, scripts=empty, data=Path(tmp) / "data", broker="paper")
+        async with open_engine(trial, stop_timeout=2.0) as engine:
+            for path in paths:
+                findings.extend(await _check_one(engine, path))
+    return findings
+
+
+async def _check_one(engine, path: Path) -> list[Finding]:
+    file = path.name
+    if path.suffix != ".lua":
+        return [Finding(file, None, "error", "not a .lua file")]
+    if not path.is_file():
+        return [Finding(file, None, "error", f"no such file: {path}")]
+    try:
+        plugin = await engine.load(path)
+    except PluginError as e:
+        return [e.finding()]
+    out: list[Finding] = []
+    try:
+        functions = engine.pool.functions(plugin.pool_id)
+        for name in functions:
+            if name.startswith("on_") and name not in HOOKS:
+                out.append(Finding(file, None, "warning",
+                                   f"{name} is not a hook and is never called (hooks: {', '.join(HOOKS)})"))
+        if not plugin.hooks:
+            out.append(Finding(file, None, "warning", "defines no hook: it will never run"))
+        if "on_alert" in plugin.hooks:
+            out.append(await _dry_alert(engine, plugin))
+        out.append(Finding(file, None, "ok", f"plugin {plugin.name!r}: hooks {', '.join(sorted(plugin.hooks)) or 'none'}; "
+                                             f"symbols {', '.join(sorted(plugin.meta.symbols or [])) or '*'}"))
+    finally:
+        await engine.unload(plugin.name)
+    return out
+
+
+async def _dry_alert(engine, plugin) -> Finding:
+    symbol = sorted(plugin.meta.symbols)[0] if plugin.meta.symbols else "EURUSD"
+    price = SAMPLE_PRICES.get(symbol, 100.0)
+    body = f"buy {symbol} volume=0.01 price={price} sl={price * 0.99:.5g} tp={price * 1.02:.5g}"
+    alert = parse_body(body, engine.symbols)
+    await engine.broker.quote(alert.symbol, price, engine.clock())
+    result = await engine.hooks.call(plugin, "on_alert", {**alert.to_plain(), "alert_id": 0})
+    file = plugin.path.name
+    if result.error is not None:
+        e = result.error
+        return Finding(e.file or file, e.line, "error", f"on_alert failed on a sample alert ({body}): {e.kind} error: "
+                                                        f"{_LOCATED.sub('', str(e))}")
+    value = result.value
+    if value is None or value is True:
+        answer = "passes it"
+    elif value is False:
+        answer = f"rejects it: {result.values[1] if len(result.values) > 1 else 'no reason given'}"
+    elif isinstance(value, dict):
+        answer = f"changes it: {value}"
+    else:
+        return Finding(file, None, "error", f"on_alert returned a {type(value).__name__}; expected nil, a table or false")
+    return Finding(file, None, "ok", f"on_alert on a sample alert ({body}) {answer}")

@@ -1,0 +1,233 @@
+"""``moonhook init [DIR]``: a commented moonhook.toml with fresh secrets, and ``scripts/``
+with one example strategy, so a new user has a working engine and the exact text to paste
+into TradingView.
+
+Nothing existing is ever overwritten: a moonhook.toml already there stops ``init``, and an
+example script already there is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from sandbox import MB
+
+from engine.domain.config import DEFAULT_BUDGET, EngineConfig, ServerConfig
+from engine.domain.config.paper import PaperConfig
+
+CONFIG_NAME = "moonhook.toml"
+EXAMPLE_NAME = "demo.lua"  # the example strategy, written to scripts/ (from engine/app/demo.lua)
+# The first alert the banner and the README suggest: it carries the stop the example requires,
+# and a price, so the paper broker executes it without a quote of its own.
+TRY_ALERT = "buy EURUSD risk=1 sl=1.0800 tp=1.0950 price=1.0850"
+
+EXAMPLE_SCRIPT = (files("engine.app") / EXAMPLE_NAME).read_text(encoding="utf-8")  # engine/app/demo.lua
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What ``init`` wrote, and what the user pastes into TradingView."""
+
+    config: Path
+    scripts: Path
+    example: Path
+    example_written: bool   # False: the folder held strategies already, and was left as it was
+    strategies: tuple[Path, ...]  # the .lua files in scripts/ after init
+    webhook_url: str
+    json_template: str      # the alert's message, JSON form (carries the secret)
+    text_template: str      # the alert's message, text form (the secret goes in the URL)
+    text_webhook_url: str
+
+
+def _toml(**values: Any) -> str:
+    """``key = value`` lines, quoted by tomli_w so any value is valid TOML."""
+    return tomli_w.dumps(values).rstrip("\n")
+
+
+def render_config(secret: str, api_token: str) -> str:
+    """The commented moonhook.toml, with every default spelled out."""
+    server, engine, paper, budget = ServerConfig(), EngineConfig(), PaperConfig(), DEFAULT_BUDGET
+    monitor = engine.monitor
+    return f"""\
+# moonhook.toml, written by `moonhook init`. Every key is optional except the secrets; one
+# left out takes the default shown here. Folders are relative to this file's folder.
+
+[server]
+# Where the webhook listens. 127.0.0.1 takes local connections only: put a reverse proxy
+# with HTTPS in front (TradingView sends webhooks to ports 80 and 443 only).
+{_toml(host=server.host, port=server.port)}
+# Sent in each alert ("secret" in a JSON message, or the URL /webhook/<secret> for text).
+# Keep it private; MOONHOOK_SECRET in the environment overrides it.
+{_toml(secret=secret)}
+# Bearer token for the HTTP API (`moonhook status`); MOONHOOK_API_TOKEN overrides it.
+{_toml(api_token=api_token)}
+# Addresses or networks (CIDR) allowed to send webhooks; empty allows any. TradingView's,
+# at the time of writing: "52.89.214.238", "34.212.75.30", "54.218.53.128", "52.32.178.7".
+{_toml(allow_ips=list(server.allow_ips))}
+# Proxies whose X-Forwarded-For header is believed, e.g. ["127.0.0.1"] behind nginx here.
+{_toml(trusted_proxies=list(server.trusted_proxies))}
+# The largest webhook body accepted, in bytes.
+{_toml(max_body=server.max_body)}
+# Connections open at once; one more is closed as it arrives (a stranger's lasts seconds).
+{_toml(max_connections=server.max_connections)}
+
+[engine]
+# Where the plugins (.lua) are, and where the journal and plugin stores are kept.
+{_toml(scripts=str(engine.scripts), data=str(engine.data))}
+# paper (simulated account, see [paper]) or mt5.
+{_toml(broker=engine.broker)}
+# false: alerts only reach the plugins; nothing is executed unless a plugin orders it.
+{_toml(execute_alerts=engine.execute_alerts)}
+# Seconds within which an alert with the same content is a repeat and dropped.
+{_toml(dedup_window=engine.dedup_window)}
+# A plugin whose hooks fail (or overrun their budget) this many times in a row is switched
+# off until its file is saved again or the API enables it; 0: never.
+{_toml(breaker=engine.breaker)}
+# An alert older than this many seconds when its turn comes (recovered after a stop, or
+# resumed with the missed alerts after a pause) is journaled as expired and not executed;
+# 0: no limit. An alert may give its own ttl (seconds), which can shorten this, never lengthen it.
+{_toml(max_alert_age=int(engine.max_alert_age))}
+# Closes and stop changes (close, closelong, closeshort, closeall, newsltp) expire alike;
+# false executes them whatever their age. Trend alerts are recorded whatever their age.
+{_toml(expire_closes=engine.expire_closes)}
+# The volume of an entry that gives neither volume nor risk (unset: such an entry is refused).
+# default_volume = 0.01
+# TradingView's symbol names to the broker's:
+# symbol_map = {{ "OANDA:EURUSD" = "EURUSD", "FX:GBPUSD" = "GBPUSD" }}
+
+[sandbox]
+# Worker processes running the plugins, and what one hook call may spend by default.
+{_toml(workers=engine.workers, instructions=budget.instructions,
+       timeout_ms=round(budget.timeout * 1000), memory_mb=budget.memory // MB)}
+
+[paper]
+# The simulated account: starting balance, its currency, leverage, spread (points) and
+# commission per lot. spreads sets a symbol's own; symbols adds or changes symbol specs.
+{_toml(balance=paper.balance, currency=paper.currency, leverage=paper.leverage,
+       spread_points=paper.spread_points, commission_per_lot=paper.commission_per_lot)}
+# spreads = {{ EURUSD = 8 }}
+
+[monitor]
+# The administrators are told (Telegram "admin") when an alert takes longer than this from
+# receipt to the broker, and when the engine and its workers use more memory than this.
+{_toml(latency_alert_ms=monitor.latency_alert_ms, memory_alert_mb=monitor.memory_alert_mb)}
+# An event loop held longer than this (ms) is logged with the task that held it.
+{_toml(lag_alert_ms=monitor.lag_alert_ms)}
+
+# Telegram: uncomment to be told of trades and trouble, and to command the engine from a
+# chat. A chat is served by the bot it is listed under (start a conversation with the bot
+# first); events: trades, errors, admin, plugin (default: all). Commands (/status, /pause,
+# /close ...) are obeyed from the admins only: people, by their Telegram user id (the log
+# names yours when you send the bot a command before you are listed), in their private chat
+# with the bot, or in a group listed in command_chats, where the other members are ignored.
+# [telegram]
+# admins = [123456789]               # user ids, not chats: a group here is refused
+# command_chats = [-1001234567890]   # groups where the admins may command (default: none)
+# [[telegram.bots]]
+# token = "123456:ABC-DEF..."   # from @BotFather; keep this file private
+# chats = [123456789, {{ id = -1001234567890, events = ["trades"] }}]
+
+# MetaTrader 5, with [engine] broker = "mt5" (see docs/metatrader5.md): uncomment and fill in.
+# [mt5]
+# module = "MetaTrader5"        # or "mt5linux" on Linux, with host and port
+# login = 12345678
+# server = "YourBroker-Demo"    # the password: MOONHOOK_MT5_PASSWORD in the environment
+# symbol_suffix = ""
+
+# One table per plugin, named after its file: enabled = false turns it off; params
+# override the script's own; budget raises the [sandbox] default (capped by the limits).
+{tomli_w.dumps({"plugins": {"demo": {"enabled": True}}}).rstrip()}
+# budget = {{ instructions = 5000000, timeout = 0.2, memory_mb = 32 }}
+
+{tomli_w.dumps({"plugins": {"demo": {"params": {"allow_without_stop": False}}}})}"""
+
+
+def _write_new(path: Path, text: str, mode: int) -> bool:
+    """Writes ``text`` to ``path`` only if nothing is there; False if something was."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(f.fileno(), mode)  # exactly this mode, whatever the umask
+        f.write(text)
+    return True
+
+
+def init_project(folder: Path) -> InitResult:
+    """Writes ``folder``/moonhook.toml (mode 0600: it holds the secrets) and
+    ``folder``/scripts/ with the example strategy. Raises FileExistsError, having written
+    nothing, if moonhook.toml exists."""
+    config = folder / CONFIG_NAME
+    if config.exists():
+        raise FileExistsError(f"{config} exists already; init never overwrites it "
+                              "(remove it, or run init in another folder)")
+    folder.mkdir(parents=True, exist_ok=True)
+    secret, token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    if not _write_new(config, render_config(secret, token), 0o600):
+        raise FileExistsError(f"{config} appeared while init was writing it; nothing was overwritten")
+    scripts = folder / str(EngineConfig().scripts)
+    scripts.mkdir(exist_ok=True)
+    example = scripts / EXAMPLE_NAME
+    # A folder that holds strategies already is the trader's: nothing is added to it.
+    written = not any(scripts.glob("*.lua")) and _write_new(example, EXAMPLE_SCRIPT, 0o644)
+
+    server = ServerConfig()
+    url = f"http://{server.host}:{server.port}/webhook"
+    message = {"secret": secret, "symbol": "{{ticker}}", "action": "{{strategy.order.action}}",
+               "price": "{{close}}", "volume": "{{strategy.order.contracts}}", "sl_pips": 20,
+               "id": "{{strategy.order.id}}-{{timenow}}"}
+    text = ("{{strategy.order.action}} {{ticker}} volume={{strategy.order.contracts}} sl_pips=20 "
+            "price={{close}} id={{strategy.order.id}}-{{timenow}}")
+    return InitResult(config=config, scripts=scripts, example=example, example_written=written,
+                      strategies=tuple(sorted(scripts.glob("*.lua"))),
+                      webhook_url=url, json_template=json.dumps(message, indent=2),
+                      text_template=text, text_webhook_url=f"{url}/{secret}")
+
+
+def describe(result: InitResult) -> str:
+    """What ``moonhook init`` prints: the files, then what to paste into TradingView."""
+    return f"""\
+Wrote {result.config} (mode 0600: it holds the webhook secret and the API token).
+{_strategies(result)}
+
+Start the engine:  moonhook run --config {result.config}
+
+In TradingView, create an alert and set its webhook URL to
+  {result.webhook_url}
+(for TradingView to reach it, serve it over HTTPS on port 443, e.g. behind a reverse proxy,
+and use that public address instead of {result.webhook_url.split('/webhook')[0]})
+
+and its message to (JSON form, for a Pine strategy):
+{result.json_template}
+
+or, in the text form, the message
+  {result.text_template}
+with the secret in the webhook URL instead:
+  {result.text_webhook_url}
+
+{_stop_note(result)}
+"""
+
+
+def _strategies(result: InitResult) -> str:
+    """The strategies line: the example written, or the files the folder held already."""
+    if result.example_written:
+        return f"Example strategy: {result.example}"
+    held = ", ".join(str(p) for p in result.strategies)
+    return f"Strategies: {held} (the folder holds strategies already: no example was added)"
+
+
+def _stop_note(result: InitResult) -> str:
+    if result.example_written:
+        return ("The example strategy refuses entries without a stop loss, so both templates carry\n"
+                f"sl_pips=20: change it to suit, or edit {result.example.name}.")
+    return "Both templates carry a stop loss (sl_pips=20): change it to suit your strategies."

@@ -1,0 +1,432 @@
+"""The engine: an alert journaled, run through the plugins it concerns, executed at the broker.
+
+``await engine.submit(alert)`` writes the alert durably and returns its id; the alert is then
+processed in the background, in its symbol's lane: alerts for one symbol in arrival order,
+different symbols side by side. An alert is done when its status is written; until then a
+restart processes it again, and the broker's client ids make the second pass find the orders
+of the first instead of sending them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from contextlib import asynccontextmanager, contextmanager
+from functools import partial
+from pathlib import Path
+from time import perf_counter
+from typing import Any, AsyncIterator, Callable, Iterator
+
+import httpx
+import trio
+
+from sandbox import Pool, SandboxError, open_pool
+
+from engine.domain.alerts import Action, Alert, SymbolMap
+from engine.adapters.brokers import open_broker
+from engine.adapters.brokers.base import Broker
+from engine.domain.orders import BrokerError, Closed, Connection, Event, Fill, OrderRequest, OrderResult
+from engine.domain.config import EngineConfig
+from engine.app.metrics import Metrics
+from engine.core.monitor import Monitor
+from engine.adapters.notify import Notifier
+from engine.adapters.storage import AlertJournal, Database, MetaCache, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
+from engine.core import execution, expiry
+from engine.core.hooks import Hooks
+from engine.core.lifecycle import Lifecycle
+from engine.core.plugins import Plugin
+from engine.core.reports import describe_event, describe_rejection, log_alert
+from engine.core.roster import PluginSet
+from engine.core.run import DURABLE, Journaled, NotJournaled, Run
+from engine.core.run import current as _run
+from engine.core.switchboard import Switchboard
+from engine.core.watch import watch as watch_files
+from engine.core.writer import JournalWriter
+
+log = logging.getLogger("moonhook.engine")
+
+
+class Engine:
+    """Use ``open_engine``; the engine's tasks live in the nursery it opens."""
+
+    def __init__(self, config: EngineConfig, database: Database, broker: Broker, pool: Pool,
+                 nursery: trio.Nursery, clock: Callable[[], float], journal: Database | None = None):
+        self.config = config
+        self.database = database
+        self.broker = broker
+        self.pool = pool
+        self.clock = clock
+        self.symbols = SymbolMap(config.symbol_map)
+        # The journal has its own connection: its commits run in a thread, beside the rest.
+        self.journal = AlertJournal(journal or database, config.dedup_window)
+        self.writer = JournalWriter(self.journal)
+        self.writer.on_trouble = self._journal_trouble
+        self.ledger = OrderLedger(database)
+        self.store = PluginStore(database)
+        self.trend = TrendBook(database)
+        self.notifier = Notifier(Outbox(database), write=self.writer.write,
+                                 throttle_seconds=config.telegram.throttle_seconds)
+        self.monitor = Monitor(config.monitor, self.notifier, pool.worker_pids)
+        self.telegram: Any = None  # the TelegramHub, when [telegram] lists bots
+        self.plugins = PluginSet()
+        self.meta_cache = MetaCache(database)
+        self.load_errors: dict[str, str] = {}  # file -> why no version of it serves
+        self.metrics = Metrics(self)
+        self.hooks = Hooks(pool, self.plugins, self._hook_failed, self.metrics)
+        self.lifecycle = Lifecycle(self)
+        self.started = clock()
+        self._nursery = nursery
+        self._lanes: dict[str, trio.MemorySendChannel] = {}
+        self._events_send, self._events_recv = trio.open_memory_channel[Event](math.inf)
+        self._pending = 0
+        self._idle = trio.Event()
+        self._idle.set()
+        self.switchboard = Switchboard(self)  # the pause and plugin switches kept from the last run
+        self.paused = self.switchboard.kept_paused()
+
+    # -- alerts in ------------------------------------------------------------------------
+
+    async def submit(self, alert: Alert) -> Recorded:
+        """Journals ``alert`` (durably: it survives a kill -9 once this returns) and queues it
+        for processing, unless it repeats one already journaled.
+
+        The alert is queued as soon as its entry has an id, and its plugins run while the
+        commit's fsync runs in a thread; its effects wait for the commit (see ``Journaled``)."""
+        received, now = perf_counter(), self.clock()
+        paused = self.paused
+        if not paused:
+            self.pool.wake()  # the plugins' workers wake while the journal writes
+        gate = Journaled()
+
+        def written(recorded: Recorded) -> None:  # before the commit
+            if not paused:
+                self._enqueue(recorded.id, alert, received, gate, now)
+
+        try:
+            recorded = await self.writer.record(alert, now, "paused" if paused else "received", written)
+        except BaseException:
+            gate.settle(False)
+            raise
+        gate.settle(True)
+        self.metrics.recorded(recorded, paused)
+        return recorded
+
+    def _enqueue(self, alert_id: int, alert: Alert, received: float, gate: Journaled = DURABLE,
+                 received_at: float | None = None) -> None:
+        """Queues an alert in its lane; its age at its turn is from ``received_at`` (``expiry.py``)."""
+        key = alert.symbol or ""
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane, receive = trio.open_memory_channel[tuple[int, Alert, float, Journaled, float | None]](math.inf)
+            self._lanes[key] = lane
+            self._nursery.start_soon(self._lane, receive, name=f"lane {key or '*'}")
+        if self._pending == 0:
+            self._idle = trio.Event()
+        self._pending += 1
+        lane.send_nowait((alert_id, alert, received, gate, received_at))
+
+    async def _lane(self, receive: trio.MemoryReceiveChannel) -> None:
+        # The next alert starts as soon as this one's status is queued: the writer commits in
+        # order, and the alert counts as pending (see ``drain``) until its status is durable.
+        async for alert_id, alert, received, gate, received_at in receive:
+            try:
+                stale = expiry.check(self.config, alert, received_at, self.clock())
+                if stale is not None:  # too old now: nothing runs for it
+                    await gate.wait()
+                    status, outcome = "expired", stale
+                else:
+                    with self.working(Run(alert_id, "alert", received, gate)) as run:
+                        status, outcome = await self._process(alert_id, alert, run)
+            except NotJournaled:
+                log.error("alert %d was not journaled (the write failed); nothing was done for it", alert_id)
+                self._processed()
+                continue
+            except BrokerError as e:  # the broker cannot serve (disconnected): said as it is
+                log.error("alert %d: %s", alert_id, e)
+                status, outcome = "failed", {"error": str(e)}
+            except Exception:
+                log.exception("alert %d could not be processed", alert_id)
+                status, outcome = "failed", {"error": "internal error; see the engine's log"}
+            self.writer.set_status_soon(alert_id, status, outcome,
+                                        partial(self._status_written, alert_id, alert, status, outcome))
+
+    def _status_written(self, alert_id: int, alert: Alert, status: str, outcome: dict[str, Any],
+                        error: BaseException | None) -> None:
+        if error is None:
+            self.metrics.alert(status)
+            log_alert(alert_id, alert, status, outcome)
+            if status == "rejected":
+                self.notifier.send("trades", describe_rejection(alert_id, alert, outcome),
+                                   key=f"rejected:{outcome['rejected_by']}")
+            elif status == "expired":
+                self.notifier.send("admin", expiry.describe(alert_id, alert, outcome), key="expired")
+        else:  # the next start processes it again
+            log.error("alert %d: %s; it is processed again at the next start", alert_id, error)
+        self._processed()
+
+    def _processed(self) -> None:
+        self._pending -= 1
+        if self._pending == 0:
+            self._idle.set()
+
+    def pause(self, by: str = "api", reason: str | None = None) -> None:
+        """Alerts are still journaled and answered, but not processed (status "paused"), also
+        after a restart, until a resume. ``by``: api, telegram:<user id>."""
+        self.switchboard.pause_engine(by, reason)
+
+    async def resume(self, execute_missed: bool = False, by: str = "api") -> int:
+        """Processes alerts again; those journaled while paused only if ``execute_missed``
+        (oldest first, expired if too old). Returns how many of them were queued."""
+        return await self.switchboard.resume_engine(execute_missed, by)
+
+    def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> Plugin:
+        """Switches a plugin on or off at once (its hooks, its timer), also after a restart;
+        raises KeyError. A plugin the breaker switched off comes back this way. ``by`` says
+        who (api, telegram:<user id>)."""
+        return self.lifecycle.set_enabled(name, enabled, by, reason)
+
+    async def drain(self) -> None:
+        """Returns once every queued alert has been processed."""
+        while self._pending:
+            await self._idle.wait()
+
+    # -- processing -----------------------------------------------------------------------
+
+    async def _process(self, alert_id: int, alert: Alert, run: Run) -> tuple[str, dict[str, Any]]:
+        """Runs the alert through its plugins and executes it; returns its status and outcome,
+        once its journal entry is durable (raises NotJournaled if it never will be)."""
+        if alert.symbol and alert.price and not (alert.action and alert.action.is_pending):
+            # The market price the alert saw (a pending order's price is its trigger, not one).
+            await self.broker.quote(alert.symbol, alert.price, self.clock())
+        plain = {**alert.to_plain(), "alert_id": alert_id}
+        verdict = await self.hooks.on_alert(alert, plain)
+        outcome: dict[str, Any] = {"plugins": verdict.steps, "orders": run.orders}
+        if verdict.rejected_by:
+            outcome.update(rejected_by=verdict.rejected_by, reason=verdict.reason)
+            status = "rejected"
+        else:
+            final = Alert.from_plain(verdict.data) if verdict.data is not plain else alert
+            status = await self._execute(final, alert_id, verdict.handled_by, outcome)
+        if run.first_call is not None:
+            outcome["latency_ms"] = round((run.first_call - run.received) * 1000, 3)
+        self.metrics.alert_timing(run)
+        await run.journaled.wait()
+        return status, outcome
+
+    @contextmanager
+    def working(self, run: Run) -> Iterator[Run]:
+        """``run`` is what hook calls and orders are for meanwhile, on the plugins of the
+        roster current now: a reload meanwhile does not change the versions it calls."""
+        run.roster = self.plugins.hold()
+        token = _run.set(run)
+        try:
+            yield run
+        finally:
+            _run.reset(token)
+            self.plugins.release(run.roster)
+            self.lifecycle.released()
+
+    async def _execute(self, alert: Alert, alert_id: int, handled_by: str | None, outcome: dict) -> str:
+        # Planning reads only; what changes state (a trend, an order in ``place``) waits until
+        # the alert is durable, so the plan and the on_order hooks overlap the commit's fsync.
+        if alert.action is Action.TREND:
+            await _run.get().journaled.wait()
+            await self.database.writable()
+            self.trend.set(alert.symbol, alert.timeframe, alert.state)
+            outcome["trend"] = f"{alert.symbol} {alert.timeframe} {alert.state}"
+            return "done"
+        if handled_by:
+            outcome["handled_by"] = handled_by
+            return "done"
+        if not self.config.execute_alerts or alert.action is None:
+            outcome["note"] = "not executed: engine.execute_alerts is off" if alert.action else "no trading command"
+            return "done"
+        plan = await execution.plan(alert, alert_id, self.broker, self.config.default_volume)
+        if plan.error:
+            outcome["error"] = plan.error
+            return "failed"
+        if plan.note:
+            outcome["note"] = plan.note
+        results = [await self.place(r, origin=execution.ENGINE) for r in plan.requests]
+        return "done" if all(r.ok for r in results) else "failed"
+
+    # -- orders -----------------------------------------------------------------------------
+
+    def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest:
+        """A request from ``plugin``, with the client id of the current alert or event."""
+        run = _run.get() or Run(None, "call")
+        return OrderRequest(kind, run.client_id(plugin), plugin=plugin, alert_id=run.alert_id, **fields)
+
+    async def place(self, request: OrderRequest, origin: str) -> OrderResult:
+        """Runs ``request`` through every other plugin's ``on_order``, then sends it once."""
+        run = _run.get()
+        verdict = await self.hooks.on_order(request.to_plain(), origin)
+        record: dict[str, Any] = {"client_id": request.client_id, "plugin": request.plugin, "kind": request.kind}
+        if verdict.rejected_by:
+            result = OrderResult.refused(f"vetoed by {verdict.rejected_by}: {verdict.reason}")
+            await self.database.writable()
+            self.ledger.finish(request, "vetoed", result)
+        else:
+            changes = {k: v for k, v in verdict.data.items() if getattr(request, k, None) != v}
+            if request.kind in ("market", "pending"):
+                changes.update({k: None for k in ("sl", "tp") if verdict.data.get(k) == 0})
+            if changes:
+                request = request.with_changes(changes)
+            if run is not None:
+                await run.journaled.wait()
+                if run.first_call is None:
+                    run.first_call = perf_counter()
+            latency = (perf_counter() - run.received) * 1000 if run is not None else None
+            if latency is not None and run.alert_id is not None:
+                self.monitor.latency(run.alert_id, latency)
+            sent = perf_counter()
+            result = await self.broker.execute(request)
+            self.metrics.executed(request, result, sent, run)
+            await self.database.writable()
+            self.ledger.finish(request, "done" if result.ok else "refused", result, latency)
+            if not result.ok and not result.duplicate:
+                self.notifier.send("trades", f"order refused: {request.kind} {request.symbol or ''} "
+                                             f"for {request.plugin}: {result.error}", key=f"refused:{request.plugin}")
+        record.update(result.to_plain())
+        if verdict.steps:
+            record["on_order"] = verdict.steps
+        if run is not None:
+            run.orders.append(record)
+        return result
+
+    async def symbol_of_ticket(self, ticket: int) -> str | None:
+        for item in (*await self.broker.positions(), *await self.broker.orders()):
+            if item["ticket"] == ticket:
+                return item["symbol"]
+        return None
+
+    # -- fills, closes, timers ------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        self._events_send.send_nowait(event)
+
+    async def _events(self) -> None:
+        async for event in self._events_recv:
+            if isinstance(event, Connection):
+                self.monitor.connection(event)
+                continue
+            hook = "on_fill" if isinstance(event, Fill) else "on_close"
+            if isinstance(event, Closed) or event.entry == "in":  # a full close is told by its Closed
+                self.notifier.send("trades", describe_event(event))
+            with self.working(Run(None, "fill" if hook == "on_fill" else "close")) as run:
+                for plugin in run.roster.concerned(event.symbol, hook):
+                    await self.hooks.call(plugin, hook, event.to_plain())
+
+    # -- plugins ----------------------------------------------------------------------------
+
+    async def load(self, path: Path) -> Plugin:
+        """Loads one script as a plugin and puts it live (replacing its previous version);
+        raises PluginError."""
+        return await self.lifecycle.load(path)
+
+    async def unload(self, name: str) -> None:
+        """Takes a plugin out of service; raises KeyError (see ``Lifecycle.unload``)."""
+        await self.lifecycle.unload(name)
+
+    def _journal_trouble(self, trouble: str | None) -> None:
+        """The journal stopped (or started again) writing: the log and the administrators are
+        told once, through channels that do not need the disk (not the outbox)."""
+        if trouble is None:
+            log.warning("the journal writes again")
+            return
+        text = (f"the journal cannot write ({trouble}): webhooks are answered 500, so TradingView retries, "
+                "and nothing is executed until it can; free disk space")
+        log.error("%s", text)
+        if self.telegram is not None:
+            self._nursery.start_soon(self.telegram.alarm, f"moonhook: {text}")
+
+    def _hook_failed(self, plugin: Plugin, hook: str, message: str) -> None:
+        self.notifier.send("errors", f"plugin {plugin.name}: {hook} skipped: {message}",
+                           key=f"hook:{plugin.name}:{hook}")
+        self.lifecycle.hook_failed(plugin, self.config.breaker)
+
+    # -- start and stop -----------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Queues every journaled alert not fully processed, oldest first (each expired if too
+        old when its turn comes); returns how many. Paused, they are held as paused instead."""
+        rows = self.journal.unfinished()
+        if self.paused:
+            await self.switchboard.hold(rows)
+            return 0
+        for row in rows:
+            self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter(), DURABLE, row["received_at"])
+        if rows:
+            log.warning("recovering %d alerts journaled before a stop: %s", len(rows),
+                        ", ".join(str(r["id"]) for r in rows[:20]) + (" ..." if len(rows) > 20 else ""))
+        return len(rows)
+
+    async def _stop(self, timeout: float) -> None:
+        self.lifecycle.stop.set()  # no more reloads
+        with trio.move_on_after(timeout) as scope:
+            await self.drain()
+        if scope.cancelled_caught:
+            log.warning("stopping with %d alerts unprocessed; they are processed at the next start", self._pending)
+        for name in [p.name for p in self.plugins]:
+            with trio.move_on_after(timeout):
+                try:
+                    await self.unload(name)
+                except SandboxError:
+                    pass
+        await self.notifier.aclose()
+        if self.telegram is not None:
+            await self.telegram.stop()
+
+
+@asynccontextmanager
+async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker | None = None,
+                      clock: Callable[[], float] = time.time, stop_timeout: float = 10.0,
+                      watch: bool = False, settings_file: Path | None = None,
+                      reload_settings: Callable[[], EngineConfig] | None = None) -> AsyncIterator[Engine]:
+    """Opens the database, the broker (paper unless given) and the sandbox pool, loads
+    every script, recovers unfinished alerts, and yields the running engine. On exit, the
+    alerts in flight finish (within ``stop_timeout``) and everything is closed.
+
+    With ``watch``, saves in the scripts folder reload their plugins, and saves of
+    ``settings_file`` apply its ``[plugins.NAME]`` tables, as ``reload_settings()`` reads them."""
+    database = Database(config.database, fsync=False)  # made durable by the journal's fsyncs
+    journal = Database(config.database, shared_lock=False, turn=database.turn)
+    broker = broker or open_broker(config.broker, database, config.paper, config.mt5, clock)
+    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+    try:
+        await broker.start()
+        async with http, open_pool(workers=config.workers) as pool, trio.open_nursery() as nursery:
+            engine = Engine(config, database, broker, pool, nursery, clock, journal)
+            broker.listen(engine._on_event)
+            await nursery.start(broker.run, name=f"broker {broker.name}")
+            nursery.start_soon(engine.writer.run, name="journal writer")
+            nursery.start_soon(engine.notifier.run, name="notifier")
+            nursery.start_soon(engine._events, name="events")
+            nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")
+            nursery.start_soon(engine.monitor.run, name="monitor")
+            nursery.start_soon(engine.metrics.lag.run, name="lag monitor")
+            if config.telegram.enabled:
+                from engine.interfaces.telegram.hub import TelegramHub  # here: the hub commands the engine, so imports it
+                engine.telegram = TelegramHub(engine, config.telegram, http)
+                engine.notifier.written = engine.telegram.courier.poke
+                engine.notifier.delivered = True
+                await nursery.start(engine.telegram.run, name="telegram")
+            if watch:
+                lifecycle = engine.lifecycle
+                lifecycle.settings = (settings_file, reload_settings) if settings_file and reload_settings else None
+                await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, lifecycle.changed,
+                                            lifecycle.stop), name="file watcher")
+            await engine.lifecycle.load_all()
+            await engine.recover()
+            try:
+                yield engine
+            finally:
+                with trio.CancelScope(shield=True):
+                    await engine._stop(stop_timeout)
+                nursery.cancel_scope.cancel()
+    finally:
+        with trio.CancelScope(shield=True):
+            await broker.stop()
+        journal.close()
+        database.close()

@@ -1,0 +1,66 @@
+"""Old alerts are not executed as if they were new.
+
+An alert's age runs from its receipt (the journal's ``received_at``, on the engine's clock) to
+the moment its turn comes in its lane: after a recovery at start, a resume with the alerts
+missed during a pause, or a long queue. Past its limit it is journaled ``expired``, the
+administrators are told, and nothing runs for it, not even its plugins' ``on_alert``.
+
+The limit is ``engine.max_alert_age`` (0: none) or the alert's own ``ttl``, whichever is
+shorter: a ``ttl`` can shorten the engine's limit, never lengthen it. Closes and stop changes
+(close, closelong, closeshort, closeall, newsltp) follow ``max_alert_age`` unless
+``engine.expire_closes`` is false; their own ``ttl`` applies either way, since the sender
+asked for it. Trend alerts never expire: they are state, not orders, and in a lane's order
+the newest trend is still the last one set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.domain.alerts import Action, Alert
+from engine.domain.config import EngineConfig
+
+CLOSES = frozenset({Action.CLOSE, Action.CLOSE_LONG, Action.CLOSE_SHORT, Action.CLOSE_ALL, Action.NEW_SLTP})
+MAX_AGE = "engine.max_alert_age"
+
+
+def limit(config: EngineConfig, alert: Alert) -> tuple[float, str] | None:
+    """The age in seconds past which ``alert`` expires, and the rule setting it (MAX_AGE or
+    "ttl"); None if it never does."""
+    if alert.action is Action.TREND:
+        return None
+    limits = []
+    if config.max_alert_age and (config.expire_closes or alert.action not in CLOSES):
+        limits.append((float(config.max_alert_age), MAX_AGE))
+    if alert.ttl is not None:
+        limits.append((float(alert.ttl), "ttl"))
+    return min(limits) if limits else None
+
+
+def check(config: EngineConfig, alert: Alert, received_at: float | None, now: float) -> dict[str, Any] | None:
+    """The outcome to journal if ``alert``, received at ``received_at``, has expired by ``now``;
+    None if it may run (or its receipt time is unknown)."""
+    rule = limit(config, alert)
+    if rule is None or received_at is None:
+        return None
+    age = now - received_at
+    if age <= rule[0]:
+        return None
+    return {"age_s": round(age, 3), "max_age_s": rule[0], "limit": rule[1],
+            "reason": f"not executed: received {_duration(age)} ago, over {rule[1]} ({rule[0]:g} s)"}
+
+
+def describe(alert_id: int, alert: Alert, outcome: dict[str, Any]) -> str:
+    """The administrators' notification of an expired alert."""
+    command = " ".join(x for x in (alert.action.value if alert.action else None, alert.symbol) if x) or "alert"
+    return f"alert {alert_id} ({command}) expired: {outcome['reason']}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

@@ -1,0 +1,265 @@
+"""Calling plugin hooks: one call with its accounting, and the two chains that can change or
+stop what flows through them (``on_alert`` for alerts, ``on_order`` for orders).
+
+All hook calls take one engine-wide lock. A hook that places an order runs every other
+plugin's ``on_order`` while it waits; with calls into two plugins in flight from two lanes,
+each could wait on the other's. Holding one lock over Lua execution rules that out, and
+costs little: the sandbox runs on a few worker processes anyway, and broker calls and
+journal writes, the slow parts, run outside it.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence
+
+import trio
+
+from sandbox import Pool, SandboxError
+
+from engine.domain.alerts import Alert, AlertError, SymbolMap, parse_json
+from engine.core.plugins import Plugin
+from engine.core.roster import PluginSet, Roster
+from engine.core.run import current as _run
+
+if TYPE_CHECKING:
+    from engine.app.metrics import Metrics
+
+log = logging.getLogger("moonhook.hooks")
+
+_holding: ContextVar[bool] = ContextVar("moonhook_holding_hooks", default=False)
+
+# What an on_order change may touch, and how it is checked.
+ORDER_CHANGES = {"volume": "positive", "price": "positive", "sl": "price", "tp": "price", "comment": "text"}
+_DERIVED = ("side", "raw_symbol", "source", "alert_id")
+_REMOVABLE = {"price", "volume", "risk", "sl", "tp", "sl_pips", "tp_pips", "comment"}
+_SAME = SymbolMap()  # changed alerts are checked again without mapping symbols twice
+
+
+@dataclass
+class HookResult:
+    values: list | None = None       # None: the hook failed (error) and was skipped
+    error: SandboxError | None = None
+
+    @property
+    def value(self) -> Any:
+        return self.values[0] if self.values else None
+
+
+@dataclass
+class Verdict:
+    """A chain's answer: the (possibly changed) data, or the rejection and who made it."""
+
+    data: dict[str, Any]
+    rejected_by: str | None = None
+    reason: str | None = None
+    handled_by: str | None = None
+    steps: list[dict[str, Any]] | None = None
+
+
+Reporter = Callable[[Plugin, str, str], None]
+
+
+class Hooks:
+    def __init__(self, pool: Pool, plugins: PluginSet, report: Reporter, metrics: "Metrics"):
+        self._pool = pool
+        self._plugins = plugins
+        self._report = report  # (plugin, hook, message): a skipped hook, for notify
+        self._metrics = metrics
+        self._lock = trio.Lock()
+
+    def _roster(self) -> Roster:
+        """The plugins of the work in flight (see ``Engine.working``), else the current ones."""
+        run = _run.get()
+        return run.roster if run is not None and run.roster is not None else self._plugins.current
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """The hook lock, unless this task holds it already (a hook's host call)."""
+        if _holding.get():
+            yield
+            return
+        try:
+            self._lock.acquire_nowait()  # free: no schedule point (a hook call has its own)
+        except trio.WouldBlock:
+            await self._lock.acquire()
+        token = _holding.set(True)
+        try:
+            yield
+        finally:
+            _holding.reset(token)
+            self._lock.release()
+
+    async def call(self, plugin: Plugin, hook: str, *args: Any) -> HookResult:
+        """Runs one hook; an error or an overrun is counted, logged and reported, never raised."""
+        async with self.held():
+            t0 = perf_counter()
+            try:
+                reply = await self._pool.call(plugin.pool_id, hook, *args)
+            except SandboxError as e:
+                self._failed(plugin, hook, e)
+                return HookResult(error=e)
+            seconds = perf_counter() - t0
+            plugin.stats.ok(seconds)
+            self._metrics.hook(plugin, hook, seconds)
+        if reply.log:
+            _script_log(plugin, reply.log)
+        return HookResult(reply.values)
+
+    async def _fold(self, plugins: Sequence[Plugin], hook: str, data: dict[str, Any]) -> tuple[int, HookResult | None]:
+        """Runs ``hook`` through ``plugins`` in one round trip until one answers other than a
+        pass (nil or true); returns how many passed, and that one's result (None if none)."""
+        folded = await self._pool.fold([p.pool_id for p in plugins], hook, data)
+        for plugin, reply in zip(plugins, folded.passed):
+            plugin.stats.ok(reply.seconds)
+            self._metrics.hook(plugin, hook, reply.seconds)
+            if reply.log:
+                _script_log(plugin, reply.log)
+        passed = len(folded.passed)
+        if folded.error is not None:
+            self._failed(plugins[passed], hook, folded.error)
+            return passed, HookResult(error=folded.error)
+        if folded.stop is not None:
+            plugin = plugins[passed]
+            plugin.stats.ok(folded.stop.seconds)
+            self._metrics.hook(plugin, hook, folded.stop.seconds)
+            if folded.stop.log:
+                _script_log(plugin, folded.stop.log)
+            return passed, HookResult(folded.stop.values)
+        return passed, None
+
+    def _failed(self, plugin: Plugin, hook: str, error: SandboxError) -> None:
+        plugin.stats.failed(error, hook)
+        self._metrics.failed(plugin, hook, error.kind)
+        if error.log:
+            _script_log(plugin, error.log)
+        log.warning("plugin %s: %s skipped: %s", plugin.name, hook, plugin.stats.last_error)
+        self._report(plugin, hook, plugin.stats.last_error or str(error))
+
+    def _misuse(self, plugin: Plugin, hook: str, message: str) -> None:
+        """A hook returned something it may not: counted as an error, its answer ignored."""
+        plugin.stats.errors += 1
+        plugin.stats.last_error = f"{hook}: {message}"
+        self._metrics.failed(plugin, hook, "answer")
+        log.warning("plugin %s: %s answer ignored: %s", plugin.name, hook, message)
+        self._report(plugin, hook, message)
+
+    async def on_alert(self, alert: Alert, plain: dict[str, Any]) -> Verdict:
+        """Runs ``on_alert`` through the plugins the alert concerns, lowest priority first.
+
+        The plugins that pass run in one fold; each other answer is looked at here before
+        the next plugin sees the alert, so each sees the changes accepted before it."""
+        verdict = Verdict(plain, steps=[])
+        plugins = self._roster().concerned(alert.symbol, "on_alert")
+        start = 0
+        async with self.held():
+            while start < len(plugins):
+                passed, result = await self._fold(plugins[start:], "on_alert", verdict.data)
+                verdict.steps.extend({"plugin": p.name, "result": "pass"} for p in plugins[start:start + passed])
+                if result is None:
+                    break
+                plugin = plugins[start + passed]
+                start += passed + 1
+                step: dict[str, Any] = {"plugin": plugin.name}
+                verdict.steps.append(step)
+                if result.error is not None:
+                    step.update(result="error", error=plugin.stats.last_error)
+                    continue
+                value = result.value
+                if value is None or value is True:
+                    step["result"] = "pass"
+                elif value is False:
+                    reason = _reason(result.values)
+                    step.update(result="rejected", reason=reason)
+                    verdict.rejected_by, verdict.reason = plugin.name, reason
+                    return verdict
+                elif isinstance(value, dict):
+                    changes = dict(value)
+                    handled = changes.pop("handled", None)
+                    merged = {**verdict.data, **changes}
+                    for key in [k for k, v in changes.items() if v is False and k in _REMOVABLE]:
+                        del merged[key]  # `field = false` removes a field (nil cannot be sent)
+                    problem = _check_alert(merged) if changes else None
+                    if problem:
+                        step.update(result="error", error=f"on_alert changes refused: {problem}")
+                        self._misuse(plugin, "on_alert", f"changes refused: {problem}")
+                        continue
+                    verdict.data = merged
+                    step.update(result="changed", changes=changes)
+                    if handled is True:
+                        step["handled"] = True
+                        verdict.handled_by = verdict.handled_by or plugin.name
+                else:
+                    step.update(result="error", error="on_alert must return nil, a table or false")
+                    self._misuse(plugin, "on_alert", f"returned a {type(value).__name__}; expected nil, a table or false")
+        return verdict
+
+    async def on_order(self, order: dict[str, Any], origin: str) -> Verdict:
+        """Runs ``on_order`` through every plugin concerned with the order's symbol, except the
+        one placing it (it chose the order); the passes in one fold, as for ``on_alert``."""
+        verdict = Verdict(order, steps=[])
+        plugins = [p for p in self._roster().concerned(order.get("symbol"), "on_order") if p.name != origin]
+        start = 0
+        async with self.held():
+            while start < len(plugins):
+                passed, result = await self._fold(plugins[start:], "on_order", verdict.data)
+                if result is None:
+                    break
+                plugin = plugins[start + passed]
+                start += passed + 1
+                if result.error is not None:
+                    verdict.steps.append({"plugin": plugin.name, "result": "error"})
+                    continue
+                value = result.value
+                if value is None or value is True:
+                    continue
+                if value is False:
+                    verdict.rejected_by, verdict.reason = plugin.name, _reason(result.values)
+                    verdict.steps.append({"plugin": plugin.name, "result": "vetoed", "reason": verdict.reason})
+                    return verdict
+                problem = _check_order_changes(value)
+                if problem:
+                    self._misuse(plugin, "on_order", problem)
+                    verdict.steps.append({"plugin": plugin.name, "result": "error", "error": problem})
+                    continue
+                verdict.data = {**verdict.data, **value}
+                verdict.steps.append({"plugin": plugin.name, "result": "changed", "changes": value})
+        return verdict
+
+
+def _reason(values: list) -> str:
+    reason = values[1] if len(values) > 1 else None
+    return str(reason)[:500] if reason is not None else "no reason given"
+
+
+def _check_alert(data: dict[str, Any]) -> str | None:
+    try:
+        parse_json({k: v for k, v in data.items() if k not in _DERIVED}, _SAME)
+    except AlertError as e:
+        return str(e)
+    return None
+
+
+def _check_order_changes(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return f"returned a {type(value).__name__}; expected nil, a table of changes or false"
+    for key, v in value.items():
+        rule = ORDER_CHANGES.get(key)
+        if rule is None:
+            return f"cannot change {key!r} (only {', '.join(ORDER_CHANGES)})"
+        if rule == "text":
+            if not isinstance(v, str) or len(v) > 64:
+                return f"{key} must be a string of at most 64 characters"
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (rule == "positive" and v == 0):
+            return f"{key} must be a {'positive number' if rule == 'positive' else 'price (0 removes it)'}, got {v!r}"
+    return None
+
+
+def _script_log(plugin: Plugin, text: str) -> None:
+    logger = logging.getLogger(f"moonhook.plugin.{plugin.name}")
+    for line in text.splitlines():
+        logger.info("%s", line)

@@ -1,0 +1,295 @@
+"""Plugins in and out of service while the engine trades.
+
+Loading at start; a saved file reloaded, a deleted one unloaded; ``[plugins.NAME]`` from a
+saved moonhook.toml applied; the breaker; and the versions taken out of service retired
+(their ``on_unload``, then their runtime) once nothing in flight can reach them.
+
+A reload compiles the new source and runs its ``on_load`` in the sandbox before anything is
+replaced. If that fails, the version that was serving goes on serving, and the failure is
+reported as ``moonhook check`` prints it (file:line: message) in the log, in /api/plugins and
+through the notify service. The swap is one new roster (see ``roster.py``): an alert that
+began on the old version finishes on it; the next one sees the new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable
+
+import trio
+
+from sandbox import SandboxError
+
+from engine.domain.config import EngineConfig
+from engine.core.loader import load_plugin
+from engine.core.plugins import Plugin, PluginError
+from engine.core.run import Run
+
+if TYPE_CHECKING:
+    from engine.core.engine import Engine
+
+log = logging.getLogger("moonhook.plugins")
+
+
+def is_script(path: Path) -> bool:
+    """A plugin file: ``*.lua``, not an editor's hidden or backup file (``.x.lua``, ``#x.lua#``)."""
+    return path.suffix == ".lua" and not path.name.startswith((".", "#"))
+
+
+def digest(source: bytes) -> str:
+    return hashlib.sha256(source).hexdigest()
+
+
+class Lifecycle:
+    """The engine's plugin changes, one at a time; ``retirer`` runs in the engine's nursery."""
+
+    def __init__(self, engine: "Engine"):
+        self._engine = engine
+        self._changing = trio.Lock()            # one load, reload or unload at a time
+        self._timers: dict[Plugin, trio.CancelScope] = {}
+        self._retire = trio.Event()             # set when a retiring plugin may be free
+        self.loading: set[str] = set()          # files being loaded now
+        self.stop = trio.Event()                # ends the file watcher
+        # moonhook.toml and how to read it, when its saves are applied
+        self.settings: tuple[Path, Callable[[], EngineConfig]] | None = None
+
+    # -- what is watched --------------------------------------------------------------------------
+
+    def folders(self) -> list[Path]:
+        folders = [self._engine.config.scripts]
+        if self.settings is not None and self.settings[0].parent != folders[0]:
+            folders.append(self.settings[0].parent)
+        return folders
+
+    def watched(self, path: Path) -> bool:
+        if self.settings is not None and path == self.settings[0]:
+            return True
+        return path.parent == self._engine.config.scripts and is_script(path)
+
+    async def changed(self, paths: set[Path]) -> None:
+        """A batch of saves: the scripts among them applied, then the settings file."""
+        settings = self.settings[0] if self.settings is not None else None
+        scripts = {p for p in paths if p != settings}
+        if scripts:
+            log.info("saved: %s", ", ".join(sorted(p.name for p in scripts)))
+            await self.apply(scripts, announce=True)
+        if settings in paths:
+            await self._settings_saved()
+
+    async def _settings_saved(self) -> None:
+        assert self.settings is not None
+        path, read = self.settings
+        try:
+            config = read()
+        except Exception as e:  # SettingsError names the key; anything else is reported alike
+            told = f"{path.name} not applied: {e}; the running configuration is kept"
+            log.error("%s", told)
+            self._engine.notifier.send("errors", told, key="settings")
+            return
+        later = await self.apply_config(config)
+        if later:
+            log.warning("%s saved: %s take effect at the next start", path.name, ", ".join(later))
+
+    # -- loading --------------------------------------------------------------------------------
+
+    async def load_all(self) -> None:
+        for path in sorted(p for p in self._engine.config.scripts.glob("*.lua") if is_script(p)):
+            await self.apply([path])
+
+    async def load(self, path: Path) -> Plugin:
+        """Loads ``path`` and puts it live, replacing the plugin of its name; raises PluginError
+        (and leaves the reporting to the caller)."""
+        async with self._changing:
+            return await self._load(path, force=True)
+
+    async def _reload(self, path: Path, force: bool = False, announce: bool = True) -> None:
+        """Loads ``path`` if it changed; a failure is reported, and what served goes on serving."""
+        old = self._engine.plugins.from_file(path)
+        try:
+            await self._load(path, force, announce)
+        except PluginError as e:
+            self._failed(path, old, e)
+
+    async def apply(self, paths: Iterable[Path], announce: bool = False) -> None:
+        """Brings the plugins in line with the files ``paths`` as they are now: loaded, reloaded
+        or unloaded. New and changed files first, so a plugin renamed to another file (same
+        ``plugin.name``) is replaced, not missing for a moment."""
+        paths = sorted(set(paths))
+        async with self._changing:
+            for path in [p for p in paths if p.is_file()]:
+                await self._reload(path, announce=announce)
+            for path in [p for p in paths if not p.is_file()]:
+                self._engine.load_errors.pop(path.name, None)
+                plugin = self._engine.plugins.from_file(path)
+                if plugin is not None:
+                    log.info("plugin %s: %s deleted; unloading it once its alerts in flight are done",
+                             plugin.name, path.name)
+                    self._out_of_service([plugin])
+
+    async def _load(self, path: Path, force: bool = False, announce: bool = False) -> Plugin:
+        engine = self._engine
+        old = engine.plugins.from_file(path)
+        try:
+            source = path.read_bytes()
+        except OSError as e:
+            raise PluginError(path.name, f"cannot read the file: {e.strerror}") from None
+        hashed = digest(source)
+        if not force and old is not None and old.digest == hashed and old.disabled_by != "breaker" \
+                and old.reload_error is None:
+            return old  # saved unchanged (or a burst's repeat): nothing to compile
+        self.loading.add(path.name)
+        if announce:
+            log.info("plugin file %s: loading", path.name)
+        try:
+            new = await load_plugin(engine, path, source, hashed, replacing=old)
+        finally:
+            self.loading.discard(path.name)
+        named = engine.plugins.get(new.name)
+        replaced = list({id(p): p for p in (old, named) if p is not None}.values())
+        for before in replaced:
+            new.stats = before.stats
+        engine.switchboard.loaded(new, replaced)  # an administrator's switch survives a reload
+        new.stats.consecutive_failures = 0
+        engine.plugins.swap(add=new, remove=replaced)
+        self._stop_timers(replaced)
+        self._start_timer(new)
+        self._retire.set()
+        engine.load_errors.pop(path.name, None)
+        verb = "reloaded" if replaced else "loaded"
+        log.info("plugin %s %s from %s (%s)", new.name, verb, path.name, ", ".join(sorted(new.hooks)) or "no hooks")
+        return new
+
+    def _failed(self, path: Path, old: Plugin | None, error: PluginError) -> None:
+        engine = self._engine
+        report = str(error.finding())  # as `moonhook check` prints it
+        if old is not None:
+            old.reload_error = report
+            told = f"reload of {path.name} failed: {report}; the previous version keeps running"
+        else:
+            engine.load_errors[path.name] = report
+            told = f"plugin not loaded: {report}"
+        log.error("%s", told)
+        engine.notifier.send("errors", told, key=f"load:{path.name}")
+
+    # -- out of service ------------------------------------------------------------------------
+
+    async def unload(self, name: str) -> None:
+        """Takes a plugin out of service now; its ``on_unload`` runs and its runtime goes once
+        no alert in flight uses it (at once if none does)."""
+        async with self._changing:
+            plugin = self._engine.plugins.get(name)
+            if plugin is None:
+                raise KeyError(f"no plugin named {name!r}")
+            self._out_of_service([plugin])
+        await self.retire()
+
+    def _out_of_service(self, plugins: list[Plugin]) -> None:
+        self._engine.plugins.swap(remove=plugins)
+        self._stop_timers(plugins)
+        self._retire.set()
+
+    def released(self) -> None:
+        """Work in flight let go of a roster: a retiring plugin may be free now."""
+        if self._engine.plugins.retiring:
+            self._retire.set()
+
+    async def retire(self) -> None:
+        """Runs ``on_unload`` on, and unloads, the plugins nothing in flight can reach."""
+        engine = self._engine
+        for plugin in engine.plugins.retired():
+            if "on_unload" in plugin.hooks:
+                await engine.hooks.call(plugin, "on_unload")
+            try:
+                await engine.pool.unload(plugin.pool_id)
+            except SandboxError as e:
+                log.warning("plugin %s: its old runtime could not be unloaded: %s", plugin.name, e)
+
+    async def retirer(self) -> None:
+        while True:
+            await self._retire.wait()
+            self._retire = trio.Event()
+            await self.retire()
+
+    # -- timers ----------------------------------------------------------------------------------
+
+    def _start_timer(self, plugin: Plugin) -> None:
+        if plugin.meta.every and "on_timer" in plugin.hooks:
+            scope = self._timers[plugin] = trio.CancelScope()
+            self._engine._nursery.start_soon(self._timer, plugin, scope, name=f"timer {plugin.name}")
+
+    def _stop_timers(self, plugins: Iterable[Plugin]) -> None:
+        for plugin in plugins:
+            scope = self._timers.pop(plugin, None)
+            if scope is not None:
+                scope.cancel()
+
+    async def _timer(self, plugin: Plugin, scope: trio.CancelScope) -> None:
+        engine = self._engine
+        with scope:
+            every = plugin.meta.every
+            next_at = trio.current_time() + every
+            while True:
+                await trio.sleep_until(next_at)
+                next_at = max(next_at + every, trio.current_time())
+                if plugin.enabled:
+                    with engine.working(Run(None, "timer")):
+                        await engine.hooks.call(plugin, "on_timer")
+
+    # -- switches: the API, the breaker, the config -------------------------------------------
+
+    def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> Plugin:
+        """Switches a plugin on or off at once (its hooks, its timer), kept for the next start
+        unless ``by`` is "config"; raises KeyError."""
+        plugin = self._engine.plugins.get(name)
+        if plugin is None:
+            raise KeyError(f"no plugin named {name!r}")
+        plugin.enabled = enabled
+        plugin.disabled_by = None if enabled else by
+        if enabled:
+            plugin.stats.consecutive_failures = 0
+        self._engine.plugins.changed()
+        log.warning("plugin %s %s (%s)", name, "enabled" if enabled else "disabled", by)
+        self._engine.switchboard.switched(plugin, enabled, by, reason)
+        return plugin
+
+    def hook_failed(self, plugin: Plugin, limit: int) -> None:
+        """The breaker: after ``limit`` failures in a row (errors or budget overruns) the plugin
+        is switched off, also across restarts, until its file is saved again (or changed while
+        moonhook is stopped) or an administrator enables it."""
+        if not limit or not plugin.enabled or plugin.stats.consecutive_failures < limit:
+            return
+        if self._engine.plugins.get(plugin.name) is not plugin:
+            return  # an old version finishing an alert in flight
+        self.set_enabled(plugin.name, False, by="breaker",
+                         reason=f"{limit} failures in a row; last: {plugin.stats.last_error}")
+        told = (f"plugin {plugin.name} disabled by the breaker after {limit} failures in a row "
+                f"(last: {plugin.stats.last_error}); save {plugin.path.name} again or enable it through the API")
+        log.error("%s", told)
+        self._engine.notifier.send("admin", told, key=f"breaker:{plugin.name}")
+
+    async def apply_config(self, config: EngineConfig) -> list[str]:
+        """Applies a saved moonhook.toml's ``[plugins.NAME]`` tables: each plugin whose table
+        changed is reloaded with it (or only switched, if only ``enabled`` changed). Returns
+        the other settings that changed, which take effect at the next start."""
+        engine = self._engine
+        before = engine.config
+        engine.config = replace(before, plugins=config.plugins)
+        names = set(before.plugins) | set(config.plugins)
+        for name in sorted(n for n in names if before.plugin(n) != config.plugin(n)):
+            plugin = engine.plugins.get(name)
+            if plugin is None:
+                continue
+            old, new = before.plugin(name), config.plugin(name)
+            if (old.params, old.budget) == (new.params, new.budget):
+                if plugin.disabled_by in (None, "config"):
+                    self.set_enabled(name, new.enabled, by="config")
+                continue
+            async with self._changing:
+                await self._reload(plugin.path, force=True)  # a failure keeps the running version
+        return [f"engine.{f}" for f in _FIELDS if getattr(before, f) != getattr(config, f)]
+
+
+_FIELDS = [f for f in EngineConfig.__dataclass_fields__ if f != "plugins"]

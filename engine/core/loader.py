@@ -1,0 +1,89 @@
+"""Loading a script as a plugin: compile it in the sandbox, read its ``plugin`` table, apply
+its configuration, give it ``params``, run its ``on_load``. Any failure leaves nothing loaded
+and is raised as a PluginError naming the file (and the line, when there is one). Putting
+the plugin in service is the lifecycle's (``lifecycle.py``)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sandbox import SandboxError
+
+from engine.core.services import host_functions
+from engine.core.plugins import HOOKS, Plugin, PluginError, PluginMeta, make_budget
+
+if TYPE_CHECKING:
+    from engine.core.engine import Engine
+
+_serial = itertools.count(1)
+
+
+async def load_plugin(engine: "Engine", path: Path, source: bytes, digest: str,
+                      replacing: Plugin | None = None) -> Plugin:
+    """A new version of the plugin in ``path`` (``source``, whose hash is ``digest``), loaded
+    beside ``replacing`` (the version it is to replace, if any) and not yet in service."""
+    file = path.name
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PluginError(file, f"cannot read the file: not UTF-8 text (byte {e.start})") from None
+    config = engine.config
+    # The metadata of a source seen before gives its budget now: the chunk runs once.
+    cached = engine.meta_cache.get(digest)
+    budget = config.default_budget
+    if cached is not None:
+        try:
+            meta = PluginMeta.parse(cached, path.stem, file, engine.symbols)
+            budget = make_budget(config.default_budget, config.budget_limits, meta.budget,
+                                 config.plugin(meta.name).budget)
+        except (PluginError, ValueError):
+            pass
+    plugin = Plugin(pool_id=f"{path.stem}#{next(_serial)}", path=path,
+                    meta=PluginMeta(path.stem, None), hooks=frozenset(), budget=budget, digest=digest)
+    host = host_functions(engine, plugin)
+    pool = engine.pool
+
+    async def run_chunk() -> None:
+        try:
+            await pool.load(plugin.pool_id, text, chunkname=file, budget=plugin.budget, host=host)
+        except SandboxError as e:
+            raise PluginError.from_sandbox(file, e) from None
+
+    await run_chunk()
+    try:
+        try:
+            raw = await pool.get_global(plugin.pool_id, "plugin")
+        except SandboxError as e:
+            raise PluginError(file, f"the `plugin` table cannot be read: {e}") from None
+        meta = PluginMeta.parse(raw, path.stem, file, engine.symbols)
+        other = engine.plugins.get(meta.name)
+        if other is not None and other is not replacing and other.path != path and other.path.exists():
+            raise PluginError(file, f"a plugin named {meta.name!r} is already loaded from {other.path.name}")
+        if engine.meta_cache.get(digest) != raw:
+            await engine.database.writable()
+            engine.meta_cache.put(digest, raw)
+        settings = config.plugin(meta.name)
+        try:
+            budget = make_budget(config.default_budget, config.budget_limits, meta.budget, settings.budget)
+        except ValueError as e:
+            raise PluginError(file, str(e)) from None
+        plugin.meta, plugin.enabled = meta, settings.enabled
+        plugin.disabled_by = None if settings.enabled else "config"
+        if budget != plugin.budget:  # first sight of this source: it ran under the default
+            await pool.unload(plugin.pool_id)
+            plugin.budget = budget
+            await run_chunk()
+        await pool.set_global(plugin.pool_id, "params", {**meta.params, **settings.params})
+        plugin.hooks = frozenset(pool.functions(plugin.pool_id)) & frozenset(HOOKS)
+        if "on_load" in plugin.hooks:
+            try:
+                await pool.call(plugin.pool_id, "on_load")
+            except SandboxError as e:
+                raise PluginError(e.file or file, f"on_load failed: {e.kind} error: {e}", e.line) from None
+    except BaseException:
+        if plugin.pool_id in pool.plugins():
+            await pool.unload(plugin.pool_id)
+        raise
+    return plugin

@@ -1,0 +1,73 @@
+"""What the administrators hear about without asking: a slow alert, the engine's memory, the
+broker's connection (``[monitor]``).
+
+Each is an "admin" notification (the monitoring plan: the engine's health, for whoever runs
+it) with its own key, so the throttle folds a storm of them into one
+message a window. Memory counts the engine's process and its sandbox workers, sampled every
+``interval_seconds``; crossing the limit is told once, and so is getting back under it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import psutil
+import trio
+
+from engine.domain.orders import Connection
+from engine.domain.config import MonitorConfig
+from engine.adapters.notify import Notifier
+
+log = logging.getLogger("moonhook.monitor")
+
+MB = 1024 * 1024
+HYSTERESIS = 0.9  # back under the limit: under this share of it
+
+
+class Monitor:
+    def __init__(self, config: MonitorConfig, notifier: Notifier, workers: Callable[[], list[int]]):
+        """``workers()`` lists the sandbox workers' process ids."""
+        self.config = config
+        self._notifier = notifier
+        self._workers = workers
+        self._over = False
+
+    def latency(self, alert_id: int, ms: float) -> None:
+        """An alert reached the broker ``ms`` after its receipt."""
+        if ms > self.config.latency_alert_ms:
+            self._notifier.send("admin", f"alert {alert_id} took {ms:.0f} ms from receipt to the broker "
+                                          f"(monitor.latency_alert_ms is {self.config.latency_alert_ms:g})",
+                                key="latency")
+
+    def connection(self, event: Connection) -> None:
+        if event.connected:
+            self._notifier.send("admin", "broker connected again" + (f": {event.detail}" if event.detail else ""),
+                                key="broker:up")
+        else:
+            self._notifier.send("admin", "broker disconnected" + (f": {event.detail}" if event.detail else "")
+                                + "; orders are refused until it is back", key="broker:down")
+
+    def memory_bytes(self) -> int:
+        """Resident memory of the engine and its sandbox workers."""
+        total = psutil.Process().memory_info().rss
+        for pid in self._workers():
+            try:
+                total += psutil.Process(pid).memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass  # a worker being replaced
+        return total
+
+    async def run(self) -> None:
+        """Samples memory until cancelled."""
+        limit = self.config.memory_alert_mb * MB
+        while True:
+            used = await trio.to_thread.run_sync(self.memory_bytes)
+            if used > limit and not self._over:
+                self._over = True
+                self._notifier.send("admin", f"memory: {used / MB:.0f} MB resident, over monitor.memory_alert_mb "
+                                              f"({self.config.memory_alert_mb:g} MB)", key="memory")
+            elif used < limit * HYSTERESIS and self._over:
+                self._over = False
+                self._notifier.send("admin", f"memory: back to {used / MB:.0f} MB resident", key="memory:ok")
+            await trio.sleep(self.config.interval_seconds)

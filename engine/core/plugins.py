@@ -1,0 +1,226 @@
+"""Plugins as the engine sees them: metadata from the script's ``plugin`` table, the hooks it
+defines, its budget, its state and its stats. Which plugins are loaded is ``roster.py``'s."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import quantiles
+from typing import Any, Mapping
+
+from sandbox import Budget, SandboxError
+
+from engine.domain.alerts import SymbolMap
+
+HOOKS = ("on_load", "on_unload", "on_alert", "on_order", "on_fill", "on_close", "on_timer")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,47}$")
+_EVERY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
+_META_KEYS = {"name", "symbols", "priority", "params", "every", "budget", "description", "version"}
+_BUDGET_KEYS = {"instructions", "timeout", "memory_mb"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of ``moonhook check``'s report, in the form every plugin problem is told."""
+
+    file: str
+    line: int | None
+    level: str          # error | warning | ok
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.level}: {self.message}"
+
+
+class PluginError(Exception):
+    """A plugin that cannot be loaded: the file and what is wrong."""
+
+    def __init__(self, file: str, message: str, line: int | None = None):
+        self.file, self.message, self.line = file, message, line
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {message}")
+
+    def finding(self) -> Finding:
+        return Finding(self.file, self.line, "error", self.message)
+
+    @classmethod
+    def from_sandbox(cls, file: str, error: SandboxError) -> "PluginError":
+        return cls(error.file or file, f"{error.kind} error: {error}", error.line)
+
+
+@dataclass(frozen=True)
+class PluginMeta:
+    name: str
+    symbols: frozenset[str] | None   # None: every symbol
+    priority: int = 100
+    params: Mapping[str, Any] = field(default_factory=dict)
+    every: float | None = None       # seconds between on_timer calls
+    budget: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, raw: Any, stem: str, file: str, symbols: SymbolMap) -> "PluginMeta":
+        """Reads the script's ``plugin`` table (None if it has none); raises PluginError."""
+        def bad(key: str, message: str) -> PluginError:
+            return PluginError(file, f"plugin.{key}: {message}")
+
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise PluginError(file, f"the global `plugin` must be a table, got {type(raw).__name__}")
+        unknown = sorted(str(k) for k in raw if k not in _META_KEYS)
+        if unknown:
+            raise bad(unknown[0], f"unknown field (known: {', '.join(sorted(_META_KEYS))})")
+        name = raw.get("name", stem)
+        if not (isinstance(name, str) and _NAME.match(name)):
+            raise bad("name", f"must be a letter then letters, digits, _ or - (at most 48), got {name!r}")
+        sym = raw.get("symbols", "*")
+        if sym == "*":
+            watched = None
+        elif isinstance(sym, str):
+            watched = frozenset({symbols.normalize(sym, "plugin.symbols")})
+        elif isinstance(sym, list) and sym and all(isinstance(s, str) for s in sym):
+            watched = frozenset(symbols.normalize(s, "plugin.symbols") for s in sym)
+        else:
+            raise bad("symbols", f'must be "*" or a list of symbol names, got {sym!r}')
+        priority = raw.get("priority", 100)
+        if isinstance(priority, bool) or not isinstance(priority, int) or not -10_000 <= priority <= 10_000:
+            raise bad("priority", f"must be an integer from -10000 to 10000, got {priority!r}")
+        params = raw.get("params", {})
+        if params == []:
+            params = {}
+        if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+            raise bad("params", "must be a table with string keys")
+        every = raw.get("every")
+        if every is not None:
+            every = parse_every(every)
+            if every is None:
+                raise bad("every", f'must be a duration such as "30s", "1m" or "1h" (at least 1 s), got {raw["every"]!r}')
+        budget = raw.get("budget", {})
+        if budget == []:
+            budget = {}
+        check_budget(budget, f"{file}: plugin.budget")
+        return cls(name, watched, priority, params, every, budget)
+
+    def watches(self, symbol: str | None) -> bool:
+        return self.symbols is None or symbol in self.symbols
+
+
+def parse_every(value: Any) -> float | None:
+    """Seconds from "30s", "1m", "500ms", "1h" or a number of seconds; None if invalid or under 1 s."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _EVERY.match(value)):
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    else:
+        return None
+    return seconds if 1 <= seconds <= 86_400 else None
+
+
+def check_budget(budget: Any, where: str) -> None:
+    if not isinstance(budget, dict):
+        raise ValueError(f"{where}: must be a table of {', '.join(sorted(_BUDGET_KEYS))}")
+    for key, value in budget.items():
+        if key not in _BUDGET_KEYS:
+            raise ValueError(f"{where}.{key}: unknown (known: {', '.join(sorted(_BUDGET_KEYS))})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{where}.{key}: must be a positive number, got {value!r}")
+
+
+def make_budget(default: Budget, limits: Budget, *overrides: Mapping[str, Any]) -> Budget:
+    """The default budget with each override applied in turn, capped by the engine's limits."""
+    instructions, timeout, memory = default.instructions, default.timeout, default.memory
+    for o in overrides:
+        instructions = int(o.get("instructions", instructions))
+        timeout = float(o.get("timeout", timeout))
+        memory = int(o["memory_mb"] * 1024 * 1024) if "memory_mb" in o else memory
+    return Budget(instructions=max(1, instructions), timeout=timeout,
+                  memory=max(256 * 1024, memory)).capped(limits)
+
+
+class PluginStats:
+    """Counts and recent hook latencies, for the API and the breaker."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.errors = 0
+        self.timeouts = 0
+        self.consecutive_failures = 0
+        self.last_error: str | None = None
+        self._latency_us: deque[float] = deque(maxlen=1024)
+
+    def ok(self, seconds: float | None) -> None:
+        """A call that returned; ``seconds`` is None when its time is unknown (a fold whose
+        worker died after it)."""
+        self.calls += 1
+        self.consecutive_failures = 0
+        if seconds is not None:
+            self._latency_us.append(seconds * 1e6)
+
+    def failed(self, error: SandboxError, hook: str) -> None:
+        self.calls += 1
+        self.consecutive_failures += 1
+        if error.kind in ("instructions", "timeout", "memory"):
+            self.timeouts += 1
+        else:
+            self.errors += 1
+        where = f" at {error.file}:{error.line}" if error.line else ""
+        self.last_error = f"{hook}: {error.kind} error{where}: {error}"
+
+    def percentile(self, q: float) -> float | None:
+        data = sorted(self._latency_us)
+        if not data:
+            return None
+        if len(data) == 1:
+            return data[0]
+        return quantiles(data, n=100, method="inclusive")[int(q) - 1]
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"calls": self.calls, "errors": self.errors, "timeouts": self.timeouts,
+                "p50_us": self.percentile(50), "p99_us": self.percentile(99), "last_error": self.last_error}
+
+
+@dataclass(eq=False)
+class Plugin:
+    """One loaded version of a script: ``pool_id`` names its runtime in the sandbox pool,
+    ``digest`` the source it was loaded from. A reload makes a new Plugin; its stats carry on."""
+
+    pool_id: str
+    path: Path
+    meta: PluginMeta
+    hooks: frozenset[str]
+    budget: Budget
+    enabled: bool = True
+    stats: PluginStats = field(default_factory=PluginStats)
+    digest: str = ""
+    disabled_by: str | None = None     # config | api | telegram:<user id> | breaker, while disabled
+    switched: dict[str, Any] | None = None  # the last kept switch: enabled, by, at, reason (switchboard.py)
+    reload_error: str | None = None    # the last save that did not load; this version serves on
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    @property
+    def state(self) -> str:
+        """active | disabled | failed (its last save did not load: this version still serves)."""
+        if self.reload_error is not None:
+            return "failed"
+        return "active" if self.enabled else "disabled"
+
+    def to_plain(self) -> dict[str, Any]:
+        row = {"name": self.name, "file": self.path.name, "enabled": self.enabled, "state": self.state,
+               "symbols": sorted(self.meta.symbols) if self.meta.symbols is not None else "*",
+               "priority": self.meta.priority, "hooks": sorted(self.hooks), **self.stats.to_plain()}
+        if self.disabled_by and not self.enabled:
+            row["disabled_by"] = self.disabled_by
+        if self.reload_error is not None:
+            row["last_error"] = self.reload_error
+        if self.switched is not None:
+            row["switched"] = dict(self.switched)
+        return row

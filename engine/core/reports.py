@@ -1,0 +1,39 @@
+"""What the engine says about its work: one log line per alert, and the text of a trade
+notification."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from engine.domain.alerts import Alert
+from engine.domain.orders import Event, Fill
+
+log = logging.getLogger("moonhook.engine")
+
+
+def log_alert(alert_id: int, alert: Alert, status: str, outcome: dict[str, Any]) -> None:
+    """The alert's one line: id, symbol, command, outcome, latency."""
+    why = outcome.get("reason") or outcome.get("error") or outcome.get("note") or ""
+    fields = {"alert": alert_id, "symbol": alert.symbol or "-",
+              "command": alert.action.value if alert.action else "-", "outcome": status,
+              "orders": len(outcome.get("orders") or ()), "latency_ms": outcome.get("latency_ms", "-")}
+    if outcome.get("rejected_by"):
+        fields["by"] = outcome["rejected_by"]
+    log.info("alert %d %s %s: %s%s", alert_id, fields["symbol"], fields["command"], status,
+             f" ({why})" if why else "", extra={"fields": fields})
+
+
+def describe_event(event: Event) -> str:
+    if isinstance(event, Fill):
+        verb = "opened" if event.entry == "in" else "closed"
+        return (f"{verb} {event.side} {event.volume:g} {event.symbol} @ {event.price:g}"
+                f" ({event.reason}{', ' + event.plugin if event.plugin else ''})")
+    return (f"position {event.ticket} {event.side} {event.volume:g} {event.symbol} closed by {event.reason} "
+            f"@ {event.price_close:g}: {event.profit:+.2f}")
+
+
+def describe_rejection(alert_id: int, alert: Alert, outcome: dict[str, Any]) -> str:
+    """The notification for an alert a plugin rejected."""
+    command = " ".join(x for x in (alert.action.value if alert.action else None, alert.symbol) if x) or "alert"
+    return f"alert {alert_id} ({command}) rejected by {outcome['rejected_by']}: {outcome.get('reason') or 'no reason given'}"

@@ -1,0 +1,76 @@
+"""What hook calls and orders are working for (an alert, a timer, a broker event), and the
+gate that holds an alert's effects until its journal entry is durable."""
+
+from __future__ import annotations
+
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+if TYPE_CHECKING:
+    from engine.core.roster import Roster
+
+
+class NotJournaled(Exception):
+    """The alert's journal entry could not be written: it was never acknowledged, and nothing
+    it asked for may happen."""
+
+
+class Journaled:
+    """Settled once the alert's journal write has committed or failed.
+
+    An alert is processed while its entry is still being written (the commit's fsync is the
+    slowest step on its path); its effects, orders first, wait here. An order sent for an
+    alert whose entry was then lost could be sent again when TradingView repeats it."""
+
+    __slots__ = ("_event", "_ok")
+
+    def __init__(self, ok: bool | None = None):
+        self._event = trio.Event()
+        self._ok = ok
+        if ok is not None:
+            self._event.set()
+
+    def settle(self, ok: bool) -> None:
+        self._ok = ok
+        self._event.set()
+
+    async def wait(self) -> None:
+        """Returns once the entry is durable; raises NotJournaled if it never will be."""
+        if not self._event.is_set():
+            await self._event.wait()
+        if not self._ok:
+            raise NotJournaled("the alert could not be journaled")
+
+
+DURABLE = Journaled(ok=True)  # an alert read back from the journal (recovery)
+
+
+@dataclass
+class Run:
+    """What hook calls are working for: an alert (its id and receipt), or a timer or event.
+    It names the client ids of the orders placed meanwhile and collects their outcomes."""
+
+    alert_id: int | None
+    origin: str                      # alert | timer | fill | close
+    received: float = field(default_factory=perf_counter)
+    journaled: Journaled = DURABLE
+    stamp: int = field(default_factory=time.time_ns)
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    first_call: float | None = None  # perf_counter of the first broker call
+    first_fill: float | None = None  # perf_counter of the broker's first answer executing an order
+    roster: "Roster | None" = None   # the plugins it runs on (held by ``Engine.working``)
+    _seq: dict[str, int] = field(default_factory=dict)
+
+    def client_id(self, plugin: str) -> str:
+        n = self._seq[plugin] = self._seq.get(plugin, 0) + 1
+        if self.alert_id is not None:
+            return f"a{self.alert_id}-{plugin}-{n}"
+        return f"{self.origin[0]}{self.stamp:x}-{plugin}-{n}"
+
+
+current: ContextVar[Run | None] = ContextVar("moonhook_run", default=None)

@@ -1,0 +1,235 @@
+"""The service API: the host functions a plugin's script calls, bound to that plugin.
+
+These names, with the safe standard library of ``sandbox/allowlist.py``, are all a script
+can reach. Each is bound to one plugin by the engine, so a script never names itself: the
+store it reads is its own, the orders it places carry its name.
+
+Misuse (a wrong type, a missing field) raises ``HostError``: the script sees a catchable
+error naming the field. A refused order is an answer, ``{ok=false, error=...}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from sandbox import HostError
+
+from engine.domain.alerts import TREND_STATES, AlertError
+from engine.domain.orders import PENDING_TYPES, SIDES, OrderRequest
+from engine.adapters.storage import JournalError, StoreError
+from engine.domain.risk import lot_size
+
+if TYPE_CHECKING:
+    from engine.core.engine import Engine
+    from engine.core.plugins import Plugin
+
+HostFunction = Callable[..., Awaitable[Any]]
+
+# The whole service API, for reviewers: namespace -> functions.
+SERVICE_API: dict[str, tuple[str, ...]] = {
+    "account": ("info",),
+    "market": ("symbol", "price"),
+    "positions": ("list",),
+    "orders": ("market", "pending", "close", "modify"),
+    "risk": ("lot_size",),
+    "trend": ("get", "set"),
+    "store": ("get", "set", "delete", "keys"),
+    "notify": ("send",),
+    "log": ("debug", "info", "warn", "error"),
+    "time": ("now",),
+}
+
+
+_ORDER_FIELDS = {
+    "market": {"symbol", "side", "volume", "sl", "tp", "comment"},
+    "pending": {"symbol", "side", "type", "price", "volume", "sl", "tp", "comment"},
+    "close": {"ticket", "symbol", "side", "volume", "comment"},
+    "modify": {"ticket", "sl", "tp", "price"},
+}
+_MAX_LOG_CHARS = 2000
+
+
+def host_functions(engine: "Engine", plugin: "Plugin") -> dict[str, HostFunction]:
+    """The service API for ``plugin``: dotted name -> async function."""
+    broker, symbols = engine.broker, engine.symbols
+    logger = logging.getLogger(f"moonhook.plugin.{plugin.name}")
+
+    def symbol_arg(fn: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise HostError(f"{fn}: the symbol must be a string, got {_type(value)}")
+        try:
+            return symbols.normalize(value)
+        except AlertError as e:
+            raise HostError(f"{fn}: {e.message}") from None
+
+    async def account_info() -> dict:
+        return await broker.account()
+
+    async def market_symbol(sym: Any = None) -> dict | None:
+        return await broker.symbol(symbol_arg("market.symbol", sym))
+
+    async def market_price(sym: Any = None) -> dict | None:
+        return await broker.price(symbol_arg("market.price", sym))
+
+    async def positions_list(sym: Any = None) -> list:
+        return await broker.positions(symbol_arg("positions.list", sym) if sym is not None else None)
+
+    def order(kind: str) -> HostFunction:
+        fn = f"orders.{kind}"
+
+        async def place(spec: Any = None) -> dict:
+            request = await _order_request(engine, plugin, kind, fn, spec, symbol_arg)
+            return (await engine.place(request, origin=plugin.name)).to_plain()
+        return place
+
+    async def risk_lot_size(spec: Any = None) -> tuple[float, str | None]:
+        if not isinstance(spec, dict):
+            raise HostError("risk.lot_size: expects a table {symbol=, risk_pct= or risk_amount=, sl= or sl_points=}")
+        _only("risk.lot_size", spec, {"symbol", "risk_pct", "risk_amount", "sl", "sl_points", "price"})
+        sym = symbol_arg("risk.lot_size", spec.get("symbol"))
+        numbers = {k: _number("risk.lot_size", k, spec.get(k))
+                   for k in ("risk_pct", "risk_amount", "sl", "sl_points", "price")}
+        info = await broker.symbol(sym)
+        if info is None:
+            return 0.0, f"unknown symbol {sym}"
+        price = numbers.pop("price")
+        if price is None and numbers["sl"] is not None:
+            quote = await broker.price(sym)
+            if quote is None:
+                return 0.0, f"no price for {sym} to measure the stop from; pass price="
+            price = (quote["bid"] + quote["ask"]) / 2
+        balance = (await broker.account())["balance"]
+        sizing = lot_size(info, balance=balance, price=price, **numbers)
+        return sizing.volume, sizing.reason
+
+    async def trend_get(sym: Any = None, timeframe: Any = None) -> str | None:
+        if timeframe is not None and not isinstance(timeframe, str):
+            raise HostError(f"trend.get: the timeframe must be a string, got {_type(timeframe)}")
+        return engine.trend.get(symbol_arg("trend.get", sym), timeframe)
+
+    async def trend_set(sym: Any = None, timeframe: Any = None, state: Any = None) -> None:
+        if not isinstance(timeframe, str) or not 0 < len(timeframe) <= 16:
+            raise HostError("trend.set: the timeframe must be a string such as \"H1\"")
+        if state not in TREND_STATES:
+            raise HostError(f"trend.set: the state must be one of {', '.join(TREND_STATES)}, got {state!r}"[:200])
+        await durably("trend.set", engine.trend.write(symbol_arg("trend.set", sym), timeframe, state))
+
+    async def durably(fn: str, write: Callable[[Any], Any]) -> Any:
+        """Runs ``write`` in the journal writer's next commit and returns its result once it is
+        durable, as alerts are: if that commit fails the script is told and nothing is kept."""
+        result: list[Any] = []
+        try:
+            await engine.writer.write(lambda db: result.append(write(db)))
+            return result[0]
+        except JournalError as e:
+            cause = e.__cause__
+            raise HostError(f"{fn}: {cause if isinstance(cause, StoreError) else e}"[:300]) from None
+
+    def store_call(method: str) -> HostFunction:
+        async def call(*args: Any) -> Any:
+            try:
+                if method == "set":
+                    return await durably("store.set", engine.store.write(plugin.name, *args))
+                if method == "delete":
+                    return await durably("store.delete", engine.store.write(plugin.name, *args[:1], None))
+                return getattr(engine.store, method)(plugin.name, *args)
+            except (StoreError, TypeError) as e:
+                raise HostError(f"store.{method}: {e}") from None
+        return call
+
+    async def notify_send(text: Any = None) -> None:
+        if not isinstance(text, str) or not text:
+            raise HostError(f"notify.send: expects a non-empty string, got {_type(text)}")
+        engine.notifier.send("plugin", f"{plugin.name}: {text}", key=f"plugin:{plugin.name}:{text[:64]}")
+
+    def log_at(level: int) -> HostFunction:
+        async def write(*parts: Any) -> None:
+            text = " ".join(str(p) for p in parts)
+            logger.log(level, "%s", text[:_MAX_LOG_CHARS])
+        return write
+
+    async def time_now() -> float:
+        return engine.clock()
+
+    return {
+        "account.info": account_info,
+        "market.symbol": market_symbol,
+        "market.price": market_price,
+        "positions.list": positions_list,
+        **{f"orders.{k}": order(k) for k in SERVICE_API["orders"]},
+        "risk.lot_size": risk_lot_size,
+        "trend.get": trend_get,
+        "trend.set": trend_set,
+        **{f"store.{m}": store_call(m) for m in SERVICE_API["store"]},
+        "notify.send": notify_send,
+        "log.debug": log_at(logging.DEBUG),
+        "log.info": log_at(logging.INFO),
+        "log.warn": log_at(logging.WARNING),
+        "log.error": log_at(logging.ERROR),
+        "time.now": time_now,
+    }
+
+
+async def _order_request(engine: "Engine", plugin: "Plugin", kind: str, fn: str, spec: Any,
+                         symbol_arg: Callable[[str, Any], str]) -> OrderRequest:
+    """Checks a script's order table and makes the request, with this call's client id."""
+    if not isinstance(spec, dict):
+        raise HostError(f"{fn}: expects a table, e.g. {fn}{{symbol=\"EURUSD\", ...}}")
+    _only(fn, spec, _ORDER_FIELDS[kind])
+    fields: dict[str, Any] = {}
+    for key in ("volume", "price", "sl", "tp"):
+        if key in spec:
+            fields[key] = _number(fn, key, spec[key], zero_ok=key in ("sl", "tp"))
+    if "ticket" in spec:
+        ticket = spec["ticket"]
+        if isinstance(ticket, bool) or not isinstance(ticket, (int, float)) or ticket != int(ticket) or ticket <= 0:
+            raise HostError(f"{fn}: ticket must be a positive integer, got {ticket!r}"[:200])
+        fields["ticket"] = int(ticket)
+    if "comment" in spec:
+        if not isinstance(spec["comment"], str) or len(spec["comment"]) > 64:
+            raise HostError(f"{fn}: comment must be a string of at most 64 characters")
+        fields["comment"] = spec["comment"]
+    if "side" in spec:
+        if spec["side"] not in SIDES:
+            raise HostError(f"{fn}: side must be \"buy\" or \"sell\", got {spec['side']!r}"[:200])
+        fields["side"] = spec["side"]
+    if "symbol" in spec:
+        fields["symbol"] = symbol_arg(fn, spec["symbol"])
+    if kind in ("market", "pending"):
+        for need in ("symbol", "side", "volume"):
+            if need not in fields:
+                raise HostError(f"{fn}: {need} is required")
+    if kind == "pending":
+        if spec.get("type") not in PENDING_TYPES:
+            raise HostError(f"{fn}: type must be \"limit\" or \"stop\", got {spec.get('type')!r}"[:200])
+        fields["type"] = spec["type"]
+        if "price" not in fields:
+            raise HostError(f"{fn}: price is required")
+    if kind == "close" and "ticket" not in fields and "symbol" not in fields:
+        raise HostError(f"{fn}: give ticket= or symbol= (with an optional side=)")
+    if kind == "modify" and "ticket" not in fields:
+        raise HostError(f"{fn}: ticket is required")
+    if "ticket" in fields and "symbol" not in fields:
+        fields["symbol"] = await engine.symbol_of_ticket(fields["ticket"])
+    return engine.new_request(kind, plugin.name, **fields)
+
+
+def _only(fn: str, spec: dict, allowed: set[str]) -> None:
+    for key in spec:
+        if key not in allowed:
+            raise HostError(f"{fn}: unknown field {key!r} (known: {', '.join(sorted(allowed))})"[:300])
+
+
+def _number(fn: str, key: str, value: Any, zero_ok: bool = False) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value < 0 or (value == 0 and not zero_ok):
+        raise HostError(f"{fn}: {key} must be a positive number, got {value!r}"[:200])
+    return float(value)
+
+
+def _type(value: Any) -> str:
+    return "nil" if value is None else type(value).__name__

@@ -1,0 +1,156 @@
+"""The engine's safety switches, kept across restarts: its pause, and each plugin switched off or
+on by an administrator (the API, ``telegram:<user id>``) or by the breaker.
+
+Each switch is written to SQLite (``storage/switches.py``) as it is made, and the kept ones are
+applied before the first alert after a start, recovered alerts included: a crash or a restart
+never resumes trading, nor brings back a plugin that was switched off. What a start or a load
+of a plugin's file does with a kept switch:
+
+- pause: the engine starts paused. Alerts left unfinished by the stop are set ``paused`` as
+  if they had come during the pause; a resume with the missed alerts takes them, and their
+  age is checked then (``expiry.py``).
+- an administrator's disable: the plugin stays off across restarts and saves of its file
+  until an administrator enables it.
+- the breaker's disable: the plugin stays off across restarts while its file is the version
+  that failed. A load of the file while the engine runs (a save) lifts it, as it always did,
+  and so does a file changed while the engine was stopped: both are a new version.
+- an enable is kept to say who made it; it does not override ``[plugins.NAME] enabled = false``.
+
+moonhook.toml's own switches (``config``) are the file's, not kept here. A switch that cannot
+be written still takes effect; the administrators are told it will not survive a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+from engine.domain.alerts import Alert
+from engine.adapters.storage.switches import PAUSE, PLUGIN, Switch, Switches
+from engine.core.plugins import Plugin
+from engine.core.run import DURABLE
+
+if TYPE_CHECKING:
+    from engine.core.engine import Engine
+
+log = logging.getLogger("moonhook.engine")
+
+RELOAD = "reload"  # who lifts the breaker's switch: the plugin's file loaded again
+
+
+def when(at: float) -> str:
+    """A switch's time as the log and the notifications say it."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
+
+
+class Switchboard:
+    """The kept switches of one engine; made with the engine, so it is born paused if it was."""
+
+    def __init__(self, engine: "Engine"):
+        self._engine = engine
+        self._kept = Switches(engine.database)
+        kept = self._kept.all()
+        self._pause = kept.get(PAUSE)
+        self._plugins = {t[len(PLUGIN):]: s for t, s in kept.items() if t.startswith(PLUGIN)}
+
+    @property
+    def pause(self) -> dict[str, Any] | None:
+        """The last pause or resume: ``{"paused", "by", "at", "reason"}``; None if there was none."""
+        if self._pause is None:
+            return None
+        return {"paused": self._pause.state == "paused", **self._pause.to_plain()}
+
+    def kept_paused(self) -> bool:
+        """Whether the engine starts paused: the last run's pause stands (said in the log and to
+        the administrators)."""
+        kept = self._pause
+        if kept is None or kept.state != "paused":
+            return False
+        told = (f"moonhook started paused (paused by {kept.by} at {when(kept.at)}"
+                f"{': ' + kept.reason if kept.reason else ''}): alerts are journaled, not executed, until a resume")
+        log.warning("%s", told)
+        self._engine.notifier.send("admin", told, key="paused")
+        return True
+
+    # -- the pause ------------------------------------------------------------------------------
+
+    def pause_engine(self, by: str, reason: str | None) -> None:
+        """Alerts are still journaled and answered, but not processed (status "paused")."""
+        engine = self._engine
+        if engine.paused:
+            return  # the first pause stands, with who made it
+        engine.paused = True
+        self._keep(Switch(PAUSE, "paused", by, engine.clock(), reason), "pause")
+        self._pause_switched(by, reason)
+
+    def _pause_switched(self, by: str, reason: str | None) -> None:
+        log.warning("paused by %s: alerts are journaled, not executed", by)
+        self._engine.notifier.send("admin", f"moonhook paused by {by}{': ' + reason if reason else ''}: "
+                                            "alerts are journaled, not executed")
+
+    async def resume_engine(self, execute_missed: bool, by: str) -> int:
+        """Processes alerts again; those journaled while paused only if ``execute_missed``
+        (oldest first, each expired if too old when its turn comes). Returns how many were queued."""
+        engine = self._engine
+        if engine.paused:
+            engine.paused = False
+            self._keep(Switch(PAUSE, "running", by, engine.clock()), "resume")
+        missed = engine.journal.with_status("paused") if execute_missed else []
+        for row in missed:
+            await engine.writer.set_status(row["id"], "received", None)
+            engine._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter(), DURABLE, row["received_at"])
+        log.warning("resumed by %s%s", by, f"; {len(missed)} alerts from the pause queued" if missed else "")
+        engine.notifier.send("admin", f"moonhook resumed by {by}" +
+                             (f"; {len(missed)} missed alerts queued" if missed else ""))
+        return len(missed)
+
+    async def hold(self, rows: list[dict[str, Any]]) -> None:
+        """At a start paused: the alerts the stop left unfinished wait as if they had come
+        during the pause (status "paused"), for a resume to take or leave."""
+        for row in rows:
+            await self._engine.writer.set_status(row["id"], "paused", None)
+        if rows:
+            log.warning("paused: %d alerts journaled before the stop are held as paused, not executed: %s",
+                        len(rows), ", ".join(str(r["id"]) for r in rows[:20]) + (" ..." if len(rows) > 20 else ""))
+
+    # -- plugins --------------------------------------------------------------------------------
+
+    def switched(self, plugin: Plugin, enabled: bool, by: str, reason: str | None = None) -> None:
+        """``plugin`` was just switched by ``by``: kept, unless moonhook.toml's own switch."""
+        if by == "config":
+            return
+        switch = Switch(PLUGIN + plugin.name, "enabled" if enabled else "disabled", by, self._engine.clock(),
+                        reason, plugin.digest)
+        self._plugins[plugin.name] = switch
+        plugin.switched = {"enabled": enabled, **switch.to_plain()}
+        self._keep(switch, f"plugin {plugin.name}")
+
+    def loaded(self, new: Plugin, replaced: list[Plugin]) -> None:
+        """``new`` goes into service (at start, or in place of ``replaced``), its ``enabled``
+        set from moonhook.toml: the kept switch of its name applies (see the module's doc)."""
+        kept = self._plugins.get(new.name)
+        if kept is None:
+            return
+        if kept.state == "disabled" and kept.by == "breaker" and (replaced or kept.digest != new.digest):
+            why = "loaded again" if replaced else "changed while moonhook was stopped"
+            log.info("plugin %s: %s %s: the breaker's switch is lifted", new.name, new.path.name, why)
+            self.switched(new, True, RELOAD, f"{new.path.name} {why}")
+            return
+        if kept.state == "disabled":
+            new.enabled, new.disabled_by = False, kept.by
+        new.switched = {"enabled": kept.state == "enabled", **kept.to_plain()}
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def _keep(self, switch: Switch, what: str) -> None:
+        if switch.target == PAUSE:
+            self._pause = switch
+        try:
+            self._kept.set(switch)
+        except sqlite3.Error as e:  # the switch holds until the next start; its last kept one then
+            told = f"{what} ({switch.state} by {switch.by}) cannot be kept for the next start: {e}"
+            log.error("%s", told)
+            self._engine.notifier.send("errors", told, key="switch-not-kept")

@@ -1,0 +1,267 @@
+"""Alerts from a webhook body: TradingView's JSON, or the plain-text command grammar.
+
+JSON: ``{"symbol": "OANDA:EURUSD", "action": "buy", "risk": 1, "sl": 1.08}`` (``ticker`` for
+``symbol``, ``close`` for ``price``; numbers may be strings, as TradingView's placeholders
+give them). Text: ``buy EURUSD risk=1 sl=1.0800 tp=1.0900``, commas or spaces between parts,
+optionally preceded by an id (``42,buy,EURUSD,risk=1``); ``trend EURUSD H1 up``.
+
+Every check lives in ``_build``, shared by both forms; a refusal names the field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from engine.domain.alerts.model import ACTION_ALIASES, TREND_STATES, Action, Alert, AlertError
+from engine.domain.alerts.symbols import SymbolMap
+
+MAX_TEXT = 4096
+MAX_DEPTH = 32  # levels of JSON nesting an alert may have
+_NUMBERS = ("price", "volume", "risk", "sl", "tp", "sl_pips", "tp_pips", "ttl")  # ttl: seconds
+_STRINGS = {"id": 128, "comment": 256, "timeframe": 16, "state": 16}
+_JSON_ALIASES = {"ticker": "symbol", "close": "price"}
+_NEVER_KEPT = {"secret"}  # authentication, handled by the web layer: never journaled
+_TOKEN = re.compile(r'''\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)|\s*([^,\s=]+)''')
+
+
+def parse_body(body: bytes | str, symbols: SymbolMap | None = None) -> Alert:
+    """Parses a webhook body, whatever its Content-Type: JSON if it is a JSON object, else text.
+    Raises AlertError naming the field."""
+    return parse_value(read_body(body), symbols)
+
+
+def read_body(body: bytes | str) -> Any:
+    """A body as the JSON value it holds, or as its stripped text when it is not JSON.
+    Raises AlertError for a body that is not UTF-8, is empty, or looks like JSON and is not."""
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise AlertError(None, f"the body is not UTF-8 text (byte {e.start})") from None
+    text = body.strip().lstrip("\ufeff")
+    if not text:
+        raise AlertError(None, "the body is empty")
+    if not text.startswith(("{", "[")):
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise AlertError(None, f"the body looks like JSON but is not valid: {e.msg} at line {e.lineno} "
+                               f"column {e.colno}") from None
+    except RecursionError:
+        raise AlertError(None, f"the body is nested more than {MAX_DEPTH} levels deep") from None
+
+
+def parse_value(value: Any, symbols: SymbolMap | None = None) -> Alert:
+    """An alert from what ``read_body`` gave: text is a command, anything else must be a JSON object."""
+    return parse_text(value, symbols) if isinstance(value, str) else parse_json(value, symbols)
+
+
+def parse_json(obj: Any, symbols: SymbolMap | None = None) -> Alert:
+    if not isinstance(obj, dict):
+        raise AlertError(None, "a JSON alert must be an object")
+    check_json(obj)
+    fields: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in obj.items():
+        name = _JSON_ALIASES.get(key, key)
+        if name in _NEVER_KEPT:
+            continue
+        if name == "symbol" or name == "action" or name in _NUMBERS or name in _STRINGS:
+            if name in fields:
+                raise AlertError(name, f"given twice (as {name!r} and an alias)")
+            fields[name] = value
+        else:
+            extra[key] = value
+    return _build(fields, "json", extra, symbols or SymbolMap())
+
+
+def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
+    if len(text) > MAX_TEXT:
+        raise AlertError(None, f"a text alert is at most {MAX_TEXT} characters")
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) != 1:
+        raise AlertError(None, "one command per alert (the body has several lines)")
+    words: list[str] = []
+    fields: dict[str, Any] = {}
+    pos = 0
+    line = lines[0].strip()
+    while pos < len(line):
+        if line[pos] == ",":
+            pos += 1
+            continue
+        m = _TOKEN.match(line, pos)
+        if not m or m.end() == pos:
+            raise AlertError(None, f"cannot read the command at {line[pos:pos + 20]!r}")
+        pos = m.end()
+        if m.group(1):
+            key = m.group(1).lower()
+            value = m.group(2)
+            if value.startswith('"'):
+                value = json.loads(value)
+            if key == "lots":
+                key = "volume"
+            if key not in _NUMBERS and key not in _STRINGS:
+                raise AlertError(key, "unknown parameter (known: " + ", ".join(_NUMBERS + tuple(_STRINGS)) + ")")
+            if key in fields:
+                raise AlertError(key, "given twice")
+            fields[key] = value
+        elif m.group(3):
+            words.append(m.group(3))
+    if not words:
+        raise AlertError("action", "missing: a text alert starts with a command such as buy or sell")
+    if words[0].lower() not in ACTION_ALIASES and len(words) > 1 and words[1].lower() in ACTION_ALIASES:
+        if "id" in fields:
+            raise AlertError("id", "given twice")
+        fields["id"] = words.pop(0)
+    fields["action"] = words.pop(0)
+    action = ACTION_ALIASES.get(fields["action"].lower())
+    expected = ("symbol", "timeframe", "state") if action is Action.TREND else ("symbol",)
+    if len(words) > len(expected):
+        raise AlertError(None, f"unexpected words {' '.join(words[len(expected):])!r} after the command")
+    for name, word in zip(expected, words):
+        fields[name] = word
+    return _build(fields, "text", {}, symbols or SymbolMap())
+
+
+def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: SymbolMap) -> Alert:
+    values: dict[str, Any] = {}
+
+    raw_action = fields.get("action")
+    action: Action | None = None
+    if raw_action is not None:
+        if not isinstance(raw_action, str):
+            raise AlertError("action", f"must be a string, got {_show(raw_action)}")
+        _check_text("action", raw_action)
+        _no_placeholder("action", raw_action)
+        action = ACTION_ALIASES.get(raw_action.strip().lower())
+        if action is None:
+            raise AlertError("action", f"unknown command {raw_action!r} (known: {', '.join(a.value for a in Action)}, long, short)")
+
+    for name in _NUMBERS:
+        if fields.get(name) is not None:
+            values[name] = _number(name, fields[name])
+    for name, limit in _STRINGS.items():
+        if fields.get(name) is not None:
+            values[name] = _string(name, fields[name], limit)
+
+    raw_symbol = fields.get("symbol")
+    if raw_symbol is not None:
+        if not isinstance(raw_symbol, str):
+            raise AlertError("symbol", f"must be a string, got {_show(raw_symbol)}")
+        _check_text("symbol", raw_symbol)
+        _no_placeholder("symbol", raw_symbol)
+        values["raw_symbol"] = raw_symbol
+        values["symbol"] = symbols.normalize(raw_symbol)
+
+    if action is not None:
+        _check_command(action, values)
+    return Alert(action=action, source=source, extra=extra, **values)
+
+
+def _check_command(action: Action, v: dict[str, Any]) -> None:
+    if action is not Action.CLOSE_ALL and "symbol" not in v:
+        raise AlertError("symbol", f"missing: {action.value} needs a symbol")
+    if action is Action.TREND:
+        if "timeframe" not in v:
+            raise AlertError("timeframe", "missing: trend needs a timeframe, e.g. trend EURUSD H1 up")
+        state = v.get("state", "").lower()
+        if state not in TREND_STATES:
+            raise AlertError("state", f"must be one of {', '.join(TREND_STATES)}, got {v.get('state')!r}")
+        v["state"] = state
+        return
+    if "volume" in v and "risk" in v:
+        raise AlertError("volume", "give volume or risk, not both")
+    if "risk" in v and v["risk"] > 100:
+        raise AlertError("risk", f"is a percent of the balance, at most 100, got {v['risk']}")
+    for a, b in (("sl", "sl_pips"), ("tp", "tp_pips")):
+        if a in v and b in v:
+            raise AlertError(a, f"give {a} (a price) or {b} (a distance), not both")
+    if action.is_pending and "price" not in v:
+        raise AlertError("price", f"missing: {action.value} needs price=")
+    side, price = action.side, v.get("price")
+    if side and price is not None:
+        below, above = ("sl", "tp") if side == "buy" else ("tp", "sl")
+        if below in v and not v[below] < price:
+            raise AlertError(below, f"{v[below]} must be below the entry price {price} for a {side}")
+        if above in v and not v[above] > price:
+            raise AlertError(above, f"{v[above]} must be above the entry price {price} for a {side}")
+
+
+def _number(name: str, raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise AlertError(name, f"must be a number, got {_show(raw)}")
+    if isinstance(raw, str):
+        _no_placeholder(name, raw)
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise AlertError(name, f"must be a number, got {_show(raw)}") from None
+    elif isinstance(raw, (int, float)):
+        try:
+            value = float(raw)
+        except OverflowError:
+            raise AlertError(name, f"must be a number within range, got {_show(raw)}") from None
+    else:
+        raise AlertError(name, f"must be a number, got {_show(raw)}")
+    if not math.isfinite(value) or value <= 0:
+        raise AlertError(name, f"must be a positive number, got {_show(raw)}")
+    return value
+
+
+def _string(name: str, raw: Any, limit: int) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise AlertError(name, f"must be a string, got {_show(raw)}")
+    text = raw if isinstance(raw, str) else json.dumps(raw)
+    _check_text(name, text)
+    _no_placeholder(name, text)
+    if len(text) > limit:
+        raise AlertError(name, f"at most {limit} characters, got {len(text)}")
+    return text
+
+
+def check_json(value: Any, path: str | None = None, depth: int = 0) -> None:
+    """Refuses what JSON decoding lets through but the journal, the API and the sandbox cannot
+    carry: nesting deeper than MAX_DEPTH, NaN and infinities, integers beyond 64 bits, and text
+    with lone surrogates (``"\\ud800"``). Raises AlertError naming the field's path."""
+    if depth > MAX_DEPTH:  # named by its top-level field: the whole path would be as deep
+        raise AlertError(re.split(r"[.\[]", path or "", maxsplit=1)[0] or None,
+                         f"nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, str):
+        _check_text(path, value)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise AlertError(path, f"must be a finite number, got {value}")
+    elif isinstance(value, int):
+        if not -2**63 <= value < 2**63:
+            raise AlertError(path, "a whole number beyond 64 bits")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(path, key)
+            check_json(item, f"{path}.{key}" if path else key, depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            check_json(item, f"{path or ''}[{i}]", depth + 1)
+
+
+def _check_text(name: str | None, text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise AlertError(name, f"holds an unpaired surrogate (\\u{ord(text[e.start]):04x}), which is not text") from None
+
+
+def _no_placeholder(name: str, text: str) -> None:
+    if "{{" in text:
+        raise AlertError(name, f"the TradingView placeholder {text.strip()!r} was not replaced; "
+                               "check the alert's message")
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,132 @@
+"""The engine's settings, as plain dataclasses with their embedded defaults.
+
+Reading moonhook.toml into these is ``settings.py``'s job; here are the values and the
+checks that do not depend on where they came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from sandbox import MB, Budget
+
+from engine.domain.config.mt5 import MT5Config
+from engine.domain.config.paper import PaperConfig
+from engine.domain.config.telegram import TelegramConfig
+
+# What a plugin gets unless it asks otherwise, and the most it may ask for.
+DEFAULT_BUDGET = Budget(instructions=2_000_000, timeout=0.1, memory=16 * MB)
+BUDGET_LIMITS = Budget(instructions=50_000_000, timeout=1.0, memory=64 * MB)
+
+
+@dataclass(frozen=True)
+class PluginConfig:
+    """``[plugins.NAME]``: switched off, parameters over the script's defaults, a budget."""
+
+    enabled: bool = True
+    params: Mapping[str, Any] = field(default_factory=dict)
+    budget: Mapping[str, Any] = field(default_factory=dict)
+
+
+BROKERS = ("paper", "mt5")
+MAX_BODY = 64 * 1024  # the largest webhook body accepted (TradingView's are far smaller)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """``[server]``: where the webhook listens and what it asks of callers. ``secret`` and
+    ``api_token`` have no default: without a secret every webhook is refused (401), without
+    a token the API is."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret: str | None = None
+    api_token: str | None = None
+    allow_ips: tuple[str, ...] = ()        # empty: any address
+    trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For is believed
+    max_body: int = MAX_BODY
+    max_connections: int = 512             # open at once; one more is closed at its accept
+
+    def __repr__(self) -> str:  # the secrets never reach a log through a repr
+        return (f"ServerConfig(host={self.host!r}, port={self.port}, secret={'***' if self.secret else None}, "
+                f"api_token={'***' if self.api_token else None}, allow_ips={self.allow_ips!r}, "
+                f"trusted_proxies={self.trusted_proxies!r})")
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """``[monitor]``: when the engine tells the administrators it is in trouble."""
+
+    latency_alert_ms: float = 1000.0   # an alert's receipt to its broker call took longer
+    memory_alert_mb: float = 500.0     # resident memory of the engine and its sandbox workers
+    interval_seconds: float = 10.0     # how often memory is sampled
+    lag_alert_ms: float = 100.0        # the event loop woke this late: logged with the task that held it
+
+    def __post_init__(self) -> None:
+        for name in ("latency_alert_ms", "memory_alert_mb", "interval_seconds", "lag_alert_ms"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"monitor.{name}: must be a positive number, got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    scripts: Path = Path("scripts")
+    data: Path = Path("data")
+    broker: str = "paper"            # paper | mt5
+    execute_alerts: bool = True      # run the default execution for accepted alerts
+    dedup_window: float = 60.0       # seconds within which the same content is a repeat
+    default_volume: float | None = None  # for an entry with neither volume nor risk
+    # Sandbox worker processes. Hook calls run one at a time (see pipeline/hooks.py), so one
+    # worker, kept busy, answers faster than two that take turns waking up; the warm spare
+    # still replaces a dead one in milliseconds.
+    workers: int = 1
+    # The breaker: a plugin failing this many hook calls in a row (errors or budget
+    # overruns) is switched off until its file is saved again or the API enables it; 0: never.
+    breaker: int = 5
+    # An alert older than this (seconds from its receipt) when its turn comes, at recovery after
+    # a stop or at a resume with the missed alerts, is expired, not executed; 0: no limit. An
+    # alert's own ``ttl`` can shorten it, never lengthen it.
+    max_alert_age: float = 120.0
+    expire_closes: bool = True       # closes and stop changes expire too (an old close can be as wrong)
+    default_budget: Budget = DEFAULT_BUDGET
+    budget_limits: Budget = BUDGET_LIMITS
+    symbol_map: Mapping[str, str] = field(default_factory=dict)
+    plugins: Mapping[str, PluginConfig] = field(default_factory=dict)
+    paper: PaperConfig = field(default_factory=PaperConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    mt5: MT5Config = field(default_factory=MT5Config)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
+
+    def __post_init__(self) -> None:
+        if not self.dedup_window >= 0:
+            raise ValueError(f"engine.dedup_window: must be 0 or more seconds, got {self.dedup_window!r}")
+        if self.default_volume is not None and not self.default_volume > 0:
+            raise ValueError(f"engine.default_volume: must be a positive volume, got {self.default_volume!r}")
+        if self.broker not in BROKERS:
+            raise ValueError(f"engine.broker: expected one of {', '.join(BROKERS)}, got {self.broker!r}")
+        if isinstance(self.breaker, bool) or not (isinstance(self.breaker, int) and 0 <= self.breaker <= 1000):
+            raise ValueError(f"engine.breaker: must be an integer from 0 (off) to 1000, got {self.breaker!r}")
+        if isinstance(self.max_alert_age, bool) or not (isinstance(self.max_alert_age, (int, float))
+                                                        and 0 <= self.max_alert_age < float("inf")):
+            raise ValueError(f"engine.max_alert_age: must be 0 (no limit) or more seconds, got {self.max_alert_age!r}")
+        if not isinstance(self.expire_closes, bool):
+            raise ValueError(f"engine.expire_closes: must be true or false, got {self.expire_closes!r}")
+        if not (isinstance(self.workers, int) and 1 <= self.workers <= 64):
+            raise ValueError(f"engine.workers: must be an integer from 1 to 64, got {self.workers!r}")
+
+    @property
+    def database(self) -> Path:
+        return self.data / "moonhook.db"
+
+    def plugin(self, name: str) -> PluginConfig:
+        return self.plugins.get(name) or PluginConfig()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything moonhook.toml configures (``[telegram]`` and ``[monitor]`` live in ``engine``)."""
+
+    server: ServerConfig = field(default_factory=ServerConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)

@@ -1,0 +1,42 @@
+"""``[paper]``: the paper broker's starting account, spreads, commission and symbols."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from engine.domain.rules import is_number
+from engine.domain.instruments import symbol_table
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    """``[paper]``: the starting account, spreads in points, commission per lot, symbols."""
+
+    balance: float = 10_000.0
+    currency: str = "USD"
+    leverage: float = 100.0
+    spread_points: float = 0.0
+    spreads: Mapping[str, float] = field(default_factory=dict)
+    commission_per_lot: float = 0.0
+    symbols: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for key, positive in (("balance", True), ("leverage", True), ("spread_points", False),
+                              ("commission_per_lot", False)):
+            value = getattr(self, key)
+            if not (is_number(value) and (value > 0 if positive else value >= 0)):
+                what = "a positive number" if positive else "a number, 0 or more"
+                raise ValueError(f"paper.{key}: must be {what}, got {value!r}")
+        if not (isinstance(self.currency, str) and len(self.currency) == 3 and self.currency.isalpha()):
+            raise ValueError(f"paper.currency: expected a 3-letter currency code, got {self.currency!r}")
+        object.__setattr__(self, "currency", self.currency.upper())
+        for key in ("spreads", "symbols"):
+            if not isinstance(getattr(self, key), Mapping):
+                raise ValueError(f"paper.{key}: expected a table, got {type(getattr(self, key)).__name__}")
+        table = symbol_table(self.symbols, where="paper.symbols")
+        for name, value in self.spreads.items():
+            if name not in table:
+                raise ValueError(f"paper.spreads.{name}: unknown symbol (define it under paper.symbols)")
+            if not (is_number(value) and value >= 0):
+                raise ValueError(f"paper.spreads.{name}: must be a number of points, 0 or more, got {value!r}")

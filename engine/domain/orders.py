@@ -1,0 +1,148 @@
+"""Orders and what brokers answer: the requests the pipeline sends, their results, and the
+events (fills, closes, connection changes) a broker reports. Plain values, no I/O.
+
+Every request carries a client id derived from its alert and plugin; a broker executes a
+client id once (see ``engine.adapters.brokers.base``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+KINDS = ("market", "pending", "close", "modify")
+SIDES = ("buy", "sell")
+PENDING_TYPES = ("limit", "stop")
+
+
+class BrokerError(Exception):
+    """The broker cannot serve at all (disconnected, misconfigured): not a refused order."""
+
+
+def shallow(obj: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, without ``asdict``'s deep copy: these hold plain values,
+    and the copy cost half a millisecond per alert."""
+    return {name: getattr(obj, name) for name in obj.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """One thing to do at the broker.
+
+    market: ``symbol``, ``side``, ``volume``, optional ``sl``/``tp``; ``price`` is the price
+    the alert saw (the paper broker fills at it; a real broker uses its own quote).
+    pending: also ``type`` ("limit" | "stop") and ``price``.
+    close: ``ticket`` (a position, optionally ``volume`` for part of it; or a pending order,
+    which is cancelled), or ``symbol`` with an optional ``side``: every matching position.
+    modify: ``ticket`` with ``sl`` and/or ``tp`` (0 removes one); a pending order's ``price``.
+    """
+
+    kind: str
+    client_id: str
+    symbol: str | None = None
+    side: str | None = None
+    volume: float | None = None
+    price: float | None = None
+    type: str | None = None
+    sl: float | None = None
+    tp: float | None = None
+    ticket: int | None = None
+    comment: str | None = None
+    plugin: str | None = None
+    alert_id: int | None = None
+
+    def with_changes(self, changes: dict[str, Any]) -> "OrderRequest":
+        return replace(self, **changes)
+
+    def to_plain(self) -> dict[str, Any]:
+        """As a script's ``on_order`` sees it."""
+        return {k: v for k, v in shallow(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    ok: bool
+    ticket: int | None = None
+    price: float | None = None
+    volume: float | None = None
+    error: str | None = None
+    duplicate: bool = False   # this client id ran before; this is its first result
+    closed: list[int] = field(default_factory=list)  # tickets a close by symbol closed
+
+    @classmethod
+    def refused(cls, error: str) -> "OrderResult":
+        return cls(ok=False, error=error)
+
+    def to_plain(self) -> dict[str, Any]:
+        """As ``orders.*`` answers a script: {ok=true, ticket=, price=, volume=} or {ok=false, error=}."""
+        out = {k: v for k, v in shallow(self).items() if v is not None and v != [] and v is not False}
+        if "closed" in out:
+            out["closed"] = list(out["closed"])
+        out["ok"] = self.ok
+        return out
+
+    @classmethod
+    def from_plain(cls, data: dict[str, Any]) -> "OrderResult":
+        return cls(**{k: v for k, v in data.items() if k in _RESULT_FIELDS})
+
+
+_RESULT_FIELDS = {"ok", "ticket", "price", "volume", "error", "duplicate", "closed"}
+
+
+@dataclass(frozen=True)
+class Fill:
+    """A deal: a position opened ("in") or reduced or closed ("out")."""
+
+    deal: int
+    order: int
+    position: int
+    symbol: str
+    side: str                 # the deal's direction
+    volume: float
+    price: float
+    entry: str                # in | out
+    reason: str               # market | pending | close | sl | tp
+    time: float
+    profit: float = 0.0       # gross, in the account currency ("out" deals)
+    commission: float = 0.0   # negative, as MetaTrader books it: balance moves by profit + commission
+    plugin: str | None = None
+    client_id: str | None = None
+    alert_id: int | None = None
+
+    def to_plain(self) -> dict[str, Any]:
+        return {k: v for k, v in shallow(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A position that is now fully closed, as ``on_close`` sees it: ``volume`` and ``profit``
+    (gross) add up every "out" deal of it, partial closes included; ``price_close`` is the last."""
+
+    ticket: int
+    symbol: str
+    side: str
+    volume: float
+    price_open: float
+    price_close: float
+    profit: float
+    reason: str               # close | sl | tp
+    time: float
+    plugin: str | None = None
+    sl: float | None = None
+    tp: float | None = None
+
+    def to_plain(self) -> dict[str, Any]:
+        return {k: v for k, v in shallow(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Connection:
+    """The broker lost its connection to the trading server (``connected`` False), or has it
+    again; ``detail`` says why, as the broker knows it."""
+
+    connected: bool
+    detail: str = ""
+
+
+Event = Fill | Closed | Connection
+Listener = Callable[[Event], None]

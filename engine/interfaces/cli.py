@@ -1,0 +1,264 @@
+"""The ``moonhook`` command line: run, init, check, send, status.
+
+``moonhook run`` reads moonhook.toml (``--config``; defaults and ``MOONHOOK_*`` variables if
+there is none), starts the engine and serves the webhook in one Trio process. The first
+SIGINT or SIGTERM stops accepting, finishes the alerts in flight and closes; a second exits
+at once (the journal is crash-safe). ``--config`` and ``--log-format`` may be typed before or
+after the subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shlex
+import signal
+import sys
+from functools import partial
+from pathlib import Path
+
+import httpx
+import trio
+
+from engine.app.checker import check_files
+from engine.domain.config import Settings
+from engine.app.logs import setup_logging
+from engine.core import open_engine
+from engine.core.switchboard import when
+from engine.app.scaffold import TRY_ALERT, describe, init_project
+from engine.app.settings import SettingsError, load_settings
+
+DEFAULT_CONFIG = Path("moonhook.toml")
+STOP_TIMEOUT = 10.0  # seconds for the alerts in flight at a stop
+log = logging.getLogger("moonhook")
+
+
+def _settings(path: Path) -> Settings:
+    return load_settings(path if path.exists() or path != DEFAULT_CONFIG else None)
+
+
+def _base_url(settings: Settings) -> str:
+    host = settings.server.host
+    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    return f"http://{host}:{settings.server.port}"
+
+
+# -- run ------------------------------------------------------------------------------------
+
+async def _run(settings: Settings, path: Path) -> int:
+    from engine.interfaces.web import create_app, serve
+
+    _warn_if_exposed(path)
+    shutdown = trio.Event()
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        # The signal watcher outlives the engine: a second signal during the drain exits.
+        async with trio.open_nursery() as watcher:
+            watcher.start_soon(_on_signals, signals, shutdown)
+            # Saves in scripts/ reload their plugins; saves of the config apply [plugins.NAME].
+            config_file = path.resolve() if path.exists() else None
+            async with open_engine(settings.engine, stop_timeout=STOP_TIMEOUT, watch=True, settings_file=config_file,
+                                   reload_settings=lambda: _settings(path).engine) as engine:
+                app = create_app(engine, settings.server)
+                async with trio.open_nursery() as server:
+                    port = await server.start(partial(serve, app, settings.server, shutdown=shutdown))
+                    _banner(engine, settings, port, path)
+                log.info("stopping: finishing the alerts in flight (at most %.0f s)", STOP_TIMEOUT)
+            watcher.cancel_scope.cancel()
+    log.info("stopped")
+    return 0
+
+
+def _warn_if_exposed(path: Path) -> None:
+    """Warns when the config file, which holds the secrets, can be read by other users."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        log.warning("%s can be read by other users of this machine (mode %03o) and holds the webhook secret "
+                    "and the API token: chmod 600 %s", path, mode & 0o777, path)
+
+
+async def _on_signals(signals, shutdown: trio.Event) -> None:
+    async for signum in signals:
+        if shutdown.is_set():
+            log.warning("second %s: exiting at once", signal.Signals(signum).name)
+            os._exit(130)
+        log.warning("%s: no longer accepting alerts; send it again to exit at once", signal.Signals(signum).name)
+        shutdown.set()
+
+
+def _banner(engine, settings: Settings, port: int, path: Path) -> None:
+    names = ", ".join(p.name for p in engine.plugins) or "none"
+    print(f"moonhook: listening on http://{settings.server.host}:{port}/webhook; {len(engine.plugins)} plugins "
+          f"from {settings.engine.scripts}/ ({names}); {settings.engine.broker} broker; "
+          f"journal {settings.engine.database}", file=sys.stderr)
+    if not settings.server.secret:
+        print("moonhook: no server.secret is set: every webhook is refused. Run `moonhook init` or set "
+              "MOONHOOK_SECRET.", file=sys.stderr)
+    else:
+        print(f"moonhook: try it: {_try_command(path)}", file=sys.stderr)
+
+
+def _try_command(path: Path) -> str:
+    """The command the banner suggests: ``send`` of TRY_ALERT, with ``--config`` when ``run``
+    was given another file than ./moonhook.toml, so that pasted into another terminal in the
+    same folder it reaches this engine."""
+    program = sys.argv[0] if sys.argv[0].endswith("moonhook") else "moonhook"
+    config = "" if path == DEFAULT_CONFIG else f" --config {shlex.quote(str(path))}"
+    return f'{program} send{config} "{TRY_ALERT}"'
+
+
+# -- send and status ------------------------------------------------------------------------
+
+async def _send(settings: Settings, text: str, wait: float) -> int:
+    server = settings.server
+    if not server.secret:
+        print("moonhook: no server.secret is configured; nothing can be sent", file=sys.stderr)
+        return 2
+    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=5.0) as client:
+        try:
+            answer = await client.post(f"/webhook/{server.secret}", content=text.encode("utf-8"),
+                                       headers={"Content-Type": "text/plain"})
+        except httpx.HTTPError as e:
+            print(f"moonhook: the engine at {_base_url(settings)} does not answer ({e.__class__.__name__}); "
+                  "is `moonhook run` running?", file=sys.stderr)
+            return 1
+        print(f"{answer.status_code} {answer.text}")
+        body = _json(answer)
+        if answer.status_code != 200 or body.get("status") != "accepted":
+            return 0 if body.get("status") == "duplicate" else 1
+        if not server.api_token:
+            return 0
+        headers = {"Authorization": f"Bearer {server.api_token}"}
+        with trio.move_on_after(wait):
+            while True:
+                row = _json(await client.get(f"/api/alerts/{body['id']}", headers=headers))
+                if row.get("status") not in ("received", None):
+                    print(json.dumps({k: row.get(k) for k in ("id", "status", "outcome")}, indent=2, default=str))
+                    return 0 if row["status"] in ("done", "paused") else 1
+                await trio.sleep(0.05)
+        print(f"moonhook: alert {body['id']} not processed after {wait:g} s", file=sys.stderr)
+        return 1
+
+
+async def _status(settings: Settings) -> int:
+    token = settings.server.api_token
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=5.0, headers=headers) as client:
+        try:
+            health = _json(await client.get("/health"))  # the details with the token, the state word without
+        except httpx.HTTPError as e:
+            print(f"moonhook: the engine at {_base_url(settings)} does not answer ({e.__class__.__name__})",
+                  file=sys.stderr)
+            return 1
+        print("  ".join(f"{k}={v}" for k, v in health.items()))
+        if not token:
+            return 0 if health.get("status") == "ok" else 1
+        listing = _json(await client.get("/api/plugins"))
+    rows = [("plugin", "state", "calls", "errors", "timeouts", "p50 us", "p99 us", "memory KB", "last error")]
+    for p in listing.get("plugins", []):
+        rows.append((p["name"], p["state"], p["calls"], p["errors"], p["timeouts"], _num(p.get("p50_us")),
+                     _num(p.get("p99_us")), _num((p.get("memory_bytes") or 0) / 1024), p.get("last_error") or ""))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)) + "  " + str(r[-1]))
+    for file, error in (listing.get("load_errors") or {}).items():
+        print(f"not loaded: {error}")
+    _switches(listing)
+    return 0 if health.get("status") == "ok" else 1
+
+
+def _switches(listing: dict) -> None:
+    """Who paused (or resumed) and who switched each plugin, when and why: kept across restarts."""
+    def said(s: dict) -> str:
+        return f" by {s.get('by')} at {when(s['at'])}" + (f": {s['reason']}" if s.get("reason") else "")
+
+    pause = listing.get("pause") or {}
+    if pause.get("at") is not None:
+        print(("paused" if pause.get("paused") else "resumed") + said(pause))
+    for p in listing.get("plugins", []):
+        if (p.get("switched") or {}).get("at") is not None:
+            print(f"{p['name']}: switched {'on' if p['switched'].get('enabled') else 'off'}" + said(p["switched"]))
+
+
+def _json(response: httpx.Response) -> dict:
+    """The answer's JSON object ({} if it has none)."""
+    try:
+        value = response.json()
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _num(v) -> str:
+    return "-" if v is None else f"{v:.0f}"
+
+
+# -- the parser -------------------------------------------------------------------------------
+
+def _common_options() -> argparse.ArgumentParser:
+    """--config and --log-format, for the main parser and every subcommand's, so they may be
+    typed before or after the subcommand. SUPPRESS: an option not typed sets nothing, so a
+    subcommand's parser never overwrites what was typed before it. The defaults are filled in
+    after parsing: the parsers share these option objects, so a default set on one is set on all."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                        help=f"the configuration file (default: ./{DEFAULT_CONFIG})")
+    common.add_argument("--log-format", choices=("text", "kv"), default=argparse.SUPPRESS,
+                        help="plain text (the default) or key=value lines")
+    return common
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    common = _common_options()
+    p = argparse.ArgumentParser(prog="moonhook", description="TradingView alerts through Lua strategies to MT5.",
+                                parents=[common])
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", parents=[common], help="start the engine and the webhook server")
+    init = sub.add_parser("init", parents=[common], help="write a moonhook.toml with fresh secrets, and scripts/")
+    init.add_argument("folder", nargs="?", type=Path, default=Path("."))
+    check = sub.add_parser("check", parents=[common], help="try scripts the way the engine loads them")
+    check.add_argument("files", nargs="+", type=Path)
+    send = sub.add_parser("send", parents=[common], help="send a test alert to the running engine")
+    send.add_argument("alert", help=f'a webhook body, e.g. "{TRY_ALERT}"')
+    send.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the outcome")
+    sub.add_parser("status", parents=[common], help="the running engine's health and plugin statistics")
+    options = p.parse_args(argv)
+    for name, default in (("config", DEFAULT_CONFIG), ("log_format", "text")):
+        if not hasattr(options, name):
+            setattr(options, name, default)
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+    # check prints its findings; the engine's own warnings about the same would repeat them
+    setup_logging(a.log_format, logging.ERROR if a.command == "check" else logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # send and status print their own answers
+    try:
+        if a.command == "init":
+            print(describe(init_project(a.folder)))
+            return 0
+        settings = _settings(a.config)
+    except (SettingsError, FileExistsError) as e:
+        print(f"moonhook: {e}", file=sys.stderr)
+        return 2
+    if a.command == "run":
+        return trio.run(_run, settings, a.config)
+    if a.command == "check":
+        findings = trio.run(check_files, a.files, settings.engine)
+        for finding in findings:
+            print(finding)
+        return 1 if any(f.level == "error" for f in findings) else 0
+    if a.command == "send":
+        return trio.run(_send, settings, a.alert, a.wait)
+    if a.command == "status":
+        return trio.run(_status, settings)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,379 @@
+"""Admin commands from Telegram: what each does to the engine, and the short answer it gets.
+
+``await Commands(engine, admins, command_chats=groups).handle(update)`` takes one update (from
+getUpdates or the webhook) and returns the replies to send; sending them is the caller's
+(``updates.send_reply``). Only admins (user ids) are obeyed, in their private chat with the bot
+or in a listed group (access.py); anyone else gets nothing and the attempt is logged. A
+command queued while moonhook was down (older than ``max_age``) is refused rather than run
+late, and ``/close`` never acts at once: it shows what it would close and acts on a button
+press, or on the same command sent again after the question, by the admin who asked, within
+``confirm_seconds`` (confirm.py).
+
+Answers are HTML (parse_mode HTML), tables in ``<pre>`` at most about 32 characters wide so a
+phone shows them without wrapping; every engine or user text in them is escaped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Callable, Iterable
+
+import trio
+
+from engine.domain.alerts import AlertError
+from engine.core.run import Run
+from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
+from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
+from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS
+from engine.interfaces.telegram.tables import ago as _ago, count as _count, cut as _cut, duration as _duration, escape as _e
+from engine.interfaces.telegram.tables import micros as _micros, number as _number, position_table as _position_table
+
+log = logging.getLogger("moonhook.telegram")
+
+PLUGIN = "telegram"          # the orders' plugin: what the ledger and on_order hooks see
+# on_order runs in every plugin except the one named ``origin`` (the order's author). No plugin
+# can be named this (names are a letter, then letters, digits, _ or -): all of them see it.
+ORIGIN = "telegram:/close"
+_SEEN = 512                  # (chat, message id) remembered: a message seen twice runs once
+_NOT_HERE = "Commands are not taken in this chat: write to me privately."
+
+HELP = (("/status", "engine, broker, account"), ("/plugins", "plugins and their stats"),
+        ("/enable NAME", "switch a plugin on"), ("/disable NAME", "switch a plugin off"),
+        ("/pause", "journal alerts, execute none"), ("/resume", "execute new alerts again"),
+        ("/positions", "open positions"), ("/close SYMBOL", "close a symbol (asks first)"),
+        ("/close all", "close everything (asks first)"), ("/help", "this list"))
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer. ``text`` is HTML ("" when only the button press is answered); with
+    ``edit_message_id`` it replaces that message's text (and its buttons) instead of being
+    sent; ``callback_query_id`` is a button press to answer with ``callback_text``.
+    ``on_sent``, when set, is given Telegram's answer (the Message) once the text is sent."""
+
+    chat_id: int | str
+    text: str
+    reply_markup: dict | None = None
+    edit_message_id: int | None = None
+    callback_query_id: str | None = None
+    callback_text: str | None = None
+    on_sent: Callable[[Any], None] | None = field(default=None, compare=False, repr=False)
+
+
+class Commands:
+    """Obeys the ``admins`` (user ids) in their private chats and in the ``command_chats``
+    (groups); ids are compared as text. ``clock`` is wall time, as Telegram's message dates are."""
+
+    def __init__(self, engine: Any, admins: Iterable[int | str], *, command_chats: Iterable[int | str] = (),
+                 confirm_seconds: float = 30.0, max_age: float = 120.0, clock: Callable[[], float] = time.time):
+        self._engine = engine
+        self._access = Access(admins, command_chats)
+        self._confirm = confirm_seconds
+        self._max_age = max_age
+        self._clock = clock
+        self._questions = Questions(confirm_seconds, clock)
+        self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
+
+    async def handle(self, update: dict) -> list[Reply]:
+        """One getUpdates/webhook update -> the replies to send ([]: nothing to say).
+        Anything malformed or not for us (edited messages, plain text) is ignored."""
+        if not isinstance(update, dict):
+            return []
+        if "message" in update:
+            return await self._message(_dict(update.get("message")))
+        if "callback_query" in update:
+            return await self._press(_dict(update.get("callback_query")))
+        return []
+
+    # -- messages ---------------------------------------------------------------------------
+
+    async def _message(self, message: dict) -> list[Reply]:
+        chat = _dict(message.get("chat"))
+        chat_id, text = chat.get("id"), message.get("text")
+        if not _is_id(chat_id) or not isinstance(text, str):
+            return []
+        name, arg = _parse(text)
+        if name is None:
+            return []
+        shown = _loggable(text)
+        verdict, user = self._access.check(chat, message.get("from"), message.get("sender_chat"))
+        if verdict == STRANGER:
+            log.warning("telegram: %s from chat %s (%s) ignored: not an admin", shown, chat_id,
+                        _who(message.get("from"), message.get("sender_chat")))
+            return []
+        if self._seen_before(chat_id, message.get("message_id")):
+            return []
+        if verdict != ALLOWED:
+            log.warning("telegram: %s from admin %s ignored: commands are not taken in chat %s (not in "
+                        "telegram.command_chats)", shown, user, chat_id)
+            return [Reply(chat_id, _NOT_HERE)]
+        date = message.get("date")
+        if not _is_number(date):
+            return []
+        age = self._clock() - date
+        if age > self._max_age:
+            log.warning("telegram: %s from chat %s refused: sent %s ago", shown, chat_id, _ago(age))
+            return [Reply(chat_id, f"Ignored <code>{_e(text.strip()[:64])}</code>: sent {_ago(age)} ago, while "
+                                   f"moonhook was not listening. Commands older than {_ago(self._max_age)} are not "
+                                   "obeyed; send it again if you still mean it.")]
+        log.info("telegram: chat %s (%s): %s", chat_id, _who(message.get("from")), shown)
+        try:
+            return [await self._run(name, arg, chat_id, user, date)]
+        except Exception as e:
+            log.exception("telegram: %s failed", shown)
+            return [Reply(chat_id, f"/{_e(name)} failed: {_e(type(e).__name__)}: {_e(str(e)[:200])}")]
+
+    def _seen_before(self, chat_id: int | str, message_id: Any) -> bool:
+        """True for a message already handled: the same one through a second bot in a group."""
+        if not _is_int(message_id):
+            return False
+        key = (str(chat_id), message_id)
+        if key in self._seen:
+            return True
+        self._seen[key] = None
+        while len(self._seen) > _SEEN:
+            self._seen.popitem(last=False)
+        return False
+
+    async def _run(self, name: str, arg: str, chat_id: int | str, user: int, date: float) -> Reply:
+        engine = self._engine
+        if name == "status":
+            return Reply(chat_id, await self._status())
+        if name == "plugins":
+            return Reply(chat_id, self._plugins())
+        if name in ("enable", "disable"):
+            if not arg:
+                return Reply(chat_id, f"Usage: /{name} NAME (/plugins lists them)")
+            try:
+                plugin = engine.set_enabled(arg, name == "enable", by=f"telegram:{user}")
+            except KeyError:
+                return Reply(chat_id, f"No plugin {_e(arg)}; /plugins lists them.")
+            return Reply(chat_id, f"Plugin <b>{_e(plugin.name)}</b> {name}d.")
+        if name == "pause":
+            if engine.paused:
+                return Reply(chat_id, "Already paused. /resume to execute alerts again.")
+            engine.pause(by=f"telegram:{user}")
+            return Reply(chat_id, "⏸ <b>Paused</b>: alerts are journaled, not executed. /resume to go on.")
+        if name == "resume":
+            if not engine.paused:
+                return Reply(chat_id, "Not paused: alerts are being executed.")
+            await engine.resume(by=f"telegram:{user}")
+            return Reply(chat_id, "▶️ <b>Resumed</b>: new alerts are executed. Those received while paused "
+                                  "are not (they stay journaled as paused).")
+        if name == "positions":
+            return Reply(chat_id, await self._positions())
+        if name == "close":
+            return await self._close(chat_id, user, arg, date)
+        if name in ("help", "start"):  # plain lines: a phone wraps them, and makes each /command a link
+            return Reply(chat_id, "<b>moonhook commands</b>\n" + "\n".join(f"{c} – {_e(what)}" for c, what in HELP))
+        return Reply(chat_id, f"Unknown command /{_e(name[:32])}. /help lists them.")
+
+    async def _status(self) -> str:
+        engine = self._engine
+        plugins = list(engine.plugins)
+        broker = engine.broker
+        rows = [("uptime", _duration(engine.clock() - engine.started)),
+                ("plugins", f"{sum(p.enabled for p in plugins)}/{len(plugins)} enabled"),
+                ("broker", f"{broker.name} {'connected' if broker.connected else 'DISCONNECTED'}")]
+        try:
+            account = await broker.account()
+            currency = account.get("currency") or ""
+            rows += [(k, f"{account[k]:.2f} {currency}") for k in ("balance", "equity")]
+        except Exception as e:
+            rows.append(("account", f"unavailable ({type(e).__name__})"))
+        try:
+            rows.append(("positions", str(len(await broker.positions()))))
+        except Exception as e:
+            rows.append(("positions", f"unavailable ({type(e).__name__})"))
+        unfinished = await trio.to_thread.run_sync(engine.journal.unfinished)
+        rows.append(("alerts", f"{len(unfinished)} in progress"))
+        state = "⏸ <b>paused</b> (alerts journaled, not executed)" if engine.paused else "▶️ <b>running</b>"
+        return f"moonhook {state}\n<pre>" + "\n".join(f"{k:<9} {_e(v)}" for k, v in rows) + "</pre>"
+
+    def _plugins(self) -> str:
+        engine = self._engine
+        rows = [p.to_plain() for p in engine.plugins]
+        served = {row["file"] for row in rows}
+        rows += [{"name": file.rsplit(".", 1)[0], "file": file, "state": "failed", "last_error": error}
+                 for file, error in sorted(engine.load_errors.items()) if file not in served]
+        rows += [{"name": file.rsplit(".", 1)[0], "file": file, "state": "loading"}
+                 for file in sorted(engine.lifecycle.loading) if file not in served and file not in engine.load_errors]
+        if not rows:
+            return "No plugins: put .lua scripts in the scripts folder."
+        states = {"active": "on", "disabled": "off", "failed": "fail", "loading": "load"}
+        lines = [f"{'plugin':<11} {'st':<4} {'calls':>5} {'err':>3} {'p50':>5}"]
+        notes = []
+        for row in rows[:_MAX_ROWS]:
+            errors = (row.get("errors") or 0) + (row.get("timeouts") or 0)
+            lines.append(f"{_cut(row['name'], 11):<11} {states.get(row['state'], row['state'][:4]):<4} "
+                         f"{_count(row.get('calls')):>5} {_count(errors):>3} {_micros(row.get('p50_us')):>5}")
+            if row.get("disabled_by") and row["state"] == "disabled":
+                notes.append(f"{row['name']}: disabled by {row['disabled_by']}")
+            if row.get("last_error") and row["state"] == "failed":
+                notes.append(f"{row['name']}: {_cut(str(row['last_error']), 120)}")
+        if len(rows) > _MAX_ROWS:
+            lines.append(f"… and {len(rows) - _MAX_ROWS} more")
+        text = "<pre>" + _e("\n".join(lines)) + "</pre>"
+        return text + "".join(f"\n• {_e(n)}" for n in notes[:10])
+
+    async def _positions(self) -> str:
+        positions = await self._engine.broker.positions()
+        if not positions:
+            return "No open positions."
+        total = sum(p.get("profit") or 0.0 for p in positions)
+        return (f"<b>{len(positions)} open position{'s' * (len(positions) != 1)}</b>, profit {total:+.2f}\n"
+                + _position_table(positions))
+
+    # -- /close ----------------------------------------------------------------------------
+
+    async def _close(self, chat_id: int | str, user: int, arg: str, date: float) -> Reply:
+        """/close TARGET: confirms the admin's open question when this is its repeat, or asks."""
+        if not arg:
+            return Reply(chat_id, "Usage: /close SYMBOL or /close all (asks for confirmation first).")
+        if arg.lower() == "all":
+            target = "all"
+        else:
+            try:
+                target = self._engine.symbols.normalize(arg)
+            except AlertError:
+                return Reply(chat_id, f"{_e(arg[:40])} is not a symbol. Usage: /close SYMBOL or /close all.")
+        question = self._questions.repeat(chat_id, user, target, date)  # marked done: nothing awaited yet
+        if question is not None:
+            log.info("telegram: admin %s confirmed /close %s by sending it again", user, target)
+            return Reply(chat_id, await self._execute(question))
+        positions = await self._engine.broker.positions(None if target == "all" else target)
+        if not positions:
+            return Reply(chat_id, "No open positions." if target == "all" else f"Nothing open on {_e(target)}.")
+        token = self._questions.ask(chat_id, user, target, tuple(sorted({p["symbol"] for p in positions})))
+        command = f"/close {'all' if target == 'all' else target}"
+        n = len(positions)
+        text = (f"<b>Close {n} position{'s' * (n != 1)}?</b>\n{_position_table(positions)}\n"
+                f"Press Confirm, or send <code>{_e(command)}</code> again, within {_ago(self._confirm)}.")
+        keyboard = [[{"text": "Confirm close", "callback_data": f"close:{token}"},
+                     {"text": "Cancel", "callback_data": f"cancel:{token}"}]]
+        return Reply(chat_id, text, reply_markup={"inline_keyboard": keyboard},
+                     on_sent=partial(self._questions.sent, token))
+
+    async def _press(self, query: dict) -> list[Reply]:
+        query_id, data = query.get("id"), query.get("data")
+        message = _dict(query.get("message"))
+        chat = _dict(message.get("chat"))
+        chat_id = chat.get("id")
+        if not isinstance(query_id, str) or not isinstance(data, str) or not _is_id(chat_id):
+            return []
+        action, _, token = data.partition(":")
+        verdict, user = self._access.check(chat, query.get("from"))
+        if verdict == STRANGER:
+            log.warning("telegram: button %s from chat %s (%s) ignored: not an admin", _loggable(action),
+                        chat_id, _who(query.get("from")))
+            return []
+        message_id = message.get("message_id") if _is_int(message.get("message_id")) else None
+
+        def answer(short: str, text: str = "") -> list[Reply]:
+            # With text: the question's message shows it instead (its buttons go), or, when
+            # the press does not say which message it was, a new message does.
+            return [Reply(chat_id, text, edit_message_id=message_id if text else None,
+                          callback_query_id=query_id, callback_text=short)]
+
+        if verdict != ALLOWED:
+            log.warning("telegram: button %s from admin %s ignored: commands are not taken in chat %s",
+                        _loggable(action), user, chat_id)
+            return answer("commands are not taken in this chat")
+        if action not in ("close", "cancel"):
+            return answer("unknown button")
+        outcome, question = self._questions.press(token, chat_id, user, action == "close")  # marks it
+        if outcome == UNKNOWN:
+            return answer("expired: send /close again")
+        if outcome == THEIRS:
+            return answer("asked by another admin")
+        if outcome == ANSWERED:
+            return answer({"done": "already done", "cancelled": "already cancelled"}.get(
+                question.state, "expired: send /close again"))
+        if outcome == TIMED_OUT:
+            return answer("expired: send /close again", f"⌛ Not confirmed within {_ago(self._confirm)}: "
+                                                          "nothing closed. Send /close again.")
+        if outcome == CANCELLED:
+            log.info("telegram: admin %s cancelled /close %s", user, question.target)
+            return answer("cancelled", "Cancelled: nothing closed.")
+        log.info("telegram: admin %s confirmed /close %s", user, question.target)
+        try:
+            text = await self._execute(question)
+        except Exception as e:
+            log.exception("telegram: /close %s failed", question.target)
+            text = f"/close failed: {_e(type(e).__name__)}: {_e(str(e)[:200])}. Check /positions."
+        return answer("done", text)
+
+    async def _execute(self, question: Question) -> str:
+        """Closes the question's symbols through the engine: every plugin's on_order sees each
+        order, the ledger records it, and it runs even while the engine is paused."""
+        engine = self._engine
+        still = {p["symbol"] for p in await engine.broker.positions()}
+        lines = []
+        with engine.working(Run(None, "command")):
+            for symbol in question.symbols:
+                if symbol not in still:
+                    lines.append(f"{symbol}: nothing open any more")
+                    continue
+                try:
+                    request = engine.new_request("close", PLUGIN, symbol=symbol, comment="telegram /close")
+                    result = await engine.place(request, origin=ORIGIN)
+                except Exception as e:
+                    log.exception("telegram: closing %s failed", symbol)
+                    lines.append(f"{symbol}: failed: {type(e).__name__}: {str(e)[:120]}")
+                    continue
+                if result.ok:
+                    n = len(result.closed) or 1
+                    lines.append(f"{symbol}: closed {n} position{'s' * (n != 1)}, {_number(result.volume)} lots"
+                                 + (f" at {_number(result.price)}" if result.price is not None else ""))
+                else:
+                    lines.append(f"{symbol}: NOT closed: {result.error}")
+        log.warning("telegram /close %s: %s", question.target, "; ".join(lines))
+        return "<b>/close " + _e(question.target) + "</b>\n" + _e("\n".join(lines))
+
+
+# -- text ------------------------------------------------------------------------------------
+
+
+def _parse(text: str) -> tuple[str | None, str]:
+    """("close", "EURUSD") from "/close@my_bot EURUSD"; (None, "") for what is not a command."""
+    words = text.split(None, 1)
+    name = words[0][1:].split("@", 1)[0].lower() if words and words[0].startswith("/") else ""
+    if not name.replace("_", "").isalnum():
+        return None, ""
+    return name, " ".join(words[1].split()) if len(words) > 1 else ""
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:  # a date: NaN, inf and absurd numbers are not
+    return (_is_int(value) or isinstance(value, float)) and abs(value) < 1e13
+
+
+def _is_id(value: Any) -> bool:
+    return _is_int(value) or (isinstance(value, str) and 0 < len(value) <= 64)
+
+
+def _who(user: Any, sender_chat: Any = None) -> str:
+    """Who sent it, for the log: "user 42 @name", or the chat it was sent on behalf of."""
+    if sender_chat is not None:
+        return f"on behalf of chat {_loggable(str(_dict(sender_chat).get('id')))}"
+    user = _dict(user)
+    uid, name = user.get("id"), user.get("username")
+    who = f"user {uid}" if _is_int(uid) else "unknown user"
+    return who + (" (a bot)" if user.get("is_bot") is True else "") + (
+        f" @{_loggable(name)}" if isinstance(name, str) else "")
+
+
+def _loggable(text: str) -> str:
+    """One line of at most 64 characters: what a stranger typed cannot forge log lines."""
+    return _cut(" ".join(text.split()), 64)

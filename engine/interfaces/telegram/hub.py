@@ -1,0 +1,103 @@
+"""Telegram for one engine: the bots, the courier that delivers the outbox through them, and
+the admin commands they receive, by long polling or, with ``telegram.webhook_url``, by
+Telegram calling the engine's web server.
+
+Everything runs in the hub's own nursery, inside the engine's; ``stop`` lets the sends in
+flight finish so that what Telegram accepted is marked, then cancels the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import trio
+
+from engine.adapters.storage.offsets import UpdateOffsets
+from engine.interfaces.telegram.commands import Commands, Reply
+from engine.domain.config.telegram import TelegramConfig
+from engine.adapters.notify.courier import Courier
+from engine.adapters.notify.bot import Bot, RetryAfter, TelegramError, escape
+from engine.interfaces.telegram.updates import ALLOWED_UPDATES, poll_updates, send_reply
+
+if TYPE_CHECKING:
+    from engine.core.engine import Engine
+
+log = logging.getLogger("moonhook.telegram")
+
+
+
+class TelegramHub:
+    def __init__(self, engine: "Engine", config: TelegramConfig, http: httpx.AsyncClient):
+        self.config = config
+        self.bots = {b.id: Bot(b, http, config.api_url) for b in config.bots}
+        self.courier = Courier(config, engine.database, self.bots.values())
+        self.commands = Commands(engine, config.admins, command_chats=config.command_chats,
+                                 max_age=config.command_max_age, clock=engine.clock)
+        self._offsets = UpdateOffsets(engine.database)
+        self._scope = trio.CancelScope()
+
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Delivers and listens until ``stop``; started once the courier has queued what was due."""
+        with self._scope:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.courier.run)
+                for bot in self.bots.values():
+                    if self.config.webhook_url:
+                        nursery.start_soon(self._set_webhook, bot)
+                    else:
+                        nursery.start_soon(partial(poll_updates, bot.client, self._offsets, bot.id,
+                                                   partial(self._handle, bot)), name=f"telegram {bot.id} updates")
+                task_status.started()
+
+    async def stop(self, timeout: float = 2.0) -> None:
+        await self.courier.stop(timeout)
+        self._scope.cancel()
+
+    async def dispatch(self, bot_id: str, update: dict[str, Any]) -> bool:
+        """An update Telegram posted to the webhook; False if no configured bot has this id."""
+        bot = self.bots.get(bot_id)
+        if bot is None:
+            return False
+        await self._handle(bot, update)
+        return True
+
+    async def alarm(self, text: str) -> None:
+        """Sends ``text`` at once to every chat that wants "admin" events, bypassing the outbox:
+        for what must be told when the database cannot be written (a full disk). Best effort,
+        once: what fails is logged, not retried."""
+        for bot in self.bots.values():
+            for chat in bot.config.chats:
+                if "admin" in chat.events:
+                    await self._reply(bot, Reply(chat.id, escape(text, self.config.parse_mode)))
+
+    async def _handle(self, bot: Bot, update: dict[str, Any]) -> None:
+        for reply in await self.commands.handle(update):
+            await self._reply(bot, reply)
+
+    async def _reply(self, bot: Bot, reply: Reply) -> None:
+        """Answers at once, within the bot's limits; an answer lost to an outage is not kept
+        (whoever asked will ask again), but a 429 is waited out."""
+        for _ in range(3):
+            await bot.limits.acquire(reply.chat_id)
+            try:
+                await send_reply(bot.client, reply)
+                return
+            except RetryAfter as e:
+                bot.limits.pause(e.seconds)
+                reply = replace(reply, callback_query_id=None)  # answered, or too late to be
+            except TelegramError as e:
+                log.warning("could not answer chat %s: %s", reply.chat_id, e)
+                return
+
+    async def _set_webhook(self, bot: Bot) -> None:
+        url = f"{self.config.webhook_url}/telegram/{bot.id}"
+        try:
+            await bot.client.call("setWebhook", url=url, secret_token=self.config.webhook_secret,
+                                  allowed_updates=ALLOWED_UPDATES)
+            log.info("telegram %s: updates arrive at %s", bot.client.name, url)
+        except TelegramError as e:
+            log.error("telegram %s: could not set the webhook to %s: %s", bot.client.name, url, e)

@@ -1,0 +1,12 @@
+"""The web side: TradingView's webhook, /health and the JSON API, served by Hypercorn under Trio."""
+
+from engine.interfaces.web.app import create_app, redacted
+from engine.interfaces.web.clients import Gate, client_address
+from engine.interfaces.web.connection import App, ShieldedHTTPConnection
+from engine.interfaces.web.health import health
+from engine.interfaces.web.serve import hypercorn_config, serve
+from engine.interfaces.web.tokens import bearer, same
+from engine.interfaces.web.webhook import Refused, Webhook, pop_secret
+
+__all__ = ["App", "Gate", "Refused", "Webhook", "bearer", "client_address", "create_app", "health", "hypercorn_config",
+           "pop_secret", "redacted", "same", "serve", "ShieldedHTTPConnection"]

@@ -1,0 +1,25 @@
+"""``GET /metrics``: the engine's Prometheus metrics in the text format, behind the API's
+bearer token (Prometheus sends it with ``authorization: {credentials: <api_token>}``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST
+from quart import Blueprint, request
+
+from engine.domain.config import ServerConfig
+from engine.interfaces.web.tokens import refusal
+
+
+def metrics_blueprint(engine: Any, server: ServerConfig) -> Blueprint:
+    bp = Blueprint("metrics", __name__)
+
+    @bp.get("/metrics")
+    async def metrics():
+        refused = refusal(server.api_token, request.headers.get("Authorization"))
+        if refused is not None:
+            return refused
+        return await engine.metrics.render(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
+
+    return bp

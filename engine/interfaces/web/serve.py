@@ -1,0 +1,61 @@
+"""``serve``: Hypercorn serving the application in the caller's nursery, until ``shutdown``."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from urllib.parse import urlsplit
+
+import hypercorn.trio
+import trio
+from hypercorn.config import Config
+
+from engine.domain.config import ServerConfig
+from engine.interfaces.web import capacity
+
+log = logging.getLogger("moonhook.web")
+
+GRACEFUL_TIMEOUT = 3.0  # seconds requests in flight get once shutdown is set
+KEEP_ALIVE_TIMEOUT = 5.0  # seconds a connection may wait for its (next) request head, from its start
+READ_TIMEOUT = 30.0  # seconds a peer may send nothing at all before its connection is dropped
+
+
+def hypercorn_config(server: ServerConfig) -> Config:
+    config = Config()
+    host = f"[{server.host}]" if ":" in server.host and not server.host.startswith("[") else server.host
+    config.bind = [f"{host}:{server.port}"]
+    config.accesslog = None  # an access log would name /webhook/<secret>
+    config.errorlog = logging.getLogger("moonhook.web.server")
+    config.graceful_timeout = GRACEFUL_TIMEOUT
+    # A stranger's socket lives a few seconds: the head within the keep-alive timer, the body
+    # within the webhook's BODY_TIMEOUT (Quart's routes too), silence at most READ_TIMEOUT.
+    config.keep_alive_timeout = KEEP_ALIVE_TIMEOUT
+    config.read_timeout = READ_TIMEOUT
+    config.connection_limiter = trio.CapacityLimiter(server.max_connections)  # see capacity.py
+    config.include_server_header = False
+    return config
+
+
+def bound_port(binds: list[str]) -> int | None:
+    for bind in binds:
+        try:
+            port = urlsplit(bind).port
+        except ValueError:
+            continue
+        if port:
+            return port
+    return None
+
+
+async def serve(app, server: ServerConfig, shutdown: trio.Event, *,
+                task_status: trio.TaskStatus = trio.TASK_STATUS_IGNORED) -> None:
+    """Serves ``app`` on server.host:server.port (0: any free port) until ``shutdown`` is set;
+    ``task_status`` gets the port bound: ``port = await nursery.start(serve, app, server, ev)``
+    (``nursery.start`` passes no keyword arguments: ``shutdown`` is positional, or use
+    ``partial(serve, app, server, shutdown=ev)``)."""
+    config = hypercorn_config(server)
+    capacity.install()
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(partial(hypercorn.trio.serve, app, config, shutdown_trigger=shutdown.wait))
+        log.info("listening on %s", ", ".join(binds))
+        task_status.started(bound_port(binds))
