@@ -4,8 +4,8 @@ package (or mt5linux), held by a worker process of its own (``link.py``).
 Never twice: each send is written down with its tag before it goes (``book.py``); a send
 whose answer was lost (a timeout, a worker that died or hung) is unknown, never failed,
 until the tag is found at the broker or shown absent (``history.py``); a client id asked
-again answers its first result. The connection is watched: lost, it is told (a Connection
-event) and found again with backoff, the worker restarted if need be.
+again answers its first result. The connection is watched (``session.py``): lost, it is told
+(a Connection event) and found again with backoff, the worker restarted if need be.
 """
 
 from __future__ import annotations
@@ -20,22 +20,19 @@ import trio
 
 from engine.adapters.storage import Database
 from engine.adapters.brokers.base import Broker
-from engine.domain.orders import BrokerError, Connection, OrderRequest, OrderResult
+from engine.domain.orders import BrokerError, OrderRequest, OrderResult
 from engine.domain.rules import Refused, side_of, ticket_of
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
 from engine.adapters.brokers.mt5.history import History
-from engine.adapters.brokers.mt5.link import LinkLost, TerminalLink
+from engine.adapters.brokers.mt5.link import TerminalLink
 from engine.adapters.brokers.mt5.orders import check_stops, deal_request, fillings, normalise_volume, pending_request, tag_for
+from engine.adapters.brokers.mt5.session import Session, Unknown
 
 log = logging.getLogger("moonhook.mt5")
 
 ENGINE = "engine"
-
-
-class Unknown(Exception):
-    """A send whose outcome cannot be known now (MetaTrader cannot be reached)."""
 
 
 class MT5Broker(Broker):
@@ -49,111 +46,58 @@ class MT5Broker(Broker):
         self.history = History(self)
         self._database = database
         self._link = TerminalLink(config.module, config.host, config.port, config.timeout)
-        self._connected = False
-        self._lost_event = trio.Event()
-        self._up = trio.Event()  # set while connected
-        self.state = "not started"
+        self._session = Session(self._link, config, self._emit)
         self._infos: dict[str, dict[str, Any]] = {}
 
     # -- connection ------------------------------------------------------------------------
 
     @property
     def connected(self) -> bool:
-        return self._connected
+        return self._session.connected
+
+    @property
+    def state(self) -> str:
+        return self._session.state
 
     async def start(self) -> None:
         """Connects once; if MetaTrader cannot be reached, ``run`` goes on trying."""
         try:
             await self._connect()
         except BrokerError as e:
-            self.state = f"disconnected: {e}"
             log.error("MetaTrader 5: %s; trying again in the background", e)
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Reconciles what was left unknown, then polls deals and watches the connection."""
-        if self._connected:
+        if self.connected:
             await self._reconcile()
         task_status.started()
         wait = 1.0
         while True:
-            if not self._connected:
+            if not self.connected:
                 try:
                     await self._connect()
                     await self._reconcile()
                     wait = 1.0
                 except BrokerError as e:
-                    self.state = f"disconnected: {e}"
                     log.warning("MetaTrader 5: %s; trying again in %.0f s", e, wait)
                     await trio.sleep(wait)
                     wait = min(wait * 2, 60.0)
                     continue
-            with trio.move_on_after(self.config.poll_seconds):
-                await self._lost_event.wait()
-            if self._connected:
+            await self._session.wait_lost(self.config.poll_seconds)
+            if self.connected:
                 await self._poll()
 
     async def stop(self) -> None:
-        if self._connected:
-            try:
-                await self._link.call("shutdown", deadline=2.0)
-            except (LinkLost, RuntimeError):
-                pass
-        self._connected = False
-        await self._link.aclose()
+        await self._session.close()
 
     async def _connect(self) -> None:
-        cfg = self.config
-        try:
-            await self._link.start()
-            credentials = {k: v for k, v in (("login", cfg.login), ("password", cfg.password),
-                                             ("server", cfg.server)) if v is not None}
-            args = [cfg.path] if cfg.path else []
-            ok, error = await self._link.call("initialize", *args, deadline=cfg.init_timeout,
-                                              timeout=int(cfg.init_timeout * 1000), **credentials)
-            if not ok:
-                raise BrokerError(f"initialize failed: {c.describe_last_error(error)}")
-            account, error = await self._link.call("account_info")
-            if not account:
-                raise BrokerError(f"no account: {c.describe_last_error(error)}")
-        except (LinkLost, RuntimeError) as e:
-            await self._link.kill()
-            raise BrokerError(str(e)) from None
-        except BrokerError:
-            await self._link.kill()
-            raise
-        was = self.state
-        self._connected, self._lost_event = True, trio.Event()
-        self._up.set()
-        self._infos.clear()
-        self.state = f"connected: account {account.get('login')} on {account.get('server')}"
-        log.info("MetaTrader 5 %s", self.state)
-        if was.startswith("disconnected") or was.startswith("lost"):
-            self._emit(Connection(True, self.state))
-
-    def _lost(self, detail: str) -> None:
-        if self._connected:
-            self._connected, self._up = False, trio.Event()
-            self.state = f"lost: {detail}"
-            log.error("MetaTrader 5 connection lost: %s", detail)
-            self._emit(Connection(False, detail))
-            self._lost_event.set()
+        await self._session.connect()
+        self._infos.clear()  # the login may be another account, at another server
 
     async def query(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any:
         """``fn`` in the worker: its value, or None with the failure logged. Raises Unknown if
         MetaTrader cannot be reached (the connection is then marked lost)."""
-        if not self._connected:
-            raise Unknown(f"MetaTrader 5 is not connected ({self.state})")
-        try:
-            value, error = await self._link.call(fn, *args, deadline=deadline, **kwargs)
-        except LinkLost as e:
-            self._lost(str(e))
-            raise Unknown(str(e)) from None
-        if error and error[0] in c.IPC_ERRORS:
-            self._lost(c.describe_last_error(error))
-            raise Unknown(c.describe_last_error(error))
-        if error and error[0] != 1:
-            log.debug("MetaTrader 5 %s: %s", fn, c.describe_last_error(error))
-        return value
+        return await self._session.call(fn, *args, deadline=deadline, **kwargs)
 
     async def write(self, fn: Callable[..., Any], *args: Any) -> Any:
         """A write to the book, in the engine's turn (see ``Database.writable``)."""
@@ -347,9 +291,7 @@ class MT5Broker(Broker):
                 await self.write(self.book.settle, tag, "unknown")
                 # the worker is restarted and the terminal linked again in the background; the
                 # order is then looked for, and the alert gets its real outcome
-                with trio.move_on_after(self.config.timeout):
-                    await self._up.wait()
-                if not self._connected:
+                if not await self._session.wait_up(self.config.timeout):
                     raise
                 return await self.history.resolve(self.book.send(tag))
             if answer is None:  # refused by the terminal before it reached the trade server
@@ -370,7 +312,7 @@ class MT5Broker(Broker):
                 request = {**request, "price": await fresh(request)}
                 continue
             if code == c.CONNECTION:
-                self._lost(c.describe_retcode(code))
+                self._session.lose(c.describe_retcode(code))
             return await self.settle(tag, OrderResult.refused(c.describe_retcode(code, answer.get("comment"))))
 
     async def settle(self, tag: str, result: OrderResult) -> OrderResult:

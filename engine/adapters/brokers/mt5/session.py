@@ -1,0 +1,118 @@
+"""The MT5 broker's session with its terminal: logged in through the worker (``link.py``) or
+lost, and every call made through it.
+
+A call that cannot reach the terminal (the worker hung or died, an IPC error) marks the
+session lost and raises Unknown: what it did cannot be known now. Losing and finding the
+session again is told as a Connection event; finding it again is the broker's loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import trio
+
+from engine.adapters.brokers.mt5 import constants as c
+from engine.adapters.brokers.mt5.link import LinkLost, TerminalLink
+from engine.domain.config.mt5 import MT5Config
+from engine.domain.orders import BrokerError, Connection
+
+log = logging.getLogger("moonhook.mt5")
+
+
+class Unknown(Exception):
+    """A send whose outcome cannot be known now (MetaTrader cannot be reached)."""
+
+
+class Session:
+    def __init__(self, link: TerminalLink, config: MT5Config, tell: Callable[[Connection], None]):
+        self.link = link
+        self.config = config
+        self.connected = False
+        self.state = "not started"  # what /health shows
+        self._tell = tell
+        self._lost = trio.Event()
+        self._up = trio.Event()  # set while connected
+
+    async def connect(self) -> None:
+        """A fresh worker, initialized and logged in. Raises BrokerError (``state`` then says
+        why) if MetaTrader cannot be reached."""
+        try:
+            account = await self._login()
+        except BrokerError as e:
+            await self.link.kill()
+            self.state = f"disconnected: {e}"
+            raise
+        was = self.state
+        self.connected, self._lost = True, trio.Event()
+        self._up.set()
+        self.state = f"connected: account {account.get('login')} on {account.get('server')}"
+        log.info("MetaTrader 5 %s", self.state)
+        if was.startswith("disconnected") or was.startswith("lost"):
+            self._tell(Connection(True, self.state))
+
+    async def _login(self) -> dict[str, Any]:
+        cfg = self.config
+        try:
+            await self.link.start()
+            credentials = {k: v for k, v in (("login", cfg.login), ("password", cfg.password),
+                                             ("server", cfg.server)) if v is not None}
+            args = [cfg.path] if cfg.path else []
+            ok, error = await self.link.call("initialize", *args, deadline=cfg.init_timeout,
+                                             timeout=int(cfg.init_timeout * 1000), **credentials)
+            if not ok:
+                raise BrokerError(f"initialize failed: {c.describe_last_error(error)}")
+            account, error = await self.link.call("account_info")
+            if not account:
+                raise BrokerError(f"no account: {c.describe_last_error(error)}")
+        except (LinkLost, RuntimeError) as e:
+            raise BrokerError(str(e)) from None
+        return account
+
+    def lose(self, detail: str) -> None:
+        """Marks the session lost (told once, however many calls find it so)."""
+        if self.connected:
+            self.connected, self._up = False, trio.Event()
+            self.state = f"lost: {detail}"
+            log.error("MetaTrader 5 connection lost: %s", detail)
+            self._tell(Connection(False, detail))
+            self._lost.set()
+
+    async def call(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any:
+        """``fn`` in the worker: its value, or None with the failure logged. Raises Unknown if
+        MetaTrader cannot be reached (the session is then lost)."""
+        if not self.connected:
+            raise Unknown(f"MetaTrader 5 is not connected ({self.state})")
+        try:
+            value, error = await self.link.call(fn, *args, deadline=deadline, **kwargs)
+        except LinkLost as e:
+            self.lose(str(e))
+            raise Unknown(str(e)) from None
+        if error and error[0] in c.IPC_ERRORS:
+            self.lose(c.describe_last_error(error))
+            raise Unknown(c.describe_last_error(error))
+        if error and error[0] != 1:
+            log.debug("MetaTrader 5 %s: %s", fn, c.describe_last_error(error))
+        return value
+
+    async def wait_lost(self, seconds: float) -> None:
+        """Returns once the session is lost, or after ``seconds``."""
+        with trio.move_on_after(seconds):
+            await self._lost.wait()
+
+    async def wait_up(self, seconds: float) -> bool:
+        """Waits up to ``seconds`` for the session to be found again; whether it is."""
+        with trio.move_on_after(seconds):
+            await self._up.wait()
+        return self.connected
+
+    async def close(self) -> None:
+        """Shuts the terminal down politely if connected, then ends the worker."""
+        if self.connected:
+            try:
+                await self.link.call("shutdown", deadline=2.0)
+            except (LinkLost, RuntimeError):
+                pass
+        self.connected = False
+        await self.link.aclose()
