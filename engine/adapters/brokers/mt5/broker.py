@@ -1,7 +1,7 @@
 """The MetaTrader 5 broker: the engine's orders sent to a terminal through the MetaTrader5
 package (or mt5linux), held by a worker process of its own (``link.py``).
 
-Never twice: each send is written down with its tag before it goes (``book.py``); a send
+Never twice (``send.py``): each send is written down with its tag before it goes; a send
 whose answer was lost (a timeout, a worker that died or hung) is unknown, never failed,
 until the tag is found at the broker or shown absent (``history.py``); a client id asked
 again answers its first result. The connection is watched (``session.py``): lost, it is told
@@ -28,6 +28,7 @@ from engine.domain.config.mt5 import MT5Config
 from engine.adapters.brokers.mt5.history import History
 from engine.adapters.brokers.mt5.link import TerminalLink
 from engine.adapters.brokers.mt5.orders import check_stops, deal_request, fillings, normalise_volume, pending_request, tag_for
+from engine.adapters.brokers.mt5.send import Sender, plain
 from engine.adapters.brokers.mt5.session import Session, Unknown
 
 log = logging.getLogger("moonhook.mt5")
@@ -47,6 +48,7 @@ class MT5Broker(Broker):
         self._database = database
         self._link = TerminalLink(config.module, config.host, config.port, config.timeout)
         self._session = Session(self._link, config, self._emit)
+        self._sender = Sender(self._session, self.book, self.history, self.write, config)
         self._infos: dict[str, dict[str, Any]] = {}
 
     # -- connection ------------------------------------------------------------------------
@@ -193,7 +195,7 @@ class MT5Broker(Broker):
             # not written as the final result: a repeat of this client id looks again
             return OrderResult.refused(f"not done: {e}. Anything sent is looked for at the broker when it is "
                                        "back; nothing is sent again")
-        await self.write(self.book.finish, cid, _plain(result))
+        await self.write(self.book.finish, cid, plain(result))
         if result.ok:
             await self._poll()  # the fill, told at once
         return result
@@ -208,7 +210,8 @@ class MT5Broker(Broker):
         request = deal_request(info["name"], side, volume, price, magic=await self._magic(r), tag=tag_for(
             r.client_id, r.alert_id), deviation=self.config.deviation, filling=fillings(info, False)[0], sl=r.sl,
             tp=r.tp)
-        return await self._send(r, request, fillings(info, False), partial(self._fresh_price, r.symbol, side))
+        return await self._sender.send(r, request, fillings(info, False),
+                                       partial(self._fresh_price, r.symbol, side))
 
     async def _pending(self, r: OrderRequest) -> OrderResult:
         side = side_of(r.side)
@@ -218,7 +221,7 @@ class MT5Broker(Broker):
         check_stops(side, r.price, r.sl, r.tp, info)
         request = pending_request(info["name"], side, r.type, normalise_volume(r.volume, info), r.price,
                                   magic=await self._magic(r), tag=tag_for(r.client_id, r.alert_id), sl=r.sl, tp=r.tp)
-        return await self._send(r, request, [c.FILLING_RETURN])
+        return await self._sender.send(r, request, [c.FILLING_RETURN])
 
     async def _close(self, r: OrderRequest) -> OrderResult:
         if r.ticket is not None:
@@ -228,7 +231,7 @@ class MT5Broker(Broker):
                 return await self._close_position(r, found[0], r.volume)
             if await self.query("orders_get", ticket=ticket):
                 request = {"action": c.ACTION_REMOVE, "order": ticket, "comment": tag_for(r.client_id, r.alert_id)}
-                return await self._send(r, request, [])
+                return await self._sender.send(r, request, [])
             raise Refused(f"ticket {ticket}: no open position or pending order")
         if not r.symbol:
             raise Refused("close: needs a ticket or a symbol")
@@ -251,8 +254,8 @@ class MT5Broker(Broker):
         request = deal_request(p["symbol"], side, volume, tick["ask"] if side == "buy" else tick["bid"],
                                magic=p["magic"], tag=tag_for(r.client_id, r.alert_id, part),
                                deviation=self.config.deviation, filling=fillings(info, False)[0], position=p["ticket"])
-        return await self._send(r, request, fillings(info, False),
-                                partial(self._fresh_price, self.config.from_broker(p["symbol"]), side))
+        return await self._sender.send(r, request, fillings(info, False),
+                                       partial(self._fresh_price, self.config.from_broker(p["symbol"]), side))
 
     async def _modify(self, r: OrderRequest) -> OrderResult:
         ticket, tag = ticket_of(r.ticket), tag_for(r.client_id, r.alert_id)
@@ -268,57 +271,12 @@ class MT5Broker(Broker):
                        "tp": float(o["tp"] if r.tp is None else r.tp), "type_time": c.TIME_GTC}
         else:
             raise Refused(f"ticket {ticket}: no open position or pending order")
-        return await self._send(r, request, [])
-
-    async def _send(self, r: OrderRequest, request: dict[str, Any], fills: list[int],
-                    fresh: Callable[[dict[str, Any]], Any] | None = None) -> OrderResult:
-        """order_send, written down first; retried with a fresh price on a requote and with
-        the next filling type on 10030. Raises Unknown when its outcome cannot be known now."""
-        tag = request["comment"]
-        known = self.book.send(tag)
-        if known is not None and known["state"] == "done":
-            return OrderResult.from_plain(known["result"])
-        if known is not None and known["state"] in ("sending", "unknown"):
-            resolved = await self.history.resolve(known)
-            if resolved.ok:
-                return resolved
-        await self.write(self.book.sending, tag, r.client_id, r.kind, request)
-        tried, attempt = set(), 0
-        while True:
-            try:
-                answer = await self.query("order_send", request)
-            except Unknown:
-                await self.write(self.book.settle, tag, "unknown")
-                # the worker is restarted and the terminal linked again in the background; the
-                # order is then looked for, and the alert gets its real outcome
-                if not await self._session.wait_up(self.config.timeout):
-                    raise
-                return await self.history.resolve(self.book.send(tag))
-            if answer is None:  # refused by the terminal before it reached the trade server
-                return await self.settle(tag, OrderResult.refused("MetaTrader 5 order_send failed"))
-            code = answer["retcode"]
-            if code in c.DONE_CODES:
-                result = OrderResult(ok=True, ticket=answer.get("order") or request.get("position") or request.get(
-                    "order"), price=answer.get("price") or request.get("price"), volume=answer.get("volume"))
-                return await self.settle(tag, result)
-            tried.add(request.get("type_filling"))
-            if code == c.INVALID_FILL and (left := [f for f in fills if f not in tried]):
-                log.warning("%s: filling %s refused; trying %s", tag, c.FILLING_NAMES.get(request["type_filling"]),
-                            c.FILLING_NAMES.get(left[0]))
-                request = {**request, "type_filling": left[0]}
-                continue
-            if code in c.RETRY_WITH_FRESH_PRICE and fresh is not None and attempt < self.config.retries:
-                attempt += 1
-                request = {**request, "price": await fresh(request)}
-                continue
-            if code == c.CONNECTION:
-                self._session.lose(c.describe_retcode(code))
-            return await self.settle(tag, OrderResult.refused(c.describe_retcode(code, answer.get("comment"))))
+        return await self._sender.send(r, request, [])
 
     async def settle(self, tag: str, result: OrderResult) -> OrderResult:
-        """The send tagged ``tag`` is over: written down with its result."""
-        await self.write(self.book.settle, tag, "done" if result.ok else "refused", _plain(result))
-        return result
+        """The send tagged ``tag`` is over: written down with its result (``history.py`` ends
+        the sends it finds or shows absent through this)."""
+        return await self._sender.settle(tag, result)
 
     async def _reconcile(self) -> None:
         """At start and after a reconnection: every send left unknown is resolved; positions
@@ -365,6 +323,3 @@ class MT5Broker(Broker):
     async def _magic(self, r: OrderRequest) -> int:
         return await self.write(self.book.magic, r.plugin or ENGINE)
 
-
-def _plain(result: OrderResult) -> dict[str, Any]:
-    return {k: v for k, v in result.to_plain().items() if k != "duplicate"}

@@ -1,0 +1,85 @@
+"""One MetaTrader request through order_send, at most once, and what its answer means.
+
+The send is written down by its tag before it goes (``book.py``); a tag already done answers
+its result, one left open is looked for at the broker first (``history.py``). A requote or a
+price change is sent again at a fresh price, an unsupported filling type (10030) with the
+next one the symbol allows; any other retcode refuses the request, in MetaTrader's words.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable
+
+from engine.adapters.brokers.mt5 import constants as c
+from engine.adapters.brokers.mt5.book import Book
+from engine.adapters.brokers.mt5.history import History
+from engine.adapters.brokers.mt5.session import Session, Unknown
+from engine.domain.config.mt5 import MT5Config
+from engine.domain.orders import OrderRequest, OrderResult
+
+log = logging.getLogger("moonhook.mt5")
+
+
+class Sender:
+    def __init__(self, session: Session, book: Book, history: History,
+                 write: Callable[..., Awaitable[Any]], config: MT5Config):
+        self._session, self._book, self._history = session, book, history
+        self._write = write  # the broker's: a book write waits for the engine's turn
+        self._config = config
+
+    async def send(self, r: OrderRequest, request: dict[str, Any], fills: list[int],
+                   fresh: Callable[[dict[str, Any]], Awaitable[float]] | None = None) -> OrderResult:
+        """``request`` (tagged in its comment) sent for ``r``; ``fills`` are the filling types
+        to try, ``fresh`` gives the price to send again at after a requote. Raises Unknown
+        when the outcome cannot be known now (MetaTrader is not back within its timeout)."""
+        tag = request["comment"]
+        known = self._book.send(tag)
+        if known is not None and known["state"] == "done":
+            return OrderResult.from_plain(known["result"])
+        if known is not None and known["state"] in ("sending", "unknown"):
+            resolved = await self._history.resolve(known)
+            if resolved.ok:
+                return resolved
+        await self._write(self._book.sending, tag, r.client_id, r.kind, request)
+        tried, attempt = set(), 0
+        while True:
+            try:
+                answer = await self._session.call("order_send", request)
+            except Unknown:
+                await self._write(self._book.settle, tag, "unknown")
+                # the worker is restarted and the terminal linked again in the background; the
+                # order is then looked for, and the alert gets its real outcome
+                if not await self._session.wait_up(self._config.timeout):
+                    raise
+                return await self._history.resolve(self._book.send(tag))
+            if answer is None:  # refused by the terminal before it reached the trade server
+                return await self.settle(tag, OrderResult.refused("MetaTrader 5 order_send failed"))
+            code = answer["retcode"]
+            if code in c.DONE_CODES:
+                result = OrderResult(ok=True, ticket=answer.get("order") or request.get("position") or request.get(
+                    "order"), price=answer.get("price") or request.get("price"), volume=answer.get("volume"))
+                return await self.settle(tag, result)
+            tried.add(request.get("type_filling"))
+            if code == c.INVALID_FILL and (left := [f for f in fills if f not in tried]):
+                log.warning("%s: filling %s refused; trying %s", tag, c.FILLING_NAMES.get(request["type_filling"]),
+                            c.FILLING_NAMES.get(left[0]))
+                request = {**request, "type_filling": left[0]}
+                continue
+            if code in c.RETRY_WITH_FRESH_PRICE and fresh is not None and attempt < self._config.retries:
+                attempt += 1
+                request = {**request, "price": await fresh(request)}
+                continue
+            if code == c.CONNECTION:
+                self._session.lose(c.describe_retcode(code))
+            return await self.settle(tag, OrderResult.refused(c.describe_retcode(code, answer.get("comment"))))
+
+    async def settle(self, tag: str, result: OrderResult) -> OrderResult:
+        """The send tagged ``tag`` is over: written down with its result."""
+        await self._write(self._book.settle, tag, "done" if result.ok else "refused", plain(result))
+        return result
+
+
+def plain(result: OrderResult) -> dict[str, Any]:
+    """``result`` as the book keeps it (a repeat is marked duplicate when it is read back)."""
+    return {k: v for k, v in result.to_plain().items() if k != "duplicate"}
