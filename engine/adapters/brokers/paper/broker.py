@@ -5,7 +5,7 @@ live in the engine's SQLite file, so a restart finds them as they were. A reques
 transaction with the record of its client id: executed once, answered alike ever after.
 Pending orders and stops trigger on the prices ``quote`` records; across a gap a stop fills
 at the worse price, as in a real market. Money is in the account currency, converted from a
-symbol's quote currency at the last mid price of the pair that links them.
+symbol's quote currency at the last mid price of the pair that links them (``market.py``).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from engine.domain.orders import PENDING_TYPES, Closed, Event, Fill, OrderReques
 from engine.domain.rules import Refused, check_stops, is_number, side_of, ticket_of
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
+from engine.adapters.brokers.paper.market import Market
 from engine.adapters.brokers.paper.prices import Prices
 from engine.adapters.brokers.paper.rules import (
     PENDING_CROSSED, STOPS_CROSSED, crossed, lots, pending_fill, price_of, profit_of, stop_hit, stop_of, volume_of,
-    waits_below,
 )
 
 _OPPOSITE = {"buy": "sell", "sell": "buy"}
@@ -46,6 +46,7 @@ class PaperBroker(Broker):
                        [config.balance, config.currency])
             self.currency: str = db.execute("SELECT currency FROM paper_account WHERE id = 1").fetchone()[0]
             self._prices = Prices(db)   # in memory, written with the next trade
+        self._market = Market(self._table, self._prices, config, self.currency)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -61,14 +62,8 @@ class PaperBroker(Broker):
                 spec = self._table.get(p["symbol"])
                 if spec is None:
                     continue
-                floating += self._floating(spec, p)
-                if spec.quote == self.currency:
-                    rate: float | None = 1.0
-                else:
-                    tick_value = self._tick_value(spec)
-                    rate = tick_value / (spec.contract_size * spec.tick_size) if tick_value else None
-                if rate is not None:
-                    margin += p["volume"] * spec.contract_size * p["price_open"] / self.config.leverage * rate
+                floating += self._market.floating(spec, p)
+                margin += self._market.margin(spec, p) or 0.0
         equity = balance + floating
         return {"balance": round(balance, 2), "equity": round(equity, 2), "margin": round(margin, 2),
                 "margin_free": round(equity - margin, 2), "currency": self.currency}
@@ -93,7 +88,7 @@ class PaperBroker(Broker):
         with self._d.lock:
             db = self._d.db
             rows = list(db.query(f"SELECT * FROM paper_positions{where} ORDER BY ticket", args))
-            profits = [self._floating(self._table[p["symbol"]], p) if p["symbol"] in self._table else 0.0
+            profits = [self._market.floating(self._table[p["symbol"]], p) if p["symbol"] in self._table else 0.0
                        for p in rows]
         keys = ("ticket", "symbol", "side", "volume", "price_open", "sl", "tp")
         return [{**{k: p[k] for k in keys}, "profit": profit, "plugin": p["plugin"], "comment": p["comment"],
@@ -117,7 +112,7 @@ class PaperBroker(Broker):
             return
         spec = self._table.get(symbol)
         bid = round(price, spec.digits) if spec else price
-        ask = round(bid + self._spread(spec), spec.digits) if spec else bid
+        ask = round(bid + self._market.spread(spec), spec.digits) if spec else bid
         self._prices.record(symbol, bid, ask, time)
         if spec is None:
             return
@@ -146,7 +141,7 @@ class PaperBroker(Broker):
                 events.append(self._open(db, spec, o, round(fill, spec.digits), "pending", at))
         for p in crossed(db, STOPS_CROSSED, [spec.name, bid, ask]):
             hit = stop_hit(p, bid, ask)
-            if hit is not None and self._tick_value(spec) is not None:   # no rate: cannot book it yet
+            if hit is not None and self._market.tick_value(spec) is not None:   # no rate: cannot book it yet
                 if events is None:
                     return True
                 meta = {"plugin": p["plugin"], "client_id": None, "alert_id": p["alert_id"], "comment": None}
@@ -159,7 +154,7 @@ class PaperBroker(Broker):
         cid = request.client_id
         if not (isinstance(cid, str) and cid):
             return OrderResult.refused(f"client_id: required, got {cid!r}")
-        handler = {"market": self._market, "pending": self._pending, "close": self._close_request,
+        handler = {"market": self._market_order, "pending": self._pending_order, "close": self._close_request,
                    "modify": self._modify}.get(request.kind)
         events: list[Event] = []
         await self._d.writable()
@@ -185,21 +180,21 @@ class PaperBroker(Broker):
             self._emit(event)
         return result
 
-    def _market(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
-        spec, side = self._spec(r.symbol), side_of(r.side)
+    def _market_order(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
+        spec, side = self._market.spec(r.symbol), side_of(r.side)
         volume = volume_of(spec, r.volume)
-        bid, ask = self._bid_ask(spec, r.price)
+        bid, ask = self._market.bid_ask(spec, r.price)
         price = ask if side == "buy" else bid
         sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
         check_stops(side, price, sl, tp, "the fill price")
-        self._rate(spec)
+        self._market.rate(spec)
         now = self._clock()
         order = self._new_order(db, r, spec.name, side, "market", price, volume, sl, tp, "filled", now)
         events.append(self._open(db, spec, order, price, "market", now))
         return OrderResult(True, order["ticket"], price, volume)
 
-    def _pending(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
-        spec, side = self._spec(r.symbol), side_of(r.side)
+    def _pending_order(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
+        spec, side = self._market.spec(r.symbol), side_of(r.side)
         if r.type not in PENDING_TYPES:
             raise Refused(f"type: a pending order is limit or stop, got {r.type!r}")
         volume = volume_of(spec, r.volume)
@@ -208,8 +203,8 @@ class PaperBroker(Broker):
         price = price_of(spec, r.price)
         sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
         check_stops(side, price, sl, tp, "the order price")
-        self._check_pending(spec, side, r.type, price)
-        self._rate(spec)
+        self._market.check_pending(spec, side, r.type, price)
+        self._market.rate(spec)
         order = self._new_order(db, r, spec.name, side, r.type, price, volume, sl, tp, "placed", self._clock())
         return OrderResult(True, order["ticket"], price, volume)
 
@@ -225,7 +220,7 @@ class PaperBroker(Broker):
                     raise Refused(f"ticket: no open position or pending order {ticket}")
                 db.execute("UPDATE paper_orders SET state = 'cancelled', done_at = ? WHERE ticket = ?", [now, ticket])
                 return OrderResult(True, ticket, o["price"], o["volume"])
-            spec = self._spec(p["symbol"])
+            spec = self._market.spec(p["symbol"])
             volume = p["volume"] if r.volume is None else volume_of(spec, r.volume)
             left = lots(p["volume"]) - lots(volume)
             if left < 0:
@@ -233,7 +228,7 @@ class PaperBroker(Broker):
             if 0 < left < lots(spec.volume_min):
                 raise Refused(f"volume {volume}: would leave {float(left)} lots of position {ticket}, "
                                f"below {spec.name}'s minimum {spec.volume_min}")
-            bid, ask = self._bid_ask(spec, r.price)
+            bid, ask = self._market.bid_ask(spec, r.price)
             price = bid if p["side"] == "buy" else ask
             events += self._close(db, spec, p, volume, price, "close", meta, now)
             return OrderResult(True, ticket, price, volume, closed=[ticket] if left == 0 else [])
@@ -241,13 +236,13 @@ class PaperBroker(Broker):
             raise Refused("close: give a ticket, or a symbol (and optionally a side)")
         if r.volume is not None:
             raise Refused("volume: a close by symbol closes whole positions; close part of one by its ticket")
-        spec = self._spec(r.symbol)
+        spec = self._market.spec(r.symbol)
         side = side_of(r.side) if r.side is not None else None
         positions = [p for p in db.query("SELECT * FROM paper_positions WHERE symbol = ? ORDER BY ticket", [spec.name])
                      if side is None or p["side"] == side]
         if not positions:
             raise Refused(f"no open {side + ' ' if side else ''}position on {spec.name}")
-        bid, ask = self._bid_ask(spec, r.price)
+        bid, ask = self._market.bid_ask(spec, r.price)
         prices, total = set(), Decimal(0)
         for p in positions:
             price = bid if p["side"] == "buy" else ask
@@ -265,7 +260,7 @@ class PaperBroker(Broker):
         item = p or _row(db, "SELECT * FROM paper_orders WHERE ticket = ? AND state = 'placed'", ticket)
         if item is None:
             raise Refused(f"ticket: no open position or pending order {ticket}")
-        spec = self._spec(item["symbol"])
+        spec = self._market.spec(item["symbol"])
         sl, tp = stop_of(spec, "sl", r.sl, keep=item["sl"]), stop_of(spec, "tp", r.tp, keep=item["tp"])
         if p is not None:
             if r.price is not None:
@@ -279,7 +274,7 @@ class PaperBroker(Broker):
         price = item["price"] if r.price is None else price_of(spec, r.price)
         check_stops(item["side"], price, sl, tp, "the order price")
         if r.price is not None:
-            self._check_pending(spec, item["side"], item["type"], price)
+            self._market.check_pending(spec, item["side"], item["type"], price)
         db.execute("UPDATE paper_orders SET price = ?, sl = ?, tp = ? WHERE ticket = ?", [price, sl, tp, ticket])
         return OrderResult(True, ticket, price, item["volume"])
 
@@ -296,7 +291,7 @@ class PaperBroker(Broker):
         return order
 
     def _open(self, db: Any, spec: SymbolSpec, order: dict[str, Any], price: float, reason: str, at: float) -> Fill:
-        commission = self._commission(order["volume"])
+        commission = self._market.commission(order["volume"])
         _insert(db, "paper_positions", {
             "ticket": order["ticket"], "symbol": spec.name, "side": order["side"], "volume": order["volume"],
             "price_open": price, "sl": order["sl"], "tp": order["tp"], "plugin": order["plugin"],
@@ -310,12 +305,12 @@ class PaperBroker(Broker):
         """Closes ``volume`` of position ``p`` at ``price``: an "out" deal (its order typed by the
         reason: close, sl or tp), and once none is left a Closed with the position's whole volume
         and total profit (gross, as MT5 reports profit; commission is booked on each deal)."""
-        profit = profit_of(spec, self._rate(spec), p, price, volume)
+        profit = profit_of(spec, self._market.rate(spec), p, price, volume)
         side = _OPPOSITE[p["side"]]
         order = self._new_order(db, OrderRequest("close", meta["client_id"], plugin=meta["plugin"],
                                                  alert_id=meta["alert_id"], comment=meta["comment"]),
                                 spec.name, side, reason, price, volume, None, None, "filled", at)
-        commission = self._commission(volume)
+        commission = self._market.commission(volume)
         fill = self._deal(db, Fill(0, order["ticket"], p["ticket"], spec.name, side, volume, price, "out", reason,
                                    at, profit, commission, meta["plugin"], meta["client_id"], meta["alert_id"]))
         left = lots(p["volume"]) - lots(volume)
@@ -337,60 +332,6 @@ class PaperBroker(Broker):
         db.execute("UPDATE paper_account SET balance = round(balance + ?, 2) WHERE id = 1",
                    [fill.profit + fill.commission])
         return replace(fill, deal=deal)
-
-    # -- checks and conversions -------------------------------------------------------------------
-
-    def _spec(self, symbol: Any) -> SymbolSpec:
-        spec = self._table.get(symbol) if isinstance(symbol, str) else None
-        if spec is None:
-            raise Refused(f"unknown symbol {symbol}" if symbol else "symbol: required")
-        return spec
-
-    def _spread(self, spec: SymbolSpec) -> float:
-        return self.config.spreads.get(spec.name, self.config.spread_points) * spec.point
-
-    def _commission(self, volume: float) -> float:
-        return round(-self.config.commission_per_lot * volume, 2) + 0.0   # negative, as MT5 books it
-
-    def _bid_ask(self, spec: SymbolSpec, given: Any) -> tuple[float, float]:
-        """The request's price as the bid (the ask a spread above it), else the last quote."""
-        if given is not None:
-            bid = price_of(spec, given)
-            return bid, round(bid + self._spread(spec), spec.digits)
-        last = self._prices.last(spec.name)
-        if last is None:
-            raise Refused(f"no price for {spec.name}: send the alert's price or a quote first")
-        return last
-
-    def _check_pending(self, spec: SymbolSpec, side: str, type_: str, price: float) -> None:
-        """On its side of the last price, if one is known; at the market is accepted (the engine
-        quotes an alert's price before placing an order at it): the next quote fills it."""
-        quote = self._prices.last(spec.name)
-        if quote is None:
-            return
-        current, name = (quote[1], "ask") if side == "buy" else (quote[0], "bid")
-        below = waits_below(side, type_)
-        if price > current if below else price < current:
-            raise Refused(f"price {price}: a {side} {type_} must be at or {'below' if below else 'above'} "
-                           f"the {name} {current}")
-
-    def _tick_value(self, spec: SymbolSpec) -> float | None:
-        return spec.tick_value(self.currency, self._prices.mid)
-
-    def _rate(self, spec: SymbolSpec) -> float:
-        """The tick value, or a refusal: a position whose profit cannot be booked is not opened."""
-        tick_value = self._tick_value(spec)
-        if tick_value is None:
-            raise Refused(f"no price of {spec.quote}{self.currency} or {self.currency}{spec.quote} to convert "
-                           f"{spec.name}'s {spec.quote} profit to {self.currency}: quote one first")
-        return tick_value
-
-    def _floating(self, spec: SymbolSpec, p: dict[str, Any]) -> float:
-        """At the last price (a buy closes at the bid, a sell at the ask); 0 without a price or rate."""
-        last, tick_value = self._prices.last(spec.name), self._tick_value(spec)
-        if last is None or tick_value is None:
-            return 0.0
-        return profit_of(spec, tick_value, p, last[0] if p["side"] == "buy" else last[1], p["volume"])
 
 
 def _row(db: Any, sql: str, ticket: int) -> dict[str, Any] | None:

@@ -1,0 +1,88 @@
+"""The paper market as a request meets it: the symbols it trades, the bid and ask a request
+gets (its own price as the bid and the spread above it, else the last quote), and what a
+position is worth in the account currency (tick value, floating profit, margin, commission).
+
+Money is converted from a symbol's quote currency at the last mid price of the pair that
+links them; without one, what needs a rate is refused (``Refused``) or left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.adapters.brokers.paper.prices import Prices
+from engine.adapters.brokers.paper.rules import price_of, profit_of, waits_below
+from engine.domain.config.paper import PaperConfig
+from engine.domain.instruments import SymbolSpec
+from engine.domain.rules import Refused
+
+
+class Market:
+    def __init__(self, table: dict[str, SymbolSpec], prices: Prices, config: PaperConfig, currency: str):
+        self._table, self._prices, self._config = table, prices, config
+        self.currency = currency
+
+    def spec(self, symbol: Any) -> SymbolSpec:
+        """The symbol's specification; Refused for one the market does not trade."""
+        spec = self._table.get(symbol) if isinstance(symbol, str) else None
+        if spec is None:
+            raise Refused(f"unknown symbol {symbol}" if symbol else "symbol: required")
+        return spec
+
+    def spread(self, spec: SymbolSpec) -> float:
+        return self._config.spreads.get(spec.name, self._config.spread_points) * spec.point
+
+    def commission(self, volume: float) -> float:
+        return round(-self._config.commission_per_lot * volume, 2) + 0.0   # negative, as MT5 books it
+
+    def bid_ask(self, spec: SymbolSpec, given: Any) -> tuple[float, float]:
+        """The request's price as the bid (the ask a spread above it), else the last quote."""
+        if given is not None:
+            bid = price_of(spec, given)
+            return bid, round(bid + self.spread(spec), spec.digits)
+        last = self._prices.last(spec.name)
+        if last is None:
+            raise Refused(f"no price for {spec.name}: send the alert's price or a quote first")
+        return last
+
+    def check_pending(self, spec: SymbolSpec, side: str, type_: str, price: float) -> None:
+        """On its side of the last price, if one is known; at the market is accepted (the engine
+        quotes an alert's price before placing an order at it): the next quote fills it."""
+        quote = self._prices.last(spec.name)
+        if quote is None:
+            return
+        current, name = (quote[1], "ask") if side == "buy" else (quote[0], "bid")
+        below = waits_below(side, type_)
+        if price > current if below else price < current:
+            raise Refused(f"price {price}: a {side} {type_} must be at or {'below' if below else 'above'} "
+                           f"the {name} {current}")
+
+    def tick_value(self, spec: SymbolSpec) -> float | None:
+        return spec.tick_value(self.currency, self._prices.mid)
+
+    def rate(self, spec: SymbolSpec) -> float:
+        """The tick value, or a refusal: a position whose profit cannot be booked is not opened."""
+        tick_value = self.tick_value(spec)
+        if tick_value is None:
+            raise Refused(f"no price of {spec.quote}{self.currency} or {self.currency}{spec.quote} to convert "
+                           f"{spec.name}'s {spec.quote} profit to {self.currency}: quote one first")
+        return tick_value
+
+    def floating(self, spec: SymbolSpec, p: dict[str, Any]) -> float:
+        """At the last price (a buy closes at the bid, a sell at the ask); 0 without a price or rate."""
+        last, tick_value = self._prices.last(spec.name), self.tick_value(spec)
+        if last is None or tick_value is None:
+            return 0.0
+        return profit_of(spec, tick_value, p, last[0] if p["side"] == "buy" else last[1], p["volume"])
+
+    def margin(self, spec: SymbolSpec, p: dict[str, Any]) -> float | None:
+        """Volume * contract size * open price / leverage, converted at the tick value's rate;
+        None without a rate to convert with."""
+        if spec.quote == self.currency:
+            rate: float | None = 1.0
+        else:
+            tick_value = self.tick_value(spec)
+            rate = tick_value / (spec.contract_size * spec.tick_size) if tick_value else None
+        if rate is None:
+            return None
+        return p["volume"] * spec.contract_size * p["price_open"] / self._config.leverage * rate
