@@ -1,11 +1,12 @@
 """The paper broker: the engine's embedded default, trading on the prices alerts carry.
 
 Its books (account, last prices, orders, positions, deals and the answer to every client id)
-live in the engine's SQLite file, so a restart finds them as they were. A request runs in one
-transaction with the record of its client id: executed once, answered alike ever after.
-Pending orders and stops trigger on the prices ``quote`` records; across a gap a stop fills
-at the worse price, as in a real market. Money is in the account currency, converted from a
-symbol's quote currency at the last mid price of the pair that links them (``market.py``).
+live in the engine's SQLite file (trades are booked by ``books.py``), so a restart finds them
+as they were. A request runs in one transaction with the record of its client id: executed
+once, answered alike ever after. Pending orders and stops trigger on the prices ``quote``
+records; across a gap a stop fills at the worse price, as in a real market. Money is in the
+account currency, converted from a symbol's quote currency at the last mid price of the pair
+that links them (``market.py``).
 """
 
 from __future__ import annotations
@@ -18,17 +19,16 @@ from typing import Any, Callable
 
 from engine.adapters.storage.database import Database
 from engine.adapters.brokers.base import Broker
-from engine.domain.orders import PENDING_TYPES, Closed, Event, Fill, OrderRequest, OrderResult, shallow
+from engine.domain.orders import PENDING_TYPES, Event, OrderRequest, OrderResult, shallow
 from engine.domain.rules import Refused, check_stops, is_number, side_of, ticket_of
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
+from engine.adapters.brokers.paper.books import Books
 from engine.adapters.brokers.paper.market import Market
 from engine.adapters.brokers.paper.prices import Prices
 from engine.adapters.brokers.paper.rules import (
-    PENDING_CROSSED, STOPS_CROSSED, crossed, lots, pending_fill, price_of, profit_of, stop_hit, stop_of, volume_of,
+    PENDING_CROSSED, STOPS_CROSSED, crossed, lots, pending_fill, price_of, stop_hit, stop_of, volume_of,
 )
-
-_OPPOSITE = {"buy": "sell", "sell": "buy"}
 
 
 class PaperBroker(Broker):
@@ -47,6 +47,7 @@ class PaperBroker(Broker):
             self.currency: str = db.execute("SELECT currency FROM paper_account WHERE id = 1").fetchone()[0]
             self._prices = Prices(db)   # in memory, written with the next trade
         self._market = Market(self._table, self._prices, config, self.currency)
+        self._books = Books(self._market)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -138,14 +139,15 @@ class PaperBroker(Broker):
                 if events is None:
                     return True
                 db.execute("UPDATE paper_orders SET state = 'filled', done_at = ? WHERE ticket = ?", [at, o["ticket"]])
-                events.append(self._open(db, spec, o, round(fill, spec.digits), "pending", at))
+                events.append(self._books.open_position(db, spec, o, round(fill, spec.digits), "pending", at))
         for p in crossed(db, STOPS_CROSSED, [spec.name, bid, ask]):
             hit = stop_hit(p, bid, ask)
             if hit is not None and self._market.tick_value(spec) is not None:   # no rate: cannot book it yet
                 if events is None:
                     return True
                 meta = {"plugin": p["plugin"], "client_id": None, "alert_id": p["alert_id"], "comment": None}
-                events += self._close(db, spec, p, p["volume"], round(hit[1], spec.digits), hit[0], meta, at)
+                events += self._books.close_position(db, spec, p, p["volume"], round(hit[1], spec.digits), hit[0],
+                                                     meta, at)
         return bool(events)
 
     # -- requests -------------------------------------------------------------------------------
@@ -189,8 +191,8 @@ class PaperBroker(Broker):
         check_stops(side, price, sl, tp, "the fill price")
         self._market.rate(spec)
         now = self._clock()
-        order = self._new_order(db, r, spec.name, side, "market", price, volume, sl, tp, "filled", now)
-        events.append(self._open(db, spec, order, price, "market", now))
+        order = self._books.new_order(db, r, spec.name, side, "market", price, volume, sl, tp, "filled", now)
+        events.append(self._books.open_position(db, spec, order, price, "market", now))
         return OrderResult(True, order["ticket"], price, volume)
 
     def _pending_order(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
@@ -205,7 +207,8 @@ class PaperBroker(Broker):
         check_stops(side, price, sl, tp, "the order price")
         self._market.check_pending(spec, side, r.type, price)
         self._market.rate(spec)
-        order = self._new_order(db, r, spec.name, side, r.type, price, volume, sl, tp, "placed", self._clock())
+        order = self._books.new_order(db, r, spec.name, side, r.type, price, volume, sl, tp, "placed",
+                                      self._clock())
         return OrderResult(True, order["ticket"], price, volume)
 
     def _close_request(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
@@ -230,7 +233,7 @@ class PaperBroker(Broker):
                                f"below {spec.name}'s minimum {spec.volume_min}")
             bid, ask = self._market.bid_ask(spec, r.price)
             price = bid if p["side"] == "buy" else ask
-            events += self._close(db, spec, p, volume, price, "close", meta, now)
+            events += self._books.close_position(db, spec, p, volume, price, "close", meta, now)
             return OrderResult(True, ticket, price, volume, closed=[ticket] if left == 0 else [])
         if r.symbol is None:
             raise Refused("close: give a ticket, or a symbol (and optionally a side)")
@@ -246,7 +249,7 @@ class PaperBroker(Broker):
         prices, total = set(), Decimal(0)
         for p in positions:
             price = bid if p["side"] == "buy" else ask
-            events += self._close(db, spec, p, p["volume"], price, "close", meta, now)
+            events += self._books.close_position(db, spec, p, p["volume"], price, "close", meta, now)
             prices.add(price)
             total += lots(p["volume"])
         return OrderResult(True, None, prices.pop() if len(prices) == 1 else None, float(total),
@@ -278,69 +281,7 @@ class PaperBroker(Broker):
         db.execute("UPDATE paper_orders SET price = ?, sl = ?, tp = ? WHERE ticket = ?", [price, sl, tp, ticket])
         return OrderResult(True, ticket, price, item["volume"])
 
-    # -- the books ------------------------------------------------------------------------------
-
-    def _new_order(self, db: Any, r: OrderRequest, symbol: str, side: str, type_: str, price: float,
-                   volume: float, sl: float | None, tp: float | None, state: str, at: float) -> dict[str, Any]:
-        ticket = db.execute("SELECT COALESCE(MAX(ticket), 1000) + 1 FROM paper_orders").fetchone()[0]
-        order = {"ticket": ticket, "client_id": r.client_id, "symbol": symbol, "side": side, "type": type_,
-                 "price": price, "volume": volume, "sl": sl, "tp": tp, "state": state, "plugin": r.plugin,
-                 "alert_id": r.alert_id, "comment": r.comment, "created_at": at,
-                 "done_at": at if state != "placed" else None}
-        _insert(db, "paper_orders", order)
-        return order
-
-    def _open(self, db: Any, spec: SymbolSpec, order: dict[str, Any], price: float, reason: str, at: float) -> Fill:
-        commission = self._market.commission(order["volume"])
-        _insert(db, "paper_positions", {
-            "ticket": order["ticket"], "symbol": spec.name, "side": order["side"], "volume": order["volume"],
-            "price_open": price, "sl": order["sl"], "tp": order["tp"], "plugin": order["plugin"],
-            "alert_id": order["alert_id"], "comment": order["comment"], "opened_at": at, "commission": commission})
-        return self._deal(db, Fill(0, order["ticket"], order["ticket"], spec.name, order["side"], order["volume"],
-                                   price, "in", reason, at, 0.0, commission, order["plugin"], order["client_id"],
-                                   order["alert_id"]))
-
-    def _close(self, db: Any, spec: SymbolSpec, p: dict[str, Any], volume: float, price: float, reason: str,
-               meta: dict[str, Any], at: float) -> list[Event]:
-        """Closes ``volume`` of position ``p`` at ``price``: an "out" deal (its order typed by the
-        reason: close, sl or tp), and once none is left a Closed with the position's whole volume
-        and total profit (gross, as MT5 reports profit; commission is booked on each deal)."""
-        profit = profit_of(spec, self._market.rate(spec), p, price, volume)
-        side = _OPPOSITE[p["side"]]
-        order = self._new_order(db, OrderRequest("close", meta["client_id"], plugin=meta["plugin"],
-                                                 alert_id=meta["alert_id"], comment=meta["comment"]),
-                                spec.name, side, reason, price, volume, None, None, "filled", at)
-        commission = self._market.commission(volume)
-        fill = self._deal(db, Fill(0, order["ticket"], p["ticket"], spec.name, side, volume, price, "out", reason,
-                                   at, profit, commission, meta["plugin"], meta["client_id"], meta["alert_id"]))
-        left = lots(p["volume"]) - lots(volume)
-        if left > 0:
-            db.execute("UPDATE paper_positions SET volume = ?, commission = commission + ? WHERE ticket = ?",
-                       [float(left), commission, p["ticket"]])
-            return [fill]
-        db.execute("DELETE FROM paper_positions WHERE ticket = ?", [p["ticket"]])
-        total_profit, total_volume = db.execute(
-            "SELECT SUM(profit), SUM(volume) FROM paper_deals WHERE position = ? AND entry = 'out'",
-            [p["ticket"]]).fetchone()
-        return [fill, Closed(p["ticket"], spec.name, p["side"], round(total_volume, 8), p["price_open"],
-                             price, round(total_profit, 2) + 0.0, reason, at, p["plugin"], p["sl"], p["tp"])]
-
-    def _deal(self, db: Any, fill: Fill) -> Fill:
-        """Books ``fill`` (profit and commission to the balance) and numbers it."""
-        row = {k: v for k, v in shallow(fill).items() if k not in ("deal", "order")}
-        deal = _insert(db, "paper_deals", {**row, "order_ticket": fill.order})
-        db.execute("UPDATE paper_account SET balance = round(balance + ?, 2) WHERE id = 1",
-                   [fill.profit + fill.commission])
-        return replace(fill, deal=deal)
-
 
 def _row(db: Any, sql: str, ticket: int) -> dict[str, Any] | None:
     rows = list(db.query(sql, [ticket]))
     return rows[0] if rows else None
-
-
-def _insert(db: Any, table: str, row: dict[str, Any]) -> int:
-    """A plain INSERT (sqlite-utils' insert reads the table's schema on every call)."""
-    sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
-    return db.execute(sql, list(row.values())).lastrowid
-
