@@ -15,7 +15,7 @@ import trio
 
 from engine.domain.alerts import parse_body
 from engine.domain.config import EngineConfig
-from engine.core import open_engine
+from engine.app import open_engine
 
 from .stats import pick, summary
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import trio
 
 from engine.domain.config import EngineConfig, ServerConfig
-from engine.core import open_engine
+from engine.app import Operations, open_engine
 from engine.interfaces.web import App, create_app, serve
 
 from .engine_bench import _write_plugins
@@ -71,7 +71,7 @@ async def main(mode: str) -> None:
                 _write_plugins(scripts, total, concerned)
                 engine = await stack.enter_async_context(
                     open_engine(EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0)))
-                app = create_app(engine, server)
+                app = create_app(Operations(engine), server)
                 _stamp_fills(app, engine)
             nursery = await stack.enter_async_context(trio.open_nursery())
             port = await nursery.start(partial(serve, app, server, shutdown=shutdown))

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.domain.alerts import parse_body  # noqa: E402
 from engine.domain.config import EngineConfig  # noqa: E402
-from engine.core import open_engine  # noqa: E402
+from engine.app import open_engine  # noqa: E402
 
 
 async def main(data: Path, scripts: Path, count: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+import weakref
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +12,9 @@ from typing import AsyncIterator, Callable
 
 from engine.domain.alerts import parse_body
 from engine.domain.config import EngineConfig
-from engine.core import Engine, open_engine
+from engine.app import open_engine
+from engine.core import Engine
+from engine.interfaces.telegram import TelegramHub
 
 
 def write_scripts(folder: Path, scripts: dict[str, str]) -> Path:
@@ -21,13 +24,21 @@ def write_scripts(folder: Path, scripts: dict[str, str]) -> Path:
     return folder
 
 
+# The Telegram hub of each running engine that has one, as `moonhook run` makes it.
+HUBS: "weakref.WeakKeyDictionary[Engine, TelegramHub]" = weakref.WeakKeyDictionary()
+
+
 @asynccontextmanager
 async def running(tmp: Path, scripts: dict[str, str] | None = None, *, clock: Callable[[], float] = time.time,
                   **settings) -> AsyncIterator[Engine]:
-    """An engine on ``tmp``/data with ``scripts`` written to ``tmp``/scripts."""
+    """An engine on ``tmp``/data with ``scripts`` written to ``tmp``/scripts, with its
+    Telegram hub when ``telegram=`` lists bots."""
     folder = write_scripts(tmp / "scripts", scripts or {})
     config = replace(EngineConfig(scripts=folder, data=tmp / "data", workers=1), **settings)
-    async with open_engine(config, clock=clock) as engine:
+    hub = TelegramHub(config.telegram) if config.telegram.enabled else None
+    async with open_engine(config, clock=clock, services=[hub] if hub else []) as engine:
+        if hub is not None:
+            HUBS[engine] = hub
         yield engine
 
 

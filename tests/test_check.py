@@ -44,3 +44,17 @@ def test_check_passes_the_shipped_examples(tmp_path):
     p = check(tmp_path / "moonhook.toml", *examples)
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.count(": ok: plugin ") == len(examples)
+
+
+def test_check_judges_an_answer_as_the_engine_does(tmp_path):
+    """A change the engine would refuse is an error here too, not "changes it"."""
+    scripts = {"badchange.lua": "function on_alert(a) return {volume = -1} end\n",
+               "goodchange.lua": "function on_alert(a) return {volume = 0.02, comment = \"x\"} end\n",
+               "number.lua": "function on_alert(a) return 5 end\n"}
+    for name, source in scripts.items():
+        (tmp_path / name).write_text(source)
+    p = check(tmp_path / "moonhook.toml", *(tmp_path / n for n in scripts))
+    assert p.returncode == 1, p.stderr
+    assert "badchange.lua: error: on_alert on a sample alert" in p.stdout and "changes refused: volume" in p.stdout
+    assert "goodchange.lua: ok: on_alert on a sample alert" in p.stdout and "changes it" in p.stdout
+    assert "number.lua: error:" in p.stdout and "expected nil, a table or false" in p.stdout

@@ -257,7 +257,7 @@ async def test_a_plugin_that_cannot_load_is_reported_with_file_and_line(tmp_path
                "fine": "function on_alert(a) end"}
     async with running(tmp_path, scripts) as engine:
         names = [p.name for p in engine.plugins]
-        errors = dict(engine.load_errors)
+        errors = dict(engine.lifecycle.errors)
     assert names == ["fine"]
     assert errors["broken.lua"].startswith("broken.lua:3:")
     assert "plugin.priority" in errors["badmeta.lua"]

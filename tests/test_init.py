@@ -10,7 +10,7 @@ import pytest
 
 from engine.domain.alerts.parse import parse_body
 from engine.app.checker import check_files
-from engine.core import open_engine
+from engine.app import open_engine
 from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT, TRY_ALERT, describe, init_project
 from engine.app.settings import load_settings
 

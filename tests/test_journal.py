@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.domain.alerts import parse_body
-from engine.core import open_engine
+from engine.app import open_engine
 from engine.app.settings import load_settings
 from engine.adapters.storage import MIGRATIONS, AlertJournal, Database
 

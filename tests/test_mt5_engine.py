@@ -8,7 +8,7 @@ from __future__ import annotations
 import trio
 
 from engine.domain.config.mt5 import MT5Config
-from engine.interfaces.web.health import health
+from engine.app import Operations
 
 from engine_support import process, running
 from mt5_standin import Terminal
@@ -33,7 +33,7 @@ async def until(check, timeout: float = 5.0) -> None:
 async def test_an_alert_trades_on_metatrader_and_its_fill_and_close_reach_the_plugins(tmp_path):
     terminal = Terminal(tmp_path / "terminal.db")
     async with running(tmp_path, {"watch": FILLS}, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
-        assert health(engine)["broker_connected"] and health(engine)["status"] == "ok"
+        assert Operations(engine).health()["broker_connected"] and Operations(engine).health()["status"] == "ok"
         row = await process(engine, "buy EURUSD volume=0.1 sl=1.07 id=one")
         assert row["status"] == "done", row
         (order,) = row["outcome"]["orders"]
@@ -44,7 +44,7 @@ async def test_an_alert_trades_on_metatrader_and_its_fill_and_close_reach_the_pl
         assert terminal.sent() == 1
         terminal.disconnect()
         await until(lambda: not engine.broker.connected)
-        assert health(engine)["status"] == "degraded" and health(engine)["broker_state"].startswith("lost: ")
+        assert Operations(engine).health()["status"] == "degraded" and Operations(engine).health()["broker_state"].startswith("lost: ")
         refused = await process(engine, "buy EURUSD volume=0.1 id=two")
         assert refused["status"] == "failed" and "MetaTrader 5 is not connected (lost: " in str(refused["outcome"])
         terminal.reconnect()

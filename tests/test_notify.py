@@ -30,7 +30,7 @@ async def test_the_notifier_writes_each_first_and_a_summary_when_the_window_ends
     database = Database(tmp_path / "db.sqlite")
     notifier = Notifier(Outbox(database), throttle_seconds=0.3)
     written = []
-    notifier.written = lambda: written.append(1)
+    notifier.attach(lambda: written.append(1))
 
     def texts():
         return [r[0] for r in database.db.execute("SELECT text FROM outbox ORDER BY id")]

@@ -14,7 +14,8 @@ import pytest
 import trio
 
 from engine.domain.config import DEFAULT_BUDGET, EngineConfig
-from engine.core import Plugin, PluginMeta, PluginSet, open_engine
+from engine.app import open_engine
+from engine.core import Plugin, PluginMeta, PluginSet
 from engine.app.settings import load_settings
 
 from engine_support import process, write_scripts
@@ -76,8 +77,8 @@ async def all_seen(engine, scripts: Path) -> None:
     (named to sort last) is loaded once the watcher has handed over the batches before it
     and the one it is in, handled one at a time, its files in name order."""
     save(scripts / "zz_after.lua", "function on_alert(a) end")
-    await until(lambda: engine.plugins.get("zz_after") is not None or "zz_after.lua" in engine.load_errors)
-    assert "zz_after.lua" not in engine.load_errors, engine.load_errors
+    await until(lambda: engine.plugins.get("zz_after") is not None or "zz_after.lua" in engine.lifecycle.errors)
+    assert "zz_after.lua" not in engine.lifecycle.errors, engine.lifecycle.errors
 
 
 async def test_a_save_puts_the_new_version_live_and_the_store_survives(tmp_path):
@@ -143,11 +144,11 @@ async def test_a_new_file_that_fails_is_listed_failed_then_loads_when_fixed(tmp_
     async with watching(tmp_path, {}) as engine:
         path = tmp_path / "scripts" / "late.lua"
         save(path, "plugin = {priority = 'high'}\nfunction on_alert(a) end\n")
-        await until(lambda: "late.lua" in engine.load_errors)
-        assert "plugin.priority" in engine.load_errors["late.lua"] and engine.plugins.get("late") is None
+        await until(lambda: "late.lua" in engine.lifecycle.errors)
+        assert "plugin.priority" in engine.lifecycle.errors["late.lua"] and engine.plugins.get("late") is None
         save(path, version(1))
         await until(lambda: engine.plugins.get("late") is not None)
-        assert "late.lua" not in engine.load_errors and await comment_of(engine, 1) == "v1"
+        assert "late.lua" not in engine.lifecycle.errors and await comment_of(engine, 1) == "v1"
 
 
 async def test_a_rename_keeps_a_named_plugin_serving_and_a_delete_unloads_it(tmp_path):
@@ -174,7 +175,7 @@ async def test_editor_files_are_ignored(tmp_path):
         (scripts / "sub").mkdir()
         (scripts / "sub" / "nested.lua").write_text(version(9))
         await all_seen(engine, scripts)
-        assert sorted(p.name for p in engine.plugins) == ["tagger", "zz_after"] and engine.load_errors == {}
+        assert sorted(p.name for p in engine.plugins) == ["tagger", "zz_after"] and engine.lifecycle.errors == {}
 
 
 async def test_the_breaker_trips_after_failures_in_a_row_and_a_save_or_the_api_resets_it(tmp_path):
@@ -262,7 +263,7 @@ async def test_api_plugins_shows_failed_reloads_and_files_with_no_version(tmp_pa
         scripts = tmp_path / "scripts"
         save(scripts / "tagger.lua", "function on_alert(a) return {comment = 'v2' end")
         save(scripts / "broken.lua", "plugin = {symbols = 5}")
-        await until(lambda: engine.plugins.get("tagger").reload_error and "broken.lua" in engine.load_errors)
+        await until(lambda: engine.plugins.get("tagger").reload_error and "broken.lua" in engine.lifecycle.errors)
         r = await client.get("/api/plugins", headers={"Authorization": f"Bearer {TOKEN}"})
         rows = {row["file"]: row for row in r.json()["plugins"]}
         assert rows["tagger.lua"]["state"] == "failed" and rows["tagger.lua"]["enabled"] is True

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from engine.app import Operations
 from engine.domain.alerts import parse_body
 from engine.interfaces.cli import _status
 from engine.domain.config import Settings
@@ -165,13 +166,13 @@ async def test_pause_by_default_is_the_apis_and_repeats_do_not_rewrite_the_recor
 async def test_telegram_switches_are_kept_with_the_admin_who_sent_them(tmp_path):
     clock = Clock(now=__import__("time").time())             # Telegram dates are wall time
     async with running(tmp_path, {"count": COUNT}, clock=clock) as engine:
-        commands = Commands(engine, [ADMIN, 5151], command_chats=[GROUP], clock=clock)
+        commands = Commands(Operations(engine), [ADMIN, 5151], command_chats=[GROUP], clock=clock)
         assert "disabled" in (await ask(commands, Chat(clock, GROUP, user_id=5151).say("/disable count"))).text
         assert "Paused" in (await ask(commands, Chat(clock).say("/pause"))).text
     async with running(tmp_path, {"count": COUNT}, clock=clock) as engine:
         assert engine.paused and engine.switchboard.pause["by"] == f"telegram:{ADMIN}"
         assert engine.plugins.get("count").switched["by"] == "telegram:5151"
-        commands = Commands(engine, [ADMIN], clock=clock)
+        commands = Commands(Operations(engine), [ADMIN], clock=clock)
         assert "Resumed" in (await ask(commands, Chat(clock).say("/resume"))).text
         assert engine.switchboard.pause == {"paused": False, "by": f"telegram:{ADMIN}", "at": clock.now,
                                             "reason": None}

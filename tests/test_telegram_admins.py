@@ -12,6 +12,7 @@ from functools import partial
 import httpx
 import trio
 
+from engine.app import Operations
 from engine.interfaces.telegram.commands import Commands
 from engine.domain.config.telegram import BotConfig, ChatConfig, TelegramConfig
 from engine.adapters.notify.bot import BotClient
@@ -60,7 +61,7 @@ async def test_a_group_member_who_is_not_an_admin_is_not_obeyed(tmp_path, caplog
     clock = Clock()
     async with running(tmp_path, {"count": "function on_alert(a) end"}) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        commands = Commands(engine, [ADMIN], command_chats=[GROUP], clock=clock)
+        commands = Commands(Operations(engine), [ADMIN], command_chats=[GROUP], clock=clock)
         member = Chat(clock, GROUP, user="mallory", user_id=STRANGER)
         admin = Chat(clock, GROUP, user="trader", user_id=ADMIN)
         caplog.set_level(logging.WARNING, logger="moonhook.telegram")
@@ -82,7 +83,7 @@ async def test_a_group_member_who_is_not_an_admin_is_not_obeyed(tmp_path, caplog
 async def test_an_admin_is_obeyed_in_their_private_chat_and_in_listed_groups_only(tmp_path, caplog):
     clock = Clock()
     async with running(tmp_path) as engine:
-        commands = Commands(engine, [ADMIN], command_chats=[GROUP], clock=clock)
+        commands = Commands(Operations(engine), [ADMIN], command_chats=[GROUP], clock=clock)
         caplog.set_level(logging.WARNING, logger="moonhook.telegram")
         elsewhere = await ask(commands, Chat(clock, OTHER_GROUP, user_id=ADMIN).say("/pause"))
         assert "not taken in this chat" in elsewhere.text and not engine.paused
@@ -90,11 +91,11 @@ async def test_an_admin_is_obeyed_in_their_private_chat_and_in_listed_groups_onl
                    for r in caplog.records)
         assert (await ask(commands, Chat(clock, GROUP, user_id=ADMIN).say("/pause"))).text.startswith("⏸")
         assert (await ask(commands, Chat(clock).say("/resume"))).text.startswith("▶️")   # their private chat
-        only_private = Commands(engine, [ADMIN], clock=clock)               # no group listed: none taken
+        only_private = Commands(Operations(engine), [ADMIN], clock=clock)               # no group listed: none taken
         assert "not taken" in (await ask(only_private, Chat(clock, GROUP, user_id=ADMIN).say("/pause"))).text
         assert not engine.paused
         # A group listed among the admins (as chats were, before) grants nobody anything.
-        as_before = Commands(engine, [GROUP], clock=clock)
+        as_before = Commands(Operations(engine), [GROUP], clock=clock)
         assert await as_before.handle(Chat(clock, GROUP, user_id=ADMIN).say("/pause")) == []
         assert await as_before.handle(Chat(clock, GROUP, user_id=STRANGER).say("/pause")) == []
         assert not engine.paused
@@ -103,7 +104,7 @@ async def test_an_admin_is_obeyed_in_their_private_chat_and_in_listed_groups_onl
 async def test_a_message_on_behalf_of_a_chat_or_by_a_bot_is_not_obeyed(tmp_path):
     clock = Clock()
     async with running(tmp_path) as engine:
-        commands = Commands(engine, [ADMIN], command_chats=[GROUP], clock=clock)
+        commands = Commands(Operations(engine), [ADMIN], command_chats=[GROUP], clock=clock)
         anonymous = Chat(clock, GROUP, user_id=ADMIN).say("/pause")        # an anonymous group admin
         anonymous["message"]["sender_chat"] = {"id": GROUP, "type": "supergroup"}
         assert await commands.handle(anonymous) == []
@@ -123,7 +124,7 @@ async def test_only_the_admin_who_asked_confirms_a_close(tmp_path):
     clock = Clock()
     async with running(tmp_path) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        commands = Commands(engine, [ADMIN, SECOND_ADMIN], command_chats=[GROUP], clock=clock)
+        commands = Commands(Operations(engine), [ADMIN, SECOND_ADMIN], command_chats=[GROUP], clock=clock)
         first, second = Chat(clock, GROUP, user_id=ADMIN), Chat(clock, GROUP, user_id=SECOND_ADMIN)
         question = await ask(commands, first.say("/close all"))
         other = await ask(commands, second.press(question))
@@ -142,7 +143,7 @@ async def test_copies_of_a_close_queued_while_down_do_not_confirm_each_other(tmp
     async with running(tmp_path) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
         await process(engine, "buy USDJPY volume=0.1 price=150")
-        commands, chat = Commands(engine, [ADMIN], clock=clock), Chat(clock)
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         first, copy = chat.say("/close all", age=20), chat.say("/close all", age=19)
         assert (await ask(commands, first)).reply_markup is not None
         again = await ask(commands, copy)
@@ -160,7 +161,7 @@ async def test_a_repeat_counts_from_telegrams_date_of_the_question(tmp_path):
             httpx.AsyncClient() as http:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
         bot = BotClient(http, TOKEN, server.url)
-        commands, handled = Commands(engine, [ADMIN], clock=lambda: time.time() - 30), []
+        commands, handled = Commands(Operations(engine), [ADMIN], clock=lambda: time.time() - 30), []
 
         async def handle(update):
             for reply in await commands.handle(update):
@@ -193,7 +194,7 @@ async def test_two_presses_at_once_close_once(tmp_path):
     async with running(tmp_path) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
         await process(engine, "buy GBPUSD volume=0.1 price=1.3")
-        commands, chat = Commands(engine, [ADMIN], clock=clock), Chat(clock)
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         replies = []
 
         async def dispatch(update):

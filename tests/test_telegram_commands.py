@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from engine.app import Operations
 from engine.interfaces.telegram.commands import Commands, Reply
 
 from botapi import html_plain
@@ -31,7 +32,7 @@ async def test_a_stranger_is_not_answered_nor_obeyed_and_is_logged(tmp_path, cap
     clock = Clock()
     async with running(tmp_path, {"watch": WATCH}) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        commands = Commands(engine, ["4242"], clock=clock)      # configured as text, sent as a number
+        commands = Commands(Operations(engine), ["4242"], clock=clock)      # configured as text, sent as a number
         admin, stranger = Chat(clock), Chat(clock, STRANGER, user="mallory")
         caplog.set_level(logging.WARNING, logger="moonhook.telegram")
         assert await commands.handle(stranger.say("/pause")) == []
@@ -53,7 +54,7 @@ async def test_a_stranger_is_not_answered_nor_obeyed_and_is_logged(tmp_path, cap
 async def test_pause_really_pauses_and_resume_executes_only_new_alerts(tmp_path):
     clock = Clock()
     async with running(tmp_path, {"count": COUNT}) as engine:
-        commands, chat = Commands(engine, [ADMIN], clock=clock), Chat(clock)
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         assert "Paused" in (await ask(commands, chat.say("/pause"))).text
         assert "Already paused" in (await ask(commands, chat.say("/pause"))).text
         missed = await process(engine, "buy EURUSD volume=0.1 price=1.1")
@@ -70,7 +71,7 @@ async def test_disable_and_enable_switch_the_plugin_and_plugins_shows_it_narrow(
     clock = Clock()
     long_name = "a_plugin_with_a_rather_long_name"
     async with running(tmp_path, {"count": COUNT, long_name: "function on_alert(a) end"}) as engine:
-        commands, chat = Commands(engine, [ADMIN], clock=clock), Chat(clock)
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         assert "disabled" in (await ask(commands, chat.say("/disable count"))).text
         row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
         assert [s["plugin"] for s in row["outcome"]["plugins"]] == [long_name]
@@ -93,7 +94,7 @@ async def test_close_asks_first_and_the_button_closes_once_through_the_engine(tm
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
         await process(engine, "sell GBPUSD volume=0.2 price=1.3")
         engine.pause()                                       # an emergency close works while paused
-        commands, chat = Commands(engine, [ADMIN], clock=clock), Chat(clock)
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         question = await ask(commands, chat.say("/close eurusd"))
         assert "EURUSD" in html_plain(question.text) and "GBPUSD" not in question.text
         assert [b["text"] for b in question.reply_markup["inline_keyboard"][0]] == ["Confirm close", "Cancel"]
@@ -119,7 +120,7 @@ async def test_close_all_is_confirmed_by_the_same_command_sent_again(tmp_path):
     async with running(tmp_path) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
         await process(engine, "buy USDJPY volume=0.1 price=150")
-        commands, chat = Commands(engine, [ADMIN], clock=clock), Chat(clock)
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         question = await ask(commands, chat.say("/close all"))
         assert "Close 2 positions?" in question.text
         twin = await ask(commands, chat.say("/close all"))     # a double tap, same second: asks again
@@ -138,7 +139,7 @@ async def test_an_unconfirmed_close_expires_and_cancel_closes_nothing(tmp_path):
     clock = Clock()
     async with running(tmp_path) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        commands, chat = Commands(engine, [ADMIN], clock=clock, confirm_seconds=30), Chat(clock)
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock, confirm_seconds=30), Chat(clock)
         question = await ask(commands, chat.say("/close EURUSD"))
         clock.now += 31
         expired = await ask(commands, chat.press(question))
@@ -159,7 +160,7 @@ async def test_commands_queued_while_down_are_refused_not_run_late(tmp_path):
     clock = Clock()
     async with running(tmp_path) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        commands, chat = Commands(engine, [ADMIN], clock=clock, max_age=120), Chat(clock)
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock, max_age=120), Chat(clock)
         stale = await ask(commands, chat.say("/close all", age=300))
         assert "Ignored" in stale.text and "5 min ago" in stale.text and stale.reply_markup is None
         assert "Ignored" in (await ask(commands, chat.say("/pause", age=121))).text
@@ -171,7 +172,7 @@ async def test_status_positions_help_and_unknown_commands_answer_short(tmp_path)
     clock = Clock()
     async with running(tmp_path, {"count": COUNT}) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        commands, chat = Commands(engine, [ADMIN], clock=clock), Chat(clock)
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         status = html_plain((await ask(commands, chat.say("/Status@moonhook_bot"))).text)
         assert "running" in status and "paper connected" in status and "1/1 enabled" in status
         assert "balance" in status and "equity" in status and "positions 1" in status
@@ -194,7 +195,7 @@ async def test_the_same_message_seen_twice_runs_once(tmp_path):
     clock = Clock()
     async with running(tmp_path) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        commands, chat = Commands(engine, [ADMIN], clock=clock), Chat(clock)
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         first = chat.say("/close all")
         assert (await ask(commands, first)).reply_markup is not None
         clock.now += 5
@@ -231,7 +232,7 @@ async def test_malformed_updates_are_ignored_without_a_crash(tmp_path):
     clock = Clock()
     async with running(tmp_path) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        commands = Commands(engine, [ADMIN], clock=clock)
+        commands = Commands(Operations(engine), [ADMIN], clock=clock)
         for update in MALFORMED:
             assert await commands.handle(update) == [], update
         # Fuzz: valid updates with parts removed or swapped for values of the wrong type.
@@ -269,6 +270,6 @@ async def test_malformed_updates_are_ignored_without_a_crash(tmp_path):
 async def test_no_admin_configured_means_no_command_is_obeyed(tmp_path, admins):
     clock = Clock()
     async with running(tmp_path) as engine:
-        commands = Commands(engine, admins, clock=clock)
+        commands = Commands(Operations(engine), admins, clock=clock)
         assert await commands.handle(Chat(clock).say("/pause")) == []
         assert not engine.paused

@@ -10,12 +10,13 @@ import httpx
 import trio
 from quart_trio import QuartTrio
 
+from engine.app import Operations
 from engine.interfaces.telegram.commands import Commands
 from engine.adapters.notify.bot import BotClient
 from engine.interfaces.telegram.updates import poll_updates, send_reply
 from engine.adapters.storage import Database
 from engine.adapters.storage.offsets import UpdateOffsets
-from engine.interfaces.web.telegram import telegram_blueprint
+from engine.interfaces.telegram.webhook import telegram_blueprint
 
 from engine_support import process, running
 from botapi import bot_api_server
@@ -152,7 +153,7 @@ async def test_admin_commands_end_to_end_through_the_bot_api(tmp_path):
             httpx.AsyncClient() as http:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
         bot = BotClient(http, TOKEN, server.url)
-        commands, handled = Commands(engine, [ADMIN]), []
+        commands, handled = Commands(Operations(engine), [ADMIN]), []
 
         async def handle(update):
             for reply in await commands.handle(update):

@@ -8,8 +8,11 @@ from typing import AsyncIterator
 import httpx
 import trio
 
+from engine.app import Operations
 from engine.domain.config import ServerConfig
 from engine.interfaces.web import create_app, serve
+
+from engine_support import HUBS
 
 SECRET = "s3cr3t-webhook-Ω"
 TOKEN = "api-token-123"
@@ -20,10 +23,13 @@ BUY = '{"symbol": "EURUSD", "action": "buy", "volume": 0.1, "price": 1.1}'
 
 @asynccontextmanager
 async def serving(engine, server: ServerConfig = SERVER) -> AsyncIterator[httpx.AsyncClient]:
-    """Serves ``engine`` with ``server`` and yields a client whose base URL is the server."""
+    """Serves ``engine`` with ``server`` (and its Telegram hub's routes, as `moonhook run`
+    does) and yields a client whose base URL is the server."""
     shutdown = trio.Event()
+    hub = HUBS.get(engine)
+    app = create_app(Operations(engine), server, hub.routes() if hub else ())
     async with trio.open_nursery() as nursery:
-        port = await nursery.start(serve, create_app(engine, server), server, shutdown)
+        port = await nursery.start(serve, app, server, shutdown)
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
                 yield client

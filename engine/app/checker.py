@@ -14,7 +14,8 @@ from pathlib import Path
 
 from engine.domain.alerts import parse_body
 from engine.domain.config import EngineConfig
-from engine.core import open_engine
+from engine.app import open_engine
+from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer
 from engine.core.plugins import HOOKS, Finding, PluginError
 
 _LOCATED = re.compile(r"^(?P<file>[^:\s]+\.lua):(?P<line>\d+):\s*")
@@ -69,19 +70,15 @@ async def _dry_alert(engine, plugin) -> Finding:
     body = f"buy {symbol} volume=0.01 price={price} sl={price * 0.99:.5g} tp={price * 1.02:.5g}"
     alert = parse_body(body, engine.symbols)
     await engine.broker.quote(alert.symbol, price, engine.clock())
-    result = await engine.hooks.call(plugin, "on_alert", {**alert.to_plain(), "alert_id": 0})
+    plain = {**alert.to_plain(), "alert_id": 0}
+    result = await engine.hooks.call(plugin, "on_alert", plain)
     file = plugin.path.name
     if result.error is not None:
         e = result.error
         return Finding(e.file or file, e.line, "error", f"on_alert failed on a sample alert ({body}): {e.kind} error: "
                                                         f"{_LOCATED.sub('', str(e))}")
-    value = result.value
-    if value is None or value is True:
-        answer = "passes it"
-    elif value is False:
-        answer = f"rejects it: {result.values[1] if len(result.values) > 1 else 'no reason given'}"
-    elif isinstance(value, dict):
-        answer = f"changes it: {value}"
-    else:
-        return Finding(file, None, "error", f"on_alert returned a {type(value).__name__}; expected nil, a table or false")
-    return Finding(file, None, "ok", f"on_alert on a sample alert ({body}) {answer}")
+    answer = alert_answer(result.values, plain)  # read as the engine reads it
+    if answer.kind == INVALID:
+        return Finding(file, None, "error", f"on_alert on a sample alert ({body}): {answer.problem}")
+    said = {PASS: "passes it", REJECT: f"rejects it: {answer.reason}", CHANGE: f"changes it: {answer.changes}"}
+    return Finding(file, None, "ok", f"on_alert on a sample alert ({body}) {said[answer.kind]}")

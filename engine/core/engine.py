@@ -11,37 +11,36 @@ from __future__ import annotations
 
 import logging
 import math
-import time
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from time import perf_counter
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
-import httpx
 import trio
 
-from sandbox import Pool, SandboxError, open_pool
+from sandbox import Pool, SandboxError
 
 from engine.domain.alerts import Action, Alert, SymbolMap
-from engine.adapters.brokers import open_broker
 from engine.adapters.brokers.base import Broker
-from engine.domain.orders import BrokerError, Closed, Connection, Event, Fill, OrderRequest, OrderResult
+from engine.domain.orders import BrokerError, Closed, Connection, Event, Fill
 from engine.domain.config import EngineConfig
-from engine.app.metrics import Metrics
+from engine.core.metrics import Metrics
 from engine.core.monitor import Monitor
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import AlertJournal, Database, MetaCache, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
 from engine.core import execution, expiry
+from engine.core.desk import Desk
 from engine.core.hooks import Hooks
 from engine.core.lifecycle import Lifecycle
+from engine.core.loader import Loader
+from engine.core.services import Host
 from engine.core.plugins import Plugin
 from engine.core.reports import describe_event, describe_rejection, log_alert
 from engine.core.roster import PluginSet
 from engine.core.run import DURABLE, Journaled, NotJournaled, Run
 from engine.core.run import current as _run
 from engine.core.switchboard import Switchboard
-from engine.core.watch import watch as watch_files
 from engine.core.writer import JournalWriter
 
 log = logging.getLogger("moonhook.engine")
@@ -68,13 +67,11 @@ class Engine:
         self.notifier = Notifier(Outbox(database), write=self.writer.write,
                                  throttle_seconds=config.telegram.throttle_seconds)
         self.monitor = Monitor(config.monitor, self.notifier, pool.worker_pids)
-        self.telegram: Any = None  # the TelegramHub, when [telegram] lists bots
+        self.alarms: list[Callable[[str], Awaitable[None]]] = []  # said at once when the disk fails (not the outbox)
         self.plugins = PluginSet()
-        self.meta_cache = MetaCache(database)
-        self.load_errors: dict[str, str] = {}  # file -> why no version of it serves
-        self.metrics = Metrics(self)
+        self.metrics = Metrics(pool, config.monitor.lag_alert_ms, config.telegram.throttle_seconds)
         self.hooks = Hooks(pool, self.plugins, self._hook_failed, self.metrics)
-        self.lifecycle = Lifecycle(self)
+        self.desk = Desk(broker, self.hooks, database, self.ledger, self.notifier, self.monitor, self.metrics)
         self.started = clock()
         self._nursery = nursery
         self._lanes: dict[str, trio.MemorySendChannel] = {}
@@ -82,8 +79,17 @@ class Engine:
         self._pending = 0
         self._idle = trio.Event()
         self._idle.set()
-        self.switchboard = Switchboard(self)  # the pause and plugin switches kept from the last run
-        self.paused = self.switchboard.kept_paused()
+        # The pause and plugin switches kept from the last run: born paused if it was.
+        self.switchboard = Switchboard(database, self.journal, self.writer, self.notifier, clock, self._enqueue)
+        host = Host(market=broker, desk=self.desk, symbols=self.symbols, store=self.store, trend=self.trend,
+                    durable=self.writer, notifier=self.notifier, clock=clock)
+        loader = Loader(pool, self.plugins, MetaCache(database), database, self.symbols, host)
+        self.lifecycle = Lifecycle(config, loader, self.hooks, self.notifier, self.switchboard, self.working, nursery)
+
+    @property
+    def paused(self) -> bool:
+        """Alerts are journaled and answered, not processed (see ``pause``)."""
+        return self.switchboard.paused
 
     # -- alerts in ------------------------------------------------------------------------
 
@@ -248,65 +254,17 @@ class Engine:
             return "failed"
         if plan.note:
             outcome["note"] = plan.note
-        results = [await self.place(r, origin=execution.ENGINE) for r in plan.requests]
+        results = [await self.desk.place(r, origin=execution.ENGINE) for r in plan.requests]
         return "done" if all(r.ok for r in results) else "failed"
-
-    # -- orders -----------------------------------------------------------------------------
-
-    def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest:
-        """A request from ``plugin``, with the client id of the current alert or event."""
-        run = _run.get() or Run(None, "call")
-        return OrderRequest(kind, run.client_id(plugin), plugin=plugin, alert_id=run.alert_id, **fields)
-
-    async def place(self, request: OrderRequest, origin: str) -> OrderResult:
-        """Runs ``request`` through every other plugin's ``on_order``, then sends it once."""
-        run = _run.get()
-        verdict = await self.hooks.on_order(request.to_plain(), origin)
-        record: dict[str, Any] = {"client_id": request.client_id, "plugin": request.plugin, "kind": request.kind}
-        if verdict.rejected_by:
-            result = OrderResult.refused(f"vetoed by {verdict.rejected_by}: {verdict.reason}")
-            await self.database.writable()
-            self.ledger.finish(request, "vetoed", result)
-        else:
-            changes = {k: v for k, v in verdict.data.items() if getattr(request, k, None) != v}
-            if request.kind in ("market", "pending"):
-                changes.update({k: None for k in ("sl", "tp") if verdict.data.get(k) == 0})
-            if changes:
-                request = request.with_changes(changes)
-            if run is not None:
-                await run.journaled.wait()
-                if run.first_call is None:
-                    run.first_call = perf_counter()
-            latency = (perf_counter() - run.received) * 1000 if run is not None else None
-            if latency is not None and run.alert_id is not None:
-                self.monitor.latency(run.alert_id, latency)
-            sent = perf_counter()
-            result = await self.broker.execute(request)
-            self.metrics.executed(request, result, sent, run)
-            await self.database.writable()
-            self.ledger.finish(request, "done" if result.ok else "refused", result, latency)
-            if not result.ok and not result.duplicate:
-                self.notifier.send("trades", f"order refused: {request.kind} {request.symbol or ''} "
-                                             f"for {request.plugin}: {result.error}", key=f"refused:{request.plugin}")
-        record.update(result.to_plain())
-        if verdict.steps:
-            record["on_order"] = verdict.steps
-        if run is not None:
-            run.orders.append(record)
-        return result
-
-    async def symbol_of_ticket(self, ticket: int) -> str | None:
-        for item in (*await self.broker.positions(), *await self.broker.orders()):
-            if item["ticket"] == ticket:
-                return item["symbol"]
-        return None
 
     # -- fills, closes, timers ------------------------------------------------------------
 
-    def _on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> None:
+        """The broker's listener: queues a fill, close or connection change for ``events``."""
         self._events_send.send_nowait(event)
 
-    async def _events(self) -> None:
+    async def events(self) -> None:
+        """Runs ``on_fill`` and ``on_close`` for the broker's events, in order; in the engine's nursery."""
         async for event in self._events_recv:
             if isinstance(event, Connection):
                 self.monitor.connection(event)
@@ -338,8 +296,8 @@ class Engine:
         text = (f"the journal cannot write ({trouble}): webhooks are answered 500, so TradingView retries, "
                 "and nothing is executed until it can; free disk space")
         log.error("%s", text)
-        if self.telegram is not None:
-            self._nursery.start_soon(self.telegram.alarm, f"moonhook: {text}")
+        for alarm in self.alarms:
+            self._nursery.start_soon(alarm, f"moonhook: {text}")
 
     def _hook_failed(self, plugin: Plugin, hook: str, message: str) -> None:
         self.notifier.send("errors", f"plugin {plugin.name}: {hook} skipped: {message}",
@@ -362,7 +320,9 @@ class Engine:
                         ", ".join(str(r["id"]) for r in rows[:20]) + (" ..." if len(rows) > 20 else ""))
         return len(rows)
 
-    async def _stop(self, timeout: float) -> None:
+    async def stop(self, timeout: float) -> None:
+        """Finishes the alerts in flight (within ``timeout``; the rest are processed at the next
+        start), unloads the plugins and flushes the notifier."""
         self.lifecycle.stop.set()  # no more reloads
         with trio.move_on_after(timeout) as scope:
             await self.drain()
@@ -375,58 +335,3 @@ class Engine:
                 except SandboxError:
                     pass
         await self.notifier.aclose()
-        if self.telegram is not None:
-            await self.telegram.stop()
-
-
-@asynccontextmanager
-async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker | None = None,
-                      clock: Callable[[], float] = time.time, stop_timeout: float = 10.0,
-                      watch: bool = False, settings_file: Path | None = None,
-                      reload_settings: Callable[[], EngineConfig] | None = None) -> AsyncIterator[Engine]:
-    """Opens the database, the broker (paper unless given) and the sandbox pool, loads
-    every script, recovers unfinished alerts, and yields the running engine. On exit, the
-    alerts in flight finish (within ``stop_timeout``) and everything is closed.
-
-    With ``watch``, saves in the scripts folder reload their plugins, and saves of
-    ``settings_file`` apply its ``[plugins.NAME]`` tables, as ``reload_settings()`` reads them."""
-    database = Database(config.database, fsync=False)  # made durable by the journal's fsyncs
-    journal = Database(config.database, shared_lock=False, turn=database.turn)
-    broker = broker or open_broker(config.broker, database, config.paper, config.mt5, clock)
-    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
-    try:
-        await broker.start()
-        async with http, open_pool(workers=config.workers) as pool, trio.open_nursery() as nursery:
-            engine = Engine(config, database, broker, pool, nursery, clock, journal)
-            broker.listen(engine._on_event)
-            await nursery.start(broker.run, name=f"broker {broker.name}")
-            nursery.start_soon(engine.writer.run, name="journal writer")
-            nursery.start_soon(engine.notifier.run, name="notifier")
-            nursery.start_soon(engine._events, name="events")
-            nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")
-            nursery.start_soon(engine.monitor.run, name="monitor")
-            nursery.start_soon(engine.metrics.lag.run, name="lag monitor")
-            if config.telegram.enabled:
-                from engine.interfaces.telegram.hub import TelegramHub  # here: the hub commands the engine, so imports it
-                engine.telegram = TelegramHub(engine, config.telegram, http)
-                engine.notifier.written = engine.telegram.courier.poke
-                engine.notifier.delivered = True
-                await nursery.start(engine.telegram.run, name="telegram")
-            if watch:
-                lifecycle = engine.lifecycle
-                lifecycle.settings = (settings_file, reload_settings) if settings_file and reload_settings else None
-                await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, lifecycle.changed,
-                                            lifecycle.stop), name="file watcher")
-            await engine.lifecycle.load_all()
-            await engine.recover()
-            try:
-                yield engine
-            finally:
-                with trio.CancelScope(shield=True):
-                    await engine._stop(stop_timeout)
-                nursery.cancel_scope.cancel()
-    finally:
-        with trio.CancelScope(shield=True):
-            await broker.stop()
-        journal.close()
-        database.close()

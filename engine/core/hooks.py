@@ -21,23 +21,19 @@ import trio
 
 from sandbox import Pool, SandboxError
 
-from engine.domain.alerts import Alert, AlertError, SymbolMap, parse_json
+from engine.domain.alerts import Alert
+from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer, order_answer
 from engine.core.plugins import Plugin
 from engine.core.roster import PluginSet, Roster
 from engine.core.run import current as _run
 
 if TYPE_CHECKING:
-    from engine.app.metrics import Metrics
+    from engine.core.metrics import Metrics
 
 log = logging.getLogger("moonhook.hooks")
 
 _holding: ContextVar[bool] = ContextVar("moonhook_holding_hooks", default=False)
 
-# What an on_order change may touch, and how it is checked.
-ORDER_CHANGES = {"volume": "positive", "price": "positive", "sl": "price", "tp": "price", "comment": "text"}
-_DERIVED = ("side", "raw_symbol", "source", "alert_id")
-_REMOVABLE = {"price", "volume", "risk", "sl", "tp", "sl_pips", "tp_pips", "comment"}
-_SAME = SymbolMap()  # changed alerts are checked again without mapping symbols twice
 
 
 @dataclass
@@ -169,33 +165,22 @@ class Hooks:
                 if result.error is not None:
                     step.update(result="error", error=plugin.stats.last_error)
                     continue
-                value = result.value
-                if value is None or value is True:
-                    step["result"] = "pass"
-                elif value is False:
-                    reason = _reason(result.values)
-                    step.update(result="rejected", reason=reason)
-                    verdict.rejected_by, verdict.reason = plugin.name, reason
+                answer = alert_answer(result.values, verdict.data)
+                if answer.kind == INVALID:
+                    step.update(result="error", error=f"on_alert: {answer.problem}")
+                    self._misuse(plugin, "on_alert", answer.problem)
+                    continue
+                step["result"] = answer.kind
+                if answer.kind == REJECT:
+                    step["reason"] = answer.reason
+                    verdict.rejected_by, verdict.reason = plugin.name, answer.reason
                     return verdict
-                elif isinstance(value, dict):
-                    changes = dict(value)
-                    handled = changes.pop("handled", None)
-                    merged = {**verdict.data, **changes}
-                    for key in [k for k, v in changes.items() if v is False and k in _REMOVABLE]:
-                        del merged[key]  # `field = false` removes a field (nil cannot be sent)
-                    problem = _check_alert(merged) if changes else None
-                    if problem:
-                        step.update(result="error", error=f"on_alert changes refused: {problem}")
-                        self._misuse(plugin, "on_alert", f"changes refused: {problem}")
-                        continue
-                    verdict.data = merged
-                    step.update(result="changed", changes=changes)
-                    if handled is True:
+                if answer.kind == CHANGE:
+                    verdict.data = answer.data
+                    step["changes"] = answer.changes
+                    if answer.handled:
                         step["handled"] = True
                         verdict.handled_by = verdict.handled_by or plugin.name
-                else:
-                    step.update(result="error", error="on_alert must return nil, a table or false")
-                    self._misuse(plugin, "on_alert", f"returned a {type(value).__name__}; expected nil, a table or false")
         return verdict
 
     async def on_order(self, order: dict[str, Any], origin: str) -> Verdict:
@@ -214,49 +199,20 @@ class Hooks:
                 if result.error is not None:
                     verdict.steps.append({"plugin": plugin.name, "result": "error"})
                     continue
-                value = result.value
-                if value is None or value is True:
+                answer = order_answer(result.values, verdict.data)
+                if answer.kind == PASS:
                     continue
-                if value is False:
-                    verdict.rejected_by, verdict.reason = plugin.name, _reason(result.values)
-                    verdict.steps.append({"plugin": plugin.name, "result": "vetoed", "reason": verdict.reason})
+                if answer.kind == REJECT:
+                    verdict.rejected_by, verdict.reason = plugin.name, answer.reason
+                    verdict.steps.append({"plugin": plugin.name, "result": "vetoed", "reason": answer.reason})
                     return verdict
-                problem = _check_order_changes(value)
-                if problem:
-                    self._misuse(plugin, "on_order", problem)
-                    verdict.steps.append({"plugin": plugin.name, "result": "error", "error": problem})
+                if answer.kind == INVALID:
+                    self._misuse(plugin, "on_order", answer.problem)
+                    verdict.steps.append({"plugin": plugin.name, "result": "error", "error": answer.problem})
                     continue
-                verdict.data = {**verdict.data, **value}
-                verdict.steps.append({"plugin": plugin.name, "result": "changed", "changes": value})
+                verdict.data = answer.data
+                verdict.steps.append({"plugin": plugin.name, "result": "changed", "changes": answer.changes})
         return verdict
-
-
-def _reason(values: list) -> str:
-    reason = values[1] if len(values) > 1 else None
-    return str(reason)[:500] if reason is not None else "no reason given"
-
-
-def _check_alert(data: dict[str, Any]) -> str | None:
-    try:
-        parse_json({k: v for k, v in data.items() if k not in _DERIVED}, _SAME)
-    except AlertError as e:
-        return str(e)
-    return None
-
-
-def _check_order_changes(value: Any) -> str | None:
-    if not isinstance(value, dict):
-        return f"returned a {type(value).__name__}; expected nil, a table of changes or false"
-    for key, v in value.items():
-        rule = ORDER_CHANGES.get(key)
-        if rule is None:
-            return f"cannot change {key!r} (only {', '.join(ORDER_CHANGES)})"
-        if rule == "text":
-            if not isinstance(v, str) or len(v) > 64:
-                return f"{key} must be a string of at most 64 characters"
-        elif isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (rule == "positive" and v == 0):
-            return f"{key} must be a {'positive number' if rule == 'positive' else 'price (0 removes it)'}, got {v!r}"
-    return None
 
 
 def _script_log(plugin: Plugin, text: str) -> None:

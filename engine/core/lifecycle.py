@@ -17,19 +17,19 @@ import hashlib
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import Callable, ContextManager, Iterable
 
 import trio
 
 from sandbox import SandboxError
 
-from engine.domain.config import EngineConfig
-from engine.core.loader import load_plugin
+from engine.adapters.notify import Notifier
+from engine.core.hooks import Hooks
+from engine.core.loader import Loader
 from engine.core.plugins import Plugin, PluginError
 from engine.core.run import Run
-
-if TYPE_CHECKING:
-    from engine.core.engine import Engine
+from engine.core.switchboard import Switchboard
+from engine.domain.config import EngineConfig
 
 log = logging.getLogger("moonhook.plugins")
 
@@ -44,10 +44,18 @@ def digest(source: bytes) -> str:
 
 
 class Lifecycle:
-    """The engine's plugin changes, one at a time; ``retirer`` runs in the engine's nursery."""
+    """The engine's plugin changes, one at a time; ``retirer`` runs in the engine's nursery, and
+    the plugins' timers in ``nursery``. ``config`` is the running configuration (its
+    ``[plugins.NAME]`` tables change with saves of moonhook.toml); ``errors`` says, per file,
+    why no version of it serves; ``loading``, which files are being loaded now."""
 
-    def __init__(self, engine: "Engine"):
-        self._engine = engine
+    def __init__(self, config: EngineConfig, loader: Loader, hooks: Hooks, notifier: Notifier,
+                 switchboard: Switchboard, working: Callable[[Run], ContextManager[Run]], nursery: trio.Nursery):
+        self.config = config
+        self._loader, self._hooks, self._notifier = loader, hooks, notifier
+        self._plugins, self._pool = loader.plugins, loader.pool
+        self._switchboard, self._working, self._nursery = switchboard, working, nursery
+        self.errors: dict[str, str] = {}        # file -> why no version of it serves
         self._changing = trio.Lock()            # one load, reload or unload at a time
         self._timers: dict[Plugin, trio.CancelScope] = {}
         self._retire = trio.Event()             # set when a retiring plugin may be free
@@ -59,7 +67,7 @@ class Lifecycle:
     # -- what is watched --------------------------------------------------------------------------
 
     def folders(self) -> list[Path]:
-        folders = [self._engine.config.scripts]
+        folders = [self.config.scripts]
         if self.settings is not None and self.settings[0].parent != folders[0]:
             folders.append(self.settings[0].parent)
         return folders
@@ -67,7 +75,7 @@ class Lifecycle:
     def watched(self, path: Path) -> bool:
         if self.settings is not None and path == self.settings[0]:
             return True
-        return path.parent == self._engine.config.scripts and is_script(path)
+        return path.parent == self.config.scripts and is_script(path)
 
     async def changed(self, paths: set[Path]) -> None:
         """A batch of saves: the scripts among them applied, then the settings file."""
@@ -87,7 +95,7 @@ class Lifecycle:
         except Exception as e:  # SettingsError names the key; anything else is reported alike
             told = f"{path.name} not applied: {e}; the running configuration is kept"
             log.error("%s", told)
-            self._engine.notifier.send("errors", told, key="settings")
+            self._notifier.send("errors", told, key="settings")
             return
         later = await self.apply_config(config)
         if later:
@@ -96,7 +104,7 @@ class Lifecycle:
     # -- loading --------------------------------------------------------------------------------
 
     async def load_all(self) -> None:
-        for path in sorted(p for p in self._engine.config.scripts.glob("*.lua") if is_script(p)):
+        for path in sorted(p for p in self.config.scripts.glob("*.lua") if is_script(p)):
             await self.apply([path])
 
     async def load(self, path: Path) -> Plugin:
@@ -107,7 +115,7 @@ class Lifecycle:
 
     async def _reload(self, path: Path, force: bool = False, announce: bool = True) -> None:
         """Loads ``path`` if it changed; a failure is reported, and what served goes on serving."""
-        old = self._engine.plugins.from_file(path)
+        old = self._plugins.from_file(path)
         try:
             await self._load(path, force, announce)
         except PluginError as e:
@@ -122,16 +130,15 @@ class Lifecycle:
             for path in [p for p in paths if p.is_file()]:
                 await self._reload(path, announce=announce)
             for path in [p for p in paths if not p.is_file()]:
-                self._engine.load_errors.pop(path.name, None)
-                plugin = self._engine.plugins.from_file(path)
+                self.errors.pop(path.name, None)
+                plugin = self._plugins.from_file(path)
                 if plugin is not None:
                     log.info("plugin %s: %s deleted; unloading it once its alerts in flight are done",
                              plugin.name, path.name)
                     self._out_of_service([plugin])
 
     async def _load(self, path: Path, force: bool = False, announce: bool = False) -> Plugin:
-        engine = self._engine
-        old = engine.plugins.from_file(path)
+        old = self._plugins.from_file(path)
         try:
             source = path.read_bytes()
         except OSError as e:
@@ -144,35 +151,34 @@ class Lifecycle:
         if announce:
             log.info("plugin file %s: loading", path.name)
         try:
-            new = await load_plugin(engine, path, source, hashed, replacing=old)
+            new = await self._loader.load(self.config, path, source, hashed, replacing=old)
         finally:
             self.loading.discard(path.name)
-        named = engine.plugins.get(new.name)
+        named = self._plugins.get(new.name)
         replaced = list({id(p): p for p in (old, named) if p is not None}.values())
         for before in replaced:
             new.stats = before.stats
-        engine.switchboard.loaded(new, replaced)  # an administrator's switch survives a reload
+        self._switchboard.loaded(new, replaced)  # an administrator's switch survives a reload
         new.stats.consecutive_failures = 0
-        engine.plugins.swap(add=new, remove=replaced)
+        self._plugins.swap(add=new, remove=replaced)
         self._stop_timers(replaced)
         self._start_timer(new)
         self._retire.set()
-        engine.load_errors.pop(path.name, None)
+        self.errors.pop(path.name, None)
         verb = "reloaded" if replaced else "loaded"
         log.info("plugin %s %s from %s (%s)", new.name, verb, path.name, ", ".join(sorted(new.hooks)) or "no hooks")
         return new
 
     def _failed(self, path: Path, old: Plugin | None, error: PluginError) -> None:
-        engine = self._engine
         report = str(error.finding())  # as `moonhook check` prints it
         if old is not None:
             old.reload_error = report
             told = f"reload of {path.name} failed: {report}; the previous version keeps running"
         else:
-            engine.load_errors[path.name] = report
+            self.errors[path.name] = report
             told = f"plugin not loaded: {report}"
         log.error("%s", told)
-        engine.notifier.send("errors", told, key=f"load:{path.name}")
+        self._notifier.send("errors", told, key=f"load:{path.name}")
 
     # -- out of service ------------------------------------------------------------------------
 
@@ -180,30 +186,29 @@ class Lifecycle:
         """Takes a plugin out of service now; its ``on_unload`` runs and its runtime goes once
         no alert in flight uses it (at once if none does)."""
         async with self._changing:
-            plugin = self._engine.plugins.get(name)
+            plugin = self._plugins.get(name)
             if plugin is None:
                 raise KeyError(f"no plugin named {name!r}")
             self._out_of_service([plugin])
         await self.retire()
 
     def _out_of_service(self, plugins: list[Plugin]) -> None:
-        self._engine.plugins.swap(remove=plugins)
+        self._plugins.swap(remove=plugins)
         self._stop_timers(plugins)
         self._retire.set()
 
     def released(self) -> None:
         """Work in flight let go of a roster: a retiring plugin may be free now."""
-        if self._engine.plugins.retiring:
+        if self._plugins.retiring:
             self._retire.set()
 
     async def retire(self) -> None:
         """Runs ``on_unload`` on, and unloads, the plugins nothing in flight can reach."""
-        engine = self._engine
-        for plugin in engine.plugins.retired():
+        for plugin in self._plugins.retired():
             if "on_unload" in plugin.hooks:
-                await engine.hooks.call(plugin, "on_unload")
+                await self._hooks.call(plugin, "on_unload")
             try:
-                await engine.pool.unload(plugin.pool_id)
+                await self._pool.unload(plugin.pool_id)
             except SandboxError as e:
                 log.warning("plugin %s: its old runtime could not be unloaded: %s", plugin.name, e)
 
@@ -218,7 +223,7 @@ class Lifecycle:
     def _start_timer(self, plugin: Plugin) -> None:
         if plugin.meta.every and "on_timer" in plugin.hooks:
             scope = self._timers[plugin] = trio.CancelScope()
-            self._engine._nursery.start_soon(self._timer, plugin, scope, name=f"timer {plugin.name}")
+            self._nursery.start_soon(self._timer, plugin, scope, name=f"timer {plugin.name}")
 
     def _stop_timers(self, plugins: Iterable[Plugin]) -> None:
         for plugin in plugins:
@@ -227,7 +232,6 @@ class Lifecycle:
                 scope.cancel()
 
     async def _timer(self, plugin: Plugin, scope: trio.CancelScope) -> None:
-        engine = self._engine
         with scope:
             every = plugin.meta.every
             next_at = trio.current_time() + every
@@ -235,24 +239,24 @@ class Lifecycle:
                 await trio.sleep_until(next_at)
                 next_at = max(next_at + every, trio.current_time())
                 if plugin.enabled:
-                    with engine.working(Run(None, "timer")):
-                        await engine.hooks.call(plugin, "on_timer")
+                    with self._working(Run(None, "timer")):
+                        await self._hooks.call(plugin, "on_timer")
 
     # -- switches: the API, the breaker, the config -------------------------------------------
 
     def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> Plugin:
         """Switches a plugin on or off at once (its hooks, its timer), kept for the next start
         unless ``by`` is "config"; raises KeyError."""
-        plugin = self._engine.plugins.get(name)
+        plugin = self._plugins.get(name)
         if plugin is None:
             raise KeyError(f"no plugin named {name!r}")
         plugin.enabled = enabled
         plugin.disabled_by = None if enabled else by
         if enabled:
             plugin.stats.consecutive_failures = 0
-        self._engine.plugins.changed()
+        self._plugins.changed()
         log.warning("plugin %s %s (%s)", name, "enabled" if enabled else "disabled", by)
-        self._engine.switchboard.switched(plugin, enabled, by, reason)
+        self._switchboard.switched(plugin, enabled, by, reason)
         return plugin
 
     def hook_failed(self, plugin: Plugin, limit: int) -> None:
@@ -261,25 +265,24 @@ class Lifecycle:
         moonhook is stopped) or an administrator enables it."""
         if not limit or not plugin.enabled or plugin.stats.consecutive_failures < limit:
             return
-        if self._engine.plugins.get(plugin.name) is not plugin:
+        if self._plugins.get(plugin.name) is not plugin:
             return  # an old version finishing an alert in flight
         self.set_enabled(plugin.name, False, by="breaker",
                          reason=f"{limit} failures in a row; last: {plugin.stats.last_error}")
         told = (f"plugin {plugin.name} disabled by the breaker after {limit} failures in a row "
                 f"(last: {plugin.stats.last_error}); save {plugin.path.name} again or enable it through the API")
         log.error("%s", told)
-        self._engine.notifier.send("admin", told, key=f"breaker:{plugin.name}")
+        self._notifier.send("admin", told, key=f"breaker:{plugin.name}")
 
     async def apply_config(self, config: EngineConfig) -> list[str]:
         """Applies a saved moonhook.toml's ``[plugins.NAME]`` tables: each plugin whose table
         changed is reloaded with it (or only switched, if only ``enabled`` changed). Returns
         the other settings that changed, which take effect at the next start."""
-        engine = self._engine
-        before = engine.config
-        engine.config = replace(before, plugins=config.plugins)
+        before = self.config
+        self.config = replace(before, plugins=config.plugins)
         names = set(before.plugins) | set(config.plugins)
         for name in sorted(n for n in names if before.plugin(n) != config.plugin(n)):
-            plugin = engine.plugins.get(name)
+            plugin = self._plugins.get(name)
             if plugin is None:
                 continue
             old, new = before.plugin(name), config.plugin(name)

@@ -6,44 +6,62 @@ the plugin in service is the lifecycle's (``lifecycle.py``)."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from sandbox import SandboxError
+from sandbox import Pool, SandboxError
 
-from engine.core.services import host_functions
+from engine.adapters.storage import Database, MetaCache
 from engine.core.plugins import HOOKS, Plugin, PluginError, PluginMeta, make_budget
-
-if TYPE_CHECKING:
-    from engine.core.engine import Engine
+from engine.core.roster import PluginSet
+from engine.core.services import Host, host_functions
+from engine.domain.alerts import SymbolMap
+from engine.domain.config import EngineConfig
 
 _serial = itertools.count(1)
 
 
-async def load_plugin(engine: "Engine", path: Path, source: bytes, digest: str,
-                      replacing: Plugin | None = None) -> Plugin:
-    """A new version of the plugin in ``path`` (``source``, whose hash is ``digest``), loaded
-    beside ``replacing`` (the version it is to replace, if any) and not yet in service."""
+@dataclass(frozen=True)
+class Loader:
+    """What loading needs: the pool to load into, the plugins in service (a name is one
+    plugin's), the cache of scripts' metadata, and the services a script is given."""
+
+    pool: Pool
+    plugins: PluginSet
+    meta_cache: MetaCache
+    database: Database
+    symbols: SymbolMap
+    host: Host
+
+    async def load(self, config: EngineConfig, path: Path, source: bytes, digest: str,
+                   replacing: Plugin | None = None) -> Plugin:
+        """A new version of the plugin in ``path`` (``source``, whose hash is ``digest``),
+        configured by ``config``, loaded beside ``replacing`` (the version it is to replace, if
+        any) and not yet in service; raises PluginError."""
+        return await _load(self, config, path, source, digest, replacing)
+
+
+async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, digest: str,
+                replacing: Plugin | None) -> Plugin:
     file = path.name
     try:
         text = source.decode("utf-8")
     except UnicodeDecodeError as e:
         raise PluginError(file, f"cannot read the file: not UTF-8 text (byte {e.start})") from None
-    config = engine.config
     # The metadata of a source seen before gives its budget now: the chunk runs once.
-    cached = engine.meta_cache.get(digest)
+    cached = ctx.meta_cache.get(digest)
     budget = config.default_budget
     if cached is not None:
         try:
-            meta = PluginMeta.parse(cached, path.stem, file, engine.symbols)
+            meta = PluginMeta.parse(cached, path.stem, file, ctx.symbols)
             budget = make_budget(config.default_budget, config.budget_limits, meta.budget,
                                  config.plugin(meta.name).budget)
         except (PluginError, ValueError):
             pass
     plugin = Plugin(pool_id=f"{path.stem}#{next(_serial)}", path=path,
                     meta=PluginMeta(path.stem, None), hooks=frozenset(), budget=budget, digest=digest)
-    host = host_functions(engine, plugin)
-    pool = engine.pool
+    host = host_functions(ctx.host, plugin)
+    pool = ctx.pool
 
     async def run_chunk() -> None:
         try:
@@ -57,13 +75,13 @@ async def load_plugin(engine: "Engine", path: Path, source: bytes, digest: str,
             raw = await pool.get_global(plugin.pool_id, "plugin")
         except SandboxError as e:
             raise PluginError(file, f"the `plugin` table cannot be read: {e}") from None
-        meta = PluginMeta.parse(raw, path.stem, file, engine.symbols)
-        other = engine.plugins.get(meta.name)
+        meta = PluginMeta.parse(raw, path.stem, file, ctx.symbols)
+        other = ctx.plugins.get(meta.name)
         if other is not None and other is not replacing and other.path != path and other.path.exists():
             raise PluginError(file, f"a plugin named {meta.name!r} is already loaded from {other.path.name}")
-        if engine.meta_cache.get(digest) != raw:
-            await engine.database.writable()
-            engine.meta_cache.put(digest, raw)
+        if ctx.meta_cache.get(digest) != raw:
+            await ctx.database.writable()
+            ctx.meta_cache.put(digest, raw)
         settings = config.plugin(meta.name)
         try:
             budget = make_budget(config.default_budget, config.budget_limits, meta.budget, settings.budget)

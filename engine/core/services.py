@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Protocol
 
 from sandbox import HostError
 
-from engine.domain.alerts import TREND_STATES, AlertError
-from engine.domain.orders import PENDING_TYPES, SIDES, OrderRequest
-from engine.adapters.storage import JournalError, StoreError
+from engine.adapters.notify import Notifier
+from engine.adapters.storage import JournalError, PluginStore, StoreError, TrendBook
+from engine.core.plugins import Plugin
+from engine.domain.alerts import TREND_STATES, AlertError, SymbolMap
+from engine.domain.orders import PENDING_TYPES, SIDES, OrderRequest, OrderResult
 from engine.domain.risk import lot_size
-
-if TYPE_CHECKING:
-    from engine.core.engine import Engine
-    from engine.core.plugins import Plugin
 
 HostFunction = Callable[..., Awaitable[Any]]
 
@@ -51,9 +50,46 @@ _ORDER_FIELDS = {
 _MAX_LOG_CHARS = 2000
 
 
-def host_functions(engine: "Engine", plugin: "Plugin") -> dict[str, HostFunction]:
+class Market(Protocol):
+    """What scripts may read of the broker (``engine.adapters.brokers.base.Broker``)."""
+
+    async def account(self) -> dict[str, Any]: ...
+    async def symbol(self, symbol: str) -> dict[str, Any] | None: ...
+    async def price(self, symbol: str) -> dict[str, Any] | None: ...
+    async def positions(self, symbol: str | None = None) -> list[dict[str, Any]]: ...
+
+
+class OrderDesk(Protocol):
+    """Where scripts' orders go (``engine.core.desk.Desk``): through on_order, to the broker once."""
+
+    def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest: ...
+    async def place(self, request: OrderRequest, origin: str) -> OrderResult: ...
+    async def symbol_of_ticket(self, ticket: int) -> str | None: ...
+
+
+class Durable(Protocol):
+    """The journal writer: ``write(fn)`` runs ``fn(db)`` in its next commit, returns once durable."""
+
+    async def write(self, fn: Callable[[Any], Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Host:
+    """Everything the service API reaches: a script can touch nothing of the engine but these."""
+
+    market: Market
+    desk: OrderDesk
+    symbols: SymbolMap
+    store: PluginStore
+    trend: TrendBook
+    durable: Durable
+    notifier: Notifier
+    clock: Callable[[], float]
+
+
+def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
     """The service API for ``plugin``: dotted name -> async function."""
-    broker, symbols = engine.broker, engine.symbols
+    broker, symbols = host.market, host.symbols
     logger = logging.getLogger(f"moonhook.plugin.{plugin.name}")
 
     def symbol_arg(fn: str, value: Any) -> str:
@@ -80,8 +116,8 @@ def host_functions(engine: "Engine", plugin: "Plugin") -> dict[str, HostFunction
         fn = f"orders.{kind}"
 
         async def place(spec: Any = None) -> dict:
-            request = await _order_request(engine, plugin, kind, fn, spec, symbol_arg)
-            return (await engine.place(request, origin=plugin.name)).to_plain()
+            request = await _order_request(host.desk, plugin, kind, fn, spec, symbol_arg)
+            return (await host.desk.place(request, origin=plugin.name)).to_plain()
         return place
 
     async def risk_lot_size(spec: Any = None) -> tuple[float, str | None]:
@@ -107,21 +143,21 @@ def host_functions(engine: "Engine", plugin: "Plugin") -> dict[str, HostFunction
     async def trend_get(sym: Any = None, timeframe: Any = None) -> str | None:
         if timeframe is not None and not isinstance(timeframe, str):
             raise HostError(f"trend.get: the timeframe must be a string, got {_type(timeframe)}")
-        return engine.trend.get(symbol_arg("trend.get", sym), timeframe)
+        return host.trend.get(symbol_arg("trend.get", sym), timeframe)
 
     async def trend_set(sym: Any = None, timeframe: Any = None, state: Any = None) -> None:
         if not isinstance(timeframe, str) or not 0 < len(timeframe) <= 16:
             raise HostError("trend.set: the timeframe must be a string such as \"H1\"")
         if state not in TREND_STATES:
             raise HostError(f"trend.set: the state must be one of {', '.join(TREND_STATES)}, got {state!r}"[:200])
-        await durably("trend.set", engine.trend.write(symbol_arg("trend.set", sym), timeframe, state))
+        await durably("trend.set", host.trend.write(symbol_arg("trend.set", sym), timeframe, state))
 
     async def durably(fn: str, write: Callable[[Any], Any]) -> Any:
         """Runs ``write`` in the journal writer's next commit and returns its result once it is
         durable, as alerts are: if that commit fails the script is told and nothing is kept."""
         result: list[Any] = []
         try:
-            await engine.writer.write(lambda db: result.append(write(db)))
+            await host.durable.write(lambda db: result.append(write(db)))
             return result[0]
         except JournalError as e:
             cause = e.__cause__
@@ -131,10 +167,10 @@ def host_functions(engine: "Engine", plugin: "Plugin") -> dict[str, HostFunction
         async def call(*args: Any) -> Any:
             try:
                 if method == "set":
-                    return await durably("store.set", engine.store.write(plugin.name, *args))
+                    return await durably("store.set", host.store.write(plugin.name, *args))
                 if method == "delete":
-                    return await durably("store.delete", engine.store.write(plugin.name, *args[:1], None))
-                return getattr(engine.store, method)(plugin.name, *args)
+                    return await durably("store.delete", host.store.write(plugin.name, *args[:1], None))
+                return getattr(host.store, method)(plugin.name, *args)
             except (StoreError, TypeError) as e:
                 raise HostError(f"store.{method}: {e}") from None
         return call
@@ -142,7 +178,7 @@ def host_functions(engine: "Engine", plugin: "Plugin") -> dict[str, HostFunction
     async def notify_send(text: Any = None) -> None:
         if not isinstance(text, str) or not text:
             raise HostError(f"notify.send: expects a non-empty string, got {_type(text)}")
-        engine.notifier.send("plugin", f"{plugin.name}: {text}", key=f"plugin:{plugin.name}:{text[:64]}")
+        host.notifier.send("plugin", f"{plugin.name}: {text}", key=f"plugin:{plugin.name}:{text[:64]}")
 
     def log_at(level: int) -> HostFunction:
         async def write(*parts: Any) -> None:
@@ -151,7 +187,7 @@ def host_functions(engine: "Engine", plugin: "Plugin") -> dict[str, HostFunction
         return write
 
     async def time_now() -> float:
-        return engine.clock()
+        return host.clock()
 
     return {
         "account.info": account_info,
@@ -172,7 +208,7 @@ def host_functions(engine: "Engine", plugin: "Plugin") -> dict[str, HostFunction
     }
 
 
-async def _order_request(engine: "Engine", plugin: "Plugin", kind: str, fn: str, spec: Any,
+async def _order_request(desk: OrderDesk, plugin: Plugin, kind: str, fn: str, spec: Any,
                          symbol_arg: Callable[[str, Any], str]) -> OrderRequest:
     """Checks a script's order table and makes the request, with this call's client id."""
     if not isinstance(spec, dict):
@@ -212,8 +248,8 @@ async def _order_request(engine: "Engine", plugin: "Plugin", kind: str, fn: str,
     if kind == "modify" and "ticket" not in fields:
         raise HostError(f"{fn}: ticket is required")
     if "ticket" in fields and "symbol" not in fields:
-        fields["symbol"] = await engine.symbol_of_ticket(fields["ticket"])
-    return engine.new_request(kind, plugin.name, **fields)
+        fields["symbol"] = await desk.symbol_of_ticket(fields["ticket"])
+    return desk.new_request(kind, plugin.name, **fields)
 
 
 def _only(fn: str, spec: dict, allowed: set[str]) -> None:

@@ -26,15 +26,18 @@ import logging
 import sqlite3
 import time
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 from engine.domain.alerts import Alert
 from engine.adapters.storage.switches import PAUSE, PLUGIN, Switch, Switches
+from engine.adapters.notify import Notifier
+from engine.adapters.storage import AlertJournal, Database
 from engine.core.plugins import Plugin
-from engine.core.run import DURABLE
+from engine.core.run import DURABLE, Journaled
+from engine.core.writer import JournalWriter
 
-if TYPE_CHECKING:
-    from engine.core.engine import Engine
+# Queues an alert in its lane: (id, alert, received perf_counter, journaled, received_at).
+Enqueue = Callable[[int, Alert, float, Journaled, float | None], None]
 
 log = logging.getLogger("moonhook.engine")
 
@@ -47,14 +50,18 @@ def when(at: float) -> str:
 
 
 class Switchboard:
-    """The kept switches of one engine; made with the engine, so it is born paused if it was."""
+    """The kept switches of one engine; made with the engine, so it is born paused if it was.
+    ``paused`` is the engine's pause, owned here."""
 
-    def __init__(self, engine: "Engine"):
-        self._engine = engine
-        self._kept = Switches(engine.database)
+    def __init__(self, database: Database, journal: AlertJournal, writer: JournalWriter, notifier: Notifier,
+                 clock: Callable[[], float], enqueue: Enqueue):
+        self._journal, self._writer, self._notifier = journal, writer, notifier
+        self._clock, self._enqueue = clock, enqueue
+        self._kept = Switches(database)
         kept = self._kept.all()
         self._pause = kept.get(PAUSE)
         self._plugins = {t[len(PLUGIN):]: s for t, s in kept.items() if t.startswith(PLUGIN)}
+        self.paused = self._kept_paused()
 
     @property
     def pause(self) -> dict[str, Any] | None:
@@ -63,7 +70,7 @@ class Switchboard:
             return None
         return {"paused": self._pause.state == "paused", **self._pause.to_plain()}
 
-    def kept_paused(self) -> bool:
+    def _kept_paused(self) -> bool:
         """Whether the engine starts paused: the last run's pause stands (said in the log and to
         the administrators)."""
         kept = self._pause
@@ -72,46 +79,44 @@ class Switchboard:
         told = (f"moonhook started paused (paused by {kept.by} at {when(kept.at)}"
                 f"{': ' + kept.reason if kept.reason else ''}): alerts are journaled, not executed, until a resume")
         log.warning("%s", told)
-        self._engine.notifier.send("admin", told, key="paused")
+        self._notifier.send("admin", told, key="paused")
         return True
 
     # -- the pause ------------------------------------------------------------------------------
 
     def pause_engine(self, by: str, reason: str | None) -> None:
         """Alerts are still journaled and answered, but not processed (status "paused")."""
-        engine = self._engine
-        if engine.paused:
+        if self.paused:
             return  # the first pause stands, with who made it
-        engine.paused = True
-        self._keep(Switch(PAUSE, "paused", by, engine.clock(), reason), "pause")
+        self.paused = True
+        self._keep(Switch(PAUSE, "paused", by, self._clock(), reason), "pause")
         self._pause_switched(by, reason)
 
     def _pause_switched(self, by: str, reason: str | None) -> None:
         log.warning("paused by %s: alerts are journaled, not executed", by)
-        self._engine.notifier.send("admin", f"moonhook paused by {by}{': ' + reason if reason else ''}: "
-                                            "alerts are journaled, not executed")
+        self._notifier.send("admin", f"moonhook paused by {by}{': ' + reason if reason else ''}: "
+                                     "alerts are journaled, not executed")
 
     async def resume_engine(self, execute_missed: bool, by: str) -> int:
         """Processes alerts again; those journaled while paused only if ``execute_missed``
         (oldest first, each expired if too old when its turn comes). Returns how many were queued."""
-        engine = self._engine
-        if engine.paused:
-            engine.paused = False
-            self._keep(Switch(PAUSE, "running", by, engine.clock()), "resume")
-        missed = engine.journal.with_status("paused") if execute_missed else []
+        if self.paused:
+            self.paused = False
+            self._keep(Switch(PAUSE, "running", by, self._clock()), "resume")
+        missed = self._journal.with_status("paused") if execute_missed else []
         for row in missed:
-            await engine.writer.set_status(row["id"], "received", None)
-            engine._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter(), DURABLE, row["received_at"])
+            await self._writer.set_status(row["id"], "received", None)
+            self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter(), DURABLE, row["received_at"])
         log.warning("resumed by %s%s", by, f"; {len(missed)} alerts from the pause queued" if missed else "")
-        engine.notifier.send("admin", f"moonhook resumed by {by}" +
-                             (f"; {len(missed)} missed alerts queued" if missed else ""))
+        self._notifier.send("admin", f"moonhook resumed by {by}" +
+                            (f"; {len(missed)} missed alerts queued" if missed else ""))
         return len(missed)
 
     async def hold(self, rows: list[dict[str, Any]]) -> None:
         """At a start paused: the alerts the stop left unfinished wait as if they had come
         during the pause (status "paused"), for a resume to take or leave."""
         for row in rows:
-            await self._engine.writer.set_status(row["id"], "paused", None)
+            await self._writer.set_status(row["id"], "paused", None)
         if rows:
             log.warning("paused: %d alerts journaled before the stop are held as paused, not executed: %s",
                         len(rows), ", ".join(str(r["id"]) for r in rows[:20]) + (" ..." if len(rows) > 20 else ""))
@@ -122,7 +127,7 @@ class Switchboard:
         """``plugin`` was just switched by ``by``: kept, unless moonhook.toml's own switch."""
         if by == "config":
             return
-        switch = Switch(PLUGIN + plugin.name, "enabled" if enabled else "disabled", by, self._engine.clock(),
+        switch = Switch(PLUGIN + plugin.name, "enabled" if enabled else "disabled", by, self._clock(),
                         reason, plugin.digest)
         self._plugins[plugin.name] = switch
         plugin.switched = {"enabled": enabled, **switch.to_plain()}
@@ -153,4 +158,4 @@ class Switchboard:
         except sqlite3.Error as e:  # the switch holds until the next start; its last kept one then
             told = f"{what} ({switch.state} by {switch.by}) cannot be kept for the next start: {e}"
             log.error("%s", told)
-            self._engine.notifier.send("errors", told, key="switch-not-kept")
+            self._notifier.send("errors", told, key="switch-not-kept")

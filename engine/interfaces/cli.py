@@ -25,7 +25,8 @@ import trio
 from engine.app.checker import check_files
 from engine.domain.config import Settings
 from engine.app.logs import setup_logging
-from engine.core import open_engine
+from engine.app import Operations, open_engine
+from engine.interfaces.telegram import TelegramHub
 from engine.core.switchboard import when
 from engine.app.scaffold import TRY_ALERT, describe, init_project
 from engine.app.settings import SettingsError, load_settings
@@ -58,9 +59,11 @@ async def _run(settings: Settings, path: Path) -> int:
             watcher.start_soon(_on_signals, signals, shutdown)
             # Saves in scripts/ reload their plugins; saves of the config apply [plugins.NAME].
             config_file = path.resolve() if path.exists() else None
+            telegram = settings.engine.telegram
+            hub = TelegramHub(telegram) if telegram.enabled else None
             async with open_engine(settings.engine, stop_timeout=STOP_TIMEOUT, watch=True, settings_file=config_file,
-                                   reload_settings=lambda: _settings(path).engine) as engine:
-                app = create_app(engine, settings.server)
+                                   reload_settings=lambda: _settings(path).engine, services=[hub] if hub else []) as engine:
+                app = create_app(Operations(engine), settings.server, hub.routes() if hub else ())
                 async with trio.open_nursery() as server:
                     port = await server.start(partial(serve, app, settings.server, shutdown=shutdown))
                     _banner(engine, settings, port, path)

@@ -30,12 +30,16 @@ class Notifier:
         without it, the outbox is written in a thread. Messages with the same key are sent
         once per ``throttle_seconds``, with a count of the repeats."""
         self.outbox = outbox
-        self.written: Callable[[], None] | None = None  # called after each outbox write
+        self._written: Callable[[], None] | None = None  # called after each outbox write
         self.delivered = False  # a courier takes messages from the outbox (Telegram is on)
         self._write = write
         self._throttle = Throttle(throttle_seconds)
         self._send, self._receive = trio.open_memory_channel[Message](math.inf)
         self._done = trio.Event()
+
+    def attach(self, written: Callable[[], None]) -> None:
+        """A courier delivers the outbox from now on; ``written()`` is called after each write."""
+        self._written, self.delivered = written, True
 
     def send(self, kind: str, text: str, key: str | None = None) -> None:
         """Queues ``text`` for the administrators who want ``kind`` messages. Messages with
@@ -96,8 +100,8 @@ class Notifier:
         except Exception:
             log.exception("could not write %d notifications to the outbox", len(batch))
             return
-        if self.written is not None:
-            self.written()
+        if self._written is not None:
+            self._written()
 
     async def aclose(self) -> None:
         """No more messages; returns once ``run`` has written what was queued."""

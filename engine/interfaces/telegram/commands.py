@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Iterable
 
-import trio
 
 from engine.domain.alerts import AlertError
-from engine.core.run import Run
+from engine.app.operations import Operations
 from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
 from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
 from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS
@@ -68,9 +67,9 @@ class Commands:
     """Obeys the ``admins`` (user ids) in their private chats and in the ``command_chats``
     (groups); ids are compared as text. ``clock`` is wall time, as Telegram's message dates are."""
 
-    def __init__(self, engine: Any, admins: Iterable[int | str], *, command_chats: Iterable[int | str] = (),
+    def __init__(self, ops: Operations, admins: Iterable[int | str], *, command_chats: Iterable[int | str] = (),
                  confirm_seconds: float = 30.0, max_age: float = 120.0, clock: Callable[[], float] = time.time):
-        self._engine = engine
+        self._ops = ops
         self._access = Access(admins, command_chats)
         self._confirm = confirm_seconds
         self._max_age = max_age
@@ -140,7 +139,7 @@ class Commands:
         return False
 
     async def _run(self, name: str, arg: str, chat_id: int | str, user: int, date: float) -> Reply:
-        engine = self._engine
+        ops = self._ops
         if name == "status":
             return Reply(chat_id, await self._status())
         if name == "plugins":
@@ -149,19 +148,18 @@ class Commands:
             if not arg:
                 return Reply(chat_id, f"Usage: /{name} NAME (/plugins lists them)")
             try:
-                plugin = engine.set_enabled(arg, name == "enable", by=f"telegram:{user}")
+                row = ops.set_enabled(arg, name == "enable", by=f"telegram:{user}")
             except KeyError:
                 return Reply(chat_id, f"No plugin {_e(arg)}; /plugins lists them.")
-            return Reply(chat_id, f"Plugin <b>{_e(plugin.name)}</b> {name}d.")
+            return Reply(chat_id, f"Plugin <b>{_e(row['name'])}</b> {name}d.")
         if name == "pause":
-            if engine.paused:
+            if not ops.pause(by=f"telegram:{user}"):
                 return Reply(chat_id, "Already paused. /resume to execute alerts again.")
-            engine.pause(by=f"telegram:{user}")
             return Reply(chat_id, "⏸ <b>Paused</b>: alerts are journaled, not executed. /resume to go on.")
         if name == "resume":
-            if not engine.paused:
+            if not ops.paused:
                 return Reply(chat_id, "Not paused: alerts are being executed.")
-            await engine.resume(by=f"telegram:{user}")
+            await ops.resume(by=f"telegram:{user}")
             return Reply(chat_id, "▶️ <b>Resumed</b>: new alerts are executed. Those received while paused "
                                   "are not (they stay journaled as paused).")
         if name == "positions":
@@ -173,35 +171,24 @@ class Commands:
         return Reply(chat_id, f"Unknown command /{_e(name[:32])}. /help lists them.")
 
     async def _status(self) -> str:
-        engine = self._engine
-        plugins = list(engine.plugins)
-        broker = engine.broker
-        rows = [("uptime", _duration(engine.clock() - engine.started)),
-                ("plugins", f"{sum(p.enabled for p in plugins)}/{len(plugins)} enabled"),
-                ("broker", f"{broker.name} {'connected' if broker.connected else 'DISCONNECTED'}")]
-        try:
-            account = await broker.account()
+        view = await self._ops.status()
+        plugins = view["plugins"]
+        rows = [("uptime", _duration(view["uptime_s"])),
+                ("plugins", f"{plugins['enabled']}/{plugins['loaded']} enabled"),
+                ("broker", f"{view['broker']} {'connected' if view['broker_connected'] else 'DISCONNECTED'}")]
+        account, positions = view["account"], view["positions"]
+        if "error" in account:
+            rows.append(("account", account["error"]))
+        else:
             currency = account.get("currency") or ""
             rows += [(k, f"{account[k]:.2f} {currency}") for k in ("balance", "equity")]
-        except Exception as e:
-            rows.append(("account", f"unavailable ({type(e).__name__})"))
-        try:
-            rows.append(("positions", str(len(await broker.positions()))))
-        except Exception as e:
-            rows.append(("positions", f"unavailable ({type(e).__name__})"))
-        unfinished = await trio.to_thread.run_sync(engine.journal.unfinished)
-        rows.append(("alerts", f"{len(unfinished)} in progress"))
-        state = "⏸ <b>paused</b> (alerts journaled, not executed)" if engine.paused else "▶️ <b>running</b>"
+        rows.append(("positions", positions["error"] if isinstance(positions, dict) else str(len(positions))))
+        rows.append(("alerts", f"{view['alerts_in_progress']} in progress"))
+        state = "⏸ <b>paused</b> (alerts journaled, not executed)" if view["paused"] else "▶️ <b>running</b>"
         return f"moonhook {state}\n<pre>" + "\n".join(f"{k:<9} {_e(v)}" for k, v in rows) + "</pre>"
 
     def _plugins(self) -> str:
-        engine = self._engine
-        rows = [p.to_plain() for p in engine.plugins]
-        served = {row["file"] for row in rows}
-        rows += [{"name": file.rsplit(".", 1)[0], "file": file, "state": "failed", "last_error": error}
-                 for file, error in sorted(engine.load_errors.items()) if file not in served]
-        rows += [{"name": file.rsplit(".", 1)[0], "file": file, "state": "loading"}
-                 for file in sorted(engine.lifecycle.loading) if file not in served and file not in engine.load_errors]
+        rows = self._ops.plugin_rows()
         if not rows:
             return "No plugins: put .lua scripts in the scripts folder."
         states = {"active": "on", "disabled": "off", "failed": "fail", "loading": "load"}
@@ -221,7 +208,7 @@ class Commands:
         return text + "".join(f"\n• {_e(n)}" for n in notes[:10])
 
     async def _positions(self) -> str:
-        positions = await self._engine.broker.positions()
+        positions = await self._ops.positions()
         if not positions:
             return "No open positions."
         total = sum(p.get("profit") or 0.0 for p in positions)
@@ -238,14 +225,14 @@ class Commands:
             target = "all"
         else:
             try:
-                target = self._engine.symbols.normalize(arg)
+                target = self._ops.symbol(arg)
             except AlertError:
                 return Reply(chat_id, f"{_e(arg[:40])} is not a symbol. Usage: /close SYMBOL or /close all.")
         question = self._questions.repeat(chat_id, user, target, date)  # marked done: nothing awaited yet
         if question is not None:
             log.info("telegram: admin %s confirmed /close %s by sending it again", user, target)
             return Reply(chat_id, await self._execute(question))
-        positions = await self._engine.broker.positions(None if target == "all" else target)
+        positions = await self._ops.positions(None if target == "all" else target)
         if not positions:
             return Reply(chat_id, "No open positions." if target == "all" else f"Nothing open on {_e(target)}.")
         token = self._questions.ask(chat_id, user, target, tuple(sorted({p["symbol"] for p in positions})))
@@ -308,29 +295,21 @@ class Commands:
         return answer("done", text)
 
     async def _execute(self, question: Question) -> str:
-        """Closes the question's symbols through the engine: every plugin's on_order sees each
-        order, the ledger records it, and it runs even while the engine is paused."""
-        engine = self._engine
-        still = {p["symbol"] for p in await engine.broker.positions()}
+        """Closes the question's symbols through the operations facade (every plugin's on_order
+        sees each order, the ledger records it, and it runs even while the engine is paused)."""
         lines = []
-        with engine.working(Run(None, "command")):
-            for symbol in question.symbols:
-                if symbol not in still:
-                    lines.append(f"{symbol}: nothing open any more")
-                    continue
-                try:
-                    request = engine.new_request("close", PLUGIN, symbol=symbol, comment="telegram /close")
-                    result = await engine.place(request, origin=ORIGIN)
-                except Exception as e:
-                    log.exception("telegram: closing %s failed", symbol)
-                    lines.append(f"{symbol}: failed: {type(e).__name__}: {str(e)[:120]}")
-                    continue
-                if result.ok:
-                    n = len(result.closed) or 1
-                    lines.append(f"{symbol}: closed {n} position{'s' * (n != 1)}, {_number(result.volume)} lots"
-                                 + (f" at {_number(result.price)}" if result.price is not None else ""))
-                else:
-                    lines.append(f"{symbol}: NOT closed: {result.error}")
+        for symbol, result in await self._ops.close(list(question.symbols), plugin=PLUGIN, origin=ORIGIN,
+                                                     comment="telegram /close"):
+            if result is None:
+                lines.append(f"{symbol}: nothing open any more")
+            elif isinstance(result, Exception):
+                lines.append(f"{symbol}: failed: {type(result).__name__}: {str(result)[:120]}")
+            elif result.ok:
+                n = len(result.closed) or 1
+                lines.append(f"{symbol}: closed {n} position{'s' * (n != 1)}, {_number(result.volume)} lots"
+                             + (f" at {_number(result.price)}" if result.price is not None else ""))
+            else:
+                lines.append(f"{symbol}: NOT closed: {result.error}")
         log.warning("telegram /close %s: %s", question.target, "; ".join(lines))
         return "<b>/close " + _e(question.target) + "</b>\n" + _e("\n".join(lines))
 

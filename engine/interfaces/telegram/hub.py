@@ -11,37 +11,45 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import trio
+from quart import Blueprint
 
 from engine.adapters.storage.offsets import UpdateOffsets
+from engine.app.operations import Operations
 from engine.interfaces.telegram.commands import Commands, Reply
 from engine.domain.config.telegram import TelegramConfig
 from engine.adapters.notify.courier import Courier
 from engine.adapters.notify.bot import Bot, RetryAfter, TelegramError, escape
+from engine.interfaces.telegram.webhook import telegram_blueprint
 from engine.interfaces.telegram.updates import ALLOWED_UPDATES, poll_updates, send_reply
 
-if TYPE_CHECKING:
-    from engine.core.engine import Engine
 
 log = logging.getLogger("moonhook.telegram")
 
 
 
 class TelegramHub:
-    def __init__(self, engine: "Engine", config: TelegramConfig, http: httpx.AsyncClient):
+    """A ``Service`` of ``open_engine``: made from ``[telegram]``, started with the engine's
+    operations facade and HTTP client, stopped after the engine's alerts are drained."""
+
+    def __init__(self, config: TelegramConfig):
         self.config = config
-        self.bots = {b.id: Bot(b, http, config.api_url) for b in config.bots}
-        self.courier = Courier(config, engine.database, self.bots.values())
-        self.commands = Commands(engine, config.admins, command_chats=config.command_chats,
-                                 max_age=config.command_max_age, clock=engine.clock)
-        self._offsets = UpdateOffsets(engine.database)
+        self.bots: dict[str, Bot] = {}
         self._scope = trio.CancelScope()
 
-    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, ops: Operations, http: httpx.AsyncClient,
+                  task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Delivers and listens until ``stop``; started once the courier has queued what was due."""
+        config, database = self.config, ops.engine.database  # the hub's own tables: deliveries, offsets
+        self.bots = {b.id: Bot(b, http, config.api_url) for b in config.bots}
+        self.courier = Courier(config, database, self.bots.values())
+        self.commands = Commands(ops, config.admins, command_chats=config.command_chats,
+                                 max_age=config.command_max_age, clock=ops.engine.clock)
+        self._offsets = UpdateOffsets(database)
+        ops.deliver(self.courier.poke, self.alarm)
         with self._scope:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.courier.run)
@@ -52,6 +60,12 @@ class TelegramHub:
                         nursery.start_soon(partial(poll_updates, bot.client, self._offsets, bot.id,
                                                    partial(self._handle, bot)), name=f"telegram {bot.id} updates")
                 task_status.started()
+
+    def routes(self) -> list[Blueprint]:
+        """The web server's route for Telegram's updates, with ``telegram.webhook_url``."""
+        if not self.config.webhook_url:
+            return []
+        return [telegram_blueprint(self.dispatch, self.config.webhook_secret or "")]
 
     async def stop(self, timeout: float = 2.0) -> None:
         await self.courier.stop(timeout)

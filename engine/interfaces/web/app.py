@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Iterable
 
-from quart import request
+from quart import Blueprint, request
 from werkzeug.exceptions import HTTPException
 
+from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.api import api_blueprint
 from engine.interfaces.web.clients import Gate
 from engine.interfaces.web.connection import App
 from engine.interfaces.web.health import health_blueprint
 from engine.interfaces.web.metrics import metrics_blueprint
-from engine.interfaces.web.telegram import telegram_blueprint
 from engine.interfaces.web.webhook import BODY_TIMEOUT, Webhook
 
 log = logging.getLogger("moonhook.web")
@@ -28,8 +28,9 @@ def redacted(path: str) -> str:
     return _SECRET_PATH.sub(r"\1***", path)
 
 
-def create_app(engine: Any, server: ServerConfig) -> App:
-    """The application for ``engine``; raises ValueError for an unreadable allow_ips or
+def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Blueprint] = ()) -> App:
+    """The application for the engine behind ``ops``, with the other interfaces' routes in
+    ``blueprints`` (Telegram's webhook); raises ValueError for an unreadable allow_ips or
     trusted_proxies entry."""
     gate = Gate(server.allow_ips, server.trusted_proxies)
     app = App("moonhook")
@@ -37,12 +38,9 @@ def create_app(engine: Any, server: ServerConfig) -> App:
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 2
     app.config["BODY_TIMEOUT"] = BODY_TIMEOUT  # the webhook's, for the routes behind it
     app.json.sort_keys = False
-    app.register_blueprint(health_blueprint(engine, server))
-    app.register_blueprint(api_blueprint(engine, server))
-    app.register_blueprint(metrics_blueprint(engine, server))
-    telegram = getattr(engine, "telegram", None)
-    if telegram is not None and telegram.config.webhook_url:
-        app.register_blueprint(telegram_blueprint(telegram.dispatch, telegram.config.webhook_secret))
+    for blueprint in (health_blueprint(ops, server), api_blueprint(ops, server), metrics_blueprint(ops, server),
+                      *blueprints):
+        app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)
     async def http_error(e: HTTPException):
@@ -55,5 +53,5 @@ def create_app(engine: Any, server: ServerConfig) -> App:
                   exc_info=(type(e), e, e.__traceback__))
         return {"error": "internal error; see the server's log"}, 500
 
-    app.asgi_app = Webhook(engine, server, gate, app.asgi_app)  # the hot path, ahead of Quart
+    app.asgi_app = Webhook(ops, server, gate, app.asgi_app)  # the hot path, ahead of Quart
     return app

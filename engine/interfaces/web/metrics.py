@@ -3,16 +3,15 @@ bearer token (Prometheus sends it with ``authorization: {credentials: <api_token
 
 from __future__ import annotations
 
-from typing import Any
-
 from prometheus_client import CONTENT_TYPE_LATEST
 from quart import Blueprint, request
 
+from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.tokens import refusal
 
 
-def metrics_blueprint(engine: Any, server: ServerConfig) -> Blueprint:
+def metrics_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     bp = Blueprint("metrics", __name__)
 
     @bp.get("/metrics")
@@ -20,6 +19,6 @@ def metrics_blueprint(engine: Any, server: ServerConfig) -> Blueprint:
         refused = refusal(server.api_token, request.headers.get("Authorization"))
         if refused is not None:
             return refused
-        return await engine.metrics.render(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
+        return await ops.metrics(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
 
     return bp

@@ -19,7 +19,8 @@ from typing import Any, Awaitable, Callable, Sequence
 
 import trio
 
-from engine.domain.alerts import AlertError, parse_value, read_body
+from engine.app.operations import Operations
+from engine.domain.alerts import AlertError, read_body
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.clients import Gate
 from engine.interfaces.web.tokens import same
@@ -62,8 +63,8 @@ def _split_path(path: str) -> tuple[bool, str | None]:
 class Webhook:
     """The ASGI application answering the webhook's paths and passing the rest to ``app``."""
 
-    def __init__(self, engine: Any, server: ServerConfig, gate: Gate, app: ASGIApp):
-        self._engine = engine
+    def __init__(self, ops: Operations, server: ServerConfig, gate: Gate, app: ASGIApp):
+        self._ops = ops
         self._server = server
         self._gate = gate
         self._app = app
@@ -81,7 +82,7 @@ class Webhook:
         client = self._gate.client(peer[0] if peer else None,
                                    [v.decode("latin-1") for k, v in headers if k == b"x-forwarded-for"])
         try:
-            answer = await _receive(self._engine, self._server, self._gate, client, path_secret,
+            answer = await _receive(self._ops, self._server, self._gate, client, path_secret,
                                     _content_length(headers), receive)
         except Refused as e:
             log.warning("webhook from %s refused (%d): %s", client or "?", e.status, e.message,
@@ -135,7 +136,7 @@ async def _answer(send: Callable, status: int, payload: dict,
     await send({"type": "http.response.body", "body": body})
 
 
-async def _receive(engine: Any, server: ServerConfig, gate: Gate, client, path_secret: str | None,
+async def _receive(ops: Operations, server: ServerConfig, gate: Gate, client, path_secret: str | None,
                    content_length: int | None, receive: Callable) -> dict:
     if not gate.allows(client):
         raise Refused(403, f"address {client or '?'} is not allowed")
@@ -159,19 +160,19 @@ async def _receive(engine: Any, server: ServerConfig, gate: Gate, client, path_s
         if not same(body_secret, server.secret):
             raise Refused(401, "wrong secret")
     try:
-        alert = parse_value(value, engine.symbols)
+        alert = ops.parse(value)
     except AlertError as e:
         raise Refused(400, str(e)) from None
     except (ValueError, TypeError) as e:
         raise Refused(400, f"cannot read the alert: {type(e).__name__}") from None
-    recorded = await engine.submit(alert)
+    recorded = await ops.submit(alert)
     command = alert.action.value if alert.action else "-"
     if recorded.duplicate:
         outcome = {"status": "duplicate", "id": recorded.id, "duplicate_of": recorded.duplicate_of}
         line = f"duplicate of {recorded.duplicate_of}"
     else:
         outcome = {"status": "accepted", "id": recorded.id}
-        line = "accepted" + (" (paused: journaled, not executed)" if engine.paused else "")
+        line = "accepted" + (" (paused: journaled, not executed)" if ops.paused else "")
     log.info("webhook alert %d %s %s: %s", recorded.id, alert.symbol or "-", command, line,
              extra={"fields": {"alert": recorded.id, "symbol": alert.symbol or "-", "command": command,
                                "outcome": outcome["status"], "client": str(client)}})

@@ -79,6 +79,8 @@ class MT5Broker(Broker):
                 try:
                     await self._connect()
                     await self._reconcile()
+                    if not self.connected:
+                        raise BrokerError(f"lost again while catching up ({self.state})")
                     wait = 1.0
                 except BrokerError as e:
                     log.warning("MetaTrader 5: %s; trying again in %.0f s", e, wait)
@@ -280,14 +282,16 @@ class MT5Broker(Broker):
 
     async def _reconcile(self) -> None:
         """At start and after a reconnection: every send left unknown is resolved; positions
-        opened outside moonhook are listed, not touched."""
-        await self.history.start()
-        for send in self.book.unresolved():
-            try:
+        opened outside moonhook are listed, not touched. If the connection is lost meanwhile,
+        what is left waits: run reconnects, then reconciles again."""
+        try:
+            await self.history.start()
+            for send in self.book.unresolved():
                 await self.history.resolve(send)
-            except Unknown:
-                return
-        external = [p for p in await self.query("positions_get") or () if self.book.plugin_of(p["magic"]) is None]
+            external = [p for p in await self.query("positions_get") or ()
+                        if self.book.plugin_of(p["magic"]) is None]
+        except Unknown:
+            return
         if external:
             log.info("MetaTrader 5: %d positions opened outside moonhook (shown, not touched): %s", len(external),
                      ", ".join(f"{p['ticket']} {p['symbol']}" for p in external[:10]))

@@ -1,5 +1,6 @@
-"""The paper broker, the engine's embedded default: ``broker.py`` keeps the books,
-``rules.py`` says when and where orders fill, ``prices.py`` keeps the last prices.
+"""The paper broker, the engine's embedded default: ``broker.py`` takes the requests,
+``books.py`` keeps the orders, positions and deals, ``market.py`` prices them, ``rules.py``
+says when and where orders fill, ``prices.py`` keeps the last prices.
 Its settings, ``[paper]``, are ``engine.domain.config.paper``."""
 
 from engine.adapters.brokers.paper.broker import PaperBroker

@@ -1,9 +1,10 @@
-"""The engine's Prometheus metrics, served by ``GET /metrics`` (``web/metrics.py``).
+"""The engine's Prometheus instruments, served by ``GET /metrics`` through the operations
+facade (``engine/app/operations.py``).
 
 Each engine owns its registry: tests open many engines in one process, and a metric of the
 global default registry would count them all. What happens per alert costs a few
 ``observe``/``inc`` calls on label children looked up once and kept; what is a state (memory,
-outbox depth, open positions, plugins) is read when scraped, by ``refresh``.
+outbox depth, open positions, plugins) is a gauge the facade sets when scraped.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from sandbox import Pool
 
 from engine.domain.orders import OrderRequest, OrderResult
 from engine.core.lag import LagMonitor
-from engine.adapters.storage.deliveries import Deliveries
 
 if TYPE_CHECKING:
-    from engine.core.engine import Engine
     from engine.core.plugins import Plugin
     from engine.core.run import Run
     from engine.adapters.storage import Recorded
@@ -56,8 +55,7 @@ class Metrics:
     """One engine's metrics: the engine and its hooks report to it as things happen; ``render``
     answers a scrape. ``lag`` is the event-loop lag monitor, run in the engine's nursery."""
 
-    def __init__(self, engine: "Engine"):
-        self._engine = engine
+    def __init__(self, pool: Pool, lag_alert_ms: float, throttle_seconds: float):
         r = self.registry = CollectorRegistry()
         self.alerts = Counter("moonhook_alerts", "Alerts by final status, counted when the status is durable "
                               "(an alert journaled while paused and executed later counts twice).",
@@ -95,11 +93,10 @@ class Metrics:
                                      "The event loop's lag over each 0.5 s in which a task ran: the longer of "
                                      "its longest task step and how late the lag monitor's sleep woke up.",
                                      buckets=LAG_BUCKETS, registry=r)
-        monitor = engine.config.monitor
-        self.lag = LagMonitor(monitor.lag_alert_ms, engine.config.telegram.throttle_seconds, self.lag_seconds.observe)
+        self.lag = LagMonitor(lag_alert_ms, throttle_seconds, self.lag_seconds.observe)
         self.worst_lag = Gauge("moonhook_event_loop_lag_seconds",
                                "The largest event-loop lag measured over the last minute.", registry=r)
-        r.register(_Restarts(engine.pool))
+        r.register(_Restarts(pool))
 
     # -- per alert, per call: cheap ---------------------------------------------------------
 
@@ -148,39 +145,7 @@ class Metrics:
 
     # -- scraped --------------------------------------------------------------------------
 
-    async def refresh(self) -> None:
-        """Reads what is a state: memory and the outbox in a thread (psutil, SQLite), the open
-        positions from the broker, the plugins."""
-        engine = self._engine
-        memory, outbox, telegram = await trio.to_thread.run_sync(self._read)
-        self.memory.set(memory)
-        self.worst_lag.set(self.lag.worst())
-        self.outbox.labels("outbox").set(outbox)
-        self.outbox.labels("telegram").set(telegram)
-        try:
-            self.positions.set(len(await engine.broker.positions()))
-        except Exception:  # disconnected: unknown, not zero
-            self.positions.set(float("nan"))
-        states = dict.fromkeys(PLUGIN_STATES, 0)
-        served = set()
-        for plugin in engine.plugins:
-            states[plugin.state] += 1
-            served.add(plugin.path.name)
-        states["failed"] += sum(1 for file in engine.load_errors if file not in served)
-        states["loading"] += sum(1 for file in engine.lifecycle.loading
-                                 if file not in served and file not in engine.load_errors)
-        for state, count in states.items():
-            self.plugins.labels(state).set(count)
-
-    def _read(self) -> tuple[int, int, int]:
-        engine = self._engine
-        memory = engine.monitor.memory_bytes()
-        if engine.telegram is None:
-            return memory, 0, 0
-        return memory, engine.notifier.outbox.depth(), Deliveries(engine.database).counts()["due"]
-
     async def render(self) -> bytes:
-        """The text exposition, after ``refresh``; rendered in a thread (thousands of plugins'
-        histograms take a while)."""
-        await self.refresh()
+        """The text exposition; rendered in a thread (thousands of plugins' histograms take a
+        while). The gauges are set by whoever scrapes, just before."""
         return await trio.to_thread.run_sync(generate_latest, self.registry)

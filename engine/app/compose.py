@@ -1,0 +1,90 @@
+"""``open_engine``: the composition root. It opens the journal, the broker and the sandbox
+pool, builds the engine from them, starts every background task in one nursery it owns,
+and starts the interfaces it is given (Telegram) as ``Service``s.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+from typing import AsyncIterator, Callable, Protocol, Sequence
+
+import httpx
+import trio
+
+from sandbox import open_pool
+
+from engine.adapters.brokers import open_broker
+from engine.adapters.brokers.base import Broker
+from engine.adapters.storage import Database
+from engine.app.operations import Operations
+from engine.core import Engine
+from engine.core.watch import watch as watch_files
+from engine.domain.config import EngineConfig
+
+
+class Service(Protocol):
+    """An interface the engine runs for its whole life (Telegram's bots): started once the
+    engine is built, stopped after its alerts are drained, so what they say is delivered."""
+
+    async def run(self, ops: Operations, http: httpx.AsyncClient,
+                  task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@asynccontextmanager
+async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker | None = None,
+                      clock: Callable[[], float] = time.time, stop_timeout: float = 10.0,
+                      watch: bool = False, settings_file: Path | None = None,
+                      reload_settings: Callable[[], EngineConfig] | None = None,
+                      services: Sequence[Service] = ()) -> AsyncIterator[Engine]:
+    """Opens the database, the broker (paper unless given) and the sandbox pool, loads
+    every script, recovers unfinished alerts, and yields the running engine. On exit, the
+    alerts in flight finish (within ``stop_timeout``), the ``services`` stop, and everything
+    is closed.
+
+    With ``watch``, saves in the scripts folder reload their plugins, and saves of
+    ``settings_file`` apply its ``[plugins.NAME]`` tables, as ``reload_settings()`` reads them.
+    Raises what opening the database or starting the broker raises."""
+    database = Database(config.database, fsync=False)  # made durable by the journal's fsyncs
+    journal = Database(config.database, shared_lock=False, turn=database.turn)
+    broker = broker or open_broker(config.broker, database, config.paper, config.mt5, clock)
+    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+    try:
+        await broker.start()
+        async with http, open_pool(workers=config.workers) as pool, trio.open_nursery() as nursery:
+            engine = Engine(config, database, broker, pool, nursery, clock, journal)
+            broker.listen(engine.on_event)
+            await nursery.start(broker.run, name=f"broker {broker.name}")
+            nursery.start_soon(engine.writer.run, name="journal writer")
+            nursery.start_soon(engine.notifier.run, name="notifier")
+            nursery.start_soon(engine.events, name="events")
+            nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")
+            nursery.start_soon(engine.monitor.run, name="monitor")
+            nursery.start_soon(engine.metrics.lag.run, name="lag monitor")
+            ops = Operations(engine)
+            for service in services:
+                await nursery.start(partial(service.run, ops, http), name=type(service).__name__)
+            if watch:
+                lifecycle = engine.lifecycle
+                lifecycle.settings = (settings_file, reload_settings) if settings_file and reload_settings else None
+                await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, lifecycle.changed,
+                                            lifecycle.stop), name="file watcher")
+            await engine.lifecycle.load_all()
+            await engine.recover()
+            try:
+                yield engine
+            finally:
+                with trio.CancelScope(shield=True):
+                    await engine.stop(stop_timeout)
+                    for service in services:
+                        await service.stop()
+                nursery.cancel_scope.cancel()
+    finally:
+        with trio.CancelScope(shield=True):
+            await broker.stop()
+        journal.close()
+        database.close()

@@ -1,0 +1,204 @@
+"""The operations facade: every view and action an interface offers, written once.
+
+The web API, Telegram's commands, ``/health``, ``/metrics`` and the dashboard to come read
+and act through this class only, as freqtrade's Telegram and REST API both call its ``RPC``:
+a plugin's row, the engine's status or a close is the same wherever it is asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import trio
+
+from engine.adapters.storage import Recorded
+from engine.adapters.storage.deliveries import Deliveries
+from engine.core import Engine
+from engine.core.metrics import PLUGIN_STATES
+from engine.core.run import Run
+from engine.domain.alerts import Alert, parse_value
+from engine.domain.orders import OrderResult
+
+log = logging.getLogger("moonhook.operations")
+
+
+class Operations:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    # -- alerts in ----------------------------------------------------------------------------
+
+    def parse(self, value: Any) -> Alert:
+        """A webhook body, already read as JSON or text, as a validated alert; raises AlertError
+        naming the field."""
+        return parse_value(value, self.engine.symbols)
+
+    async def submit(self, alert: Alert) -> Recorded:
+        """Journals ``alert`` durably and queues it (see ``Engine.submit``)."""
+        return await self.engine.submit(alert)
+
+    @property
+    def paused(self) -> bool:
+        return self.engine.paused
+
+    # -- views --------------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """"ok" or "degraded" (a file that does not load, paused, the broker disconnected, the
+        journal unable to write), with what makes it so."""
+        engine = self.engine
+        plugins = list(engine.plugins)
+        journal = engine.writer.trouble
+        errors = engine.lifecycle.errors
+        degraded = bool(errors) or engine.paused or not engine.broker.connected or journal is not None
+        return {
+            "status": "degraded" if degraded else "ok",
+            "journal": "ok" if journal is None else f"cannot write: {journal}",
+            "uptime_s": round(max(0.0, engine.clock() - engine.started), 3),
+            "plugins": {"loaded": len(plugins), "enabled": sum(1 for p in plugins if p.enabled)},
+            "load_errors": sorted(errors),  # the files; the messages are in the plugin rows
+            "broker": engine.config.broker,
+            "broker_connected": engine.broker.connected,
+            "broker_state": engine.broker.state,
+            "paused": engine.paused,
+        }
+
+    async def status(self) -> dict[str, Any]:
+        """``health`` with the account, the open positions and the alerts in progress; what
+        the broker cannot answer is ``{"error": ...}`` in its place."""
+        engine = self.engine
+        view = self.health()
+        view["pause"] = self.pause_state()
+        for key, read in (("account", engine.broker.account), ("positions", engine.broker.positions)):
+            try:
+                view[key] = await read()
+            except Exception as e:  # disconnected: said, not raised
+                view[key] = {"error": f"unavailable ({type(e).__name__})"}
+        view["alerts_in_progress"] = len(await trio.to_thread.run_sync(engine.journal.unfinished))
+        return view
+
+    def plugin_rows(self) -> list[dict[str, Any]]:
+        """One row per plugin file: those serving (with stats and memory), then the files with
+        no version serving, failed (with why) or loading."""
+        engine = self.engine
+        rows = [self.plugin_row(p) for p in engine.plugins]
+        served = {row["file"] for row in rows}
+        errors = engine.lifecycle.errors
+        rows += [{"name": Path(file).stem, "file": file, "enabled": False, "state": "failed", "last_error": error}
+                 for file, error in sorted(errors.items()) if file not in served]
+        rows += [{"name": Path(file).stem, "file": file, "enabled": False, "state": "loading"}
+                 for file in sorted(engine.lifecycle.loading) if file not in served and file not in errors]
+        return rows
+
+    def plugin_row(self, plugin: Any) -> dict[str, Any]:
+        row = plugin.to_plain()
+        try:
+            row["memory_bytes"] = self.engine.pool.memory(plugin.pool_id)
+        except Exception:  # not yet called, or its worker is being replaced
+            row["memory_bytes"] = None
+        return row
+
+    def load_errors(self) -> dict[str, str]:
+        """File -> why no version of it serves."""
+        return dict(self.engine.lifecycle.errors)
+
+    def pause_state(self) -> dict[str, Any]:
+        """Whether paused, and who paused or resumed last, when and why (kept across restarts)."""
+        return {**(self.engine.switchboard.pause or {}), "paused": self.engine.paused}
+
+    async def alerts(self, limit: int) -> list[dict[str, Any]]:
+        return await trio.to_thread.run_sync(self.engine.journal.recent, limit)
+
+    async def alert(self, alert_id: int) -> dict[str, Any] | None:
+        return await trio.to_thread.run_sync(self.engine.journal.get, alert_id)
+
+    async def orders(self, limit: int) -> dict[str, Any]:
+        """The pending orders at the broker, and the last ``limit`` orders sent."""
+        return {"open": await self.engine.broker.orders(), "recent": self.engine.ledger.recent(limit)}
+
+    async def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        return await self.engine.broker.positions(symbol)
+
+    async def account(self) -> dict[str, Any]:
+        return await self.engine.broker.account()
+
+    def symbol(self, text: str) -> str:
+        """``text`` as the engine names symbols (prefix dropped, symbol_map applied); raises AlertError."""
+        return self.engine.symbols.normalize(text)
+
+    async def metrics(self) -> bytes:
+        """The Prometheus text exposition, its gauges read now."""
+        engine, m = self.engine, self.engine.metrics
+        memory, outbox, due = await trio.to_thread.run_sync(self._scraped)
+        m.memory.set(memory)
+        m.worst_lag.set(m.lag.worst())
+        m.outbox.labels("outbox").set(outbox)
+        m.outbox.labels("telegram").set(due)
+        try:
+            m.positions.set(len(await engine.broker.positions()))
+        except Exception:  # disconnected: unknown, not zero
+            m.positions.set(float("nan"))
+        states = dict.fromkeys(PLUGIN_STATES, 0)
+        for row in self.plugin_rows():
+            states[row["state"]] += 1
+        for state, count in states.items():
+            m.plugins.labels(state).set(count)
+        return await m.render()
+
+    def _scraped(self) -> tuple[int, int, int]:
+        """Memory (psutil) and the outbox's depths (SQLite): read in a thread."""
+        engine = self.engine
+        memory = engine.monitor.memory_bytes()
+        if not engine.notifier.delivered:  # no courier: messages go to the log only
+            return memory, 0, 0
+        return memory, engine.notifier.outbox.depth(), Deliveries(engine.database).counts()["due"]
+
+    # -- wiring the interfaces ------------------------------------------------------------------
+
+    def deliver(self, poke: Callable[[], None], alarm: Callable[[str], Awaitable[None]]) -> None:
+        """A courier delivers the outbox from now on (``poke`` wakes it after each write), and
+        ``alarm(text)`` says at once what cannot wait for the outbox (the disk is full)."""
+        self.engine.notifier.attach(poke)
+        self.engine.alarms.append(alarm)
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def pause(self, by: str = "api", reason: str | None = None) -> bool:
+        """Pauses (see ``Engine.pause``); False if it was paused already (the first pause stands)."""
+        if self.engine.paused:
+            return False
+        self.engine.pause(by, reason)
+        return True
+
+    async def resume(self, execute_missed: bool = False, by: str = "api") -> int:
+        """Resumes; the alerts journaled while paused are queued only if ``execute_missed``.
+        Returns how many were queued."""
+        return await self.engine.resume(execute_missed, by)
+
+    def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> dict[str, Any]:
+        """Switches a plugin on or off (kept across restarts) and returns its row; raises KeyError."""
+        return self.plugin_row(self.engine.set_enabled(name, enabled, by, reason))
+
+    async def close(self, symbols: list[str], *, plugin: str, origin: str,
+                    comment: str) -> list[tuple[str, OrderResult | Exception | None]]:
+        """Closes every position of each symbol through the order desk, as ``plugin``: every
+        plugin's on_order sees each order, the ledger records it, and it runs even while the
+        engine is paused. Returns (symbol, result) in order: None where nothing was open any
+        more, the exception where the close raised (the other symbols are still closed)."""
+        engine = self.engine
+        still = {p["symbol"] for p in await engine.broker.positions()}
+        done: list[tuple[str, OrderResult | Exception | None]] = []
+        with engine.working(Run(None, "command")):
+            for symbol in symbols:
+                if symbol not in still:
+                    done.append((symbol, None))
+                    continue
+                try:
+                    request = engine.desk.new_request("close", plugin, symbol=symbol, comment=comment)
+                    done.append((symbol, await engine.desk.place(request, origin=origin)))
+                except Exception as e:
+                    log.exception("closing %s for %s failed", symbol, plugin)
+                    done.append((symbol, e))
+        return done

@@ -1,0 +1,87 @@
+"""What a plugin's ``on_alert`` or ``on_order`` answer means, read in one place.
+
+The hook chains (``hooks.py``) act on it and ``moonhook check`` reports it, so a script is
+judged the same way before it goes live as after. Pure functions of the answer: nothing
+here calls the sandbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.domain.alerts import AlertError, SymbolMap, parse_json
+
+# What an on_order change may touch, and how it is checked.
+ORDER_CHANGES = {"volume": "positive", "price": "positive", "sl": "price", "tp": "price", "comment": "text"}
+_DERIVED = ("side", "raw_symbol", "source", "alert_id")
+_REMOVABLE = {"price", "volume", "risk", "sl", "tp", "sl_pips", "tp_pips", "comment"}
+_SAME = SymbolMap()  # changed alerts are checked again without mapping symbols twice
+
+PASS, REJECT, CHANGE, INVALID = "pass", "rejected", "changed", "invalid"
+
+
+@dataclass
+class Answer:
+    """``kind`` is pass, rejected (with ``reason``), changed (``data`` is the alert or order
+    with ``changes`` applied; ``handled``: the plugin placed its own orders) or invalid
+    (``problem`` says why; the answer is ignored and counted as the plugin's error)."""
+
+    kind: str
+    reason: str | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] | None = None
+    handled: bool = False
+    problem: str | None = None
+
+
+def reason_of(values: list) -> str:
+    reason = values[1] if len(values) > 1 else None
+    return str(reason)[:500] if reason is not None else "no reason given"
+
+
+def alert_answer(values: list, data: dict[str, Any]) -> Answer:
+    """Reads ``on_alert``'s return ``values`` for the alert ``data`` it was given: nil or
+    true passes, ``false, "reason"`` rejects, a table changes (``field = false`` removes an
+    optional field, ``handled = true`` says the plugin placed its own orders)."""
+    value = values[0] if values else None
+    if value is None or value is True:
+        return Answer(PASS)
+    if value is False:
+        return Answer(REJECT, reason=reason_of(values))
+    if not isinstance(value, dict):
+        return Answer(INVALID, problem=f"returned a {type(value).__name__}; expected nil, a table or false")
+    changes = dict(value)
+    handled = changes.pop("handled", None) is True
+    merged = {**data, **changes}
+    for key in [k for k, v in changes.items() if v is False and k in _REMOVABLE]:
+        del merged[key]  # `field = false` removes a field (nil cannot be sent)
+    if changes:
+        try:
+            parse_json({k: v for k, v in merged.items() if k not in _DERIVED}, _SAME)
+        except AlertError as e:
+            return Answer(INVALID, problem=f"changes refused: {e}")
+    return Answer(CHANGE, changes=changes, data=merged, handled=handled)
+
+
+def order_answer(values: list, order: dict[str, Any]) -> Answer:
+    """Reads ``on_order``'s return ``values`` for ``order``: nil or true passes, ``false,
+    "reason"`` vetoes, a table changes only what ``ORDER_CHANGES`` allows."""
+    value = values[0] if values else None
+    if value is None or value is True:
+        return Answer(PASS)
+    if value is False:
+        return Answer(REJECT, reason=reason_of(values))
+    if not isinstance(value, dict):
+        return Answer(INVALID, problem=f"returned a {type(value).__name__}; expected nil, a table of changes or false")
+    for key, v in value.items():
+        rule = ORDER_CHANGES.get(key)
+        if rule is None:
+            return Answer(INVALID, problem=f"cannot change {key!r} (only {', '.join(ORDER_CHANGES)})")
+        if rule == "text":
+            if not isinstance(v, str) or len(v) > 64:
+                return Answer(INVALID, problem=f"{key} must be a string of at most 64 characters")
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (rule == "positive" and v == 0):
+            kind = "positive number" if rule == "positive" else "price (0 removes it)"
+            return Answer(INVALID, problem=f"{key} must be a {kind}, got {v!r}")
+    return Answer(CHANGE, changes=dict(value), data={**order, **value})

@@ -1,0 +1,87 @@
+"""The order desk: every order, a plugin's, the engine's or an administrator's, passes the
+other plugins' ``on_order`` and then goes to the broker once.
+
+A request is named after the alert (or event) in hand and the plugin placing it
+(``a42-engine-open``, ``a42-trend-1``): the broker executes a client id once, so an alert
+processed again after a crash finds its orders instead of sending them twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from time import perf_counter
+from typing import Any
+
+from engine.adapters.brokers.base import Broker
+from engine.adapters.notify import Notifier
+from engine.adapters.storage import Database, OrderLedger
+from engine.core.hooks import Hooks
+from engine.core.metrics import Metrics
+from engine.core.monitor import Monitor
+from engine.core.run import Run
+from engine.core.run import current as _run
+from engine.domain.orders import OrderRequest, OrderResult
+
+log = logging.getLogger("moonhook.engine")
+
+
+class Desk:
+    def __init__(self, broker: Broker, hooks: Hooks, database: Database, ledger: OrderLedger, notifier: Notifier,
+                 monitor: Monitor, metrics: Metrics):
+        self.broker = broker
+        self._hooks = hooks
+        self._database = database
+        self._ledger = ledger
+        self._notifier = notifier
+        self._monitor = monitor
+        self._metrics = metrics
+
+    def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest:
+        """A request from ``plugin``, with the client id of the current alert or event."""
+        run = _run.get() or Run(None, "call")
+        return OrderRequest(kind, run.client_id(plugin), plugin=plugin, alert_id=run.alert_id, **fields)
+
+    async def place(self, request: OrderRequest, origin: str) -> OrderResult:
+        """Runs ``request`` through every other plugin's ``on_order``, then sends it once. A
+        refused or vetoed order is an ``ok=False`` result; BrokerError (disconnected) is raised."""
+        run = _run.get()
+        verdict = await self._hooks.on_order(request.to_plain(), origin)
+        record: dict[str, Any] = {"client_id": request.client_id, "plugin": request.plugin, "kind": request.kind}
+        if verdict.rejected_by:
+            result = OrderResult.refused(f"vetoed by {verdict.rejected_by}: {verdict.reason}")
+            await self._database.writable()
+            self._ledger.finish(request, "vetoed", result)
+        else:
+            changes = {k: v for k, v in verdict.data.items() if getattr(request, k, None) != v}
+            if request.kind in ("market", "pending"):
+                changes.update({k: None for k in ("sl", "tp") if verdict.data.get(k) == 0})
+            if changes:
+                request = request.with_changes(changes)
+            if run is not None:
+                await run.journaled.wait()
+                if run.first_call is None:
+                    run.first_call = perf_counter()
+            latency = (perf_counter() - run.received) * 1000 if run is not None else None
+            if latency is not None and run.alert_id is not None:
+                self._monitor.latency(run.alert_id, latency)
+            sent = perf_counter()
+            result = await self.broker.execute(request)
+            self._metrics.executed(request, result, sent, run)
+            await self._database.writable()
+            self._ledger.finish(request, "done" if result.ok else "refused", result, latency)
+            if not result.ok and not result.duplicate:
+                self._notifier.send("trades", f"order refused: {request.kind} {request.symbol or ''} "
+                                              f"for {request.plugin}: {result.error}", key=f"refused:{request.plugin}")
+        record.update(result.to_plain())
+        if verdict.steps:
+            record["on_order"] = verdict.steps
+        if run is not None:
+            run.orders.append(record)
+        return result
+
+    async def symbol_of_ticket(self, ticket: int) -> str | None:
+        """The symbol of an open position or pending order, None if no such ticket is open."""
+        for item in (*await self.broker.positions(), *await self.broker.orders()):
+            if item["ticket"] == ticket:
+                return item["symbol"]
+        return None
