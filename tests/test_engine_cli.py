@@ -100,6 +100,22 @@ def test_run_send_status_and_a_clean_stop(tmp_path):
     assert _statuses(tmp_path) == ["done", "rejected"]
 
 
+def test_status_lists_a_script_that_does_not_load_and_says_degraded(tmp_path):
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / EXAMPLE_NAME).write_text(EXAMPLE_SCRIPT, encoding="utf-8")
+    (tmp_path / "scripts" / "broken.lua").write_text("plugin = {priority = 'high'}\n")
+    engine = Engine(tmp_path)
+    try:
+        status = engine.cli("status")
+    finally:
+        assert engine.stop() == 0
+    assert status.returncode == 1 and status.stderr == "", status.stdout + status.stderr
+    assert "status=degraded" in status.stdout and "load_errors=['broken.lua']" in status.stdout
+    rows = {line.split()[0]: line.split()[1] for line in status.stdout.splitlines()[1:] if line.split()}
+    assert rows["demo"] == "active" and rows["broken"] == "failed"
+    assert "not loaded: broken.lua: error: plugin.priority" in status.stdout
+
+
 def test_a_stop_finishes_the_alerts_in_flight_and_a_second_signal_exits_at_once(tmp_path):
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "slow.lua").write_text(SLOW)

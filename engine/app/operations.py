@@ -80,16 +80,15 @@ class Operations:
         return view
 
     def plugin_rows(self) -> list[dict[str, Any]]:
-        """One row per plugin file: those serving (with stats and memory), then the files with
-        no version serving, failed (with why) or loading."""
+        """One row per plugin file, each with the same keys: those serving (with stats and
+        memory), then the files with no version serving, failed (with why) or loading."""
         engine = self.engine
         rows = [self.plugin_row(p) for p in engine.plugins]
         served = {row["file"] for row in rows}
         errors = engine.lifecycle.errors
-        rows += [{"name": Path(file).stem, "file": file, "enabled": False, "state": "failed", "last_error": error}
-                 for file, error in sorted(errors.items()) if file not in served]
-        rows += [{"name": Path(file).stem, "file": file, "enabled": False, "state": "loading"}
-                 for file in sorted(engine.lifecycle.loading) if file not in served and file not in errors]
+        rows += [_unserved(file, "failed", error) for file, error in sorted(errors.items()) if file not in served]
+        rows += [_unserved(file, "loading") for file in sorted(engine.lifecycle.loading)
+                 if file not in served and file not in errors]
         return rows
 
     def plugin_row(self, plugin: Any) -> dict[str, Any]:
@@ -202,3 +201,10 @@ class Operations:
                     log.exception("closing %s for %s failed", symbol, plugin)
                     done.append((symbol, e))
         return done
+
+
+def _unserved(file: str, state: str, error: str | None = None) -> dict[str, Any]:
+    """The row of a file no version of which serves: nothing to count yet."""
+    return {"name": Path(file).stem, "file": file, "enabled": False, "state": state, "symbols": None,
+            "priority": None, "hooks": [], "calls": 0, "errors": 0, "timeouts": 0, "p50_us": None, "p99_us": None,
+            "last_error": error, "memory_bytes": None}
