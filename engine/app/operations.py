@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable
 
 import trio
 
-from engine.adapters.storage import Recorded
+from engine.adapters.storage import Database, Recorded
 from engine.adapters.storage.deliveries import Deliveries
 from engine.core import Engine
 from engine.core.metrics import PLUGIN_STATES
@@ -42,6 +42,16 @@ class Operations:
     @property
     def paused(self) -> bool:
         return self.engine.paused
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The engine's wall clock (tests give it a fake one)."""
+        return self.engine.clock
+
+    @property
+    def database(self) -> Database:
+        """The engine's SQLite file, for an interface's own tables (Telegram's offsets and deliveries)."""
+        return self.engine.database
 
     # -- views --------------------------------------------------------------------------------
 
@@ -90,6 +100,10 @@ class Operations:
         rows += [_unserved(file, "loading") for file in sorted(engine.lifecycle.loading)
                  if file not in served and file not in errors]
         return rows
+
+    def serving(self) -> list[str]:
+        """The names of the plugins in service now."""
+        return [p.name for p in self.engine.plugins]
 
     def plugin_row(self, plugin: Any) -> dict[str, Any]:
         row = plugin.to_plain()

@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 from time import perf_counter
 from typing import Any, Callable
 
 from engine.domain.alerts import Alert
-from engine.adapters.storage.switches import PAUSE, PLUGIN, Switch, Switches
+from engine.adapters.storage.switches import PAUSE, PLUGIN, Switch, Switches, when
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import AlertJournal, Database
 from engine.core.plugins import Plugin
@@ -42,11 +41,6 @@ Enqueue = Callable[[int, Alert, float, Journaled, float | None], None]
 log = logging.getLogger("moonhook.engine")
 
 RELOAD = "reload"  # who lifts the breaker's switch: the plugin's file loaded again
-
-
-def when(at: float) -> str:
-    """A switch's time as the log and the notifications say it."""
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
 
 
 class Switchboard:

@@ -27,7 +27,7 @@ from engine.domain.config import Settings
 from engine.app.logs import setup_logging
 from engine.app import Operations, open_engine
 from engine.interfaces.telegram import TelegramHub
-from engine.core.switchboard import when
+from engine.adapters.storage.switches import when
 from engine.app.scaffold import TRY_ALERT, describe, init_project
 from engine.app.settings import SettingsError, load_settings
 
@@ -63,10 +63,11 @@ async def _run(settings: Settings, path: Path) -> int:
             hub = TelegramHub(telegram) if telegram.enabled else None
             async with open_engine(settings.engine, stop_timeout=STOP_TIMEOUT, watch=True, settings_file=config_file,
                                    reload_settings=lambda: _settings(path).engine, services=[hub] if hub else []) as engine:
-                app = create_app(Operations(engine), settings.server, hub.routes() if hub else ())
+                ops = Operations(engine)
+                app = create_app(ops, settings.server, hub.routes() if hub else ())
                 async with trio.open_nursery() as server:
                     port = await server.start(partial(serve, app, settings.server, shutdown=shutdown))
-                    _banner(engine, settings, port, path)
+                    _banner(ops, settings, port, path)
                 log.info("stopping: finishing the alerts in flight (at most %.0f s)", STOP_TIMEOUT)
             watcher.cancel_scope.cancel()
     log.info("stopped")
@@ -93,9 +94,10 @@ async def _on_signals(signals, shutdown: trio.Event) -> None:
         shutdown.set()
 
 
-def _banner(engine, settings: Settings, port: int, path: Path) -> None:
-    names = ", ".join(p.name for p in engine.plugins) or "none"
-    print(f"moonhook: listening on http://{settings.server.host}:{port}/webhook; {len(engine.plugins)} plugins "
+def _banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
+    serving = ops.serving()
+    names = ", ".join(serving) or "none"
+    print(f"moonhook: listening on http://{settings.server.host}:{port}/webhook; {len(serving)} plugins "
           f"from {settings.engine.scripts}/ ({names}); {settings.engine.broker} broker; "
           f"journal {settings.engine.database}", file=sys.stderr)
     if not settings.server.secret:

@@ -3,7 +3,7 @@ who switched it, when and why.
 
 One row per target (table ``switches``, migration 7): ``pause`` (state ``paused`` or
 ``running``), and ``plugin:NAME`` (state ``enabled`` or ``disabled``). Only the last switch of
-each is kept. What the states mean at a start is the engine's (``pipeline/switchboard.py``).
+each is kept. What the states mean at a start is the engine's (``engine/core/switchboard.py``).
 
 A switch is written on the engine's connection with ``synchronous=FULL`` for its own commit:
 durable once ``set`` returns, through a power cut too, unlike the engine's other writes,
@@ -12,6 +12,7 @@ which wait for the journal's next fsync. Switches are rare; an unsafe one lost i
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,11 @@ from engine.adapters.storage.database import Database
 
 PAUSE = "pause"
 PLUGIN = "plugin:"  # + the plugin's name
+
+
+def when(at: float) -> str:
+    """A switch's time as the log, the notifications and ``moonhook status`` say it."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
 
 
 @dataclass(frozen=True)

@@ -43,11 +43,11 @@ class TelegramHub:
     async def run(self, ops: Operations, http: httpx.AsyncClient,
                   task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Delivers and listens until ``stop``; started once the courier has queued what was due."""
-        config, database = self.config, ops.engine.database  # the hub's own tables: deliveries, offsets
+        config, database = self.config, ops.database  # the hub's own tables: deliveries, offsets
         self.bots = {b.id: Bot(b, http, config.api_url) for b in config.bots}
         self.courier = Courier(config, database, self.bots.values())
         self.commands = Commands(ops, config.admins, command_chats=config.command_chats,
-                                 max_age=config.command_max_age, clock=ops.engine.clock)
+                                 max_age=config.command_max_age, clock=ops.clock)
         self._offsets = UpdateOffsets(database)
         ops.deliver(self.courier.poke, self.alarm)
         with self._scope:
