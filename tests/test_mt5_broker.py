@@ -243,3 +243,41 @@ async def test_pending_orders_modify_and_cancel(tmp_path):
 
 def terminal_sl(broker) -> float:
     return broker.terminal.positions()[0]["sl"]
+
+
+async def test_the_terminal_lost_again_while_catching_up_after_a_reconnect_is_found_again(tmp_path):
+    async with mt5(tmp_path, timeout=1.0) as broker:
+        def told() -> list[bool]:
+            return [e.connected for e in broker.events if isinstance(e, Connection)]
+
+        await broker.symbol("EURUSD")
+        # executed, then the worker dies; the terminal is gone when the broker links again
+        broker.terminal.script("order_send", "crash_after_send")
+        broker.terminal.script("initialize", "ipc_down")
+        first = await broker.execute(market("a14-p-1"))
+        assert not first.ok and first.error.startswith("not done: ") and broker.terminal.sent() == 1
+        assert [s["state"] for s in broker.book.unresolved()] == ["unknown"]
+        # back, and gone again while the broker catches up: the order is found by its tag (the
+        # first positions_get, answered), then the list of external positions cannot be read
+        broker.terminal.script("positions_get", {"slow": 0}, "ipc_down")
+        broker.terminal.reconnect()
+        await until(lambda: told() == [False, True, False], timeout=30)
+        assert not broker.connected and broker.state.startswith("lost: ")
+        broker.terminal.reconnect()                              # back for good: linked, caught up
+        await until(lambda: broker.connected and any(isinstance(e, Fill) for e in broker.events), timeout=30)
+        assert told() == [False, True, False, True] and broker.book.unresolved() == []
+        fill = next(e for e in broker.events if isinstance(e, Fill))
+        again = await broker.execute(market("a14-p-1"))
+        assert again.ok and again.ticket == fill.position == broker.terminal.positions()[0]["ticket"]
+        assert fill.client_id == "a14-p-1" and broker.terminal.sent() == 1
+
+
+async def test_the_terminal_lost_while_the_broker_first_catches_up_at_start_is_found_again(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.script("history_deals_get", "ipc_down")           # gone when run reads the history first
+    async with mt5(tmp_path) as broker:
+        assert not broker.connected and broker.state.startswith("lost: ")
+        assert [e.connected for e in broker.events if isinstance(e, Connection)] == [False]
+        terminal.reconnect()
+        await until(lambda: broker.connected and broker.book.get_state("deals_read_until") is not None, timeout=30)
+        assert (await broker.execute(market("a15-p-1"))).ok and terminal.sent() == 1
