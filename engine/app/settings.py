@@ -1,4 +1,4 @@
-"""Reads moonhook.toml into :class:`~engine.config.Settings`, strictly.
+"""Reads moonhook.toml into :class:`~engine.domain.config.Settings`, strictly.
 
 Every key the file may hold, and the check its value must pass, is listed once in
 ``SCHEMA`` below. An unknown key or a wrong value stops with a :class:`SettingsError` naming

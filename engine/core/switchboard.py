@@ -1,7 +1,7 @@
 """The engine's safety switches, kept across restarts: its pause, and each plugin switched off or
 on by an administrator (the API, ``telegram:<user id>``) or by the breaker.
 
-Each switch is written to SQLite (``storage/switches.py``) as it is made, and the kept ones are
+Each switch is written to SQLite (``engine/adapters/storage/switches.py``) as it is made, and the kept ones are
 applied before the first alert after a start, recovered alerts included: a crash or a restart
 never resumes trading, nor brings back a plugin that was switched off. What a start or a load
 of a plugin's file does with a kept switch:

@@ -11,7 +11,7 @@ same client ids.
 
 Each connection is guarded by a lock: SQLite serialises writers anyway. The journal's
 commits run in a thread while the engine goes on (see ``JournalWriter`` in
-engine/pipeline/writer.py).
+engine/core/writer.py).
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def _v4(db: sqlite_utils.Database) -> None:
 
 
 def _v5(db: sqlite_utils.Database) -> None:
-    # Telegram (engine/notify). An outbox message is routed once to the chats that want its
+    # Telegram (engine/adapters/notify). An outbox message is routed once to the chats that want its
     # kind: one delivery per chat, sent and marked by the bot that serves the chat. A bot is
     # named by its numeric id, never by its token.
     db["telegram_deliveries"].create(

@@ -17,7 +17,7 @@ from engine.domain.alerts import Alert
 from engine.adapters.storage.database import Database
 
 # "paused": journaled while the engine was paused, not processed (unless resumed with them).
-# "expired": too old when its turn came (pipeline/expiry.py), not processed.
+# "expired": too old when its turn came (engine/core/expiry.py), not processed.
 # "received" until its final status is written, with its outcome in the same commit: a crash
 # in between leaves it "received", and recovery runs it again (its orders carry the same client
 # ids). No status lies between the two ("processing" was listed once, never written).

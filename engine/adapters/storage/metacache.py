@@ -1,5 +1,5 @@
 """Scripts' ``plugin`` tables by the hash of their source, kept across restarts, so that a
-plugin's budget is known before its script runs (see ``pipeline/loader.py``)."""
+plugin's budget is known before its script runs (see ``engine/core/loader.py``)."""
 
 from __future__ import annotations
 

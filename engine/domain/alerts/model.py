@@ -88,7 +88,7 @@ class Alert:
     tp: float | None = None
     sl_pips: float | None = None
     tp_pips: float | None = None
-    ttl: float | None = None         # seconds after receipt past which it expires (pipeline/expiry.py)
+    ttl: float | None = None         # seconds after receipt past which it expires (engine/core/expiry.py)
     id: str | None = None
     comment: str | None = None
     timeframe: str | None = None

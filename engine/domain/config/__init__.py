@@ -78,7 +78,7 @@ class EngineConfig:
     execute_alerts: bool = True      # run the default execution for accepted alerts
     dedup_window: float = 60.0       # seconds within which the same content is a repeat
     default_volume: float | None = None  # for an entry with neither volume nor risk
-    # Sandbox worker processes. Hook calls run one at a time (see pipeline/hooks.py), so one
+    # Sandbox worker processes. Hook calls run one at a time (see engine/core/hooks.py), so one
     # worker, kept busy, answers faster than two that take turns waking up; the warm spare
     # still replaces a dead one in milliseconds.
     workers: int = 1

@@ -1,7 +1,7 @@
 """The paper market's rules as pure functions: a price, stop or volume as a symbol takes it;
 when pending orders and stops trigger and at what price, what a move is worth; and the same
 trigger rules as the queries that find the rows a quote crosses. The checks every broker
-makes are in ``engine/brokers/rules.py``."""
+makes are in ``engine/domain/rules.py``."""
 
 from __future__ import annotations
 
