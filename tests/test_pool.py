@@ -349,33 +349,57 @@ async def test_a_spin_that_keeps_missing_its_answer_is_skipped_until_answers_are
     """The engine polls for a worker's answer before sleeping on the socket; when answers
     keep coming later than that, it stops polling (the spin is CPU spent for nothing), and
     starts again once an occasional probe catches a quick answer. Counted by the worker's
-    ``spins``, with a 10 ms spin and 300 ms calls (a spin catches one only if this thread is
-    descheduled for the whole call: the margin is thirty-fold)."""
+    ``spins``. Whether a spin catches its answer is decided here, not by how busy the machine
+    is: a late answer cannot come before the spin has ended (the worker is stopped until this
+    task sleeps on the socket, which a spin never yields to), and a quick one is polled for
+    until it comes (a 30 s spin)."""
+    from trio.testing import wait_all_tasks_blocked
+
     from sandbox import codec
     from sandbox.process import SPIN_MISSES, SPIN_PROBE, WorkerProcess
 
     worker = await WorkerProcess.spawn()
-    worker.spin = 0.01
-    source = ("function slow() local t = os.clock() while os.clock() - t < 0.3 do end end\n"
-              "function quick() end")
-    load = await worker.exchange(["load", 1, "p", source, "p.lua", [10**10, 5.0, 16 * 2**20], [], 1], timeout=10)
-    assert load[0] == "ok", load
-    rid = 1
+    rid = 0
 
-    async def spun(function: str) -> int:
-        """How many times this call polled before sleeping (0 or 1)."""
-        nonlocal rid
-        rid += 1
+    async def spun(msg: list) -> int:
+        """How many times this exchange polled before sleeping (0 or 1)."""
         before = worker.spins
-        reply = await worker.exchange(["call", rid, "p", function, *codec.encode([])], timeout=10)
+        reply = await worker.exchange(msg, timeout=60)
         assert reply[0] == "ok", reply
         return worker.spins - before
 
+    async def quick() -> int:
+        nonlocal rid
+        rid += 1
+        worker.spin = 30.0
+        return await spun(["call", rid, "p", "f", *codec.encode([])])
+
+    async def resume_once_asleep() -> None:
+        await wait_all_tasks_blocked()  # the exchange sleeps on the socket: its spin is over
+        os.kill(worker.pid, signal.SIGCONT)
+
+    async def late() -> int:
+        nonlocal rid
+        rid += 1
+        worker.spin = 0.01
+        os.kill(worker.pid, signal.SIGSTOP)
+        with trio.fail_after(30):  # stopped, not about to be (it may be polling for a request)
+            while os.waitid(os.P_PID, worker.pid, os.WSTOPPED | os.WNOHANG | os.WNOWAIT) is None:
+                await trio.lowlevel.checkpoint()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(resume_once_asleep)
+            return await spun(["call", rid, "p", "f", *codec.encode([])])
+
     try:
-        missed = [await spun("slow") for _ in range(SPIN_MISSES)]  # each spins, then sleeps
-        skipped = [await spun("slow") for _ in range(SPIN_PROBE - SPIN_MISSES)]
-        probe = await spun("quick")  # the probe: spins, and catches this answer
-        again = await spun("slow")
+        # The start's ping was a miss or not (the worker was starting): this load is caught,
+        # which counts the misses from 0.
+        worker.spin = 30.0
+        rid += 1
+        assert await spun(["load", rid, "p", "function f() end", "p.lua", [10**10, 5.0, 16 * 2**20], [], 1]) == 1
+        missed = [await late() for _ in range(SPIN_MISSES)]  # each spins, then sleeps
+        skipped = [await late() for _ in range(SPIN_PROBE - SPIN_MISSES)]
+        probe = await quick()  # the probe: spins, and catches this answer
+        again = await late()  # spins: the probe's catch counted the misses from 0 again
     finally:
         await worker.aclose()
     assert missed == [1] * SPIN_MISSES
