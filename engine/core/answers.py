@@ -40,17 +40,25 @@ def reason_of(values: list) -> str:
     return str(reason)[:500] if reason is not None else "no reason given"
 
 
+def _table(values: list, table: str) -> tuple[dict[str, Any], Answer | None]:
+    """The answer when it is a pass, a rejection or not a table; else the table, to read."""
+    value = values[0] if values else None
+    if value is None or value is True:
+        return {}, Answer(PASS)
+    if value is False:
+        return {}, Answer(REJECT, reason=reason_of(values))
+    if not isinstance(value, dict):
+        return {}, Answer(INVALID, problem=f"returned a {type(value).__name__}; expected nil, {table} or false")
+    return value, None
+
+
 def alert_answer(values: list, data: dict[str, Any]) -> Answer:
     """Reads ``on_alert``'s return ``values`` for the alert ``data`` it was given: nil or
     true passes, ``false, "reason"`` rejects, a table changes (``field = false`` removes an
     optional field, ``handled = true`` says the plugin placed its own orders)."""
-    value = values[0] if values else None
-    if value is None or value is True:
-        return Answer(PASS)
-    if value is False:
-        return Answer(REJECT, reason=reason_of(values))
-    if not isinstance(value, dict):
-        return Answer(INVALID, problem=f"returned a {type(value).__name__}; expected nil, a table or false")
+    value, answer = _table(values, "a table")
+    if answer is not None:
+        return answer
     changes = dict(value)
     handled = changes.pop("handled", None) is True
     merged = {**data, **changes}
@@ -67,13 +75,9 @@ def alert_answer(values: list, data: dict[str, Any]) -> Answer:
 def order_answer(values: list, order: dict[str, Any]) -> Answer:
     """Reads ``on_order``'s return ``values`` for ``order``: nil or true passes, ``false,
     "reason"`` vetoes, a table changes only what ``ORDER_CHANGES`` allows."""
-    value = values[0] if values else None
-    if value is None or value is True:
-        return Answer(PASS)
-    if value is False:
-        return Answer(REJECT, reason=reason_of(values))
-    if not isinstance(value, dict):
-        return Answer(INVALID, problem=f"returned a {type(value).__name__}; expected nil, a table of changes or false")
+    value, answer = _table(values, "a table of changes")
+    if answer is not None:
+        return answer
     for key, v in value.items():
         rule = ORDER_CHANGES.get(key)
         if rule is None:
