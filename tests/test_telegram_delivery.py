@@ -152,7 +152,11 @@ async def test_messages_queued_while_down_are_sent_once_after_a_restart(tmp_path
     async with bot_api_server({ONE: "one"}) as server:
         async with courier(path, telegram, server.url) as c:
             tell(c, "sent before the stop")
-            await until(lambda: len(server.sent) == 1)
+            # Stopped once the courier has Telegram's answer and marked the message sent: stopped
+            # between the server's taking it and its answer's arrival, the answer would be lost
+            # and the message rightly sent again, saying so (see test_a_lost_answer_is_sent_again_saying_so).
+            await until(lambda: table(path, "SELECT count(sent_at) FROM telegram_deliveries") == [(1,)])
+            assert len(server.sent) == 1
             server.stop()
             tell(c, "queued 1", "queued 2")
             await until(lambda: table(path, "SELECT count(*) FROM telegram_deliveries") == [(3,)])
@@ -160,7 +164,7 @@ async def test_messages_queued_while_down_are_sent_once_after_a_restart(tmp_path
         async with courier(path, telegram, server.url) as c:  # the restart
             await until(lambda: len(server.sent) == 2)
             tell(c, "after the restart")  # out after anything sent again (a chat's messages go in order)
-            await until(lambda: len(server.sent) >= 3)
+            await until(lambda: table(path, "SELECT count(*), count(sent_at) FROM telegram_deliveries") == [(4, 4)])
         assert shown(server, ONE, 1) == ["sent before the stop", "queued 1\n\nqueued 2", "after the restart"]
     assert table(path, "SELECT count(*) FROM telegram_deliveries WHERE sent_at IS NULL") == [(0,)]
 
