@@ -7,7 +7,10 @@ plays the terminal: ``initialize(path=FILE)``. The state outlives the process, s
 mid-call and restarted finds the orders it sent. The test process drives the market and scripts
 failures with ``Terminal`` on the same file. Each call is one transaction (WAL, busy timeout)
 that also takes the call's next scripted outcome, if any (a "slow" call does its work in a
-second transaction, after its sleep).
+second transaction, after its sleep; so does a "hang" one, once released). A hanging call
+counts itself in the transaction where it reaches its hang (``Terminal.hung``), so a test acts
+when the call is surely there, and waits to be released (``Terminal.release``) or killed: its
+caller's timeout surely fires, whatever the machine's load.
 
 Simplified compared with a real terminal (the engine must not rely on these):
 - one hedging account in USD and every symbol's profit currency is USD: profit = price difference
@@ -130,7 +133,7 @@ _E_IPC_INIT = (RES_E_INTERNAL_FAIL_INIT, "IPC initialize failed")
 _E_IPC_TIMEOUT = (RES_E_INTERNAL_FAIL_TIMEOUT, "IPC timeout")
 _SCRIPT_RETCODES = {"requote": 10004, "price_changed": 10020, "price_off": 10021, "reject": 10006,
                     "no_money": 10019, "timeout": 10012, "connection": 10031}
-_SCRIPT_OTHERS = {"ipc_down", "crash_after_send", "crash_before_send", "slow", "slow_after"}
+_SCRIPT_OTHERS = {"ipc_down", "crash_after_send", "crash_before_send", "slow", "slow_after", "hang", "hang_after"}
 _BUY_TYPES = {ORDER_TYPE_BUY, ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_BUY_STOP}
 _PENDING_TYPES = (ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_SELL_LIMIT, ORDER_TYPE_BUY_STOP, ORDER_TYPE_SELL_STOP)
 
@@ -165,6 +168,7 @@ _epoch: int | None = None    # the terminal's link epoch at that initialize: a d
 _last_path: str | None = None
 _error: tuple[int, str] = _E_OK
 _selected: set[str] = set()
+_parent = os.getppid()       # the process this one answers (the broker's, for its worker)
 
 
 class _Store:
@@ -269,9 +273,14 @@ def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None):
             if kind == "ipc_down":
                 st.put("connected", False)
                 st.add("epoch")
+            if kind == "hang":
+                return kind, _hanging(st, name), fail
             if kind in ("ipc_down", "slow", "crash_before_send"):
                 return kind, arg, fail
-            return kind, arg, body(st, _SCRIPT_RETCODES.get(kind))
+            result = body(st, _SCRIPT_RETCODES.get(kind))
+            if kind == "hang_after":  # done and counted in one transaction: hung() means executed
+                arg = _hanging(st, name)
+            return kind, arg, result
 
     kind, arg, result = attempt(True)
     if kind == "ipc_down":
@@ -286,9 +295,40 @@ def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None):
         result = attempt(False)[2]
     elif kind == "slow_after":
         time.sleep(arg)
+    elif kind == "hang":
+        if not _wait_released(path, name, arg, timeout_ms):
+            return _fail(fail, _E_IPC_TIMEOUT)  # initialize and login give up, as the real ones
+        result = attempt(False)[2]
+    elif kind == "hang_after":
+        _wait_released(path, name, arg)  # done already: it answers late, however long it waits
     elif kind == "crash_after_send":
         os._exit(1)
     return result
+
+
+def _hanging(st, name):
+    """Counts a call of ``name`` reaching its hang; the release generation it waits to pass."""
+    st.put(f"hung:{name}", st.get(f"hung:{name}", 0) + 1)
+    return st.get(f"released:{name}", 0)
+
+
+def _wait_released(path, name, generation, timeout_ms=None):
+    """Blocks until ``Terminal.release(name)`` is called after the hang began (True), or the
+    call's own timeout passes, for the calls that have one (False). Killing the process ends it;
+    so does losing the parent (nobody is left to read the answer)."""
+    give_up = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000
+    while os.getppid() == _parent:
+        if give_up is not None and time.monotonic() >= give_up:
+            return False
+        con = sqlite3.connect(path, timeout=30.0)
+        try:
+            row = con.execute("SELECT value FROM kv WHERE key = ?", (f"released:{name}",)).fetchone()
+        finally:
+            con.close()
+        if row is not None and json.loads(row[0]) > generation:
+            return True
+        time.sleep(0.01)
+    os._exit(1)
 
 
 def _credentials_ok(st, login, password, server):
@@ -485,7 +525,7 @@ def _seconds(value):
     return float(value)
 
 
-def _history(name, kind, ticket_key, convert, date_from, date_to, group, ticket, position):
+def _history(name, kind, ticket_key, time_key, convert, date_from, date_to, group, ticket, position):
     """Deals or orders of the history: by ``ticket`` (the order's), ``position``, or a date range."""
     def body(st, _):
         rows = st.rows(kind)
@@ -496,20 +536,21 @@ def _history(name, kind, ticket_key, convert, date_from, date_to, group, ticket,
         if date_from is None or date_to is None:
             return _fail(None, _E_PARAMS)
         low, high = _seconds(date_from), _seconds(date_to)
-        return tuple(convert(st, r) for r in rows if low <= r["time_msc"] / 1000 <= high
+        return tuple(convert(st, r) for r in rows if low <= r[time_key] / 1000 <= high
                      and (group is None or _in_group(r["symbol"], group)))
     return _call(name, None, body)
 
 
 def history_deals_get(date_from=None, date_to=None, group=None, ticket=None, position=None):
     """Deals of the history; ``ticket`` is the ORDER ticket the deals were made by, as in the real API."""
-    return _history("history_deals_get", "deal", "order", lambda st, d: _deal(d),
+    return _history("history_deals_get", "deal", "order", "time_msc", lambda st, d: _deal(d),
                     date_from, date_to, group, ticket, position)
 
 
 def history_orders_get(date_from=None, date_to=None, group=None, ticket=None, position=None):
-    """Filled and cancelled orders of the history, by order ticket, position or date range."""
-    return _history("history_orders_get", "history_order", "ticket", _order,
+    """Filled and cancelled orders of the history, by order ticket, position or date range (of
+    their setup time)."""
+    return _history("history_orders_get", "history_order", "ticket", "time_setup_msc", _order,
                     date_from, date_to, group, ticket, position)
 
 
@@ -797,7 +838,10 @@ class Terminal:
         """The next calls of ``fn`` (by anyone on this terminal) behave as scripted, one outcome a
         call, in order: "requote", "price_changed", "price_off", "reject", "no_money", "timeout",
         "connection" (order_send/order_check only), "ipc_down", "crash_before_send",
-        "crash_after_send", {"slow": seconds}, {"slow_after": seconds}."""
+        "crash_after_send", {"slow": seconds}, {"slow_after": seconds}, "hang" (no answer, nothing
+        done, until ``release``; then it is done and answered; initialize and login give up at
+        their timeout), "hang_after" (done, then no answer until ``release``). A hanging call is
+        counted by ``hung`` and ends when its process is killed."""
         api = {"initialize", "login", "version", "terminal_info", "account_info", "symbols_get", "symbols_total",
                "symbol_info", "symbol_info_tick", "symbol_select", "positions_total", "positions_get",
                "orders_total", "orders_get", "history_deals_get", "history_orders_get", "order_calc_margin",
@@ -813,6 +857,16 @@ class Terminal:
         with _tx(self.path) as st:
             for outcome in outcomes:
                 st.con.execute("INSERT INTO script (fn, outcome) VALUES (?, ?)", (fn, json.dumps(outcome)))
+
+    def hung(self, fn):
+        """How many calls of ``fn`` have reached a scripted hang, ever: a "hang_after" one has
+        done its work by then (counted in the same transaction)."""
+        return self._read(lambda st: st.get(f"hung:{fn}", 0))
+
+    def release(self, fn):
+        """Every call of ``fn`` hanging now goes on (a "hang" one does its work) and answers."""
+        with _tx(self.path) as st:
+            st.put(f"released:{fn}", st.get(f"released:{fn}", 0) + 1)
 
     def disconnect(self):
         """The terminal's IPC is gone: every call fails with -10004 and initialize with -10003

@@ -1,7 +1,14 @@
 """The MetaTrader 5 broker against the stand-in terminal (tests/mt5_standin.py), loaded in the
 broker's real worker process: orders, retcodes, filling types, volumes, lost answers, a hung
 and a dead worker, reconnection and reconciliation. ``terminal.sent()`` counts the orders
-that really executed: the proof that nothing was sent twice."""
+that really executed: the proof that nothing was sent twice.
+
+No outcome here depends on the machine's load. A call that must time out hangs until its worker
+is killed (the stand-in's "hang_after"), instead of answering a little later than the timeout; a
+test acts once the stand-in counts the call as there (``terminal.hung``), never after a sleep.
+The timeouts are waits that end as soon as what they wait for happens: long, so that a worker's
+restart and login fit them however loaded the machine, except where the test must see one expire
+(``RESTARTS``, ``EXPIRES``)."""
 
 from __future__ import annotations
 
@@ -19,9 +26,21 @@ from engine.adapters.storage import Database
 from mt5_standin import Terminal
 
 
+# The broker's timeout (``mt5.timeout``) is each call's deadline and, after a lost answer, how long
+# the broker waits for MetaTrader to be back. Most tests never wait it out, so it is 10 s there.
+# The tests that must see it expire use one of these, short enough to keep them quick:
+# - RESTARTS, where a hung call's deadline fires and the worker's restart and login (a Python
+#   process spawned, initialize, account_info) must then fit in the wait: 0.05 s idle, up to 0.7 s
+#   seen on two cores loaded by busy loops and parallel test runs;
+# - EXPIRES, where MetaTrader is down and the wait must end without it: only calls that are
+#   answered must fit in (milliseconds each, never over 0.06 s seen under that load).
+RESTARTS = 3.0
+EXPIRES = 1.0
+
+
 def config(tmp_path, **changes) -> MT5Config:
-    return replace(MT5Config(module="mt5_standin", path=str(tmp_path / "terminal.db"), timeout=3.0,
-                             init_timeout=5.0, poll_seconds=0.05, resolve_seconds=0.5), **changes)
+    return replace(MT5Config(module="mt5_standin", path=str(tmp_path / "terminal.db"), timeout=10.0,
+                             init_timeout=10.0, poll_seconds=0.05, resolve_seconds=0.5), **changes)
 
 
 @asynccontextmanager
@@ -49,7 +68,8 @@ def market(cid: str, side: str = "buy", volume: float = 0.1, symbol: str = "EURU
     return OrderRequest("market", cid, symbol=symbol, side=side, volume=volume, plugin="trend", alert_id=7, **more)
 
 
-async def until(check, timeout: float = 5.0) -> None:
+async def until(check, timeout: float = 30.0) -> None:
+    """Returns as soon as ``check()`` holds (the timeout only ends a test that is failing)."""
     with trio.fail_after(timeout):
         while not check():
             await trio.sleep(0.02)
@@ -140,11 +160,13 @@ async def test_autotrading_off_and_a_closed_market_are_said_plainly(tmp_path):
 
 
 async def test_an_answer_lost_after_the_send_is_found_at_the_broker_and_never_sent_again(tmp_path):
-    async with mt5(tmp_path, timeout=0.5) as broker:
+    async with mt5(tmp_path, timeout=RESTARTS) as broker:
         await broker.symbol("EURUSD")
-        broker.terminal.script("order_send", {"slow_after": 3})   # executes, then the answer is late
+        broker.terminal.script("order_send", "hang_after")        # executes, then the answer never comes
         result = await broker.execute(market("a5-p-1"))
         assert result.ok and broker.terminal.sent() == 1          # found by its tag, after the worker was killed
+        (lost,) = [e for e in broker.events if isinstance(e, Connection) and not e.connected]
+        assert lost.detail.startswith(f"order_send did not answer within {RESTARTS:g} s; worker ")
         assert result.ticket == broker.terminal.positions()[0]["ticket"]
         assert (await broker.execute(market("a5-p-1"))).duplicate and broker.terminal.sent() == 1
 
@@ -163,17 +185,20 @@ async def test_a_worker_that_dies_mid_call_is_restarted_and_its_order_found(tmp_
 
 
 async def test_an_order_left_unknown_is_not_failed_and_a_replay_finds_it(tmp_path):
-    async with mt5(tmp_path, timeout=0.5) as broker:
+    async with mt5(tmp_path, timeout=EXPIRES) as broker:
         await broker.symbol("EURUSD")
-        broker.terminal.script("order_send", {"slow_after": 3})  # executed, the answer late ...
+        broker.terminal.script("order_send", "hang_after")       # executed, the answer never comes ...
+        results = []
 
-        async def cut() -> None:
-            await trio.sleep(0.2)
-            broker.terminal.disconnect()                         # ... and the terminal gone meanwhile
+        async def send() -> None:
+            results.append(await broker.execute(market("a13-p-1")))
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(cut)
-            first = await broker.execute(market("a13-p-1"))
+            nursery.start_soon(send)
+            await until(lambda: broker.terminal.hung("order_send") == 1)
+            broker.terminal.disconnect()                         # ... and the terminal gone meanwhile
+        (first,) = results
         assert not first.ok and first.error.startswith("not done: ") and "nothing is sent again" in first.error
+        assert broker.terminal.sent() == 1                      # executed all the same
         assert [s["state"] for s in broker.book.unresolved()] == ["unknown"]   # unknown, never failed
         broker.terminal.reconnect()
         await until(lambda: broker.connected and not broker.book.unresolved())
@@ -211,9 +236,12 @@ async def test_reconciliation_at_start_finds_what_the_last_run_left_unknown(tmp_
     async with mt5(tmp_path) as broker:
         await broker.symbol("EURUSD")
         # as if the engine died mid-send: written down as sending, executed at the broker
-        broker.terminal.script("order_send", {"slow_after": 2})
-        with trio.move_on_after(0.3):
-            await broker.execute(market("a10-p-1"))
+        broker.terminal.script("order_send", "hang_after")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.execute, market("a10-p-1"))
+            await until(lambda: terminal.hung("order_send") == 1)
+            nursery.cancel_scope.cancel()                        # the engine gone before the answer
+        assert [s["state"] for s in broker.book.unresolved()] == ["sending"]
     assert terminal.sent() == 1
     terminal.open_external("EURUSD", "sell", 0.5)
     async with mt5(tmp_path) as broker:  # the restart
@@ -246,7 +274,7 @@ def terminal_sl(broker) -> float:
 
 
 async def test_the_terminal_lost_again_while_catching_up_after_a_reconnect_is_found_again(tmp_path):
-    async with mt5(tmp_path, timeout=1.0) as broker:
+    async with mt5(tmp_path, timeout=EXPIRES) as broker:
         def told() -> list[bool]:
             return [e.connected for e in broker.events if isinstance(e, Connection)]
 

@@ -325,6 +325,13 @@ def test_history_by_dates_and_group(term):
     assert mt5.history_deals_get() is None and mt5.last_error()[0] == -2
 
 
+def test_history_orders_by_dates(term):
+    opened = market()
+    now = time.time()
+    assert [o.ticket for o in mt5.history_orders_get(now - 60, now + 60)] == [opened.order]
+    assert mt5.history_orders_get(now + 60, now + 120) == ()
+
+
 def test_external_positions_carry_no_magic(term):
     ticket = term.open_external("GBPUSD", "sell", 0.3)
     (position,) = mt5.positions_get(group="GBP*")
@@ -360,6 +367,8 @@ def test_script_refuses_what_it_cannot_do(term):
         term.script("order_send", "explode")
     with pytest.raises(ValueError):
         term.script("nope", "ipc_down")
+    with pytest.raises(ValueError):
+        term.script("order_send", {"hang": 1})
 
 
 def test_ipc_down_breaks_the_link_until_reconnect_and_initialize(term):
@@ -409,6 +418,99 @@ def test_slow_after_commits_the_order_before_answering(term):
     finally:
         process.kill()
         process.wait()
+
+
+def wait_for(check, seconds=30):
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return check()
+
+
+def test_hang_after_commits_the_order_and_answers_only_once_released(term):
+    term.script("order_send", "hang_after")
+    process = child_buy(term.path)
+    try:
+        assert wait_for(lambda: term.hung("order_send") == 1)
+        # counted in the transaction that executed it: there as soon as the hang is
+        assert [p["comment"] for p in term.positions()] == ["mh:child"] and term.sent() == 1
+        time.sleep(0.2)
+        assert process.poll() is None  # no answer, however long it is waited for
+        term.release("order_send")
+        out, _ = process.communicate(timeout=30)
+        assert (process.returncode, out.strip()) == (0, "10009")
+    finally:
+        process.kill()
+        process.wait()
+    assert market().retcode == 10009 and term.hung("order_send") == 1  # the script was used up: no hang
+
+
+def test_hang_does_nothing_until_released_then_does_it(term):
+    term.script("order_send", "hang")
+    process = child_buy(term.path)
+    try:
+        assert wait_for(lambda: term.hung("order_send") == 1)
+        assert term.positions() == [] and term.sent() == 0 and process.poll() is None
+        term.release("order_send")
+        out, _ = process.communicate(timeout=30)
+        assert (process.returncode, out.strip()) == (0, "10009") and term.sent() == 1
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_release_before_the_hang_does_not_release_it(term):
+    term.release("order_send")
+    term.script("order_send", "hang_after")
+    process = child_buy(term.path)
+    try:
+        assert wait_for(lambda: term.hung("order_send") == 1)
+        time.sleep(0.2)
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_hang_ends_with_its_parent(term):
+    # the child starts a grandchild, waits for its call to hang, and dies: the orphan ends
+    program = ("import subprocess, sys, time\n"
+               "from mt5_standin import Terminal\n"
+               "p = subprocess.Popen([sys.executable, '-c', sys.argv[1]],\n"
+               "                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+               f"while Terminal({term.path!r}).hung('positions_get') == 0:\n"
+               "    time.sleep(0.01)\n"
+               "print(p.pid)\n")
+    grandchild = ("import mt5_standin as mt5\n"
+                  f"assert mt5.initialize(path={term.path!r})\n"
+                  "mt5.positions_get()\n")
+    term.script("positions_get", "hang")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (TESTS, os.environ.get("PYTHONPATH")) if p)}
+    out = subprocess.run([sys.executable, "-c", program, grandchild], env=env, capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    pid = int(out)
+    try:
+        assert wait_for(lambda: not alive(pid))
+    finally:
+        if alive(pid):
+            os.kill(pid, 9)
+
+
+def alive(pid):
+    """Whether the grandchild ``pid`` still runs (not ended, not a zombie, not another process)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline, open(f"/proc/{pid}/stat") as stat:
+            ours = b"import mt5_standin as mt5" in cmdline.read()
+            return ours and stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def test_hung_initialize_gives_up_at_its_timeout(term):
+    mt5.shutdown()
+    term.script("initialize", "hang")
+    assert mt5.initialize(path=term.path, timeout=200) is False
+    assert mt5.last_error() == (-10005, "IPC timeout") and term.hung("initialize") == 1
 
 
 # -- a terminal shared by processes -------------------------------------------------------------
