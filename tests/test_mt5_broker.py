@@ -17,9 +17,11 @@ from dataclasses import replace
 
 import pytest
 import trio
+import trio.testing
 
 from engine.domain.orders import Closed, Connection, Fill, OrderRequest
 from engine.adapters.brokers.mt5 import MT5Broker
+from engine.adapters.brokers.mt5.orders import tag_for
 from engine.domain.config.mt5 import MT5Config
 from engine.adapters.storage import Database
 
@@ -309,3 +311,64 @@ async def test_the_terminal_lost_while_the_broker_first_catches_up_at_start_is_f
         terminal.reconnect()
         await until(lambda: broker.connected and broker.book.get_state("deals_read_until") is not None, timeout=30)
         assert (await broker.execute(market("a15-p-1"))).ok and terminal.sent() == 1
+
+
+async def test_the_poll_leaves_a_send_in_flight_to_its_sender_so_a_replay_never_sends_it_again(tmp_path):
+    # The broker's poll looks for the sends left unresolved. One still being sent is its sender's:
+    # here requoted three times, a fresh price read before each retry. No poll comes round on its
+    # own (poll_seconds); the test runs one while the first fresh price hangs, then lets the
+    # terminal answer. The link serves its calls in turn, so the poll's four look-ups for the tag
+    # (positions, orders, deals, history orders) alternate with the sender's calls and all come
+    # before the fourth send; resolve_seconds is spent by then. The fourth send executes, then
+    # its answer never comes, and the engine stops before it does.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with mt5(tmp_path, poll_seconds=3600.0, resolve_seconds=1e-6) as broker:
+        await broker.symbol("EURUSD")
+        terminal.script("order_send", "requote", "requote", "requote", "hang_after")
+        terminal.script("symbol_info_tick", {"slow": 0}, "hang")   # the order's price, then the first fresh one
+        polled = trio.Event()
+
+        async def poll() -> None:
+            await broker._poll()                                 # what run does every poll_seconds
+            polled.set()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.execute, market("a16-p-1"))
+            await until(lambda: terminal.hung("symbol_info_tick") == 1)   # requoted once, in flight
+            nursery.start_soon(poll)
+            await trio.testing.wait_all_tasks_blocked()         # the poll waits for the link
+            terminal.release("symbol_info_tick")
+            await polled.wait()
+            await until(lambda: terminal.hung("order_send") == 1)         # executed, the answer lost
+            in_flight = broker.book.send(tag_for("a16-p-1", 7))["state"]   # what a restart goes by
+            nursery.cancel_scope.cancel()                        # the engine stops before the answer
+    assert terminal.sent() == 1
+    async with mt5(tmp_path) as broker:                          # the restart, and the alert replayed
+        again = await broker.execute(market("a16-p-1"))
+        assert (in_flight, terminal.sent(), len(terminal.positions())) == ("sending", 1, 1)
+        assert again.ok and again.ticket == terminal.positions()[0]["ticket"]
+
+
+async def test_the_same_client_id_twice_at_once_is_sent_once(tmp_path):
+    # The alert again (a repeat, a recovery) while its first send is being requoted: the repeat
+    # must not look for the tag, find it absent and send it too. Driven as the test above.
+    async with mt5(tmp_path, poll_seconds=3600.0, resolve_seconds=1e-6) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.script("order_send", "requote", "requote", "requote")
+        broker.terminal.script("symbol_info_tick", {"slow": 0}, "hang")
+        results = {}
+
+        async def send(name: str) -> None:
+            results[name] = await broker.execute(market("a17-p-1"))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send, "first")
+            await until(lambda: broker.terminal.hung("symbol_info_tick") == 1)   # requoted once, in flight
+            nursery.start_soon(send, "repeat")
+            await trio.testing.wait_all_tasks_blocked()          # the repeat waits for the link
+            broker.terminal.release("symbol_info_tick")
+        assert (broker.terminal.sent(), len(broker.terminal.positions())) == (1, 1)
+        assert results["first"].ok and results["first"].ticket == broker.terminal.positions()[0]["ticket"]
+        assert not results["repeat"].ok and "is being sent or looked for at the broker now" in results["repeat"].error
+        again = await broker.execute(market("a17-p-1"))        # once the first is over: its result
+        assert again.duplicate and again.ticket == results["first"].ticket and broker.terminal.sent() == 1

@@ -287,7 +287,7 @@ class MT5Broker(Broker):
         try:
             await self.history.start()
             for send in self.book.unresolved():
-                await self.history.resolve(send)
+                await self._sender.resolve_left(send["tag"])
             external = [p for p in await self.query("positions_get") or ()
                         if self.book.plugin_of(p["magic"]) is None]
         except Unknown:
@@ -299,8 +299,8 @@ class MT5Broker(Broker):
 
     async def _poll(self) -> None:
         try:
-            for send in self.book.unresolved():
-                await self.history.resolve(send)
+            for send in self.book.unresolved():  # those being sent now are left to their sender
+                await self._sender.resolve_left(send["tag"])
             for event in await self.history.poll():
                 self._emit(event)
         except Unknown:

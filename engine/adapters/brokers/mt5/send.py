@@ -4,15 +4,21 @@ The send is written down by its tag before it goes (``book.py``); a tag already 
 its result, one left open is looked for at the broker first (``history.py``). A requote or a
 price change is sent again at a fresh price, an unsupported filling type (10030) with the
 next one the symbol allows; any other retcode refuses the request, in MetaTrader's words.
+
+A tag is in one task's hands at a time: the sender's from its first look in the book to its
+result, or the poll's while it looks for a send left open (``resolve_left``). Looked for
+while in flight, a send could be shown absent, and called refused, just before its retry
+executes; a replay would then send it again.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable
+from contextlib import contextmanager
+from typing import Any, Awaitable, Callable, Iterator
 
 from engine.adapters.brokers.mt5 import constants as c
-from engine.adapters.brokers.mt5.book import Book
+from engine.adapters.brokers.mt5.book import OPEN_STATES, Book
 from engine.adapters.brokers.mt5.history import History
 from engine.adapters.brokers.mt5.session import Session, Unknown
 from engine.domain.config.mt5 import MT5Config
@@ -27,13 +33,41 @@ class Sender:
         self._session, self._book, self._history = session, book, history
         self._write = write  # the broker's: a book write waits for the engine's turn
         self._config = config
+        self._busy: set[str] = set()  # the tags a task of this process is sending or looking for
 
     async def send(self, r: OrderRequest, request: dict[str, Any], fills: list[int],
                    fresh: Callable[[dict[str, Any]], Awaitable[float]] | None = None) -> OrderResult:
         """``request`` (tagged in its comment) sent for ``r``; ``fills`` are the filling types
         to try, ``fresh`` gives the price to send again at after a requote. Raises Unknown
-        when the outcome cannot be known now (MetaTrader is not back within its timeout)."""
+        when the outcome cannot be known now (MetaTrader is not back within its timeout, or
+        the tag is being sent or looked for by another task: the same client id twice at once)."""
         tag = request["comment"]
+        with self._holding(tag):
+            return await self._send(tag, r, request, fills, fresh)
+
+    async def resolve_left(self, tag: str) -> None:
+        """The send tagged ``tag``, if still open and no task is sending it now (its answer was
+        lost, or the last process stopped mid-send), looked for at the broker and settled.
+        Raises Unknown if MetaTrader cannot be asked."""
+        if tag in self._busy:
+            return  # its sender's: it settles it itself
+        with self._holding(tag):
+            send = self._book.send(tag)  # read again: the poll's list may be older than its end
+            if send is not None and send["state"] in OPEN_STATES:
+                await self._history.resolve(send)
+
+    @contextmanager
+    def _holding(self, tag: str) -> Iterator[None]:
+        if tag in self._busy:
+            raise Unknown(f"the order tagged {tag} is being sent or looked for at the broker now")
+        self._busy.add(tag)
+        try:
+            yield
+        finally:
+            self._busy.discard(tag)
+
+    async def _send(self, tag: str, r: OrderRequest, request: dict[str, Any], fills: list[int],
+                    fresh: Callable[[dict[str, Any]], Awaitable[float]] | None) -> OrderResult:
         known = self._book.send(tag)
         if known is not None and known["state"] == "done":
             return OrderResult.from_plain(known["result"])
