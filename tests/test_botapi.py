@@ -1,4 +1,4 @@
-"""The Bot API stand-in (tests/botapi.py), exercised through real HTTP with httpx."""
+"""The Bot API stand-in (tests/support/botapi.py), exercised through real HTTP with httpx."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import httpx
 import pytest
 import trio
 
-from botapi import CONFLICT, bot_api_server
+from support.botapi import CONFLICT, bot_api_server
 
 TOKEN = "123456:ABC-test"
 OTHER = "654321:XYZ-test"

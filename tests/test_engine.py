@@ -8,7 +8,7 @@ import trio.testing
 
 from engine.domain.config import PluginConfig
 
-from engine_support import process, running, submit
+from support.engine_support import process, running, submit
 
 TRAIL = """
 plugin = {{priority = {prio}}}

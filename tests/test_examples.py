@@ -13,7 +13,7 @@ import trio
 
 from engine.domain.alerts import parse_body
 
-from engine_support import process, running as _running
+from support.engine_support import process, running as _running
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

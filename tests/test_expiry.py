@@ -14,8 +14,8 @@ from engine.app.scaffold import render_config
 from engine.app.settings import SettingsError, load_settings
 from engine.adapters.storage import AlertJournal, Database
 
-from engine_support import process, running, submit
-from web_support import AUTH, SECRET, serving
+from support.engine_support import process, running, submit
+from support.web_support import AUTH, SECRET, serving
 
 T0 = 1_700_000_000.0
 HOURS = 3600.0

@@ -12,9 +12,9 @@ import trio
 
 from engine.domain.config.telegram import BotConfig, ChatConfig, TelegramConfig
 
-from botapi import bot_api_server, html_plain
-from engine_support import running
-from web_support import AUTH, SECRET, SERVER, serving
+from support.botapi import bot_api_server, html_plain
+from support.engine_support import running
+from support.web_support import AUTH, SECRET, SERVER, serving
 
 BIG = "x" * 30_000  # needs new pages: refused once the journal may not grow
 ROOMY = replace(SERVER, max_body=65536)

@@ -16,8 +16,8 @@ from engine.domain.config import MonitorConfig
 from engine.core.monitor import MB
 from engine.domain.config.telegram import TelegramConfig
 
-from engine_support import process, running, submit
-from web_support import AUTH, serving
+from support.engine_support import process, running, submit
+from support.web_support import AUTH, serving
 
 SCRIPTS = {
     "guard": 'plugin = {symbols = {"GBPUSD"}}\nfunction on_alert(a) return false, "no pound today" end',

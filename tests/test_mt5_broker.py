@@ -1,4 +1,4 @@
-"""The MetaTrader 5 broker against the stand-in terminal (tests/mt5_standin.py), loaded in the
+"""The MetaTrader 5 broker against the stand-in terminal (tests/support/mt5_standin.py), loaded in the
 broker's real worker process: orders, retcodes, filling types, volumes, lost answers, a hung
 and a dead worker, reconnection and reconciliation. ``terminal.sent()`` counts the orders
 that really executed: the proof that nothing was sent twice."""
@@ -16,11 +16,11 @@ from engine.adapters.brokers.mt5 import MT5Broker
 from engine.domain.config.mt5 import MT5Config
 from engine.adapters.storage import Database
 
-from mt5_standin import Terminal
+from support.mt5_standin import Terminal
 
 
 def config(tmp_path, **changes) -> MT5Config:
-    return replace(MT5Config(module="mt5_standin", path=str(tmp_path / "terminal.db"), timeout=3.0,
+    return replace(MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"), timeout=3.0,
                              init_timeout=5.0, poll_seconds=0.05, resolve_seconds=0.5), **changes)
 
 

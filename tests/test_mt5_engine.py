@@ -10,8 +10,8 @@ import trio
 from engine.domain.config.mt5 import MT5Config
 from engine.interfaces.web.health import health
 
-from engine_support import process, running
-from mt5_standin import Terminal
+from support.engine_support import process, running
+from support.mt5_standin import Terminal
 
 FILLS = """
 function on_fill(f) store.set("fills", (store.get("fills") or 0) + 1) end
@@ -20,7 +20,7 @@ function on_close(p) store.set("closed", p.reason) end
 
 
 def mt5_config(tmp_path) -> MT5Config:
-    return MT5Config(module="mt5_standin", path=str(tmp_path / "terminal.db"), timeout=3.0, init_timeout=5.0,
+    return MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"), timeout=3.0, init_timeout=5.0,
                      poll_seconds=0.05, resolve_seconds=0.5)
 
 

@@ -7,14 +7,13 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-import mt5_standin as mt5
-from mt5_standin import Terminal
+from support import mt5_standin as mt5
+from support.mt5_standin import Terminal
+from support.paths import SUPPORT
 
-TESTS = str(Path(__file__).parent)
 FILLING = {"EURUSD": mt5.ORDER_FILLING_FOK, "GBPUSD": mt5.ORDER_FILLING_IOC, "XAUUSD": mt5.ORDER_FILLING_FOK,
            "US500": mt5.ORDER_FILLING_RETURN}
 
@@ -54,7 +53,7 @@ def pending(kind, price, symbol="EURUSD", volume=0.1, **fields):
 
 def child(path, code, **kwargs):
     """Runs ``code`` in another Python process linked to the terminal at ``path`` (EURUSD selected)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (TESTS, os.environ.get("PYTHONPATH")) if p)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(SUPPORT), os.environ.get("PYTHONPATH")) if p)}
     program = (f"import mt5_standin as mt5\nassert mt5.initialize(path={str(path)!r})\n"
                f"assert mt5.symbol_select('EURUSD')\n{code}")
     return subprocess.Popen([sys.executable, "-c", program], env=env, **kwargs)

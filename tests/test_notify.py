@@ -9,7 +9,7 @@ from engine.adapters.notify import Notifier
 from engine.adapters.notify.throttle import Throttle
 from engine.adapters.storage import Database, Outbox
 
-from engine_support import process, running
+from support.engine_support import process, running
 
 
 def test_the_throttle_sends_the_first_folds_the_rest_and_tells_how_many():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 
 from engine.adapters.storage import Database
-from engine_support import running
+from support.engine_support import running
 
 
 def mode(path) -> int:

@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,10 @@ from engine.domain.alerts import parse_body
 from engine.core.writer import JournalError
 from engine.adapters.storage import AlertJournal, Database
 
-from engine_support import process, running, write_scripts
+from support.engine_support import process, running, write_scripts
+from support.paths import SUPPORT
 
-DRILL = Path(__file__).with_name("engine_drill.py")
+DRILL = SUPPORT / "engine_drill.py"
 # A commit that fails for real: a deferred foreign key that no row satisfies, checked at COMMIT.
 FAILING_COMMIT = """
 CREATE TABLE test_parent (id INTEGER PRIMARY KEY);

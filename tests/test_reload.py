@@ -17,7 +17,7 @@ from engine.domain.config import DEFAULT_BUDGET, EngineConfig
 from engine.core import Plugin, PluginMeta, PluginSet, open_engine
 from engine.app.settings import load_settings
 
-from engine_support import process, write_scripts
+from support.engine_support import process, write_scripts
 
 
 def version(n: int, extra: str = "") -> str:
@@ -256,7 +256,7 @@ def test_is_script(name):
 
 
 async def test_api_plugins_shows_failed_reloads_and_files_with_no_version(tmp_path):
-    from web_support import TOKEN, serving
+    from support.web_support import TOKEN, serving
 
     async with watching(tmp_path, {"tagger": version(1)}) as engine, serving(engine) as client:
         scripts = tmp_path / "scripts"

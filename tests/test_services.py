@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from engine_support import process, running
+from support.engine_support import process, running
 
 PROBE = """
 function on_alert(a)

@@ -13,9 +13,9 @@ from engine.adapters.storage import AlertJournal, Database
 
 from engine.interfaces.telegram.commands import Commands
 
-from engine_support import process, running, submit
-from telegram_support import ADMIN, GROUP, Chat, ask
-from web_support import AUTH, SECRET, SERVER, serving
+from support.engine_support import process, running, submit
+from support.telegram_support import ADMIN, GROUP, Chat, ask
+from support.web_support import AUTH, SECRET, SERVER, serving
 
 FAILING = 'function on_alert(a) error("boom") end'
 COUNT = "function on_alert(a) store.set('n', (store.get('n') or 0) + 1) end"

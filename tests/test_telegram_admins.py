@@ -18,9 +18,9 @@ from engine.adapters.notify.bot import BotClient
 from engine.interfaces.telegram.updates import poll_updates, send_reply
 from engine.adapters.storage.offsets import UpdateOffsets
 
-from botapi import bot_api_server
-from engine_support import process, running
-from telegram_support import ADMIN, GROUP, STRANGER, Chat, Clock, ask
+from support.botapi import bot_api_server
+from support.engine_support import process, running
+from support.telegram_support import ADMIN, GROUP, STRANGER, Chat, Clock, ask
 
 SECOND_ADMIN = 4343
 OTHER_GROUP = -1009999999999

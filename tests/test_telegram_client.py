@@ -1,4 +1,4 @@
-"""The Bot API client against the local stand-in (tests/botapi.py), over real HTTP."""
+"""The Bot API client against the local stand-in (tests/support/botapi.py), over real HTTP."""
 
 import httpx
 import pytest
@@ -7,7 +7,7 @@ import trio
 from engine.adapters.notify.limits import BotLimits, Limits
 from engine.adapters.notify.bot import BotClient, RetryAfter, TelegramError, message_parts
 
-from botapi import bot_api_server, html_plain, markdown_v2_plain
+from support.botapi import bot_api_server, html_plain, markdown_v2_plain
 
 TOKEN = "123456:SECRET-part-of-the-token"
 

@@ -1,6 +1,6 @@
 """Telegram admin commands (engine/notify/commands.py) on a real engine: real sandbox workers, a real
 SQLite file and the paper broker. Updates are built as Telegram sends them; every answer is checked to be
-HTML the Bot API accepts (the stand-in's parser, tests/botapi.py)."""
+HTML the Bot API accepts (the stand-in's parser, tests/support/botapi.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 
 from engine.interfaces.telegram.commands import Commands, Reply
 
-from botapi import html_plain
-from engine_support import process, running
-from telegram_support import ADMIN, STRANGER, Chat, Clock, ask
+from support.botapi import html_plain
+from support.engine_support import process, running
+from support.telegram_support import ADMIN, STRANGER, Chat, Clock, ask
 
 # Every on_order the engine runs, as (kind, plugin, symbol): what plugins see of a close from Telegram.
 WATCH = """

@@ -1,5 +1,5 @@
 """The outbox delivered to Telegram by the courier: a real SQLite file, real HTTP to the local
-Bot API stand-in (tests/botapi.py), each bot within its limits, nothing lost, nothing twice."""
+Bot API stand-in (tests/support/botapi.py), each bot within its limits, nothing lost, nothing twice."""
 
 import logging
 from contextlib import asynccontextmanager
@@ -13,7 +13,7 @@ from engine.adapters.notify.limits import Limits
 from engine.adapters.notify.bot import Bot
 from engine.adapters.storage import Database, Outbox
 
-from botapi import bot_api_server, html_plain, markdown_v2_plain
+from support.botapi import bot_api_server, html_plain, markdown_v2_plain
 
 ONE, TWO = "111:first-bot-SECRET", "222:second-bot-SECRET"
 FAST = Limits(per_second=30, per_chat=50, chat_burst=5)  # chats as fast as the stand-in below lets them

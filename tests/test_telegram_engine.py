@@ -12,9 +12,9 @@ import trio
 from engine.domain.config import ServerConfig
 from engine.domain.config.telegram import BotConfig, ChatConfig, TelegramConfig
 
-from botapi import bot_api_server, html_plain
-from engine_support import process, running, submit
-from web_support import serving
+from support.botapi import bot_api_server, html_plain
+from support.engine_support import process, running, submit
+from support.web_support import serving
 
 TOKEN = "5150:engine-bot-SECRET-part"
 ADMIN, WATCHER, STRANGER = 42, 43, 666

@@ -1,4 +1,4 @@
-"""Receiving Telegram updates: long polling against the local Bot API stand-in (tests/botapi.py) over real HTTP,
+"""Receiving Telegram updates: long polling against the local Bot API stand-in (tests/support/botapi.py) over real HTTP,
 the offsets kept in a real SQLite file, the webhook route, and admin commands end to end on a real engine."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from engine.adapters.storage import Database
 from engine.adapters.storage.offsets import UpdateOffsets
 from engine.interfaces.web.telegram import telegram_blueprint
 
-from engine_support import process, running
-from botapi import bot_api_server
+from support.engine_support import process, running
+from support.botapi import bot_api_server
 
 TOKEN = "123456:SECRET-part-of-the-token"
 BOT = "123456"

@@ -14,8 +14,8 @@ from engine.interfaces.web import client_address, pop_secret, redacted
 from engine.interfaces.web import webhook
 from engine.interfaces.web.clients import networks
 
-from engine_support import running
-from web_support import AUTH, BUY, SECRET, SERVER, TOKEN, serving, with_secret
+from support.engine_support import running
+from support.web_support import AUTH, BUY, SECRET, SERVER, TOKEN, serving, with_secret
 
 GUARD = "plugin = {priority = 1}\nfunction on_alert(a) return nil end"
 BROKEN = "this is not lua ("

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from engine_support import running
-from web_support import AUTH, SECRET, serving
+from support.engine_support import running
+from support.web_support import AUTH, SECRET, serving
 
 HEAD = '{"secret": "%s", "symbol": "EURUSD", "action": "buy", "volume": 0.1' % SECRET
 

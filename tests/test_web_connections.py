@@ -13,9 +13,9 @@ from dataclasses import replace
 
 import trio
 
-from engine_support import running
+from support.engine_support import running
 from engine.interfaces.web import webhook
-from web_support import AUTH, SECRET, SERVER, serving
+from support.web_support import AUTH, SECRET, SERVER, serving
 
 HANG_BOUND = 10.0  # seconds: only bounds a hang; a healthy answer takes milliseconds
 

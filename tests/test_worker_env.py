@@ -16,7 +16,7 @@ from engine.adapters.storage import Database
 from sandbox import open_pool
 from sandbox.allowlist import MT5_WORKER_ENV, WORKER_ENV, worker_environment
 
-from mt5_standin import Terminal
+from support.mt5_standin import Terminal
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(),
                                 reason="reads a process's environment from /proc (Linux)")
@@ -79,7 +79,7 @@ async def test_the_mt5_worker_does_not_inherit_the_engines_secrets_and_still_log
     # worker's pipe (initialize), not through the worker's environment.
     password = os.environ["MOONHOOK_MT5_PASSWORD"]
     Terminal(tmp_path / "terminal.db", login=5001, password=password, server="Demo-Server")
-    config = replace(MT5Config(module="mt5_standin", path=str(tmp_path / "terminal.db"), timeout=3.0,
+    config = replace(MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"), timeout=3.0,
                                init_timeout=5.0, poll_seconds=0.05, resolve_seconds=0.5),
                      login=5001, password=password, server="Demo-Server")
     database = Database(tmp_path / "moonhook.db")

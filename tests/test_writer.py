@@ -13,7 +13,7 @@ from engine.domain.alerts import parse_body
 from engine.core.writer import JournalError
 from engine.adapters.storage import AlertJournal, Database
 
-from engine_support import running
+from support.engine_support import running
 
 
 async def test_a_burst_of_alerts_shares_commits_and_every_one_is_journaled(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,7 +24,6 @@ from typing import Any, Callable
 import httpx
 
 DEADLINE = 30.0  # seconds: turns a hang into a failure; never what a test waits for
-TESTS = Path(__file__).resolve().parent.parent
 UNSETTLED = ("received",)
 
 
@@ -140,9 +140,13 @@ class User:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("MOONHOOK_")}
         self.runs: list[Run] = []
 
-    def install(self, folder: Path) -> None:
-        """Modules in ``folder`` importable by moonhook (the MetaTrader5 stand-in)."""
-        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder), self.env.get("PYTHONPATH")]))
+    def install(self, module: Path) -> None:
+        """The module file ``module`` importable by moonhook, alone in a folder of its own (as
+        a user installs the MetaTrader5 package; the tests' other helpers stay out of reach)."""
+        site = self.home / "site-packages"
+        site.mkdir(exist_ok=True)
+        shutil.copy(module, site)
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), self.env.get("PYTHONPATH")]))
 
     def moonhook(self, *args: str, cwd: str = ".") -> subprocess.CompletedProcess:
         """``moonhook ARGS`` run to its end."""

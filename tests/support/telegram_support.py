@@ -8,7 +8,7 @@ import time
 
 from engine.interfaces.telegram.commands import Commands, Reply
 
-from botapi import html_plain
+from support.botapi import html_plain
 
 ADMIN, STRANGER = 4242, 777
 GROUP = -1001234567890          # a supergroup's chat id: negative, as Telegram's are

@@ -1,7 +1,7 @@
 """A real engine process for the crash tests: submits N alerts, printing "ack ID" as each
 one's submit returns, then drains and prints "done". With N = 0 it only recovers.
 
-    python tests/engine_drill.py DATA SCRIPTS N
+    python tests/support/engine_drill.py DATA SCRIPTS N
 """
 
 import sys
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import trio
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, before this folder
 
 from engine.domain.alerts import parse_body  # noqa: E402
 from engine.domain.config import EngineConfig  # noqa: E402
