@@ -6,7 +6,6 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from pathlib import Path
 
 import pytest
 import trio
@@ -14,8 +13,9 @@ import trio
 from engine.domain.alerts import parse_body
 
 from support.engine_support import process, running as _running
+from support.paths import ROOT
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = ROOT / "examples"
 
 
 def running(tmp, scripts, **settings):

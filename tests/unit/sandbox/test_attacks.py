@@ -19,7 +19,9 @@ import pytest
 
 from sandbox import MB, Budget, SandboxError, open_pool
 
-ATTACKS = sorted((Path(__file__).parent / "attacks").glob("*/*.lua"))
+from support.paths import TESTS
+
+ATTACKS = sorted((TESTS / "attacks").glob("*/*.lua"))  # tests/attacks/, where sandbox/ and docs/ point
 CLASSES = ("escape", "budget", "memory", "ccall", "parser", "tamper", "values", "driver")
 
 

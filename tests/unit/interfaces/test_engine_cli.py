@@ -13,7 +13,8 @@ import httpx
 
 from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
 
-ROOT = Path(__file__).resolve().parent.parent
+from support.paths import ROOT
+
 SECRET, TOKEN = "s3cret-value-for-the-test", "t0ken-value-for-the-test"
 SLOW = """
 plugin = {name = "slow"}

@@ -5,7 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from support.paths import ROOT
+
 
 SCRIPTS = {
     "good.lua": 'plugin = {symbols = {"EURUSD"}}\n'

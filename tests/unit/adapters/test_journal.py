@@ -6,7 +6,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,7 @@ from engine.core import open_engine
 from engine.app.settings import load_settings
 from engine.adapters.storage import MIGRATIONS, AlertJournal, Database
 
-ROOT = Path(__file__).resolve().parent.parent
+from support.paths import ROOT
 
 
 @pytest.fixture

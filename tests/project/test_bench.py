@@ -6,11 +6,10 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 from bench.report import ROWS, table
 
-ROOT = Path(__file__).resolve().parent.parent
+from support.paths import ROOT
 
 
 def test_the_tiny_run_gives_a_figure_for_every_row_and_the_table_shows_them():

@@ -1,18 +1,13 @@
 """`python -m sandbox run`: one JSON line, exit 0 or 1, for an ordinary script and for one
-attack of each class (the rest of the suite runs through the pool in test_attacks.py). And the
-`moonhook` parser: its options before or after the subcommand."""
+attack of each class (the rest of the suite runs through the pool in test_attacks.py)."""
 
 import json
-import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from engine.interfaces.cli import DEFAULT_CONFIG, main, parse_args
-
-ROOT = Path(__file__).resolve().parent.parent
+from support.paths import ROOT
 
 
 def sandbox_run(*args: str, stdin: str | None = None) -> tuple[int, list[str], str]:
@@ -92,34 +87,3 @@ def test_non_utf8_source_is_refused(tmp_path):
     code, out, _ = sandbox_run(str(f))
     result = json.loads(out[0])
     assert code == 1 and result["error"]["kind"] == "script" and "UTF-8" in result["error"]["message"]
-
-
-# -- moonhook's options, before or after the subcommand ---------------------------------------
-
-SUBCOMMANDS = {"run": [], "init": ["bot"], "check": ["a.lua"], "send": ["buy EURUSD sl_pips=20"], "status": []}
-
-
-@pytest.mark.parametrize("command", sorted(SUBCOMMANDS))
-def test_the_options_are_taken_before_and_after_every_subcommand(command):
-    rest = SUBCOMMANDS[command]
-    before = parse_args(["--config", "b.toml", "--log-format", "kv", command, *rest])
-    after = parse_args([command, *rest, "--config", "b.toml", "--log-format", "kv"])
-    for options in (before, after):
-        assert (options.command, options.config, options.log_format) == (command, Path("b.toml"), "kv")
-    assert (parse_args([command, *rest]).config, parse_args([command, *rest]).log_format) == (DEFAULT_CONFIG, "text")
-
-
-def test_an_option_after_the_subcommand_wins_and_one_before_is_kept():
-    assert parse_args(["--config", "a.toml", "run", "--config", "b.toml"]).config == Path("b.toml")
-    assert parse_args(["--config", "a.toml", "run", "--log-format", "kv"]).config == Path("a.toml")
-
-
-def test_status_reads_the_config_named_after_the_subcommand(tmp_path, capsys):
-    """Not only parsed: the file is the one read (its port is where status looks)."""
-    with socket.socket() as s:  # a port nothing listens on: bound, never listening
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        config = tmp_path / "elsewhere.toml"
-        config.write_text(f'[server]\nport = {port}\n')
-        assert main(["status", "--config", str(config)]) == 1
-    assert f"127.0.0.1:{port} does not answer" in capsys.readouterr().err

@@ -4,7 +4,6 @@ scripts/demo.lua), fresh secrets, and nothing existing ever overwritten."""
 import json
 import re
 import stat
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,7 @@ from engine.core import open_engine
 from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT, TRY_ALERT, describe, init_project
 from engine.app.settings import load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+from support.paths import ROOT
 
 
 def test_init_writes_a_config_that_loads_and_an_example(tmp_path):
