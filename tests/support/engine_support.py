@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import AsyncIterator, Callable
 
+from engine.adapters.brokers.base import Broker
 from engine.domain.alerts import parse_body
 from engine.domain.config import EngineConfig
 from engine.core import Engine, open_engine
@@ -23,11 +24,12 @@ def write_scripts(folder: Path, scripts: dict[str, str]) -> Path:
 
 @asynccontextmanager
 async def running(tmp: Path, scripts: dict[str, str] | None = None, *, clock: Callable[[], float] = time.time,
-                  **settings) -> AsyncIterator[Engine]:
-    """An engine on ``tmp``/data with ``scripts`` written to ``tmp``/scripts."""
+                  use_broker: Broker | None = None, **settings) -> AsyncIterator[Engine]:
+    """An engine on ``tmp``/data with ``scripts`` written to ``tmp``/scripts, on ``use_broker``
+    (``support.fakes.FakeBroker`` where only the orders sent matter; by default the paper broker)."""
     folder = write_scripts(tmp / "scripts", scripts or {})
     config = replace(EngineConfig(scripts=folder, data=tmp / "data", workers=1), **settings)
-    async with open_engine(config, clock=clock) as engine:
+    async with open_engine(config, clock=clock, broker=use_broker) as engine:
         yield engine
 
 

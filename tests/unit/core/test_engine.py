@@ -1,4 +1,6 @@
-"""The pipeline with real sandbox workers, a real SQLite file and the paper broker."""
+"""The pipeline with real sandbox workers and a real SQLite file. Where only the orders sent
+matter, the broker is a FakeBroker that records them (what the engine asked, not what a broker
+made of it); elsewhere the paper broker."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import trio.testing
 from engine.domain.config import PluginConfig
 
 from support.engine_support import process, running, submit
+from support.fakes import FakeBroker
 
 TRAIL = """
 plugin = {{priority = {prio}}}
@@ -36,17 +39,17 @@ async def test_on_alert_forms_pass_change_and_reject(tmp_path):
                    function on_alert(a) if a.symbol == 'GBPUSD' then return false, 'no cable' end end""",
         "late": "plugin = {priority = 4}\nfunction on_alert(a) store.set('seen', a.symbol) end",
     }
-    async with running(tmp_path, scripts) as engine:
+    broker = FakeBroker()
+    async with running(tmp_path, scripts, use_broker=broker) as engine:
         ok = await process(engine, "buy EURUSD volume=0.1 price=1.1")
         rejected = await process(engine, "buy GBPUSD volume=0.1 price=1.3")
-        positions = await engine.broker.positions()
         late_saw = engine.store.get("late", "seen")
     assert [s["result"] for s in ok["outcome"]["plugins"]] == ["pass", "changed", "pass", "pass"]
     assert ok["outcome"]["orders"][0]["volume"] == 0.3
     assert rejected["status"] == "rejected"
     assert rejected["outcome"]["rejected_by"] == "veto" and rejected["outcome"]["reason"] == "no cable"
     assert [s["plugin"] for s in rejected["outcome"]["plugins"]] == ["pass", "size", "veto"]
-    assert [(p["symbol"], p["volume"]) for p in positions] == [("EURUSD", 0.3)]
+    assert [(r.symbol, r.volume) for r in broker.requests] == [("EURUSD", 0.3)]  # nothing for GBPUSD
     assert late_saw == "EURUSD"
 
 
@@ -67,11 +70,11 @@ async def test_handled_skips_the_default_execution(tmp_path):
           local r = orders.market{symbol = a.symbol, side = a.side, volume = 0.02}
           return {handled = true, comment = 'own ' .. tostring(r.ticket)}
         end"""}
-    async with running(tmp_path, scripts) as engine:
+    broker = FakeBroker()
+    async with running(tmp_path, scripts, use_broker=broker) as engine:
         row = await process(engine, "buy EURUSD volume=0.5 price=1.1")
-        positions = await engine.broker.positions()
     assert row["outcome"]["handled_by"] == "own"
-    assert [p["volume"] for p in positions] == [0.02]
+    assert [(r.client_id, r.plugin, r.volume) for r in broker.requests] == [(f"a{row['id']}-own-1", "own", 0.02)]
     assert [o["client_id"] for o in row["outcome"]["orders"]] == [f"a{row['id']}-own-1"]
 
 
@@ -93,22 +96,24 @@ async def test_on_order_vetoes_and_changes_other_plugins_orders(tmp_path):
               return {sl = 1.05}
             end""",
     }
-    async with running(tmp_path, scripts) as engine:
+    broker = FakeBroker()
+    async with running(tmp_path, scripts, use_broker=broker) as engine:
         row = await process(engine, "buy EURUSD price=1.1")
         answers = engine.store.get("trader", "answers")
-        positions = await engine.broker.positions()
         ledger = [o["status"] for o in engine.ledger.for_alert(row["id"])]
     assert answers["big"] == {"ok": False, "error": "vetoed by guard: over 1 lot"}
     assert answers["small"]["ok"] is True
-    assert [(p["volume"], p["sl"]) for p in positions] == [(0.1, 1.05)]
+    assert [(r.volume, r.sl) for r in broker.requests] == [(0.1, 1.05)]   # the vetoed one never went out
     assert [o["ok"] for o in row["outcome"]["orders"]] == [False, True]
     assert ledger == ["vetoed", "done"]
 
 
 async def test_the_default_execution_passes_through_on_order(tmp_path):
     scripts = {"cap": "function on_order(o) if o.volume > 1 then return {volume = 1} end end"}
-    async with running(tmp_path, scripts) as engine:
+    broker = FakeBroker()
+    async with running(tmp_path, scripts, use_broker=broker) as engine:
         row = await process(engine, "sell EURUSD volume=3 price=1.1")
+    assert [(r.client_id, r.side, r.volume) for r in broker.requests] == [(f"a{row['id']}-engine-open", "sell", 1)]
     assert row["outcome"]["orders"][0]["volume"] == 1.0
     assert row["outcome"]["orders"][0]["on_order"] == [{"plugin": "cap", "result": "changed", "changes": {"volume": 1}}]
 
@@ -203,17 +208,18 @@ async def test_symbols_are_processed_side_by_side(tmp_path):
 
 
 async def test_a_repeated_alert_is_recorded_as_duplicate_and_not_executed(tmp_path):
-    async with running(tmp_path) as engine:
+    broker = FakeBroker()
+    async with running(tmp_path, use_broker=broker) as engine:
         first = await submit(engine, '{"symbol": "EURUSD", "action": "buy", "volume": 0.1, "price": 1.1, "id": "tv-1"}')
         again = await submit(engine, '{"symbol": "EURUSD", "action": "buy", "volume": 0.1, "price": 1.1, "id": "tv-1"}')
         same = await submit(engine, "sell GBPUSD volume=0.1 price=1.3")
         same_again = await submit(engine, "sell GBPUSD volume=0.1 price=1.3")
         await engine.drain()
-        positions = await engine.broker.positions()
         statuses = {r["id"]: r["status"] for r in engine.journal.recent()}
     assert again.duplicate_of == first.id and same_again.duplicate_of == same.id
     assert statuses[again.id] == statuses[same_again.id] == "duplicate"
-    assert sorted(p["symbol"] for p in positions) == ["EURUSD", "GBPUSD"]
+    assert sorted((r.client_id, r.symbol) for r in broker.requests) == sorted(   # two lanes: in either order
+        [(f"a{first.id}-engine-open", "EURUSD"), (f"a{same.id}-engine-open", "GBPUSD")])
 
 
 async def test_plugin_stores_are_isolated(tmp_path):
@@ -280,12 +286,13 @@ function on_alert(a) store.set('n', (store.get('n') or 0) + 1) end
 
 
 async def test_paused_alerts_are_journaled_not_executed_and_run_on_resume_only_if_asked(tmp_path):
-    async with running(tmp_path, {"count": COUNT}) as engine:
+    broker = FakeBroker()
+    async with running(tmp_path, {"count": COUNT}, use_broker=broker) as engine:
         engine.pause()
         first = await process(engine, "buy EURUSD volume=0.1 price=1.1")
         second = await process(engine, "sell GBPUSD volume=0.1 price=1.3")
         assert first["status"] == second["status"] == "paused"
-        assert await engine.broker.positions() == [] and engine.store.get("count", "n") is None
+        assert broker.requests == [] and engine.store.get("count", "n") is None
         assert engine.journal.unfinished() == []  # a restart does not run them either
         assert await engine.resume() == 0
         await engine.drain()
@@ -296,7 +303,7 @@ async def test_paused_alerts_are_journaled_not_executed_and_run_on_resume_only_i
         await engine.drain()
         rows = [engine.journal.get(r["id"]) for r in (first, second, third)]
         assert [r["status"] for r in rows] == ["done", "done", "done"]
-        assert sorted(p["symbol"] for p in await engine.broker.positions()) == ["EURUSD", "GBPUSD", "USDJPY"]
+        assert sorted(r.symbol for r in broker.requests) == ["EURUSD", "GBPUSD", "USDJPY"]  # one lane each
         assert engine.store.get("count", "n") == 3
 
 

@@ -15,6 +15,7 @@ from engine.app.settings import SettingsError, load_settings
 from engine.adapters.storage import AlertJournal, Database
 
 from support.engine_support import process, running, submit
+from support.fakes import FakeBroker
 from support.web_support import AUTH, SECRET, serving
 
 T0 = 1_700_000_000.0
@@ -54,11 +55,12 @@ def journal_unfinished(tmp_path, body: str, received_at: float) -> int:
 async def test_an_alert_left_unfinished_three_hours_ago_is_expired_at_start_not_executed(tmp_path):
     old = journal_unfinished(tmp_path, "buy EURUSD volume=0.1 price=1.1 id=old", T0 - 3 * HOURS)
     recent = journal_unfinished(tmp_path, "buy GBPUSD volume=0.1 price=1.3 id=new", T0 - 30)
-    async with running(tmp_path, {"count": COUNT}, clock=Clock()) as engine:
+    broker = FakeBroker()
+    async with running(tmp_path, {"count": COUNT}, clock=Clock(), use_broker=broker) as engine:
         await engine.drain()
         expired, done = engine.journal.get(old), engine.journal.get(recent)
         assert expired["status"] == "expired" and done["status"] == "done"
-        assert [p["symbol"] for p in await engine.broker.positions()] == ["GBPUSD"]
+        assert [r.client_id for r in broker.requests] == [f"a{recent}-engine-open"]   # none for the old one
         assert engine.store.get("count", "n") == 1             # no plugin saw the expired one
         outcome = expired["outcome"]
         assert outcome["age_s"] == 3 * HOURS and outcome["max_age_s"] == 120 and outcome["limit"] == "engine.max_alert_age"

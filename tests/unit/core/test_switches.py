@@ -14,6 +14,7 @@ from engine.adapters.storage import AlertJournal, Database
 from engine.interfaces.telegram.commands import Commands
 
 from support.engine_support import process, running, submit
+from support.fakes import FakeBroker
 from support.telegram_support import ADMIN, GROUP, Chat, ask
 from support.web_support import AUTH, SECRET, SERVER, serving
 
@@ -62,14 +63,16 @@ async def test_alerts_left_unfinished_by_a_crash_while_paused_are_not_executed_a
     db = Database(tmp_path / "data" / "moonhook.db")
     alert_id = AlertJournal(db).record(parse_body("buy EURUSD volume=0.1 price=1.1")).id
     db.close()
-    async with running(tmp_path) as engine:
+    broker = FakeBroker()
+    async with running(tmp_path, use_broker=broker) as engine:
         await engine.drain()
         assert engine.paused and engine.journal.get(alert_id)["status"] == "paused"
-        assert await engine.broker.positions() == []
+        assert broker.requests == []
         assert engine.switchboard.pause["by"] == "telegram:4242"
         assert await engine.resume(execute_missed=True) == 1   # still there for whoever resumes
         await engine.drain()
         assert engine.journal.get(alert_id)["status"] == "done"
+        assert [r.client_id for r in broker.requests] == [f"a{alert_id}-engine-open"]
 
 
 async def test_a_plugin_the_breaker_switched_off_stays_off_after_a_restart(tmp_path):
