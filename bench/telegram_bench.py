@@ -1,5 +1,5 @@
 """Telegram figures (issue 6): sustained delivery through 1 and 3 bots, against the local Bot
-API stand-in of the tests (tests/botapi.py) holding Telegram's folklore limits (30 messages a
+API stand-in of the tests (tests/support/botapi.py) holding Telegram's folklore limits (30 messages a
 second per bot, 1 a second per chat with bursts of 3); and the alert path's latency while
 Telegram hangs, beside the same without Telegram.
 
@@ -27,7 +27,7 @@ from .engine_bench import bench_submit_to_broker
 from .stats import pick
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from botapi import bot_api_server  # noqa: E402  (the tests' stand-in, on purpose)
+from support.botapi import bot_api_server  # noqa: E402  (the tests' stand-in, on purpose)
 
 CHATS = 40
 WARMUP = 3.0

@@ -1,6 +1,6 @@
 import pytest
 
-from e2e_support import User
+from support.e2e_support import User
 
 
 @pytest.fixture

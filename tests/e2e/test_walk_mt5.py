@@ -1,19 +1,20 @@
 """A user on MetaTrader 5: `engine.broker = "mt5"` in the moonhook.toml `moonhook init` wrote,
-`[mt5] module` naming the stand-in (tests/mt5_standin.py, a fake terminal in a SQLite file).
+`[mt5] module` naming the stand-in (tests/support/mt5_standin.py, a fake terminal in a SQLite file).
 `moonhook run` trades through it: alerts become order_send requests, a close closes the
 position by its ticket, /health shows the connection, and a restart sends nothing again."""
 
 from __future__ import annotations
 
-from e2e_support import TESTS, init, outcome
-from mt5_standin import ORDER_FILLING_FOK, ORDER_FILLING_IOC, POSITION_TYPE_BUY, POSITION_TYPE_SELL, Terminal
+from support.e2e_support import init, outcome
+from support.mt5_standin import ORDER_FILLING_FOK, ORDER_FILLING_IOC, POSITION_TYPE_BUY, POSITION_TYPE_SELL, Terminal
+from support.paths import SUPPORT
 
 GBP = '{"secret": "SECRET", "symbol": "GBPUSD", "action": "sell", "volume": 0.123, "sl": 1.2700, "id": "walk-gbp"}'
 
 
 def mt5_user(user, terminal_file):
     """``moonhook init`` in bot/, then the two edits docs/metatrader5.md asks for."""
-    user.install(TESTS)  # where the MetaTrader5 module would be installed, the stand-in is
+    user.install(SUPPORT / "mt5_standin.py")  # where the MetaTrader5 module would be, the stand-in is
     config, _ = init(user, "bot")
     config.replace('broker = "paper"', 'broker = "mt5"')
     config.append(f'[mt5]\nmodule = "mt5_standin"\npath = "{terminal_file}"\npoll_seconds = 0.2\n')

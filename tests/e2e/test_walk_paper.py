@@ -4,7 +4,7 @@ banner's suggested `moonhook send`, `moonhook status`, alerts over HTTP, Ctrl-C,
 
 from __future__ import annotations
 
-from e2e_support import init, outcome, told
+from support.e2e_support import init, outcome, told
 
 # TradingView's two forms; the demo strategy wants a stop on every entry.
 SELL = '{"secret": "SECRET", "symbol": "FX:EURUSD", "action": "sell", "volume": 0.1, "price": 1.0850, ' \

@@ -9,7 +9,7 @@ import time
 import httpx
 import trio
 
-from e2e_support import init
+from support.e2e_support import init
 
 CLIENTS, REQUESTS = 16, 25
 HANG_BOUND = 10.0  # seconds: only turns a stuck connection into a failure

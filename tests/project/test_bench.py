@@ -1,0 +1,32 @@
+"""The benchmark suite's machine-readable output: ``python -m bench --json --tiny`` runs every
+benchmark once with tiny counts, in a process of its own, and names a figure for every row
+of the table (the figures themselves are for ``make bench``, not for tests)."""
+
+import json
+import math
+import subprocess
+import sys
+
+from bench.report import ROWS, table
+
+from support.paths import ROOT
+
+
+def test_the_tiny_run_gives_a_figure_for_every_row_and_the_table_shows_them():
+    run = subprocess.run([sys.executable, "-m", "bench", "--json", "--tiny"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = json.loads(run.stdout)
+    for key, label, field, unit, study, target in ROWS:
+        value = results[key]
+        if field:  # a summary: median and p99 of the runs, and the noise between them
+            assert {"median", "p99", "min", "max", "runs"} <= set(value), key
+            assert all(math.isfinite(value[k]) for k in ("median", "p99", "min", "max")), (key, value)
+            assert value["min"] <= value["median"] <= value["max"], (key, value)
+        else:
+            assert isinstance(value, (int, float, str)) and value == value, (key, value)
+    assert results["e2e_1000_rss_mb"] > results["e2e_1_rss_mb"] > 10         # really measured
+    assert results["telegram_1_bot_msgs"] > 0 and results["reload_alerts_lost"] == 0
+    shown = table(results)
+    assert shown.count("\n") == len(ROWS) + 1
+    assert all(label in shown for _, label, *_ in ROWS)

@@ -1,0 +1,190 @@
+"""Every example strategy, loaded from examples/ and exercised through a real engine, and the
+TradingView templates parsed as TradingView would fill them."""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+
+import pytest
+import trio
+
+from engine.domain.alerts import parse_body
+
+from support.engine_support import process, running as _running
+from support.paths import ROOT
+
+EXAMPLES = ROOT / "examples"
+
+
+def running(tmp, scripts, **settings):
+    # These tests repeat identical alerts on purpose: no deduplication by content.
+    return _running(tmp, scripts, dedup_window=0, **settings)
+
+
+def example(*names: str) -> dict[str, str]:
+    return {n: (EXAMPLES / "strategies" / f"{n}.lua").read_text() for n in names}
+
+
+def utc(text: str) -> float:
+    return float(calendar.timegm(__import__("time").strptime(text, "%Y-%m-%d %H:%M")))
+
+
+async def until(check, timeout: float = 10.0) -> None:
+    """Waits for what the engine does in the background (a fill's or close's hooks, a
+    timer); the timeout only bounds a hang."""
+    with trio.fail_after(timeout):
+        while not check():
+            await trio.sleep(0.02)
+
+
+async def test_trend_filter_refuses_entries_against_the_trend(tmp_path):
+    async with running(tmp_path, example("trend_filter")) as engine:
+        unknown = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        await process(engine, "trend EURUSD H4 down")
+        against = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        along = await process(engine, "sell EURUSD volume=0.1 price=1.1")
+        close = await process(engine, "close EURUSD")
+    assert unknown["status"] == "done"
+    assert against["status"] == "rejected" and against["outcome"]["reason"] == "buy against the H4 down trend"
+    assert along["status"] == "done" and close["status"] == "done"
+
+
+async def test_fixed_fractional_sizes_from_the_stop(tmp_path):
+    async with running(tmp_path, example("fixed_fractional")) as engine:
+        sized = await process(engine, "buy EURUSD price=1.1000 sl=1.0950")      # 50 pips at 1%: 100 USD
+        alert_risk = await process(engine, "sell GBPUSD price=1.3000 sl_pips=20 risk=0.5")
+        explicit = await process(engine, "buy USDJPY price=150 volume=0.07")
+        no_stop = await process(engine, "buy EURUSD price=1.1")
+    assert sized["outcome"]["orders"][0]["volume"] == 0.2
+    assert alert_risk["outcome"]["orders"][0]["volume"] == 0.25  # 50 USD over 20 pips of 10 USD
+    assert explicit["outcome"]["orders"][0]["volume"] == 0.07
+    assert no_stop["status"] == "rejected" and "needs sl" in no_stop["outcome"]["reason"]
+
+
+@pytest.mark.parametrize("when, allowed", [
+    ("2026-11-24 08:00", True), ("2026-11-24 06:59", False), ("2026-11-24 16:30", False),
+    ("2026-11-28 10:00", False),  # a Saturday
+])
+async def test_session_window(tmp_path, when, allowed):
+    async with running(tmp_path, example("session_window"), clock=lambda: utc(when)) as engine:
+        entry = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        exit_ = await process(engine, "closelong EURUSD")
+    assert entry["status"] == ("done" if allowed else "rejected"), entry["outcome"]
+    assert exit_["status"] == "done"
+
+
+async def test_daily_loss_limit_stops_entries_after_the_limit(tmp_path):
+    now = [utc("2026-11-24 09:00")]
+    async with running(tmp_path, example("daily_loss_limit"), clock=lambda: now[0]) as engine:
+        # 0.1 lot of EURUSD is 1 USD a pip: a 100-pip stop loses 100, then a 200-pip one 200.
+        def pnl():
+            return engine.store.get("daily_loss_limit", "pnl:2026-11-24")
+
+        await process(engine, "buy EURUSD volume=0.1 price=1.1000 sl=1.0900")
+        await process(engine, "closeshort EURUSD price=1.0900")  # a price: the stop is hit
+        await until(lambda: pnl() is not None)  # the close's on_close (it runs after the alert)
+        second = await process(engine, "buy EURUSD volume=0.1 price=1.0800 sl=1.0600")
+        await process(engine, "closeshort EURUSD price=1.0600")
+        await until(lambda: pnl() is not None and pnl() < -150)
+        refused = await process(engine, "buy EURUSD volume=0.1 price=1.06")
+        lost = pnl()
+        now[0] = utc("2026-11-25 09:00")
+        next_day = await process(engine, "buy EURUSD volume=0.1 price=1.06")
+    assert second["status"] == "done"  # 100 lost, under 3% of 9,900
+    assert lost == pytest.approx(-300.0)
+    assert refused["status"] == "rejected" and "daily loss limit" in refused["outcome"]["reason"]
+    assert next_day["status"] == "done"
+
+
+async def test_one_position_per_symbol_for_alerts_and_other_plugins(tmp_path):
+    other = {"pyramid": """plugin = {priority = 200}
+                           function on_alert(a)
+                             if a.comment == 'add' then
+                               store.set('r', orders.market{symbol = a.symbol, side = 'buy', volume = 0.1})
+                             end
+                           end"""}
+    async with running(tmp_path, {**example("one_position"), **other}) as engine:
+        first = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        second = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        other_symbol = await process(engine, "buy GBPUSD volume=0.1 price=1.3")
+        await process(engine, "close EURUSD price=1.1")
+        added = await process(engine, "closelong GBPUSD comment=add")
+        plugin_order = engine.store.get("pyramid", "r")
+    assert first["status"] == "done" and other_symbol["status"] == "done"
+    assert second["status"] == "rejected" and second["outcome"]["reason"] == "already a position open on EURUSD"
+    assert added["status"] == "done"
+    assert plugin_order == {"ok": False, "error": "vetoed by one_position: already a position open on GBPUSD"}
+
+
+# Counts the example's timer runs in its store, for the test to know one has looked.
+TICKS = """
+local check = on_timer
+function on_timer()
+  check()
+  store.set("ticks", (store.get("ticks") or 0) + 1)
+end
+"""
+
+
+async def test_breakeven_moves_the_stop_on_its_timer(tmp_path):
+    source = example("breakeven")["breakeven"].replace('every = "5s"', 'every = "1s"') + TICKS
+    async with running(tmp_path, {"breakeven": source}) as engine:
+        def ticks() -> int:
+            return engine.store.get("breakeven", "ticks") or 0
+
+        async def a_whole_timer_run() -> None:
+            """Returns once a timer run that began after now has ended: the second end from
+            now (the first may be of a run under way, that read the prices before)."""
+            since = ticks()
+            await until(lambda: ticks() >= since + 2)
+
+        async def positions() -> list[dict]:
+            return await engine.broker.positions()
+
+        await process(engine, "buy EURUSD volume=0.1 price=1.1000 sl=1.0950")
+        await until(lambda: engine.store.keys("breakeven", "watch:"))  # its on_fill has seen the entry
+        await process(engine, "closeshort EURUSD price=1.1010")   # +10 pips: not yet
+        await a_whole_timer_run()
+        before = (await positions())[0]["sl"]
+        assert before == 1.095  # the timer looked at +10 pips, and left the stop
+        await process(engine, "closeshort EURUSD price=1.1025")   # +25 pips
+        with trio.fail_after(10):
+            while (await positions())[0]["sl"] == before:
+                await trio.sleep(0.05)
+        after = (await positions())[0]["sl"]
+        await process(engine, "closeshort EURUSD price=1.1000")   # back down: stopped at entry + 1 pip
+        with trio.fail_after(10):  # the close's on_close forgets the position
+            while await positions() or engine.store.keys("breakeven", "watch:"):
+                await trio.sleep(0.02)
+    assert after == 1.1001
+
+
+PLACEHOLDERS = {"ticker": "EURUSD", "exchange": "OANDA", "close": "1.08512", "interval": "60",
+                "timenow": "2026-11-24T10:00:00Z", "strategy.order.action": "buy",
+                "strategy.order.contracts": "0.1", "strategy.order.id": "Long", "strategy.order.comment": "entry",
+                "strategy.market_position": "long", "plot_0": "1.0800", "plot_1": "1.0950",
+                "low": "1.0840", "high": "1.0870"}
+
+
+def fill(template: str) -> str:
+    return re.sub(r"\{\{([^}]+)\}\}", lambda m: PLACEHOLDERS[m.group(1)], template)
+
+
+@pytest.mark.parametrize("name", ["strategy.json", "risk_entry.json", "trend.json"])
+def test_json_templates_parse_once_filled(name):
+    template = (EXAMPLES / "tradingview" / name).read_text()
+    json.loads(template)  # valid JSON even before TradingView fills it
+    alert = parse_body(fill(template))
+    assert alert.symbol == "EURUSD" and alert.action is not None
+    assert "secret" not in alert.to_plain()
+
+
+def test_text_templates_parse_once_filled():
+    lines = [ln for ln in (EXAMPLES / "tradingview" / "commands.txt").read_text().splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    assert len(lines) >= 10
+    actions = {parse_body(fill(line)).action.value for line in lines}
+    assert actions >= {"buy", "sell", "buylimit", "sellstop", "closelong", "closeshort", "close",
+                       "closeall", "newsltp", "trend"}

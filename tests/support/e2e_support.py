@@ -1,0 +1,194 @@
+"""Helpers for the acceptance tests: moonhook as a user runs it, each command a process of its own.
+
+A ``User`` has a home folder and types commands there: ``moonhook init``, ``send``, ``status``
+run to completion; ``moonhook run`` is a ``Run``, whose banner tells its port and the command
+to try, and whose API is read with the token from moonhook.toml. Every wait is for an event
+(a banner line, an alert's status, an exit); DEADLINE only bounds a hang.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+
+DEADLINE = 30.0  # seconds: turns a hang into a failure; never what a test waits for
+UNSETTLED = ("received",)
+
+
+def moonhook_command() -> list[str]:
+    """The installed console script, as a user types it (``python -m engine.cli`` without one)."""
+    script = Path(sys.executable).with_name("moonhook")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "engine.interfaces.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def until(fetch: Callable[[], Any], done: Callable[[Any], bool], what: str, timeout: float = DEADLINE) -> Any:
+    """Polls ``fetch()`` until ``done`` holds for its value, and returns that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"{what}: not after {timeout:g} s; last {value!r}"
+        time.sleep(0.05)
+
+
+class Config:
+    """A moonhook.toml that ``moonhook init`` wrote, edited as a user would: line by line."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return tomllib.loads(self.path.read_text(encoding="utf-8"))
+
+    def replace(self, line: str, new: str) -> None:
+        """Replaces the one line ``line`` (fails if init no longer writes it exactly once)."""
+        text, found = re.subn(rf"^{re.escape(line)}$", new, self.path.read_text(encoding="utf-8"), flags=re.M)
+        assert found == 1, f"{line!r} is in {self.path} {found} times"
+        self.path.write_text(text, encoding="utf-8")
+
+    def append(self, text: str) -> None:
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write("\n" + text)
+
+
+class Run:
+    """``moonhook run`` in a session of its own, so that ``interrupt`` is a Ctrl-C: SIGINT to
+    the whole process group (the engine and its workers), as a terminal sends it."""
+
+    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], log: Path, config: Config):
+        self.log, self.config = log, config
+        self.client: httpx.Client | None = None
+        with log.open("w") as stderr:  # the child holds its own copy
+            self.process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+
+    def started(self) -> None:
+        """Waits for the banner; learns the port, the command to try, and connects to the API."""
+        self.banner = until(self.text, lambda t: "moonhook: try it:" in t or self.process.poll() is not None,
+                            "the banner of `moonhook run`")
+        assert self.process.poll() is None, f"moonhook run exited {self.process.returncode}:\n{self.banner}"
+        self.port = int(re.search(r"moonhook: listening on http://[^ ]+:(\d+)/webhook", self.banner)[1])
+        self.try_command = re.search(r"^moonhook: try it: (.+)$", self.banner, flags=re.M)[1]
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10.0,
+                                   headers={"Authorization": f"Bearer {self.config.values['server']['api_token']}"})
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+    def get(self, path: str) -> dict[str, Any]:
+        """A GET of the documented API, with the bearer token; it must answer 200."""
+        answer = self.client.get(path)
+        assert answer.status_code == 200, (path, answer.status_code, answer.text)
+        return answer.json()
+
+    def webhook(self, body: str) -> dict[str, Any]:
+        """Posts an alert as TradingView does: JSON carrying the secret, text with it in the URL."""
+        secret = self.config.values["server"]["secret"]
+        json_body = body.lstrip().startswith("{")
+        answer = self.client.post("/webhook" if json_body else f"/webhook/{secret}",
+                                  content=body.replace("SECRET", secret).encode(),
+                                  headers={"Content-Type": "application/json" if json_body else "text/plain"})
+        assert answer.status_code == 200, (answer.status_code, answer.text)
+        return answer.json()
+
+    def settled(self, alert_id: int) -> dict[str, Any]:
+        """The alert's journal entry once processed (done, rejected, failed ...)."""
+        return until(lambda: self.get(f"/api/alerts/{alert_id}"), lambda row: row["status"] not in UNSETTLED,
+                     f"alert {alert_id} processed")
+
+    def interrupt(self) -> int:
+        """Ctrl-C: the exit code once the engine has stopped."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout=DEADLINE)
+
+    def kill(self) -> None:
+        """Whatever of the process group is left, killed (a test's teardown: nothing leaks)."""
+        if self.client is not None:
+            self.client.close()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=DEADLINE)
+
+
+class User:
+    """A user at a shell in ``home``, with moonhook installed."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("MOONHOOK_")}
+        self.runs: list[Run] = []
+
+    def install(self, module: Path) -> None:
+        """The module file ``module`` importable by moonhook, alone in a folder of its own (as
+        a user installs the MetaTrader5 package; the tests' other helpers stay out of reach)."""
+        site = self.home / "site-packages"
+        site.mkdir(exist_ok=True)
+        shutil.copy(module, site)
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), self.env.get("PYTHONPATH")]))
+
+    def moonhook(self, *args: str, cwd: str = ".") -> subprocess.CompletedProcess:
+        """``moonhook ARGS`` run to its end."""
+        return subprocess.run([*moonhook_command(), *args], cwd=self.home / cwd, env=self.env, capture_output=True,
+                              text=True, timeout=DEADLINE * 2)
+
+    def typed(self, command: str, cwd: str = ".") -> subprocess.CompletedProcess:
+        """A command line as printed for the user to paste (the banner's), run as it is."""
+        argv = shlex.split(command)
+        program = moonhook_command() if argv[0] == "moonhook" else argv[:1]
+        return subprocess.run([*program, *argv[1:]], cwd=self.home / cwd, env=self.env, capture_output=True,
+                              text=True, timeout=DEADLINE * 2)
+
+    def start(self, *args: str, config: Config, cwd: str = ".") -> Run:
+        """``moonhook ARGS`` (a ``run``) started, once its banner is out."""
+        run = Run([*moonhook_command(), *args], self.home / cwd, self.env,
+                  self.home / f"run{len(self.runs) + 1}.log", config)
+        self.runs.append(run)  # before anything can fail: the teardown kills it
+        run.started()
+        return run
+
+    def close(self) -> None:
+        for run in self.runs:
+            run.kill()
+
+
+def init(user: User, folder: str) -> tuple[Config, str]:
+    """``moonhook init FOLDER``, then a free port in its moonhook.toml; and what init printed."""
+    done = user.moonhook("init", folder)
+    assert done.returncode == 0, outcome(done)
+    config = Config(user.home / folder / "moonhook.toml")
+    config.replace("port = 8080", f"port = {free_port()}")
+    return config, done.stdout
+
+
+def told(printed: str, label: str) -> list[str]:
+    """The moonhook command printed after ``label`` (``Start the engine:``), as arguments."""
+    line = re.search(rf"^{re.escape(label)}\s+moonhook (.+)$", printed, flags=re.M)
+    assert line, f"no {label!r} line in:\n{printed}"
+    return shlex.split(line[1])
+
+
+def outcome(done: subprocess.CompletedProcess) -> str:
+    """A finished command's output, for an assertion's message."""
+    return f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"

@@ -1,0 +1,55 @@
+"""Helpers for engine tests: an engine on a temporary data folder with given scripts."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+import weakref
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import AsyncIterator, Callable
+
+from engine.adapters.brokers.base import Broker
+from engine.domain.alerts import parse_body
+from engine.domain.config import EngineConfig
+from engine.app import open_engine
+from engine.core import Engine
+from engine.interfaces.telegram import TelegramHub
+
+
+def write_scripts(folder: Path, scripts: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, source in scripts.items():
+        (folder / f"{name}.lua").write_text(textwrap.dedent(source), encoding="utf-8")
+    return folder
+
+
+# The Telegram hub of each running engine that has one, as `moonhook run` makes it.
+HUBS: "weakref.WeakKeyDictionary[Engine, TelegramHub]" = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def running(tmp: Path, scripts: dict[str, str] | None = None, *, clock: Callable[[], float] = time.time,
+                  use_broker: Broker | None = None, **settings) -> AsyncIterator[Engine]:
+    """An engine on ``tmp``/data with ``scripts`` written to ``tmp``/scripts, on ``use_broker``
+    (``support.fakes.FakeBroker`` where only the orders sent matter; by default the paper broker),
+    with its Telegram hub when ``telegram=`` lists bots, as `moonhook run` makes it."""
+    folder = write_scripts(tmp / "scripts", scripts or {})
+    config = replace(EngineConfig(scripts=folder, data=tmp / "data", workers=1), **settings)
+    hub = TelegramHub(config.telegram) if config.telegram.enabled else None
+    async with open_engine(config, clock=clock, broker=use_broker, services=[hub] if hub else []) as engine:
+        if hub is not None:
+            HUBS[engine] = hub
+        yield engine
+
+
+async def submit(engine: Engine, body: str):
+    return await engine.submit(parse_body(body, engine.symbols))
+
+
+async def process(engine: Engine, body: str) -> dict:
+    """Submits ``body``, waits until it is processed, and returns its journal row."""
+    recorded = await submit(engine, body)
+    await engine.drain()
+    return engine.journal.get(recorded.id)

@@ -1,0 +1,62 @@
+"""Builders for the Telegram command tests: a settable wall clock, and the updates a person sends
+in a chat (their private chat by default, or a group), shaped as Telegram sends them."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from engine.interfaces.telegram.commands import Commands, Reply
+
+from support.botapi import html_plain
+
+ADMIN, STRANGER = 4242, 777
+GROUP = -1001234567890          # a supergroup's chat id: negative, as Telegram's are
+_MESSAGE_IDS = itertools.count(100)   # shared: two people in one group never send the same message id
+
+
+class Clock:
+    """Wall time that a test moves by hand (``clock.now += 5``)."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Chat:
+    """The updates one person (``user_id``; default: the chat's id, their private chat) sends in one
+    chat, message ids and dates rising as Telegram's do."""
+
+    def __init__(self, clock: Clock, chat_id: int | str = ADMIN, user: str = "trader",
+                 user_id: int | None = None) -> None:
+        self.clock, self.chat_id, self.user, self.queries = clock, chat_id, user, 0
+        self.user_id = user_id if user_id is not None else chat_id if isinstance(chat_id, int) and chat_id > 0 else 1
+        self.kind = "private" if chat_id == self.user_id else "supergroup"
+
+    def say(self, text: str, age: float = 0.0, message_id: int | None = None) -> dict:
+        """A message sent ``age`` seconds ago (its date is whole seconds, as Telegram's)."""
+        number = next(_MESSAGE_IDS)
+        return {"update_id": number, "message": {
+            "message_id": message_id or number, "date": int(self.clock() - age), "text": text,
+            "chat": {"id": self.chat_id, "type": self.kind},
+            "from": {"id": self.user_id, "is_bot": False, "username": self.user}}}
+
+    def press(self, reply: Reply, button: int = 0, message_id: int = 55) -> dict:
+        """A press of the reply's button ``button`` (0: Confirm, 1: Cancel)."""
+        self.queries += 1
+        data = reply.reply_markup["inline_keyboard"][0][button]["callback_data"]
+        return {"update_id": 10_000 + next(_MESSAGE_IDS), "callback_query": {
+            "id": f"q{self.user_id}-{self.queries}", "data": data,
+            "from": {"id": self.user_id, "is_bot": False, "username": self.user},
+            "message": {"message_id": message_id, "date": int(self.clock()), "text": "Close?",
+                        "chat": {"id": self.chat_id, "type": self.kind}}}}
+
+
+async def ask(commands: Commands, update: dict) -> Reply:
+    """The one reply to ``update``, checked to be HTML the Bot API accepts."""
+    replies = await commands.handle(update)
+    assert len(replies) == 1, replies
+    html_plain(replies[0].text or "x")  # raises where Telegram would refuse the HTML
+    return replies[0]

@@ -1,0 +1,374 @@
+"""The MetaTrader 5 broker against the stand-in terminal (tests/support/mt5_standin.py), loaded in the
+broker's real worker process: orders, retcodes, filling types, volumes, lost answers, a hung
+and a dead worker, reconnection and reconciliation. ``terminal.sent()`` counts the orders
+that really executed: the proof that nothing was sent twice.
+
+No outcome here depends on the machine's load. A call that must time out hangs until its worker
+is killed (the stand-in's "hang_after"), instead of answering a little later than the timeout; a
+test acts once the stand-in counts the call as there (``terminal.hung``), never after a sleep.
+The timeouts are waits that end as soon as what they wait for happens: long, so that a worker's
+restart and login fit them however loaded the machine, except where the test must see one expire
+(``RESTARTS``, ``EXPIRES``)."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+import pytest
+import trio
+import trio.testing
+
+from engine.domain.orders import Closed, Connection, Fill, OrderRequest
+from engine.adapters.brokers.mt5 import MT5Broker
+from engine.adapters.brokers.mt5.orders import tag_for
+from engine.domain.config.mt5 import MT5Config
+from engine.adapters.storage import Database
+
+from support.mt5_standin import Terminal
+
+
+# The broker's timeout (``mt5.timeout``) is each call's deadline and, after a lost answer, how long
+# the broker waits for MetaTrader to be back. Most tests never wait it out, so it is 10 s there.
+# The tests that must see it expire use one of these, short enough to keep them quick:
+# - RESTARTS, where a hung call's deadline fires and the worker's restart and login (a Python
+#   process spawned, initialize, account_info) must then fit in the wait: 0.05 s idle, up to 0.7 s
+#   seen on two cores loaded by busy loops and parallel test runs;
+# - EXPIRES, where MetaTrader is down and the wait must end without it: only calls that are
+#   answered must fit in (milliseconds each, never over 0.06 s seen under that load).
+RESTARTS = 3.0
+EXPIRES = 1.0
+
+
+def config(tmp_path, **changes) -> MT5Config:
+    return replace(MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"), timeout=10.0,
+                             init_timeout=10.0, poll_seconds=0.05, resolve_seconds=0.5), **changes)
+
+
+@asynccontextmanager
+async def mt5(tmp_path, **changes):
+    """A started MT5 broker on a fresh terminal (kept across uses in one test) and a database."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    database = Database(tmp_path / "moonhook.db")
+    broker = MT5Broker(database, config(tmp_path, **changes))
+    events: list = []
+    broker.listen(events.append)
+    try:
+        await broker.start()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(broker.run)
+            broker.events, broker.terminal = events, terminal
+            yield broker
+            nursery.cancel_scope.cancel()
+    finally:
+        with trio.CancelScope(shield=True):
+            await broker.stop()
+        database.close()
+
+
+def market(cid: str, side: str = "buy", volume: float = 0.1, symbol: str = "EURUSD", **more) -> OrderRequest:
+    return OrderRequest("market", cid, symbol=symbol, side=side, volume=volume, plugin="trend", alert_id=7, **more)
+
+
+async def until(check, timeout: float = 30.0) -> None:
+    """Returns as soon as ``check()`` holds (the timeout only ends a test that is failing)."""
+    with trio.fail_after(timeout):
+        while not check():
+            await trio.sleep(0.02)
+
+
+async def test_a_market_order_fills_once_and_is_told_and_a_repeat_answers_its_first_result(tmp_path):
+    async with mt5(tmp_path) as broker:
+        result = await broker.execute(market("a7-trend-1", sl=1.07, tp=1.09))
+        assert result.ok and result.price == 1.0801 and result.volume == 0.1
+        (position,) = broker.terminal.positions()
+        assert position["ticket"] == result.ticket and position["comment"].startswith("mh:a7:")
+        assert position["magic"] == 7_770_001 and (position["sl"], position["tp"]) == (1.07, 1.09)
+        again = await broker.execute(market("a7-trend-1", sl=1.07, tp=1.09))
+        assert again.duplicate and again.ticket == result.ticket and broker.terminal.sent() == 1
+        await until(lambda: any(isinstance(e, Fill) for e in broker.events))
+        fill = next(e for e in broker.events if isinstance(e, Fill))
+        assert (fill.entry, fill.side, fill.symbol, fill.plugin, fill.alert_id) == ("in", "buy", "EURUSD", "trend", 7)
+        (mine,) = await broker.positions()
+        assert mine["plugin"] == "trend" and not mine["external"] and mine["side"] == "buy"
+
+        broker.terminal.set_price("EURUSD", 1.0700, 1.0701)  # the stop is hit at the broker
+        await until(lambda: any(isinstance(e, Closed) for e in broker.events))
+        closed = next(e for e in broker.events if isinstance(e, Closed))
+        assert (closed.ticket, closed.reason, closed.side) == (result.ticket, "sl", "buy")
+        assert closed.profit == pytest.approx((1.07 - 1.0801) * 0.1 * 100_000, abs=0.01)
+
+
+@pytest.mark.parametrize("symbol, filling", [("EURUSD", 0), ("GBPUSD", 1), ("XAUUSD", 0), ("US500", 2)])
+async def test_the_filling_type_is_the_one_the_symbol_allows(tmp_path, symbol, filling):
+    async with mt5(tmp_path) as broker:
+        volume = 0.1 if symbol != "US500" else 0.2
+        result = await broker.execute(market(f"a7-trend-{symbol}", symbol=symbol, volume=volume))
+        assert result.ok, result.error
+        assert broker.terminal.history_orders()[-1]["type_filling"] == filling
+
+
+async def test_a_wrong_filling_type_10030_is_retried_with_the_next_allowed(tmp_path):
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("XAUUSD")                      # selected; its spec read (FOK and IOC)
+        broker.terminal.set_symbol("XAUUSD", filling_mode=2)  # the broker changed it: FOK now refused
+        result = await broker.execute(market("a7-trend-x", symbol="XAUUSD"))
+        assert result.ok and broker.terminal.history_orders()[-1]["type_filling"] == 1
+        assert broker.terminal.sent() == 1
+
+
+async def test_volumes_are_rounded_to_the_step_and_a_volume_under_the_minimum_is_refused(tmp_path):
+    async with mt5(tmp_path) as broker:
+        assert (await broker.execute(market("a1-p-1", volume=0.129))).volume == 0.12
+        refused = await broker.execute(market("a1-p-2", volume=0.004))
+        assert not refused.ok and "below EURUSD's minimum 0.01" in refused.error
+        near = await broker.execute(market("a1-p-3", sl=1.07995))   # 5 points under the bid, where a buy closes
+        assert not near.ok and near.error == ("sl 1.07995 is 5 points from the price 1.08; EURUSD needs at least 10 "
+                                              "(its trade_stops_level)")
+        assert broker.terminal.sent() == 1
+
+
+@pytest.mark.parametrize("outcomes, ok, sends, message", [
+    (("requote",), True, 1, None),
+    (("price_changed", "price_off"), True, 1, None),
+    (("requote", "requote", "requote", "requote"), False, 0, "MetaTrader 10004: requote"),
+    (("no_money",), False, 0, "MetaTrader 10019: not enough money"),
+    (("reject",), False, 0, "MetaTrader 10006: request rejected"),
+    (("timeout",), False, 0, "MetaTrader 10012: request canceled by timeout"),
+    (("connection",), False, 0, "MetaTrader 10031: no connection with the trade server"),
+])
+async def test_each_retcode_path(tmp_path, outcomes, ok, sends, message):
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.script("order_send", *outcomes)
+        result = await broker.execute(market("a3-p-1"))
+        assert result.ok is ok and broker.terminal.sent() == sends
+        if message:
+            assert result.error.startswith(message), result.error
+            assert (await broker.execute(market("a3-p-1"))).duplicate   # refused once, for good
+        if "10031" in (message or ""):  # the link to the trade server is down: reconnected
+            assert any(isinstance(e, Connection) and not e.connected for e in broker.events)
+            await until(lambda: broker.connected)
+
+
+async def test_autotrading_off_and_a_closed_market_are_said_plainly(tmp_path):
+    async with mt5(tmp_path) as broker:
+        broker.terminal.set_trade_allowed(False)
+        off = await broker.execute(market("a4-p-1"))
+        assert "10027: autotrading disabled in the terminal (press the AutoTrading button)" in off.error
+        broker.terminal.set_trade_allowed(True)
+        broker.terminal.set_market_closed("EURUSD", True)
+        assert "10018: the market is closed" in (await broker.execute(market("a4-p-2"))).error
+
+
+async def test_an_answer_lost_after_the_send_is_found_at_the_broker_and_never_sent_again(tmp_path):
+    async with mt5(tmp_path, timeout=RESTARTS) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.script("order_send", "hang_after")        # executes, then the answer never comes
+        result = await broker.execute(market("a5-p-1"))
+        assert result.ok and broker.terminal.sent() == 1          # found by its tag, after the worker was killed
+        (lost,) = [e for e in broker.events if isinstance(e, Connection) and not e.connected]
+        assert lost.detail.startswith(f"order_send did not answer within {RESTARTS:g} s; worker ")
+        assert result.ticket == broker.terminal.positions()[0]["ticket"]
+        assert (await broker.execute(market("a5-p-1"))).duplicate and broker.terminal.sent() == 1
+
+
+async def test_a_worker_that_dies_mid_call_is_restarted_and_its_order_found(tmp_path):
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.script("order_send", "crash_after_send")
+        first = await broker.execute(market("a6-p-1"))  # the worker restarted, the order found by its tag
+        assert first.ok and first.ticket == broker.terminal.positions()[0]["ticket"]
+        again = await broker.execute(market("a6-p-1"))  # the alert replayed: its first result, no new order
+        assert again.duplicate and again.ticket == first.ticket
+        assert broker.terminal.sent() == 1 and len(broker.terminal.positions()) == 1
+        assert any(isinstance(e, Connection) and not e.connected for e in broker.events)
+        assert any(isinstance(e, Connection) and e.connected for e in broker.events)
+
+
+async def test_an_order_left_unknown_is_not_failed_and_a_replay_finds_it(tmp_path):
+    async with mt5(tmp_path, timeout=EXPIRES) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.script("order_send", "hang_after")       # executed, the answer never comes ...
+        results = []
+
+        async def send() -> None:
+            results.append(await broker.execute(market("a13-p-1")))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send)
+            await until(lambda: broker.terminal.hung("order_send") == 1)
+            broker.terminal.disconnect()                         # ... and the terminal gone meanwhile
+        (first,) = results
+        assert not first.ok and first.error.startswith("not done: ") and "nothing is sent again" in first.error
+        assert broker.terminal.sent() == 1                      # executed all the same
+        assert [s["state"] for s in broker.book.unresolved()] == ["unknown"]   # unknown, never failed
+        broker.terminal.reconnect()
+        await until(lambda: broker.connected and not broker.book.unresolved())
+        again = await broker.execute(market("a13-p-1"))         # TradingView's repeat, or a recovery
+        assert again.ok and again.ticket == broker.terminal.positions()[0]["ticket"]
+        assert broker.terminal.sent() == 1
+
+
+async def test_a_crash_before_the_send_is_resolved_as_not_executed(tmp_path):
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.script("order_send", "crash_before_send")
+        assert not (await broker.execute(market("a8-p-1"))).ok
+        await until(lambda: broker.connected and not broker.book.unresolved())
+        final = await broker.execute(market("a8-p-1"))
+        assert not final.ok and "MetaTrader shows no trace of the order" in final.error
+        assert broker.terminal.sent() == 0
+
+
+async def test_a_lost_connection_is_told_and_found_again(tmp_path):
+    async with mt5(tmp_path) as broker:
+        broker.terminal.disconnect()
+        refused = await broker.execute(market("a9-p-1"))
+        assert not refused.ok and not broker.connected
+        assert broker.state.startswith("lost: ") and "No IPC connection" in broker.state
+        broker.terminal.reconnect()
+        await until(lambda: broker.connected)
+        assert (await broker.execute(market("a9-p-2"))).ok
+        kinds = [e.connected for e in broker.events if isinstance(e, Connection)]
+        assert kinds == [False, True]
+
+
+async def test_reconciliation_at_start_finds_what_the_last_run_left_unknown(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        # as if the engine died mid-send: written down as sending, executed at the broker
+        broker.terminal.script("order_send", "hang_after")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.execute, market("a10-p-1"))
+            await until(lambda: terminal.hung("order_send") == 1)
+            nursery.cancel_scope.cancel()                        # the engine gone before the answer
+        assert [s["state"] for s in broker.book.unresolved()] == ["sending"]
+    assert terminal.sent() == 1
+    terminal.open_external("EURUSD", "sell", 0.5)
+    async with mt5(tmp_path) as broker:  # the restart
+        assert broker.book.unresolved() == []
+        assert (await broker.execute(market("a10-p-1"))).ticket == terminal.positions()[0]["ticket"]
+        assert terminal.sent() == 1
+        positions = await broker.positions()
+        assert sorted(p["external"] for p in positions) == [False, True]
+        closed = await broker.execute(OrderRequest("close", "a11-p-1", symbol="EURUSD", plugin="p"))
+        assert closed.ok and len(closed.closed) == 1          # ours only: the trader's own stays
+        assert [p["comment"] for p in terminal.positions()] == ["manual"]
+
+
+async def test_pending_orders_modify_and_cancel(tmp_path):
+    async with mt5(tmp_path) as broker:
+        placed = await broker.execute(OrderRequest("pending", "a12-p-1", symbol="EURUSD", side="buy", type="limit",
+                                                   price=1.075, volume=0.1, plugin="p"))
+        assert placed.ok and (await broker.orders())[0]["price"] == 1.075
+        moved = await broker.execute(OrderRequest("modify", "a12-p-2", ticket=placed.ticket, price=1.074, plugin="p"))
+        assert moved.ok and (await broker.orders())[0]["price"] == 1.074
+        cancelled = await broker.execute(OrderRequest("close", "a12-p-3", ticket=placed.ticket, plugin="p"))
+        assert cancelled.ok and await broker.orders() == []
+        opened = await broker.execute(market("a12-p-4"))
+        changed = await broker.execute(OrderRequest("modify", "a12-p-5", ticket=opened.ticket, sl=1.07, plugin="p"))
+        assert changed.ok and terminal_sl(broker) == 1.07
+
+
+def terminal_sl(broker) -> float:
+    return broker.terminal.positions()[0]["sl"]
+
+
+async def test_the_terminal_lost_again_while_catching_up_after_a_reconnect_is_found_again(tmp_path):
+    async with mt5(tmp_path, timeout=EXPIRES) as broker:
+        def told() -> list[bool]:
+            return [e.connected for e in broker.events if isinstance(e, Connection)]
+
+        await broker.symbol("EURUSD")
+        # executed, then the worker dies; the terminal is gone when the broker links again
+        broker.terminal.script("order_send", "crash_after_send")
+        broker.terminal.script("initialize", "ipc_down")
+        first = await broker.execute(market("a14-p-1"))
+        assert not first.ok and first.error.startswith("not done: ") and broker.terminal.sent() == 1
+        assert [s["state"] for s in broker.book.unresolved()] == ["unknown"]
+        # back, and gone again while the broker catches up: the order is found by its tag (the
+        # first positions_get, answered), then the list of external positions cannot be read
+        broker.terminal.script("positions_get", {"slow": 0}, "ipc_down")
+        broker.terminal.reconnect()
+        await until(lambda: told() == [False, True, False], timeout=30)
+        assert not broker.connected and broker.state.startswith("lost: ")
+        broker.terminal.reconnect()                              # back for good: linked, caught up
+        await until(lambda: broker.connected and any(isinstance(e, Fill) for e in broker.events), timeout=30)
+        assert told() == [False, True, False, True] and broker.book.unresolved() == []
+        fill = next(e for e in broker.events if isinstance(e, Fill))
+        again = await broker.execute(market("a14-p-1"))
+        assert again.ok and again.ticket == fill.position == broker.terminal.positions()[0]["ticket"]
+        assert fill.client_id == "a14-p-1" and broker.terminal.sent() == 1
+
+
+async def test_the_terminal_lost_while_the_broker_first_catches_up_at_start_is_found_again(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.script("history_deals_get", "ipc_down")           # gone when run reads the history first
+    async with mt5(tmp_path) as broker:
+        assert not broker.connected and broker.state.startswith("lost: ")
+        assert [e.connected for e in broker.events if isinstance(e, Connection)] == [False]
+        terminal.reconnect()
+        await until(lambda: broker.connected and broker.book.get_state("deals_read_until") is not None, timeout=30)
+        assert (await broker.execute(market("a15-p-1"))).ok and terminal.sent() == 1
+
+
+async def test_the_poll_leaves_a_send_in_flight_to_its_sender_so_a_replay_never_sends_it_again(tmp_path):
+    # The broker's poll looks for the sends left unresolved. One still being sent is its sender's:
+    # here requoted three times, a fresh price read before each retry. No poll comes round on its
+    # own (poll_seconds); the test runs one while the first fresh price hangs, then lets the
+    # terminal answer. The link serves its calls in turn, so the poll's four look-ups for the tag
+    # (positions, orders, deals, history orders) alternate with the sender's calls and all come
+    # before the fourth send; resolve_seconds is spent by then. The fourth send executes, then
+    # its answer never comes, and the engine stops before it does.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with mt5(tmp_path, poll_seconds=3600.0, resolve_seconds=1e-6) as broker:
+        await broker.symbol("EURUSD")
+        terminal.script("order_send", "requote", "requote", "requote", "hang_after")
+        terminal.script("symbol_info_tick", {"slow": 0}, "hang")   # the order's price, then the first fresh one
+        polled = trio.Event()
+
+        async def poll() -> None:
+            await broker._poll()                                 # what run does every poll_seconds
+            polled.set()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.execute, market("a16-p-1"))
+            await until(lambda: terminal.hung("symbol_info_tick") == 1)   # requoted once, in flight
+            nursery.start_soon(poll)
+            await trio.testing.wait_all_tasks_blocked()         # the poll waits for the link
+            terminal.release("symbol_info_tick")
+            await polled.wait()
+            await until(lambda: terminal.hung("order_send") == 1)         # executed, the answer lost
+            in_flight = broker.book.send(tag_for("a16-p-1", 7))["state"]   # what a restart goes by
+            nursery.cancel_scope.cancel()                        # the engine stops before the answer
+    assert terminal.sent() == 1
+    async with mt5(tmp_path) as broker:                          # the restart, and the alert replayed
+        again = await broker.execute(market("a16-p-1"))
+        assert (in_flight, terminal.sent(), len(terminal.positions())) == ("sending", 1, 1)
+        assert again.ok and again.ticket == terminal.positions()[0]["ticket"]
+
+
+async def test_the_same_client_id_twice_at_once_is_sent_once(tmp_path):
+    # The alert again (a repeat, a recovery) while its first send is being requoted: the repeat
+    # must not look for the tag, find it absent and send it too. Driven as the test above.
+    async with mt5(tmp_path, poll_seconds=3600.0, resolve_seconds=1e-6) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.script("order_send", "requote", "requote", "requote")
+        broker.terminal.script("symbol_info_tick", {"slow": 0}, "hang")
+        results = {}
+
+        async def send(name: str) -> None:
+            results[name] = await broker.execute(market("a17-p-1"))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send, "first")
+            await until(lambda: broker.terminal.hung("symbol_info_tick") == 1)   # requoted once, in flight
+            nursery.start_soon(send, "repeat")
+            await trio.testing.wait_all_tasks_blocked()          # the repeat waits for the link
+            broker.terminal.release("symbol_info_tick")
+        assert (broker.terminal.sent(), len(broker.terminal.positions())) == (1, 1)
+        assert results["first"].ok and results["first"].ticket == broker.terminal.positions()[0]["ticket"]
+        assert not results["repeat"].ok and "is being sent or looked for at the broker now" in results["repeat"].error
+        again = await broker.execute(market("a17-p-1"))        # once the first is over: its result
+        assert again.duplicate and again.ticket == results["first"].ticket and broker.terminal.sent() == 1

@@ -1,0 +1,65 @@
+"""The engine on MetaTrader 5 (the stand-in terminal in the broker's worker process):
+``engine.broker = "mt5"`` is the only switch; an alert becomes one order, its fill reaches the
+plugins, /health shows the connection, and an alert replayed after a crash sends nothing again."""
+
+from __future__ import annotations
+
+
+import trio
+
+from engine.domain.config.mt5 import MT5Config
+from engine.app import Operations
+
+from support.engine_support import process, running
+from support.mt5_standin import Terminal
+
+FILLS = """
+function on_fill(f) store.set("fills", (store.get("fills") or 0) + 1) end
+function on_close(p) store.set("closed", p.reason) end
+"""
+
+
+def mt5_config(tmp_path) -> MT5Config:
+    return MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"), timeout=3.0, init_timeout=5.0,
+                     poll_seconds=0.05, resolve_seconds=0.5)
+
+
+async def until(check, timeout: float = 5.0) -> None:
+    with trio.fail_after(timeout):
+        while not check():
+            await trio.sleep(0.02)
+
+
+async def test_an_alert_trades_on_metatrader_and_its_fill_and_close_reach_the_plugins(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, {"watch": FILLS}, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        assert Operations(engine).health()["broker_connected"] and Operations(engine).health()["status"] == "ok"
+        row = await process(engine, "buy EURUSD volume=0.1 sl=1.07 id=one")
+        assert row["status"] == "done", row
+        (order,) = row["outcome"]["orders"]
+        assert order["ok"] and order["ticket"] == terminal.positions()[0]["ticket"]
+        await until(lambda: engine.store.get("watch", "fills") == 1)
+        terminal.set_price("EURUSD", 1.0690, 1.0691)
+        await until(lambda: engine.store.get("watch", "closed") == "sl")
+        assert terminal.sent() == 1
+        terminal.disconnect()
+        await until(lambda: not engine.broker.connected)
+        assert Operations(engine).health()["status"] == "degraded" and Operations(engine).health()["broker_state"].startswith("lost: ")
+        refused = await process(engine, "buy EURUSD volume=0.1 id=two")
+        assert refused["status"] == "failed" and "MetaTrader 5 is not connected (lost: " in str(refused["outcome"])
+        terminal.reconnect()
+        await until(lambda: engine.broker.connected)
+
+
+async def test_an_alert_replayed_after_a_crash_finds_its_order_and_sends_nothing(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = {"broker": "mt5", "mt5": mt5_config(tmp_path)}
+    async with running(tmp_path, **config) as engine:
+        row = await process(engine, "buy EURUSD volume=0.2 id=once")
+        assert row["status"] == "done" and terminal.sent() == 1
+        engine.journal.set_status(row["id"], "received")    # as if the engine died before the status
+    async with running(tmp_path, **config) as engine:          # recovery processes it again
+        await engine.drain()
+        again = engine.journal.get(row["id"])
+        assert again["status"] == "done" and again["outcome"]["orders"][0]["duplicate"]
+        assert terminal.sent() == 1 and len(terminal.positions()) == 1

@@ -1,0 +1,54 @@
+"""Notifications: the throttle that folds repeats of one event, and the notifier that writes them
+to the outbox (a real SQLite file). The engine's own events reaching it: core/test_notices.py."""
+
+import trio
+
+from engine.adapters.notify import Notifier
+from engine.adapters.notify.throttle import Throttle
+from engine.adapters.storage import Database, Outbox
+
+
+def test_the_throttle_sends_the_first_folds_the_rest_and_tells_how_many():
+    t = Throttle(60)
+    assert t.admit(("errors", "boom 1", "hook:x"), 0.0)
+    assert t.admit(("errors", "other", "hook:y"), 1.0) and t.admit(("trades", "no key", None), 2.0)
+    assert not t.admit(("errors", "boom 2", "hook:x"), 10.0) and not t.admit(("errors", "boom 3", "hook:x"), 20.0)
+    assert t.due(59.0) == [] and t.next_deadline() == 60.0
+    assert t.due(60.0) == [("errors", "boom 3\n(2 more like this in the last 60 s)", "hook:x")]
+    assert t.due(61.0) == []                     # hook:y had no repeats: closed silently
+    assert not t.admit(("errors", "boom 4", "hook:x"), 70.0)  # a new window opened with the summary
+    assert t.due(120.0) == [("errors", "boom 4\n(1 more like this in the last 60 s)", "hook:x")]
+    assert t.due(180.0) == [] and t.next_deadline() is None and t.admit(("errors", "boom 5", "hook:x"), 181.0)
+    assert Throttle(0).admit(("errors", "a", "k"), 0) and Throttle(0).admit(("errors", "a", "k"), 0)
+
+
+async def test_the_notifier_writes_each_first_and_a_summary_when_the_window_ends(tmp_path):
+    database = Database(tmp_path / "db.sqlite")
+    notifier = Notifier(Outbox(database), throttle_seconds=0.3)
+    written = []
+    notifier.attach(lambda: written.append(1))
+
+    def texts():
+        return [r[0] for r in database.db.execute("SELECT text FROM outbox ORDER BY id")]
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(notifier.run)
+        for n in range(5):
+            notifier.send("errors", f"plugin x: on_alert skipped: boom {n}", key="hook:x:on_alert")
+        notifier.send("trades", "opened buy 0.1 EURUSD")
+        notifier.send("trades", "opened buy 0.1 EURUSD")  # no key: every one counts
+        with trio.fail_after(10):  # bounds a hang
+            while len(texts()) < 4:
+                await trio.sleep(0.02)
+        assert texts() == ["plugin x: on_alert skipped: boom 0", "opened buy 0.1 EURUSD", "opened buy 0.1 EURUSD",
+                           "plugin x: on_alert skipped: boom 4\n(4 more like this in the last 0.3 s)"]
+        # The summary opened the next window, which ends 0.3 s after it at the latest: once it
+        # has, a message sent goes out with whatever that window had to tell, or after it.
+        await trio.sleep(0.3)
+        notifier.send("admin", "a later message")
+        with trio.fail_after(10):  # bounds a hang
+            while len(texts()) < 5:
+                await trio.sleep(0.02)
+        assert texts()[4:] == ["a later message"] and written  # no repeats in the next window: nothing more
+        await notifier.aclose()
+    database.close()

@@ -1,0 +1,209 @@
+"""The outbox delivered to Telegram by the courier: a real SQLite file, real HTTP to the local
+Bot API stand-in (tests/support/botapi.py), each bot within its limits, nothing lost, nothing twice."""
+
+import logging
+from contextlib import asynccontextmanager
+
+import httpx
+import trio
+
+from engine.domain.config.telegram import BotConfig, ChatConfig, TelegramConfig
+from engine.adapters.notify.courier import RESENT, Courier
+from engine.adapters.notify.limits import Limits
+from engine.adapters.notify.bot import Bot
+from engine.adapters.storage import Database, Outbox
+
+from support.botapi import bot_api_server, html_plain, markdown_v2_plain
+
+ONE, TWO = "111:first-bot-SECRET", "222:second-bot-SECRET"
+FAST = Limits(per_second=30, per_chat=50, chat_burst=5)  # chats as fast as the stand-in below lets them
+
+
+def config(*bots: BotConfig, **options) -> TelegramConfig:
+    return TelegramConfig(bots=bots, **options)
+
+
+@asynccontextmanager
+async def courier(db_path, telegram: TelegramConfig, url: str, limits: Limits = FAST, timeout: float = 10.0):
+    """A running courier on the database at ``db_path``, its bots talking to ``url``."""
+    database = Database(db_path)
+    try:
+        async with httpx.AsyncClient() as http, trio.open_nursery() as nursery:
+            bots = [Bot(b, http, url, limits, timeout) for b in telegram.bots]
+            c = Courier(telegram, database, bots)
+            c.outbox = Outbox(database)
+            await nursery.start(c.run)
+            yield c
+            await c.stop(2.0)
+            nursery.cancel_scope.cancel()
+    finally:
+        database.close()
+
+
+def tell(c: Courier, *texts: str, kind: str = "trades") -> None:
+    c.outbox.add_many([(kind, text, None) for text in texts])
+    c.poke()
+
+
+def shown(server, token: str, chat: int) -> list[str]:
+    return [html_plain(m.text) for m in server.messages(token, chat)]
+
+
+async def until(condition, timeout: float = 10.0) -> None:
+    with trio.fail_after(timeout):
+        while not condition():
+            await trio.sleep(0.01)
+
+
+def table(path, sql: str) -> list[tuple]:
+    database = Database(path)
+    try:
+        return database.db.execute(sql).fetchall()
+    finally:
+        database.close()
+
+
+async def test_each_message_goes_to_the_chats_that_want_its_kind_through_their_bot(tmp_path):
+    telegram = config(BotConfig(ONE, (ChatConfig(1), ChatConfig(-1002, frozenset({"errors"})))),
+                      BotConfig(TWO, (ChatConfig(3, frozenset({"trades", "plugin"})),)))
+    async with bot_api_server({ONE: "one", TWO: "two"}) as server, \
+            courier(tmp_path / "db.sqlite", telegram, server.url) as c:
+        tell(c, "opened buy 0.1 EURUSD <at> 1.1 & more")
+        tell(c, "plugin risk: on_alert skipped: boom", kind="errors")
+        tell(c, "reload of x.lua failed", kind="admin")
+        await until(lambda: table(tmp_path / "db.sqlite", "SELECT count(sent_at) FROM telegram_deliveries") == [(5,)])
+        # One more for each chat: the outbox is routed in order and a chat's messages go out
+        # in order, so anything more of the first three would be out before these.
+        tell(c, "last error", kind="errors")   # chats 1 and -1002
+        tell(c, "last trade")                  # chats 1 and 3
+        await until(lambda: table(tmp_path / "db.sqlite", "SELECT count(sent_at) FROM telegram_deliveries") == [(9,)])
+
+        def told(token: str, chat: int) -> list[str]:  # several may share a message
+            return "\n\n".join(shown(server, token, chat)).split("\n\n")
+
+        # chat 1 wants everything: the three, in order, each once
+        assert told(ONE, 1) == ["opened buy 0.1 EURUSD <at> 1.1 & more", "plugin risk: on_alert skipped: boom",
+                                "reload of x.lua failed", "last error", "last trade"]
+        assert told(ONE, -1002) == ["plugin risk: on_alert skipped: boom", "last error"]
+        assert told(TWO, 3) == ["opened buy 0.1 EURUSD <at> 1.1 & more", "last trade"]
+        assert server.messages(TWO, 1) == [] and server.messages(ONE, 3) == []  # one chat, one bot
+        assert all(m.parse_mode == "HTML" for m in server.sent)
+    # the outbox is routed, and every delivery marked sent
+    assert table(tmp_path / "db.sqlite", "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == [(0,)]
+    assert table(tmp_path / "db.sqlite", "SELECT count(*), count(sent_at) FROM telegram_deliveries") == [(9, 9)]
+
+
+async def test_several_bots_and_chats_stay_within_every_limit(tmp_path):
+    # Each message is too long to share a Telegram message with another, so each is a send.
+    bots = [BotConfig(token, tuple(ChatConfig(c) for c in chats)) for token, chats in ((ONE, (1, 2, 3)),
+                                                                                      (TWO, (4, -1005)))]
+    big = "x" * 2500
+    async with bot_api_server({ONE: "one", TWO: "two"}, per_second=30, chat_burst=5, chat_per_second=50,
+                              group_per_minute=600) as server, \
+            courier(tmp_path / "db.sqlite", config(*bots), server.url,
+                    Limits(per_second=30, per_chat=40, chat_burst=2, group_per_minute=600)) as c:
+        tell(c, *[f"{n} {big}" for n in range(40)])
+        await until(lambda: len(server.sent) == 5 * 40, timeout=20)
+        assert server.rate_limited(ONE) == server.rate_limited(TWO) == 0
+        for token, chat in ((ONE, 1), (ONE, 2), (ONE, 3), (TWO, 4), (TWO, -1005)):
+            assert [t.split()[0] for t in shown(server, token, chat)] == [str(n) for n in range(40)]  # in order, once
+        # the overall rate of one bot: 120 messages at 30/s take at least (120 - 30) / 30 s
+        at = [m.at for m in server.messages(ONE)]
+        assert max(at) - min(at) >= (120 - 30) / 30 * 0.95
+
+
+async def test_a_429_pauses_the_bot_for_retry_after_and_nothing_is_lost(tmp_path):
+    # The stand-in is stricter than our limits: Telegram says no, the courier waits and goes on.
+    async with bot_api_server({ONE: "one"}, per_second=4, chat_burst=100, chat_per_second=100) as server, \
+            courier(tmp_path / "db.sqlite", config(BotConfig(ONE, (ChatConfig(1), ChatConfig(2)))), server.url,
+                    Limits(per_second=100, per_chat=100, chat_burst=100)) as c:
+        tell(c, *[f"{n} {'y' * 3000}" for n in range(8)])
+        await until(lambda: len(server.sent) == 16, timeout=15)
+        assert server.rate_limited(ONE) >= 1
+        for chat in (1, 2):
+            assert [t.split()[0] for t in shown(server, ONE, chat)] == [str(n) for n in range(8)]
+        refused = [r.at for r in server.calls("sendMessage", ONE) if r.status == 429]
+        after = [r.at for r in server.calls("sendMessage", ONE) if r.status == 200 and r.at > refused[0]]
+        assert after and min(after) - refused[0] >= 0.95  # retry_after is at least 1 s
+
+
+async def test_an_outage_then_delivery_once_and_what_piled_up_goes_together(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="moonhook.telegram")
+    telegram = config(BotConfig(ONE, (ChatConfig(1),)))
+    async with bot_api_server({ONE: "one"}) as server, courier(tmp_path / "db.sqlite", telegram, server.url) as c:
+        tell(c, "before")
+        await until(lambda: len(server.sent) == 1)
+        server.stop()
+        tell(c, *[f"during {n}" for n in range(6)])
+        # the courier tries, fails to connect, backs off
+        await until(lambda: any("chat 1 tries again" in r.getMessage() for r in caplog.records))
+        await server.start()
+        await until(lambda: len(server.sent) >= 2)
+        tell(c, "after")  # out after anything more of the pile (a chat's messages go in order)
+        await until(lambda: shown(server, ONE, 1)[-1:] == ["after"])
+        texts = shown(server, ONE, 1)
+        assert texts == ["before", "\n\n".join(f"during {n}" for n in range(6)), "after"]  # one message, in order
+        assert not any(RESENT.strip() in t for t in texts)  # a refused connection sent nothing
+
+
+async def test_messages_queued_while_down_are_sent_once_after_a_restart(tmp_path):
+    telegram = config(BotConfig(ONE, (ChatConfig(1),)))
+    path = tmp_path / "db.sqlite"
+    async with bot_api_server({ONE: "one"}) as server:
+        async with courier(path, telegram, server.url) as c:
+            tell(c, "sent before the stop")
+            # Stopped once the courier has Telegram's answer and marked the message sent: stopped
+            # between the server's taking it and its answer's arrival, the answer would be lost
+            # and the message rightly sent again, saying so (see test_a_lost_answer_is_sent_again_saying_so).
+            await until(lambda: table(path, "SELECT count(sent_at) FROM telegram_deliveries") == [(1,)])
+            assert len(server.sent) == 1
+            server.stop()
+            tell(c, "queued 1", "queued 2")
+            await until(lambda: table(path, "SELECT count(*) FROM telegram_deliveries") == [(3,)])
+        await server.start()
+        async with courier(path, telegram, server.url) as c:  # the restart
+            await until(lambda: len(server.sent) == 2)
+            tell(c, "after the restart")  # out after anything sent again (a chat's messages go in order)
+            await until(lambda: table(path, "SELECT count(*), count(sent_at) FROM telegram_deliveries") == [(4, 4)])
+        assert shown(server, ONE, 1) == ["sent before the stop", "queued 1\n\nqueued 2", "after the restart"]
+    assert table(path, "SELECT count(*) FROM telegram_deliveries WHERE sent_at IS NULL") == [(0,)]
+
+
+async def test_a_chat_that_blocked_the_bot_is_given_up_and_the_others_go_on(tmp_path):
+    telegram = config(BotConfig(ONE, (ChatConfig(1), ChatConfig(13))))
+    async with bot_api_server({ONE: "one"}, blocked=(13,)) as server, \
+            courier(tmp_path / "db.sqlite", telegram, server.url) as c:
+        tell(c, "hello")
+        await until(lambda: len(server.sent) == 1)
+        await until(lambda: table(tmp_path / "db.sqlite", "SELECT count(failed_at) FROM telegram_deliveries") == [(1,)])
+        tell(c, "again")
+        await until(lambda: len(server.sent) == 2)
+        assert len(server.calls("sendMessage", ONE)) == 4  # 13 tried once per message, never again
+    (error,), = table(tmp_path / "db.sqlite", "SELECT last_error FROM telegram_deliveries WHERE chat = '13' LIMIT 1")
+    assert "blocked" in error and "SECRET" not in error
+
+
+async def test_a_lost_answer_is_sent_again_saying_so(tmp_path):
+    telegram = config(BotConfig(ONE, (ChatConfig(1),)))
+    async with bot_api_server({ONE: "one"}) as server, \
+            courier(tmp_path / "db.sqlite", telegram, server.url, timeout=0.3) as c:
+        server.hang()
+        tell(c, "opened buy 1 EURUSD")
+        await until(lambda: table(tmp_path / "db.sqlite", "SELECT uncertain FROM telegram_deliveries") == [(1,)])
+        server.release()
+        await until(lambda: any(t.startswith(RESENT.strip()) for t in shown(server, ONE, 1)))
+        assert shown(server, ONE, 1)[-1] == RESENT + "opened buy 1 EURUSD"
+
+
+async def test_a_late_message_says_when_it_happened_and_markdown_is_escaped(tmp_path):
+    telegram = config(BotConfig(ONE, (ChatConfig(1),)), parse_mode="MarkdownV2")
+    async with bot_api_server({ONE: "one"}) as server:
+        database = Database(tmp_path / "db.sqlite")
+        Outbox(database).add("trades", "closed 1.5 EURUSD (tp) -> +12.50!")
+        database.db.execute("UPDATE outbox SET created_at = 0")  # 1970-01-01 00:00:00 UTC
+        database.close()
+        async with courier(tmp_path / "db.sqlite", telegram, server.url):
+            await until(lambda: len(server.sent) == 1)
+        (message,) = server.messages(ONE, 1)
+        assert message.parse_mode == "MarkdownV2"
+        assert markdown_v2_plain(message.text) == "(at 00:00:00 UTC) closed 1.5 EURUSD (tp) -> +12.50!"

@@ -1,0 +1,61 @@
+"""`moonhook check`: scripts tried the way the engine loads them, each finding with its file
+and line, exit 1 on any error."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from support.paths import ROOT
+
+
+SCRIPTS = {
+    "good.lua": 'plugin = {symbols = {"EURUSD"}}\n'
+                'function on_alert(a) if not a.sl then return false, "no stop" end end\n'
+                'function on_alrt(a) end\n',
+    "meta.lua": 'plugin = {priority = "high"}\nfunction on_alert(a) end\n',
+    "crash.lua": "function on_alert(a)\n  return a.nothing.field\nend\n",
+    "syntax.lua": "function on_alert(a\n",
+    "loadfail.lua": "function on_load()\n  error('needs a key')\nend\n",
+}
+
+
+def check(config: Path, *files: Path) -> subprocess.CompletedProcess:
+    config.write_text("")  # every setting at its default
+    return subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "--config", str(config), "check", *map(str, files)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_check_reports_each_problem_with_file_and_line(tmp_path):
+    for name, source in SCRIPTS.items():
+        (tmp_path / name).write_text(source)
+    p = check(tmp_path / "moonhook.toml", *(tmp_path / n for n in SCRIPTS))
+    assert p.returncode == 1, p.stderr
+    out = p.stdout
+    assert "good.lua: warning: on_alrt is not a hook" in out
+    assert "good.lua: ok: on_alert on a sample alert (buy EURUSD" in out and "passes it" in out
+    assert "meta.lua: error: plugin.priority: must be an integer" in out
+    assert "crash.lua:2: error: on_alert failed on a sample alert" in out and "field 'nothing'" in out
+    assert "syntax.lua:2: error:" in out and "expected near <eof>" in out
+    assert "loadfail.lua:2: error: on_load failed" in out and "needs a key" in out
+    assert p.stderr == ""  # the findings are the report; the engine's own warnings stay quiet
+
+
+def test_check_passes_the_shipped_examples(tmp_path):
+    examples = sorted((ROOT / "examples" / "strategies").glob("*.lua"))
+    p = check(tmp_path / "moonhook.toml", *examples)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.count(": ok: plugin ") == len(examples)
+
+
+def test_check_judges_an_answer_as_the_engine_does(tmp_path):
+    """A change the engine would refuse is an error here too, not "changes it"."""
+    scripts = {"badchange.lua": "function on_alert(a) return {volume = -1} end\n",
+               "goodchange.lua": "function on_alert(a) return {volume = 0.02, comment = \"x\"} end\n",
+               "number.lua": "function on_alert(a) return 5 end\n"}
+    for name, source in scripts.items():
+        (tmp_path / name).write_text(source)
+    p = check(tmp_path / "moonhook.toml", *(tmp_path / n for n in scripts))
+    assert p.returncode == 1, p.stderr
+    assert "badchange.lua: error: on_alert on a sample alert" in p.stdout and "changes refused: volume" in p.stdout
+    assert "goodchange.lua: ok: on_alert on a sample alert" in p.stdout and "changes it" in p.stdout
+    assert "number.lua: error:" in p.stdout and "expected nil, a table or false" in p.stdout

@@ -1,0 +1,126 @@
+"""`moonhook init`: a config that loads, an example script that loads (the repository's own
+scripts/demo.lua), fresh secrets, and nothing existing ever overwritten."""
+
+import json
+import re
+import stat
+
+import pytest
+
+from engine.domain.alerts.parse import parse_body
+from engine.app.checker import check_files
+from engine.app import open_engine
+from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT, TRY_ALERT, describe, init_project
+from engine.app.settings import load_settings
+
+from support.paths import ROOT
+
+
+def test_init_writes_a_config_that_loads_and_an_example(tmp_path):
+    folder = tmp_path / "bot"
+    r = init_project(folder)
+    assert r.config == folder / "moonhook.toml" and r.example == folder / "scripts" / "demo.lua"
+    assert r.example_written and r.example.read_text() == EXAMPLE_SCRIPT
+    s = load_settings(r.config, {})
+    assert s.engine.scripts == folder / "scripts"
+    assert s.server.secret and s.server.api_token and s.server.secret != s.server.api_token
+    assert r.strategies == (r.example,) and f"Example strategy: {r.example}\n" in describe(r)
+    assert s.engine.plugin("demo").params == {"allow_without_stop": False}
+    assert stat.S_IMODE(r.config.stat().st_mode) == 0o600
+
+
+def test_every_commented_example_in_the_config_loads_when_uncommented(tmp_path):
+    r = init_project(tmp_path)
+    text = r.config.read_text()
+    examples = re.findall(r"^# (\w+ = .*|\[+telegram.*|\[mt5\])$", text, flags=re.M)
+    assert len(examples) == 15
+    r.config.write_text(re.sub(r"^# (\w+ = .*|\[+telegram.*|\[mt5\])$", r"\1", text, flags=re.M))
+    e = load_settings(r.config, {}).engine
+    assert e.default_volume == 0.01 and e.symbol_map["OANDA:EURUSD"] == "EURUSD"
+    assert e.paper.spreads == {"EURUSD": 8.0} and e.plugin("demo").budget["memory_mb"] == 32
+    assert e.telegram.admins == (123456789,) and e.telegram.bots[0].chats[1].events == frozenset({"trades"})
+    assert e.telegram.command_chats == (-1001234567890,)
+    assert (e.mt5.module, e.mt5.login, e.mt5.server) == ("MetaTrader5", 12345678, "YourBroker-Demo")
+
+
+def test_secrets_are_random(tmp_path):
+    a = load_settings(init_project(tmp_path / "a").config, {}).server
+    b = load_settings(init_project(tmp_path / "b").config, {}).server
+    assert a.secret != b.secret and a.api_token != b.api_token
+    assert len(a.secret) >= 32
+
+
+def test_init_never_overwrites_the_config(tmp_path):
+    config = tmp_path / "moonhook.toml"
+    config.write_text("# mine\n")
+    with pytest.raises(FileExistsError, match="exists already; init never overwrites it"):
+        init_project(tmp_path)
+    assert config.read_text() == "# mine\n"
+    assert not (tmp_path / "scripts").exists()
+
+
+def test_init_keeps_an_existing_script(tmp_path):
+    (tmp_path / "scripts").mkdir()
+    mine = tmp_path / "scripts" / "demo.lua"
+    mine.write_text("-- mine\n")
+    r = init_project(tmp_path)
+    assert not r.example_written and mine.read_text() == "-- mine\n"
+    assert f"Strategies: {mine} (the folder holds strategies already" in describe(r)
+
+
+def test_init_adds_no_example_to_a_folder_of_strategies(tmp_path):
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "mine.lua").write_text("-- mine\n")
+    r = init_project(tmp_path)
+    assert not r.example_written and sorted(p.name for p in r.scripts.iterdir()) == ["mine.lua"]
+    text = describe(r)  # names what is there, not an example that was never written
+    assert str(r.scripts / "mine.lua") in text and str(r.example) not in text
+
+
+def test_the_templates_parse_once_tradingview_fills_them(tmp_path):
+    r = init_project(tmp_path)
+    secret = load_settings(r.config, {}).server.secret
+    assert r.webhook_url == "http://127.0.0.1:8080/webhook"
+    assert r.text_webhook_url == f"{r.webhook_url}/{secret}"
+    message = json.loads(r.json_template)
+    assert message["secret"] == secret
+    for key in ("{{ticker}}", "{{strategy.order.action}}", "{{close}}", "{{strategy.order.id}}"):
+        assert key in r.json_template and key in r.text_template
+    filled = {"{{ticker}}": "EURUSD", "{{strategy.order.action}}": "buy", "{{close}}": "1.1",
+              "{{strategy.order.contracts}}": "0.1", "{{strategy.order.id}}": "L", "{{timenow}}": "t"}
+    for template in (r.json_template, r.text_template):
+        for placeholder, value in filled.items():
+            template = template.replace(placeholder, value)
+        alert = parse_body(template)
+        assert (alert.symbol, alert.action.side) == ("EURUSD", "buy")
+        assert alert.sl_pips == 20 and alert.price == 1.1 and alert.id == "L-t"
+    text = describe(r)
+    assert r.webhook_url in text and r.json_template in text and r.text_template in text
+    assert str(r.config) in text
+
+
+async def test_the_example_script_loads_and_refuses_an_entry_without_a_stop(tmp_path):
+    r = init_project(tmp_path)
+    engine_config = load_settings(r.config, {}).engine
+    findings = await check_files([r.example], engine_config)
+    assert [f.level for f in findings] == ["ok", "ok"], findings
+    assert "passes it" in str(findings[0])  # the sample alert has a stop
+    async with open_engine(engine_config, stop_timeout=2.0) as engine:
+        plugin = engine.plugins.get("demo")
+        assert plugin is not None
+        for body, refused in (("buy EURUSD volume=0.01", True), ("sell EURUSD sl_pips=20", False),
+                              ("closelong EURUSD", False), (TRY_ALERT, False)):
+            alert = parse_body(body).to_plain()
+            result = await engine.hooks.call(plugin, "on_alert", {**alert, "alert_id": 0})
+            assert result.error is None
+            assert (result.value is False) == refused, body
+            if refused:
+                assert "entries need a stop loss" in result.values[1]
+
+
+def test_the_readme_names_what_init_writes():
+    """What the README names (scripts/demo.lua, `moonhook check scripts/demo.lua`) is what
+    `moonhook init` writes: one first strategy, one story."""
+    assert EXAMPLE_NAME == "demo.lua" and "entries need a stop loss" in EXAMPLE_SCRIPT
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f'moonhook send "{TRY_ALERT}"' in readme and "moonhook check scripts/demo.lua" in readme

@@ -1,0 +1,121 @@
+"""The default execution (engine/core/execution.py): the order requests an alert asks for when no
+plugin handled it. The broker is a FakeBroker: what matters is the plan made from what a broker
+answers (positions, quotes, the balance, symbol specifications), not how a broker fills."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.core.execution import plan
+from engine.domain.alerts import parse_body
+from engine.domain.orders import OrderRequest
+
+from support.fakes import FakeBroker
+
+EURUSD = {"bid": 1.1000, "ask": 1.1002, "time": 0.0}
+
+
+def alert(body: str):
+    return parse_body(body)
+
+
+def position(ticket: int, symbol: str, side: str, price_open: float, volume: float = 0.1) -> dict:
+    return {"ticket": ticket, "symbol": symbol, "side": side, "volume": volume, "price_open": price_open,
+            "sl": None, "tp": None, "profit": 0.0, "plugin": "engine", "comment": None, "opened_at": 0.0}
+
+
+async def test_a_market_entry_is_one_open_request_named_after_its_alert_with_stops_in_pips():
+    made = await plan(alert("buy EURUSD volume=0.3 price=1.1 sl_pips=20 tp_pips=40 comment=x"), 7, FakeBroker(), None)
+    assert (made.error, made.note) == (None, None)
+    assert made.requests == [OrderRequest("market", "a7-engine-open", symbol="EURUSD", side="buy", volume=0.3,
+                                          price=1.1, sl=1.098, tp=1.104, comment="x", plugin="engine", alert_id=7)]
+
+
+async def test_a_sells_stops_lie_the_other_way_and_a_jpy_pip_is_a_hundredth():
+    made = await plan(alert("sell USDJPY volume=1 price=150 sl_pips=25 tp_pips=50"), 1, FakeBroker(), None)
+    (request,) = made.requests
+    assert (request.side, request.sl, request.tp) == ("sell", 150.25, 149.5)
+
+
+async def test_without_a_price_the_stops_are_measured_from_the_brokers_ask_or_bid():
+    broker = FakeBroker(prices={"EURUSD": EURUSD})
+    buy = (await plan(alert("buy EURUSD volume=0.1 sl_pips=10"), 1, broker, None)).requests[0]
+    sell = (await plan(alert("sell EURUSD volume=0.1 sl_pips=10"), 2, broker, None)).requests[0]
+    assert (buy.price, buy.sl) == (None, 1.0992)     # the ask, 1.1002, less 10 pips; the broker prices it
+    assert (sell.price, sell.sl) == (None, 1.101)    # the bid, 1.1000, plus 10 pips
+    made = await plan(alert("buy GBPUSD volume=0.1"), 3, broker, None)
+    assert made.requests == [] and made.error == "no price for GBPUSD: the alert has none and the broker has no quote"
+
+
+async def test_risk_sizes_the_volume_from_the_brokers_balance_and_the_stop():
+    # 1% of 10,000 USD is 100 USD; a 20-pip stop on EURUSD costs 200 USD a lot: 0.5 lots
+    body = "buy EURUSD risk=1 sl_pips=20 price=1.1"
+    assert (await plan(alert(body), 1, FakeBroker(), None)).requests[0].volume == 0.5
+    poorer = FakeBroker(account={"balance": 2_000.0, "equity": 2_000.0, "margin": 0.0, "margin_free": 2_000.0,
+                                 "currency": "USD"})
+    assert (await plan(alert(body), 1, poorer, None)).requests[0].volume == 0.1
+
+
+async def test_the_volume_comes_from_the_alert_then_risk_then_the_default_else_nothing_is_sent():
+    broker = FakeBroker()
+    assert (await plan(alert("buy EURUSD volume=0.2 price=1.1"), 1, broker, 0.05)).requests[0].volume == 0.2
+    assert (await plan(alert("buy EURUSD price=1.1"), 1, broker, 0.05)).requests[0].volume == 0.05
+    made = await plan(alert("buy EURUSD price=1.1"), 1, broker, None)
+    assert made.requests == [] and made.error.startswith("no volume")
+
+
+@pytest.mark.parametrize("body, kind, side, type_", [
+    ("buylimit EURUSD volume=0.1 price=1.09", "pending", "buy", "limit"),
+    ("sellstop EURUSD volume=0.1 price=1.09", "pending", "sell", "stop"),
+    ("sell EURUSD volume=0.1 price=1.09", "market", "sell", None),
+])
+async def test_pending_entries_keep_their_trigger_price_and_type(body, kind, side, type_):
+    (request,) = (await plan(alert(body), 4, FakeBroker(), None)).requests
+    assert (request.kind, request.side, request.type, request.price) == (kind, side, type_, 1.09)
+
+
+async def test_an_unknown_symbol_is_an_error_and_nothing_is_asked_of_the_broker():
+    broker = FakeBroker(specs={})
+    made = await plan(alert("buy EURUSD volume=0.1 price=1.1"), 1, broker, None)
+    assert made.requests == [] and made.error == "unknown symbol EURUSD at the broker"
+    assert broker.requests == []
+
+
+async def test_closes_name_the_symbol_and_side_and_only_when_a_position_matches():
+    broker = FakeBroker(positions=[position(11, "EURUSD", "buy", 1.1)])
+    long = await plan(alert("closelong EURUSD"), 5, broker, None)
+    assert long.requests == [OrderRequest("close", "a5-engine-close-EURUSD", symbol="EURUSD", side="buy",
+                                          plugin="engine", alert_id=5)]
+    short = await plan(alert("closeshort EURUSD"), 6, broker, None)
+    assert short.requests == [] and short.note == "no open sell position on EURUSD to close"
+    both = await plan(alert("close EURUSD"), 7, broker, None)
+    assert [(r.symbol, r.side) for r in both.requests] == [("EURUSD", None)]
+    none = await plan(alert("close GBPUSD"), 8, broker, None)
+    assert none.requests == [] and none.note == "no open position on GBPUSD to close"
+
+
+async def test_close_all_closes_each_symbol_once_in_order():
+    broker = FakeBroker(positions=[position(1, "GBPUSD", "sell", 1.3), position(2, "EURUSD", "buy", 1.1),
+                                   position(3, "GBPUSD", "buy", 1.3)])
+    made = await plan(alert("closeall"), 9, broker, None)
+    assert [(r.kind, r.client_id, r.symbol, r.side) for r in made.requests] == [
+        ("close", "a9-engine-close-EURUSD", "EURUSD", None), ("close", "a9-engine-close-GBPUSD", "GBPUSD", None)]
+    assert (await plan(alert("closeall"), 10, FakeBroker(), None)).note == "no open position to close"
+
+
+async def test_new_stops_modify_every_position_of_the_symbol_from_its_own_open_price():
+    broker = FakeBroker(positions=[position(21, "EURUSD", "buy", 1.1000), position(22, "EURUSD", "sell", 1.1050),
+                                   position(23, "GBPUSD", "buy", 1.3)])
+    made = await plan(alert("newsltp EURUSD sl_pips=10 tp_pips=20"), 3, broker, None)
+    assert [(r.kind, r.client_id, r.ticket, r.sl, r.tp) for r in made.requests] == [
+        ("modify", "a3-engine-sltp-21", 21, 1.099, 1.102),
+        ("modify", "a3-engine-sltp-22", 22, 1.106, 1.103)]
+    assert (await plan(alert("newsltp USDJPY sl_pips=10"), 4, broker, None)).note == "no open position on USDJPY to change"
+
+
+async def test_a_trend_or_an_alert_without_a_command_plans_nothing():
+    broker = FakeBroker()
+    for body in ("trend EURUSD timeframe=H1 state=up", '{"symbol": "EURUSD", "comment": "just news"}'):
+        made = await plan(alert(body), 1, broker, None)
+        assert made.requests == [] and made.note == "no trading command", body
+    assert broker.requests == []

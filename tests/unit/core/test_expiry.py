@@ -1,0 +1,197 @@
+"""Old alerts are not executed as if they were new (issue 18, section 4): an alert older than
+``engine.max_alert_age`` (or its own ``ttl``) when its turn comes, at recovery or at a resume
+with the missed alerts, is journaled ``expired``, told to the administrators, not executed."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+import trio
+
+from engine.domain.alerts import AlertError, parse_body
+from engine.app.scaffold import render_config
+from engine.app.settings import SettingsError, load_settings
+from engine.adapters.storage import AlertJournal, Database
+
+from support.engine_support import process, running, submit
+from support.fakes import FakeBroker
+from support.web_support import AUTH, SECRET, serving
+
+T0 = 1_700_000_000.0
+HOURS = 3600.0
+COUNT = "function on_alert(a) store.set('n', (store.get('n') or 0) + 1) end"
+
+
+class Clock:
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def until(check: Callable[[], object], timeout: float = 5.0) -> None:
+    with trio.fail_after(timeout):
+        while not check():
+            await trio.sleep(0.01)
+
+
+def admin_messages(engine) -> list[str]:
+    return [r["text"] for r in engine.database.db.query("SELECT text FROM outbox WHERE kind = 'admin' ORDER BY id")]
+
+
+def journal_unfinished(tmp_path, body: str, received_at: float) -> int:
+    """What a crash leaves: an alert journaled at ``received_at``, never processed."""
+    db = Database(tmp_path / "data" / "moonhook.db")
+    try:
+        return AlertJournal(db).record(parse_body(body), now=received_at).id
+    finally:
+        db.close()
+
+
+# -- the engine ----------------------------------------------------------------------------------
+
+async def test_an_alert_left_unfinished_three_hours_ago_is_expired_at_start_not_executed(tmp_path):
+    old = journal_unfinished(tmp_path, "buy EURUSD volume=0.1 price=1.1 id=old", T0 - 3 * HOURS)
+    recent = journal_unfinished(tmp_path, "buy GBPUSD volume=0.1 price=1.3 id=new", T0 - 30)
+    broker = FakeBroker()
+    async with running(tmp_path, {"count": COUNT}, clock=Clock(), use_broker=broker) as engine:
+        await engine.drain()
+        expired, done = engine.journal.get(old), engine.journal.get(recent)
+        assert expired["status"] == "expired" and done["status"] == "done"
+        assert [r.client_id for r in broker.requests] == [f"a{recent}-engine-open"]   # none for the old one
+        assert engine.store.get("count", "n") == 1             # no plugin saw the expired one
+        outcome = expired["outcome"]
+        assert outcome["age_s"] == 3 * HOURS and outcome["max_age_s"] == 120 and outcome["limit"] == "engine.max_alert_age"
+        assert "not executed" in outcome["reason"]
+        await until(lambda: any(f"alert {old} (buy EURUSD) expired" in t for t in admin_messages(engine)))
+        assert not any(f"alert {recent} " in t for t in admin_messages(engine))
+
+
+async def test_resume_with_the_missed_alerts_after_a_long_pause_expires_the_old_ones_over_http(tmp_path):
+    clock = Clock()
+    async with running(tmp_path, clock=clock) as engine, serving(engine) as client:
+        assert (await client.post("/api/pause", headers=AUTH)).status_code == 200
+        first = (await client.post(f"/webhook/{SECRET}", content="buy EURUSD volume=0.1 price=1.1 id=m1")).json()
+    clock.now += 3 * HOURS                                      # moonhook restarted hours later
+    async with running(tmp_path, clock=clock) as engine, serving(engine) as client:
+        second = (await client.post(f"/webhook/{SECRET}", content="buy GBPUSD volume=0.1 price=1.3 id=m2")).json()
+        resumed = await client.post("/api/resume", headers=AUTH, json={"execute_missed": True})
+        assert resumed.json()["queued"] == 2
+        await engine.drain()
+        rows = [(await client.get(f"/api/alerts/{a['id']}", headers=AUTH)).json() for a in (first, second)]
+        assert [r["status"] for r in rows] == ["expired", "done"]
+        assert [p["symbol"] for p in (await client.get("/api/positions", headers=AUTH)).json()["positions"]] == ["GBPUSD"]
+
+
+@pytest.mark.parametrize("body", ["close EURUSD", "closelong EURUSD", "closeall", "newsltp EURUSD sl=1.0"])
+async def test_old_closes_and_stop_changes_expire_unless_expire_closes_is_off(tmp_path, body):
+    for expire_closes, expected in ((True, "expired"), (False, "done")):
+        clock = Clock()
+        async with running(tmp_path / str(expire_closes), clock=clock, expire_closes=expire_closes) as engine:
+            await process(engine, "buy EURUSD volume=0.1 price=1.1")
+            engine.pause()
+            alert_id = (await submit(engine, body)).id
+            clock.now += 121
+            await engine.resume(execute_missed=True)
+            await engine.drain()
+            row = engine.journal.get(alert_id)
+            positions = await engine.broker.positions()
+        assert row["status"] == expected, (expire_closes, row)
+        if expected == "expired" or body.startswith("newsltp"):
+            assert len(positions) == 1
+        else:
+            assert positions == []
+        if body.startswith("newsltp") and expected == "expired":
+            assert positions[0]["sl"] is None
+
+
+async def test_an_alerts_own_ttl_shortens_the_limit_and_applies_even_without_one(tmp_path):
+    clock = Clock()
+    async with running(tmp_path, clock=clock, max_alert_age=0) as engine:  # 0: no engine-wide limit
+        engine.pause()
+        short = (await submit(engine, "buy EURUSD volume=0.1 price=1.1 ttl=30")).id
+        long_ = (await submit(engine, '{"action": "buy", "symbol": "GBPUSD", "volume": 0.1, "price": 1.3, "ttl": "300"}')).id
+        ageless = (await submit(engine, "buy USDJPY volume=0.1 price=150 id=ageless")).id
+        clock.now += 10 * HOURS / 100                           # 360 s
+        await engine.resume(execute_missed=True)
+        await engine.drain()
+        statuses = [engine.journal.get(i)["status"] for i in (short, long_, ageless)]
+        outcome = engine.journal.get(short)["outcome"]
+    assert statuses == ["expired", "expired", "done"]
+    assert outcome["limit"] == "ttl" and outcome["max_age_s"] == 30
+
+
+async def test_a_ttl_longer_than_max_alert_age_does_not_lengthen_it(tmp_path):
+    clock = Clock()
+    async with running(tmp_path, clock=clock, max_alert_age=60) as engine:
+        engine.pause()
+        alert_id = (await submit(engine, "buy EURUSD volume=0.1 price=1.1 ttl=600")).id
+        clock.now += 61
+        await engine.resume(execute_missed=True)
+        await engine.drain()
+        row = engine.journal.get(alert_id)
+    assert row["status"] == "expired" and row["outcome"]["limit"] == "engine.max_alert_age"
+
+
+async def test_a_ttl_expires_a_close_even_with_expire_closes_off(tmp_path):
+    clock = Clock()
+    async with running(tmp_path, clock=clock, expire_closes=False) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        engine.pause()
+        alert_id = (await submit(engine, "close EURUSD ttl=5")).id
+        clock.now += 6
+        await engine.resume(execute_missed=True)
+        await engine.drain()
+        assert engine.journal.get(alert_id)["status"] == "expired"
+        assert len(await engine.broker.positions()) == 1
+
+
+async def test_an_old_trend_still_sets_the_trend_and_a_fresh_alert_is_executed(tmp_path):
+    clock = Clock()
+    async with running(tmp_path, clock=clock) as engine:
+        engine.pause()
+        trend = (await submit(engine, "trend EURUSD H1 up")).id
+        clock.now += HOURS
+        await engine.resume(execute_missed=True)
+        await engine.drain()
+        assert engine.journal.get(trend)["status"] == "done" and engine.trend.get("EURUSD", "H1") == "up"
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.1"))["status"] == "done"
+
+
+# -- the alert field and the settings ------------------------------------------------------------
+
+def test_ttl_is_a_positive_number_of_seconds_in_either_form():
+    assert parse_body("buy EURUSD volume=1 ttl=30").ttl == 30.0
+    assert parse_body('{"action": "buy", "symbol": "EURUSD", "volume": 1, "ttl": "45.5"}').ttl == 45.5
+    assert parse_body("buy EURUSD volume=1 ttl=30").to_plain()["ttl"] == 30.0   # plugins see it
+    for body in ("buy EURUSD volume=1 ttl=0", "buy EURUSD volume=1 ttl=-5", "buy EURUSD volume=1 ttl=soon",
+                 '{"action": "buy", "symbol": "EURUSD", "ttl": true}'):
+        with pytest.raises(AlertError) as e:
+            parse_body(body)
+        assert e.value.field == "ttl", body
+
+
+def test_max_alert_age_and_expire_closes_are_settings_with_safe_defaults(tmp_path):
+    engine = load_settings(None, {}).engine
+    assert engine.max_alert_age == 120 and engine.expire_closes is True
+    path = tmp_path / "moonhook.toml"
+    path.write_text("[engine]\nmax_alert_age = 0\nexpire_closes = false\n")
+    engine = load_settings(path, {}).engine
+    assert engine.max_alert_age == 0 and engine.expire_closes is False
+    for line, key in (("max_alert_age = -1", "engine.max_alert_age"), ('max_alert_age = "2m"', "engine.max_alert_age"),
+                      ('expire_closes = "yes"', "engine.expire_closes")):
+        path.write_text(f"[engine]\n{line}\n")
+        with pytest.raises(SettingsError) as e:
+            load_settings(path, {})
+        assert key in str(e.value), line
+
+
+def test_init_writes_both_settings_commented_with_their_defaults(tmp_path):
+    text = render_config("secret", "token")
+    assert "max_alert_age = 120" in text and "expire_closes = true" in text
+    path = tmp_path / "moonhook.toml"
+    path.write_text(text)
+    engine = load_settings(path, {}).engine
+    assert engine.max_alert_age == 120 and engine.expire_closes is True

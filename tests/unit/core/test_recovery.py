@@ -1,0 +1,114 @@
+"""Exactly once across crashes: unfinished alerts are processed again, and the broker's
+client ids keep any order from being sent twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from engine.domain.alerts import parse_body
+from engine.core.writer import JournalError
+from engine.adapters.storage import AlertJournal, Database
+
+from support.engine_support import process, running, write_scripts
+from support.paths import SUPPORT
+
+DRILL = SUPPORT / "engine_drill.py"
+# A commit that fails for real: a deferred foreign key that no row satisfies, checked at COMMIT.
+FAILING_COMMIT = """
+CREATE TABLE test_parent (id INTEGER PRIMARY KEY);
+CREATE TABLE test_child (parent INTEGER REFERENCES test_parent (id) DEFERRABLE INITIALLY DEFERRED);
+CREATE TRIGGER test_fail_commit AFTER INSERT ON alerts WHEN NEW.symbol = 'GBPUSD'
+BEGIN INSERT INTO test_child VALUES (999); END;
+"""
+TWO_ORDERS = """
+function on_alert(a)
+  -- a plugin order of its own besides the default execution's
+  orders.market{symbol = a.symbol, side = 'sell', volume = 0.02}
+end
+function on_order(o) end
+"""
+
+
+async def test_an_alert_journaled_but_not_processed_is_processed_at_start(tmp_path):
+    db = Database(tmp_path / "data" / "moonhook.db")
+    alert_id = AlertJournal(db).record(parse_body("buy EURUSD volume=0.1 price=1.1")).id
+    db.close()
+    async with running(tmp_path) as engine:
+        await engine.drain()
+        row = engine.journal.get(alert_id)
+        positions = await engine.broker.positions()
+    assert row["status"] == "done"
+    assert [(p["symbol"], p["volume"]) for p in positions] == [("EURUSD", 0.1)]
+
+
+async def test_replaying_an_executed_alert_sends_no_order_twice(tmp_path):
+    scripts = {"two": TWO_ORDERS}
+    async with running(tmp_path, scripts) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        # As if the engine died after the orders went out but before the status was written.
+        engine.journal.set_status(row["id"], "received")
+    async with running(tmp_path, scripts) as engine:
+        await engine.drain()
+        again = engine.journal.get(row["id"])
+        positions = await engine.broker.positions()
+    assert again["status"] == "done"
+    assert sorted(p["volume"] for p in positions) == [0.02, 0.1]
+    assert [o.get("duplicate") for o in again["outcome"]["orders"]] == [True, True]
+    assert [o["ticket"] for o in again["outcome"]["orders"]] == [o["ticket"] for o in row["outcome"]["orders"]]
+
+
+def test_kill_9_in_a_burst_then_restart_processes_every_acknowledged_alert_once(tmp_path):
+    data, scripts = tmp_path / "data", write_scripts(tmp_path / "scripts", {"two": TWO_ORDERS})
+    command = [sys.executable, str(DRILL), str(data), str(scripts)]
+    proc = subprocess.Popen(command + ["200"], stdout=subprocess.PIPE, text=True)
+    acked = []
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        while len(acked) < 60:
+            line = proc.stdout.readline()
+            assert line.startswith("ack "), line
+            acked.append(int(line.split()[1]))
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    db = sqlite3.connect(data / "moonhook.db")
+    unfinished_at_kill = db.execute("SELECT count(*) FROM alerts WHERE status = 'received'").fetchone()[0]
+    db.close()
+
+    out = subprocess.run(command + ["0"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    db = sqlite3.connect(data / "moonhook.db")
+    statuses = dict(db.execute("SELECT id, status FROM alerts").fetchall())
+    entries = db.execute("SELECT alert_id, plugin, count(*) FROM paper_deals WHERE entry = 'in' "
+                         "GROUP BY alert_id, plugin").fetchall()
+    db.close()
+    assert unfinished_at_kill > 0, "the kill should land while alerts are still in flight"
+    assert set(acked) <= set(statuses)
+    assert all(s == "done" for s in statuses.values()), statuses
+    # Exactly one default entry and one plugin entry per journaled alert, never two.
+    assert all(n == 1 for _, _, n in entries)
+    assert sorted((a, p) for a, p, _ in entries) == sorted(
+        [(a, "engine") for a in statuses] + [(a, "two") for a in statuses])
+
+
+async def test_an_alert_whose_journal_write_fails_has_no_effect_and_the_journal_goes_on(tmp_path):
+    # Plugins run while the entry commits; the order waits for the commit, which fails here.
+    db = Database(tmp_path / "data" / "moonhook.db")
+    db.db.conn.executescript(FAILING_COMMIT)
+    db.close()
+    async with running(tmp_path, {"two": TWO_ORDERS}) as engine:
+        with pytest.raises(JournalError) as e:
+            await engine.submit(parse_body("buy GBPUSD volume=0.1 price=1.25", engine.symbols))
+        assert isinstance(e.value.__cause__, sqlite3.IntegrityError)
+        await engine.drain()
+        assert engine.journal.recent() == []  # nothing half-written
+        assert await engine.broker.positions() == [] and engine.ledger.recent() == []
+        ok = await process(engine, "buy EURUSD volume=0.1 price=1.1")  # the journal is not held
+        assert ok["status"] == "done"
+        assert len(await engine.broker.positions()) == 2

@@ -1,0 +1,287 @@
+"""Hot reload (issue 5): saves in scripts/ seen through real file-system events, while a real
+engine runs alerts through the plugins; moonhook.toml's [plugins.NAME] applied on save."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import AsyncIterator, Callable
+
+import pytest
+import trio
+
+from engine.domain.config import DEFAULT_BUDGET, EngineConfig
+from engine.app import open_engine
+from engine.core import Plugin, PluginMeta, PluginSet
+from engine.app.settings import load_settings
+
+from support.engine_support import process, write_scripts
+
+
+def version(n: int, extra: str = "") -> str:
+    """A plugin that tags each alert with its version and records its lifecycle in its store."""
+    return textwrap.dedent(f"""
+        function on_load() store.set("loaded", "v{n}") end
+        function on_unload() store.set("unloaded", "v{n}") end
+        function on_alert(a)
+          store.set("seen", (store.get("seen") or 0) + 1)
+          return {{comment = "v{n}"}}
+        end
+        {extra}
+    """)
+
+
+@asynccontextmanager
+async def watching(tmp: Path, scripts: dict[str, str], settings_file: Path | None = None,
+                   **config) -> AsyncIterator:
+    folder = write_scripts(tmp / "scripts", scripts)
+    if settings_file is not None:
+        base = load_settings(settings_file).engine
+        reload: Callable[[], EngineConfig] | None = lambda: load_settings(settings_file).engine
+    else:
+        base, reload = EngineConfig(scripts=folder, data=tmp / "data"), None
+    base = replace(base, workers=1, dedup_window=0, **config)
+    async with open_engine(base, watch=True, settings_file=settings_file, reload_settings=reload) as engine:
+        yield engine
+
+
+async def until(check: Callable[[], object], timeout: float = 5.0) -> None:
+    with trio.fail_after(timeout):
+        while not check():
+            await trio.sleep(0.01)
+
+
+def save(path: Path, text: str) -> None:
+    """As editors do: a temporary file in the same folder, renamed over the target."""
+    temp = path.with_name(f".{path.name}.swp")
+    temp.write_text(textwrap.dedent(text), encoding="utf-8")
+    os.replace(temp, path)
+
+
+async def comment_of(engine, n: int) -> str | None:
+    row = await process(engine, f"buy EURUSD volume=0.1 price=1.1 id=r{n}")
+    assert row["status"] == "done", row
+    changed = [s for s in row["outcome"]["plugins"] if s["result"] == "changed"]
+    return changed[0]["changes"]["comment"] if changed else None
+
+
+def outbox(engine) -> list[str]:
+    return [r["text"] for r in engine.database.db.query("SELECT text FROM outbox ORDER BY id")]
+
+
+async def all_seen(engine, scripts: Path) -> None:
+    """Returns once every save made before the call has been handled: a new file saved now
+    (named to sort last) is loaded once the watcher has handed over the batches before it
+    and the one it is in, handled one at a time, its files in name order."""
+    save(scripts / "zz_after.lua", "function on_alert(a) end")
+    await until(lambda: engine.plugins.get("zz_after") is not None or "zz_after.lua" in engine.lifecycle.errors)
+    assert "zz_after.lua" not in engine.lifecycle.errors, engine.lifecycle.errors
+
+
+async def test_a_save_puts_the_new_version_live_and_the_store_survives(tmp_path):
+    async with watching(tmp_path, {"tagger": version(1)}) as engine:
+        assert await comment_of(engine, 1) == "v1"
+        path = tmp_path / "scripts" / "tagger.lua"
+        first = engine.plugins.get("tagger")
+        path.write_text(version(2))                     # a plain write
+        await until(lambda: engine.plugins.get("tagger") is not first)
+        assert engine.store.get("tagger", "loaded") == "v2"
+        await until(lambda: engine.store.get("tagger", "unloaded") == "v1")  # on_unload on the old one
+        assert await comment_of(engine, 2) == "v2"
+        assert engine.store.get("tagger", "seen") == 2   # the store carried over
+        second = engine.plugins.get("tagger")
+        save(path, version(3))                           # an atomic rename
+        await until(lambda: engine.plugins.get("tagger") is not second)  # swapped (on_load ran before)
+        assert engine.store.get("tagger", "loaded") == "v3"
+        assert await comment_of(engine, 3) == "v3"
+        assert engine.plugins.get("tagger").stats.calls == 5  # stats carry over: 3 alerts, 2 on_unload
+        assert len(engine.plugins) == 1
+        await until(lambda: engine.pool.plugins() == [engine.plugins.get("tagger").pool_id])
+
+
+async def test_a_burst_of_saves_reloads_once_with_the_last(tmp_path):
+    # each version's on_load counts the loads (it replaces the template's)
+    extra = 'function on_load() store.set("loads", (store.get("loads") or 0) + 1) end'
+    async with watching(tmp_path, {"tagger": version(1, extra)}) as engine:
+        path = tmp_path / "scripts" / "tagger.lua"
+        first = engine.plugins.get("tagger")
+        for n in range(2, 7):
+            save(path, version(n, extra))
+        await until(lambda: engine.plugins.get("tagger") is not first)
+        await all_seen(engine, path.parent)  # a second reload would have happened by now
+        assert engine.store.get("tagger", "loads") == 2   # the start, then one reload
+        await until(lambda: len(engine.pool.plugins()) == 2)  # the first version retired (the other: zz_after)
+        assert await comment_of(engine, 1) == "v6"
+
+
+async def test_a_broken_save_keeps_the_last_good_version_serving(tmp_path):
+    async with watching(tmp_path, {"tagger": version(1)}) as engine:
+        path = tmp_path / "scripts" / "tagger.lua"
+        good = engine.plugins.get("tagger")
+        save(path, "function on_alert(a)\n  return {comment = 'v2'\nend\n")   # syntax error, line 3
+        await until(lambda: good.reload_error is not None)
+        assert good.reload_error.startswith("tagger.lua:3: error: ") and good.state == "failed"  # as check says it
+        assert engine.plugins.get("tagger") is good and await comment_of(engine, 1) == "v1"
+        await until(lambda: any("reload of tagger.lua failed: tagger.lua:3:" in t and "previous version keeps running"
+                                in t for t in outbox(engine)))
+
+        save(path, version(3, 'function on_load() error("no config for this account") end'))
+        await until(lambda: "on_load failed" in (good.reload_error or ""))
+        assert good.reload_error.startswith("tagger.lua:") and "no config for this account" in good.reload_error
+        assert await comment_of(engine, 2) == "v1"
+
+        save(path, version(4))                                           # fixed
+        await until(lambda: engine.plugins.get("tagger") is not good)
+        fixed = engine.plugins.get("tagger")
+        assert fixed.state == "active" and fixed.reload_error is None
+        assert await comment_of(engine, 3) == "v4"
+
+
+async def test_a_new_file_that_fails_is_listed_failed_then_loads_when_fixed(tmp_path):
+    async with watching(tmp_path, {}) as engine:
+        path = tmp_path / "scripts" / "late.lua"
+        save(path, "plugin = {priority = 'high'}\nfunction on_alert(a) end\n")
+        await until(lambda: "late.lua" in engine.lifecycle.errors)
+        assert "plugin.priority" in engine.lifecycle.errors["late.lua"] and engine.plugins.get("late") is None
+        save(path, version(1))
+        await until(lambda: engine.plugins.get("late") is not None)
+        assert "late.lua" not in engine.lifecycle.errors and await comment_of(engine, 1) == "v1"
+
+
+async def test_a_rename_keeps_a_named_plugin_serving_and_a_delete_unloads_it(tmp_path):
+    named = 'plugin = {name = "tagger"}\n' + version(1)
+    async with watching(tmp_path, {"old_name": named}) as engine:
+        scripts = tmp_path / "scripts"
+        assert engine.plugins.get("tagger").path.name == "old_name.lua"
+        os.rename(scripts / "old_name.lua", scripts / "new_name.lua")
+        await until(lambda: engine.plugins.get("tagger") is not None
+                    and engine.plugins.get("tagger").path.name == "new_name.lua")
+        assert len(engine.plugins) == 1 and await comment_of(engine, 1) == "v1"
+        (scripts / "new_name.lua").unlink()
+        await until(lambda: engine.plugins.get("tagger") is None)
+        await until(lambda: engine.pool.plugins() == [])
+        assert engine.store.get("tagger", "unloaded") == "v1"
+        assert await comment_of(engine, 2) is None       # nothing tags alerts any more
+
+
+async def test_editor_files_are_ignored(tmp_path):
+    async with watching(tmp_path, {"tagger": version(1)}) as engine:
+        scripts = tmp_path / "scripts"
+        for name in (".tagger.lua.swp", "#tagger.lua#", "tagger.lua~", ".hidden.lua", "notes.txt"):
+            (scripts / name).write_text("this is not lua (")
+        (scripts / "sub").mkdir()
+        (scripts / "sub" / "nested.lua").write_text(version(9))
+        await all_seen(engine, scripts)
+        assert sorted(p.name for p in engine.plugins) == ["tagger", "zz_after"] and engine.lifecycle.errors == {}
+
+
+async def test_the_breaker_trips_after_failures_in_a_row_and_a_save_or_the_api_resets_it(tmp_path):
+    failing = 'function on_alert(a) error("boom") end'
+    async with watching(tmp_path, {"flaky": failing}, breaker=3) as engine:
+        plugin = engine.plugins.get("flaky")
+        for n in range(3):
+            await process(engine, f"buy EURUSD volume=0.1 price=1.1 id=f{n}")
+        assert not plugin.enabled and plugin.disabled_by == "breaker" and plugin.state == "disabled"
+        await until(lambda: any("flaky disabled by the breaker after 3 failures in a row" in t and "boom" in t
+                                for t in outbox(engine)))   # the notifier writes in the background
+        await process(engine, "buy EURUSD volume=0.1 price=1.1 id=f3")
+        assert plugin.stats.calls == 3                    # not called while tripped
+
+        engine.set_enabled("flaky", True)                 # the API resets it
+        await process(engine, "buy EURUSD volume=0.1 price=1.1 id=f4")
+        assert plugin.stats.calls == 4 and plugin.enabled  # one failure: not tripped again
+        for n in range(5, 7):
+            await process(engine, f"buy EURUSD volume=0.1 price=1.1 id=f{n}")
+        assert not plugin.enabled
+
+        save(tmp_path / "scripts" / "flaky.lua", failing)  # saved again, unchanged: back in service
+        await until(lambda: engine.plugins.get("flaky") is not plugin)
+        assert engine.plugins.get("flaky").enabled and engine.plugins.get("flaky").stats.consecutive_failures == 0
+
+
+async def test_config_saves_apply_plugin_tables_and_a_bad_one_is_refused(tmp_path):
+    config = tmp_path / "moonhook.toml"
+    config.write_text('[engine]\nscripts = "scripts"\ndata = "data"\n\n[plugins.level]\nparams = {level = "low"}\n')
+    script = 'function on_alert(a) return {comment = params.level} end'
+    async with watching(tmp_path, {"level": script}, settings_file=config) as engine:
+        assert await comment_of(engine, 1) == "low"
+        low = engine.plugins.get("level")
+        save(config, '[engine]\nscripts = "scripts"\ndata = "data"\n\n[plugins.level]\nparams = {level = "high"}\n')
+        await until(lambda: engine.plugins.get("level") is not low)   # reloaded with its new params
+        assert await comment_of(engine, 2) == "high"
+
+        save(config, '[engine]\nscripts = "scripts"\n\n[plugins.level]\nparams = 3\n')   # refused
+        await until(lambda: any("moonhook.toml not applied" in t for t in outbox(engine)))
+        refusal = next(t for t in outbox(engine) if "moonhook.toml not applied" in t)
+        assert "plugins.level.params" in refusal and "running configuration is kept" in refusal
+        assert await comment_of(engine, 3) == "high"
+
+        save(config, '[engine]\nscripts = "scripts"\ndata = "data"\n\n[plugins.level]\nenabled = false\n'
+                     'params = {level = "high"}\n')
+        await until(lambda: not engine.plugins.get("level").enabled)
+        assert engine.plugins.get("level").disabled_by == "config"
+        assert await comment_of(engine, 4) is None
+
+
+def _plugin(name: str) -> Plugin:
+    return Plugin(pool_id=f"{name}#1", path=Path(f"{name}.lua"), meta=PluginMeta(name, None),
+                  hooks=frozenset({"on_alert"}), budget=DEFAULT_BUDGET)
+
+
+def test_work_in_flight_keeps_the_version_it_started_with_until_it_lets_go():
+    plugins = PluginSet()
+    old, new = _plugin("p"), _plugin("p")
+    plugins.swap(add=old)
+    held = plugins.hold()                      # an alert in flight
+    plugins.swap(add=new)                      # a reload meanwhile
+    assert held.concerned("EURUSD", "on_alert") == (old,)
+    assert plugins.concerned("EURUSD", "on_alert") == (new,)
+    assert plugins.retired() == []             # the alert can still reach the old version
+    later = plugins.hold()                     # the next alert sees the new one only
+    plugins.release(held)
+    assert plugins.retired() == [old] and plugins.retired() == []
+    plugins.swap(remove=[new])                 # deleted while `later` is in flight
+    assert plugins.get("p") is None and plugins.retired() == []
+    plugins.release(later)
+    assert plugins.retired() == [new]
+
+
+@pytest.mark.parametrize("name", ["x.lua", "strategy_2.lua"])
+def test_is_script(name):
+    from engine.core.lifecycle import is_script
+
+    assert is_script(Path(name)) and not is_script(Path("." + name)) and not is_script(Path(name + "~"))
+
+
+async def test_api_plugins_shows_failed_reloads_and_files_with_no_version(tmp_path):
+    from support.web_support import TOKEN, serving
+
+    async with watching(tmp_path, {"tagger": version(1)}) as engine, serving(engine) as client:
+        scripts = tmp_path / "scripts"
+        save(scripts / "tagger.lua", "function on_alert(a) return {comment = 'v2' end")
+        save(scripts / "broken.lua", "plugin = {symbols = 5}")
+        await until(lambda: engine.plugins.get("tagger").reload_error and "broken.lua" in engine.lifecycle.errors)
+        r = await client.get("/api/plugins", headers={"Authorization": f"Bearer {TOKEN}"})
+        rows = {row["file"]: row for row in r.json()["plugins"]}
+        assert rows["tagger.lua"]["state"] == "failed" and rows["tagger.lua"]["enabled"] is True
+        assert rows["tagger.lua"]["last_error"].startswith("tagger.lua:1: ")
+        assert rows["broken.lua"]["state"] == "failed" and "plugin.symbols" in rows["broken.lua"]["last_error"]
+
+
+async def test_a_plugin_with_its_own_budget_compiles_once_when_its_source_was_seen_before(tmp_path):
+    # Its chunk counts its own runs. The first sight runs it under the default budget, reads
+    # `plugin`, then again under its own; the next start knows the budget from the hash.
+    script = """
+        plugin = {budget = {instructions = 500000}}
+        store.set("chunk_runs", (store.get("chunk_runs") or 0) + 1)
+        function on_alert(a) end
+    """
+    async with watching(tmp_path, {"counted": script}) as engine:
+        assert engine.store.get("counted", "chunk_runs") == 2
+        assert engine.plugins.get("counted").budget.instructions == 500_000
+    async with watching(tmp_path, {"counted": script}) as engine:
+        assert engine.store.get("counted", "chunk_runs") == 3
+        assert engine.plugins.get("counted").budget.instructions == 500_000

@@ -1,0 +1,107 @@
+"""The service API as scripts see it, through a real engine."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from support.engine_support import process, running
+
+PROBE = """
+function on_alert(a)
+  local r = {}
+  r.account = account.info()
+  r.spec = market.symbol('EURUSD')
+  r.unknown = market.symbol('NOPE') == nil
+  r.price = market.price('EURUSD')
+  r.open = orders.market{symbol = 'EURUSD', side = 'buy', volume = 0.1, sl = 1.09, comment = 'probe'}
+  r.pending = orders.pending{symbol = 'EURUSD', side = 'buy', type = 'limit', price = 1.05, volume = 0.2}
+  r.positions = positions.list('EURUSD')
+  r.modify = orders.modify{ticket = r.open.ticket, tp = 1.2}
+  r.after = positions.list()[1]
+  r.size = {risk.lot_size{symbol = 'EURUSD', risk_pct = 1, sl = 1.09}}
+  r.nosize = {risk.lot_size{symbol = 'EURUSD', risk_pct = 1}}
+  trend.set('EURUSD', 'H1', 'up')
+  r.trend = {trend.get('EURUSD', 'H1'), trend.get('EURUSD'), trend.get('GBPUSD')}
+  r.cancel = orders.close{ticket = r.pending.ticket}
+  r.close = orders.close{symbol = 'EURUSD'}
+  r.now = time.now()
+  notify.send('hello from the probe')
+  log.info('probe', 1, true)
+  store.set('result', r)
+  return {handled = true}
+end
+"""
+
+
+async def test_every_service_answers_as_documented(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="moonhook.plugin.probe")
+    async with running(tmp_path, {"probe": PROBE}) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        r = engine.store.get("probe", "result")
+        client_ids = [o["client_id"] for o in engine.ledger.for_alert(row["id"])]
+    assert row["status"] == "done", row
+    assert r["account"]["currency"] == "USD" and r["account"]["balance"] == 10_000
+    assert r["spec"]["digits"] == 5 and r["spec"]["volume_step"] == 0.01 and r["spec"]["tick_value"] == 1.0
+    assert r["unknown"] is True
+    assert r["price"]["bid"] == 1.1
+    assert r["open"]["ok"] is True and r["open"]["price"] == 1.1 and r["open"]["volume"] == 0.1
+    assert r["pending"]["ok"] is True
+    assert [p["ticket"] for p in r["positions"]] == [r["open"]["ticket"]]
+    assert r["positions"][0]["plugin"] == "probe"
+    assert r["modify"]["ok"] is True and r["after"]["tp"] == 1.2
+    assert r["size"] == [0.1]  # 100 USD at a 100-pip stop, 10 USD a pip per lot
+    assert r["nosize"][0] == 0 and "stop" in r["nosize"][1]
+    assert r["trend"] == ["up", "up"]
+    assert r["cancel"]["ok"] is True and r["close"]["ok"] is True
+    assert abs(r["now"] - engine.clock()) < 60
+    assert "probe 1 True" in caplog.text
+    assert client_ids[:2] == [f"a{row['id']}-probe-1", f"a{row['id']}-probe-2"]
+
+
+@pytest.mark.parametrize("call, message", [
+    ("orders.market{symbol = 'EURUSD', side = 'up', volume = 1}", 'side must be "buy" or "sell"'),
+    ("orders.market{symbol = 'EURUSD', side = 'buy'}", "volume is required"),
+    ("orders.market{symbol = 'EURUSD', side = 'buy', volume = -1}", "volume must be a positive number"),
+    ("orders.market{symbol = 'EURUSD', side = 'buy', volume = 1, magic = 3}", "unknown field 'magic'"),
+    ("orders.pending{symbol = 'EURUSD', side = 'buy', volume = 1, price = 1}", 'type must be "limit" or "stop"'),
+    ("orders.close{}", "give ticket= or symbol="),
+    ("orders.modify{sl = 1}", "ticket is required"),
+    ("market.price(42)", "the symbol must be a string"),
+    ("trend.set('EURUSD', 'H1', 'sideways')", "the state must be one of up, down, flat"),
+    ("store.set(1, 2)", "a store key must be a non-empty string"),
+    ("store.set('big', string.rep('x', 70000))", "over the limit"),
+    ("notify.send()", "expects a non-empty string"),
+])
+async def test_misuse_is_a_catchable_error_naming_the_field(tmp_path, call, message):
+    script = f"""
+    function on_alert(a)
+      local ok, err = pcall(function() return {call} end)
+      return {{comment = tostring(ok) .. ' ' .. tostring(err)}}
+    end"""
+    async with running(tmp_path, {"m": script}) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+    comment = row["outcome"]["plugins"][0]["changes"]["comment"]
+    assert comment.startswith("false ") and message in comment, comment
+
+
+async def test_a_refused_order_is_an_answer_not_an_error(tmp_path):
+    script = """
+    function on_alert(a)
+      local r = orders.market{symbol = 'EURUSD', side = 'buy', volume = 0.001}
+      return {comment = tostring(r.ok) .. ': ' .. r.error, handled = true}
+    end"""
+    async with running(tmp_path, {"m": script}) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+    comment = row["outcome"]["plugins"][0]["changes"]["comment"]
+    assert comment.startswith("false: ") and "0.001" in comment
+
+
+async def test_notify_send_reaches_the_outbox_without_blocking(tmp_path):
+    script = "function on_alert(a) for i = 1, 3 do notify.send('n' .. i) end end"
+    async with running(tmp_path, {"n": script}) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+    from engine.adapters.storage import Database
+    texts = [r[0] for r in Database(tmp_path / "data" / "moonhook.db").db.execute("SELECT text FROM outbox ORDER BY id")]
+    assert ["n: n1", "n: n2", "n: n3"] == [t for t in texts if t.startswith("n: ")]

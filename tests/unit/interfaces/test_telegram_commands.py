@@ -1,0 +1,275 @@
+"""Telegram admin commands (engine/notify/commands.py) on a real engine: real sandbox workers, a real
+SQLite file and the paper broker. Updates are built as Telegram sends them; every answer is checked to be
+HTML the Bot API accepts (the stand-in's parser, tests/support/botapi.py)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+
+import pytest
+
+from engine.app import Operations
+from engine.interfaces.telegram.commands import Commands, Reply
+
+from support.botapi import html_plain
+from support.engine_support import process, running
+from support.telegram_support import ADMIN, STRANGER, Chat, Clock, ask
+
+# Every on_order the engine runs, as (kind, plugin, symbol): what plugins see of a close from Telegram.
+WATCH = """
+plugin = {priority = 1}
+function on_order(o)
+  local seen = o.kind .. ':' .. tostring(o.plugin) .. ':' .. tostring(o.symbol) .. ';'
+  store.set('seen', (store.get('seen') or '') .. seen)
+end
+"""
+COUNT = "function on_alert(a) store.set('n', (store.get('n') or 0) + 1) end"
+
+
+async def test_a_stranger_is_not_answered_nor_obeyed_and_is_logged(tmp_path, caplog):
+    clock = Clock()
+    async with running(tmp_path, {"watch": WATCH}) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        commands = Commands(Operations(engine), ["4242"], clock=clock)      # configured as text, sent as a number
+        admin, stranger = Chat(clock), Chat(clock, STRANGER, user="mallory")
+        caplog.set_level(logging.WARNING, logger="moonhook.telegram")
+        assert await commands.handle(stranger.say("/pause")) == []
+        assert await commands.handle(stranger.say("/close all")) == []
+        assert not engine.paused
+        question = await ask(commands, admin.say("/close all"))
+        forged = stranger.press(question)                          # the admin's token, from another chat
+        assert await commands.handle(forged) == []
+        assert len(await engine.broker.positions()) == 1
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any("/pause" in w and "777" in w and "mallory" in w for w in warnings)
+        assert any("button close" in w and "777" in w for w in warnings)
+        token = question.reply_markup["inline_keyboard"][0][0]["callback_data"].split(":")[1]
+        assert not any(token in w for w in warnings)
+        assert (await ask(commands, admin.say("/pause"))).text.startswith("⏸")   # the admin is obeyed
+        assert engine.paused
+
+
+async def test_pause_really_pauses_and_resume_executes_only_new_alerts(tmp_path):
+    clock = Clock()
+    async with running(tmp_path, {"count": COUNT}) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        assert "Paused" in (await ask(commands, chat.say("/pause"))).text
+        assert "Already paused" in (await ask(commands, chat.say("/pause"))).text
+        missed = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        assert missed["status"] == "paused" and await engine.broker.positions() == []
+        resumed = (await ask(commands, chat.say("/resume"))).text
+        assert "Resumed" in resumed and "not" in resumed and not engine.paused
+        assert engine.journal.get(missed["id"])["status"] == "paused"     # missed alerts are not executed
+        row = await process(engine, "buy GBPUSD volume=0.1 price=1.3")
+        assert row["status"] == "done" and engine.store.get("count", "n") == 1
+        assert "Not paused" in (await ask(commands, chat.say("/resume"))).text
+
+
+async def test_disable_and_enable_switch_the_plugin_and_plugins_shows_it_narrow(tmp_path):
+    clock = Clock()
+    long_name = "a_plugin_with_a_rather_long_name"
+    async with running(tmp_path, {"count": COUNT, long_name: "function on_alert(a) end"}) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        assert "disabled" in (await ask(commands, chat.say("/disable count"))).text
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        assert [s["plugin"] for s in row["outcome"]["plugins"]] == [long_name]
+        assert engine.store.get("count", "n") is None
+        table = html_plain((await ask(commands, chat.say("/plugins"))).text)
+        assert all(len(line) <= 32 for line in table.splitlines() if not line.startswith("•"))
+        assert any(line.startswith("count") and " off " in line for line in table.splitlines())
+        assert "a_plugin_w…" in table and "count: disabled by" in table
+        assert "enabled" in (await ask(commands, chat.say("/ENABLE@moon_bot count"))).text
+        await process(engine, "buy EURUSD volume=0.1 price=1.1 id=two")
+        assert engine.store.get("count", "n") == 1
+        unknown = await ask(commands, chat.say("/enable <nobody>"))
+        assert "No plugin &lt;nobody&gt;; /plugins lists them" in unknown.text
+        assert "Usage" in (await ask(commands, chat.say("/disable"))).text
+
+
+async def test_close_asks_first_and_the_button_closes_once_through_the_engine(tmp_path):
+    clock = Clock()
+    async with running(tmp_path, {"watch": WATCH}) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        await process(engine, "sell GBPUSD volume=0.2 price=1.3")
+        engine.pause()                                       # an emergency close works while paused
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        question = await ask(commands, chat.say("/close eurusd"))
+        assert "EURUSD" in html_plain(question.text) and "GBPUSD" not in question.text
+        assert [b["text"] for b in question.reply_markup["inline_keyboard"][0]] == ["Confirm close", "Cancel"]
+        assert len(await engine.broker.positions()) == 2     # nothing happens before the confirmation
+        confirm = chat.press(question, message_id=55)
+        clock.now += 10
+        done = await ask(commands, confirm)
+        assert done.edit_message_id == 55 and done.callback_query_id == confirm["callback_query"]["id"]
+        assert "EURUSD: closed 1 position" in html_plain(done.text) and done.reply_markup is None
+        assert [p["symbol"] for p in await engine.broker.positions()] == ["GBPUSD"]
+        closes = [o for o in engine.ledger.recent() if o["kind"] == "close"]
+        assert [(o["plugin"], o["status"], o["request"]["symbol"]) for o in closes] == [("telegram", "done", "EURUSD")]
+        assert "close:telegram:EURUSD;" in engine.store.get("watch", "seen")   # on_order saw it
+        again = await ask(commands, chat.press(question, message_id=55))        # the token is used
+        assert again.text == "" and again.callback_text == "already done"
+        assert await ask(commands, chat.say("/close EURUSD")) == Reply(ADMIN, "Nothing open on EURUSD.")
+        assert len([o for o in engine.ledger.recent() if o["kind"] == "close"]) == 1
+        assert [p["symbol"] for p in await engine.broker.positions()] == ["GBPUSD"]
+
+
+async def test_close_all_is_confirmed_by_the_same_command_sent_again(tmp_path):
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        await process(engine, "buy USDJPY volume=0.1 price=150")
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        question = await ask(commands, chat.say("/close all"))
+        assert "Close 2 positions?" in question.text
+        twin = await ask(commands, chat.say("/close all"))     # a double tap, same second: asks again
+        assert twin.reply_markup is not None and len(await engine.broker.positions()) == 2
+        clock.now += 3
+        done = await ask(commands, chat.say("/close ALL"))
+        assert done.reply_markup is None and done.edit_message_id is None
+        assert "EURUSD: closed" in done.text and "USDJPY: closed" in done.text
+        assert await engine.broker.positions() == []
+        late = await ask(commands, chat.press(question))        # the button of the answered question
+        assert late.callback_text == "already done"
+        assert len([o for o in engine.ledger.recent() if o["kind"] == "close"]) == 2
+
+
+async def test_an_unconfirmed_close_expires_and_cancel_closes_nothing(tmp_path):
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock, confirm_seconds=30), Chat(clock)
+        question = await ask(commands, chat.say("/close EURUSD"))
+        clock.now += 31
+        expired = await ask(commands, chat.press(question))
+        assert expired.callback_text.startswith("expired") and "nothing closed" in expired.text
+        clock.now += 1
+        repeat = await ask(commands, chat.say("/close EURUSD"))   # too late to confirm: a new question
+        assert repeat.reply_markup is not None
+        assert len(await engine.broker.positions()) == 1
+        cancelled = await ask(commands, chat.press(repeat, button=1))
+        assert cancelled.callback_text == "cancelled" and "nothing closed" in cancelled.text
+        after = await ask(commands, chat.press(repeat, button=0))
+        assert after.callback_text == "already cancelled"
+        assert len(await engine.broker.positions()) == 1
+        assert not [o for o in engine.ledger.recent() if o["kind"] == "close"]
+
+
+async def test_commands_queued_while_down_are_refused_not_run_late(tmp_path):
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock, max_age=120), Chat(clock)
+        stale = await ask(commands, chat.say("/close all", age=300))
+        assert "Ignored" in stale.text and "5 min ago" in stale.text and stale.reply_markup is None
+        assert "Ignored" in (await ask(commands, chat.say("/pause", age=121))).text
+        assert not engine.paused
+        assert (await ask(commands, chat.say("/pause", age=60))).text.startswith("⏸")
+
+
+async def test_status_positions_help_and_unknown_commands_answer_short(tmp_path):
+    clock = Clock()
+    async with running(tmp_path, {"count": COUNT}) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        status = html_plain((await ask(commands, chat.say("/Status@moonhook_bot"))).text)
+        assert "running" in status and "paper connected" in status and "1/1 enabled" in status
+        assert "balance" in status and "equity" in status and "positions 1" in status
+        positions = html_plain((await ask(commands, chat.say("/positions"))).text)
+        assert "1 open position" in positions and "EURUSD buy    0.1     1.1" in positions
+        assert all(len(line) <= 32 for line in positions.splitlines()[1:])
+        help_text = html_plain((await ask(commands, chat.say("/help"))).text)
+        assert all(c in help_text for c in ("/status", "/plugins", "/enable", "/disable", "/pause", "/resume",
+                                            "/positions", "/close SYMBOL", "/close all"))
+        assert "/help lists them" in (await ask(commands, chat.say("/frobnicate now"))).text
+        assert "Usage" in (await ask(commands, chat.say("/close"))).text
+        assert "not a symbol" in (await ask(commands, chat.say("/close <EUR/USD>"))).text
+        assert await commands.handle(chat.say("hello there")) == []          # not a command
+        await process(engine, "close EURUSD")
+        assert "No open positions" in (await ask(commands, chat.say("/positions"))).text
+
+
+async def test_the_same_message_seen_twice_runs_once(tmp_path):
+    # In a group served by two bots, each bot receives the same message (same chat, same message id).
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        first = chat.say("/close all")
+        assert (await ask(commands, first)).reply_markup is not None
+        clock.now += 5
+        copy = {**first, "update_id": 999}
+        copy["message"] = {**first["message"], "date": int(clock())}   # even with a later date
+        assert await commands.handle(copy) == []
+        assert len(await engine.broker.positions()) == 1
+
+
+MALFORMED = [
+    None, 42, "update", [], {}, {"update_id": 1}, {"message": None}, {"message": "text"}, {"message": []},
+    {"message": {"text": "/pause"}}, {"message": {"chat": None, "text": "/pause", "date": 0}},
+    {"message": {"chat": {"id": ADMIN}, "date": int(time.time())}},
+    {"message": {"chat": {"id": ADMIN}, "text": 7, "date": int(time.time())}},
+    {"message": {"chat": {"id": [ADMIN]}, "text": "/pause", "date": int(time.time())}},
+    {"message": {"chat": {"id": True}, "text": "/pause", "date": int(time.time())}},
+    {"message": {"chat": {"id": ADMIN}, "text": "/pause", "date": "now"}},
+    {"message": {"chat": {"id": ADMIN}, "text": "/pause", "date": float("nan")}},
+    {"message": {"chat": {"id": ADMIN}, "text": "/pause", "date": float("inf")}},
+    {"message": {"chat": {"id": ADMIN}, "text": "/pause", "date": 10 ** 400}},
+    {"message": {"chat": {"id": ADMIN}, "text": "/pause"}},
+    {"message": {"chat": {"id": ADMIN}, "text": "/", "date": int(time.time())}},
+    {"message": {"chat": {"id": ADMIN}, "text": "/@bot", "date": int(time.time())}},
+    {"edited_message": {"chat": {"id": ADMIN}, "text": "/pause", "date": int(time.time())}},
+    {"channel_post": {"chat": {"id": ADMIN}, "text": "/pause", "date": int(time.time())}},
+    {"callback_query": None}, {"callback_query": {"id": "q", "data": "close:x"}},
+    {"callback_query": {"id": 5, "data": "close:x", "message": {"chat": {"id": ADMIN}}}},
+    {"callback_query": {"id": "q", "data": None, "message": {"chat": {"id": ADMIN}}}},
+    {"callback_query": {"id": "q", "data": "close:x", "message": "msg"}},
+]
+
+
+async def test_malformed_updates_are_ignored_without_a_crash(tmp_path):
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        commands = Commands(Operations(engine), [ADMIN], clock=clock)
+        for update in MALFORMED:
+            assert await commands.handle(update) == [], update
+        # Fuzz: valid updates with parts removed or swapped for values of the wrong type.
+        rng, chat = random.Random(6), Chat(clock)
+        question = await ask(commands, chat.say("/close all"))
+        junk = [None, 0, -1, 1.5, "", "x" * 5000, [], {}, True, {"id": ADMIN}, [ADMIN], "close:", "/close"]
+        for _ in range(400):
+            update = rng.choice([chat.say("/pause"), chat.say("/close all"), chat.say("/enable x"),
+                                 chat.press(question), chat.press(question, button=1)])
+            for _ in range(rng.randint(1, 3)):
+                node = update
+                path = []
+                while isinstance(node, dict) and node and rng.random() < 0.7:
+                    key = rng.choice(list(node))
+                    path.append(key)
+                    if not isinstance(node[key], dict):
+                        break
+                    node = node[key]
+                if not path:
+                    continue
+                parent = update
+                for key in path[:-1]:
+                    parent = parent[key]
+                if rng.random() < 0.4:
+                    del parent[path[-1]]
+                else:
+                    parent[path[-1]] = rng.choice(junk)
+            replies = await commands.handle(update)
+            assert isinstance(replies, list) and all(isinstance(r, Reply) for r in replies)
+            for reply in replies:
+                html_plain(reply.text or "x")
+
+
+@pytest.mark.parametrize("admins", [[], ["someone_else"]])
+async def test_no_admin_configured_means_no_command_is_obeyed(tmp_path, admins):
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        commands = Commands(Operations(engine), admins, clock=clock)
+        assert await commands.handle(Chat(clock).say("/pause")) == []
+        assert not engine.paused

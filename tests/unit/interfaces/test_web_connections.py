@@ -1,0 +1,143 @@
+"""Keep-alive connections through the Quart routes: every request answered, idle ones closed.
+
+quart-trio cancels a request's tasks when Hypercorn hands it ``http.disconnect``, which Hypercorn
+does from inside the app's last ``send``: without engine/web/connection.py's shield that cancel
+cut off Hypercorn's recycling of the connection (see the module's docstring).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import replace
+
+import trio
+
+from support.engine_support import running
+from engine.interfaces.web import webhook
+from support.web_support import AUTH, SECRET, SERVER, serving
+
+HANG_BOUND = 10.0  # seconds: only bounds a hang; a healthy answer takes milliseconds
+
+
+async def _http_exchange(stream: trio.SocketStream, request: bytes) -> bytes:
+    """Sends ``request`` and reads until one whole response with a Content-Length is in."""
+    await stream.send_all(request)
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < _response_length(data):
+        chunk = await stream.receive_some(65536)
+        assert chunk, f"the server closed the connection mid-response: {data!r}"
+        data += chunk
+    return data
+
+
+def _response_length(data: bytes) -> int:
+    head, _, _ = data.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(head) + 4 + int(value)
+    return len(data) + 1
+
+
+async def _until_closed(stream: trio.SocketStream) -> bytes:
+    """Reads until the server closes the connection; everything read."""
+    data = b""
+    while chunk := await stream.receive_some(65536):
+        data += chunk
+    return data
+
+
+async def test_an_answer_before_the_body_ends_does_not_strand_the_connection(tmp_path):
+    """The hang made deterministic: a wrong token is refused before the body is read, so the answer
+    goes while the body is still arriving. Hypercorn must then close the connection (it cannot be reused);
+    before the shield it neither closed it nor answered the next request on it."""
+    async with running(tmp_path) as engine, serving(engine) as probe:
+        stream = await trio.open_tcp_stream("127.0.0.1", probe.base_url.port)
+        head = (b"POST /api/pause HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong"
+                + b"\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n")
+        with trio.fail_after(HANG_BOUND):
+            first = await _http_exchange(stream, head + b"{}")
+            assert first.startswith(b"HTTP/1.1 401"), first
+            await stream.send_all(b"  ")  # the rest of the body
+            try:
+                await stream.send_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                rest = await _until_closed(stream)
+            except trio.BrokenResourceError:
+                rest = b""  # closed before our write: just as good
+        await stream.aclose()
+    # Either the connection was closed (Hypercorn's choice) or the next request was answered.
+    assert rest == b"" or rest.startswith(b"HTTP/1.1 200"), rest
+
+
+async def test_an_idle_keep_alive_connection_is_closed_after_a_quart_route(tmp_path, monkeypatch):
+    """Hypercorn restarts the idle timer when a response is done; the disconnect's cancel used to
+    cut that off, so a connection that had been through Quart stayed open for ever."""
+    serve_module = importlib.import_module("engine.interfaces.web.serve")  # engine.web.serve is also the function
+    original = serve_module.hypercorn_config
+
+    def short_keep_alive(server):
+        config = original(server)
+        config.keep_alive_timeout = 0.2
+        return config
+    monkeypatch.setattr(serve_module, "hypercorn_config", short_keep_alive)
+    async with running(tmp_path) as engine, serving(engine, replace(SERVER)) as probe:
+        stream = await trio.open_tcp_stream("127.0.0.1", probe.base_url.port)
+        with trio.fail_after(HANG_BOUND):
+            answer = await _http_exchange(stream, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            assert await _until_closed(stream) == b""  # closed by the server's idle timer
+        await stream.aclose()
+
+
+async def test_hundreds_of_idle_strangers_neither_hold_up_alerts_nor_keep_their_sockets(tmp_path):
+    """300 connections that send nothing, a head sent by halves, a body that stops half-way:
+    alerts are still answered at once, and the server drops each stranger on its own within its
+    timer (the keep-alive timer for a missing head, BODY_TIMEOUT for a missing body; it was 60 s)."""
+    serve_module = importlib.import_module("engine.interfaces.web.serve")
+    async with running(tmp_path) as engine, serving(engine, replace(SERVER, max_body=65536)) as client:
+        port = client.base_url.port
+        idle = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(300)]
+        half_head = await trio.open_tcp_stream("127.0.0.1", port)
+        await half_head.send_all(b"POST /webhook HTTP/1.1\r\nHost: x\r\n")
+        half_body = await trio.open_tcp_stream("127.0.0.1", port)
+        await half_body.send_all(b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"secret\": ")
+        for n in range(10):
+            started = time.monotonic()
+            answer = await client.post(f"/webhook/{SECRET}", content=f"buy EURUSD volume=0.1 price=1.1 id=i{n}")
+            assert answer.status_code == 200 and answer.json()["status"] == "accepted", answer.text
+            # a loaded answer takes milliseconds: 1 s tells "held up behind the strangers" apart
+            assert time.monotonic() - started < 1.0
+        bound = max(serve_module.KEEP_ALIVE_TIMEOUT, webhook.BODY_TIMEOUT) + HANG_BOUND
+        with trio.fail_after(bound):  # each is closed by the server, not by us
+            for stream in idle:
+                assert await _until_closed(stream) == b""
+            cut = await _until_closed(half_head)  # Hypercorn may say 408 first, or just close
+            assert cut == b"" or cut.startswith(b"HTTP/1.1 408"), cut
+            assert (await _until_closed(half_body)).startswith(b"HTTP/1.1 408")
+        for stream in idle + [half_head, half_body]:
+            await stream.aclose()
+
+
+async def test_a_connection_past_the_cap_is_closed_at_once_and_room_comes_back(tmp_path, monkeypatch):
+    serve_module = importlib.import_module("engine.interfaces.web.serve")
+    monkeypatch.setattr(serve_module, "KEEP_ALIVE_TIMEOUT", 60.0)  # the strangers stay as long as they like
+    async with running(tmp_path) as engine, serving(engine, replace(SERVER, max_connections=4)) as client:
+        port = client.base_url.port
+        strangers = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(4)]
+        with trio.fail_after(HANG_BOUND):
+            extra = await trio.open_tcp_stream("127.0.0.1", port)
+            assert await _until_closed(extra) == b""  # closed by the server at once, without a word
+            leaving = strangers.pop()  # still served (so it was not the keep-alive timer), then gone
+            bye = await _http_exchange(leaving, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert bye.startswith(b"HTTP/1.1 200") and await _until_closed(leaving) == b""
+            while True:
+                later = await trio.open_tcp_stream("127.0.0.1", port)
+                try:
+                    answer = await _http_exchange(later, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                    break
+                except (AssertionError, trio.BrokenResourceError):  # refused: not yet seen
+                    await later.aclose()
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        for stream in [*strangers, leaving, extra, later]:
+            await stream.aclose()

@@ -1,0 +1,84 @@
+"""The attack suite: every hostile script in tests/attacks/ ends with its exact error kind,
+within twice its time budget, inside Lua (never by the worker's hard deadline, never with its
+worker dead), and the pool serves an ordinary script right after.
+
+Each file starts with header comments (see tests/attacks/README.md):
+    -- expect: KIND          forbidden | instructions | timeout | memory | script | ok
+    -- call: FUNCTION        optional; without it the attack runs in the chunk itself
+    -- budget: instructions=N timeout=SECONDS memory=MB
+    -- result: JSON          optional, with `expect: ok`
+"""
+
+import json
+import re
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sandbox import MB, Budget, SandboxError, open_pool
+
+from support.paths import TESTS
+
+ATTACKS = sorted((TESTS / "attacks").glob("*/*.lua"))  # tests/attacks/, where sandbox/ and docs/ point
+CLASSES = ("escape", "budget", "memory", "ccall", "parser", "tamper", "values", "driver")
+
+
+def header(path: Path) -> dict:
+    fields = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        m = re.match(r"^--\s*(\w+):\s*(.*)$", line)
+        if not m:
+            break
+        fields[m.group(1)] = m.group(2).strip()
+    return fields
+
+
+def budget_of(h: dict) -> Budget:
+    opts = dict(kv.split("=", 1) for kv in h.get("budget", "").split())
+    return Budget(
+        instructions=int(float(opts.get("instructions", 10_000_000))),
+        timeout=float(opts.get("timeout", 1.0)),
+        memory=int(float(opts.get("memory", 16)) * MB),
+    )
+
+
+def test_the_suite_covers_every_class():
+    per_class = Counter(p.parent.name for p in ATTACKS)
+    assert len(ATTACKS) >= 40
+    assert all(per_class[c] >= 3 for c in CLASSES), per_class
+
+
+@pytest.mark.parametrize("path", ATTACKS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+async def test_attack(path: Path):
+    h = header(path)
+    budget = budget_of(h)
+    source = path.read_bytes().decode("utf-8", errors="surrogateescape")
+    if "\udcff" in source or any("\udc80" <= ch <= "\udcff" for ch in source):
+        pytest.fail("attack sources must be UTF-8 text; build hostile bytes with escapes")
+    async with open_pool(workers=1, spares=1) as pool:
+        workers = pool.worker_pids()
+        kind, result = "ok", None
+        started = time.monotonic()
+        try:
+            await pool.load("attack", source, chunkname=path.name, budget=budget)
+            if "call" in h:
+                started = time.monotonic()
+                result = (await pool.call("attack", h["call"])).values
+        except SandboxError as e:
+            kind, result = e.kind, str(e)
+        elapsed = time.monotonic() - started
+        assert kind == h["expect"], f"{path.name}: {h.get('why', '')}\n got {kind}: {result}"
+        # Every budget is enforced inside Lua: the worker's hard deadline (the last line of
+        # defence) never fires, and nothing a script does makes its worker die.
+        assert "hard deadline" not in str(result), f"{path.name}: ended by the wall-clock kill: {result}"
+        assert pool.restarts == 0 and pool.worker_pids() == workers, f"{path.name}: the worker was replaced"
+        assert elapsed < 2 * budget.timeout, f"took {elapsed:.2f} s for a {budget.timeout} s budget"
+        if kind == "ok" and "result" in h:
+            # JSON has only string keys: compare through it, so {1: "a"} matches {"1": "a"}
+            assert json.loads(json.dumps(result)) == [json.loads(h["result"])]
+        # The pool still serves an ordinary script.
+        await pool.load("normal", "function f(x) return x * 2 end")
+        assert (await pool.call("normal", "f", 21)).value == 42
+        assert pool.restarts == 0, f"{path.name}: the worker died after the attack"
