@@ -484,7 +484,7 @@ def test_a_hang_ends_with_its_parent(term):
                   f"assert mt5.initialize(path={term.path!r})\n"
                   "mt5.positions_get()\n")
     term.script("positions_get", "hang")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (TESTS, os.environ.get("PYTHONPATH")) if p)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(SUPPORT), os.environ.get("PYTHONPATH")) if p)}
     out = subprocess.run([sys.executable, "-c", program, grandchild], env=env, capture_output=True, text=True,
                          timeout=60, check=True).stdout
     pid = int(out)
