@@ -12,6 +12,8 @@ restart and login fit them however loaded the machine, except where the test mus
 
 from __future__ import annotations
 
+import json
+import struct
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
@@ -372,3 +374,34 @@ async def test_the_same_client_id_twice_at_once_is_sent_once(tmp_path):
         assert not results["repeat"].ok and "is being sent or looked for at the broker now" in results["repeat"].error
         again = await broker.execute(market("a17-p-1"))        # once the first is over: its result
         assert again.duplicate and again.ticket == results["first"].ticket and broker.terminal.sent() == 1
+
+
+async def test_a_call_cancelled_before_its_answer_leaves_no_late_answer_for_the_next_call(tmp_path):
+    # Its caller gives up (a move_on_after, the engine stopping) while the worker computes: the
+    # worker's late answer must never be read as the next call's. Here a price read is cancelled,
+    # and the next read, of another symbol, must not get the first one's price.
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        await broker.symbol("GBPUSD")
+        broker.terminal.script("symbol_info_tick", "hang")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.price, "EURUSD")
+            await until(lambda: broker.terminal.hung("symbol_info_tick") == 1)
+            nursery.cancel_scope.cancel()
+        broker.terminal.release("symbol_info_tick")             # a worker still there answers now
+        await until(lambda: broker.connected)
+        gbp = await broker.price("GBPUSD")
+        assert (gbp["bid"], gbp["ask"]) == (1.26, 1.26015)
+        # the worker was killed with the call, and a fresh one linked: told as a lost connection
+        assert [e.connected for e in broker.events if isinstance(e, Connection)] == [False, True]
+
+
+async def test_an_answer_to_another_call_is_never_taken_for_the_awaited_one(tmp_path):
+    # The last guard, should a late answer ever be in the pipe: an answer carries its request's
+    # id, and one with another id is dropped. Planted here in what the link has read.
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("GBPUSD")
+        late = json.dumps({"id": 0, "value": {"bid": 1.08, "ask": 1.0801, "time": 0}, "error": None}).encode()
+        broker._link._buffer += struct.pack(">I", len(late)) + late
+        gbp = await broker.price("GBPUSD")
+        assert (gbp["bid"], gbp["ask"]) == (1.26, 1.26015) and broker.connected

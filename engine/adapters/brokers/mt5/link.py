@@ -2,8 +2,12 @@
 
 One call at a time, each with a deadline. A call that misses its deadline means a hung
 worker: it is killed, and the call raises ``LinkLost``, as does a worker that dies mid-call.
-What such a call did is unknown; the broker finds out by reconciliation. ``start`` spawns a
-fresh worker, so the broker restarts it the same way it started it.
+A call cancelled from outside before its answer (the engine stopping, a caller's timeout)
+kills the worker too: its answer would come late and be read as the next call's, and a frame
+cut in half would garble every one after. What such a call did is unknown; the broker finds
+out by reconciliation. Each answer carries its request's id, and one that is not the awaited
+call's is never returned as its answer. ``start`` spawns a fresh worker, so the broker
+restarts it the same way it started it.
 """
 
 from __future__ import annotations
@@ -72,9 +76,16 @@ class TerminalLink:
                 raise LinkLost("the MetaTrader 5 worker is not running")
             call_id = next(self._ids)
             limit = self.timeout if deadline is None else deadline
-            with trio.move_on_after(limit) as scope:
-                await self._write({"id": call_id, "fn": fn, "args": list(args), "kwargs": kwargs})
-                answer = await self._read()
+            try:
+                with trio.move_on_after(limit) as scope:
+                    await self._write({"id": call_id, "fn": fn, "args": list(args), "kwargs": kwargs})
+                    answer = await self._answer(call_id)
+            except BaseException:  # cancelled from outside mid-call: the pipe cannot be trusted
+                pid = self.pid
+                with trio.CancelScope(shield=True):
+                    await self.kill()
+                log.warning("MetaTrader 5 %s was cancelled before its answer; worker %s was killed", fn, pid)
+                raise
             if scope.cancelled_caught:
                 pid = self.pid
                 await self.kill()
@@ -124,6 +135,17 @@ class TerminalLink:
             await self._process.stdin.send_all(_HEADER.pack(len(data)) + data)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the worker is gone: the read that follows says so
+
+    async def _answer(self, call_id: int) -> Any:
+        """The answer to call ``call_id``, or None if the worker died. Another id is a late
+        answer to a call given up on (a worker is killed then, so this is a last guard): it is
+        dropped, never taken for this call's."""
+        while True:
+            answer = await self._read()
+            if answer is None or answer.get("id") == call_id:
+                return answer
+            log.error("MetaTrader 5 worker answered call %s while call %d was awaited: dropped",
+                      answer.get("id"), call_id)
 
     async def _read(self) -> Any:
         header = await self._read_exactly(_HEADER.size)

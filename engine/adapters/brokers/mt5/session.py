@@ -2,8 +2,10 @@
 lost, and every call made through it.
 
 A call that cannot reach the terminal (the worker hung or died, an IPC error) marks the
-session lost and raises Unknown: what it did cannot be known now. Losing and finding the
-session again is told as a Connection event; finding it again is the broker's loop.
+session lost and raises Unknown: what it did cannot be known now. A call cancelled before
+its answer marks it lost too (the link killed its worker); the cancellation goes on to its
+caller. Losing and finding the session again is told as a Connection event; finding it
+again is the broker's loop.
 """
 
 from __future__ import annotations
@@ -89,6 +91,10 @@ class Session:
         except LinkLost as e:
             self.lose(str(e))
             raise Unknown(str(e)) from None
+        except trio.Cancelled:
+            if self.link.pid is None:  # cancelled mid-call, the worker killed: linked again by run
+                self.lose(f"{fn} was cancelled before its answer; the worker was stopped")
+            raise
         if error and error[0] in c.IPC_ERRORS:
             self.lose(c.describe_last_error(error))
             raise Unknown(c.describe_last_error(error))
