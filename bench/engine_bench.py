@@ -16,6 +16,7 @@ import trio
 from engine.domain.alerts import parse_body
 from engine.domain.config import EngineConfig
 from engine.app import open_engine
+from engine.interfaces.telegram import TelegramHub
 
 from .stats import pick, summary
 
@@ -84,7 +85,8 @@ async def bench_submit_to_broker(total: int, concerned: int = 10, alerts: int = 
         _write_plugins(scripts, total, concerned)
         config = EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0, **settings)
         t0 = perf_counter()
-        async with open_engine(config) as engine:
+        hub = TelegramHub(config.telegram) if config.telegram.enabled else None  # as `moonhook run` starts it
+        async with open_engine(config, services=[hub] if hub else []) as engine:
             load_s = perf_counter() - t0
             stamps: list[float] = []
             execute = engine.broker.execute

@@ -87,6 +87,8 @@ async def bench_latency_while_hanging(alerts: int = 200, rounds: int = 3) -> dic
                 (hanging if hang else without).append(median)
         held = len(server.calls("sendMessage"))
         server.release()
+    if not held:  # else "hanging" measured an engine without Telegram: the ratio would mean nothing
+        raise RuntimeError("no sendMessage was held: the engine under test did not run Telegram")
     med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
     return {"without_ms": med(without), "hanging_ms": med(hanging), "ratio": round(med(hanging) / med(without), 3),
             "rounds": rounds, "sends_held": held}
