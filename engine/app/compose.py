@@ -48,6 +48,9 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
 
     With ``watch``, saves in the scripts folder reload their plugins, and saves of
     ``settings_file`` apply its ``[plugins.NAME]`` tables, as ``reload_settings()`` reads them.
+    No interface starts unless given: ``[telegram]`` takes effect through the
+    ``engine.interfaces.telegram.TelegramHub`` passed in ``services`` (``moonhook run`` passes
+    it), so a throwaway engine (``moonhook check``) never polls the bots' updates.
     Raises what opening the database or starting the broker raises."""
     database = Database(config.database, fsync=False)  # made durable by the journal's fsyncs
     journal = Database(config.database, shared_lock=False, turn=database.turn)
