@@ -4,21 +4,22 @@ config that holds the secrets is readable by others."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import trio
 
 from support.e2e_support import init
 
 CLIENTS, REQUESTS = 16, 25
-HANG_BOUND = 10.0  # seconds: only turns a stuck connection into a failure
+# seconds: a hang guard only. A stuck connection is never answered, however long it is given;
+# a slow answer on a loaded machine is not a failure here (latency is `make bench`'s).
+HANG_BOUND = 30.0
 
 
-async def _load(port: int, token: str) -> tuple[list[float], list[str]]:
+async def _load(port: int, token: str) -> tuple[list[str], list[str]]:
     """CLIENTS keep-alive connections, each REQUESTS requests in a row over the API's routes;
-    the POSTs carry a JSON body the route does not read (what stranded connections before)."""
-    latencies: list[float] = []
+    the POSTs carry a JSON body the route does not read (what stranded connections before).
+    Returns the requests answered and the failures."""
+    answered: list[str] = []
     failures: list[str] = []
 
     async def client(n: int) -> None:
@@ -27,20 +28,19 @@ async def _load(port: int, token: str) -> tuple[list[float], list[str]]:
                                      limits=httpx.Limits(max_connections=1)) as c:
             for i in range(REQUESTS):
                 path = ("/api/plugins/demo/enable", "/api/plugins", "/health", "/api/alerts", "/metrics")[(i + n) % 5]
-                started = time.monotonic()
                 try:
                     answer = await (c.post(path, json={}) if "enable" in path else c.get(path))
                 except httpx.TimeoutException:
-                    failures.append(f"{path}: no answer in {HANG_BOUND:g} s")
+                    failures.append(f"client {n} request {i} {path}: no answer in {HANG_BOUND:g} s")
                     continue
-                latencies.append(time.monotonic() - started)
+                answered.append(path)
                 if answer.status_code != 200:
                     failures.append(f"{path}: {answer.status_code}")
 
     async with trio.open_nursery() as nursery:
         for n in range(CLIENTS):
             nursery.start_soon(client, n)
-    return latencies, failures
+    return answered, failures
 
 
 def test_sixteen_keep_alive_clients_on_the_api_are_all_answered(user):
@@ -48,11 +48,11 @@ def test_sixteen_keep_alive_clients_on_the_api_are_all_answered(user):
     (20 of 320 in the issue's measurement, against a server in its own process as here)."""
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
-    latencies, failures = trio.run(_load, run.port, config.values["server"]["api_token"])
+    answered, failures = trio.run(_load, run.port, config.values["server"]["api_token"])
+    # Every request on every keep-alive connection answered: the hang left requests unanswered
+    # for good, which HANG_BOUND turns into a failure; how fast they were answered is not asserted.
     assert failures == []
-    assert len(latencies) == CLIENTS * REQUESTS
-    # A loaded answer here takes milliseconds; 1 s tells a stuck connection from a slow one.
-    assert max(latencies) < 1.0, sorted(latencies)[-5:]
+    assert len(answered) == CLIENTS * REQUESTS
     assert run.interrupt() == 0
 
 
