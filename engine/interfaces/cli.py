@@ -94,6 +94,13 @@ async def _on_signals(signals, shutdown: trio.Event) -> None:
         shutdown.set()
 
 
+def _exit_at_once(signum: int, frame) -> None:
+    """SIGINT and SIGTERM outside the signal receiver of ``_run``: exit at once. A plain write,
+    not logging: this runs between any two bytecodes, perhaps inside logging's own lock."""
+    os.write(2, f"moonhook: {signal.Signals(signum).name}: exiting at once\n".encode())
+    os._exit(130)
+
+
 def _banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
     serving = ops.serving()
     names = ", ".join(serving) or "none"
@@ -252,7 +259,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"moonhook: {e}", file=sys.stderr)
         return 2
     if a.command == "run":
-        return trio.run(_run, settings, a.config)
+        # Installed before Trio starts: Trio then installs no KeyboardInterrupt handler, and its
+        # signal receiver, which saves and restores the handlers it finds, hands this one back
+        # when it closes. So a signal that comes when the receiver is not open (the drain has
+        # ended, the process is closing) still exits at once with 130, never as a
+        # KeyboardInterrupt (a traceback, then death by SIGINT).
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, _exit_at_once)
+        code = trio.run(_run, settings, a.config)
+        # The stop is complete: a signal now would find the interpreter tearing down, where
+        # Python puts the default handlers back (death by SIGINT); the process exits anyway.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+        return code
     if a.command == "check":
         findings = trio.run(check_files, a.files, settings.engine)
         for finding in findings:
