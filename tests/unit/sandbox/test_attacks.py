@@ -1,6 +1,11 @@
 """The attack suite: every hostile script in tests/attacks/ ends with its exact error kind,
-within twice its time budget, inside Lua (never by the worker's hard deadline, never with its
-worker dead), and the pool serves an ordinary script right after.
+inside Lua (never by the worker's hard deadline, never with its worker dead), and the pool
+serves an ordinary script right after.
+
+That an attack was stopped by its own budget is read from how it ended (the kind, and not the
+hard deadline), not from how fast: the time budget counts the worker's CPU time, so on a
+loaded machine a stopped attack may take several times its budget in wall time. The only
+wall-clock bound is a generous hang guard.
 
 Each file starts with header comments (see tests/attacks/README.md):
     -- expect: KIND          forbidden | instructions | timeout | memory | script | ok
@@ -11,17 +16,18 @@ Each file starts with header comments (see tests/attacks/README.md):
 
 import json
 import re
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import trio
 
 from sandbox import MB, Budget, SandboxError, open_pool
 
 from support.paths import TESTS
 
 ATTACKS = sorted((TESTS / "attacks").glob("*/*.lua"))  # tests/attacks/, where sandbox/ and docs/ point
+HANG_GUARD = 30.0  # seconds of wall time: only a hung attack comes near it
 CLASSES = ("escape", "budget", "memory", "ccall", "parser", "tamper", "values", "driver")
 
 
@@ -60,21 +66,18 @@ async def test_attack(path: Path):
     async with open_pool(workers=1, spares=1) as pool:
         workers = pool.worker_pids()
         kind, result = "ok", None
-        started = time.monotonic()
-        try:
-            await pool.load("attack", source, chunkname=path.name, budget=budget)
-            if "call" in h:
-                started = time.monotonic()
-                result = (await pool.call("attack", h["call"])).values
-        except SandboxError as e:
-            kind, result = e.kind, str(e)
-        elapsed = time.monotonic() - started
+        with trio.fail_after(HANG_GUARD):
+            try:
+                await pool.load("attack", source, chunkname=path.name, budget=budget)
+                if "call" in h:
+                    result = (await pool.call("attack", h["call"])).values
+            except SandboxError as e:
+                kind, result = e.kind, str(e)
         assert kind == h["expect"], f"{path.name}: {h.get('why', '')}\n got {kind}: {result}"
         # Every budget is enforced inside Lua: the worker's hard deadline (the last line of
         # defence) never fires, and nothing a script does makes its worker die.
         assert "hard deadline" not in str(result), f"{path.name}: ended by the wall-clock kill: {result}"
         assert pool.restarts == 0 and pool.worker_pids() == workers, f"{path.name}: the worker was replaced"
-        assert elapsed < 2 * budget.timeout, f"took {elapsed:.2f} s for a {budget.timeout} s budget"
         if kind == "ok" and "result" in h:
             # JSON has only string keys: compare through it, so {1: "a"} matches {"1": "a"}
             assert json.loads(json.dumps(result)) == [json.loads(h["result"])]

@@ -176,20 +176,38 @@ async def test_a_host_function_may_call_back_into_the_folds_other_plugins_but_no
         assert [(await pool.get_global(n, "calls")) for n in ("a", "b", "c")] == [3, 3, 3]
 
 
-def _cpu_ticks(pid: int) -> int:
+def _state(pid: int) -> str:
+    """The process's scheduler state: R (running or runnable), S (asleep), T (stopped)..."""
     with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+async def _until_asleep(pid: int, within: float) -> float:
+    """Waits (a hang guard of ``within`` seconds) until the worker sleeps; the monotonic time
+    it was first seen asleep."""
+    with trio.fail_after(within):
+        while _state(pid) != "S":
+            await trio.sleep(0.001)
+    return time.monotonic()
 
 
 async def test_wake_keeps_an_idle_worker_polling_for_a_bounded_time():
+    """A wake keeps the worker awake (polling, state R) for MAX_WAKE seconds of its own
+    monotonic clock, then it sleeps again on its own. Both are read from the process's state,
+    not from how much CPU it got: on a busy machine a polling process may hardly run at all.
+    The worker is asleep before the wake, is woken by it at once (the kernel makes a process
+    waiting on a socket runnable as the data is sent), and cannot sleep again before
+    ``MAX_WAKE`` has passed on the clock this test reads too (CLOCK_MONOTONIC): the lower
+    bound holds however slowly either process is scheduled. The wake asks for 1000 s; a worker that went
+    back to sleep within the 30 s hang guard capped it."""
+    from sandbox.worker import MAX_WAKE
+
     async with open_pool(workers=1, spares=0) as pool:
         await _load_counting(pool, ["a"])
         pid = pool.worker_pids()[0]
-        await trio.sleep(0.05)
-        before = _cpu_ticks(pid)
-        pool.wake(10.0)  # capped at MAX_WAKE (50 ms)
-        await trio.sleep(0.3)
-        spent = (_cpu_ticks(pid) - before) / os.sysconf("SC_CLK_TCK")
-        assert 0.02 <= spent <= 0.15  # it polled, and stopped on its own
+        await _until_asleep(pid, 30)  # its spin after the load's answer is over
+        t0 = time.monotonic()
+        pool.wake(1000.0)  # capped at MAX_WAKE (50 ms)
+        asleep = await _until_asleep(pid, 30)  # stopped on its own, long before 1000 s
+        assert asleep - t0 >= MAX_WAKE  # it polled for the whole wake
         assert (await pool.fold(["a"], "check", {"n": 1})).stop is None  # and serves as before

@@ -128,30 +128,43 @@ async def _host():
 
 
 async def test_host_call_is_not_charged_and_others_keep_running(pool):
-    host = await _host()
-    # A 0.3 s wait inside a call whose whole budget is 0.1 s: the wait is not charged.
+    """The napper's host call cannot return before the other plugins were served 20 times and
+    the event loop ticked 20 times while it waited: the counts are reached by waiting for
+    them, not hoped for within a wall-clock window a loaded machine may not give them."""
+    enough = trio.Event()
+
+    async def sleep(seconds):
+        await trio.sleep(seconds)
+        await enough.wait()  # held until the others were served: they ran during this wait
+        return {"slept": seconds}
+
+    host = dict(await _host(), **{"host.sleep": sleep})
+    # A 0.3 s (at least) wait inside a call whose whole budget is 0.1 s: the wait is not charged.
     await pool.load("napper", NAPPER, host=host, budget=Budget(timeout=0.1))
     # Same worker or not, other plugins keep being served while the napper waits.
     await pool.load("other1", NAPPER, host=host)
     await pool.load("other2", NAPPER, host=host)
     served = []
     ticks = Ticks()
-    async with trio.open_nursery() as n:
-        n.start_soon(ticks.run)
-        t0 = trio.current_time()
-        result = {}
+    with trio.fail_after(30):  # a hang guard, not a speed requirement
+        async with trio.open_nursery() as n:
+            n.start_soon(ticks.run)
+            t0 = trio.current_time()
+            result = {}
 
-        async def napper():
-            result["r"] = await pool.call("napper", "nap", 0.3)
-            result["t"] = trio.current_time() - t0
+            async def napper():
+                result["r"] = await pool.call("napper", "nap", 0.3)
+                result["t"] = trio.current_time() - t0
 
-        n.start_soon(napper)
-        await trio.sleep(0.02)
-        while "r" not in result:
-            for p in ("other1", "other2"):
-                served.append((await pool.call(p, "quick", 1)).value)
-            await trio.sleep(0)
-        n.cancel_scope.cancel()
+            n.start_soon(napper)
+            await trio.sleep(0.02)
+            while "r" not in result:
+                for p in ("other1", "other2"):
+                    served.append((await pool.call(p, "quick", 1)).value)
+                if len(served) >= 20 and ticks.count >= 20:
+                    enough.set()
+                await trio.sleep(0)
+            n.cancel_scope.cancel()
     assert result["r"].values == [{"slept": 0.3}]  # no timeout: the wait was not charged
     assert result["t"] >= 0.3
     assert len(served) >= 20 and set(served) == {2}
