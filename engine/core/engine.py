@@ -101,8 +101,6 @@ class Engine:
         commit's fsync runs in a thread; its effects wait for the commit (see ``Journaled``)."""
         received, now = perf_counter(), self.clock()
         paused = self.paused
-        if not paused:
-            self.pool.wake()  # the plugins' workers wake while the journal writes
         gate = Journaled()
 
         def written(recorded: Recorded) -> None:  # before the commit
