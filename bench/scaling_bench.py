@@ -7,7 +7,9 @@ Each count runs the engine in its own server process (``webhook_server.py``, mod
 (10 ms apart, as alerts arrive) with httpx and times each from the POST to the paper broker's
 fill, read from the server's ``/bench/fills`` (the system's monotonic clock, shared by both
 processes). Memory: the server process and its sandbox workers. CPU: the same processes'
-CPU time over a window, idle and while alerts arrive at 100/s, as a share of one core.
+CPU time over a window, idle and while alerts arrive at 100/s, as a share of one core; and
+(issue 20) per executed alert: that CPU from the window's start until the last alert sent has
+been executed, over the alerts executed (the paper broker's fills, ``/bench/fills``).
 
 ``bench_idle_run``: the idle CPU of the product as a user starts it, not of the bench's
 server: ``moonhook init`` in a temporary folder (one example plugin), then ``moonhook run``
@@ -128,10 +130,20 @@ def bench_cpu(seconds: float, rate: float = 100.0) -> dict:
             active = (_cpu_seconds(pid) - c0) / elapsed * 100
             workers = (_cpu_seconds(pid, workers_only=True) - w0) / elapsed * 100
             achieved = n / elapsed
+            # Per executed alert: the CPU until the last one sent has been executed (one
+            # look at /bench/fills after the queue's drain, more only if it has not).
+            deadline = time.monotonic() + 10
+            time.sleep(0.2)
+            while (executed := len(client.get(server.url.split("/webhook")[0] + "/bench/fills").json())) < n \
+                    and time.monotonic() < deadline:
+                time.sleep(0.2)
+            per_alert = (_cpu_seconds(pid) - c0) / max(executed, 1) * 1000
+            per_alert_workers = (_cpu_seconds(pid, workers_only=True) - w0) / max(executed, 1) * 1000
     finally:
         server.stop()
     return {"idle_pct": round(idle, 2), "active_pct": round(active, 1), "workers_pct": round(workers, 1),
-            "rate": round(achieved, 1)}
+            "rate": round(achieved, 1), "executed": executed, "sent": n,
+            "ms_per_alert": round(per_alert, 3), "workers_ms_per_alert": round(per_alert_workers, 3)}
 
 
 def _moonhook() -> list[str]:
@@ -203,7 +215,9 @@ def run_all(size: str = "full") -> dict:
         out[f"e2e_{total}_rss_mb"] = figures["rss_mb"]
     cpu = bench_cpu(seconds)
     out.update(cpu_idle_pct=cpu["idle_pct"], cpu_active_100_pct=cpu["active_pct"],
-               cpu_active_workers_pct=cpu["workers_pct"], cpu_active_rate=cpu["rate"])
+               cpu_active_workers_pct=cpu["workers_pct"], cpu_active_rate=cpu["rate"],
+               cpu_per_alert_ms=cpu["ms_per_alert"], cpu_per_alert_workers_ms=cpu["workers_ms_per_alert"],
+               cpu_per_alert_executed=cpu["executed"], cpu_per_alert_sent=cpu["sent"])
     idle_seconds, idle_runs = pick(size, (30.0, 5), (10.0, 1), (0.5, 1))
     idle = bench_idle_run(idle_seconds, idle_runs)
     out.update(cpu_idle_run_pct=idle["total_pct"], cpu_idle_run_pct_runs=idle["runs"],

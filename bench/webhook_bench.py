@@ -1,22 +1,27 @@
 """Webhook figures (issue 4): moonhook's throughput under wrk against a bare quart-trio
 endpoint served the same way, alternated in the same run; and the answer's latency at a
-steady 200 alerts/s (the HTTP answer, not the processing behind it)."""
+steady 200 alerts/s (the HTTP answer, not the processing behind it). Issue 20: in the same
+runs, the alerts executed a second over the bare endpoint's requests, and at 200 alerts/s
+each alert's receipt by the server to its broker call, beside the durable-commit floor
+measured in the same run (before each round, in this process, the server idle)."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from time import perf_counter
 
 import httpx
 import trio
 
-from .engine_bench import alert_body
+from .engine_bench import alert_body, bench_commit_floor
 from .stats import pick, summary
 from .webhook_server import SECRET
 
@@ -45,6 +50,17 @@ class Server:
     def filled(self) -> int:
         """How many alerts the engine has executed so far (its paper broker's fills)."""
         return len(httpx.get(f"http://127.0.0.1:{self.port}/bench/fills", timeout=30).json())
+
+    def calls(self, expected: int, known: set[str], timeout: float = 30.0) -> dict[str, list[float]]:
+        """``[receipt, broker call]`` of the alerts not in ``known``, once ``expected`` of them
+        have had their broker call (or ``timeout`` has passed): see webhook_server.py."""
+        deadline = time.monotonic() + timeout
+        while True:
+            calls = httpx.get(f"http://127.0.0.1:{self.port}/bench/calls", timeout=30).json()
+            new = {k: v for k, v in calls.items() if k not in known}
+            if len(new) >= expected or time.monotonic() > deadline:
+                return new
+            time.sleep(0.05)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -162,12 +178,31 @@ def run_all(size: str = "full") -> dict:
             finally:
                 server.stop()
     server = Server("moonhook")
+    latencies, receipts, floors, known = [], [], [], set()
     try:
-        latencies = [trio.run(steady, server.url, 200.0, seconds * 2) for _ in range(rounds)]
+        for _ in range(rounds):
+            floor = trio.run(bench_commit_floor, pick(size, 300, 100, 20), 1)  # the same run's floor
+            floors.append(floor["inline_ms"]["median"])
+            latencies.append(trio.run(steady, server.url, 200.0, seconds * 2))
+            calls = server.calls(len(latencies[-1]), known)
+            known |= set(calls)
+            receipts.append([call - receipt for receipt, call in calls.values()])
     finally:
         server.stop()
     ratios = [m / b for m, b in zip(moonhook_rates, bare_rates)]
+    executed = [e / b for e, b in zip(processed_rates, bare_rates)]
+    to_broker = summary(receipts, scale=1000)
+    floor_ms = round(statistics.median(floors), 3)
     return {
+        "webhook_executed_over_bare": round(statistics.median(executed), 2),
+        "receipt_to_broker_200_ms": to_broker,
+        "receipt_to_broker_200_p99_ms": to_broker["p99"],
+        "receipt_commit_floor_ms": floor_ms,
+        "receipt_commit_floor_ms_runs": floors,
+        "receipt_to_broker_200_p50_target": (
+            f"{'met' if to_broker['median'] <= floor_ms + 0.5 else 'not met'}: {to_broker['median']} against "
+            f"{floor_ms} + 0.5 ms"),
+        "receipt_to_broker_200_alerts": sum(len(r) for r in receipts),
         "webhook_bare_rps": round(sorted(bare_rates)[len(bare_rates) // 2]),
         "webhook_moonhook_rps": round(sorted(moonhook_rates)[len(moonhook_rates) // 2]),
         "webhook_ratio": round(sorted(ratios)[len(ratios) // 2], 2),

@@ -5,10 +5,15 @@ webhook) or ``plugins:N:C`` (N plugins, C of them concerned with EURUSD). All ar
 
 The engine's servers also answer ``GET /bench/fills``: for each alert id, ``time.monotonic()``
 when the paper broker returned its first executed order. The monotonic clock is the
-system's, so the load generator, in another process, times each alert from its POST."""
+system's, so the load generator, in another process, times each alert from its POST.
+``GET /bench/calls``: for each alert id, ``[receipt, call]``: when the server's application
+was handed the webhook's request (Hypercorn has read its head; stamped by an ASGI wrapper
+around the app, keyed by the id in its answer) and when the broker's ``execute`` was entered
+for its first order."""
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
@@ -42,11 +47,41 @@ def bare_app() -> App:
     return app
 
 
+def _stamp_receipts(app: App) -> dict[int, float]:
+    """Wraps the app's ASGI callable (Quart's middleware point, outside the webhook's): the
+    time each webhook request reached it, keyed by the alert id of its 200 answer."""
+    receipts: dict[int, float] = {}
+    inner = app.asgi_app
+
+    async def stamped(scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith("/webhook"):
+            return await inner(scope, receive, send)
+        received = time.monotonic()
+        status = 0
+
+        async def watch(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and status == 200:
+                alert_id = json.loads(message.get("body", b"") or b"{}").get("id")
+                if isinstance(alert_id, int):
+                    receipts[alert_id] = received
+            await send(message)
+        await inner(scope, receive, watch)
+    app.asgi_app = stamped
+    return receipts
+
+
 def _stamp_fills(app: App, engine) -> None:
     fills: dict[int, float] = {}
+    calls: dict[int, float] = {}
+    receipts = _stamp_receipts(app)
     execute = engine.broker.execute
 
     async def stamped(request):
+        if request.alert_id is not None and request.alert_id not in calls:
+            calls[request.alert_id] = time.monotonic()
         result = await execute(request)
         if result.ok and request.alert_id is not None:
             fills.setdefault(request.alert_id, time.monotonic())
@@ -56,6 +91,10 @@ def _stamp_fills(app: App, engine) -> None:
     @app.get("/bench/fills")
     async def get_fills():
         return {str(k): v for k, v in fills.items()}
+
+    @app.get("/bench/calls")
+    async def get_calls():
+        return {str(k): [receipts[k], v] for k, v in calls.items() if k in receipts}
 
 
 async def main(mode: str) -> None:
