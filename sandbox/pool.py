@@ -239,12 +239,6 @@ class Pool:
             except SandboxError:
                 pass  # a dead worker holds nothing to unload
 
-    def wake(self, seconds: float = 0.003) -> None:
-        """Says calls are coming within ``seconds``: the workers poll for them meanwhile
-        instead of sleeping, trading that much CPU for a faster first answer."""
-        for w in self._slots:
-            w.wake(seconds)
-
     def functions(self, plugin_id: str) -> list[str]:
         return list(self._plugin(plugin_id).functions)
 

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 import tempfile
 import time
-from time import perf_counter
 from typing import Callable
 
 import msgpack
@@ -19,14 +18,6 @@ import trio
 from . import protocol
 from .allowlist import WORKER_ENV, worker_environment
 from .worker import MAX_MESSAGE, PROGRESS, SINCE
-
-# How long to poll for an answer before sleeping on the socket (see exchange()).
-SPIN = 100e-6
-# After this many spins in a row that ended without the answer (a fold of many plugins runs
-# longer than a spin), only one exchange in SPIN_PROBE spins, to notice when answers are
-# quick again: a spin that cannot catch its answer is CPU the engine needed.
-SPIN_MISSES = 4
-SPIN_PROBE = 16
 
 # A worker past its hard deadline that is runnable and has used less CPU than the deadline is
 # starved by a busy machine, not running away: it is given more time (its budgets are CPU
@@ -55,14 +46,10 @@ class WorkerProcess:
     """A worker process and the socket to it. One request is in flight at a time: the pool
     holds ``cpu`` while the worker runs Lua, and releases it while a call waits on the host."""
 
-    def __init__(self, process: trio.Process, sock: socket.socket, progress: mmap.mmap,
-                 spin: float = SPIN):
+    def __init__(self, process: trio.Process, sock: socket.socket, progress: mmap.mmap):
         self.process = process
         self._raw = sock
         self._progress = progress  # shared with the worker: the index of a fold's current plugin
-        self.spin = spin
-        self._misses = 0  # spins in a row that ended without the answer
-        self.spins = 0  # exchanges that polled before sleeping, in all (tests read it)
         self.cpu = trio.Lock()
         self.dead = False
         self.replaced = trio.Event()  # set once a successor serves this worker's plugins
@@ -125,26 +112,14 @@ class WorkerProcess:
             return None
         return max(allowed - used, 0.02)
 
-    def wake(self, seconds: float) -> None:
-        """Asks the worker to poll for the next request for ``seconds`` instead of sleeping:
-        an idle process can take half a millisecond to wake. Skipped while a request is in
-        flight (the worker is awake then, and the socket is that request's)."""
-        if self.dead or self.cpu.locked():
-            return
-        try:
-            self._raw.send(self._pack(protocol.wake(seconds)))
-        except OSError:
-            pass  # a full buffer or a dead worker: the next request finds out
-
     async def exchange(self, msg: list, timeout: float,
                        extend: Callable[[], float | None] | None = None) -> list:
         """Sends one request and waits for its answer, at most ``timeout`` seconds, or longer
         for as long as ``extend()``, asked when time runs out, grants more seconds (without
         ``extend``: for as long as the worker is starved of CPU, see starved()).
 
-        The answer to a short call usually arrives within tens of microseconds, sooner than
-        a round through Trio's I/O loop, so the socket is polled directly for up to ``spin``
-        seconds before this task sleeps on it."""
+        The socket is read once the event loop has had its turn (the answer to a short call
+        is often there by then), then this task sleeps on it: it never polls."""
         if self.dead:
             raise WorkerGone("worker is gone", delivered=False)
         raw = self._raw
@@ -161,28 +136,22 @@ class WorkerProcess:
             raise WorkerGone(f"{self.exit_text()} ({e.__class__.__name__})", delivered=False) from None
         try:
             # The worker is busy now: give the event loop its turn (this is the call's schedule
-            # point), then poll without a cancel scope (creating one costs microseconds).
+            # point), then look for the answer without a cancel scope (creating one costs
+            # microseconds).
             await trio.lowlevel.cancel_shielded_checkpoint()
-            misses = self._misses
-            if misses < SPIN_MISSES or misses % SPIN_PROBE == 0:
-                self.spins += 1
-                spin_until = perf_counter() + self.spin
-                while perf_counter() < spin_until:
-                    reply = self._receive_nowait(msg[protocol.RID])
-                    if reply is not None:
-                        self._misses = 0
-                        return reply
-            self._misses = misses + 1
+            reply = self._receive_nowait(msg[protocol.RID])
+            if reply is not None:
+                return reply
             # Once sent, a request runs to its answer or its deadline even if the caller is
             # cancelled: leaving early would let the next request queue behind it unseen.
-            deadline = trio.current_time() + timeout - self.spin
+            deadline = trio.current_time() + timeout
             while True:
                 with trio.CancelScope(deadline=deadline, shield=True):
                     while True:
+                        await trio.lowlevel.wait_readable(raw)
                         reply = self._receive_nowait(msg[protocol.RID])
                         if reply is not None:
                             return reply
-                        await trio.lowlevel.wait_readable(raw)
                 more = extend() if extend is not None else self.starved(timeout)
                 if not more:
                     break

@@ -18,8 +18,6 @@ Requests (pool -> worker):
     ["answer", rid, ok, shape_or_message, scalars]   resumes the call suspended in a host call
     ["unload", rid, pid]
     ["ping", rid]
-    ["wake", 0, seconds]             no answer: poll for the next request for that long,
-                                     instead of sleeping (a request is coming soon)
 
 Answers (worker -> pool):
 
@@ -41,8 +39,8 @@ from typing import Any, NamedTuple
 OP = 0
 RID = 1
 
-LOAD, CALL, GLOBAL, FOLD, ANSWER, UNLOAD, PING, WAKE = (
-    "load", "call", "global", "fold", "answer", "unload", "ping", "wake")
+LOAD, CALL, GLOBAL, FOLD, ANSWER, UNLOAD, PING = (
+    "load", "call", "global", "fold", "answer", "unload", "ping")
 OK, ERR, HOST, FOLDED = "ok", "err", "host", "folded"
 
 
@@ -102,12 +100,6 @@ class Unload(NamedTuple):
     pid: str
 
 
-class Wake(NamedTuple):
-    op: str
-    rid: int
-    seconds: float
-
-
 def load(rid: int, pid: str, source: str, chunkname: str, instructions: int, timeout: float, memory: int,
          host: list, seed: int) -> list:
     return [LOAD, rid, pid, source, chunkname, [instructions, timeout, memory], host, seed]
@@ -139,10 +131,6 @@ def unload(rid: int, pid: str) -> list:
 
 def ping(rid: int) -> list:
     return [PING, rid]
-
-
-def wake(seconds: float) -> list:
-    return [WAKE, 0, seconds]
 
 
 # -- answers ----------------------------------------------------------------------------------

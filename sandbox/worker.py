@@ -15,9 +15,7 @@ wedges this process harms only the plugins hosted here; the pool replaces the wo
 from __future__ import annotations
 
 import mmap
-import os
 import resource
-import select
 import signal
 import socket
 import struct
@@ -34,8 +32,6 @@ from .budget import Budget
 from .runtime import LuaSandbox
 
 MAX_MESSAGE = 64 * 1024 * 1024
-SPIN = 200e-6
-MAX_WAKE = 0.05  # the longest a wake request keeps the worker polling
 # The shared progress word: the index of a fold's plugin running (-1 before the first), when it
 # (or the request, outside folds) started or resumed after a host call, by time.monotonic(),
 # and the worker's CPU time then, by time.process_time(). The last two alone, at offset 8, are
@@ -175,49 +171,27 @@ class Worker:
         return P.err(rid, log, kind, message, where)
 
 
-def serve(sock: socket.socket, spin: float = SPIN, progress: Any = None) -> None:
+def serve(sock: socket.socket, progress: Any = None) -> None:
     """Answers requests until the pool closes the socket.
 
-    After each answer the socket is polled for ``spin`` seconds before the process sleeps:
-    the hooks of one alert arrive back to back, and a sleeping process takes tens of
-    microseconds to wake."""
+    The process sleeps in ``recv`` while no request is there: it never polls. (Waking from
+    that sleep costs tens of microseconds; polling to avoid it cost more CPU than the hooks.)"""
     worker = Worker(progress)
     unpacker = msgpack.Unpacker(raw=False, max_buffer_size=MAX_MESSAGE, strict_map_key=False)
     pack = msgpack.Packer(use_bin_type=True).pack
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    sock.setblocking(False)
-    spin_until = 0.0
+    sock.setblocking(True)
+    recv, sendall = sock.recv, sock.sendall
     while True:
-        try:
-            data = sock.recv(1 << 16)
-        except BlockingIOError:
-            if perf_counter() < spin_until:
-                # Yield the CPU while polling: the engine, woken by our answer, may have
-                # been put on this CPU, and would otherwise wait for the spin to end.
-                os.sched_yield()
-                continue
-            poller.poll()
-            continue
+        data = recv(1 << 16)
         if not data:
             return
         unpacker.feed(data)
         out = []
         for msg in unpacker:
-            if msg[P.OP] == P.WAKE:
-                spin_until = max(spin_until, perf_counter() + min(float(P.Wake(*msg).seconds), MAX_WAKE))
-            else:
-                if progress is not None:
-                    SINCE.pack_into(progress, 8, time.monotonic(), time.process_time())
-                out.append(_pack_reply(pack, worker.handle(msg)))
-        if out:
-            view = memoryview(b"".join(out))
-            while view:
-                try:
-                    view = view[sock.send(view):]
-                except BlockingIOError:
-                    select.select([], [sock], [])
-            spin_until = max(spin_until, perf_counter() + spin)
+            if progress is not None:
+                SINCE.pack_into(progress, 8, time.monotonic(), time.process_time())
+            out.append(_pack_reply(pack, worker.handle(msg)))
+        sendall(out[0] if len(out) == 1 else b"".join(out))
 
 
 def _pack_reply(pack: Any, reply: list) -> bytes:

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import time
 
 import pytest
@@ -358,66 +359,88 @@ async def test_a_global_that_cannot_cross_is_an_error(pool):
         await pool.get_global("f", "plugin")
 
 
-async def test_a_spin_that_keeps_missing_its_answer_is_skipped_until_answers_are_quick():
-    """The engine polls for a worker's answer before sleeping on the socket; when answers
-    keep coming later than that, it stops polling (the spin is CPU spent for nothing), and
-    starts again once an occasional probe catches a quick answer. Counted by the worker's
-    ``spins``. Whether a spin catches its answer is decided here, not by how busy the machine
-    is: a late answer cannot come before the spin has ended (the worker is stopped until this
-    task sleeps on the socket, which a spin never yields to), and a quick one is polled for
-    until it comes (a 30 s spin)."""
-    from trio.testing import wait_all_tasks_blocked
+class _CountingSocket(socket.socket):
+    """A socket that counts its reads, and the reads that found nothing (a poll)."""
 
-    from sandbox import codec
-    from sandbox.process import SPIN_MISSES, SPIN_PROBE, WorkerProcess
+    reads = polls = 0
 
-    worker = await WorkerProcess.spawn()
-    rid = 0
+    def recv(self, *args):
+        self.reads += 1
+        try:
+            return super().recv(*args)
+        except BlockingIOError:
+            self.polls += 1
+            raise
 
-    async def spun(msg: list) -> int:
-        """How many times this exchange polled before sleeping (0 or 1)."""
-        before = worker.spins
-        reply = await worker.exchange(msg, timeout=60)
-        assert reply[0] == "ok", reply
-        return worker.spins - before
 
-    async def quick() -> int:
-        nonlocal rid
-        rid += 1
-        worker.spin = 30.0
-        return await spun(["call", rid, "p", "f", *codec.encode([])])
+def test_an_idle_worker_sleeps_in_recv_and_never_polls():
+    """Between requests the worker blocks in recv: each read returns a request (or the EOF
+    that ends it), none finds the socket empty. Requests come 10 ms apart, so a worker that
+    polled after its answers would be caught reading an empty socket."""
+    import threading
 
-    async def resume_once_asleep() -> None:
-        await wait_all_tasks_blocked()  # the exchange sleeps on the socket: its spin is over
-        os.kill(worker.pid, signal.SIGCONT)
+    import msgpack
 
-    async def late() -> int:
-        nonlocal rid
-        rid += 1
-        worker.spin = 0.01
-        os.kill(worker.pid, signal.SIGSTOP)
-        with trio.fail_after(30):  # stopped, not about to be (it may be polling for a request)
-            while os.waitid(os.P_PID, worker.pid, os.WSTOPPED | os.WNOHANG | os.WNOWAIT) is None:
-                await trio.lowlevel.checkpoint()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(resume_once_asleep)
-            return await spun(["call", rid, "p", "f", *codec.encode([])])
+    from sandbox.worker import serve
 
+    ours, theirs = socket.socketpair()
+    counting = _CountingSocket(fileno=theirs.detach())
+    server = threading.Thread(target=serve, args=(counting,), daemon=True)
+    server.start()
+    unpacker = msgpack.Unpacker(raw=False)
     try:
-        # The start's ping was a miss or not (the worker was starting): this load is caught,
-        # which counts the misses from 0.
-        worker.spin = 30.0
-        rid += 1
-        assert await spun(["load", rid, "p", "function f() end", "p.lua", [10**10, 5.0, 16 * 2**20], [], 1]) == 1
-        missed = [await late() for _ in range(SPIN_MISSES)]  # each spins, then sleeps
-        skipped = [await late() for _ in range(SPIN_PROBE - SPIN_MISSES)]
-        probe = await quick()  # the probe: spins, and catches this answer
-        again = await late()  # spins: the probe's catch counted the misses from 0 again
+        for rid in range(1, 6):
+            time.sleep(0.01)
+            ours.sendall(msgpack.packb(["ping", rid]))
+            reply = None
+            while reply is None:
+                unpacker.feed(ours.recv(1 << 16))
+                reply = next(unpacker, None)
+            assert reply[:2] == ["ok", rid]
     finally:
-        await worker.aclose()
-    assert missed == [1] * SPIN_MISSES
-    assert skipped == [0] * (SPIN_PROBE - SPIN_MISSES)
-    assert (probe, again) == (1, 1)
+        ours.close()
+    server.join(10)
+    assert not server.is_alive()
+    assert (counting.reads, counting.polls) == (6, 0)
+
+
+async def test_the_engine_sleeps_on_the_socket_while_its_worker_runs():
+    """``exchange`` reads the socket once after sending, then sleeps on it until the answer
+    comes: it does not poll. The "worker" here is this test, answering 20 ms later."""
+    import mmap
+
+    import msgpack
+
+    from sandbox.process import WorkerProcess
+    from sandbox.worker import PROGRESS
+
+    ours, theirs = socket.socketpair()
+    counting = _CountingSocket(fileno=ours.detach())
+    counting.setblocking(False)
+    w = WorkerProcess(None, counting, mmap.mmap(-1, PROGRESS.size))
+    theirs.setblocking(False)
+    unpacker = msgpack.Unpacker(raw=False)
+
+    async def answer() -> None:
+        await trio.lowlevel.wait_readable(theirs)
+        unpacker.feed(theirs.recv(1 << 16))
+        request = next(unpacker)
+        await trio.sleep(0.02)
+        theirs.send(msgpack.packb(["ok", request[1], None, "", [], 0]))
+
+    reads = []
+    try:
+        for rid in range(1, 4):
+            before = counting.reads
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(answer)
+                reply = await w.exchange(["ping", rid], timeout=30)
+            assert reply[:2] == ["ok", rid]
+            reads.append(counting.reads - before)
+    finally:
+        counting.close()
+        theirs.close()
+    assert reads == [2, 2, 2]  # one that found nothing, one once the answer came
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or not os.path.exists("/proc/self/stat"),
