@@ -9,7 +9,8 @@ system's, so the load generator, in another process, times each alert from its P
 ``GET /bench/calls``: for each alert id, ``[receipt, call]``: when the server's application
 was handed the webhook's request (Hypercorn has read its head; stamped by an ASGI wrapper
 around the app, keyed by the id in its answer) and when the broker's ``execute`` was entered
-for its first order."""
+for its first order. ``GET /bench/refused``: how many connections the connection cap closed at
+their accept (engine/interfaces/web/capacity.py's warning, counted here and not printed)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,29 @@ def _stamp_fills(app: App, engine) -> None:
         return {str(k): [receipts[k], v] for k, v in calls.items() if k in receipts}
 
 
+class _Refusals(logging.Filter):
+    """Counts the connection cap's refusals (one warning each), and keeps them off stderr."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("connection refused"):
+            self.count += 1
+            return False
+        return True
+
+
+def _count_refusals(app: App) -> None:
+    refusals = _Refusals()
+    logging.getLogger("moonhook.web").addFilter(refusals)
+
+    @app.get("/bench/refused")
+    async def get_refused():
+        return {"refused": refusals.count}
+
+
 async def main(mode: str) -> None:
     server = ServerConfig(host="127.0.0.1", port=0, secret=SECRET, api_token=TOKEN)
     shutdown = trio.Event()
@@ -112,6 +136,7 @@ async def main(mode: str) -> None:
                     open_engine(EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0)))
                 app = create_app(Operations(engine), server)
                 _stamp_fills(app, engine)
+                _count_refusals(app)
             nursery = await stack.enter_async_context(trio.open_nursery())
             port = await nursery.start(partial(serve, app, server, shutdown=shutdown))
             print(port, flush=True)

@@ -27,6 +27,14 @@ def test_the_tiny_run_gives_a_figure_for_every_row_and_the_table_shows_them():
             assert isinstance(value, (int, float, str)) and value == value, (key, value)
     assert results["e2e_1000_rss_mb"] > results["e2e_1_rss_mb"] > 10         # really measured
     assert results["telegram_1_bot_msgs"] > 0 and results["reload_alerts_lost"] == 0
+    # issue 20's figures: each from its own path, at tiny sizes (a burst of 20 stands in for 500 and 1,000)
+    for name in ("500", "1000"):
+        burst = results[f"burst_{name}_rounds"][0]
+        assert burst["sent"] == results[f"burst_{name}_size"] > 0
+        assert burst["answered_200"] + burst["non_200"] + burst["errors"] == burst["sent"], burst
+        assert burst["executed"] <= burst["answered_200"]
+    assert results["receipt_to_broker_200_alerts"] > 0 and results["cpu_per_alert_executed"] > 0
+    assert results["receipt_to_broker_200_p50_target"].split(":")[0] in ("met", "not met")
     shown = table(results)
     assert shown.count("\n") == len(ROWS) + 1
     assert all(label in shown for _, label, *_ in ROWS)
