@@ -552,14 +552,18 @@ local function step(...)
   return finish(runner, co_resume(runner, ...))
 end
 
--- deadline: the worker's hard deadline for this call; the checks keep within its margin.
-local function begin(instructions, timeout, deadline, memlimit)
-  cur = {count = 0, limit = instructions, tlimit = timeout, tleft = timeout, used = 0,
-         memlimit = memlimit, dead = false, charged = 0}
+-- The plugin's budget, the same for each of its calls (see driver.budget).
+local B_instructions, B_timeout, B_memlimit, B_check_every = 0, 0, 0, 0.005
+
+-- Starts a call under the budget. The budget state is reset in place: every field, so that
+-- nothing of the call before is left in it (a table per call was garbage for every call).
+local function begin()
+  local c = cur
+  c.count, c.limit, c.tlimit, c.tleft, c.used = 0, B_instructions, B_timeout, B_timeout, 0
+  c.memlimit, c.dead, c.charged, c.msg, c.where = B_memlimit, false, 0, nil, nil
   catch_depth = 0
   host_pending = false
-  check_every = (deadline - timeout) / 3
-  if check_every < 0.005 then check_every = 0.005 end
+  check_every = B_check_every
   gc_spent = 0
   hook_every = step_for_heap()
   cur.used = gc_spent   -- a collection measured here is the call's time
@@ -601,9 +605,10 @@ local driver = {}
 -- Compiles the script (text only: bytecode is refused) and runs its chunk under the budget.
 -- The parser is fed the source in pieces and the time budget is looked at between them (some
 -- sources take the parser seconds); compiling counts toward the load's time budget.
-function driver.load(source, name, instructions, timeout, deadline, memlimit)
+function driver.load(source, name)
+  local timeout = B_timeout
   chunk_source = "=" .. name
-  begin(instructions, timeout, deadline, memlimit)
+  begin()
   local pos, len, t0, slow = 1, #source, clock(), false
   local reader = source                     -- one piece cannot keep the parser long
   if len > PIECE then
@@ -625,12 +630,12 @@ function driver.load(source, name, instructions, timeout, deadline, memlimit)
 end
 
 -- Calls the script's global function `name` with arguments given as shape and scalars.
-function driver.call(name, instructions, timeout, deadline, memlimit, ashape, ...)
+function driver.call(name, ashape, ...)
   local f = rawget(env, name)
   if type(f) ~= "function" then
     return "err", nil, "script", "the script defines no function " .. safe_text(name), nil
   end
-  begin(instructions, timeout, deadline, memlimit)
+  begin()
   if ashape == "" then return step(f) end
   local args, n = build_values(ashape, t_pack(...), 1)
   return step(f, t_unpack(args, 1, n))
@@ -640,6 +645,14 @@ end
 function driver.answer(status, ashape, ...)
   if not runner then return "err", nil, "script", "no call is waiting for a host answer", nil end
   return step(status, ashape, ...)
+end
+
+-- Sets the budget of every call: instructions, CPU seconds, the heap cap in bytes, and the
+-- worker's hard deadline for a call (seconds), within whose margin the checks keep.
+function driver.budget(instructions, timeout, deadline, memlimit)
+  B_instructions, B_timeout, B_memlimit = instructions, timeout, memlimit
+  B_check_every = (deadline - timeout) / 3
+  if B_check_every < 0.005 then B_check_every = 0.005 end
 end
 
 -- The names of the functions the script defined as globals (its hooks), as listed at load.
@@ -666,5 +679,6 @@ end
 -- What the runtime holds before the script: the hook interval scales with the script's heap.
 base_heap = gcount() * 1024
 
-return driver.load, driver.call, driver.answer, driver.functions, driver.global, driver.setglobal
+return driver.load, driver.call, driver.answer, driver.functions, driver.global, driver.setglobal,
+  driver.budget
 end

@@ -45,6 +45,13 @@ HEADROOM = 8 * MB
 Outcome = tuple
 
 
+_CROSSING_MEMORY = ("err", None, "memory", "memory budget exceeded while crossing the boundary", None)
+
+
+def _driver_error(e: Exception) -> Outcome:
+    return ("err", None, "script", f"sandbox driver error: {str(e)[:200]}", None)
+
+
 def _deny_attribute(obj: Any, name: Any, is_setting: bool) -> Any:
     raise AttributeError("Python objects are not reachable from a script")
 
@@ -85,11 +92,13 @@ class LuaSandbox:
         code = _bytecode()
         chunks = {name: self._rt.compile(code[name], mode="b") for name in LUA_CHUNKS}
         shape, values = _config(tuple(host_functions))
-        (self._load, self._call, self._answer, self._functions, self._global, self._setglobal) = chunks["prelude"]()(
+        (self._load, self._call, self._answer, self._functions, self._global, self._setglobal,
+         set_budget) = chunks["prelude"]()(
             self._lower_cap, self._raise_cap, chunks["values"], chunks["guards"], seed, shape, *values
         )
         # The cap covers the script's heap on top of what the runtime and prelude hold.
         self._limit = self._rt.get_memory_used() + budget.memory
+        set_budget(budget.instructions, budget.timeout, budget.deadline, self._limit)
         self._raise_cap()
 
     def _lower_cap(self) -> None:
@@ -102,20 +111,24 @@ class LuaSandbox:
         try:
             return fn(*args)
         except lua54.LuaMemoryError:
-            return ("err", None, "memory", "memory budget exceeded while crossing the boundary", None)
+            return _CROSSING_MEMORY
         except (lua54.LuaError, UnicodeDecodeError) as e:
-            return ("err", None, "script", f"sandbox driver error: {str(e)[:200]}", None)
+            return _driver_error(e)
 
     def load(self, source: str, chunkname: str) -> Outcome:
         """Compiles ``source`` (text only) and runs its chunk under the budget."""
-        b = self.budget
-        return self._guard(self._load, source, chunkname, b.instructions, b.timeout, b.deadline, self._limit)
+        return self._guard(self._load, source, chunkname)
 
     def call(self, function: str, shape: str, values: Sequence[Any]) -> Outcome:
-        """Calls the script's global ``function`` with arguments encoded by ``codec.encode``."""
-        b = self.budget
-        return self._guard(self._call, function, b.instructions, b.timeout, b.deadline, self._limit, shape,
-                           *values)
+        """Calls the script's global ``function`` with arguments encoded by ``codec.encode``.
+        ``function``, ``shape`` and the string values may be given as UTF-8 bytes (a fold
+        encodes them once for all its plugins)."""
+        try:
+            return self._call(function, shape, *values)
+        except lua54.LuaMemoryError:
+            return _CROSSING_MEMORY
+        except (lua54.LuaError, UnicodeDecodeError) as e:
+            return _driver_error(e)
 
     def answer(self, ok: bool, payload: Any, values: Sequence[Any] = ()) -> Outcome:
         """Resumes a call waiting in a host function: ``ok`` with (shape, scalars), or an error text."""

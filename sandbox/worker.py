@@ -86,7 +86,9 @@ class Worker:
                 return self._reply(rid, sb, sb.global_value(req.name))
             if op == P.FOLD:
                 req = P.Fold(*msg)
-                return self._fold(rid, _Fold(req.pids, req.function, req.shape, req.values))
+                # Encoded once here rather than by lupa for each plugin of the fold.
+                values = [v.encode() if type(v) is str else v for v in req.values]
+                return self._fold(rid, _Fold(req.pids, req.function.encode(), req.shape.encode(), values))
             if op == P.ANSWER:
                 req = P.Answer(*msg)
                 sb, fold = self.waiting.pop(rid, (None, None))
