@@ -33,10 +33,10 @@ local t_concat, t_unpack, t_move, t_sort, t_insert, t_remove =
 local math_type, tointeger, log, huge = math.type, math.tointeger, math.log, math.huge
 local utf8_codepoint = utf8.codepoint
 
-local STEPS_PER_INSTRUCTION = 8  -- C work (bytes compared, pattern steps) per charged instruction
-local MAXTAGLOOP = 2000          -- the longest __index/__newindex chain Lua follows (lvm.c)
-local CHEAP = 4096               -- pattern steps charged as estimated without looking closer
-local DP_CELLS = 400000          -- the largest exact pattern count worth running (items x bytes)
+local STEPS_PER_INSTRUCTION <const> = 8  -- C work (bytes compared, pattern steps) per charged instruction
+local MAXTAGLOOP <const> = 2000          -- the longest __index/__newindex chain Lua follows (lvm.c)
+local CHEAP <const> = 4096               -- pattern steps charged as estimated without looking closer
+local DP_CELLS <const> = 400000          -- the largest exact pattern count worth running (items x bytes)
 
 -- charge(n, what, work): count n instructions, or end the call if they do not fit; `work`
 -- (default n) is the estimated C work, looked at against the time left;
@@ -309,7 +309,7 @@ end
 
 -- The runs of the last short subject looked at, by class: a strategy often matches one text
 -- (an alert's) against several patterns.
-local RUNS_KEEP = 4096
+local RUNS_KEEP <const> = 4096
 local runs_subject, runs_cache = nil, {}
 
 -- The longest run of each quantified item's class in s[first..first+n-1], scanned in C and

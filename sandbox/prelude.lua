@@ -22,16 +22,16 @@ local co_create, co_resume, co_yield, co_status, co_close, co_running =
   coroutine.running
 local sethook, getinfo = debug.sethook, debug.getinfo
 local clock = os.clock
-local gcount = function() return collectgarbage("count") end
+local collectgarbage = collectgarbage
 local s_match, s_format, s_find, s_sub = string.match, string.format, string.find, string.sub
 local math_type, floor = math.type, math.floor
 local t_concat, t_unpack, t_pack, t_sort = table.concat, table.unpack, table.pack, table.sort
 local utf8_len = utf8.len
 local lua_load = load
 
-local MEMERR = "not enough memory"
+local MEMERR <const> = "not enough memory"
 local HOST = {}          -- marks a yield that carries a host call; never reachable by scripts
-local STEP = 1000        -- instructions between two budget checks, at most
+local STEP <const> = 1000        -- instructions between two budget checks, at most
 -- The time one interval between two checks may take depends on what its instructions touch:
 -- comparing two long strings, scanning a sparse table or copying a string is one instruction
 -- whose cost grows with the heap, and near the memory cap every allocation can be a full
@@ -39,12 +39,12 @@ local STEP = 1000        -- instructions between two budget checks, at most
 -- two 12 MB strings about 0.5 ms, a full collection of 17 MB of small tables 18 ms), keeping
 -- an interval within a third of the margin between the time budget and the worker's hard
 -- deadline.
-local SCAN_SECONDS = 0.05e-9   -- per heap byte: the dearest instruction that allocates nothing
+local SCAN_SECONDS <const> = 0.05e-9   -- per heap byte: the dearest instruction that allocates nothing
 -- Charged work (guarded C calls) between two looks at the clock, and a pessimistic C time per
 -- charged instruction (8 bytes compared or pattern steps, or one element moved or compared).
-local CHARGE_CHECK = 50000
-local SECONDS_PER_CHARGED = 5e-8
-local PIECE = 2048       -- bytes of source handed to the parser between two looks at the clock
+local CHARGE_CHECK <const> = 50000
+local SECONDS_PER_CHARGED <const> = 5e-8
+local PIECE <const> = 2048       -- bytes of source handed to the parser between two looks at the clock
 
 -- lower_cap and raise_cap move the Lua heap cap: low while the script runs, high (with
 -- headroom) while trusted code builds or flattens values, so that the host's own pushes can
@@ -126,7 +126,7 @@ local gc_cost, gc_live, gc_spent = 0, 0, 0
 -- each allocation that does not fit). What a collection costs depends on what the heap holds
 -- (small tables are dear, strings cheap), so it is measured.
 local function step_for_heap()
-  local h = gcount() * 1024 - base_heap
+  local h = collectgarbage("count") * 1024 - base_heap
   if h <= 0 then return STEP end
   local per = SCAN_SECONDS * h
   if h * 3 >= cur.memlimit - base_heap then
@@ -135,7 +135,7 @@ local function step_for_heap()
       collectgarbage("collect")
       gc_cost = clock() - t
       gc_spent = gc_spent + gc_cost
-      gc_live = gcount() * 1024 - base_heap
+      gc_live = collectgarbage("count") * 1024 - base_heap
       if gc_live < 1 then gc_live = 1 end
     end
     per = per + gc_cost / 2   -- an allocating instruction needs one before it to set it up
@@ -231,7 +231,7 @@ local function charge(n, what, work)
 end
 
 local function need_memory(bytes, what)
-  local left = cur.memlimit - gcount() * 1024
+  local left = cur.memlimit - collectgarbage("count") * 1024
   if math_type(bytes) == nil or not (bytes <= left) then
     die("memory", s_format("%s would exceed the memory budget (%s bytes asked, %.0f left)",
       what, math_type(bytes) and s_format("%.0f", bytes) or "?", left))
@@ -279,8 +279,8 @@ end
 -- cannot even be called (calling it overflows), and a script that recurses through pcall
 -- there does exponential work nothing can interrupt; stopping the nesting well before the
 -- limit closes that hole. Each caught error is also charged and the clock checked.
-local MAX_CATCH_DEPTH = 100
-local CATCH_COST = 16
+local MAX_CATCH_DEPTH <const> = 100
+local CATCH_COST <const> = 16
 local catch_depth = 0
 
 local function enter_catch(what)
@@ -677,7 +677,7 @@ function driver.setglobal(name, ashape, ...)
 end
 
 -- What the runtime holds before the script: the hook interval scales with the script's heap.
-base_heap = gcount() * 1024
+base_heap = collectgarbage("count") * 1024
 
 return driver.load, driver.call, driver.answer, driver.functions, driver.global, driver.setglobal,
   driver.budget
