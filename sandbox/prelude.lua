@@ -46,11 +46,8 @@ local CHARGE_CHECK <const> = 50000
 local SECONDS_PER_CHARGED <const> = 5e-8
 local PIECE <const> = 2048       -- bytes of source handed to the parser between two looks at the clock
 
--- lower_cap and raise_cap move the Lua heap cap: low while the script runs, high (with
--- headroom) while trusted code builds or flattens values, so that the host's own pushes can
--- never fail an allocation outside a protected call (which would abort the process).
 -- values_chunk and guards_chunk are sandbox/values.lua and sandbox/guards.lua, compiled.
-return function(lower_cap, raise_cap, values_chunk, guards_chunk, seed, shape, ...)
+return function(values_chunk, guards_chunk, seed, shape, ...)
 
 local V = values_chunk()
 local build_values, flatten, safe_text = V.build, V.flatten, V.safe_text
@@ -58,6 +55,12 @@ local build_values, flatten, safe_text = V.build, V.flatten, V.safe_text
 -- Budget state of the call in progress. One call runs per runtime at a time.
 local cur = {count = 0, limit = 0, tleft = 0, tlimit = 0, used = 0, memlimit = 0, dead = false,
              charged = 0}
+-- The plugin's budget, the same for each of its calls (see driver.budget).
+local B_instructions, B_timeout, B_memlimit, B_check_every = 0, 0, 0, 0.005
+-- lower_cap and raise_cap move the Lua heap cap: low while the script runs, high (with
+-- headroom) while trusted code builds or flattens values, so that the host's own pushes can
+-- never fail an allocation outside a protected call (which would abort the process).
+local lower_cap, raise_cap
 local seg_start = false   -- CPU clock when the running segment of the call began
 local last_check = false  -- CPU clock at the last budget check of the segment
 local in_call = false     -- script code may be running (between a resume and its finish)
@@ -552,8 +555,6 @@ local function step(...)
   return finish(runner, co_resume(runner, ...))
 end
 
--- The plugin's budget, the same for each of its calls (see driver.budget).
-local B_instructions, B_timeout, B_memlimit, B_check_every = 0, 0, 0, 0.005
 
 -- Starts a call under the budget. The budget state is reset in place: every field, so that
 -- nothing of the call before is left in it (a table per call was garbage for every call).
@@ -648,9 +649,11 @@ function driver.answer(status, ashape, ...)
 end
 
 -- Sets the budget of every call: instructions, CPU seconds, the heap cap in bytes, and the
--- worker's hard deadline for a call (seconds), within whose margin the checks keep.
-function driver.budget(instructions, timeout, deadline, memlimit)
+-- worker's hard deadline for a call (seconds), within whose margin the checks keep; and the
+-- host's functions that lower and raise the heap cap (see lower_cap).
+function driver.budget(instructions, timeout, deadline, memlimit, lower, raise)
   B_instructions, B_timeout, B_memlimit = instructions, timeout, memlimit
+  lower_cap, raise_cap = lower, raise
   B_check_every = (deadline - timeout) / 3
   if B_check_every < 0.005 then B_check_every = 0.005 end
 end

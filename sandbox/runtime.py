@@ -93,19 +93,14 @@ class LuaSandbox:
         chunks = {name: self._rt.compile(code[name], mode="b") for name in LUA_CHUNKS}
         shape, values = _config(tuple(host_functions))
         (self._load, self._call, self._answer, self._functions, self._global, self._setglobal,
-         set_budget) = chunks["prelude"]()(
-            self._lower_cap, self._raise_cap, chunks["values"], chunks["guards"], seed, shape, *values
-        )
-        # The cap covers the script's heap on top of what the runtime and prelude hold.
+         set_budget) = chunks["prelude"]()(chunks["values"], chunks["guards"], seed, shape, *values)
+        # The cap covers the script's heap on top of what the runtime and prelude hold. The
+        # prelude moves it with these (partials: no Python frame for each call).
         self._limit = self._rt.get_memory_used() + budget.memory
-        set_budget(budget.instructions, budget.timeout, budget.deadline, self._limit)
-        self._raise_cap()
-
-    def _lower_cap(self) -> None:
-        self._rt.set_max_memory(self._limit, total=True)
-
-    def _raise_cap(self) -> None:
-        self._rt.set_max_memory(self._limit + HEADROOM, total=True)
+        lower_cap = functools.partial(self._rt.set_max_memory, self._limit, True)
+        raise_cap = functools.partial(self._rt.set_max_memory, self._limit + HEADROOM, True)
+        set_budget(budget.instructions, budget.timeout, budget.deadline, self._limit, lower_cap, raise_cap)
+        raise_cap()
 
     def _guard(self, fn, *args: Any) -> Outcome:
         try:
