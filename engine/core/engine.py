@@ -64,7 +64,7 @@ class Engine:
         self.ledger = OrderLedger(database)
         self.store = PluginStore(database)
         self.trend = TrendBook(database)
-        self.notifier = Notifier(Outbox(database), write=self.writer.write,
+        self.notifier = Notifier(Outbox(database), write=partial(self.writer.write, durable=False),
                                  throttle_seconds=config.telegram.throttle_seconds)
         self.monitor = Monitor(config.monitor, self.notifier, pool.worker_pids)
         self.alarms: list[Callable[[str], Awaitable[None]]] = []  # said at once when the disk fails (not the outbox)

@@ -1,9 +1,11 @@
 """The SQLite file that keeps the journal: opened durable, its schema migrated at start.
 
 WAL mode. Every commit survives a kill -9 (it is in the operating system's cache). The
-journal's connection also commits with synchronous=FULL: its commit fsyncs the WAL, so an
-acknowledged alert survives a power cut. The engine's own connection (paper broker, ledger,
-store, outbox) commits with synchronous=NORMAL, without an fsync of its own. Both append to
+journal's connection commits new alerts (and every other durable write) with
+synchronous=FULL: its commit fsyncs the WAL, so an acknowledged alert survives a power cut.
+Its status changes and notifications commit without an fsync (``transaction(fsync=False)``).
+The engine's own connection (paper broker, ledger, store) commits with synchronous=NORMAL,
+without an fsync of its own. Both append to
 the same WAL file, so the journal's next fsync makes them durable too, and whatever the
 journal says was done for an alert is durable with it. A power cut can lose only what
 happened after the journal's last write, and recovery redoes that: its orders carry the
@@ -230,6 +232,7 @@ class Database:
         private_file(self.path)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
+        self.fsync = fsync
         conn.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
@@ -257,10 +260,12 @@ class Database:
         begun right after (without yielding) does not wait for SQLite's lock."""
         await self.turn.wait()
 
-    def transaction(self, locked: bool = False) -> "_Transaction":
+    def transaction(self, locked: bool = False, fsync: bool = True) -> "_Transaction":
         """``with db.transaction():`` BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an exception.
-        ``locked``: the caller holds ``lock`` already; the transaction releases it at its end."""
-        return _Transaction(self, locked)
+        ``locked``: the caller holds ``lock`` already; the transaction releases it at its end.
+        ``fsync=False`` on a connection opened with fsync: this commit is not fsynced
+        (synchronous=NORMAL for it alone), and is durable with the connection's next fsync."""
+        return _Transaction(self, locked, relaxed=self.fsync and not fsync)
 
     def close(self) -> None:
         with self.lock:
@@ -268,19 +273,28 @@ class Database:
 
 
 class _Transaction:
-    def __init__(self, database: Database, locked: bool = False):
+    def __init__(self, database: Database, locked: bool = False, relaxed: bool = False):
         self._d = database
         self._locked = locked
+        self._relaxed = relaxed  # synchronous=NORMAL for this transaction only
 
     def __enter__(self) -> sqlite_utils.Database:
         if not self._locked:
             self._d.lock.acquire()
+        conn = self._d.db.conn
         try:
-            self._d.db.execute("BEGIN IMMEDIATE")
+            if self._relaxed:  # the level cannot change inside a transaction
+                conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("BEGIN IMMEDIATE")
         except BaseException:
+            self._restore()
             self._d.lock.release()
             raise
         return self._d.db
+
+    def _restore(self) -> None:
+        if self._relaxed:  # never left relaxed: the next transaction may be a durable one
+            self._d.db.conn.execute("PRAGMA synchronous=FULL")
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
@@ -293,7 +307,10 @@ class _Transaction:
             else:
                 self._rollback()
         finally:
-            self._d.lock.release()
+            try:
+                self._restore()
+            finally:
+                self._d.lock.release()
 
     def _rollback(self) -> None:
         if self._d.db.conn.in_transaction:

@@ -59,9 +59,10 @@ class AlertJournal:
         """The file's write turn, shared with the engine's connection (see ``WriteTurn``)."""
         return self._d.turn
 
-    def transaction(self, locked: bool = False):
-        """A write transaction on the journal's connection, for ``insert`` and ``update``."""
-        return self._d.transaction(locked)
+    def transaction(self, locked: bool = False, fsync: bool = True):
+        """A write transaction on the journal's connection, for ``insert`` and ``update``;
+        ``fsync=False``: its commit is not fsynced (see ``Database.transaction``)."""
+        return self._d.transaction(locked, fsync)
 
     def record(self, alert: Alert, now: float | None = None) -> Recorded:
         """Journals ``alert`` durably and says whether it repeats one seen within the window."""

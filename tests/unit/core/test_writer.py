@@ -133,8 +133,9 @@ async def test_a_write_waiting_for_the_turn_waits_out_one_commit_at_most(tmp_pat
                 gate.wait()
                 return self._inner.__exit__(*exc)
 
-        def queue() -> None:  # no alert 0: a no-op write
-            writer.set_status_soon(0, "done", None, lambda error: None)
+        async def queue() -> None:  # a durable no-op write, queued before this returns
+            nursery.start_soon(writer.write, lambda db: None)
+            await trio.testing.wait_all_tasks_blocked()
 
         waited: list[int] = []
 
@@ -143,13 +144,14 @@ async def test_a_write_waiting_for_the_turn_waits_out_one_commit_at_most(tmp_pat
             await engine.database.writable()
             waited.append(writer.commits - before)
 
-        journal.transaction = lambda locked=False: Held(transaction(locked))
+        # Only the fsynced commits run in a thread; the others commit on the loop, not held.
+        journal.transaction = lambda locked=False, fsync=True: (Held if fsync else lambda t: t)(transaction(locked, fsync))
         try:
             async with trio.open_nursery() as nursery:
-                queue()
+                await queue()
                 await begun.receive()  # a commit under way
                 for n in range(30):
-                    queue()  # the writer's next batch, ready behind it
+                    await queue()  # the writer's next batch, ready behind it
                     nursery.start_soon(engine_write)
                     await trio.testing.wait_all_tasks_blocked()
                     assert len(waited) == n  # the write waits for the commit under way ...
@@ -157,6 +159,36 @@ async def test_a_write_waiting_for_the_turn_waits_out_one_commit_at_most(tmp_pat
                     with trio.fail_after(10):
                         await begun.receive()  # ... which ended: the next one is under way
                     assert waited == [1] * (n + 1), waited  # the write went in between
+                gate.open()  # the queued writes commit, and their tasks end
         finally:
             gate.open()
             del journal.transaction
+
+
+async def test_only_new_alerts_are_fsynced_and_the_journal_is_left_durable(tmp_path):
+    # Statuses and notifications are committed without an fsync (synchronous=NORMAL for
+    # their transaction alone): the next alert's fsync makes them durable with it.
+    async with running(tmp_path) as engine:
+        conn = engine.journal._d.db.conn
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        for n in range(5):
+            await engine.submit(parse_body(f"buy EURUSD volume=0.1 price=1.1 id=f{n}"))
+            await engine.drain()
+        conn.set_trace_callback(None)
+        level, transactions, current = "FULL", [], None
+        for s in statements:
+            if s.startswith("PRAGMA synchronous="):
+                level = s.split("=")[1]
+            elif s == "BEGIN IMMEDIATE":
+                current = (level, [])
+                transactions.append(current)
+            elif current is not None:
+                current[1].append(s)
+        inserts = [lvl for lvl, body in transactions if any(b.startswith("INSERT INTO alerts") for b in body)]
+        statuses = [lvl for lvl, body in transactions
+                    if not any(b.startswith("INSERT INTO alerts") for b in body)
+                    and any(b.startswith("UPDATE alerts SET status") for b in body)]
+        assert inserts == ["FULL"] * 5
+        assert len(statuses) >= 1 and set(statuses) == {"NORMAL"}
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again after each
