@@ -4,8 +4,10 @@ Hypercorn has no such setting (its issue 81), and its trio worker builds each co
 ``TCPServer`` itself, from the module global ``hypercorn.trio.run.TCPServer``. ``install``
 puts ``CappedTCPServer`` there once per process; each server's cap travels in its own
 ``Config`` (``config.connection_limiter``), so two servers in one process keep their own.
-A connection past the cap is closed as it is accepted: nothing is read from it and it holds
-no socket. The timers in serve.py bound how long a stranger's connection counts.
+A connection past the cap waits up to ``QUEUE_SECONDS`` for room, unread, then is closed:
+a bar's close can bring a thousand alerts at once, each on its own connection, and one closed
+unanswered is an alert lost. The timers in serve.py bound how long a stranger's connection
+counts; past the process's file limit, Trio stops accepting and the kernel's backlog queues.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from hypercorn.trio.tcp_server import TCPServer
 
 log = logging.getLogger("moonhook.web")
 
+QUEUE_SECONDS = 2.0  # TradingView gives up on an answer after about 3 s
+
 
 class CappedTCPServer(TCPServer):
     """Hypercorn's connection handler, run only while its server's limiter has room."""
@@ -29,9 +33,13 @@ class CappedTCPServer(TCPServer):
         try:
             limiter.acquire_on_behalf_of_nowait(self)
         except trio.WouldBlock:
-            log.warning("connection refused: %d open already (server.max_connections)", limiter.total_tokens)
-            await trio.aclose_forcefully(self.stream)
-            return
+            with trio.move_on_after(QUEUE_SECONDS) as waited:
+                await limiter.acquire_on_behalf_of(self)
+            if waited.cancelled_caught:
+                log.warning("connection refused: %d open already (server.max_connections) for %g s",
+                            limiter.total_tokens, QUEUE_SECONDS)
+                await trio.aclose_forcefully(self.stream)
+                return
         try:
             await super().run()
         finally:

@@ -18,6 +18,9 @@ log = logging.getLogger("moonhook.web")
 GRACEFUL_TIMEOUT = 3.0  # seconds requests in flight get once shutdown is set
 KEEP_ALIVE_TIMEOUT = 5.0  # seconds a connection may wait for its (next) request head, from its start
 READ_TIMEOUT = 30.0  # seconds a peer may send nothing at all before its connection is dropped
+# Connections not yet accepted that the kernel queues (capped by net.core.somaxconn). Hypercorn's
+# 100 overflowed at a bar-close burst: each dropped connection was retried by its client 1 s later.
+BACKLOG = 4096
 
 
 def hypercorn_config(server: ServerConfig) -> Config:
@@ -33,6 +36,7 @@ def hypercorn_config(server: ServerConfig) -> Config:
     config.read_timeout = READ_TIMEOUT
     config.connection_limiter = trio.CapacityLimiter(server.max_connections)  # see capacity.py
     config.include_server_header = False
+    config.backlog = BACKLOG
     return config
 
 
