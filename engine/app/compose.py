@@ -52,8 +52,9 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
     ``engine.interfaces.telegram.TelegramHub`` passed in ``services`` (``moonhook run`` passes
     it), so a throwaway engine (``moonhook check``) never polls the bots' updates.
     Raises what opening the database or starting the broker raises."""
-    database = Database(config.database, fsync=False)  # made durable by the journal's fsyncs
-    journal = Database(config.database, shared_lock=False, turn=database.turn)
+    # Made durable by the journal's fsyncs; the WAL is checkpointed by the journal writer's thread.
+    database = Database(config.database, fsync=False, autocheckpoint=False)
+    journal = Database(config.database, shared_lock=False, turn=database.turn, autocheckpoint=False)
     broker = broker or open_broker(config.broker, database, config.paper, config.mt5, clock)
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
     try:

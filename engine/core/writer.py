@@ -15,9 +15,11 @@ thread hand-offs an alert.
 
 from __future__ import annotations
 
+import logging
 import math
 import sqlite3
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
 
 import outcome
@@ -25,6 +27,8 @@ import trio
 
 from engine.domain.alerts import Alert
 from engine.adapters.storage import AlertJournal, JournalError, Recorded
+
+log = logging.getLogger("moonhook.journal")
 
 
 @dataclass(eq=False)
@@ -142,7 +146,7 @@ class JournalWriter:
                 w.written(w.recorded)
         try:
             if durable:
-                await _in_thread(lambda: transaction.__exit__(None, None, None))
+                await _in_thread(partial(_commit_and_checkpoint, journal, transaction))
             else:  # no fsync: a commit to the operating system's cache, quicker than a hand-off
                 transaction.__exit__(None, None, None)
         except BaseException as e:
@@ -179,6 +183,17 @@ class JournalWriter:
         if (trouble is None) != (self.trouble is None):
             self.trouble = trouble
             self.on_trouble(trouble)
+
+
+def _commit_and_checkpoint(journal: AlertJournal, transaction: Any) -> None:
+    """Commits (an fsync), then, in the same thread, copies the WAL back once it has grown:
+    the engine's connections never checkpoint on the event loop. A checkpoint that fails
+    fails no write: it is tried again after the next commit."""
+    transaction.__exit__(None, None, None)
+    try:
+        journal.checkpoint()
+    except sqlite3.Error as e:
+        log.warning("could not checkpoint the journal's WAL: %s", e)
 
 
 def _finish(batch: list[_Write], error: BaseException | None) -> None:

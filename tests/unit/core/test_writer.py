@@ -1,7 +1,9 @@
 """The journal writer: a burst shares commits, a bad write fails alone, and nothing it
 acknowledges is missing from the file."""
 
+import importlib
 import math
+import sqlite3
 import threading
 
 import pytest
@@ -192,3 +194,40 @@ async def test_only_new_alerts_are_fsynced_and_the_journal_is_left_durable(tmp_p
         assert inserts == ["FULL"] * 5
         assert len(statuses) >= 1 and set(statuses) == {"NORMAL"}
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again after each
+
+
+async def test_the_wal_is_checkpointed_by_the_writers_thread_never_by_a_commit_on_the_loop(tmp_path, monkeypatch):
+    # SQLite's automatic checkpoint runs inside whichever commit passes 1,000 pages, with its
+    # fsyncs: a lane's commit on the event loop held it for 190 ms (make bench).
+    database_module = importlib.import_module("engine.adapters.storage.database")
+    monkeypatch.setattr(database_module, "CHECKPOINT_BYTES", 0)  # every durable commit checkpoints
+    async with running(tmp_path) as engine:
+        connections = {"journal": engine.journal._d.db.conn, "engine": engine.database.db.conn}
+        assert {n: c.execute("PRAGMA wal_autocheckpoint").fetchone()[0] for n, c in connections.items()} == \
+            {"journal": 0, "engine": 0}
+        checkpoints = {name: [] for name in connections}
+        threads = {name: set() for name in connections}
+        for name, conn in connections.items():
+            def trace(statement, name=name):
+                if statement.startswith("PRAGMA wal_checkpoint"):
+                    checkpoints[name].append(statement)
+                    threads[name].add(threading.current_thread() is threading.main_thread())
+            conn.set_trace_callback(trace)
+        for n in range(3):
+            await engine.submit(parse_body(f"buy EURUSD volume=0.1 price=1.1 id=k{n}"))
+            await engine.drain()
+        for conn in connections.values():
+            conn.set_trace_callback(None)
+    assert len(checkpoints["journal"]) >= 3 and checkpoints["engine"] == []
+    assert threads["journal"] == {False}  # in the commit's thread, not on the loop
+
+
+async def test_a_checkpoint_that_fails_fails_no_write(tmp_path, caplog):
+    async with running(tmp_path) as engine:
+        def broken() -> bool:
+            raise sqlite3.OperationalError("disk I/O error")
+        engine.journal.checkpoint = broken
+        recorded = await engine.submit(parse_body("buy EURUSD volume=0.1 price=1.1 id=cp1"))
+        await engine.drain()
+        assert engine.journal.get(recorded.id)["status"] == "done"
+    assert "could not checkpoint the journal's WAL: disk I/O error" in caplog.text
