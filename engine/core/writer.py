@@ -30,6 +30,11 @@ from engine.adapters.storage import AlertJournal, JournalError, Recorded
 
 log = logging.getLogger("moonhook.journal")
 
+# Durable commits between two checkpoints of the WAL. An alert writes about ten pages, so this
+# is about SQLite's own threshold (1,000 pages); its size cannot tell, since a WAL file keeps
+# its size once grown.
+CHECKPOINT_EVERY = 100
+
 
 @dataclass(eq=False)
 class _Write:
@@ -55,6 +60,7 @@ class JournalWriter:
         self._send, self._receive = trio.open_memory_channel[_Write](math.inf)
         self.commits = 0  # batches committed, for the metrics
         self.writes = 0   # writes in them
+        self._since_checkpoint = 0  # durable commits since the WAL's last checkpoint
         self.trouble: str | None = None  # why the journal cannot write (a full disk ...), while it cannot
         self.on_trouble: Callable[[str | None], None] = lambda trouble: None  # told when ``trouble`` changes
 
@@ -146,7 +152,11 @@ class JournalWriter:
                 w.written(w.recorded)
         try:
             if durable:
-                await _in_thread(partial(_commit_and_checkpoint, journal, transaction))
+                self._since_checkpoint += 1
+                checkpoint = self._since_checkpoint >= CHECKPOINT_EVERY
+                if checkpoint:
+                    self._since_checkpoint = 0
+                await _in_thread(partial(_commit_and_checkpoint, journal, transaction, checkpoint))
             else:  # no fsync: a commit to the operating system's cache, quicker than a hand-off
                 transaction.__exit__(None, None, None)
         except BaseException as e:
@@ -185,11 +195,13 @@ class JournalWriter:
             self.on_trouble(trouble)
 
 
-def _commit_and_checkpoint(journal: AlertJournal, transaction: Any) -> None:
-    """Commits (an fsync), then, in the same thread, copies the WAL back once it has grown:
+def _commit_and_checkpoint(journal: AlertJournal, transaction: Any, checkpoint: bool) -> None:
+    """Commits (an fsync), then, with ``checkpoint``, copies the WAL back in the same thread:
     the engine's connections never checkpoint on the event loop. A checkpoint that fails
-    fails no write: it is tried again after the next commit."""
+    fails no write: the next one is tried ``CHECKPOINT_EVERY`` commits later."""
     transaction.__exit__(None, None, None)
+    if not checkpoint:
+        return
     try:
         journal.checkpoint()
     except sqlite3.Error as e:

@@ -167,9 +167,6 @@ def _v7(db: sqlite_utils.Database) -> None:
 MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
 
 
-CHECKPOINT_BYTES = 4 << 20  # about SQLite's own threshold (1,000 pages of 4 KiB)
-
-
 class WriteTurn:
     """Whose turn it is to write the file, as the event loop sees it. SQLite lets one
     connection write at a time, and a connection that finds the other writing waits in
@@ -275,19 +272,11 @@ class Database:
         (synchronous=NORMAL for it alone), and is durable with the connection's next fsync."""
         return _Transaction(self, locked, relaxed=self.fsync and not fsync)
 
-    def checkpoint(self, above: int | None = None) -> bool:
+    def checkpoint(self) -> None:
         """Copies the WAL back into the database file (PASSIVE: it waits for no reader or
-        writer) once the WAL is larger than ``above`` bytes (``CHECKPOINT_BYTES``); blocks for
-        its fsyncs, so it is for a thread. Returns whether it ran."""
-        try:
-            wal = self.path.with_name(self.path.name + "-wal").stat().st_size
-            if wal <= (CHECKPOINT_BYTES if above is None else above):
-                return False
-        except FileNotFoundError:
-            return False
+        writer); blocks for its fsyncs, so it is for a thread."""
         with self.lock:
             self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        return True
 
     def close(self) -> None:
         with self.lock:

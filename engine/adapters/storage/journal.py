@@ -59,9 +59,9 @@ class AlertJournal:
         """The file's write turn, shared with the engine's connection (see ``WriteTurn``)."""
         return self._d.turn
 
-    def checkpoint(self) -> bool:
+    def checkpoint(self) -> None:
         """See ``Database.checkpoint``: for the journal writer's thread."""
-        return self._d.checkpoint()
+        self._d.checkpoint()
 
     def transaction(self, locked: bool = False, fsync: bool = True):
         """A write transaction on the journal's connection, for ``insert`` and ``update``;

@@ -199,8 +199,8 @@ async def test_only_new_alerts_are_fsynced_and_the_journal_is_left_durable(tmp_p
 async def test_the_wal_is_checkpointed_by_the_writers_thread_never_by_a_commit_on_the_loop(tmp_path, monkeypatch):
     # SQLite's automatic checkpoint runs inside whichever commit passes 1,000 pages, with its
     # fsyncs: a lane's commit on the event loop held it for 190 ms (make bench).
-    database_module = importlib.import_module("engine.adapters.storage.database")
-    monkeypatch.setattr(database_module, "CHECKPOINT_BYTES", 0)  # every durable commit checkpoints
+    writer_module = importlib.import_module("engine.core.writer")
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 1)  # every durable commit checkpoints
     async with running(tmp_path) as engine:
         connections = {"journal": engine.journal._d.db.conn, "engine": engine.database.db.conn}
         assert {n: c.execute("PRAGMA wal_autocheckpoint").fetchone()[0] for n, c in connections.items()} == \
@@ -222,9 +222,10 @@ async def test_the_wal_is_checkpointed_by_the_writers_thread_never_by_a_commit_o
     assert threads["journal"] == {False}  # in the commit's thread, not on the loop
 
 
-async def test_a_checkpoint_that_fails_fails_no_write(tmp_path, caplog):
+async def test_a_checkpoint_that_fails_fails_no_write(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(importlib.import_module("engine.core.writer"), "CHECKPOINT_EVERY", 1)
     async with running(tmp_path) as engine:
-        def broken() -> bool:
+        def broken() -> None:
             raise sqlite3.OperationalError("disk I/O error")
         engine.journal.checkpoint = broken
         recorded = await engine.submit(parse_body("buy EURUSD volume=0.1 price=1.1 id=cp1"))
