@@ -106,6 +106,14 @@ ROWS = [
     ("cpu_per_alert_ms", "CPU per executed alert at 100 alerts/s over HTTP, 10 plugins (engine and workers)",
      None, "ms", "", "<= 1.5 ms"),
     ("cpu_per_alert_workers_ms", "  of which the sandbox workers", None, "ms", "", "<= 0.3 ms"),
+    ("stage_http_ms", "CPU per alert by stage at 100 alerts/s over HTTP (server and workers, a server per stage, "
+     "alternated): Hypercorn and an ASGI endpoint answering at once", None, "ms", "", ""),
+    ("stage_webhook_ms", "  + the webhook: parse, journal (fsync in a thread), answer (10 plugins, engine paused)",
+     None, "ms", "", ""),
+    ("stage_processing_ms", "  + processing, no plugin: paper broker, ledger, status, notification", None, "ms",
+     "", ""),
+    ("stage_plugins_ms", "  + 10 plugins (on_alert, on_order): host side and workers", None, "ms", "", ""),
+    ("stage_total_ms", "  in all, 10 plugins", None, "ms", "", ""),
     ("burst_500_answer_ms", "bar-close burst: 500 alerts at once, each on a new connection, 10 plugins: "
      "answer, from the burst's start", "median", "ms", "", "p99 <= 500 ms"),
     ("burst_500_max_ms", "  slowest answer", None, "ms", "", "none near 3,000 ms"),

@@ -1,7 +1,10 @@
 """A server process for the webhook benchmarks: ``bare`` (a quart-trio endpoint that answers
-``{"ok": true}``, the yardstick), ``moonhook`` (the engine with 10 plugins behind its
-webhook) or ``plugins:N:C`` (N plugins, C of them concerned with EURUSD). All are served by
-``engine.web.serve``. Prints the port, serves until SIGTERM.
+``{"ok": true}``, the yardstick), ``raw`` (a plain ASGI endpoint ahead of Quart that reads the
+body and answers ``{"ok":true}`` at once: the HTTP server's own floor), ``moonhook`` (the
+engine with 10 plugins behind its webhook), ``plugins:N:C`` (N plugins, C of them concerned
+with EURUSD) or ``paused`` (10 plugins, the engine paused: each alert journaled and answered
+``accepted``, not processed). All are served by ``engine.web.serve``. Prints the port, serves
+until SIGTERM.
 
 The engine's servers also answer ``GET /bench/fills``: for each alert id, ``time.monotonic()``
 when the paper broker returned its first executed order. The monotonic clock is the
@@ -45,6 +48,25 @@ def bare_app() -> App:
     async def webhook(secret: str):
         return {"ok": True}
 
+    return app
+
+
+def raw_app() -> App:
+    """The HTTP server's floor: a plain ASGI endpoint on ``/webhook/...`` ahead of Quart (its
+    middleware point, as the engine's own webhook is), that reads the request's body and
+    answers ``{"ok":true}`` at once; anything else (the lifespan) goes to the Quart app."""
+    app = App("raw")
+    inner = app.asgi_app
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"11")]
+
+    async def raw(scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith("/webhook"):
+            return await inner(scope, receive, send)
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"ok":true}'})
+    app.asgi_app = raw
     return app
 
 
@@ -128,12 +150,21 @@ async def main(mode: str) -> None:
         async with AsyncExitStack() as stack:
             if mode == "bare":
                 app = bare_app()
+            elif mode == "raw":
+                app = raw_app()
             else:
-                total, concerned = (10, 10) if mode == "moonhook" else map(int, mode.split(":")[1:])
+                total, concerned = (10, 10) if mode in ("moonhook", "paused") else map(int, mode.split(":")[1:])
                 scripts = Path(tmp) / "scripts"
                 _write_plugins(scripts, total, concerned)
                 engine = await stack.enter_async_context(
                     open_engine(EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0)))
+                if mode == "paused":
+                    quiet = logging.root.manager.disable  # the pause's warning is expected here
+                    logging.disable(logging.WARNING)
+                    try:
+                        engine.pause(by="bench", reason="the webhook and journal alone")
+                    finally:
+                        logging.disable(quiet)
                 app = create_app(Operations(engine), server)
                 _stamp_fills(app, engine)
                 _count_refusals(app)

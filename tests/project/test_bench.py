@@ -35,6 +35,13 @@ def test_the_tiny_run_gives_a_figure_for_every_row_and_the_table_shows_them():
         assert burst["executed"] <= burst["answered_200"]
     assert results["receipt_to_broker_200_alerts"] > 0 and results["cpu_per_alert_executed"] > 0
     assert results["receipt_to_broker_200_p50_target"].split(":")[0] in ("met", "not met")
+    # issue 20's stages: a CPU figure per alert for each server and each stage's difference
+    stages = ("stage_http_ms", "stage_webhook_ms", "stage_processing_ms", "stage_plugins_ms", "stage_total_ms")
+    for key in stages:
+        assert isinstance(results[key], (int, float)) and math.isfinite(results[key]), (key, results[key])
+        assert all(isinstance(v, (int, float)) for v in results[f"{key}_runs"]), key
+    assert results["stage_alerts"] > 0
+    assert set(results["stage_modes_ms"]) == {"raw", "paused", "plugins:0:0", "plugins:10:10"}
     shown = table(results)
     assert shown.count("\n") == len(ROWS) + 1
     assert all(label in shown for _, label, *_ in ROWS)
