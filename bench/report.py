@@ -101,7 +101,7 @@ ROWS = [
     ("cpu_idle_run_workers_pct", "  of which the sandbox workers", None, "% of a core", "", ""),
     ("cpu_active_100_pct", "CPU at 100 alerts/s over HTTP, 10 plugins (engine and workers)", None, "% of a core",
      "15-30 %", ""),
-    ("cpu_active_workers_pct", "  of which the sandbox workers (their brief polling included)", None, "% of a core",
+    ("cpu_active_workers_pct", "  of which the sandbox workers", None, "% of a core",
      "", ""),
     ("cpu_per_alert_ms", "CPU per executed alert at 100 alerts/s over HTTP, 10 plugins (engine and workers)",
      None, "ms", "", "<= 1.5 ms"),
