@@ -5,9 +5,9 @@ journal's connection commits new alerts (and every other durable write) with
 synchronous=FULL: its commit fsyncs the WAL, so an acknowledged alert survives a power cut.
 Its status changes and notifications commit without an fsync (``transaction(fsync=False)``).
 The engine's own connection (paper broker, ledger, store) commits with synchronous=NORMAL,
-without an fsync of its own. Both append to
-the same WAL file, so the journal's next fsync makes them durable too, and whatever the
-journal says was done for an alert is durable with it. A power cut can lose only what
+without an fsync of its own. Both append to the same WAL file, so the journal's next fsync
+makes them durable too, and whatever the journal says was done for an alert is durable with
+it. A power cut can lose only what
 happened after the journal's last write, and recovery redoes that: its orders carry the
 same client ids.
 

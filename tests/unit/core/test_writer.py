@@ -39,7 +39,7 @@ async def test_a_burst_of_alerts_shares_commits_and_every_one_is_journaled(tmp_p
     assert {r["status"] for r in rows} == {"done"}
 
 
-async def test_drain_returns_once_every_status_is_durable(tmp_path):
+async def test_drain_returns_once_every_status_is_committed(tmp_path):
     # A lane goes on to its next alert without waiting for the last one's status commit; the
     # alert stays pending until that commit, so drain still means "written".
     async with running(tmp_path) as engine:
