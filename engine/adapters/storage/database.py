@@ -7,9 +7,8 @@ Its status changes and notifications commit without an fsync (``transaction(fsyn
 The engine's own connection (paper broker, ledger, store) commits with synchronous=NORMAL,
 without an fsync of its own. Both append to the same WAL file, so the journal's next fsync
 makes them durable too, and whatever the journal says was done for an alert is durable with
-it. A power cut can lose only what
-happened after the journal's last write, and recovery redoes that: its orders carry the
-same client ids.
+it. A power cut can lose only what happened after the journal's last fsync, and recovery
+redoes that: its orders carry the same client ids.
 
 Each connection is guarded by a lock: SQLite serialises writers anyway. The journal's
 commits run in a thread while the engine goes on (see ``JournalWriter`` in
