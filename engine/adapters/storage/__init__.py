@@ -1,6 +1,6 @@
 """Storage: one SQLite file in the data folder, opened durable and migrated at start."""
 
-from engine.adapters.storage.database import MIGRATIONS, Database
+from engine.adapters.storage.database import MIGRATIONS, Database, select
 from engine.adapters.storage.journal import STATUSES, UNFINISHED, AlertJournal, JournalError, Recorded, content_hash
 from engine.adapters.storage.ledger import OrderLedger
 from engine.adapters.storage.metacache import MetaCache
@@ -9,5 +9,5 @@ from engine.adapters.storage.store import PluginStore, StoreError, TrendBook
 
 __all__ = [
     "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Database", "MetaCache", "OrderLedger", "Outbox",
-    "JournalError", "PluginStore", "Recorded", "StoreError", "TrendBook", "content_hash",
+    "JournalError", "PluginStore", "Recorded", "StoreError", "TrendBook", "content_hash", "select",
 ]

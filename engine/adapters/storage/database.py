@@ -21,7 +21,7 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 import sqlite_utils
 import trio
@@ -200,6 +200,15 @@ class WriteTurn:
                 await self._free.wait()
         finally:
             self._waiting -= 1
+
+
+def select(db: sqlite_utils.Database, sql: str, args: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+    """The rows of a SELECT as dicts. sqlite-utils' ``query`` wraps each statement outside a
+    transaction in a SAVEPOINT and its RELEASE (in case it is no SELECT): two more statements
+    for each of the reads on an alert's path."""
+    cursor = db.execute(sql, args)
+    keys = [d[0] for d in cursor.description]
+    return [dict(zip(keys, row)) for row in cursor]
 
 
 def private_file(path: Path) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.domain.alerts import Alert
-from engine.adapters.storage.database import Database
+from engine.adapters.storage.database import Database, select
 
 # "paused": journaled while the engine was paused, not processed (unless resumed with them).
 # "expired": too old when its turn came (engine/core/expiry.py), not processed.
@@ -127,7 +127,7 @@ class AlertJournal:
 
     def _rows(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
         with self._d.lock:
-            return [_decode(r) for r in self._d.db.query(sql, params or [])]
+            return [_decode(r) for r in select(self._d.db, sql, params or [])]
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:

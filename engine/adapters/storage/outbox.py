@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from engine.adapters.storage.database import Database
+from engine.adapters.storage.database import Database, select
 
 MAX_TEXT = 16 * 1024
 
@@ -43,8 +43,8 @@ class Outbox:
 
     def pending(self, limit: int = 100) -> list[dict[str, Any]]:
         with self._d.lock:
-            return list(self._d.db.query(
-                "SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?", [limit]))
+            return select(self._d.db,
+                "SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?", [limit])
 
     def mark_sent(self, message_id: int) -> None:
         with self._d.transaction() as db:

@@ -8,6 +8,7 @@ import pytest
 import trio
 import trio.testing
 
+from engine.domain.alerts import parse_body
 from engine.domain.config import PluginConfig
 
 from support.engine_support import process, running, submit
@@ -317,3 +318,19 @@ async def test_a_disabled_plugin_is_skipped_until_enabled(tmp_path):
         assert [s["plugin"] for s in row["outcome"]["plugins"]] == ["count"]
         with pytest.raises(KeyError, match="nobody"):
             engine.set_enabled("nobody", True)
+
+
+async def test_an_alerts_reads_cost_no_savepoint_of_their_own(tmp_path):
+    # sqlite-utils' query() wraps a read outside a transaction in SAVEPOINT/RELEASE: four
+    # statements an alert on the paper broker's quote alone (storage.select reads without).
+    async with running(tmp_path) as engine:
+        statements: list[str] = []
+        for conn in (engine.database.db.conn, engine.journal._d.db.conn):
+            conn.set_trace_callback(statements.append)
+        for n in range(3):
+            await engine.submit(parse_body(f"buy EURUSD volume=0.1 price=1.1{n} sl=1.05 id=sp{n}"))
+            await engine.drain()
+        for conn in (engine.database.db.conn, engine.journal._d.db.conn):
+            conn.set_trace_callback(None)
+    assert any(s.startswith("SELECT") for s in statements)  # the quote's reads ran
+    assert [s for s in statements if "sqlite_utils_query" in s] == []

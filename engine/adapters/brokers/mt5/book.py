@@ -8,7 +8,7 @@ import json
 import time
 from typing import Any
 
-from engine.adapters.storage import Database
+from engine.adapters.storage import Database, select
 
 OPEN_STATES = ("sending", "unknown")
 
@@ -38,7 +38,7 @@ class Book:
 
     def send(self, tag: str) -> dict[str, Any] | None:
         with self._d.lock:
-            rows = list(self._d.db.query("SELECT * FROM mt5_sends WHERE tag = ?", [tag]))
+            rows = select(self._d.db, "SELECT * FROM mt5_sends WHERE tag = ?", [tag])
         return _decoded(rows[0]) if rows else None
 
     def sending(self, tag: str, client_id: str, kind: str, request: dict[str, Any]) -> None:
@@ -58,8 +58,8 @@ class Book:
     def unresolved(self) -> list[dict[str, Any]]:
         """Sends whose outcome is not known: their answer was lost, or the engine stopped."""
         with self._d.lock:
-            rows = list(self._d.db.query("SELECT * FROM mt5_sends WHERE state IN ('sending', 'unknown') "
-                                         "ORDER BY created_at"))
+            rows = select(self._d.db, "SELECT * FROM mt5_sends WHERE state IN ('sending', 'unknown') "
+                                         "ORDER BY created_at")
         return [_decoded(r) for r in rows]
 
     # -- magic numbers ----------------------------------------------------------------------

@@ -17,7 +17,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Callable
 
-from engine.adapters.storage.database import Database
+from engine.adapters.storage.database import Database, select
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import PENDING_TYPES, Event, OrderRequest, OrderResult, shallow
 from engine.domain.rules import Refused, check_stops, is_number, side_of, ticket_of
@@ -59,7 +59,7 @@ class PaperBroker(Broker):
             db = self._d.db
             balance = db.execute("SELECT balance FROM paper_account WHERE id = 1").fetchone()[0]
             floating = margin = 0.0
-            for p in list(db.query("SELECT * FROM paper_positions")):
+            for p in select(db, "SELECT * FROM paper_positions"):
                 spec = self._table.get(p["symbol"])
                 if spec is None:
                     continue
@@ -88,7 +88,7 @@ class PaperBroker(Broker):
         where, args = (" WHERE symbol = ?", [symbol]) if symbol is not None else ("", [])
         with self._d.lock:
             db = self._d.db
-            rows = list(db.query(f"SELECT * FROM paper_positions{where} ORDER BY ticket", args))
+            rows = select(db, f"SELECT * FROM paper_positions{where} ORDER BY ticket", args)
             profits = [self._market.floating(self._table[p["symbol"]], p) if p["symbol"] in self._table else 0.0
                        for p in rows]
         keys = ("ticket", "symbol", "side", "volume", "price_open", "sl", "tp")
@@ -99,8 +99,8 @@ class PaperBroker(Broker):
         where, args = (" AND symbol = ?", [symbol]) if symbol is not None else ("", [])
         keys = ("ticket", "symbol", "side", "type", "price", "volume", "sl", "tp", "plugin", "comment", "created_at")
         with self._d.lock:
-            rows = list(self._d.db.query(
-                f"SELECT * FROM paper_orders WHERE state = 'placed'{where} ORDER BY ticket", args))
+            rows = select(self._d.db,
+                f"SELECT * FROM paper_orders WHERE state = 'placed'{where} ORDER BY ticket", args)
         return [{k: o[k] for k in keys} for o in rows]
 
     # -- prices ---------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ class PaperBroker(Broker):
             raise Refused("volume: a close by symbol closes whole positions; close part of one by its ticket")
         spec = self._market.spec(r.symbol)
         side = side_of(r.side) if r.side is not None else None
-        positions = [p for p in db.query("SELECT * FROM paper_positions WHERE symbol = ? ORDER BY ticket", [spec.name])
+        positions = [p for p in select(db, "SELECT * FROM paper_positions WHERE symbol = ? ORDER BY ticket", [spec.name])
                      if side is None or p["side"] == side]
         if not positions:
             raise Refused(f"no open {side + ' ' if side else ''}position on {spec.name}")
@@ -283,5 +283,5 @@ class PaperBroker(Broker):
 
 
 def _row(db: Any, sql: str, ticket: int) -> dict[str, Any] | None:
-    rows = list(db.query(sql, [ticket]))
+    rows = select(db, sql, [ticket])
     return rows[0] if rows else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from engine.adapters.storage.database import select
 from engine.domain.rules import Refused, is_number
 from engine.domain.instruments import SymbolSpec
 
@@ -93,4 +94,4 @@ STOPS_CROSSED = " UNION ALL ".join(
 
 def crossed(db: Any, sql: str, args: list[Any]) -> list[dict[str, Any]]:
     """The rows of ``sql`` by ticket, each once (a row crossed at both levels is one row)."""
-    return sorted({r["ticket"]: r for r in db.query(sql, args)}.values(), key=lambda r: r["ticket"])
+    return sorted({r["ticket"]: r for r in select(db, sql, args)}.values(), key=lambda r: r["ticket"])
