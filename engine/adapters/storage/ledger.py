@@ -50,7 +50,7 @@ class OrderLedger:
 
     def _rows(self, sql: str, params: list) -> list[dict[str, Any]]:
         with self._d.lock:
-            rows = [dict(r) for r in select(self._d.db, sql, params)]
+            rows = select(self._d.db, sql, params)
         for r in rows:
             r["request"] = json.loads(r["request"])
             r["result"] = json.loads(r["result"]) if r["result"] else None
