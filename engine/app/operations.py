@@ -168,6 +168,11 @@ class Operations:
             return memory, 0, 0
         return memory, engine.notifier.outbox.depth(), Deliveries(engine.database).counts()["due"]
 
+    def subscribe(self):
+        """The engine's events from now on (docs/dashboard.md), until the ``with`` ends:
+        ``with ops.subscribe() as events: async for event in events: ...``."""
+        return self.engine.events.subscribe()
+
     # -- wiring the interfaces ------------------------------------------------------------------
 
     def deliver(self, poke: Callable[[], None], alarm: Callable[[str], Awaitable[None]]) -> None:

@@ -9,7 +9,7 @@ from quart import Blueprint, request
 
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
-from engine.interfaces.web.tokens import refusal
+from engine.interfaces.web.auth import refuse
 
 log = logging.getLogger("moonhook.web")
 
@@ -51,7 +51,7 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.before_request
     async def authorize():
-        return refusal(server.api_token, request.headers.get("Authorization"))
+        return refuse(server)
 
     @bp.errorhandler(BadRequest)
     async def bad_request(e: BadRequest):

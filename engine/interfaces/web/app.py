@@ -14,8 +14,11 @@ from engine.domain.config import ServerConfig
 from engine.interfaces.web.api import api_blueprint
 from engine.interfaces.web.clients import Gate
 from engine.interfaces.web.connection import App
+from engine.interfaces.web.dashboard import dashboard_blueprint
+from engine.interfaces.web.events import events_blueprint
 from engine.interfaces.web.health import health_blueprint
 from engine.interfaces.web.metrics import metrics_blueprint
+from engine.interfaces.web.views import views_blueprint
 from engine.interfaces.web.webhook import BODY_TIMEOUT, Webhook
 
 log = logging.getLogger("moonhook.web")
@@ -39,6 +42,7 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
     app.config["BODY_TIMEOUT"] = BODY_TIMEOUT  # the webhook's, for the routes behind it
     app.json.sort_keys = False
     for blueprint in (health_blueprint(ops, server), api_blueprint(ops, server), metrics_blueprint(ops, server),
+                      views_blueprint(ops, server), events_blueprint(ops, server), dashboard_blueprint(ops, server),
                       *blueprints):
         app.register_blueprint(blueprint)
 

@@ -4,11 +4,11 @@ bearer token (Prometheus sends it with ``authorization: {credentials: <api_token
 from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST
-from quart import Blueprint, request
+from quart import Blueprint
 
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
-from engine.interfaces.web.tokens import refusal
+from engine.interfaces.web.auth import refuse
 
 
 def metrics_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
@@ -16,7 +16,7 @@ def metrics_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.get("/metrics")
     async def metrics():
-        refused = refusal(server.api_token, request.headers.get("Authorization"))
+        refused = refuse(server)
         if refused is not None:
             return refused
         return await ops.metrics(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
