@@ -8,7 +8,12 @@ its whole answer read; answers other than 200, connections that failed (reset, r
 closed without an answer, no answer within ``TIMEOUT``) are counted, and so are answers
 slower than TradingView's 3 s. Executed: the time from the burst's start until the last
 answered alert's first fill (``/bench/fills``, the system's monotonic clock, shared by both
-processes). The client is raw Trio sockets: a lean client disturbs a 2-core machine less."""
+processes). The client is raw Trio sockets: a lean client disturbs a 2-core machine less.
+
+The same bursts go to the ``raw`` server too (webhook_server.py: Hypercorn and an ASGI
+endpoint that answers at once, the same ``serve`` and connection cap), alternated with
+moonhook's in the same run: the HTTP server's own floor for a burst on this machine. It has
+no engine, so only its latencies, failures and listen-queue overflows are taken."""
 
 from __future__ import annotations
 
@@ -99,20 +104,22 @@ def _listen_overflows() -> int:
         return -1
 
 
-def burst_once(server: Server, alerts: int, tag: str) -> dict:
+def burst_once(server: Server, alerts: int, tag: str, engine: bool = True) -> dict:
     """One burst of ``alerts`` at once; waits (up to 30 s) until every answered alert is
-    executed."""
+    executed. ``engine`` False: the ``raw`` server, nothing executed and no refusal count
+    (``refused_by_cap`` and ``executed`` 0)."""
     base = f"http://127.0.0.1:{server.port}"
     path = server.url[len(base):]
     overflows0 = _listen_overflows()
-    refused0 = httpx.get(f"{base}/bench/refused", timeout=30).json()["refused"]
+    refused0 = httpx.get(f"{base}/bench/refused", timeout=30).json()["refused"] if engine else 0
     bodies = [alert_body(n, tag).encode() for n in range(alerts)]
     started, out = trio.run(_burst, server.port, path, bodies)
     overflows = _listen_overflows() - overflows0
     connects = [c for *_, c in out if c is not None]
     ids = [str(i) for status, _, i, *_ in out if status == 200 and i is not None]
     deadline = time.monotonic() + 30
-    while True:
+    fills: dict = {}
+    while engine:
         fills = httpx.get(f"{base}/bench/fills", timeout=30).json()
         if all(i in fills for i in ids) or time.monotonic() > deadline:
             break
@@ -131,7 +138,7 @@ def burst_once(server: Server, alerts: int, tag: str) -> dict:
         "errors": sum(errors.values()),
         "error_kinds": errors,
         "over_3s": sum(1 for t in latencies if t >= TRADINGVIEW_LIMIT),
-        "refused_by_cap": httpx.get(f"{base}/bench/refused", timeout=30).json()["refused"] - refused0,
+        "refused_by_cap": httpx.get(f"{base}/bench/refused", timeout=30).json()["refused"] - refused0 if engine else 0,
         # every connection's time, failed ones at the moment they failed
         "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
@@ -144,18 +151,22 @@ def burst_once(server: Server, alerts: int, tag: str) -> dict:
     }
 
 
-def bench_burst(sizes: tuple[int, ...], rounds: int, settle: float = 1.0) -> dict[int, list[dict]]:
-    """``rounds`` bursts of each size, alternated, on one server (each burst once the last is
-    executed and ``settle`` seconds have passed)."""
-    server = Server("moonhook")
-    figures: dict[int, list[dict]] = {n: [] for n in sizes}
+def bench_burst(sizes: tuple[int, ...], rounds: int, settle: float = 1.0) -> dict[str, dict[int, list[dict]]]:
+    """``rounds`` bursts of each size against moonhook's server and the ``raw`` one, both up
+    for the whole run: in each round, for each size, moonhook's burst then the raw server's
+    (each burst once the last is executed and ``settle`` seconds have passed)."""
+    servers = {"moonhook": Server("moonhook")}
     try:
+        servers["raw"] = Server("raw")
+        figures: dict[str, dict[int, list[dict]]] = {mode: {n: [] for n in sizes} for mode in servers}
         for r in range(rounds):
             for n in sizes:
-                time.sleep(settle)
-                figures[n].append(burst_once(server, n, f"k{r}x{n}-"))
+                for mode, server in servers.items():
+                    time.sleep(settle)
+                    figures[mode][n].append(burst_once(server, n, f"k{r}x{n}{mode[0]}-", engine=mode != "raw"))
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
     return figures
 
 
@@ -184,7 +195,7 @@ def run_all(size: str = "full") -> dict:
     out: dict = {}
     # The table's rows name the 500 and 1,000 bursts; the tiny run's burst of 20 stands in for both.
     for name, n in (("500", sizes[0]), ("1000", sizes[-1])):
-        s = _summary(figures[n])
+        s = _summary(figures["moonhook"][n])
         out.update({
             f"burst_{name}_size": n,
             f"burst_{name}_answer_ms": s["answer_ms"],
@@ -198,5 +209,15 @@ def run_all(size: str = "full") -> dict:
             f"burst_{name}_executed_s": s["all_executed_s"],
             f"burst_{name}_executed_s_runs": s["all_executed_s_runs"],
             f"burst_{name}_rounds": s["rounds"],
+        })
+        raw = _summary(figures["raw"][n])  # the HTTP server's floor: no refusal count, nothing executed
+        out.update({
+            f"burst_{name}_raw_answer_ms": raw["answer_ms"],
+            f"burst_{name}_raw_p99_ms": raw["answer_ms"]["p99"],
+            f"burst_{name}_raw_p99_ms_runs": [run["p99_ms"] for run in raw["rounds"]],
+            f"burst_{name}_raw_max_ms": raw["max_ms"],
+            f"burst_{name}_raw_failed": raw["failed"],
+            f"burst_{name}_raw_listen_overflows": raw["listen_overflows"],
+            f"burst_{name}_raw_rounds": raw["rounds"],
         })
     return out

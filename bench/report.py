@@ -106,6 +106,13 @@ ROWS = [
     ("cpu_per_alert_ms", "CPU per executed alert at 100 alerts/s over HTTP, 10 plugins (engine and workers)",
      None, "ms", "", "<= 1.5 ms"),
     ("cpu_per_alert_workers_ms", "  of which the sandbox workers", None, "ms", "", "<= 0.3 ms"),
+    ("wake_us", "  machine floor: process CPU of one sleep/wake cycle (a 10 ms sleep; a fresh process)", None, "us",
+     "", ""),
+    ("worker_fold_hot_us", "  the sandbox worker's work for one alert, 10 plugins (on_alert and on_order folds, "
+     "in process, no sockets): back to back", None, "us", "", ""),
+    ("worker_fold_cold_us", "  the same, each alert after a 10 ms sleep (as at 100 alerts/s)", None, "us", "", ""),
+    ("worker_fold_cold_minus_wake_us", "  the same less one sleep/wake cycle (the two medians above, same run)",
+     None, "us", "", ""),
     ("stage_http_ms", "CPU per alert by stage at 100 alerts/s over HTTP (server and workers, a server per stage, "
      "alternated): Hypercorn and an ASGI endpoint answering at once", None, "ms", "", ""),
     ("stage_webhook_ms", "  + the webhook: parse, journal (fsync in a thread), answer (10 plugins, engine paused)",
@@ -125,6 +132,8 @@ ROWS = [
     ("burst_500_listen_overflows", "  listen-queue overflows meanwhile (kernel's count; dropped handshakes, retried)",
      None, "", "", ""),
     ("burst_500_executed_s", "  burst's start to every alert executed", None, "s", "", "<= 1.5 s"),
+    ("burst_500_raw_answer_ms", "  the same burst against Hypercorn answering at once (the HTTP server's floor, "
+     "same run, alternated): answer", "median", "ms", "", ""),
     ("burst_1000_answer_ms", "bar-close burst: 1,000 alerts at once, each on a new connection, 10 plugins: "
      "answer, from the burst's start", "median", "ms", "", "p99 <= 1,000 ms"),
     ("burst_1000_max_ms", "  slowest answer", None, "ms", "", "none near 3,000 ms"),
@@ -136,6 +145,8 @@ ROWS = [
     ("burst_1000_listen_overflows", "  listen-queue overflows meanwhile (kernel's count; dropped handshakes, retried)",
      None, "", "", ""),
     ("burst_1000_executed_s", "  burst's start to every alert executed", None, "s", "", ""),
+    ("burst_1000_raw_answer_ms", "  the same burst against Hypercorn answering at once (the HTTP server's floor, "
+     "same run, alternated): answer", "median", "ms", "", ""),
 ]
 
 

@@ -33,6 +33,9 @@ def test_the_tiny_run_gives_a_figure_for_every_row_and_the_table_shows_them():
         assert burst["sent"] == results[f"burst_{name}_size"] > 0
         assert burst["answered_200"] + burst["non_200"] + burst["errors"] == burst["sent"], burst
         assert burst["executed"] <= burst["answered_200"]
+        raw = results[f"burst_{name}_raw_rounds"][0]  # the same burst against the bare HTTP server
+        assert raw["sent"] == burst["sent"] and raw["answered_200"] + raw["non_200"] + raw["errors"] == raw["sent"], raw
+    assert results["floor_cycles"] > 0 and len(results["wake_us_runs"]) == len(results["worker_fold_cold_us_runs"])
     assert results["receipt_to_broker_200_alerts"] > 0 and results["cpu_per_alert_executed"] > 0
     assert results["receipt_to_broker_200_p50_target"].split(":")[0] in ("met", "not met")
     # issue 20's stages: a CPU figure per alert for each server and each stage's difference
