@@ -1,0 +1,99 @@
+// The page's one way to the server: same-origin fetches carrying the session cookie, and on
+// every state-changing request the X-CSRF-Token that GET /api/session gives. The token typed
+// at login goes only into the body of POST /login: never a URL, never storage.
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+let csrf = null;
+const listeners = new Set();
+
+/** fn() is called when a request finds the session gone (401). */
+export function onLoggedOut(fn) {
+  listeners.add(fn);
+}
+
+async function reason(response, what) {
+  let detail = response.statusText || "";
+  try {
+    const type = response.headers.get("Content-Type") || "";
+    if (type.includes("json")) {
+      const body = await response.json();
+      detail = body.error || body.message || detail;
+    } else {
+      detail = (await response.text()).trim().slice(0, 200) || detail;
+    }
+  } catch (_) { /* the status alone says it */ }
+  return new ApiError(response.status, `${what}: ${response.status} ${detail}`.trim());
+}
+
+/** The session's CSRF token, asked once; null when there is no session. */
+export async function session() {
+  const response = await fetch("/api/session", {credentials: "same-origin", cache: "no-store"});
+  if (!response.ok) {
+    csrf = null;
+    throw await reason(response, "GET /api/session");
+  }
+  csrf = (await response.json()).csrf;
+  return csrf;
+}
+
+/** A request to the API; answers the parsed JSON (or text), throws ApiError. */
+export async function request(method, path, body, {text = false} = {}) {
+  const headers = {Accept: "application/json"};
+  const init = {method, headers, credentials: "same-origin", cache: "no-store"};
+  if (method !== "GET" && method !== "HEAD") {
+    if (!csrf) {
+      try { await session(); } catch (_) { /* the request's own 401 or 403 tells */ }
+    }
+    if (csrf) headers["X-CSRF-Token"] = csrf;
+  }
+  if (body !== undefined) {
+    headers["Content-Type"] = text ? "text/plain; charset=utf-8" : "application/json";
+    init.body = text ? body : JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (err) {
+    throw new ApiError(0, `${method} ${path}: the server cannot be reached`);
+  }
+  if (response.status === 401) {
+    csrf = null;
+    listeners.forEach((fn) => fn());
+  }
+  if (!response.ok) throw await reason(response, `${method} ${path}`);
+  if (response.status === 204) return null;
+  const type = response.headers.get("Content-Type") || "";
+  return type.includes("json") ? response.json() : response.text();
+}
+
+export const get = (path) => request("GET", path);
+export const post = (path, body) => request("POST", path, body);
+
+/** POST /login with the token in a JSON body; throws ApiError with what went wrong. */
+export async function login(token) {
+  const response = await fetch("/login", {
+    method: "POST", credentials: "same-origin", cache: "no-store",
+    headers: {"Content-Type": "application/json"}, body: JSON.stringify({token}),
+  });
+  if (response.status === 429) {
+    const wait = response.headers.get("Retry-After");
+    throw new ApiError(429, `Too many failed logins; try again${wait ? ` in ${wait} s` : " later"}.`);
+  }
+  if (response.status === 401 || response.status === 403) throw new ApiError(response.status, "Wrong token.");
+  if (!response.ok) throw await reason(response, "POST /login");
+  await session();
+}
+
+export async function logout() {
+  try {
+    await request("POST", "/logout");
+  } finally {
+    csrf = null;
+  }
+}

@@ -1,0 +1,84 @@
+// Building the page from data: every string goes in as a text node or through an attribute
+// setter, never as markup, so nothing from an alert, a script or a broker can become HTML.
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function build(el, props, children) {
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") el.setAttribute("class", value);
+    else if (key === "text") el.textContent = String(value);
+    else if (key === "on") for (const [type, fn] of Object.entries(value)) el.addEventListener(type, fn);
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key.startsWith("on") || key === "style") throw new Error(`h(): no ${key} attribute`);
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+/** An HTML element: h("td", {class: "num"}, "1.5"). */
+export function h(tag, props, ...children) {
+  return build(document.createElement(tag), props, children);
+}
+
+/** An SVG element, for the charts. */
+export function s(tag, props, ...children) {
+  return build(document.createElementNS(SVG, tag), props, children);
+}
+
+export function clear(el) {
+  el.replaceChildren();
+  return el;
+}
+
+export function time(seconds) {
+  if (seconds === undefined || seconds === null || seconds === "") return "";
+  const d = new Date(Number(seconds) * 1000);
+  return Number.isNaN(d.getTime()) ? String(seconds) : d.toLocaleTimeString();
+}
+
+export function datetime(seconds) {
+  if (seconds === undefined || seconds === null || seconds === "") return "";
+  const d = new Date(Number(seconds) * 1000);
+  return Number.isNaN(d.getTime()) ? String(seconds) : d.toLocaleString();
+}
+
+export function num(value, digits = 2) {
+  if (value === undefined || value === null || value === "") return "";
+  const n = Number(value);
+  return Number.isFinite(n) ? n.toFixed(digits) : String(value);
+}
+
+/** A value of unknown shape, shown as text: objects as indented JSON. */
+export function show(value) {
+  if (value === undefined || value === null) return "";
+  return typeof value === "object" ? JSON.stringify(value, null, 2) : String(value);
+}
+
+/** A table of rows: columns are [heading, (row) => text or Node, class]. */
+export function table(columns, rows, rowProps = () => ({})) {
+  return h("table", {},
+    h("thead", {}, h("tr", {}, columns.map(([title, , cls]) => h("th", {class: cls}, title)))),
+    h("tbody", {}, rows.map((row) => h("tr", rowProps(row),
+      columns.map(([, cell, cls]) => h("td", {class: cls}, cell(row)))))));
+}
+
+/** Key and value pairs of a plain object, as a definition list. */
+export function pairs(obj) {
+  if (!obj || typeof obj !== "object") return h("p", {class: "muted", text: show(obj) || "none"});
+  return h("dl", {class: "pairs"}, Object.entries(obj).map(([k, v]) => [h("dt", {text: k}), h("dd", {text: show(v)})]));
+}
+
+/** A panel: a titled section whose body is filled later. */
+export function panel(title, ...body) {
+  return h("section", {class: "panel"}, h("h2", {text: title}), ...body);
+}
+
+/** A failure shown in its panel as a plain message, in place of what could not be loaded. */
+export function failure(err) {
+  return h("p", {class: "error", role: "alert", text: err && err.message ? err.message : String(err)});
+}

@@ -1,0 +1,75 @@
+// The dashboard's router: one view per hash (#/overview, #/alerts, ...), the login in front of
+// them while there is no session, and the live event stream while there is one.
+
+import {h, clear, failure} from "./dom.js";
+import {session, logout, onLoggedOut} from "./api.js";
+import {connect, disconnect} from "./live.js";
+import * as login from "./views/login.js";
+import * as overview from "./views/overview.js";
+import * as alerts from "./views/alerts.js";
+import * as plugins from "./views/plugins.js";
+import * as editor from "./views/editor.js";
+import * as trades from "./views/trades.js";
+
+const VIEWS = {overview, alerts, plugins, editor, trades};
+const root = document.getElementById("view");
+const nav = document.getElementById("nav");
+const logoutButton = document.getElementById("logout");
+let signedIn = false;
+let leave = null;
+
+function signed(state) {
+  signedIn = state;
+  nav.hidden = !state;
+  logoutButton.hidden = !state;
+  if (state) connect(); else disconnect();
+}
+
+function show() {
+  if (leave) leave();
+  leave = null;
+  clear(root);
+  const name = location.hash.replace(/^#\/?/, "") || "overview";
+  if (!signedIn) {
+    document.title = "moonhook: log in";
+    login.render(root, {done: () => { signed(true); location.hash = name === "login" ? "#/overview" : `#/${name}`; show(); }});
+    return;
+  }
+  const view = VIEWS[name];
+  if (!view) {
+    root.append(failure(new Error(`No view named ${name}.`)));
+    return;
+  }
+  document.title = `moonhook: ${name}`;
+  nav.querySelectorAll("a").forEach((a) => a.classList.toggle("current", a.dataset.view === name));
+  root.dataset.view = name;
+  try {
+    leave = view.render(root) || null;
+  } catch (err) {
+    root.append(failure(err));
+  }
+}
+
+onLoggedOut(() => {
+  if (!signedIn) return;
+  signed(false);
+  show();
+});
+
+logoutButton.addEventListener("click", async () => {
+  try { await logout(); } catch (_) { /* gone either way */ }
+  signed(false);
+  show();
+});
+
+window.addEventListener("hashchange", show);
+
+(async () => {
+  try {
+    await session();
+    signed(true);
+  } catch (_) {
+    signed(false);
+  }
+  show();
+})();

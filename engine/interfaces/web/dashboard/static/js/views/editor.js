@@ -1,0 +1,173 @@
+// Editor: the files of scripts/, opened in CodeMirror with Lua highlighting and line numbers
+// (vendor/, loaded only here); Check marks each finding at its line, Save shows the reload's
+// result or error at its line, New starts a file from an example.
+
+import {h, clear, panel, failure} from "../dom.js";
+import {get, request} from "../api.js";
+
+const vendor = (file) => new URL(`../../vendor/${file}`, import.meta.url).href;
+let loading = null;
+
+function script(src) {
+  return new Promise((resolve, reject) => {
+    document.head.append(h("script", {src, on: {load: resolve, error: () => reject(new Error(`could not load ${src}`))}}));
+  });
+}
+
+/** CodeMirror and its Lua mode, loaded once; null if they cannot be (a plain textarea then). */
+function codemirror() {
+  loading ??= (async () => {
+    document.head.append(h("link", {rel: "stylesheet", href: vendor("codemirror.min.css")}));
+    await script(vendor("codemirror.min.js"));
+    await script(vendor("lua.min.js"));
+    return window.CodeMirror;
+  })().catch(() => null);
+  return loading;
+}
+
+const names = (list) => (list || []).map((f) => (typeof f === "string" ? f : f.name ?? f.file ?? f.path)).filter(Boolean);
+const textOf = (answer) => (typeof answer === "string" ? answer : answer.text ?? answer.source ?? "");
+
+class Pad {
+  constructor(host, CM, text, readOnly) {
+    this.marks = [];
+    if (CM) {
+      this.cm = CM(host, {value: text, mode: "lua", lineNumbers: true, indentUnit: 2, readOnly,
+                          gutters: ["CodeMirror-linenumbers", "findings"]});
+    } else {
+      this.area = h("textarea", {class: "plain-editor", spellcheck: "false"});
+      this.area.value = text;
+      this.area.readOnly = readOnly;
+      host.append(this.area);
+    }
+  }
+
+  get text() { return this.cm ? this.cm.getValue() : this.area.value; }
+
+  unmark() {
+    if (!this.cm) return;
+    this.cm.clearGutter("findings");
+    this.marks.forEach((line) => this.cm.removeLineClass(line, "background"));
+    this.marks = [];
+  }
+
+  /** A finding at its (1-based) line: a marker in the gutter, the line tinted, its message as the marker's title. */
+  mark(line, severity, message) {
+    if (!this.cm || !Number.isInteger(line) || line < 1) return;
+    const handle = this.cm.getLineHandle(Math.min(line, this.cm.lineCount()) - 1);
+    this.cm.setGutterMarker(handle, "findings", h("span", {class: `finding ${severity}`, title: message, text: "●"}));
+    this.cm.addLineClass(handle, "background", `line-${severity === "error" ? "error" : "warning"}`);
+    this.marks.push(handle);
+  }
+
+  go(line) {
+    if (this.cm && line >= 1) { this.cm.setCursor({line: line - 1, ch: 0}); this.cm.focus(); }
+  }
+}
+
+export function render(root) {
+  const files = h("ul", {class: "files", id: "script-files"}, h("li", {class: "muted", text: "Loading…"}));
+  const examples = h("select", {id: "example"});
+  const newName = h("input", {id: "new-name", placeholder: "new.lua", size: 12});
+  const work = h("div", {id: "editor-work"});
+  root.append(h("h1", {text: "Editor"}),
+    h("div", {class: "editor-layout"},
+      panel("Scripts", files,
+        h("form", {class: "filters", id: "new-script", on: {submit: (e) => { e.preventDefault(); fresh(); }}},
+          newName, examples, h("button", {type: "submit", text: "New"}))),
+      work));
+  let editable = false;
+  let exampleList = [];
+
+  async function open(name, text) {
+    clear(work).append(h("p", {class: "muted", text: "Loading…"}));
+    try {
+      if (text === undefined) text = textOf(await get(`/api/scripts/${encodeURIComponent(name)}`));
+    } catch (err) {
+      clear(work).append(panel(name, failure(err)));
+      return;
+    }
+    const CM = await codemirror();
+    const host = h("div", {class: "pad"});
+    const result = h("div", {class: "result", id: "editor-result", role: "status"});
+    const check = h("button", {type: "button", id: "check", text: "Check"});
+    const save = h("button", {type: "button", id: "save", text: "Save", disabled: !editable});
+    clear(work).append(panel(name, h("div", {class: "toolbar"}, check, save,
+      editable ? null : h("span", {class: "muted", text: " editing is off (server.dashboard_edit)"})), host, result));
+    const pad = new Pad(host, CM, text, !editable);
+    const path = `/api/scripts/${encodeURIComponent(name)}`;
+
+    const findings = (list) => {
+      pad.unmark();
+      clear(result);
+      if (!list.length) return result.append(h("p", {class: "ok", text: "No findings."}));
+      list.forEach((f) => pad.mark(Number(f.line), f.severity || "error", f.message));
+      result.append(h("ul", {class: "findings"}, list.map((f) => h("li", {class: f.severity || "error", tabindex: 0,
+        on: {click: () => pad.go(Number(f.line))}}, h("code", {text: `${f.line ?? "?"}:${f.column ?? "?"}`}), ` ${f.severity || "error"}: `, f.message))));
+    };
+    check.addEventListener("click", async () => {
+      try {
+        const answer = await request("POST", `${path}/check`, {text: pad.text});
+        findings(Array.isArray(answer) ? answer : answer.findings || []);
+      } catch (err) {
+        clear(result).append(failure(err));
+      }
+    });
+    save.addEventListener("click", async () => {
+      save.disabled = true;
+      try {
+        const answer = await request("PUT", path, {text: pad.text});
+        pad.unmark();
+        if (answer && answer.loaded) {
+          clear(result).append(h("p", {class: "ok", text: "Saved and loaded."}));
+        } else {
+          const line = Number(answer && answer.line);
+          findings([{line: Number.isInteger(line) ? line : undefined, severity: "error", message: (answer && answer.error) || "not loaded"}]);
+        }
+        loadFiles();
+      } catch (err) {
+        clear(result).append(failure(err));
+      } finally {
+        save.disabled = false;
+      }
+    });
+  }
+
+  function fresh() {
+    const name = newName.value.trim();
+    if (!/^[A-Za-z0-9_.-]+\.lua$/.test(name)) {
+      clear(work).append(failure(new Error("A new script needs a file name like trend.lua (letters, digits, _ . -).")));
+      return;
+    }
+    const example = exampleList.find((e) => e.name === examples.value);
+    open(name, example ? example.text : "");
+  }
+
+  async function loadFiles() {
+    try {
+      const answer = await get("/api/scripts");
+      editable = Boolean(answer.edit ?? answer.editable ?? answer.dashboard_edit);
+      const list = names(Array.isArray(answer) ? answer : answer.files ?? answer.scripts);
+      clear(files).append(list.length ? list.map((name) => h("li", {},
+        h("a", {href: "#/editor", text: name, on: {click: (e) => { e.preventDefault(); open(name); }}})))
+        : h("li", {class: "muted", text: "No scripts."}));
+    } catch (err) {
+      clear(files).append(h("li", {}, failure(err)));
+    }
+  }
+
+  async function loadExamples() {
+    try {
+      const answer = await get("/api/examples");
+      exampleList = (Array.isArray(answer) ? answer : answer.examples || [])
+        .map((e) => (typeof e === "string" ? {name: e, text: ""} : {name: e.name ?? e.file, text: textOf(e)}));
+    } catch (_) {
+      exampleList = [];
+    }
+    clear(examples).append(h("option", {value: "", text: "empty"}),
+      exampleList.map((e) => h("option", {value: e.name, text: e.name})));
+  }
+
+  loadFiles();
+  loadExamples();
+}

@@ -1,0 +1,62 @@
+// Overview: health, the broker and account, open positions, today's counts, the latency of
+// the last hour and the last errors, from GET /api/overview; refreshed on events.
+
+import {h, clear, pairs, panel, failure, table, num, time, show} from "../dom.js";
+import {get} from "../api.js";
+import {lineChart} from "../charts.js";
+import {listen} from "../live.js";
+
+const REFRESHING = new Set(["alert.finished", "fill", "pause", "resume", "plugin.switched", "plugin.error", "lagged"]);
+
+function latency(points) {
+  const rows = Array.isArray(points) ? points : [];
+  const at = (p) => Number(p.at ?? p.minute ?? p.t);
+  return lineChart([
+    {name: "p50 ms", points: rows.map((p) => [at(p), Number(p.p50)])},
+    {name: "p99 ms", points: rows.map((p) => [at(p), Number(p.p99)])},
+  ], {label: "receipt-to-broker latency, last hour", format: (v) => `${num(v, 1)} ms`});
+}
+
+function draw(body, o) {
+  clear(body);
+  const positions = Array.isArray(o.positions) ? o.positions : [];
+  const errors = Array.isArray(o.errors ?? o.last_errors) ? (o.errors ?? o.last_errors) : [];
+  body.append(
+    h("div", {class: "grid"},
+      panel("Health", pairs(o.health)),
+      panel("Broker", pairs(o.broker)),
+      panel("Account", pairs(o.account)),
+      panel("Today", pairs(o.today ?? o.counts))),
+    panel("Latency, last hour", latency(o.latency)),
+    panel("Open positions", positions.length
+      ? table([["Symbol", (p) => p.symbol], ["Side", (p) => p.side ?? p.type], ["Volume", (p) => num(p.volume), "num"],
+               ["Price", (p) => num(p.price ?? p.price_open, 5), "num"], ["Profit", (p) => num(p.profit), "num"],
+               ["Ticket", (p) => p.ticket, "num"]], positions)
+      : h("p", {class: "muted", text: "No open positions."})),
+    panel("Last errors", errors.length
+      ? h("ul", {class: "errors"}, errors.map((e) => h("li", {},
+          h("span", {class: "muted", text: time(e.at) + " "}), typeof e === "object" ? show(e.message ?? e) : show(e))))
+      : h("p", {class: "muted", text: "None."})));
+}
+
+export function render(root) {
+  const body = h("div", {id: "overview"}, h("p", {class: "muted", text: "Loading…"}));
+  root.append(h("h1", {text: "Overview"}), body);
+  let pending = false;
+  const load = async () => {
+    try {
+      draw(body, await get("/api/overview"));
+    } catch (err) {
+      clear(body).append(panel("Overview", failure(err)));
+    } finally {
+      pending = false;
+    }
+  };
+  load();
+  return listen((event) => {
+    if (REFRESHING.has(event.kind) && !pending) {
+      pending = true;
+      load();
+    }
+  });
+}

@@ -1,0 +1,71 @@
+// Plugins: each plugin's row with its switch, and the engine's pause, each asked to confirm.
+
+import {h, clear, panel, failure, table, num, show, time} from "../dom.js";
+import {get, post} from "../api.js";
+import {listen} from "../live.js";
+
+const REFRESHING = new Set(["plugin.switched", "plugin.error", "reload", "pause", "resume", "lagged"]);
+
+/** A button that asks "Sure?" in place before it acts. */
+function confirmed(label, question, act, id) {
+  const box = h("span", {class: "confirm"});
+  const reset = () => clear(box).append(h("button", {type: "button", id, text: label, on: {click: ask}}));
+  function ask() {
+    clear(box).append(h("span", {text: question + " "}),
+      h("button", {type: "button", class: "danger", id: id && `${id}-yes`, text: "Yes", on: {click: act}}),
+      h("button", {type: "button", text: "Cancel", on: {click: reset}}));
+  }
+  reset();
+  return box;
+}
+
+export function render(root) {
+  const body = h("div", {id: "plugins"}, h("p", {class: "muted", text: "Loading…"}));
+  const message = h("p", {class: "error", role: "alert"});
+  root.append(h("h1", {text: "Plugins"}), message, body);
+
+  const act = async (path) => {
+    message.textContent = "";
+    try {
+      await post(path, {});
+    } catch (err) {
+      message.textContent = err.message;
+    }
+    load();
+  };
+
+  const load = async () => {
+    let answer;
+    try {
+      answer = await get("/api/plugins");
+    } catch (err) {
+      clear(body).append(panel("Plugins", failure(err)));
+      return;
+    }
+    const pause = answer.pause || {};
+    const plugins = answer.plugins || [];
+    const errors = Object.entries(answer.load_errors || {});
+    clear(body).append(
+      panel("Engine",
+        h("p", {id: "engine-state", text: pause.paused ? `Paused${pause.by ? ` by ${pause.by}` : ""}${pause.reason ? `: ${pause.reason}` : ""}` : "Running"}),
+        pause.paused
+          ? confirmed("Resume", "Resume the engine?", () => act("/api/resume"), "resume")
+          : confirmed("Pause", "Pause the engine? Alerts will be journaled, not executed.", () => act("/api/pause"), "pause")),
+      panel("Plugins", plugins.length ? table([
+        ["Name", (p) => p.name], ["State", (p) => p.state ?? (p.enabled ? "enabled" : "disabled")],
+        ["Hooks", (p) => show(p.hooks)], ["Symbols", (p) => show(p.symbols)], ["Priority", (p) => p.priority, "num"],
+        ["Calls", (p) => p.calls, "num"], ["Errors", (p) => p.errors, "num"], ["Timeouts", (p) => p.timeouts, "num"],
+        ["p50", (p) => (p.p50_us === undefined ? "" : `${num(p.p50_us / 1000, 2)} ms`), "num"],
+        ["p99", (p) => (p.p99_us === undefined ? "" : `${num(p.p99_us / 1000, 2)} ms`), "num"],
+        ["Memory", (p) => (p.memory_bytes ? `${num(p.memory_bytes / 1024, 0)} KiB` : ""), "num"],
+        ["Last error", (p) => show(p.last_error)],
+        ["", (p) => p.enabled === false
+          ? h("button", {type: "button", text: "Enable", on: {click: () => act(`/api/plugins/${encodeURIComponent(p.name)}/enable`)}})
+          : h("button", {type: "button", text: "Disable", on: {click: () => act(`/api/plugins/${encodeURIComponent(p.name)}/disable`)}})],
+      ], plugins) : h("p", {class: "muted", text: "No plugins."})),
+      errors.length ? panel("Load errors", h("ul", {}, errors.map(([file, error]) => h("li", {}, h("code", {text: file}), " ", error)))) : null,
+      h("p", {class: "muted", text: `Updated ${time(Date.now() / 1000)}`}));
+  };
+  load();
+  return listen((event) => REFRESHING.has(event.kind) && load());
+}

@@ -1,0 +1,38 @@
+// Trades: the closed trades, the equity curve and the profit by plugin, from GET /api/trades.
+
+import {h, clear, panel, failure, table, num, datetime} from "../dom.js";
+import {get} from "../api.js";
+import {lineChart, barChart} from "../charts.js";
+import {listen} from "../live.js";
+
+function draw(body, t) {
+  const trades = Array.isArray(t.trades) ? t.trades : [];
+  const equity = Array.isArray(t.equity) ? t.equity : [];
+  const byPlugin = Array.isArray(t.by_plugin)
+    ? t.by_plugin.map((r) => [String(r.plugin ?? r.name), Number(r.profit)])
+    : Object.entries(t.by_plugin || {}).map(([k, v]) => [k, Number(typeof v === "object" ? v.profit : v)]);
+  clear(body).append(
+    panel("Equity", lineChart([{name: "equity", points: equity.map((p) => Array.isArray(p) ? [Number(p[0]), Number(p[1])]
+      : [Number(p.at ?? p.time), Number(p.equity ?? p.balance)])}], {label: "equity curve", format: (v) => num(v)})),
+    panel("Profit by plugin", barChart(byPlugin, {label: "profit by plugin", format: (v) => num(v)})),
+    panel("Closed trades", trades.length ? table([
+      ["Closed", (r) => datetime(r.closed_at ?? r.time ?? r.at)], ["Symbol", (r) => r.symbol], ["Side", (r) => r.side],
+      ["Volume", (r) => num(r.volume), "num"], ["Open", (r) => num(r.price_open ?? r.open_price, 5), "num"],
+      ["Close", (r) => num(r.price_close ?? r.close_price ?? r.price, 5), "num"], ["Profit", (r) => num(r.profit), "num"],
+      ["Plugin", (r) => r.plugin ?? ""],
+    ], trades) : h("p", {class: "muted", text: "No closed trades yet."})));
+}
+
+export function render(root) {
+  const body = h("div", {id: "trades"}, h("p", {class: "muted", text: "Loading…"}));
+  root.append(h("h1", {text: "Trades"}), body);
+  const load = async () => {
+    try {
+      draw(body, await get("/api/trades"));
+    } catch (err) {
+      clear(body).append(panel("Trades", failure(err)));
+    }
+  };
+  load();
+  return listen((event) => (event.kind === "fill" || event.kind === "lagged") && load());
+}
