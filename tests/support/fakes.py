@@ -30,13 +30,14 @@ class FakeBroker(Broker):
 
     def __init__(self, *, account: dict | None = None, specs: dict[str, dict] | None = None,
                  prices: dict[str, dict] | None = None, positions: list[dict] | None = None,
-                 orders: list[dict] | None = None, answer: Callable[[OrderRequest], OrderResult] | None = None):
+                 orders: list[dict] | None = None, deals: list[dict] | None = None, answer: Callable[[OrderRequest], OrderResult] | None = None):
         super().__init__()
         self.account_info = dict(ACCOUNT if account is None else account)
         self.specs = dict(SPECS if specs is None else specs)
         self.prices = dict(prices or {})              # symbol -> {bid, ask, time}
         self.open_positions = list(positions or [])
         self.pending_orders = list(orders or [])
+        self.deals = list(deals or [])                # what ``history`` answers, as the test set it
         self.answer = answer or self.filled
         self.requests: list[OrderRequest] = []
         self.executed: list[OrderRequest] = []
@@ -70,3 +71,6 @@ class FakeBroker(Broker):
 
     async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
         return [o for o in self.pending_orders if symbol is None or o["symbol"] == symbol]
+
+    async def history(self, since: float | None = None) -> list[dict[str, Any]]:
+        return sorted((d for d in self.deals if since is None or d["time"] >= since), key=lambda d: d["time"])

@@ -78,5 +78,13 @@ class Broker(ABC):
         """Executes ``request`` once per client id; a refused order is ``ok=False`` with the
         reason, never an exception. A client id seen before answers its first result."""
 
+    @abstractmethod
+    async def history(self, since: float | None = None) -> list[dict[str, Any]]:
+        """The deals made (each fill: a position opened, or closed whole or in part) at or after
+        ``since`` (Unix time; None: all the broker keeps), oldest first: [{ticket (the deal's),
+        position, symbol, side, entry ("in" or "out"), volume, price, profit, commission, time,
+        comment, magic}]. ``profit`` is gross (an "in" deal's is 0); ``magic`` is None where the
+        broker has none. Raises BrokerError when the broker cannot be asked."""
+
     async def quote(self, symbol: str, price: float, time: float) -> None:
         """A price seen in an alert. The paper broker trades on it; a live broker has its own."""

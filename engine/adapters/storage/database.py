@@ -162,8 +162,18 @@ def _v7(db: sqlite_utils.Database) -> None:
                           pk="target", not_null={"state", "by", "at"})
 
 
+def _v8(db: sqlite_utils.Database) -> None:
+    # The dashboard's reads (engine/app/overview.py, GET /api/alerts?status=&symbol=): the latest
+    # alerts of one status or symbol, today's counts, and the last hour's orders, each found
+    # through an index rather than a scan of every alert or order ever journaled.
+    db.execute("CREATE INDEX IF NOT EXISTS alerts_status ON alerts (status, id)")
+    db.execute("CREATE INDEX IF NOT EXISTS alerts_symbol ON alerts (symbol, id)")
+    db.execute("CREATE INDEX IF NOT EXISTS alerts_received ON alerts (received_at)")
+    db.execute("CREATE INDEX IF NOT EXISTS orders_created ON orders (created_at)")
+
+
 # Append only: a released migration is never edited, the next change is a new function.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
 
 
 class WriteTurn:

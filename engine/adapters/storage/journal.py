@@ -115,6 +115,41 @@ class AlertJournal:
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM alerts ORDER BY id DESC LIMIT ?", [limit])
 
+    def search(self, limit: int = 50, *, status: str | None = None, symbol: str | None = None,
+               plugin: str | None = None) -> list[dict[str, Any]]:
+        """The latest ``limit`` alerts, newest first, of one ``status``, ``symbol`` and ``plugin``
+        (each None: any). ``plugin`` matches an alert whose outcome names it: a step of its
+        ``on_alert`` chain (``outcome.plugins``) or one of its orders (``outcome.orders``).
+        Raises ValueError for an unknown status. Status and symbol go through the indexes
+        alerts_status and alerts_symbol (migration 8); the plugin's name is looked for in the
+        outcome's text first, so only the outcomes that contain it are parsed."""
+        where: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            if status not in STATUSES:
+                raise ValueError(f"unknown alert status {status!r} (known: {', '.join(STATUSES)})")
+            where.append("status = ?")
+            params.append(status)
+        if symbol is not None:
+            where.append("symbol = ?")
+            params.append(symbol)
+        if plugin is not None:
+            where.append("instr(outcome, ?) > 0 AND EXISTS (SELECT 1 FROM json_each(alerts.outcome, '$.plugins') "
+                         "WHERE json_extract(value, '$.plugin') = ? UNION ALL SELECT 1 FROM "
+                         "json_each(alerts.outcome, '$.orders') WHERE json_extract(value, '$.plugin') = ?)")
+            params += [json.dumps(plugin), plugin, plugin]
+        sql = "SELECT * FROM alerts" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id DESC LIMIT ?"
+        return self._rows(sql, [*params, limit])
+
+    def counts_since(self, since: float) -> dict[str, int]:
+        """How many alerts were received at or after ``since`` (a Unix time), and how many of
+        those a plugin rejected."""
+        with self._d.lock:
+            total, rejected = self._d.db.execute(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'rejected') FROM alerts WHERE received_at >= ?",
+                [since]).fetchone()
+        return {"alerts": total, "rejected": rejected}
+
     def with_status(self, status: str) -> list[dict[str, Any]]:
         """The alerts of one status, oldest first."""
         return self._rows("SELECT * FROM alerts WHERE status = ? ORDER BY id", [status])

@@ -34,6 +34,8 @@ from engine.adapters.brokers.mt5.session import Session, Unknown
 log = logging.getLogger("moonhook.mt5")
 
 ENGINE = "engine"
+DAY = 86_400
+_ENTRIES = {c.DEAL_ENTRY_IN: "in", c.DEAL_ENTRY_OUT: "out", c.DEAL_ENTRY_INOUT: "inout", c.DEAL_ENTRY_OUT_BY: "out"}
 
 
 class MT5Broker(Broker):
@@ -44,11 +46,11 @@ class MT5Broker(Broker):
         self.config = config
         self.clock = clock
         self.book = Book(database, config.magic_base)
-        self.history = History(self)
+        self.deals = History(self)  # reads what happened at the broker (``history`` is the Broker method)
         self._database = database
         self._link = TerminalLink(config.module, config.host, config.port, config.timeout)
         self._session = Session(self._link, config, self._emit)
-        self._sender = Sender(self._session, self.book, self.history, self.write, config)
+        self._sender = Sender(self._session, self.book, self.deals, self.write, config)
         self._infos: dict[str, dict[str, Any]] = {}
 
     # -- connection ------------------------------------------------------------------------
@@ -150,6 +152,19 @@ class MT5Broker(Broker):
                         "tp": o["tp"] or None, "plugin": self.book.plugin_of(o["magic"]), "comment": o["comment"],
                         "created_at": float(o["time_setup"])})
         return out
+
+    async def history(self, since: float | None = None) -> list[dict[str, Any]]:
+        """``history_deals_get(from, to)``: the trading deals (buys and sells; balance and
+        credit entries left out) from ``since`` (None: the whole history) to a day ahead of
+        now, as the terminal's clock may run ahead of ours."""
+        deals = await self._read("history_deals_get", int(since or 0), int(self.clock()) + DAY)
+        return [{"ticket": d["ticket"], "position": d["position_id"], "symbol": self.config.from_broker(d["symbol"]),
+                 "side": c.DEAL_SIDES[d["type"]], "entry": _ENTRIES.get(d["entry"], "out"), "volume": d["volume"],
+                 "price": d["price"], "profit": float(d.get("profit") or 0.0),
+                 "commission": float(d.get("commission") or 0.0), "time": float(d["time"]),
+                 "comment": d.get("comment"), "magic": d.get("magic")}
+                for d in sorted(deals, key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
+                if d.get("type") in c.DEAL_SIDES and (since is None or d["time"] >= since)]
 
     def _where(self, symbol: str | None) -> dict[str, Any]:
         return {"symbol": self.config.to_broker(symbol)} if symbol is not None else {}
@@ -285,7 +300,7 @@ class MT5Broker(Broker):
         opened outside moonhook are listed, not touched. If the connection is lost meanwhile,
         what is left waits: run reconnects, then reconciles again."""
         try:
-            await self.history.start()
+            await self.deals.start()
             for send in self.book.unresolved():
                 await self._sender.resolve_left(send["tag"])
             external = [p for p in await self.query("positions_get") or ()
@@ -301,7 +316,7 @@ class MT5Broker(Broker):
         try:
             for send in self.book.unresolved():  # those being sent now are left to their sender
                 await self._sender.resolve_left(send["tag"])
-            for event in await self.history.poll():
+            for event in await self.deals.poll():
                 self._emit(event)
         except Unknown:
             pass  # the connection is lost: run reconnects, then reconciles

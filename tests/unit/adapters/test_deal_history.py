@@ -1,0 +1,161 @@
+"""``Broker.history``: the deals each broker keeps, in one shape, for the dashboard's trades;
+and the journal's filtered list and the ledger's reads, found through their indexes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+import trio
+
+from engine.adapters.brokers.mt5 import MT5Broker
+from engine.adapters.brokers.paper import PaperBroker
+from engine.adapters.storage.activity import OrderActivity
+from engine.adapters.storage.database import Database
+from engine.adapters.storage.journal import AlertJournal
+from engine.domain.alerts import parse_body
+from engine.domain.alerts.symbols import SymbolMap
+from engine.domain.config.mt5 import MT5Config
+from engine.domain.config.paper import PaperConfig
+from engine.domain.orders import OrderRequest
+
+from support.mt5_standin import Terminal
+
+KEYS = {"ticket", "position", "symbol", "side", "entry", "volume", "price", "profit", "commission", "time",
+        "comment", "magic"}
+T0 = 1_700_000_000.0
+
+
+@asynccontextmanager
+async def mt5(tmp_path):
+    """A started MT5 broker on a fresh stand-in terminal (as tests/unit/adapters/test_mt5_broker.py)."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    database = Database(tmp_path / "moonhook.db")
+    broker = MT5Broker(database, replace(MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"),
+                                                   timeout=10.0, init_timeout=10.0, poll_seconds=0.05)))
+    try:
+        await broker.start()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(broker.run)
+            broker.terminal = terminal
+            yield broker
+            nursery.cancel_scope.cancel()
+    finally:
+        with trio.CancelScope(shield=True):
+            await broker.stop()
+        database.close()
+
+
+async def until(check, bound: float = 30.0) -> None:
+    """Returns once ``check()`` holds; the bound only ends a hang."""
+    with trio.fail_after(bound):
+        while not check():
+            await trio.sleep(0.02)
+
+
+async def test_the_paper_broker_tells_its_deals_in_and_out_oldest_first(tmp_path):
+    now = [T0]
+    database = Database(tmp_path / "moonhook.db")
+    broker = PaperBroker(database, PaperConfig(spread_points=0, commission_per_lot=7.0), clock=lambda: now[0])
+    await broker.quote("EURUSD", 1.1000, T0)
+    opened = await broker.execute(OrderRequest("market", "a1-trend-1", plugin="trend", symbol="EURUSD", side="buy",
+                                               volume=1.0, comment="first"))
+    now[0] = T0 + 60
+    await broker.quote("EURUSD", 1.1010, T0 + 60)
+    await broker.execute(OrderRequest("close", "a2-trend-1", plugin="trend", ticket=opened.ticket, comment="out"))
+    deals = await broker.history()
+    later = await broker.history(since=T0 + 30)
+    database.close()
+    assert [set(d) for d in deals] == [KEYS, KEYS]
+    inn, out = deals
+    assert (inn["entry"], inn["side"], inn["position"], inn["profit"], inn["comment"]) == ("in", "buy", opened.ticket,
+                                                                                          0.0, "first")
+    assert (out["entry"], out["side"], out["position"], out["comment"]) == ("out", "sell", opened.ticket, "out")
+    assert out["profit"] == pytest.approx(100.0) and out["commission"] == pytest.approx(-7.0)
+    assert inn["time"] < out["time"] and inn["magic"] is None
+    assert later == [out]
+
+
+async def test_the_mt5_broker_reads_history_deals_get_in_the_same_shape(tmp_path):
+    async with mt5(tmp_path) as broker:
+        result = await broker.execute(OrderRequest("market", "a7-trend-1", symbol="EURUSD", side="buy", volume=0.1,
+                                                   plugin="trend", alert_id=7, sl=1.07, tp=1.09))
+        broker.terminal.set_price("EURUSD", 1.0700, 1.0701)  # the stop is hit at the broker
+        await until(lambda: not broker.terminal.positions())
+        deals = await broker.history()
+        assert await broker.history(since=deals[-1]["time"] + 1) == []
+    assert [set(d) for d in deals] == [KEYS, KEYS]
+    inn, out = deals
+    assert (inn["entry"], inn["side"], inn["position"], inn["symbol"]) == ("in", "buy", result.ticket, "EURUSD")
+    assert (out["entry"], out["side"], out["position"]) == ("out", "sell", result.ticket)
+    assert out["profit"] == pytest.approx((1.07 - 1.0801) * 0.1 * 100_000, abs=0.01)
+    assert inn["magic"] == 7_770_001 and inn["comment"].startswith("mh:a7:")
+
+
+def _journal_of(tmp_path, count: int) -> tuple[Database, AlertJournal]:
+    """``count`` alerts, every 100th on GBPUSD and rejected by "guard", the rest done by "trend"."""
+    database = Database(tmp_path / "moonhook.db")
+    journal = AlertJournal(database)
+    symbols = SymbolMap()
+    with journal.transaction() as db:
+        for n in range(count):
+            rare = n % 100 == 0
+            alert = parse_body(f"{'sell GBPUSD' if rare else 'buy EURUSD'} volume=0.1 price=1.{n:05d}", symbols)
+            recorded = journal.insert(db, alert, now=T0 + n)
+            steps = [{"plugin": "guard", "result": "reject", "reason": "no"}] if rare else \
+                [{"plugin": "trend", "result": "pass"}]
+            journal.update(db, recorded.id, "rejected" if rare else "done", {"plugins": steps, "orders": []})
+    return database, journal
+
+
+def test_the_filtered_list_of_ten_thousand_alerts_goes_through_the_indexes(tmp_path):
+    database, journal = _journal_of(tmp_path, 10_000)
+    statements: list[str] = []
+    database.db.conn.set_trace_callback(statements.append)
+    rejected = journal.search(20, status="rejected")
+    pounds = journal.search(20, symbol="GBPUSD")
+    guarded = journal.search(500, plugin="guard")
+    both = journal.search(5, status="done", symbol="EURUSD", plugin="trend")
+    database.db.conn.set_trace_callback(None)
+    plans = {sql: " ".join(str(row[-1]) for row in database.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+             for sql in statements if sql.startswith("SELECT")}
+    assert len(rejected) == 20 and {r["status"] for r in rejected} == {"rejected"}
+    assert [r["id"] for r in rejected] == sorted((r["id"] for r in rejected), reverse=True)  # newest first
+    assert {r["alert"]["symbol"] for r in pounds} == {"GBPUSD"} and len(pounds) == 20
+    assert len(guarded) == 100 and all(r["outcome"]["plugins"][0]["plugin"] == "guard" for r in guarded)
+    assert len(both) == 5 and all(r["status"] == "done" and r["symbol"] == "EURUSD" for r in both)
+    assert journal.search(5, plugin="nobody") == []
+    with pytest.raises(ValueError, match="unknown alert status 'lost'"):
+        journal.search(5, status="lost")
+    status_plan = next(p for sql, p in plans.items() if "status = 'rejected'" in sql)
+    symbol_plan = next(p for sql, p in plans.items() if "symbol = 'GBPUSD'" in sql)
+    assert "alerts_status" in status_plan and "alerts_symbol" in symbol_plan
+    assert journal.counts_since(T0 + 9_000) == {"alerts": 1_000, "rejected": 10}
+    database.close()
+
+
+def test_the_ledger_tells_the_days_orders_latencies_refusals_and_who_opened_a_ticket(tmp_path):
+    database = Database(tmp_path / "moonhook.db")
+    with database.transaction() as db:
+        rows = [("a1-trend-1", 1, "trend", "market", "done", {"ok": True, "ticket": 1001}, T0, 12.5),
+                ("a2-guard-1", 2, "guard", "market", "refused", {"ok": False, "error": "no money"}, T0 + 10, 8.0),
+                ("a3-engine-1", 3, "engine", "close", "done", {"ok": True, "ticket": 1001}, T0 + 20, 3.0),
+                ("a4-trend-1", 4, "trend", "market", "vetoed", {"ok": False, "error": "vetoed by x: no"}, T0 + 30,
+                 None),
+                ("a0-old-1", 0, "old", "pending", "done", {"ok": True, "ticket": 999}, T0 - 86_400, 1.0)]
+        for cid, alert, plugin, kind, status, result, at, ms in rows:
+            db.execute("INSERT INTO orders (client_id, alert_id, plugin, kind, request, status, result, created_at, "
+                       "done_at, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [cid, alert, plugin, kind, json.dumps({"symbol": "EURUSD"}), status, json.dumps(result), at,
+                        at, ms])
+    activity = OrderActivity(database)
+    assert activity.counts_since(T0) == {"sent": 3, "refused": 2}
+    assert activity.latencies_since(T0) == [(T0, 12.5), (T0 + 10, 8.0), (T0 + 20, 3.0)]
+    assert [(r["alert_id"], r["error"], r["symbol"]) for r in activity.refused(10)] == [
+        (4, "vetoed by x: no", "EURUSD"), (2, "no money", "EURUSD")]
+    assert activity.openers([1001, 999, 5]) == {1001: "trend", 999: "old"}
+    database.close()
