@@ -21,8 +21,8 @@ from sandbox import MB, Budget
 
 from engine.domain.config.paper import PaperConfig
 from engine.domain.config.mt5 import MT5Config
-from engine.domain.config import (BROKERS, BUDGET_LIMITS, DEFAULT_BUDGET, EngineConfig, MonitorConfig, PluginConfig, ServerConfig,
-                     Settings)
+from engine.domain.config import (BROKERS, BUDGET_LIMITS, DEFAULT_BUDGET, MAX_SESSION_HOURS, EngineConfig, MonitorConfig,
+                                  PluginConfig, ServerConfig, Settings)
 from engine.domain.config.telegram import KINDS, PARSE_MODES, BotConfig, ChatConfig, TelegramConfig
 
 
@@ -200,6 +200,14 @@ def _chats(v: Any) -> tuple[ChatConfig, ...]:
     return tuple(out)
 
 
+def _session_hours(v: Any) -> float:
+    """How long a dashboard login lasts: hours above 0, at most MAX_SESSION_HOURS."""
+    try:
+        return _number(0, MAX_SESSION_HOURS, above=True)(v)
+    except _Bad:
+        raise _Bad(f"a number of hours above 0 and at most {MAX_SESSION_HOURS}") from None
+
+
 def _anything_string(v: Any) -> str:
     if not isinstance(v, str):
         raise _Bad("a string")
@@ -230,7 +238,8 @@ SCHEMA: dict[str, Any] = {
     "server": {
         "host": _string, "port": _integer(0, 65535), "secret": _string, "api_token": _string,
         "allow_ips": _networks, "trusted_proxies": _networks, "max_body": _integer(1024, 16 * MB),
-        "max_connections": _integer(8, 100_000),
+        "max_connections": _integer(8, 100_000), "session_hours": _session_hours,
+        "dashboard_edit": _boolean,
     },
     "engine": {
         "scripts": _folder, "data": _folder, "broker": _choice(*BROKERS), "execute_alerts": _boolean,

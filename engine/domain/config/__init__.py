@@ -32,6 +32,7 @@ class PluginConfig:
 
 BROKERS = ("paper", "mt5")
 MAX_BODY = 64 * 1024  # the largest webhook body accepted (TradingView's are far smaller)
+MAX_SESSION_HOURS = 720  # 30 days: a longer login is a password written down
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,22 @@ class ServerConfig:
     trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For is believed
     max_body: int = MAX_BODY
     max_connections: int = 512             # open at once; one more is closed at its accept
+    session_hours: float = 12              # how long a dashboard login lasts (docs/dashboard.md)
+    dashboard_edit: bool = True            # whether the dashboard may save scripts
+
+    def __post_init__(self) -> None:
+        hours = self.session_hours
+        if isinstance(hours, bool) or not (isinstance(hours, (int, float)) and 0 < hours <= MAX_SESSION_HOURS):
+            raise ValueError(f"server.session_hours: must be a number of hours above 0 and at most "
+                             f"{MAX_SESSION_HOURS}, got {hours!r}")
+        if not isinstance(self.dashboard_edit, bool):
+            raise ValueError(f"server.dashboard_edit: must be true or false, got {self.dashboard_edit!r}")
 
     def __repr__(self) -> str:  # the secrets never reach a log through a repr
         return (f"ServerConfig(host={self.host!r}, port={self.port}, secret={'***' if self.secret else None}, "
                 f"api_token={'***' if self.api_token else None}, allow_ips={self.allow_ips!r}, "
-                f"trusted_proxies={self.trusted_proxies!r})")
+                f"trusted_proxies={self.trusted_proxies!r}, session_hours={self.session_hours!r}, "
+                f"dashboard_edit={self.dashboard_edit!r})")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from engine.interfaces.web.dashboard import dashboard_blueprint
 from engine.interfaces.web.events import events_blueprint
 from engine.interfaces.web.health import health_blueprint
 from engine.interfaces.web.metrics import metrics_blueprint
+from engine.interfaces.web.session import EXTENSION as SESSIONS, Sessions, session_blueprint
 from engine.interfaces.web.views import views_blueprint
 from engine.interfaces.web.webhook import BODY_TIMEOUT, Webhook
 
@@ -31,19 +32,23 @@ def redacted(path: str) -> str:
     return _SECRET_PATH.sub(r"\1***", path)
 
 
-def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Blueprint] = ()) -> App:
+def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Blueprint] = (),
+               sessions: Sessions | None = None) -> App:
     """The application for the engine behind ``ops``, with the other interfaces' routes in
-    ``blueprints`` (Telegram's webhook); raises ValueError for an unreadable allow_ips or
-    trusted_proxies entry."""
+    ``blueprints`` (Telegram's webhook) and the dashboard's logins in ``sessions`` (a new store
+    of ``server.session_hours`` by default; tests hand one with their own clock); raises
+    ValueError for an unreadable allow_ips or trusted_proxies entry."""
     gate = Gate(server.allow_ips, server.trusted_proxies)
+    sessions = sessions if sessions is not None else Sessions(server.session_hours)
     app = App("moonhook")
+    app.extensions[SESSIONS] = sessions  # where auth.refuse finds them
     app.config["MAX_CONTENT_LENGTH"] = server.max_body
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 2
     app.config["BODY_TIMEOUT"] = BODY_TIMEOUT  # the webhook's, for the routes behind it
     app.json.sort_keys = False
     for blueprint in (health_blueprint(ops, server), api_blueprint(ops, server), metrics_blueprint(ops, server),
                       views_blueprint(ops, server), events_blueprint(ops, server), dashboard_blueprint(ops, server),
-                      *blueprints):
+                      session_blueprint(server, sessions), *blueprints):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)

@@ -1,15 +1,35 @@
 """Who may use the API: ``refuse`` is the one check every ``/api`` route and ``/metrics`` make.
 
-Today it takes the bearer token; the dashboard's session (docs/dashboard.md) joins it here."""
+It takes the bearer token, or the dashboard's session cookie (docs/dashboard.md, "Session").
+A request authenticated by the cookie that may change state (any method but GET, HEAD and
+OPTIONS) must also carry the session's ``X-CSRF-Token``: a browser sends the cookie along with
+a forged cross-site request, but only the page that read ``GET /api/session`` knows the token.
+A bearer token needs no CSRF token: a browser never adds that header by itself.
+"""
 
 from __future__ import annotations
 
 from quart import request
 
 from engine.domain.config import ServerConfig
-from engine.interfaces.web.tokens import refusal
+from engine.interfaces.web.session import COOKIE, app_sessions
+from engine.interfaces.web.tokens import bearer, refusal, same
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def refuse(server: ServerConfig):
-    """The 401 answer for the request in hand when it may not use the API; None when it may."""
-    return refusal(server.api_token, request.headers.get("Authorization"))
+def refuse(server: ServerConfig, cookie: bool = True):
+    """The answer refusing the request in hand when it may not use the API (401 without the
+    token or a live session, 403 for a session's change without its CSRF token); None when it
+    may. ``cookie=False``: the bearer token only (``/metrics``, read by Prometheus)."""
+    header = request.headers.get("Authorization")
+    sessions = app_sessions() if cookie else None
+    sid = request.cookies.get(COOKIE) if sessions is not None else None
+    if not server.api_token or bearer(header) is not None or not sid:
+        return refusal(server.api_token, header)
+    session = sessions.get(sid)
+    if session is None:
+        return {"error": "the session has expired or ended: log in again (POST /login)"}, 401
+    if request.method not in SAFE_METHODS and not same(request.headers.get("X-CSRF-Token"), session.csrf):
+        return {"error": "missing or wrong X-CSRF-Token"}, 403
+    return None

@@ -16,7 +16,7 @@ def metrics_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.get("/metrics")
     async def metrics():
-        refused = refuse(server)
+        refused = refuse(server, cookie=False)  # bearer only: Prometheus, not the dashboard
         if refused is not None:
             return refused
         return await ops.metrics(), 200, {"Content-Type": CONTENT_TYPE_LATEST}

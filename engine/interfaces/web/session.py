@@ -1,0 +1,200 @@
+"""The dashboard's login session (docs/dashboard.md, "Session"): ``POST /login`` with the API
+token, the ``moonhook_session`` cookie, ``GET /api/session`` for the CSRF token, ``POST /logout``.
+
+Sessions live in the engine's memory (a restart logs everyone out), one ``Sessions`` per app:
+``create_app`` makes it and keeps it in ``app.extensions[EXTENSION]``, where ``auth.refuse``
+finds it. Failed logins are limited per client address (``Limiter``). The token and the
+session ids never reach a log: a failed login is logged with the client address only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+from quart import Blueprint, Response, current_app, request
+
+from engine.domain.config import ServerConfig
+from engine.interfaces.web.clients import Address, address, client_address, networks, within
+from engine.interfaces.web.tokens import same
+
+log = logging.getLogger("moonhook.web")
+
+COOKIE = "moonhook_session"
+EXTENSION = "moonhook.sessions"
+MAX_SESSIONS = 1_000          # past it the oldest session is dropped (only token holders add any)
+LOGIN_FAILURES = 5            # failed logins from one address ...
+LOGIN_WINDOW = 300.0          # ... within this many seconds: 429 until the oldest leaves the window
+MAX_LIMITED_ADDRESSES = 10_000  # addresses whose failures are remembered; past it the stalest go
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    csrf: str
+    expires: float  # on the store's clock
+
+
+class Limiter:
+    """Failed logins per client address: ``LOGIN_FAILURES`` within ``LOGIN_WINDOW`` seconds
+    close the door until the oldest of them leaves the window."""
+
+    def __init__(self, clock: Clock, failures: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW):
+        self._clock, self._failures, self._window = clock, failures, window
+        self._seen: dict[str, deque[float]] = {}
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        times = self._seen.get(client, deque())
+        while times and times[0] <= now - self._window:
+            times.popleft()
+        return times
+
+    def retry_after(self, client: str) -> int | None:
+        """Whole seconds until ``client`` may try again, or None when it may now."""
+        now = self._clock()
+        times = self._recent(client, now)
+        if not times:
+            self._seen.pop(client, None)
+        if len(times) < self._failures:
+            return None
+        return max(1, math.ceil(times[0] + self._window - now))
+
+    def failed(self, client: str) -> None:
+        now = self._clock()
+        if client not in self._seen and len(self._seen) >= MAX_LIMITED_ADDRESSES:
+            for stale in [c for c, t in self._seen.items() if not self._recent(c, now)]:
+                del self._seen[stale]
+            if len(self._seen) >= MAX_LIMITED_ADDRESSES:  # all recent: forget the one quietest longest
+                del self._seen[min(self._seen, key=lambda c: self._seen[c][-1])]
+        self._seen.setdefault(client, deque(maxlen=self._failures)).append(now)
+
+    def succeeded(self, client: str) -> None:
+        self._seen.pop(client, None)
+
+
+class Sessions:
+    """The logged-in sessions of one app, each ``hours`` long, and its login ``limiter``.
+    ``clock`` (monotonic seconds) is injectable so tests move time instead of sleeping."""
+
+    def __init__(self, hours: float, clock: Clock = time.monotonic):
+        self.seconds = hours * 3600.0
+        self.clock = clock
+        self.limiter = Limiter(clock)
+        self._open: dict[str, Session] = {}
+
+    def open(self) -> Session:
+        """A new session; expired ones are dropped first, and the oldest past MAX_SESSIONS."""
+        now = self.clock()
+        for sid in [sid for sid, s in self._open.items() if s.expires <= now]:
+            del self._open[sid]
+        while len(self._open) >= MAX_SESSIONS:
+            del self._open[next(iter(self._open))]  # dicts keep insertion order: the oldest
+        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), now + self.seconds)
+        self._open[session.id] = session
+        return session
+
+    def get(self, sid: str | None) -> Session | None:
+        """The live session ``sid`` names; an expired one is forgotten and None."""
+        session = self._open.get(sid) if sid else None
+        if session is not None and session.expires <= self.clock():
+            del self._open[session.id]
+            return None
+        return session
+
+    def close(self, sid: str | None) -> None:
+        if sid:
+            self._open.pop(sid, None)
+
+    def expires_at(self, session: Session) -> float:
+        """The session's end as a Unix time (the store's clock is monotonic)."""
+        return round(time.time() + (session.expires - self.clock()), 3)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+
+def app_sessions() -> Sessions | None:
+    """The sessions of the app serving the request in hand (None in an app without them)."""
+    return current_app.extensions.get(EXTENSION)
+
+
+def _client(trusted) -> Address | None:
+    peer = request.scope.get("client")
+    return client_address(peer[0] if peer else None, request.headers.getlist("X-Forwarded-For"), trusted)
+
+
+def _https(trusted) -> bool:
+    """Whether the request came over HTTPS: directly, or so says a trusted proxy."""
+    if request.scope.get("scheme") == "https":
+        return True
+    peer = request.scope.get("client")
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return proto == "https" and within(address(peer[0] if peer else None), trusted)
+
+
+async def _given_token() -> str | None:
+    """The ``token`` of a JSON body or of a form; None when there is none."""
+    if request.is_json:
+        body = await request.get_json(silent=True)
+        token = body.get("token") if isinstance(body, dict) else None
+    else:
+        token = (await request.form).get("token")
+    return token if isinstance(token, str) and token else None
+
+
+def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
+    """``POST /login``, ``POST /logout`` and ``GET /api/session`` over ``sessions``; raises
+    ValueError for an unreadable trusted_proxies entry."""
+    bp = Blueprint("session", __name__)
+    trusted = networks(server.trusted_proxies, "server.trusted_proxies")
+    max_age = max(1, round(sessions.seconds))
+
+    @bp.post("/login")
+    async def login():
+        client = str(_client(trusted) or "?")
+        # The body is read first: no await may come between the limiter's check and its count,
+        # or many guesses sent at once would all pass the check.
+        token = await _given_token()
+        wait = sessions.limiter.retry_after(client)
+        if wait is not None:
+            log.warning("dashboard login from %s refused: too many failed logins", client)
+            return ({"error": f"too many failed logins from this address: try again in {wait} s"}, 429,
+                    {"Retry-After": str(wait)})
+        if not server.api_token:
+            return {"error": "no API token is configured on this server: login is closed"}, 401
+        if token is None:
+            return {"error": "token: required, as JSON {\"token\": \"...\"} or the form field token"}, 400
+        if not same(token, server.api_token):
+            sessions.limiter.failed(client)
+            log.warning("dashboard login from %s refused: wrong token", client)
+            return {"error": "wrong token: give the server's api_token"}, 401
+        sessions.limiter.succeeded(client)
+        session = sessions.open()
+        log.info("dashboard login from %s", client)
+        answer = Response(b"", status=204)
+        answer.set_cookie(COOKIE, session.id, max_age=max_age, path="/", httponly=True, samesite="Strict",
+                          secure=_https(trusted))
+        return answer
+
+    @bp.post("/logout")
+    async def logout():
+        sessions.close(request.cookies.get(COOKIE))
+        answer = Response(b"", status=204)
+        answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="Strict", secure=_https(trusted))
+        return answer
+
+    @bp.get("/api/session")
+    async def current():
+        session = sessions.get(request.cookies.get(COOKIE))
+        if session is None:
+            return {"error": "no session: log in with POST /login"}, 401
+        return {"csrf": session.csrf, "expires_at": sessions.expires_at(session)}
+
+    return bp
