@@ -8,13 +8,16 @@ a plugin's row, the engine's status or a close is the same wherever it is asked 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import trio
 
 from engine.adapters.storage import Database, Recorded
+from engine.adapters.storage.activity import OrderActivity
 from engine.adapters.storage.deliveries import Deliveries
+from engine.app import overview as _overview, scripts as _scripts, trades as _trades
 from engine.core import Engine
 from engine.core.metrics import PLUGIN_STATES
 from engine.core.run import Run
@@ -121,11 +124,37 @@ class Operations:
         """Whether paused, and who paused or resumed last, when and why (kept across restarts)."""
         return {**(self.engine.switchboard.pause or {}), "paused": self.engine.paused}
 
-    async def alerts(self, limit: int) -> list[dict[str, Any]]:
-        return await trio.to_thread.run_sync(self.engine.journal.recent, limit)
+    async def alerts(self, limit: int, status: str | None = None, symbol: str | None = None,
+                     plugin: str | None = None) -> list[dict[str, Any]]:
+        """The latest ``limit`` alerts, newest first, of that status, symbol (as the engine names
+        it) and plugin (named in its outcome); raises ValueError for an unknown status, AlertError
+        for a symbol that cannot be read."""
+        symbol = self.symbol(symbol) if symbol is not None else None
+        return await trio.to_thread.run_sync(
+            partial(self.engine.journal.search, limit, status=status, symbol=symbol, plugin=plugin))
 
     async def alert(self, alert_id: int) -> dict[str, Any] | None:
-        return await trio.to_thread.run_sync(self.engine.journal.get, alert_id)
+        """The alert's journal entry (as received: ``alert``; what came of it: ``status``,
+        ``outcome``), with each plugin's decision (``decisions``: its on_alert step, with the
+        reason of a rejection), its orders and the broker's answers from the ledger
+        (``orders``), and its ``timings``; None if there is no such alert."""
+        def read() -> dict[str, Any] | None:
+            row = self.engine.journal.get(alert_id)
+            if row is not None:
+                row["orders"] = self.engine.ledger.for_alert(alert_id)
+            return row
+        row = await trio.to_thread.run_sync(read)
+        if row is None:
+            return None
+        outcome = row.get("outcome") or {}
+        row["decisions"] = outcome.get("plugins") or []
+        finished = row["updated_at"] if row["status"] != "received" else None
+        row["timings"] = {"received_at": row["received_at"], "finished_at": finished,
+                          "to_broker_ms": outcome.get("latency_ms"),
+                          "total_ms": round((finished - row["received_at"]) * 1000, 3) if finished else None,
+                          "orders": [{"client_id": o["client_id"], "to_broker_ms": o["latency_ms"],
+                                      "answered_at": o["done_at"]} for o in row["orders"]]}
+        return row
 
     async def orders(self, limit: int) -> dict[str, Any]:
         """The pending orders at the broker, and the last ``limit`` orders sent."""
@@ -167,6 +196,81 @@ class Operations:
         if not engine.notifier.delivered:  # no courier: messages go to the log only
             return memory, 0, 0
         return memory, engine.notifier.outbox.depth(), Deliveries(engine.database).counts()["due"]
+
+    # -- the dashboard's views (docs/dashboard.md) ----------------------------------------------
+
+    async def overview(self) -> dict[str, Any]:
+        """``health``, the broker's state, the account and open positions (``{"error": ...}``
+        when the broker cannot answer), today's counts (UTC), the receipt-to-broker latency of
+        the last hour (a point a minute) and the last errors (engine/app/overview.py)."""
+        engine = self.engine
+        now = engine.clock()
+        view: dict[str, Any] = {"health": self.health(),
+                                "broker": {"name": engine.config.broker, "connected": engine.broker.connected,
+                                           "state": engine.broker.state}}
+        for key, read in (("account", engine.broker.account), ("positions", engine.broker.positions)):
+            try:
+                view[key] = await read()
+            except Exception as e:  # disconnected: said, not raised
+                view[key] = {"error": f"unavailable ({type(e).__name__})"}
+
+        def stored() -> tuple[dict, dict, list, list]:
+            activity, since = OrderActivity(engine.database), _overview.midnight_utc(now)
+            return (engine.journal.counts_since(since), activity.counts_since(since),
+                    activity.latencies_since(now - _overview.HOUR), activity.refused(_overview.ERRORS))
+        alerts, orders, samples, refused = await trio.to_thread.run_sync(stored)
+        view["today"] = _overview.today(alerts, orders)
+        view["latency"] = _overview.latency_minutes(samples, now)
+        view["errors"] = _overview.last_errors(self.plugin_rows(), self.load_errors(), refused)
+        return view
+
+    def scripts(self) -> list[dict[str, Any]]:
+        """The scripts folder's ``*.lua`` files: name, size, modified, and their plugin's state."""
+        return _scripts.listing(self.engine.config.scripts, self.plugin_rows())
+
+    def script(self, name: str) -> str:
+        """A script's text; raises ScriptNameError (not a plain ``*.lua`` name), FileNotFoundError."""
+        return _scripts.read(self.engine.config.scripts, name)
+
+    async def check_script(self, name: str, text: str) -> list[dict[str, Any]]:
+        """What ``moonhook check`` finds in ``text`` as ``name``, with this engine's params and
+        budgets: [{line, column, severity, message}]; raises ScriptNameError."""
+        return await _scripts.check_text(name, text, self.engine.config)
+
+    async def save_script(self, name: str, text: str, allowed: bool = True) -> dict[str, Any]:
+        """Writes ``name`` atomically and answers once the engine has tried that version:
+        ``{"loaded": true, ...}`` or ``{"loaded": false, "error", "line"}`` (what serves goes on
+        serving). Raises EditingOff unless ``allowed``, ScriptNameError, OSError."""
+        if not allowed:
+            raise _scripts.EditingOff("editing scripts from the dashboard is off (server.dashboard_edit)")
+        lifecycle = self.engine.lifecycle
+        path = await trio.to_thread.run_sync(_scripts.write_atomically, lifecycle.config.scripts, name, text)
+        # Tried in the lifecycle's turn, as a save seen by the watcher is; shielded so that a
+        # client going away does not cut a load in half. Bounded by the loads' own budgets
+        # (compiling and on_load, for this one and any ahead of it).
+        with trio.CancelScope(shield=True):
+            await lifecycle.apply([path], announce=True)
+        serving = self.engine.plugins.from_file(path)
+        error = lifecycle.errors.get(path.name) or (serving.reload_error if serving is not None else None)
+        return _scripts.load_answer(path.name, text, serving, error)
+
+    def examples(self) -> list[dict[str, Any]]:
+        """The example scripts a new file can start from (those ``moonhook init`` writes)."""
+        return _scripts.examples()
+
+    async def trades(self, limit: int = 100, since: float | None = None) -> dict[str, Any]:
+        """The closed trades (the last ``limit``), the equity curve and the profit by the
+        plugin that opened each position, from the broker's deal history since ``since``
+        (engine/app/trades.py). Raises BrokerError when the broker cannot be asked."""
+        engine = self.engine
+        deals = await engine.broker.history(since)
+        try:
+            balance = (await engine.broker.account()).get("balance")
+        except Exception:  # the curve is then in profit only
+            balance = None
+        positions = {d["position"] for d in deals}
+        openers = await trio.to_thread.run_sync(OrderActivity(engine.database).openers, positions)
+        return _trades.trades_view(deals, openers, balance, limit)
 
     def subscribe(self):
         """The engine's events from now on (docs/dashboard.md), until the ``with`` ends:

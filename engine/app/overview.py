@@ -1,0 +1,90 @@
+"""The dashboard's overview, read from what the engine keeps already: today's counts (the
+journal and the order ledger, "today" in UTC), the receipt-to-broker latency of the last hour
+(the ledger's ``latency_ms``: from the alert's receipt to the broker call, one sample per
+order), and the last errors (the plugin rows, the load errors, the refused orders).
+
+Plain functions over plain data, so the facade (``Operations.overview``) only gathers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+DAY = 86_400
+HOUR = 3_600
+MINUTE = 60
+ERRORS = 10
+_LOCATED = re.compile(r"(?P<file>[^\s:]+\.lua):(?P<line>\d+)")
+
+
+def midnight_utc(now: float) -> float:
+    """The Unix time at which ``now``'s day began, in UTC."""
+    return now - now % DAY
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """The nearest-rank ``q``th percentile of ``sorted_values`` (None for none)."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def latency_minutes(samples: list[tuple[float, float]], now: float) -> list[dict[str, Any]]:
+    """The last hour's ``(when, ms)`` samples as 60 points, one a minute, oldest first:
+    {at (the minute's start), count, p50_ms, p99_ms}; a minute without a sample has count 0 and
+    no percentiles."""
+    end = now - now % MINUTE + MINUTE  # the end of the current minute
+    start = end - HOUR
+    buckets: list[list[float]] = [[] for _ in range(HOUR // MINUTE)]
+    for at, ms in samples:
+        if start <= at < end:
+            buckets[int((at - start) // MINUTE)].append(ms)
+    points = []
+    for i, bucket in enumerate(buckets):
+        bucket.sort()
+        points.append({"at": start + i * MINUTE, "count": len(bucket),
+                       "p50_ms": _round(percentile(bucket, 50)), "p99_ms": _round(percentile(bucket, 99))})
+    return points
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def located(message: str | None) -> dict[str, Any]:
+    """The file and line a plugin's error message names (``demo.lua:12``), if any."""
+    match = _LOCATED.search(message or "")
+    return {"file": match["file"], "line": int(match["line"])} if match else {"file": None, "line": None}
+
+
+def last_errors(rows: list[dict[str, Any]], load_errors: dict[str, str], refused: list[dict[str, Any]],
+                limit: int = ERRORS) -> list[dict[str, Any]]:
+    """Up to ``limit`` errors, those standing now first: each file that does not load, each
+    plugin's last error (its hook's, or its failed reload's), then the orders refused, newest
+    first. Each: {kind (load, plugin, order), at (None when not kept), plugin, file, line,
+    message}; an order's also alert_id and symbol."""
+    out: list[dict[str, Any]] = []
+    for file, message in sorted(load_errors.items()):
+        where = located(message)
+        out.append({"kind": "load", "at": None, "plugin": None, "file": file, "line": where["line"],
+                    "message": message})
+    for row in rows:
+        if row.get("last_error") and row.get("state") != "failed":
+            where = located(row["last_error"])
+            out.append({"kind": "plugin", "at": None, "plugin": row["name"], "file": where["file"] or row["file"],
+                        "line": where["line"], "message": row["last_error"]})
+    for order in refused:
+        out.append({"kind": "order", "at": order["at"], "plugin": order["plugin"], "file": None, "line": None,
+                    "message": order["error"] or "refused", "alert_id": order["alert_id"],
+                    "symbol": order["symbol"]})
+    return out[:limit]
+
+
+def today(alerts: dict[str, int], orders: dict[str, int]) -> dict[str, int]:
+    """Today's counts: alerts received, of them rejected by a plugin, orders sent to the
+    broker, orders refused (by the broker, or vetoed by a plugin's on_order)."""
+    return {"alerts": alerts["alerts"], "rejections": alerts["rejected"], "orders": orders["sent"],
+            "refused_orders": orders["refused"]}

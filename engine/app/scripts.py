@@ -1,0 +1,146 @@
+"""The scripts folder as the dashboard's editor sees it: the files and their state, one file's
+text, what ``moonhook check`` finds in a text, a save that answers once the engine has tried
+it, and the examples a new file starts from.
+
+A save is written atomically (a temporary file in the same folder, fsynced, then
+``os.replace``), so the file watcher and a crash only ever see the old text or the new. The
+answer comes from the lifecycle itself: ``Lifecycle.apply`` tries the file as it is now, in
+turn with every other load, and returns once it has; the plugin serving from the file (by
+the digest of its source) or the error kept for it says how it went. The file watcher, if
+on, sees the same save and finds that version tried already (a failed one is tried again,
+and told again).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
+from engine.core.lifecycle import digest, is_script
+
+MAX_NAME = 120
+_LOCATED = re.compile(r"^[^:\s]+\.lua:(\d+):")
+
+
+class ScriptNameError(ValueError):
+    """A file name the scripts routes refuse: not a plain ``*.lua`` name inside the folder."""
+
+
+class EditingOff(PermissionError):
+    """Saving scripts from the dashboard is switched off (``server.dashboard_edit = false``)."""
+
+
+def checked_name(name: str) -> str:
+    """``name`` if it is a plain ``*.lua`` file name inside the scripts folder; raises
+    ScriptNameError saying what is wrong with it."""
+    if not name:
+        raise ScriptNameError("file name: empty")
+    if "/" in name or "\\" in name:
+        raise ScriptNameError(f"file name {name!r}: must not contain '/' or '\\' (a file inside scripts/)")
+    if name in (".", "..") or ".." in name:
+        raise ScriptNameError(f"file name {name!r}: must not contain '..'")
+    if name.startswith((".", "#")):
+        raise ScriptNameError(f"file name {name!r}: hidden or backup files are not scripts")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise ScriptNameError("file name: must not contain control characters")
+    if len(name) > MAX_NAME:
+        raise ScriptNameError(f"file name: longer than {MAX_NAME} characters")
+    if not name.endswith(".lua") or name == ".lua":
+        raise ScriptNameError(f"file name {name!r}: must end in .lua")
+    assert is_script(Path(name))
+    return name
+
+
+def listing(folder: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The scripts in ``folder``, by name: {name, size, modified, state, plugin}; ``state`` is
+    that of the file's plugin row (None: the engine has not seen the file)."""
+    by_file = {row["file"]: row for row in rows}
+    out = []
+    for path in sorted(p for p in folder.glob("*.lua") if is_script(p)):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # deleted meanwhile
+            continue
+        row = by_file.get(path.name)
+        out.append({"name": path.name, "size": stat.st_size, "modified": stat.st_mtime,
+                    "state": row["state"] if row else None, "plugin": row["name"] if row else None})
+    return out
+
+
+def read(folder: Path, name: str) -> str:
+    """The text of ``name``; raises ScriptNameError, FileNotFoundError."""
+    path = folder / checked_name(name)
+    if not path.is_file():
+        raise FileNotFoundError(f"no script {name!r} in {folder.name}/")
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def write_atomically(folder: Path, name: str, text: str) -> Path:
+    """Replaces ``name`` in ``folder`` by ``text`` at once: never half written, durable once
+    returned (the file and the folder's entry fsynced). Raises ScriptNameError, OSError."""
+    path = folder / checked_name(name)
+    data = text.encode("utf-8")
+    # A hidden name: the watcher and the lifecycle ignore it (is_script).
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644 if not path.exists() else path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    entry = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(entry)
+    finally:
+        os.close(entry)
+    return path
+
+
+def load_answer(name: str, text: str, serving: Any, error: str | None) -> dict[str, Any]:
+    """What a save answers once the lifecycle has tried it: ``serving`` is the plugin serving
+    from the file now (or None), ``error`` the report kept for the file (or the serving
+    version's failed reload)."""
+    if serving is not None and serving.digest == digest(text.encode("utf-8")):
+        return {"loaded": True, "plugin": serving.name, "enabled": serving.enabled}
+    if error is not None:
+        match = _LOCATED.match(error)
+        return {"loaded": False, "error": error, "line": int(match[1]) if match else None,
+                "serving": serving.name if serving is not None else None}
+    return {"loaded": False, "error": f"{name} changed again before this version was loaded", "line": None,
+            "serving": serving.name if serving is not None else None}
+
+
+def findings(found: list[Any]) -> list[dict[str, Any]]:
+    """``moonhook check``'s findings as the editor shows them: line and column when known
+    (Lua reports lines only), severity (error, warning, ok) and the message."""
+    return [{"line": f.line, "column": None, "severity": f.level, "message": f.message} for f in found]
+
+
+async def check_text(name: str, text: str, config: Any) -> list[dict[str, Any]]:
+    """What ``moonhook check`` finds in ``text`` saved as ``name`` (in a folder of its own,
+    never the engine's); raises ScriptNameError."""
+    checked_name(name)
+    # engine.app.checker imports the package that imports the facade: imported here, by name,
+    # so the app's modules keep no import circle.
+    checker = importlib.import_module("engine.app.checker")
+    with tempfile.TemporaryDirectory(prefix="moonhook-edit-") as tmp:
+        path = Path(tmp) / name
+        path.write_text(text, encoding="utf-8")
+        return findings(await checker.check_files([path], config))
+
+
+def examples() -> list[dict[str, Any]]:
+    """The example scripts a new file can start from, those `moonhook init` writes: {name, text}."""
+    return [{"name": EXAMPLE_NAME, "text": EXAMPLE_SCRIPT}]

@@ -1,0 +1,86 @@
+"""Trades as the dashboard shows them, from the broker's deal history (``Broker.history``):
+the closed trades, the equity curve, and the profit of each plugin that opened positions.
+
+A trade is a position: its "in" deal opened it, its "out" deals closed it (whole or in
+parts); it is closed once the volume out reaches the volume in. The plugin that opened it is
+the one whose market or pending order the broker answered with the position's ticket, as the
+order ledger recorded it (``OrderActivity.openers``); a position no order of moonhook's opened
+(by hand at MetaTrader) is ``None``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+UNKNOWN = "unknown"  # the key, in the profit by plugin, of positions no plugin of moonhook opened
+
+
+def positions_of(deals: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """The deals, oldest first, by position."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for deal in deals:
+        out.setdefault(deal["position"], []).append(deal)
+    return out
+
+
+def trade(position: int, deals: list[dict[str, Any]], plugin: str | None) -> dict[str, Any] | None:
+    """The trade of one position's deals, or None while it is not closed (or its opening deal
+    lies before the history read)."""
+    opening = next((d for d in deals if d["entry"] == "in"), None)
+    outs = [d for d in deals if d["entry"] != "in"]
+    if opening is None or not outs:
+        return None
+    volume_out = sum(d["volume"] for d in outs)
+    if round(volume_out - opening["volume"], 8) < 0:
+        return None  # partly closed: still open
+    profit = round(sum(d["profit"] for d in outs), 2)
+    commission = round(sum(d["commission"] for d in deals), 2)
+    return {"position": position, "symbol": opening["symbol"], "side": opening["side"],
+            "volume": round(opening["volume"], 8), "price_open": opening["price"],
+            "price_close": round(sum(d["price"] * d["volume"] for d in outs) / volume_out, 8) if volume_out else None,
+            "opened_at": opening["time"], "closed_at": outs[-1]["time"], "profit": profit,
+            "commission": commission, "net": round(profit + commission, 2), "plugin": plugin,
+            "comment": opening.get("comment")}
+
+
+def equity_curve(deals: list[dict[str, Any]], balance: float | None) -> list[dict[str, Any]]:
+    """One point for each deal that moved the balance (its profit and commission), oldest
+    first: {time, profit (the running total, net), balance (when the account's balance now is
+    known: it, less what the later deals brought)}."""
+    moves = [(d["time"], d["profit"] + d["commission"]) for d in deals if d["profit"] or d["commission"]]
+    total = sum(m for _, m in moves)
+    start = None if balance is None else balance - total
+    points, running = [], 0.0
+    for at, move in moves:
+        running += move
+        point = {"time": at, "profit": round(running, 2)}
+        if start is not None:
+            point["balance"] = round(start + running, 2)
+        points.append(point)
+    return points
+
+
+def by_plugin(deals: list[dict[str, Any]], openers: dict[int, str]) -> dict[str, dict[str, Any]]:
+    """Per plugin that opened positions: {trades (positions with a deal out), profit, commission,
+    net}, over every deal out (a part closed counts)."""
+    out: dict[str, dict[str, Any]] = {}
+    for position, group in positions_of(deals).items():
+        name = openers.get(position) or UNKNOWN
+        entry = out.setdefault(name, {"trades": 0, "profit": 0.0, "commission": 0.0, "net": 0.0})
+        if any(d["entry"] != "in" for d in group):
+            entry["trades"] += 1
+        entry["profit"] = round(entry["profit"] + sum(d["profit"] for d in group), 2)
+        entry["commission"] = round(entry["commission"] + sum(d["commission"] for d in group), 2)
+        entry["net"] = round(entry["profit"] + entry["commission"], 2)
+    return out
+
+
+def trades_view(deals: list[dict[str, Any]], openers: dict[int, str], balance: float | None,
+                limit: int) -> dict[str, Any]:
+    """``GET /api/trades``: the last ``limit`` closed trades (newest first), the equity curve
+    and the profit by plugin, from ``deals`` (oldest first)."""
+    grouped = positions_of(deals)
+    closed = [t for t in (trade(p, group, openers.get(p)) for p, group in grouped.items()) if t is not None]
+    closed.sort(key=lambda t: (t["closed_at"], t["position"]), reverse=True)
+    return {"trades": closed[:limit], "closed": len(closed), "equity": equity_curve(deals, balance),
+            "by_plugin": by_plugin(deals, openers)}

@@ -1,0 +1,148 @@
+"""The dashboard's views in the operations facade (docs/dashboard.md, "The page's API"): the
+overview, the alerts filtered and one alert in full, the scripts (listed, read, checked,
+saved and tried by the engine), the examples, and the trades from the broker's deals."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import trio
+
+from engine.app import Operations
+from engine.app.scripts import EditingOff, ScriptNameError, checked_name
+from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
+
+from support.engine_support import process, running
+from support.fakes import FakeBroker
+
+GUARD = """plugin = {symbols = {'GBPUSD'}, priority = 1}
+function on_alert(a) return false, 'no pound today' end"""
+TREND = "plugin = {symbols = {'EURUSD'}}\nfunction on_alert(a) end"
+BROKEN = "plugin = {}\nfunction on_alert(a)\n  return 1 +\nend"
+FAILING = "plugin = {}\nfunction on_alert(a)\n  error('boom')\nend"
+
+
+async def test_the_alerts_are_filtered_by_status_symbol_and_plugin(tmp_path):
+    async with running(tmp_path, {"guard": GUARD, "trend": TREND}) as engine:
+        ops = Operations(engine)
+        euro = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        pound = await process(engine, "sell GBPUSD volume=0.1 price=1.3")
+        await process(engine, "buy USDJPY volume=0.1 price=150")
+        assert [a["id"] for a in await ops.alerts(10, status="rejected")] == [pound["id"]]
+        assert [a["id"] for a in await ops.alerts(10, symbol="OANDA:EURUSD")] == [euro["id"]]  # named as the engine does
+        assert [a["id"] for a in await ops.alerts(10, plugin="guard")] == [pound["id"]]
+        assert [a["id"] for a in await ops.alerts(10, plugin="trend", status="done")] == [euro["id"]]
+        assert len(await ops.alerts(2)) == 2
+        with pytest.raises(ValueError, match="unknown alert status 'nope'"):
+            await ops.alerts(10, status="nope")
+
+
+async def test_one_alert_holds_what_was_received_each_decision_its_orders_and_timings(tmp_path):
+    async with running(tmp_path, {"guard": GUARD, "trend": TREND}) as engine:
+        ops = Operations(engine)
+        euro = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        pound = await process(engine, "sell GBPUSD volume=0.1 price=1.3")
+        done, rejected = await ops.alert(euro["id"]), await ops.alert(pound["id"])
+        assert await ops.alert(9999) is None
+    assert done["alert"]["symbol"] == "EURUSD" and done["decisions"] == [{"plugin": "trend", "result": "pass"}]
+    (order,) = done["orders"]
+    assert order["plugin"] == "engine" and order["status"] == "done" and order["result"]["ok"] is True
+    assert order["request"]["symbol"] == "EURUSD" and order["result"]["ticket"]
+    timings = done["timings"]
+    assert timings["received_at"] <= timings["finished_at"] and timings["to_broker_ms"] >= 0
+    assert timings["total_ms"] >= 0 and timings["orders"][0]["client_id"] == order["client_id"]
+    assert rejected["decisions"] == [{"plugin": "guard", "result": "rejected", "reason": "no pound today"}]
+    assert rejected["orders"] == [] and rejected["timings"]["to_broker_ms"] is None
+
+
+async def test_the_overview_counts_today_charts_the_latency_and_lists_the_last_errors(tmp_path):
+    async with running(tmp_path, {"guard": GUARD, "broken": BROKEN, "failing": FAILING}) as engine:
+        ops = Operations(engine)
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        await process(engine, "sell GBPUSD volume=0.1 price=1.3")          # rejected by guard
+        await process(engine, "buy EURUSD volume=5000 price=1.1")           # refused by the broker
+        view = await ops.overview()
+    assert view["health"]["status"] == "degraded" and view["health"]["load_errors"] == ["broken.lua"]
+    assert view["broker"] == {"name": "paper", "connected": True, "state": "connected"}
+    assert view["account"]["currency"] and [p["symbol"] for p in view["positions"]] == ["EURUSD"]
+    assert view["today"] == {"alerts": 3, "rejections": 1, "orders": 2, "refused_orders": 1}
+    assert len(view["latency"]) == 60 and sum(p["count"] for p in view["latency"]) == 2
+    last = view["latency"][-1]
+    assert last["count"] == 2 and 0 <= last["p50_ms"] <= last["p99_ms"]
+    assert all(p["p50_ms"] is None for p in view["latency"][:-2])
+    kinds = {e["kind"]: e for e in view["errors"]}
+    assert kinds["load"]["file"] == "broken.lua" and kinds["load"]["line"] == 4
+    assert kinds["plugin"]["plugin"] == "failing" and kinds["plugin"]["file"] == "failing.lua"
+    assert kinds["plugin"]["line"] == 3 and "boom" in kinds["plugin"]["message"]
+    assert kinds["order"]["symbol"] == "EURUSD" and "volume" in kinds["order"]["message"]
+
+
+def test_a_script_name_is_a_plain_lua_file_in_the_folder():
+    assert checked_name("trend-2.lua") == "trend-2.lua"
+    for name, problem in [("../x.lua", "'/'"), ("a/b.lua", "'/'"), ("..x.lua", "'..'"), (".hidden.lua", "hidden"),
+                          ("#x.lua#", "hidden"), ("x.txt", ".lua"), ("", "empty"), ("a\x00.lua", "control"),
+                          ("x" * 200 + ".lua", "longer")]:
+        with pytest.raises(ScriptNameError, match=problem):
+            checked_name(name)
+
+
+async def test_scripts_are_listed_read_checked_and_a_save_answers_once_tried(tmp_path):
+    async with running(tmp_path, {"trend": TREND, "broken": BROKEN}) as engine:
+        ops = Operations(engine)
+        listed = {s["name"]: s for s in ops.scripts()}
+        assert {n: (s["state"], s["size"]) for n, s in listed.items()} == {
+            "broken.lua": ("failed", len(BROKEN)), "trend.lua": ("active", len(TREND))}
+        assert ops.script("trend.lua") == TREND
+        with pytest.raises(FileNotFoundError):
+            ops.script("nothere.lua")
+
+        findings = await ops.check_script("new.lua", BROKEN)
+        assert findings[0]["severity"] == "error" and findings[0]["line"] == 4 and findings[0]["column"] is None
+        assert not (tmp_path / "scripts" / "new.lua").exists()  # checked elsewhere, never saved
+
+        saved = await ops.save_script("trend.lua", TREND.replace("EURUSD", "USDJPY"))
+        assert saved == {"loaded": True, "plugin": "trend", "enabled": True}
+        assert ops.plugin_rows()[0]["symbols"] == ["USDJPY"]
+        failed = await ops.save_script("trend.lua", BROKEN)
+        assert failed["loaded"] is False and failed["line"] == 4 and "trend.lua:4" in failed["error"]
+        assert failed["serving"] == "trend"  # the version before goes on serving
+        new = await ops.save_script("fresh.lua", TREND.replace("EURUSD", "GBPUSD"))
+        assert new["loaded"] is True and "fresh" in ops.serving()
+        assert (tmp_path / "scripts" / "trend.lua").read_text() == BROKEN
+        assert [p.name for p in (tmp_path / "scripts").iterdir() if p.name.startswith(".")] == []  # no temp left
+        with pytest.raises(EditingOff):
+            await ops.save_script("trend.lua", TREND, allowed=False)
+        with pytest.raises(ScriptNameError):
+            await ops.save_script("../escape.lua", TREND)
+    assert (tmp_path / "scripts" / "trend.lua").read_text() == BROKEN and not (tmp_path / "escape.lua").exists()
+
+
+async def test_the_examples_are_those_init_writes(tmp_path):
+    async with running(tmp_path) as engine:
+        assert Operations(engine).examples() == [{"name": EXAMPLE_NAME, "text": EXAMPLE_SCRIPT}]
+
+
+def _deal(ticket, position, entry, side, price, profit, at, volume=1.0):
+    return {"ticket": ticket, "position": position, "symbol": "EURUSD", "side": side, "entry": entry,
+            "volume": volume, "price": price, "profit": profit, "commission": -3.5, "time": at, "comment": None,
+            "magic": None}
+
+
+async def test_trades_from_the_deals_with_the_plugin_that_opened_each(tmp_path):
+    t0 = time.time()
+    deals = [_deal(1, 1001, "in", "buy", 1.10, 0.0, t0), _deal(2, 1001, "out", "sell", 1.11, 100.0, t0 + 60),
+             _deal(3, 77, "in", "sell", 1.12, 0.0, t0 + 70),                       # opened by hand
+             _deal(4, 77, "out", "buy", 1.13, -100.0, t0 + 80)]
+    broker = FakeBroker(deals=deals)
+    async with running(tmp_path, use_broker=broker) as engine:
+        await process(engine, "buy EURUSD volume=1 price=1.1")  # the fake answers ticket 1001
+        view = await Operations(engine).trades(limit=10)
+        since = await Operations(engine).trades(limit=10, since=t0 + 65)
+    assert [(t["position"], t["plugin"], t["net"]) for t in view["trades"]] == [(77, None, -107.0),
+                                                                               (1001, "engine", 93.0)]
+    assert view["by_plugin"] == {"engine": {"trades": 1, "profit": 100.0, "commission": -7.0, "net": 93.0},
+                                 "unknown": {"trades": 1, "profit": -100.0, "commission": -7.0, "net": -107.0}}
+    assert [p["profit"] for p in view["equity"]] == [-3.5, 93.0, 89.5, -14.0]
+    assert view["equity"][-1]["balance"] == 10_000.0  # the account's balance now ends the curve
+    assert [t["position"] for t in since["trades"]] == [77] and since["closed"] == 1

@@ -1,0 +1,112 @@
+"""The dashboard's routes under /api over real HTTP (Hypercorn on port 0, httpx, a real
+engine): each answers what the facade gives, behind the token, and bad input is a 400 naming
+the parameter or the problem."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from support.engine_support import running
+from support.fakes import FakeBroker
+from support.web_support import AUTH, SECRET, SERVER, serving
+
+GUARD = """plugin = {symbols = {'GBPUSD'}, priority = 1}
+function on_alert(a) return false, 'no pound today' end"""
+TREND = "plugin = {symbols = {'EURUSD'}}\nfunction on_alert(a) end"
+BROKEN = "plugin = {}\nfunction on_alert(a)\n  return 1 +\nend"
+ROUTES = ["/api/overview", "/api/alerts?status=done", "/api/scripts", "/api/scripts/trend.lua", "/api/examples",
+          "/api/trades"]
+
+
+async def test_every_view_is_behind_the_token(tmp_path):
+    async with running(tmp_path, {"trend": TREND}) as engine, serving(engine) as client:
+        anonymous = [await client.get(path) for path in ROUTES]
+        writes = [await client.put("/api/scripts/trend.lua", content=TREND),
+                  await client.post("/api/scripts/trend.lua/check", content=TREND)]
+        allowed = [await client.get(path, headers=AUTH) for path in ROUTES]
+    assert [r.status_code for r in anonymous + writes] == [401] * (len(ROUTES) + 2)
+    assert [r.status_code for r in allowed] == [200] * len(ROUTES)
+
+
+async def test_the_alerts_filters_and_their_bad_values(tmp_path):
+    async with running(tmp_path, {"guard": GUARD, "trend": TREND}) as engine, serving(engine) as client:
+        euro = (await client.post(f"/webhook/{SECRET}", content="buy EURUSD volume=0.1 price=1.1")).json()["id"]
+        pound = (await client.post(f"/webhook/{SECRET}", content="sell GBPUSD volume=0.1 price=1.3")).json()["id"]
+        await engine.drain()
+
+        async def ids(query: str) -> list[int]:
+            answer = await client.get(f"/api/alerts?{query}", headers=AUTH)
+            assert answer.status_code == 200, answer.text
+            return [a["id"] for a in answer.json()["alerts"]]
+
+        assert await ids("status=rejected") == [pound]
+        assert await ids("symbol=EURUSD") == [euro]
+        assert await ids("plugin=guard") == [pound]
+        assert await ids("plugin=trend&status=done&limit=1") == [euro]
+        bad = {query: await client.get(f"/api/alerts?{query}", headers=AUTH)
+               for query in ("status=lost", "limit=0", "symbol=", "colour=red", "plugin=" + "x" * 101)}
+        one = (await client.get(f"/api/alerts/{pound}", headers=AUTH)).json()
+    assert {q: r.status_code for q, r in bad.items()} == dict.fromkeys(bad, 400)
+    for query, named in zip(bad, ("status", "limit", "symbol", "colour", "plugin")):
+        assert bad[query].json()["error"].startswith(f"{named}:"), bad[query].json()
+    assert one["decisions"] == [{"plugin": "guard", "result": "rejected", "reason": "no pound today"}]
+    assert one["orders"] == [] and one["timings"]["received_at"] > 0
+
+
+async def test_scripts_read_checked_saved_and_refused(tmp_path):
+    async with running(tmp_path, {"trend": TREND}) as engine, serving(engine) as client:
+        listing = (await client.get("/api/scripts", headers=AUTH)).json()
+        text = (await client.get("/api/scripts/trend.lua", headers=AUTH)).json()
+        check = (await client.post("/api/scripts/new.lua/check", content=BROKEN, headers=AUTH)).json()
+        saved = await client.put("/api/scripts/trend.lua", content=TREND.replace("EURUSD", "USDJPY"), headers=AUTH)
+        failed = await client.put("/api/scripts/trend.lua", content=BROKEN, headers=AUTH)
+        names = {name: await client.put(f"/api/scripts/{name}", content=TREND, headers=AUTH)
+                 for name in ("..x.lua", ".hidden.lua", "notes.txt")}
+        missing = await client.get("/api/scripts/nothere.lua", headers=AUTH)
+        not_utf8 = await client.put("/api/scripts/trend.lua", content=b"\xff\xfe", headers=AUTH)
+        examples = (await client.get("/api/examples", headers=AUTH)).json()
+    assert listing["editable"] is True
+    assert [(s["name"], s["state"], s["plugin"]) for s in listing["scripts"]] == [("trend.lua", "active", "trend")]
+    assert text == {"name": "trend.lua", "text": TREND}
+    assert check["findings"][0] == {"line": 4, "column": None, "severity": "error",
+                                    "message": check["findings"][0]["message"]}
+    assert saved.status_code == 200 and saved.json() == {"loaded": True, "plugin": "trend", "enabled": True}
+    assert failed.status_code == 200 and failed.json()["loaded"] is False and failed.json()["line"] == 4
+    assert {n: r.status_code for n, r in names.items()} == dict.fromkeys(names, 400)
+    assert "'..'" in names["..x.lua"].json()["error"] and "hidden" in names[".hidden.lua"].json()["error"]
+    assert ".lua" in names["notes.txt"].json()["error"]
+    assert missing.status_code == 404 and not_utf8.status_code == 400 and "UTF-8" in not_utf8.json()["error"]
+    assert [e["name"] for e in examples["examples"]] == ["demo.lua"] and "on_alert" in examples["examples"][0]["text"]
+    assert (tmp_path / "scripts" / "trend.lua").read_text() == BROKEN  # the bad name and the bad body wrote nothing
+
+
+async def test_saving_is_refused_when_the_dashboard_may_not_edit(tmp_path):
+    server = replace(SERVER, dashboard_edit=False)
+    async with running(tmp_path, {"trend": TREND}) as engine, serving(engine, server) as client:
+        listing = (await client.get("/api/scripts", headers=AUTH)).json()
+        refused = await client.put("/api/scripts/trend.lua", content=BROKEN, headers=AUTH)
+        check = await client.post("/api/scripts/trend.lua/check", content=BROKEN, headers=AUTH)
+    assert listing["editable"] is False
+    assert refused.status_code == 403 and "dashboard_edit" in refused.json()["error"]
+    assert check.status_code == 200  # checking changes nothing
+    assert (tmp_path / "scripts" / "trend.lua").read_text() == TREND
+
+
+async def test_the_overview_and_the_trades(tmp_path):
+    deals = [{"ticket": 1, "position": 1001, "symbol": "EURUSD", "side": "buy", "entry": "in", "volume": 0.1,
+              "price": 1.1, "profit": 0.0, "commission": 0.0, "time": 1.0, "comment": None, "magic": None},
+             {"ticket": 2, "position": 1001, "symbol": "EURUSD", "side": "sell", "entry": "out", "volume": 0.1,
+              "price": 1.2, "profit": 50.0, "commission": 0.0, "time": 2.0, "comment": None, "magic": None}]
+    async with running(tmp_path, {"trend": TREND}, use_broker=FakeBroker(deals=deals)) as engine, \
+            serving(engine) as client:
+        await client.post(f"/webhook/{SECRET}", content="buy EURUSD volume=0.1 price=1.1")
+        await engine.drain()
+        overview = (await client.get("/api/overview", headers=AUTH)).json()
+        trades = (await client.get("/api/trades?limit=5", headers=AUTH)).json()
+        bad = [await client.get(f"/api/trades?{q}", headers=AUTH) for q in ("limit=x", "since=-1")]
+    assert overview["today"] == {"alerts": 1, "rejections": 0, "orders": 1, "refused_orders": 0}
+    assert overview["health"]["status"] == "ok" and len(overview["latency"]) == 60
+    assert {"account", "positions", "errors", "broker"} <= set(overview)
+    assert [(t["position"], t["plugin"], t["profit"]) for t in trades["trades"]] == [(1001, "engine", 50.0)]
+    assert trades["by_plugin"]["engine"]["net"] == 50.0
+    assert [r.status_code for r in bad] == [400, 400] and bad[1].json()["error"].startswith("since:")
