@@ -147,6 +147,19 @@ ROWS = [
     ("burst_1000_executed_s", "  burst's start to every alert executed", None, "s", "", ""),
     ("burst_1000_raw_answer_ms", "  the same burst against Hypercorn answering at once (the HTTP server's floor, "
      "same run, alternated): answer", "median", "ms", "", ""),
+    ("dash_usable_overview_ms", "dashboard in headless Chromium, 10,000 alerts in the journal: the first page "
+     "(overview) usable, a fresh load", "median", "ms", "", "<= 1,000 ms"),
+    ("dash_usable_alerts_ms", "  the alerts page, its 100 latest rows shown", "median", "ms", "", "<= 1,000 ms"),
+    ("dash_usable_slowest_ms", "  the slowest page (overview, alerts, plugins, editor with a script open, trades)",
+     None, "ms", "", "<= 1,000 ms"),
+    ("dash_transfer_kb", "  the largest page's transfer (document, files, API answers; cache off)", None, "KB", "",
+     "<= 300 KB"),
+    ("dash_event_ms", "  an alert posted to the webhook until its row shows on the open alerts page", "median", "ms",
+     "", "<= 100 ms"),
+    ("dash_cpu_closed_ms", "  CPU per alert at 100 alerts/s (server and workers), no page open", None, "ms", "", ""),
+    ("dash_cpu_open_ms", "  the same with the alerts page open and live (alternated, one server)", None, "ms", "",
+     ""),
+    ("dash_cpu_open_ratio", "  open over closed", None, "", "", "within noise of 1"),
 ]
 
 

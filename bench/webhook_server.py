@@ -2,8 +2,9 @@
 ``{"ok": true}``, the yardstick), ``raw`` (a plain ASGI endpoint ahead of Quart that reads the
 body and answers ``{"ok":true}`` at once: the HTTP server's own floor), ``moonhook`` (the
 engine with 10 plugins behind its webhook), ``plugins:N:C`` (N plugins, C of them concerned
-with EURUSD) or ``paused`` (10 plugins, the engine paused: each alert journaled and answered
-``accepted``, not processed). All are served by ``engine.web.serve``. Prints the port, serves
+with EURUSD), ``paused`` (10 plugins, the engine paused: each alert journaled and answered
+``accepted``, not processed) or ``dashboard:N`` (``moonhook`` with N alerts already in its
+journal, for the dashboard's bench). All are served by ``engine.web.serve``. Prints the port, serves
 until SIGTERM.
 
 The engine's servers also answer ``GET /bench/fills``: for each alert id, ``time.monotonic()``
@@ -29,11 +30,12 @@ from pathlib import Path
 
 import trio
 
+from engine.domain.alerts import parse_body
 from engine.domain.config import EngineConfig, ServerConfig
 from engine.app import Operations, open_engine
 from engine.interfaces.web import App, create_app, serve
 
-from .engine_bench import _write_plugins
+from .engine_bench import _write_plugins, alert_body
 
 SECRET = "bench-secret"
 TOKEN = "bench-token"
@@ -143,6 +145,15 @@ def _count_refusals(app: App) -> None:
         return {"refused": refusals.count}
 
 
+def _prefill(engine, count: int) -> None:
+    """``count`` alerts journaled as done, one a second up to now, in one transaction."""
+    now = time.time()
+    with engine.journal.transaction() as db:
+        for n in range(count):
+            alert = parse_body(alert_body(n, "history-"), engine.symbols)
+            engine.journal.insert(db, alert, now=now - (count - n), status="done")
+
+
 async def main(mode: str) -> None:
     server = ServerConfig(host="127.0.0.1", port=0, secret=SECRET, api_token=TOKEN)
     shutdown = trio.Event()
@@ -153,11 +164,14 @@ async def main(mode: str) -> None:
             elif mode == "raw":
                 app = raw_app()
             else:
-                total, concerned = (10, 10) if mode in ("moonhook", "paused") else map(int, mode.split(":")[1:])
+                total, concerned = ((10, 10) if mode in ("moonhook", "paused") or mode.startswith("dashboard:")
+                                    else map(int, mode.split(":")[1:]))
                 scripts = Path(tmp) / "scripts"
                 _write_plugins(scripts, total, concerned)
                 engine = await stack.enter_async_context(
                     open_engine(EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0)))
+                if mode.startswith("dashboard:"):
+                    _prefill(engine, int(mode.split(":")[1]))
                 if mode == "paused":
                     quiet = logging.root.manager.disable  # the pause's warning is expected here
                     logging.disable(logging.WARNING)
