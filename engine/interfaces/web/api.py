@@ -10,28 +10,10 @@ from quart import Blueprint, request
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.auth import refuse
+from engine.interfaces.web import params
+from engine.interfaces.web.params import BadParameter
 
 log = logging.getLogger("moonhook.web")
-
-MAX_LIMIT = 500
-
-
-class BadRequest(Exception):
-    pass
-
-
-def _limit(default: int = 50) -> int:
-    raw = request.args.get("limit")
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_LIMIT:
-        raise BadRequest(f"limit: must be an integer from 1 to {MAX_LIMIT}, got {raw!r}")
-    return value
-
 
 def _truthy(value: Any) -> bool:
     if isinstance(value, str):
@@ -53,18 +35,13 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     async def authorize():
         return refuse(server)
 
-    @bp.errorhandler(BadRequest)
-    async def bad_request(e: BadRequest):
+    @bp.errorhandler(BadParameter)
+    async def bad_request(e: BadParameter):
         return {"error": str(e)}, 400
 
     @bp.get("/plugins")
     async def plugins():
         return {"plugins": ops.plugin_rows(), "load_errors": ops.load_errors(), "pause": ops.pause_state()}
-
-    @bp.get("/alerts")
-    async def alerts():
-        limit = _limit()
-        return {"alerts": await ops.alerts(limit)}
 
     @bp.get("/alerts/<int:alert_id>")
     async def alert(alert_id: int):
@@ -75,7 +52,7 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.get("/orders")
     async def orders():
-        limit = _limit()
+        limit = params.limit()
         return await ops.orders(limit)
 
     @bp.get("/positions")

@@ -12,57 +12,10 @@ from engine.domain.alerts import AlertError
 from engine.domain.config import ServerConfig
 from engine.domain.orders import BrokerError
 from engine.interfaces.web.auth import refuse
+from engine.interfaces.web import params
+from engine.interfaces.web.params import BadParameter
 
-MAX_LIMIT = 500
 _FILTERS = ("status", "symbol", "plugin")
-
-
-class BadParameter(Exception):
-    """A query parameter or body the route cannot use; its message names it."""
-
-
-def _limit(default: int) -> int:
-    raw = request.args.get("limit")
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_LIMIT:
-        raise BadParameter(f"limit: must be an integer from 1 to {MAX_LIMIT}, got {raw!r}")
-    return value
-
-
-def _since() -> float | None:
-    raw = request.args.get("since")
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise BadParameter(f"since: must be a Unix time in seconds, got {raw!r}")
-    return value
-
-
-def _filter(name: str) -> str | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    if not raw.strip() or len(raw) > 100:
-        raise BadParameter(f"{name}: must be 1 to 100 characters, got {raw[:40]!r}")
-    return raw.strip()
-
-
-async def _text() -> str:
-    """The request's body as UTF-8 text (a script)."""
-    body = await request.get_data()
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise BadParameter(f"body: not UTF-8 text (byte {e.start})") from None
 
 
 def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
@@ -98,28 +51,17 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.get("/alerts")
     async def alerts():
+        limit = params.limit(50)
+        unknown = sorted(set(request.args) - {"limit", *_FILTERS})
+        if unknown:
+            raise BadParameter(f"{unknown[0]}: unknown parameter (known: limit, {', '.join(_FILTERS)})")
+        filters = {name: params.text(name) for name in _FILTERS}
         try:
-            limit = _limit(50)
-            unknown = sorted(set(request.args) - {"limit", *_FILTERS})
-            if unknown:
-                raise BadParameter(f"{unknown[0]}: unknown parameter (known: limit, {', '.join(_FILTERS)})")
-            filters = {name: _filter(name) for name in _FILTERS}
-            try:
-                return {"alerts": await ops.alerts(limit, **filters)}
-            except ValueError as e:  # an unknown status
-                raise BadParameter(f"status: {e}") from None
-            except AlertError as e:
-                raise BadParameter(f"symbol: {e}") from None
-        except BadParameter as e:  # answered here: this view also serves api.py's endpoint
-            return {"error": str(e)}, 400
-
-    @bp.record_once
-    def filtered_alerts(state) -> None:
-        # api.py's blueprint, registered first, owns GET /api/alerts (its first rule wins) and
-        # lists without filters; its endpoint is served by the view above, behind its own
-        # refuse(), so the documented filters work whichever registers first.
-        if "api.alerts" in state.app.view_functions:
-            state.app.view_functions["api.alerts"] = alerts
+            return {"alerts": await ops.alerts(limit, **filters)}
+        except ValueError as e:  # an unknown status
+            raise BadParameter(f"status: {e}") from None
+        except AlertError as e:
+            raise BadParameter(f"symbol: {e}") from None
 
     @bp.get("/scripts")
     async def scripts():
@@ -131,12 +73,12 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.post("/scripts/<file>/check")
     async def check(file: str):
-        return {"name": file, "findings": await ops.check_script(file, await _text())}
+        return {"name": file, "findings": await ops.check_script(file, await params.body_text())}
 
     @bp.put("/scripts/<file>")
     async def save(file: str):
         allowed = bool(getattr(server, "dashboard_edit", True))
-        text = await _text() if allowed else ""
+        text = await params.body_text() if allowed else ""
         return await ops.save_script(file, text, allowed=allowed)
 
     @bp.get("/examples")
@@ -145,6 +87,6 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.get("/trades")
     async def trades():
-        return await ops.trades(_limit(100), _since())
+        return await ops.trades(params.limit(100), params.since())
 
     return bp
