@@ -2,7 +2,7 @@
 
 import {s} from "./dom.js";
 
-const W = 600, H = 160, PAD = 28;
+const W = 600, H = 170, PAD = 34;
 
 function scale(values, lo, hi) {
   let min = Math.min(...values), max = Math.max(...values);
@@ -12,25 +12,34 @@ function scale(values, lo, hi) {
 }
 
 /** series: [{name, points: [[x, y], ...], cls}]; an empty chart says so. */
-export function lineChart(series, {label = "", format = (v) => String(v)} = {}) {
+export function lineChart(series, {label = "", format = (v) => String(v), zero = false, xformat = null} = {}) {
   const all = series.flatMap((line) => line.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   const svg = s("svg", {viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": label});
   if (all.length === 0) {
     svg.append(s("text", {x: W / 2, y: H / 2, "text-anchor": "middle", class: "axis", text: "no data yet"}));
     return svg;
   }
-  const xs = all.map(([x]) => x), ys = all.map(([, y]) => y);
-  const x = scale(xs, W - PAD, PAD), y = scale(ys, PAD / 2, H - PAD);
-  const fx = (v) => W - x(v);  // scale() runs high to low; the x axis runs left to right
+  // The x axis spans every point given, those without a value too (a minute without alerts).
+  const xs = series.flatMap((line) => line.points.map(([x]) => x)).filter(Number.isFinite), ys = all.map(([, y]) => y).concat(zero ? [0] : []);
+  const fx = scale(xs, W - PAD / 2, PAD + 30);  // scale() maps the lowest value to its last argument
+  const y = scale(ys, PAD / 2, H - PAD);
   svg.append(s("line", {x1: PAD, y1: H - PAD, x2: W - PAD / 2, y2: H - PAD, class: "axis-line"}));
   svg.append(s("text", {x: 2, y: PAD / 2 + 4, class: "axis", text: format(Math.max(...ys))}));
   svg.append(s("text", {x: 2, y: H - PAD, class: "axis", text: format(Math.min(...ys))}));
+  if (xformat) {
+    svg.append(s("text", {x: PAD + 30, y: H - PAD + 14, class: "axis", text: xformat(Math.min(...xs))}));
+    svg.append(s("text", {x: W - PAD / 2, y: H - PAD + 14, "text-anchor": "end", class: "axis", text: xformat(Math.max(...xs))}));
+  }
   series.forEach((line, i) => {
     const pts = line.points.filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
     if (pts.length === 0) return;
     const d = pts.map(([a, b], j) => `${j ? "L" : "M"}${fx(a).toFixed(1)},${y(b).toFixed(1)}`).join(" ");
     svg.append(s("path", {d, class: `series s${i} ${line.cls || ""}`}, s("title", {text: line.name})));
-    svg.append(s("text", {x: PAD + 4 + i * 90, y: H - 6, class: `legend s${i}`, text: line.name}));
+    if (pts.length < 30) {  // a few points: each marked, so that a lone one shows
+      pts.forEach(([a, b]) => svg.append(s("circle", {cx: fx(a).toFixed(1), cy: y(b).toFixed(1), r: 3, class: `dot s${i}`},
+        s("title", {text: `${line.name}: ${format(b)}`}))));
+    }
+    svg.append(s("text", {x: PAD + 34 + i * 90, y: H - 2, class: `legend s${i}`, text: line.name}));
   });
   return svg;
 }

@@ -30,9 +30,10 @@ export function s(tag, props, ...children) {
   return build(document.createElementNS(SVG, tag), props, children);
 }
 
-export function clear(el) {
+/** el emptied, then given children (nested arrays flattened; null, undefined and false left out). */
+export function clear(el, ...children) {
   el.replaceChildren();
-  return el;
+  return build(el, {}, children);
 }
 
 export function time(seconds) {
@@ -53,9 +54,16 @@ export function num(value, digits = 2) {
   return Number.isFinite(n) ? n.toFixed(digits) : String(value);
 }
 
-/** A value of unknown shape, shown as text: objects as indented JSON. */
+const scalar = (v) => v === null || typeof v !== "object";
+
+/** A value of unknown shape, shown as text: a list of plain values joined by commas, a flat
+ * object as "key value" pairs, anything deeper as indented JSON. */
 export function show(value) {
   if (value === undefined || value === null) return "";
+  if (Array.isArray(value) && value.every(scalar)) return value.join(", ");
+  if (typeof value === "object" && !Array.isArray(value) && Object.values(value).every(scalar)) {
+    return Object.entries(value).map(([k, v]) => `${k} ${v}`).join(", ");
+  }
   return typeof value === "object" ? JSON.stringify(value, null, 2) : String(value);
 }
 

@@ -8,14 +8,22 @@ import {listen} from "../live.js";
 const STATUSES = ["", "received", "done", "rejected", "duplicate", "failed", "paused", "expired"];
 const LIMIT = 100;
 
-function cells(row) {
+/** Receipt to finish in ms: the event's, the detail's, or the journal row's two times. */
+function latency(a) {
+  if (a.latency_ms !== undefined && a.latency_ms !== null) return a.latency_ms;
+  if (a.timings && a.timings.total_ms !== undefined && a.timings.total_ms !== null) return a.timings.total_ms;
+  if (a.status !== "received" && a.updated_at && a.received_at) return (a.updated_at - a.received_at) * 1000;
+  return null;
+}
+
+function cells() {
   return [
     ["Time", (a) => time(a.received_at ?? a.at)],
     ["Id", (a) => a.id, "num"],
     ["Symbol", (a) => a.symbol],
     ["Command", (a) => a.command ?? a.action],
     ["Status", (a) => h("span", {class: `status ${a.status}`, text: a.status})],
-    ["Latency", (a) => (a.latency_ms === undefined || a.latency_ms === null ? "" : `${num(a.latency_ms, 1)} ms`), "num"],
+    ["Latency", (a) => (latency(a) === null ? "" : `${num(latency(a), 1)} ms`), "num"],
   ];
 }
 
@@ -24,18 +32,19 @@ function detail(a) {
   const orders = a.orders ?? (a.outcome && a.outcome.orders) ?? [];
   return [
     h("h3", {text: `Alert ${a.id}`}),
-    h("p", {}, h("span", {class: `status ${a.status}`, text: a.status}), " ", a.reason ?? ""),
+    h("p", {}, h("span", {class: `status ${a.status}`, text: a.status}), " ",
+      a.reason ?? (a.outcome && (a.outcome.error ?? a.outcome.reason)) ?? ""),
     h("h4", {text: "As received"}), h("pre", {text: show(a.alert ?? a.received)}),
     h("h4", {text: "Plugins' decisions"}),
     Array.isArray(decisions) && decisions.length
-      ? table([["Plugin", (d) => d.plugin ?? d.name], ["Decision", (d) => d.decision ?? d.action ?? d.answer],
+      ? table([["Plugin", (d) => d.plugin ?? d.name], ["Decision", (d) => d.result ?? d.decision ?? d.answer],
                ["Reason", (d) => d.reason ?? ""]], decisions)
       : h("pre", {text: show(decisions) || "none"}),
     h("h4", {text: "Orders and the broker's answers"}),
     Array.isArray(orders) && orders.length
       ? orders.map((o) => h("pre", {text: show(o)}))
       : h("p", {class: "muted", text: "No orders."}),
-    h("h4", {text: "Timings"}), pairs(a.timings ?? {received_at: a.received_at, latency_ms: a.latency_ms}),
+    h("h4", {text: "Timings"}), pairs(a.timings ?? {received_at: a.received_at, updated_at: a.updated_at}),
   ];
 }
 
@@ -51,18 +60,20 @@ export function render(root) {
     (!symbol.value || String(a.symbol).toUpperCase() === symbol.value.trim().toUpperCase()) && !plugin.value;
 
   const open = async (id) => {
-    clear(more).append(h("p", {class: "muted", text: "Loading…"}));
+    clear(more, h("p", {class: "muted", text: "Loading…"}));
     try {
-      clear(more).append(panel("Detail", ...detail(await get(`/api/alerts/${encodeURIComponent(id)}`))));
+      clear(more, panel("Detail", ...detail(await get(`/api/alerts/${encodeURIComponent(id)}`))));
     } catch (err) {
-      clear(more).append(panel("Detail", failure(err)));
+      clear(more, panel("Detail", failure(err)));
     }
   };
-  const draw = () => clear(list).append(rows.length
+  const draw = () => clear(list, rows.length
     ? table(cells(), rows, (a) => ({class: "clickable", dataset: {id: a.id}, tabindex: 0,
                                      on: {click: () => open(a.id), keydown: (e) => e.key === "Enter" && open(a.id)}}))
     : h("p", {class: "muted", text: "No alerts."}));
+  let during = null;  // the events that come while a load is on its way, applied over its answer
   const load = async () => {
+    during = [];
     const query = new URLSearchParams({limit: String(LIMIT)});
     for (const [k, el] of [["status", status], ["symbol", symbol], ["plugin", plugin]]) {
       if (el.value.trim()) query.set(k, el.value.trim());
@@ -70,9 +81,13 @@ export function render(root) {
     try {
       const answer = await get(`/api/alerts?${query}`);
       rows = Array.isArray(answer) ? answer : answer.alerts ?? [];
+      const missed = during;
+      during = null;
+      missed.forEach(apply);
       draw();
     } catch (err) {
-      clear(list).append(failure(err));
+      during = null;
+      clear(list, failure(err));
     }
   };
 
@@ -83,13 +98,18 @@ export function render(root) {
     more);
   load();
 
-  return listen((event) => {
-    if (event.kind === "lagged") return load();
-    if (event.kind !== "alert.received" && event.kind !== "alert.finished") return;
+  function apply(event) {
     const old = rows.find((r) => r.id === event.id);
     const row = {...old, ...event, received_at: old ? old.received_at : event.at};
     if (!old && !matches(row)) return;  // events carry no plugin: a new row waits for a reload then
     rows = [row, ...rows.filter((r) => r.id !== event.id)].sort((a, b) => b.id - a.id).slice(0, LIMIT);
+  }
+
+  return listen((event) => {
+    if (event.kind === "lagged") return load();
+    if (event.kind !== "alert.received" && event.kind !== "alert.finished") return;
+    if (during) return during.push(event);
+    apply(event);
     draw();
   });
 }

@@ -80,11 +80,11 @@ export function render(root) {
   let exampleList = [];
 
   async function open(name, text) {
-    clear(work).append(h("p", {class: "muted", text: "Loading…"}));
+    clear(work, h("p", {class: "muted", text: "Loading…"}));
     try {
       if (text === undefined) text = textOf(await get(`/api/scripts/${encodeURIComponent(name)}`));
     } catch (err) {
-      clear(work).append(panel(name, failure(err)));
+      clear(work, panel(name, failure(err)));
       return;
     }
     const CM = await codemirror();
@@ -92,7 +92,7 @@ export function render(root) {
     const result = h("div", {class: "result", id: "editor-result", role: "status"});
     const check = h("button", {type: "button", id: "check", text: "Check"});
     const save = h("button", {type: "button", id: "save", text: "Save", disabled: !editable});
-    clear(work).append(panel(name, h("div", {class: "toolbar"}, check, save,
+    clear(work, panel(name, h("div", {class: "toolbar"}, check, save,
       editable ? null : h("span", {class: "muted", text: " editing is off (server.dashboard_edit)"})), host, result));
     const pad = new Pad(host, CM, text, !editable);
     const path = `/api/scripts/${encodeURIComponent(name)}`;
@@ -101,32 +101,33 @@ export function render(root) {
       pad.unmark();
       clear(result);
       if (!list.length) return result.append(h("p", {class: "ok", text: "No findings."}));
-      list.forEach((f) => pad.mark(Number(f.line), f.severity || "error", f.message));
+      const where = (f) => (f.line ? h("code", {text: f.column ? `${f.line}:${f.column} ` : `line ${f.line} `}) : null);
+      list.filter((f) => f.severity !== "ok").forEach((f) => pad.mark(Number(f.line), f.severity || "error", f.message));
       result.append(h("ul", {class: "findings"}, list.map((f) => h("li", {class: f.severity || "error", tabindex: 0,
-        on: {click: () => pad.go(Number(f.line))}}, h("code", {text: `${f.line ?? "?"}:${f.column ?? "?"}`}), ` ${f.severity || "error"}: `, f.message))));
+        on: {click: () => pad.go(Number(f.line))}}, where(f), `${f.severity || "error"}: `, f.message))));
     };
     check.addEventListener("click", async () => {
       try {
-        const answer = await request("POST", `${path}/check`, {text: pad.text});
+        const answer = await request("POST", `${path}/check`, pad.text, {text: true});
         findings(Array.isArray(answer) ? answer : answer.findings || []);
       } catch (err) {
-        clear(result).append(failure(err));
+        clear(result, failure(err));
       }
     });
     save.addEventListener("click", async () => {
       save.disabled = true;
       try {
-        const answer = await request("PUT", path, {text: pad.text});
+        const answer = await request("PUT", path, pad.text, {text: true});
         pad.unmark();
         if (answer && answer.loaded) {
-          clear(result).append(h("p", {class: "ok", text: "Saved and loaded."}));
+          clear(result, h("p", {class: "ok", text: "Saved and loaded."}));
         } else {
           const line = Number(answer && answer.line);
           findings([{line: Number.isInteger(line) ? line : undefined, severity: "error", message: (answer && answer.error) || "not loaded"}]);
         }
         loadFiles();
       } catch (err) {
-        clear(result).append(failure(err));
+        clear(result, failure(err));
       } finally {
         save.disabled = false;
       }
@@ -136,7 +137,7 @@ export function render(root) {
   function fresh() {
     const name = newName.value.trim();
     if (!/^[A-Za-z0-9_.-]+\.lua$/.test(name)) {
-      clear(work).append(failure(new Error("A new script needs a file name like trend.lua (letters, digits, _ . -).")));
+      clear(work, failure(new Error("A new script needs a file name like trend.lua (letters, digits, _ . -).")));
       return;
     }
     const example = exampleList.find((e) => e.name === examples.value);
@@ -148,11 +149,11 @@ export function render(root) {
       const answer = await get("/api/scripts");
       editable = Boolean(answer.edit ?? answer.editable ?? answer.dashboard_edit);
       const list = names(Array.isArray(answer) ? answer : answer.files ?? answer.scripts);
-      clear(files).append(list.length ? list.map((name) => h("li", {},
+      clear(files, list.length ? list.map((name) => h("li", {},
         h("a", {href: "#/editor", text: name, on: {click: (e) => { e.preventDefault(); open(name); }}})))
         : h("li", {class: "muted", text: "No scripts."}));
     } catch (err) {
-      clear(files).append(h("li", {}, failure(err)));
+      clear(files, h("li", {}, failure(err)));
     }
   }
 
@@ -164,7 +165,7 @@ export function render(root) {
     } catch (_) {
       exampleList = [];
     }
-    clear(examples).append(h("option", {value: "", text: "empty"}),
+    clear(examples, h("option", {value: "", text: "empty"}),
       exampleList.map((e) => h("option", {value: e.name, text: e.name})));
   }
 

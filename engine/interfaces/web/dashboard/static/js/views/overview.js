@@ -8,13 +8,15 @@ import {listen} from "../live.js";
 
 const REFRESHING = new Set(["alert.finished", "fill", "pause", "resume", "plugin.switched", "plugin.error", "lagged"]);
 
+const ms = (v) => (v === null || v === undefined ? NaN : Number(v));  // a minute without alerts: no point
+
 function latency(points) {
   const rows = Array.isArray(points) ? points : [];
   const at = (p) => Number(p.at ?? p.minute ?? p.t);
   return lineChart([
-    {name: "p50 ms", points: rows.map((p) => [at(p), Number(p.p50)])},
-    {name: "p99 ms", points: rows.map((p) => [at(p), Number(p.p99)])},
-  ], {label: "receipt-to-broker latency, last hour", format: (v) => `${num(v, 1)} ms`});
+    {name: "p50 ms", points: rows.map((p) => [at(p), ms(p.p50_ms ?? p.p50)])},
+    {name: "p99 ms", points: rows.map((p) => [at(p), ms(p.p99_ms ?? p.p99)])},
+  ], {label: "receipt-to-broker latency, last hour", format: (v) => `${num(v, 1)} ms`, zero: true, xformat: time});
 }
 
 function draw(body, o) {
@@ -35,7 +37,9 @@ function draw(body, o) {
       : h("p", {class: "muted", text: "No open positions."})),
     panel("Last errors", errors.length
       ? h("ul", {class: "errors"}, errors.map((e) => h("li", {},
-          h("span", {class: "muted", text: time(e.at) + " "}), typeof e === "object" ? show(e.message ?? e) : show(e))))
+          h("span", {class: "muted", text: `${time(e.at)} ${e.plugin ?? ""} `}),
+          e.file ? h("code", {text: `${e.file}${e.line ? `:${e.line}` : ""} `}) : null,
+          typeof e === "object" ? show(e.message ?? e) : show(e))))
       : h("p", {class: "muted", text: "None."})));
 }
 
@@ -47,7 +51,7 @@ export function render(root) {
     try {
       draw(body, await get("/api/overview"));
     } catch (err) {
-      clear(body).append(panel("Overview", failure(err)));
+      clear(body, panel("Overview", failure(err)));
     } finally {
       pending = false;
     }

@@ -9,9 +9,9 @@ const REFRESHING = new Set(["plugin.switched", "plugin.error", "reload", "pause"
 /** A button that asks "Sure?" in place before it acts. */
 function confirmed(label, question, act, id) {
   const box = h("span", {class: "confirm"});
-  const reset = () => clear(box).append(h("button", {type: "button", id, text: label, on: {click: ask}}));
+  const reset = () => clear(box, h("button", {type: "button", id, text: label, on: {click: ask}}));
   function ask() {
-    clear(box).append(h("span", {text: question + " "}),
+    clear(box, h("span", {text: question + " "}),
       h("button", {type: "button", class: "danger", id: id && `${id}-yes`, text: "Yes", on: {click: act}}),
       h("button", {type: "button", text: "Cancel", on: {click: reset}}));
   }
@@ -39,13 +39,13 @@ export function render(root) {
     try {
       answer = await get("/api/plugins");
     } catch (err) {
-      clear(body).append(panel("Plugins", failure(err)));
+      clear(body, panel("Plugins", failure(err)));
       return;
     }
     const pause = answer.pause || {};
     const plugins = answer.plugins || [];
     const errors = Object.entries(answer.load_errors || {});
-    clear(body).append(
+    clear(body, 
       panel("Engine",
         h("p", {id: "engine-state", text: pause.paused ? `Paused${pause.by ? ` by ${pause.by}` : ""}${pause.reason ? `: ${pause.reason}` : ""}` : "Running"}),
         pause.paused

@@ -11,9 +11,9 @@ function draw(body, t) {
   const byPlugin = Array.isArray(t.by_plugin)
     ? t.by_plugin.map((r) => [String(r.plugin ?? r.name), Number(r.profit)])
     : Object.entries(t.by_plugin || {}).map(([k, v]) => [k, Number(typeof v === "object" ? v.profit : v)]);
-  clear(body).append(
+  clear(body, 
     panel("Equity", lineChart([{name: "equity", points: equity.map((p) => Array.isArray(p) ? [Number(p[0]), Number(p[1])]
-      : [Number(p.at ?? p.time), Number(p.equity ?? p.balance)])}], {label: "equity curve", format: (v) => num(v)})),
+      : [Number(p.at ?? p.time), Number(p.equity ?? p.balance ?? p.profit)])}], {label: "equity curve", format: (v) => num(v), xformat: datetime})),
     panel("Profit by plugin", barChart(byPlugin, {label: "profit by plugin", format: (v) => num(v)})),
     panel("Closed trades", trades.length ? table([
       ["Closed", (r) => datetime(r.closed_at ?? r.time ?? r.at)], ["Symbol", (r) => r.symbol], ["Side", (r) => r.side],
@@ -30,7 +30,7 @@ export function render(root) {
     try {
       draw(body, await get("/api/trades"));
     } catch (err) {
-      clear(body).append(panel("Trades", failure(err)));
+      clear(body, panel("Trades", failure(err)));
     }
   };
   load();

@@ -1,0 +1,182 @@
+"""The dashboard as an administrator meets it: the real `moonhook run`, its page at / opened in
+a real headless Chromium (tests/support/browser.py), the login with the API token, the views.
+
+With MOONHOOK_SCREENSHOTS=1 (`make screenshots`) each page reached is saved to
+docs/screenshots/<page>.png, on a desktop's width and on a phone's.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import httpx
+from selenium.webdriver.common.by import By
+
+from engine.interfaces.web.dashboard import CSP
+from engine.interfaces.web.dashboard.files import STATIC
+from support.browser import DESKTOP, PHONE, browser, click, console_errors, screenshot, wait  # noqa: F401 (browser: a fixture)
+from support.e2e_support import init
+
+VIEWS = ("overview", "alerts", "plugins", "editor", "trades")
+
+
+class _Inline(HTMLParser):
+    """What a page holds that a strict CSP would refuse: inline scripts, style elements and
+    attributes, event-handler attributes, javascript: URLs, and anything loaded from elsewhere."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self._in_script = tag == "script"
+        if tag == "script" and not attrs.get("src"):
+            self.found.append("a <script> without src")
+        if tag == "style":
+            self.found.append("a <style> element")
+        for name, value in attrs.items():
+            if name == "style" or name.startswith("on"):
+                self.found.append(f"<{tag} {name}=...>")
+            if name in ("src", "href", "action") and value and re.match(r"\s*(javascript:|https?:|//)", value, re.I):
+                self.found.append(f"<{tag} {name}={value!r}>")
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script and data.strip():
+            self.found.append("a script's inline text")
+
+
+def _inline(html: str) -> list[str]:
+    parser = _Inline()
+    parser.feed(html)
+    return parser.found
+
+
+def test_every_answer_of_the_dashboard_carries_the_csp_and_the_page_has_nothing_inline(user):
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    base = f"http://127.0.0.1:{run.port}"
+    page = httpx.get(f"{base}/", timeout=10)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert _inline((STATIC / "index.html").read_text(encoding="utf-8")) == []
+    assert _inline(page.text) == []
+
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+    assert len(assets) == 2  # the stylesheet and the main module, both under the version
+    answers = [page] + [httpx.get(f"{base}{path}", timeout=10) for path in assets]
+    answers.append(httpx.get(f"{base}/static/no/such/file.js", timeout=10))
+    answers.append(httpx.get(f"{base}/static/%2e%2e/%2e%2e/moonhook.toml", timeout=10))  # httpx would fold a plain ..
+    for answer in answers:
+        assert answer.headers.get("content-security-policy") == CSP, answer.url
+        assert answer.headers.get("x-content-type-options") == "nosniff", answer.url
+        assert answer.headers.get("referrer-policy") == "no-referrer", answer.url
+    css, module, missing, outside = answers[1:]
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert module.status_code == 200 and module.headers["content-type"].startswith("text/javascript")
+    assert "immutable" in module.headers["cache-control"]  # versioned: a new release has a new path
+    assert page.headers["cache-control"] == "no-cache"     # the page that names the version is revalidated
+    assert missing.status_code == 404 and outside.status_code == 404
+    assert "api_token" not in outside.text
+    assert run.interrupt() == 0
+
+
+def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, browser):
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    token = config.values["server"]["api_token"]
+    base = f"http://127.0.0.1:{run.port}"
+
+    browser.get(f"{base}/")
+    field = wait(browser, lambda d: d.find_element(By.ID, "token"), "the login form")
+    screenshot(browser, "login")
+    field.send_keys("not the token")
+    browser.find_element(By.ID, "login-button").click()
+    wait(browser, lambda d: d.find_element(By.ID, "login-error").text, "the refusal of a wrong token")
+    field.clear()
+    field.send_keys(token)
+    browser.find_element(By.ID, "login-button").click()
+
+    overview = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel h2"), "the overview's panels")
+    assert "Health" in [h2.text for h2 in overview], [h2.text for h2 in overview]
+    assert token not in browser.current_url
+    assert browser.execute_script("return JSON.stringify(localStorage) + JSON.stringify(sessionStorage)") == "{}{}"
+    assert browser.execute_script("return document.cookie") == ""  # HttpOnly: out of the page's reach
+    wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
+
+    # Live: an alert sent now shows up in the Alerts table without a reload.
+    browser.get(f"{base}/#/alerts")
+    wait(browser, lambda d: d.find_element(By.ID, "alerts-table").text not in ("", "Loading…"), "the alerts")
+    sent = run.webhook('{"secret": "SECRET", "action": "buy", "symbol": "EURUSD", "volume": 0.1, "price": 1.1, "sl": 1.09}')
+    click(browser, f'#alerts-table tr[data-id="{sent["id"]}"]', f"alert {sent['id']} in the table")
+    wait(browser, lambda d: f"Alert {sent['id']}" in d.find_element(By.ID, "alert-detail").text, "the alert's detail")
+    screenshot(browser, "alerts")
+
+    # Plugins: pausing asks first, and goes through with the session's CSRF token.
+    browser.get(f"{base}/#/plugins")
+    wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the engine's state")
+    click(browser, "#pause", "the pause button")
+    click(browser, "#pause-yes", "the question before pausing")
+    wait(browser, lambda d: d.find_element(By.ID, "engine-state").text.startswith("Paused"), "the engine paused")
+    assert run.get("/api/plugins")["pause"]["paused"] is True
+    click(browser, "#resume", "the resume button")
+    click(browser, "#resume-yes", "the question before resuming")
+    wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the engine running again")
+    screenshot(browser, "plugins")
+
+    # Editor: demo.lua in CodeMirror with its line numbers; Check answers with its findings.
+    browser.get(f"{base}/#/editor")
+    click(browser, "#script-files a", "demo.lua in the list")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror .CodeMirror-linenumber"), "the editor")
+    assert "on_alert" in browser.execute_script("return document.querySelector('.CodeMirror').CodeMirror.getValue()")
+    browser.find_element(By.ID, "check").click()
+    wait(browser, lambda d: d.find_element(By.ID, "editor-result").text, "the check's answer")
+    screenshot(browser, "editor")
+
+    browser.get(f"{base}/#/trades")
+    wait(browser, lambda d: d.find_element(By.ID, "view").get_attribute("data-view") == "trades", "the trades view")
+    wait(browser, lambda d: "Loading" not in d.find_element(By.ID, "view").text, "the trades loaded")
+    screenshot(browser, "trades")
+
+    browser.get(f"{base}/#/overview")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel h2"), "the overview, with the alert's order")
+    screenshot(browser, "overview")
+    browser.set_window_size(*PHONE)
+    wait(browser, lambda d: d.execute_script("return window.innerWidth") <= PHONE[0], "a phone's width")
+    # Nothing wider than the phone's screen but what scrolls inside its own panel.
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(browser, "overview-phone")
+
+    # Dark: the system's preference, followed without a switch of the page's own.
+    light = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    wait(browser, lambda d: d.execute_script("return getComputedStyle(document.body).backgroundColor") != light, "dark colours")
+    browser.set_window_size(*DESKTOP)
+    screenshot(browser, "overview-dark")
+
+    assert [e for e in console_errors(browser) if "Content Security Policy" in e] == []
+    assert run.interrupt() == 0
+
+
+def test_the_page_with_the_editor_loaded_is_under_300_kb(user, browser):
+    """What a browser downloads for the page, the editor's CodeMirror included (loaded only
+    there), on a cold cache: under 300 KB."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    browser.get(f"http://127.0.0.1:{run.port}/")
+    wait(browser, lambda d: d.find_element(By.ID, "token"), "the login form").send_keys(config.values["server"]["api_token"])
+    browser.find_element(By.ID, "login-button").click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel h2"), "the overview")
+    browser.execute_script("location.hash = '#/editor'")
+    click(browser, "#script-files a", "demo.lua in the list")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror"), "the editor")
+    sizes = browser.execute_script("""
+        const all = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
+        return all.filter((e) => !e.name.endsWith('/api/events')).map((e) => [e.name, e.transferSize]);""")
+    assert any("codemirror.min.js" in name for name, _ in sizes), sizes
+    assert sum(size for _, size in sizes) < 300_000, sizes
+    assert run.interrupt() == 0

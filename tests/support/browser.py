@@ -1,0 +1,103 @@
+"""A real browser for the dashboard's tests: Debian's Chromium, headless, driven by Selenium.
+
+``browser`` is a pytest fixture (import it into a test module or a conftest): a WebDriver of
+``/usr/bin/chromium`` through ``/usr/bin/chromedriver`` (``make test`` installs both), with a
+fresh profile in the test's tmp_path, closed at the end. Waits are ``wait(driver, condition)``:
+WebDriverWait on a condition, bounded by DEADLINE only to turn a hang into a failure; nothing
+sleeps. ``screenshot`` saves a page to docs/screenshots/ when MOONHOOK_SCREENSHOTS=1.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+DEADLINE = 30.0  # seconds: a hang guard, never what a test waits for
+PHONE = (390, 844)  # a phone's width in CSS pixels
+DESKTOP = (1280, 900)
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+# What this machine needs: no sandbox as root in a container, no GPU, /dev/shm too small for
+# Chromium's default, and none of the background traffic to Google's servers.
+FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+def chromium(profile: Path, size: tuple[int, int] = DESKTOP) -> webdriver.Chrome:
+    """A headless Chromium with its own profile folder ``profile``; raises FileNotFoundError
+    naming what is missing when Chromium or its driver is not installed (``make test`` installs
+    them: apt-get install chromium chromium-driver)."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: `make test` installs it (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.add_argument(f"--window-size={size[0]},{size[1]}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(DEADLINE)
+    driver.set_script_timeout(DEADLINE)
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """A fresh headless Chromium for one test, quit at its end."""
+    profile = tmp_path / "chromium-profile"
+    profile.mkdir()
+    driver = chromium(profile)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait(driver: webdriver.Chrome, condition: Callable[[webdriver.Chrome], Any], what: str) -> Any:
+    """The first truthy value of ``condition(driver)``, polled by WebDriverWait; fails naming
+    ``what`` after DEADLINE (a hang, not a slow machine). An element missing or redrawn between
+    its lookup and its reading (a live view) counts as not yet."""
+    return WebDriverWait(driver, DEADLINE, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
+        condition, message=f"{what}: not after {DEADLINE:g} s")
+
+
+def click(driver: webdriver.Chrome, css: str, what: str) -> None:
+    """Clicks the element ``css`` once it is there; an element the page redrew meanwhile (a live
+    table) is looked up again rather than failing as stale."""
+
+    def clicked(d):
+        found = d.find_elements(By.CSS_SELECTOR, css)
+        if not found:
+            return False
+        found[0].click()
+        return True
+
+    WebDriverWait(driver, DEADLINE, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
+        clicked, message=f"{what}: not after {DEADLINE:g} s")
+
+
+def console_errors(driver: webdriver.Chrome) -> list[str]:
+    """The browser console's errors so far (a CSP violation is one)."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def screenshot(driver: webdriver.Chrome, page: str) -> Path | None:
+    """docs/screenshots/<page>.png of the current page when MOONHOOK_SCREENSHOTS=1; else nothing."""
+    if os.environ.get("MOONHOOK_SCREENSHOTS") != "1":
+        return None
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{page}.png"
+    assert driver.save_screenshot(str(path)), f"could not save {path}"
+    return path
