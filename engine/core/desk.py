@@ -15,6 +15,7 @@ from typing import Any
 from engine.adapters.brokers.base import Broker
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import Database, OrderLedger
+from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.metrics import Metrics
 from engine.core.monitor import Monitor
@@ -27,7 +28,7 @@ log = logging.getLogger("moonhook.engine")
 
 class Desk:
     def __init__(self, broker: Broker, hooks: Hooks, database: Database, ledger: OrderLedger, notifier: Notifier,
-                 monitor: Monitor, metrics: Metrics):
+                 monitor: Monitor, metrics: Metrics, events: Events):
         self.broker = broker
         self._hooks = hooks
         self._database = database
@@ -35,6 +36,7 @@ class Desk:
         self._notifier = notifier
         self._monitor = monitor
         self._metrics = metrics
+        self._events = events
 
     def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest:
         """A request from ``plugin``, with the client id of the current alert or event."""
@@ -72,12 +74,27 @@ class Desk:
             if not result.ok and not result.duplicate:
                 self._notifier.send("trades", f"order refused: {request.kind} {request.symbol or ''} "
                                               f"for {request.plugin}: {result.error}", key=f"refused:{request.plugin}")
+        if self._events.listening:
+            self._told(request, result, run)
         record.update(result.to_plain())
         if verdict.steps:
             record["on_order"] = verdict.steps
         if run is not None:
             run.orders.append(record)
         return result
+
+    def _told(self, request: OrderRequest, result: OrderResult, run: Run | None) -> None:
+        """``order.placed`` or ``order.refused``, once the ledger has the broker's answer."""
+        alert_id = request.alert_id if request.alert_id is not None else (run.alert_id if run else None)
+        if result.ok:
+            self._events.publish("order.placed", alert_id=alert_id, plugin=request.plugin, symbol=request.symbol,
+                                 side=request.side, volume=result.volume if result.volume is not None else request.volume,
+                                 ticket=result.ticket, price=result.price, order=request.kind,
+                                 client_id=request.client_id)
+        else:
+            self._events.publish("order.refused", alert_id=alert_id, plugin=request.plugin, symbol=request.symbol,
+                                 reason=result.error, side=request.side, volume=request.volume, order=request.kind,
+                                 client_id=request.client_id)
 
     async def symbol_of_ticket(self, ticket: int) -> str | None:
         """The symbol of an open position or pending order, None if no such ticket is open."""

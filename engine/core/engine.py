@@ -31,6 +31,7 @@ from engine.adapters.notify import Notifier
 from engine.adapters.storage import AlertJournal, Database, MetaCache, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
 from engine.core import execution, expiry
 from engine.core.desk import Desk
+from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.lifecycle import Lifecycle
 from engine.core.loader import Loader
@@ -56,6 +57,7 @@ class Engine:
         self.broker = broker
         self.pool = pool
         self.clock = clock
+        self.events = Events(clock)  # what happens, for whoever listens (the dashboard)
         self.symbols = SymbolMap(config.symbol_map)
         # The journal has its own connection: its commits run in a thread, beside the rest.
         self.journal = AlertJournal(journal or database, config.dedup_window)
@@ -71,7 +73,8 @@ class Engine:
         self.plugins = PluginSet()
         self.metrics = Metrics(pool, config.monitor.lag_alert_ms, config.telegram.throttle_seconds)
         self.hooks = Hooks(pool, self.plugins, self._hook_failed, self.metrics)
-        self.desk = Desk(broker, self.hooks, database, self.ledger, self.notifier, self.monitor, self.metrics)
+        self.desk = Desk(broker, self.hooks, database, self.ledger, self.notifier, self.monitor, self.metrics,
+                         self.events)
         self.started = clock()
         self._nursery = nursery
         self._lanes: dict[str, trio.MemorySendChannel] = {}
@@ -80,11 +83,13 @@ class Engine:
         self._idle = trio.Event()
         self._idle.set()
         # The pause and plugin switches kept from the last run: born paused if it was.
-        self.switchboard = Switchboard(database, self.journal, self.writer, self.notifier, clock, self._enqueue)
+        self.switchboard = Switchboard(database, self.journal, self.writer, self.notifier, clock, self._enqueue,
+                                       self.events)
         host = Host(market=broker, desk=self.desk, symbols=self.symbols, store=self.store, trend=self.trend,
                     durable=self.writer, notifier=self.notifier, clock=clock)
         loader = Loader(pool, self.plugins, MetaCache(database), database, self.symbols, host)
-        self.lifecycle = Lifecycle(config, loader, self.hooks, self.notifier, self.switchboard, self.working, nursery)
+        self.lifecycle = Lifecycle(config, loader, self.hooks, self.notifier, self.switchboard, self.working, nursery,
+                                   self.events)
 
     @property
     def paused(self) -> bool:
@@ -102,15 +107,27 @@ class Engine:
         received, now = perf_counter(), self.clock()
         paused = self.paused
         gate = Journaled()
+        told: list[int] = []  # the entry's id, once told as received
 
         def written(recorded: Recorded) -> None:  # before the commit
             if not paused:
                 self._enqueue(recorded.id, alert, received, gate, now)
+            # Told now, before its plugins' work (an on_order veto does not wait for the commit).
+            if self.events.listening:
+                told.append(recorded.id)
+                self.events.publish("alert.received", id=recorded.id, symbol=alert.symbol,
+                                    command=alert.action.value if alert.action else None,
+                                    status="paused" if paused else "received")
 
         try:
             recorded = await self.writer.record(alert, now, "paused" if paused else "received", written)
-        except BaseException:
+        except BaseException as e:
             gate.settle(False)
+            for alert_id in told:  # its commit failed: it ends here, never journaled
+                self.events.publish("alert.finished", id=alert_id, symbol=alert.symbol,
+                                    command=alert.action.value if alert.action else None, status="failed",
+                                    latency_ms=round((perf_counter() - received) * 1000, 3),
+                                    reason=f"not journaled: {e}")
             raise
         gate.settle(True)
         self.metrics.recorded(recorded, paused)
@@ -153,12 +170,17 @@ class Engine:
                 log.exception("alert %d could not be processed", alert_id)
                 status, outcome = "failed", {"error": "internal error; see the engine's log"}
             self.writer.set_status_soon(alert_id, status, outcome,
-                                        partial(self._status_written, alert_id, alert, status, outcome))
+                                        partial(self._status_written, alert_id, alert, status, outcome, received))
 
     def _status_written(self, alert_id: int, alert: Alert, status: str, outcome: dict[str, Any],
-                        error: BaseException | None) -> None:
+                        received: float, error: BaseException | None) -> None:
         if error is None:
             self.metrics.alert(status)
+            if self.events.listening:
+                self.events.publish("alert.finished", id=alert_id, symbol=alert.symbol,
+                                    command=alert.action.value if alert.action else None, status=status,
+                                    latency_ms=round((perf_counter() - received) * 1000, 3),
+                                    reason=_reason(outcome))
             log_alert(alert_id, alert, status, outcome)
             if status == "rejected":
                 self.notifier.send("trades", describe_rejection(alert_id, alert, outcome),
@@ -258,16 +280,21 @@ class Engine:
     # -- fills, closes, timers ------------------------------------------------------------
 
     def on_event(self, event: Event) -> None:
-        """The broker's listener: queues a fill, close or connection change for ``events``."""
+        """The broker's listener: queues a fill, close or connection change for ``broker_events``."""
         self._events_send.send_nowait(event)
 
-    async def events(self) -> None:
+    async def broker_events(self) -> None:
         """Runs ``on_fill`` and ``on_close`` for the broker's events, in order; in the engine's nursery."""
         async for event in self._events_recv:
             if isinstance(event, Connection):
                 self.monitor.connection(event)
                 continue
             hook = "on_fill" if isinstance(event, Fill) else "on_close"
+            if isinstance(event, Fill) and self.events.listening:
+                self.events.publish("fill", symbol=event.symbol, ticket=event.position, side=event.side,
+                                    volume=event.volume, price=event.price, profit=event.profit,
+                                    entry=event.entry, reason=event.reason, alert_id=event.alert_id,
+                                    plugin=event.plugin)
             if isinstance(event, Closed) or event.entry == "in":  # a full close is told by its Closed
                 self.notifier.send("trades", describe_event(event))
             with self.working(Run(None, "fill" if hook == "on_fill" else "close")) as run:
@@ -297,9 +324,11 @@ class Engine:
         for alarm in self.alarms:
             self._nursery.start_soon(alarm, f"moonhook: {text}")
 
-    def _hook_failed(self, plugin: Plugin, hook: str, message: str) -> None:
+    def _hook_failed(self, plugin: Plugin, hook: str, message: str, kind: str) -> None:
         self.notifier.send("errors", f"plugin {plugin.name}: {hook} skipped: {message}",
                            key=f"hook:{plugin.name}:{hook}")
+        # ``error_kind``: the event's own ``kind`` is "plugin.error" (docs/dashboard.md says ``kind``)
+        self.events.publish("plugin.error", plugin=plugin.name, hook=hook, error_kind=kind, message=message)
         self.lifecycle.hook_failed(plugin, self.config.breaker)
 
     # -- start and stop -----------------------------------------------------------------
@@ -333,3 +362,12 @@ class Engine:
                 except SandboxError:
                     pass
         await self.notifier.aclose()
+
+
+def _reason(outcome: dict[str, Any]) -> str | None:
+    """Why an alert was not done as asked: its rejection, its error or expiry, or its first
+    refused order; None when it was."""
+    reason = outcome.get("reason") or outcome.get("error")
+    if reason is None:
+        reason = next((o["error"] for o in outcome.get("orders") or () if o.get("error")), None)
+    return reason if reason is None or isinstance(reason, str) else str(reason)

@@ -57,14 +57,14 @@ class Verdict:
     steps: list[dict[str, Any]] | None = None
 
 
-Reporter = Callable[[Plugin, str, str], None]
+Reporter = Callable[[Plugin, str, str, str], None]  # (plugin, hook, message, kind)
 
 
 class Hooks:
     def __init__(self, pool: Pool, plugins: PluginSet, report: Reporter, metrics: "Metrics"):
         self._pool = pool
         self._plugins = plugins
-        self._report = report  # (plugin, hook, message): a skipped hook, for notify
+        self._report = report  # (plugin, hook, message, kind): a skipped hook, for notify and the events
         self._metrics = metrics
         self._lock = trio.Lock()
 
@@ -134,7 +134,7 @@ class Hooks:
         if error.log:
             _script_log(plugin, error.log)
         log.warning("plugin %s: %s skipped: %s", plugin.name, hook, plugin.stats.last_error)
-        self._report(plugin, hook, plugin.stats.last_error or str(error))
+        self._report(plugin, hook, plugin.stats.last_error or str(error), error.kind)
 
     def _misuse(self, plugin: Plugin, hook: str, message: str) -> None:
         """A hook returned something it may not: counted as an error, its answer ignored."""
@@ -142,7 +142,7 @@ class Hooks:
         plugin.stats.last_error = f"{hook}: {message}"
         self._metrics.failed(plugin, hook, "answer")
         log.warning("plugin %s: %s answer ignored: %s", plugin.name, hook, message)
-        self._report(plugin, hook, message)
+        self._report(plugin, hook, message, "answer")
 
     async def on_alert(self, alert: Alert, plain: dict[str, Any]) -> Verdict:
         """Runs ``on_alert`` through the plugins the alert concerns, lowest priority first.

@@ -24,6 +24,7 @@ import trio
 from sandbox import SandboxError
 
 from engine.adapters.notify import Notifier
+from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.loader import Loader
 from engine.core.plugins import Plugin, PluginError
@@ -50,8 +51,10 @@ class Lifecycle:
     why no version of it serves; ``loading``, which files are being loaded now."""
 
     def __init__(self, config: EngineConfig, loader: Loader, hooks: Hooks, notifier: Notifier,
-                 switchboard: Switchboard, working: Callable[[Run], ContextManager[Run]], nursery: trio.Nursery):
+                 switchboard: Switchboard, working: Callable[[Run], ContextManager[Run]], nursery: trio.Nursery,
+                 events: Events):
         self.config = config
+        self._events = events
         self._loader, self._hooks, self._notifier = loader, hooks, notifier
         self._plugins, self._pool = loader.plugins, loader.pool
         self._switchboard, self._working, self._nursery = switchboard, working, nursery
@@ -111,7 +114,11 @@ class Lifecycle:
         """Loads ``path`` and puts it live, replacing the plugin of its name; raises PluginError
         (and leaves the reporting to the caller)."""
         async with self._changing:
-            return await self._load(path, force=True)
+            try:
+                return await self._load(path, force=True)
+            except PluginError as e:
+                self._events.publish("reload", file=path.name, ok=False, error=str(e.finding()))
+                raise
 
     async def _reload(self, path: Path, force: bool = False, announce: bool = True) -> None:
         """Loads ``path`` if it changed; a failure is reported, and what served goes on serving."""
@@ -166,6 +173,7 @@ class Lifecycle:
         self._retire.set()
         self.errors.pop(path.name, None)
         verb = "reloaded" if replaced else "loaded"
+        self._events.publish("reload", file=path.name, ok=True, error=None, plugin=new.name)
         log.info("plugin %s %s from %s (%s)", new.name, verb, path.name, ", ".join(sorted(new.hooks)) or "no hooks")
         return new
 
@@ -179,6 +187,7 @@ class Lifecycle:
             told = f"plugin not loaded: {report}"
         log.error("%s", told)
         self._notifier.send("errors", told, key=f"load:{path.name}")
+        self._events.publish("reload", file=path.name, ok=False, error=report)
 
     # -- out of service ------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from engine.domain.alerts import Alert
 from engine.adapters.storage.switches import PAUSE, PLUGIN, Switch, Switches, when
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import AlertJournal, Database
+from engine.core.events import Events
 from engine.core.plugins import Plugin
 from engine.core.run import DURABLE, Journaled
 from engine.core.writer import JournalWriter
@@ -48,8 +49,9 @@ class Switchboard:
     ``paused`` is the engine's pause, owned here."""
 
     def __init__(self, database: Database, journal: AlertJournal, writer: JournalWriter, notifier: Notifier,
-                 clock: Callable[[], float], enqueue: Enqueue):
+                 clock: Callable[[], float], enqueue: Enqueue, events: Events):
         self._journal, self._writer, self._notifier = journal, writer, notifier
+        self._events = events
         self._clock, self._enqueue = clock, enqueue
         self._kept = Switches(database)
         kept = self._kept.all()
@@ -85,6 +87,7 @@ class Switchboard:
         self.paused = True
         self._keep(Switch(PAUSE, "paused", by, self._clock(), reason), "pause")
         self._pause_switched(by, reason)
+        self._events.publish("pause", by=by, reason=reason)
 
     def _pause_switched(self, by: str, reason: str | None) -> None:
         log.warning("paused by %s: alerts are journaled, not executed", by)
@@ -97,6 +100,7 @@ class Switchboard:
         if self.paused:
             self.paused = False
             self._keep(Switch(PAUSE, "running", by, self._clock()), "resume")
+            self._events.publish("resume", by=by, reason=None)
         missed = self._journal.with_status("paused") if execute_missed else []
         for row in missed:
             await self._writer.set_status(row["id"], "received", None)
@@ -120,12 +124,14 @@ class Switchboard:
     def switched(self, plugin: Plugin, enabled: bool, by: str, reason: str | None = None) -> None:
         """``plugin`` was just switched by ``by``: kept, unless moonhook.toml's own switch."""
         if by == "config":
+            self._events.publish("plugin.switched", plugin=plugin.name, enabled=enabled, by=by, reason=reason)
             return
         switch = Switch(PLUGIN + plugin.name, "enabled" if enabled else "disabled", by, self._clock(),
                         reason, plugin.digest)
         self._plugins[plugin.name] = switch
         plugin.switched = {"enabled": enabled, **switch.to_plain()}
         self._keep(switch, f"plugin {plugin.name}")
+        self._events.publish("plugin.switched", plugin=plugin.name, enabled=enabled, by=by, reason=reason)
 
     def loaded(self, new: Plugin, replaced: list[Plugin]) -> None:
         """``new`` goes into service (at start, or in place of ``replaced``), its ``enabled``
