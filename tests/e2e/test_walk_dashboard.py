@@ -18,7 +18,7 @@ from engine.interfaces.web.dashboard.files import STATIC
 from support.browser import DESKTOP, PHONE, browser, click, console_errors, screenshot, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init
 
-VIEWS = ("overview", "alerts", "plugins", "editor", "trades")
+MARKUP = "<img src=x onerror=window.pwned=1><b>bold</b>"  # what an alert's comment may hold
 
 
 class _Inline(HTMLParser):
@@ -111,9 +111,14 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     # Live: an alert sent now shows up in the Alerts table without a reload.
     browser.get(f"{base}/#/alerts")
     wait(browser, lambda d: d.find_element(By.ID, "alerts-table").text not in ("", "Loading…"), "the alerts")
-    sent = run.webhook('{"secret": "SECRET", "action": "buy", "symbol": "EURUSD", "volume": 0.1, "price": 1.1, "sl": 1.09}')
+    sent = run.webhook('{"secret": "SECRET", "action": "buy", "symbol": "EURUSD", "volume": 0.1, "price": 1.1, '
+                       '"sl": 1.09, "comment": "' + MARKUP + '"}')
     click(browser, f'#alerts-table tr[data-id="{sent["id"]}"]', f"alert {sent['id']} in the table")
     wait(browser, lambda d: f"Alert {sent['id']}" in d.find_element(By.ID, "alert-detail").text, "the alert's detail")
+    # The alert's own strings are shown as text, never parsed as markup.
+    assert MARKUP in browser.find_element(By.ID, "alert-detail").text
+    assert browser.find_elements(By.CSS_SELECTOR, "#alert-detail img, #alert-detail b") == []
+    assert browser.execute_script("return window.pwned === undefined")
     screenshot(browser, "alerts")
 
     # Plugins: pausing asks first, and goes through with the session's CSRF token.
@@ -135,7 +140,16 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     assert "on_alert" in browser.execute_script("return document.querySelector('.CodeMirror').CodeMirror.getValue()")
     browser.find_element(By.ID, "check").click()
     wait(browser, lambda d: d.find_element(By.ID, "editor-result").text, "the check's answer")
+    # Save: a script that does not load is marked at its line, and the one before keeps serving.
+    original = browser.execute_script("return document.querySelector('.CodeMirror').CodeMirror.getValue()")
+    browser.execute_script("document.querySelector('.CodeMirror').CodeMirror.setValue(arguments[0])",
+                           original + "\nthis is not lua\n")
+    browser.find_element(By.ID, "save").click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror .line-error"), "the failed load marked at its line")
     screenshot(browser, "editor")
+    browser.execute_script("document.querySelector('.CodeMirror').CodeMirror.setValue(arguments[0])", original)
+    browser.find_element(By.ID, "save").click()
+    wait(browser, lambda d: "Saved and loaded" in d.find_element(By.ID, "editor-result").text, "the script saved")
 
     browser.get(f"{base}/#/trades")
     wait(browser, lambda d: d.find_element(By.ID, "view").get_attribute("data-view") == "trades", "the trades view")

@@ -35,6 +35,10 @@ function show() {
     login.render(root, {done: () => { signed(true); location.hash = name === "login" ? "#/overview" : `#/${name}`; show(); }});
     return;
   }
+  if (name === "login") {  // already logged in
+    location.replace("#/overview");
+    return;
+  }
   const view = VIEWS[name];
   if (!view) {
     root.append(failure(new Error(`No view named ${name}.`)));

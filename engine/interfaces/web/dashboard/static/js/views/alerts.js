@@ -34,7 +34,7 @@ function detail(a) {
     h("h3", {text: `Alert ${a.id}`}),
     h("p", {}, h("span", {class: `status ${a.status}`, text: a.status}), " ",
       a.reason ?? (a.outcome && (a.outcome.error ?? a.outcome.reason)) ?? ""),
-    h("h4", {text: "As received"}), h("pre", {text: show(a.alert ?? a.received)}),
+    h("h4", {text: "As received"}), h("pre", {text: JSON.stringify(a.alert ?? a.received ?? null, null, 2)}),
     h("h4", {text: "Plugins' decisions"}),
     Array.isArray(decisions) && decisions.length
       ? table([["Plugin", (d) => d.plugin ?? d.name], ["Decision", (d) => d.result ?? d.decision ?? d.answer],
@@ -42,7 +42,7 @@ function detail(a) {
       : h("pre", {text: show(decisions) || "none"}),
     h("h4", {text: "Orders and the broker's answers"}),
     Array.isArray(orders) && orders.length
-      ? orders.map((o) => h("pre", {text: show(o)}))
+      ? orders.map((o) => h("pre", {text: JSON.stringify(o, null, 2)}))
       : h("p", {class: "muted", text: "No orders."}),
     h("h4", {text: "Timings"}), pairs(a.timings ?? {received_at: a.received_at, updated_at: a.updated_at}),
   ];
