@@ -79,6 +79,7 @@ def test_every_answer_of_the_dashboard_carries_the_csp_and_the_page_has_nothing_
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert module.status_code == 200 and module.headers["content-type"].startswith("text/javascript")
     assert "immutable" in module.headers["cache-control"]  # versioned: a new release has a new path
+    assert module.headers["content-encoding"] == "gzip"  # httpx asks for it, and unpacks it
     assert page.headers["cache-control"] == "no-cache"     # the page that names the version is revalidated
     assert missing.status_code == 404 and outside.status_code == 404
     assert "api_token" not in outside.text
@@ -173,6 +174,11 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     screenshot(browser, "overview-dark")
 
     assert [e for e in console_errors(browser) if "Content Security Policy" in e] == []
+
+    # Logging out ends the session: the page asks for the token again, and the stream is closed.
+    click(browser, "#logout", "the log-out button")
+    wait(browser, lambda d: d.find_elements(By.ID, "token"), "the login form again")
+    assert browser.find_element(By.ID, "live").text == "offline"
     assert run.interrupt() == 0
 
 
