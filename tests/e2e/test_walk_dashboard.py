@@ -132,6 +132,11 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     click(browser, "#resume", "the resume button")
     click(browser, "#resume-yes", "the question before resuming")
     wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the engine running again")
+    click(browser, "#plugins td button", "demo's switch")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#plugins td button").text == "Enable", "demo disabled")
+    assert [p["enabled"] for p in run.get("/api/plugins")["plugins"]] == [False]
+    click(browser, "#plugins td button", "demo's switch")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#plugins td button").text == "Disable", "demo enabled")
     screenshot(browser, "plugins")
 
     # Editor: demo.lua in CodeMirror with its line numbers; Check answers with its findings.

@@ -13,7 +13,7 @@ from werkzeug.routing import PathConverter
 
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
-from engine.interfaces.web.dashboard.files import Files
+from engine.interfaces.web.dashboard.files import Files, packaged
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
@@ -31,8 +31,9 @@ class StaticPath(PathConverter):
 
 def dashboard_blueprint(ops: Operations, server: ServerConfig, files: Files | None = None) -> Blueprint:
     """``GET /`` and ``GET /static/<path>``; ``files`` defaults to the package's ``static/``
-    folder, read now (raises OSError if it cannot be read, KeyError without index.html)."""
-    files = files or Files()
+    folder, read once per process (raises OSError if it cannot be read, KeyError without
+    index.html)."""
+    files = files or packaged()
     page = files.page()
     bp = Blueprint("dashboard", __name__)
     # Before the routes below are added (record_once runs in order at registration).

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 STATIC = Path(__file__).with_name("static")
@@ -59,3 +60,9 @@ class Files:
     def page(self) -> bytes:
         """index.html with its ``{{version}}`` placeholders filled in."""
         return self.files["index.html"].body.replace(b"{{version}}", self.version.encode())
+
+
+@lru_cache(maxsize=1)
+def packaged() -> Files:
+    """The package's own files, read and compressed once per process (every app shares them)."""
+    return Files()
