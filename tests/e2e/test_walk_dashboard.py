@@ -156,6 +156,16 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     browser.execute_script("document.querySelector('.CodeMirror').CodeMirror.setValue(arguments[0])", original)
     browser.find_element(By.ID, "save").click()
     wait(browser, lambda d: "Saved and loaded" in d.find_element(By.ID, "editor-result").text, "the script saved")
+    # New: a file started from an example, saved, and served as a plugin of its own.
+    browser.find_element(By.ID, "new-name").send_keys("fresh.lua")
+    example = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#example option:not([value=''])"), "the examples")
+    example[0].click()
+    browser.find_element(By.CSS_SELECTOR, "#new-script button").click()
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#editor-work h2").text == "fresh.lua", "the new file open")
+    assert "on_alert" in browser.execute_script("return document.querySelector('.CodeMirror').CodeMirror.getValue()")
+    browser.find_element(By.ID, "save").click()
+    wait(browser, lambda d: "Saved and loaded" in d.find_element(By.ID, "editor-result").text, "the new script saved")
+    wait(browser, lambda d: "fresh.lua" in d.find_element(By.ID, "script-files").text, "fresh.lua in the list")
 
     browser.get(f"{base}/#/trades")
     wait(browser, lambda d: d.find_element(By.ID, "view").get_attribute("data-view") == "trades", "the trades view")
@@ -205,3 +215,13 @@ def test_the_page_with_the_editor_loaded_is_under_300_kb(user, browser):
     assert any("codemirror.min.js" in name for name, _ in sizes), sizes
     assert sum(size for _, size in sizes) < 300_000, sizes
     assert run.interrupt() == 0
+
+
+def test_the_page_s_own_code_never_writes_markup():
+    """Data reaches the page as text (dom.js: textContent, setAttribute); no file of the page's
+    own code (vendor/ aside) can turn a string into markup."""
+    sinks = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|setAttribute\(\s*[\"']on")
+    own = [p for p in STATIC.rglob("*.js") if "vendor" not in p.parts]
+    assert len(own) >= 8
+    found = {p.name: sinks.findall(p.read_text(encoding="utf-8")) for p in own}
+    assert {name: hits for name, hits in found.items() if hits} == {}
