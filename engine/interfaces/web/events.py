@@ -1,12 +1,49 @@
-"""``GET /api/events``: the engine's events as Server-Sent Events (docs/dashboard.md)."""
+"""``GET /api/events``: the engine's events as Server-Sent Events (docs/dashboard.md, "Events").
+
+The stream opens with a ``: subscribed`` comment once the subscription is in place (what a
+client waits for before it may count on seeing what happens next), then sends each event as
+``id: <seq>`` and ``data: <json>``, and a ``: keepalive`` comment after KEEPALIVE seconds of
+quiet so that proxies keep the connection open. A client that goes away cancels the route
+(quart-trio does on ``http.disconnect``), which ends the subscription.
+"""
 
 from __future__ import annotations
 
-from quart import Blueprint
+import json
+from typing import Any, AsyncIterator
+
+import trio
+from quart import Blueprint, Response
 
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.auth import refuse
+
+KEEPALIVE = 15.0  # seconds of quiet before a comment line; a module constant so tests shorten it
+OPENED = b": subscribed\n\n"
+KEEPALIVE_LINE = b": keepalive\n\n"
+
+
+def frame(event: dict[str, Any]) -> bytes:
+    """One event as an SSE message: its seq as the id, its JSON on one data line."""
+    return f"id: {event['seq']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
+
+
+async def stream(ops: Operations) -> AsyncIterator[bytes]:
+    """The SSE body: the events of a subscription held until the generator is closed or
+    cancelled (the ``with`` ends it either way)."""
+    with ops.subscribe() as events:
+        yield OPENED
+        while True:
+            event = None
+            # Only the wait is under the timeout, never the yield (a yield inside a cancel
+            # scope would let the consumer's code run under it).
+            with trio.move_on_after(KEEPALIVE):
+                try:
+                    event = await events.__anext__()  # the hub's wait is cancel-safe: nothing is lost
+                except StopAsyncIteration:  # the hub closed the subscription
+                    return
+            yield KEEPALIVE_LINE if event is None else frame(event)
 
 
 def events_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
@@ -15,5 +52,12 @@ def events_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     @bp.before_request
     async def authorize():
         return refuse(server)
+
+    @bp.get("/events")
+    async def events():
+        answer = Response(stream(ops), status=200, content_type="text/event-stream",
+                          headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        answer.timeout = None  # Quart's RESPONSE_TIMEOUT (60 s) would end the stream
+        return answer
 
     return bp
