@@ -193,7 +193,7 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     # Logging out ends the session: the page asks for the token again, and the stream is closed.
     click(browser, "#logout", "the log-out button")
     wait(browser, lambda d: d.find_elements(By.ID, "token"), "the login form again")
-    assert browser.find_element(By.ID, "live").text == "offline"
+    assert browser.find_element(By.ID, "live").get_attribute("data-state") == "offline"
     assert run.interrupt() == 0
 
 

@@ -22,6 +22,7 @@ function signed(state) {
   signedIn = state;
   nav.hidden = !state;
   logoutButton.hidden = !state;
+  document.getElementById("live").hidden = !state;
   if (state) connect(); else disconnect();
 }
 
