@@ -59,6 +59,8 @@ def _inline(html: str) -> list[str]:
 
 def test_every_answer_of_the_dashboard_carries_the_csp_and_the_page_has_nothing_inline(user):
     config, _ = init(user, "bot")
+    (user.home / "bot" / "static").mkdir()  # a folder of the user's, which Quart alone would serve
+    (user.home / "bot" / "static" / "notes.js").write_text("the user's own file")
     run = user.start("run", config=config, cwd="bot")
     base = f"http://127.0.0.1:{run.port}"
     page = httpx.get(f"{base}/", timeout=10)
@@ -69,7 +71,7 @@ def test_every_answer_of_the_dashboard_carries_the_csp_and_the_page_has_nothing_
     assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
     assert len(assets) == 2  # the stylesheet and the main module, both under the version
     answers = [page] + [httpx.get(f"{base}{path}", timeout=10) for path in assets]
-    answers.append(httpx.get(f"{base}/static/no/such/file.js", timeout=10))
+    answers.append(httpx.get(f"{base}/static/notes.js", timeout=10))
     answers.append(httpx.get(f"{base}/static/%2e%2e/%2e%2e/moonhook.toml", timeout=10))  # httpx would fold a plain ..
     for answer in answers:
         assert answer.headers.get("content-security-policy") == CSP, answer.url
@@ -81,7 +83,8 @@ def test_every_answer_of_the_dashboard_carries_the_csp_and_the_page_has_nothing_
     assert "immutable" in module.headers["cache-control"]  # versioned: a new release has a new path
     assert module.headers["content-encoding"] == "gzip"  # httpx asks for it, and unpacks it
     assert page.headers["cache-control"] == "no-cache"     # the page that names the version is revalidated
-    assert missing.status_code == 404 and outside.status_code == 404
+    assert missing.status_code == 404 and "the user's own file" not in missing.text
+    assert outside.status_code == 404
     assert "api_token" not in outside.text
     assert run.interrupt() == 0
 
