@@ -277,6 +277,12 @@ class Operations:
         ``with ops.subscribe() as events: async for event in events: ...``."""
         return self.engine.events.subscribe()
 
+    def end_streams(self) -> None:
+        """Ends every subscription to the events, and refuses new ones (each comes closed):
+        the server is stopping, and an open stream would hold its connection to the end of
+        Hypercorn's graceful timeout."""
+        self.engine.events.close()
+
     # -- wiring the interfaces ------------------------------------------------------------------
 
     def deliver(self, poke: Callable[[], None], alarm: Callable[[str], Awaitable[None]]) -> None:

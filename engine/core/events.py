@@ -32,6 +32,7 @@ class Events:
         self._subs: list[Subscription] = []
         self.listening = False  # anyone subscribed
         self._seq = 0  # events published since the engine started (while anyone listened)
+        self.closed = False  # close() was called: no more subscriptions
 
     def publish(self, kind: str, **fields: Any) -> None:
         """Tells every subscriber ``{"seq", "at", "kind", **fields}``; ``fields`` must be
@@ -48,14 +49,24 @@ class Events:
 
     def subscribe(self, maxlen: int = 1000) -> Subscription:
         """The events published from now on, until the subscription is closed (its ``with``
-        ends). ``maxlen``: how many it keeps unread before it loses the oldest. Raises
-        ValueError if ``maxlen`` is below 1."""
+        ends); once the hub is closed, a subscription already closed. ``maxlen``: how many it
+        keeps unread before it loses the oldest. Raises ValueError if ``maxlen`` is below 1."""
         if maxlen < 1:
             raise ValueError(f"maxlen: expected at least 1, got {maxlen}")
         sub = Subscription(self, maxlen)
+        if self.closed:
+            sub.closed = True
+            return sub
         self._subs.append(sub)
         self.listening = True
         return sub
+
+    def close(self) -> None:
+        """Closes every subscription (each waiting iteration ends) and all later ones at once:
+        the engine is stopping, and its listeners (the dashboard's streams) must not hold it up."""
+        self.closed = True
+        for sub in list(self._subs):
+            sub.close()
 
     @property
     def subscribers(self) -> int:

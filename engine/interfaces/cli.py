@@ -64,9 +64,16 @@ async def _run(settings: Settings, path: Path) -> int:
             async with open_engine(settings.engine, stop_timeout=STOP_TIMEOUT, watch=True, settings_file=config_file,
                                    reload_settings=lambda: _settings(path).engine, services=[hub] if hub else []) as engine:
                 ops = Operations(engine)
+
+                async def end_streams() -> None:
+                    # An open event stream would hold its connection to Hypercorn's graceful timeout.
+                    await shutdown.wait()
+                    ops.end_streams()
+
                 app = create_app(ops, settings.server, hub.routes() if hub else ())
                 async with trio.open_nursery() as server:
                     port = await server.start(partial(serve, app, settings.server, shutdown=shutdown))
+                    server.start_soon(end_streams)
                     _banner(ops, settings, port, path)
                 log.info("stopping: finishing the alerts in flight (at most %.0f s)", STOP_TIMEOUT)
             watcher.cancel_scope.cancel()

@@ -131,3 +131,29 @@ async def test_a_failing_subscriber_never_raises_into_the_publisher():
 def test_a_queue_must_hold_at_least_one_event():
     with pytest.raises(ValueError, match="maxlen: expected at least 1, got 0"):
         Events(clock).subscribe(maxlen=0)
+
+
+async def test_closing_the_hub_ends_every_waiting_iteration_and_later_subscriptions_come_closed():
+    events = Events(clock)
+    ended = []
+
+    async def read(sub):
+        with sub:
+            async for _ in sub:
+                pass
+        ended.append(sub)
+
+    with trio.fail_after(5):  # bounds a hang only
+        async with trio.open_nursery() as nursery:
+            subs = [events.subscribe(), events.subscribe()]
+            for sub in subs:
+                nursery.start_soon(read, sub)
+            await trio.testing.wait_all_tasks_blocked()
+            events.close()
+    assert len(ended) == 2
+    assert events.subscribers == 0 and not events.listening
+    late = events.subscribe()
+    assert late.closed and events.subscribers == 0
+    events.publish("alert.received", id=1)  # nobody listens: nothing kept, nothing raised
+    with trio.fail_after(5):
+        assert [e async for e in late] == []
