@@ -8,19 +8,62 @@ A connection past the cap waits up to ``QUEUE_SECONDS`` for room, unread, then i
 a bar's close can bring a thousand alerts at once, each on its own connection, and one closed
 unanswered is an alert lost. The timers in serve.py bound how long a stranger's connection
 counts; past the process's file limit, Trio stops accepting and the kernel's backlog queues.
+
+One of those timers, ``config.read_timeout``, drops a connection whose peer sends nothing for
+that long; a client of an event stream (``GET /api/events``) never sends. ``streaming(scope)``,
+held by the stream's body while it is open, exempts that connection, and only it, until the
+stream ends.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from contextlib import contextmanager
+from math import inf
+from typing import Any, Iterator
 
 import hypercorn.trio.run
 import trio
-from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.events import Closed, RawData
+from hypercorn.trio.tcp_server import MAX_RECV, TCPServer
+from hypercorn.utils import parse_socket_addr
 
 log = logging.getLogger("moonhook.web")
 
 QUEUE_SECONDS = 2.0  # TradingView gives up on an answer after about 3 s
+
+# The connections serving an open event stream, as (client, server) addresses; a count, since
+# HTTP/2 can carry several streams on one connection.
+_streams: Counter[tuple[Any, Any]] = Counter()
+
+
+def _key(client: Any, server: Any) -> tuple[Any, Any] | None:
+    """The connection's key; None without addresses (a Unix socket: not exempted)."""
+    if client is None or server is None:
+        return None
+    return tuple(client), tuple(server)
+
+
+@contextmanager
+def streaming(scope: dict[str, Any]) -> Iterator[None]:
+    """While held, the connection of the ASGI ``scope`` is not dropped for its peer's silence."""
+    key = _key(scope.get("client"), scope.get("server"))
+    if key is None:
+        yield
+        return
+    _streams[key] += 1
+    try:
+        yield
+    finally:
+        _streams[key] -= 1
+        if _streams[key] <= 0:
+            del _streams[key]
+
+
+def streams_open() -> int:
+    """How many event streams hold their connection open (for the tests and a leak's sight)."""
+    return sum(_streams.values())
 
 
 class CappedTCPServer(TCPServer):
@@ -44,6 +87,29 @@ class CappedTCPServer(TCPServer):
             await super().run()
         finally:
             limiter.release_on_behalf_of(self)
+
+    async def _read_data(self) -> None:
+        """Hypercorn 0.18.0's ``TCPServer._read_data``, but a read timeout on a connection that
+        serves an open event stream goes on waiting. Cancelling the wait loses nothing: a plain
+        socket's receive is cancel-safe (a TLS stream's is not: it keeps Hypercorn's timeout)."""
+        socket = getattr(self.stream, "socket", None)  # None: a TLS stream, never exempted
+        key = None if socket is None else _key(parse_socket_addr(socket.family, socket.getpeername()),
+                                                parse_socket_addr(socket.family, socket.getsockname()))
+        while True:
+            try:
+                with trio.fail_after(self.config.read_timeout or inf):
+                    data = await self.stream.receive_some(MAX_RECV)
+            except trio.TooSlowError:
+                if key is not None and key in _streams:
+                    continue
+                break
+            except (trio.ClosedResourceError, trio.BrokenResourceError):
+                break
+            else:
+                await self.protocol.handle(RawData(bytes(data)))
+                if data == b"":
+                    break
+        await self.protocol.handle(Closed())
 
 
 def install() -> None:

@@ -4,7 +4,9 @@ The stream opens with a ``: subscribed`` comment once the subscription is in pla
 client waits for before it may count on seeing what happens next), then sends each event as
 ``id: <seq>`` and ``data: <json>``, and a ``: keepalive`` comment after KEEPALIVE seconds of
 quiet so that proxies keep the connection open. A client that goes away cancels the route
-(quart-trio does on ``http.disconnect``), which ends the subscription.
+(quart-trio does on ``http.disconnect``), which ends the subscription; the hub's close (the
+server stopping) ends the stream. While open, the stream's connection is exempt from
+Hypercorn's read timeout (capacity.streaming): its client never sends.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import json
 from typing import Any, AsyncIterator
 
 import trio
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
+from engine.interfaces.web import capacity
 from engine.interfaces.web.auth import refuse
 
 KEEPALIVE = 15.0  # seconds of quiet before a comment line; a module constant so tests shorten it
@@ -29,10 +32,14 @@ def frame(event: dict[str, Any]) -> bytes:
     return f"id: {event['seq']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
 
 
-async def stream(ops: Operations) -> AsyncIterator[bytes]:
+async def stream(ops: Operations, scope: dict[str, Any]) -> AsyncIterator[bytes]:
     """The SSE body: the events of a subscription held until the generator is closed or
-    cancelled (the ``with`` ends it either way)."""
-    with ops.subscribe() as events:
+    cancelled (the ``with`` ends it either way) or the hub closes it; ``scope``: the request's
+    ASGI scope, whose connection is kept from the read timeout meanwhile. Nothing at all once
+    the hub is closed (the server stopping): an empty body."""
+    with capacity.streaming(scope), ops.subscribe() as events:
+        if events.closed:
+            return
         yield OPENED
         while True:
             event = None
@@ -55,7 +62,7 @@ def events_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.get("/events")
     async def events():
-        answer = Response(stream(ops), status=200, content_type="text/event-stream",
+        answer = Response(stream(ops, request.scope), status=200, content_type="text/event-stream",
                           headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         answer.timeout = None  # Quart's RESPONSE_TIMEOUT (60 s) would end the stream
         return answer

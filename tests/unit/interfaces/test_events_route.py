@@ -1,10 +1,12 @@
 """``GET /api/events`` over real HTTP (docs/dashboard.md, "Events"): a real engine's events as
-Server-Sent Events, the keepalive comment, the stream outliving Quart's response timeout, and a
-client that goes away ending its subscription. Every wait is for a line or a condition;
-HANG only bounds a hang."""
+Server-Sent Events, the keepalive comment, the stream outliving Quart's response timeout and
+Hypercorn's read timeout (while a silent stranger's connection is still dropped), a client that
+goes away ending its subscription, and the hub's close ending the stream. Every wait is for a
+line or a condition; HANG only bounds a hang."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from contextlib import asynccontextmanager
 
@@ -12,22 +14,25 @@ import httpx
 import trio
 
 from engine.app import Operations
-from engine.interfaces.web import create_app, events, serve
+from engine.interfaces.web import capacity, create_app, events, serve
 
 from support.engine_support import running
 from support.web_support import AUTH, BUY, SECRET, SERVER, TOKEN
 
 HANG = 10.0
+serve_module = importlib.import_module("engine.interfaces.web.serve")  # the package's `serve` is the function
 
 
 @asynccontextmanager
-async def serving(engine, response_timeout: float | None = None):
-    """The engine's app on Hypercorn, port 0, with a client; Quart's RESPONSE_TIMEOUT shortened
-    when given."""
+async def serving(engine, response_timeout: float | None = None, body_timeout: float | None = None):
+    """The engine's app on Hypercorn, port 0, with a client; Quart's RESPONSE_TIMEOUT and
+    BODY_TIMEOUT changed when given."""
     shutdown = trio.Event()
     app = create_app(Operations(engine), SERVER)
     if response_timeout is not None:
         app.config["RESPONSE_TIMEOUT"] = response_timeout
+    if body_timeout is not None:
+        app.config["BODY_TIMEOUT"] = body_timeout
     async with trio.open_nursery() as nursery:
         port = await nursery.start(serve, app, SERVER, shutdown)
         try:
@@ -46,6 +51,11 @@ class Lines:
     async def next(self) -> str:
         with trio.fail_after(HANG):
             return await self._lines.__anext__()
+
+    async def rest(self) -> list[str]:
+        """The lines to the end of the body (raises if it ends in a reset, not a clean end)."""
+        with trio.fail_after(HANG):
+            return [line async for line in self._lines]
 
     async def until(self, wanted: str) -> list[str]:
         """The lines up to and including ``wanted``."""
@@ -112,6 +122,7 @@ async def test_a_client_that_goes_away_ends_its_subscription(tmp_path):
                 assert engine.events.subscribers == 1
             # Closing the stream closes its connection (httpx does not reuse an unread one).
             await until(lambda: engine.events.subscribers == 0, "the subscription ended")
+            await until(lambda: capacity.streams_open() == 0, "the read-timeout exemption ended")
 
 
 async def test_the_stream_takes_the_token_or_the_session_and_nothing_else(tmp_path):
@@ -123,3 +134,43 @@ async def test_the_stream_takes_the_token_or_the_session_and_nothing_else(tmp_pa
             first = await Lines(answer).next()
     assert anonymous.status_code == 401 and engine.events.subscribers == 0
     assert answer.status_code == 200 and first == ": subscribed"
+
+
+async def test_an_open_stream_outlives_the_read_timeout_and_a_stalled_request_does_not(tmp_path, monkeypatch):
+    # Hypercorn drops a connection whose peer sent nothing for read_timeout; an SSE client never
+    # sends. Each keepalive comes at least KEEPALIVE after the last, so 15 of them span three
+    # read timeouts at least. The keep-alive and body timers are lengthened so that only the
+    # read timeout can close the stalled request below.
+    monkeypatch.setattr(serve_module, "READ_TIMEOUT", 0.5)
+    monkeypatch.setattr(serve_module, "KEEP_ALIVE_TIMEOUT", 600.0)
+    monkeypatch.setattr(events, "KEEPALIVE", 0.1)
+    async with running(tmp_path) as engine, serving(engine, body_timeout=600.0) as client:
+        async with client.stream("GET", "/api/events", headers=AUTH) as answer:
+            lines = Lines(answer)
+            assert await lines.next() == ": subscribed"
+            assert capacity.streams_open() == 1
+            for _ in range(15):
+                await lines.until(": keepalive")
+            posted = await client.post(f"/webhook/{SECRET}", content=BUY)
+            _, received = await lines.event("alert.received")
+            assert received["id"] == posted.json()["id"]
+            # Meanwhile a request whose body never comes: the guard still holds for it.
+            stalled = await trio.open_tcp_stream("127.0.0.1", client.base_url.port)
+            await stalled.send_all(b"POST /api/pause HTTP/1.1\r\nHost: x\r\nAuthorization: " + AUTH["Authorization"].encode()
+                                   + b"\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{")
+            with trio.fail_after(HANG):
+                while await stalled.receive_some(1024):  # until the server closes it
+                    pass
+            await stalled.aclose()
+
+
+async def test_the_hubs_close_ends_open_streams_and_new_ones_are_empty(tmp_path):
+    async with running(tmp_path) as engine, serving(engine) as client:
+        async with client.stream("GET", "/api/events", headers=AUTH) as answer:
+            lines = Lines(answer)
+            assert await lines.next() == ": subscribed"
+            Operations(engine).end_streams()  # what `moonhook run` does once shutdown is set
+            rest = await lines.rest()
+        late = await client.get("/api/events", headers=AUTH)
+    assert not any(rest) and engine.events.subscribers == 0  # the blank line ending ": subscribed"
+    assert late.status_code == 200 and late.text == ""
