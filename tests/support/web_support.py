@@ -22,12 +22,13 @@ BUY = '{"symbol": "EURUSD", "action": "buy", "volume": 0.1, "price": 1.1}'
 
 
 @asynccontextmanager
-async def serving(engine, server: ServerConfig = SERVER) -> AsyncIterator[httpx.AsyncClient]:
+async def serving(engine, server: ServerConfig = SERVER, sessions=None) -> AsyncIterator[httpx.AsyncClient]:
     """Serves ``engine`` with ``server`` (and its Telegram hub's routes, as `moonhook run`
-    does) and yields a client whose base URL is the server."""
+    does) and yields a client whose base URL is the server. ``sessions``: the dashboard's
+    session store to use (a test's, with its own clock)."""
     shutdown = trio.Event()
     hub = HUBS.get(engine)
-    app = create_app(Operations(engine), server, hub.routes() if hub else ())
+    app = create_app(Operations(engine), server, hub.routes() if hub else (), sessions=sessions)
     async with trio.open_nursery() as nursery:
         port = await nursery.start(serve, app, server, shutdown)
         try:

@@ -6,22 +6,18 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
-import trio
 
-from engine.app import Operations
 from engine.app.settings import SettingsError, load_settings
 from engine.domain.config import ServerConfig
-from engine.interfaces.web import create_app, serve
 from engine.interfaces.web.session import COOKIE, LOGIN_WINDOW, Sessions
 
 from support.engine_support import running
-from support.web_support import AUTH, SERVER, TOKEN
+from support.web_support import AUTH, SERVER, TOKEN, serving
 
 
 class Clock:
@@ -32,20 +28,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@asynccontextmanager
-async def serving(engine, server: ServerConfig = SERVER, sessions: Sessions | None = None):
-    """support.web_support.serving, with the session store handed in (its clock the test's)."""
-    shutdown = trio.Event()
-    app = create_app(Operations(engine), server, sessions=sessions)
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(serve, app, server, shutdown)
-        try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-                yield client
-        finally:
-            shutdown.set()
 
 
 def session_of(answer: httpx.Response) -> str:
