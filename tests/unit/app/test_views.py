@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import trio
 
 from engine.app import Operations
 from engine.app.scripts import EditingOff, ScriptNameError, checked_name
