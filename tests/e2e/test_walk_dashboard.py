@@ -138,8 +138,18 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     click(browser, "#plugins td button", "demo's switch")
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#plugins td button").text == "Enable", "demo disabled")
     assert [p["enabled"] for p in run.get("/api/plugins")["plugins"]] == [False]
+    # The next alert passes demo by: an entry without a stop, which demo refuses, goes through.
+    passed = run.webhook("buy EURUSD volume=0.1 price=1.1")
+    assert run.settled(passed["id"])["status"] == "done"
+    browser.get(f"{base}/#/alerts")
+    click(browser, f'#alerts-table tr[data-id="{passed["id"]}"]', f"alert {passed['id']} in the table")
+    detail = wait(browser, lambda d: d.find_element(By.ID, "alert-detail").text, "the alert's detail")
+    assert f"Alert {passed['id']}" in detail and "done" in detail and "demo" not in detail, detail
+    browser.get(f"{base}/#/plugins")
     click(browser, "#plugins td button", "demo's switch")
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#plugins td button").text == "Disable", "demo enabled")
+    refused = run.webhook("buy EURUSD volume=0.2 price=1.1")  # demo serves again (another content: no repeat)
+    assert run.settled(refused["id"])["status"] == "rejected"
     screenshot(browser, "plugins")
 
     # Editor: demo.lua in CodeMirror with its line numbers; Check answers with its findings.
@@ -193,10 +203,14 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
 
     assert [e for e in console_errors(browser) if "Content Security Policy" in e] == []
 
-    # Logging out ends the session: the page asks for the token again, and the stream is closed.
+    # Logging out ends the session: the page asks for the token again, the stream is closed,
+    # and the API refuses the old session's cookie.
+    session = browser.get_cookie("moonhook_session")["value"]
+    assert httpx.get(f"{base}/api/plugins", cookies={"moonhook_session": session}).status_code == 200
     click(browser, "#logout", "the log-out button")
     wait(browser, lambda d: d.find_elements(By.ID, "token"), "the login form again")
     assert browser.find_element(By.ID, "live").get_attribute("data-state") == "offline"
+    assert httpx.get(f"{base}/api/plugins", cookies={"moonhook_session": session}).status_code == 401
     assert run.interrupt() == 0
 
 

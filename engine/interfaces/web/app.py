@@ -40,7 +40,7 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
     ValueError for an unreadable allow_ips or trusted_proxies entry."""
     gate = Gate(server.allow_ips, server.trusted_proxies)
     sessions = sessions if sessions is not None else Sessions(server.session_hours)
-    app = App("moonhook")
+    app = App("moonhook", static_folder=None)  # the dashboard serves /static; nothing from the working folder
     app.extensions[SESSIONS] = sessions  # where auth.refuse finds them
     app.config["MAX_CONTENT_LENGTH"] = server.max_body
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 2
