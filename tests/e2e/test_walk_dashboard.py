@@ -242,3 +242,19 @@ def test_the_page_s_own_code_never_writes_markup():
     assert len(own) >= 8
     found = {p.name: sinks.findall(p.read_text(encoding="utf-8")) for p in own}
     assert {name: hits for name, hits in found.items() if hits} == {}
+
+
+def test_a_page_left_and_opened_again_many_times_still_loads(user, browser):
+    """A page left keeps its live stream in the back-forward cache unless it closes it, and
+    the browser opens at most six connections to one server: the seventh page never loaded."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    base = f"http://127.0.0.1:{run.port}"
+    browser.get(f"{base}/")
+    wait(browser, lambda d: d.find_element(By.ID, "token"), "the login form").send_keys(config.values["server"]["api_token"])
+    browser.find_element(By.ID, "login-button").click()
+    for n in range(8):
+        browser.get(f"{base}/?{n}#/overview")
+        wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", f"load {n}, live")
+        browser.get("about:blank")
+    assert run.interrupt() == 0

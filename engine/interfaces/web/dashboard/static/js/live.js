@@ -35,8 +35,58 @@ export function disconnect() {
   mark("offline");
 }
 
+// A page left for another keeps its stream open in the back-forward cache, and the browser
+// opens at most six connections to a server: six pages left that way and the next one never
+// loads. So the stream closes when the page is hidden and opens again if it comes back.
+let resume = false;
+window.addEventListener("pagehide", () => {
+  if (!source) return;
+  source.close();
+  source = null;
+  resume = true;
+});
+window.addEventListener("pageshow", (e) => {
+  if (e.persisted && resume) {
+    resume = false;
+    connect();
+  }
+});
+
 /** fn(event) for each event until the returned function is called. */
 export function listen(fn) {
   handlers.add(fn);
   return () => handlers.delete(fn);
+}
+
+/** fn run for many events at once: never two at a time, at most once per `gap` ms, and once
+ *  more after a run if asked meanwhile (so the last event is always seen). At a bar's close
+ *  hundreds of events come in a second; a reload for each would flood the server. */
+export function coalesce(fn, gap = 1000) {
+  let running = false;
+  let again = false;
+  const run = async () => {
+    if (running) { again = true; return; }
+    running = true;
+    const started = Date.now();
+    try {
+      await fn();
+    } finally {
+      const wait = Math.max(0, gap - (Date.now() - started));
+      setTimeout(() => {
+        running = false;
+        if (again) { again = false; run(); }
+      }, wait);
+    }
+  };
+  return run;
+}
+
+/** fn at most once per frame however often asked: a redraw for a burst of events. */
+export function perFrame(fn) {
+  let asked = false;
+  return () => {
+    if (asked) return;
+    asked = true;
+    requestAnimationFrame(() => { asked = false; fn(); });
+  };
 }

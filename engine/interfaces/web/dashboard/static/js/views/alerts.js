@@ -3,7 +3,7 @@
 
 import {h, clear, panel, failure, table, time, num, show, pairs} from "../dom.js";
 import {get} from "../api.js";
-import {listen} from "../live.js";
+import {listen, perFrame} from "../live.js";
 
 const STATUSES = ["", "received", "done", "rejected", "duplicate", "failed", "paused", "expired"];
 const LIMIT = 100;
@@ -98,6 +98,8 @@ export function render(root) {
     more);
   load();
 
+  const redraw = perFrame(draw);  // a burst of events, one redraw a frame
+
   function apply(event) {
     const old = rows.find((r) => r.id === event.id);
     const row = {...old, ...event, received_at: old ? old.received_at : event.at};
@@ -110,6 +112,6 @@ export function render(root) {
     if (event.kind !== "alert.received" && event.kind !== "alert.finished") return;
     if (during) return during.push(event);
     apply(event);
-    draw();
+    redraw();
   });
 }

@@ -4,7 +4,7 @@
 import {h, clear, pairs, panel, failure, table, num, time, show} from "../dom.js";
 import {get} from "../api.js";
 import {lineChart} from "../charts.js";
-import {listen} from "../live.js";
+import {coalesce, listen} from "../live.js";
 
 const REFRESHING = new Set(["alert.finished", "fill", "pause", "resume", "plugin.switched", "plugin.error", "lagged"]);
 
@@ -46,21 +46,13 @@ function draw(body, o) {
 export function render(root) {
   const body = h("div", {id: "overview"}, h("p", {class: "muted", text: "Loading…"}));
   root.append(h("h1", {text: "Overview"}), body);
-  let pending = false;
-  const load = async () => {
+  const load = coalesce(async () => {
     try {
       draw(body, await get("/api/overview"));
     } catch (err) {
       clear(body, panel("Overview", failure(err)));
-    } finally {
-      pending = false;
-    }
-  };
-  load();
-  return listen((event) => {
-    if (REFRESHING.has(event.kind) && !pending) {
-      pending = true;
-      load();
     }
   });
+  load();
+  return listen((event) => REFRESHING.has(event.kind) && load());
 }

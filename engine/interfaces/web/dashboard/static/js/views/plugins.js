@@ -2,7 +2,7 @@
 
 import {h, clear, panel, failure, table, num, show, time} from "../dom.js";
 import {get, post} from "../api.js";
-import {listen} from "../live.js";
+import {coalesce, listen} from "../live.js";
 
 const REFRESHING = new Set(["plugin.switched", "plugin.error", "reload", "pause", "resume", "lagged"]);
 
@@ -66,6 +66,7 @@ export function render(root) {
       errors.length ? panel("Load errors", h("ul", {}, errors.map(([file, error]) => h("li", {}, h("code", {text: file}), " ", error)))) : null,
       h("p", {class: "muted", text: `Updated ${time(Date.now() / 1000)}`}));
   };
-  load();
-  return listen((event) => REFRESHING.has(event.kind) && load());
+  const refresh = coalesce(load);
+  refresh();
+  return listen((event) => REFRESHING.has(event.kind) && refresh());
 }

@@ -3,7 +3,7 @@
 import {h, clear, panel, failure, table, num, datetime} from "../dom.js";
 import {get} from "../api.js";
 import {lineChart, barChart} from "../charts.js";
-import {listen} from "../live.js";
+import {coalesce, listen} from "../live.js";
 
 function draw(body, t) {
   const trades = Array.isArray(t.trades) ? t.trades : [];
@@ -33,6 +33,7 @@ export function render(root) {
       clear(body, panel("Trades", failure(err)));
     }
   };
-  load();
-  return listen((event) => (event.kind === "fill" || event.kind === "lagged") && load());
+  const refresh = coalesce(load);
+  refresh();
+  return listen((event) => (event.kind === "fill" || event.kind === "lagged") && refresh());
 }
