@@ -40,6 +40,10 @@ def is_script(path: Path) -> bool:
     return path.suffix == ".lua" and not path.name.startswith((".", "#"))
 
 
+class _Refused(Exception):
+    """The file holds the bytes that failed to load last time: that failure stands."""
+
+
 def digest(source: bytes) -> str:
     return hashlib.sha256(source).hexdigest()
 
@@ -63,6 +67,9 @@ class Lifecycle:
         self._timers: dict[Plugin, trio.CancelScope] = {}
         self._retire = trio.Event()             # set when a retiring plugin may be free
         self.loading: set[str] = set()          # files being loaded now
+        # file -> digest of the bytes that last failed to load: the same bytes seen again (the
+        # watcher after the dashboard's save, a second save) are not tried and told again
+        self._refused: dict[str, str] = {}
         self.stop = trio.Event()                # ends the file watcher
         # moonhook.toml and how to read it, when its saves are applied
         self.settings: tuple[Path, Callable[[], EngineConfig]] | None = None
@@ -121,10 +128,13 @@ class Lifecycle:
                 raise
 
     async def _reload(self, path: Path, force: bool = False, announce: bool = True) -> None:
-        """Loads ``path`` if it changed; a failure is reported, and what served goes on serving."""
+        """Loads ``path`` if it changed; a failure is reported, and what served goes on serving.
+        Bytes that failed already are not tried again (unless ``force``): their failure stands."""
         old = self._plugins.from_file(path)
         try:
             await self._load(path, force, announce)
+        except _Refused:
+            pass
         except PluginError as e:
             self._failed(path, old, e)
 
@@ -138,6 +148,7 @@ class Lifecycle:
                 await self._reload(path, announce=announce)
             for path in [p for p in paths if not p.is_file()]:
                 self.errors.pop(path.name, None)
+                self._refused.pop(path.name, None)
                 plugin = self._plugins.from_file(path)
                 if plugin is not None:
                     log.info("plugin %s: %s deleted; unloading it once its alerts in flight are done",
@@ -154,13 +165,19 @@ class Lifecycle:
         if not force and old is not None and old.digest == hashed and old.disabled_by != "breaker" \
                 and old.reload_error is None:
             return old  # saved unchanged (or a burst's repeat): nothing to compile
+        if not force and self._refused.get(path.name) == hashed:
+            raise _Refused(path.name)
         self.loading.add(path.name)
         if announce:
             log.info("plugin file %s: loading", path.name)
         try:
             new = await self._loader.load(self.config, path, source, hashed, replacing=old)
+        except PluginError:
+            self._refused[path.name] = hashed
+            raise
         finally:
             self.loading.discard(path.name)
+        self._refused.pop(path.name, None)
         named = self._plugins.get(new.name)
         replaced = list({id(p): p for p in (old, named) if p is not None}.values())
         for before in replaced:

@@ -151,3 +151,19 @@ def save(path: Path, text: str) -> None:
     temp = path.with_name(f".{path.name}.swp")
     temp.write_text(text, encoding="utf-8")
     os.replace(temp, path)
+
+
+async def test_bytes_that_failed_to_load_are_tried_and_told_once(tmp_path):
+    # The dashboard's save applies the file, then the watcher sees the same save: one failure told.
+    async with running(tmp_path) as engine:
+        path = engine.config.scripts / "broken.lua"
+        with engine.events.subscribe() as sub:
+            for text in ("function on_alert(a)\n  retrun 1\nend", None, "function on_alert(a)\n\n  retrun 1\nend"):
+                if text is not None:
+                    save(path, text)
+                await engine.lifecycle.apply([path])
+            save(path, "function on_alert(a) end")
+            await engine.lifecycle.apply([path])
+            seen = await until(sub, lambda events: any(e["kind"] == "reload" and e["ok"] for e in events))
+    told = [(e["ok"], (e["error"] or "").split(":")[1] if not e["ok"] else None) for e in seen if e["kind"] == "reload"]
+    assert told == [(False, "2"), (False, "3"), (True, None)]
