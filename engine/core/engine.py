@@ -180,7 +180,7 @@ class Engine:
                 self.events.publish("alert.finished", id=alert_id, symbol=alert.symbol,
                                     command=alert.action.value if alert.action else None, status=status,
                                     latency_ms=round((perf_counter() - received) * 1000, 3),
-                                    reason=_reason(outcome))
+                                    reason=_reason(outcome), plugins=_named(outcome))
             log_alert(alert_id, alert, status, outcome)
             if status == "rejected":
                 self.notifier.send("trades", describe_rejection(alert_id, alert, outcome),
@@ -362,6 +362,13 @@ class Engine:
                 except SandboxError:
                     pass
         await self.notifier.aclose()
+
+
+def _named(outcome: dict[str, Any]) -> list[str]:
+    """The plugins an outcome names: its on_alert steps' and its orders' (the journal's plugin
+    filter matches the same)."""
+    steps = [*(outcome.get("plugins") or ()), *(outcome.get("orders") or ())]
+    return sorted({s["plugin"] for s in steps if isinstance(s, dict) and isinstance(s.get("plugin"), str)})
 
 
 def _reason(outcome: dict[str, Any]) -> str | None:

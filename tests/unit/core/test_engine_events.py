@@ -97,6 +97,7 @@ async def test_a_rejected_alert_is_finished_with_the_reason(tmp_path):
     assert kinds(seen, "alert.received", "alert.finished", "order.placed") == ["alert.received", "alert.finished"]
     finished = one(seen, "alert.finished")
     assert (finished["id"], finished["status"], finished["reason"]) == (row["id"], "rejected", "too late in the day")
+    assert finished["plugins"] == ["filter"]  # the alerts page's plugin filter matches on these
 
 
 async def test_a_failing_hook_is_told_and_so_is_the_breaker_that_switches_it_off(tmp_path):

@@ -57,7 +57,8 @@ export function render(root) {
   let rows = [];
 
   const matches = (a) => (!status.value || a.status === status.value) &&
-    (!symbol.value || String(a.symbol).toUpperCase() === symbol.value.trim().toUpperCase()) && !plugin.value;
+    (!symbol.value || String(a.symbol).toUpperCase() === symbol.value.trim().toUpperCase()) &&
+    (!plugin.value.trim() || (a.plugins || []).includes(plugin.value.trim()));
 
   const open = async (id) => {
     clear(more, h("p", {class: "muted", text: "Loading…"}));
@@ -103,7 +104,7 @@ export function render(root) {
   function apply(event) {
     const old = rows.find((r) => r.id === event.id);
     const row = {...old, ...event, received_at: old ? old.received_at : event.at};
-    if (!old && !matches(row)) return;  // events carry no plugin: a new row waits for a reload then
+    if (!old && !matches(row)) return;  // with a plugin filter, a new row comes with alert.finished (its plugins)
     rows = [row, ...rows.filter((r) => r.id !== event.id)].sort((a, b) => b.id - a.id).slice(0, LIMIT);
   }
 
