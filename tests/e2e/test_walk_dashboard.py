@@ -250,11 +250,33 @@ def test_a_page_left_and_opened_again_many_times_still_loads(user, browser):
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
     base = f"http://127.0.0.1:{run.port}"
-    browser.get(f"{base}/")
-    wait(browser, lambda d: d.find_element(By.ID, "token"), "the login form").send_keys(config.values["server"]["api_token"])
-    browser.find_element(By.ID, "login-button").click()
+    _log_in(browser, base, config.values["server"]["api_token"])
     for n in range(8):
         browser.get(f"{base}/?{n}#/overview")
         wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", f"load {n}, live")
         browser.get("about:blank")
     assert run.interrupt() == 0
+
+
+def test_the_alerts_filtered_by_a_plugin_take_new_alerts_live(user, browser):
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    base = f"http://127.0.0.1:{run.port}"
+    _log_in(browser, base, config.values["server"]["api_token"])
+    browser.get(f"{base}/#/alerts")
+    browser.find_element(By.ID, "filter-plugin").send_keys("demo")
+    browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    wait(browser, lambda d: "No alerts" in d.find_element(By.ID, "alerts-table").text, "the filtered, empty table")
+    wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
+    refused = run.webhook("buy EURUSD volume=0.1 price=1.1")  # demo refuses an entry without a stop
+    row = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'#alerts-table tr[data-id="{refused["id"]}"]'),
+               "the refused alert in the filtered table, without a reload")
+    assert "rejected" in row[0].text
+    assert run.interrupt() == 0
+
+
+def _log_in(browser, base: str, token: str) -> None:
+    browser.get(f"{base}/")
+    wait(browser, lambda d: d.find_element(By.ID, "token"), "the login form").send_keys(token)
+    browser.find_element(By.ID, "login-button").click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel"), "the overview")
