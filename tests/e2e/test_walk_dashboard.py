@@ -180,9 +180,22 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     wait(browser, lambda d: "Saved and loaded" in d.find_element(By.ID, "editor-result").text, "the new script saved")
     wait(browser, lambda d: "fresh.lua" in d.find_element(By.ID, "script-files").text, "fresh.lua in the list")
 
+    # Trades: the positions opened above, closed; the page shows what the broker's deals say.
+    closed = run.webhook("close EURUSD price=1.2")  # the paper broker quotes the alert's price: a profit
+    assert run.settled(closed["id"])["status"] == "done"
+    trades = run.get("/api/trades")
+    assert trades["closed"] >= 1
     browser.get(f"{base}/#/trades")
     wait(browser, lambda d: d.find_element(By.ID, "view").get_attribute("data-view") == "trades", "the trades view")
-    wait(browser, lambda d: "Loading" not in d.find_element(By.ID, "view").text, "the trades loaded")
+    rows = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#trades section:last-child tbody tr"),
+                "the closed trades")
+    shown = [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+    assert [(r[1], r[6], r[7]) for r in shown] == \
+        [(t["symbol"], f'{t["profit"]:.2f}', t["plugin"] or "") for t in trades["trades"]], shown
+    chart = browser.find_element(By.CSS_SELECTOR, "#trades svg[aria-label='profit by plugin']").text
+    assert all(name in chart for name in trades["by_plugin"]), (chart, trades["by_plugin"])
+    assert browser.find_elements(By.CSS_SELECTOR, "#trades svg[aria-label='equity curve'] polyline, "
+                                                  "#trades svg[aria-label='equity curve'] path")
     screenshot(browser, "trades")
 
     browser.get(f"{base}/#/overview")
