@@ -76,8 +76,11 @@ def render_config(secret: str, api_token: str) -> str:
 {_toml(trusted_proxies=list(server.trusted_proxies))}
 # The largest webhook body accepted, in bytes.
 {_toml(max_body=server.max_body)}
-# Connections open at once; one more is closed as it arrives (a stranger's lasts seconds).
+# Connections open at once; one more waits up to 2 s for room, then is closed.
 {_toml(max_connections=server.max_connections)}
+# The dashboard at http://host:port/ (log in with api_token): hours a login lasts, and
+# whether its editor may save scripts (false: it shows them and checks them only).
+{_toml(session_hours=server.session_hours, dashboard_edit=server.dashboard_edit)}
 
 [engine]
 # Where the plugins (.lua) are, and where the journal and plugin stores are kept.

@@ -27,6 +27,10 @@ def test_init_writes_a_config_that_loads_and_an_example(tmp_path):
     assert r.strategies == (r.example,) and f"Example strategy: {r.example}\n" in describe(r)
     assert s.engine.plugin("demo").params == {"allow_without_stop": False}
     assert stat.S_IMODE(r.config.stat().st_mode) == 0o600
+    # The dashboard's two keys spelled out with their defaults, as every other key is.
+    assert re.search(r"^session_hours = 12(\.0)?$", r.config.read_text(), re.M)
+    assert re.search(r"^dashboard_edit = true$", r.config.read_text(), re.M)
+    assert (s.server.session_hours, s.server.dashboard_edit) == (12, True)
 
 
 def test_every_commented_example_in_the_config_loads_when_uncommented(tmp_path):
