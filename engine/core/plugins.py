@@ -49,7 +49,11 @@ class PluginError(Exception):
 
     @classmethod
     def from_sandbox(cls, file: str, error: SandboxError) -> "PluginError":
-        return cls(error.file or file, f"{error.kind} error: {error}", error.line)
+        text = str(error)
+        where = f"{error.file}:{error.line}: "
+        if error.line and text.startswith(where):  # Lua's own "file:line: " said once, by the finding
+            text = text[len(where):]
+        return cls(error.file or file, f"{error.kind} error: {text}", error.line)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ def test_check_reports_each_problem_with_file_and_line(tmp_path):
     assert "meta.lua: error: plugin.priority: must be an integer" in out
     assert "crash.lua:2: error: on_alert failed on a sample alert" in out and "field 'nothing'" in out
     assert "syntax.lua:2: error:" in out and "expected near <eof>" in out
+    assert "syntax.lua:2: error: script error: syntax.lua:2:" not in out  # the place said once
     assert "loadfail.lua:2: error: on_load failed" in out and "needs a key" in out
     assert p.stderr == ""  # the findings are the report; the engine's own warnings stay quiet
 
