@@ -24,7 +24,7 @@ from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
 from engine.core.lifecycle import digest, is_script
 
 MAX_NAME = 120
-_LOCATED = re.compile(r"^[^:\s]+\.lua:(\d+):")
+_LOCATED = re.compile(r"^[^:\s]+\.lua(?::(\d+))?: error: (.*)$", re.S)  # moonhook check's form
 
 
 class ScriptNameError(ValueError):
@@ -115,7 +115,8 @@ def load_answer(name: str, text: str, serving: Any, error: str | None) -> dict[s
         return {"loaded": True, "plugin": serving.name, "enabled": serving.enabled}
     if error is not None:
         match = _LOCATED.match(error)
-        return {"loaded": False, "error": error, "line": int(match[1]) if match else None,
+        return {"loaded": False, "error": error, "line": int(match[1]) if match and match[1] else None,
+                "message": match[2] if match else error,
                 "serving": serving.name if serving is not None else None}
     return {"loaded": False, "error": f"{name} changed again before this version was loaded", "line": None,
             "serving": serving.name if serving is not None else None}

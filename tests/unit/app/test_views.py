@@ -105,6 +105,7 @@ async def test_scripts_are_listed_read_checked_and_a_save_answers_once_tried(tmp
         assert ops.plugin_rows()[0]["symbols"] == ["USDJPY"]
         failed = await ops.save_script("trend.lua", BROKEN)
         assert failed["loaded"] is False and failed["line"] == 4 and "trend.lua:4" in failed["error"]
+        assert failed["message"].startswith("script error: ") and "trend.lua" not in failed["message"]
         assert failed["serving"] == "trend"  # the version before goes on serving
         new = await ops.save_script("fresh.lua", TREND.replace("EURUSD", "GBPUSD"))
         assert new["loaded"] is True and "fresh" in ops.serving()

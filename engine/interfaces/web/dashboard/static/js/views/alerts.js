@@ -73,20 +73,23 @@ export function render(root) {
                                      on: {click: () => open(a.id), keydown: (e) => e.key === "Enter" && open(a.id)}}))
     : h("p", {class: "muted", text: "No alerts."}));
   let during = null;  // the events that come while a load is on its way, applied over its answer
+  let latest = 0;     // the newest load: an older one's answer, come later, is dropped
   const load = async () => {
-    during = [];
+    const mine = ++latest;
+    const missed = during = [];
     const query = new URLSearchParams({limit: String(LIMIT)});
     for (const [k, el] of [["status", status], ["symbol", symbol], ["plugin", plugin]]) {
       if (el.value.trim()) query.set(k, el.value.trim());
     }
     try {
       const answer = await get(`/api/alerts?${query}`);
+      if (mine !== latest) return;
       rows = Array.isArray(answer) ? answer : answer.alerts ?? [];
-      const missed = during;
       during = null;
       missed.forEach(apply);
       draw();
     } catch (err) {
+      if (mine !== latest) return;
       during = null;
       clear(list, failure(err));
     }

@@ -123,7 +123,7 @@ export function render(root) {
           clear(result, h("p", {class: "ok", text: "Saved and loaded."}));
         } else {
           const line = Number(answer && answer.line);
-          findings([{line: Number.isInteger(line) ? line : undefined, severity: "error", message: (answer && answer.error) || "not loaded"}]);
+          findings([{line: Number.isInteger(line) ? line : undefined, severity: "error", message: (answer && (answer.message || answer.error)) || "not loaded"}]);
         }
         loadFiles();
       } catch (err) {
