@@ -128,6 +128,17 @@ class Subscription:
         if self.closed:
             raise StopAsyncIteration
         if self._missed:
-            missed, self._missed = self._missed, 0
-            return {"seq": self._lost_seq, "at": self._events._clock(), "kind": LAGGED, "missed": missed}
+            return self._lagged()
         return self._queue.popleft()
+
+    def drain(self) -> list[dict[str, Any]]:
+        """The events queued now, without waiting (after a loss, the lagged notice first): what
+        a reader that writes in batches takes after each event it waited for."""
+        taken = [self._lagged()] if self._missed else []
+        taken.extend(self._queue)
+        self._queue.clear()
+        return taken
+
+    def _lagged(self) -> dict[str, Any]:
+        missed, self._missed = self._missed, 0
+        return {"seq": self._lost_seq, "at": self._events._clock(), "kind": LAGGED, "missed": missed}

@@ -157,3 +157,15 @@ async def test_closing_the_hub_ends_every_waiting_iteration_and_later_subscripti
     events.publish("alert.received", id=1)  # nobody listens: nothing kept, nothing raised
     with trio.fail_after(5):
         assert [e async for e in late] == []
+
+
+def test_drain_takes_what_is_queued_without_waiting_the_loss_told_first():
+    events = Events(clock)
+    with events.subscribe(maxlen=2) as sub:
+        assert sub.drain() == []
+        for n in range(4):
+            events.publish("alert.received", id=n)
+        taken = sub.drain()
+        assert [e["kind"] for e in taken] == ["lagged", "alert.received", "alert.received"]
+        assert taken[0]["missed"] == 2 and [e["id"] for e in taken[1:]] == [2, 3]
+        assert sub.drain() == []
