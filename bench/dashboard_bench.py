@@ -129,7 +129,7 @@ def bench_dashboard(alerts: int, loads: int, events: int, rounds: int, seconds: 
 
 
 def run_all(size: str = "full") -> dict:
-    alerts, loads, events, rounds, seconds = pick(size, (10_000, 5, 30, 3, 8.0), (10_000, 2, 10, 1, 4.0),
+    alerts, loads, events, rounds, seconds = pick(size, (10_000, 5, 30, 5, 6.0), (10_000, 2, 10, 1, 4.0),
                                                   (200, 1, 2, 1, 0.5))
     f = bench_dashboard(alerts, loads, events, rounds, seconds)
 
