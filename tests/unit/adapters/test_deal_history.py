@@ -7,47 +7,25 @@ import json
 
 import pytest
 
-from contextlib import asynccontextmanager
-from dataclasses import replace
 
 import trio
 
-from engine.adapters.brokers.mt5 import MT5Broker
 from engine.adapters.brokers.paper import PaperBroker
 from engine.adapters.storage.activity import OrderActivity
 from engine.adapters.storage.database import Database
 from engine.adapters.storage.journal import AlertJournal
 from engine.domain.alerts import parse_body
 from engine.domain.alerts.symbols import SymbolMap
-from engine.domain.config.mt5 import MT5Config
 from engine.domain.config.paper import PaperConfig
 from engine.domain.orders import OrderRequest
 
-from support.mt5_standin import Terminal
+from support.mt5_support import mt5
 
 KEYS = {"ticket", "position", "symbol", "side", "entry", "volume", "price", "profit", "commission", "time",
         "comment", "magic"}
 T0 = 1_700_000_000.0
 
 
-@asynccontextmanager
-async def mt5(tmp_path):
-    """A started MT5 broker on a fresh stand-in terminal (as tests/unit/adapters/test_mt5_broker.py)."""
-    terminal = Terminal(tmp_path / "terminal.db")
-    database = Database(tmp_path / "moonhook.db")
-    broker = MT5Broker(database, replace(MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"),
-                                                   timeout=10.0, init_timeout=10.0, poll_seconds=0.05)))
-    try:
-        await broker.start()
-        async with trio.open_nursery() as nursery:
-            await nursery.start(broker.run)
-            broker.terminal = terminal
-            yield broker
-            nursery.cancel_scope.cancel()
-    finally:
-        with trio.CancelScope(shield=True):
-            await broker.stop()
-        database.close()
 
 
 async def until(check, bound: float = 30.0) -> None:

@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import json
 import struct
-from contextlib import asynccontextmanager
-from dataclasses import replace
 
 import pytest
 import trio
 import trio.testing
 
 from engine.domain.orders import Closed, Connection, Fill, OrderRequest
-from engine.adapters.brokers.mt5 import MT5Broker
 from engine.adapters.brokers.mt5.orders import tag_for
-from engine.domain.config.mt5 import MT5Config
-from engine.adapters.storage import Database
 
 from support.mt5_standin import Terminal
+from support.mt5_support import mt5
 
 
 # The broker's timeout (``mt5.timeout``) is each call's deadline and, after a lost answer, how long
@@ -42,30 +38,6 @@ RESTARTS = 3.0
 EXPIRES = 1.0
 
 
-def config(tmp_path, **changes) -> MT5Config:
-    return replace(MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"), timeout=10.0,
-                             init_timeout=10.0, poll_seconds=0.05, resolve_seconds=0.5), **changes)
-
-
-@asynccontextmanager
-async def mt5(tmp_path, **changes):
-    """A started MT5 broker on a fresh terminal (kept across uses in one test) and a database."""
-    terminal = Terminal(tmp_path / "terminal.db")
-    database = Database(tmp_path / "moonhook.db")
-    broker = MT5Broker(database, config(tmp_path, **changes))
-    events: list = []
-    broker.listen(events.append)
-    try:
-        await broker.start()
-        async with trio.open_nursery() as nursery:
-            await nursery.start(broker.run)
-            broker.events, broker.terminal = events, terminal
-            yield broker
-            nursery.cancel_scope.cancel()
-    finally:
-        with trio.CancelScope(shield=True):
-            await broker.stop()
-        database.close()
 
 
 def market(cid: str, side: str = "buy", volume: float = 0.1, symbol: str = "EURUSD", **more) -> OrderRequest:

@@ -1,0 +1,40 @@
+"""The MT5 broker on the stand-in terminal (support/mt5_standin.py), started for a test."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+import trio
+
+from engine.adapters.brokers.mt5 import MT5Broker
+from engine.adapters.storage import Database
+from engine.domain.config.mt5 import MT5Config
+
+from support.mt5_standin import Terminal
+
+
+def config(tmp_path, **changes) -> MT5Config:
+    return replace(MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"), timeout=10.0,
+                             init_timeout=10.0, poll_seconds=0.05, resolve_seconds=0.5), **changes)
+
+
+@asynccontextmanager
+async def mt5(tmp_path, **changes):
+    """A started MT5 broker on a fresh terminal (kept across uses in one test) and a database."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    database = Database(tmp_path / "moonhook.db")
+    broker = MT5Broker(database, config(tmp_path, **changes))
+    events: list = []
+    broker.listen(events.append)
+    try:
+        await broker.start()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(broker.run)
+            broker.events, broker.terminal = events, terminal
+            yield broker
+            nursery.cancel_scope.cancel()
+    finally:
+        with trio.CancelScope(shield=True):
+            await broker.stop()
+        database.close()
