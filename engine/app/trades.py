@@ -44,19 +44,22 @@ def trade(position: int, deals: list[dict[str, Any]], plugin: str | None) -> dic
 
 
 def equity_curve(deals: list[dict[str, Any]], balance: float | None) -> list[dict[str, Any]]:
-    """One point for each deal that moved the balance (its profit and commission), oldest
+    """Where the curve starts (at the first deal's time, nothing made yet), then one point for
+    each deal that moved the balance (its profit and commission) or closed a position, oldest
     first: {time, profit (the running total, net), balance (when the account's balance now is
     known: it, less what the later deals brought)}."""
-    moves = [(d["time"], d["profit"] + d["commission"]) for d in deals if d["profit"] or d["commission"]]
+    moves = [(d["time"], d["profit"] + d["commission"]) for d in deals
+             if d["profit"] or d["commission"] or d["entry"] != "in"]
     total = sum(m for _, m in moves)
     start = None if balance is None else balance - total
-    points, running = [], 0.0
+    points = [{"time": moves[0][0], "profit": 0.0}] if moves else []
+    running = 0.0
     for at, move in moves:
         running += move
-        point = {"time": at, "profit": round(running, 2)}
-        if start is not None:
-            point["balance"] = round(start + running, 2)
-        points.append(point)
+        points.append({"time": at, "profit": round(running, 2)})
+    if start is not None:
+        for point in points:
+            point["balance"] = round(start + point["profit"], 2)
     return points
 
 

@@ -143,6 +143,7 @@ async def test_trades_from_the_deals_with_the_plugin_that_opened_each(tmp_path):
                                                                                (1001, "engine", 93.0)]
     assert view["by_plugin"] == {"engine": {"trades": 1, "profit": 100.0, "commission": -7.0, "net": 93.0},
                                  "unknown": {"trades": 1, "profit": -100.0, "commission": -7.0, "net": -107.0}}
-    assert [p["profit"] for p in view["equity"]] == [-3.5, 93.0, 89.5, -14.0]
+    assert [p["profit"] for p in view["equity"]] == [0.0, -3.5, 93.0, 89.5, -14.0]  # from where it started
+    assert view["equity"][0]["balance"] == 10_014.0
     assert view["equity"][-1]["balance"] == 10_000.0  # the account's balance now ends the curve
     assert [t["position"] for t in since["trades"]] == [77] and since["closed"] == 1
