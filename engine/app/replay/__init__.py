@@ -1,0 +1,11 @@
+"""The inputs of ``moonhook replay`` (issue 22): recorded alerts and OHLC bars read from the
+files traders have, each row that cannot be read reported with its file and line (or refused
+with ``strict``), and the ``--from``/``--to`` window. The simulation is built on top."""
+
+from engine.app.replay.alerts import RecordedAlert, read_alerts
+from engine.app.replay.prices import Bar, read_prices
+from engine.app.replay.problems import Problem, Read, ReplayInputError
+from engine.app.replay.times import between, parse_time
+
+__all__ = ["Bar", "Problem", "Read", "RecordedAlert", "ReplayInputError", "between", "parse_time",
+           "read_alerts", "read_prices"]

@@ -1,0 +1,167 @@
+"""Recorded alerts for replay, oldest first, from one of three files (chosen by the file):
+
+- moonhook's own journal (a ``moonhook.db``, known by SQLite's header): every row of its
+  ``alerts`` table, its ``alert`` column as the body and ``received_at`` as the time. All the
+  statuses are read by default, rejected, duplicate, paused, expired, failed and unfinished
+  ("received") ones included: each arrived, and replay feeds the scripts what the engine was
+  given, not what it made of it (a new version may accept what the old rejected; the replayed
+  journal must see a repeat to count it as one). ``statuses`` narrows it. The file is opened
+  read-only (``mode=ro``), so a running engine's journal can be read. ``where`` is
+  ``file:id``, the alert's id in the journal (a row has no line).
+- a JSONL file (``.jsonl``): one object a line, ``time`` (Unix seconds or ISO 8601) and the
+  body, as ``body`` (a string) or ``alert`` (an object, serialised back to JSON).
+- TradingView's exported alert log (``.csv``): the body in its Description column, the time
+  in its Time column (ISO 8601 or ``YYYY-MM-DD HH:MM:SS``, UTC). Column order, extra
+  columns, a byte order mark and quoted multi-line descriptions are fine.
+
+Alerts with the same time keep the file's order (the journal's: by id; TradingView's log,
+when written newest first, is read bottom up so that equal times keep the order they fired in).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from pathlib import Path
+from typing import Iterable, NamedTuple
+
+from engine.adapters.storage import STATUSES
+from engine.app.replay import files
+from engine.app.replay.problems import Read, Reporter
+from engine.app.replay.times import parse_time
+
+TIME_COLUMNS = ("time", "date", "date/time", "datetime", "timestamp")
+BODY_COLUMNS = ("description", "message")
+
+
+class RecordedAlert(NamedTuple):
+    """One alert as it was received: ``time`` in Unix seconds, the ``body`` as sent (JSON or
+    the text grammar), ``where`` it was read ("file:line")."""
+    time: float
+    body: str
+    where: str
+
+
+def read_alerts(path: Path | str, *, strict: bool = False,
+                statuses: Iterable[str] | None = None) -> Read[RecordedAlert]:
+    """The alerts of ``path``, oldest first, and the rows skipped. ``statuses`` (journal
+    only): the journal statuses to read, None for all. Raises ReplayInputError for a file
+    that cannot be read or whose format is unknown, and with ``strict`` for the first
+    malformed row."""
+    path = Path(path)
+    reporter = Reporter(str(path), strict)
+    if files.head(path, reporter) == files.SQLITE_HEADER:
+        alerts = _journal(path, reporter, statuses)
+    elif statuses is not None:
+        raise reporter.refuse("statuses are read from a moonhook journal only")
+    elif path.suffix.lower() in (".jsonl", ".ndjson"):
+        alerts = _jsonl(path, reporter)
+    elif path.suffix.lower() == ".csv":
+        alerts = _tradingview(path, reporter)
+    else:
+        raise reporter.refuse("unknown alert format: expected a moonhook journal (SQLite), "
+                              "a .jsonl file or TradingView's alert log (.csv)")
+    alerts.sort(key=lambda a: a.time)  # stable: equal times keep the order read
+    return Read(str(path), alerts, reporter.problems)
+
+
+def _journal(path: Path, reporter: Reporter, statuses: Iterable[str] | None) -> list[RecordedAlert]:
+    wanted = tuple(STATUSES if statuses is None else statuses)
+    unknown = [s for s in wanted if s not in STATUSES]
+    if unknown:
+        raise reporter.refuse(f"unknown alert status {unknown[0]!r} (known: {', '.join(STATUSES)})")
+    try:
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise reporter.refuse(f"cannot open the journal: {e}") from None
+    try:
+        marks = ", ".join("?" * len(wanted)) or "NULL"
+        rows = conn.execute(f"SELECT id, received_at, alert FROM alerts WHERE status IN ({marks}) "
+                            "ORDER BY received_at, id", wanted).fetchall()
+    except sqlite3.Error as e:
+        raise reporter.refuse(f"not a moonhook journal ({e})") from None
+    finally:
+        conn.close()
+    out = []
+    for id_, received_at, body in rows:
+        try:
+            json.loads(body)
+            time = parse_time(received_at)
+        except (ValueError, TypeError) as e:
+            reporter.skip(id_, f"alert {id_} cannot be read: {e}")
+            continue
+        out.append(RecordedAlert(time, body, reporter.where(id_)))
+    return out
+
+
+def _jsonl(path: Path, reporter: Reporter) -> list[RecordedAlert]:
+    out = []
+    for number, line in enumerate(files.text(path, reporter).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError as e:
+            reporter.skip(number, f"not JSON: {e}")
+            continue
+        if not isinstance(entry, dict):
+            reporter.skip(number, f"expected an object with time and body, got {type(entry).__name__}")
+            continue
+        if "time" not in entry:
+            reporter.skip(number, "no time")
+            continue
+        try:
+            time = parse_time(entry["time"])
+        except ValueError as e:
+            reporter.skip(number, str(e))
+            continue
+        if ("body" in entry) == ("alert" in entry):
+            reporter.skip(number, "expected one of body (a string) or alert (an object)")
+            continue
+        if "body" in entry:
+            body = entry["body"]
+            if not isinstance(body, str) or not body.strip():
+                reporter.skip(number, "body must be a non-empty string (or give alert as an object)")
+                continue
+        else:
+            if not isinstance(entry["alert"], dict):
+                reporter.skip(number, "alert must be an object (or give body as a string)")
+                continue
+            body = json.dumps(entry["alert"], ensure_ascii=False)
+        out.append(RecordedAlert(time, body, reporter.where(number)))
+    return out
+
+
+def _tradingview(path: Path, reporter: Reporter) -> list[RecordedAlert]:
+    rows = files.csv_rows(files.text(path, reporter))
+    out = []
+    try:
+        first = next(rows, None)
+        if first is None:
+            raise reporter.refuse("empty: expected TradingView's alert log with a header")
+        names = files.columns(first[1])
+        time_at = next((names[c] for c in TIME_COLUMNS if c in names), None)
+        body_at = next((names[c] for c in BODY_COLUMNS if c in names), None)
+        if time_at is None or body_at is None:
+            raise reporter.refuse(f"line {first[0]}: expected TradingView's alert log with a Time and a "
+                                  f"Description column, the header has {', '.join(first[1])}")
+        for number, row in rows:
+            if max(time_at, body_at) >= len(row):
+                reporter.skip(number, f"{len(row)} columns, the header has {len(first[1])}")
+                continue
+            try:
+                time = parse_time(row[time_at])
+            except ValueError as e:
+                reporter.skip(number, str(e))
+                continue
+            body = row[body_at]
+            if not body.strip():
+                reporter.skip(number, "empty Description: no alert message")
+                continue
+            out.append(RecordedAlert(time, body, reporter.where(number)))
+    except csv.Error as e:
+        raise reporter.refuse(f"not a readable CSV: {e}") from None
+    if out and out[0].time > out[-1].time:
+        out.reverse()  # written newest first: equal times then keep the order they fired in
+    return out

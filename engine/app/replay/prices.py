@@ -1,0 +1,119 @@
+"""OHLC bars for replay, one symbol a file, oldest first, from either of two exports (told
+apart by the header):
+
+- TradingView's chart export: CSV with a header ``time,open,high,low,close,...`` (more
+  columns after, in any order), the time as Unix seconds or ISO 8601;
+- MetaTrader 5's history export: tab-separated, with a header
+  ``<DATE>	<TIME>	<OPEN>	<HIGH>	<LOW>	<CLOSE>	<TICKVOL>	<VOL>	<SPREAD>``, the date as
+  ``2024.05.13`` and the time as ``00:00:00``; the daily export has no ``<TIME>`` column.
+  Its times are the broker server's, read as written (the file does not say the zone).
+
+A bar is the time it opens at. A row is skipped and reported (or refused with ``strict``)
+when a field is missing, a time or price cannot be read, a price is not a finite positive
+number, ``high`` is below ``low`` or the open or close lies outside them, or its time is not
+after the bar before it (out of order or repeated).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import NamedTuple
+
+from engine.app.replay import files
+from engine.app.replay.problems import Read, Reporter
+from engine.app.replay.times import parse_mt5, parse_time
+
+PRICES = ("open", "high", "low", "close")
+
+
+class Bar(NamedTuple):
+    """One bar: the Unix time it opens at, and its prices."""
+    time: float
+    open: float
+    high: float
+    low: float
+    close: float
+
+
+def read_prices(path: Path | str, symbol: str, *, strict: bool = False) -> Read[Bar]:
+    """The bars of ``path`` for ``symbol``, oldest first, and the rows skipped. Raises
+    ReplayInputError for a file that cannot be read or whose header is neither export's, and
+    with ``strict`` for the first malformed row."""
+    path = Path(path)
+    reporter = Reporter(str(path), strict)
+    if not symbol or not symbol.strip():
+        raise reporter.refuse("no symbol given for its prices")
+    content = files.text(path, reporter)
+    first_line = content.lstrip("\ufeff").split("\n", 1)[0]
+    mt5 = first_line.lstrip().startswith("<")
+    bars: list[Bar] = []
+    rows = files.csv_rows(content, "\t" if mt5 else ",")
+    try:
+        first = next(rows, None)
+        if first is None:
+            raise reporter.refuse("empty: expected a header")
+        names = files.columns(first[1])
+        if mt5:
+            needed: tuple[str, ...] = ("date", *PRICES)
+            if "time" in names:
+                needed = ("date", "time", *PRICES)
+        else:
+            needed = ("time", *PRICES)
+        missing = [n for n in needed if n not in names]
+        if missing:
+            raise reporter.refuse(
+                f"line {first[0]}: expected TradingView's chart export (time,open,high,low,close,...) or "
+                f"MetaTrader 5's history export (<DATE>\\t<TIME>\\t<OPEN>...), the header has no "
+                f"{', '.join(missing)}")
+        at = [names[n] for n in needed]
+        for number, row in rows:
+            if max(at) >= len(row):
+                reporter.skip(number, f"{len(row)} columns, the header has {len(first[1])}")
+                continue
+            bar = _bar(row, names, mt5, "time" in names)
+            if isinstance(bar, str):
+                reporter.skip(number, bar)
+                continue
+            if bars and bar.time <= bars[-1].time:
+                reporter.skip(number, f"time {_show(bar.time)} is not after the bar before ({_show(bars[-1].time)}): "
+                                      "out of order or repeated")
+                continue
+            bars.append(bar)
+    except csv.Error as e:
+        raise reporter.refuse(f"not a readable CSV: {e}") from None
+    return Read(str(path), bars, reporter.problems, symbol.strip())
+
+
+def _bar(row: list[str], names: dict[str, int], mt5: bool, has_time: bool) -> Bar | str:
+    """The row's bar, or what is wrong with it."""
+    try:
+        if mt5:
+            time = parse_mt5(row[names["date"]], row[names["time"]] if has_time else None)
+        else:
+            time = parse_time(row[names["time"]])
+    except ValueError as e:
+        return str(e)
+    prices = []
+    for name in PRICES:
+        raw = row[names[name]].strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            return f"{name} {raw!r} is not a number"
+        if not math.isfinite(value) or value <= 0:
+            return f"{name} {raw!r} is not a positive price"
+        prices.append(value)
+    open_, high, low, close = prices
+    if high < low:
+        return f"high {high:g} is below low {low:g}"
+    for name, value in (("open", open_), ("close", close)):
+        if not low <= value <= high:
+            return f"{name} {value:g} lies outside low {low:g} and high {high:g}"
+    return Bar(time, open_, high, low, close)
+
+
+def _show(time: float) -> str:
+    return datetime.fromtimestamp(time, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")

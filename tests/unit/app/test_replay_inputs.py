@@ -1,0 +1,257 @@
+"""The inputs of `moonhook replay` (engine/app/replay, issue 22): alerts from moonhook's own
+journal, a JSONL file and TradingView's alert log; bars from TradingView's chart export and
+MetaTrader 5's history export (intraday and daily). The files in replay_data/ are written as
+those programs write them; the journal is written by the real AlertJournal. Each kind of bad
+row is reported with file:line and skipped, or refused with strict."""
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from engine.adapters.storage import AlertJournal, Database
+from engine.app.replay import (Bar, ReplayInputError, between, parse_time, read_alerts,
+                               read_prices)
+from engine.domain.alerts import parse_body
+
+DATA = Path(__file__).parent / "replay_data"
+MAY13 = 1715558400.0  # 2024-05-13 00:00:00 UTC
+HOUR = 3600.0
+
+
+def _lines(read) -> list[int]:
+    return [int(p.where.rsplit(":", 1)[1]) for p in read.problems]
+
+
+def _files(read) -> set[str]:
+    return {p.where.rsplit(":", 1)[0] for p in read.problems}
+
+
+# --- the journal --------------------------------------------------------------------------
+
+def _journal(path: Path, keep_open: bool = False):
+    """A moonhook.db written by the real journal: done, rejected, duplicate, paused, expired,
+    one still "received"; recorded out of time order to show the reader sorts by time."""
+    db = Database(path)
+    journal = AlertJournal(db, dedup_window=60)
+    first = journal.record(parse_body("buy EURUSD volume=0.1 price=1.0772"), now=MAY13 + 9 * HOUR)
+    journal.set_status(first.id, "done")
+    repeat = journal.record(parse_body("buy EURUSD volume=0.1 price=1.0772"), now=MAY13 + 9 * HOUR + 10)
+    assert repeat.duplicate
+    early = journal.record(parse_body('{"action": "sell", "symbol": "XAUUSD", "price": 2360}'), now=MAY13 + HOUR)
+    journal.set_status(early.id, "rejected", {"reason": "no shorts on gold"})
+    paused = journal.record(parse_body("close EURUSD"), now=MAY13 + 10 * HOUR)
+    journal.set_status(paused.id, "paused")
+    expired = journal.record(parse_body("close XAUUSD"), now=MAY13 + 11 * HOUR)
+    journal.set_status(expired.id, "expired")
+    journal.record(parse_body("buy XAUUSD volume=1 price=2361"), now=MAY13 + 12 * HOUR)  # "received"
+    ids = {"done": first.id, "duplicate": repeat.id, "rejected": early.id, "paused": paused.id,
+           "expired": expired.id}
+    if keep_open:
+        return db, ids
+    db.close()
+    return None, ids
+
+
+def test_journal_every_status_oldest_first(tmp_path):
+    path = tmp_path / "data" / "moonhook.db"
+    _, ids = _journal(path)
+    read = read_alerts(path)
+    assert read.problems == []
+    assert [a.time for a in read.items] == [MAY13 + HOUR, MAY13 + 9 * HOUR, MAY13 + 9 * HOUR + 10,
+                                            MAY13 + 10 * HOUR, MAY13 + 11 * HOUR, MAY13 + 12 * HOUR]
+    assert read.items[0].where == f"{path}:{ids['rejected']}"
+    assert read.items[2].where == f"{path}:{ids['duplicate']}"
+    # The body is the journal's alert column, as received (parsed, never the secret).
+    assert read.items[0].body == sqlite3.connect(path).execute(
+        "SELECT alert FROM alerts WHERE id = ?", [ids["rejected"]]).fetchone()[0]
+    assert json.loads(read.items[0].body)["price"] == 2360
+    assert json.loads(read.items[1].body) == json.loads(read.items[2].body)  # the repeat, as the engine saw it
+    assert parse_body(read.items[1].body).symbol == "EURUSD"
+
+
+def test_journal_of_a_running_engine_and_statuses_narrow(tmp_path):
+    path = tmp_path / "moonhook.db"
+    db, ids = _journal(path, keep_open=True)  # the engine still running: its WAL in use
+    try:
+        read = read_alerts(path, statuses=["rejected", "duplicate"])
+        assert [a.where for a in read.items] == [f"{path}:{ids['rejected']}", f"{path}:{ids['duplicate']}"]
+        with pytest.raises(ReplayInputError, match=r"moonhook\.db: unknown alert status 'lost'"):
+            read_alerts(path, statuses=["lost"])
+    finally:
+        db.close()
+
+
+def test_a_sqlite_file_that_is_not_a_journal_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.commit()
+    with pytest.raises(ReplayInputError, match=r"other\.db: not a moonhook journal"):
+        read_alerts(path)
+
+
+# --- JSONL --------------------------------------------------------------------------------
+
+def test_jsonl_body_or_alert_object_unix_or_iso_time():
+    read = read_alerts(DATA / "alerts.jsonl")
+    assert read.problems == []
+    assert [(a.time, a.where.rsplit(":", 1)[1]) for a in read.items] == [
+        (MAY13 + 9 * HOUR, "4"), (1715592605.0, "1"), (MAY13 + 15.5 * HOUR, "2")]  # 11:00+02:00 is 09:00 UTC
+    assert read.items[1].body == "buy EURUSD risk=1 sl=1.075"
+    assert json.loads(read.items[2].body) == {"action": "sell", "symbol": "EURUSD", "price": 1.0801}
+
+
+def test_jsonl_bad_rows_reported_with_file_and_line():
+    path = DATA / "alerts_bad.jsonl"
+    read = read_alerts(path)
+    assert [a.body for a in read.items] == ["buy EURUSD", "close EURUSD"]
+    assert _lines(read) == [2, 3, 4, 5, 6, 7] and _files(read) == {str(path)}
+    what = [p.what for p in read.problems]
+    assert what[0].startswith("not JSON") and what[1] == "no time" and "13/05/2024" in what[2]
+    assert "one of body" in what[3] and "alert must be an object" in what[4] and "got list" in what[5]
+    assert str(read.problems[0]).startswith(f"{path}:2: not JSON")
+
+
+# --- TradingView's alert log --------------------------------------------------------------
+
+def test_tradingview_alert_log_description_and_time():
+    path = DATA / "tradingview_alerts.csv"
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfAlert ID,Ticker,Name,Description,Time")
+    read = read_alerts(path)
+    assert read.problems == []
+    # Written newest first: read oldest first, the two alerts of 15:30 in the order they fired.
+    assert [a.where for a in read.items] == [f"{path}:6", f"{path}:4", f"{path}:3", f"{path}:2"]
+    assert [a.time for a in read.items] == [1715592605.0, MAY13 + 15.5 * HOUR, MAY13 + 15.5 * HOUR, MAY13 + 32 * HOUR]
+    assert read.items[1].body == "buy XAUUSD risk=1\nsl=2331.5 tp=2362"  # quoted over two lines
+    assert json.loads(read.items[0].body)["sl"] == 1.0750  # doubled quotes undone
+
+
+def test_tradingview_alert_log_other_column_order_and_bad_rows():
+    path = DATA / "tradingview_alerts_bad.csv"
+    read = read_alerts(path)
+    assert [(a.time, a.body) for a in read.items] == [(1715592605.0, "buy EURUSD"), (MAY13 + 12 * HOUR, "close EURUSD")]
+    assert _lines(read) == [3, 4] and _files(read) == {str(path)}
+    assert "'yesterday'" in read.problems[0].what and "empty Description" in read.problems[1].what
+
+
+def test_a_csv_without_description_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("Alert ID,Ticker,Time\n1,EURUSD,2024-05-13T09:00:00Z\n")
+    with pytest.raises(ReplayInputError, match=r"log\.csv: line 1: .*Description"):
+        read_alerts(path)
+
+
+def test_an_unknown_alert_format_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "alerts.txt"
+    path.write_text("buy EURUSD\n")
+    with pytest.raises(ReplayInputError, match=r"alerts\.txt: unknown alert format"):
+        read_alerts(path)
+    with pytest.raises(ReplayInputError, match=r"missing\.jsonl: cannot open"):
+        read_alerts(tmp_path / "missing.jsonl")
+
+
+# --- prices -------------------------------------------------------------------------------
+
+def test_tradingview_chart_export_unix_and_iso(tmp_path):
+    read = read_prices(DATA / "tradingview_chart.csv", "EURUSD")
+    assert read.problems == [] and read.symbol == "EURUSD"
+    assert read.items[0] == Bar(MAY13, 1.0771, 1.0779, 1.0765, 1.0772)
+    assert [b.time for b in read.items] == [MAY13 + i * HOUR for i in range(4)]
+    marked = tmp_path / "chart_bom.csv"  # saved again by a spreadsheet: a byte order mark first
+    marked.write_bytes(b"\xef\xbb\xbf" + (DATA / "tradingview_chart.csv").read_bytes())
+    assert read_prices(marked, "EURUSD").items == read.items
+    iso = read_prices(DATA / "tradingview_chart_iso.csv", "XAUUSD")
+    assert iso.items == [Bar(MAY13, 2360.10, 2365.40, 2355.00, 2361.20),
+                         Bar(MAY13 + 24 * HOUR, 2361.20, 2370.00, 2340.50, 2358.00)]
+
+
+def test_mt5_history_export_intraday_and_daily(tmp_path):
+    hourly = read_prices(DATA / "mt5_h1.csv", "EURUSD")
+    assert hourly.problems == []
+    assert hourly.items == [Bar(MAY13, 1.0771, 1.0779, 1.0765, 1.0772), Bar(MAY13 + HOUR, 1.0772, 1.0781, 1.0770, 1.0780),
+                            Bar(MAY13 + 2 * HOUR, 1.0780, 1.0785, 1.0749, 1.0756)]
+    daily = read_prices(DATA / "mt5_daily.csv", "EURUSD")
+    assert [b.time for b in daily.items] == [MAY13 - 3 * 24 * HOUR, MAY13, MAY13 + 24 * HOUR]  # Friday, Monday
+    assert daily.items[2] == Bar(MAY13 + 24 * HOUR, 1.0785, 1.0820, 1.0775, 1.0810)
+    # The same export saved as UTF-16 with its mark reads the same.
+    wide = tmp_path / "mt5_h1_utf16.csv"
+    wide.write_bytes((DATA / "mt5_h1.csv").read_text().encode("utf-16"))
+    assert read_prices(wide, "EURUSD").items == hourly.items
+
+
+def test_bad_bars_reported_with_file_and_line():
+    path = DATA / "tradingview_chart_bad.csv"
+    read = read_prices(path, "EURUSD")
+    assert [b.time for b in read.items] == [MAY13, MAY13 + 3 * HOUR, MAY13 + 6 * HOUR]
+    assert _lines(read) == [3, 4, 5, 7, 8] and _files(read) == {str(path)}
+    what = [p.what for p in read.problems]
+    assert "high 1.077 is below low 1.0781" == what[0]
+    assert "'abc' is not a number" in what[1]
+    assert "not after the bar before" in what[2]
+    assert "2 columns" in what[3]
+    assert "close 1.077 lies outside" in what[4]
+
+
+def test_bad_mt5_rows_reported_with_file_and_line():
+    path = DATA / "mt5_h1_bad.csv"
+    read = read_prices(path, "EURUSD")
+    assert [b.time for b in read.items] == [MAY13, MAY13 + 3 * HOUR]
+    assert _lines(read) == [3, 4, 5]
+    assert "2024.13.13" in read.problems[0].what and "'2am'" in read.problems[1].what
+    assert "close 1.079 lies outside" in read.problems[2].what
+
+
+def test_a_price_file_of_neither_export_is_refused(tmp_path):
+    path = tmp_path / "prices.csv"
+    path.write_text("date,price\n2024-05-13,1.07\n")
+    with pytest.raises(ReplayInputError, match=r"prices\.csv: line 1: .*no time, open, high, low, close"):
+        read_prices(path, "EURUSD")
+
+
+# --- strict -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, line, what", [
+    ("alerts_bad.jsonl", 2, "not JSON"),
+    ("tradingview_alerts_bad.csv", 3, "yesterday"),
+    ("tradingview_chart_bad.csv", 3, "high 1.077 is below low"),
+    ("mt5_h1_bad.csv", 3, "2024.13.13"),
+])
+def test_strict_refuses_the_first_bad_row(name, line, what):
+    path = DATA / name
+    read = read_alerts if "alerts" in name else (lambda p, **k: read_prices(p, "EURUSD", **k))
+    with pytest.raises(ReplayInputError) as refused:
+        read(path, strict=True)
+    assert str(refused.value).startswith(f"{path}:{line}: ") and what in str(refused.value)
+
+
+def test_strict_reads_a_good_file_whole(tmp_path):
+    assert len(read_alerts(DATA / "tradingview_alerts.csv", strict=True).items) == 4
+    assert len(read_prices(DATA / "mt5_daily.csv", "EURUSD", strict=True).items) == 3
+    path = tmp_path / "moonhook.db"
+    _journal(path)
+    assert len(read_alerts(path, strict=True).items) == 6
+
+
+# --- --from / --to --------------------------------------------------------------------------
+
+def test_between_keeps_start_and_drops_end():
+    bars = read_prices(DATA / "tradingview_chart.csv", "EURUSD").items
+    assert between(bars, MAY13 + HOUR, MAY13 + 3 * HOUR) == bars[1:3]
+    assert between(bars, "2024-05-13T02:00:00Z") == bars[2:]
+    assert between(bars, end="2024-05-13 01:00:00") == bars[:1]
+    assert between(bars) == bars
+    alerts = read_alerts(DATA / "tradingview_alerts.csv").items
+    assert between(alerts, "2024-05-13", "2024-05-14") == alerts[:3]
+    with pytest.raises(ValueError, match="comes before"):
+        between(bars, "2024-05-14", "2024-05-13")
+    with pytest.raises(ValueError, match="neither Unix seconds nor ISO 8601"):
+        between(bars, "last week")
+
+
+def test_times_as_the_exports_write_them():
+    assert parse_time(1715558400) == parse_time("1715558400") == MAY13
+    assert parse_time("2024-05-13T00:00:00Z") == parse_time("2024-05-13 00:00:00") == MAY13
+    assert parse_time("2024-05-13T02:00:00+02:00") == MAY13
+    for bad in (True, "", "1715558400000000", float("nan"), None):
+        with pytest.raises(ValueError):
+            parse_time(bad)
