@@ -1,0 +1,95 @@
+"""The LuaLS definitions `moonhook init` writes: every service the sandbox hands a script, no
+more, each hook, the `plugin` table's fields and the order tables' fields, generated from the
+engine's own tables; and a .luarc.json that switches off what the allow-list leaves out."""
+
+import json
+import re
+import time
+from pathlib import Path
+
+import lupa
+import pytest
+
+from sandbox import Budget
+from sandbox.allowlist import DENIED, LIBRARIES
+
+from engine.app import luals
+from engine.core import services
+from engine.core.plugins import _BUDGET_KEYS, _META_KEYS, HOOKS, Plugin, PluginMeta
+from engine.core.services import _ORDER_FIELDS, SERVICE_API, Host, host_functions
+from engine.domain.alerts import SymbolMap
+
+
+def _handed_to_the_sandbox() -> set[str]:
+    """The host functions the loader hands the sandbox for one plugin (services.host_functions)."""
+    host = Host(market=None, desk=None, symbols=SymbolMap(), store=None, trend=None, durable=None,
+                notifier=None, clock=time.time)
+    plugin = Plugin(pool_id="p#1", path=Path("p.lua"), meta=PluginMeta("p", None), hooks=frozenset(),
+                    budget=Budget())
+    return set(host_functions(host, plugin))
+
+
+def _declared_functions(text: str) -> list[str]:
+    return re.findall(r"^function ([\w.]+)\(", text, flags=re.M)
+
+
+def _fields(text: str, cls: str) -> set[str]:
+    block = re.search(rf"^---@class moonhook\.{cls}\n((?:---@field .*\n)*)", text, flags=re.M)
+    assert block, f"no class moonhook.{cls}"
+    return set(re.findall(r"^---@field (\w+)\??", block.group(1), flags=re.M))
+
+
+def test_the_definitions_declare_exactly_the_services_the_sandbox_is_handed():
+    declared = {n for n in _declared_functions(luals.render_definitions()) if "." in n and not n.startswith("os.")}
+    handed = _handed_to_the_sandbox()
+    assert declared == handed == set(luals.service_names()) == set(luals.SERVICES)
+    assert len(handed) == 21
+
+
+def test_a_service_added_to_the_api_alone_fails_the_generation(monkeypatch):
+    # A new service in SERVICE_API with no words in luals.SERVICES cannot be written silently.
+    monkeypatch.setitem(SERVICE_API, "time", ("now", "sleep"))
+    with pytest.raises(KeyError, match="time.sleep"):
+        luals.render_definitions()
+    assert services.SERVICE_API["time"] == ("now", "sleep")  # the table the sandbox's names come from
+
+
+def test_each_hook_plugin_field_and_order_field_is_declared():
+    text = luals.render_definitions()
+    hooks = [n for n in _declared_functions(text) if "." not in n]
+    assert hooks == list(HOOKS) and set(luals.HOOK_DOCS) == set(HOOKS)
+    assert _fields(text, "Plugin") == _META_KEYS == set(luals.PLUGIN_FIELDS)
+    assert _fields(text, "Budget") == _BUDGET_KEYS == set(luals.BUDGET_FIELDS)
+    for kind, allowed in _ORDER_FIELDS.items():
+        assert _fields(text, f"{kind.capitalize()}Order") == allowed
+    assert {"symbol", "price", "sl", "alert_id", "side"} <= _fields(text, "Alert")
+    assert "---@type moonhook.Plugin\nplugin = {}" in text and "\nparams = {}" in text
+    assert text.startswith("---@meta moonhook\n")
+    # One hook's argument, written fully: on_alert(alert) with its answer.
+    assert ("---@param alert moonhook.Alert\n---@return moonhook.AlertAnswer\n---@return string?\n"
+            "function on_alert(alert) end") in text
+
+
+def test_the_definitions_are_lua_that_compiles():
+    lua = lupa.LuaRuntime()
+    compile_ = lua.eval("function(s) local f, e = load(s, '=moonhook.lua'); return f ~= nil, e end")
+    ok, error = compile_(luals.render_definitions())
+    assert ok, error
+
+
+def test_luarc_switches_off_what_the_allow_list_leaves_out():
+    rc = json.loads(luals.render_luarc())
+    assert rc["runtime.version"] == "Lua 5.4" and rc["workspace.library"] == [luals.TYPES_DIR]
+    off = set(rc["runtime.builtin"])
+    assert {"io", "debug", "package"} <= off and {"io", "debug", "package"} <= set(DENIED)
+    assert not off & (set(LIBRARIES) - set(luals.REDECLARED))  # string, table, math ... stay
+    # os is switched off and declared again with exactly the fields a script has.
+    assert "os" in off and set(luals.REDECLARED["os"]) == set(LIBRARIES["os"])
+    text = luals.render_definitions()
+    assert {n for n in _declared_functions(text) if n.startswith("os.")} == {f"os.{f}" for f in LIBRARIES["os"]}
+
+
+def test_a_field_annotation_the_generator_does_not_know_is_an_error():
+    assert luals.lua_type("float | None") == "number?" and luals.lua_type("int") == "integer"
+    with pytest.raises(KeyError):
+        luals.lua_type("Decimal")
