@@ -1,9 +1,11 @@
 """``moonhook init [DIR]``: a commented moonhook.toml with fresh secrets, and ``scripts/``
 with one example strategy, so a new user has a working engine and the exact text to paste
-into TradingView.
+into TradingView; and editor support beside them: the config's JSON Schema
+(moonhook.schema.json, for Taplo) and the script API's Lua language-server definitions
+(types/moonhook.lua and .luarc.json, for LuaLS).
 
 Nothing existing is ever overwritten: a moonhook.toml already there stops ``init``, and an
-example script already there is kept.
+example script or an editor file already there is kept.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import tomli_w
 
 from sandbox import MB
 
+from engine.app import luals
+from engine.app.config_schema import DIRECTIVE, SCHEMA_NAME, render_schema
 from engine.domain.config import DEFAULT_BUDGET, EngineConfig, ServerConfig
 from engine.domain.config.paper import PaperConfig
 
@@ -45,6 +49,7 @@ class InitResult:
     json_template: str      # the alert's message, JSON form (carries the secret)
     text_template: str      # the alert's message, text form (the secret goes in the URL)
     text_webhook_url: str
+    editor_files: tuple[Path, ...] = ()  # the schema and LuaLS files init wrote (one already there is kept)
 
 
 def _toml(**values: Any) -> str:
@@ -57,8 +62,10 @@ def render_config(secret: str, api_token: str) -> str:
     server, engine, paper, budget = ServerConfig(), EngineConfig(), PaperConfig(), DEFAULT_BUDGET
     monitor = engine.monitor
     return f"""\
+{DIRECTIVE}
 # moonhook.toml, written by `moonhook init`. Every key is optional except the secrets; one
 # left out takes the default shown here. Folders are relative to this file's folder.
+# The first line points TOML editors (Taplo, Even Better TOML) at the schema init wrote.
 
 [server]
 # Where the webhook listens. 127.0.0.1 takes local connections only: put a reverse proxy
@@ -182,6 +189,7 @@ def init_project(folder: Path) -> InitResult:
     example = scripts / EXAMPLE_NAME
     # A folder that holds strategies already is the trader's: nothing is added to it.
     written = not any(scripts.glob("*.lua")) and _write_new(example, EXAMPLE_SCRIPT, 0o644)
+    editor = _write_editor_files(folder)
 
     server = ServerConfig()
     url = f"http://{server.host}:{server.port}/webhook"
@@ -193,14 +201,25 @@ def init_project(folder: Path) -> InitResult:
     return InitResult(config=config, scripts=scripts, example=example, example_written=written,
                       strategies=tuple(sorted(scripts.glob("*.lua"))),
                       webhook_url=url, json_template=json.dumps(message, indent=2),
-                      text_template=text, text_webhook_url=f"{url}/{secret}")
+                      text_template=text, text_webhook_url=f"{url}/{secret}", editor_files=editor)
+
+
+def _write_editor_files(folder: Path) -> tuple[Path, ...]:
+    """The config's JSON Schema and the LuaLS definitions and settings, each only if absent;
+    returns those written."""
+    types = folder / luals.TYPES_DIR
+    types.mkdir(exist_ok=True)
+    files_ = ((folder / SCHEMA_NAME, render_schema()),
+              (types / luals.DEFINITIONS_NAME, luals.render_definitions()),
+              (folder / luals.LUARC_NAME, luals.render_luarc()))
+    return tuple(path for path, text in files_ if _write_new(path, text, 0o644))
 
 
 def describe(result: InitResult) -> str:
     """What ``moonhook init`` prints: the files, then what to paste into TradingView."""
     return f"""\
 Wrote {result.config} (mode 0600: it holds the webhook secret and the API token).
-{_strategies(result)}
+{_strategies(result)}{_editor(result)}
 
 Start the engine:  moonhook run --config {result.config}
 
@@ -227,6 +246,14 @@ def _strategies(result: InitResult) -> str:
         return f"Example strategy: {result.example}"
     held = ", ".join(str(p) for p in result.strategies)
     return f"Strategies: {held} (the folder holds strategies already: no example was added)"
+
+
+def _editor(result: InitResult) -> str:
+    """The editor files line (none when every one was there already)."""
+    if not result.editor_files:
+        return ""
+    names = ", ".join(str(p) for p in result.editor_files)
+    return f"\nEditor support (LuaLS, Taplo): {names}"
 
 
 def _stop_note(result: InitResult) -> str:

@@ -48,6 +48,13 @@ class _Problem(Exception):
 Check = Callable[[Any], Any]  # returns the value to keep, or raises _Bad
 
 
+def _made(check: Any, factory: Callable[..., Check], *args: Any, **kwargs: Any) -> Check:
+    """Marks the check ``factory(*args, **kwargs)`` returned with those arguments, so the JSON
+    Schema generator (``config_schema.py``) can read the bounds it enforces. No effect on reading."""
+    check.made_by, check.made_with, check.made_kw = factory, args, kwargs
+    return check
+
+
 # --- checks (factories return a check; the expected text is what the error message says)
 
 def _integer(lo: int, hi: int) -> Check:
@@ -55,7 +62,7 @@ def _integer(lo: int, hi: int) -> Check:
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
             raise _Bad(f"an integer from {lo} to {hi}")
         return v
-    return check
+    return _made(check, _integer, lo, hi)
 
 
 def _number(lo: float = 0.0, hi: float = math.inf, *, above: bool = False) -> Check:
@@ -70,7 +77,7 @@ def _number(lo: float = 0.0, hi: float = math.inf, *, above: bool = False) -> Ch
                 or not (v > lo if above else v >= lo) or not v <= hi):
             raise _Bad(what)
         return float(v)
-    return check
+    return _made(check, _number, lo, hi, above=above)
 
 
 def _string(v: Any) -> str:
@@ -90,7 +97,7 @@ def _choice(*options: str) -> Check:
         if v not in options:
             raise _Bad(f"one of {', '.join(options)}")
         return v
-    return check
+    return _made(check, _choice, *options)
 
 
 def _folder(v: Any) -> Path:
@@ -113,7 +120,7 @@ def _table_of(item: Check, what: str) -> Check:
             except _Bad:
                 raise _Bad(what, value, at=f".{key}") from None
         return out
-    return check
+    return _made(check, _table_of, item, what)
 
 
 def _networks(v: Any) -> tuple[str, ...]:
@@ -154,7 +161,7 @@ def _ids_of(item: Check, example: str) -> Check:
             except _Bad as e:
                 raise _Bad(e.expected, value, at=f"[{i}]") from None
         return tuple(out)
-    return check
+    return _made(check, _ids_of, item, example)
 
 
 def _user_id(v: Any) -> int:

@@ -47,6 +47,25 @@ def test_every_commented_example_in_the_config_loads_when_uncommented(tmp_path):
     assert (e.mt5.module, e.mt5.login, e.mt5.server) == ("MetaTrader5", 12345678, "YourBroker-Demo")
 
 
+def test_init_writes_the_editor_files_and_never_overwrites_one(tmp_path):
+    r = init_project(tmp_path / "a")
+    folder = tmp_path / "a"
+    assert r.editor_files == (folder / "moonhook.schema.json", folder / "types" / "moonhook.lua",
+                              folder / ".luarc.json")
+    assert r.config.read_text().startswith("#:schema ./moonhook.schema.json\n")
+    assert json.loads((folder / ".luarc.json").read_text())["workspace.library"] == ["types"]
+    assert (folder / "types" / "moonhook.lua").read_text().startswith("---@meta")
+    assert "Editor support (LuaLS, Taplo): " in describe(r)
+    # A folder that holds them already keeps them, as it keeps a script.
+    mine = tmp_path / "b"
+    (mine / "types").mkdir(parents=True)
+    for name in ("moonhook.schema.json", "types/moonhook.lua", ".luarc.json"):
+        (mine / name).write_text("mine")
+    r = init_project(mine)
+    assert r.editor_files == () and "Editor support" not in describe(r)
+    assert all((mine / n).read_text() == "mine" for n in ("moonhook.schema.json", "types/moonhook.lua", ".luarc.json"))
+
+
 def test_secrets_are_random(tmp_path):
     a = load_settings(init_project(tmp_path / "a").config, {}).server
     b = load_settings(init_project(tmp_path / "b").config, {}).server
@@ -60,7 +79,8 @@ def test_init_never_overwrites_the_config(tmp_path):
     with pytest.raises(FileExistsError, match="exists already; init never overwrites it"):
         init_project(tmp_path)
     assert config.read_text() == "# mine\n"
-    assert not (tmp_path / "scripts").exists()
+    assert not (tmp_path / "scripts").exists() and not (tmp_path / "types").exists()
+    assert not (tmp_path / "moonhook.schema.json").exists()
 
 
 def test_init_keeps_an_existing_script(tmp_path):

@@ -1,0 +1,143 @@
+"""A JSON Schema for moonhook.toml, generated from ``settings.SCHEMA``, the table the file is
+read with, so editors (Taplo, Even Better TOML) complete and check the same keys and bounds
+the engine enforces.
+
+Each reader of ``SCHEMA`` is turned into JSON Schema by ``READERS`` (plain readers, by
+identity) or by ``FACTORIES`` (readers a factory made, with the bounds it was given). A
+reader neither knows raises ``UnknownReader``: a key added to ``SCHEMA`` with a new kind of
+reader must be taught here, not silently described as "anything". The engine stays the judge:
+a few checks (a strict IP network, a symbol table's fields) are looser here than there.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Callable
+
+from engine.app import settings as s
+from engine.domain.config import MAX_SESSION_HOURS
+from engine.domain.config.telegram import KINDS
+
+SCHEMA_NAME = "moonhook.schema.json"
+DIRECTIVE = f"#:schema ./{SCHEMA_NAME}"  # Taplo's: the config's first line names its schema
+
+_NON_EMPTY = {"type": "string", "pattern": r"\S"}  # _string: not empty, not only spaces
+_CHAT_ID = {"oneOf": [{"type": "integer", "not": {"const": 0}}, {"type": "string", "pattern": "^@.+"}]}
+
+# Plain readers (functions of SCHEMA used as they are).
+READERS: dict[Callable[..., Any], dict[str, Any]] = {
+    s._string: _NON_EMPTY,
+    s._folder: {**_NON_EMPTY, "description": "A folder, relative to this file's folder."},
+    s._boolean: {"type": "boolean"},
+    s._table: {"type": "object"},
+    s._anything_string: {"type": "string"},
+    s._url: {"type": "string", "pattern": "^https?://.{3,}"},
+    s._networks: {"type": "array", "items": {"type": "string"},
+                  "description": "IP addresses or networks (CIDR), like \"203.0.113.7\" or \"10.0.0.0/8\"."},
+    s._user_id: {"type": "integer", "minimum": 1},
+    s._group_id: {"type": "integer", "maximum": -1},
+    s._chat_id: _CHAT_ID,
+    s._chats: {"type": "array", "items": {"oneOf": [
+        _CHAT_ID,
+        {"type": "object", "additionalProperties": False, "required": ["id"],
+         "properties": {"id": _CHAT_ID, "events": {"type": "array", "items": {"enum": list(KINDS)}}}}]}},
+    s._session_hours: {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SESSION_HOURS},
+}
+
+
+def _integer(lo: int, hi: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": lo, "maximum": hi}
+
+
+def _number(lo: float = 0.0, hi: float = math.inf, *, above: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "number", "exclusiveMinimum" if above else "minimum": lo}
+    if math.isfinite(hi):
+        out["maximum"] = hi
+    return out
+
+
+def _choice(*options: str) -> dict[str, Any]:
+    return {"enum": list(options)}
+
+
+def _table_of(item: Any, what: str) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": reader_schema(item), "description": f"{what[0].upper()}{what[1:]}."}
+
+
+def _ids_of(item: Any, example: str) -> dict[str, Any]:
+    return {"type": "array", "items": reader_schema(item)}
+
+
+# Readers a factory of settings.py made: the factory -> the same arguments, as JSON Schema.
+FACTORIES: dict[Callable[..., Any], Callable[..., dict[str, Any]]] = {
+    s._integer: _integer, s._number: _number, s._choice: _choice, s._table_of: _table_of, s._ids_of: _ids_of,
+}
+
+# What a key means, where a word helps; the types and bounds come from the readers.
+DESCRIPTIONS: dict[str, str] = {
+    "server": "Where the webhook, the HTTP API and the dashboard listen.",
+    "server.port": "The port to listen on (0: any free port).",
+    "server.secret": "Sent in each alert; MOONHOOK_SECRET overrides it. Keep it private.",
+    "server.api_token": "Bearer token for the HTTP API and the dashboard; MOONHOOK_API_TOKEN overrides it.",
+    "server.allow_ips": "Addresses allowed to send webhooks; empty allows any.",
+    "server.trusted_proxies": "Proxies whose X-Forwarded-For header is believed.",
+    "server.max_body": "The largest webhook body accepted, in bytes.",
+    "server.session_hours": "Hours a dashboard login lasts.",
+    "server.dashboard_edit": "Whether the dashboard's editor may save scripts.",
+    "engine": "The plugins, the journal, the broker and how alerts are executed.",
+    "engine.broker": "paper (a simulated account) or mt5.",
+    "engine.execute_alerts": "false: alerts only reach the plugins.",
+    "engine.dedup_window": "Seconds within which an alert with the same content is a repeat.",
+    "engine.default_volume": "The volume of an entry that gives neither volume nor risk.",
+    "engine.breaker": "Hook failures in a row that switch a plugin off; 0: never.",
+    "engine.max_alert_age": "Seconds past which a waiting alert expires; 0: no limit.",
+    "engine.symbol_map": "TradingView's symbol names to the broker's.",
+    "sandbox": "The plugins' worker processes and a hook call's default budget.",
+    "paper": "The simulated account of the paper broker.",
+    "plugins": "One table per plugin, named after its file.",
+    "telegram": "Notifications and commands through Telegram bots (docs/telegram.md).",
+    "telegram.bots": "The bots, each with its token and its chats.",
+    "monitor": "When the administrators are told of slow alerts, memory and a held event loop.",
+    "mt5": "MetaTrader 5, with engine.broker = \"mt5\" (docs/metatrader5.md).",
+}
+
+
+class UnknownReader(TypeError):
+    """A reader of ``SCHEMA`` this module cannot describe: teach ``READERS`` or ``FACTORIES``."""
+
+
+def reader_schema(reader: Any) -> dict[str, Any]:
+    """The JSON Schema of one reader of ``settings.SCHEMA``; raises UnknownReader."""
+    if reader in READERS:
+        return dict(READERS[reader])
+    factory = getattr(reader, "made_by", None)
+    if factory in FACTORIES:
+        return FACTORIES[factory](*reader.made_with, **reader.made_kw)
+    raise UnknownReader(f"no JSON Schema for the reader {getattr(reader, '__qualname__', reader)!r}")
+
+
+def _node(schema: Any, path: str) -> dict[str, Any]:
+    if isinstance(schema, s._Array):
+        out: dict[str, Any] = {"type": "array", "items": _node(schema.schema, path)}
+    elif isinstance(schema, s._Each):
+        out = {"type": "object", "additionalProperties": _node(schema.schema, path + ".NAME")}
+    elif isinstance(schema, dict):
+        out = {"type": "object", "additionalProperties": False,
+               "properties": {k: _node(v, f"{path}.{k}" if path else k) for k, v in schema.items()}}
+    else:
+        out = reader_schema(schema)
+    if path in DESCRIPTIONS:
+        out["description"] = DESCRIPTIONS[path]
+    return out
+
+
+def config_schema() -> dict[str, Any]:
+    """The whole JSON Schema (draft 7, which Taplo reads) of moonhook.toml."""
+    return {"$schema": "http://json-schema.org/draft-07/schema#", "title": "moonhook.toml",
+            "description": "moonhook's configuration (docs/configuration.md).", **_node(s.SCHEMA, "")}
+
+
+def render_schema() -> str:
+    """The schema as the file ``moonhook init`` writes."""
+    return json.dumps(config_schema(), indent=2) + "\n"

@@ -1,0 +1,116 @@
+"""The JSON Schema of moonhook.toml: generated from settings.SCHEMA, every key in it, no
+stricter than the engine's readers, and the config `moonhook init` writes valid against it."""
+
+import re
+import tomllib
+
+import jsonschema
+import pytest
+
+from engine.app import settings
+from engine.app.config_schema import (DIRECTIVE, SCHEMA_NAME, UnknownReader, config_schema, reader_schema,
+                                      render_schema)
+from engine.app.scaffold import init_project
+from engine.app.settings import SCHEMA
+
+
+def _leaves(schema, path=()):
+    """(path, reader) for every key of SCHEMA; NAME stands for a plugin's name, [] for an array item."""
+    if isinstance(schema, settings._Array):
+        yield from _leaves(schema.schema, path + ("[]",))
+    elif isinstance(schema, settings._Each):
+        yield from _leaves(schema.schema, path + ("NAME",))
+    elif isinstance(schema, dict):
+        for key, value in schema.items():
+            yield from _leaves(value, path + (key,))
+    else:
+        yield path, schema
+
+
+def _at(node, path):
+    for step in path:
+        if step == "[]":
+            node = node["items"]
+        elif step == "NAME":
+            node = node["additionalProperties"]
+        else:
+            assert node.get("additionalProperties") is False, f"{path}: unknown keys would pass"
+            node = node["properties"][step]
+    return node
+
+
+def _validator(schema):
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def test_every_key_of_the_settings_is_in_the_schema():
+    schema = config_schema()
+    leaves = list(_leaves(SCHEMA))
+    assert len(leaves) > 60
+    for path, _ in leaves:
+        assert _at(schema, path), path
+    assert _at(schema, ("server", "port")) == {"type": "integer", "minimum": 0, "maximum": 65535,
+                                               "description": "The port to listen on (0: any free port)."}
+    assert _at(schema, ("engine", "broker"))["enum"] == ["paper", "mt5"]
+
+
+def test_a_key_whose_reader_the_generator_does_not_know_fails(monkeypatch):
+    monkeypatch.setitem(SCHEMA["server"], "new_key", lambda value: value)
+    with pytest.raises(UnknownReader, match="lambda"):
+        config_schema()
+
+
+# Values of every shape a key may meet; for each key, every value its reader accepts must pass the schema.
+_SAMPLES = [True, False, 0, 1, -1, 5, 0.5, 12.0, 70000, 2**40, -1001234567890, "", " ", "x", "@chan",
+            "http://example.com", "10.0.0.0/8", "paper", "HTML", [], ["10.0.0.0/8"], [1], [-100],
+            ["trades"], {}, {"a": "b"}, {"a": 1}, {"a": {"b": 1}}, [{"id": 5, "events": ["trades"]}]]
+
+
+# Where the schema is stricter on purpose: the engine reads a number in an address list as an
+# IPv4 address (ipaddress.ip_network(1) is 0.0.0.1/32), surely a typo, which the editor flags.
+_STRICTER = {(("server", "allow_ips"), "[1]"), (("server", "trusted_proxies"), "[1]")}
+
+
+def test_the_schema_accepts_every_value_the_settings_accept():
+    for path, reader in _leaves(SCHEMA):
+        validator = _validator(reader_schema(reader))
+        for value in _SAMPLES:
+            try:
+                reader(value)
+            except settings._Bad:
+                continue
+            if (path, repr(value)) in _STRICTER:
+                assert list(validator.iter_errors(value))
+                continue
+            errors = [e.message for e in validator.iter_errors(value)]
+            assert not errors, f"{'.'.join(path)} = {value!r}: the engine takes it, the schema says {errors}"
+
+
+def test_the_config_init_writes_is_valid_and_points_at_the_schema(tmp_path):
+    r = init_project(tmp_path)
+    text = r.config.read_text()
+    assert text.splitlines()[0] == DIRECTIVE == "#:schema ./moonhook.schema.json"
+    validator = _validator(config_schema())
+    assert not list(validator.iter_errors(tomllib.loads(text)))
+    # Its commented examples too, uncommented.
+    examples = re.sub(r"^# (\w+ = .*|\[+telegram.*|\[mt5\])$", r"\1", text, flags=re.M)
+    assert examples != text and not list(validator.iter_errors(tomllib.loads(examples)))
+    assert (tmp_path / SCHEMA_NAME).read_text() == render_schema()
+
+
+@pytest.mark.parametrize("fragment, where", [
+    ('[server]\nport = "x"', "'x' is not of type 'integer'"),
+    ("[server]\nport = 70000", "70000 is greater than the maximum of 65535"),
+    ("[server]\nprot = 8080", "'prot' was unexpected"),
+    ('[engine]\nbroker = "ib"', "'ib' is not one of ['paper', 'mt5']"),
+    ("[sandbox]\nworkers = 0", "0 is less than the minimum of 1"),
+    ('[plugins.demo]\nenabled = "yes"', "'yes' is not of type 'boolean'"),
+    ("[plugins.demo.budget]\ntimeout = 0", "0 is less than or equal to the minimum of 0"),
+    ("[[telegram.bots]]\ntoken = \"t\"\nchats = [0]", "is not valid under any of the given schemas"),
+    ("[telegram]\nadmins = [-5]", "-5 is less than the minimum of 1"),
+])
+def test_a_wrong_value_does_not_validate(fragment, where):
+    errors = [e.message for e in _validator(config_schema()).iter_errors(tomllib.loads(fragment))]
+    assert errors and where in errors[0], errors
