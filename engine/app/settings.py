@@ -129,6 +129,8 @@ def _networks(v: Any) -> tuple[str, ...]:
         raise _Bad(what)
     for i, item in enumerate(v):
         try:
+            if not isinstance(item, str):  # ip_network(1) is 0.0.0.1: a number is never meant
+                raise TypeError
             ipaddress.ip_network(item)  # strict: 10.0.0.1/8 (host bits set) is a likely typo
         except (TypeError, ValueError):
             raise _Bad("an IP address or network, like 203.0.113.7 or 10.0.0.0/8", item, at=f"[{i}]") from None

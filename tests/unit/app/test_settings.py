@@ -183,6 +183,7 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
      'server.allow_ips[1]: expected an IP address or network, like 203.0.113.7 or 10.0.0.0/8, got "10.0.0.300"'),
     ("[server]\ntrusted_proxies = [\"10.0.0.1/8\"]\n", 'server.trusted_proxies[0]: expected an IP address or network'),
     ("[server]\nallow_ips = \"10.0.0.1\"\n", "server.allow_ips: expected a list of IP addresses or networks"),
+    ("[server]\nallow_ips = [1]\n", "server.allow_ips[0]: expected an IP address or network"),  # not 0.0.0.1
     ("[sandbox]\nworkers = 0\n", "sandbox.workers: expected an integer from 1 to 64, got 0"),
     ("[sandbox]\ntimeout_ms = 5000\n", "sandbox.timeout_ms: expected a number from 1 to 1000, got 5000"),
     ("[paper]\nbalance = \"lots\"\n", 'paper.balance: expected a number greater than 0, got "lots"'),
