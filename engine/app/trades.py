@@ -52,7 +52,7 @@ def equity_curve(deals: list[dict[str, Any]], balance: float | None) -> list[dic
              if d["profit"] or d["commission"] or d["entry"] != "in"]
     total = sum(m for _, m in moves)
     start = None if balance is None else balance - total
-    points = [{"time": moves[0][0], "profit": 0.0}] if moves else []
+    points = [{"time": deals[0]["time"], "profit": 0.0}] if moves else []  # deals come oldest first
     running = 0.0
     for at, move in moves:
         running += move
