@@ -9,3 +9,10 @@ from engine.app.replay.times import between, parse_time
 
 __all__ = ["Bar", "Problem", "Read", "RecordedAlert", "ReplayInputError", "between", "parse_time",
            "read_alerts", "read_prices"]
+from engine.app.replay.report import (Decision, Fault, Order, Outcome, ReplayTrade,  # noqa: E402
+                                      Report, build, text, to_json)
+from engine.app.replay.report_compare import Comparison, compare, compare_json, compare_text  # noqa: E402
+from engine.app.replay.report_html import compare_html, html  # noqa: E402
+
+__all__ += ["Comparison", "Decision", "Fault", "Order", "Outcome", "ReplayTrade", "Report", "build",
+            "compare", "compare_html", "compare_json", "compare_text", "html", "text", "to_json"]

@@ -1,0 +1,350 @@
+"""The report of a replay (issue 22): what the replay loop gathered (``Outcome``) turned into
+figures (``build``) and rendered as a terminal summary (``text``), JSON (``to_json``) or one
+self-contained HTML page (``html``, in ``report_html``); ``compare`` sets two replays of the
+same alerts side by side.
+
+Pure and deterministic: nothing reads the clock, every list keeps the replay's order or is
+sorted, money is rounded to cents and percents to hundredths, so the same outcome renders to
+the same bytes on every run.
+
+Conventions:
+- a trade's ``commission`` is negative, as MetaTrader books it; its net is profit + commission;
+- the equity curve's first point is the account before the first trade (the loop puts it);
+- win rate: trades whose net is above 0, out of all trades; None ("n/a") without trades;
+- profit factor: gross profit over gross loss (nets); None ("n/a") when no trade lost, as
+  there is nothing to divide by and JSON has no infinity;
+- maximum drawdown: the largest fall from a running peak of the equity curve to a later point,
+  in money, and that fall in percent of its peak (None when the peak is not above 0).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol, Sequence
+
+from engine.app.replay.problems import Problem
+
+RESULTS = ("pass", "changed", "rejected", "error")
+FAULT_KINDS = ("error", "budget")
+
+
+class TradeLike(Protocol):
+    """What the report reads of a closed trade; ``fills.ClosedTrade`` has it, as has
+    ``ReplayTrade``."""
+    symbol: str
+    side: str
+    volume: float
+    open_time: float
+    open_price: float
+    close_time: float
+    close_price: float
+    profit: float
+    commission: float
+    plugin: str | None
+
+
+def net(t: TradeLike) -> float:
+    """A trade's profit after commission (commission is negative)."""
+    return t.profit + t.commission
+
+
+@dataclass(frozen=True)
+class ReplayTrade:
+    """A closed position: ``plugin`` the one that opened it (None: no plugin's order)."""
+    symbol: str
+    side: str
+    volume: float
+    open_time: float
+    open_price: float
+    close_time: float
+    close_price: float
+    profit: float
+    commission: float = 0.0
+    plugin: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One plugin's answer to one alert. ``alert`` names the alert (its id or file:line);
+    ``result`` is one of RESULTS; ``detail`` the reason of a rejection or error, or the
+    changes made ("volume 1 -> 0.5")."""
+    alert: str
+    plugin: str
+    result: str
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.result not in RESULTS:
+            raise ValueError(f"decision of {self.plugin} on {self.alert}: result {self.result!r} "
+                             f"is not one of {', '.join(RESULTS)}")
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order an alert led to, as it reached the simulated broker."""
+    alert: str
+    symbol: str
+    side: str
+    volume: float
+    price: float | None = None
+    sl: float | None = None
+    tp: float | None = None
+    plugin: str | None = None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A script's error or budget overrun: ``where`` is the script's file:line, ``kind`` one
+    of FAULT_KINDS, ``alert`` the alert it happened on (None: a timer, a load)."""
+    where: str
+    plugin: str
+    what: str
+    kind: str = "error"
+    alert: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"fault of {self.plugin} at {self.where}: kind {self.kind!r} "
+                             f"is not one of {', '.join(FAULT_KINDS)}")
+
+
+@dataclass
+class Outcome:
+    """What a replay gathered, in replay order. ``trades``: ``ReplayTrade`` or the fill model's
+    ``ClosedTrade``. ``equity``: (time, equity) points, the first the account before any trade
+    (from the fill model: ``[(p.time, p.balance) for p in book.equity]``). ``prices_simulated`` is False when no prices were given:
+    orders filled at the alert's price and no stop or target was simulated. ``start``/``end``:
+    the replayed span in Unix seconds; ``alerts``: how many alerts were fed; ``scripts``: what
+    was replayed (the folder), a label."""
+    trades: Sequence[TradeLike] = field(default_factory=list)
+    equity: list[tuple[float, float]] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    prices_simulated: bool = True
+    start: float | None = None
+    end: float | None = None
+    alerts: int = 0
+    scripts: str = ""
+
+
+@dataclass(frozen=True)
+class Drawdown:
+    """The largest fall of the equity curve: from ``peak`` (at ``peak_time``) to ``trough``
+    (at ``trough_time``); ``percent`` of the peak, None when the peak is not above 0."""
+    money: float
+    percent: float | None
+    peak: float
+    trough: float
+    peak_time: float | None
+    trough_time: float | None
+
+
+@dataclass(frozen=True)
+class PluginSummary:
+    """One plugin's decisions counted by result, its rejections' and changes' details counted
+    (most frequent first, then alphabetical), its faults in order."""
+    plugin: str
+    results: dict[str, int]
+    rejections: list[tuple[str, int]]
+    changes: list[tuple[str, int]]
+    faults: list[Fault]
+
+
+@dataclass(frozen=True)
+class Report:
+    """An outcome and its figures (see the module's conventions)."""
+    outcome: Outcome
+    trades: int
+    wins: int
+    profit: float
+    gross_profit: float
+    gross_loss: float
+    commission: float
+    win_rate: float | None
+    profit_factor: float | None
+    drawdown: Drawdown
+    plugins: list[PluginSummary]
+
+
+def money(x: float) -> float:
+    """Rounded to cents, never -0.0 (which would print differently from 0.0)."""
+    return round(x, 2) + 0.0
+
+
+def drawdown(equity: list[tuple[float, float]]) -> Drawdown:
+    """The largest peak-to-later-trough fall of ``equity`` (the first such on a tie)."""
+    if not equity:
+        return Drawdown(0.0, None, 0.0, 0.0, None, None)
+    best = Drawdown(0.0, None, equity[0][1], equity[0][1], equity[0][0], equity[0][0])
+    peak_time, peak = equity[0]
+    for at, value in equity:
+        if value > peak:
+            peak_time, peak = at, value
+        elif money(peak - value) > best.money:
+            best = Drawdown(money(peak - value), None, peak, value, peak_time, at)
+    percent = round(best.money / best.peak * 100, 2) + 0.0 if best.peak > 0 else None
+    return Drawdown(best.money, percent, money(best.peak), money(best.trough), best.peak_time,
+                    best.trough_time)
+
+
+def _counted(details: list[str]) -> list[tuple[str, int]]:
+    return sorted(Counter(details).items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _plugins(outcome: Outcome) -> list[PluginSummary]:
+    names = sorted({d.plugin for d in outcome.decisions} | {f.plugin for f in outcome.faults})
+    out = []
+    for name in names:
+        mine = [d for d in outcome.decisions if d.plugin == name]
+        results = {r: sum(1 for d in mine if d.result == r) for r in RESULTS}
+        out.append(PluginSummary(
+            name, results,
+            _counted([d.detail for d in mine if d.result == "rejected"]),
+            _counted([d.detail for d in mine if d.result == "changed"]),
+            [f for f in outcome.faults if f.plugin == name]))
+    return out
+
+
+def build(outcome: Outcome) -> Report:
+    """The figures of ``outcome``."""
+    nets = [net(t) for t in outcome.trades]
+    gross_profit = money(sum(n for n in nets if n > 0))
+    gross_loss = money(-sum(n for n in nets if n < 0))
+    wins = sum(1 for n in nets if n > 0)
+    return Report(
+        outcome=outcome, trades=len(nets), wins=wins, profit=money(sum(nets)),
+        gross_profit=gross_profit, gross_loss=gross_loss,
+        commission=money(sum(t.commission for t in outcome.trades)),
+        win_rate=round(wins / len(nets) * 100, 2) + 0.0 if nets else None,
+        profit_factor=round(gross_profit / gross_loss, 4) + 0.0 if gross_loss > 0 else None,
+        drawdown=drawdown(outcome.equity), plugins=_plugins(outcome))
+
+
+# --- rendering helpers --------------------------------------------------------------------
+
+def when(t: float | None) -> str:
+    """Unix seconds as UTC "YYYY-MM-DD HH:MM:SS" ("-" for None)."""
+    if t is None:
+        return "-"
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def num(x: float | None) -> str:
+    """A price or volume as written (up to 10 significant digits); "-" for None."""
+    return "-" if x is None else format(x, ".10g")
+
+
+def cash(x: float) -> str:
+    return f"{money(x):,.2f}"
+
+
+def opt(x: float | None, suffix: str = "") -> str:
+    return "n/a" if x is None else f"{x:,.2f}{suffix}"
+
+
+def order_text(o: Order) -> str:
+    parts = [o.side, o.symbol, num(o.volume)]
+    parts += [f"{k}={num(v)}" for k, v in (("price", o.price), ("sl", o.sl), ("tp", o.tp)) if v is not None]
+    return " ".join(parts) + (f" ({o.plugin})" if o.plugin else "")
+
+
+def decision_text(d: Decision) -> str:
+    return f"{d.plugin}: {d.result}" + (f" ({d.detail})" if d.detail else "")
+
+
+NO_PRICES = ("no prices: orders filled at the alert's price, stops and targets "
+             "were not simulated")
+
+
+# --- text and JSON ------------------------------------------------------------------------
+
+def plain(s: str) -> str:
+    """``s`` on one terminal line: control characters (newlines, escape sequences a script's
+    reason could hold) written as ``\\xNN``."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in s)
+
+
+def text(report: Report) -> str:
+    """The terminal summary, plain text, ending with a newline. Strings from the scripts and
+    the files are written through ``plain``."""
+    o, dd = report.outcome, report.drawdown
+    lines = [f"replay of {o.scripts or 'scripts'}: {o.alerts} alerts, {when(o.start)} to {when(o.end)}"]
+    if not o.prices_simulated:
+        lines.append(f"NOTE {NO_PRICES}")
+    lines += [
+        f"trades         {report.trades} ({report.wins} won)",
+        f"profit         {cash(report.profit)} (commission {cash(report.commission)})",
+        f"max drawdown   {cash(dd.money)} ({opt(dd.percent, '%')} of {cash(dd.peak)})",
+        f"win rate       {opt(report.win_rate, '%')}",
+        f"profit factor  {opt(report.profit_factor)}",
+    ]
+    for p in report.plugins:
+        counts = ", ".join(f"{r} {p.results[r]}" for r in RESULTS)
+        lines.append(f"plugin {p.plugin}: {counts}")
+        lines += [f"  rejected x{n}: {reason}" for reason, n in p.rejections]
+        lines += [f"  changed x{n}: {change}" for change, n in p.changes]
+        lines += [f"  {f.kind} at {f.where}: {f.what}" for f in p.faults]
+    if o.problems:
+        lines.append(f"input problems ({len(o.problems)}):")
+        lines += [f"  {problem}" for problem in o.problems]
+    return "\n".join(plain(line) for line in lines) + "\n"
+
+
+def trade_json(t: TradeLike) -> dict[str, Any]:
+    return {"symbol": t.symbol, "side": t.side, "volume": t.volume, "open_time": t.open_time,
+            "open_price": t.open_price, "close_time": t.close_time, "close_price": t.close_price,
+            "profit": money(t.profit), "commission": money(t.commission), "net": money(net(t)),
+            "plugin": t.plugin}
+
+
+def order_json(o: Order) -> dict[str, Any]:
+    return {"alert": o.alert, "symbol": o.symbol, "side": o.side, "volume": o.volume,
+            "price": o.price, "sl": o.sl, "tp": o.tp, "plugin": o.plugin}
+
+
+def decision_json(d: Decision) -> dict[str, Any]:
+    return {"alert": d.alert, "plugin": d.plugin, "result": d.result, "detail": d.detail}
+
+
+def fault_json(f: Fault) -> dict[str, Any]:
+    return {"where": f.where, "plugin": f.plugin, "what": f.what, "kind": f.kind, "alert": f.alert}
+
+
+def as_dict(report: Report) -> dict[str, Any]:
+    """The report as plain JSON values."""
+    o, dd = report.outcome, report.drawdown
+    return {
+        "scripts": o.scripts, "alerts": o.alerts, "start": o.start, "end": o.end,
+        "prices_simulated": o.prices_simulated,
+        "trades": report.trades, "wins": report.wins, "profit": report.profit,
+        "gross_profit": report.gross_profit, "gross_loss": report.gross_loss,
+        "commission": report.commission, "win_rate": report.win_rate,
+        "profit_factor": report.profit_factor,
+        "drawdown": {"money": dd.money, "percent": dd.percent, "peak": dd.peak, "trough": dd.trough,
+                     "peak_time": dd.peak_time, "trough_time": dd.trough_time},
+        "plugins": {p.plugin: {"results": p.results,
+                               "rejections": [{"reason": r, "count": n} for r, n in p.rejections],
+                               "changes": [{"change": c, "count": n} for c, n in p.changes],
+                               "faults": [fault_json(f) for f in p.faults]}
+                    for p in report.plugins},
+        "closed_trades": [trade_json(t) for t in o.trades],
+        "equity": [[t, money(v)] for t, v in o.equity],
+        "decisions": [decision_json(d) for d in o.decisions],
+        "orders": [order_json(x) for x in o.orders],
+        "problems": [{"where": p.where, "what": p.what} for p in o.problems],
+    }
+
+
+def dumps(value: Any) -> str:
+    """Stable JSON: sorted keys, two-space indent, no NaN, a final newline."""
+    return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def to_json(report: Report) -> str:
+    """The report as JSON text (``--json``)."""
+    return dumps(as_dict(report))
