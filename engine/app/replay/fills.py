@@ -1,0 +1,364 @@
+"""Replay's fill model: orders become fills, and positions closed trades, against OHLC bars,
+with the paper broker's own rules and money (``engine/adapters/brokers/paper``: its spread,
+commission, rounding, stop triggers and profit), so a replay books what the paper broker
+would have booked.
+
+``Book`` is driven in time order by the replay loop: ``advance(t)`` walks the bars that open
+before ``t`` and takes the stops and targets they reach; ``execute(order, t, price)`` fills an
+order at the alert's price (as the bid, the ask a spread above it, as the paper broker takes
+an alert's price), or without one at the open of the next bar. How a bar is walked:
+
+- its open first: a bar that opens beyond a stop (a gap) closes at the open, one beyond a
+  target at the target (``stop_hit``, the paper broker's rule);
+- then the adverse extreme (a buy's low, a sell's high plus the spread): a stop inside the
+  bar closes at the stop. So when a stop and a target both lie in one bar, the stop is taken:
+  the bar does not say which came first, and the worse is assumed;
+- then the favourable extreme: a target inside the bar closes at the target.
+
+A position opened at an alert's price inside a bar is checked from the next bar on; one
+filled at a bar's open is checked on that bar too. Without bars for a symbol, its orders fill
+at the alert's price and its stops and targets are not simulated: ``without_prices`` names
+those symbols. An order at a time outside a symbol's bars (before the first, or after the
+last has ended) is reported in ``outside``. Pending orders are not simulated: refused.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+from engine.adapters.brokers.paper.market import Market
+from engine.adapters.brokers.paper.prices import Prices
+from engine.adapters.brokers.paper.rules import lots, price_of, profit_of, stop_hit, stop_of, volume_of
+from engine.app.replay.prices import Bar
+from engine.domain.config.paper import PaperConfig
+from engine.domain.instruments import SymbolSpec, symbol_table
+from engine.domain.orders import OrderRequest, OrderResult
+from engine.domain.rules import Refused, check_stops, side_of, ticket_of
+
+FIRST_TICKET = 1001   # the paper broker numbers its orders from 1001, and so does replay
+
+
+@dataclass
+class Position:
+    """An open position. ``commission``: its opening deal's, not yet counted in a trade."""
+    ticket: int
+    symbol: str
+    side: str
+    volume: float
+    price_open: float
+    opened_at: float
+    sl: float | None = None
+    tp: float | None = None
+    commission: float = 0.0
+    plugin: str | None = None
+    alert_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ClosedTrade:
+    """A closed trade (or the part of a position closed), its fields named as the report's
+    ``Trade``. ``profit`` is gross, in the account currency, as MT5 reports it;
+    ``commission`` (negative) is the closing deal's, plus the opening deal's on the position's
+    first close. ``reason``: close, sl or tp."""
+    ticket: int
+    symbol: str
+    side: str
+    volume: float
+    open_time: float
+    open_price: float
+    close_time: float
+    close_price: float
+    profit: float
+    commission: float
+    reason: str
+    plugin: str | None = None
+    alert_id: int | None = None
+
+
+@dataclass(frozen=True)
+class OpenPosition:
+    """A position still open where the book stands, valued at the symbol's last price (a buy
+    at the bid, a sell at the ask): ``price_last``, and ``profit`` floating (None without one)."""
+    position: Position
+    price_last: float | None
+    profit: float | None
+
+
+@dataclass(frozen=True)
+class EquityPoint:
+    """The balance after a closed trade (the first point: the balance before the first deal)."""
+    time: float
+    balance: float
+
+
+@dataclass(frozen=True)
+class Outside:
+    """An order at a time outside its symbol's bars (before the first or after the last)."""
+    time: float
+    symbol: str
+    what: str
+
+
+class _NoRows:
+    """An empty ``paper_prices``: replay's prices start empty and live in memory."""
+
+    def execute(self, *_: Any) -> tuple[()]:
+        return ()
+
+
+class Book:
+    """The simulated paper account of one replay. Deterministic: the same bars and the same
+    calls in the same order give the same trades and figures."""
+
+    def __init__(self, config: PaperConfig = PaperConfig(), bars: Mapping[str, Sequence[Bar]] | None = None):
+        """``bars``: each symbol's bars, oldest first (as ``read_prices`` gives them); None or
+        empty: no prices at all."""
+        self.config = config
+        self._table: dict[str, SymbolSpec] = symbol_table(config.symbols, where="paper.symbols")
+        self._prices = Prices(_NoRows())
+        self._market = Market(self._table, self._prices, config, config.currency)
+        self._bars = {symbol: list(series) for symbol, series in (bars or {}).items() if series}
+        self._walked = {symbol: 0 for symbol in self._bars}   # each symbol's bars walked so far
+        self._positions: list[Position] = []
+        self._next_ticket = FIRST_TICKET
+        self.balance = config.balance
+        self.closed_trades: list[ClosedTrade] = []
+        self.equity: list[EquityPoint] = []
+        self.outside: list[Outside] = []
+        self._unpriced: set[str] = set()
+
+    # -- what the replay reports ----------------------------------------------------------------
+
+    @property
+    def without_prices(self) -> list[str]:
+        """The symbols traded without bars: filled at the alerts' prices, stops not simulated."""
+        return sorted(self._unpriced)
+
+    @property
+    def stops_simulated(self) -> bool:
+        """False when some symbol traded had no bars (its stops and targets were not simulated)."""
+        return not self._unpriced
+
+    @property
+    def open_positions(self) -> list[OpenPosition]:
+        """The positions open where the book stands, by ticket, valued at their last price."""
+        out = []
+        for p in self._positions:
+            spec = self._table[p.symbol]
+            last = self._prices.last(p.symbol)
+            price = None if last is None else last[0] if p.side == "buy" else last[1]
+            tick_value = self._market.tick_value(spec)
+            profit = (None if price is None or tick_value is None
+                      else profit_of(spec, tick_value, _plain(p), price, p.volume))
+            out.append(OpenPosition(p, price, profit))
+        return out
+
+    # -- driving it -----------------------------------------------------------------------------
+
+    def advance(self, to_time: float) -> None:
+        """Walks every bar that opens before ``to_time``, all symbols in time order (a tie by
+        symbol name), closing the positions whose stops or targets they reach."""
+        while True:
+            due = [(self._bars[s][i].time, s) for s, i in self._walked.items()
+                   if i < len(self._bars[s]) and self._bars[s][i].time < to_time]
+            if not due:
+                return
+            _, symbol = min(due)
+            bar = self._bars[symbol][self._walked[symbol]]
+            self._walked[symbol] += 1
+            self._walk(symbol, bar)
+
+    def finish(self) -> None:
+        """Walks the bars left, to the end of the price data."""
+        self.advance(math.inf)
+
+    def execute(self, order: OrderRequest, at_time: float, alert_price: float | None = None) -> OrderResult:
+        """Executes ``order`` at ``at_time`` (after walking the bars before it), at
+        ``alert_price`` (the order's own ``price`` when None) or the next bar's open. Market
+        orders open positions; closes (by ticket, or by symbol with an optional side, or all
+        symbols when neither) close them; modify changes a position's sl and tp. A refusal is
+        an ``OrderResult`` with its reason, as the paper broker answers."""
+        self.advance(at_time)
+        try:
+            if order.kind == "market":
+                return self._open(order, at_time, alert_price)
+            if order.kind == "close":
+                return self._close(order, at_time, alert_price)
+            if order.kind == "modify":
+                return self._modify(order)
+            if order.kind == "pending":
+                raise Refused("pending orders are not simulated by replay")
+            raise Refused(f"kind: expected market, pending, close or modify, got {order.kind!r}")
+        except Refused as refusal:
+            return OrderResult.refused(str(refusal))
+
+    # -- orders ---------------------------------------------------------------------------------
+
+    def _open(self, r: OrderRequest, at: float, alert_price: float | None) -> OrderResult:
+        spec, side = self._market.spec(r.symbol), side_of(r.side)
+        volume = volume_of(spec, r.volume)
+        bid, ask, when = self._quote(spec, at, r.price if alert_price is None else alert_price)
+        price = ask if side == "buy" else bid
+        sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
+        check_stops(side, price, sl, tp, "the fill price")
+        self._market.rate(spec)   # a position whose profit cannot be booked is not opened
+        commission = self._market.commission(volume)
+        self._start_equity(when)
+        p = Position(self._ticket(), spec.name, side, volume, price, when, sl, tp, commission, r.plugin,
+                     r.alert_id)
+        self._positions.append(p)
+        self.balance = round(self.balance + commission, 2)
+        return OrderResult(True, p.ticket, price, volume)
+
+    def _close(self, r: OrderRequest, at: float, alert_price: float | None) -> OrderResult:
+        given = r.price if alert_price is None else alert_price
+        if r.ticket is not None:
+            ticket = ticket_of(r.ticket)
+            p = next((p for p in self._positions if p.ticket == ticket), None)
+            if p is None:
+                raise Refused(f"ticket: no open position {ticket}")
+            spec = self._market.spec(p.symbol)
+            volume = p.volume if r.volume is None else volume_of(spec, r.volume)
+            left = lots(p.volume) - lots(volume)
+            if left < 0:
+                raise Refused(f"volume {volume}: position {ticket} has only {p.volume} lots")
+            if 0 < left < lots(spec.volume_min):
+                raise Refused(f"volume {volume}: would leave {float(left)} lots of position {ticket}, "
+                              f"below {spec.name}'s minimum {spec.volume_min}")
+            bid, ask, when = self._quote(spec, at, given)
+            price = bid if p.side == "buy" else ask
+            self._book_close(spec, p, volume, price, "close", when)
+            return OrderResult(True, ticket, price, volume, closed=[ticket] if left == 0 else [])
+        if r.volume is not None:
+            raise Refused("volume: a close by symbol closes whole positions; close part of one by its ticket")
+        side = side_of(r.side) if r.side is not None else None
+        symbols = [self._market.spec(r.symbol).name] if r.symbol is not None else \
+            sorted({p.symbol for p in self._positions})
+        chosen = [p for p in self._positions if p.symbol in symbols and (side is None or p.side == side)]
+        if not chosen:
+            where = f" on {symbols[0]}" if r.symbol is not None else ""
+            raise Refused(f"no open {side + ' ' if side else ''}position{where}")
+        quotes = {s: self._quote(self._table[s], at, given if r.symbol is not None else None) for s in symbols
+                  if any(p.symbol == s for p in chosen)}
+        prices, total = set(), Decimal(0)
+        for p in chosen:
+            bid, ask, when = quotes[p.symbol]
+            price = bid if p.side == "buy" else ask
+            self._book_close(self._table[p.symbol], p, p.volume, price, "close", when)
+            prices.add(price)
+            total += lots(p.volume)
+        return OrderResult(True, None, prices.pop() if len(prices) == 1 else None, float(total),
+                           closed=[p.ticket for p in chosen])
+
+    def _modify(self, r: OrderRequest) -> OrderResult:
+        ticket = ticket_of(r.ticket)
+        if r.sl is None and r.tp is None:
+            raise Refused("modify: give sl or tp (0 removes one)")
+        p = next((p for p in self._positions if p.ticket == ticket), None)
+        if p is None:
+            raise Refused(f"ticket: no open position {ticket}")
+        spec = self._market.spec(p.symbol)
+        sl, tp = stop_of(spec, "sl", r.sl, keep=p.sl), stop_of(spec, "tp", r.tp, keep=p.tp)
+        last = self._prices.last(p.symbol)
+        current = p.price_open if last is None else last[0] if p.side == "buy" else last[1]
+        check_stops(p.side, current, sl, tp, "the open price" if last is None else
+                    "the current " + ("bid" if p.side == "buy" else "ask"))
+        p.sl, p.tp = sl, tp
+        return OrderResult(True, ticket, None, p.volume)
+
+    def _quote(self, spec: SymbolSpec, at: float, given: float | None) -> tuple[float, float, float]:
+        """(bid, ask, time) of a fill at ``at``: the alert's price as the bid, else the open of
+        the next bar (without bars: the last price filled at); records it as the symbol's last
+        price. Reports a time outside the bars; Refused without any price."""
+        bars = self._bars.get(spec.name)
+        if not bars:
+            self._unpriced.add(spec.name)
+            if given is None:   # the last price filled at, as the paper broker takes it
+                last = self._prices.last(spec.name)
+                if last is None:
+                    raise Refused(f"no price for {spec.name}: the alert has none and replay has no bars for it")
+                return last[0], last[1], at
+        else:
+            self._check_inside(spec.name, bars, at)
+        if given is not None:
+            bid, ask = self._market.bid_ask(spec, given)
+            when = at
+        else:
+            assert bars
+            i = self._walked[spec.name]
+            if i >= len(bars):
+                raise Refused(f"no price for {spec.name}: the alert has none and no bar opens after it")
+            bid, ask = self._market.bid_ask(spec, bars[i].open)
+            when = bars[i].time
+        self._prices.record(spec.name, bid, ask, when)
+        return bid, ask, when
+
+    def _check_inside(self, symbol: str, bars: list[Bar], at: float) -> None:
+        step = bars[-1].time - bars[-2].time if len(bars) > 1 else 0.0
+        if at < bars[0].time:
+            self.outside.append(Outside(at, symbol, "before the first bar"))
+        elif (at >= bars[-1].time + step) if step else (at > bars[-1].time):
+            self.outside.append(Outside(at, symbol, "after the last bar"))
+
+    # -- bars and money ----------------------------------------------------------------------------
+
+    def _walk(self, symbol: str, bar: Bar) -> None:
+        """One bar: its open (a gap), its adverse extreme (stops), its favourable one (targets)."""
+        spec = self._table.get(symbol)
+        if spec is None:   # bars of a symbol nobody trades or converts with: the last price only
+            self._prices.record(symbol, bar.close, bar.close, bar.time)
+            return
+        spread = self._market.spread(spec)
+        for p in [p for p in self._positions if p.symbol == symbol]:
+            adverse, favourable = (bar.low, bar.high) if p.side == "buy" else (bar.high, bar.low)
+            for step, level in enumerate((bar.open, adverse, favourable)):
+                bid = round(level, spec.digits)
+                ask = round(bid + spread, spec.digits)
+                hit = stop_hit(_plain(p), bid, ask)
+                if hit is None:
+                    continue
+                # At the open the price jumped there: a gap fills at the open (the paper
+                # broker's rule); inside the bar the price passed through the level itself.
+                price = hit[1] if step == 0 else (p.sl if hit[0] == "sl" else p.tp)
+                assert price is not None
+                self._prices.record(symbol, price if p.side == "buy" else round(price - spread, spec.digits),
+                                    price if p.side == "sell" else round(price + spread, spec.digits), bar.time)
+                if self._market.tick_value(spec) is not None:   # no rate: cannot book it, as the broker
+                    self._book_close(spec, p, p.volume, round(price, spec.digits), hit[0], bar.time)
+                break
+        close = round(bar.close, spec.digits)
+        self._prices.record(symbol, close, round(close + spread, spec.digits), bar.time)
+
+    def _book_close(self, spec: SymbolSpec, p: Position, volume: float, price: float, reason: str,
+                    at: float) -> None:
+        """Closes ``volume`` of ``p`` at ``price``: its trade, and the balance after it."""
+        profit = profit_of(spec, self._market.rate(spec), _plain(p), price, volume)
+        commission = self._market.commission(volume)
+        trade_commission = round(commission + p.commission, 2) + 0.0
+        p.commission = 0.0
+        self._ticket()   # the closing order takes a number, as at the paper broker
+        self.closed_trades.append(ClosedTrade(p.ticket, p.symbol, p.side, volume, p.opened_at, p.price_open, at,
+                                              price, profit, trade_commission, reason, p.plugin, p.alert_id))
+        left = lots(p.volume) - lots(volume)
+        if left > 0:
+            p.volume = float(left)
+        else:
+            self._positions.remove(p)
+        self.balance = round(self.balance + profit + commission, 2)
+        self.equity.append(EquityPoint(at, self.balance))
+
+    def _start_equity(self, at: float) -> None:
+        if not self.equity:
+            self.equity.append(EquityPoint(at, self.balance))
+
+    def _ticket(self) -> int:
+        ticket, self._next_ticket = self._next_ticket, self._next_ticket + 1
+        return ticket
+
+
+def _plain(p: Position) -> dict[str, Any]:
+    """The fields the paper broker's rules read of a position row."""
+    return {"side": p.side, "price_open": p.price_open, "sl": p.sl, "tp": p.tp}
