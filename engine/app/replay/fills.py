@@ -31,7 +31,7 @@ from typing import Any, Mapping, Sequence
 
 from engine.adapters.brokers.paper.market import Market
 from engine.adapters.brokers.paper.prices import Prices
-from engine.adapters.brokers.paper.rules import lots, price_of, profit_of, stop_hit, stop_of, volume_of
+from engine.adapters.brokers.paper.rules import lots, profit_of, stop_hit, stop_of, volume_of
 from engine.app.replay.prices import Bar
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec, symbol_table
@@ -59,10 +59,10 @@ class Position:
 
 @dataclass(frozen=True)
 class ClosedTrade:
-    """A closed trade (or the part of a position closed), its fields named as the report's
-    ``Trade``. ``profit`` is gross, in the account currency, as MT5 reports it;
-    ``commission`` (negative) is the closing deal's, plus the opening deal's on the position's
-    first close. ``reason``: close, sl or tp."""
+    """A closed trade (or the part of a position closed), as the report reads it. ``profit``
+    is gross, in the account currency, as MT5 reports it; ``commission`` (negative) is the
+    closing deal's, plus the opening deal's on the position's first close. ``reason``:
+    close, sl or tp."""
     ticket: int
     symbol: str
     side: str

@@ -23,47 +23,18 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Protocol, Sequence
+from typing import Any, Sequence
 
+from engine.app.replay.fills import ClosedTrade
 from engine.app.replay.problems import Problem
 
 RESULTS = ("pass", "changed", "rejected", "error")
 FAULT_KINDS = ("error", "budget")
 
 
-class TradeLike(Protocol):
-    """What the report reads of a closed trade; ``fills.ClosedTrade`` has it, as has
-    ``ReplayTrade``."""
-    symbol: str
-    side: str
-    volume: float
-    open_time: float
-    open_price: float
-    close_time: float
-    close_price: float
-    profit: float
-    commission: float
-    plugin: str | None
-
-
-def net(t: TradeLike) -> float:
+def net(t: ClosedTrade) -> float:
     """A trade's profit after commission (commission is negative)."""
     return t.profit + t.commission
-
-
-@dataclass(frozen=True)
-class ReplayTrade:
-    """A closed position: ``plugin`` the one that opened it (None: no plugin's order)."""
-    symbol: str
-    side: str
-    volume: float
-    open_time: float
-    open_price: float
-    close_time: float
-    close_price: float
-    profit: float
-    commission: float = 0.0
-    plugin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,13 +84,14 @@ class Fault:
 
 @dataclass
 class Outcome:
-    """What a replay gathered, in replay order. ``trades``: ``ReplayTrade`` or the fill model's
-    ``ClosedTrade``. ``equity``: (time, equity) points, the first the account before any trade
-    (from the fill model: ``[(p.time, p.balance) for p in book.equity]``). ``prices_simulated`` is False when no prices were given:
+    """What a replay gathered, in replay order. ``trades``: the fill model's ``ClosedTrade``s.
+    ``equity``: (time, equity) points, the first the account before any trade (from the fill
+    model: ``[(p.time, p.balance) for p in book.equity]``). ``prices_simulated`` is False when
+    no prices were given:
     orders filled at the alert's price and no stop or target was simulated. ``start``/``end``:
     the replayed span in Unix seconds; ``alerts``: how many alerts were fed; ``scripts``: what
     was replayed (the folder), a label."""
-    trades: Sequence[TradeLike] = field(default_factory=list)
+    trades: Sequence[ClosedTrade] = field(default_factory=list)
     equity: list[tuple[float, float]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
@@ -295,7 +267,7 @@ def text(report: Report) -> str:
     return "\n".join(plain(line) for line in lines) + "\n"
 
 
-def trade_json(t: TradeLike) -> dict[str, Any]:
+def trade_json(t: ClosedTrade) -> dict[str, Any]:
     return {"symbol": t.symbol, "side": t.side, "volume": t.volume, "open_time": t.open_time,
             "open_price": t.open_price, "close_time": t.close_time, "close_price": t.close_price,
             "profit": money(t.profit), "commission": money(t.commission), "net": money(net(t)),

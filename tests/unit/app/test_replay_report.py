@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.app.replay import (Decision, Fault, Order, Outcome, Problem, ReplayTrade, build, compare,
+from engine.app.replay import (ClosedTrade, Decision, Fault, Order, Outcome, Problem, build, compare,
                                compare_html, compare_json, compare_text, html, text, to_json)
 
 T0 = 1714521600.0  # 2024-05-01 00:00:00 UTC
@@ -21,19 +21,25 @@ ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = "<script>alert(1)</script>"
 
 
-def _trades() -> list[ReplayTrade]:
+def _trade(symbol, side, volume, open_time, open_price, close_time, close_price, profit, commission=0.0,
+           plugin=None) -> ClosedTrade:
+    return ClosedTrade(0, symbol, side, volume, open_time, open_price, close_time, close_price, profit, commission,
+                       "close", plugin)
+
+
+def _trades() -> list[ClosedTrade]:
     # net = profit + commission (commission negative, as MetaTrader books it)
     return [
-        ReplayTrade("EURUSD", "buy", 1.0, T0, 1.07, T0 + 1 * HOUR, 1.0725, 250.0, -10.0, "trend"),    # +240
-        ReplayTrade("EURUSD", "sell", 0.5, T0 + HOUR, 1.07, T0 + 2 * HOUR, 1.078, -400.0, -5.0, "trend"),  # -405
-        ReplayTrade("GBPUSD", "buy", 0.2, T0 + 2 * HOUR, 1.25, T0 + 3 * HOUR, 1.256, 120.0, -2.0, "breakout"),  # +118
-        ReplayTrade("XAUUSD", "buy", 0.1, T0 + 3 * HOUR, 2300.0, T0 + 4 * HOUR, 2294.0, -60.0, -1.0, "breakout"),  # -61
-        ReplayTrade("EURUSD", "buy", 1.0, T0 + 4 * HOUR, 1.07, T0 + 5 * HOUR, 1.075, 500.0, -10.0, "trend"),  # +490
-        ReplayTrade("USDJPY", "sell", 0.3, T0 + 5 * HOUR, 155.0, T0 + 6 * HOUR, 157.5, -495.0, -5.0, None),  # -500
+        _trade("EURUSD", "buy", 1.0, T0, 1.07, T0 + 1 * HOUR, 1.0725, 250.0, -10.0, "trend"),    # +240
+        _trade("EURUSD", "sell", 0.5, T0 + HOUR, 1.07, T0 + 2 * HOUR, 1.078, -400.0, -5.0, "trend"),  # -405
+        _trade("GBPUSD", "buy", 0.2, T0 + 2 * HOUR, 1.25, T0 + 3 * HOUR, 1.256, 120.0, -2.0, "breakout"),  # +118
+        _trade("XAUUSD", "buy", 0.1, T0 + 3 * HOUR, 2300.0, T0 + 4 * HOUR, 2294.0, -60.0, -1.0, "breakout"),  # -61
+        _trade("EURUSD", "buy", 1.0, T0 + 4 * HOUR, 1.07, T0 + 5 * HOUR, 1.075, 500.0, -10.0, "trend"),  # +490
+        _trade("USDJPY", "sell", 0.3, T0 + 5 * HOUR, 155.0, T0 + 6 * HOUR, 157.5, -495.0, -5.0, None),  # -500
     ]
 
 
-def _equity(trades: list[ReplayTrade]) -> list[tuple[float, float]]:
+def _equity(trades: list[ClosedTrade]) -> list[tuple[float, float]]:
     points, balance = [(T0, 10_000.0)], 10_000.0
     for t in trades:
         balance += t.profit + t.commission
@@ -105,7 +111,7 @@ def test_figures_match_the_hand_computed_fixture():
 
 
 def test_no_loss_and_no_trade_give_n_a():
-    winner = ReplayTrade("EURUSD", "buy", 1.0, T0, 1.0, T0 + HOUR, 1.1, 100.0, -1.0, "trend")
+    winner = _trade("EURUSD", "buy", 1.0, T0, 1.0, T0 + HOUR, 1.1, 100.0, -1.0, "trend")
     r = build(Outcome(trades=[winner], equity=[(T0, 1000.0), (T0 + HOUR, 1099.0)]))
     assert (r.profit_factor, r.win_rate, r.drawdown.money) == (None, 100.0, 0.0)
     assert "profit factor  n/a" in text(r)
