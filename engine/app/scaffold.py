@@ -204,6 +204,24 @@ def init_project(folder: Path) -> InitResult:
                       text_template=text, text_webhook_url=f"{url}/{secret}", editor_files=editor)
 
 
+def refresh_editor_files(folder: Path) -> tuple[Path, ...]:
+    """Writes the generated editor files again for this version of moonhook (after an upgrade,
+    in a project whose config exists): the config's JSON Schema and the LuaLS definitions,
+    each replaced whole (a temporary file renamed over it); ``.luarc.json``, which a trader may
+    have edited, only if absent. Returns the files written."""
+    types = folder / luals.TYPES_DIR
+    types.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path, text in ((folder / SCHEMA_NAME, render_schema()), (types / luals.DEFINITIONS_NAME, luals.render_definitions())):
+        temp = path.with_name(f".{path.name}.tmp")
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
+        written.append(path)
+    if _write_new(folder / luals.LUARC_NAME, luals.render_luarc(), 0o644):
+        written.append(folder / luals.LUARC_NAME)
+    return tuple(written)
+
+
 def _write_editor_files(folder: Path) -> tuple[Path, ...]:
     """The config's JSON Schema and the LuaLS definitions and settings, each only if absent;
     returns those written."""

@@ -28,7 +28,7 @@ from engine.app.logs import setup_logging
 from engine.app import Operations, open_engine
 from engine.interfaces.telegram import TelegramHub
 from engine.adapters.storage.switches import when
-from engine.app.scaffold import TRY_ALERT, describe, init_project
+from engine.app.scaffold import TRY_ALERT, describe, init_project, refresh_editor_files
 from engine.app.settings import SettingsError, load_settings
 
 DEFAULT_CONFIG = Path("moonhook.toml")
@@ -239,6 +239,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     sub.add_parser("run", parents=[common], help="start the engine and the webhook server")
     init = sub.add_parser("init", parents=[common], help="write a moonhook.toml with fresh secrets, and scripts/")
     init.add_argument("folder", nargs="?", type=Path, default=Path("."))
+    init.add_argument("--editor-files", action="store_true",
+                      help="only write the editor files again (schema, LuaLS definitions) for this version")
     check = sub.add_parser("check", parents=[common], help="try scripts the way the engine loads them")
     check.add_argument("files", nargs="+", type=Path)
     send = sub.add_parser("send", parents=[common], help="send a test alert to the running engine")
@@ -259,7 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # send and status print their own answers
     try:
         if a.command == "init":
-            print(describe(init_project(a.folder)))
+            if a.editor_files:
+                print("Editor files written: " + ", ".join(str(p) for p in refresh_editor_files(a.folder)))
+            else:
+                print(describe(init_project(a.folder)))
             return 0
         settings = _settings(a.config)
     except (SettingsError, FileExistsError) as e:

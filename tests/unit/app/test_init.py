@@ -148,3 +148,21 @@ def test_the_readme_names_what_init_writes():
     assert EXAMPLE_NAME == "demo.lua" and "entries need a stop loss" in EXAMPLE_SCRIPT
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f'moonhook send "{TRY_ALERT}"' in readme and "moonhook check scripts/demo.lua" in readme
+
+
+def test_init_editor_files_writes_the_generated_ones_again_and_keeps_the_traders(tmp_path, capsys):
+    from engine.interfaces.cli import main
+
+    r = init_project(tmp_path)
+    config = r.config.read_text()
+    definitions, schema, luarc = (tmp_path / "types" / "moonhook.lua", tmp_path / "moonhook.schema.json",
+                                  tmp_path / ".luarc.json")
+    generated = definitions.read_text(), schema.read_text()
+    definitions.write_text("---@meta\n-- an older moonhook's definitions\n")  # as after an upgrade
+    schema.write_text("{}")
+    luarc.write_text('{"runtime.version": "Lua 5.4", "mine": true}')        # the trader's own settings
+    assert main(["init", "--editor-files", str(tmp_path)]) == 0
+    assert (definitions.read_text(), schema.read_text()) == generated
+    assert json.loads(luarc.read_text())["mine"] is True and r.config.read_text() == config
+    assert "Editor files written: " in capsys.readouterr().out
+    assert not list(tmp_path.rglob(".*.tmp"))
