@@ -212,7 +212,8 @@ def refresh_editor_files(folder: Path) -> tuple[Path, ...]:
     types = folder / luals.TYPES_DIR
     types.mkdir(parents=True, exist_ok=True)
     written = []
-    for path, text in ((folder / SCHEMA_NAME, render_schema()), (types / luals.DEFINITIONS_NAME, luals.render_definitions())):
+    generated = ((folder / SCHEMA_NAME, render_schema()), (types / luals.DEFINITIONS_NAME, luals.render_definitions()))
+    for path, text in generated:
         temp = path.with_name(f".{path.name}.tmp")
         temp.write_text(text, encoding="utf-8")
         os.replace(temp, path)
