@@ -9,7 +9,6 @@ from an alert or a script that slipped into the page as markup still could not r
 from __future__ import annotations
 
 from quart import Blueprint, Response, request
-from werkzeug.routing import PathConverter
 
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
@@ -21,14 +20,6 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", 
 FOREVER = "public, max-age=31536000, immutable"  # a versioned path never changes content
 
 
-class StaticPath(PathConverter):
-    """A path converter matched before the plain ``path``: Quart's app adds its own
-    ``/static/<path:filename>`` route for a ``static/`` folder of the working directory, and
-    this route must win over it, so that nothing but the dashboard's files is served there."""
-
-    weight = PathConverter.weight - 100
-
-
 def dashboard_blueprint(ops: Operations, server: ServerConfig, files: Files | None = None) -> Blueprint:
     """``GET /`` and ``GET /static/<path>``; ``files`` defaults to the package's ``static/``
     folder, read once per process (raises OSError if it cannot be read, KeyError without
@@ -36,8 +27,6 @@ def dashboard_blueprint(ops: Operations, server: ServerConfig, files: Files | No
     files = files or packaged()
     page = files.page()
     bp = Blueprint("dashboard", __name__)
-    # Before the routes below are added (record_once runs in order at registration).
-    bp.record_once(lambda state: state.app.url_map.converters.setdefault("dashboard_static", StaticPath))
 
     @bp.after_request
     async def secure(response: Response) -> Response:
@@ -50,7 +39,7 @@ def dashboard_blueprint(ops: Operations, server: ServerConfig, files: Files | No
         return Response(page, content_type=files.get("index.html").content_type,
                         headers={"Cache-Control": "no-cache"})
 
-    @bp.get("/static/<dashboard_static:name>")
+    @bp.get("/static/<path:name>")
     async def static(name: str):
         head, _, rest = name.partition("/")
         versioned = head == files.version and rest
