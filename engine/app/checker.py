@@ -7,7 +7,6 @@ sample alert. Every finding names the file and, when there is one, the line.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -16,9 +15,8 @@ from engine.domain.alerts import parse_body
 from engine.domain.config import EngineConfig
 from engine.app import open_engine
 from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer
-from engine.core.plugins import HOOKS, Finding, PluginError
+from engine.core.plugins import HOOKS, Finding, PluginError, bare_message
 
-_LOCATED = re.compile(r"^(?P<file>[^:\s]+\.lua):(?P<line>\d+):\s*")
 SAMPLE_PRICES = {"EURUSD": 1.1, "GBPUSD": 1.27, "USDJPY": 150.0, "XAUUSD": 2000.0}
 
 
@@ -76,7 +74,7 @@ async def _dry_alert(engine, plugin) -> Finding:
     if result.error is not None:
         e = result.error
         return Finding(e.file or file, e.line, "error", f"on_alert failed on a sample alert ({body}): {e.kind} error: "
-                                                        f"{_LOCATED.sub('', str(e))}")
+                                                        f"{bare_message(e)}")
     answer = alert_answer(result.values, plain)  # read as the engine reads it
     if answer.kind == INVALID:
         return Finding(file, None, "error", f"on_alert on a sample alert ({body}): {answer.problem}")

@@ -36,6 +36,15 @@ class Finding:
         return f"{where}: {self.level}: {self.message}"
 
 
+_PLACE = re.compile(r"^[^:\s]+\.lua:\d+:\s*")
+
+
+def bare_message(error: SandboxError) -> str:
+    """A script error's text without the ``file:line: `` Lua starts it with: whoever tells it
+    names the place once, from the error's own file and line."""
+    return _PLACE.sub("", str(error), count=1)
+
+
 class PluginError(Exception):
     """A plugin that cannot be loaded: the file and what is wrong."""
 
@@ -49,11 +58,7 @@ class PluginError(Exception):
 
     @classmethod
     def from_sandbox(cls, file: str, error: SandboxError) -> "PluginError":
-        text = str(error)
-        where = f"{error.file}:{error.line}: "
-        if error.line and text.startswith(where):  # Lua's own "file:line: " said once, by the finding
-            text = text[len(where):]
-        return cls(error.file or file, f"{error.kind} error: {text}", error.line)
+        return cls(error.file or file, f"{error.kind} error: {bare_message(error)}", error.line)
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,7 @@ class PluginStats:
         else:
             self.errors += 1
         where = f" at {error.file}:{error.line}" if error.line else ""
-        self.last_error = f"{hook}: {error.kind} error{where}: {error}"
+        self.last_error = f"{hook}: {error.kind} error{where}: {bare_message(error)}"
 
     def percentile(self, q: float) -> float | None:
         data = sorted(self._latency_us)
