@@ -15,6 +15,7 @@ from typing import Any
 from engine.adapters.brokers.base import Broker
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import Database, OrderLedger
+from engine.core.decide import amend, symbol_of_ticket
 from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.metrics import Metrics
@@ -54,11 +55,7 @@ class Desk:
             await self._database.writable()
             self._ledger.finish(request, "vetoed", result)
         else:
-            changes = {k: v for k, v in verdict.data.items() if getattr(request, k, None) != v}
-            if request.kind in ("market", "pending"):
-                changes.update({k: None for k in ("sl", "tp") if verdict.data.get(k) == 0})
-            if changes:
-                request = request.with_changes(changes)
+            request = amend(request, verdict.data)
             if run is not None:
                 await run.journaled.wait()
                 if run.first_call is None:
@@ -98,7 +95,4 @@ class Desk:
 
     async def symbol_of_ticket(self, ticket: int) -> str | None:
         """The symbol of an open position or pending order, None if no such ticket is open."""
-        for item in (*await self.broker.positions(), *await self.broker.orders()):
-            if item["ticket"] == ticket:
-                return item["symbol"]
-        return None
+        return await symbol_of_ticket(self.broker, ticket)

@@ -21,7 +21,7 @@ import trio
 
 from sandbox import Pool, SandboxError
 
-from engine.domain.alerts import Action, Alert, SymbolMap
+from engine.domain.alerts import Alert, SymbolMap
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import BrokerError, Closed, Connection, Event, Fill
 from engine.domain.config import EngineConfig
@@ -29,7 +29,8 @@ from engine.core.metrics import Metrics
 from engine.core.monitor import Monitor
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import AlertJournal, Database, MetaCache, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
-from engine.core import execution, expiry
+from engine.core import expiry
+from engine.core.decide import Decider
 from engine.core.desk import Desk
 from engine.core.events import Events
 from engine.core.hooks import Hooks
@@ -75,6 +76,7 @@ class Engine:
         self.hooks = Hooks(pool, self.plugins, self._hook_failed, self.metrics)
         self.desk = Desk(broker, self.hooks, database, self.ledger, self.notifier, self.monitor, self.metrics,
                          self.events)
+        self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock)
         self.started = clock()
         self._nursery = nursery
         self._lanes: dict[str, trio.MemorySendChannel] = {}
@@ -220,20 +222,10 @@ class Engine:
     # -- processing -----------------------------------------------------------------------
 
     async def _process(self, alert_id: int, alert: Alert, run: Run) -> tuple[str, dict[str, Any]]:
-        """Runs the alert through its plugins and executes it; returns its status and outcome,
-        once its journal entry is durable (raises NotJournaled if it never will be)."""
-        if alert.symbol and alert.price and not (alert.action and alert.action.is_pending):
-            # The market price the alert saw (a pending order's price is its trigger, not one).
-            await self.broker.quote(alert.symbol, alert.price, self.clock())
-        plain = {**alert.to_plain(), "alert_id": alert_id}
-        verdict = await self.hooks.on_alert(alert, plain)
-        outcome: dict[str, Any] = {"plugins": verdict.steps, "orders": run.orders}
-        if verdict.rejected_by:
-            outcome.update(rejected_by=verdict.rejected_by, reason=verdict.reason)
-            status = "rejected"
-        else:
-            final = Alert.from_plain(verdict.data) if verdict.data is not plain else alert
-            status = await self._execute(final, alert_id, verdict.handled_by, outcome)
+        """Runs the alert through its plugins and executes it (``decide.py``); returns its
+        status and outcome once its journal entry is durable (raises NotJournaled if it never
+        will be)."""
+        status, outcome = await self.decider.decide(alert_id, alert, run)
         if run.first_call is not None:
             outcome["latency_ms"] = round((run.first_call - run.received) * 1000, 3)
         self.metrics.alert_timing(run)
@@ -253,29 +245,11 @@ class Engine:
             self.plugins.release(run.roster)
             self.lifecycle.released()
 
-    async def _execute(self, alert: Alert, alert_id: int, handled_by: str | None, outcome: dict) -> str:
-        # Planning reads only; what changes state (a trend, an order in ``place``) waits until
-        # the alert is durable, so the plan and the on_order hooks overlap the commit's fsync.
-        if alert.action is Action.TREND:
-            await _run.get().journaled.wait()
-            await self.database.writable()
-            self.trend.set(alert.symbol, alert.timeframe, alert.state)
-            outcome["trend"] = f"{alert.symbol} {alert.timeframe} {alert.state}"
-            return "done"
-        if handled_by:
-            outcome["handled_by"] = handled_by
-            return "done"
-        if not self.config.execute_alerts or alert.action is None:
-            outcome["note"] = "not executed: engine.execute_alerts is off" if alert.action else "no trading command"
-            return "done"
-        plan = await execution.plan(alert, alert_id, self.broker, self.config.default_volume)
-        if plan.error:
-            outcome["error"] = plan.error
-            return "failed"
-        if plan.note:
-            outcome["note"] = plan.note
-        results = [await self.desk.place(r, origin=execution.ENGINE) for r in plan.requests]
-        return "done" if all(r.ok for r in results) else "failed"
+    async def _set_trend(self, alert: Alert) -> None:
+        # Planning reads only; a trend waits until the alert is durable, as an order does.
+        await _run.get().journaled.wait()
+        await self.database.writable()
+        self.trend.set(alert.symbol, alert.timeframe, alert.state)
 
     # -- fills, closes, timers ------------------------------------------------------------
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence
 
 import trio
 
-from sandbox import Pool, SandboxError
+from sandbox import SandboxError
+from sandbox.typing import SandboxPool as Pool
 
 from engine.domain.alerts import Alert
 from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer, order_answer

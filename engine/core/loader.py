@@ -9,7 +9,8 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox import Pool, SandboxError
+from sandbox import SandboxError
+from sandbox.typing import SandboxPool as Pool
 
 from engine.adapters.storage import Database, MetaCache
 from engine.core.plugins import HOOKS, Plugin, PluginError, PluginMeta, make_budget

@@ -1,0 +1,92 @@
+"""What an alert leads to: its plugins' ``on_alert`` chain, then the trend it sets or the
+orders of the default execution placed through a desk (every order passes the other plugins'
+``on_order`` there).
+
+One place for it, run by the live engine (``engine.py``: the real broker, the desk with its
+ledger) and by a trial (``trial.py``: a broker of its own, for replay and shadow mode), so
+what a replay or the shadow decides is what the engine would have decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Protocol
+
+from engine.adapters.brokers.base import Broker
+from engine.core import execution
+from engine.core.hooks import Hooks
+from engine.core.run import Run
+from engine.domain.alerts import Action, Alert
+from engine.domain.config import EngineConfig
+from engine.domain.orders import OrderRequest, OrderResult
+
+
+class Placer(Protocol):
+    """Where an accepted alert's orders go: through ``on_order``, to the broker once."""
+
+    async def place(self, request: OrderRequest, origin: str) -> OrderResult: ...
+
+
+@dataclass(frozen=True)
+class Decider:
+    """``trend(alert)`` records a trend alert's state (the engine: once the alert is durable)."""
+
+    config: EngineConfig
+    broker: Broker
+    hooks: Hooks
+    desk: Placer
+    trend: Callable[[Alert], Awaitable[None]]
+    clock: Callable[[], float]
+
+    async def decide(self, alert_id: int, alert: Alert, run: Run) -> tuple[str, dict[str, Any]]:
+        """The alert's status (done, rejected, failed) and outcome, as the journal keeps them:
+        ``plugins`` (each on_alert step), ``orders`` (``run.orders``), and the rejection, the
+        error, the note or who handled it. Raises what the broker raises (BrokerError)."""
+        if alert.symbol and alert.price and not (alert.action and alert.action.is_pending):
+            # The market price the alert saw (a pending order's price is its trigger, not one).
+            await self.broker.quote(alert.symbol, alert.price, self.clock())
+        plain = {**alert.to_plain(), "alert_id": alert_id}
+        verdict = await self.hooks.on_alert(alert, plain)
+        outcome: dict[str, Any] = {"plugins": verdict.steps, "orders": run.orders}
+        if verdict.rejected_by:
+            outcome.update(rejected_by=verdict.rejected_by, reason=verdict.reason)
+            return "rejected", outcome
+        final = Alert.from_plain(verdict.data) if verdict.data is not plain else alert
+        return await self._execute(final, alert_id, verdict.handled_by, outcome), outcome
+
+    async def _execute(self, alert: Alert, alert_id: int, handled_by: str | None, outcome: dict) -> str:
+        if alert.action is Action.TREND:
+            await self.trend(alert)
+            outcome["trend"] = f"{alert.symbol} {alert.timeframe} {alert.state}"
+            return "done"
+        if handled_by:
+            outcome["handled_by"] = handled_by
+            return "done"
+        if not self.config.execute_alerts or alert.action is None:
+            outcome["note"] = "not executed: engine.execute_alerts is off" if alert.action else "no trading command"
+            return "done"
+        plan = await execution.plan(alert, alert_id, self.broker, self.config.default_volume)
+        if plan.error:
+            outcome["error"] = plan.error
+            return "failed"
+        if plan.note:
+            outcome["note"] = plan.note
+        results = [await self.desk.place(r, origin=execution.ENGINE) for r in plan.requests]
+        return "done" if all(r.ok for r in results) else "failed"
+
+
+def amend(request: OrderRequest, data: dict[str, Any]) -> OrderRequest:
+    """``request`` with the changes the ``on_order`` chain made to it (``data``, the chain's
+    final order); a stop or target set to 0 removes it."""
+    changes = {k: v for k, v in data.items() if getattr(request, k, None) != v}
+    if request.kind in ("market", "pending"):
+        changes.update({k: None for k in ("sl", "tp") if data.get(k) == 0})
+    return request.with_changes(changes) if changes else request
+
+
+async def symbol_of_ticket(broker: Broker, ticket: int) -> str | None:
+    """The symbol of an open position or pending order, None if no such ticket is open."""
+    for item in (*await broker.positions(), *await broker.orders()):
+        if item["ticket"] == ticket:
+            return item["symbol"]
+    return None

@@ -1,0 +1,148 @@
+"""A trial: alerts run through a set of plugins on a broker of their own, the live engine's way
+(``decide.py``: the same chains, default execution and order checks) but with none of its
+books: no journal, ledger, notifications, metrics or events. Replay runs a trial over recorded
+alerts on a simulated broker; shadow mode runs one beside the live engine on a private paper
+broker. Nothing a trial does can reach the live broker: its scripts' services are bound to
+the trial's broker, store and desk (``Trial.host``).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from engine.adapters.brokers.base import Broker
+from engine.adapters.storage import Database, PluginStore, TrendBook
+from engine.core import expiry
+from engine.core.decide import Decider, amend, symbol_of_ticket
+from engine.core.hooks import Hooks, Pool, Reporter
+from engine.core.plugins import Plugin
+from engine.core.roster import PluginSet
+from engine.core.run import Run
+from engine.core.run import current as _run
+from engine.core.services import Host
+from engine.domain.alerts import Alert, SymbolMap
+from engine.domain.config import EngineConfig
+from engine.domain.orders import BrokerError, OrderRequest, OrderResult
+
+Placed = Callable[[OrderRequest, OrderResult, dict[str, Any]], None]
+
+
+class TrialDesk:
+    """A trial's order desk: an order passes the trial's other plugins' ``on_order``, then goes
+    to the trial's broker. ``placed(request, result, record)`` is told of each order."""
+
+    def __init__(self, broker: Broker, hooks: Hooks, placed: Placed | None = None):
+        self.broker = broker
+        self._hooks = hooks
+        self._placed = placed
+
+    def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest:
+        run = _run.get() or Run(None, "call")
+        return OrderRequest(kind, run.client_id(plugin), plugin=plugin, alert_id=run.alert_id, **fields)
+
+    async def place(self, request: OrderRequest, origin: str) -> OrderResult:
+        verdict = await self._hooks.on_order(request.to_plain(), origin)
+        record: dict[str, Any] = {"client_id": request.client_id, "plugin": request.plugin, "kind": request.kind}
+        if verdict.rejected_by:
+            result = OrderResult.refused(f"vetoed by {verdict.rejected_by}: {verdict.reason}")
+        else:
+            request = amend(request, verdict.data)
+            result = await self.broker.execute(request)
+        record.update(result.to_plain())
+        if verdict.steps:
+            record["on_order"] = verdict.steps
+        run = _run.get()
+        if run is not None:
+            run.orders.append(record)
+        if self._placed is not None:
+            self._placed(request, result, record)
+        return result
+
+    async def symbol_of_ticket(self, ticket: int) -> str | None:
+        return await symbol_of_ticket(self.broker, ticket)
+
+
+class _Quiet:
+    """Metrics and notifications of a trial: none (it has no dashboard or bot of its own)."""
+
+    def hook(self, plugin: Plugin, hook: str, seconds: float) -> None:
+        pass
+
+    def failed(self, plugin: Plugin, hook: str, kind: str) -> None:
+        pass
+
+    def send(self, channel: str, text: str, key: str | None = None) -> None:
+        pass
+
+
+class _AtOnce:
+    """A trial's durable writes (``store.set``, ``trend.set``): committed at once in the
+    trial's own database."""
+
+    def __init__(self, database: Database):
+        self._database = database
+
+    async def write(self, fn: Callable[[Any], Any]) -> None:
+        with self._database.transaction() as db:
+            fn(db)
+
+
+class Trial:
+    """The plugins of ``plugins`` (loaded into ``pool`` with ``host()``'s services), deciding
+    on ``broker``; their stores and trends are kept in ``database``, the trial's own.
+    ``report(plugin, hook, message, kind)`` is told of each failed hook call;
+    ``placed(request, result, record)`` of each order."""
+
+    def __init__(self, config: EngineConfig, pool: Pool, plugins: PluginSet, broker: Broker, database: Database,
+                 clock: Callable[[], float], report: Reporter | None = None, placed: Placed | None = None):
+        self.config = config
+        self.plugins = plugins
+        self.broker = broker
+        self.database = database
+        self.clock = clock
+        self.store = PluginStore(database)
+        self.trend = TrendBook(database)
+        quiet = _Quiet()
+        self.hooks = Hooks(pool, plugins, report or (lambda *_: None), quiet)
+        self.desk = TrialDesk(broker, self.hooks, placed)
+        self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock)
+        self._quiet = quiet
+
+    def host(self) -> Host:
+        """The services the trial's scripts are given: bound to its broker, desk and books."""
+        return Host(market=self.broker, desk=self.desk, symbols=SymbolMap(self.config.symbol_map),
+                    store=self.store, trend=self.trend, durable=_AtOnce(self.database),
+                    notifier=self._quiet, clock=self.clock)  # type: ignore[arg-type]
+
+    async def _set_trend(self, alert: Alert) -> None:
+        self.trend.set(alert.symbol, alert.timeframe, alert.state)
+
+    @contextmanager
+    def working(self, run: Run) -> Iterator[Run]:
+        """``run`` is what hook calls and orders are for meanwhile, on the plugins now in service."""
+        run.roster = self.plugins.hold()
+        token = _run.set(run)
+        try:
+            yield run
+        finally:
+            _run.reset(token)
+            self.plugins.release(run.roster)
+
+    async def alert(self, alert_id: int, alert: Alert, received_at: float) -> tuple[str, dict[str, Any]]:
+        """The alert's status and outcome as the engine would journal them (expired when too
+        old at ``clock()``). A broker that cannot serve fails the alert, as live."""
+        stale = expiry.check(self.config, alert, received_at, self.clock())
+        if stale is not None:
+            return "expired", stale
+        with self.working(Run(alert_id, "alert", stamp=int(self.clock() * 1e9))) as run:
+            try:
+                return await self.decider.decide(alert_id, alert, run)
+            except BrokerError as e:
+                return "failed", {"plugins": [], "orders": run.orders, "error": str(e)}
+
+    async def call(self, plugin: Plugin, hook: str, *args: Any, origin: str = "timer") -> None:
+        """Runs one hook of ``plugin`` (``on_timer``, ``on_fill``, ``on_close``) as the engine
+        does, orders placed meanwhile named after ``origin`` and the trial's clock."""
+        with self.working(Run(None, origin, stamp=int(self.clock() * 1e9))):
+            await self.hooks.call(plugin, hook, *args)
