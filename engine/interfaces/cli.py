@@ -26,6 +26,7 @@ from engine.app.checker import check_files
 from engine.domain.config import Settings
 from engine.app.logs import setup_logging
 from engine.app import Operations, open_engine
+from engine.interfaces import replay_command as replay
 from engine.interfaces.telegram import TelegramHub
 from engine.adapters.storage.switches import when
 from engine.app.scaffold import TRY_ALERT, describe, init_project, refresh_editor_files
@@ -247,6 +248,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     send.add_argument("alert", help=f'a webhook body, e.g. "{TRY_ALERT}"')
     send.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the outcome")
     sub.add_parser("status", parents=[common], help="the running engine's health and plugin statistics")
+    replay.add_parser(sub, common)
     options = p.parse_args(argv)
     for name, default in (("config", DEFAULT_CONFIG), ("log_format", "text")):
         if not hasattr(options, name):
@@ -259,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     # check prints its findings; the engine's own warnings about the same would repeat them
     setup_logging(a.log_format, logging.ERROR if a.command == "check" else logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # send and status print their own answers
+    if a.command == "replay":
+        return replay.main(a)
     try:
         if a.command == "init":
             if a.editor_files:
