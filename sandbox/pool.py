@@ -20,18 +20,14 @@ import trio
 
 from . import codec, protocol
 from .budget import Budget
-from .errors import CrashError, SandboxError, TimeLimitError, error_from
+from .errors import CrashError, SandboxError, TimeLimitError
+from .host import HostError, host_answer, result_of
 from .fold import FoldRun, Folded
 from .locks import Turn, fast
 from .plugin import HostFunction, Plugin, Reply
 from .process import DeadlineExceeded, WorkerGone, WorkerProcess
 
 log = logging.getLogger("sandbox.pool")
-
-
-class HostError(Exception):
-    """Raised by a host function to fail the script's call with this message (catchable by
-    the script). Any other exception is reported to the script without its text."""
 
 
 class Pool:
@@ -150,7 +146,7 @@ class Pool:
         plugin = Plugin(plugin_id, source, chunkname, budget, dict(host or {}), seed, slot)
         async with plugin.lock:
             reply = await self._drive(plugin, plugin.load_request(next(self._rid)))
-            result = self._result(plugin, reply)
+            result = result_of(plugin, reply)
             plugin.functions = protocol.Ok(*reply).functions
             self._plugins[plugin_id] = plugin
             self._slot_plugins[slot][plugin_id] = None
@@ -163,7 +159,7 @@ class Pool:
         shape, values = codec.encode(args)
         async with Turn((plugin,)):
             reply = await self._drive(plugin, protocol.call(next(self._rid), plugin_id, function, shape, values))
-            return self._result(plugin, reply)
+            return result_of(plugin, reply)
 
     async def fold(self, plugin_ids: Sequence[str], function: str, *args: Any) -> Folded:
         """Calls ``function`` in each plugin in turn, with the same arguments, until one answers
@@ -192,7 +188,7 @@ class Pool:
             try:
                 reply = await self._drive(plugins[0], msg, run=run)
                 if reply[protocol.OP] != protocol.FOLDED:  # the worker failed before the plugins
-                    self._result(plugins[run.index], reply)  # raises its error
+                    result_of(plugins[run.index], reply)  # raises its error
                 done = protocol.Folded(*reply)
             except SandboxError as e:
                 folded.passed.extend(Reply([]) for _ in range(run.index))  # the worker got past them
@@ -205,7 +201,7 @@ class Pool:
         if done.stop is None:
             return True
         try:
-            folded.stop = self._result(plugins[len(done.passes)], done.stop)
+            folded.stop = result_of(plugins[len(done.passes)], done.stop)
             folded.stop.seconds = done.seconds
         except SandboxError as e:
             folded.error = e
@@ -217,7 +213,7 @@ class Pool:
         plugin = self._plugin(plugin_id)
         async with Turn((plugin,)):
             reply = await self._drive(plugin, protocol.get_global(next(self._rid), plugin_id, name))
-            return self._result(plugin, reply).value
+            return result_of(plugin, reply).value
 
     async def set_global(self, plugin_id: str, name: str, value: Any) -> None:
         """Sets the script's global ``name`` to plain data (the engine's ``params``). It is set
@@ -226,7 +222,7 @@ class Pool:
         shape, values = codec.encode([value])
         async with Turn((plugin,)):
             reply = await self._drive(plugin, protocol.set_global(next(self._rid), plugin_id, name, shape, values))
-            self._result(plugin, reply)
+            result_of(plugin, reply)
             plugin.globals[name] = [shape, values]
 
     async def unload(self, plugin_id: str) -> None:
@@ -318,39 +314,9 @@ class Pool:
                 culprit = run.plugins[run.index]
             culprit.suspended = True
             try:
-                msg = await self._host_call(culprit, request)
+                msg = await host_answer(culprit, request)
             finally:
                 culprit.suspended = False
-
-    async def _host_call(self, plugin: Plugin, request: protocol.Host) -> list:
-        """Runs the host function the script asked for; the answer to send back."""
-        rid, name = request.rid, request.name
-        fn = plugin.host.get(name)
-        try:
-            if fn is None:
-                raise HostError(f"no host function {name}")
-            result = await fn(*codec.decode(request.shape, request.values))
-            out = list(result) if isinstance(result, tuple) else [result]
-            return protocol.answer(rid, True, *codec.encode(out))
-        except HostError as e:
-            return protocol.answer(rid, False, str(e), [])
-        except codec.BoundaryError as e:
-            log.error("host function %s returned a value that cannot cross: %s", name, e)
-            return protocol.answer(rid, False, "the host function returned a value that cannot cross", [])
-        except Exception:
-            log.exception("host function %s failed for plugin %s", name, plugin.id)
-            return protocol.answer(rid, False, "internal error in the host function", [])
-
-    def _result(self, plugin: Plugin, reply: list) -> Reply:
-        if reply[protocol.OP] == protocol.OK:
-            ok = protocol.Ok(*reply)
-            plugin.memory = ok.memory
-            return Reply(codec.decode(ok.shape, ok.values) if ok.shape else [], ok.log, ok.memory)
-        failed = protocol.Err(*reply)
-        err = error_from(failed.kind, failed.message, failed.where)
-        err.log = failed.log
-        raise err
-
 
 @asynccontextmanager
 async def open_pool(workers: int = 2, *, spares: int = 1) -> AsyncIterator[Pool]:

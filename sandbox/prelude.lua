@@ -387,9 +387,23 @@ local OVERRIDE = {
   pcall = pcall_, xpcall = xpcall_, print = print_, setmetatable = setmetatable_,
   rawset = rawset_, rawget = rawget_,
 }
+-- os.time() and os.date() without a time read the host's clock when it gives one (replay's
+-- replayed clock, see driver.clock), else the system's.
+local os_time, os_date = os.time, os.date
+local now_fn = false
+local function time_(...)
+  if select("#", ...) == 0 and now_fn then return floor(now_fn()) end
+  return os_time(...)
+end
+local function date_(fmt, ...)
+  if select("#", ...) == 0 and now_fn then return os_date(fmt, floor(now_fn())) end
+  return os_date(fmt, ...)
+end
+
 local OVERRIDE_LIB = {
   coroutine = {create = co_create_, resume = resume_, wrap = wrap_, close = close_},
   string = G.string, table = G.table, utf8 = G.utf8,
+  os = {time = time_, date = date_},
 }
 
 -- A read-only view of `impl`; reading a denied field is `forbidden`, writing anything is.
@@ -658,6 +672,11 @@ function driver.budget(instructions, timeout, deadline, memlimit, lower, raise)
   if B_check_every < 0.005 then B_check_every = 0.005 end
 end
 
+-- The clock os.time() and os.date() read (a host function returning Unix seconds).
+function driver.clock(fn)
+  now_fn = fn
+end
+
 -- The names of the functions the script defined as globals (its hooks), as listed at load.
 function driver.functions()
   return listed
@@ -683,5 +702,5 @@ end
 base_heap = collectgarbage("count") * 1024
 
 return driver.load, driver.call, driver.answer, driver.functions, driver.global, driver.setglobal,
-  driver.budget
+  driver.budget, driver.clock
 end

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from lupa import lua54
 
@@ -79,7 +79,10 @@ def _config(host_functions: tuple[str, ...]) -> tuple[str, list]:
 class LuaSandbox:
     """A fresh Lua 5.4 state holding one script, reachable only through the prelude's driver."""
 
-    def __init__(self, budget: Budget, host_functions: Sequence[str] = (), seed: int = 0):
+    def __init__(self, budget: Budget, host_functions: Sequence[str] = (), seed: int = 0,
+                 clock: Callable[[], float] | None = None):
+        """``clock``: what ``os.time()`` and ``os.date()`` without a time read (Unix seconds),
+        instead of the system's clock (replay runs scripts on the replayed clock)."""
         self.budget = budget
         self._rt = lua54.LuaRuntime(
             register_eval=False,
@@ -93,7 +96,7 @@ class LuaSandbox:
         chunks = {name: self._rt.compile(code[name], mode="b") for name in LUA_CHUNKS}
         shape, values = _config(tuple(host_functions))
         (self._load, self._call, self._answer, self._functions, self._global, self._setglobal,
-         set_budget) = chunks["prelude"]()(chunks["values"], chunks["guards"], seed, shape, *values)
+         set_budget, set_clock) = chunks["prelude"]()(chunks["values"], chunks["guards"], seed, shape, *values)
         # The cap covers the script's heap on top of what the runtime and prelude hold. The
         # prelude moves it with these (partials: no Python frame for each call).
         self._limit = self._rt.get_memory_used() + budget.memory
@@ -101,6 +104,8 @@ class LuaSandbox:
         raise_cap = functools.partial(self._rt.set_max_memory, self._limit + HEADROOM, True)
         set_budget(budget.instructions, budget.timeout, budget.deadline, self._limit, lower_cap, raise_cap)
         raise_cap()
+        if clock is not None:
+            set_clock(clock)
 
     def _guard(self, fn, *args: Any) -> Outcome:
         try:

@@ -61,12 +61,13 @@ class _Fold:
 class Worker:
     """The runtimes of one worker process, keyed by plugin id."""
 
-    def __init__(self, progress: Any = None) -> None:
+    def __init__(self, progress: Any = None, clock: Any = None) -> None:
         self.sandboxes: dict[str, LuaSandbox] = {}
         # rid -> the sandbox suspended in a host call, and the fold it runs in (if any)
         self.waiting: dict[int, tuple[LuaSandbox, _Fold | None]] = {}
         self.loading: dict[int, str] = {}  # rid -> plugin id of a load in progress
         self.progress = progress  # the shared progress word, or None
+        self.clock = clock  # what the scripts' os.time() reads, None for the system's (see LuaSandbox)
         self._cpu = self._cpu_read = -1e9  # the last CPU time read, and when (monotonic)
 
     def handle(self, msg: list) -> list:
@@ -168,7 +169,7 @@ class Worker:
 
     def _load(self, req: P.Load) -> list:
         instructions, timeout, memory = req.budget
-        sb = LuaSandbox(Budget(instructions, timeout, memory), req.host, req.seed)
+        sb = LuaSandbox(Budget(instructions, timeout, memory), req.host, req.seed, self.clock)
         self.sandboxes.pop(req.pid, None)
         self.loading[req.rid] = req.pid
         return self._reply(req.rid, sb, sb.load(req.source, req.chunkname))

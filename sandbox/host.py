@@ -1,0 +1,52 @@
+"""Both sides of a request the host drives, shared by the pool (``pool.py``) and the inline
+sandbox (``inline.py``): a host function a script called, run and answered
+(``host_answer``); and a worker's final answer turned into a ``Reply`` or raised
+(``result_of``)."""
+
+from __future__ import annotations
+
+import logging
+
+from . import codec, protocol
+from .errors import error_from
+from .plugin import Plugin, Reply
+
+log = logging.getLogger("sandbox.pool")
+
+
+class HostError(Exception):
+    """Raised by a host function to fail the script's call with this message (catchable by
+    the script). Any other exception is reported to the script without its text."""
+
+
+async def host_answer(plugin: Plugin, request: protocol.Host) -> list:
+    """Runs the host function the script asked for; the answer to send back."""
+    rid, name = request.rid, request.name
+    fn = plugin.host.get(name)
+    try:
+        if fn is None:
+            raise HostError(f"no host function {name}")
+        result = await fn(*codec.decode(request.shape, request.values))
+        out = list(result) if isinstance(result, tuple) else [result]
+        return protocol.answer(rid, True, *codec.encode(out))
+    except HostError as e:
+        return protocol.answer(rid, False, str(e), [])
+    except codec.BoundaryError as e:
+        log.error("host function %s returned a value that cannot cross: %s", name, e)
+        return protocol.answer(rid, False, "the host function returned a value that cannot cross", [])
+    except Exception:
+        log.exception("host function %s failed for plugin %s", name, plugin.id)
+        return protocol.answer(rid, False, "internal error in the host function", [])
+
+
+def result_of(plugin: Plugin, reply: list) -> Reply:
+    """The ``Reply`` of an OK answer (the plugin's heap size noted); raises the SandboxError
+    of an error answer."""
+    if reply[protocol.OP] == protocol.OK:
+        ok = protocol.Ok(*reply)
+        plugin.memory = ok.memory
+        return Reply(codec.decode(ok.shape, ok.values) if ok.shape else [], ok.log, ok.memory)
+    failed = protocol.Err(*reply)
+    err = error_from(failed.kind, failed.message, failed.where)
+    err.log = failed.log
+    raise err
