@@ -100,6 +100,8 @@ DESCRIPTIONS: dict[str, str] = {
     "telegram.bots": "The bots, each with its token and its chats.",
     "monitor": "When the administrators are told of slow alerts, memory and a held event loop.",
     "mt5": "MetaTrader 5, with engine.broker = \"mt5\" (docs/metatrader5.md).",
+    "shadow": "Another folder of scripts run beside the live ones on a private paper broker (docs/shadow.md).",
+    "shadow.scripts": "The shadow's scripts folder, relative to this file's folder; not engine.scripts.",
 }
 
 

@@ -21,6 +21,7 @@ from sandbox import MB, Budget
 
 from engine.domain.config.paper import PaperConfig
 from engine.domain.config.mt5 import MT5Config
+from engine.domain.config.shadow import ShadowConfig
 from engine.domain.config import (BROKERS, BUDGET_LIMITS, DEFAULT_BUDGET, MAX_SESSION_HOURS, EngineConfig, MonitorConfig,
                                   PluginConfig, ServerConfig, Settings)
 from engine.domain.config.telegram import KINDS, PARSE_MODES, BotConfig, ChatConfig, TelegramConfig
@@ -288,6 +289,7 @@ SCHEMA: dict[str, Any] = {
         "poll_seconds": _POSITIVE, "resolve_seconds": _POSITIVE, "symbol_suffix": _anything_string,
         "symbols": _table_of(_string, "a table of broker symbol names (EURUSD = \"EURUSD.r\")"),
     },
+    "shadow": {"scripts": _folder},
 }
 
 SECRETS = frozenset({"server.secret", "server.api_token", "telegram.webhook_secret", "mt5.password"})  # never echoed
@@ -365,7 +367,20 @@ def _build(data: dict[str, Any], base: Path | None, env: Mapping[str, str]) -> S
     if env.get(MT5_PASSWORD):
         mt5["password"] = env[MT5_PASSWORD]
     engine["mt5"] = MT5Config(**mt5)
+    engine["shadow"] = _shadow(data.get("shadow", {}), engine["scripts"], base)
     return Settings(server=ServerConfig(**server), engine=EngineConfig(**engine))
+
+
+def _shadow(shadow: dict[str, Any], live: Path, base: Path | None) -> ShadowConfig:
+    """``[shadow]``, its folder resolved as ``engine.scripts`` is; the live folder itself is
+    refused (its saves would reload both, and the comparison would say nothing)."""
+    if "scripts" not in shadow:
+        return ShadowConfig()
+    folder = base / shadow["scripts"] if base is not None else shadow["scripts"]
+    if folder.resolve() == live.resolve():
+        raise _Problem("shadow.scripts", f"must be another folder than engine.scripts ({live}), "
+                                         "like \"scripts-next\"")
+    return ShadowConfig(scripts=folder)
 
 
 def load_settings(path: Path | None, env: Mapping[str, str] = os.environ) -> Settings:

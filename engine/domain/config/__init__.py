@@ -14,6 +14,7 @@ from sandbox import MB, Budget
 
 from engine.domain.config.mt5 import MT5Config
 from engine.domain.config.paper import PaperConfig
+from engine.domain.config.shadow import ShadowConfig
 from engine.domain.config.telegram import TelegramConfig
 
 # What a plugin gets unless it asks otherwise, and the most it may ask for.
@@ -110,6 +111,7 @@ class EngineConfig:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     mt5: MT5Config = field(default_factory=MT5Config)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    shadow: ShadowConfig = field(default_factory=ShadowConfig)
 
     def __post_init__(self) -> None:
         if not self.dedup_window >= 0:
@@ -131,6 +133,12 @@ class EngineConfig:
     @property
     def database(self) -> Path:
         return self.data / "moonhook.db"
+
+    @property
+    def shadow_database(self) -> Path:
+        """The shadow's own file beside the journal: its paper broker, its plugins' stores, its
+        records. The live journal is never written by the shadow."""
+        return self.data / "moonhook-shadow.db"
 
     def plugin(self, name: str) -> PluginConfig:
         return self.plugins.get(name) or PluginConfig()
