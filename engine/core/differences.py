@@ -1,0 +1,102 @@
+"""How the shadow's decision on an alert differs from the live one, as readable lines.
+
+What a trader cares about is compared: the status; each plugin's ``on_alert`` result (pass,
+change with its changes, reject with its reason, error); the orders (plugin, kind, volume,
+placed or refused, and a veto's reason); the default execution's error, note, trend and who
+handled the alert. What only says which broker answered (tickets, fill prices, client ids,
+a broker's own wording of a refusal, latency) is not a difference.
+
+Pure functions of two outcomes as the journal keeps them (``decide.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+ABSENT = "absent"
+_NOTES = ("error", "note", "trend", "handled_by")
+
+
+def differences(live_status: str, live: dict[str, Any], status: str, shadow: dict[str, Any]) -> list[str]:
+    """The differences from the live outcome to the shadow's, one line each, like
+    ``trend: reject (no stop) → pass`` or ``order engine market: 0.1 → absent``; [] when the
+    decisions are the same."""
+    out: list[str] = []
+    if live_status != status:
+        out.append(f"status: {live_status} → {status}")
+    out += _keyed(_steps(live), _steps(shadow), "")
+    out += _keyed(_orders(live), _orders(shadow), "order ")
+    for key in _NOTES:
+        a, b = live.get(key), shadow.get(key)
+        if a != b:
+            out.append(f"{key}: {_text(a)} → {_text(b)}")
+    return out
+
+
+def _keyed(live: dict[str, tuple[Any, str]], shadow: dict[str, tuple[Any, str]], prefix: str) -> list[str]:
+    """``name: before → after`` for each name whose compared value differs (a missing one is
+    absent); live's order first, then the names only the shadow has."""
+    out = []
+    for name in [*live, *(n for n in shadow if n not in live)]:
+        a, b = live.get(name), shadow.get(name)
+        if (a and a[0]) != (b and b[0]):
+            out.append(f"{prefix}{name}: {a[1] if a else ABSENT} → {b[1] if b else ABSENT}")
+    return out
+
+
+def _steps(outcome: dict[str, Any]) -> dict[str, tuple[Any, str]]:
+    """Each plugin's on_alert step: plugin -> (what is compared, how it reads)."""
+    out = {}
+    for step in outcome.get("plugins") or ():
+        if not isinstance(step, dict) or not isinstance(step.get("plugin"), str):
+            continue
+        result = step.get("result")
+        if result == "rejected":
+            key, text = (result, step.get("reason")), f"reject ({step.get('reason')})"
+        elif result == "changed":
+            changes = step.get("changes") or {}
+            key = (result, _canonical(changes), bool(step.get("handled")))
+            text = "change (" + ", ".join(f"{k}={_text(v)}" for k, v in sorted(changes.items())) + ")"
+            text += " handled" if step.get("handled") else ""
+        else:  # pass, error (an error's wording carries file and line: not compared)
+            key, text = (result,), str(result)
+        out[step["plugin"]] = (key, text)
+    return out
+
+
+def _orders(outcome: dict[str, Any]) -> dict[str, tuple[Any, str]]:
+    """Each order: "plugin kind" (with #2, #3 for the same plugin's next of that kind) ->
+    (what is compared, how it reads)."""
+    out: dict[str, tuple[Any, str]] = {}
+    seen: dict[str, int] = {}
+    for order in outcome.get("orders") or ():
+        if not isinstance(order, dict):
+            continue
+        name = f"{order.get('plugin')} {order.get('kind')}"
+        n = seen[name] = seen.get(name, 0) + 1
+        name = name if n == 1 else f"{name} #{n}"
+        error = order.get("error")
+        if order.get("ok"):
+            volume = order.get("volume")
+            key, text = ("ok", volume), _text(volume) if volume is not None else "placed"
+        elif isinstance(error, str) and error.startswith("vetoed by "):
+            key, text = ("vetoed", error), error
+        else:  # the broker's refusal: its wording is the broker's own
+            key, text = ("refused",), f"refused ({error})" if error else "refused"
+        out[name] = (key, text)
+    return out
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ABSENT
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (dict, list)):
+        return _canonical(value)
+    return str(value)

@@ -1,0 +1,46 @@
+"""What differs between a live outcome and the shadow's (engine/core/differences.py): what a
+trader cares about, as readable lines; what only says which broker answered is not a difference."""
+
+from __future__ import annotations
+
+from engine.core.differences import differences
+
+
+def order(plugin="engine", kind="market", ok=True, volume=0.1, **more):
+    return {"client_id": "a1-engine-open", "plugin": plugin, "kind": kind, "ok": ok, "volume": volume, **more}
+
+
+def test_a_rejection_against_a_pass_and_an_order():
+    live = {"plugins": [{"plugin": "trend", "result": "rejected", "reason": "no stop"}], "orders": [],
+            "rejected_by": "trend", "reason": "no stop"}
+    shadow = {"plugins": [{"plugin": "trend", "result": "pass"}], "orders": [order()]}
+    assert differences("rejected", live, "done", shadow) == [
+        "status: rejected → done", "trend: reject (no stop) → pass", "order engine market: absent → 0.1"]
+
+
+def test_tickets_prices_and_client_ids_are_the_brokers_not_differences():
+    live = {"plugins": [{"plugin": "a", "result": "pass"}],
+            "orders": [order(ticket=5, price=1.1, client_id="x")], "latency_ms": 3.2}
+    shadow = {"plugins": [{"plugin": "a", "result": "pass"}], "orders": [order(ticket=900, price=1.10002)]}
+    assert differences("done", live, "done", shadow) == []
+
+
+def test_changes_vetoes_and_refusals():
+    live = {"plugins": [{"plugin": "size", "result": "changed", "changes": {"volume": 0.2}}],
+            "orders": [order(volume=0.2), order(plugin="own", ok=False, volume=None, error="no money")]}
+    shadow = {"plugins": [{"plugin": "size", "result": "changed", "changes": {"volume": 0.3, "sl": 1.05}}],
+              "orders": [order(ok=False, volume=None, error="vetoed by risk: too big"),
+                         order(plugin="own", ok=False, volume=None, error="not enough margin")]}
+    assert differences("done", live, "failed", shadow) == [
+        "status: done → failed",
+        "size: change (volume=0.2) → change (sl=1.05, volume=0.3)",
+        "order engine market: 0.2 → vetoed by risk: too big",
+    ]  # the own order was refused by both brokers, in each one's words: not a difference
+
+
+def test_a_second_order_of_a_kind_a_plugin_only_in_the_shadow_and_the_notes():
+    live = {"plugins": [], "orders": [order(kind="close", volume=None)], "note": "nothing to close"}
+    shadow = {"plugins": [{"plugin": "new", "result": "error", "error": "x.lua:3: boom"}],
+              "orders": [order(kind="close", volume=None), order(kind="close", volume=None)]}
+    assert differences("done", live, "done", shadow) == [
+        "new: absent → error", "order engine close #2: absent → placed", "note: nothing to close → absent"]
