@@ -16,11 +16,12 @@ import trio
 
 from sandbox import open_pool
 
-from engine.adapters.brokers import open_broker
+from engine.adapters.brokers import PaperBroker, open_broker
 from engine.adapters.brokers.base import Broker
 from engine.adapters.storage import Database
 from engine.app.operations import Operations
 from engine.core import Engine
+from engine.core.shadow import Shadow
 from engine.core.watch import watch as watch_files
 from engine.domain.config import EngineConfig
 
@@ -51,16 +52,24 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
     No interface starts unless given: ``[telegram]`` takes effect through the
     ``engine.interfaces.telegram.TelegramHub`` passed in ``services`` (``moonhook run`` passes
     it), so a throwaway engine (``moonhook check``) never polls the bots' updates.
+    With ``[shadow]``, its scripts run beside the live ones on a paper broker over a file of
+    their own (``engine.shadow``; docs/shadow.md), reloaded on saves with ``watch``.
     Raises what opening the database or starting the broker raises."""
     # Made durable by the journal's fsyncs; the WAL is checkpointed by the journal writer's thread.
     database = Database(config.database, fsync=False, autocheckpoint=False)
     journal = Database(config.database, shared_lock=False, turn=database.turn, autocheckpoint=False)
     broker = broker or open_broker(config.broker, database, config.paper, config.mt5, clock)
+    # The shadow's file: its checkpoints run in its task's thread calls (see Shadow).
+    shadow_database = (Database(config.shadow_database, fsync=False, autocheckpoint=False)
+                       if config.shadow.enabled else None)
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
     try:
         await broker.start()
         async with http, open_pool(workers=config.workers) as pool, trio.open_nursery() as nursery:
             engine = Engine(config, database, broker, pool, nursery, clock, journal)
+            if shadow_database is not None:
+                engine.shadow = Shadow(config, pool, PaperBroker(shadow_database, config.paper, clock), shadow_database,
+                                       clock, idle=engine.drain)
             broker.listen(engine.on_event)
             await nursery.start(broker.run, name=f"broker {broker.name}")
             nursery.start_soon(engine.writer.run, name="journal writer")
@@ -78,6 +87,8 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, lifecycle.changed,
                                             lifecycle.stop), name="file watcher")
             await engine.lifecycle.load_all()
+            if engine.shadow is not None:
+                await nursery.start(partial(engine.shadow.run, watch), name="shadow")
             await engine.recover()
             try:
                 yield engine
@@ -92,3 +103,5 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
             await broker.stop()
         journal.close()
         database.close()
+        if shadow_database is not None:
+            shadow_database.close()

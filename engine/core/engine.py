@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from time import perf_counter
-from typing import Any, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
 
 import trio
 
@@ -44,6 +44,9 @@ from engine.core.run import DURABLE, Journaled, NotJournaled, Run
 from engine.core.run import current as _run
 from engine.core.switchboard import Switchboard
 from engine.core.writer import JournalWriter
+
+if TYPE_CHECKING:
+    from engine.core.shadow import Shadow
 
 log = logging.getLogger("moonhook.engine")
 
@@ -92,6 +95,7 @@ class Engine:
         loader = Loader(pool, self.plugins, MetaCache(database), database, self.symbols, host)
         self.lifecycle = Lifecycle(config, loader, self.hooks, self.notifier, self.switchboard, self.working, nursery,
                                    self.events)
+        self.shadow: Shadow | None = None  # [shadow]: offered each alert once its status is written
 
     @property
     def paused(self) -> bool:
@@ -172,11 +176,14 @@ class Engine:
                 log.exception("alert %d could not be processed", alert_id)
                 status, outcome = "failed", {"error": "internal error; see the engine's log"}
             self.writer.set_status_soon(alert_id, status, outcome,
-                                        partial(self._status_written, alert_id, alert, status, outcome, received))
+                                        partial(self._status_written, alert_id, alert, status, outcome, received,
+                                                received_at))
 
     def _status_written(self, alert_id: int, alert: Alert, status: str, outcome: dict[str, Any],
-                        received: float, error: BaseException | None) -> None:
+                        received: float, received_at: float | None, error: BaseException | None) -> None:
         if error is None:
+            if self.shadow is not None:  # never waits: a shadow that is behind skips it
+                self.shadow.offer(alert_id, alert, received_at, status, outcome)
             self.metrics.alert(status)
             if self.events.listening:
                 self.events.publish("alert.finished", id=alert_id, symbol=alert.symbol,

@@ -1,0 +1,79 @@
+"""The shadow's records: per alert, what the shadow scripts decided and how it differs from
+the live scripts' decision (``engine/core/shadow.py``).
+
+They live in the shadow's own SQLite file (``EngineConfig.shadow_database``), beside its
+paper broker's books, never in the live journal. The table is created here, not by the
+journal's migrations: a file without it is simply one where the shadow never ran.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine.adapters.storage.database import Database
+
+_TABLE = """
+CREATE TABLE IF NOT EXISTS shadow_alerts (
+    alert_id    INTEGER PRIMARY KEY,
+    time        REAL NOT NULL,
+    symbol      TEXT,
+    live_status TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    differs     INTEGER NOT NULL,
+    differences TEXT NOT NULL
+)"""
+_INDEX = "CREATE INDEX IF NOT EXISTS shadow_alerts_differs ON shadow_alerts (differs, alert_id)"
+
+
+class ShadowRecords:
+    """One row per live alert the shadow ran. Writes are short transactions on the event loop
+    (the file is opened without fsync: a power cut loses at most the latest records, never the
+    live journal's); reads may run in a thread (the connection's lock guards them)."""
+
+    def __init__(self, database: Database):
+        self._d = database
+        with database.transaction() as db:
+            db.execute(_TABLE)
+            db.execute(_INDEX)
+
+    def has(self, alert_id: int) -> bool:
+        """Whether the shadow ran this alert already (a recovered alert is offered again)."""
+        with self._d.lock:
+            return self._d.db.execute("SELECT 1 FROM shadow_alerts WHERE alert_id = ?", [alert_id]).fetchone() \
+                is not None
+
+    def add(self, alert_id: int, time: float, symbol: str | None, live_status: str, status: str,
+            outcome: dict[str, Any], differences: list[str]) -> None:
+        """Records the shadow's decision; a second record of the same alert is ignored."""
+        with self._d.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO shadow_alerts (alert_id, time, symbol, live_status, status, outcome,"
+                       " differs, differences) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [alert_id, time, symbol, live_status, status, json.dumps(outcome, default=str),
+                        int(bool(differences)), json.dumps(differences)])
+
+    def get(self, alert_id: int) -> dict[str, Any] | None:
+        """{status, outcome, differs, differences} of one alert; None if the shadow has not run it."""
+        with self._d.lock:
+            row = self._d.db.execute("SELECT status, outcome, differs, differences FROM shadow_alerts "
+                                     "WHERE alert_id = ?", [alert_id]).fetchone()
+        if row is None:
+            return None
+        return {"status": row[0], "outcome": json.loads(row[1]), "differs": bool(row[2]),
+                "differences": json.loads(row[3])}
+
+    def counts(self) -> dict[str, Any]:
+        """How many alerts the shadow ran, how many differ, and the latest that differs (None)."""
+        with self._d.lock:
+            alerts, differ, latest = self._d.db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(differs), 0), MAX(CASE WHEN differs THEN alert_id END) "
+                "FROM shadow_alerts").fetchone()
+        return {"alerts": alerts, "differ": differ, "latest_differing": latest}
+
+    def differing(self, limit: int) -> list[dict[str, Any]]:
+        """The latest ``limit`` alerts that differ, newest first: id, time, symbol, differences."""
+        with self._d.lock:
+            rows = self._d.db.execute("SELECT alert_id, time, symbol, differences FROM shadow_alerts "
+                                      "WHERE differs = 1 ORDER BY alert_id DESC LIMIT ?", [limit]).fetchall()
+        return [{"id": r[0], "time": r[1], "symbol": r[2], "differences": json.loads(r[3])} for r in rows]

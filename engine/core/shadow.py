@@ -1,0 +1,232 @@
+"""Shadow mode: another folder of scripts run live, beside the real ones, on a private broker.
+
+Each live alert, once its status is written, is offered to the shadow (``offer``: never a
+wait; a full queue counts the alert as skipped). The shadow's task runs it through the shadow
+scripts as a ``Trial`` (``trial.py``: the engine's own decisions, on the shadow's paper broker
+and books), compares the outcome with the live one (``differences.py``) and records both in
+the shadow's own file (``ShadowRecords``).
+
+What keeps it apart from the live engine:
+
+- its scripts' services (``Trial.host``) and its decisions see only its own broker, desk,
+  store and trend book: nothing it does can reach the real broker or the live journal;
+- its plugins live in the engine's sandbox pool (the same workers, their own pool ids) but in
+  a plugin set, hook chains and lifecycle of their own: a save in its folder reloads them as a
+  live save does, their errors never trip the live breaker nor notify the administrators, and
+  are logged once per plugin at WARNING, named as the shadow's (``_ShadowLog``);
+- it waits for the live engine to be idle before each alert, so the live path goes first.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import replace
+from functools import partial
+from typing import Any, Awaitable, Callable, Iterator
+
+import trio
+
+from engine.adapters.brokers.base import Broker
+from engine.adapters.storage import Database, MetaCache
+from engine.adapters.storage.shadow import ShadowRecords
+from engine.core.differences import differences
+from engine.core.events import Events
+from engine.core.hooks import Pool
+from engine.core.lifecycle import Lifecycle
+from engine.core.loader import Loader
+from engine.core.plugins import Plugin
+from engine.core.roster import PluginSet
+from engine.core.run import Run
+from engine.core.trial import Trial
+from engine.core.watch import watch as watch_files
+from engine.domain.alerts import Alert, SymbolMap
+from engine.domain.config import EngineConfig
+from engine.domain.orders import Closed, Event, Fill
+
+log = logging.getLogger("moonhook.shadow")
+
+CAPACITY = 1000                       # alerts waiting for the shadow; past it they are skipped
+CHECKPOINT_EVERY = 200                # records between two checkpoints of the shadow file's WAL
+OFFERED = frozenset({"done", "rejected", "failed", "expired"})
+_LOGGERS = ("moonhook.hooks", "moonhook.plugins")  # the chains' and the lifecycle's lines
+
+_in_shadow: ContextVar[bool] = ContextVar("moonhook_shadow", default=False)
+
+
+class _ShadowLog(logging.Filter):
+    """On the hook chains' and the lifecycle's loggers, the lines of the shadow's tasks: named
+    as the shadow's ("shadow: plugin x ..."), at most WARNING, and a plugin's failed hooks
+    told once (its count is in /api/shadow). Live lines pass untouched."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._told: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not _in_shadow.get():
+            return True
+        if record.name == "moonhook.hooks" and record.levelno >= logging.WARNING:
+            plugin = record.args[0] if isinstance(record.args, tuple) and record.args else None
+            if plugin in self._told:
+                return False
+            self._told.add(str(plugin))
+            record.msg = f"{record.msg} (its next failures are counted in /api/shadow, not logged)"
+        record.msg = f"shadow: {record.msg}"
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+class _Quiet:
+    """The shadow tells no one: its failures are not the administrators' notifications."""
+
+    def send(self, channel: str, text: str, key: str | None = None) -> None:
+        pass
+
+
+class _NoSwitches:
+    """The shadow's plugins keep no switch across restarts (the live switchboard is the live ones')."""
+
+    def loaded(self, new: Plugin, replaced: list[Plugin]) -> None:
+        pass
+
+    def switched(self, plugin: Plugin, enabled: bool, by: str, reason: str | None = None) -> None:
+        pass
+
+
+Offer = tuple[int, Alert, "float | None", str, dict[str, Any]]
+
+
+class Shadow:
+    """The shadow of a live engine: scripts from ``config.shadow.scripts`` deciding on
+    ``broker`` (a paper broker over ``database``, the shadow's own file), loaded into ``pool``.
+    ``idle()`` returns once the live engine has no alert in flight. Use ``run`` in the
+    engine's nursery."""
+
+    def __init__(self, config: EngineConfig, pool: Pool, broker: Broker, database: Database,
+                 clock: Callable[[], float], idle: Callable[[], Awaitable[None]] | None = None,
+                 capacity: int = CAPACITY):
+        assert config.shadow.scripts is not None
+        self.config = replace(config, scripts=config.shadow.scripts)
+        self.folder = config.shadow.scripts
+        self.pool, self.broker, self.database, self.clock = pool, broker, database, clock
+        self.records = ShadowRecords(database)
+        self.plugins = PluginSet()
+        self.trial = Trial(self.config, pool, self.plugins, broker, database, clock)
+        self.lifecycle: Lifecycle | None = None  # made by ``run``, in its nursery
+        self.skipped = 0                          # alerts offered while the queue was full, since the start
+        self.ran = 0                              # alerts run since the start
+        self._idle = idle
+        self._send, self._receive = trio.open_memory_channel[Offer](capacity)
+        self._events_send, self._events_recv = trio.open_memory_channel[Event](math.inf)
+
+    # -- alerts in ------------------------------------------------------------------------------
+
+    def offer(self, alert_id: int, alert: Alert, received_at: float | None, status: str,
+              outcome: dict[str, Any]) -> None:
+        """A live alert whose status is written: queued for the shadow, never waited for. A full
+        queue (the shadow is behind) skips it, counted in ``skipped``. ``received_at``: the
+        receipt time the live lane checked expiry with (None for a fresh alert)."""
+        if status not in OFFERED:
+            return
+        try:
+            self._send.send_nowait((alert_id, alert, received_at, status, outcome))
+        except trio.WouldBlock:
+            self.skipped += 1
+
+    # -- the task ---------------------------------------------------------------------------------
+
+    async def run(self, watch: bool = False, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Loads the shadow's scripts (and, with ``watch``, reloads them on saves), then runs
+        the offered alerts, one at a time, until cancelled. Started once its scripts are loaded."""
+        _in_shadow.set(True)  # for this task and every task it starts (timers, the watcher)
+        named = _ShadowLog()
+        for name in _LOGGERS:
+            logging.getLogger(name).addFilter(named)
+        await self.broker.start()
+        try:
+            async with trio.open_nursery() as nursery:
+                loader = Loader(self.pool, self.plugins, MetaCache(self.database), self.database,
+                                SymbolMap(self.config.symbol_map), self.trial.host())
+                lifecycle = self.lifecycle = Lifecycle(self.config, loader, self.trial.hooks, _Quiet(),  # type: ignore[arg-type]
+                                                       _NoSwitches(), self._working, nursery,  # type: ignore[arg-type]
+                                                       Events(self.clock))
+                self.broker.listen(self._event)
+                await nursery.start(self.broker.run, name="shadow broker")
+                nursery.start_soon(lifecycle.retirer, name="shadow plugin retirer")
+                self.folder.mkdir(parents=True, exist_ok=True)
+                if watch:
+                    await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, lifecycle.changed,
+                                                lifecycle.stop), name="shadow file watcher")
+                await lifecycle.load_all()
+                log.info("shadow: %d plugins from %s", len(self.plugins), self.folder)
+                nursery.start_soon(self._broker_events, name="shadow broker events")
+                task_status.started()
+                await self._alerts()
+        finally:
+            for name in _LOGGERS:
+                logging.getLogger(name).removeFilter(named)
+            with trio.CancelScope(shield=True):
+                await self.broker.stop()
+
+    async def _alerts(self) -> None:
+        async for alert_id, alert, received_at, live_status, live_outcome in self._receive:
+            if self._idle is not None:
+                await self._idle()  # the live path first: its next alert never waits behind a whole shadow one
+            if self.records.has(alert_id):  # a recovered alert, offered again
+                continue
+            try:
+                status, outcome = await self.trial.alert(alert_id, alert, received_at)
+            except Exception:
+                log.exception("shadow: alert %d could not be run", alert_id)
+                status, outcome = "failed", {"error": "internal error; see the engine's log"}
+            finally:
+                self._released()
+            found = differences(live_status, live_outcome, status, outcome)
+            await self.database.writable()
+            self.records.add(alert_id, self.clock(), alert.symbol, live_status, status, outcome, found)
+            self.ran += 1
+            if self.ran % CHECKPOINT_EVERY == 0:  # its fsyncs in a thread, never on the loop
+                await trio.to_thread.run_sync(self.database.checkpoint)
+
+    def _event(self, event: Event) -> None:
+        if isinstance(event, (Fill, Closed)):
+            self._events_send.send_nowait(event)
+
+    async def _broker_events(self) -> None:
+        """``on_fill`` and ``on_close`` of the shadow's plugins, for its own broker's events."""
+        async for event in self._events_recv:
+            hook = "on_fill" if isinstance(event, Fill) else "on_close"
+            for plugin in self.plugins.concerned(event.symbol, hook):
+                await self.trial.call(plugin, hook, event.to_plain(), origin="fill" if hook == "on_fill" else "close")
+            self._released()
+
+    @contextmanager
+    def _working(self, run: Run) -> Iterator[Run]:
+        """The trial's ``working``, then a retiring plugin may be free (as ``Engine.working``)."""
+        try:
+            with self.trial.working(run) as held:
+                yield held
+        finally:
+            self._released()
+
+    def _released(self) -> None:
+        if self.lifecycle is not None:
+            self.lifecycle.released()
+
+    # -- views ------------------------------------------------------------------------------------
+
+    def plugin_rows(self) -> list[dict[str, Any]]:
+        """The shadow's plugins: serving ones with their version (``version``: the source's
+        hash), then the files none of whose versions serves, with why."""
+        rows = [{"name": p.name, "file": p.path.name, "state": p.state, "loaded": True, "version": p.digest[:12],
+                 "calls": p.stats.calls, "errors": p.stats.errors, "error": p.reload_error or p.stats.last_error}
+                for p in self.plugins]
+        served = {row["file"] for row in rows}
+        errors = self.lifecycle.errors if self.lifecycle is not None else {}
+        rows += [{"name": None, "file": file, "state": "failed", "loaded": False, "version": None, "calls": 0,
+                  "errors": 0, "error": error} for file, error in sorted(errors.items()) if file not in served]
+        return rows

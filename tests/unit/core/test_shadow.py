@@ -1,0 +1,135 @@
+"""Shadow mode (issue 22) beside a live engine: real sandbox workers, real SQLite files (the
+journal and the shadow's own), the live broker a FakeBroker that records every order it gets."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import trio
+
+from engine.adapters.storage import Database
+from engine.adapters.brokers import PaperBroker
+from engine.core.shadow import Shadow
+from engine.domain.alerts import Alert
+from engine.domain.config import EngineConfig
+from engine.domain.config.shadow import ShadowConfig
+
+from support.engine_support import process, running, write_scripts
+from support.fakes import FakeBroker
+
+NO_STOP = "function on_alert(a) if not a.sl then return false, 'no stop' end end"
+PASS = "function on_alert(a) return nil end"
+# Places its own order through the service API: bound to the shadow's desk and broker.
+OWN = """
+function on_alert(a)
+  local r = orders.market{symbol = a.symbol, side = a.side, volume = 0.02}
+  return {handled = true, comment = 'own ' .. tostring(r.ok)}
+end"""
+
+
+async def shadow_record(engine, alert_id: int) -> dict:
+    """The shadow's record of the alert, once its task has run it (bounded: a hang fails)."""
+    with trio.fail_after(10):
+        while (record := engine.shadow.records.get(alert_id)) is None:
+            await trio.sleep(0.01)
+    return record
+
+
+def shadow_of(tmp: Path, scripts: dict[str, str]) -> ShadowConfig:
+    return ShadowConfig(write_scripts(tmp / "scripts-next", scripts))
+
+
+async def test_a_shadow_that_passes_what_live_rejects_is_recorded_with_its_differences(tmp_path):
+    live = FakeBroker()
+    async with running(tmp_path, {"trend": NO_STOP}, use_broker=live,
+                       shadow=shadow_of(tmp_path, {"trend": PASS})) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        record = await shadow_record(engine, row["id"])
+        shadow_positions = await engine.shadow.broker.positions("EURUSD")
+    assert row["status"] == "rejected"
+    assert record["status"] == "done" and record["differs"] is True
+    assert record["differences"] == ["status: rejected → done", "trend: reject (no stop) → pass",
+                                     "order engine market: absent → 0.1"]
+    assert [o["volume"] for o in record["outcome"]["orders"]] == [0.1]
+    assert [p["volume"] for p in shadow_positions] == [0.1]  # on the shadow's own paper broker
+    assert live.requests == []                                # the real broker got nothing
+
+
+async def test_a_shadow_scripts_own_orders_never_reach_the_real_broker(tmp_path):
+    live = FakeBroker()
+    async with running(tmp_path, {"trend": PASS}, use_broker=live,
+                       shadow=shadow_of(tmp_path, {"own": OWN})) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        record = await shadow_record(engine, row["id"])
+        host = engine.shadow.trial.host()
+    assert [(r.plugin, r.volume) for r in live.requests] == [("engine", 0.1)]  # the live order only
+    assert [(o["plugin"], o["ok"]) for o in record["outcome"]["orders"]] == [("own", True)]
+    assert "order own market: absent → 0.02" in record["differences"]
+    assert host.market is engine.shadow.broker and host.market is not live
+    assert host.desk.broker is engine.shadow.broker
+
+
+async def test_equal_scripts_do_not_differ(tmp_path):
+    async with running(tmp_path, {"trend": NO_STOP}, use_broker=FakeBroker(),
+                       shadow=shadow_of(tmp_path, {"trend": NO_STOP})) as engine:
+        rejected = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        done = await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.09 id=two")
+        records = [await shadow_record(engine, r["id"]) for r in (rejected, done)]
+        counts = engine.shadow.records.counts()
+    assert [(r["status"], r["differs"], r["differences"]) for r in records] == [
+        ("rejected", False, []), ("done", False, [])]
+    assert counts == {"alerts": 2, "differ": 0, "latest_differing": None}
+
+
+async def test_a_full_queue_counts_the_alert_as_skipped_and_the_live_path_goes_on(tmp_path):
+    """A shadow whose task never runs, with room for one alert: the live engine processes three
+    alerts all the same, the shadow takes the first and counts the other two as skipped."""
+    folder = write_scripts(tmp_path / "scripts-next", {"trend": PASS})
+    async with running(tmp_path, {"trend": PASS}, use_broker=FakeBroker()) as engine:
+        config = EngineConfig(data=tmp_path / "data", shadow=ShadowConfig(folder))
+        database = Database(config.shadow_database, fsync=False)
+        try:
+            engine.shadow = Shadow(config, engine.pool, PaperBroker(database), database, engine.clock, capacity=1)
+            rows = [await process(engine, f"buy EURUSD volume=0.1 price=1.1 id=n{i}") for i in range(3)]
+            skipped = engine.shadow.skipped
+        finally:
+            engine.shadow = None
+            database.close()
+    assert [r["status"] for r in rows] == ["done", "done", "done"]
+    assert skipped == 2
+
+
+async def test_shadow_plugin_errors_neither_trip_the_live_breaker_nor_notify(tmp_path, caplog):
+    broken = "function on_alert(a) error('boom') end"
+    async with running(tmp_path, {"trend": PASS}, use_broker=FakeBroker(), breaker=2,
+                       shadow=shadow_of(tmp_path, {"trend": broken})) as engine:
+        with caplog.at_level(logging.WARNING, logger="moonhook"):
+            for i in range(4):
+                row = await process(engine, f"buy EURUSD volume=0.1 price=1.1 id=e{i}")
+                record = await shadow_record(engine, row["id"])
+        live = engine.plugins.get("trend")
+        shadow = engine.shadow.plugins.get("trend")
+        notes = [r["text"] for r in engine.database.db.query("SELECT text FROM outbox")]
+    assert record["outcome"]["plugins"][0]["result"] == "error"
+    assert live.enabled and shadow.stats.errors == 4
+    assert not [n for n in notes if "boom" in n or "breaker" in n]
+    told = [r for r in caplog.records if "boom" in r.getMessage()]
+    assert len(told) == 1 and told[0].getMessage().startswith("shadow: plugin trend")
+    assert told[0].levelno == logging.WARNING
+
+
+async def test_the_shadow_records_survive_a_restart_and_a_recovered_alert_is_not_run_twice(tmp_path):
+    shadow = shadow_of(tmp_path, {"trend": PASS})
+    async with running(tmp_path, {"trend": NO_STOP}, use_broker=FakeBroker(), shadow=shadow) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        first = await shadow_record(engine, row["id"])
+    async with running(tmp_path, {"trend": NO_STOP}, use_broker=FakeBroker(), shadow=shadow) as engine:
+        again = engine.shadow.records.get(row["id"])
+        # As a recovery offers it: processed again after a stop before its status was written.
+        engine.shadow.offer(row["id"], Alert.from_plain(row["alert"]), None, "rejected", row["outcome"])
+        later = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=later")
+        await shadow_record(engine, later["id"])
+        counts, ran = engine.shadow.records.counts(), engine.shadow.ran
+    assert again == first
+    assert counts["alerts"] == 2 and ran == 1  # the first alert, offered again, was not run again
