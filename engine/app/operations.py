@@ -17,7 +17,7 @@ import trio
 from engine.adapters.storage import Database, Recorded
 from engine.adapters.storage.activity import OrderActivity
 from engine.adapters.storage.deliveries import Deliveries
-from engine.app import overview as _overview, scripts as _scripts, trades as _trades
+from engine.app import overview as _overview, scripts as _scripts, shadow as _shadow, trades as _trades
 from engine.core import Engine
 from engine.core.metrics import PLUGIN_STATES
 from engine.core.run import Run
@@ -137,7 +137,8 @@ class Operations:
         """The alert's journal entry (as received: ``alert``; what came of it: ``status``,
         ``outcome``), with each plugin's decision (``decisions``: its on_alert step, with the
         reason of a rejection), its orders and the broker's answers from the ledger
-        (``orders``), and its ``timings``; None if there is no such alert."""
+        (``orders``), its ``timings``, and the ``shadow``'s decision on it (None: shadow mode
+        off, or not run); None if there is no such alert."""
         def read() -> dict[str, Any] | None:
             row = self.engine.journal.get(alert_id)
             if row is not None:
@@ -154,7 +155,13 @@ class Operations:
                           "total_ms": round((finished - row["received_at"]) * 1000, 3) if finished else None,
                           "orders": [{"client_id": o["client_id"], "to_broker_ms": o["latency_ms"],
                                       "answered_at": o["done_at"]} for o in row["orders"]]}
+        row["shadow"] = await _shadow.record(self.engine.shadow, alert_id)
         return row
+
+    async def shadow(self, limit: int = 50) -> dict[str, Any]:
+        """Shadow mode: its folder, plugins, counts and the latest ``limit`` alerts whose
+        decision differs from the live one (engine/app/shadow.py; docs/shadow.md)."""
+        return await _shadow.view(self.engine.shadow, limit)
 
     async def orders(self, limit: int) -> dict[str, Any]:
         """The pending orders at the broker, and the last ``limit`` orders sent."""

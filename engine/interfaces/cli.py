@@ -31,6 +31,7 @@ from engine.interfaces.telegram import TelegramHub
 from engine.adapters.storage.switches import when
 from engine.app.scaffold import TRY_ALERT, describe, init_project, refresh_editor_files
 from engine.app.settings import SettingsError, load_settings
+from engine.app.shadow import line as shadow_line
 
 DEFAULT_CONFIG = Path("moonhook.toml")
 STOP_TIMEOUT = 10.0  # seconds for the alerts in flight at a stop
@@ -178,6 +179,7 @@ async def _status(settings: Settings) -> int:
         if not token:
             return 0 if health.get("status") == "ok" else 1
         listing = _json(await client.get("/api/plugins"))
+        shadow = _json(await client.get("/api/shadow", params={"limit": 1}))
     rows = [("plugin", "state", "calls", "errors", "timeouts", "p50 us", "p99 us", "memory KB", "last error")]
     for p in listing.get("plugins", []):
         rows.append((p["name"], p["state"], p["calls"], p["errors"], p["timeouts"], _num(p.get("p50_us")),
@@ -188,6 +190,8 @@ async def _status(settings: Settings) -> int:
     for file, error in (listing.get("load_errors") or {}).items():
         print(f"not loaded: {error}")
     _switches(listing)
+    if said := shadow_line(shadow):
+        print(said)
     return 0 if health.get("status") == "ok" else 1
 
 

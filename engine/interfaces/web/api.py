@@ -50,6 +50,10 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
             return {"error": f"no alert {alert_id}"}, 404
         return row
 
+    @bp.get("/shadow")
+    async def shadow():
+        return await ops.shadow(params.limit())
+
     @bp.get("/orders")
     async def orders():
         limit = params.limit()

@@ -1,0 +1,56 @@
+"""The shadow's views (``engine/core/shadow.py``): what ``/api/shadow``, the ``shadow`` of
+``/api/alerts/<id>`` and the line of ``moonhook status`` show, written once for Operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+
+from engine.core.shadow import Shadow
+
+
+async def view(shadow: Shadow | None, limit: int) -> dict[str, Any]:
+    """{scripts, plugins, alerts, differ, latest_differing, skipped, differences}: the folder
+    (None when shadow mode is off, and the rest empty), its plugins (name, file, state, loaded,
+    version, calls, errors, error), the alerts it ran and how many differ, those skipped since
+    the start (it was behind), and the latest ``limit`` alerts that differ (id, time, symbol,
+    differences), newest first."""
+    if shadow is None:
+        return {"scripts": None, "plugins": [], "alerts": 0, "differ": 0, "latest_differing": None, "skipped": 0,
+                "differences": []}
+    plugins = shadow.plugin_rows()  # on the loop: the plugin set changes there
+
+    def stored() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        return shadow.records.counts(), shadow.records.differing(limit)
+    counts, differing = await trio.to_thread.run_sync(stored)
+    return {"scripts": str(shadow.folder), "plugins": plugins, **counts, "skipped": shadow.skipped,
+            "differences": differing}
+
+
+async def record(shadow: Shadow | None, alert_id: int) -> dict[str, Any] | None:
+    """{status, outcome, differs, differences} of the shadow's run of the alert; None when
+    shadow mode is off or it has not run the alert (yet, or it was skipped)."""
+    if shadow is None:
+        return None
+    return await trio.to_thread.run_sync(shadow.records.get, alert_id)
+
+
+def line(view: dict[str, Any]) -> str | None:
+    """One line for ``moonhook status``, from ``view``'s JSON: ``shadow: scripts-next, 3
+    plugins, 120 alerts, 4 differ (latest #118)``; None when shadow mode is off."""
+    if not view.get("scripts"):
+        return None
+    plugins = view.get("plugins") or []
+    loaded = sum(1 for p in plugins if p.get("loaded"))
+    failed = len(plugins) - loaded
+    name = view["scripts"].replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    text = f"shadow: {name}, {loaded} plugin{'' if loaded == 1 else 's'}"
+    if failed:
+        text += f" ({failed} not loaded)"
+    text += f", {view.get('alerts', 0)} alerts, {view.get('differ', 0)} differ"
+    if view.get("latest_differing") is not None:
+        text += f" (latest #{view['latest_differing']})"
+    if view.get("skipped"):
+        text += f", {view['skipped']} skipped"
+    return text
