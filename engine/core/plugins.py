@@ -161,6 +161,7 @@ class PluginStats:
         self.timeouts = 0
         self.consecutive_failures = 0
         self.last_error: str | None = None
+        self.last_where: str | None = None  # file:line of the last error, as the script named it
         self._latency_us: deque[float] = deque(maxlen=1024)
 
     def ok(self, seconds: float | None) -> None:
@@ -180,6 +181,7 @@ class PluginStats:
             self.errors += 1
         where = f" at {error.file}:{error.line}" if error.line else ""
         self.last_error = f"{hook}: {error.kind} error{where}: {bare_message(error)}"
+        self.last_where = f"{error.file}:{error.line}" if error.line else error.file
 
     def percentile(self, q: float) -> float | None:
         data = sorted(self._latency_us)

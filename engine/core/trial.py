@@ -97,6 +97,7 @@ class Trial:
     def __init__(self, config: EngineConfig, pool: Pool, plugins: PluginSet, broker: Broker, database: Database,
                  clock: Callable[[], float], report: Reporter | None = None, placed: Placed | None = None):
         self.config = config
+        self.pool = pool
         self.plugins = plugins
         self.broker = broker
         self.database = database

@@ -1,16 +1,145 @@
-"""``moonhook replay``: recorded alerts through a folder of scripts on a simulated broker
-(docs/replay.md)."""
+"""``moonhook replay``: recorded alerts through a folder of scripts on a simulated paper
+account, reported as text, JSON or an HTML page; ``--compare`` sets two folders side by side
+(docs/replay.md).
+
+Exit status: 0 done; 2 bad input (a file, a row with ``--strict``, a script that does not
+load, the config), each named with its place; 70 a script past its hard deadline
+(``sandbox.inline``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import trio
+
+from engine.app.replay import (ReplayInputError, between, build, compare, compare_html, compare_json, compare_text,
+                               html, read_alerts, read_prices, text, to_json)
+from engine.app.replay.problems import Problem
+from engine.app.replay.runner import Progress, ReplayError, replay
+from engine.app.settings import SettingsError, load_settings
+from engine.domain.alerts import AlertError, SymbolMap
+from engine.domain.config import EngineConfig
+
+SHOW_AFTER = 1.0   # seconds before a progress bar appears
+DEFAULT_CONFIG = "moonhook.toml"
 
 
 def add_parser(sub: "argparse._SubParsersAction", common: argparse.ArgumentParser) -> None:
-    sub.add_parser("replay", parents=[common], help="replay recorded alerts through a folder of scripts")
+    p = sub.add_parser("replay", parents=[common], help="replay recorded alerts through a folder of scripts",
+                       description="Runs the scripts of a folder over recorded alerts on a simulated paper "
+                                   "account ([paper] of the config) and reports trades, profit, drawdown and "
+                                   "each plugin's decisions.")
+    p.add_argument("--scripts", type=Path, required=True, help="the folder of scripts to replay")
+    p.add_argument("--alerts", type=Path, required=True,
+                   help="moonhook's journal (moonhook.db), a JSONL file or TradingView's alert log (CSV)")
+    p.add_argument("--prices", action="append", default=[], metavar="[SYMBOL=]FILE",
+                   help="OHLC bars (TradingView's chart export or MT5's history export); the symbol is read "
+                        "from the file's name unless given; repeat for more symbols")
+    p.add_argument("--from", dest="start", metavar="T", help="replay alerts from this time (ISO 8601 or Unix)")
+    p.add_argument("--to", dest="end", metavar="T", help="replay alerts before this time")
+    p.add_argument("--compare", type=Path, metavar="DIR", help="replay this folder too and list the differences")
+    p.add_argument("--json", action="store_true", help="the report as JSON on stdout")
+    p.add_argument("--report", type=Path, metavar="FILE.html", help="write the report as an HTML page")
+    p.add_argument("--strict", action="store_true", help="refuse a malformed row instead of skipping it")
 
 
 def main(a: argparse.Namespace) -> int:
-    print("moonhook: replay is not built yet", file=sys.stderr)
-    return 2
+    try:
+        config = _config(Path(a.config))
+        alerts = read_alerts(a.alerts, strict=a.strict)
+        items = between(alerts.items, a.start, a.end)
+        problems = list(alerts.problems)
+        bars: dict[str, Any] = {}
+        symbols = SymbolMap(config.symbol_map)
+        for spec in a.prices:
+            symbol, path = _price_file(spec, symbols)
+            read = read_prices(path, symbol, strict=a.strict)
+            bars[symbol] = [*bars.get(symbol, ()), *read.items]
+            problems += read.problems
+    except (ReplayInputError, SettingsError, ValueError) as e:
+        print(f"moonhook: {e}", file=sys.stderr)
+        return 2
+    folders = [a.scripts] + ([a.compare] if a.compare else [])
+    quiet = a.json or not sys.stderr.isatty()
+    try:
+        reports = [build(trio.run(_one, config, folder, items, bars, problems, None if quiet else _bar(folder, len(items))))
+                   for folder in folders]
+    except ReplayError as e:
+        print(f"moonhook: {e}", file=sys.stderr)
+        return 2
+    if a.compare:
+        comparison = compare(reports[0], reports[1])
+        out, page = (compare_json(comparison) if a.json else compare_text(comparison)), compare_html
+        subject: Any = comparison
+    else:
+        out, page, subject = (to_json(reports[0]) if a.json else text(reports[0])), html, reports[0]
+    if a.report:
+        a.report.write_text(page(subject), encoding="utf-8")
+    sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    return 0
+
+
+async def _one(config: EngineConfig, folder: Path, items: list, bars: dict, problems: list[Problem],
+               progress: Progress | None) -> Any:
+    try:
+        return await replay(config, folder, items, bars, label=str(folder), problems=problems, progress=progress)
+    finally:
+        if progress is not None:
+            progress(-1)
+
+
+def _config(path: Path) -> EngineConfig:
+    """The config's engine settings ([paper], [plugins.NAME], budgets); the defaults when the
+    default file is not there."""
+    if not path.exists() and str(path) == DEFAULT_CONFIG:
+        return EngineConfig()
+    return load_settings(path).engine
+
+
+def _price_file(spec: str, symbols: SymbolMap) -> tuple[str, Path]:
+    """``SYMBOL=FILE``, or FILE named as TradingView (``FX_EURUSD, 15.csv``) or MT5
+    (``EURUSD_M15_....csv``) names its exports. Raises ValueError naming the file."""
+    symbol, sep, rest = spec.partition("=")
+    if sep and symbol and "/" not in symbol:
+        path = Path(rest)
+    else:
+        path, stem = Path(spec), Path(spec).stem
+        symbol = stem.split(", ")[0].rsplit("_", 1)[-1] if ", " in stem else stem.split("_")[0]
+    try:
+        return symbols.normalize(symbol.strip()), path
+    except AlertError as e:
+        raise ValueError(f"{path}: cannot tell its symbol ({e.message}); give it as SYMBOL={path}") from None
+
+
+def _bar(folder: Path, total: int) -> Callable[[int], None]:
+    """A progress bar on the terminal (stderr) once a replay has run SHOW_AFTER seconds:
+    alerts done out of the total and the time left (rich). Called with -1 at the end."""
+    started = time.monotonic()
+    shown: list[Any] = []
+    last = [0.0]
+
+    def update(done: int) -> None:
+        if done < 0:
+            if shown:
+                shown[0].stop()
+            return
+        now = time.monotonic()
+        if now - last[0] < 0.1:
+            return
+        last[0] = now
+        if not shown:
+            if now - started < SHOW_AFTER:
+                return
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            bar = Progress(TextColumn(f"replay {folder}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                           transient=True)
+            bar.start()
+            shown.extend([bar, bar.add_task("alerts", total=total)])
+        shown[0].update(shown[1], completed=done)
+
+    return update

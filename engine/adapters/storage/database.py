@@ -236,8 +236,11 @@ def private_file(path: Path) -> None:
             pass
 
 
+MEMORY = ":memory:"   # a database of this process alone (replay's), never a file
+
+
 class Database:
-    """The journal's database. Use ``transaction()`` for writes that belong together."""
+    """The journal's database (or MEMORY's). Use ``transaction()`` for writes that belong together."""
 
     def __init__(self, path: Path | str, *, shared_lock: bool = True, fsync: bool = True,
                  turn: WriteTurn | None = None, autocheckpoint: bool = True):
@@ -250,7 +253,8 @@ class Database:
         loop it held it for 190 ms); ``checkpoint`` does, where it may block."""
         self.path = Path(path)
         self.turn = turn or WriteTurn()
-        private_file(self.path)
+        if str(path) != MEMORY:
+            private_file(self.path)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         self.fsync = fsync

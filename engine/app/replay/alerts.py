@@ -37,10 +37,12 @@ BODY_COLUMNS = ("description", "message")
 
 class RecordedAlert(NamedTuple):
     """One alert as it was received: ``time`` in Unix seconds, the ``body`` as sent (JSON or
-    the text grammar), ``where`` it was read ("file:line")."""
+    the text grammar), ``where`` it was read ("file:line"). ``plain``: the body is the alert
+    as the journal keeps it (``Alert.to_plain``), parsed when it was received."""
     time: float
     body: str
     where: str
+    plain: bool = False
 
 
 def read_alerts(path: Path | str, *, strict: bool = False,
@@ -91,7 +93,7 @@ def _journal(path: Path, reporter: Reporter, statuses: Iterable[str] | None) -> 
         except (ValueError, TypeError) as e:
             reporter.skip(id_, f"alert {id_} cannot be read: {e}")
             continue
-        out.append(RecordedAlert(time, body, reporter.where(id_)))
+        out.append(RecordedAlert(time, body, reporter.where(id_), plain=True))
     return out
 
 

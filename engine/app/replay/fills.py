@@ -156,6 +156,50 @@ class Book:
             out.append(OpenPosition(p, price, profit))
         return out
 
+    # -- what scripts and the default execution read (as the paper broker answers) -----------------
+
+    def account(self) -> dict[str, Any]:
+        """Balance, equity (floating profit at the last prices), margin, as ``PaperBroker.account``."""
+        floating = margin = 0.0
+        for p in self._positions:
+            spec, row = self._table[p.symbol], {**_plain(p), "volume": p.volume}
+            floating += self._market.floating(spec, row)
+            margin += self._market.margin(spec, row) or 0.0
+        equity = self.balance + floating
+        return {"balance": round(self.balance, 2), "equity": round(equity, 2), "margin": round(margin, 2),
+                "margin_free": round(equity - margin, 2), "currency": self.config.currency}
+
+    def symbol(self, symbol: str) -> dict[str, Any] | None:
+        spec = self._table.get(symbol)
+        return None if spec is None else {"name": spec.name, **spec.to_plain(self.config.currency, self._prices.mid)}
+
+    def price(self, symbol: str) -> dict[str, Any] | None:
+        row = self._prices.get(symbol)
+        return {"bid": row[0], "ask": row[1], "time": row[2]} if row else None
+
+    def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        """The open positions as ``PaperBroker.positions`` lists them, by ticket."""
+        out = []
+        for p in self._positions:
+            if symbol is not None and p.symbol != symbol:
+                continue
+            profit = self._market.floating(self._table[p.symbol], {**_plain(p), "volume": p.volume})
+            out.append({"ticket": p.ticket, "symbol": p.symbol, "side": p.side, "volume": p.volume,
+                        "price_open": p.price_open, "sl": p.sl, "tp": p.tp, "profit": profit, "plugin": p.plugin,
+                        "comment": None, "opened_at": p.opened_at})
+        return out
+
+    def see(self, symbol: str, price: float, at: float) -> None:
+        """An alert's price at ``at``: the symbol's last price (the bid), as the paper broker
+        takes a quote. Bars walked later replace it."""
+        spec = self._table.get(symbol)
+        if spec is not None:
+            try:
+                bid, ask = self._market.bid_ask(spec, price)
+            except Refused:   # not a price of this symbol: its orders are refused for it
+                return
+            self._prices.record(spec.name, bid, ask, at)
+
     # -- driving it -----------------------------------------------------------------------------
 
     def advance(self, to_time: float) -> None:

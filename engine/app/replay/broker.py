@@ -1,0 +1,51 @@
+"""The replay's ``Book`` as the broker a trial decides on (``engine/core/trial.py``): what
+scripts read through the services and the default execution asks, answered as the paper
+broker answers, every order executed at the replayed clock."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from engine.adapters.brokers.base import Broker
+from engine.app.replay.fills import Book
+from engine.domain.orders import OrderRequest, OrderResult
+
+
+class BookBroker(Broker):
+    name = "replay"
+
+    def __init__(self, book: Book, clock: Callable[[], float]):
+        super().__init__()
+        self.book = book
+        self._clock = clock
+        self._given: dict[str, float] = {}   # the prices the alert in hand gave, by symbol
+
+    def next_alert(self) -> None:
+        """A new alert: the prices the last one gave are no longer its own."""
+        self._given.clear()
+
+    async def account(self) -> dict[str, Any]:
+        return self.book.account()
+
+    async def symbol(self, symbol: str) -> dict[str, Any] | None:
+        return self.book.symbol(symbol)
+
+    async def price(self, symbol: str) -> dict[str, Any] | None:
+        return self.book.price(symbol)
+
+    async def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        return self.book.positions(symbol)
+
+    async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        return []   # pending orders are not simulated
+
+    async def history(self, since: float | None = None) -> list[dict[str, Any]]:
+        return []
+
+    async def quote(self, symbol: str, price: float, time: float) -> None:
+        self._given[symbol] = price
+        self.book.see(symbol, price, time)
+
+    async def execute(self, request: OrderRequest) -> OrderResult:
+        given = self._given.get(request.symbol) if request.symbol is not None else None
+        return self.book.execute(request, self._clock(), given)

@@ -1,0 +1,213 @@
+"""The replay loop (issue 22): recorded alerts, oldest first, through a folder of scripts,
+decided as the live engine decides (a ``Trial``: the same chains, default execution and
+services) on the simulated paper account (``Book``), everything on the replayed clock.
+
+The scripts run in the real sandbox with their budgets, in this process
+(``sandbox.inline``): no worker processes, no fsync, the journal and the scripts' stores in
+an in-memory SQLite database. The alerts are journaled there as the engine journals them, so
+a repeat within ``engine.dedup_window`` is a duplicate and is not run again, as live.
+
+The clock is the alert's receipt time while it runs: ``time.now``, ``os.time()``, an alert's
+age against ``engine.max_alert_age``, the orders' fill times. A plugin's ``on_timer`` runs at
+its interval from the first alert on, before the alerts after it; ``on_close`` runs for every
+close the book makes (an order's, a stop's or a target's), after the alert or bar that made it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from sandbox.inline import InlinePool
+
+from engine.adapters.storage import AlertJournal, Database, MetaCache
+from engine.app.replay.alerts import RecordedAlert
+from engine.app.replay.broker import BookBroker
+from engine.app.replay.fills import Book, ClosedTrade
+from engine.app.replay.prices import Bar
+from engine.app.replay.problems import Problem
+from engine.app.replay.report import Decision, Fault, Order, Outcome
+from engine.core.lifecycle import digest, is_script
+from engine.core.loader import Loader
+from engine.core.plugins import Plugin, PluginError
+from engine.core.roster import PluginSet
+from engine.core.trial import Trial
+from engine.domain.alerts import Alert, AlertError, SymbolMap, parse_body
+from engine.domain.config import EngineConfig
+from engine.domain.orders import OrderRequest, OrderResult
+
+BUDGET_KINDS = ("instructions", "timeout", "memory")
+RESULTS = {"pass": "pass", "changed": "changed", "rejected": "rejected", "error": "error"}  # on_alert step -> report
+
+
+class ReplayError(Exception):
+    """The replay cannot start: a script that does not load (file:line: what)."""
+
+
+class Clock:
+    """The replayed time: where the replay stands, in Unix seconds."""
+
+    def __init__(self, now: float = 0.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class _Timer:
+    plugin: Plugin
+    due: float
+
+
+Progress = Callable[[int], None]   # told how many alerts are done, after each
+
+
+async def replay(config: EngineConfig, scripts: Path, alerts: Sequence[RecordedAlert],
+                 bars: Mapping[str, Sequence[Bar]] | None = None, *, label: str | None = None,
+                 problems: Sequence[Problem] = (), progress: Progress | None = None) -> Outcome:
+    """What the scripts of ``scripts`` do with ``alerts`` (oldest first) on a paper account
+    set up by ``config.paper`` with ``bars`` (by symbol). Raises ReplayError for a script
+    that does not load; a script's errors and overruns while replaying are in the outcome."""
+    clock = Clock(alerts[0].time if alerts else 0.0)
+    database = Database(":memory:", fsync=False)
+    try:
+        return await _Replay(config, clock, database, bars or {}, label or scripts.name, problems).run(
+            scripts, alerts, progress)
+    finally:
+        database.close()
+
+
+class _Replay:
+    def __init__(self, config: EngineConfig, clock: Clock, database: Database, bars: Mapping[str, Sequence[Bar]],
+                 label: str, problems: Sequence[Problem]):
+        self.config, self.clock = config, clock
+        self.symbols = SymbolMap(config.symbol_map)
+        self.book = Book(config.paper, bars)
+        self.has_bars = any(bars.values())
+        self.broker = BookBroker(self.book, clock)
+        self.journal = AlertJournal(database, config.dedup_window)
+        self.database = database
+        self.out = Outcome(problems=list(problems), scripts=label)
+        self.current: str | None = None   # the alert in hand (its where), for faults and orders
+        self.trial = Trial(config, InlinePool(clock=clock), PluginSet(), self.broker, database, clock,
+                           report=self._fault, placed=self._placed)
+        self.timers: list[_Timer] = []
+        self._closes_told = 0
+
+    async def run(self, scripts: Path, alerts: Sequence[RecordedAlert], progress: Progress | None) -> Outcome:
+        await self._load(scripts)
+        logging.getLogger("moonhook.plugin").setLevel(logging.CRITICAL)  # scripts' lines: the outcome has them
+        if alerts:
+            self.out.start, self.out.end = alerts[0].time, alerts[-1].time
+        for done, recorded in enumerate(alerts, 1):
+            await self._until(recorded.time)
+            await self._alert(recorded)
+            if progress is not None:
+                progress(done)
+        self.book.finish()
+        await self._closes()
+        self.out.alerts = len(alerts)
+        self.out.trades = list(self.book.closed_trades)
+        self.out.equity = [(p.time, p.balance) for p in self.book.equity]
+        self.out.prices_simulated = self.has_bars and self.book.stops_simulated
+        return self.out
+
+    async def _load(self, scripts: Path) -> None:
+        if not scripts.is_dir():
+            raise ReplayError(f"{scripts}: no such folder of scripts")
+        loader = Loader(self.trial.pool, self.trial.plugins, MetaCache(self.database), self.database,
+                        self.symbols, self.trial.host())
+        for path in sorted(p for p in scripts.glob("*.lua") if is_script(p)):
+            source = path.read_bytes()
+            self.current = None
+            try:
+                plugin = await loader.load(self.config, path, source, digest(source))
+            except PluginError as e:
+                raise ReplayError(str(e)) from None
+            self.trial.plugins.swap(add=plugin)
+            if plugin.meta.every and "on_timer" in plugin.hooks:
+                self.timers.append(_Timer(plugin, self.clock.now + plugin.meta.every))
+
+    async def _until(self, t: float) -> None:
+        """The timers due before ``t``, in time order (a tie by plugin name), each at its time."""
+        while True:
+            due = [timer for timer in self.timers if timer.due < t and timer.plugin.enabled]
+            if not due:
+                break
+            timer = min(due, key=lambda x: (x.due, x.plugin.name))
+            self.clock.now = timer.due
+            self.book.advance(timer.due)
+            await self._closes()
+            self.current = None
+            await self.trial.call(timer.plugin, "on_timer")
+            timer.due += timer.plugin.meta.every or 0
+        self.clock.now = t
+        self.book.advance(t)
+        await self._closes()
+
+    async def _alert(self, recorded: RecordedAlert) -> None:
+        self.current = recorded.where
+        try:
+            alert = Alert.from_plain(json.loads(recorded.body)) if recorded.plain else parse_body(recorded.body,
+                                                                                             self.symbols)
+        except AlertError as e:
+            self.out.problems.append(Problem(recorded.where, f"not an alert: {e}"))
+            return
+        with self.database.transaction() as db:
+            entry = self.journal.insert(db, alert, recorded.time)
+        if entry.duplicate:
+            return
+        outside = len(self.book.outside)
+        self.broker.next_alert()
+        status, outcome = await self.trial.alert(entry.id, alert, recorded.time)
+        for step in outcome.get("plugins") or ():
+            self.out.decisions.append(Decision(recorded.where, step["plugin"], RESULTS[step["result"]],
+                                               _detail(step)))
+        for o in self.book.outside[outside:]:
+            self.out.problems.append(Problem(recorded.where, f"{o.symbol}: at {o.time:.0f}, {o.what}"))
+        await self._closes()
+
+    async def _closes(self) -> None:
+        """``on_close`` for each close the book made since the last call."""
+        trades = self.book.closed_trades
+        while self._closes_told < len(trades):
+            trade = trades[self._closes_told]
+            self._closes_told += 1
+            event = _closed(trade)
+            for plugin in self.trial.plugins.concerned(trade.symbol, "on_close"):
+                await self.trial.call(plugin, "on_close", event, origin="close")
+
+    def _fault(self, plugin: Plugin, hook: str, message: str, kind: str) -> None:
+        self.out.faults.append(Fault(plugin.stats.last_where or plugin.path.name, plugin.name, message,
+                                     "budget" if kind in BUDGET_KINDS else "error", self.current))
+
+    def _placed(self, request: OrderRequest, result: OrderResult, record: dict) -> None:
+        if result.ok and request.kind in ("market", "close"):
+            self.out.orders.append(Order(self.current or "timer", request.symbol or "*", _side(request),
+                                         result.volume if result.volume is not None else request.volume or 0.0,
+                                         result.price, request.sl, request.tp, request.plugin))
+
+
+def _side(request: OrderRequest) -> str:
+    if request.kind == "close":
+        return f"close {request.side}" if request.side else "close"
+    return request.side or ""
+
+
+def _detail(step: dict) -> str:
+    if step.get("reason") is not None:
+        return str(step["reason"])
+    if step.get("error") is not None:
+        return str(step["error"])
+    changes = step.get("changes") or {}
+    return ", ".join(f"{k} {v}" for k, v in sorted(changes.items()))
+
+
+def _closed(t: ClosedTrade) -> dict:
+    return {"ticket": t.ticket, "symbol": t.symbol, "side": t.side, "volume": t.volume, "price_open": t.open_price,
+            "price_close": t.close_price, "profit": t.profit, "reason": t.reason, "time": t.close_time,
+            **({"plugin": t.plugin} if t.plugin else {})}
