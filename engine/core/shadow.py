@@ -176,7 +176,7 @@ class Shadow:
         async for alert_id, alert, received_at, live_status, live_outcome in self._receive:
             if self._idle is not None:
                 await self._idle()  # the live path first: its next alert never waits behind a whole shadow one
-            if self.records.has(alert_id):  # a recovered alert, offered again
+            if received_at is not None and self.records.has(alert_id):  # recovered (fresh: None), run before
                 continue
             try:
                 status, outcome = await self.trial.alert(alert_id, alert, received_at)

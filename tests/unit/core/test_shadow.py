@@ -127,7 +127,7 @@ async def test_the_shadow_records_survive_a_restart_and_a_recovered_alert_is_not
     async with running(tmp_path, {"trend": NO_STOP}, use_broker=FakeBroker(), shadow=shadow) as engine:
         again = engine.shadow.records.get(row["id"])
         # As a recovery offers it: processed again after a stop before its status was written.
-        engine.shadow.offer(row["id"], Alert.from_plain(row["alert"]), None, "rejected", row["outcome"])
+        engine.shadow.offer(row["id"], Alert.from_plain(row["alert"]), row["received_at"], "rejected", row["outcome"])
         later = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=later")
         await shadow_record(engine, later["id"])
         counts, ran = engine.shadow.records.counts(), engine.shadow.ran
