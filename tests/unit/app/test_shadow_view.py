@@ -1,0 +1,25 @@
+"""The line `moonhook status` prints for shadow mode, from /api/shadow's JSON (engine/app/shadow.py)."""
+
+from __future__ import annotations
+
+from engine.app.shadow import line
+
+
+def plugins(loaded: int, failed: int = 0) -> list[dict]:
+    return [{"name": f"p{i}", "loaded": True} for i in range(loaded)] + [{"name": None, "loaded": False}] * failed
+
+
+def test_off_prints_nothing():
+    assert line({"scripts": None, "plugins": [], "alerts": 0, "differ": 0}) is None
+
+
+def test_the_folder_plugins_counts_and_latest():
+    view = {"scripts": "/home/me/bot/scripts-next", "plugins": plugins(3), "alerts": 120, "differ": 4,
+            "latest_differing": 118, "skipped": 0}
+    assert line(view) == "shadow: scripts-next, 3 plugins, 120 alerts, 4 differ (latest #118)"
+
+
+def test_one_plugin_a_failed_file_none_differing_and_skipped():
+    view = {"scripts": "scripts-next/", "plugins": plugins(1, failed=1), "alerts": 7, "differ": 0,
+            "latest_differing": None, "skipped": 2}
+    assert line(view) == "shadow: scripts-next, 1 plugin (1 not loaded), 7 alerts, 0 differ, 2 skipped"
