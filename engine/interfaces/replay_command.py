@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import trio
 
@@ -23,6 +23,7 @@ from engine.app.replay.runner import Progress, ReplayError, replay
 from engine.app.settings import SettingsError, load_settings
 from engine.domain.alerts import AlertError, SymbolMap
 from engine.domain.config import EngineConfig
+from engine.domain.instruments import symbol_table
 
 SHOW_AFTER = 1.0   # seconds before a progress bar appears
 DEFAULT_CONFIG = "moonhook.toml"
@@ -54,9 +55,9 @@ def main(a: argparse.Namespace) -> int:
         items = between(alerts.items, a.start, a.end)
         problems = list(alerts.problems)
         bars: dict[str, Any] = {}
-        symbols = SymbolMap(config.symbol_map)
+        symbols, known = SymbolMap(config.symbol_map), symbol_table(config.paper.symbols, where="paper.symbols")
         for spec in a.prices:
-            symbol, path = _price_file(spec, symbols)
+            symbol, path = _price_file(spec, symbols, known)
             read = read_prices(path, symbol, strict=a.strict)
             bars[symbol] = [*bars.get(symbol, ()), *read.items]
             problems += read.problems
@@ -100,25 +101,34 @@ def _config(path: Path) -> EngineConfig:
     return load_settings(path).engine
 
 
-def _price_file(spec: str, symbols: SymbolMap) -> tuple[str, Path]:
+def _price_file(spec: str, symbols: SymbolMap, known: Mapping[str, Any]) -> tuple[str, Path]:
     """``SYMBOL=FILE``, or FILE named as TradingView (``FX_EURUSD, 15.csv``) or MT5
-    (``EURUSD_M15_....csv``) names its exports. Raises ValueError naming the file."""
+    (``EURUSD_M15_....csv``) names its exports; the symbol one the paper account trades
+    (``known``). Raises ValueError naming the file."""
     symbol, sep, rest = spec.partition("=")
-    if sep and symbol and "/" not in symbol:
+    given = bool(sep and symbol and "/" not in symbol)
+    if given:
         path = Path(rest)
     else:
         path, stem = Path(spec), Path(spec).stem
         symbol = stem.split(", ")[0].rsplit("_", 1)[-1] if ", " in stem else stem.split("_")[0]
     try:
-        return symbols.normalize(symbol.strip()), path
-    except AlertError as e:
-        raise ValueError(f"{path}: cannot tell its symbol ({e.message}); give it as SYMBOL={path}") from None
+        symbol = symbols.normalize(symbol.strip())
+    except AlertError:
+        symbol = ""
+    if symbol not in known:
+        if given:
+            raise ValueError(f"{spec}: unknown symbol {symbol or rest!r} (define it under paper.symbols)")
+        raise ValueError(f"{path}: cannot tell its symbol from the file's name; give it as SYMBOL={path}")
+    return symbol, path
 
 
-def _bar(folder: Path, total: int) -> Callable[[int], None]:
-    """A progress bar on the terminal (stderr) once a replay has run SHOW_AFTER seconds:
-    alerts done out of the total and the time left (rich). Called with -1 at the end."""
-    started = time.monotonic()
+def _bar(folder: Path, total: int, clock: Callable[[], float] = time.monotonic,
+         console: Any = None) -> Callable[[int], None]:
+    """A progress bar on the terminal (stderr, or rich's ``console``) once a replay has run
+    SHOW_AFTER seconds: alerts done out of the total and the time left (rich). Called with
+    -1 at the end."""
+    started = clock()
     shown: list[Any] = []
     last = [0.0]
 
@@ -127,7 +137,7 @@ def _bar(folder: Path, total: int) -> Callable[[int], None]:
             if shown:
                 shown[0].stop()
             return
-        now = time.monotonic()
+        now = clock()
         if now - last[0] < 0.1:
             return
         last[0] = now
@@ -137,7 +147,7 @@ def _bar(folder: Path, total: int) -> Callable[[int], None]:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             bar = Progress(TextColumn(f"replay {folder}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                           transient=True)
+                           transient=True, console=console)
             bar.start()
             shown.extend([bar, bar.add_task("alerts", total=total)])
         shown[0].update(shown[1], completed=done)

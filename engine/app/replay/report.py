@@ -271,7 +271,7 @@ def trade_json(t: ClosedTrade) -> dict[str, Any]:
     return {"symbol": t.symbol, "side": t.side, "volume": t.volume, "open_time": t.open_time,
             "open_price": t.open_price, "close_time": t.close_time, "close_price": t.close_price,
             "profit": money(t.profit), "commission": money(t.commission), "net": money(net(t)),
-            "plugin": t.plugin}
+            "reason": t.reason, "plugin": t.plugin}
 
 
 def order_json(o: Order) -> dict[str, Any]:

@@ -1,0 +1,201 @@
+"""`moonhook replay` as a trader runs it: recorded alerts and bars through a folder of scripts,
+the figures checked to the cent against a replay computed by hand, twice byte for byte; the
+journal of a real `moonhook run`; TradingView's alert log and MT5's export; --compare; bad
+rows, --strict and a broken script; the replayed clock."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from support.e2e_support import init, outcome
+
+T0 = 1715558400  # 2024-05-13 00:00 UTC
+HOUR = 3600
+
+GUARD = """plugin = {symbols = {"EURUSD"}, priority = 1}
+function on_alert(a)
+  if a.side and not a.sl then return false, "no stop" end
+end
+"""
+CAP = """plugin = {priority = 2}
+function on_alert(a)
+  if a.volume and a.volume > 0.2 then return {volume = 0.2} end
+end
+"""
+CONFIG = """[paper]
+spread_points = 10
+commission_per_lot = 7.0
+"""
+# Bars are bids: time (the bar's open), open, high, low, close.
+BARS = [(0, 1.0800, 1.0810, 1.0795, 1.0805), (1, 1.0805, 1.0830, 1.0800, 1.0825),
+        (2, 1.0825, 1.0828, 1.0790, 1.0795), (3, 1.0795, 1.0800, 1.0770, 1.0775),
+        (4, 1.0775, 1.0790, 1.0765, 1.0785), (5, 1.0790, 1.0800, 1.0785, 1.0798)]
+ALERTS = [(0.5, "buy EURUSD volume=0.1 price=1.0805 sl=1.0790 tp=1.0825"),    # ask 1.0806; tp in bar 1: +19.00
+          (1.5, "sell EURUSD volume=0.5 price=1.0826"),                       # guard: no stop
+          (2 + 1 / 6, "sell EURUSD volume=0.5 price=1.0820 sl=1.0840 tp=1.0780"),  # cap: 0.2; tp in bar 3: +80.00
+          (3.5, "buy EURUSD volume=0.1 sl=1.0760"),                           # no price: bar 4's open, ask 1.0776
+          (4.5, "close EURUSD price=1.0788"),                                 # at the bid: +12.00
+          (4 + 2 / 3, "sell EURUSD volume=0.1 price=1.0786 sl=1.0795")]       # stop in bar 5 (ask 1.0801): -9.00
+
+
+def _project(home: Path, scripts: dict[str, str], folder: str = "scripts") -> None:
+    (home / folder).mkdir(parents=True, exist_ok=True)
+    for name, source in scripts.items():
+        (home / folder / name).write_text(source)
+
+
+def _inputs(home: Path) -> None:
+    (home / "moonhook.toml").write_text(CONFIG)
+    (home / "alerts.jsonl").write_text("".join(
+        json.dumps({"time": T0 + round(h * HOUR), "body": body}) + "\n" for h, body in ALERTS))
+    (home / "FX_EURUSD, 60.csv").write_text("time,open,high,low,close,Volume\n" + "".join(
+        f"{T0 + h * HOUR},{o:.5f},{hi:.5f},{lo:.5f},{c:.5f},100\n" for h, o, hi, lo, c in BARS))
+
+
+def test_a_replay_matches_one_computed_by_hand_to_the_cent_and_twice_to_the_byte(user):
+    _project(user.home, {"guard.lua": GUARD, "cap.lua": CAP})
+    _inputs(user.home)
+    args = ("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices", "FX_EURUSD, 60.csv")
+    done = user.moonhook(*args, "--json", "--report", "one.html")
+    assert done.returncode == 0, outcome(done)
+    assert done.stderr == ""  # no progress bar: not a terminal, and --json
+    r = json.loads(done.stdout)
+    assert (r["alerts"], r["prices_simulated"], r["trades"], r["wins"]) == (6, True, 4, 3)
+    # Nets: 19.00 - 1.40, 80.00 - 2.80, 12.00 - 1.40, -9.00 - 1.40 (7.00 a lot on each deal).
+    assert (r["profit"], r["gross_profit"], r["gross_loss"], r["commission"]) == (95.0, 105.4, 10.4, -7.0)
+    assert (r["win_rate"], r["profit_factor"]) == (75.0, 10.1346)
+    assert r["drawdown"] == {"money": 10.4, "percent": 0.1, "peak": 10105.4, "trough": 10095.0,
+                             "peak_time": T0 + 4.5 * HOUR, "trough_time": T0 + 5 * HOUR}
+    trades = [(t["side"], t["volume"], t["open_price"], t["close_price"], t["reason"], t["profit"])
+              for t in r["closed_trades"]]
+    assert trades == [("buy", 0.1, 1.0806, 1.0825, "tp", 19.0), ("sell", 0.2, 1.082, 1.078, "tp", 80.0),
+                      ("buy", 0.1, 1.0776, 1.0788, "close", 12.0), ("sell", 0.1, 1.0786, 1.0795, "sl", -9.0)]
+    assert r["equity"] == [[T0 + 1800, 10000.0], [T0 + HOUR, 10017.6], [T0 + 3 * HOUR, 10094.8],
+                           [T0 + 4.5 * HOUR, 10105.4], [T0 + 5 * HOUR, 10095.0]]
+    assert r["plugins"]["guard"]["results"] == {"pass": 5, "changed": 0, "rejected": 1, "error": 0}
+    assert r["plugins"]["guard"]["rejections"] == [{"reason": "no stop", "count": 1}]
+    assert r["plugins"]["cap"]["changes"] == [{"change": "volume 0.2", "count": 1}]
+    assert r["problems"] == []
+
+    again = user.moonhook(*args, "--json", "--report", "two.html")
+    assert again.stdout == done.stdout
+    assert (user.home / "one.html").read_bytes() == (user.home / "two.html").read_bytes()
+    page = (user.home / "one.html").read_text()
+    assert "<svg" in page and "95.00" in page and "<script" not in page
+    summary = user.moonhook(*args)
+    assert summary.returncode == 0 and "profit         95.00" in summary.stdout, outcome(summary)
+    assert sorted(p.name for p in user.home.iterdir()) == [
+        "FX_EURUSD, 60.csv", "alerts.jsonl", "moonhook.toml", "one.html", "scripts", "two.html"]
+
+
+def test_the_journal_of_a_live_engine_replays_with_its_repeats_kept_as_repeats(user):
+    config, _ = init(user, "bot")
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    bodies = ["sell EURUSD volume=0.1 price=1.0850 sl=1.0900",
+              "buy EURUSD volume=0.1 price=1.0850",            # the demo refuses: no stop
+              "close EURUSD price=1.0820",
+              "close EURUSD price=1.0820"]                     # a repeat within the dedup window
+    ids = [run.webhook(b)["id"] for b in bodies]
+    live = [run.settled(i) for i in ids[:3]]
+    assert [a["status"] for a in live] == ["done", "rejected", "done"]
+    assert run.interrupt() == 0
+
+    done = user.moonhook("replay", "--scripts", "bot/scripts", "--alerts", "bot/data/moonhook.db", "--json")
+    assert done.returncode == 0, outcome(done)
+    r = json.loads(done.stdout)
+    assert r["alerts"] == 4 and r["trades"] == 1
+    demo = [(d["alert"], d["result"]) for d in r["decisions"]]
+    db = "bot/data/moonhook.db"
+    assert demo == [(f"{db}:{ids[0]}", "pass"), (f"{db}:{ids[1]}", "rejected"),
+                    (f"{db}:{ids[2]}", "pass")]  # the repeat is not run again, as live
+    (trade,) = r["closed_trades"]
+    assert (trade["side"], trade["open_price"], trade["close_price"], trade["profit"]) == ("sell", 1.085, 1.082, 30.0)
+
+
+def test_tradingview_alert_log_and_an_mt5_export_named_as_mt5_names_it(user):
+    _project(user.home, {"guard.lua": GUARD})
+    (user.home / "alerts.csv").write_text(
+        "\ufeffAlert ID,Ticker,Name,Description,Time\n"
+        '2104517253,OANDA:EURUSD,EURUSD exit,"close EURUSD",2024-05-13T03:00:00Z\n'
+        '2104517252,OANDA:EURUSD,EURUSD long,"{""action"": ""buy"", ""symbol"": ""EURUSD"", ""volume"": 1,\n'
+        '""sl"": 1.07}",2024-05-13T00:30:00Z\n')
+    (user.home / "EURUSD_H1_202405130000_202405130300.csv").write_text(
+        "<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>\n"
+        "2024.05.13\t00:00:00\t1.07710\t1.07790\t1.07650\t1.07720\t1520\t0\t6\n"
+        "2024.05.13\t01:00:00\t1.07720\t1.07810\t1.07700\t1.07800\t1733\t0\t6\n"
+        "2024.05.13\t02:00:00\t1.07800\t1.07850\t1.07490\t1.07560\t2011\t0\t7\n"
+        "2024.05.13\t03:00:00\t1.07560\t1.07600\t1.07500\t1.07580\t1408\t0\t6\n")
+    done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.csv", "--prices",
+                         "EURUSD_H1_202405130000_202405130300.csv", "--json")
+    assert done.returncode == 0, outcome(done)
+    r = json.loads(done.stdout)
+    # Bought at 01:00's open (no price in the alert), closed at 03:00's: 1.07720 -> 1.07560 = -160 points.
+    (trade,) = r["closed_trades"]
+    assert (trade["open_price"], trade["close_price"], trade["profit"]) == (1.0772, 1.0756, -160.0)
+    assert r["prices_simulated"] is True
+
+
+def test_compare_lists_the_alerts_two_versions_decide_differently_and_the_profit_between(user):
+    _project(user.home, {"guard.lua": GUARD})
+    _project(user.home, {"guard.lua": GUARD.replace('return false, "no stop"', "return nil")}, "next")
+    _inputs(user.home)
+    args = ("replay", "--scripts", "scripts", "--compare", "next", "--alerts", "alerts.jsonl",
+            "--prices", "FX_EURUSD, 60.csv")
+    done = user.moonhook(*args, "--json", "--report", "compare.html")
+    assert done.returncode == 0, outcome(done)
+    c = json.loads(done.stdout)
+    # The sell without a stop: refused, then taken; so the close after it closes two positions.
+    assert [d["alert"] for d in c["differences"]] == ["alerts.jsonl:2", "alerts.jsonl:5"]
+    differs = c["differences"][0]
+    assert [d["result"] for d in differs["a"]["decisions"]] == ["rejected"]
+    assert [d["result"] for d in differs["b"]["decisions"]] == ["pass"]
+    assert c["profit_difference"] == 178.0  # the extra sell: 0.5 lot from 1.0826 to the ask 1.0789, less 7.00
+    text = user.moonhook(*args)
+    assert "alerts that differ: 2" in text.stdout, outcome(text)
+    assert (user.home / "compare.html").read_text().count("<svg") == 1
+
+
+def test_bad_rows_are_reported_with_their_place_and_refused_with_strict(user):
+    _project(user.home, {"guard.lua": GUARD})
+    (user.home / "alerts.jsonl").write_text(
+        '{"time": 1715558400, "body": "buy EURUSD volume=0.1 price=1.08 sl=1.07"}\n'
+        '{"time": 1715558460, "body": "sell EURUSD"\n'
+        '{"time": 1715558520, "body": "launch the rockets"}\n')
+    done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json")
+    assert done.returncode == 0, outcome(done)
+    problems = json.loads(done.stdout)["problems"]
+    assert [p["where"] for p in problems] == ["alerts.jsonl:2", "alerts.jsonl:3"]
+    assert problems[1]["what"].startswith("not an alert: ")
+
+    strict = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--strict")
+    assert strict.returncode == 2 and strict.stdout == ""
+    assert strict.stderr.startswith("moonhook: alerts.jsonl:2: "), outcome(strict)
+
+    (user.home / "scripts" / "broken.lua").write_text("function on_alert(a)\n  return a.\nend\n")
+    broken = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl")
+    assert broken.returncode == 2 and "broken.lua:3:" in broken.stderr, outcome(broken)
+
+    (user.home / "bars.csv").write_text("time,open,high,low,close\n1715558400,1.08,1.081,1.079,1.0805\n")
+    unnamed = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices", "bars.csv")
+    assert unnamed.returncode == 2 and "bars.csv" in unnamed.stderr and "=bars.csv" in unnamed.stderr
+
+
+def test_time_now_os_time_timers_and_random_follow_the_replay_not_the_wall(user):
+    _project(user.home, {"clock.lua": """plugin = {every = 3600}
+ticks = 0
+function on_timer() ticks = ticks + 1 end
+function on_alert(a)
+  return false, string.format("now %d os %d %s ticks %d draw %d", time.now(), os.time(),
+                              os.date("!%H:%M"), ticks, math.random(1000000))
+end
+"""})
+    (user.home / "alerts.jsonl").write_text("".join(
+        json.dumps({"time": T0 + s, "body": "close EURUSD"}) + "\n" for s in (0, 5400, 9000)))
+    runs = [user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json") for _ in range(2)]
+    assert runs[0].returncode == 0, outcome(runs[0])
+    assert runs[0].stdout == runs[1].stdout
+    reasons = [d["detail"] for d in json.loads(runs[0].stdout)["decisions"]]
+    assert [r.split(" draw ")[0] for r in reasons] == [
+        f"now {T0} os {T0} 00:00 ticks 0", f"now {T0 + 5400} os {T0 + 5400} 01:30 ticks 1",
+        f"now {T0 + 9000} os {T0 + 9000} 02:30 ticks 2"]
