@@ -550,6 +550,9 @@ local function finish(co, ok, ...)
     if tv == "number" or (tv == "string" and #v <= LIMITS.bytes and utf8_len(v)) then
       return "ok", take_log(), "v", v
     end
+    -- nil and true, the usual pass: shaped here, not by the general flatten
+    if rawequal(v, nil) then return "ok", take_log(), "n" end
+    if rawequal(v, true) then return "ok", take_log(), "t" end
   end
   local fok, fshape, out, no = pcall(flatten, t_pack(...), 2, n)
   if not fok then

@@ -10,7 +10,7 @@
 -- work is bounded by the limits alone: at most LIMITS.values values (of any kind) are visited.
 
 local type, next, error, tostring, rawget, rawlen = type, next, error, tostring, rawget, rawlen
-local s_byte, s_format, s_gsub, s_sub = string.byte, string.format, string.gsub, string.sub
+local s_byte, s_format, s_gsub, s_sub, s_find = string.byte, string.format, string.gsub, string.sub, string.find
 local t_concat, math_type, utf8_len = table.concat, math.type, utf8.len
 
 local LIMITS = {depth = 32, values = 100000, bytes = 1048576}
@@ -36,6 +36,13 @@ end
 
 -- The values described by `shape`, whose scalars start at vals[first].
 local function build_values(shape, vals, first)
+  -- One map of scalars ("mvv...v"), the usual alert or order: built in one loop.
+  local len = #shape
+  if len > 1 and s_byte(shape, 1) == 109 and vals[first] == len - 1 and not s_find(shape, "[^v]", 2) then
+    local t = {}
+    for i = first + 1, first + 2 * (len - 1), 2 do t[vals[i]] = vals[i + 1] end
+    return {t}, 1
+  end
   B_shape, B_vals, B_sp, B_vp = shape, vals, 1, first
   local out, n, len = {}, 0, #shape
   while B_sp <= len do n = n + 1; out[n] = build_one() end
