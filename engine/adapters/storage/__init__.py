@@ -1,7 +1,8 @@
 """Storage: one SQLite file in the data folder, opened durable and migrated at start."""
 
 from engine.adapters.storage.database import MIGRATIONS, Database, select
-from engine.adapters.storage.journal import STATUSES, UNFINISHED, AlertJournal, JournalError, Recorded, content_hash
+from engine.adapters.storage.journal import (STATUSES, UNFINISHED, AlertJournal, JournalError, Recorded, content_hash,
+                                            repeat_key)
 from engine.adapters.storage.ledger import OrderLedger
 from engine.adapters.storage.metacache import MetaCache
 from engine.adapters.storage.outbox import Outbox
@@ -9,5 +10,5 @@ from engine.adapters.storage.store import PluginStore, StoreError, TrendBook
 
 __all__ = [
     "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Database", "MetaCache", "OrderLedger", "Outbox",
-    "JournalError", "PluginStore", "Recorded", "StoreError", "TrendBook", "content_hash", "select",
+    "JournalError", "PluginStore", "Recorded", "StoreError", "TrendBook", "content_hash", "repeat_key", "select",
 ]

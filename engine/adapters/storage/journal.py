@@ -44,6 +44,13 @@ def content_hash(alert: Alert) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def repeat_key(alert: Alert) -> str:
+    """What an alert repeats within the dedup window (``AlertJournal.insert``): the alert with
+    the same id (TradingView's ``id``), or for an alert without one, the same content. Replay
+    keeps its repeats by this key in memory."""
+    return f"id:{alert.id}" if alert.id is not None else f"content:{content_hash(alert)}"
+
+
 class AlertJournal:
     def __init__(self, database: Database, dedup_window: float = 60.0):
         self._d = database

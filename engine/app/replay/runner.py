@@ -3,9 +3,9 @@ decided as the live engine decides (a ``Trial``: the same chains, default execut
 services) on the simulated paper account (``Book``), everything on the replayed clock.
 
 The scripts run in the real sandbox with their budgets, in this process
-(``sandbox.inline``): no worker processes, no fsync, the journal and the scripts' stores in
-an in-memory SQLite database. The alerts are journaled there as the engine journals them, so
-a repeat within ``engine.dedup_window`` is a duplicate and is not run again, as live.
+(``sandbox.inline``): no worker processes, no fsync, the scripts' stores in an in-memory
+SQLite database. A repeat within ``engine.dedup_window`` (``repeat_key``: the same id, or
+the same content) is a duplicate and is not run again, as live.
 
 The clock is the alert's receipt time while it runs: ``time.now``, ``os.time()``, an alert's
 age against ``engine.max_alert_age``, the orders' fill times. A plugin's ``on_timer`` runs at
@@ -23,7 +23,7 @@ from typing import Callable, Mapping, Sequence
 
 from sandbox.inline import InlinePool
 
-from engine.adapters.storage import AlertJournal, Database, MetaCache
+from engine.adapters.storage import Database, MetaCache, repeat_key
 from engine.app.replay.alerts import RecordedAlert
 from engine.app.replay.broker import BookBroker
 from engine.app.replay.fills import Book, ClosedTrade
@@ -89,7 +89,8 @@ class _Replay:
         self.book = Book(config.paper, bars)
         self.has_bars = any(bars.values())
         self.broker = BookBroker(self.book, clock)
-        self.journal = AlertJournal(database, config.dedup_window)
+        self.originals: dict[str, float] = {}   # repeat key -> when its last original came
+        self.serial = 0                          # the alerts run: their ids
         self.database = database
         self.out = Outcome(problems=list(problems), scripts=label)
         self.current: str | None = None   # the alert in hand (its where), for faults and orders
@@ -157,13 +158,15 @@ class _Replay:
         except AlertError as e:
             self.out.problems.append(Problem(recorded.where, f"not an alert: {e}"))
             return
-        with self.database.transaction() as db:
-            entry = self.journal.insert(db, alert, recorded.time)
-        if entry.duplicate:
-            return
+        key = repeat_key(alert)
+        first = self.originals.get(key)
+        if first is not None and recorded.time - first <= self.config.dedup_window:
+            return   # a repeat, as the journal takes one: not run again
+        self.originals[key] = recorded.time
+        self.serial += 1
         outside = len(self.book.outside)
         self.broker.next_alert()
-        status, outcome = await self.trial.alert(entry.id, alert, recorded.time)
+        _, outcome = await self.trial.alert(self.serial, alert, recorded.time)
         for step in outcome.get("plugins") or ():
             self.out.decisions.append(Decision(recorded.where, step["plugin"], RESULTS[step["result"]],
                                                _detail(step)))
