@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psutil
 
+from . import replay_bench, shadow_bench
 from .scaling_bench import COUNTS, STUDY
 
 ROWS = [
@@ -161,6 +162,7 @@ ROWS = [
      ""),
     ("dash_cpu_open_ratio", "  open over closed", None, "", "", "within noise of 1"),
 ]
+ROWS += replay_bench.ROWS + shadow_bench.ROWS
 
 
 def table(results: dict) -> str:

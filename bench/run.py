@@ -13,8 +13,8 @@ from pathlib import Path
 
 import trio
 
-from . import (burst_bench, dashboard_bench, engine_bench, floor_bench, reload_bench, sandbox_bench, scaling_bench,
-               stages_bench, telegram_bench, webhook_bench)
+from . import (burst_bench, dashboard_bench, engine_bench, floor_bench, reload_bench, replay_bench, sandbox_bench,
+               scaling_bench, shadow_bench, stages_bench, telegram_bench, webhook_bench)
 from .report import ROWS, machine, plot, table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +32,8 @@ def measure(size: str) -> dict:
     results.update(floor_bench.run_all(size))
     results.update(burst_bench.run_all(size))
     results.update(dashboard_bench.run_all(size))
+    results.update(replay_bench.run_all(size))
+    results.update(shadow_bench.run_all(size))
     return results
 
 

@@ -80,10 +80,9 @@ class InlinePool:
                 folded.error = e
             return folded
         done = protocol.Folded(*reply)
-        for passed, plugin in zip(done.passes, plugins):
-            p = protocol.Pass(*passed)
-            plugin.memory = p.memory
-            folded.passed.append(Reply([], p.log, p.memory, p.seconds))
+        for (log, memory, seconds), plugin in zip(done.passes, plugins):   # protocol.Pass's fields
+            plugin.memory = memory
+            folded.passed.append(Reply([], log, memory, seconds))
         if done.stop is not None:
             try:
                 folded.stop = result_of(plugins[len(done.passes)], done.stop)

@@ -11,11 +11,10 @@ journal writes, the slow parts, run outside it.
 from __future__ import annotations
 
 import logging
-from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import trio
 
@@ -74,22 +73,9 @@ class Hooks:
         run = _run.get()
         return run.roster if run is not None and run.roster is not None else self._plugins.current
 
-    @asynccontextmanager
-    async def held(self) -> AsyncIterator[None]:
+    def held(self) -> "_Held":
         """The hook lock, unless this task holds it already (a hook's host call)."""
-        if _holding.get():
-            yield
-            return
-        try:
-            self._lock.acquire_nowait()  # free: no schedule point (a hook call has its own)
-        except trio.WouldBlock:
-            await self._lock.acquire()
-        token = _holding.set(True)
-        try:
-            yield
-        finally:
-            _holding.reset(token)
-            self._lock.release()
+        return _Held(self._lock)
 
     async def call(self, plugin: Plugin, hook: str, *args: Any) -> HookResult:
         """Runs one hook; an error or an overrun is counted, logged and reported, never raised."""
@@ -214,6 +200,31 @@ class Hooks:
                 verdict.data = answer.data
                 verdict.steps.append({"plugin": plugin.name, "result": "changed", "changes": answer.changes})
         return verdict
+
+
+class _Held:
+    """``async with hooks.held()``: a class, not a generator, as it is entered for every hook
+    call and fold."""
+
+    __slots__ = ("_lock", "_token")
+
+    def __init__(self, lock: trio.Lock):
+        self._lock = lock
+        self._token: Any = None
+
+    async def __aenter__(self) -> None:
+        if _holding.get():
+            return
+        try:
+            self._lock.acquire_nowait()  # free: no schedule point (a hook call has its own)
+        except trio.WouldBlock:
+            await self._lock.acquire()
+        self._token = _holding.set(True)
+
+    async def __aexit__(self, *_: Any) -> None:
+        if self._token is not None:
+            _holding.reset(self._token)
+            self._lock.release()
 
 
 def _script_log(plugin: Plugin, text: str) -> None:

@@ -168,8 +168,9 @@ class _Replay:
         self.broker.next_alert()
         _, outcome = await self.trial.alert(self.serial, alert, recorded.time)
         for step in outcome.get("plugins") or ():
-            self.out.decisions.append(Decision(recorded.where, step["plugin"], RESULTS[step["result"]],
-                                               _detail(step)))
+            result = RESULTS[step["result"]]
+            self.out.decisions.append(Decision(recorded.where, step["plugin"], result,
+                                               _detail(step) if result != "pass" else ""))
         for o in self.book.outside[outside:]:
             self.out.problems.append(Problem(recorded.where, f"{o.symbol}: at {o.time:.0f}, {o.what}"))
         await self._closes()
