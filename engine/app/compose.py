@@ -6,7 +6,7 @@ and starts the interfaces it is given (Telegram) as ``Service``s.
 from __future__ import annotations
 
 import time
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import AsyncIterator, Callable, Protocol, Sequence
@@ -65,11 +65,15 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
     try:
         await broker.start()
-        async with http, open_pool(workers=config.workers) as pool, trio.open_nursery() as nursery:
+        # The shadow's worker is its own: a shadow script that wedges or kills its worker
+        # never takes the live plugins' calls with it, and live folds never queue behind its.
+        async with http, open_pool(workers=config.workers) as pool, \
+                (open_pool(workers=1, spares=0) if shadow_database else nullcontext()) as shadow_pool, \
+                trio.open_nursery() as nursery:
             engine = Engine(config, database, broker, pool, nursery, clock, journal)
             if shadow_database is not None:
-                engine.shadow = Shadow(config, pool, PaperBroker(shadow_database, config.paper, clock), shadow_database,
-                                       clock, idle=engine.drain)
+                engine.shadow = Shadow(config, shadow_pool, PaperBroker(shadow_database, config.paper, clock),
+                                       shadow_database, clock, idle=engine.drain)
             broker.listen(engine.on_event)
             await nursery.start(broker.run, name=f"broker {broker.name}")
             nursery.start_soon(engine.writer.run, name="journal writer")

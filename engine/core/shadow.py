@@ -10,8 +10,8 @@ What keeps it apart from the live engine:
 
 - its scripts' services (``Trial.host``) and its decisions see only its own broker, desk,
   store and trend book: nothing it does can reach the real broker or the live journal;
-- its plugins live in the engine's sandbox pool (the same workers, their own pool ids) but in
-  a plugin set, hook chains and lifecycle of their own: a save in its folder reloads them as a
+- its plugins run in a sandbox worker of their own (``compose.py``), in a plugin set, hook
+  chains and lifecycle of their own: a save in its folder reloads them as a
   live save does, their errors never trip the live breaker nor notify the administrators, and
   are logged once per plugin at WARNING, named as the shadow's (``_ShadowLog``);
 - it waits for the live engine to be idle before each alert, so the live path goes first.
