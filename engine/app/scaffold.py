@@ -152,6 +152,11 @@ def render_config(secret: str, api_token: str) -> str:
 # server = "YourBroker-Demo"    # the password: MOONHOOK_MT5_PASSWORD in the environment
 # symbol_suffix = ""
 
+# Shadow mode (docs/shadow.md): the scripts of another folder decide beside the live ones, on
+# a paper account of their own, never the real broker; /api/shadow lists where they differ.
+# [shadow]
+# scripts = "scripts-next"
+
 # One table per plugin, named after its file: enabled = false turns it off; params
 # override the script's own; budget raises the [sandbox] default (capped by the limits).
 {tomli_w.dumps({"plugins": {"demo": {"enabled": True}}}).rstrip()}

@@ -87,7 +87,7 @@ def test_the_config_init_writes_is_valid_and_points_at_the_schema(tmp_path):
     validator = _validator(config_schema())
     assert not list(validator.iter_errors(tomllib.loads(text)))
     # Its commented examples too, uncommented.
-    examples = re.sub(r"^# (\w+ = .*|\[+telegram.*|\[mt5\])$", r"\1", text, flags=re.M)
+    examples = re.sub(r"^# (\w+ = .*|\[+telegram.*|\[mt5\]|\[shadow\])$", r"\1", text, flags=re.M)
     assert examples != text and not list(validator.iter_errors(tomllib.loads(examples)))
     assert (tmp_path / SCHEMA_NAME).read_text() == render_schema()
 

@@ -36,15 +36,16 @@ def test_init_writes_a_config_that_loads_and_an_example(tmp_path):
 def test_every_commented_example_in_the_config_loads_when_uncommented(tmp_path):
     r = init_project(tmp_path)
     text = r.config.read_text()
-    examples = re.findall(r"^# (\w+ = .*|\[+telegram.*|\[mt5\])$", text, flags=re.M)
-    assert len(examples) == 15
-    r.config.write_text(re.sub(r"^# (\w+ = .*|\[+telegram.*|\[mt5\])$", r"\1", text, flags=re.M))
+    examples = re.findall(r"^# (\w+ = .*|\[+telegram.*|\[mt5\]|\[shadow\])$", text, flags=re.M)
+    assert len(examples) == 17
+    r.config.write_text(re.sub(r"^# (\w+ = .*|\[+telegram.*|\[mt5\]|\[shadow\])$", r"\1", text, flags=re.M))
     e = load_settings(r.config, {}).engine
     assert e.default_volume == 0.01 and e.symbol_map["OANDA:EURUSD"] == "EURUSD"
     assert e.paper.spreads == {"EURUSD": 8.0} and e.plugin("demo").budget["memory_mb"] == 32
     assert e.telegram.admins == (123456789,) and e.telegram.bots[0].chats[1].events == frozenset({"trades"})
     assert e.telegram.command_chats == (-1001234567890,)
     assert (e.mt5.module, e.mt5.login, e.mt5.server) == ("MetaTrader5", 12345678, "YourBroker-Demo")
+    assert e.shadow.scripts == r.config.parent / "scripts-next"
 
 
 def test_init_writes_the_editor_files_and_never_overwrites_one(tmp_path):
