@@ -199,3 +199,53 @@ end
     assert [r.split(" draw ")[0] for r in reasons] == [
         f"now {T0} os {T0} 00:00 ticks 0", f"now {T0 + 5400} os {T0 + 5400} 01:30 ticks 1",
         f"now {T0 + 9000} os {T0 + 9000} 02:30 ticks 2"]
+
+
+def test_errors_and_overruns_are_reported_with_their_file_and_line_and_the_replay_goes_on(user):
+    _project(user.home, {"risky.lua": """plugin = {priority = 1}
+function on_alert(a)
+  if a.volume == 2 then
+    while true do end
+  end
+  if a.volume == 3 then error("three is not allowed") end
+end
+""", "guard.lua": GUARD})
+    (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + i * 60, "body": body}) + "\n" for i, body in enumerate(
+        ["buy EURUSD volume=2 price=1.08 sl=1.07", "buy EURUSD volume=3 price=1.08 sl=1.07",
+         "buy EURUSD volume=1 price=1.08 sl=1.07"])))
+    done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json")
+    assert done.returncode == 0, outcome(done)
+    r = json.loads(done.stdout)
+    faults = [(f["kind"], f["where"], f["alert"]) for f in r["plugins"]["risky"]["faults"]]
+    assert faults == [("budget", "risky.lua:4", "alerts.jsonl:1"), ("error", "risky.lua:6", "alerts.jsonl:2")]
+    assert "three is not allowed" in r["plugins"]["risky"]["faults"][1]["what"]
+    assert len(r["orders"]) == 3  # a failed hook is skipped, as live: the alert goes on
+    text = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl")
+    assert "risky.lua:4" in text.stdout and "risky.lua:6" in text.stdout, outcome(text)
+
+
+def test_on_close_runs_for_each_close_and_an_alert_outside_the_bars_is_reported(user):
+    _project(user.home, {"closes.lua": """plugin = {}
+closes = {}
+function on_close(c) closes[#closes + 1] = c.reason .. " " .. c.ticket end
+function on_alert(a)
+  if a.comment == "report" then return false, "seen: " .. table.concat(closes, ", ") end
+end
+"""})
+    _inputs(user.home)
+    report = '{"action": "close", "symbol": "EURUSD", "comment": "report"}'
+    with open(user.home / "alerts.jsonl", "a") as f:
+        for at in (4.6, 7):
+            f.write(json.dumps({"time": T0 + round(at * HOUR), "body": report}) + "\n")
+    done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices",
+                         "FX_EURUSD, 60.csv", "--json")
+    assert done.returncode == 0, outcome(done)
+    r = json.loads(done.stdout)
+    rejected = [d["detail"] for d in r["decisions"] if d["result"] == "rejected"]
+    # No guard here: the sell without a stop (1003) stays open until the close of 04:30 takes it
+    # with the buy of 03:30 (1006). At 04:36 the two targets and those closes were seen; at
+    # 07:00, after the bars, the last sell's stop too.
+    assert rejected == ["seen: tp 1001, tp 1004, close 1003, close 1006",
+                        "seen: tp 1001, tp 1004, close 1003, close 1006, sl 1009"]
+    assert [p["where"] for p in r["problems"]] == ["alerts.jsonl:8"]
+    assert "after the last bar" in r["problems"][0]["what"]

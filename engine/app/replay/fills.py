@@ -340,7 +340,16 @@ class Book:
         self._prices.record(spec.name, bid, ask, when)
         return bid, ask, when
 
+    def check_inside(self, symbol: str, at: float) -> None:
+        """Reports in ``outside`` a time outside ``symbol``'s bars (an alert's; an order's is
+        checked as it fills), once for one time and symbol."""
+        bars = self._bars.get(symbol)
+        if bars:
+            self._check_inside(symbol, bars, at)
+
     def _check_inside(self, symbol: str, bars: list[Bar], at: float) -> None:
+        if self.outside and (self.outside[-1].time, self.outside[-1].symbol) == (at, symbol):
+            return
         step = bars[-1].time - bars[-2].time if len(bars) > 1 else 0.0
         if at < bars[0].time:
             self.outside.append(Outside(at, symbol, "before the first bar"))

@@ -165,6 +165,8 @@ class _Replay:
         self.originals[key] = recorded.time
         self.serial += 1
         outside = len(self.book.outside)
+        if alert.symbol:
+            self.book.check_inside(alert.symbol, recorded.time)
         self.broker.next_alert()
         _, outcome = await self.trial.alert(self.serial, alert, recorded.time)
         for step in outcome.get("plugins") or ():
