@@ -20,7 +20,7 @@ from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.metrics import Metrics
 from engine.core.monitor import Monitor
-from engine.core.run import Run
+from engine.core.run import Run, client_id
 from engine.core.run import current as _run
 from engine.domain.orders import OrderRequest, OrderResult
 
@@ -41,8 +41,8 @@ class Desk:
 
     def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest:
         """A request from ``plugin``, with the client id of the current alert or event."""
-        run = _run.get() or Run(None, "call")
-        return OrderRequest(kind, run.client_id(plugin), plugin=plugin, alert_id=run.alert_id, **fields)
+        cid, alert_id = client_id(plugin)
+        return OrderRequest(kind, cid, plugin=plugin, alert_id=alert_id, **fields)
 
     async def place(self, request: OrderRequest, origin: str) -> OrderResult:
         """Runs ``request`` through every other plugin's ``on_order``, then sends it once. A

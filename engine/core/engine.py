@@ -42,6 +42,7 @@ from engine.core.reports import describe_event, describe_rejection, log_alert
 from engine.core.roster import PluginSet
 from engine.core.run import DURABLE, Journaled, NotJournaled, Run
 from engine.core.run import current as _run
+from engine.core.run import working
 from engine.core.switchboard import Switchboard
 from engine.core.writer import JournalWriter
 
@@ -243,13 +244,10 @@ class Engine:
     def working(self, run: Run) -> Iterator[Run]:
         """``run`` is what hook calls and orders are for meanwhile, on the plugins of the
         roster current now: a reload meanwhile does not change the versions it calls."""
-        run.roster = self.plugins.hold()
-        token = _run.set(run)
         try:
-            yield run
+            with working(self.plugins, run):
+                yield run
         finally:
-            _run.reset(token)
-            self.plugins.release(run.roster)
             self.lifecycle.released()
 
     async def _set_trend(self, alert: Alert) -> None:

@@ -4,15 +4,16 @@ gate that holds an alert's effects until its journal entry is durable."""
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import trio
 
 if TYPE_CHECKING:
-    from engine.core.roster import Roster
+    from engine.core.roster import PluginSet, Roster
 
 
 class NotJournaled(Exception):
@@ -74,3 +75,24 @@ class Run:
 
 
 current: ContextVar[Run | None] = ContextVar("moonhook_run", default=None)
+
+
+@contextmanager
+def working(plugins: "PluginSet", run: Run) -> Iterator[Run]:
+    """``run`` is what hook calls and orders are for meanwhile (``current``), on the plugins
+    of ``plugins``' roster current now: a reload meanwhile does not change the versions it calls."""
+    run.roster = plugins.hold()
+    token = current.set(run)
+    try:
+        yield run
+    finally:
+        current.reset(token)
+        plugins.release(run.roster)
+
+
+def client_id(plugin: str) -> tuple[str, int | None]:
+    """The client id of the next order ``plugin`` places for the current alert or event, and
+    that alert's id (None for a timer or an event)."""
+    run = current.get() or Run(None, "call")
+    return run.client_id(plugin), run.alert_id
+

@@ -18,7 +18,7 @@ from engine.core.decide import Decider, amend, symbol_of_ticket
 from engine.core.hooks import Hooks, Pool, Reporter
 from engine.core.plugins import Plugin
 from engine.core.roster import PluginSet
-from engine.core.run import Run
+from engine.core.run import Run, client_id, working
 from engine.core.run import current as _run
 from engine.core.services import Host
 from engine.domain.alerts import Alert, SymbolMap
@@ -38,8 +38,8 @@ class TrialDesk:
         self._placed = placed
 
     def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest:
-        run = _run.get() or Run(None, "call")
-        return OrderRequest(kind, run.client_id(plugin), plugin=plugin, alert_id=run.alert_id, **fields)
+        cid, alert_id = client_id(plugin)
+        return OrderRequest(kind, cid, plugin=plugin, alert_id=alert_id, **fields)
 
     async def place(self, request: OrderRequest, origin: str) -> OrderResult:
         verdict = await self._hooks.on_order(request.to_plain(), origin)
@@ -122,13 +122,8 @@ class Trial:
     @contextmanager
     def working(self, run: Run) -> Iterator[Run]:
         """``run`` is what hook calls and orders are for meanwhile, on the plugins now in service."""
-        run.roster = self.plugins.hold()
-        token = _run.set(run)
-        try:
+        with working(self.plugins, run):
             yield run
-        finally:
-            _run.reset(token)
-            self.plugins.release(run.roster)
 
     async def alert(self, alert_id: int, alert: Alert, received_at: float) -> tuple[str, dict[str, Any]]:
         """The alert's status and outcome as the engine would journal them (expired when too
