@@ -85,6 +85,8 @@ def test_a_replay_matches_one_computed_by_hand_to_the_cent_and_twice_to_the_byte
     assert "<svg" in page and "95.00" in page and "<script" not in page
     summary = user.moonhook(*args)
     assert summary.returncode == 0 and "profit         95.00" in summary.stdout, outcome(summary)
+    window = json.loads(user.moonhook(*args, "--json", "--from", "2024-05-13T02:00:00Z", "--to", str(T0 + 4 * HOUR)).stdout)
+    assert (window["alerts"], window["trades"], window["profit"]) == (2, 1, 77.2)  # the sell of 02:10 alone closed
     assert sorted(p.name for p in user.home.iterdir()) == [
         "FX_EURUSD, 60.csv", "alerts.jsonl", "moonhook.toml", "one.html", "scripts", "two.html"]
 
