@@ -9,6 +9,7 @@ load, the config), each named with its place; 70 a script past its hard deadline
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from pathlib import Path
@@ -66,12 +67,17 @@ def main(a: argparse.Namespace) -> int:
         return 2
     folders = [a.scripts] + ([a.compare] if a.compare else [])
     quiet = a.json or not sys.stderr.isatty()
+    # The scripts' lines and their failures are in the report, not the log, one per alert.
+    logging.getLogger("moonhook").setLevel(logging.ERROR)
     try:
         reports = [build(trio.run(_one, config, folder, items, bars, problems, None if quiet else _bar(folder, len(items))))
                    for folder in folders]
     except ReplayError as e:
         print(f"moonhook: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("moonhook: replay interrupted; nothing written", file=sys.stderr)
+        return 130
     if a.compare:
         comparison = compare(reports[0], reports[1])
         out, page = (compare_json(comparison) if a.json else compare_text(comparison)), compare_html

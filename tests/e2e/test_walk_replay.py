@@ -221,6 +221,7 @@ end
     faults = [(f["kind"], f["where"], f["alert"]) for f in r["plugins"]["risky"]["faults"]]
     assert faults == [("budget", "risky.lua:4", "alerts.jsonl:1"), ("error", "risky.lua:6", "alerts.jsonl:2")]
     assert "three is not allowed" in r["plugins"]["risky"]["faults"][1]["what"]
+    assert done.stderr == ""  # in the report, not logged once per alert
     assert len(r["orders"]) == 3  # a failed hook is skipped, as live: the alert goes on
     text = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl")
     assert "risky.lua:4" in text.stdout and "risky.lua:6" in text.stdout, outcome(text)

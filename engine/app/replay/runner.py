@@ -16,7 +16,6 @@ close the book makes (an order's, a stop's or a target's), after the alert or ba
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -101,7 +100,6 @@ class _Replay:
 
     async def run(self, scripts: Path, alerts: Sequence[RecordedAlert], progress: Progress | None) -> Outcome:
         await self._load(scripts)
-        logging.getLogger("moonhook.plugin").setLevel(logging.CRITICAL)  # scripts' lines: the outcome has them
         if alerts:
             self.out.start, self.out.end = alerts[0].time, alerts[-1].time
         for done, recorded in enumerate(alerts, 1):
