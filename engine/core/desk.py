@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from time import perf_counter
-from typing import Any
+from typing import Any, Callable
 
 from engine.adapters.brokers.base import Broker
 from engine.adapters.notify import Notifier
@@ -27,17 +27,19 @@ from engine.domain.orders import OrderRequest, OrderResult
 log = logging.getLogger("moonhook.engine")
 
 
-class Desk:
-    def __init__(self, broker: Broker, hooks: Hooks, database: Database, ledger: OrderLedger, notifier: Notifier,
-                 monitor: Monitor, metrics: Metrics, events: Events):
+Placed = Callable[[OrderRequest, OrderResult, dict[str, Any]], None]
+
+
+class PlainDesk:
+    """An order desk and nothing more: an order passes the other plugins' ``on_order``, then
+    goes to ``broker``; its record joins the current run's orders, and ``placed(request,
+    result, record)`` is told. A trial's desk (``trial.py``); the engine's (``Desk``) adds its
+    books around the send."""
+
+    def __init__(self, broker: Broker, hooks: Hooks, placed: Placed | None = None):
         self.broker = broker
         self._hooks = hooks
-        self._database = database
-        self._ledger = ledger
-        self._notifier = notifier
-        self._monitor = monitor
-        self._metrics = metrics
-        self._events = events
+        self._placed = placed
 
     def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest:
         """A request from ``plugin``, with the client id of the current alert or event."""
@@ -52,36 +54,71 @@ class Desk:
         record: dict[str, Any] = {"client_id": request.client_id, "plugin": request.plugin, "kind": request.kind}
         if verdict.rejected_by:
             result = OrderResult.refused(f"vetoed by {verdict.rejected_by}: {verdict.reason}")
-            await self._database.writable()
-            self._ledger.finish(request, "vetoed", result)
+            await self._vetoed(request, result)
         else:
             request = amend(request, verdict.data)
-            if run is not None:
-                await run.journaled.wait()
-                if run.first_call is None:
-                    run.first_call = perf_counter()
-            latency = (perf_counter() - run.received) * 1000 if run is not None else None
-            if latency is not None and run.alert_id is not None:
-                self._monitor.latency(run.alert_id, latency)
-            sent = perf_counter()
-            result = await self.broker.execute(request)
-            self._metrics.executed(request, result, sent, run)
-            await self._database.writable()
-            self._ledger.finish(request, "done" if result.ok else "refused", result, latency)
-            if not result.ok and not result.duplicate:
-                self._notifier.send("trades", f"order refused: {request.kind} {request.symbol or ''} "
-                                              f"for {request.plugin}: {result.error}", key=f"refused:{request.plugin}")
-        if self._events.listening:
-            self._told(request, result, run)
+            result = await self._send(request, run)
         record.update(result.to_plain())
         if verdict.steps:
             record["on_order"] = verdict.steps
         if run is not None:
             run.orders.append(record)
+        if self._placed is not None:
+            self._placed(request, result, record)
         return result
 
-    def _told(self, request: OrderRequest, result: OrderResult, run: Run | None) -> None:
+    async def _vetoed(self, request: OrderRequest, result: OrderResult) -> None:
+        pass
+
+    async def _send(self, request: OrderRequest, run: Run | None) -> OrderResult:
+        return await self.broker.execute(request)
+
+    async def symbol_of_ticket(self, ticket: int) -> str | None:
+        """The symbol of an open position or pending order, None if no such ticket is open."""
+        return await symbol_of_ticket(self.broker, ticket)
+
+
+class Desk(PlainDesk):
+    """The engine's desk: an order is sent once its alert is durable, and the ledger, the
+    metrics, the latency monitor, the notifications and the events are told of it."""
+
+    def __init__(self, broker: Broker, hooks: Hooks, database: Database, ledger: OrderLedger, notifier: Notifier,
+                 monitor: Monitor, metrics: Metrics, events: Events):
+        super().__init__(broker, hooks, self._told)
+        self._database = database
+        self._ledger = ledger
+        self._notifier = notifier
+        self._monitor = monitor
+        self._metrics = metrics
+        self._events = events
+
+    async def _vetoed(self, request: OrderRequest, result: OrderResult) -> None:
+        await self._database.writable()
+        self._ledger.finish(request, "vetoed", result)
+
+    async def _send(self, request: OrderRequest, run: Run | None) -> OrderResult:
+        if run is not None:
+            await run.journaled.wait()
+            if run.first_call is None:
+                run.first_call = perf_counter()
+        latency = (perf_counter() - run.received) * 1000 if run is not None else None
+        if latency is not None and run is not None and run.alert_id is not None:
+            self._monitor.latency(run.alert_id, latency)
+        sent = perf_counter()
+        result = await self.broker.execute(request)
+        self._metrics.executed(request, result, sent, run)
+        await self._database.writable()
+        self._ledger.finish(request, "done" if result.ok else "refused", result, latency)
+        if not result.ok and not result.duplicate:
+            self._notifier.send("trades", f"order refused: {request.kind} {request.symbol or ''} "
+                                          f"for {request.plugin}: {result.error}", key=f"refused:{request.plugin}")
+        return result
+
+    def _told(self, request: OrderRequest, result: OrderResult, record: dict[str, Any]) -> None:
         """``order.placed`` or ``order.refused``, once the ledger has the broker's answer."""
+        if not self._events.listening:
+            return
+        run = _run.get()
         alert_id = request.alert_id if request.alert_id is not None else (run.alert_id if run else None)
         if result.ok:
             self._events.publish("order.placed", alert_id=alert_id, plugin=request.plugin, symbol=request.symbol,
@@ -92,7 +129,3 @@ class Desk:
             self._events.publish("order.refused", alert_id=alert_id, plugin=request.plugin, symbol=request.symbol,
                                  reason=result.error, side=request.side, volume=request.volume, order=request.kind,
                                  client_id=request.client_id)
-
-    async def symbol_of_ticket(self, ticket: int) -> str | None:
-        """The symbol of an open position or pending order, None if no such ticket is open."""
-        return await symbol_of_ticket(self.broker, ticket)

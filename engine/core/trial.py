@@ -14,54 +14,16 @@ from typing import Any, Callable, Iterator
 from engine.adapters.brokers.base import Broker
 from engine.adapters.storage import Database, PluginStore, TrendBook
 from engine.core import expiry
-from engine.core.decide import Decider, amend, symbol_of_ticket
+from engine.core.decide import Decider
+from engine.core.desk import PlainDesk, Placed
 from engine.core.hooks import Hooks, Pool, Reporter
 from engine.core.plugins import Plugin
 from engine.core.roster import PluginSet
-from engine.core.run import Run, client_id, working
-from engine.core.run import current as _run
+from engine.core.run import Run, working
 from engine.core.services import Host
 from engine.domain.alerts import Alert, SymbolMap
 from engine.domain.config import EngineConfig
-from engine.domain.orders import BrokerError, OrderRequest, OrderResult
-
-Placed = Callable[[OrderRequest, OrderResult, dict[str, Any]], None]
-
-
-class TrialDesk:
-    """A trial's order desk: an order passes the trial's other plugins' ``on_order``, then goes
-    to the trial's broker. ``placed(request, result, record)`` is told of each order."""
-
-    def __init__(self, broker: Broker, hooks: Hooks, placed: Placed | None = None):
-        self.broker = broker
-        self._hooks = hooks
-        self._placed = placed
-
-    def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest:
-        cid, alert_id = client_id(plugin)
-        return OrderRequest(kind, cid, plugin=plugin, alert_id=alert_id, **fields)
-
-    async def place(self, request: OrderRequest, origin: str) -> OrderResult:
-        verdict = await self._hooks.on_order(request.to_plain(), origin)
-        record: dict[str, Any] = {"client_id": request.client_id, "plugin": request.plugin, "kind": request.kind}
-        if verdict.rejected_by:
-            result = OrderResult.refused(f"vetoed by {verdict.rejected_by}: {verdict.reason}")
-        else:
-            request = amend(request, verdict.data)
-            result = await self.broker.execute(request)
-        record.update(result.to_plain())
-        if verdict.steps:
-            record["on_order"] = verdict.steps
-        run = _run.get()
-        if run is not None:
-            run.orders.append(record)
-        if self._placed is not None:
-            self._placed(request, result, record)
-        return result
-
-    async def symbol_of_ticket(self, ticket: int) -> str | None:
-        return await symbol_of_ticket(self.broker, ticket)
-
+from engine.domain.orders import BrokerError
 
 class _Quiet:
     """Metrics and notifications of a trial: none (it has no dashboard or bot of its own)."""
@@ -106,7 +68,7 @@ class Trial:
         self.trend = TrendBook(database)
         quiet = _Quiet()
         self.hooks = Hooks(pool, plugins, report or (lambda *_: None), quiet)
-        self.desk = TrialDesk(broker, self.hooks, placed)
+        self.desk = PlainDesk(broker, self.hooks, placed)
         self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock)
         self._quiet = quiet
 
