@@ -15,7 +15,7 @@ function on_alert(a) return false, 'no pound today' end"""
 TREND = "plugin = {symbols = {'EURUSD'}}\nfunction on_alert(a) end"
 BROKEN = "plugin = {}\nfunction on_alert(a)\n  return 1 +\nend"
 ROUTES = ["/api/overview", "/api/alerts?status=done", "/api/scripts", "/api/scripts/trend.lua", "/api/examples",
-          "/api/trades"]
+          "/api/trades", "/api/shadow"]
 
 
 async def test_every_view_is_behind_the_token(tmp_path):
