@@ -27,7 +27,7 @@ from engine.adapters.notify import Notifier
 from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.loader import Loader
-from engine.core.plugins import Plugin, PluginError
+from engine.core.plugins import Plugin, PluginError, breaker_trips
 from engine.core.run import Run
 from engine.core.switchboard import Switchboard
 from engine.domain.config import EngineConfig
@@ -289,7 +289,7 @@ class Lifecycle:
         """The breaker: after ``limit`` failures in a row (errors or budget overruns) the plugin
         is switched off, also across restarts, until its file is saved again (or changed while
         moonhook is stopped) or an administrator enables it."""
-        if not limit or not plugin.enabled or plugin.stats.consecutive_failures < limit:
+        if not breaker_trips(plugin, limit):
             return
         if self._plugins.get(plugin.name) is not plugin:
             return  # an old version finishing an alert in flight

@@ -235,3 +235,10 @@ class Plugin:
         if self.switched is not None:
             row["switched"] = dict(self.switched)
         return row
+
+
+def breaker_trips(plugin: Plugin, limit: int) -> bool:
+    """The breaker's rule: ``limit`` failed hook calls in a row (errors or budget overruns)
+    switch an enabled plugin off; 0 never does."""
+    return bool(limit) and plugin.enabled and plugin.stats.consecutive_failures >= limit
+

@@ -115,7 +115,7 @@ class Shadow:
         self.pool, self.broker, self.database, self.clock = pool, broker, database, clock
         self.records = ShadowRecords(database)
         self.plugins = PluginSet()
-        self.trial = Trial(self.config, pool, self.plugins, broker, database, clock)
+        self.trial = Trial(self.config, pool, self.plugins, broker, database, clock, report=self._hook_failed)
         self.lifecycle: Lifecycle | None = None  # made by ``run``, in its nursery
         self.skipped = 0                          # alerts offered while the queue was full, since the start
         self.ran = 0                              # alerts run since the start
@@ -191,6 +191,11 @@ class Shadow:
             self.ran += 1
             if self.ran % CHECKPOINT_EVERY == 0:  # its fsyncs in a thread, never on the loop
                 await trio.to_thread.run_sync(self.database.checkpoint)
+
+    def _hook_failed(self, plugin: Plugin, hook: str, message: str, kind: str) -> None:
+        """The shadow's own breaker, as live: what the next version would do live includes it."""
+        if self.lifecycle is not None:
+            self.lifecycle.hook_failed(plugin, self.config.breaker)
 
     def _event(self, event: Event) -> None:
         if isinstance(event, (Fill, Closed)):

@@ -252,3 +252,19 @@ end
                         "seen: tp 1001, tp 1004, close 1003, close 1006, sl 1009"]
     assert [p["where"] for p in r["problems"]] == ["alerts.jsonl:8"]
     assert "after the last bar" in r["problems"][0]["what"]
+
+
+def test_a_plugin_failing_five_times_in_a_row_is_switched_off_by_the_breaker_as_live(user):
+    _project(user.home, {"broken.lua": 'plugin = {priority = 1}\nfunction on_alert(a) error("no") end\n',
+                         "guard.lua": GUARD})
+    (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + i * 120, "body": "close EURUSD"}) + "\n"
+                                                    for i in range(8)))
+    done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json")
+    assert done.returncode == 0, outcome(done)
+    r = json.loads(done.stdout)
+    faults = r["plugins"]["broken"]["faults"]
+    assert [f["alert"] for f in faults] == [f"alerts.jsonl:{n}" for n in (1, 2, 3, 4, 5, 5)]
+    assert "switched off by the breaker after 5 failures in a row" in faults[-1]["what"]
+    called = [d["alert"] for d in r["decisions"] if d["plugin"] == "broken"]
+    assert called == [f"alerts.jsonl:{n}" for n in range(1, 6)]  # not after the breaker
+    assert len([d for d in r["decisions"] if d["plugin"] == "guard"]) == 8

@@ -31,7 +31,7 @@ from engine.app.replay.problems import Problem
 from engine.app.replay.report import Decision, Fault, Order, Outcome
 from engine.core.lifecycle import digest, is_script
 from engine.core.loader import Loader
-from engine.core.plugins import Plugin, PluginError
+from engine.core.plugins import Plugin, PluginError, breaker_trips
 from engine.core.roster import PluginSet
 from engine.core.trial import Trial
 from engine.domain.alerts import Alert, AlertError, SymbolMap, parse_body
@@ -186,8 +186,15 @@ class _Replay:
                 await self.trial.call(plugin, "on_close", event, origin="close")
 
     def _fault(self, plugin: Plugin, hook: str, message: str, kind: str) -> None:
-        self.out.faults.append(Fault(plugin.stats.last_where or plugin.path.name, plugin.name, message,
-                                     "budget" if kind in BUDGET_KINDS else "error", self.current))
+        where = plugin.stats.last_where or plugin.path.name
+        self.out.faults.append(Fault(where, plugin.name, message, "budget" if kind in BUDGET_KINDS else "error",
+                                     self.current))
+        if breaker_trips(plugin, self.config.breaker):   # as live: off for the rest of the replay
+            plugin.enabled, plugin.disabled_by = False, "breaker"
+            self.trial.plugins.changed()
+            self.out.faults.append(Fault(where, plugin.name, f"switched off by the breaker after "
+                                         f"{self.config.breaker} failures in a row (engine.breaker), as live; "
+                                         "not called for the rest of the replay", "error", self.current))
 
     def _placed(self, request: OrderRequest, result: OrderResult, record: dict) -> None:
         if result.ok and request.kind in ("market", "close"):

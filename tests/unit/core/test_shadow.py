@@ -100,23 +100,26 @@ async def test_a_full_queue_counts_the_alert_as_skipped_and_the_live_path_goes_o
     assert skipped == 2
 
 
-async def test_shadow_plugin_errors_neither_trip_the_live_breaker_nor_notify(tmp_path, caplog):
+async def test_shadow_plugin_errors_trip_the_shadows_own_breaker_never_the_live_one_and_never_notify(tmp_path, caplog):
     broken = "function on_alert(a) error('boom') end"
     async with running(tmp_path, {"trend": PASS}, use_broker=FakeBroker(), breaker=2,
                        shadow=shadow_of(tmp_path, {"trend": broken})) as engine:
         with caplog.at_level(logging.WARNING, logger="moonhook"):
+            records = []
             for i in range(4):
                 row = await process(engine, f"buy EURUSD volume=0.1 price=1.1 id=e{i}")
-                record = await shadow_record(engine, row["id"])
+                records.append(await shadow_record(engine, row["id"]))
         live = engine.plugins.get("trend")
         shadow = engine.shadow.plugins.get("trend")
         notes = [r["text"] for r in engine.database.db.query("SELECT text FROM outbox")]
-    assert record["outcome"]["plugins"][0]["result"] == "error"
-    assert live.enabled and shadow.stats.errors == 4
+    # Two errors, then switched off by the shadow's own breaker, as the next version would be live.
+    assert [[s["result"] for s in r["outcome"]["plugins"]] for r in records] == [["error"], ["error"], [], []]
+    assert live.enabled and (shadow.enabled, shadow.disabled_by, shadow.stats.errors) == (False, "breaker", 2)
     assert not [n for n in notes if "boom" in n or "breaker" in n]
     told = [r for r in caplog.records if "boom" in r.getMessage()]
-    assert len(told) == 1 and told[0].getMessage().startswith("shadow: plugin trend")
-    assert told[0].levelno == logging.WARNING
+    assert [r.getMessage().split(":")[0] for r in told] == ["shadow", "shadow"]  # the failure once, the breaker
+    assert "disabled by the breaker" in told[1].getMessage()
+    assert all(r.levelno == logging.WARNING for r in told)
 
 
 async def test_the_shadow_records_survive_a_restart_and_a_recovered_alert_is_not_run_twice(tmp_path):
