@@ -268,3 +268,23 @@ def test_a_plugin_failing_five_times_in_a_row_is_switched_off_by_the_breaker_as_
     called = [d["alert"] for d in r["decisions"] if d["plugin"] == "broken"]
     assert called == [f"alerts.jsonl:{n}" for n in range(1, 6)]  # not after the breaker
     assert len([d for d in r["decisions"] if d["plugin"] == "guard"]) == 8
+
+
+def test_refused_orders_are_reported_a_veto_and_the_books_reason(user):
+    _project(user.home, {"risk.lua": """plugin = {}
+function on_order(o)
+  if o.volume > 1 then return false, "too big" end
+end
+"""})
+    (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + i * 120, "body": body}) + "\n" for i, body in enumerate(
+        ["buy EURUSD volume=2 price=1.08 sl=1.07", "buylimit EURUSD volume=0.1 price=1.07 sl=1.06",
+         "buy EURUSD volume=0.1 price=1.08 sl=1.07"])))
+    done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json", "--report", "r.html")
+    assert done.returncode == 0, outcome(done)
+    orders = [(o["alert"], o["side"], o["error"]) for o in json.loads(done.stdout)["orders"]]
+    assert orders == [("alerts.jsonl:1", "buy", "vetoed by risk: too big"),
+                      ("alerts.jsonl:2", "buy limit", "pending orders are not simulated by replay"),
+                      ("alerts.jsonl:3", "buy", None)]
+    text = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl").stdout
+    assert "orders refused (2):" in text and "refused: vetoed by risk: too big" in text
+    assert "<h2>Orders refused</h2>" in (user.home / "r.html").read_text()

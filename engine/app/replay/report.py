@@ -55,7 +55,8 @@ class Decision:
 
 @dataclass(frozen=True)
 class Order:
-    """An order an alert led to, as it reached the simulated broker."""
+    """An order an alert led to, as it reached the simulated broker; ``error``: why it was
+    refused (a veto, or the broker's reason), None when it was placed."""
     alert: str
     symbol: str
     side: str
@@ -64,6 +65,7 @@ class Order:
     sl: float | None = None
     tp: float | None = None
     plugin: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,7 @@ def opt(x: float | None, suffix: str = "") -> str:
 def order_text(o: Order) -> str:
     parts = [o.side, o.symbol, num(o.volume)]
     parts += [f"{k}={num(v)}" for k, v in (("price", o.price), ("sl", o.sl), ("tp", o.tp)) if v is not None]
-    return " ".join(parts) + (f" ({o.plugin})" if o.plugin else "")
+    return " ".join(parts) + (f" ({o.plugin})" if o.plugin else "") + (f" refused: {o.error}" if o.error else "")
 
 
 def decision_text(d: Decision) -> str:
@@ -261,6 +263,10 @@ def text(report: Report) -> str:
         lines += [f"  rejected x{n}: {reason}" for reason, n in p.rejections]
         lines += [f"  changed x{n}: {change}" for change, n in p.changes]
         lines += [f"  {f.kind} at {f.where}: {f.what}" for f in p.faults]
+    refused = [x for x in o.orders if x.error]
+    if refused:
+        lines.append(f"orders refused ({len(refused)}):")
+        lines += [f"  {x.alert}: {order_text(x)}" for x in refused]
     if o.problems:
         lines.append(f"input problems ({len(o.problems)}):")
         lines += [f"  {problem}" for problem in o.problems]
@@ -276,7 +282,7 @@ def trade_json(t: ClosedTrade) -> dict[str, Any]:
 
 def order_json(o: Order) -> dict[str, Any]:
     return {"alert": o.alert, "symbol": o.symbol, "side": o.side, "volume": o.volume,
-            "price": o.price, "sl": o.sl, "tp": o.tp, "plugin": o.plugin}
+            "price": o.price, "sl": o.sl, "tp": o.tp, "plugin": o.plugin, "error": o.error}
 
 
 def decision_json(d: Decision) -> dict[str, Any]:

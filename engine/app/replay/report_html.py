@@ -9,9 +9,10 @@ like the text and JSON: the same report gives the same bytes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from html import escape
 
-from engine.app.replay.report import NO_PRICES, RESULTS, Report, cash, num, opt, when
+from engine.app.replay.report import NO_PRICES, RESULTS, Report, cash, num, opt, order_text, when
 from engine.app.replay.report_compare import Comparison, side_text
 
 WIDTH, HEIGHT, PAD = 800, 260, 40
@@ -106,6 +107,11 @@ def html(report: Report) -> str:
         body.append("<h2>Errors and budget overruns</h2>")
         body.append(_table(["where", "plugin", "kind", "alert", "what"],
                            [[f.where, f.plugin, f.kind, f.alert or "-", f.what] for f in faults]))
+    refused = [x for x in o.orders if x.error]
+    if refused:
+        body.append("<h2>Orders refused</h2>")
+        body.append(_table(["alert", "order", "why"], [[x.alert, order_text(replace(x, error=None)), x.error or ""]
+                                                      for x in refused]))
     if o.problems:
         body.append("<h2>Input problems</h2>")
         body.append(_table(["where", "what"], [[p.where, p.what] for p in o.problems]))

@@ -177,13 +177,15 @@ class _Replay:
 
     async def _closes(self) -> None:
         """``on_close`` for each close the book made since the last call."""
-        trades = self.book.closed_trades
+        trades, current = self.book.closed_trades, self.current
         while self._closes_told < len(trades):
             trade = trades[self._closes_told]
             self._closes_told += 1
             event = _closed(trade)
+            self.current = f"on_close of {trade.ticket}"   # what its faults and orders are for
             for plugin in self.trial.plugins.concerned(trade.symbol, "on_close"):
                 await self.trial.call(plugin, "on_close", event, origin="close")
+        self.current = current
 
     def _fault(self, plugin: Plugin, hook: str, message: str, kind: str) -> None:
         where = plugin.stats.last_where or plugin.path.name
@@ -197,16 +199,23 @@ class _Replay:
                                          "not called for the rest of the replay", "error", self.current))
 
     def _placed(self, request: OrderRequest, result: OrderResult, record: dict) -> None:
-        if result.ok and request.kind in ("market", "close"):
-            self.out.orders.append(Order(self.current or "timer", request.symbol or "*", _side(request),
-                                         result.volume if result.volume is not None else request.volume or 0.0,
-                                         result.price, request.sl, request.tp, request.plugin))
+        """An order filled, a position closed, or an order refused (a veto, or the book's reason),
+        for the report; a placed modify changes no trade and is left out."""
+        if result.ok and request.kind == "modify":
+            return
+        volume = result.volume if result.volume is not None else request.volume or 0.0
+        self.out.orders.append(Order(self.current or "timer", request.symbol or "*", _side(request), volume,
+                                     result.price, request.sl, request.tp, request.plugin,
+                                     None if result.ok else result.error or "refused"))
 
 
 def _side(request: OrderRequest) -> str:
+    """How an order reads in the report: buy, sell, close (of a side), modify, buy limit..."""
     if request.kind == "close":
         return f"close {request.side}" if request.side else "close"
-    return request.side or ""
+    if request.kind == "modify":
+        return "modify"
+    return " ".join(x for x in (request.side, request.type) if x)
 
 
 def _detail(step: dict) -> str:
