@@ -87,6 +87,9 @@ def test_a_replay_matches_one_computed_by_hand_to_the_cent_and_twice_to_the_byte
     assert summary.returncode == 0 and "profit         95.00" in summary.stdout, outcome(summary)
     window = json.loads(user.moonhook(*args, "--json", "--from", "2024-05-13T02:00:00Z", "--to", str(T0 + 4 * HOUR)).stdout)
     assert (window["alerts"], window["trades"], window["profit"]) == (2, 1, 77.2)  # the sell of 02:10 alone closed
+    # The buy of 03:30 stays open: at 1.0776, its last price bar 5's close, 1.0798: +220 points x 0.1 lot.
+    (left,) = window["open_positions"]
+    assert (left["side"], left["open_price"], left["last_price"], left["profit"]) == ("buy", 1.0776, 1.0798, 22.0)
     assert sorted(p.name for p in user.home.iterdir()) == [
         "FX_EURUSD, 60.csv", "alerts.jsonl", "moonhook.toml", "one.html", "scripts", "two.html"]
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from engine.app.replay.fills import ClosedTrade
+from engine.app.replay.fills import ClosedTrade, OpenPosition
 from engine.app.replay.problems import Problem
 
 RESULTS = ("pass", "changed", "rejected", "error")
@@ -92,7 +92,8 @@ class Outcome:
     no prices were given:
     orders filled at the alert's price and no stop or target was simulated. ``start``/``end``:
     the replayed span in Unix seconds; ``alerts``: how many alerts were fed; ``scripts``: what
-    was replayed (the folder), a label."""
+    was replayed (the folder), a label; ``open``: the positions still open at the end, valued
+    at their last price (the fill model's ``OpenPosition``s)."""
     trades: Sequence[ClosedTrade] = field(default_factory=list)
     equity: list[tuple[float, float]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
@@ -104,6 +105,7 @@ class Outcome:
     end: float | None = None
     alerts: int = 0
     scripts: str = ""
+    open: Sequence[OpenPosition] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,19 @@ def order_text(o: Order) -> str:
     return " ".join(parts) + (f" ({o.plugin})" if o.plugin else "") + (f" refused: {o.error}" if o.error else "")
 
 
+def open_text(p: OpenPosition) -> str:
+    x = p.position
+    return (f"{x.side} {x.symbol} {num(x.volume)} at {num(x.price_open)}, last {num(p.price_last)}, "
+            f"floating {'-' if p.profit is None else cash(p.profit)}" + (f" ({x.plugin})" if x.plugin else ""))
+
+
+def open_json(p: OpenPosition) -> dict[str, Any]:
+    x = p.position
+    return {"ticket": x.ticket, "symbol": x.symbol, "side": x.side, "volume": x.volume, "open_time": x.opened_at,
+            "open_price": x.price_open, "sl": x.sl, "tp": x.tp, "last_price": p.price_last,
+            "profit": None if p.profit is None else money(p.profit), "plugin": x.plugin}
+
+
 def decision_text(d: Decision) -> str:
     return f"{d.plugin}: {d.result}" + (f" ({d.detail})" if d.detail else "")
 
@@ -263,6 +278,10 @@ def text(report: Report) -> str:
         lines += [f"  rejected x{n}: {reason}" for reason, n in p.rejections]
         lines += [f"  changed x{n}: {change}" for change, n in p.changes]
         lines += [f"  {f.kind} at {f.where}: {f.what}" for f in p.faults]
+    if o.open:
+        floating = sum(p.profit or 0.0 for p in o.open)
+        lines.append(f"open at the end ({len(o.open)}, floating {cash(floating)}, not in the figures above):")
+        lines += [f"  {open_text(p)}" for p in o.open]
     refused = [x for x in o.orders if x.error]
     if refused:
         lines.append(f"orders refused ({len(refused)}):")
@@ -314,6 +333,7 @@ def as_dict(report: Report) -> dict[str, Any]:
         "equity": [[t, money(v)] for t, v in o.equity],
         "decisions": [decision_json(d) for d in o.decisions],
         "orders": [order_json(x) for x in o.orders],
+        "open_positions": [open_json(p) for p in o.open],
         "problems": [{"where": p.where, "what": p.what} for p in o.problems],
     }
 

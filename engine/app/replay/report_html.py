@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from html import escape
 
-from engine.app.replay.report import NO_PRICES, RESULTS, Report, cash, num, opt, order_text, when
+from engine.app.replay.report import NO_PRICES, RESULTS, Report, cash, num, open_text, opt, order_text, when
 from engine.app.replay.report_compare import Comparison, side_text
 
 WIDTH, HEIGHT, PAD = 800, 260, 40
@@ -107,6 +107,9 @@ def html(report: Report) -> str:
         body.append("<h2>Errors and budget overruns</h2>")
         body.append(_table(["where", "plugin", "kind", "alert", "what"],
                            [[f.where, f.plugin, f.kind, f.alert or "-", f.what] for f in faults]))
+    if o.open:
+        body.append("<h2>Open at the end (not in the figures above)</h2>")
+        body.append(_table(["position"], [[open_text(p)] for p in o.open]))
     refused = [x for x in o.orders if x.error]
     if refused:
         body.append("<h2>Orders refused</h2>")

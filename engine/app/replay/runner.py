@@ -112,6 +112,7 @@ class _Replay:
         self.out.alerts = len(alerts)
         self.out.trades = list(self.book.closed_trades)
         self.out.equity = [(p.time, p.balance) for p in self.book.equity]
+        self.out.open = self.book.open_positions
         self.out.prices_simulated = self.has_bars and self.book.stops_simulated
         return self.out
 
