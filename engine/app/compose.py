@@ -18,7 +18,7 @@ from sandbox import open_pool
 
 from engine.adapters.brokers import PaperBroker, open_broker
 from engine.adapters.brokers.base import Broker
-from engine.adapters.storage import Database
+from engine.adapters.storage import AlertJournal, Database
 from engine.app.operations import Operations
 from engine.core import Engine
 from engine.core.shadow import Shadow
@@ -73,7 +73,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
             engine = Engine(config, database, broker, pool, nursery, clock, journal)
             if shadow_database is not None:
                 engine.shadow = Shadow(config, shadow_pool, PaperBroker(shadow_database, config.paper, clock),
-                                       shadow_database, clock, idle=engine.drain)
+                                       shadow_database, AlertJournal(database), clock, idle=engine.drain)
             broker.listen(engine.on_event)
             await nursery.start(broker.run, name=f"broker {broker.name}")
             nursery.start_soon(engine.writer.run, name="journal writer")

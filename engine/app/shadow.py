@@ -11,26 +11,27 @@ from engine.core.shadow import Shadow
 
 
 async def view(shadow: Shadow | None, limit: int) -> dict[str, Any]:
-    """{scripts, plugins, alerts, differ, latest_differing, skipped, differences}: the folder
+    """{scripts, plugins, alerts, differ, latest_differing, behind, differences}: the folder
     (None when shadow mode is off, and the rest empty), its plugins (name, file, state, loaded,
-    version, calls, errors, error), the alerts it ran and how many differ, those skipped since
-    the start (it was behind), and the latest ``limit`` alerts that differ (id, time, symbol,
+    version, calls, errors, error), the alerts it ran and how many differ, how many live alerts
+    it has still to look at, and the latest ``limit`` alerts that differ (id, time, symbol,
     differences), newest first."""
     if shadow is None:
-        return {"scripts": None, "plugins": [], "alerts": 0, "differ": 0, "latest_differing": None, "skipped": 0,
+        return {"scripts": None, "plugins": [], "alerts": 0, "differ": 0, "latest_differing": None, "behind": 0,
                 "differences": []}
     plugins = shadow.plugin_rows()  # on the loop: the plugin set changes there
+    behind = shadow.behind
 
     def stored() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         return shadow.records.counts(), shadow.records.differing(limit)
     counts, differing = await trio.to_thread.run_sync(stored)
-    return {"scripts": str(shadow.folder), "plugins": plugins, **counts, "skipped": shadow.skipped,
+    return {"scripts": str(shadow.folder), "plugins": plugins, **counts, "behind": behind,
             "differences": differing}
 
 
 async def record(shadow: Shadow | None, alert_id: int) -> dict[str, Any] | None:
     """{status, outcome, differs, differences} of the shadow's run of the alert; None when
-    shadow mode is off or it has not run the alert (yet, or it was skipped)."""
+    shadow mode is off or it has not run the alert (yet)."""
     if shadow is None:
         return None
     return await trio.to_thread.run_sync(shadow.records.get, alert_id)
@@ -51,6 +52,6 @@ def line(view: dict[str, Any]) -> str | None:
     text += f", {view.get('alerts', 0)} alerts, {view.get('differ', 0)} differ"
     if view.get("latest_differing") is not None:
         text += f" (latest #{view['latest_differing']})"
-    if view.get("skipped"):
-        text += f", {view['skipped']} skipped"
+    if view.get("behind"):
+        text += f", {view['behind']} to catch up"
     return text

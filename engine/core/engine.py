@@ -183,8 +183,8 @@ class Engine:
     def _status_written(self, alert_id: int, alert: Alert, status: str, outcome: dict[str, Any],
                         received: float, received_at: float | None, error: BaseException | None) -> None:
         if error is None:
-            if self.shadow is not None:  # never waits: a shadow that is behind skips it
-                self.shadow.offer(alert_id, alert, received_at, status, outcome)
+            if self.shadow is not None:  # never waits: the shadow reads the journal when it can
+                self.shadow.wake()
             self.metrics.alert(status)
             if self.events.listening:
                 self.events.publish("alert.finished", id=alert_id, symbol=alert.symbol,

@@ -1,10 +1,12 @@
 """Shadow mode: another folder of scripts run live, beside the real ones, on a private broker.
 
-Each live alert, once its status is written, is offered to the shadow (``offer``: never a
-wait; a full queue counts the alert as skipped). The shadow's task runs it through the shadow
-scripts as a ``Trial`` (``trial.py``: the engine's own decisions, on the shadow's paper broker
-and books), compares the outcome with the live one (``differences.py``) and records both in
-the shadow's own file (``ShadowRecords``).
+The shadow follows the live journal: each time a live alert's status is written the engine
+wakes it (``wake``: never a wait), and it runs the alerts after its cursor whose status is
+final, in the journal's order, up to the first still in flight. So it never skips an alert,
+however far behind a burst leaves it, and after a restart it goes on where it stopped. Each
+runs through the shadow scripts as a ``Trial`` (``trial.py``: the engine's own decisions, on
+the shadow's paper broker and books), is compared with the live outcome (``differences.py``)
+and recorded in the shadow's own file (``ShadowRecords``, with the cursor).
 
 What keeps it apart from the live engine:
 
@@ -30,7 +32,7 @@ from typing import Any, Awaitable, Callable, Iterator
 import trio
 
 from engine.adapters.brokers.base import Broker
-from engine.adapters.storage import Database, MetaCache
+from engine.adapters.storage import UNFINISHED, AlertJournal, Database, MetaCache
 from engine.adapters.storage.shadow import ShadowRecords
 from engine.core.differences import differences
 from engine.core.events import Events
@@ -48,9 +50,9 @@ from engine.domain.orders import Closed, Event, Fill
 
 log = logging.getLogger("moonhook.shadow")
 
-CAPACITY = 1000                       # alerts waiting for the shadow; past it they are skipped
+BATCH = 50                            # journal rows read at a time
 CHECKPOINT_EVERY = 200                # records between two checkpoints of the shadow file's WAL
-OFFERED = frozenset({"done", "rejected", "failed", "expired"})
+DECIDED = frozenset({"done", "rejected", "failed", "expired"})  # what live decided: the shadow runs these
 _LOGGERS = ("moonhook.hooks", "moonhook.plugins")  # the chains' and the lifecycle's lines
 
 _in_shadow: ContextVar[bool] = ContextVar("moonhook_shadow", default=False)
@@ -97,51 +99,47 @@ class _NoSwitches:
         pass
 
 
-Offer = tuple[int, Alert, "float | None", str, dict[str, Any]]
-
-
 class Shadow:
     """The shadow of a live engine: scripts from ``config.shadow.scripts`` deciding on
     ``broker`` (a paper broker over ``database``, the shadow's own file), loaded into ``pool``.
     ``idle()`` returns once the live engine has no alert in flight. Use ``run`` in the
     engine's nursery."""
 
-    def __init__(self, config: EngineConfig, pool: Pool, broker: Broker, database: Database,
-                 clock: Callable[[], float], idle: Callable[[], Awaitable[None]] | None = None,
-                 capacity: int = CAPACITY):
+    def __init__(self, config: EngineConfig, pool: Pool, broker: Broker, database: Database, journal: AlertJournal,
+                 clock: Callable[[], float], idle: Callable[[], Awaitable[None]] | None = None):
+        """``journal``: the live journal, read (never written) on the event loop."""
         assert config.shadow.scripts is not None
         self.config = replace(config, scripts=config.shadow.scripts)
         self.folder = config.shadow.scripts
         self.pool, self.broker, self.database, self.clock = pool, broker, database, clock
+        self.journal = journal
         self.records = ShadowRecords(database)
         self.plugins = PluginSet()
         self.trial = Trial(self.config, pool, self.plugins, broker, database, clock, report=self._hook_failed)
         self.lifecycle: Lifecycle | None = None  # made by ``run``, in its nursery
-        self.skipped = 0                          # alerts offered while the queue was full, since the start
+        self.cursor = 0                           # the last live alert id looked at (set by ``run``)
         self.ran = 0                              # alerts run since the start
         self._idle = idle
-        self._send, self._receive = trio.open_memory_channel[Offer](capacity)
+        self._woken = trio.Event()
         self._events_send, self._events_recv = trio.open_memory_channel[Event](math.inf)
 
     # -- alerts in ------------------------------------------------------------------------------
 
-    def offer(self, alert_id: int, alert: Alert, received_at: float | None, status: str,
-              outcome: dict[str, Any]) -> None:
-        """A live alert whose status is written: queued for the shadow, never waited for. A full
-        queue (the shadow is behind) skips it, counted in ``skipped``. ``received_at``: the
-        receipt time the live lane checked expiry with (None for a fresh alert)."""
-        if status not in OFFERED:
-            return
-        try:
-            self._send.send_nowait((alert_id, alert, received_at, status, outcome))
-        except trio.WouldBlock:
-            self.skipped += 1
+    def wake(self) -> None:
+        """A live alert's status is written: the shadow looks at the journal. Never a wait."""
+        self._woken.set()
+
+    @property
+    def behind(self) -> int:
+        """How many live alerts the shadow has not looked at yet."""
+        return max(self.journal.last_id() - self.cursor, 0)
 
     # -- the task ---------------------------------------------------------------------------------
 
     async def run(self, watch: bool = False, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Loads the shadow's scripts (and, with ``watch``, reloads them on saves), then runs
-        the offered alerts, one at a time, until cancelled. Started once its scripts are loaded."""
+        the live alerts as they are decided, one at a time, until cancelled. Started once its
+        scripts are loaded."""
         _in_shadow.set(True)  # for this task and every task it starts (timers, the watcher)
         named = _ShadowLog()
         for name in _LOGGERS:
@@ -173,24 +171,46 @@ class Shadow:
                 await self.broker.stop()
 
     async def _alerts(self) -> None:
-        async for alert_id, alert, received_at, live_status, live_outcome in self._receive:
-            if self._idle is not None:
-                await self._idle()  # the live path first: its next alert never waits behind a whole shadow one
-            if received_at is not None and self.records.has(alert_id):  # recovered (fresh: None), run before
-                continue
-            try:
-                status, outcome = await self.trial.alert(alert_id, alert, received_at)
-            except Exception:
-                log.exception("shadow: alert %d could not be run", alert_id)
-                status, outcome = "failed", {"error": "internal error; see the engine's log"}
-            finally:
-                self._released()
-            found = differences(live_status, live_outcome, status, outcome)
-            await self.database.writable()
-            self.records.add(alert_id, self.clock(), alert.symbol, live_status, status, outcome, found)
-            self.ran += 1
-            if self.ran % CHECKPOINT_EVERY == 0:  # its fsyncs in a thread, never on the loop
-                await trio.to_thread.run_sync(self.database.checkpoint)
+        self.cursor = self.records.cursor(self.journal.last_id())
+        while True:
+            self._woken = trio.Event()   # before looking: a status written meanwhile wakes it again
+            if not await self._catch_up():
+                await self._woken.wait()
+
+    async def _catch_up(self) -> bool:
+        """Runs the live alerts after the cursor whose status is final, oldest first, up to
+        the first still in flight; whether the cursor moved."""
+        moved = False
+        for row in self.journal.after(self.cursor, BATCH):
+            if row["status"] in UNFINISHED:
+                break   # its status comes later, and wakes the shadow
+            if row["status"] in DECIDED:
+                if self._idle is not None:
+                    await self._idle()  # the live path first: its next alert never waits behind a whole shadow one
+                await self._run(row)
+            else:   # duplicate, paused: nothing was decided live
+                self.records.passed(row["id"])
+            self.cursor, moved = row["id"], True
+        return moved
+
+    async def _run(self, row: dict[str, Any]) -> None:
+        alert_id, alert, live_status = row["id"], Alert.from_plain(row["alert"]), row["status"]
+        live_outcome = row["outcome"] or {}
+        # An alert live took in time is run as fresh; one it expired expires here too.
+        received_at = row["received_at"] if live_status == "expired" else None
+        try:
+            status, outcome = await self.trial.alert(alert_id, alert, received_at)
+        except Exception:
+            log.exception("shadow: alert %d could not be run", alert_id)
+            status, outcome = "failed", {"error": "internal error; see the engine's log"}
+        finally:
+            self._released()
+        found = differences(live_status, live_outcome, status, outcome)
+        await self.database.writable()
+        self.records.add(alert_id, self.clock(), alert.symbol, live_status, status, outcome, found)
+        self.ran += 1
+        if self.ran % CHECKPOINT_EVERY == 0:  # its fsyncs in a thread, never on the loop
+            await trio.to_thread.run_sync(self.database.checkpoint)
 
     def _hook_failed(self, plugin: Plugin, hook: str, message: str, kind: str) -> None:
         """The shadow's own breaker, as live: what the next version would do live includes it."""

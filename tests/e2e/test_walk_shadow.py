@@ -45,7 +45,7 @@ def test_shadow_scripts_decide_beside_the_live_ones_and_only_the_live_orders_tra
     shadow = run.get("/api/shadow")
     assert shadow["scripts"].endswith("scripts-next")
     assert [(p["name"], p["loaded"]) for p in shadow["plugins"]] == [("gate", True)]
-    assert (shadow["alerts"], shadow["differ"], shadow["skipped"]) == (2, 1, 0)
+    assert (shadow["alerts"], shadow["differ"], shadow["behind"]) == (2, 1, 0)
     assert [(d["id"], d["symbol"]) for d in shadow["differences"]] == [(rejected, "EURUSD")]
     assert run.get("/api/shadow?limit=1")["differences"][0]["differences"] == differs["differences"]
     status = user.moonhook("status", "--config", "bot/moonhook.toml")

@@ -161,6 +161,16 @@ class AlertJournal:
         """The alerts of one status, oldest first."""
         return self._rows("SELECT * FROM alerts WHERE status = ? ORDER BY id", [status])
 
+    def after(self, alert_id: int, limit: int = 50) -> list[dict[str, Any]]:
+        """The alerts journaled after ``alert_id``, oldest first, at most ``limit`` (shadow mode
+        follows the journal with these)."""
+        return self._rows("SELECT * FROM alerts WHERE id > ? ORDER BY id LIMIT ?", [alert_id, limit])
+
+    def last_id(self) -> int:
+        """The newest alert's id, 0 for an empty journal."""
+        with self._d.lock:
+            return self._d.db.execute("SELECT COALESCE(MAX(id), 0) FROM alerts").fetchone()[0]
+
     def unfinished(self) -> list[dict[str, Any]]:
         """Alerts journaled but not fully processed, oldest first: what recovery must finish."""
         # The predicate of the partial index alerts_unfinished (migration 1), word for word, so

@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS shadow_alerts (
     differences TEXT NOT NULL
 )"""
 _INDEX = "CREATE INDEX IF NOT EXISTS shadow_alerts_differs ON shadow_alerts (differs, alert_id)"
+# Where the shadow stands in the live journal: the last alert id it has looked at.
+_CURSOR = "CREATE TABLE IF NOT EXISTS shadow_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), alert_id INTEGER NOT NULL)"
 
 
 class ShadowRecords:
@@ -37,6 +39,19 @@ class ShadowRecords:
         with database.transaction() as db:
             db.execute(_TABLE)
             db.execute(_INDEX)
+            db.execute(_CURSOR)
+
+    def cursor(self, start: int) -> int:
+        """The last live alert id the shadow looked at; ``start`` (the journal's newest id) the
+        first time, so that a new shadow begins with the alerts after it, not the history."""
+        with self._d.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO shadow_cursor (id, alert_id) VALUES (1, ?)", [start])
+            return db.execute("SELECT alert_id FROM shadow_cursor WHERE id = 1").fetchone()[0]
+
+    def passed(self, alert_id: int) -> None:
+        """The shadow has looked at every live alert up to ``alert_id``."""
+        with self._d.transaction() as db:
+            db.execute("UPDATE shadow_cursor SET alert_id = ? WHERE id = 1 AND alert_id < ?", [alert_id, alert_id])
 
     def has(self, alert_id: int) -> bool:
         """Whether the shadow ran this alert already (a recovered alert is offered again)."""
@@ -46,12 +61,14 @@ class ShadowRecords:
 
     def add(self, alert_id: int, time: float, symbol: str | None, live_status: str, status: str,
             outcome: dict[str, Any], differences: list[str]) -> None:
-        """Records the shadow's decision; a second record of the same alert is ignored."""
+        """Records the shadow's decision, and the cursor past it, in one transaction; a second
+        record of the same alert is ignored."""
         with self._d.transaction() as db:
             db.execute("INSERT OR IGNORE INTO shadow_alerts (alert_id, time, symbol, live_status, status, outcome,"
                        " differs, differences) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        [alert_id, time, symbol, live_status, status, json.dumps(outcome, default=str),
                         int(bool(differences)), json.dumps(differences)])
+            db.execute("UPDATE shadow_cursor SET alert_id = ? WHERE id = 1 AND alert_id < ?", [alert_id, alert_id])
 
     def get(self, alert_id: int) -> dict[str, Any] | None:
         """{status, outcome, differs, differences} of one alert; None if the shadow has not run it."""

@@ -15,11 +15,11 @@ def test_off_prints_nothing():
 
 def test_the_folder_plugins_counts_and_latest():
     view = {"scripts": "/home/me/bot/scripts-next", "plugins": plugins(3), "alerts": 120, "differ": 4,
-            "latest_differing": 118, "skipped": 0}
+            "latest_differing": 118, "behind": 0}
     assert line(view) == "shadow: scripts-next, 3 plugins, 120 alerts, 4 differ (latest #118)"
 
 
-def test_one_plugin_a_failed_file_none_differing_and_skipped():
+def test_one_plugin_a_failed_file_none_differing_and_some_to_catch_up():
     view = {"scripts": "scripts-next/", "plugins": plugins(1, failed=1), "alerts": 7, "differ": 0,
-            "latest_differing": None, "skipped": 2}
-    assert line(view) == "shadow: scripts-next, 1 plugin (1 not loaded), 7 alerts, 0 differ, 2 skipped"
+            "latest_differing": None, "behind": 2}
+    assert line(view) == "shadow: scripts-next, 1 plugin (1 not loaded), 7 alerts, 0 differ, 2 to catch up"

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import trio
 
-from engine.adapters.storage import Database
+from engine.adapters.storage import AlertJournal, Database
 from engine.adapters.brokers import PaperBroker
 from engine.core.shadow import Shadow
-from engine.domain.alerts import Alert
 from engine.domain.config import EngineConfig
 from engine.domain.config.shadow import ShadowConfig
 
@@ -82,22 +81,35 @@ async def test_equal_scripts_do_not_differ(tmp_path):
     assert counts == {"alerts": 2, "differ": 0, "latest_differing": None}
 
 
-async def test_a_full_queue_counts_the_alert_as_skipped_and_the_live_path_goes_on(tmp_path):
-    """A shadow whose task never runs, with room for one alert: the live engine processes three
-    alerts all the same, the shadow takes the first and counts the other two as skipped."""
+async def test_a_shadow_held_back_lets_the_live_path_go_on_then_catches_up_skipping_nothing(tmp_path):
+    """A shadow whose turn is held: the live engine decides three alerts all the same; released,
+    the shadow runs every one of them from the journal."""
     folder = write_scripts(tmp_path / "scripts-next", {"trend": PASS})
-    async with running(tmp_path, {"trend": PASS}, use_broker=FakeBroker()) as engine:
+    async with running(tmp_path, {"trend": NO_STOP}, use_broker=FakeBroker()) as engine:
         config = EngineConfig(data=tmp_path / "data", shadow=ShadowConfig(folder))
         database = Database(config.shadow_database, fsync=False)
+        turn = trio.Event()
+
+        async def idle() -> None:
+            await turn.wait()
+            await engine.drain()
+
+        shadow = Shadow(config, engine.pool, PaperBroker(database), database, AlertJournal(engine.database),
+                        engine.clock, idle=idle)
         try:
-            engine.shadow = Shadow(config, engine.pool, PaperBroker(database), database, engine.clock, capacity=1)
-            rows = [await process(engine, f"buy EURUSD volume=0.1 price=1.1 id=n{i}") for i in range(3)]
-            skipped = engine.shadow.skipped
+            async with trio.open_nursery() as nursery:
+                await nursery.start(shadow.run)
+                engine.shadow = shadow
+                rows = [await process(engine, f"buy EURUSD volume=0.1 price=1.1 id=n{i}") for i in range(3)]
+                behind, ran = shadow.behind, shadow.ran
+                turn.set()
+                records = [await shadow_record(engine, r["id"]) for r in rows]
+                nursery.cancel_scope.cancel()
         finally:
             engine.shadow = None
             database.close()
-    assert [r["status"] for r in rows] == ["done", "done", "done"]
-    assert skipped == 2
+    assert [r["status"] for r in rows] == ["rejected"] * 3 and (behind, ran) == (3, 0)
+    assert [r["status"] for r in records] == ["done"] * 3
 
 
 async def test_shadow_plugin_errors_trip_the_shadows_own_breaker_never_the_live_one_and_never_notify(tmp_path, caplog):
@@ -122,17 +134,17 @@ async def test_shadow_plugin_errors_trip_the_shadows_own_breaker_never_the_live_
     assert all(r.levelno == logging.WARNING for r in told)
 
 
-async def test_the_shadow_records_survive_a_restart_and_a_recovered_alert_is_not_run_twice(tmp_path):
+async def test_after_a_restart_the_shadow_keeps_its_records_and_runs_what_was_decided_while_it_was_off(tmp_path):
     shadow = shadow_of(tmp_path, {"trend": PASS})
     async with running(tmp_path, {"trend": NO_STOP}, use_broker=FakeBroker(), shadow=shadow) as engine:
-        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        first = await shadow_record(engine, row["id"])
+        first = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        recorded = await shadow_record(engine, first["id"])
+    async with running(tmp_path, {"trend": NO_STOP}, use_broker=FakeBroker()) as engine:   # shadow mode off
+        missed = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=missed")
     async with running(tmp_path, {"trend": NO_STOP}, use_broker=FakeBroker(), shadow=shadow) as engine:
-        again = engine.shadow.records.get(row["id"])
-        # As a recovery offers it: processed again after a stop before its status was written.
-        engine.shadow.offer(row["id"], Alert.from_plain(row["alert"]), row["received_at"], "rejected", row["outcome"])
-        later = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=later")
-        await shadow_record(engine, later["id"])
+        caught = await shadow_record(engine, missed["id"])
+        again = engine.shadow.records.get(first["id"])
         counts, ran = engine.shadow.records.counts(), engine.shadow.ran
-    assert again == first
-    assert counts["alerts"] == 2 and ran == 1  # the first alert, offered again, was not run again
+    assert again == recorded
+    assert caught["status"] == "done" and caught["differs"] is True
+    assert counts["alerts"] == 2 and ran == 1  # the first alert was not run again
