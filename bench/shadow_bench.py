@@ -34,6 +34,7 @@ import psutil
 import trio
 
 from .engine_bench import _write_plugins
+from .scaling_bench import _cpu
 from .stats import pick, summary
 from .webhook_bench import steady
 
@@ -72,17 +73,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _cpu(processes: list[psutil.Process]) -> float:
-    total = 0.0
-    for p in processes:
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
 
 
 class _Run:
