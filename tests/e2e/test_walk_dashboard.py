@@ -143,8 +143,12 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     assert run.settled(passed["id"])["status"] == "done"
     browser.get(f"{base}/#/alerts")
     click(browser, f'#alerts-table tr[data-id="{passed["id"]}"]', f"alert {passed['id']} in the table")
-    detail = wait(browser, lambda d: d.find_element(By.ID, "alert-detail").text, "the alert's detail")
-    assert f"Alert {passed['id']}" in detail and "done" in detail and "demo" not in detail, detail
+    # Its detail once loaded ("Loading…" first: text, but not yet the detail).
+    def loaded(d):
+        text = d.find_element(By.ID, "alert-detail").text
+        return text if f"Alert {passed['id']}" in text else None
+    detail = wait(browser, loaded, "the alert's detail")
+    assert "done" in detail and "demo" not in detail, detail
     browser.get(f"{base}/#/plugins")
     click(browser, "#plugins td button", "demo's switch")
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#plugins td button").text == "Disable", "demo enabled")
