@@ -280,14 +280,14 @@ function on_order(o)
 end
 """})
     (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + i * 120, "body": body}) + "\n" for i, body in enumerate(
-        ["buy EURUSD volume=2 price=1.08 sl=1.07", "buylimit EURUSD volume=0.1 price=1.07 sl=1.06",
-         "buy EURUSD volume=0.1 price=1.08 sl=1.07"])))
+        ["buy EURUSD volume=2 price=1.08 sl=1.07", "buy EURUSD volume=0.001 price=1.08 sl=1.07",
+         "buylimit EURUSD volume=0.1 price=1.07 sl=1.06"])))
     done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json", "--report", "r.html")
     assert done.returncode == 0, outcome(done)
     orders = [(o["alert"], o["side"], o["error"]) for o in json.loads(done.stdout)["orders"]]
     assert orders == [("alerts.jsonl:1", "buy", "vetoed by risk: too big"),
-                      ("alerts.jsonl:2", "buy limit", "pending orders are not simulated by replay"),
-                      ("alerts.jsonl:3", "buy", None)]
+                      ("alerts.jsonl:2", "buy", "volume 0.001: not a multiple of EURUSD's volume step 0.01"),
+                      ("alerts.jsonl:3", "buy limit", None)]  # placed: it waits for 1.07
     text = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl").stdout
     assert "orders refused (2):" in text and "refused: vetoed by risk: too big" in text
     assert "<h2>Orders refused</h2>" in (user.home / "r.html").read_text()

@@ -37,7 +37,7 @@ class BookBroker(Broker):
         return self.book.positions(symbol)
 
     async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
-        return []   # pending orders are not simulated
+        return self.book.orders(symbol)
 
     async def history(self, since: float | None = None) -> list[dict[str, Any]]:
         return []

@@ -19,7 +19,8 @@ A position opened at an alert's price inside a bar is checked from the next bar 
 filled at a bar's open is checked on that bar too. Without bars for a symbol, its orders fill
 at the alert's price and its stops and targets are not simulated: ``without_prices`` names
 those symbols. An order at a time outside a symbol's bars (before the first, or after the
-last has ended) is reported in ``outside``. Pending orders are not simulated: refused.
+last has ended) is reported in ``outside``. Pending orders wait for their price
+(``pending.py``): each quote and each bar's open, low and high, as the paper broker's quotes.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any, Mapping, Sequence
 from engine.adapters.brokers.paper.market import Market
 from engine.adapters.brokers.paper.prices import Prices
 from engine.adapters.brokers.paper.rules import lots, profit_of, stop_hit, stop_of, volume_of
+from engine.app.replay.pending import Pending
 from engine.app.replay.prices import Bar
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec, symbol_table
@@ -123,6 +125,7 @@ class Book:
         self._bars = {symbol: list(series) for symbol, series in (bars or {}).items() if series}
         self._walked = {symbol: 0 for symbol in self._bars}   # each symbol's bars walked so far
         self._positions: list[Position] = []
+        self._pending = Pending(self._market)
         self._next_ticket = FIRST_TICKET
         self.balance = config.balance
         self.closed_trades: list[ClosedTrade] = []
@@ -189,6 +192,10 @@ class Book:
                         "comment": None, "opened_at": p.opened_at})
         return out
 
+    def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        """The pending orders as ``PaperBroker.orders`` lists them, by ticket."""
+        return self._pending.rows(symbol)
+
     def see(self, symbol: str, price: float, at: float) -> None:
         """An alert's price at ``at``: the symbol's last price (the bid), as the paper broker
         takes a quote. Bars walked later replace it."""
@@ -199,6 +206,7 @@ class Book:
             except Refused:   # not a price of this symbol: its orders are refused for it
                 return
             self._prices.record(spec.name, bid, ask, at)
+            self._trigger(spec, bid, ask, at, inside=False)
 
     # -- driving it -----------------------------------------------------------------------------
 
@@ -222,9 +230,11 @@ class Book:
     def execute(self, order: OrderRequest, at_time: float, alert_price: float | None = None) -> OrderResult:
         """Executes ``order`` at ``at_time`` (after walking the bars before it), at
         ``alert_price`` (the order's own ``price`` when None) or the next bar's open. Market
-        orders open positions; closes (by ticket, or by symbol with an optional side, or all
-        symbols when neither) close them; modify changes a position's sl and tp. A refusal is
-        an ``OrderResult`` with its reason, as the paper broker answers."""
+        orders open positions; pending orders wait for their price (``_trigger``); closes (by
+        ticket, or by symbol with an optional side, or all symbols when neither) close them, a
+        close by ticket of a pending order cancels it; modify changes a position's sl and tp,
+        or a pending order's price, sl and tp. A refusal is an ``OrderResult`` with its reason,
+        as the paper broker answers."""
         self.advance(at_time)
         try:
             if order.kind == "market":
@@ -234,7 +244,7 @@ class Book:
             if order.kind == "modify":
                 return self._modify(order)
             if order.kind == "pending":
-                raise Refused("pending orders are not simulated by replay")
+                return self._place(order, at_time)
             raise Refused(f"kind: expected market, pending, close or modify, got {order.kind!r}")
         except Refused as refusal:
             return OrderResult.refused(str(refusal))
@@ -263,7 +273,10 @@ class Book:
             ticket = ticket_of(r.ticket)
             p = next((p for p in self._positions if p.ticket == ticket), None)
             if p is None:
-                raise Refused(f"ticket: no open position {ticket}")
+                cancelled = self._pending.cancel(ticket)
+                if cancelled is None:
+                    raise Refused(f"ticket: no open position or pending order {ticket}")
+                return OrderResult(True, ticket, cancelled.price, cancelled.volume)
             spec = self._market.spec(p.symbol)
             volume = p.volume if r.volume is None else volume_of(spec, r.volume)
             left = lots(p.volume) - lots(volume)
@@ -297,13 +310,33 @@ class Book:
         return OrderResult(True, None, prices.pop() if len(prices) == 1 else None, float(total),
                            closed=[p.ticket for p in chosen])
 
+    def _place(self, r: OrderRequest, at: float) -> OrderResult:
+        o = self._pending.place(r, at, self._ticket)
+        return OrderResult(True, o.ticket, o.price, o.volume)
+
+    def _trigger(self, spec: SymbolSpec, bid: float, ask: float, at: float, inside: bool) -> None:
+        """Opens the positions of the pending orders this price fills (``Pending.due``)."""
+        if self._market.tick_value(spec) is None:   # no rate: cannot book it, as the broker
+            return
+        for o, price in self._pending.due(spec, bid, ask, inside):
+            commission = self._market.commission(o.volume)
+            self._start_equity(at)
+            self._positions.append(Position(o.ticket, o.symbol, o.side, o.volume, price, at, o.sl, o.tp, commission,
+                                            o.plugin, o.alert_id))
+            self.balance = round(self.balance + commission, 2)
+
     def _modify(self, r: OrderRequest) -> OrderResult:
         ticket = ticket_of(r.ticket)
-        if r.sl is None and r.tp is None:
-            raise Refused("modify: give sl or tp (0 removes one)")
+        if r.sl is None and r.tp is None and r.price is None:
+            raise Refused("modify: give sl, tp (0 removes one) or, for a pending order, price")
         p = next((p for p in self._positions if p.ticket == ticket), None)
+        o = self._pending.modify(ticket, r)
+        if o is not None:
+            return OrderResult(True, ticket, o.price, o.volume)
         if p is None:
-            raise Refused(f"ticket: no open position {ticket}")
+            raise Refused(f"ticket: no open position or pending order {ticket}")
+        if r.price is not None:
+            raise Refused(f"price: position {ticket} is open; only a pending order's price can change")
         spec = self._market.spec(p.symbol)
         sl, tp = stop_of(spec, "sl", r.sl, keep=p.sl), stop_of(spec, "tp", r.tp, keep=p.tp)
         last = self._prices.last(p.symbol)
@@ -365,7 +398,11 @@ class Book:
             self._prices.record(symbol, bar.close, bar.close, bar.time)
             return
         spread = self._market.spread(spec)
-        for p in [p for p in self._positions if p.symbol == symbol]:
+        held = [p for p in self._positions if p.symbol == symbol]   # a fill in this bar is checked from the next
+        for step, level in enumerate((bar.open, bar.low, bar.high)):
+            bid = round(level, spec.digits)
+            self._trigger(spec, bid, round(bid + spread, spec.digits), bar.time, inside=step > 0)
+        for p in held:
             adverse, favourable = (bar.low, bar.high) if p.side == "buy" else (bar.high, bar.low)
             for step, level in enumerate((bar.open, adverse, favourable)):
                 bid = round(level, spec.digits)

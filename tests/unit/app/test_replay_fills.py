@@ -137,9 +137,56 @@ def test_refusals_name_what_is_wrong():
     assert book.execute(market("buy", sl=1.09000), T0, 1.08000).error == \
         "sl 1.09: a buy's stop loss must be below the fill price 1.0801"
     assert book.execute(OrderRequest("close", "c", symbol="EURUSD"), T0).error == "no open position on EURUSD"
-    assert book.execute(OrderRequest("pending", "c", symbol="EURUSD", side="buy", volume=0.1, price=1.07,
-                                     type="limit"), T0).error == "pending orders are not simulated by replay"
+    assert book.execute(pending("buy", "limit", 1.09000), T0 + 1800).error == \
+        "price 1.09: a buy limit must be at or below the ask 1.0806"
     assert book.closed_trades == [] and book.balance == 10000.0
+
+
+def pending(side: str, type_: str, price: float, sl: float | None = None) -> OrderRequest:
+    return OrderRequest("pending", "c", symbol="EURUSD", side=side, volume=0.1, price=price, type=type_, sl=sl,
+                        plugin="p")
+
+
+def test_a_buy_limit_filled_at_its_price_inside_a_bar_then_stopped_by_a_gap():
+    book = Book(CONFIG, BARS)
+    # Placed inside b0 (the ask 1.08060 after it): waits below. b1's low ask 1.08010 misses it;
+    # b2's low 1.07750 (ask 1.07760) passes through 1.07900: filled there, commission -0.70.
+    placed = book.execute(pending("buy", "limit", 1.07900, sl=1.07600), T0 + 1800)
+    assert (placed.ok, placed.ticket, placed.price) == (True, 1001, 1.079)
+    assert [o["ticket"] for o in book.orders()] == [1001] and book.positions() == []
+    book.finish()
+    # Checked from b3, which opens at 1.07500, under the stop: closed at the open.
+    # (1.07500 - 1.07900) = -400 points x 0.1 = -40.00; commission -1.40.
+    assert book.closed_trades == [ClosedTrade(1001, "EURUSD", "buy", 0.1, T0 + 2 * H, 1.079, T0 + 3 * H, 1.075,
+                                              -40.0, -1.4, "sl", "p", None)]
+    assert book.orders() == [] and book.balance == 10000.0 - 41.40
+
+
+def test_a_sell_stop_gapped_through_fills_at_the_open_and_a_cancelled_order_never_fills():
+    book = Book(CONFIG, BARS)
+    # Inside b2 (its close 1.07800 the bid): a sell stop at 1.07600 waits below; b3 opens at
+    # 1.07500, through it: filled at the open, the better of the two for the market.
+    book.execute(pending("sell", "stop", 1.07600), T0 + 2 * H + 1800)
+    cancelled = book.execute(pending("buy", "limit", 1.07450), T0 + 2 * H + 1800)
+    assert book.execute(OrderRequest("close", "c", ticket=cancelled.ticket), T0 + 2 * H + 1800).ok
+    book.finish()
+    (left,) = book.open_positions
+    assert (left.position.side, left.position.price_open, left.position.opened_at) == ("sell", 1.075, T0 + 3 * H)
+    # b3's low 1.07400 (ask 1.07410) would have filled the cancelled buy limit: it did not.
+    assert len(book.positions()) == 1 and book.orders() == []
+    # Valued at b4's close, the ask 1.07660: (1.07500 - 1.07660) = -160 points x 0.1 = -16.00.
+    assert (left.price_last, left.profit) == (1.0766, -16.0)
+
+
+def test_a_pending_orders_price_can_be_moved_and_a_positions_cannot():
+    book = Book(CONFIG, BARS)
+    o = book.execute(pending("buy", "limit", 1.07000), T0 + 1800)
+    moved = book.execute(OrderRequest("modify", "c", ticket=o.ticket, price=1.07900), T0 + 1800)
+    assert (moved.ok, moved.price) == (True, 1.079)
+    book.advance(T0 + 3 * H)
+    assert [p["price_open"] for p in book.positions()] == [1.079]   # filled in b2, as above
+    assert book.execute(OrderRequest("modify", "c", ticket=o.ticket, price=1.07), T0 + 3 * H).error == \
+        f"price: position {o.ticket} is open; only a pending order's price can change"
 
 
 def test_the_same_calls_give_the_same_book():
