@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from engine.adapters.brokers.paper.market import Market
-from engine.adapters.brokers.paper.rules import pending_fill, price_of, stop_of, volume_of
+from engine.adapters.brokers.paper.rules import pending_fill, price_of, stop_of
 from engine.domain.instruments import SymbolSpec
-from engine.domain.orders import PENDING_TYPES, OrderRequest
-from engine.domain.rules import Refused, check_stops, side_of
+from engine.domain.orders import OrderRequest
+from engine.domain.rules import check_stops
 
 
 @dataclass
@@ -39,17 +39,7 @@ class Pending:
 
     def place(self, r: OrderRequest, at: float, ticket: Callable[[], int]) -> PendingOrder:
         """The order ``r``, checked as the paper broker checks one; raises Refused."""
-        spec, side = self._market.spec(r.symbol), side_of(r.side)
-        if r.type not in PENDING_TYPES:
-            raise Refused(f"type: a pending order is limit or stop, got {r.type!r}")
-        volume = volume_of(spec, r.volume)
-        if r.price is None:
-            raise Refused("price: a pending order needs its price")
-        price = price_of(spec, r.price)
-        sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
-        check_stops(side, price, sl, tp, "the order price")
-        self._market.check_pending(spec, side, r.type, price)
-        self._market.rate(spec)
+        spec, side, price, volume, sl, tp = self._market.pending(r)
         o = PendingOrder(ticket(), spec.name, side, r.type, price, volume, sl, tp, at, r.plugin, r.alert_id)
         self._orders.append(o)
         return o

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from engine.adapters.storage.database import Database, select
 from engine.adapters.brokers.base import Broker
-from engine.domain.orders import PENDING_TYPES, Event, OrderRequest, OrderResult, shallow
+from engine.domain.orders import Event, OrderRequest, OrderResult, shallow
 from engine.domain.rules import Refused, check_stops, is_number, side_of, ticket_of
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
@@ -207,17 +207,7 @@ class PaperBroker(Broker):
         return OrderResult(True, order["ticket"], price, volume)
 
     def _pending_order(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
-        spec, side = self._market.spec(r.symbol), side_of(r.side)
-        if r.type not in PENDING_TYPES:
-            raise Refused(f"type: a pending order is limit or stop, got {r.type!r}")
-        volume = volume_of(spec, r.volume)
-        if r.price is None:
-            raise Refused("price: a pending order needs its price")
-        price = price_of(spec, r.price)
-        sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
-        check_stops(side, price, sl, tp, "the order price")
-        self._market.check_pending(spec, side, r.type, price)
-        self._market.rate(spec)
+        spec, side, price, volume, sl, tp = self._market.pending(r)
         order = self._books.new_order(db, r, spec.name, side, r.type, price, volume, sl, tp, "placed",
                                       self._clock())
         return OrderResult(True, order["ticket"], price, volume)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from engine.adapters.brokers.paper.prices import Prices
-from engine.adapters.brokers.paper.rules import price_of, profit_of, waits_below
+from engine.adapters.brokers.paper.rules import price_of, profit_of, stop_of, volume_of, waits_below
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec
-from engine.domain.rules import Refused
+from engine.domain.orders import PENDING_TYPES, OrderRequest
+from engine.domain.rules import Refused, check_stops, side_of
 
 
 class Market:
@@ -44,6 +45,22 @@ class Market:
         if last is None:
             raise Refused(f"no price for {spec.name}: send the alert's price or a quote first")
         return last
+
+    def pending(self, r: OrderRequest) -> tuple[SymbolSpec, str, float, float, float | None, float | None]:
+        """A pending order's symbol, side, price, volume, sl and tp, checked (its type, its
+        stops, its side of the market, a rate to book it with); raises Refused."""
+        spec, side = self.spec(r.symbol), side_of(r.side)
+        if r.type not in PENDING_TYPES:
+            raise Refused(f"type: a pending order is limit or stop, got {r.type!r}")
+        volume = volume_of(spec, r.volume)
+        if r.price is None:
+            raise Refused("price: a pending order needs its price")
+        price = price_of(spec, r.price)
+        sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
+        check_stops(side, price, sl, tp, "the order price")
+        self.check_pending(spec, side, r.type, price)
+        self.rate(spec)
+        return spec, side, price, volume, sl, tp
 
     def check_pending(self, spec: SymbolSpec, side: str, type_: str, price: float) -> None:
         """On its side of the last price, if one is known; at the market is accepted (the engine
