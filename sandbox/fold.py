@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from . import protocol
 from .errors import SandboxError
+from .host import result_of
 from .plugin import Plugin, Reply
 from .process import WorkerProcess
 
@@ -52,3 +53,20 @@ class FoldRun:
         index, _since = w.progress
         self.index = min(max(index, 0), len(self.plugins) - 1)
         return self.plugins[self.index]
+
+
+def gather(done: protocol.Folded, plugins: list[Plugin], folded: Folded) -> bool:
+    """Adds a worker's answer to a fold of ``plugins`` to ``folded``: a reply for each plugin
+    that passed, then the reply or the error of the one that stopped it; False if one did."""
+    for (log, memory, seconds), plugin in zip(done.passes, plugins):  # protocol.Pass's fields
+        plugin.memory = memory
+        folded.passed.append(Reply([], log, memory, seconds))
+    if done.stop is None:
+        return True
+    try:
+        folded.stop = result_of(plugins[len(done.passes)], done.stop)
+        folded.stop.seconds = done.seconds
+    except SandboxError as e:
+        folded.error = e
+    return False
+

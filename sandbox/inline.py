@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping, Sequence
 from . import codec, protocol
 from .budget import Budget
 from .errors import SandboxError
-from .fold import Folded
+from .fold import Folded, gather
 from .host import host_answer, result_of
 from .plugin import HostFunction, Plugin, Reply
 from .worker import PROGRESS, Worker
@@ -79,16 +79,7 @@ class InlinePool:
             except SandboxError as e:
                 folded.error = e
             return folded
-        done = protocol.Folded(*reply)
-        for (log, memory, seconds), plugin in zip(done.passes, plugins):   # protocol.Pass's fields
-            plugin.memory = memory
-            folded.passed.append(Reply([], log, memory, seconds))
-        if done.stop is not None:
-            try:
-                folded.stop = result_of(plugins[len(done.passes)], done.stop)
-                folded.stop.seconds = done.seconds
-            except SandboxError as e:
-                folded.error = e
+        gather(protocol.Folded(*reply), plugins, folded)
         return folded
 
     async def get_global(self, plugin_id: str, name: str) -> Any:

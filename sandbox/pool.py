@@ -22,7 +22,7 @@ from . import codec, protocol
 from .budget import Budget
 from .errors import CrashError, SandboxError, TimeLimitError
 from .host import HostError, host_answer, result_of
-from .fold import FoldRun, Folded
+from .fold import FoldRun, Folded, gather
 from .locks import Turn, fast
 from .plugin import HostFunction, Plugin, Reply
 from .process import DeadlineExceeded, WorkerGone, WorkerProcess
@@ -194,18 +194,7 @@ class Pool:
                 folded.passed.extend(Reply([]) for _ in range(run.index))  # the worker got past them
                 folded.error = e
                 return False
-        for passed, plugin in zip(done.passes, plugins):
-            p = protocol.Pass(*passed)
-            plugin.memory = p.memory
-            folded.passed.append(Reply([], p.log, p.memory, p.seconds))
-        if done.stop is None:
-            return True
-        try:
-            folded.stop = result_of(plugins[len(done.passes)], done.stop)
-            folded.stop.seconds = done.seconds
-        except SandboxError as e:
-            folded.error = e
-        return False
+        return gather(done, plugins, folded)
 
     async def get_global(self, plugin_id: str, name: str) -> Any:
         """The script's global ``name`` as plain data (None if unset); raises ScriptError if it
