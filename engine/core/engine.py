@@ -268,7 +268,6 @@ class Engine:
             if isinstance(event, Connection):
                 self.monitor.connection(event)
                 continue
-            hook = "on_fill" if isinstance(event, Fill) else "on_close"
             if isinstance(event, Fill) and self.events.listening:
                 self.events.publish("fill", symbol=event.symbol, ticket=event.position, side=event.side,
                                     volume=event.volume, price=event.price, profit=event.profit,
@@ -276,9 +275,9 @@ class Engine:
                                     plugin=event.plugin)
             if isinstance(event, Closed) or event.entry == "in":  # a full close is told by its Closed
                 self.notifier.send("trades", describe_event(event))
-            with self.working(Run(None, "fill" if hook == "on_fill" else "close")) as run:
-                for plugin in run.roster.concerned(event.symbol, hook):
-                    await self.hooks.call(plugin, hook, event.to_plain())
+            with self.working(Run(None, event.hook[3:])) as run:
+                for plugin in run.roster.concerned(event.symbol, event.hook):
+                    await self.hooks.call(plugin, event.hook, event.to_plain())
 
     # -- plugins ----------------------------------------------------------------------------
 

@@ -224,9 +224,8 @@ class Shadow:
     async def _broker_events(self) -> None:
         """``on_fill`` and ``on_close`` of the shadow's plugins, for its own broker's events."""
         async for event in self._events_recv:
-            hook = "on_fill" if isinstance(event, Fill) else "on_close"
-            for plugin in self.plugins.concerned(event.symbol, hook):
-                await self.trial.call(plugin, hook, event.to_plain(), origin="fill" if hook == "on_fill" else "close")
+            for plugin in self.plugins.concerned(event.symbol, event.hook):
+                await self.trial.call(plugin, event.hook, event.to_plain(), origin=event.hook[3:])
             self._released()
 
     @contextmanager

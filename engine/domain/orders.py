@@ -93,6 +93,8 @@ _RESULT_FIELDS = {"ok", "ticket", "price", "volume", "error", "duplicate", "clos
 class Fill:
     """A deal: a position opened ("in") or reduced or closed ("out")."""
 
+    hook = "on_fill"   # (not a field) the plugins' hook it runs; after "on_", the run's origin
+
     deal: int
     order: int
     position: int
@@ -117,6 +119,8 @@ class Fill:
 class Closed:
     """A position that is now fully closed, as ``on_close`` sees it: ``volume`` and ``profit``
     (gross) add up every "out" deal of it, partial closes included; ``price_close`` is the last."""
+
+    hook = "on_close"   # (not a field)
 
     ticket: int
     symbol: str
