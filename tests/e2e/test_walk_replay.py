@@ -284,10 +284,45 @@ end
          "buylimit EURUSD volume=0.1 price=1.07 sl=1.06"])))
     done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json", "--report", "r.html")
     assert done.returncode == 0, outcome(done)
-    orders = [(o["alert"], o["side"], o["error"]) for o in json.loads(done.stdout)["orders"]]
+    r = json.loads(done.stdout)
+    orders = [(o["alert"], o["side"], o["error"]) for o in r["orders"]]
     assert orders == [("alerts.jsonl:1", "buy", "vetoed by risk: too big"),
                       ("alerts.jsonl:2", "buy", "volume 0.001: not a multiple of EURUSD's volume step 0.01"),
                       ("alerts.jsonl:3", "buy limit", None)]  # placed: it waits for 1.07
+    assert r["pending_orders"] == [{"ticket": 1001, "symbol": "EURUSD", "side": "buy", "type": "limit", "volume": 0.1,
+                                    "price": 1.07, "sl": 1.06, "tp": None, "placed_time": T0 + 240, "plugin": "engine"}]
     text = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl").stdout
     assert "orders refused (2):" in text and "refused: vetoed by risk: too big" in text
-    assert "<h2>Orders refused</h2>" in (user.home / "r.html").read_text()
+    assert "orders waiting at the end, not filled (1):\n  buy limit EURUSD 0.1 at 1.07, sl 1.06, placed" in text
+    page = (user.home / "r.html").read_text()
+    assert "<h2>Orders refused</h2>" in page and "<h2>Orders waiting at the end, not filled</h2>" in page
+
+
+def test_on_fill_runs_for_each_deal_and_on_close_once_a_position_is_fully_closed_as_live(user):
+    _project(user.home, {"scale.lua": """plugin = {symbols = {"EURUSD"}}
+seen = {}
+function on_fill(f) seen[#seen + 1] = f.entry .. " " .. f.reason .. " " .. f.volume .. " #" .. f.position end
+function on_close(c) seen[#seen + 1] = "closed #" .. c.ticket .. " " .. c.volume .. " " .. c.profit end
+function on_alert(a)
+  if a.comment == "half" then
+    local r = orders.close{ticket = positions.list("EURUSD")[1].ticket, volume = 0.1}
+    return {handled = true}
+  end
+  if a.comment == "report" then return false, table.concat(seen, ", ") end
+end
+"""})
+    (user.home / "moonhook.toml").write_text(CONFIG)
+    bodies = ["buy EURUSD volume=0.3 price=1.08000 sl=1.07000",   # at the ask 1.08010
+              '{"action": "close", "symbol": "EURUSD", "price": 1.0810, "comment": "half"}',  # 0.1: +9.00
+              "close EURUSD price=1.08200",                        # the 0.2 left: +38.00
+              '{"action": "close", "symbol": "EURUSD", "comment": "report"}']
+    (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + i * 60, "body": b}) + "\n"
+                                                    for i, b in enumerate(bodies)))
+    done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json")
+    assert done.returncode == 0, outcome(done)
+    r = json.loads(done.stdout)
+    # As the paper broker tells them: a deal for each fill and part closed, and one Closed with
+    # the whole volume and profit once nothing is left.
+    assert [d["detail"] for d in r["decisions"] if d["result"] == "rejected"] == [
+        "in market 0.3 #1001, out close 0.1 #1001, out close 0.2 #1001, closed #1001 0.3 47.0"]
+    assert [(t["volume"], t["profit"]) for t in r["closed_trades"]] == [(0.1, 9.0), (0.2, 38.0)]

@@ -5,9 +5,10 @@ orders into fills and closed trades against the bars; and the report (text, JSON
 the comparison of two replays."""
 
 from engine.app.replay.alerts import RecordedAlert, read_alerts
-from engine.app.replay.fills import Book, ClosedTrade, EquityPoint, OpenPosition, Outside, Position
+from engine.app.replay.fills import Book
 from engine.app.replay.prices import Bar, read_prices
 from engine.app.replay.problems import Problem, Read, ReplayInputError
+from engine.app.replay.records import ClosedTrade, EquityPoint, OpenPosition, Outside, Position
 from engine.app.replay.report import Decision, Fault, Order, Outcome, Report, build, text, to_json
 from engine.app.replay.report_compare import Comparison, compare, compare_json, compare_text
 from engine.app.replay.report_html import compare_html, html

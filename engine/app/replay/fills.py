@@ -21,87 +21,31 @@ at the alert's price and its stops and targets are not simulated: ``without_pric
 those symbols. An order at a time outside a symbol's bars (before the first, or after the
 last has ended) is reported in ``outside``. Pending orders wait for their price
 (``pending.py``): each quote and each bar's open, low and high, as the paper broker's quotes.
+
+Each deal is told in ``events`` as the paper broker tells it (``books.py``): a ``Fill`` for
+every deal, numbered from 1, and a ``Closed`` once a position is fully closed, with the volume
+and profit of all its closing deals.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
+from engine.adapters.brokers.paper.books import OPPOSITE
 from engine.adapters.brokers.paper.market import Market
 from engine.adapters.brokers.paper.prices import Prices
 from engine.adapters.brokers.paper.rules import lots, profit_of, stop_hit, stop_of, volume_of
-from engine.app.replay.pending import Pending
+from engine.app.replay.pending import Pending, PendingOrder
 from engine.app.replay.prices import Bar
+from engine.app.replay.records import ClosedTrade, EquityPoint, OpenPosition, Outside, Position
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec, symbol_table
-from engine.domain.orders import OrderRequest, OrderResult
+from engine.domain.orders import Closed, Fill, OrderRequest, OrderResult
 from engine.domain.rules import Refused, check_stops, side_of, ticket_of
 
 FIRST_TICKET = 1001   # the paper broker numbers its orders from 1001, and so does replay
-
-
-@dataclass
-class Position:
-    """An open position. ``commission``: its opening deal's, not yet counted in a trade."""
-    ticket: int
-    symbol: str
-    side: str
-    volume: float
-    price_open: float
-    opened_at: float
-    sl: float | None = None
-    tp: float | None = None
-    commission: float = 0.0
-    plugin: str | None = None
-    alert_id: int | None = None
-
-
-@dataclass(frozen=True)
-class ClosedTrade:
-    """A closed trade (or the part of a position closed), as the report reads it. ``profit``
-    is gross, in the account currency, as MT5 reports it; ``commission`` (negative) is the
-    closing deal's, plus the opening deal's on the position's first close. ``reason``:
-    close, sl or tp."""
-    ticket: int
-    symbol: str
-    side: str
-    volume: float
-    open_time: float
-    open_price: float
-    close_time: float
-    close_price: float
-    profit: float
-    commission: float
-    reason: str
-    plugin: str | None = None
-    alert_id: int | None = None
-
-
-@dataclass(frozen=True)
-class OpenPosition:
-    """A position still open where the book stands, valued at the symbol's last price (a buy
-    at the bid, a sell at the ask): ``price_last``, and ``profit`` floating (None without one)."""
-    position: Position
-    price_last: float | None
-    profit: float | None
-
-
-@dataclass(frozen=True)
-class EquityPoint:
-    """The balance after a closed trade (the first point: the balance before the first deal)."""
-    time: float
-    balance: float
-
-
-@dataclass(frozen=True)
-class Outside:
-    """An order at a time outside its symbol's bars (before the first or after the last)."""
-    time: float
-    symbol: str
-    what: str
 
 
 class _NoRows:
@@ -131,6 +75,8 @@ class Book:
         self.closed_trades: list[ClosedTrade] = []
         self.equity: list[EquityPoint] = []
         self.outside: list[Outside] = []
+        self.events: list[Fill | Closed] = []   # every deal's Fill, and each full close's Closed, in order
+        self._deals = 0
         self._unpriced: set[str] = set()
 
     # -- what the replay reports ----------------------------------------------------------------
@@ -158,6 +104,11 @@ class Book:
                       else profit_of(spec, tick_value, _plain(p), price, p.volume))
             out.append(OpenPosition(p, price, profit))
         return out
+
+    @property
+    def pending_orders(self) -> list[PendingOrder]:
+        """The limit and stop orders still waiting for their price, by ticket."""
+        return self._pending.waiting
 
     # -- what scripts and the default execution read (as the paper broker answers) -----------------
 
@@ -262,9 +213,8 @@ class Book:
         commission = self._market.commission(volume)
         self._start_equity(when)
         p = Position(self._ticket(), spec.name, side, volume, price, when, sl, tp, commission, r.plugin,
-                     r.alert_id)
-        self._positions.append(p)
-        self.balance = round(self.balance + commission, 2)
+                     r.alert_id, r.client_id)
+        self._book_open(p, "market")
         return OrderResult(True, p.ticket, price, volume)
 
     def _close(self, r: OrderRequest, at: float, alert_price: float | None) -> OrderResult:
@@ -287,24 +237,23 @@ class Book:
                               f"below {spec.name}'s minimum {spec.volume_min}")
             bid, ask, when = self._quote(spec, at, given)
             price = bid if p.side == "buy" else ask
-            self._book_close(spec, p, volume, price, "close", when)
+            self._book_close(spec, p, volume, price, "close", when, r)
             return OrderResult(True, ticket, price, volume, closed=[ticket] if left == 0 else [])
+        if r.symbol is None:   # as both live brokers: no close of everything by one request
+            raise Refused("close: give a ticket, or a symbol (and optionally a side)")
         if r.volume is not None:
             raise Refused("volume: a close by symbol closes whole positions; close part of one by its ticket")
+        spec = self._market.spec(r.symbol)
         side = side_of(r.side) if r.side is not None else None
-        symbols = [self._market.spec(r.symbol).name] if r.symbol is not None else \
-            sorted({p.symbol for p in self._positions})
-        chosen = [p for p in self._positions if p.symbol in symbols and (side is None or p.side == side)]
+        chosen = sorted((p for p in self._positions if p.symbol == spec.name and (side is None or p.side == side)),
+                        key=lambda p: p.ticket)
         if not chosen:
-            where = f" on {symbols[0]}" if r.symbol is not None else ""
-            raise Refused(f"no open {side + ' ' if side else ''}position{where}")
-        quotes = {s: self._quote(self._table[s], at, given if r.symbol is not None else None) for s in symbols
-                  if any(p.symbol == s for p in chosen)}
+            raise Refused(f"no open {side + ' ' if side else ''}position on {spec.name}")
+        bid, ask, when = self._quote(spec, at, given)
         prices, total = set(), Decimal(0)
         for p in chosen:
-            bid, ask, when = quotes[p.symbol]
             price = bid if p.side == "buy" else ask
-            self._book_close(self._table[p.symbol], p, p.volume, price, "close", when)
+            self._book_close(spec, p, p.volume, price, "close", when, r)
             prices.add(price)
             total += lots(p.volume)
         return OrderResult(True, None, prices.pop() if len(prices) == 1 else None, float(total),
@@ -319,11 +268,8 @@ class Book:
         if self._market.tick_value(spec) is None:   # no rate: cannot book it, as the broker
             return
         for o, price in self._pending.due(spec, bid, ask, inside):
-            commission = self._market.commission(o.volume)
-            self._start_equity(at)
-            self._positions.append(Position(o.ticket, o.symbol, o.side, o.volume, price, at, o.sl, o.tp, commission,
-                                            o.plugin, o.alert_id))
-            self.balance = round(self.balance + commission, 2)
+            self._book_open(Position(o.ticket, o.symbol, o.side, o.volume, price, at, o.sl, o.tp,
+                                     self._market.commission(o.volume), o.plugin, o.alert_id, o.client_id), "pending")
 
     def _modify(self, r: OrderRequest) -> OrderResult:
         ticket = ticket_of(r.ticket)
@@ -417,28 +363,50 @@ class Book:
                 self._prices.record(symbol, price if p.side == "buy" else round(price - spread, spec.digits),
                                     price if p.side == "sell" else round(price + spread, spec.digits), bar.time)
                 if self._market.tick_value(spec) is not None:   # no rate: cannot book it, as the broker
-                    self._book_close(spec, p, p.volume, round(price, spec.digits), hit[0], bar.time)
+                    self._book_close(spec, p, p.volume, round(price, spec.digits), hit[0], bar.time, None)
                 break
         close = round(bar.close, spec.digits)
         self._prices.record(symbol, close, round(close + spread, spec.digits), bar.time)
 
+    def _book_open(self, p: Position, reason: str) -> None:
+        """Opens ``p`` (filled by a market or a pending order): its "in" deal."""
+        self._start_equity(p.opened_at)
+        self._positions.append(p)
+        self.balance = round(self.balance + p.commission, 2)
+        self.events.append(Fill(self._deal(), p.ticket, p.ticket, p.symbol, p.side, p.volume, p.price_open, "in",
+                                reason, p.opened_at, 0.0, p.commission, p.plugin, p.client_id, p.alert_id))
+
     def _book_close(self, spec: SymbolSpec, p: Position, volume: float, price: float, reason: str,
-                    at: float) -> None:
-        """Closes ``volume`` of ``p`` at ``price``: its trade, and the balance after it."""
+                    at: float, request: OrderRequest | None) -> None:
+        """Closes ``volume`` of ``p`` at ``price`` for ``request`` (None: its stop or target):
+        its trade, its "out" deal (and the position's Closed once none is left), the balance."""
         profit = profit_of(spec, self._market.rate(spec), _plain(p), price, volume)
         commission = self._market.commission(volume)
         trade_commission = round(commission + p.commission, 2) + 0.0
         p.commission = 0.0
-        self._ticket()   # the closing order takes a number, as at the paper broker
+        order = self._ticket()   # the closing order takes a number, as at the paper broker
         self.closed_trades.append(ClosedTrade(p.ticket, p.symbol, p.side, volume, p.opened_at, p.price_open, at,
                                               price, profit, trade_commission, reason, p.plugin, p.alert_id))
+        # A stop's or target's deal is the position's plugin's and alert's, as at the paper broker.
+        plugin, client_id, alert_id = ((request.plugin, request.client_id, request.alert_id) if request
+                                       else (p.plugin, None, p.alert_id))
+        self.events.append(Fill(self._deal(), order, p.ticket, p.symbol, OPPOSITE[p.side], volume, price, "out",
+                                reason, at, profit, commission, plugin, client_id, alert_id))
+        p.outs.append((volume, profit))
         left = lots(p.volume) - lots(volume)
         if left > 0:
             p.volume = float(left)
         else:
             self._positions.remove(p)
+            self.events.append(Closed(p.ticket, p.symbol, p.side, round(sum(v for v, _ in p.outs), 8), p.price_open,
+                                      price, round(sum(x for _, x in p.outs), 2) + 0.0, reason, at, p.plugin, p.sl,
+                                      p.tp))
         self.balance = round(self.balance + profit + commission, 2)
         self.equity.append(EquityPoint(at, self.balance))
+
+    def _deal(self) -> int:
+        self._deals += 1
+        return self._deals
 
     def _start_equity(self, at: float) -> None:
         if not self.equity:

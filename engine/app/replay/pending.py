@@ -30,6 +30,7 @@ class PendingOrder:
     placed_at: float
     plugin: str | None = None
     alert_id: int | None = None
+    client_id: str | None = None
 
 
 class Pending:
@@ -40,7 +41,8 @@ class Pending:
     def place(self, r: OrderRequest, at: float, ticket: Callable[[], int]) -> PendingOrder:
         """The order ``r``, checked as the paper broker checks one; raises Refused."""
         spec, side, price, volume, sl, tp = self._market.pending(r)
-        o = PendingOrder(ticket(), spec.name, side, r.type, price, volume, sl, tp, at, r.plugin, r.alert_id)
+        o = PendingOrder(ticket(), spec.name, side, r.type, price, volume, sl, tp, at, r.plugin, r.alert_id,
+                         r.client_id)
         self._orders.append(o)
         return o
 
@@ -74,6 +76,11 @@ class Pending:
         self._market.check_pending(spec, o.side, o.type, price)
         o.price, o.sl, o.tp = price, sl, tp
         return o
+
+    @property
+    def waiting(self) -> list[PendingOrder]:
+        """The orders waiting, by ticket."""
+        return list(self._orders)
 
     def rows(self, symbol: str | None = None) -> list[dict[str, Any]]:
         """The orders as ``PaperBroker.orders`` lists them, by ticket."""

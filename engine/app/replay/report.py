@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from engine.app.replay.fills import ClosedTrade, OpenPosition
+from engine.app.replay.pending import PendingOrder
 from engine.app.replay.problems import Problem
+from engine.app.replay.records import ClosedTrade, OpenPosition
 
 RESULTS = ("pass", "changed", "rejected", "error")
 FAULT_KINDS = ("error", "budget")
@@ -93,7 +94,8 @@ class Outcome:
     orders filled at the alert's price and no stop or target was simulated. ``start``/``end``:
     the replayed span in Unix seconds; ``alerts``: how many alerts were fed; ``scripts``: what
     was replayed (the folder), a label; ``open``: the positions still open at the end, valued
-    at their last price (the fill model's ``OpenPosition``s)."""
+    at their last price (the fill model's ``OpenPosition``s); ``waiting``: the pending orders
+    not filled by the end."""
     trades: Sequence[ClosedTrade] = field(default_factory=list)
     equity: list[tuple[float, float]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
@@ -106,6 +108,7 @@ class Outcome:
     alerts: int = 0
     scripts: str = ""
     open: Sequence[OpenPosition] = field(default_factory=list)
+    waiting: Sequence[PendingOrder] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,17 @@ def open_json(p: OpenPosition) -> dict[str, Any]:
             "profit": None if p.profit is None else money(p.profit), "plugin": x.plugin}
 
 
+def waiting_text(o: PendingOrder) -> str:
+    return (f"{o.side} {o.type} {o.symbol} {num(o.volume)} at {num(o.price)}"
+            + "".join(f", {k} {num(v)}" for k, v in (("sl", o.sl), ("tp", o.tp)) if v is not None)
+            + f", placed {when(o.placed_at)}" + (f" ({o.plugin})" if o.plugin else ""))
+
+
+def waiting_json(o: PendingOrder) -> dict[str, Any]:
+    return {"ticket": o.ticket, "symbol": o.symbol, "side": o.side, "type": o.type, "volume": o.volume,
+            "price": o.price, "sl": o.sl, "tp": o.tp, "placed_time": o.placed_at, "plugin": o.plugin}
+
+
 def decision_text(d: Decision) -> str:
     return f"{d.plugin}: {d.result}" + (f" ({d.detail})" if d.detail else "")
 
@@ -282,6 +296,9 @@ def text(report: Report) -> str:
         floating = sum(p.profit or 0.0 for p in o.open)
         lines.append(f"open at the end ({len(o.open)}, floating {cash(floating)}, not in the figures above):")
         lines += [f"  {open_text(p)}" for p in o.open]
+    if o.waiting:
+        lines.append(f"orders waiting at the end, not filled ({len(o.waiting)}):")
+        lines += [f"  {waiting_text(x)}" for x in o.waiting]
     refused = [x for x in o.orders if x.error]
     if refused:
         lines.append(f"orders refused ({len(refused)}):")
@@ -334,6 +351,7 @@ def as_dict(report: Report) -> dict[str, Any]:
         "decisions": [decision_json(d) for d in o.decisions],
         "orders": [order_json(x) for x in o.orders],
         "open_positions": [open_json(p) for p in o.open],
+        "pending_orders": [waiting_json(x) for x in o.waiting],
         "problems": [{"where": p.where, "what": p.what} for p in o.problems],
     }
 

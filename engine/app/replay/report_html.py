@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from html import escape
 
-from engine.app.replay.report import NO_PRICES, RESULTS, Report, cash, num, open_text, opt, order_text, when
+from engine.app.replay.report import (NO_PRICES, RESULTS, Report, cash, num, open_text, opt, order_text, waiting_text,
+                                      when)
 from engine.app.replay.report_compare import Comparison, side_text
 
 WIDTH, HEIGHT, PAD = 800, 260, 40
@@ -110,6 +111,9 @@ def html(report: Report) -> str:
     if o.open:
         body.append("<h2>Open at the end (not in the figures above)</h2>")
         body.append(_table(["position"], [[open_text(p)] for p in o.open]))
+    if o.waiting:
+        body.append("<h2>Orders waiting at the end, not filled</h2>")
+        body.append(_table(["order"], [[waiting_text(x)] for x in o.waiting]))
     refused = [x for x in o.orders if x.error]
     if refused:
         body.append("<h2>Orders refused</h2>")

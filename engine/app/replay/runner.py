@@ -9,8 +9,10 @@ the same content) is a duplicate and is not run again, as live.
 
 The clock is the alert's receipt time while it runs: ``time.now``, ``os.time()``, an alert's
 age against ``engine.max_alert_age``, the orders' fill times. A plugin's ``on_timer`` runs at
-its interval from the first alert on, before the alerts after it; ``on_close`` runs for every
-close the book makes (an order's, a stop's or a target's), after the alert or bar that made it.
+its interval from the first alert on, before the alerts after it. ``on_fill`` runs for every
+deal the book makes and ``on_close`` for every position it closes fully (by an order, a stop
+or a target), with what the paper broker would tell (``Book.events``), after the alert or bar
+that made them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sandbox.inline import InlinePool
 from engine.adapters.storage import Database, MetaCache, repeat_key
 from engine.app.replay.alerts import RecordedAlert
 from engine.app.replay.broker import BookBroker
-from engine.app.replay.fills import Book, ClosedTrade
+from engine.app.replay.fills import Book
 from engine.app.replay.prices import Bar
 from engine.app.replay.problems import Problem
 from engine.app.replay.report import Decision, Fault, Order, Outcome
@@ -36,7 +38,7 @@ from engine.core.roster import PluginSet
 from engine.core.trial import Trial
 from engine.domain.alerts import Alert, AlertError, SymbolMap, parse_body
 from engine.domain.config import EngineConfig
-from engine.domain.orders import OrderRequest, OrderResult
+from engine.domain.orders import Fill, OrderRequest, OrderResult
 
 BUDGET_KINDS = ("instructions", "timeout", "memory")
 RESULTS = {"pass": "pass", "changed": "changed", "rejected": "rejected", "error": "error"}  # on_alert step -> report
@@ -96,7 +98,7 @@ class _Replay:
         self.trial = Trial(config, InlinePool(clock=clock), PluginSet(), self.broker, database, clock,
                            report=self._fault, placed=self._placed)
         self.timers: list[_Timer] = []
-        self._closes_told = 0
+        self._told = 0   # the book's events the plugins were told of
 
     async def run(self, scripts: Path, alerts: Sequence[RecordedAlert], progress: Progress | None) -> Outcome:
         await self._load(scripts)
@@ -108,11 +110,12 @@ class _Replay:
             if progress is not None:
                 progress(done)
         self.book.finish()
-        await self._closes()
+        await self._events()
         self.out.alerts = len(alerts)
         self.out.trades = list(self.book.closed_trades)
         self.out.equity = [(p.time, p.balance) for p in self.book.equity]
         self.out.open = self.book.open_positions
+        self.out.waiting = self.book.pending_orders
         self.out.prices_simulated = self.has_bars and self.book.stops_simulated
         return self.out
 
@@ -141,13 +144,13 @@ class _Replay:
             timer = min(due, key=lambda x: (x.due, x.plugin.name))
             self.clock.now = timer.due
             self.book.advance(timer.due)
-            await self._closes()
+            await self._events()
             self.current = None
             await self.trial.call(timer.plugin, "on_timer")
             timer.due += timer.plugin.meta.every or 0
         self.clock.now = t
         self.book.advance(t)
-        await self._closes()
+        await self._events()
 
     async def _alert(self, recorded: RecordedAlert) -> None:
         self.current = recorded.where
@@ -174,18 +177,20 @@ class _Replay:
                                                _detail(step) if result != "pass" else ""))
         for o in self.book.outside[outside:]:
             self.out.problems.append(Problem(recorded.where, f"{o.symbol}: at {o.time:.0f}, {o.what}"))
-        await self._closes()
+        await self._events()
 
-    async def _closes(self) -> None:
-        """``on_close`` for each close the book made since the last call."""
-        trades, current = self.book.closed_trades, self.current
-        while self._closes_told < len(trades):
-            trade = trades[self._closes_told]
-            self._closes_told += 1
-            event = _closed(trade)
-            self.current = f"on_close of {trade.ticket}"   # what its faults and orders are for
-            for plugin in self.trial.plugins.concerned(trade.symbol, "on_close"):
-                await self.trial.call(plugin, "on_close", event, origin="close")
+    async def _events(self) -> None:
+        """``on_fill`` and ``on_close`` for each of the book's events since the last call, in order
+        (as the engine's ``broker_events``); what their orders make is told after them."""
+        events, current = self.book.events, self.current
+        while self._told < len(events):
+            event = events[self._told]
+            self._told += 1
+            # what its faults and orders are for
+            self.current = (f"on_fill of deal {event.deal}" if isinstance(event, Fill)
+                            else f"on_close of {event.ticket}")
+            for plugin in self.trial.plugins.concerned(event.symbol, event.hook):
+                await self.trial.call(plugin, event.hook, event.to_plain(), origin=event.hook[3:])
         self.current = current
 
     def _fault(self, plugin: Plugin, hook: str, message: str, kind: str) -> None:
@@ -226,9 +231,3 @@ def _detail(step: dict) -> str:
         return str(step["error"])
     changes = step.get("changes") or {}
     return ", ".join(f"{k} {v}" for k, v in sorted(changes.items()))
-
-
-def _closed(t: ClosedTrade) -> dict:
-    return {"ticket": t.ticket, "symbol": t.symbol, "side": t.side, "volume": t.volume, "price_open": t.open_price,
-            "price_close": t.close_price, "profit": t.profit, "reason": t.reason, "time": t.close_time,
-            **({"plugin": t.plugin} if t.plugin else {})}

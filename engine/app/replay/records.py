@@ -1,0 +1,70 @@
+"""What replay's fill model (``fills.py``) keeps and reports: its open positions, the
+trades it closed, the equity curve, and the orders outside the price data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Position:
+    """An open position. ``commission``: its opening deal's, not yet counted in a trade;
+    ``outs``: the (volume, profit) of its closing deals so far."""
+    ticket: int
+    symbol: str
+    side: str
+    volume: float
+    price_open: float
+    opened_at: float
+    sl: float | None = None
+    tp: float | None = None
+    commission: float = 0.0
+    plugin: str | None = None
+    alert_id: int | None = None
+    client_id: str | None = None
+    outs: list[tuple[float, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ClosedTrade:
+    """A closed trade (or the part of a position closed), as the report reads it. ``profit``
+    is gross, in the account currency, as MT5 reports it; ``commission`` (negative) is the
+    closing deal's, plus the opening deal's on the position's first close. ``reason``:
+    close, sl or tp."""
+    ticket: int
+    symbol: str
+    side: str
+    volume: float
+    open_time: float
+    open_price: float
+    close_time: float
+    close_price: float
+    profit: float
+    commission: float
+    reason: str
+    plugin: str | None = None
+    alert_id: int | None = None
+
+
+@dataclass(frozen=True)
+class OpenPosition:
+    """A position still open where the book stands, valued at the symbol's last price (a buy
+    at the bid, a sell at the ask): ``price_last``, and ``profit`` floating (None without one)."""
+    position: Position
+    price_last: float | None
+    profit: float | None
+
+
+@dataclass(frozen=True)
+class EquityPoint:
+    """The balance after a closed trade (the first point: the balance before the first deal)."""
+    time: float
+    balance: float
+
+
+@dataclass(frozen=True)
+class Outside:
+    """An order at a time outside its symbol's bars (before the first or after the last)."""
+    time: float
+    symbol: str
+    what: str

@@ -1,0 +1,55 @@
+"""Replay's book tells the same deals as the paper broker: the same orders, sent to a real
+``PaperBroker`` (on a SQLite file) and to a ``Book`` at the same prices and times, give equal
+results and equal ``Fill`` and ``Closed`` events, field by field: deal and order numbers,
+partial closes, a pending order filled by a quote, a close by symbol and side, refusals."""
+
+from __future__ import annotations
+
+from engine.adapters.brokers.paper import PaperBroker
+from engine.adapters.storage.database import Database
+from engine.app.replay import Book
+from engine.domain.config.paper import PaperConfig
+from engine.domain.orders import OrderRequest
+
+CONFIG = PaperConfig(spread_points=10, commission_per_lot=7.0)
+T0 = 1_715_590_800.0
+
+
+def order(n: int, kind: str, **fields) -> OrderRequest:
+    return OrderRequest(kind, f"a{n}-p", plugin="p", alert_id=n, **fields)
+
+
+STEPS = [   # (minutes after T0, a quote of EURUSD's bid or an order)
+    (1, order(1, "market", symbol="EURUSD", side="buy", volume=0.3, price=1.08, sl=1.07, tp=1.09)),
+    (2, order(2, "market", symbol="EURUSD", side="sell", volume=0.2, price=1.0805)),
+    (3, order(3, "pending", symbol="EURUSD", side="buy", type="limit", volume=0.1, price=1.0790, sl=1.0750)),
+    (4, 1.0788),   # fills the limit at its price, the better of the two
+    (5, order(5, "close", ticket=1001, volume=0.1, price=1.0810)),
+    (6, order(6, "close", symbol="EURUSD", side="buy", price=1.0820)),   # 1001's 0.2 left, and 1003
+    (7, order(7, "close", price=1.0820)),   # neither ticket nor symbol: refused by both
+    (8, order(8, "close", ticket=1001, price=1.0820)),   # closed already: refused
+    (9, order(9, "close", symbol="EURUSD", price=1.0800)),   # the sell
+]
+
+
+async def test_the_book_tells_the_deals_the_paper_broker_tells(tmp_path):
+    now = [T0]
+    broker = PaperBroker(Database(tmp_path / "moonhook.db"), CONFIG, clock=lambda: now[0])
+    told: list = []
+    broker.listen(told.append)
+    book = Book(CONFIG)
+    for minutes, step in STEPS:
+        now[0] = at = T0 + 60 * minutes
+        if isinstance(step, float):
+            await broker.quote("EURUSD", step, at)
+            book.see("EURUSD", step, at)
+            continue
+        live = await broker.execute(step)
+        replayed = book.execute(step, at)
+        assert replayed == live, step
+    assert [e.to_plain() for e in book.events] == [e.to_plain() for e in told]
+    # What the sequence is, so that an empty or shortened one cannot pass.
+    assert [(type(e).__name__, getattr(e, "entry", None), e.volume) for e in book.events] == [
+        ("Fill", "in", 0.3), ("Fill", "in", 0.2), ("Fill", "in", 0.1), ("Fill", "out", 0.1), ("Fill", "out", 0.2),
+        ("Closed", None, 0.3), ("Fill", "out", 0.1), ("Closed", None, 0.1), ("Fill", "out", 0.2),
+        ("Closed", None, 0.2)]
