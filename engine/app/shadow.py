@@ -11,14 +11,14 @@ from engine.core.shadow import Shadow
 
 
 async def view(shadow: Shadow | None, limit: int) -> dict[str, Any]:
-    """{scripts, plugins, alerts, differ, latest_differing, behind, differences}: the folder
-    (None when shadow mode is off, and the rest empty), its plugins (name, file, state, loaded,
-    version, calls, errors, error), the alerts it ran and how many differ, how many live alerts
-    it has still to look at, and the latest ``limit`` alerts that differ (id, time, symbol,
-    differences), newest first."""
+    """{scripts, plugins, alerts, differ, latest_differing, behind, held, differences}: the
+    folder (None when shadow mode is off, and the rest empty), its plugins (name, file, state,
+    loaded, version, calls, errors, error), the alerts it ran and how many differ, how many live
+    alerts it has still to look at, how many journaled while paused it holds for a resume, and
+    the latest ``limit`` alerts that differ (id, time, symbol, differences), newest first."""
     if shadow is None:
         return {"scripts": None, "plugins": [], "alerts": 0, "differ": 0, "latest_differing": None, "behind": 0,
-                "differences": []}
+                "held": 0, "differences": []}
     plugins = shadow.plugin_rows()  # on the loop: the plugin set changes there
     behind = shadow.behind
 
@@ -54,4 +54,6 @@ def line(view: dict[str, Any]) -> str | None:
         text += f" (latest #{view['latest_differing']})"
     if view.get("behind"):
         text += f", {view['behind']} to catch up"
+    if view.get("held"):
+        text += f", {view['held']} held while paused"
     return text

@@ -138,6 +138,8 @@ class Engine:
             raise
         gate.settle(True)
         self.metrics.recorded(recorded, paused)
+        if paused and self.shadow is not None:  # journaled as it stays for now: the shadow holds it
+            self.shadow.wake()
         return recorded
 
     def _enqueue(self, alert_id: int, alert: Alert, received: float, gate: Journaled = DURABLE,

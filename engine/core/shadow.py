@@ -3,7 +3,9 @@
 The shadow follows the live journal: each time a live alert's status is written the engine
 wakes it (``wake``: never a wait), and it runs the alerts after its cursor whose status is
 final, in the journal's order, up to the first still in flight. So it never skips an alert,
-however far behind a burst leaves it, and after a restart it goes on where it stopped. Each
+however far behind a burst leaves it, and after a restart it goes on where it stopped. An
+alert journaled while paused is held (in the shadow's file) until a resume that runs the
+missed alerts decides it live, and run then, before the alerts after it. Each
 runs through the shadow scripts as a ``Trial`` (``trial.py``: the engine's own decisions, on
 the shadow's paper broker and books), is compared with the live outcome (``differences.py``)
 and recorded in the shadow's own file (``ShadowRecords``, with the cursor).
@@ -180,20 +182,44 @@ class Shadow:
     async def _catch_up(self) -> bool:
         """Runs the live alerts after the cursor whose status is final, oldest first, up to
         the first still in flight; whether the cursor moved."""
-        moved = False
+        moved = await self._held()
+        if moved is None:
+            return False
         for row in self.journal.after(self.cursor, BATCH):
             if row["status"] in UNFINISHED:
                 break   # its status comes later, and wakes the shadow
             if row["status"] in DECIDED:
-                if self._idle is not None:
-                    await self._idle()  # the live path first: its next alert never waits behind a whole shadow one
                 await self._run(row)
-            else:   # duplicate, paused: nothing was decided live
+            elif row["status"] == "paused":
+                self.records.hold(row["id"])
+            else:   # a duplicate: nothing was decided live
                 self.records.passed(row["id"])
             self.cursor, moved = row["id"], True
         return moved
 
+    async def _held(self) -> bool | None:
+        """Runs the held alerts a resume has decided since, oldest first; whether any ran, None
+        while one is in flight (the shadow waits for it, as live runs them first)."""
+        held = self.records.held()
+        # A resume takes every paused alert, oldest first: while the oldest is paused, all are.
+        if not held or _status(self.journal.get(held[0])) == "paused":
+            return False
+        moved = False
+        for alert_id in held:
+            row = self.journal.get(alert_id)
+            status = _status(row)
+            if status in UNFINISHED:
+                return None
+            if row is not None and status in DECIDED:
+                await self._run(row)
+                moved = True
+            elif status != "paused":
+                self.records.release(alert_id)
+        return moved
+
     async def _run(self, row: dict[str, Any]) -> None:
+        if self._idle is not None:
+            await self._idle()  # the live path first: its next alert never waits behind a whole shadow one
         alert_id, alert, live_status = row["id"], Alert.from_plain(row["alert"]), row["status"]
         live_outcome = row["outcome"] or {}
         # An alert live took in time is run as fresh; one it expired expires here too.
@@ -254,3 +280,7 @@ class Shadow:
         rows += [{"name": None, "file": file, "state": "failed", "loaded": False, "version": None, "calls": 0,
                   "errors": 0, "error": error} for file, error in sorted(errors.items()) if file not in served]
         return rows
+
+
+def _status(row: dict[str, Any] | None) -> str | None:
+    return row["status"] if row is not None else None

@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS shadow_alerts (
 _INDEX = "CREATE INDEX IF NOT EXISTS shadow_alerts_differs ON shadow_alerts (differs, alert_id)"
 # Where the shadow stands in the live journal: the last alert id it has looked at.
 _CURSOR = "CREATE TABLE IF NOT EXISTS shadow_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), alert_id INTEGER NOT NULL)"
+# The live alerts passed while paused: a resume may decide them later (execute_missed).
+_HELD = "CREATE TABLE IF NOT EXISTS shadow_held (alert_id INTEGER PRIMARY KEY)"
 
 
 class ShadowRecords:
@@ -40,6 +42,7 @@ class ShadowRecords:
             db.execute(_TABLE)
             db.execute(_INDEX)
             db.execute(_CURSOR)
+            db.execute(_HELD)
 
     def cursor(self, start: int) -> int:
         """The last live alert id the shadow looked at; ``start`` (the journal's newest id) the
@@ -53,6 +56,22 @@ class ShadowRecords:
         with self._d.transaction() as db:
             db.execute("UPDATE shadow_cursor SET alert_id = ? WHERE id = 1 AND alert_id < ?", [alert_id, alert_id])
 
+    def hold(self, alert_id: int) -> None:
+        """A live alert journaled while paused: held for a resume to decide, and the cursor past it."""
+        with self._d.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO shadow_held (alert_id) VALUES (?)", [alert_id])
+            db.execute("UPDATE shadow_cursor SET alert_id = ? WHERE id = 1 AND alert_id < ?", [alert_id, alert_id])
+
+    def held(self) -> list[int]:
+        """The held alerts' ids, oldest first."""
+        with self._d.lock:
+            return [r[0] for r in self._d.db.execute("SELECT alert_id FROM shadow_held ORDER BY alert_id")]
+
+    def release(self, alert_id: int) -> None:
+        """A held alert live will not decide: no longer held."""
+        with self._d.transaction() as db:
+            db.execute("DELETE FROM shadow_held WHERE alert_id = ?", [alert_id])
+
     def has(self, alert_id: int) -> bool:
         """Whether the shadow ran this alert already (a recovered alert is offered again)."""
         with self._d.lock:
@@ -61,14 +80,15 @@ class ShadowRecords:
 
     def add(self, alert_id: int, time: float, symbol: str | None, live_status: str, status: str,
             outcome: dict[str, Any], differences: list[str]) -> None:
-        """Records the shadow's decision, and the cursor past it, in one transaction; a second
-        record of the same alert is ignored."""
+        """Records the shadow's decision, and the cursor past it (a held alert: no longer
+        held), in one transaction; a second record of the same alert is ignored."""
         with self._d.transaction() as db:
             db.execute("INSERT OR IGNORE INTO shadow_alerts (alert_id, time, symbol, live_status, status, outcome,"
                        " differs, differences) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        [alert_id, time, symbol, live_status, status, json.dumps(outcome, default=str),
                         int(bool(differences)), json.dumps(differences)])
             db.execute("UPDATE shadow_cursor SET alert_id = ? WHERE id = 1 AND alert_id < ?", [alert_id, alert_id])
+            db.execute("DELETE FROM shadow_held WHERE alert_id = ?", [alert_id])
 
     def get(self, alert_id: int) -> dict[str, Any] | None:
         """{status, outcome, differs, differences} of one alert; None if the shadow has not run it."""
@@ -81,12 +101,14 @@ class ShadowRecords:
                 "differences": json.loads(row[3])}
 
     def counts(self) -> dict[str, Any]:
-        """How many alerts the shadow ran, how many differ, and the latest that differs (None)."""
+        """How many alerts the shadow ran, how many differ, the latest that differs (None), and
+        how many paused alerts it holds."""
         with self._d.lock:
             alerts, differ, latest = self._d.db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(differs), 0), MAX(CASE WHEN differs THEN alert_id END) "
                 "FROM shadow_alerts").fetchone()
-        return {"alerts": alerts, "differ": differ, "latest_differing": latest}
+            held = self._d.db.execute("SELECT COUNT(*) FROM shadow_held").fetchone()[0]
+        return {"alerts": alerts, "differ": differ, "latest_differing": latest, "held": held}
 
     def differing(self, limit: int) -> list[dict[str, Any]]:
         """The latest ``limit`` alerts that differ, newest first: id, time, symbol, differences."""

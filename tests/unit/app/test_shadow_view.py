@@ -23,3 +23,8 @@ def test_one_plugin_a_failed_file_none_differing_and_some_to_catch_up():
     view = {"scripts": "scripts-next/", "plugins": plugins(1, failed=1), "alerts": 7, "differ": 0,
             "latest_differing": None, "behind": 2}
     assert line(view) == "shadow: scripts-next, 1 plugin (1 not loaded), 7 alerts, 0 differ, 2 to catch up"
+
+
+def test_alerts_held_while_paused():
+    view = {"scripts": "scripts-next", "plugins": plugins(1), "alerts": 7, "differ": 0, "behind": 0, "held": 3}
+    assert line(view) == "shadow: scripts-next, 1 plugin, 7 alerts, 0 differ, 3 held while paused"

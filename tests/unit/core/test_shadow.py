@@ -78,7 +78,7 @@ async def test_equal_scripts_do_not_differ(tmp_path):
         counts = engine.shadow.records.counts()
     assert [(r["status"], r["differs"], r["differences"]) for r in records] == [
         ("rejected", False, []), ("done", False, [])]
-    assert counts == {"alerts": 2, "differ": 0, "latest_differing": None}
+    assert counts == {"alerts": 2, "differ": 0, "latest_differing": None, "held": 0}
 
 
 async def test_a_shadow_held_back_lets_the_live_path_go_on_then_catches_up_skipping_nothing(tmp_path):
@@ -148,3 +148,36 @@ async def test_after_a_restart_the_shadow_keeps_its_records_and_runs_what_was_de
     assert again == recorded
     assert caught["status"] == "done" and caught["differs"] is True
     assert counts["alerts"] == 2 and ran == 1  # the first alert was not run again
+
+
+async def held_count(engine, n: int) -> None:
+    """Returns once the shadow holds ``n`` paused alerts (bounded: a hang fails)."""
+    with trio.fail_after(10):
+        while engine.shadow.records.counts()["held"] != n:
+            await trio.sleep(0.01)
+
+
+async def test_alerts_journaled_while_paused_are_held_and_run_once_a_resume_runs_them_live(tmp_path):
+    shadow = shadow_of(tmp_path, {"trend": PASS})
+    async with running(tmp_path, {"trend": NO_STOP}, use_broker=FakeBroker(), shadow=shadow) as engine:
+        engine.pause()
+        first = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=p1")
+        await held_count(engine, 1)
+        await engine.resume(execute_missed=False)   # left: never decided live, never run by the shadow
+        after = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=a1")
+        after_record = await shadow_record(engine, after["id"])   # not held up by the one left
+    async with running(tmp_path, {"trend": NO_STOP}, use_broker=FakeBroker(), shadow=shadow) as engine:
+        await held_count(engine, 1)   # kept across the restart
+        engine.pause()
+        second = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=p2")
+        await held_count(engine, 2)
+        assert engine.shadow.records.get(first["id"]) is None
+        await engine.resume(execute_missed=True)   # both run live now, and then in the shadow
+        await engine.drain()
+        records = [await shadow_record(engine, r["id"]) for r in (first, second)]
+        counts = engine.shadow.records.counts()
+        decided = [engine.journal.get(r["id"])["status"] for r in (first, second)]
+    assert (first["status"], second["status"], decided) == ("paused", "paused", ["rejected", "rejected"])
+    assert after_record["status"] == "done"
+    assert [(r["status"], r["differences"][:1]) for r in records] == [("done", ["status: rejected → done"])] * 2
+    assert (counts["alerts"], counts["held"]) == (3, 0)
