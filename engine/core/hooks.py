@@ -228,6 +228,6 @@ class _Held:
 
 
 def _script_log(plugin: Plugin, text: str) -> None:
-    logger = logging.getLogger(f"moonhook.plugin.{plugin.name}")
+    logger = plugin.logger
     for line in text.splitlines():
         logger.info("%s", line)

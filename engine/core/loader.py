@@ -60,7 +60,8 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
         except (PluginError, ValueError):
             pass
     plugin = Plugin(pool_id=f"{path.stem}#{next(_serial)}", path=path,
-                    meta=PluginMeta(path.stem, None), hooks=frozenset(), budget=budget, digest=digest)
+                    meta=PluginMeta(path.stem, None), hooks=frozenset(), budget=budget, digest=digest,
+                    logs=ctx.host.logs)
     host = host_functions(ctx.host, plugin)
     pool = ctx.pool
 

@@ -3,6 +3,7 @@ defines, its budget, its state and its stats. Which plugins are loaded is ``rost
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -212,10 +213,16 @@ class Plugin:
     disabled_by: str | None = None     # config | api | telegram:<user id> | breaker, while disabled
     switched: dict[str, Any] | None = None  # the last kept switch: enabled, by, at, reason (switchboard.py)
     reload_error: str | None = None    # the last save that did not load; this version serves on
+    logs: str = "moonhook.plugin"      # its lines' logger is logs.<name> (the shadow's: moonhook.shadow.plugin)
 
     @property
     def name(self) -> str:
         return self.meta.name
+
+    @property
+    def logger(self) -> logging.Logger:
+        """Where its own lines go: ``log.*`` and ``print``."""
+        return logging.getLogger(f"{self.logs}.{self.name}")
 
     @property
     def state(self) -> str:

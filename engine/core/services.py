@@ -85,12 +85,12 @@ class Host:
     durable: Durable
     notifier: Notifier
     clock: Callable[[], float]
+    logs: str = "moonhook.plugin"   # the scripts' loggers: logs.<plugin name>
 
 
 def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
     """The service API for ``plugin``: dotted name -> async function."""
     broker, symbols = host.market, host.symbols
-    logger = logging.getLogger(f"moonhook.plugin.{plugin.name}")
 
     def symbol_arg(fn: str, value: Any) -> str:
         if not isinstance(value, str):
@@ -183,7 +183,7 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
     def log_at(level: int) -> HostFunction:
         async def write(*parts: Any) -> None:
             text = " ".join(str(p) for p in parts)
-            logger.log(level, "%s", text[:_MAX_LOG_CHARS])
+            plugin.logger.log(level, "%s", text[:_MAX_LOG_CHARS])
         return write
 
     async def time_now() -> float:

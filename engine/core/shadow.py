@@ -117,7 +117,8 @@ class Shadow:
         self.journal = journal
         self.records = ShadowRecords(database)
         self.plugins = PluginSet()
-        self.trial = Trial(self.config, pool, self.plugins, broker, database, clock, report=self._hook_failed)
+        self.trial = Trial(self.config, pool, self.plugins, broker, database, clock, report=self._hook_failed,
+                           logs="moonhook.shadow.plugin")
         self.lifecycle: Lifecycle | None = None  # made by ``run``, in its nursery
         self.cursor = 0                           # the last live alert id looked at (set by ``run``)
         self.ran = 0                              # alerts run since the start

@@ -54,10 +54,12 @@ class Trial:
     """The plugins of ``plugins`` (loaded into ``pool`` with ``host()``'s services), deciding
     on ``broker``; their stores and trends are kept in ``database``, the trial's own.
     ``report(plugin, hook, message, kind)`` is told of each failed hook call;
-    ``placed(request, result, record)`` of each order."""
+    ``placed(request, result, record)`` of each order; ``logs`` names its scripts' loggers
+    (``logs.<plugin name>``)."""
 
     def __init__(self, config: EngineConfig, pool: Pool, plugins: PluginSet, broker: Broker, database: Database,
-                 clock: Callable[[], float], report: Reporter | None = None, placed: Placed | None = None):
+                 clock: Callable[[], float], report: Reporter | None = None, placed: Placed | None = None,
+                 logs: str = "moonhook.plugin"):
         self.config = config
         self.pool = pool
         self.plugins = plugins
@@ -71,12 +73,13 @@ class Trial:
         self.desk = PlainDesk(broker, self.hooks, placed)
         self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock)
         self._quiet = quiet
+        self.logs = logs
 
     def host(self) -> Host:
         """The services the trial's scripts are given: bound to its broker, desk and books."""
         return Host(market=self.broker, desk=self.desk, symbols=SymbolMap(self.config.symbol_map),
                     store=self.store, trend=self.trend, durable=_AtOnce(self.database),
-                    notifier=self._quiet, clock=self.clock)  # type: ignore[arg-type]
+                    notifier=self._quiet, clock=self.clock, logs=self.logs)  # type: ignore[arg-type]
 
     async def _set_trend(self, alert: Alert) -> None:
         self.trend.set(alert.symbol, alert.timeframe, alert.state)

@@ -181,3 +181,16 @@ async def test_alerts_journaled_while_paused_are_held_and_run_once_a_resume_runs
     assert after_record["status"] == "done"
     assert [(r["status"], r["differences"][:1]) for r in records] == [("done", ["status: rejected → done"])] * 2
     assert (counts["alerts"], counts["held"]) == (3, 0)
+
+
+async def test_a_shadow_scripts_own_lines_are_logged_as_the_shadows_never_as_the_live_plugins(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    live = "function on_alert(a) log.info('live says') end"
+    next_version = "function on_alert(a) log.warn('next says') print('next prints') end"
+    async with running(tmp_path, {"trend": live}, use_broker=FakeBroker(),
+                       shadow=shadow_of(tmp_path, {"trend": next_version})) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        await shadow_record(engine, row["id"])
+    said = {(r.name, r.getMessage()) for r in caplog.records if r.name.endswith("plugin.trend")}
+    assert said == {("moonhook.plugin.trend", "live says"), ("moonhook.shadow.plugin.trend", "next says"),
+                    ("moonhook.shadow.plugin.trend", "next prints")}
