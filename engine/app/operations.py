@@ -18,6 +18,7 @@ from engine.adapters.storage import Database, Recorded
 from engine.adapters.storage.activity import OrderActivity
 from engine.adapters.storage.deliveries import Deliveries
 from engine.app import overview as _overview, scripts as _scripts, shadow as _shadow, trades as _trades
+from engine.app.draft_replay import ReplayBusy, replay_draft
 from engine.core import Engine
 from engine.core.metrics import PLUGIN_STATES
 from engine.core.run import Run
@@ -30,6 +31,7 @@ log = logging.getLogger("moonhook.operations")
 class Operations:
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._replaying = trio.Lock()   # a draft's replay, one at a time
 
     # -- alerts in ----------------------------------------------------------------------------
 
@@ -260,6 +262,20 @@ class Operations:
         serving = self.engine.plugins.from_file(path)
         error = lifecycle.errors.get(path.name) or (serving.reload_error if serving is not None else None)
         return _scripts.load_answer(path.name, text, serving, error)
+
+    async def replay_script(self, name: str, text: str, days: float = 30) -> dict[str, Any]:
+        """What ``text`` as ``name`` would have done with the alerts of the last ``days``, beside
+        what the live scripts did, on a simulated paper account (engine/app/draft_replay.py);
+        nothing live changes. One at a time. Raises ScriptNameError, DraftReplayError,
+        ReplayBusy."""
+        _scripts.checked_name(name)
+        if self._replaying.locked():
+            raise ReplayBusy("another replay is running; try again when it is done")
+        engine = self.engine
+        async with self._replaying:
+            settings = engine.lifecycle.settings
+            return await replay_draft(settings[0] if settings else None, engine.config.scripts,
+                                      engine.config.database, name, text, days, engine.clock())
 
     def examples(self) -> list[dict[str, Any]]:
         """The example scripts a new file can start from (those ``moonhook init`` writes)."""

@@ -173,6 +173,17 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     browser.execute_script("document.querySelector('.CodeMirror').CodeMirror.setValue(arguments[0])", original)
     browser.find_element(By.ID, "save").click()
     wait(browser, lambda d: "Saved and loaded" in d.find_element(By.ID, "editor-result").text, "the script saved")
+    # Replay: a draft that passes everything, over the alerts so far, beside demo as it serves.
+    browser.execute_script("document.querySelector('.CodeMirror').CodeMirror.setValue(arguments[0])",
+                           "function on_alert(a) return nil end\n")
+    browser.find_element(By.ID, "replay").click()
+    result = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#replay-result tbody tr[data-id]"),
+                  "the draft's replay with the alerts it decides differently")
+    assert str(refused["id"]) in [row.get_attribute("data-id") for row in result]
+    said = browser.find_element(By.ID, "replay-result").text
+    assert "2 decided differently" in said and "demo: rejected" in said and "No prices" in said
+    screenshot(browser, "editor-replay")
+    assert "on_alert(a) return nil" not in (user.home / "bot" / "scripts" / "demo.lua").read_text()  # not saved
     # New: a file started from an example, saved, and served as a plugin of its own.
     browser.find_element(By.ID, "new-name").send_keys("fresh.lua")
     example = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#example option:not([value=''])"), "the examples")

@@ -38,6 +38,19 @@ def since() -> float | None:
     return value
 
 
+def days(default: float, most: float) -> float:
+    raw = request.args.get("days")
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= most:
+        raise BadParameter(f"days: must be a number of days above 0 and at most {most:g}, got {raw!r}")
+    return value
+
+
 def text(name: str) -> str | None:
     raw = request.args.get(name)
     if raw is None:

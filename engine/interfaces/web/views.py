@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from quart import Blueprint, request
 
+from engine.app.draft_replay import MAX_DAYS, DraftReplayError, ReplayBusy
 from engine.app.operations import Operations
 from engine.app.scripts import EditingOff, ScriptNameError
 from engine.domain.alerts import AlertError
@@ -41,6 +42,14 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     async def editing_off(e: EditingOff):
         return {"error": str(e)}, 403
 
+    @bp.errorhandler(DraftReplayError)
+    async def not_replayed(e: DraftReplayError):   # the draft's own trouble, told as it is
+        return {"error": str(e)}, 422
+
+    @bp.errorhandler(ReplayBusy)
+    async def replay_busy(e: ReplayBusy):
+        return {"error": str(e)}, 409
+
     @bp.errorhandler(BrokerError)
     async def broker_down(e: BrokerError):
         return {"error": f"the broker cannot answer: {e}"}, 503
@@ -74,6 +83,11 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     @bp.post("/scripts/<file>/check")
     async def check(file: str):
         return {"name": file, "findings": await ops.check_script(file, await params.body_text())}
+
+    @bp.post("/scripts/<file>/replay")
+    async def replay(file: str):
+        days = params.days(30, MAX_DAYS)
+        return {"name": file, "days": days, **await ops.replay_script(file, await params.body_text(), days)}
 
     @bp.put("/scripts/<file>")
     async def save(file: str):

@@ -1,9 +1,11 @@
 // Editor: the files of scripts/, opened in CodeMirror with Lua highlighting and line numbers
 // (vendor/, loaded only here); Check marks each finding at its line, Save shows the reload's
-// result or error at its line, New starts a file from an example.
+// result or error at its line, Replay sets the draft beside the live version over the last
+// days of alerts (replay.js), New starts a file from an example.
 
 import {h, clear, panel, failure} from "../dom.js";
 import {get, request} from "../api.js";
+import {replayResult} from "./replay.js";
 
 const vendor = (file) => new URL(`../../vendor/${file}`, import.meta.url).href;
 let loading = null;
@@ -92,7 +94,11 @@ export function render(root) {
     const result = h("div", {class: "result", id: "editor-result", role: "status"});
     const check = h("button", {type: "button", id: "check", text: "Check"});
     const save = h("button", {type: "button", id: "save", text: "Save", disabled: !editable});
-    clear(work, panel(name, h("div", {class: "toolbar"}, check, save,
+    const replay = h("button", {type: "button", id: "replay", text: "Replay",
+                                title: "what this draft would have done with the alerts received"});
+    const days = h("input", {id: "replay-days", type: "number", min: 1, max: 366, value: 30, size: 4,
+                             "aria-label": "days of alerts to replay"});
+    clear(work, panel(name, h("div", {class: "toolbar"}, check, save, replay, days, h("span", {text: " days"}),
       editable ? null : h("span", {class: "muted", text: " editing is off (server.dashboard_edit)"})), host, result));
     const pad = new Pad(host, CM, text, !editable);
     const path = `/api/scripts/${encodeURIComponent(name)}`;
@@ -112,6 +118,19 @@ export function render(root) {
         findings(Array.isArray(answer) ? answer : answer.findings || []);
       } catch (err) {
         clear(result, failure(err));
+      }
+    });
+    replay.addEventListener("click", async () => {
+      replay.disabled = true;
+      clear(result, h("p", {class: "muted", text: `Replaying the last ${days.value} days of alerts…`}));
+      try {
+        const answer = await request("POST", `${path}/replay?days=${encodeURIComponent(days.value)}`, pad.text, {text: true});
+        clear(result, replayResult(answer));
+        result.scrollIntoView({block: "nearest"});
+      } catch (err) {
+        clear(result, failure(err));
+      } finally {
+        replay.disabled = false;
       }
     });
     save.addEventListener("click", async () => {

@@ -1,0 +1,134 @@
+"""What a draft of a script would have done with the alerts this engine received: the
+dashboard editor's Replay (docs/dashboard.md), before the draft is saved and goes live.
+
+The live scripts, and the same folder with the draft in place of its file, are replayed over
+the journal's last days by ``moonhook replay --compare`` (docs/replay.md) in a child process:
+a draft that wedges its sandbox can only end that process, its CPU runs at a lower priority
+than the engine's, and it is given only what a replay reads. Its settings file holds the
+``[engine]``, ``[sandbox]``, ``[paper]`` and ``[plugins]`` tables and nothing else (never the
+server's secrets, the bots' tokens or the MT5 login), its environment the sandbox workers'
+(``sandbox.allowlist.WORKER_ENV``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+import trio
+
+from sandbox.allowlist import WORKER_ENV, worker_environment
+
+from engine.core.lifecycle import is_script
+
+SECONDS = 120                                    # the most a replay may take
+MAX_DAYS = 366
+SHOWN = 100                                      # differing alerts answered, at most
+KEPT_TABLES = ("engine", "sandbox", "paper", "plugins")
+ENGINE_PATHS = ("scripts", "data")               # folders of the live engine, not the replay's
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+class DraftReplayError(Exception):
+    """The replay could not be made: a script that does not load (file:line: what), one that
+    ran past its hard deadline, or a replay that took too long. Its text says which."""
+
+
+class ReplayBusy(DraftReplayError):
+    """Another replay is running (one at a time: each takes a core while it runs)."""
+
+
+async def replay_draft(settings: Path | None, scripts: Path, journal: Path, name: str, text: str,
+                       days: float, now: float) -> dict[str, Any]:
+    """The live ``scripts`` against them with ``text`` as ``name`` (a checked file name), over
+    the alerts of ``journal`` received in the ``days`` before ``now``; see ``summary``.
+    ``settings``: the engine's moonhook.toml (None: the defaults). Raises DraftReplayError."""
+    with tempfile.TemporaryDirectory(prefix="moonhook-replay-") as tmp:
+        base = Path(tmp)
+        await trio.to_thread.run_sync(_prepare, base, settings, scripts, name, text)
+        command = [sys.executable, "-m", "engine.interfaces.cli", "replay", "--config", str(base / "replay.toml"),
+                   "--scripts", str(base / "live"), "--compare", str(base / "draft"), "--alerts", str(journal.resolve()),
+                   "--from", repr(now - days * 86400), "--to", repr(now), "--json"]
+        env = worker_environment(WORKER_ENV, os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
+        lower = {"preexec_fn": _lower_priority} if hasattr(os, "nice") else {}
+        with trio.move_on_after(SECONDS):
+            done = await trio.run_process(command, capture_stdout=True, capture_stderr=True, check=False,
+                                          env=env, cwd=tmp, stdin=b"", **lower)
+            return _answer(done.returncode, done.stdout, done.stderr, tmp)
+        raise DraftReplayError(f"the replay took more than {SECONDS} s and was stopped; try fewer days")
+
+
+def _lower_priority() -> None:
+    os.nice(10)   # in the child, before it runs: the engine's trades go first
+
+
+def _prepare(base: Path, settings: Path | None, scripts: Path, name: str, text: str) -> None:
+    """``base``/live: the scripts; ``base``/draft: the same with ``text`` as ``name``;
+    ``base``/replay.toml: the tables a replay reads."""
+    live, draft = base / "live", base / "draft"
+    live.mkdir()
+    draft.mkdir()
+    for path in sorted(scripts.glob("*.lua")) if scripts.is_dir() else ():
+        if is_script(path) and path.is_file():
+            shutil.copyfile(path, live / path.name)
+            if path.name != name:
+                shutil.copyfile(path, draft / path.name)
+    (draft / name).write_text(text, encoding="utf-8")
+    (base / "replay.toml").write_text(tomli_w.dumps(replay_settings(settings)), encoding="utf-8")
+
+
+def replay_settings(settings: Path | None) -> dict[str, Any]:
+    """The tables of moonhook.toml a replay reads, without the live engine's folders; read as
+    the engine read them at its start (it refused a bad file then)."""
+    if settings is None or not settings.exists():
+        return {}
+    data = tomllib.loads(settings.read_text(encoding="utf-8"))
+    kept = {k: v for k, v in data.items() if k in KEPT_TABLES}
+    if isinstance(kept.get("engine"), dict):
+        kept["engine"] = {k: v for k, v in kept["engine"].items() if k not in ENGINE_PATHS}
+    return kept
+
+
+def _answer(code: int, out: bytes, err: bytes, tmp: str) -> dict[str, Any]:
+    said = err.decode("utf-8", "replace").replace(tmp + os.sep, "").strip().splitlines()
+    last = said[-1].removeprefix("moonhook: ") if said else f"the replay ended with status {code}"
+    if code in (2, 70):   # a script that does not load, or one past its hard deadline
+        raise DraftReplayError(last)
+    if code != 0:
+        raise DraftReplayError(f"the replay failed: {last}")
+    return summary(json.loads(out))
+
+
+def summary(comparison: dict[str, Any]) -> dict[str, Any]:
+    """From ``moonhook replay --compare --json``'s answer: ``live`` and ``draft`` (alerts, trades,
+    wins, profit, commission, win rate, profit factor, drawdown, and the draft's faults),
+    ``profit_difference`` (draft less live), ``prices_simulated`` (false: fills at the alerts'
+    prices, no stops or targets), ``differing`` (how many alerts the two answer differently)
+    and the first SHOWN of them, each with its journal ``id`` and both sides' decisions and
+    orders."""
+    def figures(report: dict[str, Any]) -> dict[str, Any]:
+        keys = ("alerts", "trades", "wins", "profit", "commission", "win_rate", "profit_factor")
+        return {**{k: report[k] for k in keys}, "drawdown": report["drawdown"]["money"]}
+
+    live, draft = comparison["a"], comparison["b"]
+    faults = [f for p in draft["plugins"].values() for f in p["faults"]]
+    differences = comparison["differences"]
+    return {"live": figures(live), "draft": {**figures(draft), "faults": faults[:SHOWN]},
+            "profit_difference": comparison["profit_difference"], "prices_simulated": live["prices_simulated"],
+            "differing": len(differences),
+            "differences": [{"id": _alert_id(d["alert"]), "live": d["a"], "draft": d["b"]}
+                            for d in differences[:SHOWN]]}
+
+
+def _alert_id(where: str) -> int | None:
+    """The journal id in a replay's "moonhook.db:12"."""
+    tail = where.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else None

@@ -1,0 +1,41 @@
+// The editor's Replay answer (POST /api/scripts/<file>/replay): the live version's figures
+// beside the draft's over the journal's last days, what the draft's scripts got wrong, and
+// the alerts the two decided differently.
+
+import {h, num, table} from "../dom.js";
+
+const signed = (x) => (Number(x) > 0 ? "+" : "") + num(x);
+
+function side(s) {
+  const decided = (s.decisions || []).map((d) => `${d.plugin}: ${d.result}${d.detail ? ` (${d.detail})` : ""}`);
+  const orders = (s.orders || []).map((o) => [o.side, o.symbol, o.volume].join(" ") + (o.error ? ` refused: ${o.error}` : ""));
+  return `${decided.join("; ") || "no decision"} → ${orders.join("; ") || "no order"}`;
+}
+
+export function replayResult(r) {
+  const rows = [["live version", r.live], ["this draft", r.draft]];
+  const figures = table([
+    ["", ([label]) => label],
+    ["trades", ([, x]) => `${x.trades} (${x.wins} won)`, "num"],
+    ["profit", ([, x]) => num(x.profit), "num"],
+    ["max drawdown", ([, x]) => num(x.drawdown), "num"],
+    ["win rate", ([, x]) => (x.win_rate === null ? "n/a" : `${num(x.win_rate, 1)} %`), "num"],
+  ], rows);
+  const faults = r.draft.faults || [];
+  const shown = r.differences || [];
+  return h("div", {id: "replay-result"},
+    h("p", {text: `Over ${r.live.alerts} alerts of the last ${r.days} days: ${r.differing} decided differently; ` +
+                  `profit, this draft less the live version: ${signed(r.profit_difference)}.`}),
+    r.prices_simulated ? null : h("p", {class: "muted", text: "No prices: orders filled at the alerts' prices; " +
+      "stops and targets were not simulated (moonhook replay --prices simulates them)."}),
+    figures,
+    faults.length ? h("ul", {class: "findings"}, faults.map((f) =>
+      h("li", {class: "error", text: `${f.kind} at ${f.where}: ${f.what}${f.alert ? ` (${f.alert})` : ""}`}))) : null,
+    shown.length ? h("h3", {text: "Alerts decided differently"}) : null,
+    shown.length ? table([
+      ["alert", (d) => (d.id === null ? "" : `#${d.id}`)],
+      ["live version", (d) => side(d.live)],
+      ["this draft", (d) => side(d.draft)],
+    ], shown, (d) => ({dataset: {id: d.id ?? ""}})) : null,
+    r.differing > shown.length ? h("p", {class: "muted", text: `The first ${shown.length} of ${r.differing} are shown.`}) : null);
+}
