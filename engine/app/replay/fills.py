@@ -211,7 +211,6 @@ class Book:
         check_stops(side, price, sl, tp, "the fill price")
         self._market.rate(spec)   # a position whose profit cannot be booked is not opened
         commission = self._market.commission(volume)
-        self._start_equity(when)
         p = Position(self._ticket(), spec.name, side, volume, price, when, sl, tp, commission, r.plugin,
                      r.alert_id, r.client_id)
         self._book_open(p, "market")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from quart import request
 
 MAX_LIMIT = 500
@@ -12,43 +14,33 @@ class BadParameter(Exception):
     """A query parameter or body the route cannot use; its message names it."""
 
 
-def limit(default: int = 50) -> int:
-    raw = request.args.get("limit")
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_LIMIT:
-        raise BadParameter(f"limit: must be an integer from 1 to {MAX_LIMIT}, got {raw!r}")
-    return value
-
-
-def since() -> float | None:
-    raw = request.args.get("since")
+def _number(name: str, kind: Callable[[str], Any], ok: Callable[[Any], bool], expected: str) -> Any:
+    """The query parameter ``name`` read by ``kind`` (int or float); None when absent. Raises
+    BadParameter unless ``ok(value)`` (NaN never is)."""
+    raw = request.args.get(name)
     if raw is None:
         return None
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise BadParameter(f"since: must be a Unix time in seconds, got {raw!r}")
+        value = None
+    if value is None or not ok(value):
+        raise BadParameter(f"{name}: must be {expected}, got {raw!r}")
     return value
+
+
+def limit(default: int = 50) -> int:
+    value = _number("limit", int, lambda v: 1 <= v <= MAX_LIMIT, f"an integer from 1 to {MAX_LIMIT}")
+    return default if value is None else value
+
+
+def since() -> float | None:
+    return _number("since", float, lambda v: v >= 0, "a Unix time in seconds")
 
 
 def days(default: float, most: float) -> float:
-    raw = request.args.get("days")
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= most:
-        raise BadParameter(f"days: must be a number of days above 0 and at most {most:g}, got {raw!r}")
-    return value
+    value = _number("days", float, lambda v: 0 < v <= most, f"a number of days above 0 and at most {most:g}")
+    return default if value is None else value
 
 
 def text(name: str) -> str | None:
