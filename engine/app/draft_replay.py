@@ -30,7 +30,6 @@ from engine.core.lifecycle import is_script
 
 SECONDS = 120                                    # the most a replay may take
 MAX_DAYS = 366
-SHOWN = 100                                      # differing alerts answered, at most
 KEPT_TABLES = ("engine", "sandbox", "paper", "plugins")
 ENGINE_PATHS = ("scripts", "data")               # folders of the live engine, not the replay's
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -55,7 +54,7 @@ async def replay_draft(settings: Path | None, scripts: Path, journal: Path, name
         await trio.to_thread.run_sync(_prepare, base, settings, scripts, name, text)
         command = [sys.executable, "-m", "engine.interfaces.cli", "replay", "--config", str(base / "replay.toml"),
                    "--scripts", str(base / "live"), "--compare", str(base / "draft"), "--alerts", str(journal.resolve()),
-                   "--from", repr(now - days * 86400), "--to", repr(now), "--json"]
+                   "--from", repr(now - days * 86400), "--to", repr(now), "--json", "--summary"]
         env = worker_environment(WORKER_ENV, os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
         lower = {"preexec_fn": _lower_priority} if hasattr(os, "nice") else {}
@@ -108,24 +107,23 @@ def _answer(code: int, out: bytes, err: bytes, tmp: str) -> dict[str, Any]:
 
 
 def summary(comparison: dict[str, Any]) -> dict[str, Any]:
-    """From ``moonhook replay --compare --json``'s answer: ``live`` and ``draft`` (alerts, trades,
-    wins, profit, commission, win rate, profit factor, drawdown, and the draft's faults),
-    ``profit_difference`` (draft less live), ``prices_simulated`` (false: fills at the alerts'
-    prices, no stops or targets), ``differing`` (how many alerts the two answer differently)
-    and the first SHOWN of them, each with its journal ``id`` and both sides' decisions and
-    orders."""
+    """From ``moonhook replay --compare --json --summary``'s answer (its size does not grow with
+    the alerts): ``live`` and ``draft`` (alerts, trades, wins, profit, commission, win rate,
+    profit factor, drawdown, and the draft's faults), ``profit_difference`` (draft less live),
+    ``prices_simulated`` (false: fills at the alerts' prices, no stops or targets),
+    ``differing`` (how many alerts the two answer differently) and the first of them the
+    summary lists, each with its journal ``id`` and both sides' decisions and orders."""
     def figures(report: dict[str, Any]) -> dict[str, Any]:
         keys = ("alerts", "trades", "wins", "profit", "commission", "win_rate", "profit_factor")
         return {**{k: report[k] for k in keys}, "drawdown": report["drawdown"]["money"]}
 
     live, draft = comparison["a"], comparison["b"]
     faults = [f for p in draft["plugins"].values() for f in p["faults"]]
-    differences = comparison["differences"]
-    return {"live": figures(live), "draft": {**figures(draft), "faults": faults[:SHOWN]},
+    return {"live": figures(live), "draft": {**figures(draft), "faults": faults},
             "profit_difference": comparison["profit_difference"], "prices_simulated": live["prices_simulated"],
-            "differing": len(differences),
+            "differing": comparison["differing"],
             "differences": [{"id": _alert_id(d["alert"]), "live": d["a"], "draft": d["b"]}
-                            for d in differences[:SHOWN]]}
+                            for d in comparison["differences"]]}
 
 
 def _alert_id(where: str) -> int | None:

@@ -45,6 +45,9 @@ def add_parser(sub: "argparse._SubParsersAction", common: argparse.ArgumentParse
     p.add_argument("--to", dest="end", metavar="T", help="replay alerts before this time")
     p.add_argument("--compare", type=Path, metavar="DIR", help="replay this folder too and list the differences")
     p.add_argument("--json", action="store_true", help="the report as JSON on stdout")
+    p.add_argument("--summary", action="store_true",
+                   help="with --json, leave out the lists that grow with the alerts (trades, equity, decisions, "
+                        "orders); with --compare, list the first 100 differing alerts")
     p.add_argument("--report", type=Path, metavar="FILE.html", help="write the report as an HTML page")
     p.add_argument("--strict", action="store_true", help="refuse a malformed row instead of skipping it")
 
@@ -80,10 +83,10 @@ def main(a: argparse.Namespace) -> int:
         return 130
     if a.compare:
         comparison = compare(reports[0], reports[1])
-        out, page = (compare_json(comparison) if a.json else compare_text(comparison)), compare_html
+        out, page = (compare_json(comparison, a.summary) if a.json else compare_text(comparison)), compare_html
         subject: Any = comparison
     else:
-        out, page, subject = (to_json(reports[0]) if a.json else text(reports[0])), html, reports[0]
+        out, page, subject = (to_json(reports[0], a.summary) if a.json else text(reports[0])), html, reports[0]
     if a.report:
         a.report.write_text(page(subject), encoding="utf-8")
     sys.stdout.write(out if out.endswith("\n") else out + "\n")

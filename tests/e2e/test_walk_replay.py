@@ -326,3 +326,20 @@ end
     assert [d["detail"] for d in r["decisions"] if d["result"] == "rejected"] == [
         "in market 0.3 #1001, out close 0.1 #1001, out close 0.2 #1001, closed #1001 0.3 47.0"]
     assert [(t["volume"], t["profit"]) for t in r["closed_trades"]] == [(0.1, 9.0), (0.2, 38.0)]
+
+
+def test_a_summary_leaves_out_what_grows_with_the_alerts_and_counts_it(user):
+    _project(user.home, {"guard.lua": GUARD})
+    _project(user.home, {"guard.lua": 'plugin = {symbols = {"EURUSD"}, priority = 1}\n'}, folder="next")
+    (user.home / "alerts.jsonl").write_text("".join(
+        json.dumps({"time": T0 + 60 * i, "body": f"buy EURUSD volume=0.01 price=1.08 id=n{i}"}) + "\n"
+        for i in range(150)))   # each refused by guard (no stop), bought by next
+    args = ("replay", "--scripts", "scripts", "--compare", "next", "--alerts", "alerts.jsonl", "--json")
+    full, brief = (json.loads(user.moonhook(*args, *more).stdout) for more in ((), ("--summary",)))
+    assert (full["differing"], len(full["differences"]), len(full["b"]["orders"])) == (150, 150, 150)
+    assert (brief["differing"], len(brief["differences"])) == (150, 100)
+    assert brief["differences"] == full["differences"][:100]
+    for side in ("a", "b"):
+        assert not {"closed_trades", "equity", "decisions", "orders"} & set(brief[side])
+        assert {k: v for k, v in full[side].items() if k in brief[side]} == brief[side]
+    assert brief["profit_difference"] == full["profit_difference"]

@@ -329,10 +329,20 @@ def fault_json(f: Fault) -> dict[str, Any]:
     return {"where": f.where, "plugin": f.plugin, "what": f.what, "kind": f.kind, "alert": f.alert}
 
 
-def as_dict(report: Report) -> dict[str, Any]:
-    """The report as plain JSON values."""
+PER_ALERT = ("closed_trades", "equity", "decisions", "orders")   # what ``summary`` leaves out
+SUMMARY_ITEMS = 100   # and the most it lists of anything else that can grow with the alerts
+
+
+def as_dict(report: Report, summary: bool = False) -> dict[str, Any]:
+    """The report as plain JSON values; with ``summary``, without the lists that grow with
+    the alerts (PER_ALERT) and at most SUMMARY_ITEMS of each other list (``fault_count`` and
+    ``problem_count`` say how many there are)."""
     o, dd = report.outcome, report.drawdown
-    return {
+
+    def cut(items: list) -> list:
+        return items[:SUMMARY_ITEMS] if summary else items
+
+    out = {
         "scripts": o.scripts, "alerts": o.alerts, "start": o.start, "end": o.end,
         "prices_simulated": o.prices_simulated,
         "trades": report.trades, "wins": report.wins, "profit": report.profit,
@@ -342,9 +352,9 @@ def as_dict(report: Report) -> dict[str, Any]:
         "drawdown": {"money": dd.money, "percent": dd.percent, "peak": dd.peak, "trough": dd.trough,
                      "peak_time": dd.peak_time, "trough_time": dd.trough_time},
         "plugins": {p.plugin: {"results": p.results,
-                               "rejections": [{"reason": r, "count": n} for r, n in p.rejections],
-                               "changes": [{"change": c, "count": n} for c, n in p.changes],
-                               "faults": [fault_json(f) for f in p.faults]}
+                               "rejections": [{"reason": r, "count": n} for r, n in cut(p.rejections)],
+                               "changes": [{"change": c, "count": n} for c, n in cut(p.changes)],
+                               "faults": [fault_json(f) for f in cut(p.faults)], "fault_count": len(p.faults)}
                     for p in report.plugins},
         "closed_trades": [trade_json(t) for t in o.trades],
         "equity": [[t, money(v)] for t, v in o.equity],
@@ -352,8 +362,10 @@ def as_dict(report: Report) -> dict[str, Any]:
         "orders": [order_json(x) for x in o.orders],
         "open_positions": [open_json(p) for p in o.open],
         "pending_orders": [waiting_json(x) for x in o.waiting],
-        "problems": [{"where": p.where, "what": p.what} for p in o.problems],
+        "problems": [{"where": p.where, "what": p.what} for p in cut(o.problems)],
+        "problem_count": len(o.problems),
     }
+    return {k: v for k, v in out.items() if k not in PER_ALERT} if summary else out
 
 
 def dumps(value: Any) -> str:
@@ -361,6 +373,6 @@ def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def to_json(report: Report) -> str:
-    """The report as JSON text (``--json``)."""
-    return dumps(as_dict(report))
+def to_json(report: Report, summary: bool = False) -> str:
+    """The report as JSON text (``--json``; ``--summary``: see ``as_dict``)."""
+    return dumps(as_dict(report, summary))

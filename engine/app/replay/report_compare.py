@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.app.replay.report import (Decision, Order, Report, decision_json, order_json,
-                                      as_dict, cash, decision_text, dumps, money, order_text,
-                                      plain)
+from engine.app.replay.report import (SUMMARY_ITEMS, Decision, Order, Report, as_dict, cash, decision_json,
+                                      decision_text, dumps, money, order_json, order_text, plain)
 
 
 @dataclass(frozen=True)
@@ -89,21 +88,25 @@ def compare_text(comparison: Comparison) -> str:
     return "\n".join(plain(line) for line in lines) + "\n"
 
 
-def compare_dict(comparison: Comparison) -> dict[str, Any]:
-    """The comparison as plain JSON values, both reports whole."""
+def compare_dict(comparison: Comparison, summary: bool = False) -> dict[str, Any]:
+    """The comparison as plain JSON values, both reports whole; with ``summary``, the reports'
+    summaries (``as_dict``) and the first SUMMARY_ITEMS differing alerts. ``differing`` counts
+    them all."""
+    shown = comparison.differences[:SUMMARY_ITEMS] if summary else comparison.differences
     return {
-        "a": as_dict(comparison.a), "b": as_dict(comparison.b),
+        "a": as_dict(comparison.a, summary), "b": as_dict(comparison.b, summary),
         "profit_difference": comparison.profit_difference,
+        "differing": len(comparison.differences),
         "differences": [{
             "alert": d.alert,
             "a": {"decisions": [decision_json(x) for x in d.a_decisions],
                   "orders": [order_json(x) for x in d.a_orders]},
             "b": {"decisions": [decision_json(x) for x in d.b_decisions],
                   "orders": [order_json(x) for x in d.b_orders]},
-        } for d in comparison.differences],
+        } for d in shown],
     }
 
 
-def compare_json(comparison: Comparison) -> str:
-    """The comparison as JSON text (``--compare --json``)."""
-    return dumps(compare_dict(comparison))
+def compare_json(comparison: Comparison, summary: bool = False) -> str:
+    """The comparison as JSON text (``--compare --json``; ``--summary``: see ``compare_dict``)."""
+    return dumps(compare_dict(comparison, summary))
