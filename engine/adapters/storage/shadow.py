@@ -43,6 +43,8 @@ class ShadowRecords:
             db.execute(_INDEX)
             db.execute(_CURSOR)
             db.execute(_HELD)
+            # Kept in memory too: the shadow looks at them on every wake, and they are few.
+            self._held = [r[0] for r in db.execute("SELECT alert_id FROM shadow_held ORDER BY alert_id")]
 
     def cursor(self, start: int) -> int:
         """The last live alert id the shadow looked at; ``start`` (the journal's newest id) the
@@ -61,16 +63,18 @@ class ShadowRecords:
         with self._d.transaction() as db:
             db.execute("INSERT OR IGNORE INTO shadow_held (alert_id) VALUES (?)", [alert_id])
             db.execute("UPDATE shadow_cursor SET alert_id = ? WHERE id = 1 AND alert_id < ?", [alert_id, alert_id])
+        if alert_id not in self._held:
+            self._held = sorted([*self._held, alert_id])
 
     def held(self) -> list[int]:
         """The held alerts' ids, oldest first."""
-        with self._d.lock:
-            return [r[0] for r in self._d.db.execute("SELECT alert_id FROM shadow_held ORDER BY alert_id")]
+        return list(self._held)
 
     def release(self, alert_id: int) -> None:
         """A held alert live will not decide: no longer held."""
         with self._d.transaction() as db:
             db.execute("DELETE FROM shadow_held WHERE alert_id = ?", [alert_id])
+        self._held = [i for i in self._held if i != alert_id]
 
     def has(self, alert_id: int) -> bool:
         """Whether the shadow ran this alert already (a recovered alert is offered again)."""
@@ -88,7 +92,10 @@ class ShadowRecords:
                        [alert_id, time, symbol, live_status, status, json.dumps(outcome, default=str),
                         int(bool(differences)), json.dumps(differences)])
             db.execute("UPDATE shadow_cursor SET alert_id = ? WHERE id = 1 AND alert_id < ?", [alert_id, alert_id])
-            db.execute("DELETE FROM shadow_held WHERE alert_id = ?", [alert_id])
+            if alert_id in self._held:
+                db.execute("DELETE FROM shadow_held WHERE alert_id = ?", [alert_id])
+        if alert_id in self._held:
+            self._held = [i for i in self._held if i != alert_id]
 
     def get(self, alert_id: int) -> dict[str, Any] | None:
         """{status, outcome, differs, differences} of one alert; None if the shadow has not run it."""
@@ -107,8 +114,7 @@ class ShadowRecords:
             alerts, differ, latest = self._d.db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(differs), 0), MAX(CASE WHEN differs THEN alert_id END) "
                 "FROM shadow_alerts").fetchone()
-            held = self._d.db.execute("SELECT COUNT(*) FROM shadow_held").fetchone()[0]
-        return {"alerts": alerts, "differ": differ, "latest_differing": latest, "held": held}
+        return {"alerts": alerts, "differ": differ, "latest_differing": latest, "held": len(self._held)}
 
     def differing(self, limit: int) -> list[dict[str, Any]]:
         """The latest ``limit`` alerts that differ, newest first: id, time, symbol, differences."""
