@@ -33,6 +33,12 @@ MAX_DAYS = 366
 KEPT_TABLES = ("engine", "sandbox", "paper", "plugins")
 ENGINE_PATHS = ("scripts", "data")               # folders of the live engine, not the replay's
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+# The child lowers its own priority before it runs anything (a preexec_fn is not safe in a
+# parent with threads), so that the engine's trades go first; then it is `moonhook`.
+_CHILD = ("import os, sys\n"
+          "if hasattr(os, 'nice'): os.nice(10)\n"
+          "from engine.interfaces.cli import main\n"
+          "sys.exit(main())\n")
 
 
 class DraftReplayError(Exception):
@@ -52,21 +58,16 @@ async def replay_draft(settings: Path | None, scripts: Path, journal: Path, name
     with tempfile.TemporaryDirectory(prefix="moonhook-replay-") as tmp:
         base = Path(tmp)
         await trio.to_thread.run_sync(_prepare, base, settings, scripts, name, text)
-        command = [sys.executable, "-m", "engine.interfaces.cli", "replay", "--config", str(base / "replay.toml"),
+        command = [sys.executable, "-c", _CHILD, "replay", "--config", str(base / "replay.toml"),
                    "--scripts", str(base / "live"), "--compare", str(base / "draft"), "--alerts", str(journal.resolve()),
                    "--from", repr(now - days * 86400), "--to", repr(now), "--json", "--summary"]
         env = worker_environment(WORKER_ENV, os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
-        lower = {"preexec_fn": _lower_priority} if hasattr(os, "nice") else {}
         with trio.move_on_after(SECONDS):
             done = await trio.run_process(command, capture_stdout=True, capture_stderr=True, check=False,
-                                          env=env, cwd=tmp, stdin=b"", **lower)
+                                          env=env, cwd=tmp, stdin=b"")
             return _answer(done.returncode, done.stdout, done.stderr, tmp)
         raise DraftReplayError(f"the replay took more than {SECONDS} s and was stopped; try fewer days")
-
-
-def _lower_priority() -> None:
-    os.nice(10)   # in the child, before it runs: the engine's trades go first
 
 
 def _prepare(base: Path, settings: Path | None, scripts: Path, name: str, text: str) -> None:
