@@ -17,8 +17,8 @@ from typing import Any, Callable, Mapping
 
 import trio
 
-from engine.app.replay import (ReplayInputError, between, build, compare, compare_html, compare_json, compare_text,
-                               html, read_alerts, read_prices, text, to_json)
+from engine.app.replay import (ReplayInputError, between, bounds, build, compare, compare_html, compare_json,
+                               compare_text, html, read_alerts, read_prices, text, to_json)
 from engine.app.replay.problems import Problem
 from engine.app.replay.runner import Progress, ReplayError, replay
 from engine.app.settings import SettingsError, load_settings
@@ -55,7 +55,8 @@ def add_parser(sub: "argparse._SubParsersAction", common: argparse.ArgumentParse
 def main(a: argparse.Namespace) -> int:
     try:
         config = _config(Path(a.config))
-        alerts = read_alerts(a.alerts, strict=a.strict)
+        window = bounds(a.start, a.end)
+        alerts = read_alerts(a.alerts, strict=a.strict, window=window)   # a journal reads only the window
         items = between(alerts.items, a.start, a.end)
         problems = list(alerts.problems)
         bars: dict[str, Any] = {}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import sqlite3
 from pathlib import Path
 from typing import Iterable, NamedTuple
@@ -45,16 +46,17 @@ class RecordedAlert(NamedTuple):
     plain: bool = False
 
 
-def read_alerts(path: Path | str, *, strict: bool = False,
-                statuses: Iterable[str] | None = None) -> Read[RecordedAlert]:
-    """The alerts of ``path``, oldest first, and the rows skipped. ``statuses`` (journal
-    only): the journal statuses to read, None for all. Raises ReplayInputError for a file
-    that cannot be read or whose format is unknown, and with ``strict`` for the first
-    malformed row."""
+def read_alerts(path: Path | str, *, strict: bool = False, statuses: Iterable[str] | None = None,
+                window: tuple[float, float] = (-math.inf, math.inf)) -> Read[RecordedAlert]:
+    """The alerts of ``path``, oldest first, and the rows skipped. Journal only: ``statuses``,
+    the journal statuses to read (None for all), and ``window``, (low, high) Unix seconds of
+    the receipt times to read (``times.bounds``: the rest is never loaded; other formats are
+    cut by ``between``). Raises ReplayInputError for a file that cannot be read or whose
+    format is unknown, and with ``strict`` for the first malformed row."""
     path = Path(path)
     reporter = Reporter(str(path), strict)
     if files.head(path, reporter) == files.SQLITE_HEADER:
-        alerts = _journal(path, reporter, statuses)
+        alerts = _journal(path, reporter, statuses, window)
     elif statuses is not None:
         raise reporter.refuse("statuses are read from a moonhook journal only")
     elif path.suffix.lower() in (".jsonl", ".ndjson"):
@@ -68,7 +70,8 @@ def read_alerts(path: Path | str, *, strict: bool = False,
     return Read(str(path), alerts, reporter.problems)
 
 
-def _journal(path: Path, reporter: Reporter, statuses: Iterable[str] | None) -> list[RecordedAlert]:
+def _journal(path: Path, reporter: Reporter, statuses: Iterable[str] | None,
+             window: tuple[float, float]) -> list[RecordedAlert]:
     wanted = tuple(STATUSES if statuses is None else statuses)
     unknown = [s for s in wanted if s not in STATUSES]
     if unknown:
@@ -79,8 +82,10 @@ def _journal(path: Path, reporter: Reporter, statuses: Iterable[str] | None) -> 
         raise reporter.refuse(f"cannot open the journal: {e}") from None
     try:
         marks = ", ".join("?" * len(wanted)) or "NULL"
+        low, high = (None if math.isinf(x) else x for x in window)
         rows = conn.execute(f"SELECT id, received_at, alert FROM alerts WHERE status IN ({marks}) "
-                            "ORDER BY received_at, id", wanted).fetchall()
+                            "AND (? IS NULL OR received_at >= ?) AND (? IS NULL OR received_at < ?) "
+                            "ORDER BY received_at, id", [*wanted, low, low, high, high]).fetchall()
     except sqlite3.Error as e:
         raise reporter.refuse(f"not a moonhook journal ({e})") from None
     finally:

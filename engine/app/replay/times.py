@@ -69,13 +69,19 @@ def _seconds(value: float, raw: Any) -> float:
     return value
 
 
-def between(items: Iterable[T], start: Any = None, end: Any = None) -> list[T]:
-    """The items (anything with a ``time`` in Unix seconds) with ``start <= time < end``, in
-    their order; ``start`` and ``end`` are None (open) or any time ``parse_time`` reads, so
-    ``--from 2024-05-01 --to 2024-06-01`` is May. Raises ValueError for an unreadable bound
-    or an end before the start."""
+def bounds(start: Any = None, end: Any = None) -> tuple[float, float]:
+    """(low, high) in Unix seconds of a ``--from``/``--to`` window: None is open (-inf, inf),
+    else any time ``parse_time`` reads, so ``--from 2024-05-01 --to 2024-06-01`` is May.
+    Raises ValueError for an unreadable bound or an end before the start."""
     low = -math.inf if start is None else parse_time(start)
     high = math.inf if end is None else parse_time(end)
     if high < low:
         raise ValueError(f"the end {end!r} comes before the start {start!r}")
+    return low, high
+
+
+def between(items: Iterable[T], start: Any = None, end: Any = None) -> list[T]:
+    """The items (anything with a ``time`` in Unix seconds) with ``start <= time < end``
+    (see ``bounds``), in their order. Raises ValueError as ``bounds``."""
+    low, high = bounds(start, end)
     return [item for item in items if low <= item.time < high]  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.adapters.storage import AlertJournal, Database
-from engine.app.replay import (Bar, ReplayInputError, between, parse_time, read_alerts,
+from engine.app.replay import (Bar, ReplayInputError, between, bounds, parse_time, read_alerts,
                                read_prices)
 from engine.domain.alerts import parse_body
 
@@ -81,6 +81,20 @@ def test_journal_of_a_running_engine_and_statuses_narrow(tmp_path):
             read_alerts(path, statuses=["lost"])
     finally:
         db.close()
+
+
+def test_journal_reads_only_the_window_and_never_loads_the_rest(tmp_path):
+    path = tmp_path / "moonhook.db"
+    _, ids = _journal(path)
+    # A row outside the window that cannot be read: reading all and cutting after would report it.
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alerts SET alert = 'not json' WHERE id = ?", [ids["rejected"]])
+    assert len(read_alerts(path).problems) == 1
+    read = read_alerts(path, window=bounds(MAY13 + 9 * HOUR, MAY13 + 11 * HOUR))
+    assert read.problems == []
+    assert [a.time for a in read.items] == [MAY13 + 9 * HOUR, MAY13 + 9 * HOUR + 10, MAY13 + 10 * HOUR]
+    assert [a.time for a in read_alerts(path, window=bounds(end=MAY13 + 9 * HOUR)).items] == []   # only the bad row
+    assert len(read_alerts(path, window=bounds(start=MAY13 + 11 * HOUR)).items) == 2
 
 
 def test_a_sqlite_file_that_is_not_a_journal_is_refused(tmp_path):
