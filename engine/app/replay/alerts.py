@@ -82,10 +82,12 @@ def _journal(path: Path, reporter: Reporter, statuses: Iterable[str] | None,
         raise reporter.refuse(f"cannot open the journal: {e}") from None
     try:
         marks = ", ".join("?" * len(wanted)) or "NULL"
-        low, high = (None if math.isinf(x) else x for x in window)
-        rows = conn.execute(f"SELECT id, received_at, alert FROM alerts WHERE status IN ({marks}) "
-                            "AND (? IS NULL OR received_at >= ?) AND (? IS NULL OR received_at < ?) "
-                            "ORDER BY received_at, id", [*wanted, low, low, high, high]).fetchall()
+        # The index on received_at gives the window and the order (`+status`: not the status
+        # index, which would read every row); each bound only when there is one.
+        within = [(f"received_at {op} ?", x) for op, x in ((">=", window[0]), ("<", window[1])) if not math.isinf(x)]
+        rows = conn.execute(f"SELECT id, received_at, alert FROM alerts WHERE +status IN ({marks}) "
+                            + "".join(f"AND {sql} " for sql, _ in within) + "ORDER BY received_at, id",
+                            [*wanted, *(x for _, x in within)]).fetchall()
     except sqlite3.Error as e:
         raise reporter.refuse(f"not a moonhook journal ({e})") from None
     finally:
