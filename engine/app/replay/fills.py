@@ -1,30 +1,13 @@
 """Replay's fill model: orders become fills, and positions closed trades, against OHLC bars,
 with the paper broker's own rules and money (``engine/adapters/brokers/paper``: its spread,
 commission, rounding, stop triggers and profit), so a replay books what the paper broker
-would have booked.
+would have booked, and tells each deal as it would (``events``).
 
 ``Book`` is driven in time order by the replay loop: ``advance(t)`` walks the bars that open
-before ``t`` and takes the stops and targets they reach; ``execute(order, t, price)`` fills an
-order at the alert's price (as the bid, the ask a spread above it, as the paper broker takes
-an alert's price), or without one at the open of the next bar. How a bar is walked:
-
-- its open first: a bar that opens beyond a stop (a gap) closes at the open, one beyond a
-  target at the target (``stop_hit``, the paper broker's rule);
-- then the adverse extreme (a buy's low, a sell's high plus the spread): a stop inside the
-  bar closes at the stop. So when a stop and a target both lie in one bar, the stop is taken:
-  the bar does not say which came first, and the worse is assumed;
-- then the favourable extreme: a target inside the bar closes at the target.
-
-A position opened at an alert's price inside a bar is checked from the next bar on; one
-filled at a bar's open is checked on that bar too. Without bars for a symbol, its orders fill
-at the alert's price and its stops and targets are not simulated: ``without_prices`` names
-those symbols. An order at a time outside a symbol's bars (before the first, or after the
-last has ended) is reported in ``outside``. Pending orders wait for their price
-(``pending.py``): each quote and each bar's open, low and high, as the paper broker's quotes.
-
-Each deal is told in ``events`` as the paper broker tells it (``books.py``): a ``Fill`` for
-every deal, numbered from 1, and a ``Closed`` once a position is fully closed, with the volume
-and profit of all its closing deals.
+before ``t`` (a bar's open, then its adverse extreme, then its favourable one: a stop and a
+target in one bar take the stop); ``execute(order, t, price)`` fills an order at the alert's
+price or the next bar's open. The rules, written out once for traders and for this code:
+docs/replay.md, "Fills".
 """
 
 from __future__ import annotations
