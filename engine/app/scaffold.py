@@ -22,7 +22,6 @@ import tomli_w
 
 from sandbox import MB
 
-from engine.app import luals
 from engine.app.config_schema import DIRECTIVE, SCHEMA_NAME, render_schema
 from engine.domain.config import DEFAULT_BUDGET, EngineConfig, ServerConfig
 from engine.domain.config.paper import PaperConfig
@@ -214,29 +213,33 @@ def refresh_editor_files(folder: Path) -> tuple[Path, ...]:
     in a project whose config exists): the config's JSON Schema and the LuaLS definitions,
     each replaced whole (a temporary file renamed over it); ``.luarc.json``, which a trader may
     have edited, only if absent. Returns the files written."""
-    types = folder / luals.TYPES_DIR
-    types.mkdir(parents=True, exist_ok=True)
+    *generated, (luarc, settings) = _editor_files(folder)
     written = []
-    generated = ((folder / SCHEMA_NAME, render_schema()), (types / luals.DEFINITIONS_NAME, luals.render_definitions()))
     for path, text in generated:
         temp = path.with_name(f".{path.name}.tmp")
         temp.write_text(text, encoding="utf-8")
         os.replace(temp, path)
         written.append(path)
-    if _write_new(folder / luals.LUARC_NAME, luals.render_luarc(), 0o644):
-        written.append(folder / luals.LUARC_NAME)
+    if _write_new(luarc, settings, 0o644):
+        written.append(luarc)
     return tuple(written)
 
 
 def _write_editor_files(folder: Path) -> tuple[Path, ...]:
     """The config's JSON Schema and the LuaLS definitions and settings, each only if absent;
     returns those written."""
+    return tuple(path for path, text in _editor_files(folder) if _write_new(path, text, 0o644))
+
+
+def _editor_files(folder: Path) -> tuple[tuple[Path, str], ...]:
+    """(path, text) of the config's JSON Schema, the LuaLS definitions and, last, ``.luarc.json``;
+    makes the definitions' folder."""
+    from engine.app import luals  # reads the core's hook and service tables: loaded only to write these
+
     types = folder / luals.TYPES_DIR
-    types.mkdir(exist_ok=True)
-    files_ = ((folder / SCHEMA_NAME, render_schema()),
-              (types / luals.DEFINITIONS_NAME, luals.render_definitions()),
-              (folder / luals.LUARC_NAME, luals.render_luarc()))
-    return tuple(path for path, text in files_ if _write_new(path, text, 0o644))
+    types.mkdir(parents=True, exist_ok=True)
+    return ((folder / SCHEMA_NAME, render_schema()), (types / luals.DEFINITIONS_NAME, luals.render_definitions()),
+            (folder / luals.LUARC_NAME, luals.render_luarc()))
 
 
 def describe(result: InitResult) -> str:

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
-from engine.core.shadow import Shadow
+if TYPE_CHECKING:  # the CLI's status line reads this module without loading the engine
+    from engine.core.shadow import Shadow
 
 
 async def view(shadow: Shadow | None, limit: int) -> dict[str, Any]:

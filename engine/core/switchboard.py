@@ -28,7 +28,8 @@ from time import perf_counter
 from typing import Any, Callable
 
 from engine.domain.alerts import Alert
-from engine.adapters.storage.switches import PAUSE, PLUGIN, Switch, Switches, when
+from engine.adapters.storage.switches import PAUSE, PLUGIN, Switch, Switches
+from engine.domain.times import when
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import AlertJournal, Database
 from engine.core.events import Events

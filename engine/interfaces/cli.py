@@ -5,6 +5,9 @@ there is none), starts the engine and serves the webhook in one Trio process. Th
 SIGINT or SIGTERM stops accepting, finishes the alerts in flight and closes; a second exits
 at once (the journal is crash-safe). ``--config`` and ``--log-format`` may be typed before or
 after the subcommand.
+
+The engine is imported by the commands that run it (run, check, replay): send, status, init and
+``--help`` load only the settings and an HTTP client, and answer at once.
 """
 
 from __future__ import annotations
@@ -18,20 +21,20 @@ import signal
 import sys
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import trio
 
-from engine.app.checker import check_files
 from engine.domain.config import Settings
+from engine.domain.times import when
 from engine.app.logs import setup_logging
-from engine.app import Operations, open_engine
-from engine.interfaces import replay_command as replay
-from engine.interfaces.telegram import TelegramHub
-from engine.adapters.storage.switches import when
 from engine.app.scaffold import TRY_ALERT, describe, init_project, refresh_editor_files
 from engine.app.settings import SettingsError, load_settings
 from engine.app.shadow import line as shadow_line
+
+if TYPE_CHECKING:
+    from engine.app import Operations
 
 DEFAULT_CONFIG = Path("moonhook.toml")
 STOP_TIMEOUT = 10.0  # seconds for the alerts in flight at a stop
@@ -51,6 +54,8 @@ def _base_url(settings: Settings) -> str:
 # -- run ------------------------------------------------------------------------------------
 
 async def _run(settings: Settings, path: Path) -> int:
+    from engine.app import Operations, open_engine
+    from engine.interfaces.telegram import TelegramHub
     from engine.interfaces.web import create_app, serve
 
     _warn_if_exposed(path)
@@ -252,12 +257,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     send.add_argument("alert", help=f'a webhook body, e.g. "{TRY_ALERT}"')
     send.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the outcome")
     sub.add_parser("status", parents=[common], help="the running engine's health and plugin statistics")
-    replay.add_parser(sub, common)
+    _replay_parser(sub, common)
     options = p.parse_args(argv)
     for name, default in (("config", DEFAULT_CONFIG), ("log_format", "text")):
         if not hasattr(options, name):
             setattr(options, name, default)
     return options
+
+
+def _replay_parser(sub: "argparse._SubParsersAction", common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("replay", parents=[common], help="replay recorded alerts through a folder of scripts",
+                       description="Runs the scripts of a folder over recorded alerts on a simulated paper "
+                                   "account ([paper] of the config) and reports trades, profit, drawdown and "
+                                   "each plugin's decisions.")
+    p.add_argument("--scripts", type=Path, required=True, help="the folder of scripts to replay")
+    p.add_argument("--alerts", type=Path, required=True,
+                   help="moonhook's journal (moonhook.db), a JSONL file or TradingView's alert log (CSV)")
+    p.add_argument("--prices", action="append", default=[], metavar="[SYMBOL=]FILE",
+                   help="OHLC bars (TradingView's chart export or MT5's history export); the symbol is read "
+                        "from the file's name unless given; repeat for more symbols")
+    p.add_argument("--from", dest="start", metavar="T", help="replay alerts from this time (ISO 8601 or Unix)")
+    p.add_argument("--to", dest="end", metavar="T", help="replay alerts before this time")
+    p.add_argument("--compare", type=Path, metavar="DIR", help="replay this folder too and list the differences")
+    p.add_argument("--json", action="store_true", help="the report as JSON on stdout")
+    p.add_argument("--summary", action="store_true",
+                   help="with --json, leave out the lists that grow with the alerts (trades, equity, decisions, "
+                        "orders); with --compare, list the first 100 differing alerts")
+    p.add_argument("--report", type=Path, metavar="FILE.html", help="write the report as an HTML page")
+    p.add_argument("--strict", action="store_true", help="refuse a malformed row instead of skipping it")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,7 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(a.log_format, logging.ERROR if a.command == "check" else logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # send and status print their own answers
     if a.command == "replay":
-        return replay.main(a)
+        from engine.interfaces import replay_command
+
+        return replay_command.main(a)
     try:
         if a.command == "init":
             if a.editor_files:
@@ -293,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signum, signal.SIG_IGN)
         return code
     if a.command == "check":
+        from engine.app.checker import check_files
+
         findings = trio.run(check_files, a.files, settings.engine)
         for finding in findings:
             print(finding)

@@ -30,28 +30,6 @@ SHOW_AFTER = 1.0   # seconds before a progress bar appears
 DEFAULT_CONFIG = "moonhook.toml"
 
 
-def add_parser(sub: "argparse._SubParsersAction", common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("replay", parents=[common], help="replay recorded alerts through a folder of scripts",
-                       description="Runs the scripts of a folder over recorded alerts on a simulated paper "
-                                   "account ([paper] of the config) and reports trades, profit, drawdown and "
-                                   "each plugin's decisions.")
-    p.add_argument("--scripts", type=Path, required=True, help="the folder of scripts to replay")
-    p.add_argument("--alerts", type=Path, required=True,
-                   help="moonhook's journal (moonhook.db), a JSONL file or TradingView's alert log (CSV)")
-    p.add_argument("--prices", action="append", default=[], metavar="[SYMBOL=]FILE",
-                   help="OHLC bars (TradingView's chart export or MT5's history export); the symbol is read "
-                        "from the file's name unless given; repeat for more symbols")
-    p.add_argument("--from", dest="start", metavar="T", help="replay alerts from this time (ISO 8601 or Unix)")
-    p.add_argument("--to", dest="end", metavar="T", help="replay alerts before this time")
-    p.add_argument("--compare", type=Path, metavar="DIR", help="replay this folder too and list the differences")
-    p.add_argument("--json", action="store_true", help="the report as JSON on stdout")
-    p.add_argument("--summary", action="store_true",
-                   help="with --json, leave out the lists that grow with the alerts (trades, equity, decisions, "
-                        "orders); with --compare, list the first 100 differing alerts")
-    p.add_argument("--report", type=Path, metavar="FILE.html", help="write the report as an HTML page")
-    p.add_argument("--strict", action="store_true", help="refuse a malformed row instead of skipping it")
-
-
 def main(a: argparse.Namespace) -> int:
     try:
         config = _config(Path(a.config))

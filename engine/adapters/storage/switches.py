@@ -12,7 +12,6 @@ which wait for the journal's next fsync. Switches are rare; an unsafe one lost i
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +19,6 @@ from engine.adapters.storage.database import Database
 
 PAUSE = "pause"
 PLUGIN = "plugin:"  # + the plugin's name
-
-
-def when(at: float) -> str:
-    """A switch's time as the log, the notifications and ``moonhook status`` say it."""
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import csv
 import math
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 
 from engine.app.replay import files
 from engine.app.replay.problems import Read, Reporter
 from engine.app.replay.times import parse_mt5, parse_time
+from engine.domain.times import when
 
 PRICES = ("open", "high", "low", "close")
 
@@ -78,7 +78,7 @@ def read_prices(path: Path | str, symbol: str, *, strict: bool = False) -> Read[
                 reporter.skip(number, bar)
                 continue
             if bars and bar.time <= bars[-1].time:
-                reporter.skip(number, f"time {_show(bar.time)} is not after the bar before ({_show(bars[-1].time)}): "
+                reporter.skip(number, f"time {when(bar.time)} is not after the bar before ({when(bars[-1].time)}): "
                                       "out of order or repeated")
                 continue
             bars.append(bar)
@@ -113,7 +113,3 @@ def _bar(row: list[str], names: dict[str, int], mt5: bool, has_time: bool) -> Ba
         if not low <= value <= high:
             return f"{name} {value:g} lies outside low {low:g} and high {high:g}"
     return Bar(time, open_, high, low, close)
-
-
-def _show(time: float) -> str:
-    return datetime.fromtimestamp(time, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")

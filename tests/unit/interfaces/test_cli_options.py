@@ -1,6 +1,8 @@
 """The `moonhook` command line (engine/interfaces/cli.py): its options before or after the subcommand."""
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,3 +37,32 @@ def test_status_reads_the_config_named_after_the_subcommand(tmp_path, capsys):
         config.write_text(f'[server]\nport = {port}\n')
         assert main(["status", "--config", str(config)]) == 1
     assert f"127.0.0.1:{port} does not answer" in capsys.readouterr().err
+
+
+# The engine's own packages and its heavy dependencies: what `send`, `status` and `--help` must
+# not load (each `moonhook send` paid about 0.9 s for them before).
+ENGINE_MODULES = ("engine.core", "engine.adapters", "engine.app.compose", "engine.app.replay", "engine.interfaces.web",
+                  "sandbox.worker", "lupa", "quart", "hypercorn", "sqlite_utils")
+_LOADED = """
+import sys
+from engine.interfaces.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(sorted(m for m in sys.modules if any(m == n or m.startswith(n + '.') for n in %r)))
+""" % (ENGINE_MODULES,)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["status"], ["send", "buy EURUSD sl_pips=20", "--wait", "0"]],
+                         ids=["help", "status", "send"])
+def test_the_light_commands_do_not_load_the_engine(tmp_path, argv):
+    """They read the settings and talk HTTP; the engine is imported by run, check and replay."""
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        config = tmp_path / "moonhook.toml"
+        config.write_text(f'[server]\nport = {s.getsockname()[1]}\nsecret = "s"\napi_token = "t"\n')
+        run = subprocess.run([sys.executable, "-c", _LOADED, *argv, "--config", str(config)], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[]"
