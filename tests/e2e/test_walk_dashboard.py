@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from engine.interfaces.web.dashboard import CSP
 from engine.interfaces.web.dashboard.files import STATIC
 from support.browser import DESKTOP, PHONE, browser, click, console_errors, screenshot, wait  # noqa: F401 (browser: a fixture)
-from support.e2e_support import init
+from support.e2e_support import init, until
 
 MARKUP = "<img src=x onerror=window.pwned=1><b>bold</b>"  # what an alert's comment may hold
 
@@ -119,6 +119,7 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
                        '"sl": 1.09, "comment": "' + MARKUP + '"}')
     click(browser, f'#alerts-table tr[data-id="{sent["id"]}"]', f"alert {sent['id']} in the table")
     wait(browser, lambda d: f"Alert {sent['id']}" in d.find_element(By.ID, "alert-detail").text, "the alert's detail")
+    assert browser.current_url.endswith(f"#/alerts/{sent['id']}")  # the detail's own link, to share or reopen
     # The alert's own strings are shown as text, never parsed as markup.
     assert MARKUP in browser.find_element(By.ID, "alert-detail").text
     assert browser.find_elements(By.CSS_SELECTOR, "#alert-detail img, #alert-detail b") == []
@@ -180,6 +181,9 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     result = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#replay-result tbody tr[data-id]"),
                   "the draft's replay with the alerts it decides differently")
     assert str(refused["id"]) in [row.get_attribute("data-id") for row in result]
+    # Each differing alert links to its detail, in a new tab: the draft stays in the editor.
+    link = browser.find_element(By.CSS_SELECTOR, f'#replay-result a[href="#/alerts/{refused["id"]}"]')
+    assert (link.text, link.get_attribute("target")) == (f"#{refused['id']}", "_blank")
     said = browser.find_element(By.ID, "replay-result").text
     assert "2 decided differently" in said and "demo: rejected" in said and "No prices" in said
     screenshot(browser, "editor-replay")
@@ -300,6 +304,29 @@ def test_the_alerts_filtered_by_a_plugin_take_new_alerts_live(user, browser):
     row = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'#alerts-table tr[data-id="{refused["id"]}"]'),
                "the refused alert in the filtered table, without a reload")
     assert "rejected" in row[0].text
+    assert run.interrupt() == 0
+
+
+def test_an_alert_s_link_opens_its_detail_with_what_the_shadow_decided(user, browser):
+    """#/alerts/<id>, opened as a link is: the alert's detail, and beside the live decision the
+    shadow scripts' one (shadow mode), with the differences."""
+    config, _ = init(user, "bot")
+    (user.home / "bot" / "scripts-next").mkdir()
+    (user.home / "bot" / "scripts-next" / "demo.lua").write_text("function on_alert(a) return nil end\n")
+    config.append('[shadow]\nscripts = "scripts-next"\n')
+    run = user.start("run", config=config, cwd="bot")
+    refused = run.webhook("buy EURUSD volume=0.1 price=1.1")["id"]  # live demo refuses an entry without a stop
+    assert run.settled(refused)["status"] == "rejected"
+    until(lambda: run.get(f"/api/alerts/{refused}")["shadow"], bool, f"the shadow's record of alert {refused}")
+
+    _log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    browser.get(f"http://127.0.0.1:{run.port}/#/alerts/{refused}")
+    shadow = wait(browser, lambda d: d.find_elements(By.ID, "alert-shadow"), "the shadow's part of the detail")[0].text
+    detail = browser.find_element(By.ID, "alert-detail").text
+    assert f"Alert {refused}" in detail and "rejected" in detail
+    assert "decided differently" in shadow and "status: rejected → done" in shadow, shadow
+    assert "demo: reject (entries need a stop loss" in shadow and "order engine market: absent → 0.1" in shadow
+    assert [p["volume"] for p in run.get("/api/positions")["positions"]] == []  # the shadow's order never traded
     assert run.interrupt() == 0
 
 

@@ -1,5 +1,6 @@
-// The dashboard's router: one view per hash (#/overview, #/alerts, ...), the login in front of
-// them while there is no session, and the live event stream while there is one.
+// The dashboard's router: one view per hash (#/overview, #/alerts, ...; #/alerts/12 opens an
+// alert's detail), the login in front of them while there is no session, and the live event
+// stream while there is one.
 
 import {h, clear, failure} from "./dom.js";
 import {session, logout, onLoggedOut} from "./api.js";
@@ -30,10 +31,11 @@ function show() {
   if (leave) leave();
   leave = null;
   clear(root);
-  const name = location.hash.replace(/^#\/?/, "") || "overview";
+  const route = location.hash.replace(/^#\/?/, "") || "overview";
+  const [name, ...rest] = route.split("/");
   if (!signedIn) {
     document.title = "moonhook: log in";
-    login.render(root, {done: () => { signed(true); location.hash = name === "login" ? "#/overview" : `#/${name}`; show(); }});
+    login.render(root, {done: () => { signed(true); location.hash = name === "login" ? "#/overview" : `#/${route}`; show(); }});
     return;
   }
   if (name === "login") {  // already logged in
@@ -49,7 +51,7 @@ function show() {
   nav.querySelectorAll("a").forEach((a) => a.classList.toggle("current", a.dataset.view === name));
   root.dataset.view = name;
   try {
-    leave = view.render(root) || null;
+    leave = view.render(root, decodeURIComponent(rest.join("/"))) || null;
   } catch (err) {
     root.append(failure(err));
   }

@@ -1,5 +1,6 @@
 // Alerts: the latest alerts, filtered by status, symbol and plugin, kept live from the event
-// stream; a row's detail (GET /api/alerts/<id>) opens below the table.
+// stream; a row's detail (GET /api/alerts/<id>) opens below the table, with what the shadow's
+// scripts decided beside it. #/alerts/<id> opens with that alert's detail.
 
 import {h, clear, panel, failure, table, time, num, show, pairs} from "../dom.js";
 import {get} from "../api.js";
@@ -27,14 +28,8 @@ function cells() {
   ];
 }
 
-function detail(a) {
-  const decisions = a.decisions ?? a.plugins ?? (a.outcome && a.outcome.plugins) ?? [];
-  const orders = a.orders ?? (a.outcome && a.outcome.orders) ?? [];
+function decided(decisions, orders) {
   return [
-    h("h3", {text: `Alert ${a.id}`}),
-    h("p", {}, h("span", {class: `status ${a.status}`, text: a.status}), " ",
-      a.reason ?? (a.outcome && (a.outcome.error ?? a.outcome.reason)) ?? ""),
-    h("h4", {text: "As received"}), h("pre", {text: JSON.stringify(a.alert ?? a.received ?? null, null, 2)}),
     h("h4", {text: "Plugins' decisions"}),
     Array.isArray(decisions) && decisions.length
       ? table([["Plugin", (d) => d.plugin ?? d.name], ["Decision", (d) => d.result ?? d.decision ?? d.answer],
@@ -44,11 +39,38 @@ function detail(a) {
     Array.isArray(orders) && orders.length
       ? orders.map((o) => h("pre", {text: JSON.stringify(o, null, 2)}))
       : h("p", {class: "muted", text: "No orders."}),
-    h("h4", {text: "Timings"}), pairs(a.timings ?? {received_at: a.received_at, updated_at: a.updated_at}),
   ];
 }
 
-export function render(root) {
+/** What the shadow's scripts decided on the alert (shadow mode, docs/replay.md), on its private
+ * paper account: nothing of it reached the broker. */
+function shadowed(s) {
+  if (!s) return null;
+  const outcome = s.outcome ?? {};
+  return h("section", {id: "alert-shadow"},
+    h("h3", {text: "Shadow: the next version"}),
+    h("p", {}, h("span", {class: `status ${s.status}`, text: s.status}), " ",
+      s.differs ? "decided differently from the live scripts:" : "decided as the live scripts did.",
+      " Its orders went to its own paper account, never to the broker."),
+    s.differs ? h("ul", {class: "findings"}, (s.differences ?? []).map((d) => h("li", {text: d}))) : null,
+    decided(outcome.plugins ?? [], outcome.orders ?? []));
+}
+
+function detail(a) {
+  const decisions = a.decisions ?? a.plugins ?? (a.outcome && a.outcome.plugins) ?? [];
+  const orders = a.orders ?? (a.outcome && a.outcome.orders) ?? [];
+  return [
+    h("h3", {text: `Alert ${a.id}`}),
+    h("p", {}, h("span", {class: `status ${a.status}`, text: a.status}), " ",
+      a.reason ?? (a.outcome && (a.outcome.error ?? a.outcome.reason)) ?? ""),
+    h("h4", {text: "As received"}), h("pre", {text: JSON.stringify(a.alert ?? a.received ?? null, null, 2)}),
+    decided(decisions, orders),
+    h("h4", {text: "Timings"}), pairs(a.timings ?? {received_at: a.received_at, updated_at: a.updated_at}),
+    shadowed(a.shadow),
+  ];
+}
+
+export function render(root, shown) {
   const status = h("select", {id: "filter-status", name: "status"}, STATUSES.map((v) => h("option", {value: v, text: v || "any status"})));
   const symbol = h("input", {id: "filter-symbol", name: "symbol", placeholder: "symbol", size: 10});
   const plugin = h("input", {id: "filter-plugin", name: "plugin", placeholder: "plugin", size: 10});
@@ -61,6 +83,7 @@ export function render(root) {
     (!plugin.value.trim() || (a.plugins || []).includes(plugin.value.trim()));
 
   const open = async (id) => {
+    history.replaceState(null, "", `#/alerts/${encodeURIComponent(id)}`);  // a link to this detail; no reload
     clear(more, h("p", {class: "muted", text: "Loading…"}));
     try {
       clear(more, panel("Detail", ...detail(await get(`/api/alerts/${encodeURIComponent(id)}`))));
@@ -101,6 +124,7 @@ export function render(root) {
       status, symbol, plugin, h("button", {type: "submit", text: "Filter"})), list),
     more);
   load();
+  if (shown) open(shown);
 
   const redraw = perFrame(draw);  // a burst of events, one redraw a frame
 

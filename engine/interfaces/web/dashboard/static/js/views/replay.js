@@ -33,7 +33,8 @@ export function replayResult(r) {
       h("li", {class: "error", text: `${f.kind} at ${f.where}: ${f.what}${f.alert ? ` (${f.alert})` : ""}`}))) : null,
     shown.length ? h("h3", {text: "Alerts decided differently"}) : null,
     shown.length ? table([
-      ["alert", (d) => (d.id === null ? "" : `#${d.id}`)],
+      // In a new tab: the draft in the editor stays as it is.
+      ["alert", (d) => (d.id === null ? "" : h("a", {href: `#/alerts/${d.id}`, target: "_blank", rel: "noopener", text: `#${d.id}`}))],
       ["live version", (d) => side(d.live)],
       ["this draft", (d) => side(d.draft)],
     ], shown, (d) => ({dataset: {id: d.id ?? ""}})) : null,
