@@ -2,7 +2,7 @@
 // stream; a row's detail (GET /api/alerts/<id>) opens below the table, with what the shadow's
 // scripts decided beside it. #/alerts/<id> opens with that alert's detail.
 
-import {h, clear, panel, failure, table, time, num, show, pairs} from "../dom.js";
+import {h, clear, panel, failure, table, time, datetime, num, show, pairs} from "../dom.js";
 import {get} from "../api.js";
 import {listen, perFrame} from "../live.js";
 
@@ -28,6 +28,11 @@ function cells() {
   ];
 }
 
+/** The timings with their moments (``*_at``, seconds since the epoch) as dates and times. */
+function readable(timings) {
+  return Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, k.endsWith("_at") ? datetime(v) : v]));
+}
+
 function decided(decisions, orders) {
   return [
     h("h4", {text: "Plugins' decisions"}),
@@ -50,9 +55,9 @@ function shadowed(s) {
   return h("section", {id: "alert-shadow"},
     h("h3", {text: "Shadow: the next version"}),
     h("p", {}, h("span", {class: `status ${s.status}`, text: s.status}), " ",
-      s.differs ? "decided differently from the live scripts:" : "decided as the live scripts did.",
-      " Its orders went to its own paper account, never to the broker."),
+      s.differs ? "Decided differently from the live scripts:" : "Decided as the live scripts did."),
     s.differs ? h("ul", {class: "findings"}, (s.differences ?? []).map((d) => h("li", {text: d}))) : null,
+    h("p", {class: "muted", text: "Its orders went to its own paper account, never to the broker."}),
     decided(outcome.plugins ?? [], outcome.orders ?? []));
 }
 
@@ -65,7 +70,7 @@ function detail(a) {
       a.reason ?? (a.outcome && (a.outcome.error ?? a.outcome.reason)) ?? ""),
     h("h4", {text: "As received"}), h("pre", {text: JSON.stringify(a.alert ?? a.received ?? null, null, 2)}),
     decided(decisions, orders),
-    h("h4", {text: "Timings"}), pairs(a.timings ?? {received_at: a.received_at, updated_at: a.updated_at}),
+    h("h4", {text: "Timings"}), pairs(readable(a.timings ?? {received_at: a.received_at, updated_at: a.updated_at})),
     shadowed(a.shadow),
   ];
 }
