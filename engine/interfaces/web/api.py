@@ -10,6 +10,7 @@ from quart import Blueprint, request
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.auth import refuse
+from engine.interfaces.web.errors import answer_errors
 from engine.interfaces.web import params
 from engine.interfaces.web.params import BadParameter
 
@@ -35,9 +36,7 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     async def authorize():
         return refuse(server)
 
-    @bp.errorhandler(BadParameter)
-    async def bad_request(e: BadParameter):
-        return {"error": str(e)}, 400
+    answer_errors(bp, {BadParameter: 400})
 
     @bp.get("/plugins")
     async def plugins():

@@ -13,6 +13,7 @@ from engine.domain.alerts import AlertError
 from engine.domain.config import ServerConfig
 from engine.domain.orders import BrokerError
 from engine.interfaces.web.auth import refuse
+from engine.interfaces.web.errors import answer_errors
 from engine.interfaces.web import params
 from engine.interfaces.web.params import BadParameter
 
@@ -26,33 +27,9 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     async def authorize():
         return refuse(server)
 
-    @bp.errorhandler(BadParameter)
-    async def bad_parameter(e: BadParameter):
-        return {"error": str(e)}, 400
-
-    @bp.errorhandler(ScriptNameError)
-    async def bad_name(e: ScriptNameError):
-        return {"error": str(e)}, 400
-
-    @bp.errorhandler(FileNotFoundError)
-    async def missing(e: FileNotFoundError):
-        return {"error": str(e)}, 404
-
-    @bp.errorhandler(EditingOff)
-    async def editing_off(e: EditingOff):
-        return {"error": str(e)}, 403
-
-    @bp.errorhandler(DraftReplayError)
-    async def not_replayed(e: DraftReplayError):   # the draft's own trouble, told as it is
-        return {"error": str(e)}, 422
-
-    @bp.errorhandler(ReplayBusy)
-    async def replay_busy(e: ReplayBusy):
-        return {"error": str(e)}, 409
-
-    @bp.errorhandler(BrokerError)
-    async def broker_down(e: BrokerError):
-        return {"error": f"the broker cannot answer: {e}"}, 503
+    answer_errors(bp, {BadParameter: 400, ScriptNameError: 400, FileNotFoundError: 404, EditingOff: 403,
+                       DraftReplayError: 422,  # the draft's own trouble, told as it is
+                       ReplayBusy: 409, BrokerError: (503, "the broker cannot answer: {}")})
 
     @bp.get("/overview")
     async def overview():
