@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from engine.domain.orders import BrokerError
 from support.engine_support import running
 from support.fakes import FakeBroker
 from support.web_support import AUTH, SECRET, SERVER, serving
@@ -110,3 +111,14 @@ async def test_the_overview_and_the_trades(tmp_path):
     assert [(t["position"], t["plugin"], t["profit"]) for t in trades["trades"]] == [(1001, "engine", 50.0)]
     assert trades["by_plugin"]["engine"]["net"] == 50.0
     assert [r.status_code for r in bad] == [400, 400] and bad[1].json()["error"].startswith("since:")
+
+
+class _Unreachable(FakeBroker):
+    async def history(self, since: float | None = None) -> list:
+        raise BrokerError("terminal not connected")
+
+
+async def test_a_view_the_broker_cannot_answer_is_a_503_saying_so(tmp_path):
+    async with running(tmp_path, {"trend": TREND}, use_broker=_Unreachable()) as engine, serving(engine) as client:
+        answer = await client.get("/api/trades", headers=AUTH)
+    assert (answer.status_code, answer.json()) == (503, {"error": "the broker cannot answer: terminal not connected"})
