@@ -17,14 +17,39 @@ engine/core/writer.py).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sqlite3
+import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-import sqlite_utils
 import trio
+
+
+def _import_without(module: str, hidden: tuple[str, ...]) -> ModuleType:
+    """``module`` imported with the modules ``hidden`` out of its reach, unless they are loaded
+    already. sqlite-utils imports numpy and pandas whenever they are installed, only to store
+    their values; moonhook stores neither, and where they are installed (numpy comes with the
+    bench's matplotlib; a trader's Python often has pandas) they cost the engine 15 MB (numpy)
+    to 60 MB (pandas) and a fraction of a second at each start."""
+    blocked = [name for name in hidden if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # `import name` raises ImportError
+    try:
+        return importlib.import_module(module)
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, ...) is None:
+                del sys.modules[name]
+
+
+if TYPE_CHECKING:
+    import sqlite_utils
+else:
+    sqlite_utils = _import_without("sqlite_utils", ("numpy", "pandas"))
 
 Migration = Callable[[sqlite_utils.Database], None]
 
