@@ -18,7 +18,7 @@ from sandbox import open_pool
 
 from engine.adapters.brokers import PaperBroker, open_broker
 from engine.adapters.brokers.base import Broker
-from engine.adapters.storage import AlertJournal, Database
+from engine.adapters.storage import AlertJournal, Database, claim
 from engine.app.operations import Operations
 from engine.core import Engine
 from engine.core.shadow import Shadow
@@ -54,58 +54,61 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
     it), so a throwaway engine (``moonhook check``) never polls the bots' updates.
     With ``[shadow]``, its scripts run beside the live ones on a paper broker over a file of
     their own (``engine.shadow``; docs/shadow.md), reloaded on saves with ``watch``.
-    Raises what opening the database or starting the broker raises."""
-    # Made durable by the journal's fsyncs; the WAL is checkpointed by the journal writer's thread.
-    database = Database(config.database, fsync=False, autocheckpoint=False)
-    journal = Database(config.database, shared_lock=False, turn=database.turn, autocheckpoint=False)
-    broker = broker or open_broker(config.broker, database, config.paper, config.mt5, clock)
-    # The shadow's file: its checkpoints run in its task's thread calls (see Shadow).
-    shadow_database = (Database(config.shadow_database, fsync=False, autocheckpoint=False)
-                       if config.shadow.enabled else None)
-    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
-    try:
-        await broker.start()
-        # The shadow's worker is its own: a shadow script that wedges or kills its worker
-        # never takes the live plugins' calls with it, and live folds never queue behind its.
-        async with http, open_pool(workers=config.workers) as pool, \
-                (open_pool(workers=1, spares=0) if shadow_database else nullcontext()) as shadow_pool, \
-                trio.open_nursery() as nursery:
-            engine = Engine(config, database, broker, pool, nursery, clock, journal)
+    Raises FolderInUse, before anything is opened, when another engine runs on the same data
+    folder, and what opening the database or starting the broker raises."""
+    # First: a second engine on the same journal would send orders twice (storage/claim.py).
+    with claim(config.data):
+        # Made durable by the journal's fsyncs; the WAL is checkpointed by the journal writer's thread.
+        database = Database(config.database, fsync=False, autocheckpoint=False)
+        journal = Database(config.database, shared_lock=False, turn=database.turn, autocheckpoint=False)
+        broker = broker or open_broker(config.broker, database, config.paper, config.mt5, clock)
+        # The shadow's file: its checkpoints run in its task's thread calls (see Shadow).
+        shadow_database = (Database(config.shadow_database, fsync=False, autocheckpoint=False)
+                           if config.shadow.enabled else None)
+        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+        try:
+            await broker.start()
+            # The shadow's worker is its own: a shadow script that wedges or kills its worker
+            # never takes the live plugins' calls with it, and live folds never queue behind its.
+            async with http, open_pool(workers=config.workers) as pool, \
+                    (open_pool(workers=1, spares=0) if shadow_database else nullcontext()) as shadow_pool, \
+                    trio.open_nursery() as nursery:
+                engine = Engine(config, database, broker, pool, nursery, clock, journal)
+                if shadow_database is not None:
+                    engine.shadow = Shadow(config, shadow_pool, PaperBroker(shadow_database, config.paper, clock),
+                                           shadow_database, AlertJournal(database), clock, idle=engine.drain)
+                broker.listen(engine.on_event)
+                await nursery.start(broker.run, name=f"broker {broker.name}")
+                nursery.start_soon(engine.writer.run, name="journal writer")
+                nursery.start_soon(engine.notifier.run, name="notifier")
+                nursery.start_soon(engine.broker_events, name="broker events")
+                nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")
+                nursery.start_soon(engine.monitor.run, name="monitor")
+                nursery.start_soon(engine.metrics.lag.run, name="lag monitor")
+                ops = Operations(engine)
+                for service in services:
+                    await nursery.start(partial(service.run, ops, http), name=type(service).__name__)
+                if watch:
+                    lifecycle = engine.lifecycle
+                    lifecycle.settings = (settings_file, reload_settings) if settings_file and reload_settings else None
+                    await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, lifecycle.changed,
+                                                lifecycle.stop), name="file watcher")
+                await engine.lifecycle.load_all()
+                if engine.shadow is not None:
+                    await nursery.start(partial(engine.shadow.run, watch), name="shadow")
+                await engine.recover()
+                try:
+                    yield engine
+                finally:
+                    with trio.CancelScope(shield=True):
+                        await engine.stop(stop_timeout)
+                        for service in services:
+                            await service.stop()
+                    nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                await broker.stop()
+            journal.close()
+            database.close()
             if shadow_database is not None:
-                engine.shadow = Shadow(config, shadow_pool, PaperBroker(shadow_database, config.paper, clock),
-                                       shadow_database, AlertJournal(database), clock, idle=engine.drain)
-            broker.listen(engine.on_event)
-            await nursery.start(broker.run, name=f"broker {broker.name}")
-            nursery.start_soon(engine.writer.run, name="journal writer")
-            nursery.start_soon(engine.notifier.run, name="notifier")
-            nursery.start_soon(engine.broker_events, name="broker events")
-            nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")
-            nursery.start_soon(engine.monitor.run, name="monitor")
-            nursery.start_soon(engine.metrics.lag.run, name="lag monitor")
-            ops = Operations(engine)
-            for service in services:
-                await nursery.start(partial(service.run, ops, http), name=type(service).__name__)
-            if watch:
-                lifecycle = engine.lifecycle
-                lifecycle.settings = (settings_file, reload_settings) if settings_file and reload_settings else None
-                await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, lifecycle.changed,
-                                            lifecycle.stop), name="file watcher")
-            await engine.lifecycle.load_all()
-            if engine.shadow is not None:
-                await nursery.start(partial(engine.shadow.run, watch), name="shadow")
-            await engine.recover()
-            try:
-                yield engine
-            finally:
-                with trio.CancelScope(shield=True):
-                    await engine.stop(stop_timeout)
-                    for service in services:
-                        await service.stop()
-                nursery.cancel_scope.cancel()
-    finally:
-        with trio.CancelScope(shield=True):
-            await broker.stop()
-        journal.close()
-        database.close()
-        if shadow_database is not None:
-            shadow_database.close()
+                shadow_database.close()

@@ -56,9 +56,10 @@ def _base_url(settings: Settings) -> str:
 async def _run(settings: Settings, path: Path) -> int:
     from engine.app import Operations, open_engine
     from engine.interfaces.telegram import TelegramHub
-    from engine.interfaces.web import create_app, serve
+    from engine.interfaces.web import check_address, create_app, serve
 
     _warn_if_exposed(path)
+    check_address(settings.server)
     shutdown = trio.Event()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         # The signal watcher outlives the engine: a second signal during the drain exits.
@@ -86,6 +87,13 @@ async def _run(settings: Settings, path: Path) -> int:
             watcher.cancel_scope.cancel()
     log.info("stopped")
     return 0
+
+
+def _first(group: BaseExceptionGroup) -> BaseException:
+    """The first exception in ``group``, however deep the nurseries nested it."""
+    while isinstance(group, BaseExceptionGroup):
+        group = group.exceptions[0]
+    return group
 
 
 def _warn_if_exposed(path: Path) -> None:
@@ -315,7 +323,17 @@ def main(argv: list[str] | None = None) -> int:
         # KeyboardInterrupt (a traceback, then death by SIGINT).
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, _exit_at_once)
-        code = trio.run(_run, settings, a.config)
+        from engine.adapters.storage import FolderInUse
+        from engine.interfaces.web import ListenError
+
+        refused: list[BaseException] = []
+        try:
+            code = trio.run(_run, settings, a.config)
+        except* (FolderInUse, ListenError) as group:  # before the engine started: nothing was done
+            refused.append(_first(group))
+        if refused:
+            print(f"moonhook: {refused[0]}", file=sys.stderr)
+            return 2
         # The stop is complete: a signal now would find the interpreter tearing down, where
         # Python puts the default handlers back (death by SIGINT); the process exits anyway.
         for signum in (signal.SIGINT, signal.SIGTERM):

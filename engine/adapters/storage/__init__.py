@@ -1,5 +1,6 @@
 """Storage: one SQLite file in the data folder, opened durable and migrated at start."""
 
+from engine.adapters.storage.claim import FolderInUse, claim
 from engine.adapters.storage.database import MIGRATIONS, Database, select
 from engine.adapters.storage.journal import (STATUSES, UNFINISHED, AlertJournal, JournalError, Recorded, content_hash,
                                             repeat_key)
@@ -9,6 +10,7 @@ from engine.adapters.storage.outbox import Outbox
 from engine.adapters.storage.store import PluginStore, StoreError, TrendBook
 
 __all__ = [
-    "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Database", "MetaCache", "OrderLedger", "Outbox",
-    "JournalError", "PluginStore", "Recorded", "StoreError", "TrendBook", "content_hash", "repeat_key", "select",
+    "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Database", "FolderInUse", "JournalError", "MetaCache",
+    "OrderLedger", "Outbox", "PluginStore", "Recorded", "StoreError", "TrendBook", "claim", "content_hash",
+    "repeat_key", "select",
 ]
