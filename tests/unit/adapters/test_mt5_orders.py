@@ -84,6 +84,15 @@ async def test_a_hung_worker_is_killed_and_a_dead_one_reported_and_both_restart(
 
 async def test_a_module_that_does_not_load_is_said_plainly():
     link = TerminalLink("MetaTrader5_not_here", timeout=5)
-    with pytest.raises(LinkLost, match="could not start: cannot load 'MetaTrader5_not_here': ModuleNotFoundError"):
+    with pytest.raises(LinkLost, match="could not start: cannot load 'MetaTrader5_not_here': ModuleNotFoundError") \
+            as lost:
         await link.start()
     assert link.pid is None
+    assert str(lost.value).endswith('Install it: pip install "moonhook[mt5]"')
+
+
+async def test_the_windows_package_on_another_system_points_to_mt5linux():
+    """MetaTrader5 (the default module) does not install here: the message says what does."""
+    with pytest.raises(LinkLost) as lost:
+        await TerminalLink("MetaTrader5", timeout=5).start()
+    assert "runs on Windows only" in str(lost.value) and '[mt5] module = "mt5linux"' in str(lost.value)

@@ -36,6 +36,16 @@ class LinkLost(Exception):
     """The worker hung (and was killed) or died: the call's outcome is unknown."""
 
 
+def _hint(module: str, why: str) -> str:
+    """What to do about a module the worker could not import (docs/metatrader5.md)."""
+    if "ModuleNotFoundError" not in why:
+        return ""
+    if module == "MetaTrader5" and sys.platform != "win32":
+        return ('. The MetaTrader5 package runs on Windows only: here, run the terminal under Wine with the '
+                'mt5linux server and set [mt5] module = "mt5linux" (docs/metatrader5.md)')
+    return '. Install it: pip install "moonhook[mt5]"'
+
+
 class TerminalLink:
     def __init__(self, module: str, host: str | None = None, port: int | None = None, timeout: float = 10.0):
         self.module, self.host, self.port, self.timeout = module, host, port, timeout
@@ -64,7 +74,7 @@ class TerminalLink:
         if scope.cancelled_caught or hello is None or "exception" in hello:
             await self.kill()
             why = hello["exception"] if hello and "exception" in hello else "it did not answer"
-            raise LinkLost(f"the MetaTrader 5 worker could not start: {why}")
+            raise LinkLost(f"the MetaTrader 5 worker could not start: {why}{_hint(self.module, why)}")
         log.info("MetaTrader 5 worker %d started with module %s", self._process.pid, self.module)
 
     async def call(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> tuple[Any, Any]:
