@@ -6,7 +6,7 @@ SIGINT or SIGTERM stops accepting, finishes the alerts in flight and closes; a s
 at once (the journal is crash-safe). ``--config`` and ``--log-format`` may be typed before or
 after the subcommand.
 
-The engine is imported by the commands that run it (run, check, replay): send, status, init and
+The engine is imported by the commands that need it (run, check, replay, init): send, status and
 ``--help`` load only the settings and an HTTP client, and answer at once.
 """
 
