@@ -33,10 +33,11 @@ log = logging.getLogger("sandbox.pool")
 class Pool:
     """Use ``open_pool()``; the pool's background tasks live in the nursery it opens."""
 
-    def __init__(self, nursery: trio.Nursery, workers: int, spares: int):
+    def __init__(self, nursery: trio.Nursery, workers: int, spares: int, nice: int = 0):
         if workers < 1:
             raise ValueError("a pool needs at least one worker")
         self._nursery = nursery
+        self._nice = nice
         self._size = workers
         self._spare_count = spares
         self._slots: list[WorkerProcess] = []
@@ -54,7 +55,7 @@ class Pool:
         workers: list[WorkerProcess | None] = [None] * self._size
 
         async def one(i: int) -> None:
-            workers[i] = await WorkerProcess.spawn()
+            workers[i] = await WorkerProcess.spawn(self._nice)
 
         async with trio.open_nursery() as n:
             for i in range(self._size):
@@ -69,7 +70,7 @@ class Pool:
         delay = 0.1
         while not self._closing:
             try:
-                w = await WorkerProcess.spawn()
+                w = await WorkerProcess.spawn(self._nice)
             except (OSError, WorkerGone, DeadlineExceeded) as e:
                 log.error("could not start a sandbox worker: %s; retrying in %.1f s", e, delay)
                 await trio.sleep(delay)
@@ -106,7 +107,7 @@ class Pool:
             new = await self._spare_recv.receive()
             self._nursery.start_soon(self._make_spare)
         else:
-            new = await WorkerProcess.spawn()
+            new = await WorkerProcess.spawn(self._nice)
         for pid in list(self._slot_plugins[slot]):
             plugin = self._plugins.get(pid)
             if plugin is None:
@@ -308,12 +309,14 @@ class Pool:
                 culprit.suspended = False
 
 @asynccontextmanager
-async def open_pool(workers: int = 2, *, spares: int = 1) -> AsyncIterator[Pool]:
+async def open_pool(workers: int = 2, *, spares: int = 1, nice: int = 0) -> AsyncIterator[Pool]:
     """Starts ``workers`` sandbox processes plus warm ``spares``; stops them all on exit.
 
-    A spare lets a dead worker be replaced in milliseconds instead of a process start."""
+    A spare lets a dead worker be replaced in milliseconds instead of a process start. With
+    ``nice``, the workers run that much below this process's priority (where the system has
+    ``os.nice``): a pool whose work may wait (the shadow's) yields the cores to the others."""
     async with trio.open_nursery() as nursery:
-        pool = Pool(nursery, workers, spares)
+        pool = Pool(nursery, workers, spares, nice)
         try:
             await pool._start()
             yield pool

@@ -57,7 +57,7 @@ class WorkerProcess:
         self._pack = msgpack.Packer(use_bin_type=True).pack
 
     @classmethod
-    async def spawn(cls) -> "WorkerProcess":
+    async def spawn(cls, nice: int = 0) -> "WorkerProcess":
         ours, theirs = socket.socketpair()
         progress_fd = _shared_word()
         # Only what the worker needs from the engine's environment, never its secrets.
@@ -65,7 +65,7 @@ class WorkerProcess:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
         try:
             process = await trio.lowlevel.open_process(
-                [sys.executable, "-m", "sandbox.worker", str(theirs.fileno()), str(progress_fd)],
+                [sys.executable, "-m", "sandbox.worker", str(theirs.fileno()), str(progress_fd), str(nice)],
                 pass_fds=[theirs.fileno(), progress_fd],
                 stdin=subprocess.DEVNULL,
                 env=env,

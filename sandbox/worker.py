@@ -15,6 +15,7 @@ wedges this process harms only the plugins hosted here; the pool replaces the wo
 from __future__ import annotations
 
 import mmap
+import os
 import resource
 import signal
 import socket
@@ -224,15 +225,18 @@ def _pack_reply(pack: Any, reply: list) -> bytes:
         return pack(P.err(reply[P.RID], None, "script", f"sandbox worker error ({e.__class__.__name__})"))
 
 
-def _harden() -> None:
+def _harden(nice: int) -> None:
     # No core dumps of plugin state; Ctrl-C in the terminal is the engine's to handle: the
-    # worker ends when the engine closes its socket.
+    # worker ends when the engine closes its socket. Lowered first, so every thread inherits it.
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def main(argv: list[str]) -> None:
-    _harden()
+    """``python -m sandbox.worker SOCKET_FD [PROGRESS_FD [NICE]]``, as the pool starts it."""
+    _harden(int(argv[3]) if len(argv) > 3 else 0)
     sock = socket.socket(fileno=int(argv[1]))
     progress = mmap.mmap(int(argv[2]), PROGRESS.size) if len(argv) > 2 else None
     try:

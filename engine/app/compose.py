@@ -26,6 +26,9 @@ from engine.core.watch import watch as watch_files
 from engine.domain.config import EngineConfig
 
 
+SHADOW_NICE = 10  # the shadow's worker, below the engine and its live workers
+
+
 class Service(Protocol):
     """An interface the engine runs for its whole life (Telegram's bots): started once the
     engine is built, stopped after its alerts are drained, so what they say is delivered."""
@@ -70,8 +73,9 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
             await broker.start()
             # The shadow's worker is its own: a shadow script that wedges or kills its worker
             # never takes the live plugins' calls with it, and live folds never queue behind its.
-            async with http, open_pool(workers=config.workers) as pool, \
-                    (open_pool(workers=1, spares=0) if shadow_database else nullcontext()) as shadow_pool, \
+            # It runs below the engine's priority: the live alerts come first for the cores.
+            shadow_workers = open_pool(workers=1, spares=0, nice=SHADOW_NICE) if shadow_database else nullcontext()
+            async with http, open_pool(workers=config.workers) as pool, shadow_workers as shadow_pool, \
                     trio.open_nursery() as nursery:
                 engine = Engine(config, database, broker, pool, nursery, clock, journal)
                 if shadow_database is not None:
