@@ -63,7 +63,7 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.post("/scripts/<file>/replay")
     async def replay(file: str):
-        days = params.days(30, MAX_DAYS)
+        days = params.days(30.0, MAX_DAYS)
         return {"name": file, "days": days, **await ops.replay_script(file, await params.body_text(), days)}
 
     @bp.put("/scripts/<file>")

@@ -36,4 +36,5 @@ async def test_a_second_replay_while_one_runs_is_409_and_the_first_answers(tmp_p
     assert "another replay is running" in answers["second"].json()["error"]
     assert (answers["first"].status_code, answers["first"].json()) == (200, {"name": "gate.lua", "days": 30.0,
                                                                              "differing": 0})
+    assert '"days":30.0' in answers["first"].text.replace(" ", "")  # a number of days, as when given: 30.0, not 30
     assert third.status_code == 200   # free again
