@@ -332,6 +332,20 @@ def test_an_alert_s_link_opens_its_detail_with_what_the_shadow_decided(user, bro
     assert run.interrupt() == 0
 
 
+def test_a_replay_with_no_alert_in_the_journal_says_so(user, browser):
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    _log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    browser.get(f"http://127.0.0.1:{run.port}/#/editor")
+    click(browser, "#script-files a", "demo.lua in the list")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror"), "the editor")
+    browser.find_element(By.ID, "replay").click()
+    said = wait(browser, lambda d: d.find_element(By.ID, "replay-result").text, "the replay's answer")
+    assert said.startswith("No alert reached this engine in the last 30 days: nothing to replay."), said
+    assert browser.find_elements(By.CSS_SELECTOR, "#replay-result table") == []  # no table of zeros
+    assert run.interrupt() == 0
+
+
 def _log_in(browser, base: str, token: str) -> None:
     browser.get(f"{base}/")
     wait(browser, lambda d: d.find_element(By.ID, "token"), "the login form").send_keys(token)

@@ -13,6 +13,10 @@ function side(s) {
 }
 
 export function replayResult(r) {
+  if (!r.live.alerts) {
+    return h("div", {id: "replay-result"}, h("p", {text: `No alert reached this engine in the last ${r.days} days: ` +
+      "nothing to replay. Send some (moonhook send, or from TradingView), or replay more days."}));
+  }
   const rows = [["live version", r.live], ["this draft", r.draft]];
   const figures = table([
     ["", ([label]) => label],
