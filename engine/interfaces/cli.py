@@ -295,8 +295,17 @@ def _replay_parser(sub: "argparse._SubParsersAction", common: argparse.ArgumentP
     p.add_argument("--strict", action="store_true", help="refuse a malformed row instead of skipping it")
 
 
+# The sandbox starts its workers with POSIX facilities (inherited descriptors, a shared word
+# mapped from one, rlimits): the commands that run strategies need Linux (or another POSIX system).
+NOT_ON_WINDOWS = ("moonhook runs strategies on Linux, not yet on Windows: run it on a Linux machine (or WSL) "
+                  "and reach the MetaTrader 5 terminal through mt5linux (docs/metatrader5.md)")
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
+    if a.command in ("run", "check", "replay") and sys.platform == "win32":
+        print(f"moonhook: {a.command}: {NOT_ON_WINDOWS}", file=sys.stderr)
+        return 2
     # check prints its findings; the engine's own warnings about the same would repeat them
     setup_logging(a.log_format, logging.ERROR if a.command == "check" else logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # send and status print their own answers

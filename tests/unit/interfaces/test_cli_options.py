@@ -66,3 +66,14 @@ def test_the_light_commands_do_not_load_the_engine(tmp_path, argv):
                              capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("command", [["run"], ["check", "a.lua"], ["replay", "--scripts", "s", "--alerts", "a.jsonl"]])
+def test_the_commands_that_run_strategies_say_plainly_they_need_linux(command, monkeypatch, capsys):
+    """On Windows the sandbox cannot start its workers (POSIX descriptors, rlimits): one line,
+    exit 2, rather than an import error's traceback."""
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert main(command) == 2
+    said = capsys.readouterr().err
+    assert said.startswith(f"moonhook: {command[0]}: moonhook runs strategies on Linux, not yet on Windows")
+    assert "mt5linux" in said
