@@ -146,7 +146,7 @@ def render_config(secret: str, api_token: str) -> str:
 
 # MetaTrader 5, with [engine] broker = "mt5" (see docs/metatrader5.md): uncomment and fill in.
 # [mt5]
-# module = "MetaTrader5"        # or "mt5linux" on Linux, with host and port
+# module = "mt5linux"           # the default on Linux (host, port: its server); "MetaTrader5" on Windows
 # login = 12345678
 # server = "YourBroker-Demo"    # the password: MOONHOOK_MT5_PASSWORD in the environment
 # symbol_suffix = ""

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Mapping
 
 MODULES = ("MetaTrader5", "mt5linux")
+# The MetaTrader5 package exists for Windows only; elsewhere a terminal is reached through mt5linux.
+DEFAULT_MODULE = "MetaTrader5" if sys.platform == "win32" else "mt5linux"
 
 
 @dataclass(frozen=True)
 class MT5Config:
-    module: str = "MetaTrader5"      # MetaTrader5 (Windows) or mt5linux (Linux, terminal under Wine)
+    module: str = DEFAULT_MODULE     # MetaTrader5 (Windows) or mt5linux (Linux, terminal under Wine)
     path: str | None = None          # terminal64.exe; unset: the terminal already running
     login: int | None = None
     password: str | None = field(default=None, repr=False)  # or MOONHOOK_MT5_PASSWORD

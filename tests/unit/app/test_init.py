@@ -44,7 +44,7 @@ def test_every_commented_example_in_the_config_loads_when_uncommented(tmp_path):
     assert e.paper.spreads == {"EURUSD": 8.0} and e.plugin("demo").budget["memory_mb"] == 32
     assert e.telegram.admins == (123456789,) and e.telegram.bots[0].chats[1].events == frozenset({"trades"})
     assert e.telegram.command_chats == (-1001234567890,)
-    assert (e.mt5.module, e.mt5.login, e.mt5.server) == ("MetaTrader5", 12345678, "YourBroker-Demo")
+    assert (e.mt5.module, e.mt5.login, e.mt5.server) == ("mt5linux", 12345678, "YourBroker-Demo")
     assert e.shadow.scripts == r.config.parent / "scripts-next"
 
 
