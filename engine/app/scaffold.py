@@ -69,6 +69,7 @@ def render_config(secret: str, api_token: str) -> str:
 [server]
 # Where the webhook listens. 127.0.0.1 takes local connections only: put a reverse proxy
 # with HTTPS in front (TradingView sends webhooks to ports 80 and 443 only).
+# MOONHOOK_PORT in the environment overrides the port.
 {_toml(host=server.host, port=server.port)}
 # Sent in each alert ("secret" in a JSON message, or the URL /webhook/<secret> for text).
 # Keep it private; MOONHOOK_SECRET in the environment overrides it.

@@ -297,8 +297,21 @@ SECRETS = frozenset({"server.secret", "server.api_token", "telegram.webhook_secr
 
 def _secret(path: str) -> bool:
     return path in SECRETS or path.endswith(".token")  # telegram.bots[N].token
-ENV_OVERRIDES = {"MOONHOOK_SECRET": "secret", "MOONHOOK_API_TOKEN": "api_token"}  # -> [server]
+ENV_OVERRIDES = {"MOONHOOK_SECRET": "secret", "MOONHOOK_API_TOKEN": "api_token"}  # -> [server], as given
+ENV_PORT = "MOONHOOK_PORT"  # -> [server] port (a container's or a second checkout's own port)
 MT5_PASSWORD = "MOONHOOK_MT5_PASSWORD"  # -> [mt5] password
+
+
+def _server_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The [server] values the environment sets; a bad port is named by its variable."""
+    out: dict[str, Any] = {key: env[var] for var, key in ENV_OVERRIDES.items() if env.get(var)}
+    if env.get(ENV_PORT):
+        text = env[ENV_PORT].strip()
+        try:
+            out["port"] = _read(int(text) if text.isdecimal() else text, SCHEMA["server"]["port"], ENV_PORT)
+        except _Problem as e:
+            raise SettingsError(f"the environment's {e}") from None
+    return out
 
 
 def _show(value: Any) -> str:
@@ -342,10 +355,7 @@ def _read(raw: Any, schema: Any, path: str) -> Any:
 
 def _build(data: dict[str, Any], base: Path | None, env: Mapping[str, str]) -> Settings:
     """The dataclasses from checked data; folders resolved against ``base`` (the config's folder)."""
-    server = dict(data.get("server", {}))
-    for var, key in ENV_OVERRIDES.items():
-        if env.get(var):
-            server[key] = env[var]
+    server = {**data.get("server", {}), **_server_env(env)}
     engine = dict(data.get("engine", {}))
     for key in ("scripts", "data"):
         folder = engine.get(key, getattr(EngineConfig(), key))
@@ -384,8 +394,8 @@ def _shadow(shadow: dict[str, Any], live: Path, base: Path | None) -> ShadowConf
 
 
 def load_settings(path: Path | None, env: Mapping[str, str] = os.environ) -> Settings:
-    """The settings in the TOML file at ``path`` (None: defaults only), with ``MOONHOOK_SECRET``
-    and ``MOONHOOK_API_TOKEN`` from ``env`` over the file's secrets.
+    """The settings in the TOML file at ``path`` (None: defaults only), with ``MOONHOOK_SECRET``,
+    ``MOONHOOK_API_TOKEN`` and ``MOONHOOK_PORT`` from ``env`` over the file's [server] values.
 
     Relative folders are relative to the file's folder, so the engine finds the same scripts
     whatever directory it is started from.
@@ -410,5 +420,7 @@ def load_settings(path: Path | None, env: Mapping[str, str] = os.environ) -> Set
         return _build(checked, path.parent if path is not None else None, env)
     except _Problem as e:
         raise SettingsError(f"{name}: {e}") from None
+    except SettingsError:  # the environment's: named by its variable, not the file
+        raise
     except ValueError as e:  # a dataclass's own check (paper.symbols, budgets, ...)
         raise SettingsError(f"{name}: {e}") from None

@@ -152,6 +152,17 @@ def test_the_environment_overrides_the_secrets(tmp_path):
     assert load_settings(write(tmp_path, FULL), {"MOONHOOK_SECRET": ""}).server.secret == "file-secret"
 
 
+def test_the_environment_sets_the_port_and_a_bad_one_is_named_by_its_variable(tmp_path):
+    config = write(tmp_path, FULL)
+    assert load_settings(config, {"MOONHOOK_PORT": " 8123 "}).server.port == 8123
+    assert load_settings(None, {"MOONHOOK_PORT": "0"}).server.port == 0  # any free port, as in the file
+    assert load_settings(config, {"MOONHOOK_PORT": ""}).server.port == load_settings(config, {}).server.port
+    for bad, shown in (("http", '"http"'), ("70000", "70000"), ("-1", '"-1"')):
+        with pytest.raises(SettingsError) as e:
+            load_settings(config, {"MOONHOOK_PORT": bad})
+        assert str(e.value) == f"the environment's MOONHOOK_PORT: expected an integer from 0 to 65535, got {shown}"
+
+
 def test_a_missing_file_names_its_path(tmp_path):
     with pytest.raises(SettingsError, match="nowhere.toml: no such configuration file"):
         load_settings(tmp_path / "nowhere.toml", {})
