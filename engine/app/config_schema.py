@@ -15,34 +15,35 @@ import json
 import math
 from typing import Any, Callable
 
-from engine.app import settings as s
+from engine.app import checks
+from engine.app.settings import SCHEMA
 from engine.domain.config import MAX_SESSION_HOURS
 from engine.domain.config.telegram import KINDS
 
 SCHEMA_NAME = "moonhook.schema.json"
 DIRECTIVE = f"#:schema ./{SCHEMA_NAME}"  # Taplo's: the config's first line names its schema
 
-_NON_EMPTY = {"type": "string", "pattern": r"\S"}  # _string: not empty, not only spaces
+_NON_EMPTY = {"type": "string", "pattern": r"\S"}  # checks.string: not empty, not only spaces
 _CHAT_ID = {"oneOf": [{"type": "integer", "not": {"const": 0}}, {"type": "string", "pattern": "^@.+"}]}
 
 # Plain readers (functions of SCHEMA used as they are).
 READERS: dict[Callable[..., Any], dict[str, Any]] = {
-    s._string: _NON_EMPTY,
-    s._folder: {**_NON_EMPTY, "description": "A folder, relative to this file's folder."},
-    s._boolean: {"type": "boolean"},
-    s._table: {"type": "object"},
-    s._anything_string: {"type": "string"},
-    s._url: {"type": "string", "pattern": "^https?://.{3,}"},
-    s._networks: {"type": "array", "items": {"type": "string"},
+    checks.string: _NON_EMPTY,
+    checks.folder: {**_NON_EMPTY, "description": "A folder, relative to this file's folder."},
+    checks.boolean: {"type": "boolean"},
+    checks.table: {"type": "object"},
+    checks.anything_string: {"type": "string"},
+    checks.url: {"type": "string", "pattern": "^https?://.{3,}"},
+    checks.networks: {"type": "array", "items": {"type": "string"},
                   "description": "IP addresses or networks (CIDR), like \"203.0.113.7\" or \"10.0.0.0/8\"."},
-    s._user_id: {"type": "integer", "minimum": 1},
-    s._group_id: {"type": "integer", "maximum": -1},
-    s._chat_id: _CHAT_ID,
-    s._chats: {"type": "array", "items": {"oneOf": [
+    checks.user_id: {"type": "integer", "minimum": 1},
+    checks.group_id: {"type": "integer", "maximum": -1},
+    checks.chat_id: _CHAT_ID,
+    checks.chats: {"type": "array", "items": {"oneOf": [
         _CHAT_ID,
         {"type": "object", "additionalProperties": False, "required": ["id"],
          "properties": {"id": _CHAT_ID, "events": {"type": "array", "items": {"enum": list(KINDS)}}}}]}},
-    s._session_hours: {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SESSION_HOURS},
+    checks.session_hours: {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SESSION_HOURS},
 }
 
 
@@ -69,9 +70,10 @@ def _ids_of(item: Any, example: str) -> dict[str, Any]:
     return {"type": "array", "items": reader_schema(item)}
 
 
-# Readers a factory of settings.py made: the factory -> the same arguments, as JSON Schema.
+# Readers a factory of checks.py made: the factory -> the same arguments, as JSON Schema.
 FACTORIES: dict[Callable[..., Any], Callable[..., dict[str, Any]]] = {
-    s._integer: _integer, s._number: _number, s._choice: _choice, s._table_of: _table_of, s._ids_of: _ids_of,
+    checks.integer: _integer, checks.number: _number, checks.choice: _choice, checks.table_of: _table_of,
+    checks.ids_of: _ids_of,
 }
 
 # What a key means, where a word helps; the types and bounds come from the readers.
@@ -120,9 +122,9 @@ def reader_schema(reader: Any) -> dict[str, Any]:
 
 
 def _node(schema: Any, path: str) -> dict[str, Any]:
-    if isinstance(schema, s._Array):
+    if isinstance(schema, checks.Array):
         out: dict[str, Any] = {"type": "array", "items": _node(schema.schema, path)}
-    elif isinstance(schema, s._Each):
+    elif isinstance(schema, checks.Each):
         out = {"type": "object", "additionalProperties": _node(schema.schema, path + ".NAME")}
     elif isinstance(schema, dict):
         out = {"type": "object", "additionalProperties": False,
@@ -137,7 +139,7 @@ def _node(schema: Any, path: str) -> dict[str, Any]:
 def config_schema() -> dict[str, Any]:
     """The whole JSON Schema (draft 7, which Taplo reads) of moonhook.toml."""
     return {"$schema": "http://json-schema.org/draft-07/schema#", "title": "moonhook.toml",
-            "description": "moonhook's configuration (docs/configuration.md).", **_node(s.SCHEMA, "")}
+            "description": "moonhook's configuration (docs/configuration.md).", **_node(SCHEMA, "")}
 
 
 def render_schema() -> str:

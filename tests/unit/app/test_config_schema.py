@@ -7,7 +7,7 @@ import tomllib
 import jsonschema
 import pytest
 
-from engine.app import settings
+from engine.app import checks
 from engine.app.config_schema import (DIRECTIVE, SCHEMA_NAME, UnknownReader, config_schema, reader_schema,
                                       render_schema)
 from engine.app.scaffold import init_project
@@ -16,9 +16,9 @@ from engine.app.settings import SCHEMA
 
 def _leaves(schema, path=()):
     """(path, reader) for every key of SCHEMA; NAME stands for a plugin's name, [] for an array item."""
-    if isinstance(schema, settings._Array):
+    if isinstance(schema, checks.Array):
         yield from _leaves(schema.schema, path + ("[]",))
-    elif isinstance(schema, settings._Each):
+    elif isinstance(schema, checks.Each):
         yield from _leaves(schema.schema, path + ("NAME",))
     elif isinstance(schema, dict):
         for key, value in schema.items():
@@ -75,7 +75,7 @@ def test_the_schema_accepts_every_value_the_settings_accept():
         for value in _SAMPLES:
             try:
                 reader(value)
-            except settings._Bad:
+            except checks.Bad:
                 continue
             errors = [e.message for e in validator.iter_errors(value)]
             assert not errors, f"{'.'.join(path)} = {value!r}: the engine takes it, the schema says {errors}"

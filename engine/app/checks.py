@@ -1,0 +1,219 @@
+"""The checks moonhook.toml's values are read with (``settings.SCHEMA`` lists which key takes which).
+
+A check takes a value as TOML gave it and returns what to keep, or raises :class:`Bad` with
+what was expected: the words of the error message, which ``settings`` completes with the
+key's path. The factories mark the checks they make (``made``) so that ``config_schema`` can
+write the same bounds into the JSON Schema.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from engine.domain.config import MAX_SESSION_HOURS
+from engine.domain.config.telegram import KINDS, ChatConfig
+
+
+class Bad(Exception):
+    """Raised by a check: what was expected, and (optionally) the offending part of the value."""
+
+    def __init__(self, expected: str, got: Any = ..., *, at: str = ""):
+        super().__init__(expected)
+        self.expected, self.got, self.at = expected, got, at
+
+
+Check = Callable[[Any], Any]  # returns the value to keep, or raises Bad
+
+
+def made(check: Any, factory: Callable[..., Check], *args: Any, **kwargs: Any) -> Check:
+    """Marks the check ``factory(*args, **kwargs)`` returned with those arguments, so the JSON
+    Schema generator (``config_schema.py``) can read the bounds it enforces. No effect on reading."""
+    check.made_by, check.made_with, check.made_kw = factory, args, kwargs
+    return check
+
+
+# --- checks (factories return a check; the expected text is what the error message says)
+
+def integer(lo: int, hi: int) -> Check:
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise Bad(f"an integer from {lo} to {hi}")
+        return v
+    return made(check, integer, lo, hi)
+
+
+def number(lo: float = 0.0, hi: float = math.inf, *, above: bool = False) -> Check:
+    """A finite int or float, at least ``lo`` (more than ``lo`` with ``above``), at most ``hi``."""
+    if above:
+        what = f"a number greater than {lo:g}"
+    else:
+        what = f"a number, {lo:g} or more" if hi == math.inf else f"a number from {lo:g} to {hi:g}"
+
+    def check(v: Any) -> float:
+        if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+                or not (v > lo if above else v >= lo) or not v <= hi):
+            raise Bad(what)
+        return float(v)
+    return made(check, number, lo, hi, above=above)
+
+
+def string(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise Bad("a non-empty string")
+    return v
+
+
+def boolean(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise Bad("true or false")
+    return v
+
+
+def choice(*options: str) -> Check:
+    def check(v: Any) -> str:
+        if v not in options:
+            raise Bad(f"one of {', '.join(options)}")
+        return v
+    return made(check, choice, *options)
+
+
+def folder(v: Any) -> Path:
+    return Path(string(v)).expanduser()  # resolved against the config's folder in _build
+
+
+def table(v: Any) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise Bad("a table")
+    return v
+
+
+def table_of(item: Check, what: str) -> Check:
+    """A table whose every value passes ``item``; an error names the entry."""
+    def check(v: Any) -> dict[str, Any]:
+        out = {}
+        for key, value in table(v).items():
+            try:
+                out[key] = item(value)
+            except Bad:
+                raise Bad(what, value, at=f".{key}") from None
+        return out
+    return made(check, table_of, item, what)
+
+
+def networks(v: Any) -> tuple[str, ...]:
+    what = "a list of IP addresses or networks, like [\"203.0.113.7\", \"10.0.0.0/8\"]"
+    if not isinstance(v, list):
+        raise Bad(what)
+    for i, item in enumerate(v):
+        try:
+            if not isinstance(item, str):  # ip_network(1) is 0.0.0.1: a number is never meant
+                raise TypeError
+            ipaddress.ip_network(item)  # strict: 10.0.0.1/8 (host bits set) is a likely typo
+        except (TypeError, ValueError):
+            raise Bad("an IP address or network, like 203.0.113.7 or 10.0.0.0/8", item, at=f"[{i}]") from None
+    return tuple(v)
+
+
+def url(v: Any) -> str:
+    if not isinstance(v, str) or not v.startswith(("http://", "https://")) or len(v) < 10:
+        raise Bad("an http:// or https:// URL")
+    return v.rstrip("/")
+
+
+def chat_id(v: Any) -> int | str:
+    if isinstance(v, int) and not isinstance(v, bool) and v != 0:
+        return v
+    if isinstance(v, str) and v.startswith("@") and len(v) > 1:
+        return v
+    raise Bad("a chat id (a number, negative for a group) or \"@channelname\"")
+
+
+def ids_of(item: Check, example: str) -> Check:
+    """A list whose every item passes ``item``; an error names the item's index."""
+    def check(v: Any) -> tuple[int, ...]:
+        if not isinstance(v, list):
+            raise Bad(f"a list, like {example}")
+        out = []
+        for i, value in enumerate(v):
+            try:
+                out.append(item(value))
+            except Bad as e:
+                raise Bad(e.expected, value, at=f"[{i}]") from None
+        return tuple(out)
+    return made(check, ids_of, item, example)
+
+
+def user_id(v: Any) -> int:
+    """A person's Telegram user id. A chat id here (a group's negative id, "@channel") is what
+    ``admins`` held before it meant people: refused, since it would let every member command."""
+    if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+        return v
+    raise Bad("a person's user id, a positive number (admins are people, not chats: a group where "
+               "they may command goes in telegram.command_chats)")
+
+
+def group_id(v: Any) -> int:
+    """A group's chat id (negative): where the admins' commands are also taken."""
+    if isinstance(v, int) and not isinstance(v, bool) and v < 0:
+        return v
+    raise Bad("a group's chat id, a negative number (an admin's private chat needs no listing)")
+
+
+def chats(v: Any) -> tuple[ChatConfig, ...]:
+    """Chat ids, or tables ``{ id = 123, events = ["trades", "errors"] }`` (default: every kind)."""
+    what = "a list of chat ids or tables like { id = 123, events = [\"trades\"] }"
+    if not isinstance(v, list):
+        raise Bad(what)
+    out = []
+    for i, item in enumerate(v):
+        if not isinstance(item, dict):
+            try:
+                out.append(ChatConfig(chat_id(item)))
+            except Bad as e:
+                raise Bad(e.expected, item, at=f"[{i}]") from None
+            continue
+        for key in item:
+            if key not in ("id", "events"):
+                raise Bad("one of id, events", key, at=f"[{i}].{key}")
+        try:
+            chat = chat_id(item.get("id"))
+        except Bad as e:
+            raise Bad(e.expected, item.get("id"), at=f"[{i}].id") from None
+        events = item.get("events", list(KINDS))
+        if not isinstance(events, list) or not all(e in KINDS for e in events):
+            raise Bad(f"a list of events from {', '.join(KINDS)}", events, at=f"[{i}].events")
+        out.append(ChatConfig(chat, frozenset(events)))
+    return tuple(out)
+
+
+def session_hours(v: Any) -> float:
+    """How long a dashboard login lasts: hours above 0, at most MAX_SESSION_HOURS."""
+    try:
+        return number(0, MAX_SESSION_HOURS, above=True)(v)
+    except Bad:
+        raise Bad(f"a number of hours above 0 and at most {MAX_SESSION_HOURS}") from None
+
+
+def anything_string(v: Any) -> str:
+    if not isinstance(v, str):
+        raise Bad("a string")
+    return v
+
+
+@dataclass(frozen=True)
+class Array:
+    """An array of tables, each read with ``schema`` (``[[telegram.bots]]``)."""
+
+    schema: Mapping[str, Any]
+    example: str
+
+
+@dataclass(frozen=True)
+class Each:
+    """A table of named sub-tables, each read with ``schema`` (``[plugins.NAME]``)."""
+
+    schema: Mapping[str, Any]
