@@ -3,6 +3,7 @@
 -- moonhook.toml sets its params. More examples: examples/strategies/ in the moonhook repository.
 plugin = {
   priority = 10,
+  guard = true,  -- should this script fail, an entry is refused rather than let through
   params = {allow_without_stop = false},
 }
 

@@ -89,6 +89,8 @@ PLUGIN_FIELDS: dict[str, tuple[str, str]] = {
     "budget": ("moonhook.Budget", "What one hook call may spend, capped by the engine."),
     "description": ("string", "What the strategy does."),
     "version": ("string|number", "The strategy's version, for you."),
+    "guard": ("boolean", "true: when its on_alert or on_order fails, an entry or an opening order is refused "
+                         "(exits pass), and the breaker never switches it off. Default false: skipped."),
 }
 BUDGET_FIELDS: dict[str, tuple[str, str]] = {
     "instructions": ("integer", "Lua instructions per call."),

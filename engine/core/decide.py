@@ -18,7 +18,7 @@ from engine.core.hooks import Hooks
 from engine.core.run import Run
 from engine.domain.alerts import Action, Alert
 from engine.domain.config import EngineConfig
-from engine.domain.orders import OrderRequest, OrderResult
+from engine.domain.orders import OPENING, OrderRequest, OrderResult
 
 
 class Placer(Protocol):
@@ -79,7 +79,7 @@ def amend(request: OrderRequest, data: dict[str, Any]) -> OrderRequest:
     """``request`` with the changes the ``on_order`` chain made to it (``data``, the chain's
     final order); a stop or target set to 0 removes it."""
     changes = {k: v for k, v in data.items() if getattr(request, k, None) != v}
-    if request.kind in ("market", "pending"):
+    if request.kind in OPENING:
         changes.update({k: None for k in ("sl", "tp") if data.get(k) == 0})
     return request.with_changes(changes) if changes else request
 

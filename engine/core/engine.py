@@ -37,7 +37,7 @@ from engine.core.hooks import Hooks
 from engine.core.lifecycle import Lifecycle
 from engine.core.loader import Loader
 from engine.core.services import Host
-from engine.core.plugins import Plugin
+from engine.core.plugins import Plugin, failed_call
 from engine.core.reports import describe_event, describe_rejection, log_alert
 from engine.core.roster import PluginSet
 from engine.core.run import DURABLE, Journaled, NotJournaled, Run
@@ -305,7 +305,7 @@ class Engine:
             self._nursery.start_soon(alarm, f"moonhook: {text}")
 
     def _hook_failed(self, plugin: Plugin, hook: str, message: str, kind: str) -> None:
-        self.notifier.send("errors", f"plugin {plugin.name}: {hook} skipped: {message}",
+        self.notifier.send("errors", f"plugin {plugin.name}: {hook} {failed_call(plugin, hook)}: {message}",
                            key=f"hook:{plugin.name}:{hook}")
         # ``error_kind``: the event's own ``kind`` is "plugin.error" (docs/dashboard.md says ``kind``)
         self.events.publish("plugin.error", plugin=plugin.name, hook=hook, error_kind=kind, message=message)

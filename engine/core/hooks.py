@@ -22,8 +22,9 @@ from sandbox import SandboxError
 from sandbox.typing import SandboxPool as Pool
 
 from engine.domain.alerts import Alert
+from engine.domain.orders import OPENING
 from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer, order_answer
-from engine.core.plugins import Plugin
+from engine.core.plugins import Plugin, failed_call
 from engine.core.roster import PluginSet, Roster
 from engine.core.run import current as _run
 
@@ -120,7 +121,7 @@ class Hooks:
         self._metrics.failed(plugin, hook, error.kind)
         if error.log:
             _script_log(plugin, error.log)
-        log.warning("plugin %s: %s skipped: %s", plugin.name, hook, plugin.stats.last_error)
+        log.warning("plugin %s: %s %s: %s", plugin.name, hook, failed_call(plugin, hook), plugin.stats.last_error)
         self._report(plugin, hook, plugin.stats.last_error or str(error), error.kind)
 
     def _misuse(self, plugin: Plugin, hook: str, message: str) -> None:
@@ -138,6 +139,7 @@ class Hooks:
         the next plugin sees the alert, so each sees the changes accepted before it."""
         verdict = Verdict(plain, steps=[])
         plugins = self._roster().concerned(alert.symbol, "on_alert")
+        entry = alert.action is not None and alert.action.is_entry  # what a failing guard refuses
         start = 0
         async with self.held():
             while start < len(plugins):
@@ -151,11 +153,15 @@ class Hooks:
                 verdict.steps.append(step)
                 if result.error is not None:
                     step.update(result="error", error=plugin.stats.last_error)
+                    if plugin.meta.guard and entry:
+                        return _refused(verdict, plugin, step["error"])
                     continue
                 answer = alert_answer(result.values, verdict.data)
                 if answer.kind == INVALID:
                     step.update(result="error", error=f"on_alert: {answer.problem}")
                     self._misuse(plugin, "on_alert", answer.problem)
+                    if plugin.meta.guard and entry:
+                        return _refused(verdict, plugin, step["error"])
                     continue
                 step["result"] = answer.kind
                 if answer.kind == REJECT:
@@ -175,6 +181,7 @@ class Hooks:
         one placing it (it chose the order); the passes in one fold, as for ``on_alert``."""
         verdict = Verdict(order, steps=[])
         plugins = [p for p in self._roster().concerned(order.get("symbol"), "on_order") if p.name != origin]
+        opening = order.get("kind") in OPENING  # what a failing guard refuses (closes and stop moves pass)
         start = 0
         async with self.held():
             while start < len(plugins):
@@ -184,7 +191,9 @@ class Hooks:
                 plugin = plugins[start + passed]
                 start += passed + 1
                 if result.error is not None:
-                    verdict.steps.append({"plugin": plugin.name, "result": "error"})
+                    verdict.steps.append({"plugin": plugin.name, "result": "error", "error": plugin.stats.last_error})
+                    if plugin.meta.guard and opening:
+                        return _refused(verdict, plugin, plugin.stats.last_error)
                     continue
                 answer = order_answer(result.values, verdict.data)
                 if answer.kind == PASS:
@@ -196,10 +205,19 @@ class Hooks:
                 if answer.kind == INVALID:
                     self._misuse(plugin, "on_order", answer.problem)
                     verdict.steps.append({"plugin": plugin.name, "result": "error", "error": answer.problem})
+                    if plugin.meta.guard and opening:
+                        return _refused(verdict, plugin, f"on_order: {answer.problem}")
                     continue
                 verdict.data = answer.data
                 verdict.steps.append({"plugin": plugin.name, "result": "changed", "changes": answer.changes})
         return verdict
+
+
+def _refused(verdict: Verdict, plugin: Plugin, error: str | None) -> Verdict:
+    """A guard failed on an entry or an opening order: refused, as if it had said no (it fails
+    closed). On exits and stop changes a failing guard is skipped: a position stays closable."""
+    verdict.rejected_by, verdict.reason = plugin.name, f"guard failed: {error}"
+    return verdict
 
 
 class _Held:

@@ -27,7 +27,7 @@ from engine.adapters.notify import Notifier
 from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.loader import Loader
-from engine.core.plugins import Plugin, PluginError, breaker_trips
+from engine.core.plugins import Plugin, PluginError, breaker_trips, guard_failing
 from engine.core.run import Run
 from engine.core.switchboard import Switchboard
 from engine.domain.config import EngineConfig
@@ -289,10 +289,16 @@ class Lifecycle:
         """The breaker: after ``limit`` failures in a row (errors or budget overruns) the plugin
         is switched off, also across restarts, until its file is saved again (or changed while
         moonhook is stopped) or an administrator enables it."""
-        if not breaker_trips(plugin, limit):
-            return
         if self._plugins.get(plugin.name) is not plugin:
             return  # an old version finishing an alert in flight
+        if guard_failing(plugin, limit):
+            told = (f"guard {plugin.name} failed {limit} calls in a row (last: {plugin.stats.last_error}): "
+                    f"the alerts and orders it checks are refused until {plugin.path.name} is fixed and saved, "
+                    "or an administrator disables it")
+            log.error("%s", told)
+            self._notifier.send("admin", told, key=f"guard:{plugin.name}")
+        if not breaker_trips(plugin, limit):
+            return
         self.set_enabled(plugin.name, False, by="breaker",
                          reason=f"{limit} failures in a row; last: {plugin.stats.last_error}")
         told = (f"plugin {plugin.name} disabled by the breaker after {limit} failures in a row "

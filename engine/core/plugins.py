@@ -19,7 +19,7 @@ HOOKS = ("on_load", "on_unload", "on_alert", "on_order", "on_fill", "on_close", 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,47}$")
 _EVERY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
-_META_KEYS = {"name", "symbols", "priority", "params", "every", "budget", "description", "version"}
+_META_KEYS = {"name", "symbols", "priority", "params", "every", "budget", "description", "version", "guard"}
 _BUDGET_KEYS = {"instructions", "timeout", "memory_mb"}
 
 
@@ -70,6 +70,7 @@ class PluginMeta:
     params: Mapping[str, Any] = field(default_factory=dict)
     every: float | None = None       # seconds between on_timer calls
     budget: Mapping[str, Any] = field(default_factory=dict)
+    guard: bool = False              # its on_alert or on_order failing refuses an entry or an opening order
 
     @classmethod
     def parse(cls, raw: Any, stem: str, file: str, symbols: SymbolMap) -> "PluginMeta":
@@ -113,7 +114,10 @@ class PluginMeta:
         if budget == []:
             budget = {}
         check_budget(budget, f"{file}: plugin.budget")
-        return cls(name, watched, priority, params, every, budget)
+        guard = raw.get("guard", False)
+        if not isinstance(guard, bool):
+            raise bad("guard", f"must be true or false, got {guard!r}")
+        return cls(name, watched, priority, params, every, budget, guard)
 
     def watches(self, symbol: str | None) -> bool:
         return self.symbols is None or symbol in self.symbols
@@ -234,7 +238,8 @@ class Plugin:
     def to_plain(self) -> dict[str, Any]:
         row = {"name": self.name, "file": self.path.name, "enabled": self.enabled, "state": self.state,
                "symbols": sorted(self.meta.symbols) if self.meta.symbols is not None else "*",
-               "priority": self.meta.priority, "hooks": sorted(self.hooks), **self.stats.to_plain()}
+               "priority": self.meta.priority, "guard": self.meta.guard, "hooks": sorted(self.hooks),
+               **self.stats.to_plain()}
         if self.disabled_by and not self.enabled:
             row["disabled_by"] = self.disabled_by
         if self.reload_error is not None:
@@ -246,6 +251,22 @@ class Plugin:
 
 def breaker_trips(plugin: Plugin, limit: int) -> bool:
     """The breaker's rule: ``limit`` failed hook calls in a row (errors or budget overruns)
-    switch an enabled plugin off; 0 never does."""
-    return bool(limit) and plugin.enabled and plugin.stats.consecutive_failures >= limit
+    switch an enabled plugin off; 0 never does. Never a guard: switched off, it would let
+    through what it is failing closed on."""
+    return bool(limit) and plugin.enabled and not plugin.meta.guard and plugin.stats.consecutive_failures >= limit
+
+
+GUARDED_HOOKS = ("on_alert", "on_order")  # a guard failing in one refuses an entry or an opening order
+
+
+def failed_call(plugin: Plugin, hook: str) -> str:
+    """How a failed call is told: a guard's "failed" (the entry or opening order it was asked
+    about is refused, an exit goes on: see ``hooks``), anyone else's "skipped"."""
+    return "failed" if plugin.meta.guard and hook in GUARDED_HOOKS else "skipped"
+
+
+def guard_failing(plugin: Plugin, limit: int) -> bool:
+    """A guard has just reached ``limit`` failures in a row: the moment to tell the admins
+    once that what it guards is refused until it is fixed."""
+    return bool(limit) and plugin.meta.guard and plugin.stats.consecutive_failures == limit
 

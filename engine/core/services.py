@@ -21,7 +21,7 @@ from engine.adapters.notify import Notifier
 from engine.adapters.storage import JournalError, PluginStore, StoreError, TrendBook
 from engine.core.plugins import Plugin
 from engine.domain.alerts import TREND_STATES, AlertError, SymbolMap
-from engine.domain.orders import PENDING_TYPES, SIDES, OrderRequest, OrderResult
+from engine.domain.orders import OPENING, PENDING_TYPES, SIDES, OrderRequest, OrderResult
 from engine.domain.risk import lot_size
 
 HostFunction = Callable[..., Awaitable[Any]]
@@ -233,7 +233,7 @@ async def _order_request(desk: OrderDesk, plugin: Plugin, kind: str, fn: str, sp
         fields["side"] = spec["side"]
     if "symbol" in spec:
         fields["symbol"] = symbol_arg(fn, spec["symbol"])
-    if kind in ("market", "pending"):
+    if kind in OPENING:
         for need in ("symbol", "side", "volume"):
             if need not in fields:
                 raise HostError(f"{fn}: {need} is required")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 KINDS = ("market", "pending", "close", "modify")
+OPENING = ("market", "pending")  # the kinds that open a position (or a pending order for one)
 SIDES = ("buy", "sell")
 PENDING_TYPES = ("limit", "stop")
 

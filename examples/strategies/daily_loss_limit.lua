@@ -2,6 +2,7 @@
 -- the next UTC day. The running total lives in the store, so it survives restarts.
 plugin = {
   priority = 5,
+  guard = true,  -- failing (the store or the broker not answering), it refuses entries
   params = {max_loss_pct = 3.0},
 }
 

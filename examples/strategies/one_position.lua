@@ -1,6 +1,6 @@
 -- One position per symbol: an entry is refused while the symbol has an open position,
 -- whoever placed it; orders other plugins place are held to the same rule.
-plugin = {priority = 30}
+plugin = {priority = 30, guard = true}
 
 local function open_on(symbol) return #positions.list(symbol) > 0 end
 

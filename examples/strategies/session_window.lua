@@ -2,6 +2,7 @@
 -- Exits and SL/TP changes always pass: a position must be closable at any hour.
 plugin = {
   priority = 20,
+  guard = true,
   params = {start = "07:00", stop = "16:30", weekdays_only = true},
 }
 

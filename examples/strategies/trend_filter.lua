@@ -2,6 +2,7 @@
 -- The trend comes from TradingView too: an alert "trend EURUSD H4 up" sets it.
 plugin = {
   priority = 10,  -- early: a refused alert costs the later plugins nothing
+  guard = true,
   params = {timeframe = "H4", allow_when_unknown = true, allow_flat = false},
 }
 

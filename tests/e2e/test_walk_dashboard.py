@@ -136,7 +136,13 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     click(browser, "#resume", "the resume button")
     click(browser, "#resume-yes", "the question before resuming")
     wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the engine running again")
-    click(browser, "#plugins td button", "demo's switch")
+    # demo is a guard: switching it off lets through what it refuses, so the page asks first.
+    headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#plugins th")]
+    cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#plugins td")]
+    assert cells[headers.index("Guard")] == "yes", (headers, cells)
+    click(browser, "#disable-demo", "demo's switch")
+    assert [p["enabled"] for p in run.get("/api/plugins")["plugins"]] == [True]  # not before the answer
+    click(browser, "#disable-demo-yes", "the question before disabling a guard")
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#plugins td button").text == "Enable", "demo disabled")
     assert [p["enabled"] for p in run.get("/api/plugins")["plugins"]] == [False]
     # The next alert passes demo by: an entry without a stop, which demo refuses, goes through.

@@ -54,14 +54,21 @@ export function render(root) {
       panel("Plugins", plugins.length ? table([
         ["Name", (p) => p.name], ["State", (p) => p.state ?? (p.enabled ? "enabled" : "disabled")],
         ["Hooks", (p) => show(p.hooks)], ["Symbols", (p) => show(p.symbols)], ["Priority", (p) => p.priority, "num"],
+        ["Guard", (p) => (p.guard ? "yes" : "")],
         ["Calls", (p) => p.calls, "num"], ["Errors", (p) => p.errors, "num"], ["Timeouts", (p) => p.timeouts, "num"],
         ["p50", (p) => (p.p50_us === undefined ? "" : `${num(p.p50_us / 1000, 2)} ms`), "num"],
         ["p99", (p) => (p.p99_us === undefined ? "" : `${num(p.p99_us / 1000, 2)} ms`), "num"],
         ["Memory", (p) => (p.memory_bytes ? `${num(p.memory_bytes / 1024, 0)} KiB` : ""), "num"],
         ["Last error", (p) => show(p.last_error)],
-        ["", (p) => p.enabled === false
-          ? h("button", {type: "button", text: "Enable", on: {click: () => act(`/api/plugins/${encodeURIComponent(p.name)}/enable`)}})
-          : h("button", {type: "button", text: "Disable", on: {click: () => act(`/api/plugins/${encodeURIComponent(p.name)}/disable`)}})],
+        ["", (p) => {
+          const path = `/api/plugins/${encodeURIComponent(p.name)}/${p.enabled === false ? "enable" : "disable"}`;
+          if (p.enabled === false) return h("button", {type: "button", text: "Enable", on: {click: () => act(path)}});
+          // A guard switched off lets through what it refuses: asked first, as a pause is.
+          return p.guard
+            ? confirmed("Disable", `Disable the guard ${p.name}? The entries it refuses will go through.`, () => act(path),
+                        `disable-${p.name}`)
+            : h("button", {type: "button", text: "Disable", on: {click: () => act(path)}});
+        }],
       ], plugins) : h("p", {class: "muted", text: "No plugins."})),
       errors.length ? panel("Load errors", h("ul", {}, errors.map(([file, error]) => h("li", {}, h("code", {text: file}), " ", error)))) : null,
       h("p", {class: "muted", text: `Updated ${time(Date.now() / 1000)}`}));

@@ -1,0 +1,47 @@
+"""A trader's loss limit that breaks, through `moonhook run` and HTTP: written as a guard, its
+failure refuses entries and lets the exit through; the same script without `guard = true` is
+skipped and the entry goes to the broker."""
+
+from __future__ import annotations
+
+from support.e2e_support import init, until
+
+# Reads the day's loss from its store; the value was written as text by an older version, so
+# the comparison raises: the kind of failure a limit meets in real life.
+LIMIT = """
+plugin = {{guard = {guard}, priority = 5}}
+function on_load() store.set("loss", "12.5 USD") end
+function on_alert(a)
+  local over = store.get("loss") > 100
+  if over and a.side then return false, "daily loss limit" end
+end
+"""
+ENTRY = '{"secret": "SECRET", "symbol": "EURUSD", "action": "buy", "volume": 0.1, "price": 1.085, ' \
+        '"sl": 1.08, "id": "ID"}'
+
+
+def test_a_broken_guard_refuses_entries_lets_exits_through_and_a_plain_plugin_is_skipped(user):
+    config, _ = init(user, "bot")
+    scripts = user.home / "bot" / "scripts"
+    (scripts / "demo.lua").unlink()
+    (scripts / "limit.lua").write_text(LIMIT.format(guard="false"))
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    (limit,) = run.get("/api/plugins")["plugins"]
+    assert (limit["name"], limit["guard"]) == ("limit", False)
+
+    skipped = run.settled(run.webhook(ENTRY.replace("ID", "plain-1"))["id"])
+    assert skipped["status"] == "done" and len(run.get("/api/positions")["positions"]) == 1
+
+    (scripts / "limit.lua").write_text(LIMIT.format(guard="true"))  # saved: live at once
+    until(lambda: run.get("/api/plugins")["plugins"][0]["guard"], bool, "the guard version serving")
+    refused = run.settled(run.webhook(ENTRY.replace("ID", "guard-1"))["id"])
+    assert (refused["status"], refused["outcome"]["rejected_by"]) == ("rejected", "limit")
+    assert refused["outcome"]["reason"].startswith("guard failed: on_alert: script error at limit.lua:5:")
+    assert [d["result"] for d in run.get(f"/api/alerts/{refused['id']}")["decisions"]] == ["error"]
+    assert len(run.get("/api/positions")["positions"]) == 1  # nothing more opened
+
+    closed = run.settled(run.webhook("closeall EURUSD id=out-1")["id"])
+    assert closed["status"] == "done" and run.get("/api/positions")["positions"] == []
+    (limit,) = run.get("/api/plugins")["plugins"]
+    assert limit["enabled"] and limit["errors"] == 3  # each of the three alerts, the exit too: not held
+    assert run.interrupt() == 0
