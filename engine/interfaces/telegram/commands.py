@@ -151,6 +151,9 @@ class Commands:
                 row = ops.set_enabled(arg, name == "enable", by=f"telegram:{user}")
             except KeyError:
                 return Reply(chat_id, f"No plugin {_e(arg)}; /plugins lists them.")
+            if row.get("guard") and name == "disable":
+                return Reply(chat_id, f"Guard <b>{_e(row['name'])}</b> disabled: the entries it refuses now go "
+                                      f"through. /enable {_e(row['name'])} to guard again.")
             return Reply(chat_id, f"Plugin <b>{_e(row['name'])}</b> {name}d.")
         if name == "pause":
             if not ops.pause(by=f"telegram:{user}"):

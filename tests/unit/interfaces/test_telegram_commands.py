@@ -88,6 +88,13 @@ async def test_disable_and_enable_switch_the_plugin_and_plugins_shows_it_narrow(
         assert "Usage" in (await ask(commands, chat.say("/disable"))).text
 
 
+async def test_disabling_a_guard_says_what_it_lets_through(tmp_path):
+    async with running(tmp_path, {"limit": "plugin = {guard = true}\nfunction on_alert(a) end"}) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=Clock()), Chat(Clock())
+        said = html_plain((await ask(commands, chat.say("/disable limit"))).text)
+    assert said == "Guard limit disabled: the entries it refuses now go through. /enable limit to guard again."
+
+
 async def test_close_asks_first_and_the_button_closes_once_through_the_engine(tmp_path):
     clock = Clock()
     async with running(tmp_path, {"watch": WATCH}) as engine:
