@@ -226,12 +226,15 @@ def _pack_reply(pack: Any, reply: list) -> bytes:
 
 
 def _harden(nice: int) -> None:
-    # No core dumps of plugin state; Ctrl-C in the terminal is the engine's to handle: the
-    # worker ends when the engine closes its socket. Lowered first, so every thread inherits it.
+    # No core dumps of plugin state. Ctrl-C in the terminal, and a service manager's stop
+    # (systemd sends SIGTERM to every process of the unit, `timeout` to the whole group), are the
+    # engine's to handle: it finishes the alerts in flight, which need their plugins, then
+    # closes the worker's socket, and the worker ends. Lowered first, so every thread inherits it.
     if nice and hasattr(os, "nice"):
         os.nice(nice)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def main(argv: list[str]) -> None:

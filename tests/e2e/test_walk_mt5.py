@@ -5,6 +5,8 @@ position by its ticket, /health shows the connection, and a restart sends nothin
 
 from __future__ import annotations
 
+import signal
+
 from support.e2e_support import init, outcome
 from support.mt5_standin import ORDER_FILLING_FOK, ORDER_FILLING_IOC, POSITION_TYPE_BUY, POSITION_TYPE_SELL, Terminal
 from support.paths import SUPPORT
@@ -64,6 +66,7 @@ def test_run_trades_on_metatrader_through_the_standin_and_a_restart_sends_nothin
     assert again.get("/api/alerts")["alerts"] == journal
     (position,) = again.get("/api/positions")["positions"]
     assert (position["ticket"], position["symbol"], position["side"]) == (gbp["ticket"], "GBPUSD", "sell")
-    assert again.interrupt() == 0
+    assert again.interrupt(signal.SIGTERM) == 0  # stopped as systemd stops a service
     assert terminal.sent() == sent_before  # nothing was sent again
     assert "Traceback" not in run.text() + again.text()
+    assert "killed by signal" not in again.text() and "moonhook: stopped" in again.text()  # workers closed by it

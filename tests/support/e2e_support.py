@@ -116,9 +116,10 @@ class Run:
         return until(lambda: self.get(f"/api/alerts/{alert_id}"), lambda row: row["status"] not in UNSETTLED,
                      f"alert {alert_id} processed")
 
-    def interrupt(self) -> int:
-        """Ctrl-C: the exit code once the engine has stopped."""
-        os.killpg(self.process.pid, signal.SIGINT)
+    def interrupt(self, signum: int = signal.SIGINT) -> int:
+        """Ctrl-C (or, with SIGTERM, a service manager's stop: systemd signals every process of
+        the unit): the exit code once the engine has stopped."""
+        os.killpg(self.process.pid, signum)
         return self.process.wait(timeout=DEADLINE)
 
     def kill(self) -> None:

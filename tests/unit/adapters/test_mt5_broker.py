@@ -13,6 +13,8 @@ restart and login fit them however loaded the machine, except where the test mus
 from __future__ import annotations
 
 import json
+import os
+import signal
 import struct
 
 import pytest
@@ -158,6 +160,18 @@ async def test_a_worker_that_dies_mid_call_is_restarted_and_its_order_found(tmp_
         assert broker.terminal.sent() == 1 and len(broker.terminal.positions()) == 1
         assert any(isinstance(e, Connection) and not e.connected for e in broker.events)
         assert any(isinstance(e, Connection) and e.connected for e in broker.events)
+
+
+async def test_a_stop_signal_to_the_whole_group_leaves_the_worker_to_the_engine(tmp_path):
+    # Ctrl-C reaches every process of the terminal's group, systemd's stop every process of the
+    # unit: the engine finishes its alerts in flight through this worker, then closes it.
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        pid = broker._link.pid
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            os.kill(pid, signum)
+        filled = await broker.execute(market("a8-p-1"))
+        assert filled.ok and broker._link.pid == pid and broker.terminal.sent() == 1
 
 
 async def test_an_order_left_unknown_is_not_failed_and_a_replay_finds_it(tmp_path):

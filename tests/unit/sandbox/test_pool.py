@@ -266,6 +266,22 @@ async def test_worker_death_is_a_crash_and_the_pool_recovers():
         assert pool.restarts == 1
 
 
+async def test_a_stop_signal_to_the_whole_group_leaves_the_call_in_flight_to_finish():
+    # Ctrl-C reaches every process of the terminal's group, systemd's stop every process of the
+    # unit: the engine finishes its alerts in flight, so the worker must outlive the signal.
+    async with open_pool(workers=1, spares=1) as pool:
+        pid = pool.worker_pids()[0]
+
+        async def stop_everyone():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                os.kill(pid, signum)  # while the call waits on this host function
+            return 1
+
+        await pool.load("p", "function f() return host.stop() + 6 end", host={"host.stop": stop_everyone})
+        assert (await pool.call("p", "f")).value == 7
+        assert pool.worker_pids()[0] == pid and pool.restarts == 0
+
+
 async def test_calls_queued_behind_a_hung_call_run_after_the_replacement():
     async with open_pool(workers=1, spares=1) as pool:
         await pool.load("hang", HANG, budget=Budget(instructions=10**13, timeout=0.1), host=freezer(pool))
