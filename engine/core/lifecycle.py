@@ -114,8 +114,11 @@ class Lifecycle:
     # -- loading --------------------------------------------------------------------------------
 
     async def load_all(self) -> None:
+        """At start: every script; a guard that does not load pauses the engine (switchboard)."""
         for path in sorted(p for p in self.config.scripts.glob("*.lua") if is_script(p)):
             await self.apply([path])
+        for file, error in sorted(self.errors.items()):
+            self._switchboard.not_loaded_at_start(file, error)
 
     async def load(self, path: Path) -> Plugin:
         """Loads ``path`` and puts it live, replacing the plugin of its name; raises PluginError
@@ -147,6 +150,7 @@ class Lifecycle:
             for path in [p for p in paths if p.is_file()]:
                 await self._reload(path, announce=announce)
             for path in [p for p in paths if not p.is_file()]:
+                self._switchboard.deleted(path.name)
                 self.errors.pop(path.name, None)
                 self._refused.pop(path.name, None)
                 plugin = self._plugins.from_file(path)

@@ -28,7 +28,7 @@ from time import perf_counter
 from typing import Any, Callable
 
 from engine.domain.alerts import Alert
-from engine.adapters.storage.switches import PAUSE, PLUGIN, Switch, Switches
+from engine.adapters.storage.switches import GUARD, PAUSE, PLUGIN, Switch, Switches
 from engine.domain.times import when
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import AlertJournal, Database
@@ -58,6 +58,7 @@ class Switchboard:
         kept = self._kept.all()
         self._pause = kept.get(PAUSE)
         self._plugins = {t[len(PLUGIN):]: s for t, s in kept.items() if t.startswith(PLUGIN)}
+        self._guards = {t[len(GUARD):] for t, s in kept.items() if t.startswith(GUARD) and s.state == "guard"}
         self.paused = self._kept_paused()
 
     @property
@@ -137,6 +138,7 @@ class Switchboard:
     def loaded(self, new: Plugin, replaced: list[Plugin]) -> None:
         """``new`` goes into service (at start, or in place of ``replaced``), its ``enabled``
         set from moonhook.toml: the kept switch of its name applies (see the module's doc)."""
+        self._guard_file(new.path.name, new.meta.guard, new.name)
         kept = self._plugins.get(new.name)
         if kept is None:
             return
@@ -148,6 +150,26 @@ class Switchboard:
         if kept.state == "disabled":
             new.enabled, new.disabled_by = False, kept.by
         new.switched = {"enabled": kept.state == "enabled", **kept.to_plain()}
+
+    # -- guards ---------------------------------------------------------------------------------
+
+    def _guard_file(self, file: str, guard: bool, name: str) -> None:
+        """Keeps whether ``file``'s version in service is a guard (written only when that changes)."""
+        if guard != (file in self._guards):
+            (self._guards.add if guard else self._guards.discard)(file)
+            self._keep(Switch(GUARD + file, "guard" if guard else "plain", "load", self._clock(), name),
+                       f"guard {file}")
+
+    def deleted(self, file: str) -> None:
+        """``file`` was deleted: a trader's choice, so it is no guard missing at the next start."""
+        self._guard_file(file, False, "deleted")
+
+    def not_loaded_at_start(self, file: str, error: str) -> None:
+        """``file`` did not load at start and no version of it serves: if it was a guard, the
+        engine pauses (entries would go through unguarded), and the administrators are told."""
+        if file in self._guards:
+            self.pause_engine("guard", f"the guard {file} did not load ({error}); fix it (moonhook check), "
+                                       "then resume")
 
     # -- writing --------------------------------------------------------------------------------
 

@@ -129,6 +129,13 @@ def _banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
     print(f"moonhook: listening on http://{settings.server.host}:{port}/webhook; {len(serving)} plugins "
           f"from {settings.engine.scripts}/ ({names}); {settings.engine.broker} broker; "
           f"journal {settings.engine.database}", file=sys.stderr)
+    for file, error in sorted(ops.load_errors().items()):
+        print(f"moonhook: not serving {file}: {error}", file=sys.stderr)
+    if ops.paused:
+        pause = ops.pause_state()
+        print(f"moonhook: PAUSED by {pause.get('by')}{': ' + pause['reason'] if pause.get('reason') else ''}; "
+              "alerts are journaled, not executed, until a resume (the dashboard, POST /api/resume, /resume)",
+              file=sys.stderr)
     if not settings.server.secret:
         print("moonhook: no server.secret is set: every webhook is refused. Run `moonhook init` or set "
               "MOONHOOK_SECRET.", file=sys.stderr)

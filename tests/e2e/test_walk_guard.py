@@ -45,3 +45,19 @@ def test_a_broken_guard_refuses_entries_lets_exits_through_and_a_plain_plugin_is
     (limit,) = run.get("/api/plugins")["plugins"]
     assert limit["enabled"] and limit["errors"] == 3  # each of the three alerts, the exit too: not held
     assert run.interrupt() == 0
+
+    # Broken while moonhook is stopped: at the start no version of it serves, so nothing would guard
+    # the entries. The engine starts paused, and says why in its banner.
+    (scripts / "limit.lua").write_text(LIMIT.format(guard="true").replace("end\n", "", 1))
+    again = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    assert "moonhook: not serving limit.lua: limit.lua:" in again.banner
+    assert "moonhook: PAUSED by guard: the guard limit.lua did not load" in again.banner
+    held = again.settled(again.webhook(ENTRY.replace("ID", "while-broken"))["id"])
+    assert held["status"] == "paused" and again.get("/api/positions")["positions"] == []
+    (scripts / "limit.lua").write_text(LIMIT.format(guard="false"))  # fixed, saved: live at once
+    until(lambda: again.get("/api/plugins")["plugins"], lambda rows: rows and rows[0]["state"] == "active",
+          "the fixed version serving")
+    assert again.client.post("/api/resume").status_code == 200
+    done = again.settled(again.webhook(ENTRY.replace("ID", "after-fix"))["id"])
+    assert done["status"] == "done" and len(again.get("/api/positions")["positions"]) == 1
+    assert again.interrupt() == 0

@@ -2,8 +2,9 @@
 who switched it, when and why.
 
 One row per target (table ``switches``, migration 7): ``pause`` (state ``paused`` or
-``running``), and ``plugin:NAME`` (state ``enabled`` or ``disabled``). Only the last switch of
-each is kept. What the states mean at a start is the engine's (``engine/core/switchboard.py``).
+``running``), ``plugin:NAME`` (state ``enabled`` or ``disabled``), and ``guard:FILE`` (state
+``guard`` while the file's last loaded version is a guard, else ``plain``: a guard that does not
+load at the next start is known for one). Only the last switch of each is kept. What the states mean at a start is the engine's (``engine/core/switchboard.py``).
 
 A switch is written on the engine's connection with ``synchronous=FULL`` for its own commit:
 durable once ``set`` returns, through a power cut too, unlike the engine's other writes,
@@ -19,6 +20,7 @@ from engine.adapters.storage.database import Database
 
 PAUSE = "pause"
 PLUGIN = "plugin:"  # + the plugin's name
+GUARD = "guard:"  # + the script's file name
 
 
 @dataclass(frozen=True)

@@ -107,3 +107,31 @@ def test_guard_is_true_or_false():
     assert meta.guard and not PluginMeta.parse({}, "x", "x.lua", SymbolMap()).guard
     with pytest.raises(PluginError, match=r"plugin\.guard: must be true or false, got 'yes'"):
         PluginMeta.parse({"guard": "yes"}, "limit", "limit.lua", SymbolMap())
+
+
+GOOD = "plugin = {guard = true}\nfunction on_alert(a) end\n"
+BROKEN = "plugin = {guard = true}\nfunction on_alert(a)\n"  # 'end' expected
+
+
+async def test_a_guard_that_does_not_load_at_the_next_start_pauses_the_engine(tmp_path):
+    async with running(tmp_path, {"limit": GOOD, "other": "function on_alert(a) end"}) as engine:
+        assert not engine.paused
+    (tmp_path / "scripts" / "other.lua").write_text("function on_alert(a)\n")  # not a guard: no pause for it
+    async with running(tmp_path, {"limit": GOOD}) as engine:
+        assert not engine.paused
+    broker = FakeBroker()
+    (tmp_path / "scripts" / "limit.lua").write_text(BROKEN)
+    async with running(tmp_path, {}, use_broker=broker) as engine:
+        assert engine.paused and engine.switchboard.pause["by"] == "guard"
+        assert "the guard limit.lua did not load (limit.lua:3:" in engine.switchboard.pause["reason"]
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.08 id=p1")
+    assert row["status"] == "paused" and broker.requests == []
+
+
+async def test_a_deleted_guard_is_not_missed(tmp_path):
+    async with running(tmp_path, {"limit": GOOD}) as engine:
+        (tmp_path / "scripts" / "limit.lua").unlink()
+        await engine.lifecycle.apply([tmp_path / "scripts" / "limit.lua"])  # as the watcher reports it
+    (tmp_path / "scripts" / "limit.lua").write_text(BROKEN)  # a new file of the same name, never loaded
+    async with running(tmp_path, {}) as engine:
+        assert not engine.paused
