@@ -17,7 +17,7 @@ import hashlib
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, ContextManager, Iterable
+from typing import Callable, ContextManager, Iterable, Protocol
 
 import trio
 
@@ -29,10 +29,18 @@ from engine.core.hooks import Hooks
 from engine.core.loader import Loader
 from engine.core.plugins import Plugin, PluginError, breaker_trips, guard_failing
 from engine.core.run import Run
-from engine.core.switchboard import Switchboard
 from engine.domain.config import EngineConfig
 
 log = logging.getLogger("moonhook.plugins")
+
+
+class Switches(Protocol):
+    """What the lifecycle tells the kept switches (``switchboard.Switchboard``; the shadow's keep none)."""
+
+    def loaded(self, new: Plugin, replaced: list[Plugin]) -> None: ...
+    def switched(self, plugin: Plugin, enabled: bool, by: str, reason: str | None = None) -> None: ...
+    def deleted(self, file: str) -> None: ...
+    def not_loaded_at_start(self, file: str, error: str) -> None: ...
 
 
 def is_script(path: Path) -> bool:
@@ -55,7 +63,7 @@ class Lifecycle:
     why no version of it serves; ``loading``, which files are being loaded now."""
 
     def __init__(self, config: EngineConfig, loader: Loader, hooks: Hooks, notifier: Notifier,
-                 switchboard: Switchboard, working: Callable[[Run], ContextManager[Run]], nursery: trio.Nursery,
+                 switchboard: Switches, working: Callable[[Run], ContextManager[Run]], nursery: trio.Nursery,
                  events: Events):
         self.config = config
         self._events = events
@@ -297,8 +305,8 @@ class Lifecycle:
             return  # an old version finishing an alert in flight
         if guard_failing(plugin, limit):
             told = (f"guard {plugin.name} failed {limit} calls in a row (last: {plugin.stats.last_error}): "
-                    f"the alerts and orders it checks are refused until {plugin.path.name} is fixed and saved, "
-                    "or an administrator disables it")
+                    f"the entries and opening orders it checks are refused until {plugin.path.name} is fixed "
+                    "and saved, or an administrator disables it")
             log.error("%s", told)
             self._notifier.send("admin", told, key=f"guard:{plugin.name}")
         if not breaker_trips(plugin, limit):

@@ -267,6 +267,6 @@ def failed_call(plugin: Plugin, hook: str) -> str:
 
 def guard_failing(plugin: Plugin, limit: int) -> bool:
     """A guard has just reached ``limit`` failures in a row: the moment to tell the admins
-    once that what it guards is refused until it is fixed."""
+    once that the entries it checks are refused until it is fixed."""
     return bool(limit) and plugin.meta.guard and plugin.stats.consecutive_failures == limit
 

@@ -100,6 +100,12 @@ class _NoSwitches:
     def switched(self, plugin: Plugin, enabled: bool, by: str, reason: str | None = None) -> None:
         pass
 
+    def deleted(self, file: str) -> None:
+        pass
+
+    def not_loaded_at_start(self, file: str, error: str) -> None:
+        pass  # a shadow guard missing trades nothing: the live engine goes on
+
 
 class Shadow:
     """The shadow of a live engine: scripts from ``config.shadow.scripts`` deciding on
@@ -153,7 +159,7 @@ class Shadow:
                 loader = Loader(self.pool, self.plugins, MetaCache(self.database), self.database,
                                 SymbolMap(self.config.symbol_map), self.trial.host())
                 lifecycle = self.lifecycle = Lifecycle(self.config, loader, self.trial.hooks, _Quiet(),  # type: ignore[arg-type]
-                                                       _NoSwitches(), self._working, nursery,  # type: ignore[arg-type]
+                                                       _NoSwitches(), self._working, nursery,
                                                        Events(self.clock))
                 self.broker.listen(self._event)
                 await nursery.start(self.broker.run, name="shadow broker")

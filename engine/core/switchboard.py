@@ -156,7 +156,10 @@ class Switchboard:
     def _guard_file(self, file: str, guard: bool, name: str) -> None:
         """Keeps whether ``file``'s version in service is a guard (written only when that changes)."""
         if guard != (file in self._guards):
-            (self._guards.add if guard else self._guards.discard)(file)
+            if guard:
+                self._guards.add(file)
+            else:
+                self._guards.discard(file)
             self._keep(Switch(GUARD + file, "guard" if guard else "plain", "load", self._clock(), name),
                        f"guard {file}")
 

@@ -208,3 +208,16 @@ async def test_the_shadow_s_worker_yields_the_cores_to_the_live_ones(tmp_path):
         shadow = {os.getpriority(os.PRIO_PROCESS, pid) for pid in engine.shadow.pool.worker_pids()}
     assert live == {own}
     assert shadow == {min(own + SHADOW_NICE, 19)}
+
+
+async def test_a_shadow_script_that_does_not_load_or_is_deleted_leaves_the_live_engine_trading(tmp_path):
+    # Shadow guards are not kept among the live switches: a broken one never pauses the live engine.
+    broken_guard = "plugin = {guard = true}\nfunction on_alert(a)\n"
+    async with running(tmp_path, {"trend": PASS}, use_broker=FakeBroker(),
+                       shadow=shadow_of(tmp_path, {"limit": broken_guard, "trend": PASS})) as engine:
+        assert not engine.paused and "limit.lua" in engine.shadow.lifecycle.errors
+        (tmp_path / "scripts-next" / "trend.lua").unlink()
+        await engine.shadow.lifecycle.apply([tmp_path / "scripts-next" / "trend.lua"])  # as its watcher says
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.09")
+        record = await shadow_record(engine, row["id"])
+    assert row["status"] == "done" and record["status"] == "done" and not engine.paused
