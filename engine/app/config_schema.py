@@ -94,6 +94,7 @@ DESCRIPTIONS: dict[str, str] = {
     "engine.default_volume": "The volume of an entry that gives neither volume nor risk.",
     "engine.breaker": "Hook failures in a row that switch a plugin off; 0: never.",
     "engine.max_alert_age": "Seconds past which a waiting alert expires; 0: no limit.",
+    "engine.max_plugin_orders": "Orders one plugin may place for one alert, timer tick or broker event.",
     "engine.symbol_map": "TradingView's symbol names to the broker's.",
     "sandbox": "The plugins' worker processes and a hook call's default budget.",
     "paper": "The simulated account of the paper broker.",

@@ -108,6 +108,9 @@ def render_config(secret: str, api_token: str) -> str:
 # Closes and stop changes (close, closelong, closeshort, closeall, newsltp) expire alike;
 # false executes them whatever their age. Trend alerts are recorded whatever their age.
 {_toml(expire_closes=engine.expire_closes)}
+# Orders one plugin may place for one alert, timer tick or broker event; past it, orders.* raises
+# in the script (a loop placing orders by mistake places this many, not thousands).
+{_toml(max_plugin_orders=engine.max_plugin_orders)}
 # The volume of an entry that gives neither volume nor risk (unset: such an entry is refused).
 # default_volume = 0.01
 # TradingView's symbol names to the broker's:

@@ -52,7 +52,7 @@ SCHEMA: dict[str, Any] = {
     "engine": {
         "scripts": c.folder, "data": c.folder, "broker": c.choice(*BROKERS), "execute_alerts": c.boolean,
         "dedup_window": _NOT_NEGATIVE, "default_volume": _POSITIVE, "breaker": c.integer(0, 1000),
-        "max_alert_age": _NOT_NEGATIVE, "expire_closes": c.boolean,
+        "max_alert_age": _NOT_NEGATIVE, "expire_closes": c.boolean, "max_plugin_orders": c.integer(1, 1000),
         "symbol_map": c.table_of(c.string, "a table of symbol names (\"OANDA:EURUSD\" = \"EURUSD\")"),
     },
     "sandbox": {  # the default budget; a plugin's own may not pass BUDGET_LIMITS
@@ -81,7 +81,8 @@ SCHEMA: dict[str, Any] = {
     "monitor": {"latency_alert_ms": _POSITIVE, "memory_alert_mb": _POSITIVE, "interval_seconds": _POSITIVE,
                 "lag_alert_ms": _POSITIVE},
     "mt5": {
-        "module": c.string, "path": c.string, "login": c.integer(1, 2**63 - 1), "password": c.string, "server": c.string,
+        "module": c.string, "path": c.string, "login": c.integer(1, 2**63 - 1), "password": c.string,
+        "server": c.string,
         "host": c.string, "port": c.integer(1, 65535), "timeout": _POSITIVE, "init_timeout": _POSITIVE,
         "deviation": c.integer(0, 10_000), "magic_base": c.integer(0, 2**31 - 1), "retries": c.integer(0, 20),
         "poll_seconds": _POSITIVE, "resolve_seconds": _POSITIVE, "symbol_suffix": c.anything_string,

@@ -92,7 +92,7 @@ class Engine:
         self.switchboard = Switchboard(database, self.journal, self.writer, self.notifier, clock, self._enqueue,
                                        self.events)
         host = Host(market=broker, desk=self.desk, symbols=self.symbols, store=self.store, trend=self.trend,
-                    durable=self.writer, notifier=self.notifier, clock=clock)
+                    durable=self.writer, notifier=self.notifier, clock=clock, max_orders=config.max_plugin_orders)
         loader = Loader(pool, self.plugins, MetaCache(database), database, self.symbols, host)
         self.lifecycle = Lifecycle(config, loader, self.hooks, self.notifier, self.switchboard, self.working, nursery,
                                    self.events)

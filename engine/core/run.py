@@ -67,6 +67,10 @@ class Run:
     roster: "Roster | None" = None   # the plugins it runs on (held by ``Engine.working``)
     _seq: dict[str, int] = field(default_factory=dict)
 
+    def placed(self, plugin: str) -> int:
+        """How many orders ``plugin`` has placed for this run (its client ids so far)."""
+        return self._seq.get(plugin, 0)
+
     def client_id(self, plugin: str) -> str:
         n = self._seq[plugin] = self._seq.get(plugin, 0) + 1
         if self.alert_id is not None:
@@ -88,6 +92,12 @@ def working(plugins: "PluginSet", run: Run) -> Iterator[Run]:
     finally:
         current.reset(token)
         plugins.release(run.roster)
+
+
+def placed(plugin: str) -> int:
+    """How many orders ``plugin`` has placed for the current alert or event (0 outside one)."""
+    run = current.get()
+    return run.placed(plugin) if run is not None else 0
 
 
 def client_id(plugin: str) -> tuple[str, int | None]:

@@ -20,6 +20,7 @@ from sandbox import HostError
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import JournalError, PluginStore, StoreError, TrendBook
 from engine.core.plugins import Plugin
+from engine.core.run import placed
 from engine.domain.alerts import TREND_STATES, AlertError, SymbolMap
 from engine.domain.orders import OPENING, PENDING_TYPES, SIDES, OrderRequest, OrderResult
 from engine.domain.risk import lot_size
@@ -86,6 +87,7 @@ class Host:
     notifier: Notifier
     clock: Callable[[], float]
     logs: str = "moonhook.plugin"   # the scripts' loggers: logs.<plugin name>
+    max_orders: int = 20            # engine.max_plugin_orders: a plugin's orders per alert, tick or event
 
 
 def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
@@ -116,6 +118,9 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
         fn = f"orders.{kind}"
 
         async def place(spec: Any = None) -> dict:
+            if placed(plugin.name) >= host.max_orders:
+                raise HostError(f"{fn}: refused: {host.max_orders} orders already placed by this plugin for this "
+                                "alert, timer tick or event (engine.max_plugin_orders)")
             request = await _order_request(host.desk, plugin, kind, fn, spec, symbol_arg)
             return (await host.desk.place(request, origin=plugin.name)).to_plain()
         return place

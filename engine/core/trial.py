@@ -79,7 +79,8 @@ class Trial:
         """The services the trial's scripts are given: bound to its broker, desk and books."""
         return Host(market=self.broker, desk=self.desk, symbols=SymbolMap(self.config.symbol_map),
                     store=self.store, trend=self.trend, durable=_AtOnce(self.database),
-                    notifier=self._quiet, clock=self.clock, logs=self.logs)  # type: ignore[arg-type]
+                    notifier=self._quiet, clock=self.clock, logs=self.logs,  # type: ignore[arg-type]
+                    max_orders=self.config.max_plugin_orders)
 
     async def _set_trend(self, alert: Alert) -> None:
         self.trend.set(alert.symbol, alert.timeframe, alert.state)

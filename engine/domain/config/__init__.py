@@ -103,6 +103,9 @@ class EngineConfig:
     # alert's own ``ttl`` can shorten it, never lengthen it.
     max_alert_age: float = 120.0
     expire_closes: bool = True       # closes and stop changes expire too (an old close can be as wrong)
+    # Orders one plugin may place for one alert, timer tick or broker event: a script looping
+    # over orders.market by mistake places that many, not thousands.
+    max_plugin_orders: int = 20
     default_budget: Budget = DEFAULT_BUDGET
     budget_limits: Budget = BUDGET_LIMITS
     symbol_map: Mapping[str, str] = field(default_factory=dict)
@@ -127,6 +130,10 @@ class EngineConfig:
             raise ValueError(f"engine.max_alert_age: must be 0 (no limit) or more seconds, got {self.max_alert_age!r}")
         if not isinstance(self.expire_closes, bool):
             raise ValueError(f"engine.expire_closes: must be true or false, got {self.expire_closes!r}")
+        if isinstance(self.max_plugin_orders, bool) or not (isinstance(self.max_plugin_orders, int)
+                                                            and 1 <= self.max_plugin_orders <= 1000):
+            raise ValueError("engine.max_plugin_orders: must be an integer from 1 to 1000, "
+                             f"got {self.max_plugin_orders!r}")
         if not (isinstance(self.workers, int) and 1 <= self.workers <= 64):
             raise ValueError(f"engine.workers: must be an integer from 1 to 64, got {self.workers!r}")
 

@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from support.engine_support import process, running
+from support.fakes import FakeBroker
 
 PROBE = """
 function on_alert(a)
@@ -96,6 +97,27 @@ async def test_a_refused_order_is_an_answer_not_an_error(tmp_path):
         row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
     comment = row["outcome"]["plugins"][0]["changes"]["comment"]
     assert comment.startswith("false: ") and "0.001" in comment
+
+
+async def test_a_plugin_places_at_most_max_plugin_orders_for_one_alert(tmp_path):
+    # A loop over orders.market by mistake: the orders past the limit raise in the script.
+    script = """
+    function on_alert(a)
+      local sent, refusal = 0, nil
+      for i = 1, 5 do
+        local ok, r = pcall(orders.market, {symbol = 'EURUSD', side = 'buy', volume = 0.1})
+        if ok then sent = sent + 1 else refusal = refusal or r end
+      end
+      return {comment = sent .. ' | ' .. tostring(refusal), handled = true}
+    end"""
+    broker = FakeBroker()
+    async with running(tmp_path, {"loop": script}, use_broker=broker, max_plugin_orders=3) as engine:
+        first = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=one")
+        second = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=two")  # its own count
+    for row in (first, second):
+        comment = row["outcome"]["plugins"][0]["changes"]["comment"]
+        assert comment.startswith("3 | ") and "orders.market: refused: 3 orders already placed" in comment, comment
+    assert len(broker.requests) == 6
 
 
 async def test_notify_send_reaches_the_outbox_without_blocking(tmp_path):

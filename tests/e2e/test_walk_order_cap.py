@@ -1,0 +1,31 @@
+"""A script that places orders in a loop by mistake, through `moonhook run` and HTTP: with
+`engine.max_plugin_orders = 2` in moonhook.toml, one alert opens two positions, not ten, and the
+plugin's error says why."""
+
+from __future__ import annotations
+
+from support.e2e_support import init
+
+RUNAWAY = """
+plugin = {guard = true}  -- failing, it also refuses the alert's own entry
+function on_alert(a)
+  for i = 1, 10 do orders.market{symbol = a.symbol, side = 'buy', volume = 0.01} end
+  return {handled = true}
+end
+"""
+
+
+def test_a_runaway_loop_of_orders_stops_at_the_configured_cap(user):
+    config, _ = init(user, "bot")
+    config.replace("max_plugin_orders = 20", "max_plugin_orders = 2")
+    scripts = user.home / "bot" / "scripts"
+    (scripts / "demo.lua").unlink()
+    (scripts / "runaway.lua").write_text(RUNAWAY)
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    row = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.085 sl=1.08 id=loop-1")["id"])
+    assert [p["volume"] for p in run.get("/api/positions")["positions"]] == [0.01, 0.01]
+    (runaway,) = run.get("/api/plugins")["plugins"]
+    assert "orders.market: refused: 2 orders already placed by this plugin" in runaway["last_error"]
+    assert "runaway.lua:4" in runaway["last_error"]
+    assert (row["status"], row["outcome"]["rejected_by"]) == ("rejected", "runaway")
+    assert run.interrupt() == 0
