@@ -202,9 +202,9 @@ def init_project(folder: Path) -> InitResult:
     server = ServerConfig()
     url = f"http://{server.host}:{server.port}/webhook"
     message = {"secret": secret, "symbol": "{{ticker}}", "action": "{{strategy.order.action}}",
-               "price": "{{close}}", "volume": "{{strategy.order.contracts}}", "sl_pips": 20,
+               "price": "{{close}}", "units": "{{strategy.order.contracts}}", "sl_pips": 20,
                "id": "{{strategy.order.id}}-{{timenow}}"}
-    text = ("{{strategy.order.action}} {{ticker}} volume={{strategy.order.contracts}} sl_pips=20 "
+    text = ("{{strategy.order.action}} {{ticker}} units={{strategy.order.contracts}} sl_pips=20 "
             "price={{close}} id={{strategy.order.id}}-{{timenow}}")
     return InitResult(config=config, scripts=scripts, example=example, example_written=written,
                       strategies=tuple(sorted(scripts.glob("*.lua"))),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from engine.domain.alerts import Action, Alert
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import OrderRequest
-from engine.domain.risk import lot_size
+from engine.domain.risk import lot_size, lots_of_units
 
 ENGINE = "engine"  # the name orders of the default execution go by
 
@@ -83,10 +83,15 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
         if not sizing.volume:
             return Plan(error=f"cannot size {alert.risk}% risk: {sizing.reason}")
         volume = sizing.volume
+    elif alert.units is not None:
+        sizing = lots_of_units(spec, alert.units)
+        if not sizing.volume:
+            return Plan(error=f"cannot size {alert.units:g} units: {sizing.reason}")
+        volume = sizing.volume
     elif default_volume is not None:
         volume = default_volume
     else:
-        return Plan(error="no volume: give volume= or risk= (with a stop), or set engine.default_volume")
+        return Plan(error="no volume: give volume=, risk= (with a stop) or units=, or set engine.default_volume")
     if action.is_pending:
         kind, order_type = "pending", ("limit" if action in (Action.BUY_LIMIT, Action.SELL_LIMIT) else "stop")
     else:

@@ -66,3 +66,20 @@ def lot_size(
     if volume > vmax:
         return Sizing(float(vmax), f"clamped to the maximum volume {vmax} (asked {volume})")
     return Sizing(volume)
+
+
+def lots_of_units(spec: dict, units: float) -> Sizing:
+    """The lots that hold ``units`` of the instrument (TradingView's strategies count a forex
+    position in units: 100,000 of EURUSD is one lot at most brokers), by the symbol's contract
+    size, rounded down to its step; 0 with the reason below its minimum. Above its maximum the
+    lots are left for the broker to refuse, as an explicit volume is."""
+    size = spec.get("contract_size")
+    if not (size and size > 0):
+        return Sizing(0.0, f"{spec.get('name', 'the symbol')} has no contract size to convert units with")
+    raw = round(units / size, 9)
+    step = Decimal(str(spec["volume_step"]))
+    volume = float((Decimal(repr(raw)) / step).to_integral_value(rounding=ROUND_DOWN) * step)
+    if volume < spec["volume_min"]:
+        return Sizing(0.0, f"{units:g} units are {raw:g} lots (contract size {size:g}), below the minimum "
+                           f"{spec['volume_min']}")
+    return Sizing(volume)

@@ -1,12 +1,13 @@
 -- Fixed-fractional sizing: every entry risks the same share of the balance at its stop.
--- An alert's own `risk` wins over the default; an alert with an explicit volume is left alone.
+-- An alert's own `risk` wins over the default; an alert with an explicit size (volume or
+-- units) is left alone.
 plugin = {
   priority = 50,
   params = {risk_pct = 1.0, require_stop = true},
 }
 
 function on_alert(a)
-  if a.side == nil or a.volume ~= nil then return end
+  if a.side == nil or a.volume ~= nil or a.units ~= nil then return end
   local stop = a.sl
   local entry = a.price
   if entry == nil then

@@ -65,3 +65,20 @@ def test_init_run_send_status_then_a_restart_keeps_the_journal_and_the_account(u
     logs = run.text() + again.text()
     assert "Traceback" not in logs
     assert config.values["server"]["secret"] not in logs and config.values["server"]["api_token"] not in logs
+
+
+def test_the_strategy_template_init_prints_filled_as_tradingview_fills_it_trades_lots_not_units(user):
+    # A Pine strategy on EURUSD ordering 10,000 units: TradingView puts 10000 in
+    # {{strategy.order.contracts}}; the position must be 0.1 lot, not 10,000 lots.
+    config, printed = init(user, "bot")
+    template = printed[printed.index("{\n"):printed.index("\n}\n") + 2]
+    filled = {"{{ticker}}": "OANDA:EURUSD", "{{strategy.order.action}}": "buy", "{{close}}": "1.0850",
+              "{{strategy.order.contracts}}": "10000", "{{strategy.order.id}}": "Long", "{{timenow}}": "t1"}
+    for placeholder, value in filled.items():
+        template = template.replace(placeholder, value)
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    row = run.settled(run.webhook(template)["id"])
+    assert row["status"] == "done", row
+    (position,) = run.get("/api/positions")["positions"]
+    assert (position["symbol"], position["volume"]) == ("EURUSD", 0.1)
+    assert run.interrupt() == 0

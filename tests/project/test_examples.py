@@ -56,10 +56,12 @@ async def test_fixed_fractional_sizes_from_the_stop(tmp_path):
         sized = await process(engine, "buy EURUSD price=1.1000 sl=1.0950")      # 50 pips at 1%: 100 USD
         alert_risk = await process(engine, "sell GBPUSD price=1.3000 sl_pips=20 risk=0.5")
         explicit = await process(engine, "buy USDJPY price=150 volume=0.07")
+        units = await process(engine, "buy EURUSD price=1.1 units=30000 id=u")  # TradingView's size, kept
         no_stop = await process(engine, "buy EURUSD price=1.1")
     assert sized["outcome"]["orders"][0]["volume"] == 0.2
     assert alert_risk["outcome"]["orders"][0]["volume"] == 0.25  # 50 USD over 20 pips of 10 USD
     assert explicit["outcome"]["orders"][0]["volume"] == 0.07
+    assert units["outcome"]["orders"][0]["volume"] == 0.3
     assert no_stop["status"] == "rejected" and "needs sl" in no_stop["outcome"]["reason"]
 
 
@@ -163,7 +165,7 @@ async def test_breakeven_moves_the_stop_on_its_timer(tmp_path):
 
 PLACEHOLDERS = {"ticker": "EURUSD", "exchange": "OANDA", "close": "1.08512", "interval": "60",
                 "timenow": "2026-11-24T10:00:00Z", "strategy.order.action": "buy",
-                "strategy.order.contracts": "0.1", "strategy.order.id": "Long", "strategy.order.comment": "entry",
+                "strategy.order.contracts": "10000", "strategy.order.id": "Long", "strategy.order.comment": "entry",
                 "strategy.market_position": "long", "plot_0": "1.0800", "plot_1": "1.0950",
                 "low": "1.0840", "high": "1.0870"}
 

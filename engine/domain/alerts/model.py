@@ -84,6 +84,7 @@ class Alert:
     price: float | None = None
     volume: float | None = None
     risk: float | None = None
+    units: float | None = None       # the size in units (TradingView's contracts), lots = units / contract size
     sl: float | None = None
     tp: float | None = None
     sl_pips: float | None = None

@@ -20,7 +20,8 @@ from engine.domain.alerts.symbols import SymbolMap
 
 MAX_TEXT = 4096
 MAX_DEPTH = 32  # levels of JSON nesting an alert may have
-_NUMBERS = ("price", "volume", "risk", "sl", "tp", "sl_pips", "tp_pips", "ttl")  # ttl: seconds
+# ttl: seconds; units: the size in units of the instrument, as TradingView's strategies count it
+_NUMBERS = ("price", "volume", "risk", "units", "sl", "tp", "sl_pips", "tp_pips", "ttl")
 _STRINGS = {"id": 128, "comment": 256, "timeframe": 16, "state": 16}
 _JSON_ALIASES = {"ticker": "symbol", "close": "price"}
 _NEVER_KEPT = {"secret"}  # authentication, handled by the web layer: never journaled
@@ -173,8 +174,9 @@ def _check_command(action: Action, v: dict[str, Any]) -> None:
             raise AlertError("state", f"must be one of {', '.join(TREND_STATES)}, got {v.get('state')!r}")
         v["state"] = state
         return
-    if "volume" in v and "risk" in v:
-        raise AlertError("volume", "give volume or risk, not both")
+    sizes = [k for k in ("volume", "risk", "units") if k in v]
+    if len(sizes) > 1:
+        raise AlertError(sizes[0], f"give one of volume (lots), risk (a percent) or units, not {' and '.join(sizes)}")
     if "risk" in v and v["risk"] > 100:
         raise AlertError("risk", f"is a percent of the balance, at most 100, got {v['risk']}")
     for a, b in (("sl", "sl_pips"), ("tp", "tp_pips")):

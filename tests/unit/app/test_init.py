@@ -112,13 +112,14 @@ def test_the_templates_parse_once_tradingview_fills_them(tmp_path):
     for key in ("{{ticker}}", "{{strategy.order.action}}", "{{close}}", "{{strategy.order.id}}"):
         assert key in r.json_template and key in r.text_template
     filled = {"{{ticker}}": "EURUSD", "{{strategy.order.action}}": "buy", "{{close}}": "1.1",
-              "{{strategy.order.contracts}}": "0.1", "{{strategy.order.id}}": "L", "{{timenow}}": "t"}
+              "{{strategy.order.contracts}}": "10000", "{{strategy.order.id}}": "L", "{{timenow}}": "t"}
     for template in (r.json_template, r.text_template):
         for placeholder, value in filled.items():
             template = template.replace(placeholder, value)
         alert = parse_body(template)
         assert (alert.symbol, alert.action.side) == ("EURUSD", "buy")
         assert alert.sl_pips == 20 and alert.price == 1.1 and alert.id == "L-t"
+        assert (alert.units, alert.volume) == (10000, None)  # TradingView's units, never lots
     text = describe(r)
     assert r.webhook_url in text and r.json_template in text and r.text_template in text
     assert str(r.config) in text

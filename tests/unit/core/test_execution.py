@@ -119,3 +119,16 @@ async def test_a_trend_or_an_alert_without_a_command_plans_nothing():
         made = await plan(alert(body), 1, broker, None)
         assert made.requests == [] and made.note == "no trading command", body
     assert broker.requests == []
+
+
+async def test_units_are_converted_to_lots_by_the_contract_size_rounded_down_to_the_step():
+    # TradingView's strategies count a forex position in units: {{strategy.order.contracts}} of
+    # 10000 on EURUSD is 0.1 lot, not 10,000 lots.
+    broker = FakeBroker()
+    made = await plan(alert("buy EURUSD units=10000 price=1.1"), 3, broker, None)
+    assert [r.volume for r in made.requests] == [0.1]
+    odd = await plan(alert("buy EURUSD units=12345 price=1.1"), 4, broker, None)
+    assert [r.volume for r in odd.requests] == [0.12]
+    small = await plan(alert("buy EURUSD units=500 price=1.1"), 5, broker, None)
+    assert small.requests == [] and small.error == ("cannot size 500 units: 500 units are 0.005 lots (contract size "
+                                                    "100000), below the minimum 0.01")
