@@ -139,7 +139,9 @@ class Hooks:
         the next plugin sees the alert, so each sees the changes accepted before it."""
         verdict = Verdict(plain, steps=[])
         plugins = self._roster().concerned(alert.symbol, "on_alert")
-        entry = alert.action is not None and alert.action.is_entry  # what a failing guard refuses
+        # What a failing guard refuses: an entry, or an alert without a command (a plugin after it
+        # may trade on it); exits, stop changes and trends go on without it.
+        entry = alert.action is None or alert.action.is_entry
         start = 0
         async with self.held():
             while start < len(plugins):

@@ -135,3 +135,20 @@ async def test_a_deleted_guard_is_not_missed(tmp_path):
     (tmp_path / "scripts" / "limit.lua").write_text(BROKEN)  # a new file of the same name, never loaded
     async with running(tmp_path, {}) as engine:
         assert not engine.paused
+
+
+async def test_a_failing_guard_refuses_an_alert_without_a_command_that_a_later_plugin_would_trade_on(tmp_path):
+    trader = """
+plugin = {priority = 200}
+function on_alert(a)
+  if a.signal == "go" then orders.market{symbol = a.symbol, side = "buy", volume = 0.1} end
+  return {handled = true}
+end"""
+    broker = FakeBroker()
+    async with running(tmp_path, {"limit": ON_ALERT.format(guard="true"), "trader": trader},
+                       use_broker=broker) as engine:
+        row = await process(engine, '{"symbol": "GBPUSD", "signal": "go"}')
+        passed = await process(engine, '{"symbol": "EURUSD", "signal": "go"}')
+    assert (row["status"], row["outcome"]["rejected_by"]) == ("rejected", "limit")
+    assert [r.symbol for r in broker.requests] == ["EURUSD"]  # only where the guard did not fail
+    assert passed["status"] == "done"
