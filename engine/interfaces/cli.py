@@ -200,10 +200,11 @@ async def _status(settings: Settings) -> int:
             return 0 if health.get("status") == "ok" else 1
         listing = _json(await client.get("/api/plugins"))
         shadow = _json(await client.get("/api/shadow", params={"limit": 1}))
-    rows = [("plugin", "state", "calls", "errors", "timeouts", "p50 us", "p99 us", "memory KB", "last error")]
+    rows = [("plugin", "state", "guard", "calls", "errors", "timeouts", "p50 us", "p99 us", "memory KB", "last error")]
     for p in listing.get("plugins", []):
-        rows.append((p["name"], p["state"], p["calls"], p["errors"], p["timeouts"], _num(p.get("p50_us")),
-                     _num(p.get("p99_us")), _num((p.get("memory_bytes") or 0) / 1024), p.get("last_error") or ""))
+        rows.append((p["name"], p["state"], "yes" if p.get("guard") else "", p["calls"], p["errors"], p["timeouts"],
+                     _num(p.get("p50_us")), _num(p.get("p99_us")), _num((p.get("memory_bytes") or 0) / 1024),
+                     p.get("last_error") or ""))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)) + "  " + str(r[-1]))

@@ -44,6 +44,10 @@ def test_a_broken_guard_refuses_entries_lets_exits_through_and_a_plain_plugin_is
     assert closed["status"] == "done" and run.get("/api/positions")["positions"] == []
     (limit,) = run.get("/api/plugins")["plugins"]
     assert limit["enabled"] and limit["errors"] == 3  # each of the three alerts, the exit too: not held
+    status = user.moonhook("status", "--config", "bot/moonhook.toml").stdout.splitlines()
+    header = next(line for line in status if line.startswith("plugin "))
+    row = next(line for line in status if line.startswith("limit "))
+    assert row[header.index("guard"):].startswith("yes")
     assert run.interrupt() == 0
 
     # Broken while moonhook is stopped: at the start no version of it serves, so nothing would guard
