@@ -1,9 +1,9 @@
 """Reads moonhook.toml into :class:`~engine.domain.config.Settings`, strictly.
 
 Every key the file may hold, and the check its value must pass (``checks.py``), is listed
-once in ``SCHEMA`` below. An unknown key or a wrong value stops with a :class:`SettingsError` naming
-the file and the key's path, so a typo never silently falls back to a default. The secrets
-are never echoed in a message.
+once in ``SCHEMA`` below. An unknown key or a wrong value stops with a :class:`SettingsError`
+naming the file and the key's path, so a typo never silently falls back to a default. The
+secrets are never echoed in a message.
 """
 
 from __future__ import annotations

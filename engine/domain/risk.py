@@ -57,8 +57,7 @@ def lot_size(
     # Rounded so that float noise (1.1 - 1.09 = 0.010000000000000009) never costs a step.
     loss_per_lot = round(distance / tick_size, 6) * tick_value
     raw = round(amount / loss_per_lot, 9)
-    step = Decimal(str(spec["volume_step"]))
-    volume = float((Decimal(repr(raw)) / step).to_integral_value(rounding=ROUND_DOWN) * step)
+    volume = _down_to_step(raw, spec["volume_step"])
     vmin, vmax = spec["volume_min"], spec["volume_max"]
     if volume < vmin:
         return Sizing(0.0, f"risking {amount:.2f} allows {raw:.4f} lots, below the minimum {vmin} "
@@ -77,9 +76,14 @@ def lots_of_units(spec: dict, units: float) -> Sizing:
     if not (size and size > 0):
         return Sizing(0.0, f"{spec.get('name', 'the symbol')} has no contract size to convert units with")
     raw = round(units / size, 9)
-    step = Decimal(str(spec["volume_step"]))
-    volume = float((Decimal(repr(raw)) / step).to_integral_value(rounding=ROUND_DOWN) * step)
+    volume = _down_to_step(raw, spec["volume_step"])
     if volume < spec["volume_min"]:
         return Sizing(0.0, f"{units:g} units are {raw:g} lots (contract size {size:g}), below the minimum "
                            f"{spec['volume_min']}")
     return Sizing(volume)
+
+
+def _down_to_step(raw: float, step: float) -> float:
+    """``raw`` lots rounded down to a whole number of ``step`` (in decimal: 0.3 / 0.01 is not 29)."""
+    d = Decimal(str(step))
+    return float((Decimal(repr(raw)) / d).to_integral_value(rounding=ROUND_DOWN) * d)
