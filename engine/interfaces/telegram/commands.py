@@ -201,6 +201,8 @@ class Commands:
             errors = (row.get("errors") or 0) + (row.get("timeouts") or 0)
             lines.append(f"{_cut(row['name'], 11):<11} {states.get(row['state'], row['state'][:4]):<4} "
                          f"{_count(row.get('calls')):>5} {_count(errors):>3} {_micros(row.get('p50_us')):>5}")
+            if row.get("guard"):
+                notes.append(f"{row['name']}: guard (fails closed)")
             if row.get("disabled_by") and row["state"] == "disabled":
                 notes.append(f"{row['name']}: disabled by {row['disabled_by']}")
             if row.get("last_error") and row["state"] == "failed":

@@ -91,7 +91,9 @@ async def test_disable_and_enable_switch_the_plugin_and_plugins_shows_it_narrow(
 async def test_disabling_a_guard_says_what_it_lets_through(tmp_path):
     async with running(tmp_path, {"limit": "plugin = {guard = true}\nfunction on_alert(a) end"}) as engine:
         commands, chat = Commands(Operations(engine), [ADMIN], clock=Clock()), Chat(Clock())
+        listed = html_plain((await ask(commands, chat.say("/plugins"))).text)
         said = html_plain((await ask(commands, chat.say("/disable limit"))).text)
+    assert "• limit: guard (fails closed)" in listed
     assert said == "Guard limit disabled: the entries it refuses now go through. /enable limit to guard again."
 
 
