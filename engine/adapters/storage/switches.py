@@ -4,7 +4,8 @@ who switched it, when and why.
 One row per target (table ``switches``, migration 7): ``pause`` (state ``paused`` or
 ``running``), ``plugin:NAME`` (state ``enabled`` or ``disabled``), and ``guard:FILE`` (state
 ``guard`` while the file's last loaded version is a guard, else ``plain``: a guard that does not
-load at the next start is known for one). Only the last switch of each is kept. What the states mean at a start is the engine's (``engine/core/switchboard.py``).
+load at the next start is known for one). Only the last switch of each is kept. What the states
+mean at a start is the engine's (``engine/core/switchboard.py``).
 
 A switch is written on the engine's connection with ``synchronous=FULL`` for its own commit:
 durable once ``set`` returns, through a power cut too, unlike the engine's other writes,
