@@ -142,6 +142,12 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     assert cells[headers.index("Guard")] == "yes", (headers, cells)
     click(browser, "#disable-demo", "demo's switch")
     assert [p["enabled"] for p in run.get("/api/plugins")["plugins"]] == [True]  # not before the answer
+    # A live event redraws the page while the question is open (here another admin pauses): the question stays.
+    assert run.client.post("/api/pause", json={"reason": "elsewhere"}).status_code == 200
+    wait(browser, lambda d: d.find_element(By.ID, "engine-state").text.startswith("Paused"), "the page redrawn")
+    assert browser.find_elements(By.ID, "disable-demo-yes"), "the open question was taken away by the redraw"
+    assert run.client.post("/api/resume", json={}).status_code == 200
+    wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the page redrawn again")
     click(browser, "#disable-demo-yes", "the question before disabling a guard")
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#plugins td button").text == "Enable", "demo disabled")
     assert [p["enabled"] for p in run.get("/api/plugins")["plugins"]] == [False]

@@ -6,22 +6,33 @@ import {coalesce, listen} from "../live.js";
 
 const REFRESHING = new Set(["plugin.switched", "plugin.error", "reload", "pause", "resume", "lagged"]);
 
-/** A button that asks "Sure?" in place before it acts. */
-function confirmed(label, question, act, id) {
+/**
+ * A button that asks "Sure?" in place before it acts. `asking` holds the id of the question open, so a refresh
+ * (a live event redraws the page) keeps the question on screen instead of taking it from under the pointer.
+ */
+function confirmed(label, question, act, id, asking) {
   const box = h("span", {class: "confirm"});
-  const reset = () => clear(box, h("button", {type: "button", id, text: label, on: {click: ask}}));
+  const reset = () => {
+    if (asking.id === id) asking.id = null;
+    clear(box, h("button", {type: "button", id, text: label, on: {click: ask}}));
+  };
   function ask() {
+    asking.id = id;
     clear(box, h("span", {text: question + " "}),
-      h("button", {type: "button", class: "danger", id: id && `${id}-yes`, text: "Yes", on: {click: act}}),
+      h("button", {type: "button", class: "danger", id: `${id}-yes`, text: "Yes", on: {click: () => { asking.id = null; act(); }}}),
       h("button", {type: "button", text: "Cancel", on: {click: reset}}));
   }
-  reset();
+  if (asking.id === id) {
+    asking.shown = true;
+    ask();
+  } else reset();
   return box;
 }
 
 export function render(root) {
   const body = h("div", {id: "plugins"}, h("p", {class: "muted", text: "Loading…"}));
   const message = h("p", {class: "error", role: "alert"});
+  const asking = {id: null, shown: false};
   root.append(h("h1", {text: "Plugins"}), message, body);
 
   const act = async (path) => {
@@ -45,12 +56,13 @@ export function render(root) {
     const pause = answer.pause || {};
     const plugins = answer.plugins || [];
     const errors = Object.entries(answer.load_errors || {});
-    clear(body, 
+    asking.shown = false;
+    clear(body,
       panel("Engine",
         h("p", {id: "engine-state", text: pause.paused ? `Paused${pause.by ? ` by ${pause.by}` : ""}${pause.reason ? `: ${pause.reason}` : ""}` : "Running"}),
         pause.paused
-          ? confirmed("Resume", "Resume the engine?", () => act("/api/resume"), "resume")
-          : confirmed("Pause", "Pause the engine? Alerts will be journaled, not executed.", () => act("/api/pause"), "pause")),
+          ? confirmed("Resume", "Resume the engine?", () => act("/api/resume"), "resume", asking)
+          : confirmed("Pause", "Pause the engine? Alerts will be journaled, not executed.", () => act("/api/pause"), "pause", asking)),
       panel("Plugins", plugins.length ? table([
         ["Name", (p) => p.name], ["State", (p) => p.state ?? (p.enabled ? "enabled" : "disabled")],
         ["Hooks", (p) => show(p.hooks)], ["Symbols", (p) => show(p.symbols)], ["Priority", (p) => p.priority, "num"],
@@ -66,12 +78,13 @@ export function render(root) {
           // A guard switched off lets through what it refuses: asked first, as a pause is.
           return p.guard
             ? confirmed("Disable", `Disable the guard ${p.name}? The entries it refuses will go through.`, () => act(path),
-                        `disable-${p.name}`)
+                        `disable-${p.name}`, asking)
             : h("button", {type: "button", text: "Disable", on: {click: () => act(path)}});
         }],
       ], plugins) : h("p", {class: "muted", text: "No plugins."})),
       errors.length ? panel("Load errors", h("ul", {}, errors.map(([file, error]) => h("li", {}, h("code", {text: file}), " ", error)))) : null,
       h("p", {class: "muted", text: `Updated ${time(Date.now() / 1000)}`}));
+    if (!asking.shown) asking.id = null;  // its button is gone: the engine paused or the plugin switched elsewhere
   };
   const refresh = coalesce(load);
   refresh();
