@@ -5,9 +5,9 @@ getUpdates or the webhook) and returns the replies to send; sending them is the 
 (``updates.send_reply``). Only admins (user ids) are obeyed, in their private chat with the bot
 or in a listed group (access.py); anyone else gets nothing and the attempt is logged. A
 command queued while moonhook was down (older than ``max_age``) is refused rather than run
-late, and ``/close`` never acts at once: it shows what it would close and acts on a button
-press, or on the same command sent again after the question, by the admin who asked, within
-``confirm_seconds`` (confirm.py).
+late, and neither ``/close`` nor the ``/disable`` of a guard acts at once: each shows what it
+would do and acts on a button press, or on the same command sent again after the question, by
+the admin who asked, within ``confirm_seconds`` (confirm.py).
 
 Answers are HTML (parse_mode HTML), tables in ``<pre>`` at most about 32 characters wide so a
 phone shows them without wrapping; every engine or user text in them is escaped.
@@ -41,7 +41,7 @@ _SEEN = 512                  # (chat, message id) remembered: a message seen twi
 _NOT_HERE = "Commands are not taken in this chat: write to me privately."
 
 HELP = (("/status", "engine, broker, account"), ("/plugins", "plugins and their stats"),
-        ("/enable NAME", "switch a plugin on"), ("/disable NAME", "switch a plugin off"),
+        ("/enable NAME", "switch a plugin on"), ("/disable NAME", "switch a plugin off (a guard: asks first)"),
         ("/pause", "journal alerts, execute none"), ("/resume", "execute new alerts again"),
         ("/positions", "open positions"), ("/close SYMBOL", "close a symbol (asks first)"),
         ("/close all", "close everything (asks first)"), ("/help", "this list"))
@@ -147,13 +147,13 @@ class Commands:
         if name in ("enable", "disable"):
             if not arg:
                 return Reply(chat_id, f"Usage: /{name} NAME (/plugins lists them)")
+            if name == "disable" and any(r["name"] == arg and r.get("guard") and r.get("enabled") is not False
+                                         for r in ops.plugin_rows()):
+                return self._disable_guard(chat_id, user, arg, date)
             try:
                 row = ops.set_enabled(arg, name == "enable", by=f"telegram:{user}")
             except KeyError:
                 return Reply(chat_id, f"No plugin {_e(arg)}; /plugins lists them.")
-            if row.get("guard") and name == "disable":
-                return Reply(chat_id, f"Guard <b>{_e(row['name'])}</b> disabled: the entries it refuses now go "
-                                      f"through. /enable {_e(row['name'])} to guard again.")
             return Reply(chat_id, f"Plugin <b>{_e(row['name'])}</b> {name}d.")
         if name == "pause":
             if not ops.pause(by=f"telegram:{user}"):
@@ -233,22 +233,44 @@ class Commands:
                 target = self._ops.symbol(arg)
             except AlertError:
                 return Reply(chat_id, f"{_e(arg[:40])} is not a symbol. Usage: /close SYMBOL or /close all.")
-        question = self._questions.repeat(chat_id, user, target, date)  # marked done: nothing awaited yet
+        question = self._questions.repeat(chat_id, user, "close", target, date)  # marked done: nothing awaited yet
         if question is not None:
             log.info("telegram: admin %s confirmed /close %s by sending it again", user, target)
             return Reply(chat_id, await self._execute(question))
         positions = await self._ops.positions(None if target == "all" else target)
         if not positions:
             return Reply(chat_id, "No open positions." if target == "all" else f"Nothing open on {_e(target)}.")
-        token = self._questions.ask(chat_id, user, target, tuple(sorted({p["symbol"] for p in positions})))
-        command = f"/close {'all' if target == 'all' else target}"
+        token = self._questions.ask(chat_id, user, "close", target, tuple(sorted({p["symbol"] for p in positions})))
         n = len(positions)
-        text = (f"<b>Close {n} position{'s' * (n != 1)}?</b>\n{_position_table(positions)}\n"
-                f"Press Confirm, or send <code>{_e(command)}</code> again, within {_ago(self._confirm)}.")
-        keyboard = [[{"text": "Confirm close", "callback_data": f"close:{token}"},
+        return self._question(chat_id, token, f"<b>Close {n} position{'s' * (n != 1)}?</b>\n"
+                                              f"{_position_table(positions)}", "close", target)
+
+    def _disable_guard(self, chat_id: int | str, user: int, name: str, date: float) -> Reply:
+        """/disable GUARD: switching a guard off lets through what it refuses, so it is asked
+        first, as a /close is (the dashboard asks too)."""
+        if self._questions.repeat(chat_id, user, "disable", name, date) is not None:
+            log.info("telegram: admin %s confirmed /disable %s by sending it again", user, name)
+            return Reply(chat_id, self._switch_off(name, user))
+        token = self._questions.ask(chat_id, user, "disable", name)
+        return self._question(chat_id, token, f"<b>Disable the guard {_e(name)}?</b> The entries it refuses "
+                                              "will go through.", "disable", name)
+
+    def _question(self, chat_id: int | str, token: str, text: str, command: str, target: str) -> Reply:
+        """The question's message: what it would do, and its Confirm and Cancel buttons."""
+        again = f"/{command} {target}"
+        text += f"\nPress Confirm, or send <code>{_e(again)}</code> again, within {_ago(self._confirm)}."
+        keyboard = [[{"text": f"Confirm {command}", "callback_data": f"{command}:{token}"},
                      {"text": "Cancel", "callback_data": f"cancel:{token}"}]]
         return Reply(chat_id, text, reply_markup={"inline_keyboard": keyboard},
                      on_sent=partial(self._questions.sent, token))
+
+    def _switch_off(self, name: str, user: int | str) -> str:
+        try:
+            row = self._ops.set_enabled(name, False, by=f"telegram:{user}")
+        except KeyError:
+            return f"No plugin {_e(name)} any more; /plugins lists them."
+        return (f"Guard <b>{_e(row['name'])}</b> disabled: the entries it refuses now go through. "
+                f"/enable {_e(row['name'])} to guard again.")
 
     async def _press(self, query: dict) -> list[Reply]:
         query_id, data = query.get("id"), query.get("data")
@@ -275,23 +297,28 @@ class Commands:
             log.warning("telegram: button %s from admin %s ignored: commands are not taken in chat %s",
                         _loggable(action), user, chat_id)
             return answer("commands are not taken in this chat")
-        if action not in ("close", "cancel"):
+        if action not in ("close", "disable", "cancel"):
             return answer("unknown button")
-        outcome, question = self._questions.press(token, chat_id, user, action == "close")  # marks it
+        outcome, question = self._questions.press(token, chat_id, user, action)  # marks it
         if outcome == UNKNOWN:
-            return answer("expired: send /close again")
+            return answer("expired: send the command again" if action == "cancel" else f"expired: send /{action} again")
+        again = f"send /{question.command} again"
         if outcome == THEIRS:
             return answer("asked by another admin")
         if outcome == ANSWERED:
-            return answer({"done": "already done", "cancelled": "already cancelled"}.get(
-                question.state, "expired: send /close again"))
+            return answer({"done": "already done", "cancelled": "already cancelled"}.get(question.state,
+                                                                                         f"expired: {again}"))
+        nothing = "nothing closed" if question.command == "close" else f"{_e(question.target)} stays enabled"
         if outcome == TIMED_OUT:
-            return answer("expired: send /close again", f"⌛ Not confirmed within {_ago(self._confirm)}: "
-                                                          "nothing closed. Send /close again.")
+            return answer(f"expired: {again}", f"⌛ Not confirmed within {_ago(self._confirm)}: {nothing}. "
+                                               f"{again.capitalize()}.")
+        shown = f"/{question.command} {question.target}"
         if outcome == CANCELLED:
-            log.info("telegram: admin %s cancelled /close %s", user, question.target)
-            return answer("cancelled", "Cancelled: nothing closed.")
-        log.info("telegram: admin %s confirmed /close %s", user, question.target)
+            log.info("telegram: admin %s cancelled %s", user, shown)
+            return answer("cancelled", f"Cancelled: {nothing}.")
+        log.info("telegram: admin %s confirmed %s", user, shown)
+        if question.command == "disable":
+            return answer("done", self._switch_off(question.target, user))
         try:
             text = await self._execute(question)
         except Exception as e:

@@ -1,13 +1,13 @@
-"""The confirmation a /close waits for: asked once, answered once, by the admin who asked it,
-and only by what was sent after it.
+"""The confirmation a /close, or the /disable of a guard, waits for: asked once, answered once,
+by the admin who asked it, and only by what was sent after it.
 
-``Questions.ask`` records what a /close would close and returns the token its buttons carry.
+``Questions.ask`` records what the command would do and returns the token its buttons carry.
 The question is confirmed, within ``confirm_seconds``, by
 
 - a press of its Confirm button by the admin who asked, in the chat it was asked in, or
 - the same command sent again by that admin in that chat, dated after the question: after
   Telegram's date for the question's message (``sent``, from sendMessage's answer), or,
-  until that is known, after the engine's clock when it was asked. Two copies of a /close
+  until that is known, after the engine's clock when it was asked. Two copies of a command
   queued while moonhook was down (or sent in one double tap) are both older than the question
   the first one asks, so neither confirms it; a repeat older than the engine's start is older
   than every question, since none outlives a restart.
@@ -33,19 +33,20 @@ UNKNOWN, THEIRS, ANSWERED = "unknown", "theirs", "answered"
 
 @dataclass
 class Question:
-    """A /close waiting for its confirmation."""
+    """A command waiting for its confirmation."""
 
     chat: str
     user: str                    # the admin who asked: the only one who confirms
-    target: str                  # a symbol, or "all"
-    symbols: tuple[str, ...]     # what the question showed: these are closed
+    command: str                 # "close" or "disable"
+    target: str                  # close: a symbol, or "all"; disable: the plugin
+    symbols: tuple[str, ...]     # close: what the question showed, these are closed
     asked_at: float              # clock() when asked
     after: float                 # a repeat confirms when dated after this (Telegram's clock)
     state: str = "open"          # open | done | cancelled | expired
 
 
 class Questions:
-    """The open (and recently answered) /close questions, by token. ``clock`` is wall time,
+    """The open (and recently answered) questions, by token. ``clock`` is wall time,
     as Telegram's message dates are."""
 
     def __init__(self, confirm_seconds: float, clock: Callable[[], float]):
@@ -53,12 +54,12 @@ class Questions:
         self._clock = clock
         self._by_token: dict[str, Question] = {}
 
-    def ask(self, chat: int | str, user: int, target: str, symbols: tuple[str, ...]) -> str:
+    def ask(self, chat: int | str, user: int, command: str, target: str, symbols: tuple[str, ...] = ()) -> str:
         """Records a question and returns its token (URL-safe, for the buttons' data)."""
         now = self._clock()
         self._forget(now)
         token = secrets.token_urlsafe(8)
-        self._by_token[token] = Question(str(chat), str(user), target, symbols, now, now)
+        self._by_token[token] = Question(str(chat), str(user), command, target, symbols, now, now)
         return token
 
     def sent(self, token: str, message: Any) -> None:
@@ -69,28 +70,29 @@ class Questions:
         if question is not None and isinstance(date, int) and not isinstance(date, bool):
             question.after = date
 
-    def repeat(self, chat: int | str, user: int, target: str, date: float) -> Question | None:
+    def repeat(self, chat: int | str, user: int, command: str, target: str, date: float) -> Question | None:
         """The open question this repeat (``date``: the message's) confirms, now marked done;
         None when it confirms none (then it is a new /close)."""
         now = self._clock()
         self._forget(now)
         for question in self._by_token.values():
             if (question.state == "open" and question.chat == str(chat) and question.user == str(user)
-                    and question.target == target and now - question.asked_at <= self.confirm_seconds
+                    and question.command == command and question.target == target and now - question.asked_at <= self.confirm_seconds
                     and date > question.after):
                 question.state = "done"
                 return question
         return None
 
-    def press(self, token: str, chat: int | str, user: int, confirm: bool) -> tuple[str, Question | None]:
-        """A press of Confirm (``confirm``) or Cancel -> (outcome, the question). CONFIRMED or
-        CANCELLED: the question is marked so now, before the caller awaits anything. TIMED_OUT:
-        too late (marked expired); UNKNOWN: no such question in this chat; THEIRS: another admin
-        asked it; ANSWERED: done, cancelled or expired already (its ``state`` says which)."""
+    def press(self, token: str, chat: int | str, user: int, action: str) -> tuple[str, Question | None]:
+        """A press of Confirm (``action``: the question's command) or Cancel ("cancel") ->
+        (outcome, the question). CONFIRMED or CANCELLED: the question is marked so now, before
+        the caller awaits anything. TIMED_OUT: too late (marked expired); UNKNOWN: no such
+        question in this chat, or a Confirm for another command; THEIRS: another admin asked it;
+        ANSWERED: done, cancelled or expired already (its ``state`` says which)."""
         now = self._clock()
         self._forget(now)
         question = self._by_token.get(token)
-        if question is None or question.chat != str(chat):
+        if question is None or question.chat != str(chat) or action not in (question.command, "cancel"):
             return UNKNOWN, None
         if question.user != str(user):
             return THEIRS, question
@@ -99,6 +101,7 @@ class Questions:
         if now - question.asked_at > self.confirm_seconds:
             question.state = "expired"
             return TIMED_OUT, question
+        confirm = action != "cancel"
         question.state = "done" if confirm else "cancelled"
         return (CONFIRMED if confirm else CANCELLED), question
 

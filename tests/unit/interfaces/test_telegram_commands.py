@@ -88,13 +88,63 @@ async def test_disable_and_enable_switch_the_plugin_and_plugins_shows_it_narrow(
         assert "Usage" in (await ask(commands, chat.say("/disable"))).text
 
 
-async def test_disabling_a_guard_says_what_it_lets_through(tmp_path):
-    async with running(tmp_path, {"limit": "plugin = {guard = true}\nfunction on_alert(a) end"}) as engine:
-        commands, chat = Commands(Operations(engine), [ADMIN], clock=Clock()), Chat(Clock())
+GUARD = "plugin = {guard = true}\nfunction on_alert(a) end"
+
+
+def enabled(engine, name: str) -> bool:
+    return next(row["enabled"] for row in Operations(engine).plugin_rows() if row["name"] == name)
+
+
+async def test_disabling_a_guard_asks_first_and_the_button_switches_it_off_once(tmp_path):
+    clock = Clock()
+    async with running(tmp_path, {"limit": GUARD, "count": COUNT}) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         listed = html_plain((await ask(commands, chat.say("/plugins"))).text)
-        said = html_plain((await ask(commands, chat.say("/disable limit"))).text)
-    assert "• limit: guard (fails closed)" in listed
-    assert said == "Guard limit disabled: the entries it refuses now go through. /enable limit to guard again."
+        assert "• limit: guard (fails closed)" in listed
+        question = await ask(commands, chat.say("/disable limit"))
+        assert html_plain(question.text) == ("Disable the guard limit? The entries it refuses will go through.\n"
+                                             "Press Confirm, or send /disable limit again, within 30 s.")
+        assert [b["text"] for b in question.reply_markup["inline_keyboard"][0]] == ["Confirm disable", "Cancel"]
+        assert enabled(engine, "limit")                       # nothing happens before the confirmation
+        # A Confirm of another kind carrying this question's token does not confirm it.
+        token = question.reply_markup["inline_keyboard"][0][0]["callback_data"].split(":")[1]
+        forged = chat.press(question)
+        forged["callback_query"]["data"] = f"close:{token}"
+        assert (await ask(commands, forged)).callback_text == "expired: send /close again"
+        assert enabled(engine, "limit")
+        done = await ask(commands, chat.press(question, message_id=56))
+        assert done.edit_message_id == 56 and done.callback_text == "done"
+        assert html_plain(done.text) == ("Guard limit disabled: the entries it refuses now go through. "
+                                         "/enable limit to guard again.")
+        assert not enabled(engine, "limit")
+        assert (await ask(commands, chat.press(question))).callback_text == "already done"
+        # A plugin that is not a guard, or a guard already off, is switched at once.
+        assert (await ask(commands, chat.say("/disable count"))).text == "Plugin <b>count</b> disabled."
+        assert (await ask(commands, chat.say("/disable limit"))).reply_markup is None
+        assert (await ask(commands, chat.say("/enable limit"))).text == "Plugin <b>limit</b> enabled."
+
+
+async def test_disabling_a_guard_is_confirmed_by_the_command_again_and_cancel_or_delay_keep_it(tmp_path):
+    clock = Clock()
+    async with running(tmp_path, {"limit": GUARD}) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock, confirm_seconds=30), Chat(clock)
+        first = await ask(commands, chat.say("/disable limit"))
+        assert (await ask(commands, chat.say("/disable limit"))).reply_markup is not None  # a double tap asks again
+        cancelled = await ask(commands, chat.press(first, button=1))
+        assert cancelled.callback_text == "cancelled" and html_plain(cancelled.text) == "Cancelled: limit stays enabled."
+        late = await ask(commands, chat.say("/disable limit"))
+        clock.now += 31
+        expired = await ask(commands, chat.press(late))
+        assert expired.callback_text == "expired: send /disable again"
+        assert html_plain(expired.text) == "⌛ Not confirmed within 30 s: limit stays enabled. Send /disable again."
+        assert enabled(engine, "limit")
+        await ask(commands, chat.say("/disable limit"))
+        clock.now += 2
+        said = await ask(commands, chat.say("/disable limit"))
+        assert said.reply_markup is None and "Guard <b>limit</b> disabled" in said.text
+        assert not enabled(engine, "limit")
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        assert [s["plugin"] for s in row["outcome"]["plugins"]] == []
 
 
 async def test_close_asks_first_and_the_button_closes_once_through_the_engine(tmp_path):
