@@ -27,7 +27,7 @@ answers 409) but the server never calls the URL. No media or other methods; only
 are the folklore numbers (Telegram publishes none); chats are never "not found"; a client that drops a long poll
 is not noticed (its poll simply ends at its timeout or when a newer poll terminates it).
 
-For tests: ``messages(token, chat)``, ``calls(method, token)``, ``rate_limited(token)``, ``edits``, ``answered``;
+For tests: ``messages(token, chat)``, ``shown(token, chat)`` (edits applied), ``calls(method, token)``, ``rate_limited(token)``, ``edits``, ``answered``;
 ``push_message`` / ``push_callback`` queue updates; ``hang()`` / ``release()`` hold sendMessage unanswered;
 ``fail(status)`` / ``recover()`` answer every request with a 5xx.
 """
@@ -244,6 +244,10 @@ class BotApiServer:
 
     def messages(self, token: str | None = None, chat: int | str | None = None) -> list[Sent]:
         return [m for m in self.sent if token in (None, m.token) and chat in (None, m.chat_id)]
+
+    def shown(self, token: str, chat: int | str) -> list[Sent]:
+        """The chat's messages from the bot as they show now (edits applied), oldest first."""
+        return [m for (t, c, _), m in self._latest.items() if (t, c) == (token, chat)]
 
     def calls(self, method: str | None = None, token: str | None = None) -> list[Request]:
         return [r for r in self.requests if method in (None, r.method) and token in (None, r.token)]

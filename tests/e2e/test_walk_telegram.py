@@ -1,0 +1,73 @@
+"""Telegram, walked as a trader: `moonhook init`, a bot and an admin added to moonhook.toml, `moonhook run`.
+The trade is told in the admin's chat; a stranger is not obeyed; switching the guard off and closing
+everything are asked first and done on the button; after Ctrl-C and a restart no command is obeyed twice.
+Telegram's servers are the stand-in (tests/support/botapi.py), served from a thread of the test."""
+
+from __future__ import annotations
+
+from support.botapi import html_plain
+from support.botapi_thread import threaded_bot_api
+from support.e2e_support import init, until
+
+TOKEN = "5150:walk-bot-SECRET-part"
+ADMIN, STRANGER = 4242, 777
+ENTRY = '{"secret": "SECRET", "action": "buy", "symbol": "EURUSD", "volume": 0.1, "price": 1.1, "sl": 1.09}'
+
+
+def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user):
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        def said() -> list[str]:  # the admin's chat as it shows now, edits applied, oldest first
+            return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
+
+        def answer(text: str, what: str) -> str:
+            return until(said, lambda texts: any(text in t for t in texts), what)
+
+        def press(label: str) -> None:  # the admin presses ``label`` on the latest message showing buttons
+            def pushed() -> None:
+                (*_, asking) = [m for m in api.server.shown(TOKEN, ADMIN) if m.reply_markup]
+                data = next(b["callback_data"] for b in asking.reply_markup["inline_keyboard"][0] if b["text"] == label)
+                api.server.push_callback(TOKEN, ADMIN, data, message_id=asking.message_id)
+            api.call(pushed)
+
+        config, _ = init(user, "bot")
+        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        run = user.start("run", config=config, cwd="bot")
+
+        sent = run.webhook(ENTRY)
+        assert run.settled(sent["id"])["status"] == "done"
+        answer("opened buy 0.1 EURUSD", "the trade told in the admin's chat")
+
+        api.call(lambda: api.server.push_message(TOKEN, STRANGER, "/pause", username="mallory"))
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))
+        answer("running", "the answer to /status")
+        assert run.get("/api/plugins")["pause"]["paused"] is False
+        assert api.call(lambda: api.server.messages(TOKEN, STRANGER)) == []
+
+        # demo is a guard: switching it off is asked first, and done on Confirm.
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/disable demo"))
+        answer("Disable the guard demo?", "the question before disabling the guard")
+        assert [p["enabled"] for p in run.get("/api/plugins")["plugins"]] == [True]
+        press("Confirm disable")
+        answer("Guard demo disabled", "the guard disabled")
+        assert [p["enabled"] for p in run.get("/api/plugins")["plugins"]] == [False]
+        bare = run.webhook(ENTRY.replace(', "sl": 1.09', ""))  # an entry without a stop, which demo refuses
+        assert run.settled(bare["id"])["status"] == "done"
+
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/close all"))
+        answer("Close 2 positions?", "the question before closing")
+        assert len(run.get("/api/positions")["positions"]) == 2
+        press("Confirm close")
+        answer("EURUSD: closed 2 positions", "the positions closed")
+        assert run.get("/api/positions")["positions"] == []
+        assert run.interrupt() == 0
+
+        run = user.start("run", config=config, cwd="bot")
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/plugins"))
+        answer("demo: disabled by telegram:4242", "the answer to /plugins after the restart")
+        texts = said()
+        assert sum("Disable the guard demo?" in t or "Guard demo disabled" in t for t in texts) == 1
+        assert sum("Close 2 positions?" in t or "EURUSD: closed" in t for t in texts) == 1
+        assert [p["enabled"] for p in run.get("/api/plugins")["plugins"]] == [False]
+        assert run.interrupt() == 0
+    assert "SECRET" not in "".join(r.text() for r in user.runs)  # the token's secret part is in no log line
