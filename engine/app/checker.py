@@ -1,6 +1,7 @@
 """``moonhook check``: a script tried the way the engine would load it, before it goes live.
 
-Each file is loaded in a throwaway engine (the paper broker, a temporary journal): compiled,
+It takes files and folders (each folder's scripts, as the engine picks them); with neither, the
+configured scripts folder. Each file is loaded in a throwaway engine (the paper broker, a temporary journal): compiled,
 its ``plugin`` table validated, its ``on_load`` run; then ``on_alert`` is called once with a
 sample alert. Every finding names the file and, when there is one, the line.
 """
@@ -15,31 +16,43 @@ from engine.domain.alerts import parse_body
 from engine.domain.config import EngineConfig
 from engine.app import open_engine
 from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer
+from engine.core.lifecycle import scripts_in
 from engine.core.plugins import HOOKS, Finding, PluginError, bare_message
 
 SAMPLE_PRICES = {"EURUSD": 1.1, "GBPUSD": 1.27, "USDJPY": 150.0, "XAUUSD": 2000.0}
 
 
 async def check_files(paths: list[Path], config: EngineConfig = EngineConfig()) -> list[Finding]:
-    """Findings for each script in ``paths``, in order; the user's config gives params and
-    budgets, nothing else of theirs is touched."""
+    """Findings for each script in ``paths`` (files, or folders of scripts; none: the
+    configured scripts folder), in order; the user's config gives params and budgets, nothing
+    else of theirs is touched. A folder without a script is a warning."""
     findings: list[Finding] = []
+    files: list[Path] = []
+    for path in paths or [config.scripts]:
+        if not path.is_dir():
+            files.append(path)
+        elif found := scripts_in(path):
+            files.extend(found)
+        else:
+            findings.append(Finding(str(path), None, "warning", "no scripts (*.lua) in this folder"))
+    if not files:
+        return findings
     with tempfile.TemporaryDirectory(prefix="moonhook-check-") as tmp:
         empty = Path(tmp) / "scripts"
         empty.mkdir()
         trial = replace(config, scripts=empty, data=Path(tmp) / "data", broker="paper")
         async with open_engine(trial, stop_timeout=2.0) as engine:
-            for path in paths:
+            for path in files:
                 findings.extend(await _check_one(engine, path))
     return findings
 
 
 async def _check_one(engine, path: Path) -> list[Finding]:
     file = path.name
+    if not path.is_file():
+        return [Finding(file, None, "error", f"no such file or folder: {path}")]
     if path.suffix != ".lua":
         return [Finding(file, None, "error", "not a .lua file")]
-    if not path.is_file():
-        return [Finding(file, None, "error", f"no such file: {path}")]
     try:
         plugin = await engine.load(path)
     except PluginError as e:

@@ -26,7 +26,7 @@ import trio
 
 from sandbox.allowlist import WORKER_ENV, worker_environment
 
-from engine.core.lifecycle import is_script
+from engine.core.lifecycle import scripts_in
 
 SECONDS = 120                                    # the most a replay may take
 MAX_DAYS = 366
@@ -76,11 +76,10 @@ def _prepare(base: Path, settings: Path | None, scripts: Path, name: str, text: 
     live, draft = base / "live", base / "draft"
     live.mkdir()
     draft.mkdir()
-    for path in sorted(scripts.glob("*.lua")) if scripts.is_dir() else ():
-        if is_script(path) and path.is_file():
-            shutil.copyfile(path, live / path.name)
-            if path.name != name:
-                shutil.copyfile(path, draft / path.name)
+    for path in scripts_in(scripts):
+        shutil.copyfile(path, live / path.name)
+        if path.name != name:
+            shutil.copyfile(path, draft / path.name)
     (draft / name).write_text(text, encoding="utf-8")
     (base / "replay.toml").write_text(tomli_w.dumps(replay_settings(settings)), encoding="utf-8")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
-from engine.core.lifecycle import digest, is_script
+from engine.core.lifecycle import digest, scripts_in
 
 MAX_NAME = 120
 _LOCATED = re.compile(r"^[^:\s]+\.lua(?::(\d+))?: error: (.*)$", re.S)  # moonhook check's form
@@ -60,7 +60,7 @@ def listing(folder: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     that of the file's plugin row (None: the engine has not seen the file)."""
     by_file = {row["file"]: row for row in rows}
     out = []
-    for path in sorted(p for p in folder.glob("*.lua") if is_script(p)):
+    for path in scripts_in(folder):
         try:
             stat = path.stat()
         except FileNotFoundError:  # deleted meanwhile

@@ -48,6 +48,11 @@ def is_script(path: Path) -> bool:
     return path.suffix == ".lua" and not path.name.startswith((".", "#"))
 
 
+def scripts_in(folder: Path) -> list[Path]:
+    """The plugin files of ``folder`` (``is_script``), by name; [] when it is not a folder."""
+    return sorted(p for p in folder.glob("*.lua") if is_script(p) and p.is_file())
+
+
 class _Refused(Exception):
     """The file holds the bytes that failed to load last time: that failure stands."""
 
@@ -123,7 +128,7 @@ class Lifecycle:
 
     async def load_all(self) -> None:
         """At start: every script; a guard that does not load pauses the engine (switchboard)."""
-        for path in sorted(p for p in self.config.scripts.glob("*.lua") if is_script(p)):
+        for path in scripts_in(self.config.scripts):
             await self.apply([path])
         for file, error in sorted(self.errors.items()):
             self._switchboard.not_loaded_at_start(file, error)

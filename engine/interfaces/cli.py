@@ -268,7 +268,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     init.add_argument("--editor-files", action="store_true",
                       help="only write the editor files again (schema, LuaLS definitions) for this version")
     check = sub.add_parser("check", parents=[common], help="try scripts the way the engine loads them")
-    check.add_argument("files", nargs="+", type=Path)
+    check.add_argument("files", nargs="*", type=Path, metavar="SCRIPT",
+                       help="a .lua file, or a folder of them (default: the config's scripts folder)")
     send = sub.add_parser("send", parents=[common], help="send a test alert to the running engine")
     send.add_argument("alert", help=f'a webhook body, e.g. "{TRY_ALERT}"')
     send.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the outcome")

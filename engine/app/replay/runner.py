@@ -31,7 +31,7 @@ from engine.app.replay.fills import Book
 from engine.app.replay.prices import Bar
 from engine.app.replay.problems import Problem
 from engine.app.replay.report import Decision, Fault, Order, Outcome
-from engine.core.lifecycle import digest, is_script
+from engine.core.lifecycle import digest, scripts_in
 from engine.core.loader import Loader
 from engine.core.plugins import Plugin, PluginError, breaker_trips
 from engine.core.roster import PluginSet
@@ -124,7 +124,7 @@ class _Replay:
             raise ReplayError(f"{scripts}: no such folder of scripts")
         loader = Loader(self.trial.pool, self.trial.plugins, MetaCache(self.database), self.database,
                         self.symbols, self.trial.host())
-        for path in sorted(p for p in scripts.glob("*.lua") if is_script(p)):
+        for path in scripts_in(scripts):
             source = path.read_bytes()
             self.current = None
             try:

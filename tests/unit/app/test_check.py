@@ -60,3 +60,29 @@ def test_check_judges_an_answer_as_the_engine_does(tmp_path):
     assert "badchange.lua: error: on_alert on a sample alert" in p.stdout and "changes refused: volume" in p.stdout
     assert "goodchange.lua: ok: on_alert on a sample alert" in p.stdout and "changes it" in p.stdout
     assert "number.lua: error:" in p.stdout and "expected nil, a table or false" in p.stdout
+
+
+def test_check_without_files_tries_the_configured_scripts_folder_as_the_engine_picks_it(tmp_path):
+    """A user after `moonhook init`: `moonhook check` alone tries what `moonhook run` would load."""
+    init = subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "init", "bot"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
+    scripts = tmp_path / "bot" / "scripts"
+    (scripts / "crash.lua").write_text(SCRIPTS["crash.lua"])
+    (scripts / ".crash.lua").write_text(SCRIPTS["syntax.lua"])   # an editor's hidden copy: not a script
+    (scripts / "notes.txt").write_text("not lua")
+
+    def check_in(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "engine.interfaces.cli", *args], cwd=tmp_path / "bot",
+                              capture_output=True, text=True, timeout=60)
+
+    p = check_in("check")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert [line.split(":")[0] for line in p.stdout.splitlines()] == ["crash.lua"] * 2 + ["demo.lua"] * 2
+    assert "crash.lua:2: error: on_alert failed" in p.stdout
+    (tmp_path / "bot" / "empty").mkdir()
+    p = check_in("check", "empty", "scripts/demo.lua", "missing")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert p.stdout.splitlines()[0] == "empty: warning: no scripts (*.lua) in this folder"
+    assert "missing: error: no such file or folder: missing" in p.stdout
+    assert "crash.lua" not in p.stdout and p.stdout.count("demo.lua: ok") == 2
