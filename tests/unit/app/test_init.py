@@ -145,11 +145,12 @@ async def test_the_example_script_loads_and_refuses_an_entry_without_a_stop(tmp_
 
 
 def test_the_readme_names_what_init_writes():
-    """What the README names (scripts/demo.lua, `moonhook check scripts/demo.lua`) is what
+    """What the README names (scripts/demo.lua, the alert to try, `moonhook check`) is what
     `moonhook init` writes: one first strategy, one story."""
     assert EXAMPLE_NAME == "demo.lua" and "entries need a stop loss" in EXAMPLE_SCRIPT
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert f'moonhook send "{TRY_ALERT}"' in readme and "moonhook check scripts/demo.lua" in readme
+    assert f'moonhook send "{TRY_ALERT}"' in readme and "scripts/demo.lua" in readme
+    assert ".venv/bin/moonhook check " in readme
 
 
 def test_init_editor_files_writes_the_generated_ones_again_and_keeps_the_traders(tmp_path, capsys):
