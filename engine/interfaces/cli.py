@@ -164,9 +164,7 @@ async def _send(settings: Settings, text: str, wait: float) -> int:
             answer = await client.post(f"/webhook/{server.secret}", content=text.encode("utf-8"),
                                        headers={"Content-Type": "text/plain"})
         except httpx.HTTPError as e:
-            print(f"moonhook: the engine at {_base_url(settings)} does not answer ({e.__class__.__name__}); "
-                  "is `moonhook run` running?", file=sys.stderr)
-            return 1
+            return _unanswered(settings, e)
         print(f"{answer.status_code} {answer.text}")
         body = _json(answer)
         if answer.status_code != 200 or body.get("status") != "accepted":
@@ -185,6 +183,12 @@ async def _send(settings: Settings, text: str, wait: float) -> int:
         return 1
 
 
+def _unanswered(settings: Settings, e: httpx.HTTPError) -> int:
+    print(f"moonhook: the engine at {_base_url(settings)} does not answer ({e.__class__.__name__}); "
+          "is `moonhook run` running?", file=sys.stderr)
+    return 1
+
+
 async def _status(settings: Settings) -> int:
     token = settings.server.api_token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -192,9 +196,7 @@ async def _status(settings: Settings) -> int:
         try:
             health = _json(await client.get("/health"))  # the details with the token, the state word without
         except httpx.HTTPError as e:
-            print(f"moonhook: the engine at {_base_url(settings)} does not answer ({e.__class__.__name__})",
-                  file=sys.stderr)
-            return 1
+            return _unanswered(settings, e)
         print("  ".join(f"{k}={v}" for k, v in health.items()))
         if not token:
             return 0 if health.get("status") == "ok" else 1

@@ -36,7 +36,11 @@ def test_status_reads_the_config_named_after_the_subcommand(tmp_path, capsys):
         config = tmp_path / "elsewhere.toml"
         config.write_text(f'[server]\nport = {port}\n')
         assert main(["status", "--config", str(config)]) == 1
-    assert f"127.0.0.1:{port} does not answer" in capsys.readouterr().err
+        assert f"127.0.0.1:{port} does not answer (ConnectError); is `moonhook run` running?" in capsys.readouterr().err
+        assert main(["send", "--config", str(config), "buy EURUSD"]) == 2  # no secret in that config
+        config.write_text(f'[server]\nport = {port}\nsecret = "s3cret-long-enough-for-it"\n')
+        assert main(["send", "--config", str(config), "buy EURUSD"]) == 1
+        assert f"127.0.0.1:{port} does not answer (ConnectError); is `moonhook run` running?" in capsys.readouterr().err
 
 
 # The engine's own packages and its heavy dependencies: what `send`, `status` and `--help` must
