@@ -50,6 +50,9 @@ class Decider:
         outcome: dict[str, Any] = {"plugins": verdict.steps, "orders": run.orders}
         if verdict.rejected_by:
             outcome.update(rejected_by=verdict.rejected_by, reason=verdict.reason)
+            if self.config.execute_alerts:  # a refused reversal still leaves the position the strategy left
+                for request in await execution.reversal(alert, alert_id, self.broker):
+                    await self.desk.place(request, origin=execution.ENGINE)
             return "rejected", outcome
         final = Alert.from_plain(verdict.data) if verdict.data is not plain else alert
         return await self._execute(final, alert_id, verdict.handled_by, outcome), outcome
@@ -66,12 +69,12 @@ class Decider:
             outcome["note"] = "not executed: engine.execute_alerts is off" if alert.action else "no trading command"
             return "done"
         plan = await execution.plan(alert, alert_id, self.broker, self.config.default_volume)
-        if plan.error:
-            outcome["error"] = plan.error
-            return "failed"
         if plan.note:
             outcome["note"] = plan.note
         results = [await self.desk.place(r, origin=execution.ENGINE) for r in plan.requests]
+        if plan.error:
+            outcome["error"] = plan.error
+            return "failed"
         return "done" if all(r.ok for r in results) else "failed"
 
 

@@ -8,7 +8,7 @@ already gone through.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine.domain.alerts import Action, Alert
 from engine.adapters.brokers.base import Broker
@@ -30,9 +30,29 @@ def pip_size(spec: dict) -> float:
     return spec["point"] * (10 if spec["digits"] in (3, 5) else 1)
 
 
+def _cid(alert_id: int, purpose: str) -> str:
+    return f"a{alert_id}-{ENGINE}-{purpose}"
+
+
+async def reversal(alert: Alert, alert_id: int, broker: Broker) -> list[OrderRequest]:
+    """The close of the positions the other way than a strategy's entry (its ``position`` says
+    the strategy is now long or short: ``domain/alerts/strategy.py``), the exit half of a
+    reversal. The decider places it even when the entry is refused or cannot be sized: the
+    strategy has left that position either way."""
+    if alert.position not in ("long", "short") or alert.action not in (Action.BUY, Action.SELL):
+        return []
+    other = "sell" if alert.action is Action.BUY else "buy"
+    if not [p for p in await broker.positions(alert.symbol) if p["side"] == other]:
+        return []
+    return [OrderRequest("close", _cid(alert_id, f"close-{alert.symbol}"), symbol=alert.symbol, side=other,
+                         plugin=ENGINE, alert_id=alert_id, comment=alert.comment)]
+
+
 async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: float | None) -> Plan:
+    """The orders ``alert`` asks for; a Plan with an error keeps the requests to place all the
+    same (a reversal's close)."""
     def cid(purpose: str) -> str:
-        return f"a{alert_id}-{ENGINE}-{purpose}"
+        return _cid(alert_id, purpose)
 
     action, symbol = alert.action, alert.symbol
     if action is None or action is Action.TREND:
@@ -46,10 +66,14 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
     assert symbol is not None  # the parser requires one for every other command
     if action in (Action.CLOSE, Action.CLOSE_LONG, Action.CLOSE_SHORT):
         side = {Action.CLOSE_LONG: "buy", Action.CLOSE_SHORT: "sell"}.get(action)
-        if not [p for p in await broker.positions(symbol) if side is None or p["side"] == side]:
+        positions = [p for p in await broker.positions(symbol) if side is None or p["side"] == side]
+        if not positions:
             return Plan(note=f"no open {side + ' ' if side else ''}position on {symbol} to close")
-        return Plan([OrderRequest("close", cid(f"close-{symbol}"), symbol=symbol, side=side, plugin=ENGINE,
-                                  alert_id=alert_id, comment=alert.comment)])
+        whole = OrderRequest("close", cid(f"close-{symbol}"), symbol=symbol, side=side, plugin=ENGINE,
+                             alert_id=alert_id, comment=alert.comment)
+        if alert.volume is None and alert.units is None:
+            return Plan([whole])
+        return await _close_part(alert, alert_id, positions, broker, whole)
 
     spec = await broker.symbol(symbol)
     if spec is None:
@@ -68,6 +92,15 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
 
     side = action.side
     assert side is not None
+    closes = await reversal(alert, alert_id, broker)
+    opening = await _open(alert, alert_id, broker, default_volume, spec, side)
+    return replace(opening, requests=closes + opening.requests)
+
+
+async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: float | None, spec: dict,
+                side: str) -> Plan:
+    action, symbol = alert.action, alert.symbol
+    assert action is not None and symbol is not None
     entry = alert.price
     if entry is None:
         quote = await broker.price(symbol)
@@ -96,9 +129,39 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
         kind, order_type = "pending", ("limit" if action in (Action.BUY_LIMIT, Action.SELL_LIMIT) else "stop")
     else:
         kind, order_type = "market", None
-    return Plan([OrderRequest(kind, cid("open"), symbol=symbol, side=side, volume=volume, price=alert.price,
+    return Plan([OrderRequest(kind, _cid(alert_id, "open"), symbol=symbol, side=side, volume=volume, price=alert.price,
                               type=order_type, sl=sl, tp=tp, comment=alert.comment, plugin=ENGINE,
                               alert_id=alert_id)])
+
+
+async def _close_part(alert: Alert, alert_id: int, positions: list[dict], broker: Broker,
+                      whole: OrderRequest) -> Plan:
+    """Closes the alert's size (``volume``, or ``units``) of ``positions`` (one side, one
+    symbol). One position is closed by its ticket (all of it, or part), the client id named
+    after it: after a restart the same close is asked for again, and found done, whatever is
+    left of the position. Several are closed ``whole`` when the size covers them all; part of
+    several is refused: which of them a first try closed could not be told after a restart,
+    and a second try would close more."""
+    lots = alert.volume
+    if lots is None:
+        spec = await broker.symbol(whole.symbol)
+        if spec is None:
+            return Plan(error=f"unknown symbol {whole.symbol} at the broker")
+        sizing = lots_of_units(spec, alert.units)
+        if not sizing.volume:
+            return Plan(error=f"cannot size {alert.units:g} units: {sizing.reason}")
+        lots = sizing.volume
+    total = round(sum(p["volume"] for p in positions), 8)
+    if len(positions) == 1:
+        ticket, part = positions[0]["ticket"], lots < total - 1e-9
+        return Plan([OrderRequest("close", _cid(alert_id, f"close-{ticket}"), symbol=whole.symbol, ticket=ticket,
+                                  volume=lots if part else None, plugin=ENGINE, alert_id=alert_id,
+                                  comment=alert.comment)])
+    if lots >= total - 1e-9:
+        return Plan([whole])
+    return Plan(error=f"cannot close {lots:g} of the {total:g} lots open on {whole.symbol}: they are "
+                      f"{len(positions)} positions, and part of one only is closed; close them whole, "
+                      "or one by its ticket")
 
 
 def _stops(alert: Alert, spec: dict, side: str, entry: float) -> tuple[float | None, float | None]:

@@ -68,6 +68,7 @@ ACTION_ALIASES: dict[str, Action] = {
 }
 
 TREND_STATES = ("up", "down", "flat")
+POSITIONS = ("long", "short", "flat")  # TradingView's {{strategy.market_position}}
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ class Alert:
     volume: float | None = None
     risk: float | None = None
     units: float | None = None       # the size in units (TradingView's contracts), lots = units / contract size
+    position: str | None = None      # a strategy's position after this order: long, short or flat (strategy.py)
+    position_size: float | None = None  # its size then, in units (0 when flat)
     sl: float | None = None
     tp: float | None = None
     sl_pips: float | None = None

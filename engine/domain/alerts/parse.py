@@ -16,13 +16,15 @@ import re
 from typing import Any
 
 from engine.domain.alerts.model import ACTION_ALIASES, TREND_STATES, Action, Alert, AlertError
+from engine.domain.alerts.strategy import read_strategy_order
 from engine.domain.alerts.symbols import SymbolMap
 
 MAX_TEXT = 4096
 MAX_DEPTH = 32  # levels of JSON nesting an alert may have
 # ttl: seconds; units: the size in units of the instrument, as TradingView's strategies count it
 _NUMBERS = ("price", "volume", "risk", "units", "sl", "tp", "sl_pips", "tp_pips", "ttl")
-_STRINGS = {"id": 128, "comment": 256, "timeframe": 16, "state": 16}
+_STRINGS = {"id": 128, "comment": 256, "timeframe": 16, "state": 16, "position": 16}
+_COUNTS = ("position_size",)  # numbers that may be 0
 _JSON_ALIASES = {"ticker": "symbol", "close": "price"}
 _NEVER_KEPT = {"secret"}  # authentication, handled by the web layer: never journaled
 _TOKEN = re.compile(r'''\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)|\s*([^,\s=]+)''')
@@ -71,7 +73,7 @@ def parse_json(obj: Any, symbols: SymbolMap | None = None) -> Alert:
         name = _JSON_ALIASES.get(key, key)
         if name in _NEVER_KEPT:
             continue
-        if name == "symbol" or name == "action" or name in _NUMBERS or name in _STRINGS:
+        if name == "symbol" or name == "action" or name in _NUMBERS or name in _STRINGS or name in _COUNTS:
             if name in fields:
                 raise AlertError(name, f"given twice (as {name!r} and an alias)")
             fields[name] = value
@@ -105,8 +107,9 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
                 value = json.loads(value)
             if key == "lots":
                 key = "volume"
-            if key not in _NUMBERS and key not in _STRINGS:
-                raise AlertError(key, "unknown parameter (known: " + ", ".join(_NUMBERS + tuple(_STRINGS)) + ")")
+            if key not in _NUMBERS and key not in _STRINGS and key not in _COUNTS:
+                raise AlertError(key, "unknown parameter (known: " + ", ".join(_NUMBERS + tuple(_STRINGS) + _COUNTS)
+                                 + ")")
             if key in fields:
                 raise AlertError(key, "given twice")
             fields[key] = value
@@ -145,6 +148,9 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
     for name in _NUMBERS:
         if fields.get(name) is not None:
             values[name] = _number(name, fields[name])
+    for name in _COUNTS:
+        if fields.get(name) is not None:
+            values[name] = _number(name, fields[name], zero=True)
     for name, limit in _STRINGS.items():
         if fields.get(name) is not None:
             values[name] = _string(name, fields[name], limit)
@@ -158,6 +164,8 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
         values["raw_symbol"] = raw_symbol
         values["symbol"] = symbols.normalize(raw_symbol)
 
+    if "position" in values:
+        action = read_strategy_order(action, values)
     if action is not None:
         _check_command(action, values)
     return Alert(action=action, source=source, extra=extra, **values)
@@ -193,7 +201,7 @@ def _check_command(action: Action, v: dict[str, Any]) -> None:
             raise AlertError(above, f"{v[above]} must be above the entry price {price} for a {side}")
 
 
-def _number(name: str, raw: Any) -> float:
+def _number(name: str, raw: Any, zero: bool = False) -> float:
     if isinstance(raw, bool):
         raise AlertError(name, f"must be a number, got {_show(raw)}")
     if isinstance(raw, str):
@@ -209,8 +217,8 @@ def _number(name: str, raw: Any) -> float:
             raise AlertError(name, f"must be a number within range, got {_show(raw)}") from None
     else:
         raise AlertError(name, f"must be a number, got {_show(raw)}")
-    if not math.isfinite(value) or value <= 0:
-        raise AlertError(name, f"must be a positive number, got {_show(raw)}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        raise AlertError(name, f"must be a {'non-negative' if zero else 'positive'} number, got {_show(raw)}")
     return value
 
 

@@ -132,3 +132,40 @@ async def test_units_are_converted_to_lots_by_the_contract_size_rounded_down_to_
     small = await plan(alert("buy EURUSD units=500 price=1.1"), 5, broker, None)
     assert small.requests == [] and small.error == ("cannot size 500 units: 500 units are 0.005 lots (contract size "
                                                     "100000), below the minimum 0.01")
+
+
+STRATEGY = '{{"symbol": "EURUSD", "action": "{0}", "units": "{1}", "price": "1.1", "position": "{2}", "position_size": "{3}"}}'
+
+
+async def test_a_strategys_reversal_closes_the_other_way_first_and_opens_only_the_new_position():
+    broker = FakeBroker(positions=[position(11, "EURUSD", "buy", 1.1)])
+    made = await plan(alert(STRATEGY.format("sell", 20000, "short", 10000)), 7, broker, None)
+    assert made.requests == [
+        OrderRequest("close", "a7-engine-close-EURUSD", symbol="EURUSD", side="buy", plugin="engine", alert_id=7),
+        OrderRequest("market", "a7-engine-open", symbol="EURUSD", side="sell", volume=0.1, price=1.1,
+                     plugin="engine", alert_id=7)]
+    fresh = await plan(alert(STRATEGY.format("sell", 10000, "short", 10000)), 8, FakeBroker(), None)
+    assert [r.kind for r in fresh.requests] == ["market"]  # from flat: nothing to close
+    # Without a strategy's position a sell is a sell: the long stays.
+    plain = await plan(alert("sell EURUSD volume=0.1 price=1.1"), 9, broker, None)
+    assert [r.kind for r in plain.requests] == ["market"]
+
+
+async def test_a_part_of_one_position_is_closed_by_its_ticket_and_part_of_several_is_refused():
+    one = FakeBroker(positions=[position(11, "EURUSD", "buy", 1.1, volume=0.3)])
+    part = await plan(alert(STRATEGY.format("sell", 10000, "long", 20000)), 5, one, None)
+    assert part.requests == [OrderRequest("close", "a5-engine-close-11", symbol="EURUSD", ticket=11, volume=0.1,
+                                          plugin="engine", alert_id=5)]
+    # The same alert again once the part is closed (a restart): the same client id, so the broker
+    # answers the first result instead of closing more.
+    one.open_positions = [position(11, "EURUSD", "buy", 1.1, volume=0.2)]
+    again = await plan(alert(STRATEGY.format("sell", 10000, "long", 20000)), 5, one, None)
+    assert [r.client_id for r in again.requests] == ["a5-engine-close-11"]
+    everything = await plan(alert("closelong EURUSD volume=0.5"), 6, one, None)
+    assert everything.requests[0].volume is None and everything.requests[0].ticket == 11
+
+    two = FakeBroker(positions=[position(11, "EURUSD", "buy", 1.1), position(12, "EURUSD", "buy", 1.1)])
+    refused = await plan(alert("closelong EURUSD volume=0.1"), 7, two, None)
+    assert refused.requests == [] and refused.error.startswith("cannot close 0.1 of the 0.2 lots open on EURUSD")
+    whole = await plan(alert("closelong EURUSD units=20000"), 8, two, None)
+    assert [(r.client_id, r.side, r.ticket) for r in whole.requests] == [("a8-engine-close-EURUSD", "buy", None)]

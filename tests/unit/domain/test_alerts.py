@@ -112,3 +112,49 @@ def test_random_bytes_are_refused_cleanly_or_parsed():
 def test_from_plain_restores_the_journaled_alert(body):
     alert = parse_body(body, SymbolMap({"XAUUSD": "GOLD"}))
     assert Alert.from_plain(json.loads(json.dumps(alert.to_plain()))) == alert
+
+
+def strategy_order(action: str, contracts: str, position: str, size: str | None = None, **more) -> dict:
+    """A Pine strategy's alert as the README's template has TradingView fill it in."""
+    body = {"symbol": "EURUSD", "action": action, "units": contracts, "price": "1.1", "position": position, **more}
+    if size is not None:
+        body["position_size"] = size
+    return parse_body(json.dumps(body)).to_plain()
+
+
+@pytest.mark.parametrize("order, expected", [
+    # (action, contracts, position after, its size) -> what it means
+    (("buy", "10000", "long", "10000"), {"action": "buy", "side": "buy", "units": 10000.0}),       # entry
+    (("buy", "5000", "long", "15000"), {"action": "buy", "units": 5000.0}),                        # adds
+    (("sell", "20000", "short", "10000"), {"action": "sell", "units": 10000.0}),                   # reverses
+    (("sell", "10000", "flat", "0"), {"action": "closelong", "units": 10000.0}),                   # exits
+    (("buy", "10000", "FLAT", None), {"action": "closeshort", "position": "flat"}),
+    (("sell", "4000", "long", "6000"), {"action": "closelong", "units": 4000.0, "position": "long"}),  # part
+    (("buy", "4000", "short", "6000"), {"action": "closeshort", "units": 4000.0}),
+])
+def test_a_strategy_order_is_read_with_the_position_it_leaves(order, expected):
+    plain = strategy_order(*order)
+    assert {k: plain.get(k) for k in expected} == expected
+    if plain["action"].startswith("close"):
+        assert "side" not in plain  # an exit: no filter reads it as an entry
+
+
+def test_the_position_in_the_text_grammar_and_other_commands_keep_theirs():
+    assert parse_body("sell EURUSD units=10000 position=flat").action is Action.CLOSE_LONG
+    assert parse_body("sell EURUSD volume=0.1 position=short").action is Action.SELL  # no units: no size needed
+    assert parse_body("closeall position=flat").action is Action.CLOSE_ALL
+    assert parse_body("buylimit EURUSD price=1.09 volume=0.1 position=long").action is Action.BUY_LIMIT
+
+
+@pytest.mark.parametrize("order, field, message", [
+    (("buy", "10000", "long"), "position_size", "missing: with position and units, give position_size"),
+    (("sell", "10000", "flat", "10000"), "position_size", "must be 0 when position is flat, got 10000"),
+    (("buy", "10000", "long", "0"), "position_size", "must be above 0 when position is long"),
+    (("buy", "10000", "long", "-1"), "position_size", "must be a non-negative number"),
+    (("buy", "10000", "up"), "position", "must be one of long, short, flat"),
+    (("buy", "10000", "{{strategy.market_position}}"), "position", "placeholder"),
+])
+def test_a_strategy_order_that_cannot_be_read_is_refused_naming_the_field(order, field, message):
+    with pytest.raises(AlertError) as refused:
+        strategy_order(*order)
+    assert refused.value.field == field and message in str(refused.value), str(refused.value)

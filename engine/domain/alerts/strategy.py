@@ -1,0 +1,51 @@
+"""A Pine strategy's order, read with the position it leaves.
+
+TradingView fires a strategy's alert for every order it fills, and ``{{strategy.order.action}}``
+is only the order's side: the sell that takes a long back to flat is a "sell", as is the one
+that opens a short. Sent as an entry, an exit would open a position the other way (or be
+refused by a filter that wants a stop on entries) and leave the long open. With the position
+the order leaves (``{{strategy.market_position}}``, and its size,
+``{{strategy.market_position_size}}``), the alert says what it is:
+
+- the position flat: an exit of the whole position (``closelong`` after a sell);
+- still on the side the order reduces (a sell leaving a smaller long): a partial exit, of the
+  order's size;
+- on the order's side: an entry; the execution first closes any position the other way (a
+  reversal), and opens only the new position: the order's contracts count the position it
+  closes too, so with ``units`` the size opened is at most ``position_size``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.domain.alerts.model import POSITIONS, Action, AlertError
+
+TEMPLATE = "{{strategy.market_position_size}}"
+
+
+def read_strategy_order(action: Action | None, v: dict[str, Any]) -> Action | None:
+    """The command a buy or sell means given ``v["position"]`` (checked and lowered in ``v``);
+    other commands are kept as they are. Raises AlertError naming the field."""
+    position = str(v["position"]).strip().lower()
+    if position not in POSITIONS:
+        raise AlertError("position", f"must be one of {', '.join(POSITIONS)} (TradingView's "
+                                     f"{{{{strategy.market_position}}}}), got {v['position']!r}")
+    v["position"] = position
+    size = v.get("position_size")
+    if position == "flat" and size:
+        raise AlertError("position_size", f"must be 0 when position is flat, got {size:g}")
+    if position != "flat" and size == 0:
+        raise AlertError("position_size", f"must be above 0 when position is {position}")
+    if action not in (Action.BUY, Action.SELL):
+        return action
+    if position == "flat":
+        return Action.CLOSE_SHORT if action is Action.BUY else Action.CLOSE_LONG
+    if (action is Action.BUY) != (position == "long"):  # the order reduces the position: a partial exit
+        return Action.CLOSE_LONG if position == "long" else Action.CLOSE_SHORT
+    if "units" in v:
+        if size is None:
+            raise AlertError("position_size", f"missing: with position and units, give position_size ({TEMPLATE}): "
+                                              "the order's contracts also count a position it reverses")
+        v["units"] = min(v["units"], size)
+    return action

@@ -1,0 +1,55 @@
+"""A Pine strategy's orders through a real engine on the paper broker, sent as the README's
+template has TradingView fill them in: an entry, a part taken off, a reversal, an exit. The
+account follows the strategy's position (domain/alerts/strategy.py, core/execution.py)."""
+
+from __future__ import annotations
+
+import json
+
+from support.engine_support import process, running
+
+# The filters' rule: entries need a stop; exits always pass.
+STOP_FILTER = """
+plugin = {guard = true}
+function on_alert(a)
+  if a.side and not a.sl then return false, "entries need a stop loss" end
+end
+"""
+
+
+def order(action: str, contracts: int, position: str, size: int, n: int, **more) -> str:
+    return json.dumps({"symbol": "EURUSD", "action": action, "units": str(contracts), "price": "1.1",
+                       "position": position, "position_size": str(size), "id": f"Long-{n}", **more})
+
+
+async def test_the_account_follows_a_strategy_through_entry_part_exit_reversal_and_exit(tmp_path):
+    async with running(tmp_path, {"stops": STOP_FILTER}) as engine:
+        async def book() -> list[tuple[str, float]]:
+            return [(p["side"], p["volume"]) for p in await engine.broker.positions("EURUSD")]
+
+        entry = await process(engine, order("buy", 30000, "long", 30000, 1, sl="1.09"))
+        assert entry["status"] == "done" and await book() == [("buy", 0.3)]
+        (ticket,) = [p["ticket"] for p in await engine.broker.positions()]
+
+        part = await process(engine, order("sell", 10000, "long", 20000, 2))      # a take-profit of a third
+        assert part["status"] == "done", part
+        assert part["alert"]["action"] == "closelong" and await book() == [("buy", 0.2)]
+        assert [p["ticket"] for p in await engine.broker.positions()] == [ticket]
+
+        reversal = await process(engine, order("sell", 30000, "short", 10000, 3, sl="1.11"))
+        assert reversal["status"] == "done", reversal
+        assert [o["client_id"] for o in reversal["outcome"]["orders"]] == ["a3-engine-close-EURUSD", "a3-engine-open"]
+        assert await book() == [("sell", 0.1)]
+
+        exit_ = await process(engine, order("buy", 10000, "flat", 0, 4))           # no stop: an exit needs none
+        assert (exit_["status"], exit_["alert"]["action"]) == ("done", "closeshort")
+        assert await book() == []
+
+
+async def test_a_refused_reversal_still_leaves_the_position_the_strategy_left(tmp_path):
+    async with running(tmp_path, {"stops": STOP_FILTER}) as engine:
+        await process(engine, order("buy", 10000, "long", 10000, 1, sl="1.09"))
+        refused = await process(engine, order("sell", 20000, "short", 10000, 2))   # the short has no stop
+        assert (refused["status"], refused["outcome"]["rejected_by"]) == ("rejected", "stops")
+        assert [o["client_id"] for o in refused["outcome"]["orders"]] == ["a2-engine-close-EURUSD"]
+        assert await engine.broker.positions() == []  # out of the long, not into the short
