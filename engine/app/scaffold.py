@@ -203,8 +203,10 @@ def init_project(folder: Path) -> InitResult:
     url = f"http://{server.host}:{server.port}/webhook"
     message = {"secret": secret, "symbol": "{{ticker}}", "action": "{{strategy.order.action}}",
                "price": "{{close}}", "units": "{{strategy.order.contracts}}", "sl_pips": 20,
+               "position": "{{strategy.market_position}}", "position_size": "{{strategy.market_position_size}}",
                "id": "{{strategy.order.id}}-{{timenow}}"}
     text = ("{{strategy.order.action}} {{ticker}} units={{strategy.order.contracts}} sl_pips=20 "
+            "position={{strategy.market_position}} position_size={{strategy.market_position_size}} "
             "price={{close}} id={{strategy.order.id}}-{{timenow}}")
     return InitResult(config=config, scripts=scripts, example=example, example_written=written,
                       strategies=tuple(sorted(scripts.glob("*.lua"))),

@@ -67,18 +67,31 @@ def test_init_run_send_status_then_a_restart_keeps_the_journal_and_the_account(u
     assert config.values["server"]["secret"] not in logs and config.values["server"]["api_token"] not in logs
 
 
-def test_the_strategy_template_init_prints_filled_as_tradingview_fills_it_trades_lots_not_units(user):
-    # A Pine strategy on EURUSD ordering 10,000 units: TradingView puts 10000 in
-    # {{strategy.order.contracts}}; the position must be 0.1 lot, not 10,000 lots.
+def test_the_strategy_template_init_prints_follows_a_strategy_in_lots_through_exits_and_a_reversal(user):
+    # A Pine strategy on EURUSD, its orders in units as TradingView fills the template in: 10,000
+    # units must be 0.1 lot, not 10,000 lots; its exits are sells and buys that must close, not open.
     config, printed = init(user, "bot")
     template = printed[printed.index("{\n"):printed.index("\n}\n") + 2]
-    filled = {"{{ticker}}": "OANDA:EURUSD", "{{strategy.order.action}}": "buy", "{{close}}": "1.0850",
-              "{{strategy.order.contracts}}": "10000", "{{strategy.order.id}}": "Long", "{{timenow}}": "t1"}
-    for placeholder, value in filled.items():
-        template = template.replace(placeholder, value)
     run = user.start("run", "--config", "bot/moonhook.toml", config=config)
-    row = run.settled(run.webhook(template)["id"])
-    assert row["status"] == "done", row
-    (position,) = run.get("/api/positions")["positions"]
-    assert (position["symbol"], position["volume"]) == ("EURUSD", 0.1)
+
+    def order(n: int, action: str, contracts: int, position: str, size: int) -> list[tuple[str, float]]:
+        filled = {"{{ticker}}": "OANDA:EURUSD", "{{strategy.order.action}}": action, "{{close}}": "1.0850",
+                  "{{strategy.order.contracts}}": str(contracts), "{{strategy.order.id}}": f"order{n}",
+                  "{{timenow}}": "t1", "{{strategy.market_position}}": position,
+                  "{{strategy.market_position_size}}": str(size)}
+        body = template
+        for placeholder, value in filled.items():
+            body = body.replace(placeholder, value)
+        assert "{{" not in body, body
+        row = run.settled(run.webhook(body)["id"])
+        assert row["status"] == "done", row
+        return [(p["side"], p["volume"]) for p in run.get("/api/positions")["positions"]]
+
+    assert order(1, "buy", 10000, "long", 10000) == [("buy", 0.1)]
+    assert order(2, "buy", 20000, "long", 30000) == [("buy", 0.1), ("buy", 0.2)]   # pyramiding
+    assert order(3, "sell", 30000, "flat", 0) == []                                 # the exit closes both
+    assert order(4, "sell", 20000, "short", 20000) == [("sell", 0.2)]
+    assert order(5, "buy", 5000, "short", 15000) == [("sell", 0.15)]                # a part taken off
+    assert order(6, "buy", 25000, "long", 10000) == [("buy", 0.1)]                  # a reversal
+    assert order(7, "sell", 10000, "flat", 0) == []
     assert run.interrupt() == 0

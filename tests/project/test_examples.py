@@ -166,7 +166,7 @@ async def test_breakeven_moves_the_stop_on_its_timer(tmp_path):
 PLACEHOLDERS = {"ticker": "EURUSD", "exchange": "OANDA", "close": "1.08512", "interval": "60",
                 "timenow": "2026-11-24T10:00:00Z", "strategy.order.action": "buy",
                 "strategy.order.contracts": "10000", "strategy.order.id": "Long", "strategy.order.comment": "entry",
-                "strategy.market_position": "long", "plot_0": "1.0800", "plot_1": "1.0950",
+                "strategy.market_position": "long", "strategy.market_position_size": "10000", "plot_0": "1.0800", "plot_1": "1.0950",
                 "low": "1.0840", "high": "1.0870"}
 
 

@@ -109,10 +109,12 @@ def test_the_templates_parse_once_tradingview_fills_them(tmp_path):
     assert r.text_webhook_url == f"{r.webhook_url}/{secret}"
     message = json.loads(r.json_template)
     assert message["secret"] == secret
-    for key in ("{{ticker}}", "{{strategy.order.action}}", "{{close}}", "{{strategy.order.id}}"):
+    for key in ("{{ticker}}", "{{strategy.order.action}}", "{{close}}", "{{strategy.order.id}}",
+                "{{strategy.market_position}}", "{{strategy.market_position_size}}"):
         assert key in r.json_template and key in r.text_template
     filled = {"{{ticker}}": "EURUSD", "{{strategy.order.action}}": "buy", "{{close}}": "1.1",
-              "{{strategy.order.contracts}}": "10000", "{{strategy.order.id}}": "L", "{{timenow}}": "t"}
+              "{{strategy.order.contracts}}": "10000", "{{strategy.order.id}}": "L", "{{timenow}}": "t",
+              "{{strategy.market_position_size}}": "10000", "{{strategy.market_position}}": "long"}
     for template in (r.json_template, r.text_template):
         for placeholder, value in filled.items():
             template = template.replace(placeholder, value)
