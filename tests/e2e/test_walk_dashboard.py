@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 
 from engine.interfaces.web.dashboard import CSP
 from engine.interfaces.web.dashboard.files import STATIC
-from support.browser import DESKTOP, PHONE, browser, click, console_errors, screenshot, wait  # noqa: F401 (browser: a fixture)
+from support.browser import DESKTOP, PHONE, browser, cells, click, console_errors, screenshot, texts, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init, until
 
 MARKUP = "<img src=x onerror=window.pwned=1><b>bold</b>"  # what an alert's comment may hold
@@ -105,8 +105,8 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     field.send_keys(token)
     browser.find_element(By.ID, "login-button").click()
 
-    overview = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel h2"), "the overview's panels")
-    assert "Health" in [h2.text for h2 in overview], [h2.text for h2 in overview]
+    overview = wait(browser, lambda d: texts(d, "#overview .panel h2"), "the overview's panels")
+    assert "Health" in overview, overview
     assert token not in browser.current_url
     assert browser.execute_script("return JSON.stringify(localStorage) + JSON.stringify(sessionStorage)") == "{}{}"
     assert browser.execute_script("return document.cookie") == ""  # HttpOnly: out of the page's reach
@@ -137,9 +137,8 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     click(browser, "#resume-yes", "the question before resuming")
     wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the engine running again")
     # demo is a guard: switching it off lets through what it refuses, so the page asks first.
-    headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#plugins th")]
-    cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#plugins td")]
-    assert cells[headers.index("Guard")] == "yes", (headers, cells)
+    headers, (row,) = texts(browser, "#plugins th"), cells(browser, "#plugins tbody tr")
+    assert row[headers.index("Guard")] == "yes", (headers, row)
     click(browser, "#disable-demo", "demo's switch")
     assert [p["enabled"] for p in run.get("/api/plugins")["plugins"]] == [True]  # not before the answer
     # A live event redraws the page while the question is open (here another admin pauses): the question stays.
@@ -218,12 +217,10 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     assert trades["closed"] >= 1
     browser.get(f"{base}/#/trades")
     wait(browser, lambda d: d.find_element(By.ID, "view").get_attribute("data-view") == "trades", "the trades view")
-    rows = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#trades section:last-child tbody tr"),
-                "the closed trades")
-    shown = [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+    shown = wait(browser, lambda d: cells(d, "#trades section:last-child tbody tr"), "the closed trades")
     assert [(r[1], r[6], r[7]) for r in shown] == \
         [(t["symbol"], f'{t["profit"]:.2f}', t["plugin"] or "") for t in trades["trades"]], shown
-    chart = browser.find_element(By.CSS_SELECTOR, "#trades svg[aria-label='profit by plugin']").text
+    (chart,) = texts(browser, "#trades svg[aria-label='profit by plugin']")
     assert all(name in chart for name in trades["by_plugin"]), (chart, trades["by_plugin"])
     assert browser.find_elements(By.CSS_SELECTOR, "#trades svg[aria-label='equity curve'] polyline, "
                                                   "#trades svg[aria-label='equity curve'] path")

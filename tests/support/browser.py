@@ -73,6 +73,20 @@ def wait(driver: webdriver.Chrome, condition: Callable[[webdriver.Chrome], Any],
         condition, message=f"{what}: not after {DEADLINE:g} s")
 
 
+def texts(driver: webdriver.Chrome, css: str) -> list[str]:
+    """The text of every element ``css`` matches, read in one turn of the page's script: a live
+    view cannot redraw between the lookup and the reading, as it can between Selenium calls."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map((e) => e.innerText ?? e.textContent)", css)
+
+
+def cells(driver: webdriver.Chrome, css: str) -> list[list[str]]:
+    """The cells' texts of every row ``css`` matches, read in one turn (as ``texts``)."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map((r) => [...r.querySelectorAll('td')]"
+        ".map((td) => td.innerText))", css)
+
+
 def click(driver: webdriver.Chrome, css: str, what: str) -> None:
     """Clicks the element ``css`` once it is there; an element the page redrew meanwhile (a live
     table) is looked up again rather than failing as stale."""
