@@ -70,3 +70,26 @@ def test_run_trades_on_metatrader_through_the_standin_and_a_restart_sends_nothin
     assert terminal.sent() == sent_before  # nothing was sent again
     assert "Traceback" not in run.text() + again.text()
     assert "killed by signal" not in again.text() and "moonhook: stopped" in again.text()  # workers closed by it
+
+
+def test_a_strategys_part_exit_and_reversal_reach_the_terminal_as_closes_by_ticket(user, tmp_path):
+    """The strategy template's orders on MetaTrader 5: a part taken off closes part of the position by
+    its ticket, a reversal closes the long before the short is opened, an exit leaves nothing."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.set_price("EURUSD", 1.08500, 1.08510)
+    run = user.start("run", config=mt5_user(user, tmp_path / "terminal.db"), cwd="bot")
+
+    def order(n: int, action: str, units: int, position: str, size: int) -> list[tuple[int, float]]:
+        body = (f'{{"secret": "SECRET", "symbol": "EURUSD", "action": "{action}", "units": "{units}", '
+                f'"sl_pips": 20, "position": "{position}", "position_size": "{size}", "id": "order{n}"}}')
+        row = run.settled(run.webhook(body)["id"])
+        assert row["status"] == "done", row
+        return [(p["type"], p["volume"]) for p in terminal.positions()]
+
+    assert order(1, "buy", 20000, "long", 20000) == [(POSITION_TYPE_BUY, 0.2)]
+    (long,) = terminal.positions()
+    assert order(2, "sell", 10000, "long", 10000) == [(POSITION_TYPE_BUY, 0.1)]
+    assert terminal.history_orders()[-1]["position_id"] == long["ticket"]           # part of it, by its ticket
+    assert order(3, "sell", 30000, "short", 20000) == [(POSITION_TYPE_SELL, 0.2)]
+    assert order(4, "buy", 20000, "flat", 0) == []
+    assert run.interrupt() == 0
