@@ -1,7 +1,8 @@
 """The default execution: the orders an accepted alert asks for, when no plugin handled it.
 
 Client ids are named after what the order is for (``a42-engine-open``,
-``a42-engine-close-EURUSD``, ``a42-engine-sltp-1007``), not after a counter, so replaying an
+``a42-engine-close-EURUSD``, ``a42-engine-close-1007`` for a position closed by its ticket,
+``a42-engine-sltp-1007``), not after a counter, so replaying an
 alert after a crash asks for exactly the orders it asked for before, whatever of them had
 already gone through.
 """
@@ -51,9 +52,6 @@ async def reversal(alert: Alert, alert_id: int, broker: Broker) -> list[OrderReq
 async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: float | None) -> Plan:
     """The orders ``alert`` asks for; a Plan with an error keeps the requests to place all the
     same (a reversal's close)."""
-    def cid(purpose: str) -> str:
-        return _cid(alert_id, purpose)
-
     action, symbol = alert.action, alert.symbol
     if action is None or action is Action.TREND:
         return Plan(note="no trading command")
@@ -61,7 +59,7 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
         symbols = sorted({p["symbol"] for p in await broker.positions()})
         if not symbols:
             return Plan(note="no open position to close")
-        return Plan([OrderRequest("close", cid(f"close-{s}"), symbol=s, plugin=ENGINE, alert_id=alert_id,
+        return Plan([OrderRequest("close", _cid(alert_id, f"close-{s}"), symbol=s, plugin=ENGINE, alert_id=alert_id,
                                   comment=alert.comment) for s in symbols])
     assert symbol is not None  # the parser requires one for every other command
     if action in (Action.CLOSE, Action.CLOSE_LONG, Action.CLOSE_SHORT):
@@ -69,7 +67,7 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
         positions = [p for p in await broker.positions(symbol) if side is None or p["side"] == side]
         if not positions:
             return Plan(note=f"no open {side + ' ' if side else ''}position on {symbol} to close")
-        whole = OrderRequest("close", cid(f"close-{symbol}"), symbol=symbol, side=side, plugin=ENGINE,
+        whole = OrderRequest("close", _cid(alert_id, f"close-{symbol}"), symbol=symbol, side=side, plugin=ENGINE,
                              alert_id=alert_id, comment=alert.comment)
         if alert.volume is None and alert.units is None:
             return Plan([whole])
@@ -86,8 +84,8 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
         requests = []
         for p in positions:
             sl, tp = _stops(alert, spec, p["side"], p["price_open"])
-            requests.append(OrderRequest("modify", cid(f"sltp-{p['ticket']}"), symbol=symbol, ticket=p["ticket"],
-                                         sl=sl, tp=tp, plugin=ENGINE, alert_id=alert_id))
+            requests.append(OrderRequest("modify", _cid(alert_id, f"sltp-{p['ticket']}"), symbol=symbol,
+                                         ticket=p["ticket"], sl=sl, tp=tp, plugin=ENGINE, alert_id=alert_id))
         return Plan(requests)
 
     side = action.side

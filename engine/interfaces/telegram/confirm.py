@@ -77,8 +77,8 @@ class Questions:
         self._forget(now)
         for question in self._by_token.values():
             if (question.state == "open" and question.chat == str(chat) and question.user == str(user)
-                    and question.command == command and question.target == target and now - question.asked_at <= self.confirm_seconds
-                    and date > question.after):
+                    and (question.command, question.target) == (command, target)
+                    and now - question.asked_at <= self.confirm_seconds and date > question.after):
                 question.state = "done"
                 return question
         return None
