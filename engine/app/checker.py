@@ -1,9 +1,10 @@
 """``moonhook check``: a script tried the way the engine would load it, before it goes live.
 
-It takes files and folders (each folder's scripts, as the engine picks them); with neither, the
-configured scripts folder. Each file is loaded in a throwaway engine (the paper broker, a temporary journal): compiled,
-its ``plugin`` table validated, its ``on_load`` run; then ``on_alert`` is called once with a
-sample alert. Every finding names the file and, when there is one, the line.
+It takes files and folders (each folder's scripts, as the engine picks them); with neither,
+the configured scripts folder. Each file is loaded in a throwaway engine (the paper broker, a
+temporary journal): compiled, its ``plugin`` table validated, its ``on_load`` run; then
+``on_alert`` is called once with a sample alert. Every finding names the file and, when there
+is one, the line.
 """
 
 from __future__ import annotations
