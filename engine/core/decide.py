@@ -52,7 +52,10 @@ class Decider:
             outcome.update(rejected_by=verdict.rejected_by, reason=verdict.reason)
             if self.config.execute_alerts:  # a refused reversal still leaves the position the strategy left
                 for request in await execution.reversal(alert, alert_id, self.broker):
-                    await self.desk.place(request, origin=execution.ENGINE)
+                    result = await self.desk.place(request, origin=execution.ENGINE)
+                    outcome["note"] = (f"the {request.side} position on {request.symbol} was "
+                                       f"{'closed' if result.ok else 'NOT closed: ' + str(result.error)} all the "
+                                       f"same: the strategy is {alert.position} now")
             return "rejected", outcome
         final = Alert.from_plain(verdict.data) if verdict.data is not plain else alert
         return await self._execute(final, alert_id, verdict.handled_by, outcome), outcome

@@ -36,4 +36,6 @@ def describe_event(event: Event) -> str:
 def describe_rejection(alert_id: int, alert: Alert, outcome: dict[str, Any]) -> str:
     """The notification for an alert a plugin rejected."""
     command = " ".join(x for x in (alert.action.value if alert.action else None, alert.symbol) if x) or "alert"
-    return f"alert {alert_id} ({command}) rejected by {outcome['rejected_by']}: {outcome.get('reason') or 'no reason given'}"
+    why = outcome.get("reason") or "no reason given"
+    said = f"alert {alert_id} ({command}) rejected by {outcome['rejected_by']}: {why}"
+    return f"{said}; {outcome['note']}" if outcome.get("note") else said

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 
+from engine.core.reports import describe_rejection
+from engine.domain.alerts import Alert
+
 from support.engine_support import process, running
 
 # The filters' rule: entries need a stop; exits always pass.
@@ -52,4 +55,9 @@ async def test_a_refused_reversal_still_leaves_the_position_the_strategy_left(tm
         refused = await process(engine, order("sell", 20000, "short", 10000, 2))   # the short has no stop
         assert (refused["status"], refused["outcome"]["rejected_by"]) == ("rejected", "stops")
         assert [o["client_id"] for o in refused["outcome"]["orders"]] == ["a2-engine-close-EURUSD"]
+        note = "the buy position on EURUSD was closed all the same: the strategy is short now"
+        assert refused["outcome"]["note"] == note
         assert await engine.broker.positions() == []  # out of the long, not into the short
+        told = describe_rejection(refused["id"], Alert.from_plain(refused["alert"]), refused["outcome"])
+        assert told == ("alert 2 (sell EURUSD) rejected by stops: entries need a stop loss; the buy position on EURUSD "
+                        "was closed all the same: the strategy is short now")
