@@ -41,6 +41,7 @@ class Switches(Protocol):
     def switched(self, plugin: Plugin, enabled: bool, by: str, reason: str | None = None) -> None: ...
     def deleted(self, file: str) -> None: ...
     def not_loaded_at_start(self, file: str, error: str) -> None: ...
+    def scripts_at_start(self, files: set[str]) -> None: ...
 
 
 def is_script(path: Path) -> bool:
@@ -127,11 +128,14 @@ class Lifecycle:
     # -- loading --------------------------------------------------------------------------------
 
     async def load_all(self) -> None:
-        """At start: every script; a guard that does not load pauses the engine (switchboard)."""
-        for path in scripts_in(self.config.scripts):
+        """At start: every script; a guard that does not load, or is gone, pauses the engine
+        (switchboard)."""
+        found = scripts_in(self.config.scripts)
+        for path in found:
             await self.apply([path])
         for file, error in sorted(self.errors.items()):
             self._switchboard.not_loaded_at_start(file, error)
+        self._switchboard.scripts_at_start({path.name for path in found})
 
     async def load(self, path: Path) -> Plugin:
         """Loads ``path`` and puts it live, replacing the plugin of its name; raises PluginError

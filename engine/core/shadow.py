@@ -103,6 +103,9 @@ class _NoSwitches:
     def deleted(self, file: str) -> None:
         pass
 
+    def scripts_at_start(self, files: set[str]) -> None:
+        pass
+
     def not_loaded_at_start(self, file: str, error: str) -> None:
         pass  # a shadow guard missing trades nothing: the live engine goes on
 

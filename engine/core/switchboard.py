@@ -174,6 +174,15 @@ class Switchboard:
             self.pause_engine("guard", f"the guard {file} did not load ({error}); fix it (moonhook check), "
                                        "then resume")
 
+    def scripts_at_start(self, files: set[str]) -> None:
+        """The scripts found at start: a guard that served when moonhook last ran and is not
+        among them (deleted while stopped, or the scripts folder moved) pauses the engine; its
+        record goes, so the resume is what says to go on without it."""
+        for file in sorted(self._guards - files):
+            self._guard_file(file, False, "missing")
+            self.pause_engine("guard", f"the guard {file} is not in the scripts folder: it guarded entries when "
+                                       "moonhook last ran; put it back, or resume to go on without it")
+
     # -- writing --------------------------------------------------------------------------------
 
     def _keep(self, switch: Switch, what: str) -> None:

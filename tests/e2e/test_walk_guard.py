@@ -65,3 +65,26 @@ def test_a_broken_guard_refuses_entries_lets_exits_through_and_a_plain_plugin_is
     done = again.settled(again.webhook(ENTRY.replace("ID", "after-fix"))["id"])
     assert done["status"] == "done" and len(again.get("/api/positions")["positions"]) == 1
     assert again.interrupt() == 0
+
+
+def test_a_guard_gone_while_moonhook_is_stopped_starts_it_paused_until_resumed(user):
+    # demo.lua, which init writes, is a guard. Deleted while moonhook is stopped (or left behind
+    # when the scripts folder moved), nothing would guard the entries at the next start.
+    config, _ = init(user, "bot")
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    assert [p["guard"] for p in run.get("/api/plugins")["plugins"]] == [True]
+    assert run.interrupt() == 0
+    (user.home / "bot" / "scripts" / "demo.lua").unlink()
+
+    again = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    assert "moonhook: PAUSED by guard: the guard demo.lua is not in the scripts folder" in again.banner
+    held = again.settled(again.webhook(ENTRY.replace("ID", "unguarded"))["id"])
+    assert held["status"] == "paused" and again.get("/api/positions")["positions"] == []
+    assert again.client.post("/api/resume").status_code == 200  # the trader goes on without it
+    assert again.interrupt() == 0
+
+    third = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    assert "PAUSED" not in third.banner
+    done = third.settled(third.webhook(ENTRY.replace("ID", "on-without"))["id"])
+    assert done["status"] == "done" and len(third.get("/api/positions")["positions"]) == 1
+    assert third.interrupt() == 0

@@ -137,6 +137,24 @@ async def test_a_deleted_guard_is_not_missed(tmp_path):
         assert not engine.paused
 
 
+async def test_a_guard_gone_while_moonhook_was_stopped_pauses_it_until_a_resume_says_to_go_on(tmp_path):
+    async with running(tmp_path, {"limit": GOOD, "other": "function on_alert(a) end"}) as engine:
+        assert not engine.paused
+    (tmp_path / "scripts" / "other.lua").unlink()  # not a guard: nothing to say
+    (tmp_path / "scripts" / "limit.lua").unlink()
+    broker = FakeBroker()
+    async with running(tmp_path, {}, use_broker=broker) as engine:
+        assert engine.paused and engine.switchboard.pause["by"] == "guard"
+        assert engine.switchboard.pause["reason"] == (
+            "the guard limit.lua is not in the scripts folder: it guarded entries when moonhook last ran; "
+            "put it back, or resume to go on without it")
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.08 id=g1")
+        assert row["status"] == "paused" and broker.requests == []
+        await engine.switchboard.resume_engine(False, "api")
+    async with running(tmp_path, {}) as engine:  # resumed: the trader goes on without it
+        assert not engine.paused
+
+
 async def test_a_failing_guard_refuses_an_alert_without_a_command_that_a_later_plugin_would_trade_on(tmp_path):
     trader = """
 plugin = {priority = 200}
