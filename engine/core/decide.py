@@ -29,7 +29,8 @@ class Placer(Protocol):
 
 @dataclass(frozen=True)
 class Decider:
-    """``trend(alert)`` records a trend alert's state (the engine: once the alert is durable)."""
+    """``trend(alert)`` records a trend alert's state (the engine: once the alert is durable);
+    ``plans`` keeps the plans written ahead (the engine's; a trial never restarts)."""
 
     config: EngineConfig
     broker: Broker
@@ -37,6 +38,7 @@ class Decider:
     desk: Placer
     trend: Callable[[Alert], Awaitable[None]]
     clock: Callable[[], float]
+    plans: execution.Plans | None = None
 
     async def decide(self, alert_id: int, alert: Alert, run: Run) -> tuple[str, dict[str, Any]]:
         """The alert's status (done, rejected, failed) and outcome, as the journal keeps them:
@@ -71,7 +73,7 @@ class Decider:
         if not self.config.execute_alerts or alert.action is None:
             outcome["note"] = "not executed: engine.execute_alerts is off" if alert.action else "no trading command"
             return "done"
-        plan = await execution.plan(alert, alert_id, self.broker, self.config.default_volume)
+        plan = await execution.plan(alert, alert_id, self.broker, self.config.default_volume, self.plans)
         if plan.note:
             outcome["note"] = plan.note
         results = [await self.desk.place(r, origin=execution.ENGINE) for r in plan.requests]

@@ -28,7 +28,8 @@ from engine.domain.config import EngineConfig
 from engine.core.metrics import Metrics
 from engine.core.monitor import Monitor
 from engine.adapters.notify import Notifier
-from engine.adapters.storage import AlertJournal, Database, MetaCache, OrderLedger, Outbox, PluginStore, Recorded, TrendBook
+from engine.adapters.storage import (AlertJournal, Database, MetaCache, OrderLedger, Outbox, PlanBook, PluginStore,
+                                    Recorded, TrendBook)
 from engine.core import expiry
 from engine.core.decide import Decider
 from engine.core.desk import Desk
@@ -80,7 +81,7 @@ class Engine:
         self.hooks = Hooks(pool, self.plugins, self._hook_failed, self.metrics)
         self.desk = Desk(broker, self.hooks, database, self.ledger, self.notifier, self.monitor, self.metrics,
                          self.events)
-        self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock)
+        self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock, PlanBook(database))
         self.started = clock()
         self._nursery = nursery
         self._lanes: dict[str, trio.MemorySendChannel] = {}

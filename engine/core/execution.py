@@ -4,12 +4,14 @@ Client ids are named after what the order is for (``a42-engine-open``,
 ``a42-engine-close-EURUSD``, ``a42-engine-close-1007`` for a position closed by its ticket,
 ``a42-engine-sltp-1007``), not after a counter, so replaying an
 alert after a crash asks for exactly the orders it asked for before, whatever of them had
-already gone through.
+already gone through. The one plan the positions left cannot give again, part of several
+positions closed, is written ahead (``Plans``) and read back instead.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from engine.domain.alerts import Action, Alert
 from engine.adapters.brokers.base import Broker
@@ -24,6 +26,14 @@ class Plan:
     requests: list[OrderRequest] = field(default_factory=list)
     note: str | None = None    # why there is nothing to do
     error: str | None = None   # why the alert cannot be executed
+
+
+class Plans(Protocol):
+    """Where a plan is written before its first order is sent (``storage/plans.py``)."""
+
+    async def written(self, alert_id: int) -> list[OrderRequest] | None: ...
+
+    async def write(self, alert_id: int, requests: list[OrderRequest]) -> None: ...
 
 
 def pip_size(spec: dict) -> float:
@@ -49,9 +59,11 @@ async def reversal(alert: Alert, alert_id: int, broker: Broker) -> list[OrderReq
                          plugin=ENGINE, alert_id=alert_id, comment=alert.comment)]
 
 
-async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: float | None) -> Plan:
+async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: float | None,
+               plans: Plans | None = None) -> Plan:
     """The orders ``alert`` asks for; a Plan with an error keeps the requests to place all the
-    same (a reversal's close)."""
+    same (a reversal's close). ``plans`` keeps the plans that must be written ahead; without
+    it (a trial, which never restarts) they are not."""
     action, symbol = alert.action, alert.symbol
     if action is None or action is Action.TREND:
         return Plan(note="no trading command")
@@ -64,6 +76,10 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
     assert symbol is not None  # the parser requires one for every other command
     if action in (Action.CLOSE, Action.CLOSE_LONG, Action.CLOSE_SHORT):
         side = {Action.CLOSE_LONG: "buy", Action.CLOSE_SHORT: "sell"}.get(action)
+        written = (await plans.written(alert_id)
+                   if plans is not None and (alert.volume is not None or alert.units is not None) else None)
+        if written is not None:  # processed again after a crash: the closes decided the first time
+            return Plan(written)
         positions = [p for p in await broker.positions(symbol) if side is None or p["side"] == side]
         if not positions:
             return Plan(note=f"no open {side + ' ' if side else ''}position on {symbol} to close")
@@ -71,7 +87,7 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
                              alert_id=alert_id, comment=alert.comment)
         if alert.volume is None and alert.units is None:
             return Plan([whole])
-        return await _close_part(alert, alert_id, positions, broker, whole)
+        return await _close_part(alert, alert_id, positions, broker, whole, plans)
 
     spec = await broker.symbol(symbol)
     if spec is None:
@@ -133,13 +149,12 @@ async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: flo
 
 
 async def _close_part(alert: Alert, alert_id: int, positions: list[dict], broker: Broker,
-                      whole: OrderRequest) -> Plan:
-    """Closes the alert's size (``volume``, or ``units``) of ``positions`` (one side, one
-    symbol). One position is closed by its ticket (all of it, or part), the client id named
-    after it: after a restart the same close is asked for again, and found done, whatever is
-    left of the position. Several are closed ``whole`` when the size covers them all; part of
-    several is refused: which of them a first try closed could not be told after a restart,
-    and a second try would close more."""
+                      whole: OrderRequest, plans: Plans | None) -> Plan:
+    """Closes the alert's size (``volume``, or ``units``) of ``positions`` (one symbol; part
+    of them only on one side), oldest first, as TradingView's strategies and FIFO accounts do: whole positions,
+    then part of the next. Each is closed by its ticket, the client id named after it. When
+    the size covers them all, they are closed ``whole``. With several positions, the plan is
+    written ahead: once some are closed, what is left would plan more closes."""
     lots = alert.volume
     if lots is None:
         spec = await broker.symbol(whole.symbol)
@@ -149,17 +164,23 @@ async def _close_part(alert: Alert, alert_id: int, positions: list[dict], broker
         if not sizing.volume:
             return Plan(error=f"cannot size {alert.units:g} units: {sizing.reason}")
         lots = sizing.volume
-    total = round(sum(p["volume"] for p in positions), 8)
-    if len(positions) == 1:
-        ticket, part = positions[0]["ticket"], lots < total - 1e-9
-        return Plan([OrderRequest("close", _cid(alert_id, f"close-{ticket}"), symbol=whole.symbol, ticket=ticket,
-                                  volume=lots if part else None, plugin=ENGINE, alert_id=alert_id,
-                                  comment=alert.comment)])
-    if lots >= total - 1e-9:
+    if len(positions) > 1 and lots >= round(sum(p["volume"] for p in positions), 8) - 1e-9:
         return Plan([whole])
-    return Plan(error=f"cannot close {lots:g} of the {total:g} lots open on {whole.symbol}: they are "
-                      f"{len(positions)} positions, and part of one only is closed; close them whole, "
-                      "or one by its ticket")
+    if len({p["side"] for p in positions}) > 1:
+        return Plan(error=f"cannot close {lots:g} lots of {whole.symbol}: it has positions both ways; "
+                          "say which with closelong or closeshort")
+    requests, left = [], lots
+    for p in sorted(positions, key=lambda p: (p["opened_at"], p["ticket"])):
+        if left <= 1e-9:
+            break
+        part = round(left, 8) if left < p["volume"] - 1e-9 else None
+        requests.append(OrderRequest("close", _cid(alert_id, f"close-{p['ticket']}"), symbol=whole.symbol,
+                                     ticket=p["ticket"], volume=part, plugin=ENGINE, alert_id=alert_id,
+                                     comment=alert.comment))
+        left = round(left - p["volume"], 8)
+    if len(positions) > 1 and plans is not None:
+        await plans.write(alert_id, requests)
+    return Plan(requests)
 
 
 def _stops(alert: Alert, spec: dict, side: str, entry: float) -> tuple[float | None, float | None]:

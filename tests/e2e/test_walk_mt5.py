@@ -92,4 +92,12 @@ def test_a_strategys_part_exit_and_reversal_reach_the_terminal_as_closes_by_tick
     assert terminal.history_orders()[-1]["position_id"] == long["ticket"]           # part of it, by its ticket
     assert order(3, "sell", 30000, "short", 20000) == [(POSITION_TYPE_SELL, 0.2)]
     assert order(4, "buy", 20000, "flat", 0) == []
+    # Pyramided, then part of both taken off: the oldest whole, then part of the next, by tickets.
+    order(5, "buy", 10000, "long", 10000)
+    assert order(6, "buy", 20000, "long", 30000) == [(POSITION_TYPE_BUY, 0.1), (POSITION_TYPE_BUY, 0.2)]
+    first, second = terminal.positions()
+    assert order(7, "sell", 15000, "long", 15000) == [(POSITION_TYPE_BUY, 0.15)]
+    assert [(o["position_id"], o["volume_initial"]) for o in terminal.history_orders()[-2:]] == [
+        (first["ticket"], 0.1), (second["ticket"], 0.05)]
+    assert order(8, "sell", 15000, "flat", 0) == []
     assert run.interrupt() == 0

@@ -7,10 +7,11 @@ from engine.adapters.storage.journal import (STATUSES, UNFINISHED, AlertJournal,
 from engine.adapters.storage.ledger import OrderLedger
 from engine.adapters.storage.metacache import MetaCache
 from engine.adapters.storage.outbox import Outbox
+from engine.adapters.storage.plans import PlanBook
 from engine.adapters.storage.store import PluginStore, StoreError, TrendBook
 
 __all__ = [
     "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Database", "FolderInUse", "JournalError", "MetaCache",
-    "OrderLedger", "Outbox", "PluginStore", "Recorded", "StoreError", "TrendBook", "claim", "content_hash",
+    "OrderLedger", "Outbox", "PlanBook", "PluginStore", "Recorded", "StoreError", "TrendBook", "claim", "content_hash",
     "repeat_key", "select",
 ]

@@ -197,8 +197,14 @@ def _v8(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS orders_created ON orders (created_at)")
 
 
+def _v9(db: sqlite_utils.Database) -> None:
+    # Plans written ahead (storage/plans.py): part of several positions closed, kept before the
+    # first close is sent so that a restart sends the same closes and no more.
+    db.execute("CREATE TABLE plans (alert_id INTEGER PRIMARY KEY, requests TEXT NOT NULL, created_at REAL NOT NULL)")
+
+
 # Append only: a released migration is never edited, the next change is a new function.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9)
 
 
 class WriteTurn:

@@ -151,7 +151,7 @@ async def test_a_strategys_reversal_closes_the_other_way_first_and_opens_only_th
     assert [r.kind for r in plain.requests] == ["market"]
 
 
-async def test_a_part_of_one_position_is_closed_by_its_ticket_and_part_of_several_is_refused():
+async def test_a_part_of_one_position_is_closed_by_its_ticket():
     one = FakeBroker(positions=[position(11, "EURUSD", "buy", 1.1, volume=0.3)])
     part = await plan(alert(STRATEGY.format("sell", 10000, "long", 20000)), 5, one, None)
     assert part.requests == [OrderRequest("close", "a5-engine-close-11", symbol="EURUSD", ticket=11, volume=0.1,
@@ -164,8 +164,51 @@ async def test_a_part_of_one_position_is_closed_by_its_ticket_and_part_of_severa
     everything = await plan(alert("closelong EURUSD volume=0.5"), 6, one, None)
     assert everything.requests[0].volume is None and everything.requests[0].ticket == 11
 
-    two = FakeBroker(positions=[position(11, "EURUSD", "buy", 1.1), position(12, "EURUSD", "buy", 1.1)])
-    refused = await plan(alert("closelong EURUSD volume=0.1"), 7, two, None)
-    assert refused.requests == [] and refused.error.startswith("cannot close 0.1 of the 0.2 lots open on EURUSD")
-    whole = await plan(alert("closelong EURUSD units=20000"), 8, two, None)
+
+class Plans:
+    """The plans written ahead, in memory (the engine's are in SQLite: storage/plans.py)."""
+
+    def __init__(self):
+        self.kept: dict[int, list[OrderRequest]] = {}
+
+    async def written(self, alert_id):
+        return self.kept.get(alert_id)
+
+    async def write(self, alert_id, requests):
+        self.kept.setdefault(alert_id, requests)
+
+
+def pyramid() -> FakeBroker:
+    """Three longs on EURUSD, opened in the order 12, 11, 13 (tickets do not say which is oldest)."""
+    opened = [(11, 0.1, 20.0), (12, 0.1, 10.0), (13, 0.2, 30.0)]
+    return FakeBroker(positions=[{**position(t, "EURUSD", "buy", 1.1, volume=v), "opened_at": at}
+                                 for t, v, at in opened])
+
+
+async def test_part_of_several_positions_closes_the_oldest_first_and_is_written_ahead():
+    broker, plans = pyramid(), Plans()
+    made = await plan(alert("closelong EURUSD volume=0.15"), 7, broker, None, plans)
+    assert made.requests == [
+        OrderRequest("close", "a7-engine-close-12", symbol="EURUSD", ticket=12, plugin="engine", alert_id=7),
+        OrderRequest("close", "a7-engine-close-11", symbol="EURUSD", ticket=11, volume=0.05, plugin="engine",
+                     alert_id=7)]
+    assert plans.kept[7] == made.requests
+    # Processed again after a crash, with 12 gone and 11 halved: the plan written, not a new one
+    # (which would close 11 whole and part of 13).
+    broker.open_positions = [p for p in broker.open_positions if p["ticket"] != 12]
+    broker.open_positions[0]["volume"] = 0.05
+    assert (await plan(alert("closelong EURUSD volume=0.15"), 7, broker, None, plans)).requests == made.requests
+    # A size covering them all closes them by symbol and side; nothing needs writing.
+    whole = await plan(alert("closelong EURUSD units=40000"), 8, pyramid(), None, plans)
     assert [(r.client_id, r.side, r.ticket) for r in whole.requests] == [("a8-engine-close-EURUSD", "buy", None)]
+    assert 8 not in plans.kept
+    # Whole positions and no part: 12 and 11, by their tickets.
+    two = await plan(alert("closelong EURUSD volume=0.2"), 9, pyramid(), None, plans)
+    assert [(r.ticket, r.volume) for r in two.requests] == [(12, None), (11, None)]
+    # Part of a hedged symbol says which side.
+    hedged = FakeBroker(positions=[position(11, "EURUSD", "buy", 1.1), position(12, "EURUSD", "sell", 1.1)])
+    both = await plan(alert("close EURUSD volume=0.1"), 10, hedged, None, plans)
+    assert both.requests == [] and both.error == ("cannot close 0.1 lots of EURUSD: it has positions both ways; "
+                                                  "say which with closelong or closeshort")
+    # Without a place to write it (a trial) the plan is made all the same.
+    assert (await plan(alert("closelong EURUSD volume=0.15"), 7, pyramid(), None)).requests == made.requests

@@ -61,3 +61,38 @@ async def test_a_refused_reversal_still_leaves_the_position_the_strategy_left(tm
         told = describe_rejection(refused["id"], Alert.from_plain(refused["alert"]), refused["outcome"])
         assert told == ("alert 2 (sell EURUSD) rejected by stops: entries need a stop loss; the buy position on EURUSD "
                         "was closed all the same: the strategy is short now")
+
+
+# Refuses the close of part of a position: the crash that would stop a plan between its closes.
+HALF_A_PLAN = """
+function on_order(o)
+  if o.kind == 'close' and o.volume then return false, 'the engine stopped here' end
+end
+"""
+
+
+async def test_a_pyramided_strategy_takes_part_off_its_oldest_positions_and_a_restart_closes_no_more(tmp_path):
+    async def book(engine) -> list[float]:
+        return [p["volume"] for p in await engine.broker.positions("EURUSD")]
+
+    async with running(tmp_path, {"halt": HALF_A_PLAN}) as engine:
+        for n, (units, size) in enumerate([(10000, 10000), (10000, 20000), (20000, 40000)], start=1):
+            assert (await process(engine, order("buy", units, "long", size, n)))["status"] == "done"
+        oldest = [p["ticket"] for p in await engine.broker.positions("EURUSD")]
+        part = await process(engine, order("sell", 15000, "long", 25000, 4))  # 10,000 off the first, 5,000 the second
+        assert [o["client_id"] for o in part["outcome"]["orders"]] == [f"a4-engine-close-{oldest[0]}",
+                                                                       f"a4-engine-close-{oldest[1]}"]
+        assert await book(engine) == [0.1, 0.2]  # the first closed; the plan stopped before the second
+        engine.journal.set_status(part["id"], "received")  # as if the engine died there
+    (tmp_path / "scripts" / "halt.lua").unlink()
+    async with running(tmp_path) as engine:
+        await engine.drain()
+        again = engine.journal.get(part["id"])
+        assert again["status"] == "done", again
+        assert [o.get("duplicate", False) for o in again["outcome"]["orders"]] == [True, False]
+        assert await book(engine) == [0.05, 0.2]  # 15,000 units off in all, as the strategy said
+        engine.journal.set_status(part["id"], "received")  # and once more, after both went through
+    async with running(tmp_path) as engine:
+        await engine.drain()
+        assert [o.get("duplicate") for o in engine.journal.get(part["id"])["outcome"]["orders"]] == [True, True]
+        assert await book(engine) == [0.05, 0.2]
