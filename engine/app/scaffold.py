@@ -111,6 +111,11 @@ def render_config(secret: str, api_token: str) -> str:
 # Orders one plugin may place for one alert, timer tick or broker event; past it, orders.* raises
 # in the script (a loop placing orders by mistake places this many, not thousands).
 {_toml(max_plugin_orders=engine.max_plugin_orders)}
+# The account's hard limits, on every entry whoever places it (the alert, a plugin, an admin);
+# closes always pass. An order over this many lots is refused:
+# max_order_volume = 1.0
+# An entry is refused while this many positions and pending orders are open:
+# max_open_positions = 10
 # The volume of an entry that gives neither volume nor risk (unset: such an entry is refused).
 # default_volume = 0.01
 # TradingView's symbol names to the broker's:

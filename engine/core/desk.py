@@ -12,12 +12,15 @@ import logging
 from time import perf_counter
 from typing import Any, Callable
 
+import trio
+
 from engine.adapters.brokers.base import Broker
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import Database, OrderLedger
 from engine.core.decide import amend, symbol_of_ticket
 from engine.core.events import Events
 from engine.core.hooks import Hooks
+from engine.core.limits import Limits
 from engine.core.metrics import Metrics
 from engine.core.monitor import Monitor
 from engine.core.run import Run, client_id
@@ -32,14 +35,16 @@ Placed = Callable[[OrderRequest, OrderResult, dict[str, Any]], None]
 
 class PlainDesk:
     """An order desk and nothing more: an order passes the other plugins' ``on_order``, then
-    goes to ``broker``; its record joins the current run's orders, and ``placed(request,
-    result, record)`` is told. A trial's desk (``trial.py``); the engine's (``Desk``) adds its
-    books around the send."""
+    goes to ``broker`` if it passes the account's ``limits``; its record joins the current
+    run's orders, and ``placed(request, result, record)`` is told. A trial's desk
+    (``trial.py``); the engine's (``Desk``) adds its books around the send."""
 
-    def __init__(self, broker: Broker, hooks: Hooks, placed: Placed | None = None):
+    def __init__(self, broker: Broker, hooks: Hooks, placed: Placed | None = None, limits: Limits = Limits()):
         self.broker = broker
         self._hooks = hooks
         self._placed = placed
+        self._limits = limits
+        self._entering = trio.Lock()  # two lanes' entries never both take the last open place
 
     def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest:
         """A request from ``plugin``, with the client id of the current alert or event."""
@@ -71,7 +76,18 @@ class PlainDesk:
         pass
 
     async def _send(self, request: OrderRequest, run: Run | None) -> OrderResult:
-        return await self.broker.execute(request)
+        return await self._execute(request)
+
+    async def _execute(self, request: OrderRequest) -> OrderResult:
+        """``request`` at the broker once, unless it is an entry past a limit and not already
+        executed (an alert processed again after a crash finds its entry, not a refusal)."""
+        if not self._limits.apply_to(request):
+            return await self.broker.execute(request)
+        async with self._entering:
+            breach = await self._limits.breach(request, self.broker)
+            if breach is not None and await self.broker.first_result(request.client_id) is None:
+                return OrderResult.refused(breach)
+            return await self.broker.execute(request)
 
     async def symbol_of_ticket(self, ticket: int) -> str | None:
         """The symbol of an open position or pending order, None if no such ticket is open."""
@@ -83,8 +99,8 @@ class Desk(PlainDesk):
     metrics, the latency monitor, the notifications and the events are told of it."""
 
     def __init__(self, broker: Broker, hooks: Hooks, database: Database, ledger: OrderLedger, notifier: Notifier,
-                 monitor: Monitor, metrics: Metrics, events: Events):
-        super().__init__(broker, hooks, self._told)
+                 monitor: Monitor, metrics: Metrics, events: Events, limits: Limits = Limits()):
+        super().__init__(broker, hooks, self._told, limits)
         self._database = database
         self._ledger = ledger
         self._notifier = notifier
@@ -105,7 +121,7 @@ class Desk(PlainDesk):
         if latency is not None and run is not None and run.alert_id is not None:
             self._monitor.latency(run.alert_id, latency)
         sent = perf_counter()
-        result = await self.broker.execute(request)
+        result = await self._execute(request)
         self._metrics.executed(request, result, sent, run)
         await self._database.writable()
         self._ledger.finish(request, "done" if result.ok else "refused", result, latency)

@@ -17,6 +17,7 @@ from engine.core import expiry
 from engine.core.decide import Decider
 from engine.core.desk import PlainDesk, Placed
 from engine.core.hooks import Hooks, Pool, Reporter
+from engine.core.limits import Limits
 from engine.core.plugins import Plugin
 from engine.core.roster import PluginSet
 from engine.core.run import Run, working
@@ -70,7 +71,7 @@ class Trial:
         self.trend = TrendBook(database)
         quiet = _Quiet()
         self.hooks = Hooks(pool, plugins, report or (lambda *_: None), quiet)
-        self.desk = PlainDesk(broker, self.hooks, placed)
+        self.desk = PlainDesk(broker, self.hooks, placed, Limits.of(config))
         self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock)
         self._quiet = quiet
         self.logs = logs

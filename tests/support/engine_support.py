@@ -10,6 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import AsyncIterator, Callable
 
+import trio
+
 from engine.adapters.brokers.base import Broker
 from engine.domain.alerts import parse_body
 from engine.domain.config import EngineConfig
@@ -53,3 +55,20 @@ async def process(engine: Engine, body: str) -> dict:
     recorded = await submit(engine, body)
     await engine.drain()
     return engine.journal.get(recorded.id)
+
+
+LAST = "the test's last message"
+
+
+def _outbox(engine) -> list[tuple[str, str]]:
+    return [(r["kind"], r["text"]) for r in engine.database.db.query("SELECT kind, text FROM outbox ORDER BY id")]
+
+
+async def told(engine) -> list[tuple[str, str]]:
+    """Everything told so far: the notifier writes in order, so once a message sent now is in
+    the outbox, so is everything sent before it."""
+    engine.notifier.send("admin", LAST)
+    with trio.fail_after(10):  # bounds a hang
+        while ("admin", LAST) not in _outbox(engine):
+            await trio.sleep(0.01)
+    return [m for m in _outbox(engine) if m != ("admin", LAST)]

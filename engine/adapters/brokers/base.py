@@ -86,5 +86,10 @@ class Broker(ABC):
         comment, magic}]. ``profit`` is gross (an "in" deal's is 0); ``magic`` is None where the
         broker has none. Raises BrokerError when the broker cannot be asked."""
 
+    async def first_result(self, client_id: str) -> OrderResult | None:
+        """The result ``client_id`` had if it was executed, None if it was not (or the broker
+        keeps no such record). ``execute`` would answer it again, marked a duplicate."""
+        return None
+
     async def quote(self, symbol: str, price: float, time: float) -> None:
         """A price seen in an alert. The paper broker trades on it; a live broker has its own."""

@@ -106,6 +106,9 @@ class EngineConfig:
     # Orders one plugin may place for one alert, timer tick or broker event: a script looping
     # over orders.market by mistake places that many, not thousands.
     max_plugin_orders: int = 20
+    # The account's hard limits (core/limits.py), on every entry whoever places it; None: none.
+    max_order_volume: float | None = None    # lots in one order
+    max_open_positions: int | None = None    # positions and pending orders open at the broker
     default_budget: Budget = DEFAULT_BUDGET
     budget_limits: Budget = BUDGET_LIMITS
     symbol_map: Mapping[str, str] = field(default_factory=dict)
@@ -121,6 +124,12 @@ class EngineConfig:
             raise ValueError(f"engine.dedup_window: must be 0 or more seconds, got {self.dedup_window!r}")
         if self.default_volume is not None and not self.default_volume > 0:
             raise ValueError(f"engine.default_volume: must be a positive volume, got {self.default_volume!r}")
+        if self.max_order_volume is not None and not self.max_order_volume > 0:
+            raise ValueError(f"engine.max_order_volume: must be a positive volume, got {self.max_order_volume!r}")
+        if self.max_open_positions is not None and (isinstance(self.max_open_positions, bool) or not (
+                isinstance(self.max_open_positions, int) and self.max_open_positions >= 1)):
+            raise ValueError(f"engine.max_open_positions: must be a whole number, 1 or more, "
+                             f"got {self.max_open_positions!r}")
         if self.broker not in BROKERS:
             raise ValueError(f"engine.broker: expected one of {', '.join(BROKERS)}, got {self.broker!r}")
         if isinstance(self.breaker, bool) or not (isinstance(self.breaker, int) and 0 <= self.breaker <= 1000):

@@ -62,6 +62,7 @@ async def test_a_market_order_fills_once_and_is_told_and_a_repeat_answers_its_fi
         assert position["magic"] == 7_770_001 and (position["sl"], position["tp"]) == (1.07, 1.09)
         again = await broker.execute(market("a7-trend-1", sl=1.07, tp=1.09))
         assert again.duplicate and again.ticket == result.ticket and broker.terminal.sent() == 1
+        assert await broker.first_result("a7-trend-1") == result and await broker.first_result("a8-trend-1") is None
         await until(lambda: any(isinstance(e, Fill) for e in broker.events))
         fill = next(e for e in broker.events if isinstance(e, Fill))
         assert (fill.entry, fill.side, fill.symbol, fill.plugin, fill.alert_id) == ("in", "buy", "EURUSD", "trend", 7)

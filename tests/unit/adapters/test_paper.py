@@ -104,6 +104,7 @@ async def test_a_client_id_executes_once_even_after_a_restart(tmp_path):
     replay = await broker.execute(buy(0.3, "a1-engine-open", price=1.3))
     assert replay.duplicate and (replay.ticket, replay.price) == (first.ticket, 1.1002)
     assert len(await broker.positions()) == 1 and events == [] and await balance(broker) == 9997.9
+    assert await broker.first_result("a1-engine-open") == first and await broker.first_result("a2-engine-open") is None
 
 
 async def test_a_refusal_is_answered_alike_when_repeated(tmp_path):

@@ -37,7 +37,7 @@ def test_every_commented_example_in_the_config_loads_when_uncommented(tmp_path):
     r = init_project(tmp_path)
     text = r.config.read_text()
     examples = re.findall(r"^# (\w+ = .*|\[+telegram.*|\[mt5\]|\[shadow\])$", text, flags=re.M)
-    assert len(examples) == 17
+    assert len(examples) == 19
     r.config.write_text(re.sub(r"^# (\w+ = .*|\[+telegram.*|\[mt5\]|\[shadow\])$", r"\1", text, flags=re.M))
     e = load_settings(r.config, {}).engine
     assert e.default_volume == 0.01 and e.symbol_map["OANDA:EURUSD"] == "EURUSD"

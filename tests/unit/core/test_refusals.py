@@ -5,31 +5,12 @@ broker is a FakeBroker answering exactly that; the sandbox workers and SQLite ar
 
 from __future__ import annotations
 
-import trio
-
 from engine.adapters.storage import AlertJournal, Database
 from engine.domain.alerts import parse_body
 from engine.domain.orders import BrokerError, OrderRequest, OrderResult
 
-from support.engine_support import process, running
+from support.engine_support import process, running, told
 from support.fakes import FakeBroker
-
-LAST = "the test's last message"
-
-
-def outbox(engine) -> list[tuple[str, str]]:
-    return [(r["kind"], r["text"]) for r in engine.database.db.query("SELECT kind, text FROM outbox ORDER BY id")]
-
-
-async def told(engine) -> list[tuple[str, str]]:
-    """Everything told so far: the notifier writes in order, so once a message sent now is in
-    the outbox, so is everything sent before it."""
-    engine.notifier.send("admin", LAST)
-    with trio.fail_after(10):  # bounds a hang
-        while ("admin", LAST) not in outbox(engine):
-            await trio.sleep(0.01)
-    return [m for m in outbox(engine) if m != ("admin", LAST)]
-
 
 def no_money(request: OrderRequest) -> OrderResult:
     return OrderResult.refused("not enough money")

@@ -193,6 +193,10 @@ class MT5Broker(Broker):
 
     # -- orders ------------------------------------------------------------------------------
 
+    async def first_result(self, client_id: str) -> OrderResult | None:
+        first = self.book.result(client_id)
+        return None if first is None else OrderResult.from_plain(first)
+
     async def execute(self, request: OrderRequest) -> OrderResult:
         cid = request.client_id
         if not (isinstance(cid, str) and cid):

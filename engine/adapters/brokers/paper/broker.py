@@ -193,6 +193,11 @@ class PaperBroker(Broker):
             self._emit(event)
         return result
 
+    async def first_result(self, client_id: str) -> OrderResult | None:
+        with self._d.lock:
+            row = self._d.db.execute("SELECT result FROM paper_requests WHERE client_id = ?", [client_id]).fetchone()
+        return None if row is None else OrderResult.from_plain(json.loads(row[0]))
+
     def _market_order(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
         spec, side = self._market.spec(r.symbol), side_of(r.side)
         volume = volume_of(spec, r.volume)

@@ -1,0 +1,42 @@
+"""The account's hard limits: ``engine.max_order_volume`` (lots in one opening order) and
+``engine.max_open_positions`` (positions and pending orders open at the broker).
+
+A fat finger (``units=1000000``), a script placing orders on every tick, or an alert sent in a
+loop stops at them, whoever places the order: the engine, a plugin or an administrator. They
+are checked at the desk after ``on_order`` (a plugin cannot raise a volume past them), on
+entries only: a close or a stop change is never held back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.adapters.brokers.base import Broker
+from engine.domain.config import EngineConfig
+from engine.domain.orders import OPENING, OrderRequest
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_volume: float | None = None
+    max_positions: int | None = None
+
+    @classmethod
+    def of(cls, config: EngineConfig) -> "Limits":
+        return cls(config.max_order_volume, config.max_open_positions)
+
+    def apply_to(self, request: OrderRequest) -> bool:
+        """Whether ``request`` is an entry with a limit to pass."""
+        return request.kind in OPENING and (self.max_volume is not None or self.max_positions is not None)
+
+    async def breach(self, request: OrderRequest, broker: Broker) -> str | None:
+        """Why ``request`` would pass a limit, or None. Reads the broker's positions and orders
+        when ``max_positions`` is set (raises what the broker raises)."""
+        if self.max_volume is not None and request.volume is not None and request.volume > self.max_volume + 1e-9:
+            return f"over engine.max_order_volume: {request.volume:g} lots asked, at most {self.max_volume:g}"
+        if self.max_positions is not None:
+            held = len(await broker.positions()) + len(await broker.orders())
+            if held >= self.max_positions:
+                return (f"over engine.max_open_positions: {held} positions and pending orders are open, "
+                        f"at most {self.max_positions}")
+        return None

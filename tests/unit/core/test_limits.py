@@ -1,0 +1,103 @@
+"""The account's hard limits (engine/core/limits.py, checked at the desk): an entry over
+``engine.max_order_volume`` or past ``engine.max_open_positions`` is refused, whoever places it;
+closes pass; an alert processed again after a crash finds its entry, not a refusal. A real
+engine on the paper broker, its sandbox workers and SQLite file."""
+
+from __future__ import annotations
+
+import trio
+
+from engine.domain.orders import OrderRequest
+
+from support.engine_support import process, running, told
+from support.fakes import FakeBroker
+
+# Raises every entry to 3 lots in on_order, after the alert's own checks.
+RAISER = """
+function on_order(o)
+  if o.kind == 'market' then return {volume = 3} end
+end
+"""
+# Places an entry of its own on every alert.
+OWN_ENTRY = """
+function on_alert(a)
+  local r = orders.market{symbol = a.symbol, side = 'buy', volume = 2}
+  store.set('answer', r.ok and 'placed' or r.error)
+  return {handled = true}
+end
+"""
+
+
+async def test_an_entry_over_the_volume_limit_is_refused_and_told_whoever_places_it(tmp_path):
+    async with running(tmp_path, max_order_volume=1.0) as engine:
+        fat = await process(engine, "buy EURUSD volume=5 price=1.1")
+        assert fat["status"] == "failed"
+        (order,) = fat["outcome"]["orders"]
+        assert order["error"] == "over engine.max_order_volume: 5 lots asked, at most 1"
+        assert await engine.broker.positions() == []
+        assert ("trades", "order refused: market EURUSD for engine: over engine.max_order_volume: 5 lots asked, "
+                          "at most 1") in await told(engine)
+        assert engine.ledger.for_alert(fat["id"])[0]["status"] == "refused"
+        assert (await process(engine, "buy EURUSD volume=1 price=1.1"))["status"] == "done"
+    # A plugin's own entry, and one a plugin raised in on_order: the limit holds after on_order.
+    async with running(tmp_path / "2", {"own": OWN_ENTRY}, max_order_volume=1.0) as engine:
+        await process(engine, "buy GBPUSD price=1.3")
+        assert engine.store.get("own", "answer") == "over engine.max_order_volume: 2 lots asked, at most 1"
+    async with running(tmp_path / "3", {"raiser": RAISER}, max_order_volume=1.0) as engine:
+        raised = await process(engine, "buy EURUSD volume=0.5 price=1.1")
+        assert raised["outcome"]["orders"][0]["error"].startswith("over engine.max_order_volume: 3 lots asked")
+        assert await engine.broker.positions() == []
+
+
+async def test_entries_stop_at_the_open_positions_limit_and_closes_still_pass(tmp_path):
+    async with running(tmp_path, max_open_positions=2) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.1"))["status"] == "done"
+        assert (await process(engine, "buylimit GBPUSD volume=0.1 price=1.2"))["status"] == "done"  # a pending order counts
+        third = await process(engine, "sell USDJPY volume=0.1 price=150")
+        assert third["outcome"]["orders"][0]["error"] == ("over engine.max_open_positions: 2 positions and pending "
+                                                         "orders are open, at most 2")
+        assert (await process(engine, "closelong EURUSD"))["status"] == "done"
+        assert (await process(engine, "sell USDJPY volume=0.1 price=150 id=again"))["status"] == "done"
+        assert sorted(p["symbol"] for p in await engine.broker.positions()) == ["USDJPY"]
+
+
+async def test_an_entry_executed_before_a_crash_is_found_not_refused_by_its_own_position(tmp_path):
+    async with running(tmp_path, max_open_positions=1) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        engine.journal.set_status(row["id"], "received")  # as if the engine died before the status
+    async with running(tmp_path, max_open_positions=1) as engine:
+        await engine.drain()
+        again = engine.journal.get(row["id"])
+        assert again["status"] == "done", again
+        assert again["outcome"]["orders"][0]["duplicate"] is True
+        assert len(await engine.broker.positions()) == 1
+
+
+class SlowFill(FakeBroker):
+    """Answers after a few turns of the event loop, then holds the position: two entries in
+    flight at once see the account as it is before either fills."""
+
+    async def execute(self, request: OrderRequest):
+        for _ in range(5):
+            await trio.lowlevel.checkpoint()
+        result = await super().execute(request)
+        if request.kind == "market" and not result.duplicate:
+            self.open_positions.append({"ticket": result.ticket, "symbol": request.symbol, "side": request.side,
+                                        "volume": request.volume, "opened_at": 0.0})
+        return result
+
+
+async def test_two_entries_at_once_never_both_take_the_last_place(tmp_path):
+    broker = SlowFill()
+    async with running(tmp_path, use_broker=broker, max_open_positions=1) as engine:
+        results = []
+
+        async def enter(symbol: str) -> None:
+            request = engine.desk.new_request("market", "admin", symbol=symbol, side="buy", volume=0.1)
+            results.append(await engine.desk.place(request, origin="admin"))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(enter, "EURUSD")
+            nursery.start_soon(enter, "GBPUSD")
+    assert sorted(r.ok for r in results) == [False, True]
+    assert len(broker.open_positions) == 1
