@@ -1,5 +1,6 @@
 -- Daily loss limit: once the day's closed losses reach the limit, no new entries until
--- the next UTC day. The running total lives in the store, so it survives restarts.
+-- the next UTC day, whoever places them: alerts, and orders other plugins place. The running
+-- total lives in the store, so it survives restarts.
 plugin = {
   priority = 5,
   guard = true,  -- failing (the store or the broker not answering), it refuses entries
@@ -13,12 +14,27 @@ function on_close(p)
   store.set(key, (store.get(key) or 0) + p.profit)
 end
 
-function on_alert(a)
-  if a.side == nil then return end
+-- Why entries are refused today, or nil.
+local function reached()
   local pnl = store.get("pnl:" .. today()) or 0
   local limit = account.info().balance * params.max_loss_pct / 100
   if pnl <= -limit then
-    notify.send(string.format("daily loss limit reached (%.2f); %s %s refused", pnl, a.side, a.symbol))
-    return false, string.format("daily loss limit: %.2f lost today, limit %.2f", -pnl, limit)
+    return string.format("daily loss limit: %.2f lost today, limit %.2f", -pnl, limit)
+  end
+end
+
+function on_alert(a)
+  if a.side == nil then return end
+  local why = reached()
+  if why then
+    notify.send(why .. "; " .. a.side .. " " .. a.symbol .. " refused")
+    return false, why
+  end
+end
+
+function on_order(o)
+  if o.kind == "market" or o.kind == "pending" then
+    local why = reached()
+    if why then return false, why end
   end
 end

@@ -27,6 +27,16 @@ def example(*names: str) -> dict[str, str]:
     return {n: (EXAMPLES / "strategies" / f"{n}.lua").read_text() for n in names}
 
 
+# Another plugin placing an entry of its own on an alert commented "add"; it keeps the answer.
+ADDER = {"adder": """plugin = {priority = 200}
+                     function on_alert(a)
+                       if a.comment == 'add' then
+                         local r = orders.market{symbol = a.symbol, side = 'buy', volume = 0.1}
+                         store.set('r', r.ok and 'placed' or r.error)
+                       end
+                     end"""}
+
+
 def utc(text: str) -> float:
     return float(calendar.timegm(__import__("time").strptime(text, "%Y-%m-%d %H:%M")))
 
@@ -70,16 +80,19 @@ async def test_fixed_fractional_sizes_from_the_stop(tmp_path):
     ("2026-11-28 10:00", False),  # a Saturday
 ])
 async def test_session_window(tmp_path, when, allowed):
-    async with running(tmp_path, example("session_window"), clock=lambda: utc(when)) as engine:
+    async with running(tmp_path, {**example("session_window"), **ADDER}, clock=lambda: utc(when)) as engine:
         entry = await process(engine, "buy EURUSD volume=0.1 price=1.1")
         exit_ = await process(engine, "closelong EURUSD")
+        await process(engine, "trend EURUSD H1 up comment=add")  # another plugin's own entry
+        added = engine.store.get("adder", "r")
     assert entry["status"] == ("done" if allowed else "rejected"), entry["outcome"]
     assert exit_["status"] == "done"
+    assert (added == "placed") is allowed, added
 
 
 async def test_daily_loss_limit_stops_entries_after_the_limit(tmp_path):
     now = [utc("2026-11-24 09:00")]
-    async with running(tmp_path, example("daily_loss_limit"), clock=lambda: now[0]) as engine:
+    async with running(tmp_path, {**example("daily_loss_limit"), **ADDER}, clock=lambda: now[0]) as engine:
         # 0.1 lot of EURUSD is 1 USD a pip: a 100-pip stop loses 100, then a 200-pip one 200.
         def pnl():
             return engine.store.get("daily_loss_limit", "pnl:2026-11-24")
@@ -91,12 +104,15 @@ async def test_daily_loss_limit_stops_entries_after_the_limit(tmp_path):
         await process(engine, "closeshort EURUSD price=1.0600")
         await until(lambda: pnl() is not None and pnl() < -150)
         refused = await process(engine, "buy EURUSD volume=0.1 price=1.06")
+        await process(engine, "trend EURUSD H1 up comment=add")  # another plugin's own entry
+        added = engine.store.get("adder", "r")
         lost = pnl()
         now[0] = utc("2026-11-25 09:00")
         next_day = await process(engine, "buy EURUSD volume=0.1 price=1.06")
     assert second["status"] == "done"  # 100 lost, under 3% of 9,900
     assert lost == pytest.approx(-300.0)
     assert refused["status"] == "rejected" and "daily loss limit" in refused["outcome"]["reason"]
+    assert added == "vetoed by daily_loss_limit: daily loss limit: 300.00 lost today, limit 291.00"  # 3% of 9,700
     assert next_day["status"] == "done"
 
 
