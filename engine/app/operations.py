@@ -92,7 +92,13 @@ class Operations:
             except Exception as e:  # disconnected: said, not raised
                 view[key] = {"error": f"unavailable ({type(e).__name__})"}
         view["alerts_in_progress"] = len(await trio.to_thread.run_sync(engine.journal.unfinished))
+        view["limits"] = self.limits()
         return view
+
+    def limits(self) -> dict[str, Any]:
+        """The account's hard limits in force (engine/core/limits.py); None where unset."""
+        config = self.engine.config
+        return {"max_order_volume": config.max_order_volume, "max_open_positions": config.max_open_positions}
 
     def plugin_rows(self) -> list[dict[str, Any]]:
         """One row per plugin file, each with the same keys: those serving (with stats and
@@ -231,6 +237,7 @@ class Operations:
         view["today"] = _overview.today(alerts, orders)
         view["latency"] = _overview.latency_minutes(samples, now)
         view["errors"] = _overview.last_errors(self.plugin_rows(), self.load_errors(), refused)
+        view["limits"] = self.limits()
         return view
 
     def scripts(self) -> list[dict[str, Any]]:

@@ -91,6 +91,7 @@ def test_every_answer_of_the_dashboard_carries_the_csp_and_the_page_has_nothing_
 
 def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, browser):
     config, _ = init(user, "bot")
+    config.replace("# max_open_positions = 10", "max_open_positions = 10")
     run = user.start("run", config=config, cwd="bot")
     token = config.values["server"]["api_token"]
     base = f"http://127.0.0.1:{run.port}"
@@ -107,6 +108,8 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
 
     overview = wait(browser, lambda d: texts(d, "#overview .panel h2"), "the overview's panels")
     assert "Health" in overview, overview
+    (limits,) = [p.split("\n") for p in texts(browser, "#overview .panel") if p.startswith("Limits")]
+    assert limits == ["Limits", "max_order_volume", "none", "max_open_positions", "10"], limits
     assert token not in browser.current_url
     assert browser.execute_script("return JSON.stringify(localStorage) + JSON.stringify(sessionStorage)") == "{}{}"
     assert browser.execute_script("return document.cookie") == ""  # HttpOnly: out of the page's reach

@@ -29,6 +29,7 @@ from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
 from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
 from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS
 from engine.interfaces.telegram.tables import ago as _ago, count as _count, cut as _cut, duration as _duration, escape as _e
+from engine.interfaces.telegram.tables import limits as _limits
 from engine.interfaces.telegram.tables import micros as _micros, number as _number, position_table as _position_table
 
 log = logging.getLogger("moonhook.telegram")
@@ -187,6 +188,7 @@ class Commands:
             rows += [(k, f"{account[k]:.2f} {currency}") for k in ("balance", "equity")]
         rows.append(("positions", positions["error"] if isinstance(positions, dict) else str(len(positions))))
         rows.append(("alerts", f"{view['alerts_in_progress']} in progress"))
+        rows.append(("limits", _limits(view["limits"])))
         state = "⏸ <b>paused</b> (alerts journaled, not executed)" if view["paused"] else "▶️ <b>running</b>"
         return f"moonhook {state}\n<pre>" + "\n".join(f"{k:<9} {_e(v)}" for k, v in rows) + "</pre>"
 

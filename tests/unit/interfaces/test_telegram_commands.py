@@ -227,6 +227,14 @@ async def test_commands_queued_while_down_are_refused_not_run_late(tmp_path):
         assert (await ask(commands, chat.say("/pause", age=60))).text.startswith("⏸")
 
 
+async def test_status_shows_the_accounts_limits(tmp_path):
+    clock = Clock()
+    async with running(tmp_path, max_order_volume=0.5, max_open_positions=4) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        status = html_plain((await ask(commands, chat.say("/status"))).text)
+    assert "limits    0.5 lots an order, 4 positions" in status, status
+
+
 async def test_status_positions_help_and_unknown_commands_answer_short(tmp_path):
     clock = Clock()
     async with running(tmp_path, {"count": COUNT}) as engine:
@@ -234,7 +242,7 @@ async def test_status_positions_help_and_unknown_commands_answer_short(tmp_path)
         commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         status = html_plain((await ask(commands, chat.say("/Status@moonhook_bot"))).text)
         assert "running" in status and "paper connected" in status and "1/1 enabled" in status
-        assert "balance" in status and "equity" in status and "positions 1" in status
+        assert "balance" in status and "equity" in status and "positions 1" in status and "limits    none" in status
         positions = html_plain((await ask(commands, chat.say("/positions"))).text)
         assert "1 open position" in positions and "EURUSD buy    0.1     1.1" in positions
         assert all(len(line) <= 32 for line in positions.splitlines()[1:])

@@ -19,6 +19,8 @@ function latency(points) {
   ], {label: "receipt-to-broker latency, last hour", format: (v) => `${num(v, 1)} ms`, zero: true, xformat: time});
 }
 
+const limits = (l) => pairs(Object.fromEntries(Object.entries(l ?? {}).map(([k, v]) => [k, v ?? "none"])));
+
 function draw(body, o) {
   clear(body);
   const positions = Array.isArray(o.positions) ? o.positions : [];
@@ -28,7 +30,8 @@ function draw(body, o) {
       panel("Health", pairs(o.health)),
       panel("Broker", pairs(o.broker)),
       panel("Account", pairs(o.account)),
-      panel("Today", pairs(o.today ?? o.counts))),
+      panel("Today", pairs(o.today ?? o.counts)),
+      panel("Limits", limits(o.limits))),
     panel("Latency, last hour", latency(o.latency)),
     panel("Open positions", positions.length
       ? table([["Symbol", (p) => p.symbol], ["Side", (p) => p.side ?? p.type], ["Volume", (p) => num(p.volume), "num"],
