@@ -136,6 +136,10 @@ def _banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
         print(f"moonhook: PAUSED by {pause.get('by')}{': ' + pause['reason'] if pause.get('reason') else ''}; "
               "alerts are journaled, not executed, until a resume (the dashboard, POST /api/resume, /resume)",
               file=sys.stderr)
+    engine = settings.engine
+    if engine.broker != "paper" and engine.max_order_volume is None and engine.max_open_positions is None:
+        print("moonhook: no account limits: set engine.max_order_volume and engine.max_open_positions in "
+              f"{path} before trading real money (docs/security.md)", file=sys.stderr)
     if not settings.server.secret:
         print("moonhook: no server.secret is set: every webhook is refused. Run `moonhook init` or set "
               "MOONHOOK_SECRET.", file=sys.stderr)

@@ -51,6 +51,7 @@ def test_run_trades_on_metatrader_through_the_standin_and_a_restart_sends_nothin
     config = mt5_user(user, tmp_path / "terminal.db")
     run = user.start("run", config=config, cwd="bot")
     assert "mt5 broker" in run.banner
+    assert "no account limits: set engine.max_order_volume" in run.banner  # real money, no limits set
     health = run.get("/health")
     assert (health["status"], health["broker"], health["broker_connected"]) == ("ok", "mt5", True), health
     trade_through_the_standin(user, run, terminal)

@@ -42,7 +42,7 @@ def test_init_run_send_status_then_a_restart_keeps_the_journal_and_the_account(u
     start = told(printed, "Start the engine:")
     assert start == ["run", "--config", "bot/moonhook.toml"]  # the option after the command
     run = user.start(*start, config=config)
-    assert "paper broker" in run.banner and "(demo)" in run.banner
+    assert "paper broker" in run.banner and "(demo)" in run.banner and "no account limits" not in run.banner
     assert "send --config bot/moonhook.toml " in run.try_command  # it reaches this engine from here
 
     sent = user.typed(run.try_command)
