@@ -117,6 +117,14 @@ def test_the_journal_of_a_live_engine_replays_with_its_repeats_kept_as_repeats(u
     (trade,) = r["closed_trades"]
     assert (trade["side"], trade["open_price"], trade["close_price"], trade["profit"]) == ("sell", 1.085, 1.082, 30.0)
 
+    # With the account's limits of the config, as live would have had them: the entry is refused.
+    config.replace("# max_order_volume = 1.0", "max_order_volume = 0.05")
+    limited = user.moonhook("replay", "--config", "bot/moonhook.toml", "--scripts", "bot/scripts", "--alerts", db,
+                            "--json")
+    assert limited.returncode == 0, outcome(limited)
+    assert json.loads(limited.stdout)["trades"] == 0
+    assert "over engine.max_order_volume: 0.1 lots asked, at most 0.05" in limited.stdout
+
 
 def test_tradingview_alert_log_and_an_mt5_export_named_as_mt5_names_it(user):
     _project(user.home, {"guard.lua": GUARD})
