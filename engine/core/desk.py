@@ -122,9 +122,13 @@ class Desk(PlainDesk):
             self._monitor.latency(run.alert_id, latency)
         sent = perf_counter()
         result = await self._execute(request)
-        self._metrics.executed(request, result, sent, run)
-        await self._database.writable()
-        self._ledger.finish(request, "done" if result.ok else "refused", result, latency)
+        clash = self._ledger.clash(request) if result.duplicate else None
+        if clash is not None:
+            result = OrderResult.refused(clash)  # the ledger keeps the first order under its client id
+        else:
+            self._metrics.executed(request, result, sent, run)
+            await self._database.writable()
+            self._ledger.finish(request, "done" if result.ok else "refused", result, latency)
         if not result.ok and not result.duplicate:
             self._notifier.send("trades", f"order refused: {request.kind} {request.symbol or ''} "
                                           f"for {request.plugin}: {result.error}", key=f"refused:{request.plugin}")

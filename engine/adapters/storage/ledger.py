@@ -16,6 +16,7 @@ from engine.domain.orders import OrderRequest, OrderResult
 from engine.adapters.storage.database import Database, select
 
 STATUSES = ("done", "refused", "vetoed", "unknown")
+_IDENTITY = ("kind", "symbol", "side", "ticket", "type")  # what makes two requests the same order
 
 
 class OrderLedger:
@@ -42,6 +43,22 @@ class OrderLedger:
                  json.dumps(result.to_plain()) if result is not None else None, now,
                  now, latency_ms])
 
+    def clash(self, request: OrderRequest) -> str | None:
+        """Why ``request`` is not the order its client id was first given to, or None (the
+        same order, or none recorded). An alert processed again after a crash meets its
+        client ids again; a plugin deciding otherwise the second time asks for another order
+        under a client id the broker has already executed."""
+        with self._d.lock:
+            row = self._d.db.execute("SELECT request FROM orders WHERE client_id = ?", [request.client_id]).fetchone()
+        if row is None:
+            return None
+        first = json.loads(row[0])
+        now = request.to_plain()
+        if all(first.get(k) == now.get(k) for k in _IDENTITY):
+            return None
+        return (f"not sent: {request.client_id} was {_named(first)} before a restart, and is {_named(now)} now "
+                "(the plugin decided otherwise the second time); the first order stands")
+
     def for_alert(self, alert_id: int) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM orders WHERE alert_id = ? ORDER BY created_at, client_id", [alert_id])
 
@@ -55,3 +72,10 @@ class OrderLedger:
             r["request"] = json.loads(r["request"])
             r["result"] = json.loads(r["result"]) if r["result"] else None
         return rows
+
+
+def _named(request: dict[str, Any]) -> str:
+    words = [request.get("kind"), request.get("type"), request.get("side"), request.get("symbol")]
+    if request.get("ticket") is not None:
+        words.append(f"ticket {request['ticket']}")
+    return "a " + " ".join(str(w) for w in words if w)

@@ -112,3 +112,37 @@ async def test_an_alert_whose_journal_write_fails_has_no_effect_and_the_journal_
         ok = await process(engine, "buy EURUSD volume=0.1 price=1.1")  # the journal is not held
         assert ok["status"] == "done"
         assert len(await engine.broker.positions()) == 2
+
+
+# Opens a position when the symbol has none, else closes it: a decision the state changes.
+TOGGLE = """
+function on_alert(a)
+  local open = positions.list(a.symbol)
+  local r
+  if #open == 0 then
+    r = orders.market{symbol = a.symbol, side = 'buy', volume = 0.1}
+  else
+    r = orders.close{ticket = open[1].ticket}
+  end
+  store.set('answer', r.ok and 'ok' or r.error)
+  return {handled = true}
+end
+"""
+
+
+async def test_a_plugin_deciding_otherwise_after_a_crash_is_told_its_first_order_stands(tmp_path):
+    async with running(tmp_path, {"toggle": TOGGLE}) as engine:
+        row = await process(engine, "buy EURUSD price=1.1")
+        assert engine.store.get("toggle", "answer") == "ok"
+        engine.journal.set_status(row["id"], "received")  # as if the engine died before the status
+    async with running(tmp_path, {"toggle": TOGGLE}) as engine:
+        await engine.drain()
+        # Processed again, the plugin sees its own position and closes it under the same client
+        # id: the broker's record is the open, which stands; the plugin is not told "ok".
+        answer = engine.store.get("toggle", "answer")
+        assert answer == (f"not sent: a{row['id']}-toggle-1 was a market buy EURUSD before a restart, and is a "
+                          "close EURUSD ticket 1001 now (the plugin decided otherwise the second time); the first order "
+                          "stands"), answer
+        assert len(await engine.broker.positions("EURUSD")) == 1
+        (order,) = engine.ledger.for_alert(row["id"])
+        assert (order["kind"], order["status"]) == ("market", "done")  # the ledger keeps the first
