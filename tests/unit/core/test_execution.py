@@ -146,6 +146,9 @@ async def test_a_strategys_reversal_closes_the_other_way_first_and_opens_only_th
                      plugin="engine", alert_id=7)]
     fresh = await plan(alert(STRATEGY.format("sell", 10000, "short", 10000)), 8, FakeBroker(), None)
     assert [r.kind for r in fresh.requests] == ["market"]  # from flat: nothing to close
+    # An indicator's "close on opposite signal": the position named, the size in lots.
+    indicator = await plan(alert("sell EURUSD volume=0.2 price=1.1 position=short"), 10, broker, None)
+    assert [(r.kind, r.side, r.volume) for r in indicator.requests] == [("close", "buy", None), ("market", "sell", 0.2)]
     # Without a strategy's position a sell is a sell: the long stays.
     plain = await plan(alert("sell EURUSD volume=0.1 price=1.1"), 9, broker, None)
     assert [r.kind for r in plain.requests] == ["market"]
