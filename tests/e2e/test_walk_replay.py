@@ -351,3 +351,27 @@ def test_a_summary_leaves_out_what_grows_with_the_alerts_and_counts_it(user):
         assert not {"closed_trades", "equity", "decisions", "orders"} & set(brief[side])
         assert {k: v for k, v in full[side].items() if k in brief[side]} == brief[side]
     assert brief["profit_difference"] == full["profit_difference"]
+
+
+def test_a_pyramid_taken_off_oldest_first_replays_as_it_traded_live(user):
+    # Live through `moonhook run`, then the journal replayed: the same closes, lot for lot.
+    config, _ = init(user, "bot")
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    bodies = ["buy EURUSD volume=0.1 price=1.0850 sl=1.0800 id=p1",
+              "buy EURUSD volume=0.2 price=1.0860 sl=1.0800 id=p2",
+              "closelong EURUSD volume=0.15 price=1.0900 id=p3",   # 0.1 off the first, 0.05 off the second
+              "closelong EURUSD price=1.0910 id=p4"]
+    for body in bodies:
+        assert run.settled(run.webhook(body)["id"])["status"] == "done"
+    live = sorted((round(t["volume"], 2), t["price_close"]) for t in run.get("/api/trades")["trades"])
+    assert run.interrupt() == 0
+
+    done = user.moonhook("replay", "--config", "bot/moonhook.toml", "--scripts", "bot/scripts", "--alerts",
+                         "bot/data/moonhook.db", "--json")
+    assert done.returncode == 0, outcome(done)
+    parts: dict[tuple, list[tuple[float, float]]] = {}
+    for t in json.loads(done.stdout)["closed_trades"]:  # replay lists each close; the API each position
+        parts.setdefault((t["open_time"], t["open_price"]), []).append((t["volume"], t["close_price"]))
+    replayed = sorted((round(sum(v for v, _ in p), 2), round(sum(v * c for v, c in p) / sum(v for v, _ in p), 5))
+                      for p in parts.values())
+    assert replayed == live == [(0.1, 1.09), (0.2, 1.09075)]  # the second: 0.05 at 1.0900, 0.15 at 1.0910
