@@ -1,9 +1,14 @@
 """Telegram, walked as a trader: `moonhook init`, a bot and an admin added to moonhook.toml, `moonhook run`.
 The trade is told in the admin's chat; a stranger is not obeyed; switching the guard off and closing
 everything are asked first and done on the button; after Ctrl-C and a restart no command is obeyed twice.
+With a webhook configured, Telegram's calls reach `moonhook run` and need the webhook's secret.
 Telegram's servers are the stand-in (tests/support/botapi.py), served from a thread of the test."""
 
 from __future__ import annotations
+
+import time
+
+import httpx
 
 from support.botapi import html_plain
 from support.botapi_thread import threaded_bot_api
@@ -71,3 +76,34 @@ def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user):
         assert [p["enabled"] for p in run.get("/api/plugins")["plugins"]] == [False]
         assert run.interrupt() == 0
     assert "SECRET" not in "".join(r.text() for r in user.runs)  # the token's secret part is in no log line
+
+
+def test_commands_reach_moonhook_run_by_telegrams_webhook_when_one_is_configured(user):
+    # Telegram calling moonhook: `moonhook run` sets the webhook with its secret, refuses an update
+    # without that secret, and obeys the admin's command that carries it; nothing polls meanwhile.
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config, _ = init(user, "bot")
+        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                      'webhook_url = "https://moonhook.example.org"\nwebhook_secret = "hook-Secret_1"\n'
+                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        run = user.start("run", config=config, cwd="bot")
+        hook = until(lambda: api.call(lambda: api.server.webhook(TOKEN)), bool, "the webhook set at Telegram")
+        assert hook["url"] == "https://moonhook.example.org/telegram/5150" and hook["secret_token"] == "hook-Secret_1"
+
+        def update(n: int, text: str) -> dict:
+            return {"update_id": n, "message": {"message_id": n, "date": int(time.time()), "text": text,
+                                                "chat": {"id": ADMIN, "type": "private"},
+                                                "from": {"id": ADMIN, "is_bot": False, "first_name": "trader"}}}
+
+        def telegram_calls(n: int, secret: str) -> httpx.Response:  # as Telegram would: no API token
+            return httpx.post(f"http://127.0.0.1:{run.port}/telegram/5150", json=update(n, "/pause"), timeout=10,
+                              headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+
+        assert telegram_calls(1, "guess").status_code == 401
+        sent = telegram_calls(2, "hook-Secret_1")
+        assert sent.status_code == 200
+        until(lambda: run.get("/api/plugins")["pause"]["paused"], bool, "the engine paused by the admin")
+        assert run.get("/api/plugins")["pause"]["by"] == f"telegram:{ADMIN}"
+        assert api.call(lambda: api.server.calls("getUpdates", TOKEN)) == []
+        assert run.interrupt() == 0
+    assert "hook-Secret_1" not in "".join(r.text() for r in user.runs)
