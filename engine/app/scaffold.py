@@ -118,8 +118,9 @@ def render_config(secret: str, api_token: str) -> str:
 # max_open_positions = 10
 # The volume of an entry that gives neither volume nor risk (unset: such an entry is refused).
 # default_volume = 0.01
-# TradingView's symbol names to the broker's:
-# symbol_map = {{ "OANDA:EURUSD" = "EURUSD", "FX:GBPUSD" = "GBPUSD" }}
+# TradingView's tickers to the broker's symbols; a key with its exchange matches that exchange
+# only, and goes first ("OANDA:EURUSD" is "EURUSD" when unmapped):
+# symbol_map = {{ "OANDA:XAUUSD" = "GOLD", "US30" = "US30.cash" }}
 
 [sandbox]
 # Worker processes running the plugins, and what one hook call may spend by default.

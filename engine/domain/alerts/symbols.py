@@ -12,8 +12,10 @@ _VALID = re.compile(r"^[A-Za-z0-9#._\-]{1,32}$")
 
 
 class SymbolMap:
-    """Drops an exchange prefix ("OANDA:EURUSD"), upper-cases, then applies the configured map
-    from TradingView names to broker names (``{"XAUUSD": "GOLD"}``)."""
+    """Applies the configured map from TradingView names to broker names, upper-cased: a key
+    with its exchange (``{"OANDA:XAUUSD": "GOLD"}``) matches that exchange's ticker only, and
+    is tried first; a key without (``{"XAUUSD": "GOLD"}``) matches the ticker from any exchange.
+    Unmapped, the name is the ticker without its exchange ("OANDA:EURUSD" is "EURUSD")."""
 
     def __init__(self, mapping: Mapping[str, str] | None = None):
         self._map = {k.strip().upper(): v.strip() for k, v in (mapping or {}).items()}
@@ -23,6 +25,8 @@ class SymbolMap:
 
     def normalize(self, raw: str, field: str = "symbol") -> str:
         name = raw.strip()
+        if ":" in name and (exact := self._map.get(name.upper())) is not None:
+            return exact
         if ":" in name:
             name = name.rsplit(":", 1)[1].strip()
         name = name.upper()

@@ -40,7 +40,7 @@ def test_every_commented_example_in_the_config_loads_when_uncommented(tmp_path):
     assert len(examples) == 19
     r.config.write_text(re.sub(r"^# (\w+ = .*|\[+telegram.*|\[mt5\]|\[shadow\])$", r"\1", text, flags=re.M))
     e = load_settings(r.config, {}).engine
-    assert e.default_volume == 0.01 and e.symbol_map["OANDA:EURUSD"] == "EURUSD"
+    assert e.default_volume == 0.01 and e.symbol_map["OANDA:XAUUSD"] == "GOLD"
     assert e.paper.spreads == {"EURUSD": 8.0} and e.plugin("demo").budget["memory_mb"] == 32
     assert e.telegram.admins == (123456789,) and e.telegram.bots[0].chats[1].events == frozenset({"trades"})
     assert e.telegram.command_chats == (-1001234567890,)

@@ -87,6 +87,14 @@ def test_refused_with_the_field_named(body, field, words):
         assert words in str(e.value)
 
 
+def test_symbol_map_keys_with_an_exchange_match_that_exchange_and_go_first():
+    # As `moonhook init`'s commented example writes them: "OANDA:EURUSD" = "EURUSD".
+    symbols = SymbolMap({"OANDA:XAUUSD": "GOLD", "xagusd": "SILVER", "FX:XAGUSD": "XAG.spot"})
+    assert [symbols.normalize(t) for t in ("OANDA:XAUUSD", "oanda:xauusd", "FXCM:XAUUSD", "XAUUSD")] == [
+        "GOLD", "GOLD", "XAUUSD", "XAUUSD"]
+    assert [symbols.normalize(t) for t in ("TVC:XAGUSD", "XAGUSD", "FX:XAGUSD")] == ["SILVER", "SILVER", "XAG.spot"]
+
+
 def test_symbol_map_refuses_a_bad_target():
     with pytest.raises(ValueError, match="not a valid symbol"):
         SymbolMap({"XAUUSD": "GOLD SPOT"})
