@@ -1,6 +1,7 @@
 """What a trader sets in moonhook.toml, `moonhook run` obeys: each key edited in the file
 `moonhook init` wrote, as a user would, and seen at work over HTTP (the settings' own checks
-are tests/unit/app/test_settings.py)."""
+are tests/unit/app/test_settings.py). The MetaTrader 5 keys are walked in test_walk_mt5.py, the
+Telegram ones in test_walk_telegram.py, the account's limits in test_walk_order_cap.py."""
 
 from __future__ import annotations
 
@@ -53,4 +54,37 @@ def test_the_servers_address_list_refuses_anyone_else(user):
                          timeout=10)
     assert refused.status_code == 403
     assert run.get("/api/alerts")["alerts"] == []
+    assert run.interrupt() == 0
+
+
+def test_a_paper_account_a_proxy_and_an_engine_that_only_listens(user):
+    config, _ = init(user, "bot")
+    config.replace("execute_alerts = true", "execute_alerts = false")
+    config.replace("balance = 10000.0", "balance = 2500.0")
+    config.replace('currency = "USD"', 'currency = "EUR"')
+    config.replace("allow_ips = []", 'allow_ips = ["203.0.113.7"]')      # TradingView's address, say
+    config.replace("trusted_proxies = []", 'trusted_proxies = ["127.0.0.1"]')  # behind nginx on this machine
+    config.replace("dashboard_edit = true", "dashboard_edit = false")
+    config.replace("enabled = true", "enabled = false")                   # [plugins.demo]
+    run = user.start("run", config=config, cwd="bot")
+    secret = config.values["server"]["secret"]
+
+    def post(forwarded_for: str | None) -> httpx.Response:
+        headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+        return httpx.post(f"http://127.0.0.1:{run.port}/webhook/{secret}", content=b"buy EURUSD volume=0.1 price=1.1",
+                          headers=headers, timeout=10)
+
+    assert post(None).status_code == 403                   # the proxy itself is not TradingView
+    assert post("198.51.100.1").status_code == 403
+    heard = post("203.0.113.7")
+    assert heard.status_code == 200
+    row = run.settled(heard.json()["id"])
+    assert (row["status"], row["outcome"]["note"]) == ("done", "not executed: engine.execute_alerts is off")
+    assert run.get("/api/positions")["positions"] == []
+    assert [(p["name"], p["enabled"]) for p in run.get("/api/plugins")["plugins"]] == [("demo", False)]
+    account = run.get("/api/account")["account"]
+    assert (account["balance"], account["currency"]) == (2500.0, "EUR")
+    saved = run.client.put("/api/scripts/demo.lua", content=b"-- changed from the dashboard\n")
+    assert saved.status_code == 403
+    assert "changed from the dashboard" not in (user.home / "bot" / "scripts" / "demo.lua").read_text()
     assert run.interrupt() == 0
