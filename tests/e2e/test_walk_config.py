@@ -5,9 +5,11 @@ Telegram ones in test_walk_telegram.py, the account's limits in test_walk_order_
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
-from support.e2e_support import init
+from support.e2e_support import init, until
 
 SPIN = """
 function on_alert(a)
@@ -87,4 +89,24 @@ def test_a_paper_account_a_proxy_and_an_engine_that_only_listens(user):
     saved = run.client.put("/api/scripts/demo.lua", content=b"-- changed from the dashboard\n")
     assert saved.status_code == 403
     assert "changed from the dashboard" not in (user.home / "bot" / "scripts" / "demo.lua").read_text()
+    assert run.interrupt() == 0
+
+
+def test_alerts_missed_while_paused_expire_past_max_alert_age_but_closes_need_not(user):
+    config, _ = init(user, "bot")
+    config.replace("max_alert_age = 120", "max_alert_age = 1")
+    config.replace("expire_closes = true", "expire_closes = false")
+    run = user.start("run", config=config, cwd="bot")
+    entry = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09 id=before")["id"])
+    assert entry["status"] == "done"
+    assert run.client.post("/api/pause").status_code == 200
+    late_entry = run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09 id=late")["id"]
+    late_close = run.webhook("closelong EURUSD id=late-close")["id"]
+    until(lambda: time.time(), lambda now: now > run.get(f"/api/alerts/{late_close}")["received_at"] + 1.5,
+          "the missed alerts older than max_alert_age")
+    assert run.client.post("/api/resume", json={"execute_missed": True}).status_code == 200
+    expired, closed = run.settled(late_entry), run.settled(late_close)
+    assert expired["status"] == "expired" and "engine.max_alert_age (1 s)" in expired["outcome"]["reason"]
+    assert closed["status"] == "done"                                   # expire_closes = false
+    assert run.get("/api/positions")["positions"] == []
     assert run.interrupt() == 0
