@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import signal
 
-from support.e2e_support import init, outcome
-from support.mt5_standin import ORDER_FILLING_FOK, ORDER_FILLING_IOC, POSITION_TYPE_BUY, POSITION_TYPE_SELL, Terminal
+from support.e2e_support import init, outcome, until
+from support.mt5_standin import (DEFAULT_SYMBOLS, ORDER_FILLING_FOK, ORDER_FILLING_IOC, POSITION_TYPE_BUY,
+                                 POSITION_TYPE_SELL, Terminal)
 from support.paths import SUPPORT
 
 GBP = '{"secret": "SECRET", "symbol": "GBPUSD", "action": "sell", "volume": 0.123, "sl": 1.2700, "id": "walk-gbp"}'
@@ -101,4 +102,25 @@ def test_a_strategys_part_exit_and_reversal_reach_the_terminal_as_closes_by_tick
     assert [(o["position_id"], o["volume_initial"]) for o in terminal.history_orders()[-2:]] == [
         (first["ticket"], 0.1), (second["ticket"], 0.05)]
     assert order(8, "sell", 15000, "flat", 0) == []
+    assert run.interrupt() == 0
+
+
+def test_a_broker_that_names_its_symbols_otherwise_is_traded_under_tradingviews_names(user, tmp_path):
+    # Many brokers add a suffix ("EURUSD.r") or rename ("GOLD"): `[mt5] symbol_suffix` and `symbols`.
+    terminal = Terminal(tmp_path / "terminal.db", symbols={"EURUSD.r": DEFAULT_SYMBOLS["EURUSD"],
+                                                           "GOLD": DEFAULT_SYMBOLS["XAUUSD"]})
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.append('symbol_suffix = ".r"\nsymbols = { XAUUSD = "GOLD" }\n')
+    run = user.start("run", config=config, cwd="bot")
+    for body in ('{"secret": "SECRET", "symbol": "OANDA:EURUSD", "action": "buy", "volume": 0.1, "sl_pips": 50}',
+                 '{"secret": "SECRET", "symbol": "OANDA:XAUUSD", "action": "sell", "volume": 0.02, "sl_pips": 500}'):
+        row = run.settled(run.webhook(body)["id"])
+        assert row["status"] == "done", row["outcome"]
+    assert sorted(p["symbol"] for p in terminal.positions()) == ["EURUSD.r", "GOLD"]      # the broker's names
+    assert sorted(p["symbol"] for p in run.get("/api/positions")["positions"]) == ["EURUSD", "XAUUSD"]  # ours
+    closed = run.settled(run.webhook("close XAUUSD id=gold-out")["id"])
+    assert closed["status"] == "done", closed["outcome"]
+    assert [p["symbol"] for p in terminal.positions()] == ["EURUSD.r"]
+    (trade,) = until(lambda: run.get("/api/trades")["trades"], bool, "the gold trade in the deal history")
+    assert (trade["symbol"], trade["side"], trade["volume"]) == ("XAUUSD", "sell", 0.02)
     assert run.interrupt() == 0
