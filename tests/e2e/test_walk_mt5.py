@@ -5,7 +5,13 @@ position by its ticket, /health shows the connection, and a restart sends nothin
 
 from __future__ import annotations
 
+import shutil
 import signal
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
 
 from support.e2e_support import init, outcome, until
 from support.mt5_standin import (DEFAULT_SYMBOLS, ORDER_FILLING_FOK, ORDER_FILLING_IOC, POSITION_TYPE_BUY,
@@ -124,3 +130,45 @@ def test_a_broker_that_names_its_symbols_otherwise_is_traded_under_tradingviews_
     (trade,) = until(lambda: run.get("/api/trades")["trades"], bool, "the gold trade in the deal history")
     assert (trade["symbol"], trade["side"], trade["volume"]) == ("XAUUSD", "sell", 0.02)
     assert run.interrupt() == 0
+
+
+@contextmanager
+def rpyc_terminal(folder: Path, port: int = 0) -> Iterator[int]:
+    """The stand-in served as mt5linux's server serves the package under Wine: an RPyC classic
+    server in a process of its own, the stand-in importable there as MetaTrader5. Yields its port."""
+    folder.mkdir(exist_ok=True)
+    shutil.copy(SUPPORT / "mt5_standin.py", folder / "MetaTrader5.py")
+    server = subprocess.Popen([sys.executable, str(SUPPORT / "rpyc_terminal.py"), str(folder), str(port)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        yield int(server.stdout.readline())
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_on_linux_the_terminal_is_reached_over_rpyc_as_mt5linux_serves_it(user, tmp_path):
+    # docs/metatrader5.md's Linux setup: the package in a Windows Python under Wine, behind an
+    # RPyC classic server; `moonhook run` with module = "mt5linux" trades through it and restarts.
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.set_price("EURUSD", 1.08500, 1.08510)
+    with rpyc_terminal(tmp_path / "windows-python") as port:
+        config, _ = init(user, "bot")
+        config.replace('broker = "paper"', 'broker = "mt5"')
+        config.append(f'[mt5]\nmodule = "mt5linux"\nhost = "127.0.0.1"\nport = {port}\n'
+                      f'path = "{tmp_path / "terminal.db"}"\npoll_seconds = 0.2\n')
+        run = user.start("run", config=config, cwd="bot")
+        assert run.get("/health")["broker_connected"] is True
+        trade_through_the_standin(user, run, terminal)
+        (trade,) = until(lambda: run.get("/api/trades")["trades"], bool, "the closed trade from the deal history")
+        assert trade["symbol"] == "EURUSD"
+    # The Windows side goes away (Wine restarted, say): told, then reconnected when it is back.
+    until(lambda: run.get("/health"), lambda h: not h["broker_connected"], "the lost terminal noticed")
+    with rpyc_terminal(tmp_path / "windows-python", port):
+        until(lambda: run.get("/health"), lambda h: h["broker_connected"], "the terminal reached again")
+        row = run.settled(run.webhook("close GBPUSD id=after-reconnect")["id"])
+        assert row["status"] == "done", row["outcome"]
+        assert terminal.positions() == []
+        assert run.interrupt() == 0
+    assert "connection lost: history_deals_get: the terminal's Python is not reachable" in run.text()
+    assert "Traceback" not in run.text()

@@ -18,7 +18,7 @@ class MT5Config:
     login: int | None = None
     password: str | None = field(default=None, repr=False)  # or MOONHOOK_MT5_PASSWORD
     server: str | None = None
-    host: str = "localhost"          # mt5linux's rpyc server
+    host: str = "localhost"          # the RPyC server holding the package (mt5linux's)
     port: int = 18812
     timeout: float = 10.0            # seconds a call may take before the worker counts as hung
     init_timeout: float = 60.0       # initialize and login may take longer

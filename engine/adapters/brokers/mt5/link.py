@@ -42,7 +42,8 @@ def _hint(module: str, why: str) -> str:
         return ""
     if module == "MetaTrader5" and sys.platform != "win32":
         return ('. The MetaTrader5 package runs on Windows only: here, run the terminal under Wine with the '
-                'mt5linux server and set [mt5] module = "mt5linux" (docs/metatrader5.md)')
+                'package behind an RPyC server, as mt5linux serves it, and set [mt5] module = "mt5linux" '
+                '(docs/metatrader5.md)')
     return '. Install it: pip install "moonhook[mt5]"'
 
 
@@ -80,7 +81,7 @@ class TerminalLink:
     async def call(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> tuple[Any, Any]:
         """``fn(*args, **kwargs)`` in the worker: (value, last_error when value is None or False).
         Raises LinkLost when the worker hangs past ``deadline`` (default: the link's timeout;
-        it is then killed) or dies."""
+        it is then killed), dies, or has lost its bridge to the terminal's Python."""
         async with self._lock:
             if self._process is None:
                 raise LinkLost("the MetaTrader 5 worker is not running")
@@ -103,6 +104,9 @@ class TerminalLink:
             if answer is None:
                 code = await self._exit_code()
                 raise LinkLost(f"the MetaTrader 5 worker died during {fn} (exit code {code})")
+            if "lost" in answer:  # the bridge to the terminal's Python (worker.Bridge): a fresh worker links again
+                await self.kill()
+                raise LinkLost(f"{fn}: the terminal's Python is not reachable ({answer['lost']})")
             if "exception" in answer:
                 raise RuntimeError(f"{fn}: {answer['exception']}")
             return answer.get("value"), answer.get("error")

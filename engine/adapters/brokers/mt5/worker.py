@@ -4,6 +4,11 @@ Run as a script (``python worker.py``), never imported by the engine: it needs o
 standard library and the module it is told to load. The package holds the GIL during its
 blocking calls and allows one terminal per process, so it lives alone here.
 
+``module = "mt5linux"``: the package lives in a Windows Python under Wine, served by an RPyC
+classic server (what mt5linux's server is). The worker reaches it with RPyC itself
+(``Bridge``), not with mt5linux's client, whose 1.x releases start and manage Docker
+containers of their own instead of connecting to the server given.
+
 Frames, both ways: a 4-byte big-endian length, then that many bytes of JSON. The first
 request names the module ``{"module", "host", "port"}``; each next one is
 ``{"id", "fn", "args", "kwargs"}`` and is answered ``{"id", "value", "error"}`` (``error``:
@@ -14,6 +19,7 @@ data: named tuples become dicts, tuples of them lists.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
 import signal
@@ -39,7 +45,8 @@ def write_frame(stream: BinaryIO, message: Any) -> None:
 
 
 def plain(value: Any) -> Any:
-    """The module's answer as JSON-able data (mt5linux's proxies included, through _asdict)."""
+    """The module's answer as JSON-able data: named tuples become dicts, tuples of them lists.
+    Also run at the far end of a ``Bridge``, so it needs nothing but the builtins."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if hasattr(value, "_asdict"):
@@ -53,12 +60,49 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+class Lost(Exception):
+    """The bridge's connection to the terminal's Python is gone: the worker is restarted."""
+
+
+class Bridge:
+    """The MetaTrader5 package at the other end of an RPyC classic server. Each call runs there,
+    and its answer is made plain there (``plain``, sent over as source) and comes back as JSON:
+    one round trip, and data rather than proxies, which do not always survive the trip. A
+    connection that fails raises Lost."""
+
+    def __init__(self, host: str, port: int):
+        import rpyc  # only on this path: the Windows package needs no bridge
+        try:
+            conn = rpyc.utils.factory.connect(host, port, rpyc.classic.SlaveService, keepalive=True,
+                                              config={"sync_request_timeout": None})  # the engine times calls
+        except OSError as e:
+            raise Lost(f"cannot reach the terminal's Python at {host}:{port} ({type(e).__name__}: {e}): "
+                       "is mt5linux's server running there?") from None
+        conn.execute("from typing import Any\nimport json\nimport MetaTrader5\n" + inspect.getsource(plain) + _REMOTE)
+        self._call = conn.namespace["moonhook_call"]
+
+    def __getattr__(self, fn: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return json.loads(self._call(json.dumps([fn, args, kwargs])))
+            except (EOFError, OSError) as e:
+                raise Lost(f"{type(e).__name__}: {e}") from None
+        return call
+
+
+# Runs in the server's Python, beside ``plain``.
+_REMOTE = """
+def moonhook_call(request):
+    fn, args, kwargs = json.loads(request)
+    return json.dumps(plain(getattr(MetaTrader5, fn)(*args, **kwargs)), default=str)
+"""
+
+
 def load(spec: dict[str, Any]) -> Any:
-    """The API object: the module itself, or mt5linux's ``MetaTrader5(host, port)``."""
-    module = importlib.import_module(spec["module"])
+    """The API object: the module itself, or for "mt5linux" a ``Bridge`` to its server."""
     if spec["module"] == "mt5linux":
-        return module.MetaTrader5(host=spec.get("host") or "localhost", port=spec.get("port") or 18812)
-    return module
+        return Bridge(spec.get("host") or "localhost", spec.get("port") or 18812)
+    return importlib.import_module(spec["module"])
 
 
 def main() -> None:
@@ -74,6 +118,9 @@ def main() -> None:
     spec = read_frame(inp)
     try:
         api = load(spec)
+    except Lost as e:
+        write_frame(out, {"exception": str(e)})
+        return
     except Exception as e:  # noqa: BLE001 - told to the engine, which says what to install
         write_frame(out, {"exception": f"cannot load {spec.get('module')!r}: {type(e).__name__}: {e}"})
         return
@@ -83,6 +130,8 @@ def main() -> None:
             value = getattr(api, message["fn"])(*message.get("args", ()), **message.get("kwargs", {}))
             error = plain(api.last_error()) if value is None or value is False else None
             write_frame(out, {"id": message["id"], "value": plain(value), "error": error})
+        except Lost as e:
+            write_frame(out, {"id": message["id"], "lost": str(e)})
         except Exception as e:  # noqa: BLE001 - any failure of a call is the engine's to judge
             write_frame(out, {"id": message["id"], "exception": f"{type(e).__name__}: {e}"})
 
