@@ -30,13 +30,19 @@ async def host_answer(plugin: Plugin, request: protocol.Host) -> list:
         out = list(result) if isinstance(result, tuple) else [result]
         return protocol.answer(rid, True, *codec.encode(out))
     except HostError as e:
-        return protocol.answer(rid, False, str(e), [])
+        return protocol.answer(rid, False, _named(name, str(e)), [])
     except codec.BoundaryError as e:
         log.error("host function %s returned a value that cannot cross: %s", name, e)
-        return protocol.answer(rid, False, "the host function returned a value that cannot cross", [])
+        return protocol.answer(rid, False, _named(name, "the host function returned a value that cannot cross"), [])
     except Exception:
         log.exception("host function %s failed for plugin %s", name, plugin.id)
-        return protocol.answer(rid, False, "internal error in the host function", [])
+        return protocol.answer(rid, False, _named(name, "internal error in the host function"), [])
+
+
+def _named(name: str, message: str) -> str:
+    """The error the script sees, naming its function once: "orders.market: unknown field ..."
+    (the host functions' own messages mostly name it already)."""
+    return message if message.startswith((f"{name}:", f"{name}(")) else f"{name}: {message}"
 
 
 def result_of(plugin: Plugin, reply: list) -> Reply:

@@ -460,7 +460,7 @@ local function host_function(name)
     if not ok then error(name .. ": argument " .. fshape, 2) end
     host_pending = true
     local r = t_pack(co_yield(HOST, name, fshape, t_unpack(out, 1, no)))
-    if not rawequal(r[1], "ok") then error(name .. ": " .. safe_text(r[2]), 2) end
+    if not rawequal(r[1], "ok") then error(safe_text(r[2]), 2) end  -- named by the host (sandbox/host.py)
     local values, n = build_values(r[2], r, 3)
     return t_unpack(values, 1, n)
   end

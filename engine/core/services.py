@@ -155,9 +155,9 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
             raise HostError("trend.set: the timeframe must be a string such as \"H1\"")
         if state not in TREND_STATES:
             raise HostError(f"trend.set: the state must be one of {', '.join(TREND_STATES)}, got {state!r}"[:200])
-        await durably("trend.set", host.trend.write(symbol_arg("trend.set", sym), timeframe, state))
+        await durably(host.trend.write(symbol_arg("trend.set", sym), timeframe, state))
 
-    async def durably(fn: str, write: Callable[[Any], Any]) -> Any:
+    async def durably(write: Callable[[Any], Any]) -> Any:
         """Runs ``write`` in the journal writer's next commit and returns its result once it is
         durable, as alerts are: if that commit fails the script is told and nothing is kept."""
         result: list[Any] = []
@@ -166,18 +166,18 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
             return result[0]
         except JournalError as e:
             cause = e.__cause__
-            raise HostError(f"{fn}: {cause if isinstance(cause, StoreError) else e}"[:300]) from None
+            raise HostError(str(cause if isinstance(cause, StoreError) else e)[:300]) from None
 
     def store_call(method: str) -> HostFunction:
         async def call(*args: Any) -> Any:
             try:
                 if method == "set":
-                    return await durably("store.set", host.store.write(plugin.name, *args))
+                    return await durably(host.store.write(plugin.name, *args))
                 if method == "delete":
-                    return await durably("store.delete", host.store.write(plugin.name, *args[:1], None))
+                    return await durably(host.store.write(plugin.name, *args[:1], None))
                 return getattr(host.store, method)(plugin.name, *args)
             except (StoreError, TypeError) as e:
-                raise HostError(f"store.{method}: {e}") from None
+                raise HostError(str(e)) from None  # named store.<method> by the sandbox's host
         return call
 
     async def notify_send(text: Any = None) -> None:

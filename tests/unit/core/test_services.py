@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import logging
 
 import pytest
@@ -85,6 +87,8 @@ async def test_misuse_is_a_catchable_error_naming_the_field(tmp_path, call, mess
         row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
     comment = row["outcome"]["plugins"][0]["changes"]["comment"]
     assert comment.startswith("false ") and message in comment, comment
+    name = re.match(r"[\w.]+", call)[0]  # named once, as the script wrote it
+    assert comment.startswith(f"false {name}") and comment.count(name) == 1, comment
 
 
 async def test_a_refused_order_is_an_answer_not_an_error(tmp_path):
