@@ -78,7 +78,7 @@ class Bridge:
         except OSError as e:
             raise Lost(f"cannot reach the terminal's Python at {host}:{port} ({type(e).__name__}: {e}): "
                        "is mt5linux's server running there?") from None
-        conn.execute("from typing import Any\nimport json\nimport MetaTrader5\n" + inspect.getsource(plain) + _REMOTE)
+        conn.execute(_PRELUDE + inspect.getsource(plain) + _REMOTE)
         self._call = conn.namespace["moonhook_call"]
 
     def __getattr__(self, fn: str) -> Any:
@@ -90,7 +90,15 @@ class Bridge:
         return call
 
 
-# Runs in the server's Python, beside ``plain``.
+# Runs in the server's Python, around ``plain``. C:\mt5libs is where mt5linux's mt5server.exe
+# and Docker image keep the package.
+_PRELUDE = """
+import json
+import sys
+from typing import Any
+sys.path.append("C:\\\\mt5libs")
+import MetaTrader5
+"""
 _REMOTE = """
 def moonhook_call(request):
     fn, args, kwargs = json.loads(request)
