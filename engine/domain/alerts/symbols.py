@@ -15,7 +15,8 @@ class SymbolMap:
     """Applies the configured map from TradingView names to broker names, upper-cased: a key
     with its exchange (``{"OANDA:XAUUSD": "GOLD"}``) matches that exchange's ticker only, and
     is tried first; a key without (``{"XAUUSD": "GOLD"}``) matches the ticker from any exchange.
-    Unmapped, the name is the ticker without its exchange ("OANDA:EURUSD" is "EURUSD")."""
+    Unmapped, the name is the ticker without its exchange ("OANDA:EURUSD" is "EURUSD"). A
+    continuous future's ticker ("CME_MINI:ES1!") is no broker symbol, and must be mapped."""
 
     def __init__(self, mapping: Mapping[str, str] | None = None):
         self._map = {k.strip().upper(): v.strip() for k, v in (mapping or {}).items()}
@@ -24,12 +25,16 @@ class SymbolMap:
                 raise ValueError(f"symbol_map: {tv!r} maps to {broker!r}, which is not a valid symbol")
 
     def normalize(self, raw: str, field: str = "symbol") -> str:
-        name = raw.strip()
-        if ":" in name and (exact := self._map.get(name.upper())) is not None:
+        """The broker's symbol for TradingView's ``raw``. A mapped ticker may be any name
+        (futures' "ES1!"); an unmapped one must be a broker symbol. Raises AlertError."""
+        name = raw.strip().upper()
+        if ":" in name and (exact := self._map.get(name)) is not None:
             return exact
-        if ":" in name:
-            name = name.rsplit(":", 1)[1].strip()
-        name = name.upper()
-        if not _VALID.match(name):
-            raise AlertError(field, f"{raw!r} is not a symbol (letters, digits and . _ - #, at most 32)")
-        return self._map.get(name, name)
+        ticker = name.rsplit(":", 1)[1].strip() if ":" in name else name
+        mapped = self._map.get(ticker)
+        if mapped is not None:
+            return mapped
+        if not _VALID.match(ticker):
+            raise AlertError(field, f"{raw!r} is not a symbol (letters, digits and . _ - #, at most 32); "
+                                    "engine.symbol_map can name the broker's for it")
+        return ticker

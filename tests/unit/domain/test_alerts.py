@@ -95,6 +95,15 @@ def test_symbol_map_keys_with_an_exchange_match_that_exchange_and_go_first():
     assert [symbols.normalize(t) for t in ("TVC:XAGUSD", "XAGUSD", "FX:XAGUSD")] == ["SILVER", "SILVER", "XAG.spot"]
 
 
+def test_a_futures_chart_trades_a_cfd_through_the_map():
+    # TradingView's continuous futures (ES1!, NQ1!) are no MT5 names; the broker's CFDs are.
+    symbols = SymbolMap({"ES1!": "US500", "CME_MINI:NQ1!": "US100"})
+    assert [symbols.normalize(t) for t in ("CME_MINI:ES1!", "es1!", "CME_MINI:NQ1!")] == ["US500", "US500", "US100"]
+    with pytest.raises(AlertError, match="engine.symbol_map can name the broker's for it"):
+        symbols.normalize("NQ1!")  # mapped for one exchange only
+    assert parse_body('{"symbol": "CME_MINI:ES1!", "action": "buy", "volume": 1}', symbols).symbol == "US500"
+
+
 def test_symbol_map_refuses_a_bad_target():
     with pytest.raises(ValueError, match="not a valid symbol"):
         SymbolMap({"XAUUSD": "GOLD SPOT"})
