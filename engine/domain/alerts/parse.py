@@ -47,7 +47,7 @@ def read_body(body: bytes | str) -> Any:
     text = body.strip().lstrip("\ufeff")
     if not text:
         raise AlertError(None, "the body is empty")
-    if not text.startswith(("{", "[")):
+    if not text.startswith(("{", "[")) or text.startswith("{{"):  # a text alert may open with a placeholder
         return text
     try:
         return json.loads(text)
@@ -268,8 +268,9 @@ def _check_text(name: str | None, text: str) -> None:
 
 def _no_placeholder(name: str, text: str) -> None:
     if "{{" in text:
-        raise AlertError(name, f"the TradingView placeholder {text.strip()!r} was not replaced; "
-                               "check the alert's message")
+        why = ("{{strategy.*}} placeholders are filled in a strategy's order alerts only, not in an "
+               "indicator's or a drawing's" if "{{strategy." in text else "check the alert's message")
+        raise AlertError(name, f"the TradingView placeholder {text.strip()!r} was not replaced; {why}")
 
 
 def _show(value: Any) -> str:

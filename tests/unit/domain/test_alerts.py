@@ -73,6 +73,10 @@ def test_secret_is_never_kept():
     ("buy EURUSD volume=1\nsell EURUSD volume=1", None, "one command"),
     ('{"action": "buy", "symbol": "{{ticker}}", "volume": 1}', "symbol", "placeholder"),
     ('{"action": "buy", "symbol": "EURUSD", "volume": "{{strategy.order.contracts}}"}', "volume", "placeholder"),
+    # An indicator's alert sent with a strategy's template: the reason, not a JSON error.
+    ('{"action": "{{strategy.order.action}}", "symbol": "EURUSD"}', "action",
+     "filled in a strategy's order alerts only"),
+    ("{{strategy.order.action}} EURUSD units=10000", "action", "filled in a strategy's order alerts only"),
     ('{"action": 1, "symbol": "EURUSD"}', "action", "must be a string"),
     ('{"action": "buy", "symbol": ["EURUSD"]}', "symbol", "must be a string"),
     ('{"action": "buy", "symbol": "EURUSD", "volume": true}', "volume", "must be a number"),
