@@ -8,6 +8,8 @@ process of its own. Prints its port once listening, then serves until killed.
 from __future__ import annotations
 
 import sys
+import threading
+import time
 
 from rpyc import SlaveService
 from rpyc.utils.server import ThreadedServer
@@ -15,7 +17,10 @@ from rpyc.utils.server import ThreadedServer
 if __name__ == "__main__":
     sys.path.insert(0, sys.argv[1])
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-    server = ThreadedServer(SlaveService, hostname="127.0.0.1", port=port, reuse_addr=True,
-                            protocol_config={"allow_all_attrs": True})
+    server = ThreadedServer(SlaveService, hostname="127.0.0.1", port=port, reuse_addr=True)
+    serving = threading.Thread(target=server.start, daemon=True)
+    serving.start()
+    while not server.active:  # listening: a client told the port is never refused
+        time.sleep(0.01)
     print(server.port, flush=True)
-    server.start()
+    serving.join()
