@@ -95,7 +95,10 @@ DESCRIPTIONS: dict[str, str] = {
     "engine.breaker": "Hook failures in a row that switch a plugin off; 0: never.",
     "engine.max_alert_age": "Seconds past which a waiting alert expires; 0: no limit.",
     "engine.max_plugin_orders": "Orders one plugin may place for one alert, timer tick or broker event.",
-    "engine.symbol_map": "TradingView's symbol names to the broker's.",
+    "engine.max_order_volume": "The most lots one entry may ask for, whoever places it; unset: no limit.",
+    "engine.max_open_positions": "Positions and pending orders open at the broker past which entries are refused.",
+    "engine.symbol_map": "TradingView's tickers to the broker's symbols; a key with its exchange (OANDA:XAUUSD) "
+                         "matches that exchange only.",
     "sandbox": "The plugins' worker processes and a hook call's default budget.",
     "paper": "The simulated account of the paper broker.",
     "plugins": "One table per plugin, named after its file.",
@@ -103,6 +106,9 @@ DESCRIPTIONS: dict[str, str] = {
     "telegram.bots": "The bots, each with its token and its chats.",
     "monitor": "When the administrators are told of slow alerts, memory and a held event loop.",
     "mt5": "MetaTrader 5, with engine.broker = \"mt5\" (docs/metatrader5.md).",
+    "mt5.module": "MetaTrader5 (on Windows), or mt5linux: the package in a Windows Python under Wine, "
+                  "reached over RPyC at host and port.",
+    "mt5.host": "The RPyC server holding the MetaTrader5 package (module = \"mt5linux\").",
     "shadow": "Another folder of scripts run beside the live ones on a private paper broker (docs/shadow.md).",
     "shadow.scripts": "The shadow's scripts folder, relative to this file's folder; not engine.scripts.",
 }
