@@ -151,10 +151,11 @@ async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: flo
 async def _close_part(alert: Alert, alert_id: int, positions: list[dict], broker: Broker,
                       whole: OrderRequest, plans: Plans | None) -> Plan:
     """Closes the alert's size (``volume``, or ``units``) of ``positions`` (one symbol; part
-    of them only on one side), oldest first, as TradingView's strategies and FIFO accounts do: whole positions,
-    then part of the next. Each is closed by its ticket, the client id named after it. When
-    the size covers them all, they are closed ``whole``. With several positions, the plan is
-    written ahead: once some are closed, what is left would plan more closes."""
+    of them only on one side), oldest first, as TradingView's strategies and FIFO accounts
+    do: whole positions, then part of the next. Each is closed by its ticket, the client id
+    named after it. When the size covers them all, they are closed ``whole``. With several
+    positions, the plan is written ahead: once some are closed, what is left would plan more
+    closes."""
     lots = alert.volume
     if lots is None:
         spec = await broker.symbol(whole.symbol)
