@@ -133,7 +133,8 @@ _E_IPC_INIT = (RES_E_INTERNAL_FAIL_INIT, "IPC initialize failed")
 _E_IPC_TIMEOUT = (RES_E_INTERNAL_FAIL_TIMEOUT, "IPC timeout")
 _SCRIPT_RETCODES = {"requote": 10004, "price_changed": 10020, "price_off": 10021, "reject": 10006,
                     "no_money": 10019, "timeout": 10012, "connection": 10031}
-_SCRIPT_OTHERS = {"ipc_down", "crash_after_send", "crash_before_send", "slow", "slow_after", "hang", "hang_after"}
+_SCRIPT_OTHERS = {"ipc_down", "crash_after_send", "crash_before_send", "slow", "slow_after", "hang", "hang_after",
+                  "raise", "raise_after"}
 _BUY_TYPES = {ORDER_TYPE_BUY, ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_BUY_STOP}
 _PENDING_TYPES = (ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_SELL_LIMIT, ORDER_TYPE_BUY_STOP, ORDER_TYPE_SELL_STOP)
 
@@ -269,15 +270,20 @@ def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None):
         with _tx(path) as st:
             if not st.get("connected") or (name != "initialize" and st.get("epoch") != _epoch):
                 return None, None, _fail(fail, broken)
+            if st.get(f"failing:{name}"):
+                st.put(f"failed:{name}", st.get(f"failed:{name}", 0) + 1)
+                return None, None, _fail(fail, _E_FAIL)
             kind, arg = st.pop_script(name) if take_script else (None, None)
             if kind == "ipc_down":
                 st.put("connected", False)
                 st.add("epoch")
             if kind == "hang":
                 return kind, _hanging(st, name), fail
-            if kind in ("ipc_down", "slow", "crash_before_send"):
+            if kind in ("ipc_down", "slow", "crash_before_send", "raise"):
                 return kind, arg, fail
             result = body(st, _SCRIPT_RETCODES.get(kind))
+            if kind == "raise_after":
+                return kind, True, result
             if kind == "hang_after":  # done and counted in one transaction: hung() means executed
                 arg = _hanging(st, name)
             return kind, arg, result
@@ -287,6 +293,8 @@ def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None):
         return _fail(fail, broken)
     if kind == "crash_before_send":
         os._exit(1)
+    if kind in ("raise", "raise_after"):  # the package itself raising (a bug, a bridge's remote error)
+        raise RuntimeError(f"stand-in: {name} raised, as scripted" + (" after doing its work" if arg else ""))
     if kind == "slow":
         if timeout_ms is not None and arg * 1000 > timeout_ms:
             time.sleep(timeout_ms / 1000)
@@ -840,8 +848,9 @@ class Terminal:
         "connection" (order_send/order_check only), "ipc_down", "crash_before_send",
         "crash_after_send", {"slow": seconds}, {"slow_after": seconds}, "hang" (no answer, nothing
         done, until ``release``; then it is done and answered; initialize and login give up at
-        their timeout), "hang_after" (done, then no answer until ``release``). A hanging call is
-        counted by ``hung`` and ends when its process is killed."""
+        their timeout), "hang_after" (done, then no answer until ``release``), "raise" (the call
+        raises, nothing done), "raise_after" (done, then it raises). A hanging call is counted by
+        ``hung`` and ends when its process is killed."""
         api = {"initialize", "login", "version", "terminal_info", "account_info", "symbols_get", "symbols_total",
                "symbol_info", "symbol_info_tick", "symbol_select", "positions_total", "positions_get",
                "orders_total", "orders_get", "history_deals_get", "history_orders_get", "order_calc_margin",
@@ -867,6 +876,16 @@ class Terminal:
         """Every call of ``fn`` hanging now goes on (a "hang" one does its work) and answers."""
         with _tx(self.path) as st:
             st.put(f"released:{fn}", st.get(f"released:{fn}", 0) + 1)
+
+    def failing(self, fn, on=True):
+        """While on, every call of ``fn`` fails as the package's calls fail: its failure value
+        (None, or False) and last_error -1 "Terminal: Call failed". Counted by ``failed``."""
+        with _tx(self.path) as st:
+            st.put(f"failing:{fn}", bool(on))
+
+    def failed(self, fn):
+        """How many calls of ``fn`` have failed by ``failing``, ever."""
+        return self._read(lambda st: st.get(f"failed:{fn}", 0))
 
     def disconnect(self):
         """The terminal's IPC is gone: every call fails with -10004 and initialize with -10003

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from engine.adapters.brokers.mt5 import constants as c
-from engine.adapters.brokers.mt5.link import LinkLost, TerminalLink
+from engine.adapters.brokers.mt5.link import CallRaised, LinkLost, TerminalLink
 from engine.adapters.brokers.mt5.orders import check_stops, fillings, normalise_volume, tag_for
 from engine.domain.rules import Refused
 
@@ -58,7 +58,7 @@ async def test_the_link_calls_a_module_in_its_own_process():
     try:
         assert await link.call("sqrt", 16.0) == (4.0, None)
         assert await link.call("hypot", 3.0, 4.0) == (5.0, None)
-        with pytest.raises(RuntimeError, match="sqrt: ValueError: math domain error"):
+        with pytest.raises(CallRaised, match="^sqrt raised ValueError: math domain error$"):
             await link.call("sqrt", -1.0)
         assert link.pid is not None and link.pid != os.getpid()
     finally:

@@ -47,6 +47,10 @@ RETCODES = {
     10045: "only FIFO closing is allowed",
 }
 
+# The reads answering a tuple, empty when there is nothing, and None only when they failed
+LIST_READS = frozenset({"positions_get", "orders_get", "history_deals_get", "history_orders_get"})
+OK = 1  # last_error()'s code for no error
+
 # last_error() codes meaning the terminal itself cannot be reached (the pipe, not an order)
 IPC_ERRORS = frozenset({-10001, -10002, -10003, -10004, -10005})
 LAST_ERRORS = {1: "ok", -1: "generic fail", -2: "invalid parameters", -3: "no memory", -4: "not found",

@@ -60,10 +60,10 @@ class History:
         deals = sorted((d for d in await self._deals(since) if d["ticket"] not in self._seen),
                        key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
         events: list[Event] = []
-        for deal in deals:
-            self._seen[deal["ticket"]] = deal["time"]
+        for deal in deals:  # a read failing here raises Unknown: none is marked read, the next poll reads them all
             if self._ours(deal) and deal["entry"] in (c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT, c.DEAL_ENTRY_OUT_BY):
                 events.extend(await self._events(deal))
+        self._seen.update((d["ticket"], d["time"]) for d in deals)
         if deals:
             latest = max(d["time"] for d in deals)
             self._seen = {t: at for t, at in self._seen.items() if at >= latest}

@@ -36,6 +36,10 @@ class LinkLost(Exception):
     """The worker hung (and was killed) or died: the call's outcome is unknown."""
 
 
+class CallRaised(Exception):
+    """The call raised in the terminal's package (or its bridge): what it did is unknown."""
+
+
 def _hint(module: str, why: str) -> str:
     """What to do about a module the worker could not import (docs/metatrader5.md)."""
     if "ModuleNotFoundError" not in why:
@@ -81,7 +85,8 @@ class TerminalLink:
     async def call(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> tuple[Any, Any]:
         """``fn(*args, **kwargs)`` in the worker: (value, last_error when value is None or False).
         Raises LinkLost when the worker hangs past ``deadline`` (default: the link's timeout;
-        it is then killed), dies, or has lost its bridge to the terminal's Python."""
+        it is then killed), dies, or has lost its bridge to the terminal's Python; CallRaised
+        when the call raised there."""
         async with self._lock:
             if self._process is None:
                 raise LinkLost("the MetaTrader 5 worker is not running")
@@ -108,7 +113,7 @@ class TerminalLink:
                 await self.kill()
                 raise LinkLost(f"{fn}: the terminal's Python is not reachable ({answer['lost']})")
             if "exception" in answer:
-                raise RuntimeError(f"{fn}: {answer['exception']}")
+                raise CallRaised(f"{fn} raised {answer['exception']}")
             return answer.get("value"), answer.get("error")
 
     async def kill(self) -> None:

@@ -1,11 +1,15 @@
 """The MT5 broker's session with its terminal: logged in through the worker (``link.py``) or
 lost, and every call made through it.
 
-A call that cannot reach the terminal (the worker hung or died, an IPC error) marks the
-session lost and raises Unknown: what it did cannot be known now. A call cancelled before
-its answer marks it lost too (the link killed its worker); the cancellation goes on to its
-caller. Losing and finding the session again is told as a Connection event; finding it
-again is the broker's loop.
+A call that cannot reach the terminal (the worker hung or died, an IPC error) or that raised
+in the package marks the session lost and raises Unknown: what it did cannot be known now,
+and the broker's loop starts a fresh worker. A call cancelled before its answer marks it lost
+too (the link killed its worker); the cancellation goes on to its caller. Losing and finding
+the session again is told as a Connection event; finding it again is the broker's loop.
+
+A list read (positions, orders, the history) answers None only when it failed, and an empty
+tuple when there is nothing: its failure raises Unknown too, so that no caller ever reads it
+as "nothing there" (a close by symbol closing nothing, a lost send called absent).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any, Callable
 import trio
 
 from engine.adapters.brokers.mt5 import constants as c
-from engine.adapters.brokers.mt5.link import LinkLost, TerminalLink
+from engine.adapters.brokers.mt5.link import CallRaised, LinkLost, TerminalLink
 from engine.domain.config.mt5 import MT5Config
 from engine.domain.orders import BrokerError, Connection
 
@@ -24,7 +28,8 @@ log = logging.getLogger("moonhook.mt5")
 
 
 class Unknown(Exception):
-    """A send whose outcome cannot be known now (MetaTrader cannot be reached)."""
+    """What the terminal did or holds cannot be known now: it cannot be reached, a call raised,
+    or a read failed."""
 
 
 class Session:
@@ -36,6 +41,7 @@ class Session:
         self._tell = tell
         self._lost = trio.Event()
         self._up = trio.Event()  # set while connected
+        self._failing: set[str] = set()  # list reads failing now: warned once, not at every poll
 
     async def connect(self) -> None:
         """A fresh worker, initialized and logged in. Raises BrokerError (``state`` then says
@@ -68,7 +74,7 @@ class Session:
             account, error = await self.link.call("account_info")
             if not account:
                 raise BrokerError(f"no account: {c.describe_last_error(error)}")
-        except (LinkLost, RuntimeError) as e:
+        except (LinkLost, CallRaised) as e:
             raise BrokerError(str(e)) from None
         return account
 
@@ -88,7 +94,7 @@ class Session:
             raise Unknown(f"MetaTrader 5 is not connected ({self.state})")
         try:
             value, error = await self.link.call(fn, *args, deadline=deadline, **kwargs)
-        except LinkLost as e:
+        except (LinkLost, CallRaised) as e:
             self.lose(str(e))
             raise Unknown(str(e)) from None
         except trio.Cancelled:
@@ -98,7 +104,14 @@ class Session:
         if error and error[0] in c.IPC_ERRORS:
             self.lose(c.describe_last_error(error))
             raise Unknown(c.describe_last_error(error))
-        if error and error[0] != 1:
+        if value is None and fn in c.LIST_READS and error and error[0] != c.OK:
+            said = f"MetaTrader 5 {fn} failed: {c.describe_last_error(error)}"
+            if fn not in self._failing:
+                self._failing.add(fn)
+                log.warning("%s; it is asked again before anything is read from it", said)
+            raise Unknown(said)
+        self._failing.discard(fn)
+        if error and error[0] != c.OK:
             log.debug("MetaTrader 5 %s: %s", fn, c.describe_last_error(error))
         return value
 
@@ -118,7 +131,7 @@ class Session:
         if self.connected:
             try:
                 await self.link.call("shutdown", deadline=2.0)
-            except (LinkLost, RuntimeError):
+            except (LinkLost, CallRaised):
                 pass
         self.connected = False
         await self.link.aclose()
