@@ -62,6 +62,11 @@ def test_run_trades_on_metatrader_through_the_standin_and_a_restart_sends_nothin
     health = run.get("/health")
     assert (health["status"], health["broker"], health["broker_connected"]) == ("ok", "mt5", True), health
     trade_through_the_standin(user, run, terminal)
+    terminal.failing("positions_get")  # the terminal cannot list positions now: a close must not say done
+    blind = run.settled(run.webhook("close GBPUSD id=walk-close-blind")["id"])
+    assert blind["status"] == "failed", blind
+    assert blind["outcome"]["error"] == "MetaTrader 5 positions_get failed: MetaTrader error -1: Terminal: Call failed"
+    terminal.failing("positions_get", False)
     status = user.moonhook("status", cwd="bot")
     assert status.returncode == 0 and "broker=mt5" in status.stdout and "broker_connected=True" in status.stdout, \
         outcome(status)
