@@ -67,6 +67,8 @@ async def _check_one(engine, path: Path) -> list[Finding]:
                                    f"{name} is not a hook and is never called (hooks: {', '.join(HOOKS)})"))
         if not plugin.hooks:
             out.append(Finding(file, None, "warning", "defines no hook: it will never run"))
+        if plugin.budget_note:
+            out.append(Finding(file, None, "warning", plugin.budget_note))
         if "on_alert" in plugin.hooks:
             out.append(await _dry_alert(engine, plugin))
         out.append(Finding(file, None, "ok", f"plugin {plugin.name!r}: hooks {', '.join(sorted(plugin.hooks)) or 'none'}; "

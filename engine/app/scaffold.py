@@ -23,7 +23,7 @@ import tomli_w
 from sandbox import MB
 
 from engine.app.config_schema import DIRECTIVE, SCHEMA_NAME, render_schema
-from engine.domain.config import DEFAULT_BUDGET, EngineConfig, ServerConfig
+from engine.domain.config import BUDGET_LIMITS, DEFAULT_BUDGET, EngineConfig, ServerConfig
 from engine.domain.config.paper import PaperConfig
 
 CONFIG_NAME = "moonhook.toml"
@@ -58,7 +58,7 @@ def _toml(**values: Any) -> str:
 
 def render_config(secret: str, api_token: str) -> str:
     """The commented moonhook.toml, with every default spelled out."""
-    server, engine, paper, budget = ServerConfig(), EngineConfig(), PaperConfig(), DEFAULT_BUDGET
+    server, engine, paper, budget, limits = ServerConfig(), EngineConfig(), PaperConfig(), DEFAULT_BUDGET, BUDGET_LIMITS
     monitor = engine.monitor
     return f"""\
 {DIRECTIVE}
@@ -167,7 +167,8 @@ def render_config(secret: str, api_token: str) -> str:
 # scripts = "scripts-next"
 
 # One table per plugin, named after its file: enabled = false turns it off; params
-# override the script's own; budget raises the [sandbox] default (capped by the limits).
+# override the script's own; budget raises the [sandbox] default, up to {limits.instructions}
+# instructions, {limits.timeout:g} s and {limits.memory // MB} MB.
 {tomli_w.dumps({"plugins": {"demo": {"enabled": True}}}).rstrip()}
 # budget = {{ instructions = 5000000, timeout = 0.2, memory_mb = 32 }}
 

@@ -69,8 +69,10 @@ SCHEMA: dict[str, Any] = {
     },
     "plugins": c.Each({
         "enabled": c.boolean, "params": c.table,
-        # the keys plugins.check_budget / make_budget take; timeout is in seconds
-        "budget": {"instructions": c.integer(1, 2**53), "timeout": _POSITIVE, "memory_mb": _POSITIVE},
+        # the keys plugins.check_budget / make_budget take; timeout is in seconds; at most the limits
+        "budget": {"instructions": c.integer(1, BUDGET_LIMITS.instructions),
+                   "timeout": c.number(0.001, BUDGET_LIMITS.timeout),
+                   "memory_mb": c.number(0.25, BUDGET_LIMITS.memory / MB)},
     }),
     "telegram": {
         "api_url": c.url, "admins": c.ids_of(c.user_id, "[123456789]"),

@@ -13,7 +13,7 @@ from sandbox import SandboxError
 from sandbox.typing import SandboxPool as Pool
 
 from engine.adapters.storage import Database, MetaCache
-from engine.core.plugins import HOOKS, Plugin, PluginError, PluginMeta, make_budget
+from engine.core.plugins import HOOKS, Plugin, PluginError, PluginMeta, asked_budget, make_budget, over_limits
 from engine.core.roster import PluginSet
 from engine.core.services import Host, host_functions
 from engine.domain.alerts import SymbolMap
@@ -91,6 +91,10 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
             raise PluginError(file, str(e)) from None
         plugin.meta, plugin.enabled = meta, settings.enabled
         plugin.disabled_by = None if settings.enabled else "config"
+        plugin.budget_note = over_limits(asked_budget(config.default_budget, meta.budget, settings.budget),
+                                         config.budget_limits)
+        if plugin.budget_note:
+            plugin.logger.warning("%s: %s", file, plugin.budget_note)
         if budget != plugin.budget:  # first sight of this source: it ran under the default
             await pool.unload(plugin.pool_id)
             plugin.budget = budget

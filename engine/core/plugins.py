@@ -11,7 +11,7 @@ from pathlib import Path
 from statistics import quantiles
 from typing import Any, Mapping
 
-from sandbox import Budget, SandboxError
+from sandbox import MB, Budget, SandboxError
 
 from engine.domain.alerts import SymbolMap
 
@@ -148,13 +148,26 @@ def check_budget(budget: Any, where: str) -> None:
 
 def make_budget(default: Budget, limits: Budget, *overrides: Mapping[str, Any]) -> Budget:
     """The default budget with each override applied in turn, capped by the engine's limits."""
+    return asked_budget(default, *overrides).capped(limits)
+
+
+def asked_budget(default: Budget, *overrides: Mapping[str, Any]) -> Budget:
+    """The default budget with each override applied in turn, as asked (not capped)."""
     instructions, timeout, memory = default.instructions, default.timeout, default.memory
     for o in overrides:
         instructions = int(o.get("instructions", instructions))
         timeout = float(o.get("timeout", timeout))
         memory = int(o["memory_mb"] * 1024 * 1024) if "memory_mb" in o else memory
-    return Budget(instructions=max(1, instructions), timeout=timeout,
-                  memory=max(256 * 1024, memory)).capped(limits)
+    return Budget(instructions=max(1, instructions), timeout=timeout, memory=max(256 * 1024, memory))
+
+
+def over_limits(asked: Budget, limits: Budget) -> str | None:
+    """What of ``asked`` the limits lower, in the words a script's author reads; None: nothing."""
+    over = [f"{what} (the limit is {limit})" for what, limit, more in (
+        (f"{asked.instructions:,} instructions", f"{limits.instructions:,}", asked.instructions > limits.instructions),
+        (f"{asked.timeout:g} s", f"{limits.timeout:g} s", asked.timeout > limits.timeout),
+        (f"{asked.memory / MB:g} MB", f"{limits.memory / MB:g} MB", asked.memory > limits.memory)) if more]
+    return "its budget asks for " + ", ".join(over) + ": it runs with the limit" if over else None
 
 
 class PluginStats:
@@ -218,6 +231,7 @@ class Plugin:
     switched: dict[str, Any] | None = None  # the last kept switch: enabled, by, at, reason (switchboard.py)
     reload_error: str | None = None    # the last save that did not load; this version serves on
     logs: str = "moonhook.plugin"      # its lines' logger is logs.<name> (the shadow's: moonhook.shadow.plugin)
+    budget_note: str | None = None     # what of the budget it asked for the engine's limits lowered
 
     @property
     def name(self) -> str:
@@ -239,7 +253,11 @@ class Plugin:
         row = {"name": self.name, "file": self.path.name, "enabled": self.enabled, "state": self.state,
                "symbols": sorted(self.meta.symbols) if self.meta.symbols is not None else "*",
                "priority": self.meta.priority, "guard": self.meta.guard, "hooks": sorted(self.hooks),
+               "budget": {"instructions": self.budget.instructions, "timeout_ms": round(self.budget.timeout * 1000, 3),
+                          "memory_mb": round(self.budget.memory / MB, 3)},
                **self.stats.to_plain()}
+        if self.budget_note is not None:
+            row["budget_note"] = self.budget_note
         if self.disabled_by and not self.enabled:
             row["disabled_by"] = self.disabled_by
         if self.reload_error is not None:

@@ -12,6 +12,7 @@ import httpx
 from support.e2e_support import init, until
 
 SPIN = """
+plugin = {budget = {timeout = 5}}  -- more than the engine allows: it runs with the limit, and says so
 function on_alert(a)
   if a.comment == 'spin' then for i = 1, 10000000 do end end
 end
@@ -26,6 +27,8 @@ def test_the_engines_keys_are_obeyed(user):
     config.replace("dedup_window = 60.0", "dedup_window = 0.0")
     config.replace("instructions = 2000000", "instructions = 100000")
     config.replace("allow_without_stop = false", "allow_without_stop = true")
+    config.replace("# budget = { instructions = 5000000, timeout = 0.2, memory_mb = 32 }",
+                   "budget = { instructions = 5000000, timeout = 0.2, memory_mb = 32 }")
     config.replace("max_body = 65536", "max_body = 2048")
     (user.home / "bot" / "scripts" / "spin.lua").write_text(SPIN)
     run = user.start("run", config=config, cwd="bot")
@@ -40,6 +43,12 @@ def test_the_engines_keys_are_obeyed(user):
     assert spun["status"] == "done"
     spin = next(p for p in run.get("/api/plugins")["plugins"] if p["name"] == "spin")
     assert "instruction" in spin["last_error"], spin                                # the budget of [sandbox]
+    assert spin["budget"] == {"instructions": 100_000, "timeout_ms": 1000, "memory_mb": 16}
+    assert spin["budget_note"] == "its budget asks for 5 s (the limit is 1 s): it runs with the limit"
+    demo = next(p for p in run.get("/api/plugins")["plugins"] if p["name"] == "demo")
+    assert demo["budget"] == {"instructions": 5_000_000, "timeout_ms": 200, "memory_mb": 32}   # [plugins.demo]
+    assert "budget_note" not in demo
+    assert "spin.lua: its budget asks for 5 s" in run.text()
     secret = config.values["server"]["secret"]
     big = httpx.post(f"http://127.0.0.1:{run.port}/webhook/{secret}", content=b"buy EURUSD " + b"x" * 3000,
                      timeout=10)

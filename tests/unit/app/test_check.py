@@ -16,6 +16,7 @@ SCRIPTS = {
     "crash.lua": "function on_alert(a)\n  return a.nothing.field\nend\n",
     "syntax.lua": "function on_alert(a\n",
     "loadfail.lua": "function on_load()\n  error('needs a key')\nend\n",
+    "greedy.lua": "plugin = {budget = {instructions = 1e9, timeout = 5}}\nfunction on_alert(a) end\n",
 }
 
 
@@ -38,6 +39,8 @@ def test_check_reports_each_problem_with_file_and_line(tmp_path):
     assert "syntax.lua:2: error:" in out and "expected near <eof>" in out
     assert "syntax.lua:2: error: script error: syntax.lua:2:" not in out  # the place said once
     assert "loadfail.lua:2: error: on_load failed" in out and "needs a key" in out
+    assert ("greedy.lua: warning: its budget asks for 1,000,000,000 instructions (the limit is 50,000,000), "
+            "5 s (the limit is 1 s): it runs with the limit") in out
     assert p.stderr == ""  # the findings are the report; the engine's own warnings stay quiet
 
 

@@ -100,7 +100,8 @@ def test_the_config_init_writes_is_valid_and_points_at_the_schema(tmp_path):
     ('[engine]\nbroker = "ib"', "'ib' is not one of ['paper', 'mt5']"),
     ("[sandbox]\nworkers = 0", "0 is less than the minimum of 1"),
     ('[plugins.demo]\nenabled = "yes"', "'yes' is not of type 'boolean'"),
-    ("[plugins.demo.budget]\ntimeout = 0", "0 is less than or equal to the minimum of 0"),
+    ("[plugins.demo.budget]\ntimeout = 0", "0 is less than the minimum of 0.001"),
+    ("[plugins.demo.budget]\ntimeout = 5", "5 is greater than the maximum of 1"),
     ("[[telegram.bots]]\ntoken = \"t\"\nchats = [0]", "is not valid under any of the given schemas"),
     ("[telegram]\nadmins = [-5]", "-5 is less than the minimum of 1"),
 ])
