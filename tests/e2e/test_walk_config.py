@@ -30,12 +30,16 @@ def test_the_engines_keys_are_obeyed(user):
     config.replace("# budget = { instructions = 5000000, timeout = 0.2, memory_mb = 32 }",
                    "budget = { instructions = 5000000, timeout = 0.2, memory_mb = 32 }")
     config.replace("max_body = 65536", "max_body = 2048")
+    config.replace("leverage = 100.0", "leverage = 10.0")
     (user.home / "bot" / "scripts" / "spin.lua").write_text(SPIN)
     run = user.start("run", config=config, cwd="bot")
 
     sized = run.settled(run.webhook("buy ACME:EURO price=1.1 id=one")["id"])      # no size, no stop
     assert sized["status"] == "done", sized["outcome"]                                         # demo's params allow it
     assert [(p["symbol"], p["volume"]) for p in run.get("/api/positions")["positions"]] == [("EURUSD", 0.03)]
+    broke = run.settled(run.webhook("buy EURUSD volume=1 price=1.1 id=broke")["id"])  # 11,000 USD of margin at 1:10
+    assert broke["status"] == "failed" and broke["outcome"]["orders"][0]["error"].startswith(
+        "not enough money: 1 lots of EURUSD need 11,000.00 USD of margin at 1:10"), broke["outcome"]
     twice = [run.webhook("closelong EURUSD") for _ in range(2)]                     # no dedup window
     assert [t["status"] for t in twice] == ["accepted", "accepted"]
     run.settled(twice[1]["id"])

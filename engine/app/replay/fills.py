@@ -193,6 +193,7 @@ class Book:
         sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
         check_stops(side, price, sl, tp, "the fill price")
         self._market.rate(spec)   # a position whose profit cannot be booked is not opened
+        self._market.check_margin(spec, volume, price, self.account()["margin_free"])
         commission = self._market.commission(volume)
         p = Position(self._ticket(), spec.name, side, volume, price, when, sl, tp, commission, r.plugin,
                      r.alert_id, r.client_id)

@@ -293,6 +293,17 @@ async def test_account_equity_and_margin_with_a_floating_profit(tmp_path):
                                       "margin_free": 9392.8, "currency": "USD"}
 
 
+async def test_an_entry_needing_more_margin_than_is_free_is_refused_as_metatrader_refuses_it(tmp_path):
+    _, broker, _ = open_broker(tmp_path, replace(CONFIG, leverage=30.0))
+    await broker.execute(buy(1.0, price=1.1))                          # 1 lot * 100,000 * 1.1002 / 30 = 3,667.33
+    refused = await broker.execute(buy(2.0, price=1.1))                # 7,334.67 more; 6,325.67 free
+    assert refused.error == ("not enough money: 2 lots of EURUSD need 7,334.67 USD of margin at 1:30, and the "
+                             "free margin is 6,325.67")
+    assert len(await broker.positions()) == 1 and await balance(broker) == 9993.0
+    assert (await broker.execute(buy(1.5, price=1.1))).ok              # 5,501.00: it fits
+    assert (await broker.execute(req("close", symbol="EURUSD", price=1.1))).ok   # a close needs no margin
+
+
 async def test_profit_and_margin_of_a_jpy_quoted_symbol_convert_at_the_rate(tmp_path):
     _, broker, events = open_broker(tmp_path)
     await broker.quote("USDJPY", 150.0, T0)                            # ask 150.020 (3 digits)

@@ -142,6 +142,13 @@ def test_refusals_name_what_is_wrong():
     assert book.closed_trades == [] and book.balance == 10000.0
 
 
+def test_an_entry_needing_more_margin_than_is_free_is_refused_as_the_paper_broker_refuses_it():
+    book = Book(CONFIG, BARS)                  # 10,000 USD at 1:100: 1 lot of EURUSD needs about 1,080
+    assert book.execute(market("buy", volume=9.0), T0, 1.08000).ok     # 9,720.90 of margin; equity 9,847 (63 commission, 90 spread)
+    assert book.execute(market("buy", volume=1.0), T0, 1.08000).error == (
+        "not enough money: 1 lots of EURUSD need 1,080.10 USD of margin at 1:100, and the free margin is 126.10")
+
+
 def pending(side: str, type_: str, price: float, sl: float | None = None) -> OrderRequest:
     return OrderRequest("pending", "c", symbol="EURUSD", side=side, volume=0.1, price=price, type=type_, sl=sl,
                         plugin="p")

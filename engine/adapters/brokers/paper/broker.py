@@ -56,15 +56,17 @@ class PaperBroker(Broker):
         open price / leverage, converted at the tick value's rate; a position with no rate to
         convert with is left out of ``margin`` (so ``margin_free`` is equity - known margin)."""
         with self._d.lock:
-            db = self._d.db
-            balance = db.execute("SELECT balance FROM paper_account WHERE id = 1").fetchone()[0]
-            floating = margin = 0.0
-            for p in select(db, "SELECT * FROM paper_positions"):
-                spec = self._table.get(p["symbol"])
-                if spec is None:
-                    continue
-                floating += self._market.floating(spec, p)
-                margin += self._market.margin(spec, p) or 0.0
+            return self._account(self._d.db)
+
+    def _account(self, db: Any) -> dict[str, Any]:
+        balance = db.execute("SELECT balance FROM paper_account WHERE id = 1").fetchone()[0]
+        floating = margin = 0.0
+        for p in select(db, "SELECT * FROM paper_positions"):
+            spec = self._table.get(p["symbol"])
+            if spec is None:
+                continue
+            floating += self._market.floating(spec, p)
+            margin += self._market.margin(spec, p) or 0.0
         equity = balance + floating
         return {"balance": round(balance, 2), "equity": round(equity, 2), "margin": round(margin, 2),
                 "margin_free": round(equity - margin, 2), "currency": self.currency}
@@ -206,6 +208,7 @@ class PaperBroker(Broker):
         sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
         check_stops(side, price, sl, tp, "the fill price")
         self._market.rate(spec)
+        self._market.check_margin(spec, volume, price, self._account(db)["margin_free"])
         now = self._clock()
         order = self._books.new_order(db, r, spec.name, side, "market", price, volume, sl, tp, "filled", now)
         events.append(self._books.open_position(db, spec, order, price, "market", now))

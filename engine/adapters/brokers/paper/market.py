@@ -74,6 +74,14 @@ class Market:
             raise Refused(f"price {price}: a {side} {type_} must be at or {'below' if below else 'above'} "
                            f"the {name} {current}")
 
+    def check_margin(self, spec: SymbolSpec, volume: float, price: float, free: float) -> None:
+        """Refused, as MetaTrader refuses it (10019), when a new position's margin is more than
+        the account's free margin; without a rate to convert with, ``rate`` refuses it anyway."""
+        need = self.margin(spec, {"volume": volume, "price_open": price})
+        if need is not None and need > free + 0.005:
+            raise Refused(f"not enough money: {volume:g} lots of {spec.name} need {need:,.2f} {self.currency} of "
+                          f"margin at 1:{self._config.leverage:g}, and the free margin is {free:,.2f}")
+
     def tick_value(self, spec: SymbolSpec) -> float | None:
         return spec.tick_value(self.currency, self._prices.mid)
 
