@@ -107,3 +107,24 @@ def test_commands_reach_moonhook_run_by_telegrams_webhook_when_one_is_configured
         assert api.call(lambda: api.server.calls("getUpdates", TOKEN)) == []
         assert run.interrupt() == 0
     assert "hook-Secret_1" not in "".join(r.text() for r in user.runs)
+
+
+def test_the_monitor_tells_the_admin_of_a_slow_alert_and_of_memory_past_its_limit(user):
+    # [monitor] as `moonhook init` writes it, its limits lowered until the engine crosses them.
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config, _ = init(user, "bot")
+        config.replace("latency_alert_ms = 1000.0", "latency_alert_ms = 0.001")
+        config.replace("memory_alert_mb = 500.0", "memory_alert_mb = 1.0")
+        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        run = user.start("run", config=config, cwd="bot")
+        sent = run.webhook(ENTRY)
+        assert run.settled(sent["id"])["status"] == "done"
+
+        def said() -> list[str]:
+            return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
+        texts = until(said, lambda texts: any("took" in t for t in texts) and any("memory" in t for t in texts),
+                      "the monitor's two notices in the admin's chat")
+        assert any(f"alert {sent['id']} took " in t and "(monitor.latency_alert_ms is 0.001)" in t for t in texts), texts
+        assert any("MB resident, over monitor.memory_alert_mb (1 MB)" in t for t in texts), texts
+        assert run.interrupt() == 0
