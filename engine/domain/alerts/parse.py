@@ -112,6 +112,9 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
                                  + ")")
             if key in fields:
                 raise AlertError(key, "given twice")
+            if key in _NUMBERS and (comma := re.match(r",(\d+)", line[pos:])) and re.fullmatch(r"-?\d+", value):
+                raise AlertError(key, f"{value},{comma[1]} is not a number: write decimals with a point "
+                                      f"({value}.{comma[1]})")
             fields[key] = value
         elif m.group(3):
             words.append(m.group(3))

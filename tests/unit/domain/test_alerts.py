@@ -67,6 +67,8 @@ def test_secret_is_never_kept():
     ("sell EURUSD price=1.10 sl=1.08 volume=1", "sl", "above the entry"),
     ("buy EURUSD volume=1 volume=2", "volume", "twice"),
     ("buy EURUSD GBPUSD", None, "unexpected words"),
+    ("buy EURUSD volume=0,01", "volume", "0,01 is not a number: write decimals with a point (0.01)"),
+    ("buy EURUSD price=1,0850 sl=1.08 volume=1", "price", "write decimals with a point (1.0850)"),
     ("trend EURUSD H1 sideways", "state", "one of up, down, flat"),
     ("trend EURUSD", "timeframe", "needs a timeframe"),
     ("buy EUR/USD volume=1", "symbol", "not a symbol"),
