@@ -27,6 +27,8 @@ from engine.domain.orders import OrderResult
 
 log = logging.getLogger("moonhook.operations")
 
+LOOKBACK = 31 * 86_400  # how long before a time a trade closed since then is looked for its opening
+
 
 class Operations:
     def __init__(self, engine: Engine):
@@ -292,15 +294,31 @@ class Operations:
         """The closed trades (the last ``limit``), the equity curve and the profit by the
         plugin that opened each position, from the broker's deal history since ``since``
         (engine/app/trades.py). Raises BrokerError when the broker cannot be asked."""
-        engine = self.engine
-        deals = await engine.broker.history(since)
+        deals, openers = await self._deals(since)
         try:
-            balance = (await engine.broker.account()).get("balance")
+            balance = (await self.engine.broker.account()).get("balance")
         except Exception:  # the curve is then in profit only
             balance = None
-        positions = {d["position"] for d in deals}
-        openers = await trio.to_thread.run_sync(OrderActivity(engine.database).openers, positions)
         return _trades.trades_view(deals, openers, balance, limit)
+
+    async def closed_since(self, since: float, limit: int = 10) -> dict[str, Any]:
+        """The trades closed since ``since`` (opened up to ``LOOKBACK`` before it), their count
+        and net, newest first (engine/app/trades.py); Telegram's /trades. Raises BrokerError
+        when the broker cannot be asked."""
+        deals, openers = await self._deals(since - LOOKBACK)
+        return {**_trades.closed_since(deals, openers, since, limit), "currency": await self._currency()}
+
+    async def _deals(self, since: float | None) -> tuple[list[dict[str, Any]], dict[int, str]]:
+        """The broker's deals since ``since`` and the plugin that opened each of their positions."""
+        deals = await self.engine.broker.history(since)
+        positions = {d["position"] for d in deals}
+        return deals, await trio.to_thread.run_sync(OrderActivity(self.engine.database).openers, positions)
+
+    async def _currency(self) -> str | None:
+        try:
+            return (await self.engine.broker.account()).get("currency")
+        except Exception:  # the figures are shown without it
+            return None
 
     def subscribe(self):
         """The engine's events from now on (docs/dashboard.md), until the ``with`` ends:

@@ -78,12 +78,32 @@ def by_plugin(deals: list[dict[str, Any]], openers: dict[int, str]) -> dict[str,
     return out
 
 
+def closed_trades(deals: list[dict[str, Any]], openers: dict[int, str]) -> list[dict[str, Any]]:
+    """The closed trades of ``deals`` (oldest first), newest first."""
+    grouped = positions_of(deals)
+    closed = [t for t in (trade(p, group, openers.get(p)) for p, group in grouped.items()) if t is not None]
+    closed.sort(key=lambda t: (t["closed_at"], t["position"]), reverse=True)
+    return closed
+
+
 def trades_view(deals: list[dict[str, Any]], openers: dict[int, str], balance: float | None,
                 limit: int) -> dict[str, Any]:
     """``GET /api/trades``: the last ``limit`` closed trades (newest first), the equity curve
     and the profit by plugin, from ``deals`` (oldest first)."""
-    grouped = positions_of(deals)
-    closed = [t for t in (trade(p, group, openers.get(p)) for p, group in grouped.items()) if t is not None]
-    closed.sort(key=lambda t: (t["closed_at"], t["position"]), reverse=True)
+    closed = closed_trades(deals, openers)
     return {"trades": closed[:limit], "closed": len(closed), "equity": equity_curve(deals, balance),
             "by_plugin": by_plugin(deals, openers)}
+
+
+def closed_since(deals: list[dict[str, Any]], openers: dict[int, str], since: float, limit: int) -> dict[str, Any]:
+    """The trades closed at ``since`` or later, wherever they opened: the last ``limit`` (newest
+    first), how many, their net (profit and commission), and per plugin that opened them
+    {trades, net}. ``deals`` must reach back to their opening deals."""
+    closed = [t for t in closed_trades(deals, openers) if t["closed_at"] >= since]
+    plugins: dict[str, dict[str, Any]] = {}
+    for t in closed:
+        entry = plugins.setdefault(t["plugin"] or UNKNOWN, {"trades": 0, "net": 0.0})
+        entry["trades"] += 1
+        entry["net"] = round(entry["net"] + t["net"], 2)
+    return {"since": since, "trades": closed[:limit], "closed": len(closed),
+            "net": round(sum(t["net"] for t in closed), 2), "by_plugin": plugins}

@@ -42,6 +42,9 @@ def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user):
         sent = run.webhook(ENTRY)
         assert run.settled(sent["id"])["status"] == "done"
         answer("opened buy 0.1 EURUSD", "the trade told in the admin's chat")
+        menu = until(lambda: api.call(lambda: api.server.commands(TOKEN)), bool, "the bot's command menu")
+        assert [c for c, _ in menu] == ["status", "plugins", "enable", "disable", "pause", "resume", "positions",
+                                        "trades", "close", "help"]
 
         api.call(lambda: api.server.push_message(TOKEN, STRANGER, "/pause", username="mallory"))
         api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))
@@ -65,6 +68,8 @@ def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user):
         press("Confirm close")
         answer("EURUSD: closed 2 positions", "the positions closed")
         assert run.get("/api/positions")["positions"] == []
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/trades"))
+        answer("2 trades closed today (UTC)", "the day's trades")
         assert run.interrupt() == 0
 
         run = user.start("run", config=config, cwd="bot")

@@ -22,7 +22,7 @@ Simplified or not reproduced: MarkdownV2 knows ``*bold*``, ``_italic_``, ``__und
 ``||spoiler||`` and code (inline or ``` blocks, whose content needs no escaping); every other reserved character
 ``_*[]()~`>#+-=|{}.!`` must be escaped, so links, mentions and quotes are refused, and nesting is not checked.
 HTML: only stray '<', unknown and unbalanced tags are refused. Legacy Markdown is not checked. Lengths count code points
-(Telegram counts UTF-16 units). ``setWebhook`` / ``deleteWebhook`` are recorded (``webhook(token)``; getUpdates then
+(Telegram counts UTF-16 units). ``setWebhook`` / ``deleteWebhook`` and ``setMyCommands`` are recorded (``webhook(token)``; getUpdates then
 answers 409) but the server never calls the URL. No media or other methods; only sendMessage is rate limited; the limits
 are the folklore numbers (Telegram publishes none); chats are never "not found"; a client that drops a long poll
 is not noticed (its poll simply ends at its timeout or when a newer poll terminates it).
@@ -162,6 +162,7 @@ class _Bot:
     allowed: list | None = None
     poll: trio.Event | None = None  # set when the pending getUpdates is terminated
     webhook: dict | None = None     # setWebhook's parameters, while one is set
+    commands: list | None = None    # setMyCommands' list, once set
     changed: trio.Event = field(default_factory=trio.Event)
 
     def notify(self) -> None:
@@ -412,6 +413,27 @@ class BotApiServer:
         bot.webhook = None
         return True
 
+    async def _set_my_commands(self, bot: _Bot, params: dict) -> bool:
+        """Checked as the Bot API checks it: 1 to 100 commands, each 1-32 of a-z, 0-9 and _,
+        with a description of 1 to 256 characters."""
+        commands = params.get("commands")
+        if isinstance(commands, str):  # form-encoded: a JSON-serialized array
+            commands = json.loads(commands)
+        if not isinstance(commands, list) or not 1 <= len(commands) <= 100:
+            raise ApiError(400, "Bad Request: commands must be a non-empty array")
+        for c in commands:
+            if not (isinstance(c, dict) and isinstance(c.get("command"), str)
+                    and re.fullmatch(r"[a-z0-9_]{1,32}", c["command"])):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not (isinstance(c.get("description"), str) and 1 <= len(c["description"]) <= 256):
+                raise ApiError(400, "Bad Request: command description must be 1-256 characters")
+        bot.commands = [(c["command"], c["description"]) for c in commands]
+        return True
+
+    def commands(self, token: str) -> list | None:
+        """The bot's menu of commands, (command, description) pairs, once setMyCommands set it."""
+        return self._bots[token].commands
+
     def webhook(self, token: str) -> dict | None:
         """The parameters of the bot's setWebhook, while a webhook is set."""
         return self._bots[token].webhook
@@ -435,7 +457,8 @@ class BotApiServer:
             handler = {"getme": self._get_me, "sendmessage": self._send_message, "getupdates": self._get_updates,
                        "editmessagetext": self._edit_message_text,
                        "answercallbackquery": self._answer_callback_query, "setwebhook": self._set_webhook,
-                       "deletewebhook": self._delete_webhook}.get(record.method.lower())
+                       "deletewebhook": self._delete_webhook,
+                       "setmycommands": self._set_my_commands}.get(record.method.lower())
             if handler is None:
                 raise ApiError(404, "Not Found")
             params = dict(parse_qsl(query))

@@ -31,6 +31,7 @@ from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS
 from engine.interfaces.telegram.tables import ago as _ago, count as _count, cut as _cut, duration as _duration, escape as _e
 from engine.interfaces.telegram.tables import limits as _limits
 from engine.interfaces.telegram.tables import micros as _micros, number as _number, position_table as _position_table
+from engine.interfaces.telegram.tables import trades_text as _trades_text
 
 log = logging.getLogger("moonhook.telegram")
 
@@ -44,8 +45,21 @@ _NOT_HERE = "Commands are not taken in this chat: write to me privately."
 HELP = (("/status", "engine, broker, account"), ("/plugins", "plugins and their stats"),
         ("/enable NAME", "switch a plugin on"), ("/disable NAME", "switch a plugin off (a guard: asks first)"),
         ("/pause", "journal alerts, execute none"), ("/resume", "execute new alerts again"),
-        ("/positions", "open positions"), ("/close SYMBOL", "close a symbol (asks first)"),
+        ("/positions", "open positions"), ("/trades [DAYS]", "trades closed today (UTC), or in the last DAYS"),
+        ("/close SYMBOL", "close a symbol (asks first)"),
         ("/close all", "close everything (asks first)"), ("/help", "this list"))
+
+
+def _menu() -> tuple[tuple[str, str], ...]:
+    """The bot's command menu (setMyCommands): each command once, its arguments before what it does."""
+    menu: dict[str, str] = {}
+    for command, what in HELP:
+        name, _, args = command.partition(" ")
+        menu.setdefault(name[1:], f"{args} – {what}" if args else what)
+    return tuple(menu.items())
+
+
+MENU = _menu()
 
 
 @dataclass(frozen=True)
@@ -168,6 +182,8 @@ class Commands:
                                   "are not (they stay journaled as paused).")
         if name == "positions":
             return Reply(chat_id, await self._positions())
+        if name == "trades":
+            return Reply(chat_id, await self._trades(arg))
         if name == "close":
             return await self._close(chat_id, user, arg, date)
         if name in ("help", "start"):  # plain lines: a phone wraps them, and makes each /command a link
@@ -221,6 +237,14 @@ class Commands:
         total = sum(p.get("profit") or 0.0 for p in positions)
         return (f"<b>{len(positions)} open position{'s' * (len(positions) != 1)}</b>, profit {total:+.2f}\n"
                 + _position_table(positions))
+
+    async def _trades(self, arg: str) -> str:
+        if arg and not (arg.isdecimal() and 1 <= int(arg) <= 365):
+            return "Usage: /trades (today, from 00:00 UTC) or /trades DAYS (1 to 365)."
+        now = self._ops.clock()
+        since = now - int(arg) * 86_400 if arg else now - now % 86_400
+        view = await self._ops.closed_since(since, limit=_MAX_ROWS)
+        return _trades_text(view, f"in the last {arg} day{'s' * (arg != '1')}" if arg else "today (UTC)")
 
     # -- /close ----------------------------------------------------------------------------
 

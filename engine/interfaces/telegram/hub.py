@@ -19,7 +19,7 @@ from quart import Blueprint
 
 from engine.adapters.storage.offsets import UpdateOffsets
 from engine.app.operations import Operations
-from engine.interfaces.telegram.commands import Commands, Reply
+from engine.interfaces.telegram.commands import MENU, Commands, Reply
 from engine.domain.config.telegram import TelegramConfig
 from engine.adapters.notify.courier import Courier
 from engine.adapters.notify.bot import Bot, RetryAfter, TelegramError, escape
@@ -54,6 +54,8 @@ class TelegramHub:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.courier.run)
                 for bot in self.bots.values():
+                    if config.admins:
+                        nursery.start_soon(self._set_menu, bot)
                     if self.config.webhook_url:
                         nursery.start_soon(self._set_webhook, bot)
                     else:
@@ -106,6 +108,13 @@ class TelegramHub:
             except TelegramError as e:
                 log.warning("could not answer chat %s: %s", reply.chat_id, e)
                 return
+
+    async def _set_menu(self, bot: Bot) -> None:
+        """The commands Telegram's apps offer when an admin types "/"; without it they still work."""
+        try:
+            await bot.client.call("setMyCommands", commands=[{"command": c, "description": d} for c, d in MENU])
+        except TelegramError as e:
+            log.warning("telegram %s: could not set the command menu: %s", bot.client.name, e)
 
     async def _set_webhook(self, bot: Bot) -> None:
         url = f"{self.config.webhook_url}/telegram/{bot.id}"

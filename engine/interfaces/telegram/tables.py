@@ -22,6 +22,24 @@ def position_table(positions: list[dict[str, Any]]) -> str:
     return "<pre>" + escape("\n".join(lines)) + "</pre>"
 
 
+def trades_text(view: dict[str, Any], when: str) -> str:
+    """The trades closed ``when`` (the facade's ``closed_since``): a line with their count and
+    net, a <pre> table 32 characters wide (the rest counted past its rows), the net by plugin."""
+    closed, trades = view["closed"], view["trades"][:MAX_ROWS]
+    if not closed:
+        return f"No trades closed {escape(when)}."
+    money = f" {view['currency']}" if view.get("currency") else ""
+    lines = [f"{'symbol':<7}{'side':<5}{'lots':>5} {'close':>7} {'net':>6}"]
+    for t in trades:
+        lines.append(f"{cut(str(t.get('symbol')), 7):<7}{str(t.get('side'))[:4]:<5}{number(t.get('volume')):>5} "
+                     f"{number(t.get('price_close')):>7} {t['net']:>+6.2f}")
+    if closed > len(trades):
+        lines.append(f"… and {closed - len(trades)} more")
+    plugins = ", ".join(f"{name} {p['net']:+.2f} ({p['trades']})" for name, p in view["by_plugin"].items())
+    return (f"<b>{closed} trade{'s' * (closed != 1)} closed {escape(when)}</b>, net {view['net']:+.2f}"
+            f"{escape(money)}\n<pre>" + escape("\n".join(lines)) + f"</pre>\nby plugin: {escape(plugins)}")
+
+
 def escape(text: str) -> str:
     """``text`` safe inside Telegram's HTML (quotes need no escaping outside attributes)."""
     return html.escape(text, quote=False)

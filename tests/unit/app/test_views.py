@@ -147,3 +147,21 @@ async def test_trades_from_the_deals_with_the_plugin_that_opened_each(tmp_path):
     assert view["equity"][0]["balance"] == 10_014.0
     assert view["equity"][-1]["balance"] == 10_000.0  # the account's balance now ends the curve
     assert [t["position"] for t in since["trades"]] == [77] and since["closed"] == 1
+
+
+async def test_the_trades_closed_since_a_time_count_those_opened_before_it(tmp_path):
+    # Telegram's /trades: a trade opened before midnight and closed after it is one of the day's.
+    t0 = time.time() - 3600
+    deals = [_deal(1, 1001, "in", "buy", 1.10, 0.0, t0), _deal(2, 1001, "out", "sell", 1.11, 100.0, t0 + 60),
+             _deal(3, 77, "in", "sell", 1.12, 0.0, t0 + 70), _deal(4, 77, "out", "buy", 1.13, -100.0, t0 + 80)]
+    broker = FakeBroker(deals=deals)
+    async with running(tmp_path, use_broker=broker) as engine:
+        await process(engine, "buy EURUSD volume=1 price=1.1")  # the fake answers ticket 1001
+        day = await Operations(engine).closed_since(t0 + 30)
+        later = await Operations(engine).closed_since(t0 + 75)
+        none = await Operations(engine).closed_since(t0 + 90)
+    assert [t["position"] for t in day["trades"]] == [77, 1001] and day["closed"] == 2
+    assert day["net"] == -14.0 and day["by_plugin"] == {"unknown": {"trades": 1, "net": -107.0},
+                                                        "engine": {"trades": 1, "net": 93.0}}
+    assert [t["position"] for t in later["trades"]] == [77] and later["net"] == -107.0
+    assert (none["closed"], none["trades"], none["net"], none["by_plugin"]) == (0, [], 0, {})

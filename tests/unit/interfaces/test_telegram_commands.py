@@ -235,6 +235,23 @@ async def test_status_shows_the_accounts_limits(tmp_path):
     assert "limits    0.5 lots an order, 4 positions" in status, status
 
 
+async def test_trades_tells_the_days_closed_trades_their_net_and_who_opened_them(tmp_path):
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        assert (await ask(commands, chat.say("/trades"))).text == "No trades closed today (UTC)."
+        await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.09")
+        await process(engine, "close EURUSD price=1.105")          # 500 points of 0.1 lot: +50.00
+        today = html_plain((await ask(commands, chat.say("/trades"))).text)
+        week = html_plain((await ask(commands, chat.say("/trades 7"))).text)
+        usage = (await ask(commands, chat.say("/trades week"))).text
+    assert today.startswith("1 trade closed today (UTC), net +50.00 USD\n"), today
+    assert "\nEURUSD buy    0.1   1.105 +50.00\n" in today and today.endswith("by plugin: engine +50.00 (1)")
+    assert all(len(line) <= 32 for line in today.splitlines()[1:-1])
+    assert week.startswith("1 trade closed in the last 7 days, net +50.00 USD")
+    assert usage == "Usage: /trades (today, from 00:00 UTC) or /trades DAYS (1 to 365)."
+
+
 async def test_status_positions_help_and_unknown_commands_answer_short(tmp_path):
     clock = Clock()
     async with running(tmp_path, {"count": COUNT}) as engine:
