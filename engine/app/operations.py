@@ -301,10 +301,12 @@ class Operations:
             balance = None
         return _trades.trades_view(deals, openers, balance, limit)
 
-    async def closed_since(self, since: float, limit: int = 10) -> dict[str, Any]:
-        """The trades closed since ``since`` (opened up to ``LOOKBACK`` before it), their count
-        and net, newest first (engine/app/trades.py); Telegram's /trades. Raises BrokerError
-        when the broker cannot be asked."""
+    async def closed_since(self, days: int | None = None, limit: int = 10) -> dict[str, Any]:
+        """The trades closed in the last ``days`` days (None: today, from 00:00 UTC), opened up
+        to ``LOOKBACK`` before, their count and net, newest first (engine/app/trades.py);
+        Telegram's /trades. Raises BrokerError when the broker cannot be asked."""
+        now = self.engine.clock()
+        since = _overview.midnight_utc(now) if days is None else now - days * _overview.DAY
         deals, openers = await self._deals(since - LOOKBACK)
         return {**_trades.closed_since(deals, openers, since, limit), "currency": await self._currency()}
 

@@ -241,9 +241,7 @@ class Commands:
     async def _trades(self, arg: str) -> str:
         if arg and not (arg.isdecimal() and 1 <= int(arg) <= 365):
             return "Usage: /trades (today, from 00:00 UTC) or /trades DAYS (1 to 365)."
-        now = self._ops.clock()
-        since = now - int(arg) * 86_400 if arg else now - now % 86_400
-        view = await self._ops.closed_since(since, limit=_MAX_ROWS)
+        view = await self._ops.closed_since(int(arg) if arg else None, limit=_MAX_ROWS)
         return _trades_text(view, f"in the last {arg} day{'s' * (arg != '1')}" if arg else "today (UTC)")
 
     # -- /close ----------------------------------------------------------------------------

@@ -151,17 +151,19 @@ async def test_trades_from_the_deals_with_the_plugin_that_opened_each(tmp_path):
 
 async def test_the_trades_closed_since_a_time_count_those_opened_before_it(tmp_path):
     # Telegram's /trades: a trade opened before midnight and closed after it is one of the day's.
-    t0 = time.time() - 3600
-    deals = [_deal(1, 1001, "in", "buy", 1.10, 0.0, t0), _deal(2, 1001, "out", "sell", 1.11, 100.0, t0 + 60),
-             _deal(3, 77, "in", "sell", 1.12, 0.0, t0 + 70), _deal(4, 77, "out", "buy", 1.13, -100.0, t0 + 80)]
+    now = time.time()
+    midnight = now - now % 86_400
+    deals = [_deal(1, 1001, "in", "buy", 1.10, 0.0, midnight - 3 * 86_400),       # three days ago, closed today
+             _deal(2, 1001, "out", "sell", 1.11, 100.0, midnight + 1),
+             _deal(3, 77, "in", "sell", 1.12, 0.0, now - 5 * 86_400),               # five days ago, closed 2 days ago
+             _deal(4, 77, "out", "buy", 1.13, -100.0, now - 2 * 86_400)]
     broker = FakeBroker(deals=deals)
     async with running(tmp_path, use_broker=broker) as engine:
         await process(engine, "buy EURUSD volume=1 price=1.1")  # the fake answers ticket 1001
-        day = await Operations(engine).closed_since(t0 + 30)
-        later = await Operations(engine).closed_since(t0 + 75)
-        none = await Operations(engine).closed_since(t0 + 90)
-    assert [t["position"] for t in day["trades"]] == [77, 1001] and day["closed"] == 2
-    assert day["net"] == -14.0 and day["by_plugin"] == {"unknown": {"trades": 1, "net": -107.0},
-                                                        "engine": {"trades": 1, "net": 93.0}}
-    assert [t["position"] for t in later["trades"]] == [77] and later["net"] == -107.0
-    assert (none["closed"], none["trades"], none["net"], none["by_plugin"]) == (0, [], 0, {})
+        week = await Operations(engine).closed_since(7)
+        day = await Operations(engine).closed_since()
+    assert [t["position"] for t in week["trades"]] == [1001, 77] and week["closed"] == 2
+    assert week["net"] == -14.0 and week["by_plugin"] == {"engine": {"trades": 1, "net": 93.0},
+                                                          "unknown": {"trades": 1, "net": -107.0}}
+    assert [t["position"] for t in day["trades"]] == [1001] and day["net"] == 93.0
+    assert week["currency"] == "USD"
