@@ -237,6 +237,11 @@ class Operations:
                     activity.latencies_since(now - _overview.HOUR), activity.refused(_overview.ERRORS))
         alerts, orders, samples, refused = await trio.to_thread.run_sync(stored)
         view["today"] = _overview.today(alerts, orders)
+        try:
+            closed = await self.closed_since(limit=0)
+            view["today"].update(trades_closed=closed["closed"], net=closed["net"])
+        except Exception:  # the broker cannot be asked now: the counts stand alone
+            pass
         view["latency"] = _overview.latency_minutes(samples, now)
         view["errors"] = _overview.last_errors(self.plugin_rows(), self.load_errors(), refused)
         view["limits"] = self.limits()

@@ -42,6 +42,8 @@ def test_every_view_of_the_dashboard_answers_through_moonhook_run(user):
     (trade,) = trades["trades"]
     assert trade["plugin"] == "engine" and trade["profit"] > 0 and trades["by_plugin"]["engine"]["trades"] == 1
     assert trades["equity"][-1]["profit"] == trade["net"]
+    today = run.get("/api/overview")["today"]
+    assert (today["trades_closed"], today["net"]) == (1, trade["net"])   # the dashboard's Today panel
     check = run.client.post("/api/scripts/demo.lua/check", content=BROKEN)
     assert check.status_code == 200 and check.json()["findings"][0]["line"] == 4
 

@@ -65,7 +65,8 @@ async def test_the_overview_counts_today_charts_the_latency_and_lists_the_last_e
     assert view["health"]["status"] == "degraded" and view["health"]["load_errors"] == ["broken.lua"]
     assert view["broker"] == {"name": "paper", "connected": True, "state": "connected"}
     assert view["account"]["currency"] and [p["symbol"] for p in view["positions"]] == ["EURUSD"]
-    assert view["today"] == {"alerts": 3, "rejections": 1, "orders": 2, "refused_orders": 1}
+    assert view["today"] == {"alerts": 3, "rejections": 1, "orders": 2, "refused_orders": 1, "trades_closed": 0,
+                             "net": 0}
     assert len(view["latency"]) == 60 and sum(p["count"] for p in view["latency"]) == 2
     last = view["latency"][-1]
     assert last["count"] == 2 and 0 <= last["p50_ms"] <= last["p99_ms"]
