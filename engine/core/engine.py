@@ -75,7 +75,7 @@ class Engine:
         self.trend = TrendBook(database)
         self.notifier = Notifier(Outbox(database), write=partial(self.writer.write, durable=False),
                                  throttle_seconds=config.telegram.throttle_seconds)
-        self.monitor = Monitor(config.monitor, self.notifier, pool.worker_pids)
+        self.monitor = Monitor(config.monitor, self.notifier, lambda: pool.worker_pids() + broker.helper_pids())
         self.alarms: list[Callable[[str], Awaitable[None]]] = []  # said at once when the disk fails (not the outbox)
         self.plugins = PluginSet()
         self.metrics = Metrics(pool, config.monitor.lag_alert_ms, config.telegram.throttle_seconds)

@@ -2,9 +2,10 @@
 broker's connection (``[monitor]``).
 
 Each is an "admin" notification (the monitoring plan: the engine's health, for whoever runs
-it) with its own key, so the throttle folds a storm of them into one
-message a window. Memory counts the engine's process and its sandbox workers, sampled every
-``interval_seconds``; crossing the limit is told once, and so is getting back under it.
+it) with its own key, so the throttle folds a storm of them into one message a window.
+Memory counts the engine's process, its sandbox workers and the broker's helper process
+(MetaTrader 5's worker), sampled every ``interval_seconds``; crossing the limit is told once,
+and so is getting back under it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ HYSTERESIS = 0.9  # back under the limit: under this share of it
 
 class Monitor:
     def __init__(self, config: MonitorConfig, notifier: Notifier, workers: Callable[[], list[int]]):
-        """``workers()`` lists the sandbox workers' process ids."""
+        """``workers()`` lists the process ids of the sandbox workers and the broker's helpers."""
         self.config = config
         self._notifier = notifier
         self._workers = workers
@@ -49,7 +50,7 @@ class Monitor:
                                 + "; orders are refused until it is back", key="broker:down")
 
     def memory_bytes(self) -> int:
-        """Resident memory of the engine and its sandbox workers."""
+        """Resident memory of the engine, its sandbox workers and the broker's helper (MT5's worker)."""
         total = psutil.Process().memory_info().rss
         for pid in self._workers():
             try:

@@ -91,5 +91,9 @@ class Broker(ABC):
         keeps no such record). ``execute`` would answer it again, marked a duplicate."""
         return None
 
+    def helper_pids(self) -> list[int]:
+        """The processes the broker runs beside the engine (the monitor counts their memory)."""
+        return []
+
     async def quote(self, symbol: str, price: float, time: float) -> None:
         """A price seen in an alert. The paper broker trades on it; a live broker has its own."""

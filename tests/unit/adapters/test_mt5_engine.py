@@ -34,6 +34,7 @@ async def test_an_alert_trades_on_metatrader_and_its_fill_and_close_reach_the_pl
     terminal = Terminal(tmp_path / "terminal.db")
     async with running(tmp_path, {"watch": FILLS}, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
         assert Operations(engine).health()["broker_connected"] and Operations(engine).health()["status"] == "ok"
+        assert engine.broker._link.pid in engine.monitor._workers()   # its memory counted with the engine's
         row = await process(engine, "buy EURUSD volume=0.1 sl=1.07 id=one")
         assert row["status"] == "done", row
         (order,) = row["outcome"]["orders"]

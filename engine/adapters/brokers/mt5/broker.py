@@ -63,6 +63,9 @@ class MT5Broker(Broker):
     def state(self) -> str:
         return self._session.state
 
+    def helper_pids(self) -> list[int]:
+        return [] if self._link.pid is None else [self._link.pid]
+
     async def start(self) -> None:
         """Connects once; if MetaTrader cannot be reached, ``run`` goes on trying."""
         try:
