@@ -203,8 +203,34 @@ def _v9(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE plans (alert_id INTEGER PRIMARY KEY, requests TEXT NOT NULL, created_at REAL NOT NULL)")
 
 
+def _v10(db: sqlite_utils.Database) -> None:
+    # The paper account's exposure by symbol and side, kept by triggers with its positions: the
+    # margin check of every market order reads it in a row a symbol, not a row a position.
+    # ``positions`` counts them, so that the sums are set to exactly 0 with the last one closed.
+    db.execute("CREATE TABLE paper_exposure (symbol TEXT NOT NULL, side TEXT NOT NULL, positions INTEGER NOT NULL, "
+               "volume REAL NOT NULL, weighted REAL NOT NULL, PRIMARY KEY (symbol, side))")
+    db.execute("INSERT INTO paper_exposure SELECT symbol, side, COUNT(*), SUM(volume), SUM(volume * price_open) "
+               "FROM paper_positions GROUP BY symbol, side")
+    db.execute("""CREATE TRIGGER paper_exposure_open AFTER INSERT ON paper_positions BEGIN
+        INSERT INTO paper_exposure VALUES (NEW.symbol, NEW.side, 1, NEW.volume, NEW.volume * NEW.price_open)
+        ON CONFLICT (symbol, side) DO UPDATE SET positions = positions + 1, volume = volume + excluded.volume,
+            weighted = weighted + excluded.weighted;
+    END""")
+    db.execute("""CREATE TRIGGER paper_exposure_part AFTER UPDATE OF volume, price_open ON paper_positions BEGIN
+        UPDATE paper_exposure SET volume = volume - OLD.volume + NEW.volume,
+            weighted = weighted - OLD.volume * OLD.price_open + NEW.volume * NEW.price_open
+        WHERE symbol = OLD.symbol AND side = OLD.side;
+    END""")
+    db.execute("""CREATE TRIGGER paper_exposure_close AFTER DELETE ON paper_positions BEGIN
+        UPDATE paper_exposure SET positions = positions - 1,
+            volume = CASE WHEN positions = 1 THEN 0 ELSE volume - OLD.volume END,
+            weighted = CASE WHEN positions = 1 THEN 0 ELSE weighted - OLD.volume * OLD.price_open END
+        WHERE symbol = OLD.symbol AND side = OLD.side;
+    END""")
+
+
 # Append only: a released migration is never edited, the next change is a new function.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10)
 
 
 class WriteTurn:

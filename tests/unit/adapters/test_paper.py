@@ -304,6 +304,59 @@ async def test_an_entry_needing_more_margin_than_is_free_is_refused_as_metatrade
     assert (await broker.execute(req("close", symbol="EURUSD", price=1.1))).ok   # a close needs no margin
 
 
+def _by_position(broker_positions: list[dict], leverage: float) -> tuple[float, float]:
+    """Floating profit and margin summed position by position (EURUSD and GBPUSD: USD-quoted)."""
+    return (sum(p["profit"] for p in broker_positions),
+            sum(p["volume"] * 100_000 * p["price_open"] / leverage for p in broker_positions))
+
+
+async def test_the_accounts_exposure_follows_every_open_part_close_stop_and_restart(tmp_path):
+    # account() reads the exposure by symbol and side that triggers keep (one row a symbol, not a
+    # row a position); it must say what the positions say, through every way a position changes.
+    db, broker, _ = open_broker(tmp_path)
+    await broker.execute(buy(1.0, price=1.1, sl=1.09))
+    await broker.execute(buy(0.5, price=1.1050))
+    await broker.execute(sell(0.3, price=1.1020))
+    await broker.execute(buy(0.2, symbol="GBPUSD", price=1.3))
+    first = (await broker.positions())[0]
+    await broker.execute(req("close", ticket=first["ticket"], volume=0.4, price=1.1030))   # part of one
+    await broker.quote("EURUSD", 1.1040, T0)
+    await broker.quote("GBPUSD", 1.2950, T0)
+
+    async def agrees() -> None:
+        account, positions = await broker.account(), await broker.positions()
+        floating, margin = _by_position(positions, 100.0)
+        assert account["equity"] == pytest.approx(account["balance"] + floating, abs=0.01 * len(positions))
+        assert account["margin"] == pytest.approx(margin, abs=0.01)
+    await agrees()
+    db.close()
+    db = Database(tmp_path / "moonhook.db")                          # a restart reads the same exposure
+    broker = PaperBroker(db, CONFIG, clock=lambda: T0)
+    await agrees()
+    await broker.quote("EURUSD", 1.0890, T0)                          # the 0.6 left of the first: stopped
+    await agrees()
+    await broker.execute(req("close", symbol="EURUSD", price=1.0900))
+    await broker.execute(req("close", symbol="GBPUSD", price=1.2950))
+    assert await broker.positions() == [] and (await broker.account())["margin"] == 0
+    assert db.db.execute("SELECT positions, volume, weighted FROM paper_exposure").fetchall() == [
+        (0, 0.0, 0.0), (0, 0.0, 0.0), (0, 0.0, 0.0)]                 # exactly none: no float left over
+
+
+async def test_the_exposure_of_a_journal_from_before_it_is_made_from_its_positions(tmp_path):
+    db, broker, _ = open_broker(tmp_path)
+    await broker.execute(buy(1.0, price=1.1))
+    await broker.execute(buy(0.5, price=1.12))
+    before = await broker.account()
+    with db.transaction():                                         # the file as schema 9 left it
+        for trigger in ("open", "part", "close"):
+            db.db.execute(f"DROP TRIGGER paper_exposure_{trigger}")
+        db.db.execute("DROP TABLE paper_exposure")
+        db.db.execute("PRAGMA user_version = 9")
+    db.close()
+    db = Database(tmp_path / "moonhook.db")
+    assert await PaperBroker(db, CONFIG, clock=lambda: T0).account() == before
+
+
 async def test_profit_and_margin_of_a_jpy_quoted_symbol_convert_at_the_rate(tmp_path):
     _, broker, events = open_broker(tmp_path)
     await broker.quote("USDJPY", 150.0, T0)                            # ask 150.020 (3 digits)

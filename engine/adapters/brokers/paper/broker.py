@@ -61,7 +61,11 @@ class PaperBroker(Broker):
     def _account(self, db: Any) -> dict[str, Any]:
         balance = db.execute("SELECT balance FROM paper_account WHERE id = 1").fetchone()[0]
         floating = margin = 0.0
-        for p in select(db, "SELECT * FROM paper_positions"):
+        # Profit and margin are linear in volume and open price: the positions of one symbol and
+        # side count as one, at their volume-weighted open price, kept by triggers (storage
+        # migration 10). Every market order asks this: a row a symbol, not a row a position.
+        for p in select(db, "SELECT symbol, side, volume, weighted / volume AS price_open FROM paper_exposure "
+                            "WHERE positions > 0"):
             spec = self._table.get(p["symbol"])
             if spec is None:
                 continue
