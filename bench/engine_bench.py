@@ -15,6 +15,7 @@ import trio
 
 from engine.domain.alerts import parse_body
 from engine.domain.config import EngineConfig
+from engine.domain.config.paper import PaperConfig
 from engine.app import open_engine
 from engine.interfaces.telegram import TelegramHub
 
@@ -62,6 +63,11 @@ def _children(parent: int) -> list[int]:
     return found
 
 
+# The benches open thousands of positions and close none: an account whose margin never runs
+# out, so that every run measures fills, not "not enough money" refusals.
+BENCH_PAPER = PaperConfig(balance=1_000_000_000.0)
+
+
 def alert_body(n: int, tag: str) -> str:
     """The benchmarks' alert number ``n``: buys and sells in turn, each with its stop, so the
     whole path runs (plugins, on_order, the paper fill); ``tag`` keeps ids unique per bench."""
@@ -83,7 +89,8 @@ async def bench_submit_to_broker(total: int, concerned: int = 10, alerts: int = 
     with tempfile.TemporaryDirectory() as tmp:
         scripts = Path(tmp) / "scripts"
         _write_plugins(scripts, total, concerned)
-        config = EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0, **settings)
+        config = EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0,
+                              **{"paper": BENCH_PAPER, **settings})
         t0 = perf_counter()
         hub = TelegramHub(config.telegram) if config.telegram.enabled else None  # as `moonhook run` starts it
         async with open_engine(config, services=[hub] if hub else []) as engine:

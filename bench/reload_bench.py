@@ -68,7 +68,7 @@ from engine.domain.alerts import parse_body
 from engine.domain.config import EngineConfig
 from engine.app import open_engine
 
-from .engine_bench import PLUGIN
+from .engine_bench import BENCH_PAPER, PLUGIN
 from .stats import pick, summary
 
 TARGET = "p"
@@ -150,7 +150,7 @@ def served_by(row: dict[str, Any] | None) -> tuple[int | None, str | None]:
 def _config(tmp: str) -> EngineConfig:
     scripts = Path(tmp) / "scripts"
     _write_plugins(scripts)
-    return EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0)
+    return EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0, paper=BENCH_PAPER)
 
 
 async def bench_save_to_served(saves: int = 30, runs: int = 5) -> dict:

@@ -83,7 +83,7 @@ class _Run:
         port = _free_port()
         _write_plugins(folder / "scripts", PLUGINS, PLUGINS)
         toml = (f'[server]\nhost = "127.0.0.1"\nport = {port}\nsecret = "{SECRET}"\napi_token = "{TOKEN}"\n'
-                '[engine]\ndedup_window = 0\n')
+                '[engine]\ndedup_window = 0\n[paper]\nbalance = 1000000000.0\n')  # margin never runs out
         if shadow:
             _write_plugins(folder / "scripts-next", PLUGINS, PLUGINS)
             toml += '[shadow]\nscripts = "scripts-next"\n'

@@ -35,7 +35,7 @@ from engine.domain.config import EngineConfig, ServerConfig
 from engine.app import Operations, open_engine
 from engine.interfaces.web import App, create_app, serve
 
-from .engine_bench import _write_plugins, alert_body
+from .engine_bench import BENCH_PAPER, _write_plugins, alert_body
 
 SECRET = "bench-secret"
 TOKEN = "bench-token"
@@ -169,7 +169,8 @@ async def main(mode: str) -> None:
                 scripts = Path(tmp) / "scripts"
                 _write_plugins(scripts, total, concerned)
                 engine = await stack.enter_async_context(
-                    open_engine(EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0)))
+                    open_engine(EngineConfig(scripts=scripts, data=Path(tmp) / "data", dedup_window=0,
+                                             paper=BENCH_PAPER)))
                 if mode.startswith("dashboard:"):
                     _prefill(engine, int(mode.split(":")[1]))
                 if mode == "paused":
