@@ -121,13 +121,18 @@ def test_a_broker_that_names_its_symbols_otherwise_is_traded_under_tradingviews_
     terminal = Terminal(tmp_path / "terminal.db", symbols={"EURUSD.r": DEFAULT_SYMBOLS["EURUSD"],
                                                            "GOLD": DEFAULT_SYMBOLS["XAUUSD"]})
     config = mt5_user(user, tmp_path / "terminal.db")
-    config.append('symbol_suffix = ".r"\nsymbols = { XAUUSD = "GOLD" }\n')
+    config.append('symbol_suffix = ".r"\nsymbols = { XAUUSD = "GOLD" }\nmagic_base = 5550000\nretries = 1\n')
     run = user.start("run", config=config, cwd="bot")
     for body in ('{"secret": "SECRET", "symbol": "OANDA:EURUSD", "action": "buy", "volume": 0.1, "sl_pips": 50}',
                  '{"secret": "SECRET", "symbol": "OANDA:XAUUSD", "action": "sell", "volume": 0.02, "sl_pips": 500}'):
         row = run.settled(run.webhook(body)["id"])
         assert row["status"] == "done", row["outcome"]
     assert sorted(p["symbol"] for p in terminal.positions()) == ["EURUSD.r", "GOLD"]      # the broker's names
+    assert {p["magic"] for p in terminal.positions()} == {5_550_001}                      # magic_base + the plugin's
+    terminal.script("order_send", "requote", "requote")                                 # one retry, then refused
+    requoted = run.settled(run.webhook('{"secret": "SECRET", "symbol": "EURUSD", "action": "buy", "volume": 0.1, '
+                                       '"sl_pips": 50, "id": "requoted"}')["id"])
+    assert requoted["outcome"]["orders"][0]["error"] == "MetaTrader 10004: requote", requoted["outcome"]
     assert sorted(p["symbol"] for p in run.get("/api/positions")["positions"]) == ["EURUSD", "XAUUSD"]  # ours
     closed = run.settled(run.webhook("close XAUUSD id=gold-out")["id"])
     assert closed["status"] == "done", closed["outcome"]
