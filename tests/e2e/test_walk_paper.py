@@ -91,7 +91,8 @@ def test_the_strategy_template_init_prints_follows_a_strategy_in_lots_through_ex
     assert order(2, "buy", 20000, "long", 30000) == [("buy", 0.1), ("buy", 0.2)]   # pyramiding
     assert order(3, "sell", 30000, "flat", 0) == []                                 # the exit closes both
     assert order(4, "sell", 20000, "short", 20000) == [("sell", 0.2)]
-    assert order(5, "buy", 5000, "short", 15000) == [("sell", 0.15)]                # a part taken off
+    assert order(5, "buy", 5000, "short", -15000) == [("sell", 0.15)]               # a part taken off, the size
+    #                                                     signed as {{strategy.position_size}} gives it
     assert order(6, "buy", 25000, "long", 10000) == [("buy", 0.1)]                  # a reversal
     assert order(7, "buy", 20000, "long", 30000) == [("buy", 0.1), ("buy", 0.2)]
     assert order(8, "sell", 15000, "long", 15000) == [("buy", 0.15)]                # part of two: oldest first

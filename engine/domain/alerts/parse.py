@@ -151,9 +151,9 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
     for name in _NUMBERS:
         if fields.get(name) is not None:
             values[name] = _number(name, fields[name])
-    for name in _COUNTS:
+    for name in _COUNTS:  # signed: {{strategy.position_size}} is a short's size below 0 (strategy.py)
         if fields.get(name) is not None:
-            values[name] = _number(name, fields[name], zero=True)
+            values[name] = _number(name, fields[name], zero=True, signed=True)
     for name, limit in _STRINGS.items():
         if fields.get(name) is not None:
             values[name] = _string(name, fields[name], limit)
@@ -169,6 +169,8 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
 
     if "position" in values:
         action = read_strategy_order(action, values)
+    elif values.get("position_size", 0) < 0:
+        raise AlertError("position_size", f"must be a non-negative number, got {_show(fields['position_size'])}")
     if action is not None:
         _check_command(action, values)
     return Alert(action=action, source=source, extra=extra, **values)
@@ -204,7 +206,7 @@ def _check_command(action: Action, v: dict[str, Any]) -> None:
             raise AlertError(above, f"{v[above]} must be above the entry price {price} for a {side}")
 
 
-def _number(name: str, raw: Any, zero: bool = False) -> float:
+def _number(name: str, raw: Any, zero: bool = False, signed: bool = False) -> float:
     if isinstance(raw, bool):
         raise AlertError(name, f"must be a number, got {_show(raw)}")
     if isinstance(raw, str):
@@ -220,7 +222,7 @@ def _number(name: str, raw: Any, zero: bool = False) -> float:
             raise AlertError(name, f"must be a number within range, got {_show(raw)}") from None
     else:
         raise AlertError(name, f"must be a number, got {_show(raw)}")
-    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+    if not math.isfinite(value) or (value < 0 and not signed) or (value == 0 and not zero):
         raise AlertError(name, f"must be a {'non-negative' if zero else 'positive'} number, got {_show(raw)}")
     return value
 

@@ -5,7 +5,8 @@ is only the order's side: the sell that takes a long back to flat is a "sell", a
 that opens a short. Sent as an entry, an exit would open a position the other way (or be
 refused by a filter that wants a stop on entries) and leave the long open. With the position
 the order leaves (``{{strategy.market_position}}``, and its size,
-``{{strategy.market_position_size}}``), the alert says what it is:
+``{{strategy.market_position_size}}``, or the signed ``{{strategy.position_size}}``), the alert
+says what it is:
 
 - the position flat: an exit of the whole position (``closelong`` after a sell);
 - still on the side the order reduces (a sell leaving a smaller long): a partial exit, of the
@@ -33,6 +34,10 @@ def read_strategy_order(action: Action | None, v: dict[str, Any]) -> Action | No
                                      f"{{{{strategy.market_position}}}}), got {v['position']!r}")
     v["position"] = position
     size = v.get("position_size")
+    if size is not None and size < 0:  # {{strategy.position_size}}: signed, below 0 for a short
+        if position != "short":
+            raise AlertError("position_size", f"{size:g} is a short's size (below 0), but position is {position}")
+        size = v["position_size"] = -size
     if position == "flat" and size:
         raise AlertError("position_size", f"must be 0 when position is flat, got {size:g}")
     if position != "flat" and size == 0:

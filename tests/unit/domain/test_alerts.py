@@ -154,12 +154,20 @@ def strategy_order(action: str, contracts: str, position: str, size: str | None 
     (("buy", "10000", "FLAT", None), {"action": "closeshort", "position": "flat"}),
     (("sell", "4000", "long", "6000"), {"action": "closelong", "units": 4000.0, "position": "long"}),  # part
     (("buy", "4000", "short", "6000"), {"action": "closeshort", "units": 4000.0}),
+    # {{strategy.position_size}} instead of {{strategy.market_position_size}}: signed, below 0 for a short
+    (("sell", "20000", "short", "-10000"), {"action": "sell", "units": 10000.0, "position_size": 10000.0}),
+    (("buy", "4000", "short", "-6000"), {"action": "closeshort", "units": 4000.0, "position_size": 6000.0}),
 ])
 def test_a_strategy_order_is_read_with_the_position_it_leaves(order, expected):
     plain = strategy_order(*order)
     assert {k: plain.get(k) for k in expected} == expected
     if plain["action"].startswith("close"):
         assert "side" not in plain  # an exit: no filter reads it as an entry
+
+
+def test_a_size_below_0_without_a_position_is_refused():
+    with pytest.raises(AlertError, match="position_size: must be a non-negative number, got '-5'"):
+        parse_body("sell EURUSD units=5 position_size=-5")
 
 
 def test_the_position_in_the_text_grammar_and_other_commands_keep_theirs():
@@ -173,7 +181,7 @@ def test_the_position_in_the_text_grammar_and_other_commands_keep_theirs():
     (("buy", "10000", "long"), "position_size", "missing: with position and units, give position_size"),
     (("sell", "10000", "flat", "10000"), "position_size", "must be 0 when position is flat, got 10000"),
     (("buy", "10000", "long", "0"), "position_size", "must be above 0 when position is long"),
-    (("buy", "10000", "long", "-1"), "position_size", "must be a non-negative number"),
+    (("buy", "10000", "long", "-1"), "position_size", "-1 is a short's size (below 0), but position is long"),
     (("buy", "10000", "up"), "position", "must be one of long, short, flat"),
     (("buy", "10000", "{{strategy.market_position}}"), "position", "placeholder"),
 ])
