@@ -9,6 +9,7 @@ processed again after a crash finds its orders instead of sending them twice.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from time import perf_counter
 from typing import Any, Callable
 
@@ -20,7 +21,7 @@ from engine.adapters.storage import Database, OrderLedger
 from engine.core.decide import amend, symbol_of_ticket
 from engine.core.events import Events
 from engine.core.hooks import Hooks
-from engine.core.limits import Limits
+from engine.core.limits import Limits, is_breach
 from engine.core.metrics import Metrics
 from engine.core.monitor import Monitor
 from engine.core.run import Run, client_id
@@ -111,6 +112,13 @@ class Desk(PlainDesk):
     async def _vetoed(self, request: OrderRequest, result: OrderResult) -> None:
         await self._database.writable()
         self._ledger.finish(request, "vetoed", result)
+
+    async def _execute(self, request: OrderRequest) -> OrderResult:
+        """An entry a limit refused before a restart stays refused, answered as a repeat: the
+        trader was told so, and no broker keeps that refusal to answer it again."""
+        if self._limits.apply_to(request) and is_breach(said := self._ledger.refusal(request.client_id)):
+            return replace(OrderResult.refused(said), duplicate=True)
+        return await super()._execute(request)
 
     async def _send(self, request: OrderRequest, run: Run | None) -> OrderResult:
         if run is not None:

@@ -16,6 +16,14 @@ from engine.domain.config import EngineConfig
 from engine.domain.orders import OPENING, OrderRequest
 
 
+BREACH = "over engine."  # how a refusal by a limit begins
+
+
+def is_breach(error: str | None) -> bool:
+    """Whether ``error`` is a limit's refusal (``Limits.breach``)."""
+    return bool(error) and error.startswith(BREACH)
+
+
 @dataclass(frozen=True)
 class Limits:
     max_volume: float | None = None
@@ -33,10 +41,10 @@ class Limits:
         """Why ``request`` would pass a limit, or None. Reads the broker's positions and orders
         when ``max_positions`` is set (raises what the broker raises)."""
         if self.max_volume is not None and request.volume is not None and request.volume > self.max_volume + 1e-9:
-            return f"over engine.max_order_volume: {request.volume:g} lots asked, at most {self.max_volume:g}"
+            return f"{BREACH}max_order_volume: {request.volume:g} lots asked, at most {self.max_volume:g}"
         if self.max_positions is not None:
             held = len(await broker.positions()) + len(await broker.orders())
             if held >= self.max_positions:
-                return (f"over engine.max_open_positions: {held} positions and pending orders are open, "
+                return (f"{BREACH}max_open_positions: {held} positions and pending orders are open, "
                         f"at most {self.max_positions}")
         return None

@@ -59,6 +59,13 @@ class OrderLedger:
         return (f"not sent: {request.client_id} was {_named(first)} before a restart, and is {_named(now)} now "
                 "(the plugin decided otherwise the second time); the first order stands")
 
+    def refusal(self, client_id: str) -> str | None:
+        """The error of the refusal ``client_id`` was answered, None if it was not refused."""
+        with self._d.lock:
+            row = self._d.db.execute("SELECT result FROM orders WHERE client_id = ? AND status = 'refused'",
+                                     [client_id]).fetchone()
+        return (json.loads(row[0]) or {}).get("error") if row and row[0] else None
+
     def for_alert(self, alert_id: int) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM orders WHERE alert_id = ? ORDER BY created_at, client_id", [alert_id])
 

@@ -73,6 +73,22 @@ async def test_an_entry_executed_before_a_crash_is_found_not_refused_by_its_own_
         assert len(await engine.broker.positions()) == 1
 
 
+async def test_an_entry_refused_by_a_limit_before_a_crash_stays_refused_and_is_not_told_twice(tmp_path):
+    # The trader was told "refused"; after a restart with room (the limit raised), the alert's
+    # second run must not open what they were told was refused, nor tell it again.
+    async with running(tmp_path, max_order_volume=1.0) as engine:
+        row = await process(engine, "buy EURUSD volume=2 price=1.1")
+        assert row["status"] == "failed"
+        engine.journal.set_status(row["id"], "received")  # as if the engine died before the status
+    async with running(tmp_path, max_order_volume=5.0) as engine:
+        await engine.drain()
+        again = engine.journal.get(row["id"])
+        (order,) = again["outcome"]["orders"]
+        assert order["error"] == "over engine.max_order_volume: 2 lots asked, at most 1" and order["duplicate"]
+        assert await engine.broker.positions() == []
+        assert len([m for m in await told(engine) if "order refused" in m[1]]) == 1   # once, the first time
+
+
 class SlowFill(FakeBroker):
     """Answers after a few turns of the event loop, then holds the position: two entries in
     flight at once see the account as it is before either fills."""
