@@ -280,6 +280,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     send.add_argument("alert", help=f'a webhook body, e.g. "{TRY_ALERT}"')
     send.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the outcome")
     sub.add_parser("status", parents=[common], help="the running engine's health and plugin statistics")
+    copy = sub.add_parser("backup", parents=[common], help="a consistent copy of the journal, while the engine runs")
+    copy.add_argument("dest", type=Path, help="the new file to write (never overwritten), e.g. backups/2026-12-04.db")
     _replay_parser(sub, common)
     options = p.parse_args(argv)
     for name, default in (("config", DEFAULT_CONFIG), ("log_format", "text")):
@@ -374,7 +376,24 @@ def main(argv: list[str] | None = None) -> int:
         return trio.run(_send, settings, a.alert, a.wait)
     if a.command == "status":
         return trio.run(_status, settings)
+    if a.command == "backup":
+        return _backup(settings, a.dest)
     return 2
+
+
+def _backup(settings: Settings, dest: Path) -> int:
+    import sqlite3
+
+    from engine.adapters.storage import backup
+
+    try:
+        made = backup(settings.engine.database, dest)
+    except (OSError, sqlite3.Error) as e:
+        print(f"moonhook: backup: {e}", file=sys.stderr)
+        return 2
+    print(f"moonhook: {settings.engine.database} copied to {made.path}: schema {made.schema}, "
+          f"{made.alerts:,} alerts, {made.size / 1e6:.1f} MB")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Storage: one SQLite file in the data folder, opened durable and migrated at start."""
 
+from engine.adapters.storage.backup import Backup, backup
 from engine.adapters.storage.claim import FolderInUse, claim
 from engine.adapters.storage.database import MIGRATIONS, Database, select
 from engine.adapters.storage.journal import (STATUSES, UNFINISHED, AlertJournal, JournalError, Recorded, content_hash,
@@ -11,7 +12,7 @@ from engine.adapters.storage.plans import PlanBook
 from engine.adapters.storage.store import PluginStore, StoreError, TrendBook
 
 __all__ = [
-    "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Database", "FolderInUse", "JournalError", "MetaCache",
+    "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Backup", "Database", "FolderInUse", "JournalError", "MetaCache",
     "OrderLedger", "Outbox", "PlanBook", "PluginStore", "Recorded", "StoreError", "TrendBook", "claim", "content_hash",
-    "repeat_key", "select",
+    "backup", "repeat_key", "select",
 ]

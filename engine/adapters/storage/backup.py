@@ -1,0 +1,59 @@
+"""A consistent copy of the journal's SQLite file while the engine runs (``moonhook backup``).
+
+Copying ``moonhook.db`` with ``cp`` while the engine writes can give a torn file, and leaves
+out what is still in its ``-wal``. SQLite's online backup reads one consistent snapshot
+through a reader of its own (in WAL mode a reader neither waits for the engine nor holds it
+up), then the copy is checked, made private, synced and renamed into place: under its name
+there is a whole, checked copy or nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    schema: int      # the journal's schema version (its migrations)
+    alerts: int
+    size: int        # bytes
+
+
+def backup(source: Path, dest: Path) -> Backup:
+    """Copies the SQLite file ``source`` to ``dest``, a new file (mode 0600). Raises
+    FileNotFoundError (no ``source``), FileExistsError (``dest`` exists: a backup is never
+    overwritten) and sqlite3.DatabaseError (``source`` is not a sound SQLite file)."""
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: no journal there (is engine.data the right folder?)")
+    if dest.exists():
+        raise FileExistsError(f"{dest}: exists already; give the backup a new name")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    part.unlink(missing_ok=True)   # a copy an earlier try left half-made
+    os.close(os.open(part, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        with closing(sqlite3.connect(source)) as reader, closing(sqlite3.connect(part)) as copy:
+            reader.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")   # one file, whole by itself
+            verdict = copy.execute("PRAGMA integrity_check").fetchone()[0]
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(f"{source}: the copy fails SQLite's integrity check ({verdict})")
+            schema = copy.execute("PRAGMA user_version").fetchone()[0]
+            alerts = copy.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] if _has(copy, "alerts") else 0
+        with open(part, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(part, dest)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return Backup(dest, schema, alerts, dest.stat().st_size)
+
+
+def _has(db: sqlite3.Connection, table: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [table]).fetchone() is not None
+

@@ -1,0 +1,41 @@
+"""A trader backs up the journal while `moonhook run` trades, then restores it: `moonhook backup`
+writes a whole, checked, private copy (never over an earlier one), and a restored copy brings
+back the alerts and the paper account as they were when it was taken."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import stat
+
+from support.e2e_support import init, outcome
+
+
+def test_a_backup_taken_while_trading_restores_the_journal_and_the_account(user):
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    for n in range(3):
+        assert run.settled(run.webhook(f"buy EURUSD volume=0.1 price=1.1 sl=1.09 id=b{n}")["id"])["status"] == "done"
+    made = user.moonhook("backup", "backups/monday.db", cwd="bot")
+    assert made.returncode == 0, outcome(made)
+    assert "data/moonhook.db copied to backups/monday.db: schema " in made.stdout and ", 3 alerts, " in made.stdout
+    copy = user.home / "bot" / "backups" / "monday.db"
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600                     # the journal holds trades: private
+    with sqlite3.connect(copy) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    again = user.moonhook("backup", "backups/monday.db", cwd="bot")
+    assert again.returncode == 2 and "backups/monday.db: exists already" in again.stderr
+    assert not list(copy.parent.glob("*.part"))
+
+    late = run.settled(run.webhook("buy EURUSD volume=0.2 price=1.1 sl=1.09 id=late")["id"])  # after the backup
+    assert late["status"] == "done"
+    assert run.interrupt() == 0
+    data = user.home / "bot" / "data"
+    for leftover in data.glob("moonhook.db*"):                               # restored as docs/operations.md says
+        leftover.unlink()
+    shutil.copy(copy, data / "moonhook.db")
+
+    restored = user.start("run", config=config, cwd="bot")
+    assert [a["source_id"] for a in restored.get("/api/alerts")["alerts"]] == ["b2", "b1", "b0"]
+    assert [p["volume"] for p in restored.get("/api/positions")["positions"]] == [0.1, 0.1, 0.1]
+    assert restored.interrupt() == 0

@@ -1,0 +1,40 @@
+"""``storage.backup``: a whole, checked copy of the journal or nothing under the backup's name."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from engine.adapters.storage import AlertJournal, Database, backup
+from engine.domain.alerts import parse_body
+
+
+def test_a_copy_of_a_journal_being_written_has_its_committed_alerts_and_nothing_half_made(tmp_path):
+    database = Database(tmp_path / "data" / "moonhook.db")
+    journal = AlertJournal(database)
+    for n in range(5):
+        journal.record(parse_body(f"buy EURUSD volume=0.1 id=n{n}"))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "copy.db.part").write_text("left by a try that died")
+    made = backup(database.path, tmp_path / "out" / "copy.db")     # the engine's connection still open
+    assert (made.alerts, made.schema) == (5, database.schema_version)
+    assert not (tmp_path / "out" / "copy.db.part").exists()
+    with sqlite3.connect(made.path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)   # one file, whole by itself
+    database.close()
+
+
+def test_no_journal_a_taken_name_or_a_damaged_file_leave_nothing_behind(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no journal there"):
+        backup(tmp_path / "missing.db", tmp_path / "copy.db")
+    taken = tmp_path / "taken.db"
+    taken.write_text("mine")
+    with pytest.raises(FileExistsError, match="exists already"):
+        backup(taken, taken)
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    with pytest.raises(sqlite3.DatabaseError):
+        backup(damaged, tmp_path / "copy.db")
+    assert not (tmp_path / "copy.db").exists() and not (tmp_path / "copy.db.part").exists()
+    assert taken.read_text() == "mine"
