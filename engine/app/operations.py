@@ -28,12 +28,14 @@ from engine.domain.orders import OrderResult
 log = logging.getLogger("moonhook.operations")
 
 LOOKBACK = 31 * 86_400  # how long before a time a trade closed since then is looked for its opening
+TODAY_EVERY = 60.0       # the overview's closed trades are read again after a deal, or after this many seconds
 
 
 class Operations:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._replaying = trio.Lock()   # a draft's replay, one at a time
+        self._today: tuple[tuple[int, float], float, dict[str, Any]] | None = None  # (deals told, day), read at, view
 
     # -- alerts in ----------------------------------------------------------------------------
 
@@ -236,12 +238,7 @@ class Operations:
             return (engine.journal.counts_since(since), activity.counts_since(since),
                     activity.latencies_since(now - _overview.HOUR), activity.refused(_overview.ERRORS))
         alerts, orders, samples, refused = await trio.to_thread.run_sync(stored)
-        view["today"] = _overview.today(alerts, orders)
-        try:
-            closed = await self.closed_since(limit=0)
-            view["today"].update(trades_closed=closed["closed"], net=closed["net"])
-        except Exception:  # the broker cannot be asked now: the counts stand alone
-            pass
+        view["today"] = {**_overview.today(alerts, orders), **await self._closed_today(now)}
         view["latency"] = _overview.latency_minutes(samples, now)
         view["errors"] = _overview.last_errors(self.plugin_rows(), self.load_errors(), refused)
         view["limits"] = self.limits()
@@ -314,6 +311,20 @@ class Operations:
         since = _overview.midnight_utc(now) if days is None else now - days * _overview.DAY
         deals, openers = await self._deals(since - LOOKBACK)
         return {**_trades.closed_since(deals, openers, since, limit), "currency": await self._currency()}
+
+    async def _closed_today(self, now: float) -> dict[str, Any]:
+        """The overview's trades closed today and their net ({} when the broker cannot say).
+        The dashboard asks on every alert, and on MetaTrader 5 a read is a month of deal history
+        through the link orders go through: it is read again only after a deal was told, on a
+        new day, or after TODAY_EVERY seconds (a position closed by hand is no deal of ours)."""
+        key = (self.engine.deals_told, _overview.midnight_utc(now))
+        if self._today is None or self._today[0] != key or now - self._today[1] >= TODAY_EVERY:
+            try:
+                closed = await self.closed_since(limit=0)
+            except Exception:  # the broker cannot be asked now: the counts stand alone
+                return {}
+            self._today = (key, now, {"trades_closed": closed["closed"], "net": closed["net"]})
+        return self._today[2]
 
     async def _deals(self, since: float | None) -> tuple[list[dict[str, Any]], dict[int, str]]:
         """The broker's deals since ``since`` and the plugin that opened each of their positions."""

@@ -75,6 +75,7 @@ class Engine:
         self.trend = TrendBook(database)
         self.notifier = Notifier(Outbox(database), write=partial(self.writer.write, durable=False),
                                  throttle_seconds=config.telegram.throttle_seconds)
+        self.deals_told = 0  # the broker's deals told so far: what reads the deal history knows it has changed
         self.monitor = Monitor(config.monitor, self.notifier, lambda: pool.worker_pids() + broker.helper_pids())
         self.alarms: list[Callable[[str], Awaitable[None]]] = []  # said at once when the disk fails (not the outbox)
         self.plugins = PluginSet()
@@ -264,6 +265,8 @@ class Engine:
 
     def on_event(self, event: Event) -> None:
         """The broker's listener: queues a fill, close or connection change for ``broker_events``."""
+        if isinstance(event, Fill):
+            self.deals_told += 1
         self._events_send.send_nowait(event)
 
     async def broker_events(self) -> None:

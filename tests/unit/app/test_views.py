@@ -11,6 +11,7 @@ import pytest
 from engine.app import Operations
 from engine.app.scripts import EditingOff, ScriptNameError, checked_name
 from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
+from engine.domain.orders import Fill
 
 from support.engine_support import process, running
 from support.fakes import FakeBroker
@@ -168,3 +169,27 @@ async def test_the_trades_closed_since_a_time_count_those_opened_before_it(tmp_p
                                                           "unknown": {"trades": 1, "net": -107.0}}
     assert [t["position"] for t in day["trades"]] == [1001] and day["net"] == 93.0
     assert week["currency"] == "USD"
+
+
+class CountedHistory(FakeBroker):
+    reads = 0
+
+    async def history(self, since: float | None = None) -> list[dict]:
+        self.reads += 1
+        return await super().history(since)
+
+
+async def test_the_overview_reads_the_deal_history_again_only_after_a_deal(tmp_path):
+    # The dashboard asks for the overview on every alert; on MetaTrader 5 each read is a month of
+    # deals through the link orders go through.
+    broker = CountedHistory()
+    async with running(tmp_path, use_broker=broker) as engine:
+        ops = Operations(engine)
+        for _ in range(3):
+            await process(engine, "trend EURUSD H1 up")
+            await ops.overview()
+        assert broker.reads == 1
+        engine.on_event(Fill(1, 1, 1, "EURUSD", "sell", 1.0, 1.1, "out", "close", time.time(), 5.0, 0.0, None))
+        assert (await ops.overview())["today"]["trades_closed"] == 0 and broker.reads == 2
+        await ops.overview()
+        assert broker.reads == 2
