@@ -142,6 +142,7 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     # demo is a guard: switching it off lets through what it refuses, so the page asks first.
     headers, (row,) = texts(browser, "#plugins th"), cells(browser, "#plugins tbody tr")
     assert row[headers.index("Guard")] == "yes", (headers, row)
+    assert row[headers.index("Budget")] == "2,000,000 instructions, 100 ms, 16 MB", row   # [sandbox]'s default
     click(browser, "#disable-demo", "demo's switch")
     assert [p["enabled"] for p in run.get("/api/plugins")["plugins"]] == [True]  # not before the answer
     # A live event redraws the page while the question is open (here another admin pauses): the question stays.

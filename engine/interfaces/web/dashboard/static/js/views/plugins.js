@@ -71,6 +71,8 @@ export function render(root) {
         ["p50", (p) => (p.p50_us === undefined ? "" : `${num(p.p50_us / 1000, 2)} ms`), "num"],
         ["p99", (p) => (p.p99_us === undefined ? "" : `${num(p.p99_us / 1000, 2)} ms`), "num"],
         ["Memory", (p) => (p.memory_bytes ? `${num(p.memory_bytes / 1024, 0)} KiB` : ""), "num"],
+        ["Budget", (p) => (p.budget ? `${Number(p.budget.instructions).toLocaleString("en")} instructions, `
+          + `${p.budget.timeout_ms} ms, ${p.budget.memory_mb} MB${p.budget_note ? ` (${p.budget_note})` : ""}` : "")],
         ["Last error", (p) => show(p.last_error)],
         ["", (p) => {
           const path = `/api/plugins/${encodeURIComponent(p.name)}/${p.enabled === false ? "enable" : "disable"}`;
