@@ -88,3 +88,32 @@ def today(alerts: dict[str, int], orders: dict[str, int]) -> dict[str, int]:
     broker, orders refused (by the broker, or vetoed by a plugin's on_order)."""
     return {"alerts": alerts["alerts"], "rejections": alerts["rejected"], "orders": orders["sent"],
             "refused_orders": orders["refused"]}
+
+
+def line(view: dict[str, Any]) -> str:
+    """The account and the day in one line for ``moonhook status``, from ``/api/overview``'s JSON:
+    ``account: balance 10,000.00 USD, equity 9,998.40; 2 positions; today: 4 alerts, 3 orders,
+    1 trade closed, net +12.30; limits: none``; what the broker could not say, said so."""
+    account, positions, today = view.get("account") or {}, view.get("positions"), view.get("today") or {}
+    if "error" in account or not account:
+        money = f"account: {account.get('error', 'unknown')}"
+    else:
+        money = (f"account: balance {account['balance']:,.2f} {account.get('currency') or ''}".rstrip()
+                 + f", equity {account['equity']:,.2f}")
+    held = _count(len(positions), "position") if isinstance(positions, list) else "positions unknown"
+    day = f"today: {_count(today.get('alerts', 0), 'alert')}, {_count(today.get('orders', 0), 'order')}"
+    if "trades_closed" in today:
+        day += f", {_count(today['trades_closed'], 'trade')} closed, net {today['net']:+,.2f}"
+    return f"{money}; {held}; {day}; limits: {limits_text(view.get('limits') or {})}"
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
+
+
+def limits_text(limits: dict[str, Any]) -> str:
+    """The account's hard limits in a few words ("0.5 lots an order, 4 positions"), or "none"."""
+    volume, positions = limits.get("max_order_volume"), limits.get("max_open_positions")
+    words = [f"{volume:g} lot{'' if volume == 1 else 's'} an order" if volume else "",
+             f"{positions} positions" if positions else ""]
+    return ", ".join(w for w in words if w) or "none"

@@ -31,6 +31,7 @@ from engine.domain.times import when
 from engine.app.logs import setup_logging
 from engine.app.scaffold import TRY_ALERT, describe, init_project, refresh_editor_files
 from engine.app.settings import SettingsError, load_settings
+from engine.app.overview import line as overview_line
 from engine.app.shadow import line as shadow_line
 
 if TYPE_CHECKING:
@@ -206,6 +207,9 @@ async def _status(settings: Settings) -> int:
             return 0 if health.get("status") == "ok" else 1
         listing = _json(await client.get("/api/plugins"))
         shadow = _json(await client.get("/api/shadow", params={"limit": 1}))
+        overview = _json(await client.get("/api/overview"))
+    if overview:
+        print(overview_line(overview))
     rows = [("plugin", "state", "guard", "calls", "errors", "timeouts", "p50 us", "p99 us", "memory KB", "last error")]
     for p in listing.get("plugins", []):
         rows.append((p["name"], p["state"], "yes" if p.get("guard") else "", p["calls"], p["errors"], p["timeouts"],

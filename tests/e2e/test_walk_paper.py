@@ -50,6 +50,8 @@ def test_init_run_send_status_then_a_restart_keeps_the_journal_and_the_account(u
     status = user.moonhook("status", "--config", "bot/moonhook.toml")
     assert status.returncode == 0 and "status=ok" in status.stdout and "broker=paper" in status.stdout, outcome(status)
     assert "demo" in status.stdout
+    assert ("account: balance 10,000.00 USD, equity 10,000.00; 1 position; today: 1 alert, 1 order, 0 trades "
+            "closed, net +0.00; limits: none") in status.stdout, status.stdout
     trade_over_http(run)
     before = book(run)
     assert [s for _, s in before["alerts"]] == ["rejected", "done", "done", "done"]  # newest first

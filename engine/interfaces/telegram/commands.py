@@ -25,11 +25,11 @@ from typing import Any, Callable, Iterable
 
 from engine.domain.alerts import AlertError
 from engine.app.operations import Operations
+from engine.app.overview import limits_text as _limits
 from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
 from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
 from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS
 from engine.interfaces.telegram.tables import ago as _ago, count as _count, cut as _cut, duration as _duration, escape as _e
-from engine.interfaces.telegram.tables import limits as _limits
 from engine.interfaces.telegram.tables import micros as _micros, number as _number, position_table as _position_table
 from engine.interfaces.telegram.tables import trades_text as _trades_text
 

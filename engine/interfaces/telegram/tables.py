@@ -82,10 +82,3 @@ def ago(seconds: float) -> str:
     s = max(0, round(seconds))
     return f"{s} s" if s < 90 else f"{round(s / 60)} min" if s < 5400 else f"{round(s / 3600)} h"
 
-
-def limits(view: dict[str, Any]) -> str:
-    """The account's hard limits in a few words ("0.5 lots an order, 4 positions"), or "none"."""
-    volume, positions = view["max_order_volume"], view["max_open_positions"]
-    words = [f"{volume:g} lot{'' if volume == 1 else 's'} an order" if volume else "",
-             f"{positions} positions" if positions else ""]
-    return ", ".join(w for w in words if w) or "none"
