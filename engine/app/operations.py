@@ -402,5 +402,4 @@ def _unserved(file: str, state: str, error: str | None = None) -> dict[str, Any]
     """The row of a file no version of which serves: nothing to count yet."""
     return {"name": Path(file).stem, "file": file, "enabled": False, "state": state, "symbols": None,
             "priority": None, "guard": None, "hooks": [], "budget": None, "calls": 0, "errors": 0, "timeouts": 0,
-            "p50_us": None,
-            "p99_us": None, "last_error": error, "memory_bytes": None}
+            "p50_us": None, "p99_us": None, "last_error": error, "memory_bytes": None}

@@ -42,9 +42,11 @@ def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user):
         sent = run.webhook(ENTRY)
         assert run.settled(sent["id"])["status"] == "done"
         answer("opened buy 0.1 EURUSD", "the trade told in the admin's chat")
-        menu = until(lambda: api.call(lambda: api.server.commands(TOKEN)), bool, "the bot's command menu")
+        menu = until(lambda: api.call(lambda: api.server.commands(TOKEN, f"chat:{ADMIN}")), bool,
+                     "the bot's command menu in the admin's chat")
         assert [c for c, _ in menu] == ["status", "plugins", "enable", "disable", "pause", "resume", "positions",
                                         "trades", "close", "help"]
+        assert api.call(lambda: api.server.commands(TOKEN)) is None            # strangers are offered none
 
         api.call(lambda: api.server.push_message(TOKEN, STRANGER, "/pause", username="mallory"))
         api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))

@@ -162,7 +162,7 @@ class _Bot:
     allowed: list | None = None
     poll: trio.Event | None = None  # set when the pending getUpdates is terminated
     webhook: dict | None = None     # setWebhook's parameters, while one is set
-    commands: list | None = None    # setMyCommands' list, once set
+    commands: dict = field(default_factory=dict)  # setMyCommands' lists by scope ("default", "chat:ID")
     changed: trio.Event = field(default_factory=trio.Event)
 
     def notify(self) -> None:
@@ -427,12 +427,19 @@ class BotApiServer:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not (isinstance(c.get("description"), str) and 1 <= len(c["description"]) <= 256):
                 raise ApiError(400, "Bad Request: command description must be 1-256 characters")
-        bot.commands = [(c["command"], c["description"]) for c in commands]
+        scope = params.get("scope") or {"type": "default"}
+        if isinstance(scope, str):
+            scope = json.loads(scope)
+        if scope.get("type") not in ("default", "chat") or (scope["type"] == "chat" and "chat_id" not in scope):
+            raise ApiError(400, "Bad Request: unsupported scope")
+        key = "default" if scope["type"] == "default" else f"chat:{scope['chat_id']}"
+        bot.commands[key] = [(c["command"], c["description"]) for c in commands]
         return True
 
-    def commands(self, token: str) -> list | None:
-        """The bot's menu of commands, (command, description) pairs, once setMyCommands set it."""
-        return self._bots[token].commands
+    def commands(self, token: str, scope: str = "default") -> list | None:
+        """The bot's menu of commands in ``scope`` ("default", or "chat:ID"), (command,
+        description) pairs, once setMyCommands set it."""
+        return self._bots[token].commands.get(scope)
 
     def webhook(self, token: str) -> dict | None:
         """The parameters of the bot's setWebhook, while a webhook is set."""

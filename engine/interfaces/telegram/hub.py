@@ -110,11 +110,14 @@ class TelegramHub:
                 return
 
     async def _set_menu(self, bot: Bot) -> None:
-        """The commands Telegram's apps offer when an admin types "/"; without it they still work."""
-        try:
-            await bot.client.call("setMyCommands", commands=[{"command": c, "description": d} for c, d in MENU])
-        except TelegramError as e:
-            log.warning("telegram %s: could not set the command menu: %s", bot.client.name, e)
+        """The commands Telegram's apps offer when an admin types "/" in their private chat with
+        the bot (a stranger is offered none); without it they still work."""
+        commands = [{"command": c, "description": d} for c, d in MENU]
+        for admin in self.config.admins:
+            try:
+                await bot.client.call("setMyCommands", commands=commands, scope={"type": "chat", "chat_id": admin})
+            except TelegramError as e:
+                log.warning("telegram %s: could not set the command menu for %s: %s", bot.client.name, admin, e)
 
     async def _set_webhook(self, bot: Bot) -> None:
         url = f"{self.config.webhook_url}/telegram/{bot.id}"
