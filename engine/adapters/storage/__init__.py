@@ -2,11 +2,12 @@
 
 from engine.adapters.storage.backup import Backup, backup
 from engine.adapters.storage.claim import FolderInUse, claim
-from engine.adapters.storage.database import MIGRATIONS, Database, select
+from engine.adapters.storage.database import Database, select
 from engine.adapters.storage.journal import (STATUSES, UNFINISHED, AlertJournal, JournalError, Recorded, content_hash,
                                             repeat_key)
 from engine.adapters.storage.ledger import OrderLedger
 from engine.adapters.storage.metacache import MetaCache
+from engine.adapters.storage.migrations import MIGRATIONS
 from engine.adapters.storage.outbox import Outbox
 from engine.adapters.storage.plans import PlanBook
 from engine.adapters.storage.store import PluginStore, StoreError, TrendBook

@@ -28,6 +28,7 @@ from engine.app.operations import Operations
 from engine.app.overview import limits_text as _limits
 from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
 from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
+from engine.interfaces.telegram.menu import HELP
 from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS
 from engine.interfaces.telegram.tables import ago as _ago, count as _count, cut as _cut, duration as _duration, escape as _e
 from engine.interfaces.telegram.tables import micros as _micros, number as _number, position_table as _position_table
@@ -41,25 +42,6 @@ PLUGIN = "telegram"          # the orders' plugin: what the ledger and on_order 
 ORIGIN = "telegram:/close"
 _SEEN = 512                  # (chat, message id) remembered: a message seen twice runs once
 _NOT_HERE = "Commands are not taken in this chat: write to me privately."
-
-HELP = (("/status", "engine, broker, account"), ("/plugins", "plugins and their stats"),
-        ("/enable NAME", "switch a plugin on"), ("/disable NAME", "switch a plugin off (a guard: asks first)"),
-        ("/pause", "journal alerts, execute none"), ("/resume", "execute new alerts again"),
-        ("/positions", "open positions"), ("/trades [DAYS]", "trades closed today (UTC), or in the last DAYS"),
-        ("/close SYMBOL", "close a symbol (asks first)"),
-        ("/close all", "close everything (asks first)"), ("/help", "this list"))
-
-
-def _menu() -> tuple[tuple[str, str], ...]:
-    """The bot's command menu (setMyCommands): each command once, its arguments before what it does."""
-    menu: dict[str, str] = {}
-    for command, what in HELP:
-        name, _, args = command.partition(" ")
-        menu.setdefault(name[1:], f"{args} – {what}" if args else what)
-    return tuple(menu.items())
-
-
-MENU = _menu()
 
 
 @dataclass(frozen=True)

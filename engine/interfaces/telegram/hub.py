@@ -19,7 +19,8 @@ from quart import Blueprint
 
 from engine.adapters.storage.offsets import UpdateOffsets
 from engine.app.operations import Operations
-from engine.interfaces.telegram.commands import MENU, Commands, Reply
+from engine.interfaces.telegram.commands import Commands, Reply
+from engine.interfaces.telegram.menu import MENU
 from engine.domain.config.telegram import TelegramConfig
 from engine.adapters.notify.courier import Courier
 from engine.adapters.notify.bot import Bot, RetryAfter, TelegramError, escape

@@ -1,0 +1,191 @@
+"""The journal's schema, a migration a version: ``Database`` runs, each in a transaction of its
+own, those its file has not had (``PRAGMA user_version`` counts them). Append only: a released
+migration is never edited, the next change is a new function."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+Migration = Callable[["sqlite_utils.Database"], None]
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["alerts"].create(
+        {
+            "id": int,            # what the webhook answers; never reused
+            "received_at": float,
+            "source": str,        # json | text
+            "source_id": str,     # the alert's own id field, if it had one
+            "content_hash": str,
+            "symbol": str,
+            "action": str,
+            "alert": str,         # the parsed alert as JSON (never the secret)
+            "status": str,        # received | done | rejected | duplicate | failed (journal.py: STATUSES)
+            "duplicate_of": int,
+            "outcome": str,       # JSON: what each plugin did, the orders, latency
+            "updated_at": float,
+        },
+        pk="id",
+        not_null={"received_at", "source", "content_hash", "alert", "status"},
+    )
+    db.execute("CREATE INDEX alerts_dedup_id ON alerts (source_id, received_at)")
+    db.execute("CREATE INDEX alerts_dedup_hash ON alerts (content_hash, received_at)")
+    # 'processing' was never written; the index stays as created (journal.py's unfinished() matches it).
+    db.execute("CREATE INDEX alerts_unfinished ON alerts (status) WHERE status IN ('received', 'processing')")
+
+
+def _v2(db: sqlite_utils.Database) -> None:
+    # The engine's order ledger: every request a plugin or the default execution made.
+    db["orders"].create(
+        {
+            "client_id": str,     # alert, plugin and sequence: what the broker deduplicates on
+            "alert_id": int,
+            "plugin": str,        # who asked; "engine" for the default execution
+            "kind": str,          # market | pending | close | modify
+            "request": str,       # JSON, after every plugin's on_order
+            "status": str,        # done | refused | vetoed | unknown
+            "result": str,        # JSON OrderResult
+            "created_at": float,
+            "done_at": float,
+            "latency_ms": float,  # from the alert's receipt to the broker call
+        },
+        pk="client_id",
+        not_null={"kind", "request", "status", "created_at"},
+    )
+    db.execute("CREATE INDEX orders_alert ON orders (alert_id)")
+    db["store"].create({"plugin": str, "key": str, "value": str, "updated_at": float},
+                       pk=("plugin", "key"), not_null={"value"})
+    db["trend"].create({"symbol": str, "timeframe": str, "state": str, "updated_at": float},
+                       pk=("symbol", "timeframe"), not_null={"state"})
+    db["outbox"].create(
+        {"id": int, "created_at": float, "kind": str, "key": str, "text": str,
+         "sent_at": float, "attempts": int, "last_error": str},
+        pk="id", not_null={"created_at", "kind", "text"}, defaults={"attempts": 0},
+    )
+    db.execute("CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL")
+
+    # The paper broker's books (engine/brokers/paper/).
+    db["paper_account"].create({"id": int, "balance": float, "currency": str}, pk="id")
+    db["paper_prices"].create({"symbol": str, "bid": float, "ask": float, "time": float}, pk="symbol")
+    db["paper_requests"].create({"client_id": str, "result": str, "time": float}, pk="client_id",
+                                not_null={"result"})
+    db["paper_orders"].create(
+        {"ticket": int, "client_id": str, "symbol": str, "side": str, "type": str, "price": float,
+         "volume": float, "sl": float, "tp": float, "state": str, "plugin": str, "alert_id": int,
+         "comment": str, "created_at": float, "done_at": float},
+        pk="ticket", not_null={"symbol", "side", "type", "volume", "state", "created_at"},
+    )
+    db.execute("CREATE INDEX paper_orders_placed ON paper_orders (symbol) WHERE state = 'placed'")
+    db["paper_positions"].create(
+        {"ticket": int, "symbol": str, "side": str, "volume": float, "price_open": float,
+         "sl": float, "tp": float, "plugin": str, "alert_id": int, "comment": str,
+         "opened_at": float, "commission": float},
+        pk="ticket", not_null={"symbol", "side", "volume", "price_open", "opened_at"},
+    )
+    db["paper_deals"].create(
+        {"deal": int, "order_ticket": int, "position": int, "symbol": str, "side": str,
+         "volume": float, "price": float, "entry": str, "reason": str, "profit": float,
+         "commission": float, "plugin": str, "client_id": str, "alert_id": int, "time": float},
+        pk="deal", not_null={"symbol", "side", "volume", "price", "entry", "reason", "time"},
+    )
+
+
+def _v3(db: sqlite_utils.Database) -> None:
+    # Every quote looks for the stops and pending orders it crosses: a range search per side
+    # and level, whatever the number of open positions (it was a scan of the symbol's).
+    db.execute("CREATE INDEX paper_positions_sl ON paper_positions (symbol, side, sl)")
+    db.execute("CREATE INDEX paper_positions_tp ON paper_positions (symbol, side, tp)")
+    db.execute("CREATE INDEX paper_orders_trigger ON paper_orders (symbol, side, type, price) WHERE state = 'placed'")
+
+
+def _v4(db: sqlite_utils.Database) -> None:
+    # Each script's `plugin` table by the hash of its source: a start or reload knows the
+    # plugin's budget before running the script, so it compiles once.
+    db["plugin_meta"].create({"digest": str, "meta": str, "seen_at": float}, pk="digest", not_null={"meta"})
+
+
+def _v5(db: sqlite_utils.Database) -> None:
+    # Telegram (engine/adapters/notify). An outbox message is routed once to the chats that want its
+    # kind: one delivery per chat, sent and marked by the bot that serves the chat. A bot is
+    # named by its numeric id, never by its token.
+    db["telegram_deliveries"].create(
+        {"id": int, "outbox_id": int, "bot": str, "chat": str, "text": str, "created_at": float,
+         "sent_at": float, "failed_at": float, "attempts": int, "uncertain": int, "last_error": str},
+        pk="id", not_null={"bot", "chat", "text", "created_at"}, defaults={"attempts": 0, "uncertain": 0})
+    db.execute("CREATE INDEX telegram_deliveries_due ON telegram_deliveries (bot, chat, id) "
+               "WHERE sent_at IS NULL AND failed_at IS NULL")
+    # getUpdates' next offset per bot: a command is obeyed once, even across a restart.
+    db["telegram_offsets"].create({"bot": str, "next_offset": int}, pk="bot", not_null={"next_offset"})
+
+
+def _v6(db: sqlite_utils.Database) -> None:
+    # The MetaTrader 5 broker (engine/brokers/mt5). Each order_send is written down, by the
+    # tag its comment carries, before it is sent: a send whose answer was lost is found again
+    # at the broker by that tag, never sent twice. A request's final result answers a repeat
+    # of its client id.
+    db["mt5_sends"].create(
+        {"tag": str, "client_id": str, "kind": str, "state": str, "request": str, "result": str,
+         "created_at": float, "updated_at": float},
+        pk="tag", not_null={"client_id", "kind", "state", "request", "created_at"})
+    db.execute("CREATE INDEX mt5_sends_client ON mt5_sends (client_id)")
+    db.execute("CREATE INDEX mt5_sends_open ON mt5_sends (state) WHERE state IN ('sending', 'unknown')")
+    db["mt5_results"].create({"client_id": str, "result": str, "at": float}, pk="client_id", not_null={"result"})
+    db["mt5_magic"].create({"plugin": str, "magic": int}, pk="plugin", not_null={"magic"})
+    db.execute("CREATE UNIQUE INDEX mt5_magic_number ON mt5_magic (magic)")
+    db["mt5_state"].create({"key": str, "value": str}, pk="key")
+
+
+def _v7(db: sqlite_utils.Database) -> None:
+    # The safety switches (storage/switches.py): the pause and each plugin's on/off, with who,
+    # when and why, so that a restart does not undo them.
+    db["switches"].create({"target": str, "state": str, "by": str, "at": float, "reason": str, "digest": str},
+                          pk="target", not_null={"state", "by", "at"})
+
+
+def _v8(db: sqlite_utils.Database) -> None:
+    # The dashboard's reads (engine/app/overview.py, GET /api/alerts?status=&symbol=): the latest
+    # alerts of one status or symbol, today's counts, and the last hour's orders, each found
+    # through an index rather than a scan of every alert or order ever journaled.
+    db.execute("CREATE INDEX IF NOT EXISTS alerts_status ON alerts (status, id)")
+    db.execute("CREATE INDEX IF NOT EXISTS alerts_symbol ON alerts (symbol, id)")
+    db.execute("CREATE INDEX IF NOT EXISTS alerts_received ON alerts (received_at)")
+    db.execute("CREATE INDEX IF NOT EXISTS orders_created ON orders (created_at)")
+
+
+def _v9(db: sqlite_utils.Database) -> None:
+    # Plans written ahead (storage/plans.py): part of several positions closed, kept before the
+    # first close is sent so that a restart sends the same closes and no more.
+    db.execute("CREATE TABLE plans (alert_id INTEGER PRIMARY KEY, requests TEXT NOT NULL, created_at REAL NOT NULL)")
+
+
+def _v10(db: sqlite_utils.Database) -> None:
+    # The paper account's exposure by symbol and side, kept by triggers with its positions: the
+    # margin check of every market order reads it in a row a symbol, not a row a position.
+    # ``positions`` counts them, so that the sums are set to exactly 0 with the last one closed.
+    db.execute("CREATE TABLE paper_exposure (symbol TEXT NOT NULL, side TEXT NOT NULL, positions INTEGER NOT NULL, "
+               "volume REAL NOT NULL, weighted REAL NOT NULL, PRIMARY KEY (symbol, side))")
+    db.execute("INSERT INTO paper_exposure SELECT symbol, side, COUNT(*), SUM(volume), SUM(volume * price_open) "
+               "FROM paper_positions GROUP BY symbol, side")
+    db.execute("""CREATE TRIGGER paper_exposure_open AFTER INSERT ON paper_positions BEGIN
+        INSERT INTO paper_exposure VALUES (NEW.symbol, NEW.side, 1, NEW.volume, NEW.volume * NEW.price_open)
+        ON CONFLICT (symbol, side) DO UPDATE SET positions = positions + 1, volume = volume + excluded.volume,
+            weighted = weighted + excluded.weighted;
+    END""")
+    db.execute("""CREATE TRIGGER paper_exposure_part AFTER UPDATE OF volume, price_open ON paper_positions BEGIN
+        UPDATE paper_exposure SET volume = volume - OLD.volume + NEW.volume,
+            weighted = weighted - OLD.volume * OLD.price_open + NEW.volume * NEW.price_open
+        WHERE symbol = OLD.symbol AND side = OLD.side;
+    END""")
+    db.execute("""CREATE TRIGGER paper_exposure_close AFTER DELETE ON paper_positions BEGIN
+        UPDATE paper_exposure SET positions = positions - 1,
+            volume = CASE WHEN positions = 1 THEN 0 ELSE volume - OLD.volume END,
+            weighted = CASE WHEN positions = 1 THEN 0 ELSE weighted - OLD.volume * OLD.price_open END
+        WHERE symbol = OLD.symbol AND side = OLD.side;
+    END""")
+
+
+# Append only: a released migration is never edited, the next change is a new function.
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10)

@@ -1,0 +1,23 @@
+"""What the bot offers: the commands with what each does, for ``/help`` and for the command
+menu Telegram's apps show an admin who types "/" (``setMyCommands``)."""
+
+from __future__ import annotations
+
+HELP = (("/status", "engine, broker, account"), ("/plugins", "plugins and their stats"),
+        ("/enable NAME", "switch a plugin on"), ("/disable NAME", "switch a plugin off (a guard: asks first)"),
+        ("/pause", "journal alerts, execute none"), ("/resume", "execute new alerts again"),
+        ("/positions", "open positions"), ("/trades [DAYS]", "trades closed today (UTC), or in the last DAYS"),
+        ("/close SYMBOL", "close a symbol (asks first)"),
+        ("/close all", "close everything (asks first)"), ("/help", "this list"))
+
+
+def _menu() -> tuple[tuple[str, str], ...]:
+    """The bot's command menu (setMyCommands): each command once, its arguments before what it does."""
+    menu: dict[str, str] = {}
+    for command, what in HELP:
+        name, _, args = command.partition(" ")
+        menu.setdefault(name[1:], f"{args} – {what}" if args else what)
+    return tuple(menu.items())
+
+
+MENU = _menu()
