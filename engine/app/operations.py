@@ -307,10 +307,13 @@ class Operations:
         """The trades closed in the last ``days`` days (None: today, from 00:00 UTC), opened up
         to ``LOOKBACK`` before, their count and net, newest first (engine/app/trades.py);
         Telegram's /trades. Raises BrokerError when the broker cannot be asked."""
+        return {**await self._closed(days, limit), "currency": await self._currency()}
+
+    async def _closed(self, days: int | None, limit: int) -> dict[str, Any]:
         now = self.engine.clock()
         since = _overview.midnight_utc(now) if days is None else now - days * _overview.DAY
         deals, openers = await self._deals(since - LOOKBACK)
-        return {**_trades.closed_since(deals, openers, since, limit), "currency": await self._currency()}
+        return _trades.closed_since(deals, openers, since, limit)
 
     async def _closed_today(self, now: float) -> dict[str, Any]:
         """The overview's trades closed today and their net ({} when the broker cannot say).
@@ -320,7 +323,7 @@ class Operations:
         key = (self.engine.deals_told, _overview.midnight_utc(now))
         if self._today is None or self._today[0] != key or now - self._today[1] >= TODAY_EVERY:
             try:
-                closed = await self.closed_since(limit=0)
+                closed = await self._closed(None, 0)  # the overview has the account's currency already
             except Exception:  # the broker cannot be asked now: the counts stand alone
                 return {}
             self._today = (key, now, {"trades_closed": closed["closed"], "net": closed["net"]})
