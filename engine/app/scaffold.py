@@ -105,8 +105,8 @@ def render_config(secret: str, api_token: str) -> str:
 # resumed with the missed alerts after a pause) is journaled as expired and not executed;
 # 0: no limit. An alert may give its own ttl (seconds), which can shorten this, never lengthen it.
 {_toml(max_alert_age=int(engine.max_alert_age))}
-# Closes and stop changes (close, closelong, closeshort, closeall, newsltp) expire alike;
-# false executes them whatever their age. Trend alerts are recorded whatever their age.
+# Closes, stop changes and cancels (close..., closeall, newsltp, cancel..., cancelall)
+# expire alike; false executes them whatever their age. Trend alerts are recorded whatever their age.
 {_toml(expire_closes=engine.expire_closes)}
 # Orders one plugin may place for one alert, timer tick or broker event; past it, orders.* raises
 # in the script (a loop placing orders by mistake places this many, not thousands).

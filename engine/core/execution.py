@@ -2,9 +2,9 @@
 
 Client ids are named after what the order is for (``a42-engine-open``,
 ``a42-engine-close-EURUSD``, ``a42-engine-close-1007`` for a position closed by its ticket,
-``a42-engine-sltp-1007``), not after a counter, so replaying an
-alert after a crash asks for exactly the orders it asked for before, whatever of them had
-already gone through. The one plan the positions left cannot give again, part of several
+``a42-engine-sltp-1007``, ``a42-engine-cancel-1009`` for a pending order removed), not after a
+counter, so replaying an alert after a crash asks for exactly the orders it asked for before,
+whatever of them had already gone through. The one plan the positions left cannot give again, part of several
 positions closed, is written ahead (``Plans``) and read back instead.
 """
 
@@ -15,7 +15,7 @@ from typing import Protocol
 
 from engine.domain.alerts import Action, Alert
 from engine.adapters.brokers.base import Broker
-from engine.domain.orders import OrderRequest
+from engine.domain.orders import OrderRequest, ours
 from engine.domain.risk import lot_size, lots_of_units
 
 ENGINE = "engine"  # the name orders of the default execution go by
@@ -73,6 +73,8 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
             return Plan(note="no open position to close")
         return Plan([OrderRequest("close", _cid(alert_id, f"close-{s}"), symbol=s, plugin=ENGINE, alert_id=alert_id,
                                   comment=alert.comment) for s in symbols])
+    if action.is_cancel:
+        return await _cancel(alert, alert_id, broker)
     assert symbol is not None  # the parser requires one for every other command
     if action in (Action.CLOSE, Action.CLOSE_LONG, Action.CLOSE_SHORT):
         side = {Action.CLOSE_LONG: "buy", Action.CLOSE_SHORT: "sell"}.get(action)
@@ -109,6 +111,20 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
     closes = await reversal(alert, alert_id, broker)
     opening = await _open(alert, alert_id, broker, default_volume, spec, side)
     return replace(opening, requests=closes + opening.requests)
+
+
+async def _cancel(alert: Alert, alert_id: int, broker: Broker) -> Plan:
+    """The removal of moonhook's pending orders (of the symbol, of one side with cancellong or
+    cancelshort, or all with cancelall), each by its ticket: a restart in between asks again
+    only for those still there. Orders placed by hand in the terminal are left alone."""
+    side = {Action.CANCEL_LONG: "buy", Action.CANCEL_SHORT: "sell"}.get(alert.action)  # type: ignore[arg-type]
+    symbol = None if alert.action is Action.CANCEL_ALL else alert.symbol
+    orders = [o for o in await broker.orders(symbol) if ours(o) and (side is None or o["side"] == side)]
+    if not orders:
+        kind = f"{side} " if side else ""
+        return Plan(note=f"no pending {kind}order{f' on {symbol}' if symbol else ''} to cancel")
+    return Plan([OrderRequest("close", _cid(alert_id, f"cancel-{o['ticket']}"), symbol=o["symbol"], ticket=o["ticket"],
+                              plugin=ENGINE, alert_id=alert_id, comment=alert.comment) for o in orders])
 
 
 async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: float | None, spec: dict,

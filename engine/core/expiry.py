@@ -6,10 +6,10 @@ missed during a pause, or a long queue. Past its limit it is journaled ``expired
 administrators are told, and nothing runs for it, not even its plugins' ``on_alert``.
 
 The limit is ``engine.max_alert_age`` (0: none) or the alert's own ``ttl``, whichever is
-shorter: a ``ttl`` can shorten the engine's limit, never lengthen it. Closes and stop changes
-(close, closelong, closeshort, closeall, newsltp) follow ``max_alert_age`` unless
-``engine.expire_closes`` is false; their own ``ttl`` applies either way, since the sender
-asked for it. Trend alerts never expire: they are state, not orders, and in a lane's order
+shorter: a ``ttl`` can shorten the engine's limit, never lengthen it. Closes, stop changes
+and cancels (close, closelong, closeshort, closeall, newsltp, cancel, cancellong, cancelshort,
+cancelall) follow ``max_alert_age`` unless ``engine.expire_closes`` is false; their own ``ttl``
+applies either way, since the sender asked for it. Trend alerts never expire: they are state, not orders, and in a lane's order
 the newest trend is still the last one set.
 """
 
@@ -20,7 +20,8 @@ from typing import Any
 from engine.domain.alerts import Action, Alert
 from engine.domain.config import EngineConfig
 
-CLOSES = frozenset({Action.CLOSE, Action.CLOSE_LONG, Action.CLOSE_SHORT, Action.CLOSE_ALL, Action.NEW_SLTP})
+CLOSES = frozenset({Action.CLOSE, Action.CLOSE_LONG, Action.CLOSE_SHORT, Action.CLOSE_ALL, Action.NEW_SLTP,
+                    Action.CANCEL, Action.CANCEL_LONG, Action.CANCEL_SHORT, Action.CANCEL_ALL})
 MAX_AGE = "engine.max_alert_age"
 
 

@@ -20,6 +20,12 @@ class BrokerError(Exception):
     """The broker cannot serve at all (disconnected, misconfigured): not a refused order."""
 
 
+def ours(row: dict[str, Any]) -> bool:
+    """Whether a broker's position or pending order row was placed through moonhook (by a
+    plugin, an alert or an admin): one placed by hand in the terminal names no plugin."""
+    return row.get("plugin") is not None
+
+
 def shallow(obj: Any) -> dict[str, Any]:
     """A dataclass's fields as a dict, without ``asdict``'s deep copy: these hold plain values,
     and the copy cost half a millisecond per alert."""

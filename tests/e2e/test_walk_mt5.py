@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Iterator
 
 from support.e2e_support import init, outcome, until
-from support.mt5_standin import (DEFAULT_SYMBOLS, ORDER_FILLING_FOK, ORDER_FILLING_IOC, POSITION_TYPE_BUY,
-                                 POSITION_TYPE_SELL, Terminal)
+from support.mt5_standin import (DEFAULT_SYMBOLS, ORDER_FILLING_FOK, ORDER_FILLING_IOC, ORDER_STATE_CANCELED,
+                                 ORDER_TYPE_BUY_LIMIT, POSITION_TYPE_BUY, POSITION_TYPE_SELL, Terminal)
 from support.paths import SUPPORT
 
 GBP = '{"secret": "SECRET", "symbol": "GBPUSD", "action": "sell", "volume": 0.123, "sl": 1.2700, "id": "walk-gbp"}'
@@ -113,6 +113,37 @@ def test_a_strategys_part_exit_and_reversal_reach_the_terminal_as_closes_by_tick
     assert [(o["position_id"], o["volume_initial"]) for o in terminal.history_orders()[-2:]] == [
         (first["ticket"], 0.1), (second["ticket"], 0.05)]
     assert order(8, "sell", 15000, "flat", 0) == []
+    assert run.interrupt() == 0
+
+
+def test_cancels_remove_moonhooks_pending_orders_and_leave_the_one_placed_by_hand(user, tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.set_price("EURUSD", 1.08500, 1.08510)
+    terminal.set_price("GBPUSD", 1.27000, 1.27010)
+    run = user.start("run", config=mt5_user(user, tmp_path / "terminal.db"), cwd="bot")
+    by_hand = terminal.place_external("EURUSD", ORDER_TYPE_BUY_LIMIT, 0.1, 1.07)
+
+    def alert(body: str) -> dict:
+        row = run.settled(run.webhook(body)["id"])
+        assert row["status"] == "done", row
+        return row
+
+    placed = [alert(body)["outcome"]["orders"][0]["ticket"] for body in (
+        "buylimit EURUSD volume=0.1 price=1.08 sl=1.075", "sellstop EURUSD volume=0.1 price=1.08 sl=1.09",
+        "buylimit GBPUSD volume=0.1 price=1.25 sl=1.24")]
+    assert sorted(o["ticket"] for o in terminal.orders()) == sorted([by_hand, *placed])
+
+    cancelled = alert("cancellong EURUSD")["outcome"]["orders"]
+    assert [(o["ok"], o["ticket"], o["client_id"]) for o in cancelled] == [
+        (True, placed[0], f"a4-engine-cancel-{placed[0]}")]
+    assert sorted(o["ticket"] for o in terminal.orders()) == sorted([by_hand, *placed[1:]])
+    alert("cancelall")
+    assert [o["ticket"] for o in terminal.orders()] == [by_hand]
+    removed = {o["ticket"]: o["state"] for o in terminal.history_orders()}
+    assert [removed[t] for t in placed] == [ORDER_STATE_CANCELED] * 3
+    nothing = alert("cancel EURUSD")
+    assert nothing["outcome"]["note"] == "no pending order on EURUSD to cancel", nothing
+    assert run.get("/api/orders")["open"][0]["ticket"] == by_hand
     assert run.interrupt() == 0
 
 

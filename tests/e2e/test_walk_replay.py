@@ -375,3 +375,23 @@ def test_a_pyramid_taken_off_oldest_first_replays_as_it_traded_live(user):
     replayed = sorted((round(sum(v for v, _ in p), 2), round(sum(v * c for v, c in p) / sum(v for v, _ in p), 5))
                       for p in parts.values())
     assert replayed == live == [(0.1, 1.09), (0.2, 1.09075)]  # the second: 0.05 at 1.0900, 0.15 at 1.0910
+
+
+def test_a_pending_order_cancelled_by_an_alert_never_fills_and_the_report_says_cancel(user):
+    # Bar 3's low, 1.0770, reaches both orders: the sell stop at 1.0770 fills there; the buy
+    # limit at 1.0780 (its ask, 1.0771, under it) would too, but cancellong took it out before.
+    _project(user.home, {})
+    _inputs(user.home)
+    (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + round(h * HOUR), "body": body}) + "\n"
+                                                    for h, body in (
+        (0.5, "buylimit EURUSD volume=0.1 price=1.0780 sl=1.0700"),
+        (0.6, "sellstop EURUSD volume=0.1 price=1.0770 sl=1.0850"),
+        (1.5, "cancellong EURUSD"),
+        (1.6, "cancelshort GBPUSD"))))
+    done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices",
+                         "FX_EURUSD, 60.csv", "--json")
+    assert done.returncode == 0, outcome(done)
+    r = json.loads(done.stdout)
+    assert [(o["alert"], o["side"], o["error"]) for o in r["orders"]] == [
+        ("alerts.jsonl:1", "buy limit", None), ("alerts.jsonl:2", "sell stop", None), ("alerts.jsonl:3", "cancel", None)]
+    assert [p["side"] for p in r["open_positions"]] == ["sell"] and r["pending_orders"] == []

@@ -205,4 +205,4 @@ def test_text_templates_parse_once_filled():
     assert len(lines) >= 10
     actions = {parse_body(fill(line)).action.value for line in lines}
     assert actions >= {"buy", "sell", "buylimit", "sellstop", "closelong", "closeshort", "close",
-                       "closeall", "newsltp", "trend"}
+                       "closeall", "cancellong", "cancelall", "newsltp", "trend"}

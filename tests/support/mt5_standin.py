@@ -920,6 +920,17 @@ class Terminal:
                              price=s["ask"] if buy else s["bid"], magic=0, comment="manual", reason=DEAL_REASON_CLIENT)
             return order["ticket"]
 
+    def place_external(self, symbol, type_, volume, price):
+        """A pending order placed outside moonhook (by hand): magic 0, comment "manual"."""
+        with _tx(self.path) as st:
+            ticket = st.ticket()
+            st.put_row("order", dict(ticket=ticket, time_setup_msc=_now_msc(), time_done_msc=0, expiration=0,
+                                     type=type_, type_time=0, type_filling=ORDER_FILLING_RETURN,
+                                     state=ORDER_STATE_PLACED, magic=0, position_id=0, reason=ORDER_REASON_CLIENT,
+                                     volume_initial=float(volume), volume_current=float(volume), price_open=price,
+                                     sl=0.0, tp=0.0, symbol=symbol, comment="manual"))
+            return ticket
+
     def _read(self, fn):
         with _tx(self.path) as st:
             return fn(st)

@@ -93,6 +93,10 @@ class Book:
         """The limit and stop orders still waiting for their price, by ticket."""
         return self._pending.waiting
 
+    def cancelled(self, ticket: int) -> bool:
+        """Whether ``ticket`` was a pending order, cancelled (a close by its ticket)."""
+        return ticket in self._pending.cancelled
+
     # -- what scripts and the default execution read (as the paper broker answers) -----------------
 
     def account(self) -> dict[str, Any]:

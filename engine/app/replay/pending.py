@@ -37,6 +37,7 @@ class Pending:
     def __init__(self, market: Market):
         self._market = market
         self._orders: list[PendingOrder] = []
+        self.cancelled: set[int] = set()   # the tickets of the orders cancelled (the report names them so)
 
     def place(self, r: OrderRequest, at: float, ticket: Callable[[], int]) -> PendingOrder:
         """The order ``r``, checked as the paper broker checks one; raises Refused."""
@@ -61,6 +62,7 @@ class Pending:
         o = next((o for o in self._orders if o.ticket == ticket), None)
         if o is not None:
             self._orders.remove(o)
+            self.cancelled.add(ticket)
         return o
 
     def modify(self, ticket: int, r: OrderRequest) -> PendingOrder | None:

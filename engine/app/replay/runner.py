@@ -210,13 +210,17 @@ class _Replay:
         if result.ok and request.kind == "modify":
             return
         volume = result.volume if result.volume is not None else request.volume or 0.0
-        self.out.orders.append(Order(self.current or "timer", request.symbol or "*", _side(request), volume,
+        cancel = (result.ok and request.kind == "close" and result.ticket is not None
+                  and self.book.cancelled(result.ticket))
+        self.out.orders.append(Order(self.current or "timer", request.symbol or "*",
+                                     "cancel" if cancel else _side(request), volume,
                                      result.price, request.sl, request.tp, request.plugin,
                                      None if result.ok else result.error or "refused"))
 
 
 def _side(request: OrderRequest) -> str:
-    """How an order reads in the report: buy, sell, close (of a side), modify, buy limit..."""
+    """How an order reads in the report: buy, sell, close (of a side), modify, buy limit... (a
+    pending order's cancel, a close by its ticket, is named by the caller, which knows)."""
     if request.kind == "close":
         return f"close {request.side}" if request.side else "close"
     if request.kind == "modify":

@@ -27,6 +27,10 @@ class Action(str, Enum):
     CLOSE_SHORT = "closeshort"
     CLOSE_ALL = "closeall"
     CLOSE = "close"
+    CANCEL_LONG = "cancellong"
+    CANCEL_SHORT = "cancelshort"
+    CANCEL_ALL = "cancelall"
+    CANCEL = "cancel"
     NEW_SLTP = "newsltp"
     TREND = "trend"
 
@@ -37,6 +41,11 @@ class Action(str, Enum):
     @property
     def is_pending(self) -> bool:
         return self in _PENDING
+
+    @property
+    def is_cancel(self) -> bool:
+        """Removes pending orders (the symbol's, or every one with cancelall)."""
+        return self in _CANCELS
 
     @property
     def side(self) -> str | None:
@@ -50,6 +59,7 @@ class Action(str, Enum):
 
 _PENDING = frozenset({Action.BUY_LIMIT, Action.SELL_LIMIT, Action.BUY_STOP, Action.SELL_STOP})
 _ENTRIES = frozenset({Action.BUY, Action.SELL}) | _PENDING
+_CANCELS = frozenset({Action.CANCEL, Action.CANCEL_LONG, Action.CANCEL_SHORT, Action.CANCEL_ALL})
 
 # Words traders and TradingView use for the same command.
 ACTION_ALIASES: dict[str, Action] = {
@@ -63,6 +73,9 @@ ACTION_ALIASES: dict[str, Action] = {
     "close_long": Action.CLOSE_LONG,
     "close_short": Action.CLOSE_SHORT,
     "close_all": Action.CLOSE_ALL,
+    "cancel_long": Action.CANCEL_LONG,
+    "cancel_short": Action.CANCEL_SHORT,
+    "cancel_all": Action.CANCEL_ALL,
     "exit": Action.CLOSE,
     "flat": Action.CLOSE,
 }

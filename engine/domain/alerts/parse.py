@@ -177,7 +177,7 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
 
 
 def _check_command(action: Action, v: dict[str, Any]) -> None:
-    if action is not Action.CLOSE_ALL and "symbol" not in v:
+    if action not in (Action.CLOSE_ALL, Action.CANCEL_ALL) and "symbol" not in v:
         raise AlertError("symbol", f"missing: {action.value} needs a symbol")
     if action is Action.TREND:
         if "timeframe" not in v:
@@ -188,6 +188,8 @@ def _check_command(action: Action, v: dict[str, Any]) -> None:
         v["state"] = state
         return
     sizes = [k for k in ("volume", "risk", "units") if k in v]
+    if action.is_cancel and sizes:  # read as "cancel this much" it would cancel all the same
+        raise AlertError(sizes[0], f"{action.value} removes whole pending orders: give no size")
     if len(sizes) > 1:
         raise AlertError(sizes[0], f"give one of volume (lots), risk (a percent) or units, not {' and '.join(sizes)}")
     if "risk" in v and v["risk"] > 100:

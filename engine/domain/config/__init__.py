@@ -102,7 +102,7 @@ class EngineConfig:
     # a stop or at a resume with the missed alerts, is expired, not executed; 0: no limit. An
     # alert's own ``ttl`` can shorten it, never lengthen it.
     max_alert_age: float = 120.0
-    expire_closes: bool = True       # closes and stop changes expire too (an old close can be as wrong)
+    expire_closes: bool = True       # closes, stop changes and cancels expire too (an old close can be as wrong)
     # Orders one plugin may place for one alert, timer tick or broker event: a script looping
     # over orders.market by mistake places that many, not thousands.
     max_plugin_orders: int = 20

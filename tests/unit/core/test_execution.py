@@ -103,6 +103,32 @@ async def test_close_all_closes_each_symbol_once_in_order():
     assert (await plan(alert("closeall"), 10, FakeBroker(), None)).note == "no open position to close"
 
 
+def pending(ticket: int, symbol: str, side: str, plugin: str | None = "engine") -> dict:
+    return {"ticket": ticket, "symbol": symbol, "side": side, "type": "limit", "price": 1.05, "volume": 0.1,
+            "sl": None, "tp": None, "plugin": plugin, "comment": None, "created_at": 0.0}
+
+
+async def test_cancels_remove_moonhooks_pending_orders_each_by_its_ticket():
+    # ticket 34 was placed by hand in the terminal (no plugin of moonhook's): never touched
+    broker = FakeBroker(orders=[pending(31, "EURUSD", "buy"), pending(32, "EURUSD", "sell", "trend"),
+                                pending(33, "GBPUSD", "buy"), pending(34, "EURUSD", "buy", None)])
+
+    async def cancelled(body: str, alert_id: int) -> list[tuple]:
+        made = await plan(alert(body), alert_id, broker, None)
+        assert made.error is None
+        return [(r.kind, r.client_id, r.symbol, r.ticket, r.side, r.volume) for r in made.requests]
+
+    assert await cancelled("cancellong EURUSD", 5) == [("close", "a5-engine-cancel-31", "EURUSD", 31, None, None)]
+    assert await cancelled("cancel_short EURUSD", 6) == [("close", "a6-engine-cancel-32", "EURUSD", 32, None, None)]
+    assert [t for *_, t, _, _ in await cancelled("cancel EURUSD", 7)] == [31, 32]
+    assert [(cid, t) for _, cid, _, t, _, _ in await cancelled("cancelall", 8)] == [
+        ("a8-engine-cancel-31", 31), ("a8-engine-cancel-32", 32), ("a8-engine-cancel-33", 33)]
+    assert (await plan(alert("cancelshort GBPUSD"), 9, broker, None)).note == "no pending sell order on GBPUSD to cancel"
+    assert (await plan(alert("cancel USDJPY"), 9, broker, None)).note == "no pending order on USDJPY to cancel"
+    assert (await plan(alert("cancelall"), 9, FakeBroker(), None)).note == "no pending order to cancel"
+    assert broker.requests == []   # planned, not sent: the desk sends them
+
+
 async def test_new_stops_modify_every_position_of_the_symbol_from_its_own_open_price():
     broker = FakeBroker(positions=[position(21, "EURUSD", "buy", 1.1000), position(22, "EURUSD", "sell", 1.1050),
                                    position(23, "GBPUSD", "buy", 1.3)])

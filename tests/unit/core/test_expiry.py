@@ -85,26 +85,28 @@ async def test_resume_with_the_missed_alerts_after_a_long_pause_expires_the_old_
         assert [p["symbol"] for p in (await client.get("/api/positions", headers=AUTH)).json()["positions"]] == ["GBPUSD"]
 
 
-@pytest.mark.parametrize("body", ["close EURUSD", "closelong EURUSD", "closeall", "newsltp EURUSD sl=1.0"])
-async def test_old_closes_and_stop_changes_expire_unless_expire_closes_is_off(tmp_path, body):
+@pytest.mark.parametrize("body", ["close EURUSD", "closelong EURUSD", "closeall", "newsltp EURUSD sl=1.0",
+                                  "cancel EURUSD", "cancelall"])
+async def test_old_closes_stop_changes_and_cancels_expire_unless_expire_closes_is_off(tmp_path, body):
+    cancel = body.startswith("cancel")
     for expire_closes, expected in ((True, "expired"), (False, "done")):
         clock = Clock()
         async with running(tmp_path / str(expire_closes), clock=clock, expire_closes=expire_closes) as engine:
-            await process(engine, "buy EURUSD volume=0.1 price=1.1")
+            await process(engine, "buylimit EURUSD volume=0.1 price=1.0" if cancel else "buy EURUSD volume=0.1 price=1.1")
             engine.pause()
             alert_id = (await submit(engine, body)).id
             clock.now += 121
             await engine.resume(execute_missed=True)
             await engine.drain()
             row = engine.journal.get(alert_id)
-            positions = await engine.broker.positions()
+            left = await (engine.broker.orders() if cancel else engine.broker.positions())
         assert row["status"] == expected, (expire_closes, row)
         if expected == "expired" or body.startswith("newsltp"):
-            assert len(positions) == 1
+            assert len(left) == 1
         else:
-            assert positions == []
+            assert left == []
         if body.startswith("newsltp") and expected == "expired":
-            assert positions[0]["sl"] is None
+            assert left[0]["sl"] is None
 
 
 async def test_an_alerts_own_ttl_shortens_the_limit_and_applies_even_without_one(tmp_path):
