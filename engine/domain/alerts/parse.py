@@ -50,12 +50,31 @@ def read_body(body: bytes | str) -> Any:
     if not text.startswith(("{", "[")) or text.startswith("{{"):  # a text alert may open with a placeholder
         return text
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_object)
     except json.JSONDecodeError as e:
         raise AlertError(None, f"the body looks like JSON but is not valid: {e.msg} at line {e.lineno} "
                                f"column {e.colno}") from None
     except RecursionError:
         raise AlertError(None, f"the body is nested more than {MAX_DEPTH} levels deep") from None
+
+
+class _Twice(dict):
+    """A JSON object in which ``key`` was given twice: refused by ``check_json`` (after the web
+    layer has read the secret, so the sender is told what is wrong rather than "no secret")."""
+
+    key: str
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # With a key given twice, which value counts would be a guess (json keeps the last, another
+    # reader the first): refused, as a field given twice in text is.
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    seen: set[str] = set()
+    twice = _Twice(out)
+    twice.key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+    return twice
 
 
 def parse_value(value: Any, symbols: SymbolMap | None = None) -> Alert:
@@ -258,6 +277,8 @@ def check_json(value: Any, path: str | None = None, depth: int = 0) -> None:
         if not -2**63 <= value < 2**63:
             raise AlertError(path, "a whole number beyond 64 bits")
     elif isinstance(value, dict):
+        if isinstance(value, _Twice):
+            raise AlertError(f"{path}.{value.key}" if path else value.key, "given twice in the JSON object")
         for key, item in value.items():
             _check_text(path, key)
             check_json(item, f"{path}.{key}" if path else key, depth + 1)

@@ -91,6 +91,8 @@ def test_secret_is_never_kept():
     ('{"action": "buy", "symbol": ["EURUSD"]}', "symbol", "must be a string"),
     ('{"action": "buy", "symbol": "EURUSD", "volume": true}', "volume", "must be a number"),
     ('{"action": "buy", "ticker": "A", "symbol": "B", "volume": 1}', "symbol", "twice"),
+    ('{"action": "buy", "symbol": "EURUSD", "volume": 1, "volume": 10}', "volume", "given twice in the JSON object"),
+    ('{"action": "buy", "symbol": "EURUSD", "volume": 1, "note": {"a": 1, "a": 2}}', "note.a", "given twice"),
     ('{"action": "buy", "symbol": "EURUSD", "comment": "' + "x" * 300 + '"}', "comment", "at most 256"),
 ])
 def test_refused_with_the_field_named(body, field, words):

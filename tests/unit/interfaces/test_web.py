@@ -51,6 +51,7 @@ async def test_refusals_401_400_413_leave_no_record(tmp_path):
             "empty path secret": await client.post("/webhook/", content=BUY),
         }
         bad = await client.post(f"/webhook/{SECRET}", content='{"symbol": "EURUSD", "action": "buy", "volume": "lots"}')
+        twice = await client.post("/webhook", content=with_secret(BUY[:-1] + ', "volume": 10}', SECRET))
         too_big = await client.post(f"/webhook/{SECRET}", content=" " * (SERVER.max_body + 1))
         async def chunks():  # no Content-Length: chunked
             for _ in range(8):
@@ -65,6 +66,7 @@ async def test_refusals_401_400_413_leave_no_record(tmp_path):
     assert answers["no secret"].json()["error"].startswith("missing secret")
     assert answers["wrong in body"].json()["error"] == "wrong secret"
     assert bad.status_code == 400 and bad.json()["error"].startswith("volume:")
+    assert twice.status_code == 400 and twice.json()["error"] == "volume: given twice in the JSON object"
     assert too_big.status_code == 413 and chunked.status_code == 413
     assert unauthenticated_big.status_code == 401  # the path secret is checked before the body is read
     assert rows == []
