@@ -17,13 +17,13 @@ import trio
 from engine.adapters.storage import Database, Recorded
 from engine.adapters.storage.activity import OrderActivity
 from engine.adapters.storage.deliveries import Deliveries
-from engine.app import overview as _overview, scripts as _scripts, shadow as _shadow, trades as _trades
+from engine.app import admin_orders as _admin, overview as _overview, scripts as _scripts
+from engine.app import shadow as _shadow, trades as _trades
 from engine.app.draft_replay import ReplayBusy, replay_draft
 from engine.core import Engine
 from engine.core.metrics import PLUGIN_STATES
-from engine.core.run import Run
 from engine.domain.alerts import Alert, parse_value
-from engine.domain.orders import OrderResult
+from engine.domain.orders import OrderResult, ours as _ours
 
 log = logging.getLogger("moonhook.operations")
 
@@ -179,8 +179,15 @@ class Operations:
         """The pending orders at the broker, and the last ``limit`` orders sent."""
         return {"open": await self.engine.broker.orders(), "recent": self.engine.ledger.recent(limit)}
 
-    async def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
-        return await self.engine.broker.positions(symbol)
+    async def pending(self, symbol: str | None = None, *, ours: bool = False) -> list[dict[str, Any]]:
+        """The pending orders at the broker (of ``symbol``); with ``ours``, only those placed
+        through moonhook, none placed by hand in the terminal."""
+        return [o for o in await self.engine.broker.orders(symbol) if not ours or _ours(o)]
+
+    async def positions(self, symbol: str | None = None, *, ours: bool = False) -> list[dict[str, Any]]:
+        """The open positions at the broker (of ``symbol``); with ``ours``, only those opened
+        through moonhook: what a close by symbol closes."""
+        return [p for p in await self.engine.broker.positions(symbol) if not ours or _ours(p)]
 
     async def account(self) -> dict[str, Any]:
         return await self.engine.broker.account()
@@ -380,25 +387,17 @@ class Operations:
 
     async def close(self, symbols: list[str], *, plugin: str, origin: str,
                     comment: str) -> list[tuple[str, OrderResult | Exception | None]]:
-        """Closes every position of each symbol through the order desk, as ``plugin``: every
-        plugin's on_order sees each order, the ledger records it, and it runs even while the
-        engine is paused. Returns (symbol, result) in order: None where nothing was open any
+        """Closes every position of each symbol through the order desk, as ``plugin``
+        (admin_orders.py). Returns (symbol, result) in order: None where nothing was open any
         more, the exception where the close raised (the other symbols are still closed)."""
-        engine = self.engine
-        still = {p["symbol"] for p in await engine.broker.positions()}
-        done: list[tuple[str, OrderResult | Exception | None]] = []
-        with engine.working(Run(None, "command")):
-            for symbol in symbols:
-                if symbol not in still:
-                    done.append((symbol, None))
-                    continue
-                try:
-                    request = engine.desk.new_request("close", plugin, symbol=symbol, comment=comment)
-                    done.append((symbol, await engine.desk.place(request, origin=origin)))
-                except Exception as e:
-                    log.exception("closing %s for %s failed", symbol, plugin)
-                    done.append((symbol, e))
-        return done
+        return await _admin.close(self.engine, symbols, plugin=plugin, origin=origin, comment=comment)
+
+    async def cancel(self, tickets: list[int], *, plugin: str, origin: str,
+                     comment: str) -> list[tuple[int, OrderResult | Exception | None]]:
+        """Removes each pending order of ``tickets`` through the order desk, as ``plugin``
+        (admin_orders.py). Returns (ticket, result) in order: None where the order was no longer
+        pending (filled or removed since), the exception where the removal raised."""
+        return await _admin.cancel(self.engine, tickets, plugin=plugin, origin=origin, comment=comment)
 
 
 def _unserved(file: str, state: str, error: str | None = None) -> dict[str, Any]:

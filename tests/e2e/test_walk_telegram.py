@@ -45,7 +45,7 @@ def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user):
         menu = until(lambda: api.call(lambda: api.server.commands(TOKEN, f"chat:{ADMIN}")), bool,
                      "the bot's command menu in the admin's chat")
         assert [c for c, _ in menu] == ["status", "plugins", "enable", "disable", "pause", "resume", "positions",
-                                        "trades", "close", "help"]
+                                        "orders", "trades", "close", "cancel", "help"]
         assert api.call(lambda: api.server.commands(TOKEN)) is None            # strangers are offered none
 
         api.call(lambda: api.server.push_message(TOKEN, STRANGER, "/pause", username="mallory"))
@@ -72,6 +72,16 @@ def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user):
         assert run.get("/api/positions")["positions"] == []
         api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/trades"))
         answer("2 trades closed today (UTC)", "the day's trades")
+        limit = run.webhook(ENTRY.replace('"buy"', '"buylimit"').replace('"price": 1.1, "sl": 1.09',
+                                                                         '"price": 1.05, "sl": 1.04'))
+        (order,) = run.settled(limit["id"])["outcome"]["orders"]
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/orders"))
+        answer("EURUSD buy limit    0.1    1.05", "the pending order listed")
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/cancel all"))
+        answer("Cancel 1 pending order?", "the question before cancelling")
+        press("Confirm cancel")
+        answer(f"order {order['ticket']}: cancelled", "the order cancelled")
+        assert run.get("/api/orders")["open"] == []
         assert run.interrupt() == 0
 
         run = user.start("run", config=config, cwd="bot")

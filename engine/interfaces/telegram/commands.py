@@ -5,9 +5,9 @@ getUpdates or the webhook) and returns the replies to send; sending them is the 
 (``updates.send_reply``). Only admins (user ids) are obeyed, in their private chat with the bot
 or in a listed group (access.py); anyone else gets nothing and the attempt is logged. A
 command queued while moonhook was down (older than ``max_age``) is refused rather than run
-late, and neither ``/close`` nor the ``/disable`` of a guard acts at once: each shows what it
-would do and acts on a button press, or on the same command sent again after the question, by
-the admin who asked, within ``confirm_seconds`` (confirm.py).
+late, and neither ``/close``, ``/cancel`` nor the ``/disable`` of a guard acts at once: each
+shows what it would do and acts on a button press, or on the same command sent again after the
+question, by the admin who asked, within ``confirm_seconds`` (confirm.py).
 
 Answers are HTML (parse_mode HTML), tables in ``<pre>`` at most about 32 characters wide so a
 phone shows them without wrapping; every engine or user text in them is escaped.
@@ -27,19 +27,22 @@ from engine.domain.alerts import AlertError
 from engine.app.operations import Operations
 from engine.app.overview import limits_text as _limits
 from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
-from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
+from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, NO, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
 from engine.interfaces.telegram.menu import HELP
+from engine.interfaces.telegram.message import as_dict as _dict, command_of as _parse, is_date as _is_number
+from engine.interfaces.telegram.message import is_id as _is_id, is_int as _is_int, loggable as _loggable, who as _who
 from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS
 from engine.interfaces.telegram.tables import ago as _ago, count as _count, cut as _cut, duration as _duration, escape as _e
-from engine.interfaces.telegram.tables import micros as _micros, number as _number, position_table as _position_table
+from engine.interfaces.telegram.tables import micros as _micros, order_table as _order_table
+from engine.interfaces.telegram.tables import position_table as _position_table, results_lines as _results_lines
 from engine.interfaces.telegram.tables import trades_text as _trades_text
 
 log = logging.getLogger("moonhook.telegram")
 
 PLUGIN = "telegram"          # the orders' plugin: what the ledger and on_order hooks see
 # on_order runs in every plugin except the one named ``origin`` (the order's author). No plugin
-# can be named this (names are a letter, then letters, digits, _ or -): all of them see it.
-ORIGIN = "telegram:/close"
+# can be named "telegram:/close" (names are a letter, then letters, digits, _ or -): all see it.
+ORIGIN = "telegram:/{}"
 _SEEN = 512                  # (chat, message id) remembered: a message seen twice runs once
 _NOT_HERE = "Commands are not taken in this chat: write to me privately."
 
@@ -166,8 +169,10 @@ class Commands:
             return Reply(chat_id, await self._positions())
         if name == "trades":
             return Reply(chat_id, await self._trades(arg))
-        if name == "close":
-            return await self._close(chat_id, user, arg, date)
+        if name == "orders":
+            return Reply(chat_id, await self._orders())
+        if name in ("close", "cancel"):
+            return await self._ask(name, chat_id, user, arg, date)
         if name in ("help", "start"):  # plain lines: a phone wraps them, and makes each /command a link
             return Reply(chat_id, "<b>moonhook commands</b>\n" + "\n".join(f"{c} – {_e(what)}" for c, what in HELP))
         return Reply(chat_id, f"Unknown command /{_e(name[:32])}. /help lists them.")
@@ -220,36 +225,52 @@ class Commands:
         return (f"<b>{len(positions)} open position{'s' * (len(positions) != 1)}</b>, profit {total:+.2f}\n"
                 + _position_table(positions))
 
+    async def _orders(self) -> str:
+        orders = await self._ops.pending()
+        if not orders:
+            return "No pending orders."
+        return f"<b>{len(orders)} pending order{'s' * (len(orders) != 1)}</b>\n" + _order_table(orders)
+
     async def _trades(self, arg: str) -> str:
         if arg and not (arg.isdecimal() and 1 <= int(arg) <= 365):
             return "Usage: /trades (today, from 00:00 UTC) or /trades DAYS (1 to 365)."
         view = await self._ops.closed_since(int(arg) if arg else None, limit=_MAX_ROWS)
         return _trades_text(view, f"in the last {arg} day{'s' * (arg != '1')}" if arg else "today (UTC)")
 
-    # -- /close ----------------------------------------------------------------------------
+    # -- /close, /cancel ------------------------------------------------------------------
 
-    async def _close(self, chat_id: int | str, user: int, arg: str, date: float) -> Reply:
-        """/close TARGET: confirms the admin's open question when this is its repeat, or asks."""
+    async def _ask(self, command: str, chat_id: int | str, user: int, arg: str, date: float) -> Reply:
+        """/close or /cancel TARGET: confirms the admin's open question when this is its
+        repeat, or shows what it would act on and asks."""
         if not arg:
-            return Reply(chat_id, "Usage: /close SYMBOL or /close all (asks for confirmation first).")
+            return Reply(chat_id, f"Usage: /{command} SYMBOL or /{command} all (asks for confirmation first).")
         if arg.lower() == "all":
             target = "all"
         else:
             try:
                 target = self._ops.symbol(arg)
             except AlertError:
-                return Reply(chat_id, f"{_e(arg[:40])} is not a symbol. Usage: /close SYMBOL or /close all.")
-        question = self._questions.repeat(chat_id, user, "close", target, date)  # marked done: nothing awaited yet
+                return Reply(chat_id, f"{_e(arg[:40])} is not a symbol. Usage: /{command} SYMBOL or /{command} all.")
+        question = self._questions.repeat(chat_id, user, command, target, date)  # marked done: nothing awaited yet
         if question is not None:
-            log.info("telegram: admin %s confirmed /close %s by sending it again", user, target)
+            log.info("telegram: admin %s confirmed /%s %s by sending it again", user, command, target)
             return Reply(chat_id, await self._execute(question))
-        positions = await self._ops.positions(None if target == "all" else target)
-        if not positions:
-            return Reply(chat_id, "No open positions." if target == "all" else f"Nothing open on {_e(target)}.")
-        token = self._questions.ask(chat_id, user, "close", target, tuple(sorted({p["symbol"] for p in positions})))
-        n = len(positions)
-        return self._question(chat_id, token, f"<b>Close {n} position{'s' * (n != 1)}?</b>\n"
-                                              f"{_position_table(positions)}", "close", target)
+        symbol = None if target == "all" else target
+        if command == "close":
+            positions = await self._ops.positions(symbol, ours=True)   # a close leaves those opened by hand
+            if not positions:
+                return Reply(chat_id, "No open positions." if symbol is None else f"Nothing open on {_e(target)}.")
+            shown: tuple = tuple(sorted({p["symbol"] for p in positions}))
+            n = len(positions)
+            text = f"<b>Close {n} position{'s' * (n != 1)}?</b>\n{_position_table(positions)}"
+        else:
+            orders = await self._ops.pending(symbol, ours=True)
+            if not orders:
+                return Reply(chat_id, "No pending orders." if symbol is None else f"No pending order on {_e(target)}.")
+            shown, n = tuple(o["ticket"] for o in orders), len(orders)
+            text = f"<b>Cancel {n} pending order{'s' * (n != 1)}?</b>\n{_order_table(orders)}"
+        token = self._questions.ask(chat_id, user, command, target, shown)
+        return self._question(chat_id, token, text, command, target)
 
     def _disable_guard(self, chat_id: int | str, user: int, name: str, date: float) -> Reply:
         """/disable GUARD: switching a guard off lets through what it refuses, so it is asked
@@ -265,8 +286,9 @@ class Commands:
         """The question's message: what it would do, and its Confirm and Cancel buttons."""
         again = f"/{command} {target}"
         text += f"\nPress Confirm, or send <code>{_e(again)}</code> again, within {_ago(self._confirm)}."
+        keep = "Keep them" if command == "cancel" else "Cancel"   # not two buttons saying cancel
         keyboard = [[{"text": f"Confirm {command}", "callback_data": f"{command}:{token}"},
-                     {"text": "Cancel", "callback_data": f"cancel:{token}"}]]
+                     {"text": keep, "callback_data": f"{NO}:{token}"}]]
         return Reply(chat_id, text, reply_markup={"inline_keyboard": keyboard},
                      on_sent=partial(self._questions.sent, token))
 
@@ -303,18 +325,19 @@ class Commands:
             log.warning("telegram: button %s from admin %s ignored: commands are not taken in chat %s",
                         _loggable(action), user, chat_id)
             return answer("commands are not taken in this chat")
-        if action not in ("close", "disable", "cancel"):
+        if action not in ("close", "cancel", "disable", NO):
             return answer("unknown button")
         outcome, question = self._questions.press(token, chat_id, user, action)  # marks it
         if outcome == UNKNOWN:
-            return answer("expired: send the command again" if action == "cancel" else f"expired: send /{action} again")
+            return answer("expired: send the command again" if action == NO else f"expired: send /{action} again")
         again = f"send /{question.command} again"
         if outcome == THEIRS:
             return answer("asked by another admin")
         if outcome == ANSWERED:
             return answer({"done": "already done", "cancelled": "already cancelled"}.get(question.state,
                                                                                          f"expired: {again}"))
-        nothing = "nothing closed" if question.command == "close" else f"{_e(question.target)} stays enabled"
+        nothing = {"close": "nothing closed", "cancel": "nothing cancelled"}.get(
+            question.command, f"{_e(question.target)} stays enabled")
         if outcome == TIMED_OUT:
             return answer(f"expired: {again}", f"⌛ Not confirmed within {_ago(self._confirm)}: {nothing}. "
                                                f"{again.capitalize()}.")
@@ -328,69 +351,18 @@ class Commands:
         try:
             text = await self._execute(question)
         except Exception as e:
-            log.exception("telegram: /close %s failed", question.target)
-            text = f"/close failed: {_e(type(e).__name__)}: {_e(str(e)[:200])}. Check /positions."
+            log.exception("telegram: %s failed", shown)
+            look = "/positions" if question.command == "close" else "/orders"
+            text = f"/{question.command} failed: {_e(type(e).__name__)}: {_e(str(e)[:200])}. Check {look}."
         return answer("done", text)
 
     async def _execute(self, question: Question) -> str:
-        """Closes the question's symbols through the operations facade (every plugin's on_order
-        sees each order, the ledger records it, and it runs even while the engine is paused)."""
-        lines = []
-        for symbol, result in await self._ops.close(list(question.symbols), plugin=PLUGIN, origin=ORIGIN,
-                                                     comment="telegram /close"):
-            if result is None:
-                lines.append(f"{symbol}: nothing open any more")
-            elif isinstance(result, Exception):
-                lines.append(f"{symbol}: failed: {type(result).__name__}: {str(result)[:120]}")
-            elif result.ok:
-                n = len(result.closed) or 1
-                lines.append(f"{symbol}: closed {n} position{'s' * (n != 1)}, {_number(result.volume)} lots"
-                             + (f" at {_number(result.price)}" if result.price is not None else ""))
-            else:
-                lines.append(f"{symbol}: NOT closed: {result.error}")
-        log.warning("telegram /close %s: %s", question.target, "; ".join(lines))
-        return "<b>/close " + _e(question.target) + "</b>\n" + _e("\n".join(lines))
-
-
-# -- text ------------------------------------------------------------------------------------
-
-
-def _parse(text: str) -> tuple[str | None, str]:
-    """("close", "EURUSD") from "/close@my_bot EURUSD"; (None, "") for what is not a command."""
-    words = text.split(None, 1)
-    name = words[0][1:].split("@", 1)[0].lower() if words and words[0].startswith("/") else ""
-    if not name.replace("_", "").isalnum():
-        return None, ""
-    return name, " ".join(words[1].split()) if len(words) > 1 else ""
-
-
-def _dict(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:  # a date: NaN, inf and absurd numbers are not
-    return (_is_int(value) or isinstance(value, float)) and abs(value) < 1e13
-
-
-def _is_id(value: Any) -> bool:
-    return _is_int(value) or (isinstance(value, str) and 0 < len(value) <= 64)
-
-
-def _who(user: Any, sender_chat: Any = None) -> str:
-    """Who sent it, for the log: "user 42 @name", or the chat it was sent on behalf of."""
-    if sender_chat is not None:
-        return f"on behalf of chat {_loggable(str(_dict(sender_chat).get('id')))}"
-    user = _dict(user)
-    uid, name = user.get("id"), user.get("username")
-    who = f"user {uid}" if _is_int(uid) else "unknown user"
-    return who + (" (a bot)" if user.get("is_bot") is True else "") + (
-        f" @{_loggable(name)}" if isinstance(name, str) else "")
-
-
-def _loggable(text: str) -> str:
-    """One line of at most 64 characters: what a stranger typed cannot forge log lines."""
-    return _cut(" ".join(text.split()), 64)
+        """Closes the question's symbols, or cancels its orders, through the operations facade
+        (every plugin's on_order sees each order, the ledger records it, and it runs even while
+        the engine is paused)."""
+        act = self._ops.cancel if question.command == "cancel" else self._ops.close
+        results = await act(list(question.shown), plugin=PLUGIN, origin=ORIGIN.format(question.command),
+                            comment=f"telegram /{question.command}")
+        lines = _results_lines(question.command, results)
+        log.warning("telegram /%s %s: %s", question.command, question.target, "; ".join(lines))
+        return f"<b>/{question.command} {_e(question.target)}</b>\n" + _e("\n".join(lines))

@@ -1,4 +1,4 @@
-"""The confirmation a /close, or the /disable of a guard, waits for: asked once, answered once,
+"""The confirmation a /close, a /cancel or the /disable of a guard waits for: asked once, answered once,
 by the admin who asked it, and only by what was sent after it.
 
 ``Questions.ask`` records what the command would do and returns the token its buttons carry.
@@ -29,6 +29,7 @@ _MOST = 256        # questions remembered at most
 # press outcomes: CONFIRMED and CANCELLED changed the question; the others did not
 CONFIRMED, CANCELLED, TIMED_OUT = "confirmed", "cancelled", "timed out"
 UNKNOWN, THEIRS, ANSWERED = "unknown", "theirs", "answered"
+NO = "no"          # the dismissing button's action ("cancel" is a command's name)
 
 
 @dataclass
@@ -37,9 +38,9 @@ class Question:
 
     chat: str
     user: str                    # the admin who asked: the only one who confirms
-    command: str                 # "close" or "disable"
-    target: str                  # close: a symbol, or "all"; disable: the plugin
-    symbols: tuple[str, ...]     # close: what the question showed, these are closed
+    command: str                 # "close", "cancel" or "disable"
+    target: str                  # close, cancel: a symbol, or "all"; disable: the plugin
+    shown: tuple                 # what the question showed, acted on: close the symbols, cancel the tickets
     asked_at: float              # clock() when asked
     after: float                 # a repeat confirms when dated after this (Telegram's clock)
     state: str = "open"          # open | done | cancelled | expired
@@ -54,12 +55,12 @@ class Questions:
         self._clock = clock
         self._by_token: dict[str, Question] = {}
 
-    def ask(self, chat: int | str, user: int, command: str, target: str, symbols: tuple[str, ...] = ()) -> str:
+    def ask(self, chat: int | str, user: int, command: str, target: str, shown: tuple = ()) -> str:
         """Records a question and returns its token (URL-safe, for the buttons' data)."""
         now = self._clock()
         self._forget(now)
         token = secrets.token_urlsafe(8)
-        self._by_token[token] = Question(str(chat), str(user), command, target, symbols, now, now)
+        self._by_token[token] = Question(str(chat), str(user), command, target, shown, now, now)
         return token
 
     def sent(self, token: str, message: Any) -> None:
@@ -72,7 +73,7 @@ class Questions:
 
     def repeat(self, chat: int | str, user: int, command: str, target: str, date: float) -> Question | None:
         """The open question this repeat (``date``: the message's) confirms, now marked done;
-        None when it confirms none (then it is a new /close)."""
+        None when it confirms none (then it asks anew)."""
         now = self._clock()
         self._forget(now)
         for question in self._by_token.values():
@@ -84,7 +85,7 @@ class Questions:
         return None
 
     def press(self, token: str, chat: int | str, user: int, action: str) -> tuple[str, Question | None]:
-        """A press of Confirm (``action``: the question's command) or Cancel ("cancel") ->
+        """A press of Confirm (``action``: the question's command) or of its dismissal (NO) ->
         (outcome, the question). CONFIRMED or CANCELLED: the question is marked so now, before
         the caller awaits anything. TIMED_OUT: too late (marked expired); UNKNOWN: no such
         question in this chat, or a Confirm for another command; THEIRS: another admin asked it;
@@ -92,7 +93,7 @@ class Questions:
         now = self._clock()
         self._forget(now)
         question = self._by_token.get(token)
-        if question is None or question.chat != str(chat) or action not in (question.command, "cancel"):
+        if question is None or question.chat != str(chat) or action not in (question.command, NO):
             return UNKNOWN, None
         if question.user != str(user):
             return THEIRS, question
@@ -101,7 +102,7 @@ class Questions:
         if now - question.asked_at > self.confirm_seconds:
             question.state = "expired"
             return TIMED_OUT, question
-        confirm = action != "cancel"
+        confirm = action != NO
         question.state = "done" if confirm else "cancelled"
         return (CONFIRMED if confirm else CANCELLED), question
 

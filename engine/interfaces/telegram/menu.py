@@ -6,9 +6,11 @@ from __future__ import annotations
 HELP = (("/status", "engine, broker, account"), ("/plugins", "plugins and their stats"),
         ("/enable NAME", "switch a plugin on"), ("/disable NAME", "switch a plugin off (a guard: asks first)"),
         ("/pause", "journal alerts, execute none"), ("/resume", "execute new alerts again"),
-        ("/positions", "open positions"), ("/trades [DAYS]", "trades closed today (UTC), or in the last DAYS"),
-        ("/close SYMBOL", "close a symbol (asks first)"),
-        ("/close all", "close everything (asks first)"), ("/help", "this list"))
+        ("/positions", "open positions"), ("/orders", "pending orders"),
+        ("/trades [DAYS]", "trades closed today (UTC), or in the last DAYS"),
+        ("/close SYMBOL", "close a symbol (asks first)"), ("/close all", "close everything (asks first)"),
+        ("/cancel SYMBOL", "cancel a symbol's pending orders (asks first)"),
+        ("/cancel all", "cancel every pending order (asks first)"), ("/help", "this list"))
 
 
 def _menu() -> tuple[tuple[str, str], ...]:

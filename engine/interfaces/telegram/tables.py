@@ -22,6 +22,40 @@ def position_table(positions: list[dict[str, Any]]) -> str:
     return "<pre>" + escape("\n".join(lines)) + "</pre>"
 
 
+def order_table(orders: list[dict[str, Any]]) -> str:
+    """Pending orders as a <pre> table 32 characters wide; past MAX_ROWS, counted."""
+    lines = [f"{'symbol':<7}{'order':<11}{'lots':>5} {'price':>7}"]
+    for o in orders[:MAX_ROWS]:
+        kind = f"{str(o.get('side'))[:4]} {str(o.get('type') or '')[:5]}"
+        lines.append(f"{cut(str(o.get('symbol')), 7):<7}{kind:<11}{number(o.get('volume')):>5} "
+                     f"{number(o.get('price')):>7}")
+    if len(orders) > MAX_ROWS:
+        lines.append(f"… and {len(orders) - MAX_ROWS} more")
+    return "<pre>" + escape("\n".join(lines)) + "</pre>"
+
+
+def results_lines(command: str, results: list[tuple[Any, Any]]) -> list[str]:
+    """What a confirmed /close or /cancel did, one plain line a symbol (close) or order
+    (cancel): ``results`` as the facade's ``close`` and ``cancel`` answer them."""
+    cancel = command == "cancel"
+    lines = []
+    for item, result in results:
+        name = f"order {item}" if cancel else str(item)
+        if result is None:
+            lines.append(f"{name}: {'no longer pending' if cancel else 'nothing open any more'}")
+        elif isinstance(result, Exception):
+            lines.append(f"{name}: failed: {type(result).__name__}: {str(result)[:120]}")
+        elif not result.ok:
+            lines.append(f"{name}: NOT {'cancelled' if cancel else 'closed'}: {result.error}")
+        elif cancel:
+            lines.append(f"{name}: cancelled")
+        else:
+            n = len(result.closed) or 1
+            lines.append(f"{name}: closed {n} position{'s' * (n != 1)}, {number(result.volume)} lots"
+                         + (f" at {number(result.price)}" if result.price is not None else ""))
+    return lines
+
+
 def trades_text(view: dict[str, Any], when: str) -> str:
     """The trades closed ``when`` (the facade's ``closed_since``): a line with their count and
     net, a <pre> table 32 characters wide (the rest counted past its rows), the net by plugin."""

@@ -9,9 +9,12 @@ import trio
 
 from engine.domain.config.mt5 import MT5Config
 from engine.app import Operations
+from engine.interfaces.telegram.commands import Commands
 
+from support.botapi import html_plain
 from support.engine_support import process, running
-from support.mt5_standin import Terminal
+from support.mt5_standin import ORDER_TYPE_SELL_LIMIT, Terminal
+from support.telegram_support import ADMIN, Chat, Clock, ask
 
 FILLS = """
 function on_fill(f) store.set("fills", (store.get("fills") or 0) + 1) end
@@ -64,3 +67,22 @@ async def test_an_alert_replayed_after_a_crash_finds_its_order_and_sends_nothing
         again = engine.journal.get(row["id"])
         assert again["status"] == "done" and again["outcome"]["orders"][0]["duplicate"]
         assert terminal.sent() == 1 and len(terminal.positions()) == 1
+
+
+async def test_telegrams_close_and_cancel_show_and_act_on_moonhooks_own_leaving_what_was_done_by_hand(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 sl=1.07"))["status"] == "done"
+        assert (await process(engine, "buylimit EURUSD volume=0.1 price=1.05 sl=1.04"))["status"] == "done"
+        by_hand = terminal.open_external("EURUSD", "sell", 0.3), terminal.place_external(
+            "EURUSD", ORDER_TYPE_SELL_LIMIT, 0.3, 1.2)
+        clock = Clock()
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        for command, asked in (("/close EURUSD", "Close 1 position?"), ("/cancel EURUSD", "Cancel 1 pending order?")):
+            question = html_plain((await ask(commands, chat.say(command))).text)
+            assert asked in question and "0.3" not in question, question   # the 0.3 lots by hand are not shown
+            clock.now += 3
+            done = html_plain((await ask(commands, chat.say(command))).text)
+            assert ": closed 1 position" in done or ": cancelled" in done, done
+        assert [p["ticket"] for p in terminal.positions()] == [by_hand[0]]
+        assert [o["ticket"] for o in terminal.orders()] == [by_hand[1]]

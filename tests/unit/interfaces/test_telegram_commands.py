@@ -215,6 +215,47 @@ async def test_an_unconfirmed_close_expires_and_cancel_closes_nothing(tmp_path):
         assert not [o for o in engine.ledger.recent() if o["kind"] == "close"]
 
 
+async def test_orders_lists_pending_orders_and_cancel_asks_then_removes_only_those_it_showed(tmp_path):
+    clock = Clock()
+    async with running(tmp_path, {"watch": WATCH}) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        assert (await ask(commands, chat.say("/orders"))).text == "No pending orders."
+        assert (await ask(commands, chat.say("/cancel EURUSD"))).text == "No pending order on EURUSD."
+        await process(engine, "buylimit EURUSD volume=0.1 price=1.05")
+        await process(engine, "sellstop EURUSD volume=0.2 price=1.02")
+        await process(engine, "buystop GBPUSD volume=0.3 price=1.4")
+        listed = html_plain((await ask(commands, chat.say("/orders"))).text)
+        assert listed.splitlines()[0] == "3 pending orders"
+        assert "EURUSD buy limit    0.1    1.05" in listed and "GBPUSD buy stop     0.3     1.4" in listed
+        assert all(len(line) <= 32 for line in listed.splitlines())
+        question = await ask(commands, chat.say("/cancel eurusd"))
+        assert "Cancel 2 pending orders?" in question.text and "GBPUSD" not in question.text
+        assert [b["text"] for b in question.reply_markup["inline_keyboard"][0]] == ["Confirm cancel", "Keep them"]
+        shown = [o["ticket"] for o in await engine.broker.orders("EURUSD")]
+        assert len(await engine.broker.orders()) == 3        # nothing happens before the confirmation
+        later = await process(engine, "buylimit EURUSD volume=0.4 price=1.01")  # placed after the question
+        engine.pause()                                       # cancelling works while paused
+        clock.now += 5
+        done = html_plain((await ask(commands, chat.press(question))).text)
+        assert done.splitlines() == ["/cancel EURUSD"] + [f"order {t}: cancelled" for t in shown], done
+        assert [o["ticket"] for o in await engine.broker.orders("EURUSD")] == [later["outcome"]["orders"][0]["ticket"]]
+        cancels = [o for o in engine.ledger.recent() if o["kind"] == "close"]
+        assert sorted((o["plugin"], o["status"], o["request"]["ticket"]) for o in cancels) == [
+            ("telegram", "done", 1001), ("telegram", "done", 1002)]
+        assert "close:telegram:EURUSD;" in engine.store.get("watch", "seen")   # on_order saw each
+        late = await ask(commands, chat.press(question))
+        assert late.callback_text == "already done"
+        dismissed = await ask(commands, chat.press(await ask(commands, chat.say("/cancel all")), button=1))
+        assert dismissed.callback_text == "cancelled" and "nothing cancelled" in dismissed.text
+        assert len(await engine.broker.orders()) == 2
+        await engine.resume()
+        await ask(commands, chat.say("/cancel GBPUSD"))
+        gone = await process(engine, "cancel GBPUSD")           # an alert takes it out meanwhile
+        clock.now += 3
+        again = html_plain((await ask(commands, chat.say("/cancel GBPUSD"))).text)   # confirmed by repeating it
+        assert again.splitlines()[1:] == [f"order {gone['outcome']['orders'][0]['ticket']}: no longer pending"]
+
+
 async def test_commands_queued_while_down_are_refused_not_run_late(tmp_path):
     clock = Clock()
     async with running(tmp_path) as engine:

@@ -1,0 +1,52 @@
+"""An administrator's orders (Telegram's /close and /cancel, and whatever interface comes next):
+placed through the order desk as the interface's plugin name, so every plugin's ``on_order``
+sees each, the ledger records it, and it runs even while the engine is paused.
+
+Each target is acted on alone: one that raises is answered with its exception and the others
+still go; one no longer there (closed or filled since the question was shown) is answered None.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Hashable, Sequence, TypeVar
+
+from engine.core import Engine
+from engine.core.run import Run
+from engine.domain.orders import OrderRequest, OrderResult
+
+log = logging.getLogger("moonhook.operations")
+
+Target = TypeVar("Target", bound=Hashable)
+Results = list[tuple[Target, OrderResult | Exception | None]]
+
+
+async def close(engine: Engine, symbols: Sequence[str], *, plugin: str, origin: str, comment: str) -> Results[str]:
+    """Closes every position of each symbol."""
+    still = {p["symbol"] for p in await engine.broker.positions()}
+    return await _each(engine, symbols, still, origin, plugin, "closing",
+                       lambda symbol: engine.desk.new_request("close", plugin, symbol=symbol, comment=comment))
+
+
+async def cancel(engine: Engine, tickets: Sequence[int], *, plugin: str, origin: str, comment: str) -> Results[int]:
+    """Removes each pending order of ``tickets`` (a close by its ticket)."""
+    orders = {o["ticket"]: o for o in await engine.broker.orders()}
+    return await _each(engine, tickets, set(orders), origin, plugin, "cancelling",
+                       lambda ticket: engine.desk.new_request("close", plugin, symbol=orders[ticket]["symbol"],
+                                                              ticket=ticket, comment=comment))
+
+
+async def _each(engine: Engine, targets: Sequence[Target], still: set[Any], origin: str, plugin: str, doing: str,
+                request: Callable[[Target], OrderRequest]) -> Results[Target]:
+    done: Results[Target] = []
+    with engine.working(Run(None, "command")):
+        for target in targets:
+            if target not in still:
+                done.append((target, None))
+                continue
+            try:
+                done.append((target, await engine.desk.place(request(target), origin=origin)))
+            except Exception as e:
+                log.exception("%s %s for %s failed", doing, target, plugin)
+                done.append((target, e))
+    return done

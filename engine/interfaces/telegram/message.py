@@ -1,0 +1,50 @@
+"""What an update holds, read without trusting it: the command and its argument, ids and dates
+of the right types, and who sent it as a log line may show it (a stranger's text cannot
+forge log lines)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.interfaces.telegram.tables import cut
+
+
+def command_of(text: str) -> tuple[str | None, str]:
+    """("close", "EURUSD") from "/close@my_bot EURUSD"; (None, "") for what is not a command."""
+    words = text.split(None, 1)
+    name = words[0][1:].split("@", 1)[0].lower() if words and words[0].startswith("/") else ""
+    if not name.replace("_", "").isalnum():
+        return None, ""
+    return name, " ".join(words[1].split()) if len(words) > 1 else ""
+
+
+def as_dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_date(value: Any) -> bool:  # a date: NaN, inf and absurd numbers are not
+    return (is_int(value) or isinstance(value, float)) and abs(value) < 1e13
+
+
+def is_id(value: Any) -> bool:
+    return is_int(value) or (isinstance(value, str) and 0 < len(value) <= 64)
+
+
+def who(user: Any, sender_chat: Any = None) -> str:
+    """Who sent it, for the log: "user 42 @name", or the chat it was sent on behalf of."""
+    if sender_chat is not None:
+        return f"on behalf of chat {loggable(str(as_dict(sender_chat).get('id')))}"
+    user = as_dict(user)
+    uid, handle = user.get("id"), user.get("username")
+    named = f"user {uid}" if is_int(uid) else "unknown user"
+    return named + (" (a bot)" if user.get("is_bot") is True else "") + (
+        f" @{loggable(handle)}" if isinstance(handle, str) else "")
+
+
+def loggable(text: str) -> str:
+    """One line of at most 64 characters: what a stranger typed cannot forge log lines."""
+    return cut(" ".join(text.split()), 64)
