@@ -37,6 +37,8 @@ SERVICES: dict[str, Service] = {
                       "A symbol's specification, or nil for a symbol the broker does not know."),
     "market.price": ([("symbol", "string")], ["moonhook.Price?"], "The last bid and ask, or nil when none is known."),
     "positions.list": ([("symbol", "string?")], ["moonhook.Position[]"], "The open positions (of one symbol, if given)."),
+    "orders.list": ([("symbol", "string?")], ["moonhook.WaitingOrder[]"],
+                    "The pending orders waiting for their price (of one symbol, if given)."),
     "orders.market": ([("spec", "moonhook.MarketOrder")], ["moonhook.OrderResult"],
                       "Opens a position at the market; other plugins' on_order see it first. A refusal is an answer."),
     "orders.pending": ([("spec", "moonhook.PendingOrder")], ["moonhook.OrderResult"],
@@ -119,6 +121,9 @@ SHAPES: dict[str, dict[str, str]] = {
     "Position": {"ticket": "integer", "symbol": "string", "side": "moonhook.Side", "volume": "number",
                  "price_open": "number", "sl": "number?", "tp": "number?", "profit": "number",
                  "plugin": "string?", "comment": "string?", "opened_at": "number"},
+    "WaitingOrder": {"ticket": "integer", "symbol": "string", "side": "moonhook.Side", "type": "moonhook.PendingType",
+                     "price": "number", "volume": "number", "sl": "number?", "tp": "number?", "plugin": "string?",
+                     "comment": "string?", "created_at": "number"},
 }
 
 # Libraries a script has only part of: LuaLS's own is switched off and these are declared instead.

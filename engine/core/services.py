@@ -32,7 +32,7 @@ SERVICE_API: dict[str, tuple[str, ...]] = {
     "account": ("info",),
     "market": ("symbol", "price"),
     "positions": ("list",),
-    "orders": ("market", "pending", "close", "modify"),
+    "orders": ("list", "market", "pending", "close", "modify"),
     "risk": ("lot_size",),
     "trend": ("get", "set"),
     "store": ("get", "set", "delete", "keys"),
@@ -58,6 +58,7 @@ class Market(Protocol):
     async def symbol(self, symbol: str) -> dict[str, Any] | None: ...
     async def price(self, symbol: str) -> dict[str, Any] | None: ...
     async def positions(self, symbol: str | None = None) -> list[dict[str, Any]]: ...
+    async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]: ...
 
 
 class OrderDesk(Protocol):
@@ -113,6 +114,9 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
 
     async def positions_list(sym: Any = None) -> list:
         return await broker.positions(symbol_arg("positions.list", sym) if sym is not None else None)
+
+    async def orders_list(sym: Any = None) -> list:
+        return await broker.orders(symbol_arg("orders.list", sym) if sym is not None else None)
 
     def order(kind: str) -> HostFunction:
         fn = f"orders.{kind}"
@@ -199,7 +203,8 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
         "market.symbol": market_symbol,
         "market.price": market_price,
         "positions.list": positions_list,
-        **{f"orders.{k}": order(k) for k in SERVICE_API["orders"]},
+        "orders.list": orders_list,
+        **{f"orders.{k}": order(k) for k in _ORDER_FIELDS},
         "risk.lot_size": risk_lot_size,
         "trend.get": trend_get,
         "trend.set": trend_set,

@@ -17,7 +17,11 @@ from engine.app import luals
 from engine.core import services
 from engine.core.plugins import _BUDGET_KEYS, _META_KEYS, HOOKS, Plugin, PluginMeta
 from engine.core.services import _ORDER_FIELDS, SERVICE_API, Host, host_functions
+from engine.adapters.brokers.paper import PaperBroker
+from engine.adapters.storage.database import Database
 from engine.domain.alerts import SymbolMap
+from engine.domain.config.paper import PaperConfig
+from engine.domain.orders import OrderRequest
 
 
 def _handed_to_the_sandbox() -> set[str]:
@@ -43,7 +47,7 @@ def test_the_definitions_declare_exactly_the_services_the_sandbox_is_handed():
     declared = {n for n in _declared_functions(luals.render_definitions()) if "." in n and not n.startswith("os.")}
     handed = _handed_to_the_sandbox()
     assert declared == handed == set(luals.service_names()) == set(luals.SERVICES)
-    assert len(handed) == 21
+    assert len(handed) == 22
 
 
 def test_a_service_added_to_the_api_alone_fails_the_generation(monkeypatch):
@@ -93,3 +97,14 @@ def test_a_field_annotation_the_generator_does_not_know_is_an_error():
     assert luals.lua_type("float | None") == "number?" and luals.lua_type("int") == "integer"
     with pytest.raises(KeyError):
         luals.lua_type("Decimal")
+
+
+async def test_the_broker_answers_declared_are_the_rows_a_broker_gives(tmp_path):
+    # positions.list and orders.list hand scripts the broker's rows as they are.
+    broker = PaperBroker(Database(tmp_path / "moonhook.db"), PaperConfig(), clock=lambda: 1_700_000_000.0)
+    await broker.execute(OrderRequest("market", "a1", symbol="EURUSD", side="buy", volume=0.1, price=1.1, plugin="p"))
+    await broker.execute(OrderRequest("pending", "a2", symbol="EURUSD", side="buy", type="limit", volume=0.1,
+                                      price=1.05, plugin="p"))
+    (position,), (order,) = await broker.positions(), await broker.orders()
+    assert set(position) == set(luals.SHAPES["Position"])
+    assert set(order) == set(luals.SHAPES["WaitingOrder"])

@@ -21,6 +21,7 @@ function on_alert(a)
   r.open = orders.market{symbol = 'EURUSD', side = 'buy', volume = 0.1, sl = 1.09, comment = 'probe'}
   r.pending = orders.pending{symbol = 'EURUSD', side = 'buy', type = 'limit', price = 1.05, volume = 0.2}
   r.positions = positions.list('EURUSD')
+  r.waiting = {orders.list('OANDA:EURUSD'), orders.list('GBPUSD'), orders.list()}
   r.modify = orders.modify{ticket = r.open.ticket, tp = 1.2}
   r.after = positions.list()[1]
   r.size = {risk.lot_size{symbol = 'EURUSD', risk_pct = 1, sl = 1.09}}
@@ -28,6 +29,7 @@ function on_alert(a)
   trend.set('EURUSD', 'H1', 'up')
   r.trend = {trend.get('EURUSD', 'H1'), trend.get('EURUSD'), trend.get('GBPUSD')}
   r.cancel = orders.close{ticket = r.pending.ticket}
+  r.left = #orders.list()
   r.close = orders.close{symbol = 'EURUSD'}
   r.now = time.now()
   notify.send('hello from the probe')
@@ -53,6 +55,10 @@ async def test_every_service_answers_as_documented(tmp_path, caplog):
     assert r["pending"]["ok"] is True
     assert [p["ticket"] for p in r["positions"]] == [r["open"]["ticket"]]
     assert r["positions"][0]["plugin"] == "probe"
+    mine, other, every = r["waiting"]
+    assert [(o["ticket"], o["type"], o["price"], o["plugin"]) for o in mine] == [
+        (r["pending"]["ticket"], "limit", 1.05, "probe")]
+    assert other in ([], {}) and every == mine and r["left"] == 0   # an empty Lua table crosses as either
     assert r["modify"]["ok"] is True and r["after"]["tp"] == 1.2
     assert r["size"] == [0.1]  # 100 USD at a 100-pip stop, 10 USD a pip per lot
     assert r["nosize"][0] == 0 and "stop" in r["nosize"][1]
@@ -72,6 +78,7 @@ async def test_every_service_answers_as_documented(tmp_path, caplog):
     ("orders.close{}", "give ticket= or symbol="),
     ("orders.modify{sl = 1}", "ticket is required"),
     ("market.price(42)", "the symbol must be a string"),
+    ("orders.list(42)", "the symbol must be a string"),
     ("trend.set('EURUSD', 'H1', 'sideways')", "the state must be one of up, down, flat"),
     ("store.set(1, 2)", "a store key must be a non-empty string"),
     ("store.set('big', string.rep('x', 70000))", "over the limit"),
