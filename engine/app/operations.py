@@ -90,7 +90,8 @@ class Operations:
         engine = self.engine
         view = self.health()
         view["pause"] = self.pause_state()
-        for key, read in (("account", engine.broker.account), ("positions", engine.broker.positions)):
+        for key, read in (("account", engine.broker.account), ("positions", engine.broker.positions),
+                          ("orders", engine.broker.orders)):
             try:
                 view[key] = await read()
             except Exception as e:  # disconnected: said, not raised
@@ -226,15 +227,16 @@ class Operations:
     # -- the dashboard's views (docs/dashboard.md) ----------------------------------------------
 
     async def overview(self) -> dict[str, Any]:
-        """``health``, the broker's state, the account and open positions (``{"error": ...}``
-        when the broker cannot answer), today's counts (UTC), the receipt-to-broker latency of
+        """``health``, the broker's state, the account, open positions and pending orders
+        (``{"error": ...}`` when the broker cannot answer), today's counts (UTC), the receipt-to-broker latency of
         the last hour (a point a minute) and the last errors (engine/app/overview.py)."""
         engine = self.engine
         now = engine.clock()
         view: dict[str, Any] = {"health": self.health(),
                                 "broker": {"name": engine.config.broker, "connected": engine.broker.connected,
                                            "state": engine.broker.state}}
-        for key, read in (("account", engine.broker.account), ("positions", engine.broker.positions)):
+        for key, read in (("account", engine.broker.account), ("positions", engine.broker.positions),
+                          ("orders", engine.broker.orders)):
             try:
                 view[key] = await read()
             except Exception as e:  # disconnected: said, not raised

@@ -95,6 +95,8 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     run = user.start("run", config=config, cwd="bot")
     token = config.values["server"]["api_token"]
     base = f"http://127.0.0.1:{run.port}"
+    limit = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04")["id"])
+    (placed,) = limit["outcome"]["orders"]
 
     browser.get(f"{base}/")
     field = wait(browser, lambda d: d.find_element(By.ID, "token"), "the login form")
@@ -110,6 +112,8 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     assert "Health" in overview, overview
     (limits,) = [p.split("\n") for p in texts(browser, "#overview .panel") if p.startswith("Limits")]
     assert limits == ["Limits", "max_order_volume", "none", "max_open_positions", "10"], limits
+    (pending,) = cells(browser, "#pending-orders tbody tr")
+    assert pending == ["EURUSD", "buy limit", "0.10", "1.05000", "1.04000", "", "engine", str(placed["ticket"])], pending
     assert token not in browser.current_url
     assert browser.execute_script("return JSON.stringify(localStorage) + JSON.stringify(sessionStorage)") == "{}{}"
     assert browser.execute_script("return document.cookie") == ""  # HttpOnly: out of the page's reach

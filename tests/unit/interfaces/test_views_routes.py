@@ -108,7 +108,7 @@ async def test_the_overview_and_the_trades(tmp_path):
     assert overview["today"] == {"alerts": 1, "rejections": 0, "orders": 1, "refused_orders": 0, "trades_closed": 0,
                                  "net": 0}
     assert overview["health"]["status"] == "ok" and len(overview["latency"]) == 60
-    assert {"account", "positions", "errors", "broker"} <= set(overview)
+    assert {"account", "positions", "orders", "errors", "broker"} <= set(overview) and overview["orders"] == []
     assert [(t["position"], t["plugin"], t["profit"]) for t in trades["trades"]] == [(1001, "engine", 50.0)]
     assert trades["by_plugin"]["engine"]["net"] == 50.0
     assert [r.status_code for r in bad] == [400, 400] and bad[1].json()["error"].startswith("since:")

@@ -1,5 +1,5 @@
-// Overview: health, the broker and account, open positions, today's counts, the latency of
-// the last hour and the last errors, from GET /api/overview; refreshed on events.
+// Overview: health, the broker and account, open positions and pending orders, today's counts,
+// the latency of the last hour and the last errors, from GET /api/overview; refreshed on events.
 
 import {h, clear, pairs, panel, failure, table, num, time, show} from "../dom.js";
 import {get} from "../api.js";
@@ -24,6 +24,7 @@ const limits = (l) => pairs(Object.fromEntries(Object.entries(l ?? {}).map(([k, 
 function draw(body, o) {
   clear(body);
   const positions = Array.isArray(o.positions) ? o.positions : [];
+  const orders = Array.isArray(o.orders) ? o.orders : [];
   const errors = Array.isArray(o.errors ?? o.last_errors) ? (o.errors ?? o.last_errors) : [];
   body.append(
     h("div", {class: "grid"},
@@ -37,7 +38,13 @@ function draw(body, o) {
       ? table([["Symbol", (p) => p.symbol], ["Side", (p) => p.side ?? p.type], ["Volume", (p) => num(p.volume), "num"],
                ["Price", (p) => num(p.price ?? p.price_open, 5), "num"], ["Profit", (p) => num(p.profit), "num"],
                ["Ticket", (p) => p.ticket, "num"]], positions)
-      : h("p", {class: "muted", text: "No open positions."})),
+      : h("p", {class: "muted", text: o.positions?.error ?? "No open positions."})),
+    panel("Pending orders", orders.length
+      ? h("div", {id: "pending-orders"}, table([["Symbol", (p) => p.symbol], ["Order", (p) => `${p.side} ${p.type}`],
+               ["Volume", (p) => num(p.volume), "num"], ["Price", (p) => num(p.price, 5), "num"],
+               ["SL", (p) => num(p.sl, 5), "num"], ["TP", (p) => num(p.tp, 5), "num"],
+               ["Plugin", (p) => p.plugin ?? "by hand"], ["Ticket", (p) => p.ticket, "num"]], orders))
+      : h("p", {class: "muted", text: o.orders?.error ?? "No pending orders."})),
     panel("Last errors", errors.length
       ? h("ul", {class: "errors"}, errors.map((e) => h("li", {},
           h("span", {class: "muted", text: `${time(e.at)} ${e.plugin ?? ""} `}),
