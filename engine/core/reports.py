@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from engine.domain.alerts import Alert
-from engine.domain.orders import Event, Fill
+from engine.domain.orders import Dropped, Event, Fill
 
 log = logging.getLogger("moonhook.engine")
 
@@ -25,6 +25,9 @@ def log_alert(alert_id: int, alert: Alert, status: str, outcome: dict[str, Any])
 
 
 def describe_event(event: Event) -> str:
+    if isinstance(event, Dropped):
+        return (f"pending order {event.ticket} {event.side} {event.type} {event.volume:g} {event.symbol} "
+                f"@ {event.price:g} {event.reason}{' (' + event.plugin + ')' if event.plugin else ''}: {event.detail}")
     if isinstance(event, Fill):
         verb = "opened" if event.entry == "in" else "closed"
         return (f"{verb} {event.side} {event.volume:g} {event.symbol} @ {event.price:g}"

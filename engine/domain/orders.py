@@ -155,5 +155,27 @@ class Connection:
     detail: str = ""
 
 
-Event = Fill | Closed | Connection
+@dataclass(frozen=True)
+class Dropped:
+    """A pending order that left the book without a fill and without moonhook asking: rejected
+    when its price came (``reason`` "rejected": not enough free margin, as MetaTrader rejects it
+    at activation). The administrators are told; no plugin hook runs for it."""
+
+    ticket: int
+    symbol: str
+    side: str
+    type: str                 # limit | stop
+    volume: float
+    price: float              # where it would have filled
+    reason: str
+    detail: str               # why, as the broker says it
+    time: float
+    plugin: str | None = None
+    alert_id: int | None = None
+
+    def to_plain(self) -> dict[str, Any]:
+        return {k: v for k, v in shallow(self).items() if v is not None}
+
+
+Event = Fill | Closed | Dropped | Connection
 Listener = Callable[[Event], None]

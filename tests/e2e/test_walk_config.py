@@ -40,6 +40,14 @@ def test_the_engines_keys_are_obeyed(user):
     broke = run.settled(run.webhook("buy EURUSD volume=1 price=1.1 id=broke")["id"])  # 11,000 USD of margin at 1:10
     assert broke["status"] == "failed" and broke["outcome"]["orders"][0]["error"].startswith(
         "not enough money: 1 lots of EURUSD need 11,000.00 USD of margin at 1:10"), broke["outcome"]
+    limit = run.settled(run.webhook("buylimit EURUSD volume=1 price=1.05 sl=1.04 id=limit")["id"])
+    assert limit["status"] == "done", limit["outcome"]                             # placing it needs no margin
+    (order,) = run.get("/api/orders")["open"]
+    run.settled(run.webhook("closeshort EURUSD price=1.0499 id=cross")["id"])      # its price comes: 10,499 USD
+    rejected = until(run.text, lambda text: f"pending order {order['ticket']} buy limit 1 EURUSD" in text,
+                     "the pending order's rejection in the log")
+    assert "rejected (engine): not enough money: 1 lots of EURUSD need 10,499.00 USD of margin at 1:10" in rejected
+    assert run.get("/api/orders")["open"] == [] and len(run.get("/api/positions")["positions"]) == 1
     twice = [run.webhook("closelong EURUSD") for _ in range(2)]                     # no dedup window
     assert [t["status"] for t in twice] == ["accepted", "accepted"]
     run.settled(twice[1]["id"])

@@ -395,3 +395,19 @@ def test_a_pending_order_cancelled_by_an_alert_never_fills_and_the_report_says_c
     assert [(o["alert"], o["side"], o["error"]) for o in r["orders"]] == [
         ("alerts.jsonl:1", "buy limit", None), ("alerts.jsonl:2", "sell stop", None), ("alerts.jsonl:3", "cancel", None)]
     assert [p["side"] for p in r["open_positions"]] == ["sell"] and r["pending_orders"] == []
+
+
+def test_a_pending_order_whose_price_comes_without_the_margin_is_rejected_and_reported(user):
+    _project(user.home, {})
+    _inputs(user.home)
+    (user.home / "moonhook.toml").write_text(CONFIG + "leverage = 10\n")
+    (user.home / "alerts.jsonl").write_text(json.dumps(
+        {"time": T0 + HOUR // 2, "body": "buylimit EURUSD volume=2 price=1.0790 sl=1.0700"}) + "\n")
+    done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices",
+                         "FX_EURUSD, 60.csv", "--json")
+    assert done.returncode == 0, outcome(done)
+    r = json.loads(done.stdout)
+    assert r["open_positions"] == [] and r["pending_orders"] == [] and r["trades"] == 0
+    assert [p["what"] for p in r["problems"]] == [
+        "pending order 1001 buy limit 2 EURUSD @ 1.079 rejected (engine): not enough money: 2 lots of EURUSD need "
+        "21,580.00 USD of margin at 1:10, and the free margin is 10,000.00"]

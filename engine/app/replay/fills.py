@@ -25,7 +25,7 @@ from engine.app.replay.prices import Bar
 from engine.app.replay.records import ClosedTrade, EquityPoint, OpenPosition, Outside, Position
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec, symbol_table
-from engine.domain.orders import Closed, Fill, OrderRequest, OrderResult
+from engine.domain.orders import Closed, Dropped, Fill, OrderRequest, OrderResult
 from engine.domain.rules import Refused, check_stops, side_of, ticket_of
 
 FIRST_TICKET = 1001   # the paper broker numbers its orders from 1001, and so does replay
@@ -58,7 +58,7 @@ class Book:
         self.closed_trades: list[ClosedTrade] = []
         self.equity: list[EquityPoint] = []
         self.outside: list[Outside] = []
-        self.events: list[Fill | Closed] = []   # every deal's Fill, and each full close's Closed, in order
+        self.events: list[Fill | Closed | Dropped] = []   # every deal's Fill, each full close's Closed, in order
         self._deals = 0
         self._unpriced: set[str] = set()
 
@@ -255,6 +255,12 @@ class Book:
         if self._market.tick_value(spec) is None:   # no rate: cannot book it, as the broker
             return
         for o, price in self._pending.due(spec, bid, ask, inside):
+            try:   # as the paper broker: rejected when its price comes without the margin for it
+                self._market.check_margin(spec, o.volume, price, self.account()["margin_free"])
+            except Refused as refusal:
+                self.events.append(Dropped(o.ticket, o.symbol, o.side, o.type, o.volume, price, "rejected", str(refusal),
+                                           at, o.plugin, o.alert_id))
+                continue
             self._book_open(Position(o.ticket, o.symbol, o.side, o.volume, price, at, o.sl, o.tp,
                                      self._market.commission(o.volume), o.plugin, o.alert_id, o.client_id), "pending")
 

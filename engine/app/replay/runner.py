@@ -35,10 +35,11 @@ from engine.core.lifecycle import digest, scripts_in
 from engine.core.loader import Loader
 from engine.core.plugins import Plugin, PluginError, breaker_trips
 from engine.core.roster import PluginSet
+from engine.core.reports import describe_event
 from engine.core.trial import Trial
 from engine.domain.alerts import Alert, AlertError, SymbolMap, parse_body
 from engine.domain.config import EngineConfig
-from engine.domain.orders import Fill, OrderRequest, OrderResult
+from engine.domain.orders import Dropped, Fill, OrderRequest, OrderResult
 
 BUDGET_KINDS = ("instructions", "timeout", "memory")
 RESULTS = {"pass": "pass", "changed": "changed", "rejected": "rejected", "error": "error"}  # on_alert step -> report
@@ -186,6 +187,9 @@ class _Replay:
         while self._told < len(events):
             event = events[self._told]
             self._told += 1
+            if isinstance(event, Dropped):   # no hook: a problem of the replay, as live tells it
+                self.out.problems.append(Problem(current or "timer", describe_event(event)))
+                continue
             # what its faults and orders are for
             self.current = (f"on_fill of deal {event.deal}" if isinstance(event, Fill)
                             else f"on_close of {event.ticket}")

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from engine.domain.orders import Closed, Fill, OrderRequest
+from engine.domain.orders import Closed, Dropped, Fill, OrderRequest
 from engine.adapters.brokers.paper import PaperBroker
 from engine.domain.config.paper import PaperConfig
 from engine.adapters.storage.database import Database
@@ -302,6 +302,25 @@ async def test_an_entry_needing_more_margin_than_is_free_is_refused_as_metatrade
     assert len(await broker.positions()) == 1 and await balance(broker) == 9993.0
     assert (await broker.execute(buy(1.5, price=1.1))).ok              # 5,501.00: it fits
     assert (await broker.execute(req("close", symbol="EURUSD", price=1.1))).ok   # a close needs no margin
+
+
+async def test_a_pending_order_without_the_margin_when_its_price_comes_is_rejected_and_told(tmp_path):
+    db, broker, events = open_broker(tmp_path, replace(CONFIG, leverage=30.0))
+    await broker.quote("EURUSD", 1.1, T0)
+    big = await broker.execute(req("pending", symbol="EURUSD", side="buy", type="limit", price=1.09, volume=3.0))
+    small = await broker.execute(req("pending", symbol="EURUSD", side="buy", type="limit", price=1.08, volume=1.0))
+    assert big.ok and small.ok                                         # placing one needs no margin
+    await broker.quote("EURUSD", 1.07, T0 + 60)                        # crosses both, the older first
+    (dropped, filled) = events
+    assert isinstance(dropped, Dropped) and isinstance(filled, Fill) and filled.order == small.ticket
+    assert (dropped.ticket, dropped.reason, dropped.price, dropped.plugin) == (big.ticket, "rejected", 1.0702, "t")
+    assert dropped.detail == ("not enough money: 3 lots of EURUSD need 10,702.00 USD of margin at 1:30, and the "
+                              "free margin is 10,000.00")
+    assert [p["volume"] for p in await broker.positions()] == [1.0] and await broker.orders() == []
+    state = db.db.execute("SELECT state FROM paper_orders WHERE ticket = ?", [big.ticket]).fetchone()[0]
+    assert state == "rejected"
+    await broker.quote("EURUSD", 1.06, T0 + 120)                       # gone: nothing more is told
+    assert len(events) == 2
 
 
 def _by_position(broker_positions: list[dict], leverage: float) -> tuple[float, float]:

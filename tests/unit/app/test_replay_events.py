@@ -53,3 +53,25 @@ async def test_the_book_tells_the_deals_the_paper_broker_tells(tmp_path):
         ("Fill", "in", 0.3), ("Fill", "in", 0.2), ("Fill", "in", 0.1), ("Fill", "out", 0.1), ("Fill", "out", 0.2),
         ("Closed", None, 0.3), ("Fill", "out", 0.1), ("Closed", None, 0.1), ("Fill", "out", 0.2),
         ("Closed", None, 0.2)]
+
+
+async def test_a_pending_order_rejected_for_margin_is_told_alike(tmp_path):
+    config = PaperConfig(spread_points=10, commission_per_lot=7.0, leverage=30.0)
+    now = [T0]
+    broker = PaperBroker(Database(tmp_path / "moonhook.db"), config, clock=lambda: now[0])
+    told: list = []
+    broker.listen(told.append)
+    book = Book(config)
+    steps = [(1, 1.0800),
+             (2, order(2, "pending", symbol="EURUSD", side="buy", type="limit", volume=3.0, price=1.0790)),
+             (3, order(3, "pending", symbol="EURUSD", side="buy", type="limit", volume=1.0, price=1.0780)),
+             (4, 1.0770)]   # crosses both: the older, 3 lots, needs 10,770 of margin, more than is free
+    for minutes, step in steps:
+        now[0] = at = T0 + 60 * minutes
+        if isinstance(step, float):
+            await broker.quote("EURUSD", step, at)
+            book.see("EURUSD", step, at)
+        else:
+            assert book.execute(step, at) == await broker.execute(step)
+    assert [e.to_plain() for e in book.events] == [e.to_plain() for e in told]
+    assert [(type(e).__name__, e.volume) for e in book.events] == [("Dropped", 3.0), ("Fill", 1.0)]

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from engine.adapters.storage.database import Database, select
 from engine.adapters.brokers.base import Broker
-from engine.domain.orders import Event, OrderRequest, OrderResult, shallow
+from engine.domain.orders import Dropped, Event, OrderRequest, OrderResult, shallow
 from engine.domain.rules import Refused, check_stops, is_number, side_of, ticket_of
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
@@ -155,8 +155,17 @@ class PaperBroker(Broker):
             if fill is not None:
                 if events is None:
                     return True
+                price = round(fill, spec.digits)
+                try:   # as MetaTrader: without the margin the order is rejected when its price comes
+                    self._market.check_margin(spec, o["volume"], price, self._account(db)["margin_free"])
+                except Refused as refusal:
+                    db.execute("UPDATE paper_orders SET state = 'rejected', done_at = ? WHERE ticket = ?",
+                               [at, o["ticket"]])
+                    events.append(Dropped(o["ticket"], spec.name, o["side"], o["type"], o["volume"], price, "rejected",
+                                          str(refusal), at, o["plugin"], o["alert_id"]))
+                    continue
                 db.execute("UPDATE paper_orders SET state = 'filled', done_at = ? WHERE ticket = ?", [at, o["ticket"]])
-                events.append(self._books.open_position(db, spec, o, round(fill, spec.digits), "pending", at))
+                events.append(self._books.open_position(db, spec, o, price, "pending", at))
         for p in crossed(db, STOPS_CROSSED, [spec.name, bid, ask]):
             hit = stop_hit(p, bid, ask)
             if hit is not None and self._market.tick_value(spec) is not None:   # no rate: cannot book it yet

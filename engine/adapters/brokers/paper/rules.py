@@ -80,12 +80,14 @@ def volume_of(spec: SymbolSpec, value: Any) -> float:
 
 
 # What a quote crosses (?1 the symbol, ?2 and ?3 the prices its buys and its sells trigger
-# at): one index range search per side and level, however many positions are open.
+# at): one index range search per side and level, however many positions are open. Orders
+# fill oldest first (by ticket), as replay's book fills them: which of two gets the margin left
+# must not depend on the index.
 PENDING_CROSSED = " UNION ALL ".join(
     f"SELECT * FROM paper_orders WHERE symbol = ?1 AND state = 'placed' AND side = '{side}' "
     f"AND type = '{kind}' AND price {op} ?{arg}"
     for side, kind, op, arg in (("buy", "limit", ">=", 2), ("buy", "stop", "<=", 2),
-                                ("sell", "limit", "<=", 3), ("sell", "stop", ">=", 3)))
+                                ("sell", "limit", "<=", 3), ("sell", "stop", ">=", 3))) + " ORDER BY ticket"
 STOPS_CROSSED = " UNION ALL ".join(
     f"SELECT * FROM paper_positions WHERE symbol = ?1 AND side = '{side}' AND {level} {op} ?{arg}"
     for side, level, op, arg in (("buy", "sl", ">=", 2), ("buy", "tp", "<=", 2),
