@@ -278,6 +278,7 @@ class Engine:
             if isinstance(event, Dropped):   # no hook: told, as a refused order is
                 log.warning("%s", describe_event(event))
                 self.notifier.send("trades", describe_event(event))
+                self.events.publish("order.dropped", **event.to_plain())
                 continue
             if isinstance(event, Fill) and self.events.listening:
                 self.events.publish("fill", symbol=event.symbol, ticket=event.position, side=event.side,

@@ -14,6 +14,7 @@ import trio
 
 from engine.app import open_engine
 from engine.domain.config import EngineConfig
+from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process, running, submit, write_scripts
 
@@ -86,6 +87,27 @@ async def test_a_vetoed_order_is_told_refused_after_its_alert_is_received(tmp_pa
         {"alert_id": row["id"], "plugin": "engine", "symbol": "EURUSD", "reason": "vetoed by guard: not today"}
     finished = one(seen, "alert.finished")
     assert (finished["status"], finished["reason"]) == ("failed", "vetoed by guard: not today")
+
+
+async def test_a_pending_order_rejected_when_its_price_comes_is_told_dropped_and_to_the_trades_chat(tmp_path):
+    async with running(tmp_path, paper=PaperConfig(leverage=10.0)) as engine:
+        placed = await process(engine, "buylimit EURUSD volume=1 price=1.05 sl=1.04")
+        with engine.events.subscribe() as sub:
+            await process(engine, "closelong EURUSD price=1.049")     # a quote under the order's price
+            seen = await until(sub, has("order.dropped"))
+        ticket = placed["outcome"]["orders"][0]["ticket"]
+        with trio.fail_after(BOUND):  # the notifier writes the outbox in the background
+            while not (outbox := [r["text"] for r in engine.database.db.query("SELECT text FROM outbox WHERE "
+                                                                              "kind = 'trades'")
+                                  if r["text"].startswith(f"pending order {ticket} ")]):
+                await trio.sleep(0.01)
+    dropped = one(seen, "order.dropped")
+    assert {k: dropped[k] for k in ("ticket", "symbol", "side", "type", "volume", "reason", "plugin")} == \
+        {"ticket": ticket, "symbol": "EURUSD", "side": "buy", "type": "limit", "volume": 1.0, "reason": "rejected",
+         "plugin": "engine"}
+    assert dropped["detail"].startswith("not enough money: 1 lots of EURUSD need 10,490.00 USD")
+    assert outbox == [
+        f"pending order {ticket} buy limit 1 EURUSD @ 1.049 rejected (engine): {dropped['detail']}"]
 
 
 async def test_a_rejected_alert_is_finished_with_the_reason(tmp_path):

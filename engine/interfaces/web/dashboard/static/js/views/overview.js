@@ -6,7 +6,7 @@ import {get} from "../api.js";
 import {lineChart} from "../charts.js";
 import {coalesce, listen} from "../live.js";
 
-const REFRESHING = new Set(["alert.finished", "fill", "pause", "resume", "plugin.switched", "plugin.error", "lagged"]);
+const REFRESHING = new Set(["alert.finished", "fill", "order.dropped", "pause", "resume", "plugin.switched", "plugin.error", "lagged"]);
 
 const ms = (v) => (v === null || v === undefined ? NaN : Number(v));  // a minute without alerts: no point
 
