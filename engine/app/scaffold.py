@@ -106,7 +106,8 @@ def render_config(secret: str, api_token: str) -> str:
 # 0: no limit. An alert may give its own ttl (seconds), which can shorten this, never lengthen it.
 {_toml(max_alert_age=int(engine.max_alert_age))}
 # Closes, stop changes and cancels (close..., closeall, newsltp, cancel..., cancelall)
-# expire alike; false executes them whatever their age. Trend alerts are recorded whatever their age.
+# expire alike; false executes them whatever their age. Trend alerts are recorded whatever
+# their age.
 {_toml(expire_closes=engine.expire_closes)}
 # Orders one plugin may place for one alert, timer tick or broker event; past it, orders.* raises
 # in the script (a loop placing orders by mistake places this many, not thousands).

@@ -4,8 +4,8 @@ Client ids are named after what the order is for (``a42-engine-open``,
 ``a42-engine-close-EURUSD``, ``a42-engine-close-1007`` for a position closed by its ticket,
 ``a42-engine-sltp-1007``, ``a42-engine-cancel-1009`` for a pending order removed), not after a
 counter, so replaying an alert after a crash asks for exactly the orders it asked for before,
-whatever of them had already gone through. The one plan the positions left cannot give again, part of several
-positions closed, is written ahead (``Plans``) and read back instead.
+whatever of them had already gone through. The one plan the positions left cannot give again,
+part of several positions closed, is written ahead (``Plans``) and read back instead.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ The limit is ``engine.max_alert_age`` (0: none) or the alert's own ``ttl``, whic
 shorter: a ``ttl`` can shorten the engine's limit, never lengthen it. Closes, stop changes
 and cancels (close, closelong, closeshort, closeall, newsltp, cancel, cancellong, cancelshort,
 cancelall) follow ``max_alert_age`` unless ``engine.expire_closes`` is false; their own ``ttl``
-applies either way, since the sender asked for it. Trend alerts never expire: they are state, not orders, and in a lane's order
-the newest trend is still the last one set.
+applies either way, since the sender asked for it. Trend alerts never expire: they are state,
+not orders, and in a lane's order the newest trend is still the last one set.
 """
 
 from __future__ import annotations

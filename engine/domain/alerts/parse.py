@@ -68,13 +68,13 @@ class _Twice(dict):
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # With a key given twice, which value counts would be a guess (json keeps the last, another
     # reader the first): refused, as a field given twice in text is.
-    out = dict(pairs)
-    if len(out) == len(pairs):
-        return out
-    seen: set[str] = set()
-    twice = _Twice(out)
-    twice.key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-    return twice
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out and not isinstance(out, _Twice):
+            out = _Twice(out)
+            out.key = key
+        out[key] = value
+    return out
 
 
 def parse_value(value: Any, symbols: SymbolMap | None = None) -> Alert:
