@@ -157,9 +157,10 @@ class Connection:
 
 @dataclass(frozen=True)
 class Dropped:
-    """A pending order that left the book without a fill and without moonhook asking: rejected
-    when its price came (``reason`` "rejected": not enough free margin, as MetaTrader rejects it
-    at activation). The administrators are told; no plugin hook runs for it."""
+    """A pending order that left the book without a fill and without moonhook asking:
+    ``reason`` "rejected" when its price came (not enough free margin, as MetaTrader rejects it
+    at activation), "cancelled" at the broker (deleted in the terminal), or "expired". The
+    administrators are told; no plugin hook runs for it."""
 
     ticket: int
     symbol: str

@@ -931,6 +931,17 @@ class Terminal:
                                      sl=0.0, tp=0.0, symbol=symbol, comment="manual"))
             return ticket
 
+    def end_order(self, ticket, state=ORDER_STATE_CANCELED):
+        """A pending order ended outside moonhook: cancelled in the terminal by hand, or (with
+        ORDER_STATE_REJECTED or ORDER_STATE_EXPIRED) by the trade server; it moves to the history."""
+        with _tx(self.path) as st:
+            o = st.row("order", ticket)
+            if o is None:
+                raise KeyError(f"end_order: no pending order {ticket}")
+            st.drop("order", ticket)
+            o.update(state=state, time_done_msc=_now_msc())
+            st.put_row("history_order", o)
+
     def _read(self, fn):
         with _tx(self.path) as st:
             return fn(st)

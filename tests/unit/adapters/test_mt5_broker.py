@@ -21,10 +21,10 @@ import pytest
 import trio
 import trio.testing
 
-from engine.domain.orders import Closed, Connection, Fill, OrderRequest
+from engine.domain.orders import Closed, Connection, Dropped, Fill, OrderRequest
 from engine.adapters.brokers.mt5.orders import tag_for
 
-from support.mt5_standin import Terminal
+from support.mt5_standin import ORDER_STATE_EXPIRED, ORDER_STATE_REJECTED, ORDER_TYPE_BUY_LIMIT, Terminal
 from support.mt5_support import mt5
 
 
@@ -258,6 +258,30 @@ async def test_pending_orders_modify_and_cancel(tmp_path):
         opened = await broker.execute(market("a12-p-4"))
         changed = await broker.execute(OrderRequest("modify", "a12-p-5", ticket=opened.ticket, sl=1.07, plugin="p"))
         assert changed.ok and terminal_sl(broker) == 1.07
+
+
+async def test_pending_orders_ended_at_the_broker_are_told_dropped_and_those_moonhook_removed_are_not(tmp_path):
+    def pending(cid: str, price: float) -> OrderRequest:
+        return OrderRequest("pending", cid, symbol="EURUSD", side="buy", type="limit", price=price, volume=0.1,
+                            plugin="p", alert_id=12)
+
+    async with mt5(tmp_path) as broker:
+        kept, by_hand, expired, ours = [(await broker.execute(pending(f"a12-p-{n}", 1.07 - n / 1000))).ticket
+                                        for n in range(4)]
+        outside = broker.terminal.place_external("EURUSD", ORDER_TYPE_BUY_LIMIT, 0.1, 1.06)
+        broker.terminal.end_order(by_hand)                                  # cancelled in the terminal
+        broker.terminal.end_order(expired, ORDER_STATE_EXPIRED)             # its expiry came
+        broker.terminal.end_order(outside)                                  # not moonhook's: not told
+        assert (await broker.execute(OrderRequest("close", "a12-p-9", ticket=ours, plugin="p"))).ok   # moonhook's own
+        await until(lambda: len([e for e in broker.events if isinstance(e, Dropped)]) == 2)
+        dropped = [e for e in broker.events if isinstance(e, Dropped)]
+        assert [(e.ticket, e.reason, e.side, e.type, e.volume, e.plugin, e.alert_id) for e in dropped] == [
+            (by_hand, "cancelled", "buy", "limit", 0.1, "p", 12), (expired, "expired", "buy", "limit", 0.1, "p", 12)]
+        assert [o["ticket"] for o in await broker.orders() if o["plugin"]] == [kept]
+    Terminal(tmp_path / "terminal.db").end_order(kept, ORDER_STATE_REJECTED)   # while moonhook is down
+    async with mt5(tmp_path) as again:   # at the restart: told, and what was told before is not told again
+        await until(lambda: any(isinstance(e, Dropped) for e in again.events))
+        assert [(e.ticket, e.reason) for e in again.events if isinstance(e, Dropped)] == [(kept, "rejected")]
 
 
 def terminal_sl(broker) -> float:

@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+from engine.adapters.brokers.mt5.constants import ACTION_REMOVE
 from engine.adapters.storage import Database, select
 
 OPEN_STATES = ("sending", "unknown")
@@ -54,6 +55,13 @@ class Book:
         with self._d.transaction() as db:
             db.execute("UPDATE mt5_sends SET state = ?, result = ?, updated_at = ? WHERE tag = ?",
                        [state, json.dumps(result) if result is not None else None, time.time(), tag])
+
+    def removed(self, ticket: int) -> bool:
+        """Whether moonhook sent the removal of pending order ``ticket`` (a cancel of its own)."""
+        with self._d.lock:
+            row = self._d.db.execute("SELECT 1 FROM mt5_sends WHERE json_extract(request, '$.action') = ? AND "
+                                     "json_extract(request, '$.order') = ? LIMIT 1", [ACTION_REMOVE, ticket]).fetchone()
+        return row is not None
 
     def unresolved(self) -> list[dict[str, Any]]:
         """Sends whose outcome is not known: their answer was lost, or the engine stopped."""

@@ -28,6 +28,7 @@ from engine.domain.config.mt5 import MT5Config
 from engine.adapters.brokers.mt5.history import History
 from engine.adapters.brokers.mt5.link import TerminalLink
 from engine.adapters.brokers.mt5.orders import check_stops, deal_request, fillings, normalise_volume, pending_request, tag_for
+from engine.adapters.brokers.mt5.pending import PendingWatch
 from engine.adapters.brokers.mt5.send import Sender, plain
 from engine.adapters.brokers.mt5.session import Session, Unknown
 
@@ -47,6 +48,7 @@ class MT5Broker(Broker):
         self.clock = clock
         self.book = Book(database, config.magic_base)
         self.deals = History(self)  # reads what happened at the broker (``history`` is the Broker method)
+        self.pending = PendingWatch(self)  # pending orders gone without a fill, not at moonhook's asking
         self._database = database
         self._link = TerminalLink(config.module, config.host, config.port, config.timeout)
         self._session = Session(self._link, config, self._emit)
@@ -308,6 +310,7 @@ class MT5Broker(Broker):
         what is left waits: run reconnects, then reconciles again."""
         try:
             await self.deals.start()
+            await self.pending.start()
             for send in self.book.unresolved():
                 await self._sender.resolve_left(send["tag"])
             external = [p for p in await self.query("positions_get") or ()
@@ -324,6 +327,8 @@ class MT5Broker(Broker):
             for send in self.book.unresolved():  # those being sent now are left to their sender
                 await self._sender.resolve_left(send["tag"])
             for event in await self.deals.poll():
+                self._emit(event)
+            for event in await self.pending.poll():
                 self._emit(event)
         except Unknown:
             pass  # the connection is lost: run reconnects, then reconciles

@@ -11,6 +11,10 @@ ORDER_TYPES = {("buy", None): 0, ("sell", None): 1, ("buy", "limit"): 2, ("sell"
                ("buy", "stop"): 4, ("sell", "stop"): 5}
 ORDER_KINDS = {v: k for k, v in ORDER_TYPES.items()}  # 0 -> ("buy", None), 2 -> ("buy", "limit") ...
 
+# A history order's ORDER_STATE when it left without a fill (ENUM_ORDER_STATE: canceled 2,
+# rejected 5, expired 6), as ``Dropped.reason`` names it.
+DROPPED_STATES = {2: "cancelled", 5: "rejected", 6: "expired"}
+
 FILLING_FOK, FILLING_IOC, FILLING_RETURN = 0, 1, 2
 FILLING_NAMES = {FILLING_FOK: "FOK", FILLING_IOC: "IOC", FILLING_RETURN: "RETURN"}
 SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC = 1, 2  # bits of symbol_info().filling_mode

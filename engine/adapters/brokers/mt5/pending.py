@@ -1,0 +1,66 @@
+"""Moonhook's pending orders that leave MetaTrader without a fill and without moonhook asking:
+cancelled in the terminal or by the broker, rejected when their price came (not enough
+money), or expired. Each is told as a ``Dropped`` event, as the paper broker tells its own.
+
+The orders moonhook placed are remembered by ticket between polls (and across restarts, in the
+book's state); one that is gone is looked up in the history by its ticket, which finds it
+however long ago it was placed (a date range of ``history_orders_get`` selects by setup time).
+A filled one is the deal history's to tell; one moonhook removed itself is not told again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from engine.adapters.brokers.mt5 import constants as c
+from engine.adapters.brokers.mt5.history import _ALERT, Terminal
+from engine.domain.orders import Dropped
+
+log = logging.getLogger("moonhook.mt5")
+
+KNOWN = "pending_orders_known"
+
+
+class PendingWatch:
+    def __init__(self, broker: Terminal):
+        self._b = broker
+
+    async def start(self) -> None:
+        """At the first start ever, the orders already there are known, not told."""
+        if self._b.book.get_state(KNOWN) is None:
+            await self._b.write(self._b.book.put_state, KNOWN, json.dumps(sorted(await self._ours())))
+
+    async def poll(self) -> list[Dropped]:
+        """The Dropped events of the orders gone since the last poll. Raises Unknown when
+        MetaTrader cannot be asked (nothing is marked read: the next poll looks again)."""
+        known = set(json.loads(self._b.book.get_state(KNOWN) or "[]"))
+        now = await self._ours()
+        events, left = [], set()
+        for ticket in sorted(known - set(now)):
+            found = await self._b.query("history_orders_get", ticket=ticket)
+            if not found:   # not in the history yet: looked for again at the next poll
+                left.add(ticket)
+                continue
+            reason = c.DROPPED_STATES.get(found[0]["state"])
+            if reason is not None and not self._b.book.removed(ticket):
+                events.append(self._dropped(found[0], reason))
+        keep = set(now) | left
+        if keep != known:
+            await self._b.write(self._b.book.put_state, KNOWN, json.dumps(sorted(keep)))
+        return events
+
+    async def _ours(self) -> dict[int, dict[str, Any]]:
+        return {o["ticket"]: o for o in await self._b.query("orders_get") or ()
+                if self._b.book.plugin_of(o.get("magic") or 0) is not None
+                or str(o.get("comment", "")).startswith("mh:")}
+
+    def _dropped(self, o: dict[str, Any], reason: str) -> Dropped:
+        side, kind = c.ORDER_KINDS.get(o["type"], ("buy", None))
+        alert = _ALERT.match(str(o.get("comment") or ""))
+        done = o.get("time_done_msc") or 0
+        return Dropped(o["ticket"], self._b.config.from_broker(o["symbol"]), side, kind or "", o["volume_initial"],
+                       o["price_open"], reason, f"{reason} at the broker (MetaTrader order state {o['state']})",
+                       done / 1000 if done else float(o.get("time_done") or self._b.clock()),
+                       self._b.book.plugin_of(o.get("magic") or 0), int(alert[1]) if alert else None)
