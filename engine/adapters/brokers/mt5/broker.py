@@ -222,8 +222,8 @@ class MT5Broker(Broker):
             return OrderResult.refused(f"not done: {e}. Anything sent is looked for at the broker when it is "
                                        "back; nothing is sent again")
         await self.write(self.book.finish, cid, plain(result))
-        if result.ok:
-            await self._poll()  # the fill, told at once
+        if result.ok:  # the fill, told at once; the pending orders are read only when one was placed
+            await self._poll(orders=request.kind == "pending")
         return result
 
     async def _market(self, r: OrderRequest) -> OrderResult:
@@ -322,13 +322,13 @@ class MT5Broker(Broker):
                      ", ".join(f"{p['ticket']} {p['symbol']}" for p in external[:10]))
         await self._poll()
 
-    async def _poll(self) -> None:
+    async def _poll(self, orders: bool = True) -> None:
         try:
             for send in self.book.unresolved():  # those being sent now are left to their sender
                 await self._sender.resolve_left(send["tag"])
             for event in await self.deals.poll():
                 self._emit(event)
-            for event in await self.pending.poll():
+            for event in await self.pending.poll() if orders else ():
                 self._emit(event)
         except Unknown:
             pass  # the connection is lost: run reconnects, then reconciles
