@@ -22,7 +22,7 @@ from engine.core.plugins import _BUDGET_KEYS, _META_KEYS, HOOKS
 from engine.core.services import _ORDER_FIELDS, SERVICE_API
 from engine.domain.alerts import TREND_STATES
 from engine.domain.alerts.model import Action, Alert
-from engine.domain.orders import Closed, Fill, OrderRequest, OrderResult
+from engine.domain.orders import Closed, Dropped, Fill, OrderRequest, OrderResult
 
 TYPES_DIR = "types"
 DEFINITIONS_NAME = "moonhook.lua"  # in TYPES_DIR
@@ -78,6 +78,10 @@ HOOK_DOCS: dict[str, Service] = {
                  "a table changes volume, price, sl, tp or comment."),
     "on_fill": ([("fill", "moonhook.Fill")], [], "Each deal on a watched symbol."),
     "on_close": ([("closed", "moonhook.Closed")], [], "Each position fully closed on a watched symbol."),
+    "on_cancel": ([("order", "moonhook.Cancelled")], [],
+                  "Each pending order on a watched symbol that the broker ended without a fill and without "
+                  "moonhook asking: reason cancelled (in the terminal), rejected (no margin when its price "
+                  "came) or expired."),
     "on_timer": ([], [], "Every plugin.every."),
 }
 
@@ -212,6 +216,7 @@ def render_definitions() -> str:
                                   for k, v in _fields_of(OrderResult).items()})
     out += _class("Fill", _fields_of(Fill))
     out += _class("Closed", _fields_of(Closed))
+    out += _class("Cancelled", _fields_of(Dropped))
     for name, shape in SHAPES.items():
         out += _class(name, shape)
     for kind, allowed in _ORDER_FIELDS.items():

@@ -270,22 +270,21 @@ class Engine:
         self._events_send.send_nowait(event)
 
     async def broker_events(self) -> None:
-        """Runs ``on_fill`` and ``on_close`` for the broker's events, in order; in the engine's nursery."""
+        """Runs ``on_fill``, ``on_close`` and ``on_cancel`` for the broker's events, in order; in the
+        engine's nursery."""
         async for event in self._events_recv:
             if isinstance(event, Connection):
                 self.monitor.connection(event)
                 continue
-            if isinstance(event, Dropped):   # no hook: told, as a refused order is
+            if isinstance(event, Dropped):   # told, as a refused order is
                 log.warning("%s", describe_event(event))
-                self.notifier.send("trades", describe_event(event))
                 self.events.publish("order.dropped", **event.to_plain())
-                continue
-            if isinstance(event, Fill) and self.events.listening:
+            elif isinstance(event, Fill) and self.events.listening:
                 self.events.publish("fill", symbol=event.symbol, ticket=event.position, side=event.side,
                                     volume=event.volume, price=event.price, profit=event.profit,
                                     entry=event.entry, reason=event.reason, alert_id=event.alert_id,
                                     plugin=event.plugin)
-            if isinstance(event, Closed) or event.entry == "in":  # a full close is told by its Closed
+            if not isinstance(event, Fill) or event.entry == "in":  # a full close is told by its Closed
                 self.notifier.send("trades", describe_event(event))
             with self.working(Run(None, event.hook[3:])) as run:
                 for plugin in run.roster.concerned(event.symbol, event.hook):

@@ -15,7 +15,7 @@ from sandbox import MB, Budget, SandboxError
 
 from engine.domain.alerts import SymbolMap
 
-HOOKS = ("on_load", "on_unload", "on_alert", "on_order", "on_fill", "on_close", "on_timer")
+HOOKS = ("on_load", "on_unload", "on_alert", "on_order", "on_fill", "on_close", "on_cancel", "on_timer")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,47}$")
 _EVERY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}

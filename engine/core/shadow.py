@@ -48,7 +48,7 @@ from engine.core.trial import Trial
 from engine.core.watch import watch as watch_files
 from engine.domain.alerts import Alert, SymbolMap
 from engine.domain.config import EngineConfig
-from engine.domain.orders import Closed, Event, Fill
+from engine.domain.orders import Closed, Dropped, Event, Fill
 
 log = logging.getLogger("moonhook.shadow")
 
@@ -254,11 +254,11 @@ class Shadow:
             self.lifecycle.hook_failed(plugin, self.config.breaker)
 
     def _event(self, event: Event) -> None:
-        if isinstance(event, (Fill, Closed)):
+        if isinstance(event, (Fill, Closed, Dropped)):
             self._events_send.send_nowait(event)
 
     async def _broker_events(self) -> None:
-        """``on_fill`` and ``on_close`` of the shadow's plugins, for its own broker's events."""
+        """``on_fill``, ``on_close`` and ``on_cancel`` of the shadow's plugins, for its own broker's events."""
         async for event in self._events_recv:
             for plugin in self.plugins.concerned(event.symbol, event.hook):
                 await self.trial.call(plugin, event.hook, event.to_plain(), origin=event.hook[3:])

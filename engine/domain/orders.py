@@ -160,7 +160,9 @@ class Dropped:
     """A pending order that left the book without a fill and without moonhook asking:
     ``reason`` "rejected" when its price came (not enough free margin, as MetaTrader rejects it
     at activation), "cancelled" at the broker (deleted in the terminal), or "expired". The
-    administrators are told; no plugin hook runs for it."""
+    administrators are told, and the plugins of its symbol see it in ``on_cancel``."""
+
+    hook = "on_cancel"   # (not a field)
 
     ticket: int
     symbol: str

@@ -398,16 +398,24 @@ def test_a_pending_order_cancelled_by_an_alert_never_fills_and_the_report_says_c
 
 
 def test_a_pending_order_whose_price_comes_without_the_margin_is_rejected_and_reported(user):
-    _project(user.home, {})
+    _project(user.home, {"told.lua": """plugin = {}
+told = {}
+function on_cancel(o) told[#told + 1] = o.reason .. " " .. o.ticket end
+function on_alert(a)
+  if a.comment == "report" then return false, "told: " .. table.concat(told, ", ") end
+end
+"""})
     _inputs(user.home)
     (user.home / "moonhook.toml").write_text(CONFIG + "leverage = 10\n")
-    (user.home / "alerts.jsonl").write_text(json.dumps(
-        {"time": T0 + HOUR // 2, "body": "buylimit EURUSD volume=2 price=1.0790 sl=1.0700"}) + "\n")
+    sent = ((0.5, "buylimit EURUSD volume=2 price=1.0790 sl=1.0700"), (5.5, "closelong EURUSD comment=report"))
+    (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + round(h * HOUR), "body": body}) + "\n"
+                                                    for h, body in sent))
     done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices",
                          "FX_EURUSD, 60.csv", "--json")
     assert done.returncode == 0, outcome(done)
     r = json.loads(done.stdout)
     assert r["open_positions"] == [] and r["pending_orders"] == [] and r["trades"] == 0
+    assert [d["detail"] for d in r["decisions"] if d["result"] == "rejected"] == ["told: rejected 1001"]
     assert [p["what"] for p in r["problems"]] == [
         "pending order 1001 buy limit 2 EURUSD @ 1.079 rejected (engine): not enough money: 2 lots of EURUSD need "
         "21,580.00 USD of margin at 1:10, and the free margin is 10,000.00"]

@@ -187,9 +187,8 @@ class _Replay:
         while self._told < len(events):
             event = events[self._told]
             self._told += 1
-            if isinstance(event, Dropped):   # no hook: a problem of the replay, as live tells it
+            if isinstance(event, Dropped):   # a problem of the replay, as live tells it, and on_cancel
                 self.out.problems.append(Problem(current or "timer", describe_event(event)))
-                continue
             # what its faults and orders are for
             self.current = (f"on_fill of deal {event.deal}" if isinstance(event, Fill)
                             else f"on_close of {event.ticket}")

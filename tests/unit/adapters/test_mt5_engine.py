@@ -86,3 +86,14 @@ async def test_telegrams_close_and_cancel_show_and_act_on_moonhooks_own_leaving_
             assert ": closed 1 position" in done or ": cancelled" in done, done
         assert [p["ticket"] for p in terminal.positions()] == [by_hand[0]]
         assert [o["ticket"] for o in terminal.orders()] == [by_hand[1]]
+
+
+async def test_a_pending_order_deleted_in_the_terminal_reaches_its_plugins_on_cancel(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    watch = "function on_cancel(o) store.set('told', o.reason .. ' ' .. o.ticket .. ' ' .. o.symbol) end"
+    async with running(tmp_path, {"watch": watch}, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        row = await process(engine, "buylimit EURUSD volume=0.1 price=1.05 sl=1.04")
+        (order,) = row["outcome"]["orders"]
+        terminal.end_order(order["ticket"])
+        await until(lambda: engine.store.get("watch", "told") is not None)
+        assert engine.store.get("watch", "told") == f"cancelled {order['ticket']} EURUSD"

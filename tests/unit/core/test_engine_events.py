@@ -90,7 +90,9 @@ async def test_a_vetoed_order_is_told_refused_after_its_alert_is_received(tmp_pa
 
 
 async def test_a_pending_order_rejected_when_its_price_comes_is_told_dropped_and_to_the_trades_chat(tmp_path):
-    async with running(tmp_path, paper=PaperConfig(leverage=10.0)) as engine:
+    scripts = {"watch": "plugin = {symbols = {'EURUSD'}}\n"
+                        "function on_cancel(o) store.set('told', o.reason .. ' ' .. o.ticket .. ' ' .. o.type) end"}
+    async with running(tmp_path, scripts, paper=PaperConfig(leverage=10.0)) as engine:
         placed = await process(engine, "buylimit EURUSD volume=1 price=1.05 sl=1.04")
         with engine.events.subscribe() as sub:
             await process(engine, "closelong EURUSD price=1.049")     # a quote under the order's price
@@ -99,8 +101,10 @@ async def test_a_pending_order_rejected_when_its_price_comes_is_told_dropped_and
         with trio.fail_after(BOUND):  # the notifier writes the outbox in the background
             while not (outbox := [r["text"] for r in engine.database.db.query("SELECT text FROM outbox WHERE "
                                                                               "kind = 'trades'")
-                                  if r["text"].startswith(f"pending order {ticket} ")]):
+                                  if r["text"].startswith(f"pending order {ticket} ")]) \
+                    or engine.store.get("watch", "told") is None:
                 await trio.sleep(0.01)
+        assert engine.store.get("watch", "told") == f"rejected {ticket} limit"   # the plugin's on_cancel
     dropped = one(seen, "order.dropped")
     assert {k: dropped[k] for k in ("ticket", "symbol", "side", "type", "volume", "reason", "plugin")} == \
         {"ticket": ticket, "symbol": "EURUSD", "side": "buy", "type": "limit", "volume": 1.0, "reason": "rejected",

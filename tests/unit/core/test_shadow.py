@@ -221,3 +221,21 @@ async def test_a_shadow_script_that_does_not_load_or_is_deleted_leaves_the_live_
         row = await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.09")
         record = await shadow_record(engine, row["id"])
     assert row["status"] == "done" and record["status"] == "done" and not engine.paused
+
+
+async def test_a_pending_order_the_shadows_broker_rejects_reaches_the_shadows_on_cancel(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    told = "function on_cancel(o) log.warn('cancel ' .. o.reason .. ' ' .. o.ticket) end"
+    async with running(tmp_path, {"trend": PASS}, use_broker=FakeBroker(),
+                       shadow=shadow_of(tmp_path, {"trend": PASS, "told": told})) as engine:
+        placed = await process(engine, "buylimit EURUSD volume=100 price=1.05 sl=1.04")   # 105,000 of margin
+        await shadow_record(engine, placed["id"])
+        (order,) = await engine.shadow.broker.orders()
+        crossing = await process(engine, "closelong EURUSD price=1.049")
+        await shadow_record(engine, crossing["id"])
+        with trio.fail_after(10):   # the shadow's broker events run in its own task
+            while not [r for r in caplog.records if r.name == "moonhook.shadow.plugin.told"]:
+                await trio.sleep(0.01)
+        assert await engine.shadow.broker.orders() == []
+    said = [r.getMessage() for r in caplog.records if r.name.endswith("plugin.told")]
+    assert said == [f"cancel rejected {order['ticket']}"]
