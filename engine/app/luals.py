@@ -57,7 +57,7 @@ SERVICES: dict[str, Service] = {
     "store.set": ([("key", "string"), ("value", "any")], [],
                   "Stores a plain value (nil deletes it); returns once it is in the journal."),
     "store.delete": ([("key", "string")], [], "Deletes a stored key."),
-    "store.keys": ([], ["string[]"], "This plugin's stored keys."),
+    "store.keys": ([("prefix", "string?")], ["string[]"], "This plugin's stored keys (those starting with prefix)."),
     "notify.send": ([("text", "string")], [], "Tells the chats that take the plugin kind (Telegram)."),
     "log.debug": ([("...", "any")], [], "Writes to the engine's log, at debug level."),
     "log.info": ([("...", "any")], [], "Writes to the engine's log, at info level."),

@@ -11,6 +11,7 @@ import pytest
 import trio
 
 from engine.domain.alerts import parse_body
+from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process, running as _running
 from support.paths import ROOT
@@ -177,6 +178,34 @@ async def test_breakeven_moves_the_stop_on_its_timer(tmp_path):
             while await positions() or engine.store.keys("breakeven", "watch:"):
                 await trio.sleep(0.02)
     assert after == 1.1001
+
+
+async def test_pending_expiry_cancels_an_order_waiting_too_long_and_tells_of_one_the_broker_ended(tmp_path):
+    source = example("pending_expiry")["pending_expiry"].replace('every = "30s"', 'every = "1s"')
+    now = [1_800_000_000.0]
+    async with running(tmp_path, {"pending_expiry": source}, clock=lambda: now[0],
+                       paper=PaperConfig(leverage=10.0)) as engine:
+        old = (await process(engine, "buylimit EURUSD volume=0.1 price=1.05"))["outcome"]["orders"][0]["ticket"]
+        await until(lambda: engine.store.keys("pending_expiry", "since:"))    # a timer run has seen it
+        now[0] += 59 * 60
+        young = (await process(engine, "buylimit EURUSD volume=0.1 price=1.04"))["outcome"]["orders"][0]["ticket"]
+        await until(lambda: len(engine.store.keys("pending_expiry", "since:")) == 2)
+        now[0] += 60                                                             # the first is 60 minutes old
+        with trio.fail_after(10):
+            while [o["ticket"] for o in await engine.broker.orders()] != [young]:
+                await trio.sleep(0.02)
+        await until(lambda: engine.store.keys("pending_expiry", "since:") == [f"since:{young}"])
+        # 20 lots need 200,000 USD of margin at 1:10: rejected when its price comes, and told
+        await process(engine, "sellstop EURUSD volume=20 price=1.03")
+        await process(engine, "closeshort EURUSD price=1.029")
+        with trio.fail_after(10):
+            while not (told := [r["text"] for r in engine.database.db.query(
+                    "SELECT text FROM outbox WHERE kind = 'plugin'")]):
+                await trio.sleep(0.02)
+        cancels = [o for o in engine.ledger.recent() if o["kind"] == "close"]
+    assert [(o["plugin"], o["request"]["ticket"], o["status"]) for o in cancels] == [("pending_expiry", old, "done")]
+    assert len(told) == 1 and told[0].startswith("pending_expiry: sell stop order ") and told[0].endswith(
+        " on EURUSD was rejected at the broker")
 
 
 PLACEHOLDERS = {"ticker": "EURUSD", "exchange": "OANDA", "close": "1.08512", "interval": "60",

@@ -181,8 +181,8 @@ class _Replay:
         await self._events()
 
     async def _events(self) -> None:
-        """``on_fill`` and ``on_close`` for each of the book's events since the last call, in order
-        (as the engine's ``broker_events``); what their orders make is told after them."""
+        """``on_fill``, ``on_close`` and ``on_cancel`` for each of the book's events since the last
+        call, in order (as the engine's ``broker_events``); what their orders make is told after them."""
         events, current = self.book.events, self.current
         while self._told < len(events):
             event = events[self._told]
@@ -191,7 +191,7 @@ class _Replay:
                 self.out.problems.append(Problem(current or "timer", describe_event(event)))
             # what its faults and orders are for
             self.current = (f"on_fill of deal {event.deal}" if isinstance(event, Fill)
-                            else f"on_close of {event.ticket}")
+                            else f"{event.hook} of {event.ticket}")
             for plugin in self.trial.plugins.concerned(event.symbol, event.hook):
                 await self.trial.call(plugin, event.hook, event.to_plain(), origin=event.hook[3:])
         self.current = current
