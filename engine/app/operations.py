@@ -88,16 +88,20 @@ class Operations:
         """``health`` with the account, the open positions and the alerts in progress; what
         the broker cannot answer is ``{"error": ...}`` in its place."""
         engine = self.engine
-        view = self.health()
-        view["pause"] = self.pause_state()
-        for key, read in (("account", engine.broker.account), ("positions", engine.broker.positions),
-                          ("orders", engine.broker.orders)):
-            try:
-                view[key] = await read()
-            except Exception as e:  # disconnected: said, not raised
-                view[key] = {"error": f"unavailable ({type(e).__name__})"}
+        view = {**self.health(), "pause": self.pause_state(), **await self._broker_view()}
         view["alerts_in_progress"] = len(await trio.to_thread.run_sync(engine.journal.unfinished))
         view["limits"] = self.limits()
+        return view
+
+    async def _broker_view(self) -> dict[str, Any]:
+        """The account, open positions and pending orders; what the broker cannot answer (it is
+        disconnected) is ``{"error": ...}`` in its place, said rather than raised."""
+        broker, view = self.engine.broker, {}
+        for key, read in (("account", broker.account), ("positions", broker.positions), ("orders", broker.orders)):
+            try:
+                view[key] = await read()
+            except Exception as e:
+                view[key] = {"error": f"unavailable ({type(e).__name__})"}
         return view
 
     def limits(self) -> dict[str, Any]:
@@ -234,13 +238,7 @@ class Operations:
         now = engine.clock()
         view: dict[str, Any] = {"health": self.health(),
                                 "broker": {"name": engine.config.broker, "connected": engine.broker.connected,
-                                           "state": engine.broker.state}}
-        for key, read in (("account", engine.broker.account), ("positions", engine.broker.positions),
-                          ("orders", engine.broker.orders)):
-            try:
-                view[key] = await read()
-            except Exception as e:  # disconnected: said, not raised
-                view[key] = {"error": f"unavailable ({type(e).__name__})"}
+                                           "state": engine.broker.state}, **await self._broker_view()}
 
         def stored() -> tuple[dict, dict, list, list]:
             activity, since = OrderActivity(engine.database), _overview.midnight_utc(now)

@@ -92,8 +92,8 @@ def today(alerts: dict[str, int], orders: dict[str, int]) -> dict[str, int]:
 
 def line(view: dict[str, Any]) -> str:
     """The account and the day in one line for ``moonhook status``, from ``/api/overview``'s JSON:
-    ``account: balance 10,000.00 USD, equity 9,998.40; 2 positions; today: 4 alerts, 3 orders,
-    1 trade closed, net +12.30; limits: none``; what the broker could not say, said so."""
+    ``account: balance 10,000.00 USD, equity 9,998.40; 2 positions, 1 pending order; today: 4 alerts,
+    3 orders, 1 trade closed, net +12.30; limits: none``; what the broker could not say, said so."""
     account, positions, today = view.get("account") or {}, view.get("positions"), view.get("today") or {}
     if "error" in account or not account:
         money = f"account: {account.get('error', 'unknown')}"
@@ -101,6 +101,8 @@ def line(view: dict[str, Any]) -> str:
         money = (f"account: balance {account['balance']:,.2f} {account.get('currency') or ''}".rstrip()
                  + f", equity {account['equity']:,.2f}")
     held = _count(len(positions), "position") if isinstance(positions, list) else "positions unknown"
+    if isinstance(view.get("orders"), list) and view["orders"]:
+        held += f", {_count(len(view['orders']), 'pending order')}"
     day = f"today: {_count(today.get('alerts', 0), 'alert')}, {_count(today.get('orders', 0), 'order')}"
     if "trades_closed" in today:
         day += f", {_count(today['trades_closed'], 'trade')} closed, net {today['net']:+,.2f}"

@@ -56,6 +56,8 @@ def test_init_run_send_status_then_a_restart_keeps_the_journal_and_the_account(u
     before = book(run)
     assert [s for _, s in before["alerts"]] == ["rejected", "done", "done", "done"]  # newest first
     assert len(before["positions"]) == 2 and len(before["orders"]) == 1
+    status = user.moonhook("status", "--config", "bot/moonhook.toml")
+    assert "; 2 positions, 1 pending order; today:" in status.stdout, status.stdout
     assert run.interrupt() == 0
     assert "moonhook: stopped" in run.text()
 

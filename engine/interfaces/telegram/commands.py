@@ -190,6 +190,8 @@ class Commands:
             currency = account.get("currency") or ""
             rows += [(k, f"{account[k]:.2f} {currency}") for k in ("balance", "equity")]
         rows.append(("positions", positions["error"] if isinstance(positions, dict) else str(len(positions))))
+        if isinstance(view["orders"], list) and view["orders"]:
+            rows.append(("pending", f"{len(view['orders'])} orders"))
         rows.append(("alerts", f"{view['alerts_in_progress']} in progress"))
         rows.append(("limits", _limits(view["limits"])))
         state = "⏸ <b>paused</b> (alerts journaled, not executed)" if view["paused"] else "▶️ <b>running</b>"

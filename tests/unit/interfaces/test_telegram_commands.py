@@ -224,6 +224,7 @@ async def test_orders_lists_pending_orders_and_cancel_asks_then_removes_only_tho
         await process(engine, "buylimit EURUSD volume=0.1 price=1.05")
         await process(engine, "sellstop EURUSD volume=0.2 price=1.02")
         await process(engine, "buystop GBPUSD volume=0.3 price=1.4")
+        assert "pending   3 orders" in html_plain((await ask(commands, chat.say("/status"))).text)
         listed = html_plain((await ask(commands, chat.say("/orders"))).text)
         assert listed.splitlines()[0] == "3 pending orders"
         assert "EURUSD buy limit    0.1    1.05" in listed and "GBPUSD buy stop     0.3     1.4" in listed
