@@ -26,6 +26,17 @@ DAY = 86_400
 _ALERT = re.compile(r"^mh:a(\d+):")
 
 
+def moonhooks(book: Book, row: dict[str, Any]) -> bool:
+    """Whether a deal or order of MetaTrader's is moonhook's: a magic number it gave, or its tag."""
+    return book.plugin_of(row.get("magic") or 0) is not None or str(row.get("comment", "")).startswith("mh:")
+
+
+def alert_of(comment: Any) -> int | None:
+    """The alert id a tag ``mh:a<alert>:...`` names, if any."""
+    found = _ALERT.match(str(comment or ""))
+    return int(found[1]) if found else None
+
+
 class Terminal(Protocol):
     """What History needs of the broker that owns it (MT5Broker is one): it reads through
     ``query``, writes the book through ``write`` and ends a send with ``settle``."""
@@ -61,7 +72,7 @@ class History:
                        key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
         events: list[Event] = []
         for deal in deals:  # a read failing here raises Unknown: none is marked read, the next poll reads them all
-            if self._ours(deal) and deal["entry"] in (c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT, c.DEAL_ENTRY_OUT_BY):
+            if moonhooks(self._b.book, deal) and deal["entry"] in (c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT, c.DEAL_ENTRY_OUT_BY):
                 events.extend(await self._events(deal))
         self._seen.update((d["ticket"], d["time"]) for d in deals)
         if deals:
@@ -123,10 +134,6 @@ class History:
     async def _deals(self, since: float) -> list[dict[str, Any]]:
         return list(await self._b.query("history_deals_get", int(since) - 1, int(self._b.clock()) + DAY) or ())
 
-    def _ours(self, deal: dict[str, Any]) -> bool:
-        return (self._b.book.plugin_of(deal.get("magic") or 0) is not None
-                or str(deal.get("comment", "")).startswith("mh:"))
-
     async def _events(self, deal: dict[str, Any]) -> list[Event]:
         b = self._b
         entry = "in" if deal["entry"] == c.DEAL_ENTRY_IN else "out"
@@ -136,12 +143,11 @@ class History:
             reason = "pending" if send is not None and send["kind"] == "pending" else "market"
         else:
             reason = c.DEAL_REASONS.get(deal.get("reason"), "close")
-        alert = _ALERT.match(tag)
         fill = Fill(deal["ticket"], deal.get("order") or 0, deal["position_id"], b.config.from_broker(deal["symbol"]),
                     c.DEAL_SIDES.get(deal["type"], "buy"), deal["volume"], deal["price"], entry, reason,
                     float(deal["time"]), float(deal.get("profit") or 0.0), float(deal.get("commission") or 0.0),
                     b.book.plugin_of(deal.get("magic") or 0), send["client_id"] if send else None,
-                    int(alert[1]) if alert else None)
+                    alert_of(tag))
         if entry == "in" or await b.query("positions_get", ticket=deal["position_id"]):
             return [fill]
         deals = await b.query("history_deals_get", position=deal["position_id"]) or []

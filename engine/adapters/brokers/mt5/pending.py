@@ -11,14 +11,11 @@ A filled one is the deal history's to tell; one moonhook removed itself is not t
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from engine.adapters.brokers.mt5 import constants as c
-from engine.adapters.brokers.mt5.history import _ALERT, Terminal
+from engine.adapters.brokers.mt5.history import Terminal, alert_of, moonhooks
 from engine.domain.orders import Dropped
-
-log = logging.getLogger("moonhook.mt5")
 
 KNOWN = "pending_orders_known"
 
@@ -52,15 +49,12 @@ class PendingWatch:
         return events
 
     async def _ours(self) -> dict[int, dict[str, Any]]:
-        return {o["ticket"]: o for o in await self._b.query("orders_get") or ()
-                if self._b.book.plugin_of(o.get("magic") or 0) is not None
-                or str(o.get("comment", "")).startswith("mh:")}
+        return {o["ticket"]: o for o in await self._b.query("orders_get") or () if moonhooks(self._b.book, o)}
 
     def _dropped(self, o: dict[str, Any], reason: str) -> Dropped:
         side, kind = c.ORDER_KINDS.get(o["type"], ("buy", None))
-        alert = _ALERT.match(str(o.get("comment") or ""))
         done = o.get("time_done_msc") or 0
         return Dropped(o["ticket"], self._b.config.from_broker(o["symbol"]), side, kind or "", o["volume_initial"],
                        o["price_open"], reason, f"{reason} at the broker (MetaTrader order state {o['state']})",
                        done / 1000 if done else float(o.get("time_done") or self._b.clock()),
-                       self._b.book.plugin_of(o.get("magic") or 0), int(alert[1]) if alert else None)
+                       self._b.book.plugin_of(o.get("magic") or 0), alert_of(o.get("comment")))
