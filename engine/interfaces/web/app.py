@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 import logging
 import re
 from typing import Iterable
@@ -50,6 +52,18 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
                       views_blueprint(ops, server), events_blueprint(ops, server), dashboard_blueprint(ops, server),
                       session_blueprint(server, sessions), *blueprints):
         app.register_blueprint(blueprint)
+
+    @app.after_request
+    async def read_the_body(response):
+        # An answer given before the body was read (a bad parameter, a conflict) makes Hypercorn
+        # close the connection after it, and a client that has already sent its next request
+        # on it meets a closed connection. Read it first, bounded by MAX_CONTENT_LENGTH and
+        # BODY_TIMEOUT (one too large or too slow still closes the connection). A stranger
+        # (401, 403) is answered at once and the connection closed: nothing of theirs is read.
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code not in (401, 403, 413):
+            with suppress(Exception):
+                await request.get_data()
+        return response
 
     @app.errorhandler(HTTPException)
     async def http_error(e: HTTPException):

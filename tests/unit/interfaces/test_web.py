@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import replace
 
 from urllib.parse import quote
@@ -275,3 +276,29 @@ async def test_pause_journals_without_executing_and_resume_runs_the_missed(tmp_p
     assert by_body.json()["queued"] == 1
     assert statuses == ["done", "done", "done"]
     assert sorted(p["volume"] for p in positions) == [0.1, 0.2, 0.3]
+
+
+async def test_an_answer_given_before_the_body_was_read_leaves_the_connection_usable(tmp_path):
+    # A route that refuses a parameter answers before it reads the body. The client has sent
+    # its body (here after the head, as a slower network delivers it) and its next request on
+    # the same connection: both are answered, none is met by a closed connection.
+    async with running(tmp_path, {"demo": GUARD}) as engine, serving(engine) as client:
+        port = client.base_url.port
+        body = b"function on_alert(a) end"
+        auth = f"Authorization: Bearer {TOKEN}\r\n"
+        head = (f"POST /api/scripts/demo.lua/replay?days=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}"
+                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        following = f"GET /api/overview HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n".encode()
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        async with stream:
+            await stream.send_all(head)
+            await trio.sleep(0.2)   # the body comes after the route has run
+            await stream.send_all(body + following)
+            received = b""
+            with trio.fail_after(10):
+                while received.count(b"HTTP/1.1 ") < 2 or not received.rstrip().endswith(b"}"):
+                    chunk = await stream.receive_some(65536)
+                    if not chunk:
+                        break   # closed by the server
+                    received += chunk
+    assert re.findall(rb"HTTP/1\.1 (\d{3}) ", received) == [b"400", b"200"], received[:300]
