@@ -113,7 +113,14 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     (limits,) = [p.split("\n") for p in texts(browser, "#overview .panel") if p.startswith("Limits")]
     assert limits == ["Limits", "max_order_volume", "none", "max_open_positions", "10"], limits
     (pending,) = cells(browser, "#pending-orders tbody tr")
-    assert pending == ["EURUSD", "buy limit", "0.10", "1.05000", "1.04000", "", "engine", str(placed["ticket"])], pending
+    assert pending[:-1] == ["EURUSD", "buy limit", "0.10", "1.05000", "1.04000", "", "engine", str(placed["ticket"])]
+    click(browser, f"#cancel-{placed['ticket']}", "the order's Cancel")            # asked first, in place
+    assert "Cancel buy limit 0.10 EURUSD at 1.05000?" in browser.find_element(By.ID, "pending-orders").text
+    assert run.get("/api/orders")["open"] != []
+    click(browser, f"#cancel-{placed['ticket']}-yes", "Yes")
+    wait(browser, lambda d: "No pending orders." in d.find_element(By.ID, "overview").text, "the order gone")
+    (cancel,) = [o for o in run.get("/api/orders")["recent"] if o["kind"] == "close"]
+    assert (cancel["plugin"], cancel["status"], cancel["request"]["ticket"]) == ("api", "done", placed["ticket"])
     assert token not in browser.current_url
     assert browser.execute_script("return JSON.stringify(localStorage) + JSON.stringify(sessionStorage)") == "{}{}"
     assert browser.execute_script("return document.cookie") == ""  # HttpOnly: out of the page's reach

@@ -15,6 +15,8 @@ from engine.interfaces.web import params
 from engine.interfaces.web.params import BadParameter
 
 log = logging.getLogger("moonhook.web")
+API = "api"   # the orders' plugin, as the ledger and on_order hooks see it (Telegram's are "telegram")
+
 
 def _truthy(value: Any) -> bool:
     if isinstance(value, str):
@@ -57,6 +59,19 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     async def orders():
         limit = params.limit()
         return await ops.orders(limit)
+
+    @bp.post("/orders/<int:ticket>/cancel")
+    async def cancel_order(ticket: int):
+        """Removes one of moonhook's pending orders through the facade, as the API: every
+        plugin's on_order sees it and the ledger records it. 404 for any other ticket."""
+        if ticket not in {o["ticket"] for o in await ops.pending(ours=True)}:
+            return {"error": f"ticket: no pending order {ticket} of moonhook's (one placed by hand is left alone)"}, 404
+        ((_, result),) = await ops.cancel([ticket], plugin=API, origin=f"{API}:/cancel", comment="api cancel")
+        if isinstance(result, Exception):
+            return {"ticket": ticket, "ok": False, "error": f"{type(result).__name__}: {str(result)[:200]}"}, 503
+        if result is None:
+            return {"ticket": ticket, "ok": False, "error": "no longer pending (filled or removed meanwhile)"}, 409
+        return {"ticket": ticket, "ok": result.ok, "error": result.error}
 
     @bp.get("/positions")
     async def positions():

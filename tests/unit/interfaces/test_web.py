@@ -278,6 +278,27 @@ async def test_pause_journals_without_executing_and_resume_runs_the_missed(tmp_p
     assert sorted(p["volume"] for p in positions) == [0.1, 0.2, 0.3]
 
 
+async def test_the_api_cancels_one_of_moonhooks_pending_orders_through_every_plugins_on_order(tmp_path):
+    watch = "function on_order(o) store.set('seen', o.kind .. ':' .. o.plugin .. ':' .. tostring(o.ticket)) end"
+    async with running(tmp_path, {"watch": watch}) as engine, serving(engine) as client:
+        await client.post(f"/webhook/{SECRET}", content="buylimit EURUSD volume=0.1 price=1.05")
+        await engine.drain()
+        (order,) = await engine.broker.orders()
+        anonymous = await client.post(f"/api/orders/{order['ticket']}/cancel")
+        unknown = await client.post("/api/orders/4242/cancel", headers=AUTH)
+        done = await client.post(f"/api/orders/{order['ticket']}/cancel", headers=AUTH)
+        again = await client.post(f"/api/orders/{order['ticket']}/cancel", headers=AUTH)
+        left = await engine.broker.orders()
+        seen = engine.store.get("watch", "seen")
+        ledger = [o for o in engine.ledger.recent() if o["kind"] == "close"]
+    assert anonymous.status_code == 401 and unknown.status_code == 404
+    assert unknown.json()["error"].startswith("ticket: no pending order 4242 of moonhook's")
+    assert done.status_code == 200 and done.json() == {"ticket": order["ticket"], "ok": True, "error": None}
+    assert again.status_code == 404 and left == []
+    assert seen == f"close:api:{order['ticket']}"
+    assert [(o["plugin"], o["status"]) for o in ledger] == [("api", "done")]
+
+
 async def test_an_answer_given_before_the_body_was_read_leaves_the_connection_usable(tmp_path):
     # A route that refuses a parameter answers before it reads the body. The client has sent
     # its body (here after the head, as a slower network delivers it) and its next request on

@@ -90,3 +90,27 @@ export function panel(title, ...body) {
 export function failure(err) {
   return h("p", {class: "error", role: "alert", text: err && err.message ? err.message : String(err)});
 }
+
+/**
+ * A button that asks "Sure?" in place before it acts. `asking` holds the id of the question open, so a refresh
+ * (a live event redraws the page) keeps the question on screen instead of taking it from under the pointer.
+ * `no` is the label of the button that leaves things as they are.
+ */
+export function confirmed(label, question, act, id, asking, no = "Cancel") {
+  const box = h("span", {class: "confirm"});
+  const reset = () => {
+    if (asking.id === id) asking.id = null;
+    clear(box, h("button", {type: "button", id, text: label, on: {click: ask}}));
+  };
+  function ask() {
+    asking.id = id;
+    clear(box, h("span", {text: question + " "}),
+      h("button", {type: "button", class: "danger", id: `${id}-yes`, text: "Yes", on: {click: () => { asking.id = null; act(); }}}),
+      h("button", {type: "button", text: no, on: {click: reset}}));
+  }
+  if (asking.id === id) {
+    asking.shown = true;
+    ask();
+  } else reset();
+  return box;
+}

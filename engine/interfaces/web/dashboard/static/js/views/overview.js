@@ -1,8 +1,8 @@
 // Overview: health, the broker and account, open positions and pending orders, today's counts,
 // the latency of the last hour and the last errors, from GET /api/overview; refreshed on events.
 
-import {h, clear, pairs, panel, failure, table, num, time, show} from "../dom.js";
-import {get} from "../api.js";
+import {h, clear, pairs, panel, failure, table, num, time, show, confirmed} from "../dom.js";
+import {get, post} from "../api.js";
 import {lineChart} from "../charts.js";
 import {coalesce, listen} from "../live.js";
 
@@ -21,8 +21,9 @@ function latency(points) {
 
 const limits = (l) => pairs(Object.fromEntries(Object.entries(l ?? {}).map(([k, v]) => [k, v ?? "none"])));
 
-function draw(body, o) {
+function draw(body, o, cancel, asking) {
   clear(body);
+  asking.shown = false;
   const positions = Array.isArray(o.positions) ? o.positions : [];
   const orders = Array.isArray(o.orders) ? o.orders : [];
   const errors = Array.isArray(o.errors ?? o.last_errors) ? (o.errors ?? o.last_errors) : [];
@@ -43,7 +44,10 @@ function draw(body, o) {
       ? h("div", {id: "pending-orders"}, table([["Symbol", (p) => p.symbol], ["Order", (p) => `${p.side} ${p.type}`],
                ["Volume", (p) => num(p.volume), "num"], ["Price", (p) => num(p.price, 5), "num"],
                ["SL", (p) => num(p.sl, 5), "num"], ["TP", (p) => num(p.tp, 5), "num"],
-               ["Plugin", (p) => p.plugin ?? "by hand"], ["Ticket", (p) => p.ticket, "num"]], orders))
+               ["Plugin", (p) => p.plugin ?? "by hand"], ["Ticket", (p) => p.ticket, "num"],
+               // moonhook's own only, as an alert's cancel and Telegram's /cancel: one placed by hand stays
+               ["", (p) => (p.plugin ? confirmed("Cancel", `Cancel ${p.side} ${p.type} ${num(p.volume)} ${p.symbol} at ${num(p.price, 5)}?`,
+                                                 () => cancel(p.ticket), `cancel-${p.ticket}`, asking, "Keep it") : "")]], orders))
       : h("p", {class: "muted", text: o.orders?.error ?? "No pending orders."})),
     panel("Last errors", errors.length
       ? h("ul", {class: "errors"}, errors.map((e) => h("li", {},
@@ -55,10 +59,23 @@ function draw(body, o) {
 
 export function render(root) {
   const body = h("div", {id: "overview"}, h("p", {class: "muted", text: "Loading…"}));
-  root.append(h("h1", {text: "Overview"}), body);
+  const message = h("p", {class: "error", role: "alert", id: "overview-message"});
+  const asking = {id: null, shown: false};
+  root.append(h("h1", {text: "Overview"}), message, body);
+  const cancel = async (ticket) => {
+    message.textContent = "";
+    try {
+      const answer = await post(`/api/orders/${ticket}/cancel`, {});
+      if (!answer.ok) message.textContent = `Order ${ticket} not cancelled: ${answer.error}`;
+    } catch (err) {
+      message.textContent = err.message;
+    }
+    load();
+  };
   const load = coalesce(async () => {
     try {
-      draw(body, await get("/api/overview"));
+      draw(body, await get("/api/overview"), cancel, asking);
+      if (!asking.shown) asking.id = null;  // its order is gone
     } catch (err) {
       clear(body, panel("Overview", failure(err)));
     }

@@ -1,33 +1,10 @@
 // Plugins: each plugin's row with its switch, and the engine's pause, each asked to confirm.
 
-import {h, clear, panel, failure, table, num, show, time} from "../dom.js";
+import {h, clear, panel, failure, table, num, show, time, confirmed} from "../dom.js";
 import {get, post} from "../api.js";
 import {coalesce, listen} from "../live.js";
 
 const REFRESHING = new Set(["plugin.switched", "plugin.error", "reload", "pause", "resume", "lagged"]);
-
-/**
- * A button that asks "Sure?" in place before it acts. `asking` holds the id of the question open, so a refresh
- * (a live event redraws the page) keeps the question on screen instead of taking it from under the pointer.
- */
-function confirmed(label, question, act, id, asking) {
-  const box = h("span", {class: "confirm"});
-  const reset = () => {
-    if (asking.id === id) asking.id = null;
-    clear(box, h("button", {type: "button", id, text: label, on: {click: ask}}));
-  };
-  function ask() {
-    asking.id = id;
-    clear(box, h("span", {text: question + " "}),
-      h("button", {type: "button", class: "danger", id: `${id}-yes`, text: "Yes", on: {click: () => { asking.id = null; act(); }}}),
-      h("button", {type: "button", text: "Cancel", on: {click: reset}}));
-  }
-  if (asking.id === id) {
-    asking.shown = true;
-    ask();
-  } else reset();
-  return box;
-}
 
 export function render(root) {
   const body = h("div", {id: "plugins"}, h("p", {class: "muted", text: "Loading…"}));
