@@ -1,4 +1,4 @@
-"""An administrator's orders (Telegram's /close and /cancel, and whatever interface comes next):
+"""An administrator's orders (Telegram's /close and /cancel, the API's and the dashboard's):
 placed through the order desk as the interface's plugin name, so every plugin's ``on_order``
 sees each, the ledger records it, and it runs even while the engine is paused.
 
@@ -26,6 +26,15 @@ async def close(engine: Engine, symbols: Sequence[str], *, plugin: str, origin: 
     still = {p["symbol"] for p in await engine.broker.positions()}
     return await _each(engine, symbols, still, origin, plugin, "closing",
                        lambda symbol: engine.desk.new_request("close", plugin, symbol=symbol, comment=comment))
+
+
+async def close_positions(engine: Engine, tickets: Sequence[int], *, plugin: str, origin: str,
+                          comment: str) -> Results[int]:
+    """Closes each position of ``tickets``, whole, by its ticket."""
+    positions = {p["ticket"]: p for p in await engine.broker.positions()}
+    return await _each(engine, tickets, set(positions), origin, plugin, "closing",
+                       lambda ticket: engine.desk.new_request("close", plugin, symbol=positions[ticket]["symbol"],
+                                                              ticket=ticket, comment=comment))
 
 
 async def cancel(engine: Engine, tickets: Sequence[int], *, plugin: str, origin: str, comment: str) -> Results[int]:

@@ -392,6 +392,11 @@ class Operations:
         more, the exception where the close raised (the other symbols are still closed)."""
         return await _admin.close(self.engine, symbols, plugin=plugin, origin=origin, comment=comment)
 
+    async def close_positions(self, tickets: list[int], *, plugin: str, origin: str,
+                              comment: str) -> list[tuple[int, OrderResult | Exception | None]]:
+        """Closes each position of ``tickets`` by its ticket, as ``close`` does by symbol."""
+        return await _admin.close_positions(self.engine, tickets, plugin=plugin, origin=origin, comment=comment)
+
     async def cancel(self, tickets: list[int], *, plugin: str, origin: str,
                      comment: str) -> list[tuple[int, OrderResult | Exception | None]]:
         """Removes each pending order of ``tickets`` through the order desk, as ``plugin``

@@ -97,6 +97,7 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     base = f"http://127.0.0.1:{run.port}"
     limit = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04")["id"])
     (placed,) = limit["outcome"]["orders"]
+    (bought,) = run.settled(run.webhook("buy GBPUSD volume=0.2 price=1.27 sl=1.26")["id"])["outcome"]["orders"]
 
     browser.get(f"{base}/")
     field = wait(browser, lambda d: d.find_element(By.ID, "token"), "the login form")
@@ -121,6 +122,12 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     wait(browser, lambda d: "No pending orders." in d.find_element(By.ID, "overview").text, "the order gone")
     (cancel,) = [o for o in run.get("/api/orders")["recent"] if o["kind"] == "close"]
     assert (cancel["plugin"], cancel["status"], cancel["request"]["ticket"]) == ("api", "done", placed["ticket"])
+    (position,) = cells(browser, "#open-positions tbody tr")
+    assert position[:-1] == ["GBPUSD", "buy", "0.20", "1.27000", "0.00", str(bought["ticket"])], position
+    click(browser, f"#close-{bought['ticket']}", "the position's Close")
+    click(browser, f"#close-{bought['ticket']}-yes", "Yes")
+    wait(browser, lambda d: "No open positions." in d.find_element(By.ID, "overview").text, "the position closed")
+    assert run.get("/api/positions")["positions"] == []
     assert token not in browser.current_url
     assert browser.execute_script("return JSON.stringify(localStorage) + JSON.stringify(sessionStorage)") == "{}{}"
     assert browser.execute_script("return document.cookie") == ""  # HttpOnly: out of the page's reach

@@ -31,6 +31,17 @@ async def _reason() -> str | None:
     return reason[:200] if isinstance(reason, str) and reason.strip() else None
 
 
+def _answer(ticket: int, results: list[tuple[int, Any]], gone: str) -> Any:
+    """The answer to a close or cancel of one ticket, from the facade's (ticket, result):
+    503 when it raised (the broker cannot answer), 409 when the ticket went meanwhile."""
+    ((_, result),) = results
+    if isinstance(result, Exception):
+        return {"ticket": ticket, "ok": False, "error": f"{type(result).__name__}: {str(result)[:200]}"}, 503
+    if result is None:
+        return {"ticket": ticket, "ok": False, "error": gone}, 409
+    return {"ticket": ticket, "ok": result.ok, "price": result.price, "volume": result.volume, "error": result.error}
+
+
 def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -66,12 +77,16 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
         plugin's on_order sees it and the ledger records it. 404 for any other ticket."""
         if ticket not in {o["ticket"] for o in await ops.pending(ours=True)}:
             return {"error": f"ticket: no pending order {ticket} of moonhook's (one placed by hand is left alone)"}, 404
-        ((_, result),) = await ops.cancel([ticket], plugin=API, origin=f"{API}:/cancel", comment="api cancel")
-        if isinstance(result, Exception):
-            return {"ticket": ticket, "ok": False, "error": f"{type(result).__name__}: {str(result)[:200]}"}, 503
-        if result is None:
-            return {"ticket": ticket, "ok": False, "error": "no longer pending (filled or removed meanwhile)"}, 409
-        return {"ticket": ticket, "ok": result.ok, "error": result.error}
+        return _answer(ticket, await ops.cancel([ticket], plugin=API, origin=f"{API}:/cancel", comment="api cancel"),
+                       "no longer pending (filled or removed meanwhile)")
+
+    @bp.post("/positions/<int:ticket>/close")
+    async def close_position(ticket: int):
+        """Closes one of moonhook's positions, whole, through the facade, as the API."""
+        if ticket not in {p["ticket"] for p in await ops.positions(ours=True)}:
+            return {"error": f"ticket: no open position {ticket} of moonhook's (one opened by hand is left alone)"}, 404
+        return _answer(ticket, await ops.close_positions([ticket], plugin=API, origin=f"{API}:/close",
+                                                         comment="api close"), "no longer open (closed meanwhile)")
 
     @bp.get("/positions")
     async def positions():

@@ -293,7 +293,8 @@ async def test_the_api_cancels_one_of_moonhooks_pending_orders_through_every_plu
         ledger = [o for o in engine.ledger.recent() if o["kind"] == "close"]
     assert anonymous.status_code == 401 and unknown.status_code == 404
     assert unknown.json()["error"].startswith("ticket: no pending order 4242 of moonhook's")
-    assert done.status_code == 200 and done.json() == {"ticket": order["ticket"], "ok": True, "error": None}
+    assert done.status_code == 200 and done.json() == {"ticket": order["ticket"], "ok": True, "price": 1.05,
+                                                       "volume": 0.1, "error": None}
     assert again.status_code == 404 and left == []
     assert seen == f"close:api:{order['ticket']}"
     assert [(o["plugin"], o["status"]) for o in ledger] == [("api", "done")]
@@ -323,3 +324,19 @@ async def test_an_answer_given_before_the_body_was_read_leaves_the_connection_us
                         break   # closed by the server
                     received += chunk
     assert re.findall(rb"HTTP/1\.1 (\d{3}) ", received) == [b"400", b"200"], received[:300]
+
+
+async def test_the_api_closes_one_of_moonhooks_positions_by_its_ticket(tmp_path):
+    async with running(tmp_path) as engine, serving(engine) as client:
+        for body in ("buy EURUSD volume=0.1 price=1.1", "buy EURUSD volume=0.2 price=1.1 id=second"):
+            await client.post(f"/webhook/{SECRET}", content=body)
+        await engine.drain()
+        first, second = await engine.broker.positions()
+        unknown = await client.post("/api/positions/4242/close", headers=AUTH)
+        done = await client.post(f"/api/positions/{first['ticket']}/close", headers=AUTH)
+        again = await client.post(f"/api/positions/{first['ticket']}/close", headers=AUTH)
+        left = [p["ticket"] for p in await engine.broker.positions()]
+    assert unknown.status_code == 404 and unknown.json()["error"].startswith("ticket: no open position 4242")
+    assert done.status_code == 200 and done.json() == {"ticket": first["ticket"], "ok": True, "price": 1.1,
+                                                       "volume": 0.1, "error": None}
+    assert again.status_code == 404 and left == [second["ticket"]]   # only the one asked for

@@ -21,7 +21,7 @@ function latency(points) {
 
 const limits = (l) => pairs(Object.fromEntries(Object.entries(l ?? {}).map(([k, v]) => [k, v ?? "none"])));
 
-function draw(body, o, cancel, asking) {
+function draw(body, o, act, asking) {
   clear(body);
   asking.shown = false;
   const positions = Array.isArray(o.positions) ? o.positions : [];
@@ -36,9 +36,13 @@ function draw(body, o, cancel, asking) {
       panel("Limits", limits(o.limits))),
     panel("Latency, last hour", latency(o.latency)),
     panel("Open positions", positions.length
-      ? table([["Symbol", (p) => p.symbol], ["Side", (p) => p.side ?? p.type], ["Volume", (p) => num(p.volume), "num"],
+      ? h("div", {id: "open-positions"}, table([["Symbol", (p) => p.symbol], ["Side", (p) => p.side ?? p.type], ["Volume", (p) => num(p.volume), "num"],
                ["Price", (p) => num(p.price ?? p.price_open, 5), "num"], ["Profit", (p) => num(p.profit), "num"],
-               ["Ticket", (p) => p.ticket, "num"]], positions)
+               ["Ticket", (p) => p.ticket, "num"],
+               // moonhook's own only, as a close by symbol: one opened by hand in the terminal stays
+               ["", (p) => (p.plugin ? confirmed("Close", `Close ${p.side} ${num(p.volume)} ${p.symbol} (profit ${num(p.profit)})?`,
+                                                 () => act(`/api/positions/${p.ticket}/close`, `Position ${p.ticket} not closed`),
+                                                 `close-${p.ticket}`, asking, "Keep it") : "")]], positions))
       : h("p", {class: "muted", text: o.positions?.error ?? "No open positions."})),
     panel("Pending orders", orders.length
       ? h("div", {id: "pending-orders"}, table([["Symbol", (p) => p.symbol], ["Order", (p) => `${p.side} ${p.type}`],
@@ -47,7 +51,8 @@ function draw(body, o, cancel, asking) {
                ["Plugin", (p) => p.plugin ?? "by hand"], ["Ticket", (p) => p.ticket, "num"],
                // moonhook's own only, as an alert's cancel and Telegram's /cancel: one placed by hand stays
                ["", (p) => (p.plugin ? confirmed("Cancel", `Cancel ${p.side} ${p.type} ${num(p.volume)} ${p.symbol} at ${num(p.price, 5)}?`,
-                                                 () => cancel(p.ticket), `cancel-${p.ticket}`, asking, "Keep it") : "")]], orders))
+                                                 () => act(`/api/orders/${p.ticket}/cancel`, `Order ${p.ticket} not cancelled`),
+                                                 `cancel-${p.ticket}`, asking, "Keep it") : "")]], orders))
       : h("p", {class: "muted", text: o.orders?.error ?? "No pending orders."})),
     panel("Last errors", errors.length
       ? h("ul", {class: "errors"}, errors.map((e) => h("li", {},
@@ -62,19 +67,19 @@ export function render(root) {
   const message = h("p", {class: "error", role: "alert", id: "overview-message"});
   const asking = {id: null, shown: false};
   root.append(h("h1", {text: "Overview"}), message, body);
-  const cancel = async (ticket) => {
+  const act = async (path, failed) => {
     message.textContent = "";
     try {
-      const answer = await post(`/api/orders/${ticket}/cancel`, {});
-      if (!answer.ok) message.textContent = `Order ${ticket} not cancelled: ${answer.error}`;
+      const answer = await post(path, {});
+      if (!answer.ok) message.textContent = `${failed}: ${answer.error}`;
     } catch (err) {
-      message.textContent = err.message;
+      message.textContent = `${failed}: ${err.message}`;
     }
     load();
   };
   const load = coalesce(async () => {
     try {
-      draw(body, await get("/api/overview"), cancel, asking);
+      draw(body, await get("/api/overview"), act, asking);
       if (!asking.shown) asking.id = null;  // its order is gone
     } catch (err) {
       clear(body, panel("Overview", failure(err)));
