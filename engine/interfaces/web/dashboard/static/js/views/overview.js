@@ -21,6 +21,30 @@ function latency(points) {
 
 const limits = (l) => pairs(Object.fromEntries(Object.entries(l ?? {}).map(([k, v]) => [k, v ?? "none"])));
 
+// Each of moonhook's own positions and orders gets a button that asks in place, then acts; one
+// placed by hand in the terminal has none, as a close by symbol and the cancels leave it alone.
+function positionTable(positions, act, asking) {
+  return table([
+    ["Symbol", (p) => p.symbol], ["Side", (p) => p.side ?? p.type], ["Volume", (p) => num(p.volume), "num"],
+    ["Price", (p) => num(p.price ?? p.price_open, 5), "num"], ["Profit", (p) => num(p.profit), "num"],
+    ["Ticket", (p) => p.ticket, "num"],
+    ["", (p) => (p.plugin ? confirmed("Close", `Close ${p.side} ${num(p.volume)} ${p.symbol} (profit ${num(p.profit)})?`,
+      () => act(`/api/positions/${p.ticket}/close`, `Position ${p.ticket} not closed`), `close-${p.ticket}`, asking,
+      "Keep it") : "")],
+  ], positions);
+}
+
+function orderTable(orders, act, asking) {
+  return table([
+    ["Symbol", (p) => p.symbol], ["Order", (p) => `${p.side} ${p.type}`], ["Volume", (p) => num(p.volume), "num"],
+    ["Price", (p) => num(p.price, 5), "num"], ["SL", (p) => num(p.sl, 5), "num"], ["TP", (p) => num(p.tp, 5), "num"],
+    ["Plugin", (p) => p.plugin ?? "by hand"], ["Ticket", (p) => p.ticket, "num"],
+    ["", (p) => (p.plugin ? confirmed("Cancel", `Cancel ${p.side} ${p.type} ${num(p.volume)} ${p.symbol} at ${num(p.price, 5)}?`,
+      () => act(`/api/orders/${p.ticket}/cancel`, `Order ${p.ticket} not cancelled`), `cancel-${p.ticket}`, asking,
+      "Keep it") : "")],
+  ], orders);
+}
+
 function draw(body, o, act, asking) {
   clear(body);
   asking.shown = false;
@@ -36,23 +60,10 @@ function draw(body, o, act, asking) {
       panel("Limits", limits(o.limits))),
     panel("Latency, last hour", latency(o.latency)),
     panel("Open positions", positions.length
-      ? h("div", {id: "open-positions"}, table([["Symbol", (p) => p.symbol], ["Side", (p) => p.side ?? p.type], ["Volume", (p) => num(p.volume), "num"],
-               ["Price", (p) => num(p.price ?? p.price_open, 5), "num"], ["Profit", (p) => num(p.profit), "num"],
-               ["Ticket", (p) => p.ticket, "num"],
-               // moonhook's own only, as a close by symbol: one opened by hand in the terminal stays
-               ["", (p) => (p.plugin ? confirmed("Close", `Close ${p.side} ${num(p.volume)} ${p.symbol} (profit ${num(p.profit)})?`,
-                                                 () => act(`/api/positions/${p.ticket}/close`, `Position ${p.ticket} not closed`),
-                                                 `close-${p.ticket}`, asking, "Keep it") : "")]], positions))
+      ? h("div", {id: "open-positions"}, positionTable(positions, act, asking))
       : h("p", {class: "muted", text: o.positions?.error ?? "No open positions."})),
     panel("Pending orders", orders.length
-      ? h("div", {id: "pending-orders"}, table([["Symbol", (p) => p.symbol], ["Order", (p) => `${p.side} ${p.type}`],
-               ["Volume", (p) => num(p.volume), "num"], ["Price", (p) => num(p.price, 5), "num"],
-               ["SL", (p) => num(p.sl, 5), "num"], ["TP", (p) => num(p.tp, 5), "num"],
-               ["Plugin", (p) => p.plugin ?? "by hand"], ["Ticket", (p) => p.ticket, "num"],
-               // moonhook's own only, as an alert's cancel and Telegram's /cancel: one placed by hand stays
-               ["", (p) => (p.plugin ? confirmed("Cancel", `Cancel ${p.side} ${p.type} ${num(p.volume)} ${p.symbol} at ${num(p.price, 5)}?`,
-                                                 () => act(`/api/orders/${p.ticket}/cancel`, `Order ${p.ticket} not cancelled`),
-                                                 `cancel-${p.ticket}`, asking, "Keep it") : "")]], orders))
+      ? h("div", {id: "pending-orders"}, orderTable(orders, act, asking))
       : h("p", {class: "muted", text: o.orders?.error ?? "No pending orders."})),
     panel("Last errors", errors.length
       ? h("ul", {class: "errors"}, errors.map((e) => h("li", {},
@@ -80,7 +91,7 @@ export function render(root) {
   const load = coalesce(async () => {
     try {
       draw(body, await get("/api/overview"), act, asking);
-      if (!asking.shown) asking.id = null;  // its order is gone
+      if (!asking.shown) asking.id = null;  // its position or order is gone
     } catch (err) {
       clear(body, panel("Overview", failure(err)));
     }
