@@ -1,5 +1,5 @@
-"""The confirmation a /close, a /cancel or the /disable of a guard waits for: asked once, answered once,
-by the admin who asked it, and only by what was sent after it.
+"""The confirmation a /close, a /cancel or the /disable of a guard waits for: asked once,
+answered once, by the admin who asked it, and only by what was sent after it.
 
 ``Questions.ask`` records what the command would do and returns the token its buttons carry.
 The question is confirmed, within ``confirm_seconds``, by

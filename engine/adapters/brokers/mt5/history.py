@@ -72,7 +72,8 @@ class History:
                        key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
         events: list[Event] = []
         for deal in deals:  # a read failing here raises Unknown: none is marked read, the next poll reads them all
-            if moonhooks(self._b.book, deal) and deal["entry"] in (c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT, c.DEAL_ENTRY_OUT_BY):
+            if moonhooks(self._b.book, deal) and deal["entry"] in (c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT,
+                                                                   c.DEAL_ENTRY_OUT_BY):
                 events.extend(await self._events(deal))
         self._seen.update((d["ticket"], d["time"]) for d in deals)
         if deals:
