@@ -277,6 +277,8 @@ async def test_pending_orders_ended_at_the_broker_are_told_dropped_and_those_moo
         dropped = [e for e in broker.events if isinstance(e, Dropped)]
         assert [(e.ticket, e.reason, e.side, e.type, e.volume, e.plugin, e.alert_id) for e in dropped] == [
             (by_hand, "cancelled", "buy", "limit", 0.1, "p", 12), (expired, "expired", "buy", "limit", 0.1, "p", 12)]
+        assert [e.detail for e in dropped] == ["deleted in the terminal or by the broker (MetaTrader order state 2)",
+                                               "its expiry time came (MetaTrader order state 6)"]
         assert [o["ticket"] for o in await broker.orders() if o["plugin"]] == [kept]
     Terminal(tmp_path / "terminal.db").end_order(kept, ORDER_STATE_REJECTED)   # while moonhook is down
     async with mt5(tmp_path) as again:   # at the restart: told, and what was told before is not told again

@@ -12,8 +12,9 @@ ORDER_TYPES = {("buy", None): 0, ("sell", None): 1, ("buy", "limit"): 2, ("sell"
 ORDER_KINDS = {v: k for k, v in ORDER_TYPES.items()}  # 0 -> ("buy", None), 2 -> ("buy", "limit") ...
 
 # A history order's ORDER_STATE when it left without a fill (ENUM_ORDER_STATE: canceled 2,
-# rejected 5, expired 6), as ``Dropped.reason`` names it.
-DROPPED_STATES = {2: "cancelled", 5: "rejected", 6: "expired"}
+# rejected 5, expired 6): ``Dropped.reason``, and what it says to a trader.
+DROPPED_STATES = {2: ("cancelled", "deleted in the terminal or by the broker"),
+                  5: ("rejected", "rejected by the trade server"), 6: ("expired", "its expiry time came")}
 
 FILLING_FOK, FILLING_IOC, FILLING_RETURN = 0, 1, 2
 FILLING_NAMES = {FILLING_FOK: "FOK", FILLING_IOC: "IOC", FILLING_RETURN: "RETURN"}

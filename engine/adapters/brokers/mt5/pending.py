@@ -40,9 +40,9 @@ class PendingWatch:
             if not found:   # not in the history yet: looked for again at the next poll
                 left.add(ticket)
                 continue
-            reason = c.DROPPED_STATES.get(found[0]["state"])
-            if reason is not None and not self._b.book.removed(ticket):
-                events.append(self._dropped(found[0], reason))
+            dropped = c.DROPPED_STATES.get(found[0]["state"])
+            if dropped is not None and not self._b.book.removed(ticket):
+                events.append(self._dropped(found[0], *dropped))
         keep = set(now) | left
         if keep != known:
             await self._b.write(self._b.book.put_state, KNOWN, json.dumps(sorted(keep)))
@@ -51,10 +51,10 @@ class PendingWatch:
     async def _ours(self) -> dict[int, dict[str, Any]]:
         return {o["ticket"]: o for o in await self._b.query("orders_get") or () if moonhooks(self._b.book, o)}
 
-    def _dropped(self, o: dict[str, Any], reason: str) -> Dropped:
+    def _dropped(self, o: dict[str, Any], reason: str, detail: str) -> Dropped:
         side, kind = c.ORDER_KINDS.get(o["type"], ("buy", None))
         done = o.get("time_done_msc") or 0
         return Dropped(o["ticket"], self._b.config.from_broker(o["symbol"]), side, kind or "", o["volume_initial"],
-                       o["price_open"], reason, f"{reason} at the broker (MetaTrader order state {o['state']})",
+                       o["price_open"], reason, f"{detail} (MetaTrader order state {o['state']})",
                        done / 1000 if done else float(o.get("time_done") or self._b.clock()),
                        self._b.book.plugin_of(o.get("magic") or 0), alert_of(o.get("comment")))
