@@ -23,15 +23,17 @@ def position_table(positions: list[dict[str, Any]]) -> str:
 
 
 def order_table(orders: list[dict[str, Any]]) -> str:
-    """Pending orders as a <pre> table 32 characters wide; past MAX_ROWS, counted."""
+    """Pending orders as a <pre> table 32 characters wide; past MAX_ROWS, counted. One placed by
+    hand in the terminal (no plugin) is marked with *, and said under the table."""
     lines = [f"{'symbol':<7}{'order':<11}{'lots':>5} {'price':>7}"]
     for o in orders[:MAX_ROWS]:
         kind = f"{str(o.get('side'))[:4]} {str(o.get('type') or '')[:5]}"
-        lines.append(f"{cut(str(o.get('symbol')), 7):<7}{kind:<11}{number(o.get('volume')):>5} "
-                     f"{number(o.get('price')):>7}")
+        symbol = cut(str(o.get("symbol")), 6) + ("*" if o.get("plugin") is None else "")
+        lines.append(f"{symbol:<7}{kind:<11}{number(o.get('volume')):>5} {number(o.get('price')):>7}")
     if len(orders) > MAX_ROWS:
         lines.append(f"… and {len(orders) - MAX_ROWS} more")
-    return "<pre>" + escape("\n".join(lines)) + "</pre>"
+    by_hand = "\n* placed by hand: /cancel leaves it" if any(o.get("plugin") is None for o in orders) else ""
+    return "<pre>" + escape("\n".join(lines)) + "</pre>" + by_hand
 
 
 def results_lines(command: str, results: list[tuple[Any, Any]]) -> list[str]:

@@ -78,6 +78,9 @@ async def test_telegrams_close_and_cancel_show_and_act_on_moonhooks_own_leaving_
             "EURUSD", ORDER_TYPE_SELL_LIMIT, 0.3, 1.2)
         clock = Clock()
         commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        listed = html_plain((await ask(commands, chat.say("/orders"))).text).splitlines()
+        assert listed[-3:] == ["EURUSD buy limit    0.1    1.05", "EURUSD*sell limit   0.3     1.2",
+                               "* placed by hand: /cancel leaves it"], listed
         for command, asked in (("/close EURUSD", "Close 1 position?"), ("/cancel EURUSD", "Cancel 1 pending order?")):
             question = html_plain((await ask(commands, chat.say(command))).text)
             assert asked in question and "0.3" not in question, question   # the 0.3 lots by hand are not shown
