@@ -45,10 +45,26 @@ def _project(home: Path, scripts: dict[str, str], folder: str = "scripts") -> No
         (home / folder / name).write_text(source)
 
 
+def _alerts(home: Path, timed) -> None:
+    """alerts.jsonl, one (seconds after T0, body) a line."""
+    (home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + round(t), "body": b}) + "\n" for t, b in timed))
+
+
+def _recorder(hook: str, line: str, said: str) -> str:
+    """A script that keeps ``line`` (Lua, of the hook's argument ``e``) for each call of ``hook``,
+    and reports them all when an alert commented "report" comes: as its rejection's reason."""
+    return f"""plugin = {{}}
+seen = {{}}
+function {hook}(e) seen[#seen + 1] = {line} end
+function on_alert(a)
+  if a.comment == "report" then return false, "{said}: " .. table.concat(seen, ", ") end
+end
+"""
+
+
 def _inputs(home: Path) -> None:
     (home / "moonhook.toml").write_text(CONFIG)
-    (home / "alerts.jsonl").write_text("".join(
-        json.dumps({"time": T0 + round(h * HOUR), "body": body}) + "\n" for h, body in ALERTS))
+    _alerts(home, ((h * HOUR, body) for h, body in ALERTS))
     (home / "FX_EURUSD, 60.csv").write_text("time,open,high,low,close,Volume\n" + "".join(
         f"{T0 + h * HOUR},{o:.5f},{hi:.5f},{lo:.5f},{c:.5f},100\n" for h, o, hi, lo, c in BARS))
 
@@ -203,8 +219,7 @@ function on_alert(a)
                               os.date("!%H:%M"), ticks, math.random(1000000))
 end
 """})
-    (user.home / "alerts.jsonl").write_text("".join(
-        json.dumps({"time": T0 + s, "body": "close EURUSD"}) + "\n" for s in (0, 5400, 9000)))
+    _alerts(user.home, ((t, "close EURUSD") for t in (0, 5400, 9000)))
     runs = [user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json") for _ in range(2)]
     assert runs[0].returncode == 0, outcome(runs[0])
     assert runs[0].stdout == runs[1].stdout
@@ -223,7 +238,7 @@ function on_alert(a)
   if a.volume == 3 then error("three is not allowed") end
 end
 """, "guard.lua": GUARD})
-    (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + i * 60, "body": body}) + "\n" for i, body in enumerate(
+    _alerts(user.home, ((i * 60, body) for i, body in enumerate(
         ["buy EURUSD volume=2 price=1.08 sl=1.07", "buy EURUSD volume=3 price=1.08 sl=1.07",
          "buy EURUSD volume=1 price=1.08 sl=1.07"])))
     done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json")
@@ -239,18 +254,10 @@ end
 
 
 def test_on_close_runs_for_each_close_and_an_alert_outside_the_bars_is_reported(user):
-    _project(user.home, {"closes.lua": """plugin = {}
-closes = {}
-function on_close(c) closes[#closes + 1] = c.reason .. " " .. c.ticket end
-function on_alert(a)
-  if a.comment == "report" then return false, "seen: " .. table.concat(closes, ", ") end
-end
-"""})
+    _project(user.home, {"closes.lua": _recorder("on_close", 'e.reason .. " " .. e.ticket', "seen")})
     _inputs(user.home)
     report = '{"action": "close", "symbol": "EURUSD", "comment": "report"}'
-    with open(user.home / "alerts.jsonl", "a") as f:
-        for at in (4.6, 7):
-            f.write(json.dumps({"time": T0 + round(at * HOUR), "body": report}) + "\n")
+    _alerts(user.home, [*((h * HOUR, body) for h, body in ALERTS), *((at * HOUR, report) for at in (4.6, 7))])
     done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices",
                          "FX_EURUSD, 60.csv", "--json")
     assert done.returncode == 0, outcome(done)
@@ -268,8 +275,7 @@ end
 def test_a_plugin_failing_five_times_in_a_row_is_switched_off_by_the_breaker_as_live(user):
     _project(user.home, {"broken.lua": 'plugin = {priority = 1}\nfunction on_alert(a) error("no") end\n',
                          "guard.lua": GUARD})
-    (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + i * 120, "body": "close EURUSD"}) + "\n"
-                                                    for i in range(8)))
+    _alerts(user.home, ((i * 120, "close EURUSD") for i in range(8)))
     done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json")
     assert done.returncode == 0, outcome(done)
     r = json.loads(done.stdout)
@@ -287,7 +293,7 @@ function on_order(o)
   if o.volume > 1 then return false, "too big" end
 end
 """})
-    (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + i * 120, "body": body}) + "\n" for i, body in enumerate(
+    _alerts(user.home, ((i * 120, body) for i, body in enumerate(
         ["buy EURUSD volume=2 price=1.08 sl=1.07", "buy EURUSD volume=0.001 price=1.08 sl=1.07",
          "buylimit EURUSD volume=0.1 price=1.07 sl=1.06"])))
     done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json", "--report", "r.html")
@@ -324,8 +330,7 @@ end
               '{"action": "close", "symbol": "EURUSD", "price": 1.0810, "comment": "half"}',  # 0.1: +9.00
               "close EURUSD price=1.08200",                        # the 0.2 left: +38.00
               '{"action": "close", "symbol": "EURUSD", "comment": "report"}']
-    (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + i * 60, "body": b}) + "\n"
-                                                    for i, b in enumerate(bodies)))
+    _alerts(user.home, ((i * 60, b) for i, b in enumerate(bodies)))
     done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json")
     assert done.returncode == 0, outcome(done)
     r = json.loads(done.stdout)
@@ -339,9 +344,8 @@ end
 def test_a_summary_leaves_out_what_grows_with_the_alerts_and_counts_it(user):
     _project(user.home, {"guard.lua": GUARD})
     _project(user.home, {"guard.lua": 'plugin = {symbols = {"EURUSD"}, priority = 1}\n'}, folder="next")
-    (user.home / "alerts.jsonl").write_text("".join(
-        json.dumps({"time": T0 + 60 * i, "body": f"buy EURUSD volume=0.01 price=1.08 id=n{i}"}) + "\n"
-        for i in range(150)))   # each refused by guard (no stop), bought by next
+    _alerts(user.home, ((60 * i, f"buy EURUSD volume=0.01 price=1.08 id=n{i}")
+                        for i in range(150)))   # each refused by guard (no stop), bought by next
     args = ("replay", "--scripts", "scripts", "--compare", "next", "--alerts", "alerts.jsonl", "--json")
     full, brief = (json.loads(user.moonhook(*args, *more).stdout) for more in ((), ("--summary",)))
     assert (full["differing"], len(full["differences"]), len(full["b"]["orders"])) == (150, 150, 150)
@@ -382,8 +386,7 @@ def test_a_pending_order_cancelled_by_an_alert_never_fills_and_the_report_says_c
     # limit at 1.0780 (its ask, 1.0771, under it) would too, but cancellong took it out before.
     _project(user.home, {})
     _inputs(user.home)
-    (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + round(h * HOUR), "body": body}) + "\n"
-                                                    for h, body in (
+    _alerts(user.home, ((h * HOUR, body) for h, body in (
         (0.5, "buylimit EURUSD volume=0.1 price=1.0780 sl=1.0700"),
         (0.6, "sellstop EURUSD volume=0.1 price=1.0770 sl=1.0850"),
         (1.5, "cancellong EURUSD"),
@@ -398,18 +401,11 @@ def test_a_pending_order_cancelled_by_an_alert_never_fills_and_the_report_says_c
 
 
 def test_a_pending_order_whose_price_comes_without_the_margin_is_rejected_and_reported(user):
-    _project(user.home, {"told.lua": """plugin = {}
-told = {}
-function on_cancel(o) told[#told + 1] = o.reason .. " " .. o.ticket end
-function on_alert(a)
-  if a.comment == "report" then return false, "told: " .. table.concat(told, ", ") end
-end
-"""})
+    _project(user.home, {"told.lua": _recorder("on_cancel", 'e.reason .. " " .. e.ticket', "told")})
     _inputs(user.home)
     (user.home / "moonhook.toml").write_text(CONFIG + "leverage = 10\n")
     sent = ((0.5, "buylimit EURUSD volume=2 price=1.0790 sl=1.0700"), (5.5, "closelong EURUSD comment=report"))
-    (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + round(h * HOUR), "body": body}) + "\n"
-                                                    for h, body in sent))
+    _alerts(user.home, ((h * HOUR, body) for h, body in sent))
     done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices",
                          "FX_EURUSD, 60.csv", "--json")
     assert done.returncode == 0, outcome(done)
