@@ -21,7 +21,7 @@ from engine.domain.alerts import Action, Alert
 from engine.domain.config import EngineConfig
 
 CLOSES = frozenset({Action.CLOSE, Action.CLOSE_LONG, Action.CLOSE_SHORT, Action.CLOSE_ALL, Action.NEW_SLTP,
-                    Action.CANCEL, Action.CANCEL_LONG, Action.CANCEL_SHORT, Action.CANCEL_ALL})
+                    *(a for a in Action if a.is_cancel)})
 MAX_AGE = "engine.max_alert_age"
 
 
