@@ -131,9 +131,10 @@ async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: flo
                 side: str) -> Plan:
     action, symbol = alert.action, alert.symbol
     assert action is not None and symbol is not None
-    entry = alert.price
-    if entry is None:
+    entry, quote = alert.price, None
+    if entry is None or (alert.risk is not None and alert.volume is None and not action.is_pending):
         quote = await broker.price(symbol)
+    if entry is None:
         if quote is None:
             return Plan(error=f"no price for {symbol}: the alert has none and the broker has no quote")
         entry = quote["ask"] if side == "buy" else quote["bid"]
@@ -141,8 +142,11 @@ async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: flo
     if alert.volume is not None:
         volume = alert.volume
     elif alert.risk is not None:
+        fill, problem = _fill_price(action, side, entry, quote, sl)
+        if problem:
+            return Plan(error=f"cannot size {alert.risk}% risk: {problem}")
         balance = (await broker.account())["balance"]
-        sizing = lot_size(spec, balance=balance, price=entry, risk_pct=alert.risk, sl=sl)
+        sizing = lot_size(spec, balance=balance, price=fill, risk_pct=alert.risk, sl=sl)
         if not sizing.volume:
             return Plan(error=f"cannot size {alert.risk}% risk: {sizing.reason}")
         volume = sizing.volume
@@ -198,6 +202,22 @@ async def _close_part(alert: Alert, alert_id: int, positions: list[dict], broker
     if len(positions) > 1 and plans is not None:
         await plans.write(alert_id, requests)
     return Plan(requests)
+
+
+def _fill_price(action: Action, side: str, entry: float, quote: dict | None,
+                sl: float | None) -> tuple[float, str | None]:
+    """The price a risk-sized entry fills at, which its stop's distance is measured from: a
+    pending order's own price; a market order's, the broker's quote on its side (a buy fills
+    at the ask) when it has one, else the alert's. TradingView's feed is not the broker's: a
+    10-pip stop measured from the chart's price with the broker's ask 3 pips higher would risk
+    1.3 times what was asked. Second: why it cannot be sized (the market already past the stop)."""
+    if action.is_pending or quote is None:
+        return entry, None
+    fill = quote["ask"] if side == "buy" else quote["bid"]
+    if sl is not None and (fill - sl) * (1 if side == "buy" else -1) <= 0:
+        return fill, (f"the broker's {'ask' if side == 'buy' else 'bid'} {fill:g} is already at or "
+                      f"{'below' if side == 'buy' else 'above'} the stop {sl:g}")
+    return fill, None
 
 
 def _stops(alert: Alert, spec: dict, side: str, entry: float) -> tuple[float | None, float | None]:

@@ -54,7 +54,7 @@ def trade_through_the_standin(user, run, terminal) -> None:
 
 def test_run_trades_on_metatrader_through_the_standin_and_a_restart_sends_nothing_again(user, tmp_path):
     terminal = Terminal(tmp_path / "terminal.db")
-    terminal.set_price("EURUSD", 1.08500, 1.08510)  # where the banner's alert expects the market
+    terminal.set_price("EURUSD", 1.08490, 1.08500)  # a buy fills at 1.085, where the banner's alert expects it
     config = mt5_user(user, tmp_path / "terminal.db")
     run = user.start("run", config=config, cwd="bot")
     assert "mt5 broker" in run.banner
@@ -151,6 +151,26 @@ def test_cancels_remove_moonhooks_pending_orders_and_leave_the_one_placed_by_han
     assert run.interrupt() == 0
 
 
+def test_a_risk_sized_entry_risks_what_was_asked_from_the_terminals_price_not_the_charts(user, tmp_path):
+    """TradingView's chart (another feed) says 1.0850; the broker's ask is 1.0853. 1% risk with the
+    stop at 1.0840 is 13 pips from where the buy fills: 100 USD over 130 a lot, 0.76 lots (sized
+    from the chart's price it was 1 lot: 130 USD, 1.3% of the account, lost at the stop)."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.set_price("EURUSD", 1.08510, 1.08530)
+    run = user.start("run", config=mt5_user(user, tmp_path / "terminal.db"), cwd="bot")
+    row = run.settled(run.webhook("buy EURUSD risk=1 sl=1.0840 price=1.0850 id=walk-risk")["id"])
+    assert row["status"] == "done", row
+    (position,) = terminal.positions()
+    assert (position["volume"], position["price_open"], position["sl"]) == (0.76, 1.0853, 1.084)
+    terminal.set_price("EURUSD", 1.08380, 1.08390)   # the market fell through the stop (which closed it)
+    sent = terminal.sent()
+    late = run.settled(run.webhook("buy EURUSD risk=1 sl=1.0840 price=1.0850 id=walk-late")["id"])
+    assert late["status"] == "failed" and late["outcome"]["error"] == (
+        "cannot size 1.0% risk: the broker's ask 1.0839 is already at or below the stop 1.084"), late
+    assert terminal.sent() == sent and terminal.positions() == []   # nothing sent
+    assert run.interrupt() == 0
+
+
 def test_a_broker_that_names_its_symbols_otherwise_is_traded_under_tradingviews_names(user, tmp_path):
     # Many brokers add a suffix ("EURUSD.r") or rename ("GOLD"): `[mt5] symbol_suffix` and `symbols`.
     terminal = Terminal(tmp_path / "terminal.db", symbols={"EURUSD.r": DEFAULT_SYMBOLS["EURUSD"],
@@ -196,7 +216,7 @@ def test_on_linux_the_terminal_is_reached_over_rpyc_as_mt5linux_serves_it(user, 
     # docs/metatrader5.md's Linux setup: the package in a Windows Python under Wine, behind an
     # RPyC classic server; `moonhook run` with module = "mt5linux" trades through it and restarts.
     terminal = Terminal(tmp_path / "terminal.db")
-    terminal.set_price("EURUSD", 1.08500, 1.08510)
+    terminal.set_price("EURUSD", 1.08490, 1.08500)  # a buy fills at 1.085, where the banner's alert expects it
     with rpyc_terminal(tmp_path / "windows-python") as port:
         config, _ = init(user, "bot")
         config.replace('broker = "paper"', 'broker = "mt5"')

@@ -241,3 +241,31 @@ async def test_part_of_several_positions_closes_the_oldest_first_and_is_written_
                                                   "say which with closelong or closeshort")
     # Without a place to write it (a trial) the plan is made all the same.
     assert (await plan(alert("closelong EURUSD volume=0.15"), 7, pyramid(), None)).requests == made.requests
+
+async def test_a_market_entry_sized_by_risk_measures_its_stop_from_the_brokers_ask_or_bid():
+    # TradingView saw 1.1000; the broker's ask is 1.1003: a buy fills there, 13 pips above the
+    # stop, not 10. 100 USD at risk over 130 USD a lot: 0.76 lots, not 1.0
+    broker = FakeBroker(prices={"EURUSD": {"bid": 1.1001, "ask": 1.1003, "time": 0.0}})
+    buy = (await plan(alert("buy EURUSD risk=1 price=1.1 sl=1.099"), 1, broker, None)).requests[0]
+    assert (buy.volume, buy.price, buy.sl) == (0.76, 1.1, 1.099)
+    # a sell fills at the bid, 1.1001: 9 pips under a stop at 1.1010, 100 / 90 -> 1.11 lots
+    sell = (await plan(alert("sell EURUSD risk=1 price=1.1 sl=1.101"), 2, broker, None)).requests[0]
+    assert sell.volume == 1.11
+    # the stop in pips is still measured from the alert's price, as documented; its risk from the fill
+    pips = (await plan(alert("buy EURUSD risk=1 price=1.1 sl_pips=10"), 3, broker, None)).requests[0]
+    assert (pips.sl, pips.volume) == (1.099, 0.76)
+    # a pending order fills at its own price: its stop is measured from there, whatever the quote
+    limit = (await plan(alert("buylimit EURUSD risk=1 price=1.09 sl=1.089"), 4, broker, None)).requests[0]
+    assert limit.volume == 1.0
+    # without a quote, the alert's price is all there is
+    assert (await plan(alert("buy EURUSD risk=1 price=1.1 sl=1.099"), 5, FakeBroker(), None)).requests[0].volume == 1.0
+
+
+async def test_a_risk_entry_is_refused_when_the_brokers_price_is_already_past_its_stop():
+    broker = FakeBroker(prices={"EURUSD": {"bid": 1.0983, "ask": 1.0985, "time": 0.0}})
+    made = await plan(alert("buy EURUSD risk=1 price=1.1 sl=1.099"), 1, broker, None)
+    assert made.requests == [] and made.error == (
+        "cannot size 1.0% risk: the broker's ask 1.0985 is already at or below the stop 1.099")
+    made = await plan(alert("sell EURUSD risk=1 price=1.1 sl=1.101"), 2, FakeBroker(
+        prices={"EURUSD": {"bid": 1.1012, "ask": 1.1014, "time": 0.0}}), None)
+    assert made.error == "cannot size 1.0% risk: the broker's bid 1.1012 is already at or above the stop 1.101"
