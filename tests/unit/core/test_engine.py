@@ -10,6 +10,7 @@ import trio.testing
 
 from engine.domain.alerts import parse_body
 from engine.domain.config import PluginConfig
+from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process, running, submit
 from support.fakes import FakeBroker
@@ -334,3 +335,13 @@ async def test_an_alerts_reads_cost_no_savepoint_of_their_own(tmp_path):
             conn.set_trace_callback(None)
     assert any(s.startswith("SELECT") for s in statements)  # the quote's reads ran
     assert [s for s in statements if "sqlite_utils_query" in s] == []
+
+
+async def test_on_paper_a_risk_sized_buy_pays_the_spread_inside_its_risk(tmp_path):
+    # 2 pips of spread: a buy at 1.1 fills at the ask, 1.1002, 12 pips above a stop at 1.099;
+    # 1% of 10,000 over 120 USD a lot is 0.83 lots (sized from 1.1 it was 1 lot: 120 USD lost)
+    async with running(tmp_path, paper=PaperConfig(spread_points=20)) as engine:
+        row = await process(engine, "buy EURUSD risk=1 price=1.1 sl=1.099")
+        (position,) = await engine.broker.positions()
+    assert row["status"] == "done", row
+    assert (position["volume"], position["price_open"]) == (0.83, 1.1002)
