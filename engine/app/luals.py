@@ -48,7 +48,9 @@ SERVICES: dict[str, Service] = {
     "orders.modify": ([("spec", "moonhook.ModifyOrder")], ["moonhook.OrderResult"],
                       "Moves a position's stop or target (0 removes one), or a pending order's price."),
     "risk.lot_size": ([("spec", "moonhook.LotSize")], ["number", "string?"],
-                      "The volume that risks risk_pct (or risk_amount) to the stop, and why it is 0 when it is."),
+                      "The volume that risks risk_pct (or risk_amount) to the stop, and why it is 0 when it is; "
+                      "without price, the stop is measured from where the entry fills (the ask for a stop under "
+                      "the market, the bid over it)."),
     "trend.get": ([("symbol", "string"), ("timeframe", "string?")], ["moonhook.Trend?"],
                   "The trend recorded for a symbol (and timeframe)."),
     "trend.set": ([("symbol", "string"), ("timeframe", "string"), ("state", "moonhook.Trend")], [],

@@ -144,7 +144,8 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
             quote = await broker.price(sym)
             if quote is None:
                 return 0.0, f"no price for {sym} to measure the stop from; pass price="
-            price = (quote["bid"] + quote["ask"]) / 2
+            # Where the entry fills: a stop under the market is a buy's (at the ask), over it a sell's.
+            price = quote["ask"] if numbers["sl"] < (quote["bid"] + quote["ask"]) / 2 else quote["bid"]
         balance = (await broker.account())["balance"]
         sizing = lot_size(info, balance=balance, price=price, **numbers)
         return sizing.volume, sizing.reason

@@ -8,6 +8,8 @@ import logging
 
 import pytest
 
+from engine.domain.config.paper import PaperConfig
+
 from support.engine_support import process, running
 from support.fakes import FakeBroker
 
@@ -138,3 +140,19 @@ async def test_notify_send_reaches_the_outbox_without_blocking(tmp_path):
     from engine.adapters.storage import Database
     texts = [r[0] for r in Database(tmp_path / "data" / "moonhook.db").db.execute("SELECT text FROM outbox ORDER BY id")]
     assert ["n: n1", "n: n2", "n: n3"] == [t for t in texts if t.startswith("n: ")]
+
+
+async def test_risk_lot_size_without_a_price_measures_the_stop_from_where_the_entry_would_fill(tmp_path):
+    # 2 pips of spread at 1.1000/1.1002: a stop under the market is a buy's, which fills at the
+    # ask (12 pips: 0.83 lots for 100 USD); one over it a sell's, at the bid (10 pips: 1 lot)
+    sizer = """
+    function on_alert(a)
+      store.set('sizes', {risk.lot_size{symbol = 'EURUSD', risk_pct = 1, sl = 1.099},
+                          risk.lot_size{symbol = 'EURUSD', risk_pct = 1, sl = 1.101},
+                          risk.lot_size{symbol = 'EURUSD', risk_pct = 1, sl = 1.099, price = 1.1}})
+      return {handled = true}
+    end
+    """
+    async with running(tmp_path, {"sizer": sizer}, paper=PaperConfig(spread_points=20)) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        assert engine.store.get("sizer", "sizes") == [0.83, 1.0, 1.0]   # an explicit price is the script's
