@@ -5,6 +5,7 @@ position by its ticket, /health shows the connection, and a restart sends nothin
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import subprocess
@@ -235,5 +236,6 @@ def test_on_linux_the_terminal_is_reached_over_rpyc_as_mt5linux_serves_it(user, 
         assert row["status"] == "done", row["outcome"]
         assert terminal.positions() == []
         assert run.interrupt() == 0
-    assert "connection lost: history_deals_get: the terminal's Python is not reachable" in run.text()
+    # named after whichever call met it first: the deal poll's, the pending orders', the health check's
+    assert re.search(r"connection lost: \w+: the terminal's Python is not reachable", run.text()), run.text()
     assert "Traceback" not in run.text()
