@@ -97,6 +97,8 @@ DESCRIPTIONS: dict[str, str] = {
     "engine.max_plugin_orders": "Orders one plugin may place for one alert, timer tick or broker event.",
     "engine.max_order_volume": "The most lots one entry may ask for, whoever places it; unset: no limit.",
     "engine.max_open_positions": "Positions and pending orders open at the broker past which entries are refused.",
+    "engine.max_price_gap_pct": "How far (percent) the broker's price may be from the price a market entry was "
+                                "asked at (the alert's); unset: no limit.",
     "engine.symbol_map": "TradingView's tickers to the broker's symbols; a key with its exchange (OANDA:XAUUSD) "
                          "matches that exchange only.",
     "sandbox": "The plugins' worker processes and a hook call's default budget.",

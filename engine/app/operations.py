@@ -107,7 +107,8 @@ class Operations:
     def limits(self) -> dict[str, Any]:
         """The account's hard limits in force (engine/core/limits.py); None where unset."""
         config = self.engine.config
-        return {"max_order_volume": config.max_order_volume, "max_open_positions": config.max_open_positions}
+        return {"max_order_volume": config.max_order_volume, "max_open_positions": config.max_open_positions,
+                "max_price_gap_pct": config.max_price_gap_pct}
 
     def plugin_rows(self) -> list[dict[str, Any]]:
         """One row per plugin file, each with the same keys: those serving (with stats and

@@ -114,8 +114,10 @@ def _count(n: int, thing: str) -> str:
 
 
 def limits_text(limits: dict[str, Any]) -> str:
-    """The account's hard limits in a few words ("0.5 lots an order, 4 positions"), or "none"."""
+    """The account's hard limits in a few words ("0.5 lots an order, 4 positions, price within
+    0.1%"), or "none"."""
     volume, positions = limits.get("max_order_volume"), limits.get("max_open_positions")
+    gap = limits.get("max_price_gap_pct")
     words = [f"{volume:g} lot{'' if volume == 1 else 's'} an order" if volume else "",
-             f"{positions} positions" if positions else ""]
+             f"{positions} positions" if positions else "", f"price within {gap:g}%" if gap else ""]
     return ", ".join(w for w in words if w) or "none"

@@ -117,6 +117,10 @@ def render_config(secret: str, api_token: str) -> str:
 # max_order_volume = 1.0
 # An entry is refused while this many positions and pending orders are open:
 # max_open_positions = 10
+# A market entry is refused when the broker's price (the ask for a buy, the bid for a sell) is
+# more than this percent from the alert's price: TradingView's feed is not the broker's, and the
+# market can run between them (0.1 is about 11 pips on EURUSD, 2 USD on gold at 2,000):
+# max_price_gap_pct = 0.1
 # The volume of an entry that gives neither volume nor risk (unset: such an entry is refused).
 # default_volume = 0.01
 # TradingView's tickers to the broker's symbols; a key with its exchange matches that exchange

@@ -172,6 +172,25 @@ def test_a_risk_sized_entry_risks_what_was_asked_from_the_terminals_price_not_th
     assert run.interrupt() == 0
 
 
+def test_an_entry_whose_chart_price_is_too_far_from_the_terminals_is_refused(user, tmp_path):
+    """engine.max_price_gap_pct = 0.1, uncommented in the moonhook.toml init wrote: the chart says
+    1.0850 and the terminal's ask is 1.0870 (0.18% away): nothing is sent. 1.0865 is near enough."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.set_price("EURUSD", 1.08680, 1.08700)
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.replace("# max_price_gap_pct = 0.1", "max_price_gap_pct = 0.1")
+    run = user.start("run", config=config, cwd="bot")
+    far = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.08 price=1.0850 id=walk-far")["id"])
+    assert far["status"] == "failed" and far["outcome"]["orders"][0]["error"] == (
+        "over engine.max_price_gap_pct: the broker's ask 1.087 is 0.18% from the price 1.085 the entry was asked "
+        "at, at most 0.1%"), far
+    assert terminal.sent() == 0
+    near = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.08 price=1.0865 id=walk-near")["id"])
+    assert near["status"] == "done", near
+    assert [(p["volume"], p["price_open"]) for p in terminal.positions()] == [(0.1, 1.087)]
+    assert run.interrupt() == 0
+
+
 def test_a_broker_that_names_its_symbols_otherwise_is_traded_under_tradingviews_names(user, tmp_path):
     # Many brokers add a suffix ("EURUSD.r") or rename ("GOLD"): `[mt5] symbol_suffix` and `symbols`.
     terminal = Terminal(tmp_path / "terminal.db", symbols={"EURUSD.r": DEFAULT_SYMBOLS["EURUSD"],

@@ -109,6 +109,7 @@ class EngineConfig:
     # The account's hard limits (core/limits.py), on every entry whoever places it; None: none.
     max_order_volume: float | None = None    # lots in one order
     max_open_positions: int | None = None    # positions and pending orders open at the broker
+    max_price_gap_pct: float | None = None   # the broker's price from a market entry's asked price, in %
     default_budget: Budget = DEFAULT_BUDGET
     budget_limits: Budget = BUDGET_LIMITS
     symbol_map: Mapping[str, str] = field(default_factory=dict)
@@ -130,6 +131,9 @@ class EngineConfig:
                 isinstance(self.max_open_positions, int) and self.max_open_positions >= 1)):
             raise ValueError(f"engine.max_open_positions: must be a whole number, 1 or more, "
                              f"got {self.max_open_positions!r}")
+        if self.max_price_gap_pct is not None and not (0 < self.max_price_gap_pct <= 100):
+            raise ValueError(f"engine.max_price_gap_pct: must be a percent above 0, at most 100, "
+                             f"got {self.max_price_gap_pct!r}")
         if self.broker not in BROKERS:
             raise ValueError(f"engine.broker: expected one of {', '.join(BROKERS)}, got {self.broker!r}")
         if isinstance(self.breaker, bool) or not (isinstance(self.breaker, int) and 0 <= self.breaker <= 1000):

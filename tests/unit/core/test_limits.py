@@ -117,3 +117,17 @@ async def test_two_entries_at_once_never_both_take_the_last_place(tmp_path):
             nursery.start_soon(enter, "GBPUSD")
     assert sorted(r.ok for r in results) == [False, True]
     assert len(broker.open_positions) == 1
+
+
+async def test_a_market_entry_far_from_the_brokers_price_is_refused_and_the_rest_pass(tmp_path):
+    broker = FakeBroker(prices={"EURUSD": {"bid": 1.1048, "ask": 1.1050, "time": 0.0}})
+    async with running(tmp_path, use_broker=broker, max_price_gap_pct=0.2) as engine:
+        far = await process(engine, "buy EURUSD volume=0.1 price=1.1")      # the ask is 0.45% above
+        assert far["status"] == "failed" and far["outcome"]["orders"][0]["error"] == (
+            "over engine.max_price_gap_pct: the broker's ask 1.105 is 0.45% from the price 1.1 the entry was "
+            "asked at, at most 0.2%")
+        assert (await process(engine, "sell EURUSD volume=0.1 price=1.104"))["status"] == "done"   # bid 0.07% off
+        assert (await process(engine, "buylimit EURUSD volume=0.1 price=1.09"))["status"] == "done"  # its own price
+        assert (await process(engine, "buy EURUSD volume=0.1 sl_pips=20"))["status"] == "done"   # nothing to compare
+    assert [(r.kind, r.side, r.price) for r in broker.executed] == [
+        ("market", "sell", 1.104), ("pending", "buy", 1.09), ("market", "buy", None)]

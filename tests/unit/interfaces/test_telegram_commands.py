@@ -271,10 +271,10 @@ async def test_commands_queued_while_down_are_refused_not_run_late(tmp_path):
 
 async def test_status_shows_the_accounts_limits(tmp_path):
     clock = Clock()
-    async with running(tmp_path, max_order_volume=0.5, max_open_positions=4) as engine:
+    async with running(tmp_path, max_order_volume=0.5, max_open_positions=4, max_price_gap_pct=0.2) as engine:
         commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         status = html_plain((await ask(commands, chat.say("/status"))).text)
-    assert "limits    0.5 lots an order, 4 positions" in status, status
+    assert "limits    0.5 lots an order, 4 positions, price within 0.2%" in status, status
 
 
 async def test_trades_tells_the_days_closed_trades_their_net_and_who_opened_them(tmp_path):
