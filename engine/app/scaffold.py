@@ -216,10 +216,10 @@ def init_project(folder: Path) -> InitResult:
     message = {"secret": secret, "symbol": "{{ticker}}", "action": "{{strategy.order.action}}",
                "price": "{{close}}", "units": "{{strategy.order.contracts}}", "sl_pips": 20,
                "position": "{{strategy.market_position}}", "position_size": "{{strategy.market_position_size}}",
-               "id": "{{strategy.order.id}}-{{timenow}}"}
+               "id": "{{strategy.order.id}}-{{timenow}}", "timenow": "{{timenow}}"}
     text = ("{{strategy.order.action}} {{ticker}} units={{strategy.order.contracts}} sl_pips=20 "
             "position={{strategy.market_position}} position_size={{strategy.market_position_size}} "
-            "price={{close}} id={{strategy.order.id}}-{{timenow}}")
+            "price={{close}} id={{strategy.order.id}}-{{timenow}} timenow={{timenow}}")
     return InitResult(config=config, scripts=scripts, example=example, example_written=written,
                       strategies=tuple(sorted(scripts.glob("*.lua"))),
                       webhook_url=url, json_template=json.dumps(message, indent=2),

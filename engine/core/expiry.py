@@ -1,9 +1,11 @@
 """Old alerts are not executed as if they were new.
 
-An alert's age runs from its receipt (the journal's ``received_at``, on the engine's clock) to
-the moment its turn comes in its lane: after a recovery at start, a resume with the alerts
-missed during a pause, or a long queue. Past its limit it is journaled ``expired``, the
-administrators are told, and nothing runs for it, not even its plugins' ``on_alert``.
+An alert's age runs from its receipt (the journal's ``received_at``, on the engine's clock), or
+from when TradingView fired it when the alert says so (``timenow``) and that is earlier, to the
+moment its turn comes in its lane: after a recovery at start, a resume with the alerts missed
+during a pause, a long queue, or a delivery TradingView delayed. Past its limit it is journaled
+``expired``, the administrators are told, and nothing runs for it, not even its plugins'
+``on_alert``.
 
 The limit is ``engine.max_alert_age`` (0: none) or the alert's own ``ttl``, whichever is
 shorter: a ``ttl`` can shorten the engine's limit, never lengthen it. Closes, stop changes
@@ -44,11 +46,14 @@ def check(config: EngineConfig, alert: Alert, received_at: float | None, now: fl
     rule = limit(config, alert)
     if rule is None or received_at is None:
         return None
-    age = now - received_at
+    fired = alert.timenow is not None and alert.timenow < received_at
+    age = now - (alert.timenow if fired else received_at)
     if age <= rule[0]:
         return None
+    when = (f"fired {_duration(age)} ago by TradingView's timenow (received {_duration(now - received_at)} ago)"
+            if fired else f"received {_duration(age)} ago")
     return {"age_s": round(age, 3), "max_age_s": rule[0], "limit": rule[1],
-            "reason": f"not executed: received {_duration(age)} ago, over {rule[1]} ({rule[0]:g} s)"}
+            "reason": f"not executed: {when}, over {rule[1]} ({rule[0]:g} s)"}
 
 
 def describe(alert_id: int, alert: Alert, outcome: dict[str, Any]) -> str:

@@ -4,6 +4,9 @@ banner's suggested `moonhook send`, `moonhook status`, alerts over HTTP, Ctrl-C,
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timezone
+
 from support.e2e_support import init, outcome, told
 
 # TradingView's two forms; the demo strategy wants a stop on every entry.
@@ -78,17 +81,19 @@ def test_the_strategy_template_init_prints_follows_a_strategy_in_lots_through_ex
     template = printed[printed.index("{\n"):printed.index("\n}\n") + 2]
     run = user.start("run", "--config", "bot/moonhook.toml", config=config)
 
-    def order(n: int, action: str, contracts: int, position: str, size: int) -> list[tuple[str, float]]:
+    def order(n: int, action: str, contracts: int, position: str, size: int, fired_ago: float = 0.0,
+              status: str = "done") -> list[tuple[str, float]]:
+        fired = datetime.fromtimestamp(time.time() - fired_ago, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         filled = {"{{ticker}}": "OANDA:EURUSD", "{{strategy.order.action}}": action, "{{close}}": "1.0850",
                   "{{strategy.order.contracts}}": str(contracts), "{{strategy.order.id}}": f"order{n}",
-                  "{{timenow}}": "t1", "{{strategy.market_position}}": position,
+                  "{{timenow}}": fired, "{{strategy.market_position}}": position,
                   "{{strategy.market_position_size}}": str(size)}
         body = template
         for placeholder, value in filled.items():
             body = body.replace(placeholder, value)
         assert "{{" not in body, body
         row = run.settled(run.webhook(body)["id"])
-        assert row["status"] == "done", row
+        assert row["status"] == status, row
         return [(p["side"], p["volume"]) for p in run.get("/api/positions")["positions"]]
 
     assert order(1, "buy", 10000, "long", 10000) == [("buy", 0.1)]
@@ -101,4 +106,6 @@ def test_the_strategy_template_init_prints_follows_a_strategy_in_lots_through_ex
     assert order(7, "buy", 20000, "long", 30000) == [("buy", 0.1), ("buy", 0.2)]
     assert order(8, "sell", 15000, "long", 15000) == [("buy", 0.15)]                # part of two: oldest first
     assert order(9, "sell", 15000, "flat", 0) == []
+    # TradingView delivered this one 10 minutes after it fired (its {{timenow}}): too old to trade
+    assert order(10, "buy", 10000, "long", 10000, fired_ago=600, status="expired") == []
     assert run.interrupt() == 0

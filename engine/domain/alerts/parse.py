@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from engine.domain.alerts.model import ACTION_ALIASES, TREND_STATES, Action, Alert, AlertError
@@ -25,6 +26,9 @@ MAX_DEPTH = 32  # levels of JSON nesting an alert may have
 _NUMBERS = ("price", "volume", "risk", "units", "sl", "tp", "sl_pips", "tp_pips", "ttl")
 _STRINGS = {"id": 128, "comment": 256, "timeframe": 16, "state": 16, "position": 16}
 _COUNTS = ("position_size",)  # numbers that may be 0
+_TIMES = ("timenow",)  # when TradingView fired the alert: its {{timenow}} (2026-11-24T10:00:00Z) or Unix seconds
+_YEARS = (datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp(), datetime(2100, 1, 1, tzinfo=timezone.utc).timestamp())
+_FIELDS = {"symbol", "action", *_NUMBERS, *_STRINGS, *_COUNTS, *_TIMES}
 _JSON_ALIASES = {"ticker": "symbol", "close": "price"}
 _NEVER_KEPT = {"secret"}  # authentication, handled by the web layer: never journaled
 _TOKEN = re.compile(r'''\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)|\s*([^,\s=]+)''')
@@ -92,7 +96,7 @@ def parse_json(obj: Any, symbols: SymbolMap | None = None) -> Alert:
         name = _JSON_ALIASES.get(key, key)
         if name in _NEVER_KEPT:
             continue
-        if name == "symbol" or name == "action" or name in _NUMBERS or name in _STRINGS or name in _COUNTS:
+        if name in _FIELDS:
             if name in fields:
                 raise AlertError(name, f"given twice (as {name!r} and an alias)")
             fields[name] = value
@@ -126,9 +130,9 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
                 value = json.loads(value)
             if key == "lots":
                 key = "volume"
-            if key not in _NUMBERS and key not in _STRINGS and key not in _COUNTS:
-                raise AlertError(key, "unknown parameter (known: " + ", ".join(_NUMBERS + tuple(_STRINGS) + _COUNTS)
-                                 + ")")
+            if key not in _FIELDS or key in ("symbol", "action"):
+                raise AlertError(key, "unknown parameter (known: " + ", ".join(
+                    _NUMBERS + tuple(_STRINGS) + _COUNTS + _TIMES) + ")")
             if key in fields:
                 raise AlertError(key, "given twice")
             if key in _NUMBERS and (comma := re.match(r",(\d+)", line[pos:])) and re.fullmatch(r"-?\d+", value):
@@ -176,6 +180,9 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
     for name, limit in _STRINGS.items():
         if fields.get(name) is not None:
             values[name] = _string(name, fields[name], limit)
+    for name in _TIMES:
+        if fields.get(name) is not None:
+            values[name] = _time(name, fields[name])
 
     raw_symbol = fields.get("symbol")
     if raw_symbol is not None:
@@ -245,6 +252,31 @@ def _number(name: str, raw: Any, zero: bool = False, signed: bool = False) -> fl
         raise AlertError(name, f"must be a number, got {_show(raw)}")
     if not math.isfinite(value) or (value < 0 and not signed) or (value == 0 and not zero):
         raise AlertError(name, f"must be a {'non-negative' if zero else 'positive'} number, got {_show(raw)}")
+    return value
+
+
+def _time(name: str, raw: Any) -> float:
+    """Unix seconds from TradingView's {{timenow}} (ISO 8601, UTC when no offset is given) or
+    from a number of seconds (milliseconds past 1e11, as JavaScript's clocks give them)."""
+    expected = "a time such as TradingView's {{timenow}} (2026-11-24T10:00:00Z) or Unix seconds"
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise AlertError(name, f"must be {expected}, got {_show(raw)}")
+    if isinstance(raw, str):
+        _no_placeholder(name, raw)
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            try:
+                at = datetime.fromisoformat(raw.strip())
+            except ValueError:
+                raise AlertError(name, f"must be {expected}, got {_show(raw)}") from None
+            value = (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).timestamp()
+    else:
+        value = float(raw)
+    if math.isfinite(value) and value > 1e11:
+        value /= 1000
+    if not (math.isfinite(value) and _YEARS[0] <= value < _YEARS[1]):
+        raise AlertError(name, f"must be a time between the years 2000 and 2100, got {_show(raw)}")
     return value
 
 

@@ -109,18 +109,19 @@ def test_the_templates_parse_once_tradingview_fills_them(tmp_path):
     assert r.text_webhook_url == f"{r.webhook_url}/{secret}"
     message = json.loads(r.json_template)
     assert message["secret"] == secret
-    for key in ("{{ticker}}", "{{strategy.order.action}}", "{{close}}", "{{strategy.order.id}}",
+    for key in ("{{ticker}}", "{{strategy.order.action}}", "{{close}}", "{{strategy.order.id}}", "{{timenow}}",
                 "{{strategy.market_position}}", "{{strategy.market_position_size}}"):
         assert key in r.json_template and key in r.text_template
     filled = {"{{ticker}}": "EURUSD", "{{strategy.order.action}}": "buy", "{{close}}": "1.1",
-              "{{strategy.order.contracts}}": "10000", "{{strategy.order.id}}": "L", "{{timenow}}": "t",
+              "{{strategy.order.contracts}}": "10000", "{{strategy.order.id}}": "L", "{{timenow}}": "2026-11-24T10:00:00Z",
               "{{strategy.market_position_size}}": "10000", "{{strategy.market_position}}": "long"}
     for template in (r.json_template, r.text_template):
         for placeholder, value in filled.items():
             template = template.replace(placeholder, value)
         alert = parse_body(template)
         assert (alert.symbol, alert.action.side) == ("EURUSD", "buy")
-        assert alert.sl_pips == 20 and alert.price == 1.1 and alert.id == "L-t"
+        assert alert.sl_pips == 20 and alert.price == 1.1 and alert.id == "L-2026-11-24T10:00:00Z"
+        assert alert.timenow == 1795514400   # when TradingView fired it: its age counts from there
         assert (alert.units, alert.volume) == (10000, None)  # TradingView's units, never lots
     text = describe(r)
     assert r.webhook_url in text and r.json_template in text and r.text_template in text

@@ -4,6 +4,7 @@ with the missed alerts, is journaled ``expired``, told to the administrators, no
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Callable
 
 import pytest
@@ -123,6 +124,30 @@ async def test_an_alerts_own_ttl_shortens_the_limit_and_applies_even_without_one
         outcome = engine.journal.get(short)["outcome"]
     assert statuses == ["expired", "expired", "done"]
     assert outcome["limit"] == "ttl" and outcome["max_age_s"] == 30
+
+
+async def test_an_alert_tradingview_fired_long_before_it_came_expires_on_arrival(tmp_path):
+    """TradingView's queue can hold an alert for minutes in a busy market: with its timenow, the
+    age counts from when it fired, not from its delivery."""
+    clock = Clock()
+
+    def fired(seconds_ago: float) -> str:
+        return datetime.fromtimestamp(T0 - seconds_ago, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    async with running(tmp_path, {"count": COUNT}, clock=clock) as engine:
+        late = await process(engine, f"buy EURUSD volume=0.1 price=1.1 timenow={fired(300)}")
+        ontime = await process(engine, f'{{"action": "buy", "symbol": "GBPUSD", "volume": 0.1, "price": 1.3, '
+                                       f'"timenow": "{fired(3)}"}}')
+        ahead = await process(engine, f"buy USDJPY volume=0.1 price=150 timenow={fired(-30)}")  # a clock ahead of ours
+        positions = sorted(p["symbol"] for p in await engine.broker.positions())
+        told = admin_messages(engine)
+        ran = engine.store.get("count", "n")
+    assert (late["status"], ontime["status"], ahead["status"]) == ("expired", "done", "done")
+    assert late["outcome"]["reason"] == ("not executed: fired 5 min ago by TradingView's timenow (received 0 s "
+                                         "ago), over engine.max_alert_age (120 s)")
+    assert late["alert"]["timenow"] == T0 - 300
+    assert positions == ["GBPUSD", "USDJPY"] and ran == 2   # nothing ran for the late one, not even on_alert
+    assert any(f"alert {late['id']} (buy EURUSD) expired: not executed: fired 5 min ago" in t for t in told), told
 
 
 async def test_a_ttl_longer_than_max_alert_age_does_not_lengthen_it(tmp_path):

@@ -199,3 +199,29 @@ def test_a_strategy_order_that_cannot_be_read_is_refused_naming_the_field(order,
     with pytest.raises(AlertError) as refused:
         strategy_order(*order)
     assert refused.value.field == field and message in str(refused.value), str(refused.value)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("2026-11-24T10:00:00Z", 1795514400.0),          # TradingView's {{timenow}}
+    ("2026-11-24T12:00:00+02:00", 1795514400.0),     # an offset is honoured
+    ("2026-11-24T10:00:00", 1795514400.0),           # none: UTC, as TradingView's clock is
+    (1795514400, 1795514400.0),                      # Unix seconds
+    ("1795514400123", 1795514400.123),               # milliseconds, as JavaScript's clocks give them
+])
+def test_timenow_is_when_tradingview_fired_the_alert_in_unix_seconds(raw, expected):
+    assert parse_body(json.dumps({"action": "buy", "symbol": "EURUSD", "timenow": raw})).timenow == expected
+    assert parse_body(f"buy EURUSD timenow={raw}").to_plain()["timenow"] == expected
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("yesterday", "timenow: must be a time such as TradingView's {{timenow}} (2026-11-24T10:00:00Z) or Unix seconds, "
+                  "got 'yesterday'"),
+    ("12", "timenow: must be a time between the years 2000 and 2100, got '12'"),
+    (True, "timenow: must be a time such as TradingView's {{timenow}} (2026-11-24T10:00:00Z) or Unix seconds, "
+           "got true"),
+    ("{{timenow}}", "timenow: the TradingView placeholder '{{timenow}}' was not replaced; check the alert's message"),
+])
+def test_a_timenow_that_is_not_a_time_is_refused_naming_it(raw, message):
+    with pytest.raises(AlertError) as e:
+        parse_body(json.dumps({"action": "buy", "symbol": "EURUSD", "timenow": raw}))
+    assert str(e.value) == message
