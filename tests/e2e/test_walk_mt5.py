@@ -185,9 +185,10 @@ def test_an_entry_whose_chart_price_is_too_far_from_the_terminals_is_refused(use
         "over engine.max_price_gap_pct: the broker's ask 1.087 is 0.18% from the price 1.085 the entry was asked "
         "at, at most 0.1%"), far
     assert terminal.sent() == 0
-    near = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.08 price=1.0865 id=walk-near")["id"])
+    # a stop with a TradingView plot's decimals goes on the broker's price grid (refused off it)
+    near = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.0800012345 price=1.0865 id=walk-near")["id"])
     assert near["status"] == "done", near
-    assert [(p["volume"], p["price_open"]) for p in terminal.positions()] == [(0.1, 1.087)]
+    assert [(p["volume"], p["price_open"], p["sl"]) for p in terminal.positions()] == [(0.1, 1.087, 1.08)]
     assert run.interrupt() == 0
 
 

@@ -151,8 +151,8 @@ DEFAULT_SYMBOLS = {
     "XAUUSD": dict(bid=2000.00, ask=2000.30, digits=2, point=0.01, trade_contract_size=100.0, filling_mode=3,
                    trade_stops_level=50, currency_base="XAU", currency_margin="XAU",
                    description="Gold vs US Dollar", path="Metals\\XAUUSD"),
-    "US500": dict(bid=5000.00, ask=5000.50, digits=2, point=0.01, trade_contract_size=1.0, filling_mode=0,
-                  volume_min=0.1, volume_step=0.1, volume_max=500.0, currency_base="USD",
+    "US500": dict(bid=5000.00, ask=5000.50, digits=2, point=0.01, tick_size=0.25, trade_contract_size=1.0,
+                  filling_mode=0, volume_min=0.1, volume_step=0.1, volume_max=500.0, currency_base="USD",
                   currency_margin="USD", description="US 500 Cash CFD", path="Indices\\US500"),
 }
 _SCHEMA = """
@@ -434,14 +434,27 @@ def symbol_info(symbol):
                  else _fail(None, _E_FAIL))
 
 
+def _tick(s):
+    """The symbol's price grid: ``tick_size`` where it is coarser than a point (an index quoted in
+    quarters), else the point."""
+    return s.get("tick_size") or s["point"]
+
+
+def _on_grid(price, s):
+    """Whether ``price`` is a whole number of ticks, as the trade server requires of a request's
+    price, stop and target (10015, 10016 otherwise)."""
+    steps = price / _tick(s)
+    return abs(steps - round(steps)) < 1e-6
+
+
 def _symbol_info(s):
-    tick_value = s["point"] * s["trade_contract_size"]
+    tick_value = _tick(s) * s["trade_contract_size"]
     selected = s["name"] in _selected
     return SymbolInfo(False, selected, selected, s["time_msc"] // 1000, s["digits"],
                       round((s["ask"] - s["bid"]) / s["point"]), True, s["trade_calc_mode"], s["trade_mode"],
                       s["trade_stops_level"], s["trade_freeze_level"], s["trade_exemode"], s["filling_mode"],
                       s["order_mode"], s["bid"], s["ask"], 0.0, s["point"], tick_value, tick_value, tick_value,
-                      s["point"], s["trade_contract_size"], s["volume_min"], s["volume_max"], s["volume_step"],
+                      _tick(s), s["trade_contract_size"], s["volume_min"], s["volume_max"], s["volume_step"],
                       s["volume_limit"], s["swap_long"], s["swap_short"], s["currency_base"], s["currency_profit"],
                       s["currency_margin"], s["description"], s["path"], s["name"])
 
@@ -592,10 +605,12 @@ def _points(distance, point):
 
 
 def _stops_ok(buy, ref, sl, tp, s):
-    """sl/tp on the right side of ``ref`` and at least trade_stops_level points away from it."""
+    """sl/tp on the price grid, on the right side of ``ref`` and at least trade_stops_level points away."""
     level = s["trade_stops_level"]
     for level_price, below in ((sl, buy), (tp, not buy)):
         if level_price:
+            if not _on_grid(level_price, s):
+                return False
             gap = _points(ref - level_price if below else level_price - ref, s["point"])
             if gap <= 0 or gap < level:
                 return False
@@ -603,7 +618,7 @@ def _stops_ok(buy, ref, sl, tp, s):
 
 
 def _pending_price_ok(typ, price, s):
-    if price <= 0:
+    if price <= 0 or not _on_grid(price, s):
         return False
     gap = {ORDER_TYPE_BUY_LIMIT: s["ask"] - price, ORDER_TYPE_SELL_LIMIT: price - s["bid"],
            ORDER_TYPE_BUY_STOP: price - s["ask"], ORDER_TYPE_SELL_STOP: s["bid"] - price}[typ]

@@ -100,3 +100,18 @@ async def test_a_pending_order_deleted_in_the_terminal_reaches_its_plugins_on_ca
         terminal.end_order(order["ticket"])
         await until(lambda: engine.store.get("watch", "told") is not None)
         assert engine.store.get("watch", "told") == f"cancelled {order['ticket']} EURUSD"
+
+
+async def test_prices_with_more_decimals_than_the_broker_quotes_are_sent_on_its_tick_grid(tmp_path):
+    # TradingView's plots give 1.0750012345; US500 is quoted in quarters here: the terminal, as a
+    # trade server does, refuses a price, stop or target off the grid (10015, 10016)
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        market = await process(engine, "buy EURUSD volume=0.1 sl=1.0750012345 tp=1.0900001")
+        limit = await process(engine, "buylimit US500 volume=0.1 price=4990.37 sl=4980.12 tp=5010.9")
+        moved = await process(engine, "newsltp EURUSD sl=1.0760004 tp=1.0899996")
+    assert [r["status"] for r in (market, limit, moved)] == ["done"] * 3, (market, limit, moved)
+    (position,) = terminal.positions()
+    assert (position["sl"], position["tp"]) == (1.076, 1.09)
+    (order,) = terminal.orders()
+    assert (order["price_open"], order["sl"], order["tp"]) == (4990.25, 4980.0, 5011.0)

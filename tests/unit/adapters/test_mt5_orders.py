@@ -7,7 +7,7 @@ import pytest
 
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.link import CallRaised, LinkLost, TerminalLink
-from engine.adapters.brokers.mt5.orders import check_stops, fillings, normalise_volume, tag_for
+from engine.adapters.brokers.mt5.orders import check_stops, fillings, normalise_price, normalise_volume, tag_for
 from engine.domain.rules import Refused
 
 EURUSD = {"name": "EURUSD", "point": 0.00001, "volume_min": 0.01, "volume_step": 0.01, "volume_max": 50.0,
@@ -40,6 +40,16 @@ def test_volumes_round_down_to_the_step_cap_at_the_maximum_and_refuse_below_the_
         normalise_volume(0.005, EURUSD)
     with pytest.raises(Refused, match="expected a positive number of lots"):
         normalise_volume(-1, EURUSD)
+
+
+def test_prices_go_to_the_nearest_tick_of_the_symbol_and_no_stop_stays_none():
+    eurusd = {"point": 0.00001, "trade_tick_size": 0.00001, "digits": 5}
+    assert normalise_price(1.0840012345, eurusd) == 1.084          # a TradingView plot's decimals
+    assert normalise_price(1.084006, eurusd) == 1.08401
+    index = {"point": 0.01, "trade_tick_size": 0.25, "digits": 2}  # quoted in quarters
+    assert [normalise_price(p, index) for p in (5123.37, 5123.38, 5123.12)] == [5123.25, 5123.5, 5123.0]
+    assert normalise_price(None, index) is None and normalise_price(0, index) == 0
+    assert normalise_price(2380.43, {"point": 0.01, "trade_tick_size": 0.0, "digits": 2}) == 2380.43   # no tick: the point
 
 
 def test_stops_are_checked_for_side_and_the_symbols_stops_level():

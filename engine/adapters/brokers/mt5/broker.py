@@ -27,7 +27,8 @@ from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
 from engine.adapters.brokers.mt5.history import History
 from engine.adapters.brokers.mt5.link import TerminalLink
-from engine.adapters.brokers.mt5.orders import check_stops, deal_request, fillings, normalise_volume, pending_request, tag_for
+from engine.adapters.brokers.mt5.orders import (check_stops, deal_request, fillings, normalise_price, normalise_volume,
+                                                pending_request, tag_for)
 from engine.adapters.brokers.mt5.pending import PendingWatch
 from engine.adapters.brokers.mt5.send import Sender, plain
 from engine.adapters.brokers.mt5.session import Session, Unknown
@@ -232,10 +233,11 @@ class MT5Broker(Broker):
         volume = normalise_volume(r.volume, info)
         tick = await self._tick(r.symbol)
         price = tick["ask"] if side == "buy" else tick["bid"]
-        check_stops(side, tick["bid"] if side == "buy" else tick["ask"], r.sl, r.tp, info)  # where it closes
+        sl, tp = normalise_price(r.sl, info), normalise_price(r.tp, info)
+        check_stops(side, tick["bid"] if side == "buy" else tick["ask"], sl, tp, info)  # where it closes
         request = deal_request(info["name"], side, volume, price, magic=await self._magic(r), tag=tag_for(
-            r.client_id, r.alert_id), deviation=self.config.deviation, filling=fillings(info, False)[0], sl=r.sl,
-            tp=r.tp)
+            r.client_id, r.alert_id), deviation=self.config.deviation, filling=fillings(info, False)[0], sl=sl,
+            tp=tp)
         return await self._sender.send(r, request, fillings(info, False),
                                        partial(self._fresh_price, r.symbol, side))
 
@@ -244,9 +246,10 @@ class MT5Broker(Broker):
         if r.type not in ("limit", "stop") or not r.price:
             raise Refused("a pending order needs type (limit or stop) and price")
         info = await self._spec(r.symbol)
-        check_stops(side, r.price, r.sl, r.tp, info)
-        request = pending_request(info["name"], side, r.type, normalise_volume(r.volume, info), r.price,
-                                  magic=await self._magic(r), tag=tag_for(r.client_id, r.alert_id), sl=r.sl, tp=r.tp)
+        price, sl, tp = (normalise_price(p, info) for p in (r.price, r.sl, r.tp))
+        check_stops(side, price, sl, tp, info)
+        request = pending_request(info["name"], side, r.type, normalise_volume(r.volume, info), price,
+                                  magic=await self._magic(r), tag=tag_for(r.client_id, r.alert_id), sl=sl, tp=tp)
         return await self._sender.send(r, request, [c.FILLING_RETURN])
 
     async def _close(self, r: OrderRequest) -> OrderResult:
@@ -288,13 +291,17 @@ class MT5Broker(Broker):
         found = await self.query("positions_get", ticket=ticket)
         if found:
             p = found[0]
+            info = await self._spec(self.config.from_broker(p["symbol"]))
             request = {"action": c.ACTION_SLTP, "position": ticket, "symbol": p["symbol"], "comment": tag,
-                       "sl": float(p["sl"] if r.sl is None else r.sl), "tp": float(p["tp"] if r.tp is None else r.tp)}
+                       "sl": float(p["sl"] if r.sl is None else normalise_price(r.sl, info)),
+                       "tp": float(p["tp"] if r.tp is None else normalise_price(r.tp, info))}
         elif orders := await self.query("orders_get", ticket=ticket):
             o = orders[0]
+            info = await self._spec(self.config.from_broker(o["symbol"]))
             request = {"action": c.ACTION_MODIFY, "order": ticket, "symbol": o["symbol"], "comment": tag,
-                       "price": float(r.price or o["price_open"]), "sl": float(o["sl"] if r.sl is None else r.sl),
-                       "tp": float(o["tp"] if r.tp is None else r.tp), "type_time": c.TIME_GTC}
+                       "price": float(normalise_price(r.price, info) or o["price_open"]),
+                       "sl": float(o["sl"] if r.sl is None else normalise_price(r.sl, info)),
+                       "tp": float(o["tp"] if r.tp is None else normalise_price(r.tp, info)), "type_time": c.TIME_GTC}
         else:
             raise Refused(f"ticket {ticket}: no open position or pending order")
         return await self._sender.send(r, request, [])

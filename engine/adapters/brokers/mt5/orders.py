@@ -1,5 +1,5 @@
 """MetaTrader requests from the engine's: the tag each carries, the filling type a symbol
-allows, volumes on the symbol's step, stops at the symbol's minimum distance. Pure functions:
+allows, volumes on the symbol's step, prices on its tick grid, stops at its minimum distance. Pure functions:
 what they refuse is refused before anything is sent."""
 
 from __future__ import annotations
@@ -47,6 +47,17 @@ def normalise_volume(volume: float, info: dict[str, Any]) -> float:
     if rounded < low - 1e-12:
         raise Refused(f"volume {volume:g} is below {info['name']}'s minimum {low:g} (step {step:g})")
     return rounded
+
+
+def normalise_price(price: float | None, info: dict[str, Any]) -> float | None:
+    """``price`` on the symbol's tick grid (the nearest tick, to its digits); None and 0 (no stop)
+    as they are. The trade server refuses any other price (10015, or 10016 for a stop), and
+    TradingView's plots carry more decimals than a broker quotes (1.0840012345 on EURUSD; 5123.37
+    on an index quoted in quarters)."""
+    if not price:
+        return price
+    tick = info.get("trade_tick_size") or info["point"]
+    return round(round(price / tick) * tick, int(info["digits"]))
 
 
 def check_stops(side: str, price: float, sl: float | None, tp: float | None, info: dict[str, Any]) -> None:
