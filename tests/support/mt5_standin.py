@@ -448,7 +448,8 @@ def _on_grid(price, s):
 
 
 def _symbol_info(s):
-    tick_value = _tick(s) * s["trade_contract_size"]
+    # in the profit currency, unless a test sets the account currency's (as MetaTrader converts it)
+    tick_value = s.get("tick_value") or _tick(s) * s["trade_contract_size"]
     selected = s["name"] in _selected
     return SymbolInfo(False, selected, selected, s["time_msc"] // 1000, s["digits"],
                       round((s["ask"] - s["bid"]) / s["point"]), True, s["trade_calc_mode"], s["trade_mode"],

@@ -115,3 +115,20 @@ async def test_prices_with_more_decimals_than_the_broker_quotes_are_sent_on_its_
     assert (position["sl"], position["tp"]) == (1.076, 1.09)
     (order,) = terminal.orders()
     assert (order["price_open"], order["sl"], order["tp"]) == (4990.25, 4980.0, 5011.0)
+
+
+async def test_risk_is_sized_on_the_tick_value_of_the_hour_not_of_the_first_trade(tmp_path):
+    # A tick's value in the account currency moves with the rate between the symbol's profit
+    # currency and the account's (MetaTrader converts it): read again after a minute, not cached
+    # for the engine's life. 1% of 10,000 at a 10-pip stop from the ask (1.0801): 100 ticks of 1.0, then of 2.0
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.set_symbol("EURUSD", tick_value=1.0)
+    now = [1_800_000_000.0]
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path), clock=lambda: now[0]) as engine:
+        first = await process(engine, "buy EURUSD risk=1 sl=1.0791 id=first")
+        terminal.set_symbol("EURUSD", tick_value=2.0)
+        soon = await process(engine, "buy EURUSD risk=1 sl=1.0791 id=soon")       # within a minute: as read
+        now[0] += 61
+        later = await process(engine, "buy EURUSD risk=1 sl=1.0791 id=later")
+    volumes = [row["outcome"]["orders"][0]["volume"] for row in (first, soon, later)]
+    assert volumes == [1.0, 1.0, 0.5]

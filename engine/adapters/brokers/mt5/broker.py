@@ -37,6 +37,11 @@ log = logging.getLogger("moonhook.mt5")
 
 ENGINE = "engine"
 DAY = 86_400
+# Seconds a symbol's specification is used before it is read again. Its tick value moves with
+# the rate between its profit currency and the account's (USDJPY's in a USD account, EURGBP's
+# with GBPUSD), and a broker widens stops levels around news: read once for the engine's life,
+# risk was sized on the rate of the day it was first traded.
+SPEC_SECONDS = 60.0
 _ENTRIES = {c.DEAL_ENTRY_IN: "in", c.DEAL_ENTRY_OUT: "out", c.DEAL_ENTRY_INOUT: "inout", c.DEAL_ENTRY_OUT_BY: "out"}
 
 
@@ -54,7 +59,7 @@ class MT5Broker(Broker):
         self._link = TerminalLink(config.module, config.host, config.port, config.timeout)
         self._session = Session(self._link, config, self._emit)
         self._sender = Sender(self._session, self.book, self.deals, self.write, config)
-        self._infos: dict[str, dict[str, Any]] = {}
+        self._infos: dict[str, tuple[dict[str, Any], float]] = {}  # broker name -> (symbol_info, read at)
 
     # -- connection ------------------------------------------------------------------------
 
@@ -185,16 +190,19 @@ class MT5Broker(Broker):
         return value
 
     async def _info(self, symbol: str) -> dict[str, Any] | None:
-        """The symbol's specification, selected in Market Watch at its first use."""
+        """The symbol's specification, selected in Market Watch at its first use, read again
+        when older than SPEC_SECONDS."""
         name = self.config.to_broker(symbol)
-        info = self._infos.get(name)
+        known = self._infos.get(name)
+        if known is not None and self.clock() - known[1] <= SPEC_SECONDS:
+            return known[0]
+        if known is None and not await self._read("symbol_select", name, True, none_ok=True):
+            return None
+        info = await self._read("symbol_info", name, none_ok=True)
         if info is None:
-            if not await self._read("symbol_select", name, True, none_ok=True):
-                return None
-            info = await self._read("symbol_info", name, none_ok=True)
-            if info is None:
-                return None
-            self._infos[name] = info
+            self._infos.pop(name, None)
+            return None
+        self._infos[name] = (info, self.clock())
         return info
 
     # -- orders ------------------------------------------------------------------------------
