@@ -258,24 +258,23 @@ def _number(name: str, raw: Any, zero: bool = False, signed: bool = False) -> fl
 def _time(name: str, raw: Any) -> float:
     """Unix seconds from TradingView's {{timenow}} (ISO 8601, UTC when no offset is given) or
     from a number of seconds (milliseconds past 1e11, as JavaScript's clocks give them)."""
-    expected = "a time such as TradingView's {{timenow}} (2026-11-24T10:00:00Z) or Unix seconds"
-    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-        raise AlertError(name, f"must be {expected}, got {_show(raw)}")
+    expected = AlertError(name, "must be a time such as TradingView's {{timenow}} (2026-11-24T10:00:00Z) or Unix "
+                                f"seconds, got {_show(raw)}")
     if isinstance(raw, str):
         _no_placeholder(name, raw)
+    try:
+        value = _number(name, raw)
+    except AlertError:
+        if not isinstance(raw, str):
+            raise expected from None
         try:
-            value = float(raw.strip())
+            at = datetime.fromisoformat(raw.strip())
         except ValueError:
-            try:
-                at = datetime.fromisoformat(raw.strip())
-            except ValueError:
-                raise AlertError(name, f"must be {expected}, got {_show(raw)}") from None
-            value = (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).timestamp()
-    else:
-        value = float(raw)
-    if math.isfinite(value) and value > 1e11:
+            raise expected from None
+        value = (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).timestamp()
+    if value > 1e11:
         value /= 1000
-    if not (math.isfinite(value) and _YEARS[0] <= value < _YEARS[1]):
+    if not _YEARS[0] <= value < _YEARS[1]:
         raise AlertError(name, f"must be a time between the years 2000 and 2100, got {_show(raw)}")
     return value
 
