@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Iterator
 
 from support.e2e_support import init, outcome, until
-from support.mt5_standin import (DEFAULT_SYMBOLS, ORDER_FILLING_FOK, ORDER_FILLING_IOC, ORDER_STATE_CANCELED,
-                                 ORDER_TYPE_BUY_LIMIT, POSITION_TYPE_BUY, POSITION_TYPE_SELL, Terminal)
+from support.mt5_standin import (ACCOUNT_MARGIN_MODE_RETAIL_NETTING, DEFAULT_SYMBOLS, ORDER_FILLING_FOK,
+                                 ORDER_FILLING_IOC, ORDER_STATE_CANCELED, ORDER_TYPE_BUY_LIMIT, POSITION_TYPE_BUY,
+                                 POSITION_TYPE_SELL, Terminal)
 from support.paths import SUPPORT
 
 GBP = '{"secret": "SECRET", "symbol": "GBPUSD", "action": "sell", "volume": 0.123, "sl": 1.2700, "id": "walk-gbp"}'
@@ -189,6 +190,18 @@ def test_an_entry_whose_chart_price_is_too_far_from_the_terminals_is_refused(use
     near = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.0800012345 price=1.0865 id=walk-near")["id"])
     assert near["status"] == "done", near
     assert [(p["volume"], p["price_open"], p["sl"]) for p in terminal.positions()] == [(0.1, 1.087, 1.08)]
+    assert run.interrupt() == 0
+
+
+def test_a_netting_account_and_algo_trading_off_are_said_when_moonhook_run_connects(user, tmp_path):
+    """The two things to fix before an alert comes: the log and /health say them at connection."""
+    terminal = Terminal(tmp_path / "terminal.db", margin_mode=ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
+    terminal.set_trade_allowed(False)
+    run = user.start("run", config=mt5_user(user, tmp_path / "terminal.db"), cwd="bot")
+    assert "Algo Trading is off in the terminal: every order is refused (10027) until its button is on" in run.text()
+    assert "the account nets positions (margin mode netting)" in run.text()
+    health = run.get("/health")
+    assert health["broker_state"].endswith("; a netting account; Algo Trading is off in the terminal"), health
     assert run.interrupt() == 0
 
 

@@ -406,7 +406,7 @@ def _account(st):
                        for p in st.rows("position")), 2)
     equity = round(balance + profit, 2)
     return AccountInfo(st.get("login") or 0, ACCOUNT_TRADE_MODE_DEMO, leverage, 200, 0, True, True,
-                       ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, 2, False, balance, 0.0, profit, equity, margin,
+                       st.get("margin_mode", ACCOUNT_MARGIN_MODE_RETAIL_HEDGING), 2, False, balance, 0.0, profit, equity, margin,
                        round(equity - margin, 2), round(equity / margin * 100, 2) if margin else 0.0, 50.0, 30.0,
                        0.0, 0.0, 0.0, 0.0, 0.0, "moonhook tester", st.get("server"), "USD", "Stand-in Markets Ltd")
 
@@ -809,7 +809,7 @@ class Terminal:
     market, scripts the next calls' outcomes, cuts the link, and reads the state for assertions."""
 
     def __init__(self, path, *, balance=10_000.0, symbols=None, login=None, password=None,
-                 server="Standin-Demo", leverage=100):
+                 server="Standin-Demo", leverage=100, margin_mode=ACCOUNT_MARGIN_MODE_RETAIL_HEDGING):
         self.path = os.fspath(path)
         con = sqlite3.connect(self.path)
         con.execute("PRAGMA journal_mode = WAL")
@@ -820,7 +820,8 @@ class Terminal:
                 return
             for key, value in dict(next_ticket=50_000_000, balance=float(balance), leverage=leverage, login=login,
                                    password=None if password is None else str(password), server=server,
-                                   trade_allowed=True, connected=True, epoch=0, sent=0, request_id=0).items():
+                                   trade_allowed=True, connected=True, epoch=0, sent=0, request_id=0,
+                                   margin_mode=margin_mode).items():
                 st.put(key, value)
             for name, spec in (DEFAULT_SYMBOLS if symbols is None else symbols).items():
                 st.put_symbol({**_BASE_SYMBOL, **spec, "name": name, "time_msc": _now_msc(), "closed": False})

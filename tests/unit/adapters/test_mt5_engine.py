@@ -13,7 +13,7 @@ from engine.interfaces.telegram.commands import Commands
 
 from support.botapi import html_plain
 from support.engine_support import process, running
-from support.mt5_standin import ORDER_TYPE_SELL_LIMIT, Terminal
+from support.mt5_standin import ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ORDER_TYPE_SELL_LIMIT, Terminal
 from support.telegram_support import ADMIN, Chat, Clock, ask
 
 FILLS = """
@@ -22,8 +22,8 @@ function on_close(p) store.set("closed", p.reason) end
 """
 
 
-def mt5_config(tmp_path) -> MT5Config:
-    return MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"), timeout=3.0, init_timeout=5.0,
+def mt5_config(tmp_path, terminal: str = "terminal.db") -> MT5Config:
+    return MT5Config(module="support.mt5_standin", path=str(tmp_path / terminal), timeout=3.0, init_timeout=5.0,
                      poll_seconds=0.05, resolve_seconds=0.5)
 
 
@@ -132,3 +132,20 @@ async def test_risk_is_sized_on_the_tick_value_of_the_hour_not_of_the_first_trad
         later = await process(engine, "buy EURUSD risk=1 sl=1.0791 id=later")
     volumes = [row["outcome"]["orders"][0]["volume"] for row in (first, soon, later)]
     assert volumes == [1.0, 1.0, 0.5]
+
+
+async def test_a_netting_account_and_algo_trading_off_are_said_at_connection(tmp_path, caplog):
+    terminal = Terminal(tmp_path / "terminal.db", margin_mode=ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
+    terminal.set_trade_allowed(False)
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        state = engine.broker.state
+        refused = await process(engine, "buy EURUSD volume=0.1")
+    assert state == ("connected: account 0 on Standin-Demo; a netting account; Algo Trading is off in the "
+                     "terminal"), state
+    assert "MetaTrader 5: the account nets positions (margin mode netting)" in caplog.text
+    assert "MetaTrader 5: Algo Trading is off in the terminal: every order is refused (10027)" in caplog.text
+    assert refused["status"] == "failed"
+    hedging = Terminal(tmp_path / "hedging.db")
+    async with running(tmp_path / "2", broker="mt5", mt5=mt5_config(tmp_path, "hedging.db")) as engine:
+        assert engine.broker.state == "connected: account 0 on Standin-Demo"
+    assert hedging.sent() == 0

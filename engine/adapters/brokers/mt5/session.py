@@ -47,7 +47,7 @@ class Session:
         """A fresh worker, initialized and logged in. Raises BrokerError (``state`` then says
         why) if MetaTrader cannot be reached."""
         try:
-            account = await self._login()
+            account, terminal = await self._login()
         except BrokerError as e:
             await self.link.kill()
             self.state = f"disconnected: {e}"
@@ -55,12 +55,15 @@ class Session:
         was = self.state
         self.connected, self._lost = True, trio.Event()
         self._up.set()
-        self.state = f"connected: account {account.get('login')} on {account.get('server')}"
+        warnings = _warnings(account, terminal)
+        self.state = "; ".join([f"connected: account {account.get('login')} on {account.get('server')}", *warnings])
         log.info("MetaTrader 5 %s", self.state)
+        for warning in warnings:
+            log.warning("MetaTrader 5: %s", c.WARNINGS[warning])
         if was.startswith("disconnected") or was.startswith("lost"):
             self._tell(Connection(True, self.state))
 
-    async def _login(self) -> dict[str, Any]:
+    async def _login(self) -> tuple[dict[str, Any], dict[str, Any]]:
         cfg = self.config
         try:
             await self.link.start()
@@ -74,9 +77,10 @@ class Session:
             account, error = await self.link.call("account_info")
             if not account:
                 raise BrokerError(f"no account: {c.describe_last_error(error)}")
+            terminal, _ = await self.link.call("terminal_info")
         except (LinkLost, CallRaised) as e:
             raise BrokerError(str(e)) from None
-        return account
+        return account, terminal or {}
 
     def lose(self, detail: str) -> None:
         """Marks the session lost (told once, however many calls find it so)."""
@@ -135,3 +139,14 @@ class Session:
                 pass
         self.connected = False
         await self.link.aclose()
+
+
+def _warnings(account: dict[str, Any], terminal: dict[str, Any]) -> list[str]:
+    """What the trader should know before an order is sent (keys of ``c.WARNINGS``): an account
+    that nets positions, trading by programs switched off in the terminal."""
+    found = []
+    if account.get("margin_mode") in c.NETTING_MODES:
+        found.append(c.NETTING)
+    if terminal.get("trade_allowed") is False:
+        found.append(c.ALGO_OFF)
+    return found
