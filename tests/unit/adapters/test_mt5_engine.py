@@ -149,3 +149,16 @@ async def test_a_netting_account_and_algo_trading_off_are_said_at_connection(tmp
     async with running(tmp_path / "2", broker="mt5", mt5=mt5_config(tmp_path, "hedging.db")) as engine:
         assert engine.broker.state == "connected: account 0 on Standin-Demo"
     assert hedging.sent() == 0
+
+
+async def test_algo_trading_switched_on_or_off_while_running_is_seen(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.set_trade_allowed(False)
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        assert engine.broker.state.endswith("; Algo Trading is off in the terminal")
+        terminal.set_trade_allowed(True)                          # the trader presses the button
+        await until(lambda: "Algo Trading" not in engine.broker.state)
+        assert (await process(engine, "buy EURUSD volume=0.1 id=on"))["status"] == "done"
+        terminal.set_trade_allowed(False)                         # and again: the next order says it
+        assert (await process(engine, "buy EURUSD volume=0.1 id=off"))["status"] == "failed"
+        assert engine.broker.state.endswith("; Algo Trading is off in the terminal")

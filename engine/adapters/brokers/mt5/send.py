@@ -90,6 +90,7 @@ class Sender:
             if answer is None:  # refused by the terminal before it reached the trade server
                 return await self.settle(tag, OrderResult.refused("MetaTrader 5 order_send failed"))
             code = answer["retcode"]
+            self._session.algo_trading(code != c.ALGO_TRADING_OFF)  # any other answer: the button is on
             if code in c.DONE_CODES:
                 result = OrderResult(ok=True, ticket=answer.get("order") or request.get("position") or request.get(
                     "order"), price=answer.get("price") or request.get("price"), volume=answer.get("volume"))

@@ -42,6 +42,8 @@ class Session:
         self._lost = trio.Event()
         self._up = trio.Event()  # set while connected
         self._failing: set[str] = set()  # list reads failing now: warned once, not at every poll
+        self._account = ""  # "account N on SERVER", once connected
+        self.warnings: list[str] = []  # keys of c.WARNINGS standing now, shown in ``state``
 
     async def connect(self) -> None:
         """A fresh worker, initialized and logged in. Raises BrokerError (``state`` then says
@@ -55,10 +57,11 @@ class Session:
         was = self.state
         self.connected, self._lost = True, trio.Event()
         self._up.set()
-        warnings = _warnings(account, terminal)
-        self.state = "; ".join([f"connected: account {account.get('login')} on {account.get('server')}", *warnings])
+        self._account = f"account {account.get('login')} on {account.get('server')}"
+        self.warnings = _warnings(account, terminal)
+        self._show()
         log.info("MetaTrader 5 %s", self.state)
-        for warning in warnings:
+        for warning in self.warnings:
             log.warning("MetaTrader 5: %s", c.WARNINGS[warning])
         if was.startswith("disconnected") or was.startswith("lost"):
             self._tell(Connection(True, self.state))
@@ -81,6 +84,22 @@ class Session:
         except (LinkLost, CallRaised) as e:
             raise BrokerError(str(e)) from None
         return account, terminal or {}
+
+    def _show(self) -> None:
+        self.state = "; ".join([f"connected: {self._account}", *self.warnings])
+
+    def algo_trading(self, allowed: bool) -> None:
+        """What is known now of the terminal's Algo Trading button (a send refused with 10027, a
+        poll's look while it was off): the warning is raised or lifted, and said once."""
+        if not self.connected or allowed == (c.ALGO_OFF not in self.warnings):
+            return
+        if allowed:
+            self.warnings.remove(c.ALGO_OFF)
+            log.info("MetaTrader 5: Algo Trading is on again")
+        else:
+            self.warnings.append(c.ALGO_OFF)
+            log.warning("MetaTrader 5: %s", c.WARNINGS[c.ALGO_OFF])
+        self._show()
 
     def lose(self, detail: str) -> None:
         """Marks the session lost (told once, however many calls find it so)."""
