@@ -27,8 +27,9 @@ _NUMBERS = ("price", "volume", "risk", "units", "sl", "tp", "sl_pips", "tp_pips"
 _STRINGS = {"id": 128, "comment": 256, "timeframe": 16, "state": 16, "position": 16}
 _COUNTS = ("position_size",)  # numbers that may be 0
 _TIMES = ("timenow",)  # when TradingView fired the alert: its {{timenow}} (2026-11-24T10:00:00Z) or Unix seconds
-_YEARS = (datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp(), datetime(2100, 1, 1, tzinfo=timezone.utc).timestamp())
-_FIELDS = {"symbol", "action", *_NUMBERS, *_STRINGS, *_COUNTS, *_TIMES}
+_YEARS = tuple(datetime(year, 1, 1, tzinfo=timezone.utc).timestamp() for year in (2000, 2100))
+_PARAMETERS = (*_NUMBERS, *_STRINGS, *_COUNTS, *_TIMES)  # name=value in a text alert
+_FIELDS = {"symbol", "action", *_PARAMETERS}
 _JSON_ALIASES = {"ticker": "symbol", "close": "price"}
 _NEVER_KEPT = {"secret"}  # authentication, handled by the web layer: never journaled
 _TOKEN = re.compile(r'''\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)|\s*([^,\s=]+)''')
@@ -130,9 +131,8 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
                 value = json.loads(value)
             if key == "lots":
                 key = "volume"
-            if key not in _FIELDS or key in ("symbol", "action"):
-                raise AlertError(key, "unknown parameter (known: " + ", ".join(
-                    _NUMBERS + tuple(_STRINGS) + _COUNTS + _TIMES) + ")")
+            if key not in _PARAMETERS:
+                raise AlertError(key, "unknown parameter (known: " + ", ".join(_PARAMETERS) + ")")
             if key in fields:
                 raise AlertError(key, "given twice")
             if key in _NUMBERS and (comma := re.match(r",(\d+)", line[pos:])) and re.fullmatch(r"-?\d+", value):

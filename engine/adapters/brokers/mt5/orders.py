@@ -1,6 +1,6 @@
 """MetaTrader requests from the engine's: the tag each carries, the filling type a symbol
-allows, volumes on the symbol's step, prices on its tick grid, stops at its minimum distance. Pure functions:
-what they refuse is refused before anything is sent."""
+allows, volumes on the symbol's step, prices on its tick grid, stops at its minimum distance.
+Pure functions: what they refuse is refused before anything is sent."""
 
 from __future__ import annotations
 
