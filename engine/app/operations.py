@@ -81,6 +81,7 @@ class Operations:
             "broker": engine.config.broker,
             "broker_connected": engine.broker.connected,
             "broker_state": engine.broker.state,
+            "broker_warnings": list(engine.broker.warnings),
             "paused": engine.paused,
         }
 

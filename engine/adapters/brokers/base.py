@@ -24,6 +24,7 @@ class Broker(ABC):
 
     name: str = "broker"
     state: str = "connected"  # what /health shows: connected, or why not
+    warnings: tuple[str, ...] = ()  # what the trader should know while connected (a netting account ...)
 
     def __init__(self) -> None:
         self._listener: Listener | None = None

@@ -183,6 +183,7 @@ class Commands:
         rows = [("uptime", _duration(view["uptime_s"])),
                 ("plugins", f"{plugins['enabled']}/{plugins['loaded']} enabled"),
                 ("broker", f"{view['broker']} {'connected' if view['broker_connected'] else 'DISCONNECTED'}")]
+        rows += [("⚠ broker", warning) for warning in view["broker_warnings"]]
         account, positions = view["account"], view["positions"]
         if "error" in account:
             rows.append(("account", account["error"]))

@@ -138,10 +138,15 @@ async def test_a_netting_account_and_algo_trading_off_are_said_at_connection(tmp
     terminal = Terminal(tmp_path / "terminal.db", margin_mode=ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
     terminal.set_trade_allowed(False)
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
-        state = engine.broker.state
+        state, health = engine.broker.state, Operations(engine).health()
+        clock = Clock()
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        status = html_plain((await ask(commands, chat.say("/status"))).text)
         refused = await process(engine, "buy EURUSD volume=0.1")
     assert state == ("connected: account 0 on Standin-Demo; a netting account; Algo Trading is off in the "
                      "terminal"), state
+    assert health["broker_warnings"] == ["a netting account", "Algo Trading is off in the terminal"]
+    assert "⚠ broker  a netting account\n⚠ broker  Algo Trading is off in the terminal" in status, status
     assert "MetaTrader 5: the account nets positions (margin mode netting)" in caplog.text
     assert "MetaTrader 5: Algo Trading is off in the terminal: every order is refused (10027)" in caplog.text
     assert refused["status"] == "failed"

@@ -71,6 +71,10 @@ class MT5Broker(Broker):
     def state(self) -> str:
         return self._session.state
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(self._session.warnings)
+
     def helper_pids(self) -> list[int]:
         return [] if self._link.pid is None else [self._link.pid]
 
