@@ -201,6 +201,7 @@ def test_a_netting_account_and_algo_trading_off_are_said_when_moonhook_run_conne
     assert "Algo Trading is off in the terminal: every order is refused (10027) until its button is on" in run.text()
     assert "the account nets positions (margin mode netting)" in run.text()
     health = run.get("/health")
+    assert health["broker_warnings"] == ["a netting account", "Algo Trading is off in the terminal"], health
     assert health["broker_state"].endswith("; a netting account; Algo Trading is off in the terminal"), health
     assert run.interrupt() == 0
 
