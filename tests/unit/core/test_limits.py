@@ -131,3 +131,34 @@ async def test_a_market_entry_far_from_the_brokers_price_is_refused_and_the_rest
         assert (await process(engine, "buy EURUSD volume=0.1 sl_pips=20"))["status"] == "done"   # nothing to compare
     assert [(r.kind, r.side, r.price) for r in broker.executed] == [
         ("market", "sell", 1.104), ("pending", "buy", 1.09), ("market", "buy", None)]
+
+
+class Meeting(FakeBroker):
+    """Fills an order only once ``expected`` orders are being executed at once."""
+
+    def __init__(self, expected: int):
+        super().__init__()
+        self.expected, self.inside, self.met = expected, 0, trio.Event()
+
+    async def execute(self, request: OrderRequest):
+        self.inside += 1
+        if self.inside == self.expected:
+            self.met.set()
+        with trio.fail_after(5):   # with the entries taking turns, the first would wait here for ever
+            await self.met.wait()
+        return await super().execute(request)
+
+
+async def test_with_no_position_limit_entries_on_two_symbols_do_not_wait_for_each_other(tmp_path):
+    broker = Meeting(expected=2)
+    async with running(tmp_path, use_broker=broker, max_order_volume=1.0, max_price_gap_pct=1.0) as engine:
+        results = []
+
+        async def enter(symbol: str) -> None:
+            request = engine.desk.new_request("market", "admin", symbol=symbol, side="buy", volume=0.1)
+            results.append(await engine.desk.place(request, origin="admin"))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(enter, "EURUSD")
+            nursery.start_soon(enter, "GBPUSD")
+    assert [r.ok for r in results] == [True, True]
