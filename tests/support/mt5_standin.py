@@ -406,7 +406,8 @@ def _account(st):
                        for p in st.rows("position")), 2)
     equity = round(balance + profit, 2)
     return AccountInfo(st.get("login") or 0, ACCOUNT_TRADE_MODE_DEMO, leverage, 200, 0, True, True,
-                       st.get("margin_mode", ACCOUNT_MARGIN_MODE_RETAIL_HEDGING), 2, False, balance, 0.0, profit, equity, margin,
+                       st.get("margin_mode", ACCOUNT_MARGIN_MODE_RETAIL_HEDGING), 2, False, balance, 0.0, profit,
+                       equity, margin,
                        round(equity - margin, 2), round(equity / margin * 100, 2) if margin else 0.0, 50.0, 30.0,
                        0.0, 0.0, 0.0, 0.0, 0.0, "moonhook tester", st.get("server"), "USD", "Stand-in Markets Ltd")
 
