@@ -103,18 +103,24 @@ class SlowFill(FakeBroker):
         return result
 
 
+async def two_entries_at_once(engine) -> list:
+    """An administrator's entries on EURUSD and GBPUSD placed at once; their results."""
+    results = []
+
+    async def enter(symbol: str) -> None:
+        request = engine.desk.new_request("market", "admin", symbol=symbol, side="buy", volume=0.1)
+        results.append(await engine.desk.place(request, origin="admin"))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(enter, "EURUSD")
+        nursery.start_soon(enter, "GBPUSD")
+    return results
+
+
 async def test_two_entries_at_once_never_both_take_the_last_place(tmp_path):
     broker = SlowFill()
     async with running(tmp_path, use_broker=broker, max_open_positions=1) as engine:
-        results = []
-
-        async def enter(symbol: str) -> None:
-            request = engine.desk.new_request("market", "admin", symbol=symbol, side="buy", volume=0.1)
-            results.append(await engine.desk.place(request, origin="admin"))
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(enter, "EURUSD")
-            nursery.start_soon(enter, "GBPUSD")
+        results = await two_entries_at_once(engine)
     assert sorted(r.ok for r in results) == [False, True]
     assert len(broker.open_positions) == 1
 
@@ -152,13 +158,5 @@ class Meeting(FakeBroker):
 async def test_with_no_position_limit_entries_on_two_symbols_do_not_wait_for_each_other(tmp_path):
     broker = Meeting(expected=2)
     async with running(tmp_path, use_broker=broker, max_order_volume=1.0, max_price_gap_pct=1.0) as engine:
-        results = []
-
-        async def enter(symbol: str) -> None:
-            request = engine.desk.new_request("market", "admin", symbol=symbol, side="buy", volume=0.1)
-            results.append(await engine.desk.place(request, origin="admin"))
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(enter, "EURUSD")
-            nursery.start_soon(enter, "GBPUSD")
+        results = await two_entries_at_once(engine)
     assert [r.ok for r in results] == [True, True]
