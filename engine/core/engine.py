@@ -23,7 +23,7 @@ from sandbox import Pool, SandboxError
 
 from engine.domain.alerts import Alert, SymbolMap
 from engine.adapters.brokers.base import Broker
-from engine.domain.orders import BrokerError, Closed, Connection, Dropped, Event, Fill
+from engine.domain.orders import BrokerError, Closed, Connection, Dropped, Event, Fill, Notice
 from engine.domain.config import EngineConfig
 from engine.core.metrics import Metrics
 from engine.core.monitor import Monitor
@@ -275,6 +275,9 @@ class Engine:
         async for event in self._events_recv:
             if isinstance(event, Connection):
                 self.monitor.connection(event)
+                continue
+            if isinstance(event, Notice):
+                self.monitor.notice(event)
                 continue
             if isinstance(event, Dropped):   # told, as a refused order is
                 log.warning("%s", describe_event(event))

@@ -16,7 +16,7 @@ from typing import Callable
 import psutil
 import trio
 
-from engine.domain.orders import Connection
+from engine.domain.orders import Connection, Notice
 from engine.domain.config import MonitorConfig
 from engine.adapters.notify import Notifier
 
@@ -48,6 +48,9 @@ class Monitor:
         else:
             self._notifier.send("admin", "broker disconnected" + (f": {event.detail}" if event.detail else "")
                                 + "; orders are refused until it is back", key="broker:down")
+
+    def notice(self, event: Notice) -> None:
+        self._notifier.send("admin", f"broker: {event.text}", key=event.key)
 
     def memory_bytes(self) -> int:
         """Resident memory of the engine, its sandbox workers and the broker's helper (MT5's worker)."""

@@ -180,5 +180,14 @@ class Dropped:
         return {k: v for k, v in shallow(self).items() if v is not None}
 
 
-Event = Fill | Closed | Dropped | Connection
+@dataclass(frozen=True)
+class Notice:
+    """What the administrators should know of the broker while it is connected (a netting
+    account; Algo Trading switched off, or on again). ``key`` throttles repeats of one notice."""
+
+    text: str
+    key: str
+
+
+Event = Fill | Closed | Dropped | Connection | Notice
 Listener = Callable[[Event], None]

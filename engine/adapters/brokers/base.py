@@ -28,15 +28,22 @@ class Broker(ABC):
 
     def __init__(self) -> None:
         self._listener: Listener | None = None
+        self._early: list[Event] = []  # told before anyone listened (at ``start``): kept for the listener
 
     def listen(self, listener: Listener) -> None:
-        """``listener(event)`` is called, without awaiting, for every fill and close, and
-        whenever the connection is lost or found again."""
+        """``listener(event)`` is called, without awaiting, for every fill and close, whenever
+        the connection is lost or found again, and for the broker's notices; first for what was
+        told before (a notice at ``start``)."""
         self._listener = listener
+        early, self._early = self._early, []
+        for event in early:
+            listener(event)
 
     def _emit(self, event: Event) -> None:
         if self._listener is not None:
             self._listener(event)
+        else:
+            self._early.append(event)
 
     async def start(self) -> None:
         """Connects; called once before any other call."""

@@ -12,7 +12,7 @@ from engine.app import Operations
 from engine.interfaces.telegram.commands import Commands
 
 from support.botapi import html_plain
-from support.engine_support import process, running
+from support.engine_support import process, running, told
 from support.mt5_standin import ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ORDER_TYPE_SELL_LIMIT, Terminal
 from support.telegram_support import ADMIN, Chat, Clock, ask
 
@@ -143,6 +143,7 @@ async def test_a_netting_account_and_algo_trading_off_are_said_at_connection(tmp
         commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         status = html_plain((await ask(commands, chat.say("/status"))).text)
         refused = await process(engine, "buy EURUSD volume=0.1")
+        admins = [text for kind, text in await told(engine) if kind == "admin"]
     assert state == ("connected: account 0 on Standin-Demo; a netting account; Algo Trading is off in the "
                      "terminal"), state
     assert health["broker_warnings"] == ["a netting account", "Algo Trading is off in the terminal"]
@@ -150,6 +151,11 @@ async def test_a_netting_account_and_algo_trading_off_are_said_at_connection(tmp
     assert "MetaTrader 5: the account nets positions (margin mode netting)" in caplog.text
     assert "MetaTrader 5: Algo Trading is off in the terminal: every order is refused (10027)" in caplog.text
     assert refused["status"] == "failed"
+    assert admins == ["broker: the account nets positions (margin mode netting): a symbol holds one position, a buy "
+                      "against a short reduces it, and an entry's stop moves the whole position's; moonhook's "
+                      "strategies and closes assume a hedging account (docs/metatrader5.md)",
+                      "broker: Algo Trading is off in the terminal: every order is refused (10027) until its button "
+                      "is on"]
     hedging = Terminal(tmp_path / "hedging.db")
     async with running(tmp_path / "2", broker="mt5", mt5=mt5_config(tmp_path, "hedging.db")) as engine:
         assert engine.broker.state == "connected: account 0 on Standin-Demo"
@@ -167,3 +173,6 @@ async def test_algo_trading_switched_on_or_off_while_running_is_seen(tmp_path):
         terminal.set_trade_allowed(False)                         # and again: the next order says it
         assert (await process(engine, "buy EURUSD volume=0.1 id=off"))["status"] == "failed"
         assert engine.broker.state.endswith("; Algo Trading is off in the terminal")
+        admins = [text.split(":")[1] for kind, text in await told(engine) if kind == "admin"]
+    # the second "off" within a minute of the first is the throttle's to tell, at its window's end
+    assert admins == [" Algo Trading is off in the terminal", " Algo Trading is on again in the terminal"]

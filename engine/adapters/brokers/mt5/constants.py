@@ -86,3 +86,4 @@ WARNINGS = {
              "closes assume a hedging account (docs/metatrader5.md)",
     ALGO_OFF: "Algo Trading is off in the terminal: every order is refused (10027) until its button is on",
 }
+ALGO_ON = "Algo Trading is on again in the terminal"

@@ -22,7 +22,7 @@ import trio
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.link import CallRaised, LinkLost, TerminalLink
 from engine.domain.config.mt5 import MT5Config
-from engine.domain.orders import BrokerError, Connection
+from engine.domain.orders import BrokerError, Connection, Event, Notice
 
 log = logging.getLogger("moonhook.mt5")
 
@@ -33,7 +33,7 @@ class Unknown(Exception):
 
 
 class Session:
-    def __init__(self, link: TerminalLink, config: MT5Config, tell: Callable[[Connection], None]):
+    def __init__(self, link: TerminalLink, config: MT5Config, tell: Callable[[Event], None]):
         self.link = link
         self.config = config
         self.connected = False
@@ -61,10 +61,10 @@ class Session:
         self.warnings = _warnings(account, terminal)
         self._show()
         log.info("MetaTrader 5 %s", self.state)
-        for warning in self.warnings:
-            log.warning("MetaTrader 5: %s", c.WARNINGS[warning])
         if was.startswith("disconnected") or was.startswith("lost"):
             self._tell(Connection(True, self.state))
+        for warning in self.warnings:
+            self._warn(warning)
 
     async def _login(self) -> tuple[dict[str, Any], dict[str, Any]]:
         cfg = self.config
@@ -95,11 +95,17 @@ class Session:
             return
         if allowed:
             self.warnings.remove(c.ALGO_OFF)
-            log.info("MetaTrader 5: Algo Trading is on again")
+            log.info("MetaTrader 5: %s", c.ALGO_ON)
+            self._tell(Notice(c.ALGO_ON, "broker:algo-on"))
         else:
             self.warnings.append(c.ALGO_OFF)
-            log.warning("MetaTrader 5: %s", c.WARNINGS[c.ALGO_OFF])
+            self._warn(c.ALGO_OFF)
         self._show()
+
+    def _warn(self, warning: str) -> None:
+        """Logs a warning of ``c.WARNINGS`` and tells the administrators."""
+        log.warning("MetaTrader 5: %s", c.WARNINGS[warning])
+        self._tell(Notice(c.WARNINGS[warning], f"broker:{warning}"))
 
     def lose(self, detail: str) -> None:
         """Marks the session lost (told once, however many calls find it so)."""
