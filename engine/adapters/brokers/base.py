@@ -19,6 +19,9 @@ import trio
 from engine.domain.orders import Event, Listener, OrderRequest, OrderResult
 
 
+EARLY_EVENTS = 1000  # events kept for a listener that is not there yet
+
+
 class Broker(ABC):
     """What the engine needs of a broker. All answers are plain data, as the scripts see them."""
 
@@ -42,7 +45,7 @@ class Broker(ABC):
     def _emit(self, event: Event) -> None:
         if self._listener is not None:
             self._listener(event)
-        else:
+        elif len(self._early) < EARLY_EVENTS:  # a broker no one will ever listen to keeps no more
             self._early.append(event)
 
     async def start(self) -> None:
