@@ -19,7 +19,11 @@ Simplified compared with a real terminal (the engine must not rely on these):
 - fills are whole, at the current bid/ask (pending orders and SL/TP too, at the prices given to
   ``Terminal.set_price`` when they are crossed); instant execution (``trade_exemode`` 0, the
   default) requires a price within ``deviation`` points, market execution (2) ignores both;
-- times are UTC epoch seconds (a real server's are in its own zone); naive datetimes are UTC;
+- times are the server's wall clock as epoch seconds, as a real server's: UTC unless the
+  ``Terminal`` is given a ``server_clock`` (an IANA zone and hours added to it: New York + 7 is
+  the commonest broker clock); naive datetimes are read as epoch seconds of that clock;
+- ``copy_rates_from_pos`` gives H1 bars only, every symbol's over the forex week (Sunday 17:00
+  to Friday 17:00 New York), each bar's prices the symbol's current ones;
 - Market Watch selection is per process, so a restarted worker must select symbols again;
 - SymbolInfo and TerminalInfo carry a subset of the real fields; comments of results are close
   to MetaTrader's, not byte-exact; the request fields' types are checked strictly (float volume,
@@ -37,6 +41,7 @@ import sqlite3
 import time
 from collections import namedtuple
 from contextlib import contextmanager
+from zoneinfo import ZoneInfo
 
 __version__ = "5.0.4874-standin"
 
@@ -108,6 +113,8 @@ SymbolInfo = namedtuple("SymbolInfo", "custom select visible time digits spread 
                         "trade_tick_size trade_contract_size volume_min volume_max volume_step volume_limit "
                         "swap_long swap_short currency_base currency_profit currency_margin description path name")
 Tick = namedtuple("Tick", "time bid ask last volume time_msc flags volume_real")
+Rate = namedtuple("Rate", "time open high low close tick_volume spread real_volume")
+TIMEFRAME_H1 = 16385
 TradePosition = namedtuple("TradePosition", "ticket time time_msc time_update time_update_msc type magic identifier "
                            "reason volume price_open sl tp price_current swap profit symbol comment external_id")
 TradeOrder = namedtuple("TradeOrder", "ticket time_setup time_setup_msc time_done time_done_msc time_expiration type "
@@ -642,15 +649,51 @@ def _volume_ok(volume, s):
             and abs(volume - round(volume / step) * step) <= 1e-9)
 
 
-def _now_msc():
-    return int(time.time() * 1000)
+def _server_msc(st, unix):
+    """``unix`` on the terminal's server clock, in ms."""
+    clock = st.get("clock")
+    if not clock:
+        return int(unix * 1000)
+    wall = _dt.datetime.fromtimestamp(unix, ZoneInfo(clock[0])).replace(tzinfo=None) + _dt.timedelta(hours=clock[1])
+    return calendar.timegm(wall.timetuple()) * 1000 + wall.microsecond // 1000
+
+
+def _now_msc(st):
+    return _server_msc(st, time.time())
+
+
+_NEW_YORK = ZoneInfo("America/New_York")
+
+
+def _trading_hour(unix):
+    """Whether the hour starting at ``unix`` is in the forex week: Sunday 17:00 to Friday 17:00 New York."""
+    ny = _dt.datetime.fromtimestamp(unix, _NEW_YORK)
+    day, hour = ny.weekday(), ny.hour  # Monday 0 ... Sunday 6
+    return not (day == 5 or (day == 4 and hour >= 17) or (day == 6 and hour < 17))
+
+
+def copy_rates_from_pos(symbol, timeframe, start_pos, count):
+    """The last ``count`` H1 bars before ``start_pos`` bars ago, oldest first, their times on the
+    server's clock; None for an unknown or unselected symbol or another timeframe."""
+    def body(st, _):
+        s = st.symbol(symbol)
+        if s is None or symbol not in _selected or timeframe != TIMEFRAME_H1:
+            return _fail(None, _E_PARAMS)
+        bars, hour = [], int(time.time()) // 3600 * 3600
+        while len(bars) < start_pos + count and hour > 0:
+            if _trading_hour(hour):
+                bars.append(Rate(_server_msc(st, hour) // 1000, s["bid"], s["bid"], s["bid"], s["bid"], 1,
+                                 round((s["ask"] - s["bid"]) / s["point"]), 0))
+            hour -= 3600
+        return tuple(reversed(bars[start_pos:]))
+    return _call("copy_rates_from_pos", None, body)
 
 
 def _fill(st, s, *, typ, volume, price, magic, comment, reason, position=None, order=None, sl=0.0, tp=0.0,
           filling=ORDER_FILLING_FOK):
     """One execution: a filled history order (``order``, or a new one), its deal, and the position
     opened (ticket = order ticket) or reduced/closed with its profit booked to the balance."""
-    now = _now_msc()
+    now = _now_msc(st)
     if order is None:
         order = dict(ticket=st.ticket(), time_setup_msc=now, expiration=0, type=typ, type_time=ORDER_TIME_GTC,
                      type_filling=filling, magic=magic, reason=reason, volume_initial=volume,
@@ -700,7 +743,7 @@ def _trade(st, r, execute):
         _need(_stops_ok(buy, s["bid"] if buy else s["ask"], r.sl, r.tp, s), 10016)
         _need((pos["sl"], pos["tp"]) != (r.sl, r.tp), 10025)
         if execute:
-            pos.update(sl=r.sl, tp=r.tp, time_update_msc=_now_msc())
+            pos.update(sl=r.sl, tp=r.tp, time_update_msc=_now_msc(st))
             st.put_row("position", pos)
         return 10009, 0, 0, 0.0, 0.0
     if r.action in (TRADE_ACTION_MODIFY, TRADE_ACTION_REMOVE):
@@ -715,7 +758,7 @@ def _trade(st, r, execute):
             _need((o["price_open"], o["sl"], o["tp"]) != (price, r.sl, r.tp), 10025)
             o.update(price_open=price, sl=r.sl, tp=r.tp)
         else:
-            o.update(state=ORDER_STATE_CANCELED, time_done_msc=_now_msc())
+            o.update(state=ORDER_STATE_CANCELED, time_done_msc=_now_msc(st))
         if execute:
             if r.action == TRADE_ACTION_REMOVE:
                 st.drop("order", o["ticket"])
@@ -737,7 +780,7 @@ def _trade(st, r, execute):
         _need(_stops_ok(buy, r.price, r.sl, r.tp, s), 10016)
         ticket = st.ticket() if execute else 0
         if execute:
-            st.put_row("order", dict(ticket=ticket, time_setup_msc=_now_msc(), time_done_msc=0, expiration=r.expiration,
+            st.put_row("order", dict(ticket=ticket, time_setup_msc=_now_msc(st), time_done_msc=0, expiration=r.expiration,
                                      type=r.type, type_time=r.type_time, type_filling=r.type_filling,
                                      state=ORDER_STATE_PLACED, magic=r.magic, position_id=0, reason=ORDER_REASON_EXPERT,
                                      volume_initial=r.volume, volume_current=r.volume, price_open=r.price, sl=r.sl,
@@ -810,7 +853,8 @@ class Terminal:
     market, scripts the next calls' outcomes, cuts the link, and reads the state for assertions."""
 
     def __init__(self, path, *, balance=10_000.0, symbols=None, login=None, password=None,
-                 server="Standin-Demo", leverage=100, margin_mode=ACCOUNT_MARGIN_MODE_RETAIL_HEDGING):
+                 server="Standin-Demo", leverage=100, margin_mode=ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
+                 server_clock=None):
         self.path = os.fspath(path)
         con = sqlite3.connect(self.path)
         con.execute("PRAGMA journal_mode = WAL")
@@ -822,11 +866,11 @@ class Terminal:
             for key, value in dict(next_ticket=50_000_000, balance=float(balance), leverage=leverage, login=login,
                                    password=None if password is None else str(password), server=server,
                                    trade_allowed=True, connected=True, epoch=0, sent=0, request_id=0,
-                                   margin_mode=margin_mode).items():
+                                   margin_mode=margin_mode, clock=server_clock and list(server_clock)).items():
                 st.put(key, value)
             for name, spec in (DEFAULT_SYMBOLS if symbols is None else symbols).items():
-                st.put_symbol({**_BASE_SYMBOL, **spec, "name": name, "time_msc": _now_msc(), "closed": False})
-            st.put_row("deal", dict(ticket=st.ticket(), order=0, time_msc=_now_msc(), type=DEAL_TYPE_BALANCE,
+                st.put_symbol({**_BASE_SYMBOL, **spec, "name": name, "time_msc": _now_msc(st), "closed": False})
+            st.put_row("deal", dict(ticket=st.ticket(), order=0, time_msc=_now_msc(st), type=DEAL_TYPE_BALANCE,
                                     entry=DEAL_ENTRY_IN, magic=0, position_id=0, reason=DEAL_REASON_CLIENT,
                                     volume=0.0, price=0.0, profit=float(balance), symbol="", comment="Deposit"))
 
@@ -838,7 +882,7 @@ class Terminal:
             if s is None:
                 raise KeyError(f"set_price: no symbol {symbol!r} in this terminal")
             bid, ask = float(bid), float(ask)
-            s.update(bid=bid, ask=ask, time_msc=_now_msc())
+            s.update(bid=bid, ask=ask, time_msc=_now_msc(st))
             st.put_symbol(s)
             for o in st.rows("order"):
                 if o["symbol"] == symbol and {ORDER_TYPE_BUY_LIMIT: ask <= o["price_open"],
@@ -872,6 +916,7 @@ class Terminal:
         api = {"initialize", "login", "version", "terminal_info", "account_info", "symbols_get", "symbols_total",
                "symbol_info", "symbol_info_tick", "symbol_select", "positions_total", "positions_get",
                "orders_total", "orders_get", "history_deals_get", "history_orders_get", "order_calc_margin",
+               "copy_rates_from_pos",
                "order_calc_profit", "order_send", "order_check"}
         if fn not in api:
             raise ValueError(f"script: {fn!r} is not a function of the stand-in")
@@ -942,7 +987,7 @@ class Terminal:
         """A pending order placed outside moonhook (by hand): magic 0, comment "manual"."""
         with _tx(self.path) as st:
             ticket = st.ticket()
-            st.put_row("order", dict(ticket=ticket, time_setup_msc=_now_msc(), time_done_msc=0, expiration=0,
+            st.put_row("order", dict(ticket=ticket, time_setup_msc=_now_msc(st), time_done_msc=0, expiration=0,
                                      type=type_, type_time=0, type_filling=ORDER_FILLING_RETURN,
                                      state=ORDER_STATE_PLACED, magic=0, position_id=0, reason=ORDER_REASON_CLIENT,
                                      volume_initial=float(volume), volume_current=float(volume), price_open=price,
@@ -957,7 +1002,7 @@ class Terminal:
             if o is None:
                 raise KeyError(f"end_order: no pending order {ticket}")
             st.drop("order", ticket)
-            o.update(state=state, time_done_msc=_now_msc())
+            o.update(state=state, time_done_msc=_now_msc(st))
             st.put_row("history_order", o)
 
     def _read(self, fn):
