@@ -111,6 +111,8 @@ DESCRIPTIONS: dict[str, str] = {
     "mt5.module": "MetaTrader5 (on Windows), or mt5linux: the package in a Windows Python under Wine, "
                   "reached over RPyC at host and port.",
     "mt5.host": "The RPyC server holding the MetaTrader5 package (module = \"mt5linux\").",
+    "mt5.server_clock": "The trade server's clock, in which MetaTrader writes every time: \"auto\" (found from "
+                        "a forex major's hourly bars), \"GMT+2/+3 US\" (or EU, AU), \"GMT+2\", or a time zone name.",
     "shadow": "Another folder of scripts run beside the live ones on a private paper broker (docs/shadow.md).",
     "shadow.scripts": "The shadow's scripts folder, relative to this file's folder; not engine.scripts.",
 }

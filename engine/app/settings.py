@@ -91,6 +91,7 @@ SCHEMA: dict[str, Any] = {
         "deviation": c.integer(0, 10_000), "magic_base": c.integer(0, 2**31 - 1), "retries": c.integer(0, 20),
         "poll_seconds": _POSITIVE, "resolve_seconds": _POSITIVE, "symbol_suffix": c.anything_string,
         "symbols": c.table_of(c.string, "a table of broker symbol names (EURUSD = \"EURUSD.r\")"),
+        "server_clock": c.string,
     },
     "shadow": {"scripts": c.folder},
 }

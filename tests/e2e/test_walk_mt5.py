@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -250,7 +251,9 @@ def rpyc_terminal(folder: Path, port: int = 0) -> Iterator[int]:
 def test_on_linux_the_terminal_is_reached_over_rpyc_as_mt5linux_serves_it(user, tmp_path):
     # docs/metatrader5.md's Linux setup: the package in a Windows Python under Wine, behind an
     # RPyC classic server; `moonhook run` with module = "mt5linux" trades through it and restarts.
-    terminal = Terminal(tmp_path / "terminal.db")
+    # Its server keeps the commonest broker clock (New York + 7 hours: GMT+2 in winter, GMT+3 in
+    # summer), which every time it gives is written in.
+    terminal = Terminal(tmp_path / "terminal.db", server_clock=("America/New_York", 7))
     terminal.set_price("EURUSD", 1.08490, 1.08500)  # a buy fills at 1.085, where the banner's alert expects it
     with rpyc_terminal(tmp_path / "windows-python") as port:
         config, _ = init(user, "bot")
@@ -259,9 +262,14 @@ def test_on_linux_the_terminal_is_reached_over_rpyc_as_mt5linux_serves_it(user, 
                       f'path = "{tmp_path / "terminal.db"}"\npoll_seconds = 0.2\n')
         run = user.start("run", config=config, cwd="bot")
         assert run.get("/health")["broker_connected"] is True
+        assert "the server's clock: GMT+2/+3 (US daylight saving) (found from EURUSD's hourly bars" in run.text()
         trade_through_the_standin(user, run, terminal)
         (trade,) = until(lambda: run.get("/api/trades")["trades"], bool, "the closed trade from the deal history")
         assert trade["symbol"] == "EURUSD"
+        now = time.time()  # the times in UTC, not in the server's 2 or 3 hours ahead
+        assert now - 120 < trade["opened_at"] <= trade["closed_at"] <= now, (trade, now)
+        (gbp,) = run.get("/api/positions")["positions"]
+        assert now - 120 < gbp["opened_at"] <= now and terminal.positions()[0]["time"] > now + 3600, (gbp, now)
     # The Windows side goes away (Wine restarted, say): told, then reconnected when it is back.
     until(lambda: run.get("/health"), lambda h: not h["broker_connected"], "the lost terminal noticed")
     with rpyc_terminal(tmp_path / "windows-python", port):

@@ -106,3 +106,21 @@ async def test_the_windows_package_on_another_system_points_to_mt5linux():
     with pytest.raises(LinkLost) as lost:
         await TerminalLink("MetaTrader5", timeout=5).start()
     assert "runs on Windows only" in str(lost.value) and '[mt5] module = "mt5linux"' in str(lost.value)
+
+
+def test_a_structured_array_of_rates_comes_back_as_rows_of_named_fields():
+    """``copy_rates_*`` answers numpy's structured array (not installed here): its rows come
+    back as dicts, as named tuples do, not as its printed text."""
+    from engine.adapters.brokers.mt5.worker import plain
+
+    class Dtype:
+        names = ("time", "open", "close")
+
+    class Rates:  # what the worker reads of numpy's array: dtype.names and tolist()
+        dtype = Dtype()
+
+        def tolist(self):
+            return [(1736121600, 1.03, 1.04), (1736125200, 1.04, 1.05)]
+
+    assert plain(Rates()) == [{"time": 1736121600, "open": 1.03, "close": 1.04},
+                              {"time": 1736125200, "open": 1.04, "close": 1.05}]

@@ -226,10 +226,30 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
     ("[telegram]\nwebhook_url = \"https://x.org/h\"\n", "telegram.webhook_secret: required with telegram.webhook_url"),
     ("[monitor]\nlatency_alert_ms = 0\n", "monitor.latency_alert_ms: expected a number greater than 0, got 0"),
     ("[monitor]\nmemory = 5\n", "monitor.memory: unknown key (known: latency_alert_ms, memory_alert_mb,"),
+    ("[mt5]\nserver_clock = \"GMT+2/+4 US\"\n", "mt5.server_clock: 'GMT+2/+4 US' is not a server clock (its summer "
+     "offset +4 is not an hour after its winter one +2); expected \"auto\", \"GMT+2/+3 US\" (or EU, AU), \"GMT+2\" "
+     "or a time zone name such as \"Europe/Athens\""),
+    ("[mt5]\nserver_clock = \"Europe/Atlantis\"\n", "mt5.server_clock: 'Europe/Atlantis' is not a server clock "
+     "(unknown IANA time zone key"),
+    ("[mt5]\nserver_clock = \"GMT+15\"\n", "mt5.server_clock: 'GMT+15' is not a server clock"),
+    ("[mt5]\nserver_clock = 2\n", "mt5.server_clock: expected a non-empty string, got 2"),
 ])
 def test_each_error_names_the_key_and_what_was_expected(tmp_path, text, expected):
     message = error(tmp_path, text)
     assert message.startswith(f"{tmp_path / 'moonhook.toml'}: {expected}"), message
+
+
+@pytest.mark.parametrize("written, clock", [
+    ("auto", None), ("GMT+2/+3 US", "GMT+2/+3 (US daylight saving)"),
+    ("GMT+2/+3 (US daylight saving)", "GMT+2/+3 (US daylight saving)"), ("gmt+1/+2 eu", "GMT+1/+2 (EU daylight saving)"),
+    ("GMT+3", "GMT+3 (fixed)"), ("UTC", "GMT+0 (fixed)"), ("GMT-5:30", "GMT-5:30 (fixed)"),
+    ("Europe/Athens", "Europe/Athens"),
+])
+def test_the_mt5_server_clock_reads_the_forms_docs_and_logs_show(tmp_path, written, clock):
+    from engine.domain.config.mt5 import server_zone
+    s = load_settings(write(tmp_path, f'[mt5]\nserver_clock = "{written}"\n'), {})
+    zone = server_zone(s.engine.mt5.server_clock)
+    assert (None if zone is None else str(zone)) == clock
 
 
 def test_a_dataclass_check_is_reported_with_the_file(tmp_path):

@@ -27,6 +27,7 @@ from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
 from engine.adapters.brokers.mt5.history import History
 from engine.adapters.brokers.mt5.link import TerminalLink
+from engine.adapters.brokers.mt5.clock import ServerClock
 from engine.adapters.brokers.mt5.orders import (check_stops, deal_request, fillings, normalise_price, normalise_volume,
                                                 pending_request, tag_for)
 from engine.adapters.brokers.mt5.pending import PendingWatch
@@ -70,6 +71,11 @@ class MT5Broker(Broker):
     @property
     def state(self) -> str:
         return self._session.state
+
+    @property
+    def server_clock(self) -> ServerClock:
+        """The trade server's clock, which every time the terminal gives or reads is written in."""
+        return self._session.clock
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -145,7 +151,7 @@ class MT5Broker(Broker):
         if await self._info(symbol) is None:
             return None
         tick = await self._read("symbol_info_tick", self.config.to_broker(symbol), none_ok=True)
-        return {"bid": tick["bid"], "ask": tick["ask"], "time": float(tick["time"])} if tick else None
+        return {"bid": tick["bid"], "ask": tick["ask"], "time": self.server_clock.utc(tick["time"])} if tick else None
 
     async def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
         """Every open position; those moonhook did not open have ``external`` true."""
@@ -154,7 +160,7 @@ class MT5Broker(Broker):
                  "side": c.POSITION_SIDES.get(p["type"], "buy"), "volume": p["volume"],
                  "price_open": p["price_open"], "sl": p["sl"] or None, "tp": p["tp"] or None,
                  "profit": p["profit"], "plugin": self.book.plugin_of(p["magic"]), "comment": p["comment"],
-                 "opened_at": float(p["time"]), "magic": p["magic"],
+                 "opened_at": self.server_clock.utc(p["time"]), "magic": p["magic"],
                  "external": self.book.plugin_of(p["magic"]) is None} for p in rows or ()]
 
     async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
@@ -165,21 +171,24 @@ class MT5Broker(Broker):
             out.append({"ticket": o["ticket"], "symbol": self.config.from_broker(o["symbol"]), "side": side,
                         "type": kind, "price": o["price_open"], "volume": o["volume_current"], "sl": o["sl"] or None,
                         "tp": o["tp"] or None, "plugin": self.book.plugin_of(o["magic"]), "comment": o["comment"],
-                        "created_at": float(o["time_setup"])})
+                        "created_at": self.server_clock.utc(o["time_setup"])})
         return out
 
     async def history(self, since: float | None = None) -> list[dict[str, Any]]:
         """``history_deals_get(from, to)``: the trading deals (buys and sells; balance and
         credit entries left out) from ``since`` (None: the whole history) to a day ahead of
         now, as the terminal's clock may run ahead of ours."""
-        deals = await self._read("history_deals_get", int(since or 0), int(self.clock()) + DAY)
-        return [{"ticket": d["ticket"], "position": d["position_id"], "symbol": self.config.from_broker(d["symbol"]),
-                 "side": c.DEAL_SIDES[d["type"]], "entry": _ENTRIES.get(d["entry"], "out"), "volume": d["volume"],
-                 "price": d["price"], "profit": float(d.get("profit") or 0.0),
-                 "commission": float(d.get("commission") or 0.0), "time": float(d["time"]),
-                 "comment": d.get("comment"), "magic": d.get("magic")}
-                for d in sorted(deals, key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
-                if d.get("type") in c.DEAL_SIDES and (since is None or d["time"] >= since)]
+        server = self.server_clock
+        deals = await self._read("history_deals_get", server.server(since) if since else 0,
+                                 server.server(self.clock()) + DAY)
+        found = [{"ticket": d["ticket"], "position": d["position_id"], "symbol": self.config.from_broker(d["symbol"]),
+                  "side": c.DEAL_SIDES[d["type"]], "entry": _ENTRIES.get(d["entry"], "out"), "volume": d["volume"],
+                  "price": d["price"], "profit": float(d.get("profit") or 0.0),
+                  "commission": float(d.get("commission") or 0.0), "time": server.utc(d["time"]),
+                  "comment": d.get("comment"), "magic": d.get("magic")}
+                 for d in sorted(deals, key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
+                 if d.get("type") in c.DEAL_SIDES]
+        return [d for d in found if since is None or d["time"] >= since]
 
     def _where(self, symbol: str | None) -> dict[str, Any]:
         return {"symbol": self.config.to_broker(symbol)} if symbol is not None else {}

@@ -79,11 +79,15 @@ def describe_last_error(error: tuple | list | None) -> str:
 
 # What the session warns of at connection (shown in /health's broker_state and logged).
 NETTING, ALGO_OFF = "a netting account", "Algo Trading is off in the terminal"
+CLOCK_UNKNOWN = "the server's clock is unknown"
 NETTING_MODES = frozenset({0, 1})  # ACCOUNT_MARGIN_MODE_RETAIL_NETTING, _EXCHANGE (2 is hedging)
 WARNINGS = {
     NETTING: "the account nets positions (margin mode netting): a symbol holds one position, a buy against "
              "a short reduces it, and an entry's stop moves the whole position's; moonhook's strategies and "
              "closes assume a hedging account (docs/metatrader5.md)",
     ALGO_OFF: "Algo Trading is off in the terminal: every order is refused (10027) until its button is on",
+    CLOCK_UNKNOWN: "the server's clock is unknown (no forex major's hourly bars, no fresh tick): times are shown "
+                   "as the server writes them, often 2 or 3 hours ahead of UTC; set mt5.server_clock "
+                   "(docs/metatrader5.md)",
 }
 ALGO_ON = "Algo Trading is on again in the terminal"

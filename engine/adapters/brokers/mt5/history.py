@@ -17,6 +17,7 @@ import trio
 from engine.domain.orders import Closed, Event, Fill, OrderResult
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.book import Book
+from engine.adapters.brokers.mt5.clock import ServerClock
 from engine.domain.config.mt5 import MT5Config
 
 log = logging.getLogger("moonhook.mt5")
@@ -44,6 +45,7 @@ class Terminal(Protocol):
     book: Book
     config: MT5Config
     clock: Callable[[], float]
+    server_clock: ServerClock
 
     async def query(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any: ...
 
@@ -60,14 +62,15 @@ class History:
     async def start(self) -> None:
         """At the first start ever, history before now is not replayed as events."""
         if self._b.book.get_state(WATERMARK) is None:
-            deals = await self._deals(self._b.clock() - DAY)
-            latest = max((d["time"] for d in deals), default=int(self._b.clock()))
+            now = self._b.server_clock.server(self._b.clock())
+            deals = await self._deals(now - DAY)
+            latest = max((d["time"] for d in deals), default=now)
             await self._b.write(self._b.book.put_state, WATERMARK, str(latest))
             self._seen = {d["ticket"]: d["time"] for d in deals}
 
     async def poll(self) -> list[Event]:
         """The events of the deals made since the last poll; the broker emits them."""
-        since = float(self._b.book.get_state(WATERMARK) or self._b.clock())
+        since = float(self._b.book.get_state(WATERMARK) or self._b.server_clock.server(self._b.clock()))
         deals = sorted((d for d in await self._deals(since) if d["ticket"] not in self._seen),
                        key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
         events: list[Event] = []
@@ -89,10 +92,12 @@ class History:
                 if item.get("comment") == tag:
                     return {"ticket": item["ticket"], "price": item.get("price_open"),
                             "volume": item.get("volume") or item.get("volume_current")}
-        for deal in await self._deals(since):
+        server = self._b.server_clock
+        for deal in await self._deals(server.server(since)):
             if deal.get("comment") == tag:
                 return {"ticket": deal["position_id"], "price": deal["price"], "volume": deal["volume"], "deal": deal["ticket"]}
-        for order in await self._b.query("history_orders_get", int(since) - DAY, int(self._b.clock()) + DAY) or ():
+        for order in await self._b.query("history_orders_get", server.server(since) - DAY,
+                                         server.server(self._b.clock()) + DAY) or ():
             if order.get("comment") == tag:
                 return {"ticket": order["ticket"], "price": order.get("price_open"),
                         "volume": order.get("volume_initial")}
@@ -133,7 +138,9 @@ class History:
     # -- deals to events ------------------------------------------------------------------------
 
     async def _deals(self, since: float) -> list[dict[str, Any]]:
-        return list(await self._b.query("history_deals_get", int(since) - 1, int(self._b.clock()) + DAY) or ())
+        """The deals from ``since``, a time on the server's clock (as the watermark is kept)."""
+        return list(await self._b.query("history_deals_get", int(since) - 1,
+                                        self._b.server_clock.server(self._b.clock()) + DAY) or ())
 
     async def _events(self, deal: dict[str, Any]) -> list[Event]:
         b = self._b
@@ -146,7 +153,7 @@ class History:
             reason = c.DEAL_REASONS.get(deal.get("reason"), "close")
         fill = Fill(deal["ticket"], deal.get("order") or 0, deal["position_id"], b.config.from_broker(deal["symbol"]),
                     c.DEAL_SIDES.get(deal["type"], "buy"), deal["volume"], deal["price"], entry, reason,
-                    float(deal["time"]), float(deal.get("profit") or 0.0), float(deal.get("commission") or 0.0),
+                    b.server_clock.utc(deal["time"]), float(deal.get("profit") or 0.0), float(deal.get("commission") or 0.0),
                     b.book.plugin_of(deal.get("magic") or 0), send["client_id"] if send else None,
                     alert_of(tag))
         if entry == "in" or await b.query("positions_get", ticket=deal["position_id"]):
@@ -158,5 +165,5 @@ class History:
         closed = Closed(deal["position_id"], fill.symbol, side, round(sum(d["volume"] for d in outs), 8),
                         opening["price"] if opening else deal["price"], deal["price"],
                         round(sum(float(d.get("profit") or 0) for d in outs), 2) + 0.0,
-                        reason if reason in ("sl", "tp") else "close", float(deal["time"]), fill.plugin)
+                        reason if reason in ("sl", "tp") else "close", fill.time, fill.plugin)
         return [fill, closed]

@@ -53,8 +53,8 @@ class PendingWatch:
 
     def _dropped(self, o: dict[str, Any], reason: str, detail: str) -> Dropped:
         side, kind = c.ORDER_KINDS.get(o["type"], ("buy", None))
-        done = o.get("time_done_msc") or 0
+        done = (o.get("time_done_msc") or 0) / 1000 or o.get("time_done") or 0
         return Dropped(o["ticket"], self._b.config.from_broker(o["symbol"]), side, kind or "", o["volume_initial"],
                        o["price_open"], reason, f"{detail} (MetaTrader order state {o['state']})",
-                       done / 1000 if done else float(o.get("time_done") or self._b.clock()),
+                       self._b.server_clock.utc(done) if done else self._b.clock(),
                        self._b.book.plugin_of(o.get("magic") or 0), alert_of(o.get("comment")))

@@ -15,11 +15,13 @@ as "nothing there" (a close by symbol closing nothing, a lost send called absent
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Callable
 
 import trio
 
 from engine.adapters.brokers.mt5 import constants as c
+from engine.adapters.brokers.mt5.clock import ServerClock, find
 from engine.adapters.brokers.mt5.link import CallRaised, LinkLost, TerminalLink
 from engine.domain.config.mt5 import MT5Config
 from engine.domain.orders import BrokerError, Connection, Event, Notice
@@ -44,6 +46,7 @@ class Session:
         self._failing: set[str] = set()  # list reads failing now: warned once, not at every poll
         self._account = ""  # "account N on SERVER", once connected
         self.warnings: list[str] = []  # keys of c.WARNINGS standing now, shown in ``state``
+        self.clock = ServerClock.of(config)  # the trade server's; found at the first connection if "auto"
 
     async def connect(self) -> None:
         """A fresh worker, initialized and logged in. Raises BrokerError (``state`` then says
@@ -59,8 +62,9 @@ class Session:
         self._up.set()
         self._account = f"account {account.get('login')} on {account.get('server')}"
         self.warnings = _warnings(account, terminal)
+        await self._find_clock()
         self._show()
-        log.info("MetaTrader 5 %s", self.state)
+        log.info("MetaTrader 5 %s; the server's clock: %s", self.state, self.clock)
         if was.startswith("disconnected") or was.startswith("lost"):
             self._tell(Connection(True, self.state))
         for warning in self.warnings:
@@ -84,6 +88,17 @@ class Session:
         except (LinkLost, CallRaised) as e:
             raise BrokerError(str(e)) from None
         return account, terminal or {}
+
+    async def _find_clock(self) -> None:
+        """The server's clock, unless set or found at an earlier connection (``clock.py``).
+        Raises BrokerError if the connection is lost meanwhile."""
+        if not self.clock.known:
+            try:
+                self.clock = await find(self.call, self.config, time.time())
+            except Unknown as e:
+                raise BrokerError(f"lost while the server's clock was read: {e}") from None
+        if not self.clock.known:
+            self.warnings.append(c.CLOCK_UNKNOWN)
 
     def _show(self) -> None:
         self.state = "; ".join([f"connected: {self._account}", *self.warnings])

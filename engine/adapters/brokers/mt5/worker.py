@@ -45,7 +45,8 @@ def write_frame(stream: BinaryIO, message: Any) -> None:
 
 
 def plain(value: Any) -> Any:
-    """The module's answer as JSON-able data: named tuples become dicts, tuples of them lists.
+    """The module's answer as JSON-able data: named tuples become dicts, tuples of them lists
+    (a structured array's rows dicts too).
     Also run at the far end of a ``Bridge``, so it needs nothing but the builtins."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -53,6 +54,9 @@ def plain(value: Any) -> Any:
         return {k: plain(v) for k, v in value._asdict().items()}
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
+    names = getattr(getattr(value, "dtype", None), "names", None)
+    if names:  # numpy's structured array (copy_rates_*): its rows as dicts
+        return [dict(zip(names, plain(row))) for row in value.tolist()]
     if isinstance(value, (tuple, list)):
         return [plain(v) for v in value]
     if hasattr(value, "timestamp"):

@@ -1,0 +1,100 @@
+"""MetaTrader's times are the trade server's wall clock: the broker reads them in UTC.
+
+The stand-in terminal writes its times on a server clock given to it (New York + 7 hours is the
+commonest broker clock: GMT+2 in winter, GMT+3 in summer, switching with the US), as a real
+server does; the broker finds that clock from a major's hourly bars, or is told it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from zoneinfo import ZoneInfo
+
+import pytest
+import trio
+
+from engine.domain.orders import Closed, Fill, OrderRequest
+
+from support.mt5_standin import DEFAULT_SYMBOLS, Terminal
+from support.mt5_support import mt5
+
+NEW_YORK_CLOSE = ("America/New_York", 7)   # GMT+2/+3, US daylight saving
+CHICAGO = ("America/Chicago", 0)           # GMT-6/-5: behind UTC
+
+
+def offset_now(clock) -> float:
+    """Seconds the stand-in's clock is ahead of UTC now (worked out here as the stand-in does)."""
+    return ZoneInfo(clock[0]).utcoffset(dt.datetime.now()).total_seconds() + clock[1] * 3600
+
+
+def buy(cid: str, **more) -> OrderRequest:
+    return OrderRequest("market", cid, symbol="EURUSD", side="buy", volume=0.1, plugin="trend", alert_id=7, **more)
+
+
+async def until(check, timeout: float = 30.0) -> None:
+    with trio.fail_after(timeout):
+        while not check():
+            await trio.sleep(0.02)
+
+
+@pytest.mark.parametrize("clock, found", [(NEW_YORK_CLOSE, "GMT+2/+3 (US daylight saving)"),
+                                          (CHICAGO, "GMT-6/-5 (US daylight saving)")])
+async def test_times_from_a_server_on_another_clock_are_read_in_utc(tmp_path, clock, found):
+    terminal = Terminal(tmp_path / "terminal.db", server_clock=clock)
+    async with mt5(tmp_path) as broker:
+        assert str(broker.server_clock).startswith(found + " (found from EURUSD's hourly bars")
+        before = time.time()
+        result = await broker.execute(buy("a7-trend-1", sl=1.07))
+        assert result.ok, result.error
+        (raw,) = terminal.positions()
+        assert raw["time"] - before == pytest.approx(offset_now(clock), abs=5)   # what the terminal writes
+        (position,) = await broker.positions()
+        assert position["opened_at"] == pytest.approx(before, abs=5)
+        assert (await broker.price("EURUSD"))["time"] == pytest.approx(before, abs=5)
+        deals = await broker.history(since=before - 1)    # a server behind UTC: missed when asked in UTC
+        assert [d["entry"] for d in deals] == ["in"] and deals[0]["time"] == pytest.approx(before, abs=5)
+        assert await broker.history(since=time.time() + 60) == []
+        terminal.set_price("EURUSD", 1.0690, 1.0691)
+        await until(lambda: any(isinstance(e, Closed) for e in broker.events))
+        fill = next(e for e in broker.events if isinstance(e, Fill))
+        closed = next(e for e in broker.events if isinstance(e, Closed))
+        assert fill.time == pytest.approx(before, abs=5) and closed.time == pytest.approx(before, abs=5)
+
+
+async def test_a_clock_set_in_the_config_is_used_without_looking(tmp_path):
+    Terminal(tmp_path / "terminal.db", server_clock=("UTC", 2))
+    async with mt5(tmp_path, server_clock="GMT+2") as broker:
+        assert str(broker.server_clock) == "GMT+2 (fixed) (mt5.server_clock)"
+        assert broker.terminal.failed("copy_rates_from_pos") == 0
+        before = time.time()
+        assert (await broker.execute(buy("a7-trend-1"))).ok
+        assert (await broker.positions())[0]["opened_at"] == pytest.approx(before, abs=5)
+
+
+async def test_without_hourly_bars_the_clock_is_measured_from_a_fresh_tick(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db", server_clock=NEW_YORK_CLOSE)
+    terminal.failing("copy_rates_from_pos")
+    terminal.set_price("EURUSD", 1.08, 1.0801)  # a tick now
+    async with mt5(tmp_path) as broker:
+        hours = offset_now(NEW_YORK_CLOSE) / 3600
+        assert str(broker.server_clock) == (f"GMT+{hours:g} (fixed) (measured from a tick; a switch of daylight "
+                                            "saving is seen at the next start)")
+        assert broker.warnings == ()
+        before = time.time()
+        assert (await broker.execute(buy("a7-trend-1"))).ok
+        assert (await broker.positions())[0]["opened_at"] == pytest.approx(before, abs=5)
+
+
+async def test_a_clock_that_cannot_be_found_is_said_and_times_pass_as_written(tmp_path, caplog):
+    caplog.set_level(logging.INFO, "moonhook.mt5")
+    terminal = Terminal(tmp_path / "terminal.db", server_clock=NEW_YORK_CLOSE,
+                        symbols={"US500": DEFAULT_SYMBOLS["US500"]})   # no forex major at this broker
+    async with mt5(tmp_path) as broker:
+        assert str(broker.server_clock) == "unknown"
+        assert broker.warnings == ("the server's clock is unknown",)
+        assert broker.state.endswith("; the server's clock is unknown")
+        assert "set mt5.server_clock" in caplog.text
+        result = await broker.execute(OrderRequest("market", "a7-trend-1", symbol="US500", side="buy", volume=0.1))
+        assert result.ok, result.error
+        assert (await broker.positions())[0]["opened_at"] == terminal.positions()[0]["time"]
