@@ -35,21 +35,22 @@ def trade(position: int, deals: list[dict[str, Any]], plugin: str | None) -> dic
         return None  # partly closed: still open
     profit = round(sum(d["profit"] for d in outs), 2)
     commission = round(sum(d["commission"] for d in deals), 2)
+    swap = round(sum(d.get("swap", 0.0) for d in deals), 2)  # MetaTrader's overnight interest
     return {"position": position, "symbol": opening["symbol"], "side": opening["side"],
             "volume": round(opening["volume"], 8), "price_open": opening["price"],
             "price_close": round(sum(d["price"] * d["volume"] for d in outs) / volume_out, 8) if volume_out else None,
             "opened_at": opening["time"], "closed_at": outs[-1]["time"], "profit": profit,
-            "commission": commission, "net": round(profit + commission, 2), "plugin": plugin,
+            "commission": commission, "swap": swap, "net": round(profit + commission + swap, 2), "plugin": plugin,
             "comment": opening.get("comment")}
 
 
 def equity_curve(deals: list[dict[str, Any]], balance: float | None) -> list[dict[str, Any]]:
     """Where the curve starts (at the first deal's time, nothing made yet), then one point for
-    each deal that moved the balance (its profit and commission) or closed a position, oldest
+    each deal that moved the balance (its profit, commission and swap) or closed a position, oldest
     first: {time, profit (the running total, net), balance (when the account's balance now is
     known: it, less what the later deals brought)}."""
-    moves = [(d["time"], d["profit"] + d["commission"]) for d in deals
-             if d["profit"] or d["commission"] or d["entry"] != "in"]
+    moves = [(d["time"], d["profit"] + d["commission"] + d.get("swap", 0.0)) for d in deals
+             if d["profit"] or d["commission"] or d.get("swap") or d["entry"] != "in"]
     total = sum(m for _, m in moves)
     start = None if balance is None else balance - total
     points = [{"time": deals[0]["time"], "profit": 0.0}] if moves else []  # deals come oldest first
@@ -65,16 +66,17 @@ def equity_curve(deals: list[dict[str, Any]], balance: float | None) -> list[dic
 
 def by_plugin(deals: list[dict[str, Any]], openers: dict[int, str]) -> dict[str, dict[str, Any]]:
     """Per plugin that opened positions: {trades (positions with a deal out), profit, commission,
-    net}, over every deal out (a part closed counts)."""
+    swap, net}, over every deal out (a part closed counts)."""
     out: dict[str, dict[str, Any]] = {}
     for position, group in positions_of(deals).items():
         name = openers.get(position) or UNKNOWN
-        entry = out.setdefault(name, {"trades": 0, "profit": 0.0, "commission": 0.0, "net": 0.0})
+        entry = out.setdefault(name, {"trades": 0, "profit": 0.0, "commission": 0.0, "swap": 0.0, "net": 0.0})
         if any(d["entry"] != "in" for d in group):
             entry["trades"] += 1
         entry["profit"] = round(entry["profit"] + sum(d["profit"] for d in group), 2)
         entry["commission"] = round(entry["commission"] + sum(d["commission"] for d in group), 2)
-        entry["net"] = round(entry["profit"] + entry["commission"], 2)
+        entry["swap"] = round(entry["swap"] + sum(d.get("swap", 0.0) for d in group), 2)
+        entry["net"] = round(entry["profit"] + entry["commission"] + entry["swap"], 2)
     return out
 
 

@@ -94,8 +94,9 @@ class Broker(ABC):
         """The deals made (each fill: a position opened, or closed whole or in part) at or after
         ``since`` (Unix time; None: all the broker keeps), oldest first: [{ticket (the deal's),
         position, symbol, side, entry ("in" or "out"), volume, price, profit, commission, time,
-        comment, magic}]. ``profit`` is gross (an "in" deal's is 0); ``magic`` is None where the
-        broker has none. Raises BrokerError when the broker cannot be asked."""
+        comment, magic}], and ``swap`` where the broker books it. ``profit`` is gross (an "in"
+        deal's is 0); ``magic`` is None where the broker has none. Raises BrokerError when the
+        broker cannot be asked."""
 
     async def first_result(self, client_id: str) -> OrderResult | None:
         """The result ``client_id`` had if it was executed, None if it was not (or the broker

@@ -125,28 +125,29 @@ async def test_the_examples_are_those_init_writes(tmp_path):
         assert Operations(engine).examples() == [{"name": EXAMPLE_NAME, "text": EXAMPLE_SCRIPT}]
 
 
-def _deal(ticket, position, entry, side, price, profit, at, volume=1.0):
+def _deal(ticket, position, entry, side, price, profit, at, volume=1.0, swap=0.0):
     return {"ticket": ticket, "position": position, "symbol": "EURUSD", "side": side, "entry": entry,
-            "volume": volume, "price": price, "profit": profit, "commission": -3.5, "time": at, "comment": None,
-            "magic": None}
+            "volume": volume, "price": price, "profit": profit, "commission": -3.5, "swap": swap, "time": at,
+            "comment": None, "magic": None}
 
 
 async def test_trades_from_the_deals_with_the_plugin_that_opened_each(tmp_path):
     t0 = time.time()
     deals = [_deal(1, 1001, "in", "buy", 1.10, 0.0, t0), _deal(2, 1001, "out", "sell", 1.11, 100.0, t0 + 60),
              _deal(3, 77, "in", "sell", 1.12, 0.0, t0 + 70),                       # opened by hand
-             _deal(4, 77, "out", "buy", 1.13, -100.0, t0 + 80)]
+             _deal(4, 77, "out", "buy", 1.13, -100.0, t0 + 80, swap=-2.0)]     # held overnight
     broker = FakeBroker(deals=deals)
     async with running(tmp_path, use_broker=broker) as engine:
         await process(engine, "buy EURUSD volume=1 price=1.1")  # the fake answers ticket 1001
         view = await Operations(engine).trades(limit=10)
         since = await Operations(engine).trades(limit=10, since=t0 + 65)
-    assert [(t["position"], t["plugin"], t["net"]) for t in view["trades"]] == [(77, None, -107.0),
-                                                                               (1001, "engine", 93.0)]
-    assert view["by_plugin"] == {"engine": {"trades": 1, "profit": 100.0, "commission": -7.0, "net": 93.0},
-                                 "unknown": {"trades": 1, "profit": -100.0, "commission": -7.0, "net": -107.0}}
-    assert [p["profit"] for p in view["equity"]] == [0.0, -3.5, 93.0, 89.5, -14.0]  # from where it started
-    assert view["equity"][0]["balance"] == 10_014.0
+    assert [(t["position"], t["plugin"], t["swap"], t["net"]) for t in view["trades"]] == [
+        (77, None, -2.0, -109.0), (1001, "engine", 0.0, 93.0)]
+    assert view["by_plugin"] == {
+        "engine": {"trades": 1, "profit": 100.0, "commission": -7.0, "swap": 0.0, "net": 93.0},
+        "unknown": {"trades": 1, "profit": -100.0, "commission": -7.0, "swap": -2.0, "net": -109.0}}
+    assert [p["profit"] for p in view["equity"]] == [0.0, -3.5, 93.0, 89.5, -16.0]  # from where it started
+    assert view["equity"][0]["balance"] == 10_016.0
     assert view["equity"][-1]["balance"] == 10_000.0  # the account's balance now ends the curve
     assert [t["position"] for t in since["trades"]] == [77] and since["closed"] == 1
 

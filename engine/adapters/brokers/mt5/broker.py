@@ -184,7 +184,8 @@ class MT5Broker(Broker):
         found = [{"ticket": d["ticket"], "position": d["position_id"], "symbol": self.config.from_broker(d["symbol"]),
                   "side": c.DEAL_SIDES[d["type"]], "entry": _ENTRIES.get(d["entry"], "out"), "volume": d["volume"],
                   "price": d["price"], "profit": float(d.get("profit") or 0.0),
-                  "commission": float(d.get("commission") or 0.0), "time": server.utc(d["time"]),
+                  "commission": float(d.get("commission") or 0.0), "swap": float(d.get("swap") or 0.0),
+                  "time": server.utc(d["time"]),
                   "comment": d.get("comment"), "magic": d.get("magic")}
                  for d in sorted(deals, key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
                  if d.get("type") in c.DEAL_SIDES]
