@@ -99,6 +99,11 @@ DESCRIPTIONS: dict[str, str] = {
     "engine.max_open_positions": "Positions and pending orders open at the broker past which entries are refused.",
     "engine.max_price_gap_pct": "How far (percent) the broker's price may be from the price a market entry was "
                                 "asked at (the alert's); unset: no limit.",
+    "engine.max_daily_loss_pct": "The trading day's loss (closed trades and open positions), in percent of the "
+                                 "balance it began with, at which entries are refused until the next day; unset: "
+                                 "no limit.",
+    "engine.trading_day": "The clock whose midnight begins the trading day: \"UTC\", \"Europe/Prague\", \"GMT+2/+3 "
+                          "US\" (a broker's server midnight, 17:00 New York).",
     "engine.symbol_map": "TradingView's tickers to the broker's symbols; a key with its exchange (OANDA:XAUUSD) "
                          "matches that exchange only.",
     "sandbox": "The plugins' worker processes and a hook call's default budget.",

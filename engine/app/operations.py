@@ -24,6 +24,7 @@ from engine.core import Engine
 from engine.core.metrics import PLUGIN_STATES
 from engine.domain.alerts import Alert, parse_value
 from engine.domain.orders import OrderResult, ours as _ours
+from engine.domain.times import day_start
 
 log = logging.getLogger("moonhook.operations")
 
@@ -109,7 +110,8 @@ class Operations:
         """The account's hard limits in force (engine/core/limits.py); None where unset."""
         config = self.engine.config
         return {"max_order_volume": config.max_order_volume, "max_open_positions": config.max_open_positions,
-                "max_price_gap_pct": config.max_price_gap_pct}
+                "max_price_gap_pct": config.max_price_gap_pct, "max_daily_loss_pct": config.max_daily_loss_pct,
+                "trading_day": config.trading_day}
 
     def plugin_rows(self) -> list[dict[str, Any]]:
         """One row per plugin file, each with the same keys: those serving (with stats and
@@ -234,7 +236,7 @@ class Operations:
 
     async def overview(self) -> dict[str, Any]:
         """``health``, the broker's state, the account, open positions and pending orders
-        (``{"error": ...}`` when the broker cannot answer), today's counts (UTC), the receipt-to-broker latency of
+        (``{"error": ...}`` when the broker cannot answer), today's counts (the trading day's), the receipt-to-broker latency of
         the last hour (a point a minute) and the last errors (engine/app/overview.py)."""
         engine = self.engine
         now = engine.clock()
@@ -243,7 +245,7 @@ class Operations:
                                            "state": engine.broker.state}, **await self._broker_view()}
 
         def stored() -> tuple[dict, dict, list, list]:
-            activity, since = OrderActivity(engine.database), _overview.midnight_utc(now)
+            activity, since = OrderActivity(engine.database), day_start(now, engine.config.day_zone)
             return (engine.journal.counts_since(since), activity.counts_since(since),
                     activity.latencies_since(now - _overview.HOUR), activity.refused(_overview.ERRORS))
         alerts, orders, samples, refused = await trio.to_thread.run_sync(stored)
@@ -313,14 +315,14 @@ class Operations:
         return _trades.trades_view(deals, openers, balance, limit)
 
     async def closed_since(self, days: int | None = None, limit: int = 10) -> dict[str, Any]:
-        """The trades closed in the last ``days`` days (None: today, from 00:00 UTC), opened up
+        """The trades closed in the last ``days`` days (None: today, from the trading day's start), opened up
         to ``LOOKBACK`` before, their count and net, newest first (engine/app/trades.py);
         Telegram's /trades. Raises BrokerError when the broker cannot be asked."""
         return {**await self._closed(days, limit), "currency": await self._currency()}
 
     async def _closed(self, days: int | None, limit: int) -> dict[str, Any]:
         now = self.engine.clock()
-        since = _overview.midnight_utc(now) if days is None else now - days * _overview.DAY
+        since = day_start(now, self.engine.config.day_zone) if days is None else now - days * _overview.DAY
         deals, openers = await self._deals(since - LOOKBACK)
         return _trades.closed_since(deals, openers, since, limit)
 
@@ -329,7 +331,7 @@ class Operations:
         The dashboard asks on every alert, and on MetaTrader 5 a read is a month of deal history
         through the link orders go through: it is read again only after a deal was told, on a
         new day, or after TODAY_EVERY seconds (a position closed by hand is no deal of ours)."""
-        key = (self.engine.deals_told, _overview.midnight_utc(now))
+        key = (self.engine.deals_told, day_start(now, self.engine.config.day_zone))
         if self._today is None or self._today[0] != key or now - self._today[1] >= TODAY_EVERY:
             try:
                 closed = await self._closed(None, 0)  # the overview has the account's currency already

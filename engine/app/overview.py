@@ -1,5 +1,5 @@
 """The dashboard's overview, read from what the engine keeps already: today's counts (the
-journal and the order ledger, "today" in UTC), the receipt-to-broker latency of the last hour
+journal and the order ledger, "today" the trading day: ``engine.trading_day``), the receipt-to-broker latency of the last hour
 (the ledger's ``latency_ms``: from the alert's receipt to the broker call, one sample per
 order), and the last errors (the plugin rows, the load errors, the refused orders).
 
@@ -17,11 +17,6 @@ HOUR = 3_600
 MINUTE = 60
 ERRORS = 10
 _LOCATED = re.compile(r"(?P<file>[^\s:]+\.lua):(?P<line>\d+)")
-
-
-def midnight_utc(now: float) -> float:
-    """The Unix time at which ``now``'s day began, in UTC."""
-    return now - now % DAY
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:
@@ -115,9 +110,10 @@ def _count(n: int, thing: str) -> str:
 
 def limits_text(limits: dict[str, Any]) -> str:
     """The account's hard limits in a few words ("0.5 lots an order, 4 positions, price within
-    0.1%"), or "none"."""
+    0.1%, a day's loss under 4%"), or "none"."""
     volume, positions = limits.get("max_order_volume"), limits.get("max_open_positions")
-    gap = limits.get("max_price_gap_pct")
+    gap, loss = limits.get("max_price_gap_pct"), limits.get("max_daily_loss_pct")
     words = [f"{volume:g} lot{'' if volume == 1 else 's'} an order" if volume else "",
-             f"{positions} positions" if positions else "", f"price within {gap:g}%" if gap else ""]
+             f"{positions} positions" if positions else "", f"price within {gap:g}%" if gap else "",
+             f"a day's loss under {loss:g}%" if loss else ""]
     return ", ".join(w for w in words if w) or "none"

@@ -121,6 +121,12 @@ def render_config(secret: str, api_token: str) -> str:
 # more than this percent from the alert's price: TradingView's feed is not the broker's, and the
 # market can run between them (0.1 is about 11 pips on EURUSD, 2 USD on gold at 2,000):
 # max_price_gap_pct = 0.1
+# Entries are refused for the rest of the trading day once its loss (closed trades and open
+# positions) reaches this percent of the balance the day began with; set it under a prop firm's
+# daily limit (4 for FTMO's 5). The day begins at midnight on the trading_day clock: "UTC",
+# "Europe/Prague" (FTMO's), "GMT+2/+3 US" (a broker's server midnight, 17:00 New York).
+# max_daily_loss_pct = 4
+{_toml(trading_day=engine.trading_day)}
 # The volume of an entry that gives neither volume nor risk (unset: such an entry is refused).
 # default_volume = 0.01
 # TradingView's tickers to the broker's symbols; a key with its exchange matches that exchange

@@ -82,7 +82,7 @@ class Engine:
         self.metrics = Metrics(pool, config.monitor.lag_alert_ms, config.telegram.throttle_seconds)
         self.hooks = Hooks(pool, self.plugins, self._hook_failed, self.metrics)
         self.desk = Desk(broker, self.hooks, database, self.ledger, self.notifier, self.monitor, self.metrics,
-                         self.events, Limits.of(config))
+                         self.events, Limits.of(config, clock))
         self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock, PlanBook(database))
         self.started = clock()
         self._nursery = nursery

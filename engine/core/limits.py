@@ -1,7 +1,9 @@
 """The account's hard limits: ``engine.max_order_volume`` (lots in one opening order),
-``engine.max_open_positions`` (positions and pending orders open at the broker) and
+``engine.max_open_positions`` (positions and pending orders open at the broker),
 ``engine.max_price_gap_pct`` (how far the broker's price may be from the one a market entry was
-asked at: the chart's feed is not the broker's, and a market can run between them).
+asked at: the chart's feed is not the broker's, and a market can run between them) and
+``engine.max_daily_loss_pct`` (the trading day's loss, closed trades and open positions, against
+the balance the day began with: a prop firm's daily rule, kept before the firm's own).
 
 A fat finger (``units=1000000``), a script placing orders on every tick, or an alert sent in a
 loop stops at them, whoever places the order: the engine, a plugin or an administrator. They
@@ -11,11 +13,18 @@ entries only: a close or a stop change is never held back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from brokerclock import ServerZone
 
 from engine.adapters.brokers.base import Broker
 from engine.domain.config import EngineConfig
 from engine.domain.orders import OPENING, OrderRequest
+from engine.domain.times import clock_zone, day_start, when
+
+LONGEST_DAY = 26 * 3_600  # past a day's start, surely in the next day (a day is 23 to 25 hours)
 
 
 BREACH = "over engine."  # how a refusal by a limit begins
@@ -31,22 +40,27 @@ class Limits:
     max_volume: float | None = None
     max_positions: int | None = None
     max_gap_pct: float | None = None
+    max_daily_loss_pct: float | None = None
+    day: ServerZone = field(default_factory=lambda: clock_zone("UTC", "engine.trading_day"))
+    clock: Callable[[], float] = time.time  # the engine's (a replay's is the replayed one)
 
     @classmethod
-    def of(cls, config: EngineConfig) -> "Limits":
-        return cls(config.max_order_volume, config.max_open_positions, config.max_price_gap_pct)
+    def of(cls, config: EngineConfig, clock: Callable[[], float] = time.time) -> "Limits":
+        return cls(config.max_order_volume, config.max_open_positions, config.max_price_gap_pct,
+                   config.max_daily_loss_pct, config.day_zone, clock)
 
     def apply_to(self, request: OrderRequest) -> bool:
         """Whether ``request`` is an entry with a limit to pass."""
         return request.kind in OPENING and (self.max_volume is not None or self.max_positions is not None
-                                            or self._gap_applies(request))
+                                            or self.max_daily_loss_pct is not None or self._gap_applies(request))
 
     def _gap_applies(self, request: OrderRequest) -> bool:
         return self.max_gap_pct is not None and request.kind == "market" and bool(request.price)
 
     async def breach(self, request: OrderRequest, broker: Broker) -> str | None:
         """Why ``request`` would pass a limit, or None. Reads the broker's positions and orders
-        when ``max_positions`` is set, its price when ``max_gap_pct`` is (raises what the broker
+        when ``max_positions`` is set, its account and the day's deals when
+        ``max_daily_loss_pct`` is, its price when ``max_gap_pct`` is (raises what the broker
         raises); a broker without a quote for the symbol leaves the gap unmeasured."""
         if self.max_volume is not None and request.volume is not None and request.volume > self.max_volume + 1e-9:
             return f"{BREACH}max_order_volume: {request.volume:g} lots asked, at most {self.max_volume:g}"
@@ -55,6 +69,8 @@ class Limits:
             if held >= self.max_positions:
                 return (f"{BREACH}max_open_positions: {held} positions and pending orders are open, "
                         f"at most {self.max_positions}")
+        if self.max_daily_loss_pct is not None and (said := await self._day_lost(broker)) is not None:
+            return said
         if self._gap_applies(request) and (quote := await broker.price(request.symbol)) is not None:
             side = "ask" if request.side == "buy" else "bid"
             asked, now = request.price, quote[side]
@@ -63,3 +79,26 @@ class Limits:
                 return (f"{BREACH}max_price_gap_pct: the broker's {side} {now:g} is {gap:.2f}% from the price "
                         f"{asked:g} the entry was asked at, at most {self.max_gap_pct:g}%")
         return None
+
+    async def day_loss(self, broker: Broker) -> dict[str, Any]:
+        """The trading day so far: {began (its start, Unix time), balance (the balance it began
+        with: today's closed deals counted back), loss (that balance less the equity now, so
+        open positions count; negative when up), loss_pct, ends}. Raises what the broker raises."""
+        now = self.clock()
+        began = day_start(now, self.day)
+        account = await broker.account()
+        closed = sum(d["profit"] + d["commission"] + d.get("swap", 0.0) for d in await broker.history(began))
+        balance = account["balance"] - closed
+        loss = balance - account["equity"]
+        return {"began": began, "balance": round(balance, 2), "loss": round(loss, 2),
+                "loss_pct": round(loss / balance * 100, 2) if balance > 0 else 0.0,
+                "ends": day_start(began + LONGEST_DAY, self.day), "currency": account.get("currency") or ""}
+
+    async def _day_lost(self, broker: Broker) -> str | None:
+        day = await self.day_loss(broker)
+        if day["balance"] <= 0 or day["loss"] / day["balance"] * 100 < self.max_daily_loss_pct - 1e-9:
+            return None
+        money = f"{day['currency']} " if day["currency"] else ""
+        return (f"{BREACH}max_daily_loss_pct: the trading day's loss is {money}{day['loss']:,.2f}, "
+                f"{day['loss_pct']:g}% of the {day['balance']:,.2f} it began with, at most "
+                f"{self.max_daily_loss_pct:g}%; entries are refused until {when(day['ends'])}")

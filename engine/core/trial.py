@@ -71,7 +71,7 @@ class Trial:
         self.trend = TrendBook(database)
         quiet = _Quiet()
         self.hooks = Hooks(pool, plugins, report or (lambda *_: None), quiet)
-        self.desk = PlainDesk(broker, self.hooks, placed, Limits.of(config))
+        self.desk = PlainDesk(broker, self.hooks, placed, Limits.of(config, clock))
         self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock)
         self._quiet = quiet
         self.logs = logs

@@ -5,7 +5,8 @@ banner's suggested `moonhook send`, `moonhook status`, alerts over HTTP, Ctrl-C,
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from support.e2e_support import init, outcome, told
 
@@ -108,4 +109,39 @@ def test_the_strategy_template_init_prints_follows_a_strategy_in_lots_through_ex
     assert order(9, "sell", 15000, "flat", 0) == []
     # TradingView delivered this one 10 minutes after it fired (its {{timenow}}): too old to trade
     assert order(10, "buy", 10000, "long", 10000, fired_ago=600, status="expired") == []
+    assert run.interrupt() == 0
+
+
+def next_forex_day(now: float) -> float:
+    """When the forex day after ``now`` begins: 17:00 in New York (a broker's server midnight)."""
+    local = datetime.fromtimestamp(now, ZoneInfo("America/New_York"))
+    start = local.replace(hour=17, minute=0, second=0, microsecond=0)
+    if start <= local:
+        start += timedelta(days=1)  # the same wall time the next day, whatever its offset
+    return start.timestamp()
+
+
+def test_a_day_that_lost_its_limit_takes_no_more_entries_until_the_next_begins(user):
+    """engine.max_daily_loss_pct, uncommented in the moonhook.toml init wrote, on a broker's
+    server day (trading_day = "GMT+2/+3 US"): a trade closed at a loss of 1.2% stops the day."""
+    config, _ = init(user, "bot")
+    config.replace("# max_daily_loss_pct = 4", "max_daily_loss_pct = 1")
+    config.replace('trading_day = "UTC"', 'trading_day = "GMT+2/+3 US"')
+    if (wait := next_forex_day(time.time()) - time.time()) < 120:
+        time.sleep(wait + 1)  # the day must not turn between the loss and the entry it stops
+    run = user.start("run", config=config, cwd="bot")
+    assert "no account limits" not in run.banner
+    entry = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09 id=day-1")["id"])
+    assert entry["status"] == "done", entry["outcome"]
+    assert run.settled(run.webhook("close EURUSD price=1.088 id=day-2")["id"])["status"] == "done"
+    stopped = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.088 sl=1.08 id=day-3")["id"])
+    until = datetime.fromtimestamp(next_forex_day(time.time()), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert (stopped["status"], stopped["outcome"]["orders"][0]["error"]) == ("failed", (
+        "over engine.max_daily_loss_pct: the trading day's loss is USD 120.00, 1.2% of the 10,000.00 it began "
+        f"with, at most 1%; entries are refused until {until}")), stopped["outcome"]
+    assert run.get("/api/positions")["positions"] == []
+    limits = run.get("/api/overview")["limits"]
+    assert (limits["max_daily_loss_pct"], limits["trading_day"]) == (1, "GMT+2/+3 US"), limits
+    status = user.moonhook("status", cwd="bot")
+    assert "; limits: a day's loss under 1%" in status.stdout, outcome(status)
     assert run.interrupt() == 0

@@ -415,3 +415,19 @@ def test_a_pending_order_whose_price_comes_without_the_margin_is_rejected_and_re
     assert [p["what"] for p in r["problems"]] == [
         "pending order 1001 buy limit 2 EURUSD @ 1.079 rejected (engine): not enough money: 2 lots of EURUSD need "
         "21,580.00 USD of margin at 1:10, and the free margin is 10,000.00"]
+
+
+def test_the_daily_loss_limit_stops_a_replayed_day_as_it_would_stop_a_live_one(user):
+    (user.home / "moonhook.toml").write_text("[engine]\nmax_daily_loss_pct = 1\n")
+    _project(user.home, {})
+    _alerts(user.home, [(HOUR, "buy EURUSD volume=0.1 price=1.1 sl=1.09"),
+                        (2 * HOUR, "close EURUSD price=1.088"),                      # -120.00: 1.2% of the day
+                        (3 * HOUR, "buy EURUSD volume=0.1 price=1.088 sl=1.08"),
+                        (25 * HOUR, "buy EURUSD volume=0.1 price=1.088 sl=1.08")])   # the next day
+    done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json")
+    assert done.returncode == 0, outcome(done)
+    orders = [(o["alert"], o["error"]) for o in json.loads(done.stdout)["orders"]]
+    assert orders == [("alerts.jsonl:1", None), ("alerts.jsonl:2", None), (
+        "alerts.jsonl:3", "over engine.max_daily_loss_pct: the trading day's loss is USD 120.00, 1.2% of the "
+                          "10,000.00 it began with, at most 1%; entries are refused until 2024-05-14 00:00:00 UTC"),
+        ("alerts.jsonl:4", None)], orders

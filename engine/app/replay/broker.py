@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from engine.adapters.brokers.base import Broker
 from engine.app.replay.fills import Book
-from engine.domain.orders import OrderRequest, OrderResult
+from engine.domain.orders import Fill, OrderRequest, OrderResult
 
 
 class BookBroker(Broker):
@@ -40,7 +40,17 @@ class BookBroker(Broker):
         return self.book.orders(symbol)
 
     async def history(self, since: float | None = None) -> list[dict[str, Any]]:
-        return []
+        """The book's deals from ``since``, read back from its newest (told in time order)."""
+        deals = []
+        for event in reversed(self.book.events):
+            if isinstance(event, Fill):
+                if since is not None and event.time < since:
+                    break
+                deals.append({"ticket": event.deal, "position": event.position, "symbol": event.symbol,
+                              "side": event.side, "entry": event.entry, "volume": event.volume, "price": event.price,
+                              "profit": event.profit, "commission": event.commission, "time": event.time,
+                              "comment": None, "magic": None})
+        return deals[::-1]
 
     async def quote(self, symbol: str, price: float, time: float) -> None:
         self._given[symbol] = price

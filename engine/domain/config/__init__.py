@@ -7,8 +7,11 @@ checks that do not depend on where they came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
+
+from brokerclock import ServerZone
 
 from sandbox import MB, Budget
 
@@ -16,6 +19,7 @@ from engine.domain.config.mt5 import MT5Config
 from engine.domain.config.paper import PaperConfig
 from engine.domain.config.shadow import ShadowConfig
 from engine.domain.config.telegram import TelegramConfig
+from engine.domain.times import clock_zone
 
 # What a plugin gets unless it asks otherwise, and the most it may ask for.
 DEFAULT_BUDGET = Budget(instructions=2_000_000, timeout=0.1, memory=16 * MB)
@@ -110,6 +114,9 @@ class EngineConfig:
     max_order_volume: float | None = None    # lots in one order
     max_open_positions: int | None = None    # positions and pending orders open at the broker
     max_price_gap_pct: float | None = None   # the broker's price from a market entry's asked price, in %
+    max_daily_loss_pct: float | None = None  # the trading day's loss, in % of the balance it began with
+    # The clock whose midnight begins the trading day: the daily loss limit's and the views' "today".
+    trading_day: str = "UTC"
     default_budget: Budget = DEFAULT_BUDGET
     budget_limits: Budget = BUDGET_LIMITS
     symbol_map: Mapping[str, str] = field(default_factory=dict)
@@ -134,6 +141,10 @@ class EngineConfig:
         if self.max_price_gap_pct is not None and not (0 < self.max_price_gap_pct <= 100):
             raise ValueError(f"engine.max_price_gap_pct: must be a percent above 0, at most 100, "
                              f"got {self.max_price_gap_pct!r}")
+        if self.max_daily_loss_pct is not None and not (0 < self.max_daily_loss_pct < 100):
+            raise ValueError(f"engine.max_daily_loss_pct: must be a percent above 0, under 100, "
+                             f"got {self.max_daily_loss_pct!r}")
+        clock_zone(self.trading_day, "engine.trading_day")
         if self.broker not in BROKERS:
             raise ValueError(f"engine.broker: expected one of {', '.join(BROKERS)}, got {self.broker!r}")
         if isinstance(self.breaker, bool) or not (isinstance(self.breaker, int) and 0 <= self.breaker <= 1000):
@@ -149,6 +160,11 @@ class EngineConfig:
                              f"got {self.max_plugin_orders!r}")
         if not (isinstance(self.workers, int) and 1 <= self.workers <= 64):
             raise ValueError(f"engine.workers: must be an integer from 1 to 64, got {self.workers!r}")
+
+    @cached_property
+    def day_zone(self) -> ServerZone:
+        """The clock whose midnight begins the trading day (``trading_day``)."""
+        return clock_zone(self.trading_day, "engine.trading_day")
 
     @property
     def database(self) -> Path:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass, field
 from typing import Mapping
 
 from brokerclock import ServerZone
+
+from engine.domain.times import clock_zone
 
 MODULES = ("MetaTrader5", "mt5linux")
 # The MetaTrader5 package exists for Windows only; elsewhere a terminal is reached through mt5linux.
@@ -58,39 +59,9 @@ class MT5Config:
         return name
 
 
-_OFFSET = r"([+-]\d{1,2}(?::[0-5]\d)?)"
-_CLOCK = re.compile(rf"(?:GMT|UTC){_OFFSET}?(?:/{_OFFSET} \(?(US|EU|AU)(?: daylight saving)?\)?| \(fixed\))?",
-                    re.IGNORECASE)
-_RULES = {"US": ServerZone.us, "EU": ServerZone.eu, "AU": ServerZone.au}
-
-
-def _hours(text: str) -> float:
-    sign = -1 if text.startswith("-") else 1
-    hours, _, minutes = text[1:].partition(":")
-    return sign * (int(hours) + int(minutes or 0) / 60)
-
 
 def server_zone(spec: str) -> ServerZone | None:
     """``mt5.server_clock`` read: None for "auto" (found from the broker's price history at
-    connection), else the clock MetaTrader's times are written in. Forms: "GMT+2" (fixed),
-    "GMT+2/+3 US" (or EU, AU: switching with that region's daylight saving; the way moonhook
-    logs the clock it found, "GMT+2/+3 (US daylight saving)", reads too), an IANA name
-    ("Europe/Athens"). Raises ValueError naming the key."""
-    if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"mt5.server_clock: expected \"auto\", \"GMT+2/+3 US\", \"GMT+2\" or a time zone name, "
-                         f"got {spec!r}")
-    text = spec.strip()
-    if text.lower() == "auto":
-        return None
-    try:
-        if (found := _CLOCK.fullmatch(text)) is None:
-            return ServerZone(text)
-        base = _hours(found[1] or "+0")
-        if found[3] is None:
-            return ServerZone.fixed(base)
-        if _hours(found[2]) != base + 1:
-            raise ValueError(f"its summer offset {found[2]} is not an hour after its winter one {found[1]}")
-        return _RULES[found[3].upper()](base)
-    except ValueError as e:
-        raise ValueError(f"mt5.server_clock: {spec!r} is not a server clock ({e}); expected \"auto\", "
-                         f"\"GMT+2/+3 US\" (or EU, AU), \"GMT+2\" or a time zone name such as \"Europe/Athens\"") from None
+    connection), else the clock MetaTrader's times are written in. Raises ValueError naming
+    the key."""
+    return clock_zone(spec, "mt5.server_clock", auto=True)

@@ -235,10 +235,11 @@ class Commands:
         return f"<b>{len(orders)} pending order{'s' * (len(orders) != 1)}</b>\n" + _order_table(orders)
 
     async def _trades(self, arg: str) -> str:
+        day = self._ops.limits()["trading_day"]  # the clock whose midnight begins today
         if arg and not (arg.isdecimal() and 1 <= int(arg) <= 365):
-            return "Usage: /trades (today, from 00:00 UTC) or /trades DAYS (1 to 365)."
+            return f"Usage: /trades (today, from 00:00 {day}) or /trades DAYS (1 to 365)."
         view = await self._ops.closed_since(int(arg) if arg else None, limit=_MAX_ROWS)
-        return _trades_text(view, f"in the last {arg} day{'s' * (arg != '1')}" if arg else "today (UTC)")
+        return _trades_text(view, f"in the last {arg} day{'s' * (arg != '1')}" if arg else f"today ({day})")
 
     # -- /close, /cancel ------------------------------------------------------------------
 

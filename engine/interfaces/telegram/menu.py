@@ -7,7 +7,7 @@ HELP = (("/status", "engine, broker, account"), ("/plugins", "plugins and their 
         ("/enable NAME", "switch a plugin on"), ("/disable NAME", "switch a plugin off (a guard: asks first)"),
         ("/pause", "journal alerts, execute none"), ("/resume", "execute new alerts again"),
         ("/positions", "open positions"), ("/orders", "pending orders"),
-        ("/trades [DAYS]", "trades closed today (UTC), or in the last DAYS"),
+        ("/trades [DAYS]", "trades closed today, or in the last DAYS"),
         ("/close SYMBOL", "close a symbol (asks first)"), ("/close all", "close everything (asks first)"),
         ("/cancel SYMBOL", "cancel a symbol's pending orders (asks first)"),
         ("/cancel all", "cancel every pending order (asks first)"), ("/help", "this list"))

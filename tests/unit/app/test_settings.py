@@ -226,12 +226,12 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
     ("[telegram]\nwebhook_url = \"https://x.org/h\"\n", "telegram.webhook_secret: required with telegram.webhook_url"),
     ("[monitor]\nlatency_alert_ms = 0\n", "monitor.latency_alert_ms: expected a number greater than 0, got 0"),
     ("[monitor]\nmemory = 5\n", "monitor.memory: unknown key (known: latency_alert_ms, memory_alert_mb,"),
-    ("[mt5]\nserver_clock = \"GMT+2/+4 US\"\n", "mt5.server_clock: 'GMT+2/+4 US' is not a server clock (its summer "
-     "offset +4 is not an hour after its winter one +2); expected \"auto\", \"GMT+2/+3 US\" (or EU, AU), \"GMT+2\" "
-     "or a time zone name such as \"Europe/Athens\""),
-    ("[mt5]\nserver_clock = \"Europe/Atlantis\"\n", "mt5.server_clock: 'Europe/Atlantis' is not a server clock "
+    ("[mt5]\nserver_clock = \"GMT+2/+4 US\"\n", "mt5.server_clock: 'GMT+2/+4 US' is not a clock (its summer "
+     "offset +4 is not an hour after its winter one +2); expected \"auto\", \"GMT+2/+3 US\" (or EU, AU), \"GMT+2\", "
+     "\"UTC\" or a time zone name such as \"Europe/Prague\""),
+    ("[mt5]\nserver_clock = \"Europe/Atlantis\"\n", "mt5.server_clock: 'Europe/Atlantis' is not a clock "
      "(unknown IANA time zone key"),
-    ("[mt5]\nserver_clock = \"GMT+15\"\n", "mt5.server_clock: 'GMT+15' is not a server clock"),
+    ("[mt5]\nserver_clock = \"GMT+15\"\n", "mt5.server_clock: 'GMT+15' is not a clock"),
     ("[mt5]\nserver_clock = 2\n", "mt5.server_clock: expected a non-empty string, got 2"),
 ])
 def test_each_error_names_the_key_and_what_was_expected(tmp_path, text, expected):

@@ -1,12 +1,16 @@
 """The account's hard limits (engine/core/limits.py, checked at the desk): an entry over
-``engine.max_order_volume`` or past ``engine.max_open_positions`` is refused, whoever places it;
+``engine.max_order_volume``, past ``engine.max_open_positions`` or after the trading day lost
+``engine.max_daily_loss_pct`` is refused, whoever places it;
 closes pass; an alert processed again after a crash finds its entry, not a refusal. A real
 engine on the paper broker, its sandbox workers and SQLite file."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import trio
 
+from engine.domain.config import EngineConfig
 from engine.domain.orders import OrderRequest
 
 from support.engine_support import process, running, told
@@ -160,3 +164,41 @@ async def test_with_no_position_limit_entries_on_two_symbols_do_not_wait_for_eac
     async with running(tmp_path, use_broker=broker, max_order_volume=1.0, max_price_gap_pct=1.0) as engine:
         results = await two_entries_at_once(engine)
     assert [r.ok for r in results] == [True, True]
+
+
+def at(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+
+
+async def test_entries_stop_for_the_day_once_its_loss_reaches_the_limit_counting_open_positions(tmp_path):
+    now = [at("2026-12-04 10:00")]
+    async with running(tmp_path, clock=lambda: now[0], max_daily_loss_pct=2.0) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.1"))["status"] == "done"
+        assert (await process(engine, "close EURUSD price=1.085"))["status"] == "done"  # -150.00: 1.5% of the day
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.085"))["status"] == "done"
+        # the price this alert gives leaves the open buy 70.00 down: 220.00 in the day, 2.2%
+        refused = await process(engine, "buy EURUSD volume=0.1 price=1.078 id=more")
+        assert refused["outcome"]["orders"][0]["error"] == (
+            "over engine.max_daily_loss_pct: the trading day's loss is USD 220.00, 2.2% of the 10,000.00 it began "
+            "with, at most 2%; entries are refused until 2026-12-05 00:00:00 UTC")
+        assert ("trades", "order refused: market EURUSD for engine: " + refused["outcome"]["orders"][0]["error"]) \
+            in await told(engine)
+        assert (await process(engine, "close EURUSD price=1.078"))["status"] == "done"  # closes pass
+        assert len(await engine.broker.positions()) == 0
+        now[0] = at("2026-12-04 23:59")
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.078 id=late"))["status"] == "failed"
+        now[0] = at("2026-12-05 00:00:01")  # a new day, begun with the balance the last one ended with
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.078 id=tomorrow"))["status"] == "done"
+
+
+async def test_the_trading_day_begins_at_midnight_on_its_clock(tmp_path):
+    # A broker's server midnight: 17:00 in New York, 22:00 UTC in December.
+    now = [at("2026-12-04 21:30")]
+    async with running(tmp_path, clock=lambda: now[0], max_daily_loss_pct=1.0, trading_day="GMT+2/+3 US") as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.1"))["status"] == "done"
+        assert (await process(engine, "close EURUSD price=1.088"))["status"] == "done"  # -120.00: 1.2%
+        refused = await process(engine, "buy EURUSD volume=0.1 price=1.088 id=more")
+        assert refused["outcome"]["orders"][0]["error"].endswith("entries are refused until 2026-12-04 22:00:00 UTC")
+        now[0] = at("2026-12-04 22:00:30")
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.088 id=next-day"))["status"] == "done"
+    assert EngineConfig(trading_day="Europe/Prague").day_zone.zone == "Europe/Prague"
