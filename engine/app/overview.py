@@ -108,12 +108,16 @@ def _count(n: int, thing: str) -> str:
     return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
+def _now(loss_pct: float | None) -> str:
+    return f" ({loss_pct:g}% now)" if loss_pct is not None else " (now unknown)"
+
+
 def limits_text(limits: dict[str, Any]) -> str:
     """The account's hard limits in a few words ("0.5 lots an order, 4 positions, price within
-    0.1%, a day's loss under 4%"), or "none"."""
+    0.1%, a day's loss under 4% (1.2% now)"), or "none"."""
     volume, positions = limits.get("max_order_volume"), limits.get("max_open_positions")
     gap, loss = limits.get("max_price_gap_pct"), limits.get("max_daily_loss_pct")
     words = [f"{volume:g} lot{'' if volume == 1 else 's'} an order" if volume else "",
              f"{positions} positions" if positions else "", f"price within {gap:g}%" if gap else "",
-             f"a day's loss under {loss:g}%" if loss else ""]
+             f"a day's loss under {loss:g}%" + _now(limits.get("day_loss_pct")) if loss else ""]
     return ", ".join(w for w in words if w) or "none"

@@ -83,7 +83,8 @@ class Limits:
     async def day_loss(self, broker: Broker) -> dict[str, Any]:
         """The trading day so far: {began (its start, Unix time), balance (the balance it began
         with: today's closed deals counted back), loss (that balance less the equity now, so
-        open positions count; negative when up), loss_pct, ends}. Raises what the broker raises."""
+        open positions count; negative when up), loss_pct, ends (the next day's start),
+        currency}. Raises what the broker raises."""
         now = self.clock()
         began = day_start(now, self.day)
         account = await broker.account()

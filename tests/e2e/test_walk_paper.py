@@ -143,5 +143,5 @@ def test_a_day_that_lost_its_limit_takes_no_more_entries_until_the_next_begins(u
     limits = run.get("/api/overview")["limits"]
     assert (limits["max_daily_loss_pct"], limits["trading_day"]) == (1, "GMT+2/+3 US"), limits
     status = user.moonhook("status", cwd="bot")
-    assert "; limits: a day's loss under 1%" in status.stdout, outcome(status)
+    assert "; limits: a day's loss under 1% (1.2% now)" in status.stdout, outcome(status)
     assert run.interrupt() == 0

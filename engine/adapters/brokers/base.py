@@ -93,10 +93,10 @@ class Broker(ABC):
     async def history(self, since: float | None = None) -> list[dict[str, Any]]:
         """The deals made (each fill: a position opened, or closed whole or in part) at or after
         ``since`` (Unix time; None: all the broker keeps), oldest first: [{ticket (the deal's),
-        position, symbol, side, entry ("in" or "out"), volume, price, profit, commission, time,
-        comment, magic}], and ``swap`` where the broker books it. ``profit`` is gross (an "in"
-        deal's is 0); ``magic`` is None where the broker has none. Raises BrokerError when the
-        broker cannot be asked."""
+        position, symbol, side, entry ("in" or "out"), volume, price, profit, commission, swap,
+        time, comment, magic}]. ``profit`` is gross (an "in" deal's is 0); ``swap`` is 0 where
+        the broker charges none; ``magic`` is None where the broker has none. Raises BrokerError
+        when the broker cannot be asked."""
 
     async def first_result(self, client_id: str) -> OrderResult | None:
         """The result ``client_id`` had if it was executed, None if it was not (or the broker

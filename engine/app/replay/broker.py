@@ -48,7 +48,7 @@ class BookBroker(Broker):
                     break
                 deals.append({"ticket": event.deal, "position": event.position, "symbol": event.symbol,
                               "side": event.side, "entry": event.entry, "volume": event.volume, "price": event.price,
-                              "profit": event.profit, "commission": event.commission, "time": event.time,
+                              "profit": event.profit, "commission": event.commission, "swap": 0.0, "time": event.time,
                               "comment": None, "magic": None})
         return deals[::-1]
 

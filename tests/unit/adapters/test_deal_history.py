@@ -21,7 +21,7 @@ from engine.domain.orders import OrderRequest
 
 from support.mt5_support import mt5
 
-KEYS = {"ticket", "position", "symbol", "side", "entry", "volume", "price", "profit", "commission", "time",
+KEYS = {"ticket", "position", "symbol", "side", "entry", "volume", "price", "profit", "commission", "swap", "time",
         "comment", "magic"}
 T0 = 1_700_000_000.0
 

@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 
 import trio
 
+from engine.app import Operations
+from engine.app.overview import limits_text
 from engine.domain.config import EngineConfig
 from engine.domain.orders import OrderRequest
 
@@ -183,6 +185,8 @@ async def test_entries_stop_for_the_day_once_its_loss_reaches_the_limit_counting
             "with, at most 2%; entries are refused until 2026-12-05 00:00:00 UTC")
         assert ("trades", "order refused: market EURUSD for engine: " + refused["outcome"]["orders"][0]["error"]) \
             in await told(engine)
+        limits = (await Operations(engine).status())["limits"]  # Telegram's /status, the dashboard's
+        assert limits_text(limits) == "a day's loss under 2% (2.2% now)", limits
         assert (await process(engine, "close EURUSD price=1.078"))["status"] == "done"  # closes pass
         assert len(await engine.broker.positions()) == 0
         now[0] = at("2026-12-04 23:59")

@@ -153,7 +153,8 @@ class History:
             reason = c.DEAL_REASONS.get(deal.get("reason"), "close")
         fill = Fill(deal["ticket"], deal.get("order") or 0, deal["position_id"], b.config.from_broker(deal["symbol"]),
                     c.DEAL_SIDES.get(deal["type"], "buy"), deal["volume"], deal["price"], entry, reason,
-                    b.server_clock.utc(deal["time"]), float(deal.get("profit") or 0.0), float(deal.get("commission") or 0.0),
+                    b.server_clock.utc(deal["time"]), float(deal.get("profit") or 0.0),
+                    float(deal.get("commission") or 0.0),
                     b.book.plugin_of(deal.get("magic") or 0), send["client_id"] if send else None,
                     alert_of(tag))
         if entry == "in" or await b.query("positions_get", ticket=deal["position_id"]):

@@ -110,14 +110,15 @@ class PaperBroker(Broker):
         return [{k: o[k] for k in keys} for o in rows]
 
     async def history(self, since: float | None = None) -> list[dict[str, Any]]:
-        """The deals of the books (``paper_deals``); the paper broker has no magic numbers."""
+        """The deals of the books (``paper_deals``); the paper broker has no magic numbers and
+        charges no swap."""
         where, args = (" WHERE d.time >= ?", [since]) if since is not None else ("", [])
         with self._d.lock:  # a deal's comment is its order's
             rows = select(self._d.db, "SELECT d.*, o.comment FROM paper_deals d LEFT JOIN paper_orders o "
                                       f"ON o.ticket = d.order_ticket{where} ORDER BY d.time, d.deal", args)
         return [{"ticket": d["deal"], "position": d["position"], "symbol": d["symbol"], "side": d["side"],
                  "entry": d["entry"], "volume": d["volume"], "price": d["price"], "profit": d["profit"] or 0.0,
-                 "commission": d["commission"] or 0.0, "time": d["time"], "comment": d["comment"],
+                 "commission": d["commission"] or 0.0, "swap": 0.0, "time": d["time"], "comment": d["comment"],
                  "magic": None} for d in rows]
 
     # -- prices ---------------------------------------------------------------------------------
