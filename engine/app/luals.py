@@ -110,6 +110,7 @@ BUDGET_FIELDS: dict[str, tuple[str, str]] = {
 SPEC_TYPES: dict[str, str] = {
     "symbol": "string", "side": "moonhook.Side", "volume": "number", "sl": "number", "tp": "number",
     "comment": "string", "type": "moonhook.PendingType", "price": "number", "ticket": "integer",
+    "expiry": "number",
 }
 _REQUIRED = {"market": {"symbol", "side", "volume"}, "pending": {"symbol", "side", "volume", "type", "price"},
              "close": set(), "modify": {"ticket"}}
@@ -129,7 +130,7 @@ SHAPES: dict[str, dict[str, str]] = {
                  "plugin": "string?", "comment": "string?", "opened_at": "number"},
     "WaitingOrder": {"ticket": "integer", "symbol": "string", "side": "moonhook.Side", "type": "moonhook.PendingType",
                      "price": "number", "volume": "number", "sl": "number?", "tp": "number?", "plugin": "string?",
-                     "comment": "string?", "created_at": "number"},
+                     "comment": "string?", "created_at": "number", "expires": "number?"},
 }
 
 # Libraries a script has only part of: LuaLS's own is switched off and these are declared instead.

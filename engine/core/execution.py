@@ -165,7 +165,7 @@ async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: flo
         kind, order_type = "market", None
     return Plan([OrderRequest(kind, _cid(alert_id, "open"), symbol=symbol, side=side, volume=volume, price=alert.price,
                               type=order_type, sl=sl, tp=tp, comment=alert.comment, plugin=ENGINE,
-                              alert_id=alert_id)])
+                              alert_id=alert_id, expiry=alert.expiry)])
 
 
 async def _close_part(alert: Alert, alert_id: int, positions: list[dict], broker: Broker,

@@ -44,7 +44,7 @@ SERVICE_API: dict[str, tuple[str, ...]] = {
 
 _ORDER_FIELDS = {
     "market": {"symbol", "side", "volume", "sl", "tp", "comment"},
-    "pending": {"symbol", "side", "type", "price", "volume", "sl", "tp", "comment"},
+    "pending": {"symbol", "side", "type", "price", "volume", "sl", "tp", "comment", "expiry"},
     "close": {"ticket", "symbol", "side", "volume", "comment"},
     "modify": {"ticket", "sl", "tp", "price"},
 }
@@ -226,7 +226,7 @@ async def _order_request(desk: OrderDesk, plugin: Plugin, kind: str, fn: str, sp
         raise HostError(f"{fn}: expects a table, e.g. {fn}{{symbol=\"EURUSD\", ...}}")
     _only(fn, spec, _ORDER_FIELDS[kind])
     fields: dict[str, Any] = {}
-    for key in ("volume", "price", "sl", "tp"):
+    for key in ("volume", "price", "sl", "tp", "expiry"):
         if key in spec:
             fields[key] = _number(fn, key, spec[key], zero_ok=key in ("sl", "tp"))
     if "ticket" in spec:

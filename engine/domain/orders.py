@@ -38,7 +38,8 @@ class OrderRequest:
 
     market: ``symbol``, ``side``, ``volume``, optional ``sl``/``tp``; ``price`` is the price
     the alert saw (the paper broker fills at it; a real broker uses its own quote).
-    pending: also ``type`` ("limit" | "stop") and ``price``.
+    pending: also ``type`` ("limit" | "stop") and ``price``; ``expiry``, the seconds it may wait
+    at the broker from its placing before it is removed (None: until filled or cancelled).
     close: ``ticket`` (a position, optionally ``volume`` for part of it; or a pending order,
     which is cancelled), or ``symbol`` with an optional ``side``: every matching position.
     modify: ``ticket`` with ``sl`` and/or ``tp`` (0 removes one); a pending order's ``price``.
@@ -57,6 +58,7 @@ class OrderRequest:
     comment: str | None = None
     plugin: str | None = None
     alert_id: int | None = None
+    expiry: float | None = None
 
     def with_changes(self, changes: dict[str, Any]) -> "OrderRequest":
         return replace(self, **changes)
@@ -175,6 +177,13 @@ class Dropped:
     time: float
     plugin: str | None = None
     alert_id: int | None = None
+
+    @classmethod
+    def expired(cls, ticket: int, symbol: str, side: str, type: str, volume: float, price: float, placed_at: float,
+                expires: float, plugin: str | None, alert_id: int | None) -> "Dropped":
+        """An order removed when the expiry it was given came (the paper broker's, replay's)."""
+        return cls(ticket, symbol, side, type, volume, price, "expired",
+                   f"its expiry came, {round(expires - placed_at)} s after it was placed", expires, plugin, alert_id)
 
     def to_plain(self) -> dict[str, Any]:
         return {k: v for k, v in shallow(self).items() if v is not None}

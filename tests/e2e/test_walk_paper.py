@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from support.e2e_support import init, outcome, told
+from support.e2e_support import init, outcome, told, until
 
 # TradingView's two forms; the demo strategy wants a stop on every entry.
 SELL = '{"secret": "SECRET", "symbol": "FX:EURUSD", "action": "sell", "volume": 0.1, "price": 1.0850, ' \
@@ -135,13 +135,30 @@ def test_a_day_that_lost_its_limit_takes_no_more_entries_until_the_next_begins(u
     assert entry["status"] == "done", entry["outcome"]
     assert run.settled(run.webhook("close EURUSD price=1.088 id=day-2")["id"])["status"] == "done"
     stopped = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.088 sl=1.08 id=day-3")["id"])
-    until = datetime.fromtimestamp(next_forex_day(time.time()), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    resumes = datetime.fromtimestamp(next_forex_day(time.time()), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     assert (stopped["status"], stopped["outcome"]["orders"][0]["error"]) == ("failed", (
         "over engine.max_daily_loss_pct: the trading day's loss is USD 120.00, 1.2% of the 10,000.00 it began "
-        f"with, at most 1%; entries are refused until {until}")), stopped["outcome"]
+        f"with, at most 1%; entries are refused until {resumes}")), stopped["outcome"]
     assert run.get("/api/positions")["positions"] == []
     limits = run.get("/api/overview")["limits"]
     assert (limits["max_daily_loss_pct"], limits["trading_day"]) == (1, "GMT+2/+3 US"), limits
     status = user.moonhook("status", cwd="bot")
     assert "; limits: a day's loss under 1% (1.2% now)" in status.stdout, outcome(status)
+    assert run.interrupt() == 0
+
+
+def test_a_pending_order_given_an_expiry_leaves_the_book_when_it_comes(user):
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    placed = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04 expiry=2 id=brief")["id"])
+    assert placed["status"] == "done", placed["outcome"]
+    (order,) = run.get("/api/orders")["open"]
+    assert order["expires"] == order["created_at"] + 2, order
+    assert until(lambda: run.get("/api/orders")["open"], lambda o: o == [], "the order gone at its expiry") == []
+    ticket = placed["outcome"]["orders"][0]["ticket"]
+    assert f"pending order {ticket} buy limit 0.1 EURUSD @ 1.05 expired (engine): its expiry came, 2 s after it " \
+           "was placed" in run.text()
+    refused = run.client.post("/webhook", json={"secret": config.values["server"]["secret"], "symbol": "EURUSD",
+                                                "action": "buy", "volume": 0.1, "sl": 1.04, "expiry": "4h"})
+    assert refused.status_code == 400 and "expiry: only a pending order" in refused.text, refused.text
     assert run.interrupt() == 0

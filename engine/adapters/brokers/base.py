@@ -82,7 +82,8 @@ class Broker(ABC):
 
     @abstractmethod
     async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
-        """Pending orders: [{ticket, symbol, side, type, price, volume, sl, tp, plugin, comment, created_at}]"""
+        """Pending orders: [{ticket, symbol, side, type, price, volume, sl, tp, plugin, comment, created_at,
+        expires (Unix time, None: it waits until filled or cancelled)}]"""
 
     @abstractmethod
     async def execute(self, request: OrderRequest) -> OrderResult:

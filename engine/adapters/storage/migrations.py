@@ -187,5 +187,13 @@ def _v10(db: sqlite_utils.Database) -> None:
     END""")
 
 
+def _v11(db: sqlite_utils.Database) -> None:
+    # A pending order's expiry (Unix time; NULL: it waits until filled or cancelled), and the
+    # next to come found by index, as the broker's expiry watch asks.
+    db.execute("ALTER TABLE paper_orders ADD COLUMN expires REAL")
+    db.execute("CREATE INDEX paper_orders_expiring ON paper_orders (expires) WHERE state = 'placed' "
+               "AND expires IS NOT NULL")
+
+
 # Append only: a released migration is never edited, the next change is a new function.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11)

@@ -251,7 +251,11 @@ class Book:
         return OrderResult(True, o.ticket, o.price, o.volume)
 
     def _trigger(self, spec: SymbolSpec, bid: float, ask: float, at: float, inside: bool) -> None:
-        """Opens the positions of the pending orders this price fills (``Pending.due``)."""
+        """Opens the positions of the pending orders this price fills (``Pending.due``), once
+        those whose expiry came are gone."""
+        for o in self._pending.expired(spec.name, at):
+            self.events.append(Dropped.expired(o.ticket, o.symbol, o.side, o.type, o.volume, o.price, o.placed_at,
+                                               o.expires or at, o.plugin, o.alert_id))
         if self._market.tick_value(spec) is None:   # no rate: cannot book it, as the broker
             return
         for o, price in self._pending.due(spec, bid, ask, inside):

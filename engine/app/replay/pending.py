@@ -2,7 +2,7 @@
 waiting for their price (``rules.pending_fill``, the paper broker's rule); ``Book`` opens the
 positions they fill. At a quote or a bar's open an order fills at the better of its price and
 the market's (a gap fills at the market); inside a bar at its price, which the market passed
-through."""
+through. An order given an expiry leaves at the first price at or after it, unfilled."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ class PendingOrder:
     plugin: str | None = None
     alert_id: int | None = None
     client_id: str | None = None
+    expires: float | None = None
 
 
 class Pending:
@@ -43,7 +44,7 @@ class Pending:
         """The order ``r``, checked as the paper broker checks one; raises Refused."""
         spec, side, price, volume, sl, tp = self._market.pending(r)
         o = PendingOrder(ticket(), spec.name, side, r.type, price, volume, sl, tp, at, r.plugin, r.alert_id,
-                         r.client_id)
+                         r.client_id, at + r.expiry if r.expiry else None)
         self._orders.append(o)
         return o
 
@@ -56,6 +57,13 @@ class Pending:
                 self._orders.remove(o)
                 filled.append((o, round(o.price if inside else fill, spec.digits)))
         return filled
+
+    def expired(self, symbol: str, at: float) -> list[PendingOrder]:
+        """The orders of ``symbol`` whose expiry came by ``at``, taken out."""
+        gone = [o for o in self._orders if o.symbol == symbol and o.expires is not None and o.expires <= at]
+        for o in gone:
+            self._orders.remove(o)
+        return gone
 
     def cancel(self, ticket: int) -> PendingOrder | None:
         """Takes out the order ``ticket``; None if no such order waits."""
@@ -88,4 +96,5 @@ class Pending:
         """The orders as ``PaperBroker.orders`` lists them, by ticket."""
         return [{"ticket": o.ticket, "symbol": o.symbol, "side": o.side, "type": o.type, "price": o.price,
                  "volume": o.volume, "sl": o.sl, "tp": o.tp, "plugin": o.plugin, "comment": None,
-                 "created_at": o.placed_at} for o in self._orders if symbol is None or o.symbol == symbol]
+                 "created_at": o.placed_at, "expires": o.expires}
+                for o in self._orders if symbol is None or o.symbol == symbol]

@@ -106,6 +106,7 @@ class Alert:
     sl_pips: float | None = None
     tp_pips: float | None = None
     ttl: float | None = None         # seconds after receipt past which it expires (engine/core/expiry.py)
+    expiry: float | None = None      # seconds a pending order waits at the broker before it is removed
     timenow: float | None = None     # when TradingView fired it ({{timenow}}), Unix seconds: its age counts from then
     id: str | None = None
     comment: str | None = None

@@ -27,8 +27,11 @@ _NUMBERS = ("price", "volume", "risk", "units", "sl", "tp", "sl_pips", "tp_pips"
 _STRINGS = {"id": 128, "comment": 256, "timeframe": 16, "state": 16, "position": 16}
 _COUNTS = ("position_size",)  # numbers that may be 0
 _TIMES = ("timenow",)  # when TradingView fired the alert: its {{timenow}} (2026-11-24T10:00:00Z) or Unix seconds
+_DURATIONS = ("expiry",)  # how long a pending order waits: seconds, or 90m, 4h, 2d
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3_600, "d": 86_400}
+MAX_EXPIRY = 366 * 86_400
 _YEARS = tuple(datetime(year, 1, 1, tzinfo=timezone.utc).timestamp() for year in (2000, 2100))
-_PARAMETERS = (*_NUMBERS, *_STRINGS, *_COUNTS, *_TIMES)  # name=value in a text alert
+_PARAMETERS = (*_NUMBERS, *_STRINGS, *_COUNTS, *_TIMES, *_DURATIONS)  # name=value in a text alert
 _FIELDS = {"symbol", "action", *_PARAMETERS}
 _JSON_ALIASES = {"ticker": "symbol", "close": "price"}
 _NEVER_KEPT = {"secret"}  # authentication, handled by the web layer: never journaled
@@ -183,6 +186,9 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
     for name in _TIMES:
         if fields.get(name) is not None:
             values[name] = _time(name, fields[name])
+    for name in _DURATIONS:
+        if fields.get(name) is not None:
+            values[name] = _duration(name, fields[name])
 
     raw_symbol = fields.get("symbol")
     if raw_symbol is not None:
@@ -225,6 +231,9 @@ def _check_command(action: Action, v: dict[str, Any]) -> None:
             raise AlertError(a, f"give {a} (a price) or {b} (a distance), not both")
     if action.is_pending and "price" not in v:
         raise AlertError("price", f"missing: {action.value} needs price=")
+    if "expiry" in v and not action.is_pending:
+        raise AlertError("expiry", f"only a pending order (buylimit, buystop, selllimit, sellstop) waits to expire; "
+                                   f"{action.value} has nothing to wait for")
     side, price = action.side, v.get("price")
     if side and price is not None:
         below, above = ("sl", "tp") if side == "buy" else ("tp", "sl")
@@ -253,6 +262,20 @@ def _number(name: str, raw: Any, zero: bool = False, signed: bool = False) -> fl
     if not math.isfinite(value) or (value < 0 and not signed) or (value == 0 and not zero):
         raise AlertError(name, f"must be a {'non-negative' if zero else 'positive'} number, got {_show(raw)}")
     return value
+
+
+def _duration(name: str, raw: Any) -> float:
+    """Seconds from a number of seconds or a string with a unit: "90m", "4h", "2d"."""
+    if isinstance(raw, str) and (found := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdSMHD]?)\s*", raw)):
+        seconds = float(found[1]) * _UNITS[found[2].lower()]
+    elif isinstance(raw, str) and not raw.strip().lstrip("-").replace(".", "", 1).isdigit():
+        _no_placeholder(name, raw)
+        raise AlertError(name, f"must be seconds or a duration such as 90m, 4h or 2d, got {_show(raw)}")
+    else:
+        seconds = _number(name, raw)
+    if not 0 < seconds <= MAX_EXPIRY:
+        raise AlertError(name, f"must be more than 0 and at most 366 days, got {_show(raw)}")
+    return seconds
 
 
 def _time(name: str, raw: Any) -> float:

@@ -370,6 +370,8 @@ async def test_the_exposure_of_a_journal_from_before_it_is_made_from_its_positio
         for trigger in ("open", "part", "close"):
             db.db.execute(f"DROP TRIGGER paper_exposure_{trigger}")
         db.db.execute("DROP TABLE paper_exposure")
+        db.db.execute("DROP INDEX paper_orders_expiring")                 # and without schema 11's expiry
+        db.db.execute("ALTER TABLE paper_orders DROP COLUMN expires")
         db.db.execute("PRAGMA user_version = 9")
     db.close()
     db = Database(tmp_path / "moonhook.db")

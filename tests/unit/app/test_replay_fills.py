@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from engine.app.replay import Bar, Book, ClosedTrade, EquityPoint, Outside
 from engine.domain.config.paper import PaperConfig
-from engine.domain.orders import OrderRequest
+from engine.domain.orders import Dropped, OrderRequest
 
 T0, H = 1_715_590_800.0, 3600.0
 CONFIG = PaperConfig(spread_points=10, commission_per_lot=7.0)
@@ -183,6 +183,22 @@ def test_a_sell_stop_gapped_through_fills_at_the_open_and_a_cancelled_order_neve
     assert len(book.positions()) == 1 and book.orders() == []
     # Valued at b4's close, the ask 1.07660: (1.07500 - 1.07660) = -160 points x 0.1 = -16.00.
     assert (left.price_last, left.profit) == (1.0766, -16.0)
+
+
+def test_a_pending_order_leaves_unfilled_at_its_expiry_as_on_paper():
+    book = Book(CONFIG, BARS)
+    # The buy limit of the test above, given until b2 opens: b2 would fill it, but it is gone.
+    late = OrderRequest("pending", "c1", symbol="EURUSD", side="buy", volume=0.1, price=1.07900, type="limit",
+                        plugin="p", expiry=1.5 * H)   # placed at T0 + 30 min: gone at T0 + 2H
+    kept = OrderRequest("pending", "c2", symbol="EURUSD", side="buy", volume=0.1, price=1.07900, type="limit",
+                        plugin="p", expiry=1.5 * H + 1)
+    assert book.execute(late, T0 + 1800).ok and book.execute(kept, T0 + 1800).ok
+    assert [o["expires"] for o in book.orders()] == [T0 + 2 * H, T0 + 2 * H + 1]
+    book.finish()
+    (dropped,) = [e for e in book.events if isinstance(e, Dropped)]
+    assert (dropped.ticket, dropped.reason, dropped.time, dropped.detail) == (
+        1001, "expired", T0 + 2 * H, "its expiry came, 5400 s after it was placed")
+    assert [p.position.ticket for p in book.open_positions] == [1002]   # a second later: filled in b2
 
 
 def test_a_pending_orders_price_can_be_moved_and_a_positions_cannot():

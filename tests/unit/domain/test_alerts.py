@@ -225,3 +225,27 @@ def test_a_timenow_that_is_not_a_time_is_refused_naming_it(raw, message):
     with pytest.raises(AlertError) as e:
         parse_body(json.dumps({"action": "buy", "symbol": "EURUSD", "timenow": raw}))
     assert str(e.value) == message
+
+
+@pytest.mark.parametrize("raw, seconds", [(3600, 3600.0), ("90", 90.0), ("90m", 5400.0), ("4h", 14400.0),
+                                          ("2d", 172800.0), ("1.5h", 5400.0), (" 30s ", 30.0)])
+def test_a_pending_orders_expiry_is_seconds_or_a_duration(raw, seconds):
+    assert parse_body(json.dumps({"action": "buylimit", "symbol": "EURUSD", "price": 1.05,
+                                  "expiry": raw})).expiry == seconds
+    assert parse_body(f"buylimit EURUSD price=1.05 expiry={str(raw).strip()}").expiry == seconds
+
+
+@pytest.mark.parametrize("body, message", [
+    ("buylimit EURUSD price=1.05 expiry=soon", "expiry: must be seconds or a duration such as 90m, 4h or 2d, "
+                                               "got 'soon'"),
+    ("buylimit EURUSD price=1.05 expiry=0", "expiry: must be more than 0 and at most 366 days, got '0'"),
+    ("buylimit EURUSD price=1.05 expiry=400d", "expiry: must be more than 0 and at most 366 days, got '400d'"),
+    ("buylimit EURUSD price=1.05 expiry={{expiry}}", "expiry: the TradingView placeholder '{{expiry}}' was not "
+                                                     "replaced; check the alert's message"),
+    ("buy EURUSD expiry=4h", "expiry: only a pending order (buylimit, buystop, selllimit, sellstop) waits to "
+                             "expire; buy has nothing to wait for"),
+])
+def test_an_expiry_that_cannot_be_read_or_has_nothing_to_expire_is_refused(body, message):
+    with pytest.raises(AlertError) as e:
+        parse_body(body)
+    assert str(e.value) == message

@@ -30,7 +30,8 @@ class Books:
         order = {"ticket": ticket, "client_id": r.client_id, "symbol": symbol, "side": side, "type": type_,
                  "price": price, "volume": volume, "sl": sl, "tp": tp, "state": state, "plugin": r.plugin,
                  "alert_id": r.alert_id, "comment": r.comment, "created_at": at,
-                 "done_at": at if state != "placed" else None}
+                 "done_at": at if state != "placed" else None,
+                 "expires": at + r.expiry if r.expiry and state == "placed" else None}
         _insert(db, "paper_orders", order)
         return order
 

@@ -4,7 +4,9 @@ Its books (account, last prices, orders, positions, deals and the answer to ever
 live in the engine's SQLite file (trades are booked by ``books.py``), so a restart finds them
 as they were. A request runs in one transaction with the record of its client id: executed
 once, answered alike ever after. Pending orders and stops trigger on the prices ``quote``
-records; across a gap a stop fills at the worse price, as in a real market. Money is in the
+records; across a gap a stop fills at the worse price, as in a real market. A pending order
+given an expiry is removed when it comes (told as a Dropped "expired"), whether or not a price
+comes then: ``run`` watches the next. Money is in the
 account currency, converted from a symbol's quote currency at the last mid price of the pair
 that links them (``market.py``).
 """
@@ -16,6 +18,8 @@ import time
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Callable
+
+import trio
 
 from engine.adapters.storage.database import Database, select
 from engine.adapters.brokers.base import Broker
@@ -31,6 +35,11 @@ from engine.adapters.brokers.paper.rules import (
 )
 
 
+EXPIRY_LOOK = 1.0  # seconds between looks while a pending order waits to expire
+EXPIRED = "SELECT * FROM paper_orders WHERE state = 'placed' AND expires IS NOT NULL AND expires <= ? ORDER BY expires"
+NEXT_EXPIRY = "SELECT MIN(expires) FROM paper_orders WHERE state = 'placed' AND expires IS NOT NULL"
+
+
 class PaperBroker(Broker):
     """Fills at the alert's price (as the bid; the ask is the spread above it) or the last quote."""
 
@@ -40,6 +49,7 @@ class PaperBroker(Broker):
                  clock: Callable[[], float] = time.time):
         super().__init__()
         self._d, self.config, self._clock = database, config, clock
+        self._placed = trio.Event()  # set when an order with an expiry is placed: the watch wakes
         self._table: dict[str, SymbolSpec] = symbol_table(config.symbols, where="paper.symbols")
         with database.transaction() as db:   # the first start opens the account; later the books win
             db.execute("INSERT OR IGNORE INTO paper_account (id, balance, currency) VALUES (1, ?, ?)",
@@ -89,6 +99,40 @@ class PaperBroker(Broker):
         with self._d.transaction() as db:
             self._prices.save(db)
 
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Removes each pending order when its expiry comes: looked at every second while one
+        waits to expire (the clock may be a test's or a replay's), not at all while none does."""
+        task_status.started()
+        while True:
+            self._placed = trio.Event()
+            following = await self.expire()
+            if following is None:
+                await self._placed.wait()
+            else:
+                await trio.sleep(min(max(following - self._clock(), 0.0), EXPIRY_LOOK))
+
+    async def expire(self) -> float | None:
+        """Removes the pending orders whose expiry has come (told as Dropped "expired"); the
+        next expiry to come, or None."""
+        now = self._clock()
+        with self._d.lock:
+            due = bool(select(self._d.db, EXPIRED, [now]))
+        if due:
+            events: list[Event] = []
+            await self._d.writable()
+            with self._d.transaction() as db:
+                for o in select(db, EXPIRED, [now]):
+                    events.append(self._expired(db, o))
+            for event in events:
+                self._emit(event)
+        with self._d.lock:
+            return self._d.db.execute(NEXT_EXPIRY).fetchone()[0]
+
+    def _expired(self, db: Any, o: dict[str, Any]) -> Dropped:
+        db.execute("UPDATE paper_orders SET state = 'expired', done_at = ? WHERE ticket = ?", [o["expires"], o["ticket"]])
+        return Dropped.expired(o["ticket"], o["symbol"], o["side"], o["type"], o["volume"], o["price"], o["created_at"],
+                               o["expires"], o["plugin"], o["alert_id"])
+
     async def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
         """Profit is at the last price (a buy at the bid, a sell at the ask); 0 with none yet."""
         where, args = (" WHERE symbol = ?", [symbol]) if symbol is not None else ("", [])
@@ -103,7 +147,8 @@ class PaperBroker(Broker):
 
     async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
         where, args = (" AND symbol = ?", [symbol]) if symbol is not None else ("", [])
-        keys = ("ticket", "symbol", "side", "type", "price", "volume", "sl", "tp", "plugin", "comment", "created_at")
+        keys = ("ticket", "symbol", "side", "type", "price", "volume", "sl", "tp", "plugin", "comment", "created_at",
+                "expires")
         with self._d.lock:
             rows = select(self._d.db,
                 f"SELECT * FROM paper_orders WHERE state = 'placed'{where} ORDER BY ticket", args)
@@ -156,6 +201,9 @@ class PaperBroker(Broker):
             if fill is not None:
                 if events is None:
                     return True
+                if o["expires"] is not None and o["expires"] <= self._clock():  # its time came before this price
+                    events.append(self._expired(db, o))
+                    continue
                 price = round(fill, spec.digits)
                 try:   # as MetaTrader: without the margin the order is rejected when its price comes
                     self._market.check_margin(spec, o["volume"], price, self._account(db)["margin_free"])
@@ -232,6 +280,8 @@ class PaperBroker(Broker):
         spec, side, price, volume, sl, tp = self._market.pending(r)
         order = self._books.new_order(db, r, spec.name, side, r.type, price, volume, sl, tp, "placed",
                                       self._clock())
+        if r.expiry:
+            self._placed.set()  # the expiry watch looks at it
         return OrderResult(True, order["ticket"], price, volume)
 
     def _close_request(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
