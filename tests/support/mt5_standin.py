@@ -15,7 +15,9 @@ caller's timeout surely fires, whatever the machine's load.
 Simplified compared with a real terminal (the engine must not rely on these):
 - one hedging account in USD and every symbol's profit currency is USD: profit = price difference
   * volume * contract size; margin = volume * contract size * price / leverage; no commission,
-  swap, fee, stop-out, expiration, sessions, freeze level, stop-limit orders, CLOSE_BY, netting;
+  swap, fee, stop-out, sessions, freeze level, stop-limit orders, CLOSE_BY, netting; a pending
+  order's expiration (ORDER_TIME_SPECIFIED, where the symbol's expiration_mode allows it) is
+  applied at the first call on or after it, as the server would have at the time;
 - fills are whole, at the current bid/ask (pending orders and SL/TP too, at the prices given to
   ``Terminal.set_price`` when they are crossed); instant execution (``trade_exemode`` 0, the
   default) requires a price within ``deviation`` points, market execution (2) ignores both;
@@ -111,7 +113,8 @@ SymbolInfo = namedtuple("SymbolInfo", "custom select visible time digits spread 
                         "trade_mode trade_stops_level trade_freeze_level trade_exemode filling_mode order_mode bid "
                         "ask last point trade_tick_value trade_tick_value_profit trade_tick_value_loss "
                         "trade_tick_size trade_contract_size volume_min volume_max volume_step volume_limit "
-                        "swap_long swap_short currency_base currency_profit currency_margin description path name")
+                        "swap_long swap_short currency_base currency_profit currency_margin description path name "
+                        "expiration_mode")
 Tick = namedtuple("Tick", "time bid ask last volume time_msc flags volume_real")
 Rate = namedtuple("Rate", "time open high low close tick_volume spread real_volume")
 TIMEFRAME_H1 = 16385
@@ -148,7 +151,7 @@ _PENDING_TYPES = (ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_SELL_LIMIT, ORDER_TYPE_BUY_ST
 _BASE_SYMBOL = dict(digits=5, point=1e-5, trade_calc_mode=0, trade_mode=SYMBOL_TRADE_MODE_FULL,
                     trade_stops_level=0, trade_freeze_level=0, trade_exemode=SYMBOL_TRADE_EXECUTION_INSTANT,
                     filling_mode=1, order_mode=127, volume_min=0.01, volume_max=100.0, volume_step=0.01,
-                    volume_limit=0.0, trade_contract_size=100000.0, swap_long=0.0, swap_short=0.0,
+                    volume_limit=0.0, trade_contract_size=100000.0, swap_long=0.0, swap_short=0.0, expiration_mode=15,
                     currency_base="EUR", currency_profit="USD", currency_margin="EUR", description="", path="")
 DEFAULT_SYMBOLS = {
     "EURUSD": dict(bid=1.08000, ask=1.08010, filling_mode=1, trade_stops_level=10,
@@ -233,6 +236,16 @@ class _Store:
         return (next(iter(outcome.items())) if isinstance(outcome, dict) else (outcome, None))
 
 
+def _expire(st):
+    """The server removes a pending order when its expiration (ORDER_TIME_SPECIFIED) comes."""
+    now = _now_msc(st)
+    for o in st.rows("order"):
+        if o["type_time"] == ORDER_TIME_SPECIFIED and o["expiration"] and o["expiration"] * 1000 <= now:
+            st.drop("order", o["ticket"])
+            o.update(state=ORDER_STATE_EXPIRED, time_done_msc=o["expiration"] * 1000)
+            st.put_row("history_order", o)
+
+
 @contextmanager
 def _tx(path):
     """One IMMEDIATE transaction on the terminal file, committed unless the body raises."""
@@ -241,7 +254,9 @@ def _tx(path):
         con.execute("PRAGMA busy_timeout = 30000")
         con.execute("BEGIN IMMEDIATE")
         try:
-            yield _Store(con)
+            st = _Store(con)
+            _expire(st)
+            yield st
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -465,7 +480,7 @@ def _symbol_info(s):
                       s["order_mode"], s["bid"], s["ask"], 0.0, s["point"], tick_value, tick_value, tick_value,
                       _tick(s), s["trade_contract_size"], s["volume_min"], s["volume_max"], s["volume_step"],
                       s["volume_limit"], s["swap_long"], s["swap_short"], s["currency_base"], s["currency_profit"],
-                      s["currency_margin"], s["description"], s["path"], s["name"])
+                      s["currency_margin"], s["description"], s["path"], s["name"], s.get("expiration_mode", 15))
 
 
 def symbol_info_tick(symbol):
@@ -635,6 +650,15 @@ def _pending_price_ok(typ, price, s):
     return gap > 0 and gap >= s["trade_stops_level"]
 
 
+def _expiration_ok(r, s, st):
+    """GTC, or a SPECIFIED expiration still to come on a symbol whose expiration_mode allows it
+    (bit 4); the stand-in knows no DAY expirations."""
+    if r.type_time == ORDER_TIME_GTC:
+        return r.expiration == 0
+    return (r.type_time == ORDER_TIME_SPECIFIED and bool(s.get("expiration_mode", 15) & 4)
+            and r.expiration * 1000 > _now_msc(st))
+
+
 def _filling_ok(filling, mask, pending):
     if filling == ORDER_FILLING_FOK:
         return bool(mask & 1)
@@ -755,8 +779,10 @@ def _trade(st, r, execute):
             price = r.price or o["price_open"]
             _need(_pending_price_ok(o["type"], price, s), 10015)
             _need(_stops_ok(o["type"] in _BUY_TYPES, price, r.sl, r.tp, s), 10016)
-            _need((o["price_open"], o["sl"], o["tp"]) != (price, r.sl, r.tp), 10025)
-            o.update(price_open=price, sl=r.sl, tp=r.tp)
+            _need((o["price_open"], o["sl"], o["tp"], o["type_time"], o["expiration"])
+                  != (price, r.sl, r.tp, r.type_time, r.expiration), 10025)
+            _need(_expiration_ok(r, s, st), 10022)
+            o.update(price_open=price, sl=r.sl, tp=r.tp, type_time=r.type_time, expiration=r.expiration)
         else:
             o.update(state=ORDER_STATE_CANCELED, time_done_msc=_now_msc(st))
         if execute:
@@ -778,6 +804,7 @@ def _trade(st, r, execute):
     if pending:
         _need(_pending_price_ok(r.type, r.price, s), 10015)
         _need(_stops_ok(buy, r.price, r.sl, r.tp, s), 10016)
+        _need(_expiration_ok(r, s, st), 10022)
         ticket = st.ticket() if execute else 0
         if execute:
             st.put_row("order", dict(ticket=ticket, time_setup_msc=_now_msc(st), time_done_msc=0, expiration=r.expiration,

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import trio
 
-from engine.domain.orders import Closed, Fill, OrderRequest
+from engine.domain.orders import Closed, Dropped, Fill, OrderRequest
 
 from support.mt5_standin import DEFAULT_SYMBOLS, Terminal
 from support.mt5_support import mt5
@@ -98,3 +98,50 @@ async def test_a_clock_that_cannot_be_found_is_said_and_times_pass_as_written(tm
         result = await broker.execute(OrderRequest("market", "a7-trend-1", symbol="US500", side="buy", volume=0.1))
         assert result.ok, result.error
         assert (await broker.positions())[0]["opened_at"] == terminal.positions()[0]["time"]
+
+
+def pending(cid: str, symbol: str = "EURUSD", price: float = 1.05, **more) -> OrderRequest:
+    return OrderRequest("pending", cid, symbol=symbol, side="buy", type="limit", price=price, volume=0.1,
+                        plugin="trend", alert_id=7, **more)
+
+
+async def test_a_pending_orders_expiry_is_sent_on_the_servers_clock_kept_by_a_modify_and_told_when_it_comes(
+        tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db", server_clock=NEW_YORK_CLOSE)
+    async with mt5(tmp_path) as broker:
+        before = time.time()
+        placed = await broker.execute(pending("a7-trend-1", expiry=3600))
+        assert placed.ok, placed.error
+        (raw,) = terminal.orders()
+        assert raw["type_time"] == 2   # ORDER_TIME_SPECIFIED, at the server's hour: 2 or 3 hours ahead of UTC
+        assert raw["time_expiration"] - (before + 3600) == pytest.approx(offset_now(NEW_YORK_CLOSE), abs=5)
+        (order,) = await broker.orders()
+        assert order["expires"] == pytest.approx(before + 3600, abs=5)
+        moved = await broker.execute(OrderRequest("modify", "a7-trend-2", ticket=placed.ticket, price=1.06))
+        assert moved.ok, moved.error
+        assert (terminal.orders()[0]["type_time"], terminal.orders()[0]["time_expiration"]) == (
+            2, raw["time_expiration"])  # moved, still expiring when it was to
+
+        soon = await broker.execute(pending("a7-trend-3", price=1.04, expiry=1))
+        assert soon.ok, soon.error
+        await until(lambda: any(isinstance(e, Dropped) for e in broker.events))  # the server's second comes
+        (dropped,) = [e for e in broker.events if isinstance(e, Dropped)]
+        assert (dropped.ticket, dropped.reason) == (soon.ticket, "expired")
+        assert dropped.time == pytest.approx(time.time(), abs=10)
+        assert [o["ticket"] for o in await broker.orders()] == [placed.ticket]
+
+
+async def test_an_expiry_is_refused_where_the_symbol_takes_none_or_the_clock_is_unknown(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db", server_clock=NEW_YORK_CLOSE)
+    terminal.set_symbol("GBPUSD", expiration_mode=1)  # good till cancelled only
+    async with mt5(tmp_path) as broker:
+        refused = await broker.execute(pending("a7-trend-1", symbol="GBPUSD", price=1.2, expiry=60))
+        assert refused.error == ("expiry: GBPUSD takes no expiry time at this broker (its expiration_mode 1 has no "
+                                 "SPECIFIED): send it without expiry")
+        assert (await broker.execute(pending("a7-trend-2", symbol="GBPUSD", price=1.2))).ok  # without: placed
+    (tmp_path / "b").mkdir()
+    Terminal(tmp_path / "b" / "terminal.db", server_clock=NEW_YORK_CLOSE, symbols={"US500": DEFAULT_SYMBOLS["US500"]})
+    async with mt5(tmp_path / "b") as broker:   # no forex major: the clock is not found
+        refused = await broker.execute(pending("a7-trend-3", symbol="US500", price=4900.0, expiry=60))
+        assert refused.error == ("expiry: the server's clock is unknown, so the order would expire hours off; "
+                                 "set mt5.server_clock")

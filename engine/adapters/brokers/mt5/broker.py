@@ -171,7 +171,9 @@ class MT5Broker(Broker):
             out.append({"ticket": o["ticket"], "symbol": self.config.from_broker(o["symbol"]), "side": side,
                         "type": kind, "price": o["price_open"], "volume": o["volume_current"], "sl": o["sl"] or None,
                         "tp": o["tp"] or None, "plugin": self.book.plugin_of(o["magic"]), "comment": o["comment"],
-                        "created_at": self.server_clock.utc(o["time_setup"])})
+                        "created_at": self.server_clock.utc(o["time_setup"]),
+                        "expires": self.server_clock.utc(o["time_expiration"])
+                        if o.get("type_time") == c.TIME_SPECIFIED else None})
         return out
 
     async def history(self, since: float | None = None) -> list[dict[str, Any]]:
@@ -271,8 +273,23 @@ class MT5Broker(Broker):
         price, sl, tp = (normalise_price(p, info) for p in (r.price, r.sl, r.tp))
         check_stops(side, price, sl, tp, info)
         request = pending_request(info["name"], side, r.type, normalise_volume(r.volume, info), price,
-                                  magic=await self._magic(r), tag=tag_for(r.client_id, r.alert_id), sl=sl, tp=tp)
+                                  magic=await self._magic(r), tag=tag_for(r.client_id, r.alert_id), sl=sl, tp=tp,
+                                  expiration=self._expiration(r, info))
         return await self._sender.send(r, request, [c.FILLING_RETURN])
+
+    def _expiration(self, r: OrderRequest, info: dict[str, Any]) -> int | None:
+        """When the trade server is to remove the order (its clock), or None: good until
+        cancelled. Refused where the symbol takes no expiry, or the server's clock is unknown
+        (the order would expire hours off)."""
+        if not r.expiry:
+            return None
+        if not (info.get("expiration_mode", 0) & c.SYMBOL_EXPIRATION_SPECIFIED):
+            raise Refused(f"expiry: {r.symbol} takes no expiry time at this broker (its expiration_mode "
+                          f"{info.get('expiration_mode')} has no SPECIFIED): send it without expiry")
+        if not self.server_clock.known:
+            raise Refused("expiry: the server's clock is unknown, so the order would expire hours off; "
+                          "set mt5.server_clock")
+        return self.server_clock.server(self.clock() + r.expiry)
 
     async def _close(self, r: OrderRequest) -> OrderResult:
         if r.ticket is not None:
@@ -323,7 +340,10 @@ class MT5Broker(Broker):
             request = {"action": c.ACTION_MODIFY, "order": ticket, "symbol": o["symbol"], "comment": tag,
                        "price": float(normalise_price(r.price, info) or o["price_open"]),
                        "sl": float(o["sl"] if r.sl is None else normalise_price(r.sl, info)),
-                       "tp": float(o["tp"] if r.tp is None else normalise_price(r.tp, info)), "type_time": c.TIME_GTC}
+                       "tp": float(o["tp"] if r.tp is None else normalise_price(r.tp, info)),
+                       "type_time": o.get("type_time", c.TIME_GTC)}  # a modify keeps the order's expiry
+            if request["type_time"] == c.TIME_SPECIFIED:
+                request["expiration"] = int(o["time_expiration"])
         else:
             raise Refused(f"ticket {ticket}: no open position or pending order")
         return await self._sender.send(r, request, [])

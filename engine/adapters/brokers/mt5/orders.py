@@ -89,10 +89,13 @@ def deal_request(symbol: str, side: str, volume: float, price: float, *, magic: 
 
 
 def pending_request(symbol: str, side: str, kind: str, volume: float, price: float, *, magic: int, tag: str,
-                    sl: float | None = None, tp: float | None = None) -> dict[str, Any]:
+                    sl: float | None = None, tp: float | None = None, expiration: int | None = None) -> dict[str, Any]:
+    """A pending order, good until cancelled, or until ``expiration`` (on the server's clock)."""
     request = {"action": c.ACTION_PENDING, "symbol": symbol, "volume": volume, "type": c.ORDER_TYPES[side, kind],
                "price": price, "magic": magic, "comment": tag, "type_time": c.TIME_GTC,
                "type_filling": c.FILLING_RETURN}
+    if expiration:
+        request.update(type_time=c.TIME_SPECIFIED, expiration=expiration)
     if sl:
         request["sl"] = sl
     if tp:
