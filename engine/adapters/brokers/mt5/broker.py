@@ -28,8 +28,8 @@ from engine.domain.config.mt5 import MT5Config
 from engine.adapters.brokers.mt5.history import History
 from engine.adapters.brokers.mt5.link import TerminalLink
 from engine.adapters.brokers.mt5.clock import ServerClock
-from engine.adapters.brokers.mt5.orders import (check_stops, deal_request, fillings, normalise_price, normalise_volume,
-                                                pending_request, tag_for)
+from engine.adapters.brokers.mt5.orders import (check_stops, deal_request, expiration, fillings, normalise_price,
+                                                normalise_volume, pending_request, tag_for)
 from engine.adapters.brokers.mt5.pending import PendingWatch
 from engine.adapters.brokers.mt5.send import Sender, plain
 from engine.adapters.brokers.mt5.session import Session, Unknown
@@ -274,22 +274,8 @@ class MT5Broker(Broker):
         check_stops(side, price, sl, tp, info)
         request = pending_request(info["name"], side, r.type, normalise_volume(r.volume, info), price,
                                   magic=await self._magic(r), tag=tag_for(r.client_id, r.alert_id), sl=sl, tp=tp,
-                                  expiration=self._expiration(r, info))
+                                  expiration=expiration(r, info, self.server_clock, self.clock()))
         return await self._sender.send(r, request, [c.FILLING_RETURN])
-
-    def _expiration(self, r: OrderRequest, info: dict[str, Any]) -> int | None:
-        """When the trade server is to remove the order (its clock), or None: good until
-        cancelled. Refused where the symbol takes no expiry, or the server's clock is unknown
-        (the order would expire hours off)."""
-        if not r.expiry:
-            return None
-        if not (info.get("expiration_mode", 0) & c.SYMBOL_EXPIRATION_SPECIFIED):
-            raise Refused(f"expiry: {r.symbol} takes no expiry time at this broker (its expiration_mode "
-                          f"{info.get('expiration_mode')} has no SPECIFIED): send it without expiry")
-        if not self.server_clock.known:
-            raise Refused("expiry: the server's clock is unknown, so the order would expire hours off; "
-                          "set mt5.server_clock")
-        return self.server_clock.server(self.clock() + r.expiry)
 
     async def _close(self, r: OrderRequest) -> OrderResult:
         if r.ticket is not None:

@@ -1,5 +1,6 @@
 """MetaTrader requests from the engine's: the tag each carries, the filling type a symbol
-allows, volumes on the symbol's step, prices on its tick grid, stops at its minimum distance.
+allows, volumes on the symbol's step, prices on its tick grid, stops at its minimum distance,
+a pending order's expiry on the server's clock.
 Pure functions: what they refuse is refused before anything is sent."""
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import math
 from typing import Any
 
 from engine.domain import rules
+from engine.domain.orders import OrderRequest
 from engine.domain.rules import Refused
 from engine.adapters.brokers.mt5 import constants as c
+from engine.adapters.brokers.mt5.clock import ServerClock
 
 COMMENT_MAX = 31  # MetaTrader cuts a comment here
 
@@ -101,3 +104,18 @@ def pending_request(symbol: str, side: str, kind: str, volume: float, price: flo
     if tp:
         request["tp"] = tp
     return request
+
+
+def expiration(r: OrderRequest, info: dict[str, Any], server: ServerClock, now: float) -> int | None:
+    """When the trade server is to remove the pending order ``r`` (on its clock), or None: good
+    until cancelled. Refused where the symbol takes no expiry, or the server's clock is unknown
+    (the order would expire hours off)."""
+    if not r.expiry:
+        return None
+    if not (info.get("expiration_mode", 0) & c.SYMBOL_EXPIRATION_SPECIFIED):
+        raise Refused(f"expiry: {r.symbol} takes no expiry time at this broker (its expiration_mode "
+                      f"{info.get('expiration_mode')} has no SPECIFIED): send it without expiry")
+    if not server.known:
+        raise Refused("expiry: the server's clock is unknown, so the order would expire hours off; "
+                      "set mt5.server_clock")
+    return server.server(now + r.expiry)
