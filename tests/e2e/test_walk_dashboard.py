@@ -95,7 +95,7 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     run = user.start("run", config=config, cwd="bot")
     token = config.values["server"]["api_token"]
     base = f"http://127.0.0.1:{run.port}"
-    limit = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04")["id"])
+    limit = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04 expiry=1d")["id"])
     (placed,) = limit["outcome"]["orders"]
     (bought,) = run.settled(run.webhook("buy GBPUSD volume=0.2 price=1.27 sl=1.26")["id"])["outcome"]["orders"]
 
@@ -115,7 +115,10 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     assert limits == ["Limits", "max_order_volume", "none", "max_open_positions", "10", "max_price_gap_pct",
                       "none", "max_daily_loss_pct", "none", "trading_day", "UTC"], limits
     (pending,) = cells(browser, "#pending-orders tbody tr")
-    assert pending[:-1] == ["EURUSD", "buy limit", "0.10", "1.05000", "1.04000", "", "engine", str(placed["ticket"])]
+    assert pending[:6] + pending[7:-1] == ["EURUSD", "buy limit", "0.10", "1.05000", "1.04000", "", "engine",
+                                           str(placed["ticket"])]  # no take profit
+    (expires,) = [o["expires"] for o in run.get("/api/orders")["open"]]
+    assert pending[6] == browser.execute_script("return new Date(arguments[0] * 1000).toLocaleString()", expires)
     click(browser, f"#cancel-{placed['ticket']}", "the order's Cancel")            # asked first, in place
     assert "Cancel buy limit 0.10 EURUSD at 1.05000?" in browser.find_element(By.ID, "pending-orders").text
     assert run.get("/api/orders")["open"] != []

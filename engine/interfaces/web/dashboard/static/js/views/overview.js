@@ -1,7 +1,7 @@
 // Overview: health, the broker and account, open positions and pending orders, today's counts,
 // the latency of the last hour and the last errors, from GET /api/overview; refreshed on events.
 
-import {h, clear, pairs, panel, failure, table, num, time, show, confirmed} from "../dom.js";
+import {h, clear, pairs, panel, failure, table, num, time, datetime, show, confirmed} from "../dom.js";
 import {get, post} from "../api.js";
 import {lineChart} from "../charts.js";
 import {coalesce, listen} from "../live.js";
@@ -38,7 +38,7 @@ function orderTable(orders, act, asking) {
   return table([
     ["Symbol", (p) => p.symbol], ["Order", (p) => `${p.side} ${p.type}`], ["Volume", (p) => num(p.volume), "num"],
     ["Price", (p) => num(p.price, 5), "num"], ["SL", (p) => num(p.sl, 5), "num"], ["TP", (p) => num(p.tp, 5), "num"],
-    ["Plugin", (p) => p.plugin ?? "by hand"], ["Ticket", (p) => p.ticket, "num"],
+    ["Expires", (p) => datetime(p.expires)], ["Plugin", (p) => p.plugin ?? "by hand"], ["Ticket", (p) => p.ticket, "num"],
     ["", (p) => (p.plugin ? confirmed("Cancel", `Cancel ${p.side} ${p.type} ${num(p.volume)} ${p.symbol} at ${num(p.price, 5)}?`,
       () => act(`/api/orders/${p.ticket}/cancel`, `Order ${p.ticket} not cancelled`), `cancel-${p.ticket}`, asking,
       "Keep it") : "")],
