@@ -249,8 +249,9 @@ class Operations:
 
     async def overview(self) -> dict[str, Any]:
         """``health``, the broker's state, the account, open positions and pending orders
-        (``{"error": ...}`` when the broker cannot answer), today's counts (the trading day's), the receipt-to-broker latency of
-        the last hour (a point a minute) and the last errors (engine/app/overview.py)."""
+        (``{"error": ...}`` when the broker cannot answer), today's counts (the trading day's),
+        the receipt-to-broker latency of the last hour (a point a minute), the last errors
+        (engine/app/overview.py) and the limits with the day's loss so far."""
         engine = self.engine
         now = engine.clock()
         view: dict[str, Any] = {"health": self.health(),
@@ -328,9 +329,10 @@ class Operations:
         return _trades.trades_view(deals, openers, balance, limit)
 
     async def closed_since(self, days: int | None = None, limit: int = 10) -> dict[str, Any]:
-        """The trades closed in the last ``days`` days (None: today, from the trading day's start), opened up
-        to ``LOOKBACK`` before, their count and net, newest first (engine/app/trades.py);
-        Telegram's /trades. Raises BrokerError when the broker cannot be asked."""
+        """The trades closed in the last ``days`` days (None: today, from the trading day's
+        start), opened up to ``LOOKBACK`` before, their count and net, newest first
+        (engine/app/trades.py); Telegram's /trades. Raises BrokerError when the broker cannot be
+        asked."""
         return {**await self._closed(days, limit), "currency": await self._currency()}
 
     async def _closed(self, days: int | None, limit: int) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The dashboard's overview, read from what the engine keeps already: today's counts (the
-journal and the order ledger, "today" the trading day: ``engine.trading_day``), the receipt-to-broker latency of the last hour
-(the ledger's ``latency_ms``: from the alert's receipt to the broker call, one sample per
-order), and the last errors (the plugin rows, the load errors, the refused orders).
+journal and the order ledger; "today" is the trading day, ``engine.trading_day``), the
+receipt-to-broker latency of the last hour (the ledger's ``latency_ms``: from the alert's
+receipt to the broker call, one sample per order), and the last errors (the plugin rows, the
+load errors, the refused orders).
 
 Plain functions over plain data, so the facade (``Operations.overview``) only gathers.
 """

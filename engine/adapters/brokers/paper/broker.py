@@ -129,7 +129,8 @@ class PaperBroker(Broker):
             return self._d.db.execute(NEXT_EXPIRY).fetchone()[0]
 
     def _expired(self, db: Any, o: dict[str, Any]) -> Dropped:
-        db.execute("UPDATE paper_orders SET state = 'expired', done_at = ? WHERE ticket = ?", [o["expires"], o["ticket"]])
+        db.execute("UPDATE paper_orders SET state = 'expired', done_at = ? WHERE ticket = ?",
+                   [o["expires"], o["ticket"]])
         return Dropped.expired(o["ticket"], o["symbol"], o["side"], o["type"], o["volume"], o["price"], o["created_at"],
                                o["expires"], o["plugin"], o["alert_id"])
 
