@@ -126,6 +126,9 @@ def render_config(secret: str, api_token: str) -> str:
 # daily limit (4 for FTMO's 5). The day begins at midnight on the trading_day clock: "UTC",
 # "Europe/Prague" (FTMO's), "GMT+2/+3 US" (a broker's server midnight, 17:00 New York).
 # max_daily_loss_pct = 4
+# Entries are refused while the account's equity is at or under this amount (a prop firm's
+# maximum loss: 91000 for a 100,000 account that fails at 90,000).
+# min_equity = 91000
 {_toml(trading_day=engine.trading_day)}
 # The volume of an entry that gives neither volume nor risk (unset: such an entry is refused).
 # default_volume = 0.01

@@ -3,7 +3,8 @@
 ``engine.max_price_gap_pct`` (how far the broker's price may be from the one a market entry was
 asked at: the chart's feed is not the broker's, and a market can run between them) and
 ``engine.max_daily_loss_pct`` (the trading day's loss, closed trades and open positions, against
-the balance the day began with: a prop firm's daily rule, kept before the firm's own).
+the balance the day began with: a prop firm's daily rule, kept before the firm's own) and
+``engine.min_equity`` (the equity at or under which no entry is made: the firm's maximum loss).
 
 A fat finger (``units=1000000``), a script placing orders on every tick, or an alert sent in a
 loop stops at them, whoever places the order: the engine, a plugin or an administrator. They
@@ -41,27 +42,31 @@ class Limits:
     max_positions: int | None = None
     max_gap_pct: float | None = None
     max_daily_loss_pct: float | None = None
+    min_equity: float | None = None
     day: ServerZone = field(default_factory=lambda: clock_zone("UTC", "engine.trading_day"))
     clock: Callable[[], float] = time.time  # the engine's (a replay's is the replayed one)
 
     @classmethod
     def of(cls, config: EngineConfig, clock: Callable[[], float] = time.time) -> "Limits":
         return cls(config.max_order_volume, config.max_open_positions, config.max_price_gap_pct,
-                   config.max_daily_loss_pct, config.day_zone, clock)
+                   config.max_daily_loss_pct, config.min_equity, config.day_zone, clock)
 
     def apply_to(self, request: OrderRequest) -> bool:
         """Whether ``request`` is an entry with a limit to pass."""
         return request.kind in OPENING and (self.max_volume is not None or self.max_positions is not None
-                                            or self.max_daily_loss_pct is not None or self._gap_applies(request))
+                                            or self._money_applies() or self._gap_applies(request))
+
+    def _money_applies(self) -> bool:
+        return self.max_daily_loss_pct is not None or self.min_equity is not None
 
     def _gap_applies(self, request: OrderRequest) -> bool:
         return self.max_gap_pct is not None and request.kind == "market" and bool(request.price)
 
     async def breach(self, request: OrderRequest, broker: Broker) -> str | None:
         """Why ``request`` would pass a limit, or None. Reads the broker's positions and orders
-        when ``max_positions`` is set, its account and the day's deals when
-        ``max_daily_loss_pct`` is, its price when ``max_gap_pct`` is (raises what the broker
-        raises); a broker without a quote for the symbol leaves the gap unmeasured."""
+        when ``max_positions`` is set, its account when ``min_equity`` or ``max_daily_loss_pct``
+        is (and the day's deals for the latter), its price when ``max_gap_pct`` is (raises what
+        the broker raises); a broker without a quote for the symbol leaves the gap unmeasured."""
         if self.max_volume is not None and request.volume is not None and request.volume > self.max_volume + 1e-9:
             return f"{BREACH}max_order_volume: {request.volume:g} lots asked, at most {self.max_volume:g}"
         if self.max_positions is not None:
@@ -69,7 +74,12 @@ class Limits:
             if held >= self.max_positions:
                 return (f"{BREACH}max_open_positions: {held} positions and pending orders are open, "
                         f"at most {self.max_positions}")
-        if self.max_daily_loss_pct is not None and (said := await self._day_lost(broker)) is not None:
+        account = await broker.account() if self._money_applies() else {}
+        if self.min_equity is not None and account["equity"] <= self.min_equity + 1e-9:
+            money = f" {account['currency']}" if account.get("currency") else ""
+            return (f"{BREACH}min_equity: the account's equity is {account['equity']:,.2f}{money}, at or under the "
+                    f"{self.min_equity:,.2f} entries stop at")
+        if self.max_daily_loss_pct is not None and (said := await self._day_lost(broker, account)) is not None:
             return said
         if self._gap_applies(request) and (quote := await broker.price(request.symbol)) is not None:
             side = "ask" if request.side == "buy" else "bid"
@@ -80,14 +90,15 @@ class Limits:
                         f"{asked:g} the entry was asked at, at most {self.max_gap_pct:g}%")
         return None
 
-    async def day_loss(self, broker: Broker) -> dict[str, Any]:
+    async def day_loss(self, broker: Broker, account: dict[str, Any] | None = None) -> dict[str, Any]:
         """The trading day so far: {began (its start, Unix time), balance (the balance it began
         with: today's closed deals counted back), loss (that balance less the equity now, so
         open positions count; negative when up), loss_pct, ends (the next day's start),
-        currency}. Raises what the broker raises."""
+        currency}, from ``account`` when given (the broker's, read now). Raises what the broker
+        raises."""
         now = self.clock()
         began = day_start(now, self.day)
-        account = await broker.account()
+        account = account or await broker.account()
         closed = sum(d["profit"] + d["commission"] + d.get("swap", 0.0) for d in await broker.history(began))
         balance = account["balance"] - closed
         loss = balance - account["equity"]
@@ -95,8 +106,8 @@ class Limits:
                 "loss_pct": round(loss / balance * 100, 2) if balance > 0 else 0.0,
                 "ends": day_start(began + LONGEST_DAY, self.day), "currency": account.get("currency") or ""}
 
-    async def _day_lost(self, broker: Broker) -> str | None:
-        day = await self.day_loss(broker)
+    async def _day_lost(self, broker: Broker, account: dict[str, Any]) -> str | None:
+        day = await self.day_loss(broker, account)
         if day["balance"] <= 0 or day["loss"] / day["balance"] * 100 < self.max_daily_loss_pct - 1e-9:
             return None
         money = f"{day['currency']} " if day["currency"] else ""

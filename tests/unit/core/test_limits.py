@@ -206,3 +206,18 @@ async def test_the_trading_day_begins_at_midnight_on_its_clock(tmp_path):
         now[0] = at("2026-12-04 22:00:30")
         assert (await process(engine, "buy EURUSD volume=0.1 price=1.088 id=next-day"))["status"] == "done"
     assert EngineConfig(trading_day="Europe/Prague").day_zone.zone == "Europe/Prague"
+
+
+async def test_entries_stop_while_the_equity_is_at_or_under_its_floor_and_closes_pass(tmp_path):
+    async with running(tmp_path, min_equity=9_900.0) as engine:
+        assert (await process(engine, "buy EURUSD volume=1 price=1.1"))["status"] == "done"
+        assert (await process(engine, "closeshort EURUSD price=1.099"))["status"] == "done"   # a quote: -100.00
+        refused = await process(engine, "sell GBPUSD volume=0.1 price=1.3 id=more")
+        assert refused["outcome"]["orders"][0]["error"] == ("over engine.min_equity: the account's equity is "
+                                                           "9,900.00 USD, at or under the 9,900.00 entries stop at")
+        assert limits_text((await Operations(engine).status())["limits"]) == "equity above 9,900.00"
+        assert (await process(engine, "closelong EURUSD price=1.0995"))["status"] == "done"   # closes pass
+        # closed 50.00 down: the balance, and the equity, 9,950.00: above the floor again
+        assert (await process(engine, "sell GBPUSD volume=0.1 price=1.3 id=again"))["status"] == "done"
+    async with running(tmp_path / "2", min_equity=9_900.0) as engine:
+        assert (await process(engine, "sell GBPUSD volume=0.1 price=1.3"))["status"] == "done"  # 10,000: above it
