@@ -13,7 +13,8 @@ when the call is surely there, and waits to be released (``Terminal.release``) o
 caller's timeout surely fires, whatever the machine's load.
 
 Simplified compared with a real terminal (the engine must not rely on these):
-- one hedging account in USD and every symbol's profit currency is USD: profit = price difference
+- one hedging account in USD (FIFO closing only with ``Terminal(fifo_close=True)``, as US
+  accounts are) and every symbol's profit currency is USD: profit = price difference
   * volume * contract size; margin = volume * contract size * price / leverage; no commission,
   swap, fee, stop-out, sessions, freeze level, stop-limit orders, CLOSE_BY, netting; a pending
   order's expiration (ORDER_TIME_SPECIFIED, where the symbol's expiration_mode allows it) is
@@ -96,8 +97,9 @@ _RETCODES = dict(
     INVALID_ORDER=(10035, "Incorrect or prohibited order type"), POSITION_CLOSED=(10036, "Position doesn't exist"),
     INVALID_CLOSE_VOLUME=(10038, "Close volume exceeds the current position volume"),
     CLOSE_ORDER_EXIST=(10039, "A close order already exists"), LIMIT_POSITIONS=(10040, "Positions limit reached"),
+    FIFO_CLOSE=(10045, "Position close rejected due to FIFO rule"),
 )
-# TRADE_RETCODE_REQUOTE = 10004 ... TRADE_RETCODE_LIMIT_POSITIONS = 10040, as the package names them.
+# TRADE_RETCODE_REQUOTE = 10004 ... TRADE_RETCODE_FIFO_CLOSE = 10045, as the package names them.
 globals().update({f"TRADE_RETCODE_{k}": code for k, (code, _) in _RETCODES.items()})
 _COMMENTS = {code: text for code, text in _RETCODES.values()}
 
@@ -428,7 +430,8 @@ def _account(st):
                        for p in st.rows("position")), 2)
     equity = round(balance + profit, 2)
     return AccountInfo(st.get("login") or 0, ACCOUNT_TRADE_MODE_DEMO, leverage, 200, 0, True, True,
-                       st.get("margin_mode", ACCOUNT_MARGIN_MODE_RETAIL_HEDGING), 2, False, balance, 0.0, profit,
+                       st.get("margin_mode", ACCOUNT_MARGIN_MODE_RETAIL_HEDGING), 2, bool(st.get("fifo_close")),
+                       balance, 0.0, profit,
                        equity, margin,
                        round(equity - margin, 2), round(equity / margin * 100, 2) if margin else 0.0, 50.0, 30.0,
                        0.0, 0.0, 0.0, 0.0, 0.0, "moonhook tester", st.get("server"), "USD", "Stand-in Markets Ltd")
@@ -817,6 +820,8 @@ def _trade(st, r, execute):
     if pos is not None:
         _need(pos["type"] != (POSITION_TYPE_BUY if buy else POSITION_TYPE_SELL), 10013)
         _need(r.volume <= pos["volume"] + 1e-9, 10038)
+        _need(not st.get("fifo_close") or not any(  # FIFO: the symbol's oldest position goes first
+            p["symbol"] == pos["symbol"] and p["ticket"] < pos["ticket"] for p in st.rows("position")), 10045)
     if s["trade_exemode"] == SYMBOL_TRADE_EXECUTION_INSTANT:
         _need(r.price > 0, 10015)
         _need(_points(abs(price - r.price), s["point"]) <= r.deviation, 10004)
@@ -881,7 +886,7 @@ class Terminal:
 
     def __init__(self, path, *, balance=10_000.0, symbols=None, login=None, password=None,
                  server="Standin-Demo", leverage=100, margin_mode=ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
-                 server_clock=None):
+                 server_clock=None, fifo_close=False):
         self.path = os.fspath(path)
         con = sqlite3.connect(self.path)
         con.execute("PRAGMA journal_mode = WAL")
@@ -893,7 +898,8 @@ class Terminal:
             for key, value in dict(next_ticket=50_000_000, balance=float(balance), leverage=leverage, login=login,
                                    password=None if password is None else str(password), server=server,
                                    trade_allowed=True, connected=True, epoch=0, sent=0, request_id=0,
-                                   margin_mode=margin_mode, clock=server_clock and list(server_clock)).items():
+                                   margin_mode=margin_mode, clock=server_clock and list(server_clock),
+                                   fifo_close=fifo_close).items():
                 st.put(key, value)
             for name, spec in (DEFAULT_SYMBOLS if symbols is None else symbols).items():
                 st.put_symbol({**_BASE_SYMBOL, **spec, "name": name, "time_msc": _now_msc(st), "closed": False})

@@ -176,3 +176,18 @@ async def test_algo_trading_switched_on_or_off_while_running_is_seen(tmp_path):
         admins = [text.split(":")[1] for kind, text in await told(engine) if kind == "admin"]
     # the second "off" within a minute of the first is the throttle's to tell, at its window's end
     assert admins == [" Algo Trading is off in the terminal", " Algo Trading is on again in the terminal"]
+
+
+async def test_a_fifo_account_is_said_and_its_positions_close_oldest_first(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db", fifo_close=True)   # as US accounts are
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        assert engine.broker.warnings == ("closes first in, first out",)
+        older = (await process(engine, "buy EURUSD volume=0.1 id=older"))["outcome"]["orders"][0]["ticket"]
+        newer = (await process(engine, "buy EURUSD volume=0.2 id=newer"))["outcome"]["orders"][0]["ticket"]
+        ((ticket, refused),) = await Operations(engine).close_positions([newer], plugin="api", origin="test",
+                                                                        comment="by hand")
+        assert (ticket, refused.error) == (newer, "MetaTrader 10045: only FIFO closing is allowed (the symbol's oldest "
+                                                  "position first) (Position close rejected due to FIFO rule)")
+        closed = await process(engine, "closelong EURUSD")
+        assert closed["outcome"]["orders"][0]["closed"] == [older, newer], closed["outcome"]
+        assert terminal.positions() == []

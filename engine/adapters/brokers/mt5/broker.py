@@ -289,9 +289,10 @@ class MT5Broker(Broker):
             raise Refused(f"ticket {ticket}: no open position or pending order")
         if not r.symbol:
             raise Refused("close: needs a ticket or a symbol")
-        mine = [p for p in await self.query("positions_get", symbol=self.config.to_broker(r.symbol)) or ()
-                if self.book.plugin_of(p["magic"]) is not None
-                and (r.side is None or c.POSITION_SIDES.get(p["type"]) == r.side)]
+        mine = sorted((p for p in await self.query("positions_get", symbol=self.config.to_broker(r.symbol)) or ()
+                       if self.book.plugin_of(p["magic"]) is not None
+                       and (r.side is None or c.POSITION_SIDES.get(p["type"]) == r.side)),
+                      key=lambda p: (p.get("time_msc") or p["time"] * 1000, p["ticket"]))  # oldest first: FIFO
         if not mine:
             return OrderResult(ok=True, closed=[])
         results = [await self._close_position(r, p, None, part=str(p["ticket"])) for p in mine]

@@ -51,7 +51,8 @@ RETCODES = {
     10039: "a close order for this position exists already", 10040: "the limit of open positions is reached",
     10041: "the pending order activation was rejected", 10042: "only long positions are allowed",
     10043: "only short positions are allowed", 10044: "only closing positions is allowed",
-    10045: "only FIFO closing is allowed",
+    10045: "only FIFO closing is allowed (the symbol's oldest position first)",
+    10046: "opposite positions on one symbol are not allowed on this account",
 }
 
 # The reads answering a tuple, empty when there is nothing, and None only when they failed
@@ -81,12 +82,16 @@ def describe_last_error(error: tuple | list | None) -> str:
 # What the session warns of at connection (shown in /health's broker_state and logged).
 NETTING, ALGO_OFF = "a netting account", "Algo Trading is off in the terminal"
 CLOCK_UNKNOWN = "the server's clock is unknown"
+FIFO = "closes first in, first out"
 NETTING_MODES = frozenset({0, 1})  # ACCOUNT_MARGIN_MODE_RETAIL_NETTING, _EXCHANGE (2 is hedging)
 WARNINGS = {
     NETTING: "the account nets positions (margin mode netting): a symbol holds one position, a buy against "
              "a short reduces it, and an entry's stop moves the whole position's; moonhook's strategies and "
              "closes assume a hedging account (docs/metatrader5.md)",
     ALGO_OFF: "Algo Trading is off in the terminal: every order is refused (10027) until its button is on",
+    FIFO: "the account closes positions first in, first out (FIFO, as US accounts must): a symbol's position "
+          "closes only after its older ones, so a close by ticket of a newer one is refused (10045); closes by "
+          "symbol go oldest first",
     CLOCK_UNKNOWN: "the server's clock is unknown (no forex major's hourly bars, no fresh tick): times are shown "
                    "as the server writes them, often 2 or 3 hours ahead of UTC; set mt5.server_clock "
                    "(docs/metatrader5.md)",

@@ -183,10 +183,13 @@ class Session:
 
 def _warnings(account: dict[str, Any], terminal: dict[str, Any]) -> list[str]:
     """What the trader should know before an order is sent (keys of ``c.WARNINGS``): an account
-    that nets positions, trading by programs switched off in the terminal."""
+    that nets positions or closes them first in, first out, trading by programs switched off in
+    the terminal."""
     found = []
     if account.get("margin_mode") in c.NETTING_MODES:
         found.append(c.NETTING)
+    if account.get("fifo_close"):
+        found.append(c.FIFO)
     if terminal.get("trade_allowed") is False:
         found.append(c.ALGO_OFF)
     return found
