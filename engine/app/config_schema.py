@@ -102,6 +102,8 @@ DESCRIPTIONS: dict[str, str] = {
     "engine.max_daily_loss_pct": "The trading day's loss (closed trades and open positions), in percent of the "
                                  "balance it began with, at which entries are refused until the next day; unset: "
                                  "no limit.",
+    "engine.max_risk_pct": "What one entry may lose at its stop, in percent of the balance; with it set, an entry "
+                           "without a stop is refused; unset: no limit.",
     "engine.min_equity": "The equity, in the account's currency, at or under which entries are refused (a prop "
                          "firm's maximum loss: set it above the firm's floor); unset: no limit.",
     "engine.trading_day": "The clock whose midnight begins the trading day: \"UTC\", \"Europe/Prague\", \"GMT+2/+3 "

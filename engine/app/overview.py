@@ -115,11 +115,13 @@ def _now(loss_pct: float | None) -> str:
 
 def limits_text(limits: dict[str, Any]) -> str:
     """The account's hard limits in a few words ("0.5 lots an order, 4 positions, price within
-    0.1%, a day's loss under 4% (1.2% now), equity above 91,000.00"), or "none"."""
+    0.1%, a day's loss under 4% (1.2% now), equity above 91,000.00, at most 1% at a stop"), or
+    "none"."""
     volume, positions = limits.get("max_order_volume"), limits.get("max_open_positions")
     gap, loss, floor = limits.get("max_price_gap_pct"), limits.get("max_daily_loss_pct"), limits.get("min_equity")
     words = [f"{volume:g} lot{'' if volume == 1 else 's'} an order" if volume else "",
              f"{positions} positions" if positions else "", f"price within {gap:g}%" if gap else "",
              f"a day's loss under {loss:g}%" + _now(limits.get("day_loss_pct")) if loss else "",
-             f"equity above {floor:,.2f}" if floor else ""]
+             f"equity above {floor:,.2f}" if floor else "",
+             f"at most {risk:g}% at a stop" if (risk := limits.get("max_risk_pct")) else ""]
     return ", ".join(w for w in words if w) or "none"

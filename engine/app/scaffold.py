@@ -126,6 +126,9 @@ def render_config(secret: str, api_token: str) -> str:
 # daily limit (4 for FTMO's 5). The day begins at midnight on the trading_day clock: "UTC",
 # "Europe/Prague" (FTMO's), "GMT+2/+3 US" (a broker's server midnight, 17:00 New York).
 # max_daily_loss_pct = 4
+# An entry is refused when it would lose more than this percent of the balance at its stop, or
+# has no stop (whoever sized it: the alert, a plugin's on_order, an administrator):
+# max_risk_pct = 2
 # Entries are refused while the account's equity is at or under this amount (a prop firm's
 # maximum loss: 91000 for a 100,000 account that fails at 90,000).
 # min_equity = 91000

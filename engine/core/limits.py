@@ -4,7 +4,8 @@
 asked at: the chart's feed is not the broker's, and a market can run between them) and
 ``engine.max_daily_loss_pct`` (the trading day's loss, closed trades and open positions, against
 the balance the day began with: a prop firm's daily rule, kept before the firm's own) and
-``engine.min_equity`` (the equity at or under which no entry is made: the firm's maximum loss).
+``engine.min_equity`` (the equity at or under which no entry is made: the firm's maximum loss),
+and ``engine.max_risk_pct`` (what one entry may lose at its stop; none without a stop).
 
 A fat finger (``units=1000000``), a script placing orders on every tick, or an alert sent in a
 loop stops at them, whoever places the order: the engine, a plugin or an administrator. They
@@ -14,6 +15,7 @@ entries only: a close or a stop change is never held back.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -23,6 +25,7 @@ from brokerclock import ServerZone
 from engine.adapters.brokers.base import Broker
 from engine.domain.config import EngineConfig
 from engine.domain.orders import OPENING, OrderRequest
+from engine.domain.risk import loss_at_stop
 from engine.domain.times import clock_zone, day_start, when
 
 LONGEST_DAY = 26 * 3_600  # past a day's start, surely in the next day (a day is 23 to 25 hours)
@@ -43,13 +46,14 @@ class Limits:
     max_gap_pct: float | None = None
     max_daily_loss_pct: float | None = None
     min_equity: float | None = None
+    max_risk_pct: float | None = None
     day: ServerZone = field(default_factory=lambda: clock_zone("UTC", "engine.trading_day"))
     clock: Callable[[], float] = time.time  # the engine's (a replay's is the replayed one)
 
     @classmethod
     def of(cls, config: EngineConfig, clock: Callable[[], float] = time.time) -> "Limits":
         return cls(config.max_order_volume, config.max_open_positions, config.max_price_gap_pct,
-                   config.max_daily_loss_pct, config.min_equity, config.day_zone, clock)
+                   config.max_daily_loss_pct, config.min_equity, config.max_risk_pct, config.day_zone, clock)
 
     def apply_to(self, request: OrderRequest) -> bool:
         """Whether ``request`` is an entry with a limit to pass."""
@@ -57,16 +61,17 @@ class Limits:
                                             or self._money_applies() or self._gap_applies(request))
 
     def _money_applies(self) -> bool:
-        return self.max_daily_loss_pct is not None or self.min_equity is not None
+        return self.max_daily_loss_pct is not None or self.min_equity is not None or self.max_risk_pct is not None
 
     def _gap_applies(self, request: OrderRequest) -> bool:
         return self.max_gap_pct is not None and request.kind == "market" and bool(request.price)
 
     async def breach(self, request: OrderRequest, broker: Broker) -> str | None:
         """Why ``request`` would pass a limit, or None. Reads the broker's positions and orders
-        when ``max_positions`` is set, its account when ``min_equity`` or ``max_daily_loss_pct``
-        is (and the day's deals for the latter), its price when ``max_gap_pct`` is (raises what
-        the broker raises); a broker without a quote for the symbol leaves the gap unmeasured."""
+        when ``max_positions`` is set, its account when a money limit is (and the day's deals for
+        ``max_daily_loss_pct``, the symbol and its price for ``max_risk_pct``), its price when
+        ``max_gap_pct`` is (raises what the broker raises); a broker without a quote for the
+        symbol leaves the gap unmeasured."""
         if self.max_volume is not None and request.volume is not None and request.volume > self.max_volume + 1e-9:
             return f"{BREACH}max_order_volume: {request.volume:g} lots asked, at most {self.max_volume:g}"
         if self.max_positions is not None:
@@ -80,6 +85,8 @@ class Limits:
             return (f"{BREACH}min_equity: the account's equity is {account['equity']:,.2f}{money}, at or under the "
                     f"{self.min_equity:,.2f} entries stop at")
         if self.max_daily_loss_pct is not None and (said := await self._day_lost(broker, account)) is not None:
+            return said
+        if self.max_risk_pct is not None and (said := await self._too_risky(request, broker, account)) is not None:
             return said
         if self._gap_applies(request) and (quote := await broker.price(request.symbol)) is not None:
             side = "ask" if request.side == "buy" else "bid"
@@ -114,3 +121,24 @@ class Limits:
         return (f"{BREACH}max_daily_loss_pct: the trading day's loss is {money}{day['loss']:,.2f}, "
                 f"{day['loss_pct']:g}% of the {day['balance']:,.2f} it began with, at most "
                 f"{self.max_daily_loss_pct:g}%; entries are refused until {when(day['ends'])}")
+
+    async def _too_risky(self, r: OrderRequest, broker: Broker, account: dict[str, Any]) -> str | None:
+        """Why ``r`` risks too much at its stop (or has none to measure), or None. A market
+        entry is measured from where it fills (the broker's ask for a buy, bid for a sell), a
+        pending one from its price."""
+        said = f"{BREACH}max_risk_pct: "
+        if not r.sl:
+            return said + "the entry has no stop loss, so what it can lose has no bound"
+        spec, quote = await broker.symbol(r.symbol), None
+        if r.kind == "market":
+            quote = await broker.price(r.symbol)
+        price = (quote["ask"] if r.side == "buy" else quote["bid"]) if quote else r.price
+        loss = loss_at_stop(spec, r.volume or 0.0, price, r.sl) if spec and price else None
+        if loss is None:
+            return said + f"the risk of {r.symbol} cannot be measured here (no price or tick value for it)"
+        share = loss / account["balance"] * 100 if account["balance"] > 0 else math.inf
+        if share <= self.max_risk_pct + 1e-9:
+            return None
+        money = f" {account['currency']}" if account.get("currency") else ""
+        return (said + f"{r.volume:g} lots from {price:g} lose {loss:,.2f}{money} at the stop {r.sl:g}, "
+                       f"{share:.2f}% of the balance {account['balance']:,.2f}, at most {self.max_risk_pct:g}%")

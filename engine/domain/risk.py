@@ -54,8 +54,7 @@ def lot_size(
     if not (tick_size > 0 and tick_value > 0):
         return Sizing(0.0, f"{spec.get('name', 'the symbol')} has no tick value to size with")
 
-    # Rounded so that float noise (1.1 - 1.09 = 0.010000000000000009) never costs a step.
-    loss_per_lot = round(distance / tick_size, 6) * tick_value
+    loss_per_lot = _loss_per_lot(distance, tick_size, tick_value)
     raw = round(amount / loss_per_lot, 9)
     volume = _down_to_step(raw, spec["volume_step"])
     vmin, vmax = spec["volume_min"], spec["volume_max"]
@@ -65,6 +64,20 @@ def lot_size(
     if volume > vmax:
         return Sizing(float(vmax), f"clamped to the maximum volume {vmax} (asked {volume})")
     return Sizing(volume)
+
+
+def loss_at_stop(spec: dict, volume: float, price: float, sl: float) -> float | None:
+    """What ``volume`` lots entered at ``price`` lose at the stop ``sl``, in the account's
+    currency (the symbol's tick value); None without a tick value to measure it with."""
+    tick_size, tick_value = spec.get("tick_size"), spec.get("tick_value")
+    if not (tick_size and tick_size > 0 and tick_value and tick_value > 0):
+        return None
+    return _loss_per_lot(abs(price - sl), tick_size, tick_value) * volume
+
+
+def _loss_per_lot(distance: float, tick_size: float, tick_value: float) -> float:
+    # Rounded so that float noise (1.1 - 1.09 = 0.010000000000000009) never costs a step.
+    return round(distance / tick_size, 6) * tick_value
 
 
 def lots_of_units(spec: dict, units: float) -> Sizing:

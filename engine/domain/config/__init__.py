@@ -116,6 +116,7 @@ class EngineConfig:
     max_price_gap_pct: float | None = None   # the broker's price from a market entry's asked price, in %
     max_daily_loss_pct: float | None = None  # the trading day's loss, in % of the balance it began with
     min_equity: float | None = None          # entries refused while the equity is at or under it
+    max_risk_pct: float | None = None        # what one entry may lose at its stop, in % of the balance
     # The clock whose midnight begins the trading day: the daily loss limit's and the views' "today".
     trading_day: str = "UTC"
     default_budget: Budget = DEFAULT_BUDGET
@@ -145,6 +146,8 @@ class EngineConfig:
         if self.max_daily_loss_pct is not None and not (0 < self.max_daily_loss_pct < 100):
             raise ValueError(f"engine.max_daily_loss_pct: must be a percent above 0, under 100, "
                              f"got {self.max_daily_loss_pct!r}")
+        if self.max_risk_pct is not None and not (0 < self.max_risk_pct <= 100):
+            raise ValueError(f"engine.max_risk_pct: must be a percent above 0, at most 100, got {self.max_risk_pct!r}")
         if self.min_equity is not None and not self.min_equity > 0:
             raise ValueError(f"engine.min_equity: must be an amount above 0, got {self.min_equity!r}")
         clock_zone(self.trading_day, "engine.trading_day")

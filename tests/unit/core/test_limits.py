@@ -221,3 +221,22 @@ async def test_entries_stop_while_the_equity_is_at_or_under_its_floor_and_closes
         assert (await process(engine, "sell GBPUSD volume=0.1 price=1.3 id=again"))["status"] == "done"
     async with running(tmp_path / "2", min_equity=9_900.0) as engine:
         assert (await process(engine, "sell GBPUSD volume=0.1 price=1.3"))["status"] == "done"  # 10,000: above it
+
+
+async def test_an_entry_that_would_lose_too_much_at_its_stop_or_has_none_is_refused(tmp_path):
+    async with running(tmp_path, {"raiser": RAISER}, max_risk_pct=1.0) as engine:
+        # 0.1 lot from 1.1 to 1.09: 100 pips of 1.00 USD a pip, 100.00 USD, 1% of 10,000: allowed.
+        # The raiser makes every market entry 3 lots after on_order: 3,000.00 USD at the stop.
+        raised = await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.09")
+        assert raised["outcome"]["orders"][0]["error"] == (
+            "over engine.max_risk_pct: 3 lots from 1.1 lose 3,000.00 USD at the stop 1.09, 30.00% of the balance "
+            "10,000.00, at most 1%")
+        bare = await process(engine, "buylimit EURUSD volume=0.1 price=1.08")
+        assert bare["outcome"]["orders"][0]["error"] == ("over engine.max_risk_pct: the entry has no stop loss, so what "
+                                                        "it can lose has no bound")
+        placed = await process(engine, "buylimit EURUSD volume=0.1 price=1.08 sl=1.07 id=with-stop")  # from its price
+        assert placed["status"] == "done", placed["outcome"]
+        assert limits_text((await Operations(engine).status())["limits"]) == "at most 1% at a stop"
+    async with running(tmp_path / "2", max_risk_pct=1.0) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.09"))["status"] == "done"
+        assert (await process(engine, "closelong EURUSD price=1.1"))["status"] == "done"   # closes pass
