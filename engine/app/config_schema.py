@@ -104,6 +104,8 @@ DESCRIPTIONS: dict[str, str] = {
                                  "no limit.",
     "engine.max_risk_pct": "What one entry may lose at its stop, in percent of the balance; with it set, an entry "
                            "without a stop is refused; unset: no limit.",
+    "engine.max_entries_per_hour": "Entries the broker made in the last hour past which the next is refused (an "
+                                   "alert sent in a loop); unset: no limit.",
     "engine.min_equity": "The equity, in the account's currency, at or under which entries are refused (a prop "
                          "firm's maximum loss: set it above the firm's floor); unset: no limit.",
     "engine.trading_day": "The clock whose midnight begins the trading day: \"UTC\", \"Europe/Prague\", \"GMT+2/+3 "

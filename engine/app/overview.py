@@ -123,5 +123,6 @@ def limits_text(limits: dict[str, Any]) -> str:
              f"{positions} positions" if positions else "", f"price within {gap:g}%" if gap else "",
              f"a day's loss under {loss:g}%" + _now(limits.get("day_loss_pct")) if loss else "",
              f"equity above {floor:,.2f}" if floor else "",
-             f"at most {risk:g}% at a stop" if (risk := limits.get("max_risk_pct")) else ""]
+             f"at most {risk:g}% at a stop" if (risk := limits.get("max_risk_pct")) else "",
+             f"{rate} entries an hour" if (rate := limits.get("max_entries_per_hour")) else ""]
     return ", ".join(w for w in words if w) or "none"

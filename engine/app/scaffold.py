@@ -129,6 +129,9 @@ def render_config(secret: str, api_token: str) -> str:
 # An entry is refused when it would lose more than this percent of the balance at its stop, or
 # has no stop (whoever sized it: the alert, a plugin's on_order, an administrator):
 # max_risk_pct = 2
+# An entry is refused once this many were made in the last hour (an alert firing on every tick,
+# a strategy flipping back and forth):
+# max_entries_per_hour = 20
 # Entries are refused while the account's equity is at or under this amount (a prop firm's
 # maximum loss: 91000 for a 100,000 account that fails at 90,000).
 # min_equity = 91000

@@ -55,6 +55,7 @@ SCHEMA: dict[str, Any] = {
         "max_alert_age": _NOT_NEGATIVE, "expire_closes": c.boolean, "max_plugin_orders": c.integer(1, 1000),
         "max_order_volume": _POSITIVE, "max_open_positions": c.integer(1, 100_000),
         "max_price_gap_pct": _POSITIVE, "max_daily_loss_pct": _POSITIVE, "min_equity": _POSITIVE, "max_risk_pct": _POSITIVE,
+        "max_entries_per_hour": c.integer(1, 100_000),
         "trading_day": c.string,
         "symbol_map": c.table_of(c.string, "a table of symbol names (\"OANDA:EURUSD\" = \"EURUSD\")"),
     },

@@ -84,7 +84,7 @@ class PlainDesk:
         executed (an alert processed again after a crash finds its entry, not a refusal)."""
         if not self._limits.apply_to(request):
             return await self.broker.execute(request)
-        if self._limits.max_positions is None:  # nothing counted: entries need not wait for each other
+        if not self._limits.counts:  # nothing counted: entries need not wait for each other
             return await self._checked(request)
         async with self._entering:  # two entries at once never both take the last place
             return await self._checked(request)
@@ -93,7 +93,10 @@ class PlainDesk:
         breach = await self._limits.breach(request, self.broker)
         if breach is not None and await self.broker.first_result(request.client_id) is None:
             return OrderResult.refused(breach)
-        return await self.broker.execute(request)
+        result = await self.broker.execute(request)
+        if result.ok and not result.duplicate:
+            self._limits.entered(request)
+        return result
 
     async def symbol_of_ticket(self, ticket: int) -> str | None:
         """The symbol of an open position or pending order, None if no such ticket is open."""

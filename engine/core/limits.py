@@ -5,7 +5,8 @@ asked at: the chart's feed is not the broker's, and a market can run between the
 ``engine.max_daily_loss_pct`` (the trading day's loss, closed trades and open positions, against
 the balance the day began with: a prop firm's daily rule, kept before the firm's own) and
 ``engine.min_equity`` (the equity at or under which no entry is made: the firm's maximum loss),
-and ``engine.max_risk_pct`` (what one entry may lose at its stop; none without a stop).
+``engine.max_risk_pct`` (what one entry may lose at its stop; none without a stop) and
+``engine.max_entries_per_hour`` (an alert sent in a loop, a strategy flipping on every tick).
 
 A fat finger (``units=1000000``), a script placing orders on every tick, or an alert sent in a
 loop stops at them, whoever places the order: the engine, a plugin or an administrator. They
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -28,7 +30,8 @@ from engine.domain.orders import OPENING, OrderRequest
 from engine.domain.risk import loss_at_stop
 from engine.domain.times import clock_zone, day_start, when
 
-LONGEST_DAY = 26 * 3_600  # past a day's start, surely in the next day (a day is 23 to 25 hours)
+HOUR = 3_600
+LONGEST_DAY = 26 * HOUR  # past a day's start, surely in the next day (a day is 23 to 25 hours)
 
 
 BREACH = "over engine."  # how a refusal by a limit begins
@@ -47,18 +50,32 @@ class Limits:
     max_daily_loss_pct: float | None = None
     min_equity: float | None = None
     max_risk_pct: float | None = None
+    max_entries_per_hour: int | None = None
     day: ServerZone = field(default_factory=lambda: clock_zone("UTC", "engine.trading_day"))
     clock: Callable[[], float] = time.time  # the engine's (a replay's is the replayed one)
+    # When the entries of the last hour were made (this run's: a restart begins the hour again).
+    _entries: deque[float] = field(default_factory=deque, compare=False, repr=False)
 
     @classmethod
     def of(cls, config: EngineConfig, clock: Callable[[], float] = time.time) -> "Limits":
         return cls(config.max_order_volume, config.max_open_positions, config.max_price_gap_pct,
-                   config.max_daily_loss_pct, config.min_equity, config.max_risk_pct, config.day_zone, clock)
+                   config.max_daily_loss_pct, config.min_equity, config.max_risk_pct, config.max_entries_per_hour,
+                   config.day_zone, clock)
 
     def apply_to(self, request: OrderRequest) -> bool:
         """Whether ``request`` is an entry with a limit to pass."""
-        return request.kind in OPENING and (self.max_volume is not None or self.max_positions is not None
+        return request.kind in OPENING and (self.max_volume is not None or self.counts
                                             or self._money_applies() or self._gap_applies(request))
+
+    @property
+    def counts(self) -> bool:
+        """Whether a limit counts entries: two at once must then take turns at the desk."""
+        return self.max_positions is not None or self.max_entries_per_hour is not None
+
+    def entered(self, request: OrderRequest) -> None:
+        """An entry the broker made: counted for ``max_entries_per_hour``."""
+        if self.max_entries_per_hour is not None and request.kind in OPENING:
+            self._entries.append(self.clock())
 
     def _money_applies(self) -> bool:
         return self.max_daily_loss_pct is not None or self.min_equity is not None or self.max_risk_pct is not None
@@ -74,6 +91,8 @@ class Limits:
         symbol leaves the gap unmeasured."""
         if self.max_volume is not None and request.volume is not None and request.volume > self.max_volume + 1e-9:
             return f"{BREACH}max_order_volume: {request.volume:g} lots asked, at most {self.max_volume:g}"
+        if self.max_entries_per_hour is not None and (said := self._too_many()) is not None:
+            return said
         if self.max_positions is not None:
             held = len(await broker.positions()) + len(await broker.orders())
             if held >= self.max_positions:
@@ -142,3 +161,12 @@ class Limits:
         money = f" {account['currency']}" if account.get("currency") else ""
         return (said + f"{r.volume:g} lots from {price:g} lose {loss:,.2f}{money} at the stop {r.sl:g}, "
                        f"{share:.2f}% of the balance {account['balance']:,.2f}, at most {self.max_risk_pct:g}%")
+
+    def _too_many(self) -> str | None:
+        now = self.clock()
+        while self._entries and self._entries[0] <= now - HOUR:
+            self._entries.popleft()
+        if self.max_entries_per_hour is None or len(self._entries) < self.max_entries_per_hour:
+            return None
+        return (f"{BREACH}max_entries_per_hour: {len(self._entries)} entries in the last hour, at most "
+                f"{self.max_entries_per_hour}; the next may go at {when(self._entries[0] + HOUR)}")

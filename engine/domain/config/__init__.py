@@ -117,6 +117,7 @@ class EngineConfig:
     max_daily_loss_pct: float | None = None  # the trading day's loss, in % of the balance it began with
     min_equity: float | None = None          # entries refused while the equity is at or under it
     max_risk_pct: float | None = None        # what one entry may lose at its stop, in % of the balance
+    max_entries_per_hour: int | None = None  # entries the broker made in the last hour
     # The clock whose midnight begins the trading day: the daily loss limit's and the views' "today".
     trading_day: str = "UTC"
     default_budget: Budget = DEFAULT_BUDGET
@@ -146,6 +147,10 @@ class EngineConfig:
         if self.max_daily_loss_pct is not None and not (0 < self.max_daily_loss_pct < 100):
             raise ValueError(f"engine.max_daily_loss_pct: must be a percent above 0, under 100, "
                              f"got {self.max_daily_loss_pct!r}")
+        if self.max_entries_per_hour is not None and (isinstance(self.max_entries_per_hour, bool) or not (
+                isinstance(self.max_entries_per_hour, int) and self.max_entries_per_hour >= 1)):
+            raise ValueError(f"engine.max_entries_per_hour: must be a whole number, 1 or more, "
+                             f"got {self.max_entries_per_hour!r}")
         if self.max_risk_pct is not None and not (0 < self.max_risk_pct <= 100):
             raise ValueError(f"engine.max_risk_pct: must be a percent above 0, at most 100, got {self.max_risk_pct!r}")
         if self.min_equity is not None and not self.min_equity > 0:

@@ -240,3 +240,20 @@ async def test_an_entry_that_would_lose_too_much_at_its_stop_or_has_none_is_refu
     async with running(tmp_path / "2", max_risk_pct=1.0) as engine:
         assert (await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.09"))["status"] == "done"
         assert (await process(engine, "closelong EURUSD price=1.1"))["status"] == "done"   # closes pass
+
+
+async def test_entries_stop_at_the_hours_count_and_go_on_as_the_hour_moves(tmp_path):
+    now = [at("2026-12-04 10:00")]
+    async with running(tmp_path, clock=lambda: now[0], max_entries_per_hour=2) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.1 id=a"))["status"] == "done"
+        now[0] += 600
+        assert (await process(engine, "sell EURUSD volume=0.1 price=1.1 id=b"))["status"] == "done"
+        now[0] += 600
+        third = await process(engine, "buy GBPUSD volume=0.1 price=1.3 id=c")
+        assert third["outcome"]["orders"][0]["error"] == ("over engine.max_entries_per_hour: 2 entries in the last "
+                                                         "hour, at most 2; the next may go at 2026-12-04 11:00:00 UTC")
+        assert (await process(engine, "closeall id=out"))["status"] == "done"   # closes pass and are not counted
+        now[0] = at("2026-12-04 11:00:01")                                       # the first has left the hour
+        assert (await process(engine, "buy GBPUSD volume=0.1 price=1.3 id=d"))["status"] == "done"
+        assert (await process(engine, "buy GBPUSD volume=0.1 price=1.3 id=e"))["status"] == "failed"
+        assert limits_text((await Operations(engine).status())["limits"]) == "2 entries an hour"
