@@ -16,8 +16,9 @@ import trio
 
 from engine.domain.orders import Closed, Dropped, Fill, OrderRequest
 
+from support.engine_support import process, running
 from support.mt5_standin import DEFAULT_SYMBOLS, Terminal
-from support.mt5_support import mt5
+from support.mt5_support import config, mt5
 
 NEW_YORK_CLOSE = ("America/New_York", 7)   # GMT+2/+3, US daylight saving
 CHICAGO = ("America/Chicago", 0)           # GMT-6/-5: behind UTC
@@ -145,3 +146,19 @@ async def test_an_expiry_is_refused_where_the_symbol_takes_none_or_the_clock_is_
         refused = await broker.execute(pending("a7-trend-3", symbol="US500", price=4900.0, expiry=60))
         assert refused.error == ("expiry: the server's clock is unknown, so the order would expire hours off; "
                                  "set mt5.server_clock")
+
+
+async def test_a_days_loss_on_a_server_behind_utc_is_counted_from_the_days_start(tmp_path):
+    # The day's deals are read from the trading day's start, turned into the server's hour; the
+    # trading day is one whose noon is now, so that it cannot turn during the test.
+    terminal = Terminal(tmp_path / "terminal.db", server_clock=CHICAGO)
+    noon = (12 - time.gmtime().tm_hour + 12) % 24 - 12
+    settings = {"broker": "mt5", "mt5": config(tmp_path, timeout=3.0), "max_daily_loss_pct": 5.0,
+                "trading_day": f"GMT{noon:+d}"}
+    async with running(tmp_path, **settings) as engine:
+        assert (await process(engine, "buy EURUSD volume=1 id=in"))["status"] == "done"    # at the ask 1.0801
+        terminal.set_price("EURUSD", 1.0690, 1.0691)
+        assert (await process(engine, "closelong EURUSD id=out"))["status"] == "done"      # -1,110.00: 11.1%
+        refused = await process(engine, "buy EURUSD volume=0.1 id=more")
+        assert refused["outcome"]["orders"][0]["error"].startswith(
+            "over engine.max_daily_loss_pct: the trading day's loss is USD 1,110.00, 11.1% of the 10,000.00"), refused
