@@ -15,7 +15,8 @@ from engine.domain.alerts import AlertError, SymbolMap, parse_json
 # What an on_order change may touch, and how it is checked.
 ORDER_CHANGES = {"volume": "positive", "price": "positive", "sl": "price", "tp": "price", "comment": "text"}
 _DERIVED = ("side", "raw_symbol", "source", "alert_id")
-_REMOVABLE = {"price", "volume", "risk", "units", "sl", "tp", "sl_pips", "tp_pips", "comment"}
+_REMOVABLE = {"price", "volume", "risk", "risk_amount", "units", "sl", "tp", "sl_pips", "tp_pips", "comment",
+              "expiry"}
 _SAME = SymbolMap()  # changed alerts are checked again without mapping symbols twice
 
 PASS, REJECT, CHANGE, INVALID = "pass", "rejected", "changed", "invalid"

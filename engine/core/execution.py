@@ -132,7 +132,8 @@ async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: flo
     action, symbol = alert.action, alert.symbol
     assert action is not None and symbol is not None
     entry, quote = alert.price, None
-    if entry is None or (alert.risk is not None and alert.volume is None and not action.is_pending):
+    risked = alert.risk is not None or alert.risk_amount is not None
+    if entry is None or (risked and alert.volume is None and not action.is_pending):
         quote = await broker.price(symbol)
     if entry is None:
         if quote is None:
@@ -141,14 +142,16 @@ async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: flo
     sl, tp = _stops(alert, spec, side, entry)
     if alert.volume is not None:
         volume = alert.volume
-    elif alert.risk is not None:
+    elif risked:
+        asked = f"{alert.risk}% risk" if alert.risk is not None else f"a risk of {alert.risk_amount:g}"
         fill, problem = _fill_price(action, side, entry, quote, sl)
         if problem:
-            return Plan(error=f"cannot size {alert.risk}% risk: {problem}")
+            return Plan(error=f"cannot size {asked}: {problem}")
         balance = (await broker.account())["balance"]
-        sizing = lot_size(spec, balance=balance, price=fill, risk_pct=alert.risk, sl=sl)
+        sizing = lot_size(spec, balance=balance, price=fill, risk_pct=alert.risk, risk_amount=alert.risk_amount,
+                          sl=sl)
         if not sizing.volume:
-            return Plan(error=f"cannot size {alert.risk}% risk: {sizing.reason}")
+            return Plan(error=f"cannot size {asked}: {sizing.reason}")
         volume = sizing.volume
     elif alert.units is not None:
         sizing = lots_of_units(spec, alert.units)
@@ -158,7 +161,8 @@ async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: flo
     elif default_volume is not None:
         volume = default_volume
     else:
-        return Plan(error="no volume: give volume=, risk= (with a stop) or units=, or set engine.default_volume")
+        return Plan(error="no volume: give volume=, risk= or risk_amount= (with a stop) or units=, or set "
+                          "engine.default_volume")
     if action.is_pending:
         kind, order_type = "pending", ("limit" if action in (Action.BUY_LIMIT, Action.SELL_LIMIT) else "stop")
     else:

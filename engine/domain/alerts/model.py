@@ -98,6 +98,7 @@ class Alert:
     price: float | None = None
     volume: float | None = None
     risk: float | None = None
+    risk_amount: float | None = None  # the money (the account's currency) lost at the stop
     units: float | None = None       # the size in units (TradingView's contracts), lots = units / contract size
     position: str | None = None      # a strategy's position after this order: long, short or flat (strategy.py)
     position_size: float | None = None  # its size then, in units (0 when flat)

@@ -23,7 +23,7 @@ from engine.domain.alerts.symbols import SymbolMap
 MAX_TEXT = 4096
 MAX_DEPTH = 32  # levels of JSON nesting an alert may have
 # ttl: seconds; units: the size in units of the instrument, as TradingView's strategies count it
-_NUMBERS = ("price", "volume", "risk", "units", "sl", "tp", "sl_pips", "tp_pips", "ttl")
+_NUMBERS = ("price", "volume", "risk", "risk_amount", "units", "sl", "tp", "sl_pips", "tp_pips", "ttl")
 _STRINGS = {"id": 128, "comment": 256, "timeframe": 16, "state": 16, "position": 16}
 _COUNTS = ("position_size",)  # numbers that may be 0
 _TIMES = ("timenow",)  # when TradingView fired the alert: its {{timenow}} (2026-11-24T10:00:00Z) or Unix seconds
@@ -219,11 +219,12 @@ def _check_command(action: Action, v: dict[str, Any]) -> None:
             raise AlertError("state", f"must be one of {', '.join(TREND_STATES)}, got {v.get('state')!r}")
         v["state"] = state
         return
-    sizes = [k for k in ("volume", "risk", "units") if k in v]
+    sizes = [k for k in ("volume", "risk", "risk_amount", "units") if k in v]
     if action.is_cancel and sizes:  # read as "cancel this much" it would cancel all the same
         raise AlertError(sizes[0], f"{action.value} removes whole pending orders: give no size")
     if len(sizes) > 1:
-        raise AlertError(sizes[0], f"give one of volume (lots), risk (a percent) or units, not {' and '.join(sizes)}")
+        raise AlertError(sizes[0], "give one of volume (lots), risk (a percent), risk_amount (money) or units, "
+                                   f"not {' and '.join(sizes)}")
     if "risk" in v and v["risk"] > 100:
         raise AlertError("risk", f"is a percent of the balance, at most 100, got {v['risk']}")
     for a, b in (("sl", "sl_pips"), ("tp", "tp_pips")):

@@ -269,3 +269,19 @@ async def test_a_risk_entry_is_refused_when_the_brokers_price_is_already_past_it
     made = await plan(alert("sell EURUSD risk=1 price=1.1 sl=1.101"), 2, FakeBroker(
         prices={"EURUSD": {"bid": 1.1012, "ask": 1.1014, "time": 0.0}}), None)
     assert made.error == "cannot size 1.0% risk: the broker's bid 1.1012 is already at or above the stop 1.101"
+
+
+async def test_risk_amount_sizes_the_volume_to_lose_that_money_at_the_stop_from_where_it_fills():
+    # 50 USD at a 20-pip stop on EURUSD (200 USD a lot): 0.25 lots, whatever the balance
+    poorer = FakeBroker(account={"balance": 2_000.0, "equity": 2_000.0, "margin": 0.0, "margin_free": 2_000.0,
+                                 "currency": "USD"})
+    for broker in (FakeBroker(), poorer):
+        made = await plan(alert("buy EURUSD risk_amount=50 sl_pips=20 price=1.1"), 1, broker, None)
+        assert made.requests[0].volume == 0.25
+    # from the broker's ask, 1.1003: 13 pips to the stop, 130 USD a lot: 0.38 lots for 50 USD
+    quoted = FakeBroker(prices={"EURUSD": {"bid": 1.1001, "ask": 1.1003, "time": 0.0}})
+    assert (await plan(alert("buy EURUSD risk_amount=50 price=1.1 sl=1.099"), 2, quoted, None)).requests[0].volume \
+        == 0.38
+    tiny = await plan(alert("buy EURUSD risk_amount=1 sl_pips=20 price=1.1"), 3, FakeBroker(), None)
+    assert tiny.requests == [] and tiny.error == ("cannot size a risk of 1: risking 1.00 allows 0.0050 lots, below "
+                                                  "the minimum 0.01 (which would risk 2.00)")

@@ -249,3 +249,11 @@ def test_an_expiry_that_cannot_be_read_or_has_nothing_to_expire_is_refused(body,
     with pytest.raises(AlertError) as e:
         parse_body(body)
     assert str(e.value) == message
+
+
+def test_risk_amount_is_money_and_one_size_only():
+    assert parse_body("buy EURUSD risk_amount=50 sl_pips=20").risk_amount == 50.0
+    with pytest.raises(AlertError) as e:
+        parse_body("buy EURUSD risk=1 risk_amount=50 sl_pips=20")
+    assert str(e.value) == "risk: give one of volume (lots), risk (a percent), risk_amount (money) or units, not risk " \
+                           "and risk_amount"
