@@ -126,16 +126,16 @@ def render_config(secret: str, api_token: str) -> str:
 # daily limit (4 for FTMO's 5). The day begins at midnight on the trading_day clock: "UTC",
 # "Europe/Prague" (FTMO's), "GMT+2/+3 US" (a broker's server midnight, 17:00 New York).
 # max_daily_loss_pct = 4
+{_toml(trading_day=engine.trading_day)}
+# Entries are refused while the account's equity is at or under this amount (a prop firm's
+# maximum loss: 91000 for a 100,000 account that fails at 90,000).
+# min_equity = 91000
 # An entry is refused when it would lose more than this percent of the balance at its stop, or
 # has no stop (whoever sized it: the alert, a plugin's on_order, an administrator):
 # max_risk_pct = 2
 # An entry is refused once this many were made in the last hour (an alert firing on every tick,
 # a strategy flipping back and forth):
 # max_entries_per_hour = 20
-# Entries are refused while the account's equity is at or under this amount (a prop firm's
-# maximum loss: 91000 for a 100,000 account that fails at 90,000).
-# min_equity = 91000
-{_toml(trading_day=engine.trading_day)}
 # The volume of an entry that gives neither volume nor risk (unset: such an entry is refused).
 # default_volume = 0.01
 # TradingView's tickers to the broker's symbols; a key with its exchange matches that exchange
