@@ -162,3 +162,43 @@ def test_a_pending_order_given_an_expiry_leaves_the_book_when_it_comes(user):
                                                 "action": "buy", "volume": 0.1, "sl": 1.04, "expiry": "4h"})
     assert refused.status_code == 400 and "expiry: only a pending order" in refused.text, refused.text
     assert run.interrupt() == 0
+
+
+def test_the_risk_equity_and_hourly_limits_hold_entries_sent_over_http(user):
+    """engine.max_risk_pct, min_equity and max_entries_per_hour, uncommented in the moonhook.toml
+    init wrote: each refuses the entry it is for, with its reason in the alert's outcome."""
+    config, _ = init(user, "bot")
+    config.replace("# max_risk_pct = 2", "max_risk_pct = 1")
+    config.replace("# min_equity = 91000", "min_equity = 9900")
+    config.replace("# max_entries_per_hour = 20", "max_entries_per_hour = 2")
+    run = user.start("run", config=config, cwd="bot")
+
+    def outcome_of(body: str) -> dict:
+        return run.settled(run.webhook(body)["id"])["outcome"]["orders"][0]
+
+    assert outcome_of("buy EURUSD volume=1 price=1.1 sl=1.05 id=far")["error"] == (
+        "over engine.max_risk_pct: 1 lots from 1.1 lose 5,000.00 USD at the stop 1.05, 50.00% of the balance "
+        "10,000.00, at most 1%")
+    assert outcome_of("buy EURUSD volume=0.2 price=1.1 sl=1.095 id=near")["ok"]         # 100.00 at the stop: 1%
+    run.settled(run.webhook("closeshort EURUSD price=1.0949 id=down")["id"])            # the stop is hit
+    (trade,) = until(lambda: run.get("/api/trades")["trades"], bool, "the stopped trade")
+    assert trade["net"] <= -100, trade                                                 # the equity at the floor
+    assert outcome_of("buy EURUSD volume=0.1 price=1.0949 sl=1.09 id=under")["error"].startswith(
+        "over engine.min_equity: the account's equity is 9,89")
+    again = outcome_of("sell GBPUSD volume=0.01 price=1.3 sl=1.31 id=small")  # equity still under: refused
+    assert again["error"].startswith("over engine.min_equity"), again
+    status = user.moonhook("status", cwd="bot")
+    assert "limits: equity above 9,900.00, at most 1% at a stop, 2 entries an hour" in status.stdout, outcome(status)
+    assert run.interrupt() == 0
+
+
+def test_an_alert_sent_in_a_loop_stops_at_the_hours_entries(user):
+    config, _ = init(user, "bot")
+    config.replace("# max_entries_per_hour = 20", "max_entries_per_hour = 1")
+    run = user.start("run", config=config, cwd="bot")
+    first = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09 id=loop-1")["id"])
+    assert first["status"] == "done", first["outcome"]
+    second = run.settled(run.webhook("sell EURUSD volume=0.1 price=1.1 sl=1.11 id=loop-2")["id"])
+    assert second["outcome"]["orders"][0]["error"].startswith(
+        "over engine.max_entries_per_hour: 1 entries in the last hour, at most 1; the next may go at "), second
+    assert run.interrupt() == 0
