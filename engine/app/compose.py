@@ -88,6 +88,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 nursery.start_soon(engine.broker_events, name="broker events")
                 nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")
                 nursery.start_soon(engine.monitor.run, name="monitor")
+                nursery.start_soon(engine.limit_watch.run, name="limit watch")
                 nursery.start_soon(engine.metrics.lag.run, name="lag monitor")
                 ops = Operations(engine)
                 for service in services:

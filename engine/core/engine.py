@@ -36,7 +36,7 @@ from engine.core.desk import Desk
 from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.lifecycle import Lifecycle
-from engine.core.limits import Limits
+from engine.core.limits import LimitWatch, Limits
 from engine.core.loader import Loader
 from engine.core.services import Host
 from engine.core.plugins import Plugin, failed_call
@@ -81,8 +81,10 @@ class Engine:
         self.plugins = PluginSet()
         self.metrics = Metrics(pool, config.monitor.lag_alert_ms, config.telegram.throttle_seconds)
         self.hooks = Hooks(pool, self.plugins, self._hook_failed, self.metrics)
+        limits = Limits.of(config, clock)
         self.desk = Desk(broker, self.hooks, database, self.ledger, self.notifier, self.monitor, self.metrics,
-                         self.events, Limits.of(config, clock))
+                         self.events, limits)
+        self.limit_watch = LimitWatch(limits, broker, self.notifier, config.monitor.interval_seconds)
         self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock, PlanBook(database))
         self.started = clock()
         self._nursery = nursery

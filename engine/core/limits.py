@@ -16,19 +16,24 @@ entries only: a close or a stop change is never held back.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import trio
 from brokerclock import ServerZone
 
 from engine.adapters.brokers.base import Broker
+from engine.adapters.notify import Notifier
 from engine.domain.config import EngineConfig
 from engine.domain.orders import OPENING, OrderRequest
 from engine.domain.risk import loss_at_stop
 from engine.domain.times import clock_zone, day_start, when
+
+log = logging.getLogger("moonhook.limits")
 
 HOUR = 3_600
 LONGEST_DAY = 26 * HOUR  # past a day's start, surely in the next day (a day is 23 to 25 hours)
@@ -99,10 +104,8 @@ class Limits:
                 return (f"{BREACH}max_open_positions: {held} positions and pending orders are open, "
                         f"at most {self.max_positions}")
         account = await broker.account() if self._money_applies() else {}
-        if self.min_equity is not None and account["equity"] <= self.min_equity + 1e-9:
-            money = f" {account['currency']}" if account.get("currency") else ""
-            return (f"{BREACH}min_equity: the account's equity is {account['equity']:,.2f}{money}, at or under the "
-                    f"{self.min_equity:,.2f} entries stop at")
+        if self.min_equity is not None and (said := self._under_floor(account)) is not None:
+            return said
         if self.max_daily_loss_pct is not None and (said := await self._day_lost(broker, account)) is not None:
             return said
         if self.max_risk_pct is not None and (said := await self._too_risky(request, broker, account)) is not None:
@@ -131,6 +134,13 @@ class Limits:
         return {"began": began, "balance": round(balance, 2), "loss": round(loss, 2),
                 "loss_pct": round(loss / balance * 100, 2) if balance > 0 else 0.0,
                 "ends": day_start(began + LONGEST_DAY, self.day), "currency": account.get("currency") or ""}
+
+    def _under_floor(self, account: dict[str, Any]) -> str | None:
+        if self.min_equity is None or account["equity"] > self.min_equity + 1e-9:
+            return None
+        money = f" {account['currency']}" if account.get("currency") else ""
+        return (f"{BREACH}min_equity: the account's equity is {account['equity']:,.2f}{money}, at or under the "
+                f"{self.min_equity:,.2f} entries stop at")
 
     async def _day_lost(self, broker: Broker, account: dict[str, Any]) -> str | None:
         day = await self.day_loss(broker, account)
@@ -170,3 +180,44 @@ class Limits:
             return None
         return (f"{BREACH}max_entries_per_hour: {len(self._entries)} entries in the last hour, at most "
                 f"{self.max_entries_per_hour}; the next may go at {when(self._entries[0] + HOUR)}")
+
+
+class LimitWatch:
+    """Tells the administrators when the day's loss reaches ``max_daily_loss_pct`` or the equity
+    falls to ``min_equity``, looking every ``interval`` seconds, rather than when the next entry
+    meets the refusal (hours later, or never while the open positions lose on): once a trading
+    day for the first, once each time the equity goes under the floor for the second. Nothing
+    is closed: that stays the trader's call."""
+
+    def __init__(self, limits: Limits, broker: Broker, notifier: Notifier, interval: float):
+        self._limits, self._broker, self._notifier, self._interval = limits, broker, notifier, interval
+        self._told_day: float | None = None  # the start of the trading day whose loss was told
+        self._under = False
+
+    async def run(self) -> None:
+        """Looks until cancelled; not at all while neither limit is set."""
+        if self._limits.max_daily_loss_pct is None and self._limits.min_equity is None:
+            return
+        while True:
+            await trio.sleep(self._interval)
+            try:
+                await self.look()
+            except Exception as e:  # the broker cannot be asked now: the monitor tells that
+                log.debug("limit watch: %s", e)
+
+    async def look(self) -> None:
+        limits = self._limits
+        account = await self._broker.account()
+        floor = limits._under_floor(account)
+        if floor is not None and not self._under:
+            self._tell(floor, "limit:min_equity")
+        self._under = floor is not None
+        if limits.max_daily_loss_pct is not None:
+            began = day_start(limits.clock(), limits.day)
+            if began != self._told_day and (lost := await limits._day_lost(self._broker, account)) is not None:
+                self._told_day = began
+                self._tell(lost, "limit:daily_loss")
+
+    def _tell(self, said: str, key: str) -> None:
+        self._notifier.send("admin", f"limit reached: engine.{said.removeprefix(BREACH)}; open positions are "
+                                     "left as they are", key=key)

@@ -78,7 +78,7 @@ class MonitorConfig:
 
     latency_alert_ms: float = 1000.0   # an alert's receipt to its broker call took longer
     memory_alert_mb: float = 500.0     # resident memory of the engine and its sandbox workers
-    interval_seconds: float = 10.0     # how often memory is sampled
+    interval_seconds: float = 10.0     # how often memory and the money limits are looked at
     lag_alert_ms: float = 100.0        # the event loop woke this late: logged with the task that held it
 
     def __post_init__(self) -> None:

@@ -12,7 +12,7 @@ import trio
 
 from engine.app import Operations
 from engine.app.overview import limits_text
-from engine.domain.config import EngineConfig
+from engine.domain.config import EngineConfig, MonitorConfig
 from engine.domain.orders import OrderRequest
 
 from support.engine_support import process, running, told
@@ -257,3 +257,27 @@ async def test_entries_stop_at_the_hours_count_and_go_on_as_the_hour_moves(tmp_p
         assert (await process(engine, "buy GBPUSD volume=0.1 price=1.3 id=d"))["status"] == "done"
         assert (await process(engine, "buy GBPUSD volume=0.1 price=1.3 id=e"))["status"] == "failed"
         assert limits_text((await Operations(engine).status())["limits"]) == "2 entries an hour"
+
+
+async def test_the_administrators_are_told_when_a_money_limit_is_reached_once_without_an_entry(tmp_path):
+    now = [at("2026-12-04 10:00")]
+    watched = MonitorConfig(interval_seconds=0.02)
+    async with running(tmp_path, clock=lambda: now[0], max_daily_loss_pct=2.0, min_equity=9_800.0,
+                       monitor=watched) as engine:
+        assert (await process(engine, "buy EURUSD volume=1 price=1.1"))["status"] == "done"
+        await process(engine, "closeshort EURUSD price=1.098")     # a quote: 200.00 down, 2% and the floor
+        day = ("admin", "limit reached: engine.max_daily_loss_pct: the trading day's loss is USD 200.00, 2% of the "
+                        "10,000.00 it began with, at most 2%; entries are refused until 2026-12-05 00:00:00 UTC; "
+                        "open positions are left as they are")
+        floor = ("admin", "limit reached: engine.min_equity: the account's equity is 9,800.00 USD, at or under the "
+                          "9,800.00 entries stop at; open positions are left as they are")
+        with trio.fail_after(10):
+            while not {day, floor} <= set(await told(engine)):
+                await trio.sleep(0.02)
+        await trio.sleep(0.2)                                      # ten looks more: nothing told again
+        said = await told(engine)
+        assert said.count(day) == 1 and said.count(floor) == 1, said
+        assert await engine.broker.positions() != []               # nothing closed
+    async with running(tmp_path / "2", monitor=watched) as engine:  # neither set: the watch does not look
+        await trio.sleep(0.1)
+        assert not [m for m in await told(engine) if m[1].startswith("limit reached")]
