@@ -21,7 +21,6 @@ from engine.app import admin_orders as _admin, overview as _overview, scripts as
 from engine.app import shadow as _shadow, trades as _trades
 from engine.app.draft_replay import ReplayBusy, replay_draft
 from engine.core import Engine
-from engine.core.limits import Limits
 from engine.core.metrics import PLUGIN_STATES
 from engine.domain.alerts import Alert, parse_value
 from engine.domain.orders import OrderResult, ours as _ours
@@ -93,7 +92,7 @@ class Operations:
         engine = self.engine
         view = {**self.health(), "pause": self.pause_state(), **await self._broker_view()}
         view["alerts_in_progress"] = len(await trio.to_thread.run_sync(engine.journal.unfinished))
-        view["limits"] = await self._limits_now()
+        view["limits"] = await self._limits_now(view["account"])
         return view
 
     async def _broker_view(self) -> dict[str, Any]:
@@ -107,13 +106,16 @@ class Operations:
                 view[key] = {"error": f"unavailable ({type(e).__name__})"}
         return view
 
-    async def _limits_now(self) -> dict[str, Any]:
+    async def _limits_now(self, account: Any) -> dict[str, Any]:
         """``limits`` and, with a daily loss limit, the trading day's loss so far in percent
-        (``day_loss_pct``; None when the broker cannot answer)."""
+        (``day_loss_pct``; None when the broker cannot answer), from the ``account`` the view
+        read already."""
         limits, engine = self.limits(), self.engine
         if limits["max_daily_loss_pct"] is not None:
             try:
-                day = await Limits.of(engine.config, engine.clock).day_loss(engine.broker)
+                if "error" in account:
+                    raise LookupError(account["error"])
+                day = await engine.limits.day_loss(engine.broker, account)
                 limits["day_loss_pct"] = day["loss_pct"]
             except Exception:  # the broker cannot be asked now: said as unknown
                 limits["day_loss_pct"] = None
@@ -267,7 +269,7 @@ class Operations:
         view["today"] = {**_overview.today(alerts, orders), **await self._closed_today(now)}
         view["latency"] = _overview.latency_minutes(samples, now)
         view["errors"] = _overview.last_errors(self.plugin_rows(), self.load_errors(), refused)
-        view["limits"] = await self._limits_now()
+        view["limits"] = await self._limits_now(view["account"])
         return view
 
     def scripts(self) -> list[dict[str, Any]]:

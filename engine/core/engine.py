@@ -81,10 +81,10 @@ class Engine:
         self.plugins = PluginSet()
         self.metrics = Metrics(pool, config.monitor.lag_alert_ms, config.telegram.throttle_seconds)
         self.hooks = Hooks(pool, self.plugins, self._hook_failed, self.metrics)
-        limits = Limits.of(config, clock)
+        self.limits = Limits.of(config, clock)  # the desk's: the views read the day's loss through it too
         self.desk = Desk(broker, self.hooks, database, self.ledger, self.notifier, self.monitor, self.metrics,
-                         self.events, limits)
-        self.limit_watch = LimitWatch(limits, broker, self.notifier, config.monitor.interval_seconds)
+                         self.events, self.limits)
+        self.limit_watch = LimitWatch(self.limits, broker, self.notifier, config.monitor.interval_seconds)
         self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock, PlanBook(database))
         self.started = clock()
         self._nursery = nursery
