@@ -105,26 +105,28 @@ def bench_dashboard(alerts: int, loads: int, events: int, rounds: int, seconds: 
     base = f"http://127.0.0.1:{server.port}"
     usable: dict[str, list[float]] = {p: [] for p in PAGES}
     sizes: dict[str, int] = {}
-    with tempfile.TemporaryDirectory() as tmp, httpx.Client(timeout=30) as client:
-        driver = _driver(Path(tmp))
-        try:
-            _login(driver, base)
-            for _ in range(loads):
-                for page in PAGES:
-                    ms, size = _load(driver, base, page)
-                    usable[page].append(ms)
-                    sizes[page] = max(sizes.get(page, 0), size)
-            _load(driver, base, "alerts")
-            latencies = [_event_ms(driver, base, client, server, n) for n in range(events)]
-            closed, opened = [], []
-            for _ in range(rounds):  # alternated on one server
-                driver.get("about:blank")
-                closed.append(_cpu_per_alert(server, seconds))
+    try:  # the server is stopped even when no browser starts (left running, it held the caller's pipe)
+        with tempfile.TemporaryDirectory() as tmp, httpx.Client(timeout=30) as client:
+            driver = _driver(Path(tmp))
+            try:
+                _login(driver, base)
+                for _ in range(loads):
+                    for page in PAGES:
+                        ms, size = _load(driver, base, page)
+                        usable[page].append(ms)
+                        sizes[page] = max(sizes.get(page, 0), size)
                 _load(driver, base, "alerts")
-                opened.append(_cpu_per_alert(server, seconds))
-        finally:
-            driver.quit()
-            server.stop()
+                latencies = [_event_ms(driver, base, client, server, n) for n in range(events)]
+                closed, opened = [], []
+                for _ in range(rounds):  # alternated on one server
+                    driver.get("about:blank")
+                    closed.append(_cpu_per_alert(server, seconds))
+                    _load(driver, base, "alerts")
+                    opened.append(_cpu_per_alert(server, seconds))
+            finally:
+                driver.quit()
+    finally:
+        server.stop()
     return {"usable": usable, "sizes": sizes, "events": latencies, "closed": closed, "opened": opened}
 
 
