@@ -104,6 +104,21 @@ def table_of(item: Check, what: str) -> Check:
     return made(check, table_of, item, what)
 
 
+def per_symbol(item: Check, what: str) -> Check:
+    """One value for every symbol (kept as ``{"*": value}``), or a table of them by symbol,
+    ``"*"`` for the symbols it does not name; an error names the entry."""
+    by_symbol = table_of(item, what)
+
+    def check(v: Any) -> dict[str, Any]:
+        if isinstance(v, dict):
+            return by_symbol(v)
+        try:
+            return {"*": item(v)}
+        except Bad:
+            raise Bad(what) from None
+    return made(check, per_symbol, item, what)
+
+
 def networks(v: Any) -> tuple[str, ...]:
     what = "a list of IP addresses or networks, like [\"203.0.113.7\", \"10.0.0.0/8\"]"
     if not isinstance(v, list):

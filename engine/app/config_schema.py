@@ -66,6 +66,10 @@ def _table_of(item: Any, what: str) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": reader_schema(item), "description": f"{what[0].upper()}{what[1:]}."}
 
 
+def _per_symbol(item: Any, what: str) -> dict[str, Any]:
+    return {"oneOf": [reader_schema(item), _table_of(item, what)]}
+
+
 def _ids_of(item: Any, example: str) -> dict[str, Any]:
     return {"type": "array", "items": reader_schema(item)}
 
@@ -73,7 +77,7 @@ def _ids_of(item: Any, example: str) -> dict[str, Any]:
 # Readers a factory of checks.py made: the factory -> the same arguments, as JSON Schema.
 FACTORIES: dict[Callable[..., Any], Callable[..., dict[str, Any]]] = {
     checks.integer: _integer, checks.number: _number, checks.choice: _choice, checks.table_of: _table_of,
-    checks.ids_of: _ids_of,
+    checks.ids_of: _ids_of, checks.per_symbol: _per_symbol,
 }
 
 # What a key means, where a word helps; the types and bounds come from the readers.
@@ -106,6 +110,9 @@ DESCRIPTIONS: dict[str, str] = {
                            "without a stop is refused; unset: no limit.",
     "engine.max_entries_per_hour": "Entries the broker made in the last hour past which the next is refused (an "
                                    "alert sent in a loop); unset: no limit.",
+    "engine.max_spread_pips": "The widest spread, in pips, at which a market entry is sent: one number for every "
+                               "symbol, or a table by symbol with \"*\" for the rest ({ \"*\" = 3, XAUUSD = 40 }); "
+                               "unset: no limit.",
     "engine.min_equity": "The equity, in the account's currency, at or under which entries are refused (a prop "
                          "firm's maximum loss: set it above the firm's floor); unset: no limit.",
     "engine.trading_day": "The clock whose midnight begins the trading day: \"UTC\", \"Europe/Prague\", \"GMT+2/+3 "

@@ -115,7 +115,8 @@ def _now(loss_pct: float | None) -> str:
 
 def limits_text(limits: dict[str, Any]) -> str:
     """The account's hard limits in a few words ("0.5 lots an order, 4 positions, price within
-    0.1%, a day's loss under 4% (1.2% now), equity above 91,000.00, at most 1% at a stop"), or
+    0.1%, a day's loss under 4% (1.2% now), equity above 91,000.00, at most 1% at a stop, spreads up to
+    3 pips (XAUUSD 40)"), or
     "none"."""
     volume, positions = limits.get("max_order_volume"), limits.get("max_open_positions")
     gap, loss, floor = limits.get("max_price_gap_pct"), limits.get("max_daily_loss_pct"), limits.get("min_equity")
@@ -124,5 +125,14 @@ def limits_text(limits: dict[str, Any]) -> str:
              f"a day's loss under {loss:g}%" + _now(limits.get("day_loss_pct")) if loss else "",
              f"equity above {floor:,.2f}" if floor else "",
              f"at most {risk:g}% at a stop" if (risk := limits.get("max_risk_pct")) else "",
-             f"{rate} entries an hour" if (rate := limits.get("max_entries_per_hour")) else ""]
+             f"{rate} entries an hour" if (rate := limits.get("max_entries_per_hour")) else "",
+             _spreads(spreads) if (spreads := limits.get("max_spread_pips")) else ""]
     return ", ".join(w for w in words if w) or "none"
+
+
+def _spreads(table: dict[str, float]) -> str:
+    """"spreads up to 3 pips (XAUUSD 40)" for ``engine.max_spread_pips``."""
+    named = ", ".join(f"{symbol} {pips:g}" for symbol, pips in sorted(table.items()) if symbol != "*")
+    if "*" not in table:
+        return f"spreads up to {named} pips"
+    return f"spreads up to {table['*']:g} pips" + (f" ({named})" if named else "")

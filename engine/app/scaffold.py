@@ -136,6 +136,10 @@ def render_config(secret: str, api_token: str) -> str:
 # An entry is refused once this many were made in the last hour (an alert firing on every tick,
 # a strategy flipping back and forth):
 # max_entries_per_hour = 20
+# A market entry is refused while the spread is wider than this many pips: at the daily rollover
+# (17:00 New York) and in news, EURUSD's pip becomes ten or twenty, paid at the fill and by a
+# tight stop. One number for every symbol, or by symbol with "*" for the rest:
+# max_spread_pips = {{ "*" = 3, XAUUSD = 40 }}
 # The volume of an entry that gives neither volume nor risk (unset: such an entry is refused).
 # default_volume = 0.01
 # TradingView's tickers to the broker's symbols; a key with its exchange matches that exchange

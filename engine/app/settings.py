@@ -56,6 +56,8 @@ SCHEMA: dict[str, Any] = {
         "max_order_volume": _POSITIVE, "max_open_positions": c.integer(1, 100_000),
         "max_price_gap_pct": _POSITIVE, "max_daily_loss_pct": _POSITIVE, "min_equity": _POSITIVE, "max_risk_pct": _POSITIVE,
         "max_entries_per_hour": c.integer(1, 100_000),
+        "max_spread_pips": c.per_symbol(_POSITIVE, "a number of pips above 0, or a table of them by symbol "
+                                                   "({ \"*\" = 3, XAUUSD = 40 })"),
         "trading_day": c.string,
         "symbol_map": c.table_of(c.string, "a table of symbol names (\"OANDA:EURUSD\" = \"EURUSD\")"),
     },

@@ -17,6 +17,7 @@ from engine.domain.alerts import Action, Alert
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import OrderRequest, ours
 from engine.domain.risk import lot_size, lots_of_units
+from engine.domain.instruments import pip_size
 
 ENGINE = "engine"  # the name orders of the default execution go by
 
@@ -34,11 +35,6 @@ class Plans(Protocol):
     async def written(self, alert_id: int) -> list[OrderRequest] | None: ...
 
     async def write(self, alert_id: int, requests: list[OrderRequest]) -> None: ...
-
-
-def pip_size(spec: dict) -> float:
-    """A pip: ten points on 5- and 3-digit quotes (FX), else one point."""
-    return spec["point"] * (10 if spec["digits"] in (3, 5) else 1)
 
 
 def _cid(alert_id: int, purpose: str) -> str:

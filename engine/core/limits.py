@@ -5,8 +5,10 @@ asked at: the chart's feed is not the broker's, and a market can run between the
 ``engine.max_daily_loss_pct`` (the trading day's loss, closed trades and open positions, against
 the balance the day began with: a prop firm's daily rule, kept before the firm's own) and
 ``engine.min_equity`` (the equity at or under which no entry is made: the firm's maximum loss),
-``engine.max_risk_pct`` (what one entry may lose at its stop; none without a stop) and
-``engine.max_entries_per_hour`` (an alert sent in a loop, a strategy flipping on every tick).
+``engine.max_risk_pct`` (what one entry may lose at its stop; none without a stop),
+``engine.max_entries_per_hour`` (an alert sent in a loop, a strategy flipping on every tick) and
+``engine.max_spread_pips`` (a market entry at the rollover or in news, when a spread of one pip
+becomes twenty: the fill, and a tight stop, would pay all of it).
 
 A fat finger (``units=1000000``), a script placing orders on every tick, or an alert sent in a
 loop stops at them, whoever places the order: the engine, a plugin or an administrator. They
@@ -21,7 +23,7 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import trio
 from brokerclock import ServerZone
@@ -29,6 +31,7 @@ from brokerclock import ServerZone
 from engine.adapters.brokers.base import Broker
 from engine.adapters.notify import Notifier
 from engine.domain.config import EngineConfig
+from engine.domain.instruments import pip_size
 from engine.domain.orders import OPENING, OrderRequest
 from engine.domain.risk import loss_at_stop
 from engine.domain.times import clock_zone, day_start, when
@@ -56,6 +59,7 @@ class Limits:
     min_equity: float | None = None
     max_risk_pct: float | None = None
     max_entries_per_hour: int | None = None
+    max_spread: Mapping[str, float] = field(default_factory=dict)  # pips by symbol, "*" for the rest
     day: ServerZone = field(default_factory=lambda: clock_zone("UTC", "engine.trading_day"))
     clock: Callable[[], float] = time.time  # the engine's (a replay's is the replayed one)
     # When the entries of the last hour were made (this run's: a restart begins the hour again).
@@ -65,12 +69,12 @@ class Limits:
     def of(cls, config: EngineConfig, clock: Callable[[], float] = time.time) -> "Limits":
         return cls(config.max_order_volume, config.max_open_positions, config.max_price_gap_pct,
                    config.max_daily_loss_pct, config.min_equity, config.max_risk_pct, config.max_entries_per_hour,
-                   config.day_zone, clock)
+                   config.max_spread_pips, config.day_zone, clock)
 
     def apply_to(self, request: OrderRequest) -> bool:
         """Whether ``request`` is an entry with a limit to pass."""
         return request.kind in OPENING and (self.max_volume is not None or self.counts
-                                            or self._money_applies() or self._gap_applies(request))
+                                            or self._money_applies() or self._reads_price(request))
 
     @property
     def counts(self) -> bool:
@@ -88,12 +92,19 @@ class Limits:
     def _gap_applies(self, request: OrderRequest) -> bool:
         return self.max_gap_pct is not None and request.kind == "market" and bool(request.price)
 
+    def spread_for(self, symbol: str | None) -> float | None:
+        """The widest spread, in pips, a market entry on ``symbol`` is sent at; None: any."""
+        return self.max_spread.get(symbol, self.max_spread.get("*")) if symbol else None
+
+    def _reads_price(self, request: OrderRequest) -> bool:
+        return self._gap_applies(request) or (request.kind == "market" and self.spread_for(request.symbol) is not None)
+
     async def breach(self, request: OrderRequest, broker: Broker) -> str | None:
         """Why ``request`` would pass a limit, or None. Reads the broker's positions and orders
         when ``max_positions`` is set, its account when a money limit is (and the day's deals for
         ``max_daily_loss_pct``, the symbol and its price for ``max_risk_pct``), its price when
-        ``max_gap_pct`` is (raises what the broker raises); a broker without a quote for the
-        symbol leaves the gap unmeasured."""
+        ``max_gap_pct`` or a spread limit is, and the symbol for the second (raises what the
+        broker raises); a broker without a quote for the symbol leaves both unmeasured."""
         if self.max_volume is not None and request.volume is not None and request.volume > self.max_volume + 1e-9:
             return f"{BREACH}max_order_volume: {request.volume:g} lots asked, at most {self.max_volume:g}"
         if self.max_entries_per_hour is not None and (said := self._too_many()) is not None:
@@ -110,14 +121,33 @@ class Limits:
             return said
         if self.max_risk_pct is not None and (said := await self._too_risky(request, broker, account)) is not None:
             return said
-        if self._gap_applies(request) and (quote := await broker.price(request.symbol)) is not None:
-            side = "ask" if request.side == "buy" else "bid"
-            asked, now = request.price, quote[side]
-            gap = abs(now - asked) / asked * 100
-            if gap > self.max_gap_pct + 1e-9:
-                return (f"{BREACH}max_price_gap_pct: the broker's {side} {now:g} is {gap:.2f}% from the price "
-                        f"{asked:g} the entry was asked at, at most {self.max_gap_pct:g}%")
+        if self._reads_price(request) and (quote := await broker.price(request.symbol)) is not None:
+            if self._gap_applies(request) and (said := self._gapped(request, quote)) is not None:
+                return said
+            if (most := self.spread_for(request.symbol)) is not None and request.kind == "market":
+                return self._too_wide(request.symbol, quote, most, await broker.symbol(request.symbol))
         return None
+
+    def _gapped(self, request: OrderRequest, quote: dict[str, Any]) -> str | None:
+        side = "ask" if request.side == "buy" else "bid"
+        asked, now = request.price, quote[side]
+        gap = abs(now - asked) / asked * 100
+        if gap <= self.max_gap_pct + 1e-9:
+            return None
+        return (f"{BREACH}max_price_gap_pct: the broker's {side} {now:g} is {gap:.2f}% from the price "
+                f"{asked:g} the entry was asked at, at most {self.max_gap_pct:g}%")
+
+    @staticmethod
+    def _too_wide(symbol: str, quote: dict[str, Any], most: float, spec: dict[str, Any] | None) -> str | None:
+        """Why the spread of ``quote`` is over ``most`` pips, or None (also for a symbol the
+        broker does not know: the order is refused there with the broker's reason)."""
+        if not spec:
+            return None
+        pips = (quote["ask"] - quote["bid"]) / pip_size(spec)
+        if pips <= most + 1e-6:
+            return None
+        return (f"{BREACH}max_spread_pips: {symbol}'s spread is {pips:.1f} pips (bid {quote['bid']:g}, "
+                f"ask {quote['ask']:g}), at most {most:g}")
 
     async def day_loss(self, broker: Broker, account: dict[str, Any] | None = None) -> dict[str, Any]:
         """The trading day so far: {began (its start, Unix time), balance (the balance it began

@@ -8,6 +8,12 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable, Mapping
 
 
+def pip_size(spec: Mapping[str, Any]) -> float:
+    """A pip of a symbol as brokers answer it (``point``, ``digits``): ten points on 5- and
+    3-digit quotes (FX), else one point."""
+    return spec["point"] * (10 if spec["digits"] in (3, 5) else 1)
+
+
 @dataclass(frozen=True)
 class SymbolSpec:
     name: str

@@ -194,6 +194,25 @@ def test_an_entry_whose_chart_price_is_too_far_from_the_terminals_is_refused(use
     assert run.interrupt() == 0
 
 
+def test_an_entry_is_not_sent_into_a_rollover_spread_and_goes_once_it_narrows(user, tmp_path):
+    """engine.max_spread_pips, uncommented as init wrote it: the terminal's EURUSD spread is 12
+    pips (the rollover's), so nothing is sent; at 1 pip again the next alert is."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.set_price("EURUSD", 1.08500, 1.08620)
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.replace('# max_spread_pips = { "*" = 3, XAUUSD = 40 }', 'max_spread_pips = { "*" = 3, XAUUSD = 40 }')
+    run = user.start("run", config=config, cwd="bot")
+    wide = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.08 id=walk-rollover")["id"])
+    assert wide["status"] == "failed" and wide["outcome"]["orders"][0]["error"] == (
+        "over engine.max_spread_pips: EURUSD's spread is 12.0 pips (bid 1.085, ask 1.0862), at most 3"), wide
+    assert terminal.sent() == 0
+    terminal.set_price("EURUSD", 1.08500, 1.08510)
+    narrow = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.08 id=walk-after")["id"])
+    assert narrow["status"] == "done", narrow
+    assert [(p["volume"], p["price_open"]) for p in terminal.positions()] == [(0.1, 1.0851)]
+    assert run.interrupt() == 0
+
+
 def test_a_netting_account_and_algo_trading_off_are_said_when_moonhook_run_connects(user, tmp_path):
     """The two things to fix before an alert comes: the log and /health say them at connection."""
     terminal = Terminal(tmp_path / "terminal.db", margin_mode=ACCOUNT_MARGIN_MODE_RETAIL_NETTING)

@@ -202,3 +202,21 @@ def test_an_alert_sent_in_a_loop_stops_at_the_hours_entries(user):
     assert second["outcome"]["orders"][0]["error"].startswith(
         "over engine.max_entries_per_hour: 1 entries in the last hour, at most 1; the next may go at "), second
     assert run.interrupt() == 0
+
+
+def test_a_market_entry_is_refused_while_the_spread_is_wider_than_the_limit(user):
+    """engine.max_spread_pips, uncommented as init wrote it, on a paper account whose EURUSD
+    spread is 5 pips (a rollover's): the entry is refused with the spread in its reason, gold's
+    35 cents pass under its own 40, and `moonhook status` says the limit."""
+    config, _ = init(user, "bot")
+    config.replace('# max_spread_pips = { "*" = 3, XAUUSD = 40 }', 'max_spread_pips = { "*" = 3, XAUUSD = 40 }')
+    config.replace("# spreads = { EURUSD = 8 }", "spreads = { EURUSD = 50, XAUUSD = 35 }")
+    run = user.start("run", config=config, cwd="bot")
+    wide = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09 id=wide")["id"])
+    assert wide["outcome"]["orders"][0]["error"] == (
+        "over engine.max_spread_pips: EURUSD's spread is 5.0 pips (bid 1.1, ask 1.1005), at most 3"), wide
+    gold = run.settled(run.webhook("buy XAUUSD volume=0.01 price=2000 sl=1990 id=gold")["id"])
+    assert gold["status"] == "done", gold["outcome"]
+    status = user.moonhook("status", cwd="bot")
+    assert "limits: spreads up to 3 pips (XAUUSD 40)" in status.stdout, outcome(status)
+    assert run.interrupt() == 0

@@ -118,6 +118,8 @@ class EngineConfig:
     min_equity: float | None = None          # entries refused while the equity is at or under it
     max_risk_pct: float | None = None        # what one entry may lose at its stop, in % of the balance
     max_entries_per_hour: int | None = None  # entries the broker made in the last hour
+    # The widest spread (pips) a market entry is sent at, by symbol, "*" for the rest; {}: none.
+    max_spread_pips: Mapping[str, float] = field(default_factory=dict)
     # The clock whose midnight begins the trading day: the daily loss limit's and the views' "today".
     trading_day: str = "UTC"
     default_budget: Budget = DEFAULT_BUDGET
@@ -155,6 +157,9 @@ class EngineConfig:
             raise ValueError(f"engine.max_risk_pct: must be a percent above 0, at most 100, got {self.max_risk_pct!r}")
         if self.min_equity is not None and not self.min_equity > 0:
             raise ValueError(f"engine.min_equity: must be an amount above 0, got {self.min_equity!r}")
+        for symbol, pips in self.max_spread_pips.items():
+            if isinstance(pips, bool) or not (isinstance(pips, (int, float)) and 0 < pips < float("inf")):
+                raise ValueError(f"engine.max_spread_pips.{symbol}: must be a number of pips above 0, got {pips!r}")
         clock_zone(self.trading_day, "engine.trading_day")
         if self.broker not in BROKERS:
             raise ValueError(f"engine.broker: expected one of {', '.join(BROKERS)}, got {self.broker!r}")

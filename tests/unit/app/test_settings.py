@@ -197,6 +197,11 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
     ("[engine]\nmax_open_positions = 2.5\n",
      "engine.max_open_positions: expected an integer from 1 to 100000, got 2.5"),
     ("[engine]\nsymbol_map = { A = 1 }\n", "engine.symbol_map.A: expected a table of symbol names"),
+    ("[engine]\nmax_spread_pips = 0\n", "engine.max_spread_pips: expected a number of pips above 0, or a table "
+     "of them by symbol"),
+    ("[engine]\nmax_spread_pips = { \"*\" = 3, XAUUSD = \"wide\" }\n",
+     'engine.max_spread_pips.XAUUSD: expected a number of pips above 0, or a table of them by symbol ({ "*" = 3, '
+     'XAUUSD = 40 }), got "wide"'),
     ("[server]\nallow_ips = [\"10.0.0.1\", \"10.0.0.300\"]\n",
      'server.allow_ips[1]: expected an IP address or network, like 203.0.113.7 or 10.0.0.0/8, got "10.0.0.300"'),
     ("[server]\ntrusted_proxies = [\"10.0.0.1/8\"]\n", 'server.trusted_proxies[0]: expected an IP address or network'),
@@ -250,6 +255,15 @@ def test_the_mt5_server_clock_reads_the_forms_docs_and_logs_show(tmp_path, writt
     s = load_settings(write(tmp_path, f'[mt5]\nserver_clock = "{written}"\n'), {})
     zone = server_zone(s.engine.mt5.server_clock)
     assert (None if zone is None else str(zone)) == clock
+
+
+@pytest.mark.parametrize("written, table", [
+    ("3", {"*": 3.0}), ("{ \"*\" = 2.5, XAUUSD = 40 }", {"*": 2.5, "XAUUSD": 40.0}), ("{ GBPJPY = 6 }", {"GBPJPY": 6.0}),
+])
+def test_the_spread_limit_is_one_number_or_a_table_by_symbol(tmp_path, written, table):
+    path = tmp_path / "moonhook.toml"
+    path.write_text(f"[engine]\nmax_spread_pips = {written}\n")
+    assert load_settings(path, env={}).engine.max_spread_pips == table
 
 
 def test_a_dataclass_check_is_reported_with_the_file(tmp_path):

@@ -13,6 +13,7 @@ import trio
 from engine.app import Operations
 from engine.app.overview import limits_text
 from engine.domain.config import EngineConfig, MonitorConfig
+from engine.domain.config.paper import PaperConfig
 from engine.domain.orders import OrderRequest
 
 from support.engine_support import process, running, told
@@ -257,6 +258,24 @@ async def test_entries_stop_at_the_hours_count_and_go_on_as_the_hour_moves(tmp_p
         assert (await process(engine, "buy GBPUSD volume=0.1 price=1.3 id=d"))["status"] == "done"
         assert (await process(engine, "buy GBPUSD volume=0.1 price=1.3 id=e"))["status"] == "failed"
         assert limits_text((await Operations(engine).status())["limits"]) == "2 entries an hour"
+
+
+async def test_a_market_entry_is_refused_while_the_spread_is_wider_than_its_symbols_limit(tmp_path):
+    wide = PaperConfig(spreads={"EURUSD": 40, "XAUUSD": 50})   # 4 pips; 50 cents on gold at 2 digits: 50 pips
+    async with running(tmp_path, paper=wide) as engine:        # without the limit: a long to close below
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.1 id=before"))["status"] == "done"
+    async with running(tmp_path, paper=wide, max_spread_pips={"*": 3.0, "XAUUSD": 60.0}) as engine:
+        refused = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        assert refused["status"] == "failed" and refused["outcome"]["orders"][0]["error"] == (
+            "over engine.max_spread_pips: EURUSD's spread is 4.0 pips (bid 1.1, ask 1.1004), at most 3")
+        assert ("trades", "order refused: market EURUSD for engine: over engine.max_spread_pips: EURUSD's spread is "
+                          "4.0 pips (bid 1.1, ask 1.1004), at most 3") in await told(engine)
+        assert (await process(engine, "sell XAUUSD volume=0.1 price=2000"))["status"] == "done"  # 50, under its 60
+        assert (await process(engine, "sell GBPUSD volume=0.1 price=1.3"))["status"] == "done"   # no spread at all
+        assert (await process(engine, "buylimit EURUSD volume=0.1 price=1.09"))["status"] == "done"  # fills later
+        assert (await process(engine, "closelong EURUSD price=1.1"))["status"] == "done"          # closes pass
+        assert [p["symbol"] for p in await engine.broker.positions()] == ["XAUUSD", "GBPUSD"]
+        assert limits_text((await Operations(engine).status())["limits"]) == "spreads up to 3 pips (XAUUSD 60)"
 
 
 async def test_the_administrators_are_told_when_a_money_limit_is_reached_once_without_an_entry(tmp_path):
