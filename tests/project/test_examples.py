@@ -11,6 +11,7 @@ import pytest
 import trio
 
 from engine.domain.alerts import parse_body
+from engine.domain.config import PluginConfig
 from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process, running as _running
@@ -178,6 +179,53 @@ async def test_breakeven_moves_the_stop_on_its_timer(tmp_path):
             while await positions() or engine.store.keys("breakeven", "watch:"):
                 await trio.sleep(0.02)
     assert after == 1.1001
+
+
+async def test_trailing_stop_follows_the_price_forward_by_steps_for_the_positions_asked(tmp_path):
+    source = example("trailing_stop")["trailing_stop"].replace('every = "2s"', 'every = "1s"') + TICKS
+    async with running(tmp_path, {"trailing_stop": source}) as engine:
+        def ticks() -> int:
+            return engine.store.get("trailing_stop", "ticks") or 0
+
+        async def stops_after_a_timer_run(bid: float) -> dict[int, float]:
+            """Quotes ``bid``, then the stops once a whole timer run has seen it."""
+            await process(engine, f"closeshort EURUSD price={bid}")   # nothing short: a quote
+            since = ticks()
+            await until(lambda: ticks() >= since + 2)   # the first end may be of a run begun before
+            return {p["ticket"]: p["sl"] for p in await engine.broker.positions()}
+
+        asked = await process(engine, json.dumps({"symbol": "EURUSD", "action": "buy", "volume": 0.1, "price": 1.1,
+                                                  "sl": 1.095, "trail_pips": 20, "trail_start_pips": 5,
+                                                  "trail_step_pips": 10}))
+        plain = await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.095")
+        trailed, other = (row["outcome"]["orders"][0]["ticket"] for row in (asked, plain))
+        await until(lambda: engine.store.keys("trailing_stop", "trail:"))   # its on_fill has seen the entry
+        assert await stops_after_a_timer_run(1.1004) == {trailed: 1.095, other: 1.095}   # +4 pips: under the start
+        assert await stops_after_a_timer_run(1.1030) == {trailed: 1.101, other: 1.095}   # 20 pips behind
+        assert await stops_after_a_timer_run(1.1035) == {trailed: 1.101, other: 1.095}   # 5 pips: under a step
+        assert await stops_after_a_timer_run(1.1045) == {trailed: 1.1025, other: 1.095}
+        assert await stops_after_a_timer_run(1.1030) == {trailed: 1.1025, other: 1.095}  # never back
+        await process(engine, "closeshort EURUSD price=1.1025")                         # at the stop
+        await until(lambda: not engine.store.keys("trailing_stop", "trail:"))          # on_close forgot it
+        (left,) = await engine.broker.positions()
+        (deal,) = [d for d in await engine.broker.history() if d["entry"] == "out"]
+        bad = await process(engine, json.dumps({"symbol": "EURUSD", "action": "buy", "volume": 0.1,
+                                                "trail_pips": "twenty"}))
+    assert left["ticket"] == other and (deal["position"], deal["price"], deal["profit"]) == (trailed, 1.1025, 25.0)
+    assert bad["status"] == "rejected" and bad["outcome"]["reason"] == (
+        "trail_pips: expected a number of pips above 0, got twenty")
+
+
+async def test_trailing_stop_trails_every_position_with_its_params_set(tmp_path):
+    source = example("trailing_stop")["trailing_stop"].replace('every = "2s"', 'every = "1s"') + TICKS
+    async with running(tmp_path, {"trailing_stop": source},
+                       plugins={"trailing_stop": PluginConfig(params={"distance_pips": 15})}) as engine:
+        await process(engine, "sell GBPUSD volume=0.1 price=1.3 sl=1.305")
+        await process(engine, "closelong GBPUSD price=1.2950")   # a quote: the ask 50 pips down
+        since = engine.store.get("trailing_stop", "ticks") or 0
+        await until(lambda: (engine.store.get("trailing_stop", "ticks") or 0) >= since + 2)
+        (short,) = await engine.broker.positions()
+    assert short["sl"] == 1.2965   # 15 pips above the ask
 
 
 async def test_pending_expiry_cancels_an_order_waiting_too_long_and_tells_of_one_the_broker_ended(tmp_path):
