@@ -431,3 +431,29 @@ def test_the_daily_loss_limit_stops_a_replayed_day_as_it_would_stop_a_live_one(u
         "alerts.jsonl:3", "over engine.max_daily_loss_pct: the trading day's loss is USD 120.00, 1.2% of the "
                           "10,000.00 it began with, at most 1%; entries are refused until 2024-05-14 00:00:00 UTC"),
         ("alerts.jsonl:4", None)], orders
+
+
+def test_the_trailing_stop_example_trails_on_the_replayed_bars_after_the_last_alert(user):
+    """examples/strategies/trailing_stop.lua on its timer (every hour here), asked by the first of
+    two buys: its stop follows each bar's close 20 pips behind (1.0815 at 01:30, 1.0835 at 02:30)
+    and bar 3's low takes it there, +29.00; the other buy keeps its stop. Every timer run comes
+    after the last alert, so this is also the timers going on until the last bar."""
+    example = (Path(__file__).resolve().parents[2] / "examples" / "strategies" / "trailing_stop.lua").read_text()
+    _project(user.home, {"trailing_stop.lua": example.replace('every = "2s"', 'every = "1h"')})
+    (user.home / "moonhook.toml").write_text("[paper]\nspread_points = 10\n")
+    bars = [(0, 1.0800, 1.0810, 1.0795, 1.0805), (1, 1.0805, 1.0840, 1.0800, 1.0835),
+            (2, 1.0835, 1.0860, 1.0830, 1.0855), (3, 1.0855, 1.0858, 1.0820, 1.0825),
+            (4, 1.0825, 1.0830, 1.0815, 1.0820)]
+    (user.home / "bars.csv").write_text("time,open,high,low,close\n" + "".join(
+        f"{T0 + h * HOUR},{o:.5f},{hi:.5f},{lo:.5f},{c:.5f}\n" for h, o, hi, lo, c in bars))
+    buy = {"action": "buy", "symbol": "EURUSD", "volume": 0.1, "price": 1.0805, "sl": 1.0780}
+    (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + t, "alert": a}) + "\n" for t, a in (
+        (HOUR // 2, {**buy, "trail_pips": 20}), (HOUR // 2 + 60, buy))))
+    done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices", "EURUSD=bars.csv",
+                         "--json")
+    assert done.returncode == 0, outcome(done)
+    r = json.loads(done.stdout)
+    assert [(t["open_price"], t["close_price"], t["reason"], t["close_time"], t["profit"]) for t in r["closed_trades"]
+            ] == [(1.0806, 1.0835, "sl", T0 + 3 * HOUR, 29.0)]
+    (left,) = r["open_positions"]
+    assert (left["open_price"], left["sl"]) == (1.0806, 1.078) and r["problems"] == []

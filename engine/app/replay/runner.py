@@ -9,7 +9,7 @@ the same content) is a duplicate and is not run again, as live.
 
 The clock is the alert's receipt time while it runs: ``time.now``, ``os.time()``, an alert's
 age against ``engine.max_alert_age``, the orders' fill times. A plugin's ``on_timer`` runs at
-its interval from the first alert on, before the alerts after it. ``on_fill`` runs for every
+its interval from the first alert on, before the alerts after it, and on to the last bar. ``on_fill`` runs for every
 deal the book makes and ``on_close`` for every position it closes fully (by an order, a stop
 or a target), with what the paper broker would tell (``Book.events``), after the alert or bar
 that made them.
@@ -90,6 +90,7 @@ class _Replay:
         self.symbols = SymbolMap(config.symbol_map)
         self.book = Book(config.paper, bars)
         self.has_bars = any(bars.values())
+        self.last_bar = max((series[-1].time for series in bars.values() if series), default=None)
         self.broker = BookBroker(self.book, clock)
         self.originals: dict[str, float] = {}   # repeat key -> when its last original came
         self.serial = 0                          # the alerts run: their ids
@@ -110,6 +111,8 @@ class _Replay:
             await self._alert(recorded)
             if progress is not None:
                 progress(done)
+        if alerts and self.last_bar is not None and self.last_bar >= self.clock.now:
+            await self._until(self.last_bar + 0.001)   # timers go on while prices do: a stop trailed, an order expired
         self.book.finish()
         await self._events()
         self.out.alerts = len(alerts)
