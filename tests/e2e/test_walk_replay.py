@@ -435,9 +435,9 @@ def test_the_daily_loss_limit_stops_a_replayed_day_as_it_would_stop_a_live_one(u
 
 def test_the_trailing_stop_example_trails_on_the_replayed_bars_after_the_last_alert(user):
     """examples/strategies/trailing_stop.lua on its timer (every hour here), asked by the first of
-    two buys: its stop follows each bar's close 20 pips behind (1.0815 at 01:30, 1.0835 at 02:30)
-    and bar 3's low takes it there, +29.00; the other buy keeps its stop. Every timer run comes
-    after the last alert, so this is also the timers going on until the last bar."""
+    two buys: its stop follows the last ended bar's close 20 pips behind (1.0785 at 01:30, 1.0815
+    at 02:30, 1.0835 at 03:30) and bar 3's low takes it there, +29.00; the other buy keeps its
+    stop. Every timer run comes after the last alert: the timers go on until the bars end."""
     example = (Path(__file__).resolve().parents[2] / "examples" / "strategies" / "trailing_stop.lua").read_text()
     _project(user.home, {"trailing_stop.lua": example.replace('every = "2s"', 'every = "1h"')})
     (user.home / "moonhook.toml").write_text("[paper]\nspread_points = 10\n")
@@ -457,3 +457,33 @@ def test_the_trailing_stop_example_trails_on_the_replayed_bars_after_the_last_al
             ] == [(1.0806, 1.0835, "sl", T0 + 3 * HOUR, 29.0)]
     (left,) = r["open_positions"]
     assert (left["open_price"], left["sl"]) == (1.0806, 1.078) and r["problems"] == []
+
+
+def test_a_timer_inside_a_bar_reads_the_bars_ended_by_then_not_the_close_to_come(user):
+    """Hourly bars, a timer every hour from 00:30: at 01:30 the price is bar 0's close (bar 1 ends
+    at 02:00 and its close is not known yet), and on; after the last alert the timers go on to
+    05:00, the end of the last bar (04:00 and an hour, as long as the one before it). A market
+    order of the 01:30 timer fills at the next bar's open, as an alert's without a price."""
+    _project(user.home, {"clock.lua": """plugin = {every = "1h"}
+seen = {}
+function on_timer()
+  local q = market.price("EURUSD")
+  seen[#seen + 1] = os.date("!%H:%M", time.now()) .. " " .. (q and string.format("%.4f", q.bid) or "none")
+  if #seen == 1 then orders.market{symbol = "EURUSD", side = "buy", volume = 0.1} end
+end
+function on_alert(a)
+  if a.comment == "report" then return false, table.concat(seen, ", ") end
+end
+"""})
+    _inputs(user.home)
+    (user.home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + t, "body": b}) + "\n" for t, b in (
+        (HOUR // 2, "trend EURUSD H1 up"), (3 * HOUR + HOUR // 2 + 60, "trend EURUSD H1 up comment=report"))))
+    done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices", "FX_EURUSD, 60.csv",
+                         "--json")
+    assert done.returncode == 0, outcome(done)
+    r = json.loads(done.stdout)
+    (rejected,) = r["plugins"]["clock"]["rejections"]
+    # BARS' closes: 1.0805, 1.0825, 1.0795, 1.0775, 1.0785, 1.0798
+    assert rejected["reason"] == "01:30 1.0805, 02:30 1.0825, 03:30 1.0795", rejected
+    (bought,) = r["open_positions"]
+    assert (bought["open_time"], bought["open_price"]) == (T0 + 2 * HOUR, 1.0826), bought   # bar 2's open + spread

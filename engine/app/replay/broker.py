@@ -19,6 +19,7 @@ class BookBroker(Broker):
         self.book = book
         self._clock = clock
         self._given: dict[str, float] = {}   # the prices the alert in hand gave, by symbol
+        self.in_timer = False   # a timer runs: it read the bars ended by now (Book.execute's ``ended``)
 
     def next_alert(self) -> None:
         """A new alert: the prices the last one gave are no longer its own."""
@@ -58,4 +59,4 @@ class BookBroker(Broker):
 
     async def execute(self, request: OrderRequest) -> OrderResult:
         given = self._given.get(request.symbol) if request.symbol is not None else None
-        return self.book.execute(request, self._clock(), given)
+        return self.book.execute(request, self._clock(), given, self.in_timer)

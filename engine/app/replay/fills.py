@@ -148,12 +148,14 @@ class Book:
 
     # -- driving it -----------------------------------------------------------------------------
 
-    def advance(self, to_time: float) -> None:
-        """Walks every bar that opens before ``to_time``, all symbols in time order (a tie by
+    def advance(self, to_time: float, ended: bool = False) -> None:
+        """Walks every bar that opens before ``to_time`` (``ended``: only those ended by then, so
+        a timer inside a bar does not read its close), all symbols in time order (a tie by
         symbol name), closing the positions whose stops or targets they reach."""
         while True:
             due = [(self._bars[s][i].time, s) for s, i in self._walked.items()
-                   if i < len(self._bars[s]) and self._bars[s][i].time < to_time]
+                   if i < len(self._bars[s]) and (self._end(s, i) <= to_time if ended
+                                                  else self._bars[s][i].time < to_time)]
             if not due:
                 return
             _, symbol = min(due)
@@ -161,19 +163,35 @@ class Book:
             self._walked[symbol] += 1
             self._walk(symbol, bar)
 
+    def _end(self, symbol: str, i: int) -> float:
+        """When bar ``i`` ends: where the next opens; the last lasts as long as the one before it."""
+        bars = self._bars[symbol]
+        if i + 1 < len(bars):
+            return bars[i + 1].time
+        return bars[i].time + (bars[i].time - bars[i - 1].time) if i else math.inf
+
+    @property
+    def prices_end(self) -> float | None:
+        """When the last bar of all ends (None: no bars, or a symbol's single bar of no length)."""
+        ends = [self._end(s, len(bars) - 1) for s, bars in self._bars.items()]
+        return max(ends) if ends and math.inf not in ends else None
+
     def finish(self) -> None:
         """Walks the bars left, to the end of the price data."""
         self.advance(math.inf)
 
-    def execute(self, order: OrderRequest, at_time: float, alert_price: float | None = None) -> OrderResult:
-        """Executes ``order`` at ``at_time`` (after walking the bars before it), at
-        ``alert_price`` (the order's own ``price`` when None) or the next bar's open. Market
+    def execute(self, order: OrderRequest, at_time: float, alert_price: float | None = None,
+                ended: bool = False) -> OrderResult:
+        """Executes ``order`` at ``at_time`` (after walking the bars before it; ``ended``, a
+        timer's: only those ended by then for an order that sets levels, a modify or a pending
+        order, so that it acts on the prices its script read), at ``alert_price`` (the order's
+        own ``price`` when None) or the next bar's open. Market
         orders open positions; pending orders wait for their price (``_trigger``); closes (by
         ticket, or by symbol with an optional side, or all symbols when neither) close them, a
         close by ticket of a pending order cancels it; modify changes a position's sl and tp,
         or a pending order's price, sl and tp. A refusal is an ``OrderResult`` with its reason,
         as the paper broker answers."""
-        self.advance(at_time)
+        self.advance(at_time, ended and order.kind in ("modify", "pending"))
         try:
             if order.kind == "market":
                 return self._open(order, at_time, alert_price)
@@ -326,10 +344,10 @@ class Book:
     def _check_inside(self, symbol: str, bars: list[Bar], at: float) -> None:
         if self.outside and (self.outside[-1].time, self.outside[-1].symbol) == (at, symbol):
             return
-        step = bars[-1].time - bars[-2].time if len(bars) > 1 else 0.0
+        end = self._end(symbol, len(bars) - 1)
         if at < bars[0].time:
             self.outside.append(Outside(at, symbol, "before the first bar"))
-        elif (at >= bars[-1].time + step) if step else (at > bars[-1].time):
+        elif (at >= end) if end != math.inf else (at > bars[-1].time):
             self.outside.append(Outside(at, symbol, "after the last bar"))
 
     # -- bars and money ----------------------------------------------------------------------------

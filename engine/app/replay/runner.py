@@ -9,7 +9,8 @@ the same content) is a duplicate and is not run again, as live.
 
 The clock is the alert's receipt time while it runs: ``time.now``, ``os.time()``, an alert's
 age against ``engine.max_alert_age``, the orders' fill times. A plugin's ``on_timer`` runs at
-its interval from the first alert on, before the alerts after it, and on to the last bar. ``on_fill`` runs for every
+its interval from the first alert on, before the alerts after it, and on to the end of the bars;
+it sees the bars that have ended by then, not the close of the one under way. ``on_fill`` runs for every
 deal the book makes and ``on_close`` for every position it closes fully (by an order, a stop
 or a target), with what the paper broker would tell (``Book.events``), after the alert or bar
 that made them.
@@ -90,7 +91,6 @@ class _Replay:
         self.symbols = SymbolMap(config.symbol_map)
         self.book = Book(config.paper, bars)
         self.has_bars = any(bars.values())
-        self.last_bar = max((series[-1].time for series in bars.values() if series), default=None)
         self.broker = BookBroker(self.book, clock)
         self.originals: dict[str, float] = {}   # repeat key -> when its last original came
         self.serial = 0                          # the alerts run: their ids
@@ -111,8 +111,9 @@ class _Replay:
             await self._alert(recorded)
             if progress is not None:
                 progress(done)
-        if alerts and self.last_bar is not None and self.last_bar >= self.clock.now:
-            await self._until(self.last_bar + 0.001)   # timers go on while prices do: a stop trailed, an order expired
+        end = self.book.prices_end
+        if alerts and end is not None and end > self.clock.now:
+            await self._until(end)   # timers go on while prices do: a stop trailed, an order expired
         self.book.finish()
         await self._events()
         self.out.alerts = len(alerts)
@@ -147,10 +148,14 @@ class _Replay:
                 break
             timer = min(due, key=lambda x: (x.due, x.plugin.name))
             self.clock.now = timer.due
-            self.book.advance(timer.due)
+            self.book.advance(timer.due, ended=True)
             await self._events()
             self.current = None
-            await self.trial.call(timer.plugin, "on_timer")
+            self.broker.in_timer = True
+            try:
+                await self.trial.call(timer.plugin, "on_timer")
+            finally:
+                self.broker.in_timer = False
             timer.due += timer.plugin.meta.every or 0
         self.clock.now = t
         self.book.advance(t)
