@@ -18,6 +18,7 @@ from engine.adapters.storage import Database, Recorded
 from engine.adapters.storage.activity import OrderActivity
 from engine.adapters.storage.deliveries import Deliveries
 from engine.app import admin_orders as _admin, overview as _overview, scripts as _scripts
+from engine.app.alert_check import check_alert
 from engine.app import shadow as _shadow, trades as _trades
 from engine.app.draft_replay import ReplayBusy, replay_draft
 from engine.core import Engine
@@ -48,6 +49,11 @@ class Operations:
     async def submit(self, alert: Alert) -> Recorded:
         """Journals ``alert`` durably and queues it (see ``Engine.submit``)."""
         return await self.engine.submit(alert)
+
+    async def check(self, alert: Alert) -> dict[str, Any]:
+        """What ``alert`` would do now, doing nothing (``alert_check.py``); raises what the
+        broker raises."""
+        return await check_alert(self.engine, alert)
 
     @property
     def paused(self) -> bool:

@@ -13,7 +13,6 @@ The engine is imported by the commands that need it (run, check, replay, init): 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import shlex
@@ -23,16 +22,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import trio
 
 from engine.domain.config import Settings
-from engine.domain.times import when
 from engine.app.logs import setup_logging
 from engine.app.scaffold import TRY_ALERT, describe, init_project, refresh_editor_files
 from engine.app.settings import SettingsError, load_settings
-from engine.app.overview import line as overview_line
-from engine.app.shadow import line as shadow_line
+from engine.interfaces import remote
 
 if TYPE_CHECKING:
     from engine.app import Operations
@@ -44,12 +40,6 @@ log = logging.getLogger("moonhook")
 
 def _settings(path: Path) -> Settings:
     return load_settings(path if path.exists() or path != DEFAULT_CONFIG else None)
-
-
-def _base_url(settings: Settings) -> str:
-    host = settings.server.host
-    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-    return f"http://{host}:{settings.server.port}"
 
 
 # -- run ------------------------------------------------------------------------------------
@@ -157,101 +147,6 @@ def _try_command(path: Path) -> str:
     return f'{program} send{config} "{TRY_ALERT}"'
 
 
-# -- send and status ------------------------------------------------------------------------
-
-async def _send(settings: Settings, text: str, wait: float) -> int:
-    server = settings.server
-    if not server.secret:
-        print("moonhook: no server.secret is configured; nothing can be sent", file=sys.stderr)
-        return 2
-    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=5.0) as client:
-        try:
-            answer = await client.post(f"/webhook/{server.secret}", content=text.encode("utf-8"),
-                                       headers={"Content-Type": "text/plain"})
-        except httpx.HTTPError as e:
-            return _unanswered(settings, e)
-        print(f"{answer.status_code} {answer.text}")
-        body = _json(answer)
-        if answer.status_code != 200 or body.get("status") != "accepted":
-            return 0 if body.get("status") == "duplicate" else 1
-        if not server.api_token:
-            return 0
-        headers = {"Authorization": f"Bearer {server.api_token}"}
-        with trio.move_on_after(wait):
-            while True:
-                row = _json(await client.get(f"/api/alerts/{body['id']}", headers=headers))
-                if row.get("status") not in ("received", None):
-                    print(json.dumps({k: row.get(k) for k in ("id", "status", "outcome")}, indent=2, default=str))
-                    return 0 if row["status"] in ("done", "paused") else 1
-                await trio.sleep(0.05)
-        print(f"moonhook: alert {body['id']} not processed after {wait:g} s", file=sys.stderr)
-        return 1
-
-
-def _unanswered(settings: Settings, e: httpx.HTTPError) -> int:
-    print(f"moonhook: the engine at {_base_url(settings)} does not answer ({e.__class__.__name__}); "
-          "is `moonhook run` running?", file=sys.stderr)
-    return 1
-
-
-async def _status(settings: Settings) -> int:
-    token = settings.server.api_token
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=5.0, headers=headers) as client:
-        try:
-            health = _json(await client.get("/health"))  # the details with the token, the state word without
-        except httpx.HTTPError as e:
-            return _unanswered(settings, e)
-        print("  ".join(f"{k}={v}" for k, v in health.items()))
-        if not token:
-            return 0 if health.get("status") == "ok" else 1
-        listing = _json(await client.get("/api/plugins"))
-        shadow = _json(await client.get("/api/shadow", params={"limit": 1}))
-        overview = _json(await client.get("/api/overview"))
-    if overview:
-        print(overview_line(overview))
-    rows = [("plugin", "state", "guard", "calls", "errors", "timeouts", "p50 us", "p99 us", "memory KB", "last error")]
-    for p in listing.get("plugins", []):
-        rows.append((p["name"], p["state"], "yes" if p.get("guard") else "", p["calls"], p["errors"], p["timeouts"],
-                     _num(p.get("p50_us")), _num(p.get("p99_us")), _num((p.get("memory_bytes") or 0) / 1024),
-                     p.get("last_error") or ""))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
-    for r in rows:
-        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)) + "  " + str(r[-1]))
-    for file, error in (listing.get("load_errors") or {}).items():
-        print(f"not loaded: {error}")
-    _switches(listing)
-    if said := shadow_line(shadow):
-        print(said)
-    return 0 if health.get("status") == "ok" else 1
-
-
-def _switches(listing: dict) -> None:
-    """Who paused (or resumed) and who switched each plugin, when and why: kept across restarts."""
-    def said(s: dict) -> str:
-        return f" by {s.get('by')} at {when(s['at'])}" + (f": {s['reason']}" if s.get("reason") else "")
-
-    pause = listing.get("pause") or {}
-    if pause.get("at") is not None:
-        print(("paused" if pause.get("paused") else "resumed") + said(pause))
-    for p in listing.get("plugins", []):
-        if (p.get("switched") or {}).get("at") is not None:
-            print(f"{p['name']}: switched {'on' if p['switched'].get('enabled') else 'off'}" + said(p["switched"]))
-
-
-def _json(response: httpx.Response) -> dict:
-    """The answer's JSON object ({} if it has none)."""
-    try:
-        value = response.json()
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _num(v) -> str:
-    return "-" if v is None else f"{v:.0f}"
-
-
 # -- the parser -------------------------------------------------------------------------------
 
 def _common_options() -> argparse.ArgumentParser:
@@ -283,6 +178,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     send = sub.add_parser("send", parents=[common], help="send a test alert to the running engine")
     send.add_argument("alert", help=f'a webhook body, e.g. "{TRY_ALERT}"')
     send.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the outcome")
+    send.add_argument("--dry-run", action="store_true",
+                      help="say what the alert would do now (its fields, the orders, the limits), sending nothing")
     sub.add_parser("status", parents=[common], help="the running engine's health and plugin statistics")
     copy = sub.add_parser("backup", parents=[common], help="a consistent copy of the journal, while the engine runs")
     copy.add_argument("dest", type=Path, help="the new file to write (never overwritten), e.g. backups/2026-12-04.db")
@@ -377,9 +274,9 @@ def main(argv: list[str] | None = None) -> int:
             print(finding)
         return 1 if any(f.level == "error" for f in findings) else 0
     if a.command == "send":
-        return trio.run(_send, settings, a.alert, a.wait)
+        return trio.run(remote.send, settings, a.alert, a.wait, a.dry_run)
     if a.command == "status":
-        return trio.run(_status, settings)
+        return trio.run(remote.status, settings)
     if a.command == "backup":
         return _backup(settings, a.dest)
     return 2

@@ -220,3 +220,21 @@ def test_a_market_entry_is_refused_while_the_spread_is_wider_than_the_limit(user
     status = user.moonhook("status", cwd="bot")
     assert "limits: spreads up to 3 pips (XAUUSD 40)" in status.stdout, outcome(status)
     assert run.interrupt() == 0
+
+
+def test_send_dry_run_says_what_an_alert_would_do_and_sends_nothing(user):
+    """`moonhook send --dry-run` against `moonhook run`: the orders an alert would place now,
+    sized from the account, a limit's refusal, a bad alert's 400; nothing journaled or traded."""
+    config, _ = init(user, "bot")
+    config.replace("# max_order_volume = 1.0", "max_order_volume = 1.0")
+    run = user.start("run", config=config, cwd="bot")
+    dry = user.moonhook("send", "--dry-run", "buy EURUSD risk=1 sl_pips=20 price=1.1", cwd="bot")
+    assert dry.returncode == 0, outcome(dry)
+    assert "would send: market buy 0.5 EURUSD price 1.1 sl 1.098\n" in dry.stdout, dry.stdout   # 100.00 at 20 pips
+    assert dry.stdout.endswith("nothing was sent (a dry run)\n"), dry.stdout
+    big = user.moonhook("send", "--dry-run", "buy EURUSD volume=5 price=1.1", cwd="bot")
+    assert big.returncode == 1 and "refused: over engine.max_order_volume: 5 lots asked, at most 1" in big.stdout
+    bad = user.moonhook("send", "--dry-run", "buy EURUSD volume=0.1 sl=low", cwd="bot")
+    assert bad.returncode == 1 and bad.stdout.startswith("400 sl: "), bad.stdout
+    assert run.get("/api/alerts")["alerts"] == [] and run.get("/api/positions")["positions"] == []
+    assert run.interrupt() == 0

@@ -108,5 +108,10 @@ class Broker(ABC):
         """The processes the broker runs beside the engine (the monitor counts their memory)."""
         return []
 
+    def quote_of(self, symbol: str, price: float) -> dict[str, Any] | None:
+        """The quote (bid, ask) ``quote`` would make of an alert's ``price``, recording nothing;
+        None where the broker has its own prices (a live one)."""
+        return None
+
     async def quote(self, symbol: str, price: float, time: float) -> None:
         """A price seen in an alert. The paper broker trades on it; a live broker has its own."""

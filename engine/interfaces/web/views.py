@@ -9,13 +9,14 @@ from quart import Blueprint, request
 from engine.app.draft_replay import MAX_DAYS, DraftReplayError, ReplayBusy
 from engine.app.operations import Operations
 from engine.app.scripts import EditingOff, ScriptNameError
-from engine.domain.alerts import AlertError
+from engine.domain.alerts import AlertError, read_body
 from engine.domain.config import ServerConfig
 from engine.domain.orders import BrokerError
 from engine.interfaces.web.auth import refuse
 from engine.interfaces.web.errors import answer_errors
 from engine.interfaces.web import params
 from engine.interfaces.web.params import BadParameter
+from engine.interfaces.web.webhook import pop_secret
 
 _FILTERS = ("status", "symbol", "plugin")
 
@@ -48,6 +49,20 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
             raise BadParameter(f"status: {e}") from None
         except AlertError as e:
             raise BadParameter(f"symbol: {e}") from None
+
+    @bp.post("/alerts/check")
+    async def check_alert():
+        """What the body, a webhook's, would do now: nothing journaled, nothing sent. A
+        ``secret`` field in it is taken out unread (the token authenticates this)."""
+        try:
+            value = read_body(await request.get_data())
+            pop_secret(value)
+            alert = ops.parse(value)
+        except AlertError as e:
+            raise BadParameter(str(e)) from None
+        except (ValueError, TypeError) as e:   # as the webhook answers it
+            raise BadParameter(f"cannot read the alert: {type(e).__name__}") from None
+        return await ops.check(alert)
 
     @bp.get("/scripts")
     async def scripts():

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from engine.app import Operations
 from engine.domain.alerts import parse_body
-from engine.interfaces.cli import _status
+from engine.interfaces.remote import status as _status
 from engine.domain.config import Settings
 from engine.adapters.storage import AlertJournal, Database
 

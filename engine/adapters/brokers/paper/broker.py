@@ -169,6 +169,13 @@ class PaperBroker(Broker):
 
     # -- prices ---------------------------------------------------------------------------------
 
+    def quote_of(self, symbol: str, price: float) -> dict[str, Any] | None:
+        spec = self._table.get(symbol)
+        if spec is None or not (is_number(price) and price > 0):
+            return None
+        bid, ask = self._market.bid_ask(spec, price)
+        return {"bid": bid, "ask": ask}
+
     async def quote(self, symbol: str, price: float, time: float) -> None:
         """Records ``price`` as the bid, then fills the pending orders and stops it crossed.
         A price that is not a positive number is ignored; an unknown symbol's is kept (ask =
@@ -176,8 +183,7 @@ class PaperBroker(Broker):
         if not (is_number(price) and price > 0):
             return
         spec = self._table.get(symbol)
-        bid = round(price, spec.digits) if spec else price
-        ask = round(bid + self._market.spread(spec), spec.digits) if spec else bid
+        bid, ask = self._market.bid_ask(spec, price) if spec else (price, price)
         self._prices.record(symbol, bid, ask, time)
         if spec is None:
             return

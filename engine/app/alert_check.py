@@ -1,0 +1,66 @@
+"""What an alert would do now, without doing it: ``moonhook send --dry-run`` and ``POST
+/api/alerts/check``.
+
+A trader pastes the message a TradingView alert will send and sees how moonhook reads it (its
+fields, the broker's symbol), the orders the default execution would place for it at this
+moment (sized from the account and the broker's price), and which of the account's hard limits
+would refuse one. Nothing is journaled and nothing reaches the broker but reads. The plugins
+that would see it are named, not run: a hook may place orders or remember things.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.adapters.brokers.base import Broker
+from engine.core import Engine, execution
+from engine.domain.alerts import Action, Alert
+
+PLUGINS_NOT_RUN = "not run by a check: their on_alert and on_order may change or refuse what is shown"
+
+
+class _AsSeen:
+    """The engine's broker, read only, quoting the alert's price as the broker would take it
+    (the paper broker trades on it) without recording it."""
+
+    def __init__(self, broker: Broker, alert: Alert):
+        self._broker, self._alert = broker, alert
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("execute", "quote"):
+            raise AttributeError(f"a check does not {name}")
+        return getattr(self._broker, name)
+
+    async def price(self, symbol: str) -> dict[str, Any] | None:
+        alert = self._alert
+        if symbol == alert.symbol and alert.price and not (alert.action and alert.action.is_pending):
+            seen = self._broker.quote_of(symbol, alert.price)
+            if seen is not None:
+                return seen
+        return await self._broker.price(symbol)
+
+
+async def check_alert(engine: Engine, alert: Alert) -> dict[str, Any]:
+    """``{"alert": the fields as the plugins would see them, "plugins": the names of those that
+    would see it, in order, "plugins_note", "orders": each order the default execution would
+    place (``refused``: the limit's reason, or None), "note", "error", "paused"}``. Raises what
+    the broker raises when it cannot be asked."""
+    out: dict[str, Any] = {
+        "alert": alert.to_plain(), "plugins": [p.name for p in engine.plugins.concerned(alert.symbol, "on_alert")],
+        "plugins_note": PLUGINS_NOT_RUN, "orders": [], "note": None, "error": None, "paused": engine.paused}
+    if alert.action is None or alert.action is Action.TREND:
+        out["note"] = "no trading command" if alert.action is None else "a trend state: recorded, nothing traded"
+        return out
+    if not engine.config.execute_alerts:
+        out["note"] = "not executed: engine.execute_alerts is off"
+        return out
+    broker: Any = _AsSeen(engine.broker, alert)
+    plan = await execution.plan(alert, 0, broker, engine.config.default_volume)
+    for request in plan.requests:
+        refused = await engine.limits.breach(request, broker) if engine.limits.apply_to(request) else None
+        plain = request.to_plain()
+        for key in ("client_id", "alert_id", "plugin"):
+            plain.pop(key, None)
+        out["orders"].append({**plain, "refused": refused})
+    out["note"], out["error"] = plan.note, plan.error
+    return out

@@ -1,0 +1,160 @@
+"""The commands that ask the running engine over its HTTP API: ``moonhook send`` (an alert, or
+with ``--dry-run`` what it would do) and ``moonhook status``. They load only the settings and an
+HTTP client, and answer at once."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import httpx
+import trio
+
+from engine.domain.config import Settings
+from engine.domain.times import when
+from engine.app.overview import line as overview_line
+from engine.app.shadow import line as shadow_line
+
+
+def _base_url(settings: Settings) -> str:
+    host = settings.server.host
+    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    return f"http://{host}:{settings.server.port}"
+
+
+async def send(settings: Settings, text: str, wait: float, dry_run: bool = False) -> int:
+    server = settings.server
+    if not server.secret:
+        print("moonhook: no server.secret is configured; nothing can be sent", file=sys.stderr)
+        return 2
+    if dry_run:
+        return await _dry_run(settings, text)
+    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=5.0) as client:
+        try:
+            answer = await client.post(f"/webhook/{server.secret}", content=text.encode("utf-8"),
+                                       headers={"Content-Type": "text/plain"})
+        except httpx.HTTPError as e:
+            return _unanswered(settings, e)
+        print(f"{answer.status_code} {answer.text}")
+        body = _json(answer)
+        if answer.status_code != 200 or body.get("status") != "accepted":
+            return 0 if body.get("status") == "duplicate" else 1
+        if not server.api_token:
+            return 0
+        headers = {"Authorization": f"Bearer {server.api_token}"}
+        with trio.move_on_after(wait):
+            while True:
+                row = _json(await client.get(f"/api/alerts/{body['id']}", headers=headers))
+                if row.get("status") not in ("received", None):
+                    print(json.dumps({k: row.get(k) for k in ("id", "status", "outcome")}, indent=2, default=str))
+                    return 0 if row["status"] in ("done", "paused") else 1
+                await trio.sleep(0.05)
+        print(f"moonhook: alert {body['id']} not processed after {wait:g} s", file=sys.stderr)
+        return 1
+
+
+async def _dry_run(settings: Settings, text: str) -> int:
+    """``send --dry-run``: what the alert would do, from ``POST /api/alerts/check``; 0 when it
+    would place its orders, 1 when one would be refused, it cannot be executed or is invalid."""
+    token = settings.server.api_token
+    if not token:
+        print("moonhook: send --dry-run asks the engine's API: set server.api_token", file=sys.stderr)
+        return 2
+    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=10.0) as client:
+        try:
+            answer = await client.post("/api/alerts/check", content=text.encode("utf-8"),
+                                       headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"})
+        except httpx.HTTPError as e:
+            return _unanswered(settings, e)
+    view = _json(answer)
+    if answer.status_code != 200:
+        print(f"{answer.status_code} {view.get('error') or answer.text}")
+        return 1
+    print(check_text(view))
+    return 1 if view.get("error") or any(o.get("refused") for o in view.get("orders", ())) else 0
+
+
+def check_text(view: dict) -> str:
+    """``/api/alerts/check``'s answer in lines: the alert as read, each order it would place
+    (and a limit's refusal), the plugins that would see it first; nothing was sent."""
+    fields = {k: v for k, v in (view.get("alert") or {}).items() if k not in ("source", "raw_symbol")}
+    lines = ["read as: " + " ".join(f"{k}={v}" for k, v in fields.items())]
+    for o in view.get("orders") or ():
+        what = " ".join(str(o[k]) for k in ("kind", "side", "type", "volume", "symbol") if o.get(k) is not None)
+        what += "".join(f" {k} {o[k]:g}" for k in ("price", "sl", "tp") if o.get(k))
+        what += f" ticket {o['ticket']}" if o.get("ticket") else ""
+        what += f" expiring after {o['expiry']:g} s" if o.get("expiry") else ""
+        lines.append(f"would send: {what}" + (f"\n  refused: {o['refused']}" if o.get("refused") else ""))
+    for key in ("note", "error"):
+        if view.get(key):
+            lines.append(f"{key}: {view[key]}")
+    if view.get("plugins"):
+        lines.append(f"before that, plugins {', '.join(view['plugins'])} ({view.get('plugins_note')})")
+    if view.get("paused"):
+        lines.append("the engine is paused: a real alert would be journaled, not executed")
+    lines.append("nothing was sent (a dry run)")
+    return "\n".join(lines)
+
+
+def _unanswered(settings: Settings, e: httpx.HTTPError) -> int:
+    print(f"moonhook: the engine at {_base_url(settings)} does not answer ({e.__class__.__name__}); "
+          "is `moonhook run` running?", file=sys.stderr)
+    return 1
+
+
+async def status(settings: Settings) -> int:
+    token = settings.server.api_token
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=5.0, headers=headers) as client:
+        try:
+            health = _json(await client.get("/health"))  # the details with the token, the state word without
+        except httpx.HTTPError as e:
+            return _unanswered(settings, e)
+        print("  ".join(f"{k}={v}" for k, v in health.items()))
+        if not token:
+            return 0 if health.get("status") == "ok" else 1
+        listing = _json(await client.get("/api/plugins"))
+        shadow = _json(await client.get("/api/shadow", params={"limit": 1}))
+        overview = _json(await client.get("/api/overview"))
+    if overview:
+        print(overview_line(overview))
+    rows = [("plugin", "state", "guard", "calls", "errors", "timeouts", "p50 us", "p99 us", "memory KB", "last error")]
+    for p in listing.get("plugins", []):
+        rows.append((p["name"], p["state"], "yes" if p.get("guard") else "", p["calls"], p["errors"], p["timeouts"],
+                     _num(p.get("p50_us")), _num(p.get("p99_us")), _num((p.get("memory_bytes") or 0) / 1024),
+                     p.get("last_error") or ""))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)) + "  " + str(r[-1]))
+    for file, error in (listing.get("load_errors") or {}).items():
+        print(f"not loaded: {error}")
+    _switches(listing)
+    if said := shadow_line(shadow):
+        print(said)
+    return 0 if health.get("status") == "ok" else 1
+
+
+def _switches(listing: dict) -> None:
+    """Who paused (or resumed) and who switched each plugin, when and why: kept across restarts."""
+    def said(s: dict) -> str:
+        return f" by {s.get('by')} at {when(s['at'])}" + (f": {s['reason']}" if s.get("reason") else "")
+
+    pause = listing.get("pause") or {}
+    if pause.get("at") is not None:
+        print(("paused" if pause.get("paused") else "resumed") + said(pause))
+    for p in listing.get("plugins", []):
+        if (p.get("switched") or {}).get("at") is not None:
+            print(f"{p['name']}: switched {'on' if p['switched'].get('enabled') else 'off'}" + said(p["switched"]))
+
+
+def _json(response: httpx.Response) -> dict:
+    """The answer's JSON object ({} if it has none)."""
+    try:
+        value = response.json()
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _num(v) -> str:
+    return "-" if v is None else f"{v:.0f}"

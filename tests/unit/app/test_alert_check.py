@@ -1,0 +1,55 @@
+"""What an alert would do, doing nothing (engine/app/alert_check.py, ``POST /api/alerts/check``,
+``moonhook send --dry-run``): a real engine on the paper broker, its sandbox workers and SQLite
+file; the check sizes from the account and the price as the alert itself would, names the limit
+that would refuse an order, and leaves the journal, the broker and the plugins untouched."""
+
+from __future__ import annotations
+
+from engine.app import Operations
+from engine.domain.alerts import parse_body
+from engine.domain.config.paper import PaperConfig
+
+from support.engine_support import process, running
+
+# Would remember every alert it sees, and place an order of its own: a check must run neither.
+BUSY = """
+plugin = {symbols = {"EURUSD"}}
+function on_alert(a)
+  store.set("seen", (store.get("seen") or 0) + 1)
+  orders.market{symbol = "GBPUSD", side = "buy", volume = 0.1}
+end
+"""
+
+
+async def check(engine, body: str) -> dict:
+    return await Operations(engine).check(parse_body(body, engine.symbols))
+
+
+async def test_a_check_sizes_the_entry_as_the_alert_would_and_touches_nothing(tmp_path):
+    async with running(tmp_path, {"busy": BUSY}, paper=PaperConfig(spreads={"EURUSD": 20})) as engine:
+        view = await check(engine, "buy EURUSD risk=1 sl_pips=20 price=1.1")
+        # 1% of 10,000 at the stop: from the ask 1.1002 (the alert's price and 2 pips of spread) to
+        # 1.098, 22 pips of 10.00 USD a lot: 0.45 lots.
+        (order,) = view["orders"]
+        assert order == {"kind": "market", "symbol": "EURUSD", "side": "buy", "volume": 0.45, "price": 1.1,
+                         "sl": 1.098, "refused": None}
+        assert view["alert"]["risk"] == 1 and "secret" not in view["alert"]
+        assert (view["plugins"], view["note"], view["error"], view["paused"]) == (["busy"], None, None, False)
+        assert engine.journal.recent(10) == [] and await engine.broker.positions() == []
+        assert await engine.broker.price("EURUSD") is None   # the alert's price was not taken as a quote
+        assert engine.store.get("busy", "seen") is None      # the plugin was not run
+        row = await process(engine, "buy EURUSD risk=1 sl_pips=20 price=1.1")   # the alert itself: the same
+        assert [(o["volume"], o["price_open"]) for o in await engine.broker.positions() if o["symbol"] == "EURUSD"] == [
+            (0.45, 1.1002)], row
+
+
+async def test_a_check_names_the_limit_that_would_refuse_and_what_cannot_be_done(tmp_path):
+    async with running(tmp_path, max_order_volume=1.0) as engine:
+        (order,) = (await check(engine, "buy EURUSD volume=5 price=1.1"))["orders"]
+        assert order["refused"] == "over engine.max_order_volume: 5 lots asked, at most 1"
+        nothing = await check(engine, "closelong EURUSD")
+        assert (nothing["orders"], nothing["note"]) == ([], "no open buy position on EURUSD to close")
+        unsized = await check(engine, "buy EURUSD price=1.1")
+        assert unsized["error"].startswith("no volume: give volume=, risk=")
+        assert (await check(engine, "trend EURUSD H1 up"))["note"] == "a trend state: recorded, nothing traded"
+        assert engine.journal.recent(10) == []
