@@ -387,3 +387,34 @@ def _log_in(browser, base: str, token: str) -> None:
     wait(browser, lambda d: d.find_element(By.ID, "token"), "the login form").send_keys(token)
     browser.find_element(By.ID, "login-button").click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel"), "the overview")
+
+
+def test_an_alert_tried_on_the_alerts_page_shows_its_orders_and_sends_nothing(user, browser):
+    """The Alerts page's "Try an alert": a message typed as TradingView would send it, checked
+    against the running engine (its limits, its account): the order it would place and the
+    limit that would refuse it; a bad one's reason; nothing journaled or traded."""
+    config, _ = init(user, "bot")
+    config.replace("# max_order_volume = 1.0", "max_order_volume = 1.0")
+    run = user.start("run", config=config, cwd="bot")
+    base = f"http://127.0.0.1:{run.port}"
+    _log_in(browser, base, config.values["server"]["api_token"])
+    browser.get(f"{base}/#/alerts")
+
+    def tried(text: str, what: str) -> str:
+        body = wait(browser, lambda d: d.find_element(By.ID, "try-body"), "the try box")
+        body.clear()
+        body.send_keys(text)
+        click(browser, "#try-button", "Check")
+        return wait(browser, lambda d: (t := d.find_element(By.ID, "try-result").text) not in ("", "Checking…") and t,
+                    what)
+
+    sized = tried('{"symbol": "OANDA:EURUSD", "action": "buy", "risk": 1, "sl_pips": 20, "price": 1.1}', "the sized buy")
+    assert cells(browser, "#try-result tbody tr") == [["market buy", "EURUSD", "0.5", "1.1", "1.098", "", ""]], sized
+    assert "Nothing was sent." in sized
+    tried("buy EURUSD volume=5 price=1.1", "the refused buy")
+    assert cells(browser, "#try-result tbody tr")[0][-1] == "over engine.max_order_volume: 5 lots asked, at most 1"
+    bad = tried("buy EURUSD volume=0.1 sl=low", "the bad alert's reason")
+    assert "sl: " in bad, bad
+    assert run.get("/api/alerts")["alerts"] == [] and run.get("/api/positions")["positions"] == []
+    assert [e for e in console_errors(browser) if "Content Security Policy" in e or "Uncaught" in e] == []
+    assert run.interrupt() == 0

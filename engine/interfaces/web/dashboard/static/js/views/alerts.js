@@ -1,10 +1,12 @@
 // Alerts: the latest alerts, filtered by status, symbol and plugin, kept live from the event
 // stream; a row's detail (GET /api/alerts/<id>) opens below the table, with what the shadow's
-// scripts decided beside it. #/alerts/<id> opens with that alert's detail.
+// scripts decided beside it. #/alerts/<id> opens with that alert's detail. Below, an alert to
+// try before TradingView sends it.
 
 import {h, clear, panel, failure, table, time, datetime, num, show, pairs} from "../dom.js";
 import {get} from "../api.js";
 import {listen, perFrame} from "../live.js";
+import {tryPanel} from "./try_alert.js";
 
 const STATUSES = ["", "received", "done", "rejected", "duplicate", "failed", "paused", "expired"];
 const LIMIT = 100;
@@ -127,7 +129,7 @@ export function render(root, shown) {
   root.append(h("h1", {text: "Alerts"}),
     panel("Latest alerts", h("form", {class: "filters", on: {submit: (e) => { e.preventDefault(); load(); }}},
       status, symbol, plugin, h("button", {type: "submit", text: "Filter"})), list),
-    more);
+    more, tryPanel());
   load();
   if (shown) open(shown);
 
