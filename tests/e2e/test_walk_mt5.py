@@ -202,11 +202,20 @@ def test_an_entry_is_not_sent_into_a_rollover_spread_and_goes_once_it_narrows(us
     config = mt5_user(user, tmp_path / "terminal.db")
     config.replace('# max_spread_pips = { "*" = 3, XAUUSD = 40 }', 'max_spread_pips = { "*" = 3, XAUUSD = 40 }')
     run = user.start("run", config=config, cwd="bot")
+    dry = user.moonhook("send", "--dry-run", "buy EURUSD volume=0.1 sl=1.08", cwd="bot")   # asked first
+    assert dry.returncode == 1 and "refused: over engine.max_spread_pips: EURUSD's spread is 12.0 pips" in dry.stdout
     wide = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.08 id=walk-rollover")["id"])
     assert wide["status"] == "failed" and wide["outcome"]["orders"][0]["error"] == (
         "over engine.max_spread_pips: EURUSD's spread is 12.0 pips (bid 1.085, ask 1.0862), at most 3"), wide
     assert terminal.sent() == 0
     terminal.set_price("EURUSD", 1.08500, 1.08510)
+    dry = user.moonhook("send", "--dry-run", "buy EURUSD risk=1 sl=1.0800 price=1.0840", cwd="bot")
+    assert dry.returncode == 0, outcome(dry)
+    # sized from the terminal's ask 1.0851, 51 pips above the stop, not from the chart's 1.0840
+    (would,) = [line for line in dry.stdout.splitlines() if line.startswith("would send: ")]
+    volume = int(run.get("/api/account")["account"]["balance"] * 0.01 / (51 * 10) * 100) / 100   # down to 0.01
+    assert would == f"would send: market buy {volume:g} EURUSD price 1.084 sl 1.08", dry.stdout
+    assert terminal.sent() == 0
     narrow = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.08 id=walk-after")["id"])
     assert narrow["status"] == "done", narrow
     assert [(p["volume"], p["price_open"]) for p in terminal.positions()] == [(0.1, 1.0851)]

@@ -23,7 +23,8 @@ from functools import partial
 from typing import Any, Callable, Iterable
 
 
-from engine.domain.alerts import AlertError
+from engine.domain.alerts import AlertError, read_body
+from engine.app.check_text import check_text
 from engine.app.operations import Operations
 from engine.app.overview import limits_text as _limits
 from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
@@ -45,6 +46,7 @@ PLUGIN = "telegram"          # the orders' plugin: what the ledger and on_order 
 ORIGIN = "telegram:/{}"
 _SEEN = 512                  # (chat, message id) remembered: a message seen twice runs once
 _NOT_HERE = "Commands are not taken in this chat: write to me privately."
+_UNLOGGED = {"check"}        # its argument is an alert, which may hold the webhook's secret: never logged
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ class Commands:
         name, arg = _parse(text)
         if name is None:
             return []
-        shown = _loggable(text)
+        shown = _loggable(text if name not in _UNLOGGED else f"/{name} ({len(arg)} characters)")
         verdict, user = self._access.check(chat, message.get("from"), message.get("sender_chat"))
         if verdict == STRANGER:
             log.warning("telegram: %s from chat %s (%s) ignored: not an admin", shown, chat_id,
@@ -173,9 +175,21 @@ class Commands:
             return Reply(chat_id, await self._orders())
         if name in ("close", "cancel"):
             return await self._ask(name, chat_id, user, arg, date)
+        if name == "check":
+            return Reply(chat_id, await self._check(arg))
         if name in ("help", "start"):  # plain lines: a phone wraps them, and makes each /command a link
             return Reply(chat_id, "<b>moonhook commands</b>\n" + "\n".join(f"{c} – {_e(what)}" for c, what in HELP))
         return Reply(chat_id, f"Unknown command /{_e(name[:32])}. /help lists them.")
+
+    async def _check(self, arg: str) -> str:
+        """/check ALERT: what the alert would do now, sending nothing (ops.check)."""
+        if not arg:
+            return "Usage: /check ALERT, as TradingView sends it: <code>/check buy EURUSD risk=1 sl_pips=20</code>"
+        try:
+            alert = self._ops.parse(read_body(arg.encode("utf-8")))
+        except AlertError as e:
+            return f"Not an alert: {_e(str(e))}"
+        return f"<pre>{_e(check_text(await self._ops.check(alert)))}</pre>"
 
     async def _status(self) -> str:
         view = await self._ops.status()

@@ -10,7 +10,8 @@ HELP = (("/status", "engine, broker, account"), ("/plugins", "plugins and their 
         ("/trades [DAYS]", "trades closed today, or in the last DAYS"),
         ("/close SYMBOL", "close a symbol (asks first)"), ("/close all", "close everything (asks first)"),
         ("/cancel SYMBOL", "cancel a symbol's pending orders (asks first)"),
-        ("/cancel all", "cancel every pending order (asks first)"), ("/help", "this list"))
+        ("/cancel all", "cancel every pending order (asks first)"),
+        ("/check ALERT", "what an alert would do now, sending nothing"), ("/help", "this list"))
 
 
 def _menu() -> tuple[tuple[str, str], ...]:

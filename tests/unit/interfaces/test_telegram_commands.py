@@ -399,3 +399,26 @@ async def test_no_admin_configured_means_no_command_is_obeyed(tmp_path, admins):
         commands = Commands(Operations(engine), admins, clock=clock)
         assert await commands.handle(Chat(clock).say("/pause")) == []
         assert not engine.paused
+
+
+async def test_check_says_what_an_alert_would_do_and_never_logs_it(tmp_path, caplog):
+    """/check ALERT: the orders it would place and a limit's refusal, sending nothing; its
+    argument, which may be a TradingView message with the webhook's secret, is never logged."""
+    clock = Clock()
+    async with running(tmp_path, {"count": COUNT}, max_order_volume=1.0) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        caplog.set_level(logging.INFO, logger="moonhook.telegram")
+        sized = (await ask(commands, chat.say('/check {"secret": "hunter2-hunter2", "symbol": "EURUSD", '
+                                              '"action": "buy", "risk": 1, "sl_pips": 20, "price": 1.1}'))).text
+        plain = html_plain(sized)
+        assert "would send: market buy 0.5 EURUSD price 1.1 sl 1.098" in plain, plain
+        assert "before that, plugins count" in plain and plain.endswith("nothing was sent (a dry run)")
+        big = html_plain((await ask(commands, chat.say("/check buy EURUSD volume=5 price=1.1"))).text)
+        assert "refused: over engine.max_order_volume: 5 lots asked, at most 1" in big
+        assert html_plain((await ask(commands, chat.say("/check buy EURUSD sl=low"))).text).startswith(
+            "Not an alert: sl: ")
+        assert (await ask(commands, chat.say("/check"))).text.startswith("Usage: /check ALERT")
+        assert engine.journal.recent(10) == [] and await engine.broker.positions() == []
+        assert engine.store.get("count", "n") is None                          # the plugin was not run
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "/check (" in logged and "hunter2" not in logged and "EURUSD" not in logged
