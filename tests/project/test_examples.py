@@ -228,6 +228,39 @@ async def test_trailing_stop_trails_every_position_with_its_params_set(tmp_path)
     assert short["sl"] == 1.2965   # 15 pips above the ask
 
 
+async def test_flat_for_weekend_closes_cancels_and_refuses_entries_in_its_window(tmp_path):
+    source = example("flat_for_weekend")["flat_for_weekend"].replace('every = "1m"', 'every = "1s"') + TICKS
+    now = [utc("2026-12-04 20:00") + 0.25]   # a Friday; time.now() has a fraction, as live
+    async with running(tmp_path, {"flat_for_weekend": source}, clock=lambda: now[0]) as engine:
+        def ticks() -> int:
+            return engine.store.get("flat_for_weekend", "ticks") or 0
+
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.09"))["status"] == "done"
+        assert (await process(engine, "buylimit EURUSD volume=0.1 price=1.05 sl=1.04"))["status"] == "done"
+        since = ticks()
+        await until(lambda: ticks() >= since + 2)                  # a whole timer run, before 20:30
+        assert len(await engine.broker.positions()) == 1 and len(await engine.broker.orders()) == 1
+        now[0] = utc("2026-12-04 20:31") + 0.25
+        with trio.fail_after(10):
+            while await engine.broker.positions() or await engine.broker.orders():
+                await trio.sleep(0.02)
+        late = await process(engine, "sell GBPUSD volume=0.1 price=1.3 sl=1.31")
+        now[0] = utc("2026-12-06 21:59") + 0.25
+        sunday = await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.09 id=sunday")
+        now[0] = utc("2026-12-06 22:00") + 0.25
+        reopened = await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.09 id=open")
+    assert late["status"] == "rejected" and late["outcome"]["reason"] == (
+        "flat for the weekend: no entries from Friday 20:30 to Sunday 22:00 UTC")
+    assert sunday["status"] == "rejected" and reopened["status"] == "done", reopened["outcome"]
+
+
+async def test_flat_for_weekend_with_a_bad_time_does_not_load(tmp_path):
+    source = example("flat_for_weekend")["flat_for_weekend"].replace('at = "20:30"', 'at = "half past eight"')
+    async with running(tmp_path, {"flat_for_weekend": source}) as engine:
+        error = engine.lifecycle.errors["flat_for_weekend.lua"]
+    assert "a weekday such as Friday and a time such as 20:30, got Friday half past eight" in error
+
+
 async def test_pending_expiry_cancels_an_order_waiting_too_long_and_tells_of_one_the_broker_ended(tmp_path):
     source = example("pending_expiry")["pending_expiry"].replace('every = "30s"', 'every = "1s"')
     now = [1_800_000_000.0]
