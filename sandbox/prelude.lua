@@ -388,7 +388,9 @@ local OVERRIDE = {
   rawset = rawset_, rawget = rawget_,
 }
 -- os.time() and os.date() without a time read the host's clock when it gives one (replay's
--- replayed clock, see driver.clock), else the system's.
+-- replayed clock, see driver.clock), else the system's. os.date takes time.now()'s fraction
+-- of a second (plain Lua refuses it only when it is there: a script that passed a test's
+-- whole clock failed live).
 local os_time, os_date = os.time, os.date
 local now_fn = false
 local function time_(...)
@@ -396,7 +398,10 @@ local function time_(...)
   return os_time(...)
 end
 local function date_(fmt, ...)
-  if select("#", ...) == 0 and now_fn then return os_date(fmt, floor(now_fn())) end
+  local n = select("#", ...)
+  if n == 0 and now_fn then return os_date(fmt, floor(now_fn())) end
+  local t = ...
+  if n == 1 and math_type(t) == "float" and t == t and t > -2^53 and t < 2^53 then return os_date(fmt, floor(t)) end
   return os_date(fmt, ...)
 end
 

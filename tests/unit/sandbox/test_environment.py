@@ -74,6 +74,12 @@ def test_os_offers_only_a_clock_and_calendar():
     assert values == ["number", "number", "1970"]
 
 
+def test_os_date_takes_a_time_with_a_fraction_as_time_now_gives_it():
+    status, values = run("function f() return os.date('!%H:%M:%S', 1700000000.75), os.date('!%Y', 0.5) end")
+    assert values == ["22:13:20", "1970"]
+    assert run("function f() return os.date('!%Y', 0/0) end")[0] == "err"   # not a time at all: refused
+
+
 def test_xpcall_handler_runs_and_errors_keep_their_position():
     status, values = run("function f() return xpcall(function() error('bad') end, "
                          "function(e) return 'handled: ' .. e end) end")
