@@ -137,7 +137,7 @@ SHAPES: dict[str, dict[str, str]] = {
 REDECLARED: dict[str, dict[str, Service]] = {
     "os": {
         "clock": ([], ["number"], "CPU seconds used by the worker."),
-        "date": ([("format", "string?"), ("time", "integer?")], ["string|table"], "A date, formatted."),
+        "date": ([("format", "string?"), ("time", "number?")], ["string|table"], "A date, formatted."),
         "difftime": ([("t2", "integer"), ("t1", "integer?")], ["number"], "t2 - t1 in seconds."),
         "time": ([("date", "table?")], ["integer"], "The time now, or of a date table."),
     },
