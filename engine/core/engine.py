@@ -166,18 +166,12 @@ class Engine:
         # order, and the alert counts as pending (see ``drain``) until its status is durable.
         async for alert_id, alert, received, gate, received_at in receive:
             try:
-                stale = expiry.check(self.config, alert, received_at, self.clock())
-                if stale is not None:  # too old now: nothing runs for it
-                    await gate.wait()
-                    status, outcome = "expired", stale
-                else:
-                    with self.working(Run(alert_id, "alert", received, gate)) as run:
-                        status, outcome = await self._process(alert_id, alert, run)
+                status, outcome = await self._turn(alert_id, alert, received, gate, received_at)
             except NotJournaled:
                 log.error("alert %d was not journaled (the write failed); nothing was done for it", alert_id)
                 self._processed()
                 continue
-            except BrokerError as e:  # the broker cannot serve (disconnected): said as it is
+            except BrokerError as e:  # the broker answers, but cannot serve (misconfigured): said as it is
                 log.error("alert %d: %s", alert_id, e)
                 status, outcome = "failed", {"error": str(e)}
             except Exception:
@@ -186,6 +180,27 @@ class Engine:
             self.writer.set_status_soon(alert_id, status, outcome,
                                         partial(self._status_written, alert_id, alert, status, outcome, received,
                                                 received_at))
+
+    async def _turn(self, alert_id: int, alert: Alert, received: float, gate: Journaled,
+                    received_at: float | None) -> tuple[str, dict[str, Any]]:
+        """The alert's status and outcome. With the broker disconnected it waits for it, until
+        the alert expires (the lane's later alerts behind it, in order), then runs again from
+        the start: what was sent before the loss is found by its client id, not sent twice."""
+        while True:
+            stale = expiry.check(self.config, alert, received_at, self.clock())
+            if stale is not None:  # too old now: nothing runs for it
+                await gate.wait()
+                return "expired", stale
+            try:
+                with self.working(Run(alert_id, "alert", received, gate)) as run:
+                    return await self._process(alert_id, alert, run)
+            except BrokerError as e:
+                if self.broker.connected:
+                    raise
+                left = expiry.remaining(self.config, alert, received_at, self.clock())
+                log.warning("alert %d waits for the broker (%s)%s", alert_id, e,
+                            "" if left is None else f", at most {max(left, 0):.0f} s before it expires")
+                await self.broker.wait_connected(math.inf if left is None else max(left, 0.0))
 
     def _status_written(self, alert_id: int, alert: Alert, status: str, outcome: dict[str, Any],
                         received: float, received_at: float | None, error: BaseException | None) -> None:

@@ -7,6 +7,8 @@ during a pause, a long queue, or a delivery TradingView delayed. Past its limit 
 ``expired``, the administrators are told, and nothing runs for it, not even its plugins'
 ``on_alert``.
 
+An alert whose turn finds the broker disconnected waits for it until then (``remaining``).
+
 The limit is ``engine.max_alert_age`` (0: none) or the alert's own ``ttl``, whichever is
 shorter: a ``ttl`` can shorten the engine's limit, never lengthen it. Closes, stop changes
 and cancels (close, closelong, closeshort, closeall, newsltp, cancel, cancellong, cancelshort,
@@ -38,6 +40,15 @@ def limit(config: EngineConfig, alert: Alert) -> tuple[float, str] | None:
     if alert.ttl is not None:
         limits.append((float(alert.ttl), "ttl"))
     return min(limits) if limits else None
+
+
+def remaining(config: EngineConfig, alert: Alert, received_at: float | None, now: float) -> float | None:
+    """Seconds from ``now`` until ``alert`` expires (0 or less: it has); None if it never does."""
+    rule = limit(config, alert)
+    if rule is None or received_at is None:
+        return None
+    born = alert.timenow if alert.timenow is not None and alert.timenow < received_at else received_at
+    return born + rule[0] - now
 
 
 def check(config: EngineConfig, alert: Alert, received_at: float | None, now: float) -> dict[str, Any] | None:

@@ -47,7 +47,8 @@ class Monitor:
                                 key="broker:up")
         else:
             self._notifier.send("admin", "broker disconnected" + (f": {event.detail}" if event.detail else "")
-                                + "; orders are refused until it is back", key="broker:down")
+                                + "; alerts wait for it until they expire (engine.max_alert_age), plugins' and "
+                                  "admins' orders are refused until it is back", key="broker:down")
 
     def notice(self, event: Notice) -> None:
         self._notifier.send("admin", f"broker: {event.text}", key=event.key)

@@ -309,3 +309,22 @@ def test_on_linux_the_terminal_is_reached_over_rpyc_as_mt5linux_serves_it(user, 
     # named after whichever call met it first: the deal poll's, the pending orders', the health check's
     assert re.search(r"connection lost: \w+: the terminal's Python is not reachable", run.text()), run.text()
     assert "Traceback" not in run.text()
+
+
+def test_an_alert_sent_while_the_terminal_is_lost_waits_and_trades_once_it_is_back(user, tmp_path):
+    """The terminal's connection drops (a terminal restart, a server's weekly maintenance): an
+    alert over HTTP is answered and journaled, waits for the connection in its lane, and trades
+    once it is back, once."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    run = user.start("run", config=config, cwd="bot")
+    terminal.disconnect()
+    until(lambda: not run.get("/health")["broker_connected"], bool, "the loss seen")
+    answer = run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost")
+    until(lambda: f"alert {answer['id']} waits for the broker" in run.text(), bool, "the alert waiting")
+    assert run.get(f"/api/alerts/{answer['id']}")["status"] == "received" and terminal.sent() == 0
+    terminal.reconnect()
+    row = run.settled(answer["id"])
+    assert row["status"] == "done" and row["outcome"]["orders"][0]["ok"], (row, run.text()[-3000:])
+    assert terminal.sent() == 1 and len(terminal.positions()) == 1
+    assert run.interrupt() == 0

@@ -63,6 +63,10 @@ class Broker(ABC):
     def connected(self) -> bool:
         return True
 
+    async def wait_connected(self, seconds: float) -> bool:
+        """Waits up to ``seconds`` for a lost connection to be found again; whether it is."""
+        return self.connected
+
     @abstractmethod
     async def account(self) -> dict[str, Any]:
         """{balance, equity, margin, margin_free, currency}"""

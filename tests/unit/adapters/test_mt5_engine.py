@@ -12,7 +12,7 @@ from engine.app import Operations
 from engine.interfaces.telegram.commands import Commands
 
 from support.botapi import html_plain
-from support.engine_support import process, running, told
+from support.engine_support import process, running, submit, told
 from support.mt5_standin import ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ORDER_TYPE_SELL_LIMIT, Terminal
 from support.telegram_support import ADMIN, Chat, Clock, ask
 
@@ -33,7 +33,7 @@ async def until(check, timeout: float = 5.0) -> None:
             await trio.sleep(0.02)
 
 
-async def test_an_alert_trades_on_metatrader_and_its_fill_and_close_reach_the_plugins(tmp_path):
+async def test_an_alert_trades_on_metatrader_and_its_fill_and_close_reach_the_plugins(tmp_path, caplog):
     terminal = Terminal(tmp_path / "terminal.db")
     async with running(tmp_path, {"watch": FILLS}, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
         assert Operations(engine).health()["broker_connected"] and Operations(engine).health()["status"] == "ok"
@@ -49,10 +49,26 @@ async def test_an_alert_trades_on_metatrader_and_its_fill_and_close_reach_the_pl
         terminal.disconnect()
         await until(lambda: not engine.broker.connected)
         assert Operations(engine).health()["status"] == "degraded" and Operations(engine).health()["broker_state"].startswith("lost: ")
-        refused = await process(engine, "buy EURUSD volume=0.1 id=two")
-        assert refused["status"] == "failed" and "MetaTrader 5 is not connected (lost: " in str(refused["outcome"])
+        waiting = await submit(engine, "buy EURUSD volume=0.1 id=two")   # waits for the broker, in its lane
+        behind = await submit(engine, "closelong EURUSD id=three")          # and the next alert behind it
+        await until(lambda: any(f"alert {waiting.id} waits for the broker" in r.getMessage() for r in caplog.records))
+        assert engine.journal.get(behind.id)["status"] == "received"
+        terminal.reconnect()
+        await engine.drain()
+        assert engine.journal.get(waiting.id)["status"] == "done" and engine.journal.get(behind.id)["status"] == "done"
+        assert terminal.sent() == 3 and terminal.positions() == []   # in order: the buy, then its close
+
+
+async def test_an_alert_waiting_for_a_lost_terminal_expires_at_its_age_not_failed(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path), max_alert_age=0.5) as engine:
+        terminal.disconnect()
+        await until(lambda: not engine.broker.connected)
+        row = await process(engine, "buy EURUSD volume=0.1 id=late")
+        assert row["status"] == "expired" and row["outcome"]["limit"] == "engine.max_alert_age", row
         terminal.reconnect()
         await until(lambda: engine.broker.connected)
+        assert terminal.sent() == 0
 
 
 async def test_an_alert_replayed_after_a_crash_finds_its_order_and_sends_nothing(tmp_path):

@@ -40,7 +40,8 @@ async def test_a_slow_alert_memory_and_the_broker_connection_are_told(tmp_path):
         engine.broker._emit(Connection(False, "no route to the trade server"))
         engine.broker._emit(Connection(True))
         await eventually(lambda: "broker connected again" in outbox(engine))
-        assert ("broker disconnected: no route to the trade server; orders are refused until it is back"
+        assert ("broker disconnected: no route to the trade server; alerts wait for it until they expire "
+                "(engine.max_alert_age), plugins' and admins' orders are refused until it is back"
                 in outbox(engine))
         assert sum(t.startswith("memory: ") for t in outbox(engine)) == 1  # told once, not every sample
         kinds = {kind for kind, text in engine.database.db.execute("SELECT kind, text FROM outbox")

@@ -68,6 +68,9 @@ class MT5Broker(Broker):
     def connected(self) -> bool:
         return self._session.connected
 
+    async def wait_connected(self, seconds: float) -> bool:
+        return await self._session.wait_up(seconds)
+
     @property
     def state(self) -> str:
         return self._session.state
