@@ -45,9 +45,13 @@ def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user):
         menu = until(lambda: api.call(lambda: api.server.commands(TOKEN, f"chat:{ADMIN}")), bool,
                      "the bot's command menu in the admin's chat")
         assert [c for c, _ in menu] == ["status", "plugins", "enable", "disable", "pause", "resume", "positions",
-                                        "orders", "trades", "close", "cancel", "help"]
+                                        "orders", "trades", "close", "cancel", "check", "help"]
         assert api.call(lambda: api.server.commands(TOKEN)) is None            # strangers are offered none
 
+        # A TradingView message pasted with its secret: what it would do, sent nowhere, logged nowhere.
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, f"/check {ENTRY.replace('0.1', '0.3')}"))
+        answer("would send: market buy 0.3 EURUSD price 1.1 sl 1.09", "the answer to /check")
+        assert len(run.get("/api/positions")["positions"]) == 1 and "SECRET" not in run.text()
         api.call(lambda: api.server.push_message(TOKEN, STRANGER, "/pause", username="mallory"))
         api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))
         answer("running", "the answer to /status")
