@@ -228,6 +228,39 @@ async def test_trailing_stop_trails_every_position_with_its_params_set(tmp_path)
     assert short["sl"] == 1.2965   # 15 pips above the ask
 
 
+async def test_take_profits_closes_parts_at_its_levels_and_moves_the_stop_to_the_entry(tmp_path):
+    source = example("take_profits")["take_profits"].replace('every = "2s"', 'every = "1s"') + TICKS
+    async with running(tmp_path, {"take_profits": source}) as engine:
+        def ticks() -> int:
+            return engine.store.get("take_profits", "ticks") or 0
+
+        async def after_a_timer_run(bid: float) -> dict:
+            """Quotes ``bid``, then the position once a whole timer run has seen it."""
+            await process(engine, f"closeshort EURUSD price={bid}")   # nothing short: a quote
+            since = ticks()
+            await until(lambda: ticks() >= since + 2)
+            (position,) = await engine.broker.positions()
+            return position
+
+        await process(engine, json.dumps({"symbol": "EURUSD", "action": "buy", "volume": 0.3, "price": 1.1,
+                                          "sl": 1.095, "tp": 1.12, "tp1": 1.104, "tp2": 1.108, "tp2_pct": 30}))
+        await until(lambda: engine.store.keys("take_profits", "steps:"))   # its on_fill has seen the entry
+        p = await after_a_timer_run(1.1030)                                  # under TP1
+        assert (p["volume"], p["sl"]) == (0.3, 1.095)
+        p = await after_a_timer_run(1.1040)                                  # TP1: half of 0.3, stop to the entry
+        assert (p["volume"], p["sl"]) == (0.15, 1.1)
+        p = await after_a_timer_run(1.1085)                                  # past TP2: 30% of 0.3
+        assert (p["volume"], p["sl"], p["tp"]) == (0.06, 1.1, 1.12)
+        p = await after_a_timer_run(1.1100)                                  # the rest waits for its target
+        assert p["volume"] == 0.06
+        taken = [(d["volume"], d["price"]) for d in await engine.broker.history() if d["entry"] == "out"]
+        wrong_side = await process(engine, json.dumps({"symbol": "EURUSD", "action": "buy", "volume": 0.1,
+                                                       "price": 1.11, "tp1": 1.10}))
+    assert taken == [(0.15, 1.104), (0.09, 1.1085)]
+    assert wrong_side["status"] == "rejected" and wrong_side["outcome"]["reason"] == (
+        "tp1: 1.1 is not on the profit side of 1.11 for a buy")
+
+
 async def test_flat_for_weekend_closes_cancels_and_refuses_entries_in_its_window(tmp_path):
     source = example("flat_for_weekend")["flat_for_weekend"].replace('every = "1m"', 'every = "1s"') + TICKS
     now = [utc("2026-12-04 20:00") + 0.25]   # a Friday; time.now() has a fraction, as live
