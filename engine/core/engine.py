@@ -80,7 +80,7 @@ class Engine:
         self.alarms: list[Callable[[str], Awaitable[None]]] = []  # said at once when the disk fails (not the outbox)
         self.plugins = PluginSet()
         self.metrics = Metrics(pool, config.monitor.lag_alert_ms, config.telegram.throttle_seconds)
-        self.hooks = Hooks(pool, self.plugins, self._hook_failed, self.metrics)
+        self.hooks = Hooks(pool, self.plugins, self._hook_failed, self.metrics, excused=lambda: not broker.connected)
         self.limits = Limits.of(config, clock)  # the desk's: the views read the day's loss through it too
         self.desk = Desk(broker, self.hooks, database, self.ledger, self.notifier, self.monitor, self.metrics,
                          self.events, self.limits)
@@ -100,7 +100,7 @@ class Engine:
                     durable=self.writer, notifier=self.notifier, clock=clock, max_orders=config.max_plugin_orders)
         loader = Loader(pool, self.plugins, MetaCache(database), database, self.symbols, host)
         self.lifecycle = Lifecycle(config, loader, self.hooks, self.notifier, self.switchboard, self.working, nursery,
-                                   self.events)
+                                   self.events, timers_run=lambda: broker.connected)
         self.shadow: Shadow | None = None  # [shadow]: offered each alert once its status is written
 
     @property

@@ -62,11 +62,13 @@ Reporter = Callable[[Plugin, str, str, str], None]  # (plugin, hook, message, ki
 
 
 class Hooks:
-    def __init__(self, pool: Pool, plugins: PluginSet, report: Reporter, metrics: "Metrics"):
+    def __init__(self, pool: Pool, plugins: PluginSet, report: Reporter, metrics: "Metrics",
+                 excused: Callable[[], bool] = lambda: False):
         self._pool = pool
         self._plugins = plugins
         self._report = report  # (plugin, hook, message, kind): a skipped hook, for notify and the events
         self._metrics = metrics
+        self._excused = excused  # a failure now is not the script's (the broker is lost): not counted
         self._lock = trio.Lock()
 
     def _roster(self) -> Roster:
@@ -117,7 +119,7 @@ class Hooks:
         return passed, None
 
     def _failed(self, plugin: Plugin, hook: str, error: SandboxError) -> None:
-        plugin.stats.failed(error, hook)
+        plugin.stats.failed(error, hook, counted=not self._excused())
         self._metrics.failed(plugin, hook, error.kind)
         if error.log:
             _script_log(plugin, error.log)

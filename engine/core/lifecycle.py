@@ -70,8 +70,11 @@ class Lifecycle:
 
     def __init__(self, config: EngineConfig, loader: Loader, hooks: Hooks, notifier: Notifier,
                  switchboard: Switches, working: Callable[[Run], ContextManager[Run]], nursery: trio.Nursery,
-                 events: Events):
+                 events: Events, timers_run: Callable[[], bool] = lambda: True):
+        """``timers_run()``: whether ``on_timer`` is called now (not while the broker is lost:
+        a timer reads the market and places orders, and would only fail)."""
         self.config = config
+        self._timers_run = timers_run
         self._events = events
         self._loader, self._hooks, self._notifier = loader, hooks, notifier
         self._plugins, self._pool = loader.plugins, loader.pool
@@ -285,7 +288,7 @@ class Lifecycle:
             while True:
                 await trio.sleep_until(next_at)
                 next_at = max(next_at + every, trio.current_time())
-                if plugin.enabled:
+                if plugin.enabled and self._timers_run():
                     with self._working(Run(None, "timer")):
                         await self._hooks.call(plugin, "on_timer")
 

@@ -190,9 +190,12 @@ class PluginStats:
         if seconds is not None:
             self._latency_us.append(seconds * 1e6)
 
-    def failed(self, error: SandboxError, hook: str) -> None:
+    def failed(self, error: SandboxError, hook: str, counted: bool = True) -> None:
+        """A failed call; not ``counted`` toward the breaker when it was not the script's doing
+        (the broker was disconnected)."""
         self.calls += 1
-        self.consecutive_failures += 1
+        if counted:
+            self.consecutive_failures += 1
         if error.kind in ("instructions", "timeout", "memory"):
             self.timeouts += 1
         else:

@@ -22,7 +22,7 @@ from engine.adapters.storage import JournalError, PluginStore, StoreError, Trend
 from engine.core.plugins import Plugin
 from engine.core.run import placed
 from engine.domain.alerts import TREND_STATES, AlertError, SymbolMap
-from engine.domain.orders import OPENING, PENDING_TYPES, SIDES, OrderRequest, OrderResult
+from engine.domain.orders import OPENING, PENDING_TYPES, SIDES, BrokerError, OrderRequest, OrderResult
 from engine.domain.risk import lot_size
 
 HostFunction = Callable[..., Awaitable[Any]]
@@ -200,13 +200,13 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
         return host.clock()
 
     return {
-        "account.info": account_info,
-        "market.symbol": market_symbol,
-        "market.price": market_price,
-        "positions.list": positions_list,
-        "orders.list": orders_list,
-        **{f"orders.{k}": order(k) for k in _ORDER_FIELDS},
-        "risk.lot_size": risk_lot_size,
+        "account.info": _reached("account.info", account_info),
+        "market.symbol": _reached("market.symbol", market_symbol),
+        "market.price": _reached("market.price", market_price),
+        "positions.list": _reached("positions.list", positions_list),
+        "orders.list": _reached("orders.list", orders_list),
+        **{f"orders.{k}": _reached(f"orders.{k}", order(k), sent=True) for k in _ORDER_FIELDS},
+        "risk.lot_size": _reached("risk.lot_size", risk_lot_size),
         "trend.get": trend_get,
         "trend.set": trend_set,
         **{f"store.{m}": store_call(m) for m in SERVICE_API["store"]},
@@ -217,6 +217,19 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
         "log.error": log_at(logging.ERROR),
         "time.now": time_now,
     }
+
+
+def _reached(name: str, fn: HostFunction, sent: bool = False) -> HostFunction:
+    """``fn``, with the broker's BrokerError (it cannot answer: disconnected) told to the script
+    as what it is, a catchable error; an order's outcome is then unknown, never a refusal to
+    retry under another client id."""
+    async def call(*args: Any) -> Any:
+        try:
+            return await fn(*args)
+        except BrokerError as e:
+            then = "; the order may have reached it: look at positions.list once it is back" if sent else ""
+            raise HostError(f"{name}: the broker cannot answer now ({e}){then}"[:300]) from None
+    return call
 
 
 async def _order_request(desk: OrderDesk, plugin: Plugin, kind: str, fn: str, spec: Any,

@@ -207,3 +207,45 @@ async def test_a_fifo_account_is_said_and_its_positions_close_oldest_first(tmp_p
         closed = await process(engine, "closelong EURUSD")
         assert closed["outcome"]["orders"][0]["closed"] == [older, newer], closed["outcome"]
         assert terminal.positions() == []
+
+
+# Reads the broker on a timer and in on_alert; keeps what a failed read said.
+READER = """
+plugin = {every = "1s"}
+function on_timer()
+  store.set("ticks", (store.get("ticks") or 0) + 1)
+  positions.list()
+end
+function on_alert(a)
+  local ok, said = pcall(account.info)
+  if not ok then store.set("said", said) end
+  account.info()
+end
+"""
+
+
+async def test_a_lost_terminal_is_not_held_against_the_plugins(tmp_path, caplog):
+    """While the terminal is lost, a script's read fails with what happened (not "internal
+    error"), the failure is not counted by the breaker (at 1 here, one counted failure would
+    switch the plugin off), and timers wait; all goes on once it is back."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, {"reader": READER}, broker="mt5", mt5=mt5_config(tmp_path), breaker=1) as engine:
+        def ticks() -> int:
+            return engine.store.get("reader", "ticks") or 0
+
+        await until(lambda: ticks() >= 1)
+        terminal.disconnect()
+        await until(lambda: not engine.broker.connected)
+        row = await submit(engine, "buy EURUSD volume=0.1 sl=1.07 id=lost")
+        await until(lambda: any(f"alert {row.id} waits for the broker" in r.getMessage() for r in caplog.records))
+        stopped = ticks()
+        await trio.sleep(2.5)                                # two timer periods and more
+        assert ticks() <= stopped + 1                        # a run under way at the loss may end
+        said = engine.store.get("reader", "said")
+        assert said.startswith("account.info: the broker cannot answer now (MetaTrader 5 is not connected (lost: "), said
+        assert [p.enabled for p in engine.plugins] == [True]
+        terminal.reconnect()
+        await engine.drain()
+        assert engine.journal.get(row.id)["status"] == "done" and terminal.sent() == 1
+        again = ticks()
+        await until(lambda: ticks() > again)
