@@ -42,6 +42,7 @@ from engine.core.services import Host
 from engine.core.plugins import Plugin, failed_call
 from engine.core.reports import describe_event, describe_rejection, log_alert
 from engine.core.roster import PluginSet
+from engine.core.broker_wait import LeftForNextStart, wait_for_broker
 from engine.core.run import DURABLE, Journaled, NotJournaled, Run
 from engine.core.run import current as _run
 from engine.core.run import working
@@ -93,6 +94,7 @@ class Engine:
         self._pending = 0
         self._idle = trio.Event()
         self._idle.set()
+        self._stopping = trio.Event()
         # The pause and plugin switches kept from the last run: born paused if it was.
         self.switchboard = Switchboard(database, self.journal, self.writer, self.notifier, clock, self._enqueue,
                                        self.events)
@@ -171,6 +173,10 @@ class Engine:
                 log.error("alert %d was not journaled (the write failed); nothing was done for it", alert_id)
                 self._processed()
                 continue
+            except LeftForNextStart:
+                log.warning("alert %d is left for the next start: the broker is still lost", alert_id)
+                self._processed()
+                continue
             except BrokerError as e:  # the broker answers, but cannot serve (misconfigured): said as it is
                 log.error("alert %d: %s", alert_id, e)
                 status, outcome = "failed", {"error": str(e)}
@@ -200,7 +206,7 @@ class Engine:
                 left = expiry.remaining(self.config, alert, received_at, self.clock())
                 log.warning("alert %d waits for the broker (%s)%s", alert_id, e,
                             "" if left is None else f", at most {max(left, 0):.0f} s before it expires")
-                await self.broker.wait_connected(math.inf if left is None else max(left, 0.0))
+                await wait_for_broker(self.broker, left, self._stopping)
 
     def _status_written(self, alert_id: int, alert: Alert, status: str, outcome: dict[str, Any],
                         received: float, received_at: float | None, error: BaseException | None) -> None:
@@ -360,6 +366,7 @@ class Engine:
         """Finishes the alerts in flight (within ``timeout``; the rest are processed at the next
         start), unloads the plugins and flushes the notifier."""
         self.lifecycle.stop.set()  # no more reloads
+        self._stopping.set()       # an alert waiting for a lost broker is left for the next start
         with trio.move_on_after(timeout) as scope:
             await self.drain()
         if scope.cancelled_caught:

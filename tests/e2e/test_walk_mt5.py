@@ -328,3 +328,23 @@ def test_an_alert_sent_while_the_terminal_is_lost_waits_and_trades_once_it_is_ba
     assert row["status"] == "done" and row["outcome"]["orders"][0]["ok"], (row, run.text()[-3000:])
     assert terminal.sent() == 1 and len(terminal.positions()) == 1
     assert run.interrupt() == 0
+
+
+def test_an_alert_waiting_for_the_terminal_at_ctrl_c_is_traded_at_the_next_start(user, tmp_path):
+    """Ctrl-C while an alert waits for the lost terminal: moonhook stops at once, leaving it
+    journaled; started again with the terminal back, it trades it, once."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    run = user.start("run", config=config, cwd="bot")
+    terminal.disconnect()
+    until(lambda: not run.get("/health")["broker_connected"], bool, "the loss seen")
+    answer = run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-across")
+    until(lambda: f"alert {answer['id']} waits for the broker" in run.text(), bool, "the alert waiting")
+    assert run.interrupt() == 0
+    assert f"alert {answer['id']} is left for the next start" in run.text() and terminal.sent() == 0
+    terminal.reconnect()
+    run = user.start("run", config=config, cwd="bot")
+    row = run.settled(answer["id"])
+    assert row["status"] == "done" and row["outcome"]["orders"][0]["ok"], row
+    assert terminal.sent() == 1 and len(terminal.positions()) == 1
+    assert run.interrupt() == 0

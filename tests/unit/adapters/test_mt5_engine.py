@@ -249,3 +249,18 @@ async def test_a_lost_terminal_is_not_held_against_the_plugins(tmp_path, caplog)
         assert engine.journal.get(row.id)["status"] == "done" and terminal.sent() == 1
         again = ticks()
         await until(lambda: ticks() > again)
+
+
+async def test_an_alert_waiting_for_a_lost_terminal_at_a_stop_is_done_at_the_next_start(tmp_path, caplog):
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        terminal.disconnect()
+        await until(lambda: not engine.broker.connected)
+        row = await submit(engine, "buy EURUSD volume=0.1 sl=1.07 id=across")
+        await until(lambda: any(f"alert {row.id} waits for the broker" in r.getMessage() for r in caplog.records))
+    assert any(f"alert {row.id} is left for the next start" in r.getMessage() for r in caplog.records)
+    assert terminal.sent() == 0
+    terminal.reconnect()
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        await engine.drain()
+        assert engine.journal.get(row.id)["status"] == "done" and terminal.sent() == 1
