@@ -311,17 +311,24 @@ def test_on_linux_the_terminal_is_reached_over_rpyc_as_mt5linux_serves_it(user, 
     assert "Traceback" not in run.text()
 
 
-def test_an_alert_sent_while_the_terminal_is_lost_waits_and_trades_once_it_is_back(user, tmp_path):
-    """The terminal's connection drops (a terminal restart, a server's weekly maintenance): an
-    alert over HTTP is answered and journaled, waits for the connection in its lane, and trades
-    once it is back, once."""
+def _an_alert_waiting_for_the_lost_terminal(user, tmp_path, source_id: str):
+    """`moonhook run` on the stand-in, the terminal's connection lost, and an alert over HTTP
+    waiting for it: (terminal, config, run, the webhook's answer)."""
     terminal = Terminal(tmp_path / "terminal.db")
     config = mt5_user(user, tmp_path / "terminal.db")
     run = user.start("run", config=config, cwd="bot")
     terminal.disconnect()
     until(lambda: not run.get("/health")["broker_connected"], bool, "the loss seen")
-    answer = run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost")
+    answer = run.webhook(f"buy EURUSD volume=0.1 sl=1.07 id={source_id}")
     until(lambda: f"alert {answer['id']} waits for the broker" in run.text(), bool, "the alert waiting")
+    return terminal, config, run, answer
+
+
+def test_an_alert_sent_while_the_terminal_is_lost_waits_and_trades_once_it_is_back(user, tmp_path):
+    """The terminal's connection drops (a terminal restart, a server's weekly maintenance): an
+    alert over HTTP is answered and journaled, waits for the connection in its lane, and trades
+    once it is back, once."""
+    terminal, _, run, answer = _an_alert_waiting_for_the_lost_terminal(user, tmp_path, "walk-lost")
     assert run.get(f"/api/alerts/{answer['id']}")["status"] == "received" and terminal.sent() == 0
     terminal.reconnect()
     row = run.settled(answer["id"])
@@ -333,13 +340,7 @@ def test_an_alert_sent_while_the_terminal_is_lost_waits_and_trades_once_it_is_ba
 def test_an_alert_waiting_for_the_terminal_at_ctrl_c_is_traded_at_the_next_start(user, tmp_path):
     """Ctrl-C while an alert waits for the lost terminal: moonhook stops at once, leaving it
     journaled; started again with the terminal back, it trades it, once."""
-    terminal = Terminal(tmp_path / "terminal.db")
-    config = mt5_user(user, tmp_path / "terminal.db")
-    run = user.start("run", config=config, cwd="bot")
-    terminal.disconnect()
-    until(lambda: not run.get("/health")["broker_connected"], bool, "the loss seen")
-    answer = run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-across")
-    until(lambda: f"alert {answer['id']} waits for the broker" in run.text(), bool, "the alert waiting")
+    terminal, config, run, answer = _an_alert_waiting_for_the_lost_terminal(user, tmp_path, "walk-across")
     assert run.interrupt() == 0
     assert f"alert {answer['id']} is left for the next start" in run.text() and terminal.sent() == 0
     terminal.reconnect()
