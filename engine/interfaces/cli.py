@@ -211,6 +211,19 @@ def _replay_parser(sub: "argparse._SubParsersAction", common: argparse.ArgumentP
                         "orders); with --compare, list the first 100 differing alerts")
     p.add_argument("--report", type=Path, metavar="FILE.html", help="write the report as an HTML page")
     p.add_argument("--strict", action="store_true", help="refuse a malformed row instead of skipping it")
+    p.add_argument("--timer-every", type=_duration, metavar="DURATION",
+                   help="run no on_timer more often than this (\"1m\" on M1 bars): a script that reads only "
+                        "prices and positions decides the same once a bar, far quicker")
+
+
+def _duration(text: str) -> float:
+    """``--timer-every``: "30s", "1m", "1h" or seconds, at least 1 (as a plugin's ``every``)."""
+    from engine.core.plugins import parse_every
+
+    seconds = parse_every(text)
+    if seconds is None:
+        raise argparse.ArgumentTypeError(f"expected a duration such as \"1m\" or \"30s\" (at least 1 s), got {text!r}")
+    return seconds
 
 
 # The sandbox starts its workers with POSIX facilities (inherited descriptors, a shared word

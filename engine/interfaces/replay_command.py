@@ -52,8 +52,8 @@ def main(a: argparse.Namespace) -> int:
     # The scripts' lines and their failures are in the report, not the log, one per alert.
     logging.getLogger("moonhook").setLevel(logging.ERROR)
     try:
-        reports = [build(trio.run(_one, config, folder, items, bars, problems, None if quiet else _bar(folder, len(items))))
-                   for folder in folders]
+        reports = [build(trio.run(_one, config, folder, items, bars, problems, None if quiet else _bar(folder, len(items)),
+                                  a.timer_every)) for folder in folders]
     except ReplayError as e:
         print(f"moonhook: {e}", file=sys.stderr)
         return 2
@@ -73,9 +73,10 @@ def main(a: argparse.Namespace) -> int:
 
 
 async def _one(config: EngineConfig, folder: Path, items: list, bars: dict, problems: list[Problem],
-               progress: Progress | None) -> Any:
+               progress: Progress | None, timer_every: float | None) -> Any:
     try:
-        return await replay(config, folder, items, bars, label=str(folder), problems=problems, progress=progress)
+        return await replay(config, folder, items, bars, label=str(folder), problems=problems, progress=progress,
+                            timer_every=timer_every)
     finally:
         if progress is not None:
             progress(-1)

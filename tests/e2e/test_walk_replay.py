@@ -457,6 +457,16 @@ def test_the_trailing_stop_example_trails_on_the_replayed_bars_after_the_last_al
             ] == [(1.0806, 1.0835, "sl", T0 + 3 * HOUR, 29.0)]
     (left,) = r["open_positions"]
     assert (left["open_price"], left["sl"]) == (1.0806, 1.078) and r["problems"] == []
+    # Its timer every minute, or at most once an hour: the hourly bars decide the same.
+    (user.home / "scripts" / "trailing_stop.lua").write_text(example.replace('every = "2s"', 'every = "1m"'))
+    args = ("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices", "EURUSD=bars.csv", "--json")
+    minutely, hourly = (json.loads(user.moonhook(*args, *more).stdout) for more in ((), ("--timer-every", "1h")))
+    assert (minutely["timer_every"], hourly["timer_every"]) == (None, 3600)
+    assert minutely["closed_trades"] == hourly["closed_trades"] == r["closed_trades"]
+    noted = user.moonhook(*args[:-1], "--timer-every", "1h")
+    assert "NOTE timers ran at most every 3600 s (--timer-every), not as the scripts ask" in noted.stdout
+    bad = user.moonhook(*args, "--timer-every", "soon")
+    assert bad.returncode == 2 and "--timer-every: expected a duration such as \"1m\"" in bad.stderr, outcome(bad)
 
 
 def test_a_timer_inside_a_bar_reads_the_bars_ended_by_then_not_the_close_to_come(user):

@@ -109,6 +109,7 @@ class Outcome:
     scripts: str = ""
     open: Sequence[OpenPosition] = field(default_factory=list)
     waiting: Sequence[PendingOrder] = field(default_factory=list)
+    timer_every: float | None = None   # --timer-every: no timer ran more often than this
 
 
 @dataclass(frozen=True)
@@ -279,6 +280,8 @@ def text(report: Report) -> str:
     lines = [f"replay of {o.scripts or 'scripts'}: {o.alerts} alerts, {when(o.start)} to {when(o.end)}"]
     if not o.prices_simulated:
         lines.append(f"NOTE {NO_PRICES}")
+    if o.timer_every:
+        lines.append(f"NOTE timers ran at most every {o.timer_every:g} s (--timer-every), not as the scripts ask")
     lines += [
         f"trades         {report.trades} ({report.wins} won)",
         f"profit         {cash(report.profit)} (commission {cash(report.commission)})",
@@ -344,7 +347,7 @@ def as_dict(report: Report, summary: bool = False) -> dict[str, Any]:
 
     out = {
         "scripts": o.scripts, "alerts": o.alerts, "start": o.start, "end": o.end,
-        "prices_simulated": o.prices_simulated,
+        "prices_simulated": o.prices_simulated, "timer_every": o.timer_every,
         "trades": report.trades, "wins": report.wins, "profit": report.profit,
         "gross_profit": report.gross_profit, "gross_loss": report.gross_loss,
         "commission": report.commission, "win_rate": report.win_rate,

@@ -64,6 +64,7 @@ class Clock:
 class _Timer:
     plugin: Plugin
     due: float
+    every: float
 
 
 Progress = Callable[[int], None]   # told how many alerts are done, after each
@@ -71,14 +72,16 @@ Progress = Callable[[int], None]   # told how many alerts are done, after each
 
 async def replay(config: EngineConfig, scripts: Path, alerts: Sequence[RecordedAlert],
                  bars: Mapping[str, Sequence[Bar]] | None = None, *, label: str | None = None,
-                 problems: Sequence[Problem] = (), progress: Progress | None = None) -> Outcome:
+                 problems: Sequence[Problem] = (), progress: Progress | None = None,
+                 timer_every: float | None = None) -> Outcome:
     """What the scripts of ``scripts`` do with ``alerts`` (oldest first) on a paper account
-    set up by ``config.paper`` with ``bars`` (by symbol). Raises ReplayError for a script
-    that does not load; a script's errors and overruns while replaying are in the outcome."""
+    set up by ``config.paper`` with ``bars`` (by symbol); ``timer_every``: no ``on_timer``
+    more often than that many seconds. Raises ReplayError for a script that does not load; a
+    script's errors and overruns while replaying are in the outcome."""
     clock = Clock(alerts[0].time if alerts else 0.0)
     database = Database(":memory:", fsync=False)
     try:
-        return await _Replay(config, clock, database, bars or {}, label or scripts.name, problems).run(
+        return await _Replay(config, clock, database, bars or {}, label or scripts.name, problems, timer_every).run(
             scripts, alerts, progress)
     finally:
         database.close()
@@ -86,7 +89,7 @@ async def replay(config: EngineConfig, scripts: Path, alerts: Sequence[RecordedA
 
 class _Replay:
     def __init__(self, config: EngineConfig, clock: Clock, database: Database, bars: Mapping[str, Sequence[Bar]],
-                 label: str, problems: Sequence[Problem]):
+                 label: str, problems: Sequence[Problem], timer_every: float | None = None):
         self.config, self.clock = config, clock
         self.symbols = SymbolMap(config.symbol_map)
         self.book = Book(config.paper, bars)
@@ -95,7 +98,7 @@ class _Replay:
         self.originals: dict[str, float] = {}   # repeat key -> when its last original came
         self.serial = 0                          # the alerts run: their ids
         self.database = database
-        self.out = Outcome(problems=list(problems), scripts=label)
+        self.out = Outcome(problems=list(problems), scripts=label, timer_every=timer_every)
         self.current: str | None = None   # the alert in hand (its where), for faults and orders
         self.trial = Trial(config, InlinePool(clock=clock), PluginSet(), self.broker, database, clock,
                            report=self._fault, placed=self._placed)
@@ -138,7 +141,8 @@ class _Replay:
                 raise ReplayError(str(e)) from None
             self.trial.plugins.swap(add=plugin)
             if plugin.meta.every and "on_timer" in plugin.hooks:
-                self.timers.append(_Timer(plugin, self.clock.now + plugin.meta.every))
+                every = max(plugin.meta.every, self.out.timer_every or 0.0)
+                self.timers.append(_Timer(plugin, self.clock.now + every, every))
 
     async def _until(self, t: float) -> None:
         """The timers due before ``t``, in time order (a tie by plugin name), each at its time."""
@@ -156,7 +160,7 @@ class _Replay:
                 await self.trial.call(timer.plugin, "on_timer")
             finally:
                 self.broker.in_timer = False
-            timer.due += timer.plugin.meta.every or 0
+            timer.due += timer.every
         self.clock.now = t
         self.book.advance(t)
         await self._events()
