@@ -14,11 +14,10 @@ from typing import Any, Mapping
 from sandbox import MB, Budget, SandboxError
 
 from engine.domain.alerts import SymbolMap
+from engine.domain.times import parse_every
 
 HOOKS = ("on_load", "on_unload", "on_alert", "on_order", "on_fill", "on_close", "on_cancel", "on_timer")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,47}$")
-_EVERY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
 _META_KEYS = {"name", "symbols", "priority", "params", "every", "budget", "description", "version", "guard"}
 _BUDGET_KEYS = {"instructions", "timeout", "memory_mb"}
 
@@ -121,19 +120,6 @@ class PluginMeta:
 
     def watches(self, symbol: str | None) -> bool:
         return self.symbols is None or symbol in self.symbols
-
-
-def parse_every(value: Any) -> float | None:
-    """Seconds from "30s", "1m", "500ms", "1h" or a number of seconds; None if invalid or under 1 s."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str) and (m := _EVERY.match(value)):
-        seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    else:
-        return None
-    return seconds if 1 <= seconds <= 86_400 else None
 
 
 def check_budget(budget: Any, where: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import brokerclock
 from brokerclock import ServerZone
@@ -62,3 +63,20 @@ def day_start(now: float, zone: ServerZone) -> float:
         return zone.to_utc(midnight, ambiguous="earlier").timestamp()
     except brokerclock.NonexistentTimeError:  # a zone whose clocks jump at midnight: the day began at 01:00
         return zone.to_utc(midnight + timedelta(hours=1), ambiguous="earlier").timestamp()
+
+
+_EVERY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_EVERY_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
+
+
+def parse_every(value: Any) -> float | None:
+    """Seconds from "30s", "1m", "500ms", "1h" or a number of seconds; None if invalid or under 1 s."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _EVERY.match(value)):
+        seconds = float(m.group(1)) * _EVERY_UNITS[m.group(2)]
+    else:
+        return None
+    return seconds if 1 <= seconds <= 86_400 else None

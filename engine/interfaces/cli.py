@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from engine.domain.config import Settings
+from engine.domain.times import parse_every
 from engine.app.logs import setup_logging
 from engine.app.scaffold import TRY_ALERT, describe, init_project, refresh_editor_files
 from engine.app.settings import SettingsError, load_settings
@@ -218,8 +219,6 @@ def _replay_parser(sub: "argparse._SubParsersAction", common: argparse.ArgumentP
 
 def _duration(text: str) -> float:
     """``--timer-every``: "30s", "1m", "1h" or seconds, at least 1 (as a plugin's ``every``)."""
-    from engine.core.plugins import parse_every
-
     seconds = parse_every(text)
     if seconds is None:
         raise argparse.ArgumentTypeError(f"expected a duration such as \"1m\" or \"30s\" (at least 1 s), got {text!r}")
