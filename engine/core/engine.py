@@ -192,10 +192,13 @@ class Engine:
         """The alert's status and outcome. With the broker disconnected it waits for it, until
         the alert expires (the lane's later alerts behind it, in order), then runs again from
         the start: what was sent before the loss is found by its client id, not sent twice."""
+        lost: str | None = None  # why the broker could not answer, while the alert waited for it
         while True:
             stale = expiry.check(self.config, alert, received_at, self.clock())
             if stale is not None:  # too old now: nothing runs for it
                 await gate.wait()
+                if lost is not None:
+                    stale = {**stale, "reason": f"{stale['reason']}, waiting for the broker ({lost})"}
                 return "expired", stale
             try:
                 with self.working(Run(alert_id, "alert", received, gate)) as run:
@@ -203,6 +206,7 @@ class Engine:
             except BrokerError as e:
                 if self.broker.connected:
                     raise
+                lost = str(e)
                 left = expiry.remaining(self.config, alert, received_at, self.clock())
                 log.warning("alert %d waits for the broker (%s)%s", alert_id, e,
                             "" if left is None else f", at most {max(left, 0):.0f} s before it expires")

@@ -66,6 +66,8 @@ async def test_an_alert_waiting_for_a_lost_terminal_expires_at_its_age_not_faile
         await until(lambda: not engine.broker.connected)
         row = await process(engine, "buy EURUSD volume=0.1 id=late")
         assert row["status"] == "expired" and row["outcome"]["limit"] == "engine.max_alert_age", row
+        assert row["outcome"]["reason"].endswith(", waiting for the broker (MetaTrader 5 is not connected (lost: "
+                                                 "MetaTrader error -10004: No IPC connection))"), row
         terminal.reconnect()
         await until(lambda: engine.broker.connected)
         assert terminal.sent() == 0
