@@ -29,6 +29,9 @@ from sandbox.allowlist import WORKER_ENV, worker_environment
 from engine.core.lifecycle import scripts_in
 
 SECONDS = 120                                    # the most a replay may take
+# No timer more often than this (``--timer-every``): a 2-second trailing stop over 30 days of
+# alerts is 1.3 million calls a side, minutes past SECONDS; the answer says it.
+TIMER_EVERY = 60
 MAX_DAYS = 366
 KEPT_TABLES = ("engine", "sandbox", "paper", "plugins")
 ENGINE_PATHS = ("scripts", "data")               # folders of the live engine, not the replay's
@@ -60,7 +63,8 @@ async def replay_draft(settings: Path | None, scripts: Path, journal: Path, name
         await trio.to_thread.run_sync(_prepare, base, settings, scripts, name, text)
         command = [sys.executable, "-c", _CHILD, "replay", "--config", str(base / "replay.toml"),
                    "--scripts", str(base / "live"), "--compare", str(base / "draft"), "--alerts", str(journal.resolve()),
-                   "--from", repr(now - days * 86400), "--to", repr(now), "--json", "--summary"]
+                   "--from", repr(now - days * 86400), "--to", repr(now), "--json", "--summary",
+                   "--timer-every", str(TIMER_EVERY)]
         env = worker_environment(WORKER_ENV, os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
         with trio.move_on_after(SECONDS):
@@ -111,6 +115,7 @@ def summary(comparison: dict[str, Any]) -> dict[str, Any]:
     the alerts): ``live`` and ``draft`` (alerts, trades, wins, profit, commission, win rate,
     profit factor, drawdown, and the draft's faults), ``profit_difference`` (draft less live),
     ``prices_simulated`` (false: fills at the alerts' prices, no stops or targets),
+    ``timer_every`` (no timer ran more often than this many seconds),
     ``differing`` (how many alerts the two answer differently) and the first of them the
     summary lists, each with its journal ``id`` and both sides' decisions and orders."""
     def figures(report: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +126,7 @@ def summary(comparison: dict[str, Any]) -> dict[str, Any]:
     faults = [f for p in draft["plugins"].values() for f in p["faults"]]
     return {"live": figures(live), "draft": {**figures(draft), "faults": faults},
             "profit_difference": comparison["profit_difference"], "prices_simulated": live["prices_simulated"],
+            "timer_every": live.get("timer_every"),
             "differing": comparison["differing"],
             "differences": [{"id": _alert_id(d["alert"]), "live": d["a"], "draft": d["b"]}
                             for d in comparison["differences"]]}

@@ -34,7 +34,7 @@ def test_a_draft_is_replayed_over_the_journal_beside_the_live_version_and_nothin
     r = answer.json()
     # No spread, no commission ([paper]'s defaults): a close 200 points above 1.0850 makes
     # 0.1 lot x 100,000 x 0.0020 = 20.00 a position. Live closes one, the draft two.
-    assert (r["name"], r["days"], r["prices_simulated"]) == ("gate.lua", 1.0, False)
+    assert (r["name"], r["days"], r["prices_simulated"], r["timer_every"]) == ("gate.lua", 1.0, False, 60)
     assert {k: r["live"][k] for k in ("alerts", "trades", "wins", "profit")} == \
         {"alerts": 3, "trades": 1, "wins": 1, "profit": 20.0}
     assert {k: r["draft"][k] for k in ("alerts", "trades", "wins", "profit")} == \

@@ -32,6 +32,8 @@ export function replayResult(r) {
                   `profit, this draft less the live version: ${signed(r.profit_difference)}.`}),
     r.prices_simulated ? null : h("p", {class: "muted", text: "No prices: orders filled at the alerts' prices; " +
       "stops and targets were not simulated (moonhook replay --prices simulates them)."}),
+    r.timer_every ? h("p", {class: "muted", text: `Timers ran at most once every ${r.timer_every} s, which decides ` +
+      "the same for a script that reads prices and positions (moonhook replay runs them as the scripts ask)."}) : null,
     figures,
     faults.length ? h("ul", {class: "findings"}, faults.map((f) =>
       h("li", {class: "error", text: `${f.kind} at ${f.where}: ${f.what}${f.alert ? ` (${f.alert})` : ""}`}))) : null,
