@@ -21,7 +21,7 @@ def check_text(view: dict[str, Any]) -> str:
         if view.get(key):
             lines.append(f"{key}: {view[key]}")
     if view.get("plugins"):
-        lines.append(f"before that, plugins {', '.join(view['plugins'])} ({view.get('plugins_note')})")
+        lines.append(f"plugins that would see it first: {', '.join(view['plugins'])} ({view.get('plugins_note')})")
     if view.get("paused"):
         lines.append("the engine is paused: a real alert would be journaled, not executed")
     lines.append("nothing was sent (a dry run)")

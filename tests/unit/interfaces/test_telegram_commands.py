@@ -412,7 +412,7 @@ async def test_check_says_what_an_alert_would_do_and_never_logs_it(tmp_path, cap
                                               '"action": "buy", "risk": 1, "sl_pips": 20, "price": 1.1}'))).text
         plain = html_plain(sized)
         assert "would send: market buy 0.5 EURUSD price 1.1 sl 1.098" in plain, plain
-        assert "before that, plugins count" in plain and plain.endswith("nothing was sent (a dry run)")
+        assert "plugins that would see it first: count (not run by a check" in plain and plain.endswith("nothing was sent (a dry run)")
         big = html_plain((await ask(commands, chat.say("/check buy EURUSD volume=5 price=1.1"))).text)
         assert "refused: over engine.max_order_volume: 5 lots asked, at most 1" in big
         assert html_plain((await ask(commands, chat.say("/check buy EURUSD sl=low"))).text).startswith(

@@ -22,7 +22,7 @@ function result(view) {
     view.orders?.length ? table(ORDER, view.orders) : h("p", {class: "muted", text: "No order."}),
     view.note ? h("p", {class: "muted", text: view.note}) : null,
     view.error ? h("p", {class: "error", text: view.error}) : null,
-    view.plugins?.length ? h("p", {class: "muted", text: `Before that, plugins ${view.plugins.join(", ")} (${view.plugins_note}).`}) : null,
+    view.plugins?.length ? h("p", {class: "muted", text: `Plugins that would see it first: ${view.plugins.join(", ")} (${view.plugins_note}).`}) : null,
     view.paused ? h("p", {class: "muted", text: "The engine is paused: a real alert would be journaled, not executed."}) : null,
     h("p", {class: "muted", text: "Nothing was sent."}),
   ];
