@@ -57,7 +57,7 @@ async def check_alert(engine: Engine, alert: Alert) -> dict[str, Any]:
     broker: Any = _AsSeen(engine.broker, alert)
     plan = await execution.plan(alert, 0, broker, engine.config.default_volume)
     for request in plan.requests:
-        refused = await engine.limits.breach(request, broker) if engine.limits.apply_to(request) else None
+        refused = await engine.limits.breach(request, broker, asked=True) if engine.limits.apply_to(request) else None
         plain = request.to_plain()
         for key in ("client_id", "alert_id", "plugin"):
             plain.pop(key, None)

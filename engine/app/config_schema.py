@@ -113,6 +113,8 @@ DESCRIPTIONS: dict[str, str] = {
     "engine.max_spread_pips": "The widest spread, in pips, at which a market entry is sent: one number for every "
                                "symbol, or a table by symbol with \"*\" for the rest ({ \"*\" = 3, XAUUSD = 40 }); "
                                "unset: no limit.",
+    "engine.max_spread_wait": "Seconds a market entry waits for a spread over engine.max_spread_pips to narrow "
+                               "(the rollover's lasts minutes) before it is refused; 0: refused at once.",
     "engine.min_equity": "The equity, in the account's currency, at or under which entries are refused (a prop "
                          "firm's maximum loss: set it above the firm's floor); unset: no limit.",
     "engine.trading_day": "The clock whose midnight begins the trading day: \"UTC\", \"Europe/Prague\", \"GMT+2/+3 "

@@ -134,7 +134,8 @@ class Operations:
                 "max_price_gap_pct": config.max_price_gap_pct, "max_daily_loss_pct": config.max_daily_loss_pct,
                 "min_equity": config.min_equity, "max_risk_pct": config.max_risk_pct,
                 "max_entries_per_hour": config.max_entries_per_hour,
-                "max_spread_pips": dict(config.max_spread_pips) or None, "trading_day": config.trading_day}
+                "max_spread_pips": dict(config.max_spread_pips) or None,
+                "max_spread_wait": config.max_spread_wait or None, "trading_day": config.trading_day}
 
     def plugin_rows(self) -> list[dict[str, Any]]:
         """One row per plugin file, each with the same keys: those serving (with stats and

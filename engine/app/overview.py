@@ -126,13 +126,15 @@ def limits_text(limits: dict[str, Any]) -> str:
              f"equity above {floor:,.2f}" if floor else "",
              f"at most {risk:g}% at a stop" if (risk := limits.get("max_risk_pct")) else "",
              f"{rate} entries an hour" if (rate := limits.get("max_entries_per_hour")) else "",
-             _spreads(spreads) if (spreads := limits.get("max_spread_pips")) else ""]
+             _spreads(spreads, limits.get("max_spread_wait")) if (spreads := limits.get("max_spread_pips")) else ""]
     return ", ".join(w for w in words if w) or "none"
 
 
-def _spreads(table: dict[str, float]) -> str:
-    """"spreads up to 3 pips (XAUUSD 40)" for ``engine.max_spread_pips``."""
+def _spreads(table: dict[str, float], wait: float | None) -> str:
+    """"spreads up to 3 pips (XAUUSD 40), waited for 300 s" for ``engine.max_spread_pips`` and
+    ``engine.max_spread_wait``."""
     named = ", ".join(f"{symbol} {pips:g}" for symbol, pips in sorted(table.items()) if symbol != "*")
+    waited = f", waited for {wait:g} s" if wait else ""
     if "*" not in table:
-        return f"spreads up to {named} pips"
-    return f"spreads up to {table['*']:g} pips" + (f" ({named})" if named else "")
+        return f"spreads up to {named} pips{waited}"
+    return f"spreads up to {table['*']:g} pips" + (f" ({named})" if named else "") + waited

@@ -140,6 +140,10 @@ def render_config(secret: str, api_token: str) -> str:
 # (17:00 New York) and in news, EURUSD's pip becomes ten or twenty, paid at the fill and by a
 # tight stop. One number for every symbol, or by symbol with "*" for the rest:
 # max_spread_pips = {{ "*" = 3, XAUUSD = 40 }}
+# How long such an entry waits for the spread to narrow before it is refused (seconds, at most
+# max_alert_age; the rollover's lasts minutes, and the price moves meanwhile: max_price_gap_pct
+# bounds it):
+# max_spread_wait = 90
 # The volume of an entry that gives neither volume nor risk (unset: such an entry is refused).
 # default_volume = 0.01
 # TradingView's tickers to the broker's symbols; a key with its exchange matches that exchange

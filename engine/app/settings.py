@@ -58,6 +58,7 @@ SCHEMA: dict[str, Any] = {
         "max_entries_per_hour": c.integer(1, 100_000),
         "max_spread_pips": c.per_symbol(_POSITIVE, "a number of pips above 0, or a table of them by symbol "
                                                    "({ \"*\" = 3, XAUUSD = 40 })"),
+        "max_spread_wait": c.number(0, 600),
         "trading_day": c.string,
         "symbol_map": c.table_of(c.string, "a table of symbol names (\"OANDA:EURUSD\" = \"EURUSD\")"),
     },

@@ -84,6 +84,7 @@ class PlainDesk:
         executed (an alert processed again after a crash finds its entry, not a refusal)."""
         if not self._limits.apply_to(request):
             return await self.broker.execute(request)
+        await self._limits.spread_settled(request, self.broker)   # before the turn entries take
         if not self._limits.counts:  # nothing counted: entries need not wait for each other
             return await self._checked(request)
         async with self._entering:  # two entries at once never both take the last place

@@ -8,7 +8,8 @@ the balance the day began with: a prop firm's daily rule, kept before the firm's
 ``engine.max_risk_pct`` (what one entry may lose at its stop; none without a stop),
 ``engine.max_entries_per_hour`` (an alert sent in a loop, a strategy flipping on every tick) and
 ``engine.max_spread_pips`` (a market entry at the rollover or in news, when a spread of one pip
-becomes twenty: the fill, and a tight stop, would pay all of it).
+becomes twenty: the fill, and a tight stop, would pay all of it; it may wait
+``engine.max_spread_wait`` seconds for the spread to narrow).
 
 A fat finger (``units=1000000``), a script placing orders on every tick, or an alert sent in a
 loop stops at them, whoever places the order: the engine, a plugin or an administrator. They
@@ -39,6 +40,7 @@ from engine.domain.times import clock_zone, day_start, when
 log = logging.getLogger("moonhook.limits")
 
 HOUR = 3_600
+SPREAD_POLL = 0.5   # seconds between two looks at a wide spread
 LONGEST_DAY = 26 * HOUR  # past a day's start, surely in the next day (a day is 23 to 25 hours)
 
 
@@ -60,6 +62,7 @@ class Limits:
     max_risk_pct: float | None = None
     max_entries_per_hour: int | None = None
     max_spread: Mapping[str, float] = field(default_factory=dict)  # pips by symbol, "*" for the rest
+    spread_wait: float = 0.0   # seconds an entry waits for a wide spread to narrow (a trial's never waits)
     day: ServerZone = field(default_factory=lambda: clock_zone("UTC", "engine.trading_day"))
     clock: Callable[[], float] = time.time  # the engine's (a replay's is the replayed one)
     # When the entries of the last hour were made (this run's: a restart begins the hour again).
@@ -69,7 +72,7 @@ class Limits:
     def of(cls, config: EngineConfig, clock: Callable[[], float] = time.time) -> "Limits":
         return cls(config.max_order_volume, config.max_open_positions, config.max_price_gap_pct,
                    config.max_daily_loss_pct, config.min_equity, config.max_risk_pct, config.max_entries_per_hour,
-                   config.max_spread_pips, config.day_zone, clock)
+                   config.max_spread_pips, config.max_spread_wait, config.day_zone, clock)
 
     def apply_to(self, request: OrderRequest) -> bool:
         """Whether ``request`` is an entry with a limit to pass."""
@@ -99,12 +102,13 @@ class Limits:
     def _reads_price(self, request: OrderRequest) -> bool:
         return self._gap_applies(request) or (request.kind == "market" and self.spread_for(request.symbol) is not None)
 
-    async def breach(self, request: OrderRequest, broker: Broker) -> str | None:
+    async def breach(self, request: OrderRequest, broker: Broker, asked: bool = False) -> str | None:
         """Why ``request`` would pass a limit, or None. Reads the broker's positions and orders
         when ``max_positions`` is set, its account when a money limit is (and the day's deals for
         ``max_daily_loss_pct``, the symbol and its price for ``max_risk_pct``), its price when
         ``max_gap_pct`` or a spread limit is, and the symbol for the second (raises what the
-        broker raises); a broker without a quote for the symbol leaves both unmeasured."""
+        broker raises); a broker without a quote for the symbol leaves both unmeasured. ``asked``:
+        for a check of what would happen, not an entry being sent (a spread is then not waited for)."""
         if self.max_volume is not None and request.volume is not None and request.volume > self.max_volume + 1e-9:
             return f"{BREACH}max_order_volume: {request.volume:g} lots asked, at most {self.max_volume:g}"
         if self.max_entries_per_hour is not None and (said := self._too_many()) is not None:
@@ -125,8 +129,32 @@ class Limits:
             if self._gap_applies(request) and (said := self._gapped(request, quote)) is not None:
                 return said
             if (most := self.spread_for(request.symbol)) is not None and request.kind == "market":
-                return self._too_wide(request.symbol, quote, most, await broker.symbol(request.symbol))
+                said = self._too_wide(request.symbol, quote, most, await broker.symbol(request.symbol))
+                if said and self.spread_wait:
+                    said += (f"; an entry would wait up to {self.spread_wait:g} s for it to narrow" if asked
+                             else f", after waiting {self.spread_wait:g} s for it to narrow")
+                return said
         return None
+
+    async def spread_settled(self, request: OrderRequest, broker: Broker) -> None:
+        """Waits up to ``spread_wait`` seconds for a market entry's spread to come within its
+        limit, reading the broker's quote every SPREAD_POLL seconds; at once when it is, when no
+        wait or limit is set, or when it cannot be measured. ``breach`` decides after it."""
+        most = self.spread_for(request.symbol)
+        if not self.spread_wait or most is None or request.kind != "market" or request.symbol is None:
+            return
+        told = False
+        with trio.move_on_after(self.spread_wait):
+            while True:
+                quote, spec = await broker.price(request.symbol), await broker.symbol(request.symbol)
+                wide = self._too_wide(request.symbol, quote, most, spec) if quote is not None else None
+                if wide is None:
+                    return
+                if not told:
+                    log.warning("%s; the entry waits up to %g s for it to narrow (engine.max_spread_wait)",
+                                wide.removeprefix(BREACH), self.spread_wait)
+                    told = True
+                await trio.sleep(SPREAD_POLL)
 
     def _gapped(self, request: OrderRequest, quote: dict[str, Any]) -> str | None:
         side = "ask" if request.side == "buy" else "bid"

@@ -114,7 +114,8 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     (limits,) = [p.split("\n") for p in texts(browser, "#overview .panel") if p.startswith("Limits")]
     assert limits == ["Limits", "max_order_volume", "none", "max_open_positions", "10", "max_price_gap_pct",
                       "none", "max_daily_loss_pct", "none", "min_equity", "none", "max_risk_pct", "none",
-                      "max_entries_per_hour", "none", "max_spread_pips", "none", "trading_day", "UTC"], limits
+                      "max_entries_per_hour", "none", "max_spread_pips", "none", "max_spread_wait", "none",
+                      "trading_day", "UTC"], limits
     (pending,) = cells(browser, "#pending-orders tbody tr")
     assert pending[:6] + pending[7:-1] == ["EURUSD", "buy limit", "0.10", "1.05000", "1.04000", "", "engine",
                                            str(placed["ticket"])]  # no take profit

@@ -349,3 +349,24 @@ def test_an_alert_waiting_for_the_terminal_at_ctrl_c_is_traded_at_the_next_start
     assert row["status"] == "done" and row["outcome"]["orders"][0]["ok"], row
     assert terminal.sent() == 1 and len(terminal.positions()) == 1
     assert run.interrupt() == 0
+
+
+def test_an_entry_at_the_rollover_waits_for_the_spread_to_narrow_with_max_spread_wait(user, tmp_path):
+    """engine.max_spread_wait uncommented as init wrote it: the entry sent into a 12-pip spread
+    waits, and goes once the terminal's spread is back to a pip."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.set_price("EURUSD", 1.08500, 1.08620)
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.replace('# max_spread_pips = { "*" = 3, XAUUSD = 40 }', 'max_spread_pips = { "*" = 3, XAUUSD = 40 }')
+    config.replace("# max_spread_wait = 90", "max_spread_wait = 90")
+    run = user.start("run", config=config, cwd="bot")
+    answer = run.webhook("buy EURUSD volume=0.1 sl=1.08 id=walk-waits")
+    until(lambda: "the entry waits up to 90 s for it to narrow" in run.text(), bool, "the entry waiting")
+    assert terminal.sent() == 0
+    terminal.set_price("EURUSD", 1.08500, 1.08510)
+    row = run.settled(answer["id"])
+    assert row["status"] == "done", row
+    assert [(p["volume"], p["price_open"]) for p in terminal.positions()] == [(0.1, 1.0851)]
+    status = user.moonhook("status", cwd="bot")
+    assert "spreads up to 3 pips (XAUUSD 40), waited for 90 s" in status.stdout, outcome(status)
+    assert run.interrupt() == 0

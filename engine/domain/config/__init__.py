@@ -120,6 +120,7 @@ class EngineConfig:
     max_entries_per_hour: int | None = None  # entries the broker made in the last hour
     # The widest spread (pips) a market entry is sent at, by symbol, "*" for the rest; {}: none.
     max_spread_pips: Mapping[str, float] = field(default_factory=dict)
+    max_spread_wait: float = 0.0   # seconds a market entry waits for a wide spread to narrow; 0: refused at once
     # The clock whose midnight begins the trading day: the daily loss limit's and the views' "today".
     trading_day: str = "UTC"
     default_budget: Budget = DEFAULT_BUDGET
@@ -160,6 +161,13 @@ class EngineConfig:
         for symbol, pips in self.max_spread_pips.items():
             if isinstance(pips, bool) or not (isinstance(pips, (int, float)) and 0 < pips < float("inf")):
                 raise ValueError(f"engine.max_spread_pips.{symbol}: must be a number of pips above 0, got {pips!r}")
+        if isinstance(self.max_spread_wait, bool) or not (isinstance(self.max_spread_wait, (int, float))
+                                                           and 0 <= self.max_spread_wait <= 600):
+            raise ValueError(f"engine.max_spread_wait: must be 0 to 600 seconds, got {self.max_spread_wait!r}")
+        if self.max_alert_age and self.max_spread_wait > self.max_alert_age:
+            raise ValueError(f"engine.max_spread_wait: {self.max_spread_wait:g} s is longer than engine.max_alert_age "
+                             f"({self.max_alert_age:g} s): an entry would be sent older than its alert may be; "
+                             "raise max_alert_age with it")
         clock_zone(self.trading_day, "engine.trading_day")
         if self.broker not in BROKERS:
             raise ValueError(f"engine.broker: expected one of {', '.join(BROKERS)}, got {self.broker!r}")

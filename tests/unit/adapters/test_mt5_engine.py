@@ -9,6 +9,7 @@ import trio
 
 from engine.domain.config.mt5 import MT5Config
 from engine.app import Operations
+from engine.domain.alerts import parse_body
 from engine.interfaces.telegram.commands import Commands
 
 from support.botapi import html_plain
@@ -266,3 +267,27 @@ async def test_an_alert_waiting_for_a_lost_terminal_at_a_stop_is_done_at_the_nex
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
         await engine.drain()
         assert engine.journal.get(row.id)["status"] == "done" and terminal.sent() == 1
+
+
+async def test_an_entry_waits_out_a_rollover_spread_then_goes_or_is_refused_after_its_wait(tmp_path, caplog):
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.set_price("EURUSD", 1.08500, 1.08620)   # 12 pips: the rollover's
+    limits = {"max_spread_pips": {"*": 3.0}}
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path), max_spread_wait=100.0, **limits) as engine:
+        row = await submit(engine, "buy EURUSD volume=0.1 sl=1.07 id=at-rollover")
+        await until(lambda: any("the entry waits up to 100 s for it to narrow" in r.getMessage()
+                                for r in caplog.records))
+        assert terminal.sent() == 0
+        check = await Operations(engine).check(parse_body("buy EURUSD volume=0.1 sl=1.07", engine.symbols))
+        assert check["orders"][0]["refused"].endswith("at most 3; an entry would wait up to 100 s for it to narrow")
+        terminal.set_price("EURUSD", 1.08500, 1.08510)
+        await engine.drain()
+        assert engine.journal.get(row.id)["status"] == "done"
+        assert [(p["volume"], p["price_open"]) for p in terminal.positions()] == [(0.1, 1.0851)]
+    terminal.set_price("EURUSD", 1.08500, 1.08620)
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path), max_spread_wait=0.5, **limits) as engine:
+        refused = await process(engine, "buy EURUSD volume=0.1 sl=1.07 id=still-wide")
+        assert refused["outcome"]["orders"][0]["error"] == (
+            "over engine.max_spread_pips: EURUSD's spread is 12.0 pips (bid 1.085, ask 1.0862), at most 3, after "
+            "waiting 0.5 s for it to narrow"), refused
+        assert terminal.sent() == 1

@@ -51,7 +51,7 @@ async def test_status_says_what_the_broker_cannot_answer(tmp_path):
         assert status["status"] == "ok" and status["account"]["balance"] > 0 and status["positions"] == []
         assert status["limits"] == {"max_order_volume": None, "max_open_positions": 3, "max_price_gap_pct": None,
                                     "max_daily_loss_pct": None, "min_equity": None, "max_risk_pct": None,
-                                    "max_entries_per_hour": None, "max_spread_pips": None,
+                                    "max_entries_per_hour": None, "max_spread_pips": None, "max_spread_wait": None,
                                     "trading_day": "UTC"}
         assert status["alerts_in_progress"] == 0 and status["pause"] == {"paused": False}
         engine.broker.__class__ = _AccountDown

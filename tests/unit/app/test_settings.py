@@ -197,6 +197,8 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
     ("[engine]\nmax_open_positions = 2.5\n",
      "engine.max_open_positions: expected an integer from 1 to 100000, got 2.5"),
     ("[engine]\nsymbol_map = { A = 1 }\n", "engine.symbol_map.A: expected a table of symbol names"),
+    ("[engine]\nmax_spread_wait = 300\n", "engine.max_spread_wait: 300 s is longer than engine.max_alert_age "
+     "(120 s): an entry would be sent older than its alert may be; raise max_alert_age with it"),
     ("[engine]\nmax_spread_pips = 0\n", "engine.max_spread_pips: expected a number of pips above 0, or a table "
      "of them by symbol"),
     ("[engine]\nmax_spread_pips = { \"*\" = 3, XAUUSD = \"wide\" }\n",
