@@ -20,6 +20,7 @@ from engine.domain.orders import Event, Listener, OrderRequest, OrderResult
 
 
 EARLY_EVENTS = 1000  # events kept for a listener that is not there yet
+CONNECTED_POLL = 0.5  # seconds between two looks at a lost connection (wait_connected)
 
 
 class Broker(ABC):
@@ -64,7 +65,11 @@ class Broker(ABC):
         return True
 
     async def wait_connected(self, seconds: float) -> bool:
-        """Waits up to ``seconds`` for a lost connection to be found again; whether it is."""
+        """Waits up to ``seconds`` for a lost connection to be found again; whether it is. This
+        one looks every CONNECTED_POLL seconds; a broker that knows the moment says it sooner."""
+        with trio.move_on_after(seconds):
+            while not self.connected:
+                await trio.sleep(CONNECTED_POLL)
         return self.connected
 
     @abstractmethod

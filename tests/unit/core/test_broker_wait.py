@@ -1,0 +1,48 @@
+"""An alert that finds the broker disconnected waits for it (engine/core/broker_wait.py), also on
+a broker that cannot say the moment it is back (the base ``wait_connected`` looks every half
+second): a real engine, its sandbox workers and SQLite file, a broker that loses its connection."""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from engine.domain.orders import BrokerError, OrderRequest
+
+from support.engine_support import running, submit
+from support.fakes import FakeBroker
+
+
+class Flaky(FakeBroker):
+    """Disconnected while ``up`` is False: every order raises, as a lost terminal's does."""
+
+    def __init__(self):
+        super().__init__()
+        self.up, self.tries = True, 0
+
+    @property
+    def connected(self) -> bool:
+        return self.up
+
+    async def execute(self, request: OrderRequest):
+        self.tries += 1
+        if not self.up:
+            raise BrokerError("not connected (lost: the test)")
+        return await super().execute(request)
+
+
+async def test_an_alert_waits_for_a_broker_that_only_says_whether_it_is_connected(tmp_path, caplog):
+    broker = Flaky()
+    async with running(tmp_path, use_broker=broker) as engine:
+        broker.up = False
+        caplog.set_level(logging.WARNING, logger="moonhook")
+        row = await submit(engine, "buy EURUSD volume=0.1 price=1.1 id=waits")
+        with trio.fail_after(10):
+            while not any(f"alert {row.id} waits for the broker" in r.getMessage() for r in caplog.records):
+                await trio.sleep(0.02)
+        await trio.sleep(1.2)            # two looks and more at the connection
+        assert broker.tries <= 4, broker.tries   # it looked, it did not send again and again
+        broker.up = True
+        await engine.drain()
+        assert engine.journal.get(row.id)["status"] == "done" and len(broker.executed) == 1
