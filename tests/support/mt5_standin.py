@@ -686,7 +686,8 @@ def _server_msc(st, unix):
 
 
 def _now_msc(st):
-    return _server_msc(st, time.time())
+    """Now on the server's clock, in ms: the real time, or the one ``Terminal.set_time`` holds."""
+    return _server_msc(st, st.get("now") or time.time())
 
 
 _NEW_YORK = ZoneInfo("America/New_York")
@@ -993,6 +994,12 @@ class Terminal:
     def reconnect(self):
         with _tx(self.path) as st:
             st.put("connected", True)
+
+    def set_time(self, unix):
+        """The terminal's clock held at ``unix`` (deals, orders and ticks are stamped with it), or
+        with None let go with the real time again."""
+        with _tx(self.path) as st:
+            st.put("now", unix)
 
     def set_trade_allowed(self, allowed):
         """The terminal's AutoTrading button: off, order_send answers 10027."""

@@ -94,8 +94,13 @@ class Book:
         return row[0] if row else None
 
     def put_state(self, key: str, value: str) -> None:
+        self.put_states({key: value})
+
+    def put_states(self, values: dict[str, str]) -> None:
+        """``values`` written together (one transaction)."""
         with self._d.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO mt5_state (key, value) VALUES (?, ?)", [key, value])
+            for key, value in values.items():
+                db.execute("INSERT OR REPLACE INTO mt5_state (key, value) VALUES (?, ?)", [key, value])
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:

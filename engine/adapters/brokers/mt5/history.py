@@ -8,6 +8,7 @@ positions opened by hand are shown by ``positions()``, never acted on.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any, Callable, Protocol
@@ -22,7 +23,9 @@ from engine.domain.config.mt5 import MT5Config
 
 log = logging.getLogger("moonhook.mt5")
 
-WATERMARK = "deals_read_until"
+WATERMARK = "deals_read_until"  # the latest deal time told (the server's clock, seconds)
+TOLD = "deals_told"  # the deals told within REREAD of it, {ticket: time} (JSON): a restart tells none again
+REREAD = 60  # seconds of history read again at each poll: a deal the terminal learns of late is still told
 DAY = 86_400
 _ALERT = re.compile(r"^mh:a(\d+):")
 
@@ -57,33 +60,47 @@ class Terminal(Protocol):
 class History:
     def __init__(self, broker: Terminal):
         self._b = broker
-        self._seen: dict[int, float] = {}  # deal ticket -> its time, for deals at the watermark's second
+        self._told: dict[int, float] | None = None  # TOLD as read back from the book, then kept here
 
     async def start(self) -> None:
         """At the first start ever, history before now is not replayed as events."""
         if self._b.book.get_state(WATERMARK) is None:
             now = self._b.server_clock.server(self._b.clock())
             deals = await self._deals(now - DAY)
-            latest = max((d["time"] for d in deals), default=now)
-            await self._b.write(self._b.book.put_state, WATERMARK, str(latest))
-            self._seen = {d["ticket"]: d["time"] for d in deals}
+            await self._mark(deals, now if not deals else max(d["time"] for d in deals))
 
     async def poll(self) -> list[Event]:
-        """The events of the deals made since the last poll; the broker emits them."""
+        """The events of the deals made since the last poll, each told once, across restarts too;
+        the broker emits them."""
         since = float(self._b.book.get_state(WATERMARK) or self._b.server_clock.server(self._b.clock()))
-        deals = sorted((d for d in await self._deals(since) if d["ticket"] not in self._seen),
+        read = await self._deals(since - REREAD)
+        told = self._told_of(since, read)
+        deals = sorted((d for d in read if d["ticket"] not in told),
                        key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
         events: list[Event] = []
-        for deal in deals:  # a read failing here raises Unknown: none is marked read, the next poll reads them all
+        for deal in deals:  # a read failing here raises Unknown: none is marked told, the next poll reads them all
             if moonhooks(self._b.book, deal) and deal["entry"] in (c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT,
                                                                    c.DEAL_ENTRY_OUT_BY):
                 events.extend(await self._events(deal))
-        self._seen.update((d["ticket"], d["time"]) for d in deals)
-        if deals:
-            latest = max(d["time"] for d in deals)
-            self._seen = {t: at for t, at in self._seen.items() if at >= latest}
-            await self._b.write(self._b.book.put_state, WATERMARK, str(latest))
+        if deals:  # written before the events are told: a crash in between tells them never, not twice
+            await self._mark(deals, max(since, *(d["time"] for d in deals)))
         return events
+
+    def _told_of(self, since: float, read: list[dict[str, Any]]) -> dict[int, float]:
+        """The deals told, by ticket: kept in the book, read back once."""
+        if self._told is None:
+            raw = self._b.book.get_state(TOLD)
+            if raw is None:  # a book written before TOLD was kept: every deal up to its watermark was told
+                self._told = {d["ticket"]: d["time"] for d in read if d["time"] <= since}
+            else:
+                self._told = {int(k): v for k, v in json.loads(raw).items()}
+        return self._told
+
+    async def _mark(self, deals: list[dict[str, Any]], latest: float) -> None:
+        told = {**(self._told or {}), **{d["ticket"]: d["time"] for d in deals}}
+        told = {t: at for t, at in told.items() if at >= latest - REREAD - 2}  # what the next read can return
+        await self._b.write(self._b.book.put_states, {WATERMARK: str(latest), TOLD: json.dumps(told)})
+        self._told = told
 
     async def find(self, tag: str, since: float) -> dict[str, Any] | None:
         """Where a send tagged ``tag`` went: its position, pending order or deal, or None."""
@@ -168,3 +185,4 @@ class History:
                         round(sum(float(d.get("profit") or 0) for d in outs), 2) + 0.0,
                         reason if reason in ("sl", "tp") else "close", fill.time, fill.plugin)
         return [fill, closed]
+

@@ -1,0 +1,76 @@
+"""The MT5 broker tells each deal of the history once: a fill or a close reaches the plugins'
+hooks and the trades chat once, whatever the seconds the deals fall in, across a restart, and
+when the terminal learns of a deal late. The terminal's clock is held (``Terminal.set_time``),
+and the broker's own poll is slowed to an hour, so each poll is one the test makes."""
+
+from __future__ import annotations
+
+import time
+
+from engine.adapters.brokers.mt5.history import TOLD
+from engine.domain.orders import Closed, Fill, OrderRequest
+
+from support.mt5_support import mt5
+
+HOUR = 3_600.0
+
+
+def market(cid: str, side: str = "buy") -> OrderRequest:
+    return OrderRequest("market", cid, symbol="EURUSD", side=side, volume=0.1, plugin="trend", alert_id=7)
+
+
+def fills(broker) -> list[int]:
+    return [e.deal for e in broker.events if isinstance(e, Fill)]
+
+
+async def test_deals_a_second_apart_are_each_told_once(tmp_path):
+    now = int(time.time())
+    async with mt5(tmp_path, poll_seconds=HOUR) as broker:
+        broker.terminal.set_time(now)
+        assert (await broker.execute(market("a7-trend-1"))).ok
+        broker.terminal.set_time(now + 1)
+        assert (await broker.execute(market("a7-trend-2"))).ok
+        assert await broker.deals.poll() == []
+        assert len(fills(broker)) == 2 and len(set(fills(broker))) == 2, broker.events
+
+
+async def test_a_restart_tells_no_deal_again(tmp_path):
+    now = int(time.time())
+    async with mt5(tmp_path, poll_seconds=HOUR) as broker:
+        broker.terminal.set_time(now)
+        (await broker.execute(market("a7-trend-1"))).ok
+        position = broker.terminal.positions()[0]["ticket"]
+        assert (await broker.execute(OrderRequest("close", "a8-trend-1", ticket=position, plugin="trend"))).ok
+        assert len(fills(broker)) == 2 and any(isinstance(e, Closed) for e in broker.events)
+    async with mt5(tmp_path, poll_seconds=HOUR) as again:
+        assert await again.deals.poll() == []
+        assert not [e for e in again.events if isinstance(e, (Fill, Closed))], again.events
+
+
+async def test_a_deal_the_terminal_learns_of_late_is_told(tmp_path):
+    """A deal whose time is before the last one told (the terminal synchronised its history
+    late) is told all the same, once."""
+    now = int(time.time())
+    async with mt5(tmp_path, poll_seconds=HOUR) as broker:
+        broker.terminal.set_time(now + 5)
+        assert (await broker.execute(market("a7-trend-1"))).ok
+        broker.terminal.set_time(now + 2)
+        assert (await broker.execute(market("a7-trend-2"))).ok
+        assert len(fills(broker)) == 2 and len(set(fills(broker))) == 2, broker.events
+        assert await broker.deals.poll() == []
+
+
+async def test_a_book_that_kept_only_its_watermark_tells_nothing_again(tmp_path):
+    """The journal of a version that kept only how far it had read: the deals up to there were
+    told; the first poll after the upgrade tells only newer ones."""
+    now = int(time.time())
+    async with mt5(tmp_path, poll_seconds=HOUR) as broker:
+        broker.terminal.set_time(now)
+        assert (await broker.execute(market("a7-trend-1"))).ok
+        with broker.book._d.transaction() as db:
+            db.execute("DELETE FROM mt5_state WHERE key = ?", [TOLD])
+    async with mt5(tmp_path, poll_seconds=HOUR) as again:
+        again.terminal.set_time(now + 1)
+        assert (await again.execute(market("a7-trend-2"))).ok
+        assert len(fills(again)) == 1, again.events
+        assert await again.deals.poll() == []
