@@ -15,22 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from support.e2e_support import init, outcome, until
+from support.e2e_support import init, mt5_user, outcome, until
 from support.mt5_standin import (ACCOUNT_MARGIN_MODE_RETAIL_NETTING, DEFAULT_SYMBOLS, ORDER_FILLING_FOK,
                                  ORDER_FILLING_IOC, ORDER_STATE_CANCELED, ORDER_TYPE_BUY_LIMIT, POSITION_TYPE_BUY,
                                  POSITION_TYPE_SELL, Terminal)
 from support.paths import SUPPORT
 
 GBP = '{"secret": "SECRET", "symbol": "GBPUSD", "action": "sell", "volume": 0.123, "sl": 1.2700, "id": "walk-gbp"}'
-
-
-def mt5_user(user, terminal_file):
-    """``moonhook init`` in bot/, then the two edits docs/metatrader5.md asks for."""
-    user.install(SUPPORT / "mt5_standin.py")  # where the MetaTrader5 module would be, the stand-in is
-    config, _ = init(user, "bot")
-    config.replace('broker = "paper"', 'broker = "mt5"')
-    config.append(f'[mt5]\nmodule = "mt5_standin"\npath = "{terminal_file}"\npoll_seconds = 0.2\n')
-    return config
 
 
 def trade_through_the_standin(user, run, terminal) -> None:

@@ -23,6 +23,8 @@ from typing import Any, Callable
 
 import httpx
 
+from support.paths import SUPPORT
+
 DEADLINE = 30.0  # seconds: turns a hang into a failure; never what a test waits for
 UNSETTLED = ("received",)
 
@@ -181,6 +183,16 @@ def init(user: User, folder: str) -> tuple[Config, str]:
     config = Config(user.home / folder / "moonhook.toml")
     config.replace("port = 8080", f"port = {free_port()}")
     return config, done.stdout
+
+
+def mt5_user(user: User, terminal_file: Path) -> Config:
+    """``moonhook init`` in bot/, then the two edits docs/metatrader5.md asks for, the stand-in
+    terminal (support/mt5_standin.py) installed where the MetaTrader5 module would be."""
+    user.install(SUPPORT / "mt5_standin.py")
+    config, _ = init(user, "bot")
+    config.replace('broker = "paper"', 'broker = "mt5"')
+    config.append(f'[mt5]\nmodule = "mt5_standin"\npath = "{terminal_file}"\npoll_seconds = 0.2\n')
+    return config
 
 
 def told(printed: str, label: str) -> list[str]:

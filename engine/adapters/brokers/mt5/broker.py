@@ -289,7 +289,7 @@ class MT5Broker(Broker):
             if await self.query("orders_get", ticket=ticket):
                 request = {"action": c.ACTION_REMOVE, "order": ticket, "comment": tag_for(r.client_id, r.alert_id)}
                 return await self._sender.send(r, request, [])
-            raise Refused(f"ticket {ticket}: no open position or pending order")
+            return await self._gone(r, ticket)
         if not r.symbol:
             raise Refused("close: needs a ticket or a symbol")
         mine = sorted((p for p in await self.query("positions_get", symbol=self.config.to_broker(r.symbol)) or ()
@@ -335,8 +335,16 @@ class MT5Broker(Broker):
             if request["type_time"] == c.TIME_SPECIFIED:
                 request["expiration"] = int(o["time_expiration"])
         else:
-            raise Refused(f"ticket {ticket}: no open position or pending order")
+            return await self._gone(r, ticket)
         return await self._sender.send(r, request, [])
+
+    async def _gone(self, r: OrderRequest, ticket: int) -> OrderResult:
+        """For a request on ``ticket``, which is no longer open: what its own send did before a
+        restart (it closed or removed it), else refused."""
+        earlier = await self._sender.sent_before(tag_for(r.client_id, r.alert_id))
+        if earlier is None:
+            raise Refused(f"ticket {ticket}: no open position or pending order")
+        return earlier
 
     async def settle(self, tag: str, result: OrderResult) -> OrderResult:
         """The send tagged ``tag`` is over: written down with its result (``history.py`` ends

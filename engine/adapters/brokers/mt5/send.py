@@ -56,6 +56,20 @@ class Sender:
             if send is not None and send["state"] in OPEN_STATES:
                 await self._history.resolve(send)
 
+    async def sent_before(self, tag: str) -> OrderResult | None:
+        """What a send tagged ``tag`` did, if one executed before: its alert run again after a
+        restart finds a close's position gone, closed by that very send. None if there was none
+        (or it never arrived). Raises Unknown as ``send`` does."""
+        with self._holding(tag):
+            known = self._book.send(tag)
+            if known is None or known["state"] not in ("done", *OPEN_STATES):
+                return None
+            if known["state"] == "done":
+                result = OrderResult.from_plain(known["result"])
+            else:
+                result = await self._history.resolve(known)
+            return result if result.ok else None
+
     @contextmanager
     def _holding(self, tag: str) -> Iterator[None]:
         if tag in self._busy:

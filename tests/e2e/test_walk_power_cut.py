@@ -1,0 +1,90 @@
+"""A power cut on MetaTrader 5: `moonhook run` killed with SIGKILL (engine and workers at once)
+while the terminal has executed an order whose answer has not come back, then started again.
+Every alert answered is traded, and no order reaches the terminal twice."""
+
+from __future__ import annotations
+
+from support.e2e_support import mt5_user, until
+from support.mt5_standin import POSITION_TYPE_BUY, Terminal
+
+
+
+def trades_chat(run) -> list[str]:
+    """What the trades chat was told by this run (the log carries each message)."""
+    return [line.split("[trades] ", 1)[1] for line in run.text().splitlines() if "[trades] " in line]
+
+
+def _cut_while_the_terminal_holds_an_answer(run, terminal) -> None:
+    until(lambda: terminal.hung("order_send"), bool, "the order executed, its answer held")
+    run.kill()  # SIGKILL to the process group: no status written, no worker left
+
+
+def test_an_entry_executed_when_the_power_went_is_found_not_sent_again(user, tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    run = user.start("run", config=config, cwd="bot")
+    terminal.script("order_send", "hang_after")
+    eur = run.webhook("buy EURUSD volume=0.1 sl=1.07 id=cut-eur")
+    _cut_while_the_terminal_holds_an_answer(run, terminal)
+    assert terminal.sent() == 1
+
+    again = user.start("run", config=config, cwd="bot")
+    gbp = again.webhook("sell GBPUSD volume=0.2 sl=1.30 id=cut-gbp")  # the market goes on
+    row, after = again.settled(eur["id"]), again.settled(gbp["id"])
+    assert row["status"] == "done" and row["outcome"]["orders"][0]["ok"], row
+    (position,) = [p for p in terminal.positions() if p["symbol"] == "EURUSD"]
+    assert row["outcome"]["orders"][0]["ticket"] == position["ticket"] and position["volume"] == 0.1
+    assert after["status"] == "done" and terminal.sent() == 2, (after, terminal.sent())
+    assert [m.split(" @")[0] for m in trades_chat(again)] == ["opened buy 0.1 EURUSD", "opened sell 0.2 GBPUSD"]
+    assert again.interrupt() == 0
+
+
+def test_alerts_behind_the_one_cut_are_traded_once_after_the_restart(user, tmp_path):
+    """Three alerts answered before the cut: the first done, the second executed with its answer
+    lost, the third journaled and never sent. After the restart each is in the terminal once."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    run = user.start("run", config=config, cwd="bot")
+    first = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=burst-1")["id"])
+    assert first["status"] == "done"
+    terminal.script("order_send", "hang_after")
+    second = run.webhook("buy EURUSD volume=0.2 sl=1.07 id=burst-2")
+    until(lambda: terminal.hung("order_send"), bool, "the second order executed, its answer held")
+    third = run.webhook("buy EURUSD volume=0.3 sl=1.07 id=burst-3")  # behind it in EURUSD's lane
+    _cut_while_the_terminal_holds_an_answer(run, terminal)
+    assert terminal.sent() == 2
+
+    again = user.start("run", config=config, cwd="bot")
+    rows = [again.settled(a["id"]) for a in (second, third)]
+    assert [r["status"] for r in rows] == ["done", "done"], rows
+    assert terminal.sent() == 3
+    volumes = sorted(p["volume"] for p in terminal.positions() if p["type"] == POSITION_TYPE_BUY)
+    assert volumes == [0.1, 0.2, 0.3]
+    assert [m.split(" @")[0] for m in trades_chat(again)] == ["opened buy 0.2 EURUSD", "opened buy 0.3 EURUSD"]
+    assert again.interrupt() == 0
+
+
+def test_a_part_exit_cut_between_its_closes_closes_the_rest_and_no_more(user, tmp_path):
+    """`closelong EURUSD volume=0.15` over two positions of 0.1: the first closed whole, then 0.05
+    of the second. The power goes when the first close has executed: after the restart the second
+    close is sent and the first is not sent again (0.05 left, not 0.1 less)."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    run = user.start("run", config=config, cwd="bot")
+    for n in (1, 2):
+        assert run.settled(run.webhook(f"buy EURUSD volume=0.1 sl=1.07 id=part-{n}")["id"])["status"] == "done"
+    older, newer = sorted(terminal.positions(), key=lambda p: p["ticket"])
+    terminal.script("order_send", "hang_after")
+    exit_ = run.webhook("closelong EURUSD volume=0.15 id=part-exit")
+    _cut_while_the_terminal_holds_an_answer(run, terminal)
+    assert [p["ticket"] for p in terminal.positions()] == [newer["ticket"]]  # the first close executed
+
+    again = user.start("run", config=config, cwd="bot")
+    row = again.settled(exit_["id"])
+    assert row["status"] == "done", row
+    (left,) = terminal.positions()
+    assert (left["ticket"], left["volume"]) == (newer["ticket"], 0.05), left
+    assert terminal.sent() == 4  # two entries, two closes
+    (told,) = trades_chat(again)  # the entries were told before the cut, and are not again
+    assert told.startswith(f"position {older['ticket']} buy 0.1 EURUSD closed by close"), told
+    assert again.interrupt() == 0
