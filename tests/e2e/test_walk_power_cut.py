@@ -88,3 +88,25 @@ def test_a_part_exit_cut_between_its_closes_closes_the_rest_and_no_more(user, tm
     (told,) = trades_chat(again)  # the entries were told before the cut, and are not again
     assert told.startswith(f"position {older['ticket']} buy 0.1 EURUSD closed by close"), told
     assert again.interrupt() == 0
+
+
+def test_a_reversal_cut_after_its_close_opens_the_new_side_once(user, tmp_path):
+    """`buy ... position=long` over a short: the short is closed, then the long opened. The power
+    goes when the close has executed: after the restart the long is opened, once, and nothing
+    else is closed."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    run = user.start("run", config=config, cwd="bot")
+    assert run.settled(run.webhook("sell EURUSD volume=0.1 sl=1.09 id=rev-short")["id"])["status"] == "done"
+    terminal.script("order_send", "hang_after")
+    flip = run.webhook("buy EURUSD volume=0.2 sl=1.07 position=long id=rev-long")
+    _cut_while_the_terminal_holds_an_answer(run, terminal)
+    assert terminal.positions() == []  # the short closed; the long not yet sent
+
+    again = user.start("run", config=config, cwd="bot")
+    row = again.settled(flip["id"])
+    assert row["status"] == "done", row
+    (long_,) = terminal.positions()
+    assert (long_["type"], long_["volume"]) == (POSITION_TYPE_BUY, 0.2)
+    assert terminal.sent() == 3  # the short, its close, the long
+    assert again.interrupt() == 0
