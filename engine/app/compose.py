@@ -85,7 +85,6 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 await nursery.start(broker.run, name=f"broker {broker.name}")
                 nursery.start_soon(engine.writer.run, name="journal writer")
                 nursery.start_soon(engine.notifier.run, name="notifier")
-                nursery.start_soon(engine.broker_events, name="broker events")
                 nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")
                 nursery.start_soon(engine.monitor.run, name="monitor")
                 nursery.start_soon(engine.limit_watch.run, name="limit watch")
@@ -99,6 +98,9 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                     await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, lifecycle.changed,
                                                 lifecycle.stop), name="file watcher")
                 await engine.lifecycle.load_all()
+                # Only now: what the broker tells at its start (a stop hit while moonhook was
+                # stopped) reaches the plugins' on_close, not a roster still empty.
+                nursery.start_soon(engine.broker_events, name="broker events")
                 if engine.shadow is not None:
                     await nursery.start(partial(engine.shadow.run, watch), name="shadow")
                 await engine.recover()

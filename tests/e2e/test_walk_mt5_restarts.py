@@ -1,12 +1,17 @@
-"""A power cut on MetaTrader 5: `moonhook run` killed with SIGKILL (engine and workers at once)
-while the terminal has executed an order whose answer has not come back, then started again.
-Every alert answered is traded, and no order reaches the terminal twice."""
+"""`moonhook run` on MetaTrader 5, stopped and started again: by a power cut (SIGKILL to the
+engine and its workers at once) while the terminal has executed an order whose answer has not
+come back, and by Ctrl-C while the market goes on. Every alert answered is traded, no order
+reaches the terminal twice, and each deal reaches the plugins and the trades chat once."""
 
 from __future__ import annotations
 
+import time
+
 from support.e2e_support import mt5_user, until
 from support.mt5_standin import POSITION_TYPE_BUY, Terminal
+from support.paths import ROOT
 
+DAY = 86_400
 
 
 def trades_chat(run) -> list[str]:
@@ -110,3 +115,33 @@ def test_a_reversal_cut_after_its_close_opens_the_new_side_once(user, tmp_path):
     assert (long_["type"], long_["volume"]) == (POSITION_TYPE_BUY, 0.2)
     assert terminal.sent() == 3  # the short, its close, the long
     assert again.interrupt() == 0
+
+
+def test_a_stop_hit_while_moonhook_was_stopped_counts_once_in_the_daily_loss_limit(user, tmp_path):
+    """examples/strategies/daily_loss_limit.lua sums on_close's profits in its store. A stop hit
+    while moonhook is stopped reaches on_close at the next start (its plugins loaded by then), and
+    at no start after: the day has lost 21, over a limit of 19.96 (0.2 % of the balance), not 42."""
+    left = DAY - time.time() % DAY
+    if left < 60:  # the strategy's day is the UTC date: the whole walk in one day
+        time.sleep(left + 1)
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    example = (ROOT / "examples" / "strategies" / "daily_loss_limit.lua").read_text()
+    (user.home / "bot" / "scripts" / "daily_loss_limit.lua").write_text(
+        example.replace("max_loss_pct = 3.0", "max_loss_pct = 0.2"))
+    run = user.start("run", config=config, cwd="bot")
+    entry = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.0781 id=day-1")["id"])
+    assert entry["status"] == "done" and entry["outcome"]["orders"][0]["price"] == 1.0801, entry
+    assert run.interrupt() == 0
+    terminal.set_price("EURUSD", 1.0780, 1.0781)  # the stop is hit while moonhook is stopped
+    (loss,) = [d for d in terminal.deals() if d["entry"] == 1]
+    assert loss["profit"] == -21.0
+
+    for n in (2, 3):
+        again = user.start("run", config=config, cwd="bot")
+        row = again.settled(again.webhook(f"buy EURUSD volume=0.1 sl=1.0761 id=day-{n}")["id"])
+        assert row["status"] == "rejected", row
+        (limit,) = [p for p in row["outcome"]["plugins"] if p["plugin"] == "daily_loss_limit"]
+        assert "daily loss limit: 21.00 lost today, limit 19.96" in str(limit), limit
+        assert again.interrupt() == 0
+    assert terminal.sent() == 1
