@@ -33,6 +33,7 @@ from engine.adapters.storage import (AlertJournal, Database, MetaCache, OrderLed
 from engine.core import expiry
 from engine.core.decide import Decider
 from engine.core.desk import Desk
+from engine.core.event_queue import EventQueue
 from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.lifecycle import Lifecycle
@@ -40,7 +41,7 @@ from engine.core.limits import LimitWatch, Limits
 from engine.core.loader import Loader
 from engine.core.services import Host
 from engine.core.plugins import Plugin, failed_call
-from engine.core.reports import describe_event, describe_rejection, log_alert
+from engine.core.reports import describe_event, describe_rejection, log_alert, named_plugins, outcome_reason
 from engine.core.roster import PluginSet
 from engine.core.broker_wait import LeftForNextStart, wait_for_broker
 from engine.core.run import DURABLE, Journaled, NotJournaled, Run
@@ -90,7 +91,7 @@ class Engine:
         self.started = clock()
         self._nursery = nursery
         self._lanes: dict[str, trio.MemorySendChannel] = {}
-        self._events_send, self._events_recv = trio.open_memory_channel[Event](math.inf)
+        self._broker_events = EventQueue()
         self._pending = 0
         self._idle = trio.Event()
         self._idle.set()
@@ -222,7 +223,7 @@ class Engine:
                 self.events.publish("alert.finished", id=alert_id, symbol=alert.symbol,
                                     command=alert.action.value if alert.action else None, status=status,
                                     latency_ms=round((perf_counter() - received) * 1000, 3),
-                                    reason=_reason(outcome), plugins=_named(outcome))
+                                    reason=outcome_reason(outcome), plugins=named_plugins(outcome))
             log_alert(alert_id, alert, status, outcome)
             if status == "rejected":
                 self.notifier.send("trades", describe_rejection(alert_id, alert, outcome),
@@ -255,9 +256,12 @@ class Engine:
         return self.lifecycle.set_enabled(name, enabled, by, reason)
 
     async def drain(self) -> None:
-        """Returns once every queued alert has been processed."""
-        while self._pending:
+        """Returns once every queued alert has been processed and every broker event queued
+        has been told to the plugins (at a stop too: the deal history marks a deal read before
+        it is told, so an event left in the queue would reach no plugin ever)."""
+        while self._pending or self._broker_events.left:
             await self._idle.wait()
+            await self._broker_events.told()
 
     # -- processing -----------------------------------------------------------------------
 
@@ -294,31 +298,33 @@ class Engine:
         """The broker's listener: queues a fill, close or connection change for ``broker_events``."""
         if isinstance(event, Fill):
             self.deals_told += 1
-        self._events_send.send_nowait(event)
+        self._broker_events.put(event)
 
     async def broker_events(self) -> None:
         """Runs ``on_fill``, ``on_close`` and ``on_cancel`` for the broker's events, in order; in the
         engine's nursery."""
-        async for event in self._events_recv:
-            if isinstance(event, Connection):
-                self.monitor.connection(event)
-                continue
-            if isinstance(event, Notice):
-                self.monitor.notice(event)
-                continue
-            if isinstance(event, Dropped):   # told, as a refused order is
-                log.warning("%s", describe_event(event))
-                self.events.publish("order.dropped", **event.to_plain())
-            elif isinstance(event, Fill) and self.events.listening:
-                self.events.publish("fill", symbol=event.symbol, ticket=event.position, side=event.side,
-                                    volume=event.volume, price=event.price, profit=event.profit,
-                                    entry=event.entry, reason=event.reason, alert_id=event.alert_id,
-                                    plugin=event.plugin)
-            if not isinstance(event, Fill) or event.entry == "in":  # a full close is told by its Closed
-                self.notifier.send("trades", describe_event(event))
-            with self.working(Run(None, event.hook[3:])) as run:
-                for plugin in run.roster.concerned(event.symbol, event.hook):
-                    await self.hooks.call(plugin, event.hook, event.to_plain())
+        await self._broker_events.each(self._tell)
+
+    async def _tell(self, event: Event) -> None:
+        if isinstance(event, Connection):
+            self.monitor.connection(event)
+            return
+        if isinstance(event, Notice):
+            self.monitor.notice(event)
+            return
+        if isinstance(event, Dropped):   # told, as a refused order is
+            log.warning("%s", describe_event(event))
+            self.events.publish("order.dropped", **event.to_plain())
+        elif isinstance(event, Fill) and self.events.listening:
+            self.events.publish("fill", symbol=event.symbol, ticket=event.position, side=event.side,
+                                volume=event.volume, price=event.price, profit=event.profit,
+                                entry=event.entry, reason=event.reason, alert_id=event.alert_id,
+                                plugin=event.plugin)
+        if not isinstance(event, Fill) or event.entry == "in":  # a full close is told by its Closed
+            self.notifier.send("trades", describe_event(event))
+        with self.working(Run(None, event.hook[3:])) as run:
+            for plugin in run.roster.concerned(event.symbol, event.hook):
+                await self.hooks.call(plugin, event.hook, event.to_plain())
 
     # -- plugins ----------------------------------------------------------------------------
 
@@ -383,18 +389,3 @@ class Engine:
                     pass
         await self.notifier.aclose()
 
-
-def _named(outcome: dict[str, Any]) -> list[str]:
-    """The plugins an outcome names: its on_alert steps' and its orders' (the journal's plugin
-    filter matches the same)."""
-    steps = [*(outcome.get("plugins") or ()), *(outcome.get("orders") or ())]
-    return sorted({s["plugin"] for s in steps if isinstance(s, dict) and isinstance(s.get("plugin"), str)})
-
-
-def _reason(outcome: dict[str, Any]) -> str | None:
-    """Why an alert was not done as asked: its rejection, its error or expiry, or its first
-    refused order; None when it was."""
-    reason = outcome.get("reason") or outcome.get("error")
-    if reason is None:
-        reason = next((o["error"] for o in outcome.get("orders") or () if o.get("error")), None)
-    return reason if reason is None or isinstance(reason, str) else str(reason)

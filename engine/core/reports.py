@@ -1,5 +1,5 @@
-"""What the engine says about its work: one log line per alert, and the text of a trade
-notification."""
+"""What the engine says about its work: one log line per alert, the text of a trade
+notification, and an outcome's plugins and reason as the journal keeps them."""
 
 from __future__ import annotations
 
@@ -42,3 +42,19 @@ def describe_rejection(alert_id: int, alert: Alert, outcome: dict[str, Any]) -> 
     why = outcome.get("reason") or "no reason given"
     said = f"alert {alert_id} ({command}) rejected by {outcome['rejected_by']}: {why}"
     return f"{said}; {outcome['note']}" if outcome.get("note") else said
+
+
+def named_plugins(outcome: dict[str, Any]) -> list[str]:
+    """The plugins an outcome names: its on_alert steps' and its orders' (the journal's plugin
+    filter matches the same)."""
+    steps = [*(outcome.get("plugins") or ()), *(outcome.get("orders") or ())]
+    return sorted({s["plugin"] for s in steps if isinstance(s, dict) and isinstance(s.get("plugin"), str)})
+
+
+def outcome_reason(outcome: dict[str, Any]) -> str | None:
+    """Why an alert was not done as asked: its rejection, its error or expiry, or its first
+    refused order; None when it was."""
+    reason = outcome.get("reason") or outcome.get("error")
+    if reason is None:
+        reason = next((o["error"] for o in outcome.get("orders") or () if o.get("error")), None)
+    return reason if reason is None or isinstance(reason, str) else str(reason)

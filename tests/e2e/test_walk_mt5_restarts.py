@@ -145,3 +145,31 @@ def test_a_stop_hit_while_moonhook_was_stopped_counts_once_in_the_daily_loss_lim
         assert "daily loss limit: 21.00 lost today, limit 19.96" in str(limit), limit
         assert again.interrupt() == 0
     assert terminal.sent() == 1
+
+
+HOOKS_TOLD = """
+function on_fill(f) log.info("heard on_fill " .. f.symbol .. " " .. f.entry .. " " .. f.reason) end
+function on_cancel(o) log.info("heard on_cancel " .. o.symbol .. " " .. o.reason) end
+"""
+
+
+def test_a_pending_order_filled_and_one_expired_while_stopped_reach_on_fill_and_on_cancel_once(user, tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    (user.home / "bot" / "scripts" / "listener.lua").write_text(HOOKS_TOLD)
+    run = user.start("run", config=config, cwd="bot")
+    for body in ("buylimit EURUSD volume=0.1 price=1.0750 sl=1.0700 id=wait-fill",
+                 "selllimit GBPUSD volume=0.1 price=1.2800 sl=1.2900 expiry=60 id=wait-expiry"):
+        assert run.settled(run.webhook(body)["id"])["status"] == "done"
+    assert len(terminal.orders()) == 2
+    assert run.interrupt() == 0
+    terminal.set_price("EURUSD", 1.0749, 1.0750)  # the buy limit fills
+    terminal.set_time(time.time() + 120)         # the sell limit's minute passes
+    assert terminal.orders() == [] and [p["symbol"] for p in terminal.positions()] == ["EURUSD"]
+
+    heard = []
+    for _ in range(2):
+        again = user.start("run", config=config, cwd="bot")  # what it found is queued before it listens
+        assert again.interrupt() == 0  # and told before it stops
+        heard.append([line.split("heard ", 1)[1] for line in again.text().splitlines() if "heard " in line])
+    assert heard == [["on_fill EURUSD in pending", "on_cancel GBPUSD expired"], []], heard

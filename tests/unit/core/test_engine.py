@@ -11,6 +11,7 @@ import trio.testing
 from engine.domain.alerts import parse_body
 from engine.domain.config import PluginConfig
 from engine.domain.config.paper import PaperConfig
+from engine.domain.orders import Closed
 
 from support.engine_support import process, running, submit
 from support.fakes import FakeBroker
@@ -345,3 +346,16 @@ async def test_on_paper_a_risk_sized_buy_pays_the_spread_inside_its_risk(tmp_pat
         (position,) = await engine.broker.positions()
     assert row["status"] == "done", row
     assert (position["volume"], position["price_open"]) == (0.83, 1.1002)
+
+
+COUNTS_CLOSES = 'function on_close(c) store.set("closes", (store.get("closes") or 0) + 1) end'
+
+
+async def test_drain_waits_for_the_broker_events_queued_to_reach_the_plugins(tmp_path):
+    """A stop drains: the deal history marks a deal read before it is told, so an event left
+    queued at a stop would reach no plugin, at that start or any after."""
+    async with running(tmp_path, {"counter": COUNTS_CLOSES}) as engine:
+        for ticket in (1, 2):
+            engine.on_event(Closed(ticket, "EURUSD", "buy", 0.1, 1.08, 1.07, -10.0, "sl", 1.0))
+        await engine.drain()
+        assert engine.store.get("counter", "closes") == 2
