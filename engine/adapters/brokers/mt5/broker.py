@@ -31,6 +31,7 @@ from engine.adapters.brokers.mt5.clock import ServerClock
 from engine.adapters.brokers.mt5.orders import (check_stops, deal_request, expiration, fillings, normalise_price,
                                                 normalise_volume, pending_request, tag_for)
 from engine.adapters.brokers.mt5.pending import PendingWatch
+from engine.adapters.brokers.mt5.rows import deal_rows, order_row, position_row
 from engine.adapters.brokers.mt5.send import Sender, plain
 from engine.adapters.brokers.mt5.session import Session, Unknown
 
@@ -43,7 +44,6 @@ DAY = 86_400
 # with GBPUSD), and a broker widens stops levels around news: read once for the engine's life,
 # risk was sized on the rate of the day it was first traded.
 SPEC_SECONDS = 60.0
-_ENTRIES = {c.DEAL_ENTRY_IN: "in", c.DEAL_ENTRY_OUT: "out", c.DEAL_ENTRY_INOUT: "inout", c.DEAL_ENTRY_OUT_BY: "out"}
 
 
 class MT5Broker(Broker):
@@ -159,25 +159,11 @@ class MT5Broker(Broker):
     async def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
         """Every open position; those moonhook did not open have ``external`` true."""
         rows = await self._read("positions_get", **self._where(symbol))
-        return [{"ticket": p["ticket"], "symbol": self.config.from_broker(p["symbol"]),
-                 "side": c.POSITION_SIDES.get(p["type"], "buy"), "volume": p["volume"],
-                 "price_open": p["price_open"], "sl": p["sl"] or None, "tp": p["tp"] or None,
-                 "profit": p["profit"], "plugin": self.book.plugin_of(p["magic"]), "comment": p["comment"],
-                 "opened_at": self.server_clock.utc(p["time"]), "magic": p["magic"],
-                 "external": self.book.plugin_of(p["magic"]) is None} for p in rows or ()]
+        return [position_row(p, self.book, self.config, self.server_clock) for p in rows or ()]
 
     async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
         rows = await self._read("orders_get", **self._where(symbol))
-        out = []
-        for o in rows or ():
-            side, kind = c.ORDER_KINDS.get(o["type"], ("buy", None))
-            out.append({"ticket": o["ticket"], "symbol": self.config.from_broker(o["symbol"]), "side": side,
-                        "type": kind, "price": o["price_open"], "volume": o["volume_current"], "sl": o["sl"] or None,
-                        "tp": o["tp"] or None, "plugin": self.book.plugin_of(o["magic"]), "comment": o["comment"],
-                        "created_at": self.server_clock.utc(o["time_setup"]),
-                        "expires": self.server_clock.utc(o["time_expiration"])
-                        if o.get("type_time") == c.TIME_SPECIFIED else None})
-        return out
+        return [order_row(o, self.book, self.config, self.server_clock) for o in rows or ()]
 
     async def history(self, since: float | None = None) -> list[dict[str, Any]]:
         """``history_deals_get(from, to)``: the trading deals (buys and sells; balance and
@@ -186,15 +172,7 @@ class MT5Broker(Broker):
         server = self.server_clock
         deals = await self._read("history_deals_get", server.server(since) if since else 0,
                                  server.server(self.clock()) + DAY)
-        found = [{"ticket": d["ticket"], "position": d["position_id"], "symbol": self.config.from_broker(d["symbol"]),
-                  "side": c.DEAL_SIDES[d["type"]], "entry": _ENTRIES.get(d["entry"], "out"), "volume": d["volume"],
-                  "price": d["price"], "profit": float(d.get("profit") or 0.0),
-                  "commission": float(d.get("commission") or 0.0), "swap": float(d.get("swap") or 0.0),
-                  "time": server.utc(d["time"]),
-                  "comment": d.get("comment"), "magic": d.get("magic")}
-                 for d in sorted(deals, key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
-                 if d.get("type") in c.DEAL_SIDES]
-        return [d for d in found if since is None or d["time"] >= since]
+        return deal_rows(deals, since, self.config, server)
 
     def _where(self, symbol: str | None) -> dict[str, Any]:
         return {"symbol": self.config.to_broker(symbol)} if symbol is not None else {}
@@ -247,8 +225,10 @@ class MT5Broker(Broker):
             result = OrderResult.refused(str(e))
         except (Unknown, BrokerError) as e:
             # not written as the final result: a repeat of this client id looks again
-            return OrderResult.refused(f"not done: {e}. Anything sent is looked for at the broker when it is "
-                                       "back; nothing is sent again")
+            if self.book.unsettled(cid):
+                return OrderResult(ok=False, unknown=True, error=f"not done: {e}. It may have reached the broker: it "
+                                   "is looked for there when MetaTrader answers, and never sent again")
+            return OrderResult.refused(f"not done: {e}. Nothing was sent")
         await self.write(self.book.finish, cid, plain(result))
         if result.ok:  # the fill, told at once; the pending orders are read only when one was placed
             await self._poll(orders=request.kind == "pending")

@@ -1,0 +1,44 @@
+"""MetaTrader's rows as the engine's ``Broker`` reads them: open positions, pending orders and
+deals, with the engine's symbol names, sides, the plugin by magic number, and UTC times."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.adapters.brokers.mt5 import constants as c
+from engine.adapters.brokers.mt5.book import Book
+from engine.adapters.brokers.mt5.clock import ServerClock
+from engine.domain.config.mt5 import MT5Config
+
+_ENTRIES = {c.DEAL_ENTRY_IN: "in", c.DEAL_ENTRY_OUT: "out", c.DEAL_ENTRY_INOUT: "inout", c.DEAL_ENTRY_OUT_BY: "out"}
+
+
+def position_row(p: dict[str, Any], book: Book, config: MT5Config, clock: ServerClock) -> dict[str, Any]:
+    """An open position; one moonhook did not open has ``external`` true."""
+    return {"ticket": p["ticket"], "symbol": config.from_broker(p["symbol"]),
+            "side": c.POSITION_SIDES.get(p["type"], "buy"), "volume": p["volume"],
+            "price_open": p["price_open"], "sl": p["sl"] or None, "tp": p["tp"] or None,
+            "profit": p["profit"], "plugin": book.plugin_of(p["magic"]), "comment": p["comment"],
+            "opened_at": clock.utc(p["time"]), "magic": p["magic"], "external": book.plugin_of(p["magic"]) is None}
+
+
+def order_row(o: dict[str, Any], book: Book, config: MT5Config, clock: ServerClock) -> dict[str, Any]:
+    """A pending order, with when it expires (None: until cancelled)."""
+    side, kind = c.ORDER_KINDS.get(o["type"], ("buy", None))
+    return {"ticket": o["ticket"], "symbol": config.from_broker(o["symbol"]), "side": side, "type": kind,
+            "price": o["price_open"], "volume": o["volume_current"], "sl": o["sl"] or None, "tp": o["tp"] or None,
+            "plugin": book.plugin_of(o["magic"]), "comment": o["comment"], "created_at": clock.utc(o["time_setup"]),
+            "expires": clock.utc(o["time_expiration"]) if o.get("type_time") == c.TIME_SPECIFIED else None}
+
+
+def deal_rows(rows: Any, since: float | None, config: MT5Config, clock: ServerClock) -> list[dict[str, Any]]:
+    """The trading deals (buys and sells; balance and credit entries left out), oldest first,
+    from ``since`` (UTC; None: all)."""
+    found = [{"ticket": d["ticket"], "position": d["position_id"], "symbol": config.from_broker(d["symbol"]),
+              "side": c.DEAL_SIDES[d["type"]], "entry": _ENTRIES.get(d["entry"], "out"), "volume": d["volume"],
+              "price": d["price"], "profit": float(d.get("profit") or 0.0),
+              "commission": float(d.get("commission") or 0.0), "swap": float(d.get("swap") or 0.0),
+              "time": clock.utc(d["time"]), "comment": d.get("comment"), "magic": d.get("magic")}
+             for d in sorted(rows, key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
+             if d.get("type") in c.DEAL_SIDES]
+    return [d for d in found if since is None or d["time"] >= since]
