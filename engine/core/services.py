@@ -126,7 +126,10 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
                 raise HostError(f"{fn}: refused: {host.max_orders} orders already placed by this plugin for this "
                                 "alert, timer tick or event (engine.max_plugin_orders)")
             request = await _order_request(host.desk, plugin, kind, fn, spec, symbol_arg)
-            return (await host.desk.place(request, origin=plugin.name)).to_plain()
+            result = await host.desk.place(request, origin=plugin.name)
+            if result.unknown:  # not a refusal: a script retrying it as another order could trade twice
+                raise HostError(f"{fn}: {result.error}; look at positions.list before placing another"[:300])
+            return result.to_plain()
         return place
 
     async def risk_lot_size(spec: Any = None) -> tuple[float, str | None]:

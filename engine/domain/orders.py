@@ -77,6 +77,7 @@ class OrderResult:
     error: str | None = None
     duplicate: bool = False   # this client id ran before; this is its first result
     closed: list[int] = field(default_factory=list)  # tickets a close by symbol closed
+    unknown: bool = False     # not ok, yet it may have reached the broker: never to be retried as another order
 
     @classmethod
     def refused(cls, error: str) -> "OrderResult":
@@ -95,7 +96,7 @@ class OrderResult:
         return cls(**{k: v for k, v in data.items() if k in _RESULT_FIELDS})
 
 
-_RESULT_FIELDS = {"ok", "ticket", "price", "volume", "error", "duplicate", "closed"}
+_RESULT_FIELDS = {"ok", "ticket", "price", "volume", "error", "duplicate", "closed", "unknown"}
 
 
 @dataclass(frozen=True)

@@ -188,7 +188,8 @@ async def test_an_order_left_unknown_is_not_failed_and_a_replay_finds_it(tmp_pat
             await until(lambda: broker.terminal.hung("order_send") == 1)
             broker.terminal.disconnect()                         # ... and the terminal gone meanwhile
         (first,) = results
-        assert not first.ok and first.error.startswith("not done: ") and "nothing is sent again" in first.error
+        assert not first.ok and first.error.startswith("not done: ") and "never sent again" in first.error
+        assert first.unknown   # not a refusal: a script told ok=false would place it again
         assert broker.terminal.sent() == 1                      # executed all the same
         assert [s["state"] for s in broker.book.unresolved()] == ["unknown"]   # unknown, never failed
         broker.terminal.reconnect()
@@ -300,7 +301,7 @@ async def test_the_terminal_lost_again_while_catching_up_after_a_reconnect_is_fo
         broker.terminal.script("order_send", "crash_after_send")
         broker.terminal.script("initialize", "ipc_down")
         first = await broker.execute(market("a14-p-1"))
-        assert not first.ok and first.error.startswith("not done: ") and broker.terminal.sent() == 1
+        assert not first.ok and first.error.startswith("not done: ") and broker.terminal.sent() == 1 and first.unknown
         assert [s["state"] for s in broker.book.unresolved()] == ["unknown"]
         # back, and gone again while the broker catches up: the order is found by its tag (the
         # first positions_get, answered), then the list of external positions cannot be read
@@ -458,6 +459,7 @@ async def test_a_read_that_fails_is_never_taken_for_nothing_there(tmp_path):
         refused = await broker.execute(close)
         assert not refused.ok and refused.error.startswith("not done: MetaTrader 5 positions_get failed: "
                                                            "MetaTrader error -1: Terminal: Call failed")
+        assert refused.error.endswith("Nothing was sent") and not refused.unknown  # safe to place again
         assert broker.terminal.positions() and await broker.first_result("a6-p-1") is None  # nothing final
         broker.terminal.failing("positions_get", False)
         done = await broker.execute(close)
@@ -472,7 +474,7 @@ async def test_an_answer_lost_while_the_reads_fail_is_not_called_absent(tmp_path
             broker.terminal.failing(fn)
         broker.terminal.script("order_send", "crash_after_send")       # executed; its answer lost
         first = await broker.execute(market("a7-p-1"))
-        assert not first.ok and first.error.startswith("not done: ")   # not "no trace": it was not looked at
+        assert not first.ok and first.error.startswith("not done: ") and first.unknown   # not "no trace"
         assert [s["state"] for s in broker.book.unresolved()] == ["unknown"]
         for fn in ("positions_get", "orders_get", "history_deals_get", "history_orders_get"):
             broker.terminal.failing(fn, False)

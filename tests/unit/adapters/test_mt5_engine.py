@@ -4,6 +4,7 @@ plugins, /health shows the connection, and an alert replayed after a crash sends
 
 from __future__ import annotations
 
+from dataclasses import replace
 
 import trio
 
@@ -291,3 +292,30 @@ async def test_an_entry_waits_out_a_rollover_spread_then_goes_or_is_refused_afte
             "over engine.max_spread_pips: EURUSD's spread is 12.0 pips (bid 1.085, ask 1.0862), at most 3, after "
             "waiting 0.5 s for it to narrow"), refused
         assert terminal.sent() == 1
+
+
+PLACES_IN_PCALL = """
+function on_alert(a)
+  local ok, r = pcall(orders.market, {symbol = "GBPUSD", side = "buy", volume = 0.1})
+  store.set("said", ok and ("ok=" .. tostring(r.ok) .. " " .. tostring(r.error)) or tostring(r))
+end
+"""
+
+
+async def test_an_order_whose_outcome_is_unknown_is_an_error_to_the_script_not_a_refusal(tmp_path):
+    """Sent, then MetaTrader gone before it answered: a script told ok=false would place it again
+    (a timer's next tick, under another client id) and could trade twice. It gets an error."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = replace(mt5_config(tmp_path), timeout=1.0)
+    async with running(tmp_path, {"placer": PLACES_IN_PCALL}, broker="mt5", mt5=config) as engine:
+        terminal.script("order_send", "hang_after")   # executed; its answer never comes
+        recorded = await submit(engine, '{"symbol": "EURUSD", "note": "look"}')
+        await until(lambda: terminal.hung("order_send") == 1)
+        terminal.disconnect()                           # and MetaTrader gone before it is back
+        await until(lambda: engine.store.get("placer", "said") is not None, timeout=30)
+        said = engine.store.get("placer", "said")
+        assert said.startswith("orders.market: not done: ") and "It may have reached the broker" in said, said
+        assert said.endswith("look at positions.list before placing another"), said
+        terminal.reconnect()
+        await engine.drain()
+        assert engine.journal.get(recorded.id)["status"] == "done" and terminal.sent() == 1

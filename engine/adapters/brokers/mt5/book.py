@@ -56,6 +56,13 @@ class Book:
             db.execute("UPDATE mt5_sends SET state = ?, result = ?, updated_at = ? WHERE tag = ?",
                        [state, json.dumps(result) if result is not None else None, time.time(), tag])
 
+    def unsettled(self, client_id: str) -> bool:
+        """Whether a send of ``client_id`` may have reached MetaTrader, its outcome not known yet."""
+        with self._d.lock:
+            row = self._d.db.execute("SELECT 1 FROM mt5_sends WHERE client_id = ? AND state IN ('sending', 'unknown') "
+                                     "LIMIT 1", [client_id]).fetchone()
+        return row is not None
+
     def removed(self, ticket: int) -> bool:
         """Whether moonhook sent the removal of pending order ``ticket`` (a cancel of its own)."""
         with self._d.lock:
