@@ -71,14 +71,22 @@ local function take(p, plan)
   local now = long and q.bid or q.ask
   local step = plan.steps[1]
   if step == nil or (now - step.price) * (long and 1 or -1) < 0 then return end
-  local lots = part(spec, plan.volume, step.pct, p.volume)
-  local r = orders.close{ticket = p.ticket, volume = lots}   -- nil: the whole position
-  if not r.ok then
-    log.warn("position", p.ticket, "not taken at", step.price, ":", r.error)
-    return
+  local left = plan.left or plan.volume   -- what the plan's steps so far leave open
+  local lots = part(spec, plan.volume, step.pct, left)
+  if p.volume < left - 1e-9 then
+    -- Smaller than this plan left it: the step's close went through and its answer or the plan's
+    -- note of it was lost (a restart, MetaTrader gone before it answered). Not taken again.
+    log.info("position", p.ticket, "already at", p.volume, "lots: the step at", step.price, "was taken")
+  else
+    local r = orders.close{ticket = p.ticket, volume = lots}   -- nil: the whole position
+    if not r.ok then
+      log.warn("position", p.ticket, "not taken at", step.price, ":", r.error)
+      return
+    end
   end
   table.remove(plan.steps, 1)
   plan.taken = (plan.taken or 0) + 1
+  plan.left = lots and tonumber(string.format("%.8f", math.min(p.volume, left - lots)))
   store.set("steps:" .. p.ticket, plan)
   if plan.taken == 1 and params.breakeven and lots then
     local moved = orders.modify{ticket = p.ticket, sl = plan.price}

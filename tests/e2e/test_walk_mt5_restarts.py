@@ -5,6 +5,7 @@ reaches the terminal twice, and each deal reaches the plugins and the trades cha
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 from support.e2e_support import mt5_user, until
@@ -173,3 +174,38 @@ def test_a_pending_order_filled_and_one_expired_while_stopped_reach_on_fill_and_
         assert again.interrupt() == 0  # and told before it stops
         heard.append([line.split("heard ", 1)[1] for line in again.text().splitlines() if "heard " in line])
     assert heard == [["on_fill EURUSD in pending", "on_cancel GBPUSD expired"], []], heard
+
+
+def _store_keys(user, plugin: str) -> list[str]:
+    with sqlite3.connect(user.home / "bot" / "data" / "moonhook.db") as db:
+        return [k for (k,) in db.execute("SELECT key FROM store WHERE plugin = ?", [plugin])]
+
+
+def test_take_profits_cut_after_its_first_part_closes_no_second_part(user, tmp_path):
+    """examples/strategies/take_profits.lua closes half at TP1 on its timer. The power goes when
+    that close has executed, before the strategy noted it: after the restart it sees the position
+    already halved, takes no second half, and moves the stop to the entry."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    example = (ROOT / "examples" / "strategies" / "take_profits.lua").read_text()
+    (user.home / "bot" / "scripts" / "take_profits.lua").write_text(example.replace('every = "2s"', 'every = "1s"'))
+    run = user.start("run", config=config, cwd="bot")
+    entry = run.settled(run.webhook('{"secret": "SECRET", "symbol": "EURUSD", "action": "buy", "volume": 0.2, '
+                                    '"sl": 1.07, "tp1": 1.0820, "tp": 1.0900, "id": "tp-entry"}')["id"])
+    assert entry["status"] == "done" and entry["outcome"]["orders"][0]["price"] == 1.0801, entry
+    until(lambda: _store_keys(user, "take_profits"), lambda keys: any(k.startswith("steps:") for k in keys),
+          "the strategy's plan for the position")
+    terminal.script("order_send", "hang_after")
+    terminal.set_price("EURUSD", 1.0825, 1.0826)  # past TP1
+    _cut_while_the_terminal_holds_an_answer(run, terminal)
+    (half,) = terminal.positions()
+    assert half["volume"] == 0.1
+
+    again = user.start("run", config=config, cwd="bot")
+    positions = until(terminal.positions, lambda ps: len(ps) != 1 or ps[0]["sl"] == 1.0801, "the stop at the entry")
+    assert len(positions) == 1, ("the second half was closed too", positions)
+    (moved,) = positions
+    assert (moved["ticket"], moved["volume"], moved["sl"]) == (half["ticket"], 0.1, 1.0801), moved
+    assert terminal.sent() == 3  # the entry, half of it closed, the stop moved: no second half
+    assert "already at 0.1 lots" in again.text()
+    assert again.interrupt() == 0
