@@ -209,3 +209,26 @@ def test_take_profits_cut_after_its_first_part_closes_no_second_part(user, tmp_p
     assert terminal.sent() == 3  # the entry, half of it closed, the stop moved: no second half
     assert "already at 0.1 lots" in again.text()
     assert again.interrupt() == 0
+
+
+def test_two_projects_on_one_account_never_touch_each_others_positions(user, tmp_path):
+    """Two `moonhook init` projects (forex/ and indices/, say) trading one MetaTrader account:
+    each engine numbers its plugins' orders with magic numbers the other does not use, so a
+    `closeall` of one closes its own positions only, and neither tells the other's deals."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    first = user.start("run", config=mt5_user(user, tmp_path / "terminal.db", "first"), cwd="first")
+    second = user.start("run", config=mt5_user(user, tmp_path / "terminal.db", "second"), cwd="second")
+    assert first.settled(first.webhook("buy EURUSD volume=0.1 sl=1.07 id=one")["id"])["status"] == "done"
+    assert second.settled(second.webhook("buy EURUSD volume=0.2 sl=1.07 id=one")["id"])["status"] == "done"
+    magics = {p["volume"]: p["magic"] for p in terminal.positions()}
+    assert magics[0.1] != magics[0.2], magics
+
+    closed = first.settled(first.webhook("closeall id=two")["id"])
+    assert closed["status"] == "done", closed
+    assert [p["volume"] for p in terminal.positions()] == [0.2]
+    (theirs,) = first.get("/api/positions")["positions"]
+    assert theirs["external"] and theirs["plugin"] is None
+    assert first.interrupt() == 0 and second.interrupt() == 0  # each tells what it read before it stops
+    assert [m.split(" @")[0] for m in trades_chat(first)][:1] == ["opened buy 0.1 EURUSD"]
+    assert not [m for m in trades_chat(first) if "0.2 EURUSD" in m], trades_chat(first)
+    assert not [m for m in trades_chat(second) if "0.1 EURUSD" in m], trades_chat(second)

@@ -149,7 +149,8 @@ class User:
         site = self.home / "site-packages"
         site.mkdir(exist_ok=True)
         shutil.copy(module, site)
-        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), self.env.get("PYTHONPATH")]))
+        if str(site) not in self.env.get("PYTHONPATH", "").split(os.pathsep):
+            self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), self.env.get("PYTHONPATH")]))
 
     def moonhook(self, *args: str, cwd: str = ".") -> subprocess.CompletedProcess:
         """``moonhook ARGS`` run to its end."""
@@ -185,11 +186,11 @@ def init(user: User, folder: str) -> tuple[Config, str]:
     return config, done.stdout
 
 
-def mt5_user(user: User, terminal_file: Path) -> Config:
-    """``moonhook init`` in bot/, then the two edits docs/metatrader5.md asks for, the stand-in
+def mt5_user(user: User, terminal_file: Path, folder: str = "bot") -> Config:
+    """``moonhook init FOLDER``, then the two edits docs/metatrader5.md asks for, the stand-in
     terminal (support/mt5_standin.py) installed where the MetaTrader5 module would be."""
     user.install(SUPPORT / "mt5_standin.py")
-    config, _ = init(user, "bot")
+    config, _ = init(user, folder)
     config.replace('broker = "paper"', 'broker = "mt5"')
     config.append(f'[mt5]\nmodule = "mt5_standin"\npath = "{terminal_file}"\npoll_seconds = 0.2\n')
     return config

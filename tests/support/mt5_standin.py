@@ -1014,13 +1014,15 @@ class Terminal:
         with _tx(self.path) as st:
             st.put_symbol({**st.symbol(symbol), **fields})
 
-    def open_external(self, symbol, side, volume):
-        """A position opened outside moonhook (by the trader, by hand): magic 0, comment "manual"."""
+    def open_external(self, symbol, side, volume, magic=0, comment="manual"):
+        """A position opened outside this moonhook: by the trader, by hand (magic 0), or by an
+        expert advisor (or another engine) numbering its orders ``magic``."""
         with _tx(self.path) as st:
             s = st.symbol(symbol)
             buy = side == "buy"
             order, _ = _fill(st, s, typ=ORDER_TYPE_BUY if buy else ORDER_TYPE_SELL, volume=float(volume),
-                             price=s["ask"] if buy else s["bid"], magic=0, comment="manual", reason=DEAL_REASON_CLIENT)
+                             price=s["ask"] if buy else s["bid"], magic=magic, comment=comment,
+                             reason=DEAL_REASON_CLIENT)
             return order["ticket"]
 
     def place_external(self, symbol, type_, volume, price):

@@ -27,7 +27,7 @@ class MT5Config:
     timeout: float = 10.0            # seconds a call may take before the worker counts as hung
     init_timeout: float = 60.0       # initialize and login may take longer
     deviation: int = 10              # points a market order may slip
-    magic_base: int = 7_770_000      # plugin N's orders carry magic_base + N
+    magic_base: int = 7_770_000      # plugins' orders carry numbers above it, none another uses
     retries: int = 3                 # requotes and price changes, each with a fresh tick
     poll_seconds: float = 1.0        # deals, SL/TP hits and the connection checked this often
     resolve_seconds: float = 5.0     # how long an order with a lost answer is looked for

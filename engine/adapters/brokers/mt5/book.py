@@ -79,13 +79,20 @@ class Book:
 
     # -- magic numbers ----------------------------------------------------------------------
 
-    def magic(self, plugin: str) -> int:
-        """The plugin's magic number, the same across restarts (assigned at its first order)."""
+    def has_magic(self, plugin: str) -> bool:
+        return plugin in self._magic
+
+    def magic(self, plugin: str, taken: frozenset[int] = frozenset()) -> int:
+        """The plugin's magic number, the same across restarts (assigned at its first order,
+        the next after this book's highest that is not ``taken``: used at the account by another
+        engine or an expert, whose orders this one would otherwise take for its own)."""
         magic = self._magic.get(plugin)
         if magic is None:
             with self._d.transaction() as db:
                 top = db.execute("SELECT max(magic) FROM mt5_magic").fetchone()[0]
                 magic = (top + 1) if top is not None else self._magic_base + 1
+                while magic in taken:
+                    magic += 1
                 db.execute("INSERT INTO mt5_magic (plugin, magic) VALUES (?, ?)", [plugin, magic])
             self._magic[plugin], self._plugin[magic] = magic, plugin
         return magic

@@ -39,6 +39,7 @@ log = logging.getLogger("moonhook.mt5")
 
 ENGINE = "engine"
 DAY = 86_400
+TAKEN_DAYS = 90  # a magic number seen in this much deal history is another's (``_magic``)
 # Seconds a symbol's specification is used before it is read again. Its tick value moves with
 # the rate between its profit currency and the account's (USDJPY's in a USD account, EURGBP's
 # with GBPUSD), and a broker widens stops levels around news: read once for the engine's life,
@@ -383,5 +384,12 @@ class MT5Broker(Broker):
         return tick["ask"] if side == "buy" else tick["bid"]
 
     async def _magic(self, r: OrderRequest) -> int:
-        return await self.write(self.book.magic, r.plugin or ENGINE)
+        plugin = r.plugin or ENGINE
+        if self.book.has_magic(plugin):
+            return self.book.magic(plugin)
+        # A first order: the magic numbers at the account now and in its last months are taken.
+        server = self.server_clock.server(self.clock())
+        rows = [*(await self._read("positions_get")), *(await self._read("orders_get")),
+                *(await self._read("history_deals_get", server - TAKEN_DAYS * DAY, server + DAY))]
+        return await self.write(self.book.magic, plugin, frozenset(row.get("magic") or 0 for row in rows))
 

@@ -31,8 +31,14 @@ _ALERT = re.compile(r"^mh:a(\d+):")
 
 
 def moonhooks(book: Book, row: dict[str, Any]) -> bool:
-    """Whether a deal or order of MetaTrader's is moonhook's: a magic number it gave, or its tag."""
-    return book.plugin_of(row.get("magic") or 0) is not None or str(row.get("comment", "")).startswith("mh:")
+    """Whether a deal or order of MetaTrader's is this engine's: a magic number it gave, or, on
+    a row without one, a tag it sent. Not a tag alone: another moonhook on the same account
+    tags its alert 1 as this one does, under magic numbers of its own."""
+    magic = row.get("magic") or 0
+    if magic:
+        return book.plugin_of(magic) is not None
+    comment = str(row.get("comment") or "")
+    return comment.startswith("mh:") and book.send(comment) is not None
 
 
 def alert_of(comment: Any) -> int | None:
@@ -102,20 +108,24 @@ class History:
         await self._b.write(self._b.book.put_states, {WATERMARK: str(latest), TOLD: json.dumps(told)})
         self._told = told
 
-    async def find(self, tag: str, since: float) -> dict[str, Any] | None:
-        """Where a send tagged ``tag`` went: its position, pending order or deal, or None."""
+    async def find(self, tag: str, since: float, magic: int | None = None) -> dict[str, Any] | None:
+        """Where a send tagged ``tag`` (and numbered ``magic``: another engine's alert of the
+        same number carries the same tag) went: its position, pending order or deal, or None."""
+        def sent(row: dict[str, Any]) -> bool:
+            return row.get("comment") == tag and (magic is None or row.get("magic") == magic)
+
         for fn in ("positions_get", "orders_get"):
             for item in await self._b.query(fn) or ():
-                if item.get("comment") == tag:
+                if sent(item):
                     return {"ticket": item["ticket"], "price": item.get("price_open"),
                             "volume": item.get("volume") or item.get("volume_current")}
         server = self._b.server_clock
         for deal in await self._deals(server.server(since)):
-            if deal.get("comment") == tag:
+            if sent(deal):
                 return {"ticket": deal["position_id"], "price": deal["price"], "volume": deal["volume"], "deal": deal["ticket"]}
         for order in await self._b.query("history_orders_get", server.server(since) - DAY,
                                          server.server(self._b.clock()) + DAY) or ():
-            if order.get("comment") == tag:
+            if sent(order):
                 return {"ticket": order["ticket"], "price": order.get("price_open"),
                         "volume": order.get("volume_initial")}
         return None
@@ -131,7 +141,7 @@ class History:
                 done = await self._applied(request)  # these leave no tag: their effect is checked
                 found = {"ticket": request.get("position") or request.get("order")} if done else None
             else:
-                found = await self.find(send["tag"], send["created_at"])
+                found = await self.find(send["tag"], send["created_at"], request.get("magic"))
             if found is not None:
                 log.warning("%s: its answer was lost, and it was found at the broker (ticket %s)", send["tag"],
                             found["ticket"])
