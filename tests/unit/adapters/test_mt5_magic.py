@@ -40,14 +40,15 @@ async def test_a_number_an_expert_uses_at_the_account_is_skipped(tmp_path):
 
 
 async def test_a_number_seen_only_in_the_deal_history_is_skipped_and_a_given_one_is_kept(tmp_path):
-    async with mt5(tmp_path) as broker:
+    async with mt5(tmp_path) as broker:   # an expert traded before moonhook connects: only its deals are left
         ticket = broker.terminal.open_external("EURUSD", "buy", 0.3, magic=BASE + 1)
         assert (await broker.execute(OrderRequest("close", "a0-hand-1", ticket=ticket, plugin="hand"))).ok
-        assert broker.terminal.positions() == []                  # only its deals are left
+        assert broker.terminal.positions() == []
+    async with mt5(tmp_path) as broker:   # the history is read at connection
         assert (await broker.execute(market("a1-trend-1", "trend"))).ok
         (position,) = broker.terminal.positions()
         assert position["magic"] == broker.book.magic("trend") != BASE + 1
-    async with mt5(tmp_path) as again:                            # the same number after a restart
+    async with mt5(tmp_path) as again:    # the same number after a restart
         assert again.book.magic("trend") == position["magic"]
 
 

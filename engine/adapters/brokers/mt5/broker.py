@@ -62,6 +62,7 @@ class MT5Broker(Broker):
         self._session = Session(self._link, config, self._emit)
         self._sender = Sender(self._session, self.book, self.deals, self.write, config)
         self._infos: dict[str, tuple[dict[str, Any], float]] = {}  # broker name -> (symbol_info, read at)
+        self._magics_seen: frozenset[int] = frozenset()  # in the deal history at connection (``_magic``)
 
     # -- connection ------------------------------------------------------------------------
 
@@ -339,6 +340,10 @@ class MT5Broker(Broker):
         try:
             await self.deals.start()
             await self.pending.start()
+            # read here, not at a plugin's first order, which a long history would hold up
+            server = self.server_clock.server(self.clock())
+            self._magics_seen = frozenset(d.get("magic") or 0 for d in await self.query(
+                "history_deals_get", server - TAKEN_DAYS * DAY, server + DAY) or ())
             for send in self.book.unresolved():
                 await self._sender.resolve_left(send["tag"])
             external = [p for p in await self.query("positions_get") or ()
@@ -387,9 +392,7 @@ class MT5Broker(Broker):
         plugin = r.plugin or ENGINE
         if self.book.has_magic(plugin):
             return self.book.magic(plugin)
-        # A first order: the magic numbers at the account now and in its last months are taken.
-        server = self.server_clock.server(self.clock())
-        rows = [*(await self._read("positions_get")), *(await self._read("orders_get")),
-                *(await self._read("history_deals_get", server - TAKEN_DAYS * DAY, server + DAY))]
-        return await self.write(self.book.magic, plugin, frozenset(row.get("magic") or 0 for row in rows))
+        # A first order: the magic numbers at the account now, and in the deals read at connection, are taken.
+        rows = [*(await self._read("positions_get")), *(await self._read("orders_get"))]
+        return await self.write(self.book.magic, plugin, self._magics_seen | {row.get("magic") or 0 for row in rows})
 
