@@ -38,3 +38,10 @@ async def mt5(tmp_path, **changes):
         with trio.CancelScope(shield=True):
             await broker.stop()
         database.close()
+
+
+async def until(check, timeout: float = 30.0) -> None:
+    """Returns as soon as ``check()`` holds (the timeout only ends a test that is failing)."""
+    with trio.fail_after(timeout):
+        while not check():
+            await trio.sleep(0.02)

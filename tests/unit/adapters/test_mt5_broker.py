@@ -25,7 +25,7 @@ from engine.domain.orders import Closed, Connection, Dropped, Fill, OrderRequest
 from engine.adapters.brokers.mt5.orders import tag_for
 
 from support.mt5_standin import ORDER_STATE_EXPIRED, ORDER_STATE_REJECTED, ORDER_TYPE_BUY_LIMIT, Terminal
-from support.mt5_support import mt5
+from support.mt5_support import mt5, until
 
 
 # The broker's timeout (``mt5.timeout``) is each call's deadline and, after a lost answer, how long
@@ -44,13 +44,6 @@ EXPIRES = 1.0
 
 def market(cid: str, side: str = "buy", volume: float = 0.1, symbol: str = "EURUSD", **more) -> OrderRequest:
     return OrderRequest("market", cid, symbol=symbol, side=side, volume=volume, plugin="trend", alert_id=7, **more)
-
-
-async def until(check, timeout: float = 30.0) -> None:
-    """Returns as soon as ``check()`` holds (the timeout only ends a test that is failing)."""
-    with trio.fail_after(timeout):
-        while not check():
-            await trio.sleep(0.02)
 
 
 async def test_a_market_order_fills_once_and_is_told_and_a_repeat_answers_its_first_result(tmp_path):

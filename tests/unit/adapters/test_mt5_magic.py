@@ -4,25 +4,16 @@ for the plugin's own (closed by a `close`, told to its hooks)."""
 
 from __future__ import annotations
 
-import trio
-
 from engine.adapters.brokers.mt5.orders import tag_for
 from engine.domain.orders import OrderRequest
 
-from support.mt5_support import mt5
+from support.mt5_support import mt5, until
 
 BASE = 7_770_000
 
 
 def market(cid: str, plugin: str, alert_id: int = 1) -> OrderRequest:
     return OrderRequest("market", cid, symbol="EURUSD", side="buy", volume=0.1, plugin=plugin, alert_id=alert_id)
-
-
-async def until(check, timeout: float = 30.0) -> None:
-    """Returns as soon as ``check()`` holds (the timeout only ends a test that is failing)."""
-    with trio.fail_after(timeout):
-        while not check():
-            await trio.sleep(0.02)
 
 
 async def test_a_number_an_expert_uses_at_the_account_is_skipped(tmp_path):
