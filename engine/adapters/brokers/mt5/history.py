@@ -195,4 +195,3 @@ class History:
                         round(sum(float(d.get("profit") or 0) for d in outs), 2) + 0.0,
                         reason if reason in ("sl", "tp") else "close", fill.time, fill.plugin)
         return [fill, closed]
-
