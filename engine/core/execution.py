@@ -49,10 +49,18 @@ async def reversal(alert: Alert, alert_id: int, broker: Broker) -> list[OrderReq
     if alert.position not in ("long", "short") or alert.action not in (Action.BUY, Action.SELL):
         return []
     other = "sell" if alert.action is Action.BUY else "buy"
-    if not [p for p in await broker.positions(alert.symbol) if p["side"] == other]:
+    close = OrderRequest("close", _cid(alert_id, f"close-{alert.symbol}"), symbol=alert.symbol, side=other,
+                         plugin=ENGINE, alert_id=alert_id, comment=alert.comment)
+    if not [p for p in await broker.positions(alert.symbol) if p["side"] == other] and not await _ran(broker, close):
         return []
-    return [OrderRequest("close", _cid(alert_id, f"close-{alert.symbol}"), symbol=alert.symbol, side=other,
-                         plugin=ENGINE, alert_id=alert_id, comment=alert.comment)]
+    return [close]
+
+
+async def _ran(broker: Broker, request: OrderRequest) -> bool:
+    """Whether ``request`` was executed before a restart (its alert is processed again): it is
+    placed again all the same, and the broker answers its first result, so the alert's outcome
+    still shows what it did."""
+    return await broker.first_result(request.client_id) is not None
 
 
 async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: float | None,
@@ -79,10 +87,12 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
         if written is not None:  # processed again after a crash: the closes decided the first time
             return Plan(written)
         positions = [p for p in await broker.positions(symbol) if side is None or p["side"] == side]
-        if not positions:
-            return Plan(note=f"no open {side + ' ' if side else ''}position on {symbol} to close")
         whole = OrderRequest("close", _cid(alert_id, f"close-{symbol}"), symbol=symbol, side=side, plugin=ENGINE,
                              alert_id=alert_id, comment=alert.comment)
+        if not positions:
+            if alert.volume is None and alert.units is None and await _ran(broker, whole):
+                return Plan([whole])
+            return Plan(note=f"no open {side + ' ' if side else ''}position on {symbol} to close")
         if alert.volume is None and alert.units is None:
             return Plan([whole])
         return await _close_part(alert, alert_id, positions, broker, whole, plans)

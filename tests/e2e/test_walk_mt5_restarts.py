@@ -109,12 +109,16 @@ def test_a_reversal_cut_after_its_close_opens_the_new_side_once(user, tmp_path):
     _cut_while_the_terminal_holds_an_answer(run, terminal)
     assert terminal.positions() == []  # the short closed; the long not yet sent
 
+    (short,) = [o for o in terminal.history_orders() if o["type"] == 1]
     again = user.start("run", config=config, cwd="bot")
     row = again.settled(flip["id"])
     assert row["status"] == "done", row
     (long_,) = terminal.positions()
     assert (long_["type"], long_["volume"]) == (POSITION_TYPE_BUY, 0.2)
     assert terminal.sent() == 3  # the short, its close, the long
+    close, entry = row["outcome"]["orders"]  # the journal still says what the alert did before the cut
+    assert (close["kind"], close["ok"], close["closed"]) == ("close", True, [short["ticket"]]), close
+    assert (entry["kind"], entry["ticket"]) == ("market", long_["ticket"]), entry
     assert again.interrupt() == 0
 
 

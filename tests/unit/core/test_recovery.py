@@ -63,6 +63,21 @@ async def test_replaying_an_executed_alert_sends_no_order_twice(tmp_path):
     assert [o["ticket"] for o in again["outcome"]["orders"]] == [o["ticket"] for o in row["outcome"]["orders"]]
 
 
+async def test_a_close_processed_again_after_a_crash_still_shows_what_it_closed(tmp_path):
+    """Its positions are gone when it runs again, closed by it the first time: the journal keeps
+    the close (answered as a repeat), not 'no open position to close'."""
+    async with running(tmp_path) as engine:
+        opened = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        row = await process(engine, "close EURUSD price=1.1")
+        engine.journal.set_status(row["id"], "received")   # as if it died before its status was written
+    async with running(tmp_path) as engine:
+        await engine.drain()
+        again = engine.journal.get(row["id"])
+    (close,) = again["outcome"]["orders"]
+    assert again["status"] == "done" and "note" not in again["outcome"], again
+    assert close["duplicate"] and close["closed"] == [opened["outcome"]["orders"][0]["ticket"]], close
+
+
 def test_kill_9_in_a_burst_then_restart_processes_every_acknowledged_alert_once(tmp_path):
     data, scripts = tmp_path / "data", write_scripts(tmp_path / "scripts", {"two": TWO_ORDERS})
     command = [sys.executable, str(DRILL), str(data), str(scripts)]

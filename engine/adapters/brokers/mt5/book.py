@@ -56,6 +56,24 @@ class Book:
             db.execute("UPDATE mt5_sends SET state = ?, result = ?, updated_at = ? WHERE tag = ?",
                        [state, json.dumps(result) if result is not None else None, time.time(), tag])
 
+    def executed(self, client_id: str) -> list[dict[str, Any]]:
+        """The sends of ``client_id`` that executed, oldest first (a close by symbol is one a
+        position): what it did even when its final result was never written (a power cut)."""
+        with self._d.lock:
+            rows = select(self._d.db, "SELECT * FROM mt5_sends WHERE client_id = ? AND state = 'done' "
+                                      "ORDER BY created_at", [client_id])
+        return [s for s in map(_decoded, rows) if s["result"] and s["result"].get("ok")]
+
+    def executed_result(self, client_id: str) -> dict[str, Any] | None:
+        """What ``client_id`` did by its executed sends, when its final result was never written:
+        a close by symbol's closed positions, or its one send's result; None if none executed."""
+        executed = self.executed(client_id)
+        if not executed:
+            return None
+        if all(s["request"].get("position") for s in executed):
+            return {"ok": True, "closed": [s["request"]["position"] for s in executed]}
+        return executed[0]["result"]
+
     def unsettled(self, client_id: str) -> bool:
         """Whether a send of ``client_id`` may have reached MetaTrader, its outcome not known yet."""
         with self._d.lock:

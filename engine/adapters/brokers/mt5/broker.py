@@ -207,7 +207,7 @@ class MT5Broker(Broker):
     # -- orders ------------------------------------------------------------------------------
 
     async def first_result(self, client_id: str) -> OrderResult | None:
-        first = self.book.result(client_id)
+        first = self.book.result(client_id) or self.book.executed_result(client_id)
         return None if first is None else OrderResult.from_plain(first)
 
     async def execute(self, request: OrderRequest) -> OrderResult:
@@ -278,11 +278,10 @@ class MT5Broker(Broker):
                        if self.book.plugin_of(p["magic"]) is not None
                        and (r.side is None or c.POSITION_SIDES.get(p["type"]) == r.side)),
                       key=lambda p: (p.get("time_msc") or p["time"] * 1000, p["ticket"]))  # oldest first: FIFO
-        if not mine:
-            return OrderResult(ok=True, closed=[])
+        before = [s["request"]["position"] for s in self.book.executed(r.client_id)]   # before a power cut
         results = [await self._close_position(r, p, None, part=str(p["ticket"])) for p in mine]
         failed = [x.error for x in results if not x.ok]
-        closed = [p["ticket"] for p, x in zip(mine, results) if x.ok]
+        closed = before + [p["ticket"] for p, x in zip(mine, results) if x.ok]
         return OrderResult(ok=not failed, closed=closed, error="; ".join(failed) if failed else None)
 
     async def _close_position(self, r: OrderRequest, p: dict[str, Any], volume: float | None,
