@@ -5,8 +5,10 @@ reaches the terminal twice, and each deal reaches the plugins and the trades cha
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
+from contextlib import closing
 
 from support.e2e_support import mt5_user, until
 from support.mt5_standin import POSITION_TYPE_BUY, Terminal
@@ -18,6 +20,18 @@ DAY = 86_400
 def trades_chat(run) -> list[str]:
     """What the trades chat was told by this run (the log carries each message)."""
     return [line.split("[trades] ", 1)[1] for line in run.text().splitlines() if "[trades] " in line]
+
+
+def _stored(user, plugin: str, key: str):
+    """A plugin's stored value as the journal keeps it (its codec's JSON), None if absent."""
+    with closing(sqlite3.connect(user.home / "bot" / "data" / "moonhook.db")) as db:
+        row = db.execute("SELECT value FROM store WHERE plugin = ? AND key = ?", [plugin, key]).fetchone()
+    return None if row is None else json.loads(row[0])
+
+
+def _store_keys(user, plugin: str) -> list[str]:
+    with closing(sqlite3.connect(user.home / "bot" / "data" / "moonhook.db")) as db:
+        return [k for (k,) in db.execute("SELECT key FROM store WHERE plugin = ?", [plugin])]
 
 
 def _cut_while_the_terminal_holds_an_answer(run, terminal) -> None:
@@ -142,13 +156,16 @@ def test_a_stop_hit_while_moonhook_was_stopped_counts_once_in_the_daily_loss_lim
     (loss,) = [d for d in terminal.deals() if d["entry"] == 1]
     assert loss["profit"] == -21.0
 
+    day = f"pnl:{time.strftime('%Y-%m-%d', time.gmtime())}"
     for n in (2, 3):
         again = user.start("run", config=config, cwd="bot")
+        until(lambda: _stored(user, "daily_loss_limit", day), bool, "on_close counting the stop")
         row = again.settled(again.webhook(f"buy EURUSD volume=0.1 sl=1.0761 id=day-{n}")["id"])
         assert row["status"] == "rejected", row
         (limit,) = [p for p in row["outcome"]["plugins"] if p["plugin"] == "daily_loss_limit"]
         assert "daily loss limit: 21.00 lost today, limit 19.96" in str(limit), limit
-        assert again.interrupt() == 0
+        assert again.interrupt() == 0  # the events it read are told before it stops: a repeat would show
+        assert _stored(user, "daily_loss_limit", day) == ["v", [-21.0]]
     assert terminal.sent() == 1
 
 
@@ -178,11 +195,6 @@ def test_a_pending_order_filled_and_one_expired_while_stopped_reach_on_fill_and_
         assert again.interrupt() == 0  # and told before it stops
         heard.append([line.split("heard ", 1)[1] for line in again.text().splitlines() if "heard " in line])
     assert heard == [["on_fill EURUSD in pending", "on_cancel GBPUSD expired"], []], heard
-
-
-def _store_keys(user, plugin: str) -> list[str]:
-    with sqlite3.connect(user.home / "bot" / "data" / "moonhook.db") as db:
-        return [k for (k,) in db.execute("SELECT key FROM store WHERE plugin = ?", [plugin])]
 
 
 def test_take_profits_cut_after_its_first_part_closes_no_second_part(user, tmp_path):
