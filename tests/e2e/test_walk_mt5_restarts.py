@@ -55,8 +55,8 @@ def test_an_entry_executed_when_the_power_went_is_found_not_sent_again(user, tmp
     (position,) = [p for p in terminal.positions() if p["symbol"] == "EURUSD"]
     assert row["outcome"]["orders"][0]["ticket"] == position["ticket"] and position["volume"] == 0.1
     assert after["status"] == "done" and terminal.sent() == 2, (after, terminal.sent())
+    assert again.interrupt() == 0  # what it read is told before it stops
     assert [m.split(" @")[0] for m in trades_chat(again)] == ["opened buy 0.1 EURUSD", "opened sell 0.2 GBPUSD"]
-    assert again.interrupt() == 0
 
 
 def test_alerts_behind_the_one_cut_are_traded_once_after_the_restart(user, tmp_path):
@@ -80,8 +80,8 @@ def test_alerts_behind_the_one_cut_are_traded_once_after_the_restart(user, tmp_p
     assert terminal.sent() == 3
     volumes = sorted(p["volume"] for p in terminal.positions() if p["type"] == POSITION_TYPE_BUY)
     assert volumes == [0.1, 0.2, 0.3]
-    assert [m.split(" @")[0] for m in trades_chat(again)] == ["opened buy 0.2 EURUSD", "opened buy 0.3 EURUSD"]
     assert again.interrupt() == 0
+    assert [m.split(" @")[0] for m in trades_chat(again)] == ["opened buy 0.2 EURUSD", "opened buy 0.3 EURUSD"]
 
 
 def test_a_part_exit_cut_between_its_closes_closes_the_rest_and_no_more(user, tmp_path):
@@ -105,9 +105,9 @@ def test_a_part_exit_cut_between_its_closes_closes_the_rest_and_no_more(user, tm
     (left,) = terminal.positions()
     assert (left["ticket"], left["volume"]) == (newer["ticket"], 0.05), left
     assert terminal.sent() == 4  # two entries, two closes
-    (told,) = trades_chat(again)  # the entries were told before the cut, and are not again
-    assert told.startswith(f"position {older['ticket']} buy 0.1 EURUSD closed by close"), told
     assert again.interrupt() == 0
+    (told,) = trades_chat(again)  # the entries were read before the cut, and are not told again
+    assert told.startswith(f"position {older['ticket']} buy 0.1 EURUSD closed by close"), told
 
 
 def test_a_reversal_cut_after_its_close_opens_the_new_side_once(user, tmp_path):
@@ -223,8 +223,8 @@ def test_take_profits_cut_after_its_first_part_closes_no_second_part(user, tmp_p
     (moved,) = positions
     assert (moved["ticket"], moved["volume"], moved["sl"]) == (half["ticket"], 0.1, 1.0801), moved
     assert terminal.sent() == 3  # the entry, half of it closed, the stop moved: no second half
-    assert "already at 0.1 lots" in again.text()
     assert again.interrupt() == 0
+    assert "already at 0.1 lots" in again.text()
 
 
 def test_two_projects_on_one_account_never_touch_each_others_positions(user, tmp_path):
