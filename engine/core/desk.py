@@ -40,11 +40,11 @@ class PlainDesk:
     run's orders, and ``placed(request, result, record)`` is told. A trial's desk
     (``trial.py``); the engine's (``Desk``) adds its books around the send."""
 
-    def __init__(self, broker: Broker, hooks: Hooks, placed: Placed | None = None, limits: Limits = Limits()):
+    def __init__(self, broker: Broker, hooks: Hooks, placed: Placed | None = None, limits: Limits | None = None):
         self.broker = broker
         self._hooks = hooks
         self._placed = placed
-        self._limits = limits
+        self._limits = limits if limits is not None else Limits()
         self._entering = trio.Lock()  # two lanes' entries never both take the last open place
 
     def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest:
@@ -83,7 +83,9 @@ class PlainDesk:
         """``request`` at the broker once, unless it is an entry past a limit and not already
         executed (an alert processed again after a crash finds its entry, not a refusal)."""
         if not self._limits.apply_to(request):
-            return await self.broker.execute(request)
+            result = await self.broker.execute(request)
+            self._limits.entered(request, result)
+            return result
         await self._limits.spread_settled(request, self.broker)   # before the turn entries take
         if not self._limits.counts:  # nothing counted: entries need not wait for each other
             return await self._checked(request)
@@ -95,8 +97,7 @@ class PlainDesk:
         if breach is not None and await self.broker.first_result(request.client_id) is None:
             return OrderResult.refused(breach)
         result = await self.broker.execute(request)
-        if result.ok and not result.duplicate:
-            self._limits.entered(request)
+        self._limits.entered(request, result)
         return result
 
     async def symbol_of_ticket(self, ticket: int) -> str | None:
@@ -109,7 +110,7 @@ class Desk(PlainDesk):
     metrics, the latency monitor, the notifications and the events are told of it."""
 
     def __init__(self, broker: Broker, hooks: Hooks, database: Database, ledger: OrderLedger, notifier: Notifier,
-                 monitor: Monitor, metrics: Metrics, events: Events, limits: Limits = Limits()):
+                 monitor: Monitor, metrics: Metrics, events: Events, limits: Limits | None = None):
         super().__init__(broker, hooks, self._told, limits)
         self._database = database
         self._ledger = ledger

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from time import perf_counter
@@ -37,7 +38,7 @@ from engine.core.event_queue import EventQueue
 from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.lifecycle import Lifecycle
-from engine.core.limits import LimitWatch, Limits
+from engine.core.limits import LimitWatch, Limits, changed
 from engine.core.loader import Loader
 from engine.core.services import Host
 from engine.core.plugins import Plugin, failed_call
@@ -103,7 +104,7 @@ class Engine:
                     durable=self.writer, notifier=self.notifier, clock=clock, max_orders=config.max_plugin_orders)
         loader = Loader(pool, self.plugins, MetaCache(database), database, self.symbols, host)
         self.lifecycle = Lifecycle(config, loader, self.hooks, self.notifier, self.switchboard, self.working, nursery,
-                                   self.events, timers_run=lambda: broker.connected)
+                                   self.events, timers_run=lambda: broker.connected, follow=self.follow_limits)
         self.shadow: Shadow | None = None  # [shadow]: offered each alert once its status is written
 
     @property
@@ -255,6 +256,15 @@ class Engine:
         who (api, telegram:<user id>)."""
         return self.lifecycle.set_enabled(name, enabled, by, reason)
 
+    def follow_limits(self, config: EngineConfig) -> list[str]:
+        """The account's limits of ``config`` (moonhook.toml saved while running) in force at
+        once, at the desk and in the shadow; returns the settings that changed."""
+        self.config = replace(self.config, **(new := changed(self.config, config)))
+        self.limits.follow(self.config)
+        if self.shadow is not None:
+            self.shadow.follow_limits(self.config)
+        return list(new)
+
     async def drain(self) -> None:
         """Returns once every queued alert has been processed and every broker event queued
         has been told to the plugins (at a stop too: the deal history marks a deal read before
@@ -382,10 +392,7 @@ class Engine:
         if scope.cancelled_caught:
             log.warning("stopping with %d alerts unprocessed; they are processed at the next start", self._pending)
         for name in [p.name for p in self.plugins]:
-            with trio.move_on_after(timeout):
-                try:
-                    await self.unload(name)
-                except SandboxError:
-                    pass
+            with trio.move_on_after(timeout), suppress(SandboxError):
+                await self.unload(name)
         await self.notifier.aclose()
 

@@ -1,7 +1,7 @@
 """Plugins in and out of service while the engine trades.
 
-Loading at start; a saved file reloaded, a deleted one unloaded; ``[plugins.NAME]`` from a
-saved moonhook.toml applied; the breaker; and the versions taken out of service retired
+Loading at start; a saved file reloaded, a deleted one unloaded; ``[plugins.NAME]`` and the
+account's limits from a saved moonhook.toml applied (the rest told for the next start); the breaker; and the versions taken out of service retired
 (their ``on_unload``, then their runtime) once nothing in flight can reach them.
 
 A reload compiles the new source and runs its ``on_load`` in the sandbox before anything is
@@ -17,7 +17,7 @@ import hashlib
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, ContextManager, Iterable, Protocol
+from typing import Any, Callable, ContextManager, Iterable, Protocol
 
 import trio
 
@@ -70,10 +70,14 @@ class Lifecycle:
 
     def __init__(self, config: EngineConfig, loader: Loader, hooks: Hooks, notifier: Notifier,
                  switchboard: Switches, working: Callable[[Run], ContextManager[Run]], nursery: trio.Nursery,
-                 events: Events, timers_run: Callable[[], bool] = lambda: True):
+                 events: Events, timers_run: Callable[[], bool] = lambda: True,
+                 follow: Callable[[EngineConfig], list[str]] = lambda config: []):
         """``timers_run()``: whether ``on_timer`` is called now (not while the broker is lost:
-        a timer reads the market and places orders, and would only fail)."""
+        a timer reads the market and places orders, and would only fail). ``follow(config)``
+        puts in force at once the settings of a saved moonhook.toml that can be (the account's
+        limits), and returns those that changed."""
         self.config = config
+        self._follow = follow
         self._timers_run = timers_run
         self._events = events
         self._loader, self._hooks, self._notifier = loader, hooks, notifier
@@ -118,15 +122,22 @@ class Lifecycle:
         assert self.settings is not None
         path, read = self.settings
         try:
+            if not path.read_text(encoding="utf-8").strip():  # mid-write, or emptied: not every limit unset
+                raise ValueError("the file is empty")
             config = read()
         except Exception as e:  # SettingsError names the key; anything else is reported alike
             told = f"{path.name} not applied: {e}; the running configuration is kept"
             log.error("%s", told)
             self._notifier.send("errors", told, key="settings")
             return
+        before = self.config
+        applied = self._follow(config)
+        self.config = replace(before, **{name: getattr(config, name) for name in applied})
         later = await self.apply_config(config)
-        if later:
-            log.warning("%s saved: %s take effect at the next start", path.name, ", ".join(later))
+        if applied or later:
+            told = saved_text(path.name, before, config, applied, later)
+            log.warning("%s", told)
+            self._notifier.send("admin", told)
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -352,3 +363,23 @@ class Lifecycle:
 
 
 _FIELDS = [f for f in EngineConfig.__dataclass_fields__ if f != "plugins"]
+
+
+def saved_text(file: str, before: EngineConfig, after: EngineConfig, applied: list[str], later: list[str]) -> str:
+    """What a save of ``file`` changed: the settings in force at once, with what they were, and
+    those waiting for the next start."""
+    parts = []
+    if applied:
+        parts.append("in force now: " + ", ".join(f"engine.{name} {_shown(getattr(after, name))} (was "
+                                                  f"{_shown(getattr(before, name))})" for name in applied))
+    if later:
+        parts.append(f"at the next start: {', '.join(later)}")
+    return f"{file} saved; " + "; ".join(parts)
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == {}:
+        return "unset"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {v:g}" for k, v in value.items()) + "}"
+    return f"{value:g}" if isinstance(value, float) else str(value)

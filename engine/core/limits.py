@@ -14,7 +14,8 @@ becomes twenty: the fill, and a tight stop, would pay all of it; it may wait
 A fat finger (``units=1000000``), a script placing orders on every tick, or an alert sent in a
 loop stops at them, whoever places the order: the engine, a plugin or an administrator. They
 are checked at the desk after ``on_order`` (a plugin cannot raise a volume past them), on
-entries only: a close or a stop change is never held back.
+entries only: a close or a stop change is never held back. A save of moonhook.toml changes them
+at once (``Limits.follow``): a trader tightens a limit after a bad morning, not at the next start.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import logging
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Mapping
 
 import trio
@@ -33,7 +34,7 @@ from engine.adapters.brokers.base import Broker
 from engine.adapters.notify import Notifier
 from engine.domain.config import EngineConfig
 from engine.domain.instruments import pip_size
-from engine.domain.orders import OPENING, OrderRequest
+from engine.domain.orders import OPENING, OrderRequest, OrderResult
 from engine.domain.risk import loss_at_stop
 from engine.domain.times import clock_zone, day_start, when
 
@@ -52,7 +53,17 @@ def is_breach(error: str | None) -> bool:
     return bool(error) and error.startswith(BREACH)
 
 
-@dataclass(frozen=True)
+# The settings the limits are read from (``Limits.of``): a save of moonhook.toml applies them at once.
+SETTINGS = ("max_order_volume", "max_open_positions", "max_price_gap_pct", "max_daily_loss_pct", "min_equity",
+            "max_risk_pct", "max_entries_per_hour", "max_spread_pips", "max_spread_wait", "trading_day")
+
+
+def changed(before: EngineConfig, after: EngineConfig) -> dict[str, Any]:
+    """The limits' settings (``SETTINGS``) that ``after`` changes from ``before``, with their new values."""
+    return {name: getattr(after, name) for name in SETTINGS if getattr(after, name) != getattr(before, name)}
+
+
+@dataclass
 class Limits:
     max_volume: float | None = None
     max_positions: int | None = None
@@ -67,12 +78,22 @@ class Limits:
     clock: Callable[[], float] = time.time  # the engine's (a replay's is the replayed one)
     # When the entries of the last hour were made (this run's: a restart begins the hour again).
     _entries: deque[float] = field(default_factory=deque, compare=False, repr=False)
+    waits: bool = True  # whether an entry may wait for a spread (a replay's spreads are fixed, its clock not the wall's)
 
     @classmethod
-    def of(cls, config: EngineConfig, clock: Callable[[], float] = time.time) -> "Limits":
+    def of(cls, config: EngineConfig, clock: Callable[[], float] = time.time, waits: bool = True) -> "Limits":
         return cls(config.max_order_volume, config.max_open_positions, config.max_price_gap_pct,
                    config.max_daily_loss_pct, config.min_equity, config.max_risk_pct, config.max_entries_per_hour,
-                   config.max_spread_pips, config.max_spread_wait, config.day_zone, clock)
+                   config.max_spread_pips, config.max_spread_wait if waits else 0.0, config.day_zone, clock,
+                   waits=waits)
+
+    def follow(self, config: EngineConfig) -> None:
+        """Takes the limits of ``config`` (moonhook.toml saved while the engine runs) in place,
+        as the desk, the watch and the views hold this object; the hour's entries are kept."""
+        new = Limits.of(config, self.clock, self.waits)
+        for f in fields(self):
+            if f.name not in ("clock", "_entries", "waits"):
+                setattr(self, f.name, getattr(new, f.name))
 
     def apply_to(self, request: OrderRequest) -> bool:
         """Whether ``request`` is an entry with a limit to pass."""
@@ -84,10 +105,14 @@ class Limits:
         """Whether a limit counts entries: two at once must then take turns at the desk."""
         return self.max_positions is not None or self.max_entries_per_hour is not None
 
-    def entered(self, request: OrderRequest) -> None:
-        """An entry the broker made: counted for ``max_entries_per_hour``."""
-        if self.max_entries_per_hour is not None and request.kind in OPENING:
-            self._entries.append(self.clock())
+    def entered(self, request: OrderRequest, result: OrderResult) -> None:
+        """What the broker answered ``request``: an entry it made counts for
+        ``max_entries_per_hour``, whether set or not yet (a save may set it)."""
+        if result.ok and not result.duplicate and request.kind in OPENING:
+            now = self.clock()
+            self._entries.append(now)
+            while self._entries[0] <= now - HOUR:
+                self._entries.popleft()
 
     def _money_applies(self) -> bool:
         return self.max_daily_loss_pct is not None or self.min_equity is not None or self.max_risk_pct is not None
@@ -253,11 +278,12 @@ class LimitWatch:
         self._under = False
 
     async def run(self) -> None:
-        """Looks until cancelled; not at all while neither limit is set."""
-        if self._limits.max_daily_loss_pct is None and self._limits.min_equity is None:
-            return
+        """Looks until cancelled; the broker is not asked while neither limit is set (a save of
+        moonhook.toml may set one)."""
         while True:
             await trio.sleep(self._interval)
+            if self._limits.max_daily_loss_pct is None and self._limits.min_equity is None:
+                continue
             try:
                 await self.look()
             except Exception as e:  # the broker cannot be asked now: the monitor tells that

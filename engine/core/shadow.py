@@ -40,6 +40,7 @@ from engine.core.differences import differences
 from engine.core.events import Events
 from engine.core.hooks import Pool
 from engine.core.lifecycle import Lifecycle
+from engine.core.limits import changed
 from engine.core.loader import Loader
 from engine.core.plugins import Plugin
 from engine.core.roster import PluginSet
@@ -134,6 +135,11 @@ class Shadow:
         self._idle = idle
         self._woken = trio.Event()
         self._events_send, self._events_recv = trio.open_memory_channel[Event](math.inf)
+
+    def follow_limits(self, config: EngineConfig) -> None:
+        """The account's limits of ``config`` (the live engine's, after a save) in force here too."""
+        self.config = replace(self.config, **changed(self.config, config))
+        self.trial.limits.follow(self.config)
 
     # -- alerts in ------------------------------------------------------------------------------
 

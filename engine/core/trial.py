@@ -9,7 +9,6 @@ the trial's broker, store and desk (``Trial.host``).
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any, Callable, Iterator
 
 from engine.adapters.brokers.base import Broker
@@ -73,7 +72,8 @@ class Trial:
         quiet = _Quiet()
         self.hooks = Hooks(pool, plugins, report or (lambda *_: None), quiet)
         # A replay's spreads are [paper]'s, which no wait narrows (and its clock is not the wall's).
-        self.desk = PlainDesk(broker, self.hooks, placed, replace(Limits.of(config, clock), spread_wait=0.0))
+        self.limits = Limits.of(config, clock, waits=False)
+        self.desk = PlainDesk(broker, self.hooks, placed, self.limits)
         self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock)
         self._quiet = quiet
         self.logs = logs

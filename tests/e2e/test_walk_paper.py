@@ -238,3 +238,24 @@ def test_send_dry_run_says_what_an_alert_would_do_and_sends_nothing(user):
     assert bad.returncode == 1 and bad.stdout.startswith("400 sl: "), bad.stdout
     assert run.get("/api/alerts")["alerts"] == [] and run.get("/api/positions")["positions"] == []
     assert run.interrupt() == 0
+
+
+def test_a_limit_tightened_in_moonhook_toml_while_running_holds_the_next_entry(user):
+    """The trader edits moonhook.toml while `moonhook run` trades: the account's limits are in
+    force at once (said in the log and to the administrators), the rest waits for a restart."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    entry = "buy EURUSD volume=1 price=1.1 sl=1.09 id=ID"
+    assert run.settled(run.webhook(entry.replace("ID", "before"))["id"])["status"] == "done"
+
+    config.replace("# max_order_volume = 1.0", "max_order_volume = 0.5")
+    until(run.text, lambda t: "moonhook.toml saved; in force now: engine.max_order_volume 0.5 (was unset)" in t,
+          "the save applied")
+    refused = run.settled(run.webhook(entry.replace("ID", "after"))["id"])
+    assert refused["outcome"]["orders"][0]["error"] == "over engine.max_order_volume: 1 lots asked, at most 0.5"
+    status = user.moonhook("status", cwd="bot")
+    assert "limits: 0.5 lots an order" in status.stdout, outcome(status)
+
+    config.replace("max_alert_age = 120", "max_alert_age = 600")   # not a limit: at the next start
+    until(run.text, lambda t: "moonhook.toml saved; at the next start: engine.max_alert_age" in t, "the save told")
+    assert run.interrupt() == 0

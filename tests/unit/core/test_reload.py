@@ -285,3 +285,51 @@ async def test_a_plugin_with_its_own_budget_compiles_once_when_its_source_was_se
     async with watching(tmp_path, {"counted": script}) as engine:
         assert engine.store.get("counted", "chunk_runs") == 3
         assert engine.plugins.get("counted").budget.instructions == 500_000
+
+
+async def test_a_saved_limit_is_in_force_at_once_and_the_administrators_are_told(tmp_path):
+    # A trader tightens the account's limits after a bad morning: saved, they hold the next entry,
+    # not the next start. The entries made before a count was set count toward it.
+    from engine.app import Operations
+
+    config = tmp_path / "moonhook.toml"
+    start = '[engine]\nscripts = "scripts"\ndata = "data"\ndedup_window = 0\n' \
+            '[sandbox]\nworkers = 1\n[monitor]\ninterval_seconds = 0.02\n'
+    config.write_text(start)
+    async with watching(tmp_path, {}, settings_file=config) as engine:
+        assert (await process(engine, "buy EURUSD volume=1 price=1.1 id=before"))["status"] == "done"
+        save(config, start.replace("dedup_window = 0\n", "dedup_window = 0\nmax_order_volume = 0.5\n"
+                                   "max_entries_per_hour = 2\nmax_daily_loss_pct = 1\nmax_alert_age = 60\n"))
+        tightened = ("moonhook.toml saved; in force now: engine.max_order_volume 0.5 (was unset), "
+                     "engine.max_daily_loss_pct 1 (was unset), engine.max_entries_per_hour 2 (was unset); "
+                     "at the next start: engine.max_alert_age")
+        await until(lambda: tightened in outbox(engine))
+        fat = await process(engine, "buy EURUSD volume=1 price=1.1 id=fat")
+        assert fat["outcome"]["orders"][0]["error"] == "over engine.max_order_volume: 1 lots asked, at most 0.5"
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.1 id=second"))["status"] == "done"
+        third = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=third")   # "before" counts too
+        assert third["outcome"]["orders"][0]["error"].startswith("over engine.max_entries_per_hour: 2 entries")
+        limits = Operations(engine).limits()
+        assert (limits["max_order_volume"], limits["max_entries_per_hour"]) == (0.5, 2)
+        await process(engine, "closelong EURUSD price=1.08")   # 2.2% of the balance lost: the watch tells it
+        await until(lambda: any(t.startswith("limit reached: engine.max_daily_loss_pct") for t in outbox(engine)))
+
+        save(config, start)   # loosened again: in force at once as well
+        await until(lambda: "moonhook.toml saved; in force now: engine.max_order_volume unset (was 0.5), "
+                            "engine.max_daily_loss_pct unset (was 1), engine.max_entries_per_hour unset (was 2)"
+                            in outbox(engine))
+        assert (await process(engine, "buy EURUSD volume=1 price=1.08 id=after"))["status"] == "done"
+
+
+async def test_moonhook_toml_emptied_while_running_keeps_its_limits(tmp_path):
+    # An editor that truncates before it writes, or a file wiped by mistake: read as it is, it
+    # would be the defaults, every limit unset.
+    config = tmp_path / "moonhook.toml"
+    config.write_text('[engine]\nscripts = "scripts"\ndata = "data"\ndedup_window = 0\nmax_order_volume = 0.5\n'
+                      '[sandbox]\nworkers = 1\n')
+    async with watching(tmp_path, {}, settings_file=config) as engine:
+        save(config, "\n")
+        await until(lambda: "moonhook.toml not applied: the file is empty; the running configuration is kept"
+                    in outbox(engine))
+        fat = await process(engine, "buy EURUSD volume=1 price=1.1")
+        assert fat["outcome"]["orders"][0]["error"] == "over engine.max_order_volume: 1 lots asked, at most 0.5"

@@ -83,6 +83,19 @@ async def test_equal_scripts_do_not_differ(tmp_path):
     assert counts == {"alerts": 2, "differ": 0, "latest_differing": None, "held": 0}
 
 
+async def test_a_limit_saved_while_running_holds_the_shadow_as_it_holds_live(tmp_path):
+    # moonhook.toml saved with a tighter limit (Lifecycle hands the engine the new config):
+    # the shadow, which would otherwise trade past it, differs from live on nothing.
+    from dataclasses import replace
+
+    async with running(tmp_path, {"trend": PASS}, shadow=shadow_of(tmp_path, {"trend": PASS})) as engine:
+        assert engine.follow_limits(replace(engine.config, max_order_volume=0.5)) == ["max_order_volume"]
+        row = await process(engine, "buy EURUSD volume=1 price=1.1")
+        record = await shadow_record(engine, row["id"])
+    assert row["status"] == "failed" and record["status"] == "failed" and record["differs"] is False
+    assert record["outcome"]["orders"][0]["error"] == "over engine.max_order_volume: 1 lots asked, at most 0.5"
+
+
 async def test_a_shadow_held_back_lets_the_live_path_go_on_then_catches_up_skipping_nothing(tmp_path):
     """A shadow whose turn is held: the live engine decides three alerts all the same; released,
     the shadow runs every one of them from the journal."""
