@@ -2,9 +2,9 @@
 
 ``await engine.submit(alert)`` writes the alert durably and returns its id; the alert is then
 processed in the background, in its symbol's lane: alerts for one symbol in arrival order,
-different symbols side by side. An alert is done when its status is written; until then a
-restart processes it again, and the broker's client ids make the second pass find the orders
-of the first instead of sending them again.
+different symbols side by side, one without a symbol (closeall) in order against all (``turns.py``).
+An alert is done when its status is written; until then a restart processes it again, and the
+broker's client ids make the second pass find the orders of the first instead of sending them again.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from engine.core.run import DURABLE, Journaled, NotJournaled, Run
 from engine.core.run import current as _run
 from engine.core.run import working
 from engine.core.switchboard import Switchboard
+from engine.core.turns import Turn, Turns
 from engine.core.writer import JournalWriter
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ class Engine:
         self._nursery = nursery
         self._lanes: dict[str, trio.MemorySendChannel] = {}
         self._broker_events = EventQueue()
+        self._turns = Turns()
         self._pending = 0
         self._idle = trio.Event()
         self._idle.set()
@@ -157,20 +159,21 @@ class Engine:
         key = alert.symbol or ""
         lane = self._lanes.get(key)
         if lane is None:
-            lane, receive = trio.open_memory_channel[tuple[int, Alert, float, Journaled, float | None]](math.inf)
+            lane, receive = trio.open_memory_channel[tuple[int, Alert, float, Journaled, float | None, Turn]](math.inf)
             self._lanes[key] = lane
             self._nursery.start_soon(self._lane, receive, name=f"lane {key or '*'}")
         if self._pending == 0:
             self._idle = trio.Event()
         self._pending += 1
-        lane.send_nowait((alert_id, alert, received, gate, received_at))
+        lane.send_nowait((alert_id, alert, received, gate, received_at, self._turns.take(alert_id, alert.symbol)))
 
     async def _lane(self, receive: trio.MemoryReceiveChannel) -> None:
         # The next alert starts as soon as this one's status is queued: the writer commits in
         # order, and the alert counts as pending (see ``drain``) until its status is durable.
-        async for alert_id, alert, received, gate, received_at in receive:
+        async for alert_id, alert, received, gate, received_at, turn in receive:
             try:
-                status, outcome = await self._turn(alert_id, alert, received, gate, received_at)
+                async with turn:  # a closeall in the journal's order against every symbol's alerts
+                    status, outcome = await self._turn(alert_id, alert, received, gate, received_at)
             except NotJournaled:
                 log.error("alert %d was not journaled (the write failed); nothing was done for it", alert_id)
                 self._processed()
@@ -348,8 +351,7 @@ class Engine:
         await self.lifecycle.unload(name)
 
     def _journal_trouble(self, trouble: str | None) -> None:
-        """The journal stopped (or started again) writing: the log and the administrators are
-        told once, through channels that do not need the disk (not the outbox)."""
+        """The journal stopped (or started again) writing: told once, by channels without the disk."""
         if trouble is None:
             log.warning("the journal writes again")
             return
