@@ -361,3 +361,19 @@ def test_an_entry_at_the_rollover_waits_for_the_spread_to_narrow_with_max_spread
     status = user.moonhook("status", cwd="bot")
     assert "spreads up to 3 pips (XAUUSD 40), waited for 90 s" in status.stdout, outcome(status)
     assert run.interrupt() == 0
+
+
+def test_a_close_on_a_thin_book_is_filled_in_parts_until_the_position_is_flat(user, tmp_path):
+    """GBPUSD takes IOC only; its book holds 0.4 lots at a time. `close GBPUSD` over 1 lot fills
+    0.4, 0.4 and 0.2, each sent once, and says done only when the position is gone."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    run = user.start("run", config=config, cwd="bot")
+    entry = run.settled(run.webhook("buy GBPUSD volume=1 sl=1.25 id=thin-entry")["id"])
+    assert entry["status"] == "done", entry
+    terminal.set_symbol("GBPUSD", liquidity=0.4)
+    closed = run.settled(run.webhook("close GBPUSD id=thin-close")["id"])
+    assert closed["status"] == "done" and closed["outcome"]["orders"][0]["ok"], closed
+    assert terminal.positions() == [] and terminal.sent() == 4
+    assert [d["volume"] for d in terminal.deals() if d["entry"] == 1] == [0.4, 0.4, 0.2]
+    assert run.interrupt() == 0

@@ -146,7 +146,7 @@ _E_IPC_TIMEOUT = (RES_E_INTERNAL_FAIL_TIMEOUT, "IPC timeout")
 _SCRIPT_RETCODES = {"requote": 10004, "price_changed": 10020, "price_off": 10021, "reject": 10006,
                     "no_money": 10019, "timeout": 10012, "connection": 10031}
 _SCRIPT_OTHERS = {"ipc_down", "crash_after_send", "crash_before_send", "slow", "slow_after", "hang", "hang_after",
-                  "raise", "raise_after"}
+                  "raise", "raise_after", "normal"}
 _BUY_TYPES = {ORDER_TYPE_BUY, ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_BUY_STOP}
 _PENDING_TYPES = (ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_SELL_LIMIT, ORDER_TYPE_BUY_STOP, ORDER_TYPE_SELL_STOP)
 
@@ -829,11 +829,17 @@ def _trade(st, r, execute):
     if pos is None:
         _need(_stops_ok(buy, s["bid"] if buy else s["ask"], r.sl, r.tp, s), 10016)
         _need(_margin(s, r.volume, price, st.get("leverage")) <= _account(st).margin_free, 10019)
+    # A thin book (a test's ``liquidity``: lots the market takes at once): FOK is refused whole,
+    # IOC fills what there is and cancels the rest (10010).
+    volume, code = r.volume, 10009
+    if s.get("liquidity") is not None and volume > s["liquidity"] + 1e-9:
+        _need(r.type_filling != ORDER_FILLING_FOK, 10006)
+        volume, code = s["liquidity"], 10010
     if not execute:
-        return 10009, 0, 0, r.volume, price
-    order, deal = _fill(st, s, typ=r.type, volume=r.volume, price=price, magic=r.magic, comment=r.comment,
+        return code, 0, 0, volume, price
+    order, deal = _fill(st, s, typ=r.type, volume=volume, price=price, magic=r.magic, comment=r.comment,
                         reason=DEAL_REASON_EXPERT, position=pos, sl=r.sl, tp=r.tp, filling=r.type_filling)
-    return 10009, order["ticket"], deal["ticket"], r.volume, price
+    return code, order["ticket"], deal["ticket"], volume, price
 
 
 def _outcome(st, r, scripted, execute):
@@ -856,9 +862,9 @@ def order_send(request):
         pos = st.row("position", r.position) if r.position else None
         s = st.symbol(r.symbol) or (st.symbol(pos["symbol"]) if pos else None)
         code, order, deal, volume, price = _outcome(st, r, scripted, execute=True)
-        if not scripted and code in (10008, 10009):
+        if not scripted and code in (10008, 10009, 10010):
             st.add("sent")
-        bid, ask = (s["bid"], s["ask"]) if s and code in (10004, 10020, 10021, 10009) else (0.0, 0.0)
+        bid, ask = (s["bid"], s["ask"]) if s and code in (10004, 10020, 10021, 10009, 10010) else (0.0, 0.0)
         return OrderSendResult(code, deal, order, volume, price, bid, ask, _COMMENTS.get(code, ""),
                                st.add("request_id"), 0, r)
     return _call("order_send", None, body)
@@ -874,7 +880,7 @@ def order_check(request):
         a = _account(st)
         s = st.symbol(r.symbol)
         need = _margin(s, r.volume, s["ask"], a.leverage) if s and r.action == TRADE_ACTION_DEAL else 0.0
-        ok = code in (10008, 10009)
+        ok = code in (10008, 10009, 10010)
         return OrderCheckResult(0 if ok else code, a.balance, a.equity, a.profit, round(a.margin + need, 2),
                                 round(a.margin_free - need, 2), a.margin_level,
                                 "Done" if ok else _COMMENTS.get(code, ""), r)
@@ -940,8 +946,8 @@ class Terminal:
 
     def script(self, fn, *outcomes):
         """The next calls of ``fn`` (by anyone on this terminal) behave as scripted, one outcome a
-        call, in order: "requote", "price_changed", "price_off", "reject", "no_money", "timeout",
-        "connection" (order_send/order_check only), "ipc_down", "crash_before_send",
+        call, in order: "normal" (as unscripted), "requote", "price_changed", "price_off", "reject",
+        "no_money", "timeout", "connection" (order_send/order_check only), "ipc_down", "crash_before_send",
         "crash_after_send", {"slow": seconds}, {"slow_after": seconds}, "hang" (no answer, nothing
         done, until ``release``; then it is done and answered; initialize and login give up at
         their timeout), "hang_after" (done, then no answer until ``release``), "raise" (the call

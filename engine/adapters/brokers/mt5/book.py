@@ -71,7 +71,7 @@ class Book:
         if not executed:
             return None
         if all(s["request"].get("position") for s in executed):
-            return {"ok": True, "closed": [s["request"]["position"] for s in executed]}
+            return {"ok": True, "closed": list(dict.fromkeys(s["request"]["position"] for s in executed))}  # parts once
         return executed[0]["result"]
 
     def unsettled(self, client_id: str) -> bool:

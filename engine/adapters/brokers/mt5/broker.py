@@ -28,8 +28,8 @@ from engine.domain.config.mt5 import MT5Config
 from engine.adapters.brokers.mt5.history import History
 from engine.adapters.brokers.mt5.link import TerminalLink
 from engine.adapters.brokers.mt5.clock import ServerClock
-from engine.adapters.brokers.mt5.orders import (check_stops, deal_request, expiration, fillings, normalise_price,
-                                                normalise_volume, pending_request, tag_for)
+from engine.adapters.brokers.mt5.orders import (check_stops, deal_request, expiration, fillings, modify_request,
+                                                normalise_price, normalise_volume, pending_request, tag_for)
 from engine.adapters.brokers.mt5.pending import PendingWatch
 from engine.adapters.brokers.mt5.rows import deal_rows, order_row, position_row
 from engine.adapters.brokers.mt5.send import Sender, plain
@@ -281,42 +281,45 @@ class MT5Broker(Broker):
         before = [s["request"]["position"] for s in self.book.executed(r.client_id)]   # before a power cut
         results = [await self._close_position(r, p, None, part=str(p["ticket"])) for p in mine]
         failed = [x.error for x in results if not x.ok]
-        closed = before + [p["ticket"] for p, x in zip(mine, results) if x.ok]
+        closed = list(dict.fromkeys(before + [p["ticket"] for p, x in zip(mine, results) if x.ok]))  # parts once
         return OrderResult(ok=not failed, closed=closed, error="; ".join(failed) if failed else None)
 
     async def _close_position(self, r: OrderRequest, p: dict[str, Any], volume: float | None,
                               part: str = "") -> OrderResult:
-        info = await self._spec(self.config.from_broker(p["symbol"]))
+        """Closes ``volume`` lots of position ``p`` (all of it when None). A close the market fills
+        in part (10010: IOC on a thin book) is sent again for the rest, each part under a tag of
+        its own, at most ``retries`` times more; what is left open then is said in the error."""
+        symbol = self.config.from_broker(p["symbol"])
+        info = await self._spec(symbol)
         side = "sell" if c.POSITION_SIDES.get(p["type"]) == "buy" else "buy"
-        volume = p["volume"] if volume is None else min(normalise_volume(volume, info), p["volume"])
-        tick = await self._tick(self.config.from_broker(p["symbol"]))
-        request = deal_request(p["symbol"], side, volume, tick["ask"] if side == "buy" else tick["bid"],
-                               magic=p["magic"], tag=tag_for(r.client_id, r.alert_id, part),
-                               deviation=self.config.deviation, filling=fillings(info, False)[0], position=p["ticket"])
-        return await self._sender.send(r, request, fillings(info, False),
-                                       partial(self._fresh_price, self.config.from_broker(p["symbol"]), side))
+        first = self.book.send(tag_for(r.client_id, r.alert_id, part))   # run again after a crash: as first sent
+        want = (first["request"]["volume"] if first else p["volume"] if volume is None
+                else min(normalise_volume(volume, info), p["volume"]))
+        fills, fresh, filled = fillings(info, False), partial(self._fresh_price, symbol, side), 0.0
+        for n in range(self.config.retries + 1):
+            tick = await self._tick(symbol)
+            request = deal_request(p["symbol"], side, normalise_volume(want - filled, info),
+                                   tick["ask"] if side == "buy" else tick["bid"], magic=p["magic"],
+                                   tag=tag_for(r.client_id, r.alert_id, f"{part}~{n}" if n else part),
+                                   deviation=self.config.deviation, filling=fills[0], position=p["ticket"])
+            result = await self._sender.send(r, request, fills, fresh)
+            if not result.ok:
+                return result if not filled else replace(result, error=f"closed {filled:g} of {want:g} lots of "
+                                                         f"position {p['ticket']}; the rest: {result.error}")
+            filled = round(filled + (result.volume or request["volume"]), 8)
+            if filled >= want - 1e-9:
+                return replace(result, volume=filled)
+        return OrderResult.refused(f"closed {filled:g} of {want:g} lots of position {p['ticket']}: the market "
+                                   f"filled it in part {self.config.retries + 1} times; the rest is open")
 
     async def _modify(self, r: OrderRequest) -> OrderResult:
-        ticket, tag = ticket_of(r.ticket), tag_for(r.client_id, r.alert_id)
-        found = await self.query("positions_get", ticket=ticket)
-        if found:
-            p = found[0]
-            info = await self._spec(self.config.from_broker(p["symbol"]))
-            request = {"action": c.ACTION_SLTP, "position": ticket, "symbol": p["symbol"], "comment": tag,
-                       "sl": float(p["sl"] if r.sl is None else normalise_price(r.sl, info)),
-                       "tp": float(p["tp"] if r.tp is None else normalise_price(r.tp, info))}
-        elif orders := await self.query("orders_get", ticket=ticket):
-            o = orders[0]
-            info = await self._spec(self.config.from_broker(o["symbol"]))
-            request = {"action": c.ACTION_MODIFY, "order": ticket, "symbol": o["symbol"], "comment": tag,
-                       "price": float(normalise_price(r.price, info) or o["price_open"]),
-                       "sl": float(o["sl"] if r.sl is None else normalise_price(r.sl, info)),
-                       "tp": float(o["tp"] if r.tp is None else normalise_price(r.tp, info)),
-                       "type_time": o.get("type_time", c.TIME_GTC)}  # a modify keeps the order's expiry
-            if request["type_time"] == c.TIME_SPECIFIED:
-                request["expiration"] = int(o["time_expiration"])
-        else:
+        ticket = ticket_of(r.ticket)
+        position = await self.query("positions_get", ticket=ticket)
+        found = position or await self.query("orders_get", ticket=ticket)
+        if not found:
             return await self._gone(r, ticket)
+        info = await self._spec(self.config.from_broker(found[0]["symbol"]))
+        request = modify_request(r, found[0], bool(position), info, tag_for(r.client_id, r.alert_id))
         return await self._sender.send(r, request, [])
 
     async def _gone(self, r: OrderRequest, ticket: int) -> OrderResult:

@@ -106,6 +106,23 @@ def pending_request(symbol: str, side: str, kind: str, volume: float, price: flo
     return request
 
 
+def modify_request(r: OrderRequest, row: dict[str, Any], position: bool, info: dict[str, Any],
+                   tag: str) -> dict[str, Any]:
+    """New stops for ``row``, a ``position`` (SLTP), or a new price and stops for ``row``, a
+    pending order (MODIFY), which keeps its expiry; what ``r`` leaves out stays as it is."""
+    sl = float(row["sl"] if r.sl is None else normalise_price(r.sl, info))
+    tp = float(row["tp"] if r.tp is None else normalise_price(r.tp, info))
+    if position:
+        return {"action": c.ACTION_SLTP, "position": row["ticket"], "symbol": row["symbol"], "comment": tag,
+                "sl": sl, "tp": tp}
+    request = {"action": c.ACTION_MODIFY, "order": row["ticket"], "symbol": row["symbol"], "comment": tag,
+               "price": float(normalise_price(r.price, info) or row["price_open"]), "sl": sl, "tp": tp,
+               "type_time": row.get("type_time", c.TIME_GTC)}
+    if request["type_time"] == c.TIME_SPECIFIED:
+        request["expiration"] = int(row["time_expiration"])
+    return request
+
+
 def expiration(r: OrderRequest, info: dict[str, Any], server: ServerClock, now: float) -> int | None:
     """When the trade server is to remove the pending order ``r`` (on its clock), or None: good
     until cancelled. Refused where the symbol takes no expiry, or the server's clock is unknown

@@ -1,0 +1,74 @@
+"""A close the market fills in part: on a symbol that allows only IOC (the stand-in's GBPUSD) a
+thin book fills what it holds and cancels the rest (10010, DONE_PARTIAL). The broker sends the
+rest again, each part under a tag of its own, until the position is closed as asked, and says
+what stays open when it cannot; a restart between two parts sends only what was not sent.
+The stand-in's ``liquidity`` is the lots its book takes at once."""
+
+from __future__ import annotations
+
+import trio
+
+from engine.domain.orders import OrderRequest
+
+from support.mt5_standin import Terminal
+from support.mt5_support import mt5, until
+
+
+def close(cid: str, ticket: int, volume: float | None = None) -> OrderRequest:
+    return OrderRequest("close", cid, ticket=ticket, volume=volume, plugin="trend", alert_id=9)
+
+
+async def _long(broker, volume: float = 1.0) -> int:
+    """A GBPUSD long of ``volume``, opened while the book is deep; then the book thins to 0.4."""
+    opened = await broker.execute(OrderRequest("market", "a8-trend-open", symbol="GBPUSD", side="buy", volume=volume,
+                                               plugin="trend", alert_id=8))
+    assert opened.ok and opened.volume == volume, opened
+    broker.terminal.set_symbol("GBPUSD", liquidity=0.4)
+    return opened.ticket
+
+
+async def test_a_close_filled_in_part_is_sent_again_for_the_rest_until_the_position_is_closed(tmp_path):
+    async with mt5(tmp_path) as broker:
+        ticket = await _long(broker)
+        result = await broker.execute(close("a9-trend-close", ticket))
+        assert result.ok and result.volume == 1.0, result
+        assert broker.terminal.positions() == []
+        parts = [d for d in broker.terminal.deals() if d["position_id"] == ticket and d["entry"] == 1]
+        assert [d["volume"] for d in parts] == [0.4, 0.4, 0.2]
+        assert len({d["comment"] for d in parts}) == 3          # each part under its own tag
+        assert broker.terminal.sent() == 4                        # the entry and the three parts
+        assert (await broker.execute(close("a9-trend-close", ticket))).duplicate
+
+
+async def test_a_part_of_a_position_asked_is_closed_in_parts_and_no_more(tmp_path):
+    async with mt5(tmp_path) as broker:
+        ticket = await _long(broker)
+        result = await broker.execute(close("a9-trend-half", ticket, volume=0.5))
+        assert result.ok and result.volume == 0.5, result
+        assert [p["volume"] for p in broker.terminal.positions()] == [0.5]
+
+
+async def test_a_book_too_thin_for_the_retries_leaves_the_rest_open_and_says_so(tmp_path):
+    async with mt5(tmp_path) as broker:
+        ticket = await _long(broker)
+        broker.terminal.set_symbol("GBPUSD", liquidity=0.1)
+        result = await broker.execute(close("a9-trend-close", ticket))
+        assert not result.ok and result.error == (f"closed 0.4 of 1 lots of position {ticket}: the market filled it "
+                                                  "in part 4 times; the rest is open")
+        assert [p["volume"] for p in broker.terminal.positions()] == [0.6]
+
+
+async def test_a_restart_between_two_parts_sends_only_the_parts_not_sent(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with mt5(tmp_path) as broker:
+        ticket = await _long(broker)
+        terminal.script("order_send", "normal", "hang_after")   # the second part executes, its answer never comes
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.execute, close("a9-trend-close", ticket))
+            await until(lambda: terminal.hung("order_send") == 1)
+            nursery.cancel_scope.cancel()                        # the engine gone before the answer
+    assert [p["volume"] for p in terminal.positions()] == [0.2]
+    async with mt5(tmp_path) as broker:                          # the restart: the alert runs again
+        result = await broker.execute(close("a9-trend-close", ticket))
+        assert result.ok and result.volume == 1.0, result
+        assert terminal.positions() == [] and terminal.sent() == 4
