@@ -37,6 +37,7 @@ class Operations:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._replaying = trio.Lock()   # a draft's replay, one at a time
+        self._saving = trio.Lock()      # a script's save, from its version's check to its write
         self._today: tuple[tuple[int, float], float, dict[str, Any]] | None = None  # (deals told, day), read at, view
 
     # -- alerts in ----------------------------------------------------------------------------
@@ -284,8 +285,9 @@ class Operations:
         """The scripts folder's ``*.lua`` files: name, size, modified, and their plugin's state."""
         return _scripts.listing(self.engine.config.scripts, self.plugin_rows())
 
-    def script(self, name: str) -> str:
-        """A script's text; raises ScriptNameError (not a plain ``*.lua`` name), FileNotFoundError."""
+    def script(self, name: str) -> dict[str, str]:
+        """A script's ``{name, text, version}``; raises ScriptNameError (not a plain ``*.lua``
+        name), FileNotFoundError."""
         return _scripts.read(self.engine.config.scripts, name)
 
     async def check_script(self, name: str, text: str) -> list[dict[str, Any]]:
@@ -293,14 +295,19 @@ class Operations:
         budgets: [{line, column, severity, message}]; raises ScriptNameError."""
         return await _scripts.check_text(name, text, self.engine.config)
 
-    async def save_script(self, name: str, text: str, allowed: bool = True) -> dict[str, Any]:
+    async def save_script(self, name: str, text: str, allowed: bool = True, based_on: str | None = None,
+                          new: bool = False) -> dict[str, Any]:
         """Writes ``name`` atomically and answers once the engine has tried that version:
-        ``{"loaded": true, ...}`` or ``{"loaded": false, "error", "line"}`` (what serves goes on
-        serving). Raises EditingOff unless ``allowed``, ScriptNameError, OSError."""
+        ``{"loaded": true, "version", ...}`` or ``{"loaded": false, "error", "line", "version"}``
+        (what serves goes on serving). Only over the version ``based_on`` when given, only as a
+        file that does not exist yet when ``new``. Raises EditingOff unless ``allowed``,
+        ScriptChanged, ScriptNameError, OSError."""
         if not allowed:
             raise _scripts.EditingOff("editing scripts from the dashboard is off (server.dashboard_edit)")
         lifecycle = self.engine.lifecycle
-        path = await trio.to_thread.run_sync(_scripts.write_atomically, lifecycle.config.scripts, name, text)
+        async with self._saving:   # two saves never both pass the same version's check
+            _scripts.unchanged(lifecycle.config.scripts, name, based_on, new)
+            path = await trio.to_thread.run_sync(_scripts.write_atomically, lifecycle.config.scripts, name, text)
         # Tried in the lifecycle's turn, as a save seen by the watcher is; shielded so that a
         # client going away does not cut a load in half. Bounded by the loads' own budgets
         # (compiling and on_load, for this one and any ahead of it).

@@ -35,6 +35,15 @@ class EditingOff(PermissionError):
     """Saving scripts from the dashboard is switched off (``server.dashboard_edit = false``)."""
 
 
+class ScriptChanged(Exception):
+    """A save based on a version of the file that is no longer the one on disk (saved from
+    another editor meanwhile), or a new file whose name is taken. ``version``: the file's now."""
+
+    def __init__(self, message: str, version: str | None):
+        super().__init__(message)
+        self.version = version
+
+
 def checked_name(name: str) -> str:
     """``name`` if it is a plain ``*.lua`` file name inside the scripts folder; raises
     ScriptNameError saying what is wrong with it."""
@@ -71,12 +80,28 @@ def listing(folder: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def read(folder: Path, name: str) -> str:
-    """The text of ``name``; raises ScriptNameError, FileNotFoundError."""
+def read(folder: Path, name: str) -> dict[str, str]:
+    """``{"name", "text", "version"}`` of ``name``, the version being the digest of its bytes (a
+    save based on it is refused once the file has changed: ``unchanged``); raises
+    ScriptNameError, FileNotFoundError."""
     path = folder / checked_name(name)
     if not path.is_file():
         raise FileNotFoundError(f"no script {name!r} in {folder.name}/")
-    return path.read_text(encoding="utf-8", errors="replace")
+    data = path.read_bytes()
+    return {"name": name, "text": data.decode("utf-8", errors="replace"), "version": digest(data)}
+
+
+def unchanged(folder: Path, name: str, based_on: str | None, new: bool) -> None:
+    """Raises ScriptChanged unless a save of ``name`` may go: the file is still the version
+    ``based_on`` (when given), or it does not exist (``new``)."""
+    path = folder / checked_name(name)
+    now = digest(path.read_bytes()) if path.is_file() else None
+    if new and now is not None:
+        raise ScriptChanged(f"{name} exists already: open it from the list, or give the new script another "
+                            "name", now)
+    if based_on is not None and based_on != now:
+        raise ScriptChanged(f"{name} changed since it was opened (saved from elsewhere meanwhile): reload it, "
+                            "or save over it", now)
 
 
 def write_atomically(folder: Path, name: str, text: str) -> Path:
@@ -110,16 +135,17 @@ def write_atomically(folder: Path, name: str, text: str) -> Path:
 def load_answer(name: str, text: str, serving: Any, error: str | None) -> dict[str, Any]:
     """What a save answers once the lifecycle has tried it: ``serving`` is the plugin serving
     from the file now (or None), ``error`` the report kept for the file (or the serving
-    version's failed reload)."""
-    if serving is not None and serving.digest == digest(text.encode("utf-8")):
-        return {"loaded": True, "plugin": serving.name, "enabled": serving.enabled}
+    version's failed reload). ``version``: the saved text's, for the next save to be based on."""
+    version = digest(text.encode("utf-8"))
+    if serving is not None and serving.digest == version:
+        return {"loaded": True, "plugin": serving.name, "enabled": serving.enabled, "version": version}
     if error is not None:
         match = _LOCATED.match(error)
         return {"loaded": False, "error": error, "line": int(match[1]) if match and match[1] else None,
                 "message": match[2] if match else error,
-                "serving": serving.name if serving is not None else None}
+                "serving": serving.name if serving is not None else None, "version": version}
     return {"loaded": False, "error": f"{name} changed again before this version was loaded", "line": None,
-            "serving": serving.name if serving is not None else None}
+            "serving": serving.name if serving is not None else None, "version": version}
 
 
 def findings(found: list[Any]) -> list[dict[str, Any]]:

@@ -213,6 +213,19 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     browser.execute_script("document.querySelector('.CodeMirror').CodeMirror.setValue(arguments[0])", original)
     browser.find_element(By.ID, "save").click()
     wait(browser, lambda d: "Saved and loaded" in d.find_element(By.ID, "editor-result").text, "the script saved")
+    # Saved from another editor meanwhile: the page's save, based on what it opened, is refused
+    # and says so, and the other save stays until "Save over it".
+    demo = user.home / "bot" / "scripts" / "demo.lua"
+    elsewhere = original + "\n-- saved from the trader's own editor\n"
+    demo.write_text(elsewhere)
+    browser.execute_script("document.querySelector('.CodeMirror').CodeMirror.setValue(arguments[0])",
+                           original + "\n-- saved from the dashboard\n")
+    browser.find_element(By.ID, "save").click()
+    conflict = wait(browser, lambda d: d.find_elements(By.ID, "save-conflict"), "the save refused")
+    assert "demo.lua changed since it was opened" in conflict[0].text and demo.read_text() == elsewhere
+    browser.find_element(By.ID, "save-over").click()
+    wait(browser, lambda d: "Saved and loaded" in d.find_element(By.ID, "editor-result").text, "saved over it")
+    assert demo.read_text().endswith("-- saved from the dashboard\n")
     # Replay: a draft that passes everything, over the alerts so far, beside demo as it serves.
     browser.execute_script("document.querySelector('.CodeMirror').CodeMirror.setValue(arguments[0])",
                            "function on_alert(a) return nil end\n")
@@ -227,6 +240,14 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     assert "2 decided differently" in said and "demo: rejected" in said and "No prices" in said
     screenshot(browser, "editor-replay")
     assert "on_alert(a) return nil" not in (user.home / "bot" / "scripts" / "demo.lua").read_text()  # not saved
+    # New under the name of a live strategy: refused, the strategy left as it is.
+    browser.find_element(By.ID, "new-name").send_keys("demo.lua")
+    browser.find_element(By.CSS_SELECTOR, "#new-script button").click()
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#editor-work h2").text == "demo.lua", "a new demo.lua")
+    browser.find_element(By.ID, "save").click()
+    taken = wait(browser, lambda d: d.find_elements(By.ID, "save-conflict"), "the new file refused")
+    assert "demo.lua exists already" in taken[0].text and demo.read_text().endswith("-- saved from the dashboard\n")
+    browser.find_element(By.ID, "new-name").clear()
     # New: a file started from an example, saved, and served as a plugin of its own.
     browser.find_element(By.ID, "new-name").send_keys("fresh.lua")
     example = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#example option:not([value=''])"), "the examples")

@@ -4,6 +4,8 @@ running engine (whose file watcher sees the same save) before the answer comes."
 
 from __future__ import annotations
 
+import hashlib
+
 from support.e2e_support import init
 
 BETTER = """plugin = {priority = 10}
@@ -47,8 +49,10 @@ def test_every_view_of_the_dashboard_answers_through_moonhook_run(user):
     check = run.client.post("/api/scripts/demo.lua/check", content=BROKEN)
     assert check.status_code == 200 and check.json()["findings"][0]["line"] == 4
 
-    saved = run.client.put("/api/scripts/demo.lua", content=BETTER)
-    assert saved.status_code == 200 and saved.json() == {"loaded": True, "plugin": "demo", "enabled": True}
+    opened = run.get("/api/scripts/demo.lua")["version"]
+    saved = run.client.put("/api/scripts/demo.lua", content=BETTER, headers={"If-Match": f'"{opened}"'})
+    assert saved.status_code == 200 and saved.json() == {"loaded": True, "plugin": "demo", "enabled": True,
+                                                         "version": hashlib.sha256(BETTER.encode()).hexdigest()}
     failed = run.client.put("/api/scripts/demo.lua", content=BROKEN)
     assert failed.status_code == 200 and failed.json()["loaded"] is False and failed.json()["line"] == 4
     assert run.client.put("/api/scripts/..%2Fescape.lua", content=BETTER).status_code in (400, 404)

@@ -59,3 +59,16 @@ async def body_text() -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError as e:
         raise BadParameter(f"body: not UTF-8 text (byte {e.start})") from None
+
+
+def preconditions() -> tuple[str | None, bool]:
+    """A save's ``If-Match`` (the version it is based on; the one tag a save can match) and
+    whether ``If-None-Match: *`` asks for a new file. Raises BadParameter for several tags."""
+    match, none_match = request.headers.get("If-Match"), request.headers.get("If-None-Match")
+    based_on = None
+    if match is not None and match.strip() != "*":
+        tags = [t.strip().removeprefix("W/").strip('"') for t in match.split(",") if t.strip()]
+        if len(tags) != 1:
+            raise BadParameter(f"If-Match: one version expected, got {match[:80]!r}")
+        based_on = tags[0]
+    return based_on, none_match is not None and none_match.strip() == "*"

@@ -8,7 +8,7 @@ from quart import Blueprint, request
 
 from engine.app.draft_replay import MAX_DAYS, DraftReplayError, ReplayBusy
 from engine.app.operations import Operations
-from engine.app.scripts import EditingOff, ScriptNameError
+from engine.app.scripts import EditingOff, ScriptChanged, ScriptNameError
 from engine.domain.alerts import AlertError, read_body
 from engine.domain.config import ServerConfig
 from engine.domain.orders import BrokerError
@@ -65,9 +65,14 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     async def scripts():
         return {"scripts": ops.scripts(), "editable": bool(getattr(server, "dashboard_edit", True))}
 
+    @bp.errorhandler(ScriptChanged)
+    async def changed(e: ScriptChanged):
+        return {"error": str(e), "version": e.version}, 412
+
     @bp.get("/scripts/<file>")
     async def script(file: str):
-        return {"name": file, "text": ops.script(file)}
+        found = ops.script(file)
+        return found, 200, {"ETag": f'"{found["version"]}"'}
 
     @bp.post("/scripts/<file>/check")
     async def check(file: str):
@@ -80,9 +85,12 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.put("/scripts/<file>")
     async def save(file: str):
+        """``If-Match: "<version>"`` saves over that version only, ``If-None-Match: *`` only as a
+        new file; a 412 says the file is another now (an editor's save elsewhere), and its version."""
         allowed = bool(getattr(server, "dashboard_edit", True))
         text = await params.body_text() if allowed else ""
-        return await ops.save_script(file, text, allowed=allowed)
+        based_on, new = params.preconditions()
+        return await ops.save_script(file, text, allowed=allowed, based_on=based_on, new=new)
 
     @bp.get("/examples")
     async def examples():

@@ -4,6 +4,7 @@ saved and tried by the engine), the examples, and the trades from the broker's d
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import pytest
@@ -94,7 +95,8 @@ async def test_scripts_are_listed_read_checked_and_a_save_answers_once_tried(tmp
         listed = {s["name"]: s for s in ops.scripts()}
         assert {n: (s["state"], s["size"]) for n, s in listed.items()} == {
             "broken.lua": ("failed", len(BROKEN)), "trend.lua": ("active", len(TREND))}
-        assert ops.script("trend.lua") == TREND
+        assert ops.script("trend.lua") == {"name": "trend.lua", "text": TREND,
+                                           "version": hashlib.sha256(TREND.encode()).hexdigest()}
         with pytest.raises(FileNotFoundError):
             ops.script("nothere.lua")
 
@@ -103,7 +105,8 @@ async def test_scripts_are_listed_read_checked_and_a_save_answers_once_tried(tmp
         assert not (tmp_path / "scripts" / "new.lua").exists()  # checked elsewhere, never saved
 
         saved = await ops.save_script("trend.lua", TREND.replace("EURUSD", "USDJPY"))
-        assert saved == {"loaded": True, "plugin": "trend", "enabled": True}
+        assert saved == {"loaded": True, "plugin": "trend", "enabled": True,
+                         "version": hashlib.sha256(TREND.replace("EURUSD", "USDJPY").encode()).hexdigest()}
         assert ops.plugin_rows()[0]["symbols"] == ["USDJPY"]
         failed = await ops.save_script("trend.lua", BROKEN)
         assert failed["loaded"] is False and failed["line"] == 4 and "trend.lua:4" in failed["error"]

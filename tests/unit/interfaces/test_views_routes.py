@@ -4,6 +4,7 @@ the parameter or the problem."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 from engine.domain.orders import BrokerError
@@ -68,10 +69,11 @@ async def test_scripts_read_checked_saved_and_refused(tmp_path):
         examples = (await client.get("/api/examples", headers=AUTH)).json()
     assert listing["editable"] is True
     assert [(s["name"], s["state"], s["plugin"]) for s in listing["scripts"]] == [("trend.lua", "active", "trend")]
-    assert text == {"name": "trend.lua", "text": TREND}
+    assert text == {"name": "trend.lua", "text": TREND, "version": version(TREND)}
     assert check["findings"][0] == {"line": 4, "column": None, "severity": "error",
                                     "message": check["findings"][0]["message"]}
-    assert saved.status_code == 200 and saved.json() == {"loaded": True, "plugin": "trend", "enabled": True}
+    assert saved.status_code == 200 and saved.json() == {"loaded": True, "plugin": "trend", "enabled": True,
+                                                         "version": version(TREND.replace("EURUSD", "USDJPY"))}
     assert failed.status_code == 200 and failed.json()["loaded"] is False and failed.json()["line"] == 4
     assert {n: r.status_code for n, r in names.items()} == dict.fromkeys(names, 400)
     assert "'..'" in names["..x.lua"].json()["error"] and "hidden" in names[".hidden.lua"].json()["error"]
@@ -79,6 +81,37 @@ async def test_scripts_read_checked_saved_and_refused(tmp_path):
     assert missing.status_code == 404 and not_utf8.status_code == 400 and "UTF-8" in not_utf8.json()["error"]
     assert [e["name"] for e in examples["examples"]] == ["demo.lua"] and "on_alert" in examples["examples"][0]["text"]
     assert (tmp_path / "scripts" / "trend.lua").read_text() == BROKEN  # the bad name and the bad body wrote nothing
+
+
+def version(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+async def test_a_save_goes_over_the_version_it_was_based_on_only_and_a_new_file_over_nothing(tmp_path):
+    # The dashboard opens trend.lua; meanwhile the trader saves it from their own editor. The
+    # dashboard's save, based on what it opened, is refused and says so; nothing is written.
+    async with running(tmp_path, {"trend": TREND}) as engine, serving(engine) as client:
+        opened = await client.get("/api/scripts/trend.lua", headers=AUTH)
+        assert opened.headers["etag"] == f'"{version(TREND)}"'
+        elsewhere = TREND.replace("EURUSD", "GBPUSD")
+        (tmp_path / "scripts" / "trend.lua").write_text(elsewhere)
+        stale = await client.put("/api/scripts/trend.lua", content=TREND + "-- mine\n",
+                                 headers={**AUTH, "If-Match": opened.headers["etag"]})
+        assert stale.status_code == 412 and stale.json() == {
+            "error": "trend.lua changed since it was opened (saved from elsewhere meanwhile): reload it, or save "
+                     "over it", "version": version(elsewhere)}
+        assert (tmp_path / "scripts" / "trend.lua").read_text() == elsewhere
+        over = await client.put("/api/scripts/trend.lua", content=TREND + "-- mine\n",   # "save over it"
+                                headers={**AUTH, "If-Match": f'"{stale.json()["version"]}"'})
+        assert over.status_code == 200 and over.json()["version"] == version(TREND + "-- mine\n")
+
+        taken = await client.put("/api/scripts/trend.lua", content=GUARD, headers={**AUTH, "If-None-Match": "*"})
+        assert taken.status_code == 412 and taken.json()["error"].startswith("trend.lua exists already")
+        fresh = await client.put("/api/scripts/guard.lua", content=GUARD, headers={**AUTH, "If-None-Match": "*"})
+        assert fresh.status_code == 200 and fresh.json()["loaded"] is True
+        several = await client.put("/api/scripts/guard.lua", content=GUARD, headers={**AUTH, "If-Match": '"a", "b"'})
+        assert several.status_code == 400 and several.json()["error"].startswith("If-Match: one version expected")
+    assert (tmp_path / "scripts" / "trend.lua").read_text() == TREND + "-- mine\n"
 
 
 async def test_saving_is_refused_when_the_dashboard_may_not_edit(tmp_path):

@@ -19,16 +19,19 @@ export function onLoggedOut(fn) {
 
 async function reason(response, what) {
   let detail = response.statusText || "";
+  let body = null;
   try {
     const type = response.headers.get("Content-Type") || "";
     if (type.includes("json")) {
-      const body = await response.json();
+      body = await response.json();
       detail = body.error || body.message || detail;
     } else {
       detail = (await response.text()).trim().slice(0, 200) || detail;
     }
   } catch (_) { /* the status alone says it */ }
-  return new ApiError(response.status, `${what}: ${response.status} ${detail}`.trim());
+  const error = new ApiError(response.status, `${what}: ${response.status} ${detail}`.trim());
+  error.body = body;
+  return error;
 }
 
 /** The session's CSRF token, asked once; null when there is no session. */
@@ -42,9 +45,10 @@ export async function session() {
   return csrf;
 }
 
-/** A request to the API; answers the parsed JSON (or text), throws ApiError. */
-export async function request(method, path, body, {text = false} = {}) {
-  const headers = {Accept: "application/json"};
+/** A request to the API; answers the parsed JSON (or text), throws ApiError (its answer's
+ * JSON, when it has one, as .body). */
+export async function request(method, path, body, {text = false, headers: more = {}} = {}) {
+  const headers = {Accept: "application/json", ...more};
   const init = {method, headers, credentials: "same-origin", cache: "no-store"};
   if (method !== "GET" && method !== "HEAD") {
     if (!csrf) {

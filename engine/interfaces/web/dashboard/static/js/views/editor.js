@@ -81,10 +81,18 @@ export function render(root) {
   let editable = false;
   let exampleList = [];
 
+  // A save goes over the version opened only (If-Match), a new file only where none is
+  // (If-None-Match): an edit made elsewhere meanwhile, or a live strategy of the same name,
+  // is never overwritten unseen.
   async function open(name, text) {
     clear(work, h("p", {class: "muted", text: "Loading…"}));
+    let version = null;
     try {
-      if (text === undefined) text = textOf(await get(`/api/scripts/${encodeURIComponent(name)}`));
+      if (text === undefined) {
+        const found = await get(`/api/scripts/${encodeURIComponent(name)}`);
+        text = textOf(found);
+        version = found.version ?? null;
+      }
     } catch (err) {
       clear(work, panel(name, failure(err)));
       return;
@@ -133,10 +141,13 @@ export function render(root) {
         replay.disabled = false;
       }
     });
-    save.addEventListener("click", async () => {
+    const store = async (over) => {
       save.disabled = true;
+      const precondition = over ? {"If-Match": `"${over}"`}
+        : version ? {"If-Match": `"${version}"`} : {"If-None-Match": "*"};
       try {
-        const answer = await request("PUT", path, pad.text, {text: true});
+        const answer = await request("PUT", path, pad.text, {text: true, headers: precondition});
+        version = answer.version ?? version;
         pad.unmark();
         if (answer && answer.loaded) {
           clear(result, h("p", {class: "ok", text: "Saved and loaded."}));
@@ -146,11 +157,20 @@ export function render(root) {
         }
         loadFiles();
       } catch (err) {
-        clear(result, failure(err));
+        if (err.status === 412 && err.body) {
+          const now = err.body.version;
+          const overwrite = h("button", {type: "button", id: "save-over", text: "Save over it",
+                                         on: {click: () => store(now)}});
+          clear(result, h("p", {class: "error", id: "save-conflict", text: `${err.body.error} `}),
+                now ? overwrite : null);
+        } else {
+          clear(result, failure(err));
+        }
       } finally {
         save.disabled = false;
       }
-    });
+    };
+    save.addEventListener("click", () => store(null));
   }
 
   function fresh() {
