@@ -38,11 +38,13 @@ async def close_positions(engine: Engine, tickets: Sequence[int], *, plugin: str
 
 
 async def cancel(engine: Engine, tickets: Sequence[int], *, plugin: str, origin: str, comment: str) -> Results[int]:
-    """Removes each pending order of ``tickets`` (a close by its ticket)."""
+    """Removes each pending order of ``tickets`` (a close by its ticket, of its type: one filled
+    meanwhile is refused, its position left open)."""
     orders = {o["ticket"]: o for o in await engine.broker.orders()}
     return await _each(engine, tickets, set(orders), origin, plugin, "cancelling",
                        lambda ticket: engine.desk.new_request("close", plugin, symbol=orders[ticket]["symbol"],
-                                                              ticket=ticket, comment=comment))
+                                                              ticket=ticket, type=orders[ticket]["type"],
+                                                              comment=comment))
 
 
 async def _each(engine: Engine, targets: Sequence[Target], still: set[Any], origin: str, plugin: str, doing: str,

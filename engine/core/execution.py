@@ -129,8 +129,9 @@ async def _cancel(alert: Alert, alert_id: int, broker: Broker) -> Plan:
     if not orders:
         kind = f"{side} " if side else ""
         return Plan(note=f"no pending {kind}order{f' on {symbol}' if symbol else ''} to cancel")
+    # Each with its type: a removal only, never the close of a position the order's fill opened meanwhile.
     return Plan([OrderRequest("close", _cid(alert_id, f"cancel-{o['ticket']}"), symbol=o["symbol"], ticket=o["ticket"],
-                              plugin=ENGINE, alert_id=alert_id, comment=alert.comment) for o in orders])
+                              type=o["type"], plugin=ENGINE, alert_id=alert_id, comment=alert.comment) for o in orders])
 
 
 async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: float | None, spec: dict,

@@ -36,3 +36,10 @@ def ticket_of(value: Any) -> int:
     if not (is_number(value) and value == int(value)):   # 1001.0 from a script is ticket 1001
         raise Refused(f"ticket: expected a ticket number, got {value!r}")
     return int(value)
+
+
+def filled_meanwhile(ticket: int) -> Refused:
+    """The removal of pending order ``ticket`` (a close by its ticket, of its ``type``) that
+    found it filled: a cancel never closes the position the fill opened."""
+    return Refused(f"ticket {ticket}: the pending order was filled before it could be removed: position {ticket} "
+                   "is open")

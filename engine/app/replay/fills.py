@@ -26,7 +26,7 @@ from engine.app.replay.records import ClosedTrade, EquityPoint, OpenPosition, Ou
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.orders import Closed, Dropped, Fill, OrderRequest, OrderResult
-from engine.domain.rules import Refused, check_stops, side_of, ticket_of
+from engine.domain.rules import Refused, check_stops, filled_meanwhile, side_of, ticket_of
 
 FIRST_TICKET = 1001   # the paper broker numbers its orders from 1001, and so does replay
 
@@ -227,6 +227,8 @@ class Book:
         if r.ticket is not None:
             ticket = ticket_of(r.ticket)
             p = next((p for p in self._positions if p.ticket == ticket), None)
+            if p is not None and r.type is not None:   # a removal: the order's fill opened this since
+                raise filled_meanwhile(ticket)
             if p is None:
                 cancelled = self._pending.cancel(ticket)
                 if cancelled is None:

@@ -254,6 +254,20 @@ async def test_pending_orders_modify_and_cancel(tmp_path):
         assert changed.ok and terminal_sl(broker) == 1.07
 
 
+async def test_the_removal_of_a_pending_order_filled_meanwhile_leaves_its_position_open(tmp_path):
+    async with mt5(tmp_path) as broker:
+        placed = await broker.execute(OrderRequest("pending", "a14-p-1", symbol="EURUSD", side="buy", type="limit",
+                                                   price=1.075, volume=0.1, plugin="p"))
+        broker.terminal.set_price("EURUSD", 1.0745, 1.0746)   # filled: the position carries the order's ticket
+        sent = broker.terminal.sent()
+        removal = await broker.execute(OrderRequest("close", "a15-engine-cancel", ticket=placed.ticket, type="limit",
+                                                    plugin="engine"))
+        assert not removal.ok and removal.error == (f"ticket {placed.ticket}: the pending order was filled before it "
+                                                    f"could be removed: position {placed.ticket} is open")
+        assert [p["ticket"] for p in broker.terminal.positions()] == [placed.ticket]
+        assert broker.terminal.sent() == sent
+
+
 async def test_pending_orders_ended_at_the_broker_are_told_dropped_and_those_moonhook_removed_are_not(tmp_path):
     def pending(cid: str, price: float) -> OrderRequest:
         return OrderRequest("pending", cid, symbol="EURUSD", side="buy", type="limit", price=price, volume=0.1,

@@ -233,6 +233,20 @@ async def test_close_cancels_a_pending_order(tmp_path):
     assert not unknown.ok and f"no open position or pending order {order.ticket}" in unknown.error
 
 
+async def test_a_removal_of_a_pending_order_filled_meanwhile_leaves_its_position_open(tmp_path):
+    # The engine's cancels carry the order's type: a removal, never a close of what its fill opened.
+    _, broker, _ = open_broker(tmp_path)
+    await broker.quote("EURUSD", 1.1, T0)
+    order = await broker.execute(req("pending", symbol="EURUSD", side="buy", type="limit", price=1.09, volume=1))
+    await broker.quote("EURUSD", 1.085, T0 + 1)                       # filled: position `order.ticket`
+    refused = await broker.execute(req("close", ticket=order.ticket, type="limit"))
+    assert not refused.ok and refused.error == (f"ticket {order.ticket}: the pending order was filled before it "
+                                                f"could be removed: position {order.ticket} is open")
+    assert [p["ticket"] for p in await broker.positions()] == [order.ticket]
+    closed = await broker.execute(req("close", ticket=order.ticket))   # a close by ticket closes it
+    assert closed.ok and await broker.positions() == []
+
+
 async def test_modify_stops_then_hit_them(tmp_path):
     _, broker, events = open_broker(tmp_path)
     await broker.quote("EURUSD", 1.1, T0)

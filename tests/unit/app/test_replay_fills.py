@@ -185,6 +185,15 @@ def test_a_sell_stop_gapped_through_fills_at_the_open_and_a_cancelled_order_neve
     assert (left.price_last, left.profit) == (1.0766, -16.0)
 
 
+def test_a_removal_that_finds_its_order_filled_by_the_bars_before_it_leaves_the_position_open():
+    book = Book(CONFIG, BARS)
+    placed = book.execute(pending("buy", "limit", 1.07900), T0 + 1800)     # filled inside b2
+    removal = book.execute(OrderRequest("close", "x", ticket=placed.ticket, type="limit", plugin="engine"), T0 + 3 * H)
+    assert not removal.ok and removal.error == ("ticket 1001: the pending order was filled before it could be "
+                                                "removed: position 1001 is open")
+    assert [p["ticket"] for p in book.positions()] == [1001]
+
+
 def test_a_pending_order_leaves_unfilled_at_its_expiry_as_on_paper():
     book = Book(CONFIG, BARS)
     # The buy limit of the test above, given until b2 opens: b2 would fill it, but it is gone.

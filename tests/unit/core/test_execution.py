@@ -119,6 +119,8 @@ async def test_cancels_remove_moonhooks_pending_orders_each_by_its_ticket():
         return [(r.kind, r.client_id, r.symbol, r.ticket, r.side, r.volume) for r in made.requests]
 
     assert await cancelled("cancellong EURUSD", 5) == [("close", "a5-engine-cancel-31", "EURUSD", 31, None, None)]
+    made = await plan(alert("cancellong EURUSD"), 5, broker, None)
+    assert made.requests[0].type == "limit"   # a removal: one filled meanwhile is not closed (the brokers)
     assert await cancelled("cancel_short EURUSD", 6) == [("close", "a6-engine-cancel-32", "EURUSD", 32, None, None)]
     assert [t for *_, t, _, _ in await cancelled("cancel EURUSD", 7)] == [31, 32]
     assert [(cid, t) for _, cid, _, t, _, _ in await cancelled("cancelall", 8)] == [

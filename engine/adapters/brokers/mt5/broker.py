@@ -21,7 +21,7 @@ import trio
 from engine.adapters.storage import Database
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import BrokerError, OrderRequest, OrderResult
-from engine.domain.rules import Refused, side_of, ticket_of
+from engine.domain.rules import Refused, filled_meanwhile, side_of, ticket_of
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
@@ -266,12 +266,12 @@ class MT5Broker(Broker):
         if r.ticket is not None:
             ticket = ticket_of(r.ticket)
             found = await self.query("positions_get", ticket=ticket)
-            if found:
+            if found and r.type is None:
                 return await self._close_position(r, found[0], r.volume)
             if await self.query("orders_get", ticket=ticket):
                 request = {"action": c.ACTION_REMOVE, "order": ticket, "comment": tag_for(r.client_id, r.alert_id)}
                 return await self._sender.send(r, request, [])
-            return await self._gone(r, ticket)
+            return await self._gone(r, ticket, filled=bool(found))
         if not r.symbol:
             raise Refused("close: needs a ticket or a symbol")
         mine = sorted((p for p in await self.query("positions_get", symbol=self.config.to_broker(r.symbol)) or ()
@@ -322,12 +322,12 @@ class MT5Broker(Broker):
         request = modify_request(r, found[0], bool(position), info, tag_for(r.client_id, r.alert_id))
         return await self._sender.send(r, request, [])
 
-    async def _gone(self, r: OrderRequest, ticket: int) -> OrderResult:
-        """For a request on ``ticket``, which is no longer open: what its own send did before a
-        restart (it closed or removed it), else refused."""
+    async def _gone(self, r: OrderRequest, ticket: int, filled: bool = False) -> OrderResult:
+        """For a request on ``ticket``, no longer open (``filled``: a removal finding a position):
+        what its own send did before a restart (it closed or removed it), else refused."""
         earlier = await self._sender.sent_before(tag_for(r.client_id, r.alert_id))
         if earlier is None:
-            raise Refused(f"ticket {ticket}: no open position or pending order")
+            raise filled_meanwhile(ticket) if filled else Refused(f"ticket {ticket}: no open position or pending order")
         return earlier
 
     async def settle(self, tag: str, result: OrderResult) -> OrderResult:

@@ -24,7 +24,7 @@ import trio
 from engine.adapters.storage.database import Database, select
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import Dropped, Event, OrderRequest, OrderResult, shallow
-from engine.domain.rules import Refused, check_stops, is_number, side_of, ticket_of
+from engine.domain.rules import Refused, check_stops, filled_meanwhile, is_number, side_of, ticket_of
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
 from engine.adapters.brokers.paper.books import Books
@@ -297,6 +297,8 @@ class PaperBroker(Broker):
         if r.ticket is not None:
             ticket = ticket_of(r.ticket)
             p = _row(db, "SELECT * FROM paper_positions WHERE ticket = ?", ticket)
+            if p is not None and r.type is not None:   # a removal: the order's fill opened this since
+                raise filled_meanwhile(ticket)
             if p is None:
                 o = _row(db, "SELECT * FROM paper_orders WHERE ticket = ? AND state = 'placed'", ticket)
                 if o is None:
