@@ -45,6 +45,9 @@ SERVICES: dict[str, Service] = {
                        "Places a limit or stop order."),
     "orders.close": ([("spec", "moonhook.CloseOrder")], ["moonhook.OrderResult"],
                      "Closes a position (all or part), a pending order (cancels it), or a symbol's positions."),
+    "orders.cancel": ([("spec", "moonhook.CancelOrder")], ["moonhook.OrderResult"],
+                      "Removes a pending order, and only that: one filled meanwhile is refused, its position left "
+                      "open."),
     "orders.modify": ([("spec", "moonhook.ModifyOrder")], ["moonhook.OrderResult"],
                       "Moves a position's stop or target (0 removes one), or a pending order's price."),
     "risk.lot_size": ([("spec", "moonhook.LotSize")], ["number", "string?"],
@@ -113,7 +116,7 @@ SPEC_TYPES: dict[str, str] = {
     "expiry": "number",
 }
 _REQUIRED = {"market": {"symbol", "side", "volume"}, "pending": {"symbol", "side", "volume", "type", "price"},
-             "close": set(), "modify": {"ticket"}}
+             "close": set(), "cancel": {"ticket"}, "modify": {"ticket"}}
 LOT_SIZE_FIELDS = {"symbol": "string", "risk_pct": "number", "risk_amount": "number", "sl": "number",
                    "sl_points": "number", "price": "number"}
 

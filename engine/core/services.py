@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Protocol
 
 from sandbox import HostError
@@ -24,6 +24,7 @@ from engine.core.run import placed
 from engine.domain.alerts import TREND_STATES, AlertError, SymbolMap
 from engine.domain.orders import OPENING, PENDING_TYPES, SIDES, BrokerError, OrderRequest, OrderResult
 from engine.domain.risk import lot_size
+from engine.domain.rules import filled_meanwhile
 
 HostFunction = Callable[..., Awaitable[Any]]
 
@@ -32,7 +33,7 @@ SERVICE_API: dict[str, tuple[str, ...]] = {
     "account": ("info",),
     "market": ("symbol", "price"),
     "positions": ("list",),
-    "orders": ("list", "market", "pending", "close", "modify"),
+    "orders": ("list", "market", "pending", "close", "cancel", "modify"),
     "risk": ("lot_size",),
     "trend": ("get", "set"),
     "store": ("get", "set", "delete", "keys"),
@@ -46,6 +47,7 @@ _ORDER_FIELDS = {
     "market": {"symbol", "side", "volume", "sl", "tp", "comment"},
     "pending": {"symbol", "side", "type", "price", "volume", "sl", "tp", "comment", "expiry"},
     "close": {"ticket", "symbol", "side", "volume", "comment"},
+    "cancel": {"ticket", "comment"},
     "modify": {"ticket", "sl", "tp", "price"},
 }
 _MAX_LOG_CHARS = 2000
@@ -126,6 +128,10 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
                 raise HostError(f"{fn}: refused: {host.max_orders} orders already placed by this plugin for this "
                                 "alert, timer tick or event (engine.max_plugin_orders)")
             request = await _order_request(host.desk, plugin, kind, fn, spec, symbol_arg)
+            if kind == "cancel":   # a removal, of the order's type: never the close of what its fill opened
+                request = await _removal(host.market, request)
+                if not isinstance(request, OrderRequest):
+                    return OrderResult.refused(request).to_plain()
             result = await host.desk.place(request, origin=plugin.name)
             if result.unknown:  # not a refusal: a script retrying it as another order could trade twice
                 raise HostError(f"{fn}: {result.error}; look at positions.list before placing another"[:300])
@@ -270,13 +276,25 @@ async def _order_request(desk: OrderDesk, plugin: Plugin, kind: str, fn: str, sp
         fields["type"] = spec["type"]
         if "price" not in fields:
             raise HostError(f"{fn}: price is required")
+    if kind == "cancel" and "ticket" not in fields:
+        raise HostError(f"{fn}: ticket is required")
     if kind == "close" and "ticket" not in fields and "symbol" not in fields:
         raise HostError(f"{fn}: give ticket= or symbol= (with an optional side=)")
     if kind == "modify" and "ticket" not in fields:
         raise HostError(f"{fn}: ticket is required")
     if "ticket" in fields and "symbol" not in fields:
         fields["symbol"] = await desk.symbol_of_ticket(fields["ticket"])
-    return desk.new_request(kind, plugin.name, **fields)
+    return desk.new_request("close" if kind == "cancel" else kind, plugin.name, **fields)
+
+
+async def _removal(market: Market, request: OrderRequest) -> OrderRequest | str:
+    """``orders.cancel``'s request given the pending order's type, or why there is none to remove."""
+    for o in await market.orders():
+        if o["ticket"] == request.ticket:
+            return replace(request, symbol=o["symbol"], type=o["type"])
+    if any(p["ticket"] == request.ticket for p in await market.positions()):
+        return str(filled_meanwhile(request.ticket))
+    return f"ticket {request.ticket}: no pending order (removed already, or never placed)"
 
 
 def _only(fn: str, spec: dict, allowed: set[str]) -> None:

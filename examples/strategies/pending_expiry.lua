@@ -19,7 +19,7 @@ function on_timer()
       if not since then
         store.set(key, now)
       elseif now - since >= params.minutes * 60 then
-        local r = orders.close{ticket = o.ticket, comment = "expired"}
+        local r = orders.cancel{ticket = o.ticket, comment = "expired"}   -- filled meanwhile: refused, kept
         if r.ok then log.info("cancelled", o.ticket, o.symbol, "after", params.minutes, "minutes") end
       end
     end

@@ -47,7 +47,7 @@ def test_the_definitions_declare_exactly_the_services_the_sandbox_is_handed():
     declared = {n for n in _declared_functions(luals.render_definitions()) if "." in n and not n.startswith("os.")}
     handed = _handed_to_the_sandbox()
     assert declared == handed == set(luals.service_names()) == set(luals.SERVICES)
-    assert len(handed) == 22
+    assert len(handed) == 23
 
 
 def test_a_service_added_to_the_api_alone_fails_the_generation(monkeypatch):

@@ -79,6 +79,8 @@ async def test_every_service_answers_as_documented(tmp_path, caplog):
     ("orders.pending{symbol = 'EURUSD', side = 'buy', volume = 1, price = 1}", 'type must be "limit" or "stop"'),
     ("orders.close{}", "give ticket= or symbol="),
     ("orders.modify{sl = 1}", "ticket is required"),
+    ("orders.cancel{symbol = 'EURUSD'}", "unknown field 'symbol'"),
+    ("orders.cancel{}", "ticket is required"),
     ("market.price(42)", "the symbol must be a string"),
     ("orders.list(42)", "the symbol must be a string"),
     ("trend.set('EURUSD', 'H1', 'sideways')", "the state must be one of up, down, flat"),
@@ -98,6 +100,36 @@ async def test_misuse_is_a_catchable_error_naming_the_field(tmp_path, call, mess
     assert comment.startswith("false ") and message in comment, comment
     name = re.match(r"[\w.]+", call)[0]  # named once, as the script wrote it
     assert comment.startswith(f"false {name}") and comment.count(name) == 1, comment
+
+
+CANCELLER = """
+function on_alert(a)
+  if a.comment == 'place' then
+    store.set('ticket', orders.pending{symbol = 'EURUSD', side = 'buy', type = 'limit', price = 1.05,
+                                       volume = 0.2}.ticket)
+    store.set('spare', orders.pending{symbol = 'EURUSD', side = 'buy', type = 'limit', price = 1.0,
+                                      volume = 0.1}.ticket)
+  else
+    store.set('answers', {orders.cancel{ticket = store.get('ticket')}, orders.cancel{ticket = store.get('spare')},
+                          orders.cancel{ticket = 99999}})
+  end
+  return {handled = true}
+end
+"""
+
+
+async def test_orders_cancel_removes_a_pending_order_and_never_closes_the_position_of_one_filled(tmp_path):
+    async with running(tmp_path, {"canceller": CANCELLER}) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1 comment=place")
+        await process(engine, "buy EURUSD volume=0.1 price=1.04 comment=cancel")   # this price fills the first
+        filled, spare, unknown = engine.store.get("canceller", "answers")
+        ticket = engine.store.get("canceller", "ticket")
+        positions = await engine.broker.positions()
+    assert filled == {"ok": False, "error": f"ticket {ticket}: the pending order was filled before it could be "
+                                           f"removed: position {ticket} is open"}
+    assert spare["ok"] is True
+    assert unknown == {"ok": False, "error": "ticket 99999: no pending order (removed already, or never placed)"}
+    assert [p["ticket"] for p in positions] == [ticket]
 
 
 async def test_a_refused_order_is_an_answer_not_an_error(tmp_path):
