@@ -83,24 +83,31 @@ async def _relay(out: trio.Event, *events: trio.Event) -> None:
             nursery.start_soon(one, event)
 
 
+async def _two(engine, held: trio.Event, done: trio.Event, first: str, second: str):
+    """Submits ``first`` then ``second`` and waits for both; ``held`` (what the broker holds)
+    is released once ``done`` is set or the engine says ``second`` waits for its turn."""
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_relay, held, done)
+        a = await submit(engine, first)
+        seen = _watching(a.id + 1, held)
+        try:
+            b = await submit(engine, second)
+            await engine.drain()
+        finally:
+            logging.getLogger("moonhook.engine").removeHandler(seen)
+    assert b.id == a.id + 1
+    return a, b
+
+
 async def test_an_entry_sent_just_after_a_closeall_is_not_closed_by_it(tmp_path):
     broker = HeldPaper(tmp_path)
     async with running(tmp_path, use_broker=broker) as engine:
         await process(engine, "sell GBPUSD volume=0.1 price=1.27 id=old")
-        waited = broker.hold_read = trio.Event()
-        broker.sent = trio.Event()
         # The closeall's read of the positions is held until the entry has been sent, or is seen
         # waiting for the closeall.
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_relay, waited, broker.sent)
-            flat = await submit(engine, "closeall id=flat")
-            seen = _watching(flat.id + 1, waited)
-            try:
-                entry = await submit(engine, "buy EURUSD volume=0.1 price=1.1 id=new")
-                await engine.drain()
-            finally:
-                logging.getLogger("moonhook.engine").removeHandler(seen)
-        assert entry.id == flat.id + 1
+        broker.hold_read, broker.sent = trio.Event(), trio.Event()
+        flat, _ = await _two(engine, broker.hold_read, broker.sent, "closeall id=flat",
+                             "buy EURUSD volume=0.1 price=1.1 id=new")
         closed = engine.journal.get(flat.id)["outcome"]["orders"]
         assert [o["client_id"] for o in closed] == [f"a{flat.id}-engine-close-GBPUSD"]
         assert [(p["symbol"], p["side"]) for p in await engine.broker.positions()] == [("EURUSD", "buy")]
@@ -109,19 +116,10 @@ async def test_an_entry_sent_just_after_a_closeall_is_not_closed_by_it(tmp_path)
 async def test_a_closeall_sent_just_after_an_entry_closes_it_too(tmp_path):
     broker = HeldPaper(tmp_path)
     async with running(tmp_path, use_broker=broker) as engine:
-        waited = broker.hold_send = trio.Event()
-        broker.read = trio.Event()
         # The entry's send is held until the closeall has read the positions, or is seen
         # waiting for the entry.
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_relay, waited, broker.read)
-            entry = await submit(engine, "buy EURUSD volume=0.1 price=1.1 id=new")
-            seen = _watching(entry.id + 1, waited)
-            try:
-                flat = await submit(engine, "closeall id=flat")
-                await engine.drain()
-            finally:
-                logging.getLogger("moonhook.engine").removeHandler(seen)
-        assert flat.id == entry.id + 1
+        broker.hold_send, broker.read = trio.Event(), trio.Event()
+        _, flat = await _two(engine, broker.hold_send, broker.read, "buy EURUSD volume=0.1 price=1.1 id=new",
+                             "closeall id=flat")
         assert engine.journal.get(flat.id)["outcome"]["orders"][0]["closed"]
         assert await engine.broker.positions() == []
