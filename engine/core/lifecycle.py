@@ -1,8 +1,9 @@
 """Plugins in and out of service while the engine trades.
 
 Loading at start; a saved file reloaded, a deleted one unloaded; ``[plugins.NAME]`` and the
-account's limits from a saved moonhook.toml applied (the rest told for the next start); the breaker; and the versions taken out of service retired
-(their ``on_unload``, then their runtime) once nothing in flight can reach them.
+account's limits from a saved moonhook.toml applied (the rest told for the next start); the
+breaker; and the versions taken out of service retired (their ``on_unload``, then their
+runtime) once nothing in flight can reach them.
 
 A reload compiles the new source and runs its ``on_load`` in the sandbox before anything is
 replaced. If that fails, the version that was serving goes on serving, and the failure is

@@ -57,7 +57,8 @@ class Turn:
     async def __aenter__(self) -> None:
         before = self._turns._before(self)
         if before:
-            log.debug("alert %d waits for alert %s before it", self.alert_id, ", ".join(str(t.alert_id) for t in before))
+            log.debug("alert %d waits for alert %s before it", self.alert_id,
+                      ", ".join(str(t.alert_id) for t in before))
         for turn in before:
             await turn.done.wait()
 
