@@ -21,13 +21,6 @@ Target = TypeVar("Target", bound=Hashable)
 Results = list[tuple[Target, OrderResult | Exception | None]]
 
 
-async def close(engine: Engine, symbols: Sequence[str], *, plugin: str, origin: str, comment: str) -> Results[str]:
-    """Closes every position of each symbol."""
-    still = {p["symbol"] for p in await engine.broker.positions()}
-    return await _each(engine, symbols, still, origin, plugin, "closing",
-                       lambda symbol: engine.desk.new_request("close", plugin, symbol=symbol, comment=comment))
-
-
 async def close_positions(engine: Engine, tickets: Sequence[int], *, plugin: str, origin: str,
                           comment: str) -> Results[int]:
     """Closes each position of ``tickets``, whole, by its ticket."""

@@ -422,16 +422,11 @@ class Operations:
         """Switches a plugin on or off (kept across restarts) and returns its row; raises KeyError."""
         return self.plugin_row(self.engine.set_enabled(name, enabled, by, reason))
 
-    async def close(self, symbols: list[str], *, plugin: str, origin: str,
-                    comment: str) -> list[tuple[str, OrderResult | Exception | None]]:
-        """Closes every position of each symbol through the order desk, as ``plugin``
-        (admin_orders.py). Returns (symbol, result) in order: None where nothing was open any
-        more, the exception where the close raised (the other symbols are still closed)."""
-        return await _admin.close(self.engine, symbols, plugin=plugin, origin=origin, comment=comment)
-
     async def close_positions(self, tickets: list[int], *, plugin: str, origin: str,
                               comment: str) -> list[tuple[int, OrderResult | Exception | None]]:
-        """Closes each position of ``tickets`` by its ticket, as ``close`` does by symbol."""
+        """Closes each position of ``tickets``, whole, by its ticket, through the order desk, as
+        ``plugin`` (admin_orders.py). Returns (ticket, result) in order: None where it was no
+        longer open, the exception where the close raised (the others are still closed)."""
         return await _admin.close_positions(self.engine, tickets, plugin=plugin, origin=origin, comment=comment)
 
     async def cancel(self, tickets: list[int], *, plugin: str, origin: str,

@@ -278,7 +278,7 @@ class Commands:
             positions = await self._ops.positions(symbol, ours=True)   # a close leaves those opened by hand
             if not positions:
                 return Reply(chat_id, "No open positions." if symbol is None else f"Nothing open on {_e(target)}.")
-            shown: tuple = tuple(sorted({p["symbol"] for p in positions}))
+            shown: tuple = tuple((p["symbol"], p["ticket"]) for p in positions)   # closed by ticket: these only
             n = len(positions)
             text = f"<b>Close {n} position{'s' * (n != 1)}?</b>\n{_position_table(positions)}"
         else:
@@ -378,9 +378,12 @@ class Commands:
         """Closes the question's symbols, or cancels its orders, through the operations facade
         (every plugin's on_order sees each order, the ledger records it, and it runs even while
         the engine is paused)."""
-        act = self._ops.cancel if question.command == "cancel" else self._ops.close
-        results = await act(list(question.shown), plugin=PLUGIN, origin=ORIGIN.format(question.command),
-                            comment=f"telegram /{question.command}")
+        how = dict(plugin=PLUGIN, origin=ORIGIN.format(question.command), comment=f"telegram /{question.command}")
+        if question.command == "cancel":
+            results: list = await self._ops.cancel(list(question.shown), **how)
+        else:   # the positions shown, by their tickets: one opened since the question stays
+            closed = await self._ops.close_positions([ticket for _, ticket in question.shown], **how)
+            results = [(shown, result) for shown, (_, result) in zip(question.shown, closed)]
         lines = _results_lines(question.command, results)
         log.warning("telegram /%s %s: %s", question.command, question.target, "; ".join(lines))
         return f"<b>/{question.command} {_e(question.target)}</b>\n" + _e("\n".join(lines))

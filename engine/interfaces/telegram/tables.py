@@ -37,25 +37,36 @@ def order_table(orders: list[dict[str, Any]]) -> str:
 
 
 def results_lines(command: str, results: list[tuple[Any, Any]]) -> list[str]:
-    """What a confirmed /close or /cancel did, one plain line a symbol (close) or order
-    (cancel): ``results`` as the facade's ``close`` and ``cancel`` answer them."""
-    cancel = command == "cancel"
+    """What a confirmed /close or /cancel did, one plain line a symbol (close: ``results`` are
+    ((symbol, ticket), result), the positions shown, closed by their tickets) or an order
+    (cancel: (ticket, result)), as the facade's ``close_positions`` and ``cancel`` answer them."""
+    if command == "cancel":
+        return [f"order {ticket}: {_outcome(result, 'cancelled', 'no longer pending')}" for ticket, result in results]
+    by_symbol: dict[str, list[tuple[int, Any]]] = {}
+    for (symbol, ticket), result in results:
+        by_symbol.setdefault(symbol, []).append((ticket, result))
     lines = []
-    for item, result in results:
-        name = f"order {item}" if cancel else str(item)
-        if result is None:
-            lines.append(f"{name}: {'no longer pending' if cancel else 'nothing open any more'}")
-        elif isinstance(result, Exception):
-            lines.append(f"{name}: failed: {type(result).__name__}: {str(result)[:120]}")
-        elif not result.ok:
-            lines.append(f"{name}: NOT {'cancelled' if cancel else 'closed'}: {result.error}")
-        elif cancel:
-            lines.append(f"{name}: cancelled")
-        else:
-            n = len(result.closed) or 1
-            lines.append(f"{name}: closed {n} position{'s' * (n != 1)}, {number(result.volume)} lots"
-                         + (f" at {number(result.price)}" if result.price is not None else ""))
+    for symbol, each in by_symbol.items():
+        done = [r for _, r in each if r is not None and not isinstance(r, Exception) and r.ok]
+        lines += [f"{symbol} position {ticket}: {_outcome(r, 'closed', '')}" for ticket, r in each
+                  if r is not None and r not in done]
+        if done:
+            prices = {r.price for r in done}
+            price = prices.pop() if len(prices) == 1 else None
+            lines.append(f"{symbol}: closed {len(done)} position{'s' * (len(done) != 1)}, "
+                         f"{number(round(sum(r.volume or 0.0 for r in done), 8))} lots"
+                         + (f" at {number(price)}" if price is not None else ""))
+        elif all(r is None for _, r in each):
+            lines.append(f"{symbol}: nothing open any more")
     return lines
+
+
+def _outcome(result: Any, done: str, gone: str) -> str:
+    if result is None:
+        return gone
+    if isinstance(result, Exception):
+        return f"failed: {type(result).__name__}: {str(result)[:120]}"
+    return done if result.ok else f"NOT {done}: {result.error}"
 
 
 def trades_text(view: dict[str, Any], when: str) -> str:

@@ -65,10 +65,11 @@ async def test_close_goes_through_on_order_and_the_ledger_even_while_paused(tmp_
         await process(engine, "buy GBPUSD volume=0.1 price=1.3")
         ops = Operations(engine)
         assert ops.pause(by="test") and not ops.pause(by="test")  # the first pause stands
-        done = dict(await ops.close(["EURUSD", "GBPUSD", "USDJPY"], plugin="ops", origin="ops:close",
-                                    comment="test close"))
-        assert done["EURUSD"].ok and done["USDJPY"] is None
-        assert not done["GBPUSD"].ok and "vetoed by veto: no pound" in done["GBPUSD"].error
+        tickets = {p["symbol"]: p["ticket"] for p in await ops.positions()}
+        done = dict(await ops.close_positions([tickets["EURUSD"], tickets["GBPUSD"], 999], plugin="ops",
+                                              origin="ops:close", comment="test close"))
+        assert done[tickets["EURUSD"]].ok and done[999] is None
+        assert not done[tickets["GBPUSD"]].ok and "vetoed by veto: no pound" in done[tickets["GBPUSD"]].error
         assert [p["symbol"] for p in await ops.positions()] == ["GBPUSD"]
         kinds = {(o["plugin"], o["request"]["symbol"], o["status"]) for o in (await ops.orders(10))["recent"]}
         assert {("ops", "EURUSD", "done"), ("ops", "GBPUSD", "vetoed")} <= kinds

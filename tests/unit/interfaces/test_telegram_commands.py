@@ -11,6 +11,7 @@ import time
 import pytest
 
 from engine.app import Operations
+from engine.domain.orders import OrderRequest
 from engine.interfaces.telegram.commands import Commands, Reply
 
 from support.botapi import html_plain
@@ -158,12 +159,16 @@ async def test_close_asks_first_and_the_button_closes_once_through_the_engine(tm
         assert "EURUSD" in html_plain(question.text) and "GBPUSD" not in question.text
         assert [b["text"] for b in question.reply_markup["inline_keyboard"][0]] == ["Confirm close", "Cancel"]
         assert len(await engine.broker.positions()) == 2     # nothing happens before the confirmation
+        later = await engine.broker.execute(OrderRequest("market", "later-1", symbol="EURUSD", side="buy",
+                                                         volume=0.3, price=1.1, plugin="trend"))  # after the question
         confirm = chat.press(question, message_id=55)
         clock.now += 10
         done = await ask(commands, confirm)
         assert done.edit_message_id == 55 and done.callback_query_id == confirm["callback_query"]["id"]
-        assert "EURUSD: closed 1 position" in html_plain(done.text) and done.reply_markup is None
-        assert [p["symbol"] for p in await engine.broker.positions()] == ["GBPUSD"]
+        assert "EURUSD: closed 1 position, 0.1 lots at 1.1" in html_plain(done.text) and done.reply_markup is None
+        left = {p["ticket"]: p["symbol"] for p in await engine.broker.positions()}   # what was shown, only that
+        assert sorted(left.values()) == ["EURUSD", "GBPUSD"] and left[later.ticket] == "EURUSD"
+        await engine.broker.execute(OrderRequest("close", "later-2", ticket=later.ticket, plugin="trend"))
         closes = [o for o in engine.ledger.recent() if o["kind"] == "close"]
         assert [(o["plugin"], o["status"], o["request"]["symbol"]) for o in closes] == [("telegram", "done", "EURUSD")]
         assert "close:telegram:EURUSD;" in engine.store.get("watch", "seen")   # on_order saw it
