@@ -282,7 +282,7 @@ async def _order_request(desk: OrderDesk, plugin: Plugin, kind: str, fn: str, sp
         raise HostError(f"{fn}: give ticket= or symbol= (with an optional side=)")
     if kind == "modify" and "ticket" not in fields:
         raise HostError(f"{fn}: ticket is required")
-    if "ticket" in fields and "symbol" not in fields:
+    if "ticket" in fields and "symbol" not in fields and kind != "cancel":   # a cancel's: from its order (_removal)
         fields["symbol"] = await desk.symbol_of_ticket(fields["ticket"])
     return desk.new_request("close" if kind == "cancel" else kind, plugin.name, **fields)
 
