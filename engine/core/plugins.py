@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from sandbox import MB, Budget, SandboxError
 
-from engine.domain.alerts import SymbolMap
+from engine.domain.alerts import AlertError, SymbolMap
 from engine.domain.times import parse_every
 
 HOOKS = ("on_load", "on_unload", "on_alert", "on_order", "on_fill", "on_close", "on_cancel", "on_timer")
@@ -90,10 +90,11 @@ class PluginMeta:
         sym = raw.get("symbols", "*")
         if sym == "*":
             watched = None
-        elif isinstance(sym, str):
-            watched = frozenset({symbols.normalize(sym, "plugin.symbols")})
-        elif isinstance(sym, list) and sym and all(isinstance(s, str) for s in sym):
-            watched = frozenset(symbols.normalize(s, "plugin.symbols") for s in sym)
+        elif isinstance(sym, str) or (isinstance(sym, list) and sym and all(isinstance(s, str) for s in sym)):
+            try:
+                watched = frozenset(symbols.normalize(s) for s in ([sym] if isinstance(sym, str) else sym))
+            except AlertError as e:  # a future's ticker ("ES1!") the symbol map does not name
+                raise bad("symbols", e.message) from None
         else:
             raise bad("symbols", f'must be "*" or a list of symbol names, got {sym!r}')
         priority = raw.get("priority", 100)

@@ -271,6 +271,16 @@ async def test_api_plugins_shows_failed_reloads_and_files_with_no_version(tmp_pa
         assert rows["broken.lua"]["state"] == "failed" and "plugin.symbols" in rows["broken.lua"]["last_error"]
 
 
+async def test_a_script_naming_an_unmapped_ticker_is_refused_and_the_engine_goes_on(tmp_path):
+    # "ES1!" is a futures chart's ticker, no broker's symbol: the script is refused, naming the
+    # key; the error used to escape as an alert's and end the engine, at a start or a save.
+    async with watching(tmp_path, {"tagger": version(1)}) as engine:
+        save(tmp_path / "scripts" / "index.lua", 'plugin = {symbols = {"EURUSD", "ES1!"}}')
+        await until(lambda: "index.lua" in engine.lifecycle.errors)
+        assert "plugin.symbols: 'ES1!' is not a symbol" in engine.lifecycle.errors["index.lua"]
+        assert await comment_of(engine, 1) == "v1"
+
+
 async def test_a_plugin_with_its_own_budget_compiles_once_when_its_source_was_seen_before(tmp_path):
     # Its chunk counts its own runs. The first sight runs it under the default budget, reads
     # `plugin`, then again under its own; the next start knows the budget from the hash.
