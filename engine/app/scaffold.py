@@ -65,6 +65,8 @@ def render_config(secret: str, api_token: str) -> str:
 # moonhook.toml, written by `moonhook init`. Every key is optional except the secrets; one
 # left out takes the default shown here. Folders are relative to this file's folder.
 # The first line points TOML editors (Taplo, Even Better TOML) at the schema init wrote.
+# Saved while moonhook runs, [engine]'s settings below `broker` and [plugins.NAME] apply to
+# the next alert; the rest at the next start (the log and the admins' chat say which).
 
 [server]
 # Where the webhook listens. 127.0.0.1 takes local connections only: put a reverse proxy

@@ -27,10 +27,11 @@ class Placer(Protocol):
     async def place(self, request: OrderRequest, origin: str) -> OrderResult: ...
 
 
-@dataclass(frozen=True)
+@dataclass
 class Decider:
     """``trend(alert)`` records a trend alert's state (the engine: once the alert is durable);
-    ``plans`` keeps the plans written ahead (the engine's; a trial never restarts)."""
+    ``plans`` keeps the plans written ahead (the engine's; a trial never restarts). ``config``
+    follows a saved moonhook.toml (``following.py``)."""
 
     config: EngineConfig
     broker: Broker

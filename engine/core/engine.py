@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 from contextlib import contextmanager, suppress
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from time import perf_counter
@@ -38,16 +37,15 @@ from engine.core.event_queue import EventQueue
 from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.lifecycle import Lifecycle
-from engine.core.limits import LimitWatch, Limits, changed
+from engine.core import following
+from engine.core.limits import LimitWatch, Limits
 from engine.core.loader import Loader
 from engine.core.services import Host
 from engine.core.plugins import Plugin, failed_call
 from engine.core.reports import describe_event, describe_rejection, log_alert, named_plugins, outcome_reason
 from engine.core.roster import PluginSet
 from engine.core.broker_wait import LeftForNextStart, wait_for_broker
-from engine.core.run import DURABLE, Journaled, NotJournaled, Run
-from engine.core.run import current as _run
-from engine.core.run import working
+from engine.core.run import DURABLE, Journaled, NotJournaled, Run, current as _run, working
 from engine.core.switchboard import Switchboard
 from engine.core.turns import Turn, Turns
 from engine.core.writer import JournalWriter
@@ -102,11 +100,11 @@ class Engine:
         # The pause and plugin switches kept from the last run: born paused if it was.
         self.switchboard = Switchboard(database, self.journal, self.writer, self.notifier, clock, self._enqueue,
                                        self.events)
-        host = Host(market=broker, desk=self.desk, symbols=self.symbols, store=self.store, trend=self.trend,
-                    durable=self.writer, notifier=self.notifier, clock=clock, max_orders=config.max_plugin_orders)
-        loader = Loader(pool, self.plugins, MetaCache(database), database, self.symbols, host)
+        self.host = Host(market=broker, desk=self.desk, symbols=self.symbols, store=self.store, trend=self.trend,
+                         durable=self.writer, notifier=self.notifier, clock=clock, max_orders=config.max_plugin_orders)
+        loader = Loader(pool, self.plugins, MetaCache(database), database, self.symbols, self.host)
         self.lifecycle = Lifecycle(config, loader, self.hooks, self.notifier, self.switchboard, self.working, nursery,
-                                   self.events, timers_run=lambda: broker.connected, follow=self.follow_limits)
+                                   self.events, timers_run=lambda: broker.connected, follow=self.follow)
         self.shadow: Shadow | None = None  # [shadow]: offered each alert once its status is written
 
     @property
@@ -259,14 +257,16 @@ class Engine:
         who (api, telegram:<user id>)."""
         return self.lifecycle.set_enabled(name, enabled, by, reason)
 
-    def follow_limits(self, config: EngineConfig) -> list[str]:
-        """The account's limits of ``config`` (moonhook.toml saved while running) in force at
-        once, at the desk and in the shadow; returns the settings that changed."""
-        self.config = replace(self.config, **(new := changed(self.config, config)))
-        self.limits.follow(self.config)
+    async def follow(self, config: EngineConfig) -> list[str]:
+        """The live settings of a saved moonhook.toml in force here and in the shadow; returns those
+        that changed. Raises ValueError, changing nothing, for a bad symbol map (``following.py``)."""
+        new = following.follow(self, config)
+        self.journal.dedup_window = self.config.dedup_window
+        if "symbol_map" in new:
+            await self.lifecycle.follow_symbols()
         if self.shadow is not None:
-            self.shadow.follow_limits(self.config)
-        return list(new)
+            await self.shadow.follow(self.config)
+        return new
 
     async def drain(self) -> None:
         """Returns once every queued alert has been processed and every broker event queued

@@ -1,7 +1,7 @@
 """Plugins in and out of service while the engine trades.
 
 Loading at start; a saved file reloaded, a deleted one unloaded; ``[plugins.NAME]`` and the
-account's limits from a saved moonhook.toml applied (the rest told for the next start); the
+live settings from a saved moonhook.toml applied (the rest told for the next start); the
 breaker; and the versions taken out of service retired (their ``on_unload``, then their
 runtime) once nothing in flight can reach them.
 
@@ -18,13 +18,14 @@ import hashlib
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterable, Protocol
+from typing import Awaitable, Callable, ContextManager, Iterable, Protocol
 
 import trio
 
 from sandbox import SandboxError
 
 from engine.adapters.notify import Notifier
+from engine.core import following
 from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.loader import Loader
@@ -72,11 +73,11 @@ class Lifecycle:
     def __init__(self, config: EngineConfig, loader: Loader, hooks: Hooks, notifier: Notifier,
                  switchboard: Switches, working: Callable[[Run], ContextManager[Run]], nursery: trio.Nursery,
                  events: Events, timers_run: Callable[[], bool] = lambda: True,
-                 follow: Callable[[EngineConfig], list[str]] = lambda config: []):
+                 follow: Callable[[EngineConfig], Awaitable[list[str]]] | None = None):
         """``timers_run()``: whether ``on_timer`` is called now (not while the broker is lost:
         a timer reads the market and places orders, and would only fail). ``follow(config)``
-        puts in force at once the settings of a saved moonhook.toml that can be (the account's
-        limits), and returns those that changed."""
+        puts in force at once the settings of a saved moonhook.toml that can be
+        (``following.py``), and returns those that changed."""
         self.config = config
         self._follow = follow
         self._timers_run = timers_run
@@ -132,13 +133,29 @@ class Lifecycle:
             self._notifier.send("errors", told, key="settings")
             return
         before = self.config
-        applied = self._follow(config)
+        try:
+            applied = await self._follow(config) if self._follow is not None else []
+        except ValueError as e:  # a symbol map naming no valid symbol: nothing was changed
+            told = f"{path.name} not applied: {e}; the running configuration is kept"
+            log.error("%s", told)
+            self._notifier.send("errors", told, key="settings")
+            return
         self.config = replace(before, **{name: getattr(config, name) for name in applied})
         later = await self.apply_config(config)
         if applied or later:
-            told = saved_text(path.name, before, config, applied, later)
+            told = following.saved_text(path.name, before, config, applied, later)
             log.warning("%s", told)
             self._notifier.send("admin", told)
+
+    async def follow_symbols(self) -> None:
+        """``engine.symbol_map`` changed: the plugins whose ``plugin.symbols`` it now maps to
+        other symbols, and the files that failed (a future's ticker it did not map), are loaded
+        again, as a save of each would."""
+        async with self._changing:
+            anew = [p.path for p in self._plugins if self._loader.maps_anew(p)]
+            failed = [self.config.scripts / name for name in self.errors]
+            for path in sorted({*anew, *(p for p in failed if p.is_file())}):
+                await self._reload(path, force=True)
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -360,27 +377,4 @@ class Lifecycle:
                 continue
             async with self._changing:
                 await self._reload(plugin.path, force=True)  # a failure keeps the running version
-        return [f"engine.{f}" for f in _FIELDS if getattr(before, f) != getattr(config, f)]
-
-
-_FIELDS = [f for f in EngineConfig.__dataclass_fields__ if f != "plugins"]
-
-
-def saved_text(file: str, before: EngineConfig, after: EngineConfig, applied: list[str], later: list[str]) -> str:
-    """What a save of ``file`` changed: the settings in force at once, with what they were, and
-    those waiting for the next start."""
-    parts = []
-    if applied:
-        parts.append("in force now: " + ", ".join(f"engine.{name} {_shown(getattr(after, name))} (was "
-                                                  f"{_shown(getattr(before, name))})" for name in applied))
-    if later:
-        parts.append(f"at the next start: {', '.join(later)}")
-    return f"{file} saved; " + "; ".join(parts)
-
-
-def _shown(value: Any) -> str:
-    if value is None or value == {}:
-        return "unset"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {v:g}" for k, v in value.items()) + "}"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+        return following.waiting(before, config)

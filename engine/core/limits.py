@@ -53,14 +53,10 @@ def is_breach(error: str | None) -> bool:
     return bool(error) and error.startswith(BREACH)
 
 
-# The settings the limits are read from (``Limits.of``): a save of moonhook.toml applies them at once.
+# The settings the limits are read from (``Limits.of``): a save of moonhook.toml applies them at once
+# (``following.py``).
 SETTINGS = ("max_order_volume", "max_open_positions", "max_price_gap_pct", "max_daily_loss_pct", "min_equity",
             "max_risk_pct", "max_entries_per_hour", "max_spread_pips", "max_spread_wait", "trading_day")
-
-
-def changed(before: EngineConfig, after: EngineConfig) -> dict[str, Any]:
-    """The limits' settings (``SETTINGS``) that ``after`` changes from ``before``, with their new values."""
-    return {name: getattr(after, name) for name in SETTINGS if getattr(after, name) != getattr(before, name)}
 
 
 @dataclass

@@ -41,6 +41,18 @@ class Loader:
         any) and not yet in service; raises PluginError."""
         return await _load(self, config, path, source, digest, replacing)
 
+    def maps_anew(self, plugin: Plugin) -> bool:
+        """Whether ``plugin``'s ``plugin.symbols``, read through the symbol map as it is now,
+        name other symbols than when it was loaded (or can no longer be read)."""
+        if plugin.meta.symbols is None:
+            return False
+        raw = self.meta_cache.get(plugin.digest)
+        try:
+            return raw is None or PluginMeta.parse(raw, plugin.path.stem, plugin.path.name,
+                                                   self.symbols).symbols != plugin.meta.symbols
+        except PluginError:
+            return True
+
 
 async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, digest: str,
                 replacing: Plugin | None) -> Plugin:

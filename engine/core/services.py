@@ -77,9 +77,10 @@ class Durable(Protocol):
     async def write(self, fn: Callable[[Any], Any]) -> None: ...
 
 
-@dataclass(frozen=True)
+@dataclass
 class Host:
-    """Everything the service API reaches: a script can touch nothing of the engine but these."""
+    """Everything the service API reaches: a script can touch nothing of the engine but these.
+    ``max_orders`` follows a saved moonhook.toml (``following.py``)."""
 
     market: Market
     desk: OrderDesk

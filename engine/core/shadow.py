@@ -39,15 +39,15 @@ from engine.adapters.storage.shadow import ShadowRecords
 from engine.core.differences import differences
 from engine.core.events import Events
 from engine.core.hooks import Pool
+from engine.core import following
 from engine.core.lifecycle import Lifecycle
-from engine.core.limits import changed
 from engine.core.loader import Loader
 from engine.core.plugins import Plugin
 from engine.core.roster import PluginSet
 from engine.core.run import Run
 from engine.core.trial import Trial
 from engine.core.watch import watch as watch_files
-from engine.domain.alerts import Alert, SymbolMap
+from engine.domain.alerts import Alert
 from engine.domain.config import EngineConfig
 from engine.domain.orders import Closed, Dropped, Event, Fill
 
@@ -136,10 +136,13 @@ class Shadow:
         self._woken = trio.Event()
         self._events_send, self._events_recv = trio.open_memory_channel[Event](math.inf)
 
-    def follow_limits(self, config: EngineConfig) -> None:
-        """The account's limits of ``config`` (the live engine's, after a save) in force here too."""
-        self.config = replace(self.config, **changed(self.config, config))
-        self.trial.limits.follow(self.config)
+    async def follow(self, config: EngineConfig) -> None:
+        """The live settings of ``config`` (the live engine's, after a save) in force here too;
+        the shadow's scripts that name symbols the map now names otherwise are loaded again."""
+        new = following.follow(self.trial, config)
+        self.config = self.trial.config
+        if "symbol_map" in new and self.lifecycle is not None:
+            await self.lifecycle.follow_symbols()
 
     # -- alerts in ------------------------------------------------------------------------------
 
@@ -166,7 +169,7 @@ class Shadow:
         try:
             async with trio.open_nursery() as nursery:
                 loader = Loader(self.pool, self.plugins, MetaCache(self.database), self.database,
-                                SymbolMap(self.config.symbol_map), self.trial.host())
+                                self.trial.symbols, self.trial.host)
                 lifecycle = self.lifecycle = Lifecycle(self.config, loader, self.trial.hooks, _Quiet(),  # type: ignore[arg-type]
                                                        _NoSwitches(), self._working, nursery,
                                                        Events(self.clock))

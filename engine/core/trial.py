@@ -75,15 +75,11 @@ class Trial:
         self.limits = Limits.of(config, clock, waits=False)
         self.desk = PlainDesk(broker, self.hooks, placed, self.limits)
         self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock)
-        self._quiet = quiet
-        self.logs = logs
-
-    def host(self) -> Host:
-        """The services the trial's scripts are given: bound to its broker, desk and books."""
-        return Host(market=self.broker, desk=self.desk, symbols=SymbolMap(self.config.symbol_map),
-                    store=self.store, trend=self.trend, durable=_AtOnce(self.database),
-                    notifier=self._quiet, clock=self.clock, logs=self.logs,  # type: ignore[arg-type]
-                    max_orders=self.config.max_plugin_orders)
+        self.symbols = SymbolMap(config.symbol_map)
+        # The services the trial's scripts are given: bound to its broker, desk and books.
+        self.host = Host(market=broker, desk=self.desk, symbols=self.symbols, store=self.store, trend=self.trend,
+                         durable=_AtOnce(database), notifier=quiet, clock=clock, logs=logs,  # type: ignore[arg-type]
+                         max_orders=config.max_plugin_orders)
 
     async def _set_trend(self, alert: Alert) -> None:
         self.trend.set(alert.symbol, alert.timeframe, alert.state)

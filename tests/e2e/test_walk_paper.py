@@ -241,8 +241,9 @@ def test_send_dry_run_says_what_an_alert_would_do_and_sends_nothing(user):
 
 
 def test_a_limit_tightened_in_moonhook_toml_while_running_holds_the_next_entry(user):
-    """The trader edits moonhook.toml while `moonhook run` trades: the account's limits are in
-    force at once (said in the log and to the administrators), the rest waits for a restart."""
+    """The trader edits moonhook.toml while `moonhook run` trades: the account's limits, the
+    default volume and the symbol map are in force at once (said in the log and to the
+    administrators), the paper account waits for a restart."""
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
     entry = "buy EURUSD volume=1 price=1.1 sl=1.09 id=ID"
@@ -256,6 +257,17 @@ def test_a_limit_tightened_in_moonhook_toml_while_running_holds_the_next_entry(u
     status = user.moonhook("status", cwd="bot")
     assert "limits: 0.5 lots an order" in status.stdout, outcome(status)
 
-    config.replace("max_alert_age = 120", "max_alert_age = 600")   # not a limit: at the next start
-    until(run.text, lambda t: "moonhook.toml saved; at the next start: engine.max_alert_age" in t, "the save told")
+    # A futures chart traded as a CFD: refused until the map names it, then at the default volume.
+    future = "buy ES1! price=5000 sl=4990 id=ID"
+    unmapped = run.client.post(f"/webhook/{config.values['server']['secret']}", content=future.replace("ID", "f1"))
+    assert unmapped.status_code == 400 and "engine.symbol_map can name the broker's for it" in unmapped.text
+    config.replace("# default_volume = 0.01", 'default_volume = 0.2\nsymbol_map = { "ES1!" = "SPX500" }')
+    until(run.text, lambda t: "in force now: engine.default_volume 0.2 (was unset), "
+                              'engine.symbol_map {ES1! = "SPX500"} (was unset)' in t, "the map saved")
+    mapped = run.settled(run.webhook(future.replace("ID", "f2"))["id"])
+    assert mapped["status"] == "done" and mapped["symbol"] == "SPX500", mapped["outcome"]
+    assert [o["volume"] for o in mapped["outcome"]["orders"]] == [0.2]
+
+    config.replace("balance = 10000.0", "balance = 5000.0")   # the paper account: at the next start
+    until(run.text, lambda t: "moonhook.toml saved; at the next start: [paper]" in t, "the save told")
     assert run.interrupt() == 0

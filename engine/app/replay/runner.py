@@ -38,7 +38,7 @@ from engine.core.plugins import Plugin, PluginError, breaker_trips
 from engine.core.roster import PluginSet
 from engine.core.reports import describe_event
 from engine.core.trial import Trial
-from engine.domain.alerts import Alert, AlertError, SymbolMap, parse_body
+from engine.domain.alerts import Alert, AlertError, parse_body
 from engine.domain.config import EngineConfig
 from engine.domain.orders import Dropped, Fill, OrderRequest, OrderResult
 
@@ -91,7 +91,6 @@ class _Replay:
     def __init__(self, config: EngineConfig, clock: Clock, database: Database, bars: Mapping[str, Sequence[Bar]],
                  label: str, problems: Sequence[Problem], timer_every: float | None = None):
         self.config, self.clock = config, clock
-        self.symbols = SymbolMap(config.symbol_map)
         self.book = Book(config.paper, bars)
         self.has_bars = any(bars.values())
         self.broker = BookBroker(self.book, clock)
@@ -102,6 +101,7 @@ class _Replay:
         self.current: str | None = None   # the alert in hand (its where), for faults and orders
         self.trial = Trial(config, InlinePool(clock=clock), PluginSet(), self.broker, database, clock,
                            report=self._fault, placed=self._placed)
+        self.symbols = self.trial.symbols
         self.timers: list[_Timer] = []
         self._told = 0   # the book's events the plugins were told of
 
@@ -131,7 +131,7 @@ class _Replay:
         if not scripts.is_dir():
             raise ReplayError(f"{scripts}: no such folder of scripts")
         loader = Loader(self.trial.pool, self.trial.plugins, MetaCache(self.database), self.database,
-                        self.symbols, self.trial.host())
+                        self.symbols, self.trial.host)
         for path in scripts_in(scripts):
             source = path.read_bytes()
             self.current = None

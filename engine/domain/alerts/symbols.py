@@ -24,6 +24,11 @@ class SymbolMap:
             if not _VALID.match(broker):
                 raise ValueError(f"symbol_map: {tv!r} maps to {broker!r}, which is not a valid symbol")
 
+    def follow(self, other: "SymbolMap") -> None:
+        """Maps as ``other`` does from now on (moonhook.toml saved while running): the engine's
+        parts hold this object."""
+        self._map = other._map
+
     def normalize(self, raw: str, field: str = "symbol") -> str:
         """The broker's symbol for TradingView's ``raw``. A mapped ticker may be any name
         (futures' "ES1!"); an unmapped one must be a broker symbol. Raises AlertError."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+import time
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +19,7 @@ from engine.app import open_engine
 from engine.core import Plugin, PluginMeta, PluginSet
 from engine.app.settings import load_settings
 
-from support.engine_support import process, write_scripts
+from support.engine_support import process, submit, write_scripts
 
 
 def version(n: int, extra: str = "") -> str:
@@ -309,10 +310,10 @@ async def test_a_saved_limit_is_in_force_at_once_and_the_administrators_are_told
     async with watching(tmp_path, {}, settings_file=config) as engine:
         assert (await process(engine, "buy EURUSD volume=1 price=1.1 id=before"))["status"] == "done"
         save(config, start.replace("dedup_window = 0\n", "dedup_window = 0\nmax_order_volume = 0.5\n"
-                                   "max_entries_per_hour = 2\nmax_daily_loss_pct = 1\nmax_alert_age = 60\n"))
+                                   "max_entries_per_hour = 2\nmax_daily_loss_pct = 1\n") + "[paper]\nbalance = 5000\n")
         tightened = ("moonhook.toml saved; in force now: engine.max_order_volume 0.5 (was unset), "
                      "engine.max_daily_loss_pct 1 (was unset), engine.max_entries_per_hour 2 (was unset); "
-                     "at the next start: engine.max_alert_age")
+                     "at the next start: [paper]")
         await until(lambda: tightened in outbox(engine))
         fat = await process(engine, "buy EURUSD volume=1 price=1.1 id=fat")
         assert fat["outcome"]["orders"][0]["error"] == "over engine.max_order_volume: 1 lots asked, at most 0.5"
@@ -343,3 +344,56 @@ async def test_moonhook_toml_emptied_while_running_keeps_its_limits(tmp_path):
                     in outbox(engine))
         fat = await process(engine, "buy EURUSD volume=1 price=1.1")
         assert fat["outcome"]["orders"][0]["error"] == "over engine.max_order_volume: 1 lots asked, at most 0.5"
+
+
+async def test_saved_trading_settings_hold_the_next_alert(tmp_path):
+    # Not the limits only: the symbol map an alert was refused for, the default volume, the
+    # repeat window, the age limit, the plugins' order cap and execute_alerts hold from the next
+    # alert; a plugin naming a future's ticker, refused while unmapped, loads once it is mapped.
+    from datetime import datetime, timezone
+
+    from engine.domain.alerts import AlertError
+
+    def fired(seconds_ago: float) -> str:
+        return datetime.fromtimestamp(time.time() - seconds_ago, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    config = tmp_path / "moonhook.toml"
+    start = '[engine]\nscripts = "scripts"\ndata = "data"\ndedup_window = 0\n[sandbox]\nworkers = 1\n'
+    config.write_text(start)
+    index = 'plugin = {symbols = {"ES1!"}}\nfunction on_alert(a) return {comment = "index"} end'
+    async with watching(tmp_path, {"index": index}, settings_file=config) as engine:
+        assert "index.lua" in engine.lifecycle.errors and engine.plugins.get("index") is None
+        with pytest.raises(AlertError, match="engine.symbol_map can name the broker's for it"):
+            await process(engine, "buy ES1! volume=1 price=5000")
+        unsized = await process(engine, "buy EURUSD price=1.1 id=unsized")
+        assert "no volume" in str(unsized["outcome"]), unsized["outcome"]
+        late = await process(engine, f"buy EURUSD volume=0.1 price=1.1 timenow={fired(90)} id=late1")
+        assert late["status"] == "done", late   # 90 s old: within max_alert_age's 120
+
+        save(config, start.replace("dedup_window = 0\n", 'dedup_window = 60\ndefault_volume = 0.2\nmax_alert_age = 60\n'
+                                   'max_plugin_orders = 3\nsymbol_map = { "ES1!" = "SPX500" }\n'))
+        await until(lambda: engine.plugins.get("index") is not None)
+        assert "index.lua" not in engine.lifecycle.errors
+        assert [t for t in outbox(engine) if t.startswith("moonhook.toml saved")] == [
+            "moonhook.toml saved; in force now: engine.default_volume 0.2 (was unset), engine.dedup_window 60 "
+            "(was 0), engine.max_alert_age 60 (was 120), engine.max_plugin_orders 3 (was 20), "
+            'engine.symbol_map {ES1! = "SPX500"} (was unset)']
+        sized = await process(engine, "buy ES1! price=5000 id=sized")
+        assert sized["status"] == "done", sized["outcome"]
+        assert (sized["symbol"], [o["volume"] for o in sized["outcome"]["orders"]]) == ("SPX500", [0.2])
+        assert [s["changes"] for s in sized["outcome"]["plugins"] if s["plugin"] == "index"] == [{"comment": "index"}]
+        assert (await submit(engine, "buy ES1! price=5000 id=sized")).duplicate_of == sized["id"]
+        late = await process(engine, f"buy EURUSD volume=0.1 price=1.1 timenow={fired(90)} id=late2")
+        assert late["status"] == "expired", late
+        assert engine.host.max_orders == 3
+
+        save(config, start.replace("dedup_window = 0\n", "dedup_window = 0\nexecute_alerts = false\n"))
+        await until(lambda: not engine.config.execute_alerts)
+        off = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=off")
+        assert off["outcome"]["note"] == "not executed: engine.execute_alerts is off" and not off["outcome"]["orders"]
+
+        save(config, start.replace("dedup_window = 0\n", 'symbol_map = { GOLD = "XAU USD" }\n'))   # refused whole
+        await until(lambda: any("which is not a valid symbol" in t for t in outbox(engine)))
+        assert outbox(engine)[-1] == ("moonhook.toml not applied: symbol_map: 'GOLD' maps to 'XAU USD', which is "
+                                      "not a valid symbol; the running configuration is kept")
+        assert not engine.config.execute_alerts and engine.config.dedup_window == 0

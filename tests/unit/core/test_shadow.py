@@ -63,7 +63,7 @@ async def test_a_shadow_scripts_own_orders_never_reach_the_real_broker(tmp_path)
                        shadow=shadow_of(tmp_path, {"own": OWN})) as engine:
         row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
         record = await shadow_record(engine, row["id"])
-        host = engine.shadow.trial.host()
+        host = engine.shadow.trial.host
     assert [(r.plugin, r.volume) for r in live.requests] == [("engine", 0.1)]  # the live order only
     assert [(o["plugin"], o["ok"]) for o in record["outcome"]["orders"]] == [("own", True)]
     assert "order own market: absent → 0.02" in record["differences"]
@@ -89,11 +89,30 @@ async def test_a_limit_saved_while_running_holds_the_shadow_as_it_holds_live(tmp
     from dataclasses import replace
 
     async with running(tmp_path, {"trend": PASS}, shadow=shadow_of(tmp_path, {"trend": PASS})) as engine:
-        assert engine.follow_limits(replace(engine.config, max_order_volume=0.5)) == ["max_order_volume"]
+        assert await engine.follow(replace(engine.config, max_order_volume=0.5)) == ["max_order_volume"]
         row = await process(engine, "buy EURUSD volume=1 price=1.1")
         record = await shadow_record(engine, row["id"])
     assert row["status"] == "failed" and record["status"] == "failed" and record["differs"] is False
     assert record["outcome"]["orders"][0]["error"] == "over engine.max_order_volume: 1 lots asked, at most 0.5"
+
+
+async def test_settings_saved_while_running_hold_the_shadow_as_they_hold_live(tmp_path):
+    # The default volume and the symbol map of a save reach the shadow's decisions too; its
+    # script naming a future's ticker, refused while unmapped, is loaded once the map names it.
+    from dataclasses import replace
+
+    index = 'plugin = {symbols = {"ES1!"}}\nfunction on_alert(a) return {comment = "index"} end'
+    async with running(tmp_path, {"index": index}, shadow=shadow_of(tmp_path, {"index": index})) as engine:
+        assert engine.plugins.get("index") is None and engine.shadow.plugins.get("index") is None
+        saved = replace(engine.config, default_volume=0.2, symbol_map={"ES1!": "SPX500"})
+        assert await engine.follow(saved) == ["default_volume", "symbol_map"]
+        assert engine.plugins.get("index") is not None and engine.shadow.plugins.get("index") is not None
+        row = await process(engine, "buy ES1! price=5000")
+        record = await shadow_record(engine, row["id"])
+    assert row["symbol"] == "SPX500" and [o["volume"] for o in row["outcome"]["orders"]] == [0.2]
+    assert [o["volume"] for o in record["outcome"]["orders"]] == [0.2]
+    assert [s["changes"] for s in record["outcome"]["plugins"]] == [{"comment": "index"}] == [
+        s["changes"] for s in row["outcome"]["plugins"]]
 
 
 async def test_a_shadow_held_back_lets_the_live_path_go_on_then_catches_up_skipping_nothing(tmp_path):

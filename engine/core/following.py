@@ -1,0 +1,86 @@
+"""The settings of a saved moonhook.toml put in force while the engine runs.
+
+A trader edits moonhook.toml to act now: a limit tightened after a bad morning, a smaller
+``default_volume``, the ``symbol_map`` entry an alert was refused for, ``execute_alerts = false``
+to let only the plugins trade. The settings read as each alert is handled (``LIVE``) hold from
+the next alert on, at the live desk and in the shadow's; those that shape what runs (folders,
+the broker, the sandbox's budgets, the server, MetaTrader, Telegram) wait for the next start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Protocol
+
+from engine.domain.alerts import SymbolMap
+from engine.domain.config import EngineConfig
+from engine.core.limits import SETTINGS, Limits
+from engine.core.services import Host
+
+LIVE = SETTINGS + ("execute_alerts", "default_volume", "dedup_window", "max_alert_age", "expire_closes", "breaker",
+                   "max_plugin_orders", "symbol_map")
+
+
+class Deciding(Protocol):
+    config: EngineConfig
+
+
+class Follower(Protocol):
+    """What reads the live settings: the engine, and the shadow's trial."""
+
+    config: EngineConfig
+    decider: Deciding
+    limits: Limits
+    symbols: SymbolMap
+    host: Host
+
+
+def changed(before: EngineConfig, after: EngineConfig) -> dict[str, Any]:
+    """The live settings (``LIVE``) that ``after`` changes from ``before``, with their new values."""
+    return {name: getattr(after, name) for name in LIVE if getattr(after, name) != getattr(before, name)}
+
+
+def follow(parts: Follower, config: EngineConfig) -> list[str]:
+    """Puts in force in ``parts`` the live settings of ``config``; returns those that changed.
+    Raises ValueError, before anything changes, for a symbol map naming no valid symbol."""
+    new = changed(parts.config, config)
+    symbols = SymbolMap(config.symbol_map)
+    parts.config = parts.decider.config = replace(parts.config, **new)
+    parts.limits.follow(parts.config)
+    parts.symbols.follow(symbols)
+    parts.host.max_orders = parts.config.max_plugin_orders
+    return list(new)
+
+
+def waiting(before: EngineConfig, after: EngineConfig) -> list[str]:
+    """The other settings ``after`` changes, which wait for the next start, as moonhook.toml names them."""
+    return [_TOML.get(name, f"engine.{name}") for name in _REST if getattr(before, name) != getattr(after, name)]
+
+
+_REST = [name for name in EngineConfig.__dataclass_fields__ if name not in (*LIVE, "plugins")]
+_TOML = {"workers": "sandbox.workers", "default_budget": "the [sandbox] budget", "budget_limits": "the budget limits",
+         **{table: f"[{table}]" for table in ("paper", "telegram", "mt5", "monitor", "shadow")}}
+
+
+def saved_text(file: str, before: EngineConfig, after: EngineConfig, applied: list[str], later: list[str]) -> str:
+    """What a save of ``file`` changed: the settings in force at once, with what they were, and
+    those waiting for the next start."""
+    parts = []
+    if applied:
+        parts.append("in force now: " + ", ".join(f"engine.{name} {_shown(getattr(after, name))} (was "
+                                                  f"{_shown(getattr(before, name))})" for name in applied))
+    if later:
+        parts.append(f"at the next start: {', '.join(later)}")
+    return f"{file} saved; " + "; ".join(parts)
+
+
+def _shown(value: Any, inner: bool = False) -> str:
+    if value is None or value == {}:
+        return "unset"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_shown(v, inner=True)}" for k, v in value.items()) + "}"
+    if isinstance(value, str):
+        return f'"{value}"' if inner else value
+    return f"{value:g}" if isinstance(value, float) else str(value)
