@@ -38,7 +38,7 @@ from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.lifecycle import Lifecycle
 from engine.core import following
-from engine.core.limits import LimitWatch, Limits
+from engine.core.limits import HOUR, LimitWatch, Limits
 from engine.core.loader import Loader
 from engine.core.services import Host
 from engine.core.plugins import Plugin, failed_call
@@ -83,7 +83,7 @@ class Engine:
         self.plugins = PluginSet()
         self.metrics = Metrics(pool, config.monitor.lag_alert_ms, config.telegram.throttle_seconds)
         self.hooks = Hooks(pool, self.plugins, self._hook_failed, self.metrics, excused=lambda: not broker.connected)
-        self.limits = Limits.of(config, clock)  # the desk's: the views read the day's loss through it too
+        self.limits = Limits.of(config, clock, entered=self.ledger.entries_since(clock() - HOUR))
         self.desk = Desk(broker, self.hooks, database, self.ledger, self.notifier, self.monitor, self.metrics,
                          self.events, self.limits)
         self.limit_watch = LimitWatch(self.limits, broker, self.notifier, config.monitor.interval_seconds)

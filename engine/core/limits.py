@@ -25,7 +25,7 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import trio
 from brokerclock import ServerZone
@@ -72,16 +72,20 @@ class Limits:
     spread_wait: float = 0.0   # seconds an entry waits for a wide spread to narrow (a trial's never waits)
     day: ServerZone = field(default_factory=lambda: clock_zone("UTC", "engine.trading_day"))
     clock: Callable[[], float] = time.time  # the engine's (a replay's is the replayed one)
-    # When the entries of the last hour were made (this run's: a restart begins the hour again).
+    # When the entries of the last hour were made (read from the ledger at a start: a restart
+    # does not begin the hour again).
     _entries: deque[float] = field(default_factory=deque, compare=False, repr=False)
     waits: bool = True  # whether an entry may wait for a spread (a replay's spreads are fixed, its clock not the wall's)
 
     @classmethod
-    def of(cls, config: EngineConfig, clock: Callable[[], float] = time.time, waits: bool = True) -> "Limits":
+    def of(cls, config: EngineConfig, clock: Callable[[], float] = time.time, waits: bool = True,
+           entered: Iterable[float] = ()) -> "Limits":
+        """``entered``: when the entries of the last hour were made (the ledger's, at a start)."""
+        now = clock()
         return cls(config.max_order_volume, config.max_open_positions, config.max_price_gap_pct,
                    config.max_daily_loss_pct, config.min_equity, config.max_risk_pct, config.max_entries_per_hour,
                    config.max_spread_pips, config.max_spread_wait if waits else 0.0, config.day_zone, clock,
-                   waits=waits)
+                   deque(t for t in entered if now - HOUR < t <= now), waits=waits)
 
     def follow(self, config: EngineConfig) -> None:
         """Takes the limits of ``config`` (moonhook.toml saved while the engine runs) in place,

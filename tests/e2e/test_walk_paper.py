@@ -202,6 +202,10 @@ def test_an_alert_sent_in_a_loop_stops_at_the_hours_entries(user):
     assert second["outcome"]["orders"][0]["error"].startswith(
         "over engine.max_entries_per_hour: 1 entries in the last hour, at most 1; the next may go at "), second
     assert run.interrupt() == 0
+    run = user.start("run", config=config, cwd="bot")   # a restart does not begin the hour again
+    third = run.settled(run.webhook("sell EURUSD volume=0.1 price=1.1 sl=1.11 id=loop-3")["id"])
+    assert third["outcome"]["orders"][0]["error"] == second["outcome"]["orders"][0]["error"], third
+    assert run.interrupt() == 0
 
 
 def test_a_market_entry_is_refused_while_the_spread_is_wider_than_the_limit(user):

@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any
 
-from engine.domain.orders import OrderRequest, OrderResult
+from engine.domain.orders import OPENING, OrderRequest, OrderResult
 from engine.adapters.storage.database import Database, select
 
 STATUSES = ("done", "refused", "vetoed", "unknown")
@@ -65,6 +65,15 @@ class OrderLedger:
             row = self._d.db.execute("SELECT result FROM orders WHERE client_id = ? AND status = 'refused'",
                                      [client_id]).fetchone()
         return (json.loads(row[0]) or {}).get("error") if row and row[0] else None
+
+    def entries_since(self, since: float) -> list[float]:
+        """When each entry the broker made after ``since`` was asked, oldest first: the last
+        hour's count for ``engine.max_entries_per_hour`` survives a restart."""
+        with self._d.lock:
+            rows = self._d.db.execute(
+                f"SELECT created_at FROM orders WHERE created_at > ? AND status = 'done' AND kind IN "
+                f"({', '.join('?' * len(OPENING))}) ORDER BY created_at", [since, *OPENING]).fetchall()
+        return [row[0] for row in rows]
 
     def for_alert(self, alert_id: int) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM orders WHERE alert_id = ? ORDER BY created_at, client_id", [alert_id])

@@ -260,6 +260,23 @@ async def test_entries_stop_at_the_hours_count_and_go_on_as_the_hour_moves(tmp_p
         assert limits_text((await Operations(engine).status())["limits"]) == "2 entries an hour"
 
 
+async def test_the_hours_entries_are_counted_across_a_restart(tmp_path):
+    # A restart (a crash, a service restart, a setting applied) does not begin the hour again:
+    # the entries the ledger holds from the last hour count; an older one and a close do not.
+    async with running(tmp_path, max_entries_per_hour=2) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.1 id=a"))["status"] == "done"
+        assert (await process(engine, "closelong EURUSD price=1.1 id=out"))["status"] == "done"
+        assert (await process(engine, "buylimit EURUSD volume=0.1 price=1.05 id=b"))["status"] == "done"
+    async with running(tmp_path, max_entries_per_hour=2) as engine:
+        third = await process(engine, "buy GBPUSD volume=0.1 price=1.3 id=c")
+        assert third["outcome"]["orders"][0]["error"].startswith(
+            "over engine.max_entries_per_hour: 2 entries in the last hour, at most 2; the next may go at "), third
+        engine.database.db.execute("UPDATE orders SET created_at = created_at - 3600 WHERE client_id LIKE 'a1-%'")
+    async with running(tmp_path, max_entries_per_hour=2) as engine:   # the first has left the hour
+        assert (await process(engine, "buy GBPUSD volume=0.1 price=1.3 id=d"))["status"] == "done"
+        assert (await process(engine, "buy GBPUSD volume=0.1 price=1.3 id=e"))["status"] == "failed"
+
+
 async def test_a_market_entry_is_refused_while_the_spread_is_wider_than_its_symbols_limit(tmp_path):
     wide = PaperConfig(spreads={"EURUSD": 40, "XAUUSD": 50})   # 4 pips; 50 cents on gold at 2 digits: 50 pips
     async with running(tmp_path, paper=wide) as engine:        # without the limit: a long to close below
