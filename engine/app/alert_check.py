@@ -10,11 +10,14 @@ that would see it are named, not run: a hook may place orders or remember things
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from engine.adapters.brokers.base import Broker
 from engine.core import Engine, execution
 from engine.domain.alerts import Action, Alert
+from engine.domain.orders import OrderRequest
+from engine.domain.rules import Refused, volume_on_step
 
 PLUGINS_NOT_RUN = "not run by a check: their on_alert and on_order may change or refuse what is shown"
 
@@ -58,9 +61,25 @@ async def check_alert(engine: Engine, alert: Alert) -> dict[str, Any]:
     plan = await execution.plan(alert, 0, broker, engine.config.default_volume)
     for request in plan.requests:
         refused = await engine.limits.breach(request, broker, asked=True) if engine.limits.apply_to(request) else None
+        if refused is None:
+            request, refused = await _as_taken(broker, request)
         plain = request.to_plain()
         for key in ("client_id", "alert_id", "plugin"):
             plain.pop(key, None)
         out["orders"].append({**plain, "refused": refused})
     out["note"], out["error"] = plan.note, plan.error
     return out
+
+
+async def _as_taken(broker: Broker, request: OrderRequest) -> tuple[OrderRequest, str | None]:
+    """``request`` with its volume as the broker takes it (rounded down to the symbol's step),
+    or the broker's refusal of it: what a check shows is what would be sent."""
+    spec = await broker.symbol(request.symbol) if request.volume is not None and request.symbol else None
+    if spec is None:
+        return request, None
+    try:
+        volume = volume_on_step(request.volume, request.symbol, spec["volume_step"], spec["volume_min"],
+                                spec["volume_max"])
+    except Refused as e:
+        return request, str(e)
+    return replace(request, volume=volume), None

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+
+from engine.domain.rules import down_to_step
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def lot_size(
 
     loss_per_lot = _loss_per_lot(distance, tick_size, tick_value)
     raw = round(amount / loss_per_lot, 9)
-    volume = _down_to_step(raw, spec["volume_step"])
+    volume = down_to_step(raw, spec["volume_step"])
     vmin, vmax = spec["volume_min"], spec["volume_max"]
     if volume < vmin:
         return Sizing(0.0, f"risking {amount:.2f} allows {raw:.4f} lots, below the minimum {vmin} "
@@ -89,14 +90,8 @@ def lots_of_units(spec: dict, units: float) -> Sizing:
     if not (size and size > 0):
         return Sizing(0.0, f"{spec.get('name', 'the symbol')} has no contract size to convert units with")
     raw = round(units / size, 9)
-    volume = _down_to_step(raw, spec["volume_step"])
+    volume = down_to_step(raw, spec["volume_step"])
     if volume < spec["volume_min"]:
         return Sizing(0.0, f"{units:g} units are {raw:g} lots (contract size {size:g}), below the minimum "
                            f"{spec['volume_min']}")
     return Sizing(volume)
-
-
-def _down_to_step(raw: float, step: float) -> float:
-    """``raw`` lots rounded down to a whole number of ``step`` (in decimal: 0.3 / 0.01 is not 29)."""
-    d = Decimal(str(step))
-    return float((Decimal(repr(raw)) / d).to_integral_value(rounding=ROUND_DOWN) * d)

@@ -1,10 +1,12 @@
-"""The checks every broker makes of a request, as pure functions (the paper broker and the
-MetaTrader 5 broker both use them): a side, a ticket, stops on the right side of the price;
-and ``Refused``, what a broker raises for a request it will not execute."""
+"""The checks every broker makes of a request, as pure functions (the paper broker, replay's
+book and the MetaTrader 5 broker all use them): a side, a ticket, a volume on the symbol's
+step, stops on the right side of the price; and ``Refused``, what a broker raises for a
+request it will not execute."""
 
 from __future__ import annotations
 
 import math
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from engine.domain.orders import SIDES
@@ -24,6 +26,28 @@ def check_stops(side: str, price: float, sl: float | None, tp: float | None, wha
         raise Refused(f"sl {sl}: a {side}'s stop loss must be {below} {what} {price}")
     if tp is not None and (tp <= price if side == "buy" else tp >= price):
         raise Refused(f"tp {tp}: a {side}'s take profit must be {above} {what} {price}")
+
+
+def down_to_step(raw: float, step: float) -> float:
+    """``raw`` lots rounded down to a whole number of ``step``, in decimal and to 9 places (0.3 /
+    0.01 is 30, and so is the 1.0 - 0.8 of a float, 0.19999999999999996 / 0.01)."""
+    d = Decimal(str(step))
+    return float((Decimal(repr(round(raw, 9))) / d).to_integral_value(rounding=ROUND_DOWN) * d)
+
+
+def volume_on_step(value: Any, name: str, step: float, low: float, high: float) -> float:
+    """``value`` lots as the symbol ``name`` takes them: rounded down to its ``step`` (a size
+    worked out on a chart, 0.129, is 0.12); refused below its minimum ``low`` (rounding up would
+    risk more than was asked) and above its maximum ``high`` (a fat finger is refused, not cut
+    down to the largest order the symbol allows). Raises Refused."""
+    if not (is_number(value) and value > 0):
+        raise Refused(f"volume: must be a positive number of lots, got {value!r}")
+    if value > high + 1e-12:
+        raise Refused(f"volume {value:g} is above {name}'s maximum {high:g}")
+    volume = down_to_step(value, step)
+    if volume < low - 1e-12:
+        raise Refused(f"volume {value:g} is below {name}'s minimum {low:g} (step {step:g})")
+    return volume
 
 
 def side_of(value: Any) -> str:

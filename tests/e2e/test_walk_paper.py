@@ -238,6 +238,8 @@ def test_send_dry_run_says_what_an_alert_would_do_and_sends_nothing(user):
     assert dry.stdout.endswith("nothing was sent (a dry run)\n"), dry.stdout
     big = user.moonhook("send", "--dry-run", "buy EURUSD volume=5 price=1.1", cwd="bot")
     assert big.returncode == 1 and "refused: over engine.max_order_volume: 5 lots asked, at most 1" in big.stdout
+    odd = user.moonhook("send", "--dry-run", "buy EURUSD volume=0.129 price=1.1", cwd="bot")
+    assert "would send: market buy 0.12 EURUSD price 1.1\n" in odd.stdout, odd.stdout   # the symbol's step
     bad = user.moonhook("send", "--dry-run", "buy EURUSD volume=0.1 sl=low", cwd="bot")
     assert bad.returncode == 1 and bad.stdout.startswith("400 sl: "), bad.stdout
     assert run.get("/api/alerts")["alerts"] == [] and run.get("/api/positions")["positions"] == []

@@ -301,7 +301,7 @@ end
     r = json.loads(done.stdout)
     orders = [(o["alert"], o["side"], o["error"]) for o in r["orders"]]
     assert orders == [("alerts.jsonl:1", "buy", "vetoed by risk: too big"),
-                      ("alerts.jsonl:2", "buy", "volume 0.001: not a multiple of EURUSD's volume step 0.01"),
+                      ("alerts.jsonl:2", "buy", "volume 0.001 is below EURUSD's minimum 0.01 (step 0.01)"),
                       ("alerts.jsonl:3", "buy limit", None)]  # placed: it waits for 1.07
     assert r["pending_orders"] == [{"ticket": 1001, "symbol": "EURUSD", "side": "buy", "type": "limit", "volume": 0.1,
                                     "price": 1.07, "sl": 1.06, "tp": None, "placed_time": T0 + 240, "plugin": "engine"}]

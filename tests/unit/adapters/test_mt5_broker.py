@@ -87,11 +87,13 @@ async def test_a_wrong_filling_type_10030_is_retried_with_the_next_allowed(tmp_p
         assert broker.terminal.sent() == 1
 
 
-async def test_volumes_are_rounded_to_the_step_and_a_volume_under_the_minimum_is_refused(tmp_path):
+async def test_volumes_are_rounded_to_the_step_and_one_under_the_minimum_or_over_the_maximum_refused(tmp_path):
     async with mt5(tmp_path) as broker:
         assert (await broker.execute(market("a1-p-1", volume=0.129))).volume == 0.12
         refused = await broker.execute(market("a1-p-2", volume=0.004))
         assert not refused.ok and "below EURUSD's minimum 0.01" in refused.error
+        fat = await broker.execute(market("a1-p-4", volume=500))   # a fat finger: not sent as the maximum
+        assert not fat.ok and fat.error == "volume 500 is above EURUSD's maximum 100", fat
         near = await broker.execute(market("a1-p-3", sl=1.07995))   # 5 points under the bid, where a buy closes
         assert not near.ok and near.error == ("sl 1.07995 is 5 points from the price 1.08; EURUSD needs at least 10 "
                                               "(its trade_stops_level)")

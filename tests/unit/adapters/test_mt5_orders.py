@@ -30,15 +30,16 @@ def test_the_filling_type_follows_the_symbols_filling_mode(mode, expected):
     assert fillings({"filling_mode": mode}, pending=True) == [c.FILLING_RETURN]
 
 
-def test_volumes_round_down_to_the_step_cap_at_the_maximum_and_refuse_below_the_minimum():
+def test_volumes_round_down_to_the_step_and_are_refused_below_the_minimum_and_above_the_maximum():
     assert normalise_volume(0.129, EURUSD) == 0.12
     assert normalise_volume(0.3, EURUSD) == 0.3            # not 0.29 from float error
-    assert normalise_volume(80, EURUSD) == 50.0
+    with pytest.raises(Refused, match=r"volume 80 is above EURUSD's maximum 50"):
+        normalise_volume(80, EURUSD)                      # a fat finger: not cut down to 50 lots
     gold = {**EURUSD, "name": "XAUUSD", "volume_min": 0.1, "volume_step": 0.1}
     assert normalise_volume(1.25, gold) == 1.2
     with pytest.raises(Refused, match=r"volume 0.005 is below EURUSD's minimum 0.01 \(step 0.01\)"):
         normalise_volume(0.005, EURUSD)
-    with pytest.raises(Refused, match="expected a positive number of lots"):
+    with pytest.raises(Refused, match="must be a positive number of lots"):
         normalise_volume(-1, EURUSD)
 
 

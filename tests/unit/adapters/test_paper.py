@@ -77,9 +77,9 @@ async def test_refusals_name_the_problem(tmp_path):
     cases = [
         (buy(0.1), "no price for EURUSD: send the alert's price or a quote first"),
         (buy(0.1, symbol="XYZ", price=1), "unknown symbol XYZ"),
-        (buy(0.015, price=1.1), "volume 0.015: not a multiple of EURUSD's volume step 0.01"),
-        (buy(0.05, symbol="GBPUSD", price=1.3), "volume 0.05: below GBPUSD's minimum 0.1"),
-        (buy(101, price=1.1), "volume 101: above EURUSD's maximum 100"),
+        (buy(0.005, price=1.1), "volume 0.005 is below EURUSD's minimum 0.01 (step 0.01)"),
+        (buy(0.05, symbol="GBPUSD", price=1.3), "volume 0.05 is below GBPUSD's minimum 0.1 (step 0.01)"),
+        (buy(101, price=1.1), "volume 101 is above EURUSD's maximum 100"),
         (buy(-1, price=1.1), "volume: must be a positive number of lots, got -1"),
         (req("market", symbol="EURUSD", side="long", volume=1, price=1.1), "side: expected buy or sell"),
         (buy(1, price=1.1, sl=1.1001), "sl 1.1001: a buy's stop loss must be below the fill price 1.1"),
@@ -90,6 +90,14 @@ async def test_refusals_name_the_problem(tmp_path):
         result = await broker.execute(request)
         assert result.ok is False and message in result.error, (request, result)
     assert await broker.positions() == [] and events == [] and await balance(broker) == 10_000
+
+
+async def test_a_volume_is_taken_as_metatrader_takes_it(tmp_path):
+    # Rounded down to the symbol's step, as the MetaTrader 5 broker sends it: paper and replay
+    # show what live would trade, not a refusal live would not make.
+    _, broker, _ = open_broker(tmp_path)
+    assert (await broker.execute(buy(0.129, price=1.1))).volume == 0.12
+    assert [p["volume"] for p in await broker.positions()] == [0.12]
 
 
 async def test_a_client_id_executes_once_even_after_a_restart(tmp_path):
@@ -487,9 +495,9 @@ async def test_a_partial_close_may_not_leave_less_than_the_minimum(tmp_path):
     opened = await broker.execute(buy(0.2, symbol="GBPUSD", price=1.3))
     refused = await broker.execute(req("close", ticket=opened.ticket, volume=0.15))
     assert not refused.ok and "would leave 0.05 lots" in refused.error and "minimum 0.1" in refused.error
-    off_step = await broker.execute(req("close", ticket=opened.ticket, volume=0.105))
-    assert not off_step.ok and "volume step 0.01" in off_step.error
     assert [p["volume"] for p in await broker.positions()] == [0.2]
+    off_step = await broker.execute(req("close", ticket=opened.ticket, volume=0.105, price=1.3))   # as MT5: 0.1
+    assert off_step.ok and off_step.volume == 0.1 and [p["volume"] for p in await broker.positions()] == [0.1]
 
 
 async def test_a_quote_without_a_trade_is_kept_across_a_clean_stop(tmp_path):

@@ -53,3 +53,17 @@ async def test_a_check_names_the_limit_that_would_refuse_and_what_cannot_be_done
         assert unsized["error"].startswith("no volume: give volume=, risk=")
         assert (await check(engine, "trend EURUSD H1 up"))["note"] == "a trend state: recorded, nothing traded"
         assert engine.journal.recent(10) == []
+
+
+async def test_a_check_shows_the_volume_the_broker_takes_and_its_refusal(tmp_path):
+    # What a check says would be sent is what is sent: 0.129 lots go as 0.12 (the symbol's
+    # step), a volume over the symbol's maximum or under its minimum is refused by the broker.
+    async with running(tmp_path) as engine:
+        (rounded,) = (await check(engine, "buy EURUSD volume=0.129 price=1.1"))["orders"]
+        assert (rounded["volume"], rounded["refused"]) == (0.12, None)
+        (fat,) = (await check(engine, "buy EURUSD volume=500 price=1.1"))["orders"]
+        assert fat["refused"] == "volume 500 is above EURUSD's maximum 100"
+        (small,) = (await check(engine, "buy SPX500 volume=0.05 price=5000"))["orders"]
+        assert small["refused"] == "volume 0.05 is below SPX500's minimum 0.1 (step 0.1)"
+        done = await process(engine, "buy EURUSD volume=0.129 price=1.1")   # the alert itself: the same
+        assert [o["volume"] for o in done["outcome"]["orders"]] == [0.12]

@@ -60,7 +60,7 @@ async def test_metrics_name_and_count_what_the_engine_did(tmp_path):
         assert (await process(engine, "buy GBPUSD volume=0.1 price=1.3"))["status"] == "rejected"
         assert (await process(engine, "buy USDJPY volume=0.1 price=150"))["status"] == "done"   # broken skipped
         assert (await process(engine, "buy AUDUSD volume=0.1 price=0.7"))["status"] == "done"   # slow skipped
-        assert (await process(engine, "buy EURUSD volume=0.015 price=1.1"))["status"] == "failed"  # refused
+        assert (await process(engine, "buy EURUSD volume=0.005 price=1.1"))["status"] == "failed"  # refused
         assert (await submit(engine, "buy EURUSD volume=0.1 price=1.1")).duplicate
         os.kill(engine.pool.worker_pids()[0], signal.SIGKILL)
         with trio.fail_after(10):  # bounds a hang

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 from typing import Any
 
 from engine.domain import rules
@@ -41,15 +40,9 @@ def fillings(info: dict[str, Any], pending: bool) -> list[int]:
 
 
 def normalise_volume(volume: float, info: dict[str, Any]) -> float:
-    """``volume`` rounded down to the symbol's step and capped at its maximum; below its
-    minimum it is refused (rounding up would risk more than was asked)."""
-    step, low, high = info["volume_step"], info["volume_min"], info["volume_max"]
-    if not (isinstance(volume, (int, float)) and volume > 0):
-        raise Refused(f"volume: expected a positive number of lots, got {volume!r}")
-    rounded = round(min(math.floor(volume / step + 1e-9) * step, high), 8)
-    if rounded < low - 1e-12:
-        raise Refused(f"volume {volume:g} is below {info['name']}'s minimum {low:g} (step {step:g})")
-    return rounded
+    """``volume`` as the symbol takes it (``rules.volume_on_step``): rounded down to its step,
+    refused below its minimum and above its maximum."""
+    return rules.volume_on_step(volume, info["name"], info["volume_step"], info["volume_min"], info["volume_max"])
 
 
 def normalise_price(price: float | None, info: dict[str, Any]) -> float | None:

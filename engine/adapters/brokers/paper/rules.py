@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.adapters.storage.database import select
-from engine.domain.rules import Refused, is_number
+from engine.domain.rules import Refused, is_number, volume_on_step
 from engine.domain.instruments import SymbolSpec
 
 
@@ -66,17 +66,8 @@ def stop_of(spec: SymbolSpec, name: str, value: Any, keep: float | None = None) 
 
 
 def volume_of(spec: SymbolSpec, value: Any) -> float:
-    if not (is_number(value) and value > 0):
-        raise Refused(f"volume: must be a positive number of lots, got {value!r}")
-    steps = value / spec.volume_step
-    if abs(steps - round(steps)) > 1e-9:
-        raise Refused(f"volume {value}: not a multiple of {spec.name}'s volume step {spec.volume_step}")
-    volume = float(round(steps) * lots(spec.volume_step))
-    if volume < spec.volume_min - 1e-12:
-        raise Refused(f"volume {value}: below {spec.name}'s minimum {spec.volume_min}")
-    if volume > spec.volume_max + 1e-12:
-        raise Refused(f"volume {value}: above {spec.name}'s maximum {spec.volume_max}")
-    return volume
+    """``value`` lots as the symbol takes them, as MetaTrader 5's broker does (``volume_on_step``)."""
+    return volume_on_step(value, spec.name, spec.volume_step, spec.volume_min, spec.volume_max)
 
 
 # What a quote crosses (?1 the symbol, ?2 and ?3 the prices its buys and its sells trigger
