@@ -26,7 +26,7 @@ from engine.core.metrics import Metrics
 from engine.core.monitor import Monitor
 from engine.core.run import Run, client_id
 from engine.core.run import current as _run
-from engine.domain.orders import OrderRequest, OrderResult
+from engine.domain.orders import OPENING, OrderRequest, OrderResult
 
 log = logging.getLogger("moonhook.engine")
 
@@ -105,13 +105,20 @@ class PlainDesk:
         return await symbol_of_ticket(self.broker, ticket)
 
 
+PAUSED = "moonhook is paused: no entry is made until it is resumed (closes, stop changes and cancels go on)"
+
+
 class Desk(PlainDesk):
     """The engine's desk: an order is sent once its alert is durable, and the ledger, the
-    metrics, the latency monitor, the notifications and the events are told of it."""
+    metrics, the latency monitor, the notifications and the events are told of it. While
+    ``paused()``, no entry is sent, whoever places it: a pause stops the plugins' timers and
+    broker-event hooks from opening positions too, not only the alerts."""
 
     def __init__(self, broker: Broker, hooks: Hooks, database: Database, ledger: OrderLedger, notifier: Notifier,
-                 monitor: Monitor, metrics: Metrics, events: Events, limits: Limits | None = None):
+                 monitor: Monitor, metrics: Metrics, events: Events, limits: Limits | None = None,
+                 paused: Callable[[], bool] = lambda: False):
         super().__init__(broker, hooks, self._told, limits)
+        self._paused = paused
         self._database = database
         self._ledger = ledger
         self._notifier = notifier
@@ -128,6 +135,8 @@ class Desk(PlainDesk):
         trader was told so, and no broker keeps that refusal to answer it again."""
         if self._limits.apply_to(request) and is_breach(said := self._ledger.refusal(request.client_id)):
             return replace(OrderResult.refused(said), duplicate=True)
+        if request.kind in OPENING and self._paused() and await self.broker.first_result(request.client_id) is None:
+            return OrderResult.refused(PAUSED)
         return await super()._execute(request)
 
     async def _send(self, request: OrderRequest, run: Run | None) -> OrderResult:

@@ -85,7 +85,7 @@ class Engine:
         self.hooks = Hooks(pool, self.plugins, self._hook_failed, self.metrics, excused=lambda: not broker.connected)
         self.limits = Limits.of(config, clock, entered=self.ledger.entries_since(clock() - HOUR))
         self.desk = Desk(broker, self.hooks, database, self.ledger, self.notifier, self.monitor, self.metrics,
-                         self.events, self.limits)
+                         self.events, self.limits, paused=lambda: self.paused)
         self.limit_watch = LimitWatch(self.limits, broker, self.notifier, config.monitor.interval_seconds)
         self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock, PlanBook(database))
         self.started = clock()

@@ -92,9 +92,9 @@ class Switchboard:
         self._events.publish("pause", by=by, reason=reason)
 
     def _pause_switched(self, by: str, reason: str | None) -> None:
-        log.warning("paused by %s: alerts are journaled, not executed", by)
+        log.warning("paused by %s: alerts are journaled, not executed, and no entry is made", by)
         self._notifier.send("admin", f"moonhook paused by {by}{': ' + reason if reason else ''}: "
-                                     "alerts are journaled, not executed")
+                                     "alerts are journaled, not executed, and no entry is made (closes go on)")
 
     async def resume_engine(self, execute_missed: bool, by: str) -> int:
         """Processes alerts again; those journaled while paused only if ``execute_missed``

@@ -131,3 +131,26 @@ def test_alerts_missed_while_paused_expire_past_max_alert_age_but_closes_need_no
     assert closed["status"] == "done"                                   # expire_closes = false
     assert run.get("/api/positions")["positions"] == []
     assert run.interrupt() == 0
+
+
+def test_a_pause_stops_a_plugins_timer_from_opening_a_position(user):
+    """Paused through the API, `moonhook run` sends no entry a plugin's timer places (a script
+    saved meanwhile, armed at its load): refused with the reason, the account untouched."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09 id=quote")["id"])["status"] == "done"
+    assert run.client.post("/api/pause", json={"reason": "news"}).status_code == 200
+    (user.home / "bot" / "scripts" / "dca.lua").write_text("""
+plugin = {every = "1s"}
+function on_load() store.set("armed", true) end
+function on_timer()
+  if not store.get("armed") then return end
+  store.delete("armed")
+  local r = orders.market{symbol = "EURUSD", side = "buy", volume = 0.1, sl = 1.09}
+  log.info("timer entry: " .. (r.ok and "entered" or r.error))
+end
+""")
+    until(run.text, lambda t: "timer entry: moonhook is paused: no entry is made until it is resumed" in t,
+          "the timer's entry refused")
+    assert len(run.get("/api/positions")["positions"]) == 1   # the alert's only
+    assert run.interrupt() == 0

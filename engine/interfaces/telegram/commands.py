@@ -160,7 +160,8 @@ class Commands:
         if name == "pause":
             if not ops.pause(by=f"telegram:{user}"):
                 return Reply(chat_id, "Already paused. /resume to execute alerts again.")
-            return Reply(chat_id, "⏸ <b>Paused</b>: alerts are journaled, not executed. /resume to go on.")
+            return Reply(chat_id, "⏸ <b>Paused</b>: alerts are journaled, not executed, and no "
+                                  "plugin opens a position (closes go on). /resume to go on.")
         if name == "resume":
             if not ops.paused:
                 return Reply(chat_id, "Not paused: alerts are being executed.")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import trio
+
 from engine.app import Operations
 from engine.domain.alerts import parse_body
 from engine.interfaces.remote import status as _status
@@ -55,6 +57,43 @@ async def test_a_pause_through_the_api_survives_a_restart_and_alerts_are_journal
         assert not engine.paused
         row = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=p2")
         assert row["status"] == "done"
+
+
+# Goes back in whenever a position closes: a plugin's own entry, with no alert behind it.
+REENTER = """
+function on_close(p)
+  local again = orders.market{symbol = p.symbol, side = p.side, volume = 0.1}
+  store.set("again", again.ok and "entered" or again.error)
+end
+"""
+
+
+async def test_a_pause_stops_the_plugins_own_entries_and_lets_closes_through(tmp_path):
+    # A trader pauses to stop trading (news, a strategy gone wrong, a guard missing at a start):
+    # a plugin's timer or broker-event hook must not open positions meanwhile.
+    from engine.core.desk import PAUSED
+
+    async with running(tmp_path, {"reenter": REENTER}) as engine:
+        opened = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        ops = Operations(engine)
+        assert ops.pause(reason="news")
+        ((ticket, closed),) = await ops.close_positions([opened["outcome"]["orders"][0]["ticket"]], plugin="api",
+                                                        origin="api", comment="by hand")
+        assert closed.ok   # a close passes a pause
+        with trio.fail_after(10):
+            while engine.store.get("reenter", "again") is None:
+                await trio.sleep(0.01)
+        assert engine.store.get("reenter", "again") == PAUSED
+        assert await engine.broker.positions() == []
+        await ops.resume()
+        second = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=after")   # resumed: entries again
+        engine.store.delete("reenter", "again")
+        await ops.close_positions([second["outcome"]["orders"][0]["ticket"]], plugin="api", origin="api",
+                                  comment="by hand")
+        with trio.fail_after(10):
+            while engine.store.get("reenter", "again") is None:
+                await trio.sleep(0.01)
+        assert engine.store.get("reenter", "again") == "entered"
 
 
 async def test_alerts_left_unfinished_by_a_crash_while_paused_are_not_executed_at_the_next_start(tmp_path):

@@ -39,7 +39,7 @@ export function render(root) {
         h("p", {id: "engine-state", text: pause.paused ? `Paused${pause.by ? ` by ${pause.by}` : ""}${pause.reason ? `: ${pause.reason}` : ""}` : "Running"}),
         pause.paused
           ? confirmed("Resume", "Resume the engine?", () => act("/api/resume"), "resume", asking)
-          : confirmed("Pause", "Pause the engine? Alerts will be journaled, not executed.", () => act("/api/pause"), "pause", asking)),
+          : confirmed("Pause", "Pause the engine? Alerts will be journaled, not executed, and no plugin opens a position; closes go on.", () => act("/api/pause"), "pause", asking)),
       panel("Plugins", plugins.length ? table([
         ["Name", (p) => p.name], ["State", (p) => p.state ?? (p.enabled ? "enabled" : "disabled")],
         ["Hooks", (p) => show(p.hooks)], ["Symbols", (p) => show(p.symbols)], ["Priority", (p) => p.priority, "num"],
