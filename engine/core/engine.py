@@ -258,8 +258,8 @@ class Engine:
         return self.lifecycle.set_enabled(name, enabled, by, reason)
 
     async def follow(self, config: EngineConfig) -> list[str]:
-        """The live settings of a saved moonhook.toml in force here and in the shadow; returns those
-        that changed. Raises ValueError, changing nothing, for a bad symbol map (``following.py``)."""
+        """The live settings of a saved moonhook.toml in force here and in the shadow
+        (``following.py``); returns those that changed."""
         new = following.follow(self, config)
         self.journal.dedup_window = self.config.dedup_window
         if "symbol_map" in new:

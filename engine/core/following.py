@@ -41,13 +41,11 @@ def changed(before: EngineConfig, after: EngineConfig) -> dict[str, Any]:
 
 
 def follow(parts: Follower, config: EngineConfig) -> list[str]:
-    """Puts in force in ``parts`` the live settings of ``config``; returns those that changed.
-    Raises ValueError, before anything changes, for a symbol map naming no valid symbol."""
+    """Puts in force in ``parts`` the live settings of ``config``; returns those that changed."""
     new = changed(parts.config, config)
-    symbols = SymbolMap(config.symbol_map)
     parts.config = parts.decider.config = replace(parts.config, **new)
     parts.limits.follow(parts.config)
-    parts.symbols.follow(symbols)
+    parts.symbols.follow(SymbolMap(config.symbol_map))
     parts.host.max_orders = parts.config.max_plugin_orders
     return list(new)
 

@@ -127,19 +127,13 @@ class Lifecycle:
             if not path.read_text(encoding="utf-8").strip():  # mid-write, or emptied: not every limit unset
                 raise ValueError("the file is empty")
             config = read()
-        except Exception as e:  # SettingsError names the key; anything else is reported alike
-            told = f"{path.name} not applied: {e}; the running configuration is kept"
+        except Exception as e:  # SettingsError names the file, then the key; anything else is reported alike
+            told = f"{path.name} not applied: {str(e).removeprefix(f'{path}: ')}; the running configuration is kept"
             log.error("%s", told)
             self._notifier.send("errors", told, key="settings")
             return
         before = self.config
-        try:
-            applied = await self._follow(config) if self._follow is not None else []
-        except ValueError as e:  # a symbol map naming no valid symbol: nothing was changed
-            told = f"{path.name} not applied: {e}; the running configuration is kept"
-            log.error("%s", told)
-            self._notifier.send("errors", told, key="settings")
-            return
+        applied = await self._follow(config) if self._follow is not None else []
         self.config = replace(before, **{name: getattr(config, name) for name in applied})
         later = await self.apply_config(config)
         if applied or later:

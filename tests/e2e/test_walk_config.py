@@ -154,3 +154,13 @@ end
           "the timer's entry refused")
     assert len(run.get("/api/positions")["positions"]) == 1   # the alert's only
     assert run.interrupt() == 0
+
+
+def test_a_symbol_map_naming_no_symbol_stops_the_start_with_the_key(user):
+    """It used to pass the settings and end `moonhook run` and `check` in a traceback."""
+    config, _ = init(user, "bot")
+    config.replace('# symbol_map = { "OANDA:XAUUSD" = "GOLD", "US30" = "US30.cash" }', 'symbol_map = { GOLD = "XAU USD" }')
+    for command in ("run", "check"):
+        done = user.moonhook(command, cwd="bot")
+        assert done.returncode == 2 and "Traceback" not in done.stderr, (command, done.returncode, done.stderr)
+        assert "moonhook.toml: engine.symbol_map: 'GOLD' maps to 'XAU USD', which is not a valid symbol" in done.stderr

@@ -15,6 +15,7 @@ from brokerclock import ServerZone
 
 from sandbox import MB, Budget
 
+from engine.domain.alerts.symbols import SymbolMap
 from engine.domain.config.mt5 import MT5Config
 from engine.domain.config.paper import PaperConfig
 from engine.domain.config.shadow import ShadowConfig
@@ -169,6 +170,10 @@ class EngineConfig:
                              f"({self.max_alert_age:g} s): an entry would be sent older than its alert may be; "
                              "raise max_alert_age with it")
         clock_zone(self.trading_day, "engine.trading_day")
+        try:
+            SymbolMap(self.symbol_map)
+        except ValueError as e:  # a name no broker has: refused with the file, not at the first alert
+            raise ValueError(f"engine.{e}") from None
         if self.broker not in BROKERS:
             raise ValueError(f"engine.broker: expected one of {', '.join(BROKERS)}, got {self.broker!r}")
         if isinstance(self.breaker, bool) or not (isinstance(self.breaker, int) and 0 <= self.breaker <= 1000):

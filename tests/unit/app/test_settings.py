@@ -240,6 +240,8 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
      "(unknown IANA time zone key"),
     ("[mt5]\nserver_clock = \"GMT+15\"\n", "mt5.server_clock: 'GMT+15' is not a clock"),
     ("[mt5]\nserver_clock = 2\n", "mt5.server_clock: expected a non-empty string, got 2"),
+    ("[engine]\nsymbol_map = { GOLD = \"XAU USD\" }\n",
+     "engine.symbol_map: 'GOLD' maps to 'XAU USD', which is not a valid symbol"),
 ])
 def test_each_error_names_the_key_and_what_was_expected(tmp_path, text, expected):
     message = error(tmp_path, text)

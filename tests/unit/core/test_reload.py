@@ -394,6 +394,6 @@ async def test_saved_trading_settings_hold_the_next_alert(tmp_path):
 
         save(config, start.replace("dedup_window = 0\n", 'symbol_map = { GOLD = "XAU USD" }\n'))   # refused whole
         await until(lambda: any("which is not a valid symbol" in t for t in outbox(engine)))
-        assert outbox(engine)[-1] == ("moonhook.toml not applied: symbol_map: 'GOLD' maps to 'XAU USD', which is "
-                                      "not a valid symbol; the running configuration is kept")
+        assert outbox(engine)[-1] == ("moonhook.toml not applied: engine.symbol_map: 'GOLD' maps to 'XAU USD', "
+                                      "which is not a valid symbol; the running configuration is kept")
         assert not engine.config.execute_alerts and engine.config.dedup_window == 0
