@@ -30,19 +30,17 @@ from engine.core.monitor import Monitor
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import (AlertJournal, Database, MetaCache, OrderLedger, Outbox, PlanBook, PluginStore,
                                     Recorded, TrendBook)
-from engine.core import expiry
+from engine.core import expiry, following, reports
 from engine.core.decide import Decider
 from engine.core.desk import Desk
 from engine.core.event_queue import EventQueue
 from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.lifecycle import Lifecycle
-from engine.core import following
 from engine.core.limits import HOUR, LimitWatch, Limits
 from engine.core.loader import Loader
 from engine.core.services import Host
 from engine.core.plugins import Plugin, failed_call
-from engine.core.reports import describe_event, describe_rejection, log_alert, named_plugins, outcome_reason
 from engine.core.roster import PluginSet
 from engine.core.broker_wait import LeftForNextStart, wait_for_broker
 from engine.core.run import DURABLE, Journaled, NotJournaled, Run, current as _run, working
@@ -147,6 +145,9 @@ class Engine:
             raise
         gate.settle(True)
         self.metrics.recorded(recorded, paused)
+        if recorded.other_content:  # told: a fixed id drops every alert after the first, exits too
+            self.notifier.send("errors", reports.describe_repeated_id(recorded, alert, self.config.dedup_window),
+                               key="repeat-id")
         if paused and self.shadow is not None:  # journaled as it stays for now: the shadow holds it
             self.shadow.wake()
         return recorded
@@ -225,10 +226,10 @@ class Engine:
                 self.events.publish("alert.finished", id=alert_id, symbol=alert.symbol,
                                     command=alert.action.value if alert.action else None, status=status,
                                     latency_ms=round((perf_counter() - received) * 1000, 3),
-                                    reason=outcome_reason(outcome), plugins=named_plugins(outcome))
-            log_alert(alert_id, alert, status, outcome)
+                                    reason=reports.outcome_reason(outcome), plugins=reports.named_plugins(outcome))
+            reports.log_alert(alert_id, alert, status, outcome)
             if status == "rejected":
-                self.notifier.send("trades", describe_rejection(alert_id, alert, outcome),
+                self.notifier.send("trades", reports.describe_rejection(alert_id, alert, outcome),
                                    key=f"rejected:{outcome['rejected_by']}")
             elif status == "expired":
                 self.notifier.send("admin", expiry.describe(alert_id, alert, outcome), key="expired")
@@ -252,9 +253,8 @@ class Engine:
         return await self.switchboard.resume_engine(execute_missed, by)
 
     def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> Plugin:
-        """Switches a plugin on or off at once (its hooks, its timer), also after a restart;
-        raises KeyError. A plugin the breaker switched off comes back this way. ``by`` says
-        who (api, telegram:<user id>)."""
+        """Switches a plugin on or off at once (its hooks, its timer), also after a restart, the
+        breaker's switch too; ``by`` says who (api, telegram:<user id>). Raises KeyError."""
         return self.lifecycle.set_enabled(name, enabled, by, reason)
 
     async def follow(self, config: EngineConfig) -> list[str]:
@@ -326,7 +326,7 @@ class Engine:
             self.monitor.notice(event)
             return
         if isinstance(event, Dropped):   # told, as a refused order is
-            log.warning("%s", describe_event(event))
+            log.warning("%s", reports.describe_event(event))
             self.events.publish("order.dropped", **event.to_plain())
         elif isinstance(event, Fill) and self.events.listening:
             self.events.publish("fill", symbol=event.symbol, ticket=event.position, side=event.side,
@@ -334,7 +334,7 @@ class Engine:
                                 entry=event.entry, reason=event.reason, alert_id=event.alert_id,
                                 plugin=event.plugin)
         if not isinstance(event, Fill) or event.entry == "in":  # a full close is told by its Closed
-            self.notifier.send("trades", describe_event(event))
+            self.notifier.send("trades", reports.describe_event(event))
         with self.working(Run(None, event.hook[3:])) as run:
             for plugin in run.roster.concerned(event.symbol, event.hook):
                 await self.hooks.call(plugin, event.hook, event.to_plain())
@@ -342,8 +342,7 @@ class Engine:
     # -- plugins ----------------------------------------------------------------------------
 
     async def load(self, path: Path) -> Plugin:
-        """Loads one script as a plugin and puts it live (replacing its previous version);
-        raises PluginError."""
+        """Loads one script as a plugin, live at once (its last version replaced); raises PluginError."""
         return await self.lifecycle.load(path)
 
     async def unload(self, name: str) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.core.reports import command_of
 from engine.domain.alerts import Action, Alert
 from engine.domain.config import EngineConfig
 
@@ -69,8 +70,7 @@ def check(config: EngineConfig, alert: Alert, received_at: float | None, now: fl
 
 def describe(alert_id: int, alert: Alert, outcome: dict[str, Any]) -> str:
     """The administrators' notification of an expired alert."""
-    command = " ".join(x for x in (alert.action.value if alert.action else None, alert.symbol) if x) or "alert"
-    return f"alert {alert_id} ({command}) expired: {outcome['reason']}"
+    return f"alert {alert_id} ({command_of(alert)}) expired: {outcome['reason']}"
 
 
 def _duration(seconds: float) -> str:

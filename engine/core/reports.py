@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from engine.adapters.storage import Recorded
 from engine.domain.alerts import Alert
 from engine.domain.orders import Dropped, Event, Fill
 
@@ -36,12 +37,24 @@ def describe_event(event: Event) -> str:
             f"@ {event.price_close:g}: {event.profit:+.2f}")
 
 
+def command_of(alert: Alert) -> str:
+    """An alert in a notification's words: "buy EURUSD", "closeall", "alert"."""
+    return " ".join(x for x in (alert.action.value if alert.action else None, alert.symbol) if x) or "alert"
+
+
 def describe_rejection(alert_id: int, alert: Alert, outcome: dict[str, Any]) -> str:
     """The notification for an alert a plugin rejected."""
-    command = " ".join(x for x in (alert.action.value if alert.action else None, alert.symbol) if x) or "alert"
     why = outcome.get("reason") or "no reason given"
-    said = f"alert {alert_id} ({command}) rejected by {outcome['rejected_by']}: {why}"
+    said = f"alert {alert_id} ({command_of(alert)}) rejected by {outcome['rejected_by']}: {why}"
     return f"{said}; {outcome['note']}" if outcome.get("note") else said
+
+
+def describe_repeated_id(recorded: Recorded, alert: Alert, window: float) -> str:
+    """The notification for an alert dropped as a repeat of another's id with other content."""
+    return (f"alert {recorded.id} ({command_of(alert)}) not executed: its id {alert.id!r} is alert "
+            f"{recorded.duplicate_of}'s, received "
+            f"within engine.dedup_window ({window:g} s) with other content; give each TradingView alert an id of "
+            "its own (with {{timenow}} in it)")
 
 
 def named_plugins(outcome: dict[str, Any]) -> list[str]:

@@ -109,6 +109,13 @@ def test_the_strategy_template_init_prints_follows_a_strategy_in_lots_through_ex
     assert order(9, "sell", 15000, "flat", 0) == []
     # TradingView delivered this one 10 minutes after it fired (its {{timenow}}): too old to trade
     assert order(10, "buy", 10000, "long", 10000, fired_ago=600, status="expired") == []
+    # A message written with a fixed id instead: the second alert within the window is not
+    # executed, and the answer says why rather than a bare "duplicate".
+    first = run.webhook("buy EURUSD volume=0.1 price=1.085 sl=1.08 id=fixed")
+    second = run.webhook("sell EURUSD volume=0.1 price=1.085 sl=1.09 id=fixed")
+    assert second["status"] == "duplicate" and second["note"] == (
+        f"not executed: its id is alert {first['id']}'s, with other content; give each alert an id of its own")
+    assert run.get(f"/api/alerts/{second['id']}")["status"] == "duplicate"
     assert run.interrupt() == 0
 
 

@@ -33,6 +33,9 @@ class JournalError(Exception):
 class Recorded:
     id: int
     duplicate_of: int | None = None
+    # A repeat of an alert's id with other content than the original's: not a retry (a retry is
+    # the same body) but, most likely, a fixed id in TradingView's message.
+    other_content: bool = False
 
     @property
     def duplicate(self) -> bool:
@@ -95,7 +98,7 @@ class AlertJournal:
         else:
             match, key = "content_hash = ? AND source_id IS NULL", digest
         row = db.execute(
-            f"SELECT id FROM alerts WHERE {match} AND received_at >= ? AND duplicate_of IS NULL "
+            f"SELECT id, content_hash FROM alerts WHERE {match} AND received_at >= ? AND duplicate_of IS NULL "
             "ORDER BY id LIMIT 1", [key, since]).fetchone()
         original = row[0] if row else None
         cursor = db.execute(
@@ -105,7 +108,7 @@ class AlertJournal:
              alert.action.value if alert.action else None,
              json.dumps(alert.to_plain(), sort_keys=True, default=str),
              "duplicate" if original else status, original, now])
-        return Recorded(cursor.lastrowid, original)
+        return Recorded(cursor.lastrowid, original, bool(row) and row[1] != digest)
 
     def update(self, db: Any, alert_id: int, status: str, outcome: dict[str, Any] | None = None) -> None:
         """Sets an alert's status (and outcome) inside the transaction ``db``."""

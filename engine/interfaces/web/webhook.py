@@ -170,6 +170,10 @@ async def _receive(ops: Operations, server: ServerConfig, gate: Gate, client, pa
     if recorded.duplicate:
         outcome = {"status": "duplicate", "id": recorded.id, "duplicate_of": recorded.duplicate_of}
         line = f"duplicate of {recorded.duplicate_of}"
+        if recorded.other_content:
+            outcome["note"] = (f"not executed: its id is alert {recorded.duplicate_of}'s, with other content; "
+                               "give each alert an id of its own")
+            line += " by its id, with other content"
     else:
         outcome = {"status": "accepted", "id": recorded.id}
         line = "accepted" + (" (paused: journaled, not executed)" if ops.paused else "")

@@ -92,8 +92,11 @@ def test_repeat_by_alert_id(journal):
     b = parse_body('{"id": "tv-1", "action": "buy", "symbol": "EURUSD", "volume": 1, "plot_0": 2}')
     c = parse_body('{"id": "tv-2", "action": "buy", "symbol": "EURUSD", "volume": 1}')
     first = journal.record(a, now=10)
-    assert journal.record(b, now=11).duplicate_of == first.id  # same id, content differs
+    other = journal.record(b, now=11)
+    assert (other.duplicate_of, other.other_content) == (first.id, True)  # same id, content differs
     assert not journal.record(c, now=12).duplicate  # same content, another id
+    retry = journal.record(a, now=13)
+    assert (retry.duplicate_of, retry.other_content) == (first.id, False)  # the same body again
 
 
 def test_status_outcome_and_recovery_list(journal):

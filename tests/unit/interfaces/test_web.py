@@ -15,7 +15,7 @@ from engine.interfaces.web import client_address, pop_secret, redacted
 from engine.interfaces.web import webhook
 from engine.interfaces.web.clients import networks
 
-from support.engine_support import running
+from support.engine_support import running, told
 from support.web_support import AUTH, BUY, SECRET, SERVER, TOKEN, serving, with_secret
 
 GUARD = "plugin = {priority = 1}\nfunction on_alert(a) return nil end"
@@ -39,6 +39,27 @@ async def test_accepted_duplicate_and_the_secret_never_journaled(tmp_path):
     assert text.status_code == 200 and text.json()["status"] == "accepted"
     assert "secret" not in row["alert"] and SECRET not in json.dumps(row)
     assert row["alert"]["symbol"] == "GBPUSD" and row["status"] == "done"
+
+
+async def test_a_fixed_id_repeated_with_other_content_is_said_not_dropped_unseen(tmp_path):
+    # TradingView's message with a fixed id ("id": "exit"): the second exit within the window is
+    # a duplicate by its id, as the docs say, and not executed; said in the answer and to the
+    # administrators, since a retry would have been the same body. A true retry is only answered.
+    async with running(tmp_path) as engine, serving(engine) as client:
+        buy = await client.post(f"/webhook/{SECRET}", content="buy EURUSD volume=0.2 price=1.1 id=entry")
+        first = await client.post(f"/webhook/{SECRET}", content="closelong EURUSD volume=0.1 price=1.1 id=exit")
+        retry = await client.post(f"/webhook/{SECRET}", content="closelong EURUSD volume=0.1 price=1.1 id=exit")
+        second = await client.post(f"/webhook/{SECRET}", content="closelong EURUSD volume=0.1 price=1.2 id=exit")
+        await engine.drain()
+        errors = [text for kind, text in await told(engine) if kind == "errors"]
+    assert buy.json()["status"] == first.json()["status"] == "accepted"
+    assert retry.json() == {"status": "duplicate", "id": retry.json()["id"], "duplicate_of": first.json()["id"]}
+    assert second.json() == {"status": "duplicate", "id": second.json()["id"], "duplicate_of": first.json()["id"],
+                             "note": f"not executed: its id is alert {first.json()['id']}'s, with other content; "
+                                     "give each alert an id of its own"}
+    assert errors == [f"alert {second.json()['id']} (closelong EURUSD) not executed: its id 'exit' is alert "
+                      f"{first.json()['id']}'s, received within engine.dedup_window (60 s) with other content; give "
+                      "each TradingView alert an id of its own (with {{timenow}} in it)"]
 
 
 async def test_refusals_401_400_413_leave_no_record(tmp_path):
