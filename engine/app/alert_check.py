@@ -3,9 +3,11 @@
 
 A trader pastes the message a TradingView alert will send and sees how moonhook reads it (its
 fields, the broker's symbol), the orders the default execution would place for it at this
-moment (sized from the account and the broker's price), and which of the account's hard limits
-would refuse one. Nothing is journaled and nothing reaches the broker but reads. The plugins
-that would see it are named, not run: a hook may place orders or remember things.
+moment (sized from the account and the broker's price, their volume as the broker takes it),
+and what would refuse one: the account's hard limits, then the broker itself (MetaTrader's
+``order_check``: the margin, the stops level, a closed market). Nothing is journaled and
+nothing reaches the broker but reads and that check. The plugins that would see it are named,
+not run: a hook may place orders or remember things.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ async def check_alert(engine: Engine, alert: Alert) -> dict[str, Any]:
         refused = await engine.limits.breach(request, broker, asked=True) if engine.limits.apply_to(request) else None
         if refused is None:
             request, refused = await _as_taken(broker, request)
+        if refused is None:
+            refused = await broker.check(request)
         plain = request.to_plain()
         for key in ("client_id", "alert_id", "plugin"):
             plain.pop(key, None)

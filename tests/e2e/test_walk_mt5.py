@@ -206,6 +206,9 @@ def test_an_entry_is_not_sent_into_a_rollover_spread_and_goes_once_it_narrows(us
     (would,) = [line for line in dry.stdout.splitlines() if line.startswith("would send: ")]
     volume = int(run.get("/api/account")["account"]["balance"] * 0.01 / (51 * 10) * 100) / 100   # down to 0.01
     assert would == f"would send: market buy {volume:g} EURUSD price 1.084 sl 1.08", dry.stdout
+    terminal.script("order_check", "no_money")   # the trade server's own check, sending nothing
+    poor = user.moonhook("send", "--dry-run", "buy EURUSD volume=0.1 sl=1.08", cwd="bot")
+    assert poor.returncode == 1 and "refused: MetaTrader 10019: not enough money" in poor.stdout, outcome(poor)
     assert terminal.sent() == 0
     narrow = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.08 id=walk-after")["id"])
     assert narrow["status"] == "done", narrow

@@ -108,6 +108,12 @@ class Broker(ABC):
         the broker charges none; ``magic`` is None where the broker has none. Raises BrokerError
         when the broker cannot be asked."""
 
+    async def check(self, request: OrderRequest) -> str | None:
+        """Why the broker would refuse the entry ``request`` now, sending nothing (a dry run's
+        question); None if it would take it, or cannot tell beforehand. Raises BrokerError when
+        the broker cannot be asked."""
+        return None
+
     async def first_result(self, client_id: str) -> OrderResult | None:
         """The result ``client_id`` had if it was executed, None if it was not (or the broker
         keeps no such record). ``execute`` would answer it again, marked a duplicate."""

@@ -100,6 +100,18 @@ async def test_volumes_are_rounded_to_the_step_and_one_under_the_minimum_or_over
         assert broker.terminal.sent() == 1
 
 
+async def test_an_entry_is_checked_by_the_trade_server_without_being_sent(tmp_path):
+    # The dry run's question: order_check of the very request execute would send.
+    async with mt5(tmp_path) as broker:
+        assert await broker.check(market("a1-c-1", sl=1.07)) is None
+        broker.terminal.script("order_check", "no_money")
+        assert await broker.check(market("a1-c-2", sl=1.07)) == "MetaTrader 10019: not enough money (No money)"
+        assert await broker.check(market("a1-c-3", sl=1.07995)) == (   # refused before asking, as execute does
+            "sl 1.07995 is 5 points from the price 1.08; EURUSD needs at least 10 (its trade_stops_level)")
+        assert await broker.check(market("a1-c-4", volume=500)) == "volume 500 is above EURUSD's maximum 100"
+        assert broker.terminal.sent() == 0 and broker.terminal.positions() == []
+
+
 @pytest.mark.parametrize("outcomes, ok, sends, message", [
     (("requote",), True, 1, None),
     (("price_changed", "price_off"), True, 1, None),

@@ -65,5 +65,8 @@ async def test_a_check_shows_the_volume_the_broker_takes_and_its_refusal(tmp_pat
         assert fat["refused"] == "volume 500 is above EURUSD's maximum 100"
         (small,) = (await check(engine, "buy SPX500 volume=0.05 price=5000"))["orders"]
         assert small["refused"] == "volume 0.05 is below SPX500's minimum 0.1 (step 0.1)"
+        (poor,) = (await check(engine, "buy EURUSD volume=50 price=1.1"))["orders"]   # the broker's own check
+        assert poor["refused"] == ("not enough money: 50 lots of EURUSD need 55,000.00 USD of margin at 1:100, "
+                                   "and the free margin is 10,000.00")
         done = await process(engine, "buy EURUSD volume=0.129 price=1.1")   # the alert itself: the same
         assert [o["volume"] for o in done["outcome"]["orders"]] == [0.12]

@@ -20,16 +20,16 @@ import trio
 
 from engine.adapters.storage import Database
 from engine.adapters.brokers.base import Broker
-from engine.domain.orders import BrokerError, OrderRequest, OrderResult
-from engine.domain.rules import Refused, filled_meanwhile, side_of, ticket_of
+from engine.domain.orders import OPENING, BrokerError, OrderRequest, OrderResult
+from engine.domain.rules import Refused, filled_meanwhile, ticket_of
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
 from engine.adapters.brokers.mt5.history import History
 from engine.adapters.brokers.mt5.link import TerminalLink
 from engine.adapters.brokers.mt5.clock import ServerClock
-from engine.adapters.brokers.mt5.orders import (check_stops, deal_request, expiration, fillings, modify_request,
-                                                normalise_price, normalise_volume, pending_request, tag_for)
+from engine.adapters.brokers.mt5.orders import (deal_request, entry_request, expiration, fillings, modify_request,
+                                                normalise_volume, tag_for)
 from engine.adapters.brokers.mt5.pending import PendingWatch
 from engine.adapters.brokers.mt5.rows import deal_rows, order_row, position_row
 from engine.adapters.brokers.mt5.send import Sender, plain
@@ -217,7 +217,7 @@ class MT5Broker(Broker):
         first = self.book.result(cid)
         if first is not None:
             return replace(OrderResult.from_plain(first), duplicate=True)
-        handler = {"market": self._market, "pending": self._pending, "close": self._close,
+        handler = {"market": self._enter, "pending": self._enter, "close": self._close,
                    "modify": self._modify}.get(request.kind)
         try:
             if handler is None:
@@ -236,31 +236,27 @@ class MT5Broker(Broker):
             await self._poll(orders=request.kind == "pending")
         return result
 
-    async def _market(self, r: OrderRequest) -> OrderResult:
-        side = side_of(r.side)
-        info = await self._spec(r.symbol)
-        volume = normalise_volume(r.volume, info)
-        tick = await self._tick(r.symbol)
-        price = tick["ask"] if side == "buy" else tick["bid"]
-        sl, tp = normalise_price(r.sl, info), normalise_price(r.tp, info)
-        check_stops(side, tick["bid"] if side == "buy" else tick["ask"], sl, tp, info)  # where it closes
-        request = deal_request(info["name"], side, volume, price, magic=await self._magic(r), tag=tag_for(
-            r.client_id, r.alert_id), deviation=self.config.deviation, filling=fillings(info, False)[0], sl=sl,
-            tp=tp)
-        return await self._sender.send(r, request, fillings(info, False),
-                                       partial(self._fresh_price, r.symbol, side))
+    async def _enter(self, r: OrderRequest) -> OrderResult:
+        request, fills = await self._entry(r)
+        fresh = partial(self._fresh_price, r.symbol, r.side) if r.kind == "market" else None
+        return await self._sender.send(r, {**request, "magic": await self._magic(r)}, fills, fresh)
 
-    async def _pending(self, r: OrderRequest) -> OrderResult:
-        side = side_of(r.side)
-        if r.type not in ("limit", "stop") or not r.price:
-            raise Refused("a pending order needs type (limit or stop) and price")
+    async def check(self, r: OrderRequest) -> str | None:
+        """The trade server's ``order_check`` of the entry ``r``, sending nothing (the dry run's):
+        None if it would take it, else why not; a close or a stop change is not checked."""
+        if r.kind not in OPENING:
+            return None
+        try:
+            answer = await self._read("order_check", (await self._entry(r))[0])
+        except Refused as e:
+            return str(e)
+        code = answer["retcode"]
+        return None if code in (0, *c.DONE_CODES) else c.describe_retcode(code, answer.get("comment"))
+
+    async def _entry(self, r: OrderRequest) -> tuple[dict[str, Any], list[int]]:
         info = await self._spec(r.symbol)
-        price, sl, tp = (normalise_price(p, info) for p in (r.price, r.sl, r.tp))
-        check_stops(side, price, sl, tp, info)
-        request = pending_request(info["name"], side, r.type, normalise_volume(r.volume, info), price,
-                                  magic=await self._magic(r), tag=tag_for(r.client_id, r.alert_id), sl=sl, tp=tp,
-                                  expiration=expiration(r, info, self.server_clock, self.clock()))
-        return await self._sender.send(r, request, [c.FILLING_RETURN])
+        tick = await self._tick(r.symbol) if r.kind == "market" else None
+        return entry_request(r, info, tick, self.config.deviation, expiration(r, info, self.server_clock, self.clock()))
 
     async def _close(self, r: OrderRequest) -> OrderResult:
         if r.ticket is not None:

@@ -99,6 +99,29 @@ def pending_request(symbol: str, side: str, kind: str, volume: float, price: flo
     return request
 
 
+def entry_request(r: OrderRequest, info: dict[str, Any], tick: dict[str, Any] | None, deviation: int,
+                  expires: int | None) -> tuple[dict[str, Any], list[int]]:
+    """The request of the entry ``r`` (market at ``tick``, or pending, ``expires`` on the server's
+    clock), its magic number 0 for the sender to set, and the filling types to try. Raises
+    Refused for what MetaTrader would refuse: a volume off the symbol's bounds, stops on the
+    wrong side or nearer than its stops level, a pending order without a type or a price."""
+    side, tag = rules.side_of(r.side), tag_for(r.client_id, r.alert_id)
+    volume = normalise_volume(r.volume, info)
+    if r.kind == "market":
+        assert tick is not None
+        sl, tp = normalise_price(r.sl, info), normalise_price(r.tp, info)
+        check_stops(side, tick["bid"] if side == "buy" else tick["ask"], sl, tp, info)  # where it closes
+        fills = fillings(info, False)
+        return deal_request(info["name"], side, volume, tick["ask"] if side == "buy" else tick["bid"], magic=0,
+                            tag=tag, deviation=deviation, filling=fills[0], sl=sl, tp=tp), fills
+    if r.type not in ("limit", "stop") or not r.price:
+        raise Refused("a pending order needs type (limit or stop) and price")
+    price, sl, tp = (normalise_price(p, info) for p in (r.price, r.sl, r.tp))
+    check_stops(side, price, sl, tp, info)
+    return pending_request(info["name"], side, r.type, volume, price, magic=0, tag=tag, sl=sl, tp=tp,
+                           expiration=expires), [c.FILLING_RETURN]
+
+
 def modify_request(r: OrderRequest, row: dict[str, Any], position: bool, info: dict[str, Any],
                    tag: str) -> dict[str, Any]:
     """New stops for ``row``, a ``position`` (SLTP), or a new price and stops for ``row``, a

@@ -269,7 +269,21 @@ class PaperBroker(Broker):
             row = self._d.db.execute("SELECT result FROM paper_requests WHERE client_id = ?", [client_id]).fetchone()
         return None if row is None else OrderResult.from_plain(json.loads(row[0]))
 
-    def _market_order(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
+    async def check(self, request: OrderRequest) -> str | None:
+        """What ``execute`` would refuse the entry ``request`` for now (its volume, stops, price,
+        margin), doing nothing; None if it would fill or place it. Closes are not checked."""
+        try:
+            with self._d.lock:
+                if request.kind == "market":
+                    self._market_checked(self._d.db, request)
+                elif request.kind == "pending":
+                    self._market.pending(request)
+        except Refused as e:
+            return str(e)
+        return None
+
+    def _market_checked(self, db: Any, r: OrderRequest) -> tuple[SymbolSpec, str, float, float, Any, Any]:
+        """A market order's symbol, side, volume, fill price, sl and tp, checked; raises Refused."""
         spec, side = self._market.spec(r.symbol), side_of(r.side)
         volume = volume_of(spec, r.volume)
         bid, ask = self._market.bid_ask(spec, r.price)
@@ -278,6 +292,10 @@ class PaperBroker(Broker):
         check_stops(side, price, sl, tp, "the fill price")
         self._market.rate(spec)
         self._market.check_margin(spec, volume, price, self._account(db)["margin_free"])
+        return spec, side, volume, price, sl, tp
+
+    def _market_order(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
+        spec, side, volume, price, sl, tp = self._market_checked(db, r)
         now = self._clock()
         order = self._books.new_order(db, r, spec.name, side, "market", price, volume, sl, tp, "filled", now)
         events.append(self._books.open_position(db, spec, order, price, "market", now))
