@@ -159,7 +159,8 @@ end
 def test_a_symbol_map_naming_no_symbol_stops_the_start_with_the_key(user):
     """It used to pass the settings and end `moonhook run` and `check` in a traceback."""
     config, _ = init(user, "bot")
-    config.replace('# symbol_map = { "OANDA:XAUUSD" = "GOLD", "US30" = "US30.cash" }', 'symbol_map = { GOLD = "XAU USD" }')
+    config.replace('# symbol_map = { "OANDA:XAUUSD" = "GOLD", "US30" = "US30.cash" }',
+                   'symbol_map = { GOLD = "XAU USD" }')
     for command in ("run", "check"):
         done = user.moonhook(command, cwd="bot")
         assert done.returncode == 2 and "Traceback" not in done.stderr, (command, done.returncode, done.stderr)
