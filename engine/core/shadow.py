@@ -41,6 +41,7 @@ from engine.core.events import Events
 from engine.core.hooks import Pool
 from engine.core import following
 from engine.core.lifecycle import Lifecycle
+from engine.core.limits import HOUR
 from engine.core.loader import Loader
 from engine.core.plugins import Plugin
 from engine.core.roster import PluginSet
@@ -128,7 +129,7 @@ class Shadow:
         self.records = ShadowRecords(database)
         self.plugins = PluginSet()
         self.trial = Trial(self.config, pool, self.plugins, broker, database, clock, report=self._hook_failed,
-                           logs="moonhook.shadow.plugin")
+                           logs="moonhook.shadow.plugin", entered=self.records.entries_since(clock() - HOUR))
         self.lifecycle: Lifecycle | None = None  # made by ``run``, in its nursery
         self.cursor = 0                           # the last live alert id looked at (set by ``run``)
         self.ran = 0                              # alerts run since the start

@@ -9,7 +9,7 @@ the trial's broker, store and desk (``Trial.host``).
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from engine.adapters.brokers.base import Broker
 from engine.adapters.storage import Database, PluginStore, TrendBook
@@ -52,15 +52,16 @@ class _AtOnce:
 
 
 class Trial:
-    """The plugins of ``plugins`` (loaded into ``pool`` with ``host()``'s services), deciding
+    """The plugins of ``plugins`` (loaded into ``pool`` with ``host``'s services), deciding
     on ``broker``; their stores and trends are kept in ``database``, the trial's own.
     ``report(plugin, hook, message, kind)`` is told of each failed hook call;
     ``placed(request, result, record)`` of each order; ``logs`` names its scripts' loggers
-    (``logs.<plugin name>``)."""
+    (``logs.<plugin name>``); ``entered``, when the last hour's entries were made (a shadow's
+    after a restart)."""
 
     def __init__(self, config: EngineConfig, pool: Pool, plugins: PluginSet, broker: Broker, database: Database,
                  clock: Callable[[], float], report: Reporter | None = None, placed: Placed | None = None,
-                 logs: str = "moonhook.plugin"):
+                 logs: str = "moonhook.plugin", entered: Iterable[float] = ()):
         self.config = config
         self.pool = pool
         self.plugins = plugins
@@ -72,7 +73,7 @@ class Trial:
         quiet = _Quiet()
         self.hooks = Hooks(pool, plugins, report or (lambda *_: None), quiet)
         # A replay's spreads are [paper]'s, which no wait narrows (and its clock is not the wall's).
-        self.limits = Limits.of(config, clock, waits=False)
+        self.limits = Limits.of(config, clock, waits=False, entered=entered)
         self.desk = PlainDesk(broker, self.hooks, placed, self.limits)
         self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock)
         self.symbols = SymbolMap(config.symbol_map)

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from engine.adapters.storage.database import Database
+from engine.domain.orders import OPENING
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS shadow_alerts (
@@ -96,6 +97,15 @@ class ShadowRecords:
                 db.execute("DELETE FROM shadow_held WHERE alert_id = ?", [alert_id])
         if alert_id in self._held:
             self._held = [i for i in self._held if i != alert_id]
+
+    def entries_since(self, since: float) -> list[float]:
+        """When each entry the shadow's alerts made after ``since`` was made, oldest first: its
+        count for ``engine.max_entries_per_hour`` survives a restart, as live's does."""
+        with self._d.lock:
+            rows = self._d.db.execute("SELECT time, outcome FROM shadow_alerts WHERE time > ? ORDER BY time",
+                                      [since]).fetchall()
+        return [time for time, outcome in rows for o in json.loads(outcome).get("orders") or ()
+                if o.get("ok") and not o.get("duplicate") and o.get("kind") in OPENING]
 
     def get(self, alert_id: int) -> dict[str, Any] | None:
         """{status, outcome, differs, differences} of one alert; None if the shadow has not run it."""

@@ -115,6 +115,22 @@ async def test_settings_saved_while_running_hold_the_shadow_as_they_hold_live(tm
         s["changes"] for s in row["outcome"]["plugins"]]
 
 
+async def test_the_shadows_hourly_entries_are_counted_across_a_restart_as_lives_are(tmp_path):
+    # Live reads the last hour's entries from its ledger at a start; a shadow that began the hour
+    # again would take the entry live refuses, and say the next version differs when it does not.
+    async with running(tmp_path, {"trend": PASS}, shadow=shadow_of(tmp_path, {"trend": PASS}),
+                       max_entries_per_hour=1) as engine:
+        first = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        assert (await shadow_record(engine, first["id"]))["status"] == "done"
+    async with running(tmp_path, {"trend": PASS}, shadow=shadow_of(tmp_path, {"trend": PASS}),
+                       max_entries_per_hour=1) as engine:
+        second = await process(engine, "buy GBPUSD volume=0.1 price=1.3")
+        record = await shadow_record(engine, second["id"])
+    assert second["outcome"]["orders"][0]["error"].startswith("over engine.max_entries_per_hour: 1 entries")
+    assert record["outcome"]["orders"][0]["error"] == second["outcome"]["orders"][0]["error"]
+    assert record["differs"] is False, record["differences"]
+
+
 async def test_a_shadow_held_back_lets_the_live_path_go_on_then_catches_up_skipping_nothing(tmp_path):
     """A shadow whose turn is held: the live engine decides three alerts all the same; released,
     the shadow runs every one of them from the journal."""
