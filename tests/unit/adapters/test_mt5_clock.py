@@ -132,6 +132,28 @@ async def test_a_pending_orders_expiry_is_sent_on_the_servers_clock_kept_by_a_mo
         assert [o["ticket"] for o in await broker.orders()] == [placed.ticket]
 
 
+async def test_a_pending_order_gone_before_any_poll_saw_it_is_still_told(tmp_path):
+    # An order can leave the terminal before moonhook first reads the orders (an expiry of a
+    # second, which the server's whole seconds can make a millisecond; a rejection at once): it
+    # is known from its placing, not from a poll. No poll runs here but the one after the order.
+    Terminal(tmp_path / "terminal.db", server_clock=NEW_YORK_CLOSE)
+    async with mt5(tmp_path, poll_seconds=3600) as broker:
+        broker.terminal.script("order_send", {"slow_after": 0.5})   # placed, answered half a second later
+        placed: list = []
+
+        async def place() -> None:
+            placed.append(await broker.execute(pending("a7-trend-1", expiry=60)))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(place)
+            await until(lambda: broker.terminal.orders())
+            broker.terminal.set_time(time.time() + 120)   # its expiry comes before the answer
+        assert placed[0].ok, placed[0].error
+        await until(lambda: any(isinstance(e, Dropped) for e in broker.events))
+        (dropped,) = [e for e in broker.events if isinstance(e, Dropped)]
+        assert (dropped.ticket, dropped.reason) == (placed[0].ticket, "expired")
+
+
 async def test_an_expiry_is_refused_where_the_symbol_takes_none_or_the_clock_is_unknown(tmp_path):
     terminal = Terminal(tmp_path / "terminal.db", server_clock=NEW_YORK_CLOSE)
     terminal.set_symbol("GBPUSD", expiration_mode=1)  # good till cancelled only

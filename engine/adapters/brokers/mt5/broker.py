@@ -232,6 +232,8 @@ class MT5Broker(Broker):
                                    "is looked for there when MetaTrader answers, and never sent again")
             return OrderResult.refused(f"not done: {e}. Nothing was sent")
         await self.write(self.book.finish, cid, plain(result))
+        if result.ok and request.kind == "pending" and result.ticket:
+            await self.pending.placed(result.ticket)
         if result.ok:  # the fill, told at once; the pending orders are read only when one was placed
             await self._poll(orders=request.kind == "pending")
         return result

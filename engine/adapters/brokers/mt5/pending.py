@@ -2,8 +2,9 @@
 cancelled in the terminal or by the broker, rejected when their price came (not enough
 money), or expired. Each is told as a ``Dropped`` event, as the paper broker tells its own.
 
-The orders moonhook placed are remembered by ticket between polls (and across restarts, in the
-book's state); one that is gone is looked up in the history by its ticket, which finds it
+The orders moonhook placed are remembered by ticket from their placing (and across restarts, in
+the book's state: one gone before any poll saw it, an expiry of a second, is still told); one
+that is gone is looked up in the history by its ticket, which finds it
 however long ago it was placed (a date range of ``history_orders_get`` selects by setup time).
 A filled one is the deal history's to tell; one moonhook removed itself is not told again.
 """
@@ -32,7 +33,7 @@ class PendingWatch:
     async def poll(self) -> list[Dropped]:
         """The Dropped events of the orders gone since the last poll. Raises Unknown when
         MetaTrader cannot be asked (nothing is marked read: the next poll looks again)."""
-        known = set(json.loads(self._b.book.get_state(KNOWN) or "[]"))
+        known = self._known()
         now = await self._ours()
         events, left = [], set()
         for ticket in sorted(known - set(now)):
@@ -43,10 +44,22 @@ class PendingWatch:
             dropped = c.DROPPED_STATES.get(found[0]["state"])
             if dropped is not None and not self._b.book.removed(ticket):
                 events.append(self._dropped(found[0], *dropped))
-        keep = set(now) | left
-        if keep != known:
-            await self._b.write(self._b.book.put_state, KNOWN, json.dumps(sorted(keep)))
+        await self._b.write(self._keep, known, set(now) | left)
         return events
+
+    async def placed(self, ticket: int) -> None:
+        """``ticket``, a pending order moonhook has just placed, is known from now on."""
+        await self._b.write(self._keep, set(), {ticket})
+
+    def _known(self) -> set[int]:
+        return set(json.loads(self._b.book.get_state(KNOWN) or "[]"))
+
+    def _keep(self, seen: set[int], keep: set[int]) -> None:
+        """The known tickets: ``keep``, and those placed since ``seen`` was read (at once: no
+        poll in flight drops an order placed while it ran)."""
+        keep = keep | (self._known() - seen)
+        if keep != self._known():
+            self._b.book.put_state(KNOWN, json.dumps(sorted(keep)))
 
     async def _ours(self) -> dict[int, dict[str, Any]]:
         return {o["ticket"]: o for o in await self._b.query("orders_get") or () if moonhooks(self._b.book, o)}
