@@ -64,8 +64,7 @@ async def check_alert(engine: Engine, alert: Alert) -> dict[str, Any]:
     for request in plan.requests:
         refused = await engine.limits.breach(request, broker, asked=True) if engine.limits.apply_to(request) else None
         if refused is None:
-            request, refused = await _as_taken(broker, request)
-        if refused is None:
+            request = await _as_taken(broker, request)
             refused = await broker.check(request)
         plain = request.to_plain()
         for key in ("client_id", "alert_id", "plugin"):
@@ -75,15 +74,13 @@ async def check_alert(engine: Engine, alert: Alert) -> dict[str, Any]:
     return out
 
 
-async def _as_taken(broker: Broker, request: OrderRequest) -> tuple[OrderRequest, str | None]:
-    """``request`` with its volume as the broker takes it (rounded down to the symbol's step),
-    or the broker's refusal of it: what a check shows is what would be sent."""
+async def _as_taken(broker: Broker, request: OrderRequest) -> OrderRequest:
+    """``request`` with its volume as the broker takes it (rounded down to the symbol's step):
+    what a check shows is what would be sent. A volume off the symbol's bounds is left as it
+    is, for the broker's check to refuse."""
     spec = await broker.symbol(request.symbol) if request.volume is not None and request.symbol else None
-    if spec is None:
-        return request, None
     try:
-        volume = volume_on_step(request.volume, request.symbol, spec["volume_step"], spec["volume_min"],
-                                spec["volume_max"])
-    except Refused as e:
-        return request, str(e)
-    return replace(request, volume=volume), None
+        return request if spec is None else replace(request, volume=volume_on_step(
+            request.volume, request.symbol, spec["volume_step"], spec["volume_min"], spec["volume_max"]))
+    except Refused:
+        return request
