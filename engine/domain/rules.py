@@ -62,6 +62,16 @@ def ticket_of(value: Any) -> int:
     return int(value)
 
 
+def close_by_symbol(symbol: str | None, volume: float | None) -> None:
+    """Refuses a close that names neither a ticket nor a symbol (no request closes everything),
+    and a close by symbol with a volume: it closes whole positions, and which part of which
+    position a volume meant is for the caller to say, by ticket."""
+    if symbol is None:
+        raise Refused("close: give a ticket, or a symbol (and optionally a side)")
+    if volume is not None:
+        raise Refused("volume: a close by symbol closes whole positions; close part of one by its ticket")
+
+
 def filled_meanwhile(ticket: int) -> Refused:
     """The removal of pending order ``ticket`` (a close by its ticket, of its ``type``) that
     found it filled: a cancel never closes the position the fill opened."""

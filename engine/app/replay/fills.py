@@ -26,7 +26,7 @@ from engine.app.replay.records import ClosedTrade, EquityPoint, OpenPosition, Ou
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.orders import Closed, Dropped, Fill, OrderRequest, OrderResult
-from engine.domain.rules import Refused, check_stops, filled_meanwhile, side_of, ticket_of
+from engine.domain.rules import Refused, check_stops, close_by_symbol, filled_meanwhile, side_of, ticket_of
 
 FIRST_TICKET = 1001   # the paper broker numbers its orders from 1001, and so does replay
 
@@ -246,10 +246,7 @@ class Book:
             price = bid if p.side == "buy" else ask
             self._book_close(spec, p, volume, price, "close", when, r)
             return OrderResult(True, ticket, price, volume, closed=[ticket] if left == 0 else [])
-        if r.symbol is None:   # as both live brokers: no close of everything by one request
-            raise Refused("close: give a ticket, or a symbol (and optionally a side)")
-        if r.volume is not None:
-            raise Refused("volume: a close by symbol closes whole positions; close part of one by its ticket")
+        close_by_symbol(r.symbol, r.volume)   # as both live brokers
         spec = self._market.spec(r.symbol)
         side = side_of(r.side) if r.side is not None else None
         chosen = sorted((p for p in self._positions if p.symbol == spec.name and (side is None or p.side == side)),

@@ -72,3 +72,19 @@ async def test_a_restart_between_two_parts_sends_only_the_parts_not_sent(tmp_pat
         result = await broker.execute(close("a9-trend-close", ticket))
         assert result.ok and result.volume == 1.0, result
         assert terminal.positions() == [] and terminal.sent() == 4
+
+
+async def test_a_close_by_symbol_with_a_volume_is_refused_and_closes_nothing(tmp_path):
+    # A script's orders.close{symbol=, volume=} meant a part; the broker closed every position
+    # of the symbol whole. Refused, as the paper broker and replay refuse it.
+    async with mt5(tmp_path) as broker:
+        for n in (1, 2):
+            opened = await broker.execute(OrderRequest("market", f"a{n}-trend-open", symbol="EURUSD", side="buy",
+                                                       volume=1.0, plugin="trend", alert_id=n))
+            assert opened.ok, opened
+        result = await broker.execute(OrderRequest("close", "a9-trend-1", symbol="EURUSD", volume=0.5, plugin="trend",
+                                                   alert_id=9))
+        assert not result.ok and result.error == ("volume: a close by symbol closes whole positions; close part of "
+                                                  "one by its ticket"), result
+        assert [p["volume"] for p in broker.terminal.positions()] == [1.0, 1.0]
+        assert broker.terminal.sent() == 2

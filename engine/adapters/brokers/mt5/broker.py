@@ -21,7 +21,7 @@ import trio
 from engine.adapters.storage import Database
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import OPENING, BrokerError, OrderRequest, OrderResult
-from engine.domain.rules import Refused, filled_meanwhile, ticket_of
+from engine.domain.rules import Refused, close_by_symbol, filled_meanwhile, ticket_of
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
@@ -270,8 +270,7 @@ class MT5Broker(Broker):
                 request = {"action": c.ACTION_REMOVE, "order": ticket, "comment": tag_for(r.client_id, r.alert_id)}
                 return await self._sender.send(r, request, [])
             return await self._gone(r, ticket, filled=bool(found))
-        if not r.symbol:
-            raise Refused("close: needs a ticket or a symbol")
+        close_by_symbol(r.symbol or None, r.volume)
         mine = sorted((p for p in await self.query("positions_get", symbol=self.config.to_broker(r.symbol)) or ()
                        if self.book.plugin_of(p["magic"]) is not None
                        and (r.side is None or c.POSITION_SIDES.get(p["type"]) == r.side)),

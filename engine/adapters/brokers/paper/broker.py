@@ -24,7 +24,7 @@ import trio
 from engine.adapters.storage.database import Database, select
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import Dropped, Event, OrderRequest, OrderResult, shallow
-from engine.domain.rules import Refused, check_stops, filled_meanwhile, is_number, side_of, ticket_of
+from engine.domain.rules import Refused, check_stops, close_by_symbol, filled_meanwhile, is_number, side_of, ticket_of
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
 from engine.adapters.brokers.paper.books import Books
@@ -335,10 +335,7 @@ class PaperBroker(Broker):
             price = bid if p["side"] == "buy" else ask
             events += self._books.close_position(db, spec, p, volume, price, "close", meta, now)
             return OrderResult(True, ticket, price, volume, closed=[ticket] if left == 0 else [])
-        if r.symbol is None:
-            raise Refused("close: give a ticket, or a symbol (and optionally a side)")
-        if r.volume is not None:
-            raise Refused("volume: a close by symbol closes whole positions; close part of one by its ticket")
+        close_by_symbol(r.symbol, r.volume)
         spec = self._market.spec(r.symbol)
         side = side_of(r.side) if r.side is not None else None
         positions = [p for p in select(db, "SELECT * FROM paper_positions WHERE symbol = ? ORDER BY ticket", [spec.name])
