@@ -119,13 +119,13 @@ class Engine:
         The alert is queued as soon as its entry has an id, and its plugins run while the
         commit's fsync runs in a thread; its effects wait for the commit (see ``Journaled``)."""
         received, now = perf_counter(), self.clock()
-        paused = self.paused
+        paused = self.switchboard.arriving()
         gate = Journaled()
         told: list[int] = []  # the entry's id, once told as received
 
         def written(recorded: Recorded) -> None:  # before the commit
             if not paused:
-                self._enqueue(recorded.id, alert, received, gate, now)
+                self.switchboard.enqueue(recorded.id, alert, received, gate, now)
             # Told now, before its plugins' work (an on_order veto does not wait for the commit).
             if self.events.listening:
                 told.append(recorded.id)
@@ -143,6 +143,8 @@ class Engine:
                                     latency_ms=round((perf_counter() - received) * 1000, 3),
                                     reason=f"not journaled: {e}")
             raise
+        finally:
+            self.switchboard.arrived(paused)
         gate.settle(True)
         self.metrics.recorded(recorded, paused)
         if recorded.other_content:  # told: a fixed id drops every alert after the first, exits too
@@ -243,13 +245,12 @@ class Engine:
             self._idle.set()
 
     def pause(self, by: str = "api", reason: str | None = None) -> None:
-        """Alerts are still journaled and answered, but not processed (status "paused"), also
-        after a restart, until a resume. ``by``: api, telegram:<user id>."""
+        """Alerts are journaled and answered, not processed, until a resume (``pause_engine``)."""
         self.switchboard.pause_engine(by, reason)
 
     async def resume(self, execute_missed: bool = False, by: str = "api") -> int:
-        """Processes alerts again; those journaled while paused only if ``execute_missed``
-        (oldest first, expired if too old). Returns how many of them were queued."""
+        """Processes alerts again, and those journaled while paused if ``execute_missed``
+        (``Switchboard.resume_engine``). Returns how many of them were queued."""
         return await self.switchboard.resume_engine(execute_missed, by)
 
     def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> Plugin:

@@ -27,6 +27,8 @@ import sqlite3
 from time import perf_counter
 from typing import Any, Callable
 
+import trio
+
 from engine.domain.alerts import Alert
 from engine.adapters.storage.switches import GUARD, PAUSE, PLUGIN, Switch, Switches
 from engine.domain.times import when
@@ -60,6 +62,10 @@ class Switchboard:
         self._plugins = {t[len(PLUGIN):]: s for t, s in kept.items() if t.startswith(PLUGIN)}
         self._guards = {t[len(GUARD):] for t, s in kept.items() if t.startswith(GUARD) and s.state == "guard"}
         self.paused = self._kept_paused()
+        self._arriving = 0             # alerts being journaled as paused (see ``arriving``)
+        self._arrived = trio.Event()   # none is
+        self._held: list[tuple] | None = None  # alerts journaled while a resume queues the missed ones
+        self._resuming = trio.Lock()   # two resumes at once would queue the missed alerts twice
 
     @property
     def pause(self) -> dict[str, Any] | None:
@@ -96,21 +102,61 @@ class Switchboard:
         self._notifier.send("admin", f"moonhook paused by {by}{': ' + reason if reason else ''}: "
                                      "alerts are journaled, not executed, and no entry is made (closes go on)")
 
+    def arriving(self) -> bool:
+        """Whether an alert arriving now is held as paused. Such an alert counts as arriving
+        until ``arrived()``: a resume waits for it, which would otherwise leave it paused."""
+        if not self.paused:
+            return False
+        if self._arriving == 0:
+            self._arrived = trio.Event()
+        self._arriving += 1
+        return True
+
+    def arrived(self, paused: bool) -> None:
+        """An alert ``arriving`` (as paused, if ``paused``) is journaled, or failed."""
+        if not paused:
+            return
+        self._arriving -= 1
+        if self._arriving == 0:
+            self._arrived.set()
+
+    def enqueue(self, alert_id: int, alert: Alert, received: float, gate: Journaled, received_at: float) -> None:
+        """Queues an alert just journaled in its lane; while a resume queues the missed alerts,
+        after them, so that a close sent as the engine resumes follows the entry it closes."""
+        if self._held is not None:
+            self._held.append((alert_id, alert, received, gate, received_at))
+        else:
+            self._enqueue(alert_id, alert, received, gate, received_at)
+
     async def resume_engine(self, execute_missed: bool, by: str) -> int:
         """Processes alerts again; those journaled while paused only if ``execute_missed``
-        (oldest first, each expired if too old when its turn comes). Returns how many were queued."""
-        if self.paused:
-            self.paused = False
-            self._keep(Switch(PAUSE, "running", by, self._clock()), "resume")
-            self._events.publish("resume", by=by, reason=None)
-        missed = self._journal.with_status("paused") if execute_missed else []
-        for row in missed:
-            await self._writer.set_status(row["id"], "received", None)
-            self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter(), DURABLE, row["received_at"])
+        (oldest first, each expired if too old when its turn comes), ahead of any alert
+        arriving meanwhile. Returns how many were queued."""
+        async with self._resuming:
+            if self.paused:
+                self.paused = False
+                self._keep(Switch(PAUSE, "running", by, self._clock()), "resume")
+                self._events.publish("resume", by=by, reason=None)
+            missed = await self._queue_missed() if execute_missed else []
         log.warning("resumed by %s%s", by, f"; {len(missed)} alerts from the pause queued" if missed else "")
         self._notifier.send("admin", f"moonhook resumed by {by}" +
                             (f"; {len(missed)} missed alerts queued" if missed else ""))
         return len(missed)
+
+    async def _queue_missed(self) -> list[dict[str, Any]]:
+        self._held = held = []
+        try:
+            while self._arriving:  # an alert journaled as paused as the resume came: missed too
+                await self._arrived.wait()
+            missed = self._journal.with_status("paused")
+            for row in missed:
+                await self._writer.set_status(row["id"], "received", None)
+                self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter(), DURABLE, row["received_at"])
+            return missed
+        finally:
+            self._held = None
+            for alert in held:
+                self._enqueue(*alert)
 
     async def hold(self, rows: list[dict[str, Any]]) -> None:
         """At a start paused: the alerts the stop left unfinished wait as if they had come

@@ -218,3 +218,49 @@ async def test_telegram_switches_are_kept_with_the_admin_who_sent_them(tmp_path)
         assert "Resumed" in (await ask(commands, Chat(clock).say("/resume"))).text
         assert engine.switchboard.pause == {"paused": False, "by": f"telegram:{ADMIN}", "at": clock.now,
                                             "reason": None}
+
+
+async def test_a_close_sent_as_the_engine_resumes_follows_the_entry_missed_during_the_pause(tmp_path):
+    # The resume used to switch the pause off and then queue the missed alerts one journal write
+    # at a time: a close arriving meanwhile ran before the older entry (and found nothing to
+    # close), or, journaled as paused just after the resume read the missed ones, never ran.
+    # Each round lets the two meet in another order; every order must end flat.
+    async with running(tmp_path, dedup_window=0) as engine:
+        for round_ in range(20):
+            engine.pause()
+            entry = await submit(engine, "buy EURUSD volume=0.1 price=1.1")
+            async with trio.open_nursery() as nursery:
+                if round_ % 2:
+                    nursery.start_soon(engine.resume, True)
+                    for _ in range(round_ // 4):
+                        await trio.sleep(0)
+                    nursery.start_soon(submit, engine, "close EURUSD price=1.1")
+                else:
+                    nursery.start_soon(submit, engine, "close EURUSD price=1.1")
+                    for _ in range(round_ // 4):
+                        await trio.sleep(0)
+                    nursery.start_soon(engine.resume, True)
+            await engine.drain()
+            close = engine.journal.recent(1)[0]
+            assert engine.journal.get(entry.id)["status"] == "done"
+            assert close["status"] == "done", (round_, close)
+            assert await engine.broker.positions() == [], f"round {round_}: the close ran before the entry"
+
+
+async def test_two_resumes_at_once_queue_the_missed_alerts_once(tmp_path):
+    broker = FakeBroker()
+    async with running(tmp_path, {"count": COUNT}, use_broker=broker) as engine:
+        engine.pause()
+        for symbol in ("EURUSD", "GBPUSD", "USDJPY"):
+            await submit(engine, f"buy {symbol} volume=0.1 price=1.1")
+        queued: list[int] = []
+
+        async def resume() -> None:
+            queued.append(await engine.resume(execute_missed=True))
+
+        async with trio.open_nursery() as nursery:   # an administrator on Telegram, another on the dashboard
+            nursery.start_soon(resume)
+            nursery.start_soon(resume)
+        await engine.drain()
+        assert sorted(queued) == [0, 3]
+        assert engine.store.get("count", "n") == 3    # each alert through the plugins once
