@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
@@ -64,6 +65,8 @@ def read_body(body: bytes | str) -> Any:
                                f"column {e.colno}") from None
     except RecursionError:
         raise AlertError(None, f"the body is nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise AlertError(None, f"the body holds a number of more than {sys.get_int_max_str_digits():,} digits") from None
 
 
 class _Twice(dict):
@@ -244,15 +247,17 @@ def _check_command(action: Action, v: dict[str, Any]) -> None:
             raise AlertError(above, f"{v[above]} must be above the entry price {price} for a {side}")
 
 
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|infinity|nan)", re.I)
+
+
 def _number(name: str, raw: Any, zero: bool = False, signed: bool = False) -> float:
     if isinstance(raw, bool):
         raise AlertError(name, f"must be a number, got {_show(raw)}")
     if isinstance(raw, str):
         _no_placeholder(name, raw)
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            raise AlertError(name, f"must be a number, got {_show(raw)}") from None
+        if not _DECIMAL.fullmatch(raw.strip()):  # float() would read 1_0 as 10, and digits of any script
+            raise AlertError(name, f"must be a number, got {_show(raw)}")
+        value = float(raw.strip())
     elif isinstance(raw, (int, float)):
         try:
             value = float(raw)
@@ -267,7 +272,7 @@ def _number(name: str, raw: Any, zero: bool = False, signed: bool = False) -> fl
 
 def _duration(name: str, raw: Any) -> float:
     """Seconds from a number of seconds or a string with a unit: "90m", "4h", "2d"."""
-    if isinstance(raw, str) and (found := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdSMHD]?)\s*", raw)):
+    if isinstance(raw, str) and (found := re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhdSMHD]?)\s*", raw)):
         seconds = float(found[1]) * _UNITS[found[2].lower()]
     elif isinstance(raw, str) and not raw.strip().lstrip("-").replace(".", "", 1).isdigit():
         _no_placeholder(name, raw)

@@ -60,6 +60,10 @@ def test_secret_is_never_kept():
     ("foo EURUSD", "action", "unknown command 'foo'"),
     ("buy EURUSD sll=1.08", "sll", "unknown parameter"),
     ("buy EURUSD sl=abc", "sl", "must be a number"),
+    ("buy EURUSD volume=1_0", "volume", "must be a number, got '1_0'"),      # float() reads 10
+    ("buy EURUSD volume=\u0661", "volume", "must be a number"),             # float() reads 1
+    ('{"action": "buy", "symbol": "EURUSD", "tp": "1_1"}', "tp", "must be a number"),
+    ('{"action": "buy", "symbol": "EURUSD", "volume": 1' + "0" * 5000 + "}", None, "more than 4,300 digits"),
     ("buy EURUSD volume=-1", "volume", "positive"),
     ("buy EURUSD volume=nan", "volume", "positive"),
     ("buy EURUSD volume=1 risk=1", "volume", "not volume and risk"),

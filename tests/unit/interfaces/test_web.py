@@ -110,6 +110,8 @@ async def test_bad_input_suite_answers_400_and_the_server_stays_up(tmp_path):
         "placeholder": b'{"symbol": "{{ticker}}", "action": "buy"}',
         "nan": b'{"symbol": "EURUSD", "action": "buy", "volume": NaN}',
         "several lines": b"buy EURUSD\nsell EURUSD",
+        "underscores in a number": b"buy EURUSD volume=1_0 price=1.1",
+        "arabic-indic digits": "buy EURUSD volume=\u0660.\u0661 price=1.1".encode(),
     }
     async with running(tmp_path) as engine, serving(engine) as client:
         answers = {name: await client.post(f"/webhook/{SECRET}", content=body) for name, body in bodies.items()}
@@ -125,8 +127,23 @@ async def test_bad_input_suite_answers_400_and_the_server_stays_up(tmp_path):
     assert answers["unknown command"].json()["error"].startswith("action:")
     assert answers["malformed json"].json()["error"].startswith("the body looks like JSON")
     assert "UTF-8" in answers["non utf-8"].json()["error"]
+    assert answers["underscores in a number"].json()["error"] == "volume: must be a number, got '1_0'"
     assert huge.status_code == 413
     assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert rows == []
+
+
+async def test_a_number_too_long_to_read_is_a_400_not_a_server_error(tmp_path):
+    # Python reads no integer of more than 4,300 digits: the JSON reader's ValueError was a
+    # 500 and a logged traceback, for anyone, before the secret was looked at.
+    body = b'{"symbol": "EURUSD", "action": "buy", "volume": ' + b"9" * 5000 + b"}"
+    async with running(tmp_path) as engine, serving(engine, replace(SERVER, max_body=65536)) as client:
+        stranger = await client.post("/webhook", content=body)
+        sender = await client.post(f"/webhook/{SECRET}", content=body)
+        rows = engine.journal.recent(5)
+    assert stranger.status_code == 401
+    assert sender.status_code == 400
+    assert sender.json()["error"] == "the body holds a number of more than 4,300 digits"
     assert rows == []
 
 
