@@ -21,7 +21,7 @@ from engine.adapters.notify import Notifier
 from engine.adapters.storage import JournalError, PluginStore, StoreError, TrendBook
 from engine.core.plugins import Plugin
 from engine.core.run import placed
-from engine.domain.alerts import TREND_STATES, AlertError, SymbolMap
+from engine.domain.alerts import MAX_EXPIRY, TREND_STATES, AlertError, SymbolMap
 from engine.domain.orders import OPENING, PENDING_TYPES, SIDES, BrokerError, OrderRequest, OrderResult
 from engine.domain.risk import lot_size
 from engine.domain.rules import filled_meanwhile
@@ -252,9 +252,12 @@ async def _order_request(desk: OrderDesk, plugin: Plugin, kind: str, fn: str, sp
     for key in ("volume", "price", "sl", "tp", "expiry"):
         if key in spec:
             fields[key] = _number(fn, key, spec[key], zero_ok=key in ("sl", "tp"))
+    if fields.get("expiry") is not None and fields["expiry"] > MAX_EXPIRY:
+        raise HostError(f"{fn}: expiry is in seconds, at most {MAX_EXPIRY} (366 days), got {spec['expiry']!r}"[:200])
     if "ticket" in spec:
         ticket = spec["ticket"]
-        if isinstance(ticket, bool) or not isinstance(ticket, (int, float)) or ticket != int(ticket) or ticket <= 0:
+        if isinstance(ticket, bool) or not isinstance(ticket, (int, float)) or not math.isfinite(ticket) \
+                or ticket != int(ticket) or not 0 < ticket < 2 ** 63:
             raise HostError(f"{fn}: ticket must be a positive integer, got {ticket!r}"[:200])
         fields["ticket"] = int(ticket)
     if "comment" in spec:

@@ -56,6 +56,8 @@ def lot_size(
         return Sizing(0.0, f"{spec.get('name', 'the symbol')} has no tick value to size with")
 
     loss_per_lot = _loss_per_lot(distance, tick_size, tick_value)
+    if loss_per_lot <= 0:  # a stop less than a millionth of a tick away
+        return Sizing(0.0, "the stop is at the entry price")
     raw = round(amount / loss_per_lot, 9)
     volume = down_to_step(raw, spec["volume_step"])
     vmin, vmax = spec["volume_min"], spec["volume_max"]

@@ -81,6 +81,10 @@ async def test_every_service_answers_as_documented(tmp_path, caplog):
     ("orders.modify{sl = 1}", "ticket is required"),
     ("orders.cancel{symbol = 'EURUSD'}", "unknown field 'symbol'"),
     ("orders.cancel{}", "ticket is required"),
+    ("orders.close{ticket = 1e300}", "ticket must be a positive integer"),   # was SQLite's OverflowError
+    ("orders.modify{ticket = 2.0^63, sl = 1}", "ticket must be a positive integer"),
+    ("orders.pending{symbol = 'EURUSD', side = 'buy', type = 'limit', price = 1, volume = 1, expiry = 1e300}",
+     "expiry is in seconds, at most 31622400 (366 days)"),
     ("market.price(42)", "the symbol must be a string"),
     ("orders.list(42)", "the symbol must be a string"),
     ("trend.set('EURUSD', 'H1', 'sideways')", "the state must be one of up, down, flat"),

@@ -65,3 +65,8 @@ def test_float_noise_in_the_stop_distance_does_not_cost_a_step():
             "volume_min": 0.01, "volume_max": 100, "digits": 5}
     assert 1.1 - 1.09 > 0.01  # the noise this guards against
     assert lot_size(spec, balance=10_000, price=1.1, sl=1.09, risk_pct=1).volume == 0.1
+
+
+def test_a_stop_a_vanishing_distance_away_is_at_the_entry_not_a_division_by_zero():
+    s = lot_size(EURUSD, balance=10_000, price=1.1, risk_pct=1, sl_points=1e-300)
+    assert (s.volume, s.reason) == (0.0, "the stop is at the entry price")
