@@ -147,14 +147,17 @@ class Desk(PlainDesk):
         latency = (perf_counter() - run.received) * 1000 if run is not None else None
         if latency is not None and run is not None and run.alert_id is not None:
             self._monitor.latency(run.alert_id, latency)
+        await self._database.writable()
+        self._ledger.sending(request)
         sent = perf_counter()
         result = await self._execute(request)
         clash = self._ledger.clash(request) if result.duplicate else None
-        if clash is not None:
-            result = OrderResult.refused(clash)  # the ledger keeps the first order under its client id
+        await self._database.writable()
+        if clash is not None:  # the ledger keeps the first order under its client id, with its answer
+            self._ledger.answered(request.client_id, result)
+            result = OrderResult.refused(clash)
         else:
             self._metrics.executed(request, result, sent, run)
-            await self._database.writable()
             self._ledger.finish(request, "done" if result.ok else "refused", result, latency)
         if not result.ok and not result.duplicate:
             self._notifier.send("trades", f"order refused: {request.kind} {request.symbol or ''} "

@@ -1,6 +1,9 @@
 """The order ledger: every order request the engine made, with what became of it.
 
-Each request is written here once, after the broker's call. A broker keeps the trace that
+Each request is written here before the broker's call (status "unknown") and finished with
+its answer after it: a crash in between leaves the request known, so that the alert processed
+again is held to the order it first asked for, and the entry counts toward the hour's entries
+(``entries_since``). A broker keeps the trace that
 makes a call safe to repeat in its own books: the paper broker records client ids in the same
 transaction as the fill; MetaTrader 5, which cannot, writes each send down before the call
 (engine/brokers/mt5/book.py), and reconciliation resolves what a crash mid-call left open.
@@ -28,6 +31,22 @@ class OrderLedger:
         if status not in STATUSES:
             raise ValueError(f"unknown order status {status!r} (known: {', '.join(STATUSES)})")
         self._write(request, status, result, latency_ms)
+
+    def sending(self, request: OrderRequest) -> None:
+        """``request`` written down before the broker's call, as "unknown", unless its client
+        id has a row already: the first request under a client id stays (see ``clash``)."""
+        with self._d.transaction() as db:
+            db.execute("INSERT INTO orders (client_id, alert_id, plugin, kind, request, status, created_at) "
+                       "VALUES (?, ?, ?, ?, ?, 'unknown', ?) ON CONFLICT (client_id) DO NOTHING",
+                       [request.client_id, request.alert_id, request.plugin, request.kind,
+                        json.dumps(request.to_plain()), time.time()])
+
+    def answered(self, client_id: str, result: OrderResult) -> None:
+        """The broker's ``result`` for the first request under ``client_id``, if a crash left
+        its answer unknown (the request now asked under it is another: ``clash``)."""
+        with self._d.transaction() as db:
+            db.execute("UPDATE orders SET status = ?, result = ?, done_at = ? WHERE client_id = ? AND status = 'unknown'",
+                       ["done" if result.ok else "refused", json.dumps(result.to_plain()), time.time(), client_id])
 
     def _write(self, request: OrderRequest, status: str, result: OrderResult | None,
                latency_ms: float | None) -> None:
@@ -68,10 +87,11 @@ class OrderLedger:
 
     def entries_since(self, since: float) -> list[float]:
         """When each entry the broker made after ``since`` was asked, oldest first: the last
-        hour's count for ``engine.max_entries_per_hour`` survives a restart."""
+        hour's count for ``engine.max_entries_per_hour`` survives a restart. An entry whose
+        answer a crash left unknown counts: it may have been made."""
         with self._d.lock:
             rows = self._d.db.execute(
-                f"SELECT created_at FROM orders WHERE created_at > ? AND status = 'done' AND kind IN "
+                f"SELECT created_at FROM orders WHERE created_at > ? AND status IN ('done', 'unknown') AND kind IN "
                 f"({', '.join('?' * len(OPENING))}) ORDER BY created_at", [since, *OPENING]).fetchall()
         return [row[0] for row in rows]
 

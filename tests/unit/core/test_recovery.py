@@ -161,3 +161,37 @@ async def test_a_plugin_deciding_otherwise_after_a_crash_is_told_its_first_order
         assert len(await engine.broker.positions("EURUSD")) == 1
         (order,) = engine.ledger.for_alert(row["id"])
         assert (order["kind"], order["status"]) == ("market", "done")  # the ledger keeps the first
+
+
+def _fill_then_die(tmp_path, body: str, scripts: dict[str, str] | None = None, per_hour: int | None = None) -> None:
+    folder = write_scripts(tmp_path / "scripts", scripts or {})
+    args = [sys.executable, str(SUPPORT / "fill_then_die.py"), str(tmp_path / "data"), str(folder), body]
+    died = subprocess.run(args + ([str(per_hour)] if per_hour else []), capture_output=True, text=True, timeout=60)
+    assert died.returncode == -signal.SIGKILL, died.stderr
+
+
+async def test_an_entry_filled_just_before_a_crash_counts_toward_the_hours_entries(tmp_path):
+    # Killed after the fill, before the ledger had the answer: the restart's count of the hour
+    # read no entry, and the alert run again met a duplicate, which counts for nothing.
+    _fill_then_die(tmp_path, "buy EURUSD volume=0.01 price=1.1", per_hour=2)
+    async with running(tmp_path, max_entries_per_hour=2) as engine:
+        await engine.drain()
+        assert engine.journal.recent(1)[0]["status"] == "done"
+        assert (await process(engine, "buy GBPUSD volume=0.01 price=1.3"))["status"] == "done"
+        third = await process(engine, "buy USDJPY volume=0.01 price=150")
+        assert third["outcome"]["orders"][0]["error"].startswith("over engine.max_entries_per_hour: 2 entries")
+        assert sorted(p["symbol"] for p in await engine.broker.positions()) == ["EURUSD", "GBPUSD"]
+
+
+async def test_a_plugin_deciding_otherwise_after_a_crash_at_the_fill_is_told_its_first_order_stands(tmp_path):
+    # As the test above it, with the crash before the ledger had the first order at all.
+    _fill_then_die(tmp_path, "buy EURUSD price=1.1", {"toggle": TOGGLE})
+    async with running(tmp_path, {"toggle": TOGGLE}) as engine:
+        await engine.drain()
+        (alert,) = engine.journal.recent(1)
+        assert engine.store.get("toggle", "answer") == (
+            f"not sent: a{alert['id']}-toggle-1 was a market buy EURUSD before a restart, and is a close EURUSD "
+            "ticket 1001 now (the plugin decided otherwise the second time); the first order stands")
+        assert len(await engine.broker.positions("EURUSD")) == 1
+        (order,) = engine.ledger.for_alert(alert["id"])
+        assert (order["kind"], order["status"]) == ("market", "done")

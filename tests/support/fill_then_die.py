@@ -1,0 +1,38 @@
+"""A real engine process killed (SIGKILL) just after the broker's fill of the first market
+order, before the order ledger has its answer: the window between a paper fill and the
+ledger's row.
+
+    python tests/support/fill_then_die.py DATA SCRIPTS BODY [max_entries_per_hour]
+"""
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import trio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, before this folder
+
+from engine.adapters.storage import OrderLedger  # noqa: E402
+from engine.app import open_engine  # noqa: E402
+from engine.domain.alerts import parse_body  # noqa: E402
+from engine.domain.config import EngineConfig  # noqa: E402
+
+
+def _die_at_the_answer(self, request, status, result, latency_ms=None):
+    if request.kind == "market" and status == "done":
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise AssertionError("the first market order should have been filled")
+
+
+async def main(data: Path, scripts: Path, body: str, per_hour: int | None) -> None:
+    OrderLedger.finish = _die_at_the_answer
+    config = EngineConfig(scripts=scripts, data=data, workers=1, max_entries_per_hour=per_hour)
+    async with open_engine(config) as engine:
+        await engine.submit(parse_body(body, engine.symbols))
+        await engine.drain()
+
+
+if __name__ == "__main__":
+    trio.run(main, Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else None)
