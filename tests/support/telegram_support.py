@@ -11,6 +11,7 @@ from engine.interfaces.telegram.commands import Commands, Reply
 from support.botapi import html_plain
 
 ADMIN, STRANGER = 4242, 777
+ME = "moonhook_bot"             # the bot's username, as getMe answers it
 GROUP = -1001234567890          # a supergroup's chat id: negative, as Telegram's are
 _MESSAGE_IDS = itertools.count(100)   # shared: two people in one group never send the same message id
 
@@ -54,9 +55,10 @@ class Chat:
                         "chat": {"id": self.chat_id, "type": self.kind}}}}
 
 
-async def ask(commands: Commands, update: dict) -> Reply:
-    """The one reply to ``update``, checked to be HTML the Bot API accepts."""
-    replies = await commands.handle(update)
+async def ask(commands: Commands, update: dict, bot_username: str | None = ME) -> Reply:
+    """The one reply to ``update``, come through the bot ``bot_username``, checked to be HTML the
+    Bot API accepts."""
+    replies = await commands.handle(update, bot_username)
     assert len(replies) == 1, replies
     html_plain(replies[0].text or "x")  # raises where Telegram would refuse the HTML
     return replies[0]

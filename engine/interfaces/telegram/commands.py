@@ -3,11 +3,13 @@
 ``await Commands(engine, admins, command_chats=groups).handle(update)`` takes one update (from
 getUpdates or the webhook) and returns the replies to send; sending them is the caller's
 (``updates.send_reply``). Only admins (user ids) are obeyed, in their private chat with the bot
-or in a listed group (access.py); anyone else gets nothing and the attempt is logged. A
-command queued while moonhook was down (older than ``max_age``) is refused rather than run
-late, and neither ``/close``, ``/cancel`` nor the ``/disable`` of a guard acts at once: each
-shows what it would do and acts on a button press, or on the same command sent again after the
-question, by the admin who asked, within ``confirm_seconds`` (confirm.py).
+or in a listed group (access.py); anyone else gets nothing and the attempt is logged. A command
+addressed to another bot (``/pause@other_bot``, seen in a group where the bot reads everything)
+is not for us and is ignored (message.py). A command queued while moonhook was down (older
+than ``max_age``) is refused rather than run late, and neither ``/close``, ``/cancel`` nor the
+``/disable`` of a guard acts at once: each shows what it would do and acts on a button press,
+or on the same command sent again after the question, by the admin who asked, within
+``confirm_seconds`` (confirm.py).
 
 Answers are HTML (parse_mode HTML), tables in ``<pre>`` at most about 32 characters wide so a
 phone shows them without wrapping; every engine or user text in them is escaped.
@@ -79,25 +81,28 @@ class Commands:
         self._questions = Questions(confirm_seconds, clock)
         self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
 
-    async def handle(self, update: dict) -> list[Reply]:
+    async def handle(self, update: dict, bot_username: str | None = None) -> list[Reply]:
         """One getUpdates/webhook update -> the replies to send ([]: nothing to say).
-        Anything malformed or not for us (edited messages, plain text) is ignored."""
+        Anything malformed or not for us (edited messages, plain text, a command addressed to
+        another bot) is ignored. ``bot_username``: the username (getMe) of the bot the update
+        came through; None when unknown, and then no command with an @suffix is taken."""
         if not isinstance(update, dict):
             return []
         if "message" in update:
-            return await self._message(_dict(update.get("message")))
+            return await self._message(_dict(update.get("message")), bot_username)
         if "callback_query" in update:
             return await self._press(_dict(update.get("callback_query")))
         return []
 
     # -- messages ---------------------------------------------------------------------------
 
-    async def _message(self, message: dict) -> list[Reply]:
+    async def _message(self, message: dict, bot_username: str | None) -> list[Reply]:
         chat = _dict(message.get("chat"))
         chat_id, text = chat.get("id"), message.get("text")
         if not _is_id(chat_id) or not isinstance(text, str):
             return []
-        name, arg = _parse(text)
+        # Before _seen_before: another of our bots in the group, to which it is addressed, runs it.
+        name, arg = _parse(text, bot_username)
         if name is None:
             return []
         shown = _loggable(text if name not in _UNLOGGED else f"/{name} ({len(arg)} characters)")

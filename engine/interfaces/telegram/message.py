@@ -9,10 +9,19 @@ from typing import Any
 from engine.interfaces.telegram.tables import cut
 
 
-def command_of(text: str) -> tuple[str | None, str]:
-    """("close", "EURUSD") from "/close@my_bot EURUSD"; (None, "") for what is not a command."""
+def command_of(text: str, me: str | None) -> tuple[str | None, str]:
+    """("close", "EURUSD") from "/close EURUSD", or from "/close@my_bot EURUSD" when ``me`` (the
+    bot's username, from getMe) is "my_bot", in any case, as Telegram compares usernames.
+    (None, "") for what is not a command, and for a command addressed to another bot: in a group
+    where this bot sees every message, "/pause@other_bot" is not for it. With ``me`` None (not
+    known yet) no command with an @suffix is taken, as it may be another bot's."""
     words = text.split(None, 1)
-    name = words[0][1:].split("@", 1)[0].lower() if words and words[0].startswith("/") else ""
+    if not words or not words[0].startswith("/"):
+        return None, ""
+    name, at, to = words[0][1:].partition("@")
+    if at and (me is None or to.lower() != me.lower()):
+        return None, ""
+    name = name.lower()
     if not name.replace("_", "").isalnum():
         return None, ""
     return name, " ".join(words[1].split()) if len(words) > 1 else ""

@@ -21,7 +21,7 @@ from engine.adapters.storage.offsets import UpdateOffsets
 
 from support.botapi import bot_api_server
 from support.engine_support import process, running
-from support.telegram_support import ADMIN, GROUP, STRANGER, Chat, Clock, ask
+from support.telegram_support import ADMIN, GROUP, ME, STRANGER, Chat, Clock, ask
 
 SECOND_ADMIN = 4343
 OTHER_GROUP = -1009999999999
@@ -218,3 +218,28 @@ async def test_two_presses_at_once_close_once(tmp_path):
         await at_once(chat.press(question), chat.say("/close all"))         # a tap and a repeat together
         assert await engine.broker.positions() == []
         assert [o["request"]["symbol"] for o in closes(engine)].count("USDJPY") == 1
+
+
+async def test_a_command_to_another_bot_neither_runs_nor_confirms_ours(tmp_path):
+    # In a group where our bot sees every message: another bot's /pause is not ours, nor is the repeat that
+    # confirms another bot's /close question.
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        commands = Commands(Operations(engine), [ADMIN], command_chats=[GROUP], clock=clock)
+        group = Chat(clock, GROUP, user_id=ADMIN)
+
+        async def to(update, me=ME):
+            return await commands.handle(update, bot_username=me)
+
+        assert await to(group.say("/pause@demo_bot")) == [] and not engine.paused
+        question = await to(group.say("/close all"))
+        assert question[0].reply_markup is not None
+        clock.now += 3
+        assert await to(group.say("/close@demo_bot all")) == []           # the other bot's: confirms nothing
+        assert len(await engine.broker.positions()) == 1 and closes(engine) == []
+        assert await to(group.say("/close@Moonhook_Bot all"), me=None) == []   # ours, but our name is unknown
+        assert await to(group.say("/pause@moonhook_bot"), me=None) == [] and not engine.paused
+        done = await to(group.say("/close@MOONHOOK_BOT all"))              # ours: confirms
+        assert "EURUSD: closed" in done[0].text and await engine.broker.positions() == []
+        assert (await to(group.say("/pause"), me=None))[0].text.startswith("⏸")   # no suffix: ours

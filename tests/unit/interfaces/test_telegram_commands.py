@@ -81,7 +81,7 @@ async def test_disable_and_enable_switch_the_plugin_and_plugins_shows_it_narrow(
         assert all(len(line) <= 32 for line in table.splitlines() if not line.startswith("•"))
         assert any(line.startswith("count") and " off " in line for line in table.splitlines())
         assert "a_plugin_w…" in table and "count: disabled by" in table
-        assert "enabled" in (await ask(commands, chat.say("/ENABLE@moon_bot count"))).text
+        assert "enabled" in (await ask(commands, chat.say("/ENABLE@MoonHook_Bot count"))).text
         await process(engine, "buy EURUSD volume=0.1 price=1.1 id=two")
         assert engine.store.get("count", "n") == 1
         unknown = await ask(commands, chat.say("/enable <nobody>"))
