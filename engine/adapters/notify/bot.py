@@ -12,11 +12,15 @@ import re
 from typing import Any
 
 import httpx
+import trio
 
 from engine.domain.config.telegram import DEFAULT_API, BotConfig
 from engine.adapters.notify.limits import BotLimits, Limits
 
 MAX_TEXT = 4096
+ME_RETRY = 60.0    # seconds between getMe tries while the bot's username is unknown
+
+log = logging.getLogger("moonhook.telegram")
 
 _MARKDOWN_V2 = re.compile(r"([_*\[\]()~`>#+\-=|{}.!\\])")
 _TOKEN_IN_URL = re.compile(r"/bot(\d+):[^/\s\"']+")
@@ -164,3 +168,30 @@ class Bot:
         self.id = config.id
         self.client = BotClient(http, config.token, api_url, timeout)
         self.limits = BotLimits(limits)
+        self._username: str | None = None
+        self._me_failed: float | None = None   # trio.current_time() of the last failed getMe
+
+    async def username(self) -> str | None:
+        """This bot's username, from getMe at the first call, then kept; None while it is not
+        known (a command addressed to a bot is then not taken: it may be another's). A failed
+        getMe is logged once (without the token) and tried again no sooner than ``ME_RETRY``
+        seconds later, so an outage does not add a getMe to every update. Raises nothing."""
+        if self._username is not None:
+            return self._username
+        now = trio.current_time()
+        if self._me_failed is not None and now - self._me_failed < ME_RETRY:
+            return None
+        try:
+            me = await self.client.call("getMe")
+            name = me.get("username") if isinstance(me, dict) else None
+            if not isinstance(name, str) or not name:
+                raise TelegramError("getMe: the answer names no username")
+        except TelegramError as e:
+            (log.warning if self._me_failed is None else log.debug)(
+                "%s: its username is unknown (%s): commands addressed to a bot (/pause@name) are ignored "
+                "until it is known; commands without @name work", self.client.name, e)
+            self._me_failed = now
+            return None
+        self._username = name
+        log.info("%s is @%s: commands addressed to it, or to no bot, are taken", self.client.name, name)
+        return name

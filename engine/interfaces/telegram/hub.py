@@ -92,7 +92,7 @@ class TelegramHub:
                     await self._reply(bot, Reply(chat.id, escape(text, self.config.parse_mode)))
 
     async def _handle(self, bot: Bot, update: dict[str, Any]) -> None:
-        for reply in await self.commands.handle(update):
+        for reply in await self.commands.handle(update, await bot.username()):
             await self._reply(bot, reply)
 
     async def _reply(self, bot: Bot, reply: Reply) -> None:

@@ -11,7 +11,8 @@ import pytest
 import trio
 
 from engine.adapters.notify.limits import BotLimits, Limits
-from engine.adapters.notify.bot import BotClient, RetryAfter, TelegramError, message_parts
+from engine.adapters.notify.bot import ME_RETRY, Bot, BotClient, RetryAfter, TelegramError, message_parts
+from engine.domain.config.telegram import BotConfig
 
 from support.botapi import bot_api_server, html_plain, markdown_v2_plain
 
@@ -185,3 +186,23 @@ async def test_the_http_log_shows_the_bots_id_and_never_its_token(caplog):
     async with http:
         await BotClient(http, TOKEN, API).call("deleteWebhook")
     assert "/bot123456:***/deleteWebhook" in caplog.text and "SECRET" not in caplog.text
+
+
+async def test_the_bots_username_is_learnt_once_and_a_failed_getme_is_logged_once_and_tried_later(
+        autojump_clock, caplog):
+    caplog.set_level(logging.DEBUG, logger="moonhook.telegram")
+    me = httpx.Response(200, json={"ok": True, "result": {"id": 123456, "is_bot": True, "first_name": "moonhook",
+                                                          "username": "moonhook_bot"}})
+    http, sent = answering(refused(500, f"Internal Server Error {TOKEN}"), httpx.ConnectError("down"), me)
+    async with http:
+        bot = Bot(BotConfig(TOKEN), http, API)
+        assert await bot.username() is None and await bot.username() is None   # the second waits: no getMe
+        assert len(sent) == 1
+        await trio.sleep(ME_RETRY)
+        assert await bot.username() is None and len(sent) == 2
+        await trio.sleep(ME_RETRY)
+        assert await bot.username() == "moonhook_bot" and await bot.username() == "moonhook_bot"
+    assert [str(r.url).rsplit("/", 1)[1] for r in sent] == ["getMe"] * 3        # learnt, then kept
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "bot 123456: its username is unknown" in warnings[0]   # said once
+    assert "SECRET" not in caplog.text

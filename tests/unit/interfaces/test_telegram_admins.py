@@ -57,6 +57,23 @@ async def test_the_engine_takes_commands_from_the_admins_in_a_listed_group_and_n
             assert engine.paused and len(server.messages(TOKEN, GROUP)) == 2   # the members get no answer
 
 
+async def test_the_engine_obeys_a_command_addressed_to_its_bot_and_not_one_addressed_to_another(tmp_path):
+    # A group where moonhook's bot reads every message (privacy mode off): /pause@other_bot is not for it.
+    bots = (BotConfig(TOKEN, (ChatConfig(ADMIN, frozenset({"errors"})),)),)
+    async with bot_api_server({TOKEN: ME}) as server:
+        config = TelegramConfig(api_url=server.url, bots=bots, admins=(ADMIN,), command_chats=(GROUP,))
+        async with running(tmp_path, telegram=config) as engine:
+            server.push_message(TOKEN, GROUP, "/pause@other_bot", user_id=ADMIN)
+            server.push_message(TOKEN, GROUP, "/status", user_id=ADMIN)         # handled after it, in order
+            await until(lambda: server.messages(TOKEN, GROUP))
+            assert not engine.paused and len(server.messages(TOKEN, GROUP)) == 1
+            assert "running" in server.messages(TOKEN, GROUP)[0].text
+            server.push_message(TOKEN, GROUP, f"/pause@{ME.upper()}", user_id=ADMIN)   # ours, in any case
+            await until(lambda: len(server.messages(TOKEN, GROUP)) == 2)
+            assert engine.paused and server.messages(TOKEN, GROUP)[1].text.startswith("⏸")
+            assert len(server.calls("getMe", TOKEN)) == 1                          # learnt once, kept
+
+
 async def test_a_group_member_who_is_not_an_admin_is_not_obeyed(tmp_path, caplog):
     clock = Clock()
     async with running(tmp_path, {"count": "function on_alert(a) end"}) as engine:
