@@ -66,6 +66,7 @@ class Switchboard:
         self._arrived = trio.Event()   # none is
         self._held: list[tuple] | None = None  # alerts journaled while a resume queues the missed ones
         self._resuming = trio.Lock()   # two resumes at once would queue the missed alerts twice
+        self.skipped: Callable[[], None] = lambda: None  # told once a resume skipped alerts (the shadow's)
 
     @property
     def pause(self) -> dict[str, Any] | None:
@@ -129,34 +130,46 @@ class Switchboard:
             self._enqueue(alert_id, alert, received, gate, received_at)
 
     async def resume_engine(self, execute_missed: bool, by: str) -> int:
-        """Processes alerts again; those journaled while paused only if ``execute_missed``
+        """Processes alerts again. Those journaled while paused are queued if ``execute_missed``
         (oldest first, each expired if too old when its turn comes), ahead of any alert
-        arriving meanwhile. Returns how many were queued."""
+        arriving meanwhile; else they are skipped (status "skipped", final: a later resume does
+        not run them). Returns how many were queued."""
         async with self._resuming:
             if self.paused:
                 self.paused = False
                 self._keep(Switch(PAUSE, "running", by, self._clock()), "resume")
                 self._events.publish("resume", by=by, reason=None)
-            missed = await self._queue_missed() if execute_missed else []
-        log.warning("resumed by %s%s", by, f"; {len(missed)} alerts from the pause queued" if missed else "")
-        self._notifier.send("admin", f"moonhook resumed by {by}" +
-                            (f"; {len(missed)} missed alerts queued" if missed else ""))
-        return len(missed)
+            missed = await self._take_missed(execute_missed, by)
+        done = "queued" if execute_missed else "skipped"
+        log.warning("resumed by %s%s", by, f"; {len(missed)} alerts from the pause {done}" if missed else "")
+        self._notifier.send("admin", f"moonhook resumed by {by}" + (f"; {len(missed)} missed alerts {done}"
+                                                                     if missed else ""))
+        return len(missed) if execute_missed else 0
 
-    async def _queue_missed(self) -> list[dict[str, Any]]:
+    async def _take_missed(self, execute: bool, by: str) -> list[dict[str, Any]]:
         self._held = held = []
         try:
             while self._arriving:  # an alert journaled as paused as the resume came: missed too
                 await self._arrived.wait()
             missed = self._journal.with_status("paused")
             for row in missed:
-                await self._writer.set_status(row["id"], "received", None)
-                self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter(), DURABLE, row["received_at"])
+                alert = Alert.from_plain(row["alert"])
+                if execute:
+                    await self._writer.set_status(row["id"], "received", None)
+                    self._enqueue(row["id"], alert, perf_counter(), DURABLE, row["received_at"])
+                    continue
+                reason = f"skipped: resumed by {by} without the alerts missed while paused"
+                await self._writer.set_status(row["id"], "skipped", {"reason": reason})
+                self._events.publish("alert.finished", id=row["id"], symbol=alert.symbol, status="skipped",
+                                     command=alert.action.value if alert.action else None, reason=reason, plugins=[],
+                                     latency_ms=round((self._clock() - row["received_at"]) * 1000, 3))
+            if missed and not execute:
+                self.skipped()
             return missed
         finally:
             self._held = None
-            for alert in held:
-                self._enqueue(*alert)
+            for queued in held:
+                self._enqueue(*queued)
 
     async def hold(self, rows: list[dict[str, Any]]) -> None:
         """At a start paused: the alerts the stop left unfinished wait as if they had come

@@ -16,12 +16,13 @@ from typing import Any
 from engine.domain.alerts import Alert
 from engine.adapters.storage.database import Database, select
 
-# "paused": journaled while the engine was paused, not processed (unless resumed with them).
+# "paused": journaled while the engine was paused, not processed (unless resumed with them);
+# "skipped" once a resume without them has left them, for good.
 # "expired": too old when its turn came (engine/core/expiry.py), not processed.
 # "received" until its final status is written, with its outcome in the same commit: a crash
 # in between leaves it "received", and recovery runs it again (its orders carry the same client
 # ids). No status lies between the two ("processing" was listed once, never written).
-STATUSES = ("received", "done", "rejected", "duplicate", "failed", "paused", "expired")
+STATUSES = ("received", "done", "rejected", "duplicate", "failed", "paused", "expired", "skipped")
 UNFINISHED = ("received",)
 
 

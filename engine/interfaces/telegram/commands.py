@@ -172,7 +172,7 @@ class Commands:
                 return Reply(chat_id, "Not paused: alerts are being executed.")
             await ops.resume(by=f"telegram:{user}")
             return Reply(chat_id, "▶️ <b>Resumed</b>: new alerts are executed. Those received while paused "
-                                  "are not (they stay journaled as paused).")
+                                  "are skipped (journaled, never executed).")
         if name == "positions":
             return Reply(chat_id, await self._positions())
         if name == "trades":

@@ -299,15 +299,17 @@ async def test_paused_alerts_are_journaled_not_executed_and_run_on_resume_only_i
         assert engine.journal.unfinished() == []  # a restart does not run them either
         assert await engine.resume() == 0
         await engine.drain()
-        assert engine.journal.get(first["id"])["status"] == "paused"
+        assert engine.journal.get(first["id"])["status"] == "skipped"   # for good: the resume left them
         engine.pause()
         third = await process(engine, "buy USDJPY volume=0.1 price=150")
-        assert await engine.resume(execute_missed=True) == 3  # oldest first
+        fourth = await process(engine, "sell EURUSD volume=0.1 price=1.1")
+        assert await engine.resume(execute_missed=True) == 2  # oldest first; the skipped ones are not run
         await engine.drain()
-        rows = [engine.journal.get(r["id"]) for r in (first, second, third)]
-        assert [r["status"] for r in rows] == ["done", "done", "done"]
-        assert sorted(r.symbol for r in broker.requests) == ["EURUSD", "GBPUSD", "USDJPY"]  # one lane each
-        assert engine.store.get("count", "n") == 3
+        rows = [engine.journal.get(r["id"]) for r in (first, second, third, fourth)]
+        assert [r["status"] for r in rows] == ["skipped", "skipped", "done", "done"]
+        assert rows[0]["outcome"]["reason"] == "skipped: resumed by api without the alerts missed while paused"
+        assert sorted(r.symbol for r in broker.requests) == ["EURUSD", "USDJPY"]  # one lane each
+        assert engine.store.get("count", "n") == 2
 
 
 async def test_a_disabled_plugin_is_skipped_until_enabled(tmp_path):

@@ -61,8 +61,8 @@ async def test_pause_really_pauses_and_resume_executes_only_new_alerts(tmp_path)
         missed = await process(engine, "buy EURUSD volume=0.1 price=1.1")
         assert missed["status"] == "paused" and await engine.broker.positions() == []
         resumed = (await ask(commands, chat.say("/resume"))).text
-        assert "Resumed" in resumed and "not" in resumed and not engine.paused
-        assert engine.journal.get(missed["id"])["status"] == "paused"     # missed alerts are not executed
+        assert "Resumed" in resumed and "skipped" in resumed and not engine.paused
+        assert engine.journal.get(missed["id"])["status"] == "skipped"     # missed alerts are not executed
         row = await process(engine, "buy GBPUSD volume=0.1 price=1.3")
         assert row["status"] == "done" and engine.store.get("count", "n") == 1
         assert "Not paused" in (await ask(commands, chat.say("/resume"))).text

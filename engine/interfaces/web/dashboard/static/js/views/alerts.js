@@ -8,7 +8,7 @@ import {get} from "../api.js";
 import {listen, perFrame} from "../live.js";
 import {tryPanel} from "./try_alert.js";
 
-const STATUSES = ["", "received", "done", "rejected", "duplicate", "failed", "paused", "expired"];
+const STATUSES = ["", "received", "done", "rejected", "duplicate", "failed", "paused", "expired", "skipped"];
 const LIMIT = 100;
 
 /** Receipt to finish in ms: the event's, the detail's, or the journal row's two times. */
