@@ -239,6 +239,9 @@ class MT5Broker(Broker):
         return result
 
     async def _enter(self, r: OrderRequest) -> OrderResult:
+        earlier = await self._sender.sent_before(tag_for(r.client_id, r.alert_id))  # a repeat: never checked again
+        if earlier is not None:
+            return earlier
         request, fills = await self._entry(r)
         fresh = partial(self._fresh_price, r.symbol, r.side) if r.kind == "market" else None
         return await self._sender.send(r, {**request, "magic": await self._magic(r)}, fills, fresh)

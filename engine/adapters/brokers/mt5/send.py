@@ -57,9 +57,12 @@ class Sender:
                 await self._history.resolve(send)
 
     async def sent_before(self, tag: str) -> OrderResult | None:
-        """What a send tagged ``tag`` did, if one executed before: its alert run again after a
-        restart finds a close's position gone, closed by that very send. None if there was none
-        (or it never arrived). Raises Unknown as ``send`` does."""
+        """What a send tagged ``tag`` did, if one executed before (done, or left open and found
+        at the broker now). Asked before a request is built again: a close run again after a
+        restart finds its position gone, closed by that very send; an entry repeated, or run
+        again by recovery, would be checked against the market of now (a price moved, a stops
+        level widened) and refused while its position is open. None if there was none (or it
+        never arrived). Raises Unknown as ``send`` does."""
         with self._holding(tag):
             known = self._book.send(tag)
             if known is None or known["state"] not in ("done", *OPEN_STATES):

@@ -1,0 +1,62 @@
+"""An entry run again (TradingView's repeat after an unknown outcome, or the recovery run of an
+alert after a restart) whose first send executed: answered by that send, found by its tag,
+before the request is built again. Built again, it is checked against the market of now, and
+a price moved since, or a stops level widened, would answer refused while its position is open."""
+
+from __future__ import annotations
+
+import trio
+
+from engine.domain.orders import OrderRequest
+
+from support.mt5_standin import Terminal
+from support.mt5_support import mt5, until
+
+
+def market(cid: str, **more) -> OrderRequest:
+    return OrderRequest("market", cid, symbol="EURUSD", side="buy", volume=0.1, plugin="trend", alert_id=7, **more)
+
+
+def pending(cid: str) -> OrderRequest:
+    return OrderRequest("pending", cid, symbol="EURUSD", side="buy", type="limit", price=1.075, sl=1.07, volume=0.1,
+                        plugin="trend", alert_id=8)
+
+
+async def test_an_entry_left_unknown_and_repeated_after_the_price_moved_answers_its_execution(tmp_path):
+    async with mt5(tmp_path, timeout=1.0) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.script("order_send", "hang_after")       # executed, the answer never comes ...
+        results = []
+
+        async def send() -> None:
+            results.append(await broker.execute(market("a7-trend-1", sl=1.0798)))   # 20 points under the bid
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send)
+            await until(lambda: broker.terminal.hung("order_send") == 1)
+            broker.terminal.disconnect()                         # ... and the terminal gone meanwhile
+        assert results[0].unknown
+        broker.terminal.reconnect()
+        await until(lambda: broker.connected and not broker.book.unresolved())
+        broker.terminal.set_price("EURUSD", 1.07985, 1.07995)   # the sl 5 points away now: a new check refuses
+        again = await broker.execute(market("a7-trend-1", sl=1.0798))
+        (position,) = broker.terminal.positions()
+        assert again.ok and again.ticket == position["ticket"], again.error
+        assert broker.terminal.sent() == 1
+        assert (await broker.first_result("a7-trend-1")).ticket == position["ticket"]
+
+
+async def test_a_pending_order_placed_before_a_restart_is_answered_placed_by_the_recovery_run(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        terminal.script("order_send", "hang_after")              # placed, then the engine gone before the answer
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.execute, pending("a8-trend-1"))
+            await until(lambda: terminal.hung("order_send") == 1)
+            nursery.cancel_scope.cancel()
+    terminal.set_symbol("EURUSD", trade_stops_level=1000)       # the sl 500 points away: a new check refuses
+    async with mt5(tmp_path) as broker:                         # the restart; the alert run again
+        again = await broker.execute(pending("a8-trend-1"))
+        (order,) = terminal.orders()
+        assert again.ok and again.ticket == order["ticket"], again.error
+        assert terminal.sent() == 1
