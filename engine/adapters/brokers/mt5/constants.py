@@ -11,6 +11,8 @@ ORDER_TYPES = {("buy", None): 0, ("sell", None): 1, ("buy", "limit"): 2, ("sell"
                ("buy", "stop"): 4, ("sell", "stop"): 5}
 ORDER_KINDS = {v: k for k, v in ORDER_TYPES.items()}  # 0 -> ("buy", None), 2 -> ("buy", "limit") ...
 
+ORDER_STATE_CANCELED, ORDER_STATE_FILLED = 2, 4  # ENUM_ORDER_STATE, of an order in the history
+
 # A history order's ORDER_STATE when it left without a fill (ENUM_ORDER_STATE: canceled 2,
 # rejected 5, expired 6): ``Dropped.reason``, and what it says to a trader.
 DROPPED_STATES = {2: ("cancelled", "deleted in the terminal or by the broker"),

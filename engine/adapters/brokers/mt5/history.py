@@ -16,6 +16,7 @@ from typing import Any, Callable, Protocol
 import trio
 
 from engine.domain.orders import Closed, Event, Fill, OrderResult
+from engine.domain.rules import Refused, filled_meanwhile
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.book import Book
 from engine.adapters.brokers.mt5.clock import ServerClock
@@ -138,7 +139,11 @@ class History:
         request = send["request"]
         while True:
             if request.get("action") in (c.ACTION_SLTP, c.ACTION_MODIFY, c.ACTION_REMOVE):
-                done = await self._applied(request)  # these leave no tag: their effect is checked
+                try:
+                    done = await self._applied(request)  # these leave no tag: their effect is checked
+                except Refused as e:
+                    log.warning("%s: its answer was lost, and it was not applied: %s", send["tag"], e)
+                    return await self._b.settle(send["tag"], OrderResult.refused(str(e)))
                 found = {"ticket": request.get("position") or request.get("order")} if done else None
             else:
                 found = await self.find(send["tag"], send["created_at"], request.get("magic"))
@@ -154,13 +159,29 @@ class History:
             await trio.sleep(min(0.5, self._b.config.resolve_seconds / 4))
 
     async def _applied(self, request: dict[str, Any]) -> bool:
+        """Whether the stop change, modify or removal ``request`` is in effect at the broker.
+        Raises Refused for a removal that never can be: its order ended otherwise (filled,
+        expired, rejected). Raises Unknown if MetaTrader cannot be asked."""
         if request["action"] == c.ACTION_SLTP:
             now = await self._b.query("positions_get", ticket=request["position"])
             return bool(now) and (now[0]["sl"], now[0]["tp"]) == (request["sl"] or 0.0, request["tp"] or 0.0)
         now = await self._b.query("orders_get", ticket=request["order"])
         if request["action"] == c.ACTION_REMOVE:
-            return not now
+            return not now and await self._cancelled(request["order"])
         return bool(now) and now[0]["price_open"] == request["price"]
+
+    async def _cancelled(self, ticket: int) -> bool:
+        """Whether pending order ``ticket``, no longer open, is in the history as cancelled (as a
+        removal leaves it); False while the history does not have it yet. Raises Refused if it
+        ended otherwise: filled meanwhile, its position is open."""
+        ended = await self._b.query("history_orders_get", ticket=ticket) or ()
+        state = ended[0]["state"] if ended else None
+        if state == c.ORDER_STATE_FILLED:
+            raise filled_meanwhile(ticket)
+        if state in c.DROPPED_STATES and state != c.ORDER_STATE_CANCELED:
+            reason, detail = c.DROPPED_STATES[state]
+            raise Refused(f"ticket {ticket}: the pending order was {reason} before it could be removed ({detail})")
+        return state == c.ORDER_STATE_CANCELED
 
     # -- deals to events ------------------------------------------------------------------------
 

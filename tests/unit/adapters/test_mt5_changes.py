@@ -1,0 +1,72 @@
+"""A change to a pending order (its removal, a new price or stops) whose answer was lost. Such a
+send leaves no tag at the broker: it is resolved by its effect, which must be the request's own.
+An order gone is a removal done only if the history has it cancelled (filled meanwhile, its
+position is open); an order still there is modified only if its price, sl and tp (and expiry,
+when set) are the request's, not its price alone."""
+
+from __future__ import annotations
+
+import trio
+
+from engine.domain.orders import OrderRequest
+
+from support.mt5_standin import ORDER_STATE_CANCELED, ORDER_STATE_EXPIRED
+from support.mt5_support import mt5, until
+
+# The broker's timeout: a send that hangs is given up (its worker killed) after it.
+TIMEOUT = 1.0
+
+
+def pending(cid: str = "a1-p-1") -> OrderRequest:
+    return OrderRequest("pending", cid, symbol="EURUSD", side="buy", type="limit", price=1.075, sl=1.07,
+                        volume=0.1, plugin="p", alert_id=1)
+
+
+def removal(ticket: int) -> OrderRequest:
+    return OrderRequest("close", "a2-p-1", symbol="EURUSD", ticket=ticket, type="limit", plugin="p", alert_id=2)
+
+
+async def test_a_lost_removal_of_an_order_filled_meanwhile_says_filled_and_leaves_its_position(tmp_path):
+    async with mt5(tmp_path, timeout=TIMEOUT) as broker:
+        placed = await broker.execute(pending())
+        broker.terminal.script("order_send", "hang")             # the removal never reaches the server ...
+        results = []
+
+        async def cancel() -> None:
+            results.append(await broker.execute(removal(placed.ticket)))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(cancel)
+            await until(lambda: broker.terminal.hung("order_send") == 1)
+            broker.terminal.set_price("EURUSD", 1.0749, 1.0750)  # ... and the order fills meanwhile
+        (result,) = results
+        assert not result.ok and result.error == (f"ticket {placed.ticket}: the pending order was filled before it "
+                                                  f"could be removed: position {placed.ticket} is open")
+        assert [p["ticket"] for p in broker.terminal.positions()] == [placed.ticket]
+        assert (await broker.first_result("a2-p-1")).error == result.error
+
+
+async def test_a_lost_removal_of_an_order_expired_meanwhile_says_it_expired(tmp_path):
+    async with mt5(tmp_path, timeout=TIMEOUT) as broker:
+        placed = await broker.execute(pending())
+        broker.terminal.script("order_send", "hang")
+        results = []
+
+        async def cancel() -> None:
+            results.append(await broker.execute(removal(placed.ticket)))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(cancel)
+            await until(lambda: broker.terminal.hung("order_send") == 1)
+            broker.terminal.end_order(placed.ticket, ORDER_STATE_EXPIRED)
+        (result,) = results
+        assert not result.ok and result.error == (f"ticket {placed.ticket}: the pending order was expired before it "
+                                                  "could be removed (its expiry time came)")
+
+
+async def test_a_lost_removal_that_was_done_is_found_cancelled(tmp_path):
+    async with mt5(tmp_path, timeout=TIMEOUT) as broker:
+        placed = await broker.execute(pending())
+        broker.terminal.script("order_send", "hang_after")       # removed, then the answer never comes
+        result = await broker.execute(removal(placed.ticket))
+        assert result.ok and result.ticket == placed.ticket
+        assert broker.terminal.orders() == [] and broker.terminal.positions() == []
+        assert [o["state"] for o in broker.terminal.history_orders()] == [ORDER_STATE_CANCELED]
