@@ -6,6 +6,7 @@ when set) are the request's, not its price alone."""
 
 from __future__ import annotations
 
+import pytest
 import trio
 
 from engine.domain.orders import OrderRequest
@@ -70,3 +71,26 @@ async def test_a_lost_removal_that_was_done_is_found_cancelled(tmp_path):
         assert result.ok and result.ticket == placed.ticket
         assert broker.terminal.orders() == [] and broker.terminal.positions() == []
         assert [o["state"] for o in broker.terminal.history_orders()] == [ORDER_STATE_CANCELED]
+
+
+@pytest.mark.parametrize("change", [{"sl": 1.072}, {"tp": 1.09}, {"price": 1.074}])
+async def test_a_lost_modify_never_applied_is_not_called_done_whichever_field_it_changes(tmp_path, change):
+    async with mt5(tmp_path, timeout=TIMEOUT) as broker:
+        placed = await broker.execute(pending())
+        broker.terminal.script("order_send", "hang")             # never reaches the server: its worker is killed
+        moved = await broker.execute(OrderRequest("modify", "a2-p-1", ticket=placed.ticket, plugin="p", alert_id=2,
+                                                  **change))
+        (order,) = broker.terminal.orders()
+        assert (order["price_open"], order["sl"], order["tp"]) == (1.075, 1.07, 0.0)
+        assert not moved.ok and moved.error.startswith("not executed: ")
+
+
+@pytest.mark.parametrize("change", [{"sl": 1.072}, {"tp": 1.09}])
+async def test_a_lost_modify_that_was_applied_is_found_done(tmp_path, change):
+    async with mt5(tmp_path, timeout=TIMEOUT) as broker:
+        placed = await broker.execute(pending())
+        broker.terminal.script("order_send", "hang_after")       # applied, then the answer never comes
+        moved = await broker.execute(OrderRequest("modify", "a2-p-1", ticket=placed.ticket, plugin="p", alert_id=2,
+                                                  **change))
+        (order,) = broker.terminal.orders()
+        assert moved.ok and {k: order[k] for k in change} == change

@@ -48,6 +48,16 @@ def alert_of(comment: Any) -> int | None:
     return int(found[1]) if found else None
 
 
+def _as_asked(order: dict[str, Any], request: dict[str, Any]) -> bool:
+    """Whether pending ``order`` has what the modify ``request`` asks: its price, sl and tp (0:
+    none), and its expiry when the request sets one. Not the price alone: a change of a stop
+    only would be called done though never applied."""
+    asked = (request["price"], request.get("sl") or 0.0, request.get("tp") or 0.0)
+    if (order["price_open"], order["sl"] or 0.0, order["tp"] or 0.0) != asked:
+        return False
+    return "expiration" not in request or order["time_expiration"] == request["expiration"]
+
+
 class Terminal(Protocol):
     """What History needs of the broker that owns it (MT5Broker is one): it reads through
     ``query``, writes the book through ``write`` and ends a send with ``settle``."""
@@ -168,7 +178,7 @@ class History:
         now = await self._b.query("orders_get", ticket=request["order"])
         if request["action"] == c.ACTION_REMOVE:
             return not now and await self._cancelled(request["order"])
-        return bool(now) and now[0]["price_open"] == request["price"]
+        return bool(now) and _as_asked(now[0], request)
 
     async def _cancelled(self, ticket: int) -> bool:
         """Whether pending order ``ticket``, no longer open, is in the history as cancelled (as a
