@@ -51,9 +51,15 @@ async def reversal(alert: Alert, alert_id: int, broker: Broker) -> list[OrderReq
     other = "sell" if alert.action is Action.BUY else "buy"
     close = OrderRequest("close", _cid(alert_id, f"close-{alert.symbol}"), symbol=alert.symbol, side=other,
                          plugin=ENGINE, alert_id=alert_id, comment=alert.comment)
-    if not [p for p in await broker.positions(alert.symbol) if p["side"] == other] and not await _ran(broker, close):
+    if not [p for p in await _own(broker, alert.symbol) if p["side"] == other] and not await _ran(broker, close):
         return []
     return [close]
+
+
+async def _own(broker: Broker, symbol: str | None = None) -> list[dict]:
+    """Moonhook's own open positions (of ``symbol``): the only ones an alert acts on. Those the
+    trader opened by hand are shown, never closed or changed (a close by ticket would take them)."""
+    return [p for p in await broker.positions(symbol) if ours(p)]
 
 
 async def _ran(broker: Broker, request: OrderRequest) -> bool:
@@ -72,7 +78,7 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
     if action is None or action is Action.TREND:
         return Plan(note="no trading command")
     if action is Action.CLOSE_ALL:
-        symbols = sorted({p["symbol"] for p in await broker.positions()})
+        symbols = sorted({p["symbol"] for p in await _own(broker)})
         if not symbols:
             return Plan(note="no open position to close")
         return Plan([OrderRequest("close", _cid(alert_id, f"close-{s}"), symbol=s, plugin=ENGINE, alert_id=alert_id,
@@ -86,7 +92,7 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
                    if plans is not None and (alert.volume is not None or alert.units is not None) else None)
         if written is not None:  # processed again after a crash: the closes decided the first time
             return Plan(written)
-        positions = [p for p in await broker.positions(symbol) if side is None or p["side"] == side]
+        positions = [p for p in await _own(broker, symbol) if side is None or p["side"] == side]
         whole = OrderRequest("close", _cid(alert_id, f"close-{symbol}"), symbol=symbol, side=side, plugin=ENGINE,
                              alert_id=alert_id, comment=alert.comment)
         if not positions:
@@ -102,7 +108,7 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
         return Plan(error=f"unknown symbol {symbol} at the broker")
 
     if action is Action.NEW_SLTP:
-        positions = await broker.positions(symbol)
+        positions = await _own(broker, symbol)
         if not positions:
             return Plan(note=f"no open position on {symbol} to change")
         requests = []

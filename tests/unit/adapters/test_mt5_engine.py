@@ -111,6 +111,23 @@ async def test_telegrams_close_and_cancel_show_and_act_on_moonhooks_own_leaving_
         assert [o["ticket"] for o in terminal.orders()] == [by_hand[1]]
 
 
+async def test_alerts_close_part_and_change_stops_of_moonhooks_positions_never_of_those_opened_by_hand(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        by_hand = terminal.open_external("EURUSD", "buy", 1.0)       # the trader's own (magic 0), and the oldest
+        (opened,) = (await process(engine, "buy EURUSD volume=0.5"))["outcome"]["orders"]
+        for alert in ("closelong EURUSD volume=0.2", "newsltp EURUSD sl=1.07", "close EURUSD volume=0.1"):
+            assert (await process(engine, alert))["status"] == "done", alert
+        left = {p["ticket"]: (p["volume"], p["sl"]) for p in terminal.positions()}
+        assert left == {by_hand: (1.0, 0.0), opened["ticket"]: (0.2, 1.07)}
+        assert (await process(engine, "closeall"))["status"] == "done"
+        assert [p["ticket"] for p in terminal.positions()] == [by_hand]
+        for alert in ("closelong EURUSD volume=0.2 id=b1", "newsltp EURUSD sl=1.07 id=b2", "closeall id=b3"):
+            row = await process(engine, alert)    # only the trader's own is left: nothing to do
+            assert row["status"] == "done" and not row["outcome"].get("orders"), (alert, row)
+        assert terminal.positions()[0]["volume"] == 1.0 and terminal.positions()[0]["sl"] == 0.0
+
+
 async def test_a_pending_order_deleted_in_the_terminal_reaches_its_plugins_on_cancel(tmp_path):
     terminal = Terminal(tmp_path / "terminal.db")
     watch = "function on_cancel(o) store.set('told', o.reason .. ' ' .. o.ticket .. ' ' .. o.symbol) end"

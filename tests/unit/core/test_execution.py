@@ -141,6 +141,23 @@ async def test_new_stops_modify_every_position_of_the_symbol_from_its_own_open_p
     assert (await plan(alert("newsltp USDJPY sl_pips=10"), 4, broker, None)).note == "no open position on USDJPY to change"
 
 
+async def test_closes_stop_changes_and_reversals_plan_on_moonhooks_positions_never_those_opened_by_hand():
+    # ticket 42 was opened by hand in the terminal (no plugin of moonhook's), and is the oldest
+    by_hand = {**position(42, "EURUSD", "buy", 1.1, volume=1.0), "plugin": None, "opened_at": -1.0}
+    broker = FakeBroker(positions=[by_hand, position(43, "EURUSD", "buy", 1.1, volume=0.5),
+                                   {**by_hand, "ticket": 44, "symbol": "GBPUSD", "side": "sell"}])
+    part = await plan(alert("closelong EURUSD volume=0.5"), 5, broker, None)
+    assert [(r.ticket, r.volume) for r in part.requests] == [(43, None)]
+    stops = await plan(alert("newsltp EURUSD sl_pips=10"), 6, broker, None)
+    assert [r.ticket for r in stops.requests] == [43]
+    assert [r.symbol for r in (await plan(alert("closeall"), 7, broker, None)).requests] == ["EURUSD"]
+    assert (await plan(alert("close GBPUSD volume=0.1"), 8, broker, None)).note == "no open position on GBPUSD to close"
+    assert (await plan(alert("newsltp GBPUSD sl_pips=10"), 9, broker, None)).note == ("no open position on GBPUSD "
+                                                                                        "to change")
+    entry = await plan(alert("buy GBPUSD volume=0.1 price=1.3 position=long"), 10, broker, None)
+    assert [r.kind for r in entry.requests] == ["market"]   # no reversal's close of the trader's short
+
+
 async def test_a_trend_or_an_alert_without_a_command_plans_nothing():
     broker = FakeBroker()
     for body in ("trend EURUSD timeframe=H1 state=up", '{"symbol": "EURUSD", "comment": "just news"}'):
