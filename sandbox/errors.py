@@ -15,6 +15,7 @@ class SandboxError(Exception):
     """A call into a script failed. Subclasses say why; ``kind`` names the class."""
 
     kind = "script"
+    log: str | None = None  # the script's print output before it failed, when its worker answered
 
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None):
         self.message = message

@@ -103,6 +103,10 @@ class InlinePool:
     def memory(self, plugin_id: str) -> int:
         return self._plugin(plugin_id).memory
 
+    def lost(self, plugin_id: str) -> str | None:
+        """Always None: no worker here to kill (see ``Pool.lost``)."""
+        return self._plugin(plugin_id).lost
+
     def plugins(self) -> list[str]:
         return list(self._plugins)
 

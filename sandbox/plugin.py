@@ -52,6 +52,7 @@ class Plugin:
     lock: trio.Lock = field(default_factory=trio.Lock)
     globals: dict[str, list] = field(default_factory=dict)  # set by the host: replayed on restart
     suspended: bool = False  # its call waits on a host function
+    lost: str | None = None  # why no worker holds it any more (it killed one): its calls say so
 
     def load_request(self, rid: int) -> list:
         b = self.budget

@@ -4,7 +4,8 @@ Plugins are spread over a few worker processes; each call runs on its plugin's w
 hard deadline. A worker that overruns a deadline is killed; one that dies for any reason is
 replaced by a warm spare, which loads that worker's plugins again before it serves. Calls that
 had not started yet go on there; a call that was running, or waiting on a host function in the
-dead worker, is answered with ``timeout`` or ``crash``.
+dead worker, is answered with ``timeout`` or ``crash``. The plugin whose request killed the
+worker is not loaded again: it would take its neighbours down with it at every restart.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import trio
 
 from . import codec, protocol
 from .budget import Budget
-from .errors import CrashError, SandboxError, TimeLimitError
+from .errors import CrashError, SandboxError, ScriptError, TimeLimitError
 from .host import HostError, host_answer, result_of
 from .fold import FoldRun, Folded, gather
 from .locks import Turn, fast
@@ -94,7 +95,13 @@ class Pool:
                     break
 
     async def _watch(self, slot: int, w: WorkerProcess) -> None:
-        """Waits for worker ``w`` to exit; unless the pool is closing, replaces it."""
+        """Waits for worker ``w`` to exit; unless the pool is closing, replaces it.
+
+        A plugin whose request ran past its hard deadline (``_drive``) is not loaded again: its
+        chunk or its next call would likely wedge the successor too, and the plugins beside it
+        would never be served. Nor is one whose reload fails, or crashes the successor (a crash
+        outside a reload may be anyone's: the plugin running then is loaded again). Their calls
+        fail from then on, saying why (``lost``)."""
         await w.process.wait()
         if self._closing:
             return
@@ -108,6 +115,14 @@ class Pool:
             self._nursery.start_soon(self._make_spare)
         else:
             new = await WorkerProcess.spawn(self._nice)
+        await self._load_again(slot, new)
+        self._slots[slot] = new
+        w.replaced.set()
+        self._nursery.start_soon(self._watch, slot, new)  # at once if a reload killed ``new``
+
+    async def _load_again(self, slot: int, new: WorkerProcess) -> None:
+        """Loads the slot's plugins into ``new``, their globals set again; one that fails is lost.
+        Stops if ``new`` died: its successor loads the others."""
         for pid in list(self._slot_plugins[slot]):
             plugin = self._plugins.get(pid)
             if plugin is None:
@@ -118,9 +133,18 @@ class Pool:
                     await self._drive(plugin, protocol.set_global(next(self._rid), pid, name, shape, values), worker=new)
             except SandboxError as e:
                 log.error("plugin %s did not load again after a worker restart: %s", pid, e)
-        self._slots[slot] = new
-        w.replaced.set()
-        self._nursery.start_soon(self._watch, slot, new)
+                self._lose(pid, f"it did not load again after a worker restart ({e})")
+            if new.dead:
+                return
+
+    def _lose(self, plugin_id: str, why: str) -> None:
+        """Takes a plugin off its worker for good: it stays known (unload it), its calls fail."""
+        plugin = self._plugins.get(plugin_id)
+        if plugin is None or plugin.lost is not None:
+            return
+        plugin.lost = f"plugin {plugin_id} is not loaded: {why}"
+        self._slot_plugins[plugin.slot].pop(plugin_id, None)
+        log.error("sandbox: %s", plugin.lost)
 
     # -- the public face -------------------------------------------------------------------
 
@@ -155,8 +179,9 @@ class Pool:
 
     async def call(self, plugin_id: str, function: str, *args: Any) -> Reply:
         """Calls the script's global ``function`` with plain-data ``args``. Calls to one plugin
-        run one at a time, in the order they were made."""
-        plugin = self._plugin(plugin_id)
+        run one at a time, in the order they were made. A plugin the pool lost (its request
+        killed its worker, see ``_watch``) fails with CrashError."""
+        plugin = self._serving(plugin_id)
         shape, values = codec.encode(args)
         async with Turn((plugin,)):
             reply = await self._drive(plugin, protocol.call(next(self._rid), plugin_id, function, shape, values))
@@ -178,6 +203,9 @@ class Pool:
             if not await self._fold_segment(plugins[start:end], function, shape, values, folded):
                 break
             start = end
+        if isinstance(folded.error, ScriptError) and plugins[len(folded.passed)].lost is not None:
+            stopped = plugins[len(folded.passed)]  # its worker answered "not loaded here": say why
+            folded.error = CrashError(stopped.lost, file=stopped.chunkname)
         return folded
 
     async def _fold_segment(self, plugins: list[Plugin], function: str, shape: str, values: list,
@@ -200,7 +228,7 @@ class Pool:
     async def get_global(self, plugin_id: str, name: str) -> Any:
         """The script's global ``name`` as plain data (None if unset); raises ScriptError if it
         cannot cross (a function, a cycle)."""
-        plugin = self._plugin(plugin_id)
+        plugin = self._serving(plugin_id)
         async with Turn((plugin,)):
             reply = await self._drive(plugin, protocol.get_global(next(self._rid), plugin_id, name))
             return result_of(plugin, reply).value
@@ -208,7 +236,7 @@ class Pool:
     async def set_global(self, plugin_id: str, name: str, value: Any) -> None:
         """Sets the script's global ``name`` to plain data (the engine's ``params``). It is set
         again if the plugin's worker is replaced."""
-        plugin = self._plugin(plugin_id)
+        plugin = self._serving(plugin_id)
         shape, values = codec.encode([value])
         async with Turn((plugin,)):
             reply = await self._drive(plugin, protocol.set_global(next(self._rid), plugin_id, name, shape, values))
@@ -232,6 +260,11 @@ class Pool:
         """The plugin's Lua heap in bytes, as of its last call."""
         return self._plugin(plugin_id).memory
 
+    def lost(self, plugin_id: str) -> str | None:
+        """Why the plugin is no longer served (its request killed its worker, or it did not load
+        again after a worker restart), or None while it is; its calls fail with this."""
+        return self._plugin(plugin_id).lost
+
     def plugins(self) -> list[str]:
         return list(self._plugins)
 
@@ -245,6 +278,13 @@ class Pool:
             return self._plugins[plugin_id]
         except KeyError:
             raise KeyError(f"no plugin {plugin_id!r} is loaded") from None
+
+    def _serving(self, plugin_id: str) -> Plugin:
+        """The plugin, to run a request on; raises CrashError if it was lost (see ``_watch``)."""
+        plugin = self._plugin(plugin_id)
+        if plugin.lost is not None:
+            raise CrashError(plugin.lost, file=plugin.chunkname)
+        return plugin
 
     async def _current_worker(self, slot: int) -> WorkerProcess:
         while True:
@@ -285,9 +325,10 @@ class Pool:
                 except DeadlineExceeded:
                     w.kill()
                     culprit = run.culprit(w) if run else plugin
-                    raise TimeLimitError(
-                        f"no answer within the hard deadline of {culprit.budget.deadline:.2f} s; "
-                        "the worker was killed and replaced", file=culprit.chunkname) from None
+                    overrun = f"no answer within the hard deadline of {culprit.budget.deadline:.2f} s"
+                    self._lose(culprit.id, f"its request got its sandbox worker killed ({overrun})")
+                    raise TimeLimitError(f"{overrun}; the worker was killed and replaced",
+                                         file=culprit.chunkname) from None
                 except WorkerGone as e:
                     if not e.delivered and not started:
                         w = None  # it never reached the worker: go on on its successor

@@ -335,9 +335,15 @@ class Lifecycle:
     def hook_failed(self, plugin: Plugin, limit: int) -> None:
         """The breaker: after ``limit`` failures in a row (errors or budget overruns) the plugin
         is switched off, also across restarts, until its file is saved again (or changed while
-        moonhook is stopped) or an administrator enables it."""
+        moonhook is stopped) or an administrator enables it. One the sandbox no longer runs (its
+        call got its worker killed) is switched off at its first failure, until a save."""
         if self._plugins.get(plugin.name) is not plugin:
             return  # an old version finishing an alert in flight
+        lost = self._pool.lost(plugin.pool_id)
+        if lost is not None and not plugin.meta.guard:  # a guard stays on, failing closed
+            if plugin.enabled:
+                self._switch_off_lost(plugin, lost)
+            return
         if guard_failing(plugin, limit):
             told = (f"guard {plugin.name} failed {limit} calls in a row (last: {plugin.stats.last_error}): "
                     f"the entries and opening orders it checks are refused until {plugin.path.name} is fixed "
@@ -350,6 +356,15 @@ class Lifecycle:
                          reason=f"{limit} failures in a row; last: {plugin.stats.last_error}")
         told = (f"plugin {plugin.name} disabled by the breaker after {limit} failures in a row "
                 f"(last: {plugin.stats.last_error}); save {plugin.path.name} again or enable it through the API")
+        log.error("%s", told)
+        self._notifier.send("admin", told, key=f"breaker:{plugin.name}")
+
+    def _switch_off_lost(self, plugin: Plugin, lost: str) -> None:
+        """Switches off a plugin the sandbox no longer runs (``lost``: why), as the breaker does:
+        until its file is saved again. Enabling it would not load it again: it would only fail."""
+        self.set_enabled(plugin.name, False, by="breaker", reason=f"the sandbox no longer runs it: {lost}")
+        told = (f"plugin {plugin.name} switched off: the sandbox no longer runs it ({lost}); "
+                f"save {plugin.path.name} again to load it anew")
         log.error("%s", told)
         self._notifier.send("admin", told, key=f"breaker:{plugin.name}")
 

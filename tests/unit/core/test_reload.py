@@ -3,7 +3,9 @@ engine runs alerts through the plugins; moonhook.toml's [plugins.NAME] applied o
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import textwrap
 import time
 from contextlib import asynccontextmanager
@@ -397,3 +399,43 @@ async def test_saved_trading_settings_hold_the_next_alert(tmp_path):
         assert outbox(engine)[-1] == ("moonhook.toml not applied: engine.symbol_map: 'GOLD' maps to 'XAU USD', "
                                       "which is not a valid symbol; the running configuration is kept")
         assert not engine.config.execute_alerts and engine.config.dedup_window == 0
+
+
+class _Freezer(logging.Handler):
+    """Stops the engine's sandbox worker (SIGSTOP: a wedged C call) when a plugin logs "freeze"."""
+
+    def __init__(self, engine):
+        super().__init__()
+        self.engine = engine
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == "freeze":
+            for pid in self.engine.pool.worker_pids():
+                os.kill(pid, signal.SIGSTOP)
+
+
+async def test_a_plugin_that_gets_its_worker_killed_is_switched_off_until_saved_and_its_neighbour_serves(tmp_path):
+    wedge = 'function on_alert(a) log.info("freeze") while true do end end'
+    calm = 'function on_alert(a) return {comment = "calm"} end'
+    async with watching(tmp_path, {"a_wedge": wedge, "calm": calm}, breaker=3) as engine:
+        plugin = engine.plugins.get("a_wedge")
+        logger, freezer = logging.getLogger("moonhook.plugin.a_wedge"), _Freezer(engine)
+        logger.addHandler(freezer)
+        logger.setLevel(logging.INFO)
+        try:
+            await process(engine, "buy EURUSD volume=0.1 price=1.1 id=w0")
+        finally:
+            logger.removeHandler(freezer)
+            logger.setLevel(logging.NOTSET)
+        # Switched off at once, not after 3 failures: the sandbox no longer runs it.
+        assert not plugin.enabled and plugin.disabled_by == "breaker" and plugin.stats.timeouts == 1
+        await until(lambda: any("a_wedge switched off: the sandbox no longer runs it" in t
+                                and "save a_wedge.lua again" in t for t in outbox(engine)))
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=w1")
+        assert "calm" in str(row)   # its neighbour on the same worker is served
+        assert plugin.stats.calls == 1
+
+        save(tmp_path / "scripts" / "a_wedge.lua", wedge)  # saved again, unchanged: loaded anew
+        await until(lambda: engine.plugins.get("a_wedge") is not plugin)
+        new = engine.plugins.get("a_wedge")
+        assert new.enabled and engine.pool.lost(new.pool_id) is None

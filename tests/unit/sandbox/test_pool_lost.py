@@ -1,0 +1,96 @@
+"""A plugin whose request kills its worker is not loaded again: its neighbours are served.
+
+Before, the pool loaded every plugin of a dead worker into its successor, the culprit
+included; a chunk that kills its worker when it runs (armed by a value in its own store)
+then killed every successor, and its neighbours were never answered again."""
+
+import os
+import signal
+
+import pytest
+import trio
+
+from sandbox import Budget, CrashError, TimeLimitError, open_pool
+from sandbox.process import WorkerProcess
+
+VICTIM = "n = 0\nfunction tick() n = n + 1 return n end\nfunction check() end\n"
+
+# Its chunk wedges the worker it runs in once armed: as a reload after a restart would.
+HOSTILE = """
+if host.armed() then host.freeze() while true do end end
+function attack() host.arm() host.freeze() while true do end end
+function ok() return "fine" end
+"""
+
+BUDGET = Budget(instructions=10**13, timeout=0.1)
+
+
+@pytest.fixture
+def spawned(monkeypatch):
+    """The pids of the workers started, in order: the last one is the newest."""
+    pids: list[int] = []
+    spawn = WorkerProcess.spawn
+
+    async def recording(nice: int = 0) -> WorkerProcess:
+        w = await spawn(nice)
+        pids.append(w.pid)
+        return w
+
+    monkeypatch.setattr(WorkerProcess, "spawn", staticmethod(recording))
+    return pids
+
+
+def hostile_host(spawned: list[int]) -> dict:
+    """host.freeze stops the newest worker (SIGSTOP: a wedged C call); host.arm arms the chunk."""
+    armed = [False]
+
+    async def freeze():
+        os.kill(spawned[-1], signal.SIGSTOP)
+
+    async def arm():
+        armed[0] = True
+
+    async def is_armed():
+        return armed[0]
+
+    return {"host.freeze": freeze, "host.arm": arm, "host.armed": is_armed}
+
+
+async def test_a_plugin_whose_call_kills_its_worker_is_not_loaded_again(spawned):
+    async with open_pool(workers=1, spares=0) as pool:
+        await pool.load("victim", VICTIM)
+        await pool.load("hostile", HOSTILE, budget=BUDGET, host=hostile_host(spawned))
+        assert (await pool.call("victim", "tick")).value == 1
+        with pytest.raises(TimeLimitError, match="hard deadline"):
+            await pool.call("hostile", "attack")
+        with trio.fail_after(3 * BUDGET.deadline + 2):
+            assert (await pool.call("victim", "tick")).value == 1  # loaded again: fresh state
+            assert (await pool.call("victim", "tick")).value == 2
+        with pytest.raises(CrashError, match="its request got its sandbox worker killed") as e:
+            await pool.call("hostile", "ok")
+        assert e.value.file == "hostile.lua"
+        assert "got its sandbox worker killed" in pool.lost("hostile") and pool.lost("victim") is None
+        folded = await pool.fold(["victim", "hostile"], "check")
+        assert isinstance(folded.error, CrashError) and "not loaded" in str(folded.error)
+        assert pool.restarts == 1
+        await pool.unload("hostile")
+        await pool.load("hostile", "function ok() return 'back' end")  # loaded anew, served again
+        assert (await pool.call("hostile", "ok")).value == "back"
+
+
+async def test_a_plugin_whose_reload_kills_the_successor_is_dropped_and_the_others_served(spawned):
+    async with open_pool(workers=1, spares=0) as pool:
+        host = hostile_host(spawned)
+        await pool.load("victim", VICTIM)
+        await pool.load("hostile", HOSTILE, budget=BUDGET, host=host)
+        await host["host.arm"]()
+        os.kill(spawned[-1], signal.SIGKILL)  # nobody's fault: every plugin is loaded again
+        with trio.fail_after(3 * BUDGET.deadline + 2):
+            while pool.restarts < 2 or pool.lost("hostile") is None:
+                await trio.sleep(0.01)
+            assert (await pool.call("victim", "tick")).value == 1
+        assert "got its sandbox worker killed" in pool.lost("hostile")
+        with pytest.raises(CrashError, match="got its sandbox worker killed"):
+            await pool.call("hostile", "ok")
+        await trio.sleep(BUDGET.deadline)
+        assert pool.restarts == 2  # the one it killed, and no more
