@@ -362,9 +362,18 @@ local function close_(co)
   return after_catch(co_close(co))
 end
 
+-- Weak keys make a table an ephemeron table: a chain of them costs one collection O(N^2) in a
+-- single C step no hook can stop (40,000 links: seconds). Weak values cost no more than strong.
+local function weak_keys(mode)
+  return type(mode) == "string" and s_find(mode, "k", 1, true) ~= nil
+end
+
 local function setmetatable_(t, mt)
   if protected[t] then forbidden("setmetatable on a sandbox table") end
-  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then forbidden("__gc (finalizers)") end
+  if type(mt) == "table" then
+    if rawget(mt, "__gc") ~= nil then forbidden("__gc (finalizers)") end
+    if weak_keys(rawget(mt, "__mode")) then forbidden('a weak-keyed table (__mode "k"; "v" is allowed)') end
+  end
   return setmetatable(t, mt)
 end
 
