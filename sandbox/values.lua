@@ -7,7 +7,9 @@
 -- the script ever runs here, and they never re-enter, so their state lives in upvalues rather
 -- than in closures made per call.
 -- Flattening also runs on the driver's unhooked main thread (a call's return values), so its
--- work is bounded by the limits alone: at most LIMITS.values values (of any kind) are visited.
+-- work is bounded by the limits alone: at most LIMITS.values values (of any kind) are visited,
+-- and each table's slots are scanned with `next` at most three times per flatten (a walk costs
+-- the slots allocated, emptied ones too, not the entries: see f_keys).
 
 local type, next, error, tostring, rawget, rawlen = type, next, error, tostring, rawget, rawlen
 local s_byte, s_format, s_gsub, s_sub, s_find = string.byte, string.format, string.gsub, string.sub, string.find
@@ -50,7 +52,9 @@ local function build_values(shape, vals, first)
   return out, n
 end
 
-local F_shape, F_out, F_ns, F_no, F_bytes, F_path, F_seen
+-- F_seen[t]: true while t is on the path being walked (a cycle), false once walked.
+-- F_keys[t]: the keys of a table met again, listed once (f_keys); nil until one is.
+local F_shape, F_out, F_ns, F_no, F_bytes, F_path, F_seen, F_keys
 
 local function f_where(depth)
   local parts = {}
@@ -73,7 +77,42 @@ local function f_scalar(v, depth)
   F_out[no] = v
 end
 
-local function f_value(v, depth)
+local f_value
+
+-- The keys of a table walked before in this flatten (shared, not a cycle), in `next` order,
+-- and whether it is an array: listed once, so that a table of emptied slots returned many
+-- times is not scanned once per reference (2^19 slots, 30,000 times: tens of seconds).
+local function f_keys(v)
+  if not F_keys then F_keys = {} end  -- made here, not per flatten: most never meet a table twice
+  local keys = F_keys[v]
+  if keys then return keys end
+  local n, count, is_array = rawlen(v), 0, true
+  keys = {}
+  for k in next, v do
+    count = count + 1
+    keys[count] = k
+    if is_array and not (math_type(k) == "integer" and k >= 1 and k <= n) then is_array = false end
+  end
+  keys.n, keys.array = count, is_array and count == n and n > 0
+  F_keys[v] = keys
+  return keys
+end
+
+-- A table walked before: its entries again, from its listed keys (checked the first time).
+local function f_again(v, ns, depth)
+  local keys = f_keys(v)
+  F_shape[ns] = keys.array and "a" or "m"
+  f_scalar(keys.n, depth)
+  local array = keys.array
+  for idx = 1, keys.n do
+    local k = array and idx or keys[idx]  -- an array's keys may not come in order from `next`
+    if not array then f_scalar(k, depth) end
+    F_path[depth + 1] = k
+    f_value(rawget(v, k), depth + 1)
+  end
+end
+
+function f_value(v, depth)
   local tv = type(v)
   local ns = F_ns + 1
   F_ns = ns
@@ -85,8 +124,10 @@ local function f_value(v, depth)
   elseif tv == "nil" then F_shape[ns] = "n"
   elseif tv == "table" then
     if depth >= LIMITS.depth then error(f_where(depth) .. s_format(": nested deeper than %d", LIMITS.depth), 0) end
-    if F_seen[v] then error(f_where(depth) .. ": table refers to itself (a cycle)", 0) end
+    local seen = F_seen[v]
+    if seen then error(f_where(depth) .. ": table refers to itself (a cycle)", 0) end
     F_seen[v] = true
+    if seen == false then f_again(v, ns, depth); F_seen[v] = false; return end
     local n, count, is_array = rawlen(v), 0, true
     for k in next, v do
       count = count + 1
@@ -108,7 +149,7 @@ local function f_value(v, depth)
         f_value(item, depth + 1)
       end
     end
-    F_seen[v] = nil
+    F_seen[v] = false
   else
     error(f_where(depth) .. ": a " .. tv .. " cannot cross the sandbox boundary", 0)
   end
@@ -117,10 +158,10 @@ end
 -- Flattens r[i..j] as a list of values: returns the shape, the scalars and their count.
 -- Raises a string naming the path of the first value that cannot cross.
 local function flatten(r, i, j)
-  F_shape, F_out, F_ns, F_no, F_bytes, F_path, F_seen = {}, {}, 0, 0, 0, {}, {}
+  F_shape, F_out, F_ns, F_no, F_bytes, F_path, F_seen, F_keys = {}, {}, 0, 0, 0, {}, {}, nil
   for idx = i, j do F_path[1] = idx - i + 1; f_value(r[idx], 1) end
   local shape, out, no = t_concat(F_shape, "", 1, F_ns), F_out, F_no
-  F_shape, F_out, F_path, F_seen = nil, nil, nil, nil
+  F_shape, F_out, F_path, F_seen, F_keys = nil, nil, nil, nil, nil
   return shape, out, no
 end
 
