@@ -14,7 +14,6 @@ import hashlib
 import itertools
 import logging
 from contextlib import asynccontextmanager
-from time import perf_counter
 from typing import Any, AsyncIterator, Mapping, Sequence
 
 import trio
@@ -298,9 +297,10 @@ class Pool:
         """Runs one request to its end on the plugin's worker, serving the host calls it makes.
 
         The deadline counts only the time the worker spends running this request, not time
-        waiting for the worker or for host functions. In a fold (``run``) each plugin has its
-        own deadline, and a failure is put on the plugin the worker was running."""
-        spent = 0.0
+        waiting for the worker or for host functions, and from each host answer again (as in a
+        fold): the script's time budget, which charges each host call, bounds the whole call.
+        In a fold (``run``) each plugin has its own deadline, and a failure is put on the
+        plugin the worker was running."""
         w = worker
         while True:
             # Until the request is sent it may go to a successor; after, it lives in `w` only.
@@ -315,11 +315,10 @@ class Pool:
                                          "the call was lost", file=culprit.chunkname)
                     w = None
                     continue
-                t0 = perf_counter()
                 culprit = plugin
                 try:
                     if run is None:
-                        reply = await w.exchange(msg, plugin.budget.deadline - spent)
+                        reply = await w.exchange(msg, plugin.budget.deadline)
                     else:
                         reply = await run.exchange(w, msg)
                 except DeadlineExceeded:
@@ -335,8 +334,6 @@ class Pool:
                         continue
                     culprit = run.culprit(w) if run else plugin
                     raise CrashError(f"{e}; the worker is being replaced", file=culprit.chunkname) from None
-                finally:
-                    spent += perf_counter() - t0
             if reply[protocol.OP] != protocol.HOST:
                 return reply
             request = protocol.Host(*reply)

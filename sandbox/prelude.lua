@@ -467,11 +467,22 @@ end
 -- the call to the host and resumes the script with the answer. `host_pending` says a genuine
 -- host call is on its way up: the driver takes a yield for one only then.
 local host_pending = false
+-- A host call's round trip costs the engine time this thread's clock never sees: charged to the
+-- time budget (LIMITS.host_call), so that a loop of cheap host calls ends on the budget like any
+-- other loop, and not on the worker's hard deadline.
+local function charge_host()
+  local c = cur
+  c.used = c.used + LIMITS.host_call
+  if c.used + elapsed() > c.tlimit then
+    die("timeout", s_format("time budget exceeded (%g s; each host call counts %g s)", c.tlimit, LIMITS.host_call))
+  end
+end
 local function host_function(name)
   return function(...)
     local ok, fshape, out, no = pcall(flatten, t_pack(...), 1, select("#", ...))
     if cur.dead then error(cur.msg, 0) end
     if not ok then error(name .. ": argument " .. fshape, 2) end
+    charge_host()
     host_pending = true
     local r = t_pack(co_yield(HOST, name, fshape, t_unpack(out, 1, no)))
     if not rawequal(r[1], "ok") then error(safe_text(r[2]), 2) end  -- named by the host (sandbox/host.py)

@@ -13,8 +13,8 @@ from typing import Any, Callable, Sequence
 from lupa import lua54
 
 from . import allowlist, codec
-from .budget import (MAX_DEPTH, MAX_FUNCTIONS, MAX_LOG_BYTES, MAX_LOG_LINES, MAX_STRING_BYTES, MAX_VALUES, MB,
-                     Budget)
+from .budget import (HOST_CALL_SECONDS, MAX_DEPTH, MAX_FUNCTIONS, MAX_LOG_BYTES, MAX_LOG_LINES, MAX_STRING_BYTES,
+                     MAX_VALUES, MB, Budget)
 
 _HERE = Path(__file__).parent
 # The trusted Lua: the prelude builds each runtime's environment and drives its calls; it is
@@ -74,6 +74,7 @@ def _config(host_functions: tuple[str, ...]) -> tuple[str, list]:
             "log_lines": MAX_LOG_LINES,
             "log_bytes": MAX_LOG_BYTES,
             "functions": MAX_FUNCTIONS,
+            "host_call": HOST_CALL_SECONDS,
         },
     }])
 

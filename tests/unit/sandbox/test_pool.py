@@ -172,6 +172,31 @@ async def test_host_call_is_not_charged_and_others_keep_running(pool):
     assert ticks.count >= 20  # the event loop ran throughout
 
 
+LOOPER = """
+function spin() local now = host.now for i = 1, 1e9 do now() end end
+function spin_all(a) local now = host.now for i = 1, 1e9 do now() end end
+function on_alert(a) return nil end
+"""
+
+
+async def test_a_loop_of_host_calls_ends_on_its_time_budget_not_on_the_hard_deadline(pool):
+    # The round trips cost the engine about 90 us each, which the script's clock never saw: a
+    # loop of cheap host calls ran on until the worker's hard deadline killed it (and the
+    # plugins beside it lost their state), in a fold without end. Each host call is charged.
+    async def now() -> float:
+        return 1.0
+
+    budget = Budget(instructions=50_000_000, timeout=0.1)
+    await pool.load("looper", LOOPER, host={"host.now": now}, budget=budget)
+    await pool.load("neighbour", NAPPER, host=await _host())
+    with pytest.raises(TimeLimitError, match=r"time budget exceeded \(0.1 s; each host call counts 0.0001 s\)"):
+        await pool.call("looper", "spin")
+    folded = await pool.fold(["looper"], "spin_all", {})
+    assert isinstance(folded.error, TimeLimitError) and "each host call counts" in str(folded.error)
+    assert pool.restarts == 0 and pool.lost("looper") is None
+    assert (await pool.call("neighbour", "quick", 1)).value == 2
+
+
 async def test_host_errors_reach_the_script_without_secrets(pool):
     await pool.load("p", NAPPER, host=await _host())
     assert (await pool.call("p", "failing")).values == [False, "host.fail: order refused: market closed"]
