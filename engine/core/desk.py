@@ -158,9 +158,11 @@ class Desk(PlainDesk):
             result = OrderResult.refused(clash)
         else:
             self._metrics.executed(request, result, sent, run)
-            self._ledger.finish(request, "done" if result.ok else "refused", result, latency)
+            self._ledger.finish(request, "done" if result.ok else "unknown" if result.unknown else "refused", result,
+                                latency)
         if not result.ok and not result.duplicate:
-            self._notifier.send("trades", f"order refused: {request.kind} {request.symbol or ''} "
+            said = "order not known" if result.unknown else "order refused"   # unknown: it may have reached the broker
+            self._notifier.send("trades", f"{said}: {request.kind} {request.symbol or ''} "
                                           f"for {request.plugin}: {result.error}", key=f"refused:{request.plugin}")
         return result
 

@@ -146,7 +146,7 @@ _E_IPC_TIMEOUT = (RES_E_INTERNAL_FAIL_TIMEOUT, "IPC timeout")
 _SCRIPT_RETCODES = {"requote": 10004, "price_changed": 10020, "price_off": 10021, "reject": 10006,
                     "no_money": 10019, "timeout": 10012, "connection": 10031}
 _SCRIPT_OTHERS = {"ipc_down", "crash_after_send", "crash_before_send", "slow", "slow_after", "hang", "hang_after",
-                  "raise", "raise_after", "normal"}
+                  "late", "raise", "raise_after", "normal"}
 _BUY_TYPES = {ORDER_TYPE_BUY, ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_BUY_STOP}
 _PENDING_TYPES = (ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_SELL_LIMIT, ORDER_TYPE_BUY_STOP, ORDER_TYPE_SELL_STOP)
 
@@ -281,9 +281,10 @@ def _fail(value, error):
     return value
 
 
-def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None):
+def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None, late=None):
     """Runs ``body(store, scripted_retcode)`` as the terminal's answer to ``name``: refused when
-    the link is down, else the next scripted outcome for ``name`` applied around it."""
+    the link is down, else the next scripted outcome for ``name`` applied around it. ``late``:
+    what a "late" outcome keeps, to be delivered by ``Terminal.deliver_late``."""
     path = path or _path
     if path is None:
         return _fail(fail, _E_NO_IPC)
@@ -302,6 +303,9 @@ def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None):
                 st.put("connected", False)
                 st.add("epoch")
             if kind == "hang":
+                return kind, _hanging(st, name), fail
+            if kind == "late":
+                st.put(f"late:{name}", st.get(f"late:{name}", []) + [late])
                 return kind, _hanging(st, name), fail
             if kind in ("ipc_down", "slow", "crash_before_send", "raise"):
                 return kind, arg, fail
@@ -333,6 +337,9 @@ def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None):
         result = attempt(False)[2]
     elif kind == "hang_after":
         _wait_released(path, name, arg)  # done already: it answers late, however long it waits
+    elif kind == "late":
+        _wait_released(path, name, arg)  # its work is the far side's, done by deliver_late
+        return _fail(fail, _E_IPC_TIMEOUT)
     elif kind == "crash_after_send":
         os._exit(1)
     return result
@@ -855,19 +862,21 @@ def _outcome(st, r, scripted, execute):
 def order_send(request):
     """Sends a trade request: an OrderSendResult (its retcode says what happened), or None with
     last_error() when the request never reached the terminal or had a malformed field."""
-    def body(st, scripted):
-        r = _request(request)
-        if r is None:
-            return None
-        pos = st.row("position", r.position) if r.position else None
-        s = st.symbol(r.symbol) or (st.symbol(pos["symbol"]) if pos else None)
-        code, order, deal, volume, price = _outcome(st, r, scripted, execute=True)
-        if not scripted and code in (10008, 10009, 10010):
-            st.add("sent")
-        bid, ask = (s["bid"], s["ask"]) if s and code in (10004, 10020, 10021, 10009, 10010) else (0.0, 0.0)
-        return OrderSendResult(code, deal, order, volume, price, bid, ask, _COMMENTS.get(code, ""),
-                               st.add("request_id"), 0, r)
-    return _call("order_send", None, body)
+    return _call("order_send", None, lambda st, scripted: _send(st, request, scripted), late=request)
+
+
+def _send(st, request, scripted=None):
+    r = _request(request)
+    if r is None:
+        return None
+    pos = st.row("position", r.position) if r.position else None
+    s = st.symbol(r.symbol) or (st.symbol(pos["symbol"]) if pos else None)
+    code, order, deal, volume, price = _outcome(st, r, scripted, execute=True)
+    if not scripted and code in (10008, 10009, 10010):
+        st.add("sent")
+    bid, ask = (s["bid"], s["ask"]) if s and code in (10004, 10020, 10021, 10009, 10010) else (0.0, 0.0)
+    return OrderSendResult(code, deal, order, volume, price, bid, ask, _COMMENTS.get(code, ""),
+                           st.add("request_id"), 0, r)
 
 
 def order_check(request):
@@ -950,7 +959,8 @@ class Terminal:
         "no_money", "timeout", "connection" (order_send/order_check only), "ipc_down", "crash_before_send",
         "crash_after_send", {"slow": seconds}, {"slow_after": seconds}, "hang" (no answer, nothing
         done, until ``release``; then it is done and answered; initialize and login give up at
-        their timeout), "hang_after" (done, then no answer until ``release``), "raise" (the call
+        their timeout), "hang_after" (done, then no answer until ``release``), "late" (order_send:
+        no answer ever and nothing done, until ``deliver_late`` executes it), "raise" (the call
         raises, nothing done), "raise_after" (done, then it raises). A hanging call is counted by
         ``hung`` and ends when its process is killed."""
         api = {"initialize", "login", "version", "terminal_info", "account_info", "symbols_get", "symbols_total",
@@ -969,6 +979,17 @@ class Terminal:
         with _tx(self.path) as st:
             for outcome in outcomes:
                 st.con.execute("INSERT INTO script (fn, outcome) VALUES (?, ?)", (fn, json.dumps(outcome)))
+
+    def deliver_late(self):
+        """The requests of the "late" order_send calls reach the trade server now, and are
+        executed as they would have been, whether their caller is still there or not: the far
+        side of a bridge (mt5linux's RPyC server, on Windows) goes on with a call its near side
+        gave up on. Returns their retcodes."""
+        with _tx(self.path) as st:
+            late = st.get("late:order_send", [])
+            st.put("late:order_send", [])
+            _selected.update(request.get("symbol", "") for request in late)  # the far side had them
+            return [_send(st, request).retcode for request in late]
 
     def hung(self, fn):
         """How many calls of ``fn`` have reached a scripted hang, ever: a "hang_after" one has

@@ -458,6 +458,21 @@ def test_hang_does_nothing_until_released_then_does_it(term):
         process.wait()
 
 
+def test_a_late_send_is_done_only_when_delivered_whether_its_caller_lived_or_not(term):
+    term.script("order_send", "late")
+    process = child_buy(term.path)
+    try:
+        assert wait_for(lambda: term.hung("order_send") == 1)
+        assert term.positions() == [] and term.sent() == 0 and process.poll() is None
+    finally:
+        process.kill()   # the near side gives up: its worker is killed
+        process.wait()
+    assert term.positions() == [] and term.sent() == 0
+    assert term.deliver_late() == [10009]   # the far side goes on
+    assert [p["comment"] for p in term.positions()] == ["mh:child"] and term.sent() == 1
+    assert term.deliver_late() == []
+
+
 def test_a_release_before_the_hang_does_not_release_it(term):
     term.release("order_send")
     term.script("order_send", "hang_after")

@@ -206,14 +206,14 @@ async def test_an_order_left_unknown_is_not_failed_and_a_replay_finds_it(tmp_pat
         assert broker.terminal.sent() == 1
 
 
-async def test_a_crash_before_the_send_is_resolved_as_not_executed(tmp_path):
+async def test_a_crash_before_the_send_is_resolved_as_not_known_and_never_sent_again(tmp_path):
     async with mt5(tmp_path) as broker:
         await broker.symbol("EURUSD")
         broker.terminal.script("order_send", "crash_before_send")
         assert not (await broker.execute(market("a8-p-1"))).ok
         await until(lambda: broker.connected and not broker.book.unresolved())
         final = await broker.execute(market("a8-p-1"))
-        assert not final.ok and "MetaTrader shows no trace of the order" in final.error
+        assert not final.ok and final.unknown and "showed no trace of the order" in final.error  # never sent again
         assert broker.terminal.sent() == 0
 
 
@@ -252,6 +252,30 @@ async def test_reconciliation_at_start_finds_what_the_last_run_left_unknown(tmp_
         closed = await broker.execute(OrderRequest("close", "a11-p-1", symbol="EURUSD", plugin="p"))
         assert closed.ok and len(closed.closed) == 1          # ours only: the trader's own stays
         assert [p["comment"] for p in terminal.positions()] == ["manual"]
+
+
+async def test_a_send_a_slow_bridge_executes_after_a_restart_gave_up_on_it_is_never_sent_twice(tmp_path):
+    # mt5linux's far side (RPyC on Windows) goes on with an order_send its near side gave up
+    # on: the restart's look at the broker, resolve_seconds long, could not see it, called it
+    # "not executed", and the alert run again sent it a second time; then the first arrived.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.script("order_send", "late")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.execute, market("a31-p-1"))
+            await until(lambda: terminal.hung("order_send") == 1)
+            nursery.cancel_scope.cancel()                         # the engine stops before any answer
+    async with mt5(tmp_path, resolve_seconds=0.2) as broker:       # the restart looks for it, in vain
+        await until(lambda: broker.book.unresolved() == [])
+        again = await broker.execute(market("a31-p-1"))           # its alert, run again by recovery
+        assert not again.ok and again.unknown and "it is not sent again" in again.error, again
+        assert terminal.positions() == []
+        assert terminal.deliver_late() == [10009]                  # the first send arrives at last
+        found = await broker.execute(market("a31-p-1"))
+        assert found.ok and found.ticket == terminal.positions()[0]["ticket"], found
+        assert terminal.sent() == 1 and len(terminal.positions()) == 1
+        assert (await broker.execute(market("a31-p-1"))).duplicate
 
 
 async def test_pending_orders_modify_and_cancel(tmp_path):
@@ -464,10 +488,11 @@ async def test_an_order_send_that_raises_is_looked_for_at_the_broker_and_never_s
         assert first.ok is ok and broker.terminal.sent() == sends
         if ok:
             assert first.ticket == broker.terminal.positions()[0]["ticket"]
-        else:
-            assert "MetaTrader shows no trace of the order" in first.error
+        else:  # it may yet arrive (a bridge's far side goes on): not known, never sent again
+            assert first.unknown and "showed no trace of the order" in first.error
         again = await broker.execute(market("a4-p-1"))
-        assert again.duplicate and again.ok is ok and broker.terminal.sent() == sends
+        assert again.ok is ok and broker.terminal.sent() == sends
+        assert again.duplicate if ok else again.unknown   # looked for again, not sent
 
 
 async def test_a_read_that_fails_is_never_taken_for_nothing_there(tmp_path):

@@ -1,11 +1,10 @@
 """The MetaTrader 5 broker: the engine's orders sent to a terminal through the MetaTrader5
 package (or mt5linux), held by a worker process of its own (``link.py``).
 
-Never twice (``send.py``): each send is written down with its tag before it goes; a send
-whose answer was lost (a timeout, a worker that died or hung) is unknown, never failed,
-until the tag is found at the broker or shown absent (``history.py``); a client id asked
-again answers its first result. The connection is watched (``session.py``): lost, it is told
-(a Connection event) and found again with backoff, the worker restarted if need be.
+Never twice (``send.py``): each send is written down with its tag before it goes; one whose
+answer was lost (a timeout, a worker that died or hung) is looked for by its tag at the broker
+(``history.py``), never failed and never sent again; a client id asked again answers its first
+result. The connection is watched (``session.py``): lost, it is told and found again.
 """
 
 from __future__ import annotations
@@ -226,11 +225,12 @@ class MT5Broker(Broker):
         except Refused as e:
             result = OrderResult.refused(str(e))
         except (Unknown, BrokerError) as e:
-            # not written as the final result: a repeat of this client id looks again
             if self.book.unsettled(cid):
                 return OrderResult(ok=False, unknown=True, error=f"not done: {e}. It may have reached the broker: it "
                                    "is looked for there when MetaTrader answers, and never sent again")
             return OrderResult.refused(f"not done: {e}. Nothing was sent")
+        if result.unknown:  # neither is written as the final result: a repeat of this client id looks again
+            return result
         await self.write(self.book.finish, cid, plain(result))
         if result.ok and request.kind == "pending" and result.ticket:
             await self.pending.placed(result.ticket)
@@ -239,9 +239,8 @@ class MT5Broker(Broker):
         return result
 
     async def _enter(self, r: OrderRequest) -> OrderResult:
-        earlier = await self._sender.sent_before(tag_for(r.client_id, r.alert_id))  # a repeat: never checked again
-        if earlier is not None:
-            return earlier
+        if (earlier := await self._sender.sent_before(tag_for(r.client_id, r.alert_id))) is not None:
+            return earlier  # a repeat: never checked against the market again
         request, fills = await self._entry(r)
         fresh = partial(self._fresh_price, r.symbol, r.side) if r.kind == "market" else None
         return await self._sender.send(r, {**request, "magic": await self._magic(r)}, fills, fresh)
@@ -282,7 +281,8 @@ class MT5Broker(Broker):
         results = [await self._close_position(r, p, None, part=str(p["ticket"])) for p in mine]
         failed = [x.error for x in results if not x.ok]
         closed = list(dict.fromkeys(before + [p["ticket"] for p, x in zip(mine, results) if x.ok]))  # parts once
-        return OrderResult(ok=not failed, closed=closed, error="; ".join(failed) if failed else None)
+        return OrderResult(ok=not failed, closed=closed, error="; ".join(failed) if failed else None,
+                           unknown=any(x.unknown for x in results))
 
     async def _close_position(self, r: OrderRequest, p: dict[str, Any], volume: float | None,
                               part: str = "") -> OrderResult:

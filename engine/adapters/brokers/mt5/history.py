@@ -142,13 +142,18 @@ class History:
         return None
 
     async def resolve(self, send: dict[str, Any]) -> OrderResult:
-        """A send with a lost answer: found at the broker (done), or shown absent for
-        ``resolve_seconds`` (refused: it never arrived). Raises Unknown if MetaTrader cannot
-        be asked."""
-        deadline = trio.current_time() + self._b.config.resolve_seconds
+        """A send with a lost answer: found at the broker (done), or absent for
+        ``resolve_seconds``. A deal or a pending order absent is "lost" (not ok and ``unknown``):
+        a trade server or a bridge slower than that may still execute it, so it is never sent
+        again, only looked for (once, at each repeat). A stop change, modify or removal not in
+        effect is refused: sent again, it changes nothing twice. Raises Unknown if MetaTrader
+        cannot be asked."""
+        wait = 0.0 if send["state"] == "lost" else self._b.config.resolve_seconds
+        deadline = trio.current_time() + wait
         request = send["request"]
+        by_effect = request.get("action") in (c.ACTION_SLTP, c.ACTION_MODIFY, c.ACTION_REMOVE)
         while True:
-            if request.get("action") in (c.ACTION_SLTP, c.ACTION_MODIFY, c.ACTION_REMOVE):
+            if by_effect:
                 try:
                     done = await self._applied(request)  # these leave no tag: their effect is checked
                 except Refused as e:
@@ -162,10 +167,18 @@ class History:
                             found["ticket"])
                 return await self._b.settle(send["tag"], OrderResult(
                     ok=True, ticket=found["ticket"], price=found.get("price"), volume=found.get("volume")))
-            if trio.current_time() >= deadline:
-                log.warning("%s: its answer was lost, and it is nowhere at the broker: not executed", send["tag"])
+            if trio.current_time() >= deadline and by_effect:
+                log.warning("%s: its answer was lost, and it is not in effect at the broker: not executed", send["tag"])
                 return await self._b.settle(send["tag"], OrderResult.refused(
-                    "not executed: the answer was lost and MetaTrader shows no trace of the order"))
+                    "not executed: the answer was lost and MetaTrader shows the order unchanged"))
+            if trio.current_time() >= deadline:
+                if send["state"] != "lost":
+                    log.warning("%s: its answer was lost, and it is nowhere at the broker yet: not sent again",
+                                send["tag"])
+                return await self._b.settle(send["tag"], OrderResult(ok=False, unknown=True, error=(
+                    f"not known: the answer was lost, and MetaTrader showed no trace of the order within "
+                    f"{self._b.config.resolve_seconds:g} s; it is not sent again (look at the positions: if it "
+                    "arrives, its fill is told)")))
             await trio.sleep(min(0.5, self._b.config.resolve_seconds / 4))
 
     async def _applied(self, request: dict[str, Any]) -> bool:

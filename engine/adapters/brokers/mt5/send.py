@@ -27,6 +27,11 @@ from engine.domain.orders import OrderRequest, OrderResult
 log = logging.getLogger("moonhook.mt5")
 
 
+# A send whose outcome is looked for at the broker before anything else: its answer is awaited
+# (OPEN_STATES), or it was lost and never found ("lost"; it may still arrive).
+LOOKED_FOR = (*OPEN_STATES, "lost")
+
+
 class Sender:
     def __init__(self, session: Session, book: Book, history: History,
                  write: Callable[..., Awaitable[Any]], config: MT5Config):
@@ -65,13 +70,13 @@ class Sender:
         never arrived). Raises Unknown as ``send`` does."""
         with self._holding(tag):
             known = self._book.send(tag)
-            if known is None or known["state"] not in ("done", *OPEN_STATES):
+            if known is None or known["state"] not in ("done", *LOOKED_FOR):
                 return None
             if known["state"] == "done":
                 result = OrderResult.from_plain(known["result"])
             else:
                 result = await self._history.resolve(known)
-            return result if result.ok else None
+            return result if result.ok or result.unknown else None
 
     @contextmanager
     def _holding(self, tag: str) -> Iterator[None]:
@@ -88,9 +93,9 @@ class Sender:
         known = self._book.send(tag)
         if known is not None and known["state"] == "done":
             return OrderResult.from_plain(known["result"])
-        if known is not None and known["state"] in ("sending", "unknown"):
+        if known is not None and known["state"] in LOOKED_FOR:
             resolved = await self._history.resolve(known)
-            if resolved.ok:
+            if resolved.ok or resolved.unknown:  # found; or it may yet arrive: never sent twice
                 return resolved
         await self._write(self._book.sending, tag, r.client_id, r.kind, request)
         tried, attempt = set(), 0
@@ -127,8 +132,10 @@ class Sender:
             return await self.settle(tag, OrderResult.refused(c.describe_retcode(code, answer.get("comment"))))
 
     async def settle(self, tag: str, result: OrderResult) -> OrderResult:
-        """The send tagged ``tag`` is over: written down with its result."""
-        await self._write(self._book.settle, tag, "done" if result.ok else "refused", plain(result))
+        """The send tagged ``tag`` is over, or "lost" (``result.unknown``: looked for again at
+        each repeat): written down with its result."""
+        state = "done" if result.ok else "lost" if result.unknown else "refused"
+        await self._write(self._book.settle, tag, state, plain(result))
         return result
 
 
