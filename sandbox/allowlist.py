@@ -31,7 +31,7 @@ GLOBALS: tuple[str, ...] = (
     "rawset",  # refused on library tables
     "select",
     "setmetatable",  # refuses __gc and the sandbox's own tables
-    "tonumber",
+    "tonumber",  # guarded: a string is charged by its length
     "tostring",
     "type",
     "xpcall",  # emulated on top of the guarded pcall: Lua runs message handlers unhooked
@@ -54,6 +54,7 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
         "log", "max", "maxinteger", "min", "mininteger", "modf", "pi", "rad", "random", "sin",
         "sqrt", "tan", "tointeger", "type", "ult",
     ),
+    # codepoint, len and offset are guarded (charged by the bytes they may decode).
     "utf8": ("char", "charpattern", "codepoint", "codes", "len", "offset"),
     # create, wrap, resume and close are wrapped so the budget hook follows every coroutine.
     "coroutine": ("close", "create", "isyieldable", "resume", "running", "status", "wrap", "yield"),

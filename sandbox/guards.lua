@@ -31,7 +31,7 @@ local s_byte, s_char, s_sub, s_find, s_match, s_gmatch, s_gsub, s_rep, s_format 
 local t_concat, t_unpack, t_move, t_sort, t_insert, t_remove =
   table.concat, table.unpack, table.move, table.sort, table.insert, table.remove
 local math_type, tointeger, log, huge = math.type, math.tointeger, math.log, math.huge
-local utf8_codepoint = utf8.codepoint
+local utf8_codepoint, utf8_len, utf8_offset = utf8.codepoint, utf8.len, utf8.offset
 
 local STEPS_PER_INSTRUCTION <const> = 8  -- C work (bytes compared, pattern steps) per charged instruction
 local MAXTAGLOOP <const> = 2000          -- the longest __index/__newindex chain Lua follows (lvm.c)
@@ -570,6 +570,23 @@ G.utf8.codepoint = function(s, i, j, lax)
     end
   end
   return utf8_codepoint(s, i, j, lax)
+end
+
+-- Decoding a string's characters allocates nothing and runs no instruction: charged by the
+-- bytes it may walk (the whole string at worst), as the comparisons above are.
+G.utf8.len = function(s, ...)
+  local ls = str_len(s)
+  if ls then charge(ls / STEPS_PER_INSTRUCTION, "utf8.len") end
+  return utf8_len(s, ...)
+end
+G.utf8.offset = function(s, ...)
+  local ls = str_len(s)
+  if ls then charge(ls / STEPS_PER_INSTRUCTION, "utf8.offset") end
+  return utf8_offset(s, ...)
+end
+G.tonumber = function(v, ...)
+  if type(v) == "string" then charge(#v / STEPS_PER_INSTRUCTION, "tonumber") end
+  return tonumber(v, ...)
 end
 
 return G

@@ -394,7 +394,7 @@ local G = guards_chunk()(charge, need_memory, function() return cur.limit - cur.
 
 local OVERRIDE = {
   pcall = pcall_, xpcall = xpcall_, print = print_, setmetatable = setmetatable_,
-  rawset = rawset_, rawget = rawget_,
+  rawset = rawset_, rawget = rawget_, tonumber = G.tonumber,
 }
 -- os.time() and os.date() without a time read the host's clock when it gives one (replay's
 -- replayed clock, see driver.clock), else the system's. os.date takes time.now()'s fraction
