@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Protocol
 
@@ -51,6 +52,9 @@ _ORDER_FIELDS = {
     "modify": {"ticket", "sl", "tp", "price"},
 }
 _MAX_LOG_CHARS = 2000
+# A plugin's messages to the chat a minute; the rest are folded into one, then one a throttle
+# window saying how many: a notify.send on every tick must not bury the messages that matter.
+NOTIFY_PER_MINUTE = 20
 
 
 class Market(Protocol):
@@ -195,10 +199,20 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
                 raise HostError(str(e)) from None  # named store.<method> by the sandbox's host
         return call
 
+    told: deque[float] = deque()  # when this plugin's last messages went out (NOTIFY_PER_MINUTE)
+
     async def notify_send(text: Any = None) -> None:
         if not isinstance(text, str) or not text:
             raise HostError(f"notify.send: expects a non-empty string, got {_type(text)}")
-        host.notifier.send("plugin", f"{plugin.name}: {text}", key=f"plugin:{plugin.name}:{text[:64]}")
+        now = host.clock()
+        while told and told[0] <= now - 60:
+            told.popleft()
+        key = f"plugin:{plugin.name}:{text[:64]}"  # a repeat of one text is folded anyway
+        if len(told) >= NOTIFY_PER_MINUTE:  # texts that differ each time (a price in them) too
+            key = f"plugin:{plugin.name}:over {NOTIFY_PER_MINUTE} a minute"
+        else:
+            told.append(now)
+        host.notifier.send("plugin", f"{plugin.name}: {text}", key=key)
 
     def log_at(level: int) -> HostFunction:
         async def write(*parts: Any) -> None:

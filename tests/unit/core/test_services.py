@@ -10,7 +10,7 @@ import pytest
 
 from engine.domain.config.paper import PaperConfig
 
-from support.engine_support import process, running
+from support.engine_support import process, running, told
 from support.fakes import FakeBroker
 
 PROBE = """
@@ -176,6 +176,15 @@ async def test_notify_send_reaches_the_outbox_without_blocking(tmp_path):
     from engine.adapters.storage import Database
     texts = [r[0] for r in Database(tmp_path / "data" / "moonhook.db").db.execute("SELECT text FROM outbox ORDER BY id")]
     assert ["n: n1", "n: n2", "n: n3"] == [t for t in texts if t.startswith("n: ")]
+
+
+async def test_a_plugin_sending_other_texts_in_a_loop_is_capped_not_flooding_the_chat(tmp_path):
+    # Each text its own throttle key: 'price 1.1001', 'price 1.1002'... went out one by one.
+    script = "function on_alert(a) for i = 1, 50 do notify.send('price ' .. i) end end"
+    async with running(tmp_path, {"n": script}) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        texts = [t for _, t in await told(engine) if t.startswith("n: ")]
+    assert texts == [f"n: price {i}" for i in range(1, 22)]   # 20, then the first of those folded
 
 
 async def test_risk_lot_size_without_a_price_measures_the_stop_from_where_the_entry_would_fill(tmp_path):
