@@ -4,7 +4,8 @@ broker answers, every order executed at the replayed clock."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from engine.adapters.brokers.base import Broker
 from engine.app.replay.fills import Book
@@ -18,12 +19,19 @@ class BookBroker(Broker):
         super().__init__()
         self.book = book
         self._clock = clock
-        self._given: dict[str, float] = {}   # the prices the alert in hand gave, by symbol
+        self._given: dict[str, float] = {}   # the prices the alert being decided gave, by symbol
         self.in_timer = False   # a timer runs: it read the bars ended by now (Book.execute's ``ended``)
 
-    def next_alert(self) -> None:
-        """A new alert: the prices the last one gave are no longer its own."""
+    @contextmanager
+    def deciding(self) -> Iterator[None]:
+        """An alert is decided meanwhile: the prices it gives (``quote``) are its own orders'
+        only. None outlives it: an order a timer, ``on_fill``, ``on_close`` or ``on_cancel``
+        places later without a price of its own fills at the bars (the next bar's open)."""
         self._given.clear()
+        try:
+            yield
+        finally:
+            self._given.clear()
 
     async def account(self) -> dict[str, Any]:
         return self.book.account()

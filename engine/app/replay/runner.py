@@ -182,8 +182,8 @@ class _Replay:
         outside = len(self.book.outside)
         if alert.symbol:
             self.book.check_inside(alert.symbol, recorded.time)
-        self.broker.next_alert()
-        _, outcome = await self.trial.alert(self.serial, alert, recorded.time)
+        with self.broker.deciding():
+            _, outcome = await self.trial.alert(self.serial, alert, recorded.time)
         for step in outcome.get("plugins") or ():
             result = RESULTS[step["result"]]
             self.out.decisions.append(Decision(recorded.where, step["plugin"], result,

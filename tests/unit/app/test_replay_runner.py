@@ -1,0 +1,71 @@
+"""The replay loop (``engine/app/replay/runner.py``) in process, against fixtures computed by
+hand: where the orders of timers and hooks fill, and what the report says of alerts that fail.
+
+The account: [paper] with a spread of 10 points (EURUSD: 5 digits, so the ask is the bid +
+0.00010), no commission; a point of one lot is worth 1.00 USD. Bars are hourly bids from T0
+(2024-05-13 00:00 UTC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from engine.app.replay import Bar, RecordedAlert
+from engine.app.replay.runner import replay
+from engine.domain.config import EngineConfig
+from engine.domain.config.paper import PaperConfig
+
+T0, H = 1_715_558_400.0, 3600.0
+CONFIG = replace(EngineConfig(), paper=PaperConfig(spread_points=10))
+BARS = {"EURUSD": [
+    Bar(T0,         1.08000, 1.08100, 1.07950, 1.08050),   # b0
+    Bar(T0 + H,     1.08100, 1.08300, 1.08000, 1.08250),   # b1
+    Bar(T0 + 2 * H, 1.08250, 1.08280, 1.08100, 1.08200),   # b2
+    Bar(T0 + 3 * H, 1.09000, 1.09100, 1.08900, 1.09050),   # b3: opens 80 points over b2's close
+    Bar(T0 + 4 * H, 1.09050, 1.09150, 1.09000, 1.09100),   # b4: the last, ends at T0 + 5H
+]}
+BUY = (T0 + 1800, "buy EURUSD volume=1 price=1.0805")   # inside b0: filled at the ask 1.08060
+
+
+async def run(tmp_path: Path, scripts: dict[str, str], alerts, bars=BARS, config=CONFIG):
+    folder = tmp_path / "scripts"
+    folder.mkdir(exist_ok=True)
+    for name, source in scripts.items():
+        (folder / name).write_text(source)
+    recorded = [RecordedAlert(t, body, f"alerts.jsonl:{i}") for i, (t, body) in enumerate(alerts, 1)]
+    return await replay(config, folder, recorded, bars)
+
+
+TIMER_CLOSE = """plugin = {every = "1h"}
+function on_timer()
+  for _, p in ipairs(positions.list()) do
+    if time.now() - p.opened_at >= 5400 then orders.close{ticket = p.ticket} end
+  end
+end
+"""
+
+
+async def test_a_timers_close_fills_at_the_next_bars_open_not_at_the_last_alerts_price(tmp_path):
+    out = await run(tmp_path, {"timer.lua": TIMER_CLOSE}, [BUY])
+    # Timers at 01:30 (the position 1 h old) and 02:30 (2 h: closed). At 02:30 no price is the
+    # order's own: it fills at the next bar's open, b3's 1.09000 at 03:00, not the alert's 1.0805.
+    # (1.09000 - 1.08060) = 940 points x 1 lot = 940.00.
+    [trade] = out.trades
+    assert (trade.open_price, trade.close_time, trade.close_price, trade.reason, trade.profit) == (
+        1.0806, T0 + 3 * H, 1.09, "close", 940.0)
+
+
+ON_FILL_CLOSE = """plugin = {}
+function on_fill(f)
+  if f.entry == "in" then orders.close{ticket = f.position} end
+end
+"""
+
+
+async def test_an_on_fill_close_fills_at_the_next_bars_open(tmp_path):
+    out = await run(tmp_path, {"fill.lua": ON_FILL_CLOSE}, [BUY])
+    # on_fill runs after the alert: its close is no longer the alert's, b1's open 1.08100 at 01:00.
+    # (1.08100 - 1.08060) = 40 points x 1 lot = 40.00.
+    [trade] = out.trades
+    assert (trade.close_time, trade.close_price, trade.profit) == (T0 + H, 1.081, 40.0)
