@@ -9,12 +9,12 @@ from engine.app.replay.fills import Book
 from engine.app.replay.prices import Bar, read_prices
 from engine.app.replay.problems import Problem, Read, ReplayInputError
 from engine.app.replay.records import ClosedTrade, EquityPoint, OpenPosition, Outside, Position
-from engine.app.replay.report import Decision, Fault, Order, Outcome, Report, build, text, to_json
+from engine.app.replay.report import Decision, Fault, Order, Outcome, Report, Unexecuted, build, text, to_json
 from engine.app.replay.report_compare import Comparison, compare, compare_json, compare_text
 from engine.app.replay.report_html import compare_html, html
 from engine.app.replay.times import between, bounds, parse_time
 
 __all__ = ["Bar", "Book", "ClosedTrade", "Comparison", "Decision", "EquityPoint", "Fault", "OpenPosition", "Order",
-           "Outcome", "Outside", "Position", "Problem", "Read", "RecordedAlert", "Report", "ReplayInputError",
+           "Outcome", "Outside", "Position", "Problem", "Read", "RecordedAlert", "Report", "ReplayInputError", "Unexecuted",
            "between", "bounds", "build", "compare", "compare_html", "compare_json", "compare_text", "html", "parse_time",
            "read_alerts", "read_prices", "text", "to_json"]

@@ -85,6 +85,15 @@ class Fault:
                              f"is not one of {', '.join(FAULT_KINDS)}")
 
 
+@dataclass(frozen=True)
+class Unexecuted:
+    """An alert journaled ``failed`` (no volume, no price, a bad stop, an order refused...) or
+    ``expired`` (past ``engine.max_alert_age`` or its ``ttl``), as live: ``alert`` its file:line."""
+    alert: str
+    status: str
+    reason: str
+
+
 @dataclass
 class Outcome:
     """What a replay gathered, in replay order. ``trades``: the fill model's ``ClosedTrade``s.
@@ -95,7 +104,7 @@ class Outcome:
     the replayed span in Unix seconds; ``alerts``: how many alerts were fed; ``scripts``: what
     was replayed (the folder), a label; ``open``: the positions still open at the end, valued
     at their last price (the fill model's ``OpenPosition``s); ``waiting``: the pending orders
-    not filled by the end."""
+    not filled by the end; ``unexecuted``: the alerts that failed or expired."""
     trades: Sequence[ClosedTrade] = field(default_factory=list)
     equity: list[tuple[float, float]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
@@ -110,6 +119,7 @@ class Outcome:
     open: Sequence[OpenPosition] = field(default_factory=list)
     waiting: Sequence[PendingOrder] = field(default_factory=list)
     timer_every: float | None = None   # --timer-every: no timer ran more often than this
+    unexecuted: list[Unexecuted] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -257,6 +267,11 @@ def waiting_json(o: PendingOrder) -> dict[str, Any]:
             "price": o.price, "sl": o.sl, "tp": o.tp, "placed_time": o.placed_at, "plugin": o.plugin}
 
 
+def unexecuted_counts(o: Outcome) -> tuple[int, int]:
+    """How many alerts failed, and how many expired."""
+    return sum(x.status == "failed" for x in o.unexecuted), sum(x.status == "expired" for x in o.unexecuted)
+
+
 def decision_text(d: Decision) -> str:
     return f"{d.plugin}: {d.result}" + (f" ({d.detail})" if d.detail else "")
 
@@ -302,6 +317,10 @@ def text(report: Report) -> str:
     if o.waiting:
         lines.append(f"orders waiting at the end, not filled ({len(o.waiting)}):")
         lines += [f"  {waiting_text(x)}" for x in o.waiting]
+    if o.unexecuted:
+        failed, expired = unexecuted_counts(o)
+        lines.append(f"alerts not executed ({len(o.unexecuted)}: {failed} failed, {expired} expired):")
+        lines += [f"  {x.alert}: {x.status}: {x.reason}" for x in o.unexecuted]
     refused = [x for x in o.orders if x.error]
     if refused:
         lines.append(f"orders refused ({len(refused)}):")
@@ -338,8 +357,8 @@ SUMMARY_ITEMS = 100   # and the most it lists of anything else that can grow wit
 
 def as_dict(report: Report, summary: bool = False) -> dict[str, Any]:
     """The report as plain JSON values; with ``summary``, without the lists that grow with
-    the alerts (PER_ALERT) and at most SUMMARY_ITEMS of each other list (``fault_count`` and
-    ``problem_count`` say how many there are)."""
+    the alerts (PER_ALERT) and at most SUMMARY_ITEMS of each other list (``fault_count``,
+    ``problem_count``, ``failed_count`` and ``expired_count`` say how many there are)."""
     o, dd = report.outcome, report.drawdown
 
     def cut(items: list) -> list:
@@ -367,6 +386,8 @@ def as_dict(report: Report, summary: bool = False) -> dict[str, Any]:
         "pending_orders": [waiting_json(x) for x in o.waiting],
         "problems": [{"where": p.where, "what": p.what} for p in cut(o.problems)],
         "problem_count": len(o.problems),
+        "not_executed": [{"alert": x.alert, "status": x.status, "reason": x.reason} for x in cut(o.unexecuted)],
+        "failed_count": unexecuted_counts(o)[0], "expired_count": unexecuted_counts(o)[1],
     }
     return {k: v for k, v in out.items() if k not in PER_ALERT} if summary else out
 

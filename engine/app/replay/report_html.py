@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from html import escape
 
-from engine.app.replay.report import (NO_PRICES, RESULTS, Report, cash, num, open_text, opt, order_text, waiting_text,
-                                      when)
+from engine.app.replay.report import (NO_PRICES, RESULTS, Report, cash, num, open_text, opt, order_text,
+                                      unexecuted_counts, waiting_text, when)
 from engine.app.replay.report_compare import Comparison, side_text
 
 WIDTH, HEIGHT, PAD = 800, 260, 40
@@ -114,6 +114,10 @@ def html(report: Report) -> str:
     if o.waiting:
         body.append("<h2>Orders waiting at the end, not filled</h2>")
         body.append(_table(["order"], [[waiting_text(x)] for x in o.waiting]))
+    if o.unexecuted:
+        failed, expired = unexecuted_counts(o)
+        body.append(f"<h2>Alerts not executed ({len(o.unexecuted)}: {failed} failed, {expired} expired)</h2>")
+        body.append(_table(["alert", "status", "why"], [[x.alert, x.status, x.reason] for x in o.unexecuted]))
     refused = [x for x in o.orders if x.error]
     if refused:
         body.append("<h2>Orders refused</h2>")

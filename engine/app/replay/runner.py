@@ -31,7 +31,7 @@ from engine.app.replay.broker import BookBroker
 from engine.app.replay.fills import Book
 from engine.app.replay.prices import Bar
 from engine.app.replay.problems import Problem
-from engine.app.replay.report import Decision, Fault, Order, Outcome
+from engine.app.replay.report import Decision, Fault, Order, Outcome, Unexecuted
 from engine.core.lifecycle import digest, scripts_in
 from engine.core.loader import Loader
 from engine.core.plugins import Plugin, PluginError, breaker_trips
@@ -183,7 +183,9 @@ class _Replay:
         if alert.symbol:
             self.book.check_inside(alert.symbol, recorded.time)
         with self.broker.deciding():
-            _, outcome = await self.trial.alert(self.serial, alert, recorded.time)
+            status, outcome = await self.trial.alert(self.serial, alert, recorded.time)
+        if status in ("failed", "expired"):   # as the journal would keep it, with why
+            self.out.unexecuted.append(Unexecuted(recorded.where, status, _why(outcome)))
         for step in outcome.get("plugins") or ():
             result = RESULTS[step["result"]]
             self.out.decisions.append(Decision(recorded.where, step["plugin"], result,
@@ -241,6 +243,14 @@ def _side(request: OrderRequest) -> str:
     if request.kind == "modify":
         return "modify"
     return " ".join(x for x in (request.side, request.type) if x)
+
+
+def _why(outcome: dict) -> str:
+    """Why an alert failed or expired: the outcome's error or reason, else its refused orders'."""
+    said = outcome.get("error") or outcome.get("reason")
+    if said:
+        return str(said)
+    return "; ".join(str(o["error"]) for o in outcome.get("orders") or () if o.get("error")) or "an order failed"
 
 
 def _detail(step: dict) -> str:

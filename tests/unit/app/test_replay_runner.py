@@ -8,10 +8,11 @@ The account: [paper] with a spread of 10 points (EURUSD: 5 digits, so the ask is
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
-from engine.app.replay import Bar, RecordedAlert
+from engine.app.replay import Bar, RecordedAlert, build, html, text, to_json
 from engine.app.replay.runner import replay
 from engine.domain.config import EngineConfig
 from engine.domain.config.paper import PaperConfig
@@ -69,3 +70,32 @@ async def test_an_on_fill_close_fills_at_the_next_bars_open(tmp_path):
     # (1.08100 - 1.08060) = 40 points x 1 lot = 40.00.
     [trade] = out.trades
     assert (trade.close_time, trade.close_price, trade.profit) == (T0 + H, 1.081, 40.0)
+
+
+async def test_alerts_that_fail_or_expire_are_reported_with_their_place_and_reason(tmp_path):
+    alerts = [(T0 + 600, "buy EURUSD price=1.0800"),                          # no volume, no default
+              (T0 + 1200, "buy GBPUSD volume=1"),                              # no price, no bars for it
+              (T0 + 1800, f"buy EURUSD volume=1 price=1.0805 timenow={T0:.0f}"),  # fired 30 min ago: past 120 s
+              (T0 + 1800, "buy EURUSD volume=50 price=1.0805"),                # refused: no margin for it
+              BUY]                                                             # the one executed
+    out = await run(tmp_path, {}, alerts)
+    assert [(x.alert, x.status) for x in out.unexecuted] == [
+        ("alerts.jsonl:1", "failed"), ("alerts.jsonl:2", "failed"), ("alerts.jsonl:3", "expired"),
+        ("alerts.jsonl:4", "failed")]
+    no_volume, no_price, expired, refused = (x.reason for x in out.unexecuted)
+    assert refused == out.orders[0].error and "margin" in refused
+    assert no_volume.startswith("no volume: give volume=")
+    assert no_price == "no price for GBPUSD: the alert has none and the broker has no quote"
+    assert expired.startswith("not executed: fired 30 min ago") and "engine.max_alert_age" in expired
+    assert [(o.side, o.error is None) for o in out.orders] == [("buy", False), ("buy", True)]
+
+    report = build(out)
+    said = text(report)
+    assert "alerts not executed (4: 3 failed, 1 expired):" in said
+    assert f"  alerts.jsonl:1: failed: {no_volume}" in said and f"  alerts.jsonl:3: expired: {expired}" in said
+    data = json.loads(to_json(report))
+    assert (data["failed_count"], data["expired_count"]) == (3, 1)
+    assert data["not_executed"][1] == {"alert": "alerts.jsonl:2", "status": "failed", "reason": no_price}
+    assert json.loads(to_json(report, summary=True))["not_executed"] == data["not_executed"]
+    page = html(report)
+    assert "Alerts not executed (4: 3 failed, 1 expired)" in page and "alerts.jsonl:3" in page and "no price for GBPUSD" in page
