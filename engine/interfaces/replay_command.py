@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 import trio
 
 from engine.app.replay import (ReplayInputError, between, bounds, build, compare, compare_html, compare_json,
-                               compare_text, html, read_alerts, read_prices, text, to_json)
+                               compare_text, html, read_alerts, read_price_files, text, to_json)
 from engine.app.replay.problems import Problem
 from engine.app.replay.runner import Progress, ReplayError, replay
 from engine.app.settings import SettingsError, load_settings
@@ -39,10 +39,13 @@ def main(a: argparse.Namespace) -> int:
         problems = list(alerts.problems)
         bars: dict[str, Any] = {}
         symbols, known = SymbolMap(config.symbol_map), symbol_table(config.paper.symbols, where="paper.symbols")
+        paths: dict[str, list[Path]] = {}
         for spec in a.prices:
             symbol, path = _price_file(spec, symbols, known)
-            read = read_prices(path, symbol, strict=a.strict)
-            bars[symbol] = [*bars.get(symbol, ()), *read.items]
+            paths.setdefault(symbol, []).append(path)
+        for symbol, parts in paths.items():   # a history in parts: merged by time, overlaps reported
+            read = read_price_files(parts, symbol, strict=a.strict)
+            bars[symbol] = read.items
             problems += read.problems
     except (ReplayInputError, SettingsError, ValueError) as e:
         print(f"moonhook: {e}", file=sys.stderr)

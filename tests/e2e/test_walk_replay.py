@@ -497,3 +497,26 @@ end
     assert rejected["reason"] == "01:30 1.0805, 02:30 1.0825, 03:30 1.0795", rejected
     (bought,) = r["open_positions"]
     assert (bought["open_time"], bought["open_price"]) == (T0 + 2 * HOUR, 1.0826), bought   # bar 2's open + spread
+
+
+def test_a_history_in_two_files_replays_as_one_in_either_order_and_an_overlap_is_reported(user):
+    _project(user.home, {"guard.lua": GUARD, "cap.lua": CAP})
+    _inputs(user.home)
+    head, *rows = (user.home / "FX_EURUSD, 60.csv").read_text().splitlines(keepends=True)
+    (user.home / "early.csv").write_text(head + "".join(rows[:3]))
+    (user.home / "late.csv").write_text(head + "".join(rows[3:]))
+    args = ("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json")
+    whole = user.moonhook(*args, "--prices", "FX_EURUSD, 60.csv")
+    forth = user.moonhook(*args, "--prices", "EURUSD=early.csv", "--prices", "EURUSD=late.csv")
+    back = user.moonhook(*args, "--prices", "EURUSD=late.csv", "--prices", "EURUSD=early.csv")
+    assert whole.returncode == forth.returncode == back.returncode == 0, outcome(back)
+    assert json.loads(whole.stdout)["profit"] == 95.0   # as computed by hand above
+    assert forth.stdout == back.stdout == whole.stdout
+
+    (user.home / "late.csv").write_text(head + "".join(rows[2:]))   # 02:00 in both
+    overlap = user.moonhook(*args, "--prices", "EURUSD=late.csv", "--prices", "EURUSD=early.csv")
+    r = json.loads(overlap.stdout)
+    assert r["profit"] == 95.0 and [p["where"] for p in r["problems"]] == ["late.csv:2"]
+    assert "not after the bar before" in r["problems"][0]["what"] and "early.csv" in r["problems"][0]["what"]
+    strict = user.moonhook(*args, "--strict", "--prices", "EURUSD=late.csv", "--prices", "EURUSD=early.csv")
+    assert strict.returncode == 2 and strict.stderr.startswith("moonhook: late.csv:2: "), outcome(strict)

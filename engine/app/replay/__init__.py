@@ -6,7 +6,7 @@ the comparison of two replays."""
 
 from engine.app.replay.alerts import RecordedAlert, read_alerts
 from engine.app.replay.fills import Book
-from engine.app.replay.prices import Bar, read_prices
+from engine.app.replay.prices import Bar, read_price_files, read_prices
 from engine.app.replay.problems import Problem, Read, ReplayInputError
 from engine.app.replay.records import ClosedTrade, EquityPoint, OpenPosition, Outside, Position
 from engine.app.replay.report import Decision, Fault, Order, Outcome, Report, Unexecuted, build, text, to_json
@@ -17,4 +17,4 @@ from engine.app.replay.times import between, bounds, parse_time
 __all__ = ["Bar", "Book", "ClosedTrade", "Comparison", "Decision", "EquityPoint", "Fault", "OpenPosition", "Order",
            "Outcome", "Outside", "Position", "Problem", "Read", "RecordedAlert", "Report", "ReplayInputError", "Unexecuted",
            "between", "bounds", "build", "compare", "compare_html", "compare_json", "compare_text", "html", "parse_time",
-           "read_alerts", "read_prices", "text", "to_json"]
+           "read_alerts", "read_price_files", "read_prices", "text", "to_json"]

@@ -12,6 +12,10 @@ A bar is the time it opens at. A row is skipped and reported (or refused with ``
 when a field is missing, a time or price cannot be read, a price is not a finite positive
 number, ``high`` is below ``low`` or the open or close lies outside them, or its time is not
 after the bar before it (out of order or repeated).
+
+A symbol's history exported in parts (``read_price_files``) is merged by time, and the same
+check runs over the merged series: a bar repeated in another file, or falling inside another
+file's bar (the files overlap), is skipped and reported in the same way.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 from engine.app.replay import files
-from engine.app.replay.problems import Read, Reporter
+from engine.app.replay.problems import Problem, Read, Reporter
 from engine.app.replay.times import parse_mt5, parse_time
 from engine.domain.times import when
 
@@ -42,14 +46,61 @@ def read_prices(path: Path | str, symbol: str, *, strict: bool = False) -> Read[
     """The bars of ``path`` for ``symbol``, oldest first, and the rows skipped. Raises
     ReplayInputError for a file that cannot be read or whose header is neither export's, and
     with ``strict`` for the first malformed row."""
-    path = Path(path)
-    reporter = Reporter(str(path), strict)
+    return read_price_files([path], symbol, strict=strict)
+
+
+def read_price_files(paths: Sequence[Path | str], symbol: str, *, strict: bool = False) -> Read[Bar]:
+    """The bars of ``paths`` (one symbol's history in parts, in any order) for ``symbol``,
+    merged by time, oldest first, and the rows skipped: each file's own, then a bar not after
+    the merged bar before it (repeated, or out of order) or opening inside another file's bar
+    before that one ends (the files overlap). A tie goes to the file whose bars start first
+    (then the one given first). Raises as ``read_prices``."""
     if not symbol or not symbol.strip():
-        raise reporter.refuse("no symbol given for its prices")
+        raise Reporter(", ".join(map(str, paths)), strict).refuse("no symbol given for its prices")
+    parts = [_read(Path(path), strict) for path in paths]
+    parts.sort(key=lambda part: part[1][0][1].time if part[1] else math.inf)
+    if len(parts) == 1:
+        reporter, rows = parts[0]
+        return Read(reporter.source, [bar for _, bar in rows], reporter.problems, symbol.strip())
+    merged = sorted((bar.time, rank, line, bar, _end(rows, i))
+                    for rank, (_, rows) in enumerate(parts) for i, (line, bar) in enumerate(rows))
+    bars: list[Bar] = []
+    last: tuple[int, float] = (-1, -math.inf)   # the file and the end of the bar kept last
+    for time, rank, line, bar, end in merged:
+        reporter = parts[rank][0]
+        if bars and time <= bars[-1].time:
+            reporter.skip(line, f"time {when(time)} is not after the bar before ({when(bars[-1].time)}, in "
+                                f"{parts[last[0]][0].source}): out of order or repeated")
+        elif bars and rank != last[0] and time < last[1]:
+            reporter.skip(line, f"time {when(time)} falls inside the bar of {when(bars[-1].time)} in "
+                                f"{parts[last[0]][0].source}, which lasts until {when(last[1])}: "
+                                "the files overlap")
+        else:
+            bars.append(bar)
+            last = (rank, end)
+    problems = [p for reporter, _ in parts for p in sorted(reporter.problems, key=_line)]
+    return Read(", ".join(reporter.source for reporter, _ in parts), bars, problems, symbol.strip())
+
+
+def _end(rows: list[tuple[int, Bar]], i: int) -> float:
+    """When bar ``i`` of one file ends: where its next opens; the last lasts as long as the one
+    before it (a single bar, no time)."""
+    if i + 1 < len(rows):
+        return rows[i + 1][1].time
+    return rows[i][1].time + (rows[i][1].time - rows[i - 1][1].time if i else 0.0)
+
+
+def _line(problem: Problem) -> int:
+    return int(problem.where.rsplit(":", 1)[1])
+
+
+def _read(path: Path, strict: bool) -> tuple[Reporter, list[tuple[int, Bar]]]:
+    """One file's bars, each with its line, in order (a row not after the one before skipped)."""
+    reporter = Reporter(str(path), strict)
     content = files.text(path, reporter)
     first_line = content.lstrip("\ufeff").split("\n", 1)[0]
     mt5 = first_line.lstrip().startswith("<")
-    bars: list[Bar] = []
+    bars: list[tuple[int, Bar]] = []
     rows = files.csv_rows(content, "\t" if mt5 else ",")
     try:
         first = next(rows, None)
@@ -77,14 +128,14 @@ def read_prices(path: Path | str, symbol: str, *, strict: bool = False) -> Read[
             if isinstance(bar, str):
                 reporter.skip(number, bar)
                 continue
-            if bars and bar.time <= bars[-1].time:
-                reporter.skip(number, f"time {when(bar.time)} is not after the bar before ({when(bars[-1].time)}): "
-                                      "out of order or repeated")
+            if bars and bar.time <= bars[-1][1].time:
+                reporter.skip(number, f"time {when(bar.time)} is not after the bar before "
+                                      f"({when(bars[-1][1].time)}): out of order or repeated")
                 continue
-            bars.append(bar)
+            bars.append((number, bar))
     except csv.Error as e:
         raise reporter.refuse(f"not a readable CSV: {e}") from None
-    return Read(str(path), bars, reporter.problems, symbol.strip())
+    return reporter, bars
 
 
 def _bar(row: list[str], names: dict[str, int], mt5: bool, has_time: bool) -> Bar | str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.adapters.storage import AlertJournal, Database
-from engine.app.replay import (Bar, ReplayInputError, between, bounds, parse_time, read_alerts,
+from engine.app.replay import (Bar, ReplayInputError, between, bounds, parse_time, read_alerts, read_price_files,
                                read_prices)
 from engine.domain.alerts import parse_body
 
@@ -269,3 +269,37 @@ def test_times_as_the_exports_write_them():
     for bad in (True, "", "1715558400000000", float("nan"), None):
         with pytest.raises(ValueError):
             parse_time(bad)
+
+
+# --- a symbol's history in several files ------------------------------------------------------
+
+CHART = "time,open,high,low,close\n"
+
+
+def _chart(path: Path, hours) -> Path:
+    path.write_text(CHART + "".join(f"{MAY13 + h * HOUR:.0f},1.0800,1.0810,1.0790,1.0805\n" for h in hours))
+    return path
+
+
+def test_files_of_one_symbol_are_merged_by_time_whatever_their_order(tmp_path):
+    early, late = _chart(tmp_path / "early.csv", range(0, 3)), _chart(tmp_path / "late.csv", range(3, 6))
+    one = read_price_files([early, late], "EURUSD")
+    assert one.problems == [] and [b.time for b in one.items] == [MAY13 + h * HOUR for h in range(6)]
+    assert read_price_files([late, early], "EURUSD").items == one.items
+
+
+def test_bars_repeated_or_out_of_order_across_files_are_reported_or_refused_with_strict(tmp_path):
+    early = _chart(tmp_path / "early.csv", range(0, 4))
+    late = _chart(tmp_path / "late.csv", [3, 4, 5])         # 03:00 again: an overlap
+    finer = _chart(tmp_path / "finer.csv", [1.5, 6])        # 01:30, inside the others
+    for order in ([early, late, finer], [finer, late, early]):
+        read = read_price_files(order, "EURUSD")
+        assert [b.time for b in read.items] == [MAY13 + h * HOUR for h in range(7)]
+        # 01:30 falls inside early.csv's bar of 01:00; 03:00 repeats early.csv's last bar.
+        assert [p.where for p in read.problems] == [f"{finer}:2", f"{late}:2"]
+        assert read.problems[0].what == (f"time 2024-05-13 01:30:00 UTC falls inside the bar of 2024-05-13 01:00:00 "
+                                         f"UTC in {early}, which lasts until 2024-05-13 02:00:00 UTC: the files overlap")
+        assert read.problems[1].what == (f"time 2024-05-13 03:00:00 UTC is not after the bar before (2024-05-13 "
+                                         f"03:00:00 UTC, in {early}): out of order or repeated")
+    with pytest.raises(ReplayInputError, match=rf"^{late}:2: .*not after the bar before"):
+        read_price_files([late, early], "EURUSD", strict=True)
