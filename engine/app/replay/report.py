@@ -120,6 +120,7 @@ class Outcome:
     waiting: Sequence[PendingOrder] = field(default_factory=list)
     timer_every: float | None = None   # --timer-every: no timer ran more often than this
     unexecuted: list[Unexecuted] = field(default_factory=list)
+    alert_names: dict[int, str] = field(default_factory=dict)   # a trade's alert_id -> that alert's file:line
 
 
 @dataclass(frozen=True)

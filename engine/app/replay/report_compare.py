@@ -1,6 +1,8 @@
 """``--compare`` (issue 22): two replays of the same alerts side by side. It lists each alert
-where the plugins' decisions or the orders differ, both sides shown, and the difference in
-profit (b less a: what the other version would have made more). Rendered as text and JSON
+where the plugins' decisions or the orders differ, or the trades it opened closed otherwise
+(another exit, time, price or net: a stop a script moved, which places no order of the
+alert's), both sides shown, and the difference in profit (b less a: what the other version
+would have made more). Rendered as text and JSON
 here, as HTML in ``report_html``; deterministic like the report.
 """
 
@@ -9,19 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.app.replay.report import (SUMMARY_ITEMS, Decision, Order, Report, as_dict, cash, decision_json,
-                                      decision_text, dumps, money, order_json, order_text, plain)
+from engine.app.replay.records import ClosedTrade
+from engine.app.replay.report import (SUMMARY_ITEMS, Decision, Order, Outcome, Report, as_dict, cash, decision_json,
+                                      decision_text, dumps, money, net, num, order_json, order_text, plain, trade_json,
+                                      when)
+
+NO_ALERT = "no alert"   # the trades of positions a timer or a hook opened
 
 
 @dataclass(frozen=True)
 class AlertDifference:
-    """One alert both replays answered differently: each side's decisions and orders, in
-    replay order."""
+    """One alert both replays answered differently: each side's decisions and orders, and the
+    trades of the positions it opened, in replay order."""
     alert: str
     a_decisions: tuple[Decision, ...]
     b_decisions: tuple[Decision, ...]
     a_orders: tuple[Order, ...]
     b_orders: tuple[Order, ...]
+    a_trades: tuple[ClosedTrade, ...] = ()
+    b_trades: tuple[ClosedTrade, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,18 @@ def _by_alert(items: list[Any]) -> dict[str, tuple[Any, ...]]:
     return {k: tuple(v) for k, v in out.items()}
 
 
+def _trades_by_alert(o: Outcome) -> dict[str, tuple[ClosedTrade, ...]]:
+    out: dict[str, list[ClosedTrade]] = {}
+    for t in o.trades:
+        out.setdefault(o.alert_names.get(t.alert_id, NO_ALERT) if t.alert_id is not None else NO_ALERT, []).append(t)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _exits(trades: tuple[ClosedTrade, ...]) -> list[tuple[Any, ...]]:
+    """How the trades closed: what, how much, when, where, why, for what net."""
+    return [(t.symbol, t.side, t.volume, t.close_time, t.close_price, t.reason, money(net(t))) for t in trades]
+
+
 def compare(a: Report, b: Report) -> Comparison:
     """The alerts where ``a`` and ``b`` differ, in ``a``'s order of the alerts (then those only
     ``b`` has decided on, in its order). Raises ValueError when the two did not replay the same
@@ -54,19 +74,32 @@ def compare(a: Report, b: Report) -> Comparison:
                          f"{ob.alerts} from {ob.start} to {ob.end})")
     da, db = _by_alert(oa.decisions), _by_alert(ob.decisions)
     xa, xb = _by_alert(oa.orders), _by_alert(ob.orders)
-    alerts = list(dict.fromkeys([*da, *xa, *db, *xb]))
+    ta, tb = _trades_by_alert(oa), _trades_by_alert(ob)
+    alerts = list(dict.fromkeys([*da, *xa, *db, *xb, *ta, *tb]))
     differences = []
     for alert in alerts:
-        sides = (da.get(alert, ()), db.get(alert, ()), xa.get(alert, ()), xb.get(alert, ()))
-        if sides[0] != sides[1] or sides[2] != sides[3]:
+        sides = (da.get(alert, ()), db.get(alert, ()), xa.get(alert, ()), xb.get(alert, ()),
+                 ta.get(alert, ()), tb.get(alert, ()))
+        if sides[0] != sides[1] or sides[2] != sides[3] or _exits(sides[4]) != _exits(sides[5]):
             differences.append(AlertDifference(alert, *sides))
     return Comparison(a, b, differences)
 
 
-def side_text(decisions: tuple[Decision, ...], orders: tuple[Order, ...]) -> str:
-    """One side of a difference: "plugin: result (detail); ... -> order; ..."."""
+def side_text(decisions: tuple[Decision, ...], orders: tuple[Order, ...],
+              trades: tuple[ClosedTrade, ...] | None = None) -> str:
+    """One side of a difference: "plugin: result (detail); ... -> order; ...", then, given
+    ``trades`` (when either side closed one), " -> closed sl at 1.0802 (time), net -40.00; ..."."""
     said = "; ".join(decision_text(x) for x in decisions) or "no decision"
-    return f"{said} -> " + ("; ".join(order_text(x) for x in orders) or "no order")
+    said = f"{said} -> " + ("; ".join(order_text(x) for x in orders) or "no order")
+    if trades is None:
+        return said
+    return f"{said} -> " + ("; ".join(f"closed {t.reason} at {num(t.close_price)} ({when(t.close_time)}), "
+                                      f"net {cash(net(t))}" for t in trades) or "nothing closed")
+
+
+def trades_shown(d: AlertDifference, side: str) -> tuple[ClosedTrade, ...] | None:
+    """``side``'s trades of ``d`` to show: None when neither side closed one."""
+    return (d.a_trades if side == "a" else d.b_trades) if d.a_trades or d.b_trades else None
 
 
 def _label(report: Report, fallback: str) -> str:
@@ -84,7 +117,7 @@ def compare_text(comparison: Comparison) -> str:
     for d in comparison.differences:
         lines.append(f"alert {d.alert}")
         for side, decisions, orders in (("a", d.a_decisions, d.a_orders), ("b", d.b_decisions, d.b_orders)):
-            lines.append(f"  {side}: {side_text(decisions, orders)}")
+            lines.append(f"  {side}: {side_text(decisions, orders, trades_shown(d, side))}")
     return "\n".join(plain(line) for line in lines) + "\n"
 
 
@@ -100,9 +133,9 @@ def compare_dict(comparison: Comparison, summary: bool = False) -> dict[str, Any
         "differences": [{
             "alert": d.alert,
             "a": {"decisions": [decision_json(x) for x in d.a_decisions],
-                  "orders": [order_json(x) for x in d.a_orders]},
+                  "orders": [order_json(x) for x in d.a_orders], "trades": [trade_json(x) for x in d.a_trades]},
             "b": {"decisions": [decision_json(x) for x in d.b_decisions],
-                  "orders": [order_json(x) for x in d.b_orders]},
+                  "orders": [order_json(x) for x in d.b_orders], "trades": [trade_json(x) for x in d.b_trades]},
         } for d in shown],
     }
 

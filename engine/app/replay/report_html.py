@@ -14,7 +14,7 @@ from html import escape
 
 from engine.app.replay.report import (NO_PRICES, RESULTS, Report, cash, num, open_text, opt, order_text,
                                       unexecuted_counts, waiting_text, when)
-from engine.app.replay.report_compare import Comparison, side_text
+from engine.app.replay.report_compare import Comparison, side_text, trades_shown
 
 WIDTH, HEIGHT, PAD = 800, 260, 40
 COLOURS = ("#1f6feb", "#d1242f")
@@ -151,7 +151,7 @@ def compare_html(comparison: Comparison) -> str:
     body += [_table(["figure", f"a: {la}", f"b: {lb}"], rows),
              "<h2>Equity</h2>", chart([(f"a: {la}", a.outcome.equity), (f"b: {lb}", b.outcome.equity)]),
              f"<h2>Alerts that differ ({len(comparison.differences)})</h2>"]
-    body.append(_table(["alert", "a", "b"], [[d.alert, side_text(d.a_decisions, d.a_orders),
-                                              side_text(d.b_decisions, d.b_orders)]
+    body.append(_table(["alert", "a", "b"], [[d.alert, side_text(d.a_decisions, d.a_orders, trades_shown(d, "a")),
+                                              side_text(d.b_decisions, d.b_orders, trades_shown(d, "b"))]
                                              for d in comparison.differences]))
     return _page(title, body)

@@ -179,6 +179,7 @@ class _Replay:
             return   # a repeat, as the journal takes one: not run again
         self.originals[key] = recorded.time
         self.serial += 1
+        self.out.alert_names[self.serial] = recorded.where   # what its trades' alert_id name
         outside = len(self.book.outside)
         if alert.symbol:
             self.book.check_inside(alert.symbol, recorded.time)

@@ -190,8 +190,11 @@ def _b() -> Outcome:
 
 def test_compare_lists_exactly_the_alerts_that_differ():
     c = compare(build(_outcome()), build(_b()))
-    assert [d.alert for d in c.differences] == [A[1], A[2]]
-    second, third = c.differences
+    # The fixture's trades name no alert (alert_id None): b's lacking the last is a difference
+    # of the trades no alert opened.
+    assert [d.alert for d in c.differences] == [A[1], A[2], "no alert"]
+    second, third, unattributed = c.differences
+    assert (len(unattributed.a_trades), len(unattributed.b_trades)) == (6, 5)
     assert [x.result for x in second.a_decisions] == ["rejected", "pass"]
     assert [x.result for x in second.b_decisions] == ["pass", "pass"]
     assert (second.a_orders, [o.volume for o in second.b_orders]) == ((), [1.0])
@@ -200,12 +203,12 @@ def test_compare_lists_exactly_the_alerts_that_differ():
     assert c.profit_difference == 500.0  # b lacks the last trade, -500
 
     summary = compare_text(c)
-    assert "alerts that differ: 2" in summary and "b-a 500.00" in summary
+    assert "alerts that differ: 3" in summary and "b-a 500.00" in summary
     assert f"alert {A[1]}\n  a: trend: rejected (spread too wide); breakout: pass -> no order\n" \
            f"  b: trend: pass; breakout: pass -> buy EURUSD 1 (trend)\n" in summary
     assert A[0] not in summary and A[3] not in summary
     data = json.loads(compare_json(c))
-    assert [d["alert"] for d in data["differences"]] == [A[1], A[2]]
+    assert [d["alert"] for d in data["differences"]] == [A[1], A[2], "no alert"]
     assert data["profit_difference"] == 500.0
     page = compare_html(c)
     assert "<script" not in page.lower() and page.count("<polyline") == 2

@@ -12,7 +12,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from engine.app.replay import Bar, RecordedAlert, build, html, text, to_json
+from engine.app.replay import Bar, RecordedAlert, build, compare, compare_json, compare_text, html, text, to_json
 from engine.app.replay.runner import replay
 from engine.domain.config import EngineConfig
 from engine.domain.config.paper import PaperConfig
@@ -31,7 +31,7 @@ BUY = (T0 + 1800, "buy EURUSD volume=1 price=1.0805")   # inside b0: filled at t
 
 async def run(tmp_path: Path, scripts: dict[str, str], alerts, bars=BARS, config=CONFIG):
     folder = tmp_path / "scripts"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     for name, source in scripts.items():
         (folder / name).write_text(source)
     recorded = [RecordedAlert(t, body, f"alerts.jsonl:{i}") for i, (t, body) in enumerate(alerts, 1)]
@@ -99,3 +99,33 @@ async def test_alerts_that_fail_or_expire_are_reported_with_their_place_and_reas
     assert json.loads(to_json(report, summary=True))["not_executed"] == data["not_executed"]
     page = html(report)
     assert "Alerts not executed (4: 3 failed, 1 expired)" in page and "alerts.jsonl:3" in page and "no price for GBPUSD" in page
+
+
+TIGHT_STOP = """plugin = {}
+function on_fill(f)
+  if f.entry == "in" then
+    orders.modify{ticket = f.position, sl = f.price - 0.0004}
+  end
+end
+"""   # the auditor's /tmp/audit_replay/r5/b/tight_stop.lua
+
+
+async def test_compare_counts_a_trade_closed_otherwise_as_a_difference_of_its_opening_alert(tmp_path):
+    # b's on_fill puts a stop 4 pips under the fill (an accepted modify: no order in the report).
+    # a leaves the buy open to the end; b's stop 1.08020 is reached inside b1 (low 1.08000):
+    # closed at 01:00, (1.08020 - 1.08060) = -40 points x 1 lot = -40.00. Same decisions and orders.
+    a = build(await run(tmp_path / "a", {}, [BUY]))
+    b = build(await run(tmp_path / "b", {"tight_stop.lua": TIGHT_STOP}, [BUY]))
+    assert a.outcome.orders == b.outcome.orders and a.outcome.decisions == b.outcome.decisions
+    comparison = compare(a, b)
+    [difference] = comparison.differences
+    assert difference.alert == "alerts.jsonl:1"
+    assert difference.a_trades == ()
+    [closed] = difference.b_trades
+    assert (closed.reason, closed.close_time, closed.close_price, closed.profit) == ("sl", T0 + H, 1.0802, -40.0)
+    said = compare_text(comparison)
+    assert "alerts that differ: 1" in said and "closed sl at 1.0802" in said
+    data = json.loads(compare_json(comparison))
+    assert data["differing"] == 1 and data["differences"][0]["b"]["trades"][0]["reason"] == "sl"
+    assert data["differences"][0]["a"]["trades"] == []
+    assert compare(a, a).differences == [] and compare(b, b).differences == []
