@@ -1,6 +1,8 @@
 """Saves in scripts/ (and of moonhook.toml) as they happen.
 
-Events are grouped: a batch is handed over once no new event came for ``STEP_MS``, or after
+Only completed writes are acted on: a file closed after writing, renamed in, deleted or renamed
+away (on Linux; watchfiles, elsewhere, reports each write). A file written in place is seen
+once its writer closes it, never at a first part. Events are grouped: a batch is handed over once no new event came for ``STEP_MS``, or after
 ``DEBOUNCE_MS`` at most, so a burst of saves (or an editor's temporary file and rename) is
 one batch, and each file in it is looked at once, as it is by then.
 
@@ -96,6 +98,19 @@ async def _watch_watchfiles(folders: list[Path], wanted: Wanted, changed: Change
 
 # -- inotify ----------------------------------------------------------------------------------
 
+def _complete(mask: int, path: Path) -> bool:
+    """Whether the event says ``path`` is whole now. A file created (CREATE) is empty until its
+    writer closes it (CLOSE_WRITE, which comes then); only a link made to a file already
+    written (``ln``, ``ln -s``) is whole at its CREATE, and has no CLOSE_WRITE to follow."""
+    if not mask & flags.CREATE:
+        return True
+    if mask & flags.ISDIR:
+        return False
+    try:
+        return path.is_symlink() or path.stat().st_nlink > 1
+    except OSError:
+        return False
+
 class InotifyUnavailable(Exception):
     """Not Linux, or the kernel refused an instance or a watch."""
 
@@ -112,10 +127,13 @@ class Inotify:
             self.inotify = INotify(nonblocking=True)
         except (OSError, AttributeError) as e:  # AttributeError: a libc without inotify
             raise InotifyUnavailable(str(e)) from None
-        # What watchfiles (the notify crate) reports too: a file written, touched, created,
-        # deleted or renamed in or out of the folder; and the folder itself going away.
-        mask = (flags.MODIFY | flags.ATTRIB | flags.CLOSE_WRITE | flags.MOVED_FROM | flags.MOVED_TO
-                | flags.CREATE | flags.DELETE | flags.DELETE_SELF | flags.MOVE_SELF | flags.ONLYDIR)
+        # Completed writes only: a file closed after writing, renamed in or out of the folder,
+        # deleted, linked in; and the folder itself going away. Not MODIFY (nor ATTRIB, which an
+        # fchmod mid-write gives): a file written in place in two steps, its writer holding it
+        # open between them, would go live at its first part (a moonhook.toml cut after its
+        # first lines, every later limit unset; a guard without its hooks).
+        mask = (flags.CLOSE_WRITE | flags.MOVED_FROM | flags.MOVED_TO | flags.CREATE | flags.DELETE
+                | flags.DELETE_SELF | flags.MOVE_SELF | flags.ONLYDIR)
         self.folders: dict[int, Path] = {}
         try:
             for folder in folders:
@@ -167,7 +185,7 @@ class Inotify:
             elif event.mask & (flags.DELETE_SELF | flags.MOVE_SELF | flags.IGNORED):
                 del self.folders[event.wd]
                 log.warning("%s was deleted or moved: saves there are no longer seen until a restart", folder)
-            elif event.name and wanted(path := folder / event.name):
+            elif event.name and wanted(path := folder / event.name) and _complete(event.mask, path):
                 paths.add(path)
         return paths
 

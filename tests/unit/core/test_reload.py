@@ -84,6 +84,53 @@ async def all_seen(engine, scripts: Path) -> None:
     assert "zz_after.lua" not in engine.lifecycle.errors, engine.lifecycle.errors
 
 
+async def settled(engine, scripts: Path, tag: str) -> None:
+    """Returns once every save made before the call has been handled, moonhook.toml's too
+    (handled after the scripts of its batch): two files saved one after the other, the second
+    once the first is loaded, so in a batch of its own after the first one's."""
+    for n in (1, 2):
+        save(scripts / f"zz_{tag}{n}.lua", "function on_alert(a) end")
+        await until(lambda: engine.plugins.get(f"zz_{tag}{n}") is not None)
+
+
+async def test_a_file_written_in_place_in_two_steps_goes_live_only_once_closed(tmp_path):
+    # An editor or a sync tool rewriting a guard in place: truncated, the `plugin` table written,
+    # the hooks a moment later. Its first part alone would load as a guard with no hooks.
+    guard = 'plugin = {guard = true}\n'
+    hooks = 'function on_alert(a) return {comment = "whole"} end\n'
+    async with watching(tmp_path, {"stopper": guard + hooks}) as engine:
+        path = tmp_path / "scripts" / "stopper.lua"
+        first = engine.plugins.get("stopper")
+        with open(path, "w") as f:
+            f.write(guard)
+            f.flush()
+            os.fsync(f.fileno())
+            await settled(engine, path.parent, "a")
+            assert engine.plugins.get("stopper") is first and first.hooks == {"on_alert"}
+            f.write(hooks.replace("whole", "again"))
+        await until(lambda: engine.plugins.get("stopper") is not first)
+        assert engine.plugins.get("stopper").hooks == {"on_alert"}
+        assert await comment_of(engine, 1) == "again"
+
+
+async def test_moonhook_toml_written_in_place_in_two_steps_applies_only_once_closed(tmp_path):
+    config = tmp_path / "moonhook.toml"
+    head = '[engine]\nscripts = "scripts"\ndata = "data"\n'
+    tail = 'dedup_window = 0\nmax_order_volume = 0.5\n[sandbox]\nworkers = 1\n[plugins.level]\nenabled = false\n'
+    config.write_text(head + tail)
+    async with watching(tmp_path, {"level": "function on_alert(a) end"}, settings_file=config) as engine:
+        with open(config, "w") as f:
+            f.write(head)
+            f.flush()
+            os.fsync(f.fileno())
+            await settled(engine, tmp_path / "scripts", "a")
+            assert engine.config.max_order_volume == 0.5 and not engine.plugins.get("level").enabled
+            assert not any("moonhook.toml" in t for t in outbox(engine))
+            f.write(tail.replace("0.5", "0.4"))
+        await until(lambda: engine.config.max_order_volume == 0.4)
+        assert not engine.plugins.get("level").enabled
+
+
 async def test_a_save_puts_the_new_version_live_and_the_store_survives(tmp_path):
     async with watching(tmp_path, {"tagger": version(1)}) as engine:
         assert await comment_of(engine, 1) == "v1"

@@ -171,6 +171,26 @@ async def test_without_inotify_watchfiles_does_it(tmp_path, monkeypatch):
 
 
 @linux
+async def test_a_file_written_in_place_arrives_once_its_writer_closes_it(tmp_path):
+    # A file rewritten in two steps, its writer holding it open between them: its first part
+    # is no batch. A later save of another file is the next batch, alone; the close, the one after.
+    a, b, c = tmp_path / "a.lua", tmp_path / "b.lua", tmp_path / "c.lua"
+    a.write_text("-- whole")
+    async with watching(tmp_path) as batches:
+        with open(a, "w") as f:                 # truncated, then the first part
+            f.write("-- first part")
+            f.flush()
+            os.fsync(f.fileno())
+            save(b, "-- b")
+            assert await next_batch(batches) == {b}
+            f.write("\n-- the rest")
+            f.flush()
+        assert await next_batch(batches) == {a}
+        os.link(a, c)                           # a link to a file already whole: seen at once
+        assert await next_batch(batches) == {c}
+
+
+@linux
 @pytest.mark.parametrize("refused", ["init", "add_watch"])
 async def test_inotify_used_up_falls_back_to_watchfiles(tmp_path, monkeypatch, caplog, refused):
     caplog.set_level("DEBUG", logger="moonhook.watch")
@@ -214,10 +234,11 @@ async def test_events_lost_by_the_kernel_look_at_every_file_watched(tmp_path, ca
     for path in (a, b, c, tmp_path / "notes.txt"):
         path.write_text("--")
     with Inotify([tmp_path]) as notify:
-        # Nothing reads meanwhile: touching a and b in turn (no two events alike in a row,
-        # which the kernel would merge) fills the queue, and then the kernel drops events.
+        # Nothing reads meanwhile: opening a and b for writing and closing them in turn (no
+        # two events alike in a row, which the kernel would merge) fills the queue, and then
+        # the kernel drops events.
         for n in range(limit + 10):
-            os.utime(a if n % 2 else b)
+            open(a if n % 2 else b, "a").close()
         # c had no event: it is there because every file was looked at
         assert notify._read(lua) == {a, b, c}
         assert notify._read(lua) == set()  # nothing more queued
