@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import replace
 from pathlib import Path
 from typing import Awaitable, Callable, ContextManager, Iterable, Protocol
 
@@ -25,12 +24,12 @@ import trio
 from sandbox import SandboxError
 
 from engine.adapters.notify import Notifier
-from engine.core import following
 from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.loader import Loader
 from engine.core.plugins import Plugin, PluginError, breaker_trips, guard_failing
 from engine.core.run import Run
+from engine.core.settings_saves import SettingsSaves
 from engine.domain.config import EngineConfig
 
 log = logging.getLogger("moonhook.plugins")
@@ -64,7 +63,7 @@ def digest(source: bytes) -> str:
     return hashlib.sha256(source).hexdigest()
 
 
-class Lifecycle:
+class Lifecycle(SettingsSaves):
     """The engine's plugin changes, one at a time; ``retirer`` runs in the engine's nursery, and
     the plugins' timers in ``nursery``. ``config`` is the running configuration (its
     ``[plugins.NAME]`` tables change with saves of moonhook.toml); ``errors`` says, per file,
@@ -119,37 +118,6 @@ class Lifecycle:
             await self.apply(scripts, announce=True)
         if settings in paths:
             await self._settings_saved()
-
-    async def _settings_saved(self) -> None:
-        assert self.settings is not None
-        path, read = self.settings
-        try:
-            if not path.read_text(encoding="utf-8").strip():  # mid-write, or emptied: not every limit unset
-                raise ValueError("the file is empty")
-            config = read()
-        except Exception as e:  # SettingsError names the file, then the key; anything else is reported alike
-            told = f"{path.name} not applied: {str(e).removeprefix(f'{path}: ')}; the running configuration is kept"
-            log.error("%s", told)
-            self._notifier.send("errors", told, key="settings")
-            return
-        before = self.config
-        applied = await self._follow(config) if self._follow is not None else []
-        self.config = replace(before, **{name: getattr(config, name) for name in applied})
-        later = await self.apply_config(config)
-        if applied or later:
-            told = following.saved_text(path.name, before, config, applied, later)
-            log.warning("%s", told)
-            self._notifier.send("admin", told)
-
-    async def follow_symbols(self) -> None:
-        """``engine.symbol_map`` changed: the plugins whose ``plugin.symbols`` it now maps to
-        other symbols, and the files that failed (a future's ticker it did not map), are loaded
-        again, as a save of each would."""
-        async with self._changing:
-            anew = [p.path for p in self._plugins if self._loader.maps_anew(p)]
-            failed = [self.config.scripts / name for name in self.errors]
-            for path in sorted({*anew, *(p for p in failed if p.is_file())}):
-                await self._reload(path, force=True)
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -367,23 +335,3 @@ class Lifecycle:
                 f"save {plugin.path.name} again to load it anew")
         log.error("%s", told)
         self._notifier.send("admin", told, key=f"breaker:{plugin.name}")
-
-    async def apply_config(self, config: EngineConfig) -> list[str]:
-        """Applies a saved moonhook.toml's ``[plugins.NAME]`` tables: each plugin whose table
-        changed is reloaded with it (or only switched, if only ``enabled`` changed). Returns
-        the other settings that changed, which take effect at the next start."""
-        before = self.config
-        self.config = replace(before, plugins=config.plugins)
-        names = set(before.plugins) | set(config.plugins)
-        for name in sorted(n for n in names if before.plugin(n) != config.plugin(n)):
-            plugin = self._plugins.get(name)
-            if plugin is None:
-                continue
-            old, new = before.plugin(name), config.plugin(name)
-            if (old.params, old.budget) == (new.params, new.budget):
-                if plugin.disabled_by in (None, "config"):
-                    self.set_enabled(name, new.enabled, by="config")
-                continue
-            async with self._changing:
-                await self._reload(plugin.path, force=True)  # a failure keeps the running version
-        return following.waiting(before, config)
