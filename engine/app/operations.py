@@ -22,6 +22,7 @@ from engine.app.alert_check import check_alert
 from engine.app import shadow as _shadow, trades as _trades
 from engine.app.draft_replay import ReplayBusy, replay_draft
 from engine.core import Engine
+from engine.core.loader import NameTaken
 from engine.core.metrics import PLUGIN_STATES
 from engine.domain.alerts import Alert, parse_value
 from engine.domain.orders import OrderResult, ours as _ours
@@ -301,18 +302,29 @@ class Operations:
         ``{"loaded": true, "version", ...}`` or ``{"loaded": false, "error", "line", "version"}``
         (what serves goes on serving). Only over the version ``based_on`` when given, only as a
         file that does not exist yet when ``new``. Raises EditingOff unless ``allowed``,
-        ScriptChanged, ScriptNameError, OSError."""
+        ScriptChanged, NameClash (nothing written), ScriptNameError, OSError."""
         if not allowed:
             raise _scripts.EditingOff("editing scripts from the dashboard is off (server.dashboard_edit)")
         lifecycle = self.engine.lifecycle
+        folder = lifecycle.config.scripts
+        path = folder / _scripts.checked_name(name)
+
+        async def write() -> None:
+            await trio.to_thread.run_sync(_scripts.write_atomically, folder, name, text)
+
         async with self._saving:   # two saves never both pass the same version's check
-            _scripts.unchanged(lifecycle.config.scripts, name, based_on, new)
-            path = await trio.to_thread.run_sync(_scripts.write_atomically, lifecycle.config.scripts, name, text)
-        # Tried in the lifecycle's turn, as a save seen by the watcher is; shielded so that a
-        # client going away does not cut a load in half. Bounded by the loads' own budgets
-        # (compiling and on_load, for this one and any ahead of it).
-        with trio.CancelScope(shield=True):
-            await lifecycle.apply([path], announce=True)
+            _scripts.unchanged(folder, name, based_on, new)
+            # Tried in the lifecycle's turn, as a save seen by the watcher is, before it is
+            # written (a plugin name another file serves is refused, nothing written); shielded
+            # so that a client going away does not cut a load in half. Bounded by the loads' own
+            # budgets (compiling and on_load, for this one and any ahead of it).
+            with trio.CancelScope(shield=True):
+                try:
+                    await lifecycle.save(path, text.encode("utf-8"), write)
+                except NameTaken as e:
+                    raise _scripts.NameClash(f"{name} not saved: its plugin name {e.name!r} is {e.holder}'s, "
+                                             f"which serves it; give it another plugin.name, or edit {e.holder}",
+                                             e.holder) from None
         serving = self.engine.plugins.from_file(path)
         error = lifecycle.errors.get(path.name) or (serving.reload_error if serving is not None else None)
         return _scripts.load_answer(path.name, text, serving, error)

@@ -44,6 +44,15 @@ class ScriptChanged(Exception):
         self.version = version
 
 
+class NameClash(Exception):
+    """A save refused whole, nothing written: the text's plugin name is served from another
+    file, ``holder`` (saved, it would take the name over at the next start)."""
+
+    def __init__(self, message: str, holder: str):
+        super().__init__(message)
+        self.holder = holder
+
+
 def checked_name(name: str) -> str:
     """``name`` if it is a plain ``*.lua`` file name inside the scripts folder; raises
     ScriptNameError saying what is wrong with it."""

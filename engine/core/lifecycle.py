@@ -26,7 +26,8 @@ from sandbox import SandboxError
 from engine.adapters.notify import Notifier
 from engine.core.events import Events
 from engine.core.hooks import Hooks
-from engine.core.loader import Loader
+from engine.core.clashes import NameClashes
+from engine.core.loader import Loader, NameTaken
 from engine.core.plugins import Plugin, PluginError, breaker_trips, guard_failing
 from engine.core.run import Run
 from engine.core.settings_saves import SettingsSaves
@@ -43,6 +44,8 @@ class Switches(Protocol):
     def deleted(self, file: str) -> None: ...
     def not_loaded_at_start(self, file: str, error: str) -> None: ...
     def scripts_at_start(self, files: set[str]) -> None: ...
+    def served_last(self, name: str) -> str | None: ...
+    def name_clash_at_start(self, name: str, files: list[str], guard: bool) -> None: ...
 
 
 def is_script(path: Path) -> bool:
@@ -63,7 +66,7 @@ def digest(source: bytes) -> str:
     return hashlib.sha256(source).hexdigest()
 
 
-class Lifecycle(SettingsSaves):
+class Lifecycle(SettingsSaves, NameClashes):
     """The engine's plugin changes, one at a time; ``retirer`` runs in the engine's nursery, and
     the plugins' timers in ``nursery``. ``config`` is the running configuration (its
     ``[plugins.NAME]`` tables change with saves of moonhook.toml); ``errors`` says, per file,
@@ -95,6 +98,7 @@ class Lifecycle(SettingsSaves):
         self.stop = trio.Event()                # ends the file watcher
         # moonhook.toml and how to read it, when its saves are applied
         self.settings: tuple[Path, Callable[[], EngineConfig]] | None = None
+        self.taken: dict[str, NameTaken] = {}   # file -> its refusal: its plugin's name is another file's
 
     # -- what is watched --------------------------------------------------------------------------
 
@@ -127,6 +131,8 @@ class Lifecycle(SettingsSaves):
         found = scripts_in(self.config.scripts)
         for path in found:
             await self.apply([path])
+        async with self._changing:
+            await self._settle_names()
         for file, error in sorted(self.errors.items()):
             self._switchboard.not_loaded_at_start(file, error)
         self._switchboard.scripts_at_start({path.name for path in found})
@@ -164,11 +170,54 @@ class Lifecycle(SettingsSaves):
                 self._switchboard.deleted(path.name)
                 self.errors.pop(path.name, None)
                 self._refused.pop(path.name, None)
+                self.taken.pop(path.name, None)
                 plugin = self._plugins.from_file(path)
                 if plugin is not None:
                     log.info("plugin %s: %s deleted; unloading it once its alerts in flight are done",
                              plugin.name, path.name)
                     self._out_of_service([plugin])
+
+    async def save(self, path: Path, source: bytes, write: Callable[[], Awaitable[None]]) -> None:
+        """A save from the dashboard: ``source`` is tried as ``path``'s text before ``write()``
+        puts it on disk, and goes live once written. Raises NameTaken, with nothing written,
+        when its plugin's name is another file's: saved, that file would take the name over at
+        the next start. Any other failure is written, and reported as a save's is."""
+        async with self._changing:
+            old = self._plugins.from_file(path)
+            hashed = digest(source)
+            if self._unchanged(old, hashed):
+                await write()
+                return
+            try:
+                new = await self._try(path, source, hashed, old, announce=True)
+            except NameTaken:
+                raise
+            except PluginError as e:
+                await write()
+                self._refused[path.name] = hashed
+                self._failed(path, old, e)
+                return
+            try:
+                await write()
+            except BaseException:
+                with trio.CancelScope(shield=True):
+                    await self._pool.unload(new.pool_id)
+                raise
+            self._put_live(path, new, old)
+
+    @staticmethod
+    def _unchanged(old: Plugin | None, hashed: str) -> bool:
+        return old is not None and old.digest == hashed and old.disabled_by != "breaker" and old.reload_error is None
+
+    async def _try(self, path: Path, source: bytes, hashed: str, old: Plugin | None, announce: bool) -> Plugin:
+        """A new version of ``path``'s plugin from ``source``, loaded, not yet in service."""
+        self.loading.add(path.name)
+        if announce:
+            log.info("plugin file %s: loading", path.name)
+        try:
+            return await self._loader.load(self.config, path, source, hashed, replacing=old)
+        finally:
+            self.loading.discard(path.name)
 
     async def _load(self, path: Path, force: bool = False, announce: bool = False) -> Plugin:
         old = self._plugins.from_file(path)
@@ -177,22 +226,22 @@ class Lifecycle(SettingsSaves):
         except OSError as e:
             raise PluginError(path.name, f"cannot read the file: {e.strerror}") from None
         hashed = digest(source)
-        if not force and old is not None and old.digest == hashed and old.disabled_by != "breaker" \
-                and old.reload_error is None:
+        if not force and self._unchanged(old, hashed):
             return old  # saved unchanged (or a burst's repeat): nothing to compile
         if not force and self._refused.get(path.name) == hashed:
             raise _Refused(path.name)
-        self.loading.add(path.name)
-        if announce:
-            log.info("plugin file %s: loading", path.name)
         try:
-            new = await self._loader.load(self.config, path, source, hashed, replacing=old)
-        except PluginError:
+            new = await self._try(path, source, hashed, old, announce)
+        except PluginError as e:
             self._refused[path.name] = hashed
+            if isinstance(e, NameTaken):
+                self.taken[path.name] = e
             raise
-        finally:
-            self.loading.discard(path.name)
+        return self._put_live(path, new, old)
+
+    def _put_live(self, path: Path, new: Plugin, old: Plugin | None) -> Plugin:
         self._refused.pop(path.name, None)
+        self.taken.pop(path.name, None)
         named = self._plugins.get(new.name)
         replaced = list({id(p): p for p in (old, named) if p is not None}.values())
         for before in replaced:

@@ -22,6 +22,15 @@ from engine.domain.config import EngineConfig
 _serial = itertools.count(1)
 
 
+class NameTaken(PluginError):
+    """The file names a plugin (``name``) that another file (``holder``) serves; ``guard``:
+    whether this file's plugin is a guard."""
+
+    def __init__(self, file: str, name: str, holder: str, guard: bool):
+        super().__init__(file, f"a plugin named {name!r} is already loaded from {holder}")
+        self.name, self.holder, self.guard = name, holder, guard
+
+
 @dataclass(frozen=True)
 class Loader:
     """What loading needs: the pool to load into, the plugins in service (a name is one
@@ -92,7 +101,7 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
         meta = PluginMeta.parse(raw, path.stem, file, ctx.symbols)
         other = ctx.plugins.get(meta.name)
         if other is not None and other is not replacing and other.path != path and other.path.exists():
-            raise PluginError(file, f"a plugin named {meta.name!r} is already loaded from {other.path.name}")
+            raise NameTaken(file, meta.name, other.path.name, meta.guard)
         if ctx.meta_cache.get(digest) != raw:
             await ctx.database.writable()
             ctx.meta_cache.put(digest, raw)

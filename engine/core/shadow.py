@@ -111,6 +111,12 @@ class _NoSwitches:
     def not_loaded_at_start(self, file: str, error: str) -> None:
         pass  # a shadow guard missing trades nothing: the live engine goes on
 
+    def served_last(self, name: str) -> str | None:
+        return None
+
+    def name_clash_at_start(self, name: str, files: list[str], guard: bool) -> None:
+        pass
+
 
 class Shadow:
     """The shadow of a live engine: scripts from ``config.shadow.scripts`` deciding on

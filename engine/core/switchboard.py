@@ -30,7 +30,7 @@ from typing import Any, Callable
 import trio
 
 from engine.domain.alerts import Alert
-from engine.adapters.storage.switches import GUARD, PAUSE, PLUGIN, Switch, Switches
+from engine.adapters.storage.switches import GUARD, PAUSE, PLUGIN, SERVED, Switch, Switches
 from engine.domain.times import when
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import AlertJournal, Database
@@ -61,6 +61,8 @@ class Switchboard:
         self._pause = kept.get(PAUSE)
         self._plugins = {t[len(PLUGIN):]: s for t, s in kept.items() if t.startswith(PLUGIN)}
         self._guards = {t[len(GUARD):] for t, s in kept.items() if t.startswith(GUARD) and s.state == "guard"}
+        self._served = {t[len(SERVED):]: s.state for t, s in kept.items() if t.startswith(SERVED)}
+        self.served_at_start = dict(self._served)  # plugin name -> the file that served it when moonhook last ran
         self.paused = self._kept_paused()
         self._arriving = 0             # alerts being journaled as paused (see ``arriving``)
         self._arrived = trio.Event()   # none is
@@ -198,6 +200,9 @@ class Switchboard:
         """``new`` goes into service (at start, or in place of ``replaced``), its ``enabled``
         set from moonhook.toml: the kept switch of its name applies (see the module's doc)."""
         self._guard_file(new.path.name, new.meta.guard, new.name)
+        if self._served.get(new.name) != new.path.name:
+            self._served[new.name] = new.path.name
+            self._keep(Switch(SERVED + new.name, new.path.name, "load", self._clock()), f"file of {new.name}")
         kept = self._plugins.get(new.name)
         if kept is None:
             return
@@ -232,6 +237,21 @@ class Switchboard:
         if file in self._guards:
             self.pause_engine("guard", f"the guard {file} did not load ({error}); fix it (moonhook check), "
                                        "then resume")
+
+    def served_last(self, name: str) -> str | None:
+        """The file that served the plugin ``name`` when moonhook last ran, if known."""
+        return self.served_at_start.get(name) or None
+
+    def name_clash_at_start(self, name: str, files: list[str], guard: bool) -> None:
+        """``files`` all name the plugin ``name`` and none of them serves it (which should is not
+        known): if one is a guard, the engine pauses, as when a guard does not load. The file
+        loaded first for it served nothing: it is not kept as the one that did."""
+        if self._served.get(name):
+            self._served[name] = ""
+            self._keep(Switch(SERVED + name, "", "clash", self._clock()), f"file of {name}")
+        if guard:
+            self.pause_engine("guard", f"the guard {name} is claimed by {' and '.join(files)}: neither is loaded; "
+                                       "rename the plugin in one of them (plugin.name), then resume")
 
     def scripts_at_start(self, files: set[str]) -> None:
         """The scripts found at start: a guard that served when moonhook last ran and is not

@@ -4,7 +4,8 @@ who switched it, when and why.
 One row per target (table ``switches``, migration 7): ``pause`` (state ``paused`` or
 ``running``), ``plugin:NAME`` (state ``enabled`` or ``disabled``), and ``guard:FILE`` (state
 ``guard`` while the file's last loaded version is a guard, else ``plain``: a guard that does not
-load at the next start is known for one). Only the last switch of each is kept. What the states
+load at the next start is known for one), and ``served:NAME`` (state: the file the plugin
+NAME was last loaded from, for a name two files claim at a start). Only the last switch of each is kept. What the states
 mean at a start is the engine's (``engine/core/switchboard.py``).
 
 A switch is written on the engine's connection with ``synchronous=FULL`` for its own commit:
@@ -22,6 +23,7 @@ from engine.adapters.storage.database import Database
 PAUSE = "pause"
 PLUGIN = "plugin:"  # + the plugin's name
 GUARD = "guard:"  # + the script's file name
+SERVED = "served:"  # + the plugin's name; state: the file that served it last
 
 
 @dataclass(frozen=True)

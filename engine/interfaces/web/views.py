@@ -8,7 +8,7 @@ from quart import Blueprint, request
 
 from engine.app.draft_replay import MAX_DAYS, DraftReplayError, ReplayBusy
 from engine.app.operations import Operations
-from engine.app.scripts import EditingOff, ScriptChanged, ScriptNameError
+from engine.app.scripts import EditingOff, NameClash, ScriptChanged, ScriptNameError
 from engine.domain.alerts import AlertError, read_body
 from engine.domain.config import ServerConfig
 from engine.domain.orders import BrokerError
@@ -68,6 +68,10 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     @bp.errorhandler(ScriptChanged)
     async def changed(e: ScriptChanged):
         return {"error": str(e), "version": e.version}, 412
+
+    @bp.errorhandler(NameClash)
+    async def clash(e: NameClash):
+        return {"error": str(e), "holder": e.holder}, 409
 
     @bp.get("/scripts/<file>")
     async def script(file: str):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
+import trio
+
 from engine.domain.orders import BrokerError
 from support.engine_support import running
 from support.fakes import FakeBroker
@@ -156,3 +158,44 @@ async def test_a_view_the_broker_cannot_answer_is_a_503_saying_so(tmp_path):
     async with running(tmp_path, {"trend": TREND}, use_broker=_Unreachable()) as engine, serving(engine) as client:
         answer = await client.get("/api/trades", headers=AUTH)
     assert (answer.status_code, answer.json()) == (503, {"error": "the broker cannot answer: terminal not connected"})
+
+
+STOPS = """plugin = {name = "stops", guard = true}
+function on_alert(a) if a.action == "buy" and not a.sl then return false, 'no stop' end end"""
+LOOSE = 'plugin = {name = "stops"}\nfunction on_alert(a) end  -- lets every entry through\n'
+
+
+async def test_a_save_naming_a_plugin_another_file_serves_is_refused_whole(tmp_path):
+    # A "New" script with a live guard's plugin.name: answered as not loaded, it stayed on disk
+    # and took the name over at the next start, the real guard refused.
+    async with running(tmp_path, {"stops": STOPS, "other": TREND}) as engine, serving(engine) as client:
+        new = await client.put("/api/scripts/a_draft.lua", content=LOOSE, headers={**AUTH, "If-None-Match": "*"})
+        over = await client.put("/api/scripts/other.lua", content=LOOSE, headers=AUTH)
+        assert engine.plugins.get("stops").path.name == "stops.lua" and engine.plugins.get("other") is not None
+    for answer in (new, over):
+        assert answer.status_code == 409, answer.text
+        assert "'stops' is stops.lua's" in answer.json()["error"] and answer.json()["holder"] == "stops.lua"
+    assert sorted(p.name for p in (tmp_path / "scripts").iterdir()) == ["other.lua", "stops.lua"]
+    assert (tmp_path / "scripts" / "other.lua").read_text() == TREND
+
+
+async def test_at_a_start_a_name_two_files_claim_goes_to_the_one_that_served_it_last_or_to_none(tmp_path):
+    async with running(tmp_path, {"stops": STOPS}) as engine:
+        assert engine.plugins.get("stops").path.name == "stops.lua"
+    (tmp_path / "scripts" / "a_draft.lua").write_text(LOOSE)   # put there while moonhook was stopped
+    async with running(tmp_path) as engine:                      # sorted first, it does not take the name
+        assert engine.plugins.get("stops").path.name == "stops.lua" and not engine.paused
+        assert "stops.lua's, which served it when moonhook last ran" in engine.lifecycle.errors["a_draft.lua"]
+        assert "stops.lua" not in engine.lifecycle.errors
+
+    fresh = tmp_path / "fresh"                                    # no record of which served: neither
+    async with running(fresh, {"stops": STOPS, "a_draft": LOOSE}) as engine:
+        assert engine.plugins.get("stops") is None and engine.paused   # a guard's name: paused
+        assert set(engine.lifecycle.errors) == {"a_draft.lua", "stops.lua"}
+        assert "none of them is loaded" in engine.lifecycle.errors["stops.lua"]
+        with trio.fail_after(5):   # the notifier writes the outbox in its own task
+            while not any("a_draft.lua and stops.lua all name it" in r["text"]
+                          for r in engine.database.db.query("SELECT text FROM outbox")):
+                await trio.sleep(0.01)
+    async with running(fresh) as engine:                          # and not at the next start either
+        assert engine.plugins.get("stops") is None and engine.paused
