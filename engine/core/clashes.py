@@ -48,6 +48,8 @@ class NameClashes:
             if last not in files:
                 self._out_of_service([live])
                 for file in files:
+                    other = next(f for f in files if f != file)
+                    self.taken[file] = NameTaken(file, name, other, live.meta.guard)
                     self._refuse(file, f"plugin {name!r} is named by {' and '.join(files)}: none of them is loaded, "
                                        "as which one served it last is not known; give one another plugin.name")
                 told = (f"plugin {name} not loaded: {' and '.join(files)} all name it, and which one served it "
@@ -61,11 +63,20 @@ class NameClashes:
                 await self._reload(self.config.scripts / last, force=True)
             for file in files:
                 if file != last:
+                    self.taken[file] = NameTaken(file, name, last, False)
                     self._refuse(file, f"plugin {name!r} is {last}'s, which served it when moonhook last ran; "
                                        "give this file another plugin.name")
             told = f"plugin {name} is named by {' and '.join(files)}: {last} serves it, as it did when moonhook last ran"
             log.error("%s", told)
             self._notifier.send("errors", told, key=f"clash:{name}")
+
+    async def _retry_taken(self, changed: set[str]) -> None:
+        """The files refused for a plugin name that a file among ``changed`` (saved, deleted)
+        held: tried again, their cause gone perhaps. Called holding the lifecycle's lock."""
+        for file, error in sorted(self.taken.items()):
+            path = self.config.scripts / file
+            if error.holder in changed and file not in changed and path.is_file():
+                await self._reload(path, force=True)
 
     def _refuse(self, file: str, message: str) -> None:
         self.errors[file] = str(PluginError(file, message).finding())

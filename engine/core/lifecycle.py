@@ -59,7 +59,20 @@ def scripts_in(folder: Path) -> list[Path]:
 
 
 class _Refused(Exception):
-    """The file holds the bytes that failed to load last time: that failure stands."""
+    """The file is the very write that failed to load last time (same bytes, same file): its failure stands."""
+
+
+def identity(path: Path) -> tuple[int, ...] | None:
+    """What tells one write of ``path`` from another of the same bytes (None: no file)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _unchanged(old: Plugin | None, hashed: str) -> bool:
+    return old is not None and old.digest == hashed and old.disabled_by != "breaker" and old.reload_error is None
 
 
 def digest(source: bytes) -> str:
@@ -92,9 +105,9 @@ class Lifecycle(SettingsSaves, NameClashes):
         self._timers: dict[Plugin, trio.CancelScope] = {}
         self._retire = trio.Event()             # set when a retiring plugin may be free
         self.loading: set[str] = set()          # files being loaded now
-        # file -> digest of the bytes that last failed to load: the same bytes seen again (the
-        # watcher after the dashboard's save, a second save) are not tried and told again
-        self._refused: dict[str, str] = {}
+        # file -> the write that failed to load (digest, file identity): that write seen again (the watcher
+        # after the dashboard's save) is not told again; any other, of the same bytes too, is tried
+        self._refused: dict[str, tuple[str, tuple[int, ...] | None]] = {}
         self.stop = trio.Event()                # ends the file watcher
         # moonhook.toml and how to read it, when its saves are applied
         self.settings: tuple[Path, Callable[[], EngineConfig]] | None = None
@@ -149,7 +162,7 @@ class Lifecycle(SettingsSaves, NameClashes):
 
     async def _reload(self, path: Path, force: bool = False, announce: bool = True) -> None:
         """Loads ``path`` if it changed; a failure is reported, and what served goes on serving.
-        Bytes that failed already are not tried again (unless ``force``): their failure stands."""
+        A write that failed, seen again (not written anew), is not tried again unless ``force``."""
         old = self._plugins.from_file(path)
         try:
             await self._load(path, force, announce)
@@ -164,28 +177,30 @@ class Lifecycle(SettingsSaves, NameClashes):
         ``plugin.name``) is replaced, not missing for a moment."""
         paths = sorted(set(paths))
         async with self._changing:
-            for path in [p for p in paths if p.is_file()]:
-                await self._reload(path, announce=announce)
-            for path in [p for p in paths if not p.is_file()]:
-                self._switchboard.deleted(path.name)
-                self.errors.pop(path.name, None)
-                self._refused.pop(path.name, None)
-                self.taken.pop(path.name, None)
-                plugin = self._plugins.from_file(path)
-                if plugin is not None:
-                    log.info("plugin %s: %s deleted; unloading it once its alerts in flight are done",
-                             plugin.name, path.name)
-                    self._out_of_service([plugin])
+            await self._apply(paths, announce)
+            await self._retry_taken({p.name for p in paths})
+
+    async def _apply(self, paths: list[Path], announce: bool) -> None:
+        for path in [p for p in paths if p.is_file()]:
+            await self._reload(path, announce=announce)
+        for path in [p for p in paths if not p.is_file()]:
+            self._switchboard.deleted(path.name)
+            self.errors.pop(path.name, None)
+            self._refused.pop(path.name, None)
+            self.taken.pop(path.name, None)
+            plugin = self._plugins.from_file(path)
+            if plugin is not None:
+                log.info("plugin %s: %s deleted; unloading it once its alerts in flight are done",
+                         plugin.name, path.name)
+                self._out_of_service([plugin])
 
     async def save(self, path: Path, source: bytes, write: Callable[[], Awaitable[None]]) -> None:
-        """A save from the dashboard: ``source`` is tried as ``path``'s text before ``write()``
-        puts it on disk, and goes live once written. Raises NameTaken, with nothing written,
-        when its plugin's name is another file's: saved, that file would take the name over at
-        the next start. Any other failure is written, and reported as a save's is."""
+        """The dashboard's save: ``source`` tried as ``path``'s before ``write()`` puts it on disk, live
+        once written. Raises NameTaken, nothing written, when its plugin's name is another file's
+        (which it would take over at the next start); any other failure is written and told."""
         async with self._changing:
-            old = self._plugins.from_file(path)
-            hashed = digest(source)
-            if self._unchanged(old, hashed):
+            old, hashed = self._plugins.from_file(path), digest(source)
+            if _unchanged(old, hashed):
                 await write()
                 return
             try:
@@ -194,7 +209,7 @@ class Lifecycle(SettingsSaves, NameClashes):
                 raise
             except PluginError as e:
                 await write()
-                self._refused[path.name] = hashed
+                self._refused[path.name] = (hashed, identity(path))
                 self._failed(path, old, e)
                 return
             try:
@@ -204,10 +219,8 @@ class Lifecycle(SettingsSaves, NameClashes):
                     await self._pool.unload(new.pool_id)
                 raise
             self._put_live(path, new, old)
+            await self._retry_taken({path.name})
 
-    @staticmethod
-    def _unchanged(old: Plugin | None, hashed: str) -> bool:
-        return old is not None and old.digest == hashed and old.disabled_by != "breaker" and old.reload_error is None
 
     async def _try(self, path: Path, source: bytes, hashed: str, old: Plugin | None, announce: bool) -> Plugin:
         """A new version of ``path``'s plugin from ``source``, loaded, not yet in service."""
@@ -221,19 +234,20 @@ class Lifecycle(SettingsSaves, NameClashes):
 
     async def _load(self, path: Path, force: bool = False, announce: bool = False) -> Plugin:
         old = self._plugins.from_file(path)
+        seen = identity(path)
         try:
             source = path.read_bytes()
         except OSError as e:
             raise PluginError(path.name, f"cannot read the file: {e.strerror}") from None
         hashed = digest(source)
-        if not force and self._unchanged(old, hashed):
+        if not force and _unchanged(old, hashed):
             return old  # saved unchanged (or a burst's repeat): nothing to compile
-        if not force and self._refused.get(path.name) == hashed:
+        if not force and self._refused.get(path.name) == (hashed, seen):
             raise _Refused(path.name)
         try:
             new = await self._try(path, source, hashed, old, announce)
         except PluginError as e:
-            self._refused[path.name] = hashed
+            self._refused[path.name] = (hashed, seen)
             if isinstance(e, NameTaken):
                 self.taken[path.name] = e
             raise

@@ -131,6 +131,33 @@ async def test_moonhook_toml_written_in_place_in_two_steps_applies_only_once_clo
         assert not engine.plugins.get("level").enabled
 
 
+WAITS = 'function on_load() if not store.get("ready") then error("not ready yet") end end\n' \
+        'function on_alert(a) return {comment = "ready"} end\n'
+
+
+async def test_a_failure_from_outside_the_file_is_tried_again_at_the_next_save_of_the_same_text(tmp_path):
+    # The failure came from outside the file (here its store; a transient on_load timeout, a
+    # name another file held): saving the identical text again is a deliberate retry.
+    async with watching(tmp_path, {"waits": WAITS}) as engine:
+        assert "not ready yet" in engine.lifecycle.errors["waits.lua"]
+        engine.store.set("waits", "ready", True)
+        save(tmp_path / "scripts" / "waits.lua", WAITS)
+        await until(lambda: engine.plugins.get("waits") is not None)
+        assert "waits.lua" not in engine.lifecycle.errors
+
+
+async def test_a_file_refused_for_a_name_another_file_held_loads_once_that_file_is_deleted(tmp_path):
+    async with watching(tmp_path, {"stops": "function on_alert(a) end"}) as engine:
+        scripts = tmp_path / "scripts"
+        save(scripts / "b_stops.lua", 'plugin = {name = "stops"}\nfunction on_alert(a) return {comment = "b"} end')
+        await until(lambda: "b_stops.lua" in engine.lifecycle.errors)
+        assert "already loaded from stops.lua" in engine.lifecycle.errors["b_stops.lua"]
+        (scripts / "stops.lua").unlink()
+        await until(lambda: getattr(engine.plugins.get("stops"), "path", None) == scripts / "b_stops.lua")
+        assert "b_stops.lua" not in engine.lifecycle.errors
+        assert await comment_of(engine, 1) == "b"
+
+
 async def test_a_save_puts_the_new_version_live_and_the_store_survives(tmp_path):
     async with watching(tmp_path, {"tagger": version(1)}) as engine:
         assert await comment_of(engine, 1) == "v1"

@@ -199,3 +199,15 @@ async def test_at_a_start_a_name_two_files_claim_goes_to_the_one_that_served_it_
                 await trio.sleep(0.01)
     async with running(fresh) as engine:                          # and not at the next start either
         assert engine.plugins.get("stops") is None and engine.paused
+
+
+async def test_a_dashboard_save_of_the_same_text_tries_it_again(tmp_path):
+    # The first failure came from outside the file: the same text saved again is not answered
+    # with the stale error, it is tried.
+    waits = 'function on_load() if not store.get("ready") then error("not ready yet") end end\n'
+    async with running(tmp_path, {}) as engine, serving(engine) as client:
+        first = (await client.put("/api/scripts/waits.lua", content=waits, headers=AUTH)).json()
+        engine.store.set("waits", "ready", True)
+        again = (await client.put("/api/scripts/waits.lua", content=waits, headers=AUTH)).json()
+    assert first["loaded"] is False and "not ready yet" in first["error"]
+    assert again["loaded"] is True, again
