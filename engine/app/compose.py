@@ -44,6 +44,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                       clock: Callable[[], float] = time.time, stop_timeout: float = 10.0,
                       watch: bool = False, settings_file: Path | None = None,
                       reload_settings: Callable[[], EngineConfig] | None = None,
+                      settings_waiting: Callable[[], list[str]] | None = None,
                       services: Sequence[Service] = ()) -> AsyncIterator[Engine]:
     """Opens the database, the broker (paper unless given) and the sandbox pool, loads
     every script, recovers unfinished alerts, and yields the running engine. On exit, the
@@ -51,7 +52,9 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
     is closed.
 
     With ``watch``, saves in the scripts folder reload their plugins, and saves of
-    ``settings_file`` apply its ``[plugins.NAME]`` tables, as ``reload_settings()`` reads them.
+    ``settings_file`` apply its ``[plugins.NAME]`` tables, as ``reload_settings()`` reads them;
+    ``settings_waiting()`` names the settings outside ``[engine]`` that read changed (they wait
+    for the next start, and the save's message says so).
     No interface starts unless given: ``[telegram]`` takes effect through the
     ``engine.interfaces.telegram.TelegramHub`` passed in ``services`` (``moonhook run`` passes
     it), so a throwaway engine (``moonhook check``) never polls the bots' updates.
@@ -96,6 +99,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 if watch:
                     lifecycle = engine.lifecycle
                     lifecycle.settings = (settings_file, reload_settings) if settings_file and reload_settings else None
+                    lifecycle.elsewhere = settings_waiting
                     await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, lifecycle.changed,
                                                 lifecycle.stop), name="file watcher")
                 await engine.lifecycle.load_all()

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import tomllib
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -233,3 +234,9 @@ def load_settings(path: Path | None, env: Mapping[str, str] = os.environ) -> Set
         raise
     except ValueError as e:  # a dataclass's own check (paper.symbols, budgets, ...)
         raise SettingsError(f"{name}: {e}") from None
+
+
+def server_changes(before: ServerConfig, after: ServerConfig) -> list[str]:
+    """The ``[server]`` settings ``after`` changes from ``before``, named as moonhook.toml does
+    (never their values: the token and the secret are among them)."""
+    return [f"server.{f.name}" for f in fields(ServerConfig) if getattr(before, f.name) != getattr(after, f.name)]

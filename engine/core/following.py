@@ -69,7 +69,24 @@ def saved_text(file: str, before: EngineConfig, after: EngineConfig, applied: li
                                                   f"{_shown(getattr(before, name))})" for name in applied))
     if later:
         parts.append(f"at the next start: {', '.join(later)}")
+    server = [name for name in later if name.startswith("server.")]
+    if server:
+        parts.append("the server goes on with its running [server] settings until then"
+                     + (" (the old server.api_token keeps its access)" if "server.api_token" in server else ""))
     return f"{file} saved; " + "; ".join(parts)
+
+
+def guard_text(file: str, name: str, before: Any, after: Any) -> str:
+    """What a save of ``file`` changed in the ``[plugins.NAME]`` table of the guard ``name``
+    (``before``, ``after``: its PluginConfig), for the administrators."""
+    parts = []
+    if before.enabled != after.enabled:
+        parts.append(f"enabled = {_shown(after.enabled)}" + ("" if after.enabled else
+                     ": switched off, the entries and orders it refuses go through"))
+    for key in ("params", "budget"):
+        if getattr(before, key) != getattr(after, key):
+            parts.append(f"{key} {_shown(dict(getattr(after, key)))} (was {_shown(dict(getattr(before, key)))})")
+    return f"{file} saved; guard {name}: " + "; ".join(parts)
 
 
 def _shown(value: Any, inner: bool = False) -> str:

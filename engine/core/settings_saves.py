@@ -21,7 +21,11 @@ log = logging.getLogger("moonhook.plugins")
 
 
 class SettingsSaves:
-    """Mixed into ``Lifecycle``, whose state and methods these use."""
+    """Mixed into ``Lifecycle``, whose state and methods these use. ``elsewhere()``, when set:
+    the settings outside ``[engine]`` (``server.api_token``, ...) that the last read of the file
+    changed, which wait for the next start."""
+
+    elsewhere: Callable[[], list[str]] | None = None
 
     config: EngineConfig
     settings: tuple[Path, Callable[[], EngineConfig]] | None
@@ -51,7 +55,7 @@ class SettingsSaves:
         before = self.config
         applied = await self._follow(config) if self._follow is not None else []
         self.config = replace(before, **{name: getattr(config, name) for name in applied})
-        later = await self.apply_config(config)
+        later = await self.apply_config(config) + (self.elsewhere() if self.elsewhere is not None else [])
         if applied or later:
             told = following.saved_text(path.name, before, config, applied, later)
             log.warning("%s", told)
@@ -79,6 +83,10 @@ class SettingsSaves:
             if plugin is None:
                 continue
             old, new = before.plugin(name), config.plugin(name)
+            if plugin.meta.guard:  # a guard loosened or switched off lets through what it refused
+                told = following.guard_text(self.settings[0].name if self.settings else "moonhook.toml", name, old, new)
+                log.warning("%s", told)
+                self._notifier.send("admin", told)
             if (old.params, old.budget) == (new.params, new.budget):
                 if plugin.disabled_by in (None, "config"):
                     self.set_enabled(name, new.enabled, by="config")

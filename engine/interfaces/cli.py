@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from engine.domain.config import Settings
+from engine.domain.config import EngineConfig, Settings
 from engine.domain.times import parse_every
 from engine.app.logs import setup_logging
 from engine.app.scaffold import TRY_ALERT, describe, init_project, refresh_editor_files
-from engine.app.settings import SettingsError, load_settings
+from engine.app.settings import SettingsError, load_settings, server_changes
 from engine.interfaces import remote
 
 if TYPE_CHECKING:
@@ -61,8 +61,17 @@ async def _run(settings: Settings, path: Path) -> int:
             config_file = path.resolve() if path.exists() else None
             telegram = settings.engine.telegram
             hub = TelegramHub(telegram) if telegram.enabled else None
+            # [server] is read at the start only: a save that changes it is told as waiting for the next.
+            server_read = [settings.server]
+
+            def reread() -> EngineConfig:
+                fresh = _settings(path)
+                server_read[0] = fresh.server
+                return fresh.engine
+
             async with open_engine(settings.engine, stop_timeout=STOP_TIMEOUT, watch=True, settings_file=config_file,
-                                   reload_settings=lambda: _settings(path).engine, services=[hub] if hub else []) as engine:
+                                   reload_settings=reread, services=[hub] if hub else [],
+                                   settings_waiting=lambda: server_changes(settings.server, server_read[0])) as engine:
                 ops = Operations(engine)
 
                 async def end_streams() -> None:

@@ -158,6 +158,40 @@ async def test_a_file_refused_for_a_name_another_file_held_loads_once_that_file_
         assert await comment_of(engine, 1) == "b"
 
 
+async def test_a_saved_server_table_is_told_to_wait_and_a_guard_table_is_told_to_the_admins(tmp_path):
+    # A token rotated after a leak, and a guard loosened or switched off: none of it in silence.
+    from engine.app.settings import server_changes
+
+    config = tmp_path / "moonhook.toml"
+    start = ('[server]\napi_token = "old-token-0123456789abcdef"\ndashboard_edit = true\n'
+             '[engine]\nscripts = "scripts"\ndata = "data"\n[sandbox]\nworkers = 1\n'
+             '[plugins.stops]\nenabled = true\nparams = {allow_without_stop = false}\n')
+    config.write_text(start)
+    write_scripts(tmp_path / "scripts", {"stops": "plugin = {guard = true}\nfunction on_alert(a) end"})
+    running = load_settings(config)
+    read = [running.server]
+
+    def reread() -> EngineConfig:
+        fresh = load_settings(config)
+        read[0] = fresh.server
+        return fresh.engine
+
+    async with open_engine(replace(running.engine, workers=1), watch=True, settings_file=config, reload_settings=reread,
+                           settings_waiting=lambda: server_changes(running.server, read[0])) as engine:
+        save(config, start.replace("old-token", "new-token").replace("dashboard_edit = true", "dashboard_edit = false"))
+        await until(lambda: any("server.api_token" in t for t in outbox(engine)))
+        told = next(t for t in outbox(engine) if "server.api_token" in t)
+        assert told.startswith("moonhook.toml saved; at the next start: server.api_token, server.dashboard_edit")
+        assert "the old server.api_token keeps its access" in told and "new-token" not in told
+        save(config, start.replace("allow_without_stop = false", "allow_without_stop = true"))
+        await until(lambda: any("guard stops: params" in t for t in outbox(engine)))
+        assert "moonhook.toml saved; guard stops: params {allow_without_stop = true} (was " \
+               "{allow_without_stop = false})" in outbox(engine)
+        save(config, start.replace("enabled = true", "enabled = false"))
+        await until(lambda: not engine.plugins.get("stops").enabled)
+        await until(lambda: any("guard stops: enabled = false: switched off" in t for t in outbox(engine)))
+
+
 async def test_a_save_puts_the_new_version_live_and_the_store_survives(tmp_path):
     async with watching(tmp_path, {"tagger": version(1)}) as engine:
         assert await comment_of(engine, 1) == "v1"
