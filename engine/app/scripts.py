@@ -24,6 +24,8 @@ from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
 from engine.core.lifecycle import digest, scripts_in
 
 MAX_NAME = 120
+# In bytes, as the file system counts (255 on most): a save writes ``.NAME.XXXXXXXX.tmp`` first.
+MAX_NAME_BYTES = 255 - len(".XXXXXXXX.tmp") - 1
 _LOCATED = re.compile(r"^[^:\s]+\.lua(?::(\d+))?: error: (.*)$", re.S)  # moonhook check's form
 
 
@@ -68,6 +70,8 @@ def checked_name(name: str) -> str:
         raise ScriptNameError("file name: must not contain control characters")
     if len(name) > MAX_NAME:
         raise ScriptNameError(f"file name: longer than {MAX_NAME} characters")
+    if len(name.encode("utf-8", errors="surrogatepass")) > MAX_NAME_BYTES:
+        raise ScriptNameError(f"file name: longer than {MAX_NAME_BYTES} bytes in UTF-8 (the file system's limit)")
     if not name.endswith(".lua") or name == ".lua":
         raise ScriptNameError(f"file name {name!r}: must end in .lua")
     return name
@@ -104,6 +108,9 @@ def unchanged(folder: Path, name: str, based_on: str | None, new: bool) -> None:
     """Raises ScriptChanged unless a save of ``name`` may go: the file is still the version
     ``based_on`` (when given), or it does not exist (``new``)."""
     path = folder / checked_name(name)
+    if path.exists() and not path.is_file():
+        raise ScriptNameError(f"file name {name!r}: a folder (or other non-file) of that name is in "
+                              f"{folder.name}/; a script cannot be saved over it")
     now = digest(path.read_bytes()) if path.is_file() else None
     if new and now is not None:
         raise ScriptChanged(f"{name} exists already: open it from the list, or give the new script another "

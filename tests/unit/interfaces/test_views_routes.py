@@ -211,3 +211,13 @@ async def test_a_dashboard_save_of_the_same_text_tries_it_again(tmp_path):
         again = (await client.put("/api/scripts/waits.lua", content=waits, headers=AUTH)).json()
     assert first["loaded"] is False and "not ready yet" in first["error"]
     assert again["loaded"] is True, again
+
+
+async def test_a_save_over_a_folder_or_under_a_name_too_long_in_bytes_is_a_400_naming_it(tmp_path):
+    async with running(tmp_path, {"trend": TREND}) as engine, serving(engine) as client:
+        (tmp_path / "scripts" / "dir.lua").mkdir()
+        folder = await client.put("/api/scripts/dir.lua", content=TREND, headers=AUTH)
+        long = await client.put("/api/scripts/" + "\U0001F600" * 116 + ".lua", content=TREND, headers=AUTH)
+    assert folder.status_code == 400 and "a folder" in folder.json()["error"], folder.text
+    assert long.status_code == 400 and "bytes" in long.json()["error"], long.text
+    assert sorted(p.name for p in (tmp_path / "scripts").iterdir()) == ["dir.lua", "trend.lua"]
