@@ -2,9 +2,10 @@
 
 Only completed writes are acted on: a file closed after writing, renamed in, deleted or renamed
 away (on Linux; watchfiles, elsewhere, reports each write). A file written in place is seen
-once its writer closes it, never at a first part. Events are grouped: a batch is handed over once no new event came for ``STEP_MS``, or after
-``DEBOUNCE_MS`` at most, so a burst of saves (or an editor's temporary file and rename) is
-one batch, and each file in it is looked at once, as it is by then.
+once its writer closes it, never at a first part. Events are grouped: a batch is handed over
+once no new event came for ``STEP_MS``, or after ``DEBOUNCE_MS`` at most, so a burst of saves
+(or an editor's temporary file and rename) is one batch, and each file in it is looked at
+once, as it is by then.
 
 On Linux the folders are watched with inotify (through inotify_simple), its descriptor
 waited on by Trio's own I/O loop and read without blocking: an engine with nothing saved is
@@ -110,6 +111,7 @@ def _complete(mask: int, path: Path) -> bool:
         return path.is_symlink() or path.stat().st_nlink > 1
     except OSError:
         return False
+
 
 class InotifyUnavailable(Exception):
     """Not Linux, or the kernel refused an instance or a watch."""
