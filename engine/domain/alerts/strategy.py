@@ -8,7 +8,9 @@ the order leaves (``{{strategy.market_position}}``, and its size,
 ``{{strategy.market_position_size}}``, or the signed ``{{strategy.position_size}}``), the alert
 says what it is:
 
-- the position flat: an exit of the whole position (``closelong`` after a sell);
+- the position flat: an exit of the whole position (``closelong`` after a sell), whatever
+  size the order carries: the strategy holds nothing, so neither may the account (an earlier
+  partial exit rounded down to the lot step leaves more lots than the order's units);
 - still on the side the order reduces (a sell leaving a smaller long): a partial exit, of the
   order's size;
 - on the order's side: an entry; the execution first closes any position the other way (a
@@ -44,7 +46,9 @@ def read_strategy_order(action: Action | None, v: dict[str, Any]) -> Action | No
         raise AlertError("position_size", f"must be above 0 when position is {position}")
     if action not in (Action.BUY, Action.SELL):
         return action
-    if position == "flat":
+    if position == "flat":  # every position on that side: the order's size would leave what rounding kept
+        v.pop("units", None)
+        v.pop("volume", None)
         return Action.CLOSE_SHORT if action is Action.BUY else Action.CLOSE_LONG
     if (action is Action.BUY) != (position == "long"):  # the order reduces the position: a partial exit
         return Action.CLOSE_LONG if position == "long" else Action.CLOSE_SHORT

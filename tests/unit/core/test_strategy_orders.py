@@ -49,6 +49,19 @@ async def test_the_account_follows_a_strategy_through_entry_part_exit_reversal_a
         assert await book() == []
 
 
+async def test_an_exit_to_flat_closes_every_lot_whatever_its_units(tmp_path):
+    # A partial exit of 4,999 units closes 0.04 lots (rounded down): 0.11 are held where the
+    # strategy holds 10,001 units. Its exit to flat says 10,001 units (0.10 lots): the account
+    # must still end flat, not with 0.01 lots and no alert left to close them.
+    async with running(tmp_path) as engine:
+        await process(engine, order("buy", 15000, "long", 15000, 1))
+        await process(engine, order("sell", 4999, "long", 10001, 2))
+        assert [p["volume"] for p in await engine.broker.positions()] == [0.11]
+        exit_ = await process(engine, order("sell", 10001, "flat", 0, 3))
+        assert (exit_["status"], exit_["alert"]["action"]) == ("done", "closelong")
+        assert await engine.broker.positions() == []
+
+
 async def test_a_refused_reversal_still_leaves_the_position_the_strategy_left(tmp_path):
     async with running(tmp_path, {"stops": STOP_FILTER}) as engine:
         await process(engine, order("buy", 10000, "long", 10000, 1, sl="1.09"))

@@ -164,7 +164,7 @@ def strategy_order(action: str, contracts: str, position: str, size: str | None 
     (("buy", "10000", "long", "10000"), {"action": "buy", "side": "buy", "units": 10000.0}),       # entry
     (("buy", "5000", "long", "15000"), {"action": "buy", "units": 5000.0}),                        # adds
     (("sell", "20000", "short", "10000"), {"action": "sell", "units": 10000.0}),                   # reverses
-    (("sell", "10000", "flat", "0"), {"action": "closelong", "units": 10000.0}),                   # exits
+    (("sell", "10000", "flat", "0"), {"action": "closelong", "units": None, "volume": None}),      # exits: all
     (("buy", "10000", "FLAT", None), {"action": "closeshort", "position": "flat"}),
     (("sell", "4000", "long", "6000"), {"action": "closelong", "units": 4000.0, "position": "long"}),  # part
     (("buy", "4000", "short", "6000"), {"action": "closeshort", "units": 4000.0}),
