@@ -121,8 +121,22 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
     side = action.side
     assert side is not None
     closes = await reversal(alert, alert_id, broker)
-    opening = await _open(alert, alert_id, broker, default_volume, spec, side)
+    opening = await _open(alert, alert_id, broker, default_volume, spec, side, closes)
     return replace(opening, requests=closes + opening.requests)
+
+
+async def _balance_after(broker: Broker, closes: list[OrderRequest]) -> float:
+    """The balance once ``closes`` (a reversal's close, placed before the entry) are done: the
+    balance now plus what the positions they close would book (profit and swap at the current
+    price). An entry risking 1% of the balance is sized on what is left after its own close:
+    on the balance before a losing close, it would risk more than 1% of what it lands on (and
+    more than ``max_risk_pct``, which measures it after). Processed again after a restart with
+    the close done, the positions are gone and the balance has booked them: the same figure."""
+    balance = (await broker.account())["balance"]
+    for close in closes:
+        balance += sum(p["profit"] + (p.get("swap") or 0.0) for p in await _own(broker, close.symbol)
+                       if p["side"] == close.side)
+    return balance
 
 
 async def _cancel(alert: Alert, alert_id: int, broker: Broker) -> Plan:
@@ -141,7 +155,7 @@ async def _cancel(alert: Alert, alert_id: int, broker: Broker) -> Plan:
 
 
 async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: float | None, spec: dict,
-                side: str) -> Plan:
+                side: str, closes: list[OrderRequest]) -> Plan:
     action, symbol = alert.action, alert.symbol
     assert action is not None and symbol is not None
     entry, quote = alert.price, None
@@ -160,7 +174,7 @@ async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: flo
         fill, problem = _fill_price(action, side, entry, quote, sl)
         if problem:
             return Plan(error=f"cannot size {asked}: {problem}")
-        balance = (await broker.account())["balance"]
+        balance = await _balance_after(broker, closes)
         sizing = lot_size(spec, balance=balance, price=fill, risk_pct=alert.risk, risk_amount=alert.risk_amount,
                           sl=sl)
         if not sizing.volume:

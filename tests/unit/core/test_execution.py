@@ -199,6 +199,23 @@ async def test_a_strategys_reversal_closes_the_other_way_first_and_opens_only_th
     assert [r.kind for r in plain.requests] == ["market"]
 
 
+async def test_a_reversal_sized_by_risk_is_sized_on_the_balance_its_own_close_leaves():
+    # A short of 1 lot 300 USD down: the close leaves 9,700. 1% of that is 97 USD, 0.48 lots at
+    # 200 USD a lot for 20 pips (sized on the 10,000 before the close: 0.5, 1.03% of 9,700).
+    losing = {**position(11, "EURUSD", "sell", 1.127, volume=1.0), "profit": -300.0}
+    body = "buy EURUSD risk=1 sl_pips=20 price=1.13 position=long"
+    made = await plan(alert(body), 7, FakeBroker(positions=[losing]), None)
+    assert [(r.kind, r.volume) for r in made.requests] == [("close", None), ("market", 0.48)]
+    # Processed again after a restart with the close done: the balance has booked the loss.
+    after = FakeBroker(account={"balance": 9_700.0, "equity": 9_700.0, "margin": 0.0, "margin_free": 9_700.0,
+                                "currency": "USD"})
+    again = await plan(alert(body), 7, after, None)
+    assert [(r.client_id, r.volume) for r in again.requests if r.kind == "market"] == [("a7-engine-open", 0.48)]
+    # Swap is booked by the close too (MetaTrader keeps it apart from the profit).
+    swapped = {**losing, "profit": -250.0, "swap": -50.0}
+    assert (await plan(alert(body), 8, FakeBroker(positions=[swapped]), None)).requests[1].volume == 0.48
+
+
 async def test_a_part_of_one_position_is_closed_by_its_ticket():
     one = FakeBroker(positions=[position(11, "EURUSD", "buy", 1.1, volume=0.3)])
     part = await plan(alert(STRATEGY.format("sell", 10000, "long", 20000)), 5, one, None)

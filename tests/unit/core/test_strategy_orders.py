@@ -8,6 +8,7 @@ import json
 
 from engine.core.reports import describe_rejection
 from engine.domain.alerts import Alert
+from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process, running
 
@@ -60,6 +61,20 @@ async def test_an_exit_to_flat_closes_every_lot_whatever_its_units(tmp_path):
         exit_ = await process(engine, order("sell", 10001, "flat", 0, 3))
         assert (exit_["status"], exit_["alert"]["action"]) == ("done", "closelong")
         assert await engine.broker.positions() == []
+
+
+async def test_a_reversal_sized_by_risk_risks_its_share_of_the_balance_after_its_close(tmp_path):
+    async with running(tmp_path, paper=PaperConfig(spread_points=20)) as engine:
+        await process(engine, "sell EURUSD volume=1 price=1.1")                     # a short of 1 lot
+        row = await process(engine, "buy EURUSD risk=1 sl_pips=20 price=1.13 position=long")
+        assert row["status"] == "done", row
+        balance = (await engine.broker.account())["balance"]                       # 10,000 less the close's loss
+        (p,) = await engine.broker.positions()
+        at_stop = (p["price_open"] - p["sl"]) * 100_000 * p["volume"]
+        assert at_stop / balance * 100 <= 1.0 + 1e-9    # was 1.42%: sized on the 10,000 before the close
+        # The close at the ask 1.1302 loses 3,020: 1% of 6,980 is 69.80, at 220 USD a lot (the stop
+        # 20 pips under the alert's 1.13, 22 under the ask the entry fills at): 0.31 lots, not 0.45.
+        assert (balance, p["volume"]) == (6_980.0, 0.31)
 
 
 async def test_a_refused_reversal_still_leaves_the_position_the_strategy_left(tmp_path):
