@@ -17,7 +17,7 @@ from engine.domain.alerts import Action, Alert
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import OrderRequest, ours
 from engine.domain.risk import lot_size, lots_of_units
-from engine.domain.instruments import pip_size
+from engine.domain.instruments import on_tick_grid, pip_size
 
 ENGINE = "engine"  # the name orders of the default execution go by
 
@@ -252,11 +252,13 @@ def _fill_price(action: Action, side: str, entry: float, quote: dict | None,
 
 
 def _stops(alert: Alert, spec: dict, side: str, entry: float) -> tuple[float | None, float | None]:
-    """SL and TP as prices: given as prices, or as distances in pips from ``entry``."""
+    """SL and TP as prices: given as prices, or as distances in pips from ``entry``; on the
+    symbol's tick grid, where the broker puts them, before the volume is sized on the stop (a
+    stop moved 0.12 further on an index quoted in quarters would lose more than asked)."""
     sign = 1 if side == "buy" else -1
-    pip, digits = pip_size(spec), spec["digits"]
+    pip = pip_size(spec)
     sl = alert.sl if alert.sl is not None else (
-        round(entry - sign * alert.sl_pips * pip, digits) if alert.sl_pips is not None else None)
+        entry - sign * alert.sl_pips * pip if alert.sl_pips is not None else None)
     tp = alert.tp if alert.tp is not None else (
-        round(entry + sign * alert.tp_pips * pip, digits) if alert.tp_pips is not None else None)
-    return sl, tp
+        entry + sign * alert.tp_pips * pip if alert.tp_pips is not None else None)
+    return on_tick_grid(sl, spec), on_tick_grid(tp, spec)

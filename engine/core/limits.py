@@ -33,7 +33,7 @@ from brokerclock import ServerZone
 from engine.adapters.brokers.base import Broker
 from engine.adapters.notify import Notifier
 from engine.domain.config import EngineConfig
-from engine.domain.instruments import pip_size
+from engine.domain.instruments import on_tick_grid, pip_size
 from engine.domain.orders import OPENING, OrderRequest, OrderResult
 from engine.domain.risk import loss_at_stop
 from engine.domain.times import clock_zone, day_start, when
@@ -237,7 +237,8 @@ class Limits:
     async def _too_risky(self, r: OrderRequest, broker: Broker, account: dict[str, Any]) -> str | None:
         """Why ``r`` risks too much at its stop (or has none to measure), or None. A market
         entry is measured from where it fills (the broker's ask for a buy, bid for a sell), a
-        pending one from its price."""
+        pending one from its price; to its stop on the symbol's tick grid, where the broker
+        puts it."""
         said = f"{BREACH}max_risk_pct: "
         if not r.sl:
             return said + "the entry has no stop loss, so what it can lose has no bound"
@@ -245,14 +246,15 @@ class Limits:
         if r.kind == "market":
             quote = await broker.price(r.symbol)
         price = (quote["ask"] if r.side == "buy" else quote["bid"]) if quote else r.price
-        loss = loss_at_stop(spec, r.volume or 0.0, price, r.sl) if spec and price else None
+        sl, price = (on_tick_grid(r.sl, spec), on_tick_grid(price, spec)) if spec else (r.sl, price)
+        loss = loss_at_stop(spec, r.volume or 0.0, price, sl) if spec and price and sl else None
         if loss is None:
             return said + f"the risk of {r.symbol} cannot be measured here (no price or tick value for it)"
         share = loss / account["balance"] * 100 if account["balance"] > 0 else math.inf
         if share <= self.max_risk_pct + 1e-9:
             return None
         money = f" {account['currency']}" if account.get("currency") else ""
-        return (said + f"{r.volume:g} lots from {price:g} lose {loss:,.2f}{money} at the stop {r.sl:g}, "
+        return (said + f"{r.volume:g} lots from {price:g} lose {loss:,.2f}{money} at the stop {sl:g}, "
                        f"{share:.2f}% of the balance {account['balance']:,.2f}, at most {self.max_risk_pct:g}%")
 
     def _too_many(self) -> str | None:

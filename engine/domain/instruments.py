@@ -14,6 +14,19 @@ def pip_size(spec: Mapping[str, Any]) -> float:
     return spec["point"] * (10 if spec["digits"] in (3, 5) else 1)
 
 
+def on_tick_grid(price: float | None, spec: Mapping[str, Any]) -> float | None:
+    """``price`` on the symbol's tick grid: the nearest multiple of its tick size (MetaTrader's
+    ``trade_tick_size``, the engine's ``tick_size``; else its point), to its digits. None and 0
+    (no stop) as they are. The trade server takes no other price, so MetaTrader 5's broker moves
+    every price there (5123.37 is 5123.25 on an index quoted in quarters); sizing and
+    ``max_risk_pct`` measure a stop where it will be, not where the alert put it."""
+    if not price:
+        return price
+    tick = spec.get("trade_tick_size") or spec.get("tick_size") or spec["point"]
+    digits = spec.get("digits")   # without them, to ten decimals: float noise only
+    return round(round(price / tick) * tick, 10 if digits is None else int(digits))
+
+
 @dataclass(frozen=True)
 class SymbolSpec:
     name: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from engine.domain.instruments import on_tick_grid
 from engine.domain.rules import down_to_step
 
 
@@ -30,7 +31,8 @@ def lot_size(
 ) -> Sizing:
     """Volume risking ``risk_pct`` of ``balance`` (or ``risk_amount``) if the stop is hit.
 
-    The stop is a price ``sl`` (with the entry ``price``) or a distance in points. The volume
+    The stop is a price ``sl`` (with the entry ``price``), measured where the broker puts it,
+    on the symbol's tick grid (``on_tick_grid``), or a distance in points. The volume
     is rounded down to the symbol's step and clamped to its maximum; below its minimum the
     answer is 0 with the reason, never a bigger risk than asked."""
     if (risk_pct is None) == (risk_amount is None):
@@ -45,7 +47,7 @@ def lot_size(
     if sl is not None:
         if price is None:
             return Sizing(0.0, "sl is a price: the entry price is needed to measure the stop")
-        distance = abs(price - sl)
+        distance = abs(on_tick_grid(price, spec) - on_tick_grid(sl, spec))
     elif sl_points is not None:
         distance = sl_points * point
     else:
@@ -71,11 +73,12 @@ def lot_size(
 
 def loss_at_stop(spec: dict, volume: float, price: float, sl: float) -> float | None:
     """What ``volume`` lots entered at ``price`` lose at the stop ``sl``, in the account's
-    currency (the symbol's tick value); None without a tick value to measure it with."""
+    currency (the symbol's tick value), both prices on its tick grid, where the broker puts
+    them; None without a tick value to measure it with."""
     tick_size, tick_value = spec.get("tick_size"), spec.get("tick_value")
     if not (tick_size and tick_size > 0 and tick_value and tick_value > 0):
         return None
-    return _loss_per_lot(abs(price - sl), tick_size, tick_value) * volume
+    return _loss_per_lot(abs(on_tick_grid(price, spec) - on_tick_grid(sl, spec)), tick_size, tick_value) * volume
 
 
 def _loss_per_lot(distance: float, tick_size: float, tick_value: float) -> float:

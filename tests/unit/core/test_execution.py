@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from engine.adapters.brokers.mt5.orders import entry_request
 from engine.core.execution import plan
 from engine.domain.alerts import parse_body
 from engine.domain.orders import OrderRequest
+from engine.domain.risk import loss_at_stop
 
 from support.fakes import FakeBroker
 
@@ -321,3 +323,26 @@ async def test_risk_amount_sizes_the_volume_to_lose_that_money_at_the_stop_from_
     tiny = await plan(alert("buy EURUSD risk_amount=1 sl_pips=20 price=1.1"), 3, FakeBroker(), None)
     assert tiny.requests == [] and tiny.error == ("cannot size a risk of 1: risking 1.00 allows 0.0050 lots, below "
                                                   "the minimum 0.01 (which would risk 2.00)")
+
+
+# An index CFD quoted in quarter points (US500 at many brokers), as MT5Broker.symbol() gives it.
+US500 = {"name": "US500", "digits": 2, "point": 0.01, "tick_size": 0.25, "tick_value": 0.25, "contract_size": 1,
+         "volume_min": 0.1, "volume_step": 0.1, "volume_max": 1000}
+
+
+async def test_stops_are_put_on_the_tick_grid_before_the_volume_is_sized_on_them():
+    tick = {"bid": 4999.75, "ask": 5000.0, "time": 0.0}
+    broker = FakeBroker(specs={"US500": US500}, prices={"US500": tick})
+    made = await plan(alert("buy US500 risk_amount=100 sl=4998.87 tp=5003.13"), 1, broker, None)
+    (r,) = made.requests
+    # 4998.87 is 4998.75 on the grid, 1.25 under the ask: 80 lots lose 100.00 there (sized on the
+    # stop as given, 1.13 away, it was 88.4 lots, which lose 110.50 where the broker puts the stop).
+    assert (r.sl, r.tp, r.volume) == (4998.75, 5003.25, 80.0)
+    info = {"name": "US500", "digits": 2, "point": 0.01, "trade_tick_size": 0.25, "volume_min": 0.1,
+            "volume_step": 0.1, "volume_max": 1000, "trade_stops_level": 0, "filling_mode": 1}
+    sent, _ = entry_request(r, info, tick, 10, None)
+    assert (sent["sl"], sent["volume"]) == (4998.75, 80.0)
+    assert loss_at_stop(US500, sent["volume"], tick["ask"], sent["sl"]) <= 100.0
+    # In pips from the alert's price too: 5000.1 less 1.13 (113 one-point pips) is 4998.97, on the grid 4999.0.
+    pips = (await plan(alert("buy US500 volume=1 price=5000.1 sl_pips=113"), 2, broker, None)).requests[0]
+    assert pips.sl == 4999.0

@@ -6,12 +6,14 @@ engine on the paper broker, its sandbox workers and SQLite file."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import trio
 
 from engine.app import Operations
 from engine.app.overview import limits_text
+from engine.core.limits import Limits
 from engine.domain.config import EngineConfig, MonitorConfig
 from engine.domain.config.paper import PaperConfig
 from engine.domain.orders import OrderRequest
@@ -241,6 +243,19 @@ async def test_an_entry_that_would_lose_too_much_at_its_stop_or_has_none_is_refu
     async with running(tmp_path / "2", max_risk_pct=1.0) as engine:
         assert (await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.09"))["status"] == "done"
         assert (await process(engine, "closelong EURUSD price=1.1"))["status"] == "done"   # closes pass
+
+
+async def test_max_risk_pct_measures_the_stop_where_the_broker_puts_it_on_the_tick_grid():
+    us500 = {"name": "US500", "digits": 2, "point": 0.01, "tick_size": 0.25, "tick_value": 0.25, "contract_size": 1,
+             "volume_min": 0.1, "volume_step": 0.1, "volume_max": 1000}
+    broker = FakeBroker(specs={"US500": us500}, prices={"US500": {"bid": 4999.75, "ask": 5000.0, "time": 0.0}})
+    limits = Limits.of(replace(EngineConfig(), max_risk_pct=1.0))
+    # 88.4 lots to 4998.87 lose 99.89 (under 1% of 10,000); the stop goes to 4998.75: 110.50.
+    entry = OrderRequest("market", "x", symbol="US500", side="buy", volume=88.4, sl=4998.87)
+    assert await limits.breach(entry, broker) == (
+        "over engine.max_risk_pct: 88.4 lots from 5000 lose 110.50 USD at the stop 4998.75, 1.10% of the balance "
+        "10,000.00, at most 1%")
+    assert await limits.breach(replace(entry, volume=80.0), broker) is None
 
 
 async def test_entries_stop_at_the_hours_count_and_go_on_as_the_hour_moves(tmp_path):

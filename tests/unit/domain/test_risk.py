@@ -2,7 +2,8 @@
 
 import pytest
 
-from engine.domain.risk import lot_size
+from engine.domain.instruments import on_tick_grid
+from engine.domain.risk import loss_at_stop, lot_size
 
 EURUSD = {"name": "EURUSD", "point": 0.00001, "tick_size": 0.00001, "tick_value": 1.0,
           "volume_min": 0.01, "volume_step": 0.01, "volume_max": 100.0}
@@ -70,3 +71,17 @@ def test_float_noise_in_the_stop_distance_does_not_cost_a_step():
 def test_a_stop_a_vanishing_distance_away_is_at_the_entry_not_a_division_by_zero():
     s = lot_size(EURUSD, balance=10_000, price=1.1, risk_pct=1, sl_points=1e-300)
     assert (s.volume, s.reason) == (0.0, "the stop is at the entry price")
+
+
+US500 = {"name": "US500", "digits": 2, "point": 0.01, "tick_size": 0.25, "tick_value": 0.25, "contract_size": 1,
+         "volume_min": 0.1, "volume_step": 0.1, "volume_max": 1000}
+
+
+def test_a_stop_off_the_tick_grid_is_measured_where_the_broker_puts_it():
+    # 4998.87 is 4998.75 on a grid of quarters (MetaTrader moves it there): 1.25 under the ask,
+    # 80 lots for 100.00. Measured as given (1.13) it was 88.4 lots, 110.50 lost at the real stop.
+    assert lot_size(US500, balance=10_000, price=5000.0, risk_amount=100, sl=4998.87).volume == 80.0
+    assert loss_at_stop(US500, 88.4, 5000.0, 4998.87) == pytest.approx(110.5)
+    assert on_tick_grid(4998.87, US500) == on_tick_grid(4998.87, {**US500, "trade_tick_size": 0.25}) == 4998.75
+    assert on_tick_grid(1.0840012345, {"digits": 5, "point": 0.00001}) == 1.084  # no tick size: the point
+    assert on_tick_grid(None, US500) is None and on_tick_grid(0, US500) == 0

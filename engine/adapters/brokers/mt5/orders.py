@@ -10,6 +10,7 @@ import hashlib
 from typing import Any
 
 from engine.domain import rules
+from engine.domain.instruments import on_tick_grid
 from engine.domain.orders import OrderRequest
 from engine.domain.rules import Refused
 from engine.adapters.brokers.mt5 import constants as c
@@ -46,14 +47,11 @@ def normalise_volume(volume: float, info: dict[str, Any]) -> float:
 
 
 def normalise_price(price: float | None, info: dict[str, Any]) -> float | None:
-    """``price`` on the symbol's tick grid (the nearest tick, to its digits); None and 0 (no stop)
-    as they are. The trade server refuses any other price (10015, or 10016 for a stop), and
-    TradingView's plots carry more decimals than a broker quotes (1.0840012345 on EURUSD; 5123.37
-    on an index quoted in quarters)."""
-    if not price:
-        return price
-    tick = info.get("trade_tick_size") or info["point"]
-    return round(round(price / tick) * tick, int(info["digits"]))
+    """``price`` on the symbol's tick grid (``instruments.on_tick_grid``, as sizing and the
+    limits measure it); None and 0 (no stop) as they are. The trade server refuses any other
+    price (10015, or 10016 for a stop), and TradingView's plots carry more decimals than a broker
+    quotes (1.0840012345 on EURUSD; 5123.37 on an index quoted in quarters)."""
+    return on_tick_grid(price, info)
 
 
 def check_stops(side: str, price: float, sl: float | None, tp: float | None, info: dict[str, Any]) -> None:
