@@ -213,7 +213,8 @@ class Book:
         bid, ask, when = self._quote(spec, at, r.price if alert_price is None else alert_price)
         price = ask if side == "buy" else bid
         sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
-        check_stops(side, price, sl, tp, "the fill price")
+        # Against where the position closes (a buy's bid, a sell's ask), as MetaTrader checks them.
+        check_stops(side, bid if side == "buy" else ask, sl, tp, "the bid" if side == "buy" else "the ask")
         self._market.rate(spec)   # a position whose profit cannot be booked is not opened
         self._market.check_margin(spec, volume, price, self.account()["margin_free"])
         commission = self._market.commission(volume)

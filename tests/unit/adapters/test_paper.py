@@ -82,14 +82,31 @@ async def test_refusals_name_the_problem(tmp_path):
         (buy(101, price=1.1), "volume 101 is above EURUSD's maximum 100"),
         (buy(-1, price=1.1), "volume: must be a positive number of lots, got -1"),
         (req("market", symbol="EURUSD", side="long", volume=1, price=1.1), "side: expected buy or sell"),
-        (buy(1, price=1.1, sl=1.1001), "sl 1.1001: a buy's stop loss must be below the fill price 1.1"),
-        (sell(1, price=1.1, tp=1.1002), "tp 1.1002: a sell's take profit must be below the fill price 1.1"),
+        (buy(1, price=1.1, sl=1.1001), "sl 1.1001: a buy's stop loss must be below the bid 1.1"),
+        (sell(1, price=1.1, tp=1.1002), "tp 1.1002: a sell's take profit must be below the ask 1.1"),
         (req("bogus"), "kind: expected market, pending, close or modify"),
     ]
     for request, message in cases:
         result = await broker.execute(request)
         assert result.ok is False and message in result.error, (request, result)
     assert await broker.positions() == [] and events == [] and await balance(broker) == 10_000
+
+
+async def test_a_market_entrys_stops_are_checked_where_it_closes_as_metatrader_checks_them(tmp_path):
+    # Bid 1.1, ask 1.1002. A sell closes at the ask: its stop at 1.1001, inside the spread, is
+    # refused as MetaTrader refuses it (it was accepted at the fill price, the bid, and hit by
+    # the next quote). A buy closes at the bid: its target at 1.1001 is above it, accepted as
+    # MetaTrader accepts it (it was refused against the fill price, the ask).
+    _, broker, _ = open_broker(tmp_path, PaperConfig(spread_points=20))
+    sell_sl = await broker.execute(sell(1, price=1.1, sl=1.1001))
+    assert not sell_sl.ok and sell_sl.error == "sl 1.1001: a sell's stop loss must be above the ask 1.1002"
+    buy_tp = await broker.execute(buy(1, price=1.1, tp=1.1001))
+    assert buy_tp.ok and buy_tp.price == 1.1002
+    buy_sl = await broker.execute(buy(1, price=1.1, sl=1.1001))          # above the bid: refused
+    assert not buy_sl.ok and buy_sl.error == "sl 1.1001: a buy's stop loss must be below the bid 1.1"
+    sell_tp = await broker.execute(sell(1, price=1.1, tp=1.1001))        # under the ask: accepted
+    assert sell_tp.ok and sell_tp.price == 1.1
+    assert await broker.check(sell(1, price=1.1, sl=1.1001)) == "sl 1.1001: a sell's stop loss must be above the ask 1.1002"
 
 
 async def test_a_volume_is_taken_as_metatrader_takes_it(tmp_path):

@@ -135,11 +135,19 @@ def test_an_alert_outside_the_price_data_is_reported():
 def test_refusals_name_what_is_wrong():
     book = Book(CONFIG, BARS)
     assert book.execute(market("buy", sl=1.09000), T0, 1.08000).error == \
-        "sl 1.09: a buy's stop loss must be below the fill price 1.0801"
+        "sl 1.09: a buy's stop loss must be below the bid 1.08"
     assert book.execute(OrderRequest("close", "c", symbol="EURUSD"), T0).error == "no open position on EURUSD"
     assert book.execute(pending("buy", "limit", 1.09000), T0 + 1800).error == \
         "price 1.09: a buy limit must be at or below the ask 1.0806"
     assert book.closed_trades == [] and book.balance == 10000.0
+
+
+def test_a_market_entrys_stops_are_checked_where_it_closes_as_metatrader_and_paper_check_them():
+    # Bid 1.08, ask 1.0801: a sell's stop inside the spread is refused, a buy's target there taken.
+    book = Book(CONFIG, BARS)
+    assert book.execute(market("sell", sl=1.08005), T0, 1.08000).error == \
+        "sl 1.08005: a sell's stop loss must be above the ask 1.0801"
+    assert book.execute(market("buy", tp=1.08005), T0, 1.08000).ok
 
 
 def test_an_entry_needing_more_margin_than_is_free_is_refused_as_the_paper_broker_refuses_it():

@@ -289,7 +289,9 @@ class PaperBroker(Broker):
         bid, ask = self._market.bid_ask(spec, r.price)
         price = ask if side == "buy" else bid
         sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
-        check_stops(side, price, sl, tp, "the fill price")
+        # Against where the position closes (a buy's bid, a sell's ask), as MetaTrader checks
+        # them: a stop inside the spread is refused live, so it is here.
+        check_stops(side, bid if side == "buy" else ask, sl, tp, "the bid" if side == "buy" else "the ask")
         self._market.rate(spec)
         self._market.check_margin(spec, volume, price, self._account(db)["margin_free"])
         return spec, side, volume, price, sl, tp
