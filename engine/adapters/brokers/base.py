@@ -104,9 +104,11 @@ class Broker(ABC):
         """The deals made (each fill: a position opened, or closed whole or in part) at or after
         ``since`` (Unix time; None: all the broker keeps), oldest first: [{ticket (the deal's),
         position, symbol, side, entry ("in" or "out"), volume, price, profit, commission, swap,
-        time, comment, magic}]. ``profit`` is gross (an "in" deal's is 0); ``swap`` is 0 where
-        the broker charges none; ``magic`` is None where the broker has none. Raises BrokerError
-        when the broker cannot be asked."""
+        time, comment, magic}]. ``profit`` is gross (an "in" deal's is 0); ``commission`` is all
+        the deal cost (MetaTrader's fee too); ``swap`` is 0 where the broker charges none;
+        ``magic`` is None where the broker has none. Commission charged apart from the deals (at
+        the end of a day) is a deal of its own: side None, position 0, entry "in", its amount
+        the commission. Raises BrokerError when the broker cannot be asked."""
 
     async def check(self, request: OrderRequest) -> str | None:
         """Why the broker would refuse the entry ``request`` now, sending nothing (a dry run's

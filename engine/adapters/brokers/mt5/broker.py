@@ -167,8 +167,8 @@ class MT5Broker(Broker):
         return [order_row(o, self.book, self.config, self.server_clock) for o in rows or ()]
 
     async def history(self, since: float | None = None) -> list[dict[str, Any]]:
-        """``history_deals_get(from, to)``: the trading deals (buys and sells; balance and
-        credit entries left out) from ``since`` (None: the whole history) to a day ahead of
+        """``history_deals_get(from, to)``: the trading deals and commission charges (balance
+        and credit entries left out; ``rows.deal_rows``) from ``since`` (None: all) to a day ahead of
         now, as the terminal's clock may run ahead of ours."""
         server = self.server_clock
         deals = await self._read("history_deals_get", server.server(since) if since else 0,

@@ -26,6 +26,9 @@ SYMBOL_EXPIRATION_SPECIFIED = 4  # the bit of symbol_info().expiration_mode that
 
 POSITION_SIDES = {0: "buy", 1: "sell"}
 DEAL_SIDES = {0: "buy", 1: "sell"}
+# DEAL_TYPE_COMMISSION, _DAILY, _MONTHLY: commission the broker charges apart from the deals
+# (at the end of a day or a month), booked to the trader's balance.
+DEAL_COMMISSIONS = {7, 8, 9}
 DEAL_ENTRY_IN, DEAL_ENTRY_OUT, DEAL_ENTRY_INOUT, DEAL_ENTRY_OUT_BY = 0, 1, 2, 3
 DEAL_REASONS = {4: "sl", 5: "tp", 6: "stop_out"}  # any other: a close (client, expert, ...)
 

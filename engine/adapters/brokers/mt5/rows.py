@@ -33,13 +33,26 @@ def order_row(o: dict[str, Any], book: Book, config: MT5Config, clock: ServerClo
 
 
 def deal_rows(rows: Any, since: float | None, config: MT5Config, clock: ServerClock) -> list[dict[str, Any]]:
-    """The trading deals (buys and sells; balance and credit entries left out), oldest first,
-    from ``since`` (UTC; None: all)."""
-    found = [{"ticket": d["ticket"], "position": d["position_id"], "symbol": config.from_broker(d["symbol"]),
-              "side": c.DEAL_SIDES[d["type"]], "entry": _ENTRIES.get(d["entry"], "out"), "volume": d["volume"],
-              "price": d["price"], "profit": float(d.get("profit") or 0.0),
-              "commission": float(d.get("commission") or 0.0), "swap": float(d.get("swap") or 0.0),
-              "time": clock.utc(d["time"]), "comment": d.get("comment"), "magic": d.get("magic")}
+    """The trading deals (buys and sells), oldest first, from ``since`` (UTC; None: all). A
+    deal's fee (DEAL_FEE, charged as it is made) counts in its commission: both are what the
+    deal cost, and the day's loss and the trades' net count it. Commission charged apart (the
+    commission deal types: daily, monthly) is a row of its own, its amount the commission, side
+    None, of no position (0), entry "in" (it closes nothing); balance and credit entries are
+    left out."""
+    found = [_deal_row(d, config, clock)
              for d in sorted(rows, key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
-             if d.get("type") in c.DEAL_SIDES]
+             if d.get("type") in c.DEAL_SIDES or d.get("type") in c.DEAL_COMMISSIONS]
     return [d for d in found if since is None or d["time"] >= since]
+
+
+def _deal_row(d: dict[str, Any], config: MT5Config, clock: ServerClock) -> dict[str, Any]:
+    cost = float(d.get("commission") or 0.0) + float(d.get("fee") or 0.0)
+    row = {"ticket": d["ticket"], "position": d.get("position_id") or 0, "symbol": config.from_broker(d["symbol"]),
+           "side": c.DEAL_SIDES.get(d["type"]), "entry": _ENTRIES.get(d["entry"], "out"), "volume": d["volume"],
+           "price": d["price"], "profit": float(d.get("profit") or 0.0), "commission": round(cost, 2),
+           "swap": float(d.get("swap") or 0.0), "time": clock.utc(d["time"]), "comment": d.get("comment"),
+           "magic": d.get("magic")}
+    if d["type"] in c.DEAL_COMMISSIONS:  # its amount is its profit (as a balance entry's), or its commission
+        row.update(entry="in", volume=0.0, price=0.0, profit=0.0,
+                   commission=round(float(d.get("profit") or 0.0) + cost, 2), swap=0.0)
+    return row
