@@ -127,7 +127,7 @@ SHAPES: dict[str, dict[str, str]] = {
                 "currency": "string"},
     "Symbol": {"name": "string", "digits": "integer", "point": "number", "volume_min": "number",
                "volume_step": "number", "volume_max": "number", "contract_size": "number",
-               "tick_size": "number", "tick_value": "number?"},
+               "tick_size": "number", "tick_value": "number?", "commission": "number?"},
     "Price": {"bid": "number", "ask": "number", "time": "number"},
     "Position": {"ticket": "integer", "symbol": "string", "side": "moonhook.Side", "volume": "number",
                  "price_open": "number", "sl": "number?", "tp": "number?", "profit": "number",

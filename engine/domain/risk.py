@@ -32,7 +32,9 @@ def lot_size(
     """Volume risking ``risk_pct`` of ``balance`` (or ``risk_amount``) if the stop is hit.
 
     The stop is a price ``sl`` (with the entry ``price``), measured where the broker puts it,
-    on the symbol's tick grid (``on_tick_grid``), or a distance in points. The volume
+    on the symbol's tick grid (``on_tick_grid``), or a distance in points. What a lot loses
+    there counts the commission of its round trip where the spec has it (``commission``, the
+    paper broker's; MetaTrader 5 tells it only once paid: there the price distance only). The volume
     is rounded down to the symbol's step and clamped to its maximum; below its minimum the
     answer is 0 with the reason, never a bigger risk than asked."""
     if (risk_pct is None) == (risk_amount is None):
@@ -60,6 +62,7 @@ def lot_size(
     loss_per_lot = _loss_per_lot(distance, tick_size, tick_value)
     if loss_per_lot <= 0:  # a stop less than a millionth of a tick away
         return Sizing(0.0, "the stop is at the entry price")
+    loss_per_lot += _commission(spec)
     raw = round(amount / loss_per_lot, 9)
     volume = down_to_step(raw, spec["volume_step"])
     vmin, vmax = spec["volume_min"], spec["volume_max"]
@@ -74,11 +77,19 @@ def lot_size(
 def loss_at_stop(spec: dict, volume: float, price: float, sl: float) -> float | None:
     """What ``volume`` lots entered at ``price`` lose at the stop ``sl``, in the account's
     currency (the symbol's tick value), both prices on its tick grid, where the broker puts
-    them; None without a tick value to measure it with."""
+    them, with the commission of the round trip where the spec has it; None without a tick
+    value to measure it with."""
     tick_size, tick_value = spec.get("tick_size"), spec.get("tick_value")
     if not (tick_size and tick_size > 0 and tick_value and tick_value > 0):
         return None
-    return _loss_per_lot(abs(on_tick_grid(price, spec) - on_tick_grid(sl, spec)), tick_size, tick_value) * volume
+    distance = abs(on_tick_grid(price, spec) - on_tick_grid(sl, spec))
+    return (_loss_per_lot(distance, tick_size, tick_value) + _commission(spec)) * volume
+
+
+def _commission(spec: dict) -> float:
+    """The commission a lot pays to open and close, where the spec says it (0 where not)."""
+    commission = spec.get("commission")
+    return float(commission) if commission and commission > 0 and math.isfinite(commission) else 0.0
 
 
 def _loss_per_lot(distance: float, tick_size: float, tick_value: float) -> float:

@@ -112,7 +112,8 @@ class Book:
 
     def symbol(self, symbol: str) -> dict[str, Any] | None:
         spec = self._table.get(symbol)
-        return None if spec is None else {"name": spec.name, **spec.to_plain(self.config.currency, self._prices.mid)}
+        return None if spec is None else {"name": spec.name, **spec.to_plain(self.config.currency, self._prices.mid),
+                                          "commission": self._market.round_trip()}
 
     def price(self, symbol: str) -> dict[str, Any] | None:
         row = self._prices.get(symbol)

@@ -450,6 +450,7 @@ async def test_symbol_spec_and_unknown_symbols(tmp_path):
     _, broker, _ = open_broker(tmp_path, PaperConfig(symbols={"BTCUSD": {"volume_step": 0.001, "volume_min": 0.001}}))
     spec = await broker.symbol("BTCUSD")
     assert (spec["name"], spec["volume_step"], spec["digits"], spec["tick_value"]) == ("BTCUSD", 0.001, 2, 0.01)
+    assert spec["commission"] == 0.0   # a lot's round trip: 2 x commission_per_lot
     assert await broker.symbol("NOPE") is None and await broker.price("EURUSD") is None
     await broker.quote("BTCUSD", 65_000.0, T0)
     assert (await broker.execute(buy(0.003, symbol="BTCUSD"))).volume == 0.003

@@ -12,7 +12,7 @@ from engine.domain.alerts import parse_body
 from engine.domain.orders import OrderRequest
 from engine.domain.risk import loss_at_stop
 
-from support.fakes import FakeBroker
+from support.fakes import SPECS, FakeBroker
 
 EURUSD = {"bid": 1.1000, "ask": 1.1002, "time": 0.0}
 
@@ -216,6 +216,11 @@ async def test_a_reversal_sized_by_risk_is_sized_on_the_balance_its_own_close_le
     # Swap is booked by the close too (MetaTrader keeps it apart from the profit).
     swapped = {**losing, "profit": -250.0, "swap": -50.0}
     assert (await plan(alert(body), 8, FakeBroker(positions=[swapped]), None)).requests[1].volume == 0.48
+    # With the round trip's commission known (100 a lot), the close pays half of it: 9,650 left,
+    # 10% of it at 300 a lot (200 of price, 100 of commission) is 3.21 lots (3.23 on 9,700).
+    paid = FakeBroker(positions=[losing], specs={"EURUSD": {**SPECS["EURUSD"], "commission": 100.0}})
+    tenth = "buy EURUSD risk=10 sl_pips=20 price=1.13 position=long"
+    assert (await plan(alert(tenth), 9, paid, None)).requests[1].volume == 3.21
 
 
 async def test_a_part_of_one_position_is_closed_by_its_ticket():

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 
+import pytest
 import trio
 
 from engine.app import Operations
@@ -256,6 +257,21 @@ async def test_max_risk_pct_measures_the_stop_where_the_broker_puts_it_on_the_ti
         "over engine.max_risk_pct: 88.4 lots from 5000 lose 110.50 USD at the stop 4998.75, 1.10% of the balance "
         "10,000.00, at most 1%")
     assert await limits.breach(replace(entry, volume=80.0), broker) is None
+
+
+async def test_risk_and_max_risk_pct_count_the_paper_brokers_commission_in_the_loss_at_the_stop(tmp_path):
+    async with running(tmp_path, paper=PaperConfig(commission_per_lot=7.0), max_risk_pct=1.0) as engine:
+        assert (await engine.broker.symbol("EURUSD"))["commission"] == 14.0          # in and out, a lot
+        # 5 pips: 50 USD a lot and 14 of commission; 1% of 10,000 buys 1.56 lots (2.0 without it).
+        row = await process(engine, "sell EURUSD risk=1 sl_pips=5 price=1.1")
+        assert row["status"] == "done" and [p["volume"] for p in await engine.broker.positions()] == [1.56]
+        await engine.broker.quote("EURUSD", 1.1005, engine.clock())                   # the stop: the ask 1.1005
+        assert 10_000 - (await engine.broker.account())["balance"] == pytest.approx(99.84)   # not 128.00
+        # 2 lots lose 100.00 of price at that stop and 28.00 of commission: over 1%.
+        over = await process(engine, "sell EURUSD volume=2 sl_pips=5 price=1.1 id=over")
+        assert over["outcome"]["orders"][0]["error"] == (
+            "over engine.max_risk_pct: 2 lots from 1.1 lose 128.00 USD at the stop 1.1005, 1.29% of the balance "
+            "9,900.16, at most 1%")
 
 
 async def test_entries_stop_at_the_hours_count_and_go_on_as_the_hour_moves(tmp_path):

@@ -85,3 +85,13 @@ def test_a_stop_off_the_tick_grid_is_measured_where_the_broker_puts_it():
     assert on_tick_grid(4998.87, US500) == on_tick_grid(4998.87, {**US500, "trade_tick_size": 0.25}) == 4998.75
     assert on_tick_grid(1.0840012345, {"digits": 5, "point": 0.00001}) == 1.084  # no tick size: the point
     assert on_tick_grid(None, US500) is None and on_tick_grid(0, US500) == 0
+
+
+def test_the_round_trip_commission_counts_in_what_a_lot_loses_at_the_stop():
+    # 5 pips of EURUSD: 50 USD a lot, and 14 USD of commission in and out (the paper broker's
+    # 7 a lot a deal): 100 USD buys 1.56 lots (1.5625), not 2.0, which lose 128 at the stop.
+    paid = {**EURUSD, "commission": 14.0}
+    assert lot_size(paid, balance=10_000, price=1.1, risk_pct=1, sl=1.1005).volume == 1.56
+    assert loss_at_stop(paid, 2.0, 1.1, 1.1005) == pytest.approx(128.0)
+    assert lot_size(EURUSD, balance=10_000, price=1.1, risk_pct=1, sl=1.1005).volume == 2.0   # none known: distance
+    assert loss_at_stop(EURUSD, 2.0, 1.1, 1.1005) == pytest.approx(100.0)

@@ -89,7 +89,8 @@ class PaperBroker(Broker):
         spec = self._table.get(symbol)
         if spec is None:
             return None
-        return {"name": spec.name, **spec.to_plain(self.currency, self._prices.mid)}
+        return {"name": spec.name, **spec.to_plain(self.currency, self._prices.mid),
+                "commission": self._market.round_trip()}
 
     async def price(self, symbol: str) -> dict[str, Any] | None:
         row = self._prices.get(symbol)

@@ -36,6 +36,10 @@ class Market:
     def commission(self, volume: float) -> float:
         return round(-self._config.commission_per_lot * volume, 2) + 0.0   # negative, as MT5 books it
 
+    def round_trip(self) -> float:
+        """What a lot pays to open and close (a deal each), as sizing by risk counts it."""
+        return 2 * self._config.commission_per_lot
+
     def bid_ask(self, spec: SymbolSpec, given: Any) -> tuple[float, float]:
         """The request's price as the bid (the ask a spread above it), else the last quote."""
         if given is not None:
