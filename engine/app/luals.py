@@ -44,8 +44,8 @@ SERVICES: dict[str, Service] = {
     "orders.pending": ([("spec", "moonhook.PendingOrder")], ["moonhook.OrderResult"],
                        "Places a limit or stop order."),
     "orders.close": ([("spec", "moonhook.CloseOrder")], ["moonhook.OrderResult"],
-                     "Closes a position (all, or part: volume= with ticket=), a pending order (cancels it), or a symbol's "
-                     "positions whole."),
+                     "Closes a position (all, or part: volume= with ticket=), a pending order (cancels it), "
+                     "or a symbol's positions whole."),
     "orders.cancel": ([("spec", "moonhook.CancelOrder")], ["moonhook.OrderResult"],
                       "Removes a pending order, and only that: one filled meanwhile is refused, its position left "
                       "open."),

@@ -128,10 +128,11 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
 async def _balance_after(broker: Broker, closes: list[OrderRequest], spec: dict) -> float:
     """The balance once ``closes`` (a reversal's close, placed before the entry) are done: the
     balance now plus what the positions they close would book (profit and swap at the current
-    price, less the closing deal's commission where the symbol's is known: half its round trip). An entry risking 1% of the balance is sized on what is left after its own close:
-    on the balance before a losing close, it would risk more than 1% of what it lands on (and
-    more than ``max_risk_pct``, which measures it after). Processed again after a restart with
-    the close done, the positions are gone and the balance has booked them: the same figure."""
+    price, less the closing deal's commission where the symbol's is known: half its round
+    trip). An entry risking 1% of the balance is sized on what is left after its own close: on
+    the balance before a losing close, it would risk more than 1% of what it lands on (and more
+    than ``max_risk_pct``, which measures it after). Processed again after a restart with the
+    close done, the positions are gone and the balance has booked them: the same figure."""
     balance = (await broker.account())["balance"]
     for close in closes:
         balance += sum(p["profit"] + (p.get("swap") or 0.0) - (spec.get("commission") or 0.0) / 2 * p["volume"]

@@ -45,7 +45,8 @@ class OrderLedger:
         """The broker's ``result`` for the first request under ``client_id``, if a crash left
         its answer unknown (the request now asked under it is another: ``clash``)."""
         with self._d.transaction() as db:
-            db.execute("UPDATE orders SET status = ?, result = ?, done_at = ? WHERE client_id = ? AND status = 'unknown'",
+            db.execute("UPDATE orders SET status = ?, result = ?, done_at = ? "
+                       "WHERE client_id = ? AND status = 'unknown'",
                        ["done" if result.ok else "refused", json.dumps(result.to_plain()), time.time(), client_id])
 
     def _write(self, request: OrderRequest, status: str, result: OrderResult | None,

@@ -19,7 +19,8 @@ def position_row(p: dict[str, Any], book: Book, config: MT5Config, clock: Server
     return {"ticket": p["ticket"], "symbol": config.from_broker(p["symbol"]),
             "side": c.POSITION_SIDES.get(p["type"], "buy"), "volume": p["volume"],
             "price_open": p["price_open"], "sl": p["sl"] or None, "tp": p["tp"] or None,
-            "profit": p["profit"], "swap": float(p.get("swap") or 0.0), "plugin": book.plugin_of(p["magic"]), "comment": p["comment"],
+            "profit": p["profit"], "swap": float(p.get("swap") or 0.0), "plugin": book.plugin_of(p["magic"]),
+            "comment": p["comment"],
             "opened_at": clock.utc(p["time"]), "magic": p["magic"], "external": book.plugin_of(p["magic"]) is None}
 
 
