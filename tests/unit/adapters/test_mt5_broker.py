@@ -230,16 +230,22 @@ async def test_a_lost_connection_is_told_and_found_again(tmp_path):
         assert kinds == [False, True]
 
 
+async def stopped_mid_send(broker, cid: str, outcome: str) -> None:
+    """``cid``'s market order sent with order_send scripted ``outcome``, and the engine gone
+    once the call hangs, before any answer."""
+    await broker.symbol("EURUSD")
+    broker.terminal.script("order_send", outcome)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(broker.execute, market(cid))
+        await until(lambda: broker.terminal.hung("order_send") == 1)
+        nursery.cancel_scope.cancel()
+
+
 async def test_reconciliation_at_start_finds_what_the_last_run_left_unknown(tmp_path):
     terminal = Terminal(tmp_path / "terminal.db")
     async with mt5(tmp_path) as broker:
-        await broker.symbol("EURUSD")
         # as if the engine died mid-send: written down as sending, executed at the broker
-        broker.terminal.script("order_send", "hang_after")
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(broker.execute, market("a10-p-1"))
-            await until(lambda: terminal.hung("order_send") == 1)
-            nursery.cancel_scope.cancel()                        # the engine gone before the answer
+        await stopped_mid_send(broker, "a10-p-1", "hang_after")
         assert [s["state"] for s in broker.book.unresolved()] == ["sending"]
     assert terminal.sent() == 1
     terminal.open_external("EURUSD", "sell", 0.5)
@@ -260,12 +266,7 @@ async def test_a_send_a_slow_bridge_executes_after_a_restart_gave_up_on_it_is_ne
     # "not executed", and the alert run again sent it a second time; then the first arrived.
     terminal = Terminal(tmp_path / "terminal.db")
     async with mt5(tmp_path) as broker:
-        await broker.symbol("EURUSD")
-        broker.terminal.script("order_send", "late")
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(broker.execute, market("a31-p-1"))
-            await until(lambda: terminal.hung("order_send") == 1)
-            nursery.cancel_scope.cancel()                         # the engine stops before any answer
+        await stopped_mid_send(broker, "a31-p-1", "late")
     async with mt5(tmp_path, resolve_seconds=0.2) as broker:       # the restart looks for it, in vain
         await until(lambda: broker.book.unresolved() == [])
         again = await broker.execute(market("a31-p-1"))           # its alert, run again by recovery

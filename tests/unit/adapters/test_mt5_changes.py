@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from engine.domain.orders import OrderRequest
+from engine.domain.orders import OrderRequest, OrderResult
 
 from support.mt5_standin import ORDER_STATE_CANCELED, ORDER_STATE_EXPIRED
 from support.mt5_support import mt5, until
@@ -27,19 +27,24 @@ def removal(ticket: int) -> OrderRequest:
     return OrderRequest("close", "a2-p-1", symbol="EURUSD", ticket=ticket, type="limit", plugin="p", alert_id=2)
 
 
+async def lost_removal(broker, ticket: int, meanwhile) -> OrderResult:
+    """The removal of ``ticket``, which never reaches the server, while ``meanwhile()`` happens."""
+    broker.terminal.script("order_send", "hang")
+    results = []
+
+    async def cancel() -> None:
+        results.append(await broker.execute(removal(ticket)))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(cancel)
+        await until(lambda: broker.terminal.hung("order_send") == 1)
+        meanwhile()
+    return results[0]
+
+
 async def test_a_lost_removal_of_an_order_filled_meanwhile_says_filled_and_leaves_its_position(tmp_path):
     async with mt5(tmp_path, timeout=TIMEOUT) as broker:
         placed = await broker.execute(pending())
-        broker.terminal.script("order_send", "hang")             # the removal never reaches the server ...
-        results = []
-
-        async def cancel() -> None:
-            results.append(await broker.execute(removal(placed.ticket)))
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(cancel)
-            await until(lambda: broker.terminal.hung("order_send") == 1)
-            broker.terminal.set_price("EURUSD", 1.0749, 1.0750)  # ... and the order fills meanwhile
-        (result,) = results
+        result = await lost_removal(broker, placed.ticket, lambda: broker.terminal.set_price("EURUSD", 1.0749, 1.0750))
         assert not result.ok and result.error == (f"ticket {placed.ticket}: the pending order was filled before it "
                                                   f"could be removed: position {placed.ticket} is open")
         assert [p["ticket"] for p in broker.terminal.positions()] == [placed.ticket]
@@ -49,16 +54,8 @@ async def test_a_lost_removal_of_an_order_filled_meanwhile_says_filled_and_leave
 async def test_a_lost_removal_of_an_order_expired_meanwhile_says_it_expired(tmp_path):
     async with mt5(tmp_path, timeout=TIMEOUT) as broker:
         placed = await broker.execute(pending())
-        broker.terminal.script("order_send", "hang")
-        results = []
-
-        async def cancel() -> None:
-            results.append(await broker.execute(removal(placed.ticket)))
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(cancel)
-            await until(lambda: broker.terminal.hung("order_send") == 1)
-            broker.terminal.end_order(placed.ticket, ORDER_STATE_EXPIRED)
-        (result,) = results
+        result = await lost_removal(broker, placed.ticket, lambda: broker.terminal.end_order(placed.ticket,
+                                                                                              ORDER_STATE_EXPIRED))
         assert not result.ok and result.error == (f"ticket {placed.ticket}: the pending order was expired before it "
                                                   "could be removed (its expiry time came)")
 
