@@ -221,7 +221,6 @@ class Lifecycle(SettingsSaves, NameClashes):
             self._put_live(path, new, old)
             await self._retry_taken({path.name})
 
-
     async def _try(self, path: Path, source: bytes, hashed: str, old: Plugin | None, announce: bool) -> Plugin:
         """A new version of ``path``'s plugin from ``source``, loaded, not yet in service."""
         self.loading.add(path.name)
