@@ -484,6 +484,8 @@ async def test_saved_trading_settings_hold_the_next_alert(tmp_path):
                                    'max_plugin_orders = 3\nsymbol_map = { "ES1!" = "SPX500" }\n'))
         await until(lambda: engine.plugins.get("index") is not None)
         assert "index.lua" not in engine.lifecycle.errors
+        # told once the save is applied, after the reload it made: waited for, not raced
+        await until(lambda: any(t.startswith("moonhook.toml saved") for t in outbox(engine)))
         assert [t for t in outbox(engine) if t.startswith("moonhook.toml saved")] == [
             "moonhook.toml saved; in force now: engine.default_volume 0.2 (was unset), engine.dedup_window 60 "
             "(was 0), engine.max_alert_age 60 (was 120), engine.max_plugin_orders 3 (was 20), "
