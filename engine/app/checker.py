@@ -42,13 +42,23 @@ async def check_files(paths: list[Path], config: EngineConfig = EngineConfig()) 
         empty = Path(tmp) / "scripts"
         empty.mkdir()
         trial = replace(config, scripts=empty, data=Path(tmp) / "data", broker="paper")
+        named: dict[str, list[str]] = {}   # plugin name -> the files naming it
         async with open_engine(trial, stop_timeout=2.0) as engine:
             for path in files:
-                findings.extend(await _check_one(engine, path))
-    return findings
+                findings.extend(await _check_one(engine, path, named))
+    return findings + _clashes(named)
 
 
-async def _check_one(engine, path: Path) -> list[Finding]:
+def _clashes(named: dict[str, list[str]]) -> list[Finding]:
+    """A plugin name two files give: each loads alone here, but ``moonhook run`` serves the
+    name from one file only (the one that served it last; if not known, from none)."""
+    return [Finding(file, None, "error", f"plugin {name!r} is also named by "
+                                         f"{', '.join(f for f in files if f != file)}: moonhook run serves it from one "
+                                         "file at most; give each its own plugin.name")
+            for name, files in sorted(named.items()) if len(files) > 1 for file in files]
+
+
+async def _check_one(engine, path: Path, named: dict[str, list[str]]) -> list[Finding]:
     file = path.name
     if not path.is_file():
         return [Finding(file, None, "error", f"no such file or folder: {path}")]
@@ -58,6 +68,7 @@ async def _check_one(engine, path: Path) -> list[Finding]:
         plugin = await engine.load(path)
     except PluginError as e:
         return [e.finding()]
+    named.setdefault(plugin.name, []).append(file)
     out: list[Finding] = []
     try:
         functions = engine.pool.functions(plugin.pool_id)

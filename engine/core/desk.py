@@ -161,9 +161,10 @@ class Desk(PlainDesk):
             self._ledger.finish(request, "done" if result.ok else "unknown" if result.unknown else "refused", result,
                                 latency)
         if not result.ok and not result.duplicate:
-            said = "order not known" if result.unknown else "order refused"   # unknown: it may have reached the broker
+            # Not known: it may be live at the broker; each is told, never folded among refusals.
+            said, key = ("order not known", None) if result.unknown else ("order refused", f"refused:{request.plugin}")
             self._notifier.send("trades", f"{said}: {request.kind} {request.symbol or ''} "
-                                          f"for {request.plugin}: {result.error}", key=f"refused:{request.plugin}")
+                                          f"for {request.plugin}: {result.error}", key=key)
         return result
 
     def _told(self, request: OrderRequest, result: OrderResult, record: dict[str, Any]) -> None:

@@ -127,7 +127,8 @@ def _exit_at_once(signum: int, frame) -> None:
 def _banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
     serving = ops.serving()
     names = ", ".join(serving) or "none"
-    print(f"moonhook: listening on http://{settings.server.host}:{port}/webhook; {len(serving)} plugins "
+    host = f"[{settings.server.host}]" if ":" in settings.server.host else settings.server.host
+    print(f"moonhook: listening on http://{host}:{port}/webhook; {len(serving)} plugins "
           f"from {settings.engine.scripts}/ ({names}); {settings.engine.broker} broker; "
           f"journal {settings.engine.database}", file=sys.stderr)
     for file, error in sorted(ops.load_errors().items()):
@@ -262,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(a.config)
     except (SettingsError, FileExistsError) as e:
         print(f"moonhook: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # init into a path that cannot be a folder (under a file, no permission)
+        print(f"moonhook: {a.command}: {e.strerror or e}: {e.filename or getattr(a, 'folder', a.config)}", file=sys.stderr)
         return 2
     if a.command == "run":
         # Installed before Trio starts: Trio then installs no KeyboardInterrupt handler, and its

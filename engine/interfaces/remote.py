@@ -20,7 +20,21 @@ from engine.app.shadow import line as shadow_line
 def _base_url(settings: Settings) -> str:
     host = settings.server.host
     host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    host = f"[{host}]" if ":" in host and not host.startswith("[") else host   # an IPv6 address
     return f"http://{host}:{settings.server.port}"
+
+
+class Refused(Exception):
+    """The engine refused the API token (401, 403): its answers say nothing of the engine."""
+
+
+def _api(response: httpx.Response) -> dict:
+    """An API answer's JSON object; raises Refused when the token was refused."""
+    if response.status_code in (401, 403):
+        raise Refused(f"the engine refused server.api_token ({response.status_code} "
+                      f"{_json(response).get('error') or response.reason_phrase}): is it the one `moonhook run` "
+                      "started with? (a token saved since takes effect at its next start)")
+    return _json(response)
 
 
 async def send(settings: Settings, text: str, wait: float, dry_run: bool = False) -> int:
@@ -45,7 +59,12 @@ async def send(settings: Settings, text: str, wait: float, dry_run: bool = False
         headers = {"Authorization": f"Bearer {server.api_token}"}
         with trio.move_on_after(wait):
             while True:
-                row = _json(await client.get(f"/api/alerts/{body['id']}", headers=headers))
+                try:
+                    row = _api(await client.get(f"/api/alerts/{body['id']}", headers=headers))
+                except Refused as e:   # accepted, and perhaps traded: never to be taken for "not processed"
+                    print(f"moonhook: alert {body['id']} was accepted, but its outcome cannot be read: {e}",
+                          file=sys.stderr)
+                    return 2
                 if row.get("status") not in ("received", None):
                     print(json.dumps({k: row.get(k) for k in ("id", "status", "outcome")}, indent=2, default=str))
                     return 0 if row["status"] in ("done", "paused") else 1
@@ -92,9 +111,13 @@ async def status(settings: Settings) -> int:
         print("  ".join(f"{k}={v}" for k, v in health.items()))
         if not token:
             return 0 if health.get("status") == "ok" else 1
-        listing = _json(await client.get("/api/plugins"))
-        shadow = _json(await client.get("/api/shadow", params={"limit": 1}))
-        overview = _json(await client.get("/api/overview"))
+        try:
+            listing = _api(await client.get("/api/plugins"))
+            shadow = _api(await client.get("/api/shadow", params={"limit": 1}))
+            overview = _api(await client.get("/api/overview"))
+        except Refused as e:   # an empty table and "0 alerts" would be figures invented
+            print(f"moonhook: {e}", file=sys.stderr)
+            return 2
     if overview:
         print(overview_line(overview))
     rows = [("plugin", "state", "guard", "calls", "errors", "timeouts", "p50 us", "p99 us", "memory KB", "last error")]

@@ -165,3 +165,40 @@ def test_a_symbol_map_naming_no_symbol_stops_the_start_with_the_key(user):
         done = user.moonhook(command, cwd="bot")
         assert done.returncode == 2 and "Traceback" not in done.stderr, (command, done.returncode, done.stderr)
         assert "moonhook.toml: engine.symbol_map: 'GOLD' maps to 'XAU USD', which is not a valid symbol" in done.stderr
+
+
+def test_a_token_saved_while_running_is_said_by_send_and_status_never_read_as_an_idle_engine(user):
+    # The engine keeps the token it started with; `send` read its 401s as "not processed yet"
+    # and said "not processed after 10 s" of an alert that had traded (sent again: twice), and
+    # `status` printed an empty table and "0 alerts", exit 0.
+    config, _ = init(user, "bot")
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    token = config.values["server"]["api_token"]
+    config.replace(f'api_token = "{token}"', 'api_token = "rotated-but-not-restarted-0123456789"')
+    sent = user.moonhook("send", "--config", "bot/moonhook.toml", "buy EURUSD volume=0.01 sl=1.09 price=1.1 id=rot")
+    alert_id = int(sent.stdout.split('"id": ')[1].split("}")[0])
+    assert sent.returncode == 2, (sent.stdout, sent.stderr)
+    assert (f"moonhook: alert {alert_id} was accepted, but its outcome cannot be read: the engine refused "
+            "server.api_token (401") in sent.stderr
+    assert run.settled(alert_id)["status"] == "done"   # it traded: the message must not read as "not processed"
+    status = user.moonhook("status", "--config", "bot/moonhook.toml")
+    assert status.returncode == 2 and "the engine refused server.api_token (401" in status.stderr, status.stderr
+    assert "today:" not in status.stdout and "plugin  state" not in status.stdout
+
+
+def test_mistakes_at_the_shell_are_said_plainly(user):
+    (user.home / "afile").write_text("")
+    bad = user.moonhook("init", "afile/bot")
+    assert (bad.returncode, bad.stderr.strip()) == (2, "moonhook: init: Not a directory: afile/bot"), bad.stderr
+    config, _ = init(user, "bot")
+    config.replace('data = "data"', 'data = "../afile/data"')
+    refused = user.moonhook("run", "--config", "bot/moonhook.toml")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert ("moonhook: the data folder bot/../afile/data cannot be used: Not a directory; set [engine] data to a "
+            "folder this user can write") in refused.stderr, refused.stderr
+    demo = user.home / "bot" / "scripts" / "demo.lua"
+    (demo.parent / "demo_copy.lua").write_text(demo.read_text().replace("plugin = {", 'plugin = {\n  name = "demo",', 1))
+    checked = user.moonhook("check", "--config", "bot/moonhook.toml")   # each loads alone; run serves one at most
+    assert checked.returncode == 1
+    assert ("demo_copy.lua: error: plugin 'demo' is also named by demo.lua: moonhook run serves it from one file "
+            "at most; give each its own plugin.name") in checked.stdout, checked.stdout

@@ -21,17 +21,23 @@ PID_NAME = "moonhook.pid"  # the holder's process id, for the message of the one
 
 
 class FolderInUse(Exception):
-    """Another engine holds the data folder."""
+    """Another engine holds the data folder, or it cannot be made or written."""
 
 
 @contextmanager
 def claim(folder: Path) -> Iterator[None]:
     """Holds ``folder`` (made if missing) for the block. Raises FolderInUse naming the folder
-    and the holder's process id when another engine, in this process or another, holds it."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as the journal's (database.private_file)
+    and the holder's process id when another engine, in this process or another, holds it, or
+    saying why when the folder cannot be made or its lock written (a path under a file, no
+    permission)."""
     lock = FileLock(str(folder / LOCK_NAME), timeout=0, mode=0o600)
     try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as the journal's (database.private_file)
         lock.acquire()
+    except OSError as e:
+        where = f" ({e.filename})" if e.filename and str(e.filename) != str(folder) else ""
+        raise FolderInUse(f"the data folder {folder} cannot be used: {e.strerror or e}{where}; set [engine] data "
+                          "to a folder this user can write") from None
     except Timeout:
         raise FolderInUse(f"the data folder {folder.resolve()} is in use by another moonhook{_holder(folder)}: stop it "
                           "first, or give this one its own [engine] data folder") from None

@@ -53,3 +53,20 @@ async def test_a_broker_that_cannot_serve_fails_the_alert_with_its_reason(tmp_pa
         after = await process(engine, "trend EURUSD timeframe=H1 state=up")   # the lane goes on
     assert row["status"] == "failed" and row["outcome"] == {"error": "MetaTrader 5 is not connected"}
     assert after["status"] == "done"
+
+
+def lost(request: OrderRequest) -> OrderResult:
+    return OrderResult(ok=False, unknown=True, error="not known: the answer was lost")
+
+
+async def test_an_order_not_known_is_told_each_time_never_folded_among_refusals(tmp_path):
+    # "Not known" may be a live position: folded under the plugin's refusals' key, the second
+    # one within a window reached the chat only as "2 more like this".
+    async with running(tmp_path, use_broker=FakeBroker(answer=lost)) as engine:
+        first = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        second = await process(engine, "buy GBPUSD volume=0.1 price=1.3")
+        notices = await told(engine)
+        ledger = [engine.ledger.for_alert(row["id"])[0]["status"] for row in (first, second)]
+    assert notices == [("trades", "order not known: market EURUSD for engine: not known: the answer was lost"),
+                       ("trades", "order not known: market GBPUSD for engine: not known: the answer was lost")]
+    assert ledger == ["unknown", "unknown"]

@@ -81,3 +81,14 @@ def test_the_commands_that_run_strategies_say_plainly_they_need_linux(command, m
     said = capsys.readouterr().err
     assert said.startswith(f"moonhook: {command[0]}: moonhook runs strategies on Linux, not yet on Windows")
     assert "mt5linux" in said
+
+
+def test_send_and_status_reach_an_ipv6_host_in_brackets(tmp_path, capsys):
+    # http://::1:8080 is no URL: httpx raised InvalidURL, a traceback, for `host = "::1"`.
+    with socket.socket(socket.AF_INET6) as s:  # a port nothing listens on: bound, never listening
+        s.bind(("::1", 0))
+        port = s.getsockname()[1]
+        config = tmp_path / "v6.toml"
+        config.write_text(f'[server]\nhost = "::1"\nport = {port}\n')
+        assert main(["status", "--config", str(config)]) == 1
+        assert f"the engine at http://[::1]:{port} does not answer (ConnectError)" in capsys.readouterr().err
