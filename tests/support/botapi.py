@@ -7,7 +7,8 @@ requests; ``await server.start()`` serves again on the same port. Records and pe
 Reproduced: POST with a JSON or form body, or GET query parameters; method names in any case; answers
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": N, "description": ...}`` with HTTP status N;
 401 "Unauthorized" (unknown token), 404 "Not Found" (unknown method). ``getMe``. ``sendMessage``: text of 1..4096
-characters after entity parsing, ``parse_mode`` MarkdownV2 / HTML / Markdown, 403 for the ``blocked`` chats, a
+characters after entity parsing, counted as Telegram counts them, in UTF-16 code units (an emoji outside the BMP
+is 2), ``parse_mode`` MarkdownV2 / HTML / Markdown, 403 for the ``blocked`` chats, a
 Message object back. ``editMessageText`` (with the real "not found" / "not modified" 400s),
 ``answerCallbackQuery``. ``getUpdates`` long polling: ``offset`` (positive confirms the earlier
 updates, negative keeps the last -offset), ``limit``, ``timeout``, ``allowed_updates`` (remembered between calls);
@@ -21,8 +22,7 @@ those N seconds have passed.
 Simplified or not reproduced: MarkdownV2 knows ``*bold*``, ``_italic_``, ``__underline__``, ``~strike~``,
 ``||spoiler||`` and code (inline or ``` blocks, whose content needs no escaping); every other reserved character
 ``_*[]()~`>#+-=|{}.!`` must be escaped, so links, mentions and quotes are refused, and nesting is not checked.
-HTML: only stray '<', unknown and unbalanced tags are refused. Legacy Markdown is not checked. Lengths count code points
-(Telegram counts UTF-16 units). ``setWebhook`` / ``deleteWebhook`` and ``setMyCommands`` are recorded (``webhook(token)``; getUpdates then
+HTML: only stray '<', unknown and unbalanced tags are refused. Legacy Markdown is not checked. ``setWebhook`` / ``deleteWebhook`` and ``setMyCommands`` are recorded (``webhook(token)``; getUpdates then
 answers 409) but the server never calls the URL. No media or other methods; only sendMessage is rate limited; the limits
 are the folklore numbers (Telegram publishes none); chats are never "not found"; a client that drops a long poll
 is not noticed (its poll simply ends at its timeout or when a newer poll terminates it).
@@ -317,7 +317,7 @@ class BotApiServer:
         plain = {"MarkdownV2": markdown_v2_plain, "HTML": html_plain}.get(mode or "", str)(text)
         if not plain.strip():
             raise ApiError(400, "Bad Request: message text is empty")
-        if len(plain) > 4096:
+        if len(plain.encode("utf-16-le")) // 2 > 4096:  # Telegram counts UTF-16 code units
             raise ApiError(400, "Bad Request: message is too long")
         return text, mode
 

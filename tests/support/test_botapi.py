@@ -82,9 +82,13 @@ async def test_text_must_be_1_to_4096_characters(api, client):
     for params in ({"text": ""}, {"text": "   "}, {}):
         empty = await call(client, "sendMessage", chat_id=3, **params)
         assert error(empty) == (400, 400, "Bad Request: message text is empty")
+    # the limit counts UTF-16 code units, as Telegram does: an emoji outside the BMP counts 2
+    assert (await call(client, "sendMessage", chat_id=4, text="🟢" * 2048)).status_code == 200
+    assert error(await call(client, "sendMessage", chat_id=5, text="🟢" * 2048 + "x")) == (
+        400, 400, "Bad Request: message is too long")
     no_chat = await call(client, "sendMessage", text="where to?")
     assert error(no_chat) == (400, 400, "Bad Request: chat_id is empty")
-    assert [m.chat_id for m in api.messages()] == [1]
+    assert [m.chat_id for m in api.messages()] == [1, 4]
 
 
 async def test_markdown_v2_needs_reserved_characters_escaped(api, client):

@@ -1,5 +1,6 @@
 """A thin Telegram Bot API client over httpx (which runs natively on Trio), and the text rules
-of ``sendMessage``: at most 4096 characters, MarkdownV2 and HTML each escaped their own way.
+of ``sendMessage``: at most 4096 UTF-16 code units (as Telegram counts: an emoji outside the
+Basic Multilingual Plane is 2), MarkdownV2 and HTML each escaped their own way.
 
 The bot's token is part of every URL; it never appears in an error this module raises.
 """
@@ -123,17 +124,35 @@ def escape(text: str, parse_mode: str | None) -> str:
     raise ValueError(f"parse_mode: expected MarkdownV2, HTML or none, got {parse_mode!r}")
 
 
+def text_length(text: str) -> int:
+    """``text``'s length as Telegram counts it against its limits: in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fitting(text: str, limit: int) -> int:
+    """How many of ``text``'s first characters fit in ``limit`` UTF-16 code units."""
+    units = 0
+    for i, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return i
+    return len(text)
+
+
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """``text`` in parts of at most ``limit`` characters, cut at a line break where there is
-    one in the second half of a part, else at a space, else anywhere."""
+    """``text`` in parts of at most ``limit`` UTF-16 code units, cut at a line break where
+    there is one in the second half of a part, else at a space, else anywhere (never inside a
+    character)."""
     parts: list[str] = []
-    while len(text) > limit:
-        window = text[:limit]
+    while text_length(text) > limit:
+        end = max(1, _fitting(text, limit))
+        window = text[:end]
+        half = max(1, end // 2)  # a cut at 0 would not progress
         cut = window.rfind("\n")
-        if cut < limit // 2:
+        if cut < half:
             cut = window.rfind(" ")
-        if cut < limit // 2:
-            cut = limit
+        if cut < half:
+            cut = end
         parts.append(text[:cut])
         text = text[cut:].lstrip("\n") if text[cut:cut + 1] == "\n" else text[cut:]
     if text or not parts:
@@ -152,7 +171,7 @@ def _parts(text: str, parse_mode: str | None, limit: int, size: int) -> list[str
     out: list[str] = []
     for part in split_text(text, size):
         escaped = escape(part, parse_mode)
-        if len(escaped) <= limit:
+        if text_length(escaped) <= limit:
             out.append(escaped)
         else:
             out.extend(_parts(part, parse_mode, limit, max(1, size // 2)))

@@ -23,7 +23,8 @@ from engine.adapters.storage import Database
 from engine.adapters.storage.deliveries import Deliveries, Delivery
 from engine.adapters.notify.backoff import Backoff
 from engine.domain.config.telegram import KINDS, TelegramConfig
-from engine.adapters.notify.bot import MAX_TEXT, Bot, RetryAfter, TelegramError, escape, message_parts
+from engine.adapters.notify.bot import (MAX_TEXT, Bot, RetryAfter, TelegramError, escape, message_parts,
+                                        text_length)
 
 log = logging.getLogger("moonhook.telegram")
 
@@ -34,13 +35,14 @@ RESENT = "(sent again: an earlier try may have arrived)\n"
 
 
 class _Lane:
-    __slots__ = ("bot", "chat", "queue", "wake", "sent_parts")
+    __slots__ = ("bot", "chat", "queue", "wake", "sent_parts", "alone")
 
     def __init__(self, bot: Bot, chat: str):
         self.bot, self.chat = bot, chat
         self.queue: deque[Delivery] = deque()
         self.wake = trio.Event()
         self.sent_parts = 0  # of the first delivery, when it needs several messages
+        self.alone = 0       # how many of the next deliveries go one to a message (a joined send was refused)
 
 
 class Courier:
@@ -127,7 +129,7 @@ class Courier:
                 lane.wake = trio.Event()
             if self._closing:
                 return
-            batch, parts = self._batch(lane), [""]
+            batch, parts, apart = self._batch(lane), [""], False
             while lane.sent_parts < len(parts):
                 if lane.sent_parts == 0:  # again at each try: a late message says when it happened
                     parts = message_parts(SEPARATOR.join(self._text(d) for d in batch), self.config.parse_mode)
@@ -139,6 +141,13 @@ class Courier:
                     lane.sent_parts += 1
                     backoff.reset()
                     continue
+                if error.permanent and len(batch) > 1:
+                    # Refused as joined (too long, say): each goes on its own, and only a
+                    # message refused by itself fails.
+                    log.warning("Telegram refused %d messages joined for chat %s (%s); sending them one at a time",
+                                len(batch), lane.chat, error)
+                    lane.alone, apart = len(batch), True
+                    break
                 if error.permanent:
                     log.warning("Telegram refused %d messages for chat %s for good (%s); they are dropped",
                                 len(batch), lane.chat, error)
@@ -157,9 +166,12 @@ class Courier:
                 await trio.sleep(wait)
             else:
                 await self._mark(self._deliveries.mark_sent, batch)
+            lane.sent_parts = 0
+            if apart:
+                continue  # none marked: the same deliveries again, one at a time
             for _ in batch:
                 lane.queue.popleft()
-            lane.sent_parts = 0
+            lane.alone = max(0, lane.alone - len(batch))
 
     async def _send(self, lane: _Lane, text: str) -> TelegramError | None:
         self._sending += 1
@@ -183,8 +195,8 @@ class Courier:
         """The first waiting delivery, and those after it that fit in the same message."""
         batch, size = [], 0
         for delivery in lane.queue:
-            length = len(escape(self._text(delivery), self.config.parse_mode)) + len(SEPARATOR)
-            if batch and (size + length > MAX_TEXT or lane.sent_parts):
+            length = text_length(escape(self._text(delivery), self.config.parse_mode)) + len(SEPARATOR)
+            if batch and (size + length > MAX_TEXT or lane.sent_parts or lane.alone):
                 break
             batch.append(delivery)
             size += length

@@ -210,3 +210,51 @@ async def test_a_late_message_says_when_it_happened_and_markdown_is_escaped(tmp_
         (message,) = server.messages(ONE, 1)
         assert message.parse_mode == "MarkdownV2"
         assert markdown_v2_plain(message.text) == "(at 00:00:00 UTC) closed 1.5 EURUSD (tp) -> +12.50!"
+
+
+async def test_what_piled_up_is_joined_within_4096_utf16_units_and_nothing_is_refused(tmp_path, caplog):
+    # Telegram counts its 4096 in UTF-16 code units: each emoji below is 2. Counted in
+    # characters, the pile would be joined into one message Telegram refuses as too long.
+    caplog.set_level(logging.WARNING, logger="moonhook.telegram")
+    telegram = config(BotConfig(ONE, (ChatConfig(1),)))
+    path = tmp_path / "db.sqlite"
+    pile = [f"grid: level {i} filled " + "🟢" * 60 for i in range(40)]
+    pile.insert(20, "closed sell 2.0 XAUUSD -1830.40 (sl)")
+    async with bot_api_server({ONE: "one"}) as server, courier(path, telegram, server.url) as c:
+        server.stop()  # an outage: the messages pile up
+        tell(c, *pile, kind="plugin")
+        await until(lambda: any("chat 1 tries again" in r.getMessage() for r in caplog.records))
+        await server.start()
+        await until(lambda: table(path, "SELECT count(sent_at), count(failed_at) FROM telegram_deliveries") == [(41, 0)])
+        assert all(r.status == 200 for r in server.calls("sendMessage", ONE))  # none too long
+        texts = shown(server, ONE, 1)
+        assert 1 < len(texts) < 41 and "\n\n".join(texts) == "\n\n".join(pile)  # joined, in order, all there
+
+
+async def test_a_joined_send_refused_for_good_goes_one_at_a_time_and_only_the_refused_one_fails(
+        tmp_path, caplog, monkeypatch):
+    # Telegram refuses one message for good (whatever its reason): joined with others, the
+    # whole send is refused. Each then goes alone: only the refused one fails, not the trade.
+    import support.botapi as botapi
+    text = botapi.BotApiServer._text
+
+    def refusing(params):
+        if "REFUSED" in str(params.get("text")):
+            raise botapi.ApiError(400, "Bad Request: can't parse entities: stand-in refusal")
+        return text(params)
+
+    monkeypatch.setattr(botapi.BotApiServer, "_text", staticmethod(refusing))
+    caplog.set_level(logging.WARNING, logger="moonhook.telegram")
+    telegram = config(BotConfig(ONE, (ChatConfig(1),)))
+    path = tmp_path / "db.sqlite"
+    async with bot_api_server({ONE: "one"}) as server, courier(path, telegram, server.url) as c:
+        server.stop()
+        tell(c, "grid level 1 filled", "REFUSED", "closed sell 2.0 XAUUSD -1830.40 (sl)")
+        await until(lambda: any("chat 1 tries again" in r.getMessage() for r in caplog.records))
+        await server.start()
+        await until(lambda: table(path, "SELECT count(*) FROM telegram_deliveries "
+                                        "WHERE sent_at IS NULL AND failed_at IS NULL") == [(0,)])
+        tell(c, "after")
+        await until(lambda: shown(server, ONE, 1)[-1:] == ["after"])
+        assert shown(server, ONE, 1) == ["grid level 1 filled", "closed sell 2.0 XAUUSD -1830.40 (sl)", "after"]
+    assert table(path, "SELECT text FROM telegram_deliveries WHERE failed_at IS NOT NULL") == [("REFUSED",)]

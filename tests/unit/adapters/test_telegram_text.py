@@ -4,7 +4,7 @@ import pytest
 import trio
 
 from engine.adapters.notify.limits import BotLimits, Limits
-from engine.adapters.notify.bot import MAX_TEXT, escape, message_parts, split_text
+from engine.adapters.notify.bot import MAX_TEXT, escape, message_parts, split_text, text_length
 
 
 def test_markdown_v2_and_html_escape_every_reserved_character():
@@ -64,3 +64,12 @@ async def test_a_group_keeps_to_twenty_a_minute(autojump_clock):
     for _ in range(21):
         await limits.acquire(-100123)
     assert round(clock.current_time() - start, 1) == 3.0   # the 21st waits for a twentieth of a minute
+
+
+def test_parts_are_measured_in_utf16_units_as_telegram_counts():
+    emoji = "🟢" * 3000                                 # 3000 characters, 6000 UTF-16 units
+    parts = split_text(emoji)
+    assert parts == ["🟢" * 2048, "🟢" * 952] and "".join(parts) == emoji
+    assert text_length("🟢a") == 3
+    parts = message_parts("<🟢> " * 1500, "HTML")         # escaping and emoji together
+    assert all(text_length(p) <= MAX_TEXT for p in parts) and "".join(parts).count("🟢") == 1500
