@@ -9,7 +9,9 @@ Reproduced: POST with a JSON or form body, or GET query parameters; method names
 401 "Unauthorized" (unknown token), 404 "Not Found" (unknown method). ``getMe``. ``sendMessage``: text of 1..4096
 characters after entity parsing, counted as Telegram counts them, in UTF-16 code units (an emoji outside the BMP
 is 2), ``parse_mode`` MarkdownV2 / HTML / Markdown, 403 for the ``blocked`` chats, a
-Message object back. ``editMessageText`` (with the real "not found" / "not modified" 400s),
+Message object back; to a group in ``migrated`` ({group id: supergroup id}: a group upgraded to a supergroup)
+400 "Bad Request: group chat was upgraded to a supergroup chat" with ``parameters.migrate_to_chat_id``, the
+supergroup's id, where the message is to be sent instead. ``editMessageText`` (with the real "not found" / "not modified" 400s),
 ``answerCallbackQuery``. ``getUpdates`` long polling: ``offset`` (positive confirms the earlier
 updates, negative keeps the last -offset), ``limit``, ``timeout``, ``allowed_updates`` (remembered between calls);
 a newer getUpdates terminates the pending one, which gets 409 "Conflict: terminated by other getUpdates request;
@@ -203,10 +205,12 @@ def _jsonish(value: Any) -> Any:
 
 
 class BotApiServer:
-    def __init__(self, nursery: trio.Nursery, tokens: dict[str, str], *, blocked=(), per_second: float | None = 30,
+    def __init__(self, nursery: trio.Nursery, tokens: dict[str, str], *, blocked=(), migrated=None,
+                 per_second: float | None = 30,
                  chat_burst: float | None = 3, chat_per_second: float = 1.0,
                  group_per_minute: float | None = 20) -> None:
         self._nursery, self.port, self.blocked = nursery, 0, set(blocked)
+        self.migrated: dict[int, int] = dict(migrated or {})
         self.chat_burst, self.chat_per_second, self.group_per_minute = chat_burst, chat_per_second, group_per_minute
         self._bots = {t: _Bot(t, name, per_second and Bucket(per_second, per_second)) for t, name in tokens.items()}
         self.sent: list[Sent] = []
@@ -346,6 +350,10 @@ class BotApiServer:
             await self._release.wait()
         chat_id = _chat_id(params.get("chat_id"))
         text, mode = self._text(params)
+        if chat_id in self.migrated:
+            error = ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat")
+            error.payload["parameters"] = {"migrate_to_chat_id": self.migrated[chat_id]}
+            raise error
         if chat_id in self.blocked:
             raise ApiError(403, "Forbidden: bot was kicked from the group chat" if isinstance(chat_id, int)
                            and chat_id < 0 else "Forbidden: bot was blocked by the user")

@@ -131,6 +131,20 @@ async def test_unknown_token_method_and_blocked_chat(api, client):
     assert [r.status for r in api.calls()] == [401, 404, 403]
 
 
+async def test_a_group_upgraded_to_a_supergroup_answers_400_with_its_new_id():
+    # Bot API: ResponseParameters.migrate_to_chat_id, "the group has been migrated to a
+    # supergroup with the specified identifier"; the old id is refused, the new one works.
+    async with bot_api_server({TOKEN: "bot_one"}, migrated={-4001: -1001000004001}) as api, \
+            httpx.AsyncClient(base_url=api.url, timeout=5) as client:
+        refused = await call(client, "sendMessage", chat_id=-4001, text="x")
+        assert refused.status_code == 400 and refused.json() == {
+            "ok": False, "error_code": 400, "description": "Bad Request: group chat was upgraded to a supergroup chat",
+            "parameters": {"migrate_to_chat_id": -1001000004001}}
+        moved = await call(client, "sendMessage", chat_id=-1001000004001, text="x")
+        assert moved.json()["result"]["chat"] == {"id": -1001000004001, "type": "supergroup"}
+        assert [m.chat_id for m in api.messages()] == [-1001000004001]
+
+
 async def test_per_chat_burst_then_429_and_a_penalty_for_the_whole_bot():
     async with bot_api_server({TOKEN: "bot_one", OTHER: "bot_two"}, chat_burst=3, chat_per_second=4) as api, \
             httpx.AsyncClient(base_url=api.url) as client:

@@ -42,17 +42,21 @@ logging.getLogger("httpx").addFilter(_ScrubTokens())
 
 class TelegramError(Exception):
     """Telegram answered no (``code`` is its error_code), or could not be reached (code None).
-    ``maybe_done``: the request may have been carried out all the same (its answer was lost)."""
+    ``maybe_done``: the request may have been carried out all the same (its answer was lost).
+    ``migrate_to``: the group was upgraded to a supergroup, which has this chat id now."""
 
-    def __init__(self, message: str, code: int | None = None, maybe_done: bool = False):
+    def __init__(self, message: str, code: int | None = None, maybe_done: bool = False,
+                 migrate_to: int | None = None):
         super().__init__(message)
         self.code = code
         self.maybe_done = maybe_done
+        self.migrate_to = migrate_to
 
     @property
     def permanent(self) -> bool:
-        """Trying again will not help: a bad request, a chat that blocked the bot or is gone."""
-        return self.code in (400, 403, 404)
+        """Trying again will not help: a bad request, a chat that blocked the bot or is gone
+        (a group that moved to a supergroup is not: it is reached at its new id)."""
+        return self.code in (400, 403, 404) and self.migrate_to is None
 
 
 class RetryAfter(TelegramError):
@@ -102,7 +106,9 @@ class BotClient:
         if code == 429:
             retry = (answer.get("parameters") or {}).get("retry_after", 1)
             raise RetryAfter(f"{method}: {description}", float(retry) if isinstance(retry, (int, float)) else 1.0)
-        raise TelegramError(f"{method}: {description}", code)
+        migrate_to = (answer.get("parameters") or {}).get("migrate_to_chat_id")
+        raise TelegramError(f"{method}: {description}", code,
+                            migrate_to=migrate_to if isinstance(migrate_to, int) and migrate_to else None)
 
     async def send_message(self, chat_id: int | str, text: str, parse_mode: str | None = None,
                            reply_markup: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -35,10 +35,11 @@ RESENT = "(sent again: an earlier try may have arrived)\n"
 
 
 class _Lane:
-    __slots__ = ("bot", "chat", "queue", "wake", "sent_parts", "alone")
+    __slots__ = ("bot", "chat", "target", "queue", "wake", "sent_parts", "alone")
 
     def __init__(self, bot: Bot, chat: str):
         self.bot, self.chat = bot, chat
+        self.target = chat   # where its messages go: the chat's new id, once its group became a supergroup
         self.queue: deque[Delivery] = deque()
         self.wake = trio.Event()
         self.sent_parts = 0  # of the first delivery, when it needs several messages
@@ -133,13 +134,19 @@ class Courier:
             while lane.sent_parts < len(parts):
                 if lane.sent_parts == 0:  # again at each try: a late message says when it happened
                     parts = message_parts(SEPARATOR.join(self._text(d) for d in batch), self.config.parse_mode)
-                await lane.bot.limits.acquire(lane.chat)
+                await lane.bot.limits.acquire(lane.target)
                 if self._closing:
                     return
                 error = await self._send(lane, parts[lane.sent_parts])
                 if error is None:
                     lane.sent_parts += 1
                     backoff.reset()
+                    continue
+                if error.migrate_to is not None and str(error.migrate_to) != lane.target:
+                    log.error("Telegram: the group %s of %s was upgraded to a supergroup, now chat %s; its "
+                              "messages go there until the engine stops: put %s in place of %s in moonhook.toml",
+                              lane.target, lane.bot.id, error.migrate_to, error.migrate_to, lane.chat)
+                    lane.target = str(error.migrate_to)
                     continue
                 if error.permanent and len(batch) > 1:
                     # Refused as joined (too long, say): each goes on its own, and only a
@@ -177,7 +184,7 @@ class Courier:
         self._sending += 1
         self._idle = trio.Event() if self._sending == 1 else self._idle
         try:
-            await lane.bot.client.send_message(lane.chat, text, self.config.parse_mode)
+            await lane.bot.client.send_message(lane.target, text, self.config.parse_mode)
             return None
         except TelegramError as e:
             return e

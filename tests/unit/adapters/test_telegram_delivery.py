@@ -258,3 +258,20 @@ async def test_a_joined_send_refused_for_good_goes_one_at_a_time_and_only_the_re
         await until(lambda: shown(server, ONE, 1)[-1:] == ["after"])
         assert shown(server, ONE, 1) == ["grid level 1 filled", "closed sell 2.0 XAUUSD -1830.40 (sl)", "after"]
     assert table(path, "SELECT text FROM telegram_deliveries WHERE failed_at IS NOT NULL") == [("REFUSED",)]
+
+
+async def test_a_group_upgraded_to_a_supergroup_gets_its_messages_at_the_new_id(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="moonhook.telegram")
+    old, new = -4001, -1001000004001
+    telegram = config(BotConfig(ONE, (ChatConfig(old),)))
+    path = tmp_path / "db.sqlite"
+    async with bot_api_server({ONE: "one"}, migrated={old: new}) as server, courier(path, telegram, server.url) as c:
+        tell(c, "opened buy 1.0 XAUUSD at 2350.1")
+        await until(lambda: table(path, "SELECT count(sent_at) FROM telegram_deliveries") == [(1,)])
+        tell(c, "closed XAUUSD -1200.00")
+        await until(lambda: table(path, "SELECT count(sent_at) FROM telegram_deliveries") == [(2,)])
+        assert shown(server, ONE, new) == ["opened buy 1.0 XAUUSD at 2350.1", "closed XAUUSD -1200.00"]
+        assert len(server.calls("sendMessage", ONE)) == 3  # the old id tried once, for the rest of the run
+    assert table(path, "SELECT count(failed_at) FROM telegram_deliveries") == [(0,)]
+    told = [r for r in caplog.records if r.levelno == logging.ERROR and "supergroup" in r.getMessage()]
+    assert len(told) == 1 and str(new) in told[0].getMessage() and "moonhook.toml" in told[0].getMessage()
