@@ -7,7 +7,8 @@ together, several to a message, so a chat's one message a second still catches u
 
 Nothing here is on an alert's path: the engine only ever appends to the outbox. A message
 is marked sent once Telegram accepts it, so a restart sends only what was not; if an answer
-was lost (a timeout after the request left), the message is sent again, saying so.
+was lost (a timeout after the request left), or a message in several parts was stopped
+between parts, the message is sent again, saying so.
 """
 
 from __future__ import annotations
@@ -141,6 +142,11 @@ class Courier:
                 if error is None:
                     lane.sent_parts += 1
                     backoff.reset()
+                    if lane.sent_parts < len(parts) and not all(d.uncertain for d in batch):
+                        # Part of it is out: what is sent again (after a stop, say) says so.
+                        for d in batch:
+                            d.uncertain = True
+                        await self._mark(self._deliveries.mark_partly_sent, batch)
                     continue
                 if error.migrate_to is not None and str(error.migrate_to) != lane.target:
                     log.error("Telegram: the group %s of %s was upgraded to a supergroup, now chat %s; its "

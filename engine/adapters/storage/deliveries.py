@@ -65,6 +65,10 @@ class Deliveries:
     def mark_uncertain(self, ids: list[int], error: str) -> None:
         self._update("uncertain = 1, attempts = attempts + 1, last_error = ?", [error[:500]], ids)
 
+    def mark_partly_sent(self, ids: list[int]) -> None:
+        """Part of these deliveries' message was accepted: sent again (after a restart), it says so."""
+        self._update("uncertain = 1", [], ids)
+
     def counts(self) -> dict[str, int]:
         """{"due", "sent", "failed"}: for /health and the metrics."""
         with self._d.lock:

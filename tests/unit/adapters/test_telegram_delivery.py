@@ -275,3 +275,21 @@ async def test_a_group_upgraded_to_a_supergroup_gets_its_messages_at_the_new_id(
     assert table(path, "SELECT count(failed_at) FROM telegram_deliveries") == [(0,)]
     told = [r for r in caplog.records if r.levelno == logging.ERROR and "supergroup" in r.getMessage()]
     assert len(told) == 1 and str(new) in told[0].getMessage() and "moonhook.toml" in told[0].getMessage()
+
+
+async def test_a_message_in_parts_stopped_between_them_is_sent_again_saying_so(tmp_path):
+    telegram = config(BotConfig(ONE, (ChatConfig(1),)))  # HTML: each "<" escaped to "&lt;"
+    path = tmp_path / "db.sqlite"
+    text = "daily report: " + " ".join(f"<{i}>" for i in range(900))  # several Telegram messages
+    slow = Limits(per_second=30, per_chat=0.01, chat_burst=1)          # part 2 waits 100 s: stopped before
+    async with bot_api_server({ONE: "one"}) as server:
+        async with courier(path, telegram, server.url, slow) as c:
+            tell(c, text, kind="plugin")
+            await until(lambda: len(server.sent) == 1)
+        assert table(path, "SELECT sent_at, failed_at, uncertain FROM telegram_deliveries") == [(None, None, 1)]
+        async with courier(path, telegram, server.url) as c:  # the restart
+            await until(lambda: table(path, "SELECT count(sent_at) FROM telegram_deliveries") == [(1,)])
+        first, *again = shown(server, ONE, 1)
+        assert first.startswith("daily report: <0>") and len(again) > 1
+        assert again[0].startswith(RESENT + "daily report: <0>")
+        assert "".join(again) == RESENT + text
