@@ -34,13 +34,13 @@ def claim(folder: Path) -> Iterator[None]:
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as the journal's (database.private_file)
         lock.acquire()
+    except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
+        raise FolderInUse(f"the data folder {folder.resolve()} is in use by another moonhook{_holder(folder)}: stop it "
+                          "first, or give this one its own [engine] data folder") from None
     except OSError as e:
         where = f" ({e.filename})" if e.filename and str(e.filename) != str(folder) else ""
         raise FolderInUse(f"the data folder {folder} cannot be used: {e.strerror or e}{where}; set [engine] data "
                           "to a folder this user can write") from None
-    except Timeout:
-        raise FolderInUse(f"the data folder {folder.resolve()} is in use by another moonhook{_holder(folder)}: stop it "
-                          "first, or give this one its own [engine] data folder") from None
     try:
         (folder / PID_NAME).write_text(f"{os.getpid()}\n", encoding="ascii")
         yield

@@ -65,3 +65,11 @@ async def test_a_second_engine_on_the_folder_is_refused_before_it_opens_anything
         assert engine.journal.get(recorded.id)["status"] == "done"
     async with open_engine(config):  # once it stopped
         pass
+
+
+def test_a_folder_that_cannot_be_made_is_refused_saying_why(tmp_path):
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(FolderInUse, match=r"the data folder .*/afile/data cannot be used: Not a directory; set "
+                                          r"\[engine\] data to a folder this user can write"):
+        with claim(tmp_path / "afile" / "data"):
+            pass
