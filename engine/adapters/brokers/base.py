@@ -99,7 +99,9 @@ class Broker(ABC):
     @abstractmethod
     async def execute(self, request: OrderRequest) -> OrderResult:
         """Executes ``request`` once per client id; a refused order is ``ok=False`` with the
-        reason, never an exception. A client id seen before answers its first result."""
+        reason, never an exception. A client id seen before answers its first result. Raises
+        BrokerError when the broker cannot serve (disconnected) and nothing was sent: the alert
+        waits for it and runs again, and a script is told it cannot answer now."""
 
     @abstractmethod
     async def history(self, since: float | None = None) -> list[dict[str, Any]]:

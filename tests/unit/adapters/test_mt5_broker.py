@@ -21,7 +21,7 @@ import pytest
 import trio
 import trio.testing
 
-from engine.domain.orders import Closed, Connection, Dropped, Fill, OrderRequest
+from engine.domain.orders import BrokerError, Closed, Connection, Dropped, Fill, OrderRequest
 from engine.adapters.brokers.mt5.orders import tag_for
 
 from support.mt5_standin import ORDER_STATE_EXPIRED, ORDER_STATE_REJECTED, ORDER_TYPE_BUY_LIMIT, Terminal
@@ -220,8 +220,9 @@ async def test_a_crash_before_the_send_is_resolved_as_not_known_and_never_sent_a
 async def test_a_lost_connection_is_told_and_found_again(tmp_path):
     async with mt5(tmp_path) as broker:
         broker.terminal.disconnect()
-        refused = await broker.execute(market("a9-p-1"))
-        assert not refused.ok and not broker.connected
+        with pytest.raises(BrokerError, match="Nothing was sent"):   # cannot serve: not a refused order
+            await broker.execute(market("a9-p-1"))
+        assert not broker.connected
         assert broker.state.startswith("lost: ") and "No IPC connection" in broker.state
         broker.terminal.reconnect()
         await until(lambda: broker.connected)
@@ -503,10 +504,11 @@ async def test_a_read_that_fails_is_never_taken_for_nothing_there(tmp_path):
         opened = await broker.execute(market("a5-p-1"))
         broker.terminal.failing("positions_get")
         close = OrderRequest("close", "a6-p-1", symbol="EURUSD", plugin="trend", alert_id=6)
-        refused = await broker.execute(close)
-        assert not refused.ok and refused.error.startswith("not done: MetaTrader 5 positions_get failed: "
-                                                           "MetaTrader error -1: Terminal: Call failed")
-        assert refused.error.endswith("Nothing was sent") and not refused.unknown  # safe to place again
+        with pytest.raises(BrokerError) as refused:   # the broker cannot serve: the alert waits, not fails
+            await broker.execute(close)
+        assert str(refused.value).startswith("not done: MetaTrader 5 positions_get failed: "
+                                             "MetaTrader error -1: Terminal: Call failed")
+        assert str(refused.value).endswith("Nothing was sent")  # safe to place again
         assert broker.terminal.positions() and await broker.first_result("a6-p-1") is None  # nothing final
         broker.terminal.failing("positions_get", False)
         done = await broker.execute(close)

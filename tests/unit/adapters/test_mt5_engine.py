@@ -335,3 +335,39 @@ async def test_an_order_whose_outcome_is_unknown_is_an_error_to_the_script_not_a
         terminal.reconnect()
         await engine.drain()
         assert engine.journal.get(recorded.id)["status"] == "done" and terminal.sent() == 1
+
+
+HANDLER = """
+function on_alert(a)
+  if a.comment ~= "handle" then return end
+  local ok, r = pcall(orders.market, {symbol = a.symbol, side = "buy", volume = 0.1})
+  store.set("said", ok and ("ok=" .. tostring(r.ok) .. " " .. tostring(r.error)) or tostring(r))
+  return {handled = true}
+end
+"""
+
+
+async def test_alerts_sent_while_the_terminal_is_lost_wait_for_it_and_trade_once_it_is_back(tmp_path, caplog):
+    # The MT5 broker answered a lost terminal with a refusal ("not done ... Nothing was sent"):
+    # an entry with its price and volume, on a symbol whose spec it had, failed at once, and a
+    # plugin's orders.market came back ok=false, as if refused (its alert "done", nothing sent).
+    # The broker's contract is BrokerError: the alert waits and runs again once the terminal is
+    # back, and a script is told the broker cannot answer now.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, {"handler": HANDLER}, broker="mt5", mt5=mt5_config(tmp_path),
+                       max_alert_age=60) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.0701 id=first"))["status"] == "done"
+        terminal.disconnect()
+        await until(lambda: not engine.broker.connected)
+        handled = await process(engine, "buy GBPUSD volume=0.1 price=1.27 comment=handle")
+        assert engine.store.get("handler", "said").startswith("orders.market: the broker cannot answer now (not done: "
+                                                              "MetaTrader 5 is not connected"), engine.store.get(
+                                                                  "handler", "said")
+        entry = await submit(engine, "buy EURUSD volume=0.1 price=1.0701 id=second")
+        await until(lambda: any(f"alert {entry.id} waits for the broker" in m.getMessage() for m in caplog.records),
+                    10)
+        terminal.reconnect()
+        await engine.drain()
+        assert engine.journal.get(entry.id)["status"] == "done", engine.journal.get(entry.id)
+        assert sorted(p["symbol"] for p in terminal.positions()) == ["EURUSD", "EURUSD"]
+        assert handled["status"] == "done" and not handled["outcome"]["orders"]   # its plugin was told, and said so
