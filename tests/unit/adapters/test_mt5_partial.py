@@ -88,3 +88,19 @@ async def test_a_close_by_symbol_with_a_volume_is_refused_and_closes_nothing(tmp
                                                   "one by its ticket"), result
         assert [p["volume"] for p in broker.terminal.positions()] == [1.0, 1.0]
         assert broker.terminal.sent() == 2
+
+
+async def test_a_lost_close_of_a_position_still_open_whole_is_refused_and_may_be_sent_again(tmp_path):
+    # A lost send is "not known" and never sent again (it may arrive late); but a close of a
+    # position still open whole cannot close twice (a late one finds it gone): left "not known",
+    # a closeall cut by a lost terminal kept the position open for good.
+    async with mt5(tmp_path, resolve_seconds=0.2) as broker:
+        opened = await broker.execute(OrderRequest("market", "a8-trend-open", symbol="EURUSD", side="buy",
+                                                   volume=1.0, plugin="trend", alert_id=8))
+        broker.terminal.script("order_send", "crash_before_send")   # the worker dies: the close never left
+        lost = await broker.execute(close("a9-trend-close", opened.ticket))
+        assert not lost.ok and not lost.unknown, lost
+        assert lost.error == (f"not executed: the answer was lost and position {opened.ticket} is still open; a "
+                              "close of it whole may be sent again (it cannot close twice)")
+        again = await broker.execute(close("a10-trend-close", opened.ticket))
+        assert again.ok and broker.terminal.positions() == [] and broker.terminal.sent() == 2

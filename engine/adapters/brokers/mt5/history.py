@@ -171,6 +171,11 @@ class History:
                 log.warning("%s: its answer was lost, and it is not in effect at the broker: not executed", send["tag"])
                 return await self._b.settle(send["tag"], OrderResult.refused(
                     "not executed: the answer was lost and MetaTrader shows the order unchanged"))
+            if trio.current_time() >= deadline and await self._whole_close(request):
+                log.warning("%s: its answer was lost, and its position is open whole: not executed", send["tag"])
+                return await self._b.settle(send["tag"], OrderResult.refused(
+                    f"not executed: the answer was lost and position {request['position']} is still open; a close "
+                    "of it whole may be sent again (it cannot close twice)"))
             if trio.current_time() >= deadline:
                 if send["state"] != "lost":
                     log.warning("%s: its answer was lost, and it is nowhere at the broker yet: not sent again",
@@ -180,6 +185,15 @@ class History:
                     f"{self._b.config.resolve_seconds:g} s; it is not sent again (look at the positions: if it "
                     "arrives, its fill is told)")))
             await trio.sleep(min(0.5, self._b.config.resolve_seconds / 4))
+
+    async def _whole_close(self, request: dict[str, Any]) -> bool:
+        """Whether ``request`` closes a position that is still open with no more than its volume:
+        one that arrives late then finds it gone and is refused, so it is safe to send again (a
+        part of a position, sent twice, would close twice as much: that one stays lost)."""
+        if not request.get("position"):
+            return False
+        now = await self._b.query("positions_get", ticket=request["position"])
+        return bool(now) and now[0]["volume"] <= request["volume"] + 1e-9
 
     async def _applied(self, request: dict[str, Any]) -> bool:
         """Whether the stop change, modify or removal ``request`` is in effect at the broker.
