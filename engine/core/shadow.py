@@ -299,7 +299,8 @@ class Shadow:
         """The shadow's plugins: serving ones with their version (``version``: the source's
         hash), then the files none of whose versions serves, with why."""
         rows = [{"name": p.name, "file": p.path.name, "state": p.state, "loaded": True, "version": p.digest[:12],
-                 "calls": p.stats.calls, "errors": p.stats.errors, "error": p.reload_error or p.stats.last_error}
+                 "calls": p.stats.calls, "errors": p.stats.errors + p.stats.timeouts,   # budget overruns too
+                 "error": p.reload_error or p.stats.last_error}
                 for p in self.plugins]
         served = {row["file"] for row in rows}
         errors = self.lifecycle.errors if self.lifecycle is not None else {}

@@ -287,3 +287,15 @@ async def test_a_pending_order_the_shadows_broker_rejects_reaches_the_shadows_on
         assert await engine.shadow.broker.orders() == []
     said = [r.getMessage() for r in caplog.records if r.name.endswith("plugin.told")]
     assert said == [f"cancel rejected {order['ticket']}"]
+
+
+async def test_a_shadow_plugin_over_its_budget_counts_in_its_errors(tmp_path):
+    # A budget overrun counts as a timeout in the plugin's stats; /api/shadow showed errors 0
+    # for a plugin the shadow's breaker had switched off for overruns.
+    spin = "function on_alert(a) while true do end end"
+    async with running(tmp_path, {"trend": PASS}, use_broker=FakeBroker(), breaker=2,
+                       shadow=shadow_of(tmp_path, {"trend": spin})) as engine:
+        for i in range(2):
+            await shadow_record(engine, (await process(engine, f"buy EURUSD volume=0.1 price=1.1 id=s{i}"))["id"])
+        (row,) = engine.shadow.plugin_rows()
+    assert (row["state"], row["errors"]) == ("disabled", 2), row
