@@ -3,7 +3,9 @@
 import socket
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -28,11 +30,17 @@ def test_an_option_after_the_subcommand_wins_and_one_before_is_kept():
     assert parse_args(["--config", "a.toml", "run", "--log-format", "kv"]).config == Path("a.toml")
 
 
+@contextmanager
+def port_nobody_listens_on(host: str = "127.0.0.1") -> Iterator[int]:
+    """A port bound, never listening, for the block."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        yield s.getsockname()[1]
+
+
 def test_status_reads_the_config_named_after_the_subcommand(tmp_path, capsys):
     """Not only parsed: the file is the one read (its port is where status looks)."""
-    with socket.socket() as s:  # a port nothing listens on: bound, never listening
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    with port_nobody_listens_on() as port:
         config = tmp_path / "elsewhere.toml"
         config.write_text(f'[server]\nport = {port}\n')
         assert main(["status", "--config", str(config)]) == 1
@@ -85,9 +93,7 @@ def test_the_commands_that_run_strategies_say_plainly_they_need_linux(command, m
 
 def test_send_and_status_reach_an_ipv6_host_in_brackets(tmp_path, capsys):
     # http://::1:8080 is no URL: httpx raised InvalidURL, a traceback, for `host = "::1"`.
-    with socket.socket(socket.AF_INET6) as s:  # a port nothing listens on: bound, never listening
-        s.bind(("::1", 0))
-        port = s.getsockname()[1]
+    with port_nobody_listens_on("::1") as port:
         config = tmp_path / "v6.toml"
         config.write_text(f'[server]\nhost = "::1"\nport = {port}\n')
         assert main(["status", "--config", str(config)]) == 1
