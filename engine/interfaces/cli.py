@@ -265,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"moonhook: {e}", file=sys.stderr)
         return 2
     except OSError as e:  # init into a path that cannot be a folder (under a file, no permission)
-        print(f"moonhook: {a.command}: {e.strerror or e}: {e.filename or getattr(a, 'folder', a.config)}", file=sys.stderr)
+        where = e.filename or getattr(a, "folder", a.config)
+        print(f"moonhook: {a.command}: {e.strerror or e}: {where}", file=sys.stderr)
         return 2
     if a.command == "run":
         # Installed before Trio starts: Trio then installs no KeyboardInterrupt handler, and its
