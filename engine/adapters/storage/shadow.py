@@ -12,7 +12,9 @@ import json
 from typing import Any
 
 from engine.adapters.storage.database import Database
-from engine.domain.orders import OPENING
+from engine.domain.orders import PENDING_TYPES
+
+ENTRY_TYPES = ("market", *PENDING_TYPES)  # paper_orders' types of an entry (a close's is its reason)
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS shadow_alerts (
@@ -99,13 +101,15 @@ class ShadowRecords:
             self._held = [i for i in self._held if i != alert_id]
 
     def entries_since(self, since: float) -> list[float]:
-        """When each entry the shadow's alerts made after ``since`` was made, oldest first: its
-        count for ``engine.max_entries_per_hour`` survives a restart, as live's does."""
+        """When each entry the shadow's paper broker made after ``since`` was made (a market
+        order filled, a pending order placed), oldest first: its count for
+        ``engine.max_entries_per_hour`` survives a restart, as live's does. The broker's books,
+        not the alert records: those list the alerts' own orders, not a hook's or a timer's."""
         with self._d.lock:
-            rows = self._d.db.execute("SELECT time, outcome FROM shadow_alerts WHERE time > ? ORDER BY time",
-                                      [since]).fetchall()
-        return [time for time, outcome in rows for o in json.loads(outcome).get("orders") or ()
-                if o.get("ok") and not o.get("duplicate") and o.get("kind") in OPENING]
+            rows = self._d.db.execute(
+                f"SELECT created_at FROM paper_orders WHERE created_at > ? AND type IN "
+                f"({', '.join('?' * len(ENTRY_TYPES))}) ORDER BY created_at", [since, *ENTRY_TYPES]).fetchall()
+        return [row[0] for row in rows]
 
     def get(self, alert_id: int) -> dict[str, Any] | None:
         """{status, outcome, differs, differences} of one alert; None if the shadow has not run it."""

@@ -131,6 +131,37 @@ async def test_the_shadows_hourly_entries_are_counted_across_a_restart_as_lives_
     assert record["differs"] is False, record["differences"]
 
 
+# On an entry's fill, places a second entry: one the alert's outcome does not list.
+FOLLOWS = """
+function on_fill(f)
+  if f.entry == 'in' and f.plugin == 'engine' then
+    orders.market{symbol = f.symbol, side = 'buy', volume = 0.01}
+  end
+end"""
+
+
+async def test_the_shadows_hourly_entries_made_by_hooks_are_counted_across_a_restart(tmp_path):
+    # The count at a start comes from the shadow's broker, which knows every entry it made,
+    # not from its alert records, which list only the alerts' own.
+    scripts = {"trend": PASS, "follows": FOLLOWS}
+
+    async def both_followed(engine) -> None:
+        with trio.fail_after(10):
+            while len(await engine.broker.positions()) + len(await engine.shadow.broker.positions()) < 4:
+                await trio.sleep(0.01)
+
+    async with running(tmp_path, scripts, shadow=shadow_of(tmp_path, scripts), max_entries_per_hour=2) as engine:
+        first = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        assert (await shadow_record(engine, first["id"]))["status"] == "done"
+        await both_followed(engine)
+    async with running(tmp_path, scripts, shadow=shadow_of(tmp_path, scripts), max_entries_per_hour=2) as engine:
+        second = await process(engine, "buy USDJPY volume=0.1 price=150")
+        record = await shadow_record(engine, second["id"])
+    assert second["outcome"]["orders"][0]["error"].startswith("over engine.max_entries_per_hour: 2 entries")
+    assert record["outcome"]["orders"][0]["error"] == second["outcome"]["orders"][0]["error"]
+    assert record["differs"] is False, record["differences"]
+
+
 async def test_a_shadow_held_back_lets_the_live_path_go_on_then_catches_up_skipping_nothing(tmp_path):
     """A shadow whose turn is held: the live engine decides three alerts all the same; released,
     the shadow runs every one of them from the journal."""
