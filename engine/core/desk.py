@@ -28,6 +28,10 @@ from engine.core.run import Run, client_id
 from engine.core.run import current as _run
 from engine.domain.orders import OPENING, OrderRequest, OrderResult
 
+# The request's fields an order's record keeps beside the broker's answer: what was sent
+# (the shadow compares them, differences.py).
+SENT = ("symbol", "side", "type", "sl", "tp")
+
 log = logging.getLogger("moonhook.engine")
 
 
@@ -64,6 +68,7 @@ class PlainDesk:
         else:
             request = amend(request, verdict.data)
             result = await self._send(request, run)
+        record.update((k, v) for k in SENT if (v := getattr(request, k)) is not None)
         record.update(result.to_plain())
         if verdict.steps:
             record["on_order"] = verdict.steps

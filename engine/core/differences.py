@@ -1,9 +1,10 @@
 """How the shadow's decision on an alert differs from the live one, as readable lines.
 
 What a trader cares about is compared: the status; each plugin's ``on_alert`` result (pass,
-change with its changes, reject with its reason, error); the orders (plugin, kind, volume,
-placed or refused, and a veto's reason); the default execution's error, note, trend and who
-handled the alert. What only says which broker answered (tickets, fill prices, client ids,
+change with its changes, reject with its reason, error); the orders (plugin, kind, side,
+symbol, volume, stops set or not, other plugins' ``on_order`` changes, placed or refused, and
+a veto's reason); the default execution's error, note, trend and who handled the alert. What
+only says which broker answered (tickets, fill prices, stop levels from a quote, client ids,
 a broker's own wording of a refusal, latency) is not a difference.
 
 Pure functions of two outcomes as the journal keeps them (``decide.py``).
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import json
 from typing import Any
+
+from engine.domain.orders import OPENING
 
 ABSENT = "absent"
 _NOTES = ("error", "note", "trend", "handled_by")
@@ -78,14 +81,28 @@ def _orders(outcome: dict[str, Any]) -> dict[str, tuple[Any, str]]:
         name = name if n == 1 else f"{name} #{n}"
         error = order.get("error")
         if order.get("ok"):
-            volume = order.get("volume")
-            key, text = ("ok", volume), _text(volume) if volume is not None else "placed"
+            key, text = _placed(order)
         elif isinstance(error, str) and error.startswith("vetoed by "):
             key, text = ("vetoed", error), error
         else:  # the broker's refusal: its wording is the broker's own
             key, text = ("refused",), f"refused ({error})" if error else "refused"
         out[name] = (key, text)
     return out
+
+
+def _placed(order: dict[str, Any]) -> tuple[Any, str]:
+    """A placed order's side, symbol, pending type and volume, whether it carries a stop and
+    a target (their levels come from each broker's quote: not compared), and what the other
+    plugins' ``on_order`` changed in it."""
+    words = [str(order[k]) for k in ("side", "symbol", "type") if order.get(k) is not None]
+    volume = order.get("volume")
+    words.append(_text(volume) if volume is not None else "placed")
+    if order.get("kind") in OPENING:
+        words += [k for k in ("sl", "tp") if order.get(k) is not None] or ["no stops"]
+    changed = [(s.get("plugin"), _canonical(s.get("changes"))) for s in order.get("on_order") or ()
+               if isinstance(s, dict) and s.get("result") == "changed"]
+    text = " ".join(words) + "".join(f", {p} changed {c}" for p, c in changed)
+    return ("ok", *words, *changed), text
 
 
 def _canonical(value: Any) -> str:

@@ -383,7 +383,7 @@ def test_an_alert_s_link_opens_its_detail_with_what_the_shadow_decided(user, bro
     detail = browser.find_element(By.ID, "alert-detail").text
     assert f"Alert {refused}" in detail and "rejected" in detail
     assert "Decided differently" in shadow and "status: rejected → done" in shadow, shadow
-    assert "demo: reject (entries need a stop loss" in shadow and "order engine market: absent → 0.1" in shadow
+    assert "demo: reject (entries need a stop loss" in shadow and "order engine market: absent → buy EURUSD 0.1 no stops" in shadow
     browser.execute_script("document.getElementById('alert-shadow').scrollIntoView()")
     screenshot(browser, "alert-shadow")
     assert [p["volume"] for p in run.get("/api/positions")["positions"]] == []  # the shadow's order never traded

@@ -38,7 +38,7 @@ def test_shadow_scripts_decide_beside_the_live_ones_and_only_the_live_orders_tra
     differs = shadow_of(run, rejected)
     assert differs["status"] == "done" and differs["differs"] is True
     assert differs["differences"] == ["status: rejected → done", "gate: reject (no stop) → pass",
-                                      "order engine market: absent → 0.1"]
+                                      "order engine market: absent → buy EURUSD 0.1 no stops"]
     same = shadow_of(run, passed)
     assert (same["status"], same["differs"], same["differences"]) == ("done", False, [])
 
@@ -65,7 +65,7 @@ def test_shadow_scripts_decide_beside_the_live_ones_and_only_the_live_orders_tra
     changed = run.webhook(AFTER_SAVE)["id"]
     assert run.settled(changed)["status"] == "done"
     assert shadow_of(run, changed)["differences"] == ["gate: pass → change (volume=0.2)",
-                                                      "order engine market: 0.1 → 0.2"]
+                                                      "order engine market: buy EURUSD 0.1 sl → buy EURUSD 0.2 sl"]
     assert "shadow: plugin gate reloaded from gate.lua" in run.text()
     assert run.interrupt() == 0
 

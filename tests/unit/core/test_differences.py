@@ -7,7 +7,9 @@ from engine.core.differences import differences
 
 
 def order(plugin="engine", kind="market", ok=True, volume=0.1, **more):
-    return {"client_id": "a1-engine-open", "plugin": plugin, "kind": kind, "ok": ok, "volume": volume, **more}
+    sent = {"symbol": "EURUSD", "side": "buy", "sl": 1.09} if kind == "market" else {}
+    return {"client_id": "a1-engine-open", "plugin": plugin, "kind": kind, **sent, "ok": ok, "volume": volume,
+            **more}
 
 
 def test_a_rejection_against_a_pass_and_an_order():
@@ -15,7 +17,7 @@ def test_a_rejection_against_a_pass_and_an_order():
             "rejected_by": "trend", "reason": "no stop"}
     shadow = {"plugins": [{"plugin": "trend", "result": "pass"}], "orders": [order()]}
     assert differences("rejected", live, "done", shadow) == [
-        "status: rejected → done", "trend: reject (no stop) → pass", "order engine market: absent → 0.1"]
+        "status: rejected → done", "trend: reject (no stop) → pass", "order engine market: absent → buy EURUSD 0.1 sl"]
 
 
 def test_tickets_prices_and_client_ids_are_the_brokers_not_differences():
@@ -34,7 +36,7 @@ def test_changes_vetoes_and_refusals():
     assert differences("done", live, "failed", shadow) == [
         "status: done → failed",
         "size: change (volume=0.2) → change (sl=1.05, volume=0.3)",
-        "order engine market: 0.2 → vetoed by risk: too big",
+        "order engine market: buy EURUSD 0.2 sl → vetoed by risk: too big",
     ]  # the own order was refused by both brokers, in each one's words: not a difference
 
 
@@ -44,3 +46,21 @@ def test_a_second_order_of_a_kind_a_plugin_only_in_the_shadow_and_the_notes():
               "orders": [order(kind="close", volume=None), order(kind="close", volume=None)]}
     assert differences("done", live, "done", shadow) == [
         "new: absent → error", "order engine close #2: absent → placed", "note: nothing to close → absent"]
+
+
+def test_an_order_on_the_other_side_without_its_stop_or_changed_by_another_plugin_differs():
+    # The same volume is not the same order: the side, the symbol, a stop dropped, and what
+    # the other plugins' on_order changed all are. The stops' levels, from each broker's quote, are not.
+    live = {"plugins": [], "orders": [order(), order(kind="pending", side="buy", symbol="EURUSD", type="limit"),
+                                      order(plugin="own", sl=1.0899, tp=1.12)]}
+    changed = {"plugin": "risk", "result": "changed", "changes": {"tp": 1.12}}
+    shadow = {"plugins": [], "orders": [order(side="sell", sl=1.11),
+                                        order(kind="pending", side="buy", symbol="EURUSD", type="stop"),
+                                        order(plugin="own", sl=None, tp=1.12, on_order=[changed])]}
+    assert differences("done", live, "done", shadow) == [
+        "order engine market: buy EURUSD 0.1 sl → sell EURUSD 0.1 sl",
+        "order engine pending: buy EURUSD limit 0.1 no stops → buy EURUSD stop 0.1 no stops",
+        'order own market: buy EURUSD 0.1 sl tp → buy EURUSD 0.1 tp, risk changed {"tp": 1.12}']
+    assert differences("done", live, "done", {"plugins": [], "orders": [
+        order(sl=1.0898), order(kind="pending", side="buy", symbol="EURUSD", type="limit"),
+        order(plugin="own", sl=1.0801, tp=1.13)]}) == []

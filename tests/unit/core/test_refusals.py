@@ -22,7 +22,8 @@ async def test_a_refused_order_fails_its_alert_and_is_told_to_the_trades_chat(tm
         notices = await told(engine)
     assert row["status"] == "failed"
     assert row["outcome"]["orders"] == [{"client_id": f"a{row['id']}-engine-open", "plugin": "engine",
-                                         "kind": "market", "ok": False, "error": "not enough money"}]
+                                         "kind": "market", "symbol": "EURUSD", "side": "buy", "ok": False,
+                                         "error": "not enough money"}]
     assert notices == [("trades", "order refused: market EURUSD for engine: not enough money")]
 
 

@@ -51,7 +51,7 @@ async def test_a_shadow_that_passes_what_live_rejects_is_recorded_with_its_diffe
     assert row["status"] == "rejected"
     assert record["status"] == "done" and record["differs"] is True
     assert record["differences"] == ["status: rejected → done", "trend: reject (no stop) → pass",
-                                     "order engine market: absent → 0.1"]
+                                     "order engine market: absent → buy EURUSD 0.1 no stops"]
     assert [o["volume"] for o in record["outcome"]["orders"]] == [0.1]
     assert [p["volume"] for p in shadow_positions] == [0.1]  # on the shadow's own paper broker
     assert live.requests == []                                # the real broker got nothing
@@ -66,7 +66,7 @@ async def test_a_shadow_scripts_own_orders_never_reach_the_real_broker(tmp_path)
         host = engine.shadow.trial.host
     assert [(r.plugin, r.volume) for r in live.requests] == [("engine", 0.1)]  # the live order only
     assert [(o["plugin"], o["ok"]) for o in record["outcome"]["orders"]] == [("own", True)]
-    assert "order own market: absent → 0.02" in record["differences"]
+    assert "order own market: absent → buy EURUSD 0.02 no stops" in record["differences"]
     assert host.market is engine.shadow.broker and host.market is not live
     assert host.desk.broker is engine.shadow.broker
 
