@@ -24,6 +24,7 @@ from engine.core.hooks import Hooks
 from engine.core.limits import Limits, is_breach
 from engine.core.metrics import Metrics
 from engine.core.monitor import Monitor
+from engine.core.order_turns import OrderTurns
 from engine.core.run import Run, client_id
 from engine.core.run import current as _run
 from engine.domain.orders import OPENING, OrderRequest, OrderResult
@@ -50,6 +51,7 @@ class PlainDesk:
         self._placed = placed
         self._limits = limits if limits is not None else Limits()
         self._entering = trio.Lock()  # two lanes' entries never both take the last open place
+        self._turns = OrderTurns(hooks.held)  # one order at a time on a symbol, on_order to the answer
 
     def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest:
         """A request from ``plugin``, with the client id of the current alert or event."""
@@ -57,17 +59,21 @@ class PlainDesk:
         return OrderRequest(kind, cid, plugin=plugin, alert_id=alert_id, **fields)
 
     async def place(self, request: OrderRequest, origin: str) -> OrderResult:
-        """Runs ``request`` through every other plugin's ``on_order``, then sends it once. A
+        """Runs ``request`` through every other plugin's ``on_order``, then sends it once, in its
+        symbol's turn (``order_turns.py``): what ``on_order`` judged is what the send meets. A
         refused or vetoed order is an ``ok=False`` result; BrokerError (disconnected) is raised."""
         run = _run.get()
-        verdict = await self._hooks.on_order(request.to_plain(), origin)
+        await self._limits.spread_settled(request, self.broker)   # a wait the symbol's other orders do not share
+        async with self._turns.of(request.symbol, request.client_id) as turn:
+            verdict = await self._hooks.on_order(request.to_plain(), origin)
+            await turn.hooks_done()
+            if verdict.rejected_by:
+                result = OrderResult.refused(f"vetoed by {verdict.rejected_by}: {verdict.reason}")
+                await self._vetoed(request, result)
+            else:
+                request = amend(request, verdict.data)
+                result = await self._send(request, run)
         record: dict[str, Any] = {"client_id": request.client_id, "plugin": request.plugin, "kind": request.kind}
-        if verdict.rejected_by:
-            result = OrderResult.refused(f"vetoed by {verdict.rejected_by}: {verdict.reason}")
-            await self._vetoed(request, result)
-        else:
-            request = amend(request, verdict.data)
-            result = await self._send(request, run)
         record.update((k, v) for k in SENT if (v := getattr(request, k)) is not None)
         record.update(result.to_plain())
         if verdict.steps:
@@ -91,7 +97,6 @@ class PlainDesk:
             result = await self.broker.execute(request)
             self._limits.entered(request, result)
             return result
-        await self._limits.spread_settled(request, self.broker)   # before the turn entries take
         if not self._limits.counts:  # nothing counted: entries need not wait for each other
             return await self._checked(request)
         async with self._entering:  # two entries at once never both take the last place

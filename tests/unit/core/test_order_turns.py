@@ -1,0 +1,147 @@
+"""Orders on one symbol from different places take turns, from ``on_order`` to the broker's
+answer (engine/core/order_turns.py): a plugin's order placed from another symbol's alert, a
+timer or a fill is judged by the guards on what an alert's order in flight there did. A real
+engine on a paper broker whose send of one order is held until the other order has gone, or
+is seen waiting for its turn (the engine's "waits for the order in flight" line): each outcome
+is decided, not timed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import trio
+
+from engine.adapters.brokers import PaperBroker
+from engine.adapters.storage import Database
+from engine.app import Operations
+from engine.domain.config.paper import PaperConfig
+
+from support.engine_support import running, submit
+from support.fakes import FakeBroker
+from support.paths import ROOT
+
+ONE_POSITION = (ROOT / "examples/strategies/one_position.lua").read_text(encoding="utf-8")
+# On every EURUSD alert, a GBPUSD entry of its own (a basket, a correlated pair).
+ALSO_GBPUSD = """
+plugin = {symbols = {"EURUSD"}}
+function on_alert(a)
+  local r = orders.market{symbol = "GBPUSD", side = "buy", volume = 0.1}
+  store.set("answer", r.ok and "placed" or r.error)
+end
+"""
+# Adds a stop order of its own, on the same symbol, to each engine entry it is asked about.
+STOP_BESIDE = """
+function on_order(o)
+  if o.plugin == "engine" and o.kind == "market" then
+    local r = orders.pending{symbol = o.symbol, side = "sell", type = "stop", price = 1.2, volume = 0.1}
+    store.set("answer", r.ok and "placed" or r.error)
+  end
+end
+"""
+
+
+class HeldSend(PaperBroker):
+    """A paper broker that holds the send of ``held`` (a client id) until ``release`` is set;
+    ``sending`` is set once it is held, ``executed[client_id]`` once each order is answered."""
+
+    def __init__(self, folder: Path, held: str):
+        super().__init__(Database(folder / "paper.db"), PaperConfig(), time.time)
+        self.held, self.sending, self.release = held, trio.Event(), trio.Event()
+        self.executed: dict[str, trio.Event] = {}
+
+    def answered(self, client_id: str) -> trio.Event:
+        return self.executed.setdefault(client_id, trio.Event())
+
+    async def execute(self, request):
+        if request.client_id == self.held:
+            self.sending.set()
+            with trio.fail_after(10):   # bounds a hang: the event is set either way
+                await self.release.wait()
+        result = await super().execute(request)
+        self.answered(request.client_id).set()
+        return result
+
+
+class _Waits(logging.Handler):
+    """Sets ``event`` when the engine logs that an order waits for the one in flight on its symbol."""
+
+    def __init__(self, event: trio.Event):
+        super().__init__(logging.DEBUG)
+        self.event = event
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if " waits for the order in flight on " in record.getMessage():
+            self.event.set()
+
+
+async def _released_when(out: trio.Event, *events: trio.Event) -> None:
+    """Sets ``out`` once any of ``events`` is set."""
+    async with trio.open_nursery() as nursery:
+        async def one(event: trio.Event) -> None:
+            await event.wait()
+            out.set()
+            nursery.cancel_scope.cancel()
+
+        for event in events:
+            nursery.start_soon(one, event)
+
+
+async def test_a_plugins_entry_from_another_symbols_alert_meets_the_guard_after_the_entry_in_flight(tmp_path):
+    """one_position.lua allows one GBPUSD position. The GBPUSD alert's entry passed its
+    on_order and is at the broker when a EURUSD alert's plugin places a GBPUSD entry: judged
+    before that send, it passed too, and the account held two GBPUSD positions."""
+    broker = HeldSend(tmp_path, held="a1-engine-open")
+    logger = logging.getLogger("moonhook.engine")
+    waits, level = _Waits(trio.Event()), logger.level
+    logger.addHandler(waits)
+    logger.setLevel(logging.DEBUG)
+    try:
+        async with running(tmp_path, {"one_position": ONE_POSITION, "basket": ALSO_GBPUSD},
+                           use_broker=broker) as engine:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_released_when, broker.release, broker.answered("a2-basket-1"), waits.event)
+                assert (await submit(engine, "buy GBPUSD volume=0.1 price=1.27")).id == 1
+                await broker.sending.wait()
+                assert (await submit(engine, "buy EURUSD volume=0.1 price=1.1")).id == 2
+                await engine.drain()
+            assert engine.store.get("basket", "answer") == "vetoed by one_position: already a position open on GBPUSD"
+            assert [p["plugin"] for p in await engine.broker.positions("GBPUSD")] == ["engine"]
+            assert [engine.journal.get(n)["status"] for n in (1, 2)] == ["done", "done"]
+    finally:
+        logger.removeHandler(waits)
+        logger.setLevel(level)
+
+
+async def test_an_order_placed_from_on_order_on_the_same_symbol_goes_inside_its_turn(tmp_path):
+    """The order in flight holds the symbol's turn; one a plugin places from its on_order is
+    part of it, and does not wait for it (which would be for ever)."""
+    async with running(tmp_path, {"beside": STOP_BESIDE}) as engine:
+        with trio.fail_after(10):   # bounds a hang
+            await submit(engine, "buy GBPUSD volume=0.1 price=1.27")
+            await engine.drain()
+        assert engine.store.get("beside", "answer") == "placed"
+        assert [p["symbol"] for p in await engine.broker.positions()] == ["GBPUSD"]
+        assert [(o["symbol"], o["type"]) for o in await engine.broker.orders()] == [("GBPUSD", "stop")]
+
+
+async def test_a_close_does_not_wait_behind_an_entry_waiting_for_its_spread(tmp_path, caplog):
+    """An entry waiting for a wide spread to narrow (engine.max_spread_wait) has not taken its
+    symbol's turn: an administrator's close of that symbol goes meanwhile."""
+    wide = {"bid": 1.27, "ask": 1.2720, "time": 0.0}   # 20 pips
+    open_position = {"ticket": 7, "symbol": "GBPUSD", "side": "buy", "volume": 0.1, "price_open": 1.26, "sl": None,
+                     "tp": None, "profit": 0.0, "plugin": "engine", "comment": None, "opened_at": 0.0}
+    broker = FakeBroker(prices={"GBPUSD": wide}, positions=[open_position])
+    async with running(tmp_path, use_broker=broker, max_spread_pips={"*": 3.0}, max_spread_wait=100.0) as engine:
+        await submit(engine, "buy GBPUSD volume=0.1")
+        with trio.fail_after(10):
+            while not any("waits up to 100 s for it to narrow" in r.getMessage() for r in caplog.records):
+                await trio.sleep(0.01)
+            ((ticket, result),) = await Operations(engine).close_positions([7], plugin="api", origin="api:/close",
+                                                                            comment="api close")
+        assert ticket == 7 and result.ok
+        assert [r.kind for r in broker.executed] == ["close"]
+        broker.prices["GBPUSD"] = {**wide, "ask": 1.2701}
+        await engine.drain()
+        assert [r.kind for r in broker.executed] == ["close", "market"]
