@@ -10,6 +10,7 @@ what a replay or the shadow decides is what the engine would have decided.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Awaitable, Callable, Protocol
 
 from engine.adapters.brokers.base import Broker
@@ -25,6 +26,9 @@ class Placer(Protocol):
     """Where an accepted alert's orders go: through ``on_order``, to the broker once."""
 
     async def place(self, request: OrderRequest, origin: str) -> OrderResult: ...
+
+    async def place_if(self, request: OrderRequest, origin: str,
+                       needed: Callable[[], Awaitable[bool]] | None = None) -> OrderResult | None: ...
 
 
 @dataclass
@@ -55,10 +59,11 @@ class Decider:
             outcome.update(rejected_by=verdict.rejected_by, reason=verdict.reason)
             if self.config.execute_alerts:  # a refused reversal still leaves the position the strategy left
                 for request in await execution.reversal(alert, alert_id, self.broker):
-                    result = await self.desk.place(request, origin=execution.ENGINE)
-                    outcome["note"] = (f"the {request.side} position on {request.symbol} was "
-                                       f"{'closed' if result.ok else 'NOT closed: ' + str(result.error)} all the "
-                                       f"same: the strategy is {alert.position} now")
+                    result = await self._place(request, {})
+                    done = ("closed meanwhile by another order" if result is None else
+                            f"{'closed' if result.ok else 'NOT closed: ' + str(result.error)} all the same")
+                    outcome["note"] = (f"the {request.side} position on {request.symbol} was {done}: "
+                                       f"the strategy is {alert.position} now")
             return "rejected", outcome
         final = Alert.from_plain(verdict.data) if verdict.data is not plain else alert
         return await self._execute(final, alert_id, verdict.handled_by, outcome), outcome
@@ -77,11 +82,26 @@ class Decider:
         plan = await execution.plan(alert, alert_id, self.broker, self.config.default_volume, self.plans)
         if plan.note:
             outcome["note"] = plan.note
-        results = [await self.desk.place(r, origin=execution.ENGINE) for r in plan.requests]
+        results = [await self._place(r, outcome) for r in plan.requests]
         if plan.error:
             outcome["error"] = plan.error
             return "failed"
-        return "done" if all(r.ok for r in results) else "failed"
+        return "done" if all(r.ok for r in results if r is not None) else "failed"
+
+    async def _place(self, request: OrderRequest, outcome: dict) -> OrderResult | None:
+        """Places one of the default execution's orders. A close by symbol, planned on the
+        positions read before its turn at the desk, is sent only if it still has one to close
+        there: a plugin's close of the symbol placed meanwhile (from another symbol's alert, a
+        timer) leaves nothing to it, and the alert is not failed for it (None, and a note)."""
+        if request.kind != "close" or request.ticket is not None:
+            return await self.desk.place(request, origin=execution.ENGINE)
+        result = await self.desk.place_if(request, execution.ENGINE,
+                                          partial(execution.still_to_close, self.broker, request))
+        if result is None:
+            side = f"{request.side} " if request.side else ""
+            said = f"no {side}position left on {request.symbol} to close: closed by an order placed meanwhile"
+            outcome["note"] = f"{outcome['note']}; {said}" if outcome.get("note") else said
+        return result
 
 
 def amend(request: OrderRequest, data: dict[str, Any]) -> OrderRequest:

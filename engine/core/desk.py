@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from time import perf_counter
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import trio
 
@@ -62,9 +62,20 @@ class PlainDesk:
         """Runs ``request`` through every other plugin's ``on_order``, then sends it once, in its
         symbol's turn (``order_turns.py``): what ``on_order`` judged is what the send meets. A
         refused or vetoed order is an ``ok=False`` result; BrokerError (disconnected) is raised."""
+        result = await self.place_if(request, origin)
+        assert result is not None
+        return result
+
+    async def place_if(self, request: OrderRequest, origin: str,
+                       needed: Callable[[], Awaitable[bool]] | None = None) -> OrderResult | None:
+        """``place``, unless ``needed()``, asked first in the symbol's turn, says the order is no
+        longer needed (what it was planned on was changed by an order placed meanwhile): None,
+        and nothing is sent or recorded."""
         run = _run.get()
         await self._limits.spread_settled(request, self.broker)   # a wait the symbol's other orders do not share
         async with self._turns.of(request.symbol, request.client_id) as turn:
+            if needed is not None and not await needed():
+                return None
             verdict = await self._hooks.on_order(request.to_plain(), origin)
             await turn.hooks_done()
             if verdict.rejected_by:

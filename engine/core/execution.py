@@ -69,6 +69,15 @@ async def _ran(broker: Broker, request: OrderRequest) -> bool:
     return await broker.first_result(request.client_id) is not None
 
 
+async def still_to_close(broker: Broker, close: OrderRequest) -> bool:
+    """Whether the close by symbol ``close`` (of one side, or both) has a position left to
+    close in its turn at the desk, or ran before a restart (its first result is answered). A
+    plugin's or an administrator's close of the symbol placed after the plan was made may have
+    closed them: there is nothing to send then, and nothing failed."""
+    return bool([p for p in await _own(broker, close.symbol) if close.side is None or p["side"] == close.side]) \
+        or await _ran(broker, close)
+
+
 async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: float | None,
                plans: Plans | None = None) -> Plan:
     """The orders ``alert`` asks for; a Plan with an error keeps the requests to place all the

@@ -18,7 +18,7 @@ from engine.adapters.storage import Database
 from engine.app import Operations
 from engine.domain.config.paper import PaperConfig
 
-from support.engine_support import running, submit
+from support.engine_support import process, running, submit, told
 from support.fakes import FakeBroker
 from support.paths import ROOT
 
@@ -29,6 +29,14 @@ plugin = {symbols = {"EURUSD"}}
 function on_alert(a)
   local r = orders.market{symbol = "GBPUSD", side = "buy", volume = 0.1}
   store.set("answer", r.ok and "placed" or r.error)
+end
+"""
+# On every EURUSD alert, GBPUSD flattened (a basket's exit).
+FLATTENS_GBPUSD = """
+plugin = {symbols = {"EURUSD"}}
+function on_alert(a)
+  local r = orders.close{symbol = "GBPUSD"}
+  store.set("answer", r.ok and "closed" or r.error)
 end
 """
 # Adds a stop order of its own, on the same symbol, to each engine entry it is asked about.
@@ -62,6 +70,24 @@ class HeldSend(PaperBroker):
         result = await super().execute(request)
         self.answered(request.client_id).set()
         return result
+
+
+class StaleRead(HeldSend):
+    """Once ``stale`` is set, the next read of a symbol's positions answers what it read, after
+    ``release``: a view read before the orders sent meanwhile (``read`` is set once it has read)."""
+
+    def __init__(self, folder: Path, held: str):
+        super().__init__(folder, held)
+        self.stale, self.read = False, trio.Event()
+
+    async def positions(self, symbol: str | None = None):
+        found = await super().positions(symbol)
+        if symbol is not None and self.stale:
+            self.stale = False
+            self.read.set()
+            with trio.fail_after(10):
+                await self.release.wait()
+        return found
 
 
 class _Waits(logging.Handler):
@@ -145,3 +171,26 @@ async def test_a_close_does_not_wait_behind_an_entry_waiting_for_its_spread(tmp_
         broker.prices["GBPUSD"] = {**wide, "ask": 1.2701}
         await engine.drain()
         assert [r.kind for r in broker.executed] == ["close", "market"]
+
+
+async def test_a_reversal_whose_short_a_plugin_closed_meanwhile_is_done_not_failed(tmp_path):
+    """A strategy's reversal planned its close on the short it read; a plugin on a EURUSD alert
+    closed GBPUSD before that close's turn. The close was sent all the same and refused ("no open
+    sell position"): the alert failed and the trades chat was told of a refused order, while the
+    account was just where the strategy wanted it (a trader re-sending the alert doubles the long)."""
+    broker = StaleRead(tmp_path, held="")
+    async with running(tmp_path, {"basket": FLATTENS_GBPUSD}, use_broker=broker) as engine:
+        await process(engine, "sell GBPUSD volume=0.1 price=1.27")
+        broker.stale = True
+        reversal = await submit(engine, "buy GBPUSD volume=0.1 price=1.27 position=long")
+        await broker.read.wait()
+        await submit(engine, "buy EURUSD volume=0.1 price=1.1")
+        await broker.answered(f"a{reversal.id + 1}-basket-1").wait()
+        broker.release.set()
+        await engine.drain()
+        row = engine.journal.get(reversal.id)
+        assert row["status"] == "done"
+        assert row["outcome"]["note"] == "no sell position left on GBPUSD to close: closed by an order placed meanwhile"
+        assert [o["client_id"] for o in row["outcome"]["orders"]] == [f"a{reversal.id}-engine-open"]
+        assert [(p["symbol"], p["side"]) for p in await engine.broker.positions("GBPUSD")] == [("GBPUSD", "buy")]
+        assert not [text for kind, text in await told(engine) if "refused" in text]
