@@ -72,7 +72,8 @@ class PlainDesk:
         longer needed (what it was planned on was changed by an order placed meanwhile): None,
         and nothing is sent or recorded."""
         run = _run.get()
-        await self._limits.spread_settled(request, self.broker)   # a wait the symbol's other orders do not share
+        # A wait the symbol's other orders do not share, ended when the alert expires (``late``).
+        late = await self._limits.spread_settled(request, self.broker, run.expires if run is not None else None)
         async with self._turns.of(request.symbol, request.client_id) as turn:
             if needed is not None and not await needed():
                 return None
@@ -83,7 +84,7 @@ class PlainDesk:
                 await self._vetoed(request, result)
             else:
                 request = amend(request, verdict.data)
-                result = await self._send(request, run)
+                result = await self._send(request, run, late)
         record: dict[str, Any] = {"client_id": request.client_id, "plugin": request.plugin, "kind": request.kind}
         record.update((k, v) for k in SENT if (v := getattr(request, k)) is not None)
         record.update(result.to_plain())
@@ -98,10 +99,10 @@ class PlainDesk:
     async def _vetoed(self, request: OrderRequest, result: OrderResult) -> None:
         pass
 
-    async def _send(self, request: OrderRequest, run: Run | None) -> OrderResult:
-        return await self._execute(request)
+    async def _send(self, request: OrderRequest, run: Run | None, late: str | None = None) -> OrderResult:
+        return await self._execute(request, late)
 
-    async def _execute(self, request: OrderRequest) -> OrderResult:
+    async def _execute(self, request: OrderRequest, late: str | None = None) -> OrderResult:
         """``request`` at the broker once, unless it is an entry past a limit and not already
         executed (an alert processed again after a crash finds its entry, not a refusal)."""
         if not self._limits.apply_to(request):
@@ -109,12 +110,13 @@ class PlainDesk:
             self._limits.entered(request, result)
             return result
         if not self._limits.counts:  # nothing counted: entries need not wait for each other
-            return await self._checked(request)
+            return await self._checked(request, late)
         async with self._entering:  # two entries at once never both take the last place
-            return await self._checked(request)
+            return await self._checked(request, late)
 
-    async def _checked(self, request: OrderRequest) -> OrderResult:
-        breach = await self._limits.breach(request, self.broker)
+    async def _checked(self, request: OrderRequest, late: str | None = None) -> OrderResult:
+        """``late``: the refusal of an entry whose alert expired while it waited for a spread."""
+        breach = late or await self._limits.breach(request, self.broker)
         if breach is not None and await self.broker.first_result(request.client_id) is None:
             return OrderResult.refused(breach)
         result = await self.broker.execute(request)
@@ -151,16 +153,16 @@ class Desk(PlainDesk):
         await self._database.writable()
         self._ledger.finish(request, "vetoed", result)
 
-    async def _execute(self, request: OrderRequest) -> OrderResult:
+    async def _execute(self, request: OrderRequest, late: str | None = None) -> OrderResult:
         """An entry a limit refused before a restart stays refused, answered as a repeat: the
         trader was told so, and no broker keeps that refusal to answer it again."""
         if self._limits.apply_to(request) and is_breach(said := self._ledger.refusal(request.client_id)):
             return replace(OrderResult.refused(said), duplicate=True)
         if request.kind in OPENING and self._paused() and await self.broker.first_result(request.client_id) is None:
             return OrderResult.refused(PAUSED)
-        return await super()._execute(request)
+        return await super()._execute(request, late)
 
-    async def _send(self, request: OrderRequest, run: Run | None) -> OrderResult:
+    async def _send(self, request: OrderRequest, run: Run | None, late: str | None = None) -> OrderResult:
         if run is not None:
             await run.journaled.wait()
             if run.first_call is None:
@@ -171,7 +173,7 @@ class Desk(PlainDesk):
         await self._database.writable()
         self._ledger.sending(request)
         sent = perf_counter()
-        result = await self._execute(request)
+        result = await self._execute(request, late)
         clash = self._ledger.clash(request) if result.duplicate else None
         await self._database.writable()
         if clash is not None:  # the ledger keeps the first order under its client id, with its answer

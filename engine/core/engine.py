@@ -199,6 +199,7 @@ class Engine:
         the alert expires (the lane's later alerts behind it, in order), then runs again from
         the start: what was sent before the loss is found by its client id, not sent twice."""
         lost: str | None = None  # why the broker could not answer, while the alert waited for it
+        expires = expiry.deadline(self.config, alert, received_at)
         while True:
             stale = expiry.check(self.config, alert, received_at, self.clock())
             if stale is not None:  # too old now: nothing runs for it
@@ -207,7 +208,7 @@ class Engine:
                     stale = {**stale, "reason": f"{stale['reason']}, waiting for the broker ({lost})"}
                 return "expired", stale
             try:
-                with self.working(Run(alert_id, "alert", received, gate)) as run:
+                with self.working(Run(alert_id, "alert", received, gate, expires=expires)) as run:
                     return await self._process(alert_id, alert, run)
             except BrokerError as e:
                 if self.broker.connected:
@@ -332,8 +333,7 @@ class Engine:
         elif isinstance(event, Fill) and self.events.listening:
             self.events.publish("fill", symbol=event.symbol, ticket=event.position, side=event.side,
                                 volume=event.volume, price=event.price, profit=event.profit,
-                                entry=event.entry, reason=event.reason, alert_id=event.alert_id,
-                                plugin=event.plugin)
+                                entry=event.entry, reason=event.reason, alert_id=event.alert_id, plugin=event.plugin)
         if not isinstance(event, Fill) or event.entry == "in":  # a full close is told by its Closed
             self.notifier.send("trades", reports.describe_event(event))
         with self.working(Run(None, event.hook[3:])) as run:

@@ -43,13 +43,20 @@ def limit(config: EngineConfig, alert: Alert) -> tuple[float, str] | None:
     return min(limits) if limits else None
 
 
-def remaining(config: EngineConfig, alert: Alert, received_at: float | None, now: float) -> float | None:
-    """Seconds from ``now`` until ``alert`` expires (0 or less: it has); None if it never does."""
+def deadline(config: EngineConfig, alert: Alert, received_at: float | None) -> tuple[float, str] | None:
+    """When ``alert`` expires (on the engine's clock) and the rule setting it; None if it never
+    does. What runs for it waits no later: an entry's wait for a narrower spread ends then."""
     rule = limit(config, alert)
     if rule is None or received_at is None:
         return None
     born = alert.timenow if alert.timenow is not None and alert.timenow < received_at else received_at
-    return born + rule[0] - now
+    return born + rule[0], f"{rule[1]}, {rule[0]:g} s"
+
+
+def remaining(config: EngineConfig, alert: Alert, received_at: float | None, now: float) -> float | None:
+    """Seconds from ``now`` until ``alert`` expires (0 or less: it has); None if it never does."""
+    ends = deadline(config, alert, received_at)
+    return None if ends is None else ends[0] - now
 
 
 def check(config: EngineConfig, alert: Alert, received_at: float | None, now: float) -> dict[str, Any] | None:

@@ -161,25 +161,36 @@ class Limits:
                 return said
         return None
 
-    async def spread_settled(self, request: OrderRequest, broker: Broker) -> None:
+    async def spread_settled(self, request: OrderRequest, broker: Broker,
+                             expires: tuple[float, str] | None = None) -> str | None:
         """Waits up to ``spread_wait`` seconds for a market entry's spread to come within its
         limit, reading the broker's quote every SPREAD_POLL seconds; at once when it is, when no
-        wait or limit is set, or when it cannot be measured. ``breach`` decides after it."""
+        wait or limit is set, or when it cannot be measured. ``breach`` decides after it. The
+        wait ends no later than ``expires``, when the alert placing the entry expires and by what
+        rule (``Run.expires``): the refusal then, as the entry is never sent older than its alert
+        may be, whatever the spread; None otherwise."""
         most = self.spread_for(request.symbol)
         if not self.spread_wait or most is None or request.kind != "market" or request.symbol is None:
-            return
-        told = False
-        with trio.move_on_after(self.spread_wait):
+            return None
+        ends, rule = expires if expires is not None and expires[0] < self.clock() + self.spread_wait else (None, None)
+        if (wide := await self._wide_now(request.symbol, most, broker)) is None:
+            return None
+        wait = self.spread_wait if ends is None else max(ends - self.clock(), 0.0)
+        why = "engine.max_spread_wait" if rule is None else f"until its alert expires: {rule}"
+        log.warning("%s; the entry waits up to %g s for it to narrow (%s)", wide.removeprefix(BREACH), wait, why)
+        with trio.move_on_after(wait):
             while True:
-                quote, spec = await broker.price(request.symbol), await broker.symbol(request.symbol)
-                wide = self._too_wide(request.symbol, quote, most, spec) if quote is not None else None
-                if wide is None:
-                    return
-                if not told:
-                    log.warning("%s; the entry waits up to %g s for it to narrow (engine.max_spread_wait)",
-                                wide.removeprefix(BREACH), self.spread_wait)
-                    told = True
                 await trio.sleep(SPREAD_POLL)
+                if ends is not None and self.clock() >= ends:  # the engine's clock, which may step
+                    break
+                if (wide := await self._wide_now(request.symbol, most, broker)) is None:
+                    return None
+        return None if rule is None else f"{wide}, after waiting for it to narrow until its alert expired ({rule})"
+
+    async def _wide_now(self, symbol: str, most: float, broker: Broker) -> str | None:
+        """Why ``symbol``'s spread is over ``most`` pips now, or None (also when it has no quote)."""
+        quote, spec = await broker.price(symbol), await broker.symbol(symbol)
+        return self._too_wide(symbol, quote, most, spec) if quote is not None else None
 
     def _gapped(self, request: OrderRequest, quote: dict[str, Any]) -> str | None:
         side = "ask" if request.side == "buy" else "bid"

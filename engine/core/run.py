@@ -65,6 +65,7 @@ class Run:
     first_call: float | None = None  # perf_counter of the first broker call
     first_fill: float | None = None  # perf_counter of the broker's first answer executing an order
     roster: "Roster | None" = None   # the plugins it runs on (held by ``Engine.working``)
+    expires: tuple[float, str] | None = None  # when its alert expires (the engine's clock), by what rule
     _seq: dict[str, int] = field(default_factory=dict)
 
     def placed(self, plugin: str) -> int:

@@ -150,6 +150,26 @@ async def test_an_alert_tradingview_fired_long_before_it_came_expires_on_arrival
     assert any(f"alert {late['id']} (buy EURUSD) expired: not executed: fired 5 min ago" in t for t in told), told
 
 
+@pytest.mark.parametrize("late, rule", [("ttl=30", "ttl, 30 s"), (f"timenow={int(T0 - 100)}", "engine.max_alert_age, 120 s")])
+async def test_an_entry_waiting_for_a_wide_spread_is_not_sent_once_its_alert_has_expired(tmp_path, caplog, late, rule):
+    """``max_spread_wait`` is at most ``max_alert_age``, but the wait begins at the alert's turn:
+    one with a short ttl, or fired 100 s before TradingView delivered it, would be sent long past
+    its limit once the spread narrowed. The wait ends when the alert expires."""
+    clock = Clock()
+    broker = FakeBroker(prices={"EURUSD": {"bid": 1.085, "ask": 1.0862}})   # 12 pips: the rollover's
+    async with running(tmp_path, clock=clock, use_broker=broker, max_spread_pips={"*": 3.0},
+                       max_spread_wait=100.0) as engine:
+        alert_id = (await submit(engine, f"buy EURUSD volume=0.1 price=1.085 {late}")).id
+        await until(lambda: "the entry waits up to" in caplog.text)
+        clock.now += 31   # past either limit; the spread narrows only then
+        broker.prices["EURUSD"] = {"bid": 1.085, "ask": 1.0851}
+        await engine.drain()
+        (order,) = engine.journal.get(alert_id)["outcome"]["orders"]
+    assert broker.executed == []
+    assert order["error"] == ("over engine.max_spread_pips: EURUSD's spread is 12.0 pips (bid 1.085, ask 1.0862), "
+                              f"at most 3, after waiting for it to narrow until its alert expired ({rule})")
+
+
 async def test_a_ttl_longer_than_max_alert_age_does_not_lengthen_it(tmp_path):
     clock = Clock()
     async with running(tmp_path, clock=clock, max_alert_age=60) as engine:
