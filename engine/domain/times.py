@@ -65,6 +65,16 @@ def day_start(now: float, zone: ServerZone) -> float:
         return zone.to_utc(midnight + timedelta(hours=1), ambiguous="earlier").timestamp()
 
 
+def from_server(written: float, zone: ServerZone) -> float:
+    """A time written on ``zone``'s clock as if it were UTC (as MetaTrader writes every time, its
+    exports too), as Unix time. The hour a switch to winter time repeats is read as its first
+    pass; one a switch to summer skips, never written, by the offset before the switch."""
+    try:
+        return zone.to_utc(float(written), ambiguous="earlier").timestamp()
+    except brokerclock.NonexistentTimeError:
+        return float(written) - zone.offset_at(datetime.fromtimestamp(written, timezone.utc)).total_seconds()
+
+
 _EVERY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _EVERY_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
 

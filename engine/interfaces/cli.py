@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from engine.domain.config import EngineConfig, Settings
-from engine.domain.times import parse_every
+from engine.domain.times import clock_zone, parse_every
 from engine.app.logs import setup_logging
 from engine.app.scaffold import TRY_ALERT, describe, init_project, refresh_editor_files
 from engine.app.settings import SettingsError, load_settings, server_changes
@@ -213,6 +213,9 @@ def _replay_parser(sub: "argparse._SubParsersAction", common: argparse.ArgumentP
     p.add_argument("--prices", action="append", default=[], metavar="[SYMBOL=]FILE",
                    help="OHLC bars (TradingView's chart export or MT5's history export); the symbol is read "
                         "from the file's name unless given; repeat for more symbols")
+    p.add_argument("--prices-clock", type=_clock, metavar="CLOCK",
+                   help="the broker server's clock MT5's exports are written on (\"GMT+2/+3 US\", \"Europe/Athens\"), "
+                        "read in UTC as the alerts are; without it, as written")
     p.add_argument("--from", dest="start", metavar="T", help="replay alerts from this time (ISO 8601 or Unix)")
     p.add_argument("--to", dest="end", metavar="T", help="replay alerts before this time")
     p.add_argument("--compare", type=Path, metavar="DIR", help="replay this folder too and list the differences")
@@ -225,6 +228,14 @@ def _replay_parser(sub: "argparse._SubParsersAction", common: argparse.ArgumentP
     p.add_argument("--timer-every", type=_duration, metavar="DURATION",
                    help="run no on_timer more often than this (\"1m\" on M1 bars): a script that reads only "
                         "prices and positions decides the same once a bar, far quicker")
+
+
+def _clock(text: str):
+    """``--prices-clock``: a clock as ``engine.trading_day`` and ``mt5.server_clock`` write one."""
+    try:
+        return clock_zone(text, "--prices-clock")
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _duration(text: str) -> float:

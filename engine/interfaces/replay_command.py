@@ -44,7 +44,7 @@ def main(a: argparse.Namespace) -> int:
             symbol, path = _price_file(spec, symbols, known)
             paths.setdefault(symbol, []).append(path)
         for symbol, parts in paths.items():   # a history in parts: merged by time, overlaps reported
-            read = read_price_files(parts, symbol, strict=a.strict)
+            read = read_price_files(parts, symbol, strict=a.strict, clock=a.prices_clock)
             bars[symbol] = read.items
             problems += read.problems
     except (ReplayInputError, SettingsError, ValueError) as e:

@@ -6,7 +6,10 @@ apart by the header):
 - MetaTrader 5's history export: tab-separated, with a header
   ``<DATE>	<TIME>	<OPEN>	<HIGH>	<LOW>	<CLOSE>	<TICKVOL>	<VOL>	<SPREAD>``, the date as
   ``2024.05.13`` and the time as ``00:00:00``; the daily export has no ``<TIME>`` column.
-  Its times are the broker server's, read as written (the file does not say the zone).
+  Its times are the broker server's clock, which the file does not name: given it
+  (``clock``, as ``engine.trading_day`` writes a clock: "GMT+2/+3 US"), they are read on it, in
+  UTC as the alerts are; else as written, UTC, which most brokers' servers are two or three
+  hours ahead of.
 
 A bar is the time it opens at. A row is skipped and reported (or refused with ``strict``)
 when a field is missing, a time or price cannot be read, a price is not a finite positive
@@ -28,7 +31,9 @@ from typing import NamedTuple, Sequence
 from engine.app.replay import files
 from engine.app.replay.problems import Problem, Read, Reporter
 from engine.app.replay.times import parse_mt5, parse_time
-from engine.domain.times import when
+from brokerclock import ServerZone
+
+from engine.domain.times import from_server, when
 
 PRICES = ("open", "high", "low", "close")
 
@@ -42,14 +47,16 @@ class Bar(NamedTuple):
     close: float
 
 
-def read_prices(path: Path | str, symbol: str, *, strict: bool = False) -> Read[Bar]:
+def read_prices(path: Path | str, symbol: str, *, strict: bool = False, clock: ServerZone | None = None) -> Read[Bar]:
     """The bars of ``path`` for ``symbol``, oldest first, and the rows skipped. Raises
     ReplayInputError for a file that cannot be read or whose header is neither export's, and
-    with ``strict`` for the first malformed row."""
-    return read_price_files([path], symbol, strict=strict)
+    with ``strict`` for the first malformed row. ``clock``: the server's, MetaTrader's times
+    are written on."""
+    return read_price_files([path], symbol, strict=strict, clock=clock)
 
 
-def read_price_files(paths: Sequence[Path | str], symbol: str, *, strict: bool = False) -> Read[Bar]:
+def read_price_files(paths: Sequence[Path | str], symbol: str, *, strict: bool = False,
+                     clock: ServerZone | None = None) -> Read[Bar]:
     """The bars of ``paths`` (one symbol's history in parts, in any order) for ``symbol``,
     merged by time, oldest first, and the rows skipped: each file's own, then a bar not after
     the merged bar before it (repeated, or out of order) or opening inside another file's bar
@@ -57,7 +64,7 @@ def read_price_files(paths: Sequence[Path | str], symbol: str, *, strict: bool =
     (then the one given first). Raises as ``read_prices``."""
     if not symbol or not symbol.strip():
         raise Reporter(", ".join(map(str, paths)), strict).refuse("no symbol given for its prices")
-    parts = [_read(Path(path), strict) for path in paths]
+    parts = [_read(Path(path), strict, clock) for path in paths]
     parts.sort(key=lambda part: part[1][0][1].time if part[1] else math.inf)
     if len(parts) == 1:
         reporter, rows = parts[0]
@@ -94,7 +101,7 @@ def _line(problem: Problem) -> int:
     return int(problem.where.rsplit(":", 1)[1])
 
 
-def _read(path: Path, strict: bool) -> tuple[Reporter, list[tuple[int, Bar]]]:
+def _read(path: Path, strict: bool, clock: ServerZone | None) -> tuple[Reporter, list[tuple[int, Bar]]]:
     """One file's bars, each with its line, in order (a row not after the one before skipped)."""
     reporter = Reporter(str(path), strict)
     content = files.text(path, reporter)
@@ -124,7 +131,7 @@ def _read(path: Path, strict: bool) -> tuple[Reporter, list[tuple[int, Bar]]]:
             if max(at) >= len(row):
                 reporter.skip(number, f"{len(row)} columns, the header has {len(first[1])}")
                 continue
-            bar = _bar(row, names, mt5, "time" in names)
+            bar = _bar(row, names, mt5, "time" in names, clock)
             if isinstance(bar, str):
                 reporter.skip(number, bar)
                 continue
@@ -138,11 +145,12 @@ def _read(path: Path, strict: bool) -> tuple[Reporter, list[tuple[int, Bar]]]:
     return reporter, bars
 
 
-def _bar(row: list[str], names: dict[str, int], mt5: bool, has_time: bool) -> Bar | str:
-    """The row's bar, or what is wrong with it."""
+def _bar(row: list[str], names: dict[str, int], mt5: bool, has_time: bool, clock: ServerZone | None) -> Bar | str:
+    """The row's bar, or what is wrong with it (MetaTrader's times read on ``clock``, if given)."""
     try:
         if mt5:
             time = parse_mt5(row[names["date"]], row[names["time"]] if has_time else None)
+            time = from_server(time, clock) if clock is not None else time
         else:
             time = parse_time(row[names["time"]])
     except ValueError as e:

@@ -14,6 +14,7 @@ from engine.adapters.storage import AlertJournal, Database
 from engine.app.replay import (Bar, ReplayInputError, between, bounds, parse_time, read_alerts, read_price_files,
                                read_prices)
 from engine.domain.alerts import parse_body
+from engine.domain.times import clock_zone
 
 DATA = Path(__file__).parent / "replay_data"
 MAY13 = 1715558400.0  # 2024-05-13 00:00:00 UTC
@@ -191,6 +192,19 @@ def test_mt5_history_export_intraday_and_daily(tmp_path):
     wide = tmp_path / "mt5_h1_utf16.csv"
     wide.write_bytes((DATA / "mt5_h1.csv").read_text().encode("utf-16"))
     assert read_prices(wide, "EURUSD").items == hourly.items
+
+
+def test_an_mt5_export_is_read_on_the_servers_clock_when_given():
+    """MetaTrader writes its server's wall clock, most brokers' two or three hours ahead of UTC:
+    read as UTC, each bar sits hours later than it was, and every journal alert (UTC) fills at
+    a price from hours before or after it. Given the clock, the bars are where the alerts are."""
+    server = clock_zone("GMT+2/+3 US", "--prices-clock")
+    hourly = read_prices(DATA / "mt5_h1.csv", "EURUSD", clock=server)
+    assert [b.time for b in hourly.items] == [MAY13 - 3 * HOUR, MAY13 - 2 * HOUR, MAY13 - HOUR]   # GMT+3 in May
+    assert hourly.items[0][1:] == (1.0771, 1.0779, 1.0765, 1.0772)
+    daily = read_price_files([DATA / "mt5_daily.csv"], "EURUSD", clock=server)
+    assert [b.time for b in daily.items] == [MAY13 - 3 * 24 * HOUR - 3 * HOUR, MAY13 - 3 * HOUR, MAY13 + 21 * HOUR]
+    assert [b.time for b in read_prices(DATA / "mt5_h1.csv", "EURUSD").items][0] == MAY13   # as written, without it
 
 
 def test_bad_bars_reported_with_file_and_line():

@@ -30,6 +30,15 @@ def test_an_option_after_the_subcommand_wins_and_one_before_is_kept():
     assert parse_args(["--config", "a.toml", "run", "--log-format", "kv"]).config == Path("a.toml")
 
 
+def test_replay_takes_the_clock_of_mt5s_exports_and_refuses_one_it_cannot_read(capsys):
+    replay = ["replay", "--scripts", "s", "--alerts", "a.jsonl"]
+    assert parse_args(replay).prices_clock is None
+    assert parse_args([*replay, "--prices-clock", "GMT+2/+3 US"]).prices_clock.zone == "America/New_York"
+    with pytest.raises(SystemExit):
+        parse_args([*replay, "--prices-clock", "server time"])
+    assert "--prices-clock: 'server time' is not a clock" in capsys.readouterr().err
+
+
 @contextmanager
 def port_nobody_listens_on(host: str = "127.0.0.1") -> Iterator[int]:
     """A port bound, never listening, for the block."""

@@ -25,6 +25,7 @@ import brokerclock
 from brokerclock import ServerZone
 
 from engine.domain.config.mt5 import MT5Config, server_zone
+from engine.domain.times import from_server
 
 log = logging.getLogger("moonhook.mt5")
 
@@ -56,11 +57,7 @@ class ServerClock:
         """A time the terminal gave, as Unix time."""
         if self.zone is None or not server_time:
             return float(server_time)
-        try:  # the hour a switch to winter time repeats: its first pass
-            return self.zone.to_utc(float(server_time), ambiguous="earlier").timestamp()
-        except brokerclock.NonexistentTimeError:  # the hour a switch to summer skips: none is ever written
-            return float(server_time) - self.zone.offset_at(datetime.fromtimestamp(server_time, timezone.utc)
-                                                            ).total_seconds()
+        return from_server(server_time, self.zone)
 
     def server(self, unix_time: float) -> int:
         """A Unix time as the terminal reads a date."""
