@@ -77,6 +77,18 @@ async def test_fixed_fractional_sizes_from_the_stop(tmp_path):
     assert no_stop["status"] == "rejected" and "needs sl" in no_stop["outcome"]["reason"]
 
 
+async def test_fixed_fractional_measures_the_stop_from_the_fill_and_keeps_a_risk_amount(tmp_path):
+    # 2 pips of spread: a buy at the chart's 1.1000 fills at the ask, 1.1002, 22 pips over the stop.
+    # 1% of 10,000 is 100 USD over 22 pips of 10 USD a lot: 0.4545, 0.45 lots (from the chart's
+    # price, 0.5 lots would lose 110). A risk of 50 USD: 50 / 220 = 0.227, 0.22 lots.
+    async with running(tmp_path, example("fixed_fractional"), paper=PaperConfig(spread_points=20)) as engine:
+        sized = await process(engine, "buy EURUSD price=1.1000 sl=1.0980")
+        amount = await process(engine, "buy EURUSD price=1.1000 sl_pips=20 risk_amount=50")
+    assert sized["outcome"]["orders"][0]["volume"] == 0.45
+    assert amount["outcome"]["orders"][0]["volume"] == 0.22
+    assert [p["result"] for p in amount["outcome"]["plugins"]] == ["pass"]   # left alone, not a hook failure
+
+
 @pytest.mark.parametrize("when, allowed", [
     ("2026-11-24 08:00", True), ("2026-11-24 06:59", False), ("2026-11-24 16:30", False),
     ("2026-11-28 10:00", False),  # a Saturday
