@@ -113,7 +113,7 @@ async def test_daily_loss_limit_stops_entries_after_the_limit(tmp_path):
 
         await process(engine, "buy EURUSD volume=0.1 price=1.1000 sl=1.0900")
         await process(engine, "closeshort EURUSD price=1.0900")  # a price: the stop is hit
-        await until(lambda: pnl() is not None)  # the close's on_close (it runs after the alert)
+        await until(lambda: pnl() is not None and pnl() < -50)  # the close's on_fill (it runs after the alert)
         second = await process(engine, "buy EURUSD volume=0.1 price=1.0800 sl=1.0600")
         await process(engine, "closeshort EURUSD price=1.0600")
         await until(lambda: pnl() is not None and pnl() < -150)
@@ -128,6 +128,21 @@ async def test_daily_loss_limit_stops_entries_after_the_limit(tmp_path):
     assert refused["status"] == "rejected" and "daily loss limit" in refused["outcome"]["reason"]
     assert added == "vetoed by daily_loss_limit: daily loss limit: 300.00 lost today, limit 291.00"  # 3% of 9,700
     assert next_day["status"] == "done"
+
+
+async def test_daily_loss_limit_counts_the_commission_as_the_balance_books_it(tmp_path):
+    # 0.1 lot, 100 pips lost: 100 USD, and 7 USD a lot each deal: 0.70 in, 0.70 out. The day's
+    # loss is 101.40, what the balance lost, not the gross 100.
+    now = [utc("2026-11-24 09:00")]
+    async with running(tmp_path, example("daily_loss_limit"), clock=lambda: now[0],
+                       paper=PaperConfig(commission_per_lot=7.0)) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1000 sl=1.0900")
+        await process(engine, "closeshort EURUSD price=1.0900")  # a price: the stop is hit
+        await until(lambda: (engine.store.get("daily_loss_limit", "pnl:2026-11-24") or 0) < -99)   # the close told
+        balance = (await engine.broker.account())["balance"]
+        lost = engine.store.get("daily_loss_limit", "pnl:2026-11-24")
+    assert balance == pytest.approx(10_000 - 101.4)
+    assert lost == pytest.approx(-101.4)
 
 
 async def test_one_position_per_symbol_for_alerts_and_other_plugins(tmp_path):
