@@ -481,13 +481,15 @@ def _on_grid(price, s):
 
 
 def _symbol_info(s):
-    # in the profit currency, unless a test sets the account currency's (as MetaTrader converts it)
+    # in the profit currency, unless a test sets the account currency's (as MetaTrader converts it);
+    # a losing position's (converted at the other side of the rate's spread) is the same unless set
     tick_value = s.get("tick_value") or _tick(s) * s["trade_contract_size"]
+    tick_value_loss = s.get("tick_value_loss") or tick_value
     selected = s["name"] in _selected
     return SymbolInfo(False, selected, selected, s["time_msc"] // 1000, s["digits"],
                       round((s["ask"] - s["bid"]) / s["point"]), True, s["trade_calc_mode"], s["trade_mode"],
                       s["trade_stops_level"], s["trade_freeze_level"], s["trade_exemode"], s["filling_mode"],
-                      s["order_mode"], s["bid"], s["ask"], 0.0, s["point"], tick_value, tick_value, tick_value,
+                      s["order_mode"], s["bid"], s["ask"], 0.0, s["point"], tick_value, tick_value, tick_value_loss,
                       _tick(s), s["trade_contract_size"], s["volume_min"], s["volume_max"], s["volume_step"],
                       s["volume_limit"], s["swap_long"], s["swap_short"], s["currency_base"], s["currency_profit"],
                       s["currency_margin"], s["description"], s["path"], s["name"], s.get("expiration_mode", 15))

@@ -171,6 +171,17 @@ async def test_risk_is_sized_on_the_tick_value_of_the_hour_not_of_the_first_trad
     assert volumes == [1.0, 1.0, 0.5]
 
 
+async def test_risk_is_sized_on_the_tick_value_of_a_losing_position(tmp_path):
+    # MetaTrader's trade_tick_value is a winning position's; a stop is a loss, converted at the other
+    # side of the rate's spread (trade_tick_value_loss). 1% of 10,000 over a 10-pip stop from the ask
+    # (1.0801 to 1.0791): 100 ticks of 1.25 lose 125 a lot, 0.8 lots (sized on 1.0, 1 lot would lose 125).
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.set_symbol("EURUSD", tick_value=1.0, tick_value_loss=1.25)
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        row = await process(engine, "buy EURUSD risk=1 sl=1.0791")
+    assert row["outcome"]["orders"][0]["volume"] == 0.8, row
+
+
 async def test_a_netting_account_and_algo_trading_off_are_said_at_connection(tmp_path, caplog):
     terminal = Terminal(tmp_path / "terminal.db", margin_mode=ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
     terminal.set_trade_allowed(False)

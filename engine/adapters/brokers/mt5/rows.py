@@ -1,5 +1,6 @@
 """MetaTrader's rows as the engine's ``Broker`` reads them: open positions, pending orders and
-deals, with the engine's symbol names, sides, the plugin by magic number, and UTC times."""
+deals, with the engine's symbol names, sides, the plugin by magic number, and UTC times; a
+symbol's tick value for sizing."""
 
 from __future__ import annotations
 
@@ -57,3 +58,12 @@ def _deal_row(d: dict[str, Any], config: MT5Config, clock: ServerClock) -> dict[
         row.update(entry="in", volume=0.0, price=0.0, profit=0.0,
                    commission=round(float(d.get("profit") or 0.0) + cost, 2), swap=0.0)
     return row
+
+
+def loss_tick_value(info: dict[str, Any]) -> float:
+    """What a tick is worth to a losing position, in the account's currency: risk is sized and
+    ``max_risk_pct`` measured on the loss at the stop. MetaTrader's ``trade_tick_value`` is a
+    winning one's (``trade_tick_value_profit``); a loss converts at the other side of the spread
+    of the rate to the account's currency, and is the more. The larger of the two, should a
+    terminal leave the loss's at 0."""
+    return max(info["trade_tick_value"], info.get("trade_tick_value_loss") or 0.0)
