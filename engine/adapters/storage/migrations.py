@@ -195,5 +195,12 @@ def _v11(db: sqlite_utils.Database) -> None:
                "AND expires IS NOT NULL")
 
 
+def _v12(db: sqlite_utils.Database) -> None:
+    # The paper books' deals by position and by time: closing a position sums its deals out,
+    # and the trades' history reads those since a time; each was a scan of every deal ever made.
+    db.execute("CREATE INDEX IF NOT EXISTS paper_deals_position ON paper_deals (position)")
+    db.execute("CREATE INDEX IF NOT EXISTS paper_deals_time ON paper_deals (time, deal)")
+
+
 # Append only: a released migration is never edited, the next change is a new function.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12)

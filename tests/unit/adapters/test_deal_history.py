@@ -74,6 +74,36 @@ async def test_the_mt5_broker_reads_history_deals_get_in_the_same_shape(tmp_path
     assert inn["magic"] == 7_770_001 and inn["comment"].startswith("mh:a7:")
 
 
+def _traced(database: Database) -> list[str]:
+    """The statements ``database``'s connection runs from now on (their parameters bound)."""
+    statements: list[str] = []
+    database.db.conn.set_trace_callback(statements.append)
+    return statements
+
+
+def _plans(database: Database, statements: list[str], table: str) -> dict[str, str]:
+    """The query plan of each SELECT of ``statements`` that reads ``table``, by statement."""
+    database.db.conn.set_trace_callback(None)
+    return {sql: " | ".join(str(row[-1]) for row in database.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+            for sql in statements if sql.startswith("SELECT") and f" {table} " in f"{sql} "}
+
+
+async def test_a_close_and_the_history_since_a_time_find_their_deals_by_index(tmp_path):
+    # Both are on the trader's path whatever the size of the books: every close sums its
+    # position's deals out, and the overview reads the month's deals after each fill.
+    database = Database(tmp_path / "moonhook.db")
+    broker = PaperBroker(database, PaperConfig(spread_points=0), clock=lambda: T0)
+    await broker.quote("EURUSD", 1.1000, T0)
+    opened = await broker.execute(OrderRequest("market", "a1-t-1", plugin="t", symbol="EURUSD", side="buy", volume=1.0))
+    statements = _traced(database)
+    closed = await broker.execute(OrderRequest("close", "a2-t-1", plugin="t", ticket=opened.ticket))
+    since = await broker.history(since=T0)
+    plans = _plans(database, statements, "paper_deals")
+    database.close()
+    assert closed.ok and [d["entry"] for d in since] == ["in", "out"]
+    assert len(plans) == 2 and not [p for p in plans.values() if "SCAN" in p], plans
+
+
 def _journal_of(tmp_path, count: int) -> tuple[Database, AlertJournal]:
     """``count`` alerts, every 100th on GBPUSD and rejected by "guard", the rest done by "trend"."""
     database = Database(tmp_path / "moonhook.db")
