@@ -3,7 +3,8 @@ the day's orders, the receipt-to-broker latency of the last hour, the last refus
 which plugin opened a position.
 
 Read-only queries over the ``orders`` table that ``ledger.py`` writes; ``created_at`` is
-indexed (migration 8), so a window of time costs the rows in it, not the whole ledger.
+indexed (migration 8), so a window of time costs the rows in it, not the whole ledger; so are
+the refusals by time and the orders that opened positions by ticket (migration 13).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Any, Iterable
 
 from engine.adapters.storage.database import Database, select
 
+# The ticket an order's result names, as the index orders_opened (migration 13) has it, word for
+# word, so that SQLite uses it.
+TICKET = "CASE WHEN json_valid(result) THEN json_extract(result, '$.ticket') END"
 SENT = ("done", "refused")        # reached the broker (a vetoed order never did)
 REFUSED = ("refused", "vetoed")   # by the broker, or by a plugin's on_order
 
@@ -66,8 +70,8 @@ class OrderActivity:
             chunk = wanted[start:start + 500]
             with self._d.lock:
                 rows = self._d.db.execute(
-                    "SELECT json_extract(result, '$.ticket'), plugin FROM orders WHERE kind IN ('market', 'pending') "
-                    f"AND status = 'done' AND json_extract(result, '$.ticket') IN ({', '.join('?' * len(chunk))})",
+                    f"SELECT {TICKET}, plugin FROM orders WHERE kind IN ('market', 'pending') AND status = 'done' "
+                    f"AND {TICKET} IN ({', '.join('?' * len(chunk))})",
                     chunk).fetchall()
             found.update({int(ticket): plugin for ticket, plugin in rows})
         return found

@@ -163,7 +163,24 @@ def test_the_ledger_tells_the_days_orders_latencies_refusals_and_who_opened_a_ti
     activity = OrderActivity(database)
     assert activity.counts_since(T0) == {"sent": 3, "refused": 2}
     assert activity.latencies_since(T0) == [(T0, 12.5), (T0 + 10, 8.0), (T0 + 20, 3.0)]
+    statements = _traced(database)
     assert [(r["alert_id"], r["error"], r["symbol"]) for r in activity.refused(10)] == [
         (4, "vetoed by x: no", "EURUSD"), (2, "no money", "EURUSD")]
     assert activity.openers([1001, 999, 5]) == {1001: "trend", 999: "old"}
+    # Both are read on every refresh of the overview: through an index of just those orders
+    # (the refused ones; those that opened a position, by ticket), whatever the ledger's size.
+    plans = sorted(_plans(database, statements, "orders").values())
+    assert plans == ["SCAN orders USING INDEX orders_refused", "SEARCH orders USING INDEX orders_opened (<expr>=?)"]
+    database.close()
+
+
+def test_an_order_whose_result_is_no_valid_json_is_written_and_read_all_the_same(tmp_path):
+    # The index of the openers reads the ticket out of the result: a result SQLite cannot read as
+    # JSON (Python writes NaN as a bare word) must not fail the order's write, nor the reads.
+    database = Database(tmp_path / "moonhook.db")
+    with database.transaction() as db:
+        db.execute("INSERT INTO orders (client_id, alert_id, plugin, kind, request, status, result, created_at) "
+                   "VALUES ('a1-trend-1', 1, 'trend', 'market', '{}', 'done', ?, ?)",
+                   [json.dumps({"ok": True, "ticket": 7, "price": float("nan")}), T0])
+    assert OrderActivity(database).openers([7]) == {}
     database.close()
