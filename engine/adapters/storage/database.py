@@ -22,9 +22,10 @@ import os
 import sqlite3
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import trio
 
@@ -90,7 +91,8 @@ class WriteTurn:
             self._waiting -= 1
 
 
-def select(db: sqlite_utils.Database, sql: str, args: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+def select(db: sqlite_utils.Database | sqlite3.Connection, sql: str,
+           args: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
     """The rows of a SELECT as dicts. sqlite-utils' ``query`` wraps each statement outside a
     transaction in a SAVEPOINT and its RELEASE (in case it is no SELECT): two more statements
     for each of the reads on an alert's path."""
@@ -171,6 +173,23 @@ class Database:
         ``fsync=False`` on a connection opened with fsync: this commit is not fsynced
         (synchronous=NORMAL for it alone), and is durable with the connection's next fsync."""
         return _Transaction(self, locked, relaxed=self.fsync and not fsync)
+
+    @contextmanager
+    def reader(self) -> Iterator[Any]:
+        """A connection for a read that may be long (a search through the whole journal) and
+        must not hold up the writes: the file's own read-only connection, closed after (in WAL
+        mode it reads the last commit, and no commit waits for it), where this connection's
+        lock would keep the journal writer, and the alerts it acknowledges, waiting; the memory
+        database's one connection, under its lock."""
+        if str(self.path) == MEMORY:
+            with self.lock:
+                yield self.db.conn
+            return
+        conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            yield conn
+        finally:
+            conn.close()
 
     def checkpoint(self) -> None:
         """Copies the WAL back into the database file (PASSIVE: it waits for no reader or

@@ -133,7 +133,8 @@ class AlertJournal:
         ``on_alert`` chain (``outcome.plugins``) or one of its orders (``outcome.orders``).
         Raises ValueError for an unknown status. Status and symbol go through the indexes
         alerts_status and alerts_symbol (migration 8); the plugin's name is looked for in the
-        outcome's text first, so only the outcomes that contain it are parsed."""
+        outcome's text first, so only the outcomes that contain it are parsed. Read through a
+        connection of its own (``Database.reader``), never holding up the journal's writes."""
         where: list[str] = []
         params: list[Any] = []
         if status is not None:
@@ -150,7 +151,10 @@ class AlertJournal:
                          "json_each(alerts.outcome, '$.orders') WHERE json_extract(value, '$.plugin') = ?)")
             params += [json.dumps(plugin), plugin, plugin]
         sql = "SELECT * FROM alerts" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id DESC LIMIT ?"
-        return self._rows(sql, [*params, limit])
+        # A plugin's, or a status seldom met on a symbol, may read the whole journal: not under the
+        # lock the journal writer commits under, which would hold up every alert meanwhile.
+        with self._d.reader() as conn:
+            return [_decode(r) for r in select(conn, sql, [*params, limit])]
 
     def counts_since(self, since: float) -> dict[str, int]:
         """How many alerts were received at or after ``since`` (a Unix time), and how many of

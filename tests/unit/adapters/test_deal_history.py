@@ -4,6 +4,8 @@ and the journal's filtered list and the ledger's reads, found through their inde
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
+from functools import partial
 
 import pytest
 
@@ -120,9 +122,11 @@ def _journal_of(tmp_path, count: int) -> tuple[Database, AlertJournal]:
     return database, journal
 
 
-def test_the_filtered_list_of_ten_thousand_alerts_goes_through_the_indexes(tmp_path):
+def test_the_filtered_list_of_ten_thousand_alerts_goes_through_the_indexes(tmp_path, monkeypatch):
     database, journal = _journal_of(tmp_path, 10_000)
     statements: list[str] = []
+    # The searches read through a connection of their own: here the traced one, for their plans.
+    monkeypatch.setattr(database, "reader", lambda: nullcontext(database.db.conn))
     database.db.conn.set_trace_callback(statements.append)
     rejected = journal.search(20, status="rejected")
     pounds = journal.search(20, symbol="GBPUSD")
@@ -143,6 +147,17 @@ def test_the_filtered_list_of_ten_thousand_alerts_goes_through_the_indexes(tmp_p
     symbol_plan = next(p for sql, p in plans.items() if "symbol = 'GBPUSD'" in sql)
     assert "alerts_status" in status_plan and "alerts_symbol" in symbol_plan
     assert journal.counts_since(T0 + 9_000) == {"alerts": 1_000, "rejected": 10}
+    database.close()
+
+
+async def test_a_search_through_the_whole_journal_never_holds_up_its_writer(tmp_path):
+    # The list by plugin reads every outcome back to the first alert (a year's: 170 ms and more);
+    # under the lock the journal writer commits under, each alert acknowledged meanwhile waited.
+    database, journal = _journal_of(tmp_path, 1_000)
+    with journal.lock:  # as the journal writer holds it through a commit
+        with trio.fail_after(10):  # bounds a hang
+            found = await trio.to_thread.run_sync(partial(journal.search, 500, plugin="guard"), abandon_on_cancel=True)
+    assert len(found) == 10 and all(r["outcome"]["plugins"][0]["plugin"] == "guard" for r in found)
     database.close()
 
 
