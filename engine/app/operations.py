@@ -356,7 +356,8 @@ class Operations:
             balance = (await self.engine.broker.account()).get("balance")
         except Exception:  # the curve is then in profit only
             balance = None
-        return _trades.trades_view(deals, openers, balance, limit)
+        # The whole history (a year's deals: 300 ms), off the loop: the trades page asks after each fill.
+        return await trio.to_thread.run_sync(_trades.trades_view, deals, openers, balance, limit)
 
     async def closed_since(self, days: int | None = None, limit: int = 10) -> dict[str, Any]:
         """The trades closed in the last ``days`` days (None: today, from the trading day's

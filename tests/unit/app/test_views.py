@@ -5,11 +5,13 @@ saved and tried by the engine), the examples, and the trades from the broker's d
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 
 import pytest
 
 from engine.app import Operations
+from engine.app import trades as _trades
 from engine.app.scripts import EditingOff, ScriptNameError, checked_name
 from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
 from engine.domain.orders import Fill
@@ -134,7 +136,12 @@ def _deal(ticket, position, entry, side, price, profit, at, volume=1.0, swap=0.0
             "comment": None, "magic": None}
 
 
-async def test_trades_from_the_deals_with_the_plugin_that_opened_each(tmp_path):
+async def test_trades_from_the_deals_with_the_plugin_that_opened_each(tmp_path, monkeypatch):
+    # The view is of the whole history (a year's deals: 300 ms of Python), asked after each fill
+    # while the trades page is open: it is made in a thread, never on the event loop's.
+    made_in: list[threading.Thread] = []
+    view_of = _trades.trades_view
+    monkeypatch.setattr(_trades, "trades_view", lambda *a: (made_in.append(threading.current_thread()), view_of(*a))[1])
     t0 = time.time()
     deals = [_deal(1, 1001, "in", "buy", 1.10, 0.0, t0), _deal(2, 1001, "out", "sell", 1.11, 100.0, t0 + 60),
              _deal(3, 77, "in", "sell", 1.12, 0.0, t0 + 70),                       # opened by hand
@@ -153,6 +160,7 @@ async def test_trades_from_the_deals_with_the_plugin_that_opened_each(tmp_path):
     assert view["equity"][0]["balance"] == 10_016.0
     assert view["equity"][-1]["balance"] == 10_000.0  # the account's balance now ends the curve
     assert [t["position"] for t in since["trades"]] == [77] and since["closed"] == 1
+    assert len(made_in) == 2 and threading.main_thread() not in made_in
 
 
 async def test_the_trades_closed_since_a_time_count_those_opened_before_it(tmp_path):
