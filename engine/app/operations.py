@@ -256,7 +256,7 @@ class Operations:
         memory = engine.monitor.memory_bytes()
         if not engine.notifier.delivered:  # no courier: messages go to the log only
             return memory, 0, 0
-        return memory, engine.notifier.outbox.depth(), Deliveries(engine.database).counts()["due"]
+        return memory, engine.notifier.outbox.depth(), Deliveries(engine.database).due_count()
 
     # -- the dashboard's views (docs/dashboard.md) ----------------------------------------------
 

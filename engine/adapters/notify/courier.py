@@ -92,9 +92,6 @@ class Courier:
         with trio.move_on_after(timeout):
             await self._idle.wait()
 
-    def counts(self) -> dict[str, int]:
-        return self._deliveries.counts()
-
     # -- routing ----------------------------------------------------------------------------
 
     async def _route_forever(self) -> None:

@@ -12,6 +12,7 @@ from engine.adapters.notify.courier import RESENT, Courier
 from engine.adapters.notify.limits import Limits
 from engine.adapters.notify.bot import Bot
 from engine.adapters.storage import Database, Outbox
+from engine.adapters.storage.deliveries import Deliveries
 
 from support.botapi import bot_api_server, html_plain, markdown_v2_plain
 
@@ -293,3 +294,20 @@ async def test_a_message_in_parts_stopped_between_them_is_sent_again_saying_so(t
         assert first.startswith("daily report: <0>") and len(again) > 1
         assert again[0].startswith(RESENT + "daily report: <0>")
         assert "".join(again) == RESENT + text
+
+
+def test_the_deliveries_due_are_counted_in_their_index_not_among_all_ever_made(tmp_path):
+    # Counted at every scrape of /metrics; a year of messages to several chats is many rows.
+    database = Database(tmp_path / "db.sqlite")
+    Outbox(database).add_many([("trades", f"m{n}", None) for n in range(3)])
+    deliveries = Deliveries(database)
+    (sent, failed, due), _ = deliveries.route(lambda kind: [("1", "10")])
+    deliveries.mark_sent([sent.id])
+    deliveries.mark_failed([failed.id], "blocked")
+    statements: list[str] = []
+    database.db.conn.set_trace_callback(statements.append)
+    assert deliveries.due_count() == 1
+    database.db.conn.set_trace_callback(None)
+    (plan,) = [row[-1] for sql in statements for row in database.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
+    assert plan == "SCAN telegram_deliveries USING INDEX telegram_deliveries_due"
+    database.close()
