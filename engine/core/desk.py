@@ -72,8 +72,11 @@ class PlainDesk:
         longer needed (what it was planned on was changed by an order placed meanwhile): None,
         and nothing is sent or recorded."""
         run = _run.get()
-        # A wait the symbol's other orders do not share, ended when the alert expires (``late``).
-        late = await self._limits.spread_settled(request, self.broker, run.expires if run is not None else None)
+        # A wait the symbol's other orders do not share, ended when the alert expires (``late``). A
+        # plugin's entry, placed from a hook, would wait holding every plugin's hooks, and so every
+        # alert: it does not wait, and a wide spread refuses it at once.
+        late = None if self._hooks.holding() else await self._limits.spread_settled(
+            request, self.broker, run.expires if run is not None else None)
         async with self._turns.of(request.symbol, request.client_id) as turn:
             if needed is not None and not await needed():
                 return None

@@ -76,6 +76,11 @@ class Hooks:
         run = _run.get()
         return run.roster if run is not None and run.roster is not None else self._plugins.current
 
+    @staticmethod
+    def holding() -> bool:
+        """Whether this task holds the hook lock (a hook's host call: a plugin placing an order)."""
+        return _holding.get()
+
     def held(self) -> "_Held":
         """The hook lock, unless this task holds it already (a hook's host call)."""
         return _Held(self._lock)

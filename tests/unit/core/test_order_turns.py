@@ -194,3 +194,19 @@ async def test_a_reversal_whose_short_a_plugin_closed_meanwhile_is_done_not_fail
         assert [o["client_id"] for o in row["outcome"]["orders"]] == [f"a{reversal.id}-engine-open"]
         assert [(p["symbol"], p["side"]) for p in await engine.broker.positions("GBPUSD")] == [("GBPUSD", "buy")]
         assert not [text for kind, text in await told(engine) if "refused" in text]
+
+
+async def test_a_plugins_entry_on_a_wide_spread_is_refused_at_once_not_held_with_every_hook(tmp_path):
+    """A plugin's entry is placed from inside its hook, holding the hook lock every plugin's hooks
+    and every alert's chain need: waiting there for a spread to narrow (up to max_spread_wait)
+    would stall every symbol's alerts, and let them expire. It is refused at once instead."""
+    wide = {"bid": 1.27, "ask": 1.2720, "time": 0.0}   # 20 pips
+    broker = FakeBroker(prices={"GBPUSD": wide})
+    async with running(tmp_path, {"basket": ALSO_GBPUSD}, use_broker=broker, max_spread_pips={"*": 3.0},
+                       max_spread_wait=100.0) as engine:
+        with trio.fail_after(10):
+            row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+            other = await process(engine, "buy USDJPY volume=0.1 price=150")
+        assert engine.store.get("basket", "answer").startswith("over engine.max_spread_pips: GBPUSD's spread is 20")
+    assert row["status"] == "done" and other["status"] == "done"
+    assert [(r.symbol, r.kind) for r in broker.executed] == [("EURUSD", "market"), ("USDJPY", "market")]
