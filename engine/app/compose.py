@@ -52,7 +52,8 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
     is closed.
 
     With ``watch``, saves in the scripts folder reload their plugins, and saves of
-    ``settings_file`` apply its ``[plugins.NAME]`` tables, as ``reload_settings()`` reads them;
+    ``settings_file`` apply its ``[plugins.NAME]`` tables, as ``reload_settings()`` reads them
+    (``load_settings(saved=True)``: a file holding no settings is refused, not read as the defaults);
     ``settings_waiting()`` names the settings outside ``[engine]`` that read changed (they wait
     for the next start, and the save's message says so).
     No interface starts unless given: ``[telegram]`` takes effect through the

@@ -203,12 +203,14 @@ def _shadow(shadow: dict[str, Any], live: Path, base: Path | None) -> ShadowConf
     return ShadowConfig(scripts=folder)
 
 
-def load_settings(path: Path | None, env: Mapping[str, str] = os.environ) -> Settings:
+def load_settings(path: Path | None, env: Mapping[str, str] = os.environ, *, saved: bool = False) -> Settings:
     """The settings in the TOML file at ``path`` (None: defaults only), with ``MOONHOOK_SECRET``,
     ``MOONHOOK_API_TOKEN`` and ``MOONHOOK_PORT`` from ``env`` over the file's [server] values.
 
     Relative folders are relative to the file's folder, so the engine finds the same scripts
-    whatever directory it is started from.
+    whatever directory it is started from. ``saved``: the file was saved while the engine runs;
+    one that holds no settings (empty, blank, comments only) is refused, since read as it is it
+    would be the defaults, every limit unset.
     """
     name = str(path) if path is not None else "settings"
     data: dict[str, Any] = {}
@@ -225,6 +227,8 @@ def load_settings(path: Path | None, env: Mapping[str, str] = os.environ) -> Set
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:  # its message ends "(at line N, column M)"
             raise SettingsError(f"{path}: not valid TOML: {e}") from None
+        if saved and not data:
+            raise SettingsError(f"{path}: it holds no settings (empty, or comments only)")
     try:
         checked = _read(data, SCHEMA, "")
         return _build(checked, path.parent if path is not None else None, env)

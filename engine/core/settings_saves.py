@@ -44,9 +44,7 @@ class SettingsSaves:
         assert self.settings is not None
         path, read = self.settings
         try:
-            if not path.read_text(encoding="utf-8").strip():  # mid-write, or emptied: not every limit unset
-                raise ValueError("the file is empty")
-            config = read()
+            config = read()  # refuses a file holding no settings: not every limit unset
         except Exception as e:  # SettingsError names the file, then the key; anything else is reported alike
             told = f"{path.name} not applied: {str(e).removeprefix(f'{path}: ')}; the running configuration is kept"
             log.error("%s", told)

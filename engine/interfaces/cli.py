@@ -65,7 +65,8 @@ async def _run(settings: Settings, path: Path) -> int:
             server_read = [settings.server]
 
             def reread() -> EngineConfig:
-                fresh = _settings(path)
+                # The file itself, never the defaults _settings falls back to if it went missing.
+                fresh = load_settings(path, saved=True)
                 server_read[0] = fresh.server
                 return fresh.engine
 

@@ -202,3 +202,21 @@ def test_mistakes_at_the_shell_are_said_plainly(user):
     assert checked.returncode == 1
     assert ("demo_copy.lua: error: plugin 'demo' is also named by demo.lua: moonhook run serves it from one file "
             "at most; give each its own plugin.name") in checked.stdout, checked.stdout
+
+
+def test_moonhook_toml_saved_with_comments_only_keeps_the_running_limits(user):
+    """All of it deleted but its heading comments, while `moonhook run` runs: read as it is, it
+    was the defaults, every limit unset and said "in force now"; it is refused, the limit holds."""
+    config, _ = init(user, "bot")
+    config.replace("# max_order_volume = 1.0", "max_order_volume = 0.5")
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    secret = config.values["server"]["secret"]   # the running engine's, gone from the file
+    heading = "".join(line + "\n" for line in config.path.read_text().splitlines()[:6])
+    config.path.write_text(heading)
+    refused = until(run.text, lambda text: "moonhook.toml not applied" in text, "the save refused")
+    assert "it holds no settings (empty, or comments only); the running configuration is kept" in refused, refused
+    sent = httpx.post(f"http://127.0.0.1:{run.port}/webhook/{secret}", timeout=10,
+                      content=b"buy EURUSD volume=1 price=1.1 sl=1.09 id=fat")
+    fat = run.settled(sent.json()["id"])
+    assert fat["outcome"]["orders"][0]["error"] == "over engine.max_order_volume: 1 lots asked, at most 0.5"
+    assert run.interrupt() == 0

@@ -99,6 +99,16 @@ def test_an_empty_file_is_the_defaults_with_folders_beside_it(tmp_path):
     assert s.engine.default_budget == DEFAULT_BUDGET and s.engine.plugins == {}
 
 
+@pytest.mark.parametrize("text", ["", " \n\n", "#:schema ./moonhook.schema.json\n# [engine]\n# max_risk_pct = 2\n"])
+def test_a_saved_file_holding_no_settings_is_refused_not_read_as_the_defaults(tmp_path, text):
+    """At a start it is the defaults; saved while the engine runs, it would unset every limit."""
+    assert load_settings(write(tmp_path, text), {}).engine == EngineConfig(scripts=tmp_path / "scripts",
+                                                                            data=tmp_path / "data")
+    with pytest.raises(SettingsError) as e:
+        load_settings(write(tmp_path, text), {}, saved=True)
+    assert str(e.value) == f"{tmp_path / 'moonhook.toml'}: it holds no settings (empty, or comments only)"
+
+
 def test_a_full_file_with_every_section(tmp_path):
     s = load_settings(write(tmp_path, FULL), {})
     assert s.server.host == "0.0.0.0" and s.server.port == 9000 and s.server.max_body == 32768

@@ -43,7 +43,7 @@ async def watching(tmp: Path, scripts: dict[str, str], settings_file: Path | Non
     folder = write_scripts(tmp / "scripts", scripts)
     if settings_file is not None:
         base = load_settings(settings_file).engine
-        reload: Callable[[], EngineConfig] | None = lambda: load_settings(settings_file).engine
+        reload: Callable[[], EngineConfig] | None = lambda: load_settings(settings_file, saved=True).engine
     else:
         base, reload = EngineConfig(scripts=folder, data=tmp / "data"), None
     base = replace(base, workers=1, dedup_window=0, **config)
@@ -442,16 +442,18 @@ async def test_a_saved_limit_is_in_force_at_once_and_the_administrators_are_told
         assert (await process(engine, "buy EURUSD volume=1 price=1.08 id=after"))["status"] == "done"
 
 
-async def test_moonhook_toml_emptied_while_running_keeps_its_limits(tmp_path):
-    # An editor that truncates before it writes, or a file wiped by mistake: read as it is, it
-    # would be the defaults, every limit unset.
+@pytest.mark.parametrize("text", ["\n", "# moonhook.toml, written by `moonhook init`.\n\n# [engine]\n"])
+async def test_moonhook_toml_emptied_while_running_keeps_its_limits(tmp_path, text):
+    # An editor that truncates before it writes, a file wiped by mistake, or all of it but its
+    # heading comments: read as it is, it would be the defaults, every limit unset.
     config = tmp_path / "moonhook.toml"
     config.write_text('[engine]\nscripts = "scripts"\ndata = "data"\ndedup_window = 0\nmax_order_volume = 0.5\n'
                       '[sandbox]\nworkers = 1\n')
     async with watching(tmp_path, {}, settings_file=config) as engine:
-        save(config, "\n")
-        await until(lambda: "moonhook.toml not applied: the file is empty; the running configuration is kept"
-                    in outbox(engine))
+        save(config, text)
+        await until(lambda: any("moonhook.toml not applied" in t for t in outbox(engine)))
+        assert outbox(engine) == ["moonhook.toml not applied: it holds no settings (empty, or comments only); "
+                                  "the running configuration is kept"]
         fat = await process(engine, "buy EURUSD volume=1 price=1.1")
         assert fat["outcome"]["orders"][0]["error"] == "over engine.max_order_volume: 1 lots asked, at most 0.5"
 
