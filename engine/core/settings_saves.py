@@ -7,6 +7,7 @@ when ``engine.symbol_map`` changes."""
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
@@ -46,7 +47,7 @@ class SettingsSaves:
         try:
             config = read()  # refuses a file holding no settings: not every limit unset
         except Exception as e:  # SettingsError names the file, then the key; anything else is reported alike
-            told = f"{path.name} not applied: {str(e).removeprefix(f'{path}: ')}; the running configuration is kept"
+            told = f"{path.name} not applied: {_detail(path, e)}; the running configuration is kept"
             log.error("%s", told)
             self._notifier.send("errors", told, key="settings")
             return
@@ -92,3 +93,11 @@ class SettingsSaves:
             async with self._changing:
                 await self._reload(plugin.path, force=True)  # a failure keeps the running version
         return following.waiting(before, config)
+
+
+def _detail(path: Path, error: Exception) -> str:
+    """``error``'s message without the file it begins with, however the read named it (relative
+    to where moonhook was started, or not): the save's message names it first."""
+    said = str(error)
+    head, found, rest = said.partition(f"{path.name}: ")
+    return rest if found and (not head or head.endswith(("/", os.sep))) else said

@@ -65,7 +65,8 @@ async def _run(settings: Settings, path: Path) -> int:
             server_read = [settings.server]
 
             def reread() -> EngineConfig:
-                # The file itself, never the defaults _settings falls back to if it went missing.
+                # The file itself, never the defaults _settings falls back to if it went missing; by
+                # the path it was read by at the start, so that its folders read the same.
                 fresh = load_settings(path, saved=True)
                 server_read[0] = fresh.server
                 return fresh.engine

@@ -210,13 +210,17 @@ def test_moonhook_toml_saved_with_comments_only_keeps_the_running_limits(user):
     config, _ = init(user, "bot")
     config.replace("# max_order_volume = 1.0", "max_order_volume = 0.5")
     run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    config.replace("max_order_volume = 0.5", "max_order_volume = 0.4")
+    told = until(run.text, lambda text: "moonhook.toml saved" in text, "the save applied")
+    assert "moonhook.toml saved; in force now: engine.max_order_volume 0.4 (was 0.5)\n" in told, told  # nothing else
     secret = config.values["server"]["secret"]   # the running engine's, gone from the file
     heading = "".join(line + "\n" for line in config.path.read_text().splitlines()[:6])
     config.path.write_text(heading)
     refused = until(run.text, lambda text: "moonhook.toml not applied" in text, "the save refused")
-    assert "it holds no settings (empty, or comments only); the running configuration is kept" in refused, refused
+    assert ("ERROR moonhook.plugins: moonhook.toml not applied: it holds no settings (empty, or comments only); "
+            "the running configuration is kept") in refused, refused   # the file named once, not by its path again
     sent = httpx.post(f"http://127.0.0.1:{run.port}/webhook/{secret}", timeout=10,
                       content=b"buy EURUSD volume=1 price=1.1 sl=1.09 id=fat")
     fat = run.settled(sent.json()["id"])
-    assert fat["outcome"]["orders"][0]["error"] == "over engine.max_order_volume: 1 lots asked, at most 0.5"
+    assert fat["outcome"]["orders"][0]["error"] == "over engine.max_order_volume: 1 lots asked, at most 0.4"
     assert run.interrupt() == 0
