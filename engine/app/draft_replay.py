@@ -93,7 +93,7 @@ def replay_settings(settings: Path | None) -> dict[str, Any]:
     the engine read them at its start (it refused a bad file then)."""
     if settings is None or not settings.exists():
         return {}
-    data = tomllib.loads(settings.read_text(encoding="utf-8"))
+    data = tomllib.loads(settings.read_text(encoding="utf-8-sig"))   # as load_settings reads it
     kept = {k: v for k, v in data.items() if k in KEPT_TABLES}
     if isinstance(kept.get("engine"), dict):
         kept["engine"] = {k: v for k, v in kept["engine"].items() if k not in ENGINE_PATHS}

@@ -216,7 +216,7 @@ def load_settings(path: Path | None, env: Mapping[str, str] = os.environ, *, sav
     data: dict[str, Any] = {}
     if path is not None:
         try:
-            text = path.read_bytes().decode("utf-8")
+            text = path.read_bytes().decode("utf-8-sig")  # a byte order mark first: Windows' Notepad's UTF-8
         except FileNotFoundError:
             raise SettingsError(f"{path}: no such configuration file (`moonhook init` writes one)") from None
         except OSError as e:

@@ -109,6 +109,17 @@ def test_a_saved_file_holding_no_settings_is_refused_not_read_as_the_defaults(tm
     assert str(e.value) == f"{tmp_path / 'moonhook.toml'}: it holds no settings (empty, or comments only)"
 
 
+def test_a_file_saved_by_windows_notepad_reads_as_any_other(tmp_path):
+    """UTF-8 with a byte order mark and CRLF line ends: refused as "Invalid statement (at line 1,
+    column 1)", at a start and at a save alike (a tightened limit not applied)."""
+    text = '#:schema ./moonhook.schema.json\n[engine]\nmax_risk_pct = 2\n[server]\nsecret = "s3cret"\n'
+    path = tmp_path / "moonhook.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    read = load_settings(path, {}, saved=True)
+    assert read == load_settings(write(tmp_path, text), {}, saved=True)
+    assert read.engine.max_risk_pct == 2 and read.server.secret == "s3cret"
+
+
 def test_a_full_file_with_every_section(tmp_path):
     s = load_settings(write(tmp_path, FULL), {})
     assert s.server.host == "0.0.0.0" and s.server.port == 9000 and s.server.max_body == 32768
