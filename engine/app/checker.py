@@ -19,14 +19,19 @@ from engine.app import open_engine
 from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer
 from engine.core.lifecycle import scripts_in
 from engine.core.plugins import HOOKS, Finding, PluginError, bare_message
+from engine.core.strays import strays
 
 SAMPLE_PRICES = {"EURUSD": 1.1, "GBPUSD": 1.27, "USDJPY": 150.0, "XAUUSD": 2000.0}
 
 
-async def check_files(paths: list[Path], config: EngineConfig = EngineConfig()) -> list[Finding]:
+async def check_files(paths: list[Path], config: EngineConfig = EngineConfig(),
+                      settings_name: str = "moonhook.toml") -> list[Finding]:
     """Findings for each script in ``paths`` (files, or folders of scripts; none: the
     configured scripts folder), in order; the user's config gives params and budgets, nothing
-    else of theirs is touched. A folder without a script is a warning."""
+    else of theirs is touched. A folder without a script is a warning, and so is a
+    ``[plugins.NAME]`` table of ``settings_name`` that reaches no plugin (``strays.py``): a
+    params key a checked script does not declare, and, checking the configured folder, a name
+    none of its scripts has."""
     findings: list[Finding] = []
     files: list[Path] = []
     for path in paths or [config.scripts]:
@@ -43,10 +48,14 @@ async def check_files(paths: list[Path], config: EngineConfig = EngineConfig()) 
         empty.mkdir()
         trial = replace(config, scripts=empty, data=Path(tmp) / "data", broker="paper")
         named: dict[str, list[str]] = {}   # plugin name -> the files naming it
+        declared: dict[str, list[str]] = {}   # plugin name -> the params its script declares
         async with open_engine(trial, stop_timeout=2.0) as engine:
             for path in files:
-                findings.extend(await _check_one(engine, path, named))
-    return findings + _clashes(named)
+                findings.extend(await _check_one(engine, path, named, declared))
+    failing = {Path(f.file).stem for f in findings if f.level == "error"}
+    tables = config.plugins if not paths else {n: t for n, t in config.plugins.items() if n in declared}
+    said = [Finding(settings_name, None, "warning", s) for s in strays(tables, declared, failing)]
+    return findings + _clashes(named) + said
 
 
 def _clashes(named: dict[str, list[str]]) -> list[Finding]:
@@ -58,7 +67,7 @@ def _clashes(named: dict[str, list[str]]) -> list[Finding]:
             for name, files in sorted(named.items()) if len(files) > 1 for file in files]
 
 
-async def _check_one(engine, path: Path, named: dict[str, list[str]]) -> list[Finding]:
+async def _check_one(engine, path: Path, named: dict[str, list[str]], declared: dict[str, list[str]]) -> list[Finding]:
     file = path.name
     if not path.is_file():
         return [Finding(file, None, "error", f"no such file or folder: {path}")]
@@ -69,6 +78,7 @@ async def _check_one(engine, path: Path, named: dict[str, list[str]]) -> list[Fi
     except PluginError as e:
         return [e.finding()]
     named.setdefault(plugin.name, []).append(file)
+    declared[plugin.name] = list(plugin.meta.params)
     out: list[Finding] = []
     try:
         functions = engine.pool.functions(plugin.pool_id)

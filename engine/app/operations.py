@@ -167,6 +167,10 @@ class Operations:
         """File -> why no version of it serves."""
         return dict(self.engine.lifecycle.errors)
 
+    def stray_tables(self) -> list[str]:
+        """The ``[plugins.NAME]`` tables, or their params, that reach no plugin loaded (a name misspelt)."""
+        return self.engine.lifecycle.strays()
+
     def pause_state(self) -> dict[str, Any]:
         """Whether paused, and who paused or resumed last, when and why (kept across restarts)."""
         return {**(self.engine.switchboard.pause or {}), "paused": self.engine.paused}

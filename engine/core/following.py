@@ -60,9 +60,16 @@ _TOML = {"workers": "sandbox.workers", "default_budget": "the [sandbox] budget",
          **{table: f"[{table}]" for table in ("paper", "telegram", "mt5", "monitor", "shadow")}}
 
 
-def saved_text(file: str, before: EngineConfig, after: EngineConfig, applied: list[str], later: list[str]) -> str:
+def tables_changed(before: EngineConfig, after: EngineConfig) -> set[str]:
+    """The names of the ``[plugins.NAME]`` tables ``after`` changes from ``before`` (or adds, or drops)."""
+    return {name for name in set(before.plugins) | set(after.plugins) if before.plugin(name) != after.plugin(name)}
+
+
+def saved_text(file: str, before: EngineConfig, after: EngineConfig, applied: list[str], later: list[str],
+               strays: list[str] = ()) -> str:
     """What a save of ``file`` changed: the settings in force at once, with what they were, and
-    those waiting for the next start."""
+    those waiting for the next start; then what of its changed ``[plugins.NAME]`` tables
+    reaches no plugin (``strays``)."""
     parts = []
     if applied:
         parts.append("in force now: " + ", ".join(f"engine.{name} {_shown(getattr(after, name))} (was "
@@ -73,7 +80,7 @@ def saved_text(file: str, before: EngineConfig, after: EngineConfig, applied: li
     if server:
         parts.append("the server goes on with its running [server] settings until then"
                      + (" (the old server.api_token keeps its access)" if "server.api_token" in server else ""))
-    return f"{file} saved; " + "; ".join(parts)
+    return f"{file} saved; " + "; ".join([*parts, *strays])
 
 
 def guard_text(file: str, name: str, before: Any, after: Any) -> str:

@@ -16,6 +16,7 @@ import trio
 
 from engine.adapters.notify import Notifier
 from engine.core import following
+from engine.core.strays import strays
 from engine.domain.config import EngineConfig
 
 log = logging.getLogger("moonhook.plugins")
@@ -55,10 +56,18 @@ class SettingsSaves:
         applied = await self._follow(config) if self._follow is not None else []
         self.config = replace(before, **{name: getattr(config, name) for name in applied})
         later = await self.apply_config(config) + (self.elsewhere() if self.elsewhere is not None else [])
-        if applied or later:
-            told = following.saved_text(path.name, before, config, applied, later)
+        stray = self.strays(following.tables_changed(before, config))
+        if applied or later or stray:
+            told = following.saved_text(path.name, before, config, applied, later, stray)
             log.warning("%s", told)
             self._notifier.send("admin", told)
+
+    def strays(self, names: set[str] | None = None) -> list[str]:
+        """What of the ``[plugins.NAME]`` tables (those of ``names``; None: all) reaches no plugin
+        loaded (``strays.py``); the tables of the files that do not load are theirs."""
+        tables = {n: t for n, t in self.config.plugins.items() if names is None or n in names}
+        return strays(tables, {p.name: p.meta.params for p in self._plugins},
+                      (Path(file).stem for file in self.errors))
 
     async def follow_symbols(self) -> None:
         """``engine.symbol_map`` changed: the plugins whose ``plugin.symbols`` it now maps to
@@ -76,8 +85,7 @@ class SettingsSaves:
         the other settings that changed, which take effect at the next start."""
         before = self.config
         self.config = replace(before, plugins=config.plugins)
-        names = set(before.plugins) | set(config.plugins)
-        for name in sorted(n for n in names if before.plugin(n) != config.plugin(n)):
+        for name in sorted(following.tables_changed(before, config)):
             plugin = self._plugins.get(name)
             if plugin is None:
                 continue

@@ -135,6 +135,8 @@ def _banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
           f"journal {settings.engine.database}", file=sys.stderr)
     for file, error in sorted(ops.load_errors().items()):
         print(f"moonhook: not serving {file}: {error}", file=sys.stderr)
+    for stray in ops.stray_tables():
+        print(f"moonhook: {path.name}: {stray}", file=sys.stderr)
     if ops.paused:
         pause = ops.pause_state()
         print(f"moonhook: PAUSED by {pause.get('by')}{': ' + pause['reason'] if pause.get('reason') else ''}; "
@@ -308,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.command == "check":
         from engine.app.checker import check_files
 
-        findings = trio.run(check_files, a.files, settings.engine)
+        findings = trio.run(check_files, a.files, settings.engine, a.config.name)
         for finding in findings:
             print(finding)
         return 1 if any(f.level == "error" for f in findings) else 0

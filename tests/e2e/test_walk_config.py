@@ -224,3 +224,12 @@ def test_moonhook_toml_saved_with_comments_only_keeps_the_running_limits(user):
     fat = run.settled(sent.json()["id"])
     assert fat["outcome"]["orders"][0]["error"] == "over engine.max_order_volume: 1 lots asked, at most 0.4"
     assert run.interrupt() == 0
+
+
+def test_a_plugins_table_naming_no_plugin_is_said_at_the_start(user):
+    """[plugins.Demo] to switch demo off: the start said nothing, and demo traded on."""
+    config, _ = init(user, "bot")
+    config.append("[plugins.Demo]\nenabled = false\n")
+    run = user.start("run", config=config, cwd="bot")
+    assert "moonhook: moonhook.toml: [plugins.Demo] names no plugin (loaded: demo): it applies to none" in run.banner
+    assert run.interrupt() == 0

@@ -89,3 +89,27 @@ def test_check_without_files_tries_the_configured_scripts_folder_as_the_engine_p
     assert p.stdout.splitlines()[0] == "empty: warning: no scripts (*.lua) in this folder"
     assert "missing: error: no such file or folder: missing" in p.stdout
     assert "crash.lua" not in p.stdout and p.stdout.count("demo.lua: ok") == 2
+
+
+def test_check_tells_a_plugins_table_that_reaches_no_plugin(tmp_path):
+    """[plugins.Demo] for demo, or a params key demo.lua does not have, applied to nothing and
+    `check` said all was well: the trader believed demo switched off, or its stops required."""
+    init = subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "init", "bot"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
+    config = tmp_path / "bot" / "moonhook.toml"
+    config.write_text(config.read_text().replace("[plugins.demo]\nenabled = true", "[plugins.Demo]\nenabled = false")
+                      .replace("allow_without_stop = false", "allow_without_stop = false\nallow_without_stops = true")
+                      + "\n[plugins.crash]\nenabled = false\n")
+    (tmp_path / "bot" / "scripts" / "crash.lua").write_text(SCRIPTS["syntax.lua"])   # its table is its own
+
+    def check_in(*args: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "check", *args], cwd=tmp_path / "bot",
+                              capture_output=True, text=True, timeout=60)
+        return [line for line in done.stdout.splitlines() if line.startswith("moonhook.toml:")]
+
+    assert check_in() == [
+        "moonhook.toml: warning: [plugins.Demo] names no plugin (loaded: demo): it applies to none",
+        "moonhook.toml: warning: plugins.demo.params: allow_without_stops not among the params its script declares "
+        "(allow_without_stop): never read unless the script asks for it by that name"]
+    assert check_in("scripts/demo.lua") == check_in()[1:]   # the other scripts unchecked: their names unknown

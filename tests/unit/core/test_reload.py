@@ -337,6 +337,26 @@ async def test_config_saves_apply_plugin_tables_and_a_bad_one_is_refused(tmp_pat
         assert await comment_of(engine, 4) is None
 
 
+async def test_a_saved_plugins_table_that_reaches_no_plugin_is_told(tmp_path):
+    # Saved to switch "level" off, [plugins.Level] changed nothing and said nothing: the trader
+    # believed it off while it ran on. A params key its script lacks is as silent.
+    config = tmp_path / "moonhook.toml"
+    start = '[engine]\nscripts = "scripts"\ndata = "data"\ndedup_window = 0\n\n[plugins.level]\nparams = {level = "low"}\n'
+    config.write_text(start)
+    script = 'plugin = {params = {level = "mid"}}\nfunction on_alert(a) return {comment = params.level} end'
+    async with watching(tmp_path, {"level": script}, settings_file=config) as engine:
+        save(config, start + '\n[plugins.Level]\nenabled = false\n')
+        await until(lambda: any("moonhook.toml saved" in t for t in outbox(engine)))
+        assert outbox(engine) == ["moonhook.toml saved; [plugins.Level] names no plugin (loaded: level): it applies "
+                                  "to none"]
+        save(config, start.replace("{level", "{levels"))
+        await until(lambda: len(outbox(engine)) == 2)
+        assert outbox(engine)[1].endswith(
+            "; plugins.level.params: levels not among the params its script declares (level): never read unless the "
+            "script asks for it by that name"), outbox(engine)
+        assert await comment_of(engine, 1) == "mid"
+
+
 def _plugin(name: str) -> Plugin:
     return Plugin(pool_id=f"{name}#1", path=Path(f"{name}.lua"), meta=PluginMeta(name, None),
                   hooks=frozenset({"on_alert"}), budget=DEFAULT_BUDGET)
