@@ -80,7 +80,7 @@ def saved_text(file: str, before: EngineConfig, after: EngineConfig, applied: li
     if server:
         parts.append("the server goes on with its running [server] settings until then"
                      + (" (the old server.api_token keeps its access)" if "server.api_token" in server else ""))
-    return f"{file} saved; " + "; ".join([*parts, *strays])
+    return f"{file} saved; " + ("; ".join([*parts, *strays]) or "it reads, and changes nothing in force")
 
 
 def guard_text(file: str, name: str, before: Any, after: Any) -> str:

@@ -28,6 +28,7 @@ class SettingsSaves:
     changed, which wait for the next start."""
 
     elsewhere: Callable[[], list[str]] | None = None
+    _refused_save = False  # the last save was refused, and told so
 
     config: EngineConfig
     settings: tuple[Path, Callable[[], EngineConfig]] | None
@@ -51,13 +52,18 @@ class SettingsSaves:
             told = f"{path.name} not applied: {_detail(path, e)}; the running configuration is kept"
             log.error("%s", told)
             self._notifier.send("errors", told, key="settings")
+            self._refused_save = True
             return
+        # The refusals folded by the throttle meanwhile are superseded: told after this save's
+        # message, they would read as its refusal.
+        self._notifier.settle("settings")
+        refused, self._refused_save = self._refused_save, False
         before = self.config
         applied = await self._follow(config) if self._follow is not None else []
         self.config = replace(before, **{name: getattr(config, name) for name in applied})
         later = await self.apply_config(config) + (self.elsewhere() if self.elsewhere is not None else [])
         stray = self.strays(following.tables_changed(before, config))
-        if applied or later or stray:
+        if applied or later or stray or refused:   # after a refusal, a save that reads is said even if it changes nothing
             told = following.saved_text(path.name, before, config, applied, later, stray)
             log.warning("%s", told)
             self._notifier.send("admin", told)

@@ -20,6 +20,7 @@ from engine.domain.config.telegram import KINDS
 from engine.adapters.notify.throttle import Message, Throttle
 
 log = logging.getLogger("moonhook.notify")
+_SETTLE = "settle"  # on the queue, not a kind: the throttle's window of the key closes (``settle``)
 
 Write = Callable[[Callable[[Any], Any]], Awaitable[None]]
 
@@ -50,6 +51,15 @@ class Notifier:
             self._send.send_nowait((kind, text, key))
         except trio.ClosedResourceError:
             log.warning("notification after shutdown, not kept: %s", text)
+
+    def settle(self, key: str) -> None:
+        """The messages of ``key`` sent so far are superseded (a save of moonhook.toml that
+        reads, after refused ones): the repeats the throttle folded are never told, in the order
+        of the queue (a message of ``key`` sent after this opens a window anew)."""
+        try:
+            self._send.send_nowait((_SETTLE, "", key))
+        except trio.ClosedResourceError:
+            pass
 
     async def run(self) -> None:
         """Writes queued messages to the outbox until ``close``; lives in the engine's nursery."""
@@ -82,7 +92,9 @@ class Notifier:
         now = trio.current_time()
         out = self._throttle.due(now)  # windows that ended first: a new message opens the next
         for message in batch:
-            if self._throttle.admit(message, now):
+            if message[0] == _SETTLE:
+                self._throttle.settle(message[2])
+            elif self._throttle.admit(message, now):
                 out.append(message)
             else:
                 log.debug("[%s] (throttled) %s", message[0], message[1])

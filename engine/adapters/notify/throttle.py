@@ -39,6 +39,11 @@ class Throttle:
         window.last = text
         return False
 
+    def settle(self, key: str) -> None:
+        """The event of ``key`` is over (what it told is superseded): its window closes, the
+        repeats it folded untold."""
+        self._open.pop(key, None)
+
     def next_deadline(self) -> float | None:
         return min((w.ends for w in self._open.values()), default=None)
 

@@ -52,3 +52,27 @@ async def test_the_notifier_writes_each_first_and_a_summary_when_the_window_ends
         assert texts()[4:] == ["a later message"] and written  # no repeats in the next window: nothing more
         await notifier.aclose()
     database.close()
+
+
+async def test_a_settled_key_drops_the_repeats_its_window_folded(tmp_path):
+    """Refused saves of moonhook.toml, then one that reads: the refusal folded meanwhile, told
+    after the save's message, read as its refusal. Settled, its window closes untold."""
+    database = Database(tmp_path / "db.sqlite")
+    notifier = Notifier(Outbox(database), throttle_seconds=60)
+
+    def texts():
+        return [r[0] for r in database.db.execute("SELECT text FROM outbox ORDER BY id")]
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(notifier.run)
+        notifier.send("errors", "refused 1", key="settings")
+        notifier.send("errors", "refused 2", key="settings")   # folded
+        notifier.settle("settings")
+        notifier.send("admin", "saved")
+        notifier.send("errors", "refused 3", key="settings")   # a window of its own: told at once
+        with trio.fail_after(10):  # bounds a hang
+            while len(texts()) < 3:
+                await trio.sleep(0.02)
+        await notifier.aclose()
+    assert texts() == ["refused 1", "saved", "refused 3"]
+    database.close()

@@ -337,6 +337,30 @@ async def test_config_saves_apply_plugin_tables_and_a_bad_one_is_refused(tmp_pat
         assert await comment_of(engine, 4) is None
 
 
+async def test_a_save_that_reads_after_refused_ones_is_the_last_word_in_the_chat(tmp_path):
+    # The throttle folded a second refusal and told it a minute later, after the save that
+    # fixed the file: "not applied ... the running configuration is kept" read as that save's
+    # refusal. A fixed save that changed nothing said nothing at all.
+    config = tmp_path / "moonhook.toml"
+    start = '[engine]\nscripts = "scripts"\ndata = "data"\ndedup_window = 0\n'
+    config.write_text(start)
+    async with watching(tmp_path, {}, settings_file=config) as engine:
+        scripts = tmp_path / "scripts"
+        for n, bad in enumerate(('max_risk_pct = "2"\n', "max_risk_pct = true\n")):
+            save(config, start + bad)
+            await settled(engine, scripts, f"bad{n}")
+        save(config, start)                     # the running configuration itself
+        await settled(engine, scripts, "good")
+        save(config, start + "max_risk_pct = 0\n")   # a new refusal: the folded one was settled
+        await until(lambda: len(outbox(engine)) == 3)
+        assert outbox(engine) == [
+            'moonhook.toml not applied: engine.max_risk_pct: expected a number greater than 0, got "2"; the running '
+            "configuration is kept",
+            "moonhook.toml saved; it reads, and changes nothing in force",
+            "moonhook.toml not applied: engine.max_risk_pct: expected a number greater than 0, got 0; the running "
+            "configuration is kept"]
+
+
 async def test_a_saved_plugins_table_that_reaches_no_plugin_is_told(tmp_path):
     # Saved to switch "level" off, [plugins.Level] changed nothing and said nothing: the trader
     # believed it off while it ran on. A params key its script lacks is as silent.
