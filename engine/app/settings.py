@@ -25,6 +25,7 @@ from engine.domain.config import (BROKERS, BUDGET_LIMITS, DEFAULT_BUDGET, Engine
                                   ServerConfig, Settings)
 from engine.domain.config.telegram import PARSE_MODES, BotConfig, TelegramConfig
 from engine.app import checks as c
+from engine.app.toml_lines import line_of
 
 
 class SettingsError(ValueError):
@@ -36,6 +37,7 @@ class _Problem(Exception):
 
     def __init__(self, path: str, message: str):
         super().__init__(f"{path}: {message}")
+        self.path = path
 
 
 # --- the schema: every key moonhook.toml may hold, and its check
@@ -214,6 +216,7 @@ def load_settings(path: Path | None, env: Mapping[str, str] = os.environ, *, sav
     """
     name = str(path) if path is not None else "settings"
     data: dict[str, Any] = {}
+    text = ""
     if path is not None:
         try:
             text = path.read_bytes().decode("utf-8-sig")  # a byte order mark first: Windows' Notepad's UTF-8
@@ -233,11 +236,17 @@ def load_settings(path: Path | None, env: Mapping[str, str] = os.environ, *, sav
         checked = _read(data, SCHEMA, "")
         return _build(checked, path.parent if path is not None else None, env)
     except _Problem as e:
-        raise SettingsError(f"{name}: {e}") from None
+        raise _placed(name, text, str(e), e.path) from None
     except SettingsError:  # the environment's: named by its variable, not the file
         raise
-    except ValueError as e:  # a dataclass's own check (paper.symbols, budgets, ...)
-        raise SettingsError(f"{name}: {e}") from None
+    except ValueError as e:  # a dataclass's own check (paper.symbols, budgets, ...), its key first
+        raise _placed(name, text, str(e), str(e).split(":", 1)[0]) from None
+
+
+def _placed(name: str, text: str, problem: str, key: str) -> SettingsError:
+    """The error ``problem`` about ``key``, with the line of ``text`` the key is written on."""
+    line = line_of(text, key)
+    return SettingsError(f"{name}: line {line}: {problem}" if line else f"{name}: {problem}")
 
 
 def server_changes(before: ServerConfig, after: ServerConfig) -> list[str]:

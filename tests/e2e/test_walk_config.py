@@ -164,7 +164,9 @@ def test_a_symbol_map_naming_no_symbol_stops_the_start_with_the_key(user):
     for command in ("run", "check"):
         done = user.moonhook(command, cwd="bot")
         assert done.returncode == 2 and "Traceback" not in done.stderr, (command, done.returncode, done.stderr)
-        assert "moonhook.toml: engine.symbol_map: 'GOLD' maps to 'XAU USD', which is not a valid symbol" in done.stderr
+        line = config.path.read_text().splitlines().index('symbol_map = { GOLD = "XAU USD" }') + 1
+        assert (f"moonhook.toml: line {line}: engine.symbol_map: 'GOLD' maps to 'XAU USD', which is not a valid "
+                "symbol") in done.stderr, done.stderr
 
 
 def test_a_token_saved_while_running_is_said_by_send_and_status_never_read_as_an_idle_engine(user):

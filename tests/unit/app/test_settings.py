@@ -1,6 +1,7 @@
 """moonhook.toml read strictly: defaults, every section, env overrides, and each kind of error
 with a message that names the file, the key and what was expected (never a secret)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -83,9 +84,10 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def error(tmp_path: Path, text: str, env: dict | None = None) -> str:
+    """The error's message without the line it names (test_an_error_names_the_line_of_its_key)."""
     with pytest.raises(SettingsError) as e:
         load_settings(write(tmp_path, text), env or {})
-    return str(e.value)
+    return re.sub(r"^(.+?\.toml): line \d+: ", r"\1: ", str(e.value))
 
 
 def test_defaults_without_a_file():
@@ -267,6 +269,35 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
 def test_each_error_names_the_key_and_what_was_expected(tmp_path, text, expected):
     message = error(tmp_path, text)
     assert message.startswith(f"{tmp_path / 'moonhook.toml'}: {expected}"), message
+
+
+LINES = """\
+#:schema ./moonhook.schema.json
+[server]
+secret = 5           # a secret: never echoed
+[engine]
+max_risk_pct = 2
+max_entries_per_hours = 20
+"""
+
+
+@pytest.mark.parametrize("text, expected", [
+    (LINES, "line 3: server.secret: expected a non-empty string"),
+    (LINES.replace("secret = 5", 'secret = "s"'), "line 6: engine.max_entries_per_hours: unknown key"),
+    (LINES.replace("[engine]", "[limits]").replace("secret = 5", 'secret = "s"'), "line 4: limits: unknown key"),
+    (LINES.replace("max_risk_pct = 2\nmax_entries_per_hours = 20", 'trading_day = """\nmax_risk_pct = 2\n"""\n'
+                   "max_risk_pct = 200").replace("secret = 5", 'secret = "s"'),
+     "line 8: engine.max_risk_pct: must be a percent above 0, at most 100"),   # not the line in the string
+    ('[[telegram.bots]]\ntoken = "1:a"\n\n[[telegram.bots]]\ntoken = 7\n', "line 5: telegram.bots[1].token: expected"),
+    ("[plugins.demo]\nenabled = true\nbudget = { timeout = 9 }\n", "line 3: plugins.demo.budget.timeout: expected"),
+    ('[paper]\ncurrency = "dollars"\n', "line 2: paper.currency: expected a 3-letter currency code"),
+    ('engine.max_risk_pct = "2"\n', "line 1: engine.max_risk_pct: expected a number"),
+])
+def test_an_error_names_the_line_of_its_key(tmp_path, text, expected):
+    """In a file of 150 lines a key's path is not enough: the line is said too (tomllib keeps none)."""
+    with pytest.raises(SettingsError) as e:
+        load_settings(write(tmp_path, text), {})
+    assert str(e.value).startswith(f"{tmp_path / 'moonhook.toml'}: {expected}"), str(e.value)
 
 
 @pytest.mark.parametrize("written, clock", [

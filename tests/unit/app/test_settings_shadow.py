@@ -42,4 +42,5 @@ def test_bad_values_name_shadow_scripts(tmp_path, text, expected):
     path = config(tmp_path, text)
     with pytest.raises(SettingsError) as caught:
         load_settings(path)
-    assert str(caught.value).startswith(f"{path}: {expected}")
+    assert str(caught.value).startswith(f"{path}: line "), str(caught.value)   # the key's line, then the key
+    assert str(caught.value).split(": ", 2)[2].startswith(expected), str(caught.value)

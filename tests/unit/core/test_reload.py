@@ -354,10 +354,12 @@ async def test_a_save_that_reads_after_refused_ones_is_the_last_word_in_the_chat
         save(config, start + "max_risk_pct = 0\n")   # a new refusal: the folded one was settled
         await until(lambda: len(outbox(engine)) == 3)
         assert outbox(engine) == [
-            'moonhook.toml not applied: engine.max_risk_pct: expected a number greater than 0, got "2"; the running '
+            'moonhook.toml not applied: line 5: engine.max_risk_pct: expected a number greater than 0, got "2"; the '
+            'running '
             "configuration is kept",
             "moonhook.toml saved; it reads, and changes nothing in force",
-            "moonhook.toml not applied: engine.max_risk_pct: expected a number greater than 0, got 0; the running "
+            "moonhook.toml not applied: line 5: engine.max_risk_pct: expected a number greater than 0, got 0; the "
+            "running "
             "configuration is kept"]
 
 
@@ -552,7 +554,7 @@ async def test_saved_trading_settings_hold_the_next_alert(tmp_path):
 
         save(config, start.replace("dedup_window = 0\n", 'symbol_map = { GOLD = "XAU USD" }\n'))   # refused whole
         await until(lambda: any("which is not a valid symbol" in t for t in outbox(engine)))
-        assert outbox(engine)[-1] == ("moonhook.toml not applied: engine.symbol_map: 'GOLD' maps to 'XAU USD', "
+        assert outbox(engine)[-1] == ("moonhook.toml not applied: line 4: engine.symbol_map: 'GOLD' maps to 'XAU USD', "
                                       "which is not a valid symbol; the running configuration is kept")
         assert not engine.config.execute_alerts and engine.config.dedup_window == 0
 

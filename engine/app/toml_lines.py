@@ -1,0 +1,60 @@
+"""The line of a TOML text where a key is written, for an error about it to name (tomllib keeps
+no positions once the text is read): ``engine.max_entries_per_hours`` in a file of 150 lines is
+found by its line, not by reading them all.
+
+A light scan, not a parser: table headers (``[a.b]``, ``[[a.b]]`` counted as ``a.b[N]``) and
+``key =`` lines; the inside of a multi-line string is skipped. A key it cannot place (one in an
+inline table) is placed at its nearest enclosing key; one not found at all has no line.
+"""
+
+from __future__ import annotations
+
+import re
+
+_BARE = r"[A-Za-z0-9_-]+"
+_QUOTED = r"\"[^\"]*\"|'[^']*'"
+_DOTTED = rf"(?:{_BARE}|{_QUOTED})(?:\s*\.\s*(?:{_BARE}|{_QUOTED}))*"
+_HEADER = re.compile(rf"\s*\[(\[)?\s*({_DOTTED})\s*\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(rf"\s*({_DOTTED})\s*=")
+_PART = re.compile(rf"{_BARE}|{_QUOTED}")
+_LAST = re.compile(r"(?:\.[^.\[\]]*|\[\d+\])$")  # a path's last part: ".key" or "[N]"
+
+
+def _path(dotted: str) -> str:
+    return ".".join(part.strip("\"'") for part in _PART.findall(dotted))
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Each table and key path written in ``text`` -> the line (from 1) it is first written on."""
+    lines: dict[str, int] = {}
+    table, arrays, string = "", {}, None
+    for number, line in enumerate(text.splitlines(), 1):
+        if string is not None:  # inside a multi-line string
+            if line.count(string) % 2:
+                string = None
+            continue
+        if header := _HEADER.match(line):
+            table = _path(header[2])
+            if header[1]:  # [[a.b]]: the next table of the array
+                arrays[table] = arrays.get(table, -1) + 1
+                table = f"{table}[{arrays[table]}]"
+            lines.setdefault(table, number)
+        elif key := _KEY.match(line):
+            lines.setdefault(f"{table}.{_path(key[1])}" if table else _path(key[1]), number)
+            rest = line[key.end():]
+            string = next((q for q in ('"""', "'''") if rest.count(q) % 2), None)
+    return lines
+
+
+def line_of(text: str, path: str) -> int | None:
+    """The line ``path`` (``engine.max_risk_pct``, ``telegram.bots[1].token``) is written on in
+    ``text``, or its nearest enclosing key's; None if neither is there."""
+    lines = key_lines(text)
+    while path:
+        if path in lines:
+            return lines[path]
+        shorter = _LAST.sub("", path)
+        if shorter == path:
+            return None
+        path = shorter
+    return None
