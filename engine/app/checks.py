@@ -91,6 +91,25 @@ def table(v: Any) -> dict[str, Any]:
     return v
 
 
+def params(v: Any) -> dict[str, Any]:
+    """``[plugins.NAME].params``: a table of anything but nan, at any depth (TOML writes it
+    ``nan``): every comparison with it is false, so a guard's ``volume > params.max_lots``
+    would never hold, and let every entry through."""
+    def nan_at(value: Any, at: str) -> str | None:
+        if isinstance(value, float) and math.isnan(value):
+            return at
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            if (found := nan_at(item, f"{at}.{key}" if isinstance(value, dict) else f"{at}[{key}]")) is not None:
+                return found
+        return None
+
+    if (at := nan_at(table(v), "")) is not None:
+        raise Bad("a number, not nan (every comparison with nan is false: a script's check of it never holds)",
+                  math.nan, at=at)
+    return v
+
+
 def table_of(item: Check, what: str) -> Check:
     """A table whose every value passes ``item``; an error names the entry."""
     def check(v: Any) -> dict[str, Any]:

@@ -32,6 +32,7 @@ READERS: dict[Callable[..., Any], dict[str, Any]] = {
     checks.folder: {**_NON_EMPTY, "description": "A folder, relative to this file's folder."},
     checks.boolean: {"type": "boolean"},
     checks.table: {"type": "object"},
+    checks.params: {"type": "object"},
     checks.anything_string: {"type": "string"},
     checks.url: {"type": "string", "pattern": "^https?://.{3,}"},
     checks.networks: {"type": "array", "items": {"type": "string"},

@@ -77,7 +77,7 @@ SCHEMA: dict[str, Any] = {
         "commission_per_lot": _NOT_NEGATIVE, "symbols": c.table_of(c.table, "a table of symbol tables"),
     },
     "plugins": c.Each({
-        "enabled": c.boolean, "params": c.table,
+        "enabled": c.boolean, "params": c.params,
         # the keys plugins.check_budget / make_budget take; timeout is in seconds; at most the limits
         "budget": {"instructions": c.integer(1, BUDGET_LIMITS.instructions),
                    "timeout": c.number(0.001, BUDGET_LIMITS.timeout),

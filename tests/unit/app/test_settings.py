@@ -263,6 +263,9 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
      "(unknown IANA time zone key"),
     ("[mt5]\nserver_clock = \"GMT+15\"\n", "mt5.server_clock: 'GMT+15' is not a clock"),
     ("[mt5]\nserver_clock = 2\n", "mt5.server_clock: expected a non-empty string, got 2"),
+    ("[plugins.cap]\nparams = { max_lots = nan }\n", "plugins.cap.params.max_lots: expected a number, not nan "
+     "(every comparison with nan is false: a script's check of it never holds), got nan"),
+    ("[plugins.cap.params]\nlimits = { EURUSD = [1, nan] }\n", "plugins.cap.params.limits.EURUSD[1]: expected a number"),
     ("[engine]\nsymbol_map = { GOLD = \"XAU USD\" }\n",
      "engine.symbol_map: 'GOLD' maps to 'XAU USD', which is not a valid symbol"),
 ])
