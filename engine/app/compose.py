@@ -86,6 +86,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                     engine.shadow = Shadow(config, shadow_pool, PaperBroker(shadow_database, config.paper, clock),
                                            shadow_database, AlertJournal(database), clock, idle=engine.drain)
                     engine.switchboard.skipped = engine.shadow.wake   # it holds them no longer
+                    engine.lifecycle.neighbours = lambda: engine.shadow.plugins   # [plugins.NAME] reach them too
                 broker.listen(engine.on_event)
                 await nursery.start(broker.run, name=f"broker {broker.name}")
                 nursery.start_soon(engine.writer.run, name="journal writer")

@@ -10,7 +10,7 @@ import logging
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
 import trio
 
@@ -28,6 +28,8 @@ class SettingsSaves:
     changed, which wait for the next start."""
 
     elsewhere: Callable[[], list[str]] | None = None
+    # The shadow's plugins, when it runs: they take the same [plugins.NAME] tables (docs/shadow.md).
+    neighbours: Callable[[], Iterable[Any]] | None = None
     _refused_save = False  # the last save was refused, and told so
 
     config: EngineConfig
@@ -72,8 +74,9 @@ class SettingsSaves:
         """What of the ``[plugins.NAME]`` tables (those of ``names``; None: all) reaches no plugin
         loaded (``strays.py``); the tables of the files that do not load are theirs."""
         tables = {n: t for n, t in self.config.plugins.items() if names is None or n in names}
-        return strays(tables, {p.name: p.meta.params for p in self._plugins},
-                      (Path(file).stem for file in self.errors))
+        shadow = self.neighbours() if self.neighbours is not None else ()
+        loaded = {p.name: p.meta.params for plugins in (shadow, self._plugins) for p in plugins}
+        return strays(tables, loaded, (Path(file).stem for file in self.errors))
 
     async def follow_symbols(self) -> None:
         """``engine.symbol_map`` changed: the plugins whose ``plugin.symbols`` it now maps to

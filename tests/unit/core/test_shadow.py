@@ -330,3 +330,19 @@ async def test_a_shadow_plugin_over_its_budget_counts_in_its_errors(tmp_path):
             await shadow_record(engine, (await process(engine, f"buy EURUSD volume=0.1 price=1.1 id=s{i}"))["id"])
         (row,) = engine.shadow.plugin_rows()
     assert (row["state"], row["errors"]) == ("disabled", 2), row
+
+
+async def test_a_plugins_table_of_a_shadow_script_is_not_told_as_naming_no_plugin(tmp_path):
+    """The shadow's plugins take the same [plugins.NAME] tables: one for a script of the shadow
+    only reaches a plugin; one for neither is told."""
+    from engine.app import Operations
+    from engine.domain.config import PluginConfig
+
+    tables = {"next": PluginConfig(params={"level": 2}), "ghost": PluginConfig(enabled=False)}
+    async with running(tmp_path, {"live": PASS}, plugins=tables,
+                       shadow=shadow_of(tmp_path, {"next": "plugin = {params = {level = 1}}\n" + PASS})) as engine:
+        with trio.fail_after(10):  # bounds a hang: the shadow loads its scripts in its own task
+            while engine.shadow.plugins.get("next") is None:
+                await trio.sleep(0.01)
+        assert Operations(engine).stray_tables() == [
+            "[plugins.ghost] names no plugin (loaded: live, next): it applies to none"]
