@@ -1,7 +1,7 @@
 """Alerts from a webhook body: TradingView's JSON, or the plain-text command grammar.
 
 JSON: ``{"symbol": "OANDA:EURUSD", "action": "buy", "risk": 1, "sl": 1.08}`` (``ticker`` for
-``symbol``, ``close`` for ``price``; numbers may be strings, as TradingView's placeholders
+``symbol``, ``close`` for ``price``, ``lots`` for ``volume``, as in text; numbers may be strings, as TradingView's placeholders
 give them). Text: ``buy EURUSD risk=1 sl=1.0800 tp=1.0900``, commas or spaces between parts,
 optionally preceded by an id (``42,buy,EURUSD,risk=1``); ``trend EURUSD H1 up``.
 
@@ -34,7 +34,8 @@ MAX_EXPIRY = 366 * 86_400
 _YEARS = tuple(datetime(year, 1, 1, tzinfo=timezone.utc).timestamp() for year in (2000, 2100))
 _PARAMETERS = (*_NUMBERS, *_STRINGS, *_COUNTS, *_TIMES, *_DURATIONS)  # name=value in a text alert
 _FIELDS = {"symbol", "action", *_PARAMETERS}
-_JSON_ALIASES = {"ticker": "symbol", "close": "price"}
+# "lots" as in text: kept as an extra field, it would leave the entry to engine.default_volume
+_JSON_ALIASES = {"ticker": "symbol", "close": "price", "lots": "volume"}
 _NEVER_KEPT = {"secret"}  # authentication, handled by the web layer: never journaled
 _TOKEN = re.compile(r'''\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)|\s*([^,\s=]+)''')
 

@@ -36,6 +36,8 @@ SYMBOLS = SymbolMap({"XAUUSD": "GOLD", "US30": "US30.cash"})
     ('{"ticker": "BINANCE:BTCUSDT", "plot_0": 42.5, "interval": "60", "nested": {"a": [1]}}',
      {"action": None, "symbol": "BTCUSDT", "plot_0": 42.5, "interval": "60", "nested": {"a": [1]}}),
     ('{"action": "trend", "symbol": "EURUSD", "timeframe": "D1", "state": "down"}', {"state": "down"}),
+    # lots is volume in JSON as in text: ignored, the entry would take engine.default_volume instead
+    ('{"action": "buy", "symbol": "EURUSD", "lots": "0.01"}', {"volume": 0.01, "lots": None}),
     ('{"action": "buy", "symbol": "EURUSD", "volume": 1, "id": 17}', {"id": "17"}),
     ("\ufeff  buy EURUSD volume=1 \n", {"action": "buy"}),
 ])
@@ -95,6 +97,7 @@ def test_secret_is_never_kept():
     ('{"action": "buy", "symbol": ["EURUSD"]}', "symbol", "must be a string"),
     ('{"action": "buy", "symbol": "EURUSD", "volume": true}', "volume", "must be a number"),
     ('{"action": "buy", "ticker": "A", "symbol": "B", "volume": 1}', "symbol", "twice"),
+    ('{"action": "buy", "symbol": "EURUSD", "volume": 1, "lots": 2}', "volume", "twice"),
     ('{"action": "buy", "symbol": "EURUSD", "volume": 1, "volume": 10}', "volume", "given twice in the JSON object"),
     ('{"action": "buy", "symbol": "EURUSD", "volume": 1, "note": {"a": 1, "a": 2}}', "note.a", "given twice"),
     ('{"action": "buy", "symbol": "EURUSD", "comment": "' + "x" * 300 + '"}', "comment", "at most 256"),
