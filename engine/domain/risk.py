@@ -56,8 +56,9 @@ def lot_size(
         return Sizing(0.0, "a stop (sl or sl_points) is needed to size by risk")
     if distance <= 0 or not math.isfinite(distance):
         return Sizing(0.0, "the stop is at the entry price")
-    if not (tick_size > 0 and tick_value > 0):
-        return Sizing(0.0, f"{spec.get('name', 'the symbol')} has no tick value to size with")
+    if not (tick_size and tick_size > 0 and tick_value and tick_value > 0):   # None: the paper broker without a rate
+        return Sizing(0.0, f"{spec.get('name', 'the symbol')} has no tick value to size with (no rate yet from "
+                           "its quote currency to the account's)")
 
     loss_per_lot = _loss_per_lot(distance, tick_size, tick_value)
     if loss_per_lot <= 0:  # a stop less than a millionth of a tick away

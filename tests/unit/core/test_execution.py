@@ -7,11 +7,13 @@ from __future__ import annotations
 import pytest
 
 from engine.adapters.brokers.mt5.orders import entry_request
+from engine.app.alert_check import check_alert
 from engine.core.execution import plan
 from engine.domain.alerts import parse_body
 from engine.domain.orders import OrderRequest
 from engine.domain.risk import loss_at_stop
 
+from support.engine_support import process, running
 from support.fakes import SPECS, FakeBroker
 
 EURUSD = {"bid": 1.1000, "ask": 1.1002, "time": 0.0}
@@ -351,3 +353,15 @@ async def test_stops_are_put_on_the_tick_grid_before_the_volume_is_sized_on_them
     # In pips from the alert's price too: 5000.1 less 1.13 (113 one-point pips) is 4998.97, on the grid 4999.0.
     pips = (await plan(alert("buy US500 volume=1 price=5000.1 sl_pips=113"), 2, broker, None)).requests[0]
     assert pips.sl == 4999.0
+
+
+async def test_risk_on_a_paper_cross_without_a_rate_to_the_account_fails_saying_why(tmp_path):
+    """EURJPY on a USD paper account has no tick value before a USDJPY price is known: the alert
+    fails naming that, not with an internal error (a TypeError in the sizing), and so does the dry run."""
+    body = "buy EURJPY risk=1 sl_pips=20 price=160"
+    async with running(tmp_path) as engine:
+        checked = await check_alert(engine, alert(body))
+        row = await process(engine, body)
+    reason = "cannot size 1.0% risk: EURJPY has no tick value to size with"
+    assert checked["error"].startswith(reason)
+    assert row["status"] == "failed" and row["outcome"]["error"].startswith(reason)
