@@ -181,6 +181,8 @@ async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: flo
         volume = alert.volume
     elif risked:
         asked = f"{alert.risk}% risk" if alert.risk is not None else f"a risk of {alert.risk_amount:g}"
+        if sl is None:  # named as an alert gives it (lot_size names risk.lot_size's sl_points)
+            return Plan(error=f"cannot size {asked}: a stop (sl or sl_pips) is needed to size by risk")
         fill, problem = _fill_price(action, side, entry, quote, sl)
         if problem:
             return Plan(error=f"cannot size {asked}: {problem}")

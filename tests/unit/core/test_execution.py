@@ -365,3 +365,10 @@ async def test_risk_on_a_paper_cross_without_a_rate_to_the_account_fails_saying_
     reason = "cannot size 1.0% risk: EURJPY has no tick value to size with"
     assert checked["error"].startswith(reason)
     assert row["status"] == "failed" and row["outcome"]["error"].startswith(reason)
+
+
+async def test_risk_without_a_stop_names_the_alerts_own_fields():
+    """The alert is told to add sl or sl_pips; sl_points, risk.lot_size's, is no alert field (kept
+    unread in JSON, refused in text), so a trader following the message would fail again."""
+    made = await plan(alert("buy EURUSD risk=1 price=1.1"), 1, FakeBroker(), None)
+    assert made.error == "cannot size 1.0% risk: a stop (sl or sl_pips) is needed to size by risk"
