@@ -4,7 +4,11 @@ for the plugin's own (closed by a `close`, told to its hooks)."""
 
 from __future__ import annotations
 
+import shutil
+import time
+
 from engine.adapters.brokers.mt5.orders import tag_for
+from engine.adapters.storage import backup
 from engine.domain.orders import OrderRequest
 
 from support.mt5_support import mt5, until
@@ -57,3 +61,28 @@ async def test_another_engines_order_under_the_same_tag_is_not_taken_for_a_lost_
         final = await broker.execute(market("a13-trend-1", "trend", alert_id=13))
         assert not final.ok and final.unknown and "showed no trace of the order" in final.error, final
         assert broker.terminal.sent() == 0
+
+
+async def test_after_a_restore_an_old_alerts_position_under_the_same_tag_is_not_taken_for_a_lost_send(tmp_path):
+    """Restored from a backup as docs/operations.md says, the journal numbers its alerts again from
+    the backup's: the new alert 2 (a GBPUSD buy) tags its send as the lost alert 2 (a EURUSD buy,
+    ten minutes before) did, with the same plugin's number. Its send lost, the old position is not
+    it: the entry is not known, never believed made on another symbol."""
+    async with mt5(tmp_path) as broker:
+        assert (await broker.execute(market("a1-engine-open", "engine"))).ok
+        backup(tmp_path / "moonhook.db", tmp_path / "monday.db")
+        broker.terminal.set_time(time.time() - 600)
+        old = await broker.execute(market("a2-engine-open", "engine", alert_id=2))   # after the backup
+        broker.terminal.set_time(None)
+    for leftover in tmp_path.glob("moonhook.db*"):
+        leftover.unlink()
+    shutil.copy(tmp_path / "monday.db", tmp_path / "moonhook.db")
+    async with mt5(tmp_path) as broker:
+        broker.terminal.script("order_send", "crash_before_send")
+        entry = OrderRequest("market", "a2-engine-open", symbol="GBPUSD", side="buy", volume=0.1, plugin="engine",
+                             alert_id=2)
+        assert not (await broker.execute(entry)).ok
+        await until(lambda: broker.connected and not broker.book.unresolved())
+        final = await broker.execute(entry)
+        assert not final.ok and final.unknown and final.ticket != old.ticket, final
+        assert [p["symbol"] for p in broker.terminal.positions()] == ["EURUSD", "EURUSD"]

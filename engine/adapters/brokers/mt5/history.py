@@ -121,22 +121,28 @@ class History:
 
     async def find(self, tag: str, since: float, magic: int | None = None) -> dict[str, Any] | None:
         """Where a send tagged ``tag`` (and numbered ``magic``: another engine's alert of the
-        same number carries the same tag) went: its position, pending order or deal, or None."""
-        def sent(row: dict[str, Any]) -> bool:
-            return row.get("comment") == tag and (magic is None or row.get("magic") == magic)
+        same number carries the same tag) went: its position, pending order or deal, or None.
+        Only what was made since ``since``, when the send was written down, as the deals are
+        read: after a restore from a backup the journal numbers its alerts again from there, and
+        the old alert of the same number left a position under the same tag."""
+        server = self._b.server_clock
+        start = int(server.server(since)) - 1
 
-        for fn in ("positions_get", "orders_get"):
+        def sent(row: dict[str, Any], made: str | None = None) -> bool:
+            return (row.get("comment") == tag and (magic is None or row.get("magic") == magic)
+                    and (made is None or (row.get(made) or 0) >= start))
+
+        for fn, made in (("positions_get", "time"), ("orders_get", "time_setup")):
             for item in await self._b.query(fn) or ():
-                if sent(item):
+                if sent(item, made):
                     return {"ticket": item["ticket"], "price": item.get("price_open"),
                             "volume": item.get("volume") or item.get("volume_current")}
-        server = self._b.server_clock
         for deal in await self._deals(server.server(since)):
             if sent(deal):
                 return {"ticket": deal["position_id"], "price": deal["price"], "volume": deal["volume"], "deal": deal["ticket"]}
         for order in await self._b.query("history_orders_get", server.server(since) - DAY,
                                          server.server(self._b.clock()) + DAY) or ():
-            if sent(order):
+            if sent(order, "time_setup"):
                 return {"ticket": order["ticket"], "price": order.get("price_open"),
                         "volume": order.get("volume_initial")}
         return None
