@@ -1,0 +1,49 @@
+"""The reference in docs/ kept in step with the code it describes: every key moonhook.toml may
+hold (``SCHEMA``) is documented in its section's row of docs/configuration.md ([mt5]'s in
+docs/metatrader5.md), and every key a row documents exists, so a trader never sets a key the
+engine refuses, nor misses one it takes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from engine.app.settings import SCHEMA
+
+from support.paths import ROOT
+
+CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()
+METATRADER = (ROOT / "docs" / "metatrader5.md").read_text()
+
+
+def _row(section: str) -> str:
+    """The table row of ``[section]`` in configuration.md: its keys and their defaults."""
+    (row,) = [line for line in CONFIGURATION.splitlines() if line.startswith(f"| `[{section}]` |")]
+    return row
+
+
+def _keys(schema) -> set[str]:
+    return set(getattr(schema, "schema", schema))
+
+
+@pytest.mark.parametrize("section", [s for s in SCHEMA if s not in ("mt5", "plugins", "telegram")])
+def test_every_key_of_a_section_is_in_its_row_and_every_key_its_row_opens_with_exists(section):
+    row = _row(section)
+    assert {key for key in _keys(SCHEMA[section]) if f"`{key}`" not in row} == set()
+    # The row lists its keys as "`key` (default...)": each of them is one the engine takes.
+    documented = set(re.findall(r"`([a-z_]+)` \(", row))
+    assert documented - _keys(SCHEMA[section]) == set()
+
+
+def test_telegram_and_plugins_keys_are_in_their_rows():
+    telegram = _row("telegram") + _row("[telegram.bots]")
+    assert {k for k in _keys(SCHEMA["telegram"]) - {"bots"} if f"`{k}`" not in telegram} == set()
+    assert {k for k in _keys(SCHEMA["telegram"]["bots"]) if f"`{k}`" not in telegram} == set()
+    plugins = _row("plugins.NAME")
+    assert {k for k in _keys(SCHEMA["plugins"]) | _keys(SCHEMA["plugins"].schema["budget"])
+            if f"`{k}`" not in plugins} == set()
+
+
+def test_every_mt5_key_is_in_the_metatrader_page():
+    assert {key for key in SCHEMA["mt5"] if not re.search(rf"`{key}`|^#? *{key} *[=:]", METATRADER, re.M)} == set()
