@@ -49,6 +49,7 @@ class InitResult:
     text_template: str      # the alert's message, text form (the secret goes in the URL)
     text_webhook_url: str
     editor_files: tuple[Path, ...] = ()  # the schema and LuaLS files init wrote (one already there is kept)
+    gitignore: Path | None = None  # the .gitignore init wrote; None: the folder's own was left as it is
 
 
 def _toml(**values: Any) -> str:
@@ -217,6 +218,10 @@ def _write_new(path: Path, text: str, mode: int) -> bool:
     return True
 
 
+# What init keeps out of git in a folder without a .gitignore of its own: the secrets, the journal.
+GITIGNORE = "# written by `moonhook init`: the secrets and the journal stay out of git\n/moonhook.toml\n/data/\n/backups/\n"
+
+
 def init_project(folder: Path) -> InitResult:
     """Writes ``folder``/moonhook.toml (mode 0600: it holds the secrets) and
     ``folder``/scripts/ with the example strategy. Raises FileExistsError, having written
@@ -235,6 +240,8 @@ def init_project(folder: Path) -> InitResult:
     # A folder that holds strategies already is the trader's: nothing is added to it.
     written = not any(scripts.glob("*.lua")) and _write_new(example, EXAMPLE_SCRIPT, 0o644)
     editor = _write_editor_files(folder)
+    ignore = folder / ".gitignore"
+    ignored = ignore if _write_new(ignore, GITIGNORE, 0o644) else None
 
     server = ServerConfig()
     url = f"http://{server.host}:{server.port}/webhook"
@@ -248,7 +255,8 @@ def init_project(folder: Path) -> InitResult:
     return InitResult(config=config, scripts=scripts, example=example, example_written=written,
                       strategies=tuple(sorted(scripts.glob("*.lua"))),
                       webhook_url=url, json_template=json.dumps(message, indent=2),
-                      text_template=text, text_webhook_url=f"{url}/{secret}", editor_files=editor)
+                      text_template=text, text_webhook_url=f"{url}/{secret}", editor_files=editor,
+                      gitignore=ignored)
 
 
 def refresh_editor_files(folder: Path) -> tuple[Path, ...]:
@@ -289,7 +297,7 @@ def describe(result: InitResult) -> str:
     """What ``moonhook init`` prints: the files, then what to paste into TradingView."""
     return f"""\
 Wrote {result.config} (mode 0600: it holds the webhook secret and the API token).
-{_strategies(result)}{_editor(result)}
+{_ignored(result)}{_strategies(result)}{_editor(result)}
 
 Start the engine:  moonhook run --config {result.config}
 
@@ -316,6 +324,14 @@ def _strategies(result: InitResult) -> str:
         return f"Example strategy: {result.example}"
     held = ", ".join(str(p) for p in result.strategies)
     return f"Strategies: {held} (the folder holds strategies already: no example was added)"
+
+
+def _ignored(result: InitResult) -> str:
+    """Whether git is kept from moonhook.toml: by the .gitignore init wrote, or said to check."""
+    if result.gitignore is not None:
+        return f"{result.gitignore} keeps it, data/ and backups/ out of git.\n"
+    return (f"{result.config.parent / '.gitignore'} was there already and is left as it is: see that it lists "
+            "moonhook.toml and data/.\n")
 
 
 def _editor(result: InitResult) -> str:

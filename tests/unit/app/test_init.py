@@ -4,6 +4,7 @@ scripts/demo.lua), fresh secrets, and nothing existing ever overwritten."""
 import json
 import re
 import stat
+import subprocess
 
 import pytest
 
@@ -84,6 +85,28 @@ def test_init_never_overwrites_the_config(tmp_path):
     assert config.read_text() == "# mine\n"
     assert not (tmp_path / "scripts").exists() and not (tmp_path / "types").exists()
     assert not (tmp_path / "moonhook.schema.json").exists()
+
+
+def test_init_keeps_the_secrets_and_the_journal_out_of_git(tmp_path):
+    """The docs call moonhook.toml git-ignored: in a trader's own repository too, where a commit
+    would otherwise publish the webhook secret and the API token. A .gitignore of theirs is kept."""
+    folder = tmp_path / "bot"
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    r = init_project(folder)
+    (folder / "data").mkdir()
+    (folder / "data" / "moonhook.db").write_bytes(b"")
+    ignored = subprocess.run(["git", "check-ignore", "moonhook.toml", "data/moonhook.db", "backups/monday.db"],
+                             cwd=folder, capture_output=True, text=True)
+    assert ignored.stdout.split() == ["moonhook.toml", "data/moonhook.db", "backups/monday.db"]
+    assert subprocess.run(["git", "check-ignore", "-q", "scripts/demo.lua"], cwd=folder).returncode == 1
+    assert f"{folder / '.gitignore'} keeps it, data/ and backups/ out of git." in describe(r)
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / ".gitignore").write_text("*.log\n")
+    kept = init_project(theirs)
+    assert (theirs / ".gitignore").read_text() == "*.log\n" and kept.gitignore is None
+    assert "was there already and is left as it is: see that it lists moonhook.toml" in describe(kept)
 
 
 def test_init_keeps_an_existing_script(tmp_path):
