@@ -86,3 +86,17 @@ async def test_after_a_restore_an_old_alerts_position_under_the_same_tag_is_not_
         final = await broker.execute(entry)
         assert not final.ok and final.unknown and final.ticket != old.ticket, final
         assert [p["symbol"] for p in broker.terminal.positions()] == ["EURUSD", "EURUSD"]
+
+
+async def test_a_lost_send_is_found_with_the_trade_servers_clock_a_few_seconds_behind(tmp_path):
+    """The send is looked for among what was made since it was written down, on this machine's
+    clock; the trade server's runs a few seconds behind it (drift the two clocks commonly have).
+    Its position, made, is found: not an entry left "not known" and its alert failed while it
+    is open at the broker, which a trader re-sending the alert doubles."""
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.set_time(time.time() - 3)
+        broker.terminal.script("order_send", "crash_after_send")   # executed; its answer lost with the worker
+        found = await broker.execute(market("a6-trend-1", "trend", alert_id=6))
+        assert found.ok and found.ticket == broker.terminal.positions()[0]["ticket"], found
+        assert broker.terminal.sent() == 1

@@ -28,6 +28,10 @@ WATERMARK = "deals_read_until"  # the latest deal time told (the server's clock,
 TOLD = "deals_told"  # the deals told within REREAD of it, {ticket: time} (JSON): a restart tells none again
 REREAD = 60  # seconds of history read again at each poll: a deal the terminal learns of late is still told
 DAY = 86_400
+# How far this machine's clock may run ahead of the trade server's: a send's position, order or deal
+# made "since it was written down" is looked for from that much before (a few seconds of drift are
+# common; a restore from a backup, whose old alerts' tags a lookup must not take, takes longer).
+CLOCKS_APART = 10
 _ALERT = re.compile(r"^mh:a(\d+):")
 
 
@@ -122,11 +126,12 @@ class History:
     async def find(self, tag: str, since: float, magic: int | None = None) -> dict[str, Any] | None:
         """Where a send tagged ``tag`` (and numbered ``magic``: another engine's alert of the
         same number carries the same tag) went: its position, pending order or deal, or None.
-        Only what was made since ``since``, when the send was written down, as the deals are
-        read: after a restore from a backup the journal numbers its alerts again from there, and
-        the old alert of the same number left a position under the same tag."""
+        Only what was made since ``since``, when the send was written down (less CLOCKS_APART:
+        the trade server's clock may be behind this machine's): after a restore from a backup the
+        journal numbers its alerts again from there, and the old alert of the same number left a
+        position under the same tag."""
         server = self._b.server_clock
-        start = int(server.server(since)) - 1
+        start = int(server.server(since)) - 1 - CLOCKS_APART
 
         def sent(row: dict[str, Any], made: str | None = None) -> bool:
             return (row.get("comment") == tag and (magic is None or row.get("magic") == magic)
@@ -137,7 +142,7 @@ class History:
                 if sent(item, made):
                     return {"ticket": item["ticket"], "price": item.get("price_open"),
                             "volume": item.get("volume") or item.get("volume_current")}
-        for deal in await self._deals(server.server(since)):
+        for deal in await self._deals(start):
             if sent(deal):
                 return {"ticket": deal["position_id"], "price": deal["price"], "volume": deal["volume"], "deal": deal["ticket"]}
         for order in await self._b.query("history_orders_get", server.server(since) - DAY,
