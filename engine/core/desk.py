@@ -119,7 +119,8 @@ class PlainDesk:
 
     async def _checked(self, request: OrderRequest, late: str | None = None) -> OrderResult:
         """``late``: the refusal of an entry whose alert expired while it waited for a spread."""
-        breach = late or await self._limits.breach(request, self.broker)
+        # A plugin's entry (the hook lock still held) had no wait for a wide spread: its refusal says so.
+        breach = late or await self._limits.breach(request, self.broker, waited=not self._hooks.holding())
         if breach is not None and await self.broker.first_result(request.client_id) is None:
             return OrderResult.refused(breach)
         result = await self.broker.execute(request)

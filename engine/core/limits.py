@@ -127,13 +127,16 @@ class Limits:
     def _reads_price(self, request: OrderRequest) -> bool:
         return self._gap_applies(request) or (request.kind == "market" and self.spread_for(request.symbol) is not None)
 
-    async def breach(self, request: OrderRequest, broker: Broker, asked: bool = False) -> str | None:
+    async def breach(self, request: OrderRequest, broker: Broker, asked: bool = False,
+                     waited: bool = True) -> str | None:
         """Why ``request`` would pass a limit, or None. Reads the broker's positions and orders
         when ``max_positions`` is set, its account when a money limit is (and the day's deals for
         ``max_daily_loss_pct``, the symbol and its price for ``max_risk_pct``), its price when
         ``max_gap_pct`` or a spread limit is, and the symbol for the second (raises what the
         broker raises); a broker without a quote for the symbol leaves both unmeasured. ``asked``:
-        for a check of what would happen, not an entry being sent (a spread is then not waited for)."""
+        for a check of what would happen, not an entry being sent (a spread is then not waited for);
+        ``waited``: whether the entry had its wait for a wide spread (a plugin's, placed from a
+        hook, has none: ``PlainDesk.place_if``). The refusal says which."""
         if self.max_volume is not None and request.volume is not None and request.volume > self.max_volume + 1e-9:
             return f"{BREACH}max_order_volume: {request.volume:g} lots asked, at most {self.max_volume:g}"
         if self.max_entries_per_hour is not None and (said := self._too_many()) is not None:
@@ -157,7 +160,8 @@ class Limits:
                 said = self._too_wide(request.symbol, quote, most, await broker.symbol(request.symbol))
                 if said and self.spread_wait:
                     said += (f"; an entry would wait up to {self.spread_wait:g} s for it to narrow" if asked
-                             else f", after waiting {self.spread_wait:g} s for it to narrow")
+                             else f", after waiting {self.spread_wait:g} s for it to narrow" if waited
+                             else "; a plugin's entry does not wait for it to narrow")
                 return said
         return None
 

@@ -207,6 +207,9 @@ async def test_a_plugins_entry_on_a_wide_spread_is_refused_at_once_not_held_with
         with trio.fail_after(10):
             row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
             other = await process(engine, "buy USDJPY volume=0.1 price=150")
-        assert engine.store.get("basket", "answer").startswith("over engine.max_spread_pips: GBPUSD's spread is 20")
+        answer = engine.store.get("basket", "answer")
+    # It never waited: the refusal does not say it did (the trader would look for a wait that never was).
+    assert answer == ("over engine.max_spread_pips: GBPUSD's spread is 20.0 pips (bid 1.27, ask 1.272), at most 3; "
+                      "a plugin's entry does not wait for it to narrow"), answer
     assert row["status"] == "done" and other["status"] == "done"
     assert [(r.symbol, r.kind) for r in broker.executed] == [("EURUSD", "market"), ("USDJPY", "market")]
