@@ -75,7 +75,9 @@ class SettingsSaves:
         loaded (``strays.py``); the tables of the files that do not load are theirs."""
         tables = {n: t for n, t in self.config.plugins.items() if names is None or n in names}
         shadow = self.neighbours() if self.neighbours is not None else ()
-        loaded = {p.name: p.meta.params for plugins in (shadow, self._plugins) for p in plugins}
+        loaded: dict[str, set[str]] = {}   # a script's params, its live and shadow versions' both
+        for plugin in (*shadow, *self._plugins):
+            loaded.setdefault(plugin.name, set()).update(plugin.meta.params)
         return strays(tables, loaded, (Path(file).stem for file in self.errors))
 
     async def follow_symbols(self) -> None:

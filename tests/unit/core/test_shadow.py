@@ -346,3 +346,23 @@ async def test_a_plugins_table_of_a_shadow_script_is_not_told_as_naming_no_plugi
                 await trio.sleep(0.01)
         assert Operations(engine).stray_tables() == [
             "[plugins.ghost] names no plugin (loaded: live, next): it applies to none"]
+
+
+async def test_a_param_only_the_shadows_next_version_declares_is_not_told_as_read_by_none(tmp_path):
+    """The shadow tries the next version of a live script, which adds a param: the table's value
+    for it reaches the shadow's plugin. Told "never read" (the live version's params alone were
+    looked at), the trader would drop it, and the shadow would decide on its default instead."""
+    from engine.app import Operations
+    from engine.domain.config import PluginConfig
+
+    tables = {"trend": PluginConfig(params={"level": 2, "slope": 0.5, "typo": 1})}
+    live = "plugin = {name = 'trend', params = {level = 1}}\n" + PASS
+    following = "plugin = {name = 'trend', params = {level = 1, slope = 0.1}}\n" + PASS
+    async with running(tmp_path, {"trend": live}, plugins=tables,
+                       shadow=shadow_of(tmp_path, {"trend": following})) as engine:
+        with trio.fail_after(10):  # bounds a hang: the shadow loads its scripts in its own task
+            while engine.shadow.plugins.get("trend") is None:
+                await trio.sleep(0.01)
+        assert Operations(engine).stray_tables() == [
+            "plugins.trend.params: typo not among the params its script declares (level, slope): never read unless "
+            "the script asks for it by that name"]
