@@ -184,3 +184,18 @@ async def test_a_days_loss_on_a_server_behind_utc_is_counted_from_the_days_start
         refused = await process(engine, "buy EURUSD volume=0.1 id=more")
         assert refused["outcome"]["orders"][0]["error"].startswith(
             "over engine.max_daily_loss_pct: the trading day's loss is USD 1,110.00, 11.1% of the 10,000.00"), refused
+
+
+async def test_a_lost_send_is_found_on_a_server_behind_utc_whose_clock_is_unknown(tmp_path):
+    """The clock unknown, the server's times are compared as written: a server on New York's
+    wall clock stamps its position five hours before the send was written down (UTC). Found all
+    the same: not left "not known" and its alert failed while the position is open."""
+    Terminal(tmp_path / "terminal.db", server_clock=("America/New_York", 0),
+             symbols={"US500": DEFAULT_SYMBOLS["US500"]})   # no forex major: the clock is not found
+    async with mt5(tmp_path) as broker:
+        assert str(broker.server_clock) == "unknown"
+        broker.terminal.script("order_send", "crash_after_send")   # executed; its answer lost with the worker
+        found = await broker.execute(OrderRequest("market", "a7-trend-1", symbol="US500", side="buy", volume=0.1,
+                                                  plugin="trend", alert_id=7))
+        assert found.ok and found.ticket == broker.terminal.positions()[0]["ticket"], found
+        assert broker.terminal.sent() == 1

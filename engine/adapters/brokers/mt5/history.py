@@ -32,6 +32,9 @@ DAY = 86_400
 # made "since it was written down" is looked for from that much before (a few seconds of drift are
 # common; a restore from a backup, whose old alerts' tags a lookup must not take, takes longer).
 CLOCKS_APART = 10
+# The most a server's wall clock is behind UTC (UTC-12, and as much ahead as UTC+14): while its clock
+# is unknown its times are compared as written, so a send is looked for from that much before.
+UNKNOWN_CLOCK = 14 * 3_600
 _ALERT = re.compile(r"^mh:a(\d+):")
 
 
@@ -127,11 +130,11 @@ class History:
         """Where a send tagged ``tag`` (and numbered ``magic``: another engine's alert of the
         same number carries the same tag) went: its position, pending order or deal, or None.
         Only what was made since ``since``, when the send was written down (less CLOCKS_APART:
-        the trade server's clock may be behind this machine's): after a restore from a backup the
-        journal numbers its alerts again from there, and the old alert of the same number left a
-        position under the same tag."""
+        the trade server's clock may be behind this machine's; less UNKNOWN_CLOCK while the
+        server's clock is unknown): after a restore from a backup the journal numbers its alerts
+        again from there, and the old alert of the same number left a position under the same tag."""
         server = self._b.server_clock
-        start = int(server.server(since)) - 1 - CLOCKS_APART
+        start = int(server.server(since)) - 1 - (CLOCKS_APART if server.known else UNKNOWN_CLOCK)
 
         def sent(row: dict[str, Any], made: str | None = None) -> bool:
             return (row.get("comment") == tag and (magic is None or row.get("magic") == magic)
