@@ -29,7 +29,8 @@ def differences(live_status: str, live: dict[str, Any], status: str, shadow: dic
     if live_status != status:
         out.append(f"status: {live_status} → {status}")
     out += _keyed(_steps(live), _steps(shadow), "")
-    out += _keyed(_orders(live), _orders(shadow), "order ")
+    sent = _records_sent(live)
+    out += _keyed(_orders(live, sent), _orders(shadow, sent), "order ")
     for key in _NOTES:
         a, b = live.get(key), shadow.get(key)
         if a != b:
@@ -68,9 +69,17 @@ def _steps(outcome: dict[str, Any]) -> dict[str, tuple[Any, str]]:
     return out
 
 
-def _orders(outcome: dict[str, Any]) -> dict[str, tuple[Any, str]]:
+def _records_sent(live: dict[str, Any]) -> bool:
+    """Whether the live outcome's orders keep what was sent (``desk.SENT``): one journaled
+    before they did (decided before an upgrade, shadowed after it) has volumes only, and what
+    was sent is then not compared, as it cannot differ from nothing recorded."""
+    placed = [o for o in live.get("orders") or () if isinstance(o, dict) and o.get("ok")]
+    return not placed or any("symbol" in o for o in placed)
+
+
+def _orders(outcome: dict[str, Any], sent: bool = True) -> dict[str, tuple[Any, str]]:
     """Each order: "plugin kind" (with #2, #3 for the same plugin's next of that kind) ->
-    (what is compared, how it reads)."""
+    (what is compared, how it reads); ``sent``: with what was sent (``_placed``)."""
     out: dict[str, tuple[Any, str]] = {}
     seen: dict[str, int] = {}
     for order in outcome.get("orders") or ():
@@ -81,7 +90,7 @@ def _orders(outcome: dict[str, Any]) -> dict[str, tuple[Any, str]]:
         name = name if n == 1 else f"{name} #{n}"
         error = order.get("error")
         if order.get("ok"):
-            key, text = _placed(order)
+            key, text = _placed(order, sent)
         elif isinstance(error, str) and error.startswith("vetoed by "):
             key, text = ("vetoed", error), error
         else:  # the broker's refusal: its wording is the broker's own
@@ -90,14 +99,14 @@ def _orders(outcome: dict[str, Any]) -> dict[str, tuple[Any, str]]:
     return out
 
 
-def _placed(order: dict[str, Any]) -> tuple[Any, str]:
+def _placed(order: dict[str, Any], sent: bool = True) -> tuple[Any, str]:
     """A placed order's side, symbol, pending type and volume, whether it carries a stop and
     a target (their levels come from each broker's quote: not compared), and what the other
-    plugins' ``on_order`` changed in it."""
-    words = [str(order[k]) for k in ("side", "symbol", "type") if order.get(k) is not None]
+    plugins' ``on_order`` changed in it; without ``sent``, its volume and those changes only."""
+    words = [str(order[k]) for k in ("side", "symbol", "type") if sent and order.get(k) is not None]
     volume = order.get("volume")
     words.append(_text(volume) if volume is not None else "placed")
-    if order.get("kind") in OPENING:
+    if sent and order.get("kind") in OPENING:
         words += [k for k in ("sl", "tp") if order.get(k) is not None] or ["no stops"]
     changed = [(s.get("plugin"), _canonical(s.get("changes"))) for s in order.get("on_order") or ()
                if isinstance(s, dict) and s.get("result") == "changed"]

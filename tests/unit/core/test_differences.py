@@ -64,3 +64,13 @@ def test_an_order_on_the_other_side_without_its_stop_or_changed_by_another_plugi
     assert differences("done", live, "done", {"plugins": [], "orders": [
         order(sl=1.0898), order(kind="pending", side="buy", symbol="EURUSD", type="limit"),
         order(plugin="own", sl=1.0801, tp=1.13)]}) == []
+
+
+def test_a_live_order_journaled_before_its_record_kept_what_was_sent_is_compared_on_its_volume():
+    # Decided before an upgrade, shadowed after it (the shadow catching up): the live record has
+    # no side, symbol nor stops, which is not the shadow's order going other than live's did.
+    journaled_before = {"client_id": "a1-engine-open", "plugin": "engine", "kind": "market", "ok": True, "volume": 0.1}
+    live = {"plugins": [], "orders": [journaled_before]}
+    assert differences("done", live, "done", {"plugins": [], "orders": [order()]}) == []
+    assert differences("done", live, "done", {"plugins": [], "orders": [order(volume=0.2)]}) == [
+        "order engine market: 0.1 → 0.2"]
