@@ -45,7 +45,7 @@ SERVICES: dict[str, Service] = {
                        "Places a limit or stop order."),
     "orders.close": ([("spec", "moonhook.CloseOrder")], ["moonhook.OrderResult"],
                      "Closes a position (all, or part: volume= with ticket=), a pending order (cancels it), "
-                     "or a symbol's positions whole."),
+                     "or a symbol's positions whole: moonhook's, of every plugin; never one placed by hand."),
     "orders.cancel": ([("spec", "moonhook.CancelOrder")], ["moonhook.OrderResult"],
                       "Removes a pending order, and only that: one filled meanwhile is refused, its position left "
                       "open."),

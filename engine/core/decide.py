@@ -111,11 +111,3 @@ def amend(request: OrderRequest, data: dict[str, Any]) -> OrderRequest:
     if request.kind in OPENING:
         changes.update({k: None for k in ("sl", "tp") if data.get(k) == 0})
     return request.with_changes(changes) if changes else request
-
-
-async def symbol_of_ticket(broker: Broker, ticket: int) -> str | None:
-    """The symbol of an open position or pending order, None if no such ticket is open."""
-    for item in (*await broker.positions(), *await broker.orders()):
-        if item["ticket"] == ticket:
-            return item["symbol"]
-    return None

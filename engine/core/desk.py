@@ -18,7 +18,7 @@ import trio
 from engine.adapters.brokers.base import Broker
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import Database, OrderLedger
-from engine.core.decide import amend, symbol_of_ticket
+from engine.core.decide import amend
 from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.limits import Limits, is_breach
@@ -126,10 +126,6 @@ class PlainDesk:
         result = await self.broker.execute(request)
         self._limits.entered(request, result)
         return result
-
-    async def symbol_of_ticket(self, ticket: int) -> str | None:
-        """The symbol of an open position or pending order, None if no such ticket is open."""
-        return await symbol_of_ticket(self.broker, ticket)
 
 
 PAUSED = "moonhook is paused: no entry is made until it is resumed (closes, stop changes and cancels go on)"

@@ -23,7 +23,7 @@ from engine.adapters.storage import JournalError, PluginStore, StoreError, Trend
 from engine.core.plugins import Plugin
 from engine.core.run import placed
 from engine.domain.alerts import MAX_EXPIRY, TREND_STATES, AlertError, SymbolMap
-from engine.domain.orders import OPENING, PENDING_TYPES, SIDES, BrokerError, OrderRequest, OrderResult
+from engine.domain.orders import OPENING, PENDING_TYPES, SIDES, BrokerError, OrderRequest, OrderResult, ours
 from engine.domain.risk import lot_size
 from engine.domain.rules import filled_meanwhile
 
@@ -72,7 +72,6 @@ class OrderDesk(Protocol):
 
     def new_request(self, kind: str, plugin: str, **fields: Any) -> OrderRequest: ...
     async def place(self, request: OrderRequest, origin: str) -> OrderResult: ...
-    async def symbol_of_ticket(self, ticket: int) -> str | None: ...
 
 
 class Durable(Protocol):
@@ -132,9 +131,9 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
             if placed(plugin.name) >= host.max_orders:
                 raise HostError(f"{fn}: refused: {host.max_orders} orders already placed by this plugin for this "
                                 "alert, timer tick or event (engine.max_plugin_orders)")
-            request = await _order_request(host.desk, plugin, kind, fn, spec, symbol_arg)
-            if kind == "cancel":   # a removal, of the order's type: never the close of what its fill opened
-                request = await _removal(host.market, request)
+            request = _order_request(host.desk, plugin, kind, fn, spec, symbol_arg)
+            if request.ticket is not None:
+                request = await _of_ticket(host.market, request, kind)
                 if not isinstance(request, OrderRequest):
                     return OrderResult.refused(request).to_plain()
             result = await host.desk.place(request, origin=plugin.name)
@@ -256,8 +255,8 @@ def _reached(name: str, fn: HostFunction, sent: bool = False) -> HostFunction:
     return call
 
 
-async def _order_request(desk: OrderDesk, plugin: Plugin, kind: str, fn: str, spec: Any,
-                         symbol_arg: Callable[[str, Any], str]) -> OrderRequest:
+def _order_request(desk: OrderDesk, plugin: Plugin, kind: str, fn: str, spec: Any,
+                   symbol_arg: Callable[[str, Any], str]) -> OrderRequest:
     """Checks a script's order table and makes the request, with this call's client id."""
     if not isinstance(spec, dict):
         raise HostError(f"{fn}: expects a table, e.g. {fn}{{symbol=\"EURUSD\", ...}}")
@@ -300,19 +299,28 @@ async def _order_request(desk: OrderDesk, plugin: Plugin, kind: str, fn: str, sp
         raise HostError(f"{fn}: give ticket= or symbol= (with an optional side=)")
     if kind == "modify" and "ticket" not in fields:
         raise HostError(f"{fn}: ticket is required")
-    if "ticket" in fields and "symbol" not in fields and kind != "cancel":   # a cancel's: from its order (_removal)
-        fields["symbol"] = await desk.symbol_of_ticket(fields["ticket"])
     return desk.new_request("close" if kind == "cancel" else kind, plugin.name, **fields)
 
 
-async def _removal(market: Market, request: OrderRequest) -> OrderRequest | str:
-    """``orders.cancel``'s request given the pending order's type, or why there is none to remove."""
-    for o in await market.orders():
-        if o["ticket"] == request.ticket:
-            return replace(request, symbol=o["symbol"], type=o["type"])
-    if any(p["ticket"] == request.ticket for p in await market.positions()):
-        return str(filled_meanwhile(request.ticket))
-    return f"ticket {request.ticket}: no pending order (removed already, or never placed)"
+async def _of_ticket(market: Market, request: OrderRequest, kind: str) -> OrderRequest | str:
+    """The request on ``request.ticket`` as what holds that ticket is (its symbol; a cancel's, the
+    pending order's type: a removal, never the close of what its fill opened), or why it is refused.
+    A ticket not moonhook's (placed by hand in the terminal, or by another program) is left alone,
+    as alerts and the administrators' commands leave it. One no longer open goes on as asked: the
+    broker answers it, or what its own send did before a restart."""
+    ticket = request.ticket
+    order = next((o for o in await market.orders() if o["ticket"] == ticket), None)
+    position = next((p for p in await market.positions() if p["ticket"] == ticket), None)
+    held = position or order
+    if held is not None and not ours(held):
+        what = "position" if held is position else "pending order"
+        return f"ticket {ticket}: a {what} not placed through moonhook (by hand, or by another program): left alone"
+    if kind == "cancel":
+        if order is None:
+            return str(filled_meanwhile(ticket)) if position is not None else \
+                f"ticket {ticket}: no pending order (removed already, or never placed)"
+        return replace(request, symbol=order["symbol"], type=order["type"])
+    return replace(request, symbol=held["symbol"]) if held is not None else request
 
 
 def _only(fn: str, spec: dict, allowed: set[str]) -> None:

@@ -1,0 +1,51 @@
+"""A plugin's orders by ticket on MetaTrader 5 (the stand-in terminal): what was placed by hand
+in the terminal, or by another program, is never touched, as alerts and the administrators'
+commands leave it; moonhook's own, any plugin's, are acted on."""
+
+from __future__ import annotations
+
+import json
+
+from support.engine_support import process, running
+from support.mt5_standin import ORDER_TYPE_SELL_LIMIT, Terminal
+from support.mt5_support import config
+
+BY_TICKET = """
+function on_alert(a)
+  if a.act == nil then return end
+  local asks = {
+    close = function() return orders.close{ticket = a.ticket} end,
+    part = function() return orders.close{ticket = a.ticket, volume = 0.1} end,
+    modify = function() return orders.modify{ticket = a.ticket, sl = 1.0} end,
+    cancel = function() return orders.cancel{ticket = a.ticket} end,
+  }
+  store.set(a.id, asks[a.act]())
+end
+"""
+
+
+async def test_a_plugin_never_closes_changes_or_cancels_what_was_placed_by_hand(tmp_path):
+    # orders.close, modify and cancel took any ticket: a script's loop over positions.list that
+    # forgot `p.plugin ~= nil` closed, or moved the stop of, the trader's own trades
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, {"mine": BY_TICKET}, broker="mt5", mt5=config(tmp_path)) as engine:
+        position = terminal.open_external("EURUSD", "buy", 1.0)
+        expert = terminal.open_external("EURUSD", "sell", 0.5, magic=424242, comment="an expert's")
+        order = terminal.place_external("EURUSD", ORDER_TYPE_SELL_LIMIT, 0.3, 1.2)
+        asks = [("close", position), ("part", position), ("modify", position), ("close", expert),
+                ("cancel", order), ("close", order), ("modify", order)]
+        for n, (act, ticket) in enumerate(asks):
+            row = await process(engine, json.dumps({"symbol": "EURUSD", "act": act, "ticket": ticket, "id": f"{n}"}))
+            assert row["status"] == "done" and not row["outcome"]["orders"], row
+        answers = [engine.store.get("mine", f"{n}") for n in range(len(asks))]
+        (ours,) = (await process(engine, "buy EURUSD volume=0.2 id=ours"))["outcome"]["orders"]
+        await process(engine, json.dumps({"symbol": "EURUSD", "act": "close", "ticket": ours["ticket"], "id": "own"}))
+        own = engine.store.get("mine", "own")
+    for (act, ticket), answer in zip(asks, answers):
+        what = "pending order" if ticket == order else "position"
+        assert answer == {"ok": False, "error": f"ticket {ticket}: a {what} not placed through moonhook (by hand, or "
+                                                 "by another program): left alone"}, (act, answer)
+    assert {p["ticket"]: (p["volume"], p["sl"]) for p in terminal.positions()} == {position: (1.0, 0.0),
+                                                                                    expert: (0.5, 0.0)}
+    assert [(o["ticket"], o["sl"]) for o in terminal.orders()] == [(order, 0.0)]
+    assert own["ok"] is True and own["volume"] == 0.2, own   # moonhook's own is closed by its ticket
