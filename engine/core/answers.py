@@ -56,7 +56,11 @@ def _table(values: list, table: str) -> tuple[dict[str, Any], Answer | None]:
 def alert_answer(values: list, data: dict[str, Any]) -> Answer:
     """Reads ``on_alert``'s return ``values`` for the alert ``data`` it was given: nil or
     true passes, ``false, "reason"`` rejects, a table changes (``field = false`` removes an
-    optional field, ``handled = true`` says the plugin placed its own orders)."""
+    optional field, ``handled = true`` says the plugin placed its own orders).
+
+    The changed alert is the one its check reads, as an alert sent so is: the next plugins and
+    the execution see its ``side`` follow a changed action, an alias as its command, a number
+    sent as text as a number. Its symbol stays: the plugins of another symbol would not see it."""
     value, answer = _table(values, "a table")
     if answer is not None:
         return answer
@@ -65,12 +69,21 @@ def alert_answer(values: list, data: dict[str, Any]) -> Answer:
     merged = {**data, **changes}
     for key in [k for k, v in changes.items() if v is False and k in _REMOVABLE]:
         del merged[key]  # `field = false` removes a field (nil cannot be sent)
-    if changes:
-        try:
-            parse_json({k: v for k, v in merged.items() if k not in _DERIVED}, _SAME)
-        except AlertError as e:
-            return Answer(INVALID, problem=f"changes refused: {e}")
-    return Answer(CHANGE, changes=changes, data=merged, handled=handled)
+    if not changes:
+        return Answer(CHANGE, data=merged, handled=handled)
+    try:
+        alert = parse_json({k: v for k, v in merged.items() if k not in _DERIVED}, _SAME)
+    except AlertError as e:
+        return Answer(INVALID, problem=f"changes refused: {e}")
+    if alert.symbol != data.get("symbol"):
+        return Answer(INVALID, problem=f"cannot change the symbol ({data.get('symbol')} to {alert.symbol}): the "
+                                       f"plugins of {alert.symbol} would not see it; place the order with "
+                                       "orders.market or orders.pending and return handled = true")
+    read = {**alert.to_plain(), **{k: data[k] for k in _DERIVED if k in data and k != "side"}}
+    if "side" in changes and changes["side"] not in (data.get("side"), read.get("side")):  # kept, or as it follows
+        return Answer(INVALID, problem=f"cannot change side to {changes['side']!r}: it follows the action "
+                                       f"({read.get('action')})")
+    return Answer(CHANGE, changes=changes, data=read, handled=handled)
 
 
 def order_answer(values: list, order: dict[str, Any]) -> Answer:

@@ -58,3 +58,18 @@ def test_on_order_changes_only_what_is_allowed(change, problem):
 def test_on_order_change_applies_and_zero_stop_is_allowed():
     answer = order_answer([{"volume": 0.5, "sl": 0, "comment": "halved"}], {"volume": 1.0, "sl": 1.09})
     assert answer.kind == CHANGE and answer.data == {"volume": 0.5, "sl": 0, "comment": "halved"}
+
+
+def test_a_changed_alert_is_the_one_its_check_reads():
+    answer = alert_answer([{"action": "short", "volume": "0.2", "sl": False}], {**ALERT, "raw_symbol": "OANDA:EURUSD"})
+    assert answer.kind == CHANGE and answer.changes == {"action": "short", "volume": "0.2", "sl": False}
+    assert answer.data == {"symbol": "EURUSD", "raw_symbol": "OANDA:EURUSD", "action": "sell", "side": "sell",
+                           "volume": 0.2, "price": 1.1, "alert_id": 7, "source": "json"}, answer.data
+
+
+def test_the_whole_alert_given_back_changes_what_differs_and_side_follows_the_action():
+    whole = {**ALERT, "action": "sell", "sl": 1.11}   # Lua: a.action = "sell"; a.sl = 1.11; return a
+    answer = alert_answer([whole], ALERT)
+    assert answer.kind == CHANGE and (answer.data["action"], answer.data["side"]) == ("sell", "sell")
+    answer = alert_answer([{"side": "sell"}], ALERT)
+    assert answer.kind == INVALID and answer.problem == "cannot change side to 'sell': it follows the action (buy)"
