@@ -21,7 +21,7 @@ import trio
 from sandbox import SandboxError
 from sandbox.typing import SandboxPool as Pool
 
-from engine.domain.alerts import Alert
+from engine.domain.alerts import Action, Alert
 from engine.domain.orders import OPENING
 from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer, order_answer
 from engine.core.plugins import Plugin, failed_call
@@ -146,9 +146,7 @@ class Hooks:
         the next plugin sees the alert, so each sees the changes accepted before it."""
         verdict = Verdict(plain, steps=[])
         plugins = self._roster().concerned(alert.symbol, "on_alert")
-        # What a failing guard refuses: an entry, or an alert without a command (a plugin after it
-        # may trade on it); exits, stop changes and trends go on without it.
-        entry = alert.action is None or alert.action.is_entry
+        failed: tuple[Plugin, str | None] | None = None  # a guard that failed on an exit, in case it turns to an entry
         start = 0
         async with self.held():
             while start < len(plugins):
@@ -160,17 +158,17 @@ class Hooks:
                 start += passed + 1
                 step: dict[str, Any] = {"plugin": plugin.name}
                 verdict.steps.append(step)
-                if result.error is not None:
-                    step.update(result="error", error=plugin.stats.last_error)
-                    if plugin.meta.guard and entry:
-                        return _refused(verdict, plugin, step["error"])
-                    continue
-                answer = alert_answer(result.values, verdict.data)
-                if answer.kind == INVALID:
-                    step.update(result="error", error=f"on_alert: {answer.problem}")
-                    self._misuse(plugin, "on_alert", answer.problem)
-                    if plugin.meta.guard and entry:
-                        return _refused(verdict, plugin, step["error"])
+                answer = None if result.error is not None else alert_answer(result.values, verdict.data)
+                if answer is None or answer.kind == INVALID:
+                    if answer is None:
+                        step.update(result="error", error=plugin.stats.last_error)
+                    else:
+                        step.update(result="error", error=f"on_alert: {answer.problem}")
+                        self._misuse(plugin, "on_alert", answer.problem)
+                    if plugin.meta.guard:
+                        failed = failed or (plugin, step["error"])
+                        if _entry(verdict.data):
+                            return _refused(verdict, plugin, step["error"])
                     continue
                 step["result"] = answer.kind
                 if answer.kind == REJECT:
@@ -183,6 +181,8 @@ class Hooks:
                     if answer.handled:
                         step["handled"] = True
                         verdict.handled_by = verdict.handled_by or plugin.name
+                    if failed is not None and _entry(verdict.data):  # an exit made an entry after a guard failed
+                        return _refused(verdict, *failed)
         return verdict
 
     async def on_order(self, order: dict[str, Any], origin: str) -> Verdict:
@@ -220,6 +220,13 @@ class Hooks:
                 verdict.data = answer.data
                 verdict.steps.append({"plugin": plugin.name, "result": "changed", "changes": answer.changes})
         return verdict
+
+
+def _entry(alert: dict[str, Any]) -> bool:
+    """What a failing guard refuses: an entry, or an alert without a command (a plugin after it
+    may trade on it); exits, stop changes and trends go on without it."""
+    action = alert.get("action")
+    return action is None or Action(action).is_entry
 
 
 def _refused(verdict: Verdict, plugin: Plugin, error: str | None) -> Verdict:

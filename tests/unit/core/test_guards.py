@@ -170,3 +170,19 @@ end"""
     assert (row["status"], row["outcome"]["rejected_by"]) == ("rejected", "limit")
     assert [r.symbol for r in broker.requests] == ["EURUSD"]  # only where the guard did not fail
     assert passed["status"] == "done"
+
+
+async def test_a_guard_that_failed_on_an_exit_refuses_it_once_a_later_plugin_makes_it_an_entry(tmp_path):
+    # What a failing guard refuses was judged on the alert as it came: a close it let go on, turned
+    # into a buy by a plugin after it, went to the broker unguarded
+    turner = """
+plugin = {priority = 200}
+function on_alert(a) if a.comment == "turn" then return {action = "buy", volume = 0.1} end end"""
+    broker = FakeBroker()
+    async with running(tmp_path, {"limit": ON_ALERT.format(guard="true"), "turner": turner},
+                       use_broker=broker) as engine:
+        turned = await process(engine, "closelong GBPUSD comment=turn id=c1")
+        closed = await process(engine, "closelong GBPUSD id=c2")
+    assert (turned["status"], turned["outcome"]["rejected_by"]) == ("rejected", "limit"), turned
+    assert turned["outcome"]["reason"].startswith("guard failed: on_alert: script error at limit.lua:4:")
+    assert closed["status"] == "done" and broker.requests == []   # the exit goes on: nothing to close
