@@ -21,7 +21,7 @@ from sandbox import HostError
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import JournalError, PluginStore, StoreError, TrendBook
 from engine.core.plugins import Plugin
-from engine.core.run import placed
+from engine.core.run import current, placed
 from engine.domain.alerts import MAX_EXPIRY, TREND_STATES, AlertError, SymbolMap
 from engine.domain.orders import OPENING, PENDING_TYPES, SIDES, BrokerError, OrderRequest, OrderResult, ours
 from engine.domain.risk import lot_size
@@ -128,6 +128,9 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
         fn = f"orders.{kind}"
 
         async def place(spec: Any = None) -> dict:
+            if current.get() is None:   # on_load, on_unload: run again at every start, save and stop
+                raise HostError(f"{fn}: refused in on_load and on_unload, which run at every start, save and "
+                                "stop: place orders from on_alert, on_timer or on_fill, on_close, on_cancel")
             if placed(plugin.name) >= host.max_orders:
                 raise HostError(f"{fn}: refused: {host.max_orders} orders already placed by this plugin for this "
                                 "alert, timer tick or event (engine.max_plugin_orders)")

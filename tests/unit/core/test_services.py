@@ -169,6 +169,25 @@ async def test_a_plugin_places_at_most_max_plugin_orders_for_one_alert(tmp_path)
     assert len(broker.requests) == 6
 
 
+
+async def test_orders_are_refused_in_on_load_and_on_unload(tmp_path):
+    # on_load ran outside any alert, tick or event: no engine.max_plugin_orders (40 entries from one
+    # loop), a new client id each time, and it runs again at every start and save of the file
+    script = """
+    function on_load()
+      store.set('load', select(2, pcall(orders.market, {symbol = 'EURUSD', side = 'buy', volume = 0.1})))
+    end
+    function on_unload()
+      store.set('unload', select(2, pcall(orders.close, {symbol = 'EURUSD'})))
+    end"""
+    broker = FakeBroker()
+    async with running(tmp_path, {"boot": script}, use_broker=broker) as engine:
+        await engine.lifecycle.unload("boot")
+        said = engine.store.get("boot", "load"), engine.store.get("boot", "unload")
+    for fn, text in zip(("orders.market", "orders.close"), said):
+        assert text.startswith(f"{fn}: refused in on_load and on_unload, which run at every start"), text
+    assert broker.requests == []
+
 async def test_notify_send_reaches_the_outbox_without_blocking(tmp_path):
     script = "function on_alert(a) for i = 1, 3 do notify.send('n' .. i) end end"
     async with running(tmp_path, {"n": script}) as engine:
