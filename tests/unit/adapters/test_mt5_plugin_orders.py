@@ -49,3 +49,28 @@ async def test_a_plugin_never_closes_changes_or_cancels_what_was_placed_by_hand(
                                                                                     expert: (0.5, 0.0)}
     assert [(o["ticket"], o["sl"]) for o in terminal.orders()] == [(order, 0.0)]
     assert own["ok"] is True and own["volume"] == 0.2, own   # moonhook's own is closed by its ticket
+
+
+TAKER = """
+function on_alert(a)
+  if a.comment ~= "take" then return end
+  local p = positions.list("GBPUSD")[1]
+  store.set("took", orders.close{ticket = p.ticket, volume = 0.5})
+  return {handled = true}
+end
+"""
+
+
+async def test_a_part_close_the_market_filled_in_part_says_how_much_it_closed(tmp_path):
+    # Refused after 0.4 of the 0.5 lots asked were closed, the answer said ok=false and no volume,
+    # which the docs call never executed: a script sending its close again closed 0.4 lots more
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, {"taker": TAKER}, broker="mt5", mt5=config(tmp_path)) as engine:
+        assert (await process(engine, "buy GBPUSD volume=1"))["status"] == "done"
+        terminal.set_symbol("GBPUSD", liquidity=0.1)   # a thin book: 0.1 lots a send, four sends
+        await process(engine, "buy GBPUSD volume=1 comment=take")
+        took = engine.store.get("taker", "took")
+    (position,) = terminal.positions()
+    assert position["volume"] == 0.6
+    assert took == {"ok": False, "volume": 0.4, "error": f"closed 0.4 of 0.5 lots of position {position['ticket']}: "
+                                                         "the market filled it in part 4 times; the rest is open"}

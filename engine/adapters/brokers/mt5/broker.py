@@ -288,7 +288,7 @@ class MT5Broker(Broker):
                               part: str = "") -> OrderResult:
         """Closes ``volume`` lots of position ``p`` (all of it when None). A close the market fills
         in part (10010: IOC on a thin book) is sent again for the rest, each part under a tag of
-        its own, at most ``retries`` times more; what is left open then is said in the error."""
+        its own, at most ``retries`` times more; refused then, its volume is what was closed."""
         symbol = self.config.from_broker(p["symbol"])
         info = await self._spec(symbol)
         side = "sell" if c.POSITION_SIDES.get(p["type"]) == "buy" else "buy"
@@ -304,13 +304,13 @@ class MT5Broker(Broker):
                                    deviation=self.config.deviation, filling=fills[0], position=p["ticket"])
             result = await self._sender.send(r, request, fills, fresh)
             if not result.ok:
-                return result if not filled else replace(result, error=f"closed {filled:g} of {want:g} lots of "
-                                                         f"position {p['ticket']}; the rest: {result.error}")
+                said = f"closed {filled:g} of {want:g} lots of position {p['ticket']}; the rest: {result.error}"
+                return result if not filled else replace(result, volume=filled, error=said)
             filled = round(filled + (result.volume or request["volume"]), 8)
             if filled >= want - 1e-9:
                 return replace(result, volume=filled)
-        return OrderResult.refused(f"closed {filled:g} of {want:g} lots of position {p['ticket']}: the market "
-                                   f"filled it in part {self.config.retries + 1} times; the rest is open")
+        said = f"closed {filled:g} of {want:g} lots of position {p['ticket']}: the market filled it in part"
+        return OrderResult(ok=False, volume=filled, error=f"{said} {self.config.retries + 1} times; the rest is open")
 
     async def _modify(self, r: OrderRequest) -> OrderResult:
         ticket = ticket_of(r.ticket)
