@@ -56,6 +56,7 @@ SCHEMA: dict[str, Any] = {
         "scripts": c.folder, "data": c.folder, "broker": c.choice(*BROKERS), "execute_alerts": c.boolean,
         "dedup_window": _NOT_NEGATIVE, "default_volume": _POSITIVE, "breaker": c.integer(0, 1000),
         "max_alert_age": _NOT_NEGATIVE, "expire_closes": c.boolean, "max_plugin_orders": c.integer(1, 1000),
+        "max_plugin_entries_per_minute": c.integer(1, 10_000),
         "max_order_volume": _POSITIVE, "max_open_positions": c.integer(1, 100_000),
         "max_price_gap_pct": _POSITIVE, "max_daily_loss_pct": _POSITIVE, "min_equity": _POSITIVE, "max_risk_pct": _POSITIVE,
         "max_entries_per_hour": c.integer(1, 100_000),

@@ -39,7 +39,7 @@ from engine.core.hooks import Hooks
 from engine.core.lifecycle import Lifecycle
 from engine.core.limits import HOUR, LimitWatch, Limits
 from engine.core.loader import Loader
-from engine.core.services import Host
+from engine.core.services import Host, OrderCaps
 from engine.core.plugins import Plugin, failed_call
 from engine.core.roster import PluginSet
 from engine.core.broker_wait import LeftForNextStart, wait_for_broker
@@ -99,7 +99,7 @@ class Engine:
         self.switchboard = Switchboard(database, self.journal, self.writer, self.notifier, clock, self._enqueue,
                                        self.events)
         self.host = Host(market=broker, desk=self.desk, symbols=self.symbols, store=self.store, trend=self.trend,
-                         durable=self.writer, notifier=self.notifier, clock=clock, max_orders=config.max_plugin_orders)
+                         durable=self.writer, notifier=self.notifier, clock=clock, caps=OrderCaps.of(config))
         loader = Loader(pool, self.plugins, MetaCache(database), database, self.symbols, self.host)
         self.lifecycle = Lifecycle(config, loader, self.hooks, self.notifier, self.switchboard, self.working, nursery,
                                    self.events, timers_run=lambda: broker.connected, follow=self.follow)

@@ -18,7 +18,7 @@ from engine.core.limits import SETTINGS, Limits
 from engine.core.services import Host
 
 LIVE = SETTINGS + ("execute_alerts", "default_volume", "dedup_window", "max_alert_age", "expire_closes", "breaker",
-                   "max_plugin_orders", "symbol_map")
+                   "max_plugin_orders", "max_plugin_entries_per_minute", "symbol_map")
 
 
 class Deciding(Protocol):
@@ -46,7 +46,7 @@ def follow(parts: Follower, config: EngineConfig) -> list[str]:
     parts.config = parts.decider.config = replace(parts.config, **new)
     parts.limits.follow(parts.config)
     parts.symbols.follow(SymbolMap(config.symbol_map))
-    parts.host.max_orders = parts.config.max_plugin_orders
+    parts.host.caps.follow(parts.config)
     return list(new)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable, Protocol
 
 from sandbox import HostError
@@ -21,7 +21,8 @@ from sandbox import HostError
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import JournalError, PluginStore, StoreError, TrendBook
 from engine.core.plugins import Plugin
-from engine.core.run import current, placed
+from engine.core.order_caps import OrderCaps
+from engine.core.run import current
 from engine.domain.alerts import MAX_EXPIRY, TREND_STATES, AlertError, SymbolMap
 from engine.domain.orders import OPENING, PENDING_TYPES, SIDES, BrokerError, OrderRequest, OrderResult, ours
 from engine.domain.risk import lot_size
@@ -83,7 +84,7 @@ class Durable(Protocol):
 @dataclass
 class Host:
     """Everything the service API reaches: a script can touch nothing of the engine but these.
-    ``max_orders`` follows a saved moonhook.toml (``following.py``)."""
+    ``caps`` follows a saved moonhook.toml (``following.py``)."""
 
     market: Market
     desk: OrderDesk
@@ -94,7 +95,7 @@ class Host:
     notifier: Notifier
     clock: Callable[[], float]
     logs: str = "moonhook.plugin"   # the scripts' loggers: logs.<plugin name>
-    max_orders: int = 20            # engine.max_plugin_orders: a plugin's orders per alert, tick or event
+    caps: OrderCaps = field(default_factory=OrderCaps)   # what one plugin may place (order_caps.py)
 
 
 def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
@@ -131,9 +132,7 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
             if current.get() is None:   # on_load, on_unload: run again at every start, save and stop
                 raise HostError(f"{fn}: refused in on_load and on_unload, which run at every start, save and "
                                 "stop: place orders from on_alert, on_timer or on_fill, on_close, on_cancel")
-            if placed(plugin.name) >= host.max_orders:
-                raise HostError(f"{fn}: refused: {host.max_orders} orders already placed by this plugin for this "
-                                "alert, timer tick or event (engine.max_plugin_orders)")
+            host.caps.take(plugin.name, kind, fn, host.clock)
             request = _order_request(host.desk, plugin, kind, fn, spec, symbol_arg)
             if request.ticket is not None:
                 request = await _of_ticket(host.market, request, kind)

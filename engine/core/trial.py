@@ -21,7 +21,7 @@ from engine.core.limits import Limits
 from engine.core.plugins import Plugin
 from engine.core.roster import PluginSet
 from engine.core.run import Run, working
-from engine.core.services import Host
+from engine.core.services import Host, OrderCaps
 from engine.domain.alerts import Alert, SymbolMap
 from engine.domain.config import EngineConfig
 from engine.domain.orders import BrokerError
@@ -80,7 +80,7 @@ class Trial:
         # The services the trial's scripts are given: bound to its broker, desk and books.
         self.host = Host(market=broker, desk=self.desk, symbols=self.symbols, store=self.store, trend=self.trend,
                          durable=_AtOnce(database), notifier=quiet, clock=clock, logs=logs,  # type: ignore[arg-type]
-                         max_orders=config.max_plugin_orders)
+                         caps=OrderCaps.of(config))
 
     async def _set_trend(self, alert: Alert) -> None:
         self.trend.set(alert.symbol, alert.timeframe, alert.state)

@@ -111,6 +111,9 @@ class EngineConfig:
     # Orders one plugin may place for one alert, timer tick or broker event: a script looping
     # over orders.market by mistake places that many, not thousands.
     max_plugin_orders: int = 20
+    # Entries one plugin may place in any minute, whatever placed them: a script opening an entry
+    # from each of its own fills (each a new event) stops there, not at hundreds a second.
+    max_plugin_entries_per_minute: int = 30
     # The account's hard limits (core/limits.py), on every entry whoever places it; None: none.
     max_order_volume: float | None = None    # lots in one order
     max_open_positions: int | None = None    # positions and pending orders open at the broker
@@ -187,6 +190,10 @@ class EngineConfig:
                                                             and 1 <= self.max_plugin_orders <= 1000):
             raise ValueError("engine.max_plugin_orders: must be an integer from 1 to 1000, "
                              f"got {self.max_plugin_orders!r}")
+        if isinstance(self.max_plugin_entries_per_minute, bool) or not (
+                isinstance(self.max_plugin_entries_per_minute, int) and 1 <= self.max_plugin_entries_per_minute <= 10_000):
+            raise ValueError("engine.max_plugin_entries_per_minute: must be an integer from 1 to 10000, "
+                             f"got {self.max_plugin_entries_per_minute!r}")
         if not (isinstance(self.workers, int) and 1 <= self.workers <= 64):
             raise ValueError(f"engine.workers: must be an integer from 1 to 64, got {self.workers!r}")
 

@@ -529,7 +529,8 @@ async def test_saved_trading_settings_hold_the_next_alert(tmp_path):
         assert late["status"] == "done", late   # 90 s old: within max_alert_age's 120
 
         save(config, start.replace("dedup_window = 0\n", 'dedup_window = 60\ndefault_volume = 0.2\nmax_alert_age = 60\n'
-                                   'max_plugin_orders = 3\nsymbol_map = { "ES1!" = "SPX500" }\n'))
+                                   'max_plugin_orders = 3\nmax_plugin_entries_per_minute = 7\n'
+                                   'symbol_map = { "ES1!" = "SPX500" }\n'))
         await until(lambda: engine.plugins.get("index") is not None)
         assert "index.lua" not in engine.lifecycle.errors
         # told once the save is applied, after the reload it made: waited for, not raced
@@ -537,6 +538,7 @@ async def test_saved_trading_settings_hold_the_next_alert(tmp_path):
         assert [t for t in outbox(engine) if t.startswith("moonhook.toml saved")] == [
             "moonhook.toml saved; in force now: engine.default_volume 0.2 (was unset), engine.dedup_window 60 "
             "(was 0), engine.max_alert_age 60 (was 120), engine.max_plugin_orders 3 (was 20), "
+            "engine.max_plugin_entries_per_minute 7 (was 30), "
             'engine.symbol_map {ES1! = "SPX500"} (was unset)']
         sized = await process(engine, "buy ES1! price=5000 id=sized")
         assert sized["status"] == "done", sized["outcome"]
@@ -545,7 +547,7 @@ async def test_saved_trading_settings_hold_the_next_alert(tmp_path):
         assert (await submit(engine, "buy ES1! price=5000 id=sized")).duplicate_of == sized["id"]
         late = await process(engine, f"buy EURUSD volume=0.1 price=1.1 timenow={fired(90)} id=late2")
         assert late["status"] == "expired", late
-        assert engine.host.max_orders == 3
+        assert (engine.host.caps.orders, engine.host.caps.entries_per_minute) == (3, 7)
 
         save(config, start.replace("dedup_window = 0\n", "dedup_window = 0\nexecute_alerts = false\n"))
         await until(lambda: not engine.config.execute_alerts)

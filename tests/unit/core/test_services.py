@@ -7,6 +7,7 @@ import re
 import logging
 
 import pytest
+import trio
 
 from engine.domain.config.paper import PaperConfig
 
@@ -169,6 +170,25 @@ async def test_a_plugin_places_at_most_max_plugin_orders_for_one_alert(tmp_path)
     assert len(broker.requests) == 6
 
 
+async def test_a_plugin_opening_an_entry_from_each_of_its_fills_stops_at_its_entries_a_minute(tmp_path):
+    # Each fill is an event of its own, so engine.max_plugin_orders never counts past 1: without a
+    # cap across runs this script opened hundreds of positions a second on paper.
+    script = """
+    function on_fill(f)
+      if f.entry == 'in' then
+        local ok, r = pcall(orders.market, {symbol = f.symbol, side = 'buy', volume = 0.01})
+        if not ok then store.set('stopped', r) end
+      end
+    end"""
+    async with running(tmp_path, {"chain": script}, max_plugin_entries_per_minute=5) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        with trio.fail_after(10):
+            while (stopped := engine.store.get("chain", "stopped")) is None:
+                await trio.sleep(0.01)
+        positions = await engine.broker.positions()
+    assert stopped.startswith("orders.market: refused: 5 entries already placed by this plugin in the last minute")
+    assert sorted(p["plugin"] for p in positions) == ["chain"] * 5 + ["engine"]
+
 
 async def test_orders_are_refused_in_on_load_and_on_unload(tmp_path):
     # on_load ran outside any alert, tick or event: no engine.max_plugin_orders (40 entries from one
@@ -187,6 +207,7 @@ async def test_orders_are_refused_in_on_load_and_on_unload(tmp_path):
     for fn, text in zip(("orders.market", "orders.close"), said):
         assert text.startswith(f"{fn}: refused in on_load and on_unload, which run at every start"), text
     assert broker.requests == []
+
 
 async def test_notify_send_reaches_the_outbox_without_blocking(tmp_path):
     script = "function on_alert(a) for i = 1, 3 do notify.send('n' .. i) end end"

@@ -1,0 +1,53 @@
+"""What one plugin may place, whatever its script does: ``engine.max_plugin_orders`` orders for
+one alert, timer tick or broker event, and ``engine.max_plugin_entries_per_minute`` entries in
+any minute. The first stops a loop inside one run; the second what it cannot see: a script that
+opens an entry from each of its own fills (each fill a new event: hundreds of positions a
+second on paper). Past either, ``orders.*`` raises in the script: its hook fails, and the
+breaker (``engine.breaker``) switches a plugin that goes on off.
+
+Minutes are the engine's clock (the replayed one in a replay). Both follow a saved moonhook.toml.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable
+
+from sandbox import HostError
+
+from engine.core.run import placed
+from engine.domain.config import EngineConfig
+from engine.domain.orders import OPENING
+
+MINUTE = 60.0
+
+
+class OrderCaps:
+    def __init__(self, orders: int = 20, entries_per_minute: int = 30):
+        self.orders, self.entries_per_minute = orders, entries_per_minute
+        self._entries: dict[str, deque[float]] = {}   # plugin -> when its entries of the last minute were placed
+
+    @classmethod
+    def of(cls, config: EngineConfig) -> "OrderCaps":
+        return cls(config.max_plugin_orders, config.max_plugin_entries_per_minute)
+
+    def follow(self, config: EngineConfig) -> None:
+        self.orders, self.entries_per_minute = config.max_plugin_orders, config.max_plugin_entries_per_minute
+
+    def take(self, plugin: str, kind: str, fn: str, clock: Callable[[], float]) -> None:
+        """Counts ``plugin``'s order of ``kind`` about to be placed by ``fn``; raises HostError,
+        counting nothing, when it is past a cap."""
+        if placed(plugin) >= self.orders:
+            raise HostError(f"{fn}: refused: {self.orders} orders already placed by this plugin for this "
+                            "alert, timer tick or event (engine.max_plugin_orders)")
+        if kind not in OPENING:
+            return
+        now = clock()
+        times = self._entries.setdefault(plugin, deque())
+        while times and (times[0] <= now - MINUTE or times[0] > now):  # a clock stepped back forgets them
+            times.popleft()
+        if len(times) >= self.entries_per_minute:
+            raise HostError(f"{fn}: refused: {self.entries_per_minute} entries already placed by this plugin in the "
+                            "last minute (engine.max_plugin_entries_per_minute): a script opening entries from "
+                            "its own fills or timers in a loop stops here")
+        times.append(now)
