@@ -72,3 +72,15 @@ async def told(engine) -> list[tuple[str, str]]:
         while ("admin", LAST) not in _outbox(engine):
             await trio.sleep(0.01)
     return [m for m in _outbox(engine) if m != ("admin", LAST)]
+
+
+async def relay(out: trio.Event, *events: trio.Event) -> None:
+    """Sets ``out`` once any of ``events`` is set (a held broker released by whichever comes first)."""
+    async with trio.open_nursery() as nursery:
+        async def one(event: trio.Event) -> None:
+            await event.wait()
+            out.set()
+            nursery.cancel_scope.cancel()
+
+        for event in events:
+            nursery.start_soon(one, event)

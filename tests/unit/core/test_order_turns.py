@@ -18,7 +18,7 @@ from engine.adapters.storage import Database
 from engine.app import Operations
 from engine.domain.config.paper import PaperConfig
 
-from support.engine_support import process, running, submit, told
+from support.engine_support import process, relay, running, submit, told
 from support.fakes import FakeBroker
 from support.paths import ROOT
 
@@ -102,18 +102,6 @@ class _Waits(logging.Handler):
             self.event.set()
 
 
-async def _released_when(out: trio.Event, *events: trio.Event) -> None:
-    """Sets ``out`` once any of ``events`` is set."""
-    async with trio.open_nursery() as nursery:
-        async def one(event: trio.Event) -> None:
-            await event.wait()
-            out.set()
-            nursery.cancel_scope.cancel()
-
-        for event in events:
-            nursery.start_soon(one, event)
-
-
 async def test_a_plugins_entry_from_another_symbols_alert_meets_the_guard_after_the_entry_in_flight(tmp_path):
     """one_position.lua allows one GBPUSD position. The GBPUSD alert's entry passed its
     on_order and is at the broker when a EURUSD alert's plugin places a GBPUSD entry: judged
@@ -127,7 +115,7 @@ async def test_a_plugins_entry_from_another_symbols_alert_meets_the_guard_after_
         async with running(tmp_path, {"one_position": ONE_POSITION, "basket": ALSO_GBPUSD},
                            use_broker=broker) as engine:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(_released_when, broker.release, broker.answered("a2-basket-1"), waits.event)
+                nursery.start_soon(relay, broker.release, broker.answered("a2-basket-1"), waits.event)
                 assert (await submit(engine, "buy GBPUSD volume=0.1 price=1.27")).id == 1
                 await broker.sending.wait()
                 assert (await submit(engine, "buy EURUSD volume=0.1 price=1.1")).id == 2

@@ -16,7 +16,7 @@ from engine.adapters.brokers import PaperBroker
 from engine.adapters.storage import Database
 from engine.domain.config.paper import PaperConfig
 
-from support.engine_support import process, running, submit
+from support.engine_support import process, relay, running, submit
 
 
 class _Seen(logging.Handler):
@@ -71,23 +71,11 @@ def _watching(waiting: int, event: trio.Event) -> _Seen:
     return seen
 
 
-async def _relay(out: trio.Event, *events: trio.Event) -> None:
-    """Sets ``out`` once any of ``events`` is set."""
-    async with trio.open_nursery() as nursery:
-        async def one(event: trio.Event) -> None:
-            await event.wait()
-            out.set()
-            nursery.cancel_scope.cancel()
-
-        for event in events:
-            nursery.start_soon(one, event)
-
-
 async def _two(engine, held: trio.Event, done: trio.Event, first: str, second: str):
     """Submits ``first`` then ``second`` and waits for both; ``held`` (what the broker holds)
     is released once ``done`` is set or the engine says ``second`` waits for its turn."""
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(_relay, held, done)
+        nursery.start_soon(relay, held, done)
         a = await submit(engine, first)
         seen = _watching(a.id + 1, held)
         try:
