@@ -115,8 +115,8 @@ def render_config(secret: str, api_token: str) -> str:
 # Orders one plugin may place for one alert, timer tick or broker event; past it, orders.* raises
 # in the script (a loop placing orders by mistake places this many, not thousands).
 {_toml(max_plugin_orders=engine.max_plugin_orders)}
-# Entries (market and pending orders) one plugin may place in any minute, whatever placed
-# them: a script opening an entry from each of its own fills stops here.
+# Entries (market and pending orders) one plugin may place in any minute from its timers and
+# broker-event hooks (on_fill...): a script opening an entry from each of its own fills stops here.
 {_toml(max_plugin_entries_per_minute=engine.max_plugin_entries_per_minute)}
 # The account's hard limits, on every entry whoever places it (the alert, a plugin, an admin);
 # closes always pass. An order over this many lots is refused:

@@ -1,9 +1,11 @@
 """What one plugin may place, whatever its script does: ``engine.max_plugin_orders`` orders for
 one alert, timer tick or broker event, and ``engine.max_plugin_entries_per_minute`` entries in
-any minute. The first stops a loop inside one run; the second what it cannot see: a script that
-opens an entry from each of its own fills (each fill a new event: hundreds of positions a
-second on paper). Past either, ``orders.*`` raises in the script: its hook fails, and the
-breaker (``engine.breaker``) switches a plugin that goes on off.
+any minute from its timers and broker-event hooks. The first stops a loop inside one run; the
+second what it cannot see: a script that opens an entry from each of its own fills (each fill a
+new event: hundreds of positions a second on paper). An alert's entries are not counted in the
+second: alerts come from outside, a bar's close may bring a burst of them, and each has the
+first. Past either, ``orders.*`` raises in the script: its hook fails, and the breaker
+(``engine.breaker``) switches a plugin that goes on off.
 
 Minutes are the engine's clock (the replayed one in a replay). Both follow a saved moonhook.toml.
 """
@@ -15,7 +17,7 @@ from typing import Callable
 
 from sandbox import HostError
 
-from engine.core.run import placed
+from engine.core.run import current, placed
 from engine.domain.config import EngineConfig
 from engine.domain.orders import OPENING
 
@@ -35,12 +37,13 @@ class OrderCaps:
         self.orders, self.entries_per_minute = config.max_plugin_orders, config.max_plugin_entries_per_minute
 
     def take(self, plugin: str, kind: str, fn: str, clock: Callable[[], float]) -> None:
-        """Counts ``plugin``'s order of ``kind`` about to be placed by ``fn``; raises HostError,
-        counting nothing, when it is past a cap."""
+        """Counts ``plugin``'s order of ``kind`` about to be placed by ``fn`` (an entry from a
+        timer or an event, in the minute's); raises HostError, counting nothing, past a cap."""
         if placed(plugin) >= self.orders:
             raise HostError(f"{fn}: refused: {self.orders} orders already placed by this plugin for this "
                             "alert, timer tick or event (engine.max_plugin_orders)")
-        if kind not in OPENING:
+        run = current.get()
+        if kind not in OPENING or (run is not None and run.alert_id is not None):
             return
         now = clock()
         times = self._entries.setdefault(plugin, deque())
@@ -48,6 +51,6 @@ class OrderCaps:
             times.popleft()
         if len(times) >= self.entries_per_minute:
             raise HostError(f"{fn}: refused: {self.entries_per_minute} entries already placed by this plugin in the "
-                            "last minute (engine.max_plugin_entries_per_minute): a script opening entries from "
-                            "its own fills or timers in a loop stops here")
+                            "last minute from its timers and broker events (engine.max_plugin_entries_per_minute): "
+                            "a script opening entries from its own fills or timers in a loop stops here")
         times.append(now)

@@ -111,8 +111,8 @@ class EngineConfig:
     # Orders one plugin may place for one alert, timer tick or broker event: a script looping
     # over orders.market by mistake places that many, not thousands.
     max_plugin_orders: int = 20
-    # Entries one plugin may place in any minute, whatever placed them: a script opening an entry
-    # from each of its own fills (each a new event) stops there, not at hundreds a second.
+    # Entries one plugin may place in any minute from its timers and broker-event hooks: a script
+    # opening an entry from each of its own fills (each a new event) stops there, not at hundreds a second.
     max_plugin_entries_per_minute: int = 30
     # The account's hard limits (core/limits.py), on every entry whoever places it; None: none.
     max_order_volume: float | None = None    # lots in one order

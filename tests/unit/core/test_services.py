@@ -186,8 +186,24 @@ async def test_a_plugin_opening_an_entry_from_each_of_its_fills_stops_at_its_ent
             while (stopped := engine.store.get("chain", "stopped")) is None:
                 await trio.sleep(0.01)
         positions = await engine.broker.positions()
-    assert stopped.startswith("orders.market: refused: 5 entries already placed by this plugin in the last minute")
+    assert stopped.startswith("orders.market: refused: 5 entries already placed by this plugin in the last minute "
+                              "from its timers and broker events")
     assert sorted(p["plugin"] for p in positions) == ["chain"] * 5 + ["engine"]
+
+
+async def test_a_plugins_entries_for_alerts_are_not_counted_in_its_entries_a_minute(tmp_path):
+    # Alerts come from outside (a bar's close brings a burst): each has max_plugin_orders, and a
+    # plugin trading on each of them is not stopped by the cap meant for its own chains.
+    script = """
+    function on_alert(a)
+      orders.market{symbol = a.symbol, side = a.side, volume = 0.01}
+      return {handled = true}
+    end"""
+    broker = FakeBroker()
+    async with running(tmp_path, {"own": script}, use_broker=broker, max_plugin_entries_per_minute=2) as engine:
+        rows = [await process(engine, f"buy EURUSD volume=0.1 price=1.1 id=n{i}") for i in range(4)]
+    assert [r["status"] for r in rows] == ["done"] * 4
+    assert [r.plugin for r in broker.requests] == ["own"] * 4
 
 
 async def test_orders_are_refused_in_on_load_and_on_unload(tmp_path):
