@@ -66,6 +66,8 @@ def _outcome(result: Any, done: str, gone: str) -> str:
         return gone
     if isinstance(result, Exception):
         return f"failed: {type(result).__name__}: {str(result)[:120]}"
+    if result.unknown:  # it may have been done: "NOT closed" would send the admin to close it again by hand
+        return f"MAYBE {done}, not known yet: {result.error}"
     return done if result.ok else f"NOT {done}: {result.error}"
 
 

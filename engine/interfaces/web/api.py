@@ -33,13 +33,16 @@ async def _reason() -> str | None:
 
 def _answer(ticket: int, results: list[tuple[int, Any]], gone: str) -> Any:
     """The answer to a close or cancel of one ticket, from the facade's (ticket, result):
-    503 when it raised (the broker cannot answer), 409 when the ticket went meanwhile."""
+    503 when it raised (the broker cannot answer), 409 when the ticket went meanwhile, 202 with
+    ``unknown`` when it was sent and its outcome is not known (it may have been done)."""
     ((_, result),) = results
     if isinstance(result, Exception):
         return {"ticket": ticket, "ok": False, "error": f"{type(result).__name__}: {str(result)[:200]}"}, 503
     if result is None:
         return {"ticket": ticket, "ok": False, "error": gone}, 409
-    return {"ticket": ticket, "ok": result.ok, "price": result.price, "volume": result.volume, "error": result.error}
+    answer = {"ticket": ticket, "ok": result.ok, "price": result.price, "volume": result.volume, "error": result.error,
+              "unknown": result.unknown}
+    return (answer, 202) if result.unknown else answer
 
 
 def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:

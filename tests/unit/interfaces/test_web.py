@@ -332,7 +332,7 @@ async def test_the_api_cancels_one_of_moonhooks_pending_orders_through_every_plu
     assert anonymous.status_code == 401 and unknown.status_code == 404
     assert unknown.json()["error"].startswith("ticket: no pending order 4242 of moonhook's")
     assert done.status_code == 200 and done.json() == {"ticket": order["ticket"], "ok": True, "price": 1.05,
-                                                       "volume": 0.1, "error": None}
+                                                       "volume": 0.1, "error": None, "unknown": False}
     assert again.status_code == 404 and left == []
     assert seen == f"close:api:{order['ticket']}"
     assert [(o["plugin"], o["status"]) for o in ledger] == [("api", "done")]
@@ -376,5 +376,5 @@ async def test_the_api_closes_one_of_moonhooks_positions_by_its_ticket(tmp_path)
         left = [p["ticket"] for p in await engine.broker.positions()]
     assert unknown.status_code == 404 and unknown.json()["error"].startswith("ticket: no open position 4242")
     assert done.status_code == 200 and done.json() == {"ticket": first["ticket"], "ok": True, "price": 1.1,
-                                                       "volume": 0.1, "error": None}
+                                                       "volume": 0.1, "error": None, "unknown": False}
     assert again.status_code == 404 and left == [second["ticket"]]   # only the one asked for

@@ -1,0 +1,60 @@
+"""An administrator's close on MetaTrader 5 whose outcome is not known: sent, then the terminal
+gone before it answered. It may have closed the position; the admin is told so, never "not
+closed", which would send them to close it again by hand (tests/support/mt5_standin.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import trio
+
+from engine.app import Operations
+from engine.interfaces.telegram.commands import Commands
+
+from support.botapi import html_plain
+from support.engine_support import process, running, told
+from support.mt5_standin import Terminal
+from support.telegram_support import ADMIN, Chat, Clock, ask
+from support.web_support import AUTH, serving
+from test_mt5_engine import mt5_config, until
+
+
+def _lost_at_the_next_send(terminal: Terminal) -> None:
+    """The next order executes and its worker dies before answering; MetaTrader is then gone."""
+    terminal.script("order_send", "crash_after_send")
+    terminal.script("initialize", "ipc_down")
+
+
+async def _closes_told(engine, symbol: str) -> list[str]:
+    """The trades chat's news of ``symbol``'s positions closed, once there is one."""
+    with trio.fail_after(20):
+        while not (closes := [text for kind, text in await told(engine) if kind == "trades"
+                              and f"{symbol} closed" in text]):
+            await trio.sleep(0.05)
+    return closes
+
+
+async def test_a_close_whose_answer_is_lost_is_told_as_not_known_in_telegram_and_the_api(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=replace(mt5_config(tmp_path), timeout=1.0)) as engine:
+        for body in ("buy EURUSD volume=0.1 sl=1.07", "buy GBPUSD volume=0.1 sl=1.2"):
+            assert (await process(engine, body))["status"] == "done"
+        clock = Clock()
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        question = await ask(commands, chat.say("/close EURUSD"))
+        _lost_at_the_next_send(terminal)
+        said = html_plain((await ask(commands, chat.press(question))).text)
+        assert [p["symbol"] for p in terminal.positions()] == ["GBPUSD"]   # it did close
+        assert "NOT closed" not in said and "MAYBE closed, not known yet" in said, said
+        assert "It may have reached the broker" in said, said
+
+        terminal.reconnect()
+        assert len(await _closes_told(engine, "EURUSD")) == 1   # found at the broker once it is back
+        await until(lambda: engine.broker.connected, 20)
+        (gbp,) = await engine.broker.positions()
+        async with serving(engine) as client:
+            _lost_at_the_next_send(terminal)
+            answer = await client.post(f"/api/positions/{gbp['ticket']}/close", headers=AUTH)
+        assert terminal.positions() == []
+        assert answer.status_code == 202, (answer.status_code, answer.text)
+        assert answer.json()["unknown"] is True and answer.json()["ok"] is False, answer.json()
