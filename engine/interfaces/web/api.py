@@ -79,7 +79,8 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
         """Removes one of moonhook's pending orders through the facade, as the API: every
         plugin's on_order sees it and the ledger records it. 404 for any other ticket."""
         if ticket not in {o["ticket"] for o in await ops.pending(ours=True)}:
-            return {"error": f"ticket: no pending order {ticket} of moonhook's (one placed by hand is left alone)"}, 404
+            return {"error": f"ticket: no pending order {ticket} of moonhook's (removed or filled already, or one "
+                             "placed by hand, which is left alone)"}, 404
         return _answer(ticket, await ops.cancel([ticket], plugin=API, origin=f"{API}:/cancel", comment="api cancel"),
                        "no longer pending (filled or removed meanwhile)")
 
@@ -87,7 +88,8 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     async def close_position(ticket: int):
         """Closes one of moonhook's positions, whole, through the facade, as the API."""
         if ticket not in {p["ticket"] for p in await ops.positions(ours=True)}:
-            return {"error": f"ticket: no open position {ticket} of moonhook's (one opened by hand is left alone)"}, 404
+            return {"error": f"ticket: no open position {ticket} of moonhook's (closed already, or one opened by "
+                             "hand, which is left alone)"}, 404
         return _answer(ticket, await ops.close_positions([ticket], plugin=API, origin=f"{API}:/close",
                                                          comment="api close"), "no longer open (closed meanwhile)")
 

@@ -378,3 +378,5 @@ async def test_the_api_closes_one_of_moonhooks_positions_by_its_ticket(tmp_path)
     assert done.status_code == 200 and done.json() == {"ticket": first["ticket"], "ok": True, "price": 1.1,
                                                        "volume": 0.1, "error": None, "unknown": False}
     assert again.status_code == 404 and left == [second["ticket"]]   # only the one asked for
+    # a retry (the first answer lost) is not told the position is someone else's, left open
+    assert "closed already" in again.json()["error"], again.json()
