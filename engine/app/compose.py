@@ -39,6 +39,15 @@ class Service(Protocol):
     async def stop(self) -> None: ...
 
 
+def number_past(journal: AlertJournal, broker: Broker, shadow: Shadow | None) -> None:
+    """Alerts are numbered past every id the broker's records (``Broker.alerts_seen``, read again
+    at each connection) and the shadow's file have seen. Both live outside the journal: restored
+    from a backup, it would number its alerts again from the backup's, and a new alert would meet
+    an old one's orders under its tags, and the shadow's record of it (docs/operations.md)."""
+    shadow_top = shadow.records.highest() if shadow is not None else 0
+    journal.floor = lambda: max(broker.alerts_seen, shadow_top)
+
+
 @asynccontextmanager
 async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker | None = None,
                       clock: Callable[[], float] = time.time, stop_timeout: float = 10.0,
@@ -89,6 +98,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                     engine.lifecycle.neighbours = lambda: engine.shadow.plugins   # [plugins.NAME] reach them too
                 broker.listen(engine.on_event)
                 await nursery.start(broker.run, name=f"broker {broker.name}")
+                number_past(engine.journal, broker, engine.shadow)
                 nursery.start_soon(engine.writer.run, name="journal writer")
                 nursery.start_soon(engine.notifier.run, name="notifier")
                 nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")

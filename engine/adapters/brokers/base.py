@@ -29,6 +29,9 @@ class Broker(ABC):
     name: str = "broker"
     state: str = "connected"  # what /health shows: connected, or why not
     warnings: tuple[str, ...] = ()  # what the trader should know while connected (a netting account ...)
+    # The highest alert id the broker's own records outside the journal carry (MetaTrader's tags):
+    # the journal numbers its alerts past it. None such on paper, whose books are in the journal's file.
+    alerts_seen: int = 0
 
     def __init__(self) -> None:
         self._listener: Listener | None = None

@@ -11,7 +11,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from engine.domain.alerts import Alert
 from engine.adapters.storage.database import Database, select
@@ -59,6 +59,9 @@ class AlertJournal:
     def __init__(self, database: Database, dedup_window: float = 60.0):
         self._d = database
         self.dedup_window = dedup_window
+        # The highest alert id seen outside this file (the broker's tags, the shadow's records):
+        # restored from a backup, the journal numbers its alerts past it, never again from the backup's.
+        self.floor: Callable[[], int] = lambda: 0
 
     @property
     def lock(self):
@@ -103,13 +106,21 @@ class AlertJournal:
             "ORDER BY id LIMIT 1", [key, since]).fetchone()
         original = row[0] if row else None
         cursor = db.execute(
-            "INSERT INTO alerts (received_at, source, source_id, content_hash, symbol, action, alert, "
-            "status, duplicate_of, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [now, alert.source, alert.id, digest, alert.symbol,
+            "INSERT INTO alerts (id, received_at, source, source_id, content_hash, symbol, action, alert, "
+            "status, duplicate_of, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [self._next_id(db), now, alert.source, alert.id, digest, alert.symbol,
              alert.action.value if alert.action else None,
              json.dumps(alert.to_plain(), sort_keys=True, default=str),
              "duplicate" if original else status, original, now])
         return Recorded(cursor.lastrowid, original, bool(row) and row[1] != digest)
+
+    def _next_id(self, db: Any) -> int | None:
+        """The new alert's id: past the newest and past ``floor()``; None (SQLite's newest + 1)
+        while nothing outside the file has seen a higher one."""
+        floor = self.floor()
+        if not floor:
+            return None
+        return max(floor, db.execute("SELECT COALESCE(MAX(id), 0) FROM alerts").fetchone()[0]) + 1
 
     def update(self, db: Any, alert_id: int, status: str, outcome: dict[str, Any] | None = None) -> None:
         """Sets an alert's status (and outcome) inside the transaction ``db``."""

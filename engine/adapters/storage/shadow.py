@@ -56,6 +56,15 @@ class ShadowRecords:
             db.execute("INSERT OR IGNORE INTO shadow_cursor (id, alert_id) VALUES (1, ?)", [start])
             return db.execute("SELECT alert_id FROM shadow_cursor WHERE id = 1").fetchone()[0]
 
+    def highest(self) -> int:
+        """The highest live alert id this file knows (its cursor, a record, a held alert), 0 for
+        none: a journal restored from a backup numbers its alerts past it (``AlertJournal.floor``),
+        or the shadow would skip the new ones and show an old alert's record for each."""
+        with self._d.lock:
+            return self._d.db.execute(
+                "SELECT MAX(COALESCE((SELECT alert_id FROM shadow_cursor), 0), COALESCE((SELECT MAX(alert_id) "
+                "FROM shadow_alerts), 0), COALESCE((SELECT MAX(alert_id) FROM shadow_held), 0))").fetchone()[0]
+
     def passed(self, alert_id: int) -> None:
         """The shadow has looked at every live alert up to ``alert_id``."""
         with self._d.transaction() as db:

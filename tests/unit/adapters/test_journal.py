@@ -152,3 +152,13 @@ def test_every_acknowledged_alert_survives_kill_9(tmp_path):
     assert set(acknowledged) <= stored
     assert db.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
+
+
+def test_alerts_are_numbered_past_the_floor_and_never_below_the_newest(journal):
+    """``floor()``: the highest id seen outside the file (a restored backup's journal would number
+    its alerts again from its own newest). Past it, then on from the newest as ever."""
+    assert journal.record(parse_body("buy EURUSD id=one")).id == 1
+    journal.floor = lambda: 7
+    assert [journal.record(parse_body(f"buy EURUSD id={n}")).id for n in ("two", "three")] == [8, 9]
+    journal.floor = lambda: 3
+    assert journal.record(parse_body("buy EURUSD id=four")).id == 10
