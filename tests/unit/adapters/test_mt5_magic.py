@@ -100,3 +100,22 @@ async def test_a_lost_send_is_found_with_the_trade_servers_clock_a_few_seconds_b
         found = await broker.execute(market("a6-trend-1", "trend", alert_id=6))
         assert found.ok and found.ticket == broker.terminal.positions()[0]["ticket"], found
         assert broker.terminal.sent() == 1
+
+
+async def test_the_highest_alert_a_tag_at_the_broker_names_is_seen_at_each_connection(tmp_path):
+    """What a journal restored from a backup numbers its alerts past (``Broker.alerts_seen``):
+    the alerts of a position closed since (its deals), of a pending order cancelled (the history's
+    orders) and of one still open, whatever the book, restored or new, knows of them."""
+    async with mt5(tmp_path) as broker:
+        opened = await broker.execute(market("a4-engine-open", "engine", alert_id=4))
+        assert (await broker.execute(OrderRequest("close", "a5-engine-close", ticket=opened.ticket, plugin="engine",
+                                                  alert_id=5))).ok
+        cancelled, kept = [(await broker.execute(OrderRequest(
+            "pending", f"a{n}-trend-1", symbol="EURUSD", side="buy", type="limit", price=1.07, volume=0.1,
+            plugin="trend", alert_id=n))).ticket for n in (9, 6)]
+        broker.terminal.end_order(cancelled)
+        broker.terminal.open_external("EURUSD", "buy", 0.1, comment="mh:a")   # no alert in it
+    for leftover in tmp_path.glob("moonhook.db*"):
+        leftover.unlink()
+    async with mt5(tmp_path) as broker:
+        assert broker.alerts_seen == 9 and kept in [o["ticket"] for o in broker.terminal.orders()]

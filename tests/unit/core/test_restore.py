@@ -12,6 +12,8 @@ from engine.adapters.storage import backup
 from engine.domain.config.shadow import ShadowConfig
 
 from support.engine_support import process, running, write_scripts
+from support.mt5_standin import DEFAULT_SYMBOLS, Terminal
+from support.mt5_support import config
 from test_shadow import shadow_record
 
 NO_STOP = "function on_alert(a) if not a.sl then return false, 'no stop' end end"
@@ -43,3 +45,25 @@ async def test_after_a_restore_the_shadow_runs_the_new_alerts_and_shows_no_old_a
         record = await shadow_record(engine, new["id"])
     assert new["id"] > old["id"], new
     assert record["differs"] is False and record["outcome"]["orders"][0]["symbol"] == "EURUSD", record
+
+
+async def test_after_a_restore_a_new_alerts_lost_send_is_not_answered_with_an_old_alerts_position(tmp_path):
+    """The alert made after the backup (2, a XAUUSD buy) left its position at MetaTrader under
+    the tag "mh:a2:...". Numbered 2 again, a new XAUUSD buy tagged its send the same; its send lost
+    (the worker dying before it reached the terminal), the lookup (fourteen hours back while the
+    server's clock is unknown) found the old position: the alert was done, its entry told made at
+    the old ticket, never sent. Numbered past the tags at the broker, its entry is "not known"."""
+    terminal = Terminal(tmp_path / "terminal.db", symbols={s: DEFAULT_SYMBOLS[s] for s in ("US500", "XAUUSD")})
+    settings = {"broker": "mt5", "mt5": config(tmp_path, timeout=3.0)}   # no forex major: the clock is not found
+    async with running(tmp_path, **settings) as engine:
+        assert str(engine.broker.server_clock) == "unknown"
+        assert (await process(engine, "buy US500 volume=1 id=one"))["status"] == "done"
+        backup(tmp_path / "data" / "moonhook.db", tmp_path / "monday.db")
+        old = await process(engine, "buy XAUUSD volume=0.1 id=two")   # after the backup
+    restore(tmp_path, tmp_path / "monday.db")
+    async with running(tmp_path, **settings) as engine:
+        terminal.script("order_send", "crash_before_send")
+        new = await process(engine, "buy XAUUSD volume=0.2 id=three")
+    (order,) = new["outcome"]["orders"]
+    assert new["id"] > old["id"] and not order["ok"] and order["unknown"], new
+    assert [p["volume"] for p in terminal.positions()] == [1.0, 0.1] and terminal.sent() == 2

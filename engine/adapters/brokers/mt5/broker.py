@@ -343,9 +343,7 @@ class MT5Broker(Broker):
             await self.deals.start()
             await self.pending.start()
             # read here, not at a plugin's first order, which a long history would hold up
-            server = self.server_clock.server(self.clock())
-            self._magics_seen = frozenset(d.get("magic") or 0 for d in await self.query(
-                "history_deals_get", server - TAKEN_DAYS * DAY, server + DAY) or ())
+            self._magics_seen, self.alerts_seen = await self.deals.seen(TAKEN_DAYS)
             for send in self.book.unresolved():
                 await self._sender.resolve_left(send["tag"])
             external = [p for p in await self.query("positions_get") or ()

@@ -30,7 +30,7 @@ REREAD = 60  # seconds of history read again at each poll: a deal the terminal l
 DAY = 86_400
 # How far this machine's clock may run ahead of the trade server's: a send's position, order or deal
 # made "since it was written down" is looked for from that much before (a few seconds of drift are
-# common; a restore from a backup, whose old alerts' tags a lookup must not take, takes longer).
+# common; an old alert's position under the same tag, after a restore from a backup, is older).
 CLOCKS_APART = 10
 # The most a server's wall clock is behind UTC (UTC-12, and as much ahead as UTC+14): while its clock
 # is unknown its times are compared as written, so a send is looked for from that much before.
@@ -126,13 +126,26 @@ class History:
         await self._b.write(self._b.book.put_states, {WATERMARK: str(latest), TOLD: json.dumps(told)})
         self._told = told
 
+    async def seen(self, days: int) -> tuple[frozenset[int], int]:
+        """The magic numbers of the last ``days`` of deals, and the highest alert id a tag at the
+        broker names: its open positions and pending orders, and those days' deals and orders.
+        A journal restored from a backup numbers its alerts past it (``Broker.alerts_seen``), or
+        a new alert's orders would carry the tags of an old one's that traded after the backup."""
+        server = self._b.server_clock.server(self._b.clock())
+        deals = await self._b.query("history_deals_get", server - days * DAY, server + DAY) or ()
+        rows = [*deals, *(await self._b.query("history_orders_get", server - days * DAY, server + DAY) or ()),
+                *(await self._b.query("positions_get") or ()), *(await self._b.query("orders_get") or ())]
+        return (frozenset(d.get("magic") or 0 for d in deals),
+                max((alert_of(row.get("comment")) or 0 for row in rows), default=0))
+
     async def find(self, tag: str, since: float, magic: int | None = None) -> dict[str, Any] | None:
         """Where a send tagged ``tag`` (and numbered ``magic``: another engine's alert of the
         same number carries the same tag) went: its position, pending order or deal, or None.
         Only what was made since ``since``, when the send was written down (less CLOCKS_APART:
         the trade server's clock may be behind this machine's; less UNKNOWN_CLOCK while the
-        server's clock is unknown): after a restore from a backup the journal numbers its alerts
-        again from there, and the old alert of the same number left a position under the same tag."""
+        server's clock is unknown): restored from a backup while MetaTrader could not be reached,
+        the journal numbers an alert before ``seen`` is read, maybe as an old alert that left a
+        position under the same tag."""
         server = self._b.server_clock
         start = int(server.server(since)) - 1 - (CLOCKS_APART if server.known else UNKNOWN_CLOCK)
 
