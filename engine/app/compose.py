@@ -43,9 +43,11 @@ def number_past(journal: AlertJournal, broker: Broker, shadow: Shadow | None) ->
     """Alerts are numbered past every id the broker's records (``Broker.alerts_seen``, read again
     at each connection) and the shadow's file have seen. Both live outside the journal: restored
     from a backup, it would number its alerts again from the backup's, and a new alert would meet
-    an old one's orders under its tags, and the shadow's record of it (docs/operations.md)."""
+    an old one's orders under its tags, and the shadow's record of it (docs/operations.md). The
+    broker is told which alerts were journaled before this start (``Broker.alerts_journaled``)."""
     shadow_top = shadow.records.highest() if shadow is not None else 0
     journal.floor = lambda: max(broker.alerts_seen, shadow_top)
+    broker.alerts_journaled = journal.last_id()
 
 
 @asynccontextmanager

@@ -32,6 +32,9 @@ class Broker(ABC):
     # The highest alert id the broker's own records outside the journal carry (MetaTrader's tags):
     # the journal numbers its alerts past it. None such on paper, whose books are in the journal's file.
     alerts_seen: int = 0
+    # The newest alert journaled before this start: only those can have had an order sent in a run
+    # whose records a journal restored from a backup lacks (MetaTrader looks for them by tag).
+    alerts_journaled: int = 0
 
     def __init__(self) -> None:
         self._listener: Listener | None = None

@@ -11,7 +11,7 @@ from pathlib import Path
 from engine.adapters.storage import backup
 from engine.domain.config.shadow import ShadowConfig
 
-from support.engine_support import process, running, write_scripts
+from support.engine_support import process, running, submit, write_scripts
 from support.mt5_standin import DEFAULT_SYMBOLS, Terminal
 from support.mt5_support import config
 from test_shadow import shadow_record
@@ -67,3 +67,23 @@ async def test_after_a_restore_a_new_alerts_lost_send_is_not_answered_with_an_ol
     (order,) = new["outcome"]["orders"]
     assert new["id"] > old["id"] and not order["ok"] and order["unknown"], new
     assert [p["volume"] for p in terminal.positions()] == [1.0, 0.1] and terminal.sent() == 2
+
+
+async def test_an_alert_in_flight_at_the_backup_that_traded_since_is_not_sent_again_after_a_restore(tmp_path):
+    """The backup caught alert 2 journaled, its entry not yet written down; the entry went after
+    the backup. Restored, the journal runs alert 2 again, and the book, knowing no send of it,
+    sent the entry a second time: two 0.2 lots EURUSD under one tag. It is found at the broker."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    settings = {"broker": "mt5", "mt5": config(tmp_path, timeout=3.0)}
+    async with running(tmp_path, **settings) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 id=one"))["status"] == "done"
+        recorded = await submit(engine, "buy EURUSD volume=0.2 id=two")
+        backup(tmp_path / "data" / "moonhook.db", tmp_path / "monday.db")   # the loop held: nothing sent yet
+        await engine.drain()
+        (sent,) = engine.journal.get(recorded.id)["outcome"]["orders"]
+    restore(tmp_path, tmp_path / "monday.db")
+    async with running(tmp_path, **settings) as engine:
+        await engine.drain()
+        again = engine.journal.get(recorded.id)
+    assert again["status"] == "done" and again["outcome"]["orders"][0]["ticket"] == sent["ticket"], again
+    assert [p["volume"] for p in terminal.positions()] == [0.1, 0.2] and terminal.sent() == 2

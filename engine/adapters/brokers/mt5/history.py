@@ -73,6 +73,8 @@ class Terminal(Protocol):
     config: MT5Config
     clock: Callable[[], float]
     server_clock: ServerClock
+    alerts_seen: int
+    alerts_journaled: int
 
     async def query(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any: ...
 
@@ -85,6 +87,7 @@ class History:
     def __init__(self, broker: Terminal):
         self._b = broker
         self._told: dict[int, float] | None = None  # TOLD as read back from the book, then kept here
+        self._seen_days = 0  # how far back ``seen`` read the history
 
     async def start(self) -> None:
         """At the first start ever, history before now is not replayed as events."""
@@ -131,16 +134,35 @@ class History:
         broker names: its open positions and pending orders, and those days' deals and orders.
         A journal restored from a backup numbers its alerts past it (``Broker.alerts_seen``), or
         a new alert's orders would carry the tags of an old one's that traded after the backup."""
-        server = self._b.server_clock.server(self._b.clock())
+        server, self._seen_days = self._b.server_clock.server(self._b.clock()), days
         deals = await self._b.query("history_deals_get", server - days * DAY, server + DAY) or ()
         rows = [*deals, *(await self._b.query("history_orders_get", server - days * DAY, server + DAY) or ()),
                 *(await self._b.query("positions_get") or ()), *(await self._b.query("orders_get") or ())]
         return (frozenset(d.get("magic") or 0 for d in deals),
                 max((alert_of(row.get("comment")) or 0 for row in rows), default=0))
 
-    async def find(self, tag: str, since: float, magic: int | None = None) -> dict[str, Any] | None:
-        """Where a send tagged ``tag`` (and numbered ``magic``: another engine's alert of the
-        same number carries the same tag) went: its position, pending order or deal, or None.
+    async def forgotten(self, tag: str) -> OrderResult | None:
+        """What the send tagged ``tag``, of which the book keeps no record, did at the broker all
+        the same, or None. Restored from a backup taken while its alert was in flight (journaled,
+        its order not yet written down), the journal runs that alert again, and its order may
+        have gone after the backup: looked for by its tag under a magic number of this book's in
+        what ``seen`` read, only for an alert journaled before this start, when a tag there names
+        it or a later one. Never for an alert journaled since: the journal numbers those past the
+        tags (one journaled before MetaTrader was reached may carry an old alert's number)."""
+        alert = alert_of(tag)
+        if alert is None or alert > min(self._b.alerts_seen, self._b.alerts_journaled):
+            return None
+        found = await self.find(tag, self._b.clock() - self._seen_days * DAY, ours=True)
+        if found is None:
+            return None
+        log.warning("%s: not in the book (restored from a backup?), but found at the broker (ticket %s): not sent "
+                    "again", tag, found["ticket"])
+        return OrderResult(ok=True, ticket=found["ticket"], price=found.get("price"), volume=found.get("volume"))
+
+    async def find(self, tag: str, since: float, magic: int | None = None, ours: bool = False) -> dict[str, Any] | None:
+        """Where a send tagged ``tag`` (and numbered ``magic``, or with ``ours`` any number this
+        book gave: another engine's alert of the same number carries the same tag) went: its
+        position, pending order or deal, or None.
         Only what was made since ``since``, when the send was written down (less CLOCKS_APART:
         the trade server's clock may be behind this machine's; less UNKNOWN_CLOCK while the
         server's clock is unknown): restored from a backup while MetaTrader could not be reached,
@@ -151,7 +173,7 @@ class History:
 
         def sent(row: dict[str, Any], made: str | None = None) -> bool:
             return (row.get("comment") == tag and (magic is None or row.get("magic") == magic)
-                    and (made is None or (row.get(made) or 0) >= start))
+                    and (not ours or moonhooks(self._b.book, row)) and (made is None or (row.get(made) or 0) >= start))
 
         for fn, made in (("positions_get", "time"), ("orders_get", "time_setup")):
             for item in await self._b.query(fn) or ():

@@ -70,7 +70,9 @@ class Sender:
         never arrived). Raises Unknown as ``send`` does."""
         with self._holding(tag):
             known = self._book.send(tag)
-            if known is None or known["state"] not in ("done", *LOOKED_FOR):
+            if known is None:
+                return await self._history.forgotten(tag)
+            if known["state"] not in ("done", *LOOKED_FOR):
                 return None
             if known["state"] == "done":
                 result = OrderResult.from_plain(known["result"])
