@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
@@ -33,6 +34,7 @@ from engine.adapters.storage import (AlertJournal, Database, MetaCache, OrderLed
 from engine.core import expiry, following, reports
 from engine.core.decide import Decider
 from engine.core.desk import Desk
+from engine.core.disk import Disk
 from engine.core.event_queue import EventQueue
 from engine.core.events import Events
 from engine.core.hooks import Hooks
@@ -69,7 +71,6 @@ class Engine:
         # The journal has its own connection: its commits run in a thread, beside the rest.
         self.journal = AlertJournal(journal or database, config.dedup_window)
         self.writer = JournalWriter(self.journal)
-        self.writer.on_trouble = self._journal_trouble
         self.ledger = OrderLedger(database)
         self.store = PluginStore(database)
         self.trend = TrendBook(database)
@@ -95,6 +96,7 @@ class Engine:
         self._idle = trio.Event()
         self._idle.set()
         self._stopping = trio.Event()
+        self.disk = Disk(self.writer, self.alarms, nursery, self._stopping)
         # The pause and plugin switches kept from the last run: born paused if it was.
         self.switchboard = Switchboard(database, self.journal, self.writer, self.notifier, clock, self._enqueue,
                                        self.events)
@@ -195,17 +197,18 @@ class Engine:
 
     async def _turn(self, alert_id: int, alert: Alert, received: float, gate: Journaled,
                     received_at: float | None) -> tuple[str, dict[str, Any]]:
-        """The alert's status and outcome. With the broker disconnected it waits for it, until
-        the alert expires (the lane's later alerts behind it, in order), then runs again from
-        the start: what was sent before the loss is found by its client id, not sent twice."""
-        lost: str | None = None  # why the broker could not answer, while the alert waited for it
+        """The alert's status and outcome. With the broker disconnected (or a write failing: ``disk.py``)
+        it waits for it, until the alert expires (the lane's later alerts behind it, in order), then
+        runs again from the start: what was sent before is found by its client id, not sent twice."""
+        lost: str | None = None  # what the alert waited for (the broker, the disk), and why
         expires = expiry.deadline(self.config, alert, received_at)
+        failed = 0  # runs cut short by a disk error
         while True:
             stale = expiry.check(self.config, alert, received_at, self.clock())
             if stale is not None:  # too old now: nothing runs for it
                 await gate.wait()
                 if lost is not None:
-                    stale = {**stale, "reason": f"{stale['reason']}, waiting for the broker ({lost})"}
+                    stale = {**stale, "reason": f"{stale['reason']}, {lost}"}
                 return "expired", stale
             try:
                 with self.working(Run(alert_id, "alert", received, gate, expires=expires)) as run:
@@ -213,11 +216,15 @@ class Engine:
             except BrokerError as e:
                 if self.broker.connected:
                     raise
-                lost = str(e)
+                lost = f"waiting for the broker ({e})"
                 left = expiry.remaining(self.config, alert, received_at, self.clock())
                 log.warning("alert %d waits for the broker (%s)%s", alert_id, e,
                             "" if left is None else f", at most {max(left, 0):.0f} s before it expires")
                 await wait_for_broker(self.broker, left, self._stopping)
+            except sqlite3.Error as e:  # a write failed: nothing unrecorded was sent (``disk.py``)
+                lost, failed = f"waiting for the disk ({e})", failed + 1
+                left = expiry.remaining(self.config, alert, received_at, self.clock())
+                await self.disk.wait(alert_id, e, failed, left)  # raises ``e`` unless the disk failed
 
     def _status_written(self, alert_id: int, alert: Alert, status: str, outcome: dict[str, Any],
                         received: float, received_at: float | None, error: BaseException | None) -> None:
@@ -236,6 +243,10 @@ class Engine:
                                    key=f"rejected:{outcome['rejected_by']}")
             elif status == "expired":
                 self.notifier.send("admin", expiry.describe(alert_id, alert, outcome), key="expired")
+        elif self.writer.trouble is not None:  # the disk: written once the journal writes again
+            written = partial(self._status_written, alert_id, alert, status, outcome, received, received_at)
+            return self.disk.rewrite(alert_id, error, partial(self.writer.set_status_soon, alert_id, status, outcome,
+                                                              written), self._processed)
         else:  # the next start processes it again
             log.error("alert %d: %s; it is processed again at the next start", alert_id, error)
         self._processed()
@@ -349,17 +360,6 @@ class Engine:
     async def unload(self, name: str) -> None:
         """Takes a plugin out of service; raises KeyError (see ``Lifecycle.unload``)."""
         await self.lifecycle.unload(name)
-
-    def _journal_trouble(self, trouble: str | None) -> None:
-        """The journal stopped (or started again) writing: told once, by channels without the disk."""
-        if trouble is None:
-            log.warning("the journal writes again")
-            return
-        text = (f"the journal cannot write ({trouble}): webhooks are answered 500, so TradingView retries, "
-                "and nothing is executed until it can; free disk space")
-        log.error("%s", text)
-        for alarm in self.alarms:
-            self._nursery.start_soon(alarm, f"moonhook: {text}")
 
     def _hook_failed(self, plugin: Plugin, hook: str, message: str, kind: str) -> None:
         self.notifier.send("errors", f"plugin {plugin.name}: {hook} {failed_call(plugin, hook)}: {message}",
