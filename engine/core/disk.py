@@ -57,7 +57,7 @@ class Disk:
             self.back = trio.Event()
             return
         text = (f"the journal cannot write ({trouble}): webhooks are answered 500, so TradingView retries, "
-                "and nothing is executed until it can; free disk space")
+                "and nothing is executed until it can" + ("; free disk space" if "full" in trouble else ""))
         log.error("%s", text)
         for alarm in self._alarms:
             self._nursery.start_soon(alarm, f"moonhook: {text}")

@@ -30,6 +30,13 @@ def backup(source: Path, dest: Path) -> Backup:
     overwritten) and sqlite3.DatabaseError (``source`` is not a sound SQLite file)."""
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no journal there (is engine.data the right folder?)")
+    with closing(sqlite3.connect(source)) as reader:
+        return copy_of(reader, source, dest)
+
+
+def copy_of(reader: sqlite3.Connection, source: Path, dest: Path) -> Backup:
+    """``backup`` from the open connection ``reader`` to the file ``source`` (which may be gone:
+    ``Database`` writes back a file deleted under it)."""
     if dest.exists():
         raise FileExistsError(f"{dest}: exists already; give the backup a new name")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -37,7 +44,7 @@ def backup(source: Path, dest: Path) -> Backup:
     part.unlink(missing_ok=True)   # a copy an earlier try left half-made
     os.close(os.open(part, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
     try:
-        with closing(sqlite3.connect(source)) as reader, closing(sqlite3.connect(part)) as copy:
+        with closing(sqlite3.connect(part)) as copy:
             reader.backup(copy)
             copy.execute("PRAGMA journal_mode=DELETE")   # one file, whole by itself
             verdict = copy.execute("PRAGMA integrity_check").fetchone()[0]

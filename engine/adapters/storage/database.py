@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import trio
 
+from engine.adapters.storage.backup import copy_of
 from engine.adapters.storage.migrations import MIGRATIONS
 
 
@@ -144,6 +145,8 @@ class Database:
         if not autocheckpoint:
             conn.execute("PRAGMA wal_autocheckpoint=0")
         self.db = sqlite_utils.Database(conn)
+        self._file = _identity(self.path)
+        self._said: str | None = None  # why the file is no longer this connection's (``check_file``)
         self.lock: threading.RLock | threading.Lock = threading.RLock() if shared_lock else threading.Lock()
         self._migrate()
 
@@ -197,9 +200,40 @@ class Database:
         with self.lock:
             self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
+    def check_file(self) -> None:
+        """Raises SQLITE_READONLY when ``path`` is no longer the file this connection writes
+        (SQLite itself does not tell in WAL mode): deleted or replaced under the running engine,
+        every commit would go to a file that is gone at the stop. A deleted file is first written
+        back, as it stands, from this connection (which still reads it)."""
+        if self._file is None or _identity(self.path) == self._file:
+            return
+        if self._said is not None:
+            said = self._said
+        elif self.path.exists():
+            said = "was deleted or replaced while moonhook ran; its writes would be lost: restart moonhook"
+        else:
+            try:
+                copy_of(self.db.conn, self.path, self.path)
+                said = "was deleted while moonhook ran: it is written back as it stood; restart moonhook on it"
+            except (OSError, sqlite3.Error) as e:
+                said = f"was deleted while moonhook ran, and could not be written back ({e}); do not stop moonhook"
+            self._said = said  # told alike from now on, not as the written-back file replacing it
+        error = sqlite3.OperationalError(f"{self.path} {said}")
+        error.sqlite_errorcode, error.sqlite_errorname = 8, "SQLITE_READONLY"  # as SQLITE_READONLY_DBMOVED
+        raise error
+
     def close(self) -> None:
         with self.lock:
             self.db.conn.close()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file at ``path`` (device, inode); None for MEMORY or no file."""
+    try:
+        found = os.stat(path) if str(path) != MEMORY else None
+    except FileNotFoundError:
+        return None
+    return None if found is None else (found.st_dev, found.st_ino)
 
 
 class _Transaction:
@@ -213,6 +247,7 @@ class _Transaction:
             self._d.lock.acquire()
         conn = self._d.db.conn
         try:
+            self._d.check_file()
             if self._relaxed:  # the level cannot change inside a transaction
                 conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("BEGIN IMMEDIATE")

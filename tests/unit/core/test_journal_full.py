@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import trio
 
+from engine.adapters.storage import AlertJournal, Database
 from engine.domain.config.telegram import BotConfig, ChatConfig, TelegramConfig
 
 from support.botapi import bot_api_server, html_plain
@@ -94,3 +95,21 @@ async def test_the_administrators_are_told_on_telegram_without_the_outbox(tmp_pa
         cap_journal(engine, 1_000_000)
     assert len(told) == 1 and "the journal cannot write" in told[0] and "full" in told[0]
     assert server.messages(token, watcher) == []
+
+
+async def test_a_journal_file_deleted_under_the_engine_is_written_back_and_acknowledges_nothing_more(tmp_path):
+    """SQLite does not tell, in WAL mode, that its file was deleted: every commit went on into
+    the deleted file, answered 200 and lost for good at the stop."""
+    data = tmp_path / "data"
+    async with running(tmp_path) as engine, serving(engine) as client:
+        first = await client.post(f"/webhook/{SECRET}", content=alert(1))
+        await engine.drain()
+        for name in ("moonhook.db", "moonhook.db-wal", "moonhook.db-shm"):
+            (data / name).unlink()
+        with trio.fail_after(30):  # bounds a hang only
+            refused = await client.post(f"/webhook/{SECRET}", content=alert(2))
+        health = (await client.get("/health", headers=AUTH)).json()
+    assert first.status_code == 200 and refused.status_code == 500
+    assert health["status"] == "degraded" and "deleted" in health["journal"], health
+    journal = AlertJournal(Database(data / "moonhook.db"))  # the file written back, read after the stop
+    assert [(r["alert"]["id"], r["status"]) for r in journal.recent(10)] == [("a1", "done")]

@@ -14,6 +14,8 @@ that links them (``market.py``).
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import time
 from dataclasses import replace
 from decimal import Decimal
@@ -34,6 +36,8 @@ from engine.adapters.brokers.paper.rules import (
     PENDING_CROSSED, STOPS_CROSSED, crossed, lots, pending_fill, price_of, stop_hit, stop_of, volume_of,
 )
 
+
+log = logging.getLogger("moonhook.paper")
 
 EXPIRY_LOOK = 1.0  # seconds between looks while a pending order waits to expire
 EXPIRED = "SELECT * FROM paper_orders WHERE state = 'placed' AND expires IS NOT NULL AND expires <= ? ORDER BY expires"
@@ -97,8 +101,13 @@ class PaperBroker(Broker):
         return {"bid": row[0], "ask": row[1], "time": row[2]} if row else None
 
     async def stop(self) -> None:
-        with self._d.transaction() as db:
-            self._prices.save(db)
+        """Saves the last prices; on a file that cannot be written they are left (the next alert
+        brings its price), and the engine closes its files all the same."""
+        try:
+            with self._d.transaction() as db:
+                self._prices.save(db)
+        except sqlite3.Error as e:
+            log.warning("paper: the last prices were not saved at the stop: %s", e)
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Removes each pending order when its expiry comes: looked at every second while one
