@@ -15,8 +15,10 @@ caller's timeout surely fires, whatever the machine's load.
 Simplified compared with a real terminal (the engine must not rely on these):
 - one hedging account in USD (FIFO closing only with ``Terminal(fifo_close=True)``, as US
   accounts are) and every symbol's profit currency is USD: profit = price difference
-  * volume * contract size; margin = volume * contract size * price / leverage; no commission,
-  swap, fee, stop-out, sessions, freeze level, stop-limit orders, CLOSE_BY, netting; a pending
+  * volume * contract size; margin = volume * contract size * price / leverage; commission and
+  fee only as ``Terminal(commission_per_lot=, fee_per_deal=)`` charges them on every deal, swap
+  only as ``Terminal.charge_swap`` adds it (booked on the position's first closing deal); no
+  stop-out, sessions, freeze level, stop-limit orders, CLOSE_BY, netting; a pending
   order's expiration (ORDER_TIME_SPECIFIED, where the symbol's expiration_mode allows it) is
   applied at the first call on or after it, as the server would have at the time;
 - fills are whole, at the current bid/ask (pending orders and SL/TP too, at the prices given to
@@ -532,7 +534,7 @@ def _position(st, p):
     current = s["bid"] if buy else s["ask"]
     return TradePosition(p["ticket"], p["time_msc"] // 1000, p["time_msc"], p["time_update_msc"] // 1000,
                          p["time_update_msc"], p["type"], p["magic"], p["identifier"], p["reason"], p["volume"],
-                         p["price_open"], p["sl"], p["tp"], current, 0.0,
+                         p["price_open"], p["sl"], p["tp"], current, p.get("swap", 0.0),
                          _profit(s, buy, p["volume"], p["price_open"], current), p["symbol"], p["comment"], "")
 
 
@@ -547,7 +549,8 @@ def _order(st, o):
 
 def _deal(d):
     return TradeDeal(d["ticket"], d["order"], d["time_msc"] // 1000, d["time_msc"], d["type"], d["entry"], d["magic"],
-                     d["position_id"], d["reason"], d["volume"], d["price"], 0.0, 0.0, d["profit"], 0.0, d["symbol"],
+                     d["position_id"], d["reason"], d["volume"], d["price"], d.get("commission", 0.0),
+                     d.get("swap", 0.0), d["profit"], d.get("fee", 0.0), d["symbol"],
                      d["comment"], "")
 
 
@@ -740,7 +743,12 @@ def _fill(st, s, *, typ, volume, price, magic, comment, reason, position=None, o
     buy = typ in _BUY_TYPES
     deal = dict(ticket=st.ticket(), order=order["ticket"], time_msc=now, type=DEAL_TYPE_BUY if buy else DEAL_TYPE_SELL,
                 entry=DEAL_ENTRY_OUT if position else DEAL_ENTRY_IN, magic=magic, position_id=order["position_id"],
-                reason=reason, volume=volume, price=price, profit=0.0, symbol=s["name"], comment=comment)
+                reason=reason, volume=volume, price=price, profit=0.0, symbol=s["name"], comment=comment,
+                commission=round(-(st.get("commission_per_lot") or 0.0) * volume, 2),
+                fee=-(st.get("fee_per_deal") or 0.0), swap=0.0)
+    if position is not None:  # the swap the position accrued is booked when it closes
+        deal["swap"], position["swap"] = position.get("swap", 0.0), 0.0
+    st.put("balance", round(st.get("balance") + deal["commission"] + deal["fee"] + deal["swap"], 2))
     if position is None:
         st.put_row("position", dict(ticket=order["ticket"], time_msc=now, time_update_msc=now,
                                     type=POSITION_TYPE_BUY if buy else POSITION_TYPE_SELL, magic=magic,
@@ -904,7 +912,7 @@ class Terminal:
 
     def __init__(self, path, *, balance=10_000.0, symbols=None, login=None, password=None,
                  server="Standin-Demo", leverage=100, margin_mode=ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
-                 server_clock=None, fifo_close=False):
+                 server_clock=None, fifo_close=False, commission_per_lot=0.0, fee_per_deal=0.0):
         self.path = os.fspath(path)
         con = sqlite3.connect(self.path)
         con.execute("PRAGMA journal_mode = WAL")
@@ -917,7 +925,8 @@ class Terminal:
                                    password=None if password is None else str(password), server=server,
                                    trade_allowed=True, connected=True, epoch=0, sent=0, request_id=0,
                                    margin_mode=margin_mode, clock=server_clock and list(server_clock),
-                                   fifo_close=fifo_close).items():
+                                   fifo_close=fifo_close, commission_per_lot=commission_per_lot,
+                                   fee_per_deal=fee_per_deal).items():
                 st.put(key, value)
             for name, spec in (DEFAULT_SYMBOLS if symbols is None else symbols).items():
                 st.put_symbol({**_BASE_SYMBOL, **spec, "name": name, "time_msc": _now_msc(st), "closed": False})
@@ -1053,6 +1062,22 @@ class Terminal:
                              price=s["ask"] if buy else s["bid"], magic=magic, comment=comment,
                              reason=DEAL_REASON_CLIENT)
             return order["ticket"]
+
+    def charge_swap(self, ticket, amount):
+        """Overnight interest of ``amount`` (negative: charged) accrued on open position ``ticket``:
+        shown on the position, booked to the balance by the deal that closes it."""
+        with _tx(self.path) as st:
+            p = st.row("position", ticket)
+            p["swap"] = round(p.get("swap", 0.0) + amount, 2)
+            st.put_row("position", p)
+
+    def deposit(self, amount, comment="Deposit"):
+        """Money paid in (a negative ``amount``: withdrawn): a balance deal, as the history keeps it."""
+        with _tx(self.path) as st:
+            st.put_row("deal", dict(ticket=st.ticket(), order=0, time_msc=_now_msc(st), type=DEAL_TYPE_BALANCE,
+                                    entry=DEAL_ENTRY_IN, magic=0, position_id=0, reason=DEAL_REASON_CLIENT,
+                                    volume=0.0, price=0.0, profit=float(amount), symbol="", comment=comment))
+            st.put("balance", round(st.get("balance") + amount, 2))
 
     def place_external(self, symbol, type_, volume, price):
         """A pending order placed outside moonhook (by hand): magic 0, comment "manual"."""
