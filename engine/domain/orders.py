@@ -101,7 +101,8 @@ _RESULT_FIELDS = {"ok", "ticket", "price", "volume", "error", "duplicate", "clos
 
 @dataclass(frozen=True)
 class Fill:
-    """A deal: a position opened ("in") or reduced or closed ("out")."""
+    """A deal: a position opened ("in") or reduced or closed ("out"). The balance moves by its
+    ``profit + commission + swap``."""
 
     hook = "on_fill"   # (not a field) the plugins' hook it runs; after "on_", the run's origin
 
@@ -116,10 +117,11 @@ class Fill:
     reason: str               # market | pending | close | sl | tp
     time: float
     profit: float = 0.0       # gross, in the account currency ("out" deals)
-    commission: float = 0.0   # negative, as MetaTrader books it: balance moves by profit + commission
+    commission: float = 0.0   # all the deal cost (MetaTrader's fee too), negative as MetaTrader books it
     plugin: str | None = None
     client_id: str | None = None
     alert_id: int | None = None
+    swap: float = 0.0         # the overnight interest a closing deal books (MetaTrader's; 0 on paper)
 
     def to_plain(self) -> dict[str, Any]:
         return {k: v for k, v in shallow(self).items() if v is not None}

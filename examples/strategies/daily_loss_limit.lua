@@ -1,7 +1,7 @@
 -- Daily loss limit: once the day's closed losses reach the limit, no new entries until
 -- the next UTC day, whoever places them: alerts, and orders other plugins place. The running
 -- total lives in the store, so it survives restarts. It counts each deal as the balance books
--- it, profit and commission: a scalper's commissions are money lost too.
+-- it, profit, commission (fees too) and swap: a scalper's commissions are money lost too.
 plugin = {
   priority = 5,
   guard = true,  -- failing (the store or the broker not answering), it refuses entries
@@ -12,7 +12,7 @@ local function today() return os.date("!%Y-%m-%d", math.floor(time.now())) end
 
 function on_fill(f)
   local key = "pnl:" .. today()
-  store.set(key, (store.get(key) or 0) + (f.profit or 0) + (f.commission or 0))
+  store.set(key, (store.get(key) or 0) + (f.profit or 0) + (f.commission or 0) + (f.swap or 0))
 end
 
 -- Why entries are refused today, or nil.

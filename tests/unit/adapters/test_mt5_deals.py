@@ -10,6 +10,7 @@ import time
 from engine.adapters.brokers.mt5.history import TOLD
 from engine.domain.orders import Closed, Fill, OrderRequest
 
+from support.mt5_standin import Terminal
 from support.mt5_support import mt5
 
 HOUR = 3_600.0
@@ -74,3 +75,19 @@ async def test_a_book_that_kept_only_its_watermark_tells_nothing_again(tmp_path)
         assert (await again.execute(market("a7-trend-2"))).ok
         assert len(fills(again)) == 1, again.events
         assert await again.deals.poll() == []
+
+
+async def test_a_deal_tells_all_it_cost_its_fee_and_the_swap_its_close_books(tmp_path):
+    """What a plugin adds up of its fills (profit, commission and swap, as daily_loss_limit.lua
+    does) is what the balance moved by: the deal's fee counts in its commission, and the swap
+    a close books comes with it."""
+    terminal = Terminal(tmp_path / "terminal.db", commission_per_lot=7.0, fee_per_deal=0.5)
+    async with mt5(tmp_path) as broker:
+        assert (await broker.execute(market("a7-trend-1"))).ok            # 0.1 lot: 0.70 and a fee of 0.50
+        (position,) = terminal.positions()
+        terminal.charge_swap(position["ticket"], -1.25)
+        assert (await broker.execute(OrderRequest("close", "a8-trend-1", ticket=position["ticket"], plugin="trend"))).ok
+        deals = [e for e in broker.events if isinstance(e, Fill)]
+    assert [(f.entry, f.commission, f.swap) for f in deals] == [("in", -1.2, 0.0), ("out", -1.2, -1.25)]
+    moved = sum(f.profit + f.commission + f.swap for f in deals)
+    assert round(moved, 2) == round(terminal.account()["balance"] - 10_000.0, 2)

@@ -20,6 +20,7 @@ from engine.domain.rules import Refused, filled_meanwhile
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.book import Book
 from engine.adapters.brokers.mt5.clock import ServerClock
+from engine.adapters.brokers.mt5.rows import deal_cost
 from engine.domain.config.mt5 import MT5Config
 
 log = logging.getLogger("moonhook.mt5")
@@ -287,10 +288,9 @@ class History:
             reason = c.DEAL_REASONS.get(deal.get("reason"), "close")
         fill = Fill(deal["ticket"], deal.get("order") or 0, deal["position_id"], b.config.from_broker(deal["symbol"]),
                     c.DEAL_SIDES.get(deal["type"], "buy"), deal["volume"], deal["price"], entry, reason,
-                    b.server_clock.utc(deal["time"]), float(deal.get("profit") or 0.0),
-                    float(deal.get("commission") or 0.0),
+                    b.server_clock.utc(deal["time"]), float(deal.get("profit") or 0.0), deal_cost(deal),
                     b.book.plugin_of(deal.get("magic") or 0), send["client_id"] if send else None,
-                    alert_of(tag))
+                    alert_of(tag), float(deal.get("swap") or 0.0))
         if entry == "in" or await b.query("positions_get", ticket=deal["position_id"]):
             return [fill]
         deals = await b.query("history_deals_get", position=deal["position_id"]) or []

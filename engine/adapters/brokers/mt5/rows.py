@@ -47,8 +47,13 @@ def deal_rows(rows: Any, since: float | None, config: MT5Config, clock: ServerCl
     return [d for d in found if since is None or d["time"] >= since]
 
 
+def deal_cost(d: dict[str, Any]) -> float:
+    """What a deal cost as it was made: its commission and its fee (DEAL_FEE), negative."""
+    return round(float(d.get("commission") or 0.0) + float(d.get("fee") or 0.0), 2) + 0.0
+
+
 def _deal_row(d: dict[str, Any], config: MT5Config, clock: ServerClock) -> dict[str, Any]:
-    cost = float(d.get("commission") or 0.0) + float(d.get("fee") or 0.0)
+    cost = deal_cost(d)
     row = {"ticket": d["ticket"], "position": d.get("position_id") or 0, "symbol": config.from_broker(d["symbol"]),
            "side": c.DEAL_SIDES.get(d["type"]), "entry": _ENTRIES.get(d["entry"], "out"), "volume": d["volume"],
            "price": d["price"], "profit": float(d.get("profit") or 0.0), "commission": round(cost, 2),

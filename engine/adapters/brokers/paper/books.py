@@ -74,7 +74,7 @@ class Books:
 
     def _deal(self, db: Any, fill: Fill) -> Fill:
         """Books ``fill`` (profit and commission to the balance) and numbers it."""
-        row = {k: v for k, v in shallow(fill).items() if k not in ("deal", "order")}
+        row = {k: v for k, v in shallow(fill).items() if k not in ("deal", "order", "swap")}  # no swap on paper
         deal = _insert(db, "paper_deals", {**row, "order_ticket": fill.order})
         db.execute("UPDATE paper_account SET balance = round(balance + ?, 2) WHERE id = 1",
                    [fill.profit + fill.commission])
