@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.adapters.storage import Recorded
 from engine.domain.alerts import Alert
-from engine.domain.orders import Dropped, Event, Fill
+from engine.domain.orders import Closed, Dropped, Event, Fill
 
 log = logging.getLogger("moonhook.engine")
 
@@ -34,7 +34,17 @@ def describe_event(event: Event) -> str:
         return (f"{verb} {event.side} {event.volume:g} {event.symbol} @ {event.price:g}"
                 f" ({event.reason}{', ' + event.plugin if event.plugin else ''})")
     return (f"position {event.ticket} {event.side} {event.volume:g} {event.symbol} closed by {event.reason} "
-            f"@ {event.price_close:g}: {event.profit:+.2f}")
+            f"@ {event.price_close:g}: {money_of(event)}")
+
+
+def money_of(closed: Closed) -> str:
+    """What a closed position made, net first (what the balance moved by, as the trades' view
+    counts it) then its parts: "net -4.00 USD (profit +10.00, commission -14.00)"; the swap when
+    one was booked."""
+    parts = [f"profit {closed.profit:+.2f}", f"commission {closed.commission:+.2f}"]
+    if closed.swap:
+        parts.append(f"swap {closed.swap:+.2f}")
+    return f"net {closed.net:+.2f}{' ' + closed.currency if closed.currency else ''} ({', '.join(parts)})"
 
 
 def command_of(alert: Alert) -> str:

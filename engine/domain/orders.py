@@ -130,7 +130,9 @@ class Fill:
 @dataclass(frozen=True)
 class Closed:
     """A position that is now fully closed, as ``on_close`` sees it: ``volume`` and ``profit``
-    (gross) add up every "out" deal of it, partial closes included; ``price_close`` is the last."""
+    (gross) add up every "out" deal of it, partial closes included; ``price_close`` is the last.
+    ``commission`` (fees too) and ``swap`` add up every deal of it, the opening one too: the
+    balance moved by ``profit + commission + swap`` (its net), in ``currency``, the account's."""
 
     hook = "on_close"   # (not a field)
 
@@ -146,6 +148,14 @@ class Closed:
     plugin: str | None = None
     sl: float | None = None
     tp: float | None = None
+    commission: float = 0.0
+    swap: float = 0.0
+    currency: str | None = None
+
+    @property
+    def net(self) -> float:
+        """What the position made, after its commission and swap (as the trades' view counts it)."""
+        return round(self.profit + self.commission + self.swap, 2) + 0.0
 
     def to_plain(self) -> dict[str, Any]:
         return {k: v for k, v in shallow(self).items() if v is not None}

@@ -408,15 +408,15 @@ class Book:
                                        else (p.plugin, None, p.alert_id))
         self.events.append(Fill(self._deal(), order, p.ticket, p.symbol, OPPOSITE[p.side], volume, price, "out",
                                 reason, at, profit, commission, plugin, client_id, alert_id))
-        p.outs.append((volume, profit))
+        p.outs.append((volume, profit, trade_commission))
         left = lots(p.volume) - lots(volume)
         if left > 0:
             p.volume = float(left)
         else:
             self._positions.remove(p)
-            self.events.append(Closed(p.ticket, p.symbol, p.side, round(sum(v for v, _ in p.outs), 8), p.price_open,
-                                      price, round(sum(x for _, x in p.outs), 2) + 0.0, reason, at, p.plugin, p.sl,
-                                      p.tp))
+            self.events.append(Closed(p.ticket, p.symbol, p.side, round(sum(o[0] for o in p.outs), 8), p.price_open,
+                                      price, round(sum(o[1] for o in p.outs), 2) + 0.0, reason, at, p.plugin, p.sl,
+                                      p.tp, round(sum(o[2] for o in p.outs), 2) + 0.0, 0.0, self.config.currency))
         self.balance = round(self.balance + profit + commission, 2)
         self.equity.append(EquityPoint(at, self.balance))
 

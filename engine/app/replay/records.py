@@ -22,7 +22,7 @@ class Position:
     plugin: str | None = None
     alert_id: int | None = None
     client_id: str | None = None
-    outs: list[tuple[float, float]] = field(default_factory=list)
+    outs: list[tuple[float, float, float]] = field(default_factory=list)  # (volume, profit, commission) a close
 
 
 @dataclass(frozen=True)

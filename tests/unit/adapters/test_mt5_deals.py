@@ -88,6 +88,9 @@ async def test_a_deal_tells_all_it_cost_its_fee_and_the_swap_its_close_books(tmp
         terminal.charge_swap(position["ticket"], -1.25)
         assert (await broker.execute(OrderRequest("close", "a8-trend-1", ticket=position["ticket"], plugin="trend"))).ok
         deals = [e for e in broker.events if isinstance(e, Fill)]
+        (closed,) = [e for e in broker.events if isinstance(e, Closed)]
     assert [(f.entry, f.commission, f.swap) for f in deals] == [("in", -1.2, 0.0), ("out", -1.2, -1.25)]
     moved = sum(f.profit + f.commission + f.swap for f in deals)
     assert round(moved, 2) == round(terminal.account()["balance"] - 10_000.0, 2)
+    assert (closed.commission, closed.swap, closed.currency) == (-2.4, -1.25, "USD")
+    assert closed.net == round(moved, 2)

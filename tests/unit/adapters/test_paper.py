@@ -194,8 +194,8 @@ async def test_stop_loss_hit_across_a_gap_closes_at_the_worse_price(tmp_path):
     assert (out.entry, out.reason, out.side, out.price, out.profit, out.commission) == (
         "out", "sl", "sell", 1.094, -620.0, -7.0)
     assert closed == Closed(opened.ticket, "EURUSD", "buy", 1.0, 1.1002, 1.094, -620.0, "sl", T0 + 2,
-                            plugin="t", sl=1.095, tp=1.11)
-    assert await balance(broker) == 10_000 - 7 - 620 - 7
+                            plugin="t", sl=1.095, tp=1.11, commission=-14.0, currency="USD")
+    assert await balance(broker) == 10_000 - 7 - 620 - 7 == 10_000 + closed.net
 
 
 async def test_take_profit_hit_on_a_sell_closes_at_the_tp(tmp_path):

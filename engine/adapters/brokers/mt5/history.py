@@ -293,12 +293,16 @@ class History:
                     alert_of(tag), float(deal.get("swap") or 0.0))
         if entry == "in" or await b.query("positions_get", ticket=deal["position_id"]):
             return [fill]
-        deals = await b.query("history_deals_get", position=deal["position_id"]) or []
+        deals = await b.query("history_deals_get", position=deal["position_id"]) or [deal]
         opening = next((d for d in deals if d["entry"] == c.DEAL_ENTRY_IN), None)
         outs = [d for d in deals if d["entry"] != c.DEAL_ENTRY_IN] or [deal]
         side = c.DEAL_SIDES.get(opening["type"], "buy") if opening else ("sell" if fill.side == "buy" else "buy")
+        account = await b.query("account_info") or {}
         closed = Closed(deal["position_id"], fill.symbol, side, round(sum(d["volume"] for d in outs), 8),
                         opening["price"] if opening else deal["price"], deal["price"],
                         round(sum(float(d.get("profit") or 0) for d in outs), 2) + 0.0,
-                        reason if reason in ("sl", "tp") else "close", fill.time, fill.plugin)
+                        reason if reason in ("sl", "tp") else "close", fill.time, fill.plugin,
+                        commission=round(sum(deal_cost(d) for d in deals), 2) + 0.0,
+                        swap=round(sum(float(d.get("swap") or 0) for d in deals), 2) + 0.0,
+                        currency=account.get("currency") or None)
         return [fill, closed]

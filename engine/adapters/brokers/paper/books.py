@@ -51,7 +51,8 @@ class Books:
                        reason: str, meta: dict[str, Any], at: float) -> list[Event]:
         """Closes ``volume`` of position ``p`` at ``price``: an "out" deal (its order typed by the
         reason: close, sl or tp), and once none is left a Closed with the position's whole volume
-        and total profit (gross, as MT5 reports profit; commission is booked on each deal)."""
+        and total profit (gross, as MT5 reports profit; commission is booked on each deal, and
+        the Closed adds up every deal's)."""
         profit = profit_of(spec, self._market.rate(spec), p, price, volume)
         side = OPPOSITE[p["side"]]
         order = self.new_order(db, OrderRequest("close", meta["client_id"], plugin=meta["plugin"],
@@ -66,11 +67,12 @@ class Books:
                        [float(left), commission, p["ticket"]])
             return [fill]
         db.execute("DELETE FROM paper_positions WHERE ticket = ?", [p["ticket"]])
-        total_profit, total_volume = db.execute(
-            "SELECT SUM(profit), SUM(volume) FROM paper_deals WHERE position = ? AND entry = 'out'",
-            [p["ticket"]]).fetchone()
+        total_profit, total_volume, total_commission = db.execute(
+            "SELECT SUM(CASE WHEN entry = 'out' THEN profit END), SUM(CASE WHEN entry = 'out' THEN volume END), "
+            "SUM(commission) FROM paper_deals WHERE position = ?", [p["ticket"]]).fetchone()
         return [fill, Closed(p["ticket"], spec.name, p["side"], round(total_volume, 8), p["price_open"],
-                             price, round(total_profit, 2) + 0.0, reason, at, p["plugin"], p["sl"], p["tp"])]
+                             price, round(total_profit, 2) + 0.0, reason, at, p["plugin"], p["sl"], p["tp"],
+                             commission=round(total_commission, 2) + 0.0, currency=self._market.currency)]
 
     def _deal(self, db: Any, fill: Fill) -> Fill:
         """Books ``fill`` (profit and commission to the balance) and numbers it."""
