@@ -16,10 +16,11 @@ UNKNOWN = "unknown"  # the key, in the profit by plugin, of positions no plugin 
 
 
 def positions_of(deals: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
-    """The deals, oldest first, by position."""
+    """The deals, oldest first, by position (money paid in or out is none's)."""
     out: dict[int, list[dict[str, Any]]] = {}
     for deal in deals:
-        out.setdefault(deal["position"], []).append(deal)
+        if deal["entry"] != "balance":
+            out.setdefault(deal["position"], []).append(deal)
     return out
 
 
@@ -46,21 +47,22 @@ def trade(position: int, deals: list[dict[str, Any]], plugin: str | None) -> dic
 
 def equity_curve(deals: list[dict[str, Any]], balance: float | None) -> list[dict[str, Any]]:
     """Where the curve starts (at the first deal's time, nothing made yet), then one point for
-    each deal that moved the balance (its profit, commission and swap) or closed a position, oldest
-    first: {time, profit (the running total, net), balance (when the account's balance now is
-    known: it, less what the later deals brought)}."""
-    moves = [(d["time"], d["profit"] + d["commission"] + d.get("swap", 0.0)) for d in deals
+    each deal that moved the balance (its profit, commission and swap; money paid in or out) or
+    closed a position, oldest first: {time, profit (the running total, net: money paid in or out
+    is no profit), balance (when the account's balance now is known: it, less what the later
+    deals and payments brought), and a payment's ``paid`` (signed)}."""
+    moves = [(d["time"], d["profit"] + d["commission"] + d.get("swap", 0.0), d.get("amount", 0.0)) for d in deals
              if d["profit"] or d["commission"] or d.get("swap") or d["entry"] != "in"]
-    total = sum(m for _, m in moves)
-    start = None if balance is None else balance - total
+    start = None if balance is None else balance - sum(m + paid for _, m, paid in moves)
     points = [{"time": deals[0]["time"], "profit": 0.0}] if moves else []  # deals come oldest first
-    running = 0.0
-    for at, move in moves:
-        running += move
-        points.append({"time": at, "profit": round(running, 2)})
-    if start is not None:
-        for point in points:
-            point["balance"] = round(start + point["profit"], 2)
+    running = paid_in = 0.0
+    for at, move, paid in moves:
+        running, paid_in = running + move, paid_in + paid
+        points.append({"time": at, "profit": round(running, 2), **({"paid": paid} if paid else {})})
+        if start is not None:
+            points[-1]["balance"] = round(start + running + paid_in, 2)
+    if start is not None and points:
+        points[0]["balance"] = round(start, 2)
     return points
 
 

@@ -118,7 +118,9 @@ class Broker(ABC):
         the deal cost (MetaTrader's fee too); ``swap`` is 0 where the broker charges none;
         ``magic`` is None where the broker has none. Commission charged apart from the deals (at
         the end of a day) is a deal of its own: side None, position 0, entry "in", its amount
-        the commission. Raises BrokerError when the broker cannot be asked."""
+        the commission. Money paid in or out (a deposit, a withdrawal; the broker's corrections)
+        is a row of entry "balance", side None, position 0, its signed ``amount``, its profit,
+        commission and swap 0 (it is no trading). Raises BrokerError when the broker cannot be asked."""
 
     async def check(self, request: OrderRequest) -> str | None:
         """Why the broker would refuse the entry ``request`` now, sending nothing (a dry run's

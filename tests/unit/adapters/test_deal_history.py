@@ -66,9 +66,11 @@ async def test_the_mt5_broker_reads_history_deals_get_in_the_same_shape(tmp_path
                                                    plugin="trend", alert_id=7, sl=1.07, tp=1.09))
         broker.terminal.set_price("EURUSD", 1.0700, 1.0701)  # the stop is hit at the broker
         await until(lambda: not broker.terminal.positions())
-        deals = await broker.history()
+        paid, *deals = await broker.history()
         assert await broker.history(since=deals[-1]["time"] + 1) == []
     assert [set(d) for d in deals] == [KEYS, KEYS]
+    # The account's opening deposit: money paid in, no trade of any position.
+    assert (paid["entry"], paid["amount"], paid["profit"], paid["position"]) == ("balance", 10_000.0, 0.0, 0)
     inn, out = deals
     assert (inn["entry"], inn["side"], inn["position"], inn["symbol"]) == ("in", "buy", result.ticket, "EURUSD")
     assert (out["entry"], out["side"], out["position"]) == ("out", "sell", result.ticket)

@@ -40,8 +40,10 @@ class Terminal:
 
 async def test_a_deals_fee_and_commission_charged_apart_count_in_the_days_loss():
     rows = await Terminal().history()
-    assert [(d["ticket"], d["side"], d["position"], d["profit"], d["commission"]) for d in rows] == [
-        (1, "buy", 7, 0.0, -103.5), (2, "sell", 7, -100.0, -100.0), (3, None, 0, 0.0, -20.0)]
+    assert [(d["ticket"], d["side"], d["position"], d["profit"], d["commission"], d.get("amount")) for d in rows] == [
+        (1, "buy", 7, 0.0, -103.5, None), (2, "sell", 7, -100.0, -100.0, None), (3, None, 0, 0.0, -20.0, None),
+        (4, None, 0, 0.0, 0.0, 500.0)]                                  # the deposit: paid in, no profit
+    assert rows[-1]["entry"] == "balance"
     limits = Limits.of(replace(EngineConfig(), max_daily_loss_pct=3.0), clock=lambda: NOW)
     day = await limits.day_loss(Terminal())
     # The day lost 323.50 (fees 200, commission 23.50, profit -100) of the 10,500 it began with

@@ -29,6 +29,9 @@ DEAL_SIDES = {0: "buy", 1: "sell"}
 # DEAL_TYPE_COMMISSION, _DAILY, _MONTHLY: commission the broker charges apart from the deals
 # (at the end of a day or a month), booked to the trader's balance.
 DEAL_COMMISSIONS = {7, 8, 9}
+# Money in or out that is no trade: DEAL_TYPE_BALANCE (a deposit, a withdrawal), _CHARGE,
+# _CORRECTION, _BONUS, _INTEREST, _DIVIDEND, _DIVIDEND_FRANKED, _TAX. Not _CREDIT: it is no balance.
+DEAL_TRANSFERS = {2, 4, 5, 6, 12, 15, 16, 17}
 DEAL_ENTRY_IN, DEAL_ENTRY_OUT, DEAL_ENTRY_INOUT, DEAL_ENTRY_OUT_BY = 0, 1, 2, 3
 DEAL_REASONS = {4: "sl", 5: "tp", 6: "stop_out"}  # any other: a close (client, expert, ...)
 

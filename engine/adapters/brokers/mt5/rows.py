@@ -39,11 +39,14 @@ def deal_rows(rows: Any, since: float | None, config: MT5Config, clock: ServerCl
     deal's fee (DEAL_FEE, charged as it is made) counts in its commission: both are what the
     deal cost, and the day's loss and the trades' net count it. Commission charged apart (the
     commission deal types: daily, monthly) is a row of its own, its amount the commission, side
-    None, of no position (0), entry "in" (it closes nothing); balance and credit entries are
-    left out."""
+    None, of no position (0), entry "in" (it closes nothing). Money paid in or out (a deposit,
+    a withdrawal, the broker's correction, bonus, interest, dividend or tax) is a row of entry
+    "balance", its ``amount`` signed, its profit, commission and swap 0: it moved the balance,
+    and it is no trading; credit entries are left out."""
     found = [_deal_row(d, config, clock)
              for d in sorted(rows, key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
-             if d.get("type") in c.DEAL_SIDES or d.get("type") in c.DEAL_COMMISSIONS]
+             if d.get("type") in c.DEAL_SIDES or d.get("type") in c.DEAL_COMMISSIONS
+             or d.get("type") in c.DEAL_TRANSFERS]
     return [d for d in found if since is None or d["time"] >= since]
 
 
@@ -62,6 +65,9 @@ def _deal_row(d: dict[str, Any], config: MT5Config, clock: ServerClock) -> dict[
     if d["type"] in c.DEAL_COMMISSIONS:  # its amount is its profit (as a balance entry's), or its commission
         row.update(entry="in", volume=0.0, price=0.0, profit=0.0,
                    commission=round(float(d.get("profit") or 0.0) + cost, 2), swap=0.0)
+    elif d["type"] in c.DEAL_TRANSFERS:
+        row.update(entry="balance", position=0, volume=0.0, price=0.0, profit=0.0, commission=0.0, swap=0.0,
+                   amount=round(float(d.get("profit") or 0.0) + cost + float(d.get("swap") or 0.0), 2))
     return row
 
 
