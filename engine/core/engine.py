@@ -345,7 +345,7 @@ class Engine:
             self.events.publish("fill", symbol=event.symbol, ticket=event.position, side=event.side,
                                 volume=event.volume, price=event.price, profit=event.profit,
                                 entry=event.entry, reason=event.reason, alert_id=event.alert_id, plugin=event.plugin)
-        if not isinstance(event, Fill) or event.entry == "in":  # a full close is told by its Closed
+        if not isinstance(event, Fill) or event.entry == "in" or event.left:  # a full close: by its Closed
             self.notifier.send("trades", reports.describe_event(event))
         with self.working(Run(None, event.hook[3:])) as run:
             for plugin in run.roster.concerned(event.symbol, event.hook):

@@ -29,6 +29,11 @@ def describe_event(event: Event) -> str:
     if isinstance(event, Dropped):
         return (f"pending order {event.ticket} {event.side} {event.type} {event.volume:g} {event.symbol} "
                 f"@ {event.price:g} {event.reason}{' (' + event.plugin + ')' if event.plugin else ''}: {event.detail}")
+    if isinstance(event, Fill) and event.left:
+        return (f"position {event.position} {event.symbol}: {event.volume:g} closed by {event.reason} "
+                f"@ {event.price:g}{' (' + event.plugin + ')' if event.plugin else ''}, {event.left:g} left open: "
+                f"profit {event.profit:+.2f}, commission {event.commission:+.2f}"
+                + (f", swap {event.swap:+.2f}" if event.swap else ""))
     if isinstance(event, Fill):
         verb = "opened" if event.entry == "in" else "closed"
         return (f"{verb} {event.side} {event.volume:g} {event.symbol} @ {event.price:g}"

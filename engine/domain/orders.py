@@ -122,6 +122,7 @@ class Fill:
     client_id: str | None = None
     alert_id: int | None = None
     swap: float = 0.0         # the overnight interest a closing deal books (MetaTrader's; 0 on paper)
+    left: float | None = None  # an "out" deal's: the lots of the position still open after it (0: closed whole)
 
     def to_plain(self) -> dict[str, Any]:
         return {k: v for k, v in shallow(self).items() if v is not None}

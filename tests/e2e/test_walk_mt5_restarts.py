@@ -106,8 +106,10 @@ def test_a_part_exit_cut_between_its_closes_closes_the_rest_and_no_more(user, tm
     assert (left["ticket"], left["volume"]) == (newer["ticket"], 0.05), left
     assert terminal.sent() == 4  # two entries, two closes
     assert again.interrupt() == 0
-    (told,) = trades_chat(again)  # the entries were read before the cut, and are not told again
-    assert told.startswith(f"position {older['ticket']} buy 0.1 EURUSD closed by close"), told
+    whole, part = trades_chat(again)  # the entries were read before the cut, and are not told again
+    assert whole.startswith(f"position {older['ticket']} buy 0.1 EURUSD closed by close"), whole
+    assert part.startswith(f"position {newer['ticket']} EURUSD: 0.05 closed by close"), part
+    assert "0.05 left open" in part, part
 
 
 def test_a_reversal_cut_after_its_close_opens_the_new_side_once(user, tmp_path):

@@ -406,10 +406,10 @@ class Book:
         # A stop's or target's deal is the position's plugin's and alert's, as at the paper broker.
         plugin, client_id, alert_id = ((request.plugin, request.client_id, request.alert_id) if request
                                        else (p.plugin, None, p.alert_id))
-        self.events.append(Fill(self._deal(), order, p.ticket, p.symbol, OPPOSITE[p.side], volume, price, "out",
-                                reason, at, profit, commission, plugin, client_id, alert_id))
-        p.outs.append((volume, profit, trade_commission))
         left = lots(p.volume) - lots(volume)
+        self.events.append(Fill(self._deal(), order, p.ticket, p.symbol, OPPOSITE[p.side], volume, price, "out",
+                                reason, at, profit, commission, plugin, client_id, alert_id, left=float(left)))
+        p.outs.append((volume, profit, trade_commission))
         if left > 0:
             p.volume = float(left)
         else:

@@ -1,6 +1,7 @@
 """What the trades chat and the plugins are told a closed position made: its net (profit,
 commission and swap: what the balance moved by), as the trades' view counts it, in the
-account's currency; a scalp whose profit does not pay its commission is a loss, not a "+".
+account's currency; a scalp whose profit does not pay its commission is a loss, not a "+". A
+part closed is told as a part, with what is left open.
 The expected figures are worked out by hand from the deals."""
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ async def test_a_scalp_whose_profit_does_not_pay_its_commission_is_told_as_a_los
     assert trade["net"] == -4.0
 
 
-async def test_a_position_closed_in_three_parts_is_told_once_with_the_net_of_every_part(tmp_path):
+async def test_a_position_closed_in_three_parts_tells_each_part_and_the_net_of_all_at_the_end(tmp_path):
     paper = PaperConfig(commission_per_lot=7.0, spread_points=10)
     async with running(tmp_path, {"watch": MOVES}, paper=paper) as engine:
         await process(engine, "buy EURUSD volume=0.3 price=1.10000")   # at the ask 1.10010: 2.10 of commission
@@ -55,8 +56,10 @@ async def test_a_position_closed_in_three_parts_is_told_once_with_the_net_of_eve
         account = await engine.broker.account()
         moved, net = engine.store.get("watch", "moved"), engine.store.get("watch", "net")
     # profit 10 + 20 + 30 = 60.00; commission 2.10 + 3 x 0.70 = 4.20; net 55.80.
-    assert said == ["position 1001 buy 0.3 EURUSD closed by close @ 1.1031: "
-                    "net +55.80 USD (profit +60.00, commission -4.20)"]
+    assert said == [
+        "position 1001 EURUSD: 0.1 closed by close @ 1.1011 (engine), 0.2 left open: profit +10.00, commission -0.70",
+        "position 1001 EURUSD: 0.1 closed by close @ 1.1021 (engine), 0.1 left open: profit +20.00, commission -0.70",
+        "position 1001 buy 0.3 EURUSD closed by close @ 1.1031: net +55.80 USD (profit +60.00, commission -4.20)"]
     assert round(net, 2) == round(moved, 2) == 55.8 and account["balance"] == 10_055.8
 
 
@@ -80,7 +83,22 @@ async def test_on_metatrader_the_fee_and_swap_count_in_what_a_close_is_told_and_
         moved, net = engine.store.get("watch", "moved"), engine.store.get("watch", "net")
         (trade,) = (await Operations(engine).trades())["trades"]
     # commission 2.10 + 0.70 + 1.40 and a fee of 0.50 on each of the three deals: 5.70; swap 1.25.
-    assert said == [f"position {position['ticket']} buy 0.3 EURUSD closed by close @ 1.082: "
+    assert said == [f"position {position['ticket']} EURUSD: 0.1 closed by close @ 1.081 (engine), 0.2 left open: "
+                    "profit +9.00, commission -1.20",                # 0.70 and the fee
+                    f"position {position['ticket']} buy 0.3 EURUSD closed by close @ 1.082: "
                     "net +40.05 USD (profit +47.00, commission -5.70, swap -1.25)"]
     assert round(moved, 2) == round(net, 2) == trade["net"] == 40.05
     assert terminal.account()["balance"] == 10_040.05
+
+
+async def test_on_metatrader_a_part_closed_is_told_with_what_is_left_open(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db", commission_per_lot=7.0)
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        await process(engine, "buy EURUSD volume=0.3")                 # at the ask 1.08010
+        (position,) = terminal.positions()
+        terminal.set_price("EURUSD", 1.08110, 1.08120)
+        await process(engine, "closelong EURUSD volume=0.1")           # 100 points of 0.1 lot: +10.00, 0.70
+        await until(lambda: engine.deals_told == 2)
+        said = await closes(engine)
+    assert said == [f"position {position['ticket']} EURUSD: 0.1 closed by close @ 1.0811 (engine), 0.2 left open: "
+                    "profit +10.00, commission -0.70"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import replace
 from typing import Any, Callable, Protocol
 
 import trio
@@ -291,7 +292,11 @@ class History:
                     b.server_clock.utc(deal["time"]), float(deal.get("profit") or 0.0), deal_cost(deal),
                     b.book.plugin_of(deal.get("magic") or 0), send["client_id"] if send else None,
                     alert_of(tag), float(deal.get("swap") or 0.0))
-        if entry == "in" or await b.query("positions_get", ticket=deal["position_id"]):
+        if entry == "in":
+            return [fill]
+        still = await b.query("positions_get", ticket=deal["position_id"])
+        fill = replace(fill, left=float(still[0]["volume"]) if still else 0.0)
+        if still:
             return [fill]
         deals = await b.query("history_deals_get", position=deal["position_id"]) or [deal]
         opening = next((d for d in deals if d["entry"] == c.DEAL_ENTRY_IN), None)

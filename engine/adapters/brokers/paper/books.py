@@ -62,6 +62,7 @@ class Books:
         fill = self._deal(db, Fill(0, order["ticket"], p["ticket"], spec.name, side, volume, price, "out", reason,
                                    at, profit, commission, meta["plugin"], meta["client_id"], meta["alert_id"]))
         left = lots(p["volume"]) - lots(volume)
+        fill = replace(fill, left=float(left))
         if left > 0:
             db.execute("UPDATE paper_positions SET volume = ?, commission = commission + ? WHERE ticket = ?",
                        [float(left), commission, p["ticket"]])
@@ -76,7 +77,7 @@ class Books:
 
     def _deal(self, db: Any, fill: Fill) -> Fill:
         """Books ``fill`` (profit and commission to the balance) and numbers it."""
-        row = {k: v for k, v in shallow(fill).items() if k not in ("deal", "order", "swap")}  # no swap on paper
+        row = {k: v for k, v in shallow(fill).items() if k not in ("deal", "order", "swap", "left")}  # not columns
         deal = _insert(db, "paper_deals", {**row, "order_ticket": fill.order})
         db.execute("UPDATE paper_account SET balance = round(balance + ?, 2) WHERE id = 1",
                    [fill.profit + fill.commission])
