@@ -6,6 +6,12 @@ plugin's ``on_order`` while it waits; with calls into two plugins in flight from
 each could wait on the other's. Holding one lock over Lua execution rules that out, and
 costs little: the sandbox runs on a few worker processes anyway, and broker calls and
 journal writes, the slow parts, run outside it.
+
+An order placed from a hook can place another from inside its ``on_order`` chain (B's
+``on_order``, judging A's order, places one of its own). A, waiting in its host call until its
+order is answered, cannot be called then (its script is mid-call): each task keeps the plugins
+so waiting (``_waiting``), and they are skipped for the nested order; a guard among them
+refuses an opening one, as a guard that cannot answer does.
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("moonhook.hooks")
 
 _holding: ContextVar[bool] = ContextVar("moonhook_holding_hooks", default=False)
-
+# The plugins of this task waiting in a host call for their own order's on_order chain.
+_waiting: ContextVar[frozenset[str]] = ContextVar("moonhook_waiting_plugins", default=frozenset())
+WAITING = "it waits for its own order, placed from its hook, and this one was placed while that one's on_order ran"
 
 
 @dataclass
@@ -187,10 +195,39 @@ class Hooks:
 
     async def on_order(self, order: dict[str, Any], origin: str) -> Verdict:
         """Runs ``on_order`` through every plugin concerned with the order's symbol, except the
-        one placing it (it chose the order); the passes in one fold, as for ``on_alert``."""
+        one placing it (it chose the order) and those waiting in a host call for their own order
+        (``_skip_waiting``); the passes in one fold, as for ``on_alert``."""
         verdict = Verdict(order, steps=[])
         plugins = [p for p in self._roster().concerned(order.get("symbol"), "on_order") if p.name != origin]
         opening = order.get("kind") in OPENING  # what a failing guard refuses (closes and stop moves pass)
+        waiting = _waiting.get()
+        if waiting:
+            plugins = self._skip_waiting(verdict, plugins, waiting, opening)
+            if verdict.rejected_by:
+                return verdict
+        # From a hook (the lock held), ``origin`` is the plugin whose host call placed the order.
+        token = _waiting.set(waiting | {origin}) if self.holding() else None
+        try:
+            return await self._on_order(verdict, plugins, opening)
+        finally:
+            if token is not None:
+                _waiting.reset(token)
+
+    @staticmethod
+    def _skip_waiting(verdict: Verdict, plugins: list[Plugin], waiting: frozenset[str],
+                      opening: bool) -> list[Plugin]:
+        """``plugins`` but those ``waiting`` in a host call on this task, each said in the
+        steps; a guard among them refuses an opening order (it cannot judge it)."""
+        for plugin in plugins:
+            if plugin.name in waiting:
+                verdict.steps.append({"plugin": plugin.name, "result": "skipped", "reason": WAITING})
+                if plugin.meta.guard and opening:
+                    verdict.rejected_by, verdict.reason = plugin.name, f"guard busy: {WAITING}"
+                    return []
+        return [p for p in plugins if p.name not in waiting]
+
+    async def _on_order(self, verdict: Verdict, plugins: list[Plugin], opening: bool) -> Verdict:
+        """The chain itself: each plugin's answer looked at before the next sees the order."""
         start = 0
         async with self.held():
             while start < len(plugins):
