@@ -22,6 +22,7 @@ from engine.adapters.storage import AlertJournal, Database, claim
 from engine.app.operations import Operations
 from engine.core import Engine
 from engine.core.shadow import Shadow
+from engine.core.unsettled import settle_unknown
 from engine.core.watch import watch as watch_files
 from engine.domain.config import EngineConfig
 
@@ -101,6 +102,9 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 broker.listen(engine.on_event)
                 await nursery.start(broker.run, name=f"broker {broker.name}")
                 number_past(engine.journal, broker, engine.shadow)
+                # Read before this run places any order: only those a crash left go to the broker.
+                left = engine.ledger.unknown_without_alert()
+                nursery.start_soon(settle_unknown, database, engine.ledger, broker, left, name="orders left unknown")
                 nursery.start_soon(engine.writer.run, name="journal writer")
                 nursery.start_soon(engine.notifier.run, name="notifier")
                 nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")

@@ -96,6 +96,14 @@ class OrderLedger:
                 f"({', '.join('?' * len(OPENING))}) ORDER BY created_at", [since, *OPENING]).fetchall()
         return [row[0] for row in rows]
 
+    def unknown_without_alert(self) -> list[str]:
+        """The client ids whose answer is unknown and which no alert runs again (an
+        administrator's, a timer's, a broker event's order), oldest first."""
+        with self._d.lock:
+            rows = self._d.db.execute("SELECT client_id FROM orders WHERE status = 'unknown' AND alert_id IS NULL "
+                                      "ORDER BY created_at").fetchall()
+        return [row[0] for row in rows]
+
     def for_alert(self, alert_id: int) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM orders WHERE alert_id = ? ORDER BY created_at, client_id", [alert_id])
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 import trio
 
 from engine.app import Operations
@@ -58,3 +59,37 @@ async def test_a_close_whose_answer_is_lost_is_told_as_not_known_in_telegram_and
         assert terminal.positions() == []
         assert answer.status_code == 202, (answer.status_code, answer.text)
         assert answer.json()["unknown"] is True and answer.json()["ok"] is False, answer.json()
+
+
+async def _ledger_row(engine, client_id: str, status: str) -> dict:
+    """The order ledger's row of ``client_id`` once it has ``status``."""
+    with trio.fail_after(20):
+        while (row := next(r for r in engine.ledger.recent() if r["client_id"] == client_id))["status"] != status:
+            await trio.sleep(0.05)
+    return row
+
+
+@pytest.mark.parametrize("back", ["before", "after"])
+async def test_a_close_whose_answer_a_crash_lost_is_settled_in_the_ledger_at_the_next_start(tmp_path, back):
+    # No alert runs it again: its ledger row, unknown, is settled by asking the broker at start-up,
+    # once MetaTrader is back (before the start, or after it: then once it has reconciled).
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = replace(mt5_config(tmp_path), timeout=1.0)
+    async with running(tmp_path, broker="mt5", mt5=config) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 sl=1.07"))["status"] == "done"
+        (position,) = await engine.broker.positions()
+        _lost_at_the_next_send(terminal)
+        ((_, result),) = await Operations(engine).close_positions([position["ticket"]], plugin="api", origin="test",
+                                                                   comment="by the admin")
+        assert result.unknown, result
+        (row,) = [r for r in engine.ledger.recent() if r["plugin"] == "api"]
+        assert row["status"] == "unknown" and row["alert_id"] is None
+    assert terminal.positions() == []
+    if back == "before":
+        terminal.reconnect()
+    async with running(tmp_path, broker="mt5", mt5=config) as engine:
+        if back == "after":
+            assert not engine.broker.connected
+            terminal.reconnect()
+        settled = await _ledger_row(engine, row["client_id"], "done")
+    assert settled["result"]["ok"] is True
