@@ -100,7 +100,8 @@ DESCRIPTIONS: dict[str, str] = {
     "engine.breaker": "Hook failures in a row that switch a plugin off; 0: never.",
     "engine.max_alert_age": "Seconds past which a waiting alert expires; 0: no limit.",
     "engine.max_plugin_orders": "Orders one plugin may place for one alert, timer tick or broker event.",
-    "engine.max_plugin_entries_per_minute": "Entries one plugin may place in any minute from its timers and broker-event hooks.",
+    "engine.max_plugin_entries_per_minute": "Entries one plugin may place in any minute from its timers and "
+                                            "broker-event hooks.",
     "engine.max_order_volume": "The most lots one entry may ask for, whoever places it; unset: no limit.",
     "engine.max_open_positions": "Positions and pending orders open at the broker past which entries are refused.",
     "engine.max_price_gap_pct": "How far (percent) the broker's price may be from the price a market entry was "

@@ -222,7 +222,8 @@ def _write_new(path: Path, text: str, mode: int) -> bool:
 
 
 # What init keeps out of git in a folder without a .gitignore of its own: the secrets, the journal.
-GITIGNORE = "# written by `moonhook init`: the secrets and the journal stay out of git\n/moonhook.toml\n/data/\n/backups/\n"
+GITIGNORE = ("# written by `moonhook init`: the secrets and the journal stay out of git\n"
+             "/moonhook.toml\n/data/\n/backups/\n")
 
 
 def init_project(folder: Path) -> InitResult:

@@ -65,7 +65,8 @@ class SettingsSaves:
         self.config = replace(before, **{name: getattr(config, name) for name in applied})
         later = await self.apply_config(config) + (self.elsewhere() if self.elsewhere is not None else [])
         stray = self.strays(following.tables_changed(before, config))
-        if applied or later or stray or refused:   # after a refusal, a save that reads is said even if it changes nothing
+        # After a refusal, a save that reads is said even if it changes nothing.
+        if applied or later or stray or refused:
             told = following.saved_text(path.name, before, config, applied, later, stray)
             log.warning("%s", told)
             self._notifier.send("admin", told)

@@ -1,9 +1,10 @@
 """Alerts from a webhook body: TradingView's JSON, or the plain-text command grammar.
 
 JSON: ``{"symbol": "OANDA:EURUSD", "action": "buy", "risk": 1, "sl": 1.08}`` (``ticker`` for
-``symbol``, ``close`` for ``price``, ``lots`` for ``volume``, as in text; numbers may be strings, as TradingView's placeholders
-give them). Text: ``buy EURUSD risk=1 sl=1.0800 tp=1.0900``, commas or spaces between parts,
-optionally preceded by an id (``42,buy,EURUSD,risk=1``); ``trend EURUSD H1 up``.
+``symbol``, ``close`` for ``price``, ``lots`` for ``volume``, as in text; numbers may be
+strings, as TradingView's placeholders give them). Text: ``buy EURUSD risk=1 sl=1.0800
+tp=1.0900``, commas or spaces between parts, optionally preceded by an id
+(``42,buy,EURUSD,risk=1``); ``trend EURUSD H1 up``.
 
 Every check lives in ``_build``, shared by both forms; a refusal names the field.
 """

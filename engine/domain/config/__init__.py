@@ -190,8 +190,8 @@ class EngineConfig:
                                                             and 1 <= self.max_plugin_orders <= 1000):
             raise ValueError("engine.max_plugin_orders: must be an integer from 1 to 1000, "
                              f"got {self.max_plugin_orders!r}")
-        if isinstance(self.max_plugin_entries_per_minute, bool) or not (
-                isinstance(self.max_plugin_entries_per_minute, int) and 1 <= self.max_plugin_entries_per_minute <= 10_000):
+        per_minute = self.max_plugin_entries_per_minute
+        if isinstance(per_minute, bool) or not (isinstance(per_minute, int) and 1 <= per_minute <= 10_000):
             raise ValueError("engine.max_plugin_entries_per_minute: must be an integer from 1 to 10000, "
                              f"got {self.max_plugin_entries_per_minute!r}")
         if not (isinstance(self.workers, int) and 1 <= self.workers <= 64):
