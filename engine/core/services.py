@@ -155,12 +155,14 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
         if info is None:
             return 0.0, f"unknown symbol {sym}"
         price = numbers.pop("price")
-        if price is None and numbers["sl"] is not None:
+        if price is None and (numbers["sl"] is not None or info.get("account_is_base")):
             quote = await broker.price(sym)
             if quote is None:
                 return 0.0, f"no price for {sym} to measure the stop from; pass price="
-            # Where the entry fills: a stop under the market is a buy's (at the ask), over it a sell's.
-            price = quote["ask"] if numbers["sl"] < (quote["bid"] + quote["ask"]) / 2 else quote["bid"]
+            # Where the entry fills: a stop under the market is a buy's (at the ask), over it a sell's;
+            # sl_points where the loss converts at the stop's price: from the bid, the lower stop.
+            sl = numbers["sl"]
+            price = quote["ask"] if sl is not None and sl < (quote["bid"] + quote["ask"]) / 2 else quote["bid"]
         balance = (await broker.account())["balance"]
         sizing = lot_size(info, balance=balance, price=price, **numbers)
         return sizing.volume, sizing.reason

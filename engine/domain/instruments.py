@@ -60,6 +60,12 @@ class SymbolSpec:
             return in_quote / inverse
         return None
 
+    def account_is_base(self, account_currency: str) -> bool:
+        """Whether the account's currency is the symbol's base (USDJPY on a USD account): its
+        profit converts through the symbol's own price (``tick_value``'s inverse rate), so a loss
+        at the stop converts at the stop's price (``engine/domain/risk.py``)."""
+        return self.quote != account_currency and self.name == account_currency + self.quote
+
     def to_plain(self, account_currency: str, price_of: Callable[[str], float | None]) -> dict[str, Any]:
         """As ``market.symbol`` answers a script."""
         return {
@@ -67,6 +73,7 @@ class SymbolSpec:
             "volume_step": self.volume_step, "volume_max": self.volume_max,
             "contract_size": self.contract_size, "tick_size": self.tick_size,
             "tick_value": self.tick_value(account_currency, price_of),
+            "account_is_base": self.account_is_base(account_currency),
         }
 
 

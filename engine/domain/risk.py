@@ -2,6 +2,8 @@
 
 Pure arithmetic on a symbol's specification, as ``market.symbol`` gives it (tick value in the
 account currency, as MetaTrader reports it), so the paper broker and MetaTrader 5 size alike.
+Where the account's currency is the symbol's base (``account_is_base``: USDJPY on a USD
+account), the loss, in the quote currency, converts at the stop's price, not at today's.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ def lot_size(
     there counts the commission of its round trip where the spec has it (``commission``, the
     paper broker's; MetaTrader 5 tells it only once paid: there the price distance only). The volume
     is rounded down to the symbol's step and clamped to its maximum; below its minimum the
-    answer is 0 with the reason, never a bigger risk than asked."""
+    answer is 0 with the reason, never a bigger risk than asked. Where the loss converts at the
+    stop's price (``account_is_base``), a distance in points is taken below the entry (the
+    lower stop, the greater loss), and needs the entry."""
     if (risk_pct is None) == (risk_amount is None):
         return Sizing(0.0, "give risk_pct or risk_amount (one of them)")
     if risk_pct is not None and not (0 < risk_pct <= 100):
@@ -49,9 +53,11 @@ def lot_size(
     if sl is not None:
         if price is None:
             return Sizing(0.0, "sl is a price: the entry price is needed to measure the stop")
-        distance = abs(on_tick_grid(price, spec) - on_tick_grid(sl, spec))
+        stop = on_tick_grid(sl, spec)
+        distance = abs(on_tick_grid(price, spec) - stop)
     elif sl_points is not None:
         distance = sl_points * point
+        stop = on_tick_grid(price - distance, spec) if price is not None else None
     else:
         return Sizing(0.0, "a stop (sl or sl_points) is needed to size by risk")
     if distance <= 0 or not math.isfinite(distance):
@@ -60,7 +66,10 @@ def lot_size(
         return Sizing(0.0, f"{spec.get('name', 'the symbol')} has no tick value to size with (no rate yet from "
                            "its quote currency to the account's)")
 
-    loss_per_lot = _loss_per_lot(distance, tick_size, tick_value)
+    if spec.get("account_is_base") and not (stop and stop > 0):
+        return Sizing(0.0, f"{spec.get('name', 'the symbol')}'s loss converts at the stop's price: the entry price "
+                           "is needed, and the stop must be above 0")
+    loss_per_lot = _loss_per_lot(spec, distance, stop)
     if loss_per_lot <= 0:  # a stop less than a millionth of a tick away
         return Sizing(0.0, "the stop is at the entry price")
     loss_per_lot += _commission(spec)
@@ -77,14 +86,17 @@ def lot_size(
 
 def loss_at_stop(spec: dict, volume: float, price: float, sl: float) -> float | None:
     """What ``volume`` lots entered at ``price`` lose at the stop ``sl``, in the account's
-    currency (the symbol's tick value), both prices on its tick grid, where the broker puts
+    currency (as ``lot_size`` measures it), both prices on its tick grid, where the broker puts
     them, with the commission of the round trip where the spec has it; None without a tick
     value to measure it with."""
     tick_size, tick_value = spec.get("tick_size"), spec.get("tick_value")
     if not (tick_size and tick_size > 0 and tick_value and tick_value > 0):
         return None
-    distance = abs(on_tick_grid(price, spec) - on_tick_grid(sl, spec))
-    return (_loss_per_lot(distance, tick_size, tick_value) + _commission(spec)) * volume
+    stop = on_tick_grid(sl, spec)
+    if spec.get("account_is_base") and not (stop and stop > 0):
+        return None
+    distance = abs(on_tick_grid(price, spec) - stop)
+    return (_loss_per_lot(spec, distance, stop) + _commission(spec)) * volume
 
 
 def _commission(spec: dict) -> float:
@@ -93,9 +105,16 @@ def _commission(spec: dict) -> float:
     return float(commission) if commission and commission > 0 and math.isfinite(commission) else 0.0
 
 
-def _loss_per_lot(distance: float, tick_size: float, tick_value: float) -> float:
+def _loss_per_lot(spec: dict, distance: float, stop: float | None) -> float:
+    """What a lot loses over ``distance`` to ``stop``, in the account's currency: ticks at the tick
+    value; where the account's currency is the symbol's base, the quote currency's loss (distance x
+    contract size) divided by the stop's price, the rate the broker books it at there (USDJPY from
+    150 to 147: 300,000 JPY, 2,040.82 USD at 147, not the 2,000.00 of today's tick value)."""
     # Rounded so that float noise (1.1 - 1.09 = 0.010000000000000009) never costs a step.
-    return round(distance / tick_size, 6) * tick_value
+    ticks = round(distance / spec["tick_size"], 6)
+    if spec.get("account_is_base"):
+        return ticks * spec["tick_size"] * spec["contract_size"] / stop
+    return ticks * spec["tick_value"]
 
 
 def lots_of_units(spec: dict, units: float) -> Sizing:

@@ -85,9 +85,11 @@ class Broker(ABC):
     @abstractmethod
     async def symbol(self, symbol: str) -> dict[str, Any] | None:
         """{digits, point, volume_min, volume_step, volume_max, contract_size, tick_size,
-        tick_value}, and ``commission``, what one lot pays to open and close (the round trip, in
-        the account's currency) where it is known in advance (the paper broker's; not on
-        MetaTrader 5); None for a symbol the broker does not know."""
+        tick_value, account_is_base}, and ``commission``, what one lot pays to open and close (the
+        round trip, in the account's currency) where it is known in advance (the paper broker's;
+        not on MetaTrader 5); None for a symbol the broker does not know. ``account_is_base``: the
+        account's currency is the pair's base (USDJPY on a USD account), its profit converted at
+        its own price, a loss at the stop at the stop's (``engine/domain/risk.py``)."""
 
     @abstractmethod
     async def price(self, symbol: str) -> dict[str, Any] | None:

@@ -95,3 +95,34 @@ def test_the_round_trip_commission_counts_in_what_a_lot_loses_at_the_stop():
     assert loss_at_stop(paid, 2.0, 1.1, 1.1005) == pytest.approx(128.0)
     assert lot_size(EURUSD, balance=10_000, price=1.1, risk_pct=1, sl=1.1005).volume == 2.0   # none known: distance
     assert loss_at_stop(EURUSD, 2.0, 1.1, 1.1005) == pytest.approx(100.0)
+
+
+# USDJPY on a USD account: a tick's value is 100 JPY, 0.6667 USD at today's 150; at the stop the
+# loss converts at the stop's price (account_is_base), as the broker books it there.
+USDJPY = {"name": "USDJPY", "digits": 3, "point": 0.001, "tick_size": 0.001, "tick_value": 100 / 150,
+          "contract_size": 100_000, "volume_min": 0.01, "volume_step": 0.01, "volume_max": 100.0,
+          "account_is_base": True}
+
+
+def test_a_buy_whose_loss_converts_at_the_stop_loses_more_than_todays_tick_value_says():
+    # From 150 to 147: 3 x 100,000 = 300,000 JPY a lot, 2,040.82 USD at 147 (2,000.00 at 150).
+    # 1% of 10,000 buys 0.049 lots: 0.04, not the 0.05 that lose 102.04 at the stop.
+    per_lot = 3 * 100_000 / 147
+    assert lot_size(USDJPY, balance=10_000, price=150, risk_pct=1, sl=147).volume == 0.04
+    assert loss_at_stop(USDJPY, 0.05, 150, 147) == pytest.approx(0.05 * per_lot)   # 102.04
+    assert lot_size({**USDJPY, "account_is_base": False}, balance=10_000, price=150, risk_pct=1, sl=147).volume == 0.05
+
+
+def test_a_sell_whose_loss_converts_at_the_stop_loses_less_than_todays_tick_value_says():
+    # From 150 to 160: 1,000,000 JPY a lot, 6,250.00 USD at 160 (6,666.67 at 150): 5% buys 0.08, not 0.07.
+    assert lot_size(USDJPY, balance=10_000, price=150, risk_pct=5, sl=160).volume == 0.08
+    assert lot_size(USDJPY, balance=10_000, price=150, risk_amount=500, sl=160).volume == 0.08
+    assert loss_at_stop(USDJPY, 0.08, 150, 160) == pytest.approx(500.0)
+
+
+def test_a_distance_in_points_whose_loss_converts_at_the_stop_is_taken_below_the_entry():
+    # 3,000 points from 150: the lower stop, 147, loses the more (2,040.82 a lot): never more risk than asked.
+    assert lot_size(USDJPY, balance=10_000, price=150, risk_pct=1, sl_points=3000).volume == 0.04
+    s = lot_size(USDJPY, balance=10_000, risk_pct=1, sl_points=3000)
+    assert s.volume == 0 and "the entry price is needed" in s.reason
+    assert lot_size(USDJPY, balance=10_000, price=150, risk_pct=1, sl_points=150_000).volume == 0   # a stop at 0

@@ -56,6 +56,21 @@ def test_bad_overrides_name_the_key(overrides, message):
 
 
 def test_sizing_with_a_builtin_spec():
+    spec = BUILTIN["EURJPY"].to_plain("USD", price_of)
+    # 1 % of 10,000 = 100 USD; 50 pips on EURJPY = 0.5 JPY = 500 ticks of 0.6667 USD (at USDJPY's 150) -> 0.3 lots
+    assert lot_size(spec, balance=10_000, price=160.0, risk_pct=1, sl=159.5).volume == 0.3
+
+
+@pytest.mark.parametrize("name, account, expected", [
+    ("USDJPY", "USD", True), ("EURUSD", "EUR", True), ("USDCHF", "USD", True),
+    ("EURUSD", "USD", False), ("EURJPY", "USD", False), ("GER40", "EUR", False), ("XAUUSD", "USD", False),
+])
+def test_the_account_is_the_base_of_a_pair_named_by_it_and_its_quote(name, account, expected):
+    assert BUILTIN[name].account_is_base(account) is expected
+    assert BUILTIN[name].to_plain(account, price_of)["account_is_base"] is expected
+
+
+def test_sizing_a_pair_whose_base_is_the_accounts_converts_the_loss_at_the_stop():
     spec = BUILTIN["USDJPY"].to_plain("USD", price_of)
-    # 1 % of 10,000 = 100 USD; 50 pips on USDJPY = 0.5 JPY = 500 ticks of 0.6667 USD -> 0.3 lots
-    assert lot_size(spec, balance=10_000, price=150.0, risk_pct=1, sl=149.5).volume == 0.3
+    # 50 pips from 150: 50,000 JPY a lot, 334.45 USD at the stop 149.5 -> 0.299 lots: 0.29 (0.3 lose 100.33)
+    assert lot_size(spec, balance=10_000, price=150.0, risk_pct=1, sl=149.5).volume == 0.29
