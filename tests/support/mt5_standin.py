@@ -15,7 +15,10 @@ caller's timeout surely fires, whatever the machine's load.
 Simplified compared with a real terminal (the engine must not rely on these):
 - one hedging account in USD (FIFO closing only with ``Terminal(fifo_close=True)``, as US
   accounts are) and every symbol's profit currency is USD: profit = price difference
-  * volume * contract size; margin = volume * contract size * price / leverage; commission and
+  * volume * contract size; margin = volume * contract size * price / leverage; or USD is the
+  symbol's base (``USDJPY``, not among the default symbols): the profit is divided by the
+  closing price, the tick value by the bid (a loss's) or the ask, and the margin needs no price,
+  as MetaTrader converts them; commission and
   fee only as ``Terminal(commission_per_lot=, fee_per_deal=)`` charges them on every deal, swap
   only as ``Terminal.charge_swap`` adds it (booked on the position's first closing deal); no
   stop-out, sessions, freeze level, stop-limit orders, CLOSE_BY, netting; a pending
@@ -157,6 +160,9 @@ _BASE_SYMBOL = dict(digits=5, point=1e-5, trade_calc_mode=0, trade_mode=SYMBOL_T
                     filling_mode=1, order_mode=127, volume_min=0.01, volume_max=100.0, volume_step=0.01,
                     volume_limit=0.0, trade_contract_size=100000.0, swap_long=0.0, swap_short=0.0, expiration_mode=15,
                     currency_base="EUR", currency_profit="USD", currency_margin="EUR", description="", path="")
+# The account's currency as base: its profit, in JPY, converts at its own price (``_in_usd``).
+USDJPY = dict(bid=150.000, ask=150.020, digits=3, point=0.001, currency_base="USD", currency_profit="JPY",
+              currency_margin="USD", description="US Dollar vs Japanese Yen", path="Forex\\USDJPY")
 DEFAULT_SYMBOLS = {
     "EURUSD": dict(bid=1.08000, ask=1.08010, filling_mode=1, trade_stops_level=10,
                    description="Euro vs US Dollar", path="Forex\\EURUSD"),
@@ -447,11 +453,18 @@ def _account(st):
 
 
 def _margin(sym, volume, price, leverage):
-    return volume * sym["trade_contract_size"] * price / leverage
+    return volume * sym["trade_contract_size"] * (1.0 if _in_usd(sym) else price) / leverage
 
 
 def _profit(sym, buy, volume, price_open, price_close):
-    return round((price_close - price_open) * (1 if buy else -1) * volume * sym["trade_contract_size"], 2)
+    moved = (price_close - price_open) * (1 if buy else -1) * volume * sym["trade_contract_size"]
+    return round(moved / price_close if _in_usd(sym) else moved, 2)
+
+
+def _in_usd(sym):
+    """Whether the account's currency (USD) is the symbol's base and not its profit currency:
+    the profit converts at the symbol's own price, the margin is in USD already."""
+    return sym["currency_base"] == "USD" and sym["currency_profit"] != "USD"
 
 
 def symbols_get(group=None):
@@ -484,9 +497,12 @@ def _on_grid(price, s):
 
 def _symbol_info(s):
     # in the profit currency, unless a test sets the account currency's (as MetaTrader converts it);
-    # a losing position's (converted at the other side of the rate's spread) is the same unless set
-    tick_value = s.get("tick_value") or _tick(s) * s["trade_contract_size"]
-    tick_value_loss = s.get("tick_value_loss") or tick_value
+    # a losing position's (converted at the other side of the rate's spread) is the same unless set;
+    # where USD is the base, converted at the symbol's own ask (a loss's at its bid, the more)
+    in_usd = _in_usd(s)
+    tick_value = s.get("tick_value") or _tick(s) * s["trade_contract_size"] / (s["ask"] if in_usd else 1.0)
+    tick_value_loss = s.get("tick_value_loss") or (_tick(s) * s["trade_contract_size"] / s["bid"] if in_usd
+                                                   else tick_value)
     selected = s["name"] in _selected
     return SymbolInfo(False, selected, selected, s["time_msc"] // 1000, s["digits"],
                       round((s["ask"] - s["bid"]) / s["point"]), True, s["trade_calc_mode"], s["trade_mode"],

@@ -30,7 +30,7 @@ from engine.adapters.brokers.mt5.clock import ServerClock
 from engine.adapters.brokers.mt5.orders import (deal_request, entry_request, expiration, fillings, modify_request,
                                                 normalise_volume, tag_for)
 from engine.adapters.brokers.mt5.pending import PendingWatch
-from engine.adapters.brokers.mt5.rows import deal_rows, loss_tick_value, order_row, position_row
+from engine.adapters.brokers.mt5.rows import deal_rows, order_row, position_row, symbol_spec
 from engine.adapters.brokers.mt5.send import Sender, plain
 from engine.adapters.brokers.mt5.session import Session, Unknown
 
@@ -145,11 +145,7 @@ class MT5Broker(Broker):
         info = await self._info(symbol)
         if info is None:
             return None
-        return {"name": symbol, "digits": info["digits"], "point": info["point"], "volume_min": info["volume_min"],
-                "volume_step": info["volume_step"], "volume_max": info["volume_max"],
-                "contract_size": info["trade_contract_size"], "tick_size": info["trade_tick_size"],
-                "tick_value": loss_tick_value(info), "stops_level": info.get("trade_stops_level", 0),
-                "filling_mode": info.get("filling_mode", 0)}
+        return symbol_spec(symbol, info, self._session.currency)
 
     async def price(self, symbol: str) -> dict[str, Any] | None:
         if await self._info(symbol) is None:

@@ -22,6 +22,7 @@ FILLING_FOK, FILLING_IOC, FILLING_RETURN = 0, 1, 2
 FILLING_NAMES = {FILLING_FOK: "FOK", FILLING_IOC: "IOC", FILLING_RETURN: "RETURN"}
 SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC = 1, 2  # bits of symbol_info().filling_mode
 TIME_GTC, TIME_SPECIFIED = 0, 2  # ORDER_TIME_*: until cancelled, until the request's expiration
+SYMBOL_CALC_FOREX = (0, 5)  # symbol_info().trade_calc_mode of a currency pair: FOREX, FOREX_NO_LEVERAGE
 SYMBOL_EXPIRATION_SPECIFIED = 4  # the bit of symbol_info().expiration_mode that allows TIME_SPECIFIED
 
 POSITION_SIDES = {0: "buy", 1: "sell"}

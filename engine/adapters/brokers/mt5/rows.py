@@ -1,6 +1,6 @@
 """MetaTrader's rows as the engine's ``Broker`` reads them: open positions, pending orders and
 deals, with the engine's symbol names, sides, the plugin by magic number, and UTC times; a
-symbol's tick value for sizing."""
+symbol's specification, as sizing reads it."""
 
 from __future__ import annotations
 
@@ -69,6 +69,24 @@ def _deal_row(d: dict[str, Any], config: MT5Config, clock: ServerClock) -> dict[
         row.update(entry="balance", position=0, volume=0.0, price=0.0, profit=0.0, commission=0.0, swap=0.0,
                    amount=round(float(d.get("profit") or 0.0) + cost + float(d.get("swap") or 0.0), 2))
     return row
+
+
+def symbol_spec(symbol: str, info: dict[str, Any], currency: str | None) -> dict[str, Any]:
+    """``symbol``'s specification from its ``symbol_info``, in an account of ``currency``."""
+    return {"name": symbol, "digits": info["digits"], "point": info["point"], "volume_min": info["volume_min"],
+            "volume_step": info["volume_step"], "volume_max": info["volume_max"],
+            "contract_size": info["trade_contract_size"], "tick_size": info["trade_tick_size"],
+            "tick_value": loss_tick_value(info), "account_is_base": account_is_base(info, currency),
+            "stops_level": info.get("trade_stops_level", 0), "filling_mode": info.get("filling_mode", 0)}
+
+
+def account_is_base(info: dict[str, Any], currency: str | None) -> bool:
+    """Whether the account's currency is the base of this currency pair (USDJPY on a USD account):
+    MetaTrader converts its profit, in the quote currency, at the symbol's own price, so a loss at
+    the stop converts at the stop's price (``engine/domain/risk.py``). Only a pair (a forex calc
+    mode) is priced in its base: a CFD's price is no rate, whatever its base currency."""
+    return (bool(currency) and info.get("trade_calc_mode") in c.SYMBOL_CALC_FOREX
+            and info.get("currency_base") == currency and info.get("currency_profit") != currency)
 
 
 def loss_tick_value(info: dict[str, Any]) -> float:

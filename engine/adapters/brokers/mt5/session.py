@@ -45,6 +45,7 @@ class Session:
         self._up = trio.Event()  # set while connected
         self._failing: set[str] = set()  # list reads failing now: warned once, not at every poll
         self._account = ""  # "account N on SERVER", once connected
+        self.currency: str | None = None  # the account's, once connected (the login may change it)
         self.warnings: list[str] = []  # keys of c.WARNINGS standing now, shown in ``state``
         self.clock = ServerClock.of(config)  # the trade server's; found at the first connection if "auto"
 
@@ -61,6 +62,7 @@ class Session:
         self.connected, self._lost = True, trio.Event()
         self._up.set()
         self._account = f"account {account.get('login')} on {account.get('server')}"
+        self.currency = account.get("currency") or None
         self.warnings = _warnings(account, terminal)
         await self._find_clock()
         self._show()
