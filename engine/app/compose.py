@@ -21,6 +21,7 @@ from engine.adapters.brokers.base import Broker
 from engine.adapters.storage import AlertJournal, Database, claim
 from engine.app.operations import Operations
 from engine.core import Engine
+from engine.core.execution import entry_ids
 from engine.core.shadow import Shadow
 from engine.core.unsettled import settle_unknown
 from engine.core.watch import watch as watch_files
@@ -49,6 +50,16 @@ def number_past(journal: AlertJournal, broker: Broker, shadow: Shadow | None) ->
     shadow_top = shadow.records.highest() if shadow is not None else 0
     journal.floor = lambda: max(broker.alerts_seen, shadow_top)
     broker.alerts_journaled = journal.last_id()
+
+
+async def adopt_numbers(engine: Engine) -> None:
+    """The broker is told the client ids an alert's entry may have had from the plugins loaded now
+    (read at each connection from here on), and takes back what its records outside the journal say
+    is theirs: after a restore, MetaTrader's magic number of a plugin whose first order came after
+    the backup. Before recovery runs an alert again or a plugin trades: their orders go under it."""
+    engine.broker.entry_ids = lambda alert_id: entry_ids(alert_id, [p.name for p in engine.plugins],
+                                                         engine.host.caps.orders)
+    await engine.broker.adopt()
 
 
 @asynccontextmanager
@@ -121,6 +132,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                     await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, lifecycle.changed,
                                                 lifecycle.stop), name="file watcher")
                 await engine.lifecycle.load_all()
+                await adopt_numbers(engine)
                 # Only now: what the broker tells at its start (a stop hit while moonhook was
                 # stopped) reaches the plugins' on_close, not a roster still empty.
                 nursery.start_soon(engine.broker_events, name="broker events")

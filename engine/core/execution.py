@@ -11,13 +11,14 @@ part of several positions closed, is written ahead (``Plans``) and read back ins
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Iterable, Protocol
 
 from engine.domain.alerts import Action, Alert
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import OrderRequest, ours
 from engine.domain.risk import lot_size, lots_of_units
 from engine.domain.instruments import on_tick_grid, pip_size
+from engine.core.run import alert_client_id
 
 ENGINE = "engine"  # the name orders of the default execution go by
 
@@ -39,6 +40,14 @@ class Plans(Protocol):
 
 def _cid(alert_id: int, purpose: str) -> str:
     return f"a{alert_id}-{ENGINE}-{purpose}"
+
+
+def entry_ids(alert_id: int, plugins: Iterable[str], most: int) -> list[tuple[str, str]]:
+    """The client ids an entry of alert ``alert_id`` may have had, each with its plugin: the default
+    execution's, and each of ``plugins``' first ``most`` orders. What a broker that lost a plugin's
+    magic number (a restore) matches its orders' comments against (``Broker.entry_ids``)."""
+    return [(ENGINE, _cid(alert_id, "open")),
+            *((p, alert_client_id(alert_id, p, n)) for p in plugins if p != ENGINE for n in range(1, most + 1))]
 
 
 async def reversal(alert: Alert, alert_id: int, broker: Broker) -> list[OrderRequest]:

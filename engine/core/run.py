@@ -75,8 +75,13 @@ class Run:
     def client_id(self, plugin: str) -> str:
         n = self._seq[plugin] = self._seq.get(plugin, 0) + 1
         if self.alert_id is not None:
-            return f"a{self.alert_id}-{plugin}-{n}"
+            return alert_client_id(self.alert_id, plugin, n)
         return f"{self.origin[0]}{self.stamp:x}-{plugin}-{n}"
+
+
+def alert_client_id(alert_id: int, plugin: str, n: int) -> str:
+    """The client id of ``plugin``'s ``n``-th order (from 1) for alert ``alert_id``."""
+    return f"a{alert_id}-{plugin}-{n}"
 
 
 current: ContextVar[Run | None] = ContextVar("moonhook_run", default=None)

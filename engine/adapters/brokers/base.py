@@ -12,7 +12,7 @@ follow a request (a market fill) or a price (a pending order triggered, a stop h
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Callable
 
 import trio
 
@@ -35,6 +35,10 @@ class Broker(ABC):
     # The newest alert journaled before this start: only those can have had an order sent in a run
     # whose records a journal restored from a backup lacks (MetaTrader looks for them by tag).
     alerts_journaled: int = 0
+    # The client ids, each with its plugin, an entry of an alert may have had from the plugins loaded
+    # now (``execution.entry_ids``); None until they are loaded. MetaTrader reads a plugin's magic
+    # number a restored file lacks off its orders' comments by them (``Broker.adopt``).
+    entry_ids: Callable[[int], list[tuple[str, str]]] | None = None
 
     def __init__(self) -> None:
         self._listener: Listener | None = None
@@ -57,6 +61,10 @@ class Broker(ABC):
 
     async def start(self) -> None:
         """Connects; called once before any other call."""
+
+    async def adopt(self) -> None:
+        """Takes back what the broker's records outside the journal say is the plugins' (``entry_ids``
+        now set): MetaTrader's magic numbers a file restored from a backup lacks. Nothing by default."""
 
     async def stop(self) -> None:
         """Disconnects; nothing is called after it."""

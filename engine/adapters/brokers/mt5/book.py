@@ -115,6 +115,16 @@ class Book:
             self._magic[plugin], self._plugin[magic] = magic, plugin
         return magic
 
+    def adopt(self, plugin: str, magic: int) -> bool:
+        """``magic`` written as ``plugin``'s, as if given (a number a restored file lacks, found at
+        the account: ``magic.py``); False if either has one already."""
+        if plugin in self._magic or magic in self._plugin:
+            return False
+        with self._d.transaction() as db:
+            db.execute("INSERT INTO mt5_magic (plugin, magic) VALUES (?, ?)", [plugin, magic])
+        self._magic[plugin], self._plugin[magic] = magic, plugin
+        return True
+
     def plugin_of(self, magic: int) -> str | None:
         return self._plugin.get(magic)
 

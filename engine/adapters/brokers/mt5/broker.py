@@ -26,6 +26,7 @@ from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
 from engine.adapters.brokers.mt5.history import History
 from engine.adapters.brokers.mt5.link import TerminalLink
+from engine.adapters.brokers.mt5.magic import ENGINE, Magics
 from engine.adapters.brokers.mt5.clock import ServerClock
 from engine.adapters.brokers.mt5.orders import (deal_request, entry_request, expiration, fillings, modify_request,
                                                 normalise_volume, tag_for)
@@ -36,9 +37,8 @@ from engine.adapters.brokers.mt5.session import Session, Unknown
 
 log = logging.getLogger("moonhook.mt5")
 
-ENGINE = "engine"
 DAY = 86_400
-TAKEN_DAYS = 90  # a magic number seen in this much deal history is another's (``_magic``)
+TAKEN_DAYS = 90  # a magic number seen in this much deal history is another's (``magic.py``)
 # Seconds a symbol's specification is used before it is read again. Its tick value moves with
 # the rate between its profit currency and the account's (USDJPY's in a USD account, EURGBP's
 # with GBPUSD), and a broker widens stops levels around news: read once for the engine's life,
@@ -61,7 +61,7 @@ class MT5Broker(Broker):
         self._session = Session(self._link, config, self._emit)
         self._sender = Sender(self._session, self.book, self.deals, self.write, config)
         self._infos: dict[str, tuple[dict[str, Any], float]] = {}  # broker name -> (symbol_info, read at)
-        self._magics_seen: frozenset[int] = frozenset()  # in the deal history at connection (``_magic``)
+        self.magics = Magics(self)  # each plugin's magic number
 
     # -- connection ------------------------------------------------------------------------
 
@@ -120,6 +120,9 @@ class MT5Broker(Broker):
 
     async def stop(self) -> None:
         await self._session.close()
+
+    async def adopt(self) -> None:
+        await self.magics.adopt()
 
     async def _connect(self) -> None:
         await self._session.connect()
@@ -239,7 +242,8 @@ class MT5Broker(Broker):
             return earlier  # a repeat: never checked against the market again
         request, fills = await self._entry(r)
         fresh = partial(self._fresh_price, r.symbol, r.side) if r.kind == "market" else None
-        return await self._sender.send(r, {**request, "magic": await self._magic(r)}, fills, fresh)
+        magic = await self.magics.number(r.plugin or ENGINE)
+        return await self._sender.send(r, {**request, "magic": magic}, fills, fresh)
 
     async def check(self, r: OrderRequest) -> str | None:
         """The trade server's ``order_check`` of the entry ``r``, sending nothing (the dry run's):
@@ -339,7 +343,7 @@ class MT5Broker(Broker):
             await self.deals.start()
             await self.pending.start()
             # read here, not at a plugin's first order, which a long history would hold up
-            self._magics_seen, self.alerts_seen = await self.deals.seen(TAKEN_DAYS)
+            await self.magics.read(TAKEN_DAYS)
             for send in self.book.unresolved():
                 await self._sender.resolve_left(send["tag"])
             external = [p for p in await self.query("positions_get") or ()
@@ -383,12 +387,4 @@ class MT5Broker(Broker):
     async def _fresh_price(self, symbol: str, side: str, request: dict[str, Any]) -> float:
         tick = await self._tick(symbol)
         return tick["ask"] if side == "buy" else tick["bid"]
-
-    async def _magic(self, r: OrderRequest) -> int:
-        plugin = r.plugin or ENGINE
-        if self.book.has_magic(plugin):
-            return self.book.magic(plugin)
-        # A first order: the magic numbers at the account now, and in the deals read at connection, are taken.
-        rows = [*(await self._read("positions_get")), *(await self._read("orders_get"))]
-        return await self.write(self.book.magic, plugin, self._magics_seen | {row.get("magic") or 0 for row in rows})
 

@@ -131,17 +131,19 @@ class History:
         await self._b.write(self._b.book.put_states, {WATERMARK: str(latest), TOLD: json.dumps(told)})
         self._told = told
 
-    async def seen(self, days: int) -> tuple[frozenset[int], int]:
-        """The magic numbers of the last ``days`` of deals, and the highest alert id a tag at the
-        broker names: its open positions and pending orders, and those days' deals and orders.
+    async def seen(self, days: int) -> tuple[frozenset[int], int, list[dict[str, Any]]]:
+        """The magic numbers of the last ``days`` of deals; the highest alert id a tag at the
+        broker names: its open positions and pending orders, and those days' deals and orders;
+        and the entries among them (open positions, pending orders, the deals that opened one).
         A journal restored from a backup numbers its alerts past it (``Broker.alerts_seen``), or
         a new alert's orders would carry the tags of an old one's that traded after the backup."""
         server, self._seen_days = self._b.server_clock.server(self._b.clock()), days
         deals = await self._b.query("history_deals_get", server - days * DAY, server + DAY) or ()
-        rows = [*deals, *(await self._b.query("history_orders_get", server - days * DAY, server + DAY) or ()),
-                *(await self._b.query("positions_get") or ()), *(await self._b.query("orders_get") or ())]
+        open_ = [*(await self._b.query("positions_get") or ()), *(await self._b.query("orders_get") or ())]
+        rows = [*deals, *(await self._b.query("history_orders_get", server - days * DAY, server + DAY) or ()), *open_]
         return (frozenset(d.get("magic") or 0 for d in deals),
-                max((alert_of(row.get("comment")) or 0 for row in rows), default=0))
+                max((alert_of(row.get("comment")) or 0 for row in rows), default=0),
+                [*open_, *(d for d in deals if d.get("entry") == c.DEAL_ENTRY_IN)])
 
     async def forgotten(self, tag: str) -> OrderResult | None:
         """What the send tagged ``tag``, of which the book keeps no record, did at the broker all
