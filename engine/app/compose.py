@@ -23,7 +23,7 @@ from engine.app.operations import Operations
 from engine.core import Engine
 from engine.core.execution import entry_ids
 from engine.core.shadow import Shadow
-from engine.core.unsettled import settle_unknown
+from engine.core.unsettled import Settler
 from engine.core.watch import watch as watch_files
 from engine.domain.config import EngineConfig
 
@@ -113,9 +113,10 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 broker.listen(engine.on_event)
                 await nursery.start(broker.run, name=f"broker {broker.name}")
                 number_past(engine.journal, broker, engine.shadow)
-                # Read before this run places any order: only those a crash left go to the broker.
-                left = engine.ledger.unknown_without_alert()
-                nursery.start_soon(settle_unknown, database, engine.ledger, broker, left, name="orders left unknown")
+                # Read before this run places any order: those a crash left; then each answered unknown.
+                settler = Settler(database, engine.ledger, broker)
+                engine.desk.left_unknown = settler.unknown
+                nursery.start_soon(settler.run, engine.ledger.unknown_without_alert(), name="orders left unknown")
                 nursery.start_soon(engine.writer.run, name="journal writer")
                 nursery.start_soon(engine.notifier.run, name="notifier")
                 nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")

@@ -148,6 +148,7 @@ class Desk(PlainDesk):
         self._monitor = monitor
         self._metrics = metrics
         self._events = events
+        self.left_unknown: Callable[[str], None] = lambda client_id: None   # no alert runs it again (compose)
 
     async def _vetoed(self, request: OrderRequest, result: OrderResult) -> None:
         await self._database.writable()
@@ -183,6 +184,8 @@ class Desk(PlainDesk):
             self._metrics.executed(request, result, sent, run)
             self._ledger.finish(request, "done" if result.ok else "unknown" if result.unknown else "refused", result,
                                 latency)
+            if result.unknown and request.alert_id is None:   # settled when the broker can tell (unsettled.py)
+                self.left_unknown(request.client_id)
         if not result.ok and not result.duplicate:
             # Not known: it may be live at the broker; each is told, never folded among refusals.
             said, key = ("order not known", None) if result.unknown else ("order refused", f"refused:{request.plugin}")

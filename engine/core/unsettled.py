@@ -1,10 +1,12 @@
-"""Orders a crash left without their answer, which no alert runs again: an administrator's
-close, a timer's or a broker event's order. The ledger wrote each down as "unknown" before
-the broker's call (``OrderLedger.sending``); an alert's are settled when recovery runs the
-alert again and meets its client ids, these are not. At start-up each is asked of the broker
-by its client id (``Broker.first_result``) and settled, done or refused, once the broker can
-tell (MetaTrader 5 finds a lost send by its tag when it reconciles, ``mt5/send.py``); one it
-cannot tell stays unknown, and is asked again at the next start.
+"""Orders whose answer was lost, which no alert runs again: an administrator's close, a
+timer's or a broker event's order. The ledger wrote each down as "unknown" before the broker's
+call (``OrderLedger.sending``); an alert's are settled when recovery runs the alert again and
+meets its client ids, these are not. Each is asked of the broker by its client id
+(``Broker.first_result``) and settled, done or refused, once the broker can tell (MetaTrader 5
+finds a lost send by its tag when it reconciles, ``mt5/send.py``): those a crash left, from
+the start-up; one answered unknown while the engine runs (MetaTrader back after a lost send),
+from that answer (``Settler``). One the broker cannot tell within LOOKS stays unknown, and is
+asked again at the next start.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ LOOKS = 300        # then left unknown until the next start: 10 minutes of looks
 
 async def settle_unknown(database: Database, ledger: OrderLedger, broker: Broker, client_ids: list[str], *,
                          every: float = LOOK_EVERY, looks: int = LOOKS) -> list[str]:
-    """Settles in ``ledger`` each of ``client_ids`` (read before this start placed any order:
-    ``ledger.unknown_without_alert()``) the broker has a result for, looking again every
+    """Settles in ``ledger`` each of ``client_ids`` (no alert runs them again: ``Settler``) the
+    broker has a result for, looking again every
     ``every`` seconds, ``looks`` times at most, while the broker is connected (a broker that
     catches up after its connection, as MetaTrader reconciles, may not know one at the first
     look); returns those still unknown."""
@@ -41,8 +43,8 @@ async def settle_unknown(database: Database, ledger: OrderLedger, broker: Broker
         await broker.wait_connected(math.inf)
         left = [cid for cid in left if not await _settled(database, ledger, broker, cid)]
     if left:
-        log.warning("order ledger: %d orders whose answer was lost before a restart are still not known at the "
-                    "broker; they stay unknown: %s", len(left), ", ".join(left[:20]))
+        log.warning("order ledger: %d orders whose answer was lost are still not known at the broker; they stay "
+                    "unknown until the next start: %s", len(left), ", ".join(left[:20]))
     return left
 
 
@@ -61,6 +63,27 @@ async def _settled(database: Database, ledger: OrderLedger, broker: Broker, clie
     except sqlite3.Error as e:  # the disk: left for the next look
         log.warning("order ledger: %s could not be settled now: %s", client_id, e)
         return False
-    log.warning("order ledger: %s, whose answer was lost before a restart, was %s at the broker%s", client_id,
+    log.warning("order ledger: %s, whose answer was lost, was %s at the broker%s", client_id,
                 "done" if result.ok else "refused", "" if result.ok else f": {result.error}")
     return True
+
+
+class Settler:
+    """Hands each order no alert runs again, answered unknown, to ``settle_unknown`` (its own
+    look at the broker), in the engine's nursery: its ledger row is settled once the broker
+    can tell, without a restart. ``run`` starts with those a crash left."""
+
+    def __init__(self, database: Database, ledger: OrderLedger, broker: Broker):
+        self._database, self._ledger, self._broker = database, ledger, broker
+        self._send, self._received = trio.open_memory_channel[str](math.inf)
+
+    def unknown(self, client_id: str) -> None:
+        """``client_id``'s answer was unknown (the desk calls it after the ledger has it so)."""
+        self._send.send_nowait(client_id)
+
+    async def run(self, left: list[str]) -> None:
+        """``left``: read before this start placed any order (``ledger.unknown_without_alert()``)."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(settle_unknown, self._database, self._ledger, self._broker, left)
+            async for client_id in self._received:
+                nursery.start_soon(settle_unknown, self._database, self._ledger, self._broker, [client_id])

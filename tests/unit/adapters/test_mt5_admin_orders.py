@@ -93,3 +93,21 @@ async def test_a_close_whose_answer_a_crash_lost_is_settled_in_the_ledger_at_the
             terminal.reconnect()
         settled = await _ledger_row(engine, row["client_id"], "done")
     assert settled["result"]["ok"] is True
+
+
+async def test_a_close_whose_answer_was_lost_is_settled_in_the_ledger_while_the_engine_runs(tmp_path):
+    # No alert runs it again, and the engine is not restarted: once MetaTrader is back and tells
+    # what the send did, its ledger row is settled, not left unknown until the next start.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=replace(mt5_config(tmp_path), timeout=1.0)) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 sl=1.07"))["status"] == "done"
+        (position,) = await engine.broker.positions()
+        _lost_at_the_next_send(terminal)
+        ((_, result),) = await Operations(engine).close_positions([position["ticket"]], plugin="api", origin="test",
+                                                                   comment="by the admin")
+        assert result.unknown, result
+        (row,) = [r for r in engine.ledger.recent() if r["plugin"] == "api"]
+        assert row["status"] == "unknown" and row["alert_id"] is None
+        terminal.reconnect()
+        settled = await _ledger_row(engine, row["client_id"], "done")
+    assert settled["result"]["ok"] is True and terminal.positions() == []
