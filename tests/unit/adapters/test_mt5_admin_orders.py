@@ -69,6 +69,20 @@ async def _ledger_row(engine, client_id: str, status: str) -> dict:
     return row
 
 
+async def _admin_close_lost(engine, terminal: Terminal) -> dict:
+    """An entry made, then an administrator's close of it whose answer is lost: its ledger row,
+    unknown, of no alert."""
+    assert (await process(engine, "buy EURUSD volume=0.1 sl=1.07"))["status"] == "done"
+    (position,) = await engine.broker.positions()
+    _lost_at_the_next_send(terminal)
+    ((_, result),) = await Operations(engine).close_positions([position["ticket"]], plugin="api", origin="test",
+                                                               comment="by the admin")
+    assert result.unknown, result
+    (row,) = [r for r in engine.ledger.recent() if r["plugin"] == "api"]
+    assert row["status"] == "unknown" and row["alert_id"] is None
+    return row
+
+
 @pytest.mark.parametrize("back", ["before", "after"])
 async def test_a_close_whose_answer_a_crash_lost_is_settled_in_the_ledger_at_the_next_start(tmp_path, back):
     # No alert runs it again: its ledger row, unknown, is settled by asking the broker at start-up,
@@ -76,14 +90,7 @@ async def test_a_close_whose_answer_a_crash_lost_is_settled_in_the_ledger_at_the
     terminal = Terminal(tmp_path / "terminal.db")
     config = replace(mt5_config(tmp_path), timeout=1.0)
     async with running(tmp_path, broker="mt5", mt5=config) as engine:
-        assert (await process(engine, "buy EURUSD volume=0.1 sl=1.07"))["status"] == "done"
-        (position,) = await engine.broker.positions()
-        _lost_at_the_next_send(terminal)
-        ((_, result),) = await Operations(engine).close_positions([position["ticket"]], plugin="api", origin="test",
-                                                                   comment="by the admin")
-        assert result.unknown, result
-        (row,) = [r for r in engine.ledger.recent() if r["plugin"] == "api"]
-        assert row["status"] == "unknown" and row["alert_id"] is None
+        row = await _admin_close_lost(engine, terminal)
     assert terminal.positions() == []
     if back == "before":
         terminal.reconnect()
@@ -100,14 +107,7 @@ async def test_a_close_whose_answer_was_lost_is_settled_in_the_ledger_while_the_
     # what the send did, its ledger row is settled, not left unknown until the next start.
     terminal = Terminal(tmp_path / "terminal.db")
     async with running(tmp_path, broker="mt5", mt5=replace(mt5_config(tmp_path), timeout=1.0)) as engine:
-        assert (await process(engine, "buy EURUSD volume=0.1 sl=1.07"))["status"] == "done"
-        (position,) = await engine.broker.positions()
-        _lost_at_the_next_send(terminal)
-        ((_, result),) = await Operations(engine).close_positions([position["ticket"]], plugin="api", origin="test",
-                                                                   comment="by the admin")
-        assert result.unknown, result
-        (row,) = [r for r in engine.ledger.recent() if r["plugin"] == "api"]
-        assert row["status"] == "unknown" and row["alert_id"] is None
+        row = await _admin_close_lost(engine, terminal)
         terminal.reconnect()
         settled = await _ledger_row(engine, row["client_id"], "done")
     assert settled["result"]["ok"] is True and terminal.positions() == []

@@ -5,6 +5,7 @@ in its turn and is answered so (409 from the API), with nothing sent to the brok
 
 from __future__ import annotations
 
+import pytest
 import trio
 
 from support.engine_support import running, told
@@ -47,31 +48,20 @@ async def _twice_at_once(client, path: str) -> list:
     return sorted(answers, key=lambda a: a.status_code)
 
 
-async def test_a_close_sent_twice_at_once_closes_once_and_the_second_is_told_it_went(tmp_path):
+@pytest.mark.parametrize("alert, path, gone", [
+    ("buy EURUSD volume=0.1 price=1.1", "/api/positions/{ticket}/close", "no longer open"),
+    ("buylimit EURUSD volume=0.1 price=1.05 sl=1.04", "/api/orders/{ticket}/cancel", "no longer pending"),
+], ids=["close", "cancel"])
+async def test_an_action_sent_twice_at_once_is_done_once_and_the_second_is_told_it_went(tmp_path, alert, path, gone):
     async with running(tmp_path) as engine, serving(engine) as client:
-        await client.post(f"/webhook/{SECRET}", content="buy EURUSD volume=0.1 price=1.1")
+        await client.post(f"/webhook/{SECRET}", content=alert)
         await engine.drain()
-        (position,) = await engine.broker.positions()
+        (held,) = [*await engine.broker.positions(), *await engine.broker.orders()]
         executed = _hold_the_first_order_until(engine, 2 * READS)
-        done, again = await _twice_at_once(client, f"/api/positions/{position['ticket']}/close")
+        done, again = await _twice_at_once(client, path.format(ticket=held["ticket"]))
         news = [text for kind, text in await told(engine) if kind == "trades"]
-        left = await engine.broker.positions()
+        left = [*await engine.broker.positions(), *await engine.broker.orders()]
     assert done.status_code == 200 and done.json()["ok"], done.json()
-    assert again.status_code == 409 and again.json()["error"].startswith("no longer open"), again.json()
-    assert len(executed) == 1 and left == []
-    assert not [n for n in news if "refused" in n], news
-
-
-async def test_a_cancel_sent_twice_at_once_cancels_once_and_the_second_is_told_it_went(tmp_path):
-    async with running(tmp_path) as engine, serving(engine) as client:
-        await client.post(f"/webhook/{SECRET}", content="buylimit EURUSD volume=0.1 price=1.05 sl=1.04")
-        await engine.drain()
-        (order,) = await engine.broker.orders()
-        executed = _hold_the_first_order_until(engine, 2 * READS)
-        done, again = await _twice_at_once(client, f"/api/orders/{order['ticket']}/cancel")
-        news = [text for kind, text in await told(engine) if kind == "trades"]
-        left = await engine.broker.orders()
-    assert done.status_code == 200 and done.json()["ok"], done.json()
-    assert again.status_code == 409 and again.json()["error"].startswith("no longer pending"), again.json()
+    assert again.status_code == 409 and again.json()["error"].startswith(gone), again.json()
     assert len(executed) == 1 and left == []
     assert not [n for n in news if "refused" in n], news
