@@ -329,7 +329,7 @@ class Engine:
     async def broker_events(self) -> None:
         """Runs ``on_fill``, ``on_close`` and ``on_cancel`` for the broker's events, in order; in the
         engine's nursery."""
-        await self._broker_events.each(self._tell)
+        await self._broker_events.each(self._tell, self.broker.told)
 
     async def _tell(self, event: Event) -> None:
         if isinstance(event, Connection):

@@ -25,11 +25,13 @@ class EventQueue:
         self._left += 1
         self._send.send_nowait(event)
 
-    async def each(self, tell: Callable[[Event], Awaitable[None]]) -> None:
-        """Hands every event to ``tell``, in order, one at a time; runs until cancelled."""
+    async def each(self, tell: Callable[[Event], Awaitable[None]], done: Callable[[Event], None]) -> None:
+        """Hands every event to ``tell``, in order, one at a time, then to ``done`` once told;
+        runs until cancelled."""
         async for event in self._receive:
             try:
                 await tell(event)
+                done(event)
             finally:
                 self._left -= 1
                 if self._left == 0:

@@ -25,7 +25,14 @@ def log_alert(alert_id: int, alert: Alert, status: str, outcome: dict[str, Any])
              f" ({why})" if why else "", extra={"fields": fields})
 
 
+AGAIN = " (told at this start: the engine stopped before it was told, or while it was)"
+
+
 def describe_event(event: Event) -> str:
+    return _described(event) + (AGAIN if getattr(event, "again", None) else "")
+
+
+def _described(event: Event) -> str:
     if isinstance(event, Dropped):
         return (f"pending order {event.ticket} {event.side} {event.type} {event.volume:g} {event.symbol} "
                 f"@ {event.price:g} {event.reason}{' (' + event.plugin + ')' if event.plugin else ''}: {event.detail}")

@@ -278,6 +278,7 @@ class Shadow:
         async for event in self._events_recv:
             for plugin in self.plugins.concerned(event.symbol, event.hook):
                 await self.trial.call(plugin, event.hook, event.to_plain(), origin=event.hook[3:])
+            self.broker.told(event)
             self._released()
 
     @contextmanager

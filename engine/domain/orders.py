@@ -123,6 +123,7 @@ class Fill:
     alert_id: int | None = None
     swap: float = 0.0         # the overnight interest a closing deal books (MetaTrader's; 0 on paper)
     left: float | None = None  # an "out" deal's: the lots of the position still open after it (0: closed whole)
+    again: bool | None = None  # told at a start: booked before a crash, which came before it was told (or while)
 
     def to_plain(self) -> dict[str, Any]:
         return {k: v for k, v in shallow(self).items() if v is not None}
@@ -152,6 +153,7 @@ class Closed:
     commission: float = 0.0
     swap: float = 0.0
     currency: str | None = None
+    again: bool | None = None  # told at a start: booked before a crash, which came before it was told (or while)
 
     @property
     def net(self) -> float:
@@ -191,6 +193,7 @@ class Dropped:
     time: float
     plugin: str | None = None
     alert_id: int | None = None
+    again: bool | None = None  # told at a start: booked before a crash, which came before it was told (or while)
 
     @classmethod
     def expired(cls, ticket: int, symbol: str, side: str, type: str, volume: float, price: float, placed_at: float,

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import trio
 
+from engine.adapters.storage.untold import UntoldEvents
 from engine.domain.orders import Event, Listener, OrderRequest, OrderResult
 
 
@@ -39,6 +40,9 @@ class Broker(ABC):
     # now (``execution.entry_ids``); None until they are loaded. MetaTrader reads a plugin's magic
     # number a restored file lacks off its orders' comments by them (``Broker.adopt``).
     entry_ids: Callable[[int], list[tuple[str, str]]] | None = None
+    # Where a broker keeps the events it booked until the engine has told them (the paper broker's
+    # books); None: told as they come, and a crash before they are told loses them.
+    _untold: UntoldEvents | None = None
 
     def __init__(self) -> None:
         self._listener: Listener | None = None
@@ -60,7 +64,16 @@ class Broker(ABC):
             self._early.append(event)
 
     async def start(self) -> None:
-        """Connects; called once before any other call."""
+        """Connects; called once before any other call. A broker keeping its events tells again
+        those a stop left untold, oldest first, before any new one."""
+        for event in self._untold.left() if self._untold is not None else ():
+            self._emit(event) if self._listener is not None else self._early.append(event)
+
+    def told(self, event: Event) -> None:
+        """The engine has told ``event`` (the trades chat, the plugins' hooks): a broker keeping
+        its events forgets it."""
+        if self._untold is not None:
+            self._untold.told(event)
 
     async def adopt(self) -> None:
         """Takes back what the broker's records outside the journal say is the plugins' (``entry_ids``

@@ -215,5 +215,12 @@ def _v13(db: sqlite_utils.Database) -> None:
                "WHERE kind IN ('market', 'pending') AND status = 'done'")
 
 
+def _v14(db: sqlite_utils.Database) -> None:
+    # The broker's events booked and not yet told (storage/untold.py): a fill written in the
+    # transaction that books it, taken out once told, so that a crash in between tells it at the start.
+    db.execute("CREATE TABLE IF NOT EXISTS untold_events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, "
+               "event TEXT NOT NULL)")
+
+
 # Append only: a released migration is never edited, the next change is a new function.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14)

@@ -10,12 +10,13 @@ import subprocess
 import sys
 
 import pytest
+import trio
 
 from engine.domain.alerts import parse_body
 from engine.core.writer import JournalError
 from engine.adapters.storage import AlertJournal, Database
 
-from support.engine_support import process, running, write_scripts
+from support.engine_support import process, running, told, write_scripts
 from support.paths import SUPPORT
 
 DRILL = SUPPORT / "engine_drill.py"
@@ -195,3 +196,27 @@ async def test_a_plugin_deciding_otherwise_after_a_crash_at_the_fill_is_told_its
         assert len(await engine.broker.positions("EURUSD")) == 1
         (order,) = engine.ledger.for_alert(alert["id"])
         assert (order["kind"], order["status"]) == ("market", "done")
+
+
+# Remembers each fill it is told of, as breakeven.lua and daily_loss_limit.lua do.
+FILLS = """
+function on_fill(f) store.set('fill:' .. f.deal, f.again and 'again' or 'once') end
+"""
+
+
+async def test_a_fill_made_just_before_a_crash_is_told_at_the_next_start(tmp_path):
+    # Killed after the fill, before the engine told it: the chat never said the position opened,
+    # and the plugins' on_fill never saw it (a day's loss uncounted, a stop never managed).
+    _fill_then_die(tmp_path, "buy EURUSD volume=0.01 price=1.1", {"fills": FILLS})
+    async with running(tmp_path, {"fills": FILLS}) as engine:
+        await engine.drain()
+        with trio.fail_after(10):  # bounds a hang
+            while engine.store.get("fills", "fill:1") is None:
+                await trio.sleep(0.01)
+        said = [text for kind, text in await told(engine) if kind == "trades"]
+        assert engine.store.get("fills", "fill:1") == "again"  # may have been seen before the crash: it says so
+    assert said == ["opened buy 0.01 EURUSD @ 1.1 (market, engine) (told at this start: the engine stopped before it "
+                    "was told, or while it was)"]
+    async with running(tmp_path, {"fills": FILLS}) as engine:  # told once: not again at the next start
+        await engine.drain()
+        assert [text for kind, text in await told(engine) if kind == "trades"] == said

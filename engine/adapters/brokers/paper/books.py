@@ -17,6 +17,7 @@ from engine.domain.instruments import SymbolSpec
 from engine.domain.orders import Closed, Event, Fill, OrderRequest, shallow
 
 OPPOSITE = {"buy": "sell", "sell": "buy"}
+NOT_COLUMNS = ("deal", "order", "swap", "left", "again")  # a Fill's fields paper_deals has no column for
 
 
 class Books:
@@ -77,7 +78,7 @@ class Books:
 
     def _deal(self, db: Any, fill: Fill) -> Fill:
         """Books ``fill`` (profit and commission to the balance) and numbers it."""
-        row = {k: v for k, v in shallow(fill).items() if k not in ("deal", "order", "swap", "left")}  # not columns
+        row = {k: v for k, v in shallow(fill).items() if k not in NOT_COLUMNS}
         deal = _insert(db, "paper_deals", {**row, "order_ticket": fill.order})
         db.execute("UPDATE paper_account SET balance = round(balance + ?, 2) WHERE id = 1",
                    [fill.profit + fill.commission])

@@ -24,6 +24,7 @@ from typing import Any, Callable
 import trio
 
 from engine.adapters.storage.database import Database, select
+from engine.adapters.storage.untold import UntoldEvents
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import Dropped, Event, OrderRequest, OrderResult, shallow
 from engine.domain.rules import Refused, check_stops, close_by_symbol, filled_meanwhile, is_number, side_of, ticket_of
@@ -62,6 +63,7 @@ class PaperBroker(Broker):
             self._prices = Prices(db)   # in memory, written with the next trade
         self._market = Market(self._table, self._prices, config, self.currency)
         self._books = Books(self._market)
+        self._untold = UntoldEvents(database)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -133,6 +135,7 @@ class PaperBroker(Broker):
             with self._d.transaction() as db:
                 for o in select(db, EXPIRED, [now]):
                     events.append(self._expired(db, o))
+                self._untold.keep(db, events)
             for event in events:
                 self._emit(event)
         with self._d.lock:
@@ -205,6 +208,7 @@ class PaperBroker(Broker):
         with self._d.transaction() as db:
             self._prices.save(db)
             self._trigger(db, spec, bid, ask, time, events)
+            self._untold.keep(db, events)
         for event in events:
             self._emit(event)
 
@@ -270,6 +274,7 @@ class PaperBroker(Broker):
                 result = OrderResult.refused(str(refusal))
             db.execute("INSERT INTO paper_requests (client_id, result, time) VALUES (?, ?, ?)",
                        [cid, json.dumps(shallow(result)), self._clock()])
+            self._untold.keep(db, events)
         for event in events:
             self._emit(event)
         return result
