@@ -135,7 +135,12 @@ class Courier:
                 await lane.bot.limits.acquire(lane.target)
                 if self._closing:
                     return
+                fresh = [d for d in batch if not d.uncertain]
+                if fresh:  # it may arrive while in flight: sent again after a stop or a crash, it says so
+                    await self._mark(self._deliveries.mark_in_flight, fresh)
                 error = await self._send(lane, parts[lane.sent_parts])
+                if error is not None and fresh and not error.maybe_done:  # answered: none of it arrived
+                    await self._mark(self._deliveries.mark_not_sent, fresh)
                 if error is None:
                     lane.sent_parts += 1
                     backoff.reset()

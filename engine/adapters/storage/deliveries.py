@@ -65,6 +65,15 @@ class Deliveries:
     def mark_uncertain(self, ids: list[int], error: str) -> None:
         self._update("uncertain = 1, attempts = attempts + 1, last_error = ?", [error[:500]], ids)
 
+    def mark_in_flight(self, ids: list[int]) -> None:
+        """A send of these deliveries is on its way: should the engine stop or die before its
+        answer, they are sent again saying so (Telegram may have taken it)."""
+        self._update("uncertain = 1", [], ids)
+
+    def mark_not_sent(self, ids: list[int]) -> None:
+        """Telegram answered the send of these with an error: none of it arrived."""
+        self._update("uncertain = 0", [], ids)
+
     def mark_partly_sent(self, ids: list[int]) -> None:
         """Part of these deliveries' message was accepted: sent again (after a restart), it says so."""
         self._update("uncertain = 1", [], ids)

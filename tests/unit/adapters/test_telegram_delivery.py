@@ -195,10 +195,30 @@ async def test_a_lost_answer_is_sent_again_saying_so(tmp_path):
             courier(tmp_path / "db.sqlite", telegram, server.url, timeout=0.3) as c:
         server.hang()
         tell(c, "opened buy 1 EURUSD")
-        await until(lambda: table(tmp_path / "db.sqlite", "SELECT uncertain FROM telegram_deliveries") == [(1,)])
+        # Its answer lost: the try counted (it was uncertain from the moment it left).
+        await until(lambda: table(tmp_path / "db.sqlite", "SELECT uncertain, attempts FROM telegram_deliveries")
+                    == [(1, 1)])
         server.release()
         await until(lambda: any(t.startswith(RESENT.strip()) for t in shown(server, ONE, 1)))
         assert shown(server, ONE, 1)[-1] == RESENT + "opened buy 1 EURUSD"
+
+
+async def test_a_message_in_flight_at_a_stop_is_sent_again_after_it_saying_so(tmp_path):
+    # The engine stopped (or was killed) while Telegram held the request: it may have arrived,
+    # so the restart's send of it says so, as for a lost answer.
+    telegram = config(BotConfig(ONE, (ChatConfig(1),)))
+    path = tmp_path / "db.sqlite"
+    async with bot_api_server({ONE: "one"}) as server:
+        server.hang()
+        async with courier(path, telegram, server.url) as c:
+            tell(c, "opened buy 1 EURUSD")
+            await until(lambda: len(server.calls("sendMessage", ONE)) == 1)
+        async with courier(path, telegram, server.url):  # the restart
+            await until(lambda: len(server.calls("sendMessage", ONE)) == 2)
+            server.release()
+            await until(lambda: table(path, "SELECT count(sent_at) FROM telegram_deliveries") == [(1,)])
+        # Both held requests are answered at the release, in either order.
+        assert sorted(shown(server, ONE, 1)) == sorted(["opened buy 1 EURUSD", RESENT + "opened buy 1 EURUSD"])
 
 
 async def test_a_late_message_says_when_it_happened_and_markdown_is_escaped(tmp_path):
