@@ -2,22 +2,28 @@
 order, before the order ledger has its answer: the window between a paper fill and the
 ledger's row.
 
-    python tests/support/fill_then_die.py DATA SCRIPTS BODY [max_entries_per_hour]
+    python tests/support/fill_then_die.py DATA SCRIPTS BODY [max_entries_per_hour] [mt5]
+
+With ``mt5``, on MetaTrader 5: the stand-in terminal (support/mt5_standin.py) in DATA's folder.
 """
 
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, before this folder
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests: the MetaTrader stand-in
 
 from engine.adapters.storage import OrderLedger  # noqa: E402
 from engine.app import open_engine  # noqa: E402
 from engine.domain.alerts import parse_body  # noqa: E402
 from engine.domain.config import EngineConfig  # noqa: E402
+from support.mt5_standin import Terminal  # noqa: E402
+from support.mt5_support import config as mt5_config  # noqa: E402
 
 
 def _die_at_the_answer(self, request, status, result, latency_ms=None):
@@ -26,13 +32,18 @@ def _die_at_the_answer(self, request, status, result, latency_ms=None):
     raise AssertionError("the first market order should have been filled")
 
 
-async def main(data: Path, scripts: Path, body: str, per_hour: int | None) -> None:
+async def main(data: Path, scripts: Path, body: str, per_hour: int | None, on_mt5: bool) -> None:
     OrderLedger.finish = _die_at_the_answer
     config = EngineConfig(scripts=scripts, data=data, workers=1, max_entries_per_hour=per_hour)
+    if on_mt5:
+        Terminal(data.parent / "terminal.db")
+        config = replace(config, broker="mt5", mt5=mt5_config(data.parent))
     async with open_engine(config) as engine:
         await engine.submit(parse_body(body, engine.symbols))
         await engine.drain()
 
 
 if __name__ == "__main__":
-    trio.run(main, Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else None)
+    options = sys.argv[4:]
+    per_hour = next((int(o) for o in options if o.isdigit()), None)
+    trio.run(main, Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], per_hour, "mt5" in options)

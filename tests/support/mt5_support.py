@@ -26,7 +26,7 @@ async def mt5(tmp_path, **changes):
     database = Database(tmp_path / "moonhook.db")
     broker = MT5Broker(database, config(tmp_path, **changes))
     events: list = []
-    broker.listen(events.append)
+    broker.listen(lambda event: (events.append(event), broker.told(event)))  # told at once, as the engine does
     try:
         await broker.start()
         async with trio.open_nursery() as nursery:

@@ -41,8 +41,8 @@ class Broker(ABC):
     # number a restored file lacks off its orders' comments by them (``Broker.adopt``).
     entry_ids: Callable[[int], list[tuple[str, str]]] | None = None
     # Where a broker keeps the events it booked until the engine has told them (the paper broker's
-    # books); None: told as they come, and a crash before they are told loses them.
-    _untold: UntoldEvents | None = None
+    # books, MetaTrader's deals); None: told as they come, and a crash before they are told loses them.
+    untold: UntoldEvents | None = None
 
     def __init__(self) -> None:
         self._listener: Listener | None = None
@@ -51,10 +51,10 @@ class Broker(ABC):
     def listen(self, listener: Listener) -> None:
         """``listener(event)`` is called, without awaiting, for every fill and close, whenever
         the connection is lost or found again, and for the broker's notices; first for what was
-        told before (a notice at ``start``)."""
+        told before (a notice at ``start``), and for what a stop left untold (``untold``), oldest first."""
         self._listener = listener
         early, self._early = self._early, []
-        for event in early:
+        for event in [*early, *(self.untold.left() if self.untold is not None else ())]:
             listener(event)
 
     def _emit(self, event: Event) -> None:
@@ -64,16 +64,13 @@ class Broker(ABC):
             self._early.append(event)
 
     async def start(self) -> None:
-        """Connects; called once before any other call. A broker keeping its events tells again
-        those a stop left untold, oldest first, before any new one."""
-        for event in self._untold.left() if self._untold is not None else ():
-            self._emit(event) if self._listener is not None else self._early.append(event)
+        """Connects; called once before any other call."""
 
     def told(self, event: Event) -> None:
         """The engine has told ``event`` (the trades chat, the plugins' hooks): a broker keeping
         its events forgets it."""
-        if self._untold is not None:
-            self._untold.told(event)
+        if self.untold is not None:
+            self.untold.told(event)
 
     async def adopt(self) -> None:
         """Takes back what the broker's records outside the journal say is the plugins' (``entry_ids``

@@ -20,7 +20,7 @@ def open_broker(tmp_path, config: PaperConfig = CONFIG) -> tuple[Database, Paper
     db = Database(tmp_path / "moonhook.db")
     broker = PaperBroker(db, config, clock=lambda: T0)
     events: list = []
-    broker.listen(events.append)
+    broker.listen(lambda event: (events.append(event), broker.told(event)))  # told at once, as the engine does
     return db, broker, events
 
 

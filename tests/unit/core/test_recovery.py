@@ -17,6 +17,7 @@ from engine.core.writer import JournalError
 from engine.adapters.storage import AlertJournal, Database
 
 from support.engine_support import process, running, told, write_scripts
+from support.mt5_support import config as mt5_config
 from support.paths import SUPPORT
 
 DRILL = SUPPORT / "engine_drill.py"
@@ -164,10 +165,12 @@ async def test_a_plugin_deciding_otherwise_after_a_crash_is_told_its_first_order
         assert (order["kind"], order["status"]) == ("market", "done")  # the ledger keeps the first
 
 
-def _fill_then_die(tmp_path, body: str, scripts: dict[str, str] | None = None, per_hour: int | None = None) -> None:
+def _fill_then_die(tmp_path, body: str, scripts: dict[str, str] | None = None, per_hour: int | None = None,
+                   mt5: bool = False) -> None:
     folder = write_scripts(tmp_path / "scripts", scripts or {})
     args = [sys.executable, str(SUPPORT / "fill_then_die.py"), str(tmp_path / "data"), str(folder), body]
-    died = subprocess.run(args + ([str(per_hour)] if per_hour else []), capture_output=True, text=True, timeout=60)
+    args += ([str(per_hour)] if per_hour else []) + (["mt5"] if mt5 else [])
+    died = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert died.returncode == -signal.SIGKILL, died.stderr
 
 
@@ -204,19 +207,22 @@ function on_fill(f) store.set('fill:' .. f.deal, f.again and 'again' or 'once') 
 """
 
 
-async def test_a_fill_made_just_before_a_crash_is_told_at_the_next_start(tmp_path):
+@pytest.mark.parametrize("broker", ["paper", "mt5"])
+async def test_a_fill_made_just_before_a_crash_is_told_at_the_next_start(tmp_path, broker):
     # Killed after the fill, before the engine told it: the chat never said the position opened,
     # and the plugins' on_fill never saw it (a day's loss uncounted, a stop never managed).
-    _fill_then_die(tmp_path, "buy EURUSD volume=0.01 price=1.1", {"fills": FILLS})
-    async with running(tmp_path, {"fills": FILLS}) as engine:
+    _fill_then_die(tmp_path, "buy EURUSD volume=0.01 price=1.1", {"fills": FILLS}, mt5=broker == "mt5")
+    settings = {"broker": "mt5", "mt5": mt5_config(tmp_path)} if broker == "mt5" else {}
+    async with running(tmp_path, {"fills": FILLS}, **settings) as engine:
         await engine.drain()
         with trio.fail_after(10):  # bounds a hang
-            while engine.store.get("fills", "fill:1") is None:
+            while not (seen := engine.store.keys("fills", "fill:")):
                 await trio.sleep(0.01)
         said = [text for kind, text in await told(engine) if kind == "trades"]
-        assert engine.store.get("fills", "fill:1") == "again"  # may have been seen before the crash: it says so
-    assert said == ["opened buy 0.01 EURUSD @ 1.1 (market, engine) (told at this start: the engine stopped before it "
-                    "was told, or while it was)"]
-    async with running(tmp_path, {"fills": FILLS}) as engine:  # told once: not again at the next start
+        assert [engine.store.get("fills", key) for key in seen] == ["again"]  # seen before the crash, perhaps: said
+    assert [text.split(" @ ")[0] for text in said] == ["opened buy 0.01 EURUSD"]
+    assert said[0].endswith("(market, engine) (told at this start: the engine stopped before it was told, "
+                            "or while it was)")
+    async with running(tmp_path, {"fills": FILLS}, **settings) as engine:  # told once: not again at the next start
         await engine.drain()
         assert [text for kind, text in await told(engine) if kind == "trades"] == said

@@ -10,6 +10,8 @@ from typing import Any
 
 from engine.adapters.brokers.mt5.constants import ACTION_REMOVE
 from engine.adapters.storage import Database, select
+from engine.adapters.storage.untold import UntoldEvents
+from engine.domain.orders import Event
 
 OPEN_STATES = ("sending", "unknown")
 
@@ -18,6 +20,7 @@ class Book:
     def __init__(self, database: Database, magic_base: int):
         self._d = database
         self._magic_base = magic_base
+        self.untold = UntoldEvents(database)  # the deals' events until told (``put_states``)
         with database.lock:
             rows = database.db.execute("SELECT plugin, magic FROM mt5_magic").fetchall()
         self._magic = dict(rows)
@@ -138,11 +141,12 @@ class Book:
     def put_state(self, key: str, value: str) -> None:
         self.put_states({key: value})
 
-    def put_states(self, values: dict[str, str]) -> None:
-        """``values`` written together (one transaction)."""
+    def put_states(self, values: dict[str, str], events: list[Event] | None = None) -> None:
+        """``values`` written together (one transaction), with ``events`` kept until told."""
         with self._d.transaction() as db:
             for key, value in values.items():
                 db.execute("INSERT OR REPLACE INTO mt5_state (key, value) VALUES (?, ?)", [key, value])
+            self.untold.keep(db, events or ())
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:

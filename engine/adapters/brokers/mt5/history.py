@@ -20,6 +20,7 @@ from engine.domain.orders import Closed, Event, Fill, OrderResult
 from engine.domain.rules import Refused, filled_meanwhile
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.book import Book
+from engine.adapters.storage.untold import UntoldEvents
 from engine.adapters.brokers.mt5.clock import ServerClock
 from engine.adapters.brokers.mt5.rows import deal_cost
 from engine.domain.config.mt5 import MT5Config
@@ -77,6 +78,7 @@ class Terminal(Protocol):
     server_clock: ServerClock
     alerts_seen: int
     alerts_journaled: int
+    untold: UntoldEvents | None
 
     async def query(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any: ...
 
@@ -88,6 +90,7 @@ class Terminal(Protocol):
 class History:
     def __init__(self, broker: Terminal):
         self._b = broker
+        broker.untold = broker.book.untold  # the deals told are kept until the engine has told them
         self._told: dict[int, float] | None = None  # TOLD as read back from the book, then kept here
         self._seen_days = 0  # how far back ``seen`` read the history
 
@@ -111,8 +114,8 @@ class History:
             if moonhooks(self._b.book, deal) and deal["entry"] in (c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT,
                                                                    c.DEAL_ENTRY_OUT_BY):
                 events.extend(await self._events(deal))
-        if deals:  # written before the events are told: a crash in between tells them never, not twice
-            await self._mark(deals, max(since, *(d["time"] for d in deals)))
+        if deals:  # written with their events, kept until told: a crash in between tells them at the start
+            await self._mark(deals, max(since, *(d["time"] for d in deals)), events)
         return events
 
     def _told_of(self, since: float, read: list[dict[str, Any]]) -> dict[int, float]:
@@ -125,10 +128,10 @@ class History:
                 self._told = {int(k): v for k, v in json.loads(raw).items()}
         return self._told
 
-    async def _mark(self, deals: list[dict[str, Any]], latest: float) -> None:
+    async def _mark(self, deals: list[dict[str, Any]], latest: float, events: list[Event] | None = None) -> None:
         told = {**(self._told or {}), **{d["ticket"]: d["time"] for d in deals}}
         told = {t: at for t, at in told.items() if at >= latest - REREAD - 2}  # what the next read can return
-        await self._b.write(self._b.book.put_states, {WATERMARK: str(latest), TOLD: json.dumps(told)})
+        await self._b.write(self._b.book.put_states, {WATERMARK: str(latest), TOLD: json.dumps(told)}, events)
         self._told = told
 
     async def seen(self, days: int) -> tuple[frozenset[int], int, list[dict[str, Any]]]:

@@ -63,7 +63,7 @@ class PaperBroker(Broker):
             self._prices = Prices(db)   # in memory, written with the next trade
         self._market = Market(self._table, self._prices, config, self.currency)
         self._books = Books(self._market)
-        self._untold = UntoldEvents(database)
+        self.untold = UntoldEvents(database)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -135,7 +135,7 @@ class PaperBroker(Broker):
             with self._d.transaction() as db:
                 for o in select(db, EXPIRED, [now]):
                     events.append(self._expired(db, o))
-                self._untold.keep(db, events)
+                self.untold.keep(db, events)
             for event in events:
                 self._emit(event)
         with self._d.lock:
@@ -208,7 +208,7 @@ class PaperBroker(Broker):
         with self._d.transaction() as db:
             self._prices.save(db)
             self._trigger(db, spec, bid, ask, time, events)
-            self._untold.keep(db, events)
+            self.untold.keep(db, events)
         for event in events:
             self._emit(event)
 
@@ -274,7 +274,7 @@ class PaperBroker(Broker):
                 result = OrderResult.refused(str(refusal))
             db.execute("INSERT INTO paper_requests (client_id, result, time) VALUES (?, ?, ?)",
                        [cid, json.dumps(shallow(result)), self._clock()])
-            self._untold.keep(db, events)
+            self.untold.keep(db, events)
         for event in events:
             self._emit(event)
         return result
