@@ -11,8 +11,13 @@ plugin = {
 local function today() return os.date("!%Y-%m-%d", math.floor(time.now())) end
 
 function on_fill(f)
+  -- A fill told again after a crash (f.again) may have been counted before it: deals are told
+  -- in the order they are numbered, and the last one counted is kept, so none counts twice.
+  local last = store.get("last_deal") or 0
+  if f.again and f.deal <= last then return end
   local key = "pnl:" .. today()
   store.set(key, (store.get(key) or 0) + (f.profit or 0) + (f.commission or 0) + (f.swap or 0))
+  if f.deal > last then store.set("last_deal", f.deal) end
 end
 
 -- Why entries are refused today, or nil.

@@ -145,6 +145,21 @@ async def test_daily_loss_limit_counts_the_commission_as_the_balance_books_it(tm
     assert lost == pytest.approx(-101.4)
 
 
+async def test_daily_loss_limit_counts_a_fill_told_again_after_a_crash_once(tmp_path):
+    # A crash while fills were being told: each comes again (again = true) at the next start;
+    # one counted before the crash is not counted twice, one never counted is.
+    now = [utc("2026-11-24 09:00")]
+    async with running(tmp_path, example("daily_loss_limit"), clock=lambda: now[0]) as engine:
+        plugin = engine.plugins.get("daily_loss_limit")
+        fill = {"order": 1, "position": 1, "symbol": "EURUSD", "side": "sell", "volume": 0.1, "price": 1.09,
+                "entry": "out", "reason": "sl", "time": now[0], "profit": -10.0, "commission": 0.0}
+        for told in ({"deal": 5}, {"deal": 5, "again": True}, {"deal": 6, "again": True}):
+            result = await engine.hooks.call(plugin, "on_fill", {**fill, **told})
+            assert result.error is None, result.error
+        lost = engine.store.get("daily_loss_limit", "pnl:2026-11-24")
+    assert lost == pytest.approx(-20.0)
+
+
 async def test_one_position_per_symbol_for_alerts_and_other_plugins(tmp_path):
     other = {"pyramid": """plugin = {priority = 200}
                            function on_alert(a)
