@@ -164,15 +164,17 @@ def told(books: Books) -> list[str]:
         if not first <= opened <= total:
             wrong.append(f"{opened} {side} {volume:g} {symbol} opened, told {first} times, {total} with again")
     for position in [p for p, out in _closed(books).items() if out]:
-        first, total = _said(books, f"position {position} % closed by %")
+        first, total = _said(books, f"position {position} % closed by %", but="% left open: %")  # a part's
         if not first <= 1 <= total:
             wrong.append(f"position {position} closed, told {first} times, {total} with again")
     return sorted(set(wrong))
 
 
-def _said(books: Books, like: str) -> tuple[int, int]:
-    """How many trades messages match ``like`` without the note of an event told again, and in all."""
-    texts = [t for (t,) in books.rows("SELECT text FROM outbox WHERE kind = 'trades' AND text LIKE ?", like)]
+def _said(books: Books, like: str, but: str = "") -> tuple[int, int]:
+    """How many trades messages match ``like`` (and not ``but``) without the note of an event told
+    again, and in all."""
+    sql = "SELECT text FROM outbox WHERE kind = 'trades' AND text LIKE ?" + (" AND text NOT LIKE ?" if but else "")
+    texts = [t for (t,) in books.rows(sql, like, *([but] if but else []))]
     return sum(AGAIN not in t for t in texts), len(texts)
 
 
