@@ -37,9 +37,7 @@ from engine.adapters.brokers.paper.rules import (
     PENDING_CROSSED, STOPS_CROSSED, crossed, lots, pending_fill, price_of, stop_hit, stop_of, volume_of,
 )
 
-
 log = logging.getLogger("moonhook.paper")
-
 EXPIRY_LOOK = 1.0  # seconds between looks while a pending order waits to expire
 EXPIRED = "SELECT * FROM paper_orders WHERE state = 'placed' AND expires IS NOT NULL AND expires <= ? ORDER BY expires"
 NEXT_EXPIRY = "SELECT MIN(expires) FROM paper_orders WHERE state = 'placed' AND expires IS NOT NULL"
