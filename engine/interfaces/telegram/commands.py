@@ -32,7 +32,8 @@ from engine.app.overview import limits_text as _limits
 from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
 from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, NO, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
 from engine.interfaces.telegram.menu import HELP
-from engine.interfaces.telegram.message import as_dict as _dict, command_of as _parse, is_date as _is_number
+from engine.interfaces.telegram.message import as_dict as _dict, command_of as _parse, forwarded as _forwarded
+from engine.interfaces.telegram.message import is_date as _is_number
 from engine.interfaces.telegram.message import is_id as _is_id, is_int as _is_int, loggable as _loggable, who as _who
 from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS
 from engine.interfaces.telegram.tables import ago as _ago, count as _count, cut as _cut, duration as _duration, escape as _e
@@ -48,6 +49,7 @@ PLUGIN = "telegram"          # the orders' plugin: what the ledger and on_order 
 ORIGIN = "telegram:/{}"
 _SEEN = 512                  # (chat, message id) remembered: a message seen twice runs once
 _NOT_HERE = "Commands are not taken in this chat: write to me privately."
+_FORWARDED = "A forwarded command is not obeyed: type it, or tap it in the menu."
 _UNLOGGED = {"check"}        # its argument is an alert, which may hold the webhook's secret: never logged
 
 
@@ -117,6 +119,9 @@ class Commands:
             log.warning("telegram: %s from admin %s ignored: commands are not taken in chat %s (not in "
                         "telegram.command_chats)", shown, user, chat_id)
             return [Reply(chat_id, _NOT_HERE)]
+        if _forwarded(message):
+            log.warning("telegram: %s from admin %s ignored: a forwarded message", shown, user)
+            return [Reply(chat_id, _FORWARDED)]
         date = message.get("date")
         if not _is_number(date):
             return []

@@ -27,6 +27,17 @@ def command_of(text: str, me: str | None) -> tuple[str | None, str]:
     return name, " ".join(words[1].split()) if len(words) > 1 else ""
 
 
+# How Telegram marks a forward: forward_origin (Bot API 7.0), and the fields it replaced.
+_FORWARD_KEYS = ("forward_origin", "forward_date", "forward_from", "forward_from_chat", "forward_sender_name",
+                 "is_automatic_forward")
+
+
+def forwarded(message: dict) -> bool:
+    """Whether ``message`` is a forward: words someone else wrote, or the sender wrote at another time,
+    dated by Telegram when forwarded (so neither too old to run nor older than a question)."""
+    return any(message.get(key) not in (None, False) for key in _FORWARD_KEYS)
+
+
 def as_dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 

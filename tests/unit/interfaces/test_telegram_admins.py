@@ -137,6 +137,33 @@ async def test_a_message_on_behalf_of_a_chat_or_by_a_bot_is_not_obeyed(tmp_path)
         assert (await ask(commands, private)).text.startswith("⏸")
 
 
+def forwarded(update: dict, origin: dict) -> dict:
+    """``update``, its message forwarded by its sender from ``origin`` (as Telegram marks a forward)."""
+    update["message"]["forward_origin"] = {"date": update["message"]["date"] - 86400, **origin}
+    return update
+
+
+async def test_a_forwarded_command_is_not_obeyed_nor_confirms_a_close(tmp_path):
+    # A forward carries words someone else wrote, or the admin wrote at another time: Telegram dates it
+    # when forwarded, so it is neither too old to run nor older than the question it would confirm.
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        commands, admin = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        stranger = {"type": "user", "sender_user": {"id": STRANGER, "is_bot": False, "first_name": "mallory"}}
+        refused = await ask(commands, forwarded(admin.say("/pause"), stranger))
+        assert "forwarded" in refused.text and not engine.paused
+        question = await ask(commands, admin.say("/close all"))
+        clock.now += 3
+        own = {"type": "user", "sender_user": {"id": ADMIN, "is_bot": False, "first_name": "trader"}}
+        assert "forwarded" in (await ask(commands, forwarded(admin.say("/close all"), own))).text
+        channel = {"type": "channel", "chat": {"id": -100777, "type": "channel"}, "message_id": 9}
+        assert "forwarded" in (await ask(commands, forwarded(admin.say("/close all"), channel))).text
+        assert len(await engine.broker.positions()) == 1 and closes(engine) == []
+        assert (await ask(commands, admin.press(question))).callback_text == "done"   # the question still stands
+        assert await engine.broker.positions() == []
+
+
 async def test_only_the_admin_who_asked_confirms_a_close(tmp_path):
     clock = Clock()
     async with running(tmp_path) as engine:
