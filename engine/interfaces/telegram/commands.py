@@ -39,7 +39,7 @@ from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS
 from engine.interfaces.telegram.tables import ago as _ago, count as _count, cut as _cut, duration as _duration, escape as _e
 from engine.interfaces.telegram.tables import micros as _micros, order_table as _order_table
 from engine.interfaces.telegram.tables import position_table as _position_table, results_lines as _results_lines
-from engine.interfaces.telegram.tables import trades_text as _trades_text
+from engine.interfaces.telegram.tables import results_text as _results_text, trades_text as _trades_text
 
 log = logging.getLogger("moonhook.telegram")
 
@@ -397,4 +397,4 @@ class Commands:
             results = [(shown, result) for shown, (_, result) in zip(question.shown, closed)]
         lines = _results_lines(question.command, results)
         log.warning("telegram /%s %s: %s", question.command, question.target, "; ".join(lines))
-        return f"<b>/{question.command} {_e(question.target)}</b>\n" + _e("\n".join(lines))
+        return _results_text(question.command, question.target, lines)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from engine.adapters.notify.bot import MAX_TEXT, text_length
+
 MAX_ROWS = 30               # table rows shown; the rest are counted
 
 
@@ -39,17 +41,19 @@ def order_table(orders: list[dict[str, Any]]) -> str:
 def results_lines(command: str, results: list[tuple[Any, Any]]) -> list[str]:
     """What a confirmed /close or /cancel did, one plain line a symbol (close: ``results`` are
     ((symbol, ticket), result), the positions shown, closed by their tickets) or an order
-    (cancel: (ticket, result)), as the facade's ``close_positions`` and ``cancel`` answer them."""
+    (cancel: (ticket, result)), as the facade's ``close_positions`` and ``cancel`` answer them.
+    What was not done, or may not have been, comes first: a message cut short still shows it."""
     if command == "cancel":
-        return [f"order {ticket}: {_outcome(result, 'cancelled', 'no longer pending')}" for ticket, result in results]
+        lines = [(_trouble(result), f"order {ticket}: {_outcome(result, 'cancelled', 'no longer pending')}")
+                 for ticket, result in results]
+        return [line for trouble, line in sorted(lines, key=lambda each: not each[0])]
     by_symbol: dict[str, list[tuple[int, Any]]] = {}
     for (symbol, ticket), result in results:
         by_symbol.setdefault(symbol, []).append((ticket, result))
-    lines = []
+    troubles, lines = [], []
     for symbol, each in by_symbol.items():
-        done = [r for _, r in each if r is not None and not isinstance(r, Exception) and r.ok]
-        lines += [f"{symbol} position {ticket}: {_outcome(r, 'closed', '')}" for ticket, r in each
-                  if r is not None and r not in done]
+        done = [r for _, r in each if r is not None and not _trouble(r)]
+        troubles += [f"{symbol} position {ticket}: {_outcome(r, 'closed', '')}" for ticket, r in each if _trouble(r)]
         if done:
             prices = {r.price for r in done}
             price = prices.pop() if len(prices) == 1 else None
@@ -58,7 +62,32 @@ def results_lines(command: str, results: list[tuple[Any, Any]]) -> list[str]:
                          + (f" at {number(price)}" if price is not None else ""))
         elif all(r is None for _, r in each):
             lines.append(f"{symbol}: nothing open any more")
-    return lines
+    return troubles + lines
+
+
+def results_text(command: str, target: str, lines: list[str]) -> str:
+    """``results_lines`` as the message that answers a confirmed /close or /cancel (HTML), cut
+    to fit one message."""
+    look = "/positions shows what is open" if command == "close" else "/orders shows what is pending"
+    return f"<b>/{escape(command)} {escape(target)}</b>\n" + escape("\n".join(fit(lines, look)))
+
+
+def fit(lines: list[str], more: str, budget: int = MAX_TEXT - 200) -> list[str]:
+    """As many of ``lines`` as fit in ``budget`` characters as Telegram counts them (a message
+    holds MAX_TEXT: a longer one is refused, and nothing is shown), then one counting the rest
+    and saying ``more``."""
+    out, size = [], 0
+    for i, line in enumerate(lines):
+        size += text_length(line) + 1
+        if size > budget:
+            return out + [f"… and {len(lines) - i} more: {more}"]
+        out.append(line)
+    return out
+
+
+def _trouble(result: Any) -> bool:
+    """Not done, or not known to be (None, no longer there, is neither)."""
+    return result is not None and (isinstance(result, Exception) or not result.ok)
 
 
 def _outcome(result: Any, done: str, gone: str) -> str:

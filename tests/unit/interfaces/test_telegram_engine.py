@@ -11,9 +11,11 @@ import trio
 
 from engine.domain.config import ServerConfig
 from engine.domain.config.telegram import BotConfig, ChatConfig, TelegramConfig
+from engine.domain.orders import OrderRequest, OrderResult
 
 from support.botapi import bot_api_server, html_plain
 from support.engine_support import process, running, submit
+from support.fakes import FakeBroker
 from support.web_support import serving
 
 TOKEN = "5150:engine-bot-SECRET-part"
@@ -147,3 +149,28 @@ async def test_without_telegram_no_client_runs_and_the_route_is_absent(tmp_path)
     async with running(tmp_path) as engine, serving(engine, ServerConfig(host="127.0.0.1", port=0, secret="s")) as c:
         assert not engine.notifier.delivered  # no courier
         assert (await c.post("/telegram/5150", json={})).status_code == 404
+
+
+async def test_the_answer_to_a_cancel_of_many_orders_is_shown_and_shows_what_was_not_done(tmp_path):
+    # 200 orders a line each outgrow Telegram's 4096 characters: the answer was refused, the question
+    # stayed on screen with its buttons, and the order the broker refused was told nowhere.
+    orders = [{"ticket": 5000 + n, "symbol": "EURUSD", "side": "buy", "type": "limit", "volume": 0.01,
+               "price": 1.0, "plugin": "grid"} for n in range(200)]
+
+    def answer(request: OrderRequest) -> OrderResult:
+        return OrderResult.refused("market closed") if request.ticket == 5150 else broker.filled(request)
+    broker = FakeBroker(orders=orders, answer=answer)
+    async with bot_api_server({TOKEN: "moonhook_bot"}) as server, \
+            running(tmp_path, telegram=telegram(server.url), use_broker=broker):
+        server.push_message(TOKEN, ADMIN, "/cancel all")
+        await until(lambda: any(m.reply_markup for m in server.shown(TOKEN, ADMIN)))
+        question = next(m for m in server.shown(TOKEN, ADMIN) if m.reply_markup)
+        server.push_callback(TOKEN, ADMIN, question.reply_markup["inline_keyboard"][0][0]["callback_data"])
+        await until(lambda: any(r.status is not None for r in server.calls("editMessageText")))
+        assert [r.status for r in server.calls("editMessageText")] == [200]     # not "message is too long"
+        (answered,) = [m for m in server.shown(TOKEN, ADMIN) if m.message_id == question.message_id]
+        shown = html_plain(answered.text).splitlines()
+        assert shown[:2] == ["/cancel all", "order 5150: NOT cancelled: market closed"], shown[:3]
+        assert shown[-1].startswith("… and ") and shown[-1].endswith("more: /orders shows what is pending")
+        assert len(shown) - 3 + int(shown[-1].split()[2]) == 199      # every other order counted
+        assert len([r for r in broker.executed if r.kind == "close"]) == 200
