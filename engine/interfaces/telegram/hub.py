@@ -89,7 +89,7 @@ class TelegramHub:
         for bot in self.bots.values():
             for chat in bot.config.chats:
                 if "admin" in chat.events:
-                    await self._reply(bot, Reply(chat.id, escape(text, self.config.parse_mode)))
+                    await self._reply(bot, Reply(chat.id, escape(text, "HTML")))  # sent as replies are
 
     async def _handle(self, bot: Bot, update: dict[str, Any]) -> None:
         for reply in await self.commands.handle(update, await bot.username()):
