@@ -57,8 +57,10 @@ class Chat:
 
 async def ask(commands: Commands, update: dict, bot_username: str | None = ME) -> Reply:
     """The one reply to ``update``, come through the bot ``bot_username``, checked to be HTML the
-    Bot API accepts."""
+    Bot API accepts, and taken by Telegram now (``on_sent`` is given the message it would answer)."""
     replies = await commands.handle(update, bot_username)
     assert len(replies) == 1, replies
     html_plain(replies[0].text or "x")  # raises where Telegram would refuse the HTML
+    if replies[0].on_sent is not None:
+        replies[0].on_sent({"message_id": 55, "date": int(time.time()), "text": replies[0].text})
     return replies[0]

@@ -6,8 +6,9 @@ The question is confirmed, within ``confirm_seconds``, by
 
 - a press of its Confirm button by the admin who asked, in the chat it was asked in, or
 - the same command sent again by that admin in that chat, dated after the question: after
-  Telegram's date for the question's message (``sent``, from sendMessage's answer), or,
-  until that is known, after the engine's clock when it was asked. Two copies of a command
+  Telegram's date for the question's message (``sent``, from sendMessage's answer). A question
+  Telegram did not take (an outage) was never seen: a repeat, the admin sending again what
+  seemed lost, confirms nothing and asks anew. Two copies of a command
   queued while moonhook was down (or sent in one double tap) are both older than the question
   the first one asks, so neither confirms it; a repeat older than the engine's start is older
   than every question, since none outlives a restart.
@@ -44,6 +45,7 @@ class Question:
     asked_at: float              # clock() when asked
     after: float                 # a repeat confirms when dated after this (Telegram's clock)
     state: str = "open"          # open | done | cancelled | expired
+    told: bool = False           # Telegram took the question's message: the admin may have seen it
 
 
 class Questions:
@@ -65,10 +67,14 @@ class Questions:
 
     def sent(self, token: str, message: Any) -> None:
         """Telegram's answer to the question's sendMessage: its ``date`` becomes the date a
-        repeat must pass (Telegram's clock, like the repeat's; the engine's may be off)."""
+        repeat must pass (Telegram's clock, like the repeat's; the engine's may be off). Until
+        then no repeat confirms the question."""
         question = self._by_token.get(token)
+        if question is None:
+            return
+        question.told = True
         date = message.get("date") if isinstance(message, dict) else None
-        if question is not None and isinstance(date, int) and not isinstance(date, bool):
+        if isinstance(date, int) and not isinstance(date, bool):
             question.after = date
 
     def repeat(self, chat: int | str, user: int, command: str, target: str, date: float) -> Question | None:
@@ -77,7 +83,7 @@ class Questions:
         now = self._clock()
         self._forget(now)
         for question in self._by_token.values():
-            if (question.state == "open" and question.chat == str(chat) and question.user == str(user)
+            if (question.state == "open" and question.told and (question.chat, question.user) == (str(chat), str(user))
                     and (question.command, question.target) == (command, target)
                     and now - question.asked_at <= self.confirm_seconds and date > question.after):
                 question.state = "done"

@@ -198,6 +198,32 @@ async def test_copies_of_a_close_queued_while_down_do_not_confirm_each_other(tmp
         assert "EURUSD: closed" in done.text and await engine.broker.positions() == []
 
 
+async def test_a_question_telegram_did_not_take_is_not_confirmed_by_the_command_sent_again(tmp_path):
+    # The question's sendMessage was cut by an outage: the admin saw no answer and sent /close all again,
+    # as one does with what seemed lost. That repeat closed every position, the question never seen.
+    bots = (BotConfig(TOKEN, (ChatConfig(ADMIN, frozenset({"errors"})),)),)
+    async with bot_api_server({TOKEN: "moonhook_bot"}) as server:
+        config = TelegramConfig(api_url=server.url, bots=bots, admins=(ADMIN,))
+        async with running(tmp_path, telegram=config) as engine:
+            await process(engine, "buy EURUSD volume=0.1 price=1.1")
+            server.hang()
+            server.push_message(TOKEN, ADMIN, "/close all")
+            await until(lambda: any(r.status is None for r in server.calls("sendMessage")))  # the question, held
+            asked = time.time()
+            server.stop()                                    # cut: its answer never comes
+            server.release()
+            await server.start()
+            await until(lambda: int(time.time()) > asked)    # the repeat is dated after the question
+            server.push_message(TOKEN, ADMIN, "/close all")
+            await until(lambda: server.messages(TOKEN, ADMIN))
+            (shown,) = server.messages(TOKEN, ADMIN)
+            assert "Close 1 position?" in shown.text and shown.reply_markup is not None   # asked anew
+            assert len(await engine.broker.positions()) == 1 and closes(engine) == []
+            server.push_callback(TOKEN, ADMIN, shown.reply_markup["inline_keyboard"][0][0]["callback_data"])
+            await until(lambda: closes(engine))
+            assert await engine.broker.positions() == []
+
+
 async def test_a_repeat_counts_from_telegrams_date_of_the_question(tmp_path):
     # The engine's clock is 30 s behind Telegram's: by it, a copy sent while moonhook was down looks
     # younger than the question. Telegram's date for the question message (sendMessage's answer) decides.
@@ -279,6 +305,7 @@ async def test_a_command_to_another_bot_neither_runs_nor_confirms_ours(tmp_path)
         assert await to(group.say("/pause@demo_bot")) == [] and not engine.paused
         question = await to(group.say("/close all"))
         assert question[0].reply_markup is not None
+        question[0].on_sent({"date": int(time.time())})                    # Telegram took the question
         clock.now += 3
         assert await to(group.say("/close@demo_bot all")) == []           # the other bot's: confirms nothing
         assert len(await engine.broker.positions()) == 1 and closes(engine) == []
