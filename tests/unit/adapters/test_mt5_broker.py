@@ -170,6 +170,19 @@ async def test_a_worker_that_dies_mid_call_is_restarted_and_its_order_found(tmp_
         assert any(isinstance(e, Connection) and e.connected for e in broker.events)
 
 
+async def test_a_reconnection_is_told_without_the_accounts_login(tmp_path):
+    # "broker connected again" goes to the admins' Telegram chats, groups with other members among them:
+    # it said "connected: account 31415926 on Standin-Demo", the login moonhook keeps out of every message.
+    Terminal(tmp_path / "terminal.db", login=31415926)
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.script("order_send", "crash_after_send")
+        assert (await broker.execute(market("a6-p-1"))).ok
+        await until(lambda: any(isinstance(e, Connection) and e.connected for e in broker.events))
+        (back,) = [e for e in broker.events if isinstance(e, Connection) and e.connected]
+        assert "31415926" not in back.detail
+
+
 async def test_a_stop_signal_to_the_whole_group_leaves_the_worker_to_the_engine(tmp_path):
     # Ctrl-C reaches every process of the terminal's group, systemd's stop every process of the
     # unit: the engine finishes its alerts in flight through this worker, then closes it.

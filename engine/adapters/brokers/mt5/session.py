@@ -68,7 +68,9 @@ class Session:
         self._show()
         log.info("MetaTrader 5 %s; the server's clock: %s", self.state, self.clock)
         if was.startswith("disconnected") or was.startswith("lost"):
-            self._tell(Connection(True, self.state))
+            # told to the admins' chats: the account's login stays in the log and /health (its
+            # warnings are told on their own, below)
+            self._tell(Connection(True, f"on {account.get('server')}"))
         for warning in self.warnings:
             self._warn(warning)
 
