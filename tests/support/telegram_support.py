@@ -57,10 +57,11 @@ class Chat:
 
 async def ask(commands: Commands, update: dict, bot_username: str | None = ME) -> Reply:
     """The one reply to ``update``, come through the bot ``bot_username``, checked to be HTML the
-    Bot API accepts, and taken by Telegram now (``on_sent`` is given the message it would answer)."""
+    Bot API accepts (its HTML, its length), and taken by Telegram now (``on_sent`` is given the message it would answer)."""
     replies = await commands.handle(update, bot_username)
     assert len(replies) == 1, replies
-    html_plain(replies[0].text or "x")  # raises where Telegram would refuse the HTML
+    shown = html_plain(replies[0].text or "x")  # raises where Telegram would refuse the HTML
+    assert len(shown.encode("utf-16-le")) // 2 <= 4096, f"Telegram refuses it as too long: {shown[:80]}…"
     if replies[0].on_sent is not None:
         replies[0].on_sent({"message_id": 55, "date": int(time.time()), "text": replies[0].text})
     return replies[0]

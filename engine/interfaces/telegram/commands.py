@@ -165,7 +165,7 @@ class Commands:
             try:
                 row = ops.set_enabled(arg, name == "enable", by=f"telegram:{user}")
             except KeyError:
-                return Reply(chat_id, f"No plugin {_e(arg)}; /plugins lists them.")
+                return Reply(chat_id, f"No plugin {_e(_cut(arg, 64))}; /plugins lists them.")
             return Reply(chat_id, f"Plugin <b>{_e(row['name'])}</b> {name}d.")
         if name == "pause":
             if not ops.pause(by=f"telegram:{user}"):
@@ -199,7 +199,7 @@ class Commands:
         try:
             alert = self._ops.parse(read_body(arg.encode("utf-8")))
         except AlertError as e:
-            return f"Not an alert: {_e(str(e))}"
+            return f"Not an alert: {_e(_cut(str(e), 300))}"
         return f"<pre>{_e(check_text(await self._ops.check(alert)))}</pre>"
 
     async def _status(self) -> str:

@@ -427,3 +427,13 @@ async def test_check_says_what_an_alert_would_do_and_never_logs_it(tmp_path, cap
         assert engine.store.get("count", "n") is None                          # the plugin was not run
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "/check (" in logged and "hunter2" not in logged and "EURUSD" not in logged
+
+
+async def test_a_long_argument_gets_an_answer_that_fits_one_message(tmp_path):
+    # The answer echoed the argument whole: past Telegram's 4096 characters it was refused, and the
+    # admin got no answer at all.
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        assert "No plugin xxx" in (await ask(commands, chat.say("/enable " + "x" * 4080))).text
+        assert "Not an alert" in (await ask(commands, chat.say("/check " + "z" * 4080))).text
