@@ -56,8 +56,9 @@ class Chat:
 
 
 async def ask(commands: Commands, update: dict, bot_username: str | None = ME) -> Reply:
-    """The one reply to ``update``, come through the bot ``bot_username``, checked to be HTML the
-    Bot API accepts (its HTML, its length), and taken by Telegram now (``on_sent`` is given the message it would answer)."""
+    """The one reply to ``update``, come through the bot ``bot_username``, checked to be what the
+    Bot API accepts (its HTML, its length), and taken by Telegram now (``on_sent`` is given the
+    message Telegram would answer)."""
     replies = await commands.handle(update, bot_username)
     assert len(replies) == 1, replies
     shown = html_plain(replies[0].text or "x")  # raises where Telegram would refuse the HTML
