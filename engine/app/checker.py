@@ -17,7 +17,7 @@ from engine.domain.alerts import parse_body
 from engine.domain.config import EngineConfig
 from engine.app import open_engine
 from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer
-from engine.core.lifecycle import scripts_in
+from engine.core.script_files import scripts_in
 from engine.core.plugins import HOOKS, Finding, PluginError, bare_message
 from engine.core.strays import strays
 

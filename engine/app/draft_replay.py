@@ -26,7 +26,7 @@ import trio
 
 from sandbox.allowlist import WORKER_ENV, worker_environment
 
-from engine.core.lifecycle import scripts_in
+from engine.core.script_files import scripts_in
 
 SECONDS = 120                                    # the most a replay may take
 # No timer more often than this (``--timer-every``): a 2-second trailing stop over 30 days of

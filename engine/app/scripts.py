@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
-from engine.core.lifecycle import digest, scripts_in
+from engine.core.script_files import digest, scripts_in
 
 MAX_NAME = 120
 # In bytes, as the file system counts (255 on most): a save writes ``.NAME.XXXXXXXX.tmp`` first.

@@ -14,7 +14,6 @@ began on the old version finishes on it; the next one sees the new.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Awaitable, Callable, ContextManager, Iterable, Protocol
@@ -30,6 +29,7 @@ from engine.core.clashes import NameClashes
 from engine.core.loader import Loader, NameTaken
 from engine.core.plugins import Plugin, PluginError, breaker_trips, guard_failing
 from engine.core.run import Run
+from engine.core.script_files import digest, identity, is_script, scripts_in
 from engine.core.settings_saves import SettingsSaves
 from engine.domain.config import EngineConfig
 
@@ -48,35 +48,12 @@ class Switches(Protocol):
     def name_clash_at_start(self, name: str, files: list[str], guard: bool) -> None: ...
 
 
-def is_script(path: Path) -> bool:
-    """A plugin file: ``*.lua``, not an editor's hidden or backup file (``.x.lua``, ``#x.lua#``)."""
-    return path.suffix == ".lua" and not path.name.startswith((".", "#"))
-
-
-def scripts_in(folder: Path) -> list[Path]:
-    """The plugin files of ``folder`` (``is_script``), by name; [] when it is not a folder."""
-    return sorted(p for p in folder.glob("*.lua") if is_script(p) and p.is_file())
-
-
 class _Refused(Exception):
     """The file is the very write that failed to load last time (same bytes, same file): its failure stands."""
 
 
-def identity(path: Path) -> tuple[int, ...] | None:
-    """What tells one write of ``path`` from another of the same bytes (None: no file)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
-
-
 def _unchanged(old: Plugin | None, hashed: str) -> bool:
     return old is not None and old.digest == hashed and old.disabled_by != "breaker" and old.reload_error is None
-
-
-def digest(source: bytes) -> str:
-    return hashlib.sha256(source).hexdigest()
 
 
 class Lifecycle(SettingsSaves, NameClashes):

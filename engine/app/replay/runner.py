@@ -32,7 +32,7 @@ from engine.app.replay.fills import Book
 from engine.app.replay.prices import Bar
 from engine.app.replay.problems import Problem
 from engine.app.replay.report import Decision, Fault, Order, Outcome, Unexecuted
-from engine.core.lifecycle import digest, scripts_in
+from engine.core.script_files import digest, scripts_in
 from engine.core.loader import Loader
 from engine.core.plugins import Plugin, PluginError, breaker_trips
 from engine.core.roster import PluginSet

@@ -408,9 +408,25 @@ def test_work_in_flight_keeps_the_version_it_started_with_until_it_lets_go():
 
 @pytest.mark.parametrize("name", ["x.lua", "strategy_2.lua"])
 def test_is_script(name):
-    from engine.core.lifecycle import is_script
+    from engine.core.script_files import is_script
 
     assert is_script(Path(name)) and not is_script(Path("." + name)) and not is_script(Path(name + "~"))
+
+
+async def test_a_script_named_in_bytes_not_utf8_is_said_and_the_others_trade(tmp_path, caplog):
+    """A file whose name is not UTF-8 (copied from an old archive, say) stopped the engine's start
+    with a UnicodeEncodeError: no plugin served and no alert was taken. It is not loaded, the log
+    says which and why, and the other plugins trade."""
+    from support.engine_support import running
+
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (Path(os.fsdecode(bytes(scripts) + b"/bad\xff.lua"))).write_text("function on_alert(a) end")
+    with caplog.at_level(logging.ERROR, logger="moonhook.plugins"):
+        async with running(tmp_path, {"ok": "function on_alert(a) return {comment = 'ok'} end"}) as engine:
+            row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+            assert row["status"] == "done" and engine.plugins.get("ok") is not None
+    assert "bad\ufffd.lua: not loaded: the file's name is not UTF-8 (rename it)" in caplog.text
 
 
 async def test_api_plugins_shows_failed_reloads_and_files_with_no_version(tmp_path):
