@@ -37,8 +37,8 @@ from engine.interfaces.web import App, create_app, serve
 
 from .engine_bench import BENCH_PAPER, _write_plugins, alert_body
 
-SECRET = "bench-secret"
-TOKEN = "bench-token"
+SECRET = "bench-secret-0123456789"
+TOKEN = "bench-token-0123456789"
 
 
 def bare_app() -> App:

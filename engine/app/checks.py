@@ -67,6 +67,18 @@ def string(v: Any) -> str:
     return v
 
 
+MIN_SECRET = 16  # characters: moonhook init writes 32 random ones
+
+
+def secret(v: Any) -> str:
+    """A secret a stranger cannot guess: the webhook takes guesses without a limit (TradingView's
+    few addresses are shared by all its users, so limiting them would drop the trader's alerts)."""
+    if not isinstance(v, str) or len(v.strip()) < MIN_SECRET:
+        raise Bad(f"a string of at least {MIN_SECRET} characters (a shorter one can be guessed; "
+                  "`moonhook init` writes 32 random ones)")
+    return v
+
+
 def boolean(v: Any) -> bool:
     if not isinstance(v, bool):
         raise Bad("true or false")

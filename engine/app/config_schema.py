@@ -29,6 +29,7 @@ _CHAT_ID = {"oneOf": [{"type": "integer", "not": {"const": 0}}, {"type": "string
 # Plain readers (functions of SCHEMA used as they are).
 READERS: dict[Callable[..., Any], dict[str, Any]] = {
     checks.string: _NON_EMPTY,
+    checks.secret: {"type": "string", "minLength": checks.MIN_SECRET},
     checks.folder: {**_NON_EMPTY, "description": "A folder, relative to this file's folder."},
     checks.boolean: {"type": "boolean"},
     checks.table: {"type": "object"},

@@ -47,7 +47,7 @@ _NOT_NEGATIVE = c.number()
 
 SCHEMA: dict[str, Any] = {
     "server": {
-        "host": c.string, "port": c.integer(0, 65535), "secret": c.string, "api_token": c.string,
+        "host": c.string, "port": c.integer(0, 65535), "secret": c.secret, "api_token": c.secret,
         "allow_ips": c.networks, "trusted_proxies": c.networks, "max_body": c.integer(1024, 16 * MB),
         "max_connections": c.integer(8, 100_000), "session_hours": c.session_hours,
         "dashboard_edit": c.boolean,
@@ -109,21 +109,24 @@ SECRETS = frozenset({"server.secret", "server.api_token", "telegram.webhook_secr
 
 
 def _secret(path: str) -> bool:
-    return path in SECRETS or path.endswith(".token")  # telegram.bots[N].token
-ENV_OVERRIDES = {"MOONHOOK_SECRET": "secret", "MOONHOOK_API_TOKEN": "api_token"}  # -> [server], as given
+    return path in SECRETS or path in ENV_OVERRIDES or path.endswith(".token")  # telegram.bots[N].token
+ENV_OVERRIDES = {"MOONHOOK_SECRET": "secret", "MOONHOOK_API_TOKEN": "api_token"}  # -> [server], checked as the file's
 ENV_PORT = "MOONHOOK_PORT"  # -> [server] port (a container's or a second checkout's own port)
 MT5_PASSWORD = "MOONHOOK_MT5_PASSWORD"  # -> [mt5] password
 
 
 def _server_env(env: Mapping[str, str]) -> dict[str, Any]:
-    """The [server] values the environment sets; a bad port is named by its variable."""
-    out: dict[str, Any] = {key: env[var] for var, key in ENV_OVERRIDES.items() if env.get(var)}
-    if env.get(ENV_PORT):
-        text = env[ENV_PORT].strip()
-        try:
+    """The [server] values the environment sets; a bad one is named by its variable."""
+    out: dict[str, Any] = {}
+    try:
+        for var, key in ENV_OVERRIDES.items():
+            if env.get(var):
+                out[key] = _read(env[var], SCHEMA["server"][key], var)
+        if env.get(ENV_PORT):
+            text = env[ENV_PORT].strip()
             out["port"] = _read(int(text) if text.isdecimal() else text, SCHEMA["server"]["port"], ENV_PORT)
-        except _Problem as e:
-            raise SettingsError(f"the environment's {e}") from None
+    except _Problem as e:
+        raise SettingsError(f"the environment's {e}") from None
     return out
 
 

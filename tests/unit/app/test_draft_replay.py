@@ -13,7 +13,7 @@ from engine.app.settings import load_settings
 CONFIG = """
 [server]
 secret = "webhook-secret-123"
-api_token = "api-token-456"
+api_token = "api-token-4567890123"
 [engine]
 scripts = "scripts"
 data = "data"
@@ -44,7 +44,7 @@ def test_the_replay_is_given_the_tables_it_reads_and_no_secret(tmp_path):
     assert kept == {"engine": {"broker": "mt5", "dedup_window": 30}, "sandbox": {"instructions": 500000},
                     "paper": {"spread_points": 12}, "plugins": {"gate": {"params": {"max_volume": 2}}}}
     written = tomli_w.dumps(kept)
-    for secret in ("webhook-secret-123", "api-token-456", "bot-token-789", "mt5-password-000"):
+    for secret in ("webhook-secret-123", "api-token-4567890123", "bot-token-789", "mt5-password-000"):
         assert secret not in written
     (tmp_path / "replay.toml").write_text(written)
     engine = load_settings(tmp_path / "replay.toml").engine

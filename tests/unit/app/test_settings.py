@@ -16,8 +16,8 @@ FULL = """
 [server]
 host = "0.0.0.0"
 port = 9000
-secret = "file-secret"
-api_token = "file-token"
+secret = "file-secret-0123456789"
+api_token = "file-token-0123456789"
 allow_ips = ["52.89.214.238", "10.0.0.0/8", "2001:db8::/32"]
 trusted_proxies = ["127.0.0.1"]
 max_body = 32768
@@ -114,18 +114,18 @@ def test_a_saved_file_holding_no_settings_is_refused_not_read_as_the_defaults(tm
 def test_a_file_saved_by_windows_notepad_reads_as_any_other(tmp_path):
     """UTF-8 with a byte order mark and CRLF line ends: refused as "Invalid statement (at line 1,
     column 1)", at a start and at a save alike (a tightened limit not applied)."""
-    text = '#:schema ./moonhook.schema.json\n[engine]\nmax_risk_pct = 2\n[server]\nsecret = "s3cret"\n'
+    text = '#:schema ./moonhook.schema.json\n[engine]\nmax_risk_pct = 2\n[server]\nsecret = "s3cret-0123456789ab"\n'
     path = tmp_path / "moonhook.toml"
     path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
     read = load_settings(path, {}, saved=True)
     assert read == load_settings(write(tmp_path, text), {}, saved=True)
-    assert read.engine.max_risk_pct == 2 and read.server.secret == "s3cret"
+    assert read.engine.max_risk_pct == 2 and read.server.secret == "s3cret-0123456789ab"
 
 
 def test_a_full_file_with_every_section(tmp_path):
     s = load_settings(write(tmp_path, FULL), {})
     assert s.server.host == "0.0.0.0" and s.server.port == 9000 and s.server.max_body == 32768
-    assert (s.server.secret, s.server.api_token) == ("file-secret", "file-token")
+    assert (s.server.secret, s.server.api_token) == ("file-secret-0123456789", "file-token-0123456789")
     assert s.server.allow_ips == ("52.89.214.238", "10.0.0.0/8", "2001:db8::/32")
     assert s.server.trusted_proxies == ("127.0.0.1",)
     e = s.engine
@@ -168,11 +168,11 @@ def test_relative_folders_are_relative_to_the_config_not_the_cwd(tmp_path, monke
 
 
 def test_the_environment_overrides_the_secrets(tmp_path):
-    env = {"MOONHOOK_SECRET": "env-secret", "MOONHOOK_API_TOKEN": "env-token"}
+    env = {"MOONHOOK_SECRET": "env-secret-0123456789", "MOONHOOK_API_TOKEN": "env-token-0123456789"}
     s = load_settings(write(tmp_path, FULL), env)
-    assert (s.server.secret, s.server.api_token) == ("env-secret", "env-token")
-    assert load_settings(None, env).server.secret == "env-secret"
-    assert load_settings(write(tmp_path, FULL), {"MOONHOOK_SECRET": ""}).server.secret == "file-secret"
+    assert (s.server.secret, s.server.api_token) == ("env-secret-0123456789", "env-token-0123456789")
+    assert load_settings(None, env).server.secret == "env-secret-0123456789"
+    assert load_settings(write(tmp_path, FULL), {"MOONHOOK_SECRET": ""}).server.secret == "file-secret-0123456789"
 
 
 def test_the_environment_sets_the_port_and_a_bad_one_is_named_by_its_variable(tmp_path):
@@ -184,6 +184,22 @@ def test_the_environment_sets_the_port_and_a_bad_one_is_named_by_its_variable(tm
         with pytest.raises(SettingsError) as e:
             load_settings(config, {"MOONHOOK_PORT": bad})
         assert str(e.value) == f"the environment's MOONHOOK_PORT: expected an integer from 0 to 65535, got {shown}"
+
+
+@pytest.mark.parametrize("key", ["secret", "api_token"])
+def test_a_secret_a_stranger_could_guess_is_refused_from_the_file_and_the_environment(tmp_path, key):
+    """The webhook takes guesses without a limit (TradingView's addresses are shared by all its
+    users), and the API's token commands closes: a short one is refused, never echoed."""
+    with pytest.raises(SettingsError) as e:
+        load_settings(write(tmp_path, f'[server]\n{key} = "hunter2-short"\n'), {})
+    assert str(e.value).endswith(f"line 2: server.{key}: expected a string of at least 16 characters (a shorter "
+                                 "one can be guessed; `moonhook init` writes 32 random ones)")
+    var = {"secret": "MOONHOOK_SECRET", "api_token": "MOONHOOK_API_TOKEN"}[key]
+    with pytest.raises(SettingsError) as e:
+        load_settings(None, {var: "hunter2-short"})
+    assert str(e.value).startswith(f"the environment's {var}: expected a string of at least 16 characters")
+    assert "hunter2" not in str(e.value)
+    assert getattr(load_settings(None, {var: "hunter2-long-enough"}).server, key) == "hunter2-long-enough"
 
 
 def test_a_missing_file_names_its_path(tmp_path):
@@ -285,11 +301,12 @@ max_entries_per_hours = 20
 
 
 @pytest.mark.parametrize("text, expected", [
-    (LINES, "line 3: server.secret: expected a non-empty string"),
-    (LINES.replace("secret = 5", 'secret = "s"'), "line 6: engine.max_entries_per_hours: unknown key"),
-    (LINES.replace("[engine]", "[limits]").replace("secret = 5", 'secret = "s"'), "line 4: limits: unknown key"),
+    (LINES, "line 3: server.secret: expected a string of at least 16 characters"),
+    (LINES.replace("secret = 5", 'secret = "s-0123456789abcdef"'), "line 6: engine.max_entries_per_hours: unknown key"),
+    (LINES.replace("[engine]", "[limits]").replace("secret = 5", 'secret = "s-0123456789abcdef"'),
+     "line 4: limits: unknown key"),
     (LINES.replace("max_risk_pct = 2\nmax_entries_per_hours = 20", 'trading_day = """\nmax_risk_pct = 2\n"""\n'
-                   "max_risk_pct = 200").replace("secret = 5", 'secret = "s"'),
+                   "max_risk_pct = 200").replace("secret = 5", 'secret = "s-0123456789abcdef"'),
      "line 8: engine.max_risk_pct: must be a percent above 0, at most 100"),   # not the line in the string
     ('[[telegram.bots]]\ntoken = "1:a"\n\n[[telegram.bots]]\ntoken = 7\n', "line 5: telegram.bots[1].token: expected"),
     ("[plugins.demo]\nenabled = true\nbudget = { timeout = 9 }\n", "line 3: plugins.demo.budget.timeout: expected"),
@@ -341,7 +358,7 @@ def test_a_dataclass_check_is_reported_with_the_file(tmp_path):
 ])
 def test_secrets_never_appear_in_an_error(tmp_path, text):
     message = error(tmp_path, text)
-    assert "expected a non-empty string" in message
+    assert "expected a non-empty string" in message or "expected a string of at least 16 characters" in message
     assert "hunter2" not in message and "12345678" not in message
 
 

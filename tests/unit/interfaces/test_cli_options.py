@@ -82,7 +82,8 @@ def test_the_light_commands_do_not_load_the_engine(tmp_path, argv):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         config = tmp_path / "moonhook.toml"
-        config.write_text(f'[server]\nport = {s.getsockname()[1]}\nsecret = "s"\napi_token = "t"\n')
+        config.write_text(f'[server]\nport = {s.getsockname()[1]}\n'
+                          'secret = "s-0123456789abcdef"\napi_token = "t-0123456789abcdef"\n')
         run = subprocess.run([sys.executable, "-c", _LOADED, *argv, "--config", str(config)], cwd=tmp_path,
                              capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr

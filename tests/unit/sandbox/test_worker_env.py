@@ -22,8 +22,8 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(),
                                 reason="reads a process's environment from /proc (Linux)")
 
 SECRETS = {
-    "MOONHOOK_SECRET": "webhook-secret-3f9a",
-    "MOONHOOK_API_TOKEN": "api-token-77c1",
+    "MOONHOOK_SECRET": "webhook-secret-3f9a0123",
+    "MOONHOOK_API_TOKEN": "api-token-77c1-0123",
     "MOONHOOK_MT5_PASSWORD": "mt5-password-0d2e",
     "MOONHOOK_TELEGRAM_TOKEN": "123456:telegram-token-a1b2",
     "TELEGRAM_BOT_TOKEN": "654321:bot-token-c3d4",
