@@ -69,13 +69,15 @@ class Limits:
     max_risk_pct: float | None = None
     max_entries_per_hour: int | None = None
     max_spread: Mapping[str, float] = field(default_factory=dict)  # pips by symbol, "*" for the rest
-    spread_wait: float = 0.0   # seconds an entry waits for a wide spread to narrow (a trial's never waits)
+    spread_wait: float = 0.0   # seconds an entry waits for a wide spread to narrow (``waits``: whether it sleeps)
     day: ServerZone = field(default_factory=lambda: clock_zone("UTC", "engine.trading_day"))
     clock: Callable[[], float] = time.time  # the engine's (a replay's is the replayed one)
     # When the entries of the last hour were made (read from the ledger at a start: a restart
     # does not begin the hour again).
     _entries: deque[float] = field(default_factory=deque, compare=False, repr=False)
-    waits: bool = True  # whether an entry may wait for a spread (a replay's spreads are fixed, its clock not the wall's)
+    # Whether an entry sleeps its wait for a spread: a trial's does not (its paper spreads never narrow, and a
+    # replay's clock is not the wall's); it ends the wait as live would on that spread, refused in the same words.
+    waits: bool = True
 
     @classmethod
     def of(cls, config: EngineConfig, clock: Callable[[], float] = time.time, waits: bool = True,
@@ -84,7 +86,7 @@ class Limits:
         now = clock()
         return cls(config.max_order_volume, config.max_open_positions, config.max_price_gap_pct,
                    config.max_daily_loss_pct, config.min_equity, config.max_risk_pct, config.max_entries_per_hour,
-                   config.max_spread_pips, config.max_spread_wait if waits else 0.0, config.day_zone, clock,
+                   config.max_spread_pips, config.max_spread_wait, config.day_zone, clock,
                    deque(t for t in entered if now - HOUR < t <= now), waits=waits)
 
     def follow(self, config: EngineConfig) -> None:
@@ -179,6 +181,8 @@ class Limits:
         ends, rule = expires if expires is not None and expires[0] < self.clock() + self.spread_wait else (None, None)
         if (wide := await self._wide_now(request.symbol, most, broker)) is None:
             return None
+        if not self.waits:   # a spread that never narrows: the wait ends as it would, without sleeping it
+            return None if rule is None else f"{wide}, after waiting for it to narrow until its alert expired ({rule})"
         wait = self.spread_wait if ends is None else max(ends - self.clock(), 0.0)
         why = "engine.max_spread_wait" if rule is None else f"until its alert expires: {rule}"
         log.warning("%s; the entry waits up to %g s for it to narrow (%s)", wide.removeprefix(BREACH), wait, why)

@@ -91,13 +91,16 @@ class Trial:
         with working(self.plugins, run):
             yield run
 
-    async def alert(self, alert_id: int, alert: Alert, received_at: float) -> tuple[str, dict[str, Any]]:
+    async def alert(self, alert_id: int, alert: Alert, received_at: float | None) -> tuple[str, dict[str, Any]]:
         """The alert's status and outcome as the engine would journal them (expired when too
-        old at ``clock()``). A broker that cannot serve fails the alert, as live."""
+        old at ``clock()``; without ``received_at``, run as received now). A broker that cannot
+        serve fails the alert, as live."""
         stale = expiry.check(self.config, alert, received_at, self.clock())
         if stale is not None:
             return "expired", stale
-        with self.working(Run(alert_id, "alert", stamp=int(self.clock() * 1e9))) as run:
+        # When it expires, as live knows it: an entry's wait for a wide spread ends then, and says so.
+        expires = expiry.deadline(self.config, alert, self.clock() if received_at is None else received_at)
+        with self.working(Run(alert_id, "alert", stamp=int(self.clock() * 1e9), expires=expires)) as run:
             try:
                 return await self.decider.decide(alert_id, alert, run)
             except BrokerError as e:

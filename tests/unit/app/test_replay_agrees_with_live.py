@@ -78,3 +78,35 @@ async def test_replaying_a_live_journal_ends_with_the_live_account(tmp_path, see
     assert sorted((o.position.symbol, o.position.side, o.position.volume, o.position.price_open, o.position.sl,
                    o.position.tp) for o in out.open) == positions
     assert sorted((o.symbol, o.side, o.type, o.volume, o.price) for o in out.waiting) == orders
+
+
+# A plugin's own entry, its answer given as the alert's rejection.
+OWN_ENTRY = """
+function on_alert(a)
+  if a.comment == 'own' then
+    local r = orders.market{symbol = a.symbol, side = 'sell', volume = 0.01}
+    return false, tostring(r.error)
+  end
+end"""
+
+
+async def test_an_entry_refused_on_a_wide_spread_is_refused_in_replay_as_live_refused_it(tmp_path):
+    # Live waits for the spread to narrow (until the alert expires, for one with a short ttl); a
+    # plugin's entry does not wait. [paper]'s spread never narrows: replay refuses them without
+    # waiting, and must say what the journal says, as the trader compares the two.
+    limits = dict(max_spread_pips={"*": 0.5}, max_spread_wait=2)
+    bodies = ["buy EURUSD volume=0.1 price=1.1 ttl=1", "buy EURUSD volume=0.1 price=1.1 id=b",
+              "buy EURUSD volume=0.1 price=1.1 comment=own"]
+    async with running(tmp_path, {"own": OWN_ENTRY}, paper=PAPER, **limits) as engine:
+        rows = [await process(engine, body) for body in bodies]
+    live = [(r["status"], r["outcome"]["orders"][0]["error"] if r["status"] == "failed"
+             else r["outcome"]["plugins"][0]["reason"]) for r in rows]
+    assert [why.split(", at most 0.5")[1] for _, why in live] == [
+        ", after waiting for it to narrow until its alert expired (ttl, 1 s)", ", after waiting 2 s for it to narrow",
+        "; a plugin's entry does not wait for it to narrow"]
+
+    alerts = read_alerts(tmp_path / "data" / "moonhook.db").items
+    out = await replay(replace(EngineConfig(), paper=PAPER, **limits), tmp_path / "scripts", alerts)
+    replayed = [(u.status, u.reason) for u in out.unexecuted] + [
+        ("rejected", d.detail) for d in out.decisions if d.result == "rejected"]
+    assert replayed == live

@@ -366,3 +366,25 @@ async def test_a_param_only_the_shadows_next_version_declares_is_not_told_as_rea
         assert Operations(engine).stray_tables() == [
             "plugins.trend.params: typo not among the params its script declares (level, slope): never read unless "
             "the script asks for it by that name"]
+
+
+# A plugin's own entry, its answer given as the alert's rejection (a spread limit's refusal).
+WIDE = """
+function on_alert(a)
+  local r = orders.market{symbol = a.symbol, side = 'sell', volume = 0.01}
+  return false, tostring(r.error)
+end"""
+
+
+async def test_a_spread_limits_refusal_reads_in_the_shadow_as_it_reads_live(tmp_path):
+    # Live has a wait for a wide spread (a plugin's entry does not take it); the shadow never waits:
+    # its refusal must still read as live's, or equal scripts are told as deciding otherwise.
+    from engine.domain.config.paper import PaperConfig
+
+    async with running(tmp_path, {"wide": WIDE}, shadow=shadow_of(tmp_path, {"wide": WIDE}),
+                       paper=PaperConfig(spread_points=10), max_spread_pips={"*": 0.5}, max_spread_wait=30) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        record = await shadow_record(engine, row["id"])
+    assert row["outcome"]["plugins"][0]["reason"].endswith("; a plugin's entry does not wait for it to narrow")
+    assert record["outcome"]["plugins"] == row["outcome"]["plugins"]
+    assert record["differs"] is False, record["differences"]
