@@ -128,7 +128,7 @@ class Book:
             profit = self._market.floating(self._table[p.symbol], {**_plain(p), "volume": p.volume})
             out.append({"ticket": p.ticket, "symbol": p.symbol, "side": p.side, "volume": p.volume,
                         "price_open": p.price_open, "sl": p.sl, "tp": p.tp, "profit": profit, "plugin": p.plugin,
-                        "comment": None, "opened_at": p.opened_at})
+                        "comment": p.comment, "opened_at": p.opened_at})
         return out
 
     def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
@@ -220,7 +220,7 @@ class Book:
         self._market.check_margin(spec, volume, price, self.account()["margin_free"])
         commission = self._market.commission(volume)
         p = Position(self._ticket(), spec.name, side, volume, price, when, sl, tp, commission, r.plugin,
-                     r.alert_id, r.client_id)
+                     r.alert_id, r.client_id, r.comment)
         self._book_open(p, "market")
         return OrderResult(True, p.ticket, price, volume)
 
@@ -285,7 +285,8 @@ class Book:
                                            at, o.plugin, o.alert_id))
                 continue
             self._book_open(Position(o.ticket, o.symbol, o.side, o.volume, price, at, o.sl, o.tp,
-                                     self._market.commission(o.volume), o.plugin, o.alert_id, o.client_id), "pending")
+                                     self._market.commission(o.volume), o.plugin, o.alert_id, o.client_id, o.comment),
+                            "pending")
 
     def _modify(self, r: OrderRequest) -> OrderResult:
         ticket = ticket_of(r.ticket)

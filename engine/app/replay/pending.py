@@ -32,6 +32,7 @@ class PendingOrder:
     alert_id: int | None = None
     client_id: str | None = None
     expires: float | None = None
+    comment: str | None = None
 
 
 class Pending:
@@ -44,7 +45,7 @@ class Pending:
         """The order ``r``, checked as the paper broker checks one; raises Refused."""
         spec, side, price, volume, sl, tp = self._market.pending(r)
         o = PendingOrder(ticket(), spec.name, side, r.type, price, volume, sl, tp, at, r.plugin, r.alert_id,
-                         r.client_id, at + r.expiry if r.expiry else None)
+                         r.client_id, at + r.expiry if r.expiry else None, r.comment)
         self._orders.append(o)
         return o
 
@@ -95,6 +96,6 @@ class Pending:
     def rows(self, symbol: str | None = None) -> list[dict[str, Any]]:
         """The orders as ``PaperBroker.orders`` lists them, by ticket."""
         return [{"ticket": o.ticket, "symbol": o.symbol, "side": o.side, "type": o.type, "price": o.price,
-                 "volume": o.volume, "sl": o.sl, "tp": o.tp, "plugin": o.plugin, "comment": None,
+                 "volume": o.volume, "sl": o.sl, "tp": o.tp, "plugin": o.plugin, "comment": o.comment,
                  "created_at": o.placed_at, "expires": o.expires}
                 for o in self._orders if symbol is None or o.symbol == symbol]

@@ -22,6 +22,7 @@ class Position:
     plugin: str | None = None
     alert_id: int | None = None
     client_id: str | None = None
+    comment: str | None = None   # its order's, as the paper broker keeps it
     outs: list[tuple[float, float, float]] = field(default_factory=list)  # (volume, profit, commission) a close
 
 

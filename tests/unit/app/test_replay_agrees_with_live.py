@@ -110,3 +110,31 @@ async def test_an_entry_refused_on_a_wide_spread_is_refused_in_replay_as_live_re
     replayed = [(u.status, u.reason) for u in out.unexecuted] + [
         ("rejected", d.detail) for d in out.decisions if d.result == "rejected"]
     assert replayed == live
+
+
+# Tells the comments of the open positions and pending orders, as a rejection's reason.
+COMMENTS = """
+function on_alert(a)
+  if a.comment ~= 'tell' then return end
+  local said = {}
+  for _, p in ipairs(positions.list()) do said[#said + 1] = 'position ' .. tostring(p.comment) end
+  for _, o in ipairs(orders.list()) do said[#said + 1] = 'order ' .. tostring(o.comment) end
+  return false, table.concat(said, ', ')
+end"""
+
+
+async def test_scripts_read_the_comments_of_positions_and_orders_in_replay_as_live(tmp_path):
+    # A script that tells its positions apart by their comment (a scalp from a swing) must find
+    # the same comments in replay as on the paper broker, or it manages other positions.
+    bodies = ["buy EURUSD volume=0.1 price=1.1 comment=scalp", "trend GBPUSD H4 up price=1.21",
+              "buylimit GBPUSD volume=0.1 price=1.2 comment=swing", "buylimit EURUSD volume=0.1 price=1.05 comment=dip",
+              "trend GBPUSD H4 up price=1.19",   # the limit's price comes: its position keeps its comment
+              "buy EURUSD volume=0.1 price=1.1 comment=tell"]
+    async with running(tmp_path, {"comments": COMMENTS}, paper=PAPER) as engine:
+        rows = [await process(engine, body) for body in bodies]
+    live = rows[-1]["outcome"]["plugins"][0]["reason"]
+    assert live == "position scalp, position swing, order dip"
+
+    alerts = read_alerts(tmp_path / "data" / "moonhook.db").items
+    out = await replay(replace(EngineConfig(), paper=PAPER), tmp_path / "scripts", alerts)
+    assert [d.detail for d in out.decisions if d.result == "rejected"] == [live]
