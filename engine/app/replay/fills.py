@@ -152,17 +152,26 @@ class Book:
     def advance(self, to_time: float, ended: bool = False) -> None:
         """Walks every bar that opens before ``to_time`` (``ended``: only those ended by then, so
         a timer inside a bar does not read its close), all symbols in time order (a tie by
-        symbol name), closing the positions whose stops or targets they reach."""
+        symbol name), closing the positions whose stops or targets they reach; then removes the
+        pending orders whose expiry came by ``to_time``, a price or not, as the paper broker does."""
         while True:
             due = [(self._bars[s][i].time, s) for s, i in self._walked.items()
                    if i < len(self._bars[s]) and (self._end(s, i) <= to_time if ended
                                                   else self._bars[s][i].time < to_time)]
             if not due:
+                if to_time != math.inf:   # the end of the data is no time: what waits there still waits
+                    self._expire(to_time)
                 return
             _, symbol = min(due)
             bar = self._bars[symbol][self._walked[symbol]]
             self._walked[symbol] += 1
             self._walk(symbol, bar)
+
+    def _expire(self, at: float) -> None:
+        """Removes the pending orders whose expiry came by ``at``, but not past a bar of their
+        symbol still to walk (a timer's advance): its prices, before the expiry, may fill them."""
+        ahead = {s: bars[i].time for s, i in self._walked.items() if i < len(bars := self._bars[s])}
+        self.events += self._pending.expire(at, horizon=ahead)
 
     def _end(self, symbol: str, i: int) -> float:
         """When bar ``i`` ends: where the next opens; the last lasts as long as the one before it."""
@@ -272,9 +281,7 @@ class Book:
     def _trigger(self, spec: SymbolSpec, bid: float, ask: float, at: float, inside: bool) -> None:
         """Opens the positions of the pending orders this price fills (``Pending.due``), once
         those whose expiry came are gone."""
-        for o in self._pending.expired(spec.name, at):
-            self.events.append(Dropped.expired(o.ticket, o.symbol, o.side, o.type, o.volume, o.price, o.placed_at,
-                                               o.expires or at, o.plugin, o.alert_id))
+        self.events += self._pending.expire(at, spec.name)
         if self._market.tick_value(spec) is None:   # no rate: cannot book it, as the broker
             return
         for o, price in self._pending.due(spec, bid, ask, inside):

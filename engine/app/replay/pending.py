@@ -7,12 +7,12 @@ through. An order given an expiry leaves at the first price at or after it, unfi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from engine.adapters.brokers.paper.market import Market
 from engine.adapters.brokers.paper.rules import pending_fill, price_of, stop_of
 from engine.domain.instruments import SymbolSpec
-from engine.domain.orders import OrderRequest
+from engine.domain.orders import Dropped, OrderRequest
 from engine.domain.rules import check_stops
 
 
@@ -59,12 +59,17 @@ class Pending:
                 filled.append((o, round(o.price if inside else fill, spec.digits)))
         return filled
 
-    def expired(self, symbol: str, at: float) -> list[PendingOrder]:
-        """The orders of ``symbol`` whose expiry came by ``at``, taken out."""
-        gone = [o for o in self._orders if o.symbol == symbol and o.expires is not None and o.expires <= at]
+    def expire(self, at: float, symbol: str | None = None, horizon: Mapping[str, float] | None = None) -> list[Dropped]:
+        """Takes out the orders (of ``symbol``) whose expiry came by ``at`` (or a symbol's earlier
+        ``horizon``), a price or not, as the paper broker does: a Dropped "expired" each, the
+        first to expire first."""
+        horizon = horizon or {}
+        gone = sorted((o for o in self._orders if (symbol is None or o.symbol == symbol) and o.expires is not None
+                       and o.expires <= min(at, horizon.get(o.symbol, at))), key=lambda o: (o.expires, o.ticket))
         for o in gone:
             self._orders.remove(o)
-        return gone
+        return [Dropped.expired(o.ticket, o.symbol, o.side, o.type, o.volume, o.price, o.placed_at, o.expires or at,
+                                o.plugin, o.alert_id) for o in gone]
 
     def cancel(self, ticket: int) -> PendingOrder | None:
         """Takes out the order ``ticket``; None if no such order waits."""

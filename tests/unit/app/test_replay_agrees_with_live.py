@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import trio
 
 from engine.app.replay import read_alerts
 from engine.app.replay.runner import replay
@@ -138,3 +139,25 @@ async def test_scripts_read_the_comments_of_positions_and_orders_in_replay_as_li
     alerts = read_alerts(tmp_path / "data" / "moonhook.db").items
     out = await replay(replace(EngineConfig(), paper=PAPER), tmp_path / "scripts", alerts)
     assert [d.detail for d in out.decisions if d.result == "rejected"] == [live]
+
+
+async def test_a_pending_order_expires_in_replay_when_live_it_expired_a_price_or_not(tmp_path):
+    # The paper broker removes a pending order when its expiry comes, whether or not a price of its
+    # symbol comes: it no longer counts in max_open_positions, and a later cancel finds nothing.
+    bodies = ["trend GBPUSD H4 up price=1.21", "buylimit GBPUSD volume=0.1 price=1.2 expiry=1"]
+    async with running(tmp_path, {}, paper=PAPER, max_open_positions=1) as engine:
+        rows = [await process(engine, body) for body in bodies]
+        with trio.fail_after(10):   # bounds a hang
+            while await engine.broker.orders():
+                await trio.sleep(0.05)
+        rows += [await process(engine, body) for body in ("buy EURUSD volume=0.1 price=1.1", "cancel GBPUSD")]
+        positions = [(p["symbol"], p["volume"]) for p in await engine.broker.positions()]
+    assert [r["status"] for r in rows] == ["done"] * 4 and positions == [("EURUSD", 0.1)]
+
+    alerts = read_alerts(tmp_path / "data" / "moonhook.db").items
+    out = await replay(replace(EngineConfig(), paper=PAPER, max_open_positions=1), tmp_path / "scripts", alerts)
+    assert out.unexecuted == [] and out.waiting == []
+    assert [(o.position.symbol, o.position.volume) for o in out.open] == positions
+    assert [(o.symbol, o.side) for o in out.orders] == [("GBPUSD", "buy limit"), ("EURUSD", "buy")]
+    assert [p.what for p in out.problems] == [
+        "pending order 1001 buy limit 0.1 GBPUSD @ 1.2 expired (engine): its expiry came, 1 s after it was placed"]

@@ -218,6 +218,30 @@ def test_a_pending_order_leaves_unfilled_at_its_expiry_as_on_paper():
     assert [p.position.ticket for p in book.open_positions] == [1002]   # a second later: filled in b2
 
 
+def test_a_pending_order_expires_by_the_clock_but_not_before_a_bar_still_to_walk_that_fills_it():
+    # The paper broker removes an order at its expiry, a price or not: an advance past it (an
+    # alert's, a timer's) removes it. A timer inside a bar walks only the bars ended by then: the
+    # bar under way, which opened before the expiry, may fill the order, and is walked later.
+    book = Book(CONFIG, BARS)
+    for cid, expiry in (("c1", 1.5 * H), ("c2", 1.5 * H + 1)):
+        assert book.execute(OrderRequest("pending", cid, symbol="EURUSD", side="buy", volume=0.1, price=1.07900,
+                                         type="limit", plugin="p", expiry=expiry), T0 + 1800).ok
+    book.advance(T0 + 2.5 * H, ended=True)   # b2 (from T0 + 2H) is under way: c2 is not gone
+    assert [(e.ticket, e.time) for e in book.events if isinstance(e, Dropped)] == [(1001, T0 + 2 * H)]
+    assert [o["ticket"] for o in book.orders()] == [1002]
+    book.finish()
+    assert [p.position.ticket for p in book.open_positions] == [1002]   # filled in b2, before its expiry
+
+    unpriced = Book(CONFIG, {})   # no bars: gone when the clock passes its expiry
+    unpriced.see("EURUSD", 1.08, T0)
+    assert unpriced.execute(OrderRequest("pending", "c", symbol="EURUSD", side="buy", volume=0.1, price=1.07,
+                                         type="limit", plugin="p", expiry=60), T0).ok
+    unpriced.advance(T0 + 59)
+    assert [o["ticket"] for o in unpriced.orders()] == [1001]
+    unpriced.advance(T0 + 61)
+    assert unpriced.orders() == [] and [e.reason for e in unpriced.events if isinstance(e, Dropped)] == ["expired"]
+
+
 def test_a_pending_orders_price_can_be_moved_and_a_positions_cannot():
     book = Book(CONFIG, BARS)
     o = book.execute(pending("buy", "limit", 1.07000), T0 + 1800)
