@@ -12,6 +12,7 @@ docs/replay.md, "Fills".
 
 from __future__ import annotations
 
+import bisect
 import math
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
@@ -395,7 +396,7 @@ class Book:
     def _book_open(self, p: Position, reason: str) -> None:
         """Opens ``p`` (filled by a market or a pending order): its "in" deal."""
         self._start_equity(p.opened_at)
-        self._positions.append(p)
+        bisect.insort(self._positions, p, key=lambda q: q.ticket)   # by ticket, as the paper broker lists them
         self.balance = round(self.balance + p.commission, 2)
         self.events.append(Fill(self._deal(), p.ticket, p.ticket, p.symbol, p.side, p.volume, p.price_open, "in",
                                 reason, p.opened_at, 0.0, p.commission, p.plugin, p.client_id, p.alert_id))

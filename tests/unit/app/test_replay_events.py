@@ -75,3 +75,26 @@ async def test_a_pending_order_rejected_for_margin_is_told_alike(tmp_path):
             assert book.execute(step, at) == await broker.execute(step)
     assert [e.to_plain() for e in book.events] == [e.to_plain() for e in told]
     assert [(type(e).__name__, e.volume) for e in book.events] == [("Dropped", 3.0), ("Fill", 1.0)]
+
+
+async def test_positions_are_listed_by_ticket_as_the_paper_broker_lists_them(tmp_path):
+    # A pending order placed first and filled after a market order opened its position: its
+    # position (the order's ticket) comes first on paper. A script taking positions.list()'s
+    # first, or closing until a count is reached, must meet them in the same order in replay.
+    now = [T0]
+    broker = PaperBroker(Database(tmp_path / "moonhook.db"), CONFIG, clock=lambda: now[0])
+    book = Book(CONFIG)
+    steps = [(1, 1.0800),
+             (2, order(2, "pending", symbol="EURUSD", side="buy", type="limit", volume=0.1, price=1.0790)),
+             (3, order(3, "market", symbol="EURUSD", side="buy", volume=0.2, price=1.0800)),
+             (4, 1.0785)]   # fills the limit: position 1001, after 1002
+    for minutes, step in steps:
+        now[0] = at = T0 + 60 * minutes
+        if isinstance(step, float):
+            await broker.quote("EURUSD", step, at)
+            book.see("EURUSD", step, at)
+        else:
+            assert book.execute(step, at) == await broker.execute(step)
+    assert [p["ticket"] for p in await broker.positions()] == [1001, 1002]
+    assert book.positions() == await broker.positions()
+    assert [o.position.ticket for o in book.open_positions] == [1001, 1002]
