@@ -101,10 +101,17 @@ class Book:
     # -- what scripts and the default execution read (as the paper broker answers) -----------------
 
     def account(self) -> dict[str, Any]:
-        """Balance, equity (floating profit at the last prices), margin, as ``PaperBroker.account``."""
+        """Balance, equity (floating profit at the last prices), margin, as ``PaperBroker.account``:
+        the positions of one symbol and side as one, at their volume-weighted open price (each
+        rounded to cents apart, a grid's equity would be cents off what paper says)."""
         floating = margin = 0.0
+        exposure: dict[tuple[str, str], list[float]] = {}   # (symbol, side) -> [volume, volume x open price]
         for p in self._positions:
-            spec, row = self._table[p.symbol], {**_plain(p), "volume": p.volume}
+            held = exposure.setdefault((p.symbol, p.side), [0.0, 0.0])
+            held[0], held[1] = held[0] + p.volume, held[1] + p.volume * p.price_open
+        for (symbol, side), (volume, weighted) in exposure.items():
+            spec, row = self._table[symbol], {"symbol": symbol, "side": side, "volume": volume,
+                                              "price_open": weighted / volume}
             floating += self._market.floating(spec, row)
             margin += self._market.margin(spec, row) or 0.0
         equity = self.balance + floating

@@ -98,3 +98,18 @@ async def test_positions_are_listed_by_ticket_as_the_paper_broker_lists_them(tmp
     assert [p["ticket"] for p in await broker.positions()] == [1001, 1002]
     assert book.positions() == await broker.positions()
     assert [o.position.ticket for o in book.open_positions] == [1001, 1002]
+
+
+async def test_the_account_is_the_paper_brokers_to_the_cent_with_several_positions_a_side(tmp_path):
+    # Paper values the positions of a symbol and side as one, at their weighted open price: a
+    # grid's equity, valued a position at a time and each rounded, would be cents off.
+    broker = PaperBroker(Database(tmp_path / "moonhook.db"), CONFIG, clock=lambda: T0)
+    book = Book(CONFIG)
+    for n, price in enumerate((150.01, 150.05, 149.37)):
+        await broker.quote("USDJPY", price, T0)
+        book.see("USDJPY", price, T0)
+        if n < 2:
+            step = order(n, "market", symbol="USDJPY", side="buy", volume=0.37, price=price)
+            assert book.execute(step, T0, price) == await broker.execute(step)
+    assert (await broker.account())["equity"] == 9662.9
+    assert book.account() == await broker.account()
