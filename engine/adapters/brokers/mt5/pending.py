@@ -7,6 +7,8 @@ the book's state: one gone before any poll saw it, an expiry of a second, is sti
 that is gone is looked up in the history by its ticket, which finds it
 however long ago it was placed (a date range of ``history_orders_get`` selects by setup time).
 A filled one is the deal history's to tell; one moonhook removed itself is not told again.
+Its event is written down with the ticket's leaving the known ones, and kept until the engine
+has told it (``storage/untold.py``): a crash in between tells it at the next start, ``again``.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class PendingWatch:
             dropped = c.DROPPED_STATES.get(found[0]["state"])
             if dropped is not None and not self._b.book.removed(ticket):
                 events.append(self._dropped(found[0], *dropped))
-        await self._b.write(self._keep, known, set(now) | left)
+        # written with their events, kept until told: a crash before the engine tells them tells them at the start
+        await self._b.write(self._keep, known, set(now) | left, events)
         return events
 
     async def placed(self, ticket: int) -> None:
@@ -54,12 +57,13 @@ class PendingWatch:
     def _known(self) -> set[int]:
         return set(json.loads(self._b.book.get_state(KNOWN) or "[]"))
 
-    def _keep(self, seen: set[int], keep: set[int]) -> None:
+    def _keep(self, seen: set[int], keep: set[int], events: list[Dropped] | None = None) -> None:
         """The known tickets: ``keep``, and those placed since ``seen`` was read (at once: no
-        poll in flight drops an order placed while it ran)."""
+        poll in flight drops an order placed while it ran); ``events`` kept until told, in the
+        same transaction."""
         keep = keep | (self._known() - seen)
-        if keep != self._known():
-            self._b.book.put_state(KNOWN, json.dumps(sorted(keep)))
+        if keep != self._known() or events:
+            self._b.book.put_states({KNOWN: json.dumps(sorted(keep))}, list(events or ()))
 
     async def _ours(self) -> dict[int, dict[str, Any]]:
         return {o["ticket"]: o for o in await self._b.query("orders_get") or () if moonhooks(self._b.book, o)}
