@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 import trio
 
 from engine.adapters.brokers.mt5 import MT5Broker
+from engine.adapters.brokers.mt5.pending import KNOWN
 from engine.adapters.storage import Database
 from engine.domain.orders import Dropped, OrderRequest
 
-from support.mt5_standin import Terminal
+from support.mt5_standin import ORDER_STATE_EXPIRED, Terminal
 from support.mt5_support import config, mt5, until
 
 
@@ -58,3 +59,20 @@ async def test_a_pending_order_ended_at_the_broker_and_not_yet_told_at_a_crash_i
         assert dropped(again.events) == [(ticket, "cancelled", True)]
     async with mt5(tmp_path) as later:   # told once at that start: not again at the next (told as it listens)
         assert dropped(later.events) == []
+
+
+async def test_a_pending_order_whose_removal_was_refused_is_told_when_it_ends_at_the_broker(tmp_path):
+    # A cancel refused (Algo Trading off) leaves the order live; it was taken for moonhook's own
+    # removal when it later expired or was deleted by hand: never told, on_cancel never ran.
+    async with mt5(tmp_path) as broker:
+        by_hand, expired = [(await broker.execute(limit(f"a12-p-{n}", 1.07 - n / 1000))).ticket for n in range(2)]
+        broker.terminal.set_trade_allowed(False)
+        for n, ticket in enumerate((by_hand, expired)):
+            refused = await broker.execute(OrderRequest("close", f"a13-p-{n}", ticket=ticket, type="limit", plugin="p"))
+            assert not refused.ok and "10027" in refused.error
+        broker.terminal.set_trade_allowed(True)
+        broker.terminal.end_order(by_hand)
+        broker.terminal.end_order(expired, ORDER_STATE_EXPIRED)
+        await until(lambda: broker.book.get_state(KNOWN) == "[]")   # the poll has seen both gone
+        assert dropped(broker.events) == [(by_hand, "cancelled", None), (expired, "expired", None)]
+

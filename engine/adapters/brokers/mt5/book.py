@@ -85,10 +85,12 @@ class Book:
         return row is not None
 
     def removed(self, ticket: int) -> bool:
-        """Whether moonhook sent the removal of pending order ``ticket`` (a cancel of its own)."""
+        """Whether moonhook sent the removal of pending order ``ticket`` (a cancel of its own) and
+        it may have removed it: not one refused, which left the order live."""
         with self._d.lock:
             row = self._d.db.execute("SELECT 1 FROM mt5_sends WHERE json_extract(request, '$.action') = ? AND "
-                                     "json_extract(request, '$.order') = ? LIMIT 1", [ACTION_REMOVE, ticket]).fetchone()
+                                     "json_extract(request, '$.order') = ? AND state != 'refused' LIMIT 1",
+                                     [ACTION_REMOVE, ticket]).fetchone()
         return row is not None
 
     def unresolved(self) -> list[dict[str, Any]]:

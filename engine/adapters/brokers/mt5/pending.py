@@ -6,7 +6,8 @@ The orders moonhook placed are remembered by ticket from their placing (and acro
 the book's state: one gone before any poll saw it, an expiry of a second, is still told); one
 that is gone is looked up in the history by its ticket, which finds it
 however long ago it was placed (a date range of ``history_orders_get`` selects by setup time).
-A filled one is the deal history's to tell; one moonhook removed itself is not told again.
+A filled one is the deal history's to tell; one moonhook removed itself is not told again (a
+removal refused, Algo Trading off, left it live: its end is told).
 Its event is written down with the ticket's leaving the known ones, and kept until the engine
 has told it (``storage/untold.py``): a crash in between tells it at the next start, ``again``.
 """
