@@ -76,3 +76,25 @@ async def test_a_pending_order_whose_removal_was_refused_is_told_when_it_ends_at
         await until(lambda: broker.book.get_state(KNOWN) == "[]")   # the poll has seen both gone
         assert dropped(broker.events) == [(by_hand, "cancelled", None), (expired, "expired", None)]
 
+
+
+async def test_a_removal_arriving_just_after_the_order_filled_says_its_position_is_open(tmp_path):
+    # Filled between moonhook's look and its removal's arrival: the cancel was refused as the
+    # server's "invalid request", and a position the trader thought cancelled was open, unsaid.
+    async with mt5(tmp_path) as broker:
+        ticket = (await broker.execute(limit("a12-p-1", 1.075))).ticket
+        broker.terminal.script("order_send", "hang")                    # the removal held on its way
+        answers = []
+
+        async def remove() -> None:
+            request = OrderRequest("close", "a13-engine-cancel", ticket=ticket, type="limit", plugin="engine")
+            answers.append(await broker.execute(request))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(remove)
+            await until(lambda: broker.terminal.hung("order_send") >= 1)
+            broker.terminal.set_price("EURUSD", 1.0745, 1.0746)         # the order fills meanwhile
+            broker.terminal.release("order_send")
+        assert [(a.ok, a.error) for a in answers] == [(False, f"ticket {ticket}: the pending order was filled before "
+                                                              f"it could be removed: position {ticket} is open")]
+        assert [p["ticket"] for p in broker.terminal.positions()] == [ticket]

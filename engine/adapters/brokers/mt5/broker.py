@@ -55,7 +55,7 @@ class MT5Broker(Broker):
         self.clock = clock
         self.book = Book(database, config.magic_base)
         self.deals = History(self)  # reads what happened at the broker (``history`` is the Broker method)
-        self.pending = PendingWatch(self)  # pending orders gone without a fill, not at moonhook's asking
+        self.pending = PendingWatch(self, self.deals)  # pending orders gone without a fill, not at moonhook's asking
         self._database = database
         self._link = TerminalLink(config.module, config.host, config.port, config.timeout)
         self._session = Session(self._link, config, self._emit)
@@ -270,7 +270,7 @@ class MT5Broker(Broker):
                 return await self._close_position(r, found[0], r.volume)
             if await self.query("orders_get", ticket=ticket):
                 request = {"action": c.ACTION_REMOVE, "order": ticket, "comment": tag_for(r.client_id, r.alert_id)}
-                return await self._sender.send(r, request, [])
+                return await self.pending.removal(ticket, await self._sender.send(r, request, []))
             return await self._gone(r, ticket, filled=bool(found))
         close_by_symbol(r.symbol or None, r.volume)
         mine = sorted((p for p in await self.query("positions_get", symbol=self.config.to_broker(r.symbol)) or ()

@@ -260,10 +260,10 @@ class History:
             return bool(now) and (now[0]["sl"], now[0]["tp"]) == (request["sl"] or 0.0, request["tp"] or 0.0)
         now = await self._b.query("orders_get", ticket=request["order"])
         if request["action"] == c.ACTION_REMOVE:
-            return not now and await self._cancelled(request["order"])
+            return not now and await self.cancelled(request["order"])
         return bool(now) and _as_asked(now[0], request)
 
-    async def _cancelled(self, ticket: int) -> bool:
+    async def cancelled(self, ticket: int) -> bool:
         """Whether pending order ``ticket``, no longer open, is in the history as cancelled (as a
         removal leaves it); False while the history does not have it yet. Raises Refused if it
         ended otherwise: filled meanwhile, its position is open."""

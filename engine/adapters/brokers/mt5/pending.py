@@ -18,15 +18,15 @@ import json
 from typing import Any
 
 from engine.adapters.brokers.mt5 import constants as c
-from engine.adapters.brokers.mt5.history import Terminal, alert_of, moonhooks
-from engine.domain.orders import Dropped
+from engine.adapters.brokers.mt5.history import History, Terminal, alert_of, moonhooks
+from engine.domain.orders import Dropped, OrderResult
 
 KNOWN = "pending_orders_known"
 
 
 class PendingWatch:
-    def __init__(self, broker: Terminal):
-        self._b = broker
+    def __init__(self, broker: Terminal, history: History):
+        self._b, self._history = broker, history
 
     async def start(self) -> None:
         """At the first start ever, the orders already there are known, not told."""
@@ -50,6 +50,15 @@ class PendingWatch:
         # written with their events, kept until told: a crash before the engine tells them tells them at the start
         await self._b.write(self._keep, known, set(now) | left, events)
         return events
+
+    async def removal(self, ticket: int, result: OrderResult) -> OrderResult:
+        """``result``, the answer to moonhook's removal of pending order ``ticket``; refused because
+        the order ended just before it arrived, refused with what ended it (``History.cancelled``):
+        filled, its position open, or expired or rejected, not the server's "invalid request".
+        Raises Refused for those, Unknown if MetaTrader cannot be asked."""
+        if not result.ok and not result.unknown and not await self._b.query("orders_get", ticket=ticket):
+            await self._history.cancelled(ticket)
+        return result
 
     async def placed(self, ticket: int) -> None:
         """``ticket``, a pending order moonhook has just placed, is known from now on."""
