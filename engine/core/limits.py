@@ -14,8 +14,9 @@ becomes twenty: the fill, and a tight stop, would pay all of it; it may wait
 A fat finger (``units=1000000``), a script placing orders on every tick, or an alert sent in a
 loop stops at them, whoever places the order: the engine, a plugin or an administrator. They
 are checked at the desk after ``on_order`` (a plugin cannot raise a volume past them), on
-entries only: a close or a stop change is never held back. A save of moonhook.toml changes them
-at once (``Limits.follow``): a trader tightens a limit after a bad morning, not at the next start.
+entries only (and ``max_risk_pct`` on a pending order's change: the entry it will fill as): a
+close or a position's stop change is never held back. A save of moonhook.toml changes them at
+once (``Limits.follow``): a trader tightens a limit after a bad morning, not at the next start.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import logging
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Iterable, Mapping
 
 import trio
@@ -98,7 +99,10 @@ class Limits:
                 setattr(self, f.name, getattr(new, f.name))
 
     def apply_to(self, request: OrderRequest) -> bool:
-        """Whether ``request`` is an entry with a limit to pass."""
+        """Whether ``request`` is an entry with a limit to pass, or with ``max_risk_pct`` set a
+        modify (of a pending order, the entry it will fill as: ``breach``)."""
+        if request.kind == "modify":
+            return self.max_risk_pct is not None
         return request.kind in OPENING and (self.max_volume is not None or self.counts
                                             or self._money_applies() or self._reads_price(request))
 
@@ -139,6 +143,8 @@ class Limits:
         for a check of what would happen, not an entry being sent (a spread is then not waited for);
         ``waited``: whether the entry had its wait for a wide spread (a plugin's, placed from a
         hook, has none: ``PlainDesk.place_if``). The refusal says which."""
+        if request.kind == "modify":
+            return await self._modified_risk(request, broker)
         if self.max_volume is not None and request.volume is not None and request.volume > self.max_volume + 1e-9:
             return f"{BREACH}max_order_volume: {request.volume:g} lots asked, at most {self.max_volume:g}"
         if self.max_entries_per_hour is not None and (said := self._too_many()) is not None:
@@ -276,6 +282,21 @@ class Limits:
         return (said + f"{r.volume:g} lots from {price:g} lose {loss:,.2f}{money} at the stop {sl:g}, "
                        f"{share:.2f}% of the balance {account['balance']:,.2f}, at most {self.max_risk_pct:g}%")
 
+    async def _modified_risk(self, r: OrderRequest, broker: Broker) -> str | None:
+        """Why the modify ``r`` of a pending order makes it risk more at its stop (a wider or
+        removed stop, a price moved away from it), past ``max_risk_pct``, measured as the entry
+        it will fill as; None for one that risks no more than the order as it is (a target moved),
+        and for a position's stop change, which always passes (it never keeps a position open)."""
+        order = next((o for o in await broker.orders(r.symbol) if o["ticket"] == r.ticket), None)
+        if self.max_risk_pct is None or order is None:
+            return None
+        as_is = replace(r, kind="pending", symbol=order["symbol"], side=order["side"], volume=order["volume"],
+                        price=order["price"], sl=order["sl"])
+        entry = replace(as_is, price=r.price or order["price"], sl=order["sl"] if r.sl is None else r.sl or None)
+        said = await self._too_risky(entry, broker, await broker.account())
+        spec = await broker.symbol(order["symbol"]) if said else None
+        return said if said and _pending_loss(spec, entry) > _pending_loss(spec, as_is) + 1e-9 else None
+
     def _too_many(self) -> str | None:
         now = self.clock()
         while self._entries and self._entries[0] <= now - HOUR:
@@ -284,6 +305,12 @@ class Limits:
             return None
         return (f"{BREACH}max_entries_per_hour: {len(self._entries)} entries in the last hour, at most "
                 f"{self.max_entries_per_hour}; the next may go at {when(self._entries[0] + HOUR)}")
+
+
+def _pending_loss(spec: dict[str, Any] | None, r: OrderRequest) -> float:
+    """What the pending entry ``r`` loses at its stop; without a stop (or a tick value), no bound."""
+    loss = loss_at_stop(spec, r.volume or 0.0, r.price, r.sl) if spec and r.price and r.sl else None
+    return math.inf if loss is None else loss
 
 
 class LimitWatch:
