@@ -25,7 +25,8 @@ Simplified compared with a real terminal (the engine must not rely on these):
   order's expiration (ORDER_TIME_SPECIFIED, where the symbol's expiration_mode allows it) is
   applied at the first call on or after it, as the server would have at the time;
 - fills are whole, at the current bid/ask (pending orders and SL/TP too, at the prices given to
-  ``Terminal.set_price`` when they are crossed); instant execution (``trade_exemode`` 0, the
+  ``Terminal.set_price`` when they are crossed), except a pending order's part that
+  ``Terminal.fill_part`` fills; instant execution (``trade_exemode`` 0, the
   default) requires a price within ``deviation`` points, market execution (2) ignores both;
 - times are the server's wall clock as epoch seconds, as a real server's: UTC unless the
   ``Terminal`` is given a ``server_clock`` (an IANA zone and hours added to it: New York + 7 is
@@ -1105,6 +1106,28 @@ class Terminal:
                                      volume_initial=float(volume), volume_current=float(volume), price_open=price,
                                      sl=0.0, tp=0.0, symbol=symbol, comment="manual"))
             return ticket
+
+    def fill_part(self, ticket, volume):
+        """Part of pending order ``ticket`` filled at its price (an exchange's book, a thin market):
+        a deal of ``volume`` lots into its position (ticket = the order's, opened or grown), and the
+        order left active with the rest (ORDER_STATE_PARTIAL)."""
+        with _tx(self.path) as st:
+            o, now = st.row("order", ticket), _now_msc(st)
+            buy, p = o["type"] in _BUY_TYPES, st.row("position", ticket)
+            if p is None:
+                p = dict(ticket=ticket, time_msc=now, type=POSITION_TYPE_BUY if buy else POSITION_TYPE_SELL,
+                         magic=o["magic"], identifier=ticket, reason=o["reason"], volume=0.0,
+                         price_open=o["price_open"], sl=o["sl"], tp=o["tp"], symbol=o["symbol"], comment=o["comment"])
+            p.update(volume=round(p["volume"] + volume, 8), time_update_msc=now)
+            st.put_row("position", p)
+            o.update(volume_current=round(o["volume_current"] - volume, 8), state=ORDER_STATE_PARTIAL,
+                     position_id=ticket)
+            st.put_row("order", o)
+            st.put_row("deal", dict(ticket=st.ticket(), order=ticket, time_msc=now,
+                                    type=DEAL_TYPE_BUY if buy else DEAL_TYPE_SELL, entry=DEAL_ENTRY_IN,
+                                    magic=o["magic"], position_id=ticket, reason=o["reason"], volume=float(volume),
+                                    price=o["price_open"], profit=0.0, symbol=o["symbol"], comment=o["comment"],
+                                    commission=0.0, fee=0.0, swap=0.0))
 
     def end_order(self, ticket, state=ORDER_STATE_CANCELED):
         """A pending order ended outside moonhook: cancelled in the terminal by hand, or (with

@@ -11,7 +11,7 @@ import trio
 from engine.adapters.brokers.mt5 import MT5Broker
 from engine.adapters.brokers.mt5.pending import KNOWN
 from engine.adapters.storage import Database
-from engine.domain.orders import Dropped, OrderRequest
+from engine.domain.orders import Dropped, Fill, OrderRequest
 
 from support.mt5_standin import ORDER_STATE_EXPIRED, Terminal
 from support.mt5_support import config, mt5, until
@@ -98,3 +98,19 @@ async def test_a_removal_arriving_just_after_the_order_filled_says_its_position_
         assert [(a.ok, a.error) for a in answers] == [(False, f"ticket {ticket}: the pending order was filled before "
                                                               f"it could be removed: position {ticket} is open")]
         assert [p["ticket"] for p in broker.terminal.positions()] == [ticket]
+
+
+async def test_a_pending_order_ended_after_part_of_it_filled_is_told_with_the_rest_and_its_position(tmp_path):
+    # Cancelled after 0.04 of its 0.1 lots filled: told as 0.1 lots cancelled, on_cancel read the
+    # whole entry as gone (a plugin placing it again doubles it) while 0.04 lots were open.
+    async with mt5(tmp_path) as broker:
+        ticket = (await broker.execute(limit("a12-p-1"))).ticket
+        broker.terminal.fill_part(ticket, 0.04)
+        await until(lambda: any(isinstance(e, Fill) for e in broker.events))
+        assert [o["volume"] for o in await broker.orders()] == [0.06]
+        broker.terminal.end_order(ticket)
+        await until(lambda: dropped(broker.events))
+        (gone,) = [e for e in broker.events if isinstance(e, Dropped)]
+        assert (gone.volume, gone.reason) == (0.06, "cancelled")
+        assert gone.detail == (f"deleted in the terminal or by the broker, after 0.04 of its 0.1 lots filled: position "
+                               f"{ticket} is open (MetaTrader order state 2)")

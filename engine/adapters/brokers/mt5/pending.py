@@ -79,9 +79,17 @@ class PendingWatch:
         return {o["ticket"]: o for o in await self._b.query("orders_get") or () if moonhooks(self._b.book, o)}
 
     def _dropped(self, o: dict[str, Any], reason: str, detail: str) -> Dropped:
+        """The order ``o`` of the history as gone: the lots it had left (part of it may have filled
+        first, into a position that stays open: said in its detail)."""
         side, kind = c.ORDER_KINDS.get(o["type"], ("buy", None))
         done = (o.get("time_done_msc") or 0) / 1000 or o.get("time_done") or 0
-        return Dropped(o["ticket"], self._b.config.from_broker(o["symbol"]), side, kind or "", o["volume_initial"],
+        whole, left = o["volume_initial"], o.get("volume_current") or 0.0
+        if not 0 < left < whole - 1e-9:   # none of it filled
+            left = whole
+        else:
+            detail += f", after {round(whole - left, 8):g} of its {whole:g} lots filled: position " \
+                      f"{o.get('position_id') or o['ticket']} is open"
+        return Dropped(o["ticket"], self._b.config.from_broker(o["symbol"]), side, kind or "", left,
                        o["price_open"], reason, f"{detail} (MetaTrader order state {o['state']})",
                        self._b.server_clock.utc(done) if done else self._b.clock(),
                        self._b.book.plugin_of(o.get("magic") or 0), alert_of(o.get("comment")))
