@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 
+import trio
+
 from engine.adapters.brokers.mt5.history import TOLD
 from engine.domain.orders import Closed, Fill, OrderRequest
 
@@ -94,3 +96,19 @@ async def test_a_deal_tells_all_it_cost_its_fee_and_the_swap_its_close_books(tmp
     assert round(moved, 2) == round(terminal.account()["balance"] - 10_000.0, 2)
     assert (closed.commission, closed.swap, closed.currency) == (-2.4, -1.25, "USD")
     assert closed.net == round(moved, 2)
+
+
+async def test_a_stop_hit_and_two_orders_answered_at_once_are_each_told_once(tmp_path):
+    # Two symbols' orders answered together each read the deal history after their fill: both
+    # polls told the deals neither had marked yet, so a stop hit at the broker was said closed
+    # twice (on_close twice: a day's loss counted double) and each fill twice.
+    async with mt5(tmp_path, poll_seconds=HOUR) as broker:
+        assert (await broker.execute(OrderRequest("market", "a7-trend-1", symbol="EURUSD", side="buy", volume=0.1,
+                                                  sl=1.07, plugin="trend", alert_id=7))).ok
+        broker.terminal.set_price("EURUSD", 1.0700, 1.0701)   # the stop is hit at the broker
+        async with trio.open_nursery() as nursery:
+            for symbol in ("GBPUSD", "XAUUSD"):
+                nursery.start_soon(broker.execute, OrderRequest("market", f"a8-trend-{symbol}", symbol=symbol,
+                                                                side="buy", volume=0.1, plugin="trend", alert_id=8))
+        assert sorted(fills(broker)) == sorted(set(fills(broker))) and len(fills(broker)) == 4, broker.events
+        assert len([e for e in broker.events if isinstance(e, Closed)]) == 1

@@ -114,3 +114,15 @@ async def test_a_pending_order_ended_after_part_of_it_filled_is_told_with_the_re
         assert (gone.volume, gone.reason) == (0.06, "cancelled")
         assert gone.detail == (f"deleted in the terminal or by the broker, after 0.04 of its 0.1 lots filled: position "
                                f"{ticket} is open (MetaTrader order state 2)")
+
+
+async def test_a_pending_order_ended_while_two_orders_are_answered_at_once_is_told_once(tmp_path):
+    # Each pending order placed reads the orders gone: two answered together both told the one
+    # deleted in the terminal meanwhile (the trades chat and on_cancel twice).
+    async with mt5(tmp_path, poll_seconds=3600) as broker:
+        ticket = (await broker.execute(limit("a12-p-1"))).ticket
+        broker.terminal.end_order(ticket)
+        async with trio.open_nursery() as nursery:
+            for n in (2, 3):
+                nursery.start_soon(broker.execute, limit(f"a12-p-{n}", 1.07 - n / 1000))
+        assert dropped(broker.events) == [(ticket, "cancelled", None)]

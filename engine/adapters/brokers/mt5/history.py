@@ -93,6 +93,7 @@ class History:
         broker.untold = broker.book.untold  # the deals told are kept until the engine has told them
         self._told: dict[int, float] | None = None  # TOLD as read back from the book, then kept here
         self._seen_days = 0  # how far back ``seen`` read the history
+        self._polling = trio.Lock()
 
     async def start(self) -> None:
         """At the first start ever, history before now is not replayed as events."""
@@ -103,7 +104,12 @@ class History:
 
     async def poll(self) -> list[Event]:
         """The events of the deals made since the last poll, each told once, across restarts too;
-        the broker emits them."""
+        the broker emits them. One poll at a time: two at once (the broker's own and an order's,
+        or two orders answered together) would both tell the deals neither had marked yet."""
+        async with self._polling:
+            return await self._new_events()
+
+    async def _new_events(self) -> list[Event]:
         since = float(self._b.book.get_state(WATERMARK) or self._b.server_clock.server(self._b.clock()))
         read = await self._deals(since - REREAD)
         told = self._told_of(since, read)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import trio
+
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.history import History, Terminal, alert_of, moonhooks
 from engine.domain.orders import Dropped, OrderResult
@@ -27,6 +29,7 @@ KNOWN = "pending_orders_known"
 class PendingWatch:
     def __init__(self, broker: Terminal, history: History):
         self._b, self._history = broker, history
+        self._polling = trio.Lock()
 
     async def start(self) -> None:
         """At the first start ever, the orders already there are known, not told."""
@@ -35,7 +38,12 @@ class PendingWatch:
 
     async def poll(self) -> list[Dropped]:
         """The Dropped events of the orders gone since the last poll. Raises Unknown when
-        MetaTrader cannot be asked (nothing is marked read: the next poll looks again)."""
+        MetaTrader cannot be asked (nothing is marked read: the next poll looks again). One poll
+        at a time, as the deals' (``History.poll``): two at once would both tell an order gone."""
+        async with self._polling:
+            return await self._gone()
+
+    async def _gone(self) -> list[Dropped]:
         known = self._known()
         now = await self._ours()
         events, left = [], set()
