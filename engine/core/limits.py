@@ -35,7 +35,7 @@ from engine.adapters.brokers.base import Broker
 from engine.adapters.notify import Notifier
 from engine.domain.config import EngineConfig
 from engine.domain.instruments import on_tick_grid, pip_size
-from engine.domain.orders import OPENING, OrderRequest, OrderResult
+from engine.domain.orders import OPENING, OrderRequest, OrderResult, ours
 from engine.domain.risk import loss_at_stop
 from engine.domain.times import clock_zone, day_start, when
 
@@ -342,14 +342,21 @@ class LimitWatch:
         account = await self._broker.account()
         floor = limits._under_floor(account)
         if floor is not None and not self._under:
-            self._tell(floor, "limit:min_equity")
+            await self._tell(floor, "limit:min_equity")
         self._under = floor is not None
         if limits.max_daily_loss_pct is not None:
             began = day_start(limits.clock(), limits.day)
             if began != self._told_day and (lost := await limits._day_lost(self._broker, account)) is not None:
+                await self._tell(lost, "limit:daily_loss")
                 self._told_day = began
-                self._tell(lost, "limit:daily_loss")
 
-    def _tell(self, said: str, key: str) -> None:
+    async def _tell(self, said: str, key: str) -> None:
+        """Tells ``said``, and what the limit leaves: the open positions, and moonhook's pending
+        orders, which are no new entry and fill when their price comes (the trader, told entries
+        are refused, would otherwise count on none opening)."""
+        waiting = len([o for o in await self._broker.orders() if ours(o)])
+        left = (f", and so {'are' if waiting > 1 else 'is'} {waiting} pending order{'s' if waiting > 1 else ''}, "
+                f"which still fill{'' if waiting > 1 else 's'} when {'their' if waiting > 1 else 'its'} price comes "
+                "(cancel to stop that)") if waiting else ""
         self._notifier.send("admin", f"limit reached: engine.{said.removeprefix(BREACH)}; open positions are "
-                                     "left as they are", key=key)
+                                     f"left as they are{left}", key=key)

@@ -5,7 +5,11 @@ engine on the paper broker, its sandbox workers and SQLite file."""
 
 from __future__ import annotations
 
-from support.engine_support import process, running
+import trio
+
+from engine.domain.config import MonitorConfig
+
+from support.engine_support import process, running, told
 
 
 # Changes every pending order and position as the alert's comment says: its stop removed (nosl,
@@ -46,3 +50,19 @@ async def test_a_pending_order_changed_to_risk_more_than_max_risk_pct_is_refused
         assert engine.store.get("changer", "unbound") == "done"
         assert [p["sl"] for p in await engine.broker.positions()] == [None]
 
+
+async def test_the_limits_message_says_which_pending_orders_may_still_fill(tmp_path):
+    # Told "entries are refused until tomorrow", the trader counted on no position opening, and
+    # a buy limit placed in the morning filled in the afternoon: the message now names it.
+    watched = MonitorConfig(interval_seconds=0.02)
+    async with running(tmp_path, max_daily_loss_pct=2.0, monitor=watched) as engine:
+        assert (await process(engine, "buylimit GBPUSD volume=0.1 price=1.29 sl=1.28"))["status"] == "done"
+        assert (await process(engine, "buy EURUSD volume=1 price=1.1"))["status"] == "done"
+        await process(engine, "closeshort EURUSD price=1.098")     # a quote: 200.00 down, 2%
+        with trio.fail_after(10):
+            while not (said := [text for kind, text in await told(engine) if text.startswith("limit reached")]):
+                await trio.sleep(0.02)
+        assert said[0].endswith("; open positions are left as they are, and so is 1 pending order, which still "
+                                "fills when its price comes (cancel to stop that)")
+        await process(engine, "trend GBPUSD H1 up price=1.2895")   # its price comes: no limit stops it
+        assert sorted(p["symbol"] for p in await engine.broker.positions()) == ["EURUSD", "GBPUSD"]
