@@ -77,3 +77,10 @@ def filled_meanwhile(ticket: int) -> Refused:
     found it filled: a cancel never closes the position the fill opened."""
     return Refused(f"ticket {ticket}: the pending order was filled before it could be removed: position {ticket} "
                    "is open")
+
+
+def position_price(ticket: int) -> Refused:
+    """A modify asking a new price of ``ticket``, an open position (a pending order filled
+    meanwhile, whose position takes its ticket): only a pending order's price can change, and
+    its stops are not moved either (the change was asked for an entry that is no longer waiting)."""
+    return Refused(f"price: position {ticket} is open; only a pending order's price can change")

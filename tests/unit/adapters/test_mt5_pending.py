@@ -126,3 +126,18 @@ async def test_a_pending_order_ended_while_two_orders_are_answered_at_once_is_to
             for n in (2, 3):
                 nursery.start_soon(broker.execute, limit(f"a12-p-{n}", 1.07 - n / 1000))
         assert dropped(broker.events) == [(ticket, "cancelled", None)]
+
+
+async def test_a_new_price_for_a_pending_order_filled_meanwhile_is_refused_not_applied_to_its_position(tmp_path):
+    # MetaTrader took it as a stop change of the position the fill opened and answered ok: the
+    # plugin believed its entry moved to 1.072 while it had filled at 1.0746; the paper broker
+    # refused it. It is refused alike, nothing sent.
+    async with mt5(tmp_path) as broker:
+        ticket = (await broker.execute(limit("a12-p-1", 1.075, sl=1.07))).ticket
+        broker.terminal.set_price("EURUSD", 1.0745, 1.0746)                  # filled
+        sent = broker.terminal.sent()
+        moved = await broker.execute(OrderRequest("modify", "a13-p-1", ticket=ticket, price=1.072, sl=1.069,
+                                                  plugin="p"))
+        assert (moved.ok, moved.error) == (False, f"price: position {ticket} is open; only a pending order's price "
+                                                  "can change")
+        assert (broker.terminal.sent(), broker.terminal.positions()[0]["sl"]) == (sent, 1.07)

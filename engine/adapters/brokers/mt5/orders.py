@@ -123,7 +123,10 @@ def entry_request(r: OrderRequest, info: dict[str, Any], tick: dict[str, Any] | 
 def modify_request(r: OrderRequest, row: dict[str, Any], position: bool, info: dict[str, Any],
                    tag: str) -> dict[str, Any]:
     """New stops for ``row``, a ``position`` (SLTP), or a new price and stops for ``row``, a
-    pending order (MODIFY), which keeps its expiry; what ``r`` leaves out stays as it is."""
+    pending order (MODIFY), which keeps its expiry; what ``r`` leaves out stays as it is. A new
+    price for a position (the order filled meanwhile) is refused, as the paper broker refuses it."""
+    if position and r.price is not None:
+        raise rules.position_price(row["ticket"])
     sl = float(row["sl"] if r.sl is None else normalise_price(r.sl, info))
     tp = float(row["tp"] if r.tp is None else normalise_price(r.tp, info))
     if position:

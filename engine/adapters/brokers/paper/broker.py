@@ -6,9 +6,8 @@ as they were. A request runs in one transaction with the record of its client id
 once, answered alike ever after. Pending orders and stops trigger on the prices ``quote``
 records; across a gap a stop fills at the worse price, as in a real market. A pending order
 given an expiry is removed when it comes (told as a Dropped "expired"), whether or not a price
-comes then: ``run`` watches the next. Money is in the
-account currency, converted from a symbol's quote currency at the last mid price of the pair
-that links them (``market.py``).
+comes then: ``run`` watches the next. Money is in the account currency, converted from a
+symbol's quote currency at the last mid price of the pair that links them (``market.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +26,8 @@ from engine.adapters.storage.database import Database, select
 from engine.adapters.storage.untold import UntoldEvents
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import Dropped, Event, OrderRequest, OrderResult, shallow
-from engine.domain.rules import Refused, check_stops, close_by_symbol, filled_meanwhile, is_number, side_of, ticket_of
+from engine.domain.rules import (Refused, check_stops, close_by_symbol, filled_meanwhile, is_number, position_price,
+                                 side_of, ticket_of)
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
 from engine.adapters.brokers.paper.books import Books
@@ -379,7 +379,7 @@ class PaperBroker(Broker):
         sl, tp = stop_of(spec, "sl", r.sl, keep=item["sl"]), stop_of(spec, "tp", r.tp, keep=item["tp"])
         if p is not None:
             if r.price is not None:
-                raise Refused(f"price: position {ticket} is open; only a pending order's price can change")
+                raise position_price(ticket)
             last = self._prices.last(spec.name)   # without a quote yet, the open price is all there is
             current = p["price_open"] if last is None else last[0] if p["side"] == "buy" else last[1]
             check_stops(p["side"], current, sl, tp, "the open price" if last is None else
