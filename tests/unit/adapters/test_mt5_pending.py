@@ -1,6 +1,7 @@
 """Moonhook's pending orders on MetaTrader 5 (the stand-in terminal, in the broker's real worker
-process) through their life across stops: ended at the broker (cancelled in the terminal,
-expired, rejected) while moonhook was down or before it had told it."""
+process) through their life: ended at the broker (cancelled in the terminal, expired, rejected)
+before moonhook had told it, after a cancel of its own was refused, after part of it filled, or
+while two orders were answered at once; and removed or moved just as their price came."""
 
 from __future__ import annotations
 
