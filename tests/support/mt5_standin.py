@@ -13,15 +13,17 @@ when the call is surely there, and waits to be released (``Terminal.release``) o
 caller's timeout surely fires, whatever the machine's load.
 
 Simplified compared with a real terminal (the engine must not rely on these):
-- one hedging account in USD (FIFO closing only with ``Terminal(fifo_close=True)``, as US
-  accounts are) and every symbol's profit currency is USD: profit = price difference
+- one account in USD, hedging unless ``Terminal(margin_mode=ACCOUNT_MARGIN_MODE_RETAIL_NETTING)``
+  (a symbol holds one position: a deal on it adds to it, reduces or closes it, or reverses it
+  with one INOUT deal, ``_net_fill``), FIFO closing only with ``Terminal(fifo_close=True)``, as US
+  accounts are; and every symbol's profit currency is USD: profit = price difference
   * volume * contract size; margin = volume * contract size * price / leverage; or USD is the
   symbol's base (``USDJPY``, not among the default symbols): the profit is divided by the
   closing price, the tick value by the bid (a loss's) or the ask, and the margin needs no price,
   as MetaTrader converts them; commission and
   fee only as ``Terminal(commission_per_lot=, fee_per_deal=)`` charges them on every deal, swap
   only as ``Terminal.charge_swap`` adds it (booked on the position's first closing deal); no
-  stop-out, sessions, freeze level, stop-limit orders, CLOSE_BY, netting; a pending
+  stop-out, sessions, freeze level, stop-limit orders, CLOSE_BY; a pending
   order's expiration (ORDER_TIME_SPECIFIED, where the symbol's expiration_mode allows it) is
   applied at the first call on or after it, as the server would have at the time;
 - fills are whole, at the current bid/ask (pending orders and SL/TP too, at the prices given to
@@ -756,7 +758,7 @@ def _fill(st, s, *, typ, volume, price, magic, comment, reason, position=None, o
                      type_filling=filling, magic=magic, reason=reason, volume_initial=volume,
                      price_open=price, sl=sl, tp=tp, symbol=s["name"], comment=comment)
     order.update(time_done_msc=now, state=ORDER_STATE_FILLED, volume_current=0.0,
-                 position_id=position["ticket"] if position else order["ticket"])
+                 position_id=position["identifier"] if position else order["ticket"])
     buy = typ in _BUY_TYPES
     deal = dict(ticket=st.ticket(), order=order["ticket"], time_msc=now, type=DEAL_TYPE_BUY if buy else DEAL_TYPE_SELL,
                 entry=DEAL_ENTRY_OUT if position else DEAL_ENTRY_IN, magic=magic, position_id=order["position_id"],
@@ -779,6 +781,66 @@ def _fill(st, s, *, typ, volume, price, magic, comment, reason, position=None, o
             st.drop("position", position["ticket"])
         else:
             st.put_row("position", position)
+    st.put_row("history_order", order)
+    st.put_row("deal", deal)
+    return order, deal
+
+
+def _netted(st, symbol):
+    """On a netting account, the one position ``symbol`` holds (None if flat, or on a hedging account)."""
+    if st.get("margin_mode") not in (ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ACCOUNT_MARGIN_MODE_EXCHANGE):
+        return None
+    return next((p for p in st.rows("position") if p["symbol"] == symbol), None)
+
+
+def _execute(st, s, **deal):
+    """A deal that names no position: on a netting account holding one on its symbol, netted with
+    it (``_net_fill``); else it opens a position of its own (``_fill``)."""
+    existing = _netted(st, s["name"])
+    return _fill(st, s, **deal) if existing is None else _net_fill(st, s, existing, **deal)
+
+
+def _net_fill(st, s, existing, *, typ, volume, price, magic, comment, reason, order=None, sl=0.0, tp=0.0,
+              filling=ORDER_FILLING_FOK):
+    """A deal on a netting account's position ``existing``, as MetaTrader nets it: the same side
+    is added to it (IN: its price averaged, its sl and tp those of the deal where it gives them),
+    the other side reduces or closes it (OUT) or, larger than it, reverses it (one INOUT deal:
+    its volume closed with its profit, the rest open the other way under the order's ticket, its
+    identifier kept)."""
+    buy = typ in _BUY_TYPES
+    same = (existing["type"] == POSITION_TYPE_BUY) == buy
+    if not same and volume <= existing["volume"] + 1e-9:
+        return _fill(st, s, typ=typ, volume=volume, price=price, magic=magic, comment=comment, reason=reason,
+                     position=existing, order=order, filling=filling)
+    now = _now_msc(st)
+    if order is None:
+        order = dict(ticket=st.ticket(), time_setup_msc=now, expiration=0, type=typ, type_time=ORDER_TIME_GTC,
+                     type_filling=filling, magic=magic, reason=reason, volume_initial=volume,
+                     price_open=price, sl=sl, tp=tp, symbol=s["name"], comment=comment)
+    order.update(time_done_msc=now, state=ORDER_STATE_FILLED, volume_current=0.0, position_id=existing["identifier"])
+    deal = dict(ticket=st.ticket(), order=order["ticket"], time_msc=now, type=DEAL_TYPE_BUY if buy else DEAL_TYPE_SELL,
+                entry=DEAL_ENTRY_IN if same else DEAL_ENTRY_INOUT, magic=magic, position_id=existing["identifier"],
+                reason=reason, volume=volume, price=price, profit=0.0, symbol=s["name"], comment=comment,
+                commission=round(-(st.get("commission_per_lot") or 0.0) * volume, 2),
+                fee=-(st.get("fee_per_deal") or 0.0), swap=0.0)
+    if same:
+        total = round(existing["volume"] + volume, 8)
+        existing.update(volume=total, time_update_msc=now, sl=order["sl"] or existing["sl"],
+                        tp=order["tp"] or existing["tp"],
+                        price_open=round((existing["price_open"] * existing["volume"] + price * volume) / total,
+                                         s["digits"]))
+        st.put_row("position", existing)
+    else:
+        deal["profit"] = _profit(s, not buy, existing["volume"], existing["price_open"], price)
+        deal["swap"] = existing.get("swap", 0.0)
+        st.put("balance", round(st.get("balance") + deal["profit"], 2))
+        st.drop("position", existing["ticket"])
+        st.put_row("position", dict(ticket=order["ticket"], time_msc=now, time_update_msc=now,
+                                    type=POSITION_TYPE_BUY if buy else POSITION_TYPE_SELL, magic=magic,
+                                    identifier=existing["identifier"], reason=reason,
+                                    volume=round(volume - existing["volume"], 8), price_open=price,
+                                    sl=order["sl"], tp=order["tp"], symbol=s["name"], comment=comment))
+    st.put("balance", round(st.get("balance") + deal["commission"] + deal["fee"] + deal["swap"], 2))
     st.put_row("history_order", order)
     st.put_row("deal", deal)
     return order, deal
@@ -852,6 +914,8 @@ def _trade(st, r, execute):
                                      tp=r.tp, symbol=r.symbol, comment=r.comment))
         return 10008, ticket, 0, r.volume, 0.0
     price = s["ask"] if buy else s["bid"]
+    existing = _netted(st, r.symbol) if pos is None else None
+    closing = existing is not None and (existing["type"] == POSITION_TYPE_BUY) != buy  # reduces or reverses
     if pos is not None:
         _need(pos["type"] != (POSITION_TYPE_BUY if buy else POSITION_TYPE_SELL), 10013)
         _need(r.volume <= pos["volume"] + 1e-9, 10038)
@@ -860,9 +924,10 @@ def _trade(st, r, execute):
     if s["trade_exemode"] == SYMBOL_TRADE_EXECUTION_INSTANT:
         _need(r.price > 0, 10015)
         _need(_points(abs(price - r.price), s["point"]) <= r.deviation, 10004)
-    if pos is None:
+    opening = r.volume - existing["volume"] if closing else r.volume  # a netting reversal opens the rest
+    if pos is None and opening > 1e-9:
         _need(_stops_ok(buy, s["bid"] if buy else s["ask"], r.sl, r.tp, s), 10016)
-        _need(_margin(s, r.volume, price, st.get("leverage")) <= _account(st).margin_free, 10019)
+        _need(_margin(s, opening, price, st.get("leverage")) <= _account(st).margin_free, 10019)
     # A thin book (a test's ``liquidity``: lots the market takes at once): FOK is refused whole,
     # IOC fills what there is and cancels the rest (10010).
     volume, code = r.volume, 10009
@@ -871,8 +936,9 @@ def _trade(st, r, execute):
         volume, code = s["liquidity"], 10010
     if not execute:
         return code, 0, 0, volume, price
-    order, deal = _fill(st, s, typ=r.type, volume=volume, price=price, magic=r.magic, comment=r.comment,
-                        reason=DEAL_REASON_EXPERT, position=pos, sl=r.sl, tp=r.tp, filling=r.type_filling)
+    deal = dict(typ=r.type, volume=volume, price=price, magic=r.magic, comment=r.comment, reason=DEAL_REASON_EXPERT,
+                sl=r.sl, tp=r.tp, filling=r.type_filling)
+    order, deal = _fill(st, s, position=pos, **deal) if pos is not None else _execute(st, s, **deal)
     return code, order["ticket"], deal["ticket"], volume, price
 
 
@@ -968,7 +1034,7 @@ class Terminal:
                                               ORDER_TYPE_SELL_STOP: bid <= o["price_open"]}[o["type"]]:
                     st.drop("order", o["ticket"])
                     buy = o["type"] in _BUY_TYPES
-                    _fill(st, s, typ=o["type"], volume=o["volume_initial"], price=ask if buy else bid,
+                    _execute(st, s, typ=o["type"], volume=o["volume_initial"], price=ask if buy else bid,
                           magic=o["magic"], comment=o["comment"], reason=o["reason"], order=o)
             for p in (p for p in st.rows("position") if p["symbol"] == symbol):
                 buy = p["type"] == POSITION_TYPE_BUY
@@ -1075,7 +1141,7 @@ class Terminal:
         with _tx(self.path) as st:
             s = st.symbol(symbol)
             buy = side == "buy"
-            order, _ = _fill(st, s, typ=ORDER_TYPE_BUY if buy else ORDER_TYPE_SELL, volume=float(volume),
+            order, _ = _execute(st, s, typ=ORDER_TYPE_BUY if buy else ORDER_TYPE_SELL, volume=float(volume),
                              price=s["ask"] if buy else s["bid"], magic=magic, comment=comment,
                              reason=DEAL_REASON_CLIENT)
             return order["ticket"]
