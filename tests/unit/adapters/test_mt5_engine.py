@@ -200,8 +200,9 @@ async def test_a_netting_account_and_algo_trading_off_are_said_at_connection(tmp
     assert "MetaTrader 5: Algo Trading is off in the terminal: every order is refused (10027)" in caplog.text
     assert refused["status"] == "failed"
     assert admins == ["broker: the account nets positions (margin mode netting): a symbol holds one position, a buy "
-                      "against a short reduces it, and an entry's stop moves the whole position's; moonhook's "
-                      "strategies and closes assume a hedging account (docs/metatrader5.md)",
+                      "against a short reduces it, and an entry's stop moves the whole position's; so an entry "
+                      "is sent only onto a symbol without a position or a pending order, and refused otherwise "
+                      "(docs/metatrader5.md)",
                       "broker: Algo Trading is off in the terminal: every order is refused (10027) until its button "
                       "is on"]
     hedging = Terminal(tmp_path / "hedging.db")

@@ -21,7 +21,7 @@ from engine.adapters.storage import Database
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import OPENING, BrokerError, OrderRequest, OrderResult
 from engine.domain.rules import Refused, close_by_symbol, filled_meanwhile, ticket_of
-from engine.adapters.brokers.mt5 import constants as c
+from engine.adapters.brokers.mt5 import constants as c, netting
 from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
 from engine.adapters.brokers.mt5.history import History
@@ -259,6 +259,7 @@ class MT5Broker(Broker):
 
     async def _entry(self, r: OrderRequest) -> tuple[dict[str, Any], list[int]]:
         info = await self._spec(r.symbol)
+        await netting.check_entry(self, r)  # on a netting account, onto a flat symbol only
         tick = await self._tick(r.symbol) if r.kind == "market" else None
         return entry_request(r, info, tick, self.config.deviation, expiration(r, info, self.server_clock, self.clock()))
 

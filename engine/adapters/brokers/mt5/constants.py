@@ -95,8 +95,8 @@ FIFO = "closes first in, first out"
 NETTING_MODES = frozenset({0, 1})  # ACCOUNT_MARGIN_MODE_RETAIL_NETTING, _EXCHANGE (2 is hedging)
 WARNINGS = {
     NETTING: "the account nets positions (margin mode netting): a symbol holds one position, a buy against "
-             "a short reduces it, and an entry's stop moves the whole position's; moonhook's strategies and "
-             "closes assume a hedging account (docs/metatrader5.md)",
+             "a short reduces it, and an entry's stop moves the whole position's; so an entry is sent only onto a "
+             "symbol without a position or a pending order, and refused otherwise (docs/metatrader5.md)",
     ALGO_OFF: "Algo Trading is off in the terminal: every order is refused (10027) until its button is on",
     FIFO: "the account closes positions first in, first out (FIFO, as US accounts must): a symbol's position "
           "closes only after its older ones, so a close by ticket of a newer one is refused (10045); closes by "
