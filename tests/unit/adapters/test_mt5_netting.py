@@ -9,9 +9,9 @@ from __future__ import annotations
 from engine.app import Operations
 from engine.domain.alerts import parse_body
 
-from support.engine_support import process, running
+from support.engine_support import process, running, told
 from support.mt5_standin import ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ORDER_TYPE_BUY_LIMIT, Terminal
-from support.mt5_support import config as mt5_config
+from support.mt5_support import config as mt5_config, until
 
 NETS = "and the account nets positions (one position a symbol), so this "
 HEDGING = ", or trade on a hedging account (docs/metatrader5.md)"
@@ -69,3 +69,42 @@ async def test_an_entry_onto_a_symbol_with_a_pending_order_is_refused_whoever_pl
         assert (await process(engine, "cancel EURUSD id=cancel"))["status"] == "done"
         assert (await process(engine, "buy EURUSD volume=0.1 id=now"))["status"] == "done"   # flat: it goes
         assert [(p["type"], p["volume"]) for p in terminal.positions()] == [(0, 0.1)]
+
+
+WATCH = """
+function on_fill(f) store.set("fills", (store.get("fills") or "") .. f.position .. " " .. f.entry .. " " .. f.side
+                                       .. " " .. f.volume .. " " .. f.commission .. "; ") end
+function on_close(p) store.set("closed", (store.get("closed") or "") .. p.ticket .. " " .. p.side .. " " .. p.volume
+                                         .. "; ") end
+"""
+
+
+async def test_a_pending_order_reversing_a_position_opened_by_hand_is_told_as_both_parts(tmp_path):
+    """The one netting moonhook cannot refuse: its sell limit rests on a flat symbol, the trader
+    buys by hand, the limit fills and reverses the long in one INOUT deal. It is told as what it
+    did: the trader's long closed (its profit), moonhook's short opened (under the order's
+    ticket); and that short's close later is told as the short's, not the long's."""
+    terminal = Terminal(tmp_path / "terminal.db", margin_mode=ACCOUNT_MARGIN_MODE_RETAIL_NETTING,
+                        commission_per_lot=10.0)
+    async with running(tmp_path, {"watch": WATCH}, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        limit = (await process(engine, "selllimit EURUSD price=1.09 volume=0.3 id=limit"))["outcome"]["orders"][0]
+        manual = terminal.open_external("EURUSD", "buy", 0.1)   # at 1.0801
+        terminal.set_price("EURUSD", 1.0900, 1.0901)            # the limit fills: 0.1 closes the long, 0.2 opens
+        await until(lambda: " in sell 0.2 " in (engine.store.get("watch", "fills") or ""))
+        assert [(p["ticket"], p["side"], p["volume"], p["plugin"]) for p in await engine.broker.positions()] == [
+            (limit["ticket"], "sell", 0.2, "engine")]
+        assert (await process(engine, "closeshort EURUSD volume=0.1 id=part"))["status"] == "done"   # at 1.0901
+        assert (await process(engine, "closeshort EURUSD id=rest"))["status"] == "done"
+        await until(lambda: (engine.store.get("watch", "closed") or "").count(";") == 2)
+        trades = [text for kind, text in await told(engine) if kind == "trades"]
+        fills, closed = engine.store.get("watch", "fills"), engine.store.get("watch", "closed")
+    assert trades == [
+        f"position {manual} buy 0.1 EURUSD closed by close @ 1.09: net +97.00 USD (profit +99.00, commission -2.00)",
+        "opened sell 0.2 EURUSD @ 1.09 (pending, engine)",
+        f"position {limit['ticket']} EURUSD: 0.1 closed by close @ 1.0901 (engine), 0.1 left open: profit -1.00, "
+        "commission -1.00",
+        f"position {limit['ticket']} sell 0.2 EURUSD closed by close @ 1.0901: net -6.00 USD (profit -2.00, "
+        "commission -4.00)"], trades
+    assert fills == (f"{manual} out sell 0.1 -1.0; {limit['ticket']} in sell 0.2 -2.0; {limit['ticket']} out buy 0.1 "
+                     f"-1.0; {limit['ticket']} out buy 0.1 -1.0; "), fills
+    assert closed == f"{manual} buy 0.1; {limit['ticket']} sell 0.2; ", closed

@@ -18,7 +18,7 @@ import trio
 
 from engine.domain.orders import Closed, Event, Fill, OrderResult
 from engine.domain.rules import Refused, filled_meanwhile
-from engine.adapters.brokers.mt5 import constants as c
+from engine.adapters.brokers.mt5 import constants as c, netted
 from engine.adapters.brokers.mt5.book import Book
 from engine.adapters.storage.untold import UntoldEvents
 from engine.adapters.brokers.mt5.clock import ServerClock
@@ -79,6 +79,7 @@ class Terminal(Protocol):
     alerts_seen: int
     alerts_journaled: int
     untold: UntoldEvents | None
+    warnings: tuple[str, ...]
 
     async def query(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any: ...
 
@@ -118,7 +119,7 @@ class History:
         events: list[Event] = []
         for deal in deals:  # a read failing here raises Unknown: none is marked told, the next poll reads them all
             if moonhooks(self._b.book, deal) and deal["entry"] in (c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT,
-                                                                   c.DEAL_ENTRY_OUT_BY):
+                                                                   c.DEAL_ENTRY_INOUT, c.DEAL_ENTRY_OUT_BY):
                 events.extend(await self._events(deal))
         if deals:  # written with their events, kept until told: a crash in between tells them at the start
             await self._mark(deals, max(since, *(d["time"] for d in deals)), events)
@@ -305,20 +306,34 @@ class History:
                     alert_of(tag), float(deal.get("swap") or 0.0))
         if entry == "in":
             return [fill]
-        still = await b.query("positions_get", ticket=deal["position_id"])
-        fill = replace(fill, left=float(still[0]["volume"]) if still else 0.0)
+        inout = deal["entry"] == c.DEAL_ENTRY_INOUT  # a netting account's reversal: closed, then opened
+        still = [] if inout else await self._open(deal)
+        fill = replace(fill, left=float(still[0]["volume"]) if still else 0.0,
+                       position=still[0]["ticket"] if still else fill.position)
         if still:
             return [fill]
         deals = await b.query("history_deals_get", position=deal["position_id"]) or [deal]
-        opening = next((d for d in deals if d["entry"] == c.DEAL_ENTRY_IN), None)
-        outs = [d for d in deals if d["entry"] != c.DEAL_ENTRY_IN] or [deal]
-        side = c.DEAL_SIDES.get(opening["type"], "buy") if opening else ("sell" if fill.side == "buy" else "buy")
+        was = netted.life(deals, deal)
         account = await b.query("account_info") or {}
-        closed = Closed(deal["position_id"], fill.symbol, side, round(sum(d["volume"] for d in outs), 8),
-                        opening["price"] if opening else deal["price"], deal["price"],
-                        round(sum(float(d.get("profit") or 0) for d in outs), 2) + 0.0,
+        closed = Closed(was.ticket or deal["position_id"], fill.symbol,
+                        was.side or ("sell" if fill.side == "buy" else "buy"), was.volume,
+                        deal["price"] if was.price_open is None else was.price_open, deal["price"], was.profit,
                         reason if reason in ("sl", "tp") else "close", fill.time, fill.plugin,
-                        commission=round(sum(deal_cost(d) for d in deals), 2) + 0.0,
-                        swap=round(sum(float(d.get("swap") or 0) for d in deals), 2) + 0.0,
-                        currency=account.get("currency") or None)
-        return [fill, closed]
+                        commission=was.commission, swap=was.swap, currency=account.get("currency") or None)
+        fill = replace(fill, position=closed.ticket)   # after a netting reversal, the ticket it had
+        if not inout:
+            return [fill, closed]
+        shut, opened = netted.split(deals, deal)
+        out = replace(fill, volume=shut, commission=round(fill.commission * shut / deal["volume"], 2) + 0.0)
+        return [out, closed, replace(fill, entry="in", position=deal.get("order") or deal["position_id"], volume=opened,
+                                     reason="pending" if send is not None and send["kind"] == "pending" else "market",
+                                     profit=0.0, swap=0.0, commission=round(fill.commission - out.commission, 2) + 0.0,
+                                     left=None)]
+
+    async def _open(self, deal: dict[str, Any]) -> list[dict[str, Any]]:
+        """The position a deal was of, if still open: by its ticket, or on a netting account by
+        its identifier (a reversal gave it the reversing order's ticket)."""
+        still = await self._b.query("positions_get", ticket=deal["position_id"])
+        if still or c.NETTING not in self._b.warnings:
+            return list(still or ())
+        return netted.position_of(await self._b.query("positions_get", symbol=deal["symbol"]), deal["position_id"])
