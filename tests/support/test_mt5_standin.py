@@ -237,6 +237,35 @@ def test_market_buy_then_close_books_the_profit(term):
     assert market("sell", volume=0.1, position=opened.order).retcode == 10036  # gone
 
 
+def test_a_netting_account_nets_each_deal_into_the_symbols_one_position(tmp_path):
+    """As MetaTrader nets: the same side adds (IN, the price averaged, the deal's stops taken), the
+    other side reduces (OUT) or reverses in one INOUT deal, the identifier kept, the ticket the
+    reversing order's; a pending order's fill nets the same way."""
+    terminal = Terminal(tmp_path / "terminal.db", margin_mode=mt5.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
+    assert mt5.initialize(path=terminal.path) and mt5.symbol_select("EURUSD", True)
+    try:
+        first = market(volume=0.1, sl=1.07)
+        market(volume=0.3, sl=1.075, tp=1.09)
+        (p,) = mt5.positions_get(symbol="EURUSD")
+        assert (p.ticket, p.identifier, p.type, p.volume, p.sl, p.tp) == (first.order, first.order, 0, 0.4, 1.075, 1.09)
+        market("sell", volume=0.1)
+        assert mt5.positions_get()[0].volume == 0.3
+        terminal.set_price("EURUSD", 1.08100, 1.08110)
+        reversal = market("sell", volume=0.5)
+        (p,) = mt5.positions_get()
+        assert (p.ticket, p.identifier, p.type, p.volume) == (reversal.order, first.order, 1, 0.2)
+        pending(mt5.ORDER_TYPE_BUY_LIMIT, 1.0805, volume=0.2)
+        terminal.set_price("EURUSD", 1.08040, 1.08050)   # the limit fills: the short closes
+        assert mt5.positions_get() == ()
+        deals = mt5.history_deals_get(position=first.order)
+        assert [(d.entry, d.type, d.volume, d.profit) for d in deals] == [
+            (mt5.DEAL_ENTRY_IN, mt5.DEAL_TYPE_BUY, 0.1, 0.0), (mt5.DEAL_ENTRY_IN, mt5.DEAL_TYPE_BUY, 0.3, 0.0),
+            (mt5.DEAL_ENTRY_OUT, mt5.DEAL_TYPE_SELL, 0.1, -1.0), (mt5.DEAL_ENTRY_INOUT, mt5.DEAL_TYPE_SELL, 0.5, 27.0),
+            (mt5.DEAL_ENTRY_OUT, mt5.DEAL_TYPE_BUY, 0.2, 10.0)]
+    finally:
+        unlink()
+
+
 def test_sell_gold_loses_when_the_price_rises(term):
     opened = market("sell", symbol="XAUUSD", volume=0.5)
     term.set_price("XAUUSD", 2009.70, 2010.00)
