@@ -98,6 +98,9 @@ async def test_a_pending_order_reversing_a_position_opened_by_hand_is_told_as_bo
         await until(lambda: (engine.store.get("watch", "closed") or "").count(";") == 2)
         trades = [text for kind, text in await told(engine) if kind == "trades"]
         fills, closed = engine.store.get("watch", "fills"), engine.store.get("watch", "closed")
+        shown = (await Operations(engine).trades())["trades"]   # the dashboard's (closed in one second: any order)
+    assert sorted((t["position"], t["side"], t["volume"], t["price_open"], t["net"], t["plugin"]) for t in shown) == [
+        (limit["ticket"], "sell", 0.2, 1.09, -6.0, "engine"), (manual, "buy", 0.1, 1.0801, 97.0, None)], shown
     assert trades == [
         f"position {manual} buy 0.1 EURUSD closed by close @ 1.09: net +97.00 USD (profit +99.00, commission -2.00)",
         "opened sell 0.2 EURUSD @ 1.09 (pending, engine)",

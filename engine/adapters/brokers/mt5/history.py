@@ -323,12 +323,11 @@ class History:
         fill = replace(fill, position=closed.ticket)   # after a netting reversal, the ticket it had
         if not inout:
             return [fill, closed]
-        shut, opened = netted.split(deals, deal)
-        out = replace(fill, volume=shut, commission=round(fill.commission * shut / deal["volume"], 2) + 0.0)
-        return [out, closed, replace(fill, entry="in", position=deal.get("order") or deal["position_id"], volume=opened,
-                                     reason="pending" if send is not None and send["kind"] == "pending" else "market",
-                                     profit=0.0, swap=0.0, commission=round(fill.commission - out.commission, 2) + 0.0,
-                                     left=None)]
+        shut, opened = netted.parts(deals, deal)[-2:]   # the reversal's OUT and IN
+        return [replace(fill, volume=shut["volume"], commission=deal_cost(shut)), closed,
+                replace(fill, entry="in", position=opened["position_id"], volume=opened["volume"],
+                        reason="pending" if send is not None and send["kind"] == "pending" else "market",
+                        profit=0.0, swap=0.0, commission=deal_cost(opened), left=None)]
 
     async def _open(self, deal: dict[str, Any]) -> list[dict[str, Any]]:
         """The position a deal was of, if still open: by its ticket, or on a netting account by

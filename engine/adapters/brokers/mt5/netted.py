@@ -2,9 +2,11 @@
 symbol's position and opens the other way, and the new position keeps the old one's identifier
 (its deals' ``position_id``) under the reversing order's ticket. moonhook sends no such deal
 (``netting.py``), but one of its pending orders filling against a position opened by hand
-makes one: its fill is then told as what it did, the position it closed and the one it opened.
+makes one. Read as the two deals it stands for (``rows.relived``), each life is a position of
+its own, as the engine counts them: its fill is told as what it did, the position it closed and
+the one it opened.
 
-On a hedging account a position has one life: its deals, IN first, OUT after.
+On a hedging account a position has one life, and its deals pass as they are.
 """
 
 from __future__ import annotations
@@ -13,20 +15,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.adapters.brokers.mt5 import constants as c
-from engine.adapters.brokers.mt5.rows import deal_cost
+from engine.adapters.brokers.mt5.rows import deal_cost, relived
 
 
 @dataclass(frozen=True)
 class Life:
-    """One life of a position, up to a deal that closes it: how it was opened and what its
-    closing deals add up to (an INOUT's parts counted where they belong)."""
+    """One life of a position, up to a deal that closes it: its ticket, how it was opened, and
+    what its deals add up to."""
 
-    ticket: int | None    # the order that opened it by reversing another (its ticket), None: the position id
+    ticket: int
     side: str | None      # its opening deal's, None if the history has none
     price_open: float | None
     volume: float         # closed
     profit: float
-    commission: float     # every deal of it, its share of an INOUT
+    commission: float     # every deal of it, with its share of a reversal's
     swap: float
 
 
@@ -34,53 +36,32 @@ def ordered(deals: Any) -> list[dict[str, Any]]:
     return sorted(deals, key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
 
 
-def split(deals: Any, deal: dict[str, Any]) -> tuple[float, float]:
-    """The lots the INOUT ``deal`` closed and those it opened: the position before it held
-    the sum of its deals before it, buys counted up and sells down."""
-    before = 0.0
+def parts(deals: Any, deal: dict[str, Any]) -> list[dict[str, Any]]:
+    """The deals ``deal`` stands for, read among its position's ``deals``: itself, or a reversal's
+    OUT and IN; and before them, the deals of the life it closes (or adds to)."""
+    upto = []
     for d in ordered(deals):
         if d["ticket"] == deal["ticket"]:
             break
-        before += d["volume"] if c.DEAL_SIDES.get(d["type"]) == "buy" else -d["volume"]
-    closed = min(round(abs(before), 8), deal["volume"])
-    return closed, round(deal["volume"] - closed, 8)
+        upto.append(d)
+    rows = relived([*upto, deal])
+    mine = [r for r in rows if r["ticket"] == deal["ticket"]]
+    key = mine[0]["position_id"]
+    return [r for r in rows if r["position_id"] == key and r["ticket"] != deal["ticket"]] + mine
 
 
 def life(deals: Any, deal: dict[str, Any]) -> Life:
-    """The life of its position that ``deal`` closes: its deals from the last INOUT before it
-    (which opened it) or the first, to ``deal``."""
-    upto = []
-    for d in ordered(deals):
-        upto.append(d)
-        if d["ticket"] == deal["ticket"]:
-            break
-    else:
-        upto.append(deal)   # a history not yet showing it
-    last = upto[-1]
-    mine = upto[max((i for i, d in enumerate(upto[:-1]) if d["entry"] == c.DEAL_ENTRY_INOUT), default=0):]
-    opened_by = mine[0]["entry"] == c.DEAL_ENTRY_IN or (mine[0]["entry"] == c.DEAL_ENTRY_INOUT and mine[0] is not last)
-    first = mine[0] if opened_by else None
-    volume = profit = commission = swap = 0.0
-    for d in mine:
-        reversal = d["entry"] == c.DEAL_ENTRY_INOUT
-        part = _part(deals, d, d is last) if reversal else 1.0
-        commission += deal_cost(d) * part
-        if reversal and d is not last:
-            continue   # it opened this life: its swap and profit were the last one's
-        swap += float(d.get("swap") or 0.0)
-        if d["entry"] != c.DEAL_ENTRY_IN:
-            volume += d["volume"] * part
-            profit += float(d.get("profit") or 0.0)
-    reversed_ = first is not None and first["entry"] == c.DEAL_ENTRY_INOUT
-    return Life(first["order"] if reversed_ else None, c.DEAL_SIDES.get(first["type"], "buy") if first else None,
-                first["price"] if first else None, round(volume, 8), round(profit, 2) + 0.0,
-                round(commission, 2) + 0.0, round(swap, 2) + 0.0)
-
-
-def _part(deals: Any, deal: dict[str, Any], closing: bool) -> float:
-    """The share of the INOUT ``deal`` that closed the position (``closing``), or that opened the next."""
-    closed, opened = split(deals, deal)
-    return (closed if closing else opened) / deal["volume"]
+    """The life of its position that ``deal`` closes: its deals from its opening (or the
+    reversal that opened it) to ``deal`` (a reversal's OUT)."""
+    rows = parts(deals, deal)
+    rows = rows[:-1] if deal["entry"] == c.DEAL_ENTRY_INOUT else rows   # a reversal's IN opens the next
+    first = next((r for r in rows if r["entry"] == c.DEAL_ENTRY_IN), None)
+    outs = [r for r in rows if r["entry"] != c.DEAL_ENTRY_IN]
+    return Life(rows[-1]["position_id"], c.DEAL_SIDES.get(first["type"], "buy") if first else None,
+                first["price"] if first else None, round(sum(r["volume"] for r in outs), 8),
+                round(sum(float(r.get("profit") or 0.0) for r in outs), 2) + 0.0,
+                round(sum(deal_cost(r) for r in rows), 2) + 0.0,
+                round(sum(float(r.get("swap") or 0.0) for r in rows), 2) + 0.0)
 
 
 def position_of(positions: Any, identifier: int) -> list[dict[str, Any]]:

@@ -42,12 +42,41 @@ def deal_rows(rows: Any, since: float | None, config: MT5Config, clock: ServerCl
     None, of no position (0), entry "in" (it closes nothing). Money paid in or out (a deposit,
     a withdrawal, the broker's correction, bonus, interest, dividend or tax) is a row of entry
     "balance", its ``amount`` signed, its profit, commission and swap 0: it moved the balance,
-    and it is no trading; credit entries are left out."""
+    and it is no trading; credit entries are left out. A netting account's reversal (one INOUT
+    deal) is the two deals it stands for (``relived``): a trade is one life of a position."""
     found = [_deal_row(d, config, clock)
-             for d in sorted(rows, key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
+             for d in relived(sorted(rows, key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"])))
              if d.get("type") in c.DEAL_SIDES or d.get("type") in c.DEAL_COMMISSIONS
              or d.get("type") in c.DEAL_TRANSFERS]
     return [d for d in found if since is None or d["time"] >= since]
+
+
+def relived(deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``deals`` (oldest first) with each reversal as the two deals it stands for: an OUT of the
+    lots it closed (its profit, its swap, its share of the cost) and an IN of those it opened,
+    keyed, as the later deals of that position, by the reversing order's ticket. The lots it
+    closed are what the position's deals before it in ``deals`` add up to. Others pass as they are."""
+    held: dict[int, float] = {}   # by identifier: the lots open, buys counted up and sells down
+    ticket: dict[int, int] = {}   # by identifier: the ticket of its life since its last reversal
+    out = []
+    for d in deals:
+        pid = d.get("position_id") or 0
+        if not pid or d.get("type") not in c.DEAL_SIDES:
+            out.append(d)
+            continue
+        if d["entry"] == c.DEAL_ENTRY_INOUT:
+            closed = min(round(abs(held.get(pid, 0.0)), 8), d["volume"])
+            cost = deal_cost(d)
+            shut = round(cost * closed / d["volume"], 2)
+            out.append({**d, "entry": c.DEAL_ENTRY_OUT, "volume": closed, "position_id": ticket.get(pid, pid),
+                        "commission": shut, "fee": 0.0})
+            ticket[pid] = d.get("order") or pid
+            out.append({**d, "entry": c.DEAL_ENTRY_IN, "volume": round(d["volume"] - closed, 8), "position_id":
+                        ticket[pid], "profit": 0.0, "swap": 0.0, "commission": round(cost - shut, 2), "fee": 0.0})
+        else:
+            out.append({**d, "position_id": ticket[pid]} if pid in ticket else d)
+        held[pid] = held.get(pid, 0.0) + (d["volume"] if c.DEAL_SIDES[d["type"]] == "buy" else -d["volume"])
+    return out
 
 
 def deal_cost(d: dict[str, Any]) -> float:
