@@ -61,11 +61,11 @@ async def check_alert(engine: Engine, alert: Alert) -> dict[str, Any]:
         return out
     broker: Any = _AsSeen(engine.broker, alert)
     plan = await execution.plan(alert, 0, broker, engine.config.default_volume)
-    for request in plan.requests:
+    for n, request in enumerate(plan.requests):
         refused = await engine.limits.breach(request, broker, asked=True) if engine.limits.apply_to(request) else None
         if refused is None:
             request = await _as_taken(broker, request)
-            refused = await broker.check(request)
+            refused = await broker.check(request, plan.requests[:n])
         plain = request.to_plain()
         for key in ("client_id", "alert_id", "plugin"):
             plain.pop(key, None)

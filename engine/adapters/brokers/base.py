@@ -12,7 +12,7 @@ follow a request (a market fill) or a price (a pending order triggered, a stop h
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import trio
 
@@ -142,9 +142,10 @@ class Broker(ABC):
         is a row of entry "balance", side None, position 0, its signed ``amount``, its profit,
         commission and swap 0 (it is no trading). Raises BrokerError when the broker cannot be asked."""
 
-    async def check(self, request: OrderRequest) -> str | None:
+    async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = ()) -> str | None:
         """Why the broker would refuse the entry ``request`` now, sending nothing (a dry run's
-        question); None if it would take it, or cannot tell beforehand. Raises BrokerError when
+        question); None if it would take it, or cannot tell beforehand. ``before``: the orders its
+        alert sends ahead of it (a reversal's closes), not sent either. Raises BrokerError when
         the broker cannot be asked."""
         return None
 

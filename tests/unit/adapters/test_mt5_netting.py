@@ -43,6 +43,8 @@ async def test_an_entry_onto_a_symbol_holding_a_position_is_refused_before_it_is
         assert terminal.sent() == 1   # neither reached the broker: the first entry's position is as it was
         assert [(p["ticket"], p["type"], p["volume"], p["sl"], p["tp"]) for p in terminal.positions()] == [
             (ticket, 0, 0.1, 1.07, 0.0)]
+        dry = await Operations(engine).check(parse_body("sell EURUSD volume=0.2 position=short", engine.symbols))
+        assert [(o["kind"], o["refused"]) for o in dry["orders"]] == [("close", None), ("market", None)], dry
         reversed_ = await process(engine, "sell EURUSD volume=0.2 position=short id=reversal")   # its close goes first
         closed, opened = reversed_["outcome"]["orders"]
         assert closed["ok"] and closed["closed"] == [ticket] and opened["ok"], reversed_

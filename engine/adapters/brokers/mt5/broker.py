@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import replace
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import trio
 
@@ -245,21 +245,21 @@ class MT5Broker(Broker):
         magic = await self.magics.number(r.plugin or ENGINE)
         return await self._sender.send(r, {**request, "magic": magic}, fills, fresh)
 
-    async def check(self, r: OrderRequest) -> str | None:
+    async def check(self, r: OrderRequest, before: Sequence[OrderRequest] = ()) -> str | None:
         """The trade server's ``order_check`` of the entry ``r``, sending nothing (the dry run's):
         None if it would take it, else why not; a close or a stop change is not checked."""
         if r.kind not in OPENING:
             return None
         try:
-            answer = await self._read("order_check", (await self._entry(r))[0])
+            answer = await self._read("order_check", (await self._entry(r, before))[0])
         except Refused as e:
             return str(e)
         code = answer["retcode"]
         return None if code in (0, *c.DONE_CODES) else c.describe_retcode(code, answer.get("comment"))
 
-    async def _entry(self, r: OrderRequest) -> tuple[dict[str, Any], list[int]]:
+    async def _entry(self, r: OrderRequest, before: Sequence[OrderRequest] = ()) -> tuple[dict[str, Any], list[int]]:
         info = await self._spec(r.symbol)
-        await netting.check_entry(self, r)  # on a netting account, onto a flat symbol only
+        await netting.check_entry(self, r, before)  # on a netting account, onto a flat symbol only
         tick = await self._tick(r.symbol) if r.kind == "market" else None
         return entry_request(r, info, tick, self.config.deviation, expiration(r, info, self.server_clock, self.clock()))
 

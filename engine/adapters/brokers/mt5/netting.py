@@ -15,7 +15,7 @@ right too: its close goes first.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, Sequence
 
 from engine.adapters.brokers.mt5 import constants as c
 from engine.domain.orders import OrderRequest
@@ -35,13 +35,17 @@ class Account(Protocol):
     async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]: ...
 
 
-async def check_entry(account: Account, r: OrderRequest) -> None:
+async def check_entry(account: Account, r: OrderRequest, before: Sequence[OrderRequest] = ()) -> None:
     """Raises Refused for the entry ``r`` on a netting account whose symbol holds a position or a
-    pending order (anyone's: the trader's own nets with it as well), saying which and why."""
+    pending order (anyone's: the trader's own nets with it as well), saying which and why. A dry
+    run gives the orders ``before`` it, not sent: a position one of them closes whole (a
+    reversal's close) is taken as closed."""
     if c.NETTING not in account.warnings:
         return
     entry = f"{side_of(r.side)} {r.type}" if r.kind == "pending" else side_of(r.side)
     for p in await account.positions(r.symbol):
+        if any(_closes(b, p) for b in before):
+            continue
         what = ("it would be added to that position, which would take its stop and target" if p["side"] == r.side
                 else "it would reduce, close or reverse that position")
         raise Refused(f"{r.symbol} holds position {p['ticket']} ({p['side']} {p['volume']:g}, {_owner(p)}) "
@@ -50,6 +54,16 @@ async def check_entry(account: Account, r: OrderRequest) -> None:
         raise Refused(f"{r.symbol} has pending order {o['ticket']} ({o['side']} {o['type']} {o['volume']:g}, "
                       f"{_owner(o)}) " + WHY.format(entry=entry, what="that order's fill would be netted with it",
                                                     remedy="Cancel it first"))
+
+
+def _closes(b: OrderRequest, p: dict[str, Any]) -> bool:
+    """Whether ``b`` closes position ``p`` whole: by its ticket, or by its symbol (and side),
+    which closes moonhook's positions only."""
+    if b.kind != "close" or b.volume is not None:
+        return False
+    if b.ticket is not None:
+        return b.ticket == p["ticket"]
+    return b.symbol == p["symbol"] and b.side in (None, p["side"]) and not p["external"]
 
 
 def _owner(row: dict[str, Any]) -> str:

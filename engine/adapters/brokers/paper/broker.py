@@ -18,7 +18,7 @@ import sqlite3
 import time
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import trio
 
@@ -282,7 +282,7 @@ class PaperBroker(Broker):
             row = self._d.db.execute("SELECT result FROM paper_requests WHERE client_id = ?", [client_id]).fetchone()
         return None if row is None else OrderResult.from_plain(json.loads(row[0]))
 
-    async def check(self, request: OrderRequest) -> str | None:
+    async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = ()) -> str | None:
         """What ``execute`` would refuse the entry ``request`` for now (its volume, stops, price,
         margin), doing nothing; None if it would fill or place it. Closes are not checked."""
         try:
