@@ -5,9 +5,9 @@ On such an account a symbol holds one position, and MetaTrader nets every deal o
 one: a buy on a long is added to it (the whole position taking the buy's stop and target), a
 sell reduces or closes it, a larger one reverses it in one deal. moonhook's entries each open a
 position of their own: sent there, an entry would be booked as a position that does not exist
-(a close of its ticket finds nothing), a "sell" would close the trader's long instead of opening
-a short, another entry's stop would be moved, and a reversal's profit would never be told. A
-pending order resting on the symbol nets the same way when it fills. So an entry goes only onto
+(a close of its ticket finds nothing), a "sell" would close or reverse the trader's long instead
+of opening a short of its own, and another entry's stop would be moved. A pending order resting
+on the symbol nets the same way when it fills. So an entry goes only onto
 a symbol that is flat, with nothing pending: then it is a position of its own, and closes, stop
 changes and removals by ticket or by symbol are right. A reversal (a close, then the entry) is
 right too: its close goes first.
