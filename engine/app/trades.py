@@ -26,19 +26,21 @@ def positions_of(deals: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]
 
 def trade(position: int, deals: list[dict[str, Any]], plugin: str | None) -> dict[str, Any] | None:
     """The trade of one position's deals, or None while it is not closed (or its opening deal
-    lies before the history read)."""
-    opening = next((d for d in deals if d["entry"] == "in"), None)
+    lies before the history read). On a netting account a position may have several "in" deals
+    (a buy added to a long): its volume is theirs together, its opening price their average."""
+    ins = [d for d in deals if d["entry"] == "in" and d["side"] is not None]
     outs = [d for d in deals if d["entry"] != "in"]
-    if opening is None or not outs:
+    if not ins or not outs:
         return None
-    volume_out = sum(d["volume"] for d in outs)
-    if round(volume_out - opening["volume"], 8) < 0:
+    opening, volume_in, volume_out = ins[0], sum(d["volume"] for d in ins), sum(d["volume"] for d in outs)
+    if round(volume_out - volume_in, 8) < 0:
         return None  # partly closed: still open
+    price_open = round(sum(d["price"] * d["volume"] for d in ins) / volume_in, 8) if volume_in else opening["price"]
     profit = round(sum(d["profit"] for d in outs), 2)
     commission = round(sum(d["commission"] for d in deals), 2)
     swap = round(sum(d.get("swap", 0.0) for d in deals), 2)  # MetaTrader's overnight interest
     return {"position": position, "symbol": opening["symbol"], "side": opening["side"],
-            "volume": round(opening["volume"], 8), "price_open": opening["price"],
+            "volume": round(volume_in, 8), "price_open": price_open,
             "price_close": round(sum(d["price"] * d["volume"] for d in outs) / volume_out, 8) if volume_out else None,
             "opened_at": opening["time"], "closed_at": outs[-1]["time"], "profit": profit,
             "commission": commission, "swap": swap, "net": round(profit + commission + swap, 2), "plugin": plugin,

@@ -77,7 +77,7 @@ WATCH = """
 function on_fill(f) store.set("fills", (store.get("fills") or "") .. f.position .. " " .. f.entry .. " " .. f.side
                                        .. " " .. f.volume .. " " .. f.commission .. "; ") end
 function on_close(p) store.set("closed", (store.get("closed") or "") .. p.ticket .. " " .. p.side .. " " .. p.volume
-                                         .. "; ") end
+                                         .. " @ " .. p.price_open .. "; ") end
 """
 
 
@@ -112,4 +112,23 @@ async def test_a_pending_order_reversing_a_position_opened_by_hand_is_told_as_bo
         "commission -4.00)"], trades
     assert fills == (f"{manual} out sell 0.1 -1.0; {limit['ticket']} in sell 0.2 -2.0; {limit['ticket']} out buy 0.1 "
                      f"-1.0; {limit['ticket']} out buy 0.1 -1.0; "), fills
-    assert closed == f"{manual} buy 0.1; {limit['ticket']} sell 0.2; ", closed
+    assert closed == f"{manual} buy 0.1 @ 1.0801; {limit['ticket']} sell 0.2 @ 1.09; ", closed
+
+
+async def test_a_buy_added_by_hand_counts_in_the_trade_and_the_close_of_moonhooks_long(tmp_path):
+    """The trader buys by hand on moonhook's long: the position is both buys, at their average
+    price. Part of it closed, the dashboard showed the trade closed at moonhook's 0.1 lots with
+    0.2 still open; closed, the trade said 0.1 lots and on_close the first buy's price."""
+    terminal = netting(tmp_path)
+    async with running(tmp_path, {"watch": WATCH}, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        ticket = (await process(engine, "buy EURUSD volume=0.1 id=mine"))["outcome"]["orders"][0]["ticket"]  # 1.0801
+        terminal.set_price("EURUSD", 1.0900, 1.0901)
+        terminal.open_external("EURUSD", "buy", 0.3)   # at 1.0901: the long is 0.4 at 1.0876
+        assert (await process(engine, "closelong EURUSD volume=0.2 id=part"))["status"] == "done"
+        assert (await Operations(engine).trades())["trades"] == []   # 0.2 lots are still open
+        assert (await process(engine, "closelong EURUSD id=rest"))["status"] == "done"
+        await until(lambda: engine.store.get("watch", "closed") is not None)
+        (shown,) = (await Operations(engine).trades())["trades"]
+        closed = engine.store.get("watch", "closed")
+    assert (shown["position"], shown["volume"], shown["price_open"], shown["net"]) == (ticket, 0.4, 1.0876, 96.0)
+    assert closed == f"{ticket} buy 0.4 @ 1.0876; ", closed

@@ -25,7 +25,7 @@ class Life:
 
     ticket: int
     side: str | None      # its opening deal's, None if the history has none
-    price_open: float | None
+    price_open: float | None  # its opening deals' average (a netting account's buy on a long adds to it)
     volume: float         # closed
     profit: float
     commission: float     # every deal of it, with its share of a reversal's
@@ -55,10 +55,12 @@ def life(deals: Any, deal: dict[str, Any]) -> Life:
     reversal that opened it) to ``deal`` (a reversal's OUT)."""
     rows = parts(deals, deal)
     rows = rows[:-1] if deal["entry"] == c.DEAL_ENTRY_INOUT else rows   # a reversal's IN opens the next
-    first = next((r for r in rows if r["entry"] == c.DEAL_ENTRY_IN), None)
+    ins = [r for r in rows if r["entry"] == c.DEAL_ENTRY_IN]
     outs = [r for r in rows if r["entry"] != c.DEAL_ENTRY_IN]
-    return Life(rows[-1]["position_id"], c.DEAL_SIDES.get(first["type"], "buy") if first else None,
-                first["price"] if first else None, round(sum(r["volume"] for r in outs), 8),
+    volume_in = sum(r["volume"] for r in ins)
+    return Life(rows[-1]["position_id"], c.DEAL_SIDES.get(ins[0]["type"], "buy") if ins else None,
+                round(sum(r["price"] * r["volume"] for r in ins) / volume_in, 8) if volume_in else None,
+                round(sum(r["volume"] for r in outs), 8),
                 round(sum(float(r.get("profit") or 0.0) for r in outs), 2) + 0.0,
                 round(sum(deal_cost(r) for r in rows), 2) + 0.0,
                 round(sum(float(r.get("swap") or 0.0) for r in rows), 2) + 0.0)
