@@ -29,7 +29,8 @@ TEMPLATE = "{{strategy.market_position_size}}"
 
 def read_strategy_order(action: Action | None, v: dict[str, Any]) -> Action | None:
     """The command a buy or sell means given ``v["position"]`` (checked and lowered in ``v``);
-    other commands are kept as they are. Raises AlertError naming the field."""
+    other commands are kept as they are, but a pending entry's is refused: it would be read as a
+    reversal that never happens. Raises AlertError naming the field."""
     position = str(v["position"]).strip().lower()
     if position not in POSITIONS:
         raise AlertError("position", f"must be one of {', '.join(POSITIONS)} (TradingView's "
@@ -44,6 +45,9 @@ def read_strategy_order(action: Action | None, v: dict[str, Any]) -> Action | No
         raise AlertError("position_size", f"must be 0 when position is flat, got {size:g}")
     if position != "flat" and size == 0:
         raise AlertError("position_size", f"must be above 0 when position is {position}")
+    if action is not None and action.is_pending:  # taken as it came, it left the other way's position open
+        raise AlertError("position", f"not taken with {action.value}: a pending order closes nothing, and fills "
+                                     "later; send closelong or closeshort with it, or buy or sell with position")
     if action not in (Action.BUY, Action.SELL):
         return action
     if position == "flat":  # every position on that side: the order's size would leave what rounding kept

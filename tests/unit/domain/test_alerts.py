@@ -191,7 +191,14 @@ def test_the_position_in_the_text_grammar_and_other_commands_keep_theirs():
     assert parse_body("sell EURUSD units=10000 position=flat").action is Action.CLOSE_LONG
     assert parse_body("sell EURUSD volume=0.1 position=short").action is Action.SELL  # no units: no size needed
     assert parse_body("closeall position=flat").action is Action.CLOSE_ALL
-    assert parse_body("buylimit EURUSD price=1.09 volume=0.1 position=long").action is Action.BUY_LIMIT
+
+
+@pytest.mark.parametrize("command", ["buylimit", "sellstop"])
+def test_a_pending_entry_with_a_position_is_refused_not_read_as_a_reversal(command):
+    """``buylimit ... position=long`` was taken as a plain buy limit: the short it seemed to
+    reverse stayed open, and the limit's fill later stood beside it."""
+    with pytest.raises(AlertError, match=f"position: not taken with {command}: a pending order closes nothing"):
+        parse_body(f"{command} EURUSD price=1.09 volume=0.1 position=long")
 
 
 @pytest.mark.parametrize("order, field, message", [
