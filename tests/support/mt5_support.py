@@ -20,13 +20,15 @@ def config(tmp_path, **changes) -> MT5Config:
 
 
 @asynccontextmanager
-async def mt5(tmp_path, **changes):
-    """A started MT5 broker on a fresh terminal (kept across uses in one test) and a database."""
+async def mt5(tmp_path, tell: bool = True, **changes):
+    """A started MT5 broker on a fresh terminal (kept across uses in one test) and a database.
+    Without ``tell``, the broker of a run that dies before the engine tells what it hears: its
+    events are heard (``broker.events``), never confirmed told."""
     terminal = Terminal(tmp_path / "terminal.db")
     database = Database(tmp_path / "moonhook.db")
     broker = MT5Broker(database, config(tmp_path, **changes))
     events: list = []
-    broker.listen(lambda event: (events.append(event), broker.told(event)))  # told at once, as the engine does
+    broker.listen(lambda event: (events.append(event), tell and broker.told(event)))  # told at once, as the engine
     try:
         await broker.start()
         async with trio.open_nursery() as nursery:

@@ -5,42 +5,18 @@ while two orders were answered at once; and removed or moved just as their price
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
-
 import trio
 
-from engine.adapters.brokers.mt5 import MT5Broker
 from engine.adapters.brokers.mt5.pending import KNOWN
-from engine.adapters.storage import Database
 from engine.domain.orders import Dropped, Fill, OrderRequest
 
-from support.mt5_standin import ORDER_STATE_EXPIRED, Terminal
-from support.mt5_support import config, mt5, until
+from support.mt5_standin import ORDER_STATE_EXPIRED
+from support.mt5_support import mt5, until
 
 
 def limit(cid: str, price: float = 1.07, **more) -> OrderRequest:
     return OrderRequest("pending", cid, symbol="EURUSD", side="buy", type="limit", price=price, volume=0.1,
                         plugin="p", alert_id=12, **more)
-
-
-@asynccontextmanager
-async def never_telling(tmp_path):
-    """The broker of a run that dies before the engine tells what it hears: its events are
-    heard (``broker.events``), never confirmed told."""
-    database = Database(tmp_path / "moonhook.db")
-    broker = MT5Broker(database, config(tmp_path))
-    broker.events, broker.terminal = [], Terminal(tmp_path / "terminal.db")
-    broker.listen(broker.events.append)
-    try:
-        await broker.start()
-        async with trio.open_nursery() as nursery:
-            await nursery.start(broker.run)
-            yield broker
-            nursery.cancel_scope.cancel()
-    finally:
-        with trio.CancelScope(shield=True):
-            await broker.stop()
-        database.close()
 
 
 def dropped(events: list) -> list[tuple[int, str, bool | None]]:
@@ -52,7 +28,7 @@ async def test_a_pending_order_ended_at_the_broker_and_not_yet_told_at_a_crash_i
     # said the order was gone, and on_cancel never ran (a plugin waiting for its entry waits forever).
     async with mt5(tmp_path) as broker:
         ticket = (await broker.execute(limit("a12-p-1"))).ticket
-    async with never_telling(tmp_path) as broker:
+    async with mt5(tmp_path, tell=False) as broker:
         broker.terminal.end_order(ticket)                               # deleted by hand in the terminal
         await until(lambda: dropped(broker.events))
     async with mt5(tmp_path) as again:

@@ -32,21 +32,26 @@ STEPS = [   # (minutes after T0, a quote of EURUSD's bid or an order)
 ]
 
 
-async def test_the_book_tells_the_deals_the_paper_broker_tells(tmp_path):
+async def side_by_side(tmp_path, config, steps) -> tuple[PaperBroker, Book, list]:
+    """The paper broker and the replay's book through the same ``steps`` (minutes after T0, a
+    bid of EURUSD or an order), each order answered alike; the broker's events."""
     now = [T0]
-    broker = PaperBroker(Database(tmp_path / "moonhook.db"), CONFIG, clock=lambda: now[0])
+    broker = PaperBroker(Database(tmp_path / "moonhook.db"), config, clock=lambda: now[0])
     told: list = []
     broker.listen(told.append)
-    book = Book(CONFIG)
-    for minutes, step in STEPS:
+    book = Book(config)
+    for minutes, step in steps:
         now[0] = at = T0 + 60 * minutes
         if isinstance(step, float):
             await broker.quote("EURUSD", step, at)
             book.see("EURUSD", step, at)
-            continue
-        live = await broker.execute(step)
-        replayed = book.execute(step, at)
-        assert replayed == live, step
+        else:
+            assert book.execute(step, at) == await broker.execute(step), step
+    return broker, book, told
+
+
+async def test_the_book_tells_the_deals_the_paper_broker_tells(tmp_path):
+    _, book, told = await side_by_side(tmp_path, CONFIG, STEPS)
     assert [e.to_plain() for e in book.events] == [e.to_plain() for e in told]
     # What the sequence is, so that an empty or shortened one cannot pass.
     assert [(type(e).__name__, getattr(e, "entry", None), e.volume) for e in book.events] == [
@@ -57,22 +62,11 @@ async def test_the_book_tells_the_deals_the_paper_broker_tells(tmp_path):
 
 async def test_a_pending_order_rejected_for_margin_is_told_alike(tmp_path):
     config = PaperConfig(spread_points=10, commission_per_lot=7.0, leverage=30.0)
-    now = [T0]
-    broker = PaperBroker(Database(tmp_path / "moonhook.db"), config, clock=lambda: now[0])
-    told: list = []
-    broker.listen(told.append)
-    book = Book(config)
     steps = [(1, 1.0800),
              (2, order(2, "pending", symbol="EURUSD", side="buy", type="limit", volume=3.0, price=1.0790)),
              (3, order(3, "pending", symbol="EURUSD", side="buy", type="limit", volume=1.0, price=1.0780)),
              (4, 1.0770)]   # crosses both: the older, 3 lots, needs 10,770 of margin, more than is free
-    for minutes, step in steps:
-        now[0] = at = T0 + 60 * minutes
-        if isinstance(step, float):
-            await broker.quote("EURUSD", step, at)
-            book.see("EURUSD", step, at)
-        else:
-            assert book.execute(step, at) == await broker.execute(step)
+    _, book, told = await side_by_side(tmp_path, config, steps)
     assert [e.to_plain() for e in book.events] == [e.to_plain() for e in told]
     assert [(type(e).__name__, e.volume) for e in book.events] == [("Dropped", 3.0), ("Fill", 1.0)]
 
@@ -81,20 +75,11 @@ async def test_positions_are_listed_by_ticket_as_the_paper_broker_lists_them(tmp
     # A pending order placed first and filled after a market order opened its position: its
     # position (the order's ticket) comes first on paper. A script taking positions.list()'s
     # first, or closing until a count is reached, must meet them in the same order in replay.
-    now = [T0]
-    broker = PaperBroker(Database(tmp_path / "moonhook.db"), CONFIG, clock=lambda: now[0])
-    book = Book(CONFIG)
     steps = [(1, 1.0800),
              (2, order(2, "pending", symbol="EURUSD", side="buy", type="limit", volume=0.1, price=1.0790)),
              (3, order(3, "market", symbol="EURUSD", side="buy", volume=0.2, price=1.0800)),
              (4, 1.0785)]   # fills the limit: position 1001, after 1002
-    for minutes, step in steps:
-        now[0] = at = T0 + 60 * minutes
-        if isinstance(step, float):
-            await broker.quote("EURUSD", step, at)
-            book.see("EURUSD", step, at)
-        else:
-            assert book.execute(step, at) == await broker.execute(step)
+    broker, book, _ = await side_by_side(tmp_path, CONFIG, steps)
     assert [p["ticket"] for p in await broker.positions()] == [1001, 1002]
     assert book.positions() == await broker.positions()
     assert [o.position.ticket for o in book.open_positions] == [1001, 1002]
