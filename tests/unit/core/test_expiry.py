@@ -236,7 +236,7 @@ def test_max_alert_age_and_expire_closes_are_settings_with_safe_defaults(tmp_pat
 
 
 def test_init_writes_both_settings_commented_with_their_defaults(tmp_path):
-    text = render_config("secret", "token")
+    text = render_config("secret-0123456789ab", "token-0123456789abc")
     assert "max_alert_age = 120" in text and "expire_closes = true" in text
     path = tmp_path / "moonhook.toml"
     path.write_text(text)
