@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import shlex
 import signal
@@ -192,7 +193,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="a .lua file, or a folder of them (default: the config's scripts folder)")
     send = sub.add_parser("send", parents=[common], help="send a test alert to the running engine")
     send.add_argument("alert", help=f'a webhook body, e.g. "{TRY_ALERT}"')
-    send.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the outcome")
+    send.add_argument("--wait", type=_seconds, default=10.0, metavar="SECONDS",
+                      help="seconds to wait for the outcome (default 10; 0: look once)")
     send.add_argument("--dry-run", action="store_true",
                       help="say what the alert would do now (its fields, the orders, the limits), sending nothing")
     sub.add_parser("status", parents=[common], help="the running engine's health and plugin statistics")
@@ -240,6 +242,18 @@ def _clock(text: str):
         return clock_zone(text, "--prices-clock")
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _seconds(text: str) -> float:
+    """``send --wait``: seconds, 0 or more; refused before anything is sent, as a bad value
+    found after the alert went out would leave it sent and its outcome untold."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:
+        raise argparse.ArgumentTypeError(f"expected seconds, 0 or more, got {text!r}")
+    return seconds
 
 
 def _duration(text: str) -> float:
