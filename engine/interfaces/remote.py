@@ -52,24 +52,28 @@ async def send(settings: Settings, text: str, wait: float, dry_run: bool = False
             return _unanswered(settings, e)
         print(f"{answer.status_code} {answer.text}")
         body = _json(answer)
-        if answer.status_code != 200 or body.get("status") != "accepted":
-            return 0 if body.get("status") == "duplicate" else 1
+        if answer.status_code != 200 or body.get("status") not in ("accepted", "duplicate") or body.get("note"):
+            return 1   # refused, or a repeat of another alert's id with other content: not executed
+        alert_id = body.get("duplicate_of") or body["id"]
+        if body.get("duplicate_of"):   # a retry: what counts is the outcome of the alert it repeats
+            print(f"moonhook: alert {body['id']} repeats alert {alert_id} and was not executed again; "
+                  f"alert {alert_id}'s outcome:", file=sys.stderr)
         if not server.api_token:
             return 0
         headers = {"Authorization": f"Bearer {server.api_token}"}
         with trio.move_on_after(wait):
             while True:
                 try:
-                    row = _api(await client.get(f"/api/alerts/{body['id']}", headers=headers))
+                    row = _api(await client.get(f"/api/alerts/{alert_id}", headers=headers))
                 except Refused as e:   # accepted, and perhaps traded: never to be taken for "not processed"
-                    print(f"moonhook: alert {body['id']} was accepted, but its outcome cannot be read: {e}",
+                    print(f"moonhook: alert {alert_id} was accepted, but its outcome cannot be read: {e}",
                           file=sys.stderr)
                     return 2
                 if row.get("status") not in ("received", None):
                     print(json.dumps({k: row.get(k) for k in ("id", "status", "outcome")}, indent=2, default=str))
                     return 0 if row["status"] in ("done", "paused") else 1
                 await trio.sleep(0.05)
-        print(f"moonhook: alert {body['id']} not processed after {wait:g} s", file=sys.stderr)
+        print(f"moonhook: alert {alert_id} not processed after {wait:g} s", file=sys.stderr)
         return 1
 
 

@@ -19,3 +19,25 @@ def test_a_bad_wait_is_refused_before_the_alert_is_sent(user):
         assert f"argument --wait: expected seconds, 0 or more, got '{wait}'" in sent.stderr
     assert run.get("/api/alerts")["alerts"] == []
     assert run.interrupt() == 0
+
+
+def test_a_repeat_exits_with_the_outcome_of_the_alert_it_repeats(user):
+    # A repeat exited 0 whatever had become of the first: a retry of a refused entry, or another
+    # alert under a fixed id (not executed), read as traded.
+    config, _ = init(user, "bot")
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    send = ("send", "--config", "bot/moonhook.toml")
+    refused = user.moonhook(*send, "buy EURUSD volume=0.1 price=1.1 id=nostop")   # the demo wants a stop
+    retried = user.moonhook(*send, "buy EURUSD volume=0.1 price=1.1 id=nostop")
+    assert (refused.returncode, retried.returncode) == (1, 1), outcome(retried)
+    assert '"duplicate_of": 1' in retried.stdout and '"status": "rejected"' in retried.stdout
+    assert "moonhook: alert 2 repeats alert 1 and was not executed again; alert 1's outcome:" in retried.stderr
+
+    done = user.moonhook(*send, ENTRY.replace("ID", "fixed"))
+    again = user.moonhook(*send, ENTRY.replace("ID", "fixed"))
+    assert (done.returncode, again.returncode) == (0, 0), outcome(again)
+    assert '"status": "done"' in again.stdout
+    other = user.moonhook(*send, "sell EURUSD volume=0.1 price=1.1 sl=1.11 id=fixed")
+    assert other.returncode == 1 and "not executed: its id is alert 3's, with other content" in other.stdout
+    assert len(run.get("/api/positions")["positions"]) == 1
+    assert run.interrupt() == 0
