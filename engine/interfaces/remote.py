@@ -37,19 +37,33 @@ def _api(response: httpx.Response) -> dict:
     return _json(response)
 
 
+ANSWER_TIMEOUT = 5.0  # seconds for an answer of the engine
+# The alert never left: no connection was made. Any other error may come after the engine read it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
 async def send(settings: Settings, text: str, wait: float, dry_run: bool = False) -> int:
+    """Sends ``text`` to the webhook and waits up to ``wait`` seconds for its outcome: 0 when it
+    was done (or is a repeat of an alert that was), 1 when it was refused, not executed or
+    failed, 2 when it was perhaps taken but its outcome cannot be told (look before sending it
+    again)."""
     server = settings.server
     if not server.secret:
         print("moonhook: no server.secret is configured; nothing can be sent", file=sys.stderr)
         return 2
     if dry_run:
         return await _dry_run(settings, text)
-    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=5.0) as client:
+    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=ANSWER_TIMEOUT) as client:
         try:
             answer = await client.post(f"/webhook/{server.secret}", content=text.encode("utf-8"),
                                        headers={"Content-Type": "text/plain"})
-        except httpx.HTTPError as e:
+        except _NOT_SENT as e:
             return _unanswered(settings, e)
+        except httpx.HTTPError as e:
+            print(f"moonhook: the engine at {_base_url(settings)} did not answer the alert ({e.__class__.__name__}): "
+                  "it may have been journaled and traded: look at its alerts (the dashboard, GET /api/alerts) "
+                  "before sending it again", file=sys.stderr)
+            return 2
         print(f"{answer.status_code} {answer.text}")
         body = _json(answer)
         if answer.status_code != 200 or body.get("status") not in ("accepted", "duplicate") or body.get("note"):
@@ -60,21 +74,31 @@ async def send(settings: Settings, text: str, wait: float, dry_run: bool = False
                   f"alert {alert_id}'s outcome:", file=sys.stderr)
         if not server.api_token:
             return 0
-        headers = {"Authorization": f"Bearer {server.api_token}"}
-        with trio.move_on_after(wait):
-            while True:
-                try:
-                    row = _api(await client.get(f"/api/alerts/{alert_id}", headers=headers))
-                except Refused as e:   # accepted, and perhaps traded: never to be taken for "not processed"
-                    print(f"moonhook: alert {alert_id} was accepted, but its outcome cannot be read: {e}",
-                          file=sys.stderr)
-                    return 2
-                if row.get("status") not in ("received", None):
-                    print(json.dumps({k: row.get(k) for k in ("id", "status", "outcome")}, indent=2, default=str))
-                    return 0 if row["status"] in ("done", "paused") else 1
-                await trio.sleep(0.05)
-        print(f"moonhook: alert {alert_id} not processed after {wait:g} s", file=sys.stderr)
-        return 1
+        return await _outcome(client, server.api_token, alert_id, wait)
+
+
+async def _outcome(client: httpx.AsyncClient, token: str, alert_id: int, wait: float) -> int:
+    """Prints the outcome of the accepted alert ``alert_id`` once it has one (looked at once at
+    least, then up to ``wait`` seconds): 0 when done, 1 when not executed or failed, 2 when it
+    cannot be told."""
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = trio.current_time() + wait
+    while True:
+        try:
+            row = _api(await client.get(f"/api/alerts/{alert_id}", headers=headers))
+        except (Refused, httpx.HTTPError) as e:   # accepted, and perhaps traded: never "not processed"
+            why = e if isinstance(e, Refused) else f"the engine does not answer ({e.__class__.__name__})"
+            print(f"moonhook: alert {alert_id} was accepted, but its outcome cannot be read: {why}", file=sys.stderr)
+            return 2
+        if row.get("status") not in ("received", None):
+            print(json.dumps({k: row.get(k) for k in ("id", "status", "outcome")}, indent=2, default=str))
+            return 0 if row["status"] in ("done", "paused") else 1
+        if trio.current_time() >= deadline:
+            break
+        await trio.sleep(0.05)
+    print(f"moonhook: alert {alert_id} was accepted and is still being processed after {wait:g} s: look at its "
+          "outcome (the dashboard, GET /api/alerts) before sending it again", file=sys.stderr)
+    return 2
 
 
 async def _dry_run(settings: Settings, text: str) -> int:

@@ -1,0 +1,102 @@
+"""`moonhook send` against an engine whose answers go wrong (engine/interfaces/remote.py): once
+the alert may have reached the engine, every ending says it may have traded and exits 2, never
+"not running" (exit 1), which a script or a trader takes as "send it again"."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
+
+import pytest
+
+from engine.interfaces import remote
+from engine.interfaces.cli import main
+
+
+class Unsettled(BaseHTTPRequestHandler):
+    """An engine that accepts the alert as alert 7, which stays "received" (a strategy that runs long)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self._json({"status": "accepted", "id": 7})
+
+    def do_GET(self) -> None:
+        self._json({"id": 7, "status": "received", "outcome": None})
+
+    def _json(self, value: dict) -> None:
+        body = json.dumps(value).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class GoneAfterAccepting(Unsettled):
+    """An engine that accepts the alert, then drops the connection of the question for its outcome."""
+
+    def do_GET(self) -> None:
+        self.close_connection = True
+
+
+@contextmanager
+def engine(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """An HTTP server with ``handler`` on a free port, for the block."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def silent_engine() -> Iterator[int]:
+    """A port whose connections are taken (the kernel's backlog) and never answered."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)
+        yield s.getsockname()[1]
+
+
+def _config(tmp_path, port: int) -> str:
+    config = tmp_path / "moonhook.toml"
+    config.write_text(f'[server]\nport = {port}\nsecret = "s-0123456789abcdef"\napi_token = "t-0123456789abcdef"\n')
+    return str(config)
+
+
+def test_an_alert_sent_but_not_answered_is_said_to_have_perhaps_traded(tmp_path, capsys, monkeypatch):
+    # It said "does not answer; is `moonhook run` running?", exit 1, of an alert the engine may have
+    # journaled and traded: sent again, it traded twice.
+    monkeypatch.setattr(remote, "ANSWER_TIMEOUT", 0.2)   # the engine never answers: no race
+    with silent_engine() as port:
+        assert main(["send", "--config", _config(tmp_path, port), "buy EURUSD sl_pips=20"]) == 2
+    said = capsys.readouterr().err
+    assert f"the engine at http://127.0.0.1:{port} did not answer the alert (ReadTimeout): it may have been " \
+           "journaled and traded" in said and "is `moonhook run` running?" not in said
+
+
+@pytest.mark.parametrize("wait", ["0", "0.3"])
+def test_an_alert_still_running_when_the_wait_ends_is_not_said_unprocessed(tmp_path, capsys, wait):
+    # "not processed after 0 s", exit 1 (as a refused alert), of an alert the engine was running.
+    with engine(Unsettled) as port:
+        assert main(["send", "--config", _config(tmp_path, port), "--wait", wait, "buy EURUSD sl_pips=20"]) == 2
+    assert (f"moonhook: alert 7 was accepted and is still being processed after {float(wait):g} s: look at its "
+            "outcome") in capsys.readouterr().err
+
+
+def test_an_engine_gone_while_send_waits_for_the_outcome_is_said_plainly(tmp_path, capsys):
+    # It ended in a traceback (exit 1) after the alert was accepted.
+    with engine(GoneAfterAccepting) as port:
+        assert main(["send", "--config", _config(tmp_path, port), "buy EURUSD sl_pips=20"]) == 2
+    said = capsys.readouterr().err
+    assert "moonhook: alert 7 was accepted, but its outcome cannot be read: the engine does not answer (" in said
