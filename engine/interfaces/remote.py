@@ -92,7 +92,10 @@ async def _outcome(client: httpx.AsyncClient, token: str, alert_id: int, wait: f
             return 2
         if row.get("status") not in ("received", None):
             print(json.dumps({k: row.get(k) for k in ("id", "status", "outcome")}, indent=2, default=str))
-            return 0 if row["status"] in ("done", "paused") else 1
+            if row["status"] == "paused":
+                print(f"moonhook: alert {alert_id} was journaled, not executed: the engine is paused (a resume with "
+                      "the missed alerts runs it, one without them skips it)", file=sys.stderr)
+            return 0 if row["status"] == "done" else 1
         if trio.current_time() >= deadline:
             break
         await trio.sleep(0.05)

@@ -41,3 +41,16 @@ def test_a_repeat_exits_with_the_outcome_of_the_alert_it_repeats(user):
     assert other.returncode == 1 and "not executed: its id is alert 3's, with other content" in other.stdout
     assert len(run.get("/api/positions")["positions"]) == 1
     assert run.interrupt() == 0
+
+
+def test_an_alert_held_while_paused_is_not_read_as_traded(user):
+    # It exited 0, as a done one: a script went on as if it had traded, and a resume without the
+    # missed alerts skipped it for good.
+    config, _ = init(user, "bot")
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    assert run.client.post("/api/pause", json={"reason": "news"}).status_code == 200
+    held = user.moonhook("send", "--config", "bot/moonhook.toml", ENTRY.replace("ID", "held"))
+    assert held.returncode == 1 and '"status": "paused"' in held.stdout, outcome(held)
+    assert "moonhook: alert 1 was journaled, not executed: the engine is paused" in held.stderr
+    assert run.get("/api/positions")["positions"] == []
+    assert run.interrupt() == 0
