@@ -73,7 +73,9 @@ async def send(settings: Settings, text: str, wait: float, dry_run: bool = False
             print(f"moonhook: alert {body['id']} repeats alert {alert_id} and was not executed again; "
                   f"alert {alert_id}'s outcome:", file=sys.stderr)
         if not server.api_token:
-            return 0
+            print(f"moonhook: alert {alert_id} was accepted; its outcome cannot be read without server.api_token",
+                  file=sys.stderr)
+            return 2
         return await _outcome(client, server.api_token, alert_id, wait)
 
 

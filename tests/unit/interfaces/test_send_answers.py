@@ -68,9 +68,9 @@ def silent_engine() -> Iterator[int]:
         yield s.getsockname()[1]
 
 
-def _config(tmp_path, port: int) -> str:
+def _config(tmp_path, port: int, token: str = 'api_token = "t-0123456789abcdef"') -> str:
     config = tmp_path / "moonhook.toml"
-    config.write_text(f'[server]\nport = {port}\nsecret = "s-0123456789abcdef"\napi_token = "t-0123456789abcdef"\n')
+    config.write_text(f'[server]\nport = {port}\nsecret = "s-0123456789abcdef"\n{token}\n')
     return str(config)
 
 
@@ -100,3 +100,10 @@ def test_an_engine_gone_while_send_waits_for_the_outcome_is_said_plainly(tmp_pat
         assert main(["send", "--config", _config(tmp_path, port), "buy EURUSD sl_pips=20"]) == 2
     said = capsys.readouterr().err
     assert "moonhook: alert 7 was accepted, but its outcome cannot be read: the engine does not answer (" in said
+
+
+def test_an_accepted_alert_whose_outcome_cannot_be_asked_is_not_read_as_traded(tmp_path, capsys):
+    # Without an API token send exited 0 once the alert was accepted, as for one done.
+    with engine(Unsettled) as port:
+        assert main(["send", "--config", _config(tmp_path, port, token=""), "buy EURUSD sl_pips=20"]) == 2
+    assert "alert 7 was accepted; its outcome cannot be read without server.api_token" in capsys.readouterr().err
