@@ -54,11 +54,27 @@ def copy_of(reader: sqlite3.Connection, source: Path, dest: Path) -> Backup:
             alerts = copy.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] if _has(copy, "alerts") else 0
         with open(part, "rb") as f:
             os.fsync(f.fileno())
-        os.replace(part, dest)
+        _place(part, dest)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
     return Backup(dest, schema, alerts, dest.stat().st_size)
+
+
+def _place(part: Path, dest: Path) -> None:
+    """Moves the finished ``part`` to ``dest`` unless a file came to be there while it was written
+    (FileExistsError): a hard link fails on a name taken, where a rename would replace the file."""
+    try:
+        os.link(part, dest)
+    except FileExistsError:
+        raise FileExistsError(f"{dest}: exists already (made while the backup was written); "
+                              "give the backup a new name") from None
+    except OSError:   # a file system without hard links: the check before the copy is all there is
+        if dest.exists():
+            raise FileExistsError(f"{dest}: exists already; give the backup a new name") from None
+        os.replace(part, dest)
+        return
+    part.unlink()
 
 
 def _has(db: sqlite3.Connection, table: str) -> bool:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 
 from engine.adapters.storage import AlertJournal, Database, backup
+from engine.adapters.storage.backup import copy_of
 from engine.domain.alerts import parse_body
 
 
@@ -38,3 +41,26 @@ def test_no_journal_a_taken_name_or_a_damaged_file_leave_nothing_behind(tmp_path
         backup(damaged, tmp_path / "copy.db")
     assert not (tmp_path / "copy.db").exists() and not (tmp_path / "copy.db.part").exists()
     assert taken.read_text() == "mine"
+
+
+class _Raced(sqlite3.Connection):
+    """A reader during whose copy another program saves a file under the backup's name."""
+
+    taken: Path
+
+    def backup(self, target, **kwargs) -> None:
+        self.taken.write_text("another program's file")
+        super().backup(target, **kwargs)
+
+
+def test_a_file_made_under_the_backups_name_while_it_is_written_is_never_replaced(tmp_path):
+    # The name was looked at before the copy only, and the copy renamed over whatever was there.
+    database = Database(tmp_path / "moonhook.db")
+    AlertJournal(database).record(parse_body("buy EURUSD volume=0.1 id=r"))
+    dest = tmp_path / "copy.db"
+    with closing(sqlite3.connect(database.path, factory=_Raced)) as reader:
+        reader.taken = dest
+        with pytest.raises(FileExistsError, match="made while the backup was written"):
+            copy_of(reader, database.path, dest)
+    assert dest.read_text() == "another program's file" and not list(tmp_path.glob("*.part"))
+    database.close()
