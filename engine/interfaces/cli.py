@@ -342,12 +342,16 @@ def _backup(settings: Settings, dest: Path) -> int:
 
     from engine.adapters.storage import backup
 
+    source = settings.engine.database
     try:
-        made = backup(settings.engine.database, dest)
-    except (OSError, sqlite3.Error) as e:
-        print(f"moonhook: backup: {e}", file=sys.stderr)
+        made = backup(source, dest)
+    except OSError as e:   # ours name their file; the system's name one of its own (dest.part)
+        print(f"moonhook: backup: {e if e.strerror is None else f'{e.strerror}: {dest}'}", file=sys.stderr)
         return 2
-    print(f"moonhook: {settings.engine.database} copied to {made.path}: schema {made.schema}, "
+    except sqlite3.Error as e:   # the source unreadable, or the copy not written (a full disk)
+        print(f"moonhook: backup: copying {source} to {dest}: {e}", file=sys.stderr)
+        return 2
+    print(f"moonhook: {source} copied to {made.path}: schema {made.schema}, "
           f"{made.alerts:,} alerts, {made.size / 1e6:.1f} MB")
     return 0
 

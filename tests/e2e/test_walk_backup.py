@@ -39,3 +39,12 @@ def test_a_backup_taken_while_trading_restores_the_journal_and_the_account(user)
     assert [a["source_id"] for a in restored.get("/api/alerts")["alerts"]] == ["b2", "b1", "b0"]
     assert [p["volume"] for p in restored.get("/api/positions")["positions"]] == [0.1, 0.1, 0.1]
     assert restored.interrupt() == 0
+
+
+def test_a_backup_to_a_path_that_cannot_be_a_file_says_what_is_wrong_with_it(user):
+    # It said "[Errno 17] File exists: 'moonhook.toml'" of a path under a file.
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    made = user.moonhook("backup", "moonhook.toml/monday.db", cwd="bot")
+    assert (made.returncode, made.stderr) == (2, "moonhook: backup: Not a directory: moonhook.toml/monday.db\n")
+    assert run.interrupt() == 0

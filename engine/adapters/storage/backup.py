@@ -39,6 +39,8 @@ def copy_of(reader: sqlite3.Connection, source: Path, dest: Path) -> Backup:
     ``Database`` writes back a file deleted under it)."""
     if dest.exists():
         raise FileExistsError(f"{dest}: exists already; give the backup a new name")
+    if dest.parent.exists() and not dest.parent.is_dir():   # else mkdir says "File exists" of it
+        raise NotADirectoryError(20, os.strerror(20), str(dest.parent))
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     part.unlink(missing_ok=True)   # a copy an earlier try left half-made
