@@ -297,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         where = e.filename or getattr(a, "folder", a.config)
         print(f"moonhook: {a.command}: {e.strerror or e}: {where}", file=sys.stderr)
         return 2
+    if a.command in ("check", "send", "status", "backup") and not a.config.exists():
+        # Only the default can be missing (_settings): say whose settings these are, before a
+        # failure that would read as the engine's (not running, no secret, no journal).
+        print(f"moonhook: no {DEFAULT_CONFIG} in this folder: the defaults and MOONHOOK_* variables are used "
+              "(--config names the file)", file=sys.stderr)
     if a.command == "run":
         # Installed before Trio starts: Trio then installs no KeyboardInterrupt handler, and its
         # signal receiver, which saves and restores the handlers it finds, hands this one back

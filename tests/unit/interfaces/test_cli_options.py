@@ -108,3 +108,17 @@ def test_send_and_status_reach_an_ipv6_host_in_brackets(tmp_path, capsys):
         config.write_text(f'[server]\nhost = "::1"\nport = {port}\n')
         assert main(["status", "--config", str(config)]) == 1
         assert f"the engine at http://[::1]:{port} does not answer (ConnectError)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["status"], ["send", "buy EURUSD sl_pips=20"], ["backup", "copy.db"]],
+                         ids=["status", "send", "backup"])
+def test_a_command_typed_where_there_is_no_config_says_so(tmp_path, monkeypatch, capsys, argv):
+    # In another folder than the bot's, status said the engine at 127.0.0.1:8080 was not running,
+    # send that no secret was configured, backup that there was no journal: never why.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MOONHOOK_SECRET", raising=False)
+    with port_nobody_listens_on() as port:
+        monkeypatch.setenv("MOONHOOK_PORT", str(port))
+        assert main(argv) != 0
+    assert capsys.readouterr().err.startswith("moonhook: no moonhook.toml in this folder: the defaults and "
+                                              "MOONHOOK_* variables are used (--config names the file)\n")
