@@ -24,17 +24,25 @@ def _base_url(settings: Settings) -> str:
     return f"http://{host}:{settings.server.port}"
 
 
-class Refused(Exception):
-    """The engine refused the API token (401, 403): its answers say nothing of the engine."""
+class Unreadable(Exception):
+    """An API answer that says nothing of the engine: the token refused (401, 403), or an error."""
 
 
 def _api(response: httpx.Response) -> dict:
-    """An API answer's JSON object; raises Refused when the token was refused."""
+    """An API answer's JSON object; raises Unreadable for any other answer than 200."""
     if response.status_code in (401, 403):
-        raise Refused(f"the engine refused server.api_token ({response.status_code} "
-                      f"{_json(response).get('error') or response.reason_phrase}): is it the one `moonhook run` "
-                      "started with? (a token saved since takes effect at its next start)")
+        raise Unreadable(f"the engine refused server.api_token ({response.status_code} "
+                         f"{_json(response).get('error') or response.reason_phrase}): is it the one `moonhook run` "
+                         "started with? (a token saved since takes effect at its next start)")
+    if response.status_code != 200:
+        raise Unreadable(f"{response.request.url.path} answered {response.status_code} "
+                         f"{_json(response).get('error') or response.reason_phrase}")
     return _json(response)
+
+
+def _why(e: Exception) -> str:
+    """Why an API answer could not be read: Unreadable's own words, or the connection's error."""
+    return str(e) if isinstance(e, Unreadable) else f"the engine does not answer ({e.__class__.__name__})"
 
 
 ANSWER_TIMEOUT = 5.0  # seconds for an answer of the engine
@@ -88,9 +96,9 @@ async def _outcome(client: httpx.AsyncClient, token: str, alert_id: int, wait: f
     while True:
         try:
             row = _api(await client.get(f"/api/alerts/{alert_id}", headers=headers))
-        except (Refused, httpx.HTTPError) as e:   # accepted, and perhaps traded: never "not processed"
-            why = e if isinstance(e, Refused) else f"the engine does not answer ({e.__class__.__name__})"
-            print(f"moonhook: alert {alert_id} was accepted, but its outcome cannot be read: {why}", file=sys.stderr)
+        except (Unreadable, httpx.HTTPError) as e:   # accepted, and perhaps traded: never "not processed"
+            print(f"moonhook: alert {alert_id} was accepted, but its outcome cannot be read: {_why(e)}",
+                  file=sys.stderr)
             return 2
         if row.get("status") not in ("received", None):
             print(json.dumps({k: row.get(k) for k in ("id", "status", "outcome")}, indent=2, default=str))
@@ -148,8 +156,8 @@ async def status(settings: Settings) -> int:
             listing = _api(await client.get("/api/plugins"))
             shadow = _api(await client.get("/api/shadow", params={"limit": 1}))
             overview = _api(await client.get("/api/overview"))
-        except Refused as e:   # an empty table and "0 alerts" would be figures invented
-            print(f"moonhook: {e}", file=sys.stderr)
+        except (Unreadable, httpx.HTTPError) as e:   # an empty table and "0 alerts" would be figures invented
+            print(f"moonhook: {_why(e)}", file=sys.stderr)
             return 2
     if overview:
         print(overview_line(overview))

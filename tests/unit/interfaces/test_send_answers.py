@@ -1,6 +1,7 @@
-"""`moonhook send` against an engine whose answers go wrong (engine/interfaces/remote.py): once
-the alert may have reached the engine, every ending says it may have traded and exits 2, never
-"not running" (exit 1), which a script or a trader takes as "send it again"."""
+"""`moonhook send` and `status` against an engine whose answers go wrong (engine/interfaces/remote.py):
+once the alert may have reached the engine, every ending says it may have traded and exits 2, never
+"not running" (exit 1), which a script or a trader takes as "send it again"; and status shows no
+figure it could not read."""
 
 from __future__ import annotations
 
@@ -107,3 +108,26 @@ def test_an_accepted_alert_whose_outcome_cannot_be_asked_is_not_read_as_traded(t
     with engine(Unsettled) as port:
         assert main(["send", "--config", _config(tmp_path, port, token=""), "buy EURUSD sl_pips=20"]) == 2
     assert "alert 7 was accepted; its outcome cannot be read without server.api_token" in capsys.readouterr().err
+
+
+class OverviewFails(Unsettled):
+    """A healthy engine whose overview answers 500 (a read of the day's figures that failed)."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/api/overview"):
+            body = b'{"error": "internal error; see the server\'s log"}'
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            self._json({"status": "ok"} if self.path == "/health" else {"plugins": []})
+
+
+def test_status_shows_no_figures_from_an_answer_that_failed(tmp_path, capsys):
+    # It printed "today: 0 alerts, 0 orders" from the error's body, exit 0.
+    with engine(OverviewFails) as port:
+        assert main(["status", "--config", _config(tmp_path, port)]) == 2
+    said = capsys.readouterr()
+    assert "today:" not in said.out
+    assert "moonhook: /api/overview answered 500 internal error; see the server's log" in said.err
