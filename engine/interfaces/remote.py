@@ -116,7 +116,8 @@ async def _outcome(client: httpx.AsyncClient, token: str, alert_id: int, wait: f
 
 async def _dry_run(settings: Settings, text: str) -> int:
     """``send --dry-run``: what the alert would do, from ``POST /api/alerts/check``; 0 when it
-    would place its orders, 1 when one would be refused, it cannot be executed or is invalid."""
+    would place its orders, 1 when one would be refused, it cannot be executed or is invalid, or
+    the engine is paused (a real alert would be journaled, not executed)."""
     token = settings.server.api_token
     if not token:
         print("moonhook: send --dry-run asks the engine's API: set server.api_token", file=sys.stderr)
@@ -132,7 +133,8 @@ async def _dry_run(settings: Settings, text: str) -> int:
         print(f"{answer.status_code} {view.get('error') or answer.text}")
         return 1
     print(check_text(view))
-    return 1 if view.get("error") or any(o.get("refused") for o in view.get("orders", ())) else 0
+    refused = view.get("error") or view.get("paused") or any(o.get("refused") for o in view.get("orders", ()))
+    return 1 if refused else 0
 
 
 def _unanswered(settings: Settings, e: httpx.HTTPError) -> int:

@@ -49,6 +49,8 @@ def test_an_alert_held_while_paused_is_not_read_as_traded(user):
     config, _ = init(user, "bot")
     run = user.start("run", "--config", "bot/moonhook.toml", config=config)
     assert run.client.post("/api/pause", json={"reason": "news"}).status_code == 200
+    tried = user.moonhook("send", "--config", "bot/moonhook.toml", "--dry-run", ENTRY.replace("ID", "tried"))
+    assert tried.returncode == 1 and "the engine is paused: a real alert would be journaled" in tried.stdout
     held = user.moonhook("send", "--config", "bot/moonhook.toml", ENTRY.replace("ID", "held"))
     assert held.returncode == 1 and '"status": "paused"' in held.stdout, outcome(held)
     assert "moonhook: alert 1 was journaled, not executed: the engine is paused" in held.stderr
