@@ -42,7 +42,7 @@ class Switches(Protocol):
     def loaded(self, new: Plugin, replaced: list[Plugin]) -> None: ...
     def switched(self, plugin: Plugin, enabled: bool, by: str, reason: str | None = None) -> None: ...
     def deleted(self, file: str) -> None: ...
-    def not_loaded_at_start(self, file: str, error: str) -> None: ...
+    def not_loaded_at_start(self, file: str, error: str, guard: bool) -> None: ...
     def scripts_at_start(self, files: set[str]) -> None: ...
     def served_last(self, name: str) -> str | None: ...
     def name_clash_at_start(self, name: str, files: list[str], guard: bool) -> None: ...
@@ -78,6 +78,7 @@ class Lifecycle(SettingsSaves, NameClashes):
         self._plugins, self._pool = loader.plugins, loader.pool
         self._switchboard, self._working, self._nursery = switchboard, working, nursery
         self.errors: dict[str, str] = {}        # file -> why no version of it serves
+        self._failed_guards: set[str] = set()   # those of them whose script says it is a guard
         self._changing = trio.Lock()            # one load, reload or unload at a time
         self._timers: dict[Plugin, trio.CancelScope] = {}
         self._retire = trio.Event()             # set when a retiring plugin may be free
@@ -124,7 +125,7 @@ class Lifecycle(SettingsSaves, NameClashes):
         async with self._changing:
             await self._settle_names()
         for file, error in sorted(self.errors.items()):
-            self._switchboard.not_loaded_at_start(file, error)
+            self._switchboard.not_loaded_at_start(file, error, file in self._failed_guards)
         self._switchboard.scripts_at_start({path.name for path in found})
 
     async def load(self, path: Path) -> Plugin:
@@ -255,6 +256,7 @@ class Lifecycle(SettingsSaves, NameClashes):
             told = f"reload of {path.name} failed: {report}; the previous version keeps running"
         else:
             self.errors[path.name] = report
+            (self._failed_guards.add if error.guard else self._failed_guards.discard)(path.name)
             told = f"plugin not loaded: {report}"
         log.error("%s", told)
         self._notifier.send("errors", told, key=f"load:{path.name}")

@@ -13,7 +13,8 @@ from sandbox import SandboxError
 from sandbox.typing import SandboxPool as Pool
 
 from engine.adapters.storage import Database, MetaCache
-from engine.core.plugins import HOOKS, Plugin, PluginError, PluginMeta, asked_budget, make_budget, over_limits
+from engine.core.plugins import (HOOKS, Plugin, PluginError, PluginMeta, asked_budget, given_params, make_budget,
+                                 over_limits)
 from engine.core.roster import PluginSet
 from engine.core.services import Host, host_functions
 from engine.domain.alerts import SymbolMap
@@ -99,6 +100,7 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
         except SandboxError as e:
             raise PluginError(file, f"the `plugin` table cannot be read: {e}") from None
         meta = PluginMeta.parse(raw, path.stem, file, ctx.symbols)
+        plugin.meta = meta   # a failure from here on is known to be a guard's, or not
         other = ctx.plugins.get(meta.name)
         if other is not None and other is not replacing and other.path != path and other.path.exists():
             raise NameTaken(file, meta.name, other.path.name, meta.guard)
@@ -110,7 +112,7 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
             budget = make_budget(config.default_budget, config.budget_limits, meta.budget, settings.budget)
         except ValueError as e:
             raise PluginError(file, str(e)) from None
-        plugin.meta, plugin.enabled = meta, settings.enabled
+        plugin.enabled = settings.enabled
         plugin.disabled_by = None if settings.enabled else "config"
         plugin.budget_note = over_limits(asked_budget(config.default_budget, meta.budget, settings.budget),
                                          config.budget_limits)
@@ -120,14 +122,16 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
             await pool.unload(plugin.pool_id)
             plugin.budget = budget
             await run_chunk()
-        await pool.set_global(plugin.pool_id, "params", {**meta.params, **settings.params})
+        await pool.set_global(plugin.pool_id, "params", given_params(meta.name, file, meta.params, settings.params))
         plugin.hooks = frozenset(pool.functions(plugin.pool_id)) & frozenset(HOOKS)
         if "on_load" in plugin.hooks:
             try:
                 await pool.call(plugin.pool_id, "on_load")
             except SandboxError as e:
                 raise PluginError(e.file or file, f"on_load failed: {e.kind} error: {e}", e.line) from None
-    except BaseException:
+    except BaseException as e:
+        if isinstance(e, PluginError):
+            e.guard = plugin.meta.guard
         if plugin.pool_id in pool.plugins():
             await pool.unload(plugin.pool_id)
         raise

@@ -3,6 +3,7 @@ defines, its budget, its state and its stats. Which plugins are loaded is ``rost
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import deque
@@ -50,6 +51,7 @@ class PluginError(Exception):
 
     def __init__(self, file: str, message: str, line: int | None = None):
         self.file, self.message, self.line = file, message, line
+        self.guard = False   # the script says it is a guard (its failure is known to leave entries unguarded)
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where}: {message}")
 
@@ -59,6 +61,26 @@ class PluginError(Exception):
     @classmethod
     def from_sandbox(cls, file: str, error: SandboxError) -> "PluginError":
         return cls(error.file or file, f"{error.kind} error: {bare_message(error)}", error.line)
+
+
+def given_params(name: str, file: str, declared: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The script's ``params`` with ``[plugins.NAME] params`` over them. Raises PluginError for a
+    value of another kind than the script's default: ``"false"`` given for ``false`` reads as
+    true in Lua (any string does), so a guard's switch would be turned the other way unseen."""
+    for key, value in given.items():
+        if key in declared and (want := _kind(declared[key])) != (got := _kind(value)):
+            raise PluginError(file, f"[plugins.{name}] params.{key}: expected {want}, as the script's default "
+                                    f"{json.dumps(declared[key], default=str)}, got {got} "
+                                    f"{json.dumps(value, default=str)}")
+    return {**declared, **given}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a string" if isinstance(value, str) else "a table"
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ class _NoSwitches:
     def scripts_at_start(self, files: set[str]) -> None:
         pass
 
-    def not_loaded_at_start(self, file: str, error: str) -> None:
+    def not_loaded_at_start(self, file: str, error: str, guard: bool) -> None:
         pass  # a shadow guard missing trades nothing: the live engine goes on
 
     def served_last(self, name: str) -> str | None:

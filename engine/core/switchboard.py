@@ -231,9 +231,13 @@ class Switchboard:
         """``file`` was deleted: a trader's choice, so it is no guard missing at the next start."""
         self._guard_file(file, False, "deleted")
 
-    def not_loaded_at_start(self, file: str, error: str) -> None:
-        """``file`` did not load at start and no version of it serves: if it was a guard, the
-        engine pauses (entries would go through unguarded), and the administrators are told."""
+    def not_loaded_at_start(self, file: str, error: str, guard: bool) -> None:
+        """``file`` did not load at start and no version of it serves: if it was a guard, or
+        says it is one (``guard``: it failed after its ``plugin`` table was read, at its first
+        start too), the engine pauses (entries would go through unguarded), and the
+        administrators are told."""
+        if guard:
+            self._guard_file(file, True, "load")
         if file in self._guards:
             self.pause_engine("guard", f"the guard {file} did not load ({error}); fix it (moonhook check), "
                                        "then resume")

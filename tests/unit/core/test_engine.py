@@ -250,6 +250,24 @@ async def test_params_merge_script_defaults_with_config(tmp_path):
     assert row["outcome"]["plugins"][0]["changes"] == {"comment": "buy2"}
 
 
+async def test_a_param_of_another_kind_than_the_scripts_default_is_refused_not_read_as_true(tmp_path):
+    """``allow_without_stop = "false"`` for init's demo guard: Lua reads any string as true, so
+    entries without a stop traded. The guard does not load, says which key, and the engine,
+    without its guard, starts paused; a number for a number (2 for 1.5) is taken."""
+    from importlib.resources import files
+
+    demo = files("engine.app").joinpath("demo.lua").read_text()
+    scripts = {"demo": demo, "p": "plugin = {params = {risk = 1.5}}\nfunction on_alert(a) return {comment = "
+                                  "tostring(params.risk)} end"}
+    plugins = {"demo": PluginConfig(params={"allow_without_stop": "false"}), "p": PluginConfig(params={"risk": 2})}
+    async with running(tmp_path, scripts, plugins=plugins) as engine:
+        assert engine.plugins.get("demo") is None and engine.paused
+        assert str(engine.lifecycle.errors["demo.lua"]) == (
+            "demo.lua: error: [plugins.demo] params.allow_without_stop: expected true or false, as the script's "
+            'default false, got a string "false"')
+        assert engine.plugins.get("p") is not None
+
+
 async def test_budget_overrides_are_capped_by_the_engine_limits(tmp_path):
     scripts = {"greedy": "plugin = {budget = {instructions = 1e12, timeout = 60, memory_mb = 1}}"}
     async with running(tmp_path, scripts) as engine:
