@@ -105,6 +105,8 @@ _RETCODES = dict(
     INVALID_ORDER=(10035, "Incorrect or prohibited order type"), POSITION_CLOSED=(10036, "Position doesn't exist"),
     INVALID_CLOSE_VOLUME=(10038, "Close volume exceeds the current position volume"),
     CLOSE_ORDER_EXIST=(10039, "A close order already exists"), LIMIT_POSITIONS=(10040, "Positions limit reached"),
+    LONG_ONLY=(10042, "Only long positions are allowed"), SHORT_ONLY=(10043, "Only short positions are allowed"),
+    CLOSE_ONLY=(10044, "Only position closing is allowed"),
     FIFO_CLOSE=(10045, "Position close rejected due to FIFO rule"),
 )
 # TRADE_RETCODE_REQUOTE = 10004 ... TRADE_RETCODE_FIFO_CLOSE = 10045, as the package names them.
@@ -662,6 +664,16 @@ def _points(distance, point):
     return round(distance / point, 6)
 
 
+def _trade_mode_allows(s, buy):
+    """An order opening (or adding to) a position, refused as the symbol's trade mode says: a
+    close-only symbol takes closes only (10044), a long-only one no sell (10042), a short-only
+    one no buy (10043). Closes are taken in every mode but DISABLED (10017, checked before)."""
+    mode = s["trade_mode"]
+    _need(mode != SYMBOL_TRADE_MODE_CLOSEONLY, 10044)
+    _need(mode != SYMBOL_TRADE_MODE_LONGONLY or buy, 10042)
+    _need(mode != SYMBOL_TRADE_MODE_SHORTONLY or not buy, 10043)
+
+
 def _stops_ok(buy, ref, sl, tp, s):
     """sl/tp on the price grid, on the right side of ``ref`` and at least trade_stops_level points away."""
     level = s["trade_stops_level"]
@@ -864,6 +876,7 @@ def _trade(st, r, execute):
         _need(pos is not None, 10036)
         s, buy = st.symbol(pos["symbol"]), pos["type"] == POSITION_TYPE_BUY
         _need(not s["closed"], 10018)
+        _need(s["trade_mode"] != SYMBOL_TRADE_MODE_DISABLED, 10017)
         _need(_stops_ok(buy, s["bid"] if buy else s["ask"], r.sl, r.tp, s), 10016)
         _need((pos["sl"], pos["tp"]) != (r.sl, r.tp), 10025)
         if execute:
@@ -875,6 +888,7 @@ def _trade(st, r, execute):
         _need(o is not None, 10013)
         s = st.symbol(o["symbol"])
         _need(not s["closed"], 10018)
+        _need(s["trade_mode"] != SYMBOL_TRADE_MODE_DISABLED, 10017)
         if r.action == TRADE_ACTION_MODIFY:
             price = r.price or o["price_open"]
             _need(_pending_price_ok(o["type"], price, s), 10015)
@@ -897,11 +911,13 @@ def _trade(st, r, execute):
     s = st.symbol(r.symbol)
     _need(s is not None and r.symbol in _selected and (pos is None or pos["symbol"] == r.symbol), 10013)
     _need(not s["closed"], 10018)
+    _need(s["trade_mode"] != SYMBOL_TRADE_MODE_DISABLED, 10017)
     _need(_volume_ok(r.volume, s), 10014)
     _need(r.type in (_PENDING_TYPES if pending else (ORDER_TYPE_BUY, ORDER_TYPE_SELL)), 10035)
     _need(_filling_ok(r.type_filling, s["filling_mode"], pending), 10030)
     buy = r.type in _BUY_TYPES
     if pending:
+        _trade_mode_allows(s, buy)
         _need(_pending_price_ok(r.type, r.price, s), 10015)
         _need(_stops_ok(buy, r.price, r.sl, r.tp, s), 10016)
         _need(_expiration_ok(r, s, st), 10022)
@@ -926,6 +942,7 @@ def _trade(st, r, execute):
         _need(_points(abs(price - r.price), s["point"]) <= r.deviation, 10004)
     opening = r.volume - existing["volume"] if closing else r.volume  # a netting reversal opens the rest
     if pos is None and opening > 1e-9:
+        _trade_mode_allows(s, buy)
         _need(_stops_ok(buy, s["bid"] if buy else s["ask"], r.sl, r.tp, s), 10016)
         _need(_margin(s, opening, price, st.get("leverage")) <= _account(st).margin_free, 10019)
     # A thin book (a test's ``liquidity``: lots the market takes at once): FOK is refused whole,

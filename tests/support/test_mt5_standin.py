@@ -197,6 +197,26 @@ def test_no_trading_when_autotrading_is_off_or_the_market_closed(term):
     assert market().retcode == 10009
 
 
+def test_a_symbols_trade_mode_refuses_what_it_does_not_allow_and_lets_closes_through(term):
+    # As a trade server: close-only, long-only and short-only refuse an opening order (a deal
+    # or a pending order), never a close; a disabled symbol refuses everything.
+    long_ = market().order
+    short = market("sell").order
+    term.set_symbol("EURUSD", trade_mode=mt5.SYMBOL_TRADE_MODE_CLOSEONLY)
+    assert market().retcode == 10044 and pending(mt5.ORDER_TYPE_BUY_LIMIT, 1.07).retcode == 10044
+    assert market("sell", position=long_).retcode == 10009
+    term.set_symbol("EURUSD", trade_mode=mt5.SYMBOL_TRADE_MODE_LONGONLY)
+    assert market("sell").retcode == 10042 and pending(mt5.ORDER_TYPE_SELL_LIMIT, 1.09).retcode == 10042
+    assert market("buy", position=short).retcode == 10009 and market().retcode == 10009
+    term.set_symbol("EURUSD", trade_mode=mt5.SYMBOL_TRADE_MODE_SHORTONLY)
+    assert market().retcode == 10043 and market("sell").retcode == 10009
+    term.set_symbol("EURUSD", trade_mode=mt5.SYMBOL_TRADE_MODE_DISABLED)
+    position = mt5.positions_get()[0]
+    assert market("sell", position=position.ticket).retcode == 10017 and market().retcode == 10017
+    assert mt5.order_check({"action": mt5.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1, "type": 0,
+                            "price": 1.0801, "deviation": 10, "type_filling": 0}).retcode == 10017
+
+
 def test_price_beyond_the_deviation_is_requoted_with_fresh_prices(term):
     stale = mt5.symbol_info_tick("EURUSD")
     term.set_price("EURUSD", 1.08100, 1.08110)
