@@ -25,6 +25,7 @@ from engine.core.limits import Limits, is_breach
 from engine.core.metrics import Metrics
 from engine.core.monitor import Monitor
 from engine.core.order_turns import OrderTurns
+from engine.core.reports import describe_not_done
 from engine.core.run import Run, client_id
 from engine.core.run import current as _run
 from engine.domain.orders import OPENING, OrderRequest, OrderResult
@@ -187,10 +188,7 @@ class Desk(PlainDesk):
             if result.unknown and request.alert_id is None:   # settled when the broker can tell (unsettled.py)
                 self.left_unknown(request.client_id)
         if not result.ok and not result.duplicate:
-            # Not known: it may be live at the broker; each is told, never folded among refusals.
-            said, key = ("order not known", None) if result.unknown else ("order refused", f"refused:{request.plugin}")
-            self._notifier.send("trades", f"{said}: {request.kind} {request.symbol or ''} "
-                                          f"for {request.plugin}: {result.error}", key=key)
+            self._notifier.send("trades", *describe_not_done(request, result))
         return result
 
     def _told(self, request: OrderRequest, result: OrderResult, record: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.adapters.storage import Recorded
 from engine.domain.alerts import Alert
-from engine.domain.orders import Closed, Dropped, Event, Fill
+from engine.domain.orders import OPENING, Closed, Dropped, Event, Fill, OrderRequest, OrderResult
 
 log = logging.getLogger("moonhook.engine")
 
@@ -62,6 +62,37 @@ def money_of(closed: Closed) -> str:
 def command_of(alert: Alert) -> str:
     """An alert in a notification's words: "buy EURUSD", "closeall", "alert"."""
     return " ".join(x for x in (alert.action.value if alert.action else None, alert.symbol) if x) or "alert"
+
+
+def describe_not_done(request: OrderRequest, result: OrderResult) -> tuple[str, str | None]:
+    """The trades chat's notice of an order the broker did not do, and its throttle key. Not
+    known: it may be live, so each is told (no key). A refused entry left nothing open: one
+    plugin's refusals fold together. A refused close, removal or stop change left what it was
+    for as it was, and nothing sends it again (a market closed for the weekend included): it is
+    folded only with repeats of that very order, never under an entry's refusal, and says so."""
+    said = f"{request.kind} {request.symbol or ''} for {request.plugin}: {result.error}"
+    if result.unknown:
+        return f"order not known: {said}", None
+    if request.kind in OPENING:
+        return f"order refused: {said}", f"refused:{request.plugin}"
+    return f"order refused: {said}. {_left_as_it_was(request, result)}", \
+        f"refused:{request.plugin}:{request.kind}:{request.symbol}"
+
+
+def _left_as_it_was(request: OrderRequest, result: OrderResult) -> str:
+    """What a refused close, removal or stop change left as it was, and how to send it again."""
+    symbol, ticket, command = request.symbol, request.ticket, None
+    if request.kind == "modify":
+        left = f"The stops of ticket {ticket}{f' on {symbol}' if symbol else ''} stay as they were"
+    elif request.type:  # the engine's removal of a pending order: by its ticket, with its type
+        left, command = f"Pending order {ticket}{f' on {symbol}' if symbol else ''} stays", "/cancel"
+    elif ticket is not None:  # a plugin's close or cancel by ticket: a position or a pending order
+        left = f"Ticket {ticket}{f' on {symbol}' if symbol else ''} stays open"
+    else:  # closed in part (some positions, some lots): its error says which
+        left, command = f"{'What it did not close of ' if result.closed or result.volume else ''}{symbol} stays open", \
+            "/close"
+    again = "the alert again" + (f", or {command} {symbol} in Telegram" if command and symbol else "")
+    return f"{left}: nothing sends this order again; send it once the broker takes it ({again})"
 
 
 def describe_rejection(alert_id: int, alert: Alert, outcome: dict[str, Any]) -> str:
