@@ -63,3 +63,19 @@ async def test_an_entry_on_a_close_only_symbol_is_refused_once_and_its_reversals
     close, entry = reversal["outcome"]["orders"]
     assert close["ok"] and positions == [] and terminal.sent() == 2   # the open, then its close: no retry
     assert entry["error"].startswith("MetaTrader 10044: only closing positions is allowed"), entry
+
+
+async def test_a_close_meeting_no_connection_to_the_trade_server_waits_for_it_and_closes(tmp_path):
+    # 10031: the terminal has lost its trade server (its weekly maintenance) and sent nothing.
+    # The engine then says "alerts wait for it until they expire", yet the close failed for
+    # good and its position stayed open once the server was back.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with on_mt5(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1")
+        terminal.script("order_send", "connection")
+        close = await process(engine, "close EURUSD")
+        notices = await told(engine)
+        positions = await engine.broker.positions()
+    assert close["status"] == "done" and close["outcome"]["orders"][0]["ok"], close
+    assert positions == [] and terminal.sent() == 2   # the open and the close, each once
+    assert not [text for kind, text in notices if text.startswith("order refused")], notices

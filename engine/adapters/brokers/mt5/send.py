@@ -3,7 +3,9 @@
 The send is written down by its tag before it goes (``book.py``); a tag already done answers
 its result, one left open is looked for at the broker first (``history.py``). A requote or a
 price change is sent again at a fresh price, an unsupported filling type (10030) with the
-next one the symbol allows; any other retcode refuses the request, in MetaTrader's words.
+next one the symbol allows; no connection with the trade server (10031: nothing reached it)
+marks the session lost and raises Unknown, so the alert waits for it as for a lost terminal;
+any other retcode refuses the request, in MetaTrader's words.
 
 A tag is in one task's hands at a time: the sender's from its first look in the book to its
 result, or the poll's while it looks for a send left open (``resolve_left``). Looked for
@@ -129,9 +131,12 @@ class Sender:
                 attempt += 1
                 request = {**request, "price": await fresh(request)}
                 continue
-            if code == c.CONNECTION:
+            said = c.describe_retcode(code, answer.get("comment"))
+            if code == c.CONNECTION:  # sent nowhere: the alert waits for the trade server, as for a lost terminal
+                await self.settle(tag, OrderResult.refused(said))  # not executed: the tag may be sent again
                 self._session.lose(c.describe_retcode(code))
-            return await self.settle(tag, OrderResult.refused(c.describe_retcode(code, answer.get("comment"))))
+                raise Unknown(said)
+            return await self.settle(tag, OrderResult.refused(said))
 
     async def settle(self, tag: str, result: OrderResult) -> OrderResult:
         """The send tagged ``tag`` is over, or "lost" (``result.unknown``: looked for again at
