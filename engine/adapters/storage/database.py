@@ -155,15 +155,17 @@ class Database:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def _migrate(self) -> None:
-        for version, migrate in enumerate(MIGRATIONS, start=1):
-            with self.transaction():  # each step checks the version inside its own transaction
-                current = self.schema_version
-                if current > len(MIGRATIONS):
-                    raise RuntimeError(f"{self.path}: schema version {current} is newer than this moonhook "
-                                       f"({len(MIGRATIONS)}); upgrade moonhook or restore a backup")
-                if current < version:
-                    migrate(self.db)
-                    self.db.execute(f"PRAGMA user_version = {version}")
+        """Runs the migrations the file has not had, all in one transaction (the version read
+        inside it): an upgrade that fails (a full disk, a kill) leaves the file whole at the
+        schema it had, which the moonhook that wrote it still opens."""
+        with self.transaction():
+            current = self.schema_version
+            if current > len(MIGRATIONS):
+                raise RuntimeError(f"{self.path}: schema version {current} is newer than this moonhook "
+                                   f"({len(MIGRATIONS)}); upgrade moonhook or restore a backup")
+            for migrate in MIGRATIONS[current:]:
+                migrate(self.db)
+            self.db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 
     async def writable(self) -> None:
         """Returns when no other connection of the engine is committing: a write transaction

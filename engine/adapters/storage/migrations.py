@@ -1,6 +1,7 @@
-"""The journal's schema, a migration a version: ``Database`` runs, each in a transaction of its
-own, those its file has not had (``PRAGMA user_version`` counts them). Append only: a released
-migration is never edited, the next change is a new function."""
+"""The journal's schema, a migration a version: ``Database`` runs those its file has not had
+(``PRAGMA user_version`` counts them) all in one transaction, so that a failed upgrade leaves
+the file as it was. Each must therefore run inside a transaction (no VACUUM, no PRAGMA
+foreign_keys). Append only: a released migration is never edited, the next change is a new function."""
 
 from __future__ import annotations
 
