@@ -310,13 +310,13 @@ def main(argv: list[str] | None = None) -> int:
         # KeyboardInterrupt (a traceback, then death by SIGINT).
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, _exit_at_once)
-        from engine.adapters.storage import FolderInUse
+        from engine.adapters.storage import FolderInUse, SchemaError
         from engine.interfaces.web import ListenError
 
         refused: list[BaseException] = []
         try:
             code = trio.run(_run, settings, a.config)
-        except* (FolderInUse, ListenError) as group:  # before the engine started: nothing was done
+        except* (FolderInUse, ListenError, SchemaError) as group:  # before the engine started: nothing was done
             refused.append(_first(group))
         if refused:
             print(f"moonhook: {refused[0]}", file=sys.stderr)

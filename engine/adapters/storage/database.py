@@ -18,6 +18,7 @@ engine/core/writer.py).
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sqlite3
 import sys
@@ -118,6 +119,12 @@ def private_file(path: Path) -> None:
 
 
 MEMORY = ":memory:"   # a database of this process alone (replay's), never a file
+log = logging.getLogger("moonhook.storage")
+
+
+class SchemaError(RuntimeError):
+    """The file's schema cannot be this moonhook's: newer than it, or its upgrade failed (and
+    the file was left as it was). Raised before anything was read or written."""
 
 
 class Database:
@@ -157,15 +164,26 @@ class Database:
     def _migrate(self) -> None:
         """Runs the migrations the file has not had, all in one transaction (the version read
         inside it): an upgrade that fails (a full disk, a kill) leaves the file whole at the
-        schema it had, which the moonhook that wrote it still opens."""
-        with self.transaction():
-            current = self.schema_version
-            if current > len(MIGRATIONS):
-                raise RuntimeError(f"{self.path}: schema version {current} is newer than this moonhook "
-                                   f"({len(MIGRATIONS)}); upgrade moonhook or restore a backup")
-            for migrate in MIGRATIONS[current:]:
-                migrate(self.db)
-            self.db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        schema it had, which the moonhook that wrote it still opens. Raises SchemaError."""
+        latest, current = len(MIGRATIONS), None
+        try:
+            with self.transaction():
+                current = self.schema_version
+                if current > latest:
+                    raise SchemaError(f"{self.path}: schema version {current} is newer than this moonhook ({latest}): "
+                                      "run the moonhook that wrote it, or restore a backup taken before it; the file "
+                                      "was not changed")
+                if current < latest:
+                    log.info("%s: upgrading the journal from schema %d to %d", self.path, current, latest)
+                for migrate in MIGRATIONS[current:]:
+                    migrate(self.db)
+                self.db.execute(f"PRAGMA user_version = {latest}")
+        except sqlite3.Error as e:
+            if current is None or current >= latest:
+                raise   # not an upgrade: the file could not be opened at all
+            raise SchemaError(f"{self.path}: its upgrade from schema {current} to {latest} failed ({e}); the file "
+                              f"was left as it was, at schema {current} (the moonhook that wrote it still opens "
+                              "it): correct that and start again") from e
 
     async def writable(self) -> None:
         """Returns when no other connection of the engine is committing: a write transaction

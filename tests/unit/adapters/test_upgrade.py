@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from engine.adapters.storage import MIGRATIONS, AlertJournal, Database
+from engine.adapters.storage import MIGRATIONS, AlertJournal, Database, SchemaError
 from engine.adapters.storage import database as database_module
 from engine.domain.alerts import parse_body
 
@@ -39,8 +39,10 @@ def disk_full(db) -> None:
 def test_an_upgrade_that_fails_leaves_the_file_as_the_older_moonhook_left_it(tmp_path, monkeypatch):
     path = tmp_path / "moonhook.db"
     alert_id = left_by_older(monkeypatch, path)
-    with moonhook_of(monkeypatch, (*MIGRATIONS, disk_full)), pytest.raises(sqlite3.OperationalError, match="full"):
+    with moonhook_of(monkeypatch, (*MIGRATIONS, disk_full)), pytest.raises(SchemaError) as failed:
         Database(path)
+    assert (f"upgrade from schema {OLDER} to {len(MIGRATIONS) + 1} failed (database or disk is full); the file was "
+            f"left as it was, at schema {OLDER}") in str(failed.value)
     with moonhook_of(monkeypatch, MIGRATIONS[:OLDER]):  # the trader goes back to the moonhook that worked
         db = Database(path)
         assert db.schema_version == OLDER
@@ -50,3 +52,13 @@ def test_an_upgrade_that_fails_leaves_the_file_as_the_older_moonhook_left_it(tmp
     db = Database(path)   # and, the disk freed, the upgrade runs whole
     assert db.schema_version == len(MIGRATIONS)
     assert [r["id"] for r in AlertJournal(db).unfinished()] == [alert_id]
+
+
+def test_a_newer_journal_is_refused_unchanged(tmp_path, monkeypatch):
+    path = tmp_path / "moonhook.db"
+    Database(path).close()
+    before = path.read_bytes()
+    with moonhook_of(monkeypatch, MIGRATIONS[:OLDER]), pytest.raises(SchemaError) as refused:
+        Database(path)
+    assert f"schema version {len(MIGRATIONS)} is newer than this moonhook ({OLDER})" in str(refused.value)
+    assert path.read_bytes() == before
