@@ -28,6 +28,7 @@ from engine.core.order_turns import OrderTurns
 from engine.core.reports import describe_not_done
 from engine.core.run import Run, client_id
 from engine.core.run import current as _run
+from engine.core.unsettled import settled
 from engine.domain.orders import OPENING, OrderRequest, OrderResult
 
 # The request's fields an order's record keeps beside the broker's answer: what was sent
@@ -151,6 +152,16 @@ class Desk(PlainDesk):
         self._events = events
         self.left_unknown: Callable[[str], None] = lambda client_id: None   # no alert runs it again (compose)
 
+    async def sent_before(self, alert_id: int) -> list[dict[str, Any]]:
+        """The records of the orders an earlier run of alert ``alert_id`` sent (cut by a crash, or
+        by a wait for the broker or the disk), for an alert that expired: no run of it meets them
+        again, so each left unknown is asked of the broker now, and handed on if it cannot tell yet."""
+        for row in self._ledger.for_alert(alert_id):
+            cid = row["client_id"]
+            if row["status"] == "unknown" and not await settled(self._database, self._ledger, self.broker, cid):
+                self.left_unknown(cid)
+        return [_record(row) for row in self._ledger.for_alert(alert_id)]
+
     async def _vetoed(self, request: OrderRequest, result: OrderResult) -> None:
         await self._database.writable()
         self._ledger.finish(request, "vetoed", result)
@@ -206,3 +217,12 @@ class Desk(PlainDesk):
             self._events.publish("order.refused", alert_id=alert_id, plugin=request.plugin, symbol=request.symbol,
                                  reason=result.error, side=request.side, volume=request.volume, order=request.kind,
                                  client_id=request.client_id)
+
+
+def _record(row: dict[str, Any]) -> dict[str, Any]:
+    """An order's record, as ``place_if`` makes it, from its ledger ``row``."""
+    record = {"client_id": row["client_id"], "plugin": row["plugin"], "kind": row["kind"]}
+    record.update((k, v) for k in SENT if (v := row["request"].get(k)) is not None)
+    record.update(row["result"] or {"ok": False, "unknown": True, "error": "its answer was lost; it is looked for "
+                                    "at the broker, and never sent again"})
+    return record

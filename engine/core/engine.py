@@ -205,11 +205,9 @@ class Engine:
         failed = 0  # runs cut short by a disk error
         while True:
             stale = expiry.check(self.config, alert, received_at, self.clock())
-            if stale is not None:  # too old now: nothing runs for it
+            if stale is not None:  # too old now: nothing more runs for it; what an earlier run sent stands
                 await gate.wait()
-                if lost is not None:
-                    stale = {**stale, "reason": f"{stale['reason']}, {lost}"}
-                return "expired", stale
+                return "expired", expiry.after(stale, lost, await self.desk.sent_before(alert_id))
             try:
                 with self.working(Run(alert_id, "alert", received, gate, expires=expires)) as run:
                     return await self._process(alert_id, alert, run)

@@ -5,7 +5,8 @@ from when TradingView fired it when the alert says so (``timenow``) and that is 
 moment its turn comes in its lane: after a recovery at start, a resume with the alerts missed
 during a pause, a long queue, or a delivery TradingView delayed. Past its limit it is journaled
 ``expired``, the administrators are told, and nothing runs for it, not even its plugins'
-``on_alert``.
+``on_alert``. What an earlier run of it had sent (cut by a crash or a wait) stands, and its
+outcome shows it (``after``).
 
 An alert whose turn finds the broker disconnected waits for it until then (``remaining``).
 
@@ -73,6 +74,19 @@ def check(config: EngineConfig, alert: Alert, received_at: float | None, now: fl
             if fired else f"received {_duration(age)} ago")
     return {"age_s": round(age, 3), "max_age_s": rule[0], "limit": rule[1],
             "reason": f"not executed: {when}, over {rule[1]} ({rule[0]:g} s)"}
+
+
+def after(outcome: dict[str, Any], lost: str | None, orders: list[dict[str, Any]]) -> dict[str, Any]:
+    """The outcome of an alert that expired (``check``'s), with what it waited for (``lost``),
+    and the ``orders`` an earlier run of it sent, cut by a crash or a wait: they stand, and it
+    says so rather than that it was not executed."""
+    reason = outcome["reason"] if lost is None else f"{outcome['reason']}, {lost}"
+    if not orders:
+        return {**outcome, "reason": reason}
+    sent = ", ".join(f"{o['client_id']}: {'done' if o['ok'] else 'unknown' if o.get('unknown') else 'refused'}"
+                     for o in orders)
+    return {**outcome, "orders": orders,
+            "reason": f"nothing more executed: {reason.removeprefix('not executed: ')}; sent before: {sent}"}
 
 
 def describe(alert_id: int, alert: Alert, outcome: dict[str, Any]) -> str:

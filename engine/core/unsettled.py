@@ -41,14 +41,14 @@ async def settle_unknown(database: Database, ledger: OrderLedger, broker: Broker
         if look:
             await trio.sleep(every)
         await broker.wait_connected(math.inf)
-        left = [cid for cid in left if not await _settled(database, ledger, broker, cid)]
+        left = [cid for cid in left if not await settled(database, ledger, broker, cid)]
     if left:
         log.warning("order ledger: %d orders whose answer was lost are still not known at the broker; they stay "
                     "unknown until the next start: %s", len(left), ", ".join(left[:20]))
     return left
 
 
-async def _settled(database: Database, ledger: OrderLedger, broker: Broker, client_id: str) -> bool:
+async def settled(database: Database, ledger: OrderLedger, broker: Broker, client_id: str) -> bool:
     """Whether ``client_id``'s answer was found at the broker and written; False if the broker
     cannot tell now (not known there yet, its connection lost, or the write failed)."""
     try:

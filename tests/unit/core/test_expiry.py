@@ -242,3 +242,33 @@ def test_init_writes_both_settings_commented_with_their_defaults(tmp_path):
     path.write_text(text)
     engine = load_settings(path, {}).engine
     assert engine.max_alert_age == 120 and engine.expire_closes is True
+
+
+def crashed_after_sending(tmp_path, alert_id: int) -> None:
+    """What a crash between the broker's answer and its writing leaves: the alert still to run,
+    its order in the ledger as written before the send, 'unknown' (the broker has executed it)."""
+    db = Database(tmp_path / "data" / "moonhook.db")
+    with db.transaction() as t:
+        t.execute("UPDATE alerts SET status = 'received', outcome = NULL WHERE id = ?", [alert_id])
+        t.execute("UPDATE orders SET status = 'unknown', result = NULL, done_at = NULL WHERE alert_id = ?", [alert_id])
+    db.close()
+
+
+async def test_an_alert_whose_order_went_before_a_crash_expires_saying_the_order_stands(tmp_path):
+    clock = Clock(T0 - 3 * HOURS)
+    async with running(tmp_path, clock=clock) as engine:
+        first = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=sent")
+    ticket = first["outcome"]["orders"][0]["ticket"]
+    crashed_after_sending(tmp_path, first["id"])
+    clock.now = T0                                           # the new version started three hours later
+    async with running(tmp_path, clock=clock) as engine:
+        await engine.drain()
+        expired = engine.journal.get(first["id"])
+        assert expired["status"] == "expired"
+        assert [(o["client_id"], o["ok"], o["ticket"]) for o in expired["outcome"]["orders"]] == [
+            (f"a{first['id']}-engine-open", True, ticket)]   # what it did before the stop, not 'not executed'
+        assert expired["outcome"]["reason"].startswith("nothing more executed: received 3.0 h ago")
+        assert [o["status"] for o in engine.ledger.for_alert(first["id"])] == ["done"]   # settled at the broker
+        assert [p["ticket"] for p in await engine.broker.positions()] == [ticket]
+        await until(lambda: any(f"alert {first['id']} (buy EURUSD) expired: nothing more executed" in t
+                                and f"a{first['id']}-engine-open: done" in t for t in admin_messages(engine)))
