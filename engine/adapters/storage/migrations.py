@@ -223,5 +223,17 @@ def _v14(db: sqlite_utils.Database) -> None:
                "event TEXT NOT NULL)")
 
 
+def _v15(db: sqlite_utils.Database) -> None:
+    # Alerts a resume left. Until a resume without the alerts missed while paused made them
+    # 'skipped', it left them 'paused', and the next resume with them ran them, days later.
+    # Those a file kept are skipped now: all of them, unless the engine is paused and they came
+    # during this pause (its resume still decides those).
+    db.execute("UPDATE alerts SET status = 'skipped', updated_at = (julianday('now') - 2440587.5) * 86400, "
+               "outcome = json_object('reason', 'skipped: an earlier resume left it, without the alerts missed "
+               "while paused') WHERE status = 'paused' AND NOT EXISTS (SELECT 1 FROM switches WHERE target = 'pause' "
+               "AND state = 'paused' AND alerts.received_at >= switches.at)")
+
+
 # Append only: a released migration is never edited, the next change is a new function.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14,
+                                     _v15)

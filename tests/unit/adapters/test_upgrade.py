@@ -2,15 +2,22 @@
 not at all, so that a failed upgrade never strands the trader between two versions."""
 
 import sqlite3
+import time
 from contextlib import contextmanager
 
 import pytest
 
 from engine.adapters.storage import MIGRATIONS, AlertJournal, Database, SchemaError
 from engine.adapters.storage import database as database_module
+from engine.adapters.storage.switches import PAUSE, Switch, Switches
 from engine.domain.alerts import parse_body
 
+from support.engine_support import running
+from support.fakes import FakeBroker
+
 OLDER = 7   # a moonhook from before the dashboard's indexes (schema 8) and everything since
+LEFT_PAUSED = 14   # the last schema whose moonhook left 'paused' the alerts a resume did not run
+DAY = 86400.0
 
 
 @contextmanager
@@ -62,3 +69,46 @@ def test_a_newer_journal_is_refused_unchanged(tmp_path, monkeypatch):
         Database(path)
     assert f"schema version {len(MIGRATIONS)} is newer than this moonhook ({OLDER})" in str(refused.value)
     assert path.read_bytes() == before
+
+
+def left_paused(monkeypatch, path, pause: Switch, *received_at: float) -> list[int]:
+    """The journal a moonhook of schema LEFT_PAUSED left: alerts journaled while paused, received
+    at ``received_at``, still 'paused' (taken by no resume, or left by one), and the last pause
+    or resume ``pause``."""
+    with moonhook_of(monkeypatch, MIGRATIONS[:LEFT_PAUSED]):
+        db = Database(path)
+        journal = AlertJournal(db)
+        ids = [journal.record(parse_body(f"buy EURUSD volume=0.1 price=1.1 id=p{n}"), now=at).id
+               for n, at in enumerate(received_at)]
+        for alert_id in ids:
+            journal.set_status(alert_id, "paused")
+        Switches(db).set(pause)
+        db.close()
+    return ids
+
+
+async def test_alerts_an_older_resume_left_are_not_run_by_a_resume_after_the_upgrade(tmp_path, monkeypatch):
+    now = time.time()
+    (left,) = left_paused(monkeypatch, tmp_path / "data" / "moonhook.db",
+                          Switch(PAUSE, "running", "api", now - 2 * DAY), now - 3 * DAY)   # resumed without it
+    broker = FakeBroker()
+    async with running(tmp_path, use_broker=broker, max_alert_age=0) as engine:   # no age limit to stop it
+        engine.pause()
+        assert await engine.resume(execute_missed=True) == 0
+        await engine.drain()
+        assert broker.requests == []                             # a trade skipped three days ago stays skipped
+        row = engine.journal.get(left)
+        assert row["status"] == "skipped" and "an earlier resume left it" in row["outcome"]["reason"]
+
+
+async def test_alerts_of_the_pause_the_upgrade_came_in_still_wait_for_its_resume(tmp_path, monkeypatch):
+    now = time.time()
+    left, missed = left_paused(monkeypatch, tmp_path / "data" / "moonhook.db",
+                               Switch(PAUSE, "paused", "api", now - 3600), now - 3 * DAY, now - 600)
+    broker = FakeBroker()
+    async with running(tmp_path, use_broker=broker, max_alert_age=0) as engine:
+        assert engine.paused
+        assert await engine.resume(execute_missed=True) == 1
+        await engine.drain()
+        assert [r.client_id for r in broker.requests] == [f"a{missed}-engine-open"]
+        assert [engine.journal.get(i)["status"] for i in (left, missed)] == ["skipped", "done"]
