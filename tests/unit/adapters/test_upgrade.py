@@ -1,5 +1,6 @@
 """A journal an older moonhook left, opened by this one: its schema brought up to date whole or
-not at all, so that a failed upgrade never strands the trader between two versions."""
+not at all, so that a failed upgrade never strands the trader between two versions; a newer
+one refused unchanged; and what the older one left that this one reads otherwise made right."""
 
 import sqlite3
 import time
