@@ -1,14 +1,62 @@
-"""A trader goes back to an older moonhook on the journal a newer one left: `moonhook run` says
-why it cannot start in one line, and leaves the file as it found it."""
+"""A trader upgrades moonhook on the journal the older one left when it crashed: the new one
+upgrades it and runs the alert in flight once. Going back to the older one on the journal a newer
+one left, `moonhook run` says why it cannot start in one line, and leaves the file as it found it."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import time
 from contextlib import closing
+from pathlib import Path
 
-from engine.adapters.storage import MIGRATIONS
+from engine.adapters.storage import MIGRATIONS, AlertJournal, Database
+from engine.domain.alerts import parse_body
 
 from support.e2e_support import init, outcome
+from support.older_journal import moonhook_of
+
+OLDER = 7   # a moonhook from before the dashboard's indexes, the plans, the exposure, the untold events...
+TICKET = 7
+
+
+def crashed_in_flight(monkeypatch, journal: Path) -> int:
+    """The journal a moonhook of schema OLDER left when it died with an alert in flight: its
+    entry filled by the paper broker (position TICKET), the ledger's row still as written
+    before the send. The alert's id."""
+    with moonhook_of(monkeypatch, MIGRATIONS[:OLDER]):
+        database = Database(journal)
+    now = time.time()
+    alert = parse_body("buy EURUSD volume=0.1 price=1.1 sl=1.09 id=inflight")
+    alert_id = AlertJournal(database).record(alert, now=now).id
+    cid, request = f"a{alert_id}-engine-open", {"kind": "market", "symbol": "EURUSD", "side": "buy", "volume": 0.1}
+    with database.transaction() as db:
+        db.execute("INSERT INTO orders (client_id, alert_id, plugin, kind, request, status, created_at) "
+                   "VALUES (?, ?, 'engine', 'market', ?, 'unknown', ?)",
+                   [cid, alert_id, json.dumps({**request, "client_id": cid}), now])
+        db.execute("INSERT INTO paper_requests (client_id, result, time) VALUES (?, ?, ?)",
+                   [cid, json.dumps({"ok": True, "ticket": TICKET, "price": 1.1, "volume": 0.1}), now])
+        db.execute("INSERT INTO paper_positions (ticket, symbol, side, volume, price_open, plugin, alert_id, "
+                   "opened_at, commission) VALUES (?, 'EURUSD', 'buy', 0.1, 1.1, 'engine', ?, ?, 0)",
+                   [TICKET, alert_id, now])
+    database.close()
+    return alert_id
+
+
+def test_an_older_moonhooks_journal_is_upgraded_and_its_alert_in_flight_run_once(user, monkeypatch):
+    config, _ = init(user, "bot")
+    journal = user.home / "bot" / "data" / "moonhook.db"
+    alert_id = crashed_in_flight(monkeypatch, journal)
+    run = user.start("run", config=config, cwd="bot")
+    assert f"upgrading the journal from schema {OLDER} to {len(MIGRATIONS)}" in run.text()
+    row = run.settled(alert_id)
+    assert row["status"] == "done", row
+    assert row["outcome"]["orders"][0]["ticket"] == TICKET   # found at the paper broker, not sent again
+    assert [p["ticket"] for p in run.get("/api/positions")["positions"]] == [TICKET]
+    assert run.interrupt() == 0
+    with closing(sqlite3.connect(journal)) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+        assert db.execute("SELECT status FROM orders").fetchall() == [("done",)]
 
 
 def test_a_journal_a_newer_moonhook_left_is_refused_in_one_line_and_left_unchanged(user):

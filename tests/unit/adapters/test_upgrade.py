@@ -4,29 +4,20 @@ one refused unchanged; and what the older one left that this one reads otherwise
 
 import sqlite3
 import time
-from contextlib import contextmanager
 
 import pytest
 
 from engine.adapters.storage import MIGRATIONS, AlertJournal, Database, SchemaError
-from engine.adapters.storage import database as database_module
 from engine.adapters.storage.switches import PAUSE, Switch, Switches
 from engine.domain.alerts import parse_body
 
 from support.engine_support import running
 from support.fakes import FakeBroker
+from support.older_journal import moonhook_of
 
 OLDER = 7   # a moonhook from before the dashboard's indexes (schema 8) and everything since
 LEFT_PAUSED = 14   # the last schema whose moonhook left 'paused' the alerts a resume did not run
 DAY = 86400.0
-
-
-@contextmanager
-def moonhook_of(monkeypatch, migrations):
-    """Inside the block, ``Database`` is that of a moonhook whose schema has ``migrations``."""
-    with monkeypatch.context() as m:
-        m.setattr(database_module, "MIGRATIONS", tuple(migrations))
-        yield
 
 
 def left_by_older(monkeypatch, path) -> int:

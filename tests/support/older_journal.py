@@ -1,0 +1,19 @@
+"""A journal as an older moonhook left it: written by ``Database`` with only the migrations that
+version had (``migrations.py`` is append only, so its first N are that version's schema)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import pytest
+
+from engine.adapters.storage import database as database_module
+
+
+@contextmanager
+def moonhook_of(monkeypatch: pytest.MonkeyPatch, migrations) -> Iterator[None]:
+    """Inside the block, ``Database`` is that of a moonhook whose schema has ``migrations``."""
+    with monkeypatch.context() as m:
+        m.setattr(database_module, "MIGRATIONS", tuple(migrations))
+        yield
