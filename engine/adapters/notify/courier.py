@@ -221,5 +221,7 @@ class Courier:
     def _text(delivery: Delivery) -> str:
         text = delivery.text
         if time.time() - delivery.created_at > LATE:
-            text = time.strftime("(at %H:%M:%S UTC) ", time.gmtime(delivery.created_at)) + text
+            when = time.gmtime(delivery.created_at)   # another day's news is dated, never read as today's
+            same_day = when[:3] == time.gmtime()[:3]
+            text = time.strftime("(at %H:%M:%S UTC) " if same_day else "(at %Y-%m-%d %H:%M:%S UTC) ", when) + text
         return (RESENT if delivery.uncertain else "") + text

@@ -221,7 +221,7 @@ async def test_a_message_in_flight_at_a_stop_is_sent_again_after_it_saying_so(tm
         assert sorted(shown(server, ONE, 1)) == sorted(["opened buy 1 EURUSD", RESENT + "opened buy 1 EURUSD"])
 
 
-async def test_a_late_message_says_when_it_happened_and_markdown_is_escaped(tmp_path):
+async def test_a_late_message_says_when_it_happened_dated_if_not_today_and_markdown_is_escaped(tmp_path):
     telegram = config(BotConfig(ONE, (ChatConfig(1),)), parse_mode="MarkdownV2")
     async with bot_api_server({ONE: "one"}) as server:
         database = Database(tmp_path / "db.sqlite")
@@ -232,7 +232,7 @@ async def test_a_late_message_says_when_it_happened_and_markdown_is_escaped(tmp_
             await until(lambda: len(server.sent) == 1)
         (message,) = server.messages(ONE, 1)
         assert message.parse_mode == "MarkdownV2"
-        assert markdown_v2_plain(message.text) == "(at 00:00:00 UTC) closed 1.5 EURUSD (tp) -> +12.50!"
+        assert markdown_v2_plain(message.text) == "(at 1970-01-01 00:00:00 UTC) closed 1.5 EURUSD (tp) -> +12.50!"
 
 
 async def test_what_piled_up_is_joined_within_4096_utf16_units_and_nothing_is_refused(tmp_path, caplog):
