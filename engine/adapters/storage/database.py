@@ -123,8 +123,8 @@ log = logging.getLogger("moonhook.storage")
 
 
 class SchemaError(RuntimeError):
-    """The file's schema cannot be this moonhook's: newer than it, or its upgrade failed (and
-    the file was left as it was). Raised before anything was read or written."""
+    """The file's schema cannot be this moonhook's: newer than it, or its upgrade failed. Either
+    way the file is left as it was, and the engine has not started."""
 
 
 class Database:
