@@ -1,8 +1,8 @@
 """Alerts from a webhook body: TradingView's JSON, or the plain-text command grammar.
 
 JSON: ``{"symbol": "OANDA:EURUSD", "action": "buy", "risk": 1, "sl": 1.08}`` (``ticker`` for
-``symbol``, ``close`` for ``price``, ``lots`` for ``volume``, as in text; numbers may be
-strings, as TradingView's placeholders give them). Text: ``buy EURUSD risk=1 sl=1.0800
+``symbol``, ``close`` for ``price``, ``lots`` for ``volume``, field names in any case, as in
+text; numbers may be strings, as TradingView's placeholders give them). Text: ``buy EURUSD risk=1 sl=1.0800
 tp=1.0900``, commas or spaces between parts, optionally preceded by an id
 (``42,buy,EURUSD,risk=1``); ``trend EURUSD H1 up``.
 
@@ -100,15 +100,17 @@ def parse_json(obj: Any, symbols: SymbolMap | None = None) -> Alert:
         raise AlertError(None, "a JSON alert must be an object")
     check_json(obj)
     fields: dict[str, Any] = {}
+    given: dict[str, str] = {}  # each field's key as it came
     extra: dict[str, Any] = {}
     for key, value in obj.items():
-        name = _JSON_ALIASES.get(key, key)
+        # Any case, as in text: kept as an extra field, "SL" would open the entry without its stop
+        name = _JSON_ALIASES.get(key.lower(), key.lower())
         if name in _NEVER_KEPT:
             continue
         if name in _FIELDS:
             if name in fields:
-                raise AlertError(name, f"given twice (as {name!r} and an alias)")
-            fields[name] = value
+                raise AlertError(name, f"given twice (as {given[name]!r} and {key!r})")
+            fields[name], given[name] = value, key
         else:
             extra[key] = value
     return _build(fields, "json", extra, symbols or SymbolMap())

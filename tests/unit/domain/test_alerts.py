@@ -39,6 +39,9 @@ SYMBOLS = SymbolMap({"XAUUSD": "GOLD", "US30": "US30.cash"})
     # lots is volume in JSON as in text: ignored, the entry would take engine.default_volume instead
     ('{"action": "buy", "symbol": "EURUSD", "lots": "0.01"}', {"volume": 0.01, "lots": None}),
     ('{"action": "buy", "symbol": "EURUSD", "volume": 1, "id": 17}', {"id": "17"}),
+    # field names in any case, as in text: kept as extra fields, the entry went without its stop and target
+    ('{"Symbol": "EURUSD", "ACTION": "buy", "Volume": "0.01", "SL": "1.08", "TP": "1.09", "Close": "1.085"}',
+     {"action": "buy", "symbol": "EURUSD", "volume": 0.01, "sl": 1.08, "tp": 1.09, "price": 1.085, "SL": None}),
     ("\ufeff  buy EURUSD volume=1 \n", {"action": "buy"}),
 ])
 def test_accepted(body, expected):
@@ -98,6 +101,7 @@ def test_secret_is_never_kept():
     ('{"action": "buy", "symbol": "EURUSD", "volume": true}', "volume", "must be a number"),
     ('{"action": "buy", "ticker": "A", "symbol": "B", "volume": 1}', "symbol", "twice"),
     ('{"action": "buy", "symbol": "EURUSD", "volume": 1, "lots": 2}', "volume", "twice"),
+    ('{"action": "buy", "symbol": "EURUSD", "volume": 1, "sl": 1.08, "SL": 1.07}', "sl", "given twice (as 'sl' and 'SL')"),
     ('{"action": "buy", "symbol": "EURUSD", "volume": 1, "volume": 10}', "volume", "given twice in the JSON object"),
     ('{"action": "buy", "symbol": "EURUSD", "volume": 1, "note": {"a": 1, "a": 2}}', "note.a", "given twice"),
     ('{"action": "buy", "symbol": "EURUSD", "comment": "' + "x" * 300 + '"}', "comment", "at most 256"),
