@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from engine.domain.alerts.model import ACTION_ALIASES, TREND_STATES, Action, Alert, AlertError
-from engine.domain.alerts.strategy import read_strategy_order
+from engine.domain.alerts.strategy import check_size_without_position, read_strategy_order
 from engine.domain.alerts.symbols import SymbolMap
 
 MAX_TEXT = 4096
@@ -208,8 +208,8 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
 
     if "position" in values:
         action = read_strategy_order(action, values)
-    elif values.get("position_size", 0) < 0:
-        raise AlertError("position_size", f"must be a non-negative number, got {_show(fields['position_size'])}")
+    else:
+        check_size_without_position(action, values)
     if action is not None:
         _check_command(action, values)
     return Alert(action=action, source=source, extra=extra, **values)

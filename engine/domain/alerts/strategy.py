@@ -62,3 +62,18 @@ def read_strategy_order(action: Action | None, v: dict[str, Any]) -> Action | No
                                               "the order's contracts also count a position it reverses")
         v["units"] = min(v["units"], size)
     return action
+
+
+def check_size_without_position(action: Action | None, v: dict[str, Any]) -> None:
+    """Refuses ``position_size`` without ``position`` where it would be misread: a buy or sell
+    without a position always opens one, so ``sell ... position_size=0`` (the strategy left
+    flat: an exit) would open a short; and an unsigned size cannot tell a long from a short."""
+    size = v.get("position_size")
+    if size is None:
+        return
+    if action in (Action.BUY, Action.SELL):
+        raise AlertError("position_size", f"given without position: add position ({{{{strategy.market_position}}}}) "
+                                          f"so that an exit is read as one; without it, {action.value} opens a position "
+                                          "whatever size the strategy is left with")
+    if size < 0:
+        raise AlertError("position_size", f"must be a non-negative number without position, got {size:g}")

@@ -186,9 +186,21 @@ def test_a_strategy_order_is_read_with_the_position_it_leaves(order, expected):
         assert "side" not in plain  # an exit: no filter reads it as an entry
 
 
+@pytest.mark.parametrize("body", [
+    '{"symbol": "EURUSD", "action": "sell", "units": "10000", "position_size": "0"}',  # the strategy left flat
+    "sell EURUSD units=5 position_size=-5",
+    "buy EURUSD units=10000 position_size=10000",
+])
+def test_a_buy_or_sell_with_a_size_and_no_position_is_refused(body):
+    """``position_size`` without ``position`` was ignored: a strategy's exit, its sell leaving
+    the position flat, opened a short of the order's contracts."""
+    with pytest.raises(AlertError, match="position_size: given without position: add position"):
+        parse_body(body)
+
+
 def test_a_size_below_0_without_a_position_is_refused():
-    with pytest.raises(AlertError, match="position_size: must be a non-negative number, got '-5'"):
-        parse_body("sell EURUSD units=5 position_size=-5")
+    with pytest.raises(AlertError, match="position_size: must be a non-negative number without position, got -5"):
+        parse_body("closelong EURUSD units=5 position_size=-5")
 
 
 def test_the_position_in_the_text_grammar_and_other_commands_keep_theirs():
