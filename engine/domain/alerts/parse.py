@@ -55,7 +55,7 @@ def read_body(body: bytes | str) -> Any:
             body = body.decode("utf-8")
         except UnicodeDecodeError as e:
             raise AlertError(None, f"the body is not UTF-8 text (byte {e.start})") from None
-    text = body.strip().lstrip("\ufeff")
+    text = body.strip().lstrip("\ufeff").strip()  # a file saved on Windows: a BOM, then a line break
     if not text:
         raise AlertError(None, "the body is empty")
     if not text.startswith(("{", "[")) or text.startswith("{{"):  # a text alert may open with a placeholder

@@ -43,6 +43,7 @@ SYMBOLS = SymbolMap({"XAUUSD": "GOLD", "US30": "US30.cash"})
     ('{"Symbol": "EURUSD", "ACTION": "buy", "Volume": "0.01", "SL": "1.08", "TP": "1.09", "Close": "1.085"}',
      {"action": "buy", "symbol": "EURUSD", "volume": 0.01, "sl": 1.08, "tp": 1.09, "price": 1.085, "SL": None}),
     ("\ufeff  buy EURUSD volume=1 \n", {"action": "buy"}),
+    ('\ufeff\r\n{"action": "buy", "symbol": "EURUSD",\r\n "volume": 1, "sl": 1.08}\r\n', {"action": "buy", "sl": 1.08}),
 ])
 def test_accepted(body, expected):
     alert = parse_body(body.encode("utf-8"), SYMBOLS).to_plain()
