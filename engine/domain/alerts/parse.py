@@ -145,9 +145,8 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
                 raise AlertError(key, "unknown parameter (known: " + ", ".join(_PARAMETERS) + ")")
             if key in fields:
                 raise AlertError(key, "given twice")
-            if key in _NUMBERS and (comma := re.match(r",(\d+)", line[pos:])) and re.fullmatch(r"-?\d+", value):
-                raise AlertError(key, f"{value},{comma[1]} is not a number: write decimals with a point "
-                                      f"({value}.{comma[1]})")
+            if key in _NUMBERS and (comma := re.match(r",(\d+(?:,\d+)*(?:\.\d*)?)", line[pos:])) and re.fullmatch(r"-?\d+", value):
+                raise AlertError(key, _comma_hint(value, comma[1]))
             fields[key] = value
         elif m.group(3):
             words.append(m.group(3))
@@ -165,6 +164,17 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
     for name, word in zip(expected, words):
         fields[name] = word
     return _build(fields, "text", {}, symbols or SymbolMap())
+
+
+def _comma_hint(whole: str, rest: str) -> str:
+    """Why ``whole,rest`` is refused. Three digits after the comma may be thousands (units=1,000):
+    "write 1.000" would then size a thousandth of what was meant."""
+    if "." in rest or "," in rest:  # 44,100.5 or 1,000,000: commas can only separate thousands
+        return f"{whole},{rest} is not a number: write {whole}{rest.replace(',', '')}, without the commas"
+    if len(rest) == 3:
+        return (f"{whole},{rest} is not a number: write {whole}{rest} (thousands) or {whole}.{rest} (decimals), "
+                "without the comma")
+    return f"{whole},{rest} is not a number: write decimals with a point ({whole}.{rest})"
 
 
 def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: SymbolMap) -> Alert:
