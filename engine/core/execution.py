@@ -206,6 +206,9 @@ async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: flo
         if not sizing.volume:
             return Plan(error=f"cannot size {alert.units:g} units: {sizing.reason}")
         volume = sizing.volume
+    elif unread := alert.unread_size():  # engine.default_volume in its place would be another size
+        return Plan(error=f"no volume: {unread}={alert.extra[unread]!r} is not read as a size: give volume= (lots), "
+                          "units= (TradingView's contracts), risk= or risk_amount=")
     elif default_volume is not None:
         volume = default_volume
     else:

@@ -80,6 +80,10 @@ ACTION_ALIASES: dict[str, Action] = {
     "flat": Action.CLOSE,
 }
 
+# Names a size goes by elsewhere (TradingView's {{strategy.order.contracts}}, TradersPost's quantity, ...):
+# kept as extra fields for the plugins, never read as the entry's size (Alert.unread_size).
+SIZE_LOOKALIKES = frozenset({"qty", "quantity", "contracts", "contract", "size", "amount", "lot", "lotsize", "lot_size"})
+
 TREND_STATES = ("up", "down", "flat")
 POSITIONS = ("long", "short", "flat")  # TradingView's {{strategy.market_position}}
 
@@ -126,6 +130,11 @@ class Alert:
         if self.action is not None and self.action.side:
             out["side"] = self.action.side
         return out
+
+    def unread_size(self) -> str | None:
+        """The extra field whose name gives a size in other bots' and templates' messages
+        (``"contracts"``, ``"qty"``, ``"quantity"``...), which moonhook does not read as one."""
+        return next((key for key in self.extra if key.lower() in SIZE_LOOKALIKES), None)
 
     @classmethod
     def from_plain(cls, data: dict[str, Any]) -> "Alert":

@@ -68,6 +68,17 @@ async def test_the_volume_comes_from_the_alert_then_risk_then_the_default_else_n
     assert made.requests == [] and made.error.startswith("no volume")
 
 
+@pytest.mark.parametrize("field", ["contracts", "qty", "Quantity"])
+async def test_an_entry_sized_by_a_field_moonhook_does_not_read_is_refused_not_given_the_default(field):
+    """``"contracts": "100000"`` (or TradersPost's ``quantity``) is an extra field for the
+    plugins: the entry went out at engine.default_volume, 0.01 lots for the 1 lot meant."""
+    made = await plan(alert(f'{{"symbol": "EURUSD", "action": "buy", "price": 1.1, "{field}": "100000"}}'), 1,
+                      FakeBroker(), 0.01)
+    assert made.requests == []
+    assert made.error == f"no volume: {field}='100000' is not read as a size: give volume= (lots), units= " \
+                         "(TradingView's contracts), risk= or risk_amount="
+
+
 @pytest.mark.parametrize("body, kind, side, type_", [
     ("buylimit EURUSD volume=0.1 price=1.09", "pending", "buy", "limit"),
     ("sellstop EURUSD volume=0.1 price=1.09", "pending", "sell", "stop"),
