@@ -186,6 +186,9 @@ async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: flo
             return Plan(error=f"no price for {symbol}: the alert has none and the broker has no quote")
         entry = quote["ask"] if side == "buy" else quote["bid"]
     sl, tp = _stops(alert, spec, side, entry)
+    for given, name, fields in ((sl, "sl", "sl= (a price) or sl_pips="), (tp, "tp", "tp= (a price) or tp_pips=")):
+        if given is None and (unread := alert.unread(name)):  # sent as it came, the entry would have no stop
+            return Plan(error=f"{unread}={alert.extra[unread]!r} is not read as the entry's {name}: give {fields}")
     if alert.volume is not None:
         volume = alert.volume
     elif risked:
@@ -206,7 +209,7 @@ async def _open(alert: Alert, alert_id: int, broker: Broker, default_volume: flo
         if not sizing.volume:
             return Plan(error=f"cannot size {alert.units:g} units: {sizing.reason}")
         volume = sizing.volume
-    elif unread := alert.unread_size():  # engine.default_volume in its place would be another size
+    elif unread := alert.unread("size"):  # engine.default_volume in its place would be another size
         return Plan(error=f"no volume: {unread}={alert.extra[unread]!r} is not read as a size: give volume= (lots), "
                           "units= (TradingView's contracts), risk= or risk_amount=")
     elif default_volume is not None:

@@ -80,9 +80,14 @@ ACTION_ALIASES: dict[str, Action] = {
     "flat": Action.CLOSE,
 }
 
-# Names a size goes by elsewhere (TradingView's {{strategy.order.contracts}}, TradersPost's quantity, ...):
-# kept as extra fields for the plugins, never read as the entry's size (Alert.unread_size).
-SIZE_LOOKALIKES = frozenset({"qty", "quantity", "contracts", "contract", "size", "amount", "lot", "lotsize", "lot_size"})
+# Names a size, a stop or a target go by in other bots' messages (TradersPost's quantity and stopLoss,
+# TradingView's {{strategy.order.contracts}}, ...): kept as extra fields for the plugins, never read as
+# the entry's (Alert.unread).
+LOOKALIKES = {
+    "size": frozenset({"qty", "quantity", "contracts", "contract", "size", "amount", "lot", "lotsize", "lot_size"}),
+    "sl": frozenset({"stop_loss", "stoploss", "stop_price", "stopprice", "sl_price", "slprice"}),
+    "tp": frozenset({"take_profit", "takeprofit", "tp_price", "tpprice", "profit_target"}),
+}
 
 TREND_STATES = ("up", "down", "flat")
 POSITIONS = ("long", "short", "flat")  # TradingView's {{strategy.market_position}}
@@ -131,10 +136,10 @@ class Alert:
             out["side"] = self.action.side
         return out
 
-    def unread_size(self) -> str | None:
-        """The extra field whose name gives a size in other bots' and templates' messages
-        (``"contracts"``, ``"qty"``, ``"quantity"``...), which moonhook does not read as one."""
-        return next((key for key in self.extra if key.lower() in SIZE_LOOKALIKES), None)
+    def unread(self, what: str) -> str | None:
+        """The extra field whose name gives ``what`` ("size", "sl" or "tp", LOOKALIKES) in other
+        bots' and templates' messages (``"contracts"``, ``"stop_loss"``...): moonhook does not read it."""
+        return next((key for key in self.extra if key.lower() in LOOKALIKES[what]), None)
 
     @classmethod
     def from_plain(cls, data: dict[str, Any]) -> "Alert":

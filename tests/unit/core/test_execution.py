@@ -79,6 +79,18 @@ async def test_an_entry_sized_by_a_field_moonhook_does_not_read_is_refused_not_g
                          "(TradingView's contracts), risk= or risk_amount="
 
 
+@pytest.mark.parametrize("field, name", [("stop_loss", "sl"), ("stopLoss", "sl"), ("take_profit", "tp")])
+async def test_an_entry_with_a_stop_moonhook_does_not_read_is_refused_not_sent_without_it(field, name):
+    """``"stop_loss": 1.09`` was an extra field for the plugins: the entry went out with no stop."""
+    made = await plan(alert(f'{{"symbol": "EURUSD", "action": "buy", "price": 1.1, "volume": 0.1, "{field}": 1.09}}'),
+                      1, FakeBroker(), None)
+    assert made.requests == []
+    assert made.error == f"{field}=1.09 is not read as the entry's {name}: give {name}= (a price) or {name}_pips="
+    kept = await plan(alert(f'{{"symbol": "EURUSD", "action": "buy", "price": 1.1, "volume": 0.1, "sl": 1.09, '
+                            f'"tp": 1.2, "{field}": 1.09}}'), 1, FakeBroker(), None)
+    assert kept.error is None and len(kept.requests) == 1  # with its own stop and target, the field is the plugins'
+
+
 @pytest.mark.parametrize("body, kind, side, type_", [
     ("buylimit EURUSD volume=0.1 price=1.09", "pending", "buy", "limit"),
     ("sellstop EURUSD volume=0.1 price=1.09", "pending", "sell", "stop"),
