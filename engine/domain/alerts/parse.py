@@ -145,7 +145,8 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
                 raise AlertError(key, "unknown parameter (known: " + ", ".join(_PARAMETERS) + ")")
             if key in fields:
                 raise AlertError(key, "given twice")
-            if key in _NUMBERS and (comma := re.match(r",(\d+(?:,\d+)*(?:\.\d*)?)", line[pos:])) and re.fullmatch(r"-?\d+", value):
+            comma = re.match(_COMMA_REST, line[pos:]) if key in _NUMBERS else None
+            if comma and re.fullmatch(r"-?\d+", value):
                 raise AlertError(key, _comma_hint(value, comma[1]))
             fields[key] = value
         elif m.group(3):
@@ -164,6 +165,9 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
     for name, word in zip(expected, words):
         fields[name] = word
     return _build(fields, "text", {}, symbols or SymbolMap())
+
+
+_COMMA_REST = re.compile(r",(\d+(?:,\d+)*(?:\.\d*)?)")  # what follows a number cut at a comma: 1,0850 or 1,000.5
 
 
 def _comma_hint(whole: str, rest: str) -> str:

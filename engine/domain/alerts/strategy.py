@@ -73,7 +73,7 @@ def check_size_without_position(action: Action | None, v: dict[str, Any]) -> Non
         return
     if action in (Action.BUY, Action.SELL):
         raise AlertError("position_size", f"given without position: add position ({{{{strategy.market_position}}}}) "
-                                          f"so that an exit is read as one; without it, {action.value} opens a position "
-                                          "whatever size the strategy is left with")
+                                          f"so that an exit is read as one; without it, {action.value} opens a "
+                                          "position whatever size the strategy is left with")
     if size < 0:
         raise AlertError("position_size", f"must be a non-negative number without position, got {size:g}")
