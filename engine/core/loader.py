@@ -6,6 +6,7 @@ the plugin in service is the lifecycle's (``lifecycle.py``)."""
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +50,12 @@ class Loader:
         """A new version of the plugin in ``path`` (``source``, whose hash is ``digest``),
         configured by ``config``, loaded beside ``replacing`` (the version it is to replace, if
         any) and not yet in service; raises PluginError."""
-        return await _load(self, config, path, source, digest, replacing)
+        try:
+            return await _load(self, config, path, source, digest, replacing)
+        except PluginError as e:
+            if e.guard is None:   # its plugin table unread (a syntax error): its text says, failing closed
+                e.guard = _SAYS_GUARD.search(source) is not None
+            raise
 
     def maps_anew(self, plugin: Plugin) -> bool:
         """Whether ``plugin``'s ``plugin.symbols``, read through the symbol map as it is now,
@@ -62,6 +68,9 @@ class Loader:
                                                    self.symbols).symbols != plugin.meta.symbols
         except PluginError:
             return True
+
+
+_SAYS_GUARD = re.compile(rb"\bguard\s*=\s*true\b")
 
 
 async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, digest: str,
@@ -93,6 +102,7 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
         except SandboxError as e:
             raise PluginError.from_sandbox(file, e) from None
 
+    read: PluginMeta | None = None   # the plugin table, once read
     await run_chunk()
     try:
         try:
@@ -100,7 +110,7 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
         except SandboxError as e:
             raise PluginError(file, f"the `plugin` table cannot be read: {e}") from None
         meta = PluginMeta.parse(raw, path.stem, file, ctx.symbols)
-        plugin.meta = meta   # a failure from here on is known to be a guard's, or not
+        plugin.meta = read = meta   # a failure from here on is known to be a guard's, or not
         other = ctx.plugins.get(meta.name)
         if other is not None and other is not replacing and other.path != path and other.path.exists():
             raise NameTaken(file, meta.name, other.path.name, meta.guard)
@@ -130,8 +140,8 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
             except SandboxError as e:
                 raise PluginError(e.file or file, f"on_load failed: {e.kind} error: {e}", e.line) from None
     except BaseException as e:
-        if isinstance(e, PluginError):
-            e.guard = plugin.meta.guard
+        if isinstance(e, PluginError) and read is not None:
+            e.guard = read.guard
         if plugin.pool_id in pool.plugins():
             await pool.unload(plugin.pool_id)
         raise

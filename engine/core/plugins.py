@@ -51,7 +51,7 @@ class PluginError(Exception):
 
     def __init__(self, file: str, message: str, line: int | None = None):
         self.file, self.message, self.line = file, message, line
-        self.guard = False   # the script says it is a guard (its failure is known to leave entries unguarded)
+        self.guard: bool | None = None   # its plugin table says it is a guard, or not; None: not read
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where}: {message}")
 

@@ -268,6 +268,16 @@ async def test_a_param_of_another_kind_than_the_scripts_default_is_refused_not_r
         assert engine.plugins.get("p") is not None
 
 
+@pytest.mark.parametrize("guard", [True, False])
+async def test_a_script_saying_it_is_a_guard_that_does_not_compile_pauses_the_first_start(tmp_path, guard):
+    """A guard broken before moonhook ever loaded it (init's demo edited on the first day) was
+    not known as one: the engine started, and what it refuses went through. Its plugin table
+    cannot be read, so its text says whether it is a guard: failing closed, the engine pauses."""
+    text = "plugin = {guard = %s}\nfunction on_alert(a) return false, 'no' end end" % str(guard).lower()
+    async with running(tmp_path, {"g": text}) as engine:
+        assert "g.lua" in engine.lifecycle.errors and engine.paused is guard
+
+
 async def test_budget_overrides_are_capped_by_the_engine_limits(tmp_path):
     scripts = {"greedy": "plugin = {budget = {instructions = 1e12, timeout = 60, memory_mb = 1}}"}
     async with running(tmp_path, scripts) as engine:
