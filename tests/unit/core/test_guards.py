@@ -132,7 +132,8 @@ async def test_a_deleted_guard_is_not_missed(tmp_path):
     async with running(tmp_path, {"limit": GOOD}) as engine:
         (tmp_path / "scripts" / "limit.lua").unlink()
         await engine.lifecycle.apply([tmp_path / "scripts" / "limit.lua"])  # as the watcher reports it
-    (tmp_path / "scripts" / "limit.lua").write_text(BROKEN)  # a new file of the same name, never loaded
+    # a new file of the same name, never loaded, broken, and no guard by its text (one saying it is pauses)
+    (tmp_path / "scripts" / "limit.lua").write_text("function on_alert(a)\n")
     async with running(tmp_path, {}) as engine:
         assert not engine.paused
 
