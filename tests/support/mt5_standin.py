@@ -23,7 +23,7 @@ Simplified compared with a real terminal (the engine must not rely on these):
   as MetaTrader converts them; commission and
   fee only as ``Terminal(commission_per_lot=, fee_per_deal=)`` charges them on every deal, swap
   only as ``Terminal.charge_swap`` adds it (booked on the position's first closing deal); no
-  stop-out, sessions, freeze level, stop-limit orders, CLOSE_BY; a pending
+  stop-out, sessions, stop-limit orders, CLOSE_BY; a pending
   order's expiration (ORDER_TIME_SPECIFIED, where the symbol's expiration_mode allows it) is
   applied at the first call on or after it, as the server would have at the time;
 - fills are whole, at the current bid/ask (pending orders and SL/TP too, at the prices given to
@@ -687,6 +687,14 @@ def _stops_ok(buy, ref, sl, tp, s):
     return True
 
 
+def _frozen(buy, ref, levels, s):
+    """Whether a level of ``levels`` (a position's sl and tp, a pending order's price) is within the
+    symbol's trade_freeze_level of ``ref``, the price it triggers on: the trade server changes
+    (and removes) nothing there then (10029)."""
+    freeze = s["trade_freeze_level"]
+    return bool(freeze) and any(level and _points(abs(ref - level), s["point"]) <= freeze for level in levels)
+
+
 def _pending_price_ok(typ, price, s):
     if price <= 0 or not _on_grid(price, s):
         return False
@@ -877,6 +885,7 @@ def _trade(st, r, execute):
         s, buy = st.symbol(pos["symbol"]), pos["type"] == POSITION_TYPE_BUY
         _need(not s["closed"], 10018)
         _need(s["trade_mode"] != SYMBOL_TRADE_MODE_DISABLED, 10017)
+        _need(not _frozen(buy, s["bid"] if buy else s["ask"], (pos["sl"], pos["tp"]), s), 10029)
         _need(_stops_ok(buy, s["bid"] if buy else s["ask"], r.sl, r.tp, s), 10016)
         _need((pos["sl"], pos["tp"]) != (r.sl, r.tp), 10025)
         if execute:
@@ -889,6 +898,8 @@ def _trade(st, r, execute):
         s = st.symbol(o["symbol"])
         _need(not s["closed"], 10018)
         _need(s["trade_mode"] != SYMBOL_TRADE_MODE_DISABLED, 10017)
+        buy = o["type"] in _BUY_TYPES
+        _need(not _frozen(buy, s["ask"] if buy else s["bid"], (o["price_open"],), s), 10029)
         if r.action == TRADE_ACTION_MODIFY:
             price = r.price or o["price_open"]
             _need(_pending_price_ok(o["type"], price, s), 10015)

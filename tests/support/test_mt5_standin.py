@@ -348,6 +348,25 @@ def test_sltp_changes_stops_and_the_market_hits_them(term):
     assert mt5.account_info().balance == 10_070.0
 
 
+def test_a_position_or_order_within_the_freeze_level_is_frozen(term):
+    # EURUSD: bid 1.08000, ask 1.08010; a freeze level of 5 points. A position whose sl is within
+    # it of the bid (where a buy closes), and a pending order whose price is within it of the
+    # market, take no change and no removal (10029), as a real trade server does.
+    term.set_symbol("EURUSD", trade_freeze_level=5)
+    opened = market(sl=1.07800)
+    placed = pending(mt5.ORDER_TYPE_SELL_LIMIT, 1.08100)
+    sltp = {"action": mt5.TRADE_ACTION_SLTP, "position": opened.order, "sl": 1.07700, "tp": 0.0}
+    modify = {"action": mt5.TRADE_ACTION_MODIFY, "order": placed.order, "price": 1.08200}
+    remove = {"action": mt5.TRADE_ACTION_REMOVE, "order": placed.order}
+    term.set_price("EURUSD", 1.07804, 1.07814)   # the bid 4 points over the position's sl
+    assert mt5.order_send(sltp).retcode == 10029
+    term.set_price("EURUSD", 1.08096, 1.08106)   # the bid 4 points under the sell limit
+    assert mt5.order_send(modify).retcode == 10029 and mt5.order_send(remove).retcode == 10029
+    assert mt5.order_send(sltp).retcode == 10009   # 296 points from the bid: free again
+    term.set_price("EURUSD", 1.08000, 1.08010)
+    assert mt5.order_send(remove).retcode == 10009 and mt5.orders_get() == ()
+
+
 def test_removing_stops_with_zero(term):
     opened = market(sl=1.07, tp=1.09)
     assert mt5.order_send({"action": mt5.TRADE_ACTION_SLTP, "position": opened.order, "sl": 0.0,

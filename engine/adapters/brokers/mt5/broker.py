@@ -319,8 +319,11 @@ class MT5Broker(Broker):
         found = position or await self.query("orders_get", ticket=ticket)
         if not found:
             return await self._gone(r, ticket)
-        info = await self._spec(self.config.from_broker(found[0]["symbol"]))
-        request = modify_request(r, found[0], bool(position), info, tag_for(r.client_id, r.alert_id))
+        if (earlier := await self._sender.sent_before(tag_for(r.client_id, r.alert_id))) is not None:
+            return earlier  # run again after a restart: its change is not measured against the market of now
+        symbol = self.config.from_broker(found[0]["symbol"])
+        info, tick = await self._spec(symbol), await self._tick(symbol)
+        request = modify_request(r, found[0], bool(position), info, tag_for(r.client_id, r.alert_id), tick)
         return await self._sender.send(r, request, [])
 
     async def _gone(self, r: OrderRequest, ticket: int, filled: bool = False) -> OrderResult:

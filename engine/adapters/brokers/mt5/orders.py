@@ -54,16 +54,34 @@ def normalise_price(price: float | None, info: dict[str, Any]) -> float | None:
     return on_tick_grid(price, info)
 
 
-def check_stops(side: str, price: float, sl: float | None, tp: float | None, info: dict[str, Any]) -> None:
-    """Raises Refused for ``sl``/``tp`` on the wrong side of ``price`` or nearer to it than the
-    symbol's stops level (what MetaTrader would refuse with 10016)."""
-    rules.check_stops(side, price, sl or None, tp or None, "the price")
+def check_stops(side: str, price: float, sl: float | None, tp: float | None, info: dict[str, Any],
+                what: str = "the price") -> None:
+    """Raises Refused for ``sl``/``tp`` on the wrong side of ``price`` (``what``: the bid a buy
+    closes at, an order's price) or nearer to it than the symbol's stops level (what MetaTrader
+    would refuse with 10016)."""
+    rules.check_stops(side, price, sl or None, tp or None, what)
     distance = (info.get("trade_stops_level") or 0) * info["point"]
     for name, level in (("sl", sl), ("tp", tp)):
         if level and abs(price - level) < distance - 1e-12:
-            points = round(abs(price - level) / info["point"])
-            raise Refused(f"{name} {level:g} is {points} points from the price {price:g}; {info['name']} needs at "
-                          f"least {info['trade_stops_level']} (its trade_stops_level)")
+            raise Refused(f"{name} {level:g} is {_points(price - level, info)} points from {what} {price:g}; "
+                          f"{info['name']} needs at least {info['trade_stops_level']} (its trade_stops_level)")
+
+
+def check_frozen(what: str, levels: dict[str, float], price: float, where: str, info: dict[str, Any]) -> None:
+    """Raises Refused where one of ``levels`` (a position's sl and tp, a pending order's price) is
+    within the symbol's freeze level of ``price`` (``where``: the bid or the ask it triggers on):
+    the trade server changes and removes nothing so near its trigger (10029, "frozen")."""
+    freeze = info.get("trade_freeze_level") or 0
+    for name, level in levels.items():
+        if freeze and level and abs(price - level) <= freeze * info["point"] + 1e-12:
+            near = "its fill" if name == "price" else "its stop or target"
+            raise Refused(f"{what}: its {name} {level:g} is {_points(price - level, info)} points from {where} "
+                          f"{price:g}, within {info['name']}'s trade_freeze_level of {freeze}: the broker changes "
+                          f"nothing of it so near {near}")
+
+
+def _points(distance: float, info: dict[str, Any]) -> int:
+    return round(abs(distance) / info["point"])
 
 
 def deal_request(symbol: str, side: str, volume: float, price: float, *, magic: int, tag: str, deviation: int,
@@ -121,23 +139,46 @@ def entry_request(r: OrderRequest, info: dict[str, Any], tick: dict[str, Any] | 
 
 
 def modify_request(r: OrderRequest, row: dict[str, Any], position: bool, info: dict[str, Any],
-                   tag: str) -> dict[str, Any]:
+                   tag: str, tick: dict[str, Any]) -> dict[str, Any]:
     """New stops for ``row``, a ``position`` (SLTP), or a new price and stops for ``row``, a
     pending order (MODIFY), which keeps its expiry; what ``r`` leaves out stays as it is. A new
-    price for a position (the order filled meanwhile) is refused, as the paper broker refuses it."""
+    price for a position (the order filled meanwhile) is refused, as the paper broker refuses it.
+    Raises Refused for what the trade server would refuse at ``tick`` (``check_change``)."""
     if position and r.price is not None:
         raise rules.position_price(row["ticket"])
     sl = float(row["sl"] if r.sl is None else normalise_price(r.sl, info))
     tp = float(row["tp"] if r.tp is None else normalise_price(r.tp, info))
+    price = float(row["price_open"] if position else normalise_price(r.price, info) or row["price_open"])
+    check_change(r, row, position, price, sl, tp, info, tick)
     if position:
         return {"action": c.ACTION_SLTP, "position": row["ticket"], "symbol": row["symbol"], "comment": tag,
                 "sl": sl, "tp": tp}
     request = {"action": c.ACTION_MODIFY, "order": row["ticket"], "symbol": row["symbol"], "comment": tag,
-               "price": float(normalise_price(r.price, info) or row["price_open"]), "sl": sl, "tp": tp,
-               "type_time": row.get("type_time", c.TIME_GTC)}
+               "price": price, "sl": sl, "tp": tp, "type_time": row.get("type_time", c.TIME_GTC)}
     if request["type_time"] == c.TIME_SPECIFIED:
         request["expiration"] = int(row["time_expiration"])
     return request
+
+
+def check_change(r: OrderRequest, row: dict[str, Any], position: bool, price: float, sl: float, tp: float,
+                 info: dict[str, Any], tick: dict[str, Any]) -> None:
+    """Raises Refused for a change of ``row`` (to ``price``, ``sl`` and ``tp``) the trade server
+    would refuse at ``tick``: the row within the symbol's freeze level (10029), a new stop on the
+    wrong side or nearer than its stops level (10016): a position's from the price it closes at
+    (the bid for a buy), a pending order's from its price. The stops ``r`` leaves as they are
+    are not measured again (unless the order's price moves), as the server took them before."""
+    if position:
+        side = c.POSITION_SIDES[row["type"]]
+        where, market = ("the bid", tick["bid"]) if side == "buy" else ("the ask", tick["ask"])
+        check_frozen(f"position {row['ticket']}", {"sl": row["sl"], "tp": row["tp"]}, market, where, info)
+        check_stops(side, market, sl if r.sl is not None else None, tp if r.tp is not None else None, info, where)
+        return
+    side = c.ORDER_KINDS[row["type"]][0]
+    where, market = ("the ask", tick["ask"]) if side == "buy" else ("the bid", tick["bid"])
+    check_frozen(f"order {row['ticket']}", {"price": row["price_open"]}, market, where, info)
+    moved = r.price is not None
+    check_stops(side, price, sl if moved or r.sl is not None else None, tp if moved or r.tp is not None else None,
+                info, "the order price")
 
 
 def expiration(r: OrderRequest, info: dict[str, Any], server: ServerClock, now: float) -> int | None:

@@ -1,0 +1,90 @@
+"""Stops and targets on MetaTrader 5 against the stand-in terminal: what the trade server refuses
+(a stop nearer the price than the symbol's ``trade_stops_level``, on the wrong side of it, a
+position or order within its ``trade_freeze_level``) is refused before anything is sent, saying
+which level, how far it is and what the symbol needs; "MetaTrader 10016: invalid stops" says
+none of it, and a trader moving a stop to break-even cannot tell what to change."""
+
+from __future__ import annotations
+
+import trio
+
+from engine.domain.orders import OrderRequest
+
+from support.mt5_standin import Terminal
+from support.mt5_support import mt5, until
+
+
+def market(cid: str, side: str = "buy", **more) -> OrderRequest:
+    return OrderRequest("market", cid, symbol="EURUSD", side=side, volume=0.1, plugin="p", alert_id=1, **more)
+
+
+def change(cid: str, ticket: int, **stops) -> OrderRequest:
+    return OrderRequest("modify", cid, ticket=ticket, plugin="p", alert_id=2, **stops)
+
+
+async def test_a_stop_change_too_near_the_price_or_past_it_is_refused_before_sending_saying_why(tmp_path):
+    # EURUSD: bid 1.08000, ask 1.08010, a stops level of 10 points. A buy closes at the bid.
+    async with mt5(tmp_path) as broker:
+        opened = await broker.execute(market("a1-p-1", sl=1.07))
+        sent = broker.terminal.sent()
+        near = await broker.execute(change("a2-p-1", opened.ticket, sl=1.07995))
+        assert not near.ok and near.error == ("sl 1.07995 is 5 points from the bid 1.08; EURUSD needs at least 10 "
+                                              "(its trade_stops_level)"), near.error
+        even = await broker.execute(change("a3-p-1", opened.ticket, sl=1.0801))   # break-even, the bid under it
+        assert not even.ok and even.error == "sl 1.0801: a buy's stop loss must be below the bid 1.08", even.error
+        target = await broker.execute(change("a4-p-1", opened.ticket, tp=1.08005))
+        assert not target.ok and target.error.startswith("tp 1.08005 is 5 points from the bid 1.08;"), target.error
+        assert broker.terminal.sent() == sent and broker.terminal.positions()[0]["sl"] == 1.07
+        broker.terminal.set_price("EURUSD", 1.0805, 1.0806)   # 40 points up: break-even is allowed now
+        assert (await broker.execute(change("a5-p-1", opened.ticket, sl=1.0801))).ok
+        assert broker.terminal.positions()[0]["sl"] == 1.0801
+
+
+async def test_a_pending_orders_new_stop_is_measured_from_its_price(tmp_path):
+    async with mt5(tmp_path) as broker:
+        placed = await broker.execute(OrderRequest("pending", "a1-p-1", symbol="EURUSD", side="buy", type="limit",
+                                                   price=1.075, volume=0.1, plugin="p", alert_id=1))
+        near = await broker.execute(change("a2-p-1", placed.ticket, sl=1.07495))
+        assert not near.ok and near.error == ("sl 1.07495 is 5 points from the order price 1.075; EURUSD needs at "
+                                              "least 10 (its trade_stops_level)"), near.error
+        assert broker.terminal.sent() == 1
+
+
+async def test_a_position_within_the_freeze_level_is_said_frozen_before_sending(tmp_path):
+    # Within trade_freeze_level points of its stop, a position takes no change (10029): the stop
+    # may be about to trigger. Said so, with the distance, rather than "order or position frozen".
+    async with mt5(tmp_path) as broker:
+        broker.terminal.set_symbol("EURUSD", trade_freeze_level=5)
+        opened = await broker.execute(market("a1-p-1", sl=1.078))
+        broker.terminal.set_price("EURUSD", 1.07804, 1.07814)
+        frozen = await broker.execute(change("a2-p-1", opened.ticket, sl=1.077))
+        assert not frozen.ok and frozen.error == (
+            f"position {opened.ticket}: its sl 1.078 is 4 points from the bid 1.07804, within EURUSD's "
+            "trade_freeze_level of 5: the broker changes nothing of it so near its stop or target"), frozen.error
+        assert broker.terminal.sent() == 1 and broker.terminal.positions()[0]["sl"] == 1.078
+        placed = await broker.execute(OrderRequest("pending", "a3-p-1", symbol="EURUSD", side="sell", type="limit",
+                                                   price=1.081, volume=0.1, plugin="p", alert_id=3))
+        broker.terminal.set_price("EURUSD", 1.08096, 1.08106)   # its price 4 points over the bid, where it fills
+        frozen = await broker.execute(change("a4-p-1", placed.ticket, sl=1.083))
+        assert not frozen.ok and frozen.error == (
+            f"order {placed.ticket}: its price 1.081 is 4 points from the bid 1.08096, within EURUSD's "
+            "trade_freeze_level of 5: the broker changes nothing of it so near its fill"), frozen.error
+        assert broker.terminal.sent() == 2
+
+
+async def test_a_stop_change_made_before_a_restart_is_answered_made_whatever_the_market_now(tmp_path):
+    # Run again by the recovery after a restart, the change is answered by its first send, found
+    # by its effect, before it is measured against the market of now, which would refuse it.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with mt5(tmp_path) as broker:
+        opened = await broker.execute(market("a1-p-1", sl=1.07))
+        terminal.script("order_send", "hang_after")              # moved, then the engine gone before the answer
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.execute, change("a2-p-1", opened.ticket, sl=1.0795))
+            await until(lambda: terminal.hung("order_send") == 1)
+            nursery.cancel_scope.cancel()
+    terminal.set_price("EURUSD", 1.07955, 1.07965)              # the new sl 5 points under the bid now
+    async with mt5(tmp_path) as broker:
+        again = await broker.execute(change("a2-p-1", opened.ticket, sl=1.0795))
+        assert again.ok, again.error
+        assert terminal.positions()[0]["sl"] == 1.0795 and terminal.sent() == 2
