@@ -88,3 +88,42 @@ async def test_a_stop_change_made_before_a_restart_is_answered_made_whatever_the
         again = await broker.execute(change("a2-p-1", opened.ticket, sl=1.0795))
         assert again.ok, again.error
         assert terminal.positions()[0]["sl"] == 1.0795 and terminal.sent() == 2
+
+
+async def entry_while_the_market_moves(broker, entry: OrderRequest, bid: float, ask: float):
+    """``entry`` sent, the market moved to ``bid``/``ask`` before the trade server takes it."""
+    await broker.symbol("EURUSD")
+    broker.terminal.script("order_send", "hang")
+    results = []
+
+    async def send() -> None:
+        results.append(await broker.execute(entry))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(send)
+        await until(lambda: broker.terminal.hung("order_send") == 1)
+        broker.terminal.set_price("EURUSD", bid, ask)
+        broker.terminal.release("order_send")
+    return results[0]
+
+
+async def test_an_entry_whose_stop_the_market_came_too_near_of_is_refused_saying_how_near(tmp_path):
+    # 10 points under the bid when checked, 5 when the trade server takes it (a move within the
+    # deviation): refused (10016) whole, no position; the answer says which stop and how near.
+    async with mt5(tmp_path) as broker:
+        result = await entry_while_the_market_moves(broker, market("a1-p-1", sl=1.0799), 1.07995, 1.08005)
+        assert not result.ok and result.error == (
+            "MetaTrader 10016: invalid stops (too close to the price, or on the wrong side): the price moved: sl 1.0799 "
+            "is 5 points from the price 1.07995; EURUSD needs at least 10 (its trade_stops_level)"), result.error
+        assert broker.terminal.positions() == [] and broker.terminal.sent() == 0
+
+
+async def test_an_entry_requoted_to_a_price_too_near_its_stop_is_not_sent_again(tmp_path):
+    # A requote's fresh price has the stop 5 points under the bid: sent again, the trade server
+    # would refuse it (10016) without a word of why. Refused before, saying it.
+    async with mt5(tmp_path) as broker:
+        result = await entry_while_the_market_moves(broker, market("a1-p-1", sl=1.079), 1.07905, 1.07915)
+        assert not result.ok and result.error == (
+            "MetaTrader 10004: requote: the price moved: sl 1.079 is 5 points from the price 1.07905; EURUSD needs "
+            "at least 10 (its trade_stops_level)"), result.error
+        assert broker.terminal.positions() == [] and len(broker.terminal.history_orders()) == 0
+        assert not broker.book.unresolved()

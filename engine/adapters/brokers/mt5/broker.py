@@ -28,8 +28,8 @@ from engine.adapters.brokers.mt5.history import History
 from engine.adapters.brokers.mt5.link import TerminalLink
 from engine.adapters.brokers.mt5.magic import ENGINE, Magics
 from engine.adapters.brokers.mt5.clock import ServerClock
-from engine.adapters.brokers.mt5.orders import (deal_request, entry_request, expiration, fillings, modify_request,
-                                                normalise_volume, tag_for)
+from engine.adapters.brokers.mt5.orders import (deal_request, entry_request, expiration, fillings, fresh_price,
+                                                modify_request, normalise_volume, tag_for)
 from engine.adapters.brokers.mt5.pending import PendingWatch
 from engine.adapters.brokers.mt5.rows import deal_rows, order_row, position_row, symbol_spec
 from engine.adapters.brokers.mt5.send import Sender, plain
@@ -389,6 +389,5 @@ class MT5Broker(Broker):
         return tick
 
     async def _fresh_price(self, symbol: str, side: str, request: dict[str, Any]) -> float:
-        tick = await self._tick(symbol)
-        return tick["ask"] if side == "buy" else tick["bid"]
+        return fresh_price(side, await self._tick(symbol), request, await self._spec(symbol))
 

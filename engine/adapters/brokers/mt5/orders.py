@@ -84,6 +84,14 @@ def _points(distance: float, info: dict[str, Any]) -> int:
     return round(abs(distance) / info["point"])
 
 
+def fresh_price(side: str, tick: dict[str, Any], request: dict[str, Any], info: dict[str, Any]) -> float:
+    """The price a market ``request`` (an entry, a close) is sent again at after a requote: the
+    ask for a buy, the bid for a sell, at ``tick``. Raises Refused for an entry whose stops are now
+    nearer the price than the symbol allows: the trade server would refuse it (10016) unexplained."""
+    check_stops(side, tick["bid"] if side == "buy" else tick["ask"], request.get("sl"), request.get("tp"), info)
+    return tick["ask"] if side == "buy" else tick["bid"]
+
+
 def deal_request(symbol: str, side: str, volume: float, price: float, *, magic: int, tag: str, deviation: int,
                  filling: int, sl: float | None = None, tp: float | None = None,
                  position: int | None = None) -> dict[str, Any]:

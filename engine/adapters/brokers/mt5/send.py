@@ -24,7 +24,8 @@ from engine.adapters.brokers.mt5.book import OPEN_STATES, Book
 from engine.adapters.brokers.mt5.history import History
 from engine.adapters.brokers.mt5.session import Session, Unknown
 from engine.domain.config.mt5 import MT5Config
-from engine.domain.orders import OrderRequest, OrderResult
+from engine.domain.orders import BrokerError, OrderRequest, OrderResult
+from engine.domain.rules import Refused
 
 log = logging.getLogger("moonhook.mt5")
 
@@ -127,11 +128,16 @@ class Sender:
                             c.FILLING_NAMES.get(left[0]))
                 request = {**request, "type_filling": left[0]}
                 continue
+            said = c.describe_retcode(code, answer.get("comment"))
             if code in c.RETRY_WITH_FRESH_PRICE and fresh is not None and attempt < self._config.retries:
                 attempt += 1
-                request = {**request, "price": await fresh(request)}
+                try:
+                    request = {**request, "price": await fresh(request)}
+                except Refused as e:  # an entry's stops too near the price now: never sent again
+                    return await self.settle(tag, OrderResult.refused(f"{said}: the price moved: {e}"))
                 continue
-            said = c.describe_retcode(code, answer.get("comment"))
+            if code == c.INVALID_STOPS and fresh is not None:
+                said += await _moved(request, fresh)
             if code == c.CONNECTION:  # sent nowhere: the alert waits for the trade server, as for a lost terminal
                 await self.settle(tag, OrderResult.refused(said))  # not executed: the tag may be sent again
                 self._session.lose(c.describe_retcode(code))
@@ -144,6 +150,19 @@ class Sender:
         state = "done" if result.ok else "lost" if result.unknown else "refused"
         await self._write(self._book.settle, tag, state, plain(result))
         return result
+
+
+async def _moved(request: dict[str, Any], fresh: Callable[[dict[str, Any]], Awaitable[float]]) -> str:
+    """Why the trade server found the stops of the market ``request`` invalid (10016), measured at
+    the price now (``fresh``): the market came nearer them than the symbol allows between the check
+    before sending and the server's; or nothing to add."""
+    try:
+        await fresh(request)
+    except Refused as e:
+        return f": the price moved: {e}"
+    except BrokerError:
+        pass  # no price to measure at: the server's word alone
+    return ""
 
 
 def plain(result: OrderResult) -> dict[str, Any]:
