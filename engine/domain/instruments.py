@@ -4,7 +4,7 @@ account currency that sizing needs."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, Callable, Mapping
 
 
@@ -36,6 +36,7 @@ class SymbolSpec:
     volume_min: float
     volume_step: float
     volume_max: float
+    stops_level: int = 0  # points a stop must keep from the price: MetaTrader 5's trade_stops_level
 
     @property
     def point(self) -> float:
@@ -44,6 +45,10 @@ class SymbolSpec:
     @property
     def tick_size(self) -> float:
         return self.point
+
+    def stops(self) -> dict[str, Any]:
+        """Its stops level as ``rules.check_stops`` takes it."""
+        return {"level": self.stops_level, "point": self.point, "symbol": self.name}
 
     def tick_value(self, account_currency: str, price_of: Callable[[str], float | None]) -> float | None:
         """What one tick is worth for one lot, in the account currency; None without a rate.
@@ -73,7 +78,7 @@ class SymbolSpec:
             "volume_step": self.volume_step, "volume_max": self.volume_max,
             "contract_size": self.contract_size, "tick_size": self.tick_size,
             "tick_value": self.tick_value(account_currency, price_of),
-            "account_is_base": self.account_is_base(account_currency),
+            "account_is_base": self.account_is_base(account_currency), "stops_level": self.stops_level,
         }
 
 
@@ -98,6 +103,7 @@ BUILTIN: dict[str, SymbolSpec] = {
 }
 
 _TYPES = {f.name: f.type for f in fields(SymbolSpec)}
+_REQUIRED = [f.name for f in fields(SymbolSpec) if f.default is MISSING]
 
 
 def symbol_table(overrides: Mapping[str, Mapping[str, Any]] | None = None,
@@ -114,7 +120,7 @@ def symbol_table(overrides: Mapping[str, Mapping[str, Any]] | None = None,
             if key not in _TYPES or key == "name":
                 raise ValueError(f"{path}.{key}: unknown field (known: {', '.join(k for k in _TYPES if k != 'name')})")
             base[key] = _check(f"{path}.{key}", key, value)
-        missing = [k for k in _TYPES if k not in base]
+        missing = [k for k in _REQUIRED if k not in base]
         if missing:
             raise ValueError(f"{path}: a new symbol needs {', '.join(missing)}")
         if base["volume_min"] > base["volume_max"]:
@@ -128,6 +134,10 @@ def _check(path: str, key: str, value: Any) -> Any:
         if not (isinstance(value, str) and len(value) == 3 and value.isalpha()):
             raise ValueError(f"{path}: expected a 3-letter currency code, got {value!r}")
         return value.upper()
+    if key == "stops_level":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{path}: expected a whole number of points, 0 or more, got {value!r}")
+        return value
     if key == "digits":
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 8:
             raise ValueError(f"{path}: expected an integer from 0 to 8, got {value!r}")

@@ -20,12 +20,21 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def check_stops(side: str, price: float, sl: float | None, tp: float | None, what: str) -> None:
+def check_stops(side: str, price: float, sl: float | None, tp: float | None, what: str, level: int = 0,
+                point: float = 0.0, symbol: str = "", key: str = "its stops_level") -> None:
+    """Refuses ``sl``/``tp`` on the wrong side of ``price`` (``what``: the bid a buy closes at, an
+    order's price) and, given the symbol's stops ``level`` (in points of ``point``: MetaTrader's
+    ``trade_stops_level``, the paper broker's ``stops_level``), nearer it than that, which a trade
+    server refuses (10016)."""
     below, above = ("below", "above") if side == "buy" else ("above", "below")
     if sl is not None and (sl >= price if side == "buy" else sl <= price):
         raise Refused(f"sl {sl}: a {side}'s stop loss must be {below} {what} {price}")
     if tp is not None and (tp <= price if side == "buy" else tp >= price):
         raise Refused(f"tp {tp}: a {side}'s take profit must be {above} {what} {price}")
+    for name, value in (("sl", sl), ("tp", tp)):
+        if level and value and abs(price - value) < level * point - 1e-12:
+            raise Refused(f"{name} {value:g} is {round(abs(price - value) / point)} points from {what} {price:g}; "
+                          f"{symbol} needs at least {level} ({key})")
 
 
 def down_to_step(raw: float, step: float) -> float:

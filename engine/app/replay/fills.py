@@ -232,7 +232,8 @@ class Book:
         price = ask if side == "buy" else bid
         sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
         # Against where the position closes (a buy's bid, a sell's ask), as MetaTrader checks them.
-        check_stops(side, bid if side == "buy" else ask, sl, tp, "the bid" if side == "buy" else "the ask")
+        closes, what = (bid, "the bid") if side == "buy" else (ask, "the ask")
+        check_stops(side, closes, sl, tp, what, **spec.stops())
         self._market.rate(spec)   # a position whose profit cannot be booked is not opened
         self._market.check_margin(spec, volume, price, self.account()["margin_free"])
         commission = self._market.commission(volume)
@@ -320,7 +321,7 @@ class Book:
         last = self._prices.last(p.symbol)
         current = p.price_open if last is None else last[0] if p.side == "buy" else last[1]
         check_stops(p.side, current, sl, tp, "the open price" if last is None else
-                    "the current " + ("bid" if p.side == "buy" else "ask"))
+                    "the current " + ("bid" if p.side == "buy" else "ask"), **spec.stops())
         p.sl, p.tp = sl, tp
         return OrderResult(True, ticket, None, p.volume)
 

@@ -88,7 +88,7 @@ class Pending:
         spec = self._market.spec(o.symbol)
         price = o.price if r.price is None else price_of(spec, r.price)
         sl, tp = stop_of(spec, "sl", r.sl, keep=o.sl), stop_of(spec, "tp", r.tp, keep=o.tp)
-        check_stops(o.side, price, sl, tp, "the order price")
+        check_stops(o.side, price, sl, tp, "the order price", **spec.stops())
         self._market.check_pending(spec, o.side, o.type, price)
         o.price, o.sl, o.tp = price, sl, tp
         return o

@@ -59,12 +59,8 @@ def check_stops(side: str, price: float, sl: float | None, tp: float | None, inf
     """Raises Refused for ``sl``/``tp`` on the wrong side of ``price`` (``what``: the bid a buy
     closes at, an order's price) or nearer to it than the symbol's stops level (what MetaTrader
     would refuse with 10016)."""
-    rules.check_stops(side, price, sl or None, tp or None, what)
-    distance = (info.get("trade_stops_level") or 0) * info["point"]
-    for name, level in (("sl", sl), ("tp", tp)):
-        if level and abs(price - level) < distance - 1e-12:
-            raise Refused(f"{name} {level:g} is {_points(price - level, info)} points from {what} {price:g}; "
-                          f"{info['name']} needs at least {info['trade_stops_level']} (its trade_stops_level)")
+    rules.check_stops(side, price, sl or None, tp or None, what, info.get("trade_stops_level") or 0, info["point"],
+                      info["name"], "its trade_stops_level")
 
 
 def check_frozen(what: str, levels: dict[str, float], price: float, where: str, info: dict[str, Any]) -> None:

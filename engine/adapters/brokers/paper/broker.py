@@ -304,7 +304,8 @@ class PaperBroker(Broker):
         sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
         # Against where the position closes (a buy's bid, a sell's ask), as MetaTrader checks
         # them: a stop inside the spread is refused live, so it is here.
-        check_stops(side, bid if side == "buy" else ask, sl, tp, "the bid" if side == "buy" else "the ask")
+        closes, what = (bid, "the bid") if side == "buy" else (ask, "the ask")
+        check_stops(side, closes, sl, tp, what, **spec.stops())
         self._market.rate(spec)
         self._market.check_margin(spec, volume, price, self._account(db)["margin_free"])
         return spec, side, volume, price, sl, tp
@@ -383,11 +384,11 @@ class PaperBroker(Broker):
             last = self._prices.last(spec.name)   # without a quote yet, the open price is all there is
             current = p["price_open"] if last is None else last[0] if p["side"] == "buy" else last[1]
             check_stops(p["side"], current, sl, tp, "the open price" if last is None else
-                         "the current " + ("bid" if p["side"] == "buy" else "ask"))
+                        "the current " + ("bid" if p["side"] == "buy" else "ask"), **spec.stops())
             db.execute("UPDATE paper_positions SET sl = ?, tp = ? WHERE ticket = ?", [sl, tp, ticket])
             return OrderResult(True, ticket, None, p["volume"])
         price = item["price"] if r.price is None else price_of(spec, r.price)
-        check_stops(item["side"], price, sl, tp, "the order price")
+        check_stops(item["side"], price, sl, tp, "the order price", **spec.stops())
         if r.price is not None:
             self._market.check_pending(spec, item["side"], item["type"], price)
         db.execute("UPDATE paper_orders SET price = ?, sl = ?, tp = ? WHERE ticket = ?", [price, sl, tp, ticket])

@@ -61,7 +61,7 @@ class Market:
             raise Refused("price: a pending order needs its price")
         price = price_of(spec, r.price)
         sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
-        check_stops(side, price, sl, tp, "the order price")
+        check_stops(side, price, sl, tp, "the order price", **spec.stops())
         self.check_pending(spec, side, r.type, price)
         self.rate(spec)
         return spec, side, price, volume, sl, tp

@@ -1,0 +1,50 @@
+"""The paper broker (and replay's book, which answers as it does) given a symbol's stops level
+(``[paper] symbols = { EURUSD = { stops_level = 10 } }``, in points, as MetaTrader 5's
+``trade_stops_level``) refuses a stop or target nearer the price than it, as the MT5 broker does
+before sending: a strategy tried on paper then does not meet its first "invalid stops" live."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.adapters.brokers.paper import PaperBroker
+from engine.adapters.storage.database import Database
+from engine.app.replay import Book
+from engine.domain.config.paper import PaperConfig
+from engine.domain.orders import OrderRequest
+
+# EURUSD: bid 1.08, ask 1.0801 (10 points of spread); 10 points of stops level, as the MT5 stand-in's.
+CONFIG = PaperConfig(spread_points=10, symbols={"EURUSD": {"stops_level": 10}})
+T0 = 1_715_590_800.0
+NEAR = "sl 1.07995 is 5 points from the bid 1.08; EURUSD needs at least 10 (its stops_level)"
+
+
+def market(cid: str, **stops) -> OrderRequest:
+    return OrderRequest("market", cid, symbol="EURUSD", side="buy", volume=0.1, price=1.08, plugin="p", alert_id=1,
+                        **stops)
+
+
+async def test_a_stop_within_the_stops_level_is_refused_as_metatrader_5_refuses_it(tmp_path):
+    broker = PaperBroker(Database(tmp_path / "moonhook.db"), CONFIG, clock=lambda: T0)
+    book = Book(CONFIG)
+    await broker.quote("EURUSD", 1.08, T0)
+    book.see("EURUSD", 1.08, T0)
+    near = market("a1", sl=1.07995)
+    assert (await broker.execute(near)).error == NEAR
+    assert book.execute(near, T0, near.price).error == NEAR
+    assert await broker.check(near) == NEAR
+    opened = await broker.execute(market("a2", sl=1.0799))   # 10 points: taken
+    assert opened.ok and book.execute(market("a2", sl=1.0799), T0, 1.08).ok
+    target = OrderRequest("modify", "a3", ticket=opened.ticket, tp=1.08005, plugin="p", alert_id=3)
+    said = "tp 1.08005 is 5 points from the current bid 1.08; EURUSD needs at least 10 (its stops_level)"
+    assert (await broker.execute(target)).error == said and book.execute(target, T0).error == said
+    placed = OrderRequest("pending", "a4", symbol="EURUSD", side="buy", type="limit", price=1.075, sl=1.07495,
+                          volume=0.1, plugin="p", alert_id=4)
+    said = "sl 1.07495 is 5 points from the order price 1.075; EURUSD needs at least 10 (its stops_level)"
+    assert (await broker.execute(placed)).error == said and book.execute(placed, T0).error == said
+
+
+def test_a_stops_level_is_a_whole_number_of_points():
+    with pytest.raises(ValueError, match="paper.symbols.EURUSD.stops_level: expected a whole number of points"):
+        PaperConfig(symbols={"EURUSD": {"stops_level": 2.5}})
+    assert PaperConfig(symbols={"EURUSD": {"stops_level": 0}})
