@@ -127,3 +127,18 @@ async def test_an_entry_requoted_to_a_price_too_near_its_stop_is_not_sent_again(
             "at least 10 (its trade_stops_level)"), result.error
         assert broker.terminal.positions() == [] and len(broker.terminal.history_orders()) == 0
         assert not broker.book.unresolved()
+
+
+async def test_a_stop_change_to_the_stops_already_set_is_done_as_on_paper(tmp_path):
+    # A trailing alert sending the same stop again, a newsltp over positions one of which has it
+    # already: the trade server answers 10025 "no changes", which is what was asked. Refused, the
+    # alert failed live where paper did it; measured again, a stop the price came near since was
+    # refused though nothing was to move.
+    async with mt5(tmp_path) as broker:
+        opened = await broker.execute(market("a1-p-1", sl=1.0795, tp=1.09))
+        same = await broker.execute(change("a2-p-1", opened.ticket, sl=1.0795))
+        assert same.ok and same.ticket == opened.ticket, same.error
+        broker.terminal.set_price("EURUSD", 1.07955, 1.07965)   # the sl 5 points under the bid now
+        again = await broker.execute(change("a3-p-1", opened.ticket, sl=1.0795, tp=1.09))
+        assert again.ok, again.error
+        assert (broker.terminal.positions()[0]["sl"], broker.terminal.positions()[0]["tp"]) == (1.0795, 1.09)

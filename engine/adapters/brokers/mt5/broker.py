@@ -324,7 +324,7 @@ class MT5Broker(Broker):
         symbol = self.config.from_broker(found[0]["symbol"])
         info, tick = await self._spec(symbol), await self._tick(symbol)
         request = modify_request(r, found[0], bool(position), info, tag_for(r.client_id, r.alert_id), tick)
-        return await self._sender.send(r, request, [])
+        return await self._sender.send(r, request, []) if request else OrderResult(ok=True, ticket=ticket)
 
     async def _gone(self, r: OrderRequest, ticket: int, filled: bool = False) -> OrderResult:
         """For a request on ``ticket``, no longer open (``filled``: a removal finding a position):

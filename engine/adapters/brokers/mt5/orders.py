@@ -143,16 +143,19 @@ def entry_request(r: OrderRequest, info: dict[str, Any], tick: dict[str, Any] | 
 
 
 def modify_request(r: OrderRequest, row: dict[str, Any], position: bool, info: dict[str, Any],
-                   tag: str, tick: dict[str, Any]) -> dict[str, Any]:
+                   tag: str, tick: dict[str, Any]) -> dict[str, Any] | None:
     """New stops for ``row``, a ``position`` (SLTP), or a new price and stops for ``row``, a
     pending order (MODIFY), which keeps its expiry; what ``r`` leaves out stays as it is. A new
     price for a position (the order filled meanwhile) is refused, as the paper broker refuses it.
-    Raises Refused for what the trade server would refuse at ``tick`` (``check_change``)."""
+    Raises Refused for what the trade server would refuse at ``tick`` (``check_change``). None when
+    ``row`` is as asked already: nothing to send (the server would answer 10025, "no changes")."""
     if position and r.price is not None:
         raise rules.position_price(row["ticket"])
     sl = float(row["sl"] if r.sl is None else normalise_price(r.sl, info))
     tp = float(row["tp"] if r.tp is None else normalise_price(r.tp, info))
     price = float(row["price_open"] if position else normalise_price(r.price, info) or row["price_open"])
+    if (price, sl, tp) == (float(row["price_open"]), float(row["sl"]), float(row["tp"])):
+        return None
     check_change(r, row, position, price, sl, tp, info, tick)
     if position:
         return {"action": c.ACTION_SLTP, "position": row["ticket"], "symbol": row["symbol"], "comment": tag,
