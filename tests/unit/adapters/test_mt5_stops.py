@@ -142,3 +142,22 @@ async def test_a_stop_change_to_the_stops_already_set_is_done_as_on_paper(tmp_pa
         again = await broker.execute(change("a3-p-1", opened.ticket, sl=1.0795, tp=1.09))
         assert again.ok, again.error
         assert (broker.terminal.positions()[0]["sl"], broker.terminal.positions()[0]["tp"]) == (1.0795, 1.09)
+
+
+async def test_a_pending_orders_price_too_near_the_market_or_past_it_is_refused_saying_why(tmp_path):
+    # A buy limit waits under the ask, at least trade_stops_level points under it; MetaTrader
+    # refuses any other price as "invalid price" (10015), which names neither.
+    async with mt5(tmp_path) as broker:
+        def limit(cid: str, price: float) -> OrderRequest:
+            return OrderRequest("pending", cid, symbol="EURUSD", side="buy", type="limit", price=price, volume=0.1,
+                                plugin="p", alert_id=1)
+        near = await broker.execute(limit("a1-p-1", 1.08005))
+        assert not near.ok and near.error == ("price 1.08005 is 5 points from the ask 1.0801; EURUSD needs at least "
+                                              "10 (its trade_stops_level)"), near.error
+        past = await broker.execute(limit("a2-p-1", 1.0802))
+        assert not past.ok and past.error == "price 1.0802: a buy limit must be below the ask 1.0801", past.error
+        assert await broker.check(limit("a3-p-1", 1.08005)) == near.error
+        placed = await broker.execute(limit("a4-p-1", 1.075))
+        moved = await broker.execute(change("a5-p-1", placed.ticket, price=1.08005))
+        assert not moved.ok and moved.error == near.error, moved.error
+        assert broker.terminal.sent() == 1

@@ -260,7 +260,7 @@ class MT5Broker(Broker):
     async def _entry(self, r: OrderRequest, before: Sequence[OrderRequest] = ()) -> tuple[dict[str, Any], list[int]]:
         info = await self._spec(r.symbol)
         await netting.check_entry(self, r, before)  # on a netting account, onto a flat symbol only
-        tick = await self._tick(r.symbol) if r.kind == "market" else None
+        tick = await self._tick(r.symbol)   # a pending order's price is measured from the market too
         return entry_request(r, info, tick, self.config.deviation, expiration(r, info, self.server_clock, self.clock()))
 
     async def _close(self, r: OrderRequest) -> OrderResult:

@@ -63,6 +63,20 @@ def check_stops(side: str, price: float, sl: float | None, tp: float | None, inf
                       info["name"], "its trade_stops_level")
 
 
+def check_pending_price(side: str, kind: str, price: float, tick: dict[str, Any], info: dict[str, Any]) -> None:
+    """Raises Refused for a pending order's ``price`` on the wrong side of the market at ``tick``
+    (a buy limit waits under the ask, a buy stop over it; a sell's against the bid) or nearer it
+    than the symbol's stops level: the trade server refuses either as "invalid price" (10015)."""
+    where, market = ("the ask", tick["ask"]) if side == "buy" else ("the bid", tick["bid"])
+    below = (side == "buy") == (kind == "limit")
+    if price > market if below else price < market:   # at it: for the stops level, or the server, to say
+        raise Refused(f"price {price:g}: a {side} {kind} must be {'below' if below else 'above'} {where} {market:g}")
+    level = info.get("trade_stops_level") or 0
+    if abs(market - price) < level * info["point"] - 1e-12:
+        raise Refused(f"price {price:g} is {_points(market - price, info)} points from {where} {market:g}; "
+                      f"{info['name']} needs at least {level} (its trade_stops_level)")
+
+
 def check_frozen(what: str, levels: dict[str, float], price: float, where: str, info: dict[str, Any]) -> None:
     """Raises Refused where one of ``levels`` (a position's sl and tp, a pending order's price) is
     within the symbol's freeze level of ``price`` (``where``: the bid or the ask it triggers on):
@@ -119,16 +133,16 @@ def pending_request(symbol: str, side: str, kind: str, volume: float, price: flo
     return request
 
 
-def entry_request(r: OrderRequest, info: dict[str, Any], tick: dict[str, Any] | None, deviation: int,
+def entry_request(r: OrderRequest, info: dict[str, Any], tick: dict[str, Any], deviation: int,
                   expires: int | None) -> tuple[dict[str, Any], list[int]]:
     """The request of the entry ``r`` (market at ``tick``, or pending, ``expires`` on the server's
     clock), its magic number 0 for the sender to set, and the filling types to try. Raises
     Refused for what MetaTrader would refuse: a volume off the symbol's bounds, stops on the
-    wrong side or nearer than its stops level, a pending order without a type or a price."""
+    wrong side or nearer than its stops level, a pending order without a type or a price, or
+    its price on the wrong side of the market at ``tick`` or nearer it than that level."""
     side, tag = rules.side_of(r.side), tag_for(r.client_id, r.alert_id)
     volume = normalise_volume(r.volume, info)
     if r.kind == "market":
-        assert tick is not None
         sl, tp = normalise_price(r.sl, info), normalise_price(r.tp, info)
         check_stops(side, tick["bid"] if side == "buy" else tick["ask"], sl, tp, info)  # where it closes
         fills = fillings(info, False)
@@ -137,6 +151,7 @@ def entry_request(r: OrderRequest, info: dict[str, Any], tick: dict[str, Any] | 
     if r.type not in ("limit", "stop") or not r.price:
         raise Refused("a pending order needs type (limit or stop) and price")
     price, sl, tp = (normalise_price(p, info) for p in (r.price, r.sl, r.tp))
+    check_pending_price(side, r.type, price, tick, info)
     check_stops(side, price, sl, tp, info)
     return pending_request(info["name"], side, r.type, volume, price, magic=0, tag=tag, sl=sl, tp=tp,
                            expiration=expires), [c.FILLING_RETURN]
@@ -184,6 +199,8 @@ def check_change(r: OrderRequest, row: dict[str, Any], position: bool, price: fl
     where, market = ("the ask", tick["ask"]) if side == "buy" else ("the bid", tick["bid"])
     check_frozen(f"order {row['ticket']}", {"price": row["price_open"]}, market, where, info)
     moved = r.price is not None
+    if moved:
+        check_pending_price(side, c.ORDER_KINDS[row["type"]][1], price, tick, info)
     check_stops(side, price, sl if moved or r.sl is not None else None, tp if moved or r.tp is not None else None,
                 info, "the order price")
 
