@@ -32,9 +32,16 @@ def check_stops(side: str, price: float, sl: float | None, tp: float | None, wha
     if tp is not None and (tp <= price if side == "buy" else tp >= price):
         raise Refused(f"tp {tp}: a {side}'s take profit must be {above} {what} {price}")
     for name, value in (("sl", sl), ("tp", tp)):
-        if level and value and abs(price - value) < level * point - 1e-12:
-            raise Refused(f"{name} {value:g} is {round(abs(price - value) / point)} points from {what} {price:g}; "
-                          f"{symbol} needs at least {level} ({key})")
+        check_level(name, value, price, what, level, point, symbol, key)
+
+
+def check_level(name: str, value: float | None, price: float, what: str, level: int = 0, point: float = 0.0,
+                symbol: str = "", key: str = "its stops_level") -> None:
+    """Refuses ``value`` (a stop, a target, a pending order's price) nearer ``price`` than the
+    symbol's stops ``level``, in points of ``point``."""
+    if level and value and abs(price - value) < level * point - 1e-12:
+        raise Refused(f"{name} {value:g} is {round(abs(price - value) / point)} points from {what} {price:g}; "
+                      f"{symbol} needs at least {level} ({key})")
 
 
 def down_to_step(raw: float, step: float) -> float:

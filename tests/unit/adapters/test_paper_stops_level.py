@@ -42,6 +42,10 @@ async def test_a_stop_within_the_stops_level_is_refused_as_metatrader_5_refuses_
                           volume=0.1, plugin="p", alert_id=4)
     said = "sl 1.07495 is 5 points from the order price 1.075; EURUSD needs at least 10 (its stops_level)"
     assert (await broker.execute(placed)).error == said and book.execute(placed, T0).error == said
+    limit = OrderRequest("pending", "a5", symbol="EURUSD", side="buy", type="limit", price=1.08005, volume=0.1,
+                         plugin="p", alert_id=5)
+    said = "price 1.08005 is 5 points from the ask 1.0801; EURUSD needs at least 10 (its stops_level)"
+    assert (await broker.execute(limit)).error == said and book.execute(limit, T0).error == said
 
 
 def test_a_stops_level_is_a_whole_number_of_points():

@@ -71,10 +71,8 @@ def check_pending_price(side: str, kind: str, price: float, tick: dict[str, Any]
     below = (side == "buy") == (kind == "limit")
     if price > market if below else price < market:   # at it: for the stops level, or the server, to say
         raise Refused(f"price {price:g}: a {side} {kind} must be {'below' if below else 'above'} {where} {market:g}")
-    level = info.get("trade_stops_level") or 0
-    if abs(market - price) < level * info["point"] - 1e-12:
-        raise Refused(f"price {price:g} is {_points(market - price, info)} points from {where} {market:g}; "
-                      f"{info['name']} needs at least {level} (its trade_stops_level)")
+    rules.check_level("price", price, market, where, info.get("trade_stops_level") or 0, info["point"], info["name"],
+                      "its trade_stops_level")
 
 
 def check_frozen(what: str, levels: dict[str, float], price: float, where: str, info: dict[str, Any]) -> None:

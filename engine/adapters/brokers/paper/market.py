@@ -15,7 +15,7 @@ from engine.adapters.brokers.paper.rules import price_of, profit_of, stop_of, vo
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec
 from engine.domain.orders import PENDING_TYPES, OrderRequest
-from engine.domain.rules import Refused, check_stops, side_of
+from engine.domain.rules import Refused, check_level, check_stops, side_of
 
 
 class Market:
@@ -68,7 +68,8 @@ class Market:
 
     def check_pending(self, spec: SymbolSpec, side: str, type_: str, price: float) -> None:
         """On its side of the last price, if one is known; at the market is accepted (the engine
-        quotes an alert's price before placing an order at it): the next quote fills it."""
+        quotes an alert's price before placing an order at it): the next quote fills it. Unless
+        the symbol has a stops level: then at least that far, as MetaTrader 5 takes it."""
         quote = self._prices.last(spec.name)
         if quote is None:
             return
@@ -77,6 +78,7 @@ class Market:
         if price > current if below else price < current:
             raise Refused(f"price {price}: a {side} {type_} must be at or {'below' if below else 'above'} "
                            f"the {name} {current}")
+        check_level("price", price, current, f"the {name}", **spec.stops())   # as MetaTrader 5 refuses it
 
     def check_margin(self, spec: SymbolSpec, volume: float, price: float, free: float) -> None:
         """Refused, as MetaTrader refuses it (10019), when a new position's margin is more than
