@@ -1,8 +1,10 @@
 """Stops and targets on MetaTrader 5 against the stand-in terminal: what the trade server refuses
-(a stop nearer the price than the symbol's ``trade_stops_level``, on the wrong side of it, a
-position or order within its ``trade_freeze_level``) is refused before anything is sent, saying
-which level, how far it is and what the symbol needs; "MetaTrader 10016: invalid stops" says
-none of it, and a trader moving a stop to break-even cannot tell what to change."""
+(a stop, or a pending order's price, nearer the price than the symbol's ``trade_stops_level`` or
+on the wrong side of it, a position or order within its ``trade_freeze_level``) is refused before
+anything is sent, saying which level, how far it is and what the symbol needs; "MetaTrader 10016:
+invalid stops" says none of it, and a trader moving a stop to break-even cannot tell what to
+change. An entry the market moves toward its stop after the check (a requote, a move within the
+deviation) is refused saying the same, never resent; a change to the stops already set is done."""
 
 from __future__ import annotations
 
