@@ -114,8 +114,8 @@ async def test_an_entry_whose_stop_the_market_came_too_near_of_is_refused_saying
     async with mt5(tmp_path) as broker:
         result = await entry_while_the_market_moves(broker, market("a1-p-1", sl=1.0799), 1.07995, 1.08005)
         assert not result.ok and result.error == (
-            "MetaTrader 10016: invalid stops (too close to the price, or on the wrong side): the price moved: sl 1.0799 "
-            "is 5 points from the price 1.07995; EURUSD needs at least 10 (its trade_stops_level)"), result.error
+            "MetaTrader 10016: invalid stops (too close to the price, or on the wrong side): the price moved: "
+            "sl 1.0799 is 5 points from the price 1.07995; EURUSD needs at least 10 (its trade_stops_level)"), result.error
         assert broker.terminal.positions() == [] and broker.terminal.sent() == 0
 
 
