@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from engine.adapters.storage import Recorded
+from engine.core.limits import is_breach
 from engine.domain.alerts import Alert
 from engine.domain.orders import OPENING, Closed, Dropped, Event, Fill, OrderRequest, OrderResult
 
@@ -80,7 +81,8 @@ def describe_not_done(request: OrderRequest, result: OrderResult) -> tuple[str, 
 
 
 def _left_as_it_was(request: OrderRequest, result: OrderResult) -> str:
-    """What a refused close, removal or stop change left as it was, and how to send it again."""
+    """What a refused close, removal or stop change left as it was, and how to send it again (a
+    limit's refusal is no broker's: the same change sent again is refused again)."""
     symbol, ticket, command = request.symbol, request.ticket, None
     if request.kind == "modify":
         left = f"The stops of ticket {ticket}{f' on {symbol}' if symbol else ''} stay as they were"
@@ -91,6 +93,8 @@ def _left_as_it_was(request: OrderRequest, result: OrderResult) -> str:
     else:  # closed in part (some positions, some lots): its error says which
         left, command = f"{'What it did not close of ' if result.closed or result.volume else ''}{symbol} stays open", \
             "/close"
+    if is_breach(result.error):
+        return f"{left}: a limit of moonhook.toml refuses this change, as it would the entry it makes"
     again = "the alert again" + (f", or {command} {symbol} in Telegram" if command and symbol else "")
     return f"{left}: nothing sends this order again; send it once the broker takes it ({again})"
 

@@ -66,3 +66,16 @@ async def test_the_limits_message_says_which_pending_orders_may_still_fill(tmp_p
                                 "fills when its price comes (cancel to stop that)")
         await process(engine, "trend GBPUSD H1 up price=1.2895")   # its price comes: no limit stops it
         assert sorted(p["symbol"] for p in await engine.broker.positions()) == ["EURUSD", "GBPUSD"]
+
+
+async def test_a_pending_order_change_a_limit_refused_is_not_told_to_be_sent_again(tmp_path):
+    # "send it once the broker takes it (the alert again)": the broker would take it, the limit
+    # would refuse it again; the trader is told the limit refuses it.
+    async with running(tmp_path, {"changer": CHANGER}, max_risk_pct=1.0) as engine:
+        assert (await process(engine, "buylimit EURUSD volume=0.1 price=1.08 sl=1.07"))["status"] == "done"
+        await process(engine, "buy EURUSD price=1.085 comment=wider")
+        said = [text for kind, text in await told(engine) if text.startswith("order refused: modify")]
+        assert said == ["order refused: modify EURUSD for changer: over engine.max_risk_pct: 0.1 lots from 1.08 lose "
+                        "200.00 USD at the stop 1.06, 2.00% of the balance 10,000.00, at most 1%. The stops of ticket "
+                        "1001 on EURUSD stay as they were: a limit of moonhook.toml refuses this change, as it would "
+                        "the entry it makes"]
