@@ -29,7 +29,7 @@ from engine.core.reports import describe_not_done
 from engine.core.run import Run, client_id
 from engine.core.run import current as _run
 from engine.core.unsettled import settled
-from engine.domain.orders import OPENING, OrderRequest, OrderResult
+from engine.domain.orders import OPENING, BrokerError, OrderRequest, OrderResult
 
 # The request's fields an order's record keeps beside the broker's answer: what was sent
 # (the shadow compares them, differences.py).
@@ -162,6 +162,18 @@ class Desk(PlainDesk):
                 self.left_unknown(cid)
         return [_record(row) for row in self._ledger.for_alert(alert_id)]
 
+    async def _unsent(self, client_id: str) -> None:
+        """The broker could not serve ``client_id``'s request and sent nothing: its ledger row
+        goes, so that an alert expiring while it waits does not say it may be live (a close by
+        symbol that closed some positions first, which the broker knows, stays)."""
+        try:
+            if await self.broker.first_result(client_id) is not None:
+                return
+        except BrokerError:
+            return
+        await self._database.writable()
+        self._ledger.unsent(client_id)
+
     async def _vetoed(self, request: OrderRequest, result: OrderResult) -> None:
         await self._database.writable()
         self._ledger.finish(request, "vetoed", result)
@@ -186,7 +198,11 @@ class Desk(PlainDesk):
         await self._database.writable()
         self._ledger.sending(request)
         sent = perf_counter()
-        result = await self._execute(request, late)
+        try:
+            result = await self._execute(request, late)
+        except BrokerError:
+            await self._unsent(request.client_id)
+            raise
         clash = self._ledger.clash(request) if result.duplicate else None
         await self._database.writable()
         if clash is not None:  # the ledger keeps the first order under its client id, with its answer

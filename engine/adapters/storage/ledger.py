@@ -41,6 +41,14 @@ class OrderLedger:
                        [request.client_id, request.alert_id, request.plugin, request.kind,
                         json.dumps(request.to_plain()), time.time()])
 
+    def unsent(self, client_id: str) -> None:
+        """The request under ``client_id``, written down by ``sending``, never went: the broker
+        could not serve, and sent nothing (``Broker.execute`` raised BrokerError). Its row goes,
+        unless an earlier call left it answered: no expired alert says it may be live, and no
+        look for it at the broker follows. The alert run again writes it anew."""
+        with self._d.transaction() as db:
+            db.execute("DELETE FROM orders WHERE client_id = ? AND status = 'unknown' AND result IS NULL", [client_id])
+
     def answered(self, client_id: str, result: OrderResult) -> None:
         """The broker's ``result`` for the first request under ``client_id``, if a crash left
         its answer unknown (the request now asked under it is another: ``clash``)."""

@@ -46,3 +46,19 @@ async def test_an_alert_waits_for_a_broker_that_only_says_whether_it_is_connecte
         broker.up = True
         await engine.drain()
         assert engine.journal.get(row.id)["status"] == "done" and len(broker.executed) == 1
+
+
+async def test_an_alert_expiring_while_it_waits_says_it_was_not_executed_not_that_its_order_may_be_live(tmp_path):
+    # The broker sent nothing (it raised), yet the ledger kept the order "unknown": the expired
+    # alert said "sent before: ...: unknown" and the order was looked for at the broker for minutes.
+    broker = Flaky()
+    async with running(tmp_path, use_broker=broker) as engine:
+        broker.up = False
+        row = await submit(engine, "buy EURUSD volume=0.1 price=1.1 ttl=1")
+        with trio.fail_after(10):
+            while engine.journal.get(row.id)["status"] != "expired":
+                await trio.sleep(0.02)
+        outcome = engine.journal.get(row.id)["outcome"]
+        assert outcome["reason"].startswith("not executed: received 1 s ago, over ttl (1 s), waiting for the broker")
+        assert "orders" not in outcome and engine.ledger.for_alert(row.id) == []
+        assert broker.tries == 1 and broker.executed == []
