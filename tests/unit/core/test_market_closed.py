@@ -79,3 +79,20 @@ async def test_a_close_meeting_no_connection_to_the_trade_server_waits_for_it_an
     assert close["status"] == "done" and close["outcome"]["orders"][0]["ok"], close
     assert positions == [] and terminal.sent() == 2   # the open and the close, each once
     assert not [text for kind, text in notices if text.startswith("order refused")], notices
+
+
+async def test_a_close_of_two_positions_cut_by_no_connection_says_which_it_closed_not_that_nothing_was_sent(
+        tmp_path, caplog):
+    # The first position closed, the second met 10031: the alert's wait said "Nothing was sent",
+    # and the trader, told the broker was lost, would close the first by hand that was gone already.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with on_mt5(tmp_path) as engine:
+        first = (await process(engine, "buy EURUSD volume=0.1"))["outcome"]["orders"][0]["ticket"]
+        await process(engine, "buy EURUSD volume=0.2")
+        terminal.script("order_send", "normal", "connection")
+        close = await process(engine, "close EURUSD")
+        positions = await engine.broker.positions()
+    assert close["status"] == "done" and positions == [] and terminal.sent() == 4   # each sent once
+    (waited,) = [r.getMessage() for r in caplog.records if "waits for the broker" in r.getMessage()]
+    assert f"MetaTrader 10031: no connection with the trade server. What it did stands (closed: {first}); the " \
+           "rest is sent once MetaTrader is back" in waited, waited

@@ -77,6 +77,15 @@ class Book:
             return {"ok": True, "closed": list(dict.fromkeys(s["request"]["position"] for s in executed))}  # parts once
         return executed[0]["result"]
 
+    def sent_so_far(self, client_id: str) -> str:
+        """What ``client_id``'s request had done when the broker could no longer serve it (nothing
+        in doubt): nothing, or the positions a close by symbol, or in parts, closed first."""
+        positions = list(dict.fromkeys(s["request"].get("position") for s in self.executed(client_id)))
+        if not positions:
+            return "Nothing was sent"
+        shown = ", ".join(str(p) for p in positions if p) or "its first part"
+        return f"What it did stands (closed: {shown}); the rest is sent once MetaTrader is back"
+
     def unsettled(self, client_id: str) -> bool:
         """Whether a send of ``client_id`` may have reached MetaTrader, its outcome not known yet."""
         with self._d.lock:

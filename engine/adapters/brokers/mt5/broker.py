@@ -227,7 +227,7 @@ class MT5Broker(Broker):
             if self.book.unsettled(cid):
                 return OrderResult(ok=False, unknown=True, error=f"not done: {e}. It may have reached the broker: it "
                                    "is looked for there when MetaTrader answers, and never sent again")
-            raise BrokerError(f"not done: {e}. Nothing was sent") from None   # the alert waits for the broker
+            raise BrokerError(f"not done: {e}. {self.book.sent_so_far(cid)}") from None   # the alert waits
         if result.unknown:  # neither is written as the final result: a repeat of this client id looks again
             return result
         await self.write(self.book.finish, cid, plain(result))
