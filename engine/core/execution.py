@@ -106,6 +106,11 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
     assert symbol is not None  # the parser requires one for every other command
     if action in (Action.CLOSE, Action.CLOSE_LONG, Action.CLOSE_SHORT):
         side = {Action.CLOSE_LONG: "buy", Action.CLOSE_SHORT: "sell"}.get(action)
+        # Not all of it, unless a strategy's order left it flat: then every position of that side, whatever its size
+        sized = alert.volume is not None or alert.units is not None or alert.position == "flat"
+        if not sized and (unread := alert.unread("size")):
+            return Plan(error=f"{unread}={alert.extra[unread]!r} is not read as the size to close: give volume= (lots) "
+                              "or units=, or neither to close the whole position")
         written = (await plans.written(alert_id)
                    if plans is not None and (alert.volume is not None or alert.units is not None) else None)
         if written is not None:  # processed again after a crash: the closes decided the first time

@@ -79,6 +79,18 @@ async def test_an_entry_sized_by_a_field_moonhook_does_not_read_is_refused_not_g
                          "(TradingView's contracts), risk= or risk_amount="
 
 
+async def test_a_close_sized_by_a_field_moonhook_does_not_read_is_refused_not_made_whole():
+    """``{"action": "close", "qty": 0.5}`` closed all the position, not the half meant; a strategy's
+    order that left it flat closes all of it, whatever its contracts."""
+    held = position(11, "EURUSD", "buy", 1.1)
+    made = await plan(alert('{"symbol": "EURUSD", "action": "close", "qty": 0.5}'), 1, FakeBroker(positions=[held]),
+                      None)
+    assert made.requests == [] and made.error == "qty=0.5 is not read as the size to close: give volume= (lots) " \
+                                                 "or units=, or neither to close the whole position"
+    flat = '{"symbol": "EURUSD", "action": "sell", "contracts": 1, "position": "flat", "position_size": 0}'
+    assert [r.kind for r in (await plan(alert(flat), 2, FakeBroker(positions=[held]), None)).requests] == ["close"]
+
+
 @pytest.mark.parametrize("field, name", [("stop_loss", "sl"), ("stopLoss", "sl"), ("take_profit", "tp")])
 async def test_an_entry_with_a_stop_moonhook_does_not_read_is_refused_not_sent_without_it(field, name):
     """``"stop_loss": 1.09`` was an extra field for the plugins: the entry went out with no stop."""
