@@ -44,6 +44,17 @@ def check_level(name: str, value: float | None, price: float, what: str, level: 
                       f"{symbol} needs at least {level} ({key})")
 
 
+def measured_stops(r: Any, kept: tuple[float | None, float | None],
+                   new: tuple[float | None, float | None]) -> tuple[float | None, float | None]:
+    """Which of a position's stops ``new`` (sl, tp), asked by the modify ``r`` of those ``kept``,
+    are measured against the market, as the MT5 broker measures them (``mt5/orders.check_change``):
+    none when nothing changes (done, as the trade server's "no changes" is), else those ``r``
+    gives; one left as it is was taken before, and the market may have come near it since."""
+    if new == kept:
+        return None, None
+    return new[0] if r.sl is not None else None, new[1] if r.tp is not None else None
+
+
 def down_to_step(raw: float, step: float) -> float:
     """``raw`` lots rounded down to a whole number of ``step``, in decimal and to 9 places (0.3 /
     0.01 is 30, and so is the 1.0 - 0.8 of a float, 0.19999999999999996 / 0.01)."""

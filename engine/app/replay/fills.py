@@ -27,7 +27,8 @@ from engine.app.replay.records import ClosedTrade, EquityPoint, OpenPosition, Ou
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.orders import Closed, Dropped, Fill, OrderRequest, OrderResult
-from engine.domain.rules import Refused, check_stops, close_by_symbol, filled_meanwhile, side_of, ticket_of
+from engine.domain.rules import (Refused, check_stops, close_by_symbol, filled_meanwhile, measured_stops, side_of,
+                                 ticket_of)
 
 FIRST_TICKET = 1001   # the paper broker numbers its orders from 1001, and so does replay
 
@@ -320,8 +321,8 @@ class Book:
         sl, tp = stop_of(spec, "sl", r.sl, keep=p.sl), stop_of(spec, "tp", r.tp, keep=p.tp)
         last = self._prices.last(p.symbol)
         current = p.price_open if last is None else last[0] if p.side == "buy" else last[1]
-        check_stops(p.side, current, sl, tp, "the open price" if last is None else
-                    "the current " + ("bid" if p.side == "buy" else "ask"), **spec.stops())
+        check_stops(p.side, current, *measured_stops(r, (p.sl, p.tp), (sl, tp)), "the open price" if last is None
+                    else "the current " + ("bid" if p.side == "buy" else "ask"), **spec.stops())
         p.sl, p.tp = sl, tp
         return OrderResult(True, ticket, None, p.volume)
 

@@ -52,3 +52,22 @@ def test_a_stops_level_is_a_whole_number_of_points():
     with pytest.raises(ValueError, match="paper.symbols.EURUSD.stops_level: expected a whole number of points"):
         PaperConfig(symbols={"EURUSD": {"stops_level": 2.5}})
     assert PaperConfig(symbols={"EURUSD": {"stops_level": 0}})
+
+
+async def test_a_change_measures_only_the_stops_it_gives_as_the_mt5_broker_does(tmp_path):
+    # The market 5 points over a long's stop: its target moved, or its stop repeated (a trailing
+    # alert), was refused on paper and in replay for the stop left as it is, and done live.
+    broker = PaperBroker(Database(tmp_path / "moonhook.db"), CONFIG, clock=lambda: T0)
+    book = Book(CONFIG)
+    await broker.quote("EURUSD", 1.08, T0)
+    book.see("EURUSD", 1.08, T0)
+    ticket = (await broker.execute(market("a1", sl=1.0799))).ticket
+    assert book.execute(market("a1", sl=1.0799), T0, 1.08).ticket == ticket
+    await broker.quote("EURUSD", 1.07995, T0 + 1)
+    book.see("EURUSD", 1.07995, T0 + 1)
+    for n, change in enumerate(({"tp": 1.09}, {"sl": 1.0799}), start=2):
+        r = OrderRequest("modify", f"a{n}", ticket=ticket, plugin="p", alert_id=n, **change)
+        assert (await broker.execute(r)).ok and book.execute(r, T0 + 1).ok, change
+    nearer = OrderRequest("modify", "a4", ticket=ticket, sl=1.07994, plugin="p", alert_id=4)
+    said = "sl 1.07994 is 1 points from the current bid 1.07995; EURUSD needs at least 10 (its stops_level)"
+    assert (await broker.execute(nearer)).error == said and book.execute(nearer, T0 + 1).error == said

@@ -26,8 +26,8 @@ from engine.adapters.storage.database import Database, select
 from engine.adapters.storage.untold import UntoldEvents
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import Dropped, Event, OrderRequest, OrderResult, shallow
-from engine.domain.rules import (Refused, check_stops, close_by_symbol, filled_meanwhile, is_number, position_price,
-                                 side_of, ticket_of)
+from engine.domain.rules import (Refused, check_stops, close_by_symbol, filled_meanwhile, is_number, measured_stops,
+                                 position_price, side_of, ticket_of)
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
 from engine.adapters.brokers.paper.books import Books
@@ -383,8 +383,8 @@ class PaperBroker(Broker):
                 raise position_price(ticket)
             last = self._prices.last(spec.name)   # without a quote yet, the open price is all there is
             current = p["price_open"] if last is None else last[0] if p["side"] == "buy" else last[1]
-            check_stops(p["side"], current, sl, tp, "the open price" if last is None else
-                        "the current " + ("bid" if p["side"] == "buy" else "ask"), **spec.stops())
+            check_stops(p["side"], current, *measured_stops(r, (p["sl"], p["tp"]), (sl, tp)), "the open price"
+                        if last is None else "the current " + ("bid" if p["side"] == "buy" else "ask"), **spec.stops())
             db.execute("UPDATE paper_positions SET sl = ?, tp = ? WHERE ticket = ?", [sl, tp, ticket])
             return OrderResult(True, ticket, None, p["volume"])
         price = item["price"] if r.price is None else price_of(spec, r.price)
