@@ -116,7 +116,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 # Read before this run places any order: those a crash left; then each answered unknown.
                 settler = Settler(database, engine.ledger, broker)
                 engine.desk.left_unknown = settler.unknown
-                nursery.start_soon(settler.run, engine.ledger.unknown_without_alert(), name="orders left unknown")
+                nursery.start_soon(settler.run, engine.ledger.unknown_not_run_again(), name="orders left unknown")
                 nursery.start_soon(engine.writer.run, name="journal writer")
                 nursery.start_soon(engine.notifier.run, name="notifier")
                 nursery.start_soon(engine.lifecycle.retirer, name="plugin retirer")

@@ -1,7 +1,8 @@
 """Orders whose answer was lost, which no alert runs again: an administrator's close, a
-timer's or a broker event's order. The ledger wrote each down as "unknown" before the broker's
-call (``OrderLedger.sending``); an alert's are settled when recovery runs the alert again and
-meets its client ids, these are not. Each is asked of the broker by its client id
+timer's or a broker event's order, and those of an alert that is over (expired, ``expiry.py``).
+The ledger wrote each down as "unknown" before the broker's call (``OrderLedger.sending``); an
+unfinished alert's are settled when recovery runs the alert again and meets its client ids,
+these are not. Each is asked of the broker by its client id
 (``Broker.first_result``) and settled, done or refused, once the broker can tell (MetaTrader 5
 finds a lost send by its tag when it reconciles, ``mt5/send.py``): those a crash left, from
 the start-up; one answered unknown while the engine runs (MetaTrader back after a lost send),
@@ -82,7 +83,7 @@ class Settler:
         self._send.send_nowait(client_id)
 
     async def run(self, left: list[str]) -> None:
-        """``left``: read before this start placed any order (``ledger.unknown_without_alert()``)."""
+        """``left``: read before this start placed any order (``ledger.unknown_not_run_again()``)."""
         async with trio.open_nursery() as nursery:
             nursery.start_soon(settle_unknown, self._database, self._ledger, self._broker, left)
             async for client_id in self._received:

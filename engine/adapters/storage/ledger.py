@@ -104,11 +104,13 @@ class OrderLedger:
                 f"({', '.join('?' * len(OPENING))}) ORDER BY created_at", [since, *OPENING]).fetchall()
         return [row[0] for row in rows]
 
-    def unknown_without_alert(self) -> list[str]:
-        """The client ids whose answer is unknown and which no alert runs again (an
-        administrator's, a timer's, a broker event's order), oldest first."""
+    def unknown_not_run_again(self) -> list[str]:
+        """The client ids whose answer is unknown and which no alert runs again, oldest first: an
+        administrator's, a timer's, a broker event's order, and one of an alert that is over (an
+        alert that expired, or was settled with it unknown, is never run again to meet it)."""
         with self._d.lock:
-            rows = self._d.db.execute("SELECT client_id FROM orders WHERE status = 'unknown' AND alert_id IS NULL "
+            rows = self._d.db.execute("SELECT client_id FROM orders WHERE status = 'unknown' AND (alert_id IS NULL OR "
+                                      "alert_id IN (SELECT id FROM alerts WHERE status NOT IN ('received', 'paused'))) "
                                       "ORDER BY created_at").fetchall()
         return [row[0] for row in rows]
 

@@ -15,7 +15,7 @@ from engine.adapters.storage import Database, OrderLedger
 from engine.core.unsettled import settle_unknown
 from engine.domain.orders import OrderRequest
 
-from support.engine_support import running, write_scripts
+from support.engine_support import process, running, write_scripts
 from support.paths import SUPPORT
 
 
@@ -49,11 +49,28 @@ async def test_each_order_is_settled_as_the_broker_answered_it_and_one_it_never_
     alerts = _sent(ledger, "a7-timer-1", alert_id=7, side="buy", volume=0.1)    # its alert runs again
     for request in (filled, refused, alerts):
         await broker.execute(request)
-    assert ledger.unknown_without_alert() == [never.client_id, filled.client_id, refused.client_id]
+    assert ledger.unknown_not_run_again() == [never.client_id, filled.client_id, refused.client_id]
 
-    left = await settle_unknown(database, ledger, broker, ledger.unknown_without_alert(), looks=1)
+    left = await settle_unknown(database, ledger, broker, ledger.unknown_not_run_again(), looks=1)
     rows = {r["client_id"]: r for r in ledger.recent()}
-    assert left == [never.client_id] and ledger.unknown_without_alert() == left
+    assert left == [never.client_id] and ledger.unknown_not_run_again() == left
     assert rows[filled.client_id]["status"] == "done" and rows[filled.client_id]["result"]["ok"] is True
     assert rows[refused.client_id]["status"] == "refused" and rows[refused.client_id]["result"]["error"]
     assert rows[alerts.client_id]["status"] == "unknown"   # left to recovery, which runs its alert again
+
+
+async def test_an_expired_alerts_order_left_unknown_is_settled_at_the_next_start(tmp_path):
+    # Its expiry asked the broker, which could not tell yet, and the engine stopped before a later
+    # look did: no run of an expired alert meets its order again, and no start asked for it.
+    async with running(tmp_path) as engine:
+        alert_id = (await process(engine, "buy EURUSD volume=0.1 price=1.1"))["id"]
+    database = Database(tmp_path / "data" / "moonhook.db")
+    with database.transaction() as t:
+        t.execute("UPDATE alerts SET status = 'expired' WHERE id = ?", [alert_id])
+        t.execute("UPDATE orders SET status = 'unknown', result = NULL WHERE alert_id = ?", [alert_id])
+    database.close()
+    async with running(tmp_path) as engine:
+        with trio.fail_after(20):
+            while (order := engine.ledger.for_alert(alert_id)[0])["status"] == "unknown":
+                await trio.sleep(0.02)
+    assert order["status"] == "done" and order["result"]["ok"] is True, order
