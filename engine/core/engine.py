@@ -241,6 +241,8 @@ class Engine:
                                    key=f"rejected:{outcome['rejected_by']}")
             elif status == "expired":
                 self.notifier.send("admin", expiry.describe(alert_id, alert, outcome), key="expired")
+            elif status == "failed" and outcome.get("error"):   # nothing sent for it: said, as a refusal is
+                self.notifier.send("trades", reports.describe_failure(alert_id, alert, outcome), key="failed")
         elif self.writer.trouble is not None:  # the disk: written once the journal writes again
             written = partial(self._status_written, alert_id, alert, status, outcome, received, received_at)
             return self.disk.rewrite(alert_id, error, partial(self.writer.set_status_soon, alert_id, status, outcome,

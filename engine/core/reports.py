@@ -106,6 +106,13 @@ def describe_rejection(alert_id: int, alert: Alert, outcome: dict[str, Any]) -> 
     return f"{said}; {outcome['note']}" if outcome.get("note") else said
 
 
+def describe_failure(alert_id: int, alert: Alert, outcome: dict[str, Any]) -> str:
+    """The notification for an alert that failed before any order was sent for it (no size, no
+    price, a field moonhook does not read, the broker unable to serve): the position it meant to
+    open or close is as it was. An order the broker refused is told on its own (``describe_not_done``)."""
+    return f"alert {alert_id} ({command_of(alert)}) not executed: {outcome['error']}"
+
+
 def describe_repeated_id(recorded: Recorded, alert: Alert, window: float) -> str:
     """The notification for an alert dropped as a repeat of another's id with other content."""
     return (f"alert {recorded.id} ({command_of(alert)}) not executed: its id {alert.id!r} is alert "

@@ -28,6 +28,18 @@ async def test_an_alert_rejected_by_a_plugin_is_told_with_its_reason(tmp_path):
                                      for t in outbox(engine)))
 
 
+async def test_an_alert_that_failed_before_any_order_is_told_with_why(tmp_path):
+    """A close the engine could not plan (its size in a field moonhook does not read) left the
+    position open, said only in the journal: the trader, thinking half of it closed, never knew."""
+    async with running(tmp_path, dedup_window=0) as engine:
+        assert (await process(engine, "buy EURUSD volume=1 price=1.1"))["status"] == "done"
+        row = await process(engine, '{"symbol": "EURUSD", "action": "close", "qty": 0.5, "price": 1.1}')
+        assert row["status"] == "failed"
+        await eventually(lambda: f"alert {row['id']} (close EURUSD) not executed: qty=0.5 is not read as the size "
+                                 "to close: give volume= (lots) or units=, or neither to close the whole position"
+                                 in outbox(engine))
+
+
 async def test_a_slow_alert_memory_and_the_broker_connection_are_told(tmp_path):
     monitor = MonitorConfig(latency_alert_ms=0.001, memory_alert_mb=1, interval_seconds=0.05)
     async with running(tmp_path, monitor=monitor) as engine:
