@@ -179,8 +179,9 @@ class Book:
     def _expire(self, at: float) -> None:
         """Removes the pending orders whose expiry came by ``at``, but not past a bar of their
         symbol still to walk (a timer's advance): its prices, before the expiry, may fill them."""
-        ahead = {s: bars[i].time for s, i in self._walked.items() if i < len(bars := self._bars[s])}
-        self.events += self._pending.expire(at, horizon=ahead)
+        if self._pending.expiring:   # most alerts meet none: the horizon is not worked out for them
+            ahead = {s: bars[i].time for s, i in self._walked.items() if i < len(bars := self._bars[s])}
+            self.events += self._pending.expire(at, horizon=ahead)
 
     def _end(self, symbol: str, i: int) -> float:
         """When bar ``i`` ends: where the next opens; the last lasts as long as the one before it."""

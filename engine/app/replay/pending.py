@@ -59,6 +59,11 @@ class Pending:
                 filled.append((o, round(o.price if inside else fill, spec.digits)))
         return filled
 
+    @property
+    def expiring(self) -> bool:
+        """Whether an order waits with an expiry."""
+        return any(o.expires is not None for o in self._orders)
+
     def expire(self, at: float, symbol: str | None = None, horizon: Mapping[str, float] | None = None) -> list[Dropped]:
         """Takes out the orders (of ``symbol``) whose expiry came by ``at`` (or a symbol's earlier
         ``horizon``), a price or not, as the paper broker does: a Dropped "expired" each, the
