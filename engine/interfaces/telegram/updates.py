@@ -2,8 +2,7 @@
 
 The offset past each update is stored before the update is handled, so a command is obeyed
 at most once, even if the engine dies while obeying it (it is then not obeyed at all, the
-safe side for ``/close``). A webhook left set (Telegram then answers getUpdates 409) is deleted.
-Telegram's errors never end the loop: a 429 waits the seconds it
+safe side for ``/close``). Telegram's errors never end the loop: a 429 waits the seconds it
 names, anything else backs off exponentially with jitter (1 s to 60 s; up to 5 min for a
 revoked token, 401) and starts again at 1 s after a success.
 """
@@ -47,8 +46,6 @@ async def poll_updates(bot: BotClient, offsets: UpdateOffsets, bot_id: str,
             continue
         except TelegramError as e:
             failures += 1
-            if e.code == 409 and "webhook" in str(e).lower() and await _delete_webhook(bot):
-                continue
             if e.code == 409:  # another poller, or a webhook is set
                 if not conflict:
                     log.warning("%s: %s (is another moonhook polling this bot, or a webhook set?)", bot.name, e)
@@ -85,20 +82,6 @@ async def poll_updates(bot: BotClient, offsets: UpdateOffsets, bot_id: str,
                 await handle(update)
             except Exception:
                 log.exception("%s: update %d could not be handled", bot.name, update_id)
-
-
-async def _delete_webhook(bot: BotClient) -> bool:
-    """A webhook is set (by an earlier run with ``telegram.webhook_url``, say) and Telegram gives
-    no updates to getUpdates meanwhile: every command would go unanswered. Deletes it, its
-    pending updates kept (those queued too long ago are refused as late); False if that failed."""
-    try:
-        await bot.call("deleteWebhook", drop_pending_updates=False)
-    except TelegramError as e:
-        log.warning("%s: a webhook is set and could not be deleted (%s): no command is received", bot.name, e)
-        return False
-    log.warning("%s: a webhook was set (telegram.webhook_url in an earlier run?); deleted, so that commands "
-                "are received by polling", bot.name)
-    return True
 
 
 async def _get_updates(bot: BotClient, offset: int | None, timeout: int) -> Any:

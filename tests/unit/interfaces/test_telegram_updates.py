@@ -148,31 +148,6 @@ async def test_a_conflict_is_logged_once_per_streak_and_a_revoked_token_backs_of
         db.close()
 
 
-async def test_a_webhook_left_set_by_an_earlier_run_is_deleted_and_commands_come_by_polling(tmp_path, caplog):
-    # telegram.webhook_url taken out of moonhook.toml: Telegram keeps the webhook it was given, and
-    # answers every getUpdates 409, so no command was received again, with only a warning logged.
-    async with bot_api_server({TOKEN: "moonhook_bot"}) as server, httpx.AsyncClient() as http:
-        bot = BotClient(http, TOKEN, server.url)
-        await bot.call("setWebhook", url="https://moonhook.example.org/telegram/123456", secret_token="s")
-        queued = server.push_message(TOKEN, ADMIN, "/status")       # sent while the webhook was set
-        db = Database(tmp_path / "m.db")
-        handled = []
-
-        async def handle(update):
-            handled.append(update["update_id"])
-
-        async with trio.open_nursery() as nursery:
-            await nursery.start(partial(poll_updates, bot, UpdateOffsets(db), BOT, handle, **FAST))
-            await until(lambda: server.calls("getUpdates") and server.calls("getUpdates")[0].status is not None)
-            assert server.calls("getUpdates")[0].status == 409
-            later = server.push_message(TOKEN, ADMIN, "/pause")
-            await until(lambda: len(handled) == 2)
-            nursery.cancel_scope.cancel()
-        assert handled == [queued["update_id"], later["update_id"]] and server.webhook(TOKEN) is None
-        assert any("webhook was set" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
-        db.close()
-
-
 async def test_admin_commands_end_to_end_through_the_bot_api(tmp_path):
     async with running(tmp_path) as engine, bot_api_server({TOKEN: "moonhook_bot"}) as server, \
             httpx.AsyncClient() as http:
