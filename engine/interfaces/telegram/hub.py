@@ -61,7 +61,8 @@ class TelegramHub:
                         nursery.start_soon(self._set_webhook, bot)
                     else:
                         nursery.start_soon(partial(poll_updates, bot.client, self._offsets, bot.id,
-                                                   partial(self._handle, bot)), name=f"telegram {bot.id} updates")
+                                                   partial(self._handle, bot), deaf=self.alarm),
+                                           name=f"telegram {bot.id} updates")
                 task_status.started()
 
     def routes(self) -> list[Blueprint]:
@@ -84,8 +85,8 @@ class TelegramHub:
 
     async def alarm(self, text: str) -> None:
         """Sends ``text`` at once to every chat that wants "admin" events, bypassing the outbox:
-        for what must be told when the database cannot be written (a full disk). Best effort,
-        once: what fails is logged, not retried."""
+        for what must be told when the database cannot be written (a full disk), or when no
+        command can be received (a webhook held). Best effort, once: what fails is logged."""
         for bot in self.bots.values():
             for chat in bot.config.chats:
                 if "admin" in chat.events:

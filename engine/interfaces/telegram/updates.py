@@ -22,17 +22,23 @@ from engine.adapters.notify.bot import BotClient, RetryAfter, TelegramError
 log = logging.getLogger("moonhook.telegram")
 
 ALLOWED_UPDATES = ["message", "callback_query"]
+WEBHOOK_HELD = ("no command reaches this moonhook: Telegram holds a webhook for the bot (set by a run with "
+                "telegram.webhook_url, or by another moonhook using this bot). Set telegram.webhook_url again, or, "
+                "if no moonhook uses the webhook, delete it (the Bot API's deleteWebhook) and commands come here")
 _REVOKED_BACKOFF = 300.0
 
 
 async def poll_updates(bot: BotClient, offsets: UpdateOffsets, bot_id: str,
                        handle: Callable[[dict], Awaitable[None]], *, timeout: int = 25,
                        backoff: float = 1.0, max_backoff: float = 60.0,
+                       deaf: Callable[[str], Awaitable[None]] | None = None,
                        task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
     """Polls ``bot`` forever (until cancelled) and awaits ``handle(update)`` for each update,
     one at a time, in order; an exception in ``handle`` is logged and the loop goes on.
     ``bot_id`` names the bot in ``offsets``. ``backoff``/``max_backoff``: the first and the
-    longest wait after a failure. Reports started at once, having read the stored offset,
+    longest wait after a failure. ``deaf``: told once when Telegram holds a webhook for the bot
+    (set by an earlier run with ``webhook_url``, or by another moonhook serving it: not deleted,
+    which would take that one's commands), so no command is received. Reports started at once, having read the stored offset,
     before the first call: updates sent from then on are received."""
     offset = offsets.get(bot_id)
     failures, conflict, retry = 0, False, Backoff(backoff, max_backoff)
@@ -49,6 +55,8 @@ async def poll_updates(bot: BotClient, offsets: UpdateOffsets, bot_id: str,
             if e.code == 409:  # another poller, or a webhook is set
                 if not conflict:
                     log.warning("%s: %s (is another moonhook polling this bot, or a webhook set?)", bot.name, e)
+                    if deaf is not None and "webhook" in str(e).lower():
+                        await deaf(WEBHOOK_HELD)
                 conflict = True
             elif e.code == 401:
                 log.error("%s: %s: the token was revoked or is wrong; trying again later", bot.name, e)

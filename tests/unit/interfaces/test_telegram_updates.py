@@ -13,7 +13,7 @@ from quart_trio import QuartTrio
 from engine.app import Operations
 from engine.interfaces.telegram.commands import Commands
 from engine.adapters.notify.bot import BotClient
-from engine.interfaces.telegram.updates import poll_updates, send_reply
+from engine.interfaces.telegram.updates import WEBHOOK_HELD, poll_updates, send_reply
 from engine.adapters.storage import Database
 from engine.adapters.storage.offsets import UpdateOffsets
 from engine.interfaces.telegram.webhook import telegram_blueprint
@@ -145,6 +145,27 @@ async def test_a_conflict_is_logged_once_per_streak_and_a_revoked_token_backs_of
             nursery.cancel_scope.cancel()
         errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
         assert any("revoked" in e and "bot 999" in e for e in errors) and "WRONG" not in caplog.text
+        db.close()
+
+
+async def test_a_webhook_held_for_the_bot_is_told_once_and_left_to_whoever_set_it(tmp_path):
+    # Telegram answers getUpdates 409 while it holds a webhook: no command comes, and only the log
+    # said so. It may be another moonhook's, serving this bot: deleting it would take that one's
+    # commands (a /close acted on by the wrong engine), so the admins are told what to do instead.
+    async with bot_api_server({TOKEN: "moonhook_bot"}) as server, httpx.AsyncClient() as http:
+        bot = BotClient(http, TOKEN, server.url)
+        await bot.call("setWebhook", url="https://moonhook.example.org/telegram/123456", secret_token="s")
+        db, told = Database(tmp_path / "m.db"), []
+
+        async def deaf(text):
+            told.append(text)
+
+        async with trio.open_nursery() as nursery:
+            await nursery.start(partial(poll_updates, bot, UpdateOffsets(db), BOT, lambda u: trio.sleep(0),
+                                        deaf=deaf, **FAST))
+            await until(lambda: len([c for c in server.calls("getUpdates") if c.status == 409]) >= 3)
+            nursery.cancel_scope.cancel()
+        assert told == [WEBHOOK_HELD] and server.webhook(TOKEN)["url"] == "https://moonhook.example.org/telegram/123456"
         db.close()
 
 
