@@ -41,6 +41,19 @@ async def test_accepted_duplicate_and_the_secret_never_journaled(tmp_path):
     assert row["alert"]["symbol"] == "GBPUSD" and row["status"] == "done"
 
 
+async def test_a_secret_named_in_capitals_is_taken_as_every_field_is_and_never_journaled(tmp_path):
+    """The docs read JSON field names in any case; ``"Secret"`` was answered 401 "missing secret"."""
+    body = json.dumps({"Secret": SECRET, "symbol": "EURUSD", "action": "buy", "volume": 0.1, "price": 1.1})
+    twice = json.dumps({"secret": SECRET, "SECRET": "guess", "symbol": "EURUSD", "action": "buy"})
+    async with running(tmp_path) as engine, serving(engine) as client:
+        taken = await client.post("/webhook", content=body)
+        refused = await client.post("/webhook", content=twice)
+        await engine.drain()
+        row = engine.journal.get(taken.json()["id"])
+    assert taken.status_code == 200 and SECRET not in json.dumps(row) and "Secret" not in row["alert"]
+    assert refused.status_code == 401 and refused.json() == {"error": "wrong secret"}
+
+
 async def test_a_fixed_id_repeated_with_other_content_is_said_not_dropped_unseen(tmp_path):
     # TradingView's message with a fixed id ("id": "exit"): the second exit within the window is
     # a duplicate by its id, as the docs say, and not executed; said in the answer and to the
@@ -187,6 +200,10 @@ def test_client_address_rules():
     body = {"a": 1, "secret": "x"}
     assert pop_secret(body) == "x" and body == {"a": 1}
     assert pop_secret("buy EURUSD") is None and pop_secret({"secret": 5}) == ""
+    body = {"Secret": "x", "action": "buy"}   # field names are read in any case, the secret's too
+    assert pop_secret(body) == "x" and body == {"action": "buy"}
+    body = {"secret": "x", "SECRET": "y"}      # given twice: neither is believed, and neither is kept
+    assert pop_secret(body) == "" and body == {}
 
 
 async def test_the_secret_is_never_logged(tmp_path, caplog):
