@@ -152,7 +152,9 @@ async def status(settings: Settings) -> int:
         except httpx.HTTPError as e:
             return _unanswered(settings, e)
         print("  ".join(f"{k}={v}" for k, v in health.items()))
-        if not token:
+        if not token:   # the state word alone: say why the account, the day and the plugins are not shown
+            print("moonhook: the account, the day and the plugins are shown with server.api_token, which the "
+                  "configuration does not set", file=sys.stderr)
             return 0 if health.get("status") == "ok" else 1
         try:
             listing = _api(await client.get("/api/plugins"))

@@ -131,3 +131,13 @@ def test_status_shows_no_figures_from_an_answer_that_failed(tmp_path, capsys):
     said = capsys.readouterr()
     assert "today:" not in said.out
     assert "moonhook: /api/overview answered 500 internal error; see the server's log" in said.err
+
+
+def test_status_without_a_token_says_why_it_shows_the_state_word_alone(tmp_path, capsys):
+    # It printed "status=ok" and nothing more, as if the engine had no plugins and no account.
+    with engine(OverviewFails) as port:
+        assert main(["status", "--config", _config(tmp_path, port, token="")]) == 0
+    said = capsys.readouterr()
+    assert said.out.strip() == "status=ok"
+    assert ("moonhook: the account, the day and the plugins are shown with server.api_token, which the "
+            "configuration does not set") in said.err
