@@ -90,8 +90,17 @@ def after(outcome: dict[str, Any], lost: str | None, orders: list[dict[str, Any]
 
 
 def describe(alert_id: int, alert: Alert, outcome: dict[str, Any]) -> str:
-    """The administrators' notification of an expired alert."""
-    return f"alert {alert_id} ({command_of(alert)}) expired: {outcome['reason']}"
+    """The administrators' notification of an expired alert; for an exit, a stop change or a
+    cancel, what it leaves as it was: the trader may be counting on it having run."""
+    said = f"alert {alert_id} ({command_of(alert)}) expired: {outcome['reason']}"
+    where = alert.symbol or "every symbol"
+    if alert.action in (Action.CLOSE, Action.CLOSE_LONG, Action.CLOSE_SHORT, Action.CLOSE_ALL):
+        return f"{said}. The positions it would have closed on {where} stay open: /close in Telegram closes them"
+    if alert.action is Action.NEW_SLTP:
+        return f"{said}. The stops on {where} stay as they were"
+    if alert.action is not None and alert.action.is_cancel:
+        return f"{said}. The pending orders it would have cancelled on {where} stay: /cancel in Telegram cancels them"
+    return said
 
 
 def _duration(seconds: float) -> str:

@@ -86,6 +86,15 @@ async def test_resume_with_the_missed_alerts_after_a_long_pause_expires_the_old_
         assert [p["symbol"] for p in (await client.get("/api/positions", headers=AUTH)).json()["positions"]] == ["GBPUSD"]
 
 
+LEFT = {"close": "The positions it would have closed on EURUSD stay open: /close in Telegram closes them",
+        "closelong": "The positions it would have closed on EURUSD stay open: /close in Telegram closes them",
+        "closeall": "The positions it would have closed on every symbol stay open: /close in Telegram closes them",
+        "newsltp": "The stops on EURUSD stay as they were",
+        "cancel": "The pending orders it would have cancelled on EURUSD stay: /cancel in Telegram cancels them",
+        "cancelall": "The pending orders it would have cancelled on every symbol stay: /cancel in Telegram cancels "
+                     "them"}
+
+
 @pytest.mark.parametrize("body", ["close EURUSD", "closelong EURUSD", "closeall", "newsltp EURUSD sl=1.0",
                                   "cancel EURUSD", "cancelall"])
 async def test_old_closes_stop_changes_and_cancels_expire_unless_expire_closes_is_off(tmp_path, body):
@@ -101,6 +110,10 @@ async def test_old_closes_stop_changes_and_cancels_expire_unless_expire_closes_i
             await engine.drain()
             row = engine.journal.get(alert_id)
             left = await (engine.broker.orders() if cancel else engine.broker.positions())
+            if expected == "expired":   # what it leaves is said: the trader may count on it having run
+                await until(lambda: any(f"alert {alert_id} (" in t for t in admin_messages(engine)))
+                told = next(t for t in admin_messages(engine) if f"alert {alert_id} (" in t)
+                assert told.endswith(LEFT[body.split()[0]]), told
         assert row["status"] == expected, (expire_closes, row)
         if expected == "expired" or body.startswith("newsltp"):
             assert len(left) == 1
