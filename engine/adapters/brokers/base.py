@@ -143,10 +143,11 @@ class Broker(ABC):
         commission and swap 0 (it is no trading). Raises BrokerError when the broker cannot be asked."""
 
     async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = ()) -> str | None:
-        """Why the broker would refuse the entry ``request`` now, sending nothing (a dry run's
-        question); None if it would take it, or cannot tell beforehand. ``before``: the orders its
-        alert sends ahead of it (a reversal's closes), not sent either. Raises BrokerError when
-        the broker cannot be asked."""
+        """Why the broker would refuse the entry or stop change (a modify) ``request`` now, in the
+        words ``execute`` would, sending nothing (a dry run's question); None if it would take it
+        (a change to what is there already is done), or cannot tell beforehand (a close). ``before``:
+        the orders its alert sends ahead of it (a reversal's closes), not sent either. Raises
+        BrokerError when the broker cannot be asked."""
         return None
 
     async def first_result(self, client_id: str) -> OrderResult | None:

@@ -70,3 +70,21 @@ async def test_a_check_shows_the_volume_the_broker_takes_and_its_refusal(tmp_pat
                                    "and the free margin is 10,000.00")
         done = await process(engine, "buy EURUSD volume=0.129 price=1.1")   # the alert itself: the same
         assert [o["volume"] for o in done["outcome"]["orders"]] == [0.12]
+
+
+async def test_a_check_says_the_stop_change_the_broker_would_refuse_as_the_change_itself_says(tmp_path):
+    # A newsltp whose stop is on the wrong side of the bid, or within the symbol's stops level, was
+    # shown "would send" with nothing refused, and the alert itself was then refused by the broker.
+    paper = PaperConfig(spread_points=10, symbols={"EURUSD": {"stops_level": 10}})
+    async with running(tmp_path, paper=paper) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.08")
+        for body in ("newsltp EURUSD sl=1.081", "newsltp EURUSD sl=1.07995"):
+            (order,) = (await check(engine, body))["orders"]
+            assert order["kind"] == "modify" and order["refused"], (body, order)
+            row = await process(engine, body)
+            assert [o["error"] for o in row["outcome"]["orders"]] == [order["refused"]], row
+        (fine,) = (await check(engine, "newsltp EURUSD sl=1.079"))["orders"]
+        assert fine["refused"] is None
+        await process(engine, "newsltp EURUSD sl=1.079")
+        (again,) = (await check(engine, "newsltp EURUSD sl=1.079"))["orders"]
+        assert again["refused"] is None   # the same stop again: done, as the change itself is

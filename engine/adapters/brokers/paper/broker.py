@@ -26,15 +26,14 @@ from engine.adapters.storage.database import Database, select
 from engine.adapters.storage.untold import UntoldEvents
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import Dropped, Event, OrderRequest, OrderResult, shallow
-from engine.domain.rules import (Refused, check_stops, close_by_symbol, filled_meanwhile, is_number, measured_stops,
-                                 position_price, side_of, ticket_of)
+from engine.domain.rules import Refused, check_stops, close_by_symbol, filled_meanwhile, is_number, side_of, ticket_of
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
 from engine.adapters.brokers.paper.books import Books
 from engine.adapters.brokers.paper.market import Market
 from engine.adapters.brokers.paper.prices import Prices
 from engine.adapters.brokers.paper.rules import (
-    PENDING_CROSSED, STOPS_CROSSED, crossed, lots, pending_fill, price_of, stop_hit, stop_of, volume_of,
+    PENDING_CROSSED, STOPS_CROSSED, crossed, lots, pending_fill, row_of, stop_hit, stop_of, volume_of,
 )
 
 log = logging.getLogger("moonhook.paper")
@@ -283,14 +282,17 @@ class PaperBroker(Broker):
         return None if row is None else OrderResult.from_plain(json.loads(row[0]))
 
     async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = ()) -> str | None:
-        """What ``execute`` would refuse the entry ``request`` for now (its volume, stops, price,
-        margin), doing nothing; None if it would fill or place it. Closes are not checked."""
+        """What ``execute`` would refuse the entry or stop change ``request`` for now (its volume,
+        stops, price, margin), doing nothing; None if it would fill, place or change it. Closes are
+        not checked."""
         try:
             with self._d.lock:
                 if request.kind == "market":
                     self._market_checked(self._d.db, request)
                 elif request.kind == "pending":
                     self._market.pending(request)
+                elif request.kind == "modify":
+                    self._market.change(self._d.db, request)
         except Refused as e:
             return str(e)
         return None
@@ -330,11 +332,11 @@ class PaperBroker(Broker):
         now = self._clock()
         if r.ticket is not None:
             ticket = ticket_of(r.ticket)
-            p = _row(db, "SELECT * FROM paper_positions WHERE ticket = ?", ticket)
+            p = row_of(db, "SELECT * FROM paper_positions WHERE ticket = ?", ticket)
             if p is not None and r.type is not None:   # a removal: the order's fill opened this since
                 raise filled_meanwhile(ticket)
             if p is None:
-                o = _row(db, "SELECT * FROM paper_orders WHERE ticket = ? AND state = 'placed'", ticket)
+                o = row_of(db, "SELECT * FROM paper_orders WHERE ticket = ? AND state = 'placed'", ticket)
                 if o is None:
                     raise Refused(f"ticket: no open position or pending order {ticket}")
                 db.execute("UPDATE paper_orders SET state = 'cancelled', done_at = ? WHERE ticket = ?", [now, ticket])
@@ -369,32 +371,10 @@ class PaperBroker(Broker):
                            closed=[p["ticket"] for p in positions])
 
     def _modify(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
-        ticket = ticket_of(r.ticket)
-        if r.sl is None and r.tp is None and r.price is None:
-            raise Refused("modify: give sl, tp (0 removes one) or, for a pending order, price")
-        p = _row(db, "SELECT * FROM paper_positions WHERE ticket = ?", ticket)
-        item = p or _row(db, "SELECT * FROM paper_orders WHERE ticket = ? AND state = 'placed'", ticket)
-        if item is None:
-            raise Refused(f"ticket: no open position or pending order {ticket}")
-        spec = self._market.spec(item["symbol"])
-        sl, tp = stop_of(spec, "sl", r.sl, keep=item["sl"]), stop_of(spec, "tp", r.tp, keep=item["tp"])
-        if p is not None:
-            if r.price is not None:
-                raise position_price(ticket)
-            last = self._prices.last(spec.name)   # without a quote yet, the open price is all there is
-            current = p["price_open"] if last is None else last[0] if p["side"] == "buy" else last[1]
-            check_stops(p["side"], current, *measured_stops(r, (p["sl"], p["tp"]), (sl, tp)), "the open price"
-                        if last is None else "the current " + ("bid" if p["side"] == "buy" else "ask"), **spec.stops())
+        ticket, position, price, sl, tp, volume = self._market.change(db, r)
+        if position:
             db.execute("UPDATE paper_positions SET sl = ?, tp = ? WHERE ticket = ?", [sl, tp, ticket])
-            return OrderResult(True, ticket, None, p["volume"])
-        price = item["price"] if r.price is None else price_of(spec, r.price)
-        check_stops(item["side"], price, sl, tp, "the order price", **spec.stops())
-        if r.price is not None:
-            self._market.check_pending(spec, item["side"], item["type"], price)
+            return OrderResult(True, ticket, None, volume)
         db.execute("UPDATE paper_orders SET price = ?, sl = ?, tp = ? WHERE ticket = ?", [price, sl, tp, ticket])
-        return OrderResult(True, ticket, price, item["volume"])
+        return OrderResult(True, ticket, price, volume)
 
-
-def _row(db: Any, sql: str, ticket: int) -> dict[str, Any] | None:
-    rows = select(db, sql, [ticket])
-    return rows[0] if rows else None

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from engine.adapters.brokers.paper.prices import Prices
-from engine.adapters.brokers.paper.rules import price_of, profit_of, stop_of, volume_of, waits_below
+from engine.adapters.brokers.paper.rules import price_of, profit_of, row_of, stop_of, volume_of, waits_below
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec
 from engine.domain.orders import PENDING_TYPES, OrderRequest
-from engine.domain.rules import Refused, check_level, check_stops, side_of
+from engine.domain.rules import Refused, check_level, check_stops, measured_stops, position_price, side_of, ticket_of
 
 
 class Market:
@@ -65,6 +65,33 @@ class Market:
         self.check_pending(spec, side, r.type, price)
         self.rate(spec)
         return spec, side, price, volume, sl, tp
+
+    def change(self, db: Any, r: OrderRequest) -> tuple[int, bool, float | None, float | None, float | None, float]:
+        """The modify ``r`` checked against the books in ``db``, as the broker's change and the dry
+        run's check both measure it: its ticket, whether that is a position (else a pending order),
+        the order's new price (None for a position), sl, tp, and the volume; raises Refused."""
+        ticket = ticket_of(r.ticket)
+        if r.sl is None and r.tp is None and r.price is None:
+            raise Refused("modify: give sl, tp (0 removes one) or, for a pending order, price")
+        p = row_of(db, "SELECT * FROM paper_positions WHERE ticket = ?", ticket)
+        item = p or row_of(db, "SELECT * FROM paper_orders WHERE ticket = ? AND state = 'placed'", ticket)
+        if item is None:
+            raise Refused(f"ticket: no open position or pending order {ticket}")
+        spec = self.spec(item["symbol"])
+        sl, tp = stop_of(spec, "sl", r.sl, keep=item["sl"]), stop_of(spec, "tp", r.tp, keep=item["tp"])
+        if p is not None:
+            if r.price is not None:
+                raise position_price(ticket)
+            last = self._prices.last(spec.name)   # without a quote yet, the open price is all there is
+            current = p["price_open"] if last is None else last[0] if p["side"] == "buy" else last[1]
+            check_stops(p["side"], current, *measured_stops(r, (p["sl"], p["tp"]), (sl, tp)), "the open price"
+                        if last is None else "the current " + ("bid" if p["side"] == "buy" else "ask"), **spec.stops())
+            return ticket, True, None, sl, tp, p["volume"]
+        price = item["price"] if r.price is None else price_of(spec, r.price)
+        check_stops(item["side"], price, sl, tp, "the order price", **spec.stops())
+        if r.price is not None:
+            self.check_pending(spec, item["side"], item["type"], price)
+        return ticket, False, price, sl, tp, item["volume"]
 
     def check_pending(self, spec: SymbolSpec, side: str, type_: str, price: float) -> None:
         """On its side of the last price, if one is known; at the market is accepted (the engine

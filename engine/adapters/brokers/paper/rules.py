@@ -88,3 +88,9 @@ STOPS_CROSSED = " UNION ALL ".join(
 def crossed(db: Any, sql: str, args: list[Any]) -> list[dict[str, Any]]:
     """The rows of ``sql`` by ticket, each once (a row crossed at both levels is one row)."""
     return sorted({r["ticket"]: r for r in select(db, sql, args)}.values(), key=lambda r: r["ticket"])
+
+
+def row_of(db: Any, sql: str, ticket: int) -> dict[str, Any] | None:
+    """The row of ``sql`` for ``ticket``, or None."""
+    rows = select(db, sql, [ticket])
+    return rows[0] if rows else None
