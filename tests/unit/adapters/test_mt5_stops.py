@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import trio
 
+from engine.app import Operations
+from engine.domain.alerts import parse_body
 from engine.domain.orders import OrderRequest
 
+from support.engine_support import process, running
 from support.mt5_standin import Terminal
-from support.mt5_support import mt5, until
+from support.mt5_support import config, mt5, until
 
 
 def market(cid: str, side: str = "buy", **more) -> OrderRequest:
@@ -163,3 +166,33 @@ async def test_a_pending_orders_price_too_near_the_market_or_past_it_is_refused_
         moved = await broker.execute(change("a5-p-1", placed.ticket, price=1.08005))
         assert not moved.ok and moved.error == near.error, moved.error
         assert broker.terminal.sent() == 1
+
+
+async def test_a_dry_run_says_why_a_stop_change_would_be_refused_in_the_words_of_the_change(tmp_path):
+    # The broker's check answered None for every modify: a dry run showed "would send" for a stop
+    # the trade server's rules refuse (the stops level, the wrong side, the freeze level).
+    async with mt5(tmp_path) as broker:
+        broker.terminal.set_symbol("EURUSD", trade_freeze_level=5)
+        opened = await broker.execute(market("a1-p-1", sl=1.078))
+        asks = [change("a2-p-1", opened.ticket, sl=1.07995), change("a3-p-1", opened.ticket, sl=1.0801),
+                change("a4-p-1", 99)]
+        checked = [await broker.check(r) for r in asks]
+        assert checked == [(await broker.execute(r)).error for r in asks] and all(checked), checked
+        assert await broker.check(change("a5-p-1", opened.ticket, sl=1.078)) is None   # no change: done
+        assert await broker.check(change("a6-p-1", opened.ticket, sl=1.079)) is None
+        broker.terminal.set_price("EURUSD", 1.07804, 1.07814)
+        frozen = change("a7-p-1", opened.ticket, sl=1.077)
+        assert (await broker.check(frozen)).startswith(f"position {opened.ticket}: its sl 1.078 is 4 points")
+        assert await broker.check(frozen) == (await broker.execute(frozen)).error
+        assert broker.terminal.sent() == 1 and broker.terminal.positions()[0]["sl"] == 1.078
+
+
+async def test_an_engines_dry_run_of_a_newsltp_on_metatrader_says_what_the_alert_meets(tmp_path):
+    Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=config(tmp_path)) as engine:
+        await process(engine, "buy EURUSD volume=0.1 sl=1.07")
+        alert = parse_body("newsltp EURUSD sl=1.07995", engine.symbols)
+        (order,) = (await Operations(engine).check(alert))["orders"]
+        row = await process(engine, "newsltp EURUSD sl=1.07995")
+        assert order["refused"] == row["outcome"]["orders"][0]["error"] == (
+            "sl 1.07995 is 5 points from the bid 1.08; EURUSD needs at least 10 (its trade_stops_level)"), row

@@ -21,7 +21,7 @@ from engine.adapters.storage import Database
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import OPENING, BrokerError, OrderRequest, OrderResult
 from engine.domain.rules import Refused, close_by_symbol, filled_meanwhile, ticket_of
-from engine.adapters.brokers.mt5 import constants as c, netting
+from engine.adapters.brokers.mt5 import change, constants as c, netting
 from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
 from engine.adapters.brokers.mt5.history import History
@@ -29,7 +29,7 @@ from engine.adapters.brokers.mt5.link import TerminalLink
 from engine.adapters.brokers.mt5.magic import ENGINE, Magics
 from engine.adapters.brokers.mt5.clock import ServerClock
 from engine.adapters.brokers.mt5.orders import (deal_request, entry_request, expiration, fillings, fresh_price,
-                                                modify_request, normalise_volume, tag_for)
+                                                normalise_volume, tag_for)
 from engine.adapters.brokers.mt5.pending import PendingWatch
 from engine.adapters.brokers.mt5.rows import deal_rows, order_row, position_row, symbol_spec
 from engine.adapters.brokers.mt5.send import Sender, plain
@@ -247,9 +247,10 @@ class MT5Broker(Broker):
 
     async def check(self, r: OrderRequest, before: Sequence[OrderRequest] = ()) -> str | None:
         """The trade server's ``order_check`` of the entry ``r``, sending nothing (the dry run's):
-        None if it would take it, else why not; a close or a stop change is not checked."""
+        None if it would take it, else why not; a stop change as ``execute`` measures it
+        (``change.check``); a close is not checked."""
         if r.kind not in OPENING:
-            return None
+            return await change.check(self, r) if r.kind == "modify" else None
         try:
             answer = await self._read("order_check", (await self._entry(r, before))[0])
         except Refused as e:
@@ -258,9 +259,9 @@ class MT5Broker(Broker):
         return None if code in (0, *c.DONE_CODES) else c.describe_retcode(code, answer.get("comment"))
 
     async def _entry(self, r: OrderRequest, before: Sequence[OrderRequest] = ()) -> tuple[dict[str, Any], list[int]]:
-        info = await self._spec(r.symbol)
+        info = await self.symbol_info(r.symbol)
         await netting.check_entry(self, r, before)  # on a netting account, onto a flat symbol only
-        tick = await self._tick(r.symbol)   # a pending order's price is measured from the market too
+        tick = await self.tick(r.symbol)   # a pending order's price is measured from the market too
         return entry_request(r, info, tick, self.config.deviation, expiration(r, info, self.server_clock, self.clock()))
 
     async def _close(self, r: OrderRequest) -> OrderResult:
@@ -291,14 +292,14 @@ class MT5Broker(Broker):
         in part (10010: IOC on a thin book) is sent again for the rest, each part under a tag of
         its own, at most ``retries`` times more; refused then, its volume is what was closed."""
         symbol = self.config.from_broker(p["symbol"])
-        info = await self._spec(symbol)
+        info = await self.symbol_info(symbol)
         side = "sell" if c.POSITION_SIDES.get(p["type"]) == "buy" else "buy"
         first = self.book.send(tag_for(r.client_id, r.alert_id, part))   # run again after a crash: as first sent
         want = (first["request"]["volume"] if first else p["volume"] if volume is None
                 else min(normalise_volume(volume, info), p["volume"]))
         fills, fresh, filled = fillings(info, False), partial(self._fresh_price, symbol, side), 0.0
         for n in range(self.config.retries + 1):
-            tick = await self._tick(symbol)
+            tick = await self.tick(symbol)
             request = deal_request(p["symbol"], side, normalise_volume(want - filled, info),
                                    tick["ask"] if side == "buy" else tick["bid"], magic=p["magic"],
                                    tag=tag_for(r.client_id, r.alert_id, f"{part}~{n}" if n else part),
@@ -315,15 +316,12 @@ class MT5Broker(Broker):
 
     async def _modify(self, r: OrderRequest) -> OrderResult:
         ticket = ticket_of(r.ticket)
-        position = await self.query("positions_get", ticket=ticket)
-        found = position or await self.query("orders_get", ticket=ticket)
-        if not found:
+        row, position = await change.target(self, ticket)
+        if row is None:
             return await self._gone(r, ticket)
         if (earlier := await self._sender.sent_before(tag_for(r.client_id, r.alert_id))) is not None:
             return earlier  # run again after a restart: its change is not measured against the market of now
-        symbol = self.config.from_broker(found[0]["symbol"])
-        info, tick = await self._spec(symbol), await self._tick(symbol)
-        request = modify_request(r, found[0], bool(position), info, tag_for(r.client_id, r.alert_id), tick)
+        request = await change.request(self, r, row, position)
         return await self._sender.send(r, request, []) if request else OrderResult(ok=True, ticket=ticket)
 
     async def _gone(self, r: OrderRequest, ticket: int, filled: bool = False) -> OrderResult:
@@ -331,7 +329,7 @@ class MT5Broker(Broker):
         what its own send did before a restart (it closed or removed it), else refused."""
         earlier = await self._sender.sent_before(tag_for(r.client_id, r.alert_id))
         if earlier is None:
-            raise filled_meanwhile(ticket) if filled else Refused(f"ticket {ticket}: no open position or pending order")
+            raise filled_meanwhile(ticket) if filled else change.gone(ticket)
         return earlier
 
     async def settle(self, tag: str, result: OrderResult) -> OrderResult:
@@ -374,7 +372,8 @@ class MT5Broker(Broker):
         except Unknown:
             pass  # the connection is lost: run reconnects, then reconciles
 
-    async def _spec(self, symbol: str | None) -> dict[str, Any]:
+    async def symbol_info(self, symbol: str | None) -> dict[str, Any]:
+        """The terminal's ``symbol_info`` of ``symbol``; Refused for one the broker does not know."""
         if not symbol:
             raise Refused("symbol: required")
         info = await self._info(symbol)
@@ -382,12 +381,13 @@ class MT5Broker(Broker):
             raise Refused(f"unknown symbol {symbol} at the broker ({self.config.to_broker(symbol)})")
         return info
 
-    async def _tick(self, symbol: str) -> dict[str, Any]:
+    async def tick(self, symbol: str) -> dict[str, Any]:
+        """The bid and ask now; Refused without them (a closed market)."""
         tick = await self.price(symbol)
         if not tick or not tick["bid"] or not tick["ask"]:
             raise Refused(f"no price for {symbol}: the market may be closed")
         return tick
 
     async def _fresh_price(self, symbol: str, side: str, request: dict[str, Any]) -> float:
-        return fresh_price(side, await self._tick(symbol), request, await self._spec(symbol))
+        return fresh_price(side, await self.tick(symbol), request, await self.symbol_info(symbol))
 
