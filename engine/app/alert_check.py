@@ -5,7 +5,8 @@ A trader pastes the message a TradingView alert will send and sees how moonhook 
 fields, the broker's symbol), the orders the default execution would place for it at this
 moment (sized from the account and the broker's price, their volume as the broker takes it),
 and what would refuse one: the account's hard limits, then the broker itself (MetaTrader's
-``order_check``: the margin, the stops level, a closed market). Nothing is journaled and
+``order_check``: the margin, the stops level, a closed market; a stop change, the rules its
+change meets first). Nothing is journaled and
 nothing reaches the broker but reads and that check. The plugins that would see it are named,
 not run: a hook may place orders or remember things.
 """
@@ -13,7 +14,7 @@ not run: a hook may place orders or remember things.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Sequence
 
 from engine.adapters.brokers.base import Broker
 from engine.core import Engine, execution
@@ -36,13 +37,23 @@ class _AsSeen:
             raise AttributeError(f"a check does not {name}")
         return getattr(self._broker, name)
 
-    async def price(self, symbol: str) -> dict[str, Any] | None:
+    def _carries(self, symbol: str | None) -> bool:
+        """Whether the alert carries ``symbol``'s market price, which the engine quotes first."""
         alert = self._alert
-        if symbol == alert.symbol and alert.price and not (alert.action and alert.action.is_pending):
-            seen = self._broker.quote_of(symbol, alert.price)
+        return symbol == alert.symbol and bool(alert.price) and not (alert.action and alert.action.is_pending)
+
+    async def price(self, symbol: str) -> dict[str, Any] | None:
+        if self._carries(symbol):
+            seen = self._broker.quote_of(symbol, self._alert.price)
             if seen is not None:
                 return seen
         return await self._broker.price(symbol)
+
+    async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = ()) -> str | None:
+        """The broker's check, measured from the alert's price where the broker would trade on it
+        (a stop change on paper, after the engine quotes the alert)."""
+        seen = (self._alert.symbol, self._alert.price) if self._carries(self._alert.symbol) else None
+        return await self._broker.check(request, before, seen)
 
 
 async def check_alert(engine: Engine, alert: Alert) -> dict[str, Any]:

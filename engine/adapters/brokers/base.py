@@ -142,12 +142,15 @@ class Broker(ABC):
         is a row of entry "balance", side None, position 0, its signed ``amount``, its profit,
         commission and swap 0 (it is no trading). Raises BrokerError when the broker cannot be asked."""
 
-    async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = ()) -> str | None:
+    async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = (),
+                    seen: tuple[str, float] | None = None) -> str | None:
         """Why the broker would refuse the entry or stop change (a modify) ``request`` now, in the
         words ``execute`` would, sending nothing (a dry run's question); None if it would take it
         (a change to what is there already is done), or cannot tell beforehand (a close). ``before``:
-        the orders its alert sends ahead of it (a reversal's closes), not sent either. Raises
-        BrokerError when the broker cannot be asked."""
+        the orders its alert sends ahead of it (a reversal's closes), not sent either. ``seen``: the
+        symbol and market price its alert carries, which a broker trading on alerts' prices
+        (``quote``) would take first: measured from it. Raises BrokerError when the broker cannot
+        be asked."""
         return None
 
     async def first_result(self, client_id: str) -> OrderResult | None:

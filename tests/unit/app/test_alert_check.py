@@ -88,3 +88,17 @@ async def test_a_check_says_the_stop_change_the_broker_would_refuse_as_the_chang
         await process(engine, "newsltp EURUSD sl=1.079")
         (again,) = (await check(engine, "newsltp EURUSD sl=1.079"))["orders"]
         assert again["refused"] is None   # the same stop again: done, as the change itself is
+
+
+async def test_a_check_measures_a_stop_change_from_the_price_the_alert_carries(tmp_path):
+    # The alert's price is quoted before its change is made: a stop under it, over the last bid,
+    # is taken. The check measured it from the last bid and said it would be refused.
+    async with running(tmp_path, paper=PaperConfig(spread_points=10)) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.08")
+        (order,) = (await check(engine, "newsltp EURUSD sl=1.081 price=1.085"))["orders"]
+        assert order["refused"] is None, order
+        assert (await engine.broker.price("EURUSD"))["bid"] == 1.08   # the alert's price was not taken as a quote
+        (stale,) = (await check(engine, "newsltp EURUSD sl=1.081"))["orders"]
+        assert stale["refused"] == "sl 1.081: a buy's stop loss must be below the current bid 1.08"
+        row = await process(engine, "newsltp EURUSD sl=1.081 price=1.085")
+        assert row["outcome"]["orders"][0]["ok"], row

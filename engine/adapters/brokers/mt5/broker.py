@@ -245,7 +245,7 @@ class MT5Broker(Broker):
         magic = await self.magics.number(r.plugin or ENGINE)
         return await self._sender.send(r, {**request, "magic": magic}, fills, fresh)
 
-    async def check(self, r: OrderRequest, before: Sequence[OrderRequest] = ()) -> str | None:
+    async def check(self, r: OrderRequest, before: Sequence[OrderRequest] = (), seen: Any = None) -> str | None:
         """The trade server's ``order_check`` of the entry ``r``, sending nothing (the dry run's):
         None if it would take it, else why not; a stop change as ``execute`` measures it
         (``change.check``); a close is not checked."""

@@ -281,10 +281,11 @@ class PaperBroker(Broker):
             row = self._d.db.execute("SELECT result FROM paper_requests WHERE client_id = ?", [client_id]).fetchone()
         return None if row is None else OrderResult.from_plain(json.loads(row[0]))
 
-    async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = ()) -> str | None:
+    async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = (),
+                    seen: tuple[str, float] | None = None) -> str | None:
         """What ``execute`` would refuse the entry or stop change ``request`` for now (its volume,
-        stops, price, margin), doing nothing; None if it would fill, place or change it. Closes are
-        not checked."""
+        stops, price, margin), doing nothing, a stop change measured from the price ``seen`` if it
+        is its symbol's; None if it would fill, place or change it. Closes are not checked."""
         try:
             with self._d.lock:
                 if request.kind == "market":
@@ -292,7 +293,7 @@ class PaperBroker(Broker):
                 elif request.kind == "pending":
                     self._market.pending(request)
                 elif request.kind == "modify":
-                    self._market.change(self._d.db, request)
+                    self._market.change(self._d.db, request, seen)
         except Refused as e:
             return str(e)
         return None
