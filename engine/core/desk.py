@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from functools import partial
 from time import perf_counter
 from typing import Any, Awaitable, Callable
 
@@ -90,9 +91,7 @@ class PlainDesk:
             else:
                 request = amend(request, verdict.data)
                 result = await self._send(request, run, late)
-        record: dict[str, Any] = {"client_id": request.client_id, "plugin": request.plugin, "kind": request.kind}
-        record.update((k, v) for k in SENT if (v := getattr(request, k)) is not None)
-        record.update(result.to_plain())
+        record = _record(partial(getattr, request), result.to_plain())
         if verdict.steps:
             record["on_order"] = verdict.steps
         if run is not None:
@@ -160,7 +159,7 @@ class Desk(PlainDesk):
             cid = row["client_id"]
             if row["status"] == "unknown" and not await settled(self._database, self._ledger, self.broker, cid):
                 self.left_unknown(cid)
-        return [_record(row) for row in self._ledger.for_alert(alert_id)]
+        return [_record(row["request"].get, row["result"] or _LOST) for row in self._ledger.for_alert(alert_id)]
 
     async def _unsent(self, client_id: str) -> None:
         """The broker could not serve ``client_id``'s request and sent nothing: its ledger row
@@ -235,10 +234,14 @@ class Desk(PlainDesk):
                                  client_id=request.client_id)
 
 
-def _record(row: dict[str, Any]) -> dict[str, Any]:
-    """An order's record, as ``place_if`` makes it, from its ledger ``row``."""
-    record = {"client_id": row["client_id"], "plugin": row["plugin"], "kind": row["kind"]}
-    record.update((k, v) for k in SENT if (v := row["request"].get(k)) is not None)
-    record.update(row["result"] or {"ok": False, "unknown": True, "error": "its answer was lost; it is looked for "
-                                    "at the broker, and never sent again"})
+_LOST = {"ok": False, "unknown": True, "error": "its answer was lost; it is looked for at the broker, and never sent "
+                                                "again"}
+
+
+def _record(field: Callable[[str], Any], result: dict[str, Any]) -> dict[str, Any]:
+    """An order's record in its alert's outcome: the request's fields (``field(name)``, of an
+    OrderRequest or of its ledger row's plain request) and the broker's ``result``."""
+    record = {"client_id": field("client_id"), "plugin": field("plugin"), "kind": field("kind")}
+    record.update((k, v) for k in SENT if (v := field(k)) is not None)
+    record.update(result)
     return record
