@@ -54,7 +54,7 @@ local build_values, flatten, safe_text = V.build, V.flatten, V.safe_text
 
 -- Budget state of the call in progress. One call runs per runtime at a time.
 local cur = {count = 0, limit = 0, tleft = 0, tlimit = 0, used = 0, memlimit = 0, dead = false,
-             charged = 0}
+             charged = 0, hosted = false}
 -- The plugin's budget, the same for each of its calls (see driver.budget).
 local B_instructions, B_timeout, B_memlimit, B_check_every = 0, 0, 0, 0.005
 -- lower_cap and raise_cap move the Lua heap cap: low while the script runs, high (with
@@ -149,6 +149,15 @@ local function step_for_heap()
   return floor(s)
 end
 
+-- The time budget spent: said with the host calls' share when the call made any (which of the
+-- two checks sees it first, the instruction hook's or a host call's, is the clock's choice).
+local function out_of_time(c)
+  if c.hosted then
+    die("timeout", s_format("time budget exceeded (%g s; each host call counts %g s)", c.tlimit, LIMITS.host_call))
+  end
+  die("timeout", s_format("time budget exceeded (%g s)", c.tlimit))
+end
+
 -- Counts `n` more instructions against the call and ends it when a budget is spent.
 local function spend(n)
   local c = cur
@@ -156,9 +165,7 @@ local function spend(n)
   if c.count > c.limit then
     die("instructions", s_format("instruction budget exceeded (%d instructions)", c.limit))
   end
-  if elapsed() > c.tleft then
-    die("timeout", s_format("time budget exceeded (%g s)", c.tlimit))
-  end
+  if elapsed() > c.tleft then out_of_time(c) end
 end
 
 local function hook()
@@ -472,10 +479,8 @@ local host_pending = false
 -- other loop, and not on the worker's hard deadline.
 local function charge_host()
   local c = cur
-  c.used = c.used + LIMITS.host_call
-  if c.used + elapsed() > c.tlimit then
-    die("timeout", s_format("time budget exceeded (%g s; each host call counts %g s)", c.tlimit, LIMITS.host_call))
-  end
+  c.used, c.hosted = c.used + LIMITS.host_call, true
+  if c.used + elapsed() > c.tlimit then out_of_time(c) end
 end
 local function host_function(name)
   return function(...)
@@ -603,7 +608,7 @@ end
 local function begin()
   local c = cur
   c.count, c.limit, c.tlimit, c.tleft, c.used = 0, B_instructions, B_timeout, B_timeout, 0
-  c.memlimit, c.dead, c.charged, c.msg, c.where = B_memlimit, false, 0, nil, nil
+  c.memlimit, c.dead, c.charged, c.msg, c.where, c.hosted = B_memlimit, false, 0, nil, nil, false
   catch_depth = 0
   host_pending = false
   check_every = B_check_every

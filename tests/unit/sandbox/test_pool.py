@@ -197,6 +197,19 @@ async def test_a_loop_of_host_calls_ends_on_its_time_budget_not_on_the_hard_dead
     assert (await pool.call("neighbour", "quick", 1)).value == 2
 
 
+async def test_a_call_that_made_host_calls_says_so_whichever_check_finds_its_time_spent(pool):
+    # The time budget is looked at by the instruction hook and at each host call; which sees it
+    # spent first was the machine's speed, and so was the message (a check of it failed on a busy
+    # machine). A call that made a host call says their share either way: here the hook sees it.
+    async def now() -> float:
+        return 1.0
+
+    await pool.load("late", "function f() host.now() while true do end end", host={"host.now": now},
+                    budget=Budget(instructions=50_000_000_000, timeout=0.05))
+    with pytest.raises(TimeLimitError, match=r"time budget exceeded \(0.05 s; each host call counts 0.0001 s\)"):
+        await pool.call("late", "f")
+
+
 async def test_host_errors_reach_the_script_without_secrets(pool):
     await pool.load("p", NAPPER, host=await _host())
     assert (await pool.call("p", "failing")).values == [False, "host.fail: order refused: market closed"]
