@@ -24,6 +24,7 @@ import csv
 import json
 import math
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
@@ -31,6 +32,7 @@ from engine.adapters.storage import STATUSES
 from engine.app.replay import files
 from engine.app.replay.problems import Read, Reporter
 from engine.app.replay.times import parse_time
+from engine.domain.alerts import Alert, SymbolMap, parse_value
 
 TIME_COLUMNS = ("time", "date", "date/time", "datetime", "timestamp")
 BODY_COLUMNS = ("description", "message")
@@ -68,6 +70,21 @@ def read_alerts(path: Path | str, *, strict: bool = False, statuses: Iterable[st
                               "a .jsonl file or TradingView's alert log (.csv)")
     alerts.sort(key=lambda a: a.time)  # stable: equal times keep the order read
     return Read(str(path), alerts, reporter.problems)
+
+
+def journaled(plain: dict) -> Alert:
+    """A journal's alert (``Alert.to_plain``) read as this version reads the body it came as:
+    an older moonhook kept a field it did not read yet as it was sent, an extra field (a
+    ``timenow`` as its text, ``"SL"`` or ``"lots"`` before they were read), which taken as
+    journaled would crash the replay or trade without the stop or the size. Its symbol stays
+    the one the journal mapped it to. Raises AlertError as live intake refuses."""
+    given = {k: v for k, v in plain.items() if k not in ("side", "source", "raw_symbol")}
+    raw, symbol = plain.get("raw_symbol"), plain.get("symbol")
+    mapped = isinstance(raw, str) and isinstance(symbol, str)
+    if mapped:
+        given["symbol"] = raw
+    alert = parse_value(given, SymbolMap({raw: symbol} if mapped else {}))
+    return replace(alert, source=plain.get("source", alert.source))
 
 
 def _journal(path: Path, reporter: Reporter, statuses: Iterable[str] | None,

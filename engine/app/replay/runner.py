@@ -26,7 +26,7 @@ from typing import Callable, Mapping, Sequence
 from sandbox.inline import InlinePool
 
 from engine.adapters.storage import Database, MetaCache, repeat_key
-from engine.app.replay.alerts import RecordedAlert
+from engine.app.replay.alerts import RecordedAlert, journaled
 from engine.app.replay.broker import BookBroker
 from engine.app.replay.fills import Book
 from engine.app.replay.prices import Bar
@@ -38,7 +38,7 @@ from engine.core.plugins import Plugin, PluginError, breaker_trips
 from engine.core.roster import PluginSet
 from engine.core.reports import describe_event
 from engine.core.trial import Trial
-from engine.domain.alerts import Alert, AlertError, parse_body
+from engine.domain.alerts import AlertError, parse_body
 from engine.domain.config import EngineConfig
 from engine.domain.orders import Dropped, Fill, OrderRequest, OrderResult
 
@@ -168,8 +168,8 @@ class _Replay:
     async def _alert(self, recorded: RecordedAlert) -> None:
         self.current = recorded.where
         try:
-            alert = Alert.from_plain(json.loads(recorded.body)) if recorded.plain else parse_body(recorded.body,
-                                                                                             self.symbols)
+            alert = (journaled(json.loads(recorded.body)) if recorded.plain
+                     else parse_body(recorded.body, self.symbols))
         except AlertError as e:
             self.out.problems.append(Problem(recorded.where, f"not an alert: {e}"))
             return

@@ -13,7 +13,8 @@ import pytest
 from engine.adapters.storage import AlertJournal, Database
 from engine.app.replay import (Bar, ReplayInputError, between, bounds, parse_time, read_alerts, read_price_files,
                                read_prices)
-from engine.domain.alerts import parse_body
+from engine.app.replay.alerts import journaled
+from engine.domain.alerts import SymbolMap, parse_body
 from engine.domain.times import clock_zone
 
 DATA = Path(__file__).parent / "replay_data"
@@ -96,6 +97,18 @@ def test_journal_reads_only_the_window_and_never_loads_the_rest(tmp_path):
     assert [a.time for a in read.items] == [MAY13 + 9 * HOUR, MAY13 + 9 * HOUR + 10, MAY13 + 10 * HOUR]
     assert [a.time for a in read_alerts(path, window=bounds(end=MAY13 + 9 * HOUR)).items] == []   # only the bad row
     assert len(read_alerts(path, window=bounds(start=MAY13 + 11 * HOUR)).items) == 2
+
+
+@pytest.mark.parametrize("body", [
+    '{"symbol": "OANDA:XAUUSD", "action": "buy", "risk": 1, "sl": 2300, "price": 2350, "timenow": 1715590000}',
+    '{"symbol": "US30", "action": "sell", "position": "flat", "position_size": 0, "units": 3, "id": 7}',
+    "buylimit EURUSD volume=0.1 price=1.07 expiry=4h ttl=30 comment=dip",
+    "closeall",
+])
+def test_a_journals_alert_reads_back_as_it_was_journaled_its_symbol_as_mapped(body):
+    symbols = SymbolMap({"OANDA:XAUUSD": "GOLD", "US30": "US30.cash"})
+    alert = parse_body(body, symbols)
+    assert journaled(json.loads(json.dumps(alert.to_plain()))) == alert
 
 
 def test_a_sqlite_file_that_is_not_a_journal_is_refused(tmp_path):

@@ -12,8 +12,11 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from engine.adapters.storage import AlertJournal, Database
 from engine.app.replay import Bar, RecordedAlert, build, compare, compare_json, compare_text, html, text, to_json
+from engine.app.replay import read_alerts
 from engine.app.replay.runner import replay
+from engine.domain.alerts import Action, Alert
 from engine.domain.config import EngineConfig
 from engine.domain.config.paper import PaperConfig
 
@@ -129,3 +132,31 @@ async def test_compare_counts_a_trade_closed_otherwise_as_a_difference_of_its_op
     assert data["differing"] == 1 and data["differences"][0]["b"]["trades"][0]["reason"] == "sl"
     assert data["differences"][0]["a"]["trades"] == []
     assert compare(a, a).differences == [] and compare(b, b).differences == []
+
+
+async def test_an_older_moonhooks_journal_is_read_as_this_version_reads_its_alerts(tmp_path):
+    # An older moonhook kept the fields it did not read yet as sent, extra fields: a timenow as
+    # its text, "SL" before names were read in any case, "lots" before it was the volume. Taken
+    # as journaled, the timenow crashed the replay (a text compared with a time) and the others
+    # traded without the stop or the size; read as this version reads the body, they count.
+    path = tmp_path / "moonhook.db"
+    db = Database(path)
+    journal = AlertJournal(db, dedup_window=60)
+    late = Alert(Action.BUY, "EURUSD", "EURUSD", price=1.0805, volume=1.0,
+                 extra={"timenow": "2024-05-13T00:00:00Z"})   # fired 30 min before it came: expired
+    sized = Alert(Action.BUY, "EURUSD", "EURUSD", price=1.0805, extra={"SL": 1.0801, "lots": 2})
+    for alert in (late, sized):
+        journal.set_status(journal.record(alert, now=T0 + 1800).id, "done")
+    db.close()
+    out = await replay(CONFIG, _folder(tmp_path), read_alerts(path).items, BARS)
+    assert [(x.alert, x.status) for x in out.unexecuted] == [(f"{path}:1", "expired")]
+    # The buy fills at the ask 1.08060 with 2 lots; its stop 1.08010 is reached in b1 (low
+    # 1.08000): (1.08010 - 1.08060) = -50 points x 2 lots = -100.00.
+    [trade] = out.trades
+    assert (trade.volume, trade.reason, trade.close_price, trade.profit) == (2.0, "sl", 1.0801, -100.0)
+
+
+def _folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "scripts"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
