@@ -94,7 +94,7 @@ class _Replay:
         self.book = Book(config.paper, bars)
         self.has_bars = any(bars.values())
         self.broker = BookBroker(self.book, clock)
-        self.originals: dict[str, float] = {}   # repeat key -> when its last original came
+        self.originals: dict[str, tuple[float, str]] = {}   # repeat key -> when and where its last original came
         self.serial = 0                          # the alerts run: their ids
         self.database = database
         self.out = Outcome(problems=list(problems), scripts=label, timer_every=timer_every)
@@ -175,9 +175,12 @@ class _Replay:
             return
         key = repeat_key(alert)
         first = self.originals.get(key)
-        if first is not None and recorded.time - first <= self.config.dedup_window:
-            return   # a repeat, as the journal takes one: not run again
-        self.originals[key] = recorded.time
+        if first is not None and recorded.time - first[0] <= self.config.dedup_window:
+            # a repeat, as the journal takes one: not run again, and said, or the count of alerts hides it
+            self.out.problems.append(Problem(recorded.where, f"a repeat of {first[1]} within engine.dedup_window "
+                                             f"({self.config.dedup_window:g} s): a duplicate, not run, as live"))
+            return
+        self.originals[key] = (recorded.time, recorded.where)
         self.serial += 1
         self.out.alert_names[self.serial] = recorded.where   # what its trades' alert_id name
         outside = len(self.book.outside)

@@ -156,6 +156,18 @@ async def test_an_older_moonhooks_journal_is_read_as_this_version_reads_its_aler
     assert (trade.volume, trade.reason, trade.close_price, trade.profit) == (2.0, "sl", 1.0801, -100.0)
 
 
+async def test_a_repeat_not_run_is_said_with_the_alert_it_repeats(tmp_path):
+    # TradingView fired the same buy twice in 30 s: live journals the second a duplicate and
+    # does not run it, and so does replay; the report said "2 alerts" and showed one trade,
+    # without a word on the other.
+    out = await run(tmp_path, {}, [BUY, (BUY[0] + 30, BUY[1])])
+    assert len(out.trades) + len(out.open) == 1
+    [problem] = out.problems
+    assert problem.where == "alerts.jsonl:2"
+    assert problem.what == "a repeat of alerts.jsonl:1 within engine.dedup_window (60 s): a duplicate, not run, as live"
+    assert f"  alerts.jsonl:2: {problem.what}" in text(build(out))
+
+
 def _folder(tmp_path: Path) -> Path:
     folder = tmp_path / "scripts"
     folder.mkdir(parents=True, exist_ok=True)
