@@ -163,6 +163,9 @@ def test_tradingview_alert_log_and_an_mt5_export_named_as_mt5_names_it(user):
     (trade,) = r["closed_trades"]
     assert (trade["open_price"], trade["close_price"], trade["profit"]) == (1.0772, 1.0756, -160.0)
     assert r["prices_simulated"] is True
+    # Read without --prices-clock, as UTC: the report says so, with what to give.
+    assert [p["where"] for p in r["problems"]] == ["EURUSD_H1_202405130000_202405130300.csv:1"]
+    assert "--prices-clock" in r["problems"][0]["what"]
 
 
 def test_compare_lists_the_alerts_two_versions_decide_differently_and_the_profit_between(user):

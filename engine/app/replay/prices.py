@@ -9,7 +9,7 @@ apart by the header):
   Its times are the broker server's clock, which the file does not name: given it
   (``clock``, as ``engine.trading_day`` writes a clock: "GMT+2/+3 US"), they are read on it, in
   UTC as the alerts are; else as written, UTC, which most brokers' servers are two or three
-  hours ahead of.
+  hours ahead of; that is then said, as a problem of the header's line.
 
 A bar is the time it opens at. A row is skipped and reported (or refused with ``strict``)
 when a field is missing, a time or price cannot be read, a price is not a finite positive
@@ -36,6 +36,9 @@ from brokerclock import ServerZone
 from engine.domain.times import from_server, when
 
 PRICES = ("open", "high", "low", "close")
+UNNAMED_CLOCK = ("MetaTrader 5's bar times are its server's clock, which the file does not name: read as UTC; "
+                 "most brokers' servers are two or three hours ahead, and an alert then meets a bar from hours "
+                 "away: give the server's clock (--prices-clock \"GMT+2/+3 US\", as mt5.server_clock names it)")
 
 
 class Bar(NamedTuple):
@@ -126,6 +129,8 @@ def _read(path: Path, strict: bool, clock: ServerZone | None) -> tuple[Reporter,
                 f"line {first[0]}: expected TradingView's chart export (time,open,high,low,close,...) or "
                 f"MetaTrader 5's history export (<DATE>\\t<TIME>\\t<OPEN>...), the header has no "
                 f"{', '.join(missing)}")
+        if mt5 and clock is None:   # said, as bars hours from the alerts would not be
+            reporter.problems.append(Problem(reporter.where(first[0]), UNNAMED_CLOCK))
         at = [names[n] for n in needed]
         for number, row in rows:
             if max(at) >= len(row):

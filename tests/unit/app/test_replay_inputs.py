@@ -195,7 +195,7 @@ def test_tradingview_chart_export_unix_and_iso(tmp_path):
 
 def test_mt5_history_export_intraday_and_daily(tmp_path):
     hourly = read_prices(DATA / "mt5_h1.csv", "EURUSD")
-    assert hourly.problems == []
+    assert _lines(hourly) == [1]   # its times read as UTC, said (below)
     assert hourly.items == [Bar(MAY13, 1.0771, 1.0779, 1.0765, 1.0772), Bar(MAY13 + HOUR, 1.0772, 1.0781, 1.0770, 1.0780),
                             Bar(MAY13 + 2 * HOUR, 1.0780, 1.0785, 1.0749, 1.0756)]
     daily = read_prices(DATA / "mt5_daily.csv", "EURUSD")
@@ -217,7 +217,13 @@ def test_an_mt5_export_is_read_on_the_servers_clock_when_given():
     assert hourly.items[0][1:] == (1.0771, 1.0779, 1.0765, 1.0772)
     daily = read_price_files([DATA / "mt5_daily.csv"], "EURUSD", clock=server)
     assert [b.time for b in daily.items] == [MAY13 - 3 * 24 * HOUR - 3 * HOUR, MAY13 - 3 * HOUR, MAY13 + 21 * HOUR]
-    assert [b.time for b in read_prices(DATA / "mt5_h1.csv", "EURUSD").items][0] == MAY13   # as written, without it
+    assert hourly.problems == [] and daily.problems == []
+    # Without it, as written, and said: the alerts would meet bars from hours away, silently.
+    unnamed = read_prices(DATA / "mt5_h1.csv", "EURUSD")
+    assert unnamed.items[0].time == MAY13
+    [said] = unnamed.problems
+    assert said.where == f"{DATA / 'mt5_h1.csv'}:1" and "read as UTC" in said.what and "--prices-clock" in said.what
+    assert read_prices(DATA / "tradingview_chart.csv", "EURUSD").problems == []   # TradingView's name their zone
 
 
 def test_bad_bars_reported_with_file_and_line():
@@ -237,9 +243,9 @@ def test_bad_mt5_rows_reported_with_file_and_line():
     path = DATA / "mt5_h1_bad.csv"
     read = read_prices(path, "EURUSD")
     assert [b.time for b in read.items] == [MAY13, MAY13 + 3 * HOUR]
-    assert _lines(read) == [3, 4, 5]
-    assert "2024.13.13" in read.problems[0].what and "'2am'" in read.problems[1].what
-    assert "close 1.079 lies outside" in read.problems[2].what
+    assert _lines(read) == [1, 3, 4, 5]   # 1: the clock not given
+    assert "2024.13.13" in read.problems[1].what and "'2am'" in read.problems[2].what
+    assert "close 1.079 lies outside" in read.problems[3].what
 
 
 def test_a_price_file_of_neither_export_is_refused(tmp_path):
