@@ -96,14 +96,20 @@ def _config(path: Path) -> EngineConfig:
 def _price_file(spec: str, symbols: SymbolMap, known: Mapping[str, Any]) -> tuple[str, Path]:
     """``SYMBOL=FILE``, or FILE named as TradingView (``FX_EURUSD, 15.csv``) or MT5
     (``EURUSD_M15_....csv``) names its exports; the symbol one the paper account trades
-    (``known``). Raises ValueError naming the file."""
+    (``known``), mapped as an alert's ticker is: TradingView's exchange with it
+    (``OANDA_XAUUSD, 60.csv`` is OANDA:XAUUSD, which ``engine.symbol_map`` may name GOLD).
+    Raises ValueError naming the file."""
     symbol, sep, rest = spec.partition("=")
     given = bool(sep and symbol and "/" not in symbol)
     if given:
         path = Path(rest)
     else:
         path, stem = Path(spec), Path(spec).stem
-        symbol = stem.split(", ")[0].rsplit("_", 1)[-1] if ", " in stem else stem.split("_")[0]
+        if ", " in stem:
+            exchange, _, ticker = stem.split(", ")[0].rpartition("_")
+            symbol = f"{exchange}:{ticker}" if exchange else ticker
+        else:
+            symbol = stem.split("_")[0]
     try:
         symbol = symbols.normalize(symbol.strip())
     except AlertError:

@@ -1,0 +1,29 @@
+"""The symbol moonhook replay reads from a price file's name, as TradingView (``OANDA_XAUUSD,
+60.csv``) and MetaTrader 5 (``EURUSD_H1_....csv``) name their exports, mapped by
+``engine.symbol_map`` as an alert's ticker is."""
+
+from pathlib import Path
+
+import pytest
+
+from engine.domain.alerts import SymbolMap
+from engine.domain.instruments import symbol_table
+from engine.interfaces.replay_command import _price_file
+
+GOLD = {"GOLD": {"quote": "USD", "digits": 2, "contract_size": 100, "volume_min": 0.01, "volume_step": 0.01,
+                 "volume_max": 100}}
+
+
+@pytest.mark.parametrize("spec, symbol", [
+    ("OANDA_XAUUSD, 60.csv", "GOLD"),                 # the map's key with OANDA's exchange: its alerts trade GOLD
+    ("FOREXCOM_XAUUSD, 60.csv", "XAUUSD"),            # another exchange's: not that key
+    ("FX_IDC_EURUSD, 1D (1).csv", "EURUSD"),           # an exchange with "_" in it, saved twice
+    ("EURUSD, 60.csv", "EURUSD"),                     # no exchange
+    ("EURUSD_H1_202601020000_202601050100.csv", "EURUSD"),
+    ("GOLD=prices/OANDA_XAUUSD, 60.csv", "GOLD"),
+])
+def test_a_tradingview_exports_exchange_is_mapped_as_its_alerts_ticker_is(spec, symbol):
+    # Without its exchange, OANDA's XAUUSD chart fed XAUUSD while its alerts, OANDA:XAUUSD,
+    # traded GOLD without prices: filled at the alert's price, the stop never taken, "no prices".
+    symbols = SymbolMap({"OANDA:XAUUSD": "GOLD"})
+    assert _price_file(spec, symbols, symbol_table(GOLD, where="paper.symbols")) == (symbol, Path(spec.split("=")[-1]))
