@@ -123,7 +123,8 @@ def _journal(path: Path, reporter: Reporter, statuses: Iterable[str] | None,
 
 def _jsonl(path: Path, reporter: Reporter) -> list[RecordedAlert]:
     out = []
-    for number, line in enumerate(files.text(path, reporter).splitlines(), start=1):
+    # "\n" only: splitlines would also break a line at a U+2028 or U+0085 a JSON string may hold raw
+    for number, line in enumerate(files.text(path, reporter).split("\n"), start=1):
         if not line.strip():
             continue
         try:

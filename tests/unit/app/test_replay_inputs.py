@@ -140,6 +140,21 @@ def test_jsonl_bad_rows_reported_with_file_and_line():
     assert str(read.problems[0]).startswith(f"{path}:2: not JSON")
 
 
+def test_jsonl_keeps_a_line_whose_string_holds_a_unicode_line_separator(tmp_path):
+    # JSON keeps U+2028 and U+0085 raw in a string (json.dumps with ensure_ascii=False, as
+    # JavaScript does): read as line breaks, the alert was dropped as "not JSON" and every line
+    # after it was named one line too far.
+    path = tmp_path / "alerts.jsonl"
+    first = {"action": "buy", "symbol": "EURUSD", "volume": 1, "comment": "breakout\u2028retest\x85"}
+    path.write_text(json.dumps({"time": MAY13, "alert": first}, ensure_ascii=False) + "\r\n"
+                    + json.dumps({"time": MAY13 + 60, "body": "close EURUSD"}) + "\r\n"
+                    + '{"time": "later", "body": "close EURUSD"}\r\n', encoding="utf-8")
+    read = read_alerts(path)
+    assert [(a.where, json.loads(a.body) if a.body[0] == "{" else a.body) for a in read.items] == [
+        (f"{path}:1", first), (f"{path}:2", "close EURUSD")]
+    assert _lines(read) == [3]
+
+
 # --- TradingView's alert log --------------------------------------------------------------
 
 def test_tradingview_alert_log_description_and_time():
