@@ -15,7 +15,8 @@
   columns, a byte order mark and quoted multi-line descriptions are fine.
 
 Alerts with the same time keep the file's order (the journal's: by id; TradingView's log,
-when written newest first, is read bottom up so that equal times keep the order they fired in).
+written newest first, is read bottom up so that equal times keep the order they fired in, unless
+its first row is older than its last).
 """
 
 from __future__ import annotations
@@ -189,6 +190,7 @@ def _tradingview(path: Path, reporter: Reporter) -> list[RecordedAlert]:
             out.append(RecordedAlert(time, body, reporter.where(number)))
     except csv.Error as e:
         raise reporter.refuse(f"not a readable CSV: {e}") from None
-    if out and out[0].time > out[-1].time:
-        out.reverse()  # written newest first: equal times then keep the order they fired in
+    if out and out[0].time >= out[-1].time:
+        # TradingView writes newest first; so is a log all of one second: equal times keep the order they fired in
+        out.reverse()
     return out

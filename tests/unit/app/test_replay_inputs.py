@@ -157,6 +157,15 @@ def test_jsonl_keeps_a_line_whose_string_holds_a_unicode_line_separator(tmp_path
 
 # --- TradingView's alert log --------------------------------------------------------------
 
+def test_a_tradingview_log_all_of_one_second_is_read_in_the_order_it_fired(tmp_path):
+    # Newest first, as TradingView writes it: the exit above its entry. Kept as written, the
+    # close ran before the buy, and the replay left open a long the strategy had closed.
+    path = tmp_path / "alerts.csv"
+    path.write_text("Alert ID,Ticker,Name,Description,Time\r\n"
+                    "7,OANDA:EURUSD,exit,close EURUSD,2024-05-13T09:00:00Z\r\n"
+                    "6,OANDA:EURUSD,entry,buy EURUSD volume=1,2024-05-13T09:00:00Z\r\n")
+    assert [a.body for a in read_alerts(path).items] == ["buy EURUSD volume=1", "close EURUSD"]
+
 def test_tradingview_alert_log_description_and_time():
     path = DATA / "tradingview_alerts.csv"
     assert path.read_bytes().startswith(b"\xef\xbb\xbfAlert ID,Ticker,Name,Description,Time")
