@@ -143,9 +143,13 @@ class Alert:
 
     @classmethod
     def from_plain(cls, data: dict[str, Any]) -> "Alert":
-        """The alert ``to_plain`` gave (as journaled), for recovery: no check is run again."""
+        """The alert ``to_plain`` gave (as journaled), for recovery: no check is run again. An
+        older moonhook's row is taken as that version read it: a ``timenow`` it kept as its text
+        stays an extra field (the alert's age counts from its receipt), not a time to compare."""
         known = {k: data[k] for k in _PLAIN_FIELDS if k in data}
         extra = {k: v for k, v in data.items() if k not in _PLAIN_FIELDS and k not in _DERIVED}
+        if isinstance(known.get("timenow"), (str, bool)):   # an older moonhook's, which kept it unread, as sent
+            extra["timenow"] = known.pop("timenow")
         action = known.pop("action", None)
         return cls(action=Action(action) if action is not None else None, extra=extra, **known)
 

@@ -3,6 +3,7 @@ client ids keep any order from being sent twice."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -226,3 +227,24 @@ async def test_a_fill_made_just_before_a_crash_is_told_at_the_next_start(tmp_pat
     async with running(tmp_path, {"fills": FILLS}, **settings) as engine:  # told once: not again at the next start
         await engine.drain()
         assert [text for kind, text in await told(engine) if kind == "trades"] == said
+
+
+async def test_an_older_moonhooks_alert_with_its_timenow_as_text_is_recovered_as_that_version_read_it(tmp_path):
+    """A moonhook from before timenow was read kept TradingView's {{timenow}} as sent, its text;
+    recovered after an upgrade, that text reached the expiry's comparison of times and the alert
+    failed as an internal error. It is processed as the version that took it read it."""
+    db = Database(tmp_path / "data" / "moonhook.db")
+    journal = AlertJournal(db)
+    alert_id = journal.record(parse_body("buy EURUSD volume=0.1 price=1.1")).id
+    plain = journal.get(alert_id)["alert"]
+    with db.lock:
+        db.db.execute("UPDATE alerts SET alert = ? WHERE id = ?",
+                      [json.dumps({**plain, "timenow": "2026-11-24T10:00:00Z"}), alert_id])
+        db.db.commit()
+    db.close()
+    async with running(tmp_path) as engine:
+        await engine.drain()
+        row = engine.journal.get(alert_id)
+        positions = await engine.broker.positions()
+    assert row["status"] == "done", row["outcome"]
+    assert [(p["symbol"], p["volume"]) for p in positions] == [("EURUSD", 0.1)]
