@@ -45,7 +45,7 @@ from engine.core.services import Host, OrderCaps
 from engine.core.plugins import Plugin, failed_call
 from engine.core.roster import PluginSet
 from engine.core.broker_wait import LeftForNextStart, wait_for_broker
-from engine.core.run import DURABLE, Journaled, NotJournaled, Run, current as _run, working
+from engine.core.run import DURABLE, Journaled, NotJournaled, Run, current as _run, event_key, working
 from engine.core.switchboard import Switchboard
 from engine.core.turns import Turn, Turns
 from engine.core.writer import JournalWriter
@@ -347,7 +347,7 @@ class Engine:
                                 entry=event.entry, reason=event.reason, alert_id=event.alert_id, plugin=event.plugin)
         if not isinstance(event, Fill) or event.entry == "in" or event.left:  # a full close: by its Closed
             self.notifier.send("trades", reports.describe_event(event))
-        with self.working(Run(None, event.hook[3:])) as run:
+        with self.working(Run(None, event.hook[3:], key=event_key(event))) as run:
             for plugin in run.roster.concerned(event.symbol, event.hook):
                 await self.hooks.call(plugin, event.hook, event.to_plain())
 

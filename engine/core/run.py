@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import trio
 
+from engine.domain.orders import Closed, Dropped, Fill
+
 if TYPE_CHECKING:
     from engine.core.roster import PluginSet, Roster
 
@@ -66,6 +68,7 @@ class Run:
     first_fill: float | None = None  # perf_counter of the broker's first answer executing an order
     roster: "Roster | None" = None   # the plugins it runs on (held by ``Engine.working``)
     expires: tuple[float, str] | None = None  # when its alert expires (the engine's clock), by what rule
+    key: str | None = None           # a broker event's name for its orders' client ids (``event_key``)
     _seq: dict[str, int] = field(default_factory=dict)
 
     def placed(self, plugin: str) -> int:
@@ -76,7 +79,18 @@ class Run:
         n = self._seq[plugin] = self._seq.get(plugin, 0) + 1
         if self.alert_id is not None:
             return alert_client_id(self.alert_id, plugin, n)
-        return f"{self.origin[0]}{self.stamp:x}-{plugin}-{n}"
+        return f"{self.key or self.origin[0] + format(self.stamp, 'x')}-{plugin}-{n}"
+
+
+def event_key(event: Fill | Closed | Dropped) -> str:
+    """What names the orders placed by the hooks of a broker event: its deal (and the deal's entry:
+    a netting account's reversal is one deal told as two fills, ``mt5/rows.relived``), or the
+    ticket of the position it closed or of the pending order it ended. An event a crash left untold
+    is told again at the next start (``storage/untold.py``), and its hooks may have placed their
+    orders the first time: named so, they are found at the broker, not sent twice, as an alert's are."""
+    if isinstance(event, Fill):
+        return f"fill{event.deal}{event.entry}"   # fill42in, close1003, cancel1003: never an alert's,
+    return f"{event.hook[3:]}{event.ticket}"        # a timer's or a command's
 
 
 def alert_client_id(alert_id: int, plugin: str, n: int) -> str:
