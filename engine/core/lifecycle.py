@@ -15,6 +15,7 @@ began on the old version finishes on it; the next one sees the new.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Awaitable, Callable, ContextManager, Iterable, Protocol
 
@@ -31,6 +32,7 @@ from engine.core.plugins import Plugin, PluginError, breaker_trips, guard_failin
 from engine.core.run import Run
 from engine.core.script_files import digest, identity, is_script, scripts_in
 from engine.core.settings_saves import SettingsSaves
+from engine.core.timers import Timer
 from engine.domain.config import EngineConfig
 
 log = logging.getLogger("moonhook.plugins")
@@ -80,7 +82,7 @@ class Lifecycle(SettingsSaves, NameClashes):
         self.errors: dict[str, str] = {}        # file -> why no version of it serves
         self._failed_guards: set[str] = set()   # those of them whose script says it is a guard
         self._changing = trio.Lock()            # one load, reload or unload at a time
-        self._timers: dict[Plugin, trio.CancelScope] = {}
+        self._timers: dict[Plugin, Timer] = {}
         self._retire = trio.Event()             # set when a retiring plugin may be free
         self.loading: set[str] = set()          # files being loaded now
         # file -> the write that failed to load (digest, file identity): that write seen again (the watcher
@@ -304,25 +306,19 @@ class Lifecycle(SettingsSaves, NameClashes):
 
     def _start_timer(self, plugin: Plugin) -> None:
         if plugin.meta.every and "on_timer" in plugin.hooks:
-            scope = self._timers[plugin] = trio.CancelScope()
-            self._nursery.start_soon(self._timer, plugin, scope, name=f"timer {plugin.name}")
+            timer = self._timers[plugin] = Timer(plugin.meta.every, partial(self._tick, plugin))
+            self._nursery.start_soon(timer.run, name=f"timer {plugin.name}")
 
     def _stop_timers(self, plugins: Iterable[Plugin]) -> None:
         for plugin in plugins:
-            scope = self._timers.pop(plugin, None)
-            if scope is not None:
-                scope.cancel()
+            timer = self._timers.pop(plugin, None)
+            if timer is not None:
+                timer.stop()
 
-    async def _timer(self, plugin: Plugin, scope: trio.CancelScope) -> None:
-        with scope:
-            every = plugin.meta.every
-            next_at = trio.current_time() + every
-            while True:
-                await trio.sleep_until(next_at)
-                next_at = max(next_at + every, trio.current_time())
-                if plugin.enabled and self._timers_run():
-                    with self._working(Run(None, "timer")):
-                        await self._hooks.call(plugin, "on_timer")
+    async def _tick(self, plugin: Plugin) -> None:
+        if plugin.enabled and self._timers_run():
+            with self._working(Run(None, "timer")):
+                await self._hooks.call(plugin, "on_timer")
 
     # -- switches: the API, the breaker, the config -------------------------------------------
 

@@ -1,0 +1,66 @@
+"""A plugin's timer across a save of its script (engine/core/timers.py): the call in flight
+finishes on the version it began on, its order answered and noted, before the new version's
+first call. A real engine on a paper broker whose answer to the timer's order is held until the
+save is done: decided by events, not timed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import trio
+
+from engine.adapters.brokers import PaperBroker
+from engine.adapters.storage import Database
+from engine.domain.config.paper import PaperConfig
+
+from support.engine_support import running
+
+# Enters once, and notes it; each call ends by saying which version made it.
+ENTERS_ONCE = """
+plugin = {every = "1s", symbols = {"EURUSD"}}
+function on_timer()
+  if not store.get("entered") then
+    local r = orders.market{symbol = "EURUSD", side = "buy", volume = 0.1}
+    store.set("entered", r.ok and "yes" or r.error)
+  end
+  store.set("ticked", "VERSION")
+end
+"""
+
+
+class HeldAnswer(PaperBroker):
+    """A paper broker that executes the timer's first order at once and holds its answer until
+    ``release`` is set (MetaTrader's answer on its way back); ``sent`` is set meanwhile."""
+
+    def __init__(self, folder: Path):
+        super().__init__(Database(folder / "paper.db"), PaperConfig(), time.time)
+        self.sent, self.release = trio.Event(), trio.Event()
+
+    async def execute(self, request):
+        result = await super().execute(request)
+        if request.plugin == "ticker" and not self.release.is_set():
+            self.sent.set()
+            with trio.fail_after(10):   # bounds a hang
+                await self.release.wait()
+        return result
+
+
+async def test_a_script_saved_while_its_timer_waits_for_its_order_is_answered_and_never_enters_twice(tmp_path):
+    # The save cancelled the old version's call in its order's wait: the order went through, the
+    # script never noted it, and the new version's first tick entered a second time.
+    (tmp_path / "data").mkdir()
+    broker = HeldAnswer(tmp_path / "data")
+    await broker.quote("EURUSD", 1.1, time.time())   # a price for the paper broker to fill at
+    async with running(tmp_path, {"ticker": ENTERS_ONCE.replace("VERSION", "v1")}, use_broker=broker) as engine:
+        with trio.fail_after(10):
+            await broker.sent.wait()
+        script = tmp_path / "scripts" / "ticker.lua"
+        script.write_text(ENTERS_ONCE.replace("VERSION", "v2"), encoding="utf-8")
+        await engine.load(script)
+        broker.release.set()
+        with trio.fail_after(10):
+            while engine.store.get("ticker", "ticked") != "v2":
+                await trio.sleep(0.01)
+        assert engine.store.get("ticker", "entered") == "yes"
+        assert [p["plugin"] for p in await broker.positions()] == ["ticker"]
