@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.domain.alerts import AlertError, SymbolMap, parse_json
+from engine.domain.rules import is_number
 
 # What an on_order change may touch, and how it is checked.
 ORDER_CHANGES = {"volume": "positive", "price": "positive", "sl": "price", "tp": "price", "comment": "text"}
@@ -99,7 +100,7 @@ def order_answer(values: list, order: dict[str, Any]) -> Answer:
         if rule == "text":
             if not isinstance(v, str) or len(v) > 64:
                 return Answer(INVALID, problem=f"{key} must be a string of at most 64 characters")
-        elif isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (rule == "positive" and v == 0):
+        elif not is_number(v) or v < 0 or (rule == "positive" and v == 0):   # NaN and inf too, as on_alert's
             kind = "positive number" if rule == "positive" else "price (0 removes it)"
             return Answer(INVALID, problem=f"{key} must be a {kind}, got {v!r}")
     return Answer(CHANGE, changes=dict(value), data={**order, **value})

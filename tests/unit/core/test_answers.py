@@ -46,6 +46,9 @@ def test_anything_else_is_invalid(value):
 @pytest.mark.parametrize("change, problem", [
     ({"symbol": "GBPUSD"}, "cannot change 'symbol'"),
     ({"volume": 0}, "volume must be a positive number"),
+    ({"volume": float("nan")}, "volume must be a positive number"),
+    ({"price": float("inf")}, "price must be a positive number"),
+    ({"sl": float("nan")}, "sl must be a price"),
     ({"sl": -1}, "sl must be a price"),
     ({"tp": True}, "tp must be a price"),
     ({"comment": "x" * 65}, "comment must be a string of at most 64 characters"),

@@ -187,3 +187,27 @@ function on_alert(a) if a.comment == "turn" then return {action = "buy", volume 
     assert (turned["status"], turned["outcome"]["rejected_by"]) == ("rejected", "limit"), turned
     assert turned["outcome"]["reason"].startswith("guard failed: on_alert: script error at limit.lua:4:")
     assert closed["status"] == "done" and broker.requests == []   # the exit goes on: nothing to close
+
+
+
+# Scales the part of a position a close takes by a ratio of two readings, both 0 on a quiet market: NaN.
+SCALES = """
+plugin = {{guard = {guard}}}
+function on_order(o)
+  if o.kind == "close" and o.volume then local quiet = 0; return {{volume = o.volume * quiet / quiet}} end
+end
+"""
+
+
+@pytest.mark.parametrize("guard", ["true", "false"])
+async def test_an_on_order_answering_a_volume_that_is_no_number_is_skipped_and_the_close_goes_on(tmp_path, guard):
+    # NaN passed the check of an on_order answer (NaN < 0 is false): the close went to the broker
+    # with it and was refused there, and the part of the position it was to take stayed open.
+    async with running(tmp_path, {"scales": SCALES.format(guard=guard)}) as engine:
+        await process(engine, "buy EURUSD volume=0.3 price=1.1")
+        part = await process(engine, "closelong EURUSD volume=0.1 price=1.1")
+        assert part["status"] == "done", part
+        (close,) = part["outcome"]["orders"]
+        assert close["on_order"] == [{"plugin": "scales", "result": "error",
+                                      "error": "volume must be a positive number, got nan"}]
+        assert [p["volume"] for p in await engine.broker.positions()] == [0.2]
