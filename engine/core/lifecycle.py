@@ -268,12 +268,16 @@ class Lifecycle(SettingsSaves, NameClashes):
 
     async def unload(self, name: str) -> None:
         """Takes a plugin out of service now; its ``on_unload`` runs and its runtime goes once
-        no alert in flight uses it (at once if none does)."""
+        no alert in flight uses it (at once if none does). Returns once its timer's call in
+        flight is done: a stop cut there would leave its order sent and the script unaware."""
         async with self._changing:
             plugin = self._plugins.get(name)
             if plugin is None:
                 raise KeyError(f"no plugin named {name!r}")
+            timer = self._timers.get(plugin)
             self._out_of_service([plugin])
+        if timer is not None:
+            await timer.ended.wait()
         await self.retire()
 
     def _out_of_service(self, plugins: list[Plugin]) -> None:

@@ -19,19 +19,23 @@ class Timer:
         self._scope = trio.CancelScope()
         self._calling = False
         self._stopped = False
+        self.ended = trio.Event()   # set once it calls no more: stopped, its call in flight done
 
     async def run(self) -> None:
         """Calls ``tick`` every ``every`` seconds until ``stop``; in a nursery."""
-        with self._scope:
-            next_at = trio.current_time() + self._every
-            while not self._stopped:
-                await trio.sleep_until(next_at)
-                next_at = max(next_at + self._every, trio.current_time())
-                self._calling = True
-                try:
-                    await self._tick()
-                finally:
-                    self._calling = False
+        try:
+            with self._scope:
+                next_at = trio.current_time() + self._every
+                while not self._stopped:
+                    await trio.sleep_until(next_at)
+                    next_at = max(next_at + self._every, trio.current_time())
+                    self._calling = True
+                    try:
+                        await self._tick()
+                    finally:
+                        self._calling = False
+        finally:
+            self.ended.set()
 
     def stop(self) -> None:
         """No call after this one: at once while it waits for its next, else once its call is done."""

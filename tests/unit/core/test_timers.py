@@ -64,3 +64,26 @@ async def test_a_script_saved_while_its_timer_waits_for_its_order_is_answered_an
                 await trio.sleep(0.01)
         assert engine.store.get("ticker", "entered") == "yes"
         assert [p["plugin"] for p in await broker.positions()] == ["ticker"]
+
+
+async def test_a_plugin_unloaded_while_its_timer_waits_for_its_order_is_out_once_the_script_noted_the_order(tmp_path):
+    # A stop unloads each plugin, then cancels what still runs: a timer's call waiting for its
+    # order's answer was cut there, the order sent and the script unaware, and after the restart
+    # its timer entered a second time. The unload now returns once the call is done.
+    (tmp_path / "data").mkdir()
+    broker = HeldAnswer(tmp_path / "data")
+    await broker.quote("EURUSD", 1.1, time.time())
+
+    async with running(tmp_path, {"ticker": ENTERS_ONCE.replace("VERSION", "v1")}, use_broker=broker) as engine:
+        async def answer_once_out_of_service() -> None:
+            with trio.fail_after(10):   # bounds a hang
+                while engine.plugins.get("ticker") is not None:
+                    await trio.sleep(0.01)
+            broker.release.set()
+
+        with trio.fail_after(10):
+            await broker.sent.wait()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(answer_once_out_of_service)
+            await engine.unload("ticker")
+            assert engine.store.get("ticker", "entered") == "yes"
