@@ -85,12 +85,15 @@ class Run:
 def event_key(event: Fill | Closed | Dropped) -> str:
     """What names the orders placed by the hooks of a broker event: its deal (and the deal's entry:
     a netting account's reversal is one deal told as two fills, ``mt5/rows.relived``), or the
-    ticket of the position it closed or of the pending order it ended. An event a crash left untold
-    is told again at the next start (``storage/untold.py``), and its hooks may have placed their
-    orders the first time: named so, they are found at the broker, not sent twice, as an alert's are."""
+    ticket of the position it closed or of the pending order it ended, and its time. An event a
+    crash left untold is told again at the next start (``storage/untold.py``), and its hooks may
+    have placed their orders the first time: named so, they are found at the broker, not sent
+    twice, as an alert's are. The time keeps apart two events of one number, which another server
+    or a new paper account may give: the second's orders would be taken as the first's, not sent."""
+    at = format(round(event.time * 1000), "x")
     if isinstance(event, Fill):
-        return f"fill{event.deal}{event.entry}"   # fill42in, close1003, cancel1003: never an alert's,
-    return f"{event.hook[3:]}{event.ticket}"        # a timer's or a command's
+        return f"fill{event.deal}{event.entry}.{at}"   # fill42in.19ae..., close1003.19ae...: never an alert's,
+    return f"{event.hook[3:]}{event.ticket}.{at}"        # a timer's or a command's
 
 
 def alert_client_id(alert_id: int, plugin: str, n: int) -> str:

@@ -288,3 +288,13 @@ def test_the_two_fills_of_a_netting_reversal_name_their_hooks_orders_apart():
     # "in" fill's hook placed would have been answered as the "out" fill's, and never sent.
     out = Fill(7001, 7001, 1001, "EURUSD", "sell", 0.1, 1.1, "out", "pending", 0.0)
     assert event_key(out) != event_key(replace(out, entry="in", position=7001))
+
+
+def test_a_broker_events_orders_are_named_alike_when_told_again_and_apart_from_another_event_of_its_number():
+    # Told again after a crash (its row in untold_events, read back marked again), an event names
+    # its hooks' orders as the first time; another server's deal, or a new paper account's, of the
+    # same number names them apart, or its orders would be answered as the first's and never sent.
+    fill = Fill(7001, 7001, 1001, "EURUSD", "sell", 0.1, 1.1, "out", "pending", 1_764_950_400.25)
+    again = Fill(**{**json.loads(json.dumps(fill.to_plain())), "again": True})
+    assert event_key(again) == event_key(fill)
+    assert event_key(replace(fill, time=fill.time + 86_400)) != event_key(fill)
