@@ -128,7 +128,10 @@ class Limits:
 
     def spread_for(self, symbol: str | None) -> float | None:
         """The widest spread, in pips, a market entry on ``symbol`` is sent at; None: any."""
-        return self.max_spread.get(symbol, self.max_spread.get("*")) if symbol else None
+        if not symbol:
+            return None
+        named = next((pips for name, pips in self.max_spread.items() if name.upper() == symbol.upper()), None)
+        return self.max_spread.get("*") if named is None else named
 
     def _reads_price(self, request: OrderRequest) -> bool:
         return self._gap_applies(request) or (request.kind == "market" and self.spread_for(request.symbol) is not None)

@@ -174,9 +174,10 @@ class EngineConfig:
                              "raise max_alert_age with it")
         clock_zone(self.trading_day, "engine.trading_day")
         try:
-            SymbolMap(self.symbol_map)
+            symbols = SymbolMap(self.symbol_map)
         except ValueError as e:  # a name no broker has: refused with the file, not at the first alert
             raise ValueError(f"engine.{e}") from None
+        self._check_spread_symbols(symbols)
         if self.broker not in BROKERS:
             raise ValueError(f"engine.broker: expected one of {', '.join(BROKERS)}, got {self.broker!r}")
         if isinstance(self.breaker, bool) or not (isinstance(self.breaker, int) and 0 <= self.breaker <= 1000):
@@ -196,6 +197,22 @@ class EngineConfig:
                              f"got {self.max_plugin_entries_per_minute!r}")
         if not (isinstance(self.workers, int) and 1 <= self.workers <= 64):
             raise ValueError(f"engine.workers: must be an integer from 1 to 64, got {self.workers!r}")
+
+    def _check_spread_symbols(self, symbols: SymbolMap) -> None:
+        """``max_spread_pips`` is looked up by the name an entry is sent on (``Limits.spread_for``,
+        in any case): a key no entry is ever sent on (TradingView's ``OANDA:XAUUSD``, a ticker
+        ``symbol_map`` maps to another name, MetaTrader's ``EURUSD.r``) would hold none to its limit."""
+        for key in self.max_spread_pips:
+            if key == "*":
+                continue
+            written = self.mt5.from_broker(key) if self.broker == "mt5" else key
+            try:
+                sent = symbols.normalize(written)
+            except ValueError:
+                raise ValueError(f"engine.max_spread_pips.{key}: not a symbol (letters, digits and . _ - #)") from None
+            if sent.upper() != key.upper():
+                raise ValueError(f"engine.max_spread_pips.{key}: an entry on it is sent as {sent}, the name the "
+                                 f"limit is looked up by: write {sent}")
 
     @cached_property
     def day_zone(self) -> ServerZone:

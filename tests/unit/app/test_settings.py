@@ -342,6 +342,29 @@ def test_the_spread_limit_is_one_number_or_a_table_by_symbol(tmp_path, written, 
     assert load_settings(path, env={}).engine.max_spread_pips == table
 
 
+@pytest.mark.parametrize("text, refused", [
+    ('[engine]\nmax_spread_pips = { "OANDA:XAUUSD" = 40 }\n',
+     "engine.max_spread_pips.OANDA:XAUUSD: an entry on it is sent as XAUUSD, the name the limit is looked up by: "
+     "write XAUUSD"),
+    ('[engine]\nsymbol_map = { XAUUSD = "GOLD" }\nmax_spread_pips = { XAUUSD = 40 }\n',
+     "engine.max_spread_pips.XAUUSD: an entry on it is sent as GOLD, the name the limit is looked up by: write GOLD"),
+    ('[engine]\nbroker = "mt5"\nmax_spread_pips = { "EURUSD.r" = 2 }\n[mt5]\nsymbol_suffix = ".r"\n',
+     "engine.max_spread_pips.EURUSD.r: an entry on it is sent as EURUSD, the name the limit is looked up by: "
+     "write EURUSD"),
+    ('[engine]\nmax_spread_pips = { "EUR USD" = 2 }\n', "engine.max_spread_pips.EUR USD: not a symbol"),
+])
+def test_a_spread_limit_keyed_by_a_name_no_entry_is_sent_on_is_refused(tmp_path, text, refused):
+    """A key the limit is never looked up by would leave that symbol's entries under "*", or
+    under no limit at all, without a word: the trader's gold limit of 40 pips never held."""
+    assert refused in error(tmp_path, text)
+
+
+def test_a_spread_limit_keyed_by_the_symbols_it_holds_is_read_in_any_case(tmp_path):
+    written = ('[engine]\nsymbol_map = { US30 = "US30.cash" }\n'
+               'max_spread_pips = { "*" = 3, xauusd = 60, "US30.cash" = 5 }\n')
+    assert load_settings(write(tmp_path, written), {}).engine.max_spread_pips == {"*": 3, "xauusd": 60, "US30.cash": 5}
+
+
 def test_a_dataclass_check_is_reported_with_the_file(tmp_path):
     message = error(tmp_path, '[paper]\ncurrency = "dollars"\n')
     assert message == f"{tmp_path / 'moonhook.toml'}: paper.currency: expected a 3-letter currency code, got 'dollars'"

@@ -326,6 +326,17 @@ async def test_a_market_entry_is_refused_while_the_spread_is_wider_than_its_symb
         assert limits_text((await Operations(engine).status())["limits"]) == "spreads up to 3 pips (XAUUSD 60)"
 
 
+async def test_a_symbols_spread_limit_holds_however_its_name_is_cased(tmp_path):
+    """``{ "*" = 3, xauusd = 60 }``: gold's own limit, not the 3 pips of the rest, nor none."""
+    wide = PaperConfig(spreads={"XAUUSD": 50})
+    async with running(tmp_path, paper=wide, max_spread_pips={"*": 3.0, "xauusd": 60.0}) as engine:
+        assert (await process(engine, "sell XAUUSD volume=0.1 price=2000"))["status"] == "done"
+    async with running(tmp_path / "2", paper=wide, max_spread_pips={"xauusd": 40.0}) as engine:
+        refused = await process(engine, "sell xauusd volume=0.1 price=2000")
+        assert refused["outcome"]["orders"][0]["error"] == (
+            "over engine.max_spread_pips: XAUUSD's spread is 50.0 pips (bid 2000, ask 2000.5), at most 40")
+
+
 async def test_the_administrators_are_told_when_a_money_limit_is_reached_once_without_an_entry(tmp_path):
     now = [at("2026-12-04 10:00")]
     watched = MonitorConfig(interval_seconds=0.02)
