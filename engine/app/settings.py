@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tomllib
 from dataclasses import fields
 from pathlib import Path
@@ -109,7 +110,18 @@ SECRETS = frozenset({"server.secret", "server.api_token", "telegram.webhook_secr
 
 
 def _secret(path: str) -> bool:
-    return path in SECRETS or path in ENV_OVERRIDES or path.endswith(".token")  # telegram.bots[N].token
+    """Whether the value at ``path`` is a secret, or a table or array that holds one: ``[[mt5]]``
+    written for ``[mt5]``, a bot among ``telegram.bots`` that is no table, hold theirs."""
+    return (path in SECRETS or path in ENV_OVERRIDES or path.endswith(".token")  # telegram.bots[N].token
+            or any(secret.startswith(f"{path}.") for secret in SECRETS) or _BOTS.fullmatch(path) is not None)
+
+
+_BOTS = re.compile(r"telegram\.bots(\[\d+\])?")
+
+
+def _got(path: str, value: Any) -> str:
+    """How an error at ``path`` ends: the value it found, unless it is or holds a secret."""
+    return "" if _secret(path) else f", got {_show(value)}"
 ENV_OVERRIDES = {"MOONHOOK_SECRET": "secret", "MOONHOOK_API_TOKEN": "api_token"}  # -> [server], checked as the file's
 ENV_PORT = "MOONHOOK_PORT"  # -> [server] port (a container's or a second checkout's own port)
 MT5_PASSWORD = "MOONHOOK_MT5_PASSWORD"  # -> [mt5] password
@@ -146,11 +158,11 @@ def _read(raw: Any, schema: Any, path: str) -> Any:
     """``raw`` checked against ``schema``; the result keeps only known, checked values."""
     if isinstance(schema, c.Array):
         if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-            raise _Problem(path, f"expected an array of tables ({schema.example}), got {_show(raw)}")
+            raise _Problem(path, f"expected an array of tables ({schema.example}){_got(path, raw)}")
         return [_read(item, schema.schema, f"{path}[{i}]") for i, item in enumerate(raw)]
     if isinstance(schema, (dict, c.Each)):
         if not isinstance(raw, dict):
-            raise _Problem(path, f"expected a table, got {_show(raw)}")
+            raise _Problem(path, f"expected a table{_got(path, raw)}")
         if isinstance(schema, c.Each):
             return {name: _read(value, schema.schema, f"{path}.{name}") for name, value in raw.items()}
         out = {}
@@ -163,10 +175,7 @@ def _read(raw: Any, schema: Any, path: str) -> Any:
     try:
         return schema(raw)
     except c.Bad as e:
-        where = path + e.at
-        if _secret(path):
-            raise _Problem(where, f"expected {e.expected}") from None
-        raise _Problem(where, f"expected {e.expected}, got {_show(raw if e.got is ... else e.got)}") from None
+        raise _Problem(path + e.at, f"expected {e.expected}{_got(path, raw if e.got is ... else e.got)}") from None
 
 
 def _build(data: dict[str, Any], base: Path | None, env: Mapping[str, str]) -> Settings:

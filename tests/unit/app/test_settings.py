@@ -227,7 +227,7 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
      "plugins.x.budget.instructions: expected an integer from 1 to 50000000, got 500000000"),
     ("[plugins.x]\nbudget = { memory_mb = 128 }\n", "plugins.x.budget.memory_mb: expected a number from 0.25 to 64, got 128"),
     ("[plugins]\nx = 1\n", "plugins.x: expected a table, got 1"),
-    ("server = 5\n", "server: expected a table, got 5"),
+    ("server = 5\n", "server: expected a table"),   # it holds the secrets: what it holds is not echoed
     ("[engine]\nbroker = \"ib\"\n", 'engine.broker: expected one of paper, mt5, got "ib"'),
     ("[engine]\nexecute_alerts = \"yes\"\n", 'engine.execute_alerts: expected true or false, got "yes"'),
     ("[engine]\ndedup_window = -1\n", "engine.dedup_window: expected a number, 0 or more, got -1"),
@@ -251,7 +251,7 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
     ("[sandbox]\nworkers = 0\n", "sandbox.workers: expected an integer from 1 to 64, got 0"),
     ("[sandbox]\ntimeout_ms = 5000\n", "sandbox.timeout_ms: expected a number from 1 to 1000, got 5000"),
     ("[paper]\nbalance = \"lots\"\n", 'paper.balance: expected a number greater than 0, got "lots"'),
-    ("[telegram]\nbots = 3\n", "telegram.bots: expected an array of tables ([[telegram.bots]]), got 3"),
+    ("[telegram]\nbots = 3\n", "telegram.bots: expected an array of tables ([[telegram.bots]])"),  # may hold tokens
     ("[telegram]\ntoken = \"x\"\n", "telegram.token: unknown key (known: api_url, admins,"),
     ("[telegram]\napi_url = \"api.telegram.org\"\n", "telegram.api_url: expected an http:// or https:// URL"),
     ("[telegram]\nadmins = [42, \"x\"]\n", "telegram.admins[1]: expected a person's user id, a positive number"),
@@ -383,6 +383,21 @@ def test_secrets_never_appear_in_an_error(tmp_path, text):
     message = error(tmp_path, text)
     assert "expected a non-empty string" in message or "expected a string of at least 16 characters" in message
     assert "hunter2" not in message and "12345678" not in message
+
+
+@pytest.mark.parametrize("text, said", [
+    ('[[mt5]]\nlogin = 1\npassword = "hunter2-secret"\n', "mt5: expected a table"),
+    ('[[server]]\nsecret = "hunter2-secret-0123"\n', "server: expected a table"),
+    ('[[telegram]]\nwebhook_secret = "hunter2-secret"\n', "telegram: expected a table"),
+    ('[telegram]\nbots = [{ token = "123:hunter2-secret" }, 5]\n',
+     "telegram.bots: expected an array of tables ([[telegram.bots]])"),
+    ('[telegram]\nbots = ["123:hunter2-secret"]\n', "telegram.bots: expected an array of tables ([[telegram.bots]])"),
+])
+def test_a_table_holding_a_secret_written_as_another_kind_is_refused_without_it(tmp_path, text, said):
+    """``[[mt5]]`` for ``[mt5]``: the error echoed the array it found, the MT5 password in it,
+    to the log and, saved while running, to the administrators' chat."""
+    message = error(tmp_path, text)
+    assert message.endswith(said) and "hunter2" not in message, message
 
 
 def test_a_bot_token_never_appears_in_an_error_or_a_repr(tmp_path):
