@@ -26,6 +26,7 @@ import trio
 
 from sandbox.allowlist import WORKER_ENV, worker_environment
 
+from engine.app.settings import SettingsError, load_settings
 from engine.core.script_files import scripts_in
 
 SECONDS = 120                                    # the most a replay may take
@@ -89,10 +90,18 @@ def _prepare(base: Path, settings: Path | None, scripts: Path, name: str, text: 
 
 
 def replay_settings(settings: Path | None) -> dict[str, Any]:
-    """The tables of moonhook.toml a replay reads, without the live engine's folders; read as
-    the engine read them at its start (it refused a bad file then)."""
+    """The tables of moonhook.toml a replay reads, without the live engine's folders. The file
+    is read as it is now: one saved since the start that does not read (the engine refused the
+    save, and goes on with what it read before) raises DraftReplayError naming its line, not a
+    failure of the server's nor one of the replay's own file."""
     if settings is None or not settings.exists():
         return {}
+    try:
+        load_settings(settings, env={})
+    except SettingsError as e:
+        said = str(e).replace(str(settings), settings.name, 1)
+        raise DraftReplayError(f"{said}; a replay reads it as it is now (the engine goes on with what it read "
+                               "before): correct it, then replay") from None
     data = tomllib.loads(settings.read_text(encoding="utf-8-sig"))   # as load_settings reads it
     kept = {k: v for k, v in data.items() if k in KEPT_TABLES}
     if isinstance(kept.get("engine"), dict):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import tomli_w
 
-from engine.app.draft_replay import ReplayBusy, replay_settings
+from engine.app.draft_replay import DraftReplayError, ReplayBusy, replay_settings
 from engine.app.operations import Operations
 from engine.app.settings import load_settings
 
@@ -50,6 +50,22 @@ def test_the_replay_is_given_the_tables_it_reads_and_no_secret(tmp_path):
     engine = load_settings(tmp_path / "replay.toml").engine
     assert (engine.dedup_window, engine.paper.spread_points, engine.default_budget.instructions) == (30, 12, 500000)
     assert replay_settings(None) == {} and replay_settings(tmp_path / "none.toml") == {}
+
+
+@pytest.mark.parametrize("text, said", [
+    ("[engine]\nmax_order_volume = 1\n[paper\n", "moonhook.toml: not valid TOML: Expected ']' at the end of a table "
+                                                  "declaration (at line 3, column 7); a replay reads it as it is now"),
+    ("[engine]\nmax_order_volume = -1\n", "moonhook.toml: line 2: engine.max_order_volume: expected a number greater "
+                                          "than 0, got -1; a replay reads it as it is now"),
+])
+def test_a_moonhook_toml_saved_since_the_start_that_does_not_read_is_said_as_the_files(tmp_path, text, said):
+    """The engine refused the save and goes on; the replay failed with a server error (a TOML
+    error), or named replay.toml, a file the trader never wrote (a bad value)."""
+    path = tmp_path / "moonhook.toml"
+    path.write_text(text)
+    with pytest.raises(DraftReplayError) as e:
+        replay_settings(path)
+    assert str(e.value).startswith(said) and str(e.value).endswith("correct it, then replay"), str(e.value)
 
 
 async def test_one_replay_at_a_time():
