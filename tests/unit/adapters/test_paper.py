@@ -322,6 +322,27 @@ async def test_the_books_survive_a_restart(tmp_path):
     assert nxt.ticket > order.ticket                                    # tickets are never reused
 
 
+async def test_a_paper_account_takes_its_changed_balance_until_it_trades_then_says_it_keeps_its_own(tmp_path, caplog):
+    """`moonhook init`, a first run, then [paper] balance and currency edited for a prop account:
+    the next start kept 10,000 USD, silently, where the save had said "at the next start: [paper]"."""
+    db, broker, _ = open_broker(tmp_path)
+    db.close()
+    db, broker, _ = open_broker(tmp_path, PaperConfig(balance=100_000, currency="EUR", commission_per_lot=7))
+    assert await broker.account() == {"balance": 100_000, "equity": 100_000, "margin": 0, "margin_free": 100_000,
+                                      "currency": "EUR"}
+    await broker.quote("EURUSD", 1.1, T0)   # the rate a EUR account converts EURUSD's profit at
+    assert (await broker.execute(buy(1.0))).ok
+    db.close()
+    db, broker, _ = open_broker(tmp_path, PaperConfig(balance=100_000, currency="EUR", commission_per_lot=7))
+    assert await balance(broker) == 100_000 - 7 and "paper:" not in caplog.text   # its own: nothing to say
+    db.close()
+    db, broker, _ = open_broker(tmp_path, PaperConfig(balance=5_000))
+    assert (await broker.account())["currency"] == "EUR" and await balance(broker) == 100_000 - 7
+    assert ("paper: [paper] balance 5,000.00 USD is not the paper account's: it opened with 100,000.00 EUR and has "
+            "traded since, and its books keep their balance and currency (a new paper account: another [engine] "
+            "data folder)") in caplog.text
+
+
 async def test_account_equity_and_margin_with_a_floating_profit(tmp_path):
     _, broker, _ = open_broker(tmp_path)
     await broker.execute(buy(1.0, price=1.1))                          # at 1.1002, balance 9993
@@ -482,7 +503,8 @@ async def test_margin_without_a_rate_is_left_out_and_stops_wait_for_one(tmp_path
     db, broker, _ = open_broker(tmp_path)
     await broker.quote("EURUSD", 1.1, T0)
     await broker.execute(buy(1.0, symbol="GER40", price=18_000, sl=17_900))
-    await broker.execute(buy(1.0, price=1.1))
+    await broker.quote("EURUSD", 1.1, T0)   # the rate a EUR account converts EURUSD's profit at
+    assert (await broker.execute(buy(1.0))).ok
     db.close()
     # GER40 now quoted in CHF, with no USDCHF price: its margin and profit are unknown
     db, broker, events = open_broker(tmp_path, PaperConfig(symbols={"GER40": {"quote": "CHF"}},

@@ -90,3 +90,21 @@ def _insert(db: Any, table: str, row: dict[str, Any]) -> int:
     sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
     return db.execute(sql, list(row.values())).lastrowid
 
+
+def open_account(db: Any, balance: float, currency: str) -> tuple[str, str | None]:
+    """The paper account's currency, opened with ``[paper]``'s ``balance`` and ``currency``, which
+    it takes at each start until it has placed an order; then its books keep theirs. The second
+    value says so when the file's differ from those it opened with (None: they do not)."""
+    db.execute("INSERT OR IGNORE INTO paper_account (id, balance, currency) VALUES (1, ?, ?)", [balance, currency])
+    if db.execute("SELECT 1 FROM paper_orders LIMIT 1").fetchone() is None:   # it never traded
+        db.execute("UPDATE paper_account SET balance = ?, currency = ? WHERE id = 1", [balance, currency])
+        return currency, None
+    held, kept = db.execute("SELECT balance, currency FROM paper_account WHERE id = 1").fetchone()
+    booked, deals = db.execute("SELECT COALESCE(SUM(round(COALESCE(profit, 0) + COALESCE(commission, 0), 2)), 0), "
+                               "COUNT(*) FROM paper_deals").fetchone()
+    opened = held - booked
+    if kept == currency and abs(opened - balance) < 0.01 * (deals + 1):   # each deal booked to the cent
+        return kept, None
+    return kept, (f"[paper] balance {balance:,.2f} {currency} is not the paper account's: it opened with "
+                  f"{opened:,.2f} {kept} and has traded since, and its books keep their balance and currency "
+                  "(a new paper account: another [engine] data folder)")

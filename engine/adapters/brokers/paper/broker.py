@@ -29,7 +29,7 @@ from engine.domain.orders import Dropped, Event, OrderRequest, OrderResult, shal
 from engine.domain.rules import Refused, check_stops, close_by_symbol, filled_meanwhile, is_number, side_of, ticket_of
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
-from engine.adapters.brokers.paper.books import Books
+from engine.adapters.brokers.paper.books import Books, open_account
 from engine.adapters.brokers.paper.market import Market
 from engine.adapters.brokers.paper.prices import Prices
 from engine.adapters.brokers.paper.rules import (
@@ -53,11 +53,11 @@ class PaperBroker(Broker):
         self._d, self.config, self._clock = database, config, clock
         self._placed = trio.Event()  # set when an order with an expiry is placed: the watch wakes
         self._table: dict[str, SymbolSpec] = symbol_table(config.symbols, where="paper.symbols")
-        with database.transaction() as db:   # the first start opens the account; later the books win
-            db.execute("INSERT OR IGNORE INTO paper_account (id, balance, currency) VALUES (1, ?, ?)",
-                       [config.balance, config.currency])
-            self.currency: str = db.execute("SELECT currency FROM paper_account WHERE id = 1").fetchone()[0]
+        with database.transaction() as db:   # [paper] opens the account until it trades; then the books win
+            self.currency, kept = open_account(db, config.balance, config.currency)
             self._prices = Prices(db)   # in memory, written with the next trade
+        if kept is not None:
+            log.warning("paper: %s", kept)
         self._market = Market(self._table, self._prices, config, self.currency)
         self._books = Books(self._market)
         self.untold = UntoldEvents(database)
