@@ -178,6 +178,8 @@ class EngineConfig:
         except ValueError as e:  # a name no broker has: refused with the file, not at the first alert
             raise ValueError(f"engine.{e}") from None
         self._check_spread_symbols(symbols)
+        if self.broker == "mt5":
+            self._check_mt5_symbols(symbols)
         if self.broker not in BROKERS:
             raise ValueError(f"engine.broker: expected one of {', '.join(BROKERS)}, got {self.broker!r}")
         if isinstance(self.breaker, bool) or not (isinstance(self.breaker, int) and 0 <= self.breaker <= 1000):
@@ -213,6 +215,20 @@ class EngineConfig:
             if sent.upper() != key.upper():
                 raise ValueError(f"engine.max_spread_pips.{key}: an entry on it is sent as {sent}, the name the "
                                  f"limit is looked up by: write {sent}")
+
+    def _check_mt5_symbols(self, symbols: SymbolMap) -> None:
+        """``mt5.symbols`` is looked up by the engine's name for a symbol, exactly: a key it never
+        names (``xauusd``, a ticker ``symbol_map`` maps to another name) would send that symbol's
+        orders to the broker's symbol of the same name, not to the one the key names."""
+        mapped = set(self.symbol_map.values())
+        for key in self.mt5.symbols:
+            try:
+                named = key if key in mapped else symbols.normalize(key)
+            except ValueError:
+                raise ValueError(f"mt5.symbols.{key}: not a symbol (letters, digits and . _ - #)") from None
+            if named != key:
+                raise ValueError(f"mt5.symbols.{key}: the engine names this symbol {named}, and finds its "
+                                 f"broker's name by it: write {named}")
 
     @cached_property
     def day_zone(self) -> ServerZone:

@@ -359,6 +359,21 @@ def test_a_spread_limit_keyed_by_a_name_no_entry_is_sent_on_is_refused(tmp_path,
     assert refused in error(tmp_path, text)
 
 
+@pytest.mark.parametrize("mapped, symbols, refused", [
+    ("", '{ xauusd = "GOLD" }', "mt5.symbols.xauusd: the engine names this symbol XAUUSD, and finds its broker's "
+                                "name by it: write XAUUSD"),
+    ('XAUUSD = "GOLD"', '{ XAUUSD = "GOLD.pro" }', "mt5.symbols.XAUUSD: the engine names this symbol GOLD"),
+])
+def test_a_metatrader_name_keyed_by_a_name_the_engine_never_uses_is_refused(tmp_path, mapped, symbols, refused):
+    """Looked up by the engine's name, exactly: XAUUSD's orders went to the broker's XAUUSD, not
+    its GOLD, where it has both."""
+    text = f'[engine]\nbroker = "mt5"\nsymbol_map = {{ {mapped} }}\n[mt5]\nsymbols = {symbols}\n'
+    assert refused in error(tmp_path, text)
+    kept = '[engine]\nbroker = "mt5"\nsymbol_map = { US30 = "US30.cash" }\n[mt5]\nsymbols = { XAUUSD = "GOLD", ' \
+           '"US30.cash" = "US30" }\n'
+    assert load_settings(write(tmp_path, kept), {}).engine.mt5.symbols == {"XAUUSD": "GOLD", "US30.cash": "US30"}
+
+
 def test_a_spread_limit_keyed_by_the_symbols_it_holds_is_read_in_any_case(tmp_path):
     written = ('[engine]\nsymbol_map = { US30 = "US30.cash" }\n'
                'max_spread_pips = { "*" = 3, xauusd = 60, "US30.cash" = 5 }\n')
