@@ -221,9 +221,10 @@ def _write_new(path: Path, text: str, mode: int) -> bool:
     return True
 
 
-# What init keeps out of git in a folder without a .gitignore of its own: the secrets, the journal.
-GITIGNORE = ("# written by `moonhook init`: the secrets and the journal stay out of git\n"
-             "/moonhook.toml\n/data/\n/backups/\n")
+# What init keeps out of git in a folder without a .gitignore of its own: the secrets, the copies of
+# the file editors leave beside it (moonhook.toml~, .moonhook.toml.swp, #moonhook.toml#, a .bak), the journal.
+GITIGNORE = ("# written by `moonhook init`: the secrets, the copies editors make of them, and the journal stay out of "
+             "git\n/moonhook.toml*\n/.moonhook.toml*\n/#moonhook.toml#\n/data/\n/backups/\n")
 
 
 def init_project(folder: Path) -> InitResult:

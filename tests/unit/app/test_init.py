@@ -100,6 +100,11 @@ def test_init_keeps_the_secrets_and_the_journal_out_of_git(tmp_path):
     assert ignored.stdout.split() == ["moonhook.toml", "data/moonhook.db", "backups/monday.db"]
     assert subprocess.run(["git", "check-ignore", "-q", "scripts/demo.lua"], cwd=folder).returncode == 1
     assert f"{folder / '.gitignore'} keeps it, data/ and backups/ out of git." in describe(r)
+    # The copies editors leave beside it hold the same secrets: `git add .` published them.
+    copies = ["moonhook.toml~", ".moonhook.toml.swp", "#moonhook.toml#", "moonhook.toml.bak"]
+    ignored = subprocess.run(["git", "check-ignore", *copies], cwd=folder, capture_output=True, text=True)
+    assert ignored.stdout.split() == copies
+    assert subprocess.run(["git", "check-ignore", "-q", "moonhook.schema.json"], cwd=folder).returncode == 1
 
     theirs = tmp_path / "theirs"
     theirs.mkdir()
