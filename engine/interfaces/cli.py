@@ -313,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         from engine.adapters.storage import FolderInUse, SchemaError
         from engine.interfaces.web import ListenError
 
+        if (missing := _missing_folder(settings.engine, a.config)) is not None:
+            print(f"moonhook: {missing}", file=sys.stderr)
+            return 2
         refused: list[BaseException] = []
         try:
             code = trio.run(_run, settings, a.config)
@@ -340,6 +343,17 @@ def main(argv: list[str] | None = None) -> int:
     if a.command == "backup":
         return _backup(settings, a.dest)
     return 2
+
+
+def _missing_folder(engine: EngineConfig, path: Path) -> str | None:
+    """Why ``run`` cannot watch the scripts folders: one that is not there (a typo in its key
+    ended the start in a traceback); None when both are. Never made here: an empty folder would
+    run the alerts without the trader's strategies and guards."""
+    for key, folder in (("engine.scripts", engine.scripts), ("shadow.scripts", engine.shadow.scripts)):
+        if folder is not None and not folder.is_dir():
+            return (f"{key}: the folder {folder} is not there: set it in {path} to the folder of your "
+                    "strategies (`moonhook init` writes scripts/ with an example)")
+    return None
 
 
 def _backup(settings: Settings, dest: Path) -> int:

@@ -206,6 +206,21 @@ def test_mistakes_at_the_shell_are_said_plainly(user):
             "at most; give each its own plugin.name") in checked.stdout, checked.stdout
 
 
+def test_a_scripts_folder_that_is_not_there_stops_the_start_in_one_line(user):
+    """A typo in engine.scripts (or shadow.scripts) ended `moonhook run` in four tracebacks."""
+    config, _ = init(user, "bot")
+    config.replace('scripts = "scripts"', 'scripts = "scirpts"')
+    refused = user.moonhook("run", "--config", "bot/moonhook.toml")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert ("moonhook: engine.scripts: the folder bot/scirpts is not there: set it in bot/moonhook.toml to the folder "
+            "of your strategies (`moonhook init` writes scripts/ with an example)") in refused.stderr, refused.stderr
+    config.replace('scripts = "scirpts"', 'scripts = "scripts"')
+    config.append('[shadow]\nscripts = "scripts-next"\n')
+    refused = user.moonhook("run", "--config", "bot/moonhook.toml")
+    assert refused.returncode == 2 and "moonhook: shadow.scripts: the folder bot/scripts-next is not there" in \
+        refused.stderr, refused.stderr
+
+
 def test_moonhook_toml_saved_with_comments_only_keeps_the_running_limits(user):
     """All of it deleted but its heading comments, while `moonhook run` runs: read as it is, it
     was the defaults, every limit unset and said "in force now"; it is refused, the limit holds."""
