@@ -128,12 +128,15 @@ MT5_PASSWORD = "MOONHOOK_MT5_PASSWORD"  # -> [mt5] password
 
 
 def _server_env(env: Mapping[str, str]) -> dict[str, Any]:
-    """The [server] values the environment sets; a bad one is named by its variable."""
+    """The [server] values the environment sets; a bad one is named by its variable. The secrets
+    are taken without the spaces and line ends around them: one read from a file (a container's
+    secret, ``$(cat ...)`` in an env file) keeps its newline, which no webhook path and no
+    ``Authorization`` header can carry, so every alert would be refused as a wrong secret."""
     out: dict[str, Any] = {}
     try:
         for var, key in ENV_OVERRIDES.items():
             if env.get(var):
-                out[key] = _read(env[var], SCHEMA["server"][key], var)
+                out[key] = _read(env[var].strip(), SCHEMA["server"][key], var)
         if env.get(ENV_PORT):
             text = env[ENV_PORT].strip()
             out["port"] = _read(int(text) if text.isdecimal() else text, SCHEMA["server"]["port"], ENV_PORT)

@@ -424,6 +424,17 @@ def test_a_bot_token_never_appears_in_an_error_or_a_repr(tmp_path):
     assert "hunter2" not in repr(settings) and settings.engine.telegram.bots[0].id == "123"
 
 
+def test_an_env_secret_read_from_a_file_is_taken_without_its_line_end(tmp_path):
+    """A container's secret file ends with a newline: kept, every webhook was refused as a wrong
+    secret (TradingView's path carries none) and `moonhook send` ended in a traceback."""
+    env = {"MOONHOOK_SECRET": "k8s-secret-0123456789abcdef\n", "MOONHOOK_API_TOKEN": " api-token-0123456789\r\n"}
+    server = load_settings(write(tmp_path, FULL), env).server
+    assert (server.secret, server.api_token) == ("k8s-secret-0123456789abcdef", "api-token-0123456789")
+    message = error(tmp_path, "", {"MOONHOOK_SECRET": "short\n"})
+    assert message == "the environment's MOONHOOK_SECRET: expected a string of at least 16 characters (a shorter " \
+                      "one can be guessed; `moonhook init` writes 32 random ones)", message
+
+
 def test_an_env_secret_never_appears_in_an_error(tmp_path):
     message = error(tmp_path, "[server]\nport = -1\n", {"MOONHOOK_SECRET": "hunter2-secret"})
     assert "server.port" in message and "hunter2" not in message
