@@ -139,6 +139,13 @@ def _https(trusted) -> bool:
     return proto == "https" and within(address(peer[0] if peer else None), trusted)
 
 
+def _from_another_site() -> bool:
+    """Whether the browser says the request was made by a page of another origin (``Sec-Fetch-Site``,
+    which every current browser sends and no page can set): a stranger's page open in the trader's
+    browser, whose wrong tokens would otherwise count against the trader's own address."""
+    return request.headers.get("Sec-Fetch-Site", "").strip().lower() in ("cross-site", "same-site")
+
+
 async def _given_token() -> str | None:
     """The ``token`` of a JSON body or of a form; None when there is none."""
     if request.is_json:
@@ -159,6 +166,9 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
     @bp.post("/login")
     async def login():
         client = str(_client(trusted) or "?")
+        if _from_another_site():
+            log.warning("dashboard login from %s refused: sent by another site's page", client)
+            return {"error": "a login from another site's page is refused: log in from the dashboard's own page"}, 403
         # The body is read first: no await may come between the limiter's check and its count,
         # or many guesses sent at once would all pass the check.
         token = await _given_token()

@@ -153,6 +153,20 @@ async def test_failed_logins_are_limited_per_address_until_the_oldest_leaves_the
     assert again.status_code == 204
 
 
+async def test_a_login_sent_by_another_site_s_page_is_refused_and_not_counted(tmp_path):
+    """A stranger's page in the trader's browser posts from the trader's address: its guesses,
+    marked by the browser (Sec-Fetch-Site), must not close the door to the trader's own login."""
+    async with running(tmp_path) as engine, serving(engine) as client:
+        strangers = [await login(client, "guess", headers={"Sec-Fetch-Site": site})
+                     for site in ("cross-site", "same-site", "Cross-Site") for _ in range(3)]
+        own_page = await login(client, headers={"Sec-Fetch-Site": "same-origin"})
+        typed_in = await login(client, "guess", headers={"Sec-Fetch-Site": "none"})
+    assert [r.status_code for r in strangers] == [403] * 9
+    assert "another site's page" in strangers[0].json()["error"] and "set-cookie" not in strangers[0].headers
+    assert own_page.status_code == 204
+    assert typed_in.status_code == 401  # counted as any wrong token is
+
+
 async def test_bad_logins_are_told_what_is_wrong(tmp_path):
     async with running(tmp_path) as engine:
         async with serving(engine) as client:
