@@ -74,3 +74,24 @@ def test_a_stranger_s_page_cannot_lock_the_trader_out_of_the_dashboard(user, bro
     assert trader.status_code == 204, (trader.status_code, trader.text)
     assert "wrong token" not in run.text()  # never taken for a guess of the token
     assert run.interrupt() == 0
+
+
+def test_a_stranger_s_name_pointed_at_this_machine_cannot_lock_the_trader_out(user):
+    """DNS rebinding: a stranger's page at http://rebind.example:<port>/ has its name answer
+    127.0.0.1 after loading, so its requests are same-origin to the browser and reach moonhook
+    from the trader's own address. Sent here as that browser sends them (Host and Origin the
+    stranger's name, Sec-Fetch-Site same-origin): refused, uncounted, and the trader logs in."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    base = f"http://127.0.0.1:{run.port}"
+    rebound = {"Host": f"rebind.example:{run.port}", "Origin": f"http://rebind.example:{run.port}",
+               "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}
+    guesses = [httpx.post(f"{base}/login", data={"token": f"guess{i}"}, headers=rebound, timeout=10)
+               for i in range(GUESSES)]
+    assert {g.status_code for g in guesses} == {403}, [(g.status_code, g.text) for g in guesses]
+    assert "rebind.example" in guesses[0].json()["error"]
+    trader = httpx.post(f"{base}/login", json={"token": config.values["server"]["api_token"]}, timeout=10)
+    assert trader.status_code == 204, (trader.status_code, trader.text)
+    local = httpx.post(f"http://localhost:{run.port}/login", json={"token": "wrong but typed at localhost"}, timeout=10)
+    assert local.status_code == 401  # the trader's own names are never taken for a stranger's
+    assert run.interrupt() == 0

@@ -20,7 +20,7 @@ from typing import Callable
 from quart import Blueprint, Response, current_app, request
 
 from engine.domain.config import ServerConfig
-from engine.interfaces.web.clients import Address, address, client_address, networks, within
+from engine.interfaces.web.clients import Address, address, client_address, networks, rebound, within
 from engine.interfaces.web.tokens import same
 
 log = logging.getLogger("moonhook.web")
@@ -139,11 +139,20 @@ def _https(trusted) -> bool:
     return proto == "https" and within(address(peer[0] if peer else None), trusted)
 
 
-def _from_another_site() -> bool:
-    """Whether the browser says the request was made by a page of another origin (``Sec-Fetch-Site``,
-    which every current browser sends and no page can set): a stranger's page open in the trader's
-    browser, whose wrong tokens would otherwise count against the trader's own address."""
-    return request.headers.get("Sec-Fetch-Site", "").strip().lower() in ("cross-site", "same-site")
+def _stranger(trusted) -> str | None:
+    """Why the login in hand comes from a stranger's page open in the trader's browser, whose
+    wrong tokens would count against the trader's own address; None when it does not. The
+    browser says another site's page sent it (``Sec-Fetch-Site``, which no page can set), or it
+    names this machine by a name a stranger may own (``clients.rebound``: DNS rebinding)."""
+    if request.headers.get("Sec-Fetch-Site", "").strip().lower() in ("cross-site", "same-site"):
+        return "a login from another site's page is refused: log in from the dashboard's own page"
+    peer = request.scope.get("client")
+    host = request.headers.get("Host")
+    if rebound(peer[0] if peer else None, host, trusted):
+        return (f"a login from this machine to the name {host[:80]!r} is refused, as a stranger's site may have "
+                "its name lead here: open the dashboard at 127.0.0.1 or localhost, or list your reverse proxy "
+                "in server.trusted_proxies")
+    return None
 
 
 async def _given_token() -> str | None:
@@ -166,9 +175,10 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
     @bp.post("/login")
     async def login():
         client = str(_client(trusted) or "?")
-        if _from_another_site():
-            log.warning("dashboard login from %s refused: sent by another site's page", client)
-            return {"error": "a login from another site's page is refused: log in from the dashboard's own page"}, 403
+        stranger = _stranger(trusted)
+        if stranger is not None:
+            log.warning("dashboard login from %s refused: a stranger's page may have sent it", client)
+            return {"error": stranger}, 403
         # The body is read first: no await may come between the limiter's check and its count,
         # or many guesses sent at once would all pass the check.
         token = await _given_token()
