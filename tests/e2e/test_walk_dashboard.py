@@ -267,9 +267,9 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     browser.get(f"{base}/#/trades")
     wait(browser, lambda d: d.find_element(By.ID, "view").get_attribute("data-view") == "trades", "the trades view")
     shown = wait(browser, lambda d: cells(d, "#trades section:last-child tbody tr"), "the closed trades")
-    assert [(r[1], r[6], r[7]) for r in shown] == \
-        [(t["symbol"], f'{t["profit"]:.2f}', t["plugin"] or "") for t in trades["trades"]], shown
-    (chart,) = texts(browser, "#trades svg[aria-label='profit by plugin']")
+    assert [(r[1], r[6], r[8], r[9]) for r in shown] == \
+        [(t["symbol"], f'{t["profit"]:.2f}', f'{t["net"]:.2f}', t["plugin"] or "") for t in trades["trades"]], shown
+    (chart,) = texts(browser, "#trades svg[aria-label='net by plugin']")
     assert all(name in chart for name in trades["by_plugin"]), (chart, trades["by_plugin"])
     assert browser.find_elements(By.CSS_SELECTOR, "#trades svg[aria-label='equity curve'] polyline, "
                                                   "#trades svg[aria-label='equity curve'] path")

@@ -1,4 +1,6 @@
-// Trades: the closed trades, the equity curve and the profit by plugin, from GET /api/trades.
+// Trades: the closed trades, the equity curve and the net by plugin, from GET /api/trades. What a
+// trade or a plugin made is its net (profit, commission and swap), as the equity curve moves by:
+// the gross profit alone would show a plugin that loses its gains to the broker's costs as winning.
 
 import {h, clear, panel, failure, table, num, datetime} from "../dom.js";
 import {get} from "../api.js";
@@ -9,17 +11,18 @@ function draw(body, t) {
   const trades = Array.isArray(t.trades) ? t.trades : [];
   const equity = Array.isArray(t.equity) ? t.equity : [];
   const byPlugin = Array.isArray(t.by_plugin)
-    ? t.by_plugin.map((r) => [String(r.plugin ?? r.name), Number(r.profit)])
-    : Object.entries(t.by_plugin || {}).map(([k, v]) => [k, Number(typeof v === "object" ? v.profit : v)]);
+    ? t.by_plugin.map((r) => [String(r.plugin ?? r.name), Number(r.net ?? r.profit)])
+    : Object.entries(t.by_plugin || {}).map(([k, v]) => [k, Number(typeof v === "object" ? v.net ?? v.profit : v)]);
   clear(body, 
     panel("Equity", lineChart([{name: "equity", points: equity.map((p) => Array.isArray(p) ? [Number(p[0]), Number(p[1])]
       : [Number(p.at ?? p.time), Number(p.equity ?? p.balance ?? p.profit)])}], {label: "equity curve", format: (v) => num(v), xformat: datetime})),
-    panel("Profit by plugin", barChart(byPlugin, {label: "profit by plugin", format: (v) => num(v)})),
+    panel("Net by plugin", barChart(byPlugin, {label: "net by plugin", format: (v) => num(v)})),
     panel("Closed trades", trades.length ? table([
       ["Closed", (r) => datetime(r.closed_at ?? r.time ?? r.at)], ["Symbol", (r) => r.symbol], ["Side", (r) => r.side],
       ["Volume", (r) => num(r.volume), "num"], ["Open", (r) => num(r.price_open ?? r.open_price, 5), "num"],
       ["Close", (r) => num(r.price_close ?? r.close_price ?? r.price, 5), "num"], ["Profit", (r) => num(r.profit), "num"],
-      ["Plugin", (r) => r.plugin ?? ""],
+      ["Costs", (r) => num(Number(r.commission ?? 0) + Number(r.swap ?? 0)), "num"],
+      ["Net", (r) => num(r.net ?? r.profit), "num"], ["Plugin", (r) => r.plugin ?? ""],
     ], trades) : h("p", {class: "muted", text: "No closed trades yet."})));
 }
 
