@@ -15,7 +15,8 @@ from selenium.webdriver.common.by import By
 
 from engine.interfaces.web.dashboard import CSP
 from engine.interfaces.web.dashboard.files import STATIC
-from support.browser import DESKTOP, PHONE, browser, cells, click, console_errors, screenshot, texts, wait  # noqa: F401 (browser: a fixture)
+from support.browser import (DESKTOP, PHONE, browser, cells, click, console_errors, log_in,  # noqa: F401 (browser: a fixture)
+                             screenshot, texts, wait)
 from support.e2e_support import init, until
 
 MARKUP = "<img src=x onerror=window.pwned=1><b>bold</b>"  # what an alert's comment may hold
@@ -340,7 +341,7 @@ def test_a_page_left_and_opened_again_many_times_still_loads(user, browser):
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
     base = f"http://127.0.0.1:{run.port}"
-    _log_in(browser, base, config.values["server"]["api_token"])
+    log_in(browser, base, config.values["server"]["api_token"])
     for n in range(8):
         browser.get(f"{base}/?{n}#/overview")
         wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", f"load {n}, live")
@@ -352,7 +353,7 @@ def test_the_alerts_filtered_by_a_plugin_take_new_alerts_live(user, browser):
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
     base = f"http://127.0.0.1:{run.port}"
-    _log_in(browser, base, config.values["server"]["api_token"])
+    log_in(browser, base, config.values["server"]["api_token"])
     browser.get(f"{base}/#/alerts")
     browser.find_element(By.ID, "filter-plugin").send_keys("demo")
     browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
@@ -377,7 +378,7 @@ def test_an_alert_s_link_opens_its_detail_with_what_the_shadow_decided(user, bro
     assert run.settled(refused)["status"] == "rejected"
     until(lambda: run.get(f"/api/alerts/{refused}")["shadow"], bool, f"the shadow's record of alert {refused}")
 
-    _log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
     browser.get(f"http://127.0.0.1:{run.port}/#/alerts/{refused}")
     shadow = wait(browser, lambda d: d.find_elements(By.ID, "alert-shadow"), "the shadow's part of the detail")[0].text
     detail = browser.find_element(By.ID, "alert-detail").text
@@ -393,7 +394,7 @@ def test_an_alert_s_link_opens_its_detail_with_what_the_shadow_decided(user, bro
 def test_a_replay_with_no_alert_in_the_journal_says_so(user, browser):
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
-    _log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
     browser.get(f"http://127.0.0.1:{run.port}/#/editor")
     click(browser, "#script-files a", "demo.lua in the list")
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror"), "the editor")
@@ -404,13 +405,6 @@ def test_a_replay_with_no_alert_in_the_journal_says_so(user, browser):
     assert run.interrupt() == 0
 
 
-def _log_in(browser, base: str, token: str) -> None:
-    browser.get(f"{base}/")
-    wait(browser, lambda d: d.find_element(By.ID, "token"), "the login form").send_keys(token)
-    browser.find_element(By.ID, "login-button").click()
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel"), "the overview")
-
-
 def test_an_alert_tried_on_the_alerts_page_shows_its_orders_and_sends_nothing(user, browser):
     """The Alerts page's "Try an alert": a message typed as TradingView would send it, checked
     against the running engine (its limits, its account): the order it would place and the
@@ -419,7 +413,7 @@ def test_an_alert_tried_on_the_alerts_page_shows_its_orders_and_sends_nothing(us
     config.replace("# max_order_volume = 1.0", "max_order_volume = 1.0")
     run = user.start("run", config=config, cwd="bot")
     base = f"http://127.0.0.1:{run.port}"
-    _log_in(browser, base, config.values["server"]["api_token"])
+    log_in(browser, base, config.values["server"]["api_token"])
     browser.get(f"{base}/#/alerts")
 
     def tried(text: str, what: str) -> str:

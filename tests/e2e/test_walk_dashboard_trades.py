@@ -8,15 +8,8 @@ from __future__ import annotations
 
 from selenium.webdriver.common.by import By
 
-from support.browser import browser, cells, texts, wait  # noqa: F401 (browser: a fixture)
+from support.browser import browser, cells, log_in, texts, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init
-
-
-def _log_in(browser, base: str, token: str) -> None:
-    browser.get(f"{base}/")
-    wait(browser, lambda d: d.find_element(By.ID, "token"), "the login form").send_keys(token)
-    browser.find_element(By.ID, "login-button").click()
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel"), "the overview")
 
 
 def test_the_trades_page_shows_what_each_trade_and_plugin_made_after_the_commission(user, browser):
@@ -34,7 +27,7 @@ def test_the_trades_page_shows_what_each_trade_and_plugin_made_after_the_commiss
     (trade,) = run.get("/api/trades")["trades"]
     assert (trade["profit"], trade["commission"], trade["net"]) == (10.0, -14.0, -4.0), trade
 
-    _log_in(browser, base, config.values["server"]["api_token"])
+    log_in(browser, base, config.values["server"]["api_token"])
     browser.get(f"{base}/#/trades")
     headings = wait(browser, lambda d: texts(d, "#trades section:last-child th"), "the closed trades' headings")
     (row,) = wait(browser, lambda d: cells(d, "#trades section:last-child tbody tr"), "the closed trade")

@@ -102,6 +102,14 @@ def click(driver: webdriver.Chrome, css: str, what: str) -> None:
         clicked, message=f"{what}: not after {DEADLINE:g} s")
 
 
+def log_in(driver: webdriver.Chrome, base: str, token: str) -> None:
+    """The dashboard at ``base`` opened and logged in with ``token``, once its overview shows."""
+    driver.get(f"{base}/")
+    wait(driver, lambda d: d.find_element(By.ID, "token"), "the login form").send_keys(token)
+    driver.find_element(By.ID, "login-button").click()
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel"), "the overview")
+
+
 def console_errors(driver: webdriver.Chrome) -> list[str]:
     """The browser console's errors so far (a CSP violation is one)."""
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
