@@ -67,6 +67,20 @@ class Pad {
   }
 }
 
+/** A save that loaded: a plugin switched off (by an administrator) stays off, and decides nothing. */
+function loaded(answer) {
+  if (answer.enabled !== false) return h("p", {class: "ok", text: "Saved and loaded."});
+  return h("p", {class: "error", id: "save-off", text: `Saved and loaded, but ${answer.plugin} is switched off: `
+    + "it decides nothing until it is enabled (Plugins)."});
+}
+
+/** A save that did not load: what trades meanwhile, the version from before or nothing. */
+function serving(answer) {
+  return h("p", {class: "muted", id: "save-serving", text: answer && answer.serving
+    ? `${answer.serving} goes on serving its version from before this save.`
+    : "Nothing serves from this file until it loads."});
+}
+
 export function render(root) {
   const files = h("ul", {class: "files", id: "script-files"}, h("li", {class: "muted", text: "Loading…"}));
   const examples = h("select", {id: "example"});
@@ -150,10 +164,11 @@ export function render(root) {
         version = answer.version ?? version;
         pad.unmark();
         if (answer && answer.loaded) {
-          clear(result, h("p", {class: "ok", text: "Saved and loaded."}));
+          clear(result, loaded(answer));
         } else {
           const line = Number(answer && answer.line);
           findings([{line: Number.isInteger(line) ? line : undefined, severity: "error", message: (answer && (answer.message || answer.error)) || "not loaded"}]);
+          result.append(serving(answer));
         }
         loadFiles();
       } catch (err) {
