@@ -94,7 +94,8 @@ export function failure(err) {
 /**
  * A button that asks "Sure?" in place before it acts. `asking` holds the id of the question open, so a refresh
  * (a live event redraws the page) keeps the question on screen instead of taking it from under the pointer.
- * `no` is the label of the button that leaves things as they are.
+ * `no` is the label of the button that leaves things as they are. Yes acts once: a double-click would send the
+ * action twice, and the second's refusal (the position closed already) would read as the first's failure.
  */
 export function confirmed(label, question, act, id, asking, no = "Cancel") {
   const box = h("span", {class: "confirm"});
@@ -104,8 +105,16 @@ export function confirmed(label, question, act, id, asking, no = "Cancel") {
   };
   function ask() {
     asking.id = id;
+    let answered = false;
+    const yes = () => {
+      if (answered) return;
+      answered = true;
+      asking.id = null;
+      clear(box, h("span", {class: "muted", text: "…"}));
+      act();
+    };
     clear(box, h("span", {text: question + " "}),
-      h("button", {type: "button", class: "danger", id: `${id}-yes`, text: "Yes", on: {click: () => { asking.id = null; act(); }}}),
+      h("button", {type: "button", class: "danger", id: `${id}-yes`, text: "Yes", on: {click: yes}}),
       h("button", {type: "button", text: no, on: {click: reset}}));
   }
   if (asking.id === id) {

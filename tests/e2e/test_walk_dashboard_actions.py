@@ -1,0 +1,37 @@
+"""The overview's money actions as a trader's hand makes them: the real `moonhook run`, a real
+headless Chromium (tests/support/browser.py). An action asked for once is sent once, and what
+the page says of it is what happened.
+"""
+
+from __future__ import annotations
+
+from selenium.webdriver.common.by import By
+
+from support.browser import browser, click, log_in, wait  # noqa: F401 (browser: a fixture)
+from support.e2e_support import init
+
+# The page's requests to close, counted as they leave it (the page calls the global fetch).
+COUNT_CLOSES = """window.closesSent = 0; const sent = window.fetch;
+window.fetch = (url, init) => { if (String(url).endsWith("/close")) window.closesSent++; return sent(url, init); };"""
+
+
+def test_a_double_click_on_yes_closes_the_position_once_and_says_nothing_failed(user, browser):
+    """A double-click on the Yes of "Close ...?" sent the close twice: the broker closed the
+    position once, the second was refused (no such position any more), and the page said
+    "Position N not closed", which a trader would act on, by hand at the broker, against a
+    position already closed."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    (bought,) = run.settled(run.webhook("buy GBPUSD volume=0.2 price=1.27 sl=1.26")["id"])["outcome"]["orders"]
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    ticket = bought["ticket"]
+    click(browser, f"#close-{ticket}", "the position's Close")
+    yes = wait(browser, lambda d: d.find_element(By.ID, f"close-{ticket}-yes"), "the question")
+    browser.execute_script(COUNT_CLOSES)
+    browser.execute_script("arguments[0].click(); arguments[0].click();", yes)  # two clicks, before any answer
+    wait(browser, lambda d: "No open positions." in d.find_element(By.ID, "overview").text, "the position closed")
+    assert browser.execute_script("return window.closesSent") == 1
+    assert browser.find_element(By.ID, "overview-message").text == ""
+    closes = [o for o in run.get("/api/orders")["recent"] if o["kind"] == "close"]
+    assert [(o["plugin"], o["status"]) for o in closes] == [("api", "done")]
+    assert run.interrupt() == 0
