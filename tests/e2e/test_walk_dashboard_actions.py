@@ -35,3 +35,35 @@ def test_a_double_click_on_yes_closes_the_position_once_and_says_nothing_failed(
     closes = [o for o in run.get("/api/orders")["recent"] if o["kind"] == "close"]
     assert [(o["plugin"], o["status"]) for o in closes] == [("api", "done")]
     assert run.interrupt() == 0
+
+
+def test_a_tab_left_open_closes_a_position_after_a_login_in_another_tab(user, browser):
+    """The trader logs out and in again in a second tab: the browser's cookie is the new
+    session's in both tabs, and the first still reads and looks live, but held the old session's
+    CSRF token: its Close was refused ("403 missing or wrong X-CSRF-Token") every time until a
+    reload. It now takes the session's token and closes the position, once."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    base, token = f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"]
+    (bought,) = run.settled(run.webhook("buy GBPUSD volume=0.2 price=1.27 sl=1.26")["id"])["outcome"]["orders"]
+    log_in(browser, base, token)
+    first = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    browser.get(f"{base}/#/overview")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel"), "the second tab's overview")
+    click(browser, "#logout", "the second tab's Log out")
+    wait(browser, lambda d: d.find_elements(By.ID, "token"), "the login form")
+    log_in(browser, base, token)
+    browser.switch_to.window(first)
+    ticket = bought["ticket"]
+    browser.execute_script(COUNT_CLOSES)
+    click(browser, f"#close-{ticket}", "the position's Close in the first tab")
+    click(browser, f"#close-{ticket}-yes", "Yes")
+    said = wait(browser, lambda d: d.find_element(By.ID, "overview-message").text
+                or ("No open positions." in d.find_element(By.ID, "overview").text and "closed"), "the close's outcome")
+    assert said == "closed", said
+    assert run.get("/api/positions")["positions"] == []
+    assert browser.execute_script("return window.closesSent") == 2  # refused for the old token, then sent
+    closes = [o for o in run.get("/api/orders")["recent"] if o["kind"] == "close"]
+    assert [(o["plugin"], o["status"]) for o in closes] == [("api", "done")]
+    assert run.interrupt() == 0

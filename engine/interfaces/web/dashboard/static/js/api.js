@@ -45,12 +45,32 @@ export async function session() {
   return csrf;
 }
 
+async function send(method, path, init) {
+  try {
+    return await fetch(path, init);
+  } catch (err) {
+    throw new ApiError(0, `${method} ${path}: the server cannot be reached`);
+  }
+}
+
+/** Whether the session's CSRF token is another than the one in headers, now put there. A login
+ * from another tab replaces the session (its cookie is this tab's too), and this tab's token,
+ * the old session's, would have every change refused until the page is reloaded. */
+async function renewed(headers) {
+  const old = headers["X-CSRF-Token"];
+  try { await session(); } catch (_) { return false; }
+  if (!csrf || csrf === old) return false;
+  headers["X-CSRF-Token"] = csrf;
+  return true;
+}
+
 /** A request to the API; answers the parsed JSON (or text), throws ApiError (its answer's
  * JSON, when it has one, as .body). */
 export async function request(method, path, body, {text = false, headers: more = {}} = {}) {
   const headers = {Accept: "application/json", ...more};
   const init = {method, headers, credentials: "same-origin", cache: "no-store"};
-  if (method !== "GET" && method !== "HEAD") {
+  const changes = method !== "GET" && method !== "HEAD";
+  if (changes) {
     if (!csrf) {
       try { await session(); } catch (_) { /* the request's own 401 or 403 tells */ }
     }
@@ -60,12 +80,9 @@ export async function request(method, path, body, {text = false, headers: more =
     headers["Content-Type"] = text ? "text/plain; charset=utf-8" : "application/json";
     init.body = text ? body : JSON.stringify(body);
   }
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch (err) {
-    throw new ApiError(0, `${method} ${path}: the server cannot be reached`);
-  }
+  let response = await send(method, path, init);
+  // A stale token's 403 comes before anything is done: sent again, once, with the session's own.
+  if (response.status === 403 && changes && await renewed(headers)) response = await send(method, path, init);
   if (response.status === 401) {
     csrf = null;
     listeners.forEach((fn) => fn());
