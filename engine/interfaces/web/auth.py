@@ -9,6 +9,8 @@ A bearer token needs no CSRF token: a browser never adds that header by itself.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from quart import request
 
 from engine.domain.config import ServerConfig
@@ -33,3 +35,14 @@ def refuse(server: ServerConfig, cookie: bool = True):
     if request.method not in SAFE_METHODS and not same(request.headers.get("X-CSRF-Token"), session.csrf):
         return {"error": "missing or wrong X-CSRF-Token"}, 403
     return None
+
+
+def session_check(server: ServerConfig) -> Callable[[], bool]:
+    """For a request ``refuse`` let through: whether what authenticated it still holds, asked
+    again later (a stream's). The bearer token always does; a session only until it ends or
+    expires (``POST /logout`` ends it at once: what it opened must not go on)."""
+    sessions = app_sessions()
+    sid = request.cookies.get(COOKIE) if sessions is not None else None
+    if sid is None or bearer(request.headers.get("Authorization")) is not None:
+        return lambda: True
+    return lambda: sessions.get(sid) is not None

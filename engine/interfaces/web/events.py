@@ -12,7 +12,7 @@ Hypercorn's read timeout (capacity.streaming): its client never sends.
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import trio
 from quart import Blueprint, Response, request
@@ -20,7 +20,7 @@ from quart import Blueprint, Response, request
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
 from engine.interfaces.web import capacity
-from engine.interfaces.web.auth import refuse
+from engine.interfaces.web.auth import refuse, session_check
 
 KEEPALIVE = 15.0  # seconds of quiet before a comment line; a module constant so tests shorten it
 OPENED = b": subscribed\n\n"
@@ -33,11 +33,14 @@ def frame(event: dict[str, Any]) -> bytes:
     return f"id: {event['seq']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
 
 
-async def stream(ops: Operations, scope: dict[str, Any]) -> AsyncIterator[bytes]:
+async def stream(ops: Operations, scope: dict[str, Any], authorized: Callable[[], bool] = lambda: True,
+                 ) -> AsyncIterator[bytes]:
     """The SSE body: the events of a subscription held until the generator is closed or
-    cancelled (the ``with`` ends it either way) or the hub closes it; ``scope``: the request's
-    ASGI scope, whose connection is kept from the read timeout meanwhile. Nothing at all once
-    the hub is closed (the server stopping): an empty body."""
+    cancelled (the ``with`` ends it either way), the hub closes it, or ``authorized()`` no
+    longer holds when it has something to send (the dashboard's session logged out or expired:
+    its events stop with it); ``scope``: the request's ASGI scope, whose connection is kept from
+    the read timeout meanwhile. Nothing at all once the hub is closed (the server stopping): an
+    empty body."""
     with capacity.streaming(scope), ops.subscribe() as events:
         if events.closed:
             return
@@ -51,12 +54,16 @@ async def stream(ops: Operations, scope: dict[str, Any]) -> AsyncIterator[bytes]
                     event = await events.__anext__()  # the hub's wait is cancel-safe: nothing is lost
                 except StopAsyncIteration:  # the hub closed the subscription
                     return
+            if not authorized():
+                return
             if event is None:
                 yield KEEPALIVE_LINE
                 continue
             # The rest of what happens now (an alert's order, fill and finish come within
             # milliseconds) goes in the same write: one send for them all, not one each.
             await trio.sleep(BATCH)
+            if not authorized():
+                return
             yield b"".join(frame(e) for e in (event, *events.drain()))
 
 
@@ -69,7 +76,8 @@ def events_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.get("/events")
     async def events():
-        answer = Response(stream(ops, request.scope), status=200, content_type="text/event-stream",
+        body = stream(ops, request.scope, session_check(server))  # ends with the session that opened it
+        answer = Response(body, status=200, content_type="text/event-stream",
                           headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         answer.timeout = None  # Quart's RESPONSE_TIMEOUT (60 s) would end the stream
         return answer

@@ -136,6 +136,26 @@ async def test_the_stream_takes_the_token_or_the_session_and_nothing_else(tmp_pa
     assert answer.status_code == 200 and first == ": subscribed"
 
 
+async def test_a_session_s_stream_ends_when_it_logs_out_and_a_token_s_goes_on(tmp_path):
+    """POST /logout ends the session at once: the stream it opened must not go on telling its
+    alerts and orders to a browser logged out (another tab, a shared computer)."""
+    async with running(tmp_path) as engine, serving(engine) as client:
+        await client.post("/login", json={"token": TOKEN})
+        sid = client.cookies["moonhook_session"]
+        client.cookies.clear()
+        cookie = {"Cookie": f"moonhook_session={sid}"}
+        async with client.stream("GET", "/api/events", headers=cookie) as session_stream, \
+                client.stream("GET", "/api/events", headers=AUTH) as token_stream:
+            by_session, by_token = Lines(session_stream), Lines(token_stream)
+            assert await by_session.next() == await by_token.next() == ": subscribed"
+            assert (await client.post("/logout", headers=cookie)).status_code == 204
+            await client.post(f"/webhook/{SECRET}", content=BUY)
+            _, received = await by_token.event("alert.received")
+            after = await by_session.rest()
+    assert received["symbol"] == "EURUSD"
+    assert [line for line in after if line] == [], after  # the body ended cleanly, nothing of the alert in it
+
+
 async def test_an_open_stream_outlives_the_read_timeout_and_a_stalled_request_does_not(tmp_path, monkeypatch):
     # Hypercorn drops a connection whose peer sent nothing for read_timeout; an SSE client never
     # sends. Each keepalive comes at least KEEPALIVE after the last, so 15 of them span three
