@@ -13,7 +13,9 @@ from typing import Iterator
 
 import httpx
 
-from support.browser import browser, wait  # noqa: F401 (browser: a fixture)
+from selenium.webdriver.common.by import By
+
+from support.browser import browser, chromium, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init
 
 GUESSES = 6  # one more than the failed logins that close the door (session.LOGIN_FAILURES)
@@ -94,4 +96,25 @@ def test_a_stranger_s_name_pointed_at_this_machine_cannot_lock_the_trader_out(us
     assert trader.status_code == 204, (trader.status_code, trader.text)
     local = httpx.post(f"http://localhost:{run.port}/login", json={"token": "wrong but typed at localhost"}, timeout=10)
     assert local.status_code == 401  # the trader's own names are never taken for a stranger's
+    assert run.interrupt() == 0
+
+
+def test_the_trader_at_a_name_of_this_machine_is_told_why_the_login_is_refused(user, tmp_path):
+    """The trader who opens the dashboard under a name of their own for this machine (an
+    /etc/hosts line) is refused as a stranger's rebound name would be: the page says why and
+    where to open it instead, never "Wrong token." for the right one."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    (tmp_path / "profile").mkdir()
+    driver = chromium(tmp_path / "profile", flags=("--host-resolver-rules=MAP moonhook.test 127.0.0.1",))
+    try:
+        driver.get(f"http://moonhook.test:{run.port}/")
+        field = wait(driver, lambda d: d.find_element(By.ID, "token"), "the login form")
+        field.send_keys(config.values["server"]["api_token"])
+        driver.find_element(By.ID, "login-button").click()
+        said = wait(driver, lambda d: d.find_element(By.ID, "login-error").text, "the refusal")
+    finally:
+        driver.quit()
+    assert "Wrong token" not in said, said
+    assert "moonhook.test" in said and "127.0.0.1 or localhost" in said, said
     assert run.interrupt() == 0

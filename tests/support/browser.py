@@ -33,8 +33,9 @@ FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-u
          "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync")
 
 
-def chromium(profile: Path, size: tuple[int, int] = DESKTOP) -> webdriver.Chrome:
-    """A headless Chromium with its own profile folder ``profile``; raises FileNotFoundError
+def chromium(profile: Path, size: tuple[int, int] = DESKTOP, flags: tuple[str, ...] = ()) -> webdriver.Chrome:
+    """A headless Chromium with its own profile folder ``profile`` and ``flags`` besides FLAGS
+    (``--host-resolver-rules=MAP name 127.0.0.1``: a name of a test's own); raises FileNotFoundError
     naming what is missing when Chromium or its driver is not installed (``make test`` installs
     them: apt-get install chromium chromium-driver)."""
     for path in (CHROMIUM, CHROMEDRIVER):
@@ -42,7 +43,7 @@ def chromium(profile: Path, size: tuple[int, int] = DESKTOP) -> webdriver.Chrome
             raise FileNotFoundError(f"{path} is missing: `make test` installs it (apt-get install chromium chromium-driver)")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
+    for flag in (*FLAGS, *flags):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
     options.add_argument(f"--window-size={size[0]},{size[1]}")

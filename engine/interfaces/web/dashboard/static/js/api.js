@@ -106,7 +106,7 @@ export async function login(token) {
     const wait = response.headers.get("Retry-After");
     throw new ApiError(429, `Too many failed logins; try again${wait ? ` in ${wait} s` : " later"}.`);
   }
-  if (response.status === 401 || response.status === 403) throw new ApiError(response.status, "Wrong token.");
+  if (response.status === 401) throw new ApiError(response.status, "Wrong token.");
   if (!response.ok) throw await reason(response, "POST /login");
   await session();
 }
