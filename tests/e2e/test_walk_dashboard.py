@@ -15,8 +15,8 @@ from selenium.webdriver.common.by import By
 
 from engine.interfaces.web.dashboard import CSP
 from engine.interfaces.web.dashboard.files import STATIC
-from support.browser import (DESKTOP, PHONE, browser, cells, click, console_errors, log_in,  # noqa: F401 (browser: a fixture)
-                             screenshot, texts, wait)
+from support.browser import browser  # noqa: F401 (a fixture)
+from support.browser import DESKTOP, PHONE, cells, click, console_errors, log_in, screenshot, texts, wait
 from support.e2e_support import init, until
 
 MARKUP = "<img src=x onerror=window.pwned=1><b>bold</b>"  # what an alert's comment may hold
