@@ -172,8 +172,11 @@ class Operations:
         return self.engine.lifecycle.strays()
 
     def pause_state(self) -> dict[str, Any]:
-        """Whether paused, and who paused or resumed last, when and why (kept across restarts)."""
-        return {**(self.engine.switchboard.pause or {}), "paused": self.engine.paused}
+        """Whether paused, and who paused or resumed last, when and why (kept across restarts);
+        ``held``: the alerts journaled while paused, which a resume skips unless told to run them."""
+        paused = self.engine.paused
+        held = self.engine.journal.count_with_status("paused") if paused else 0
+        return {**(self.engine.switchboard.pause or {}), "paused": paused, "held": held}
 
     async def alerts(self, limit: int, status: str | None = None, symbol: str | None = None,
                      plugin: str | None = None) -> list[dict[str, Any]]:

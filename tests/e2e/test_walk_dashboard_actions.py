@@ -67,3 +67,25 @@ def test_a_tab_left_open_closes_a_position_after_a_login_in_another_tab(user, br
     closes = [o for o in run.get("/api/orders")["recent"] if o["kind"] == "close"]
     assert [(o["plugin"], o["status"]) for o in closes] == [("api", "done")]
     assert run.interrupt() == 0
+
+
+def test_resuming_from_the_plugins_page_says_how_many_alerts_it_skips_and_can_run_them(user, browser):
+    """A resume skips for good the alerts received while paused; the page asked only "Resume the
+    engine?", and a trader who paused for a news release lost the alerts of it without being told.
+    The question now counts them, and running them is a choice of its own."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    assert run.client.post("/api/pause").status_code == 200
+    held = [run.settled(run.webhook(f"buy {s} volume=0.1 price=1.1 sl=1.09")["id"]) for s in ("EURUSD", "GBPUSD")]
+    assert [a["status"] for a in held] == ["paused", "paused"]
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    browser.get(f"http://127.0.0.1:{run.port}/#/plugins")
+    click(browser, "#resume", "Resume")
+    asked = wait(browser, lambda d: d.find_element(By.ID, "plugins").text, "the question")
+    assert "The 2 alerts received while paused will be skipped" in asked, asked
+    click(browser, "#plugins .confirm button:not(.danger):not([id])", "Cancel")
+    click(browser, "#resume-run", "Resume and run them")
+    click(browser, "#resume-run-yes", "Yes")
+    wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the engine running")
+    assert [run.settled(a["id"])["status"] for a in held] == ["done", "done"]
+    assert run.interrupt() == 0

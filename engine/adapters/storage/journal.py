@@ -180,6 +180,11 @@ class AlertJournal:
         """The alerts of one status, oldest first."""
         return self._rows("SELECT * FROM alerts WHERE status = ? ORDER BY id", [status])
 
+    def count_with_status(self, status: str) -> int:
+        """How many alerts have that status (``alerts_status`` indexes it)."""
+        with self._d.lock:
+            return self._d.db.execute("SELECT COUNT(*) FROM alerts WHERE status = ?", [status]).fetchone()[0]
+
     def after(self, alert_id: int, limit: int = 50) -> list[dict[str, Any]]:
         """The alerts journaled after ``alert_id``, oldest first, at most ``limit`` (shadow mode
         follows the journal with these)."""

@@ -22,6 +22,19 @@ export function render(root) {
     load();
   };
 
+  // A resume skips the alerts received while paused, for good: the question says how many, and
+  // running them (at the prices of now, oldest first) is a choice of its own.
+  const resumes = (held) => {
+    const them = held === 1 ? "the alert" : `the ${held} alerts`;
+    return held
+      ? h("span", {},
+        confirmed("Resume", `Resume the engine? ${held === 1 ? "The alert" : `The ${held} alerts`} received while paused `
+          + `will be skipped: journaled, never executed.`, () => act("/api/resume"), "resume", asking),
+        " ",
+        confirmed("Resume and run them", `Resume and run ${them} received while paused, oldest first, at the prices `
+          + "of now (those older than engine.max_alert_age expire)?", () => act("/api/resume?execute_missed=true"), "resume-run", asking))
+      : confirmed("Resume", "Resume the engine?", () => act("/api/resume"), "resume", asking);
+  };
   const load = async () => {
     let answer;
     try {
@@ -38,7 +51,7 @@ export function render(root) {
       panel("Engine",
         h("p", {id: "engine-state", text: pause.paused ? `Paused${pause.by ? ` by ${pause.by}` : ""}${pause.reason ? `: ${pause.reason}` : ""}` : "Running"}),
         pause.paused
-          ? confirmed("Resume", "Resume the engine?", () => act("/api/resume"), "resume", asking)
+          ? resumes(pause.held || 0)
           : confirmed("Pause", "Pause the engine? Alerts will be journaled, not executed, and no plugin opens a position; closes go on.", () => act("/api/pause"), "pause", asking)),
       panel("Plugins", plugins.length ? table([
         ["Name", (p) => p.name], ["State", (p) => p.state ?? (p.enabled ? "enabled" : "disabled")],
