@@ -30,7 +30,7 @@ from engine.domain.times import day_start
 
 log = logging.getLogger("moonhook.operations")
 
-LOOKBACK = 31 * 86_400  # how long before a time a trade closed since then is looked for its opening
+LOOKBACK = 31 * 86_400  # how long before a time a trade closed since then is looked for its opening first
 TODAY_EVERY = 60.0       # the overview's closed trades are read again after a deal, or after this many seconds
 
 
@@ -368,7 +368,7 @@ class Operations:
 
     async def closed_since(self, days: int | None = None, limit: int = 10) -> dict[str, Any]:
         """The trades closed in the last ``days`` days (None: today, from the trading day's
-        start), opened up to ``LOOKBACK`` before, their count and net, newest first
+        start), wherever they opened (looked for ``LOOKBACK`` before first), their count and net, newest first
         (engine/app/trades.py); Telegram's /trades. Raises BrokerError when the broker cannot be
         asked."""
         return {**await self._closed(days, limit), "currency": await self._currency()}
@@ -377,6 +377,8 @@ class Operations:
         now = self.engine.clock()
         since = day_start(now, self.engine.config.day_zone) if days is None else now - days * _overview.DAY
         deals, openers = await self._deals(since - LOOKBACK)
+        if _trades.unopened(deals, since):  # a position held longer: its trade is read from the whole history
+            deals, openers = await self._deals(None)
         return _trades.closed_since(deals, openers, since, limit)
 
     async def _closed_today(self, now: float) -> dict[str, Any]:

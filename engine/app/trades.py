@@ -101,6 +101,14 @@ def trades_view(deals: list[dict[str, Any]], openers: dict[int, str], balance: f
             "by_plugin": by_plugin(deals, openers)}
 
 
+def unopened(deals: list[dict[str, Any]], since: float) -> bool:
+    """Whether a position with a deal out at ``since`` or later has no deal in among ``deals``:
+    it opened before them, and its trade cannot be made of them (held longer than they reach)."""
+    grouped = positions_of(deals)
+    return any(not any(d["entry"] == "in" for d in group)
+               for group in grouped.values() if any(d["entry"] != "in" and d["time"] >= since for d in group))
+
+
 def closed_since(deals: list[dict[str, Any]], openers: dict[int, str], since: float, limit: int) -> dict[str, Any]:
     """The trades closed at ``since`` or later, wherever they opened: the last ``limit`` (newest
     first), how many, their net (profit and commission), and per plugin that opened them

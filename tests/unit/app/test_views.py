@@ -14,10 +14,12 @@ from engine.app import Operations
 from engine.app import trades as _trades
 from engine.app.scripts import EditingOff, ScriptNameError, checked_name
 from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
+from engine.domain.config.paper import PaperConfig
 from engine.domain.orders import Fill
 
 from support.engine_support import process, running
 from support.fakes import FakeBroker
+from support.telegram_support import Clock
 
 GUARD = """plugin = {symbols = {'GBPUSD'}, priority = 1}
 function on_alert(a) return false, 'no pound today' end"""
@@ -205,3 +207,21 @@ async def test_the_overview_reads_the_deal_history_again_only_after_a_deal(tmp_p
         assert (await ops.overview())["today"]["trades_closed"] == 0 and broker.reads == 2
         await ops.overview()
         assert broker.reads == 2
+
+
+async def test_a_trade_held_longer_than_a_month_and_closed_today_is_one_of_today_s_in_every_view(tmp_path):
+    # The trades closed today are looked for with a month of history; a swing position held for
+    # 40 days and closed at a loss today was left out: "0 trades closed, net +0.00" beside the
+    # day's loss of 10% the same account books.
+    clock = Clock()
+    async with running(tmp_path, clock=clock, paper=PaperConfig(commission_per_lot=7.0)) as engine:
+        ops = Operations(engine)
+        await process(engine, "buy EURUSD volume=1 price=1.1000 sl=1.0500")
+        clock.now += 40 * 86_400
+        await process(engine, "closeall EURUSD price=1.0900")
+        (trade,) = (await ops.trades())["trades"]
+        today, telegram = (await ops.overview())["today"], await ops.closed_since()
+        day = await engine.limits.day_loss(engine.broker)
+    assert trade["net"] == -1014.0 and trade["closed_at"] >= day["began"]
+    assert (today["trades_closed"], today["net"]) == (1, trade["net"])
+    assert [t["position"] for t in telegram["trades"]] == [trade["position"]] and telegram["net"] == trade["net"]
