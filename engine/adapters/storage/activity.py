@@ -26,11 +26,12 @@ class OrderActivity:
         self._d = database
 
     def counts_since(self, since: float) -> dict[str, int]:
-        """Orders sent to the broker at or after ``since`` (Unix time), and orders refused
-        (by the broker or vetoed by a plugin)."""
+        """Orders sent to the broker at or after ``since`` (Unix time), those whose answer is
+        not known yet with them (the broker may have executed them), and orders refused (by the
+        broker or vetoed by a plugin)."""
         with self._d.lock:
             sent, refused = self._d.db.execute(
-                "SELECT count(*) FILTER (WHERE status IN ('done', 'refused')), "
+                "SELECT count(*) FILTER (WHERE status IN ('done', 'refused', 'unknown')), "
                 "count(*) FILTER (WHERE status IN ('refused', 'vetoed')) FROM orders WHERE created_at >= ?",
                 [since]).fetchone()
         return {"sent": sent, "refused": refused}

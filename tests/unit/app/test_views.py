@@ -15,7 +15,7 @@ from engine.app import trades as _trades
 from engine.app.scripts import EditingOff, ScriptNameError, checked_name
 from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
 from engine.domain.config.paper import PaperConfig
-from engine.domain.orders import Fill
+from engine.domain.orders import Fill, OrderResult
 
 from support.engine_support import process, running
 from support.fakes import FakeBroker
@@ -225,3 +225,18 @@ async def test_a_trade_held_longer_than_a_month_and_closed_today_is_one_of_today
     assert trade["net"] == -1014.0 and trade["closed_at"] >= day["began"]
     assert (today["trades_closed"], today["net"]) == (1, trade["net"])
     assert [t["position"] for t in telegram["trades"]] == [trade["position"]] and telegram["net"] == trade["net"]
+
+
+async def test_an_order_whose_answer_is_not_known_is_one_of_today_s_orders_sent(tmp_path):
+    # An order the broker may have executed (its answer lost) was sent: the Today panel and
+    # `moonhook status` said "0 orders" beside the order the ledger lists and the chat was told of.
+    def lost(request):
+        return OrderResult(ok=False, unknown=True, error="not known: the answer was lost")
+
+    async with running(tmp_path, use_broker=FakeBroker(answer=lost)) as engine:
+        ops = Operations(engine)
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        (recent,) = (await ops.orders(10))["recent"]
+        today = (await ops.overview())["today"]
+    assert recent["status"] == "unknown"
+    assert (today["orders"], today["refused_orders"]) == (1, 0)
