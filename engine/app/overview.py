@@ -80,16 +80,17 @@ def last_errors(rows: list[dict[str, Any]], load_errors: dict[str, str], refused
 
 
 def today(alerts: dict[str, int], orders: dict[str, int]) -> dict[str, int]:
-    """Today's counts: alerts received, of them rejected by a plugin, orders sent to the
-    broker, orders refused (by the broker, or vetoed by a plugin's on_order)."""
-    return {"alerts": alerts["alerts"], "rejections": alerts["rejected"], "orders": orders["sent"],
-            "refused_orders": orders["refused"]}
+    """Today's counts: alerts received, of them rejected by a plugin and failed (an error),
+    orders sent to the broker, orders refused (by the broker, or vetoed by a plugin's on_order)."""
+    return {"alerts": alerts["alerts"], "rejections": alerts["rejected"], "failed": alerts["failed"],
+            "orders": orders["sent"], "refused_orders": orders["refused"]}
 
 
 def line(view: dict[str, Any]) -> str:
     """The account and the day in one line for ``moonhook status``, from ``/api/overview``'s JSON:
     ``account: balance 10,000.00 USD, equity 9,998.40; 2 positions, 1 pending order; today: 4 alerts,
-    3 orders, 1 trade closed, net +12.30; limits: none``; what the broker could not say, said so."""
+    3 orders, 1 trade closed, net +12.30; limits: none`` (``4 alerts (1 failed)`` when one failed); what
+    the broker could not say, said so."""
     account, positions, today = view.get("account") or {}, view.get("positions"), view.get("today") or {}
     if "error" in account or not account:
         money = f"account: {account.get('error', 'unknown')}"
@@ -99,7 +100,8 @@ def line(view: dict[str, Any]) -> str:
     held = _count(len(positions), "position") if isinstance(positions, list) else "positions unknown"
     if isinstance(view.get("orders"), list) and view["orders"]:
         held += f", {_count(len(view['orders']), 'pending order')}"
-    day = f"today: {_count(today.get('alerts', 0), 'alert')}, {_count(today.get('orders', 0), 'order')}"
+    failed = f" ({today['failed']} failed)" if today.get("failed") else ""
+    day = f"today: {_count(today.get('alerts', 0), 'alert')}{failed}, {_count(today.get('orders', 0), 'order')}"
     if "trades_closed" in today:
         day += f", {_count(today['trades_closed'], 'trade')} closed, net {today['net']:+,.2f}"
     return f"{money}; {held}; {day}; limits: {limits_text(view.get('limits') or {})}"

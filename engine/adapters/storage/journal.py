@@ -168,13 +168,13 @@ class AlertJournal:
             return [_decode(r) for r in select(conn, sql, [*params, limit])]
 
     def counts_since(self, since: float) -> dict[str, int]:
-        """How many alerts were received at or after ``since`` (a Unix time), and how many of
-        those a plugin rejected."""
+        """How many alerts were received at or after ``since`` (a Unix time), how many of those
+        a plugin rejected, and how many failed (an error: nothing, or not all, executed)."""
         with self._d.lock:
-            total, rejected = self._d.db.execute(
-                "SELECT count(*), count(*) FILTER (WHERE status = 'rejected') FROM alerts WHERE received_at >= ?",
-                [since]).fetchone()
-        return {"alerts": total, "rejected": rejected}
+            total, rejected, failed = self._d.db.execute(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'rejected'), count(*) FILTER (WHERE status = "
+                "'failed') FROM alerts WHERE received_at >= ?", [since]).fetchone()
+        return {"alerts": total, "rejected": rejected, "failed": failed}
 
     def with_status(self, status: str) -> list[dict[str, Any]]:
         """The alerts of one status, oldest first."""

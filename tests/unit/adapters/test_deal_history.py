@@ -148,7 +148,7 @@ def test_the_filtered_list_of_ten_thousand_alerts_goes_through_the_indexes(tmp_p
     status_plan = next(p for sql, p in plans.items() if "status = 'rejected'" in sql)
     symbol_plan = next(p for sql, p in plans.items() if "symbol = 'GBPUSD'" in sql)
     assert "alerts_status" in status_plan and "alerts_symbol" in symbol_plan
-    assert journal.counts_since(T0 + 9_000) == {"alerts": 1_000, "rejected": 10}
+    assert journal.counts_since(T0 + 9_000) == {"alerts": 1_000, "rejected": 10, "failed": 0}
     database.close()
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from engine.app import Operations
 from engine.app import trades as _trades
+from engine.app.overview import line
 from engine.app.scripts import EditingOff, ScriptNameError, checked_name
 from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
 from engine.domain.config.paper import PaperConfig
@@ -71,8 +72,8 @@ async def test_the_overview_counts_today_charts_the_latency_and_lists_the_last_e
     assert view["health"]["status"] == "degraded" and view["health"]["load_errors"] == ["broken.lua"]
     assert view["broker"] == {"name": "paper", "connected": True, "state": "connected"}
     assert view["account"]["currency"] and [p["symbol"] for p in view["positions"]] == ["EURUSD"]
-    assert view["today"] == {"alerts": 3, "rejections": 1, "orders": 2, "refused_orders": 1, "trades_closed": 0,
-                             "net": 0}
+    assert view["today"] == {"alerts": 3, "rejections": 1, "failed": 1, "orders": 2, "refused_orders": 1,
+                             "trades_closed": 0, "net": 0}
     assert len(view["latency"]) == 60 and sum(p["count"] for p in view["latency"]) == 2
     last = view["latency"][-1]
     assert last["count"] == 2 and 0 <= last["p50_ms"] <= last["p99_ms"]
@@ -240,3 +241,19 @@ async def test_an_order_whose_answer_is_not_known_is_one_of_today_s_orders_sent(
         today = (await ops.overview())["today"]
     assert recent["status"] == "unknown"
     assert (today["orders"], today["refused_orders"]) == (1, 0)
+
+
+async def test_an_alert_that_failed_is_counted_today_as_the_alerts_list_and_the_metrics_have_it(tmp_path):
+    # An acknowledged alert that traded nothing for an error (a symbol the broker does not
+    # know, the broker disconnected) was in no figure of the overview: "2 alerts, 0 rejections"
+    # and no error read as two alerts executed.
+    async with running(tmp_path) as engine:
+        ops = Operations(engine)
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        failed = await process(engine, "sell XXXYYY volume=0.1 price=1 sl=2")
+        listed = await ops.alerts(100, status="failed")
+        view, metrics = await ops.overview(), (await ops.metrics()).decode()
+    assert failed["status"] == "failed" and [a["id"] for a in listed] == [failed["id"]]
+    assert 'moonhook_alerts_total{status="failed"} 1.0' in metrics
+    assert (view["today"]["alerts"], view["today"]["rejections"], view["today"]["failed"]) == (2, 0, 1)
+    assert "; today: 2 alerts (1 failed), 1 order," in line(view)   # moonhook status

@@ -140,8 +140,8 @@ async def test_the_overview_and_the_trades(tmp_path):
         overview = (await client.get("/api/overview", headers=AUTH)).json()
         trades = (await client.get("/api/trades?limit=5", headers=AUTH)).json()
         bad = [await client.get(f"/api/trades?{q}", headers=AUTH) for q in ("limit=x", "since=-1")]
-    assert overview["today"] == {"alerts": 1, "rejections": 0, "orders": 1, "refused_orders": 0, "trades_closed": 0,
-                                 "net": 0}
+    assert overview["today"] == {"alerts": 1, "rejections": 0, "failed": 0, "orders": 1, "refused_orders": 0,
+                                 "trades_closed": 0, "net": 0}
     assert overview["health"]["status"] == "ok" and len(overview["latency"]) == 60
     assert {"account", "positions", "orders", "errors", "broker"} <= set(overview) and overview["orders"] == []
     assert [(t["position"], t["plugin"], t["profit"]) for t in trades["trades"]] == [(1001, "engine", 50.0)]
