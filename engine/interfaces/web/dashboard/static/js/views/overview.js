@@ -6,7 +6,10 @@ import {get, post} from "../api.js";
 import {lineChart} from "../charts.js";
 import {coalesce, listen} from "../live.js";
 
-const REFRESHING = new Set(["alert.finished", "fill", "order.dropped", "pause", "resume", "plugin.switched", "plugin.error", "lagged"]);
+// An order placed or refused with no alert and no fill (a cancel, a refused close, from another
+// admin's page, a phone or Telegram) changes the pending orders, the day's counts and errors too.
+const REFRESHING = new Set(["alert.finished", "fill", "order.placed", "order.refused", "order.dropped", "pause",
+  "resume", "plugin.switched", "plugin.error", "lagged"]);
 
 const ms = (v) => (v === null || v === undefined ? NaN : Number(v));  // a minute without alerts: no point
 
