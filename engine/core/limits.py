@@ -113,8 +113,9 @@ class Limits:
 
     def entered(self, request: OrderRequest, result: OrderResult) -> None:
         """What the broker answered ``request``: an entry it made counts for
-        ``max_entries_per_hour``, whether set or not yet (a save may set it)."""
-        if result.ok and not result.duplicate and request.kind in OPENING:
+        ``max_entries_per_hour``, whether set or not yet (a save may set it), and so does one whose
+        answer was lost (it may have been made, and may arrive late), as the ledger counts it at a start."""
+        if (result.ok or result.unknown) and not result.duplicate and request.kind in OPENING:
             now = self.clock()
             self._entries.append(now)
             while self._entries[0] <= now - HOUR:
