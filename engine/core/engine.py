@@ -101,7 +101,8 @@ class Engine:
         self.switchboard = Switchboard(database, self.journal, self.writer, self.notifier, clock, self._enqueue,
                                        self.events)
         self.host = Host(market=broker, desk=self.desk, symbols=self.symbols, store=self.store, trend=self.trend,
-                         durable=self.writer, notifier=self.notifier, clock=clock, caps=OrderCaps.of(config))
+                         durable=self.writer, notifier=self.notifier, clock=clock,
+                         caps=OrderCaps.of(config, clock, placed=self.ledger.plugin_entries_since))
         loader = Loader(pool, self.plugins, MetaCache(database), database, self.symbols, self.host)
         self.lifecycle = Lifecycle(config, loader, self.hooks, self.notifier, self.switchboard, self.working, nursery,
                                    self.events, timers_run=lambda: broker.connected, follow=self.follow)

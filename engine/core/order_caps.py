@@ -8,12 +8,14 @@ first. Past either, ``orders.*`` raises in the script: its hook fails, and the b
 (``engine.breaker``) switches a plugin that goes on off.
 
 Minutes are the engine's clock (the replayed one in a replay). Both follow a saved moonhook.toml.
+The minute's entries are read back from the order ledger at a start: a restart (a crash, a
+service restarting the engine) does not let a looping script begin its minute again.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable
+from typing import Callable, Iterable
 
 from sandbox import HostError
 
@@ -30,8 +32,15 @@ class OrderCaps:
         self._entries: dict[str, deque[float]] = {}   # plugin -> when its entries of the last minute were placed
 
     @classmethod
-    def of(cls, config: EngineConfig) -> "OrderCaps":
-        return cls(config.max_plugin_orders, config.max_plugin_entries_per_minute)
+    def of(cls, config: EngineConfig, clock: Callable[[], float] | None = None,
+           placed: Callable[[float], Iterable[tuple[str, float]]] | None = None) -> "OrderCaps":
+        """``placed(since)``: which plugin placed each entry from its timers and broker events
+        since then, and when (the ledger's, at a start), counted on ``clock``'s last minute."""
+        caps = cls(config.max_plugin_orders, config.max_plugin_entries_per_minute)
+        if clock is not None and placed is not None:
+            for plugin, at in placed(clock() - MINUTE):
+                caps._entries.setdefault(plugin, deque()).append(at)
+        return caps
 
     def follow(self, config: EngineConfig) -> None:
         self.orders, self.entries_per_minute = config.max_plugin_orders, config.max_plugin_entries_per_minute

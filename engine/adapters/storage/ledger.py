@@ -104,6 +104,16 @@ class OrderLedger:
                 f"({', '.join('?' * len(OPENING))}) ORDER BY created_at", [since, *OPENING]).fetchall()
         return [row[0] for row in rows]
 
+    def plugin_entries_since(self, since: float) -> list[tuple[str, float]]:
+        """Which plugin asked each entry of no alert (from its timers and broker events) after
+        ``since``, and when, oldest first, whatever the answer: ``engine.max_plugin_entries_per_minute``
+        counts what a script placed, and its count survives a restart."""
+        with self._d.lock:
+            rows = self._d.db.execute(
+                f"SELECT plugin, created_at FROM orders WHERE created_at > ? AND alert_id IS NULL AND kind IN "
+                f"({', '.join('?' * len(OPENING))}) ORDER BY created_at", [since, *OPENING]).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
     def unknown_not_run_again(self) -> list[str]:
         """The client ids whose answer is unknown and which no alert runs again, oldest first: an
         administrator's, a timer's, a broker event's order, and one of an alert that is over (an
