@@ -233,16 +233,21 @@ class Limits:
 
     async def day_loss(self, broker: Broker, account: dict[str, Any] | None = None) -> dict[str, Any]:
         """The trading day so far: {began (its start, Unix time), balance (the balance it began
-        with: today's closed deals counted back), loss (that balance less the equity now, so
-        open positions count; negative when up), loss_pct, ends (the next day's start),
-        currency}, from ``account`` when given (the broker's, read now). Raises what the broker
+        with: today's closed deals and the money paid in or out today counted back; for an account
+        funded today, what was paid in), loss (what it began with and was paid in since, less the
+        equity now, so open positions count; negative when up), loss_pct, ends (the next day's start),
+        currency}, from ``account`` when given (the broker's, read now). A withdrawal is no loss,
+        and neither it nor a deposit moves the balance the percent is of. Raises what the broker
         raises."""
         now = self.clock()
         began = day_start(now, self.day)
         account = account or await broker.account()
-        closed = sum(d["profit"] + d["commission"] + d.get("swap", 0.0) for d in await broker.history(began))
-        balance = account["balance"] - closed
-        loss = balance - account["equity"]
+        deals = await broker.history(began)
+        closed = sum(d["profit"] + d["commission"] + d.get("swap", 0.0) for d in deals)
+        paid = sum(d.get("amount", 0.0) for d in deals if d.get("entry") == "balance")
+        loss = account["balance"] - closed - account["equity"]
+        balance = account["balance"] - closed - paid
+        balance = balance if balance > 0 else balance + paid   # funded today: what was paid in
         return {"began": began, "balance": round(balance, 2), "loss": round(loss, 2),
                 "loss_pct": round(loss / balance * 100, 2) if balance > 0 else 0.0,
                 "ends": day_start(began + LONGEST_DAY, self.day), "currency": account.get("currency") or ""}

@@ -46,8 +46,9 @@ async def test_a_deals_fee_and_commission_charged_apart_count_in_the_days_loss()
     assert rows[-1]["entry"] == "balance"
     limits = Limits.of(replace(EngineConfig(), max_daily_loss_pct=3.0), clock=lambda: NOW)
     day = await limits.day_loss(Terminal())
-    # The day lost 323.50 (fees 200, commission 23.50, profit -100) of the 10,500 it began with
-    # (the deposit counted in); with the fees and the charge left out it measured 103.50, 1.01%.
-    assert (day["balance"], day["loss"], day["loss_pct"]) == (10_500.0, 323.5, 3.08)
+    # The day lost 323.50 (fees 200, commission 23.50, profit -100) of the 10,000 it began with
+    # (the deposit made since is neither a loss nor in that balance); with the fees and the charge
+    # left out it measured 103.50, 1.01%.
+    assert (day["balance"], day["loss"], day["loss_pct"]) == (10_000.0, 323.5, 3.23)
     assert (await limits._day_lost(Terminal(), await Terminal().account())).startswith(
         "over engine.max_daily_loss_pct: the trading day's loss is USD 323.50")

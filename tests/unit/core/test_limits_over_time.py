@@ -9,6 +9,8 @@ import time
 
 import trio
 
+from engine.domain.times import day_start, when
+
 from support.engine_support import process, running
 from support.mt5_standin import Terminal
 from support.mt5_support import config as mt5_config
@@ -63,3 +65,25 @@ async def test_a_plugins_entries_of_the_minute_are_counted_across_a_restart(tmp_
         engine.database.db.execute("UPDATE orders SET created_at = ? WHERE plugin = 'chain'", [now - 61])
     async with running(tmp_path, {"chain": CHAIN}, **caps) as engine:   # the minute has gone by
         assert await chained(engine, "buy EURUSD volume=0.1 price=1.1 id=c") == ["chain"] * 6 + ["engine"] * 3
+
+
+async def test_money_paid_in_or_out_mid_day_moves_neither_the_days_loss_nor_the_balance_it_began_with(tmp_path):
+    # A day begun with 10,000.00 lost 150.00 (1.5%). A withdrawal of 5,000.00 made it "3% of the
+    # 5,000.00 it began with": refused, in words that were not so. A deposit of 10,000.00 made a
+    # loss of 250.00 (2.5%) "1.25% of the 20,000.00": entries went on past the limit.
+    terminal = Terminal(tmp_path / "terminal.db")
+    now = time.time() + 2 * 86_400     # days after the account was funded
+    terminal.set_time(now)
+    on_mt5 = dict(broker="mt5", mt5=mt5_config(tmp_path, server_clock="UTC"), clock=lambda: now)
+    async with running(tmp_path, max_daily_loss_pct=2.0, **on_mt5) as engine:
+        assert (await process(engine, "buy EURUSD volume=1"))["status"] == "done"        # at the ask 1.0801
+        terminal.set_price("EURUSD", 1.0786, 1.0787)
+        assert (await process(engine, "close EURUSD"))["status"] == "done"               # 150.00 lost
+        terminal.deposit(-5_000, "Withdrawal")
+        assert (await process(engine, "buy GBPUSD volume=0.1 id=after-withdrawal"))["status"] == "done"
+        terminal.deposit(10_000)
+        terminal.set_price("GBPUSD", 1.25015, 1.2503)                                  # 100.00 more, open
+        refused = await process(engine, "buy GBPUSD volume=0.1 id=after-deposit")
+        assert refused["outcome"]["orders"][0]["error"] == (
+            "over engine.max_daily_loss_pct: the trading day's loss is USD 250.00, 2.5% of the 10,000.00 it began "
+            "with, at most 2%; entries are refused until " + when(day_start(now, engine.limits.day) + 86_400))
