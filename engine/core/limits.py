@@ -312,8 +312,10 @@ class Limits:
             self._entries.popleft()
         if self.max_entries_per_hour is None or len(self._entries) < self.max_entries_per_hour:
             return None
+        # When enough have left the hour for one more: the first, unless the limit was lowered under the count.
+        frees = self._entries[len(self._entries) - self.max_entries_per_hour] + HOUR
         return (f"{BREACH}max_entries_per_hour: {len(self._entries)} entries in the last hour, at most "
-                f"{self.max_entries_per_hour}; the next may go at {when(self._entries[0] + HOUR)}")
+                f"{self.max_entries_per_hour}; the next may go at {when(frees)}")
 
 
 def _pending_loss(spec: dict[str, Any] | None, r: OrderRequest) -> float:

@@ -1,11 +1,15 @@
 """The account's hard limits over time (engine/core/limits.py, order_caps.py): what counts
 toward a limit is the same while the engine runs as after a restart, whatever the broker
-answered. A real engine, its sandbox workers and SQLite files, on the paper broker or on the
-MT5 broker with its stand-in terminal (tests/support/mt5_standin.py)."""
+answered; money paid in or out mid-day moves neither the day's loss nor its base; a refusal
+says when an entry may go, a limit lowered meanwhile too. A real engine, its sandbox workers
+and SQLite files, on the paper broker or on the MT5 broker with its stand-in terminal
+(tests/support/mt5_standin.py)."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from datetime import datetime, timezone
 
 import trio
 
@@ -87,3 +91,24 @@ async def test_money_paid_in_or_out_mid_day_moves_neither_the_days_loss_nor_the_
         assert refused["outcome"]["orders"][0]["error"] == (
             "over engine.max_daily_loss_pct: the trading day's loss is USD 250.00, 2.5% of the 10,000.00 it began "
             "with, at most 2%; entries are refused until " + when(day_start(now, engine.limits.day) + 86_400))
+
+
+def at(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+
+
+async def test_the_hours_refusal_says_when_an_entry_may_go_after_the_limit_was_lowered_under_the_count(tmp_path):
+    # Three entries at 10:00, 10:10 and 10:20, then moonhook.toml saved with a limit of 1: the
+    # refusal said "the next may go at 11:00", and an entry sent then was refused again.
+    now = [at("2026-12-04 10:00")]
+    async with running(tmp_path, clock=lambda: now[0], max_entries_per_hour=3) as engine:
+        for n in range(3):
+            assert (await process(engine, f"buy EURUSD volume=0.1 price=1.1 id=e{n}"))["status"] == "done"
+            now[0] += 600
+        engine.limits.follow(replace(engine.config, max_entries_per_hour=1))   # as a save applies it
+        refused = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=lowered")
+        assert refused["outcome"]["orders"][0]["error"] == (
+            "over engine.max_entries_per_hour: 3 entries in the last hour, at most 1; the next may go at "
+            "2026-12-04 11:20:00 UTC")
+        now[0] = at("2026-12-04 11:20:01")
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.1 id=then"))["status"] == "done"
