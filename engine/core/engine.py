@@ -262,8 +262,7 @@ class Engine:
         self.switchboard.pause_engine(by, reason)
 
     async def resume(self, execute_missed: bool = False, by: str = "api") -> int:
-        """Processes alerts again, and those journaled while paused if ``execute_missed``
-        (``Switchboard.resume_engine``). Returns how many of them were queued."""
+        """Processes alerts again, and those paused if ``execute_missed``; returns how many it queued."""
         return await self.switchboard.resume_engine(execute_missed, by)
 
     def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> Plugin:
