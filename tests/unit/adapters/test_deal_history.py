@@ -108,6 +108,35 @@ async def test_a_close_and_the_history_since_a_time_find_their_deals_by_index(tm
     assert len(plans) == 2 and not [p for p in plans.values() if "SCAN" in p], plans
 
 
+async def _meanwhile(read) -> tuple[list, bool]:
+    """What ``read()`` answers, and whether another task of the event loop ran while it was awaited."""
+    ran: list[bool] = []
+
+    async def other() -> None:
+        ran.append(True)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(other)
+        answer = await read()
+        return answer, bool(ran)
+
+
+async def test_the_whole_history_is_read_off_the_event_loop_the_days_on_it(tmp_path):
+    # The trades page reads every deal ever booked: a year's (300,000) held every alert, fill
+    # and timer back for over a second on the loop. The day's, the daily loss limit's on each
+    # entry's path, stays on the loop, read with the account with no deal booked in between.
+    database = Database(tmp_path / "moonhook.db")
+    broker = PaperBroker(database, PaperConfig(spread_points=0), clock=lambda: T0)
+    await broker.quote("EURUSD", 1.1000, T0)
+    await broker.execute(OrderRequest("market", "a1-t-1", plugin="t", symbol="EURUSD", side="buy", volume=1.0))
+    everything, apart = await _meanwhile(broker.history)
+    year, year_apart = await _meanwhile(partial(broker.history, since=T0 - 365 * 86_400))
+    today, today_apart = await _meanwhile(partial(broker.history, since=T0 - 3_600))
+    database.close()
+    assert [d["entry"] for d in everything] == ["in"] and everything == year == today
+    assert (apart, year_apart, today_apart) == (True, True, False)
+
+
 def _journal_of(tmp_path, count: int) -> tuple[Database, AlertJournal]:
     """``count`` alerts, every 100th on GBPUSD and rejected by "guard", the rest done by "trend"."""
     database = Database(tmp_path / "moonhook.db")

@@ -30,6 +30,7 @@ from engine.domain.rules import Refused, check_stops, close_by_symbol, filled_me
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
 from engine.adapters.brokers.paper.books import Books, open_account
+from engine.adapters.brokers.paper.history import deals as deal_history
 from engine.adapters.brokers.paper.market import Market
 from engine.adapters.brokers.paper.prices import Prices
 from engine.adapters.brokers.paper.rules import (
@@ -166,16 +167,8 @@ class PaperBroker(Broker):
         return [{k: o[k] for k in keys} for o in rows]
 
     async def history(self, since: float | None = None) -> list[dict[str, Any]]:
-        """The deals of the books (``paper_deals``); the paper broker has no magic numbers and
-        charges no swap."""
-        where, args = (" WHERE d.time >= ?", [since]) if since is not None else ("", [])
-        with self._d.lock:  # a deal's comment is its order's
-            rows = select(self._d.db, "SELECT d.*, o.comment FROM paper_deals d LEFT JOIN paper_orders o "
-                                      f"ON o.ticket = d.order_ticket{where} ORDER BY d.time, d.deal", args)
-        return [{"ticket": d["deal"], "position": d["position"], "symbol": d["symbol"], "side": d["side"],
-                 "entry": d["entry"], "volume": d["volume"], "price": d["price"], "profit": d["profit"] or 0.0,
-                 "commission": d["commission"] or 0.0, "swap": 0.0, "time": d["time"], "comment": d["comment"],
-                 "magic": None} for d in rows]
+        """The deals of the books (``paper_deals``): a long read off the event loop (history.py)."""
+        return await deal_history(self._d, since, self._clock())
 
     # -- prices ---------------------------------------------------------------------------------
 
