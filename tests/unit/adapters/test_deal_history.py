@@ -16,6 +16,7 @@ from engine.adapters.brokers.paper import PaperBroker
 from engine.adapters.storage.activity import OrderActivity
 from engine.adapters.storage.database import Database
 from engine.adapters.storage.journal import AlertJournal
+from engine.adapters.storage.ledger import OrderLedger
 from engine.domain.alerts import parse_body
 from engine.domain.alerts.symbols import SymbolMap
 from engine.domain.config.paper import PaperConfig
@@ -190,6 +191,26 @@ async def test_a_search_through_the_whole_journal_never_holds_up_its_writer(tmp_
             found = await trio.to_thread.run_sync(partial(journal.search, 500, plugin="guard"), abandon_on_cancel=True)
     assert len(found) == 10 and all(r["outcome"]["plugins"][0]["plugin"] == "guard" for r in found)
     database.close()
+
+
+def test_the_orders_left_unknown_are_found_at_the_start_without_a_walk_through_the_journal(tmp_path):
+    # Read at each start: it walked every alert ever journaled to find the few orders whose answer
+    # is unknown (a year's journal: half a second of every start, growing with it).
+    database, journal = _journal_of(tmp_path, 2_000)
+    with journal.transaction() as db:
+        journal.update(db, 2, "received")   # runs again at the start: its orders are met by it
+        journal.update(db, 3, "paused")     # a resume may run it
+        rows = [("a1-t-1", 1, "unknown"), ("a2-t-1", 2, "unknown"), ("a3-t-1", 3, "unknown"),
+                ("timer-t-1", None, "unknown"), ("a4-t-1", 4, "done"), ("a9999-t-1", 9999, "unknown")]
+        for cid, alert, status in rows:
+            db.execute("INSERT INTO orders (client_id, alert_id, plugin, kind, request, status, created_at) "
+                       "VALUES (?, ?, 't', 'market', '{}', ?, ?)", [cid, alert, status, T0 + len(cid)])
+    statements = _traced(database)
+    left = OrderLedger(database).unknown_not_run_again()
+    (plan,) = _plans(database, statements, "orders").values()
+    database.close()
+    assert left == ["a1-t-1", "timer-t-1"]   # oldest first; none of an alert that runs again, nor of none known
+    assert "orders_unknown" in plan and "SCAN alerts" not in plan and "SCAN orders " not in f"{plan} ", plan
 
 
 def test_the_ledger_tells_the_days_orders_latencies_refusals_and_who_opened_a_ticket(tmp_path):
