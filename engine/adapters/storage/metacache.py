@@ -10,6 +10,7 @@ from typing import Any
 from engine.adapters.storage.database import Database
 
 MAX_ENTRIES = 10_000  # the oldest are forgotten beyond this (a cache: losing one costs a compile)
+KEEP = 9_000          # what forgetting leaves: the whole table is sorted once in MAX_ENTRIES - KEEP new scripts
 
 
 class MetaCache:
@@ -24,11 +25,18 @@ class MetaCache:
         return self._known.get(digest)
 
     def put(self, digest: str, meta: Any) -> None:
-        """Remembers ``meta`` (plain data) for ``digest``; written at once, on the engine's connection."""
+        """Remembers ``meta`` (plain data) for ``digest``; written at once, on the engine's connection.
+        Each save of a script is a new digest (an editor saving as the trader types makes thousands):
+        past MAX_ENTRIES the oldest are forgotten, in the file and here, down to KEEP at once. Sorting
+        the table at every save held the event loop for longer with each (10 ms at 4,000), and
+        memory kept every digest of the run."""
         self._known[digest] = meta
         with self._d.transaction() as db:
             db.execute("INSERT INTO plugin_meta (digest, meta, seen_at) VALUES (?, ?, ?) ON CONFLICT (digest) "
                        "DO UPDATE SET meta = excluded.meta, seen_at = excluded.seen_at",
                        [digest, json.dumps(meta), time.time()])
-            db.execute("DELETE FROM plugin_meta WHERE digest NOT IN "
-                       "(SELECT digest FROM plugin_meta ORDER BY seen_at DESC LIMIT ?)", [MAX_ENTRIES])
+            if len(self._known) > MAX_ENTRIES:
+                db.execute("DELETE FROM plugin_meta WHERE digest NOT IN "
+                           "(SELECT digest FROM plugin_meta ORDER BY seen_at DESC LIMIT ?)", [KEEP])
+                kept = {row[0] for row in db.execute("SELECT digest FROM plugin_meta")}
+                self._known = {known: m for known, m in self._known.items() if known in kept}
