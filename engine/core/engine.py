@@ -10,7 +10,6 @@ broker's client ids make the second pass find the orders of the first instead of
 from __future__ import annotations
 
 import logging
-import math
 import sqlite3
 from contextlib import contextmanager, suppress
 from functools import partial
@@ -38,6 +37,7 @@ from engine.core.disk import Disk
 from engine.core.event_queue import EventQueue
 from engine.core.events import Events
 from engine.core.hooks import Hooks
+from engine.core.lanes import Lanes
 from engine.core.lifecycle import Lifecycle
 from engine.core.limits import HOUR, LimitWatch, Limits
 from engine.core.loader import Loader
@@ -89,7 +89,7 @@ class Engine:
         self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock, PlanBook(database))
         self.started = clock()
         self._nursery = nursery
-        self._lanes: dict[str, trio.MemorySendChannel] = {}
+        self._lanes = Lanes(nursery, self._lane_turn)  # a task a symbol, while it has alerts
         self._broker_events = EventQueue()
         self._turns = Turns()
         self._pending = 0
@@ -160,41 +160,36 @@ class Engine:
     def _enqueue(self, alert_id: int, alert: Alert, received: float, gate: Journaled = DURABLE,
                  received_at: float | None = None) -> None:
         """Queues an alert in its lane; its age at its turn is from ``received_at`` (``expiry.py``)."""
-        key = alert.symbol or ""
-        lane = self._lanes.get(key)
-        if lane is None:
-            lane, receive = trio.open_memory_channel[tuple[int, Alert, float, Journaled, float | None, Turn]](math.inf)
-            self._lanes[key] = lane
-            self._nursery.start_soon(self._lane, receive, name=f"lane {key or '*'}")
         if self._pending == 0:
             self._idle = trio.Event()
         self._pending += 1
-        lane.send_nowait((alert_id, alert, received, gate, received_at, self._turns.take(alert_id, alert.symbol)))
+        turn = self._turns.take(alert_id, alert.symbol)
+        self._lanes.send(alert.symbol or "", (alert_id, alert, received, gate, received_at, turn))
 
-    async def _lane(self, receive: trio.MemoryReceiveChannel) -> None:
+    async def _lane_turn(self, alert_id: int, alert: Alert, received: float, gate: Journaled,
+                         received_at: float | None, turn: Turn) -> None:
         # The next alert starts as soon as this one's status is queued: the writer commits in
         # order, and the alert counts as pending (see ``drain``) until its status is durable.
-        async for alert_id, alert, received, gate, received_at, turn in receive:
-            try:
-                async with turn:  # a closeall in the journal's order against every symbol's alerts
-                    status, outcome = await self._turn(alert_id, alert, received, gate, received_at)
-            except NotJournaled:
-                log.error("alert %d was not journaled (the write failed); nothing was done for it", alert_id)
-                self._processed()
-                continue
-            except LeftForNextStart:
-                log.warning("alert %d is left for the next start: the broker is still lost", alert_id)
-                self._processed()
-                continue
-            except BrokerError as e:  # the broker answers, but cannot serve (misconfigured): said as it is
-                log.error("alert %d: %s", alert_id, e)
-                status, outcome = "failed", {"error": str(e)}
-            except Exception:
-                log.exception("alert %d could not be processed", alert_id)
-                status, outcome = "failed", {"error": "internal error; see the engine's log"}
-            self.writer.set_status_soon(alert_id, status, outcome,
-                                        partial(self._status_written, alert_id, alert, status, outcome, received,
-                                                received_at))
+        try:
+            async with turn:  # a closeall in the journal's order against every symbol's alerts
+                status, outcome = await self._turn(alert_id, alert, received, gate, received_at)
+        except NotJournaled:
+            log.error("alert %d was not journaled (the write failed); nothing was done for it", alert_id)
+            self._processed()
+            return
+        except LeftForNextStart:
+            log.warning("alert %d is left for the next start: the broker is still lost", alert_id)
+            self._processed()
+            return
+        except BrokerError as e:  # the broker answers, but cannot serve (misconfigured): said as it is
+            log.error("alert %d: %s", alert_id, e)
+            status, outcome = "failed", {"error": str(e)}
+        except Exception:
+            log.exception("alert %d could not be processed", alert_id)
+            status, outcome = "failed", {"error": "internal error; see the engine's log"}
+        self.writer.set_status_soon(alert_id, status, outcome,
+                                    partial(self._status_written, alert_id, alert, status, outcome, received,
+                                            received_at))
 
     async def _turn(self, alert_id: int, alert: Alert, received: float, gate: Journaled,
                     received_at: float | None) -> tuple[str, dict[str, Any]]:
