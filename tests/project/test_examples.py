@@ -160,6 +160,22 @@ async def test_daily_loss_limit_counts_a_fill_told_again_after_a_crash_once(tmp_
     assert lost == pytest.approx(-20.0)
 
 
+async def test_daily_loss_limit_counts_a_fill_on_the_day_it_was_booked(tmp_path):
+    # A stop hit at 23:59 and told after midnight (or at the next start, hit while moonhook was
+    # stopped) is yesterday's loss: counted today, it refused the new day's entries.
+    now = [utc("2026-11-25 00:00") + 1]
+    async with running(tmp_path, example("daily_loss_limit"), clock=lambda: now[0]) as engine:
+        plugin = engine.plugins.get("daily_loss_limit")
+        fill = {"deal": 5, "order": 1, "position": 1, "symbol": "EURUSD", "side": "sell", "volume": 1.0,
+                "price": 1.09, "entry": "out", "reason": "sl", "time": utc("2026-11-24 23:59"), "profit": -400.0}
+        result = await engine.hooks.call(plugin, "on_fill", fill)
+        assert result.error is None, result.error
+        entry = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        days = [engine.store.get("daily_loss_limit", f"pnl:2026-11-2{d}") for d in (4, 5)]
+    assert days == [-400.0, 0.0]   # today: the entry's own fill, no commission
+    assert entry["status"] == "done", entry["outcome"]
+
+
 async def test_one_position_per_symbol_for_alerts_and_other_plugins(tmp_path):
     other = {"pyramid": """plugin = {priority = 200}
                            function on_alert(a)
