@@ -196,6 +196,23 @@ async def test_one_position_per_symbol_for_alerts_and_other_plugins(tmp_path):
     assert plugin_order == {"ok": False, "error": "vetoed by one_position: already a position open on GBPUSD"}
 
 
+async def test_one_position_counts_a_pending_order_that_would_open_a_second(tmp_path):
+    # A buy limit waiting, then a market buy: let through, the limit's fill made two positions.
+    async with running(tmp_path, {**example("one_position"), **ADDER}) as engine:
+        waiting = await process(engine, "buylimit EURUSD volume=0.1 price=1.0950")
+        entry = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        await process(engine, "trend EURUSD H1 up comment=add")   # another plugin's own entry
+        await process(engine, "closeshort EURUSD price=1.0940")   # a quote: the limit fills
+        with trio.fail_after(10):
+            while await engine.broker.orders():
+                await trio.sleep(0.02)
+        positions = await engine.broker.positions()
+        added = engine.store.get("adder", "r")
+    assert waiting["status"] == "done" and len(positions) == 1
+    assert entry["status"] == "rejected" and entry["outcome"]["reason"] == "already a pending order on EURUSD"
+    assert added == "vetoed by one_position: already a pending order on EURUSD"
+
+
 # Counts the example's timer runs in its store, for the test to know one has looked.
 TICKS = """
 local check = on_timer
