@@ -63,6 +63,22 @@ async def test_trend_filter_refuses_entries_against_the_trend(tmp_path):
     assert along["status"] == "done" and close["status"] == "done"
 
 
+@pytest.mark.parametrize("timeframe, interval", [("H4", "240"), ("D1", "1D"), ("D1", "D")])
+async def test_trend_filter_reads_the_trend_tradingviews_template_sets(tmp_path, timeframe, interval):
+    # trend.json sends the chart's {{interval}}: "240" from a 4-hour chart, never "H4". Looked up
+    # as "H4" only, the trend was unknown and every entry passed, against the trend too.
+    body = fill((EXAMPLES / "tradingview" / "trend.json").read_text())
+    body = body.replace(f'"{PLACEHOLDERS["interval"]}"', f'"{interval}"').replace('"up"', '"down"')
+    async with running(tmp_path, example("trend_filter"),
+                       plugins={"trend_filter": PluginConfig(params={"timeframe": timeframe})}) as engine:
+        assert (await process(engine, body))["status"] == "done"
+        against = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        along = await process(engine, "sell EURUSD volume=0.1 price=1.1")
+    assert against["status"] == "rejected", against["outcome"]
+    assert against["outcome"]["reason"] == f"buy against the {timeframe} down trend"
+    assert along["status"] == "done"
+
+
 async def test_fixed_fractional_sizes_from_the_stop(tmp_path):
     async with running(tmp_path, example("fixed_fractional")) as engine:
         sized = await process(engine, "buy EURUSD price=1.1000 sl=1.0950")      # 50 pips at 1%: 100 USD
