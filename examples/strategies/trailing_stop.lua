@@ -5,7 +5,9 @@
 -- this one lives in moonhook, on the timer.
 --
 -- Which positions: with `distance_pips` above 0, every position moonhook opened on the
--- plugin's symbols. A JSON alert can ask it for its own positions only:
+-- plugin's symbols (`plugin.symbols`, read through engine.symbol_map as the engine reads them:
+-- a TradingView ticker there names the broker's symbol). A JSON alert can ask it for its own
+-- positions only:
 --   {"action": "buy", "symbol": "EURUSD", "risk": 1, "sl_pips": 30, "trail_pips": 20,
 --    "trail_start_pips": 10}
 -- (`trail_step_pips` too), whatever `distance_pips` says.
@@ -21,11 +23,18 @@ local function pip(spec)
   return spec.point * ((spec.digits == 3 or spec.digits == 5) and 10 or 1)
 end
 
-local function watched(symbol)
+-- The positions on the plugin's symbols. positions.list reads a name through engine.symbol_map,
+-- as the engine reads plugin.symbols: "GOLD" mapped to the broker's "XAUUSD" lists XAUUSD's.
+local function watched_positions()
   local s = plugin.symbols
-  if s == nil or s == "*" then return true end
-  for _, name in ipairs(s) do if name == symbol then return true end end
-  return false
+  if s == nil or s == "*" then return positions.list() end
+  local found, seen = {}, {}
+  for _, name in ipairs(s) do
+    for _, p in ipairs(positions.list(name)) do
+      if not seen[p.ticket] then seen[p.ticket], found[#found + 1] = true, p end
+    end
+  end
+  return found
 end
 
 -- An alert's own trail, kept by its id until its entry fills (a pending order may wait long).
@@ -65,7 +74,7 @@ function on_close(p) store.delete("trail:" .. p.ticket) end
 local function rule_of(p)
   local own = store.get("trail:" .. p.ticket)
   if own then return own end
-  if params.distance_pips > 0 and p.plugin ~= nil and watched(p.symbol) then
+  if params.distance_pips > 0 and p.plugin ~= nil then
     return {distance = params.distance_pips, start = params.start_pips, step = params.step_pips}
   end
 end
@@ -87,7 +96,7 @@ local function next_stop(p, rule)
 end
 
 function on_timer()
-  for _, p in ipairs(positions.list()) do
+  for _, p in ipairs(watched_positions()) do
     local rule = rule_of(p)
     local sl = rule and next_stop(p, rule)
     if sl then

@@ -319,6 +319,21 @@ async def test_trailing_stop_trails_every_position_with_its_params_set(tmp_path)
     assert short["sl"] == 1.2965   # 15 pips above the ask
 
 
+async def test_trailing_stop_trails_the_symbols_it_names_through_the_symbol_map(tmp_path):
+    # plugin.symbols names TradingView's ticker, GOLD, which engine.symbol_map maps to the broker's
+    # XAUUSD: compared with the positions' own names, no gold position was trailed.
+    source = example("trailing_stop")["trailing_stop"].replace('every = "2s"', 'every = "1s"').replace(
+        "priority = 100,", 'priority = 100,\n  symbols = {"GOLD"},') + TICKS
+    async with running(tmp_path, {"trailing_stop": source}, symbol_map={"GOLD": "XAUUSD"},
+                       plugins={"trailing_stop": PluginConfig(params={"distance_pips": 150})}) as engine:
+        await process(engine, "buy GOLD volume=0.1 price=2000")
+        await process(engine, "closeshort GOLD price=2010")   # a quote: the bid 10 USD up
+        since = engine.store.get("trailing_stop", "ticks") or 0
+        await until(lambda: (engine.store.get("trailing_stop", "ticks") or 0) >= since + 2)
+        (gold,) = await engine.broker.positions()
+    assert (gold["symbol"], gold["sl"]) == ("XAUUSD", 2008.5)   # 150 pips of 0.01 behind the bid
+
+
 async def test_take_profits_closes_parts_at_its_levels_and_moves_the_stop_to_the_entry(tmp_path):
     source = example("take_profits")["take_profits"].replace('every = "2s"', 'every = "1s"') + TICKS
     async with running(tmp_path, {"take_profits": source}) as engine:
