@@ -29,7 +29,8 @@ function on_timer()
         local gained = (now - p.price_open) * dir / size
         local target = p.price_open + dir * params.lock_pips * size
         local moved = p.sl and (p.sl - target) * dir >= -size / 100
-        if gained >= params.trigger_pips and not moved then
+        -- a hundredth of a pip short is the float's error: 150.00 - 149.80 is 19.99999 pips
+        if gained >= params.trigger_pips - 0.01 and not moved then
           local factor = 10 ^ digits
           local r = orders.modify{ticket = ticket, sl = math.floor(target * factor + 0.5) / factor}
           if r.ok then log.info("stop of", ticket, "moved to break-even") end

@@ -272,6 +272,20 @@ async def test_breakeven_moves_the_stop_on_its_timer(tmp_path):
     assert after == 1.1001
 
 
+async def test_breakeven_moves_the_stop_of_a_short_at_exactly_its_trigger(tmp_path):
+    # A USDJPY short at 150.00, the ask at 149.80: 20 pips, which the floats made 19.99999, under
+    # the trigger: a price that touched it and turned took the position back to its first stop.
+    source = example("breakeven")["breakeven"].replace('every = "5s"', 'every = "1s"') + TICKS
+    async with running(tmp_path, {"breakeven": source}) as engine:
+        await process(engine, "sell USDJPY volume=0.1 price=150.00 sl=150.50")
+        await until(lambda: engine.store.keys("breakeven", "watch:"))   # its on_fill has seen the entry
+        await process(engine, "closelong USDJPY price=149.80")            # a quote: the ask 20 pips down
+        since = engine.store.get("breakeven", "ticks") or 0
+        await until(lambda: (engine.store.get("breakeven", "ticks") or 0) >= since + 2)
+        (short,) = await engine.broker.positions()
+    assert short["sl"] == 149.99   # the entry less lock_pips, 1 pip of 0.01
+
+
 async def test_trailing_stop_follows_the_price_forward_by_steps_for_the_positions_asked(tmp_path):
     source = example("trailing_stop")["trailing_stop"].replace('every = "2s"', 'every = "1s"') + TICKS
     async with running(tmp_path, {"trailing_stop": source}) as engine:
