@@ -3,7 +3,6 @@ TradingView templates parsed as TradingView would fill them."""
 
 from __future__ import annotations
 
-import calendar
 import json
 import re
 
@@ -14,42 +13,8 @@ from engine.domain.alerts import parse_body
 from engine.domain.config import PluginConfig
 from engine.domain.config.paper import PaperConfig
 
-from support.engine_support import process, running as _running
-from support.paths import ROOT
-
-EXAMPLES = ROOT / "examples"
-
-
-def running(tmp, scripts, **settings):
-    # These tests repeat identical alerts on purpose: no deduplication by content.
-    return _running(tmp, scripts, dedup_window=0, **settings)
-
-
-def example(*names: str) -> dict[str, str]:
-    return {n: (EXAMPLES / "strategies" / f"{n}.lua").read_text() for n in names}
-
-
-# Another plugin placing an entry of its own on an alert commented "add"; it keeps the answer.
-ADDER = {"adder": """plugin = {priority = 200}
-                     function on_alert(a)
-                       if a.comment == 'add' then
-                         local r = orders.market{symbol = a.symbol, side = 'buy', volume = 0.1}
-                         store.set('r', r.ok and 'placed' or r.error)
-                       end
-                     end"""}
-
-
-def utc(text: str) -> float:
-    return float(calendar.timegm(__import__("time").strptime(text, "%Y-%m-%d %H:%M")))
-
-
-async def until(check, timeout: float = 10.0) -> None:
-    """Waits for what the engine does in the background (a fill's or close's hooks, a
-    timer); the timeout only bounds a hang."""
-    with trio.fail_after(timeout):
-        while not check():
-            await trio.sleep(0.02)
-
+from support.engine_support import process
+from support.examples_support import ADDER, EXAMPLES, TICKS, example, running, until, utc
 
 async def test_trend_filter_refuses_entries_against_the_trend(tmp_path):
     async with running(tmp_path, example("trend_filter")) as engine:
@@ -176,22 +141,6 @@ async def test_daily_loss_limit_counts_a_fill_told_again_after_a_crash_once(tmp_
     assert lost == pytest.approx(-20.0)
 
 
-async def test_daily_loss_limit_counts_a_fill_on_the_day_it_was_booked(tmp_path):
-    # A stop hit at 23:59 and told after midnight (or at the next start, hit while moonhook was
-    # stopped) is yesterday's loss: counted today, it refused the new day's entries.
-    now = [utc("2026-11-25 00:00") + 1]
-    async with running(tmp_path, example("daily_loss_limit"), clock=lambda: now[0]) as engine:
-        plugin = engine.plugins.get("daily_loss_limit")
-        fill = {"deal": 5, "order": 1, "position": 1, "symbol": "EURUSD", "side": "sell", "volume": 1.0,
-                "price": 1.09, "entry": "out", "reason": "sl", "time": utc("2026-11-24 23:59"), "profit": -400.0}
-        result = await engine.hooks.call(plugin, "on_fill", fill)
-        assert result.error is None, result.error
-        entry = await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        days = [engine.store.get("daily_loss_limit", f"pnl:2026-11-2{d}") for d in (4, 5)]
-    assert days == [-400.0, 0.0]   # today: the entry's own fill, no commission
-    assert entry["status"] == "done", entry["outcome"]
-
-
 async def test_one_position_per_symbol_for_alerts_and_other_plugins(tmp_path):
     other = {"pyramid": """plugin = {priority = 200}
                            function on_alert(a)
@@ -210,33 +159,6 @@ async def test_one_position_per_symbol_for_alerts_and_other_plugins(tmp_path):
     assert second["status"] == "rejected" and second["outcome"]["reason"] == "already a position open on EURUSD"
     assert added["status"] == "done"
     assert plugin_order == {"ok": False, "error": "vetoed by one_position: already a position open on GBPUSD"}
-
-
-async def test_one_position_counts_a_pending_order_that_would_open_a_second(tmp_path):
-    # A buy limit waiting, then a market buy: let through, the limit's fill made two positions.
-    async with running(tmp_path, {**example("one_position"), **ADDER}) as engine:
-        waiting = await process(engine, "buylimit EURUSD volume=0.1 price=1.0950")
-        entry = await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        await process(engine, "trend EURUSD H1 up comment=add")   # another plugin's own entry
-        await process(engine, "closeshort EURUSD price=1.0940")   # a quote: the limit fills
-        with trio.fail_after(10):
-            while await engine.broker.orders():
-                await trio.sleep(0.02)
-        positions = await engine.broker.positions()
-        added = engine.store.get("adder", "r")
-    assert waiting["status"] == "done" and len(positions) == 1
-    assert entry["status"] == "rejected" and entry["outcome"]["reason"] == "already a pending order on EURUSD"
-    assert added == "vetoed by one_position: already a pending order on EURUSD"
-
-
-# Counts the example's timer runs in its store, for the test to know one has looked.
-TICKS = """
-local check = on_timer
-function on_timer()
-  check()
-  store.set("ticks", (store.get("ticks") or 0) + 1)
-end
-"""
 
 
 async def test_breakeven_moves_the_stop_on_its_timer(tmp_path):
@@ -270,20 +192,6 @@ async def test_breakeven_moves_the_stop_on_its_timer(tmp_path):
             while await positions() or engine.store.keys("breakeven", "watch:"):
                 await trio.sleep(0.02)
     assert after == 1.1001
-
-
-async def test_breakeven_moves_the_stop_of_a_short_at_exactly_its_trigger(tmp_path):
-    # A USDJPY short at 150.00, the ask at 149.80: 20 pips, which the floats made 19.99999, under
-    # the trigger: a price that touched it and turned took the position back to its first stop.
-    source = example("breakeven")["breakeven"].replace('every = "5s"', 'every = "1s"') + TICKS
-    async with running(tmp_path, {"breakeven": source}) as engine:
-        await process(engine, "sell USDJPY volume=0.1 price=150.00 sl=150.50")
-        await until(lambda: engine.store.keys("breakeven", "watch:"))   # its on_fill has seen the entry
-        await process(engine, "closelong USDJPY price=149.80")            # a quote: the ask 20 pips down
-        since = engine.store.get("breakeven", "ticks") or 0
-        await until(lambda: (engine.store.get("breakeven", "ticks") or 0) >= since + 2)
-        (short,) = await engine.broker.positions()
-    assert short["sl"] == 149.99   # the entry less lock_pips, 1 pip of 0.01
 
 
 async def test_trailing_stop_follows_the_price_forward_by_steps_for_the_positions_asked(tmp_path):
@@ -331,21 +239,6 @@ async def test_trailing_stop_trails_every_position_with_its_params_set(tmp_path)
         await until(lambda: (engine.store.get("trailing_stop", "ticks") or 0) >= since + 2)
         (short,) = await engine.broker.positions()
     assert short["sl"] == 1.2965   # 15 pips above the ask
-
-
-async def test_trailing_stop_trails_the_symbols_it_names_through_the_symbol_map(tmp_path):
-    # plugin.symbols names TradingView's ticker, GOLD, which engine.symbol_map maps to the broker's
-    # XAUUSD: compared with the positions' own names, no gold position was trailed.
-    source = example("trailing_stop")["trailing_stop"].replace('every = "2s"', 'every = "1s"').replace(
-        "priority = 100,", 'priority = 100,\n  symbols = {"GOLD"},') + TICKS
-    async with running(tmp_path, {"trailing_stop": source}, symbol_map={"GOLD": "XAUUSD"},
-                       plugins={"trailing_stop": PluginConfig(params={"distance_pips": 150})}) as engine:
-        await process(engine, "buy GOLD volume=0.1 price=2000")
-        await process(engine, "closeshort GOLD price=2010")   # a quote: the bid 10 USD up
-        since = engine.store.get("trailing_stop", "ticks") or 0
-        await until(lambda: (engine.store.get("trailing_stop", "ticks") or 0) >= since + 2)
-        (gold,) = await engine.broker.positions()
-    assert (gold["symbol"], gold["sl"]) == ("XAUUSD", 2008.5)   # 150 pips of 0.01 behind the bid
 
 
 async def test_take_profits_closes_parts_at_its_levels_and_moves_the_stop_to_the_entry(tmp_path):

@@ -1,0 +1,55 @@
+"""The example strategies of examples/strategies/ run through a real engine: the helpers their
+tests share (tests/project/test_examples.py, test_examples_live.py)."""
+
+from __future__ import annotations
+
+import calendar
+import time
+
+import trio
+
+from support.engine_support import running as _running
+from support.paths import ROOT
+
+EXAMPLES = ROOT / "examples"
+
+
+def running(tmp, scripts, **settings):
+    # These tests repeat identical alerts on purpose: no deduplication by content.
+    return _running(tmp, scripts, dedup_window=0, **settings)
+
+
+def example(*names: str) -> dict[str, str]:
+    return {n: (EXAMPLES / "strategies" / f"{n}.lua").read_text() for n in names}
+
+
+# Another plugin placing an entry of its own on an alert commented "add"; it keeps the answer.
+ADDER = {"adder": """plugin = {priority = 200}
+                     function on_alert(a)
+                       if a.comment == 'add' then
+                         local r = orders.market{symbol = a.symbol, side = 'buy', volume = 0.1}
+                         store.set('r', r.ok and 'placed' or r.error)
+                       end
+                     end"""}
+
+
+def utc(text: str) -> float:
+    return float(calendar.timegm(time.strptime(text, "%Y-%m-%d %H:%M")))
+
+
+async def until(check, timeout: float = 10.0) -> None:
+    """Waits for what the engine does in the background (a fill's or close's hooks, a
+    timer); the timeout only bounds a hang."""
+    with trio.fail_after(timeout):
+        while not check():
+            await trio.sleep(0.02)
+
+
+# Counts the example's timer runs in its store, for the test to know one has looked.
+TICKS = """
+local check = on_timer
+function on_timer()
+  check()
+  store.set("ticks", (store.get("ticks") or 0) + 1)
+end
+"""
