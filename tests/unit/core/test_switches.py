@@ -49,7 +49,8 @@ async def test_a_pause_through_the_api_survives_a_restart_and_alerts_are_journal
         row = (await client.get(f"/api/alerts/{sent.json()['id']}", headers=AUTH)).json()
         assert row["status"] == "paused" and await engine.broker.positions() == []
         listing = (await client.get("/api/plugins", headers=AUTH)).json()
-        assert listing["pause"] == {"paused": True, "by": "api", "at": 1_700_000_000.0, "reason": "news at 14:30"}
+        assert listing["pause"] == {"paused": True, "by": "api", "at": 1_700_000_000.0, "reason": "news at 14:30",
+                                    "held": 1}
 
         resumed = await client.post("/api/resume", headers=AUTH)
         assert resumed.status_code == 200 and not engine.paused
