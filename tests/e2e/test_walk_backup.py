@@ -48,3 +48,26 @@ def test_a_backup_to_a_path_that_cannot_be_a_file_says_what_is_wrong_with_it(use
     made = user.moonhook("backup", "moonhook.toml/monday.db", cwd="bot")
     assert (made.returncode, made.stderr) == (2, "moonhook: backup: Not a directory: moonhook.toml/monday.db\n")
     assert run.interrupt() == 0
+
+
+def test_what_is_written_after_a_backup_survives_a_power_cut(user):
+    """`moonhook backup` (or the sqlite3 shell) reads the journal while the engine runs. Once it
+    closed, the engine's next commits went to a WAL that reader had deleted: an alert answered
+    and a script's store.set after it were gone at the restart that followed a kill -9."""
+    config, _ = init(user, "bot")
+    (user.home / "bot" / "scripts" / "note.lua").write_text(
+        "function on_alert(a) store.set('seen:' .. a.alert_id, a.volume) end\n")
+    run = user.start("run", config=config, cwd="bot")
+    assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09 id=before")["id"])["status"] == "done"
+    made = user.moonhook("backup", "backups/monday.db", cwd="bot")
+    assert made.returncode == 0, outcome(made)
+    after = run.settled(run.webhook("buy EURUSD volume=0.2 price=1.1 sl=1.09 id=after")["id"])
+    assert after["status"] == "done"
+    run.kill()  # SIGKILL to the engine and its workers: a power cut as the file system keeps it
+
+    with sqlite3.connect(user.home / "bot" / "data" / "moonhook.db") as db:
+        notes = db.execute("SELECT key, value FROM store WHERE plugin = 'note' ORDER BY key").fetchall()
+    assert notes == [("seen:1", '["v",[0.1]]'), ("seen:2", '["v",[0.2]]')], notes
+    again = user.start("run", config=config, cwd="bot")
+    assert [a["source_id"] for a in again.get("/api/alerts")["alerts"]] == ["after", "before"]
+    assert again.interrupt() == 0

@@ -107,9 +107,16 @@ def private_file(path: Path) -> None:
     """Creates ``path``'s folder (0700) and the file itself (0600) private to this user before
     SQLite opens it: the journal holds trades and alerts. SQLite gives its -wal and -shm files the
     database's mode. An existing database that others could read is narrowed; an existing folder
-    is left as the user made it."""
+    is left as the user made it.
+
+    An existing file is never opened here: closing any descriptor of a file drops every POSIX
+    lock this process holds on it, those of an engine connection already open on it too (the
+    journal's is the second on one file). A reader in another process (``moonhook backup``, the
+    sqlite3 shell) would then find no other connection, checkpoint and delete the WAL at its close,
+    and every later commit would go to the deleted WAL, unseen by others and lost at a kill."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         try:
             if file.stat().st_mode & 0o077:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 
 from engine.adapters.storage import Database
 from support.engine_support import running
@@ -26,3 +28,27 @@ def test_an_existing_readable_database_is_narrowed(tmp_path):
     path.chmod(0o644)
     Database(path).close()
     assert mode(path) == 0o600
+
+
+def _read_elsewhere(path) -> str:
+    """The store's keys as another process reads them (the sqlite3 shell, ``moonhook backup``),
+    closing its connection after."""
+    code = f"import sqlite3; print(sqlite3.connect({str(path)!r}).execute('SELECT key FROM store').fetchall())"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_second_connection_on_a_file_leaves_the_first_ones_locks(tmp_path):
+    # Making the journal's file private opened and closed it: that dropped the engine connection's
+    # locks, a reader in another process then deleted the WAL at its close, and the next commits
+    # went to the deleted file, lost at a kill -9.
+    path = tmp_path / "moonhook.db"
+    engine = Database(path, fsync=False)
+    journal = Database(path, shared_lock=False, turn=engine.turn)
+    with journal.transaction() as db:
+        db.execute("INSERT INTO store (plugin, key, value, updated_at) VALUES ('p', 'a', '1', 0)")
+    assert _read_elsewhere(path) == "[('a',)]"
+    with journal.transaction() as db:
+        db.execute("INSERT INTO store (plugin, key, value, updated_at) VALUES ('p', 'b', '1', 0)")
+    assert _read_elsewhere(path) == "[('a',), ('b',)]"
+    journal.close()
+    engine.close()
