@@ -71,22 +71,31 @@ local function take(p, plan)
   local now = long and q.bid or q.ask
   local step = plan.steps[1]
   if step == nil or (now - step.price) * (long and 1 or -1) < 0 then return end
-  local left = plan.left or plan.volume   -- what the plan's steps so far leave open
+  -- What the plan's steps so far leave open, less what was closed otherwise (by hand, another
+  -- plugin): a step still closes its share of what the position opened with.
+  local left = math.min(plan.left or plan.volume, plan.sent or p.volume)
   local lots = part(spec, plan.volume, step.pct, left)
-  if p.volume < left - 1e-9 then
-    -- Smaller than this plan left it: the step's close went through and its answer or the plan's
+  if plan.sent and p.volume < plan.sent - 1e-9 then
+    -- Smaller than when this step's close was sent: it went through and its answer or the plan's
     -- note of it was lost (a restart, MetaTrader gone before it answered). Not taken again.
     log.info("position", p.ticket, "already at", p.volume, "lots: the step at", step.price, "was taken")
   else
+    plan.sent = p.volume   -- noted first: a close whose answer is lost is then known by the volume
+    store.set("steps:" .. p.ticket, plan)
     local r = orders.close{ticket = p.ticket, volume = lots}   -- nil: the whole position
     if not r.ok then
       log.warn("position", p.ticket, "not taken at", step.price, ":", r.error)
+      if r.volume == nil then   -- nothing closed: tried again at the next look (closed in part: taken then)
+        plan.sent = nil
+        store.set("steps:" .. p.ticket, plan)
+      end
       return
     end
   end
   table.remove(plan.steps, 1)
   plan.taken = (plan.taken or 0) + 1
   plan.left = lots and tonumber(string.format("%.8f", math.min(p.volume, left - lots)))
+  plan.sent = nil
   store.set("steps:" .. p.ticket, plan)
   if plan.taken == 1 and params.breakeven and lots then
     local moved = orders.modify{ticket = p.ticket, sl = plan.price}

@@ -274,6 +274,31 @@ async def test_take_profits_closes_parts_at_its_levels_and_moves_the_stop_to_the
         "tp1: 1.1 is not on the profit side of 1.11 for a buy")
 
 
+async def test_take_profits_takes_its_step_after_a_part_closed_otherwise(tmp_path):
+    # 0.1 of 0.3 lots closed by another plugin (or by hand) before TP1: the script took that for
+    # its own step's close, whose answer was lost, closed nothing at TP1 and moved the stop.
+    source = example("take_profits")["take_profits"].replace('every = "2s"', 'every = "1s"') + TICKS
+    closer = {"closer": """plugin = {priority = 300}
+                           function on_alert(a)
+                             if a.comment ~= 'part' then return end
+                             local p = positions.list(a.symbol)[1]
+                             store.set('r', orders.close{ticket = p.ticket, volume = 0.1}.ok)
+                           end"""}
+    async with running(tmp_path, {"take_profits": source, **closer}) as engine:
+        await process(engine, json.dumps({"symbol": "EURUSD", "action": "buy", "volume": 0.3, "price": 1.1,
+                                          "sl": 1.095, "tp": 1.12, "tp1": 1.104}))
+        await until(lambda: engine.store.keys("take_profits", "steps:"))   # its on_fill has seen the entry
+        await process(engine, "trend EURUSD H1 up comment=part")             # the closer's part
+        assert engine.store.get("closer", "r") is True
+        await process(engine, "closeshort EURUSD price=1.1041")              # TP1: half of 0.3
+        since = engine.store.get("take_profits", "ticks") or 0
+        await until(lambda: (engine.store.get("take_profits", "ticks") or 0) >= since + 2)
+        (p,) = await engine.broker.positions()
+        taken = [d["volume"] for d in await engine.broker.history() if d["entry"] == "out"]
+    assert taken == [0.1, 0.15]
+    assert (p["volume"], p["sl"]) == (0.05, 1.1)
+
+
 async def test_flat_for_weekend_closes_cancels_and_refuses_entries_in_its_window(tmp_path):
     source = example("flat_for_weekend")["flat_for_weekend"].replace('every = "1m"', 'every = "1s"') + TICKS
     now = [utc("2026-12-04 20:00") + 0.25]   # a Friday; time.now() has a fraction, as live
