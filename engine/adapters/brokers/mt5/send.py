@@ -2,7 +2,8 @@
 
 The send is written down by its tag before it goes (``book.py``); a tag already done answers
 its result, one left open is looked for at the broker first (``history.py``). A requote or a
-price change is sent again at a fresh price, an unsupported filling type (10030) with the
+price change is sent again at a fresh price (MetaTrader lost before it is read: nothing
+executed, so the alert waits for it, as below), an unsupported filling type (10030) with the
 next one the symbol allows; no connection with the trade server (10031: nothing reached it)
 marks the session lost and raises Unknown, so the alert waits for it as for a lost terminal;
 any other retcode refuses the request, in MetaTrader's words.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterator, NoReturn
 
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.book import OPEN_STATES, Book
@@ -135,14 +136,23 @@ class Sender:
                     request = {**request, "price": await fresh(request)}
                 except Refused as e:  # an entry's stops too near the price now: never sent again
                     return await self.settle(tag, OrderResult.refused(f"{said}: the price moved: {e}"))
+                except (BrokerError, Unknown) as e:  # lost before the next try: nothing executed yet
+                    await self._unsent(tag, f"{said}, and no fresh price to send it again at: {e}")
                 continue
             if code == c.INVALID_STOPS and fresh is not None:
                 said += await _moved(request, fresh)
             if code == c.CONNECTION:  # sent nowhere: the alert waits for the trade server, as for a lost terminal
-                await self.settle(tag, OrderResult.refused(said))  # not executed: the tag may be sent again
                 self._session.lose(c.describe_retcode(code))
-                raise Unknown(said)
+                await self._unsent(tag, said)
             return await self.settle(tag, OrderResult.refused(said))
+
+    async def _unsent(self, tag: str, said: str) -> NoReturn:
+        """Nothing the send tagged ``tag`` sent has executed (its answers said so), and MetaTrader
+        cannot serve it now: written down as not executed, so the tag may be sent again, and
+        Unknown raised, so that its alert waits for MetaTrader and runs once it is back. Left
+        "sending", it would be looked for in vain and called not known, never to be sent."""
+        await self.settle(tag, OrderResult.refused(said))
+        raise Unknown(said)
 
     async def settle(self, tag: str, result: OrderResult) -> OrderResult:
         """The send tagged ``tag`` is over, or "lost" (``result.unknown``: looked for again at

@@ -1,0 +1,33 @@
+"""The MetaTrader 5 broker when the link to the terminal fails at the worst moment of an order's
+life, against the stand-in terminal in the broker's real worker process: the order is never sent
+twice, an alert nothing of which executed waits for the terminal rather than being lost, and what
+is not known is said. ``terminal.sent()`` counts the orders that really executed."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.domain.orders import BrokerError, OrderRequest
+
+from support.mt5_support import mt5, until
+
+
+def market(cid: str, side: str = "buy", volume: float = 0.1, symbol: str = "EURUSD", **more) -> OrderRequest:
+    return OrderRequest("market", cid, symbol=symbol, side=side, volume=volume, plugin="trend", alert_id=7, **more)
+
+
+async def test_a_requote_then_the_terminal_lost_before_the_next_try_waits_and_is_sent_once_back(tmp_path):
+    # A requote executes nothing; the fresh tick for the next try found the terminal gone. The send
+    # stayed "sending", was looked for in vain and called "not known": the entry was never sent,
+    # and the trader was told to look at the positions for an order that had surely not gone.
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.script("order_send", "requote")
+        broker.terminal.script("symbol_info_tick", "normal", "ipc_down")   # the entry's tick, then the fresh one
+        with pytest.raises(BrokerError, match="Nothing was sent"):          # the alert waits for the terminal
+            await broker.execute(market("a3-p-1"))
+        assert broker.book.unresolved() == [] and broker.terminal.sent() == 0
+        broker.terminal.reconnect()
+        await until(lambda: broker.connected)
+        result = await broker.execute(market("a3-p-1"))                     # its alert, run once it is back
+        assert result.ok and not result.duplicate and broker.terminal.sent() == 1
