@@ -6,6 +6,7 @@ is not known is said. ``terminal.sent()`` counts the orders that really executed
 from __future__ import annotations
 
 import pytest
+import trio
 
 from engine.domain.orders import BrokerError, OrderRequest
 
@@ -31,3 +32,34 @@ async def test_a_requote_then_the_terminal_lost_before_the_next_try_waits_and_is
         await until(lambda: broker.connected)
         result = await broker.execute(market("a3-p-1"))                     # its alert, run once it is back
         assert result.ok and not result.duplicate and broker.terminal.sent() == 1
+
+
+async def test_the_terminal_lost_while_a_send_waits_for_its_write_waits_and_is_sent_once_back(tmp_path):
+    # The send is written down before it goes, in the engine's turn to write (the journal's commit
+    # may hold it through an fsync). The terminal was lost meanwhile, so order_send was never
+    # called; yet the send was left "unknown", looked for in vain and called "not known": never sent.
+    async with mt5(tmp_path, poll_seconds=3600) as broker:                 # no poll waits for the turn but the send
+        assert (await broker.execute(market("a2-p-1"))).ok                  # the plugin's magic number given
+        turn = broker._database.turn
+        await turn.take()                                                   # the journal writer commits ...
+        outcome = []
+
+        async def send() -> None:
+            try:
+                outcome.append(await broker.execute(market("a3-p-1")))
+            except BrokerError as e:
+                outcome.append(e)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send)
+            await until(lambda: turn._waiting == 1)                         # ... while the send waits to be written
+            broker.terminal.disconnect()
+            with pytest.raises(BrokerError):                                # a read finds the terminal gone
+                await broker.positions()
+            turn.give()
+        (waits,) = outcome
+        assert isinstance(waits, BrokerError) and "Nothing was sent" in str(waits), waits   # the alert waits
+        assert broker.book.unresolved() == [] and broker.terminal.sent() == 1
+        broker.terminal.reconnect()
+        await until(lambda: broker.connected)
+        result = await broker.execute(market("a3-p-1"))                     # its alert, run once it is back
+        assert result.ok and not result.duplicate and broker.terminal.sent() == 2

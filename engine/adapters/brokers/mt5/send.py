@@ -23,7 +23,7 @@ from typing import Any, Awaitable, Callable, Iterator, NoReturn
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.book import OPEN_STATES, Book
 from engine.adapters.brokers.mt5.history import History
-from engine.adapters.brokers.mt5.session import Session, Unknown
+from engine.adapters.brokers.mt5.session import Session, Unknown, Unreached
 from engine.domain.config.mt5 import MT5Config
 from engine.domain.orders import BrokerError, OrderRequest, OrderResult
 from engine.domain.rules import Refused
@@ -108,6 +108,8 @@ class Sender:
         while True:
             try:
                 answer = await self._session.call("order_send", request)
+            except Unreached as e:  # lost before order_send was called: nothing of it reached MetaTrader
+                await self._unsent(tag, str(e))
             except Unknown:
                 await self._write(self._book.settle, tag, "unknown")
                 # the worker is restarted and the terminal linked again in the background; the

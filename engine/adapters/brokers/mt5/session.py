@@ -34,6 +34,10 @@ class Unknown(Exception):
     or a read failed."""
 
 
+class Unreached(Unknown):
+    """The call was never made: the session was known lost before it (nothing was sent)."""
+
+
 class Session:
     def __init__(self, link: TerminalLink, config: MT5Config, tell: Callable[[Event], None]):
         self.link = link
@@ -137,9 +141,9 @@ class Session:
 
     async def call(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any:
         """``fn`` in the worker: its value, or None with the failure logged. Raises Unknown if
-        MetaTrader cannot be reached (the session is then lost)."""
+        MetaTrader cannot be reached (the session is then lost), Unreached if it was lost before."""
         if not self.connected:
-            raise Unknown(f"MetaTrader 5 is not connected ({self.state})")
+            raise Unreached(f"MetaTrader 5 is not connected ({self.state})")
         try:
             value, error = await self.link.call(fn, *args, deadline=deadline, **kwargs)
         except (LinkLost, CallRaised) as e:
