@@ -609,7 +609,8 @@ def _seconds(value):
 def _history(name, kind, ticket_key, time_key, convert, date_from, date_to, group, ticket, position):
     """Deals or orders of the history: by ``ticket`` (the order's), ``position``, or a date range."""
     def body(st, _):
-        rows = st.rows(kind)
+        shown = st.get("history_shown")
+        rows = [r for r in st.rows(kind) if shown is None or r["ticket"] in shown[kind]]
         if ticket is not None:
             return tuple(convert(st, r) for r in rows if r[ticket_key] == ticket)
         if position is not None:
@@ -1143,6 +1144,14 @@ class Terminal:
     def reconnect(self):
         with _tx(self.path) as st:
             st.put("connected", True)
+
+    def lag_history(self, on=True):
+        """While on, the history (``history_deals_get``, ``history_orders_get``) shows only what it
+        had when it was switched on, as a real terminal's trails order_send by a second or more:
+        a deal made, or an order filled, removed or ended since, is not there yet."""
+        with _tx(self.path) as st:
+            st.put("history_shown", {kind: [r["ticket"] for r in st.rows(kind)] for kind in ("deal", "history_order")}
+                   if on else None)
 
     def set_time(self, unix):
         """The terminal's clock held at ``unix`` (deals, orders and ticks are stamped with it), or

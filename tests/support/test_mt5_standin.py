@@ -399,6 +399,18 @@ def test_history_orders_by_dates(term):
     assert mt5.history_orders_get(now + 60, now + 120) == ()
 
 
+def test_a_lagging_history_shows_only_what_it_had_until_it_catches_up(term):
+    first = market()
+    term.lag_history()
+    second = market()
+    now = time.time()
+    assert [p.ticket for p in mt5.positions_get()] == [first.order, second.order]   # the positions at once
+    assert [o.ticket for o in mt5.history_orders_get(now - 60, now + 60)] == [first.order]
+    assert mt5.history_deals_get(ticket=second.order) == ()
+    term.lag_history(False)
+    assert [d.order for d in mt5.history_deals_get(ticket=second.order)] == [second.order]
+
+
 def test_external_positions_carry_no_magic(term):
     ticket = term.open_external("GBPUSD", "sell", 0.3)
     (position,) = mt5.positions_get(group="GBP*")

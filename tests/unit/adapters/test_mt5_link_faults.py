@@ -8,9 +8,11 @@ from __future__ import annotations
 import pytest
 import trio
 
-from engine.domain.orders import BrokerError, OrderRequest
+from engine.domain.orders import BrokerError, Dropped, OrderRequest
 
 from support.mt5_support import mt5, until
+
+RESTARTS = 3.0   # a hung call's deadline, which the worker's restart and login must fit after (test_mt5_broker.py)
 
 
 def market(cid: str, side: str = "buy", volume: float = 0.1, symbol: str = "EURUSD", **more) -> OrderRequest:
@@ -63,3 +65,24 @@ async def test_the_terminal_lost_while_a_send_waits_for_its_write_waits_and_is_s
         await until(lambda: broker.connected)
         result = await broker.execute(market("a3-p-1"))                     # its alert, run once it is back
         assert result.ok and not result.duplicate and broker.terminal.sent() == 2
+
+
+async def test_a_removal_whose_answer_is_lost_while_the_history_trails_is_not_called_unchanged(tmp_path):
+    # A terminal's history trails order_send by a second or more. A removal executed, its answer
+    # lost, was looked for in the history while it did not have the order yet: "not executed: MetaTrader
+    # shows the order unchanged", for good, though the order was gone; then the order was told
+    # "cancelled: deleted in the terminal or by the broker", as if someone else had removed it.
+    async with mt5(tmp_path, timeout=RESTARTS) as broker:
+        placed = await broker.execute(OrderRequest("pending", "a12-p-1", symbol="EURUSD", side="buy", type="limit",
+                                                   price=1.075, volume=0.1, plugin="p", alert_id=12))
+        broker.terminal.lag_history()
+        broker.terminal.script("order_send", "hang_after")                  # removed, the answer never comes
+        cancel = OrderRequest("close", "a13-p-1", ticket=placed.ticket, plugin="p", alert_id=13)
+        first = await broker.execute(cancel)
+        assert not first.ok and first.unknown and "removed, most likely" in first.error, first
+        assert broker.terminal.orders() == [] and broker.terminal.sent() == 2
+        broker.terminal.lag_history(False)                                  # the history catches up
+        again = await broker.execute(cancel)                                # a repeat looks again
+        assert again.ok and again.ticket == placed.ticket and broker.terminal.sent() == 2, again
+        await until(lambda: broker.book.get_state("pending_orders_known") == "[]")   # its end read ...
+        assert not [e for e in broker.events if isinstance(e, Dropped)]     # ... and not told as someone else's

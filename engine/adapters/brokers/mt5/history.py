@@ -58,6 +58,16 @@ def alert_of(comment: Any) -> int | None:
     return int(found[1]) if found else None
 
 
+def _not_known(request: dict[str, Any], waited: float) -> str:
+    """Why the send of ``request``, its answer lost, is not known after ``waited`` seconds."""
+    if request.get("action") == c.ACTION_REMOVE:
+        return (f"not known: the answer was lost, and pending order {request['order']} is no longer open, but "
+                f"MetaTrader's history did not have it within {waited:g} s (removed, most likely); it is not sent "
+                "again (look at the orders: a repeat looks for it again)")
+    return (f"not known: the answer was lost, and MetaTrader showed no trace of the order within {waited:g} s; it "
+            "is not sent again (look at the positions: if it arrives, its fill is told)")
+
+
 def _as_asked(order: dict[str, Any], request: dict[str, Any]) -> bool:
     """Whether pending ``order`` has what the modify ``request`` asks: its price, sl and tp (0:
     none), and its expiry when the request sets one. Not the price alone: a change of a stop
@@ -209,12 +219,14 @@ class History:
         ``resolve_seconds``. A deal or a pending order absent is "lost" (not ok and ``unknown``):
         a trade server or a bridge slower than that may still execute it, so it is never sent
         again, only looked for (once, at each repeat). A stop change, modify or removal not in
-        effect is refused: sent again, it changes nothing twice. Raises Unknown if MetaTrader
-        cannot be asked."""
+        effect is refused: sent again, it changes nothing twice; but a removal whose order is gone
+        while the history, which trails order_send, does not have it yet is "lost": removed, most
+        likely, never "unchanged". Raises Unknown if MetaTrader cannot be asked."""
         wait = 0.0 if send["state"] == "lost" else self._b.config.resolve_seconds
         deadline = trio.current_time() + wait
         request = send["request"]
         by_effect = request.get("action") in (c.ACTION_SLTP, c.ACTION_MODIFY, c.ACTION_REMOVE)
+        done: bool | None = None
         while True:
             if by_effect:
                 try:
@@ -230,7 +242,7 @@ class History:
                             found["ticket"])
                 return await self._b.settle(send["tag"], OrderResult(
                     ok=True, ticket=found["ticket"], price=found.get("price"), volume=found.get("volume")))
-            if trio.current_time() >= deadline and by_effect:
+            if trio.current_time() >= deadline and by_effect and done is False:
                 log.warning("%s: its answer was lost, and it is not in effect at the broker: not executed", send["tag"])
                 return await self._b.settle(send["tag"], OrderResult.refused(
                     "not executed: the answer was lost and MetaTrader shows the order unchanged"))
@@ -243,10 +255,8 @@ class History:
                 if send["state"] != "lost":
                     log.warning("%s: its answer was lost, and it is nowhere at the broker yet: not sent again",
                                 send["tag"])
-                return await self._b.settle(send["tag"], OrderResult(ok=False, unknown=True, error=(
-                    f"not known: the answer was lost, and MetaTrader showed no trace of the order within "
-                    f"{self._b.config.resolve_seconds:g} s; it is not sent again (look at the positions: if it "
-                    "arrives, its fill is told)")))
+                return await self._b.settle(send["tag"], OrderResult(ok=False, unknown=True, error=_not_known(
+                    request, self._b.config.resolve_seconds)))
             await trio.sleep(min(0.5, self._b.config.resolve_seconds / 4))
 
     async def _whole_close(self, request: dict[str, Any]) -> bool:
@@ -258,16 +268,17 @@ class History:
         now = await self._b.query("positions_get", ticket=request["position"])
         return bool(now) and now[0]["volume"] <= request["volume"] + 1e-9
 
-    async def _applied(self, request: dict[str, Any]) -> bool:
-        """Whether the stop change, modify or removal ``request`` is in effect at the broker.
-        Raises Refused for a removal that never can be: its order ended otherwise (filled,
-        expired, rejected). Raises Unknown if MetaTrader cannot be asked."""
+    async def _applied(self, request: dict[str, Any]) -> bool | None:
+        """Whether the stop change, modify or removal ``request`` is in effect at the broker; None
+        for a removal whose order is gone and not in the history yet. Raises Refused for a removal
+        that never can be: its order ended otherwise (filled, expired, rejected). Raises Unknown
+        if MetaTrader cannot be asked."""
         if request["action"] == c.ACTION_SLTP:
             now = await self._b.query("positions_get", ticket=request["position"])
             return bool(now) and (now[0]["sl"], now[0]["tp"]) == (request["sl"] or 0.0, request["tp"] or 0.0)
         now = await self._b.query("orders_get", ticket=request["order"])
         if request["action"] == c.ACTION_REMOVE:
-            return not now and await self.cancelled(request["order"])
+            return False if now else await self.cancelled(request["order"]) or None
         return bool(now) and _as_asked(now[0], request)
 
     async def cancelled(self, ticket: int) -> bool:
