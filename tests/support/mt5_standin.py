@@ -434,7 +434,7 @@ def version():
 
 def terminal_info():
     return _call("terminal_info", None, lambda st, _: TerminalInfo(
-        False, False, True, False, st.get("trade_allowed"), False, False, False, False, False, 4874, 100000, 0,
+        False, False, st.get("server_link", True), False, st.get("trade_allowed"), False, False, False, False, False, 4874, 100000, 0,
         12345, 0.0, 0.0, "MetaQuotes Ltd.", "MetaTrader 5 (stand-in)", "English", os.path.dirname(_path),
         os.path.dirname(_path), os.path.dirname(_path)))
 
@@ -879,6 +879,7 @@ def _need(ok, retcode):
 def _trade(st, r, execute):
     """Checks ``r`` as the terminal and trade server would and, when ``execute``, carries it out:
     (retcode, order ticket, deal ticket, volume, price). A refusal raises _Refused."""
+    _need(st.get("server_link", True), 10031)
     _need(st.get("trade_allowed"), 10027)
     if r.action == TRADE_ACTION_SLTP:
         pos = st.row("position", r.position)
@@ -1152,6 +1153,13 @@ class Terminal:
         with _tx(self.path) as st:
             st.put("history_shown", {kind: [r["ticket"] for r in st.rows(kind)] for kind in ("deal", "history_order")}
                    if on else None)
+
+    def set_server_link(self, up):
+        """The terminal's own connection to its trade server (a server's maintenance, the broker's
+        network): down, the terminal still answers, its data as last synchronised, but
+        ``terminal_info().connected`` is False and order_send and order_check answer 10031."""
+        with _tx(self.path) as st:
+            st.put("server_link", bool(up))
 
     def set_time(self, unix):
         """The terminal's clock held at ``unix`` (deals, orders and ticks are stamped with it), or

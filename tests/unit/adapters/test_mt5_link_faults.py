@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from engine.domain.orders import BrokerError, Dropped, OrderRequest
+from engine.domain.orders import BrokerError, Connection, Dropped, OrderRequest
 
 from support.mt5_support import mt5, until
 
@@ -86,3 +86,24 @@ async def test_a_removal_whose_answer_is_lost_while_the_history_trails_is_not_ca
         assert again.ok and again.ticket == placed.ticket and broker.terminal.sent() == 2, again
         await until(lambda: broker.book.get_state("pending_orders_known") == "[]")   # its end read ...
         assert not [e for e in broker.events if isinstance(e, Dropped)]     # ... and not told as someone else's
+
+
+async def test_a_terminal_without_its_trade_server_is_told_lost_once_and_an_alert_waits_for_it(tmp_path):
+    # The terminal answers while its own link to the trade server is down (a weekend's maintenance):
+    # nothing watched terminal_info().connected, so the loss went untold until an order met 10031,
+    # and the session was then "connected again" at once, told so to the admins at each try of each
+    # waiting alert, a fresh worker each time, /health ok in between, for as long as the server was away.
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.set_server_link(False)
+        await until(lambda: not broker.connected)                           # seen by the poll, no order needed
+        with pytest.raises(BrokerError, match="Nothing was sent"):
+            await broker.execute(market("a3-p-1"))                          # the alert waits for it
+        await until(lambda: broker.state == "disconnected: the terminal has no connection with its trade server")
+        assert not broker.connected and broker.terminal.sent() == 0
+        broker.terminal.set_server_link(True)
+        await until(lambda: broker.connected)
+        result = await broker.execute(market("a3-p-1"))                     # its alert, run once it is back
+        assert result.ok and broker.terminal.sent() == 1
+        told = [(e.connected, e.detail) for e in broker.events if isinstance(e, Connection)]
+        assert told == [(False, "the terminal has no connection with its trade server"), (True, "on Standin-Demo")]

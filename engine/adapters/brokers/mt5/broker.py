@@ -365,10 +365,7 @@ class MT5Broker(Broker):
                 self._emit(event)
             for event in await self.pending.poll() if orders else ():
                 self._emit(event)
-            if c.ALGO_OFF in self._session.warnings:  # looked at only while off: no call otherwise
-                terminal = await self.query("terminal_info")
-                if terminal:
-                    self._session.algo_trading(terminal.get("trade_allowed") is not False)
+            await self._session.watch()
         except Unknown:
             pass  # the connection is lost: run reconnects, then reconciles
 

@@ -29,6 +29,11 @@ from engine.domain.orders import BrokerError, Connection, Event, Notice
 log = logging.getLogger("moonhook.mt5")
 
 
+# Why the session is not up while the terminal answers: its own link to the trade server is down
+# (the server's maintenance, the broker's network), ``terminal_info().connected`` false.
+NO_SERVER = "the terminal has no connection with its trade server"
+
+
 class Unknown(Exception):
     """What the terminal did or holds cannot be known now: it cannot be reached, a call raised,
     or a read failed."""
@@ -95,6 +100,8 @@ class Session:
             terminal, _ = await self.link.call("terminal_info")
         except (LinkLost, CallRaised) as e:
             raise BrokerError(str(e)) from None
+        if terminal and terminal.get("connected") is False:   # it answers, but every order would get 10031
+            raise BrokerError(NO_SERVER)
         return account, terminal or {}
 
     async def _find_clock(self) -> None:
@@ -124,6 +131,19 @@ class Session:
             self.warnings.append(c.ALGO_OFF)
             self._warn(c.ALGO_OFF)
         self._show()
+
+    async def watch(self) -> None:
+        """The terminal's own state, looked at each poll: its connection to the trade server (gone,
+        the session is lost and found again once the terminal has it back: an alert waits for it
+        rather than meeting 10031, and the trader is told, not "connected" again at each try) and
+        its Algo Trading button. Raises Unknown if the session is lost."""
+        terminal = await self.call("terminal_info")
+        if not terminal:
+            return
+        if terminal.get("connected") is False:
+            self.lose(NO_SERVER)
+            raise Unknown(NO_SERVER)
+        self.algo_trading(terminal.get("trade_allowed") is not False)
 
     def _warn(self, warning: str) -> None:
         """Logs a warning of ``c.WARNINGS`` and tells the administrators."""
