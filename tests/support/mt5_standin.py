@@ -434,7 +434,8 @@ def version():
 
 def terminal_info():
     return _call("terminal_info", None, lambda st, _: TerminalInfo(
-        False, False, st.get("server_link", True), False, st.get("trade_allowed"), False, False, False, False, False, 4874, 100000, 0,
+        False, False, st.get("server_link", True), False, st.get("trade_allowed"), False, False, False, False, False,
+        4874, 100000, 0,
         12345, 0.0, 0.0, "MetaQuotes Ltd.", "MetaTrader 5 (stand-in)", "English", os.path.dirname(_path),
         os.path.dirname(_path), os.path.dirname(_path)))
 
