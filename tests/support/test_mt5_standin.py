@@ -411,6 +411,14 @@ def test_a_lagging_history_shows_only_what_it_had_until_it_catches_up(term):
     assert [d.order for d in mt5.history_deals_get(ticket=second.order)] == [second.order]
 
 
+def test_a_terminal_without_its_trade_server_answers_but_trades_nothing(term):
+    term.set_server_link(False)
+    assert mt5.terminal_info().connected is False and mt5.account_info() is not None
+    assert market().retcode == 10031 and mt5.positions_get() == ()
+    term.set_server_link(True)
+    assert mt5.terminal_info().connected is True and market().retcode == 10009
+
+
 def test_external_positions_carry_no_magic(term):
     ticket = term.open_external("GBPUSD", "sell", 0.3)
     (position,) = mt5.positions_get(group="GBP*")
