@@ -1252,6 +1252,19 @@ class Terminal:
             o.update(state=state, time_done_msc=_now_msc(st))
             st.put_row("history_order", o)
 
+    def end_request(self, request, state=ORDER_STATE_REJECTED):
+        """A market ``request`` the trade server took as an order and ended without a deal: rejected
+        (an exchange's refusal), or with ORDER_STATE_CANCELED a FOK or IOC order nothing filled. It
+        is in the order history with ``state`` and no deal, no position. Returns its ticket."""
+        with _tx(self.path) as st:
+            r, ticket, now = _request(request), st.ticket(), _now_msc(st)
+            st.put_row("history_order", dict(
+                ticket=ticket, time_setup_msc=now, time_done_msc=now, expiration=0, type=r.type, type_time=r.type_time,
+                type_filling=r.type_filling, state=state, magic=r.magic, position_id=0, reason=ORDER_REASON_EXPERT,
+                volume_initial=r.volume, volume_current=r.volume, price_open=r.price, sl=r.sl, tp=r.tp,
+                symbol=r.symbol, comment=r.comment))
+            return ticket
+
     def _read(self, fn):
         with _tx(self.path) as st:
             return fn(st)

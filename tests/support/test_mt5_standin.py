@@ -419,6 +419,15 @@ def test_a_terminal_without_its_trade_server_answers_but_trades_nothing(term):
     assert mt5.terminal_info().connected is True and market().retcode == 10009
 
 
+def test_a_request_ended_by_the_trade_server_is_in_the_order_history_only(term):
+    request = {"action": mt5.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1, "type": mt5.ORDER_TYPE_BUY,
+               "price": 1.0801, "deviation": 10, "magic": 7001, "comment": "mh:a1:x", "type_filling": 0}
+    ticket = term.end_request(request, mt5.ORDER_STATE_REJECTED)
+    (order,) = mt5.history_orders_get(ticket=ticket)
+    assert (order.state, order.comment, order.volume_current) == (mt5.ORDER_STATE_REJECTED, "mh:a1:x", 0.1)
+    assert mt5.history_deals_get(ticket=ticket) == () and mt5.positions_get() == ()
+
+
 def test_external_positions_carry_no_magic(term):
     ticket = term.open_external("GBPUSD", "sell", 0.3)
     (position,) = mt5.positions_get(group="GBP*")

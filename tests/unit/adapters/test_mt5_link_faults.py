@@ -10,6 +10,7 @@ import trio
 
 from engine.domain.orders import BrokerError, Connection, Dropped, OrderRequest
 
+from support.mt5_standin import ORDER_STATE_REJECTED, Terminal
 from support.mt5_support import mt5, until
 
 RESTARTS = 3.0   # a hung call's deadline, which the worker's restart and login must fit after (test_mt5_broker.py)
@@ -107,3 +108,26 @@ async def test_a_terminal_without_its_trade_server_is_told_lost_once_and_an_aler
         assert result.ok and broker.terminal.sent() == 1
         told = [(e.connected, e.detail) for e in broker.events if isinstance(e, Connection)]
         assert told == [(False, "the terminal has no connection with its trade server"), (True, "on Standin-Demo")]
+
+
+async def test_an_entry_the_trade_server_rejected_while_the_engine_was_down_is_refused_not_opened(tmp_path):
+    # The engine died mid-send; meanwhile the trade server took the order and rejected it (an exchange's
+    # refusal; or a FOK order nothing filled, cancelled): in the order history, no deal, no position. Found
+    # there by its tag, it was answered "done", ticket and price, to the plugin and the trader: a
+    # position that does not exist. It is refused as its answer would have said, and never sent again.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        terminal.script("order_send", "hang")                              # the answer never comes ...
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.execute, market("a12-p-1"))
+            await until(lambda: terminal.hung("order_send") == 1)
+            nursery.cancel_scope.cancel()                                   # ... the engine gone meanwhile
+        (send,) = broker.book.unresolved()
+    rejected = terminal.end_request(send["request"], ORDER_STATE_REJECTED)
+    async with mt5(tmp_path) as broker:                                     # the restart, and its alert run again
+        result = await broker.execute(market("a12-p-1"))
+        assert not result.ok and not result.unknown and f"rejected by the trade server, nothing filled (order " \
+            f"{rejected}, MetaTrader order state 5)" in result.error, result
+        assert terminal.positions() == [] and terminal.sent() == 0        # nothing opened, nothing sent again
+        assert (await broker.execute(market("a12-p-1"))).error == result.error

@@ -332,10 +332,10 @@ class MT5Broker(Broker):
             raise filled_meanwhile(ticket) if filled else change.gone(ticket)
         return earlier
 
-    async def settle(self, tag: str, result: OrderResult) -> OrderResult:
+    async def settle(self, tag: str, result: OrderResult, stands: bool = False) -> OrderResult:
         """The send tagged ``tag`` is over: written down with its result (``history.py`` ends
-        the sends it finds or shows absent through this)."""
-        return await self._sender.settle(tag, result)
+        the sends it finds or shows absent through this; ``stands``: see ``Sender.settle``)."""
+        return await self._sender.settle(tag, result, stands)
 
     async def _reconcile(self) -> None:
         """At start and after a reconnection: every send left unknown is resolved; positions

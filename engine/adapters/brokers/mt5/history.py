@@ -58,6 +58,19 @@ def alert_of(comment: Any) -> int | None:
     return int(found[1]) if found else None
 
 
+def _ended(order: dict[str, Any]) -> str | None:
+    """How a market order of the history ended with nothing filled, no deal made of it (the trade
+    server rejected it, or cancelled a FOK or IOC order nothing filled), or None: it filled, or it is
+    a pending order, whose placing was done whatever ended it since."""
+    dropped = c.DROPPED_STATES.get(order.get("state"))
+    if c.ORDER_KINDS.get(order.get("type"), ("", "pending"))[1] is not None or dropped is None:
+        return None
+    if (order.get("volume_current") or 0.0) < order["volume_initial"] - 1e-9:   # part of it filled
+        return None
+    return f"{dropped[0]} by the trade server, nothing filled (order {order['ticket']}, MetaTrader order state " \
+           f"{order['state']})"
+
+
 def _not_known(request: dict[str, Any], waited: float) -> str:
     """Why the send of ``request``, its answer lost, is not known after ``waited`` seconds."""
     if request.get("action") == c.ACTION_REMOVE:
@@ -95,7 +108,7 @@ class Terminal(Protocol):
 
     async def write(self, fn: Callable[..., Any], *args: Any) -> Any: ...
 
-    async def settle(self, tag: str, result: OrderResult) -> OrderResult: ...
+    async def settle(self, tag: str, result: OrderResult, stands: bool = False) -> OrderResult: ...
 
 
 class History:
@@ -177,7 +190,7 @@ class History:
         if alert is None or alert > min(self._b.alerts_seen, self._b.alerts_journaled):
             return None
         found = await self.find(tag, self._b.clock() - self._seen_days * DAY, ours=True)
-        if found is None:
+        if found is None or found.get("ended"):
             return None
         log.warning("%s: not in the book (restored from a backup?), but found at the broker (ticket %s): not sent "
                     "again", tag, found["ticket"])
@@ -211,7 +224,7 @@ class History:
                                          server.server(self._b.clock()) + DAY) or ():
             if sent(order, "time_setup"):
                 return {"ticket": order["ticket"], "price": order.get("price_open"),
-                        "volume": order.get("volume_initial")}
+                        "volume": order.get("volume_initial"), "ended": _ended(order)}
         return None
 
     async def resolve(self, send: dict[str, Any]) -> OrderResult:
@@ -237,6 +250,10 @@ class History:
                 found = {"ticket": request.get("position") or request.get("order")} if done else None
             else:
                 found = await self.find(send["tag"], send["created_at"], request.get("magic"))
+            if found is not None and found.get("ended"):
+                log.warning("%s: its answer was lost, and the history has it %s", send["tag"], found["ended"])
+                said = f"not executed: the answer was lost, and MetaTrader's history has it {found['ended']}"
+                return await self._b.settle(send["tag"], OrderResult.refused(said), stands=True)
             if found is not None:
                 log.warning("%s: its answer was lost, and it was found at the broker (ticket %s)", send["tag"],
                             found["ticket"])

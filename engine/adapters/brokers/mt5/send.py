@@ -76,13 +76,16 @@ class Sender:
             known = self._book.send(tag)
             if known is None:
                 return await self._history.forgotten(tag)
-            if known["state"] not in ("done", *LOOKED_FOR):
-                return None
-            if known["state"] == "done":
-                result = OrderResult.from_plain(known["result"])
-            else:
-                result = await self._history.resolve(known)
-            return result if result.ok or result.unknown else None
+            return await self._standing(known)
+
+    async def _standing(self, known: dict[str, Any]) -> OrderResult | None:
+        """What the send ``known`` did, if that stands: done, or refused for good (its order ended
+        unfilled, ``settle``'s ``stands``), or lost (it may yet arrive); one left open is looked for
+        at the broker first. None if it may be sent (again): refused, or never executed."""
+        if known["state"] in LOOKED_FOR:
+            await self._history.resolve(known)   # settles it, whatever it finds
+            known = self._book.send(known["tag"]) or known
+        return OrderResult.from_plain(known["result"]) if known["state"] in ("done", "lost") else None
 
     @contextmanager
     def _holding(self, tag: str) -> Iterator[None]:
@@ -97,12 +100,8 @@ class Sender:
     async def _send(self, tag: str, r: OrderRequest, request: dict[str, Any], fills: list[int],
                     fresh: Callable[[dict[str, Any]], Awaitable[float]] | None) -> OrderResult:
         known = self._book.send(tag)
-        if known is not None and known["state"] == "done":
-            return OrderResult.from_plain(known["result"])
-        if known is not None and known["state"] in LOOKED_FOR:
-            resolved = await self._history.resolve(known)
-            if resolved.ok or resolved.unknown:  # found; or it may yet arrive: never sent twice
-                return resolved
+        if known is not None and (standing := await self._standing(known)) is not None:
+            return standing  # done or found; or it may yet arrive: never sent twice
         await self._write(self._book.sending, tag, r.client_id, r.kind, request)
         tried, attempt = set(), 0
         while True:
@@ -156,10 +155,12 @@ class Sender:
         await self.settle(tag, OrderResult.refused(said))
         raise Unknown(said)
 
-    async def settle(self, tag: str, result: OrderResult) -> OrderResult:
+    async def settle(self, tag: str, result: OrderResult, stands: bool = False) -> OrderResult:
         """The send tagged ``tag`` is over, or "lost" (``result.unknown``: looked for again at
-        each repeat): written down with its result."""
-        state = "done" if result.ok else "lost" if result.unknown else "refused"
+        each repeat): written down with its result. A refusal ``stands`` when the trade server
+        ended the order (rejected it, filled nothing), as its lost answer would have said: it
+        is answered again, never sent again, as a refusal answered at once is."""
+        state = "done" if result.ok or stands else "lost" if result.unknown else "refused"
         await self._write(self._book.settle, tag, state, plain(result))
         return result
 
