@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from engine.domain.orders import BrokerError, Connection, Dropped, OrderRequest
+from engine.domain.orders import BrokerError, Connection, Dropped, Notice, OrderRequest
 
 from support.mt5_standin import ORDER_STATE_REJECTED, Terminal
 from support.mt5_support import mt5, until
@@ -131,3 +131,15 @@ async def test_an_entry_the_trade_server_rejected_while_the_engine_was_down_is_r
             f"{rejected}, MetaTrader order state 5)" in result.error, result
         assert terminal.positions() == [] and terminal.sent() == 0        # nothing opened, nothing sent again
         assert (await broker.execute(market("a12-p-1"))).error == result.error
+
+
+async def test_algo_trading_switched_off_while_idle_is_told_before_an_order_meets_it(tmp_path):
+    # Looked at only while it was off: switched off while moonhook ran, it was said at the first order
+    # refused with 10027, the alert already lost to it.
+    async with mt5(tmp_path) as broker:
+        broker.terminal.set_trade_allowed(False)
+        await until(lambda: "Algo Trading is off in the terminal" in broker.warnings)
+        assert any(isinstance(e, Notice) and e.key == "broker:Algo Trading is off in the terminal"
+                   for e in broker.events)
+        broker.terminal.set_trade_allowed(True)
+        await until(lambda: "Algo Trading is off in the terminal" not in broker.warnings)
