@@ -234,7 +234,7 @@ class MT5Broker(Broker):
         if result.ok and request.kind == "pending" and result.ticket:
             await self.pending.placed(result.ticket)
         if result.ok:  # the fill, told at once; the pending orders are read only when one was placed
-            await self._poll(orders=request.kind == "pending")
+            await self._poll(orders=request.kind == "pending", watch=False)
         return result
 
     async def _enter(self, r: OrderRequest) -> OrderResult:
@@ -357,7 +357,9 @@ class MT5Broker(Broker):
                      ", ".join(f"{p['ticket']} {p['symbol']}" for p in external[:10]))
         await self._poll()
 
-    async def _poll(self, orders: bool = True) -> None:
+    async def _poll(self, orders: bool = True, watch: bool = True) -> None:
+        """The deals' events (and with ``orders`` the pending orders'), and with ``watch`` the terminal's
+        state (``Session.watch``): not right after an order, whose result goes back without that call."""
         try:
             for send in self.book.unresolved():  # those being sent now are left to their sender
                 await self._sender.resolve_left(send["tag"])
@@ -365,7 +367,8 @@ class MT5Broker(Broker):
                 self._emit(event)
             for event in await self.pending.poll() if orders else ():
                 self._emit(event)
-            await self._session.watch()
+            if watch:
+                await self._session.watch()
         except Unknown:
             pass  # the connection is lost: run reconnects, then reconciles
 
