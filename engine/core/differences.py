@@ -5,7 +5,8 @@ change with its changes, reject with its reason, error); the orders (plugin, kin
 symbol, volume, stops set or not, other plugins' ``on_order`` changes, placed or refused, and
 a veto's reason); the default execution's error, note, trend and who handled the alert. What
 only says which broker answered (tickets, fill prices, stop levels from a quote, client ids,
-a broker's own wording of a refusal, latency) is not a difference.
+a broker's own wording of a refusal, latency) is not a difference, nor is the order in which a
+plugin placed the same orders.
 
 Pure functions of two outcomes as the journal keeps them (``decide.py``).
 """
@@ -13,6 +14,7 @@ Pure functions of two outcomes as the journal keeps them (``decide.py``).
 from __future__ import annotations
 
 import json
+from itertools import zip_longest
 from typing import Any
 
 from engine.domain.orders import OPENING
@@ -30,7 +32,7 @@ def differences(live_status: str, live: dict[str, Any], status: str, shadow: dic
         out.append(f"status: {live_status} → {status}")
     out += _keyed(_steps(live), _steps(shadow), "")
     sent = _records_sent(live)
-    out += _keyed(_orders(live, sent), _orders(shadow, sent), "order ")
+    out += _orders_differ(_orders(live, sent), _orders(shadow, sent))
     for key in _NOTES:
         a, b = live.get(key), shadow.get(key)
         if a != b:
@@ -77,17 +79,13 @@ def _records_sent(live: dict[str, Any]) -> bool:
     return not placed or any("symbol" in o for o in placed)
 
 
-def _orders(outcome: dict[str, Any], sent: bool = True) -> dict[str, tuple[Any, str]]:
-    """Each order: "plugin kind" (with #2, #3 for the same plugin's next of that kind) ->
-    (what is compared, how it reads); ``sent``: with what was sent (``_placed``)."""
-    out: dict[str, tuple[Any, str]] = {}
-    seen: dict[str, int] = {}
+def _orders(outcome: dict[str, Any], sent: bool = True) -> dict[str, list[tuple[Any, str]]]:
+    """The orders by "plugin kind", in the outcome's order: (what is compared, how it reads)
+    each; ``sent``: with what was sent (``_placed``)."""
+    out: dict[str, list[tuple[Any, str]]] = {}
     for order in outcome.get("orders") or ():
         if not isinstance(order, dict):
             continue
-        name = f"{order.get('plugin')} {order.get('kind')}"
-        n = seen[name] = seen.get(name, 0) + 1
-        name = name if n == 1 else f"{name} #{n}"
         error = order.get("error")
         if order.get("ok"):
             key, text = _placed(order, sent)
@@ -95,7 +93,27 @@ def _orders(outcome: dict[str, Any], sent: bool = True) -> dict[str, tuple[Any, 
             key, text = ("vetoed", error), error
         else:  # the broker's refusal: its wording is the broker's own
             key, text = ("refused",), f"refused ({error})" if error else "refused"
-        out[name] = (key, text)
+        out.setdefault(f"{order.get('plugin')} {order.get('kind')}", []).append((key, text))
+    return out
+
+
+def _orders_differ(live: dict[str, list[tuple[Any, str]]], shadow: dict[str, list[tuple[Any, str]]]) -> list[str]:
+    """``order plugin kind: before → after`` (#2, #3 for a plugin's next of that kind) for the
+    orders of a kind one side placed and the other did not. The same orders in another order
+    are not a difference: a script's ``pairs`` walks a table in an order of each Lua state's
+    own, so the same script places them in one order live and in another in the shadow."""
+    out = []
+    for name in [*live, *(n for n in shadow if n not in live)]:
+        a, b = list(enumerate(live.get(name, []))), list(enumerate(shadow.get(name, [])))
+        for item in list(a):
+            match = next((other for other in b if other[1][0] == item[1][0]), None)
+            if match is not None:
+                a.remove(item)
+                b.remove(match)
+        for x, y in zip_longest(a, b):
+            n = (x or y)[0]   # named by its place on live's side (on the shadow's, one only it placed)
+            out.append(f"order {name}{f' #{n + 1}' if n else ''}: {x[1][1] if x else ABSENT} → "
+                       f"{y[1][1] if y else ABSENT}")
     return out
 
 

@@ -74,3 +74,17 @@ def test_a_live_order_journaled_before_its_record_kept_what_was_sent_is_compared
     assert differences("done", live, "done", {"plugins": [], "orders": [order()]}) == []
     assert differences("done", live, "done", {"plugins": [], "orders": [order(volume=0.2)]}) == [
         "order engine market: 0.1 → 0.2"]
+
+
+def test_the_same_orders_in_another_order_are_not_a_difference():
+    # A script's pairs() walks a table in an order of each Lua state's own: the same basket
+    # script places its orders in one order live and in another in the shadow.
+    def basket(*symbols):
+        return {"plugins": [], "orders": [order(plugin="basket", symbol=s) for s in symbols]}
+
+    live = basket("EURUSD", "GBPUSD", "USDJPY")
+    assert differences("done", live, "done", basket("USDJPY", "EURUSD", "GBPUSD")) == []
+    assert differences("done", live, "done", basket("USDJPY", "AUDUSD", "EURUSD")) == [
+        "order basket market #2: buy GBPUSD 0.1 sl → buy AUDUSD 0.1 sl"]
+    assert differences("done", basket("EURUSD", "GBPUSD"), "done", basket("GBPUSD")) == [
+        "order basket market: buy EURUSD 0.1 sl → absent"]
