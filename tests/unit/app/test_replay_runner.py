@@ -172,3 +172,22 @@ def _folder(tmp_path: Path) -> Path:
     folder = tmp_path / "scripts"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _basket(*symbols: str) -> str:
+    """A script that buys ``symbols`` on every alert, in that order."""
+    buys = "\n".join(f"  orders.market{{symbol = '{s}', side = 'buy', volume = 0.1}}" for s in symbols)
+    return f"plugin = {{}}\nfunction on_alert(a)\n{buys}\n  return {{handled = true}}\nend\n"
+
+
+async def test_compare_does_not_count_the_same_orders_in_another_order_as_a_difference(tmp_path):
+    # A script walking a table with pairs() places its basket in an order of its Lua state's own:
+    # the same script, replayed twice, buys the same symbols in another order.
+    bars = {**BARS, "GBPUSD": BARS["EURUSD"]}
+    a = build(await run(tmp_path / "a", {"basket.lua": _basket("EURUSD", "GBPUSD")}, [BUY], bars))
+    b = build(await run(tmp_path / "b", {"basket.lua": _basket("GBPUSD", "EURUSD")}, [BUY], bars))
+    assert [o.symbol for o in a.outcome.orders] == ["EURUSD", "GBPUSD"]
+    assert [o.symbol for o in b.outcome.orders] == ["GBPUSD", "EURUSD"]
+    assert compare(a, b).differences == []
+    c = build(await run(tmp_path / "c", {"basket.lua": _basket("GBPUSD", "GBPUSD")}, [BUY], bars))
+    assert [d.alert for d in compare(a, c).differences] == ["alerts.jsonl:1"]   # another basket still differs
