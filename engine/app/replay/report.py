@@ -257,6 +257,11 @@ def open_json(p: OpenPosition) -> dict[str, Any]:
             "profit": None if p.profit is None else money(p.profit), "plugin": x.plugin}
 
 
+def open_count(o: Outcome) -> str:
+    """The positions open at the end and their floating profit: "1, floating -10,000.00"."""
+    return f"{len(o.open)}, floating {cash(sum(p.profit or 0.0 for p in o.open))}"
+
+
 def waiting_text(o: PendingOrder) -> str:
     return (f"{o.side} {o.type} {o.symbol} {num(o.volume)} at {num(o.price)}"
             + "".join(f", {k} {num(v)}" for k, v in (("sl", o.sl), ("tp", o.tp)) if v is not None)
@@ -312,8 +317,7 @@ def text(report: Report) -> str:
         lines += [f"  changed x{n}: {change}" for change, n in p.changes]
         lines += [f"  {f.kind} at {f.where}: {f.what}" for f in p.faults]
     if o.open:
-        floating = sum(p.profit or 0.0 for p in o.open)
-        lines.append(f"open at the end ({len(o.open)}, floating {cash(floating)}, not in the figures above):")
+        lines.append(f"open at the end ({open_count(o)}, not in the figures above):")
         lines += [f"  {open_text(p)}" for p in o.open]
     if o.waiting:
         lines.append(f"orders waiting at the end, not filled ({len(o.waiting)}):")

@@ -14,8 +14,8 @@ from typing import Any
 
 from engine.app.replay.records import ClosedTrade
 from engine.app.replay.report import (SUMMARY_ITEMS, Decision, Order, Outcome, Report, as_dict, cash, decision_json,
-                                      decision_text, dumps, money, net, num, order_json, order_text, plain, trade_json,
-                                      when)
+                                      decision_text, dumps, money, net, num, open_count, order_json, order_text, plain,
+                                      trade_json, when)
 
 NO_ALERT = "no alert"   # the trades of positions a timer or a hook opened
 
@@ -116,8 +116,10 @@ def compare_text(comparison: Comparison) -> str:
     la, lb = _label(a, "a"), _label(b, "b")
     lines = [f"compare {la} (a) with {lb} (b) over {a.outcome.alerts} alerts",
              f"profit  a {cash(a.profit)}  b {cash(b.profit)}  b-a {cash(comparison.profit_difference)}",
-             f"trades  a {a.trades}  b {b.trades}",
-             f"alerts that differ: {len(comparison.differences)}"]
+             f"trades  a {a.trades}  b {b.trades}"]
+    if a.outcome.open or b.outcome.open:   # a losing position left open is not in the profit: said beside it
+        lines.append(f"open at the end, not in the profit  a {open_count(a.outcome)}  b {open_count(b.outcome)}")
+    lines.append(f"alerts that differ: {len(comparison.differences)}")
     for d in comparison.differences:
         lines.append(f"alert {d.alert}")
         for side, decisions, orders in (("a", d.a_decisions, d.a_orders), ("b", d.b_decisions, d.b_orders)):

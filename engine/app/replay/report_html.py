@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from html import escape
 
-from engine.app.replay.report import (NO_PRICES, RESULTS, Report, cash, num, open_text, opt, order_text,
-                                      unexecuted_counts, waiting_text, when)
+from engine.app.replay.report import (NO_PRICES, RESULTS, Report, cash, num, open_count, open_text, opt,
+                                      order_text, unexecuted_counts, waiting_text, when)
 from engine.app.replay.report_compare import Comparison, side_text, trades_shown
 
 WIDTH, HEIGHT, PAD = 800, 260, 40
@@ -143,6 +143,8 @@ def compare_html(comparison: Comparison) -> str:
     title = f"Replay: {la} against {lb}"
     rows = [[name, va, vb] for (name, va), (_, vb) in zip(_figures(a), _figures(b))]
     rows.append(["profit, b less a", "", cash(comparison.profit_difference)])
+    if a.outcome.open or b.outcome.open:   # a losing position left open is not in the profit: said beside it
+        rows.append(["open at the end, not in the profit", open_count(a.outcome), open_count(b.outcome)])
     body = [f"<h1>{_e(title)}</h1>",
             f"<p>{_e(a.outcome.alerts)} alerts, {_e(when(a.outcome.start))} to "
             f"{_e(when(a.outcome.end))} (UTC)</p>"]

@@ -13,7 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.adapters.storage import AlertJournal, Database
-from engine.app.replay import Bar, RecordedAlert, build, compare, compare_json, compare_text, html, text, to_json
+from engine.app.replay import (Bar, RecordedAlert, build, compare, compare_html, compare_json, compare_text, html, text,
+                               to_json)
 from engine.app.replay import read_alerts
 from engine.app.replay.runner import replay
 from engine.domain.alerts import Action, Alert
@@ -191,3 +192,15 @@ async def test_compare_does_not_count_the_same_orders_in_another_order_as_a_diff
     assert compare(a, b).differences == []
     c = build(await run(tmp_path / "c", {"basket.lua": _basket("GBPUSD", "GBPUSD")}, [BUY], bars))
     assert [d.alert for d in compare(a, c).differences] == ["alerts.jsonl:1"]   # another basket still differs
+
+
+async def test_compare_says_what_each_version_leaves_open_beside_its_profit(tmp_path):
+    # b takes the buy a refuses and leaves it open: the same profit (none closed), but b holds
+    # a position valued at b4's close 1.09100, (1.09100 - 1.08060) x 1 lot = +1,040.00.
+    a = build(await run(tmp_path / "a", {"no.lua": 'function on_alert(a) return false, "no" end'}, [BUY]))
+    b = build(await run(tmp_path / "b", {}, [BUY]))
+    comparison = compare(a, b)
+    assert comparison.profit_difference == 0.0
+    assert "open at the end, not in the profit  a 0, floating 0.00  b 1, floating 1,040.00\n" in compare_text(comparison)
+    assert ("<tr><td>open at the end, not in the profit</td><td>0, floating 0.00</td>"
+            "<td>1, floating 1,040.00</td></tr>") in compare_html(comparison)
