@@ -286,6 +286,13 @@ NO_PRICES = ("no prices: orders filled at the alert's price, stops and targets "
              "were not simulated")
 
 
+def notes(*outcomes: Outcome) -> list[str]:
+    """What the figures of ``outcomes`` rest on and cannot show: no prices, timers thinned."""
+    said = [] if all(o.prices_simulated for o in outcomes) else [NO_PRICES]
+    every = max((o.timer_every or 0.0 for o in outcomes), default=0.0)
+    return said + ([f"timers ran at most every {every:g} s (--timer-every), not as the scripts ask"] if every else [])
+
+
 # --- text and JSON ------------------------------------------------------------------------
 
 def plain(s: str) -> str:
@@ -299,10 +306,7 @@ def text(report: Report) -> str:
     the files are written through ``plain``."""
     o, dd = report.outcome, report.drawdown
     lines = [f"replay of {o.scripts or 'scripts'}: {o.alerts} alerts, {when(o.start)} to {when(o.end)}"]
-    if not o.prices_simulated:
-        lines.append(f"NOTE {NO_PRICES}")
-    if o.timer_every:
-        lines.append(f"NOTE timers ran at most every {o.timer_every:g} s (--timer-every), not as the scripts ask")
+    lines += [f"NOTE {note}" for note in notes(o)]
     lines += [
         f"trades         {report.trades} ({report.wins} won)",
         f"profit         {cash(report.profit)} (commission {cash(report.commission)})",

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.app.replay.records import ClosedTrade
 from engine.app.replay.report import (SUMMARY_ITEMS, Decision, Order, Outcome, Report, as_dict, cash, decision_json,
-                                      decision_text, dumps, money, net, num, open_count, order_json, order_text, plain,
+                                      decision_text, dumps, money, net, notes, num, open_count, order_json, order_text, plain,
                                       trade_json, when)
 
 NO_ALERT = "no alert"   # the trades of positions a timer or a hook opened
@@ -115,6 +115,7 @@ def compare_text(comparison: Comparison) -> str:
     a, b = comparison.a, comparison.b
     la, lb = _label(a, "a"), _label(b, "b")
     lines = [f"compare {la} (a) with {lb} (b) over {a.outcome.alerts} alerts",
+             *(f"NOTE {note}" for note in notes(a.outcome, b.outcome)),
              f"profit  a {cash(a.profit)}  b {cash(b.profit)}  b-a {cash(comparison.profit_difference)}",
              f"trades  a {a.trades}  b {b.trades}"]
     if a.outcome.open or b.outcome.open:   # a losing position left open is not in the profit: said beside it

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from html import escape
 
-from engine.app.replay.report import (NO_PRICES, RESULTS, Report, cash, num, open_count, open_text, opt,
+from engine.app.replay.report import (RESULTS, Report, cash, notes, num, open_count, open_text, opt,
                                       order_text, unexecuted_counts, waiting_text, when)
 from engine.app.replay.report_compare import Comparison, side_text, trades_shown
 
@@ -91,8 +91,7 @@ def html(report: Report) -> str:
     title = f"Replay of {o.scripts or 'scripts'}"
     body = [f"<h1>{_e(title)}</h1>",
             f"<p>{_e(o.alerts)} alerts, {_e(when(o.start))} to {_e(when(o.end))} (UTC)</p>"]
-    if not o.prices_simulated:
-        body.append(f'<p class="note">{_e(NO_PRICES)}</p>')
+    body += [f'<p class="note">{_e(note)}</p>' for note in notes(o)]
     body += [_table(["figure", "value"], _figures(report)),
              "<h2>Equity</h2>", chart([(o.scripts or "equity", o.equity)]), "<h2>Plugins</h2>"]
     body.append(_table(["plugin", *RESULTS], [[p.plugin, *(str(p.results[r]) for r in RESULTS)]
@@ -148,8 +147,7 @@ def compare_html(comparison: Comparison) -> str:
     body = [f"<h1>{_e(title)}</h1>",
             f"<p>{_e(a.outcome.alerts)} alerts, {_e(when(a.outcome.start))} to "
             f"{_e(when(a.outcome.end))} (UTC)</p>"]
-    if not (a.outcome.prices_simulated and b.outcome.prices_simulated):
-        body.append(f'<p class="note">{_e(NO_PRICES)}</p>')
+    body += [f'<p class="note">{_e(note)}</p>' for note in notes(a.outcome, b.outcome)]
     body += [_table(["figure", f"a: {la}", f"b: {lb}"], rows),
              "<h2>Equity</h2>", chart([(f"a: {la}", a.outcome.equity), (f"b: {lb}", b.outcome.equity)]),
              f"<h2>Alerts that differ ({len(comparison.differences)})</h2>"]

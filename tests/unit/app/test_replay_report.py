@@ -220,3 +220,15 @@ def test_compare_refuses_replays_of_other_alerts():
     other.alerts = 5
     with pytest.raises(ValueError, match="same alerts"):
         compare(build(_outcome()), build(other))
+
+
+def test_the_notes_the_figures_rest_on_are_in_every_rendering_compared_too():
+    # Without prices and with --timer-every the figures are not what live would have made: the
+    # terminal said so, the page and the comparison (the terminal's and the page's) did not.
+    a, b = _outcome(prices=False), _b()
+    a.timer_every = b.timer_every = 3600.0
+    timers = "timers ran at most every 3600 s (--timer-every), not as the scripts ask"
+    c = compare(build(a), build(b))
+    for rendered in (text(build(a)), html(build(a)), compare_text(c), compare_html(c)):
+        assert "no prices: orders filled at the alert" in rendered and timers in rendered
+    assert compare_text(c).count("NOTE ") == 2
