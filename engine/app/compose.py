@@ -107,7 +107,8 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 engine = Engine(config, database, broker, pool, nursery, clock, journal)
                 if shadow_database is not None:
                     engine.shadow = Shadow(config, shadow_pool, PaperBroker(shadow_database, config.paper, clock),
-                                           shadow_database, AlertJournal(database), clock, idle=engine.drain)
+                                           shadow_database, AlertJournal(database), clock, idle=engine.drain,
+                                           paused=lambda: engine.paused)
                     engine.switchboard.skipped = engine.shadow.wake   # it holds them no longer
                     engine.lifecycle.neighbours = lambda: engine.shadow.plugins   # [plugins.NAME] reach them too
                 broker.listen(engine.on_event)

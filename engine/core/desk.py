@@ -42,14 +42,19 @@ log = logging.getLogger("moonhook.engine")
 Placed = Callable[[OrderRequest, OrderResult, dict[str, Any]], None]
 
 
+PAUSED = "moonhook is paused: no entry is made until it is resumed (closes, stop changes and cancels go on)"
+
+
 class PlainDesk:
     """An order desk and nothing more: an order passes the other plugins' ``on_order``, then
-    goes to ``broker`` if it passes the account's ``limits``; its record joins the current
-    run's orders, and ``placed(request, result, record)`` is told. A trial's desk
-    (``trial.py``); the engine's (``Desk``) adds its books around the send."""
+    goes to ``broker`` if it passes the account's ``limits`` and, while ``paused()``, is not an
+    entry; its record joins the current run's orders, and ``placed(request, result, record)``
+    is told. A trial's desk (``trial.py``); the engine's (``Desk``) adds its books around the send."""
 
-    def __init__(self, broker: Broker, hooks: Hooks, placed: Placed | None = None, limits: Limits | None = None):
+    def __init__(self, broker: Broker, hooks: Hooks, placed: Placed | None = None, limits: Limits | None = None,
+                 paused: Callable[[], bool] = lambda: False):
         self.broker = broker
+        self._paused = paused
         self._hooks = hooks
         self._placed = placed
         self._limits = limits if limits is not None else Limits()
@@ -109,6 +114,8 @@ class PlainDesk:
     async def _execute(self, request: OrderRequest, late: str | None = None) -> OrderResult:
         """``request`` at the broker once, unless it is an entry past a limit and not already
         executed (an alert processed again after a crash finds its entry, not a refusal)."""
+        if request.kind in OPENING and self._paused() and await self.broker.first_result(request.client_id) is None:
+            return OrderResult.refused(PAUSED)
         if not self._limits.apply_to(request):
             result = await self.broker.execute(request)
             self._limits.entered(request, result)
@@ -129,9 +136,6 @@ class PlainDesk:
         return result
 
 
-PAUSED = "moonhook is paused: no entry is made until it is resumed (closes, stop changes and cancels go on)"
-
-
 class Desk(PlainDesk):
     """The engine's desk: an order is sent once its alert is durable, and the ledger, the
     metrics, the latency monitor, the notifications and the events are told of it. While
@@ -141,8 +145,7 @@ class Desk(PlainDesk):
     def __init__(self, broker: Broker, hooks: Hooks, database: Database, ledger: OrderLedger, notifier: Notifier,
                  monitor: Monitor, metrics: Metrics, events: Events, limits: Limits | None = None,
                  paused: Callable[[], bool] = lambda: False):
-        super().__init__(broker, hooks, self._told, limits)
-        self._paused = paused
+        super().__init__(broker, hooks, self._told, limits, paused)
         self._database = database
         self._ledger = ledger
         self._notifier = notifier
@@ -182,8 +185,6 @@ class Desk(PlainDesk):
         trader was told so, and no broker keeps that refusal to answer it again."""
         if self._limits.apply_to(request) and is_breach(said := self._ledger.refusal(request.client_id)):
             return replace(OrderResult.refused(said), duplicate=True)
-        if request.kind in OPENING and self._paused() and await self.broker.first_result(request.client_id) is None:
-            return OrderResult.refused(PAUSED)
         return await super()._execute(request, late)
 
     async def _send(self, request: OrderRequest, run: Run | None, late: str | None = None) -> OrderResult:

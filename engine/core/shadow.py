@@ -46,6 +46,7 @@ from engine.core.loader import Loader
 from engine.core.plugins import Plugin
 from engine.core.roster import PluginSet
 from engine.core.run import Run
+from engine.core.run import current as current_run
 from engine.core.trial import Trial
 from engine.core.watch import watch as watch_files
 from engine.domain.alerts import Alert
@@ -125,8 +126,10 @@ class Shadow:
     engine's nursery."""
 
     def __init__(self, config: EngineConfig, pool: Pool, broker: Broker, database: Database, journal: AlertJournal,
-                 clock: Callable[[], float], idle: Callable[[], Awaitable[None]] | None = None):
-        """``journal``: the live journal, read (never written) on the event loop."""
+                 clock: Callable[[], float], idle: Callable[[], Awaitable[None]] | None = None,
+                 paused: Callable[[], bool] = lambda: False):
+        """``journal``: the live journal, read (never written) on the event loop; ``paused()``:
+        whether the live engine is paused."""
         assert config.shadow.scripts is not None
         self.config = replace(config, scripts=config.shadow.scripts)
         self.folder = config.shadow.scripts
@@ -134,8 +137,10 @@ class Shadow:
         self.journal = journal
         self.records = ShadowRecords(database)
         self.plugins = PluginSet()
+        self._live_paused = paused
         self.trial = Trial(self.config, pool, self.plugins, broker, database, clock, report=self._hook_failed,
-                           logs="moonhook.shadow.plugin", entered=self.records.entries_since(clock() - HOUR))
+                           logs="moonhook.shadow.plugin", entered=self.records.entries_since(clock() - HOUR),
+                           paused=self._paused)
         self.lifecycle: Lifecycle | None = None  # made by ``run``, in its nursery
         self.cursor = 0                           # the last live alert id looked at (set by ``run``)
         self.ran = 0                              # alerts run since the start
@@ -263,6 +268,12 @@ class Shadow:
         self.ran += 1
         if self.ran % CHECKPOINT_EVERY == 0:  # its fsyncs in a thread, never on the loop
             await trio.to_thread.run_sync(self.database.checkpoint)
+
+    def _paused(self) -> bool:
+        """Live's pause holds the shadow's timers and broker-event hooks as it holds live's: no
+        entry. Not its alerts: each is one live decided (one journaled while paused is held)."""
+        run = current_run.get()
+        return self._live_paused() and (run is None or run.origin != "alert")
 
     def _hook_failed(self, plugin: Plugin, hook: str, message: str, kind: str) -> None:
         """The shadow's own breaker, as live: what the next version would do live includes it."""

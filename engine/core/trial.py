@@ -57,11 +57,12 @@ class Trial:
     ``report(plugin, hook, message, kind)`` is told of each failed hook call;
     ``placed(request, result, record)`` of each order; ``logs`` names its scripts' loggers
     (``logs.<plugin name>``); ``entered``, when the last hour's entries were made (a shadow's
-    after a restart)."""
+    after a restart); while ``paused()``, no entry is made (a shadow's, while live is paused)."""
 
     def __init__(self, config: EngineConfig, pool: Pool, plugins: PluginSet, broker: Broker, database: Database,
                  clock: Callable[[], float], report: Reporter | None = None, placed: Placed | None = None,
-                 logs: str = "moonhook.plugin", entered: Iterable[float] = ()):
+                 logs: str = "moonhook.plugin", entered: Iterable[float] = (),
+                 paused: Callable[[], bool] = lambda: False):
         self.config = config
         self.pool = pool
         self.plugins = plugins
@@ -74,7 +75,7 @@ class Trial:
         self.hooks = Hooks(pool, plugins, report or (lambda *_: None), quiet)
         # A replay's spreads are [paper]'s, which no wait narrows (and its clock is not the wall's).
         self.limits = Limits.of(config, clock, waits=False, entered=entered)
-        self.desk = PlainDesk(broker, self.hooks, placed, self.limits)
+        self.desk = PlainDesk(broker, self.hooks, placed, self.limits, paused)
         self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock)
         self.symbols = SymbolMap(config.symbol_map)
         # The services the trial's scripts are given: bound to its broker, desk and books.
