@@ -6,7 +6,7 @@ symbol, volume, stops set or not, other plugins' ``on_order`` changes, placed or
 a veto's reason); the default execution's error, note, trend and who handled the alert. What
 only says which broker answered (tickets, fill prices, stop levels from a quote, client ids,
 a broker's own wording of a refusal, latency) is not a difference, nor is the order in which a
-plugin placed the same orders.
+plugin placed the same orders, nor a comment's wording (only whether a plugin set one).
 
 Pure functions of two outcomes as the journal keeps them (``decide.py``).
 """
@@ -62,7 +62,7 @@ def _steps(outcome: dict[str, Any]) -> dict[str, tuple[Any, str]]:
             key, text = (result, step.get("reason")), f"reject ({step.get('reason')})"
         elif result == "changed":
             changes = step.get("changes") or {}
-            key = (result, _canonical(changes), bool(step.get("handled")))
+            key = (result, _compared(changes), bool(step.get("handled")))
             text = "change (" + ", ".join(f"{k}={_text(v)}" for k, v in sorted(changes.items())) + ")"
             text += " handled" if step.get("handled") else ""
         else:  # pass, error (an error's wording carries file and line: not compared)
@@ -126,10 +126,18 @@ def _placed(order: dict[str, Any], sent: bool = True) -> tuple[Any, str]:
     words.append(_text(volume) if volume is not None else "placed")
     if sent and order.get("kind") in OPENING:
         words += [k for k in ("sl", "tp") if order.get(k) is not None] or ["no stops"]
-    changed = [(s.get("plugin"), _canonical(s.get("changes"))) for s in order.get("on_order") or ()
+    changed = [(s.get("plugin"), s.get("changes")) for s in order.get("on_order") or ()
                if isinstance(s, dict) and s.get("result") == "changed"]
-    text = " ".join(words) + "".join(f", {p} changed {c}" for p, c in changed)
-    return ("ok", *words, *changed), text
+    text = " ".join(words) + "".join(f", {p} changed {_canonical(c)}" for p, c in changed)
+    return ("ok", *words, *((p, _compared(c)) for p, c in changed)), text
+
+
+def _compared(changes: Any) -> str:
+    """What of a plugin's changes is compared: all, but a comment's wording, only that it set
+    one (it often carries a ticket or a time, each broker's or each run's own)."""
+    if isinstance(changes, dict) and "comment" in changes:
+        changes = {**changes, "comment": changes["comment"] is not None}
+    return _canonical(changes)
 
 
 def _canonical(value: Any) -> str:

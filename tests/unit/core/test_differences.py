@@ -88,3 +88,17 @@ def test_the_same_orders_in_another_order_are_not_a_difference():
         "order basket market #2: buy GBPUSD 0.1 sl → buy AUDUSD 0.1 sl"]
     assert differences("done", basket("EURUSD", "GBPUSD"), "done", basket("GBPUSD")) == [
         "order basket market: buy EURUSD 0.1 sl → absent"]
+
+
+def test_a_comment_differing_in_its_wording_only_is_not_a_difference():
+    # A script writing its order's ticket (or the time) into the comment: the live broker's
+    # ticket is never the shadow's paper broker's, and every alert read as decided otherwise.
+    def own(ticket, comment="own #{}"):
+        changes = {"comment": comment.format(ticket)} if comment is not None else {}
+        stamp = {"plugin": "stamp", "result": "changed", "changes": {"comment": f"t{ticket}"}}
+        return {"plugins": [{"plugin": "own", "result": "changed", "changes": changes, "handled": True}],
+                "orders": [order(plugin="own", ticket=ticket, on_order=[stamp])]}
+
+    assert differences("done", own(5000), "done", own(1001)) == []
+    assert differences("done", own(5000), "done", own(1001, comment=None)) == [
+        "own: change (comment=own #5000) handled → change () handled"]   # setting one or not still is
