@@ -8,16 +8,18 @@ here, as HTML in ``report_html``; deterministic like the report.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from engine.app.replay.records import ClosedTrade
 from engine.app.replay.report import (SUMMARY_ITEMS, Decision, Order, Outcome, Report, as_dict, cash, decision_json,
-                                      decision_text, dumps, money, net, notes, num, open_count, order_json, order_text, plain,
-                                      trade_json, when)
+                                      decision_text, dumps, money, net, notes, num, open_count, order_json,
+                                      order_text, plain, trade_json, when)
 
 NO_ALERT = "no alert"   # the trades of positions a timer or a hook opened
+_LINE = re.compile(r"(\.lua):\d+")   # a script's line in an error's wording
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,13 @@ def _exits(trades: tuple[ClosedTrade, ...]) -> list[tuple[Any, ...]]:
     return [(t.symbol, t.side, t.volume, t.close_time, t.close_price, t.reason, money(net(t))) for t in trades]
 
 
+def _decided(decisions: tuple[Decision, ...]) -> list[tuple[str, str, str]]:
+    """What of the decisions is compared: an error's wording without the line it names, which
+    moves with every line added above it (the same error on the same alert is no difference)."""
+    return [(d.plugin, d.result, _LINE.sub(r"\1", d.detail) if d.result == "error" else d.detail)
+            for d in decisions]
+
+
 def compare(a: Report, b: Report) -> Comparison:
     """The alerts where ``a`` and ``b`` differ, in ``a``'s order of the alerts (then those only
     ``b`` has decided on, in its order); not the order an alert's orders came in. Raises ValueError when the two did not replay the same
@@ -83,7 +92,7 @@ def compare(a: Report, b: Report) -> Comparison:
                  ta.get(alert, ()), tb.get(alert, ()))
         # The same orders or exits in another order are not a difference: a script's pairs() walks
         # a table in an order of each Lua state's own, so the same basket comes in any order.
-        if sides[0] != sides[1] or Counter(sides[2]) != Counter(sides[3]) or \
+        if _decided(sides[0]) != _decided(sides[1]) or Counter(sides[2]) != Counter(sides[3]) or \
                 Counter(_exits(sides[4])) != Counter(_exits(sides[5])):
             differences.append(AlertDifference(alert, *sides))
     return Comparison(a, b, differences)

@@ -204,3 +204,16 @@ async def test_compare_says_what_each_version_leaves_open_beside_its_profit(tmp_
     assert "open at the end, not in the profit  a 0, floating 0.00  b 1, floating 1,040.00\n" in compare_text(comparison)
     assert ("<tr><td>open at the end, not in the profit</td><td>0, floating 0.00</td>"
             "<td>1, floating 1,040.00</td></tr>") in compare_html(comparison)
+
+
+async def test_compare_does_not_count_an_error_moved_to_another_line_as_a_difference(tmp_path):
+    # The next version adds a line above the failing one: the same error on the same alert, at
+    # line 4 rather than 3, is no difference; another error is one.
+    failing = 'plugin = {}\nfunction on_alert(a)\n  error("WHY")\nend\n'
+    a = build(await run(tmp_path / "a", {"boom.lua": failing.replace("WHY", "no quote")}, [BUY]))
+    b = build(await run(tmp_path / "b", {"boom.lua": "-- v2\n" + failing.replace("WHY", "no quote")}, [BUY]))
+    c = build(await run(tmp_path / "c", {"boom.lua": failing.replace("WHY", "no spread")}, [BUY]))
+    assert [d.detail for d in (*a.outcome.decisions, *b.outcome.decisions)] == [
+        "on_alert: script error at boom.lua:3: no quote", "on_alert: script error at boom.lua:4: no quote"]
+    assert compare(a, b).differences == []
+    assert [d.alert for d in compare(a, c).differences] == ["alerts.jsonl:1"]
