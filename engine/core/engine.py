@@ -153,7 +153,7 @@ class Engine:
         if recorded.other_content:  # told: a fixed id drops every alert after the first, exits too
             self.notifier.send("errors", reports.describe_repeated_id(recorded, alert, self.config.dedup_window),
                                key="repeat-id")
-        if paused and self.shadow is not None:  # journaled as it stays for now: the shadow holds it
+        if (paused or recorded.duplicate) and self.shadow is not None:  # final as journaled: held, or passed
             self.shadow.wake()
         return recorded
 
