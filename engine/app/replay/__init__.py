@@ -9,7 +9,8 @@ from engine.app.replay.fills import Book
 from engine.app.replay.prices import Bar, read_price_files, read_prices
 from engine.app.replay.problems import Problem, Read, ReplayInputError
 from engine.app.replay.records import ClosedTrade, EquityPoint, OpenPosition, Outside, Position
-from engine.app.replay.report import Decision, Fault, Order, Outcome, Report, Unexecuted, build, text, to_json
+from engine.app.replay.report import Decision, Fault, Order, Outcome, Report, Unexecuted, build, text
+from engine.app.replay.report_json import to_json
 from engine.app.replay.report_compare import Comparison, compare, compare_json, compare_text
 from engine.app.replay.report_html import compare_html, html
 from engine.app.replay.times import between, bounds, parse_time

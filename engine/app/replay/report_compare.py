@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.app.replay.records import ClosedTrade
-from engine.app.replay.report import (SUMMARY_ITEMS, Decision, Order, Outcome, Report, as_dict, cash, decision_json,
-                                      decision_text, dumps, money, net, notes, num, open_count, order_json,
-                                      order_text, plain, trade_json, when)
+from engine.app.replay.report import (Decision, Order, Outcome, Report, cash, decision_text, money, net, notes, num,
+                                      open_count, order_text, plain, when)
+from engine.app.replay.report_json import SUMMARY_ITEMS, as_dict, decision_json, dumps, order_json, trade_json
 
 NO_ALERT = "no alert"   # the trades of positions a timer or a hook opened
 _LINE = re.compile(r"(\.lua):\d+")   # a script's line in an error's wording
