@@ -354,17 +354,17 @@ class Operations:
         """The example scripts a new file can start from (those ``moonhook init`` writes)."""
         return _scripts.examples()
 
-    async def trades(self, limit: int = 100, since: float | None = None) -> dict[str, Any]:
-        """The closed trades (the last ``limit``), the equity curve and the profit by the
-        plugin that opened each position, from the broker's deal history since ``since``
-        (engine/app/trades.py). Raises BrokerError when the broker cannot be asked."""
+    async def trades(self, limit: int = 100, since: float | None = None, offset: int = 0) -> dict[str, Any]:
+        """The closed trades (``limit`` of them after the ``offset`` newest), the equity curve
+        (thinned) and the profit by the plugin that opened each position, from the broker's deal
+        history since ``since`` (engine/app/trades.py). Raises BrokerError when the broker cannot be asked."""
         deals, openers = await self._deals(since)
         try:
             balance = (await self.engine.broker.account()).get("balance")
         except Exception:  # the curve is then in profit only
             balance = None
-        # The whole history (a year's deals: 300 ms), off the loop: the trades page asks after each fill.
-        return await trio.to_thread.run_sync(_trades.trades_view, deals, openers, balance, limit)
+        # The whole history (a year's deals: a second or more of Python), off the loop: the page asks after fills.
+        return await trio.to_thread.run_sync(_trades.trades_view, deals, openers, balance, limit, offset)
 
     async def closed_since(self, days: int | None = None, limit: int = 10) -> dict[str, Any]:
         """The trades closed in the last ``days`` days (None: today, from the trading day's

@@ -10,9 +10,11 @@ order ledger recorded it (``OrderActivity.openers``); a position no order of moo
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 UNKNOWN = "unknown"  # the key, in the profit by plugin, of positions no plugin of moonhook opened
+CURVE_POINTS = 2_000  # at most this many points of the equity curve go to the dashboard
 
 
 def positions_of(deals: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
@@ -28,13 +30,11 @@ def trade(position: int, deals: list[dict[str, Any]], plugin: str | None) -> dic
     """The trade of one position's deals, or None while it is not closed (or its opening deal
     lies before the history read). On a netting account a position may have several "in" deals
     (a buy added to a long): its volume is theirs together, its opening price their average."""
+    if closed_at(deals) is None:
+        return None
     ins = [d for d in deals if d["entry"] == "in" and d["side"] is not None]
     outs = [d for d in deals if d["entry"] != "in"]
-    if not ins or not outs:
-        return None
     opening, volume_in, volume_out = ins[0], sum(d["volume"] for d in ins), sum(d["volume"] for d in outs)
-    if round(volume_out - volume_in, 8) < 0:
-        return None  # partly closed: still open
     price_open = round(sum(d["price"] * d["volume"] for d in ins) / volume_in, 8) if volume_in else opening["price"]
     profit = round(sum(d["profit"] for d in outs), 2)
     commission = round(sum(d["commission"] for d in deals), 2)
@@ -45,6 +45,23 @@ def trade(position: int, deals: list[dict[str, Any]], plugin: str | None) -> dic
             "opened_at": opening["time"], "closed_at": outs[-1]["time"], "profit": profit,
             "commission": commission, "swap": swap, "net": round(profit + commission + swap, 2), "plugin": plugin,
             "comment": opening.get("comment")}
+
+
+def closed_at(deals: list[dict[str, Any]]) -> float | None:
+    """When one position's deals closed it, or None while it is open (partly closed, or its
+    opening deal lies before the history read)."""
+    volume_in = volume_out = 0.0
+    opened = False
+    last = None
+    for d in deals:
+        if d["entry"] == "in":
+            opened = opened or d["side"] is not None
+            volume_in += d["volume"] if d["side"] is not None else 0.0
+        else:
+            volume_out, last = volume_out + d["volume"], d["time"]
+    if not opened or last is None or round(volume_out - volume_in, 8) < 0:
+        return None
+    return last
 
 
 def equity_curve(deals: list[dict[str, Any]], balance: float | None) -> list[dict[str, Any]]:
@@ -68,18 +85,23 @@ def equity_curve(deals: list[dict[str, Any]], balance: float | None) -> list[dic
     return points
 
 
-def by_plugin(deals: list[dict[str, Any]], openers: dict[int, str]) -> dict[str, dict[str, Any]]:
+def by_plugin(grouped: dict[int, list[dict[str, Any]]], openers: dict[int, str]) -> dict[str, dict[str, Any]]:
     """Per plugin that opened positions: {trades (positions with a deal out), profit, commission,
-    swap, net}, over every deal out (a part closed counts)."""
+    swap, net}, over every deal out (a part closed counts), from the deals by position."""
     out: dict[str, dict[str, Any]] = {}
-    for position, group in positions_of(deals).items():
+    for position, group in grouped.items():
         name = openers.get(position) or UNKNOWN
         entry = out.setdefault(name, {"trades": 0, "profit": 0.0, "commission": 0.0, "swap": 0.0, "net": 0.0})
-        if any(d["entry"] != "in" for d in group):
-            entry["trades"] += 1
-        entry["profit"] = round(entry["profit"] + sum(d["profit"] for d in group), 2)
-        entry["commission"] = round(entry["commission"] + sum(d["commission"] for d in group), 2)
-        entry["swap"] = round(entry["swap"] + sum(d.get("swap", 0.0) for d in group), 2)
+        profit = commission = swap = 0.0  # one pass: a year holds 150,000 positions
+        closing = False
+        for d in group:
+            profit, commission, swap = profit + d["profit"], commission + d["commission"], swap + d.get("swap", 0.0)
+            closing = closing or d["entry"] != "in"
+        entry["trades"] += closing
+        entry["profit"] = round(entry["profit"] + profit, 2)
+        entry["commission"] = round(entry["commission"] + commission, 2)
+        entry["swap"] = round(entry["swap"] + swap, 2)
+    for entry in out.values():
         entry["net"] = round(entry["profit"] + entry["commission"] + entry["swap"], 2)
     return out
 
@@ -93,12 +115,41 @@ def closed_trades(deals: list[dict[str, Any]], openers: dict[int, str]) -> list[
 
 
 def trades_view(deals: list[dict[str, Any]], openers: dict[int, str], balance: float | None,
-                limit: int) -> dict[str, Any]:
-    """``GET /api/trades``: the last ``limit`` closed trades (newest first), the equity curve
-    and the profit by plugin, from ``deals`` (oldest first)."""
-    closed = closed_trades(deals, openers)
-    return {"trades": closed[:limit], "closed": len(closed), "equity": equity_curve(deals, balance),
-            "by_plugin": by_plugin(deals, openers)}
+                limit: int, offset: int = 0) -> dict[str, Any]:
+    """``GET /api/trades``: ``limit`` closed trades (newest first, after the ``offset`` newest),
+    how many there are, the equity curve thinned to ``CURVE_POINTS`` and how many points it
+    has whole, and the profit by plugin, from ``deals`` (oldest first). Only the trades shown
+    are made whole: a year's history holds 150,000 of them."""
+    grouped = positions_of(deals)
+    ends = [(at, p) for p, group in grouped.items() if (at := closed_at(group)) is not None]
+    shown = heapq.nlargest(offset + limit, ends)[offset:]  # as sorting them all, newest first
+    curve = equity_curve(deals, balance)
+    return {"trades": [trade(p, grouped[p], openers.get(p)) for _, p in shown], "closed": len(ends),
+            "equity": thin(curve, CURVE_POINTS), "equity_points": len(curve),
+            "by_plugin": by_plugin(grouped, openers)}
+
+
+def thin(points: list[dict[str, Any]], most: int) -> list[dict[str, Any]]:
+    """At most ``most`` (at least 5) of the curve's ``points``, as they are: the first and the last,
+    and of each of (most - 2) // 3 stretches of the rest its lowest, its highest and its last
+    point, in time order, so that no drawdown's bottom and no peak is lost to the thinning. The
+    value is what the dashboard draws: the balance where the account told it, else the profit."""
+    if len(points) <= most:
+        return points
+    inner, buckets = points[1:-1], (most - 2) // 3
+    kept = [points[0]]
+    for b in range(buckets):
+        stretch = inner[b * len(inner) // buckets:(b + 1) * len(inner) // buckets]
+        if stretch:
+            low = min(range(len(stretch)), key=lambda i: _drawn(stretch[i]))
+            high = max(range(len(stretch)), key=lambda i: _drawn(stretch[i]))
+            kept.extend(stretch[i] for i in sorted({low, high, len(stretch) - 1}))
+    kept.append(points[-1])
+    return kept
+
+
+def _drawn(point: dict[str, Any]) -> float:
+    return point["balance"] if "balance" in point else point["profit"]
 
 
 def unopened(deals: list[dict[str, Any]], since: float) -> bool:

@@ -34,6 +34,12 @@ def limit(default: int = 50) -> int:
     return default if value is None else value
 
 
+def offset() -> int:
+    """How many of the newest rows to pass over (a later page); 0 when absent."""
+    value = _number("offset", int, lambda v: v >= 0, "an integer from 0")
+    return 0 if value is None else value
+
+
 def since() -> float | None:
     return _number("since", float, lambda v: v >= 0, "a Unix time in seconds")
 

@@ -102,6 +102,6 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.get("/trades")
     async def trades():
-        return await ops.trades(params.limit(100), params.since())
+        return await ops.trades(params.limit(100), params.since(), params.offset())
 
     return bp

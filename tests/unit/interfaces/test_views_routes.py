@@ -149,6 +149,25 @@ async def test_the_overview_and_the_trades(tmp_path):
     assert [r.status_code for r in bad] == [400, 400] and bad[1].json()["error"].startswith("since:")
 
 
+def _closed_trade(position: int) -> list[dict]:
+    deal = {"ticket": 2 * position, "position": position, "symbol": "EURUSD", "side": "buy", "entry": "in",
+            "volume": 0.1, "price": 1.1, "profit": 0.0, "commission": 0.0, "time": float(position), "comment": None,
+            "magic": None}
+    return [deal, {**deal, "ticket": 2 * position + 1, "side": "sell", "entry": "out", "profit": 1.0}]
+
+
+async def test_the_older_trades_are_read_with_an_offset(tmp_path):
+    # At most 500 trades in one answer: a year's older trades are read a page at a time.
+    deals = [d for p in range(1, 8) for d in _closed_trade(p)]
+    async with running(tmp_path, {"trend": TREND}, use_broker=FakeBroker(deals=deals)) as engine, \
+            serving(engine) as client:
+        pages = [(await client.get(f"/api/trades?limit=3&offset={n}", headers=AUTH)).json() for n in (0, 3, 6, 9)]
+        bad = [await client.get(f"/api/trades?offset={n}", headers=AUTH) for n in ("-1", "x")]
+    assert [[t["position"] for t in page["trades"]] for page in pages] == [[7, 6, 5], [4, 3, 2], [1], []]
+    assert {page["closed"] for page in pages} == {7} and pages[0]["equity_points"] == 8
+    assert [r.status_code for r in bad] == [400, 400] and bad[0].json()["error"].startswith("offset:")
+
+
 class _Unreachable(FakeBroker):
     async def history(self, since: float | None = None) -> list:
         raise BrokerError("terminal not connected")
