@@ -45,6 +45,19 @@ def test_the_trades_page_shows_what_each_trade_and_plugin_made_after_the_commiss
 YEAR = 150_000  # positions: a busy year of paper trades, 300,000 deals and as many curve points as closes
 BOTTOM = 5_000.0  # the year's lowest balance: one trade lost half the account and the next won it back
 
+# Each read of the trades as the page's fetch sees it ({start, end} in ms), and the most in flight at once.
+COUNT_READS = """
+window.reads = []; window.inFlight = 0; window.mostInFlight = 0;
+const fetchOf = window.fetch;
+window.fetch = async (path, init) => {
+  if (!String(path).startsWith("/api/trades")) return fetchOf(path, init);
+  const read = {start: performance.now()};
+  window.reads.push(read);
+  window.mostInFlight = Math.max(window.mostInFlight, ++window.inFlight);
+  try { return await fetchOf(path, init); } finally { window.inFlight--; read.end = performance.now(); }
+};
+"""
+
 
 def _a_year_before(database: Path, positions: int) -> None:
     """The journal's one closed trade copied ``positions`` times over the year before it, at no
@@ -65,7 +78,9 @@ def _a_year_before(database: Path, positions: int) -> None:
 def test_a_years_trades_page_shows_the_latest_trades_and_the_curves_bottom(user, browser):
     """A year of paper trades once sent the page all 150,000 points of the curve (8.8 MB), and
     the chart's Math.max(...points) threw: the page said "Maximum call stack size exceeded" and
-    showed neither the trades nor the chart. The curve now comes thinned, its bottom kept."""
+    showed neither the trades nor the chart. The curve now comes thinned, its bottom kept. Fills
+    while the page is open bring one read at a time, the next after three times what the last
+    took: back to back, reads of seconds each held the engine all along, and alerts waited."""
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
     for alert in ("buy EURUSD volume=1 price=1.1 sl=1.09", "close EURUSD price=1.1001"):
@@ -79,9 +94,22 @@ def test_a_years_trades_page_shows_the_latest_trades_and_the_curves_bottom(user,
     assert min(p["balance"] for p in view["equity"]) == BOTTOM and len(view["equity"]) <= 2_000
 
     log_in(browser, base, config.values["server"]["api_token"])
+    browser.execute_script(COUNT_READS)
     browser.execute_script("location.hash = '#/trades'")
     rows = wait(browser, lambda d: cells(d, "#trades section:last-child tbody tr"), "the closed trades")
     assert len(rows) == 100 and "Maximum call stack" not in browser.find_element(By.ID, "trades").text
     (curve,) = texts(browser, "#trades svg[aria-label='equity curve']")
     assert f"{BOTTOM:.2f}" in curve, curve  # the chart's lowest value: the year's bottom
+
+    for n, volume in enumerate((1, 1, 2), 2):  # fills while the page is open; the last trade's volume tells it apart
+        for alert in (f"buy EURUSD volume={volume} price=1.{n} sl=1.09", f"close EURUSD price=1.{n}001"):
+            assert run.settled(run.webhook(alert)["id"])["status"] == "done"
+    wait(browser, lambda d: d.execute_script("return window.reads.length") >= 2, "a read after the fills")
+    top = wait(browser, lambda d: (row := cells(d, "#trades section:last-child tbody tr")[0])[3] == "2.00" and row,
+               "the last fill's trade on top")
+    assert top[2] == "buy" and run.get("/api/trades")["closed"] == YEAR + 4
+    reads = browser.execute_script("return window.reads")
+    assert browser.execute_script("return window.mostInFlight") == 1
+    for before, after in zip(reads, reads[1:]):  # ms; the page paces by Date.now(), coarser than performance.now()
+        assert after["start"] - before["end"] >= 3 * (before["end"] - before["start"]) - 10, reads
     assert run.interrupt() == 0

@@ -60,8 +60,10 @@ export function listen(fn) {
 
 /** fn run for many events at once: never two at a time, at most once per `gap` ms, and once
  *  more after a run if asked meanwhile (so the last event is always seen). At a bar's close
- *  hundreds of events come in a second; a reload for each would flood the server. */
-export function coalesce(fn, gap = 1000) {
+ *  hundreds of events come in a second; a reload for each would flood the server. A run that
+ *  took long waits `pace` times as long before the next: a read of a year's trades costs the
+ *  engine seconds, and back to back under a stream of fills it would hold the engine all along. */
+export function coalesce(fn, gap = 1000, pace = 0) {
   let running = false;
   let again = false;
   const run = async () => {
@@ -71,7 +73,8 @@ export function coalesce(fn, gap = 1000) {
     try {
       await fn();
     } finally {
-      const wait = Math.max(0, gap - (Date.now() - started));
+      const took = Date.now() - started;
+      const wait = Math.max(0, gap - took, pace * took);
       setTimeout(() => {
         running = false;
         if (again) { again = false; run(); }

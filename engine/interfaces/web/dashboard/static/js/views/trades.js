@@ -7,6 +7,10 @@ import {get} from "../api.js";
 import {lineChart, barChart} from "../charts.js";
 import {coalesce, listen} from "../live.js";
 
+// After a read, the next waits this many times as long as it took: the page holds the engine a
+// quarter of the time at most, however many fills come (a year's history takes seconds to read).
+const PACE = 3;
+
 function draw(body, t) {
   const trades = Array.isArray(t.trades) ? t.trades : [];
   const equity = Array.isArray(t.equity) ? t.equity : [];
@@ -36,7 +40,7 @@ export function render(root) {
       clear(body, panel("Trades", failure(err)));
     }
   };
-  const refresh = coalesce(load);
+  const refresh = coalesce(load, 1000, PACE);
   refresh();
   return listen((event) => (event.kind === "fill" || event.kind === "lagged") && refresh());
 }
