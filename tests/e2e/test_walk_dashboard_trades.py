@@ -98,6 +98,7 @@ def test_a_years_trades_page_shows_the_latest_trades_and_the_curves_bottom(user,
     browser.execute_script("location.hash = '#/trades'")
     rows = wait(browser, lambda d: cells(d, "#trades section:last-child tbody tr"), "the closed trades")
     assert len(rows) == 100 and "Maximum call stack" not in browser.find_element(By.ID, "trades").text
+    assert browser.find_element(By.ID, "trades-latest").text == f"The latest 100 of {YEAR + 1} closed trades."
     (curve,) = texts(browser, "#trades svg[aria-label='equity curve']")
     assert f"{BOTTOM:.2f}" in curve, curve  # the chart's lowest value: the year's bottom
 

@@ -11,6 +11,13 @@ import {coalesce, listen} from "../live.js";
 // quarter of the time at most, however many fills come (a year's history takes seconds to read).
 const PACE = 3;
 
+// The API gives the latest trades of the history, however long: the page says when there are more,
+// so that 100 rows of a year's 150,000 never read as all there were.
+function latest(trades, closed) {
+  return Number(closed) > trades.length
+    ? [h("p", {class: "muted", id: "trades-latest", text: `The latest ${trades.length} of ${closed} closed trades.`})] : [];
+}
+
 function draw(body, t) {
   const trades = Array.isArray(t.trades) ? t.trades : [];
   const equity = Array.isArray(t.equity) ? t.equity : [];
@@ -21,7 +28,7 @@ function draw(body, t) {
     panel("Equity", lineChart([{name: "equity", points: equity.map((p) => Array.isArray(p) ? [Number(p[0]), Number(p[1])]
       : [Number(p.at ?? p.time), Number(p.equity ?? p.balance ?? p.profit)])}], {label: "equity curve", format: (v) => num(v), xformat: datetime})),
     panel("Net by plugin", barChart(byPlugin, {label: "net by plugin", format: (v) => num(v)})),
-    panel("Closed trades", trades.length ? table([
+    panel("Closed trades", ...latest(trades, t.closed), trades.length ? table([
       ["Closed", (r) => datetime(r.closed_at ?? r.time ?? r.at)], ["Symbol", (r) => r.symbol], ["Side", (r) => r.side],
       ["Volume", (r) => num(r.volume), "num"], ["Open", (r) => num(r.price_open ?? r.open_price, 5), "num"],
       ["Close", (r) => num(r.price_close ?? r.close_price ?? r.price, 5), "num"], ["Profit", (r) => num(r.profit), "num"],
