@@ -106,12 +106,15 @@ def by_plugin(grouped: dict[int, list[dict[str, Any]]], openers: dict[int, str])
     return out
 
 
-def closed_trades(deals: list[dict[str, Any]], openers: dict[int, str]) -> list[dict[str, Any]]:
-    """The closed trades of ``deals`` (oldest first), newest first."""
+def closed_trades(deals: list[dict[str, Any]], openers: dict[int, str], since: float | None = None
+                  ) -> list[dict[str, Any]]:
+    """The trades of ``deals`` (oldest first) closed at ``since`` or later (None: all), newest
+    first. Only they are made whole: the whole history read for a position held a month is a
+    year of trades, and the overview asks for today's after each deal."""
     grouped = positions_of(deals)
-    closed = [t for t in (trade(p, group, openers.get(p)) for p, group in grouped.items()) if t is not None]
-    closed.sort(key=lambda t: (t["closed_at"], t["position"]), reverse=True)
-    return closed
+    ends = sorted(((at, p) for p, group in grouped.items()
+                   if (at := closed_at(group)) is not None and (since is None or at >= since)), reverse=True)
+    return [trade(p, grouped[p], openers.get(p)) for _, p in ends]
 
 
 def trades_view(deals: list[dict[str, Any]], openers: dict[int, str], balance: float | None,
@@ -164,7 +167,7 @@ def closed_since(deals: list[dict[str, Any]], openers: dict[int, str], since: fl
     """The trades closed at ``since`` or later, wherever they opened: the last ``limit`` (newest
     first), how many, their net (profit and commission), and per plugin that opened them
     {trades, net}. ``deals`` must reach back to their opening deals."""
-    closed = [t for t in closed_trades(deals, openers) if t["closed_at"] >= since]
+    closed = closed_trades(deals, openers, since)
     plugins: dict[str, dict[str, Any]] = {}
     for t in closed:
         entry = plugins.setdefault(t["plugin"] or UNKNOWN, {"trades": 0, "net": 0.0})

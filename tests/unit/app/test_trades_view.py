@@ -92,3 +92,16 @@ def test_the_older_trades_are_read_a_page_at_a_time():
     deals = _year(1_000)
     pages = [_trades.trades_view(deals, {}, None, 300, offset)["trades"] for offset in (0, 300, 600, 900)]
     assert [t["position"] for page in pages for t in page] == list(range(999, -1, -1))
+
+
+def test_the_trades_closed_since_a_time_are_the_only_ones_made_whole(monkeypatch):
+    # A position held longer than a month sends the day's count (the overview's, after each deal;
+    # Telegram's /trades) to the whole history: a year of trades was made whole to keep a day's.
+    made: list[int] = []
+    trade_of = _trades.trade
+    monkeypatch.setattr(_trades, "trade", lambda p, *a: (made.append(p), trade_of(p, *a))[1])
+    deals = _year(10_000)
+    day = _trades.closed_since(deals, {}, T0 + 60 * 9_000, 5)
+    assert day["closed"] == 1_000 and [t["position"] for t in day["trades"]] == [9_999, 9_998, 9_997, 9_996, 9_995]
+    assert day["net"] == 500.0 and day["by_plugin"] == {"unknown": {"trades": 1_000, "net": 500.0}}
+    assert sorted(made) == list(range(9_000, 10_000))
