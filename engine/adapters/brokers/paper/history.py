@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 
-from engine.adapters.storage.database import Database, select
+from engine.adapters.storage.database import Database
 
 ON_LOOP = 2 * 86_400.0  # seconds: a read reaching back no further than this stays on the event loop
 
@@ -34,9 +34,11 @@ def _apart(database: Database, since: float | None) -> list[dict[str, Any]]:
 def _deals(db: Any, since: float | None) -> list[dict[str, Any]]:
     where, args = (" WHERE d.time >= ?", [since]) if since is not None else ("", [])
     # A deal's comment is its order's; the paper broker has no magic numbers and charges no swap.
-    rows = select(db, "SELECT d.*, o.comment FROM paper_deals d LEFT JOIN paper_orders o "
+    # The columns named and each row made once: a year's read is 300,000 rows.
+    rows = db.execute("SELECT d.deal, d.position, d.symbol, d.side, d.entry, d.volume, d.price, d.profit, "
+                      "d.commission, d.time, o.comment FROM paper_deals d LEFT JOIN paper_orders o "
                       f"ON o.ticket = d.order_ticket{where} ORDER BY d.time, d.deal", args)
-    return [{"ticket": d["deal"], "position": d["position"], "symbol": d["symbol"], "side": d["side"],
-             "entry": d["entry"], "volume": d["volume"], "price": d["price"], "profit": d["profit"] or 0.0,
-             "commission": d["commission"] or 0.0, "swap": 0.0, "time": d["time"], "comment": d["comment"],
-             "magic": None} for d in rows]
+    return [{"ticket": deal, "position": position, "symbol": symbol, "side": side, "entry": entry, "volume": volume,
+             "price": price, "profit": profit or 0.0, "commission": commission or 0.0, "swap": 0.0, "time": at,
+             "comment": comment, "magic": None}
+            for deal, position, symbol, side, entry, volume, price, profit, commission, at, comment in rows]
