@@ -21,8 +21,8 @@ GLOBALS: tuple[str, ...] = (
     "error",
     "getmetatable",  # protected metatables (strings, libraries, _ENV) answer false
     "ipairs",
-    "next",
-    "pairs",
+    "next",  # Lua's own order (seeded per state): pairs is the walk in a defined order
+    "pairs",  # walks a table in a defined order (sandbox/walk.lua): the same decisions in every run
     "pcall",
     "print",
     "rawequal",

@@ -46,8 +46,8 @@ local CHARGE_CHECK <const> = 50000
 local SECONDS_PER_CHARGED <const> = 5e-8
 local PIECE <const> = 2048       -- bytes of source handed to the parser between two looks at the clock
 
--- values_chunk and guards_chunk are sandbox/values.lua and sandbox/guards.lua, compiled.
-return function(values_chunk, guards_chunk, seed, shape, ...)
+-- values_chunk, guards_chunk and walk_chunk are sandbox/values.lua, guards.lua and walk.lua, compiled.
+return function(values_chunk, guards_chunk, walk_chunk, seed, shape, ...)
 
 local V = values_chunk()
 local build_values, flatten, safe_text = V.build, V.flatten, V.safe_text
@@ -398,10 +398,11 @@ end
 -- The script's environment.
 
 local G = guards_chunk()(charge, need_memory, function() return cur.limit - cur.count end)
+local pairs_, walk = walk_chunk()(G.table.sort)   -- pairs in a defined order (sandbox/walk.lua)
 
 local OVERRIDE = {
   pcall = pcall_, xpcall = xpcall_, print = print_, setmetatable = setmetatable_,
-  rawset = rawset_, rawget = rawget_, tonumber = G.tonumber,
+  rawset = rawset_, rawget = rawget_, tonumber = G.tonumber, pairs = pairs_,
 }
 -- os.time() and os.date() without a time read the host's clock when it gives one (replay's
 -- replayed clock, see driver.clock), else the system's. os.date takes time.now()'s fraction
@@ -428,8 +429,8 @@ local OVERRIDE_LIB = {
 }
 
 -- A read-only view of `impl`; reading a denied field is `forbidden`, writing anything is.
--- pairs() on the view iterates `impl` through a closure and hands out the view itself as its
--- state: `impl` is never reachable (it would be writable).
+-- pairs() on the view walks `impl` (in pairs' order) through a closure and hands out the view
+-- itself as its state: `impl` is never reachable (it would be writable).
 local function seal(label, impl, denied_fields)
   local deny = {}
   for _, f in next, denied_fields or {} do deny[f] = true end
@@ -440,11 +441,10 @@ local function seal(label, impl, denied_fields)
     end,
     __metatable = false,
   })
-  local function iterate(_, k) return next(impl, k) end
   local proxy = setmetatable({}, {
     __index = impl,
     __newindex = function(_, k) forbidden("changing " .. label .. "." .. keytext(k)) end,
-    __pairs = function(self) return iterate, self, nil end,
+    __pairs = function(self) return walk(impl), self, nil end,
     __len = function() return 0 end,
     __metatable = false,
   })

@@ -18,8 +18,8 @@ from .budget import (HOST_CALL_SECONDS, MAX_DEPTH, MAX_FUNCTIONS, MAX_LOG_BYTES,
 
 _HERE = Path(__file__).parent
 # The trusted Lua: the prelude builds each runtime's environment and drives its calls; it is
-# handed the other two chunks.
-LUA_CHUNKS = ("prelude", "values", "guards")
+# handed the others.
+LUA_CHUNKS = ("prelude", "values", "guards", "walk")
 
 
 @functools.cache
@@ -98,8 +98,9 @@ class LuaSandbox:
         code = _bytecode()
         chunks = {name: self._rt.compile(code[name], mode="b") for name in LUA_CHUNKS}
         shape, values = _config(tuple(host_functions))
+        prelude = chunks["prelude"]()
         (self._load, self._call, self._answer, self._functions, self._global, self._setglobal,
-         set_budget, set_clock) = chunks["prelude"]()(chunks["values"], chunks["guards"], seed, shape, *values)
+         set_budget, set_clock) = prelude(chunks["values"], chunks["guards"], chunks["walk"], seed, shape, *values)
         # The cap covers the script's heap on top of what the runtime and prelude hold. The
         # prelude moves it with these (partials: no Python frame for each call).
         self._limit = self._rt.get_memory_used() + budget.memory

@@ -100,8 +100,8 @@ def _orders(outcome: dict[str, Any], sent: bool = True) -> dict[str, list[tuple[
 def _orders_differ(live: dict[str, list[tuple[Any, str]]], shadow: dict[str, list[tuple[Any, str]]]) -> list[str]:
     """``order plugin kind: before → after`` (#2, #3 for a plugin's next of that kind) for the
     orders of a kind one side placed and the other did not. The same orders in another order
-    are not a difference: a script's ``pairs`` walks a table in an order of each Lua state's
-    own, so the same script places them in one order live and in another in the shadow."""
+    are not a difference: a script walking a table with ``next`` (or keyed by tables) gets an
+    order of each Lua state's own, so the same script places them in one order live and in another in the shadow."""
     out = []
     for name in [*live, *(n for n in shadow if n not in live)]:
         a, b = list(enumerate(live.get(name, []))), list(enumerate(shadow.get(name, [])))

@@ -90,8 +90,8 @@ def compare(a: Report, b: Report) -> Comparison:
     for alert in alerts:
         sides = (da.get(alert, ()), db.get(alert, ()), xa.get(alert, ()), xb.get(alert, ()),
                  ta.get(alert, ()), tb.get(alert, ()))
-        # The same orders or exits in another order are not a difference: a script's pairs() walks
-        # a table in an order of each Lua state's own, so the same basket comes in any order.
+        # The same orders or exits in another order are not a difference: a script walking a table
+        # with next (or keyed by tables) gets an order of each Lua state's own.
         if _decided(sides[0]) != _decided(sides[1]) or Counter(sides[2]) != Counter(sides[3]) or \
                 Counter(_exits(sides[4])) != Counter(_exits(sides[5])):
             differences.append(AlertDifference(alert, *sides))
