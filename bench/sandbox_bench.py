@@ -150,11 +150,48 @@ async def bench_replacement(runs: int = 5, neighbours: int = 20) -> dict:
     return {"replace_ms": summary([[x] for x in after_deadline], 1e3), "plugins_reloaded": neighbours + 1}
 
 
+# A hook walking a table of n string keys: with pairs (the sandbox's defined order, sandbox/walk.lua)
+# and with `next` (Lua's own order: what pairs did before).
+WALKS = """
+tables = {}
+for _, n in ipairs({10, 1000}) do
+  local t = {}
+  for i = 1, n do t["key" .. i] = i end
+  tables[n] = t
+end
+function with_pairs(n) local s = 0 for _, v in pairs(tables[n]) do s = s + v end return s end
+function with_next(n) local s = 0 for _, v in next, tables[n] do s = s + v end return s end
+"""
+
+
+def bench_pairs(calls: int = 2000, runs: int = 5) -> dict:
+    """A hook call walking a 10-key and a 1,000-key table, in process: pairs and next runs alternated."""
+    sb = LuaSandbox(Budget(), (), 1)
+    sb.load(WALKS, "walks.lua")
+    out: dict = {}
+    for n in (10, 1000):
+        total = ("ok", None, "v", n * (n + 1) // 2)
+        assert sb.call("with_pairs", "v", (n,)) == sb.call("with_next", "v", (n,)) == total
+        times: dict = {"with_pairs": [], "with_next": []}
+        for _ in range(runs):
+            for fn in times:
+                run = []
+                for _ in range(calls):
+                    t = time.perf_counter()
+                    sb.call(fn, "v", (n,))
+                    run.append(time.perf_counter() - t)
+                times[fn].append(run)
+        out[f"pairs_{n}_us"] = summary(times["with_pairs"], 1e6)
+        out[f"next_{n}_us"] = summary(times["with_next"], 1e6)
+    return out
+
+
 async def run_all(size: str = "full") -> dict:
     n, calls, runs = pick(size, (200, 3000, 5), (50, 500, 3), (10, 50, 1))
     return {
         "machine": {"cores": os.cpu_count()},
         "load_inprocess_ms": bench_inprocess_load(n, runs),
+        **bench_pairs(pick(size, 2000, 500, 20), runs),
         **await bench_pool(n, calls, runs),
         **await bench_replacement(runs, pick(size, 20, 20, 3)),
     }
