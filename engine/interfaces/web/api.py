@@ -18,12 +18,6 @@ log = logging.getLogger("moonhook.web")
 API = "api"   # the orders' plugin, as the ledger and on_order hooks see it (Telegram's are "telegram")
 
 
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return value is True or value == 1
-
-
 async def _reason() -> str | None:
     """An optional ``{"reason": "..."}`` in the body of a switch, kept with it."""
     body = await request.get_json(force=True, silent=True)
@@ -115,11 +109,8 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.post("/resume")
     async def resume():
-        body = await request.get_json(force=True, silent=True)
-        wanted = body.get("execute_missed") if isinstance(body, dict) else None
-        if wanted is None:
-            wanted = request.args.get("execute_missed")
-        queued = await ops.resume(_truthy(wanted))
-        return {"paused": False, "execute_missed": _truthy(wanted), "queued": queued}
+        wanted = await params.flag("execute_missed")  # a bad value: 400, and the engine stays paused
+        queued = await ops.resume(wanted)
+        return {"paused": False, "execute_missed": wanted, "queued": queued}
 
     return bp

@@ -58,6 +58,25 @@ def text(name: str) -> str | None:
     return raw.strip()
 
 
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+async def flag(name: str) -> bool:
+    """The yes-or-no ``name``, from a JSON body's field or else the query; False when absent.
+    Any other value raises BadParameter: a mistyped ``execute_missed=ture`` read as no would
+    skip the alerts held while paused, for good, where the trader asked to run them."""
+    body = await request.get_json(force=True, silent=True)
+    value = body.get(name) if isinstance(body, dict) else None
+    if value is None:
+        value = request.args.get(name)
+    if value is None or value is True or value is False:
+        return bool(value)
+    word = value.strip().lower() if isinstance(value, str) else str(value) if type(value) is int else None
+    if word in _YES or word in _NO:
+        return word in _YES
+    raise BadParameter(f"{name}: must be true or false, got {str(value)[:40]!r}")
+
+
 async def body_text() -> str:
     """The request's body as UTF-8 text (a script)."""
     body = await request.get_data()

@@ -333,6 +333,26 @@ async def test_pause_journals_without_executing_and_resume_runs_the_missed(tmp_p
     assert sorted(p["volume"] for p in positions) == [0.2, 0.3]
 
 
+async def test_a_mistyped_execute_missed_is_refused_and_the_held_alerts_wait(tmp_path):
+    """``execute_missed=ture`` once read as no: the engine resumed and skipped the held alerts
+    for good, where the trader asked to run them. Now a 400 naming it, and nothing resumed."""
+    async with running(tmp_path) as engine, serving(engine) as client:
+        await client.post("/api/pause", headers=AUTH)
+        held = (await client.post(f"/webhook/{SECRET}", content=BUY)).json()
+        await engine.drain()
+        typo = await client.post("/api/resume?execute_missed=ture", headers=AUTH)
+        odd = await client.post("/api/resume", headers=AUTH, json={"execute_missed": "maybe"})
+        still = (await client.get("/health", headers=AUTH)).json()["paused"]
+        status = engine.journal.get(held["id"])["status"]
+        ran = await client.post("/api/resume", headers=AUTH, json={"execute_missed": "yes"})
+        await engine.drain()
+        done = engine.journal.get(held["id"])["status"]
+    assert [typo.status_code, odd.status_code] == [400, 400]
+    assert typo.json()["error"].startswith("execute_missed:") and odd.json()["error"].startswith("execute_missed:")
+    assert still is True and status == "paused"
+    assert ran.json() == {"paused": False, "execute_missed": True, "queued": 1} and done == "done"
+
+
 async def test_the_api_cancels_one_of_moonhooks_pending_orders_through_every_plugins_on_order(tmp_path):
     watch = "function on_order(o) store.set('seen', o.kind .. ':' .. o.plugin .. ':' .. tostring(o.ticket)) end"
     async with running(tmp_path, {"watch": watch}) as engine, serving(engine) as client:
