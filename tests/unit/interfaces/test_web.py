@@ -353,6 +353,15 @@ async def test_a_mistyped_execute_missed_is_refused_and_the_held_alerts_wait(tmp
     assert ran.json() == {"paused": False, "execute_missed": True, "queued": 1} and done == "done"
 
 
+async def test_an_alert_id_past_64_bits_is_no_alert_not_a_server_error(tmp_path):
+    """SQLite cannot be asked for an id past 64 bits: ``/api/alerts/<huge>`` was a 500."""
+    async with running(tmp_path) as engine, serving(engine) as client:
+        huge = await client.get(f"/api/alerts/{2 ** 63}", headers=AUTH)
+        huger = await client.get("/api/alerts/" + "9" * 30, headers=AUTH)
+    assert [huge.status_code, huger.status_code] == [404, 404], huge.text
+    assert huge.json() == {"error": f"no alert {2 ** 63}"}
+
+
 async def test_the_api_cancels_one_of_moonhooks_pending_orders_through_every_plugins_on_order(tmp_path):
     watch = "function on_order(o) store.set('seen', o.kind .. ':' .. o.plugin .. ':' .. tostring(o.ticket)) end"
     async with running(tmp_path, {"watch": watch}) as engine, serving(engine) as client:
