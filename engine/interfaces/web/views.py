@@ -44,10 +44,10 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
         filters = {name: params.text(name) for name in _FILTERS}
         try:
             return {"alerts": await ops.alerts(limit, **filters)}
+        except AlertError as e:  # a symbol that cannot be one; its message names it (before ValueError, its base)
+            raise BadParameter(str(e)) from None
         except ValueError as e:  # an unknown status
             raise BadParameter(f"status: {e}") from None
-        except AlertError as e:
-            raise BadParameter(f"symbol: {e}") from None
 
     @bp.post("/alerts/check")
     async def check_alert():

@@ -48,11 +48,12 @@ async def test_the_alerts_filters_and_their_bad_values(tmp_path):
         assert await ids("plugin=guard") == [pound]
         assert await ids("plugin=trend&status=done&limit=1") == [euro]
         bad = {query: await client.get(f"/api/alerts?{query}", headers=AUTH)
-               for query in ("status=lost", "limit=0", "symbol=", "colour=red", "plugin=" + "x" * 101)}
+               for query in ("status=lost", "limit=0", "symbol=", "colour=red", "plugin=" + "x" * 101, "symbol=€")}
         one = (await client.get(f"/api/alerts/{pound}", headers=AUTH)).json()
     assert {q: r.status_code for q, r in bad.items()} == dict.fromkeys(bad, 400)
-    for query, named in zip(bad, ("status", "limit", "symbol", "colour", "plugin")):
+    for query, named in zip(bad, ("status", "limit", "symbol", "colour", "plugin", "symbol")):
         assert bad[query].json()["error"].startswith(f"{named}:"), bad[query].json()
+    assert bad["symbol=€"].json()["error"].count("symbol:") == 1  # was "status: symbol: ..."
     assert one["decisions"] == [{"plugin": "guard", "result": "rejected", "reason": "no pound today"}]
     assert one["orders"] == [] and one["timings"]["received_at"] > 0
 
