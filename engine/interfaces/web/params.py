@@ -14,10 +14,19 @@ class BadParameter(Exception):
     """A query parameter or body the route cannot use; its message names it."""
 
 
+def _query(name: str) -> str | None:
+    """The query parameter ``name``, None when absent. Given more than once it raises
+    BadParameter: which of ``days=1&days=400`` was meant would be a guess."""
+    given = request.args.getlist(name)
+    if len(given) > 1:
+        raise BadParameter(f"{name}: given {len(given)} times, give it once")
+    return given[0] if given else None
+
+
 def _number(name: str, kind: Callable[[str], Any], ok: Callable[[Any], bool], expected: str) -> Any:
     """The query parameter ``name`` read by ``kind`` (int or float); None when absent. Raises
     BadParameter unless ``ok(value)`` (NaN never is)."""
-    raw = request.args.get(name)
+    raw = _query(name)
     if raw is None:
         return None
     try:
@@ -50,7 +59,7 @@ def days(default: float, most: float) -> float:
 
 
 def text(name: str) -> str | None:
-    raw = request.args.get(name)
+    raw = _query(name)
     if raw is None:
         return None
     if not raw.strip() or len(raw) > 100:
@@ -68,7 +77,7 @@ async def flag(name: str) -> bool:
     body = await request.get_json(force=True, silent=True)
     value = body.get(name) if isinstance(body, dict) else None
     if value is None:
-        value = request.args.get(name)
+        value = _query(name)
     if value is None or value is True or value is False:
         return bool(value)
     word = value.strip().lower() if isinstance(value, str) else str(value) if type(value) is int else None

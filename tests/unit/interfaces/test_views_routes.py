@@ -241,3 +241,22 @@ async def test_a_save_over_a_folder_or_under_a_name_too_long_in_bytes_is_a_400_n
     assert folder.status_code == 400 and "a folder" in folder.json()["error"], folder.text
     assert long.status_code == 400 and "bytes" in long.json()["error"], long.text
     assert sorted(p.name for p in (tmp_path / "scripts").iterdir()) == ["dir.lua", "trend.lua"]
+
+
+async def test_a_query_parameter_given_twice_is_a_400_naming_it(tmp_path):
+    """The first of two values was taken, unsaid: ``days=1&days=400`` replayed a day where the
+    trader may have meant 400 (refused alone), ``status=done&status=failed`` hid the failures."""
+    queries = {"/api/alerts?status=done&status=failed": "status", "/api/alerts?limit=1&limit=x": "limit",
+               "/api/trades?since=1&since=2": "since", "/api/shadow?limit=1&limit=2": "limit",
+               "/api/resume?execute_missed=false&execute_missed=true": "execute_missed"}
+    async with running(tmp_path, {"trend": TREND}) as engine, serving(engine) as client:
+        await client.post("/api/pause", headers=AUTH)
+        answers = {q: await (client.post(q, headers=AUTH) if "resume" in q else client.get(q, headers=AUTH))
+                   for q in queries}
+        replay = await client.post("/api/scripts/trend.lua/replay?days=1&days=400", content=TREND, headers=AUTH)
+        paused = engine.paused
+    for query, named in queries.items():
+        assert answers[query].status_code == 400, (query, answers[query].text)
+        assert answers[query].json()["error"].startswith(f"{named}: given 2 times"), answers[query].json()
+    assert replay.status_code == 400 and replay.json()["error"].startswith("days:")
+    assert paused is True
