@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 from quart import request
@@ -50,7 +51,8 @@ def offset() -> int:
 
 
 def since() -> float | None:
-    return _number("since", float, lambda v: v >= 0, "a Unix time in seconds")
+    # inf is no time: it read as "after every deal", an empty history (closed 0) said as if true
+    return _number("since", float, lambda v: 0 <= v < math.inf, "a Unix time in seconds")
 
 
 def days(default: float, most: float) -> float:

@@ -164,9 +164,12 @@ async def test_the_older_trades_are_read_with_an_offset(tmp_path):
             serving(engine) as client:
         pages = [(await client.get(f"/api/trades?limit=3&offset={n}", headers=AUTH)).json() for n in (0, 3, 6, 9)]
         bad = [await client.get(f"/api/trades?offset={n}", headers=AUTH) for n in ("-1", "x")]
+        endless = [await client.get(f"/api/trades?since={t}", headers=AUTH) for t in ("inf", "1e400", "-1")]
     assert [[t["position"] for t in page["trades"]] for page in pages] == [[7, 6, 5], [4, 3, 2], [1], []]
     assert {page["closed"] for page in pages} == {7} and pages[0]["equity_points"] == 8
     assert [r.status_code for r in bad] == [400, 400] and bad[0].json()["error"].startswith("offset:")
+    # no Unix time: once an empty history, "closed": 0, said as if it were the account's
+    assert [r.status_code for r in endless] == [400] * 3 and endless[0].json()["error"].startswith("since:")
 
 
 class _Unreachable(FakeBroker):
