@@ -1,0 +1,224 @@
+"""Every route docs/http-api.md lists, walked against `moonhook run` with bad input: a stranger,
+a wrong token, a session without its CSRF token, and each route's own bad values (a wrong type,
+NaN, infinity, a huge or negative number, a parameter given twice, a body too large or not
+UTF-8). Each is answered with the documented 4xx, naming what is wrong, never a 5xx, no
+answer holds a secret, and nothing is written: the journal, the order ledger, the switches,
+moonhook.toml and scripts/ are as they were.
+
+The routes are read from the doc itself and from the served application, so a route served
+without a doc, a doc without a route, or either without bad cases here fails this test."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import httpx
+
+from engine.domain.config import ServerConfig
+from engine.interfaces.web import create_app
+from support.e2e_support import Run, init
+from support.paths import ROOT
+
+HTTP_API = ROOT / "docs" / "http-api.md"
+PAGES = {("GET", "/"), ("GET", "/static/<>")}  # the dashboard's page and files: docs/dashboard.md
+WEBHOOK = {("POST", "/webhook"), ("POST", "/webhook/<>")}  # served ahead of Quart (webhook.py)
+BIG = b"x" * 70_000  # over server.max_body, 64 KB as init writes it
+TABLES = ("alerts", "orders", "switches", "plans", "outbox")  # what a refused request must not touch
+
+
+class Case(NamedTuple):
+    """One bad request: its route as documented, the path sent, the status, and the name its
+    error must start with (None: not checked). ``auth``: token, none, wrong, cookie (no CSRF)."""
+    route: tuple[str, str]
+    path: str
+    status: int
+    named: str | None = None
+    auth: str = "token"
+    body: bytes | None = None
+    headers: dict[str, str] = {}
+
+
+def documented() -> set[tuple[str, str]]:
+    """Each `METHOD /path` docs/http-api.md names, with the bare paths that follow one in a
+    table's first cell (`/api/positions`, or `/disable`: the last part of the one before)."""
+    routes = set()
+    for line in HTTP_API.read_text(encoding="utf-8").splitlines():
+        in_table = line.startswith("|")
+        method = path = None
+        for span in re.findall(r"`([^`]*)`", line.split("|")[1] if in_table else line):
+            given = re.fullmatch(r"(GET|POST|PUT|PATCH|DELETE) (/[^?\s]*)(\?.*)?", span)
+            if given:
+                method, path = given[1], given[2]
+            elif in_table and method and re.fullmatch(r"/[^?\s]*", span):
+                path = span if span.count("/") > 1 else path.rsplit("/", 1)[0] + span
+            else:
+                continue
+            routes.add((method, re.sub(r"<[^>]*>", "<>", path)))
+    return routes
+
+
+def served() -> set[tuple[str, str]]:
+    """Each method and path the application answers, its parameters as ``<>``."""
+    app = create_app(None, ServerConfig(host="127.0.0.1", port=0, secret="s", api_token="t"))
+    routes = set(WEBHOOK)
+    for rule in app.url_map.iter_rules():
+        choices = re.search(r"<any\(([^)]*)\):\w+>", rule.rule)
+        paths = [rule.rule.replace(choices[0], c.strip()) for c in choices[1].split(",")] if choices else [rule.rule]
+        routes |= {(m, re.sub(r"<[^>]*>", "<>", p)) for m in rule.methods - {"HEAD", "OPTIONS"} for p in paths}
+    return routes - PAGES
+
+
+def cases(secret: str) -> list[Case]:
+    """The bad requests, route by route; every documented route has one at least."""
+    alert = b'{"secret": "%s", "symbol": "EURUSD", "action": "buy", "volume": ' % secret.encode()
+    check = b'{"symbol": "EURUSD", "action": "buy", "volume": '
+    demo = "/api/scripts/demo.lua"
+    r = {route: route for route in documented()}
+    plugin_on, plugin_off = r["POST", "/api/plugins/<>/enable"], r["POST", "/api/plugins/<>/disable"]
+    return [
+        Case(r["POST", "/webhook"], "/webhook", 401, body=b'{"secret": "wrong", "symbol": "EURUSD"}'),
+        Case(r["POST", "/webhook"], "/webhook", 401, body=b'{"symbol": "EURUSD", "action": "buy"}'),
+        Case(r["POST", "/webhook"], "/webhook", 400, "volume", body=alert + b"-1}"),
+        Case(r["POST", "/webhook"], "/webhook", 400, "volume", body=alert + b"NaN}"),
+        Case(r["POST", "/webhook"], "/webhook", 400, "volume", body=alert + b"1e400}"),
+        Case(r["POST", "/webhook"], "/webhook", 400, "volume", body=alert + b'"0.1", "volume": "1"}'),
+        Case(r["POST", "/webhook"], "/webhook", 413, body=BIG),
+        Case(r["POST", "/webhook/<>"], "/webhook/wrong", 401, body=b"buy EURUSD volume=0.1"),
+        Case(r["POST", "/webhook/<>"], f"/webhook/{secret}", 400, "volume", body=b"buy EURUSD volume=-1"),
+        Case(r["POST", "/webhook/<>"], f"/webhook/{secret}", 400, "colour", body=b"buy EURUSD colour=red"),
+        Case(r["POST", "/webhook/<>"], f"/webhook/{secret}", 400, body="buy EURUSD volume=0.1 id=\udc80"
+             .encode("utf-8", "surrogateescape")),
+        Case(r["POST", "/webhook/<>"], f"/webhook/{secret}", 413, body=BIG),
+        Case(r["GET", "/health"], "/health", 200, auth="wrong"),  # the state word only: checked below
+        Case(r["GET", "/metrics"], "/metrics", 401, auth="none"),
+        Case(r["GET", "/metrics"], "/metrics", 401, auth="session"),  # the bearer token only
+        Case(r["GET", "/api/plugins"], "/api/plugins", 401, auth="wrong"),
+        Case(r["GET", "/api/alerts"], "/api/alerts?limit=0", 400, "limit"),
+        Case(r["GET", "/api/alerts"], "/api/alerts?limit=NaN", 400, "limit"),
+        Case(r["GET", "/api/alerts"], "/api/alerts?status=lost", 400, "status"),
+        Case(r["GET", "/api/alerts"], "/api/alerts?symbol=%E2%82%AC", 400, "symbol"),
+        Case(r["GET", "/api/alerts"], "/api/alerts?colour=red", 400, "colour"),
+        Case(r["GET", "/api/alerts"], "/api/alerts?status=done&status=failed", 400, "status"),
+        Case(r["GET", "/api/alerts/<>"], "/api/alerts/0", 404),
+        Case(r["GET", "/api/alerts/<>"], f"/api/alerts/{2 ** 64}", 404),
+        Case(r["GET", "/api/alerts/<>"], "/api/alerts/abc", 404),
+        Case(r["GET", "/api/orders"], "/api/orders", 401, auth="none"),
+        Case(r["GET", "/api/positions"], "/api/positions", 401, auth="wrong"),
+        Case(r["GET", "/api/account"], "/api/account", 401, auth="none"),
+        Case(r["GET", "/api/shadow"], "/api/shadow?limit=-1", 400, "limit"),
+        Case(r["GET", "/api/shadow"], "/api/shadow?limit=1&limit=2", 400, "limit"),
+        Case(plugin_on, "/api/plugins/nobody/enable", 404),
+        Case(plugin_off, "/api/plugins/demo/disable", 403, auth="cookie"),
+        Case(plugin_off, "/api/plugins/demo/disable", 401, auth="wrong"),
+        Case(r["POST", "/api/orders/<>/cancel"], "/api/orders/4242/cancel", 404, "ticket"),
+        Case(r["POST", "/api/orders/<>/cancel"], f"/api/orders/{2 ** 64}/cancel", 404, "ticket"),
+        Case(r["POST", "/api/orders/<>/cancel"], "/api/orders/-1/cancel", 404),
+        Case(r["POST", "/api/positions/<>/close"], "/api/positions/4242/close", 404, "ticket"),
+        Case(r["POST", "/api/positions/<>/close"], "/api/positions/1.5/close", 404),
+        Case(r["POST", "/api/pause"], "/api/pause", 403, auth="cookie"),
+        Case(r["POST", "/api/resume"], "/api/resume?execute_missed=ture", 400, "execute_missed"),
+        Case(r["POST", "/api/resume"], "/api/resume", 400, "execute_missed", body=b'{"execute_missed": 2}'),
+        Case(r["GET", "/api/overview"], "/api/overview", 401, auth="none"),
+        Case(r["POST", "/api/alerts/check"], "/api/alerts/check", 400, "volume", body=check + b"-1}"),
+        Case(r["POST", "/api/alerts/check"], "/api/alerts/check", 400, "volume", body=check + b"Infinity}"),
+        Case(r["POST", "/api/alerts/check"], "/api/alerts/check", 400, body=b"[1]"),
+        Case(r["POST", "/api/alerts/check"], "/api/alerts/check", 400, body=b"\xff"),
+        Case(r["POST", "/api/alerts/check"], "/api/alerts/check", 413, body=BIG),
+        Case(r["GET", "/api/scripts"], "/api/scripts", 401, auth="wrong"),
+        Case(r["GET", "/api/scripts/<>"], "/api/scripts/nobody.lua", 404),
+        Case(r["GET", "/api/scripts/<>"], "/api/scripts/.demo.lua", 400, "file name"),
+        Case(r["GET", "/api/scripts/<>"], "/api/scripts/demo.txt", 400, "file name"),
+        Case(r["POST", "/api/scripts/<>/check"], f"{demo}/check", 400, "body", body=b"\xff\xfe"),
+        Case(r["POST", "/api/scripts/<>/check"], "/api/scripts/a%5Cb.lua/check", 400, "file name", body=b"--"),
+        Case(r["POST", "/api/scripts/<>/replay"], f"{demo}/replay?days=0", 400, "days", body=b"--"),
+        Case(r["POST", "/api/scripts/<>/replay"], f"{demo}/replay?days=inf", 400, "days", body=b"--"),
+        Case(r["POST", "/api/scripts/<>/replay"], f"{demo}/replay?days=1&days=400", 400, "days", body=b"--"),
+        Case(r["PUT", "/api/scripts/<>"], demo, 400, "body", body=b"\xff"),
+        Case(r["PUT", "/api/scripts/<>"], demo, 413, body=BIG),
+        Case(r["PUT", "/api/scripts/<>"], demo, 412, body=b"--", headers={"If-Match": '"stale"'}),
+        Case(r["PUT", "/api/scripts/<>"], demo, 412, body=b"--", headers={"If-None-Match": "*"}),
+        Case(r["PUT", "/api/scripts/<>"], demo, 400, "If-Match", body=b"--", headers={"If-Match": '"a", "b"'}),
+        Case(r["PUT", "/api/scripts/<>"], "/api/scripts/other.lua", 409, body=b"plugin = {name = 'demo'}"),
+        Case(r["PUT", "/api/scripts/<>"], "/api/scripts/%2E%2E.lua", 400, "file name", body=b"--"),
+        Case(r["PUT", "/api/scripts/<>"], "/api/scripts/..%2Fmoonhook.lua", 404, body=b"--"),  # another path
+        Case(r["PUT", "/api/scripts/<>"], demo, 403, auth="cookie", body=b"--"),
+        Case(r["GET", "/api/examples"], "/api/examples", 401, auth="none"),
+        Case(r["GET", "/api/trades"], "/api/trades?limit=501", 400, "limit"),
+        Case(r["GET", "/api/trades"], "/api/trades?offset=-1", 400, "offset"),
+        Case(r["GET", "/api/trades"], "/api/trades?since=NaN", 400, "since"),
+        Case(r["GET", "/api/trades"], "/api/trades?since=inf", 400, "since"),
+        Case(r["POST", "/login"], "/login", 400, "token", auth="none", body=b'{"token": 5}'),
+        Case(r["POST", "/login"], "/login", 401, auth="none", body=b'{"token": "wrong"}'),
+        Case(r["POST", "/login"], "/login", 403, auth="none", body=b'{"token": "wrong"}',
+             headers={"Sec-Fetch-Site": "cross-site"}),
+        Case(r["POST", "/logout"], "/logout", 204, auth="none"),  # no session: nothing to forget
+        Case(r["GET", "/api/session"], "/api/session", 401),  # the bearer token is no session
+        Case(r["GET", "/api/events"], "/api/events", 401, auth="wrong"),
+    ]
+
+
+def strangers(walked: list[Case]) -> list[Case]:
+    """For each route under /api and /metrics, its first case sent without the token and with
+    a wrong one (401), and for a change under /api with the session but not its CSRF token (403)."""
+    first: dict[tuple[str, str], Case] = {}
+    for case in walked:
+        if case.route[1].startswith(("/api/", "/metrics")):
+            first.setdefault(case.route, case)
+    refused = [c._replace(status=401, named=None, auth=auth) for c in first.values() for auth in ("none", "wrong")]
+    return refused + [c._replace(status=403, named=None, auth="cookie") for c in first.values()
+                      if c.route[0] != "GET" and c.route[1].startswith("/api/")]
+
+
+def written(folder: Path) -> dict[str, Any]:
+    """What a refused request must leave as it was: the journal's tables, moonhook.toml, scripts/."""
+    with sqlite3.connect(f"file:{folder / 'data' / 'moonhook.db'}?mode=ro", uri=True) as db:
+        rows = {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in TABLES}
+    scripts = {p.name: p.read_bytes() for p in sorted((folder / "scripts").iterdir())}
+    return {"rows": rows, "config": (folder / "moonhook.toml").read_bytes(), "scripts": scripts}
+
+
+def send(run: Run, case: Case, token: str, session: tuple[str, str]) -> httpx.Response:
+    """``case`` sent on a client of its own: its credentials only, its cookie for ``cookie``."""
+    headers = {"Content-Type": "application/json" if (case.body or b"").startswith((b"{", b"[")) else "text/plain",
+               **case.headers}
+    cookies = {}
+    if case.auth in ("token", "wrong"):
+        headers["Authorization"] = f"Bearer {token if case.auth == 'token' else 'wrong-' + token}"
+    elif case.auth in ("cookie", "session"):
+        cookies = {"moonhook_session": session[0]}
+        if case.auth == "session":
+            headers["X-CSRF-Token"] = session[1]
+    with httpx.Client(base_url=f"http://127.0.0.1:{run.port}", timeout=30, cookies=cookies) as client:
+        return client.request(case.route[0], case.path, content=case.body, headers=headers)
+
+
+def test_every_documented_route_is_served_and_refuses_bad_input_writing_nothing(user):
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    server = config.values["server"]
+    token, secret = server["api_token"], server["secret"]
+    login = httpx.post(f"http://127.0.0.1:{run.port}/login", json={"token": token})
+    session = login.cookies["moonhook_session"]
+    csrf = httpx.get(f"http://127.0.0.1:{run.port}/api/session", cookies={"moonhook_session": session}).json()["csrf"]
+    before = written(user.home / "bot")
+    walked = cases(secret)
+    answers = [(case, send(run, case, token, (session, csrf))) for case in walked + strangers(walked)]
+    after = written(user.home / "bot")
+    health = run.get("/health")
+
+    assert documented() == served()
+    assert {case.route for case, _ in answers} == documented()  # each route walked
+    for case, answer in answers:
+        what = (case.route, case.path, case.auth, answer.status_code, answer.text[:200])
+        assert answer.status_code == case.status, what
+        assert secret not in answer.text and token not in answer.text and session not in answer.text, what
+        if case.named is not None:
+            assert re.match(rf"{case.named}\b", answer.json()["error"]), what
+    anonymous = next(a for c, a in answers if c.route == ("GET", "/health"))
+    assert anonymous.json() == {"status": "ok"}  # the details (broker, plugins) to the token only
+    assert after == before
+    assert health["paused"] is False and health["plugins"] == {"loaded": 1, "enabled": 1}
+    assert run.interrupt() == 0
