@@ -9,8 +9,9 @@ from quart import Blueprint, request
 
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
+from engine.domain.orders import BrokerError
 from engine.interfaces.web.auth import refuse
-from engine.interfaces.web.errors import answer_errors
+from engine.interfaces.web.errors import BROKER_DOWN, answer_errors
 from engine.interfaces.web import params
 from engine.interfaces.web.params import BadParameter
 
@@ -46,7 +47,7 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     async def authorize():
         return refuse(server)
 
-    answer_errors(bp, {BadParameter: 400})
+    answer_errors(bp, {BadParameter: 400, BrokerError: BROKER_DOWN})
 
     @bp.get("/plugins")
     async def plugins():

@@ -9,6 +9,8 @@ from quart import Blueprint
 
 # A status, or a status and the message's template ("{}" is the error's own text).
 Answer = Union[int, tuple[int, str]]
+# A BrokerError: the broker cannot answer (the MetaTrader terminal lost), nothing was sent.
+BROKER_DOWN: Answer = (503, "the broker cannot answer: {}")
 
 
 def answer_errors(bp: Blueprint, answers: Mapping[type[Exception], Answer]) -> None:

@@ -13,7 +13,7 @@ from engine.domain.alerts import AlertError, read_body
 from engine.domain.config import ServerConfig
 from engine.domain.orders import BrokerError
 from engine.interfaces.web.auth import refuse
-from engine.interfaces.web.errors import answer_errors
+from engine.interfaces.web.errors import BROKER_DOWN, answer_errors
 from engine.interfaces.web import params
 from engine.interfaces.web.params import BadParameter
 
@@ -29,7 +29,7 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     answer_errors(bp, {BadParameter: 400, ScriptNameError: 400, FileNotFoundError: 404, EditingOff: 403,
                        DraftReplayError: 422,  # the draft's own trouble, told as it is
-                       ReplayBusy: 409, BrokerError: (503, "the broker cannot answer: {}")})
+                       ReplayBusy: 409, BrokerError: BROKER_DOWN})
 
     @bp.get("/overview")
     async def overview():

@@ -263,3 +263,41 @@ async def test_a_query_parameter_given_twice_is_a_400_naming_it(tmp_path):
         assert answers[query].json()["error"].startswith(f"{named}: given 2 times"), answers[query].json()
     assert replay.status_code == 400 and replay.json()["error"].startswith("days:")
     assert paused is True
+
+
+class _Disconnected(FakeBroker):
+    """Answers until ``down`` (the MetaTrader terminal lost), then raises for what it holds."""
+    down = False
+
+    def _held(self) -> None:
+        if self.down:
+            raise BrokerError("terminal not connected")
+
+    async def positions(self, symbol=None):
+        self._held()
+        return await super().positions(symbol)
+
+    async def orders(self, symbol=None):
+        self._held()
+        return await super().orders(symbol)
+
+    async def account(self):
+        self._held()
+        return await super().account()
+
+
+async def test_the_brokers_views_and_the_admins_close_and_cancel_are_a_503_when_it_cannot_answer(tmp_path):
+    """They were a 500 "internal error; see the server's log", as if moonhook were broken, where
+    the docs promise a 503: the broker cannot answer, nothing was sent (retry when it is back)."""
+    broker = _Disconnected()
+    async with running(tmp_path, {"trend": TREND}, use_broker=broker) as engine, serving(engine) as client:
+        broker.down = True
+        answers = {path: await (client.post(path, headers=AUTH) if path.endswith(("cancel", "close"))
+                                else client.get(path, headers=AUTH))
+                   for path in ("/api/orders", "/api/positions", "/api/account", "/api/orders/1001/cancel",
+                                "/api/positions/1001/close")}
+        sent = broker.requests
+    for path, answer in answers.items():
+        assert (answer.status_code, answer.json()) == (503, {"error": "the broker cannot answer: terminal not "
+                                                                      "connected"}), path
+    assert sent == []
