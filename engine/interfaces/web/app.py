@@ -67,6 +67,8 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
 
     @app.errorhandler(HTTPException)
     async def http_error(e: HTTPException):
+        if e.code == 413:  # Werkzeug's words name no limit; the webhook's do
+            return {"error": f"the body is larger than {server.max_body} bytes (server.max_body)"}, 413
         return {"error": e.description or e.name}, e.code or 500
 
     @app.errorhandler(Exception)
