@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.domain.alerts import parse_body
-from engine.domain.config import EngineConfig
+from engine.domain.config import EngineConfig, ShadowConfig
 from engine.app import open_engine
 from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer
 from engine.core.script_files import scripts_in
@@ -46,7 +46,8 @@ async def check_files(paths: list[Path], config: EngineConfig = EngineConfig(),
     with tempfile.TemporaryDirectory(prefix="moonhook-check-") as tmp:
         empty = Path(tmp) / "scripts"
         empty.mkdir()
-        trial = replace(config, scripts=empty, data=Path(tmp) / "data", broker="paper")
+        # No shadow: it would make its folder, which `moonhook run` refuses to start without.
+        trial = replace(config, scripts=empty, data=Path(tmp) / "data", broker="paper", shadow=ShadowConfig())
         named: dict[str, list[str]] = {}   # plugin name -> the files naming it
         declared: dict[str, list[str]] = {}   # plugin name -> the params its script declares
         async with open_engine(trial, stop_timeout=2.0) as engine:

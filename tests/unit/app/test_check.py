@@ -113,3 +113,18 @@ def test_check_tells_a_plugins_table_that_reaches_no_plugin(tmp_path):
         "moonhook.toml: warning: plugins.demo.params: allow_without_stops not among the params its script declares "
         "(allow_without_stop): never read unless the script asks for it by that name"]
     assert check_in("scripts/demo.lua") == check_in()[1:]   # the other scripts unchecked: their names unknown
+
+
+def test_check_leaves_a_missing_shadow_folder_missing(tmp_path):
+    """`check` made `[shadow]`'s folder, empty, when it was not there: `moonhook run`, which refuses
+    a shadow folder that is not there (a typo in its key), then started with a shadow of no plugins
+    comparing nothing, and the trader read its silence as the next version agreeing."""
+    init = subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "init", "bot"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
+    config = tmp_path / "bot" / "moonhook.toml"
+    config.write_text(config.read_text() + '\n[shadow]\nscripts = "scripts-nxet"\n')
+    p = subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "check"], cwd=tmp_path / "bot",
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert not (tmp_path / "bot" / "scripts-nxet").exists()
