@@ -1,7 +1,8 @@
 """The reference in docs/ kept in step with the code it describes: every key moonhook.toml may
 hold (``SCHEMA``) is documented in its section's row of docs/configuration.md ([mt5]'s in
 docs/metatrader5.md), and every key a row documents exists, so a trader never sets a key the
-engine refuses, nor misses one it takes."""
+engine refuses, nor misses one it takes; and every Lua snippet of the docs loads as a script,
+as a trader copying one into scripts/ expects."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ import re
 
 import pytest
 
+from engine.app.checker import check_files
 from engine.app.settings import SCHEMA
 
 from support.paths import ROOT
 
 CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()
 METATRADER = (ROOT / "docs" / "metatrader5.md").read_text()
+PAGES = [ROOT / "README.md", ROOT / "examples" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LUA = [(page.relative_to(ROOT).as_posix(), n, block) for page in PAGES
+       for n, block in enumerate(re.findall(r"^```lua\n(.*?)^```", page.read_text(), re.M | re.S))]
 
 
 def _row(section: str) -> str:
@@ -47,3 +52,13 @@ def test_telegram_and_plugins_keys_are_in_their_rows():
 
 def test_every_mt5_key_is_in_the_metatrader_page():
     assert {key for key in SCHEMA["mt5"] if not re.search(rf"`{key}`|^#? *{key} *[=:]", METATRADER, re.M)} == set()
+
+
+@pytest.mark.parametrize(("page", "n", "snippet"), LUA, ids=[f"{page}#{n}" for page, n, _ in LUA])
+async def test_every_lua_snippet_of_the_docs_loads_as_a_script(tmp_path, page, n, snippet):
+    """plugins.md's annotated hook, `function on_alert(alert) ... end`, was a syntax error in the
+    file a trader copied it into: each snippet is tried as `moonhook check` tries a script."""
+    script = tmp_path / "snippet.lua"
+    script.write_text(snippet)
+    findings = await check_files([script])
+    assert [str(f) for f in findings if f.level == "error"] == []
