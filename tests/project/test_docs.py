@@ -62,3 +62,14 @@ async def test_every_lua_snippet_of_the_docs_loads_as_a_script(tmp_path, page, n
     script.write_text(snippet)
     findings = await check_files([script])
     assert [str(f) for f in findings if f.level == "error"] == []
+
+
+def test_the_docs_count_the_example_guards_as_there_are():
+    """plugins.md said four filters of examples/strategies/ are guards, the examples' README five:
+    a trader relying on one_position or flat_for_weekend failing closed could not tell which."""
+    words = {4: "four", 5: "five", 6: "six", 7: "seven"}
+    guards = [p for p in sorted((ROOT / "examples" / "strategies").glob("*.lua"))
+              if re.search(r"\bguard = true\b", p.read_text())]
+    said = words[len(guards)]
+    assert f"the {said} filters of\n  `examples/strategies/`" in (ROOT / "docs" / "plugins.md").read_text()
+    assert f"The {said} filters (" in (ROOT / "examples" / "README.md").read_text()
