@@ -4,7 +4,6 @@ TradingView templates parsed as TradingView would fill them."""
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 import trio
@@ -14,7 +13,7 @@ from engine.domain.config import PluginConfig
 from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process
-from support.examples_support import ADDER, EXAMPLES, TICKS, example, running, until, utc
+from support.examples_support import ADDER, EXAMPLES, PLACEHOLDERS, TICKS, example, fill, running, until, utc
 
 async def test_trend_filter_refuses_entries_against_the_trend(tmp_path):
     async with running(tmp_path, example("trend_filter")) as engine:
@@ -358,17 +357,6 @@ async def test_pending_expiry_cancels_an_order_waiting_too_long_and_tells_of_one
     assert [(o["plugin"], o["request"]["ticket"], o["status"]) for o in cancels] == [("pending_expiry", old, "done")]
     assert len(told) == 1 and told[0].startswith("pending_expiry: sell stop order ") and told[0].endswith(
         " on EURUSD was rejected at the broker")
-
-
-PLACEHOLDERS = {"ticker": "EURUSD", "exchange": "OANDA", "close": "1.08512", "interval": "60",
-                "timenow": "2026-11-24T10:00:00Z", "strategy.order.action": "buy",
-                "strategy.order.contracts": "10000", "strategy.order.id": "Long", "strategy.order.comment": "entry",
-                "strategy.market_position": "long", "strategy.market_position_size": "10000", "plot_0": "1.0800", "plot_1": "1.0950",
-                "low": "1.0840", "high": "1.0870"}
-
-
-def fill(template: str) -> str:
-    return re.sub(r"\{\{([^}]+)\}\}", lambda m: PLACEHOLDERS[m.group(1)], template)
 
 
 @pytest.mark.parametrize("name", ["strategy.json", "risk_entry.json", "trend.json"])

@@ -4,6 +4,7 @@ tests share (tests/project/test_examples.py, test_examples_live.py)."""
 from __future__ import annotations
 
 import calendar
+import re
 import time
 
 import trio
@@ -53,3 +54,16 @@ function on_timer()
   store.set("ticks", (store.get("ticks") or 0) + 1)
 end
 """
+
+
+# What TradingView puts for each placeholder of examples/tradingview/'s templates.
+PLACEHOLDERS = {"ticker": "EURUSD", "exchange": "OANDA", "close": "1.08512", "interval": "60",
+                "timenow": "2026-11-24T10:00:00Z", "strategy.order.action": "buy",
+                "strategy.order.contracts": "10000", "strategy.order.id": "Long", "strategy.order.comment": "entry",
+                "strategy.market_position": "long", "strategy.market_position_size": "10000",
+                "plot_0": "1.0800", "plot_1": "1.0950",
+                "low": "1.0840", "high": "1.0870"}
+
+
+def fill(template: str) -> str:
+    return re.sub(r"\{\{([^}]+)\}\}", lambda m: PLACEHOLDERS[m.group(1)], template)
