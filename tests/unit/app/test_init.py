@@ -202,3 +202,13 @@ def test_init_editor_files_writes_the_generated_ones_again_and_keeps_the_traders
     assert json.loads(luarc.read_text())["mine"] is True and r.config.read_text() == config
     assert "Editor files written: " in capsys.readouterr().out
     assert not list(tmp_path.rglob(".*.tmp"))
+
+
+def test_the_repository_keeps_what_init_keeps_out_of_git():
+    """`make run` in a clone writes moonhook.toml there, where the clone's own .gitignore, left as
+    it is, kept out the file but not the copies editors leave beside it (moonhook.toml~,
+    .moonhook.toml.swp): `git add -A` committed the webhook secret and the API token."""
+    kept = ["moonhook.toml", "moonhook.toml~", ".moonhook.toml.swp", "#moonhook.toml#", "moonhook.toml.bak",
+            "data/moonhook.db", "backups/monday.db"]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *kept], cwd=ROOT, capture_output=True, text=True)
+    assert ignored.stdout.split() == kept
