@@ -10,9 +10,11 @@ import re
 
 import pytest
 
+from engine.app import Operations
 from engine.app.checker import check_files
 from engine.app.settings import SCHEMA
 
+from support.engine_support import running
 from support.paths import ROOT
 
 CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()
@@ -73,3 +75,12 @@ def test_the_docs_count_the_example_guards_as_there_are():
     said = words[len(guards)]
     assert f"the {said} filters of\n  `examples/strategies/`" in (ROOT / "docs" / "plugins.md").read_text()
     assert f"The {said} filters (" in (ROOT / "examples" / "README.md").read_text()
+
+
+async def test_health_with_the_token_says_what_the_api_page_lists(tmp_path):
+    """http-api.md listed what `GET /health` adds with the token without `broker_connected`, the
+    field `moonhook status` prints and a monitor reads first."""
+    (said,) = re.findall(r"with the token it\nadds (.*?)`paused`", (ROOT / "docs" / "http-api.md").read_text(), re.S)
+    async with running(tmp_path) as engine:
+        health = Operations(engine).health()
+    assert set(re.findall(r"`([a-z_]+)`", said)) | {"paused", "status"} == set(health)
