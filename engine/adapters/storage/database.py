@@ -180,7 +180,9 @@ class Database:
                     raise SchemaError(f"{self.path}: schema version {current} is newer than this moonhook ({latest}): "
                                       "run the moonhook that wrote it, or restore a backup taken before it; the file "
                                       "was not changed")
-                if current < latest:
+                if current == 0:
+                    log.info("%s: a new journal, at schema %d", self.path, latest)
+                elif current < latest:
                     log.info("%s: upgrading the journal from schema %d to %d", self.path, current, latest)
                 for migrate in MIGRATIONS[current:]:
                     migrate(self.db)

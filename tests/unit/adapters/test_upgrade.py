@@ -104,3 +104,16 @@ async def test_alerts_of_the_pause_the_upgrade_came_in_still_wait_for_its_resume
         await engine.drain()
         assert [r.client_id for r in broker.requests] == [f"a{missed}-engine-open"]
         assert [engine.journal.get(i)["status"] for i in (left, missed)] == ["skipped", "done"]
+
+
+def test_a_new_journal_is_said_made_not_upgraded(tmp_path, monkeypatch, caplog):
+    """A trader's first `moonhook run` logged "upgrading the journal from schema 0 to 16", as if
+    an older journal had been found in a folder that had none."""
+    caplog.set_level("INFO", logger="moonhook.storage")
+    Database(tmp_path / "new.db").close()
+    left_by_older(monkeypatch, tmp_path / "old.db")
+    Database(tmp_path / "old.db").close()
+    said = [r.getMessage() for r in caplog.records]
+    assert f"{tmp_path / 'new.db'}: a new journal, at schema {len(MIGRATIONS)}" in said
+    assert f"{tmp_path / 'old.db'}: upgrading the journal from schema {OLDER} to {len(MIGRATIONS)}" in said
+    assert not any("from schema 0" in s for s in said)
