@@ -112,6 +112,7 @@ class Outcome:
     faults: list[Fault] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     prices_simulated: bool = True
+    without_prices: Sequence[str] = field(default_factory=list)   # the symbols traded without bars, some given
     start: float | None = None
     end: float | None = None
     alerts: int = 0
@@ -275,8 +276,12 @@ NO_PRICES = ("no prices: orders filled at the alert's price, stops and targets "
 
 
 def notes(*outcomes: Outcome) -> list[str]:
-    """What the figures of ``outcomes`` rest on and cannot show: no prices, timers thinned."""
-    said = [] if all(o.prices_simulated for o in outcomes) else [NO_PRICES]
+    """What the figures of ``outcomes`` rest on and cannot show: no prices (for which symbols,
+    when bars were given for others), timers thinned."""
+    unpriced = sorted({symbol for o in outcomes for symbol in o.without_prices})
+    said = ([] if all(o.prices_simulated for o in outcomes) else
+            [f"no prices for {', '.join(unpriced)}: their orders filled at the alert's price, their stops and "
+             "targets were not simulated"] if unpriced else [NO_PRICES])
     every = max((o.timer_every or 0.0 for o in outcomes), default=0.0)
     return said + ([f"timers ran at most every {every:g} s (--timer-every), not as the scripts ask"] if every else [])
 

@@ -125,6 +125,7 @@ class _Replay:
         self.out.open = self.book.open_positions
         self.out.waiting = self.book.pending_orders
         self.out.prices_simulated = self.has_bars and self.book.stops_simulated
+        self.out.without_prices = self.book.without_prices if self.has_bars else []
         return self.out
 
     async def _load(self, scripts: Path) -> None:

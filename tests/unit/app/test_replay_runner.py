@@ -217,3 +217,14 @@ async def test_compare_does_not_count_an_error_moved_to_another_line_as_a_differ
         "on_alert: script error at boom.lua:3: no quote", "on_alert: script error at boom.lua:4: no quote"]
     assert compare(a, b).differences == []
     assert [d.alert for d in compare(a, c).differences] == ["alerts.jsonl:1"]
+
+
+async def test_the_report_names_the_symbols_traded_without_prices_beside_those_with(tmp_path):
+    """Bars given for EURUSD, an alert on USDJPY too: the report said "no prices: orders filled at
+    the alert's price", and the trader took the price file given for EURUSD as unread."""
+    out = await run(tmp_path, {}, [BUY, (T0 + 2000, "buy USDJPY volume=1 price=155")])
+    assert not out.prices_simulated and list(out.without_prices) == ["USDJPY"]
+    said = text(build(out))
+    assert ("NOTE no prices for USDJPY: their orders filled at the alert's price, their stops and targets were not "
+            "simulated") in said
+    assert "NOTE no prices:" not in said
