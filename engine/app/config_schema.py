@@ -127,7 +127,7 @@ DESCRIPTIONS: dict[str, str] = {
                          "matches that exchange only.",
     "sandbox": "The plugins' worker processes and a hook call's default budget.",
     "paper": "The simulated account of the paper broker.",
-    "plugins": "One table per plugin, named after its file.",
+    "plugins": "One table per plugin, named after it: its plugin.name, else its file's name.",
     "telegram": "Notifications and commands through Telegram bots (docs/telegram.md).",
     "telegram.bots": "The bots, each with its token and its chats.",
     "monitor": "When the administrators are told of slow alerts, memory and a held event loop.",

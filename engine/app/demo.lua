@@ -1,5 +1,5 @@
 -- The example strategy: refuses entries that come without a stop loss, passes the rest.
--- Every .lua file in scripts/ is a plugin, named after its file; [plugins.demo] in
+-- Every .lua file in scripts/ is a plugin, named after its file (or its plugin.name); [plugins.demo] in
 -- moonhook.toml sets its params. More examples: examples/strategies/ in the moonhook repository.
 plugin = {
   priority = 10,

@@ -200,8 +200,9 @@ def render_config(secret: str, api_token: str) -> str:
 # [shadow]
 # scripts = "scripts-next"
 
-# One table per plugin, named after its file: enabled = false turns it off; params
-# override the script's own; budget raises the [sandbox] default, up to {limits.instructions}
+# One table per plugin, named after it (its plugin.name, else its file's name: [plugins.breakout]
+# for a script saying name = "breakout"): enabled = false turns it off; params override the
+# script's own; budget raises the [sandbox] default, up to {limits.instructions}
 # instructions, {limits.timeout:g} s and {limits.memory // MB} MB.
 {tomli_w.dumps({"plugins": {"demo": {"enabled": True}}}).rstrip()}
 # budget = {{ instructions = 5000000, timeout = 0.2, memory_mb = 32 }}
