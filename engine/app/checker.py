@@ -89,6 +89,7 @@ async def _check_one(engine, path: Path, named: dict[str, list[str]], declared: 
                                    f"{name} is not a hook and is never called (hooks: {', '.join(HOOKS)})"))
         if not plugin.hooks:
             out.append(Finding(file, None, "warning", "defines no hook: it will never run"))
+        out.extend(Finding(file, None, "warning", said) for said in _timer_unset(plugin))
         if plugin.budget_note:
             out.append(Finding(file, None, "warning", plugin.budget_note))
         if "on_alert" in plugin.hooks:
@@ -98,6 +99,16 @@ async def _check_one(engine, path: Path, named: dict[str, list[str]], declared: 
     finally:
         await engine.unload(plugin.name)
     return out
+
+
+def _timer_unset(plugin) -> list[str]:
+    """``on_timer`` runs every ``plugin.every`` only: one without the other never runs (a trailing
+    stop that never moved, with nothing said)."""
+    if "on_timer" in plugin.hooks and not plugin.meta.every:
+        return ['on_timer is never called: plugin.every is not set (every = "30s" calls it every 30 s)']
+    if plugin.meta.every and "on_timer" not in plugin.hooks:
+        return ["plugin.every is set but no on_timer is defined: nothing runs on it"]
+    return []
 
 
 async def _dry_alert(engine, plugin) -> Finding:

@@ -128,3 +128,18 @@ def test_check_leaves_a_missing_shadow_folder_missing(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
     assert not (tmp_path / "bot" / "scripts-nxet").exists()
+
+
+def test_check_warns_of_a_timer_that_never_runs(tmp_path):
+    """on_timer runs every plugin.every only: a trailing stop written without `every` never moved a
+    stop, and `check` said all was well; so did a script giving `every` and no on_timer."""
+    scripts = {"no_every.lua": "function on_timer() end\n",
+               "no_timer.lua": 'plugin = {every = "1m"}\nfunction on_alert(a) end\n',
+               "both.lua": 'plugin = {every = "1m"}\nfunction on_timer() end\n'}
+    for name, source in scripts.items():
+        (tmp_path / name).write_text(source)
+    p = check(tmp_path / "moonhook.toml", *(tmp_path / n for n in scripts))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "no_every.lua: warning: on_timer is never called: plugin.every is not set" in p.stdout
+    assert "no_timer.lua: warning: plugin.every is set but no on_timer is defined" in p.stdout
+    assert "both.lua: warning" not in p.stdout
