@@ -131,7 +131,7 @@ def _banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
     serving = ops.serving()
     names = ", ".join(serving) or "none"
     host = f"[{settings.server.host}]" if ":" in settings.server.host else settings.server.host
-    print(f"moonhook: listening on http://{host}:{port}/webhook; {len(serving)} plugins "
+    print(f"moonhook: listening on http://{host}:{port}/webhook; {len(serving)} plugin{'' if len(serving) == 1 else 's'} "
           f"from {settings.engine.scripts}/ ({names}); {settings.engine.broker} broker; "
           f"journal {settings.engine.database}", file=sys.stderr)
     for file, error in sorted(ops.load_errors().items()):

@@ -39,7 +39,7 @@ def _make_run(user, port: int, n: int) -> Run:
 def test_make_run_sets_up_a_bare_folder_trades_on_paper_and_starts_again_as_it_was_left(user):
     port = free_port()
     run = _make_run(user, port, 1)
-    assert run.port == port and "paper broker" in run.banner and "(demo)" in run.banner
+    assert run.port == port and "paper broker" in run.banner and "1 plugin from scripts/ (demo)" in run.banner
     config = run.config.path
     assert stat.S_IMODE(config.stat().st_mode) == 0o600  # it holds the secret and the API token
     assert (user.home / "scripts" / "demo.lua").is_file()
