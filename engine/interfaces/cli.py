@@ -271,6 +271,16 @@ NOT_ON_WINDOWS = ("moonhook runs strategies on Linux, not yet on Windows: run it
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``moonhook``: the command's exit code. Its output read by a program that stops reading
+    (``moonhook status | head``) ends it quietly, as other commands end, not in a traceback."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # nor again as Python exits
+        return 141   # 128 + SIGPIPE, what a shell shows for a command its reader left
+
+
+def _main(argv: list[str] | None) -> int:
     a = parse_args(argv)
     if a.command in ("run", "check", "replay") and sys.platform == "win32":
         print(f"moonhook: {a.command}: {NOT_ON_WINDOWS}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """`moonhook run` as a trader starts it: a real process serving real HTTP, driven by
 `moonhook send` and `moonhook status`, stopped by signals."""
 
+import os
 import signal
 import socket
 import sqlite3
@@ -92,6 +93,15 @@ def test_run_send_status_and_a_clean_stop(tmp_path):
         status = engine.cli("status")
         assert status.returncode == 0, status.stdout + status.stderr
         assert "status=ok" in status.stdout and "demo" in status.stdout
+        # `moonhook status | head`: the reader gone before the status is written ended in a traceback
+        read, write = os.pipe()
+        os.close(read)
+        try:
+            left = subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "--config", str(engine.config),
+                                   "status"], cwd=ROOT, stdout=write, stderr=subprocess.PIPE, text=True, timeout=60)
+        finally:
+            os.close(write)
+        assert left.returncode == 141 and "Traceback" not in left.stderr and "Exception" not in left.stderr, left.stderr
     finally:
         code = engine.stop()
     assert code == 0
