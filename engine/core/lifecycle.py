@@ -310,7 +310,7 @@ class Lifecycle(SettingsSaves, NameClashes):
 
     def _start_timer(self, plugin: Plugin) -> None:
         if plugin.meta.every and "on_timer" in plugin.hooks:
-            timer = self._timers[plugin] = Timer(plugin.meta.every, partial(self._tick, plugin))
+            timer = self._timers[plugin] = Timer(plugin.meta.every, partial(self._tick, plugin), self._hooks.held)
             self._nursery.start_soon(timer.run, name=f"timer {plugin.name}")
 
     def _stop_timers(self, plugins: Iterable[Plugin]) -> None:
