@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 import trio
 
+from engine.adapters.storage import OrderLedger
+from engine.core.unsettled import settled
 from engine.domain.orders import BrokerError, Connection, Dropped, Notice, OrderRequest
 
 from support.mt5_standin import ORDER_STATE_REJECTED, Terminal
@@ -131,6 +133,34 @@ async def test_an_entry_the_trade_server_rejected_while_the_engine_was_down_is_r
             f"{rejected}, MetaTrader order state 5)" in result.error, result
         assert terminal.positions() == [] and terminal.sent() == 0        # nothing opened, nothing sent again
         assert (await broker.execute(market("a12-p-1"))).error == result.error
+
+
+
+async def test_an_entry_the_trade_server_rejected_while_its_answer_was_lost_is_known_refused_by_its_client_id(tmp_path):
+    # A timer's or a fill's entry (no alert runs it again) is settled in the order ledger by what
+    # first_result says of its client id (core/unsettled.py). Found rejected in the history, it
+    # was settled "refused" in the broker's book, yet first_result said "not executed, nothing
+    # known": the ledger kept it "unknown", the trader was told at every start to look for it.
+    terminal = Terminal(tmp_path / "terminal.db")
+    entry = OrderRequest("market", "t12-p-1", symbol="EURUSD", side="buy", volume=0.1, plugin="trend")
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        terminal.script("order_send", "hang")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.execute, entry)
+            await until(lambda: terminal.hung("order_send") == 1)
+            nursery.cancel_scope.cancel()
+        (send,) = broker.book.unresolved()
+    terminal.end_request(send["request"], ORDER_STATE_REJECTED)
+    async with mt5(tmp_path) as broker:                                     # the start looks for it
+        await until(lambda: broker.book.unresolved() == [])
+        first = await broker.first_result("t12-p-1")
+        assert first is not None and not first.ok and not first.unknown, first
+        assert "rejected by the trade server, nothing filled" in first.error, first
+        ledger = OrderLedger(broker._database)                              # as the engine's ledger had it
+        ledger.sending(entry)
+        assert await settled(broker._database, ledger, broker, "t12-p-1")
+        assert ledger.refusal("t12-p-1") == first.error                   # refused, no longer "unknown"
 
 
 async def test_algo_trading_switched_off_while_idle_is_told_before_an_order_meets_it(tmp_path):

@@ -62,10 +62,18 @@ class Book:
     def executed(self, client_id: str) -> list[dict[str, Any]]:
         """The sends of ``client_id`` that executed, oldest first (a close by symbol is one a
         position): what it did even when its final result was never written (a power cut)."""
+        return [s for s in self._over(client_id) if s["result"] and s["result"].get("ok")]
+
+    def refused_for_good(self, client_id: str) -> dict[str, Any] | None:
+        """The refusal a send of ``client_id`` stands by, its answer lost and its order found
+        ended unfilled (``Sender.settle``'s ``stands``): known, though no final result was written."""
+        return next((s["result"] for s in self._over(client_id) if s["result"] and not s["result"].get("ok")), None)
+
+    def _over(self, client_id: str) -> list[dict[str, Any]]:
         with self._d.lock:
             rows = select(self._d.db, "SELECT * FROM mt5_sends WHERE client_id = ? AND state = 'done' "
                                       "ORDER BY created_at", [client_id])
-        return [s for s in map(_decoded, rows) if s["result"] and s["result"].get("ok")]
+        return list(map(_decoded, rows))
 
     def executed_result(self, client_id: str) -> dict[str, Any] | None:
         """What ``client_id`` did by its executed sends, when its final result was never written:
