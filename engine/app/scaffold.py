@@ -154,7 +154,7 @@ def render_config(secret: str, api_token: str) -> str:
 # default_volume = 0.01
 # TradingView's tickers to the broker's symbols; a key with its exchange matches that exchange
 # only, and goes first ("OANDA:EURUSD" is "EURUSD" when unmapped):
-# symbol_map = {{ "OANDA:XAUUSD" = "GOLD", "US30" = "US30.cash" }}
+# symbol_map = {{ "TVC:GOLD" = "XAUUSD", "US30" = "US30.cash" }}
 
 [sandbox]
 # Worker processes running the plugins, and what one hook call may spend by default.

@@ -22,7 +22,7 @@ end
 def test_the_engines_keys_are_obeyed(user):
     config, _ = init(user, "bot")
     config.replace("# default_volume = 0.01", "default_volume = 0.03")
-    config.replace('# symbol_map = { "OANDA:XAUUSD" = "GOLD", "US30" = "US30.cash" }',
+    config.replace('# symbol_map = { "TVC:GOLD" = "XAUUSD", "US30" = "US30.cash" }',
                    'symbol_map = { "ACME:EURO" = "EURUSD" }')
     config.replace("dedup_window = 60.0", "dedup_window = 0.0")
     config.replace("instructions = 2000000", "instructions = 100000")
@@ -159,7 +159,7 @@ end
 def test_a_symbol_map_naming_no_symbol_stops_the_start_with_the_key(user):
     """It used to pass the settings and end `moonhook run` and `check` in a traceback."""
     config, _ = init(user, "bot")
-    config.replace('# symbol_map = { "OANDA:XAUUSD" = "GOLD", "US30" = "US30.cash" }',
+    config.replace('# symbol_map = { "TVC:GOLD" = "XAUUSD", "US30" = "US30.cash" }',
                    'symbol_map = { GOLD = "XAU USD" }')
     for command in ("run", "check"):
         done = user.moonhook(command, cwd="bot")

@@ -41,7 +41,7 @@ def test_every_commented_example_in_the_config_loads_when_uncommented(tmp_path):
     assert len(examples) == 26
     r.config.write_text(re.sub(r"^# (\w+ = .*|\[+telegram.*|\[mt5\]|\[shadow\])$", r"\1", text, flags=re.M))
     e = load_settings(r.config, {}).engine
-    assert e.default_volume == 0.01 and e.symbol_map["OANDA:XAUUSD"] == "GOLD" and e.max_price_gap_pct == 0.1
+    assert e.default_volume == 0.01 and e.symbol_map["TVC:GOLD"] == "XAUUSD" and e.max_price_gap_pct == 0.1
     assert e.max_daily_loss_pct == 4 and e.min_equity == 91000 and e.max_risk_pct == 2 and e.trading_day == "UTC"
     assert e.max_entries_per_hour == 20 and e.max_spread_pips == {"*": 3, "XAUUSD": 40} and e.max_spread_wait == 90
     assert e.paper.spreads == {"EURUSD": 8.0} and e.plugin("demo").budget["memory_mb"] == 32
@@ -212,3 +212,21 @@ def test_the_repository_keeps_what_init_keeps_out_of_git():
             "data/moonhook.db", "backups/monday.db"]
     ignored = subprocess.run(["git", "check-ignore", "--no-index", *kept], cwd=ROOT, capture_output=True, text=True)
     assert ignored.stdout.split() == kept
+
+
+def test_the_configs_spread_and_symbol_map_examples_uncommented_together_hold_gold_to_its_own_limit(tmp_path):
+    """init's examples, uncommented as written, must agree: the map sent OANDA:XAUUSD as GOLD,
+    which the spread limit's XAUUSD = 40 never named, so gold was held to the 3 pips of "*"
+    and every entry on it refused at its normal spread."""
+    from engine.core.limits import Limits
+    from engine.domain.alerts import SymbolMap
+
+    init_project(tmp_path)
+    path = tmp_path / "moonhook.toml"
+    text = path.read_text()
+    for key in ("max_spread_pips", "symbol_map"):
+        text = re.sub(rf"^# ({key} = .*)$", r"\1", text, count=1, flags=re.M)
+    path.write_text(text)
+    engine = load_settings(path, env={}).engine
+    gold = SymbolMap(engine.symbol_map).normalize("TVC:GOLD")
+    assert (gold, Limits.of(engine).spread_for(gold)) == ("XAUUSD", 40)
