@@ -1,6 +1,8 @@
 """A real engine process killed (SIGKILL) just after the broker's fill of the first market
 order, before the order ledger has its answer: the window between a paper fill and the
-ledger's row.
+ledger's row. The fill is booked and never told before the kill: the broker's events wait their
+turn in the queue, as a busy bar's do (told first, or in part, the restart would have less or
+more to tell, as the scheduler happened to run the tasks).
 
     python tests/support/fill_then_die.py DATA SCRIPTS BODY [max_entries_per_hour] [mt5]
 
@@ -20,8 +22,10 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests: the MetaT
 
 from engine.adapters.storage import OrderLedger  # noqa: E402
 from engine.app import open_engine  # noqa: E402
+from engine.core import Engine  # noqa: E402
 from engine.domain.alerts import parse_body  # noqa: E402
 from engine.domain.config import EngineConfig  # noqa: E402
+from engine.domain.orders import Closed, Dropped, Fill  # noqa: E402
 from support.mt5_standin import Terminal  # noqa: E402
 from support.mt5_support import config as mt5_config  # noqa: E402
 
@@ -32,8 +36,18 @@ def _die_at_the_answer(self, request, status, result, latency_ms=None):
     raise AssertionError("the first market order should have been filled")
 
 
+def _held(on_event):
+    """The engine's listener with the broker's fills, closes and cancels held back (never queued):
+    still untold in the broker's book when the kill comes."""
+    def listener(self, event):
+        if not isinstance(event, (Fill, Closed, Dropped)):
+            on_event(self, event)
+    return listener
+
+
 async def main(data: Path, scripts: Path, body: str, per_hour: int | None, on_mt5: bool) -> None:
     OrderLedger.finish = _die_at_the_answer
+    Engine.on_event = _held(Engine.on_event)
     config = EngineConfig(scripts=scripts, data=data, workers=1, max_entries_per_hour=per_hour)
     if on_mt5:
         Terminal(data.parent / "terminal.db")

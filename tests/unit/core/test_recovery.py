@@ -224,7 +224,7 @@ async def test_a_fill_made_just_before_a_crash_is_told_at_the_next_start(tmp_pat
             while not (seen := engine.store.keys("fills", "fill:")):
                 await trio.sleep(0.01)
         said = [text for kind, text in await told(engine) if kind == "trades"]
-        assert [engine.store.get("fills", key) for key in seen] == ["again"]  # seen before the crash, perhaps: said
+        assert [engine.store.get("fills", key) for key in seen] == ["again"]  # never seen before the kill
     assert [text.split(" @ ")[0] for text in said] == ["opened buy 0.01 EURUSD"]
     assert said[0].endswith("(market, engine) (told at this start: the engine stopped before it was told, "
                             "or while it was)")
