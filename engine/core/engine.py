@@ -345,6 +345,7 @@ class Engine:
         with self.working(Run(None, event.hook[3:], key=event_key(event))) as run:
             for plugin in run.roster.concerned(event.symbol, event.hook):
                 await self.hooks.call(plugin, event.hook, event.to_plain())
+        await self.notifier.written()  # in the outbox before the broker forgets the event (``told``)
 
     # -- plugins ----------------------------------------------------------------------------
 

@@ -37,6 +37,8 @@ class Notifier:
         self._throttle = Throttle(throttle_seconds)
         self._send, self._receive = trio.open_memory_channel[Message](math.inf)
         self._done = trio.Event()
+        self._queued = self._taken = self._handled = 0  # put on the queue; taken off; of those, written
+        self._stored = trio.Event()  # set (and replaced) after each batch is written
 
     def attach(self, written: Callable[[], None]) -> None:
         """A courier delivers the outbox from now on; ``written()`` is called after each write."""
@@ -49,6 +51,7 @@ class Notifier:
             raise ValueError(f"unknown notification kind {kind!r} (known: {', '.join(KINDS)})")
         try:
             self._send.send_nowait((kind, text, key))
+            self._queued += 1
         except trio.ClosedResourceError:
             log.warning("notification after shutdown, not kept: %s", text)
 
@@ -58,6 +61,7 @@ class Notifier:
         of the queue (a message of ``key`` sent after this opens a window anew)."""
         try:
             self._send.send_nowait((_SETTLE, "", key))
+            self._queued += 1
         except trio.ClosedResourceError:
             pass
 
@@ -71,8 +75,19 @@ class Notifier:
                         break
                     if batch:
                         await self._store(batch)
+                    self._handled = self._taken
+                    self._stored.set()
+                    self._stored = trio.Event()
         finally:
             self._done.set()
+
+    async def written(self) -> None:
+        """Returns once every message sent before it is in the outbox (or held by the throttle,
+        or its write failed): the broker forgets an event it keeps untold only after this, or a
+        kill in between would lose the trades chat's message of it for good."""
+        queued = self._queued
+        while self._handled < queued and not self._done.is_set():
+            await self._stored.wait()
 
     async def _next_batch(self) -> list[Message] | None:
         """What queued meanwhile, in one write (one commit, not one each), throttled; None at
@@ -89,6 +104,7 @@ class Notifier:
                 batch.append(self._receive.receive_nowait())
             except (trio.WouldBlock, trio.EndOfChannel):
                 break
+        self._taken += len(batch)
         now = trio.current_time()
         out = self._throttle.due(now)  # windows that ended first: a new message opens the next
         for message in batch:

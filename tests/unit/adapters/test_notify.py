@@ -76,3 +76,26 @@ async def test_a_settled_key_drops_the_repeats_its_window_folded(tmp_path):
         await notifier.aclose()
     assert texts() == ["refused 1", "saved", "refused 3"]
     database.close()
+
+
+async def test_written_returns_once_what_was_sent_before_it_is_in_the_outbox(tmp_path):
+    """The engine waits on it before the broker forgets a fill it told: a message still on the
+    queue would be lost at a kill, and nothing left to tell it again. A repeat the throttle folds
+    does not hold it up (told when its window ends)."""
+    database = Database(tmp_path / "db.sqlite")
+    notifier = Notifier(Outbox(database), throttle_seconds=60)
+
+    def texts():
+        return [r[0] for r in database.db.execute("SELECT text FROM outbox ORDER BY id")]
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(notifier.run)
+        notifier.send("errors", "boom 1", key="hook:x")
+        notifier.send("errors", "boom 2", key="hook:x")   # folded
+        notifier.send("trades", "opened buy 0.1 EURUSD")
+        with trio.fail_after(10):  # bounds a hang
+            await notifier.written()
+        assert texts() == ["boom 1", "opened buy 0.1 EURUSD"]
+        await notifier.aclose()
+        await notifier.written()   # closed: returns at once
+    database.close()

@@ -171,10 +171,10 @@ async def test_a_plugin_deciding_otherwise_after_a_crash_is_told_its_first_order
 
 
 def _fill_then_die(tmp_path, body: str, scripts: dict[str, str] | None = None, per_hour: int | None = None,
-                   mt5: bool = False) -> None:
+                   mt5: bool = False, told: bool = False) -> None:
     folder = write_scripts(tmp_path / "scripts", scripts or {})
     args = [sys.executable, str(SUPPORT / "fill_then_die.py"), str(tmp_path / "data"), str(folder), body]
-    args += ([str(per_hour)] if per_hour else []) + (["mt5"] if mt5 else [])
+    args += ([str(per_hour)] if per_hour else []) + (["mt5"] if mt5 else []) + (["told"] if told else [])
     died = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert died.returncode == -signal.SIGKILL, died.stderr
 
@@ -231,6 +231,20 @@ async def test_a_fill_made_just_before_a_crash_is_told_at_the_next_start(tmp_pat
     async with running(tmp_path, {"fills": FILLS}, **settings) as engine:  # told once: not again at the next start
         await engine.drain()
         assert [text for kind, text in await told(engine) if kind == "trades"] == said
+
+
+@pytest.mark.parametrize("broker", ["paper", "mt5"])
+async def test_a_fill_told_just_before_a_crash_is_in_the_trades_chat(tmp_path, broker):
+    """Killed the moment the engine had told a fill and taken it out of the untold ones: its
+    message was still on the notifier's queue, not in the outbox, and the chat never said the
+    position opened (nothing was left to tell at the next start)."""
+    _fill_then_die(tmp_path, "buy EURUSD volume=0.01 price=1.1", mt5=broker == "mt5", told=True)
+    settings = {"broker": "mt5", "mt5": mt5_config(tmp_path)} if broker == "mt5" else {}
+    async with running(tmp_path, **settings) as engine:
+        await engine.drain()
+        said = [text for kind, text in await told(engine) if kind == "trades"]
+    assert [text.split(" @ ")[0] for text in said] == ["opened buy 0.01 EURUSD"]
+    assert said[0].endswith("(market, engine)"), said  # told once, before the kill
 
 
 async def test_an_older_moonhooks_alert_with_its_timenow_as_text_is_recovered_as_that_version_read_it(tmp_path):
