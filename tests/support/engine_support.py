@@ -84,3 +84,13 @@ async def relay(out: trio.Event, *events: trio.Event) -> None:
 
         for event in events:
             nursery.start_soon(one, event)
+
+
+# Opens an entry from each of its own fills: a loop that engine.max_plugin_entries_per_minute stops.
+CHAIN = """
+function on_fill(f)
+  if f.entry == 'in' then
+    local ok, r = pcall(orders.market, {symbol = f.symbol, side = 'buy', volume = 0.01})
+    if not ok then store.set('stopped', r) end
+  end
+end"""

@@ -15,7 +15,7 @@ import trio
 
 from engine.domain.times import day_start, when
 
-from support.engine_support import process, running
+from support.engine_support import CHAIN, process, running
 from support.mt5_standin import Terminal
 from support.mt5_support import config as mt5_config
 
@@ -34,16 +34,6 @@ async def test_an_entry_whose_answer_was_lost_counts_toward_the_hours_entries(tm
         assert second["outcome"]["orders"][0]["error"].startswith(
             "over engine.max_entries_per_hour: 1 entries in the last hour, at most 1; the next may go at "), second
         assert [p["symbol"] for p in await engine.broker.positions()] == ["EURUSD"]
-
-
-# Opens an entry from each of its own fills: a loop that engine.max_plugin_entries_per_minute stops.
-CHAIN = """
-function on_fill(f)
-  if f.entry == 'in' then
-    local ok, r = pcall(orders.market, {symbol = f.symbol, side = 'buy', volume = 0.01})
-    if not ok then store.set('stopped', r) end
-  end
-end"""
 
 
 async def chained(engine, alert: str) -> list[str]:

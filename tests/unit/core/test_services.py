@@ -11,7 +11,7 @@ import trio
 
 from engine.domain.config.paper import PaperConfig
 
-from support.engine_support import process, running, told
+from support.engine_support import CHAIN, process, running, told
 from support.fakes import FakeBroker
 
 PROBE = """
@@ -173,14 +173,7 @@ async def test_a_plugin_places_at_most_max_plugin_orders_for_one_alert(tmp_path)
 async def test_a_plugin_opening_an_entry_from_each_of_its_fills_stops_at_its_entries_a_minute(tmp_path):
     # Each fill is an event of its own, so engine.max_plugin_orders never counts past 1: without a
     # cap across runs this script opened hundreds of positions a second on paper.
-    script = """
-    function on_fill(f)
-      if f.entry == 'in' then
-        local ok, r = pcall(orders.market, {symbol = f.symbol, side = 'buy', volume = 0.01})
-        if not ok then store.set('stopped', r) end
-      end
-    end"""
-    async with running(tmp_path, {"chain": script}, max_plugin_entries_per_minute=5) as engine:
+    async with running(tmp_path, {"chain": CHAIN}, max_plugin_entries_per_minute=5) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
         with trio.fail_after(10):
             while (stopped := engine.store.get("chain", "stopped")) is None:
