@@ -274,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     """``moonhook``: the command's exit code. Its output read by a program that stops reading
     (``moonhook status | head``) ends it quietly, as other commands end, not in a traceback."""
     try:
-        return _main(argv)
+        code = _main(argv)
+        sys.stdout.flush()   # a pipe's output is written here, not as Python exits: what breaks, breaks here
+        return code
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # nor again as Python exits
         return 141   # 128 + SIGPIPE, what a shell shows for a command its reader left
