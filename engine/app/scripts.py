@@ -106,7 +106,7 @@ def read(folder: Path, name: str) -> dict[str, str]:
 
 def unchanged(folder: Path, name: str, based_on: str | None, new: bool) -> None:
     """Raises ScriptChanged unless a save of ``name`` may go: the file is still the version
-    ``based_on`` (when given), or it does not exist (``new``)."""
+    ``based_on`` (when given; ``*``: any version, but there), or it does not exist (``new``)."""
     path = folder / checked_name(name)
     if path.exists() and not path.is_file():
         raise ScriptNameError(f"file name {name!r}: a folder (or other non-file) of that name is in "
@@ -115,7 +115,10 @@ def unchanged(folder: Path, name: str, based_on: str | None, new: bool) -> None:
     if new and now is not None:
         raise ScriptChanged(f"{name} exists already: open it from the list, or give the new script another "
                             "name", now)
-    if based_on is not None and based_on != now:
+    if based_on == "*" and now is None:
+        raise ScriptChanged(f"{name} is not there (deleted or renamed since it was opened): save it as a new "
+                            "script", None)
+    if based_on not in (None, "*") and based_on != now:
         raise ScriptChanged(f"{name} changed since it was opened (saved from elsewhere meanwhile): reload it, "
                             "or save over it", now)
 

@@ -98,11 +98,14 @@ async def body_text() -> str:
 
 
 def preconditions() -> tuple[str | None, bool]:
-    """A save's ``If-Match`` (the version it is based on; the one tag a save can match) and
-    whether ``If-None-Match: *`` asks for a new file. Raises BadParameter for several tags."""
+    """A save's ``If-Match`` (the version it is based on, the one tag a save can match, or
+    ``*``: any version, so the file must exist) and whether ``If-None-Match: *`` asks for a new
+    file. Raises BadParameter for several tags."""
     match, none_match = request.headers.get("If-Match"), request.headers.get("If-None-Match")
     based_on = None
-    if match is not None and match.strip() != "*":
+    if match is not None and match.strip() == "*":
+        based_on = "*"
+    elif match is not None:
         tags = [t.strip().removeprefix("W/").strip('"') for t in match.split(",") if t.strip()]
         if len(tags) != 1:
             raise BadParameter(f"If-Match: one version expected, got {match[:80]!r}")

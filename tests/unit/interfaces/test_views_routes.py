@@ -114,6 +114,15 @@ async def test_a_save_goes_over_the_version_it_was_based_on_only_and_a_new_file_
         assert fresh.status_code == 200 and fresh.json()["loaded"] is True
         several = await client.put("/api/scripts/guard.lua", content=GUARD, headers={**AUTH, "If-Match": '"a", "b"'})
         assert several.status_code == 400 and several.json()["error"].startswith("If-Match: one version expected")
+        # If-Match: * is any version of a file that is there: a file deleted meanwhile is not made again.
+        gone = await client.put("/api/scripts/gone.lua", content=GUARD, headers={**AUTH, "If-Match": "*"})
+        assert gone.status_code == 412 and gone.json() == {
+            "error": "gone.lua is not there (deleted or renamed since it was opened): save it as a new script",
+            "version": None}
+        any_version = await client.put("/api/scripts/guard.lua", content=GUARD + "-- any\n",
+                                       headers={**AUTH, "If-Match": "*"})
+        assert any_version.status_code == 200 and any_version.json()["version"] == version(GUARD + "-- any\n")
+    assert not (tmp_path / "scripts" / "gone.lua").exists()
     assert (tmp_path / "scripts" / "trend.lua").read_text() == TREND + "-- mine\n"
 
 
