@@ -14,7 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.domain.alerts import parse_body
-from engine.domain.config import EngineConfig, ShadowConfig
+from engine.domain.config import EngineConfig, ServerConfig, ShadowConfig
+from engine.domain.config.hosts import unlisted_note
 from engine.app import open_engine
 from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer
 from engine.core.script_files import scripts_in
@@ -57,6 +58,12 @@ async def check_files(paths: list[Path], config: EngineConfig = EngineConfig(),
     tables = config.plugins if not paths else {n: t for n, t in config.plugins.items() if n in declared}
     said = [Finding(settings_name, None, "warning", s) for s in strays(tables, declared, failing)]
     return findings + _clashes(named) + said
+
+
+def server_findings(server: ServerConfig, settings_name: str = "moonhook.toml") -> list[Finding]:
+    """What ``moonhook run``'s banner says of ``[server]`` too: the names the dashboard refuses."""
+    note = unlisted_note(server.host, server.hosts)
+    return [Finding(settings_name, None, "warning", note)] if note is not None else []
 
 
 def _clashes(named: dict[str, list[str]]) -> list[Finding]:

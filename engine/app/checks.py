@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from engine.domain.config import MAX_SESSION_HOURS
+from engine.domain.config.hosts import split as host_name
 from engine.domain.config.telegram import KINDS, ChatConfig
 
 
@@ -161,6 +162,15 @@ def networks(v: Any) -> tuple[str, ...]:
             ipaddress.ip_network(item)  # strict: 10.0.0.1/8 (host bits set) is a likely typo
         except (TypeError, ValueError):
             raise Bad("an IP address or network, like 203.0.113.7 or 10.0.0.0/8", item, at=f"[{i}]") from None
+    return tuple(v)
+
+
+def hosts(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        raise Bad("a list of names, like [\"trader.example.com\", \"mypc.local:8080\"]")
+    for i, item in enumerate(v):
+        if not isinstance(item, str) or host_name(item) is None:
+            raise Bad("a name, or a name:port, like trader.example.com or mypc.local:8080", item, at=f"[{i}]")
     return tuple(v)
 
 

@@ -84,6 +84,11 @@ def render_config(secret: str, api_token: str) -> str:
 {_toml(allow_ips=list(server.allow_ips))}
 # Proxies whose X-Forwarded-For header is believed, e.g. ["127.0.0.1"] behind nginx here.
 {_toml(trusted_proxies=list(server.trusted_proxies))}
+# The names the dashboard and the API answer to besides this machine's IP addresses and
+# localhost: your reverse proxy's public name, or a LAN name, e.g. ["trader.example.com",
+# "mypc.local:8080"]. A request naming another is refused, as a stranger's site may make its
+# own name lead here (DNS rebinding). The webhook answers at any name: its secret guards it.
+{_toml(hosts=list(server.hosts))}
 # The largest webhook body accepted, in bytes.
 {_toml(max_body=server.max_body)}
 # Connections open at once; one more waits up to 2 s for room, then is closed.

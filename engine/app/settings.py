@@ -49,7 +49,7 @@ _NOT_NEGATIVE = c.number()
 SCHEMA: dict[str, Any] = {
     "server": {
         "host": c.string, "port": c.integer(0, 65535), "secret": c.secret, "api_token": c.secret,
-        "allow_ips": c.networks, "trusted_proxies": c.networks, "max_body": c.integer(1024, 16 * MB),
+        "allow_ips": c.networks, "trusted_proxies": c.networks, "hosts": c.hosts, "max_body": c.integer(1024, 16 * MB),
         "max_connections": c.integer(8, 100_000), "session_hours": c.session_hours,
         "dashboard_edit": c.boolean,
     },

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from engine.domain.config import EngineConfig, Settings
+from engine.domain.config.hosts import unlisted_note
 from engine.domain.times import clock_zone, parse_every
 from engine.app.logs import setup_logging
 from engine.app.scaffold import TRY_ALERT, describe, init_project, refresh_editor_files
@@ -147,6 +148,8 @@ def _banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
     if engine.broker != "paper" and engine.max_order_volume is None and engine.max_open_positions is None:
         print("moonhook: no account limits: set engine.max_order_volume and engine.max_open_positions in "
               f"{path} before trading real money (docs/security.md)", file=sys.stderr)
+    if (note := unlisted_note(settings.server.host, settings.server.hosts)) is not None:
+        print(f"moonhook: {note}", file=sys.stderr)
     if not settings.server.secret:
         print("moonhook: no server.secret is set: every webhook is refused. Run `moonhook init` or set "
               "MOONHOOK_SECRET.", file=sys.stderr)
@@ -342,9 +345,10 @@ def _main(argv: list[str] | None) -> int:
             signal.signal(signum, signal.SIG_IGN)
         return code
     if a.command == "check":
-        from engine.app.checker import check_files
+        from engine.app.checker import check_files, server_findings
 
-        findings = trio.run(check_files, a.files, settings.engine, a.config.name)
+        findings = [*server_findings(settings.server, a.config.name),
+                    *trio.run(check_files, a.files, settings.engine, a.config.name)]
         for finding in findings:
             print(finding)
         return 1 if any(f.level == "error" for f in findings) else 0

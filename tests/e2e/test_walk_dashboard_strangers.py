@@ -6,6 +6,7 @@ sends, the browser sends as the trader's: it must not get in the trader's way.
 
 from __future__ import annotations
 
+import socket
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -99,22 +100,79 @@ def test_a_stranger_s_name_pointed_at_this_machine_cannot_lock_the_trader_out(us
     assert run.interrupt() == 0
 
 
-def test_the_trader_at_a_name_of_this_machine_is_told_why_the_login_is_refused(user, tmp_path):
+def test_the_trader_at_a_name_of_this_machine_is_told_why_the_page_is_refused(user, tmp_path):
     """The trader who opens the dashboard under a name of their own for this machine (an
-    /etc/hosts line) is refused as a stranger's rebound name would be: the page says why and
-    where to open it instead, never "Wrong token." for the right one."""
+    /etc/hosts line) is refused as a stranger's rebound name would be: the page says why, where
+    to open it instead, and the setting that lists the name."""
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
     (tmp_path / "profile").mkdir()
     driver = chromium(tmp_path / "profile", flags=("--host-resolver-rules=MAP moonhook.test 127.0.0.1",))
     try:
         driver.get(f"http://moonhook.test:{run.port}/")
-        field = wait(driver, lambda d: d.find_element(By.ID, "token"), "the login form")
-        field.send_keys(config.values["server"]["api_token"])
-        driver.find_element(By.ID, "login-button").click()
-        said = wait(driver, lambda d: d.find_element(By.ID, "login-error").text, "the refusal")
+        said = wait(driver, lambda d: d.find_element(By.TAG_NAME, "body").text, "the refusal")
     finally:
         driver.quit()
-    assert "Wrong token" not in said, said
-    assert "moonhook.test" in said and "127.0.0.1 or localhost" in said, said
+    assert "moonhook.test" in said and "127.0.0.1 or localhost" in said and "server.hosts" in said, said
+    assert run.interrupt() == 0
+
+
+def lan_address() -> str:
+    """This machine's address on its network, as a phone on the LAN reaches it (no packet is
+    sent: the kernel only picks the source address); 127.0.0.1 on a machine with no network."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return "127.0.0.1"
+        return probe.getsockname()[0]
+
+
+def on_every_address(user):
+    """``moonhook init`` with ``host = "0.0.0.0"`` (the dashboard reached from a phone on the LAN)."""
+    config, _ = init(user, "bot")
+    config.replace('host = "127.0.0.1"', 'host = "0.0.0.0"')
+    return config
+
+
+def test_a_stranger_s_name_pointed_at_the_lan_address_gets_nothing_but_the_webhook(user):
+    """DNS rebinding to the LAN address of an engine on 0.0.0.0: the stranger's page, same-origin
+    to the trader's browser, reaches moonhook from the trader's own address. Every route but the
+    webhook refuses its name before running (its guesses at the token never lock the trader out);
+    the webhook, guarded by its secret, answers at any name, as TradingView calls the public one.
+    The start and `moonhook check` say which names are answered."""
+    config = on_every_address(user)
+    run = user.start("run", config=config, cwd="bot")
+    base = f"http://{lan_address()}:{run.port}"
+    rebound = {"Host": f"evil.example:{run.port}", "Origin": f"http://evil.example:{run.port}",
+               "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}
+    refused = [httpx.get(f"{base}{path}", headers=rebound, timeout=10) for path in ("/", "/health", "/api/session")]
+    guesses = [httpx.post(f"{base}/login", data={"token": f"guess{i}"}, headers=rebound, timeout=10)
+               for i in range(GUESSES)]
+    secret = config.values["server"]["secret"]
+    alert = httpx.post(f"{base}/webhook/{secret}", content=b"buy EURUSD volume=0.01", headers=rebound, timeout=10)
+    trader = httpx.post(f"{base}/login", json={"token": config.values["server"]["api_token"]}, timeout=10)
+    assert {r.status_code for r in [*refused, *guesses]} == {403}, [(r.status_code, r.text) for r in refused]
+    assert "evil.example" in refused[0].json()["error"] and "server.hosts" in refused[0].json()["error"]
+    assert alert.status_code == 200 and alert.json()["status"] == "accepted", alert.text
+    assert trader.status_code == 204, (trader.status_code, trader.text)
+    assert "server.hosts is empty" in run.banner
+    assert run.interrupt() == 0
+    checked = user.moonhook("check", cwd="bot")
+    said = "moonhook.toml: warning: server.host is '0.0.0.0' and server.hosts is empty"
+    assert said in checked.stdout, checked.stdout
+
+
+def test_a_name_listed_in_server_hosts_is_answered_and_no_other(user):
+    """The trader's own LAN name, listed, opens the dashboard; a stranger's is still refused."""
+    config = on_every_address(user)
+    config.replace("hosts = []", 'hosts = ["moonhook.test"]')
+    run = user.start("run", config=config, cwd="bot")
+    base = f"http://{lan_address()}:{run.port}"
+    token = config.values["server"]["api_token"]
+    own = httpx.post(f"{base}/login", json={"token": token}, headers={"Host": f"moonhook.test:{run.port}"}, timeout=10)
+    stranger = httpx.get(f"{base}/", headers={"Host": f"evil.example:{run.port}"}, timeout=10)
+    assert own.status_code == 204, (own.status_code, own.text)
+    assert stranger.status_code == 403
+    assert "server.hosts is empty" not in run.banner
     assert run.interrupt() == 0

@@ -16,6 +16,7 @@ from brokerclock import ServerZone
 from sandbox import MB, Budget
 
 from engine.domain.alerts.symbols import SymbolMap
+from engine.domain.config.hosts import host_entries
 from engine.domain.config.mt5 import MT5Config
 from engine.domain.config.paper import PaperConfig
 from engine.domain.config.shadow import ShadowConfig
@@ -53,6 +54,7 @@ class ServerConfig:
     api_token: str | None = None
     allow_ips: tuple[str, ...] = ()        # empty: any address
     trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For is believed
+    hosts: tuple[str, ...] = ()            # names answered besides IP addresses and localhost (config/hosts.py)
     max_body: int = MAX_BODY
     max_connections: int = 512             # open at once; one more is closed at its accept
     session_hours: float = 12              # how long a dashboard login lasts (docs/dashboard.md)
@@ -63,14 +65,15 @@ class ServerConfig:
         if isinstance(hours, bool) or not (isinstance(hours, (int, float)) and 0 < hours <= MAX_SESSION_HOURS):
             raise ValueError(f"server.session_hours: must be a number of hours above 0 and at most "
                              f"{MAX_SESSION_HOURS}, got {hours!r}")
+        host_entries(self.hosts)
         if not isinstance(self.dashboard_edit, bool):
             raise ValueError(f"server.dashboard_edit: must be true or false, got {self.dashboard_edit!r}")
 
     def __repr__(self) -> str:  # the secrets never reach a log through a repr
         return (f"ServerConfig(host={self.host!r}, port={self.port}, secret={'***' if self.secret else None}, "
                 f"api_token={'***' if self.api_token else None}, allow_ips={self.allow_ips!r}, "
-                f"trusted_proxies={self.trusted_proxies!r}, session_hours={self.session_hours!r}, "
-                f"dashboard_edit={self.dashboard_edit!r})")
+                f"trusted_proxies={self.trusted_proxies!r}, hosts={self.hosts!r}, "
+                f"session_hours={self.session_hours!r}, dashboard_edit={self.dashboard_edit!r})")
 
 
 @dataclass(frozen=True)

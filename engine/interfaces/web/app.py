@@ -19,6 +19,7 @@ from engine.interfaces.web.connection import App
 from engine.interfaces.web.dashboard import dashboard_blueprint
 from engine.interfaces.web.events import events_blueprint
 from engine.interfaces.web.health import health_blueprint
+from engine.interfaces.web.hosts import HostGate
 from engine.interfaces.web.metrics import metrics_blueprint
 from engine.interfaces.web.session import EXTENSION as SESSIONS, Sessions, session_blueprint
 from engine.interfaces.web.views import views_blueprint
@@ -39,7 +40,8 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
     """The application for the engine behind ``ops``, with the other interfaces' routes in
     ``blueprints`` (Telegram's webhook) and the dashboard's logins in ``sessions`` (a new store
     of ``server.session_hours`` by default; tests hand one with their own clock); raises
-    ValueError for an unreadable allow_ips or trusted_proxies entry."""
+    ValueError for an unreadable allow_ips or trusted_proxies entry. A request naming a Host
+    that ``server.hosts`` does not allow is refused before any route but the webhook's (``hosts.py``)."""
     gate = Gate(server.allow_ips, server.trusted_proxies)
     sessions = sessions if sessions is not None else Sessions(server.session_hours)
     app = App("moonhook", static_folder=None)  # the dashboard serves /static; nothing from the working folder
@@ -78,5 +80,6 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
                   exc_info=(type(e), e, e.__traceback__))
         return {"error": "internal error; see the server's log"}, 500
 
-    app.asgi_app = Webhook(ops, server, gate, app.asgi_app)  # the hot path, ahead of Quart
+    # The webhook is the hot path, ahead of Quart, and of the Host check: its secret guards it.
+    app.asgi_app = Webhook(ops, server, gate, HostGate(server, app.asgi_app))
     return app

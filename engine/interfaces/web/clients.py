@@ -69,23 +69,3 @@ class Gate:
     def allows(self, client: Address | None) -> bool:
         return not self.allow or within(client, self.allow)
 
-
-def _fixed_name(host: str | None) -> bool:
-    """Whether a Host header names the server in a way no DNS answer can move: an IP address,
-    ``localhost`` or a name under ``.localhost`` (which browsers resolve to this machine themselves)."""
-    if not host:
-        return True  # HTTP/1.0 without a Host: no name at all, so none a page could own
-    name = host.strip().lower()
-    if name.startswith("["):  # "[::1]:8080"
-        return address(name) is not None
-    name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
-    name = name.rstrip(".")
-    return address(name) is not None or name == "localhost" or name.endswith(".localhost")
-
-
-def rebound(peer: str | None, host: str | None, trusted: tuple[Network, ...]) -> bool:
-    """Whether a request from this machine names it by a name another site may own (DNS
-    rebinding: a stranger's page whose name was made to answer 127.0.0.1, in the trader's
-    browser). A reverse proxy on this machine forwards other names: listed in trusted_proxies."""
-    addr = address(peer)
-    return addr is not None and addr.is_loopback and not within(addr, trusted) and not _fixed_name(host)

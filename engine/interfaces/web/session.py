@@ -20,7 +20,7 @@ from typing import Callable
 from quart import Blueprint, Response, current_app, request
 
 from engine.domain.config import ServerConfig
-from engine.interfaces.web.clients import Address, address, client_address, networks, rebound, within
+from engine.interfaces.web.clients import Address, address, client_address, networks, within
 from engine.interfaces.web.tokens import same
 
 log = logging.getLogger("moonhook.web")
@@ -139,19 +139,14 @@ def _https(trusted) -> bool:
     return proto == "https" and within(address(peer[0] if peer else None), trusted)
 
 
-def _stranger(trusted) -> str | None:
+def _stranger() -> str | None:
     """Why the login in hand comes from a stranger's page open in the trader's browser, whose
     wrong tokens would count against the trader's own address; None when it does not. The
-    browser says another site's page sent it (``Sec-Fetch-Site``, which no page can set), or it
-    names this machine by a name a stranger may own (``clients.rebound``: DNS rebinding)."""
+    browser says another site's page sent it (``Sec-Fetch-Site``, which no page can set). A
+    page at a stranger's name made to lead here (DNS rebinding) never gets this far: the Host
+    check (``hosts.HostGate``) refuses it before any route."""
     if request.headers.get("Sec-Fetch-Site", "").strip().lower() in ("cross-site", "same-site"):
         return "a login from another site's page is refused: log in from the dashboard's own page"
-    peer = request.scope.get("client")
-    host = request.headers.get("Host")
-    if rebound(peer[0] if peer else None, host, trusted):
-        return (f"a login from this machine to the name {host[:80]!r} is refused, as a stranger's site may have "
-                "its name lead here: open the dashboard at 127.0.0.1 or localhost, or list your reverse proxy "
-                "in server.trusted_proxies")
     return None
 
 
@@ -175,7 +170,7 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
     @bp.post("/login")
     async def login():
         client = str(_client(trusted) or "?")
-        stranger = _stranger(trusted)
+        stranger = _stranger()
         if stranger is not None:
             log.warning("dashboard login from %s refused: a stranger's page may have sent it", client)
             return {"error": stranger}, 403

@@ -79,7 +79,7 @@ class Webhook:
         if not ours:
             return await self._app(scope, receive, send)
         if scope["method"] != "POST":
-            return await _answer(send, 405, {"error": "the webhook takes POST only"}, [(b"allow", b"POST")])
+            return await json_answer(send, 405, {"error": "the webhook takes POST only"}, [(b"allow", b"POST")])
         headers = scope["headers"]
         peer = scope.get("client")
         client = self._gate.client(peer[0] if peer else None,
@@ -93,12 +93,12 @@ class Webhook:
                                           "reason": e.message}})
             # A refused body may be left unread: close the connection rather than read it.
             extra = [(b"connection", b"close")] if e.status in (408, 413) else []
-            return await _answer(send, e.status, {"error": e.message}, extra)
+            return await json_answer(send, e.status, {"error": e.message}, extra)
         except Exception as e:
             log.error("POST /webhook%s failed: %s", "/***" if path_secret is not None else "",
                       type(e).__name__, exc_info=(type(e), e, e.__traceback__))
-            return await _answer(send, 500, {"error": "internal error; see the server's log"})
-        await _answer(send, 200, answer)
+            return await json_answer(send, 500, {"error": "internal error; see the server's log"})
+        await json_answer(send, 200, answer)
 
 
 def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
@@ -130,8 +130,9 @@ async def _read_body(receive: Callable, limit: int) -> bytes:
     raise Refused(408, f"the body did not arrive within {BODY_TIMEOUT:.0f} s")
 
 
-async def _answer(send: Callable, status: int, payload: dict,
-                  headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+async def json_answer(send: Callable, status: int, payload: dict,
+                      headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    """``payload`` as the JSON answer of an ASGI request, without Quart (the webhook's, the host gate's)."""
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),

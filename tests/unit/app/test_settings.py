@@ -21,6 +21,7 @@ secret = "file-secret-0123456789"
 api_token = "file-token-0123456789"
 allow_ips = ["52.89.214.238", "10.0.0.0/8", "2001:db8::/32"]
 trusted_proxies = ["127.0.0.1"]
+hosts = ["trader.example.com", "mypc.local:9000"]
 max_body = 32768
 
 [engine]
@@ -116,6 +117,7 @@ def test_a_full_file_with_every_section(tmp_path):
     assert (s.server.secret, s.server.api_token) == ("file-secret-0123456789", "file-token-0123456789")
     assert s.server.allow_ips == ("52.89.214.238", "10.0.0.0/8", "2001:db8::/32")
     assert s.server.trusted_proxies == ("127.0.0.1",)
+    assert s.server.hosts == ("trader.example.com", "mypc.local:9000")
     e = s.engine
     assert e.scripts == tmp_path / "my-scripts" and e.data == Path("/var/lib/moonhook")
     assert (e.broker, e.execute_alerts, e.dedup_window, e.default_volume) == ("paper", False, 30.0, 0.05)
@@ -236,6 +238,9 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
     ("[server]\ntrusted_proxies = [\"10.0.0.1/8\"]\n", 'server.trusted_proxies[0]: expected an IP address or network'),
     ("[server]\nallow_ips = \"10.0.0.1\"\n", "server.allow_ips: expected a list of IP addresses or networks"),
     ("[server]\nallow_ips = [1]\n", "server.allow_ips[0]: expected an IP address or network"),  # not 0.0.0.1
+    ("[server]\nhosts = [\"https://trader.example.com\"]\n", 'server.hosts[0]: expected a name, or a name:port, '
+     'like trader.example.com or mypc.local:8080, got "https://trader.example.com"'),
+    ("[server]\nhosts = \"trader.example.com\"\n", "server.hosts: expected a list of names"),
     ("[sandbox]\nworkers = 0\n", "sandbox.workers: expected an integer from 1 to 64, got 0"),
     ("[sandbox]\ntimeout_ms = 5000\n", "sandbox.timeout_ms: expected a number from 1 to 1000, got 5000"),
     ("[paper]\nbalance = \"lots\"\n", 'paper.balance: expected a number greater than 0, got "lots"'),

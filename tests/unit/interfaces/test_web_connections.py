@@ -54,14 +54,14 @@ async def test_an_answer_before_the_body_ends_does_not_strand_the_connection(tmp
     before the shield it neither closed it nor answered the next request on it."""
     async with running(tmp_path) as engine, serving(engine) as probe:
         stream = await trio.open_tcp_stream("127.0.0.1", probe.base_url.port)
-        head = (b"POST /api/pause HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong"
+        head = (b"POST /api/pause HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer wrong"
                 + b"\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n")
         with trio.fail_after(HANG_BOUND):
             first = await _http_exchange(stream, head + b"{}")
             assert first.startswith(b"HTTP/1.1 401"), first
             await stream.send_all(b"  ")  # the rest of the body
             try:
-                await stream.send_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                await stream.send_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                 rest = await _until_closed(stream)
             except trio.BrokenResourceError:
                 rest = b""  # closed before our write: just as good
@@ -84,7 +84,7 @@ async def test_an_idle_keep_alive_connection_is_closed_after_a_quart_route(tmp_p
     async with running(tmp_path) as engine, serving(engine, replace(SERVER)) as probe:
         stream = await trio.open_tcp_stream("127.0.0.1", probe.base_url.port)
         with trio.fail_after(HANG_BOUND):
-            answer = await _http_exchange(stream, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = await _http_exchange(stream, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             assert answer.startswith(b"HTTP/1.1 200"), answer
             assert await _until_closed(stream) == b""  # closed by the server's idle timer
         await stream.aclose()
@@ -134,18 +134,18 @@ async def test_a_connection_past_the_cap_waits_for_room_then_is_closed_unread(tm
         strangers = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(4)]
         with trio.fail_after(HANG_BOUND):
             for stranger in strangers:  # each one served: all four hold their places
-                answer = await _http_exchange(stranger, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                answer = await _http_exchange(stranger, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                 assert answer.startswith(b"HTTP/1.1 200"), answer
             extra = await trio.open_tcp_stream("127.0.0.1", port)
             assert await _until_closed(extra) == b""  # no room came: closed by the server, unread
         monkeypatch.setattr(capacity, "QUEUE_SECONDS", 60.0)
         with trio.fail_after(HANG_BOUND):
             waiting = await trio.open_tcp_stream("127.0.0.1", port)
-            await waiting.send_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            await waiting.send_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             while configs[0].connection_limiter.statistics().tasks_waiting != 1:
                 await trio.sleep(0.01)  # accepted, and waiting for room
             leaving = strangers.pop()
-            bye = await _http_exchange(leaving, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            bye = await _http_exchange(leaving, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             assert bye.startswith(b"HTTP/1.1 200") and await _until_closed(leaving) == b""
             answer = await _until_closed(waiting)  # its request, read once room came, answered
         assert answer.startswith(b"HTTP/1.1 200"), answer
