@@ -559,3 +559,14 @@ async def test_a_quote_searches_its_triggers_by_index_not_by_scanning_positions(
         plan = [row[3] for row in db.db.execute("EXPLAIN QUERY PLAN " + sql, ["EURUSD", 1.1, 1.1])]
         searches = [step for step in plan if step.startswith(("SEARCH", "SCAN"))]
         assert len(searches) == 4 and all(" USING INDEX " in s and s.startswith("SEARCH") for s in searches), plan
+
+
+async def test_a_half_cent_is_rounded_alike_whatever_the_volume(tmp_path):
+    """3.5 a lot (a common commission a side) on 0.03 lots is 0.105: it was booked 0.10, and
+    0.175 on 0.05 lots 0.18, as the float of the product fell either side of the half cent.
+    Every half cent of commission or profit now goes away from zero, as on 0.05 lots."""
+    _, broker, _ = open_broker(tmp_path, PaperConfig(commission_per_lot=3.5))
+    for volume in (0.03, 0.05, 0.21, 0.29):
+        assert (await broker.execute(buy(volume, price=1.1))).ok
+    assert [d["commission"] for d in await broker.history()] == [-0.11, -0.18, -0.74, -1.02]
+    assert await balance(broker) == 9997.95

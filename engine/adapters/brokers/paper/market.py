@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.adapters.brokers.paper.prices import Prices
-from engine.adapters.brokers.paper.rules import price_of, profit_of, row_of, stop_of, volume_of, waits_below
+from engine.adapters.brokers.paper.rules import cents, price_of, profit_of, row_of, stop_of, volume_of, waits_below
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec
 from engine.domain.orders import PENDING_TYPES, OrderRequest
@@ -34,7 +34,7 @@ class Market:
         return self._config.spreads.get(spec.name, self._config.spread_points) * spec.point
 
     def commission(self, volume: float) -> float:
-        return round(-self._config.commission_per_lot * volume, 2) + 0.0   # negative, as MT5 books it
+        return cents(-self._config.commission_per_lot * volume)   # negative, as MT5 books it
 
     def round_trip(self) -> float:
         """What a lot pays to open and close (a deal each), as sizing by risk counts it."""

@@ -5,7 +5,7 @@ makes are in ``engine/domain/rules.py``."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine.adapters.storage.database import select
@@ -45,7 +45,13 @@ def stop_hit(p: dict[str, Any], bid: float, ask: float) -> tuple[str, float] | N
 
 def profit_of(spec: SymbolSpec, tick_value: float, p: dict[str, Any], close: float, volume: float) -> float:
     direction = 1 if p["side"] == "buy" else -1
-    return round((close - p["price_open"]) * direction / spec.tick_size * tick_value * volume, 2) + 0.0
+    return cents((close - p["price_open"]) * direction / spec.tick_size * tick_value * volume)
+
+
+def cents(amount: float) -> float:
+    """Money booked to the cent, a half cent away from zero whatever the float's noise (to 9
+    places first): 3.5 x 0.03 lots, 0.10499999999999998 as a float, is 0.11, as 0.175 is 0.18."""
+    return float(Decimal(repr(round(amount, 9))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)) + 0.0
 
 
 def lots(volume: float) -> Decimal:
