@@ -38,9 +38,12 @@ def check_stops(side: str, price: float, sl: float | None, tp: float | None, wha
 def check_level(name: str, value: float | None, price: float, what: str, level: int = 0, point: float = 0.0,
                 symbol: str = "", key: str = "its stops_level") -> None:
     """Refuses ``value`` (a stop, a target, a pending order's price) nearer ``price`` than the
-    symbol's stops ``level``, in points of ``point``."""
-    if level and value and abs(price - value) < level * point - 1e-12:
-        raise Refused(f"{name} {value:g} is {round(abs(price - value) / point)} points from {what} {price:g}; "
+    symbol's stops ``level``, in points of ``point``; exactly the level away is taken, as
+    MetaTrader takes it. Counted in whole points: at 65,108.41 a stop 0.05 away is
+    0.049999999995634425 away in floats."""
+    points = round(abs(price - value) / point, 6) if level and value else None
+    if points is not None and points < level:
+        raise Refused(f"{name} {value} is {round(points)} points from {what} {price}; "
                       f"{symbol} needs at least {level} ({key})")
 
 

@@ -71,3 +71,22 @@ async def test_a_change_measures_only_the_stops_it_gives_as_the_mt5_broker_does(
     nearer = OrderRequest("modify", "a4", ticket=ticket, sl=1.07994, plugin="p", alert_id=4)
     said = "sl 1.07994 is 1 points from the current bid 1.07995; EURUSD needs at least 10 (its stops_level)"
     assert (await broker.execute(nearer)).error == said and book.execute(nearer, T0 + 1).error == said
+
+
+async def test_a_stop_exactly_the_stops_level_away_is_taken_at_any_price(tmp_path):
+    """BTCUSD at 65,108.41 with 5 points of stops level: a sell's stop 5 points above, at
+    65,108.46, was refused ("sl 65108.5 is 5 points from the ask 65108.4; BTCUSD needs at least
+    5"), the two 0.049999999995634425 apart as floats: at such prices about one stop in five
+    placed exactly the level away, refused by paper, replay and the MT5 broker before sending,
+    where MetaTrader takes it. Its message cut the prices to six digits."""
+    config = PaperConfig(symbols={"BTCUSD": {"stops_level": 5}})
+    broker = PaperBroker(Database(tmp_path / "moonhook.db"), config, clock=lambda: T0)
+    book = Book(config)
+    await broker.quote("BTCUSD", 65_108.41, T0)
+    book.see("BTCUSD", 65_108.41, T0)
+    at = OrderRequest("market", "b1", symbol="BTCUSD", side="sell", volume=0.01, price=65_108.41, sl=65_108.46)
+    assert await broker.check(at) is None
+    assert (await broker.execute(at)).ok and book.execute(at, T0, at.price).ok
+    near = OrderRequest("market", "b2", symbol="BTCUSD", side="sell", volume=0.01, price=65_108.41, sl=65_108.45)
+    said = "sl 65108.45 is 4 points from the ask 65108.41; BTCUSD needs at least 5 (its stops_level)"
+    assert (await broker.execute(near)).error == said and book.execute(near, T0, near.price).error == said
