@@ -28,7 +28,7 @@ SPECS = {
     "EURJPY": ("JPY", 3, 100_000, "0.01", "0.01", 100, 0),
     "EURGBP": ("GBP", 5, 100_000, "0.01", "0.01", 100, 0),
     "XAUUSD": ("USD", 2, 100, "0.01", "0.01", 50, 0),
-    "BTCUSD": ("USD", 2, 1, "0.01", "0.01", 10, 0),   # 0.0001 USD a tick on 0.01 lots: half cents
+    "BTCUSD": ("USD", 2, 1, "0.01", "0.01", 10, 5),   # half cents of profit; a stops level at a high price
 }
 SPREADS = {"XAUUSD": 30, "USDJPY": 20}   # points; the rest SPREAD
 SPREAD, COMMISSION, LEVERAGE, BALANCE = 15, D("3.5"), D(100), D(10_000)   # 3.5 a lot: half cents
