@@ -41,7 +41,7 @@ def check_level(name: str, value: float | None, price: float, what: str, level: 
     symbol's stops ``level``, in points of ``point``; exactly the level away is taken, as
     MetaTrader takes it. Counted in whole points: at 65,108.41 a stop 0.05 away is
     0.049999999995634425 away in floats."""
-    points = round(abs(price - value) / point, 6) if level and value else None
+    points = round(abs(price - value) / point, 6) if level and value and point else None
     if points is not None and points < level:
         raise Refused(f"{name} {value} is {round(points)} points from {what} {price}; "
                       f"{symbol} needs at least {level} ({key})")
