@@ -45,9 +45,9 @@ class Chat:
             "from": {"id": self.user_id, "is_bot": False, "username": self.user}}}
 
     def press(self, reply: Reply, button: int = 0, message_id: int = 55) -> dict:
-        """A press of the reply's button ``button`` (0: Confirm, 1: Cancel)."""
+        """A press of the reply's button ``button``, counted over its rows (0: Confirm, 1: Cancel)."""
         self.queries += 1
-        data = reply.reply_markup["inline_keyboard"][0][button]["callback_data"]
+        data = [b for row in reply.reply_markup["inline_keyboard"] for b in row][button]["callback_data"]
         return {"update_id": 10_000 + next(_MESSAGE_IDS), "callback_query": {
             "id": f"q{self.user_id}-{self.queries}", "data": data,
             "from": {"id": self.user_id, "is_bot": False, "username": self.user},

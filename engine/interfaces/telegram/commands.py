@@ -31,13 +31,14 @@ from engine.app.operations import Operations
 from engine.app.overview import limits_text as _limits
 from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
 from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, NO, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
+from engine.interfaces.telegram import resume
 from engine.interfaces.telegram.menu import HELP
 from engine.interfaces.telegram.message import as_dict as _dict, command_of as _parse, forwarded as _forwarded
 from engine.interfaces.telegram.message import is_date as _is_number
 from engine.interfaces.telegram.message import is_id as _is_id, is_int as _is_int, loggable as _loggable, who as _who
 from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS
-from engine.interfaces.telegram.tables import ago as _ago, count as _count, cut as _cut, duration as _duration, escape as _e
-from engine.interfaces.telegram.tables import micros as _micros, order_table as _order_table
+from engine.interfaces.telegram.tables import ago as _ago, cut as _cut, duration as _duration, escape as _e
+from engine.interfaces.telegram.tables import order_table as _order_table, plugins_text as _plugins_text
 from engine.interfaces.telegram.tables import position_table as _position_table, results_lines as _results_lines
 from engine.interfaces.telegram.tables import results_text as _results_text, trades_text as _trades_text
 
@@ -155,7 +156,7 @@ class Commands:
         if name == "status":
             return Reply(chat_id, await self._status())
         if name == "plugins":
-            return Reply(chat_id, self._plugins())
+            return Reply(chat_id, _plugins_text(ops.plugin_rows()))
         if name in ("enable", "disable"):
             if not arg:
                 return Reply(chat_id, f"Usage: /{name} NAME (/plugins lists them)")
@@ -173,11 +174,7 @@ class Commands:
             return Reply(chat_id, "⏸ <b>Paused</b>: alerts are journaled, not executed, and no "
                                   "plugin opens a position (closes go on). /resume to go on.")
         if name == "resume":
-            if not ops.paused:
-                return Reply(chat_id, "Not paused: alerts are being executed.")
-            await ops.resume(by=f"telegram:{user}")
-            return Reply(chat_id, "▶️ <b>Resumed</b>: new alerts are executed. Those received while paused "
-                                  "are skipped (journaled, never executed).")
+            return await self._resume(chat_id, user, date)
         if name == "positions":
             return Reply(chat_id, await self._positions())
         if name == "trades":
@@ -222,28 +219,6 @@ class Commands:
         rows.append(("limits", _limits(view["limits"])))
         state = "⏸ <b>paused</b> (alerts journaled, not executed)" if view["paused"] else "▶️ <b>running</b>"
         return f"moonhook {state}\n<pre>" + "\n".join(f"{k:<9} {_e(v)}" for k, v in rows) + "</pre>"
-
-    def _plugins(self) -> str:
-        rows = self._ops.plugin_rows()
-        if not rows:
-            return "No plugins: put .lua scripts in the scripts folder."
-        states = {"active": "on", "disabled": "off", "failed": "fail", "loading": "load"}
-        lines = [f"{'plugin':<11} {'st':<4} {'calls':>5} {'err':>3} {'p50':>5}"]
-        notes = []
-        for row in rows[:_MAX_ROWS]:
-            errors = (row.get("errors") or 0) + (row.get("timeouts") or 0)
-            lines.append(f"{_cut(row['name'], 11):<11} {states.get(row['state'], row['state'][:4]):<4} "
-                         f"{_count(row.get('calls')):>5} {_count(errors):>3} {_micros(row.get('p50_us')):>5}")
-            if row.get("guard"):
-                notes.append(f"{row['name']}: guard (fails closed)")
-            if row.get("disabled_by") and row["state"] == "disabled":
-                notes.append(f"{row['name']}: disabled by {row['disabled_by']}")
-            if row.get("last_error") and row["state"] == "failed":
-                notes.append(f"{row['name']}: {_cut(str(row['last_error']), 120)}")
-        if len(rows) > _MAX_ROWS:
-            lines.append(f"… and {len(rows) - _MAX_ROWS} more")
-        text = "<pre>" + _e("\n".join(lines)) + "</pre>"
-        return text + "".join(f"\n• {_e(n)}" for n in notes[:10])
 
     async def _positions(self) -> str:
         positions = await self._ops.positions()
@@ -311,6 +286,16 @@ class Commands:
         return self._question(chat_id, token, f"<b>Disable the guard {_e(name)}?</b> The entries it refuses "
                                               "will go through.", "disable", name)
 
+    async def _resume(self, chat_id: int | str, user: int, date: float) -> Reply:
+        """/resume: at once with no alert held from the pause; else it asks, as the dashboard does
+        (resume.py), and the command sent again confirms a plain resume, which skips them."""
+        held = self._ops.pause_state()["held"]
+        if not held or self._questions.repeat(chat_id, user, "resume", "", date) is not None:
+            return Reply(chat_id, await resume.resumed(self._ops, False, f"telegram:{user}"))
+        token = self._questions.ask(chat_id, user, "resume", "", also=(resume.RUN,))
+        return Reply(chat_id, resume.question(held, self._confirm), reply_markup=resume.keyboard(token, NO),
+                     on_sent=partial(self._questions.sent, token))
+
     def _question(self, chat_id: int | str, token: str, text: str, command: str, target: str) -> Reply:
         """The question's message: what it would do, and its Confirm and Cancel buttons."""
         again = f"/{command} {target}"
@@ -354,18 +339,19 @@ class Commands:
             log.warning("telegram: button %s from admin %s ignored: commands are not taken in chat %s",
                         _loggable(action), user, chat_id)
             return answer("commands are not taken in this chat")
-        if action not in ("close", "cancel", "disable", NO):
+        if action not in ("close", "cancel", "disable", "resume", resume.RUN, NO):
             return answer("unknown button")
         outcome, question = self._questions.press(token, chat_id, user, action)  # marks it
         if outcome == UNKNOWN:
-            return answer("expired: send the command again" if action == NO else f"expired: send /{action} again")
+            command = "resume" if action == resume.RUN else action
+            return answer("expired: send the command again" if action == NO else f"expired: send /{command} again")
         again = f"send /{question.command} again"
         if outcome == THEIRS:
             return answer("asked by another admin")
         if outcome == ANSWERED:
             return answer({"done": "already done", "cancelled": "already cancelled"}.get(question.state,
                                                                                          f"expired: {again}"))
-        nothing = {"close": "nothing closed", "cancel": "nothing cancelled"}.get(
+        nothing = {"close": "nothing closed", "cancel": "nothing cancelled", "resume": "moonhook stays paused"}.get(
             question.command, f"{_e(question.target)} stays enabled")
         if outcome == TIMED_OUT:
             return answer(f"expired: {again}", f"⌛ Not confirmed within {_ago(self._confirm)}: {nothing}. "
@@ -377,6 +363,8 @@ class Commands:
         log.info("telegram: admin %s confirmed %s", user, shown)
         if question.command == "disable":
             return answer("done", self._switch_off(question.target, user))
+        if question.command == "resume":
+            return answer("done", await resume.resumed(self._ops, action == resume.RUN, f"telegram:{user}"))
         try:
             text = await self._execute(question)
         except Exception as e:

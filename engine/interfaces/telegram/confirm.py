@@ -46,6 +46,7 @@ class Question:
     after: float                 # a repeat confirms when dated after this (Telegram's clock)
     state: str = "open"          # open | done | cancelled | expired
     told: bool = False           # Telegram took the question's message: the admin may have seen it
+    also: tuple = ()             # the other buttons that confirm it, another way (/resume's "run")
 
 
 class Questions:
@@ -57,12 +58,13 @@ class Questions:
         self._clock = clock
         self._by_token: dict[str, Question] = {}
 
-    def ask(self, chat: int | str, user: int, command: str, target: str, shown: tuple = ()) -> str:
+    def ask(self, chat: int | str, user: int, command: str, target: str, shown: tuple = (),
+            also: tuple = ()) -> str:
         """Records a question and returns its token (URL-safe, for the buttons' data)."""
         now = self._clock()
         self._forget(now)
         token = secrets.token_urlsafe(8)
-        self._by_token[token] = Question(str(chat), str(user), command, target, shown, now, now)
+        self._by_token[token] = Question(str(chat), str(user), command, target, shown, now, now, also=also)
         return token
 
     def sent(self, token: str, message: Any) -> None:
@@ -91,7 +93,7 @@ class Questions:
         return None
 
     def press(self, token: str, chat: int | str, user: int, action: str) -> tuple[str, Question | None]:
-        """A press of Confirm (``action``: the question's command) or of its dismissal (NO) ->
+        """A press of Confirm (``action``: the question's command, or one of its ``also``) or of its dismissal (NO) ->
         (outcome, the question). CONFIRMED or CANCELLED: the question is marked so now, before
         the caller awaits anything. TIMED_OUT: too late (marked expired); UNKNOWN: no such
         question in this chat, or a Confirm for another command; THEIRS: another admin asked it;
@@ -99,7 +101,7 @@ class Questions:
         now = self._clock()
         self._forget(now)
         question = self._by_token.get(token)
-        if question is None or question.chat != str(chat) or action not in (question.command, NO):
+        if question is None or question.chat != str(chat) or action not in (question.command, NO, *question.also):
             return UNKNOWN, None
         if question.user != str(user):
             return THEIRS, question

@@ -38,6 +38,29 @@ def order_table(orders: list[dict[str, Any]]) -> str:
     return "<pre>" + escape("\n".join(lines)) + "</pre>" + by_hand
 
 
+def plugins_text(rows: list[dict[str, Any]]) -> str:
+    """/plugins: the facade's plugin rows as a <pre> table 32 characters wide (past MAX_ROWS,
+    counted), and under it each guard, plugin switched off by someone, and failure."""
+    if not rows:
+        return "No plugins: put .lua scripts in the scripts folder."
+    states = {"active": "on", "disabled": "off", "failed": "fail", "loading": "load"}
+    lines = [f"{'plugin':<11} {'st':<4} {'calls':>5} {'err':>3} {'p50':>5}"]
+    notes = []
+    for row in rows[:MAX_ROWS]:
+        errors = (row.get("errors") or 0) + (row.get("timeouts") or 0)
+        lines.append(f"{cut(row['name'], 11):<11} {states.get(row['state'], row['state'][:4]):<4} "
+                     f"{count(row.get('calls')):>5} {count(errors):>3} {micros(row.get('p50_us')):>5}")
+        if row.get("guard"):
+            notes.append(f"{row['name']}: guard (fails closed)")
+        if row.get("disabled_by") and row["state"] == "disabled":
+            notes.append(f"{row['name']}: disabled by {row['disabled_by']}")
+        if row.get("last_error") and row["state"] == "failed":
+            notes.append(f"{row['name']}: {cut(str(row['last_error']), 120)}")
+    if len(rows) > MAX_ROWS:
+        lines.append(f"… and {len(rows) - MAX_ROWS} more")
+    return "<pre>" + escape("\n".join(lines)) + "</pre>" + "".join(f"\n• {escape(n)}" for n in notes[:10])
+
+
 def results_lines(command: str, results: list[tuple[Any, Any]]) -> list[str]:
     """What a confirmed /close or /cancel did, one plain line a symbol (close: ``results`` are
     ((symbol, ticket), result), the positions shown, closed by their tickets) or an order

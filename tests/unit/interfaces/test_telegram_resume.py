@@ -1,0 +1,69 @@
+"""Telegram's /resume (engine/interfaces/telegram/resume.py) says what the dashboard's Resume says: how many
+alerts wait from the pause, that a plain resume skips them for good, and offers running them instead
+(``POST /api/resume?execute_missed=true``'s facade call). On a real engine (sandbox workers, SQLite, paper)."""
+
+from __future__ import annotations
+
+import time
+
+from engine.app import Operations
+from engine.interfaces.telegram.commands import Commands
+
+from support.botapi import html_plain
+from support.engine_support import process, running
+from support.telegram_support import ADMIN, Chat, Clock, ask
+
+
+def buttons(reply) -> list[str]:
+    return [b["text"] for row in reply.reply_markup["inline_keyboard"] for b in row]
+
+
+async def held_two(engine, commands: Commands, chat: Chat) -> list[dict]:
+    """Paused from Telegram, with two alerts journaled meanwhile."""
+    assert "Paused" in (await ask(commands, chat.say("/pause"))).text
+    return [await process(engine, f"buy EURUSD volume=0.1 price=1.1 id=held{n}") for n in (1, 2)]
+
+
+async def test_resume_says_how_many_alerts_it_would_skip_and_runs_them_when_asked(tmp_path):
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        held = await held_two(engine, commands, chat)
+        question = await ask(commands, chat.say("/resume"))
+        assert html_plain(question.text).startswith(
+            "Resume the engine? The 2 alerts received while paused will be skipped: journaled, never executed.")
+        assert buttons(question) == ["Resume", "Resume and run them", "Keep paused"]
+        assert engine.paused                                  # nothing happens before the answer
+        done = await ask(commands, chat.press(question, button=1))
+        assert done.callback_text == "done" and not engine.paused
+        assert html_plain(done.text).startswith("▶️ Resumed: the 2 alerts received while paused are queued")
+        await engine.drain()
+        assert [engine.journal.get(row["id"])["status"] for row in held] == ["done", "done"]
+        assert len(await engine.broker.positions()) == 2
+        assert (await ask(commands, chat.press(question))).callback_text == "already done"
+
+
+async def test_resume_skips_the_held_alerts_only_once_confirmed_and_keep_paused_keeps_them(tmp_path):
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        held = await held_two(engine, commands, chat)
+        kept = await ask(commands, chat.press(await ask(commands, chat.say("/resume")), button=2))
+        assert kept.callback_text == "cancelled" and html_plain(kept.text) == "Cancelled: moonhook stays paused."
+        assert engine.paused
+        await ask(commands, chat.say("/resume"))
+        clock.now = time.time() + 2   # the repeat, dated after the question Telegram took, confirms a plain resume
+        assert html_plain((await ask(commands, chat.say("/resume"))).text).startswith("▶️ Resumed")
+        assert not engine.paused
+        assert [engine.journal.get(row["id"])["status"] for row in held] == ["skipped", "skipped"]
+        assert await engine.broker.positions() == []
+
+
+async def test_resume_with_nothing_held_resumes_at_once(tmp_path):
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        await ask(commands, chat.say("/pause"))
+        resumed = await ask(commands, chat.say("/resume"))
+        assert resumed.reply_markup is None and html_plain(resumed.text).startswith("▶️ Resumed") and not engine.paused
+        assert "Not paused" in (await ask(commands, chat.say("/resume"))).text
