@@ -241,6 +241,13 @@ def _v16(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS orders_unknown ON orders (created_at) WHERE status = 'unknown'")
 
 
+def _v17(db: sqlite_utils.Database) -> None:
+    # The plugin each MetaTrader 5 send was for (engine/adapters/brokers/mt5/book.py): a close
+    # carries its position's magic number, so its deal named the position's opener; the trades
+    # chat told a plugin's close as the opener's ("(engine)"). NULL for sends from before.
+    db.execute("ALTER TABLE mt5_sends ADD COLUMN plugin TEXT")
+
+
 # Append only: a released migration is never edited, the next change is a new function.
 MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14,
-                                     _v15, _v16)
+                                     _v15, _v16, _v17)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 
-from support.engine_support import process, running
+import pytest
+
+from support.engine_support import process, running, told
 from support.mt5_standin import ORDER_TYPE_SELL_LIMIT, Terminal
 from support.mt5_support import config
 
@@ -74,3 +76,32 @@ async def test_a_part_close_the_market_filled_in_part_says_how_much_it_closed(tm
     assert position["volume"] == 0.6
     assert took == {"ok": False, "volume": 0.4, "error": f"closed 0.4 of 0.5 lots of position {position['ticket']}: "
                                                          "the market filled it in part 4 times; the rest is open"}
+
+
+PART = """
+function on_alert(a)
+  if a.comment ~= "part" and a.comment ~= "rest" then return end
+  orders.close{ticket = positions.list("EURUSD")[1].ticket, volume = a.comment == "part" and 0.1 or nil}
+  return {handled = true}
+end
+function on_fill(f) if f.entry == "out" then store.set("closer", f.plugin) end end
+function on_close(p) store.set("opener", p.plugin) end
+"""
+
+
+@pytest.mark.parametrize("broker", ["paper", "mt5"])
+async def test_a_part_closed_by_a_plugin_is_told_as_that_plugins_on_metatrader_as_on_paper(tmp_path, broker):
+    # On MetaTrader the close carries its position's magic number, and the deal was told as the
+    # opener's: "(engine)" for a position an alert opened, though take_profits closed it
+    Terminal(tmp_path / "terminal.db")
+    settings = {"broker": "mt5", "mt5": config(tmp_path)} if broker == "mt5" else {}
+    price = "" if broker == "mt5" else " price=1.08"   # the paper broker's price comes with the alerts
+    async with running(tmp_path, {"taker": PART}, **settings) as engine:
+        await process(engine, f"buy EURUSD volume=0.3{price}")
+        await process(engine, f"buy EURUSD volume=0.3{price} comment=part")
+        trades = [text for chat, text in await told(engine) if chat == "trades"]
+        await process(engine, f"buy EURUSD volume=0.3{price} comment=rest")
+        # the position stays the opener's (on_close, the trades' view by plugin), the closing deal the closer's
+        assert (engine.store.get("taker", "closer"), engine.store.get("taker", "opener")) == ("taker", "engine")
+    (part,) = [t for t in trades if "left open" in t]
+    assert " closed by close @ " in part and part.split(" @ ")[1].split(",")[0].endswith("(taker)"), part

@@ -45,14 +45,15 @@ class Book:
             rows = select(self._d.db, "SELECT * FROM mt5_sends WHERE tag = ?", [tag])
         return _decoded(rows[0]) if rows else None
 
-    def sending(self, tag: str, client_id: str, kind: str, request: dict[str, Any]) -> None:
-        """Written (and committed) before order_send is called."""
+    def sending(self, tag: str, client_id: str, kind: str, request: dict[str, Any], plugin: str | None = None) -> None:
+        """Written (and committed) before order_send is called; ``plugin``: whose order it is (a
+        close carries its position's magic number, the opener's, not the closer's)."""
         now = time.time()
         with self._d.transaction() as db:
-            db.execute("INSERT INTO mt5_sends (tag, client_id, kind, state, request, created_at, updated_at) "
-                       "VALUES (?, ?, ?, 'sending', ?, ?, ?) ON CONFLICT (tag) DO UPDATE SET state = 'sending', "
+            db.execute("INSERT INTO mt5_sends (tag, client_id, kind, state, request, created_at, updated_at, plugin) "
+                       "VALUES (?, ?, ?, 'sending', ?, ?, ?, ?) ON CONFLICT (tag) DO UPDATE SET state = 'sending', "
                        "request = excluded.request, updated_at = excluded.updated_at",
-                       [tag, client_id, kind, json.dumps(request), now, now])
+                       [tag, client_id, kind, json.dumps(request), now, now, plugin])
 
     def settle(self, tag: str, state: str, result: dict[str, Any] | None = None) -> None:
         with self._d.transaction() as db:

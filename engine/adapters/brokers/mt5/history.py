@@ -327,10 +327,14 @@ class History:
             reason = "pending" if send is not None and send["kind"] == "pending" else "market"
         else:
             reason = c.DEAL_REASONS.get(deal.get("reason"), "close")
+        # The position's plugin by its magic number, which a close carries too: a close of ours is
+        # its sender's (a plugin's orders.close, Telegram's /close), as on paper.
+        opener = b.book.plugin_of(deal.get("magic") or 0)
+        by = (send.get("plugin") if send is not None and entry == "out" else None) or opener
         fill = Fill(deal["ticket"], deal.get("order") or 0, deal["position_id"], b.config.from_broker(deal["symbol"]),
                     c.DEAL_SIDES.get(deal["type"], "buy"), deal["volume"], deal["price"], entry, reason,
                     b.server_clock.utc(deal["time"]), float(deal.get("profit") or 0.0), deal_cost(deal),
-                    b.book.plugin_of(deal.get("magic") or 0), send["client_id"] if send else None,
+                    by, send["client_id"] if send else None,
                     alert_of(tag), float(deal.get("swap") or 0.0))
         if entry == "in":
             return [fill]
@@ -346,7 +350,7 @@ class History:
         closed = Closed(was.ticket or deal["position_id"], fill.symbol,
                         was.side or ("sell" if fill.side == "buy" else "buy"), was.volume,
                         deal["price"] if was.price_open is None else was.price_open, deal["price"], was.profit,
-                        reason if reason in ("sl", "tp") else "close", fill.time, fill.plugin,
+                        reason if reason in ("sl", "tp") else "close", fill.time, opener,
                         commission=was.commission, swap=was.swap, currency=account.get("currency") or None)
         fill = replace(fill, position=closed.ticket)   # after a netting reversal, the ticket it had
         if not inout:

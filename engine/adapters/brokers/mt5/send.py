@@ -102,7 +102,7 @@ class Sender:
         known = self._book.send(tag)
         if known is not None and (standing := await self._standing(known)) is not None:
             return standing  # done or found; or it may yet arrive: never sent twice
-        await self._write(self._book.sending, tag, r.client_id, r.kind, request)
+        await self._write(self._book.sending, tag, r.client_id, r.kind, request, r.plugin)
         tried, attempt = set(), 0
         while True:
             try:
