@@ -38,7 +38,8 @@ from engine.interfaces.telegram.message import is_date as _is_number
 from engine.interfaces.telegram.message import is_id as _is_id, is_int as _is_int, loggable as _loggable, who as _who
 from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS
 from engine.interfaces.telegram.tables import ago as _ago, cut as _cut, duration as _duration, escape as _e
-from engine.interfaces.telegram.tables import order_table as _order_table, plugins_text as _plugins_text
+from engine.interfaces.telegram.tables import none_ours as _none_ours, order_table as _order_table
+from engine.interfaces.telegram.tables import plugins_text as _plugins_text
 from engine.interfaces.telegram.tables import position_table as _position_table, results_lines as _results_lines
 from engine.interfaces.telegram.tables import results_text as _results_text, trades_text as _trades_text
 
@@ -263,14 +264,14 @@ class Commands:
         if command == "close":
             positions = await self._ops.positions(symbol, ours=True)   # a close leaves those opened by hand
             if not positions:
-                return Reply(chat_id, "No open positions." if symbol is None else f"Nothing open on {_e(target)}.")
+                return Reply(chat_id, _none_ours(command, symbol, len(await self._ops.positions(symbol))))
             shown: tuple = tuple((p["symbol"], p["ticket"]) for p in positions)   # closed by ticket: these only
             n = len(positions)
             text = f"<b>Close {n} position{'s' * (n != 1)}?</b>\n{_position_table(positions)}"
         else:
             orders = await self._ops.pending(symbol, ours=True)
             if not orders:
-                return Reply(chat_id, "No pending orders." if symbol is None else f"No pending order on {_e(target)}.")
+                return Reply(chat_id, _none_ours(command, symbol, len(await self._ops.pending(symbol))))
             shown, n = tuple(o["ticket"] for o in orders), len(orders)
             text = f"<b>Cancel {n} pending order{'s' * (n != 1)}?</b>\n{_order_table(orders)}"
         token = self._questions.ask(chat_id, user, command, target, shown)

@@ -61,6 +61,20 @@ def plugins_text(rows: list[dict[str, Any]]) -> str:
     return "<pre>" + escape("\n".join(lines)) + "</pre>" + "".join(f"\n• {escape(n)}" for n in notes[:10])
 
 
+def none_ours(command: str, symbol: str | None, by_hand: int) -> str:
+    """The answer of a /close or /cancel (of ``symbol``; None: all) with nothing of moonhook's to
+    act on: those placed by hand in the terminal (``by_hand`` of them), which /positions and
+    /orders list, are said to be there and left alone, not taken for nothing open."""
+    on = f" on {escape(symbol)}" if symbol is not None else ""
+    if by_hand:
+        what = f"position of moonhook's open{on}" if command == "close" else f"pending order of moonhook's{on}"
+        verb = "opened" if command == "close" else "placed"
+        return f"No {what}: {by_hand} {verb} by hand, which /{command} leaves alone."
+    if command == "close":
+        return "No open positions." if symbol is None else f"Nothing open{on}."
+    return "No pending orders." if symbol is None else f"No pending order{on}."
+
+
 def results_lines(command: str, results: list[tuple[Any, Any]]) -> list[str]:
     """What a confirmed /close or /cancel did, one plain line a symbol (close: ``results`` are
     ((symbol, ticket), result), the positions shown, closed by their tickets) or an order

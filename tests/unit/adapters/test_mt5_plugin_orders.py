@@ -8,9 +8,14 @@ import json
 
 import pytest
 
+from engine.app import Operations
+from engine.interfaces.telegram.commands import Commands
+
+from support.botapi import html_plain
 from support.engine_support import process, running, told
 from support.mt5_standin import ORDER_TYPE_SELL_LIMIT, Terminal
 from support.mt5_support import config
+from support.telegram_support import ADMIN, Chat, Clock, ask
 
 BY_TICKET = """
 function on_alert(a)
@@ -105,3 +110,20 @@ async def test_a_part_closed_by_a_plugin_is_told_as_that_plugins_on_metatrader_a
         assert (engine.store.get("taker", "closer"), engine.store.get("taker", "opener")) == ("taker", "engine")
     (part,) = [t for t in trades if "left open" in t]
     assert " closed by close @ " in part and part.split(" @ ")[1].split(",")[0].endswith("(taker)"), part
+
+
+async def test_close_and_cancel_with_only_what_was_placed_by_hand_say_it_is_there_and_left_alone(tmp_path):
+    # "/close EURUSD" answered "Nothing open on EURUSD." with the trader's own 0.3 lots open there,
+    # which /positions lists and the dashboard shows, its Close button left out
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=config(tmp_path)) as engine:
+        terminal.open_external("EURUSD", "sell", 0.3)
+        terminal.place_external("EURUSD", ORDER_TYPE_SELL_LIMIT, 0.3, 1.2)
+        clock = Clock()
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        answers = [html_plain((await ask(commands, chat.say(command))).text)
+                   for command in ("/close EURUSD", "/close all", "/cancel EURUSD", "/cancel all")]
+    assert answers == ["No position of moonhook's open on EURUSD: 1 opened by hand, which /close leaves alone.",
+                       "No position of moonhook's open: 1 opened by hand, which /close leaves alone.",
+                       "No pending order of moonhook's on EURUSD: 1 placed by hand, which /cancel leaves alone.",
+                       "No pending order of moonhook's: 1 placed by hand, which /cancel leaves alone."]
