@@ -137,11 +137,14 @@ class Switchboard:
         arriving meanwhile; else they are skipped (status "skipped", final: a later resume does
         not run them). Returns how many were queued."""
         async with self._resuming:
-            if self.paused:
+            was = self.paused
+            if was:
                 self.paused = False
                 self._keep(Switch(PAUSE, "running", by, self._clock()), "resume")
                 self._events.publish("resume", by=by, reason=None)
             missed = await self._take_missed(execute_missed, by)
+        if not was and not missed:
+            return 0  # running already (resumed from elsewhere first): not told as a resume of its own
         done = "queued" if execute_missed else "skipped"
         log.warning("resumed by %s%s", by, f"; {len(missed)} alerts from the pause {done}" if missed else "")
         self._notifier.send("admin", f"moonhook resumed by {by}" + (f"; {len(missed)} missed alerts {done}"

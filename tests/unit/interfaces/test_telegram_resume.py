@@ -10,7 +10,7 @@ from engine.app import Operations
 from engine.interfaces.telegram.commands import Commands
 
 from support.botapi import html_plain
-from support.engine_support import process, running
+from support.engine_support import process, running, told
 from support.telegram_support import ADMIN, Chat, Clock, ask
 
 
@@ -67,3 +67,16 @@ async def test_resume_with_nothing_held_resumes_at_once(tmp_path):
         resumed = await ask(commands, chat.say("/resume"))
         assert resumed.reply_markup is None and html_plain(resumed.text).startswith("▶️ Resumed") and not engine.paused
         assert "Not paused" in (await ask(commands, chat.say("/resume"))).text
+
+
+async def test_a_second_resume_from_another_place_tells_the_admins_nothing(tmp_path):
+    # Resumed from Telegram, then from a dashboard whose Resume was still shown: the admins were told
+    # "moonhook resumed by api" as well, naming one who resumed nothing
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        await ask(commands, chat.say("/pause"))
+        await ask(commands, chat.say("/resume"))
+        assert await Operations(engine).resume(False, by="api") == 0
+        admin = [text for kind, text in await told(engine) if kind == "admin" and "resumed" in text]
+    assert admin == [f"moonhook resumed by telegram:{ADMIN}"]
