@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Callable, Iterable
 
@@ -291,9 +291,13 @@ class Commands:
         """/resume: at once with no alert held from the pause; else it asks, as the dashboard does
         (resume.py), and the command sent again confirms a plain resume, which skips them."""
         held = self._ops.pause_state()["held"]
-        if not held or self._questions.repeat(chat_id, user, "resume", "", date) is not None:
+        question = self._questions.repeat(chat_id, user, "resume", "", date) if held else None
+        if not held or (question is not None and held <= question.shown[0]):
             return Reply(chat_id, await resume.resumed(self._ops, False, f"telegram:{user}"))
-        token = self._questions.ask(chat_id, user, "resume", "", also=(resume.RUN,))
+        return self._resume_question(chat_id, user, held)   # more held than it showed: asked anew
+
+    def _resume_question(self, chat_id: int | str, user: int, held: int) -> Reply:
+        token = self._questions.ask(chat_id, user, "resume", "", (held,), also=(resume.RUN,))
         return Reply(chat_id, resume.question(held, self._confirm), reply_markup=resume.keyboard(token, NO),
                      on_sent=partial(self._questions.sent, token))
 
@@ -365,6 +369,9 @@ class Commands:
         if question.command == "disable":
             return answer("done", self._switch_off(question.target, user))
         if question.command == "resume":
+            if (held := self._ops.pause_state()["held"]) > question.shown[0]:   # more came: none skipped unshown
+                return [replace(self._resume_question(chat_id, user, held), edit_message_id=message_id,
+                                callback_query_id=query_id, callback_text="more alerts held since: asked again")]
             return answer("done", await resume.resumed(self._ops, action == resume.RUN, f"telegram:{user}"))
         try:
             text = await self._execute(question)

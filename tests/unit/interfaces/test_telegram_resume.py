@@ -65,7 +65,8 @@ async def test_resume_with_nothing_held_resumes_at_once(tmp_path):
         commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         await ask(commands, chat.say("/pause"))
         resumed = await ask(commands, chat.say("/resume"))
-        assert resumed.reply_markup is None and html_plain(resumed.text).startswith("▶️ Resumed") and not engine.paused
+        assert resumed.reply_markup is None and html_plain(resumed.text).startswith("▶️ Resumed")
+        assert not engine.paused
         assert "Not paused" in (await ask(commands, chat.say("/resume"))).text
 
 
@@ -80,3 +81,25 @@ async def test_a_second_resume_from_another_place_tells_the_admins_nothing(tmp_p
         assert await Operations(engine).resume(False, by="api") == 0
         admin = [text for kind, text in await told(engine) if kind == "admin" and "resumed" in text]
     assert admin == [f"moonhook resumed by telegram:{ADMIN}"]
+
+
+async def test_an_alert_held_after_the_question_is_asked_about_before_any_is_skipped(tmp_path):
+    # The question said 2 alerts would be skipped; a third came before the answer, and Resume
+    # skipped all 3, one the trader was never shown. As /close acts on what it showed, it asks again.
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        held = await held_two(engine, commands, chat)
+        question = await ask(commands, chat.say("/resume"))
+        held.append(await process(engine, "buy EURUSD volume=0.1 price=1.1 id=held3"))
+        again = await ask(commands, chat.press(question, message_id=57))
+        assert engine.paused and again.edit_message_id == 57 and buttons(again)[:2] == ["Resume", "Resume and run them"]
+        assert html_plain(again.text).startswith("Resume the engine? The 3 alerts received while paused will be")
+        held.append(await process(engine, "buy EURUSD volume=0.1 price=1.1 id=held4"))
+        clock.now = time.time() + 2   # the command sent again, after the question: asks again too
+        four = await ask(commands, chat.say("/resume"))
+        assert "The 4 alerts" in html_plain(four.text) and engine.paused
+        done = await ask(commands, chat.press(four, button=1))
+        assert html_plain(done.text).startswith("▶️ Resumed: the 4 alerts received while paused are queued")
+        await engine.drain()
+        assert [engine.journal.get(row["id"])["status"] for row in held] == ["done"] * 4
