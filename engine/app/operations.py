@@ -21,7 +21,7 @@ from engine.app import admin_orders as _admin, overview as _overview, scripts as
 from engine.app.alert_check import check_alert
 from engine.app import shadow as _shadow, trades as _trades
 from engine.app.draft_replay import ReplayBusy, replay_draft
-from engine.core import Engine
+from engine.core import Engine, HeldChanged  # HeldChanged: the facade's error, for its views
 from engine.core.loader import NameTaken
 from engine.core.metrics import PLUGIN_STATES
 from engine.domain.alerts import Alert, parse_value
@@ -435,10 +435,11 @@ class Operations:
         self.engine.pause(by, reason)
         return True
 
-    async def resume(self, execute_missed: bool = False, by: str = "api") -> int:
+    async def resume(self, execute_missed: bool = False, by: str = "api", shown: int | None = None) -> int:
         """Resumes; the alerts journaled while paused are queued only if ``execute_missed``.
-        Returns how many were queued."""
-        return await self.engine.resume(execute_missed, by)
+        Returns how many were queued. ``shown``: the held alerts the trader's question counted
+        (``pause_state``); raises HeldChanged, nothing done, when more are held now."""
+        return await self.engine.resume(execute_missed, by, shown)
 
     def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> dict[str, Any]:
         """Switches a plugin on or off (kept across restarts) and returns its row; raises KeyError."""

@@ -4,5 +4,6 @@ and executed at the broker; the plugins' lifecycle and the services their script
 from engine.core.engine import Engine
 from engine.core.plugins import HOOKS, Plugin, PluginError, PluginMeta
 from engine.core.roster import PluginSet, Roster
+from engine.core.switchboard import HeldChanged
 
-__all__ = ["HOOKS", "Engine", "Plugin", "PluginError", "PluginMeta", "PluginSet", "Roster"]
+__all__ = ["HOOKS", "Engine", "HeldChanged", "Plugin", "PluginError", "PluginMeta", "PluginSet", "Roster"]

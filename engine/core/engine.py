@@ -256,9 +256,9 @@ class Engine:
         """Alerts are journaled and answered, not processed, until a resume (``pause_engine``)."""
         self.switchboard.pause_engine(by, reason)
 
-    async def resume(self, execute_missed: bool = False, by: str = "api") -> int:
-        """Processes alerts again, and those paused if ``execute_missed``; returns how many it queued."""
-        return await self.switchboard.resume_engine(execute_missed, by)
+    async def resume(self, execute_missed: bool = False, by: str = "api", shown: int | None = None) -> int:
+        """Processes alerts again, and those paused if ``execute_missed``; returns how many it queued (HeldChanged)."""
+        return await self.switchboard.resume_engine(execute_missed, by, shown)
 
     def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> Plugin:
         """Switches a plugin on or off at once (its hooks, its timer), also after a restart, the

@@ -47,6 +47,14 @@ log = logging.getLogger("moonhook.engine")
 RELOAD = "reload"  # who lifts the breaker's switch: the plugin's file loaded again
 
 
+class HeldChanged(Exception):
+    """A resume was asked with fewer held alerts shown than are held now (``held``)."""
+
+    def __init__(self, message: str, held: int):
+        super().__init__(message)
+        self.held = held
+
+
 class Switchboard:
     """The kept switches of one engine; made with the engine, so it is born paused if it was.
     ``paused`` is the engine's pause, owned here."""
@@ -131,12 +139,20 @@ class Switchboard:
         else:
             self._enqueue(alert_id, alert, received, gate, received_at)
 
-    async def resume_engine(self, execute_missed: bool, by: str) -> int:
+    async def resume_engine(self, execute_missed: bool, by: str, shown: int | None = None) -> int:
         """Processes alerts again. Those journaled while paused are queued if ``execute_missed``
         (oldest first, each expired if too old when its turn comes), ahead of any alert
         arriving meanwhile; else they are skipped (status "skipped", final: a later resume does
-        not run them). Returns how many were queued."""
+        not run them). Returns how many were queued. ``shown``: how many held alerts the trader
+        was told of; raises HeldChanged, still paused, when more are held now, so that none is
+        skipped or run unshown."""
         async with self._resuming:
+            if shown is not None and self.paused:
+                while self._arriving:  # one being journaled as paused counts too
+                    await self._arrived.wait()
+                # No checkpoint from here to _take_missed's read: the count is what it takes.
+                if (held := self._journal.count_with_status("paused")) > shown:
+                    raise HeldChanged(f"{held} alerts are held from the pause now, not {shown}: asked again", held)
             was = self.paused
             if was:
                 self.paused = False

@@ -89,3 +89,32 @@ def test_resuming_from_the_plugins_page_says_how_many_alerts_it_skips_and_can_ru
     wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the engine running")
     assert [run.settled(a["id"])["status"] for a in held] == ["done", "done"]
     assert run.interrupt() == 0
+
+
+def test_an_alert_held_after_the_resume_question_was_drawn_is_not_skipped_unshown(user, browser):
+    """The page asked "The alert received while paused will be skipped"; a second came before
+    Yes, and the resume skipped both, the second never shown. Now the engine stays paused, the
+    page says more are held and asks again with the new count."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    assert run.client.post("/api/pause").status_code == 200
+    first = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09")["id"])
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    browser.get(f"http://127.0.0.1:{run.port}/#/plugins")
+    click(browser, "#resume", "Resume")
+    asked = wait(browser, lambda d: d.find_element(By.ID, "plugins").text, "the question")
+    assert "The alert received while paused will be skipped" in asked, asked
+    second = run.settled(run.webhook("buy GBPUSD volume=0.1 price=1.1 sl=1.09")["id"])
+    click(browser, "#resume-yes", "Yes")
+    said = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "p.error[role=alert]").text, "the refusal")
+    assert "2 alerts are held from the pause now, not 1" in said, said
+    assert run.get("/api/plugins")["pause"]["paused"] is True
+    assert [run.settled(a["id"])["status"] for a in (first, second)] == ["paused", "paused"]
+    click(browser, "#resume", "Resume, asked again")
+    asked = wait(browser, lambda d: d.find_element(By.ID, "plugins").text, "the new question")
+    assert "The 2 alerts received while paused will be skipped" in asked, asked
+    click(browser, "#resume-run", "Resume and run them")
+    click(browser, "#resume-run-yes", "Yes")
+    wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the engine running")
+    assert [run.settled(a["id"])["status"] for a in (first, second)] == ["done", "done"]
+    assert run.interrupt() == 0

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 
 from engine.domain.alerts import AlertError, read_body
 from engine.app.check_text import check_text
-from engine.app.operations import Operations
+from engine.app.operations import HeldChanged, Operations
 from engine.app.overview import limits_text as _limits
 from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
 from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, NO, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
@@ -292,9 +292,11 @@ class Commands:
         (resume.py), and the command sent again confirms a plain resume, which skips them."""
         held = self._ops.pause_state()["held"]
         question = self._questions.repeat(chat_id, user, "resume", "", date) if held else None
-        if not held or (question is not None and held <= question.shown[0]):
-            return Reply(chat_id, await resume.resumed(self._ops, False, f"telegram:{user}"))
-        return self._resume_question(chat_id, user, held)   # more held than it showed: asked anew
+        try:
+            return Reply(chat_id, await resume.resumed(self._ops, False, f"telegram:{user}",
+                                                       question.shown[0] if question is not None else 0))
+        except HeldChanged as e:   # held and not asked, or more held than it showed: asked (anew)
+            return self._resume_question(chat_id, user, e.held)
 
     def _resume_question(self, chat_id: int | str, user: int, held: int) -> Reply:
         token = self._questions.ask(chat_id, user, "resume", "", (held,), also=(resume.RUN,))
@@ -369,10 +371,12 @@ class Commands:
         if question.command == "disable":
             return answer("done", self._switch_off(question.target, user))
         if question.command == "resume":
-            if (held := self._ops.pause_state()["held"]) > question.shown[0]:   # more came: none skipped unshown
-                return [replace(self._resume_question(chat_id, user, held), edit_message_id=message_id,
+            try:
+                return answer("done", await resume.resumed(self._ops, action == resume.RUN, f"telegram:{user}",
+                                                           question.shown[0]))
+            except HeldChanged as e:   # more came: none skipped or run unshown
+                return [replace(self._resume_question(chat_id, user, e.held), edit_message_id=message_id,
                                 callback_query_id=query_id, callback_text="more alerts held since: asked again")]
-            return answer("done", await resume.resumed(self._ops, action == resume.RUN, f"telegram:{user}"))
         try:
             text = await self._execute(question)
         except Exception as e:

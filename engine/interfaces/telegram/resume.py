@@ -28,12 +28,13 @@ def keyboard(token: str, no: str) -> dict:
                                 [{"text": "Keep paused", "callback_data": f"{no}:{token}"}]]}
 
 
-async def resumed(ops: Operations, run: bool, by: str) -> str:
+async def resumed(ops: Operations, run: bool, by: str, shown: int) -> str:
     """Resumes (running the held alerts if ``run``) and says what it did; a no when not paused
-    (resumed meanwhile from elsewhere: nothing runs twice, nothing is skipped unasked)."""
+    (resumed meanwhile from elsewhere: nothing runs twice, nothing is skipped unasked). Raises
+    HeldChanged, still paused, when more alerts are held than the question showed (``shown``)."""
     if not ops.paused:
         return "Not paused: alerts are being executed."
-    queued = await ops.resume(run, by=by)
+    queued = await ops.resume(run, by=by, shown=shown)
     if queued:
         them = "the alert" if queued == 1 else f"the {queued} alerts"
         return (f"▶️ <b>Resumed</b>: {them} received while paused {'is' if queued == 1 else 'are'} queued, oldest "

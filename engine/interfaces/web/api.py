@@ -7,7 +7,7 @@ from typing import Any
 
 from quart import Blueprint, request
 
-from engine.app.operations import Operations
+from engine.app.operations import HeldChanged, Operations
 from engine.domain.config import ServerConfig
 from engine.domain.orders import BrokerError
 from engine.interfaces.web.auth import refuse
@@ -112,7 +112,11 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     @bp.post("/resume")
     async def resume():
         wanted = await params.flag("execute_missed")  # a bad value: 400, and the engine stays paused
-        queued = await ops.resume(wanted)
+        shown = params.held()
+        try:
+            queued = await ops.resume(wanted, shown=shown)
+        except HeldChanged as e:   # more held than the question showed: still paused, asked again
+            return {"error": str(e), "held": e.held}, 409
         return {"paused": False, "execute_missed": wanted, "queued": queued}
 
     return bp

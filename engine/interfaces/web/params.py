@@ -50,6 +50,11 @@ def offset() -> int:
     return 0 if value is None else value
 
 
+def held() -> int | None:
+    """``held``: how many held alerts a resume's question showed (None: not asked)."""
+    return _number("held", int, lambda v: v >= 0, "an integer from 0")
+
+
 def since() -> float | None:
     # inf is no time: it read as "after every deal", an empty history (closed 0) said as if true
     return _number("since", float, lambda v: 0 <= v < math.inf, "a Unix time in seconds")

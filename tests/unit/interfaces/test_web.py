@@ -353,6 +353,32 @@ async def test_a_mistyped_execute_missed_is_refused_and_the_held_alerts_wait(tmp
     assert ran.json() == {"paused": False, "execute_missed": True, "queued": 1} and done == "done"
 
 
+async def test_a_resume_asked_with_fewer_held_alerts_than_are_held_now_leaves_the_engine_paused(tmp_path):
+    """The Plugins page asked "the alert received while paused will be skipped"; a second one
+    came before the click, and Resume skipped both, the second unshown. The count shown goes
+    with the resume (``held``): more held now is a 409 saying how many, nothing skipped or run."""
+    async with running(tmp_path) as engine, serving(engine) as client:
+        await client.post("/api/pause", headers=AUTH)
+        first = (await client.post(f"/webhook/{SECRET}", content=BUY)).json()
+        await engine.drain()
+        shown = (await client.get("/api/plugins", headers=AUTH)).json()["pause"]["held"]
+        second = (await client.post(f"/webhook/{SECRET}", content=BUY.replace("0.1", "0.2"))).json()
+        await engine.drain()
+        stale = await client.post(f"/api/resume?held={shown}", headers=AUTH)
+        stale_run = await client.post(f"/api/resume?execute_missed=true&held={shown}", headers=AUTH)
+        still = (await client.get("/health", headers=AUTH)).json()["paused"]
+        statuses = [engine.journal.get(a["id"])["status"] for a in (first, second)]
+        negative = await client.post("/api/resume?held=-1", headers=AUTH)
+        asked_again = await client.post("/api/resume?held=2", headers=AUTH)
+        skipped = [engine.journal.get(a["id"])["status"] for a in (first, second)]
+    assert shown == 1 and stale.status_code == 409 and stale_run.status_code == 409
+    assert stale.json() == {"error": "2 alerts are held from the pause now, not 1: asked again", "held": 2}
+    assert still is True and statuses == ["paused", "paused"]
+    assert negative.status_code == 400 and negative.json()["error"].startswith("held:")
+    assert asked_again.json() == {"paused": False, "execute_missed": False, "queued": 0}
+    assert skipped == ["skipped", "skipped"]
+
+
 async def test_an_alert_id_past_64_bits_is_no_alert_not_a_server_error(tmp_path):
     """SQLite cannot be asked for an id past 64 bits: ``/api/alerts/<huge>`` was a 500."""
     async with running(tmp_path) as engine, serving(engine) as client:

@@ -23,17 +23,18 @@ export function render(root) {
   };
 
   // A resume skips the alerts received while paused, for good: the question says how many, and
-  // running them (at the prices of now, oldest first) is a choice of its own.
+  // running them (at the prices of now, oldest first) is a choice of its own. The count shown goes
+  // with it: with more held since, the engine stays paused (409) and the page asks again.
   const resumes = (held) => {
     const them = held === 1 ? "the alert" : `the ${held} alerts`;
     return held
       ? h("span", {},
         confirmed("Resume", `Resume the engine? ${held === 1 ? "The alert" : `The ${held} alerts`} received while paused `
-          + `will be skipped: journaled, never executed.`, () => act("/api/resume"), "resume", asking),
+          + `will be skipped: journaled, never executed.`, () => act(`/api/resume?held=${held}`), "resume", asking),
         " ",
         confirmed("Resume and run them", `Resume and run ${them} received while paused, oldest first, at the prices `
-          + "of now (those older than engine.max_alert_age expire)?", () => act("/api/resume?execute_missed=true"), "resume-run", asking))
-      : confirmed("Resume", "Resume the engine?", () => act("/api/resume"), "resume", asking);
+          + "of now (those older than engine.max_alert_age expire)?", () => act(`/api/resume?execute_missed=true&held=${held}`), "resume-run", asking))
+      : confirmed("Resume", "Resume the engine?", () => act("/api/resume?held=0"), "resume", asking);
   };
   const load = async () => {
     let answer;
