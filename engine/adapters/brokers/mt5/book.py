@@ -151,6 +151,17 @@ class Book:
     def plugin_of(self, magic: int) -> str | None:
         return self._plugin.get(magic)
 
+    def forget(self, keys: tuple[str, ...], values: dict[str, str]) -> None:
+        """Another account (``accounts.py``): the magic numbers and the state ``keys`` gone, and
+        ``values`` written, in one transaction."""
+        with self._d.transaction() as db:
+            db.execute("DELETE FROM mt5_magic")
+            db.execute(f"DELETE FROM mt5_state WHERE key IN ({', '.join('?' * len(keys))})", list(keys))
+            for key, value in values.items():
+                db.execute("INSERT OR REPLACE INTO mt5_state (key, value) VALUES (?, ?)", [key, value])
+        self._magic.clear()
+        self._plugin.clear()
+
     # -- state ------------------------------------------------------------------------------
 
     def get_state(self, key: str) -> str | None:

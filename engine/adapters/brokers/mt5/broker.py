@@ -22,6 +22,7 @@ from engine.adapters.brokers.base import Broker
 from engine.domain.orders import OPENING, BrokerError, OrderRequest, OrderResult
 from engine.domain.rules import Refused, close_by_symbol, filled_meanwhile, ticket_of
 from engine.adapters.brokers.mt5 import change, constants as c, netting
+from engine.adapters.brokers.mt5.accounts import settle_account
 from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
 from engine.adapters.brokers.mt5.history import History
@@ -343,6 +344,7 @@ class MT5Broker(Broker):
         opened outside moonhook are listed, not touched. If the connection is lost meanwhile,
         what is left waits: run reconnects, then reconciles again."""
         try:
+            await self.write(settle_account, self.book, self._session.account)  # before the marks it forgets
             await self.deals.start()
             await self.pending.start()
             # read here, not at a plugin's first order, which a long history would hold up

@@ -54,6 +54,7 @@ class Session:
         self._up = trio.Event()  # set while connected
         self._failing: set[str] = set()  # list reads failing now: warned once, not at every poll
         self._account = ""  # "account N on SERVER", once connected
+        self.account = ""   # "N@SERVER", once connected: which account the book is of (``accounts.py``)
         self.currency: str | None = None  # the account's, once connected (the login may change it)
         self.warnings: list[str] = []  # keys of c.WARNINGS standing now, shown in ``state``
         self.clock = ServerClock.of(config)  # the trade server's; found at the first connection if "auto"
@@ -71,6 +72,7 @@ class Session:
         self.connected, self._lost = True, trio.Event()
         self._up.set()
         self._account = f"account {account.get('login')} on {account.get('server')}"
+        self.account = f"{account.get('login')}@{account.get('server')}"
         self.currency = account.get("currency") or None
         self.warnings = _warnings(account, terminal)
         await self._find_clock()

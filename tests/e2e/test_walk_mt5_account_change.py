@@ -1,0 +1,48 @@
+"""A trader who changes account in the same folder: `[mt5] login` from a demo account to the live
+one (each a terminal of its own here, with tickets numbered alike), on the same moonhook.db. What
+the demo account left is history: nothing of it is acted on, or told, at the live account."""
+
+from __future__ import annotations
+
+from support.e2e_support import mt5_user
+from support.mt5_standin import ORDER_TYPE_BUY_LIMIT, Terminal
+
+
+def _to_the_live_account(config, demo: str, live: str) -> None:
+    config.replace(f'path = "{demo}"', f'path = "{live}"')
+    config.replace("login = 111", "login = 222")
+
+
+def test_the_live_account_gets_its_own_magic_numbers_and_the_demos_orders_are_not_looked_for(user, tmp_path):
+    """The demo gave the engine's orders magic number 7770001 and left a pending order. At the live
+    account another bot numbers its orders 7770001, and its own order of the demo's ticket was
+    cancelled: its position is not moonhook's (an alert's close leaves it), and that order is not
+    told as moonhook's pending order cancelled."""
+    demo = Terminal(tmp_path / "demo.db", login=111, server="Standin-Demo")
+    live = Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
+    config = mt5_user(user, tmp_path / "demo.db")
+    config.append("login = 111\n")
+    run = user.start("run", config=config, cwd="bot")
+    placed = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.07 sl=1.06 id=demo-limit")["id"])
+    assert placed["status"] == "done", placed
+    (order,) = demo.orders()
+    assert run.interrupt() == 0
+
+    theirs = live.place_external("EURUSD", ORDER_TYPE_BUY_LIMIT, 0.2, 1.06)
+    live.end_order(theirs)
+    assert theirs == order["ticket"]  # the same ticket number, another's order at another account
+    other = live.open_external("EURUSD", "buy", 0.5, magic=order["magic"], comment="another bot")
+    _to_the_live_account(config, tmp_path / "demo.db", tmp_path / "live.db")
+    again = user.start("run", config=config, cwd="bot")
+    (shown,) = again.get("/api/positions")["positions"]
+    assert (shown["ticket"], shown["plugin"], shown["external"]) == (other, None, True), shown
+    close = again.settled(again.webhook("closelong EURUSD id=live-close")["id"])
+    assert [p["ticket"] for p in live.positions()] == [other], close  # the other bot's position stays open
+    entry = again.settled(again.webhook("buy EURUSD volume=0.1 sl=1.07 id=live-buy")["id"])
+    assert entry["status"] == "done", entry
+    mine = next(p for p in live.positions() if p["ticket"] != other)
+    assert mine["magic"] != order["magic"]  # a number of its own at this account
+    assert again.interrupt() == 0
+    assert f"pending order {theirs}" not in again.text()
+    assert "account 222@Standin-Live, not 111@Standin-Demo this journal traded on" in again.text()
+    assert [o["ticket"] for o in demo.orders()] == [order["ticket"]]  # the demo's order is left as it is
