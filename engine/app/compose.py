@@ -19,8 +19,10 @@ from sandbox import open_pool
 from engine.adapters.brokers import PaperBroker, open_broker
 from engine.adapters.brokers.base import Broker
 from engine.adapters.storage import AlertJournal, Database, claim
+from engine.adapters.storage.switches import Switches
 from engine.app.operations import Operations
 from engine.core import Engine
+from engine.core.account_change import settle_left
 from engine.core.execution import entry_ids
 from engine.core.shadow import Shadow
 from engine.core.unsettled import Settler
@@ -140,6 +142,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 nursery.start_soon(engine.broker_events, name="broker events")
                 if engine.shadow is not None:
                     await nursery.start(partial(engine.shadow.run, watch), name="shadow")
+                await settle_left(engine, Switches(database))  # another account's alerts: not traded here
                 await engine.recover()
                 try:
                     yield engine

@@ -46,3 +46,28 @@ def test_the_live_account_gets_its_own_magic_numbers_and_the_demos_orders_are_no
     assert f"pending order {theirs}" not in again.text()
     assert "account 222@Standin-Live, not 111@Standin-Demo this journal traded on" in again.text()
     assert [o["ticket"] for o in demo.orders()] == [order["ticket"]]  # the demo's order is left as it is
+
+
+def test_an_alert_held_while_paused_on_paper_is_not_traded_by_a_resume_on_metatrader(user, tmp_path):
+    """Paused on paper, an alert comes and is held; the trader sets broker = "mt5" and starts (still
+    paused), then resumes with the missed alerts: the paper test's alert is not bought on the
+    MetaTrader account. It is skipped at the start, saying why."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.replace('broker = "mt5"', 'broker = "paper"')
+    config.replace("max_alert_age = 120", "max_alert_age = 0")  # no age limit: it would run however late
+    run = user.start("run", config=config, cwd="bot")
+    assert run.client.post("/api/pause").status_code == 200
+    held = run.webhook("buy EURUSD volume=0.1 price=1.08 sl=1.07 id=paper-held")["id"]
+    assert run.settled(held)["status"] == "paused"
+    assert run.interrupt() == 0
+
+    config.replace('broker = "paper"', 'broker = "mt5"')
+    again = user.start("run", config=config, cwd="bot")
+    assert again.client.post("/api/resume", json={"execute_missed": True}).status_code == 200
+    row = again.settled(held)
+    assert row["status"] == "skipped", row
+    assert row["outcome"]["reason"] == ("not executed: journaled while moonhook traded on paper, and this start "
+                                        "trades on mt5"), row
+    assert again.interrupt() == 0
+    assert terminal.sent() == 0 and terminal.positions() == []

@@ -22,6 +22,7 @@ from engine.adapters.storage import AlertJournal, Database
 from engine.adapters.storage.untold import UntoldEvents
 
 from support.engine_support import process, running, told, write_scripts
+from support.mt5_standin import Terminal
 from support.mt5_support import config as mt5_config
 from support.paths import SUPPORT
 
@@ -312,3 +313,22 @@ def test_a_broker_events_orders_are_named_alike_when_told_again_and_apart_from_a
     again = Fill(**{**json.loads(json.dumps(fill.to_plain())), "again": True})
     assert event_key(again) == event_key(fill)
     assert event_key(replace(fill, time=fill.time + 86_400)) != event_key(fill)
+
+
+async def test_an_alert_cut_short_on_paper_is_not_traded_at_the_first_start_on_metatrader(tmp_path):
+    """Killed once paper had filled its order, the alert unfinished; the trader then sets
+    broker = "mt5" and starts. Run again there, the alert bought on the MetaTrader account,
+    whose broker does not know its client id: a paper test traded with real money. It is
+    skipped, saying why and what paper did."""
+    _fill_then_die(tmp_path, "buy EURUSD volume=0.01 price=1.1")
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        await engine.drain()
+        (alert,) = engine.journal.recent(1)
+        said = [text for kind, text in await told(engine) if kind == "admin"]
+    assert terminal.sent() == 0 and terminal.positions() == []
+    assert alert["status"] == "skipped", alert
+    assert alert["outcome"]["reason"].startswith(
+        "nothing more executed: journaled while moonhook traded on paper, and this start trades on mt5; sent "
+        "before: a1-engine-open: unknown"), alert["outcome"]
+    assert f"1 alerts left by the last run on paper were not executed on mt5: {alert['id']}" in said, said
