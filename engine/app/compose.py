@@ -22,7 +22,7 @@ from engine.adapters.storage import AlertJournal, Database, claim
 from engine.adapters.storage.switches import Switches
 from engine.app.operations import Operations
 from engine.core import Engine
-from engine.core.account_change import settle_left
+from engine.core.account_change import AccountChange
 from engine.core.execution import entry_ids
 from engine.core.shadow import Shadow
 from engine.core.unsettled import Settler
@@ -113,7 +113,8 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                                            paused=lambda: engine.paused)
                     engine.switchboard.skipped = engine.shadow.wake   # it holds them no longer
                     engine.lifecycle.neighbours = lambda: engine.shadow.plugins   # [plugins.NAME] reach them too
-                broker.listen(engine.on_event)
+                account = AccountChange(engine, Switches(database))
+                account.listen(broker)  # another account's events left untold: its history, not the plugins'
                 await nursery.start(broker.run, name=f"broker {broker.name}")
                 number_past(engine.journal, broker, engine.shadow)
                 # Read before this run places any order: those a crash left; then each answered unknown.
@@ -142,7 +143,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 nursery.start_soon(engine.broker_events, name="broker events")
                 if engine.shadow is not None:
                     await nursery.start(partial(engine.shadow.run, watch), name="shadow")
-                await settle_left(engine, Switches(database))  # another account's alerts: not traded here
+                await account.settle(broker)  # another account's alerts: not traded here
                 await engine.recover()
                 try:
                     yield engine

@@ -7,7 +7,10 @@ again at this start, or by a resume with the missed alerts, it would trade at th
 where nothing of it was meant to go, and its order was perhaps already made at the old one
 (its client id unknown to the new broker, so sent again). The journal keeps the account it last
 traded on (``account_of``, a kept switch); started on another, each such alert is settled
-``skipped``, with what an earlier run of it sent, and told; nothing runs for it.
+``skipped``, with what an earlier run of it sent, and told; nothing runs for it. So are the
+broker's events that run left untold (its account's fills, closes, orders ended): told to the
+trades chat as that account's, never to the plugins, whose ``on_fill`` would place its follow-up
+orders (a target, a hedge, the next entry) at the new account.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from engine.adapters.brokers.base import Broker
 from engine.adapters.storage.switches import Switch, Switches
 from engine.core import expiry
+from engine.core.reports import describe_event
 from engine.domain.alerts import Alert
 from engine.domain.config import EngineConfig
+from engine.domain.orders import Event
 
 log = logging.getLogger("moonhook.engine")
 
@@ -34,25 +40,58 @@ def account_of(config: EngineConfig) -> str:
     return "mt5" + (f" {login}" if login is not None else "") + (f"@{server}" if server else "")
 
 
-async def settle_left(engine: Any, switches: Switches) -> int:
-    """At a start, before ``Engine.recover``: the alerts another account's run left unfinished or
-    held, settled ``skipped`` (``engine``: its journal, writer, desk, notifier and events); then
-    this account kept as the journal's. Returns how many were settled."""
-    now, kept = account_of(engine.config), switches.get(ACCOUNT)
-    before = kept.state if kept is not None else None
-    rows = []
-    if before is not None and before != now:
-        rows = engine.journal.unfinished() + engine.journal.with_status("paused")
-        for row in rows:
-            await _skip(engine, row, before, now)
+class AccountChange:
+    """What a start on another account than the journal's last does (``compose.open_engine``):
+    ``listen`` first, then ``settle`` before ``Engine.recover``."""
+
+    def __init__(self, engine: Any, switches: Switches):
+        self._engine, self._switches, self.now = engine, switches, account_of(engine.config)
+        kept = switches.get(ACCOUNT)
+        self.before = kept.state if kept is not None else None   # the last run's account
+        self._old: list[Event] = []   # its events left untold, told as its history
+
+    @property
+    def changed(self) -> bool:
+        return self.before is not None and self.before != self.now
+
+    def listen(self, broker: Broker) -> None:
+        """``broker`` told to the engine; on another account, the events the last run left untold
+        (``Broker.listen`` hands them over at once) go to the trades chat alone."""
+        if not self.changed:
+            broker.listen(self._engine.on_event)
+            return
+        handing = True
+
+        def listener(event: Event) -> None:
+            if handing and getattr(event, "again", False):
+                self._engine.notifier.send("trades", f"{describe_event(event)}, at {self.before}: not told to "
+                                                     f"the plugins at {self.now}")
+                self._old.append(event)
+            else:
+                self._engine.on_event(event)
+        broker.listen(listener)
+        handing = False
+
+    async def settle(self, broker: Broker) -> int:
+        """The last run's untold events forgotten once in the outbox; its alerts left unfinished or
+        held settled ``skipped``; this account kept as the journal's. Returns how many alerts."""
+        engine, rows = self._engine, []
+        if self._old:
+            await engine.notifier.written()
+            for event in self._old:
+                broker.told(event)
+        if self.changed:
+            rows = engine.journal.unfinished() + engine.journal.with_status("paused")
+            for row in rows:
+                await _skip(engine, row, self.before, self.now)
         if rows:
-            told = (f"{len(rows)} alerts left by the last run on {before} were not executed on {now}: "
+            told = (f"{len(rows)} alerts left by the last run on {self.before} were not executed on {self.now}: "
                     + ", ".join(str(r["id"]) for r in rows[:20]) + (" ..." if len(rows) > 20 else ""))
             log.warning("%s", told)
             engine.notifier.send("admin", told, key="account")
-    if before != now:
-        switches.set(Switch(ACCOUNT, now, "start", engine.clock()))
-    return len(rows)
+        if self.before != self.now:
+            self._switches.set(Switch(ACCOUNT, self.now, "start", engine.clock()))
+        return len(rows)
 
 
 async def _skip(engine: Any, row: dict[str, Any], before: str, now: str) -> None:

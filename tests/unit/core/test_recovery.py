@@ -21,7 +21,7 @@ from engine.domain.orders import Fill
 from engine.adapters.storage import AlertJournal, Database
 from engine.adapters.storage.untold import UntoldEvents
 
-from support.engine_support import process, running, told, write_scripts
+from support.engine_support import CHAIN, process, running, told, write_scripts
 from support.mt5_standin import Terminal
 from support.mt5_support import config as mt5_config
 from support.paths import SUPPORT
@@ -332,3 +332,21 @@ async def test_an_alert_cut_short_on_paper_is_not_traded_at_the_first_start_on_m
         "nothing more executed: journaled while moonhook traded on paper, and this start trades on mt5; sent "
         "before: a1-engine-open: unknown"), alert["outcome"]
     assert f"1 alerts left by the last run on paper were not executed on mt5: {alert['id']}" in said, said
+
+
+async def test_a_paper_fill_left_untold_reaches_no_plugin_at_the_first_start_on_metatrader(tmp_path):
+    """The same kill, under a script that enters from each of its own fills: the paper fill, told at
+    the MetaTrader start, reached its on_fill, which bought on the MetaTrader account. It is told
+    to the trades chat as paper's, and no plugin hears of it."""
+    _fill_then_die(tmp_path, "buy EURUSD volume=0.01 price=1.1", {"chain": CHAIN})
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, {"chain": CHAIN}, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        await engine.drain()
+        with trio.fail_after(10):  # bounds a hang: the fill is forgotten once told, to the plugins too
+            while UntoldEvents(engine.database).left():
+                await trio.sleep(0.01)
+        said = [text for kind, text in await told(engine) if kind == "trades"]
+    assert terminal.sent() == 0 and terminal.positions() == []
+    (fill,) = said
+    assert fill.startswith("opened buy 0.01 EURUSD @ 1.1 (market, engine) (told at this start"), said
+    assert fill.endswith(", at paper: not told to the plugins at mt5"), said
