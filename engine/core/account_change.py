@@ -10,7 +10,8 @@ traded on (``account_of``, a kept switch); started on another, each such alert i
 ``skipped``, with what an earlier run of it sent, and told; nothing runs for it. So are the
 broker's events that run left untold (its account's fills, closes, orders ended): told to the
 trades chat as that account's, never to the plugins, whose ``on_fill`` would place its follow-up
-orders (a target, a hedge, the next entry) at the new account.
+orders (a target, a hedge, the next entry) at the new account. And the last hour's entries the
+ledger has from the old account do not count toward the new one's ``max_entries_per_hour``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class AccountChange:
         kept = switches.get(ACCOUNT)
         self.before = kept.state if kept is not None else None   # the last run's account
         self._old: list[Event] = []   # its events left untold, told as its history
+        # The ledger's entries of the last hour: those before this account's first start were the old one's
+        # (0: since before the account was kept, as far back as known).
+        self._since = engine.clock() if self.changed else kept.at if kept is not None else 0.0
+        engine.limits.entries_after(self._since)
 
     @property
     def changed(self) -> bool:
@@ -90,7 +95,7 @@ class AccountChange:
             log.warning("%s", told)
             engine.notifier.send("admin", told, key="account")
         if self.before != self.now:
-            self._switches.set(Switch(ACCOUNT, self.now, "start", engine.clock()))
+            self._switches.set(Switch(ACCOUNT, self.now, "start", self._since))
         return len(rows)
 
 

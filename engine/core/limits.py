@@ -121,6 +121,12 @@ class Limits:
             while self._entries[0] <= now - HOUR:
                 self._entries.popleft()
 
+    def entries_after(self, since: float) -> None:
+        """Only the entries made after ``since`` count for ``max_entries_per_hour``: the journal
+        trades on another account since then (``account_change.py``), and those were the old one's."""
+        while self._entries and self._entries[0] <= since:
+            self._entries.popleft()
+
     def _money_applies(self) -> bool:
         return self.max_daily_loss_pct is not None or self.min_equity is not None or self.max_risk_pct is not None
 

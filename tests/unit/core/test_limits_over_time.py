@@ -102,3 +102,21 @@ async def test_the_hours_refusal_says_when_an_entry_may_go_after_the_limit_was_l
             "2026-12-04 11:20:00 UTC")
         now[0] = at("2026-12-04 11:20:01")
         assert (await process(engine, "buy EURUSD volume=0.1 price=1.1 id=then"))["status"] == "done"
+
+
+async def test_the_hours_entries_at_a_new_account_are_its_own(tmp_path):
+    """An entry tested on paper, then broker = "mt5" and a start: the paper entry counted toward the
+    MetaTrader account's max_entries_per_hour, and its first entry was refused. The new account's
+    hour counts its own entries, across its restarts too."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, max_entries_per_hour=1) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.1 id=paper"))["status"] == "done"
+    on_mt5 = dict(broker="mt5", mt5=mt5_config(tmp_path), max_entries_per_hour=1)
+    async with running(tmp_path, **on_mt5) as engine:
+        first = await process(engine, "buy EURUSD volume=0.1 id=live-1")
+        assert first["outcome"]["orders"][0]["ok"], first["outcome"]["orders"][0]["error"]
+    async with running(tmp_path, **on_mt5) as engine:   # restarted: the live entry counts, the paper one not
+        second = await process(engine, "buy GBPUSD volume=0.1 id=live-2")
+        assert second["outcome"]["orders"][0]["error"].startswith(
+            "over engine.max_entries_per_hour: 1 entries in the last hour, at most 1"), second["outcome"]
+    assert len(terminal.positions()) == 1
