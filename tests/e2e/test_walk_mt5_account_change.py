@@ -4,6 +4,8 @@ the demo account left is history: nothing of it is acted on, or told, at the liv
 
 from __future__ import annotations
 
+from engine.adapters.brokers.mt5.orders import tag_for
+
 from support.e2e_support import mt5_user
 from support.mt5_standin import ORDER_TYPE_BUY_LIMIT, Terminal
 
@@ -15,9 +17,9 @@ def _to_the_live_account(config, demo: str, live: str) -> None:
 
 def test_the_live_account_gets_its_own_magic_numbers_and_the_demos_orders_are_not_looked_for(user, tmp_path):
     """The demo gave the engine's orders magic number 7770001 and left a pending order. At the live
-    account another bot numbers its orders 7770001, and its own order of the demo's ticket was
-    cancelled: its position is not moonhook's (an alert's close leaves it), and that order is not
-    told as moonhook's pending order cancelled."""
+    account another moonhook project numbers its orders 7770001 (its alerts tagged as this one's
+    are), and an order of its of the demo's ticket was cancelled: its position is not moonhook's
+    (an alert's close leaves it), and that order is not told as moonhook's pending order cancelled."""
     demo = Terminal(tmp_path / "demo.db", login=111, server="Standin-Demo")
     live = Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
     config = mt5_user(user, tmp_path / "demo.db")
@@ -31,7 +33,8 @@ def test_the_live_account_gets_its_own_magic_numbers_and_the_demos_orders_are_no
     theirs = live.place_external("EURUSD", ORDER_TYPE_BUY_LIMIT, 0.2, 1.06)
     live.end_order(theirs)
     assert theirs == order["ticket"]  # the same ticket number, another's order at another account
-    other = live.open_external("EURUSD", "buy", 0.5, magic=order["magic"], comment="another bot")
+    # Another moonhook project's entry of its alert 2, numbered as the demo numbered this one's
+    other = live.open_external("EURUSD", "buy", 0.5, magic=order["magic"], comment=tag_for("a2-engine-open", 2))
     _to_the_live_account(config, tmp_path / "demo.db", tmp_path / "live.db")
     again = user.start("run", config=config, cwd="bot")
     (shown,) = again.get("/api/positions")["positions"]

@@ -7,16 +7,20 @@ plugin's, closed by an alert's close, and its orders told as moonhook's, dropped
 
 So the book keeps the account it was written at ("LOGIN@SERVER"); at a connection to another,
 what was of the old one is forgotten, as a first start's: each plugin is given a number anew at
-its first order, past those in use at this account; the orders and deals there now are known,
-not told. The journal, the order ledger and the trades already told stay: they are history.
+its first order, past those in use at this account, and none is taken back off the comments
+there (``magic.py``: another moonhook project's alerts there are tagged as this journal's); the
+orders and deals there now are known, not told. The journal, the order ledger and the trades
+already told stay: they are history.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any, Callable, Protocol
 
 from engine.adapters.brokers.mt5.book import Book
 from engine.adapters.brokers.mt5.history import TOLD, WATERMARK
+from engine.adapters.brokers.mt5.magic import Magics
 from engine.adapters.brokers.mt5.pending import KNOWN
 
 log = logging.getLogger("moonhook.mt5")
@@ -25,7 +29,24 @@ ACCOUNT = "account"            # the mt5_state key of the account the book is of
 OF_THE_ACCOUNT = (WATERMARK, TOLD, KNOWN)  # the marks of its history and orders
 
 
-def settle_account(book: Book, account: str) -> str | None:
+class Terminal(Protocol):
+    """What ``settle_account`` needs of the broker (MT5Broker is one)."""
+
+    book: Book
+    magics: Magics
+
+    async def write(self, fn: Callable[..., Any], *args: Any) -> Any: ...
+
+
+async def settle_account(broker: Terminal, account: str) -> None:
+    """``account``, the one ``broker`` is connected to now, written as its book's (``book_account``);
+    at another than the book's, no magic number is taken back off the comments there either
+    (``Magics.new_account``): another moonhook project's alerts are tagged as this one's."""
+    if await broker.write(book_account, broker.book, account) is not None:
+        broker.magics.new_account()
+
+
+def book_account(book: Book, account: str) -> str | None:
     """``account``, connected now, written as the book's; the account the book was of before,
     when another (what was of it is then forgotten), else None. A book of no account yet (a
     first start, or one written before the account was kept) is taken to be of this one."""

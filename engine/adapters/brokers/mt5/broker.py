@@ -344,7 +344,7 @@ class MT5Broker(Broker):
         opened outside moonhook are listed, not touched. If the connection is lost meanwhile,
         what is left waits: run reconnects, then reconciles again."""
         try:
-            await self.write(settle_account, self.book, self._session.account)  # before the marks it forgets
+            await settle_account(self, self._session.account)  # before the marks it forgets at another
             await self.deals.start()
             await self.pending.start()
             # read here, not at a plugin's first order, which a long history would hold up

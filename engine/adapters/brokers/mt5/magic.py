@@ -58,6 +58,11 @@ class Magics:
             self._before = self._b.alerts_seen
         await self.adopt()
 
+    def new_account(self) -> None:
+        """The book was of another account (``accounts.py``): none of its numbers is this one's to
+        take back, and a number here whose comments name this journal's alerts is another project's."""
+        self._before = 0
+
     async def number(self, plugin: str) -> int:
         """``plugin``'s magic number; at its first order, the numbers at the account now and in the
         deals read at connection are taken."""
