@@ -34,11 +34,18 @@ ACCOUNT = "account"  # the kept switch's target; its state: ``account_of`` the l
 
 def account_of(config: EngineConfig) -> str:
     """The account ``config`` trades on, as far as its settings say: "paper", or "mt5" with the
-    ``[mt5]`` login and server when given (the terminal's own login is its account otherwise)."""
-    if config.broker != "mt5":
+    ``[mt5]`` login when given (the terminal's own login is its account otherwise)."""
+    if config.broker != "mt5" or config.mt5.login is None:
         return config.broker
-    login, server = config.mt5.login, config.mt5.server
-    return "mt5" + (f" {login}" if login is not None else "") + (f"@{server}" if server else "")
+    return f"mt5 {config.mt5.login}"
+
+
+def another(before: str | None, now: str) -> bool:
+    """Whether ``now`` is another account than ``before`` (None: not known). A login given where
+    none was, or no longer given, is not: the terminal may be logged in to it."""
+    if before is None or before == now:
+        return False
+    return not ("mt5" in (before, now) and before.startswith("mt5") and now.startswith("mt5"))
 
 
 class AccountChange:
@@ -57,7 +64,7 @@ class AccountChange:
 
     @property
     def changed(self) -> bool:
-        return self.before is not None and self.before != self.now
+        return another(self.before, self.now)
 
     def listen(self, broker: Broker) -> None:
         """``broker`` told to the engine; on another account, the events the last run left untold

@@ -120,3 +120,16 @@ async def test_the_hours_entries_at_a_new_account_are_its_own(tmp_path):
         assert second["outcome"]["orders"][0]["error"].startswith(
             "over engine.max_entries_per_hour: 1 entries in the last hour, at most 1"), second["outcome"]
     assert len(terminal.positions()) == 1
+
+
+async def test_a_login_written_into_moonhook_toml_is_not_another_account(tmp_path):
+    """The terminal's own login traded, then `[mt5] login` set to it: the same account, whose hour
+    still counts the entry made before."""
+    Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path), max_entries_per_hour=1) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 id=first"))["outcome"]["orders"][0]["ok"]
+    named = dict(broker="mt5", mt5=mt5_config(tmp_path, login=111), max_entries_per_hour=1)
+    async with running(tmp_path, **named) as engine:
+        second = await process(engine, "buy GBPUSD volume=0.1 id=second")
+        assert second["outcome"]["orders"][0]["error"].startswith(
+            "over engine.max_entries_per_hour: 1 entries in the last hour, at most 1"), second["outcome"]
