@@ -101,6 +101,7 @@ class AccountChange:
                     + ", ".join(str(r["id"]) for r in rows[:20]) + (" ..." if len(rows) > 20 else ""))
             log.warning("%s", told)
             engine.notifier.send("admin", told, key="account")
+            engine.switchboard.skipped()  # the shadow holds them no longer
         if self.before != self.now:
             self._switches.set(Switch(ACCOUNT, self.now, "start", self._since))
         return len(rows)

@@ -5,9 +5,9 @@ One row per target (table ``switches``, migration 7): ``pause`` (state ``paused`
 ``running``), ``plugin:NAME`` (state ``enabled`` or ``disabled``), and ``guard:FILE`` (state
 ``guard`` while the file's last loaded version is a guard, else ``plain``: a guard that does not
 load at the next start is known for one), and ``served:NAME`` (state: the file the plugin
-NAME was last loaded from, for a name two files claim at a start), and ``account`` (state: the account the last
-run traded on, at: since when, ``engine/core/account_change.py``). Only the last switch of each is kept. What the states
-mean at a start is the engine's (``engine/core/switchboard.py``).
+NAME was last loaded from, for a name two files claim at a start), and ``account`` (state: the
+account the last run traded on, at: since when, ``engine/core/account_change.py``). Only the last
+switch of each is kept. What the states mean at a start is the engine's (``engine/core/switchboard.py``).
 
 A switch is written on the engine's connection with ``synchronous=FULL`` for its own commit:
 durable once ``set`` returns, through a power cut too, unlike the engine's other writes,
