@@ -23,7 +23,6 @@ from engine.adapters.brokers.base import Broker
 from engine.adapters.storage.switches import Switch, Switches
 from engine.core import expiry
 from engine.core.reports import describe_event
-from engine.domain.alerts import Alert
 from engine.domain.config import EngineConfig
 from engine.domain.orders import Event
 
@@ -108,10 +107,5 @@ class AccountChange:
 
 
 async def _skip(engine: Any, row: dict[str, Any], before: str, now: str) -> None:
-    alert = Alert.from_plain(row["alert"])
     said = {"reason": f"not executed: journaled while moonhook traded on {before}, and this start trades on {now}"}
-    outcome = expiry.after(said, None, await engine.desk.sent_before(row["id"]))
-    await engine.writer.set_status(row["id"], "skipped", outcome)
-    engine.events.publish("alert.finished", id=row["id"], symbol=alert.symbol, status="skipped",
-                          command=alert.action.value if alert.action else None, reason=outcome["reason"],
-                          plugins=[], latency_ms=round((engine.clock() - row["received_at"]) * 1000, 3))
+    await engine.switchboard.skip(row, expiry.after(said, None, await engine.desk.sent_before(row["id"])))

@@ -179,11 +179,7 @@ class Switchboard:
                     await self._writer.set_status(row["id"], "received", None)
                     self._enqueue(row["id"], alert, perf_counter(), DURABLE, row["received_at"])
                     continue
-                reason = f"skipped: resumed by {by} without the alerts missed while paused"
-                await self._writer.set_status(row["id"], "skipped", {"reason": reason})
-                self._events.publish("alert.finished", id=row["id"], symbol=alert.symbol, status="skipped",
-                                     command=alert.action.value if alert.action else None, reason=reason, plugins=[],
-                                     latency_ms=round((self._clock() - row["received_at"]) * 1000, 3))
+                await self.skip(row, {"reason": f"skipped: resumed by {by} without the alerts missed while paused"})
             if missed and not execute:
                 self.skipped()
             return missed
@@ -191,6 +187,14 @@ class Switchboard:
             self._held = None
             for queued in held:
                 self._enqueue(*queued)
+
+    async def skip(self, row: dict[str, Any], outcome: dict[str, Any]) -> None:
+        """The journaled alert ``row`` settled "skipped" with ``outcome`` (its ``reason``), and told."""
+        alert = Alert.from_plain(row["alert"])
+        await self._writer.set_status(row["id"], "skipped", outcome)
+        self._events.publish("alert.finished", id=row["id"], symbol=alert.symbol, status="skipped",
+                             command=alert.action.value if alert.action else None, reason=outcome["reason"],
+                             plugins=[], latency_ms=round((self._clock() - row["received_at"]) * 1000, 3))
 
     async def hold(self, rows: list[dict[str, Any]]) -> None:
         """At a start paused: the alerts the stop left unfinished wait as if they had come
