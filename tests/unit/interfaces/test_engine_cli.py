@@ -1,6 +1,7 @@
 """`moonhook run` as a trader starts it: a real process serving real HTTP, driven by
 `moonhook send` and `moonhook status`, stopped by signals."""
 
+import json
 import os
 import signal
 import socket
@@ -21,7 +22,7 @@ SLOW = """
 plugin = {name = "slow"}
 function on_alert(a)
   local t = os.clock()
-  while os.clock() - t < 0.4 do end  -- a strategy that takes its time
+  while os.clock() - t < 0.1 do end  -- a strategy that takes its time, within its budget
 end
 """
 
@@ -76,6 +77,16 @@ def _statuses(tmp: Path) -> list[str]:
         return [r[0] for r in db.execute("SELECT status FROM alerts ORDER BY id")]
     finally:
         db.close()
+
+
+def _plugin_results(tmp: Path) -> set[str]:
+    """What the plugins' calls came to, over every finished alert (their outcomes' ``result``)."""
+    db = sqlite3.connect(tmp / "data" / "moonhook.db")
+    try:
+        outcomes = [json.loads(r[0]) for r in db.execute("SELECT outcome FROM alerts WHERE outcome IS NOT NULL")]
+    finally:
+        db.close()
+    return {p["result"] for o in outcomes for p in o.get("plugins", [])}
 
 
 def test_run_send_status_and_a_clean_stop(tmp_path):
@@ -134,15 +145,20 @@ def test_status_lists_a_script_that_does_not_load_and_says_degraded(tmp_path):
 def test_a_stop_finishes_the_alerts_in_flight_and_a_second_signal_exits_at_once(tmp_path):
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "slow.lua").write_text(SLOW)
-    budget = "[plugins.slow]\nbudget = {timeout = 1.0}\n"
+    # Each call within its budget: one that fails 5 times in a row is switched off by the breaker
+    # and the queue then drains at once, before a delayed second signal (it did, 1 in many runs under
+    # load: 0.4 s of os.clock() was past 2,000,000 instructions). 0.1 s a call also stays far from the
+    # wall-clock kill (1.55 s) on a loaded machine.
+    budget = "[plugins.slow]\nbudget = {timeout = 1.0, instructions = 50000000}\n"
     engine = Engine(tmp_path, budget)
     for n in range(3):
         assert engine.post(f"buy EURUSD volume=0.1 price=1.1 id=f{n}").json()["status"] == "accepted"
-    assert engine.stop() == 0  # about 1.2 s of work in flight, all finished
+    assert engine.stop() == 0  # about 0.3 s of work in flight, all finished
     assert _statuses(tmp_path) == ["done", "done", "done"]
+    assert _plugin_results(tmp_path) == {"pass"}   # no call failed or overran
 
     engine = Engine(tmp_path, budget)
-    for n in range(20):  # about 8 s of work in flight
+    for n in range(80):  # about 8 s of work in flight
         assert engine.post(f"buy EURUSD volume=0.1 price=1.1 id=g{n}").json()["status"] == "accepted"
     # The second signal is sent once the first was logged. Whether the drain is still running
     # when it arrives or has just ended, `moonhook run` exits with 130 (a drain ends with 0,
