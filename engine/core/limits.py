@@ -159,11 +159,8 @@ class Limits:
             return f"{BREACH}max_order_volume: {request.volume:g} lots asked, at most {self.max_volume:g}"
         if self.max_entries_per_hour is not None and (said := self._too_many()) is not None:
             return said
-        if self.max_positions is not None:
-            held = len(await broker.positions()) + len(await broker.orders())
-            if held >= self.max_positions:
-                return (f"{BREACH}max_open_positions: {held} positions and pending orders are open, "
-                        f"at most {self.max_positions}")
+        if self.max_positions is not None and (said := await self._no_place(request, broker)) is not None:
+            return said
         account = await broker.account() if self._money_applies() else {}
         if self.min_equity is not None and (said := self._under_floor(account)) is not None:
             return said
@@ -215,6 +212,22 @@ class Limits:
         """Why ``symbol``'s spread is over ``most`` pips now, or None (also when it has no quote)."""
         quote, spec = await broker.price(symbol), await broker.symbol(symbol)
         return self._too_wide(symbol, quote, most, spec) if quote is not None else None
+
+    async def _no_place(self, request: OrderRequest, broker: Broker) -> str | None:
+        """Why ``max_positions`` leaves no place for ``request``: the positions and pending orders
+        open, and the entries whose answer was lost (``Broker.in_doubt``), which may still arrive
+        (not ``request``'s own: a repeat of its client id looks for it, never sends it again)."""
+        doubt = await broker.in_doubt()   # first: one settled meanwhile is among the positions read after
+        held = [*await broker.positions(), *await broker.orders()]
+        arrived = {row.get("comment") for row in held}
+        lost = [d for d in doubt if d["client_id"] != request.client_id and d["comment"] not in arrived]
+        if len(held) + len(lost) < self.max_positions:
+            return None
+        shown = ", ".join(f"{d['side']} {d['volume']:g} {d['symbol']}" for d in lost[:5])
+        said = (f", and {len(lost)} {'entry' if len(lost) == 1 else 'entries'} whose answer was lost may still "
+                f"arrive ({shown}{', ...' if len(lost) > 5 else ''})") if lost else ""
+        return f"{BREACH}max_open_positions: {len(held)} positions and pending orders are open{said}, " \
+               f"at most {self.max_positions}"
 
     def _gapped(self, request: OrderRequest, quote: dict[str, Any]) -> str | None:
         side = "ask" if request.side == "buy" else "bid"

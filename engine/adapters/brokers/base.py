@@ -158,6 +158,13 @@ class Broker(ABC):
         keeps no such record). ``execute`` would answer it again, marked a duplicate."""
         return None
 
+    async def in_doubt(self) -> list[dict[str, Any]]:
+        """The entries whose answer was lost, not found at the broker yet, which it may still
+        execute (a slow trade server, a bridge's far side): [{client_id, symbol, side, type,
+        volume, comment (the one its position or order will carry)}]. None where no answer is
+        ever lost (the paper broker)."""
+        return []
+
     def helper_pids(self) -> list[int]:
         """The processes the broker runs beside the engine (the monitor counts their memory)."""
         return []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import trio
 
+from engine.core.limits import Limits
 from engine.domain.orders import OrderRequest
 
 from support.mt5_standin import Terminal
@@ -60,3 +61,25 @@ async def test_a_pending_order_placed_before_a_restart_is_answered_placed_by_the
         (order,) = terminal.orders()
         assert again.ok and again.ticket == order["ticket"], again.error
         assert terminal.sent() == 1
+
+
+async def test_an_entry_lost_and_run_again_is_not_held_back_by_its_own_place_under_the_position_limit(tmp_path):
+    # With max_open_positions = 1, an entry whose answer was lost holds the one place while it may
+    # arrive; its own alert, run again by recovery after a restart, met that place as taken and
+    # was refused over the limit, never looked for: the ledger had it refused, and it arrived.
+    limits, other = Limits(max_positions=1), market("a8-trend-1")
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.script("order_send", "late")              # no answer, nothing done yet ...
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.execute, market("a7-trend-1"))
+            await until(lambda: broker.terminal.hung("order_send") == 1)
+            nursery.cancel_scope.cancel()                        # ... and the engine gone
+    async with mt5(tmp_path) as broker:                          # the restart looks for it, in vain
+        await until(lambda: [s["state"] for s in broker.book.in_doubt()] == ["lost"])
+        assert await limits.breach(market("a7-trend-1"), broker) is None
+        assert await limits.breach(other, broker) == (
+            "over engine.max_open_positions: 0 positions and pending orders are open, and 1 entry whose answer was "
+            "lost may still arrive (buy 0.1 EURUSD), at most 1")
+        again = await broker.execute(market("a7-trend-1"))
+        assert again.unknown and broker.terminal.sent() == 0     # looked for once more, never sent again

@@ -15,9 +15,9 @@ import trio
 
 from engine.domain.times import day_start, when
 
-from support.engine_support import CHAIN, process, running
+from support.engine_support import CHAIN, process, running, told
 from support.mt5_standin import Terminal
-from support.mt5_support import config as mt5_config
+from support.mt5_support import config as mt5_config, until
 
 
 async def test_an_entry_whose_answer_was_lost_counts_toward_the_hours_entries(tmp_path):
@@ -34,6 +34,30 @@ async def test_an_entry_whose_answer_was_lost_counts_toward_the_hours_entries(tm
         assert second["outcome"]["orders"][0]["error"].startswith(
             "over engine.max_entries_per_hour: 1 entries in the last hour, at most 1; the next may go at "), second
         assert [p["symbol"] for p in await engine.broker.positions()] == ["EURUSD"]
+
+
+async def test_an_entry_whose_answer_was_lost_holds_its_open_place_until_its_deal_settles_it(tmp_path):
+    # max_open_positions = 1, and the entry's answer was lost: not counted while not known, a
+    # second entry took the place, then the first arrived late: two positions open. Its deal,
+    # found by the poll, did not settle it either: it stayed "not known" with its position open.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path), max_open_positions=1) as engine:
+        terminal.script("order_send", "late")
+        lost = await process(engine, "buy EURUSD volume=0.1")
+        assert lost["outcome"]["orders"][0]["unknown"] is True, lost["outcome"]
+        second = await process(engine, "buy GBPUSD volume=0.1 id=second")
+        assert second["outcome"]["orders"][0]["error"] == (
+            "over engine.max_open_positions: 0 positions and pending orders are open, and 1 entry whose answer "
+            "was lost may still arrive (buy 0.1 EURUSD), at most 1"), second
+        assert terminal.deliver_late() == [10009]                       # it arrives after all
+        await until(lambda: engine.broker.book.executed("a1-engine-open"))   # its deal settles it
+        assert (await engine.broker.first_result("a1-engine-open")).ticket == terminal.positions()[0]["ticket"]
+        third = await process(engine, "buy GBPUSD volume=0.1 id=third")
+        assert third["outcome"]["orders"][0]["error"] == (
+            "over engine.max_open_positions: 1 positions and pending orders are open, at most 1"), third
+        assert [p["symbol"] for p in terminal.positions()] == ["EURUSD"] and terminal.sent() == 1
+        opened = [text for kind, text in await told(engine) if text.startswith("opened")]
+        assert opened == ["opened buy 0.1 EURUSD @ 1.0801 (market, engine)"]
 
 
 async def chained(engine, alert: str) -> list[str]:

@@ -14,6 +14,10 @@ from engine.adapters.storage.untold import UntoldEvents
 from engine.domain.orders import Event
 
 OPEN_STATES = ("sending", "unknown")
+# How long an entry whose answer was lost, never found, holds its place in engine.max_open_positions
+# (``in_doubt``): a slow trade server, or the far side of a bridge, may still execute it meanwhile.
+# It stays "not known" after, and its fill is told if it comes; the place is not held for ever.
+LATE_HOLD = 3_600
 
 
 class Book:
@@ -101,6 +105,15 @@ class Book:
             row = self._d.db.execute("SELECT 1 FROM mt5_sends WHERE client_id = ? AND state IN ('sending', 'unknown') "
                                      "LIMIT 1", [client_id]).fetchone()
         return row is not None
+
+    def in_doubt(self) -> list[dict[str, Any]]:
+        """The entries (market or pending) written down in the last LATE_HOLD seconds whose outcome
+        is not known, oldest first: in flight, or their answer lost and not found (they may still arrive)."""
+        with self._d.lock:
+            rows = select(self._d.db, "SELECT * FROM mt5_sends WHERE state IN ('sending', 'unknown', 'lost') AND "
+                                      "kind IN ('market', 'pending') AND created_at > ? ORDER BY created_at",
+                          [time.time() - LATE_HOLD])
+        return [_decoded(r) for r in rows]
 
     def removed(self, ticket: int) -> bool:
         """Whether moonhook sent the removal of pending order ``ticket`` (a cancel of its own) and

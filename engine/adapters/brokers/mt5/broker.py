@@ -32,7 +32,7 @@ from engine.adapters.brokers.mt5.clock import ServerClock
 from engine.adapters.brokers.mt5.orders import (deal_request, entry_request, expiration, fillings, fresh_price,
                                                 normalise_volume, tag_for)
 from engine.adapters.brokers.mt5.pending import PendingWatch
-from engine.adapters.brokers.mt5.rows import deal_rows, order_row, position_row, symbol_spec
+from engine.adapters.brokers.mt5.rows import deal_rows, doubt_row, order_row, position_row, symbol_spec
 from engine.adapters.brokers.mt5.send import Sender, plain
 from engine.adapters.brokers.mt5.session import Session, Unknown
 
@@ -174,6 +174,9 @@ class MT5Broker(Broker):
         deals = await self._read("history_deals_get", server.server(since) if since else 0,
                                  server.server(self.clock()) + DAY)
         return deal_rows(deals, since, self.config, server)
+
+    async def in_doubt(self) -> list[dict[str, Any]]:
+        return [doubt_row(send, self.config) for send in self.book.in_doubt()]
 
     def _where(self, symbol: str | None) -> dict[str, Any]:
         return {"symbol": self.config.to_broker(symbol)} if symbol is not None else {}

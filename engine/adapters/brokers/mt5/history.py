@@ -337,6 +337,8 @@ class History:
                     by, send["client_id"] if send else None,
                     alert_of(tag), float(deal.get("swap") or 0.0))
         if entry == "in":
+            if send is not None and send["state"] == "lost":
+                await self._arrived(send, deal)
             return [fill]
         inout = deal["entry"] == c.DEAL_ENTRY_INOUT  # a netting account's reversal: closed, then opened
         still = [] if inout else await self._open(deal)
@@ -360,6 +362,15 @@ class History:
                 replace(fill, entry="in", position=opened["position_id"], volume=opened["volume"],
                         reason="pending" if send is not None and send["kind"] == "pending" else "market",
                         profit=0.0, swap=0.0, commission=deal_cost(opened), left=None)]
+
+    async def _arrived(self, send: dict[str, Any], deal: dict[str, Any]) -> None:
+        """The lost send ``send`` (not found within ``resolve_seconds``) arrived after all: its
+        ``deal`` settles it, as ``resolve`` would have found it. Its entry is an open position, no
+        longer held in doubt (``engine.max_open_positions``), and a repeat answers it, never sent again."""
+        log.warning("%s: its answer was lost, and its deal %s came later: position %s is open", send["tag"],
+                    deal["ticket"], deal["position_id"])
+        await self._b.settle(send["tag"], OrderResult(ok=True, ticket=deal["position_id"], price=deal["price"],
+                                                      volume=deal["volume"]))
 
     async def _open(self, deal: dict[str, Any]) -> list[dict[str, Any]]:
         """The position a deal was of, if still open: by its ticket, or on a netting account by

@@ -34,6 +34,14 @@ def order_row(o: dict[str, Any], book: Book, config: MT5Config, clock: ServerClo
             "expires": clock.utc(o["time_expiration"]) if o.get("type_time") == c.TIME_SPECIFIED else None}
 
 
+def doubt_row(send: dict[str, Any], config: MT5Config) -> dict[str, Any]:
+    """An entry whose answer was lost (a send of ``Book.in_doubt``), as ``Broker.in_doubt`` reads it."""
+    request = send["request"]
+    side, kind = c.ORDER_KINDS.get(request.get("type"), ("buy", None))
+    return {"client_id": send["client_id"], "symbol": config.from_broker(request["symbol"]), "side": side,
+            "type": kind, "volume": request["volume"], "comment": request["comment"]}
+
+
 def deal_rows(rows: Any, since: float | None, config: MT5Config, clock: ServerClock) -> list[dict[str, Any]]:
     """The trading deals (buys and sells), oldest first, from ``since`` (UTC; None: all). A
     deal's fee (DEAL_FEE, charged as it is made) counts in its commission: both are what the
