@@ -132,3 +132,21 @@ async def test_a_buy_added_by_hand_counts_in_the_trade_and_the_close_of_moonhook
         closed = engine.store.get("watch", "closed")
     assert (shown["position"], shown["volume"], shown["price_open"], shown["net"]) == (ticket, 0.4, 1.0876, 96.0)
     assert closed == f"{ticket} buy 0.4 @ 1.0876; ", closed
+
+
+async def test_an_entry_onto_a_symbol_whose_last_entry_was_lost_is_refused_until_that_one_is_found(tmp_path):
+    # The first buy's answer was lost (not known: it may still arrive); the symbol was flat, so a
+    # sell went, and the first arrived after it: netted into it, the account was flat while
+    # moonhook booked a short and a long, each to be closed (the second close opening a position).
+    terminal = netting(tmp_path)
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        terminal.script("order_send", "late")
+        lost = await process(engine, "buy EURUSD volume=0.1 id=lost")
+        assert lost["outcome"]["orders"][0]["unknown"] is True, lost["outcome"]
+        sell = await process(engine, "sell EURUSD volume=0.1 id=sell")
+        assert error(sell) == ("EURUSD has an entry whose answer was lost (buy 0.1, not known: it may still arrive) "
+                               + NETS + "sell would not open a position of its own: its arrival would be netted "
+                               "with it. Wait until it is found (an hour at most)" + HEDGING)
+        assert terminal.deliver_late() == [10009]                       # it arrives after all
+        await until(lambda: engine.broker.book.executed("a1-engine-open"))
+        assert [(p["type"], p["volume"]) for p in terminal.positions()] == [(0, 0.1)] and terminal.sent() == 1

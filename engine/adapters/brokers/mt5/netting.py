@@ -34,10 +34,13 @@ class Account(Protocol):
 
     async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]: ...
 
+    async def in_doubt(self) -> list[dict[str, Any]]: ...
+
 
 async def check_entry(account: Account, r: OrderRequest, before: Sequence[OrderRequest] = ()) -> None:
     """Raises Refused for the entry ``r`` on a netting account whose symbol holds a position or a
-    pending order (anyone's: the trader's own nets with it as well), saying which and why. A dry
+    pending order (anyone's: the trader's own nets with it as well), or another entry whose answer
+    was lost (``Broker.in_doubt``), saying which and why. A dry
     run gives the orders ``before`` it, not sent: a position one of them closes whole (a
     reversal's close) is taken as closed."""
     if c.NETTING not in account.warnings:
@@ -54,6 +57,11 @@ async def check_entry(account: Account, r: OrderRequest, before: Sequence[OrderR
         raise Refused(f"{r.symbol} has pending order {o['ticket']} ({o['side']} {o['type']} {o['volume']:g}, "
                       f"{_owner(o)}) " + WHY.format(entry=entry, what="that order's fill would be netted with it",
                                                     remedy="Cancel it first"))
+    for d in await account.in_doubt():   # its answer lost: it may still arrive, and net
+        if d["symbol"] == r.symbol and d["client_id"] != r.client_id:
+            raise Refused(f"{r.symbol} has an entry whose answer was lost ({d['side']} {d['volume']:g}, not known: it "
+                          "may still arrive) " + WHY.format(entry=entry, what="its arrival would be netted with it",
+                                                            remedy="Wait until it is found (an hour at most)"))
 
 
 def _closes(b: OrderRequest, p: dict[str, Any]) -> bool:
