@@ -173,3 +173,28 @@ async def test_algo_trading_switched_off_while_idle_is_told_before_an_order_meet
                    for e in broker.events)
         broker.terminal.set_trade_allowed(True)
         await until(lambda: "Algo Trading is off in the terminal" not in broker.warnings)
+
+
+async def test_a_close_by_symbol_run_again_while_the_history_trails_its_lost_send_is_not_called_nothing(tmp_path):
+    # The engine died while a close by symbol's answer was on its way; at the restart the history
+    # still trailed: its send was "not known", the position gone. Run again, the close answered
+    # done, closed=[]: nothing to close, though its own send had closed the position; its deal,
+    # read later, left the send not known.
+    async with mt5(tmp_path) as broker:
+        opened = await broker.execute(market("a7-trend-1"))
+        broker.terminal.lag_history()
+        broker.terminal.script("order_send", "hang_after")                   # closed, the answer never comes
+        close = OrderRequest("close", "a8-trend-1", symbol="EURUSD", plugin="trend", alert_id=8)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.execute, close)
+            await until(lambda: broker.terminal.hung("order_send") == 1)
+            nursery.cancel_scope.cancel()                                   # the engine gone
+    async with mt5(tmp_path) as broker:                                     # the restart looks for it, in vain
+        assert broker.book.unresolved() == [] and broker.terminal.positions() == []
+        again = await broker.execute(close)                                 # its alert, run again by recovery
+        assert not again.ok and again.unknown and again.closed == [], again
+        assert again.error.startswith("not known: the answer was lost"), again
+        broker.terminal.lag_history(False)                                  # the history catches up
+        await until(lambda: broker.book.executed("a8-trend-1"))             # the poll's deal settles it
+        found = await broker.execute(close)                                 # a repeat answers it
+        assert found.ok and found.closed == [opened.ticket] and broker.terminal.sent() == 2, found

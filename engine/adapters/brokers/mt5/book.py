@@ -69,6 +69,13 @@ class Book:
         position): what it did even when its final result was never written (a power cut)."""
         return [s for s in self._over(client_id) if s["result"] and s["result"].get("ok")]
 
+    def not_known(self, client_id: str) -> list[dict[str, Any]]:
+        """The sends of ``client_id`` whose outcome is not known, oldest first: in flight, or lost."""
+        with self._d.lock:
+            rows = select(self._d.db, "SELECT * FROM mt5_sends WHERE client_id = ? AND state IN ('sending', "
+                                      "'unknown', 'lost') ORDER BY created_at", [client_id])
+        return list(map(_decoded, rows))
+
     def refused_for_good(self, client_id: str) -> dict[str, Any] | None:
         """The refusal a send of ``client_id`` stands by, its answer lost and its order found
         ended unfilled (``Sender.settle``'s ``stands``): known, though no final result was written."""

@@ -284,8 +284,9 @@ class MT5Broker(Broker):
                        if self.book.plugin_of(p["magic"]) is not None
                        and (r.side is None or c.POSITION_SIDES.get(p["type"]) == r.side)),
                       key=lambda p: (p.get("time_msc") or p["time"] * 1000, p["ticket"]))  # oldest first: FIFO
-        before = [s["request"]["position"] for s in self.book.executed(r.client_id)]   # before a power cut
+        before, lost = await self._sender.closed_before(r.client_id)   # before a power cut, or a lost answer
         results = [await self._close_position(r, p, None, part=str(p["ticket"])) for p in mine]
+        results += [x for ticket, x in lost.items() if ticket not in {p["ticket"] for p in mine}]   # gone meanwhile
         failed = [x.error for x in results if not x.ok]
         closed = list(dict.fromkeys(before + [p["ticket"] for p, x in zip(mine, results) if x.ok]))  # parts once
         return OrderResult(ok=not failed, closed=closed, error="; ".join(failed) if failed else None,

@@ -336,9 +336,9 @@ class History:
                     b.server_clock.utc(deal["time"]), float(deal.get("profit") or 0.0), deal_cost(deal),
                     by, send["client_id"] if send else None,
                     alert_of(tag), float(deal.get("swap") or 0.0))
+        if send is not None and send["state"] == "lost":
+            await self._arrived(send, deal)
         if entry == "in":
-            if send is not None and send["state"] == "lost":
-                await self._arrived(send, deal)
             return [fill]
         inout = deal["entry"] == c.DEAL_ENTRY_INOUT  # a netting account's reversal: closed, then opened
         still = [] if inout else await self._open(deal)
@@ -364,10 +364,11 @@ class History:
                         profit=0.0, swap=0.0, commission=deal_cost(opened), left=None)]
 
     async def _arrived(self, send: dict[str, Any], deal: dict[str, Any]) -> None:
-        """The lost send ``send`` (not found within ``resolve_seconds``) arrived after all: its
-        ``deal`` settles it, as ``resolve`` would have found it. Its entry is an open position, no
-        longer held in doubt (``engine.max_open_positions``), and a repeat answers it, never sent again."""
-        log.warning("%s: its answer was lost, and its deal %s came later: position %s is open", send["tag"],
+        """The lost send ``send`` (not found within ``resolve_seconds``, or while the history
+        trailed) arrived after all: its ``deal`` settles it, as ``resolve`` would have found it. An
+        entry is then an open position, no longer held in doubt (``engine.max_open_positions``), a
+        close done; a repeat answers it, never sent again."""
+        log.warning("%s: its answer was lost, and its deal %s came later (position %s)", send["tag"],
                     deal["ticket"], deal["position_id"])
         await self._b.settle(send["tag"], OrderResult(ok=True, ticket=deal["position_id"], price=deal["price"],
                                                       volume=deal["volume"]))

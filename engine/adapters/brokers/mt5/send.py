@@ -78,6 +78,18 @@ class Sender:
                 return await self._history.forgotten(tag)
             return await self._standing(known)
 
+    async def closed_before(self, client_id: str) -> tuple[list[int], dict[int, OrderResult]]:
+        """What the close by symbol ``client_id`` did before it was run again (after a restart):
+        the positions its sends closed, and by position what those left not known answer, each
+        looked for once more first. Its position gone while the history trailed, such a send most
+        likely closed it: "not known", never "nothing to close". Raises Unknown as ``send`` does."""
+        for known in self._book.not_known(client_id):
+            with self._holding(known["tag"]):
+                await self._standing(known)
+        closed = [s["request"]["position"] for s in self._book.executed(client_id)]
+        return closed, {s["request"]["position"]: OrderResult.from_plain(s["result"])
+                        for s in self._book.not_known(client_id) if s["result"]}
+
     async def _standing(self, known: dict[str, Any]) -> OrderResult | None:
         """What the send ``known`` did, if that stands: done, or refused for good (its order ended
         unfilled, ``settle``'s ``stands``), or lost (it may yet arrive); one left open is looked for
