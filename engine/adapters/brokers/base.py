@@ -154,8 +154,9 @@ class Broker(ABC):
         return None
 
     async def first_result(self, client_id: str) -> OrderResult | None:
-        """The result ``client_id`` had if it was executed, None if it was not (or the broker
-        keeps no such record). ``execute`` would answer it again, marked a duplicate."""
+        """The result ``client_id`` had if it was executed, or may have been (its answer lost, not
+        found yet: ``unknown``, looked for again by ``execute``, never sent again), None if it was
+        not (or the broker keeps no such record). ``execute`` would answer it again."""
         return None
 
     async def in_doubt(self) -> list[dict[str, Any]]:

@@ -1,7 +1,9 @@
 """An entry run again (TradingView's repeat after an unknown outcome, or the recovery run of an
 alert after a restart) whose first send executed: answered by that send, found by its tag,
 before the request is built again. Built again, it is checked against the market of now, and
-a price moved since, or a stops level widened, would answer refused while its position is open."""
+a price moved since, or a stops level widened, would answer refused while its position is open.
+One whose first send is still not known answers that, never refused by a limit, never sent again;
+so does a close by symbol whose position went meanwhile."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import trio
 from engine.core.limits import Limits
 from engine.domain.orders import OrderRequest
 
+from support.engine_support import process, running
 from support.mt5_standin import Terminal
-from support.mt5_support import mt5, until
+from support.mt5_support import config as mt5_config, mt5, until
 
 
 def market(cid: str, **more) -> OrderRequest:
@@ -83,3 +86,24 @@ async def test_an_entry_lost_and_run_again_is_not_held_back_by_its_own_place_und
             "lost may still arrive (buy 0.1 EURUSD), at most 1")
         again = await broker.execute(market("a7-trend-1"))
         assert again.unknown and broker.terminal.sent() == 0     # looked for once more, never sent again
+
+
+async def test_a_close_by_symbol_lost_and_run_again_while_the_history_trails_is_not_known_not_nothing_to_close(
+        tmp_path):
+    # The close's answer was lost with its position gone while the terminal's history trailed, and
+    # the engine died before its alert's status was written. Run again at the restart, it found no
+    # position, took its close for never sent, and answered "done: no open buy position to close".
+    terminal = Terminal(tmp_path / "terminal.db")
+    on_mt5 = dict(broker="mt5", mt5=mt5_config(tmp_path))
+    async with running(tmp_path, **on_mt5) as engine:
+        await process(engine, "buy EURUSD volume=0.1 id=open")
+        terminal.lag_history()
+        terminal.script("order_send", "hang_after")                  # closed, the answer never comes
+        row = await process(engine, "closelong EURUSD id=close")
+        engine.journal.set_status(row["id"], "received")             # as if the engine died before the status
+    async with running(tmp_path, **on_mt5) as engine:
+        await engine.drain()
+        again = engine.journal.get(row["id"])
+        (close,) = again["outcome"]["orders"]
+        assert close["unknown"] is True and close["error"].startswith("not known: the answer was lost"), again
+        assert terminal.positions() == [] and terminal.sent() == 2

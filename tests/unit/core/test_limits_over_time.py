@@ -60,6 +60,25 @@ async def test_an_entry_whose_answer_was_lost_holds_its_open_place_until_its_dea
         assert opened == ["opened buy 0.1 EURUSD @ 1.0801 (market, engine)"]
 
 
+async def test_an_entry_lost_and_run_again_after_a_restart_is_looked_for_not_refused_by_its_own_count(tmp_path):
+    # max_entries_per_hour = 1: the entry's answer was lost, and the engine died before its alert's
+    # status was written. Run again at the restart, it met its own entry in the hour's count and was
+    # refused ("over engine.max_entries_per_hour"), for good in the ledger; then it arrived.
+    terminal = Terminal(tmp_path / "terminal.db")
+    on_mt5 = dict(broker="mt5", mt5=mt5_config(tmp_path), max_entries_per_hour=1)
+    async with running(tmp_path, **on_mt5) as engine:
+        terminal.script("order_send", "late")
+        row = await process(engine, "buy EURUSD volume=0.1")
+        assert row["outcome"]["orders"][0]["unknown"] is True, row["outcome"]
+        engine.journal.set_status(row["id"], "received")   # as if the engine died before the status
+    async with running(tmp_path, **on_mt5) as engine:
+        await engine.drain()
+        (again,) = engine.journal.get(row["id"])["outcome"]["orders"]
+        assert again["unknown"] is True and again["error"].startswith("not known: the answer was lost"), again
+        assert engine.ledger.for_alert(row["id"])[0]["status"] == "unknown"
+        assert terminal.deliver_late() == [10009] and terminal.sent() == 1   # it arrives after all, once
+
+
 async def chained(engine, alert: str) -> list[str]:
     """The plugins of the positions open once ``alert``'s fill set the chain going and it stopped."""
     await process(engine, alert)

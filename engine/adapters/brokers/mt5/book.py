@@ -76,6 +76,12 @@ class Book:
                                       "'unknown', 'lost') ORDER BY created_at", [client_id])
         return list(map(_decoded, rows))
 
+    def lost_result(self, client_id: str) -> dict[str, Any] | None:
+        """The answer a send of ``client_id`` has while lost, not found ("not known", ``unknown``):
+        it may still arrive, so a repeat looks for it, never sends it again (nor is it refused
+        by a limit or a pause, as a request never sent is)."""
+        return next((s["result"] for s in self.not_known(client_id) if s["result"]), None)
+
     def refused_for_good(self, client_id: str) -> dict[str, Any] | None:
         """The refusal a send of ``client_id`` stands by, its answer lost and its order found
         ended unfilled (``Sender.settle``'s ``stands``): known, though no final result was written."""

@@ -210,7 +210,8 @@ class MT5Broker(Broker):
 
     async def first_result(self, client_id: str) -> OrderResult | None:
         book = self.book
-        first = book.result(client_id) or book.executed_result(client_id) or book.refused_for_good(client_id)
+        first = (book.result(client_id) or book.executed_result(client_id) or book.refused_for_good(client_id)
+                 or book.lost_result(client_id))
         return None if first is None else OrderResult.from_plain(first)
 
     async def execute(self, request: OrderRequest) -> OrderResult:
