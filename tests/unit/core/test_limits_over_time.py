@@ -63,7 +63,8 @@ async def test_an_entry_whose_answer_was_lost_holds_its_open_place_until_its_dea
 async def test_an_entry_lost_and_run_again_after_a_restart_is_looked_for_not_refused_by_its_own_count(tmp_path):
     # max_entries_per_hour = 1: the entry's answer was lost, and the engine died before its alert's
     # status was written. Run again at the restart, it met its own entry in the hour's count and was
-    # refused ("over engine.max_entries_per_hour"), for good in the ledger; then it arrived.
+    # refused ("over engine.max_entries_per_hour"), for good in the ledger; then it arrived. Let
+    # through, it was counted and told a second time.
     terminal = Terminal(tmp_path / "terminal.db")
     on_mt5 = dict(broker="mt5", mt5=mt5_config(tmp_path), max_entries_per_hour=1)
     async with running(tmp_path, **on_mt5) as engine:
@@ -77,6 +78,10 @@ async def test_an_entry_lost_and_run_again_after_a_restart_is_looked_for_not_ref
         assert again["unknown"] is True and again["error"].startswith("not known: the answer was lost"), again
         assert engine.ledger.for_alert(row["id"])[0]["status"] == "unknown"
         assert terminal.deliver_late() == [10009] and terminal.sent() == 1   # it arrives after all, once
+        # Counted once, told once: its repeat counted it again, and the next entry met "2 entries".
+        engine.limits.follow(replace(engine.config, max_entries_per_hour=2))   # as a save applies it
+        assert (await process(engine, "buy GBPUSD volume=0.1 id=next"))["status"] == "done"
+        assert len([text for _, text in await told(engine) if text.startswith("order not known")]) == 1
 
 
 async def chained(engine, alert: str) -> list[str]:

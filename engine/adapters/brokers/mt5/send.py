@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, Awaitable, Callable, Iterator, NoReturn
 
 from engine.adapters.brokers.mt5 import constants as c
@@ -93,11 +94,14 @@ class Sender:
     async def _standing(self, known: dict[str, Any]) -> OrderResult | None:
         """What the send ``known`` did, if that stands: done, or refused for good (its order ended
         unfilled, ``settle``'s ``stands``), or lost (it may yet arrive); one left open is looked for
-        at the broker first. None if it may be sent (again): refused, or never executed."""
+        at the broker first. None if it may be sent (again): refused, or never executed. A repeat's
+        answer, marked so: its entry is not counted again, nor its "not known" told again."""
         if known["state"] in LOOKED_FOR:
             await self._history.resolve(known)   # settles it, whatever it finds
             known = self._book.send(known["tag"]) or known
-        return OrderResult.from_plain(known["result"]) if known["state"] in ("done", "lost") else None
+        if known["state"] not in ("done", "lost"):
+            return None
+        return replace(OrderResult.from_plain(known["result"]), duplicate=True)
 
     @contextmanager
     def _holding(self, tag: str) -> Iterator[None]:
