@@ -37,6 +37,12 @@ class Book:
             row = self._d.db.execute("SELECT result FROM mt5_results WHERE client_id = ?", [client_id]).fetchone()
         return json.loads(row[0]) if row else None
 
+    def first_result(self, client_id: str) -> dict[str, Any] | None:
+        """What ``client_id`` came to: its final result, what its sends did, a refusal for good, or
+        its answer lost (not known); None if it was never sent."""
+        return (self.result(client_id) or self.executed_result(client_id) or self.refused_for_good(client_id)
+                or self.lost_result(client_id))
+
     def finish(self, client_id: str, result: dict[str, Any]) -> None:
         with self._d.transaction() as db:
             db.execute("INSERT OR REPLACE INTO mt5_results (client_id, result, at) VALUES (?, ?, ?)",

@@ -209,9 +209,7 @@ class MT5Broker(Broker):
     # -- orders ------------------------------------------------------------------------------
 
     async def first_result(self, client_id: str) -> OrderResult | None:
-        book = self.book
-        first = (book.result(client_id) or book.executed_result(client_id) or book.refused_for_good(client_id)
-                 or book.lost_result(client_id))
+        first = self.book.first_result(client_id)
         return None if first is None else OrderResult.from_plain(first)
 
     async def execute(self, request: OrderRequest) -> OrderResult:
