@@ -162,7 +162,7 @@ class Broker(ABC):
     async def in_doubt(self) -> list[dict[str, Any]]:
         """The entries whose answer was lost, not found at the broker yet, which it may still
         execute (a slow trade server, a bridge's far side): [{client_id, symbol, side, type,
-        volume, comment (the one its position or order will carry)}]. None where no answer is
+        volume, comment (the one its position or order will carry)}]; none where no answer is
         ever lost (the paper broker)."""
         return []
 
