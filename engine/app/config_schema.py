@@ -130,6 +130,8 @@ DESCRIPTIONS: dict[str, str] = {
                          "matches that exchange only.",
     "sandbox": "The plugins' worker processes and a hook call's default budget.",
     "paper": "The simulated account of the paper broker.",
+    "paper.stop_out_pct": "MetaTrader 5's stop-out level: below this margin level (equity / margin, in percent) "
+                          "the most losing position is closed at the market, as brokers do; 0: never.",
     "plugins": "One table per plugin, named after it: its plugin.name, else its file's name.",
     "telegram": "Notifications and commands through Telegram bots (docs/telegram.md).",
     "telegram.bots": "The bots, each with its token and its chats.",

@@ -172,6 +172,9 @@ def render_config(secret: str, api_token: str) -> str:
 {_toml(balance=paper.balance, currency=paper.currency, leverage=paper.leverage,
        spread_points=paper.spread_points, commission_per_lot=paper.commission_per_lot)}
 # spreads = {{ EURUSD = 8 }}
+# The stop-out level, as MetaTrader 5 brokers set it: when the margin level (equity / margin,
+# in percent) falls below it, the most losing position is closed at the market (0: never).
+# stop_out_pct = {paper.stop_out_pct:g}
 
 [monitor]
 # The administrators are told (Telegram "admin") when an alert takes longer than this from

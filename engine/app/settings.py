@@ -76,7 +76,8 @@ SCHEMA: dict[str, Any] = {
     "paper": {
         "balance": _POSITIVE, "currency": c.string, "leverage": _POSITIVE, "spread_points": _NOT_NEGATIVE,
         "spreads": c.table_of(_NOT_NEGATIVE, "a table of spreads in points, 0 or more"),
-        "commission_per_lot": _NOT_NEGATIVE, "symbols": c.table_of(c.table, "a table of symbol tables"),
+        "commission_per_lot": _NOT_NEGATIVE, "stop_out_pct": _NOT_NEGATIVE,
+        "symbols": c.table_of(c.table, "a table of symbol tables"),
     },
     "plugins": c.Each({
         "enabled": c.boolean, "params": c.params,

@@ -10,7 +10,9 @@ volume, converted from the quote currency at the last mid price of the pair link
 account's, to the cent. Margin is volume x contract size x open price / leverage, converted alike.
 MetaTrader 5's triggers: a buy's stop loss at bid <= sl, its take profit at bid >= tp; a sell's
 at ask >= sl and ask <= tp; a limit fills at its price or better, a stop at its price or worse; a
-stop loss across a gap closes at the market, a take profit at its price (docs/replay.md).
+stop loss across a gap closes at the market, a take profit at its price (docs/replay.md). After a
+quote's own triggers, MetaTrader 5's stop-out: while the margin level (equity / margin x 100) is below
+``STOP_OUT`` percent, the position losing most (the oldest of equal losses) is closed at the market.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ SPECS = {
 }
 SPREADS = {"XAUUSD": 30, "USDJPY": 20}   # points; the rest SPREAD
 SPREAD, COMMISSION, LEVERAGE, BALANCE = 15, D("3.5"), D(100), D(10_000)   # 3.5 a lot: half cents
+STOP_OUT = D(50)   # percent, [paper] stop_out_pct's default
 
 
 class No(Exception):
@@ -73,8 +76,8 @@ def cents(x: D) -> D:
 
 
 class PaperModel:
-    def __init__(self, currency: str = "USD", balance: D = BALANCE) -> None:
-        self.currency, self.balance = currency, balance
+    def __init__(self, currency: str = "USD", balance: D = BALANCE, leverage: D = LEVERAGE) -> None:
+        self.currency, self.balance, self.leverage = currency, balance, leverage
         self.prices: dict[str, tuple[D, D]] = {}
         self.positions: dict[int, Item] = {}
         self.orders: dict[int, Item] = {}
@@ -111,7 +114,7 @@ class PaperModel:
         return self.raw_profit(p, bid if p.side == "buy" else ask, p.volume)
 
     def margin_of(self, symbol: str, volume: D, price: D) -> D:
-        return volume * SPECS[symbol][2] * price / LEVERAGE * self.rate(symbol)
+        return volume * SPECS[symbol][2] * price / self.leverage * self.rate(symbol)
 
     def equity(self) -> D:
         return self.balance + sum((self.floating(p) for p in self.positions.values()), D(0))
@@ -256,9 +259,12 @@ class PaperModel:
         for ticket in [t for t, o in self.orders.items() if o.expires is not None and o.expires <= now]:
             del self.orders[ticket]
 
-    def quote(self, symbol: str, bid: D, filled: Callable[[int], bool], now: float) -> None:
+    def quote(self, symbol: str, bid: D, filled: Callable[[int], bool], now: float,
+              open_: Callable[[int], bool] = lambda ticket: False) -> None:
         """The new bid: pending orders it crosses fill, oldest first, if the margin is free
-        (``filled(ticket)`` answers where that is within rounding), then stops and targets."""
+        (``filled(ticket)`` answers where that is within rounding), then stops and targets,
+        then the stop-out (``open_(ticket)``, whether the broker left it open, answers where the
+        margin level is within rounding of the level)."""
         bid, ask = self.bid_ask(symbol, bid)
         self.prices[symbol] = (bid, ask)
         for ticket in sorted(t for t, o in self.orders.items() if o.symbol == symbol):
@@ -283,6 +289,22 @@ class PaperModel:
             hit = self.hit(self.positions[ticket], bid, ask)
             if hit is not None:
                 self.book_close(ticket, self.positions[ticket].volume, hit)
+        self.stop_out(open_)
+
+    def stop_out(self, open_: Callable[[int], bool]) -> None:
+        """Closes the position losing most, at the market, while the margin level is below
+        ``STOP_OUT``; within the cents the broker rounds equity and margin to, it asks ``open_``."""
+        while self.positions:
+            margin, equity = self.margin(), self.equity()
+            slack = D("0.01") * (len(self.positions) + 1) * (STOP_OUT + 100)   # cents of equity and margin
+            if equity * 100 >= STOP_OUT * margin + slack:
+                return
+            ticket = min(self.positions, key=lambda t: (cents(self.floating(self.positions[t])), t))
+            if equity * 100 > STOP_OUT * margin - slack and open_(ticket):
+                return
+            p = self.positions[ticket]
+            bid, ask = self.prices[p.symbol]
+            self.book_close(ticket, p.volume, bid if p.side == "buy" else ask)
 
     @staticmethod
     def hit(p: Item, bid: D, ask: D) -> D | None:

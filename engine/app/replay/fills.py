@@ -24,6 +24,7 @@ from engine.adapters.brokers.paper.rules import lots, profit_of, stop_hit, stop_
 from engine.app.replay.pending import Pending, PendingOrder
 from engine.app.replay.prices import Bar
 from engine.app.replay.records import ClosedTrade, EquityPoint, OpenPosition, Outside, Position
+from engine.app.replay.stopout import BarStopOut
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.orders import Closed, Dropped, Fill, OrderRequest, OrderResult
@@ -63,6 +64,9 @@ class Book:
         self.events: list[Fill | Closed | Dropped] = []   # every deal's Fill, each full close's Closed, in order
         self._deals = 0
         self._unpriced: set[str] = set()
+        self._stop_out = BarStopOut(config.stop_out_pct, self._market, self._prices, self._positions, self.account,
+                                    lambda spec, p, price, reason, at: self._book_close(spec, p, p.volume, price,
+                                                                                        reason, at, None))
 
     # -- what the replay reports ----------------------------------------------------------------
 
@@ -155,6 +159,7 @@ class Book:
                 return
             self._prices.record(spec.name, bid, ask, at)
             self._trigger(spec, bid, ask, at, inside=False)
+            self._stop_out.look(at)
 
     # -- driving it -----------------------------------------------------------------------------
 
@@ -373,7 +378,8 @@ class Book:
     # -- bars and money ----------------------------------------------------------------------------
 
     def _walk(self, symbol: str, bar: Bar) -> None:
-        """One bar: its open (a gap), its adverse extreme (stops), its favourable one (targets)."""
+        """One bar: its open (a gap), its adverse extreme (stops), its favourable one (targets);
+        then the stop-out (``stopout.py``)."""
         spec = self._table.get(symbol)
         if spec is None:   # bars of a symbol nobody trades or converts with: the last price only
             self._prices.record(symbol, bar.close, bar.close, bar.time)
@@ -400,6 +406,7 @@ class Book:
                 if self._market.tick_value(spec) is not None:   # no rate: cannot book it, as the broker
                     self._book_close(spec, p, p.volume, round(price, spec.digits), hit[0], bar.time, None)
                 break
+        self._stop_out.walk(spec, bar)
         close = round(bar.close, spec.digits)
         self._prices.record(symbol, close, round(close + spread, spec.digits), bar.time)
 

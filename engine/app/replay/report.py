@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Sequence
 
+from engine.adapters.brokers.paper.stopout import STOP_OUT
 from engine.app.replay.pending import PendingOrder
 from engine.app.replay.problems import Problem
 from engine.app.replay.records import ClosedTrade, OpenPosition
@@ -307,6 +308,10 @@ def text(report: Report) -> str:
         f"win rate       {opt(report.win_rate, '%')}",
         f"profit factor  {opt(report.profit_factor)}",
     ]
+    stopped = [t for t in o.trades if t.reason == STOP_OUT]
+    if stopped:   # what live would have closed for the trader: the figures above count it
+        lines.append(f"stopped out    {len(stopped)} position{'s' if len(stopped) > 1 else ''}, net "
+                     f"{cash(round(sum(net(t) for t in stopped), 2))} (the margin level below [paper] stop_out_pct)")
     for p in report.plugins:
         counts = ", ".join(f"{r} {p.results[r]}" for r in RESULTS)
         lines.append(f"plugin {p.plugin}: {counts}")

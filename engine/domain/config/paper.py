@@ -11,7 +11,7 @@ from engine.domain.instruments import symbol_table
 
 @dataclass(frozen=True)
 class PaperConfig:
-    """``[paper]``: the starting account, spreads in points, commission per lot, symbols."""
+    """``[paper]``: the starting account, spreads in points, commission per lot, the stop-out level, symbols."""
 
     balance: float = 10_000.0
     currency: str = "USD"
@@ -19,11 +19,12 @@ class PaperConfig:
     spread_points: float = 0.0
     spreads: Mapping[str, float] = field(default_factory=dict)
     commission_per_lot: float = 0.0
+    stop_out_pct: float = 50.0   # MetaTrader 5's stop-out margin level, as brokers commonly set it; 0: none
     symbols: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for key, positive in (("balance", True), ("leverage", True), ("spread_points", False),
-                              ("commission_per_lot", False)):
+                              ("commission_per_lot", False), ("stop_out_pct", False)):
             value = getattr(self, key)
             if not (is_number(value) and (value > 0 if positive else value >= 0)):
                 what = "a positive number" if positive else "a number, 0 or more"

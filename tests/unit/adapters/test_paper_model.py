@@ -1,7 +1,7 @@
 """The paper broker against an independent model of the account (``support/paper_model.py``),
 over long random sequences with fixed seeds: market entries with and without stops, partial and
 whole closes, closes by symbol, pending orders placed, moved and cancelled, prices that move,
-gap and cross stops, targets and pending prices, on seven symbols (a JPY pair, crosses needing
+gap and cross stops, targets and pending prices, stop-outs, on seven symbols (a JPY pair, crosses needing
 a rate, XAUUSD and BTCUSD with their contract sizes), in accounts of four currencies, and
 restarts on the same SQLite file, clean or not. After every step the
 balance, equity, margin, each position and order, and the deal history must agree: a paper
@@ -21,11 +21,11 @@ from engine.adapters.storage.database import Database
 from engine.domain.config.paper import PaperConfig
 from engine.domain.orders import Closed, Fill, OrderRequest
 from support.paper_model import (
-    BALANCE, COMMISSION, LEVERAGE, SPECS, SPREAD, SPREADS, Item, No, PaperModel, Unsure, on_digits, point,
+    BALANCE, COMMISSION, LEVERAGE, SPECS, SPREAD, SPREADS, STOP_OUT, Item, No, PaperModel, Unsure, on_digits, point,
 )
 
 CONFIG = PaperConfig(balance=float(BALANCE), leverage=float(LEVERAGE), spread_points=SPREAD, spreads=SPREADS,
-                     commission_per_lot=float(COMMISSION),
+                     commission_per_lot=float(COMMISSION), stop_out_pct=float(STOP_OUT),
                      symbols={name: {"stops_level": spec[6]} for name, spec in SPECS.items() if spec[6]})
 START = {"EURUSD": "1.10000", "GBPUSD": "1.27000", "USDJPY": "150.000", "EURJPY": "162.000",
          "EURGBP": "0.86000", "XAUUSD": "2400.00", "BTCUSD": "65000.00"}
@@ -35,11 +35,11 @@ VOLUMES = (0.01, 0.02, 0.05, 0.1, 0.13, 0.129, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 class Run:
     """The broker and the model side by side, one random step at a time."""
 
-    def __init__(self, tmp_path, seed: int, currency: str = "USD"):
-        balance = BALANCE * (150 if currency == "JPY" else 1)
-        self.config = replace(CONFIG, currency=currency, balance=float(balance))
+    def __init__(self, tmp_path, seed: int, currency: str = "USD", balance: D = BALANCE, leverage: D = LEVERAGE):
+        balance = balance * (150 if currency == "JPY" else 1)
+        self.config = replace(CONFIG, currency=currency, balance=float(balance), leverage=float(leverage))
         self.path, self.rng, self.model, self.now, self.n = tmp_path / "moonhook.db", random.Random(seed), \
-            PaperModel(currency, balance), 1_700_000_000.0, 0
+            PaperModel(currency, balance, leverage), 1_700_000_000.0, 0
         self.events: list = []
         self.open()
 
@@ -61,7 +61,7 @@ class Run:
         for symbol in self.rng.sample(list(SPECS), len(SPECS)):
             bid = self.model.prices[symbol][0]
             await self.broker.quote(symbol, float(bid), self.now)
-            self.model.quote(symbol, bid, self.filled, self.now)
+            self.model.quote(symbol, bid, self.filled, self.now, self.still_open)
 
     def request(self, kind: str, **fields) -> OrderRequest:
         self.n += 1
@@ -111,11 +111,16 @@ class Run:
         sigma = 0.01 if self.rng.random() < 0.1 else 0.0015   # now and then a gap
         bid = on_digits(symbol, bid * D(repr(1 + self.rng.gauss(0, sigma))))
         await self.broker.quote(symbol, float(bid), self.now)
-        self.model.quote(symbol, bid, self.filled, self.now)
+        self.model.quote(symbol, bid, self.filled, self.now, self.still_open)
 
     def filled(self, ticket: int) -> bool:
         """Whether the broker filled ``ticket`` (asked only where the margin is within rounding)."""
         return self.db.db.execute("SELECT state FROM paper_orders WHERE ticket = ?", [ticket]).fetchone()[0] == "filled"
+
+    def still_open(self, ticket: int) -> bool:
+        """Whether the broker left position ``ticket`` open (asked only where the margin level is
+        within rounding of the stop-out level)."""
+        return self.db.db.execute("SELECT 1 FROM paper_positions WHERE ticket = ?", [ticket]).fetchone() is not None
 
     async def market(self) -> None:
         symbol, side, volume = self.rng.choice(list(SPECS)), self.rng.choice(("buy", "sell")), self.rng.choice(VOLUMES)
@@ -281,9 +286,10 @@ def fl(x: D | None) -> float | None:
     return None if x is None else float(x)
 
 
-async def drive(tmp_path, seed: int, steps: int, currency: str = "USD") -> Run:
+async def drive(tmp_path, seed: int, steps: int, currency: str = "USD", balance: D = BALANCE,
+                leverage: D = LEVERAGE) -> Run:
     """``steps`` random steps of seed ``seed``, the broker held to the model after each."""
-    run = Run(tmp_path, seed, currency)
+    run = Run(tmp_path, seed, currency, balance, leverage)
     for symbol in SPECS:          # every symbol priced first: the crosses' rates with them
         await run.move(symbol)
     for _ in range(steps):
@@ -309,6 +315,14 @@ async def test_an_account_in_another_currency_converts_every_symbol_as_the_model
     # A GBP account has no GBPJPY price: its JPY-quoted entries are refused, by both.
     run = await drive(tmp_path, seed, 200, currency)
     assert run.model.deals
+
+
+@pytest.mark.parametrize("seed", (30, 35, 36, 37, 38, 39))
+async def test_a_small_account_is_stopped_out_as_the_model_says(tmp_path, seed):
+    # 1,000 USD at 1:500 with entries up to 3 lots: the margin is used up, and prices moving take
+    # the margin level below 50 %, where MetaTrader 5 closes the position losing most.
+    run = await drive(tmp_path, seed, 250, balance=D(1_000), leverage=D(500))
+    assert any(isinstance(e, Closed) and e.reason == "stop_out" for e in run.events)
 
 
 async def test_a_restart_mid_sequence_finds_the_books_as_they_were(tmp_path):

@@ -4,7 +4,8 @@ Its books (account, last prices, orders, positions, deals and the answer to ever
 live in the engine's SQLite file (trades are booked by ``books.py``), so a restart finds them
 as they were. A request runs in one transaction with the record of its client id: executed
 once, answered alike ever after. Pending orders and stops trigger on the prices ``quote``
-records; across a gap a stop fills at the worse price, as in a real market. A pending order
+records; across a gap a stop fills at the worse price, as in a real market; then, below
+``stop_out_pct``, the account is stopped out (``stopout.py``). A pending order
 given an expiry is removed when it comes (told as a Dropped "expired"), whether or not a price
 comes then: ``run`` watches the next. Money is in the account currency, converted from a
 symbol's quote currency at the last mid price of the pair that links them (``market.py``).
@@ -33,6 +34,7 @@ from engine.adapters.brokers.paper.books import Books, open_account
 from engine.adapters.brokers.paper.history import deals as deal_history
 from engine.adapters.brokers.paper.market import Market
 from engine.adapters.brokers.paper.prices import Prices
+from engine.adapters.brokers.paper.stopout import PaperStopOut
 from engine.adapters.brokers.paper.rules import (
     PENDING_CROSSED, STOPS_CROSSED, crossed, lots, pending_fill, row_of, stop_hit, stop_of, volume_of,
 )
@@ -61,6 +63,7 @@ class PaperBroker(Broker):
             log.warning("paper: %s", kept)
         self._market = Market(self._table, self._prices, config, self.currency)
         self._books = Books(self._market)
+        self._stop_out = PaperStopOut(self._market, self._books, self._table, config.stop_out_pct)
         self.untold = UntoldEvents(database)
 
     # -- reading ------------------------------------------------------------------------------
@@ -191,13 +194,15 @@ class PaperBroker(Broker):
         if spec is None:
             return
         with self._d.lock:  # a read first: most quotes trigger nothing and need no write
-            if not self._trigger(self._d.db, spec, bid, ask, time, None):
+            if not (self._trigger(self._d.db, spec, bid, ask, time, None)
+                    or self._stop_out.due(self._account(self._d.db))):
                 return
         events: list[Event] = []
         await self._d.writable()
         with self._d.transaction() as db:
             self._prices.save(db)
             self._trigger(db, spec, bid, ask, time, events)
+            events += self._stop_out.run(db, self._account, time)   # after its own triggers, as MetaTrader 5
             self.untold.keep(db, events)
         for event in events:
             self._emit(event)

@@ -1,0 +1,47 @@
+"""`moonhook replay` of an account used to its margin, as a trader runs it: the price falls through
+MetaTrader 5's stop-out level (`[paper] stop_out_pct`, 50 by default) and the report shows the
+positions closed there, reason `stop_out`, their losses in the figures, the same bytes twice.
+Without it the replay left them open with the equity far below zero, as no broker would."""
+
+from __future__ import annotations
+
+import json
+
+from support.e2e_support import outcome
+
+T0 = 1715558400  # 2024-05-13 00:00 UTC
+HOUR = 3600
+# Bars are bids: hour, open, high, low, close. Bar 2 falls from 1.0995 to 1.085.
+BARS = [(0, 1.0980, 1.0985, 1.0975, 1.0980), (1, 1.0980, 1.1005, 1.0978, 1.1000),
+        (2, 1.0995, 1.0998, 1.0850, 1.0860), (3, 1.0860, 1.0870, 1.0855, 1.0865)]
+ALERTS = [(0.5, "buy EURUSD volume=4 price=1.098"),   # 2,196.00 of margin at 1:200
+          (1.5, "buy EURUSD volume=5 price=1.1")]      # 2,750.00 more
+ARGS = ("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices", "FX_EURUSD, 60.csv")
+
+
+def _inputs(home) -> None:
+    (home / "scripts").mkdir()
+    (home / "moonhook.toml").write_text("[paper]\nleverage = 200\n")
+    (home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + round(h * HOUR), "body": body}) + "\n"
+                                               for h, body in ALERTS))
+    (home / "FX_EURUSD, 60.csv").write_text("time,open,high,low,close\n" + "".join(
+        f"{T0 + h * HOUR},{o:.5f},{hi:.5f},{lo:.5f},{c:.5f}\n" for h, o, hi, lo, c in BARS))
+
+
+def test_a_replay_stops_the_account_out_as_metatrader_5_would_and_says_so(user):
+    _inputs(user.home)
+    done = user.moonhook(*ARGS, "--json")
+    assert done.returncode == 0, outcome(done)
+    r = json.loads(done.stdout)
+    # Equity 900,000 x bid - 979,200 with both open: below 50 % of 4,946.00 at 1.09074, where the
+    # 5 lots (losing most) close, -4,630.00; the 4 lots alone below 50 % of 2,196.00 at 1.08731, -4,276.00.
+    trades = [(t["volume"], t["open_price"], t["close_price"], t["reason"], t["profit"]) for t in r["closed_trades"]]
+    assert trades == [(5.0, 1.1, 1.09074, "stop_out", -4630.0), (4.0, 1.098, 1.08731, "stop_out", -4276.0)]
+    assert (r["trades"], r["profit"], r["open_positions"]) == (2, -8906.0, [])
+    assert r["equity"][-1] == [T0 + 2 * HOUR, 1094.0]
+    assert user.moonhook(*ARGS, "--json").stdout == done.stdout   # byte for byte
+    summary = user.moonhook(*ARGS)
+    assert summary.returncode == 0, outcome(summary)
+    assert ("stopped out    2 positions, net -8,906.00 (the margin level below [paper] stop_out_pct)"
+            in summary.stdout), summary.stdout
+    assert user.moonhook(*ARGS).stdout == summary.stdout
