@@ -1,13 +1,14 @@
-"""`moonhook replay` of an account used to its margin, as a trader runs it: the price falls through
-MetaTrader 5's stop-out level (`[paper] stop_out_pct`, 50 by default) and the report shows the
-positions closed there, reason `stop_out`, their losses in the figures, the same bytes twice.
-Without it the replay left them open with the equity far below zero, as no broker would."""
+"""An account used to its margin, as a trader runs it: the price falls through MetaTrader 5's
+stop-out level (`[paper] stop_out_pct`, 50 by default). `moonhook run` on paper closes the position
+there, its loss booked, and the price coming back does not bring the money back; `moonhook replay`
+reports the positions closed there, reason `stop_out`, their losses in the figures, the same bytes
+twice. Without it both left them open with the equity far below zero, as no broker would."""
 
 from __future__ import annotations
 
 import json
 
-from support.e2e_support import outcome
+from support.e2e_support import init, outcome, told
 
 T0 = 1715558400  # 2024-05-13 00:00 UTC
 HOUR = 3600
@@ -15,12 +16,22 @@ HOUR = 3600
 BARS = [(0, 1.0980, 1.0985, 1.0975, 1.0980), (1, 1.0980, 1.1005, 1.0978, 1.1000),
         (2, 1.0995, 1.0998, 1.0850, 1.0860), (3, 1.0860, 1.0870, 1.0855, 1.0865)]
 ALERTS = [(0.5, "buy EURUSD volume=4 price=1.098"),   # 2,196.00 of margin at 1:200
-          (1.5, "buy EURUSD volume=5 price=1.1")]      # 2,750.00 more
+          (1.5, "buy EURUSD volume=5 price=1.1"),      # 2,750.00 more
+          (3.5, "buy EURUSD volume=0.1 price=1.0865 comment=report")]
+# Keeps each on_close's reason and ticket, and says them in its rejection of the alert commented "report".
+RECORDER = """plugin = {}
+seen = {}
+function on_close(e) seen[#seen + 1] = e.reason .. " " .. e.ticket end
+function on_alert(a)
+  if a.comment == "report" then return false, "closed: " .. table.concat(seen, ", ") end
+end
+"""
 ARGS = ("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices", "FX_EURUSD, 60.csv")
 
 
 def _inputs(home) -> None:
     (home / "scripts").mkdir()
+    (home / "scripts" / "recorder.lua").write_text(RECORDER)
     (home / "moonhook.toml").write_text("[paper]\nleverage = 200\n")
     (home / "alerts.jsonl").write_text("".join(json.dumps({"time": T0 + round(h * HOUR), "body": body}) + "\n"
                                                for h, body in ALERTS))
@@ -39,9 +50,31 @@ def test_a_replay_stops_the_account_out_as_metatrader_5_would_and_says_so(user):
     assert trades == [(5.0, 1.1, 1.09074, "stop_out", -4630.0), (4.0, 1.098, 1.08731, "stop_out", -4276.0)]
     assert (r["trades"], r["profit"], r["open_positions"]) == (2, -8906.0, [])
     assert r["equity"][-1] == [T0 + 2 * HOUR, 1094.0]
+    assert r["plugins"]["recorder"]["rejections"] == [{"reason": "closed: stop_out 1002, stop_out 1001", "count": 1}]
     assert user.moonhook(*ARGS, "--json").stdout == done.stdout   # byte for byte
     summary = user.moonhook(*ARGS)
     assert summary.returncode == 0, outcome(summary)
     assert ("stopped out    2 positions, net -8,906.00 (the margin level below [paper] stop_out_pct)"
             in summary.stdout), summary.stdout
     assert user.moonhook(*ARGS).stdout == summary.stdout
+
+
+def test_moonhook_run_on_paper_stops_the_account_out_and_the_loss_stays(user):
+    config, printed = init(user, "bot")
+    run = user.start(*told(printed, "Start the engine:"), config=config)
+    entry = run.webhook("buy EURUSD volume=9 price=1.1 sl=1.0")   # 9,900.00 of margin on 10,000 USD
+    assert run.settled(entry["id"])["status"] == "done"
+
+    def price(bid: str) -> None:
+        """An alert the demo strategy rejects (no stop): only its price reaches the paper market."""
+        assert run.settled(run.webhook(f"buy EURUSD volume=0.1 price={bid}")["id"])["status"] == "rejected"
+
+    price("1.095")   # equity 5,500.00 of 9,900.00: 55.56 %, still open
+    assert len(run.get("/api/positions")["positions"]) == 1
+    price("1.094")   # 4,600.00: 46.46 %, below 50 %: closed at the bid, -5,400.00
+    price("1.1")     # and the price back where it was
+    assert run.get("/api/positions")["positions"] == []
+    account = run.get("/api/account")["account"]
+    assert (account["balance"], account["equity"]) == (4600.0, 4600.0)
+    (trade,) = run.get("/api/trades")["trades"]
+    assert (trade["volume"], trade["price_open"], trade["price_close"], trade["net"]) == (9.0, 1.1, 1.094, -5400.0)
