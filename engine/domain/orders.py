@@ -114,7 +114,7 @@ class Fill:
     volume: float
     price: float
     entry: str                # in | out
-    reason: str               # market | pending | close | sl | tp
+    reason: str               # market | pending | close | sl | tp | stop_out
     time: float
     profit: float = 0.0       # gross, in the account currency ("out" deals)
     commission: float = 0.0   # all the deal cost (MetaTrader's fee too), negative as MetaTrader books it
@@ -145,7 +145,7 @@ class Closed:
     price_open: float
     price_close: float
     profit: float
-    reason: str               # close | sl | tp
+    reason: str               # close | sl | tp | stop_out (the broker's stop-out)
     time: float
     plugin: str | None = None
     sl: float | None = None

@@ -23,7 +23,7 @@ Simplified compared with a real terminal (the engine must not rely on these):
   as MetaTrader converts them; commission and
   fee only as ``Terminal(commission_per_lot=, fee_per_deal=)`` charges them on every deal, swap
   only as ``Terminal.charge_swap`` adds it (booked on the position's first closing deal); no
-  stop-out, sessions, stop-limit orders, CLOSE_BY; a pending
+  stop-out of its own (``Terminal.stop_out`` closes a position as the server's would), sessions, stop-limit orders, CLOSE_BY; a pending
   order's expiration (ORDER_TIME_SPECIFIED, where the symbol's expiration_mode allows it) is
   applied at the first call on or after it, as the server would have at the time;
 - fills are whole, at the current bid/ask (pending orders and SL/TP too, at the prices given to
@@ -1199,6 +1199,16 @@ class Terminal:
             p = st.row("position", ticket)
             p["swap"] = round(p.get("swap", 0.0) + amount, 2)
             st.put_row("position", p)
+
+    def stop_out(self, ticket):
+        """The server's stop-out of open position ``ticket``: closed at the market, deal reason SO."""
+        with _tx(self.path) as st:
+            p = st.row("position", ticket)
+            s = st.symbol(p["symbol"])
+            buy = p["type"] == POSITION_TYPE_BUY
+            _fill(st, s, typ=ORDER_TYPE_SELL if buy else ORDER_TYPE_BUY, volume=p["volume"],
+                  price=s["bid"] if buy else s["ask"], magic=p["magic"], comment="[so 48.20%/4820.00/10000.00]",
+                  reason=DEAL_REASON_SO, position=p)
 
     def deposit(self, amount, comment="Deposit"):
         """Money paid in (a negative ``amount``: withdrawn): a balance deal, as the history keeps it."""

@@ -112,3 +112,17 @@ async def test_a_stop_hit_and_two_orders_answered_at_once_are_each_told_once(tmp
                                                                 side="buy", volume=0.1, plugin="trend", alert_id=8))
         assert sorted(fills(broker)) == sorted(set(fills(broker))) and len(fills(broker)) == 4, broker.events
         assert len([e for e in broker.events if isinstance(e, Closed)]) == 1
+
+
+async def test_a_stop_out_at_the_broker_is_told_as_one_to_on_close_too(tmp_path):
+    # The deal said stop_out (its reason SO), and the position's close said "close", as if the
+    # trader or a script had closed it: on_close and the trades chat hid the stop-out, which
+    # paper and replay tell.
+    async with mt5(tmp_path) as broker:
+        assert (await broker.execute(market("a7-trend-1"))).ok
+        (position,) = broker.terminal.positions()
+        broker.terminal.stop_out(position["ticket"])
+        told = await broker.deals.poll()
+        out = [e for e in told if isinstance(e, Fill) and e.entry == "out"]
+        closed = [e for e in told if isinstance(e, Closed)]
+    assert [e.reason for e in out] == ["stop_out"] and [c.reason for c in closed] == ["stop_out"]

@@ -352,7 +352,7 @@ class History:
         closed = Closed(was.ticket or deal["position_id"], fill.symbol,
                         was.side or ("sell" if fill.side == "buy" else "buy"), was.volume,
                         deal["price"] if was.price_open is None else was.price_open, deal["price"], was.profit,
-                        reason if reason in ("sl", "tp") else "close", fill.time, opener,
+                        reason, fill.time, opener,
                         commission=was.commission, swap=was.swap, currency=account.get("currency") or None)
         fill = replace(fill, position=closed.ticket)   # after a netting reversal, the ticket it had
         if not inout:
