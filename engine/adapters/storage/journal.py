@@ -43,8 +43,12 @@ class Recorded:
         return self.duplicate_of is not None
 
 
+# json.dumps with these options builds an encoder for every call: one, made once, writes the same text.
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+
+
 def content_hash(alert: Alert) -> str:
-    canonical = json.dumps(alert.to_plain(), sort_keys=True, separators=(",", ":"), default=str)
+    canonical = _canonical(alert.to_plain())
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
