@@ -18,10 +18,12 @@ that made them.
 
 from __future__ import annotations
 
+import gc
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from sandbox.inline import InlinePool
 
@@ -107,6 +109,10 @@ class _Replay:
 
     async def run(self, scripts: Path, alerts: Sequence[RecordedAlert], progress: Progress | None) -> Outcome:
         await self._load(scripts)
+        with _long_lived():
+            return await self._run(alerts, progress)
+
+    async def _run(self, alerts: Sequence[RecordedAlert], progress: Progress | None) -> Outcome:
         if alerts:
             self.out.start, self.out.end = alerts[0].time, alerts[-1].time
         for done, recorded in enumerate(alerts, 1):
@@ -238,6 +244,19 @@ class _Replay:
                                      "cancel" if cancel else _side(request), volume,
                                      result.price, request.sl, request.tp, request.plugin,
                                      None if result.ok else result.error or "refused"))
+
+
+@contextmanager
+def _long_lived() -> Iterator[None]:
+    """What exists before the alerts (the modules, the recorded alerts, the loaded scripts:
+    about 100,000 objects) is left out of Python's full collections until the replay ends.
+    They come as the report's records pile up, and each walked all of that again (40-90 ms of
+    CPU each, 3 to 5 % of the loop). Only cycles of those objects dropped meanwhile wait longer."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _side(request: OrderRequest) -> str:

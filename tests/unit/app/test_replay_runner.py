@@ -8,6 +8,7 @@ The account: [paper] with a spread of 10 points (EURUSD: 5 digits, so the ask is
 
 from __future__ import annotations
 
+import gc
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -228,3 +229,14 @@ async def test_the_report_names_the_symbols_traded_without_prices_beside_those_w
     assert ("NOTE no prices for USDJPY: their orders filled at the alert's price, their stops and targets were not "
             "simulated") in said
     assert "NOTE no prices:" not in said
+
+
+async def test_a_replay_leaves_pythons_collector_as_it_found_it(tmp_path):
+    # The loop keeps what existed before the alerts out of full collections (runner._long_lived):
+    # once it ends, or fails in a script, nothing of the process stays frozen.
+    assert gc.get_freeze_count() == 0
+    out = await run(tmp_path, {"timer.lua": TIMER_CLOSE}, [BUY])
+    assert out.trades and gc.get_freeze_count() == 0
+    failing = 'function on_alert(a) error("boom") end'
+    out = await run(tmp_path, {"timer.lua": TIMER_CLOSE, "fails.lua": failing}, [BUY])
+    assert out.faults and gc.get_freeze_count() == 0
