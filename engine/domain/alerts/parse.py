@@ -35,6 +35,7 @@ MAX_EXPIRY = 366 * 86_400
 _YEARS = tuple(datetime(year, 1, 1, tzinfo=timezone.utc).timestamp() for year in (2000, 2100))
 _PARAMETERS = (*_NUMBERS, *_STRINGS, *_COUNTS, *_TIMES, *_DURATIONS)  # name=value in a text alert
 _FIELDS = {"symbol", "action", *_PARAMETERS}
+_KNOWN, _NUMERIC = frozenset(_PARAMETERS), frozenset(_NUMBERS)  # asked of each name=value of a text alert
 # "lots" as in text: kept as an extra field, it would leave the entry to engine.default_volume
 _JSON_ALIASES = {"ticker": "symbol", "close": "price", "lots": "volume"}
 _NEVER_KEPT = {"secret"}  # authentication, handled by the web layer: never journaled
@@ -141,11 +142,11 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
                 value = json.loads(value)
             if key == "lots":
                 key = "volume"
-            if key not in _PARAMETERS:
+            if key not in _KNOWN:
                 raise AlertError(key, "unknown parameter (known: " + ", ".join(_PARAMETERS) + ")")
             if key in fields:
                 raise AlertError(key, "given twice")
-            comma = re.match(_COMMA_REST, line[pos:]) if key in _NUMBERS else None
+            comma = _COMMA_REST.match(line, pos) if key in _NUMERIC else None
             if comma and re.fullmatch(r"-?\d+", value):
                 raise AlertError(key, _comma_hint(value, comma[1]))
             fields[key] = value
