@@ -34,6 +34,8 @@ class BarStopOut:
 
     def look(self, at: float) -> None:
         """Closes the position losing most at its last price, while the account is below the level."""
+        if self._level <= 0 or not self._positions:   # at each alert's price: no account to work out
+            return
         while under(self._account(), self._level):
             p = most_losing(self._losses())
             if p is None:   # none can be booked: it waits for a price or a rate
