@@ -28,7 +28,6 @@ from typing import Any, Callable, Iterable
 from engine.domain.alerts import AlertError, read_body
 from engine.app.check_text import check_text
 from engine.app.operations import HeldChanged, Operations
-from engine.app.overview import limits_text as _limits
 from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
 from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, NO, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
 from engine.interfaces.telegram import resume
@@ -37,7 +36,7 @@ from engine.interfaces.telegram.message import as_dict as _dict, command_of as _
 from engine.interfaces.telegram.message import is_date as _is_number
 from engine.interfaces.telegram.message import is_id as _is_id, is_int as _is_int, loggable as _loggable, who as _who
 from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS
-from engine.interfaces.telegram.tables import ago as _ago, cut as _cut, duration as _duration, escape as _e
+from engine.interfaces.telegram.tables import ago as _ago, cut as _cut, escape as _e, status_text
 from engine.interfaces.telegram.tables import none_ours as _none_ours, order_table as _order_table
 from engine.interfaces.telegram.tables import plugins_text as _plugins_text
 from engine.interfaces.telegram.tables import position_table as _position_table, results_lines as _results_lines
@@ -201,25 +200,7 @@ class Commands:
         return f"<pre>{_e(check_text(await self._ops.check(alert)))}</pre>"
 
     async def _status(self) -> str:
-        view = await self._ops.status()
-        plugins = view["plugins"]
-        rows = [("uptime", _duration(view["uptime_s"])),
-                ("plugins", f"{plugins['enabled']}/{plugins['loaded']} enabled"),
-                ("broker", f"{view['broker']} {'connected' if view['broker_connected'] else 'DISCONNECTED'}")]
-        rows += [("⚠ broker", warning) for warning in view["broker_warnings"]]
-        account, positions = view["account"], view["positions"]
-        if "error" in account:
-            rows.append(("account", account["error"]))
-        else:
-            currency = account.get("currency") or ""
-            rows += [(k, f"{account[k]:.2f} {currency}") for k in ("balance", "equity")]
-        rows.append(("positions", positions["error"] if isinstance(positions, dict) else str(len(positions))))
-        if isinstance(view["orders"], list) and view["orders"]:
-            rows.append(("pending", f"{len(view['orders'])} orders"))
-        rows.append(("alerts", f"{view['alerts_in_progress']} in progress"))
-        rows.append(("limits", _limits(view["limits"])))
-        state = "⏸ <b>paused</b> (alerts journaled, not executed)" if view["paused"] else "▶️ <b>running</b>"
-        return f"moonhook {state}\n<pre>" + "\n".join(f"{k:<9} {_e(v)}" for k, v in rows) + "</pre>"
+        return status_text(await self._ops.status(), self._ops.pause_state())
 
     async def _positions(self) -> str:
         positions = await self._ops.positions()

@@ -8,8 +8,38 @@ import html
 from typing import Any
 
 from engine.adapters.notify.bot import MAX_TEXT, text_length
+from engine.app.overview import limits_text
 
 MAX_ROWS = 30               # table rows shown; the rest are counted
+
+
+def status_text(view: dict[str, Any], pause: dict[str, Any]) -> str:
+    """/status: the engine's state (paused: by whom, why, and the alerts held, which a resume
+    skips unless told to run them, as the Plugins page says), the broker, the account, the limits."""
+    plugins = view["plugins"]
+    rows = [("uptime", duration(view["uptime_s"])),
+            ("plugins", f"{plugins['enabled']}/{plugins['loaded']} enabled"),
+            ("broker", f"{view['broker']} {'connected' if view['broker_connected'] else 'DISCONNECTED'}")]
+    rows += [("⚠ broker", warning) for warning in view["broker_warnings"]]
+    account, positions = view["account"], view["positions"]
+    if "error" in account:
+        rows.append(("account", account["error"]))
+    else:
+        currency = account.get("currency") or ""
+        rows += [(k, f"{account[k]:.2f} {currency}") for k in ("balance", "equity")]
+    rows.append(("positions", positions["error"] if isinstance(positions, dict) else str(len(positions))))
+    if isinstance(view["orders"], list) and view["orders"]:
+        rows.append(("pending", f"{len(view['orders'])} orders"))
+    rows.append(("alerts", f"{view['alerts_in_progress']} in progress"))
+    rows.append(("limits", limits_text(view["limits"])))
+    state = "▶️ <b>running</b>"
+    if view["paused"]:
+        by = f" by {escape(str(pause['by']))}" if pause.get("by") else ""
+        why = f": {escape(cut(str(pause['reason']), 100))}" if pause.get("reason") else ""
+        held = pause.get("held") or 0
+        state = (f"⏸ <b>paused</b>{by}{why} (alerts journaled, not executed; {held} held, which /resume asks "
+                 "about)" if held else f"⏸ <b>paused</b>{by}{why} (alerts journaled, not executed)")
+    return f"moonhook {state}\n<pre>" + "\n".join(f"{k:<9} {escape(v)}" for k, v in rows) + "</pre>"
 
 
 def position_table(positions: list[dict[str, Any]]) -> str:

@@ -103,3 +103,17 @@ async def test_an_alert_held_after_the_question_is_asked_about_before_any_is_ski
         assert html_plain(done.text).startswith("▶️ Resumed: the 4 alerts received while paused are queued")
         await engine.drain()
         assert [engine.journal.get(row["id"])["status"] for row in held] == ["done"] * 4
+
+
+async def test_status_says_who_paused_and_how_many_alerts_wait_as_the_plugins_page_does(tmp_path):
+    """/status said only "paused": not by whom, nor that alerts were held, which the dashboard
+    shows beside its Resume; an admin reading it could resume unaware of what it skips."""
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        running_now = html_plain((await ask(commands, chat.say("/status"))).text)
+        await held_two(engine, commands, chat)
+        paused = html_plain((await ask(commands, chat.say("/status"))).text)
+    assert running_now.startswith("moonhook ▶️ running\n")
+    assert paused.startswith(f"moonhook ⏸ paused by telegram:{ADMIN} (alerts journaled, not executed; 2 held, which "
+                             "/resume asks about)\n"), paused
