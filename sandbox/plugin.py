@@ -53,6 +53,7 @@ class Plugin:
     globals: dict[str, list] = field(default_factory=dict)  # set by the host: replayed on restart
     suspended: bool = False  # its call waits on a host function
     lost: str | None = None  # why no worker holds it any more (it killed one): its calls say so
+    died_loading: bool = False  # a successor died while it was loaded into it: once may be a kill from outside
 
     def load_request(self, rid: int) -> list:
         b = self.budget

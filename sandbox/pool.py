@@ -98,8 +98,8 @@ class Pool:
 
         A plugin whose request ran past its hard deadline (``_drive``) is not loaded again: its
         chunk or its next call would likely wedge the successor too, and the plugins beside it
-        would never be served. Nor is one whose reload fails, or crashes the successor (a crash
-        outside a reload may be anyone's: the plugin running then is loaded again). Their calls
+        would never be served. Nor is one whose reload fails, or crashes two successors in a row as
+        it loads (a crash outside a reload may be anyone's: the plugin running then is loaded again). Their calls
         fail from then on, saying why (``lost``)."""
         await w.process.wait()
         if self._closing:
@@ -121,7 +121,9 @@ class Pool:
 
     async def _load_again(self, slot: int, new: WorkerProcess) -> None:
         """Loads the slot's plugins into ``new``, their globals set again; one that fails is lost.
-        Stops if ``new`` died: its successor loads the others."""
+        Stops if ``new`` died: its successor loads the others. A plugin ``new`` died loading is
+        tried once more (a kill from outside, the OOM killer, lands on whoever loads then); dying
+        again as it loads, it is lost."""
         for pid in list(self._slot_plugins[slot]):
             plugin = self._plugins.get(pid)
             if plugin is None:
@@ -130,7 +132,13 @@ class Pool:
                 await self._drive(plugin, plugin.load_request(next(self._rid)), worker=new)
                 for name, (shape, values) in plugin.globals.items():
                     await self._drive(plugin, protocol.set_global(next(self._rid), pid, name, shape, values), worker=new)
+                plugin.died_loading = False
             except SandboxError as e:
+                if isinstance(e, CrashError) and new.dead and not plugin.died_loading and plugin.lost is None:
+                    plugin.died_loading = True
+                    log.warning("sandbox: a worker died as plugin %s was loaded again (%s); its successor tries once "
+                                "more", pid, e)
+                    return
                 log.error("plugin %s did not load again after a worker restart: %s", pid, e)
                 self._lose(pid, f"it did not load again after a worker restart ({e})")
             if new.dead:

@@ -94,3 +94,55 @@ async def test_a_plugin_whose_reload_kills_the_successor_is_dropped_and_the_othe
             await pool.call("hostile", "ok")
         await trio.sleep(BUDGET.deadline)
         assert pool.restarts == 2  # the one it killed, and no more
+
+
+# Its chunk calls host.strike as it runs: the test's kill from outside lands on the worker loading it then.
+STRUCK = "host.strike()\nfunction ok() return 'fine' end\n"
+
+
+async def test_a_plugin_whose_successor_is_killed_from_outside_as_it_loads_is_loaded_again(spawned):
+    """A worker killed from outside (the OOM killer, an admin's kill) while a plugin was loaded
+    again into it blamed that plugin: it was dropped for good, the trader's strategy unserved
+    until its script was saved again. It is tried once more; the others are served."""
+    strikes = [1]   # kills left to make
+
+    async def strike():
+        if strikes[0]:
+            strikes[0] -= 1
+            os.kill(spawned[-1], signal.SIGKILL)
+
+    async with open_pool(workers=1, spares=0) as pool:
+        await pool.load("victim", VICTIM)
+        strikes[0] = 0
+        await pool.load("struck", STRUCK, host={"host.strike": strike})
+        strikes[0] = 1
+        os.kill(spawned[-1], signal.SIGKILL)  # nobody's fault: every plugin is loaded again
+        with trio.fail_after(10):
+            while pool.restarts < 2 or len(spawned) < 3:
+                await trio.sleep(0.01)
+            assert (await pool.call("struck", "ok")).value == "fine"
+            assert (await pool.call("victim", "tick")).value == 1
+        assert pool.lost("struck") is None and strikes == [0] and pool.restarts == 2
+
+
+async def test_a_plugin_whose_successors_die_each_time_it_loads_is_lost_after_the_second(spawned):
+    async def strike():
+        os.kill(spawned[-1], signal.SIGKILL)
+
+    armed = [False]
+
+    async def maybe():
+        if armed[0]:
+            await strike()
+
+    async with open_pool(workers=1, spares=0) as pool:
+        await pool.load("victim", VICTIM)
+        await pool.load("struck", STRUCK, host={"host.strike": maybe})
+        armed[0] = True
+        os.kill(spawned[-1], signal.SIGKILL)
+        with trio.fail_after(10):
+            while pool.lost("struck") is None:
+                await trio.sleep(0.01)
+            assert (await pool.call("victim", "tick")).value == 1
+        assert "did not load again after a worker restart" in pool.lost("struck")
+        assert pool.restarts == 3   # the first kill, the two successors it was loaded into
