@@ -99,8 +99,8 @@ class Pool:
         A plugin whose request ran past its hard deadline (``_drive``) is not loaded again: its
         chunk or its next call would likely wedge the successor too, and the plugins beside it
         would never be served. Nor is one whose reload fails, or crashes two successors in a row as
-        it loads (a crash outside a reload may be anyone's: the plugin running then is loaded again). Their calls
-        fail from then on, saying why (``lost``)."""
+        it loads (a crash outside a reload may be anyone's: the plugin running then is loaded
+        again). Their calls fail from then on, saying why (``lost``)."""
         await w.process.wait()
         if self._closing:
             return
