@@ -132,6 +132,9 @@ DESCRIPTIONS: dict[str, str] = {
     "paper": "The simulated account of the paper broker.",
     "paper.stop_out_pct": "MetaTrader 5's stop-out level: below this margin level (equity / margin, in percent) "
                           "the most losing position is closed at the market, as brokers do; 0: never.",
+    "paper.hedged_margin": "The part of the contract charged on hedged volume (a buy and a sell of one symbol), "
+                           "as MetaTrader 5's SYMBOL_MARGIN_HEDGED: 0.5 (50,000 of 100,000), 1 the larger leg "
+                           "alone, 0 none.",
     "plugins": "One table per plugin, named after it: its plugin.name, else its file's name.",
     "telegram": "Notifications and commands through Telegram bots (docs/telegram.md).",
     "telegram.bots": "The bots, each with its token and its chats.",

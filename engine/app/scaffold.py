@@ -175,6 +175,9 @@ def render_config(secret: str, api_token: str) -> str:
 # The stop-out level, as MetaTrader 5 brokers set it: when the margin level (equity / margin,
 # in percent) falls below it, the most losing position is closed at the market (0: never).
 # stop_out_pct = {paper.stop_out_pct:g}
+# The part of the contract charged on hedged volume (a buy and a sell of one symbol), as
+# MetaTrader 5's "Hedged" margin over the contract size (50,000 of 100,000; 0: none).
+# hedged_margin = {paper.hedged_margin:g}
 
 [monitor]
 # The administrators are told (Telegram "admin") when an alert takes longer than this from

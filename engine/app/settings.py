@@ -77,7 +77,7 @@ SCHEMA: dict[str, Any] = {
         "balance": _POSITIVE, "currency": c.string, "leverage": _POSITIVE, "spread_points": _NOT_NEGATIVE,
         "spreads": c.table_of(_NOT_NEGATIVE, "a table of spreads in points, 0 or more"),
         "commission_per_lot": _NOT_NEGATIVE, "stop_out_pct": _NOT_NEGATIVE,
-        "symbols": c.table_of(c.table, "a table of symbol tables"),
+        "hedged_margin": c.number(0, 1), "symbols": c.table_of(c.table, "a table of symbol tables"),
     },
     "plugins": c.Each({
         "enabled": c.boolean, "params": c.params,

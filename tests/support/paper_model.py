@@ -35,6 +35,7 @@ SPECS = {
 SPREADS = {"XAUUSD": 30, "USDJPY": 20}   # points; the rest SPREAD
 SPREAD, COMMISSION, LEVERAGE, BALANCE = 15, D("3.5"), D(100), D(10_000)   # 3.5 a lot: half cents
 STOP_OUT = D(50)   # percent, [paper] stop_out_pct's default
+HEDGED = D("0.5")   # of the contract, on hedged volume: [paper] hedged_margin's default
 
 
 class No(Exception):
@@ -113,20 +114,38 @@ class PaperModel:
         bid, ask = self.prices[p.symbol]
         return self.raw_profit(p, bid if p.side == "buy" else ask, p.volume)
 
-    def margin_of(self, symbol: str, volume: D, price: D) -> D:
-        return volume * SPECS[symbol][2] * price / self.leverage * self.rate(symbol)
+    def margin_of(self, symbol: str, legs: dict[str, list[tuple[D, D]]]) -> D:
+        """The margin of ``symbol``'s positions, ``legs`` each side's (volume, open price)."""
+        volume = {side: sum((v for v, _ in legs[side]), D(0)) for side in ("buy", "sell")}
+        at = {side: sum((v * p for v, p in legs[side]), D(0)) for side in ("buy", "sell")}
+        hedged = min(volume.values())
+        larger = max(("buy", "sell"), key=lambda side: volume[side])
+        lots = (volume[larger] - hedged) * at[larger] / volume[larger] if volume[larger] > hedged else D(0)
+        if hedged:
+            lots += hedged * HEDGED * (at["buy"] + at["sell"]) / (volume["buy"] + volume["sell"])
+        return lots * SPECS[symbol][2] / self.leverage * self.rate(symbol)
+
+    def legs(self, symbol: str) -> dict[str, list[tuple[D, D]]]:
+        legs: dict[str, list[tuple[D, D]]] = {"buy": [], "sell": []}
+        for p in self.positions.values():
+            if p.symbol == symbol:
+                legs[p.side].append((p.volume, p.price))
+        return legs
 
     def equity(self) -> D:
         return self.balance + sum((self.floating(p) for p in self.positions.values()), D(0))
 
     def margin(self) -> D:
-        return sum((self.margin_of(p.symbol, p.volume, p.price) for p in self.positions.values()), D(0))
+        return sum((self.margin_of(s, self.legs(s)) for s in {p.symbol for p in self.positions.values()}), D(0))
 
-    def check_margin(self, symbol: str, volume: D, price: D) -> None:
-        need, free = self.margin_of(symbol, volume, price), self.equity() - self.margin()
-        if abs(need - free) < D("0.05") * (len(self.positions) + 1):
+    def check_margin(self, symbol: str, side: str, volume: D, price: D) -> None:
+        legs, free = self.legs(symbol), self.equity() - self.margin()
+        before = self.margin_of(symbol, legs)
+        legs[side].append((volume, price))
+        need = self.margin_of(symbol, legs) - before
+        if need > 0 and abs(need - free) < D("0.05") * (len(self.positions) + 1):
             raise Unsure()
-        if need > free:
+        if need > 0 and need > free:
             raise No("not enough money")
 
     @staticmethod
@@ -182,7 +201,7 @@ class PaperModel:
         if self.rate(symbol) is None:
             raise No("no rate")
         price = a if side == "buy" else b
-        self.check_margin(symbol, v, price)
+        self.check_margin(symbol, side, v, price)
         return price, v
 
     def open(self, ticket: int, p: Item) -> None:
@@ -278,7 +297,7 @@ class PaperModel:
             if o.expires is not None and o.expires <= now:   # its time came before this price
                 continue
             try:
-                self.check_margin(symbol, o.volume, price)
+                self.check_margin(symbol, o.side, o.volume, price)
             except No:
                 continue
             except Unsure:

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 from engine.adapters.brokers.paper.books import OPPOSITE
+from engine.adapters.brokers.paper.margin import Leg, exposure, figures
 from engine.adapters.brokers.paper.market import Market
 from engine.adapters.brokers.paper.prices import Prices
 from engine.adapters.brokers.paper.rules import lots, profit_of, stop_hit, stop_of, volume_of
@@ -106,22 +107,16 @@ class Book:
     # -- what scripts and the default execution read (as the paper broker answers) -----------------
 
     def account(self) -> dict[str, Any]:
-        """Balance, equity (floating profit at the last prices), margin, as ``PaperBroker.account``:
-        the positions of one symbol and side as one, at their volume-weighted open price (each
-        rounded to cents apart, a grid's equity would be cents off what paper says)."""
-        floating = margin = 0.0
-        exposure: dict[tuple[str, str], list[float]] = {}   # (symbol, side) -> [volume, volume x open price]
-        for p in self._positions:
-            held = exposure.setdefault((p.symbol, p.side), [0.0, 0.0])
-            held[0], held[1] = held[0] + p.volume, held[1] + p.volume * p.price_open
-        for (symbol, side), (volume, weighted) in exposure.items():
-            spec, row = self._table[symbol], {"symbol": symbol, "side": side, "volume": volume,
-                                              "price_open": weighted / volume}
-            floating += self._market.floating(spec, row)
-            margin += self._market.margin(spec, row) or 0.0
-        equity = self.balance + floating
-        return {"balance": round(self.balance, 2), "equity": round(equity, 2), "margin": round(margin, 2),
-                "margin_free": round(equity - margin, 2), "currency": self.config.currency}
+        """Balance, equity (floating profit at the last prices), margin (hedged volume at
+        ``[paper] hedged_margin``), as ``PaperBroker.account``, by the same function: the positions
+        of one symbol and side as one, at their volume-weighted open price."""
+        return figures(self._market, self._table, self.balance, ((symbol, side, *leg) for (symbol, side), leg
+                                                                 in exposure(self._positions).items()),
+                       self.config.currency)
+
+    def _legs(self, symbol: str) -> dict[str, Leg]:
+        """The open positions of ``symbol``: each side's volume and volume x open price."""
+        return {side: leg for (_, side), leg in exposure(p for p in self._positions if p.symbol == symbol).items()}
 
     def symbol(self, symbol: str) -> dict[str, Any] | None:
         spec = self._table.get(symbol)
@@ -242,7 +237,8 @@ class Book:
         closes, what = (bid, "the bid") if side == "buy" else (ask, "the ask")
         check_stops(side, closes, sl, tp, what, **spec.stops())
         self._market.rate(spec)   # a position whose profit cannot be booked is not opened
-        self._market.check_margin(spec, volume, price, self.account()["margin_free"])
+        self._market.check_margin(spec, side, volume, price, self.account()["margin_free"],
+                                  self._legs(spec.name))
         commission = self._market.commission(volume)
         p = Position(self._ticket(), spec.name, side, volume, price, when, sl, tp, commission, r.plugin,
                      r.alert_id, r.client_id, r.comment)
@@ -302,7 +298,8 @@ class Book:
             return
         for o, price in self._pending.due(spec, bid, ask, inside):
             try:   # as the paper broker: rejected when its price comes without the margin for it
-                self._market.check_margin(spec, o.volume, price, self.account()["margin_free"])
+                self._market.check_margin(spec, o.side, o.volume, price, self.account()["margin_free"],
+                                          self._legs(spec.name))
             except Refused as refusal:
                 self.events.append(Dropped(o.ticket, o.symbol, o.side, o.type, o.volume, price, "rejected", str(refusal),
                                            at, o.plugin, o.alert_id))

@@ -11,7 +11,8 @@ from engine.domain.instruments import symbol_table
 
 @dataclass(frozen=True)
 class PaperConfig:
-    """``[paper]``: the starting account, spreads in points, commission per lot, the stop-out level, symbols."""
+    """``[paper]``: the starting account, spreads in points, commission per lot, the stop-out level, the
+    hedged margin, symbols."""
 
     balance: float = 10_000.0
     currency: str = "USD"
@@ -20,6 +21,7 @@ class PaperConfig:
     spreads: Mapping[str, float] = field(default_factory=dict)
     commission_per_lot: float = 0.0
     stop_out_pct: float = 50.0   # MetaTrader 5's stop-out margin level, as brokers commonly set it; 0: none
+    hedged_margin: float = 0.5   # of the contract, on hedged volume: MT5 brokers' common 50,000 of 100,000
     symbols: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -29,6 +31,9 @@ class PaperConfig:
             if not (is_number(value) and (value > 0 if positive else value >= 0)):
                 what = "a positive number" if positive else "a number, 0 or more"
                 raise ValueError(f"paper.{key}: must be {what}, got {value!r}")
+        if not (is_number(self.hedged_margin) and 0 <= self.hedged_margin <= 1):
+            raise ValueError(f"paper.hedged_margin: must be a number from 0 to 1 (of the contract), "
+                             f"got {self.hedged_margin!r}")
         if not (isinstance(self.currency, str) and len(self.currency) == 3 and self.currency.isalpha()):
             raise ValueError(f"paper.currency: expected a 3-letter currency code, got {self.currency!r}")
         object.__setattr__(self, "currency", self.currency.upper())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal as D
 
 import pytest
 
@@ -10,6 +11,7 @@ from engine.domain.orders import Closed, Dropped, Fill, OrderRequest
 from engine.adapters.brokers.paper import PaperBroker
 from engine.domain.config.paper import PaperConfig
 from engine.adapters.storage.database import Database
+from support.paper_model import Item, PaperModel
 
 # 2 pips of spread on EURUSD (20 points of 0.00001), 7.00 commission per lot and deal.
 CONFIG = PaperConfig(spread_points=20, commission_per_lot=7.0)
@@ -384,9 +386,13 @@ async def test_a_pending_order_without_the_margin_when_its_price_comes_is_reject
 
 
 def _by_position(broker_positions: list[dict], leverage: float) -> tuple[float, float]:
-    """Floating profit and margin summed position by position (EURUSD and GBPUSD: USD-quoted)."""
-    return (sum(p["profit"] for p in broker_positions),
-            sum(p["volume"] * 100_000 * p["price_open"] / leverage for p in broker_positions))
+    """Floating profit summed position by position, and the margin the model of the account
+    (support/paper_model.py) works out from them, hedges and all (EURUSD and GBPUSD: USD-quoted)."""
+    model = PaperModel(leverage=D(repr(leverage)))
+    for p in broker_positions:
+        model.positions[p["ticket"]] = Item(p["symbol"], p["side"], D(repr(p["volume"])), D(repr(p["price_open"])),
+                                             None, None)
+    return sum(p["profit"] for p in broker_positions), float(model.margin())
 
 
 async def test_the_accounts_exposure_follows_every_open_part_close_stop_and_restart(tmp_path):

@@ -21,11 +21,12 @@ from engine.adapters.storage.database import Database
 from engine.domain.config.paper import PaperConfig
 from engine.domain.orders import Closed, Fill, OrderRequest
 from support.paper_model import (
-    BALANCE, COMMISSION, LEVERAGE, SPECS, SPREAD, SPREADS, STOP_OUT, Item, No, PaperModel, Unsure, on_digits, point,
+    BALANCE, COMMISSION, HEDGED, LEVERAGE, SPECS, SPREAD, SPREADS, STOP_OUT, Item, No, PaperModel, Unsure, on_digits,
+    point,
 )
 
 CONFIG = PaperConfig(balance=float(BALANCE), leverage=float(LEVERAGE), spread_points=SPREAD, spreads=SPREADS,
-                     commission_per_lot=float(COMMISSION), stop_out_pct=float(STOP_OUT),
+                     commission_per_lot=float(COMMISSION), stop_out_pct=float(STOP_OUT), hedged_margin=float(HEDGED),
                      symbols={name: {"stops_level": spec[6]} for name, spec in SPECS.items() if spec[6]})
 START = {"EURUSD": "1.10000", "GBPUSD": "1.27000", "USDJPY": "150.000", "EURJPY": "162.000",
          "EURGBP": "0.86000", "XAUUSD": "2400.00", "BTCUSD": "65000.00"}

@@ -38,13 +38,13 @@ def test_every_commented_example_in_the_config_loads_when_uncommented(tmp_path):
     r = init_project(tmp_path)
     text = r.config.read_text()
     examples = re.findall(r"^# (\w+ = .*|\[+telegram.*|\[mt5\]|\[shadow\])$", text, flags=re.M)
-    assert len(examples) == 27
+    assert len(examples) == 28
     r.config.write_text(re.sub(r"^# (\w+ = .*|\[+telegram.*|\[mt5\]|\[shadow\])$", r"\1", text, flags=re.M))
     e = load_settings(r.config, {}).engine
     assert e.default_volume == 0.01 and e.symbol_map["TVC:GOLD"] == "XAUUSD" and e.max_price_gap_pct == 0.1
     assert e.max_daily_loss_pct == 4 and e.min_equity == 91000 and e.max_risk_pct == 2 and e.trading_day == "UTC"
     assert e.max_entries_per_hour == 20 and e.max_spread_pips == {"*": 3, "XAUUSD": 40} and e.max_spread_wait == 90
-    assert e.paper.spreads == {"EURUSD": 8.0} and e.paper.stop_out_pct == 50
+    assert e.paper.spreads == {"EURUSD": 8.0} and e.paper.stop_out_pct == 50 and e.paper.hedged_margin == 0.5
     assert e.plugin("demo").budget["memory_mb"] == 32
     assert e.telegram.admins == (123456789,) and e.telegram.bots[0].chats[1].events == frozenset({"trades"})
     assert e.telegram.command_chats == (-1001234567890,)

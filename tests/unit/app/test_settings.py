@@ -244,6 +244,7 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
     ("[sandbox]\nworkers = 0\n", "sandbox.workers: expected an integer from 1 to 64, got 0"),
     ("[sandbox]\ntimeout_ms = 5000\n", "sandbox.timeout_ms: expected a number from 1 to 1000, got 5000"),
     ("[paper]\nbalance = \"lots\"\n", 'paper.balance: expected a number greater than 0, got "lots"'),
+    ("[paper]\nhedged_margin = 50000\n", "paper.hedged_margin: expected a number from 0 to 1, got 50000"),
     ("[telegram]\nbots = 3\n", "telegram.bots: expected an array of tables ([[telegram.bots]])"),  # may hold tokens
     ("[telegram]\ntoken = \"x\"\n", "telegram.token: unknown key (known: api_url, admins,"),
     ("[telegram]\napi_url = \"api.telegram.org\"\n", "telegram.api_url: expected an http:// or https:// URL"),

@@ -32,6 +32,7 @@ from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
 from engine.adapters.brokers.paper.books import Books, open_account
 from engine.adapters.brokers.paper.history import deals as deal_history
+from engine.adapters.brokers.paper.margin import figures
 from engine.adapters.brokers.paper.market import Market
 from engine.adapters.brokers.paper.prices import Prices
 from engine.adapters.brokers.paper.stopout import PaperStopOut
@@ -69,28 +70,24 @@ class PaperBroker(Broker):
     # -- reading ------------------------------------------------------------------------------
 
     async def account(self) -> dict[str, Any]:
-        """Equity counts floating profit at the last prices. Margin is volume * contract size *
-        open price / leverage, converted at the tick value's rate; a position with no rate to
-        convert with is left out of ``margin`` (so ``margin_free`` is equity - known margin)."""
+        """Equity counts floating profit at the last prices; margin is each symbol's, hedged
+        volume charged ``[paper] hedged_margin`` of the contract (``margin.py``); a symbol with no
+        rate to convert with is left out of ``margin`` (so ``margin_free`` is equity - known margin)."""
         with self._d.lock:
             return self._account(self._d.db)
 
     def _account(self, db: Any) -> dict[str, Any]:
         balance = db.execute("SELECT balance FROM paper_account WHERE id = 1").fetchone()[0]
-        floating = margin = 0.0
-        # Profit and margin are linear in volume and open price: the positions of one symbol and
-        # side count as one, at their volume-weighted open price, kept by triggers (storage
-        # migration 10). Every market order asks this: a row a symbol, not a row a position.
-        for p in select(db, "SELECT symbol, side, volume, weighted / volume AS price_open FROM paper_exposure "
-                            "WHERE positions > 0"):
-            spec = self._table.get(p["symbol"])
-            if spec is None:
-                continue
-            floating += self._market.floating(spec, p)
-            margin += self._market.margin(spec, p) or 0.0
-        equity = balance + floating
-        return {"balance": round(balance, 2), "equity": round(equity, 2), "margin": round(margin, 2),
-                "margin_free": round(equity - margin, 2), "currency": self.currency}
+        # The positions of one symbol and side count as one (profit and margin are linear in
+        # volume and open price), kept by triggers (storage migration 10): every market order
+        # asks this, a row a symbol and side, not a row a position.
+        rows = db.execute("SELECT symbol, side, volume, weighted FROM paper_exposure WHERE positions > 0")
+        return figures(self._market, self._table, balance, rows, self.currency)
+
+    def _legs(self, db: Any, symbol: str) -> dict[str, tuple[float, float]]:
+        """The open positions of ``symbol``: each side's volume and volume x open price."""
+        return {side: (volume, weighted) for side, volume, weighted in db.execute(
+            "SELECT side, volume, weighted FROM paper_exposure WHERE symbol = ? AND positions > 0", [symbol])}
 
     async def symbol(self, symbol: str) -> dict[str, Any] | None:
         spec = self._table.get(symbol)
@@ -222,7 +219,8 @@ class PaperBroker(Broker):
                     continue
                 price = round(fill, spec.digits)
                 try:   # as MetaTrader: without the margin the order is rejected when its price comes
-                    self._market.check_margin(spec, o["volume"], price, self._account(db)["margin_free"])
+                    self._market.check_margin(spec, o["side"], o["volume"], price, self._account(db)["margin_free"],
+                                              self._legs(db, spec.name))
                 except Refused as refusal:
                     db.execute("UPDATE paper_orders SET state = 'rejected', done_at = ? WHERE ticket = ?",
                                [at, o["ticket"]])
@@ -308,7 +306,8 @@ class PaperBroker(Broker):
         closes, what = (bid, "the bid") if side == "buy" else (ask, "the ask")
         check_stops(side, closes, sl, tp, what, **spec.stops())
         self._market.rate(spec)
-        self._market.check_margin(spec, volume, price, self._account(db)["margin_free"])
+        self._market.check_margin(spec, side, volume, price, self._account(db)["margin_free"],
+                                  self._legs(db, spec.name))
         return spec, side, volume, price, sl, tp
 
     def _market_order(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:

@@ -8,8 +8,9 @@ links them; without one, what needs a rate is refused (``Refused``) or left out.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
+from engine.adapters.brokers.paper.margin import Leg, charged, with_entry
 from engine.adapters.brokers.paper.prices import Prices
 from engine.adapters.brokers.paper.rules import cents, price_of, profit_of, row_of, stop_of, volume_of, waits_below
 from engine.domain.config.paper import PaperConfig
@@ -110,11 +111,14 @@ class Market:
                            f"the {name} {current}")
         check_level("price", price, current, f"the {name}", **spec.stops())   # as MetaTrader 5 refuses it
 
-    def check_margin(self, spec: SymbolSpec, volume: float, price: float, free: float) -> None:
-        """Refused, as MetaTrader refuses it (10019), when a new position's margin is more than
-        the account's free margin; without a rate to convert with, ``rate`` refuses it anyway."""
-        need = self.margin(spec, {"volume": volume, "price_open": price})
-        if need is not None and need > free + 0.005:
+    def check_margin(self, spec: SymbolSpec, side: str, volume: float, price: float, free: float,
+                     legs: Mapping[str, Leg]) -> None:
+        """Refused, as MetaTrader refuses it (10019), when a new position adds more margin to its
+        symbol's ``legs`` (``margin.py``) than the account has free; a hedge that adds none is
+        taken. Without a rate to convert with, ``rate`` refuses it anyway."""
+        before, after = self.margin(spec, legs), self.margin(spec, with_entry(legs, side, volume, price))
+        need = None if before is None or after is None else after - before
+        if need is not None and need > 0 and need > free + 0.005:
             raise Refused(f"not enough money: {volume:g} lots of {spec.name} need {need:,.2f} {self.currency} of "
                           f"margin at 1:{self._config.leverage:g}, and the free margin is {free:,.2f}")
 
@@ -136,9 +140,10 @@ class Market:
             return 0.0
         return profit_of(spec, tick_value, p, last[0] if p["side"] == "buy" else last[1], p["volume"])
 
-    def margin(self, spec: SymbolSpec, p: dict[str, Any]) -> float | None:
-        """Volume * contract size * open price / leverage, converted at the tick value's rate;
-        None without a rate to convert with."""
+    def margin(self, spec: SymbolSpec, legs: Mapping[str, Leg]) -> float | None:
+        """The margin of a symbol's ``legs``: the lots x open price ``charged`` on (hedged volume
+        at ``[paper] hedged_margin``) x contract size / leverage, converted at the tick value's
+        rate; None without a rate to convert with."""
         if spec.quote == self.currency:
             rate: float | None = 1.0
         else:
@@ -146,4 +151,4 @@ class Market:
             rate = tick_value / (spec.contract_size * spec.tick_size) if tick_value else None
         if rate is None:
             return None
-        return p["volume"] * spec.contract_size * p["price_open"] / self._config.leverage * rate
+        return charged(legs, self._config.hedged_margin) * spec.contract_size / self._config.leverage * rate
