@@ -1,12 +1,13 @@
 """Alerts left from another account are not traded at this one.
 
 A trader who tests on paper, then sets ``engine.broker = "mt5"`` (or moves ``[mt5] login`` from a
-demo account to the live one) starts again on the same journal. An alert the last run left
-unfinished (a stop cut it short) or held while paused was sent for the account traded then: run
-again at this start, or by a resume with the missed alerts, it would trade at the new account,
-where nothing of it was meant to go, and its order was perhaps already made at the old one
-(its client id unknown to the new broker, so sent again). The journal keeps the account it last
-traded on (``account_of``, a kept switch); started on another, each such alert is settled
+demo account to the live one, or logs the terminal in to it) starts again on the same journal. An
+alert the last run left unfinished (a stop cut it short) or held while paused was sent for the
+account traded then: run again at this start, or by a resume with the missed alerts, it would
+trade at the new account, where nothing of it was meant to go, and its order was perhaps already
+made at the old one (its client id unknown to the new broker, so sent again). The journal keeps
+the account it last traded on (``account_of``: as the broker says once connected, a kept switch);
+started on another, each such alert is settled
 ``skipped``, with what an earlier run of it sent, and told; nothing runs for it. So are the
 broker's events that run left untold (its account's fills, closes, orders ended): told to the
 trades chat as that account's, never to the plugins, whose ``on_fill`` would place its follow-up
@@ -28,31 +29,52 @@ from engine.domain.orders import Event
 
 log = logging.getLogger("moonhook.engine")
 
-ACCOUNT = "account"  # the kept switch's target; its state: ``account_of`` the last run's configuration
+ACCOUNT = "account"  # the kept switch's target; its state: the account the last run traded on (``account_of``)
 
 
-def account_of(config: EngineConfig) -> str:
-    """The account ``config`` trades on, as far as its settings say: "paper", or "mt5" with the
-    ``[mt5]`` login when given (the terminal's own login is its account otherwise)."""
+def account_of(config: EngineConfig, broker: Broker | None = None) -> str:
+    """The account moonhook trades on: as ``broker`` says once connected (``Broker.trading_on``: "paper",
+    "mt5 LOGIN@SERVER"), else as ``config`` does: "paper", or "mt5" with the ``[mt5]`` login when given
+    (the terminal's own login is its account otherwise)."""
+    if broker is not None and broker.trading_on is not None:
+        return broker.trading_on
     if config.broker != "mt5" or config.mt5.login is None:
         return config.broker
     return f"mt5 {config.mt5.login}"
 
 
 def another(before: str | None, now: str) -> bool:
-    """Whether ``now`` is another account than ``before`` (None: not known). A login given where
-    none was, or no longer given, is not: the terminal may be logged in to it."""
-    if before is None or before == now:
+    """Whether ``now`` is another account than ``before`` (None: not known). What one of them does
+    not say is taken for the same: a login set where none was, or no longer given (the terminal
+    may be logged in to it), a server the broker has not said (not connected at that start)."""
+    if before is None:
         return False
-    return not ("mt5" in (before, now) and before.startswith("mt5") and now.startswith("mt5"))
+    return any(b is not None and n is not None and b != n for b, n in zip(_parts(before), _parts(now)))
+
+
+def _says_more(now: str, before: str | None) -> bool:
+    """Whether ``now`` says all ``before`` did about the account, and more: the journal keeps it
+    then, not an account a start said less of (the terminal not reached), or the next start's
+    change from ``before`` would go unseen."""
+    if before is None:
+        return True
+    return now != before and all(n is not None for b, n in zip(_parts(before), _parts(now)) if b is not None)
+
+
+def _parts(account: str) -> tuple[str, str | None, str | None]:
+    """``account``'s broker, login and server ("mt5 111@Broker-Demo"), None for those it does not say."""
+    broker, _, rest = account.partition(" ")
+    login, _, server = rest.partition("@")
+    return broker, login or None, server or None
 
 
 class AccountChange:
     """What a start on another account than the journal's last does (``compose.open_engine``):
-    ``listen`` first, then ``settle`` before ``Engine.recover``."""
+    ``listen`` first, then ``settle`` before ``Engine.recover``; made once the broker has started,
+    which has connected if it could: the account it says it trades on is compared."""
 
     def __init__(self, engine: Any, switches: Switches):
-        self._engine, self._switches, self.now = engine, switches, account_of(engine.config)
+        self._engine, self._switches, self.now = engine, switches, account_of(engine.config, engine.broker)
         kept = switches.get(ACCOUNT)
         self.before = kept.state if kept is not None else None   # the last run's account
         self._old: list[Event] = []   # its events left untold, told as its history
@@ -101,7 +123,7 @@ class AccountChange:
             log.warning("%s", told)
             engine.notifier.send("admin", told, key="account")
             engine.switchboard.skipped()  # the shadow holds them no longer
-        if self.before != self.now:
+        if self.changed or _says_more(self.now, self.before):
             self._switches.set(Switch(ACCOUNT, self.now, "start", self._since))
         return len(rows)
 

@@ -55,7 +55,7 @@ def test_an_alert_held_while_paused_on_paper_is_not_traded_by_a_resume_on_metatr
     """Paused on paper, an alert comes and is held; the trader sets broker = "mt5" and starts (still
     paused), then resumes with the missed alerts: the paper test's alert is not bought on the
     MetaTrader account. It is skipped at the start, saying why."""
-    terminal = Terminal(tmp_path / "terminal.db")
+    terminal = Terminal(tmp_path / "terminal.db", login=12345678)
     config = mt5_user(user, tmp_path / "terminal.db")
     config.replace('broker = "mt5"', 'broker = "paper"')
     config.replace("max_alert_age = 120", "max_alert_age = 0")  # no age limit: it would run however late
@@ -71,6 +71,31 @@ def test_an_alert_held_while_paused_on_paper_is_not_traded_by_a_resume_on_metatr
     row = again.settled(held)
     assert row["status"] == "skipped", row
     assert row["outcome"]["reason"] == ("not executed: journaled while moonhook traded on paper, and this start "
-                                        "trades on mt5"), row
+                                        "trades on mt5 12345678@Standin-Demo"), row
     assert again.interrupt() == 0
     assert terminal.sent() == 0 and terminal.positions() == []
+
+
+def test_an_alert_held_on_the_demo_is_not_traded_at_the_live_account_the_terminal_was_logged_in_to(user, tmp_path):
+    """No `[mt5] login`: moonhook trades the account the terminal is logged in to. Paused on the demo,
+    an alert is held; the trader logs the terminal in to the live account by hand (another terminal
+    here), starts, and resumes with the missed alerts: the demo's alert is not bought with real money."""
+    demo = Terminal(tmp_path / "demo.db", login=111, server="Standin-Demo")
+    live = Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
+    config = mt5_user(user, tmp_path / "demo.db")
+    config.replace("max_alert_age = 120", "max_alert_age = 0")  # no age limit: it would run however late
+    run = user.start("run", config=config, cwd="bot")
+    assert run.client.post("/api/pause").status_code == 200
+    held = run.webhook("buy EURUSD volume=0.1 price=1.08 sl=1.07 id=demo-held")["id"]
+    assert run.settled(held)["status"] == "paused"
+    assert run.interrupt() == 0
+
+    config.replace(f'path = "{tmp_path / "demo.db"}"', f'path = "{tmp_path / "live.db"}"')
+    again = user.start("run", config=config, cwd="bot")
+    assert again.client.post("/api/resume", json={"execute_missed": True}).status_code == 200
+    row = again.settled(held)
+    assert row["status"] == "skipped", row
+    assert row["outcome"]["reason"] == ("not executed: journaled while moonhook traded on mt5 111@Standin-Demo, "
+                                        "and this start trades on mt5 222@Standin-Live"), row
+    assert again.interrupt() == 0
+    assert live.sent() == 0 and live.positions() == [] and demo.positions() == []

@@ -43,6 +43,10 @@ class Broker(ABC):
     # Where a broker keeps the events it booked until the engine has told them (the paper broker's
     # books, MetaTrader's deals); None: told as they come, and a crash before they are told loses them.
     untold: UntoldEvents | None = None
+    # The account the broker trades on, as it says itself ("paper"; MetaTrader's "mt5 LOGIN@SERVER",
+    # set at each connection): the journal's last is compared with it (``account_change.py``). None: not
+    # known (never connected yet, or a broker that does not say), moonhook.toml's account is taken.
+    trading_on: str | None = None
 
     def __init__(self) -> None:
         self._listener: Listener | None = None

@@ -170,10 +170,41 @@ async def test_the_hours_entries_at_a_new_account_are_its_own(tmp_path):
     assert len(terminal.positions()) == 1
 
 
+async def test_the_hours_entries_at_the_account_the_terminal_was_logged_in_to_are_its_own(tmp_path):
+    """No `[mt5] login`: an entry on the demo account, then the terminal logged in to the live one by hand
+    (another terminal here), moonhook.toml the same. The demo's entry counted toward the live account's
+    max_entries_per_hour, and its first entry was refused."""
+    Terminal(tmp_path / "terminal.db", login=111, server="Standin-Demo")
+    live = Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path), max_entries_per_hour=1) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 id=demo"))["outcome"]["orders"][0]["ok"]
+    at_live = dict(broker="mt5", mt5=mt5_config(tmp_path, path=str(tmp_path / "live.db")), max_entries_per_hour=1)
+    async with running(tmp_path, **at_live) as engine:
+        first = await process(engine, "buy EURUSD volume=0.1 id=live")
+        assert first["outcome"]["orders"][0]["ok"], first["outcome"]["orders"][0]["error"]
+    assert len(live.positions()) == 1
+
+
+async def test_a_start_that_could_not_reach_the_terminal_leaves_the_journals_account_known(tmp_path):
+    """As above, with a start between whose terminal could not be reached (the account not said): the
+    journal kept "mt5" for the demo's account, and the live account's first entry was refused for the demo's."""
+    Terminal(tmp_path / "terminal.db", login=111, server="Standin-Demo")
+    live = Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path), max_entries_per_hour=1) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 id=demo"))["outcome"]["orders"][0]["ok"]
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path, path=str(tmp_path / "none.db"))) as engine:
+        assert not engine.broker.connected
+    at_live = dict(broker="mt5", mt5=mt5_config(tmp_path, path=str(tmp_path / "live.db")), max_entries_per_hour=1)
+    async with running(tmp_path, **at_live) as engine:
+        first = await process(engine, "buy EURUSD volume=0.1 id=live")
+        assert first["outcome"]["orders"][0]["ok"], first["outcome"]["orders"][0]["error"]
+    assert len(live.positions()) == 1
+
+
 async def test_a_login_written_into_moonhook_toml_is_not_another_account(tmp_path):
     """The terminal's own login traded, then `[mt5] login` set to it: the same account, whose hour
     still counts the entry made before."""
-    Terminal(tmp_path / "terminal.db")
+    Terminal(tmp_path / "terminal.db", login=111)
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path), max_entries_per_hour=1) as engine:
         assert (await process(engine, "buy EURUSD volume=0.1 id=first"))["outcome"]["orders"][0]["ok"]
     named = dict(broker="mt5", mt5=mt5_config(tmp_path, login=111), max_entries_per_hour=1)

@@ -321,7 +321,7 @@ async def test_an_alert_cut_short_on_paper_is_not_traded_at_the_first_start_on_m
     whose broker does not know its client id: a paper test traded with real money. It is
     skipped, saying why and what paper did."""
     _fill_then_die(tmp_path, "buy EURUSD volume=0.01 price=1.1")
-    terminal = Terminal(tmp_path / "terminal.db")
+    terminal = Terminal(tmp_path / "terminal.db", login=12345678)
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
         await engine.drain()
         (alert,) = engine.journal.recent(1)
@@ -329,9 +329,10 @@ async def test_an_alert_cut_short_on_paper_is_not_traded_at_the_first_start_on_m
     assert terminal.sent() == 0 and terminal.positions() == []
     assert alert["status"] == "skipped", alert
     assert alert["outcome"]["reason"].startswith(
-        "nothing more executed: journaled while moonhook traded on paper, and this start trades on mt5; sent "
-        "before: a1-engine-open: unknown"), alert["outcome"]
-    assert f"1 alerts left by the last run on paper were not executed on mt5: {alert['id']}" in said, said
+        "nothing more executed: journaled while moonhook traded on paper, and this start trades on mt5 "
+        "12345678@Standin-Demo; sent before: a1-engine-open: unknown"), alert["outcome"]
+    assert (f"1 alerts left by the last run on paper were not executed on mt5 12345678@Standin-Demo: "
+            f"{alert['id']}") in said, said
 
 
 async def test_a_paper_fill_left_untold_reaches_no_plugin_at_the_first_start_on_metatrader(tmp_path):
@@ -339,7 +340,7 @@ async def test_a_paper_fill_left_untold_reaches_no_plugin_at_the_first_start_on_
     the MetaTrader start, reached its on_fill, which bought on the MetaTrader account. It is told
     to the trades chat as paper's, and no plugin hears of it."""
     _fill_then_die(tmp_path, "buy EURUSD volume=0.01 price=1.1", {"chain": CHAIN})
-    terminal = Terminal(tmp_path / "terminal.db")
+    terminal = Terminal(tmp_path / "terminal.db", login=12345678)
     async with running(tmp_path, {"chain": CHAIN}, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
         await engine.drain()
         with trio.fail_after(10):  # bounds a hang: the fill is forgotten once told, to the plugins too
@@ -349,4 +350,22 @@ async def test_a_paper_fill_left_untold_reaches_no_plugin_at_the_first_start_on_
     assert terminal.sent() == 0 and terminal.positions() == []
     (fill,) = said
     assert fill.startswith("opened buy 0.01 EURUSD @ 1.1 (market, engine) (told at this start"), said
-    assert fill.endswith(", at paper: not told to the plugins at mt5"), said
+    assert fill.endswith(", at paper: not told to the plugins at mt5 12345678@Standin-Demo"), said
+
+
+async def test_an_alert_cut_short_on_the_demo_is_not_traded_at_the_live_account_the_terminal_was_logged_in_to(tmp_path):
+    """No `[mt5] login`: moonhook trades the terminal's own account. Killed once the demo had filled the
+    alert's order, the alert unfinished; the trader then logs the terminal in to the live account (another
+    terminal here) and starts. Run again there, the alert bought at the live account, whose terminal does
+    not know its client id: moonhook.toml is the same, the account is not. It is skipped, saying why."""
+    Terminal(tmp_path / "terminal.db", login=111, server="Standin-Demo")
+    _fill_then_die(tmp_path, "buy EURUSD volume=0.01", mt5=True)
+    live = Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path, path=str(tmp_path / "live.db"))) as engine:
+        await engine.drain()
+        (alert,) = engine.journal.recent(1)
+    assert live.sent() == 0 and live.positions() == []
+    assert alert["status"] == "skipped", alert
+    assert alert["outcome"]["reason"].startswith(
+        "nothing more executed: journaled while moonhook traded on mt5 111@Standin-Demo, and this start trades on "
+        "mt5 222@Standin-Live; sent before: a1-engine-open: "), alert["outcome"]

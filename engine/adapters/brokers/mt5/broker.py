@@ -128,6 +128,7 @@ class MT5Broker(Broker):
     async def _connect(self) -> None:
         await self._session.connect()
         self._infos.clear()  # the login may be another account, at another server
+        self.trading_on = f"mt5 {self._session.account}"
 
     async def query(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any:
         """``fn`` in the worker: its value, or None with the failure logged. Raises Unknown if

@@ -50,6 +50,7 @@ class PaperBroker(Broker):
     """Fills at the alert's price (as the bid; the ask is the spread above it) or the last quote."""
 
     name = "paper"
+    trading_on = "paper"
 
     def __init__(self, database: Database, config: PaperConfig = PaperConfig(),
                  clock: Callable[[], float] = time.time):
