@@ -5,12 +5,14 @@ for the plugin's own (closed by a `close`, told to its hooks)."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import time
 
 from engine.adapters.brokers.mt5.orders import tag_for
 from engine.adapters.storage import backup
 from engine.domain.orders import OrderRequest
 
+from support.mt5_standin import Terminal
 from support.mt5_support import mt5, until
 
 BASE = 7_770_000
@@ -119,3 +121,32 @@ async def test_the_highest_alert_a_tag_at_the_broker_names_is_seen_at_each_conne
         leftover.unlink()
     async with mt5(tmp_path) as broker:
         assert broker.alerts_seen == 9 and kept in [o["ticket"] for o in broker.terminal.orders()]
+
+
+def _log_in_by_hand(terminal, other) -> None:
+    """The terminal at ``terminal`` logged in to ``other``'s account, its link to moonhook unbroken:
+    from the next call on, each answers with that account (the stand-in's state copied over)."""
+    source, target = sqlite3.connect(other), sqlite3.connect(terminal)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+
+
+async def test_the_terminal_logged_in_to_another_account_while_moonhook_runs_gets_numbers_of_its_own(tmp_path):
+    """The trader logs the terminal in to the live account by hand while moonhook runs: /health still
+    said the demo's account, and the live account's orders went under the demo's magic numbers, the
+    position of an expert there numbered alike taken for moonhook's. The next poll sees the account,
+    the connection is made again there, and the book settles it as at a start on it."""
+    live = Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
+    theirs = live.open_external("EURUSD", "buy", 0.3, magic=BASE + 1)
+    async with mt5(tmp_path) as broker:
+        assert (await broker.execute(market("a1-engine-open", "engine"))).ok   # the demo's: BASE + 1
+        _log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
+        await until(lambda: broker.book.get_state("account") == "222@Standin-Live")
+        assert broker.state.startswith("connected: account 222 on Standin-Live"), broker.state
+        assert (await broker.execute(market("a2-engine-open", "engine", 2))).ok
+        (external,) = [p for p in await broker.positions() if p["external"]]
+        assert external["ticket"] == theirs
+        assert sorted(p["magic"] for p in broker.terminal.positions()) == [BASE + 1, BASE + 2]  # the live account

@@ -72,7 +72,7 @@ class Session:
         self.connected, self._lost = True, trio.Event()
         self._up.set()
         self._account = f"account {account.get('login')} on {account.get('server')}"
-        self.account = f"{account.get('login')}@{account.get('server')}"
+        self.account = _login_at(account)
         self.currency = account.get("currency") or None
         self.warnings = _warnings(account, terminal)
         await self._find_clock()
@@ -137,14 +137,21 @@ class Session:
     async def watch(self) -> None:
         """The terminal's own state, looked at each poll: its connection to the trade server (gone,
         the session is lost and found again once the terminal has it back: an alert waits for it
-        rather than meeting 10031, and the trader is told, not "connected" again at each try) and
-        its Algo Trading button. Raises Unknown if the session is lost."""
+        rather than meeting 10031, and the trader is told, not "connected" again at each try), the
+        account it is logged in to (another, logged in to by hand: the session is lost and made again
+        there, for the book to settle it, ``accounts.py``) and its Algo Trading button. Raises Unknown
+        if the session is lost."""
         terminal = await self.call("terminal_info")
         if not terminal:
             return
         if terminal.get("connected") is False:
             self.lose(NO_SERVER)
             raise Unknown(NO_SERVER)
+        account = await self.call("account_info")
+        if account and _login_at(account) != self.account:
+            said = f"the terminal is logged in to account {_login_at(account)} now, not {self.account}"
+            self.lose(said)
+            raise Unknown(said)
         self.algo_trading(terminal.get("trade_allowed") is not False)
 
     def _warn(self, warning: str) -> None:
@@ -209,6 +216,11 @@ class Session:
                 pass
         self.connected = False
         await self.link.aclose()
+
+
+def _login_at(account: dict[str, Any]) -> str:
+    """``account_info``'s account as "LOGIN@SERVER"."""
+    return f"{account.get('login')}@{account.get('server')}"
 
 
 def _warnings(account: dict[str, Any], terminal: dict[str, Any]) -> list[str]:
