@@ -9,16 +9,20 @@ So the book keeps the account it was written at ("LOGIN@SERVER"); at a connectio
 what was of the old one is forgotten, as a first start's: each plugin is given a number anew at
 its first order, past those in use at this account, and none is taken back off the comments
 there (``magic.py``: another moonhook project's alerts there are tagged as this journal's); the
-orders and deals there now are known, not told. The journal, the order ledger and the trades
-already told stay: they are history.
+orders and deals there now are known, not told. A send of the old account whose answer was lost
+is not looked for at the new one (its tag and number may be another's there), nor does it hold a
+place in ``engine.max_open_positions`` there, or refuse an entry of its symbol on a netting account
+(``Book.in_doubt``, ``Book.unresolved``). The journal, the order ledger and the trades already
+told stay: they are history.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Callable, Protocol
 
-from engine.adapters.brokers.mt5.book import Book
+from engine.adapters.brokers.mt5.book import SINCE, Book
 from engine.adapters.brokers.mt5.history import TOLD, WATERMARK
 from engine.adapters.brokers.mt5.magic import Magics
 from engine.adapters.brokers.mt5.pending import KNOWN
@@ -56,7 +60,7 @@ def book_account(book: Book, account: str) -> str | None:
     if before is None:
         book.put_state(ACCOUNT, account)
         return None
-    book.forget(OF_THE_ACCOUNT, {ACCOUNT: account})
+    book.forget(OF_THE_ACCOUNT, {ACCOUNT: account, SINCE: repr(time.time())})
     log.warning("MetaTrader 5: account %s, not %s this journal traded on: the magic numbers, orders and deals of "
                 "%s are not looked for here; its positions there are left as they are (close them in MetaTrader 5 "
                 "on that account), and moonhook's orders here get numbers of their own", account, before, before)

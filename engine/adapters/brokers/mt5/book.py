@@ -18,6 +18,9 @@ OPEN_STATES = ("sending", "unknown")
 # (``in_doubt``): a slow trade server, or the far side of a bridge, may still execute it meanwhile.
 # It stays "not known" after, and its fill is told if it comes; the place is not held for ever.
 LATE_HOLD = 3_600
+# The mt5_state key of when the book came to the account it is of (``accounts.py``): the sends
+# written down before were made at another account, never looked for nor held in doubt at this one.
+SINCE = "account_since"
 
 
 class Book:
@@ -126,13 +129,18 @@ class Book:
         return row is not None
 
     def in_doubt(self) -> list[dict[str, Any]]:
-        """The entries (market or pending) written down in the last LATE_HOLD seconds whose outcome
-        is not known, oldest first: in flight, or their answer lost and not found (they may still arrive)."""
+        """The entries (market or pending) written down in the last LATE_HOLD seconds at this
+        account whose outcome is not known, oldest first: in flight, or their answer lost and not
+        found (they may still arrive)."""
         with self._d.lock:
             rows = select(self._d.db, "SELECT * FROM mt5_sends WHERE state IN ('sending', 'unknown', 'lost') AND "
                                       "kind IN ('market', 'pending') AND created_at > ? ORDER BY created_at",
-                          [time.time() - LATE_HOLD])
+                          [max(time.time() - LATE_HOLD, self._since())])
         return [_decoded(r) for r in rows]
+
+    def _since(self) -> float:
+        """When the book came to its account (0: the first it was of)."""
+        return float(self.get_state(SINCE) or 0.0)
 
     def removed(self, ticket: int) -> bool:
         """Whether moonhook sent the removal of pending order ``ticket`` (a cancel of its own) and
@@ -144,10 +152,11 @@ class Book:
         return row is not None
 
     def unresolved(self) -> list[dict[str, Any]]:
-        """Sends whose outcome is not known: their answer was lost, or the engine stopped."""
+        """Sends whose outcome is not known: their answer was lost, or the engine stopped. Not
+        those made at another account: they are not looked for at this one (``accounts.py``)."""
         with self._d.lock:
             rows = select(self._d.db, "SELECT * FROM mt5_sends WHERE state IN ('sending', 'unknown') "
-                                         "ORDER BY created_at")
+                                         "AND created_at > ? ORDER BY created_at", [self._since()])
         return [_decoded(r) for r in rows]
 
     # -- magic numbers ----------------------------------------------------------------------
