@@ -369,10 +369,7 @@ class Engine:
     async def recover(self) -> int:
         """Queues every journaled alert not fully processed, oldest first (each expired if too
         old when its turn comes); returns how many. Paused, they are held as paused instead."""
-        rows = self.journal.unfinished()
-        if self.paused:
-            await self.switchboard.hold(rows)
-            return 0
+        rows = await self.switchboard.recover(self.journal.unfinished())
         for row in rows:
             self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter(), DURABLE, row["received_at"])
         if rows:

@@ -76,6 +76,7 @@ class Switchboard:
         self._arrived = trio.Event()   # none is
         self._held: list[tuple] | None = None  # alerts journaled while a resume queues the missed ones
         self._resuming = trio.Lock()   # two resumes at once would queue the missed alerts twice
+        self.recovered = trio.Event()  # set once the alerts the last run left are queued or held (``recover``)
         self.skipped: Callable[[], None] = lambda: None  # told once a resume skipped alerts (the shadow's)
 
     @property
@@ -146,6 +147,9 @@ class Switchboard:
         not run them). Returns how many were queued. ``shown``: how many held alerts the trader
         was told of; raises HeldChanged, still paused, when more are held now, so that none is
         skipped or run unshown."""
+        # An interface up before the recovery (Telegram's commands, at the start) waits for it: the
+        # alerts it holds are counted, and those it would queue are not queued twice.
+        await self.recovered.wait()
         async with self._resuming:
             if shown is not None and self.paused:
                 while self._arriving:  # one being journaled as paused counts too
@@ -195,6 +199,15 @@ class Switchboard:
         self._events.publish("alert.finished", id=row["id"], symbol=alert.symbol, status="skipped",
                              command=alert.action.value if alert.action else None, reason=outcome["reason"],
                              plugins=[], latency_ms=round((self._clock() - row["received_at"]) * 1000, 3))
+
+    async def recover(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """At the start, the alerts the stop left unfinished (``rows``): those to queue now,
+        none when paused (``hold``). A resume waits for this."""
+        if self.paused:
+            await self.hold(rows)
+            rows = []
+        self.recovered.set()
+        return rows
 
     async def hold(self, rows: list[dict[str, Any]]) -> None:
         """At a start paused: the alerts the stop left unfinished wait as if they had come
