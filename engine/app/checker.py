@@ -62,7 +62,7 @@ async def check_files(paths: list[Path], config: EngineConfig = EngineConfig(),
 
 def server_findings(server: ServerConfig, settings_name: str = "moonhook.toml") -> list[Finding]:
     """What ``moonhook run``'s banner says of ``[server]`` too: the names the dashboard refuses."""
-    note = unlisted_note(server.host, server.hosts)
+    note = unlisted_note(server.host, server.hosts, server.trusted_proxies)
     return [Finding(settings_name, None, "warning", note)] if note is not None else []
 
 

@@ -148,7 +148,8 @@ def _banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
     if engine.broker != "paper" and engine.max_order_volume is None and engine.max_open_positions is None:
         print("moonhook: no account limits: set engine.max_order_volume and engine.max_open_positions in "
               f"{path} before trading real money (docs/security.md)", file=sys.stderr)
-    if (note := unlisted_note(settings.server.host, settings.server.hosts)) is not None:
+    server = settings.server
+    if (note := unlisted_note(server.host, server.hosts, server.trusted_proxies)) is not None:
         print(f"moonhook: {note}", file=sys.stderr)
     if not settings.server.secret:
         print("moonhook: no server.secret is set: every webhook is refused. Run `moonhook init` or set "

@@ -86,12 +86,20 @@ def listed(entries: tuple[str, ...]) -> tuple[Name, ...]:
     return tuple(n for n in (split(e) for e in entries) if n is not None)
 
 
-def unlisted_note(host: str, entries: tuple[str, ...]) -> str | None:
-    """What ``moonhook run`` and ``moonhook check`` say when the server listens beyond this
-    machine (``server.host`` is not a loopback address) and no name is listed; None otherwise."""
+def unlisted_note(host: str, entries: tuple[str, ...], proxies: tuple[str, ...] = ()) -> str | None:
+    """What ``moonhook run`` and ``moonhook check`` say when no name is listed and the server
+    listens beyond this machine (``server.host`` is not a loopback address), or sits behind a
+    reverse proxy (``proxies``: ``server.trusted_proxies``), which forwards the public name; None
+    otherwise."""
     bare = host.strip().lower().strip("[]")
-    if entries or bare == "localhost" or (_ip(bare) and ipaddress.ip_address(bare.split("%", 1)[0]).is_loopback):
+    if entries:
         return None
+    if bare == "localhost" or (_ip(bare) and ipaddress.ip_address(bare.split("%", 1)[0]).is_loopback):
+        if not proxies:
+            return None
+        return ("server.trusted_proxies is set and server.hosts is empty: a reverse proxy that forwards your public "
+                "name (Caddy does, nginx with proxy_set_header Host) has the dashboard and the API refused (403) "
+                "until the name is listed in server.hosts. The webhook answers at any name.")
     named = "" if _ip(bare) else f", {host!r}"
     return (f"server.host is {host!r} and server.hosts is empty: the dashboard and the API answer at this "
             f"machine's IP addresses, localhost{named} only; another name for it (your reverse proxy's public "

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 
+from engine.app.checker import server_findings
 from engine.domain.config import ServerConfig
 from engine.domain.config.hosts import answers, listed, unlisted_note
 from engine.interfaces.web.hosts import HostGate
@@ -108,3 +109,16 @@ def test_the_note_when_the_server_listens_beyond_this_machine_with_no_name_liste
     assert "localhost, 'mypc.lan' only" in unlisted_note("mypc.lan", ())
     assert unlisted_note("0.0.0.0", ("trader.example.com",)) is None
     assert [unlisted_note(h, ()) for h in ("127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]")] == [None] * 5
+
+
+async def test_a_reverse_proxy_that_forwards_the_public_name_is_said_to_need_it_listed(tmp_path):
+    """Behind a proxy on this machine (listed in trusted_proxies, as the docs before server.hosts
+    said to), the dashboard is refused at the public name the proxy forwards: ``moonhook check``
+    and the banner say so, not only the dashboard's 403 after the upgrade."""
+    behind = replace(SERVER, trusted_proxies=("127.0.0.1",))
+    async with running(tmp_path) as engine, serving(engine, behind) as client:
+        forwarded = await client.get("/api/overview", headers={**AUTH, "Host": "trader.example.com"})
+        assert forwarded.status_code == 403
+    (finding,) = server_findings(behind)
+    assert finding.level == "warning" and "trusted_proxies is set and server.hosts is empty" in finding.message
+    assert server_findings(replace(behind, hosts=("trader.example.com",))) == []
