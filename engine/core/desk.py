@@ -160,7 +160,8 @@ class Desk(PlainDesk):
         again, so each left unknown is asked of the broker now, and handed on if it cannot tell yet."""
         for row in self._ledger.for_alert(alert_id):
             cid = row["client_id"]
-            if row["status"] == "unknown" and not await settled(self._database, self._ledger, self.broker, cid):
+            if row["status"] == "unknown" and not await settled(self._database, self._ledger, self.broker, cid,
+                                                                 alone=True):
                 self.left_unknown(cid)
         return [_record(row["request"].get, row["result"] or _LOST) for row in self._ledger.for_alert(alert_id)]
 
@@ -212,7 +213,7 @@ class Desk(PlainDesk):
             self._metrics.executed(request, result, sent, run)
             self._ledger.finish(request, "done" if result.ok else "unknown" if result.unknown else "refused", result,
                                 latency)
-            if result.unknown and request.alert_id is None:   # settled when the broker can tell (unsettled.py)
+            if result.unknown:   # settled when the broker can tell, its alert's outcome too (unsettled.py)
                 self.left_unknown(request.client_id)
         if not result.ok and not result.duplicate:
             self._notifier.send("trades", *describe_not_done(request, result))

@@ -1,13 +1,14 @@
 """Orders whose answer was lost, which no alert runs again: an administrator's close, a
-timer's or a broker event's order, and those of an alert that is over (expired, ``expiry.py``).
-The ledger wrote each down as "unknown" before the broker's call (``OrderLedger.sending``); an
-unfinished alert's are settled when recovery runs the alert again and meets its client ids,
-these are not. Each is asked of the broker by its client id
+timer's or a broker event's order, and those of an alert that is over (failed with it not
+known, expired: ``expiry.py``). The ledger wrote each down as "unknown" before the broker's
+call (``OrderLedger.sending``); an unfinished alert's are settled when recovery runs the alert
+again and meets its client ids, these are not. Each is asked of the broker by its client id
 (``Broker.first_result``) and settled, done or refused, once the broker can tell (MetaTrader 5
-finds a lost send by its tag when it reconciles, ``mt5/send.py``): those a crash left, from
-the start-up; one answered unknown while the engine runs (MetaTrader back after a lost send),
-from that answer (``Settler``). One the broker cannot tell within LOOKS stays unknown, and is
-asked again at the next start.
+finds a lost send by its tag when it reconciles, ``mt5/send.py``, or by its deal or its pending
+order arriving late): those a crash left, from the start-up; one answered unknown while the
+engine runs, from that answer (``Settler``), an alert's once its outcome is written, which is
+settled with it (``OrderLedger.settled``). One the broker cannot tell within LOOKS stays
+unknown, and is asked again at the next start.
 """
 
 from __future__ import annotations
@@ -49,9 +50,12 @@ async def settle_unknown(database: Database, ledger: OrderLedger, broker: Broker
     return left
 
 
-async def settled(database: Database, ledger: OrderLedger, broker: Broker, client_id: str) -> bool:
-    """Whether ``client_id``'s answer was found at the broker and written; False if the broker
-    cannot tell now (not known there yet, its connection lost, or the write failed)."""
+async def settled(database: Database, ledger: OrderLedger, broker: Broker, client_id: str,
+                  alone: bool = False) -> bool:
+    """Whether ``client_id``'s answer was found at the broker and written, with its alert's
+    outcome (``OrderLedger.settled``; ``alone``: the row alone); False if the broker cannot tell
+    now (not known there yet, its connection lost), its alert's outcome is not written yet, or
+    the write failed."""
     try:
         result = await broker.first_result(client_id)
     except BrokerError:
@@ -60,7 +64,8 @@ async def settled(database: Database, ledger: OrderLedger, broker: Broker, clien
         return False
     await database.writable()
     try:
-        ledger.answered(client_id, result)
+        if not ledger.settled(client_id, result, alone):
+            return False   # its alert's outcome is not written yet
     except sqlite3.Error as e:  # the disk: left for the next look
         log.warning("order ledger: %s could not be settled now: %s", client_id, e)
         return False
@@ -70,9 +75,10 @@ async def settled(database: Database, ledger: OrderLedger, broker: Broker, clien
 
 
 class Settler:
-    """Hands each order no alert runs again, answered unknown, to ``settle_unknown`` (its own
-    look at the broker), in the engine's nursery: its ledger row is settled once the broker
-    can tell, without a restart. ``run`` starts with those a crash left."""
+    """Hands each order answered unknown (an alert's too: its alert is not run again for it) to
+    ``settle_unknown`` (its own look at the broker), in the engine's nursery: its ledger row (and
+    alert) is settled once the broker can tell, without a restart. ``run`` starts with those a
+    crash left."""
 
     def __init__(self, database: Database, ledger: OrderLedger, broker: Broker):
         self._database, self._ledger, self._broker = database, ledger, broker

@@ -93,10 +93,10 @@ class OrderResult:
 
     @classmethod
     def from_plain(cls, data: dict[str, Any]) -> "OrderResult":
-        return cls(**{k: v for k, v in data.items() if k in _RESULT_FIELDS})
+        return cls(**{k: v for k, v in data.items() if k in RESULT_FIELDS})
 
 
-_RESULT_FIELDS = {"ok", "ticket", "price", "volume", "error", "duplicate", "closed", "unknown"}
+RESULT_FIELDS = {"ok", "ticket", "price", "volume", "error", "duplicate", "closed", "unknown"}
 
 
 @dataclass(frozen=True)

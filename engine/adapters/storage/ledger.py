@@ -15,8 +15,9 @@ import json
 import time
 from typing import Any
 
-from engine.domain.orders import OPENING, OrderRequest, OrderResult
+from engine.domain.orders import OPENING, RESULT_FIELDS, OrderRequest, OrderResult
 from engine.adapters.storage.database import Database, select
+from engine.adapters.storage.journal import UNFINISHED
 
 STATUSES = ("done", "refused", "vetoed", "unknown")
 _IDENTITY = ("kind", "symbol", "side", "ticket", "type")  # what makes two requests the same order
@@ -56,6 +57,27 @@ class OrderLedger:
             db.execute("UPDATE orders SET status = ?, result = ?, done_at = ? "
                        "WHERE client_id = ? AND status = 'unknown'",
                        ["done" if result.ok else "refused", json.dumps(result.to_plain()), time.time(), client_id])
+
+    def settled(self, client_id: str, result: OrderResult, alone: bool = False) -> bool:
+        """``answered``, for an order whose answer was lost, now known at the broker (``unsettled.py``),
+        and in the same transaction its alert's outcome: its record there takes ``result``, and an
+        alert failed for no other reason than orders now all done is done. False while its alert's
+        outcome is not written yet (its run goes on: looked at again later), unless ``alone``: the
+        row alone, for an alert expiring now, whose outcome is written from its rows."""
+        with self._d.transaction() as db:
+            row = db.execute("SELECT o.status, a.id, a.status, a.outcome FROM orders o LEFT JOIN alerts a "
+                             "ON a.id = o.alert_id WHERE o.client_id = ?", [client_id]).fetchone()
+            if row is None or row[0] != "unknown":
+                return True   # answered meanwhile (its alert run again, another look)
+            if row[2] in UNFINISHED and not alone:
+                return False
+            db.execute("UPDATE orders SET status = ?, result = ?, done_at = ? WHERE client_id = ?",
+                       ["done" if result.ok else "refused", json.dumps(result.to_plain()), time.time(), client_id])
+            if row[3] is not None and row[2] not in UNFINISHED:
+                status, outcome = _told(row[2], json.loads(row[3]), client_id, result)
+                db.execute("UPDATE alerts SET status = ?, outcome = ? WHERE id = ?",
+                           [status, json.dumps(outcome, default=str), row[1]])
+        return True
 
     def _write(self, request: OrderRequest, status: str, result: OrderResult | None,
                latency_ms: float | None) -> None:
@@ -138,6 +160,18 @@ class OrderLedger:
             r["request"] = json.loads(r["request"])
             r["result"] = json.loads(r["result"]) if r["result"] else None
         return rows
+
+
+def _told(status: str, outcome: dict[str, Any], client_id: str, result: OrderResult) -> tuple[str, dict[str, Any]]:
+    """An alert's ``status`` and ``outcome`` once the order ``client_id``, its answer lost, has
+    ``result`` at the broker: its record takes it (the request's fields stay); "failed" for
+    that order alone, not for an error of the alert's, is "done" once every order is."""
+    orders = [{**{k: v for k, v in o.items() if k not in RESULT_FIELDS}, **result.to_plain()}
+              if isinstance(o, dict) and o.get("client_id") == client_id else o for o in outcome.get("orders") or ()]
+    outcome = {**outcome, "orders": orders} if "orders" in outcome else outcome
+    if status == "failed" and "error" not in outcome and orders and all(o.get("ok") for o in orders):
+        status = "done"
+    return status, outcome
 
 
 def _named(request: dict[str, Any]) -> str:

@@ -1,6 +1,8 @@
 """Orders a crash left "unknown" in the order ledger that no alert runs again (an
 administrator's close, a timer's order): settled at the next start from the broker's own
-record of the client id (engine/core/unsettled.py)."""
+record of the client id (engine/core/unsettled.py). An alert's order whose answer MetaTrader
+lost while the engine runs is settled once the broker knows it (the stand-in terminal,
+tests/support/mt5_standin.py, delivers it late), with its alert's outcome."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from engine.adapters.storage import Database, OrderLedger
 from engine.core.unsettled import settle_unknown
 from engine.domain.orders import OrderRequest
 
-from support.engine_support import process, running, write_scripts
+from support.engine_support import process, running, told, write_scripts
+from support.mt5_standin import Terminal
+from support.mt5_support import config as mt5_config, until
 from support.paths import SUPPORT
 
 
@@ -74,3 +78,33 @@ async def test_an_expired_alerts_order_left_unknown_is_settled_at_the_next_start
             while (order := engine.ledger.for_alert(alert_id)[0])["status"] == "unknown":
                 await trio.sleep(0.02)
     assert order["status"] == "done" and order["result"]["ok"] is True, order
+
+
+def _settled(engine, alert_id: int) -> bool:
+    return engine.ledger.for_alert(alert_id)[0]["status"] != "unknown"
+
+
+async def test_an_alerts_entry_whose_answer_was_lost_is_done_with_its_alert_once_its_deal_comes(tmp_path):
+    # The entry's answer was lost and MetaTrader showed no trace of it in time: its alert failed,
+    # "not known". Then it arrived, and its deal settled the send at the broker; but only orders of
+    # no alert went to the Settler, so the ledger, the alert's outcome and status (the dashboard,
+    # /api/alerts/<id>, the overview's failed alerts) said so until the next start.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        terminal.script("order_send", "late")
+        lost = await process(engine, "buy EURUSD volume=0.1")
+        assert lost["status"] == "failed" and lost["outcome"]["orders"][0]["unknown"] is True, lost
+        assert terminal.deliver_late() == [10009]                       # it arrives after all
+        await until(lambda: _settled(engine, lost["id"]))
+        (position,) = terminal.positions()
+        (row,) = engine.ledger.for_alert(lost["id"])
+        assert row["status"] == "done" and row["result"]["ticket"] == position["ticket"], row
+        alert = engine.journal.get(lost["id"])
+        (order,) = alert["outcome"]["orders"]
+        assert alert["status"] == "done" and engine.journal.counts_since(0)["failed"] == 0, alert
+        assert (order["ok"], order["ticket"], order["side"], "unknown" in order) == (True, position["ticket"],
+                                                                                   "buy", False), order
+        said = [text for _, text in await told(engine) if text.startswith(("opened", "order not known"))]
+        assert len(said) == 2 and said[1] == "opened buy 0.1 EURUSD @ 1.0801 (market, engine)", said
+        assert terminal.sent() == 1
+

@@ -1,0 +1,29 @@
+"""A user on MetaTrader 5 whose terminal loses order_send's answer (the stand-in, tests/support/
+mt5_standin.py, delivers the request late, as the Windows side of a bridge goes on with a call its
+Linux side gave up on): `moonhook run` says the entry is not known, never sends it again, and once
+it arrives, the alert and its order say what it did."""
+
+from __future__ import annotations
+
+from support.e2e_support import mt5_user, until
+from support.mt5_standin import Terminal
+
+
+def test_an_entry_whose_answer_was_lost_shows_done_once_it_arrives_without_a_restart(user, tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.append("timeout = 2\nresolve_seconds = 0.5\n")   # a hung send is given up on soon
+    run = user.start("run", config=config, cwd="bot")
+    terminal.script("order_send", "late")
+    lost = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost")["id"])
+    assert lost["status"] == "failed" and lost["orders"][0]["status"] == "unknown", lost["outcome"]
+    assert terminal.deliver_late() == [10009]                           # it arrives after all
+    alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] != "unknown",
+                  "the lost entry settled")
+    (position,) = terminal.positions()
+    (order,) = alert["outcome"]["orders"]
+    assert alert["status"] == "done" and alert["orders"][0]["status"] == "done", alert
+    assert (order["ok"], order["ticket"], "unknown" in order) == (True, position["ticket"], False), order
+    assert run.get("/api/overview")["today"]["failed"] == 0 and terminal.sent() == 1
+    assert run.interrupt() == 0
+    assert "Traceback" not in run.text()
