@@ -18,7 +18,7 @@ from engine.core.unsettled import settle_unknown
 from engine.domain.orders import OrderRequest
 
 from support.engine_support import process, running, told, write_scripts
-from support.mt5_standin import Terminal
+from support.mt5_standin import ORDER_STATE_EXPIRED, Terminal
 from support.mt5_support import config as mt5_config, until
 from support.paths import SUPPORT
 
@@ -108,3 +108,28 @@ async def test_an_alerts_entry_whose_answer_was_lost_is_done_with_its_alert_once
         assert len(said) == 2 and said[1] == "opened buy 0.1 EURUSD @ 1.0801 (market, engine)", said
         assert terminal.sent() == 1
 
+
+async def test_an_alerts_pending_entry_placed_late_is_settled_as_placed_and_its_expiry_told_once(tmp_path):
+    # The pending entry's answer was lost, and it was placed late: no deal came to settle its send,
+    # so the poll that listed it resting left it "lost" at the broker, "unknown" in the ledger and
+    # the alert, and held its place in doubt; its expiry, unfilled, was told and settled nothing.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        terminal.script("order_send", "late")
+        lost = await process(engine, "buylimit EURUSD volume=0.1 price=1.07")
+        assert lost["status"] == "failed" and lost["outcome"]["orders"][0]["unknown"] is True, lost
+        assert terminal.deliver_late() == [10008]                       # placed after all
+        (placed,) = terminal.orders()
+        await until(lambda: _settled(engine, lost["id"]))
+        (row,) = engine.ledger.for_alert(lost["id"])
+        assert row["status"] == "done" and row["result"]["ticket"] == placed["ticket"], row
+        alert = engine.journal.get(lost["id"])
+        assert alert["status"] == "done" and alert["outcome"]["orders"][0]["ticket"] == placed["ticket"], alert
+        assert engine.broker.book.in_doubt() == []                      # no longer held as maybe arriving
+        terminal.end_order(placed["ticket"], ORDER_STATE_EXPIRED)
+        with trio.fail_after(20):
+            while not [text for _, text in await told(engine) if "expired" in text]:
+                await trio.sleep(0.02)
+        dropped = [text for _, text in await told(engine) if text.startswith("pending order")]
+        assert len(dropped) == 1 and f"{placed['ticket']} buy limit 0.1 EURUSD @ 1.07 expired" in dropped[0], dropped
+        assert engine.ledger.for_alert(lost["id"])[0]["status"] == "done" and terminal.sent() == 1

@@ -10,11 +10,17 @@ A filled one is the deal history's to tell; one moonhook removed itself is not t
 removal refused, Algo Trading off, left it live: its end is told).
 Its event is written down with the ticket's leaving the known ones, and kept until the engine
 has told it (``storage/untold.py``): a crash in between tells it at the next start, ``again``.
+
+A pending entry whose answer was lost and never found ("lost", ``history.py``) that the poll
+meets resting settles its send as placed, as a deal settles a market entry's: a repeat answers
+it, the engine's order ledger learns it (``Broker.first_result``), and it no longer holds a
+place in doubt; its end, if unfilled, is told as any order's.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import trio
@@ -24,6 +30,8 @@ from engine.adapters.brokers.mt5.history import History, Terminal, alert_of, moo
 from engine.domain.orders import Dropped, OrderResult
 
 KNOWN = "pending_orders_known"
+
+log = logging.getLogger("moonhook.mt5")
 
 
 class PendingWatch:
@@ -46,6 +54,7 @@ class PendingWatch:
     async def _gone(self) -> list[Dropped]:
         known = self._known()
         now = await self._ours()
+        await self._arrived(now)
         events, left = [], set()
         for ticket in sorted(known - set(now)):
             found = await self._b.query("history_orders_get", ticket=ticket)
@@ -58,6 +67,17 @@ class PendingWatch:
         # written with their events, kept until told: a crash before the engine tells them tells them at the start
         await self._b.write(self._keep, known, set(now) | left, events)
         return events
+
+    async def _arrived(self, now: dict[int, dict[str, Any]]) -> None:
+        """The lost sends of pending entries (their answer lost, not found in time) among the
+        orders resting ``now``, settled as placed: they arrived after all."""
+        lost = {s["tag"]: s for s in self._b.book.in_doubt() if s["state"] == "lost"} if now else {}
+        for order in (o for o in now.values() if o.get("comment") in lost):
+            log.warning("%s: its answer was lost, and it was placed later (pending order %s)", order["comment"],
+                        order["ticket"])
+            await self._b.settle(order["comment"], OrderResult(ok=True, ticket=order["ticket"],
+                                                               price=order["price_open"],
+                                                               volume=order["volume_initial"]))
 
     async def removal(self, ticket: int, result: OrderResult) -> OrderResult:
         """``result``, the answer to moonhook's removal of pending order ``ticket``; refused because
