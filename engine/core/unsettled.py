@@ -26,7 +26,9 @@ from engine.domain.orders import BrokerError
 log = logging.getLogger("moonhook.engine")
 
 LOOK_EVERY = 2.0   # seconds between two looks at the broker while it cannot tell yet
-LOOKS = 300        # then left unknown until the next start: 10 minutes of looks
+# Then left unknown until the next start: an hour of looks, as long as MetaTrader holds a lost
+# entry's place in doubt (mt5/book.py's LATE_HOLD), since it may arrive so late.
+LOOKS = 1_800
 
 
 async def settle_unknown(database: Database, ledger: OrderLedger, broker: Broker, client_ids: list[str], *,

@@ -14,7 +14,8 @@ import trio
 
 from engine.adapters.brokers.paper import PaperBroker
 from engine.adapters.storage import Database, OrderLedger
-from engine.core.unsettled import settle_unknown
+from engine.adapters.brokers.mt5.book import LATE_HOLD
+from engine.core.unsettled import LOOK_EVERY, LOOKS, settle_unknown
 from engine.domain.orders import OrderRequest
 
 from support.engine_support import process, running, told, write_scripts
@@ -78,6 +79,13 @@ async def test_an_expired_alerts_order_left_unknown_is_settled_at_the_next_start
             while (order := engine.ledger.for_alert(alert_id)[0])["status"] == "unknown":
                 await trio.sleep(0.02)
     assert order["status"] == "done" and order["result"]["ok"] is True, order
+
+
+def test_a_lost_order_is_looked_for_as_long_as_metatrader_holds_it_in_doubt():
+    # MetaTrader holds a lost entry's place for an hour (it may arrive so late); the Settler
+    # looked for 10 minutes, so one arriving later was open at the broker and "unknown" in the
+    # ledger, its alert failed, until the next start.
+    assert LOOKS * LOOK_EVERY >= LATE_HOLD
 
 
 def _settled(engine, alert_id: int) -> bool:
