@@ -13,10 +13,11 @@ import sys
 import trio
 
 from engine.adapters.brokers.paper import PaperBroker
-from engine.adapters.storage import Database, OrderLedger
+from engine.adapters.storage import AlertJournal, Database, OrderLedger
+from engine.domain.alerts import parse_body
 from engine.adapters.brokers.mt5.book import LATE_HOLD
 from engine.core.unsettled import LOOK_EVERY, LOOKS, settle_unknown
-from engine.domain.orders import OrderRequest
+from engine.domain.orders import OrderRequest, OrderResult
 
 from support.engine_support import process, running, told, write_scripts
 from support.mt5_standin import ORDER_STATE_EXPIRED, Terminal
@@ -86,6 +87,28 @@ def test_a_lost_order_is_looked_for_as_long_as_metatrader_holds_it_in_doubt():
     # looked for 10 minutes, so one arriving later was open at the broker and "unknown" in the
     # ledger, its alert failed, until the next start.
     assert LOOKS * LOOK_EVERY >= LATE_HOLD
+
+
+def test_an_alerts_order_is_settled_only_with_its_alerts_outcome_written(tmp_path):
+    # Settled while its alert still ran, the order's record in the outcome the run writes next
+    # would say "not known" again, with nothing left to correct it: the row waits for the outcome.
+    database = Database(tmp_path / "moonhook.db")
+    journal, ledger = AlertJournal(database), OrderLedger(database)
+    alert_id = journal.record(parse_body("buy EURUSD volume=0.1")).id
+    lost = _sent(ledger, f"a{alert_id}-engine-open", alert_id=alert_id, side="buy", volume=0.1)
+    record = {"client_id": lost.client_id, "plugin": "timer", "kind": "market", "symbol": "EURUSD",
+              "error": "not known", "unknown": True, "ok": False}
+    filled = OrderResult(ok=True, ticket=50000001, price=1.1, volume=0.1)
+    assert ledger.settled(lost.client_id, filled) is False and ledger.for_alert(alert_id)[0]["status"] == "unknown"
+    journal.set_status(alert_id, "failed", {"plugins": [], "orders": [record]})
+    finished_at = journal.get(alert_id)["updated_at"]
+    assert ledger.settled(lost.client_id, filled) is True
+    alert = journal.get(alert_id)
+    assert (alert["status"], alert["updated_at"], ledger.for_alert(alert_id)[0]["status"]) == ("done", finished_at,
+                                                                                              "done")
+    assert alert["outcome"]["orders"] == [{"client_id": lost.client_id, "plugin": "timer", "kind": "market",
+                                           "symbol": "EURUSD", "ok": True, "ticket": 50000001, "price": 1.1,
+                                           "volume": 0.1}]
 
 
 def _settled(engine, alert_id: int) -> bool:
