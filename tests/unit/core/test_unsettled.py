@@ -115,6 +115,14 @@ def _settled(engine, alert_id: int) -> bool:
     return engine.ledger.for_alert(alert_id)[0]["status"] != "unknown"
 
 
+async def _dropped(engine) -> list[str]:
+    """The trades chat's notices of pending orders gone, once one's expiry is told."""
+    with trio.fail_after(20):
+        while not [text for _, text in await told(engine) if "expired" in text]:
+            await trio.sleep(0.02)
+    return [text for _, text in await told(engine) if text.startswith("pending order")]
+
+
 async def test_an_alerts_entry_whose_answer_was_lost_is_done_with_its_alert_once_its_deal_comes(tmp_path):
     # The entry's answer was lost and MetaTrader showed no trace of it in time: its alert failed,
     # "not known". Then it arrived, and its deal settled the send at the broker; but only orders of
@@ -158,9 +166,27 @@ async def test_an_alerts_pending_entry_placed_late_is_settled_as_placed_and_its_
         assert alert["status"] == "done" and alert["outcome"]["orders"][0]["ticket"] == placed["ticket"], alert
         assert engine.broker.book.in_doubt() == []                      # no longer held as maybe arriving
         terminal.end_order(placed["ticket"], ORDER_STATE_EXPIRED)
-        with trio.fail_after(20):
-            while not [text for _, text in await told(engine) if "expired" in text]:
-                await trio.sleep(0.02)
-        dropped = [text for _, text in await told(engine) if text.startswith("pending order")]
+        dropped = await _dropped(engine)
         assert len(dropped) == 1 and f"{placed['ticket']} buy limit 0.1 EURUSD @ 1.07 expired" in dropped[0], dropped
         assert engine.ledger.for_alert(lost["id"])[0]["status"] == "done" and terminal.sent() == 1
+
+
+async def test_a_pending_entry_placed_late_that_expired_before_a_poll_listed_it_is_settled_and_told(tmp_path):
+    # Placed late and gone (expired) before any poll listed it resting: only its known tickets were
+    # looked up, so its send stayed "lost" (held in doubt for the hour), the ledger and the alert
+    # "not known", and its expiry was never told.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        terminal.script("order_send", "late")
+        lost = await process(engine, "buylimit EURUSD volume=0.1 price=1.07")
+        terminal.failing("orders_get")                                  # no poll lists it meanwhile
+        assert terminal.deliver_late() == [10008]                       # placed after all
+        (placed,) = terminal.orders()
+        terminal.end_order(placed["ticket"], ORDER_STATE_EXPIRED)
+        terminal.failing("orders_get", False)
+        await until(lambda: _settled(engine, lost["id"]))
+        (row,) = engine.ledger.for_alert(lost["id"])
+        assert row["status"] == "done" and row["result"]["ticket"] == placed["ticket"], row
+        assert engine.journal.get(lost["id"])["status"] == "done" and engine.broker.book.in_doubt() == []
+        dropped = await _dropped(engine)
+        assert len(dropped) == 1 and f"{placed['ticket']} buy limit 0.1 EURUSD @ 1.07 expired" in dropped[0], dropped

@@ -12,9 +12,10 @@ Its event is written down with the ticket's leaving the known ones, and kept unt
 has told it (``storage/untold.py``): a crash in between tells it at the next start, ``again``.
 
 A pending entry whose answer was lost and never found ("lost", ``history.py``) that the poll
-meets resting settles its send as placed, as a deal settles a market entry's: a repeat answers
-it, the engine's order ledger learns it (``Broker.first_result``), and it no longer holds a
-place in doubt; its end, if unfilled, is told as any order's.
+meets resting, or ended unfilled in the history, settles its send as placed, as a deal settles
+a market entry's: a repeat answers it, the engine's order ledger learns it
+(``Broker.first_result``), and it no longer holds a place in doubt; its end, unfilled, is told
+as any order's.
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ class PendingWatch:
             return await self._gone()
 
     async def _gone(self) -> list[Dropped]:
-        known = self._known()
         now = await self._ours()
         await self._arrived(now)
+        known = self._known()
         events, left = [], set()
         for ticket in sorted(known - set(now)):
             found = await self._b.query("history_orders_get", ticket=ticket)
@@ -69,15 +70,24 @@ class PendingWatch:
         return events
 
     async def _arrived(self, now: dict[int, dict[str, Any]]) -> None:
-        """The lost sends of pending entries (their answer lost, not found in time) among the
-        orders resting ``now``, settled as placed: they arrived after all."""
-        lost = {s["tag"]: s for s in self._b.book.in_doubt() if s["state"] == "lost"} if now else {}
-        for order in (o for o in now.values() if o.get("comment") in lost):
-            log.warning("%s: its answer was lost, and it was placed later (pending order %s)", order["comment"],
-                        order["ticket"])
-            await self._b.settle(order["comment"], OrderResult(ok=True, ticket=order["ticket"],
-                                                               price=order["price_open"],
-                                                               volume=order["volume_initial"]))
+        """The lost sends of pending entries (their answer lost, not found in time), settled as
+        placed once they arrived after all: resting ``now``, or ended unfilled before a poll listed
+        them (found in the history by their tag; a fill is the deal's to settle), their ticket then
+        known, so that their end is told as any order's."""
+        for send in (s for s in self._b.book.in_doubt() if s["state"] == "lost" and s["kind"] == "pending"):
+            order = next((o for o in now.values() if o.get("comment") == send["tag"]), None)
+            if order is not None:
+                found = {"ticket": order["ticket"], "price": order["price_open"], "volume": order["volume_initial"]}
+            else:
+                found = await self._history.find(send["tag"], send["created_at"], send["request"].get("magic"))
+                if found is None or "ended" not in found:   # not there yet, or filled: its deal settles it
+                    continue
+            log.warning("%s: its answer was lost, and it was placed later (pending order %s)", send["tag"],
+                        found["ticket"])
+            await self._b.settle(send["tag"], OrderResult(ok=True, ticket=found["ticket"], price=found["price"],
+                                                          volume=found["volume"]))
+            if order is None:   # settled first: a crash in between leaves its end untold, never told twice
+                await self._b.write(self._keep, set(), {found["ticket"]})
 
     async def removal(self, ticket: int, result: OrderResult) -> OrderResult:
         """``result``, the answer to moonhook's removal of pending order ``ticket``; refused because
