@@ -23,7 +23,7 @@ from sandbox import Pool, SandboxError
 
 from engine.domain.alerts import Alert, SymbolMap
 from engine.adapters.brokers.base import Broker
-from engine.domain.orders import BrokerError, Closed, Connection, Dropped, Event, Fill, Notice
+from engine.domain.orders import BrokerError, Closed, Connection, Dropped, Event, Fill, Notice, StopOut
 from engine.domain.config import EngineConfig
 from engine.core.metrics import Metrics
 from engine.core.monitor import Monitor
@@ -44,6 +44,7 @@ from engine.core.loader import Loader
 from engine.core.services import Host, OrderCaps
 from engine.core.plugins import Plugin, failed_call
 from engine.core.roster import PluginSet
+from engine.core.stopouts import StopOuts
 from engine.core.broker_wait import LeftForNextStart, wait_for_broker
 from engine.core.run import DURABLE, Journaled, NotJournaled, Run, current as _run, event_key, working
 from engine.core.switchboard import Switchboard
@@ -78,6 +79,7 @@ class Engine:
                                  throttle_seconds=config.telegram.throttle_seconds)
         self.deals_told = 0  # the broker's deals told so far: what reads the deal history knows it has changed
         self.monitor = Monitor(config.monitor, self.notifier, lambda: pool.worker_pids() + broker.helper_pids())
+        self.stop_outs = StopOuts(self.notifier, self.events)  # told to the admins, once (``stopouts.py``)
         self.alarms: list[Callable[[str], Awaitable[None]]] = []  # said at once when the disk fails (not the outbox)
         self.plugins = PluginSet()
         self.metrics = Metrics(pool, config.monitor.lag_alert_ms, config.telegram.throttle_seconds)
@@ -333,6 +335,8 @@ class Engine:
         if isinstance(event, Notice):
             self.monitor.notice(event)
             return
+        if isinstance(event, StopOut):
+            return await self.stop_outs.tell(event)
         if isinstance(event, Dropped):   # told, as a refused order is
             log.warning("%s", reports.describe_event(event))
             self.events.publish("order.dropped", **event.to_plain())

@@ -4,14 +4,17 @@ notification, and an outcome's plugins and reason as the journal keeps them."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from engine.adapters.storage import Recorded
 from engine.core.limits import is_breach
 from engine.domain.alerts import Alert
-from engine.domain.orders import OPENING, Closed, Dropped, Event, Fill, OrderRequest, OrderResult
+from engine.domain.orders import OPENING, Closed, Dropped, Event, Fill, OrderRequest, OrderResult, StopOut
 
 log = logging.getLogger("moonhook.engine")
+# A stop-out deal's comment, as MetaTrader 5 writes it (and paper): "[so 36.39%/1800.00/4946.00]".
+_SO = re.compile(r"\bso\s*(-?[\d.]+)%\s*/\s*(-?[\d.]+)\s*/\s*(-?[\d.]+)")
 
 
 def log_alert(alert_id: int, alert: Alert, status: str, outcome: dict[str, Any]) -> None:
@@ -34,6 +37,8 @@ def describe_event(event: Event) -> str:
 
 
 def _described(event: Event) -> str:
+    if isinstance(event, StopOut):
+        return describe_stop_out(event)
     if isinstance(event, Dropped):
         return (f"pending order {event.ticket} {event.side} {event.type} {event.volume:g} {event.symbol} "
                 f"@ {event.price:g} {event.reason}{' (' + event.plugin + ')' if event.plugin else ''}: {event.detail}")
@@ -48,6 +53,31 @@ def _described(event: Event) -> str:
                 f" ({event.reason}{', ' + event.plugin if event.plugin else ''})")
     return (f"position {event.ticket} {event.side} {event.volume:g} {event.symbol} closed by {event.reason} "
             f"@ {event.price_close:g}: {money_of(event)}")
+
+
+def margin_said(comment: str | None) -> dict[str, float] | None:
+    """The account as a stop-out deal's comment says it was: margin_level (percent), equity,
+    margin; None when the comment says nothing of it."""
+    found = _SO.search(comment or "")
+    return None if found is None else dict(zip(("margin_level", "equity", "margin"), map(float, found.groups())))
+
+
+def describe_stop_out(event: StopOut) -> str:
+    """The administrators' message of a stop-out: the positions the broker closed for want of
+    margin, what they lost, the account as the broker said it was, and that alerts go on."""
+    closed = event.positions
+    net = round(sum(p["net"] for p in closed), 2) + 0.0
+    lines = [f"STOP-OUT: the broker closed {len(closed)} position{'s' if len(closed) > 1 else ''} of moonhook's: "
+             f"the account's margin level fell below its stop-out level. Net {net:+,.2f}"
+             f"{' ' + event.currency if event.currency else ''} in all."]
+    for p in closed:
+        said = margin_said(p.get("said"))
+        lines.append(f"position {p['ticket']} {p['side']} {p['volume']:g} {p['symbol']} closed @ {p['price_close']:g}: "
+                     f"net {p['net']:+,.2f}{' (' + p['plugin'] + ')' if p.get('plugin') else ''}"
+                     + (f", at a margin level of {said['margin_level']:g}% (equity {said['equity']:,.2f}, margin "
+                        f"{said['margin']:,.2f})" if said else ""))
+    lines.append("moonhook goes on taking alerts, on the margin left: /pause holds them (its exits too) until /resume.")
+    return "\n".join(lines)
 
 
 def money_of(closed: Closed) -> str:

@@ -215,5 +215,38 @@ class Notice:
     key: str
 
 
-Event = Fill | Closed | Dropped | Connection | Notice
+STOP_OUT = "stop_out"   # the close reason of a stop-out (MetaTrader 5's deal reason SO)
+
+
+@dataclass(frozen=True)
+class StopOut:
+    """One stop-out: the broker closed positions because the account's margin level fell below
+    its stop-out level, those closed in one go (on one quote on paper, in one read of MetaTrader's
+    history). Told once to the administrators (``core/stopouts.py``), never to the plugins (each
+    close is, as ``on_close`` with the reason ``stop_out``). ``positions``: each one's ticket,
+    symbol, side, volume, price_close, net, plugin and ``said``, the closing deal's comment where
+    the broker wrote the account's state ("[so 36.39%/1800.00/4946.00]": margin level, equity,
+    margin), None otherwise."""
+
+    positions: tuple[dict[str, Any], ...]
+    time: float
+    currency: str | None = None
+    again: bool | None = None  # told at a start: booked before a crash, which came before it was told (or while)
+
+    @classmethod
+    def of(cls, closes: list[tuple[Closed, str | None]]) -> "StopOut | None":
+        """The stop-out of the (Closed, its deal's comment) pairs that one go closed, or None
+        when none of them was a stop-out's."""
+        stopped = [(c, said) for c, said in closes if c.reason == STOP_OUT]
+        if not stopped:
+            return None
+        return cls(tuple({"ticket": c.ticket, "symbol": c.symbol, "side": c.side, "volume": c.volume,
+                          "price_close": c.price_close, "net": c.net, "plugin": c.plugin, "said": said}
+                         for c, said in stopped), stopped[0][0].time, stopped[0][0].currency)
+
+    def to_plain(self) -> dict[str, Any]:
+        return {k: v for k, v in shallow(self).items() if v is not None}
+
+
+Event = Fill | Closed | Dropped | Connection | Notice | StopOut
 Listener = Callable[[Event], None]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 
-from support.e2e_support import init, outcome, told
+from support.botapi import html_plain
+from support.botapi_thread import threaded_bot_api
+from support.e2e_support import init, outcome, told, until
 
 T0 = 1715558400  # 2024-05-13 00:00 UTC
 HOUR = 3600
@@ -26,6 +28,8 @@ function on_alert(a)
   if a.comment == "report" then return false, "closed: " .. table.concat(seen, ", ") end
 end
 """
+TOKEN = "5150:walk-bot-SECRET-part"
+ADMIN = 4242
 ARGS = ("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices", "FX_EURUSD, 60.csv")
 
 
@@ -78,3 +82,33 @@ def test_moonhook_run_on_paper_stops_the_account_out_and_the_loss_stays(user):
     assert (account["balance"], account["equity"]) == (4600.0, 4600.0)
     (trade,) = run.get("/api/trades")["trades"]
     assert (trade["volume"], trade["price_open"], trade["price_close"], trade["net"]) == (9.0, 1.1, 1.094, -5400.0)
+
+
+def test_moonhook_run_tells_the_admins_of_a_stop_out_in_telegram_once(user):
+    """The stop-out reached only the trades chat, a "closed by stop_out" line like any close: the
+    admins heard nothing of the account running out of margin. Now one admin message says it, with
+    the margin level and equity paper says, and that alerts go on."""
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        def said() -> list[str]:   # the admin's chat as it shows now, oldest first
+            return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
+
+        config, _ = init(user, "bot")
+        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        run = user.start("run", config=config, cwd="bot")
+        entry = run.webhook("buy EURUSD volume=9 price=1.1 sl=1.0")   # 9,900.00 of margin on 10,000 USD
+        assert run.settled(entry["id"])["status"] == "done"
+        below = run.webhook("buy EURUSD volume=0.1 price=1.094")   # rejected by demo (no stop): only its price counts
+        assert run.settled(below["id"])["status"] == "rejected"
+
+        texts = until(said, lambda texts: any("STOP-OUT" in t for t in texts), "the stop-out told to the admin")
+        (stop_out,) = [t for t in texts if "STOP-OUT" in t]
+        # 4,600.00 of equity on 9,900.00 of margin: 46.46 %, under paper's 50.
+        assert stop_out == (
+            "STOP-OUT: the broker closed 1 position of moonhook's: the account's margin level fell below its "
+            "stop-out level. Net -5,400.00 USD in all.\n"
+            "position 1001 buy 9 EURUSD closed @ 1.094: net -5,400.00 (engine), at a margin level of 46.46% "
+            "(equity 4,600.00, margin 9,900.00)\n"
+            "moonhook goes on taking alerts, on the margin left: /pause holds them (its exits too) until /resume.")
+        assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.094 sl=1.09")["id"])["status"] == "done"
+        assert len([t for t in said() if "STOP-OUT" in t]) == 1

@@ -55,6 +55,11 @@ class Outbox:
             db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
                        [error[:500], message_id])
 
+    def has(self, key: str) -> bool:
+        """Whether a message of ``key`` was written (sent or not): one told before a crash."""
+        with self._d.lock:
+            return self._d.db.execute("SELECT 1 FROM outbox WHERE key = ? LIMIT 1", [key]).fetchone() is not None
+
     def depth(self) -> int:
         with self._d.lock:
             return self._d.db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]

@@ -1,4 +1,4 @@
-"""The broker's events booked and not yet told: each fill, close and pending order ended is
+"""The broker's events booked and not yet told: each fill, close, pending order ended and stop-out is
 written in the transaction that books it, and taken out once the engine has told it (the trades
 chat, the plugins' ``on_fill``, ``on_close`` and ``on_cancel``). A crash in between, when a busy
 bar's events wait their turn, would otherwise lose them: the chat never says the position opened,
@@ -12,9 +12,9 @@ import json
 from typing import Any, Iterable
 
 from engine.adapters.storage.database import Database
-from engine.domain.orders import Closed, Dropped, Event, Fill
+from engine.domain.orders import Closed, Dropped, Event, Fill, StopOut
 
-KINDS = {cls.__name__: cls for cls in (Fill, Closed, Dropped)}
+KINDS = {cls.__name__: cls for cls in (Fill, Closed, Dropped, StopOut)}
 
 
 class UntoldEvents:

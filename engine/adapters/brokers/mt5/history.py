@@ -16,7 +16,7 @@ from typing import Any, Callable, Protocol
 
 import trio
 
-from engine.domain.orders import Closed, Event, Fill, OrderResult
+from engine.domain.orders import Closed, Event, Fill, OrderResult, StopOut
 from engine.domain.rules import Refused, filled_meanwhile
 from engine.adapters.brokers.mt5 import constants as c, netted
 from engine.adapters.brokers.mt5.book import Book
@@ -140,10 +140,15 @@ class History:
         deals = sorted((d for d in read if d["ticket"] not in told),
                        key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
         events: list[Event] = []
+        closes: list[tuple[Closed, str | None]] = []   # with their deals' comments: a stop-out's says the margin
         for deal in deals:  # a read failing here raises Unknown: none is marked told, the next poll reads them all
             if moonhooks(self._b.book, deal) and deal["entry"] in (c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT,
                                                                    c.DEAL_ENTRY_INOUT, c.DEAL_ENTRY_OUT_BY):
-                events.extend(await self._events(deal))
+                made = await self._events(deal)
+                events.extend(made)
+                closes += [(e, deal.get("comment")) for e in made if isinstance(e, Closed)]
+        if (stop_out := StopOut.of(closes)) is not None:   # the positions the server stopped out, told as one
+            events.append(stop_out)
         if deals:  # written with their events, kept until told: a crash in between tells them at the start
             await self._mark(deals, max(since, *(d["time"] for d in deals)), events)
         return events

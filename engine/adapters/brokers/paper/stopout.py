@@ -4,6 +4,7 @@ is closed at the market (the trade server's deal reason SO, ``STOP_OUT`` here), 
 order's comment as MetaTrader writes it (``[so 45.20%/4520.00/10000.00]``: the margin level,
 the equity, the margin). Pending orders stay. The paper broker looks after each quote's own
 triggers, and replay's book at the same point of its bar walk (``engine/app/replay/stopout.py``).
+The positions closed on one quote are one stop-out, told to the administrators (``StopOut``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from engine.adapters.brokers.paper.books import Books
 from engine.adapters.brokers.paper.market import Market
 from engine.adapters.storage.database import select
 from engine.domain.instruments import SymbolSpec
-from engine.domain.orders import Event
+from engine.domain.orders import STOP_OUT, Closed, Event, StopOut
 from engine.domain.rules import Refused
 
-STOP_OUT = "stop_out"   # the close reason, as the MT5 broker names its deals' reason SO
 T = TypeVar("T")
 
 
@@ -47,8 +47,10 @@ class PaperStopOut:
         return under(account, self._level)
 
     def run(self, db: Any, account: Any, at: float) -> list[Event]:
-        """Closes the most losing position while ``account(db)`` is below the level."""
+        """Closes the most losing position while ``account(db)`` is below the level, and
+        tells those closed as one ``StopOut`` after their closes."""
         events: list[Event] = []
+        closes: list[tuple[Closed, str | None]] = []
         while under(now := account(db), self._level):
             p = most_losing((self._market.floating(self._table[p["symbol"]], p), p["ticket"], p)
                             for p in select(db, "SELECT * FROM paper_positions ORDER BY ticket")
@@ -58,9 +60,12 @@ class PaperStopOut:
             spec = self._table[p["symbol"]]
             bid, ask = self._market.bid_ask(spec, None)
             meta = {"plugin": p["plugin"], "client_id": None, "alert_id": p["alert_id"], "comment": comment(now)}
-            events += self._books.close_position(db, spec, p, p["volume"], bid if p["side"] == "buy" else ask,
-                                                 STOP_OUT, meta, at)
-        return events
+            booked = self._books.close_position(db, spec, p, p["volume"], bid if p["side"] == "buy" else ask,
+                                                STOP_OUT, meta, at)
+            events += booked
+            closes += [(e, meta["comment"]) for e in booked if isinstance(e, Closed)]
+        told = StopOut.of(closes)
+        return events if told is None else [*events, told]
 
     def _bookable(self, symbol: str) -> bool:
         """Whether a position of ``symbol`` has a price to close at and a rate to book it with."""
