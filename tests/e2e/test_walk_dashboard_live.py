@@ -29,3 +29,22 @@ def test_an_order_cancelled_elsewhere_leaves_the_open_overview_at_once(user, bro
     assert "orders\n2" in _overview(browser)   # the entry and its cancel, as /api/overview counts them
     assert run.get("/api/overview")["today"]["orders"] == 2
     assert run.interrupt() == 0
+
+
+def test_a_stop_out_is_said_above_the_open_overview_at_once(user, browser):
+    """A stop-out showed in the overview as a position gone and a balance lower, like any close:
+    the account running out of margin was nowhere said. It is said above everything, live."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    assert run.settled(run.webhook("buy EURUSD volume=9 price=1.1 sl=1.0")["id"])["status"] == "done"
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    wait(browser, lambda d: d.find_elements(By.ID, "open-positions"), "the open position")
+    wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
+
+    # Rejected by demo (no stop): only its price reaches the paper market, 46.46 % of margin, under 50.
+    assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.094")["id"])["status"] == "rejected"
+    said = wait(browser, lambda d: d.find_element(By.ID, "stop-out").text, "the stop-out said")
+    assert "the broker closed position 1001 for want of margin at a margin level of 46.46%, net -5400.00 USD" in said
+    assert "Alerts are still taken" in said
+    assert "No open positions." in _overview(browser)
+    assert run.interrupt() == 0

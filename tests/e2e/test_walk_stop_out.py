@@ -87,7 +87,7 @@ def test_moonhook_run_on_paper_stops_the_account_out_and_the_loss_stays(user):
 def test_moonhook_run_tells_the_admins_of_a_stop_out_in_telegram_once(user):
     """The stop-out reached only the trades chat, a "closed by stop_out" line like any close: the
     admins heard nothing of the account running out of margin. Now one admin message says it, with
-    the margin level and equity paper says, and that alerts go on."""
+    the margin level and equity paper says, and that alerts go on; /status and /health show it."""
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         def said() -> list[str]:   # the admin's chat as it shows now, oldest first
             return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
@@ -110,5 +110,11 @@ def test_moonhook_run_tells_the_admins_of_a_stop_out_in_telegram_once(user):
             "position 1001 buy 9 EURUSD closed @ 1.094: net -5,400.00 (engine), at a margin level of 46.46% "
             "(equity 4,600.00, margin 9,900.00)\n"
             "moonhook goes on taking alerts, on the margin left: /pause holds them (its exits too) until /resume.")
+        health = run.get("/health")["last_stop_out"]
+        assert (health["tickets"], health["net"], health["margin_level"], health["equity"]) == (
+            [1001], -5400.0, 46.46, 4600.0)
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))
+        status = until(said, lambda texts: any("⚠ stopout" in t for t in texts), "the stop-out in /status")
+        assert any("⚠ stopout 1 closed, net -5400.00 (46.46%)" in t for t in status), status
         assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.094 sl=1.09")["id"])["status"] == "done"
         assert len([t for t in said() if "STOP-OUT" in t]) == 1

@@ -21,6 +21,9 @@ def status_text(view: dict[str, Any], pause: dict[str, Any]) -> str:
             ("plugins", f"{plugins['enabled']}/{plugins['loaded']} enabled"),
             ("broker", f"{view['broker']} {'connected' if view['broker_connected'] else 'DISCONNECTED'}")]
     rows += [("⚠ broker", warning) for warning in view["broker_warnings"]]
+    if stopped := view.get("last_stop_out"):   # since this start: the broker closed positions for want of margin
+        level = f" ({stopped['margin_level']:g}%)" if stopped["margin_level"] is not None else ""
+        rows.append(("⚠ stopout", f"{len(stopped['tickets'])} closed, net {stopped['net']:+.2f}{level}"))
     account, positions = view["account"], view["positions"]
     if "error" in account:
         rows.append(("account", account["error"]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import trio
 
 from engine.adapters.storage.untold import UntoldEvents
+from engine.app import Operations
 from engine.core.reports import AGAIN
 from engine.core.stopouts import StopOuts
 from engine.domain.config.mt5 import MT5Config
@@ -59,6 +60,7 @@ async def test_a_paper_stop_out_of_two_positions_is_one_admin_message_and_one_li
             await stopped_out(engine)
             live = await first(sub, "account.stop_out")
         said = await told(engine)
+        health = Operations(engine).health()
     assert admin(said) == [PAPER_SAID]
     assert [t for kind, t in said if kind == "trades" and "closed by stop_out" in t] == [
         "position 1002 buy 5 EURUSD closed by stop_out @ 1.085: net -7500.00 USD (profit -7500.00, commission +0.00)",
@@ -67,6 +69,7 @@ async def test_a_paper_stop_out_of_two_positions_is_one_admin_message_and_one_li
         "tickets": [1002, 1001], "net": -12700.0, "currency": "USD", "margin_level": -54.59, "equity": -2700.0,
         "margin": 4946.0}
     assert [p["ticket"] for p in live["positions"]] == [1002, 1001]
+    assert health["last_stop_out"]["tickets"] == [1002, 1001]
 
 
 def mt5_config(tmp_path) -> MT5Config:

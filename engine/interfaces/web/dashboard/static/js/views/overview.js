@@ -9,7 +9,7 @@ import {coalesce, listen} from "../live.js";
 // An order placed or refused with no alert and no fill (a cancel, a refused close, from another
 // admin's page, a phone or Telegram) changes the pending orders, the day's counts and errors too.
 const REFRESHING = new Set(["alert.finished", "fill", "order.placed", "order.refused", "order.dropped", "pause",
-  "resume", "plugin.switched", "plugin.error", "lagged"]);
+  "resume", "plugin.switched", "plugin.error", "account.stop_out", "lagged"]);
 
 const ms = (v) => (v === null || v === undefined ? NaN : Number(v));  // a minute without alerts: no point
 
@@ -48,6 +48,18 @@ function orderTable(orders, act, asking) {
   ], orders);
 }
 
+// The last stop-out since the engine started (the health's last_stop_out): the broker closed positions for want
+// of margin, an account-level emergency, said above everything else.
+function stopOut(s) {
+  if (!s || !Array.isArray(s.tickets)) return [];
+  const said = s.margin_level !== null && s.margin_level !== undefined;
+  const level = said ? ` at a margin level of ${num(s.margin_level)}%` : "";
+  return [h("p", {class: "error", role: "alert", id: "stop-out",
+    text: `Stop-out at ${datetime(s.time)}: the broker closed position${s.tickets.length > 1 ? "s" : ""} ` +
+      `${s.tickets.join(", ")} for want of margin${level}, net ${num(s.net)} ${s.currency ?? ""}. ` +
+      "Alerts are still taken; Pause holds them."})];
+}
+
 function draw(body, o, act, asking) {
   clear(body);
   asking.shown = false;
@@ -55,6 +67,7 @@ function draw(body, o, act, asking) {
   const orders = Array.isArray(o.orders) ? o.orders : [];
   const errors = Array.isArray(o.errors ?? o.last_errors) ? (o.errors ?? o.last_errors) : [];
   body.append(
+    ...stopOut(o.health?.last_stop_out),
     h("div", {class: "grid"},
       panel("Health", pairs(o.health)),
       panel("Broker", pairs(o.broker)),
