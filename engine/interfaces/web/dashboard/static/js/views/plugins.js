@@ -33,7 +33,8 @@ export function render(root) {
           + `will be skipped: journaled, never executed.`, () => act(`/api/resume?held=${held}`), "resume", asking),
         " ",
         confirmed("Resume and run them", `Resume and run ${them} received while paused, oldest first, at the prices `
-          + "of now (those older than engine.max_alert_age expire)?", () => act(`/api/resume?execute_missed=true&held=${held}`), "resume-run", asking))
+          + "of now (those older than engine.max_alert_age expire)?",
+          () => act(`/api/resume?execute_missed=true&held=${held}`), "resume-run", asking))
       : confirmed("Resume", "Resume the engine?", () => act("/api/resume?held=0"), "resume", asking);
   };
   const load = async () => {
