@@ -24,8 +24,9 @@ Simplified compared with a real terminal (the engine must not rely on these):
   fee only as ``Terminal(commission_per_lot=, fee_per_deal=)`` charges them on every deal, swap
   only as ``Terminal.charge_swap`` adds it (booked on the position's first closing deal); no
   stop-out of its own (``Terminal.stop_out`` closes a position as the server's would), sessions,
-  stop-limit orders, CLOSE_BY; a pending order's expiration (ORDER_TIME_SPECIFIED, where the symbol's expiration_mode allows it) is
-  applied at the first call on or after it, as the server would have at the time;
+  stop-limit orders, CLOSE_BY; a pending order's expiration (ORDER_TIME_SPECIFIED, where the
+  symbol's expiration_mode allows it) is applied at the first call on or after it, as the server
+  would have at the time;
 - fills are whole, at the current bid/ask (pending orders and SL/TP too, at the prices given to
   ``Terminal.set_price`` when they are crossed), except a pending order's part that
   ``Terminal.fill_part`` fills; instant execution (``trade_exemode`` 0, the
