@@ -4,16 +4,18 @@ for the plugin's own (closed by a `close`, told to its hooks)."""
 
 from __future__ import annotations
 
+import math
 import shutil
-import sqlite3
 import time
+
+import trio
 
 from engine.adapters.brokers.mt5.orders import tag_for
 from engine.adapters.storage import backup
 from engine.domain.orders import OrderRequest
 
 from support.mt5_standin import Terminal
-from support.mt5_support import mt5, until
+from support.mt5_support import log_in_by_hand, mt5, until
 
 BASE = 7_770_000
 
@@ -123,17 +125,6 @@ async def test_the_highest_alert_a_tag_at_the_broker_names_is_seen_at_each_conne
         assert broker.alerts_seen == 9 and kept in [o["ticket"] for o in broker.terminal.orders()]
 
 
-def _log_in_by_hand(terminal, other) -> None:
-    """The terminal at ``terminal`` logged in to ``other``'s account, its link to moonhook unbroken:
-    from the next call on, each answers with that account (the stand-in's state copied over)."""
-    source, target = sqlite3.connect(other), sqlite3.connect(terminal)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
-
-
 async def test_the_terminal_logged_in_to_another_account_while_moonhook_runs_gets_numbers_of_its_own(tmp_path):
     """The trader logs the terminal in to the live account by hand while moonhook runs: /health still
     said the demo's account, and the live account's orders went under the demo's magic numbers, the
@@ -143,10 +134,29 @@ async def test_the_terminal_logged_in_to_another_account_while_moonhook_runs_get
     theirs = live.open_external("EURUSD", "buy", 0.3, magic=BASE + 1)
     async with mt5(tmp_path) as broker:
         assert (await broker.execute(market("a1-engine-open", "engine"))).ok   # the demo's: BASE + 1
-        _log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
+        log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
         await until(lambda: broker.book.get_state("account") == "222@Standin-Live")
         assert broker.state.startswith("connected: account 222 on Standin-Live"), broker.state
         assert (await broker.execute(market("a2-engine-open", "engine", 2))).ok
         (external,) = [p for p in await broker.positions() if p["external"]]
         assert external["ticket"] == theirs
         assert sorted(p["magic"] for p in broker.terminal.positions()) == [BASE + 1, BASE + 2]  # the live account
+
+
+async def test_the_account_is_known_as_soon_as_the_connection_is_up(tmp_path):
+    """The terminal down at the start comes up at the live account: an alert that waited for the connection
+    woke before the broker said which account it trades on (``trading_on``, compared by account_change.py),
+    and ran there unchecked. The account is said in the same step as the connection is up."""
+    Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
+    async with mt5(tmp_path, path=str(tmp_path / "later.db")) as broker:
+        assert not broker.connected and broker.trading_on is None
+        seen = []
+
+        async def waiting() -> None:
+            await broker.wait_connected(math.inf)
+            seen.append(broker.trading_on)
+        with trio.fail_after(30):  # bounds a hang
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(waiting)
+                log_in_by_hand(tmp_path / "later.db", tmp_path / "live.db")
+    assert seen == ["mt5 222@Standin-Live"]

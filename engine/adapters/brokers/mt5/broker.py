@@ -49,6 +49,7 @@ SPEC_SECONDS = 60.0
 
 class MT5Broker(Broker):
     name = "mt5"
+    trading_on = property(lambda self: self._session.trading_on)  # type: ignore[assignment]
 
     def __init__(self, database: Database, config: MT5Config, clock: Callable[[], float] = time.time):
         super().__init__()
@@ -128,7 +129,6 @@ class MT5Broker(Broker):
     async def _connect(self) -> None:
         await self._session.connect()
         self._infos.clear()  # the login may be another account, at another server
-        self.trading_on = f"mt5 {self._session.account}"
 
     async def query(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any:
         """``fn`` in the worker: its value, or None with the failure logged. Raises Unknown if

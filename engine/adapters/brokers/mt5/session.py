@@ -59,6 +59,12 @@ class Session:
         self.warnings: list[str] = []  # keys of c.WARNINGS standing now, shown in ``state``
         self.clock = ServerClock.of(config)  # the trade server's; found at the first connection if "auto"
 
+    @property
+    def trading_on(self) -> str | None:
+        """``Broker.trading_on``: "mt5 LOGIN@SERVER", said with the connection (``connect`` sets the account
+        in the same step as ``connected``), so no alert runs at an account before it is known."""
+        return f"mt5 {self.account}" if self.account else None
+
     async def connect(self) -> None:
         """A fresh worker, initialized and logged in. Raises BrokerError (``state`` then says
         why) if MetaTrader cannot be reached."""
