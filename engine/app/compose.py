@@ -113,7 +113,8 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                                            paused=lambda: engine.paused)
                     engine.switchboard.skipped = engine.shadow.wake   # it holds them no longer
                     engine.lifecycle.neighbours = lambda: engine.shadow.plugins   # [plugins.NAME] reach them too
-                account = AccountChange(engine, Switches(database))
+                engine.account = account = AccountChange(engine, Switches(database), nursery)
+                engine.switchboard.recheck = account.recheck
                 account.listen(broker)  # another account's events left untold: its history, not the plugins'
                 await nursery.start(broker.run, name=f"broker {broker.name}")
                 number_past(engine.journal, broker, engine.shadow)

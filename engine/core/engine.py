@@ -52,6 +52,7 @@ from engine.core.turns import Turn, Turns
 from engine.core.writer import JournalWriter
 
 if TYPE_CHECKING:
+    from engine.core.account_change import AccountChange
     from engine.core.shadow import Shadow
 
 log = logging.getLogger("moonhook.engine")
@@ -59,6 +60,7 @@ log = logging.getLogger("moonhook.engine")
 
 class Engine:
     """Use ``open_engine``; the engine's tasks live in the nursery it opens."""
+    account: AccountChange  # the account it trades on, compared again at each alert's turn (set by open_engine)
 
     def __init__(self, config: EngineConfig, database: Database, broker: Broker, pool: Pool,
                  nursery: trio.Nursery, clock: Callable[[], float], journal: Database | None = None):
@@ -206,6 +208,8 @@ class Engine:
             if stale is not None:  # too old now: nothing more runs for it; what an earlier run sent stands
                 await gate.wait()
                 return "expired", expiry.after(stale, lost, await self.desk.sent_before(alert_id))
+            if (elsewhere := await self.account.elsewhere(alert_id, lost, gate)) is not None:
+                return "skipped", elsewhere   # journaled for the account traded on before (the broker's is another)
             try:
                 with self.working(Run(alert_id, "alert", received, gate, expires=expires)) as run:
                     return await self._process(alert_id, alert, run)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from time import perf_counter
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import trio
 
@@ -45,6 +45,10 @@ Enqueue = Callable[[int, Alert, float, Journaled, float | None], None]
 log = logging.getLogger("moonhook.engine")
 
 RELOAD = "reload"  # who lifts the breaker's switch: the plugin's file loaded again
+
+
+async def _nothing() -> None:
+    """No account to compare (an engine not opened by ``open_engine``)."""
 
 
 class HeldChanged(Exception):
@@ -78,6 +82,7 @@ class Switchboard:
         self._resuming = trio.Lock()   # two resumes at once would queue the missed alerts twice
         self.recovered = trio.Event()  # set once the alerts the last run left are queued or held (``recover``)
         self.skipped: Callable[[], None] = lambda: None  # told once a resume skipped alerts (the shadow's)
+        self.recheck: Callable[[], Awaitable[None]] = _nothing  # the account compared again (``account_change.py``)
 
     @property
     def pause(self) -> dict[str, Any] | None:
@@ -151,6 +156,7 @@ class Switchboard:
         # alerts it holds are counted, and those it would queue are not queued twice.
         await self.recovered.wait()
         async with self._resuming:
+            await self.recheck()  # alerts held for another account than the broker's now are skipped, not taken
             if shown is not None and self.paused:
                 while self._arriving:  # one being journaled as paused counts too
                     await self._arrived.wait()

@@ -6,8 +6,26 @@ from __future__ import annotations
 
 from engine.adapters.brokers.mt5.orders import tag_for
 
-from support.e2e_support import mt5_user
+from support.e2e_support import mt5_user, until
 from support.mt5_standin import ORDER_TYPE_BUY_LIMIT, Terminal
+from support.mt5_support import log_in_by_hand
+
+SEEN_LIVE = ("not executed: journaled while moonhook traded on mt5 111@Standin-Demo, and moonhook trades on "
+             "mt5 222@Standin-Live now")
+
+
+def _at_the_live_account(run) -> None:
+    """Waits until ``run`` is connected to the live account (/health)."""
+    until(lambda: run.get("/health"), lambda h: h["broker_connected"] and "account 222 on Standin-Live" in
+          h["broker_state"], "connected to the live account")
+
+
+def _held(run) -> int:
+    """Paused, a buy comes and is held; its id."""
+    assert run.client.post("/api/pause").status_code == 200
+    held = run.webhook("buy EURUSD volume=0.1 price=1.08 sl=1.07 id=demo-held")["id"]
+    assert run.settled(held)["status"] == "paused"
+    return held
 
 
 def _to_the_live_account(config, demo: str, live: str) -> None:
@@ -99,3 +117,51 @@ def test_an_alert_held_on_the_demo_is_not_traded_at_the_live_account_the_termina
                                         "and this start trades on mt5 222@Standin-Live"), row
     assert again.interrupt() == 0
     assert live.sent() == 0 and live.positions() == [] and demo.positions() == []
+
+
+def test_an_alert_held_on_the_demo_is_not_traded_at_the_live_account_a_terminal_down_at_the_start_comes_up_on(
+        user, tmp_path):
+    """No `[mt5] login`. Paused on the demo, an alert is held; the terminal is down when moonhook starts
+    again, and comes up logged in to the live account: a resume with the missed alerts bought the demo's
+    alert there (the account was compared only at the start, when the terminal said none)."""
+    terminal = Terminal(tmp_path / "terminal.db", login=111, server="Standin-Demo")
+    Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.replace("max_alert_age = 120", "max_alert_age = 0")  # no age limit: it would run however late
+    run = user.start("run", config=config, cwd="bot")
+    held = _held(run)
+    assert run.interrupt() == 0
+
+    for suffix in ("", "-wal", "-shm"):   # the terminal down
+        (tmp_path / f"terminal.db{suffix}").unlink(missing_ok=True)
+    again = user.start("run", config=config, cwd="bot")
+    assert not again.get("/health")["broker_connected"]
+    log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
+    _at_the_live_account(again)
+    assert again.client.post("/api/resume", json={"execute_missed": True}).status_code == 200
+    row = again.settled(held)
+    assert row["status"] == "skipped", row
+    assert row["outcome"]["reason"] == SEEN_LIVE, row
+    assert again.interrupt() == 0
+    assert terminal.sent() == 0 and terminal.positions() == []   # the live account's
+
+
+def test_an_alert_held_is_not_traded_at_the_account_the_terminal_is_logged_in_to_while_moonhook_runs(user, tmp_path):
+    """No `[mt5] login`. Paused on the demo, an alert is held; the trader logs the terminal in to the live
+    account by hand while moonhook runs, and resumes with the missed alerts: the connection was made again
+    there, and the demo's alert bought with real money. It is skipped, and the trader told why."""
+    terminal = Terminal(tmp_path / "terminal.db", login=111, server="Standin-Demo")
+    Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.replace("max_alert_age = 120", "max_alert_age = 0")  # no age limit: it would run however late
+    run = user.start("run", config=config, cwd="bot")
+    held = _held(run)
+    log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
+    _at_the_live_account(run)
+    assert run.client.post("/api/resume", json={"execute_missed": True}).status_code == 200
+    row = run.settled(held)
+    assert row["status"] == "skipped", row
+    assert row["outcome"]["reason"] == SEEN_LIVE, row
+    assert run.interrupt() == 0
+    assert terminal.sent() == 0 and terminal.positions() == []   # the live account's
+    assert "the broker trades on mt5 222@Standin-Live now, not mt5 111@Standin-Demo" in run.text()
