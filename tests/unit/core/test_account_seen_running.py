@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import trio
+import trio.testing
 
 from support.engine_support import process, running, submit, told
 from support.mt5_standin import Terminal
@@ -130,3 +131,25 @@ async def test_an_alert_held_is_not_bought_at_the_next_start_after_the_terminal_
     assert terminal.sent() == 0 and terminal.positions() == []  # the live account
     assert row["status"] == "skipped", row
     assert row["outcome"]["reason"].startswith(f"not executed: journaled while moonhook traded on {DEMO}"), row
+
+
+async def test_an_alert_that_comes_once_the_terminal_is_up_at_the_live_account_is_traded_there(tmp_path):
+    """After a run on the demo, the terminal down at the start comes up at the live account; the server's
+    clock is being found there (a wait) when an alert comes: it is the live account's, to be traded there, but was taken for one
+    journaled before the change (the connection told only once the clock was found) and skipped."""
+    terminal = _terminal(tmp_path)
+    async with running(tmp_path, **_on_mt5(tmp_path)):
+        pass  # the demo kept as the journal's account
+    Terminal(tmp_path / "live.db").script("copy_rates_from_pos", "hang")  # the clock being found at the live server
+    _shut_down(terminal)
+    async with running(tmp_path, **_on_mt5(tmp_path)) as engine:
+        log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
+        await until(lambda: terminal.hung("copy_rates_from_pos") == 1)
+        assert engine.broker.trading_on == LIVE
+        live = await submit(engine, "buy EURUSD volume=0.1 sl=1.0 id=live")
+        await trio.testing.wait_all_tasks_blocked()   # its turn has come: skipped, or waiting for the terminal
+        terminal.release("copy_rates_from_pos")
+        await engine.drain()
+        row = engine.journal.get(live.id)
+    assert row["status"] == "done", row
+    assert [p["volume"] for p in terminal.positions()] == [0.1]  # the live account

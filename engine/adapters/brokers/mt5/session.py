@@ -81,13 +81,14 @@ class Session:
         self.account = _login_at(account)
         self.currency = account.get("currency") or None
         self.warnings = _warnings(account, terminal)
+        if was.startswith("disconnected") or was.startswith("lost"):
+            # told to the admins' chats: the account's login stays in the log and /health (its warnings
+            # are told on their own, below); told before any await, so the engine compares the account
+            # before an alert runs there (``account_change.py``)
+            self._tell(Connection(True, f"on {account.get('server')}"))
         await self._find_clock()
         self._show()
         log.info("MetaTrader 5 %s; the server's clock: %s", self.state, self.clock)
-        if was.startswith("disconnected") or was.startswith("lost"):
-            # told to the admins' chats: the account's login stays in the log and /health (its
-            # warnings are told on their own, below)
-            self._tell(Connection(True, f"on {account.get('server')}"))
         for warning in self.warnings:
             self._warn(warning)
 
