@@ -18,7 +18,7 @@ from engine.domain.orders import Closed, Dropped, Fill, OrderRequest
 
 from support.engine_support import process, running
 from support.mt5_standin import DEFAULT_SYMBOLS, Terminal
-from support.mt5_support import config, mt5
+from support.mt5_support import config, log_in_by_hand, mt5
 
 NEW_YORK_CLOSE = ("America/New_York", 7)   # GMT+2/+3, US daylight saving
 CHICAGO = ("America/Chicago", 0)           # GMT-6/-5: behind UTC
@@ -200,3 +200,23 @@ async def test_a_lost_send_is_found_on_a_server_behind_utc_whose_clock_is_unknow
                                                   plugin="trend", alert_id=7))
         assert found.ok and found.ticket == broker.terminal.positions()[0]["ticket"], found
         assert broker.terminal.sent() == 1
+
+
+async def test_the_terminal_logged_in_to_another_server_while_moonhook_runs_has_its_clock_found_again(tmp_path):
+    """The demo's server runs GMT+2/+3; the trader logs the terminal in by hand to the live account, at a
+    server behind UTC: the demo's clock was kept, its times read 8 hours off, and deals asked from a time 8
+    hours ahead of that server's (a deal just made not found; the day's loss missing the day's first 8 hours
+    of deals). It is found again."""
+    Terminal(tmp_path / "live.db", login=222, server="Standin-Live", server_clock=CHICAGO)
+    Terminal(tmp_path / "terminal.db", login=111, server="Standin-Demo", server_clock=NEW_YORK_CLOSE)
+    async with mt5(tmp_path) as broker:
+        assert str(broker.server_clock).startswith("GMT+2/+3 (US daylight saving)")
+        log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
+        await until(lambda: broker.book.get_state("account") == "222@Standin-Live")
+        assert str(broker.server_clock).startswith("GMT-6/-5 (US daylight saving) (found from EURUSD's hourly bars")
+        before = time.time()
+        assert (await broker.execute(buy("a7-trend-1", sl=1.07))).ok
+        (position,) = await broker.positions()
+        assert position["opened_at"] == pytest.approx(before, abs=5)
+        deals = [d for d in await broker.history(since=before - 1) if d["entry"] != "balance"]
+        assert [d["entry"] for d in deals] == ["in"], deals

@@ -74,7 +74,9 @@ class Session:
             await self.link.kill()
             self.state = f"disconnected: {e}"
             raise
-        was = self.state
+        was, server = self.state, self.account.partition("@")[2]
+        if server and str(account.get("server")) != server:  # another trade server (a login by hand): its own clock
+            self.clock = ServerClock.of(self.config)          # found again, unless mt5.server_clock sets it
         self.connected, self._lost = True, trio.Event()
         self._up.set()
         self._account = f"account {account.get('login')} on {account.get('server')}"
