@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import trio
+import trio.testing
 
 from engine.domain.orders import Closed, Dropped, Fill, OrderRequest
 
@@ -220,3 +221,28 @@ async def test_the_terminal_logged_in_to_another_server_while_moonhook_runs_has_
         assert position["opened_at"] == pytest.approx(before, abs=5)
         deals = [d for d in await broker.history(since=before - 1) if d["entry"] != "balance"]
         assert [d["entry"] for d in deals] == ["in"], deals
+
+
+async def test_a_symbols_specification_is_the_new_servers_while_its_clock_is_found(tmp_path):
+    """The live account is a cent account (EURUSD's contract 1,000, not 100,000). Logged in to it by hand
+    while moonhook runs, the connection is up there while its clock is being found: a specification read
+    then was the demo's, kept from before (what an entry is sized on). It is the live one's."""
+    live = Terminal(tmp_path / "live.db", login=222, server="Standin-Live", server_clock=CHICAGO)
+    live.set_symbol("EURUSD", trade_contract_size=1000.0)
+    live.script("copy_rates_from_pos", "hang")   # the clock being found at the live server
+    Terminal(tmp_path / "terminal.db", login=111, server="Standin-Demo", server_clock=NEW_YORK_CLOSE)
+    async with mt5(tmp_path) as broker:
+        assert (await broker.symbol("EURUSD"))["contract_size"] == 100_000
+        log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
+        await until(lambda: broker.terminal.hung("copy_rates_from_pos") == 1)
+        assert broker.connected
+        specs = []
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(lambda: _read_into(specs, broker.symbol("EURUSD")))
+            await trio.testing.wait_all_tasks_blocked()   # answered from what it kept, or waiting for the terminal
+            broker.terminal.release("copy_rates_from_pos")
+    assert [spec["contract_size"] for spec in specs] == [1000], specs
+
+
+async def _read_into(values: list, read) -> None:
+    values.append(await read)

@@ -127,8 +127,8 @@ class MT5Broker(Broker):
         await self.magics.adopt()
 
     async def _connect(self) -> None:
+        self._infos.clear()  # the login may be another account, at another server (read there once it is up)
         await self._session.connect()
-        self._infos.clear()  # the login may be another account, at another server
 
     async def query(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any:
         """``fn`` in the worker: its value, or None with the failure logged. Raises Unknown if
