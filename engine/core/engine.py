@@ -191,9 +191,8 @@ class Engine:
         except Exception:
             log.exception("alert %d could not be processed", alert_id)
             status, outcome = "failed", {"error": "internal error; see the engine's log"}
-        self.writer.set_status_soon(alert_id, status, outcome,
-                                    partial(self._status_written, alert_id, alert, status, outcome, received,
-                                            received_at))
+        written = partial(self._status_written, alert_id, alert, status, outcome, received, received_at)
+        self.writer.set_status_soon(alert_id, status, outcome, written)
 
     async def _turn(self, alert_id: int, alert: Alert, received: float, gate: Journaled,
                     received_at: float | None) -> tuple[str, dict[str, Any]]:

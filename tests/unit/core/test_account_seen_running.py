@@ -135,8 +135,9 @@ async def test_an_alert_held_is_not_bought_at_the_next_start_after_the_terminal_
 
 async def test_an_alert_that_comes_once_the_terminal_is_up_at_the_live_account_is_traded_there(tmp_path):
     """After a run on the demo, the terminal down at the start comes up at the live account; the server's
-    clock is being found there (a wait) when an alert comes: it is the live account's, to be traded there, but was taken for one
-    journaled before the change (the connection told only once the clock was found) and skipped."""
+    clock is being found there (a wait) when an alert comes: it is the live account's, to be traded
+    there, but was taken for one journaled before the change (the connection told only once the clock
+    was found) and skipped."""
     terminal = _terminal(tmp_path)
     async with running(tmp_path, **_on_mt5(tmp_path)):
         pass  # the demo kept as the journal's account
