@@ -20,12 +20,18 @@ def _at_the_live_account(run) -> None:
           h["broker_state"], "connected to the live account")
 
 
-def _held(run) -> int:
+def _held(run, tv_id: str = "demo-held") -> int:
     """Paused, a buy comes and is held; its id."""
     assert run.client.post("/api/pause").status_code == 200
-    held = run.webhook("buy EURUSD volume=0.1 price=1.08 sl=1.07 id=demo-held")["id"]
+    held = run.webhook(f"buy EURUSD volume=0.1 price=1.08 sl=1.07 id={tv_id}")["id"]
     assert run.settled(held)["status"] == "paused"
     return held
+
+
+def _resumed_with_the_missed(run, held: int) -> dict:
+    """A resume with the missed alerts; the held alert's row once settled."""
+    assert run.client.post("/api/resume", json={"execute_missed": True}).status_code == 200
+    return run.settled(held)
 
 
 def _to_the_live_account(config, demo: str, live: str) -> None:
@@ -78,15 +84,12 @@ def test_an_alert_held_while_paused_on_paper_is_not_traded_by_a_resume_on_metatr
     config.replace('broker = "mt5"', 'broker = "paper"')
     config.replace("max_alert_age = 120", "max_alert_age = 0")  # no age limit: it would run however late
     run = user.start("run", config=config, cwd="bot")
-    assert run.client.post("/api/pause").status_code == 200
-    held = run.webhook("buy EURUSD volume=0.1 price=1.08 sl=1.07 id=paper-held")["id"]
-    assert run.settled(held)["status"] == "paused"
+    held = _held(run, "paper-held")
     assert run.interrupt() == 0
 
     config.replace('broker = "paper"', 'broker = "mt5"')
     again = user.start("run", config=config, cwd="bot")
-    assert again.client.post("/api/resume", json={"execute_missed": True}).status_code == 200
-    row = again.settled(held)
+    row = _resumed_with_the_missed(again, held)
     assert row["status"] == "skipped", row
     assert row["outcome"]["reason"] == ("not executed: journaled while moonhook traded on paper, and this start "
                                         "trades on mt5 12345678@Standin-Demo"), row
@@ -103,15 +106,12 @@ def test_an_alert_held_on_the_demo_is_not_traded_at_the_live_account_the_termina
     config = mt5_user(user, tmp_path / "demo.db")
     config.replace("max_alert_age = 120", "max_alert_age = 0")  # no age limit: it would run however late
     run = user.start("run", config=config, cwd="bot")
-    assert run.client.post("/api/pause").status_code == 200
-    held = run.webhook("buy EURUSD volume=0.1 price=1.08 sl=1.07 id=demo-held")["id"]
-    assert run.settled(held)["status"] == "paused"
+    held = _held(run)
     assert run.interrupt() == 0
 
     config.replace(f'path = "{tmp_path / "demo.db"}"', f'path = "{tmp_path / "live.db"}"')
     again = user.start("run", config=config, cwd="bot")
-    assert again.client.post("/api/resume", json={"execute_missed": True}).status_code == 200
-    row = again.settled(held)
+    row = _resumed_with_the_missed(again, held)
     assert row["status"] == "skipped", row
     assert row["outcome"]["reason"] == ("not executed: journaled while moonhook traded on mt5 111@Standin-Demo, "
                                         "and this start trades on mt5 222@Standin-Live"), row
@@ -138,8 +138,7 @@ def test_an_alert_held_on_the_demo_is_not_traded_at_the_live_account_a_terminal_
     assert not again.get("/health")["broker_connected"]
     log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
     _at_the_live_account(again)
-    assert again.client.post("/api/resume", json={"execute_missed": True}).status_code == 200
-    row = again.settled(held)
+    row = _resumed_with_the_missed(again, held)
     assert row["status"] == "skipped", row
     assert row["outcome"]["reason"] == SEEN_LIVE, row
     assert again.interrupt() == 0
@@ -158,8 +157,7 @@ def test_an_alert_held_is_not_traded_at_the_account_the_terminal_is_logged_in_to
     held = _held(run)
     log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
     _at_the_live_account(run)
-    assert run.client.post("/api/resume", json={"execute_missed": True}).status_code == 200
-    row = run.settled(held)
+    row = _resumed_with_the_missed(run, held)
     assert row["status"] == "skipped", row
     assert row["outcome"]["reason"] == SEEN_LIVE, row
     assert run.interrupt() == 0
