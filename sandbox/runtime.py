@@ -123,7 +123,7 @@ class LuaSandbox:
         """Compiles ``source`` (text only) and runs its chunk under the budget."""
         return self._guard(self._load, source, chunkname)
 
-    def call(self, function: str, shape: str, values: Sequence[Any]) -> Outcome:
+    def call(self, function: str | bytes, shape: str | bytes, values: Sequence[Any]) -> Outcome:
         """Calls the script's global ``function`` with arguments encoded by ``codec.encode``.
         ``function``, ``shape`` and the string values may be given as UTF-8 bytes (a fold
         encodes them once for all its plugins)."""
