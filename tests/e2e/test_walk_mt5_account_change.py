@@ -34,6 +34,23 @@ def _resumed_with_the_missed(run, held: int) -> dict:
     return run.settled(held)
 
 
+def _on_the_demo(user, tmp_path):
+    """No `[mt5] login`: the user's config on a terminal logged in to the demo (the live account's terminal
+    beside it, to log in to by hand), with no age limit (an alert would run however late); the terminal."""
+    terminal = Terminal(tmp_path / "terminal.db", login=111, server="Standin-Demo")
+    Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.replace("max_alert_age = 120", "max_alert_age = 0")
+    return terminal, config
+
+
+def _skipped_at_the_live_account(row: dict, terminal) -> None:
+    """The demo's alert settled skipped, saying why, and nothing sent at the live account (``terminal``)."""
+    assert row["status"] == "skipped", row
+    assert row["outcome"]["reason"] == SEEN_LIVE, row
+    assert terminal.sent() == 0 and terminal.positions() == []
+
+
 def _to_the_live_account(config, demo: str, live: str) -> None:
     config.replace(f'path = "{demo}"', f'path = "{live}"')
     config.replace("login = 111", "login = 222")
@@ -124,10 +141,7 @@ def test_an_alert_held_on_the_demo_is_not_traded_at_the_live_account_a_terminal_
     """No `[mt5] login`. Paused on the demo, an alert is held; the terminal is down when moonhook starts
     again, and comes up logged in to the live account: a resume with the missed alerts bought the demo's
     alert there (the account was compared only at the start, when the terminal said none)."""
-    terminal = Terminal(tmp_path / "terminal.db", login=111, server="Standin-Demo")
-    Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
-    config = mt5_user(user, tmp_path / "terminal.db")
-    config.replace("max_alert_age = 120", "max_alert_age = 0")  # no age limit: it would run however late
+    terminal, config = _on_the_demo(user, tmp_path)
     run = user.start("run", config=config, cwd="bot")
     held = _held(run)
     assert run.interrupt() == 0
@@ -139,27 +153,20 @@ def test_an_alert_held_on_the_demo_is_not_traded_at_the_live_account_a_terminal_
     log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
     _at_the_live_account(again)
     row = _resumed_with_the_missed(again, held)
-    assert row["status"] == "skipped", row
-    assert row["outcome"]["reason"] == SEEN_LIVE, row
     assert again.interrupt() == 0
-    assert terminal.sent() == 0 and terminal.positions() == []   # the live account's
+    _skipped_at_the_live_account(row, terminal)
 
 
 def test_an_alert_held_is_not_traded_at_the_account_the_terminal_is_logged_in_to_while_moonhook_runs(user, tmp_path):
     """No `[mt5] login`. Paused on the demo, an alert is held; the trader logs the terminal in to the live
     account by hand while moonhook runs, and resumes with the missed alerts: the connection was made again
     there, and the demo's alert bought with real money. It is skipped, and the trader told why."""
-    terminal = Terminal(tmp_path / "terminal.db", login=111, server="Standin-Demo")
-    Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
-    config = mt5_user(user, tmp_path / "terminal.db")
-    config.replace("max_alert_age = 120", "max_alert_age = 0")  # no age limit: it would run however late
+    terminal, config = _on_the_demo(user, tmp_path)
     run = user.start("run", config=config, cwd="bot")
     held = _held(run)
     log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
     _at_the_live_account(run)
     row = _resumed_with_the_missed(run, held)
-    assert row["status"] == "skipped", row
-    assert row["outcome"]["reason"] == SEEN_LIVE, row
     assert run.interrupt() == 0
-    assert terminal.sent() == 0 and terminal.positions() == []   # the live account's
+    _skipped_at_the_live_account(row, terminal)
     assert "the broker trades on mt5 222@Standin-Live now, not mt5 111@Standin-Demo" in run.text()

@@ -64,16 +64,23 @@ async def test_an_alert_held_on_the_demo_is_not_bought_at_the_live_account_the_t
     assert any(text.startswith(f"the broker trades on {LIVE} now, not {DEMO}") for text in said), said
 
 
+async def _held_then_logged_in_to_live(engine, tmp_path):
+    """Paused on the demo, an alert comes and is held; the terminal is then logged in to the live account by
+    hand, and moonhook is connected there. The held alert."""
+    engine.pause()
+    held = await submit(engine, "buy EURUSD volume=0.1 sl=1.0 id=held")
+    await engine.drain()
+    log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
+    await until(lambda: engine.broker.trading_on == LIVE and engine.broker.connected)
+    return held
+
+
 async def test_an_alert_held_is_not_bought_at_the_account_the_terminal_is_logged_in_to_while_moonhook_runs(tmp_path):
     """Paused on the demo, an alert held; the trader logs the terminal in to the live account by hand and
     resumes with the missed alerts: the connection was made again there, and the demo's alert bought."""
     terminal = _terminal(tmp_path)
     async with running(tmp_path, **_on_mt5(tmp_path)) as engine:
-        engine.pause()
-        held = await submit(engine, "buy EURUSD volume=0.1 sl=1.0 id=held")
-        await engine.drain()
-        log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
-        await until(lambda: engine.broker.trading_on == LIVE and engine.broker.connected)
+        held = await _held_then_logged_in_to_live(engine, tmp_path)
         await engine.resume(execute_missed=True)
         await engine.drain()
         row = engine.journal.get(held.id)
@@ -119,11 +126,7 @@ async def test_an_alert_held_is_not_bought_at_the_next_start_after_the_terminal_
     missed alerts must not buy the demo's alert."""
     terminal = _terminal(tmp_path)
     async with running(tmp_path, **_on_mt5(tmp_path)) as engine:
-        engine.pause()
-        held = await submit(engine, "buy EURUSD volume=0.1 sl=1.0 id=held")
-        await engine.drain()
-        log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
-        await until(lambda: engine.broker.trading_on == LIVE and engine.broker.connected)
+        held = await _held_then_logged_in_to_live(engine, tmp_path)
     async with running(tmp_path, **_on_mt5(tmp_path)) as engine:
         await engine.resume(execute_missed=True)
         await engine.drain()
