@@ -8,6 +8,11 @@ from engine.adapters.notify.throttle import Throttle
 from engine.adapters.storage import Database, Outbox
 
 
+def outbox_texts(database: Database) -> list[str]:
+    """The messages in the outbox, oldest first."""
+    return [r[0] for r in database.db.execute("SELECT text FROM outbox ORDER BY id")]
+
+
 def test_the_throttle_sends_the_first_folds_the_rest_and_tells_how_many():
     t = Throttle(60)
     assert t.admit(("errors", "boom 1", "hook:x"), 0.0)
@@ -28,9 +33,6 @@ async def test_the_notifier_writes_each_first_and_a_summary_when_the_window_ends
     written = []
     notifier.attach(lambda: written.append(1))
 
-    def texts():
-        return [r[0] for r in database.db.execute("SELECT text FROM outbox ORDER BY id")]
-
     async with trio.open_nursery() as nursery:
         nursery.start_soon(notifier.run)
         for n in range(5):
@@ -38,18 +40,20 @@ async def test_the_notifier_writes_each_first_and_a_summary_when_the_window_ends
         notifier.send("trades", "opened buy 0.1 EURUSD")
         notifier.send("trades", "opened buy 0.1 EURUSD")  # no key: every one counts
         with trio.fail_after(10):  # bounds a hang
-            while len(texts()) < 4:
+            while len(outbox_texts(database)) < 4:
                 await trio.sleep(0.02)
-        assert texts() == ["plugin x: on_alert skipped: boom 0", "opened buy 0.1 EURUSD", "opened buy 0.1 EURUSD",
-                           "plugin x: on_alert skipped: boom 4\n(4 more like this in the last 0.3 s)"]
+        assert outbox_texts(database) == [
+            "plugin x: on_alert skipped: boom 0", "opened buy 0.1 EURUSD", "opened buy 0.1 EURUSD",
+            "plugin x: on_alert skipped: boom 4\n(4 more like this in the last 0.3 s)"]
         # The summary opened the next window, which ends 0.3 s after it at the latest: once it
         # has, a message sent goes out with whatever that window had to tell, or after it.
         await trio.sleep(0.3)
         notifier.send("admin", "a later message")
         with trio.fail_after(10):  # bounds a hang
-            while len(texts()) < 5:
+            while len(outbox_texts(database)) < 5:
                 await trio.sleep(0.02)
-        assert texts()[4:] == ["a later message"] and written  # no repeats in the next window: nothing more
+        # no repeats in the next window: nothing more
+        assert outbox_texts(database)[4:] == ["a later message"] and written
         await notifier.aclose()
     database.close()
 
@@ -60,9 +64,6 @@ async def test_a_settled_key_drops_the_repeats_its_window_folded(tmp_path):
     database = Database(tmp_path / "db.sqlite")
     notifier = Notifier(Outbox(database), throttle_seconds=60)
 
-    def texts():
-        return [r[0] for r in database.db.execute("SELECT text FROM outbox ORDER BY id")]
-
     async with trio.open_nursery() as nursery:
         nursery.start_soon(notifier.run)
         notifier.send("errors", "refused 1", key="settings")
@@ -71,10 +72,10 @@ async def test_a_settled_key_drops_the_repeats_its_window_folded(tmp_path):
         notifier.send("admin", "saved")
         notifier.send("errors", "refused 3", key="settings")   # a window of its own: told at once
         with trio.fail_after(10):  # bounds a hang
-            while len(texts()) < 3:
+            while len(outbox_texts(database)) < 3:
                 await trio.sleep(0.02)
         await notifier.aclose()
-    assert texts() == ["refused 1", "saved", "refused 3"]
+    assert outbox_texts(database) == ["refused 1", "saved", "refused 3"]
     database.close()
 
 
@@ -85,9 +86,6 @@ async def test_written_returns_once_what_was_sent_before_it_is_in_the_outbox(tmp
     database = Database(tmp_path / "db.sqlite")
     notifier = Notifier(Outbox(database), throttle_seconds=60)
 
-    def texts():
-        return [r[0] for r in database.db.execute("SELECT text FROM outbox ORDER BY id")]
-
     async with trio.open_nursery() as nursery:
         nursery.start_soon(notifier.run)
         notifier.send("errors", "boom 1", key="hook:x")
@@ -95,7 +93,7 @@ async def test_written_returns_once_what_was_sent_before_it_is_in_the_outbox(tmp
         notifier.send("trades", "opened buy 0.1 EURUSD")
         with trio.fail_after(10):  # bounds a hang
             await notifier.written()
-        assert texts() == ["boom 1", "opened buy 0.1 EURUSD"]
+        assert outbox_texts(database) == ["boom 1", "opened buy 0.1 EURUSD"]
         await notifier.aclose()
         await notifier.written()   # closed: returns at once
     database.close()
