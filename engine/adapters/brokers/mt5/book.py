@@ -80,10 +80,7 @@ class Book:
 
     def not_known(self, client_id: str) -> list[dict[str, Any]]:
         """The sends of ``client_id`` whose outcome is not known, oldest first: in flight, or lost."""
-        with self._d.lock:
-            rows = select(self._d.db, "SELECT * FROM mt5_sends WHERE client_id = ? AND state IN ('sending', "
-                                      "'unknown', 'lost') ORDER BY created_at", [client_id])
-        return list(map(_decoded, rows))
+        return self._sends(client_id, ("sending", "unknown", "lost"))
 
     def lost_result(self, client_id: str) -> dict[str, Any] | None:
         """The answer a send of ``client_id`` has while lost, not found ("not known", ``unknown``):
@@ -97,9 +94,13 @@ class Book:
         return next((s["result"] for s in self._over(client_id) if s["result"] and not s["result"].get("ok")), None)
 
     def _over(self, client_id: str) -> list[dict[str, Any]]:
+        return self._sends(client_id, ("done",))
+
+    def _sends(self, client_id: str, states: tuple[str, ...]) -> list[dict[str, Any]]:
+        """The sends of ``client_id`` in one of ``states``, oldest first."""
         with self._d.lock:
-            rows = select(self._d.db, "SELECT * FROM mt5_sends WHERE client_id = ? AND state = 'done' "
-                                      "ORDER BY created_at", [client_id])
+            rows = select(self._d.db, f"SELECT * FROM mt5_sends WHERE client_id = ? AND state IN "
+                                      f"({', '.join('?' * len(states))}) ORDER BY created_at", [client_id, *states])
         return list(map(_decoded, rows))
 
     def executed_result(self, client_id: str) -> dict[str, Any] | None:
