@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Collection
 
 import trio
 
@@ -25,6 +25,7 @@ from engine.core import Engine, HeldChanged  # HeldChanged: the facade's error, 
 from engine.core.loader import NameTaken
 from engine.core.metrics import PLUGIN_STATES
 from engine.domain.alerts import Alert, parse_value
+from engine.domain.id_ranges import ranges
 from engine.domain.orders import OrderResult, ours as _ours
 from engine.domain.times import day_start
 
@@ -173,11 +174,11 @@ class Operations:
         return self.engine.lifecycle.strays()
 
     def pause_state(self) -> dict[str, Any]:
-        """Whether paused, and who paused or resumed last, when and why (kept across restarts);
-        ``held``: the alerts journaled while paused, which a resume skips unless told to run them."""
+        """Whether paused, and who paused or resumed last, when and why (kept across restarts); ``held``: how many
+        alerts were journaled while paused (a resume skips them unless told to run them), ``held_ids``: which."""
         paused = self.engine.paused
-        held = self.engine.journal.count_with_status("paused") if paused else 0
-        return {**(self.engine.switchboard.pause or {}), "paused": paused, "held": held}
+        held = self.engine.journal.ids_with_status("paused") if paused else []
+        return {**(self.engine.switchboard.pause or {}), "paused": paused, "held": len(held), "held_ids": ranges(held)}
 
     async def alerts(self, limit: int, status: str | None = None, symbol: str | None = None,
                      plugin: str | None = None) -> list[dict[str, Any]]:
@@ -436,10 +437,10 @@ class Operations:
         self.engine.pause(by, reason)
         return True
 
-    async def resume(self, execute_missed: bool = False, by: str = "api", shown: int | None = None) -> int:
+    async def resume(self, execute_missed: bool = False, by: str = "api", shown: Collection[int] | None = None) -> int:
         """Resumes; the alerts journaled while paused are queued only if ``execute_missed``.
-        Returns how many were queued. ``shown``: the held alerts the trader's question counted
-        (``pause_state``); raises HeldChanged, nothing done, when more are held now."""
+        Returns how many were queued. ``shown``: the ids of the held alerts the trader's question
+        showed (``pause_state``'s ``held_ids``); raises HeldChanged, nothing done, when others are held now."""
         return await self.engine.resume(execute_missed, by, shown)
 
     def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> dict[str, Any]:

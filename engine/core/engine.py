@@ -15,7 +15,7 @@ from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Collection, Iterator
 
 import trio
 
@@ -261,7 +261,7 @@ class Engine:
         """Alerts are journaled and answered, not processed, until a resume (``pause_engine``)."""
         self.switchboard.pause_engine(by, reason)
 
-    async def resume(self, execute_missed: bool = False, by: str = "api", shown: int | None = None) -> int:
+    async def resume(self, execute_missed: bool = False, by: str = "api", shown: Collection[int] | None = None) -> int:
         """Processes alerts again, and those paused if ``execute_missed``; returns how many it queued (HeldChanged)."""
         return await self.switchboard.resume_engine(execute_missed, by, shown)
 

@@ -25,11 +25,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 from time import perf_counter
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Collection
 
 import trio
 
 from engine.domain.alerts import Alert
+from engine.domain.id_ranges import ranges
 from engine.adapters.storage.switches import GUARD, PAUSE, PLUGIN, SERVED, Switch, Switches
 from engine.domain.times import when
 from engine.adapters.notify import Notifier
@@ -52,11 +53,20 @@ async def _nothing() -> None:
 
 
 class HeldChanged(Exception):
-    """A resume was asked with fewer held alerts shown than are held now (``held``)."""
+    """A resume was asked with other held alerts shown than are held now (``held``: their ids,
+    ascending); the message names those held since and those no longer held."""
 
-    def __init__(self, message: str, held: int):
-        super().__init__(message)
-        self.held = held
+    def __init__(self, shown: Collection[int], held: list[int]):
+        came, gone = sorted(set(held) - set(shown)), sorted(set(shown) - set(held))
+        changed = [f"{_alerts(came)} held since" if came else "", f"{_alerts(gone)} no longer held" if gone else ""]
+        super().__init__(f"the alerts held from the pause changed since they were shown: "
+                         f"{', '.join(c for c in changed if c)}; {len(held)} held now: asked again")
+        self.held = tuple(held)
+
+
+def _alerts(ids: list[int]) -> str:
+    """``ids`` named for people, short: "alert 7", "alerts 7-9, 12"."""
+    return f"alert{'s' if len(ids) > 1 else ''} {ranges(ids).replace(',', ', ')}"
 
 
 class Switchboard:
@@ -145,13 +155,14 @@ class Switchboard:
         else:
             self._enqueue(alert_id, alert, received, gate, received_at)
 
-    async def resume_engine(self, execute_missed: bool, by: str, shown: int | None = None) -> int:
+    async def resume_engine(self, execute_missed: bool, by: str, shown: Collection[int] | None = None) -> int:
         """Processes alerts again. Those journaled while paused are queued if ``execute_missed``
         (oldest first, each expired if too old when its turn comes), ahead of any alert
         arriving meanwhile; else they are skipped (status "skipped", final: a later resume does
-        not run them). Returns how many were queued. ``shown``: how many held alerts the trader
-        was told of; raises HeldChanged, still paused, when more are held now, so that none is
-        skipped or run unshown."""
+        not run them). Returns how many were queued. ``shown``: the ids of the held alerts the
+        trader was told of; raises HeldChanged, still paused, when others are held now (one
+        came, or one was settled and another came in its place: a count would match), so that
+        none is skipped or run unshown."""
         # An interface up before the recovery (Telegram's commands, at the start) waits for it: the
         # alerts it holds are counted, and those it would queue are not queued twice.
         await self.recovered.wait()
@@ -160,9 +171,9 @@ class Switchboard:
             if shown is not None and self.paused:
                 while self._arriving:  # one being journaled as paused counts too
                     await self._arrived.wait()
-                # No checkpoint from here to _take_missed's read: the count is what it takes.
-                if (held := self._journal.count_with_status("paused")) > shown:
-                    raise HeldChanged(f"{held} alerts are held from the pause now, not {shown}: asked again", held)
+                # No checkpoint from here to _take_missed's read: the set compared is what it takes.
+                if set(held := self._journal.ids_with_status("paused")) != set(shown):
+                    raise HeldChanged(shown, held)
             was = self.paused
             if was:
                 self.paused = False

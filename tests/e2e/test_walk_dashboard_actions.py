@@ -107,7 +107,7 @@ def test_an_alert_held_after_the_resume_question_was_drawn_is_not_skipped_unshow
     second = run.settled(run.webhook("buy GBPUSD volume=0.1 price=1.1 sl=1.09")["id"])
     click(browser, "#resume-yes", "Yes")
     said = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "p.error[role=alert]").text, "the refusal")
-    assert "2 alerts are held from the pause now, not 1" in said, said
+    assert f"alert {second['id']} held since; 2 held now" in said, said
     assert run.get("/api/plugins")["pause"]["paused"] is True
     assert [run.settled(a["id"])["status"] for a in (first, second)] == ["paused", "paused"]
     click(browser, "#resume", "Resume, asked again")
@@ -118,3 +118,4 @@ def test_an_alert_held_after_the_resume_question_was_drawn_is_not_skipped_unshow
     wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the engine running")
     assert [run.settled(a["id"])["status"] for a in (first, second)] == ["done", "done"]
     assert run.interrupt() == 0
+

@@ -4,8 +4,11 @@ the demo account left is history: nothing of it is acted on, or told, at the liv
 
 from __future__ import annotations
 
+from selenium.webdriver.common.by import By
+
 from engine.adapters.brokers.mt5.orders import tag_for
 
+from support.browser import browser, click, log_in, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import mt5_user, until
 from support.mt5_standin import ORDER_TYPE_BUY_LIMIT, Terminal
 from support.mt5_support import log_in_by_hand
@@ -170,3 +173,28 @@ def test_an_alert_held_is_not_traded_at_the_account_the_terminal_is_logged_in_to
     assert run.interrupt() == 0
     _skipped_at_the_live_account(row, terminal)
     assert "the broker trades on mt5 222@Standin-Live now, not mt5 111@Standin-Demo" in run.text()
+
+
+def test_the_plugins_page_asked_about_the_demos_alert_does_not_run_the_live_one_held_in_its_place(
+        user, tmp_path, browser):
+    """Paused on the demo, an alert held; the Plugins page asks "Resume and run the alert received while
+    paused?". Before Yes, the terminal is logged in to the live account by hand: the demo's alert is skipped,
+    and a live alert is held. One held, as the page said, and Yes bought the live alert, never shown."""
+    terminal, config = _on_the_demo(user, tmp_path)
+    run = user.start("run", config=config, cwd="bot")
+    demo = _held(run)
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    browser.get(f"http://127.0.0.1:{run.port}/#/plugins")
+    click(browser, "#resume-run", "Resume and run them")
+    asked = wait(browser, lambda d: d.find_element(By.ID, "plugins").text, "the question")
+    assert "Resume and run the alert received while paused" in asked, asked
+    log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
+    _at_the_live_account(run)
+    until(lambda: run.get(f"/api/alerts/{demo}"), lambda row: row["status"] == "skipped", "the demo's alert skipped")
+    live = _held(run, "live-held")
+    click(browser, "#resume-run-yes", "Yes")
+    said = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "p.error[role=alert]").text, "the refusal")
+    assert f"alert {live} held since, alert {demo} no longer held; 1 held now" in said, said
+    assert run.get("/api/plugins")["pause"]["paused"] is True and run.settled(live)["status"] == "paused"
+    assert run.interrupt() == 0
+    assert terminal.sent() == 0 and terminal.positions() == []

@@ -184,10 +184,11 @@ class AlertJournal:
         """The alerts of one status, oldest first."""
         return self._rows("SELECT * FROM alerts WHERE status = ? ORDER BY id", [status])
 
-    def count_with_status(self, status: str) -> int:
-        """How many alerts have that status (``alerts_status`` indexes it)."""
+    def ids_with_status(self, status: str) -> list[int]:
+        """The ids of the alerts of one status, ascending (``alerts_status`` indexes it): the alerts
+        held from a pause, which a resume's question shows, read without their rows."""
         with self._d.lock:
-            return self._d.db.execute("SELECT COUNT(*) FROM alerts WHERE status = ?", [status]).fetchone()[0]
+            return [r[0] for r in self._d.db.execute("SELECT id FROM alerts WHERE status = ? ORDER BY id", [status])]
 
     def after(self, alert_id: int, limit: int = 50) -> list[dict[str, Any]]:
         """The alerts journaled after ``alert_id``, oldest first, at most ``limit`` (shadow mode

@@ -275,13 +275,14 @@ class Commands:
         question = self._questions.repeat(chat_id, user, "resume", "", date) if held else None
         try:
             return Reply(chat_id, await resume.resumed(self._ops, False, f"telegram:{user}",
-                                                       question.shown[0] if question is not None else 0))
-        except HeldChanged as e:   # held and not asked, or more held than it showed: asked (anew)
+                                                       question.shown if question is not None else ()))
+        except HeldChanged as e:   # held and not asked, or others held than it showed: asked (anew)
             return self._resume_question(chat_id, user, e.held)
 
-    def _resume_question(self, chat_id: int | str, user: int, held: int) -> Reply:
-        token = self._questions.ask(chat_id, user, "resume", "", (held,), also=(resume.RUN,))
-        return Reply(chat_id, resume.question(held, self._confirm), reply_markup=resume.keyboard(token, NO),
+    def _resume_question(self, chat_id: int | str, user: int, held: tuple[int, ...]) -> Reply:
+        """The question on the alerts ``held`` (their ids, kept with it here: its buttons carry its token only)."""
+        token = self._questions.ask(chat_id, user, "resume", "", held, also=(resume.RUN,))
+        return Reply(chat_id, resume.question(len(held), self._confirm), reply_markup=resume.keyboard(token, NO),
                      on_sent=partial(self._questions.sent, token))
 
     def _question(self, chat_id: int | str, token: str, text: str, command: str, target: str) -> Reply:
@@ -354,10 +355,10 @@ class Commands:
         if question.command == "resume":
             try:
                 return answer("done", await resume.resumed(self._ops, action == resume.RUN, f"telegram:{user}",
-                                                           question.shown[0]))
-            except HeldChanged as e:   # more came: none skipped or run unshown
+                                                           question.shown))
+            except HeldChanged as e:   # others held now: none skipped or run unshown
                 return [replace(self._resume_question(chat_id, user, e.held), edit_message_id=message_id,
-                                callback_query_id=query_id, callback_text="more alerts held since: asked again")]
+                                callback_query_id=query_id, callback_text="the alerts held changed since: asked again")]
         try:
             text = await self._execute(question)
         except Exception as e:

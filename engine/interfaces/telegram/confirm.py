@@ -41,7 +41,8 @@ class Question:
     user: str                    # the admin who asked: the only one who confirms
     command: str                 # "close", "cancel" or "disable"
     target: str                  # close, cancel: a symbol, or "all"; disable: the plugin
-    shown: tuple                 # what the question showed, acted on: (symbol, ticket) to close, tickets to cancel
+    shown: tuple                 # what the question showed, acted on: (symbol, ticket) to close, tickets to cancel,
+                                 # the held alerts' ids to resume on
     asked_at: float              # clock() when asked
     after: float                 # a repeat confirms when dated after this (Telegram's clock)
     state: str = "open"          # open | done | cancelled | expired

@@ -28,10 +28,10 @@ def keyboard(token: str, no: str) -> dict:
                                 [{"text": "Keep paused", "callback_data": f"{no}:{token}"}]]}
 
 
-async def resumed(ops: Operations, run: bool, by: str, shown: int) -> str:
+async def resumed(ops: Operations, run: bool, by: str, shown: tuple[int, ...]) -> str:
     """Resumes (running the held alerts if ``run``) and says what it did; a no when not paused
     (resumed meanwhile from elsewhere: nothing runs twice, nothing is skipped unasked). Raises
-    HeldChanged, still paused, when more alerts are held than the question showed (``shown``)."""
+    HeldChanged, still paused, when other alerts are held than the question showed (``shown``: their ids)."""
     if not ops.paused:
         return "Not paused: alerts are being executed."
     queued = await ops.resume(run, by=by, shown=shown)

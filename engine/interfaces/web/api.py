@@ -9,6 +9,7 @@ from quart import Blueprint, request
 
 from engine.app.operations import HeldChanged, Operations
 from engine.domain.config import ServerConfig
+from engine.domain.id_ranges import ranges
 from engine.domain.orders import BrokerError
 from engine.interfaces.web.auth import refuse
 from engine.interfaces.web.errors import BROKER_DOWN, answer_errors
@@ -112,11 +113,11 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     @bp.post("/resume")
     async def resume():
         wanted = await params.flag("execute_missed")  # a bad value: 400, and the engine stays paused
-        shown = params.held()
+        shown = params.shown_held()
         try:
             queued = await ops.resume(wanted, shown=shown)
-        except HeldChanged as e:   # more held than the question showed: still paused, asked again
-            return {"error": str(e), "held": e.held}, 409
+        except HeldChanged as e:   # others held than the question showed: still paused, asked again
+            return {"error": str(e), "held": len(e.held), "held_ids": ranges(e.held)}, 409
         return {"paused": False, "execute_missed": wanted, "queued": queued}
 
     return bp

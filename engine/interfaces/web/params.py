@@ -8,6 +8,8 @@ from typing import Any, Callable
 
 from quart import request
 
+from engine.domain.id_ranges import parse_ranges
+
 MAX_LIMIT = 500
 
 
@@ -50,9 +52,21 @@ def offset() -> int:
     return 0 if value is None else value
 
 
-def held() -> int | None:
-    """``held``: how many held alerts a resume's question showed (None: not asked)."""
-    return _number("held", int, lambda v: v >= 0, "an integer from 0")
+def shown_held() -> frozenset[int] | None:
+    """The held alerts a resume's question showed: ``held_ids``, their ids as runs (``/api/plugins``'
+    ``pause.held_ids``); None when not asked. The count ``held`` an older page sent is exact only as
+    0 (none held): a count above, which another alert in place of one shown would match, raises
+    BadParameter, as does a bad ``held_ids`` or both given."""
+    ids, count = _query("held_ids"), _number("held", int, lambda v: v >= 0, "an integer from 0")
+    if count:
+        raise BadParameter(f"held: a count ({count}) is no longer taken, since an alert held in place of one shown "
+                           "matches it: give held_ids (pause.held_ids)")
+    if ids is not None and count is not None:
+        raise BadParameter("held: give held_ids alone")
+    try:
+        return frozenset() if count == 0 else None if ids is None else parse_ranges(ids)
+    except ValueError as e:
+        raise BadParameter(f"held_ids: {e}") from None
 
 
 def since() -> float | None:

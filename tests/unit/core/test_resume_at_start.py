@@ -89,7 +89,7 @@ async def test_the_held_alerts_run_by_a_resume_at_the_start_are_run_once(tmp_pat
     async with running(tmp_path) as engine:
         held = await submit(engine, "buy EURUSD volume=0.1 price=1.1")
     broker = Waiting()
-    telegram = AtStart(lambda ops: ops.resume(True, by="telegram:4242", shown=1))   # "Resume and run them"
+    telegram = AtStart(lambda ops: ops.resume(True, by="telegram:4242", shown=[held.id]))   # "Resume and run them"
     async with open_engine(_config(tmp_path), broker=broker, services=[telegram]) as engine:
         await telegram.done.wait()
         broker.release.set()

@@ -117,3 +117,26 @@ async def test_status_says_who_paused_and_how_many_alerts_wait_as_the_plugins_pa
     assert running_now.startswith("moonhook ▶️ running\n")
     assert paused.startswith(f"moonhook ⏸ paused by telegram:{ADMIN} (alerts journaled, not executed; 2 held, which "
                              "/resume asks about)\n"), paused
+
+
+async def test_an_alert_held_in_place_of_the_one_asked_about_is_not_skipped_unshown(tmp_path):
+    # The question said the alert held would be skipped; another admin ran it and paused again, and a
+    # new alert was held: still one held, as the question said, and Resume skipped the new one, unshown.
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        assert "Paused" in (await ask(commands, chat.say("/pause"))).text
+        shown = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=shown")
+        question = await ask(commands, chat.say("/resume"))
+        assert await Operations(engine).resume(True, by="api") == 1   # the other admin's
+        await engine.drain()
+        Operations(engine).pause()
+        unshown = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=unshown")
+        again = await ask(commands, chat.press(question, message_id=58))
+        assert again.callback_text == "the alerts held changed since: asked again" and again.edit_message_id == 58
+        assert html_plain(again.text).startswith("Resume the engine? The alert received while paused will be")
+        assert engine.paused and engine.journal.get(unshown["id"])["status"] == "paused"
+        assert engine.journal.get(shown["id"])["status"] == "done"
+        done = await ask(commands, chat.press(again))
+        assert html_plain(done.text).startswith("▶️ Resumed: new alerts are executed.") and not engine.paused
+        assert engine.journal.get(unshown["id"])["status"] == "skipped"

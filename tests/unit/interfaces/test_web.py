@@ -355,28 +355,58 @@ async def test_a_mistyped_execute_missed_is_refused_and_the_held_alerts_wait(tmp
 
 async def test_a_resume_asked_with_fewer_held_alerts_than_are_held_now_leaves_the_engine_paused(tmp_path):
     """The Plugins page asked "the alert received while paused will be skipped"; a second one
-    came before the click, and Resume skipped both, the second unshown. The count shown goes
-    with the resume (``held``): more held now is a 409 saying how many, nothing skipped or run."""
+    came before the click, and Resume skipped both, the second unshown. The ids shown go with
+    the resume (``held_ids``): others held now is a 409 saying which, nothing skipped or run."""
     async with running(tmp_path) as engine, serving(engine) as client:
         await client.post("/api/pause", headers=AUTH)
         first = (await client.post(f"/webhook/{SECRET}", content=BUY)).json()
         await engine.drain()
-        shown = (await client.get("/api/plugins", headers=AUTH)).json()["pause"]["held"]
+        pause = (await client.get("/api/plugins", headers=AUTH)).json()["pause"]
         second = (await client.post(f"/webhook/{SECRET}", content=BUY.replace("0.1", "0.2"))).json()
         await engine.drain()
-        stale = await client.post(f"/api/resume?held={shown}", headers=AUTH)
-        stale_run = await client.post(f"/api/resume?execute_missed=true&held={shown}", headers=AUTH)
+        stale = await client.post(f"/api/resume?held_ids={pause['held_ids']}", headers=AUTH)
+        stale_run = await client.post(f"/api/resume?execute_missed=true&held_ids={pause['held_ids']}", headers=AUTH)
         still = (await client.get("/health", headers=AUTH)).json()["paused"]
         statuses = [engine.journal.get(a["id"])["status"] for a in (first, second)]
-        negative = await client.post("/api/resume?held=-1", headers=AUTH)
-        asked_again = await client.post("/api/resume?held=2", headers=AUTH)
+        bad = [await client.post(f"/api/resume?{q}", headers=AUTH) for q in ("held_ids=x", "held=-1", "held=2",
+                                                                              "held=0&held_ids=1")]
+        asked_again = await client.post(f"/api/resume?held_ids={stale.json()['held_ids']}", headers=AUTH)
         skipped = [engine.journal.get(a["id"])["status"] for a in (first, second)]
-    assert shown == 1 and stale.status_code == 409 and stale_run.status_code == 409
-    assert stale.json() == {"error": "2 alerts are held from the pause now, not 1: asked again", "held": 2}
+    assert pause["held"] == 1 and pause["held_ids"] == str(first["id"])
+    assert stale.status_code == 409 and stale_run.status_code == 409
+    assert stale.json() == {"error": f"the alerts held from the pause changed since they were shown: alert "
+                                     f"{second['id']} held since; 2 held now: asked again",
+                            "held": 2, "held_ids": f"{first['id']}-{second['id']}"}
     assert still is True and statuses == ["paused", "paused"]
-    assert negative.status_code == 400 and negative.json()["error"].startswith("held:")
+    assert [r.status_code for r in bad] == [400] * 4, [r.json() for r in bad]
+    assert [r.json()["error"].split(":")[0] for r in bad] == ["held_ids", "held", "held", "held"]
     assert asked_again.json() == {"paused": False, "execute_missed": False, "queued": 0}
     assert skipped == ["skipped", "skipped"]
+
+
+async def test_an_alert_held_in_place_of_the_one_shown_is_refused_though_the_count_matches(tmp_path):
+    """The page showed one alert held; another admin ran it and paused again, and a new alert was
+    held. ``held=1`` matched and the Resume skipped the new alert, never shown; its ids do not."""
+    async with running(tmp_path) as engine, serving(engine) as client:
+        await client.post("/api/pause", headers=AUTH)
+        shown = (await client.post(f"/webhook/{SECRET}", content=BUY)).json()
+        await engine.drain()
+        pause = (await client.get("/api/plugins", headers=AUTH)).json()["pause"]
+        assert (await client.post("/api/resume?execute_missed=true", headers=AUTH)).json()["queued"] == 1
+        await engine.drain()
+        await client.post("/api/pause", headers=AUTH)
+        unshown = (await client.post(f"/webhook/{SECRET}", content=BUY.replace("0.1", "0.2"))).json()
+        await engine.drain()
+        count = await client.post(f"/api/resume?held={pause['held']}", headers=AUTH)
+        ids = await client.post(f"/api/resume?held_ids={pause['held_ids']}", headers=AUTH)
+        none_shown = await client.post("/api/resume?held=0", headers=AUTH)   # an older page's "none held"
+        status = engine.journal.get(unshown["id"])["status"]
+        still = (await client.get("/health", headers=AUTH)).json()["paused"]
+    assert count.status_code == 400 and "held_ids" in count.json()["error"]
+    assert ids.status_code == 409 and ids.json()["held_ids"] == str(unshown["id"])
+    assert f"alert {shown['id']} no longer held" in ids.json()["error"]
+    assert none_shown.status_code == 409 and none_shown.json()["held"] == 1
+    assert status == "paused" and still is True
 
 
 async def test_an_alert_id_past_64_bits_is_no_alert_not_a_server_error(tmp_path):

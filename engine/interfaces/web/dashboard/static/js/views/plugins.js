@@ -23,19 +23,20 @@ export function render(root) {
   };
 
   // A resume skips the alerts received while paused, for good: the question says how many, and
-  // running them (at the prices of now, oldest first) is a choice of its own. The count shown goes
-  // with it: with more held since, the engine stays paused (409) and the page asks again.
-  const resumes = (held) => {
+  // running them (at the prices of now, oldest first) is a choice of its own. Which ones were shown
+  // goes with it (their ids): with others held since, the engine stays paused (409) and the page asks again.
+  const resumes = (held, ids) => {
     const them = held === 1 ? "the alert" : `the ${held} alerts`;
+    const shown = `held_ids=${encodeURIComponent(ids)}`;
     return held
       ? h("span", {},
         confirmed("Resume", `Resume the engine? ${held === 1 ? "The alert" : `The ${held} alerts`} received while paused `
-          + `will be skipped: journaled, never executed.`, () => act(`/api/resume?held=${held}`), "resume", asking),
+          + `will be skipped: journaled, never executed.`, () => act(`/api/resume?${shown}`), "resume", asking),
         " ",
         confirmed("Resume and run them", `Resume and run ${them} received while paused, oldest first, at the prices `
           + "of now (those older than engine.max_alert_age expire)?",
-          () => act(`/api/resume?execute_missed=true&held=${held}`), "resume-run", asking))
-      : confirmed("Resume", "Resume the engine?", () => act("/api/resume?held=0"), "resume", asking);
+          () => act(`/api/resume?execute_missed=true&${shown}`), "resume-run", asking))
+      : confirmed("Resume", "Resume the engine?", () => act(`/api/resume?${shown}`), "resume", asking);
   };
   const load = async () => {
     let answer;
@@ -53,7 +54,7 @@ export function render(root) {
       panel("Engine",
         h("p", {id: "engine-state", text: pause.paused ? `Paused${pause.by ? ` by ${pause.by}` : ""}${pause.reason ? `: ${pause.reason}` : ""}` : "Running"}),
         pause.paused
-          ? resumes(pause.held || 0)
+          ? resumes(pause.held || 0, pause.held_ids || "")
           : confirmed("Pause", "Pause the engine? Alerts will be journaled, not executed, and no plugin opens a position; closes go on.", () => act("/api/pause"), "pause", asking)),
       panel("Plugins", plugins.length ? table([
         ["Name", (p) => p.name], ["State", (p) => p.state ?? (p.enabled ? "enabled" : "disabled")],
