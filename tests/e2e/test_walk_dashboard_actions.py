@@ -119,3 +119,31 @@ def test_an_alert_held_after_the_resume_question_was_drawn_is_not_skipped_unshow
     assert [run.settled(a["id"])["status"] for a in (first, second)] == ["done", "done"]
     assert run.interrupt() == 0
 
+
+def test_a_resume_question_redrawn_over_other_held_alerts_is_withdrawn_not_answered_unseen(user, browser):
+    """The page asked about the alert held; a second was held, and a live event (a plugin switched
+    elsewhere) redrew the page: the question was drawn again over the alerts held then, and its Yes
+    would skip an alert the trader had not been asked about. It is withdrawn, saying why."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    assert run.client.post("/api/pause").status_code == 200
+    first = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09")["id"])
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    browser.get(f"http://127.0.0.1:{run.port}/#/plugins")
+    wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
+    click(browser, "#resume", "Resume")
+    asked = wait(browser, lambda d: d.find_element(By.ID, "plugins").text, "the question")
+    assert "The alert received while paused will be skipped" in asked, asked
+    second = run.settled(run.webhook("buy GBPUSD volume=0.1 price=1.1 sl=1.09")["id"])
+    (plugin,) = run.get("/api/plugins")["plugins"]
+    assert run.client.post(f"/api/plugins/{plugin['name']}/disable").status_code == 200   # a redraw
+    said = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "p.error[role=alert]").text, "the withdrawal")
+    assert said == "The alerts held while paused changed: the question is withdrawn, Resume asks again.", said
+    assert not browser.find_elements(By.ID, "resume-yes")
+    click(browser, "#resume", "Resume, asked again")
+    asked = wait(browser, lambda d: d.find_element(By.ID, "plugins").text, "the new question")
+    assert "The 2 alerts received while paused will be skipped" in asked, asked
+    click(browser, "#resume-yes", "Yes")
+    wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the engine running")
+    assert [run.settled(a["id"])["status"] for a in (first, second)] == ["skipped", "skipped"]
+    assert run.interrupt() == 0

@@ -10,6 +10,7 @@ export function render(root) {
   const body = h("div", {id: "plugins"}, h("p", {class: "muted", text: "Loading…"}));
   const message = h("p", {class: "error", role: "alert"});
   const asking = {id: null, shown: false};
+  let drawnHeld = "";   // pause.held_ids the page last drew
   root.append(h("h1", {text: "Plugins"}), message, body);
 
   const act = async (path) => {
@@ -49,6 +50,13 @@ export function render(root) {
     const pause = answer.pause || {};
     const plugins = answer.plugins || [];
     const errors = Object.entries(answer.load_errors || {});
+    // A resume question open over other held alerts than it was drawn with is withdrawn, not redrawn
+    // under the trader's eyes: the same words ("The alert ...") may name another alert now.
+    if (pause.paused && String(asking.id).startsWith("resume") && (pause.held_ids ?? "") !== drawnHeld) {
+      asking.id = null;
+      message.textContent = "The alerts held while paused changed: the question is withdrawn, Resume asks again.";
+    }
+    drawnHeld = pause.held_ids ?? "";
     asking.shown = false;
     clear(body,
       panel("Engine",
