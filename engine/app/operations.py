@@ -93,7 +93,7 @@ class Operations:
             "broker_state": engine.broker.state,
             "broker_warnings": list(engine.broker.warnings),
             "paused": engine.paused,
-            "last_stop_out": engine.stop_outs.last,   # since this start (engine/core/stopouts.py)
+            "last_stop_out": engine.stop_outs.last,   # kept across restarts (engine/core/stopouts.py)
         }
 
     async def status(self) -> dict[str, Any]:

@@ -81,7 +81,7 @@ class Engine:
                                  throttle_seconds=config.telegram.throttle_seconds)
         self.deals_told = 0  # the broker's deals told so far: what reads the deal history knows it has changed
         self.monitor = Monitor(config.monitor, self.notifier, lambda: pool.worker_pids() + broker.helper_pids())
-        self.stop_outs = StopOuts(self.notifier, self.events)  # told to the admins, once (``stopouts.py``)
+        self.stop_outs = StopOuts(self.notifier, self.events, self.writer, database)  # told once (``stopouts.py``)
         self.alarms: list[Callable[[str], Awaitable[None]]] = []  # said at once when the disk fails (not the outbox)
         self.plugins = PluginSet()
         self.metrics = Metrics(pool, config.monitor.lag_alert_ms, config.telegram.throttle_seconds)

@@ -3,7 +3,8 @@ close. The broker closed positions because the account's margin ran out (``StopO
 closed in one go); the trades chat tells each close as any other, and the admin chat is told
 once, with the positions, what they lost and the margin level and equity the broker said
 (``reports.describe_stop_out``). The dashboard hears it live (``account.stop_out``) and the
-overview's health shows the last one.
+overview's health shows the last one, kept in the journal (``storage/stopouts.py``): a restart
+shows it still.
 
 A stop-out is kept untold until its message is in the outbox, so a crash before that tells it
 at the next start (``again``); a crash after it, before the broker forgot it, would tell it
@@ -14,13 +15,17 @@ again.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import trio
 
 from engine.adapters.notify import Notifier
+from engine.adapters.storage import Database, JournalError
+from engine.adapters.storage.stopouts import StopOutLog
 from engine.core import reports
 from engine.core.events import Events
+from engine.core.writer import JournalWriter
 from engine.domain.orders import StopOut
 
 log = logging.getLogger("moonhook.engine")
@@ -42,14 +47,16 @@ def summary(event: StopOut) -> dict[str, Any]:
 
 
 class StopOuts:
-    def __init__(self, notifier: Notifier, events: Events):
+    def __init__(self, notifier: Notifier, events: Events, writer: JournalWriter, database: Database):
         self._notifier = notifier
         self._events = events
-        self.last: dict[str, Any] | None = None  # the last stop-out told (``summary``), for the overview
+        self._writer = writer
+        self.last: dict[str, Any] | None = StopOutLog(database).last()  # the last one told (``summary``)
 
     async def tell(self, event: StopOut) -> None:
         """Tells the admins once (not again after a crash that came once it was written), the
-        dashboard's listeners, and returns once the message is in the outbox."""
+        dashboard's listeners, keeps it as the last one, and returns once the message is in the
+        outbox. A journal that cannot be written is logged, not raised: the message still goes."""
         key = key_of(event)
         if event.again and await trio.to_thread.run_sync(self._notifier.outbox.has, key):
             log.warning("stop-out of positions %s told before the stop: not told again",
@@ -58,4 +65,8 @@ class StopOuts:
             self._notifier.send("admin", reports.describe_event(event), key=key)
         self.last = summary(event)
         self._events.publish("account.stop_out", **self.last, positions=[dict(p) for p in event.positions])
+        try:
+            await self._writer.write(partial(StopOutLog.insert, key=key, summary=self.last), durable=False)
+        except JournalError as e:
+            log.error("the stop-out of positions %s not kept in the journal: %s", self.last["tickets"], e)
         await self._notifier.written()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from engine.domain.times import when
+
 from support.botapi import html_plain
 from support.botapi_thread import threaded_bot_api
 from support.e2e_support import init, outcome, told, until
@@ -84,6 +86,20 @@ def test_moonhook_run_on_paper_stops_the_account_out_and_the_loss_stays(user):
     assert (trade["volume"], trade["price_open"], trade["price_close"], trade["net"]) == (9.0, 1.1, 1.094, -5400.0)
 
 
+def _stopped_out_with_telegram(user, api):
+    """`moonhook run` on paper with the admin's bot on ``api``: 9 lots bought at 1.1 (9,900.00 of
+    margin on 10,000 USD), then a price of 1.094 stops it out. The config and the run."""
+    config, _ = init(user, "bot")
+    config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                  f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+    run = user.start("run", config=config, cwd="bot")
+    entry = run.webhook("buy EURUSD volume=9 price=1.1 sl=1.0")
+    assert run.settled(entry["id"])["status"] == "done"
+    below = run.webhook("buy EURUSD volume=0.1 price=1.094")   # rejected by demo (no stop): only its price counts
+    assert run.settled(below["id"])["status"] == "rejected"
+    return config, run
+
+
 def test_moonhook_run_tells_the_admins_of_a_stop_out_in_telegram_once(user):
     """The stop-out reached only the trades chat, a "closed by stop_out" line like any close: the
     admins heard nothing of the account running out of margin. Now one admin message says it, with
@@ -92,15 +108,7 @@ def test_moonhook_run_tells_the_admins_of_a_stop_out_in_telegram_once(user):
         def said() -> list[str]:   # the admin's chat as it shows now, oldest first
             return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
 
-        config, _ = init(user, "bot")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
-        run = user.start("run", config=config, cwd="bot")
-        entry = run.webhook("buy EURUSD volume=9 price=1.1 sl=1.0")   # 9,900.00 of margin on 10,000 USD
-        assert run.settled(entry["id"])["status"] == "done"
-        below = run.webhook("buy EURUSD volume=0.1 price=1.094")   # rejected by demo (no stop): only its price counts
-        assert run.settled(below["id"])["status"] == "rejected"
-
+        config, run = _stopped_out_with_telegram(user, api)
         texts = until(said, lambda texts: any("STOP-OUT" in t for t in texts), "the stop-out told to the admin")
         (stop_out,) = [t for t in texts if "STOP-OUT" in t]
         # 4,600.00 of equity on 9,900.00 of margin: 46.46 %, under paper's 50.
@@ -117,4 +125,27 @@ def test_moonhook_run_tells_the_admins_of_a_stop_out_in_telegram_once(user):
         status = until(said, lambda texts: any("⚠ stopout" in t for t in texts), "the stop-out in /status")
         assert any("⚠ stopout 1 closed, net -5400.00 (46.46%)" in t for t in status), status
         assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.094 sl=1.09")["id"])["status"] == "done"
+        assert len([t for t in said() if "STOP-OUT" in t]) == 1
+
+
+def test_the_last_stop_out_is_shown_after_moonhook_run_is_restarted_and_told_once(user):
+    """/health, the overview and /status showed the last stop-out only until a restart: it was
+    kept in memory. Now the journal keeps it, and the admins are still told of it once."""
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        def said() -> list[str]:
+            return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
+
+        config, run = _stopped_out_with_telegram(user, api)
+        until(lambda: run.get("/health")["last_stop_out"], bool, "the stop-out in /health")
+        until(said, lambda texts: any("STOP-OUT" in t for t in texts), "the stop-out told to the admin")
+        before = run.get("/health")["last_stop_out"]
+        assert run.interrupt() == 0, run.text()
+
+        again = user.start("run", config=config, cwd="bot")
+        assert again.get("/health")["last_stop_out"] == before
+        assert again.get("/api/overview")["health"]["last_stop_out"] == before
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))
+        status = until(said, lambda texts: any("⚠ stopout" in t for t in texts), "the stop-out in /status")
+        assert any(f"⚠ stopout 1 closed, net -5400.00 (46.46%)\n          {when(before['time'])}" in t
+                   for t in status), status
         assert len([t for t in said() if "STOP-OUT" in t]) == 1

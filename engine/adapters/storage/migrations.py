@@ -255,6 +255,13 @@ def _v18(db: sqlite_utils.Database) -> None:
                "WHERE state IN ('sending', 'unknown', 'lost')")
 
 
+def _v19(db: sqlite_utils.Database) -> None:
+    # The stop-outs told (storage/stopouts.py): the last one shown after a restart too, not only
+    # until it. Keyed by the admin message's key, so that one told again after a crash is one row.
+    db.execute("CREATE TABLE IF NOT EXISTS stop_outs (key TEXT PRIMARY KEY, time REAL NOT NULL, summary TEXT NOT NULL)")
+    db.execute("CREATE INDEX IF NOT EXISTS stop_outs_time ON stop_outs (time)")
+
+
 # Append only: a released migration is never edited, the next change is a new function.
 MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14,
-                                     _v15, _v16, _v17, _v18)
+                                     _v15, _v16, _v17, _v18, _v19)

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.adapters.notify.bot import MAX_TEXT, text_length
 from engine.app.overview import limits_text
+from engine.domain.times import when
 
 MAX_ROWS = 30               # table rows shown; the rest are counted
 
@@ -21,9 +22,10 @@ def status_text(view: dict[str, Any], pause: dict[str, Any]) -> str:
             ("plugins", f"{plugins['enabled']}/{plugins['loaded']} enabled"),
             ("broker", f"{view['broker']} {'connected' if view['broker_connected'] else 'DISCONNECTED'}")]
     rows += [("⚠ broker", warning) for warning in view["broker_warnings"]]
-    if stopped := view.get("last_stop_out"):   # since this start: the broker closed positions for want of margin
+    if stopped := view.get("last_stop_out"):   # the last: the broker closed positions for want of margin
         level = f" ({stopped['margin_level']:g}%)" if stopped["margin_level"] is not None else ""
         rows.append(("⚠ stopout", f"{len(stopped['tickets'])} closed, net {stopped['net']:+.2f}{level}"))
+        rows.append(("", when(stopped["time"])))   # kept across restarts: when says whether it is news
     account, positions = view["account"], view["positions"]
     if "error" in account:
         rows.append(("account", account["error"]))

@@ -135,3 +135,28 @@ async def test_a_stop_out_a_crash_kept_from_the_admins_is_told_at_the_next_start
     async with running(tmp_path, paper=PAPER) as engine:
         await engine.drain()
         assert stop_outs(await told(engine)) == [PAPER_SAID + AGAIN]
+
+
+async def test_the_last_stop_out_is_shown_after_a_restart_and_not_told_again(tmp_path):
+    # It was kept in memory only: after a restart /health, the overview and /status said no stop-out.
+    async with running(tmp_path, paper=PAPER) as engine:
+        await stopped_out(engine)
+        await told(engine)
+        before = Operations(engine).health()["last_stop_out"]
+    async with running(tmp_path, paper=PAPER) as engine:
+        await engine.drain()
+        after = Operations(engine).health()["last_stop_out"]
+        said = await told(engine)
+    assert before["tickets"] == [1002, 1001] and after == before
+    assert stop_outs(said) == [PAPER_SAID]
+
+
+async def test_a_stop_out_told_again_after_a_crash_is_the_last_one_after_the_restart(tmp_path, monkeypatch):
+    with monkeypatch.context() as patched:
+        patched.setattr(UntoldEvents, "told", lambda self, event: None)   # killed before each was taken out
+        async with running(tmp_path, paper=PAPER) as engine:
+            await stopped_out(engine)
+            before = Operations(engine).health()["last_stop_out"]
+    async with running(tmp_path, paper=PAPER) as engine:
+        await engine.drain()
+        assert Operations(engine).health()["last_stop_out"] == before

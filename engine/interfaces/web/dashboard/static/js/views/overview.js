@@ -48,7 +48,7 @@ function orderTable(orders, act, asking) {
   ], orders);
 }
 
-// The last stop-out since the engine started (the health's last_stop_out): the broker closed positions for want
+// The last stop-out, kept across restarts (the health's last_stop_out): the broker closed positions for want
 // of margin, an account-level emergency, said above everything else.
 function stopOut(s) {
   if (!s || !Array.isArray(s.tickets)) return [];
