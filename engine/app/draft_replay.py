@@ -122,13 +122,14 @@ def _answer(code: int, out: bytes, err: bytes, tmp: str) -> dict[str, Any]:
 def summary(comparison: dict[str, Any]) -> dict[str, Any]:
     """From ``moonhook replay --compare --json --summary``'s answer (its size does not grow with
     the alerts): ``live`` and ``draft`` (alerts, trades, wins, profit, commission, win rate,
-    profit factor, drawdown, and the draft's faults), ``profit_difference`` (draft less live),
+    profit factor, stopped_out: positions and net, as the report counts them, drawdown, and the
+    draft's faults), ``profit_difference`` (draft less live),
     ``prices_simulated`` (false: fills at the alerts' prices, no stops or targets),
     ``timer_every`` (no timer ran more often than this many seconds),
     ``differing`` (how many alerts the two answer differently) and the first of them the
     summary lists, each with its journal ``id`` and both sides' decisions and orders."""
     def figures(report: dict[str, Any]) -> dict[str, Any]:
-        keys = ("alerts", "trades", "wins", "profit", "commission", "win_rate", "profit_factor")
+        keys = ("alerts", "trades", "wins", "profit", "commission", "win_rate", "profit_factor", "stopped_out")
         return {**{k: report[k] for k in keys}, "drawdown": report["drawdown"]["money"]}
 
     live, draft = comparison["a"], comparison["b"]

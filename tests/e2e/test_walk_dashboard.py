@@ -405,6 +405,27 @@ def test_a_replay_with_no_alert_in_the_journal_says_so(user, browser):
     assert run.interrupt() == 0
 
 
+def test_a_replay_of_a_draft_counts_the_stop_outs_as_moonhook_replay_does(user, browser):
+    """The editor's replay counted trades and profit but not the positions a stop-out closed,
+    which `moonhook replay` says: 9 lots at 1.1 (9,900.00 of margin on 10,000 USD), then a price
+    of 1.094 that demo rejects but the paper market takes, stop both sides out."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    assert run.settled(run.webhook("buy EURUSD volume=9 price=1.1 sl=1.0")["id"])["status"] == "done"
+    assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.094")["id"])["status"] == "rejected"
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    browser.get(f"http://127.0.0.1:{run.port}/#/editor")
+    click(browser, "#script-files a", "demo.lua in the list")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror"), "the editor")
+    browser.find_element(By.ID, "replay").click()
+    table = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#replay-result table"), "the replay's figures")
+    head = [th.text for th in table[0].find_elements(By.CSS_SELECTOR, "th")]
+    rows = [[td.text for td in tr.find_elements(By.CSS_SELECTOR, "td")]
+            for tr in table[0].find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert head[-1] == "stopped out" and [r[-1] for r in rows] == ["1, net -5400.00"] * 2, (head, rows)
+    assert run.interrupt() == 0
+
+
 def test_an_alert_tried_on_the_alerts_page_shows_its_orders_and_sends_nothing(user, browser):
     """The Alerts page's "Try an alert": a message typed as TradingView would send it, checked
     against the running engine (its limits, its account): the order it would place and the

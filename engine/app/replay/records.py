@@ -31,7 +31,7 @@ class ClosedTrade:
     """A closed trade (or the part of a position closed), as the report reads it. ``profit``
     is gross, in the account currency, as MT5 reports it; ``commission`` (negative) is the
     closing deal's, plus the opening deal's on the position's first close. ``reason``:
-    close, sl or tp."""
+    close, sl, tp or stop_out."""
     ticket: int
     symbol: str
     side: str

@@ -15,7 +15,9 @@ Conventions:
 - profit factor: gross profit over gross loss (nets); None ("n/a") when no trade lost, as
   there is nothing to divide by and JSON has no infinity;
 - maximum drawdown: the largest fall from a running peak of the equity curve to a later point,
-  in money, and that fall in percent of its peak (None when the peak is not above 0).
+  in money, and that fall in percent of its peak (None when the peak is not above 0);
+- stopped out: the trades closed by a stop-out (reason ``stop_out``) and their net, counted here
+  once for the text, the JSON (which the dashboard editor's replay reads) and the HTML.
 """
 
 from __future__ import annotations
@@ -162,6 +164,8 @@ class Report:
     profit_factor: float | None
     drawdown: Drawdown
     plugins: list[PluginSummary]
+    stopped_out: int = 0           # trades closed by a stop-out (already in the figures above)
+    stopped_out_net: float = 0.0   # and their net
 
 
 def money(x: float) -> float:
@@ -209,13 +213,15 @@ def build(outcome: Outcome) -> Report:
     gross_profit = money(sum(n for n in nets if n > 0))
     gross_loss = money(-sum(n for n in nets if n < 0))
     wins = sum(1 for n in nets if n > 0)
+    stopped = [net(t) for t in outcome.trades if t.reason == STOP_OUT]
     return Report(
         outcome=outcome, trades=len(nets), wins=wins, profit=money(sum(nets)),
         gross_profit=gross_profit, gross_loss=gross_loss,
         commission=money(sum(t.commission for t in outcome.trades)),
         win_rate=round(wins / len(nets) * 100, 2) + 0.0 if nets else None,
         profit_factor=round(gross_profit / gross_loss, 4) + 0.0 if gross_loss > 0 else None,
-        drawdown=drawdown(outcome.equity), plugins=_plugins(outcome))
+        drawdown=drawdown(outcome.equity), plugins=_plugins(outcome),
+        stopped_out=len(stopped), stopped_out_net=money(sum(stopped)))
 
 
 # --- rendering helpers --------------------------------------------------------------------
@@ -250,6 +256,12 @@ def open_text(p: OpenPosition) -> str:
     x = p.position
     return (f"{x.side} {x.symbol} {num(x.volume)} at {num(x.price_open)}, last {num(p.price_last)}, "
             f"floating {'-' if p.profit is None else cash(p.profit)}" + (f" ({x.plugin})" if x.plugin else ""))
+
+
+def stopped_text(report: Report) -> str:
+    """The stop-outs in a few words: "2 positions, net -1,210.00" ("none")."""
+    n = report.stopped_out
+    return f"{n} position{'s' if n > 1 else ''}, net {cash(report.stopped_out_net)}" if n else "none"
 
 
 def open_count(o: Outcome) -> str:
@@ -308,10 +320,8 @@ def text(report: Report) -> str:
         f"win rate       {opt(report.win_rate, '%')}",
         f"profit factor  {opt(report.profit_factor)}",
     ]
-    stopped = [t for t in o.trades if t.reason == STOP_OUT]
-    if stopped:   # what live would have closed for the trader: the figures above count it
-        lines.append(f"stopped out    {len(stopped)} position{'s' if len(stopped) > 1 else ''}, net "
-                     f"{cash(round(sum(net(t) for t in stopped), 2))} (the margin level below [paper] stop_out_pct)")
+    if report.stopped_out:   # what live would have closed for the trader: the figures above count it
+        lines.append(f"stopped out    {stopped_text(report)} (the margin level below [paper] stop_out_pct)")
     for p in report.plugins:
         counts = ", ".join(f"{r} {p.results[r]}" for r in RESULTS)
         lines.append(f"plugin {p.plugin}: {counts}")

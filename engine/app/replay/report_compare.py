@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.app.replay.records import ClosedTrade
 from engine.app.replay.report import (Decision, Order, Outcome, Report, cash, decision_text, money, net, notes, num,
-                                      open_count, order_text, plain, when)
+                                      open_count, order_text, plain, stopped_text, when)
 from engine.app.replay.report_json import SUMMARY_ITEMS, as_dict, decision_json, dumps, order_json, trade_json
 
 NO_ALERT = "no alert"   # the trades of positions a timer or a hook opened
@@ -127,6 +127,8 @@ def compare_text(comparison: Comparison) -> str:
              *(f"NOTE {note}" for note in notes(a.outcome, b.outcome)),
              f"profit  a {cash(a.profit)}  b {cash(b.profit)}  b-a {cash(comparison.profit_difference)}",
              f"trades  a {a.trades}  b {b.trades}"]
+    if a.stopped_out or b.stopped_out:   # in the figures above: said as the report's text says it
+        lines.append(f"stopped out  a {stopped_text(a)}  b {stopped_text(b)}")
     if a.outcome.open or b.outcome.open:   # a losing position left open is not in the profit: said beside it
         lines.append(f"open at the end, not in the profit  a {open_count(a.outcome)}  b {open_count(b.outcome)}")
     lines.append(f"alerts that differ: {len(comparison.differences)}")

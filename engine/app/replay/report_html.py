@@ -13,7 +13,7 @@ from dataclasses import replace
 from html import escape
 
 from engine.app.replay.report import (RESULTS, Report, cash, notes, num, open_count, open_text, opt,
-                                      order_text, unexecuted_counts, waiting_text, when)
+                                      order_text, stopped_text, unexecuted_counts, waiting_text, when)
 from engine.app.replay.report_compare import Comparison, side_text, trades_shown
 
 WIDTH, HEIGHT, PAD = 800, 260, 40
@@ -77,12 +77,15 @@ def _page(title: str, body: list[str]) -> str:
             + "\n".join(body) + "</body></html>\n")
 
 
-def _figures(report: Report) -> list[list[str]]:
+def _figures(report: Report, stopped: bool) -> list[list[str]]:
+    """The figures' rows; with ``stopped`` (the text's condition: a stop-out in the report, or
+    in either of two compared), its stop-outs too."""
     dd = report.drawdown
     return [["trades", f"{report.trades} ({report.wins} won)"],
             ["profit", cash(report.profit)], ["commission", cash(report.commission)],
             ["max drawdown", f"{cash(dd.money)} ({opt(dd.percent, '%')} of {cash(dd.peak)})"],
-            ["win rate", opt(report.win_rate, "%")], ["profit factor", opt(report.profit_factor)]]
+            ["win rate", opt(report.win_rate, "%")], ["profit factor", opt(report.profit_factor)],
+            *([["stopped out", stopped_text(report)]] if stopped else [])]
 
 
 def html(report: Report) -> str:
@@ -92,7 +95,7 @@ def html(report: Report) -> str:
     body = [f"<h1>{_e(title)}</h1>",
             f"<p>{_e(o.alerts)} alerts, {_e(when(o.start))} to {_e(when(o.end))} (UTC)</p>"]
     body += [f'<p class="note">{_e(note)}</p>' for note in notes(o)]
-    body += [_table(["figure", "value"], _figures(report)),
+    body += [_table(["figure", "value"], _figures(report, report.stopped_out > 0)),
              "<h2>Equity</h2>", chart([(o.scripts or "equity", o.equity)]), "<h2>Plugins</h2>"]
     body.append(_table(["plugin", *RESULTS], [[p.plugin, *(str(p.results[r]) for r in RESULTS)]
                                              for p in report.plugins], tuple(range(1, 5))))
@@ -127,9 +130,9 @@ def html(report: Report) -> str:
         body.append(_table(["where", "what"], [[p.where, p.what] for p in o.problems]))
     body.append("<h2>Closed trades</h2>")
     body.append(_table(
-        ["opened", "closed", "symbol", "side", "volume", "open", "close", "profit", "commission", "plugin"],
+        ["opened", "closed", "symbol", "side", "volume", "open", "close", "profit", "commission", "reason", "plugin"],
         [[when(t.open_time), when(t.close_time), t.symbol, t.side, num(t.volume), num(t.open_price),
-          num(t.close_price), cash(t.profit), cash(t.commission), t.plugin or "-"] for t in o.trades],
+          num(t.close_price), cash(t.profit), cash(t.commission), t.reason, t.plugin or "-"] for t in o.trades],
         (4, 5, 6, 7, 8)))
     return _page(title, body)
 
@@ -140,7 +143,8 @@ def compare_html(comparison: Comparison) -> str:
     a, b = comparison.a, comparison.b
     la, lb = a.outcome.scripts or "a", b.outcome.scripts or "b"
     title = f"Replay: {la} against {lb}"
-    rows = [[name, va, vb] for (name, va), (_, vb) in zip(_figures(a), _figures(b))]
+    stopped = a.stopped_out > 0 or b.stopped_out > 0
+    rows = [[name, va, vb] for (name, va), (_, vb) in zip(_figures(a, stopped), _figures(b, stopped))]
     rows.append(["profit, b less a", "", cash(comparison.profit_difference)])
     if a.outcome.open or b.outcome.open:   # a losing position left open is not in the profit: said beside it
         rows.append(["open at the end, not in the profit", open_count(a.outcome), open_count(b.outcome)])

@@ -63,6 +63,7 @@ def as_dict(report: Report, summary: bool = False) -> dict[str, Any]:
         "gross_profit": report.gross_profit, "gross_loss": report.gross_loss,
         "commission": report.commission, "win_rate": report.win_rate,
         "profit_factor": report.profit_factor,
+        "stopped_out": {"positions": report.stopped_out, "net": report.stopped_out_net},
         "drawdown": {"money": dd.money, "percent": dd.percent, "peak": dd.peak, "trough": dd.trough,
                      "peak_time": dd.peak_time, "trough_time": dd.trough_time},
         "plugins": {p.plugin: {"results": p.results,

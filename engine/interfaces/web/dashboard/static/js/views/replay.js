@@ -18,12 +18,17 @@ export function replayResult(r) {
       "nothing to replay. Send some (moonhook send, or from TradingView), or replay more days."}));
   }
   const rows = [["live version", r.live], ["this draft", r.draft]];
+  // Positions the margin level's fall closed (in the trades and profit too), as moonhook replay counts them.
+  const stopped = (x) => x.stopped_out || {positions: 0, net: 0};
+  const stopOuts = rows.some(([, x]) => stopped(x).positions) ? [["stopped out", ([, x]) =>
+    (stopped(x).positions ? `${stopped(x).positions}, net ${num(stopped(x).net)}` : "none"), "num"]] : [];
   const figures = table([
     ["", ([label]) => label],
     ["trades", ([, x]) => `${x.trades} (${x.wins} won)`, "num"],
     ["profit", ([, x]) => num(x.profit), "num"],
     ["max drawdown", ([, x]) => num(x.drawdown), "num"],
     ["win rate", ([, x]) => (x.win_rate === null ? "n/a" : `${num(x.win_rate, 1)} %`), "num"],
+    ...stopOuts,
   ], rows);
   const faults = r.draft.faults || [];
   const shown = r.differences || [];
