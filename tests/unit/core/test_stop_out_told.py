@@ -160,3 +160,28 @@ async def test_a_stop_out_told_again_after_a_crash_is_the_last_one_after_the_res
     async with running(tmp_path, paper=PAPER) as engine:
         await engine.drain()
         assert Operations(engine).health()["last_stop_out"] == before
+
+
+# Keeps each on_close's reason and ticket, as a plugin counting its stop-outs would.
+ON_CLOSE = """
+function on_close(e)
+  local seen = store.get("closed") or {}
+  seen[#seen + 1] = e.reason .. " " .. e.ticket
+  store.set("closed", seen)
+end"""
+
+
+async def test_a_paper_stop_outs_closes_reach_on_close_with_the_reason_stop_out(tmp_path):
+    async with running(tmp_path, {"rec": ON_CLOSE}, paper=PAPER) as engine:
+        await stopped_out(engine)   # drained: every close told to the plugins
+        assert engine.store.get("rec", "closed") == ["stop_out 1002", "stop_out 1001"]
+
+
+async def test_a_metatrader_stop_outs_closes_reach_on_close_with_the_reason_stop_out(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, {"rec": ON_CLOSE}, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        await process(engine, "buy EURUSD volume=0.3")
+        (position,) = terminal.positions()
+        terminal.stop_out(position["ticket"])
+        await process(engine, "buy EURUSD volume=0.01")   # its order's poll reads the deal; drained
+        assert engine.store.get("rec", "closed") == [f"stop_out {position['ticket']}"]
