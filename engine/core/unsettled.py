@@ -8,7 +8,8 @@ finds a lost send by its tag when it reconciles, ``mt5/send.py``, or by its deal
 order arriving late): those a crash left, from the start-up; one answered unknown while the
 engine runs, from that answer (``Settler``), an alert's once its outcome is written, which is
 settled with it (``OrderLedger.settled``). One the broker cannot tell within LOOKS stays
-unknown, and is asked again at the next start.
+unknown, and is asked again at the next start. Each settled is told live (``order.settled``,
+with its alert's status now): the dashboard's rows showed the alert failed until a reload.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
+from functools import partial
 
 import trio
 
 from engine.adapters.brokers.base import Broker
-from engine.adapters.storage import Database, OrderLedger
-from engine.domain.orders import BrokerError
+from engine.adapters.storage import Database, OrderLedger, Settled
+from engine.core.events import Events
+from engine.domain.orders import BrokerError, OrderResult
 
 log = logging.getLogger("moonhook.engine")
 
@@ -31,8 +34,8 @@ LOOK_EVERY = 2.0   # seconds between two looks at the broker while it cannot tel
 LOOKS = 1_800
 
 
-async def settle_unknown(database: Database, ledger: OrderLedger, broker: Broker, client_ids: list[str], *,
-                         every: float = LOOK_EVERY, looks: int = LOOKS) -> list[str]:
+async def settle_unknown(database: Database, ledger: OrderLedger, broker: Broker, events: Events,
+                         client_ids: list[str], *, every: float = LOOK_EVERY, looks: int = LOOKS) -> list[str]:
     """Settles in ``ledger`` each of ``client_ids`` (no alert runs them again: ``Settler``) the
     broker has a result for, looking again every
     ``every`` seconds, ``looks`` times at most, while the broker is connected (a broker that
@@ -45,19 +48,19 @@ async def settle_unknown(database: Database, ledger: OrderLedger, broker: Broker
         if look:
             await trio.sleep(every)
         await broker.wait_connected(math.inf)
-        left = [cid for cid in left if not await settled(database, ledger, broker, cid)]
+        left = [cid for cid in left if not await settled(database, ledger, broker, events, cid)]
     if left:
         log.warning("order ledger: %d orders whose answer was lost are still not known at the broker; they stay "
                     "unknown until the next start: %s", len(left), ", ".join(left[:20]))
     return left
 
 
-async def settled(database: Database, ledger: OrderLedger, broker: Broker, client_id: str,
+async def settled(database: Database, ledger: OrderLedger, broker: Broker, events: Events, client_id: str,
                   alone: bool = False) -> bool:
     """Whether ``client_id``'s answer was found at the broker and written, with its alert's
-    outcome (``OrderLedger.settled``; ``alone``: the row alone); False if the broker cannot tell
-    now (not known there yet, its connection lost), its alert's outcome is not written yet, or
-    the write failed."""
+    outcome (``OrderLedger.settled``; ``alone``: the row alone), and told to ``events``; False if
+    the broker cannot tell now (not known there yet, its connection lost), its alert's outcome is
+    not written yet, or the write failed."""
     try:
         result = await broker.first_result(client_id)
     except BrokerError:
@@ -66,14 +69,32 @@ async def settled(database: Database, ledger: OrderLedger, broker: Broker, clien
         return False
     await database.writable()
     try:
-        if not ledger.settled(client_id, result, alone):
-            return False   # its alert's outcome is not written yet
+        written = ledger.settled(client_id, result, alone)
     except sqlite3.Error as e:  # the disk: left for the next look
         log.warning("order ledger: %s could not be settled now: %s", client_id, e)
         return False
+    if not written:
+        return False   # its alert's outcome is not written yet
+    if isinstance(written, Settled):
+        tell(events, client_id, written, result)
     log.warning("order ledger: %s, whose answer was lost, was %s at the broker%s", client_id,
                 "done" if result.ok else "refused", "" if result.ok else f": {result.error}")
     return True
+
+
+def tell(events: Events, client_id: str, settled: Settled, result: OrderResult) -> None:
+    """``order.settled``: the order ``client_id``, its answer lost, ``settled`` with ``result``
+    (the fields of ``order.placed``, its ``status`` and the refusal's ``reason``), and its alert's
+    status now (``alert_status``), for the views that showed it not known to show it as it is."""
+    if not events.listening:
+        return
+    request = settled.request
+    events.publish("order.settled", alert_id=settled.alert_id, alert_status=settled.alert_status,
+                   client_id=client_id, plugin=settled.plugin, order=request.get("kind"),
+                   symbol=request.get("symbol"), side=request.get("side"),
+                   volume=result.volume if result.volume is not None else request.get("volume"),
+                   status="done" if result.ok else "refused", ticket=result.ticket, price=result.price,
+                   reason=result.error)
 
 
 class Settler:
@@ -82,8 +103,8 @@ class Settler:
     alert) is settled once the broker can tell, without a restart. ``run`` starts with those a
     crash left."""
 
-    def __init__(self, database: Database, ledger: OrderLedger, broker: Broker):
-        self._database, self._ledger, self._broker = database, ledger, broker
+    def __init__(self, database: Database, ledger: OrderLedger, broker: Broker, events: Events):
+        self._database, self._ledger, self._broker, self._events = database, ledger, broker, events
         self._send, self._received = trio.open_memory_channel[str](math.inf)
 
     def unknown(self, client_id: str) -> None:
@@ -93,6 +114,7 @@ class Settler:
     async def run(self, left: list[str]) -> None:
         """``left``: read before this start placed any order (``ledger.unknown_not_run_again()``)."""
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(settle_unknown, self._database, self._ledger, self._broker, left)
+            settle = partial(settle_unknown, self._database, self._ledger, self._broker, self._events)
+            nursery.start_soon(settle, left)
             async for client_id in self._received:
-                nursery.start_soon(settle_unknown, self._database, self._ledger, self._broker, [client_id])
+                nursery.start_soon(settle, [client_id])

@@ -74,6 +74,16 @@ async def told(engine) -> list[tuple[str, str]]:
     return [m for m in _outbox(engine) if m != ("admin", LAST)]
 
 
+async def first(sub, kind: str, bound: float = 30) -> dict:
+    """The first event of ``kind`` the subscription ``sub`` (``engine.events.subscribe()``) hears;
+    ``bound`` (seconds) only turns a hang into a failure."""
+    with trio.fail_after(bound):
+        async for event in sub:
+            if event["kind"] == kind:
+                return event
+    raise AssertionError(f"no {kind} event")
+
+
 async def relay(out: trio.Event, *events: trio.Event) -> None:
     """Sets ``out`` once any of ``events`` is set (a held broker released by whichever comes first)."""
     async with trio.open_nursery() as nursery:

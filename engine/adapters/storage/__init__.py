@@ -5,7 +5,7 @@ from engine.adapters.storage.claim import FolderInUse, claim
 from engine.adapters.storage.database import Database, SchemaError, select
 from engine.adapters.storage.journal import (STATUSES, UNFINISHED, AlertJournal, JournalError, Recorded, content_hash,
                                             repeat_key)
-from engine.adapters.storage.ledger import OrderLedger
+from engine.adapters.storage.ledger import OrderLedger, Settled
 from engine.adapters.storage.metacache import MetaCache
 from engine.adapters.storage.migrations import MIGRATIONS
 from engine.adapters.storage.outbox import Outbox
@@ -14,6 +14,6 @@ from engine.adapters.storage.store import PluginStore, StoreError, TrendBook
 
 __all__ = [
     "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Backup", "Database", "FolderInUse", "JournalError", "MetaCache",
-    "OrderLedger", "Outbox", "PlanBook", "PluginStore", "Recorded", "SchemaError", "StoreError", "TrendBook", "claim",
-    "content_hash", "backup", "repeat_key", "select",
+    "OrderLedger", "Outbox", "PlanBook", "PluginStore", "Recorded", "SchemaError", "Settled", "StoreError", "TrendBook",
+    "claim", "content_hash", "backup", "repeat_key", "select",
 ]

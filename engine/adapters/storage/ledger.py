@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from engine.domain.orders import OPENING, RESULT_FIELDS, OrderRequest, OrderResult
@@ -21,6 +22,18 @@ from engine.adapters.storage.journal import UNFINISHED
 
 STATUSES = ("done", "refused", "vetoed", "unknown")
 _IDENTITY = ("kind", "symbol", "side", "ticket", "type")  # what makes two requests the same order
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What ``OrderLedger.settled`` wrote: the order's row (its ``plugin``, ``alert_id`` and plain
+    ``request``) and ``alert_status``, its alert's status now, when its outcome took the answer
+    (None for an order of no alert, or of an alert whose outcome is written from its rows later)."""
+
+    plugin: str
+    alert_id: int | None
+    request: dict[str, Any]
+    alert_status: str | None
 
 
 class OrderLedger:
@@ -58,26 +71,29 @@ class OrderLedger:
                        "WHERE client_id = ? AND status = 'unknown'",
                        ["done" if result.ok else "refused", json.dumps(result.to_plain()), time.time(), client_id])
 
-    def settled(self, client_id: str, result: OrderResult, alone: bool = False) -> bool:
+    def settled(self, client_id: str, result: OrderResult, alone: bool = False) -> Settled | bool:
         """``answered``, for an order whose answer was lost, now known at the broker (``unsettled.py``),
         and in the same transaction its alert's outcome: its record there takes ``result``, and an
-        alert failed for no other reason than orders now all done is done. False while its alert's
-        outcome is not written yet (its run goes on: looked at again later), unless ``alone``: the
-        row alone, for an alert expiring now, whose outcome is written from its rows."""
+        alert failed for no other reason than orders now all done is done. What was written
+        (``Settled``); True if nothing was: answered meanwhile (its alert run again, another look);
+        False while its alert's outcome is not written yet (its run goes on: looked at again later),
+        unless ``alone``: the row alone, for an alert expiring now, whose outcome is written from its rows."""
         with self._d.transaction() as db:
-            row = db.execute("SELECT o.status, a.id, a.status, a.outcome FROM orders o LEFT JOIN alerts a "
-                             "ON a.id = o.alert_id WHERE o.client_id = ?", [client_id]).fetchone()
+            row = db.execute("SELECT o.status, a.id, a.status, a.outcome, o.plugin, o.alert_id, o.request "
+                             "FROM orders o LEFT JOIN alerts a ON a.id = o.alert_id WHERE o.client_id = ?",
+                             [client_id]).fetchone()
             if row is None or row[0] != "unknown":
-                return True   # answered meanwhile (its alert run again, another look)
+                return True
             if row[2] in UNFINISHED and not alone:
                 return False
             db.execute("UPDATE orders SET status = ?, result = ?, done_at = ? WHERE client_id = ?",
                        ["done" if result.ok else "refused", json.dumps(result.to_plain()), time.time(), client_id])
+            status = None
             if row[3] is not None and row[2] not in UNFINISHED:
                 status, outcome = _told(row[2], json.loads(row[3]), client_id, result)
                 db.execute("UPDATE alerts SET status = ?, outcome = ? WHERE id = ?",
                            [status, json.dumps(outcome, default=str), row[1]])
-        return True
+        return Settled(row[4], row[5], json.loads(row[6]), status)
 
     def _write(self, request: OrderRequest, status: str, result: OrderResult | None,
                latency_ms: float | None) -> None:

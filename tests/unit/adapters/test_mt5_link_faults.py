@@ -5,10 +5,13 @@ is not known is said. ``terminal.sent()`` counts the orders that really executed
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import trio
 
 from engine.adapters.storage import OrderLedger
+from engine.core.events import Events
 from engine.core.unsettled import settled
 from engine.domain.orders import BrokerError, Connection, Dropped, Notice, OrderRequest
 
@@ -159,7 +162,7 @@ async def test_an_entry_the_trade_server_rejected_while_its_answer_was_lost_is_k
         assert "rejected by the trade server, nothing filled" in first.error, first
         ledger = OrderLedger(broker._database)                              # as the engine's ledger had it
         ledger.sending(entry)
-        assert await settled(broker._database, ledger, broker, "t12-p-1")
+        assert await settled(broker._database, ledger, broker, Events(time.time), "t12-p-1")
         assert ledger.refusal("t12-p-1") == first.error                   # refused, no longer "unknown"
 
 

@@ -17,10 +17,9 @@ from engine.core.stopouts import StopOuts
 from engine.domain.config.mt5 import MT5Config
 from engine.domain.config.paper import PaperConfig
 
-from support.engine_support import process, running, told
+from support.engine_support import first, process, running, told
 from support.mt5_standin import Terminal
 
-BOUND = 10  # seconds: only bounds a hang
 PAPER = PaperConfig(leverage=200)   # EURUSD at 1:200: 4 lots at 1.098 hold 2,196.00, 5 at 1.1 2,750.00
 PAPER_SAID = (
     "STOP-OUT: the broker closed 2 positions of moonhook's: the account's margin level fell below its stop-out "
@@ -30,15 +29,6 @@ PAPER_SAID = (
     "position 1001 buy 4 EURUSD closed @ 1.085: net -5,200.00 (engine), at a margin level of -122.95% "
     "(equity -2,700.00, margin 2,196.00)\n"   # what was left below the level: closed next, on the same quote
     "moonhook goes on taking alerts, on the margin left: /pause holds them (its exits too) until /resume.")
-
-
-async def first(sub, kind: str) -> dict:
-    """The first event of ``kind`` the subscription ``sub`` hears."""
-    with trio.fail_after(BOUND):
-        async for event in sub:
-            if event["kind"] == kind:
-                return event
-    raise AssertionError(f"no {kind} event")
 
 
 def admin(messages: list[tuple[str, str]]) -> list[str]:

@@ -9,17 +9,19 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 
 import trio
 
 from engine.adapters.brokers.paper import PaperBroker
-from engine.adapters.storage import AlertJournal, Database, OrderLedger
+from engine.adapters.storage import AlertJournal, Database, OrderLedger, Settled
 from engine.domain.alerts import parse_body
 from engine.adapters.brokers.mt5.book import LATE_HOLD
+from engine.core.events import Events
 from engine.core.unsettled import LOOK_EVERY, LOOKS, settle_unknown
 from engine.domain.orders import OrderRequest, OrderResult
 
-from support.engine_support import process, running, told, write_scripts
+from support.engine_support import first, process, running, told, write_scripts
 from support.mt5_standin import ORDER_STATE_EXPIRED, Terminal
 from support.mt5_support import config as mt5_config, until
 from support.paths import SUPPORT
@@ -57,7 +59,7 @@ async def test_each_order_is_settled_as_the_broker_answered_it_and_one_it_never_
         await broker.execute(request)
     assert ledger.unknown_not_run_again() == [never.client_id, filled.client_id, refused.client_id]
 
-    left = await settle_unknown(database, ledger, broker, ledger.unknown_not_run_again(), looks=1)
+    left = await settle_unknown(database, ledger, broker, Events(time.time), ledger.unknown_not_run_again(), looks=1)
     rows = {r["client_id"]: r for r in ledger.recent()}
     assert left == [never.client_id] and ledger.unknown_not_run_again() == left
     assert rows[filled.client_id]["status"] == "done" and rows[filled.client_id]["result"]["ok"] is True
@@ -102,7 +104,9 @@ def test_an_alerts_order_is_settled_only_with_its_alerts_outcome_written(tmp_pat
     assert ledger.settled(lost.client_id, filled) is False and ledger.for_alert(alert_id)[0]["status"] == "unknown"
     journal.set_status(alert_id, "failed", {"plugins": [], "orders": [record]})
     finished_at = journal.get(alert_id)["updated_at"]
-    assert ledger.settled(lost.client_id, filled) is True
+    said = ledger.settled(lost.client_id, filled)
+    assert said == Settled("timer", alert_id, lost.to_plain(), "done")
+    assert ledger.settled(lost.client_id, filled) is True   # settled already: nothing more written
     alert = journal.get(alert_id)
     assert (alert["status"], alert["updated_at"], ledger.for_alert(alert_id)[0]["status"]) == ("done", finished_at,
                                                                                               "done")
@@ -146,6 +150,26 @@ async def test_an_alerts_entry_whose_answer_was_lost_is_done_with_its_alert_once
         said = [text for _, text in await told(engine) if text.startswith(("opened", "order not known"))]
         assert len(said) == 2 and said[1] == "opened buy 0.1 EURUSD @ 1.0801 (market, engine)", said
         assert terminal.sent() == 1
+
+
+async def test_an_alerts_entry_settled_after_its_alert_failed_is_told_live_with_the_alerts_status_now(tmp_path):
+    # Its row and its alert's were settled without a word: the dashboard, open on the alert, showed
+    # it failed and its order not known until a reload.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        terminal.script("order_send", "late")
+        lost = await process(engine, "buy EURUSD volume=0.1")
+        assert lost["status"] == "failed", lost
+        with engine.events.subscribe() as sub:
+            assert terminal.deliver_late() == [10009]                   # it arrives after all
+            settled = await first(sub, "order.settled")
+        (position,) = terminal.positions()
+        assert engine.journal.get(lost["id"])["status"] == "done"
+    cid = lost["outcome"]["orders"][0]["client_id"]
+    assert {k: v for k, v in settled.items() if k not in ("seq", "at")} == {
+        "kind": "order.settled", "alert_id": lost["id"], "alert_status": "done", "client_id": cid, "plugin": "engine",
+        "order": "market", "symbol": "EURUSD", "side": "buy", "volume": 0.1, "status": "done",
+        "ticket": position["ticket"], "price": 1.0801, "reason": None}
 
 
 async def test_an_alerts_pending_entry_placed_late_is_settled_as_placed_and_its_expiry_told_once(tmp_path):
