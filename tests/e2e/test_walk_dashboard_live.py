@@ -1,12 +1,14 @@
-"""The dashboard's overview kept true while it is open: what another admin does meanwhile (a
-cancel or a close from a phone, through the API or Telegram) shows without a reload."""
+"""The dashboard kept true while it is open: what another admin does meanwhile (a cancel or a
+close from a phone, through the API or Telegram) shows in the overview without a reload, and so
+does, in the alerts, an order whose answer was lost once the broker tells what became of it."""
 
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
 
-from support.browser import browser, log_in, wait  # noqa: F401 (browser: a fixture)
-from support.e2e_support import init
+from support.browser import browser, cells, log_in, wait  # noqa: F401 (browser: a fixture)
+from support.e2e_support import init, mt5_user
+from support.mt5_standin import Terminal
 
 
 def _overview(driver) -> str:
@@ -47,4 +49,61 @@ def test_a_stop_out_is_said_above_the_open_overview_at_once(user, browser):
     assert "the broker closed position 1001 for want of margin at a margin level of 46.46%, net -5400.00 USD" in said
     assert "Alerts are still taken" in said
     assert "No open positions." in _overview(browser)
+    assert run.interrupt() == 0
+
+
+def _status(driver, alert_id: int) -> str | None:
+    """The status cell of alert ``alert_id``'s row in the alerts' table, None while it is not drawn."""
+    rows = cells(driver, f'#alerts-table tr[data-id="{alert_id}"]')
+    return rows[0][4] if rows else None
+
+
+def test_an_alert_failed_for_a_lost_answer_shows_done_in_the_open_alerts_once_its_order_is_settled(user, browser,
+                                                                                                     tmp_path):
+    """The Settler settled the entry and its alert (done) without a word: the open page showed the
+    alert failed and its order not known until a reload."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.append("timeout = 2\nresolve_seconds = 0.5\n")   # a hung send is given up on soon
+    run = user.start("run", config=config, cwd="bot")
+    terminal.script("order_send", "late")
+    lost = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost")["id"])
+    assert lost["status"] == "failed" and lost["orders"][0]["status"] == "unknown", lost["outcome"]
+    base = f"http://127.0.0.1:{run.port}"
+    log_in(browser, base, config.values["server"]["api_token"])
+    browser.get(f"{base}/#/alerts/{lost['id']}")
+    wait(browser, lambda d: _status(d, lost["id"]) == "failed", "the failed alert's row")
+    wait(browser, lambda d: '"unknown": true' in d.find_element(By.ID, "alert-detail").text, "its detail, not known")
+    wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
+    browser.execute_script("window.notReloaded = true")   # gone if the page were loaded again
+
+    assert terminal.deliver_late() == [10009]                           # it arrives after all
+    wait(browser, lambda d: _status(d, lost["id"]) == "done", "the row done, without a reload")
+    (position,) = terminal.positions()
+    ticket = f'"ticket": {position["ticket"]}'
+    detail = wait(browser, lambda d: ticket in (t := d.find_element(By.ID, "alert-detail").text) and t,
+                  "the detail with the order's ticket")
+    assert f"Alert {lost['id']}\ndone\n" in detail and '"unknown"' not in detail, detail
+    assert browser.execute_script("return window.notReloaded") is True
+    assert run.interrupt() == 0
+
+
+def test_a_pending_entry_whose_answer_was_lost_shows_in_the_open_overview_once_it_is_settled(user, browser, tmp_path):
+    """Placed late, a pending entry has no fill to refresh the overview: it showed no pending order
+    and the alert failed until some other event came."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.append("timeout = 2\nresolve_seconds = 0.5\n")   # a hung send is given up on soon
+    run = user.start("run", config=config, cwd="bot")
+    terminal.script("order_send", "late")
+    lost = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.07 sl=1.06 id=walk-lost")["id"])
+    assert lost["status"] == "failed", lost["outcome"]
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    wait(browser, lambda d: "failed\n1" in _overview(d) and "No pending orders." in _overview(d), "the failed alert")
+    wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
+
+    assert terminal.deliver_late() == [10008]                           # placed after all
+    (placed,) = terminal.orders()
+    wait(browser, lambda d: d.find_elements(By.ID, f"cancel-{placed['ticket']}"), "the pending order, without a reload")
+    wait(browser, lambda d: "failed\n0" in _overview(d), "no alert failed")
     assert run.interrupt() == 0

@@ -1,7 +1,7 @@
 // Alerts: the latest alerts, filtered by status, symbol and plugin, kept live from the event
 // stream; a row's detail (GET /api/alerts/<id>) opens below the table, with what the shadow's
-// scripts decided beside it. #/alerts/<id> opens with that alert's detail. Below, an alert to
-// try before TradingView sends it.
+// scripts decided beside it, read again when its alert finishes or an order of it settles.
+// #/alerts/<id> opens with that alert's detail. Below, an alert to try before TradingView sends it.
 
 import {h, clear, panel, failure, table, time, datetime, num, show, pairs} from "../dom.js";
 import {get} from "../api.js";
@@ -10,6 +10,8 @@ import {tryPanel} from "./try_alert.js";
 
 const STATUSES = ["", "received", "done", "rejected", "duplicate", "failed", "paused", "expired", "skipped"];
 const LIMIT = 100;
+// What changes an alert's row, and its detail if open: an order's late answer too (order.settled).
+const CHANGES = new Set(["alert.received", "alert.finished", "order.settled"]);
 
 /** Receipt to finish in ms: the event's, the detail's, or the journal row's two times. */
 function latency(a) {
@@ -89,14 +91,23 @@ export function render(root, shown) {
     (!symbol.value || String(a.symbol).toUpperCase() === symbol.value.trim().toUpperCase()) &&
     (!plugin.value.trim() || (a.plugins || []).includes(plugin.value.trim()));
 
-  const open = async (id) => {
-    history.replaceState(null, "", `#/alerts/${encodeURIComponent(id)}`);  // a link to this detail; no reload
-    clear(more, h("p", {class: "muted", text: "Loading…"}));
+  let detailed = null;  // the id of the alert whose detail is open, read again when it changes
+  let reading = 0;      // the newest read of it: an older one's answer, come later, is dropped
+  const read = async (id) => {
+    const mine = ++reading;
+    let drawn;
     try {
-      clear(more, panel("Detail", ...detail(await get(`/api/alerts/${encodeURIComponent(id)}`))));
+      drawn = panel("Detail", ...detail(await get(`/api/alerts/${encodeURIComponent(id)}`)));
     } catch (err) {
-      clear(more, panel("Detail", failure(err)));
+      drawn = panel("Detail", failure(err));
     }
+    if (mine === reading) clear(more, drawn);
+  };
+  const open = (id) => {
+    history.replaceState(null, "", `#/alerts/${encodeURIComponent(id)}`);  // a link to this detail; no reload
+    detailed = String(id);
+    clear(more, h("p", {class: "muted", text: "Loading…"}));
+    return read(id);
   };
   const draw = () => clear(list, rows.length
     ? table(cells(), rows, (a) => ({class: "clickable", dataset: {id: a.id}, tabindex: 0,
@@ -116,7 +127,7 @@ export function render(root, shown) {
       if (mine !== latest) return;
       rows = Array.isArray(answer) ? answer : answer.alerts ?? [];
       during = null;
-      missed.forEach(apply);
+      missed.forEach(take);
       draw();
     } catch (err) {
       if (mine !== latest) return;
@@ -142,11 +153,26 @@ export function render(root, shown) {
     rows = [row, ...rows.filter((r) => r.id !== event.id)].sort((a, b) => b.id - a.id).slice(0, LIMIT);
   }
 
+  // An order whose answer was lost, settled later: its alert's row takes the alert's status now (a
+  // failed alert whose orders are all done is done); a row not shown is not added.
+  function settle(event) {
+    if (!event.alert_status) return;
+    rows = rows.map((r) => (r.id === event.alert_id ? {...r, status: event.alert_status} : r));
+  }
+
+  function take(event) {
+    if (event.kind === "order.settled") settle(event); else apply(event);
+  }
+
   return listen((event) => {
+    const about = event.kind === "order.settled" ? event.alert_id : event.id;
+    if (detailed !== null && (event.kind === "lagged" || (CHANGES.has(event.kind) && String(about) === detailed))) {
+      read(detailed);  // the open detail: its status, its orders' answers
+    }
     if (event.kind === "lagged") return load();
-    if (event.kind !== "alert.received" && event.kind !== "alert.finished") return;
+    if (!CHANGES.has(event.kind)) return;
     if (during) return during.push(event);
-    apply(event);
+    take(event);
     redraw();
   });
 }

@@ -8,8 +8,8 @@ import {coalesce, listen} from "../live.js";
 
 // An order placed or refused with no alert and no fill (a cancel, a refused close, from another
 // admin's page, a phone or Telegram) changes the pending orders, the day's counts and errors too.
-const REFRESHING = new Set(["alert.finished", "fill", "order.placed", "order.refused", "order.dropped", "pause",
-  "resume", "plugin.switched", "plugin.error", "account.stop_out", "lagged"]);
+const REFRESHING = new Set(["alert.finished", "fill", "order.placed", "order.refused", "order.settled", "order.dropped",
+  "pause", "resume", "plugin.switched", "plugin.error", "account.stop_out", "lagged"]);
 
 const ms = (v) => (v === null || v === undefined ? NaN : Number(v));  // a minute without alerts: no point
 
