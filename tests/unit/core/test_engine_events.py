@@ -157,6 +157,19 @@ async def test_switches_and_the_pause_are_told_with_who_made_them(tmp_path):
     assert seen[4]["by"] == "telegram:42"
 
 
+async def test_alerts_held_from_the_pause_and_run_on_resume_are_told_queued_before_they_finish(tmp_path):
+    # Queued again ("received") without a word: the dashboard showed them "paused" until each
+    # finished, however long it waited in its lane (the broker lost, a queue behind it).
+    async with running(tmp_path) as engine:
+        engine.pause(by="api")
+        held = await submit(engine, "buy EURUSD volume=0.1 price=1.1")
+        with engine.events.subscribe() as sub:
+            await engine.resume(execute_missed=True, by="api")
+            seen = await until(sub, lambda s: any(e["kind"] == "alert.finished" for e in s))
+    told = [(e["kind"], e["status"]) for e in seen if e.get("id") == held.id]
+    assert told == [("alert.received", "received"), ("alert.finished", "done")], seen
+
+
 async def test_scripts_saved_into_the_watched_folder_are_told_loaded_or_not(tmp_path):
     folder = write_scripts(tmp_path / "scripts", {})
     config = replace(EngineConfig(scripts=folder, data=tmp_path / "data"), workers=1)
