@@ -7,6 +7,7 @@ from __future__ import annotations
 from selenium.webdriver.common.by import By
 
 from support.browser import browser, cells, log_in, wait  # noqa: F401 (browser: a fixture)
+from support.cutter import Cutter
 from support.e2e_support import init, mt5_user
 from support.mt5_standin import Terminal
 
@@ -106,4 +107,28 @@ def test_a_pending_entry_whose_answer_was_lost_shows_in_the_open_overview_once_i
     (placed,) = terminal.orders()
     wait(browser, lambda d: d.find_elements(By.ID, f"cancel-{placed['ticket']}"), "the pending order, without a reload")
     wait(browser, lambda d: "failed\n0" in _overview(d), "no alert failed")
+    assert run.interrupt() == 0
+
+
+def test_an_alert_that_came_while_the_stream_was_cut_shows_once_it_opens_again(user, browser):
+    """The browser opens the stream again by itself after a drop, but what happened meanwhile was
+    told to no one: the open alerts lacked the alerts of the drop (and the settles) until a reload."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    with Cutter(run.port) as network:
+        base = f"http://127.0.0.1:{network.port}"
+        log_in(browser, base, config.values["server"]["api_token"])
+        browser.get(f"{base}/#/alerts")
+        wait(browser, lambda d: d.find_element(By.ID, "alerts-table").text == "No alerts.", "the empty alerts")
+        wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
+        browser.execute_script("window.notReloaded = true")   # gone if the page were loaded again
+
+        network.cut()
+        wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "reconnecting",
+             "the stream cut")
+        sent = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09")["id"])   # TradingView's way in
+        assert sent["status"] == "done", sent
+        network.mend()
+        wait(browser, lambda d: _status(d, sent["id"]) == "done", "the alert of the drop, once the stream is back")
+        assert browser.execute_script("return window.notReloaded") is True
     assert run.interrupt() == 0

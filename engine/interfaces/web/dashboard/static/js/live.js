@@ -1,8 +1,10 @@
 // Live updates: one EventSource on /api/events (the session cookie goes with it), its events
-// handed to whoever listens; the browser reconnects by itself after a drop.
+// handed to whoever listens; the browser reconnects by itself after a drop, and the views are
+// told a "lagged" event then: what happened during the drop was told to no one.
 
 const handlers = new Set();
 let source = null;
+let opened = false;  // a stream was open since the login: one opened again missed what came meanwhile
 
 function mark(state) {
   const badge = document.getElementById("live");
@@ -14,7 +16,11 @@ function mark(state) {
 export function connect() {
   if (source) return;
   source = new EventSource("/api/events");
-  source.onopen = () => mark("live");
+  source.onopen = () => {
+    mark("live");
+    if (opened) tell({kind: "lagged", missed: null});  // each view reads again, as after events lost
+    opened = true;
+  };
   source.onerror = () => mark(source && source.readyState === EventSource.CLOSED ? "offline" : "reconnecting");
   source.onmessage = (message) => {
     let event;
@@ -23,15 +29,20 @@ export function connect() {
     } catch (_) {
       return;
     }
-    handlers.forEach((fn) => {
-      try { fn(event); } catch (err) { console.error(err); }
-    });
+    tell(event);
   };
+}
+
+function tell(event) {
+  handlers.forEach((fn) => {
+    try { fn(event); } catch (err) { console.error(err); }
+  });
 }
 
 export function disconnect() {
   if (source) source.close();
   source = null;
+  opened = false;
   mark("offline");
 }
 
