@@ -12,7 +12,7 @@ import trio
 
 from engine.adapters.brokers.mt5.orders import tag_for
 from engine.adapters.storage import backup
-from engine.domain.orders import OrderRequest
+from engine.domain.orders import Connection, OrderRequest
 
 from support.mt5_standin import Terminal
 from support.mt5_support import log_in_by_hand, mt5, until
@@ -135,8 +135,8 @@ async def test_the_terminal_logged_in_to_another_account_while_moonhook_runs_get
     async with mt5(tmp_path) as broker:
         assert (await broker.execute(market("a1-engine-open", "engine"))).ok   # the demo's: BASE + 1
         log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
-        await until(lambda: broker.book.get_state("account") == "222@Standin-Live")
-        assert broker.state.startswith("connected: account 222 on Standin-Live"), broker.state
+        await until(lambda: broker.state.startswith("connected: account 222 on Standin-Live"))
+        assert broker.book.get_state("account") == "222@Standin-Live"
         assert (await broker.execute(market("a2-engine-open", "engine", 2))).ok
         (external,) = [p for p in await broker.positions() if p["external"]]
         assert external["ticket"] == theirs
@@ -160,3 +160,23 @@ async def test_the_account_is_known_as_soon_as_the_connection_is_up(tmp_path):
                 nursery.start_soon(waiting)
                 log_in_by_hand(tmp_path / "later.db", tmp_path / "live.db")
     assert seen == ["mt5 222@Standin-Live"]
+
+
+async def test_a_connection_made_again_at_another_account_is_up_only_once_the_book_is_that_accounts(tmp_path):
+    """The terminal logged in to the live account by hand while moonhook runs: the connection was made again
+    there and counted as up (an alert waiting for it woke, the engine was told) while the book was still the
+    demo's, settled only afterwards: an entry sent meanwhile went to the live account under the demo's magic
+    number. The book is the live account's, its numbers forgotten, before the connection is told."""
+    Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
+    async with mt5(tmp_path) as broker:
+        assert (await broker.execute(market("a1-engine-open", "engine"))).ok   # the demo's: BASE + 1
+        up: list[tuple[str | None, bool]] = []   # at each connection told: the book's account, the demo's number kept
+
+        def listener(event) -> None:
+            if isinstance(event, Connection) and event.connected:
+                up.append((broker.book.get_state("account"), broker.book.has_magic("engine")))
+            broker.told(event)
+        broker.listen(listener)
+        log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
+        await until(lambda: bool(up))
+    assert up[0] == ("222@Standin-Live", False), up

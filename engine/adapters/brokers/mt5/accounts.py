@@ -43,9 +43,11 @@ class Terminal(Protocol):
 
 
 async def settle_account(broker: Terminal, account: str) -> None:
-    """``account``, the one ``broker`` is connected to now, written as its book's (``book_account``);
+    """``account``, the one ``broker`` is connecting to, written as its book's (``book_account``);
     at another than the book's, no magic number is taken back off the comments there either
-    (``Magics.new_account``): another moonhook project's alerts are tagged as this one's."""
+    (``Magics.new_account``): another moonhook project's alerts are tagged as this one's. Called by the
+    session before it counts as up (``Session.connect``): no order goes there under the old account's
+    numbers, nor is a send of the old account looked for there."""
     if await broker.write(book_account, broker.book, account) is not None:
         broker.magics.new_account()
 

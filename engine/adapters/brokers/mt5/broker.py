@@ -60,7 +60,7 @@ class MT5Broker(Broker):
         self.pending = PendingWatch(self, self.deals)  # pending orders gone without a fill, not at moonhook's asking
         self._database = database
         self._link = TerminalLink(config.module, config.host, config.port, config.timeout)
-        self._session = Session(self._link, config, self._emit)
+        self._session = Session(self._link, config, self._emit, partial(settle_account, self))
         self._sender = Sender(self._session, self.book, self.deals, self.write, config)
         self._infos: dict[str, tuple[dict[str, Any], float]] = {}  # broker name -> (symbol_info, read at)
         self.magics = Magics(self)  # each plugin's magic number
@@ -348,7 +348,6 @@ class MT5Broker(Broker):
         opened outside moonhook are listed, not touched. If the connection is lost meanwhile,
         what is left waits: run reconnects, then reconciles again."""
         try:
-            await settle_account(self, self._session.account)  # before the marks it forgets at another
             await self.deals.start()
             await self.pending.start()
             # read here, not at a plugin's first order, which a long history would hold up

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import trio
 
@@ -44,8 +44,12 @@ class Unreached(Unknown):
 
 
 class Session:
-    def __init__(self, link: TerminalLink, config: MT5Config, tell: Callable[[Event], None]):
+    def __init__(self, link: TerminalLink, config: MT5Config, tell: Callable[[Event], None],
+                 settle: Callable[[str], Awaitable[None]] | None = None):
+        """``settle(account)``: the book made that account's ("LOGIN@SERVER", ``accounts.py``) at each
+        connection, before the session counts as up."""
         self.link = link
+        self._settle = settle
         self.config = config
         self.connected = False
         self.state = "not started"  # what /health shows
@@ -75,6 +79,8 @@ class Session:
             self.state = f"disconnected: {e}"
             raise
         was, server = self.state, self.account.partition("@")[2]
+        if self._settle is not None:  # before any order can go there: none under the old account's magic numbers
+            await self._settle(_login_at(account))
         if server and str(account.get("server")) != server:  # another trade server (a login by hand): its own clock
             self.clock = ServerClock.of(self.config)          # found again, unless mt5.server_clock sets it
         self.connected, self._lost = True, trio.Event()
