@@ -198,3 +198,23 @@ def test_the_plugins_page_asked_about_the_demos_alert_does_not_run_the_live_one_
     assert run.get("/api/plugins")["pause"]["paused"] is True and run.settled(live)["status"] == "paused"
     assert run.interrupt() == 0
     assert terminal.sent() == 0 and terminal.positions() == []
+
+
+def test_an_alert_between_a_login_by_hand_and_the_next_poll_is_not_sent_to_the_account_logged_in_to(user, tmp_path):
+    """No `[mt5] login`. The trader logs the terminal in to the live account by hand while moonhook runs, and
+    an alert comes before the next poll has seen it: its buy went to the live account. The account is
+    compared before each send: the order is refused, naming both accounts, and the connection is made
+    again at the live account, as a poll seeing the login would make it."""
+    terminal, config = _on_the_demo(user, tmp_path)
+    config.replace("poll_seconds = 0.2", "poll_seconds = 3600")   # no poll sees the login by hand first
+    run = user.start("run", config=config, cwd="bot")
+    log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
+    row = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=after-login")["id"])
+    (order,) = row["outcome"]["orders"]
+    assert row["status"] == "failed" and order["error"] == (
+        "not sent: the terminal is logged in to account 222@Standin-Live now, not 111@Standin-Demo, the account "
+        "moonhook traded on"), row
+    _at_the_live_account(run)
+    assert run.interrupt() == 0
+    assert terminal.sent() == 0 and terminal.positions() == []  # the live account
+    assert "the broker trades on mt5 222@Standin-Live now, not mt5 111@Standin-Demo" in run.text()

@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable, Iterator, NoReturn
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.book import OPEN_STATES, Book
 from engine.adapters.brokers.mt5.history import History
-from engine.adapters.brokers.mt5.session import Session, Unknown, Unreached
+from engine.adapters.brokers.mt5.session import Elsewhere, Session, Unknown, Unreached
 from engine.domain.config.mt5 import MT5Config
 from engine.domain.orders import BrokerError, OrderRequest, OrderResult
 from engine.domain.rules import Refused
@@ -50,7 +50,8 @@ class Sender:
         """``request`` (tagged in its comment) sent for ``r``; ``fills`` are the filling types
         to try, ``fresh`` gives the price to send again at after a requote. Raises Unknown
         when the outcome cannot be known now (MetaTrader is not back within its timeout, or
-        the tag is being sent or looked for by another task: the same client id twice at once)."""
+        the tag is being sent or looked for by another task: the same client id twice at once). Refused,
+        unsent, if the terminal is logged in to another account than the session's (``Session.same_account``)."""
         tag = request["comment"]
         with self._holding(tag):
             return await self._send(tag, r, request, fills, fresh)
@@ -118,6 +119,10 @@ class Sender:
         known = self._book.send(tag)
         if known is not None and (standing := await self._standing(known)) is not None:
             return standing  # done or found; or it may yet arrive: never sent twice
+        try:
+            await self._session.same_account()
+        except Elsewhere as e:   # logged in to by hand since the last poll: the session is made again there
+            return OrderResult.refused(f"not sent: {e}, the account moonhook traded on")
         await self._write(self._book.sending, tag, r.client_id, r.kind, request, r.plugin)
         tried, attempt = set(), 0
         while True:

@@ -43,6 +43,11 @@ class Unreached(Unknown):
     """The call was never made: the session was known lost before it (nothing was sent)."""
 
 
+class Elsewhere(Unknown):
+    """The terminal is logged in to another account than the session's (by hand, since the connection):
+    the session is lost, to be made again there (``Session.same_account``)."""
+
+
 class Session:
     def __init__(self, link: TerminalLink, config: MT5Config, tell: Callable[[Event], None],
                  settle: Callable[[str], Awaitable[None]] | None = None):
@@ -162,12 +167,19 @@ class Session:
         if terminal.get("connected") is False:
             self.lose(NO_SERVER)
             raise Unknown(NO_SERVER)
+        await self.same_account()
+        self.algo_trading(terminal.get("trade_allowed") is not False)
+
+    async def same_account(self) -> None:
+        """The account the terminal is logged in to now, compared with the session's: at each poll (``watch``)
+        and before each send (``Sender.send``), so that no order goes to an account logged in to by hand since.
+        Another: the session is lost, to be made again there, and Elsewhere raised. An answer without an
+        account tells nothing. Raises Unknown if the session is lost."""
         account = await self.call("account_info")
         if account and _login_at(account) != self.account:
             said = f"the terminal is logged in to account {_login_at(account)} now, not {self.account}"
             self.lose(said)
-            raise Unknown(said)
-        self.algo_trading(terminal.get("trade_allowed") is not False)
+            raise Elsewhere(said)
 
     def _warn(self, warning: str) -> None:
         """Logs a warning of ``c.WARNINGS`` and tells the administrators."""
