@@ -213,7 +213,7 @@ async def test_the_terminal_logged_in_to_another_server_while_moonhook_runs_has_
     async with mt5(tmp_path) as broker:
         assert str(broker.server_clock).startswith("GMT+2/+3 (US daylight saving)")
         log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
-        await until(lambda: broker.book.get_state("account") == "222@Standin-Live")
+        await until(lambda: broker.state.startswith("connected: account 222 on Standin-Live"))
         assert str(broker.server_clock).startswith("GMT-6/-5 (US daylight saving) (found from EURUSD's hourly bars")
         before = time.time()
         assert (await broker.execute(buy("a7-trend-1", sl=1.07))).ok
