@@ -115,6 +115,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                     engine.lifecycle.neighbours = lambda: engine.shadow.plugins   # [plugins.NAME] reach them too
                 engine.account = account = AccountChange(engine, Switches(database), nursery)
                 engine.switchboard.recheck = account.recheck
+                engine.desk.elsewhere = account.refusal   # a timer's or an event's orders from the account left
                 account.listen(broker)  # another account's events left untold: its history, not the plugins'
                 await nursery.start(broker.run, name=f"broker {broker.name}")
                 number_past(engine.journal, broker, engine.shadow)

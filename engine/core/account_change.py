@@ -18,7 +18,9 @@ A change can show only once moonhook runs: the terminal down at the start (its a
 then up at another account, or logged in to another by hand (``Session.watch`` makes the connection
 again there). The account is compared again as each connection is made, and at each alert's turn
 and resume: the alerts journaled until the change was seen, held or waiting for the broker, are
-skipped so, and the hour's entries count from then.
+skipped so, and the hour's entries count from then. And at each order: one of a run begun at the
+old account (an alert's, a timer's call, the hooks of a broker event heard there) is refused
+(``refusal``, ``Desk``).
 """
 
 from __future__ import annotations
@@ -202,6 +204,16 @@ class AccountChange:
         await gate.wait()
         said = {"reason": _not_here(before, f"moonhook trades on {self.trading} now")}
         return expiry.after(said, lost, await self._engine.desk.sent_before(alert_id))
+
+    def refusal(self, began: str | None) -> str | None:
+        """Why an order of a run begun while moonhook traded on ``began`` (an alert's turn, a timer's call, a
+        broker event as heard: ``Run.account``) is not sent, if it trades on another account now (compared
+        again first, ``seen``): what the run decided was meant for that one, as the alerts journaled before a
+        change (``elsewhere``); a close or a stop change by ticket would meet another's ticket here. Else None."""
+        self.seen()
+        if began is None or not another(began, self.trading):
+            return None
+        return f"not sent: placed while moonhook traded on {began}, and moonhook trades on {self.trading} now"
 
     def _keep(self, switch: Switch) -> None:
         """``switch`` kept for the next start; a failed write is said, not raised into an alert's turn."""

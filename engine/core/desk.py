@@ -153,6 +153,8 @@ class Desk(PlainDesk):
         self._metrics = metrics
         self._events = events
         self.left_unknown: Callable[[str], None] = lambda client_id: None   # no alert runs it again (compose)
+        # Why a run's orders are not sent, begun at an account moonhook no longer trades on (compose), or None.
+        self.elsewhere: Callable[[str | None], str | None] = lambda account: None
 
     async def sent_before(self, alert_id: int) -> list[dict[str, Any]]:
         """The records of the orders an earlier run of alert ``alert_id`` sent (cut by a crash, or
@@ -183,9 +185,15 @@ class Desk(PlainDesk):
 
     async def _execute(self, request: OrderRequest, late: str | None = None) -> OrderResult:
         """An entry a limit refused before a restart stays refused, answered as a repeat: the
-        trader was told so, and no broker keeps that refusal to answer it again."""
+        trader was told so, and no broker keeps that refusal to answer it again. An order of a run
+        begun at another account than the one traded on now (an alert's, a timer's call, a broker
+        event's hooks) is refused, unless the broker answers it already (it went before the change)."""
         if self._limits.apply_to(request) and is_breach(said := self._ledger.refusal(request.client_id)):
             return replace(OrderResult.refused(said), duplicate=True)
+        run = _run.get()
+        if (said := self.elsewhere(run.account if run is not None else None)) is not None \
+                and await self.broker.first_result(request.client_id) is None:
+            return OrderResult.refused(said)
         return await super()._execute(request, late)
 
     async def _send(self, request: OrderRequest, run: Run | None, late: str | None = None) -> OrderResult:

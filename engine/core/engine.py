@@ -307,7 +307,7 @@ class Engine:
         """``run`` is what hook calls and orders are for meanwhile, on the plugins of the
         roster current now: a reload meanwhile does not change the versions it calls."""
         try:
-            with working(self.plugins, run):
+            with working(self.plugins, run, self.account.trading):
                 yield run
         finally:
             self.lifecycle.released()
@@ -324,14 +324,14 @@ class Engine:
         """The broker's listener: queues a fill, close or connection change for ``broker_events``."""
         if isinstance(event, Fill):
             self.deals_told += 1
-        self._broker_events.put(event)
+        self._broker_events.put(event, self.account.trading)   # its hooks' orders are for that account
 
     async def broker_events(self) -> None:
         """Runs ``on_fill``, ``on_close`` and ``on_cancel`` for the broker's events, in order; in the
         engine's nursery."""
         await self._broker_events.each(self._tell, self.broker.told)
 
-    async def _tell(self, event: Event) -> None:
+    async def _tell(self, event: Event, account: str | None) -> None:
         if isinstance(event, Connection):
             self.monitor.connection(event)
             return
@@ -349,7 +349,7 @@ class Engine:
                                 entry=event.entry, reason=event.reason, alert_id=event.alert_id, plugin=event.plugin)
         if not isinstance(event, Fill) or event.entry == "in" or event.left:  # a full close: by its Closed
             self.notifier.send("trades", reports.describe_event(event))
-        with self.working(Run(None, event.hook[3:], key=event_key(event))) as run:
+        with self.working(Run(None, event.hook[3:], key=event_key(event), account=account)) as run:
             for plugin in run.roster.concerned(event.symbol, event.hook):
                 await self.hooks.call(plugin, event.hook, event.to_plain())
         await self.notifier.written()  # in the outbox before the broker forgets the event (``told``)

@@ -69,6 +69,7 @@ class Run:
     roster: "Roster | None" = None   # the plugins it runs on (held by ``Engine.working``)
     expires: tuple[float, str] | None = None  # when its alert expires (the engine's clock), by what rule
     key: str | None = None           # a broker event's name for its orders' client ids (``event_key``)
+    account: str | None = None       # the account it is for: where its orders may go (``account_change.py``)
     _seq: dict[str, int] = field(default_factory=dict)
 
     def placed(self, plugin: str) -> int:
@@ -105,10 +106,11 @@ current: ContextVar[Run | None] = ContextVar("moonhook_run", default=None)
 
 
 @contextmanager
-def working(plugins: "PluginSet", run: Run) -> Iterator[Run]:
+def working(plugins: "PluginSet", run: Run, account: str | None = None) -> Iterator[Run]:
     """``run`` is what hook calls and orders are for meanwhile (``current``), on the plugins
-    of ``plugins``' roster current now: a reload meanwhile does not change the versions it calls."""
-    run.roster = plugins.hold()
+    of ``plugins``' roster current now: a reload meanwhile does not change the versions it calls;
+    for ``account`` (the one traded on now), unless it says its own (a broker event's, as heard)."""
+    run.roster, run.account = plugins.hold(), run.account or account
     token = current.set(run)
     try:
         yield run

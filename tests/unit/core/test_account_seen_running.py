@@ -9,6 +9,8 @@ from pathlib import Path
 import trio
 import trio.testing
 
+from engine.core.run import Run
+
 from support.engine_support import process, running, submit, told
 from support.mt5_standin import Terminal
 from support.mt5_support import config as mt5_config, log_in_by_hand, until
@@ -157,3 +159,45 @@ async def test_an_alert_that_comes_once_the_terminal_is_up_at_the_live_account_i
         row = engine.journal.get(live.id)
     assert row["status"] == "done", row
     assert [p["volume"] for p in terminal.positions()] == [0.1]  # the live account
+
+
+HEDGE = """
+plugin = {}
+function on_fill(f)
+  if f.entry == "in" and f.volume == 0.1 then orders.market{symbol = f.symbol, side = "sell", volume = 0.02} end
+end
+"""
+PLACED_ON_THE_DEMO = f"not sent: placed while moonhook traded on {DEMO}, and moonhook trades on {LIVE} now"
+
+
+async def test_a_fill_heard_on_the_demo_does_not_place_its_on_fill_order_at_the_live_account(tmp_path):
+    """A plugin's on_fill hedges each entry. A buy limit fills on the demo; its fill waits for its turn (the
+    hooks busy) while the terminal is logged in to the live account by hand and moonhook connects there: the
+    demo's fill placed its hedge at the live account, ungated as the alerts are. Its order is refused, and why."""
+    terminal = _terminal(tmp_path)
+    async with running(tmp_path, {"hedge": HEDGE}, **_on_mt5(tmp_path)) as engine:
+        row = await process(engine, "buylimit EURUSD volume=0.1 price=1.07 sl=1.06 id=limit")
+        assert row["status"] == "done", row
+        async with engine.hooks.held():   # the hooks busy: the fill waits for its turn
+            terminal.set_price("EURUSD", 1.0690, 1.0692)   # the limit fills on the demo
+            await until(lambda: engine.deals_told == 1)
+            log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
+            await until(lambda: engine.broker.trading_on == LIVE and engine.broker.connected)
+        await engine.drain()
+        said = [text for kind, text in await told(engine) if kind == "trades"]
+    assert terminal.sent() == 0 and terminal.positions() == []  # the live account
+    assert any(PLACED_ON_THE_DEMO in text for text in said), said
+
+
+async def test_an_order_of_a_run_begun_on_the_demo_is_not_sent_at_the_live_account(tmp_path):
+    """A timer's call (or an administrator's command) begun while moonhook traded on the demo places an order
+    once moonhook trades on the live account, logged in to by hand meanwhile: it went there. It is refused."""
+    terminal = _terminal(tmp_path)
+    async with running(tmp_path, **_on_mt5(tmp_path)) as engine:
+        with engine.working(Run(None, "timer")):
+            log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
+            await until(lambda: engine.broker.trading_on == LIVE and engine.broker.connected)
+            request = engine.desk.new_request("market", "timer", symbol="EURUSD", side="buy", volume=0.1)
+            result = await engine.desk.place(request, "timer")
+    assert not result.ok and result.error == PLACED_ON_THE_DEMO, result
+    assert terminal.sent() == 0 and terminal.positions() == []  # the live account
