@@ -12,7 +12,7 @@ import trio
 
 from engine.adapters.brokers.mt5.orders import tag_for
 from engine.adapters.storage import backup
-from engine.domain.orders import Connection, OrderRequest
+from engine.domain.orders import Connection, Fill, OrderRequest
 
 from support.mt5_standin import Terminal
 from support.mt5_support import log_in_by_hand, mt5, until
@@ -180,3 +180,22 @@ async def test_a_connection_made_again_at_another_account_is_up_only_once_the_bo
         log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
         await until(lambda: bool(up))
     assert up[0] == ("222@Standin-Live", False), up
+
+
+async def test_an_account_logged_in_to_by_hand_is_seen_before_its_deals_are_read_as_the_old_accounts(tmp_path):
+    """The trader logs the terminal in to the live account by hand, where another moonhook project numbers its
+    orders as the demo numbered the engine's: the next poll read the deal history before it looked at the
+    account, and told that project's entry as the engine's fill (to the trades chat, to the plugins' on_fill).
+    The account is looked at first: the connection is made again there, and its deals are known, not told."""
+    live = Terminal(tmp_path / "live.db", login=222, server="Standin-Live")
+    for _ in range(3):
+        live.open_external("EURUSD", "buy", 0.1)   # the live account's tickets past the demo's
+    async with mt5(tmp_path, poll_seconds=3600.0) as broker:   # the test polls: none is under way at the login
+        assert (await broker.execute(market("a1-engine-open", "engine"))).ok   # the demo's: BASE + 1
+        live.open_external("EURUSD", "buy", 0.5, magic=BASE + 1, comment="theirs")
+        heard = len(broker.events)
+        log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
+        await broker._poll()   # what run does every poll_seconds
+        await until(lambda: broker.state.startswith("connected: account 222 on Standin-Live"))
+        fills = [e for e in broker.events[heard:] if isinstance(e, Fill)]
+    assert fills == []

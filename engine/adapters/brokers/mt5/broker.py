@@ -365,16 +365,17 @@ class MT5Broker(Broker):
 
     async def _poll(self, orders: bool = True, watch: bool = True) -> None:
         """The deals' events (and with ``orders`` the pending orders'), and with ``watch`` the terminal's
-        state (``Session.watch``): not right after an order, whose result goes back without that call."""
+        state first (``Session.watch``: another account logged in to, its history is not read as this one's);
+        not right after an order, whose send has just compared the account (``Session.same_account``)."""
         try:
+            if watch:
+                await self._session.watch()
             for send in self.book.unresolved():  # those being sent now are left to their sender
                 await self._sender.resolve_left(send["tag"])
             for event in await self.deals.poll():
                 self._emit(event)
             for event in await self.pending.poll() if orders else ():
                 self._emit(event)
-            if watch:
-                await self._session.watch()
         except Unknown:
             pass  # the connection is lost: run reconnects, then reconciles
 
