@@ -19,7 +19,8 @@ from engine.adapters.storage.activity import OrderActivity
 from engine.adapters.storage.deliveries import Deliveries
 from engine.app import admin_orders as _admin, overview as _overview, scripts as _scripts
 from engine.app.alert_check import check_alert
-from engine.app import shadow as _shadow, trades as _trades
+from engine.app import shadow as _shadow
+from engine.app.trade_reads import TradeReads
 from engine.app.draft_replay import ReplayBusy, replay_draft
 from engine.core import Engine, HeldChanged  # HeldChanged: the facade's error, for its views
 from engine.core.loader import NameTaken
@@ -31,8 +32,6 @@ from engine.domain.times import day_start
 
 log = logging.getLogger("moonhook.operations")
 
-LOOKBACK = 31 * 86_400  # how long before a time a trade closed since then is looked for its opening first
-TODAY_EVERY = 60.0       # the overview's closed trades are read again after a deal, or after this many seconds
 
 
 class Operations:
@@ -40,7 +39,7 @@ class Operations:
         self.engine = engine
         self._replaying = trio.Lock()   # a draft's replay, one at a time
         self._saving = trio.Lock()      # a script's save, from its version's check to its write
-        self._today: tuple[tuple[int, float], float, dict[str, Any]] | None = None  # (deals told, day), read at, view
+        self._trades = TradeReads(engine)
 
     # -- alerts in ----------------------------------------------------------------------------
 
@@ -285,7 +284,7 @@ class Operations:
             return (engine.journal.counts_since(since), activity.counts_since(since),
                     activity.latencies_since(now - _overview.HOUR), activity.refused(_overview.ERRORS))
         alerts, orders, samples, refused = await trio.to_thread.run_sync(stored)
-        view["today"] = {**_overview.today(alerts, orders), **await self._closed_today(now)}
+        view["today"] = {**_overview.today(alerts, orders), **await self._trades.closed_today(now)}
         view["latency"] = _overview.latency_minutes(samples, now)
         view["errors"] = _overview.last_errors(self.plugin_rows(), self.load_errors(), refused)
         view["limits"] = await self._limits_now(view["account"])
@@ -359,49 +358,16 @@ class Operations:
     async def trades(self, limit: int = 100, since: float | None = None, offset: int = 0) -> dict[str, Any]:
         """The closed trades (``limit`` of them after the ``offset`` newest), the equity curve
         (thinned) and the profit by the plugin that opened each position, from the broker's deal
-        history since ``since`` (engine/app/trades.py). Raises BrokerError when the broker cannot be asked."""
-        deals, openers = await self._deals(since)
-        try:
-            balance = (await self.engine.broker.account()).get("balance")
-        except Exception:  # the curve is then in profit only
-            balance = None
-        # The whole history (a year's deals: a second or more of Python), off the loop: the page asks after fills.
-        return await trio.to_thread.run_sync(_trades.trades_view, deals, openers, balance, limit, offset)
+        history since ``since`` (engine/app/trade_reads.py, trades.py). Raises BrokerError when the
+        broker cannot be asked."""
+        return await self._trades.trades(limit, since, offset)
 
     async def closed_since(self, days: int | None = None, limit: int = 10) -> dict[str, Any]:
         """The trades closed in the last ``days`` days (None: today, from the trading day's
         start), wherever they opened (looked for ``LOOKBACK`` before first), their count and net, newest first
-        (engine/app/trades.py); Telegram's /trades. Raises BrokerError when the broker cannot be
+        (engine/app/trade_reads.py); Telegram's /trades. Raises BrokerError when the broker cannot be
         asked."""
-        return {**await self._closed(days, limit), "currency": await self._currency()}
-
-    async def _closed(self, days: int | None, limit: int) -> dict[str, Any]:
-        now = self.engine.clock()
-        since = day_start(now, self.engine.config.day_zone) if days is None else now - days * _overview.DAY
-        deals, openers = await self._deals(since - LOOKBACK)
-        if _trades.unopened(deals, since):  # a position held longer: its trade is read from the whole history
-            deals, openers = await self._deals(None)
-        return _trades.closed_since(deals, openers, since, limit)
-
-    async def _closed_today(self, now: float) -> dict[str, Any]:
-        """The overview's trades closed today and their net ({} when the broker cannot say).
-        The dashboard asks on every alert, and on MetaTrader 5 a read is a month of deal history
-        through the link orders go through: it is read again only after a deal was told, on a
-        new day, or after TODAY_EVERY seconds (a position closed by hand is no deal of ours)."""
-        key = (self.engine.deals_told, day_start(now, self.engine.config.day_zone))
-        if self._today is None or self._today[0] != key or now - self._today[1] >= TODAY_EVERY:
-            try:
-                closed = await self._closed(None, 0)  # the overview has the account's currency already
-            except Exception:  # the broker cannot be asked now: the counts stand alone
-                return {}
-            self._today = (key, now, {"trades_closed": closed["closed"], "net": closed["net"]})
-        return self._today[2]
-
-    async def _deals(self, since: float | None) -> tuple[list[dict[str, Any]], dict[int, str]]:
-        """The broker's deals since ``since`` and the plugin that opened each of their positions."""
-        deals = await self.engine.broker.history(since)
-        positions = {d["position"] for d in deals}
-        return deals, await trio.to_thread.run_sync(OrderActivity(self.engine.database).openers, positions)
+        return {**await self._trades.closed(days, limit), "currency": await self._currency()}
 
     async def _currency(self) -> str | None:
         try:

@@ -72,8 +72,15 @@ def equity_curve(deals: list[dict[str, Any]], balance: float | None) -> list[dic
     deals and payments brought), and a payment's ``paid`` (signed)}."""
     moves = [(d["time"], d["profit"] + d["commission"] + d.get("swap", 0.0), d.get("amount", 0.0)) for d in deals
              if d["profit"] or d["commission"] or d.get("swap") or d["entry"] != "in"]
+    return curve_of(deals[0]["time"] if deals else None, moves, balance)  # deals come oldest first
+
+
+def curve_of(first: float | None, moves: list[tuple[float, float, float]], balance: float | None
+             ) -> list[dict[str, Any]]:
+    """``equity_curve`` from the first deal's time and the (time, move, paid) of each deal that
+    moved the balance or closed, oldest first."""
     start = None if balance is None else balance - sum(m + paid for _, m, paid in moves)
-    points = [{"time": deals[0]["time"], "profit": 0.0}] if moves else []  # deals come oldest first
+    points = [{"time": first, "profit": 0.0}] if moves else []
     running = paid_in = 0.0
     for at, move, paid in moves:
         running, paid_in = running + move, paid_in + paid
@@ -130,6 +137,22 @@ def trades_view(deals: list[dict[str, Any]], openers: dict[int, str], balance: f
     return {"trades": [trade(p, grouped[p], openers.get(p)) for _, p in shown], "closed": len(ends),
             "equity": thin(curve, CURVE_POINTS), "equity_points": len(curve),
             "by_plugin": by_plugin(grouped, openers)}
+
+
+def summary_view(summary: dict[str, Any], openers: dict[int, str], balance: float | None) -> dict[str, Any]:
+    """``trades_view`` from a broker's ``trade_summary`` (the same answer): only the page's
+    positions are made whole, the counts and sums come made, the curve is made of the moves."""
+    grouped = positions_of(summary["deals"])
+    curve = curve_of(summary["first"], summary["moves"], balance)
+    plugins: dict[str, dict[str, Any]] = {}
+    for name, sums in summary["by_opener"].items():
+        entry = plugins.setdefault(name or UNKNOWN, {"trades": 0, "profit": 0.0, "commission": 0.0, "swap": 0.0})
+        for key in entry:
+            entry[key] = entry[key] + sums[key] if key == "trades" else round(entry[key] + sums[key], 2)
+    for entry in plugins.values():
+        entry["net"] = round(entry["profit"] + entry["commission"] + entry["swap"], 2)
+    return {"trades": [trade(p, grouped[p], openers.get(p)) for p in summary["page"]], "closed": summary["closed"],
+            "equity": thin(curve, CURVE_POINTS), "equity_points": len(curve), "by_plugin": plugins}
 
 
 def thin(points: list[dict[str, Any]], most: int) -> list[dict[str, Any]]:

@@ -146,6 +146,25 @@ class Broker(ABC):
         is a row of entry "balance", side None, position 0, its signed ``amount``, its profit,
         commission and swap 0 (it is no trading). Raises BrokerError when the broker cannot be asked."""
 
+    async def trade_summary(self, limit: int, offset: int = 0) -> dict[str, Any] | None:
+        """The whole history summed up where the broker can query it, so that the Trades page
+        reads what it shows, not every deal: {closed (how many positions are closed), page (the
+        ``limit`` positions closed last after the ``offset`` newest, newest first), deals (those
+        positions' deals, oldest first, as ``history`` gives them), by_opener ({the plugin whose
+        order opened the position, None for none: {trades (positions with a deal out), profit,
+        commission, swap}}, unrounded), first (the first deal's time, None without deals), moves
+        ([(time, profit + commission + swap, money paid in or out)] of each deal that moved the
+        balance or closed, oldest first)}. None (the default): the caller makes them of ``history``. Raises
+        BrokerError when the broker cannot be asked."""
+        return None
+
+    async def closed_deals(self, since: float) -> list[dict[str, Any]] | None:
+        """The deals, oldest first, as ``history`` gives them, of every position closed at
+        ``since`` or later, wherever it opened, where the broker can find those positions without
+        reading the history before them; None (the default): the caller looks in ``history``.
+        Raises BrokerError when the broker cannot be asked."""
+        return None
+
     async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = (),
                     seen: tuple[str, float] | None = None) -> str | None:
         """Why the broker would refuse the entry or stop change (a modify) ``request`` now, in the

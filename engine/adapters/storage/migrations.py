@@ -262,6 +262,54 @@ def _v19(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS stop_outs_time ON stop_outs (time)")
 
 
+def _v20(db: sqlite_utils.Database) -> None:
+    # The paper books' positions summed up (brokers/paper/trades.py), kept by a trigger with the
+    # deals: the Trades page counts the closed trades, pages them newest first and sums the
+    # profit by opener from one row a position, not from every deal ever booked (a year's:
+    # 300,000, read and grouped after each fill). Deals are only inserted, never changed.
+    # ``opened_*``: the position's first deal in, by (time, deal), as the trade's opening; ``opener``
+    # its plugin, the one whose order opened the position (the order ledger's name for it).
+    db.execute("CREATE TABLE paper_trades (position INTEGER PRIMARY KEY, opened_time REAL, opened_deal INTEGER, "
+               "opener TEXT, "
+               "volume_in REAL NOT NULL, volume_out REAL NOT NULL, outs INTEGER NOT NULL, closed_at REAL, "
+               "profit REAL NOT NULL, commission REAL NOT NULL)")
+    db.execute(f"""CREATE TRIGGER paper_trades_deal AFTER INSERT ON paper_deals WHEN NEW.entry != 'balance' BEGIN
+        INSERT INTO paper_trades VALUES (NEW.position, {_OPENING.format("NEW.time")}, {_OPENING.format("NEW.deal")},
+            {_OPENING.format("NEW.plugin")},
+            CASE WHEN NEW.entry = 'in' AND NEW.side IS NOT NULL THEN NEW.volume ELSE 0 END,
+            CASE WHEN NEW.entry != 'in' THEN NEW.volume ELSE 0 END, NEW.entry != 'in',
+            CASE WHEN NEW.entry != 'in' THEN NEW.time END, COALESCE(NEW.profit, 0), COALESCE(NEW.commission, 0))
+        ON CONFLICT (position) DO UPDATE SET
+            opened_time = CASE WHEN {_EARLIER} THEN excluded.opened_time ELSE opened_time END,
+            opened_deal = CASE WHEN {_EARLIER} THEN excluded.opened_deal ELSE opened_deal END,
+            opener = CASE WHEN {_EARLIER} THEN excluded.opener ELSE opener END,
+            volume_in = volume_in + excluded.volume_in, volume_out = volume_out + excluded.volume_out,
+            outs = outs + excluded.outs,
+            closed_at = CASE WHEN closed_at IS NULL OR excluded.closed_at > closed_at THEN
+                COALESCE(excluded.closed_at, closed_at) ELSE closed_at END,
+            profit = profit + excluded.profit, commission = commission + excluded.commission;
+    END""")
+    db.execute("INSERT INTO paper_trades SELECT position, MIN(CASE WHEN entry = 'in' AND side IS NOT NULL THEN time END), "
+               "NULL, NULL, TOTAL(CASE WHEN entry = 'in' AND side IS NOT NULL THEN volume END), "
+               "TOTAL(CASE WHEN entry != 'in' THEN volume END), COUNT(*) FILTER (WHERE entry != 'in'), "
+               "MAX(CASE WHEN entry != 'in' THEN time END), TOTAL(profit), TOTAL(commission) "
+               "FROM paper_deals WHERE entry != 'balance' GROUP BY position")
+    db.execute("UPDATE paper_trades SET opened_deal = (SELECT MIN(deal) FROM paper_deals d WHERE d.position = "
+               "paper_trades.position AND d.entry = 'in' AND d.side IS NOT NULL AND d.time = paper_trades.opened_time)")
+    db.execute("UPDATE paper_trades SET opener = (SELECT plugin FROM paper_deals WHERE deal = opened_deal)")
+    db.execute(f"CREATE INDEX paper_trades_closed ON paper_trades (closed_at, position) WHERE {PAPER_CLOSED}")
+
+
+# A deal's (time, deal) when it opens its position (an "in" with a side), else NULL.
+_OPENING = "CASE WHEN NEW.entry = 'in' AND NEW.side IS NOT NULL THEN {} END"
+# The deal inserted opens its position before the one kept (deals may be written out of order).
+_EARLIER = ("excluded.opened_deal IS NOT NULL AND (opened_deal IS NULL OR "
+            "(excluded.opened_time, excluded.opened_deal) < (opened_time, opened_deal))")
+# A position closed, as engine/app/trades.py's closed_at has it: opened, and as much volume out
+# as in. The index paper_trades_closed's predicate, word for word, so that SQLite uses it.
+PAPER_CLOSED = "opened_deal IS NOT NULL AND closed_at IS NOT NULL AND round(volume_out - volume_in, 8) >= 0"
+
+
 # Append only: a released migration is never edited, the next change is a new function.
 MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14,
-                                     _v15, _v16, _v17, _v18, _v19)
+                                     _v15, _v16, _v17, _v18, _v19, _v20)

@@ -440,6 +440,8 @@ async def test_the_exposure_of_a_journal_from_before_it_is_made_from_its_positio
         db.db.execute("ALTER TABLE paper_orders DROP COLUMN expires")
         db.db.execute("DROP INDEX mt5_sends_doubt")                       # and without schema 17's and 18's
         db.db.execute("ALTER TABLE mt5_sends DROP COLUMN plugin")
+        db.db.execute("DROP TRIGGER paper_trades_deal")                   # and without schema 19's positions
+        db.db.execute("DROP TABLE paper_trades")
         db.db.execute("PRAGMA user_version = 9")
     db.close()
     db = Database(tmp_path / "moonhook.db")

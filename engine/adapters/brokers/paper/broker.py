@@ -32,6 +32,7 @@ from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
 from engine.adapters.brokers.paper.books import Books, open_account
 from engine.adapters.brokers.paper.history import deals as deal_history
+from engine.adapters.brokers.paper import trades
 from engine.adapters.brokers.paper.margin import figures
 from engine.adapters.brokers.paper.market import Market
 from engine.adapters.brokers.paper.prices import Prices
@@ -170,6 +171,13 @@ class PaperBroker(Broker):
     async def history(self, since: float | None = None) -> list[dict[str, Any]]:
         """The deals of the books (``paper_deals``): a long read off the event loop (history.py)."""
         return await deal_history(self._d, since, self._clock())
+
+    async def trade_summary(self, limit: int, offset: int = 0) -> dict[str, Any] | None:
+        """From the positions summed up in SQL (trades.py)."""
+        return await trades.summary(self._d, limit, offset)
+
+    async def closed_deals(self, since: float) -> list[dict[str, Any]] | None:
+        return await trades.closed_deals(self._d, since)
 
     # -- prices ---------------------------------------------------------------------------------
 

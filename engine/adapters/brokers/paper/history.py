@@ -22,17 +22,22 @@ async def deals(database: Database, since: float | None, now: float) -> list[dic
     """The deals booked since ``since`` (None: all), oldest first, as ``Broker.history`` gives them."""
     if since is not None and since >= now - ON_LOOP:
         with database.lock:
-            return _deals(database.db, since)
+            return _since(database.db, since)
     return await trio.to_thread.run_sync(_apart, database, since)
 
 
 def _apart(database: Database, since: float | None) -> list[dict[str, Any]]:
     with database.reader() as conn:
-        return _deals(conn, since)
+        return _since(conn, since)
 
 
-def _deals(db: Any, since: float | None) -> list[dict[str, Any]]:
-    where, args = (" WHERE d.time >= ?", [since]) if since is not None else ("", [])
+def _since(db: Any, since: float | None) -> list[dict[str, Any]]:
+    return read_deals(db, *((" WHERE d.time >= ?", [since]) if since is not None else ("", [])))
+
+
+def read_deals(db: Any, where: str, args: list[Any]) -> list[dict[str, Any]]:
+    """The deals of ``where`` (a WHERE clause on ``d``, paper_deals), oldest first, as ``Broker.history``
+    gives them."""
     # A deal's comment is its order's; the paper broker has no magic numbers and charges no swap.
     # The columns named and each row made once: a year's read is 300,000 rows.
     rows = db.execute("SELECT d.deal, d.position, d.symbol, d.side, d.entry, d.volume, d.price, d.profit, "

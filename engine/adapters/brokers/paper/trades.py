@@ -1,0 +1,61 @@
+"""The paper books' history summed up for the Trades page (``PaperBroker.trade_summary``).
+
+``paper_trades`` holds a row a position, kept by a trigger with the deals (migration 20): the
+closed trades are counted and paged newest first through the index paper_trades_closed, and
+only the deals of the page's positions are read; the profit by opener (the plugin of the
+position's opening deal, the order ledger's opener on paper) is grouped in SQL. The
+equity curve still needs each deal that moved the balance, read as (time, amount, 0: no money paid in or out on paper).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+
+from engine.adapters.brokers.paper.history import read_deals
+from engine.adapters.storage.database import Database
+from engine.adapters.storage.migrations import PAPER_CLOSED
+
+
+COUNT = f"SELECT COUNT(*) FROM paper_trades WHERE {PAPER_CLOSED}"
+# Newest first, ties as heapq.nlargest on (closed_at, position) breaks them; OFFSET skips index entries only.
+PAGE = (f"SELECT position FROM paper_trades WHERE {PAPER_CLOSED} ORDER BY closed_at DESC, position DESC "
+        "LIMIT ? OFFSET ?")
+
+SINCE = (f"SELECT position FROM paper_trades WHERE {PAPER_CLOSED} AND closed_at >= ?")
+
+
+async def summary(database: Database, limit: int, offset: int) -> dict[str, Any]:
+    """See ``Broker.trade_summary``: read in a thread, through a connection of its own."""
+    return await trio.to_thread.run_sync(_apart, database, limit, offset)
+
+
+def _apart(database: Database, limit: int, offset: int) -> dict[str, Any]:
+    with database.reader() as conn:
+        closed = conn.execute(COUNT).fetchone()[0]
+        page = [p for (p,) in conn.execute(PAGE, [limit, offset])]
+        by_opener = {plugin: {"trades": trades, "profit": profit, "commission": commission, "swap": 0.0}
+                     for plugin, trades, profit, commission in conn.execute(
+                         "SELECT opener, COUNT(*) FILTER (WHERE outs > 0), SUM(profit), SUM(commission) "
+                         "FROM paper_trades GROUP BY opener")}
+        first = conn.execute("SELECT MIN(time) FROM paper_deals").fetchone()[0]
+        moves = conn.execute("SELECT time, COALESCE(profit, 0) + COALESCE(commission, 0), 0.0 FROM paper_deals "
+                             "WHERE profit != 0 OR commission != 0 OR entry != 'in' ORDER BY time, deal").fetchall()
+        deals = read_deals(conn, " WHERE d.position IN (SELECT value FROM json_each(?))", [_json(page)])
+    return {"closed": closed, "page": page, "deals": deals, "by_opener": by_opener, "first": first, "moves": moves}
+
+
+async def closed_deals(database: Database, since: float) -> list[dict[str, Any]]:
+    """See ``Broker.closed_deals``: the positions closed since then found through the index
+    paper_trades_closed, their deals by position; in a thread, through a connection of its own."""
+    return await trio.to_thread.run_sync(_closed_apart, database, since)
+
+
+def _closed_apart(database: Database, since: float) -> list[dict[str, Any]]:
+    with database.reader() as conn:
+        return read_deals(conn, f" WHERE d.position IN ({SINCE})", [since])
+
+
+def _json(values: list[int]) -> str:
+    return "[" + ",".join(str(int(v)) for v in values) + "]"

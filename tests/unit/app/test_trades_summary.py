@@ -1,0 +1,141 @@
+"""The Trades page on paper reads what it shows: the closed trades counted and paged in SQL
+over one row a position (``paper_trades``, kept by a trigger with the deals, migration 20),
+only the page's deals read, the profit by opener summed there. It once read every deal ever
+booked and made every position of the year after each fill (140 ms for 20,000 alerts, 2 s for
+a busy year; bench/history_bench.py). The answers are the whole history's, compared here on
+a real paper account's deals and a seeded history beyond the curve's thinning."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+
+from engine.adapters.storage import MIGRATIONS, Database
+from engine.adapters.storage.activity import OrderActivity
+from engine.app import Operations
+from engine.app import trades as _trades
+from engine.domain.config.paper import PaperConfig
+
+from support.engine_support import process, running
+from support.older_journal import moonhook_of
+
+TRADING = ["buy EURUSD volume=0.3 price=1.1", "sell GBPUSD volume=0.2 price=1.3", "buy EURUSD volume=0.1 price=1.101",
+           "close EURUSD volume=0.1 price=1.102", "close GBPUSD price=1.29", "buy USDJPY volume=0.1 price=150",
+           "close EURUSD price=1.099", "sell GBPUSD volume=0.1 price=1.31", "buy USDJPY volume=0.2 price=151"]
+COPIES = 1_200  # the real trades copied over the year before: more curve points than the page is sent
+
+
+async def _whole_history(engine, limit: int, offset: int) -> dict:
+    """The view as it was made before: of every deal the broker keeps."""
+    deals = await engine.broker.history(None)
+    openers = OrderActivity(engine.database).openers({d["position"] for d in deals})
+    balance = (await engine.broker.account())["balance"]
+    return _trades.trades_view(deals, openers, balance, limit, offset)
+
+
+def _copy_deals(database, copies: int) -> None:
+    """The journal's deals copied ``copies`` times over the year before, each copy positions of
+    its own that no order of moonhook's opened (as by hand: no plugin, no order in the ledger),
+    profits varied; written newest copy first, and each copy's deals out before its deals in, as
+    nothing but such a copy writes them (the summary must not depend on the order)."""
+    with closing(sqlite3.connect(database)) as db, db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(paper_deals)")]
+        deals = [dict(zip(columns, row)) for row in db.execute("SELECT * FROM paper_deals ORDER BY deal")]
+        first = deals[0]["time"]
+        rows = [{**d, "deal": -(k * 100 + i + 1), "position": -(k * 100 + d["position"] % 100 + 1), "order_ticket": None,
+                 "plugin": None, "client_id": None, "alert_id": None, "time": first - 365 * 86_400 + 20_000 * k + i,
+                 "profit": round(((k * 7919 + i) % 2001 - 1000) / 10.0, 2) if d["entry"] == "out" else 0.0}
+                for k in range(copies) for i, d in enumerate(deals)]
+        rows.sort(key=lambda r: (-r["time"] // 20_000, r["entry"] == "in"))
+        db.executemany(f"INSERT INTO paper_deals VALUES ({', '.join('?' * len(columns))})",
+                       [[r[c] for c in columns] for r in rows])
+
+
+async def test_the_trades_page_on_paper_answers_what_the_whole_history_does(tmp_path):
+    async with running(tmp_path, paper=PaperConfig(commission_per_lot=7.0)) as engine:
+        ops = Operations(engine)
+        for body in TRADING:
+            assert (await process(engine, body))["status"] == "done", body
+        for limit, offset in ((100, 0), (2, 0), (2, 1), (1, 3), (5, 50)):
+            assert await ops.trades(limit, offset=offset) == await _whole_history(engine, limit, offset), (limit, offset)
+        first = await ops.trades()
+        assert first["closed"] == 3 and first["by_plugin"]["engine"]["trades"] == 3  # a USDJPY pair open
+
+        _copy_deals(engine.config.database, COPIES)
+        for limit, offset in ((100, 0), (7, 1_000), (100, 3_500), (3, 3_601)):
+            assert await ops.trades(limit, offset=offset) == await _whole_history(engine, limit, offset), (limit, offset)
+        year = await ops.trades()
+        assert year["closed"] == 3 * (COPIES + 1) and year["equity_points"] > _trades.CURVE_POINTS
+        assert year["by_plugin"]["unknown"]["trades"] == 3 * COPIES   # no order of the ledger opened the copies
+
+
+def _plan(db, sql: str, args: list) -> str:
+    return " | ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", args))
+
+
+async def test_the_page_reads_no_deal_but_those_of_the_trades_it_shows(tmp_path):
+    async with running(tmp_path) as engine:
+        for body in TRADING:
+            await process(engine, body)
+        _copy_deals(engine.config.database, 50)
+        read, history = [], engine.broker.history
+
+        async def counted(since=None):
+            deals = await history(since)
+            read.append((since, len(deals)))
+            return deals
+        engine.broker.history = counted
+        view = await Operations(engine).trades(2)
+    assert view["closed"] == 3 * 51 and len(view["trades"]) == 2
+    assert read == []   # every deal ever booked (510 here, 300,000 in a busy year) was read for two trades
+
+
+def test_the_page_and_its_count_read_an_index_of_the_closed_positions_not_the_deals(tmp_path):
+    from engine.adapters.brokers.paper.trades import PAGE, COUNT
+    database = Database(tmp_path / "moonhook.db")
+    count, page = _plan(database.db, COUNT, []), _plan(database.db, PAGE, [100, 0])
+    assert "USING INDEX paper_trades_closed" in count and "paper_deals" not in count, count
+    assert "USING INDEX paper_trades_closed" in page and "paper_deals" not in page and "TEMP B-TREE" not in page, page
+
+
+async def test_a_journal_of_schema_18_is_summed_up_at_its_upgrade(tmp_path, monkeypatch):
+    async with running(tmp_path, paper=PaperConfig(commission_per_lot=7.0)) as engine:
+        for body in TRADING:
+            await process(engine, body)
+        before = await _whole_history(engine, 3, 1)
+    path = tmp_path / "data" / "moonhook.db"
+    with closing(sqlite3.connect(path)) as db, db:   # the file as moonhook of schema 18 left it
+        db.execute("DROP TRIGGER paper_trades_deal")
+        db.execute("DROP TABLE paper_trades")
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+    with moonhook_of(monkeypatch, MIGRATIONS[:-1]):
+        Database(path).close()
+    _copy_deals(path, 3)   # booked by the older moonhook: no trigger
+    async with running(tmp_path, paper=PaperConfig(commission_per_lot=7.0)) as engine:
+        assert engine.database.schema_version == len(MIGRATIONS)
+        assert await Operations(engine).trades(3, offset=1) == await _whole_history(engine, 3, 1)
+        assert (await Operations(engine).trades())["closed"] == 3 * 4 and before["closed"] == 3
+
+
+async def test_the_trades_closed_since_a_time_are_those_of_the_whole_history_read_by_their_index(tmp_path):
+    # Telegram's /trades and the overview's trades of today (read again after each deal) looked
+    # for them in a month of deals, or in the whole history for a position held longer.
+    async with running(tmp_path, paper=PaperConfig(commission_per_lot=7.0)) as engine:
+        ops = Operations(engine)
+        for body in TRADING:
+            await process(engine, body)
+        _copy_deals(engine.config.database, 400)
+        deals = await engine.broker.history(None)
+        openers = OrderActivity(engine.database).openers({d["position"] for d in deals})
+        read, history = [], engine.broker.history
+
+        async def counted(since=None):
+            read.append(since)
+            return await history(since)
+        engine.broker.history = counted
+        for days, limit in ((None, 10), (1, 2), (30, 5), (366, 10), (800, 3)):
+            answer = await ops.closed_since(days, limit)
+            expected = _trades.closed_since(deals, openers, answer["since"], limit)
+            assert {**answer, "currency": None} == {**expected, "currency": None}, days
+        assert (await ops.closed_since(800, 1))["closed"] == 3 * 401
+    assert read == []
