@@ -3,8 +3,8 @@
 ``paper_trades`` holds a row a position, kept by a trigger with the deals (migration 20): the
 closed trades are counted and paged newest first through the index paper_trades_closed, and
 only the deals of the page's positions are read; the profit by opener (the plugin of the
-position's opening deal, the order ledger's opener on paper) is grouped in SQL. The
-equity curve still needs each deal that moved the balance, read as (time, amount, 0: no money paid in or out on paper).
+position's opening deal, the order ledger's opener on paper) is grouped in SQL. The equity
+curve still needs each deal that moved the balance: (time, amount, 0 paid: no payments on paper).
 """
 
 from __future__ import annotations
@@ -17,13 +17,11 @@ from engine.adapters.brokers.paper.history import read_deals
 from engine.adapters.storage.database import Database
 from engine.adapters.storage.migrations import PAPER_CLOSED
 
-
 COUNT = f"SELECT COUNT(*) FROM paper_trades WHERE {PAPER_CLOSED}"
 # Newest first, ties as heapq.nlargest on (closed_at, position) breaks them; OFFSET skips index entries only.
 PAGE = (f"SELECT position FROM paper_trades WHERE {PAPER_CLOSED} ORDER BY closed_at DESC, position DESC "
         "LIMIT ? OFFSET ?")
-
-SINCE = (f"SELECT position FROM paper_trades WHERE {PAPER_CLOSED} AND closed_at >= ?")
+SINCE = f"SELECT position FROM paper_trades WHERE {PAPER_CLOSED} AND closed_at >= ?"
 
 
 async def summary(database: Database, limit: int, offset: int) -> dict[str, Any]:
