@@ -98,13 +98,13 @@ def test_the_page_and_its_count_read_an_index_of_the_closed_positions_not_the_de
     assert "USING INDEX paper_trades_closed" in page and "paper_deals" not in page and "TEMP B-TREE" not in page, page
 
 
-async def test_a_journal_of_schema_18_is_summed_up_at_its_upgrade(tmp_path, monkeypatch):
+async def test_a_journal_of_schema_19_is_summed_up_at_its_upgrade(tmp_path, monkeypatch):
     async with running(tmp_path, paper=PaperConfig(commission_per_lot=7.0)) as engine:
         for body in TRADING:
             await process(engine, body)
         before = await _whole_history(engine, 3, 1)
     path = tmp_path / "data" / "moonhook.db"
-    with closing(sqlite3.connect(path)) as db, db:   # the file as moonhook of schema 18 left it
+    with closing(sqlite3.connect(path)) as db, db:   # the file as moonhook of schema 19 left it
         db.execute("DROP TRIGGER paper_trades_deal")
         db.execute("DROP TABLE paper_trades")
         db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
