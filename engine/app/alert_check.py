@@ -49,11 +49,19 @@ class _AsSeen:
                 return seen
         return await self._broker.price(symbol)
 
+    async def symbol(self, symbol: str) -> dict[str, Any] | None:
+        """The symbol as the alert's price makes it where the broker trades on it: on paper, a pair
+        whose rate is its own price (USDJPY on a USD account) is sized from the alert's."""
+        return await self._broker.symbol_seen(symbol, self._seen())
+
     async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = ()) -> str | None:
         """The broker's check, measured from the alert's price where the broker would trade on it
-        (a stop change on paper, after the engine quotes the alert)."""
-        seen = (self._alert.symbol, self._alert.price) if self._carries(self._alert.symbol) else None
-        return await self._broker.check(request, before, seen)
+        (on paper, as after the engine quotes the alert)."""
+        return await self._broker.check(request, before, self._seen())
+
+    def _seen(self) -> tuple[str, float] | None:
+        alert = self._alert
+        return (alert.symbol, alert.price) if self._carries(alert.symbol) else None
 
 
 async def check_alert(engine: Engine, alert: Alert) -> dict[str, Any]:

@@ -113,6 +113,12 @@ class Broker(ABC):
         account's currency is the pair's base (USDJPY on a USD account), its profit converted at
         its own price, a loss at the stop at the stop's (``engine/domain/risk.py``)."""
 
+    async def symbol_seen(self, symbol: str, seen: tuple[str, float] | None) -> dict[str, Any] | None:
+        """``symbol`` as ``symbol`` says it once ``seen``, an alert's symbol and market price, is
+        quoted, recording nothing: what a dry run sizes with where the broker trades on alerts'
+        prices (``quote``); as ``symbol`` where the broker has its own."""
+        return await self.symbol(symbol)
+
     @abstractmethod
     async def price(self, symbol: str) -> dict[str, Any] | None:
         """{bid, ask, time}, or None when no price is known."""

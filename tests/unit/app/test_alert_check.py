@@ -102,3 +102,15 @@ async def test_a_check_measures_a_stop_change_from_the_price_the_alert_carries(t
         assert stale["refused"] == "sl 1.081: a buy's stop loss must be below the current bid 1.08"
         row = await process(engine, "newsltp EURUSD sl=1.081 price=1.085")
         assert row["outcome"]["orders"][0]["ok"], row
+
+
+async def test_a_check_sizes_a_pair_whose_rate_is_its_own_price_from_the_alert_as_the_alert_is(tmp_path):
+    # alerts.md's own example, pasted into `moonhook send --dry-run` on a fresh paper account, said
+    # "cannot size 1.0% risk: USDJPY has no tick value", exit 1, where the alert itself trades 0.04
+    # lots: the paper broker converts USDJPY's yen at the price the alert brings, the check did not.
+    async with running(tmp_path) as engine:
+        view = await check(engine, "buy USDJPY risk=1 sl=147 price=150")
+        assert (view["error"], [(o["volume"], o["refused"]) for o in view["orders"]]) == (None, [(0.04, None)])
+        assert await engine.broker.price("USDJPY") is None   # still nothing quoted
+        done = await process(engine, "buy USDJPY risk=1 sl=147 price=150")   # the alert itself: the same
+        assert [o["volume"] for o in done["outcome"]["orders"]] == [0.04]

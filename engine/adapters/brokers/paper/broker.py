@@ -19,7 +19,8 @@ import sqlite3
 import time
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any, Callable, Sequence
+from contextlib import nullcontext
+from typing import Any, Callable, ContextManager, Sequence
 
 import trio
 
@@ -97,6 +98,15 @@ class PaperBroker(Broker):
             return None
         return {"name": spec.name, **spec.to_plain(self.currency, self._prices.mid),
                 "commission": self._market.round_trip()}
+
+    async def symbol_seen(self, symbol: str, seen: tuple[str, float] | None) -> dict[str, Any] | None:
+        with self._seeing(seen):   # symbol() awaits nothing: no other task reads the seen quote
+            return await self.symbol(symbol)
+
+    def _seeing(self, seen: tuple[str, float] | None) -> ContextManager[None]:
+        """The alert's market price ``seen`` quoted as ``quote`` would, for the reads inside only."""
+        quote = self.quote_of(*seen) if seen else None
+        return nullcontext() if quote is None else self._prices.seeing(seen[0], quote["bid"], quote["ask"])
 
     async def price(self, symbol: str) -> dict[str, Any] | None:
         row = self._prices.get(symbol)
@@ -289,16 +299,16 @@ class PaperBroker(Broker):
     async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = (),
                     seen: tuple[str, float] | None = None) -> str | None:
         """What ``execute`` would refuse the entry or stop change ``request`` for now (its volume,
-        stops, price, margin), doing nothing, a stop change measured from the price ``seen`` if it
-        is its symbol's; None if it would fill, place or change it. Closes are not checked."""
+        stops, price, margin), doing nothing, measured with the price ``seen`` quoted if it is its
+        symbol's; None if it would fill, place or change it. Closes are not checked."""
         try:
-            with self._d.lock:
+            with self._d.lock, self._seeing(seen):
                 if request.kind == "market":
                     self._market_checked(self._d.db, request)
                 elif request.kind == "pending":
                     self._market.pending(request)
                 elif request.kind == "modify":
-                    self._market.change(self._d.db, request, seen)
+                    self._market.change(self._d.db, request)
         except Refused as e:
             return str(e)
         return None

@@ -67,12 +67,10 @@ class Market:
         self.rate(spec)
         return spec, side, price, volume, sl, tp
 
-    def change(self, db: Any, r: OrderRequest, seen: tuple[str, float] | None = None
-               ) -> tuple[int, bool, float | None, float | None, float | None, float]:
+    def change(self, db: Any, r: OrderRequest) -> tuple[int, bool, float | None, float | None, float | None, float]:
         """The modify ``r`` checked against the books in ``db``, as the broker's change and the dry
         run's check both measure it: its ticket, whether that is a position (else a pending order),
-        the order's new price (None for a position), sl, tp, and the volume; raises Refused. A dry
-        run's ``seen`` (a symbol, and the price its alert carries) is that symbol's last price."""
+        the order's new price (None for a position), sl, tp, and the volume; raises Refused."""
         ticket = ticket_of(r.ticket)
         if r.sl is None and r.tp is None and r.price is None:
             raise Refused("modify: give sl, tp (0 removes one) or, for a pending order, price")
@@ -85,8 +83,7 @@ class Market:
         if p is not None:
             if r.price is not None:
                 raise position_price(ticket)
-            # A dry run's alert price, as the engine quotes it first; without a quote yet, the open price.
-            last = self.bid_ask(spec, seen[1]) if seen and seen[0] == spec.name else self._prices.last(spec.name)
+            last = self._prices.last(spec.name)   # without a quote yet, the open price
             current = p["price_open"] if last is None else last[0] if p["side"] == "buy" else last[1]
             check_stops(p["side"], current, *measured_stops(r, (p["sl"], p["tp"]), (sl, tp)), "the open price"
                         if last is None else "the current " + ("bid" if p["side"] == "buy" else "ask"), **spec.stops())

@@ -6,7 +6,8 @@ alert's path, and a price lost in a crash is replaced by the next alert.
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 
 class Prices:
@@ -23,6 +24,21 @@ class Prices:
     def record(self, symbol: str, bid: float, ask: float, time: float) -> None:
         self._rows[symbol] = (bid, ask, time)
         self._unsaved.add(symbol)
+
+    @contextmanager
+    def seeing(self, symbol: str, bid: float, ask: float) -> Iterator[None]:
+        """``symbol`` quoted at ``bid`` and ``ask`` for the reads made inside, then as it was,
+        recorded nowhere: a dry run's view of the price its alert brings. The caller awaits
+        nothing inside, so no other task reads it."""
+        before = self._rows.get(symbol)
+        self._rows[symbol] = (bid, ask, before[2] if before else 0.0)
+        try:
+            yield
+        finally:
+            if before is None:
+                del self._rows[symbol]
+            else:
+                self._rows[symbol] = before
 
     def last(self, symbol: str) -> tuple[float, float] | None:
         row = self._rows.get(symbol)
