@@ -1,23 +1,33 @@
 """The reference in docs/ kept in step with the code it describes: every key moonhook.toml may
 hold (``SCHEMA``) is documented in its section's row of docs/configuration.md ([mt5]'s in
-docs/metatrader5.md), and every key a row documents exists, so a trader never sets a key the
-engine refuses, nor misses one it takes; and every Lua snippet of the docs loads as a script,
-as a trader copying one into scripts/ expects."""
+docs/metatrader5.md), and every key a row or a page names exists, so a trader never sets a key
+the engine refuses, nor misses one it takes; every command and option of the command line,
+Telegram command, metric, dashboard event, plugin table key and hook is on its page; and every
+Lua snippet of the docs loads as a script, as a trader copying one into scripts/ expects.
+(Every HTTP route is held to docs/http-api.md by tests/e2e/test_walk_api_refusals.py.)"""
 
 from __future__ import annotations
 
+import inspect
 import re
+from types import SimpleNamespace
 
 import pytest
+from prometheus_client import generate_latest
 
 from engine.app import Operations
 from engine.app.checker import check_files
 from engine.app.settings import SCHEMA
+from engine.core.metrics import Metrics
+from engine.core.plugins import _META_KEYS, HOOKS
+from engine.interfaces.cli import main
+from engine.interfaces.telegram.commands import Commands
 
 from support.engine_support import running
 from support.paths import ROOT
 
-CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()
+DOCS = ROOT / "docs"
+CONFIGURATION = (DOCS / "configuration.md").read_text()
 METATRADER = (ROOT / "docs" / "metatrader5.md").read_text()
 PAGES = [ROOT / "README.md", ROOT / "examples" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LUA = [(page.relative_to(ROOT).as_posix(), n, block) for page in PAGES
@@ -84,3 +94,63 @@ async def test_health_with_the_token_says_what_the_api_page_lists(tmp_path):
     async with running(tmp_path) as engine:
         health = Operations(engine).health()
     assert set(re.findall(r"`([a-z_]+)`", said)) | {"paused", "status"} == set(health)
+
+
+def test_every_section_key_a_page_names_exists():
+    """A page naming `engine.max_spread_pips` or `[paper] stop_out_pct` names a key the engine
+    takes: a trader copying it into moonhook.toml is never refused for a renamed key."""
+    named = {(m[1], m[2]) for page in PAGES for m in re.finditer(
+        rf"`\[?({'|'.join(s for s in SCHEMA if s != 'plugins')})(?:\]? |\.)([a-z_]+)(?=[`\s=])", page.read_text())}
+    modules = {(s, k) for s, k in named if k == "py" or any((ROOT / s).glob(f"{k}*"))}   # `engine.core`, `shadow.py`
+    assert {f"{s}.{k}" for s, k in named - modules if k not in _keys(SCHEMA[s])} == set()
+
+
+def _help(capsys, *argv: str) -> str:
+    with pytest.raises(SystemExit):
+        main([*argv, "--help"])
+    return capsys.readouterr().out
+
+
+def test_every_command_and_option_of_the_command_line_is_on_its_page(capsys):
+    """operations.md lists the commands and their options, replay.md replay's own."""
+    commands = re.search(r"^ +\{([a-z,]+)\}$", _help(capsys), re.M).group(1).split(",")
+    operations, replay = (DOCS / "operations.md").read_text(), (DOCS / "replay.md").read_text()
+    missing = [c for c in commands if not re.search(rf"`moonhook {c}\b|\| {c}\b", operations)]
+    for command in commands:
+        page = replay if command == "replay" else operations
+        missing += [f"{command} {o}" for o in set(re.findall(r"(--[a-z-]+)", _help(capsys, command))) - {"--help"}
+                    if not re.search(rf"`[^`]*{o}\b", page)]
+    assert missing == []
+
+
+def test_every_telegram_command_is_on_the_telegram_page():
+    """Each command the bot obeys, read from its dispatcher, so one added there is documented."""
+    source = inspect.getsource(Commands._run)
+    obeyed = set(re.findall(r'if name == "([a-z]+)"', source)) | set(
+        re.findall(r'"([a-z]+)"', " ".join(re.findall(r"if name in \(([^)]*)\)", source))))
+    page = (DOCS / "telegram.md").read_text()
+    assert obeyed > {"status", "help"} and {c for c in obeyed if f"`/{c}" not in page} == set()
+
+
+def test_every_metric_is_on_the_operations_page():
+    served = re.findall(r"^# TYPE (\S+)", generate_latest(Metrics(SimpleNamespace(restarts=0), 100.0, 60.0).registry)
+                        .decode(), re.M)
+    page = (DOCS / "operations.md").read_text()
+    assert served and [m for m in served if f"`{m}" not in page] == []
+
+
+def test_every_event_kind_is_in_the_dashboard_pages_table():
+    """The kinds `GET /api/events` streams: each `publish("kind", ...)` of the engine, and `lagged`."""
+    kinds = {"lagged"} | {k for path in (ROOT / "engine").rglob("*.py")
+                          for k in re.findall(r'\bpublish\("([a-z_.]+)"', path.read_text())}
+    table = "\n".join(line.split("|")[1] for line in (DOCS / "dashboard.md").read_text().split("## Events")[1]
+                      .splitlines() if line.startswith("| `"))
+    assert len(kinds) > 5 and {k for k in kinds if f"`{k}`" not in table} == set()
+
+
+def test_every_plugin_table_key_and_hook_is_on_the_plugins_page():
+    """The first snippet of plugins.md is the plugin table a script may declare: all its keys."""
+    page = (DOCS / "plugins.md").read_text()
+    table = re.search(r"^```lua\n(plugin = \{.*?)^```", page, re.M | re.S).group(1)
+    assert {k for k in _META_KEYS if not re.search(rf"^  {k} =", table, re.M)} == set()
+    assert [h for h in HOOKS if f"`{h}`" not in page] == []
