@@ -39,12 +39,11 @@ class _AsSeen:
 
     def _carries(self, symbol: str | None) -> bool:
         """Whether the alert carries ``symbol``'s market price, which the engine quotes first."""
-        alert = self._alert
-        return symbol == alert.symbol and bool(alert.price) and not (alert.action and alert.action.is_pending)
+        return self._alert.market_price is not None and symbol == self._alert.symbol
 
     async def price(self, symbol: str) -> dict[str, Any] | None:
         if self._carries(symbol):
-            seen = self._broker.quote_of(symbol, self._alert.price)
+            seen = self._broker.quote_of(symbol, self._alert.market_price)
             if seen is not None:
                 return seen
         return await self._broker.price(symbol)
@@ -61,7 +60,7 @@ class _AsSeen:
 
     def _seen(self) -> tuple[str, float] | None:
         alert = self._alert
-        return (alert.symbol, alert.price) if self._carries(alert.symbol) else None
+        return None if alert.market_price is None else (alert.symbol, alert.market_price)
 
 
 async def check_alert(engine: Engine, alert: Alert) -> dict[str, Any]:

@@ -110,7 +110,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 if shadow_database is not None:
                     engine.shadow = Shadow(config, shadow_pool, PaperBroker(shadow_database, config.paper, clock),
                                            shadow_database, AlertJournal(database), clock, idle=engine.drain,
-                                           paused=lambda: engine.paused)
+                                           paused=lambda: engine.paused, live_price=broker.price)
                     engine.switchboard.skipped = engine.shadow.wake   # it holds them no longer
                     engine.lifecycle.neighbours = lambda: engine.shadow.plugins   # [plugins.NAME] reach them too
                 engine.account = account = AccountChange(engine, Switches(database), nursery)

@@ -49,9 +49,8 @@ class Decider:
         """The alert's status (done, rejected, failed) and outcome, as the journal keeps them:
         ``plugins`` (each on_alert step), ``orders`` (``run.orders``), and the rejection, the
         error, the note or who handled it. Raises what the broker raises (BrokerError)."""
-        if alert.symbol and alert.price and not (alert.action and alert.action.is_pending):
-            # The market price the alert saw (a pending order's price is its trigger, not one).
-            await self.broker.quote(alert.symbol, alert.price, self.clock())
+        if alert.market_price is not None:
+            await self.broker.quote(alert.symbol, alert.market_price, self.clock())
         plain = {**alert.to_plain(), "alert_id": alert_id}
         verdict = await self.hooks.on_alert(alert, plain)
         outcome: dict[str, Any] = {"plugins": verdict.steps, "orders": run.orders}

@@ -51,7 +51,7 @@ from engine.core.trial import Trial
 from engine.core.watch import watch as watch_files
 from engine.domain.alerts import Alert
 from engine.domain.config import EngineConfig
-from engine.domain.orders import Closed, Dropped, Event, Fill
+from engine.domain.orders import BrokerError, Closed, Dropped, Event, Fill
 
 log = logging.getLogger("moonhook.shadow")
 
@@ -127,9 +127,10 @@ class Shadow:
 
     def __init__(self, config: EngineConfig, pool: Pool, broker: Broker, database: Database, journal: AlertJournal,
                  clock: Callable[[], float], idle: Callable[[], Awaitable[None]] | None = None,
-                 paused: Callable[[], bool] = lambda: False):
+                 paused: Callable[[], bool] = lambda: False,
+                 live_price: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None):
         """``journal``: the live journal, read (never written) on the event loop; ``paused()``:
-        whether the live engine is paused."""
+        whether the live engine is paused; ``live_price``: the live broker's ``price``."""
         assert config.shadow.scripts is not None
         self.config = replace(config, scripts=config.shadow.scripts)
         self.folder = config.shadow.scripts
@@ -137,7 +138,7 @@ class Shadow:
         self.journal = journal
         self.records = ShadowRecords(database)
         self.plugins = PluginSet()
-        self._live_paused = paused
+        self._live_paused, self._live_price = paused, live_price
         self.trial = Trial(self.config, pool, self.plugins, broker, database, clock, report=self._hook_failed,
                            logs="moonhook.shadow.plugin", entered=self.records.entries_since(clock() - HOUR),
                            paused=self._paused)
@@ -256,6 +257,7 @@ class Shadow:
         # An alert live took in time is run as fresh; one it expired expires here too.
         received_at = row["received_at"] if live_status == "expired" else None
         try:
+            await self._quote_live(alert)
             status, outcome = await self.trial.alert(alert_id, alert, received_at)
         except Exception:
             log.exception("shadow: alert %d could not be run", alert_id)
@@ -268,6 +270,19 @@ class Shadow:
         self.ran += 1
         if self.ran % CHECKPOINT_EVERY == 0:  # its fsyncs in a thread, never on the loop
             await trio.to_thread.run_sync(self.database.checkpoint)
+
+    async def _quote_live(self, alert: Alert) -> None:
+        """The live broker's price, quoted on the shadow's, for an alert that brings none (a text
+        alert on MetaTrader 5): live trades it at that price, and the shadow's paper broker knows
+        only the prices alerts bring (none, without this: every such alert failed there)."""
+        if self._live_price is None or not alert.symbol or alert.market_price is not None:
+            return
+        try:
+            live = await self._live_price(alert.symbol)
+        except BrokerError:   # live cannot say now: the shadow's last price stands
+            return
+        if live and live.get("bid"):
+            await self.broker.quote(alert.symbol, live["bid"], self.clock())
 
     def _paused(self) -> bool:
         """Live's pause holds the shadow's timers and broker-event hooks as it holds live's: no

@@ -136,6 +136,14 @@ class Alert:
             out["side"] = self.action.side
         return out
 
+    @property
+    def market_price(self) -> float | None:
+        """The market price of ``symbol`` the alert saw, which a broker trading on alerts' prices
+        (paper) quotes before deciding it: its ``price``, unless that is a pending order's trigger."""
+        if self.symbol and self.price and not (self.action and self.action.is_pending):
+            return self.price
+        return None
+
     def unread(self, what: str) -> str | None:
         """The extra field whose name gives ``what`` ("size", "sl" or "tp", LOOKALIKES) in other
         bots' and templates' messages (``"contracts"``, ``"stop_loss"``...): moonhook does not read it."""

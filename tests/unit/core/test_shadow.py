@@ -388,3 +388,17 @@ async def test_a_spread_limits_refusal_reads_in_the_shadow_as_it_reads_live(tmp_
     assert row["outcome"]["plugins"][0]["reason"].endswith("; a plugin's entry does not wait for it to narrow")
     assert record["outcome"]["plugins"] == row["outcome"]["plugins"]
     assert record["differs"] is False, record["differences"]
+
+
+async def test_an_alert_without_a_price_runs_in_the_shadow_at_the_live_brokers_price(tmp_path):
+    # On MetaTrader 5 the README's text template carries no price: live trades it at the broker's,
+    # and the shadow's paper broker, which has only the prices alerts bring, failed every one
+    # ("no price for EURUSD"): a shadow of the very same scripts differed on each alert.
+    live = FakeBroker(prices={"EURUSD": {"bid": 1.1, "ask": 1.1002, "time": 0.0}})
+    async with running(tmp_path, {"trend": PASS}, use_broker=live,
+                       shadow=shadow_of(tmp_path, {"trend": PASS})) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 sl_pips=20")
+        record = await shadow_record(engine, row["id"])
+        shadow_positions = await engine.shadow.broker.positions("EURUSD")
+    assert (row["status"], record["status"], record["differences"]) == ("done", "done", [])
+    assert [(p["volume"], p["price_open"], p["sl"]) for p in shadow_positions] == [(0.1, 1.1, 1.098)]
