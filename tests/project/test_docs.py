@@ -154,3 +154,12 @@ def test_every_plugin_table_key_and_hook_is_on_the_plugins_page():
     table = re.search(r"^```lua\n(plugin = \{.*?)^```", page, re.M | re.S).group(1)
     assert {k for k in _META_KEYS if not re.search(rf"^  {k} =", table, re.M)} == set()
     assert [h for h in HOOKS if f"`{h}`" not in page] == []
+
+
+def test_the_examples_table_lists_each_strategys_hooks():
+    """flat_for_weekend.lua's on_load (which refuses bad params at the load) was missing from its row."""
+    rows = re.findall(r"^\| `([a-z_]+\.lua)` \| .* \| ([a-z_, ]+) \|$", (ROOT / "examples" / "README.md").read_text(), re.M)
+    listed = {file: {h.strip() for h in hooks.split(",")} for file, hooks in rows}
+    defined = {p.name: set(re.findall(r"^function (on_[a-z_]+)", p.read_text(), re.M))
+               for p in (ROOT / "examples" / "strategies").glob("*.lua")}
+    assert listed == defined
