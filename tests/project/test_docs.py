@@ -158,7 +158,8 @@ def test_every_plugin_table_key_and_hook_is_on_the_plugins_page():
 
 def test_the_examples_table_lists_each_strategys_hooks():
     """flat_for_weekend.lua's on_load (which refuses bad params at the load) was missing from its row."""
-    rows = re.findall(r"^\| `([a-z_]+\.lua)` \| .* \| ([a-z_, ]+) \|$", (ROOT / "examples" / "README.md").read_text(), re.M)
+    table = (ROOT / "examples" / "README.md").read_text()
+    rows = re.findall(r"^\| `([a-z_]+\.lua)` \| .* \| ([a-z_, ]+) \|$", table, re.M)
     listed = {file: {h.strip() for h in hooks.split(",")} for file, hooks in rows}
     defined = {p.name: set(re.findall(r"^function (on_[a-z_]+)", p.read_text(), re.M))
                for p in (ROOT / "examples" / "strategies").glob("*.lua")}
