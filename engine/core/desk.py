@@ -30,7 +30,7 @@ from engine.core.reports import describe_not_done
 from engine.core.run import Run, client_id
 from engine.core.run import current as _run
 from engine.core.unsettled import settled
-from engine.domain.orders import OPENING, BrokerError, OrderRequest, OrderResult
+from engine.domain.orders import OPENING, BrokerError, Fill, OrderRequest, OrderResult
 
 # The request's fields an order's record keeps beside the broker's answer: what was sent
 # (the shadow compares them, differences.py).
@@ -166,6 +166,18 @@ class Desk(PlainDesk):
                                                                  self._events, cid, alone=True):
                 self.left_unknown(cid)
         return [_record(row["request"].get, row["result"] or _LOST) for row in self._ledger.for_alert(alert_id)]
+
+    def filled(self, fill: Fill) -> None:
+        """``fill``, a deal at the broker, told to the dashboard's listeners. One of an order the
+        ledger has refused (a close whose answer was lost, judged not executed while its position
+        was open whole, that the trade server executed later) is settled as one answered unknown
+        is: its record and its alert's take what the broker now answers for it."""
+        if self._events.listening:
+            self._events.publish("fill", symbol=fill.symbol, ticket=fill.position, side=fill.side, volume=fill.volume,
+                                 price=fill.price, profit=fill.profit, entry=fill.entry, reason=fill.reason,
+                                 alert_id=fill.alert_id, plugin=fill.plugin)
+        if fill.client_id and self._ledger.refusal(fill.client_id) is not None:
+            self.left_unknown(fill.client_id)
 
     async def _unsent(self, client_id: str) -> None:
         """The broker could not serve ``client_id``'s request and sent nothing: its ledger row

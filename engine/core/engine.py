@@ -343,10 +343,8 @@ class Engine:
         if isinstance(event, Dropped):   # told, as a refused order is
             log.warning("%s", reports.describe_event(event))
             self.events.publish("order.dropped", **event.to_plain())
-        elif isinstance(event, Fill) and self.events.listening:
-            self.events.publish("fill", symbol=event.symbol, ticket=event.position, side=event.side,
-                                volume=event.volume, price=event.price, profit=event.profit,
-                                entry=event.entry, reason=event.reason, alert_id=event.alert_id, plugin=event.plugin)
+        elif isinstance(event, Fill):
+            self.desk.filled(event)
         if not isinstance(event, Fill) or event.entry == "in" or event.left:  # a full close: by its Closed
             self.notifier.send("trades", reports.describe_event(event))
         with self.working(Run(None, event.hook[3:], key=event_key(event), account=account)) as run:

@@ -27,3 +27,30 @@ def test_an_entry_whose_answer_was_lost_shows_done_once_it_arrives_without_a_res
     assert run.get("/api/overview")["today"]["failed"] == 0 and terminal.sent() == 1
     assert run.interrupt() == 0
     assert "Traceback" not in run.text()
+
+
+
+def test_a_close_refused_as_not_executed_after_its_answer_was_lost_shows_done_once_it_arrives(user, tmp_path):
+    # Lost, its position still open whole when it was looked for: "not executed" (a close may be sent
+    # again, it cannot close twice); then the far side of the bridge executed it after all.
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.append("timeout = 2\nresolve_seconds = 0.5\n")
+    run = user.start("run", config=config, cwd="bot")
+    opened = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-open")["id"])
+    assert opened["status"] == "done", opened["outcome"]
+    terminal.script("order_send", "late")
+    lost = run.settled(run.webhook("close EURUSD id=walk-lost-close")["id"])
+    assert lost["status"] == "failed" and lost["orders"][0]["status"] == "refused", lost["outcome"]
+    assert "not executed: the answer was lost" in lost["outcome"]["orders"][0]["error"]
+    assert terminal.deliver_late() == [10009] and terminal.positions() == []   # it arrives after all
+    alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] != "refused",
+                  "the close's record made right")
+    (order,) = alert["outcome"]["orders"]
+    assert (alert["status"], alert["orders"][0]["status"]) == ("done", "done"), alert
+    assert (order["ok"], order["closed"], "error" in order) == (True, [opened["orders"][0]["result"]["ticket"]],
+                                                                False), order
+    assert run.get("/api/overview")["today"]["failed"] == 0 and terminal.sent() == 2   # the entry, one close
+    assert run.get("/api/trades")["closed"] == 1
+    assert run.interrupt() == 0
+    assert run.text().count("closed by close @") == 1 and "Traceback" not in run.text()

@@ -77,12 +77,13 @@ class OrderLedger:
         alert failed for no other reason than orders now all done is done. What was written
         (``Settled``); True if nothing was: answered meanwhile (its alert run again, another look);
         False while its alert's outcome is not written yet (its run goes on: looked at again later),
-        unless ``alone``: the row alone, for an alert expiring now, whose outcome is written from its rows."""
+        unless ``alone``: the row alone, for an alert expiring now, whose outcome is written from its rows.
+        A row refused takes a ``result`` done: the broker judged a lost answer not executed, and it executed later."""
         with self._d.transaction() as db:
             row = db.execute("SELECT o.status, a.id, a.status, a.outcome, o.plugin, o.alert_id, o.request "
                              "FROM orders o LEFT JOIN alerts a ON a.id = o.alert_id WHERE o.client_id = ?",
                              [client_id]).fetchone()
-            if row is None or row[0] != "unknown":
+            if row is None or row[0] != "unknown" and not (row[0] == "refused" and result.ok):
                 return True
             if row[2] in UNFINISHED and not alone:
                 return False

@@ -51,6 +51,15 @@ class Book:
             db.execute("INSERT OR REPLACE INTO mt5_results (client_id, result, at) VALUES (?, ?, ?)",
                        [client_id, json.dumps(result), time.time()])
 
+    def overturned(self, client_id: str) -> None:
+        """A send of ``client_id`` written down refused (a close whose answer was lost, its position
+        still open whole then) executed after all: once every send of it has executed, the request's
+        final result, a refusal, becomes what they did (``executed_result``), a repeat's answer. Kept
+        while another send of it stays refused or not known: the request did not do all it was asked."""
+        sends = self._sends(client_id, ("sending", "unknown", "lost", "refused", "done"))
+        if sends and all(s["state"] == "done" and (s["result"] or {}).get("ok") for s in sends):
+            self.finish(client_id, self.executed_result(client_id))
+
     # -- sends by tag -----------------------------------------------------------------------
 
     def send(self, tag: str) -> dict[str, Any] | None:

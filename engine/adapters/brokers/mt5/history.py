@@ -341,7 +341,7 @@ class History:
                     b.server_clock.utc(deal["time"]), float(deal.get("profit") or 0.0), deal_cost(deal),
                     by, send["client_id"] if send else None,
                     alert_of(tag), float(deal.get("swap") or 0.0))
-        if send is not None and send["state"] == "lost":
+        if send is not None and send["state"] in ("lost", "refused"):   # refused: a deal of its tag says otherwise
             await self._arrived(send, deal)
         if entry == "in":
             return [fill]
@@ -372,11 +372,15 @@ class History:
         """The lost send ``send`` (not found within ``resolve_seconds``, or while the history
         trailed) arrived after all: its ``deal`` settles it, as ``resolve`` would have found it. An
         entry is then an open position, no longer held in doubt (``engine.max_open_positions``), a
-        close done; a repeat answers it, never sent again."""
+        close done; a repeat answers it, never sent again. So is a close refused as not executed, its
+        position still open whole when it was looked for, that the trade server executed later: its
+        request's refusal goes too (``Book.overturned``)."""
         log.warning("%s: its answer was lost, and its deal %s came later (position %s)", send["tag"],
                     deal["ticket"], deal["position_id"])
         await self._b.settle(send["tag"], OrderResult(ok=True, ticket=deal["position_id"], price=deal["price"],
                                                       volume=deal["volume"]))
+        if send["state"] == "refused":
+            await self._b.write(self._b.book.overturned, send["client_id"])
 
     async def _open(self, deal: dict[str, Any]) -> list[dict[str, Any]]:
         """The position a deal was of, if still open: by its ticket, or on a netting account by
