@@ -46,6 +46,15 @@ def summary(event: StopOut) -> dict[str, Any]:
             "margin_level": said.get("margin_level"), "equity": said.get("equity"), "margin": said.get("margin")}
 
 
+def joined(last: dict[str, Any] | None, more: dict[str, Any]) -> dict[str, Any]:
+    """The summary of the stop-out ``last`` with the positions of ``more``, of the same go, added
+    (``more`` alone without it: the first told before a restart)."""
+    if last is None:
+        return more
+    return {**last, "tickets": [*last["tickets"], *more["tickets"]],
+            "net": round(last["net"] + more["net"], 2) + 0.0}
+
+
 class StopOuts:
     def __init__(self, notifier: Notifier, events: Events, writer: JournalWriter, database: Database):
         self._notifier = notifier
@@ -54,16 +63,19 @@ class StopOuts:
         self.last: dict[str, Any] | None = StopOutLog(database).last()  # the last one told (``summary``)
 
     async def tell(self, event: StopOut) -> None:
-        """Tells the admins once (not again after a crash that came once it was written), the
-        dashboard's listeners, keeps it as the last one, and returns once the message is in the
-        outbox. A journal that cannot be written is logged, not raised: the message still goes."""
+        """Tells the admins once (not again after a crash that came once it was written, nor for
+        ``more`` of the last stop-out: its closes join it), the dashboard's listeners, keeps it as the
+        last one, and returns once the message is in the outbox. A journal that cannot be written is
+        logged, not raised: the message still goes."""
         key = key_of(event)
-        if event.again and await trio.to_thread.run_sync(self._notifier.outbox.has, key):
-            log.warning("stop-out of positions %s told before the stop: not told again",
-                        ", ".join(str(p["ticket"]) for p in event.positions))
+        tickets = ", ".join(str(p["ticket"]) for p in event.positions)
+        if event.more:
+            log.warning("stop-out: positions %s closed too, in the same go as the last one told", tickets)
+        elif event.again and await trio.to_thread.run_sync(self._notifier.outbox.has, key):
+            log.warning("stop-out of positions %s told before the stop: not told again", tickets)
         else:
             self._notifier.send("admin", reports.describe_event(event), key=key)
-        self.last = summary(event)
+        self.last = joined(self.last, summary(event)) if event.more else summary(event)
         self._events.publish("account.stop_out", **self.last, positions=[dict(p) for p in event.positions])
         try:
             await self._writer.write(partial(StopOutLog.insert, key=key, summary=self.last), durable=False)

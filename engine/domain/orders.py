@@ -232,6 +232,7 @@ class StopOut:
     time: float
     currency: str | None = None
     again: bool | None = None  # told at a start: booked before a crash, which came before it was told (or while)
+    more: bool | None = None   # more of the last stop-out told (MetaTrader's closes of one go, read by a later poll)
 
     @classmethod
     def of(cls, closes: list[tuple[Closed, str | None]]) -> "StopOut | None":

@@ -8,6 +8,8 @@ message was written does not tell it twice."""
 
 from __future__ import annotations
 
+import time
+
 import trio
 
 from engine.adapters.storage.untold import UntoldEvents
@@ -93,6 +95,37 @@ async def test_a_metatrader_stop_out_of_two_positions_is_one_admin_message_sayin
                for line in lines[1:3]), text
     assert lines[3] == ("moonhook goes on taking alerts, on the margin left: /pause holds them (its exits too) until "
                         "/resume.")
+
+
+async def test_a_metatrader_stop_out_read_over_two_polls_is_one_admin_message_and_a_later_one_another(tmp_path):
+    # The trade server stopped out two positions in one go; a poll read the first deal before the
+    # second reached the terminal: two "STOP-OUT" messages for one emergency (paper tells one a go).
+    terminal = Terminal(tmp_path / "terminal.db")
+    at = time.time()
+    terminal.set_time(at)   # the trade server's clock, held: one go's closes are at one time, however slow this is
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        with engine.events.subscribe() as sub:
+            await process(engine, "buy EURUSD volume=0.3")
+            await process(engine, "sell GBPUSD volume=0.2")
+            await process(engine, "buy XAUUSD volume=0.1")
+            positions = {p["symbol"]: p["ticket"] for p in terminal.positions()}
+            terminal.stop_out(positions["EURUSD"])
+            await process(engine, "buy EURUSD volume=0.01")   # its order's poll reads the first
+            assert (await first(sub, "account.stop_out"))["tickets"] == [positions["EURUSD"]]
+            terminal.stop_out(positions["GBPUSD"])
+            await process(engine, "buy EURUSD volume=0.02")   # the next poll, the second
+            live = await first(sub, "account.stop_out")
+            one_go = (await told(engine), Operations(engine).health()["last_stop_out"])
+            terminal.set_time(at + 3_600)
+            terminal.stop_out(positions["XAUUSD"])            # an hour later: another stop-out
+            await process(engine, "buy EURUSD volume=0.03")
+            later = await first(sub, "account.stop_out")
+        said = await told(engine)
+    tickets = [positions["EURUSD"], positions["GBPUSD"]]
+    assert len(stop_outs(one_go[0])) == 1, stop_outs(one_go[0])
+    assert len([t for kind, t in one_go[0] if kind == "trades" and "closed by stop_out" in t]) == 2   # each close
+    assert live["tickets"] == tickets and one_go[1]["tickets"] == tickets   # the whole episode
+    assert later["tickets"] == [positions["XAUUSD"]] and len(stop_outs(said)) == 2, stop_outs(said)
 
 
 def stop_outs(messages: list[tuple[str, str]]) -> list[str]:

@@ -18,7 +18,7 @@ import trio
 
 from engine.domain.orders import Closed, Event, Fill, OrderResult, StopOut
 from engine.domain.rules import Refused, filled_meanwhile
-from engine.adapters.brokers.mt5 import constants as c, netted
+from engine.adapters.brokers.mt5 import constants as c, netted, stop_outs
 from engine.adapters.brokers.mt5.book import Book
 from engine.adapters.storage.untold import UntoldEvents
 from engine.adapters.brokers.mt5.clock import ServerClock
@@ -147,10 +147,11 @@ class History:
                 made = await self._events(deal)
                 events.extend(made)
                 closes += [(e, deal.get("comment")) for e in made if isinstance(e, Closed)]
-        if (stop_out := StopOut.of(closes)) is not None:   # the positions the server stopped out, told as one
-            events.append(stop_out)
+        # the positions the server stopped out, told as one; the closes of one go read later join it
+        stop_out, kept = stop_outs.episode(StopOut.of(closes), self._b.book.get_state(stop_outs.LAST))
+        events += [stop_out] if stop_out is not None else []
         if deals:  # written with their events, kept until told: a crash in between tells them at the start
-            await self._mark(deals, max(since, *(d["time"] for d in deals)), events)
+            await self._mark(deals, max(since, *(d["time"] for d in deals)), events, kept)
         return events
 
     def _told_of(self, since: float, read: list[dict[str, Any]]) -> dict[int, float]:
@@ -163,10 +164,12 @@ class History:
                 self._told = {int(k): v for k, v in json.loads(raw).items()}
         return self._told
 
-    async def _mark(self, deals: list[dict[str, Any]], latest: float, events: list[Event] | None = None) -> None:
+    async def _mark(self, deals: list[dict[str, Any]], latest: float, events: list[Event] | None = None,
+                    kept: dict[str, str] | None = None) -> None:
         told = {**(self._told or {}), **{d["ticket"]: d["time"] for d in deals}}
         told = {t: at for t, at in told.items() if at >= latest - REREAD - 2}  # what the next read can return
-        await self._b.write(self._b.book.put_states, {WATERMARK: str(latest), TOLD: json.dumps(told)}, events)
+        await self._b.write(self._b.book.put_states, {WATERMARK: str(latest), TOLD: json.dumps(told), **(kept or {})},
+                            events)
         self._told = told
 
     async def seen(self, days: int) -> tuple[frozenset[int], int, list[dict[str, Any]]]:
