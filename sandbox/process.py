@@ -19,11 +19,6 @@ from . import protocol
 from .allowlist import WORKER_ENV, worker_environment
 from .worker import MAX_MESSAGE, PROGRESS, SINCE
 
-# A worker past its hard deadline that is runnable and has used less CPU than the deadline is
-# starved by a busy machine, not running away: it is given more time (its budgets are CPU
-# time, enforced inside Lua), up to this many times the deadline, plus a second.
-STARVED_FACTOR = 4.0
-
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") and "SC_CLK_TCK" in os.sysconf_names else 100
 
@@ -97,11 +92,14 @@ class WorkerProcess:
 
     def starved(self, allowed: float) -> float | None:
         """More seconds to wait for this worker past a deadline: when it is runnable and has
-        used less than ``allowed`` CPU seconds since its request (or fold plugin) started, and
-        STARVED_FACTOR times ``allowed`` (plus a second) has not passed. None otherwise, and
-        where a process's state and CPU time cannot be read (only Linux's /proc is)."""
-        since, cpu_then = SINCE.unpack_from(self._progress, 8)
-        if cpu_then < 0 or time.monotonic() - since > STARVED_FACTOR * allowed + 1.0:
+        used less than ``allowed`` CPU seconds since its request (or fold plugin) started, however
+        long that took: its budgets are CPU time, enforced inside Lua, and a busy machine may give
+        it a sliver of a core (a wall-clock cap killed plugins within their budgets for the
+        machine's load). A runaway passes ``allowed`` in CPU time; a worker that does not run
+        (stopped, blocked) is not runnable. None otherwise, and where a process's state and CPU
+        time cannot be read (only Linux's /proc is)."""
+        _since, cpu_then = SINCE.unpack_from(self._progress, 8)
+        if cpu_then < 0:
             return None
         stat = _proc_stat(self.pid)
         if stat is None:
@@ -116,7 +114,8 @@ class WorkerProcess:
                        extend: Callable[[], float | None] | None = None) -> list:
         """Sends one request and waits for its answer, at most ``timeout`` seconds, or longer
         for as long as ``extend()``, asked when time runs out, grants more seconds (without
-        ``extend``: for as long as the worker is starved of CPU, see starved()).
+        ``extend``: for as long as the worker is starved of CPU, see starved())).
+        Raises DeadlineExceeded, or WorkerGone if the worker is gone.
 
         The socket is read once the event loop has had its turn (the answer to a short call
         is often there by then), then this task sleeps on it: it never polls."""

@@ -1,0 +1,84 @@
+"""The pool on a busy machine: a worker within its budgets is never killed for the machine's
+load. The budgets are CPU time, enforced inside Lua; the hard deadline, wall time, is the last
+line, extended while the worker is starved of CPU.
+
+The load here is made on purpose (spinning processes pinned to the worker's CPU, the worker
+niced below them), so these tests see the busy machine every time, not by chance. They assert
+how a call ended and what the pool did, never how long it took."""
+
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+
+import pytest
+import trio
+
+from sandbox import Budget, TimeLimitError, open_pool
+from sandbox.process import WorkerProcess
+
+LINUX = pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or not os.path.exists("/proc/self/stat"),
+                           reason="pins processes to one CPU and reads /proc (Linux)")
+SPIN = "function f() while true do end end"
+
+
+@contextmanager
+def hogs(cpu: int, count: int):
+    """``count`` processes spinning on ``cpu``, each running before this returns."""
+    hog = f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nprint('spinning', flush=True)\nwhile True: pass"
+    procs = [subprocess.Popen([sys.executable, "-c", hog], stdout=subprocess.PIPE, text=True) for _ in range(count)]
+    try:
+        for p in procs:
+            assert p.stdout.readline() == "spinning\n"
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+            p.stdout.close()
+
+
+@LINUX
+async def test_a_worker_starved_of_cpu_is_not_killed_while_within_its_cpu_budget(monkeypatch):
+    """On a busy machine a call within its CPU budget can take many times its deadline in wall
+    time. The pool waits while the worker is runnable and under its deadline in CPU time,
+    however long that takes, so the call ends inside Lua with its own time budget and the
+    worker (and its other plugins) is not replaced. A worker that does not run (stopped,
+    wedged) is still killed at the deadline: see test_pool.py.
+
+    Made starved for sure: niced to 19 and pinned beside two spinners at 0, the worker gets
+    under 1% of its CPU; the spinners stop once the pool has waited ten deadlines and a second
+    for it (a wall-clock cap of four and a second killed it), and it then spends its budget."""
+    budget = Budget(instructions=10**13, timeout=0.03)
+    granted = []
+    waited = trio.Event()
+    starved = WorkerProcess.starved
+
+    def recorded(self, allowed):
+        more = starved(self, allowed)
+        granted.append(more)
+        if not more or sum(granted) > 10 * budget.deadline + 1.0:
+            waited.set()
+        return more
+
+    monkeypatch.setattr(WorkerProcess, "starved", recorded)
+    cpu = min(os.sched_getaffinity(0))
+    ended = []
+
+    async def call(pool):
+        try:
+            await pool.call("spin", "f")
+        except TimeLimitError as e:
+            ended.append(str(e))
+        waited.set()
+
+    async with open_pool(workers=1, spares=0, nice=19) as pool:
+        await pool.load("spin", SPIN, budget=budget)
+        os.sched_setaffinity(pool.worker_pids()[0], {cpu})
+        async with trio.open_nursery() as n:
+            with hogs(cpu, 2):
+                n.start_soon(call, pool)
+                await waited.wait()
+        assert len(ended) == 1 and ended[0].startswith("time budget exceeded"), ended
+        assert pool.restarts == 0
+        assert granted and all(granted), granted  # its deadline passed, and the pool waited on
