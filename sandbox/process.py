@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -114,8 +115,8 @@ class WorkerProcess:
                        extend: Callable[[], float | None] | None = None) -> list:
         """Sends one request and waits for its answer, at most ``timeout`` seconds, or longer
         for as long as ``extend()``, asked when time runs out, grants more seconds (without
-        ``extend``: for as long as the worker is starved of CPU, see starved())).
-        Raises DeadlineExceeded, or WorkerGone if the worker is gone.
+        ``extend``: for as long as the worker is starved of CPU, see starved()), or the answer
+        is there to read. Raises DeadlineExceeded, or WorkerGone if the worker is gone.
 
         The socket is read once the event loop has had its turn (the answer to a short call
         is often there by then), then this task sleeps on it: it never polls."""
@@ -152,6 +153,8 @@ class WorkerProcess:
                         if reply is not None:
                             return reply
                 more = extend() if extend is not None else self.starved(timeout)
+                if not more and self._answering():
+                    more = timeout  # it answered as time ran out (no longer runnable then): read it
                 if not more:
                     break
                 deadline = trio.current_time() + more
@@ -162,6 +165,11 @@ class WorkerProcess:
             self.dead = True
             raise
         raise DeadlineExceeded()
+
+    def _answering(self) -> bool:
+        """Whether the socket has something to read: the worker's answer, part of a long one it
+        is still sending (blocked on a full socket), or its end."""
+        return bool(select.select([self._raw], [], [], 0)[0])
 
     def _receive_nowait(self, rid: int) -> list | None:
         """The answer to request ``rid`` if it has arrived; raises WorkerGone on EOF."""

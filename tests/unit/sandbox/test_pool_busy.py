@@ -1,12 +1,13 @@
 """The pool on a busy machine: a worker within its budgets is never killed for the machine's
 load. The budgets are CPU time, enforced inside Lua; the hard deadline, wall time, is the last
-line, extended while the worker is starved of CPU.
+line, extended while the worker is starved of CPU, and never past an answer that is there.
 
 The load here is made on purpose (spinning processes pinned to the worker's CPU, the worker
 niced below them), so these tests see the busy machine every time, not by chance. They assert
 how a call ended and what the pool did, never how long it took."""
 
 import os
+import select
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -15,7 +16,8 @@ import pytest
 import trio
 
 from sandbox import Budget, TimeLimitError, open_pool
-from sandbox.process import WorkerProcess
+from sandbox import protocol
+from sandbox.process import DeadlineExceeded, WorkerProcess
 
 LINUX = pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or not os.path.exists("/proc/self/stat"),
                            reason="pins processes to one CPU and reads /proc (Linux)")
@@ -82,3 +84,29 @@ async def test_a_worker_starved_of_cpu_is_not_killed_while_within_its_cpu_budget
         assert len(ended) == 1 and ended[0].startswith("time budget exceeded"), ended
         assert pool.restarts == 0
         assert granted and all(granted), granted  # its deadline passed, and the pool waited on
+
+
+async def test_an_answer_there_as_the_deadline_runs_out_is_read_and_the_worker_not_killed():
+    """The worker may answer just as its deadline runs out: while the pool looks at whether it
+    is starved, it has answered and sleeps in recv, no longer runnable. The answer is taken:
+    the call ended inside Lua, within its budgets. Here the look at the worker waits for the
+    answer to be there, then says "no more time" (the order a busy machine can make)."""
+    w = await WorkerProcess.spawn()
+    try:
+        budget = Budget(instructions=10**13, timeout=0.05)
+        load = protocol.load(1, "spin", SPIN, "spin.lua", budget.instructions, budget.timeout, budget.memory, [], 0)
+        assert (await w.exchange(load, timeout=30))[protocol.OP] == protocol.OK
+
+        def answered_meanwhile():
+            select.select([w._raw], [], [])
+            return None
+
+        try:
+            reply = await w.exchange(protocol.call(2, "spin", "f", "", []), timeout=0.001, extend=answered_meanwhile)
+        except DeadlineExceeded:
+            pytest.fail("the pool gave up on a worker whose answer was there")
+        failed = protocol.Err(*reply)
+        assert (failed.kind, failed.message) == ("timeout", "time budget exceeded (0.05 s)")
+        assert not w.dead
+    finally:
+        await w.aclose()
