@@ -5,7 +5,10 @@ so a replay pays for the scripts and not for crossings (about 3x less CPU an ale
 Every budget is enforced inside Lua as in a worker. The pool's last line, the hard deadline
 that kills a wedged worker, is a watchdog thread here: a call that runs past its plugin's
 deadline ends the process with a message naming the plugin (exit status 70); there is no
-worker to replace, and a replay cannot go on without the plugin.
+worker to replace, and a replay cannot go on without the plugin. The deadline is counted in
+this process's CPU time, as the time budget is: on a busy machine a call within its budget
+may take many times its deadline in wall time, and a replay is not ended for the machine's
+load (a wedged C call spends CPU; this process stopped stops the watchdog too).
 
 ``clock`` is what scripts' ``os.time()`` and ``os.date()`` read; a plugin's random seed is
 made from its file name, so two folders holding the same script draw the same numbers.
@@ -40,7 +43,8 @@ class InlinePool:
         self._worker = Worker(self._progress, clock)
         self._plugins: dict[str, Plugin] = {}
         self._rid = itertools.count(1)
-        self._running: tuple[list[Plugin], float] | None = None  # the plugins of the request in hand, since when
+        # the plugins of the request in hand, and the CPU time (time.process_time()) it started at
+        self._running: tuple[list[Plugin], float] | None = None
         self._watchdog = threading.Thread(target=self._watch, name="sandbox deadline", daemon=True)
         self._watchdog.start()
 
@@ -123,8 +127,9 @@ class InlinePool:
         """Runs one request to its end, serving the host calls it makes (their time is not
         the plugins': the watchdog is off meanwhile)."""
         while True:
-            PROGRESS.pack_into(self._progress, 0, 0, time.monotonic(), -1.0)
-            self._running = (plugins, time.monotonic())
+            cpu = time.process_time()
+            PROGRESS.pack_into(self._progress, 0, 0, time.monotonic(), cpu)
+            self._running = (plugins, cpu)
             try:
                 reply = self._worker.handle(msg)
             finally:
@@ -141,9 +146,9 @@ class InlinePool:
             if running is None:
                 continue
             plugins, since = running
-            index, started, _ = PROGRESS.unpack_from(self._progress, 0)
+            index, _, started = PROGRESS.unpack_from(self._progress, 0)  # a fold's plugin: CPU time at its start
             plugin = plugins[min(max(index, 0), len(plugins) - 1)]
-            if time.monotonic() - max(since, started) > plugin.budget.deadline and self._running is running:
+            if time.process_time() - max(since, started) > plugin.budget.deadline and self._running is running:
                 print(f"moonhook: {plugin.chunkname} ran past its hard deadline of {plugin.budget.deadline:.2f} s "
                       "in the sandbox; stopped", file=sys.stderr, flush=True)
                 os._exit(EXIT_DEADLINE)

@@ -1,6 +1,7 @@
 """The sandbox in this process (replay's): the same answers as the pool's workers, the same
 budgets enforced inside Lua, the host's clock in os.time(), and the watchdog's last line."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -10,6 +11,8 @@ import pytest
 
 from sandbox import Budget, ForbiddenError, InstructionLimitError, MemoryLimitError, TimeLimitError, open_pool
 from sandbox.inline import EXIT_DEADLINE, InlinePool
+
+from support.busy import spinners
 
 SCRIPT = """
 seen = 0
@@ -88,8 +91,8 @@ async def test_seeds_come_from_the_file_name_so_two_folders_draw_the_same():
 
 
 def test_the_watchdog_ends_the_process_naming_the_plugin_past_its_deadline():
-    # The budgets stop every script inside Lua first, so the watchdog is shown a call that
-    # began long ago, as it would see one wedged in C.
+    # The budgets stop every script inside Lua first, so the watchdog is shown a call that has
+    # spent a minute of CPU, as it would see one wedged in C.
     code = textwrap.dedent("""
         import time, trio
         from sandbox.inline import InlinePool
@@ -97,8 +100,8 @@ def test_the_watchdog_ends_the_process_naming_the_plugin_past_its_deadline():
         pool = InlinePool()
         trio.run(lambda: pool.load("w", "x = 1", chunkname="wedged.lua"))
         plugin = pool._plugins["w"]
-        long_ago = time.monotonic() - 60
-        PROGRESS.pack_into(pool._progress, 0, 0, long_ago, -1.0)
+        long_ago = time.process_time() - 60  # CPU seconds: the deadline counts the process's CPU time
+        PROGRESS.pack_into(pool._progress, 0, 0, time.monotonic(), long_ago)
         pool._running = ([plugin], long_ago)
         time.sleep(30)
         print("not stopped")
@@ -107,3 +110,33 @@ def test_the_watchdog_ends_the_process_naming_the_plugin_past_its_deadline():
     assert run.returncode == EXIT_DEADLINE, run
     assert "wedged.lua ran past its hard deadline of 1.55 s" in run.stderr
     assert "not stopped" not in run.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pins processes to one CPU (Linux)")
+def test_a_call_within_its_budget_is_not_stopped_on_a_busy_machine():
+    """The watchdog counts the process's CPU time, as the time budget does: on a busy machine a
+    call within its budget takes many times its deadline in wall time, and still ends inside
+    Lua; the replay goes on. Made busy for sure: the call runs beside ten spinners on its CPU
+    (a tenth of it at most: its 0.05 CPU seconds take half a second, the deadline is 0.125 s)."""
+    cpu = min(os.sched_getaffinity(0))
+    code = textwrap.dedent(f"""
+        import os, trio
+        from sandbox import Budget, TimeLimitError
+        from sandbox.inline import InlinePool
+
+        async def main():
+            pool = InlinePool()
+            await pool.load("slow", "function f() while true do end end",
+                            budget=Budget(instructions=10**12, timeout=0.05))
+            os.sched_setaffinity(0, {{{cpu}}})
+            try:
+                await pool.call("slow", "f")
+            except TimeLimitError as e:
+                print(e)
+
+        trio.run(main)
+    """)
+    with spinners(cpu, 10):
+        run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run
+    assert run.stdout.startswith("time budget exceeded (0.05 s)"), run
