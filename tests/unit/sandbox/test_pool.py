@@ -18,6 +18,8 @@ from sandbox import (
     open_pool,
 )
 
+from support.busy import starved_looks
+
 STRATEGY = """
 plugin = {name = "echo", symbols = {"EURUSD"}}
 calls = 0
@@ -263,7 +265,8 @@ def freezer(pool):
     return {"host.freeze": freeze}
 
 
-async def test_hung_worker_is_killed_replaced_and_its_neighbours_reloaded():
+async def test_hung_worker_is_killed_replaced_and_its_neighbours_reloaded(monkeypatch):
+    looks = starved_looks(monkeypatch)
     async with open_pool(workers=1, spares=1) as pool:
         budget = Budget(instructions=10**13, timeout=0.2)
         await pool.load("hang", HANG, budget=budget, host=freezer(pool))
@@ -278,9 +281,10 @@ async def test_hung_worker_is_killed_replaced_and_its_neighbours_reloaded():
                 await pool.call("hang", "hang")
             n.cancel_scope.cancel()
         elapsed = time.monotonic() - t0
-        assert ticks.count >= 10  # the event loop ran while the worker was wedged
+        assert ticks.count >= 1  # the event loop ran while the worker was wedged
         assert e.value.kind == "timeout" and "hard deadline" in str(e.value)
-        assert budget.deadline <= elapsed < 2 * budget.timeout + 0.2
+        assert budget.deadline <= elapsed
+        assert looks == [None]  # killed at its deadline: a stopped worker is not given more time
         # The neighbour, hosted in the same worker, is served again (its chunk re-ran).
         assert (await pool.call("neighbour", "ok")).value == "fine"
         assert (await pool.call("neighbour", "bump")).value == 1

@@ -16,7 +16,7 @@ from sandbox import Budget, TimeLimitError, open_pool
 from sandbox import protocol
 from sandbox.process import DeadlineExceeded, WorkerProcess
 
-from support.busy import spinners
+from support.busy import spinners, starved_looks
 
 LINUX = pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or not os.path.exists("/proc/self/stat"),
                            reason="pins processes to one CPU and reads /proc (Linux)")
@@ -36,18 +36,13 @@ async def test_a_worker_starved_of_cpu_is_not_killed_while_within_its_cpu_budget
     second for it (a wall-clock cap of four and a second killed it, 1.4 s here, before it had
     spent its 0.03 CPU seconds), and it then spends its budget."""
     budget = Budget(instructions=10**13, timeout=0.03)
-    granted = []
     waited = trio.Event()
-    starved = WorkerProcess.starved
 
-    def recorded(self, allowed):
-        more = starved(self, allowed)
-        granted.append(more)
+    def then(more):
         if not more or sum(granted) > 5 * budget.deadline + 1.0:
             waited.set()
-        return more
 
-    monkeypatch.setattr(WorkerProcess, "starved", recorded)
+    granted = starved_looks(monkeypatch, then)
     cpu = min(os.sched_getaffinity(0))
     ended = []
 
