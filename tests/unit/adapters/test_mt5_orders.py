@@ -2,6 +2,8 @@
 pipe to the worker process (link.py) with a real process: calls, a hang, a death."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -125,3 +127,13 @@ def test_a_structured_array_of_rates_comes_back_as_rows_of_named_fields():
 
     assert plain(Rates()) == [{"time": 1736121600, "open": 1.03, "close": 1.04},
                               {"time": 1736125200, "open": 1.04, "close": 1.05}]
+
+
+def test_a_worker_whose_engine_is_gone_before_it_was_told_its_module_ends_quietly():
+    """The engine closes a worker it no longer waits for (stopping, or a start given up on a busy
+    machine) maybe before it wrote the worker's module: the worker ends, without a traceback."""
+    from engine.adapters.brokers.mt5.link import WORKER
+
+    run = subprocess.run([sys.executable, "-u", str(WORKER)], stdin=subprocess.DEVNULL, capture_output=True,
+                         timeout=120)
+    assert (run.returncode, run.stdout, run.stderr) == (0, b"", b"")

@@ -128,6 +128,8 @@ def main() -> None:
     sys.stdout = sys.stderr
     inp = sys.stdin.buffer
     spec = read_frame(inp)
+    if spec is None:  # the engine closed this worker before telling it its module: nobody to answer
+        return
     try:
         api = load(spec)
     except Lost as e:
