@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -11,6 +13,7 @@ import trio
 from engine.adapters.brokers.mt5 import MT5Broker
 from engine.adapters.storage import Database
 from engine.domain.config.mt5 import MT5Config
+from engine.domain.orders import OrderRequest, OrderResult
 
 from support.mt5_standin import Terminal
 
@@ -60,3 +63,23 @@ def log_in_by_hand(terminal, other) -> None:
     finally:
         source.close()
         target.close()
+
+
+async def lost_answer(broker, request: OrderRequest, meanwhile=lambda: None) -> OrderResult:
+    """``broker.execute(request)`` whose order_send answer is lost: the send, which the test has
+    scripted to hang ("hang": it never reaches the server; "hang_after": done), is counted there,
+    ``meanwhile()`` happens, then its worker is killed, as the send's deadline would kill it. Not
+    by that deadline: one short enough to wait out in a test is one a busy machine makes any call
+    miss (a clock read at the start killed, and the test failed on a lost terminal)."""
+    before = broker.terminal.hung("order_send")
+    results = []
+
+    async def send() -> None:
+        results.append(await broker.execute(request))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(send)
+        await until(lambda: broker.terminal.hung("order_send") > before)
+        meanwhile()
+        (worker,) = broker.helper_pids()
+        os.kill(worker, signal.SIGKILL)
+    return results[0]

@@ -7,16 +7,11 @@ when set) are the request's, not its price alone."""
 from __future__ import annotations
 
 import pytest
-import trio
 
 from engine.domain.orders import OrderRequest, OrderResult
 
 from support.mt5_standin import ORDER_STATE_CANCELED, ORDER_STATE_EXPIRED
-from support.mt5_support import mt5, until
-
-# The broker's timeout: a send that hangs is given up (its worker killed) after it.
-TIMEOUT = 1.0
-
+from support.mt5_support import lost_answer, mt5
 
 def pending(cid: str = "a1-p-1") -> OrderRequest:
     return OrderRequest("pending", cid, symbol="EURUSD", side="buy", type="limit", price=1.075, sl=1.07,
@@ -30,19 +25,11 @@ def removal(ticket: int) -> OrderRequest:
 async def lost_removal(broker, ticket: int, meanwhile) -> OrderResult:
     """The removal of ``ticket``, which never reaches the server, while ``meanwhile()`` happens."""
     broker.terminal.script("order_send", "hang")
-    results = []
-
-    async def cancel() -> None:
-        results.append(await broker.execute(removal(ticket)))
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(cancel)
-        await until(lambda: broker.terminal.hung("order_send") == 1)
-        meanwhile()
-    return results[0]
+    return await lost_answer(broker, removal(ticket), meanwhile)
 
 
 async def test_a_lost_removal_of_an_order_filled_meanwhile_says_filled_and_leaves_its_position(tmp_path):
-    async with mt5(tmp_path, timeout=TIMEOUT) as broker:
+    async with mt5(tmp_path) as broker:
         placed = await broker.execute(pending())
         result = await lost_removal(broker, placed.ticket, lambda: broker.terminal.set_price("EURUSD", 1.0749, 1.0750))
         assert not result.ok and result.error == (f"ticket {placed.ticket}: the pending order was filled before it "
@@ -52,7 +39,7 @@ async def test_a_lost_removal_of_an_order_filled_meanwhile_says_filled_and_leave
 
 
 async def test_a_lost_removal_of_an_order_expired_meanwhile_says_it_expired(tmp_path):
-    async with mt5(tmp_path, timeout=TIMEOUT) as broker:
+    async with mt5(tmp_path) as broker:
         placed = await broker.execute(pending())
         result = await lost_removal(broker, placed.ticket, lambda: broker.terminal.end_order(placed.ticket,
                                                                                               ORDER_STATE_EXPIRED))
@@ -61,10 +48,10 @@ async def test_a_lost_removal_of_an_order_expired_meanwhile_says_it_expired(tmp_
 
 
 async def test_a_lost_removal_that_was_done_is_found_cancelled(tmp_path):
-    async with mt5(tmp_path, timeout=TIMEOUT) as broker:
+    async with mt5(tmp_path) as broker:
         placed = await broker.execute(pending())
         broker.terminal.script("order_send", "hang_after")       # removed, then the answer never comes
-        result = await broker.execute(removal(placed.ticket))
+        result = await lost_answer(broker, removal(placed.ticket))
         assert result.ok and result.ticket == placed.ticket
         assert broker.terminal.orders() == [] and broker.terminal.positions() == []
         assert [o["state"] for o in broker.terminal.history_orders()] == [ORDER_STATE_CANCELED]
@@ -72,11 +59,11 @@ async def test_a_lost_removal_that_was_done_is_found_cancelled(tmp_path):
 
 @pytest.mark.parametrize("change", [{"sl": 1.072}, {"tp": 1.09}, {"price": 1.074}])
 async def test_a_lost_modify_never_applied_is_not_called_done_whichever_field_it_changes(tmp_path, change):
-    async with mt5(tmp_path, timeout=TIMEOUT) as broker:
+    async with mt5(tmp_path) as broker:
         placed = await broker.execute(pending())
         broker.terminal.script("order_send", "hang")             # never reaches the server: its worker is killed
-        moved = await broker.execute(OrderRequest("modify", "a2-p-1", ticket=placed.ticket, plugin="p", alert_id=2,
-                                                  **change))
+        moved = await lost_answer(broker, OrderRequest("modify", "a2-p-1", ticket=placed.ticket, plugin="p",
+                                                       alert_id=2, **change))
         (order,) = broker.terminal.orders()
         assert (order["price_open"], order["sl"], order["tp"]) == (1.075, 1.07, 0.0)
         assert not moved.ok and moved.error.startswith("not executed: ")
@@ -84,10 +71,10 @@ async def test_a_lost_modify_never_applied_is_not_called_done_whichever_field_it
 
 @pytest.mark.parametrize("change", [{"sl": 1.072}, {"tp": 1.09}])
 async def test_a_lost_modify_that_was_applied_is_found_done(tmp_path, change):
-    async with mt5(tmp_path, timeout=TIMEOUT) as broker:
+    async with mt5(tmp_path) as broker:
         placed = await broker.execute(pending())
         broker.terminal.script("order_send", "hang_after")       # applied, then the answer never comes
-        moved = await broker.execute(OrderRequest("modify", "a2-p-1", ticket=placed.ticket, plugin="p", alert_id=2,
-                                                  **change))
+        moved = await lost_answer(broker, OrderRequest("modify", "a2-p-1", ticket=placed.ticket, plugin="p",
+                                                       alert_id=2, **change))
         (order,) = broker.terminal.orders()
         assert moved.ok and {k: order[k] for k in change} == change

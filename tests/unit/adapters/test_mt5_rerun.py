@@ -14,7 +14,7 @@ from engine.domain.orders import OrderRequest
 
 from support.engine_support import process, running
 from support.mt5_standin import Terminal
-from support.mt5_support import config as mt5_config, mt5, until
+from support.mt5_support import config as mt5_config, lost_answer, mt5, until
 
 
 def market(cid: str, **more) -> OrderRequest:
@@ -27,18 +27,12 @@ def pending(cid: str) -> OrderRequest:
 
 
 async def test_an_entry_left_unknown_and_repeated_after_the_price_moved_answers_its_execution(tmp_path):
-    async with mt5(tmp_path, timeout=1.0) as broker:
+    async with mt5(tmp_path) as broker:
         await broker.symbol("EURUSD")
         broker.terminal.script("order_send", "hang_after")       # executed, the answer never comes ...
-        results = []
-
-        async def send() -> None:
-            results.append(await broker.execute(market("a7-trend-1", sl=1.0798)))   # 20 points under the bid
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(send)
-            await until(lambda: broker.terminal.hung("order_send") == 1)
-            broker.terminal.disconnect()                         # ... and the terminal gone meanwhile
-        assert results[0].unknown
+        first = await lost_answer(broker, market("a7-trend-1", sl=1.0798),   # 20 points under the bid
+                                  broker.terminal.disconnect)    # ... and the terminal gone meanwhile
+        assert first.unknown
         broker.terminal.reconnect()
         await until(lambda: broker.connected and not broker.book.unresolved())
         broker.terminal.set_price("EURUSD", 1.07985, 1.07995)   # the sl 5 points away now: a new check refuses
