@@ -730,9 +730,10 @@ def _volume_ok(volume, s):
             and abs(volume - round(volume / step) * step) <= 1e-9)
 
 
-def _server_msc(st, unix):
-    """``unix`` on the terminal's server clock, in ms."""
-    clock = st.get("clock")
+def _server_msc(st, unix, clock=()):
+    """``unix`` on the terminal's server clock, in ms (``clock``: ``st.get("clock")`` read once by a
+    caller converting many times, as a history of bars: a read each was a second under load)."""
+    clock = st.get("clock") if clock == () else clock
     if not clock:
         return int(unix * 1000)
     wall = _dt.datetime.fromtimestamp(unix, ZoneInfo(clock[0])).replace(tzinfo=None) + _dt.timedelta(hours=clock[1])
@@ -761,10 +762,10 @@ def copy_rates_from_pos(symbol, timeframe, start_pos, count):
         s = st.symbol(symbol)
         if s is None or symbol not in _selected or timeframe != TIMEFRAME_H1:
             return _fail(None, _E_PARAMS)
-        bars, hour = [], int(time.time()) // 3600 * 3600
+        bars, hour, clock = [], int(time.time()) // 3600 * 3600, st.get("clock")
         while len(bars) < start_pos + count and hour > 0:
             if _trading_hour(hour):
-                bars.append(Rate(_server_msc(st, hour) // 1000, s["bid"], s["bid"], s["bid"], s["bid"], 1,
+                bars.append(Rate(_server_msc(st, hour, clock) // 1000, s["bid"], s["bid"], s["bid"], s["bid"], 1,
                                  round((s["ask"] - s["bid"]) / s["point"]), 0))
             hour -= 3600
         return tuple(reversed(bars[start_pos:]))
