@@ -30,7 +30,7 @@ from typing import Any, Awaitable, Callable, Collection
 import trio
 
 from engine.domain.alerts import Alert
-from engine.domain.id_ranges import ranges
+from engine.domain.id_ranges import IdRuns, ranges
 from engine.adapters.storage.switches import GUARD, PAUSE, PLUGIN, SERVED, Switch, Switches
 from engine.domain.times import when
 from engine.adapters.notify import Notifier
@@ -57,14 +57,15 @@ class HeldChanged(Exception):
     ascending); the message names those held since and those no longer held."""
 
     def __init__(self, shown: Collection[int], held: list[int]):
-        came, gone = sorted(set(held) - set(shown)), sorted(set(shown) - set(held))
+        shown = IdRuns.of(shown)   # a page's runs, never listed: they may name any number of ids
+        came, gone = [i for i in held if i not in shown], shown.without(held)
         changed = [f"{_alerts(came)} held since" if came else "", f"{_alerts(gone)} no longer held" if gone else ""]
         super().__init__(f"the alerts held from the pause changed since they were shown: "
                          f"{', '.join(c for c in changed if c)}; {len(held)} held now: asked again")
         self.held = tuple(held)
 
 
-def _alerts(ids: list[int]) -> str:
+def _alerts(ids: Collection[int]) -> str:
     """``ids`` named for people, short: "alert 7", "alerts 7-9, 12"."""
     return f"alert{'s' if len(ids) > 1 else ''} {ranges(ids).replace(',', ', ')}"
 
@@ -172,7 +173,7 @@ class Switchboard:
                 while self._arriving:  # one being journaled as paused counts too
                     await self._arrived.wait()
                 # No checkpoint from here to _take_missed's read: the set compared is what it takes.
-                if set(held := self._journal.ids_with_status("paused")) != set(shown):
+                if IdRuns.of(held := self._journal.ids_with_status("paused")) != IdRuns.of(shown):
                     raise HeldChanged(shown, held)
             was = self.paused
             if was:

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from quart import request
 
-from engine.domain.id_ranges import parse_ranges
+from engine.domain.id_ranges import IdRuns, parse_ranges
 
 MAX_LIMIT = 500
 
@@ -52,7 +52,7 @@ def offset() -> int:
     return 0 if value is None else value
 
 
-def shown_held() -> frozenset[int] | None:
+def shown_held() -> IdRuns | None:
     """The held alerts a resume's question showed: ``held_ids``, their ids as runs (``/api/plugins``'
     ``pause.held_ids``); None when not asked. The count ``held`` an older page sent is exact only as
     0 (none held): a count above, which another alert in place of one shown would match, raises
@@ -64,7 +64,7 @@ def shown_held() -> frozenset[int] | None:
     if ids is not None and count is not None:
         raise BadParameter("held: give held_ids alone")
     try:
-        return frozenset() if count == 0 else None if ids is None else parse_ranges(ids)
+        return IdRuns() if count == 0 else None if ids is None else parse_ranges(ids)
     except ValueError as e:
         raise BadParameter(f"held_ids: {e}") from None
 

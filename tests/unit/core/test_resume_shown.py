@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from engine.core import HeldChanged
-from engine.domain.id_ranges import MOST, parse_ranges, ranges
+from engine.domain.id_ranges import IdRuns, parse_ranges, ranges
 
 from support.engine_support import process, running, submit
 from support.mt5_standin import Terminal
@@ -84,6 +84,14 @@ def test_held_ids_are_written_as_runs_and_read_back_exactly():
     assert ranges([15, 3, 8, 7, 9, 8]) == "3,7-9,15" and ranges([]) == ""
     assert parse_ranges("3,7-9,15") == {3, 7, 8, 9, 15} and parse_ranges("") == frozenset()
     assert parse_ranges(" 9-9, 1") == {1, 9}
-    for bad in ("x", "3,", "-3", "0", "9-7", "1-2-3", "3 4", f"1-{MOST + 1}", "1.5"):
+    for bad in ("x", "3,", "-3", "0", "9-7", "1-2-3", "3 4", "1.5", "²"):
         with pytest.raises(ValueError):
             parse_ranges(bad)
+
+
+def test_runs_are_compared_counted_and_cut_without_listing_their_ids():
+    wide = parse_ranges("5-9999999999,2")   # read as two runs, not ten billion ids
+    assert wide.runs == ((2, 2), (5, 9_999_999_999)) and len(wide) == 9_999_999_996
+    assert 2 in wide and 3 not in wide and 9_999_999_999 in wide and 10**10 not in wide and "2" not in wide
+    assert parse_ranges("7-9,3,10") == IdRuns.of([3, 7, 8, 9, 10]) == [10, 9, 8, 7, 3] and wide != {2, 5}
+    assert str(wide.without([1, 2, 5, 7, 10**10])) == "6,8-9999999999" and str(IdRuns().without([1])) == ""
