@@ -50,7 +50,7 @@ async def test_a_pause_through_the_api_survives_a_restart_and_alerts_are_journal
         assert row["status"] == "paused" and await engine.broker.positions() == []
         listing = (await client.get("/api/plugins", headers=AUTH)).json()
         assert listing["pause"] == {"paused": True, "by": "api", "at": 1_700_000_000.0, "reason": "news at 14:30",
-                                    "held": 1}
+                                    "held": 1, "held_ids": str(sent.json()["id"])}
 
         resumed = await client.post("/api/resume", headers=AUTH)
         assert resumed.status_code == 200 and not engine.paused
