@@ -118,7 +118,7 @@ async def test_a_stop_out_at_the_broker_is_told_as_one_to_on_close_too(tmp_path)
     # The deal said stop_out (its reason SO), and the position's close said "close", as if the
     # trader or a script had closed it: on_close and the trades chat hid the stop-out, which
     # paper and replay tell.
-    async with mt5(tmp_path) as broker:
+    async with mt5(tmp_path, poll_seconds=HOUR) as broker:   # the poll below is the only one
         assert (await broker.execute(market("a7-trend-1"))).ok
         (position,) = broker.terminal.positions()
         broker.terminal.stop_out(position["ticket"])
