@@ -53,7 +53,7 @@ async def test_status_says_what_the_broker_cannot_answer(tmp_path):
                                     "max_daily_loss_pct": None, "min_equity": None, "max_risk_pct": None,
                                     "max_entries_per_hour": None, "max_spread_pips": None, "max_spread_wait": None,
                                     "trading_day": "UTC"}
-        assert status["alerts_in_progress"] == 0 and status["pause"] == {"paused": False, "held": 0}
+        assert status["alerts_in_progress"] == 0 and status["pause"] == {"paused": False, "held": 0, "held_ids": ""}
         engine.broker.__class__ = _AccountDown
         status = await Operations(engine).status()
         assert status["account"] == {"error": "unavailable (ConnectionError)"} and status["positions"] == []
