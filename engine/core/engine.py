@@ -136,9 +136,7 @@ class Engine:
             # Told now, before its plugins' work (an on_order veto does not wait for the commit).
             if self.events.listening:
                 told.append(recorded.id)
-                self.events.publish("alert.received", id=recorded.id, symbol=alert.symbol,
-                                    command=alert.action.value if alert.action else None,
-                                    status="paused" if paused else "received")
+                self.events.received(recorded.id, alert, "paused" if paused else "received")
 
         try:
             recorded = await self.writer.record(alert, now, "paused" if paused else "received", written)

@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 import trio
 
+from engine.domain.alerts import Alert
+
 log = logging.getLogger("moonhook.events")
 
 LAGGED = "lagged"
@@ -46,6 +48,12 @@ class Events:
                 sub._put(event)
         except Exception:  # the engine's path must go on whatever a listener's state
             log.exception("event %s could not be published", kind)
+
+    def received(self, alert_id: int, alert: Alert, status: str) -> None:
+        """``alert.received``: alert ``alert_id`` journaled and queued (``status`` "received") or held
+        ("paused"), or queued again from the pause."""
+        self.publish("alert.received", id=alert_id, symbol=alert.symbol,
+                     command=alert.action.value if alert.action else None, status=status)
 
     def subscribe(self, maxlen: int = 1000) -> Subscription:
         """The events published from now on, until the subscription is closed (its ``with``

@@ -201,8 +201,7 @@ class Switchboard:
                     await self._writer.set_status(row["id"], "received", None)
                     self._enqueue(row["id"], alert, perf_counter(), DURABLE, row["received_at"])
                     # Queued again: its row shows "received" while it waits its turn, not "paused".
-                    self._events.publish("alert.received", id=row["id"], symbol=alert.symbol,
-                                         command=alert.action.value if alert.action else None, status="received")
+                    self._events.received(row["id"], alert, "received")
                     continue
                 await self.skip(row, {"reason": f"skipped: resumed by {by} without the alerts missed while paused"})
             if missed and not execute:

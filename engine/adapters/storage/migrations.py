@@ -289,7 +289,8 @@ def _v20(db: sqlite_utils.Database) -> None:
                 COALESCE(excluded.closed_at, closed_at) ELSE closed_at END,
             profit = profit + excluded.profit, commission = commission + excluded.commission;
     END""")
-    db.execute("INSERT INTO paper_trades SELECT position, MIN(CASE WHEN entry = 'in' AND side IS NOT NULL THEN time END), "
+    db.execute("INSERT INTO paper_trades SELECT position, "
+               "MIN(CASE WHEN entry = 'in' AND side IS NOT NULL THEN time END), "
                "NULL, NULL, TOTAL(CASE WHEN entry = 'in' AND side IS NOT NULL THEN volume END), "
                "TOTAL(CASE WHEN entry != 'in' THEN volume END), COUNT(*) FILTER (WHERE entry != 'in'), "
                "MAX(CASE WHEN entry != 'in' THEN time END), TOTAL(profit), TOTAL(commission) "

@@ -9,7 +9,8 @@ curve still needs each deal that moved the balance: (time, amount, 0 paid: no pa
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import trio
 
@@ -30,7 +31,7 @@ async def summary(database: Database, limit: int, offset: int) -> dict[str, Any]
 
 
 def _apart(database: Database, limit: int, offset: int) -> dict[str, Any]:
-    with database.reader() as conn:
+    with database.reader() as conn, _snapshot(conn):
         closed = conn.execute(COUNT).fetchone()[0]
         page = [p for (p,) in conn.execute(PAGE, [limit, offset])]
         by_opener = {plugin: {"trades": trades, "profit": profit, "commission": commission, "swap": 0.0}
@@ -42,6 +43,20 @@ def _apart(database: Database, limit: int, offset: int) -> dict[str, Any]:
                              "WHERE profit != 0 OR commission != 0 OR entry != 'in' ORDER BY time, deal").fetchall()
         deals = read_deals(conn, " WHERE d.position IN (SELECT value FROM json_each(?))", [_json(page)])
     return {"closed": closed, "page": page, "deals": deals, "by_opener": by_opener, "first": first, "moves": moves}
+
+
+@contextmanager
+def _snapshot(conn: Any) -> Iterator[None]:
+    """The reads inside from one commit (a read transaction): the count, the page and the curve of
+    one refresh agree with each other while deals are booked."""
+    began = not conn.in_transaction
+    if began:
+        conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if began:
+            conn.execute("COMMIT")
 
 
 async def closed_deals(database: Database, since: float) -> list[dict[str, Any]]:
