@@ -120,7 +120,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 await nursery.start(broker.run, name=f"broker {broker.name}")
                 number_past(engine.journal, broker, engine.shadow)
                 # Read before this run places any order: those a crash left; then each answered unknown.
-                settler = Settler(database, engine.ledger, broker, engine.events)
+                settler = Settler(database, engine.ledger, broker, engine.events, engine.notifier)
                 engine.desk.left_unknown = settler.unknown
                 nursery.start_soon(settler.run, engine.ledger.unknown_not_run_again(), name="orders left unknown")
                 nursery.start_soon(engine.writer.run, name="journal writer")

@@ -162,8 +162,8 @@ class Desk(PlainDesk):
         again, so each left unknown is asked of the broker now, and handed on if it cannot tell yet."""
         for row in self._ledger.for_alert(alert_id):
             cid = row["client_id"]
-            if row["status"] == "unknown" and not await settled(self._database, self._ledger, self.broker,
-                                                                 self._events, cid, alone=True):
+            if row["status"] == "unknown" and not await settled(self._database, self._ledger, self.broker, self._events,
+                                                                 cid, alone=True, notifier=self._notifier):
                 self.left_unknown(cid)
         return [_record(row["request"].get, row["result"] or _LOST) for row in self._ledger.for_alert(alert_id)]
 

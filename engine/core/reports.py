@@ -110,6 +110,27 @@ def describe_not_done(request: OrderRequest, result: OrderResult) -> tuple[str, 
         f"refused:{request.plugin}:{request.kind}:{request.symbol}"
 
 
+def describe_settled(request: OrderRequest, result: OrderResult) -> str | None:
+    """The end of an order told "not known" in the trades chat (its answer lost), now that the
+    broker shows it: refused (nothing done), or done where no deal tells it (a pending order
+    placed, a removal, a stop change). None for one done by a deal: its fill is told."""
+    said = f"{request.kind} {request.symbol or ''} for {request.plugin}"
+    if not result.ok:
+        text = f"order refused at the broker after all (its answer was lost: told not known): {said}: {result.error}"
+        return text if request.kind in OPENING else f"{text}. {_left_as_it_was(request, result)}"
+    if request.kind == "market" or request.kind == "close" and request.type is None:
+        return None
+    volume = result.volume if result.volume is not None else request.volume
+    price = result.price if result.price is not None else request.price
+    if request.kind == "pending":
+        done = (f"pending {request.side} {request.type} {volume:g} {request.symbol} @ {price:g} for "
+                f"{request.plugin}, ticket {result.ticket}")
+        return f"order placed after all (its answer was lost: told not known): {done}"
+    what = f"pending order {request.ticket} removed" if request.kind == "close" else \
+        f"ticket {request.ticket} changed as asked"
+    return f"order done after all (its answer was lost: told not known): {said}: {what}"
+
+
 def _left_as_it_was(request: OrderRequest, result: OrderResult) -> str:
     """What a refused close, removal or stop change left as it was, and how to send it again (a
     limit's refusal is no broker's: the same change sent again is refused again)."""

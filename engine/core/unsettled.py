@@ -9,7 +9,10 @@ order arriving late): those a crash left, from the start-up; one answered unknow
 engine runs, from that answer (``Settler``), an alert's once its outcome is written, which is
 settled with it (``OrderLedger.settled``). One the broker cannot tell within LOOKS stays
 unknown, and is asked again at the next start. Each settled is told live (``order.settled``,
-with its alert's status now): the dashboard's rows showed the alert failed until a reload.
+with its alert's status now): the dashboard's rows showed the alert failed until a reload. The
+trades chat, which said "not known", is told how it ended (``reports.describe_settled``: not an
+order a deal settled, whose fill is told), in the outbox in the ledger's own transaction: once,
+whatever crash comes.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ import logging
 import math
 import sqlite3
 from functools import partial
+from typing import Any, Callable
 
 import trio
 
 from engine.adapters.brokers.base import Broker
+from engine.adapters.notify import Notifier
 from engine.adapters.storage import Database, OrderLedger, Settled
 from engine.core.events import Events
-from engine.domain.orders import BrokerError, OrderResult
+from engine.core.reports import describe_settled
+from engine.domain.orders import BrokerError, OrderRequest, OrderResult
 
 log = logging.getLogger("moonhook.engine")
 
@@ -35,7 +41,8 @@ LOOKS = 1_800
 
 
 async def settle_unknown(database: Database, ledger: OrderLedger, broker: Broker, events: Events,
-                         client_ids: list[str], *, every: float = LOOK_EVERY, looks: int = LOOKS) -> list[str]:
+                         client_ids: list[str], *, notifier: Notifier | None = None, every: float = LOOK_EVERY,
+                         looks: int = LOOKS) -> list[str]:
     """Settles in ``ledger`` each of ``client_ids`` (no alert runs them again: ``Settler``) the
     broker has a result for, looking again every
     ``every`` seconds, ``looks`` times at most, while the broker is connected (a broker that
@@ -48,7 +55,7 @@ async def settle_unknown(database: Database, ledger: OrderLedger, broker: Broker
         if look:
             await trio.sleep(every)
         await broker.wait_connected(math.inf)
-        left = [cid for cid in left if not await settled(database, ledger, broker, events, cid)]
+        left = [cid for cid in left if not await settled(database, ledger, broker, events, cid, notifier=notifier)]
     if left:
         log.warning("order ledger: %d orders whose answer was lost are still not known at the broker; they stay "
                     "unknown until the next start: %s", len(left), ", ".join(left[:20]))
@@ -56,9 +63,10 @@ async def settle_unknown(database: Database, ledger: OrderLedger, broker: Broker
 
 
 async def settled(database: Database, ledger: OrderLedger, broker: Broker, events: Events, client_id: str,
-                  alone: bool = False) -> bool:
+                  alone: bool = False, notifier: Notifier | None = None) -> bool:
     """Whether ``client_id``'s answer was found at the broker and written, with its alert's
-    outcome (``OrderLedger.settled``; ``alone``: the row alone), and told to ``events``; False if
+    outcome (``OrderLedger.settled``; ``alone``: the row alone), and told to ``events`` and in
+    ``notifier``'s trades chat (None: told to no chat); False if
     the broker cannot tell now (not known there yet, its connection lost), its alert's outcome is
     not written yet, or the write failed."""
     try:
@@ -68,8 +76,16 @@ async def settled(database: Database, ledger: OrderLedger, broker: Broker, event
     if result is None or result.unknown:
         return False
     await database.writable()
+    committed: list[Callable[[], None]] = []
+
+    def told(db: Any, settled: Settled) -> None:
+        text = describe_settled(OrderRequest(**settled.request), result)
+        if notifier is not None and text is not None:
+            key = f"settled:{client_id}:{'done' if result.ok else 'refused'}"
+            committed.append(notifier.write_in(db, "trades", text, key))
+
     try:
-        written = ledger.settled(client_id, result, alone)
+        written = ledger.settled(client_id, result, alone, told)
     except sqlite3.Error as e:  # the disk: left for the next look
         log.warning("order ledger: %s could not be settled now: %s", client_id, e)
         return False
@@ -77,6 +93,8 @@ async def settled(database: Database, ledger: OrderLedger, broker: Broker, event
         return False   # its alert's outcome is not written yet
     if isinstance(written, Settled):
         tell(events, client_id, written, result)
+        for done in committed:
+            done()
     log.warning("order ledger: %s, whose answer was lost, was %s at the broker%s", client_id,
                 "done" if result.ok else "refused", "" if result.ok else f": {result.error}")
     return True
@@ -103,8 +121,9 @@ class Settler:
     alert) is settled once the broker can tell, without a restart. ``run`` starts with those a
     crash left."""
 
-    def __init__(self, database: Database, ledger: OrderLedger, broker: Broker, events: Events):
+    def __init__(self, database: Database, ledger: OrderLedger, broker: Broker, events: Events, notifier: Notifier):
         self._database, self._ledger, self._broker, self._events = database, ledger, broker, events
+        self._notifier = notifier
         self._send, self._received = trio.open_memory_channel[str](math.inf)
 
     def unknown(self, client_id: str) -> None:
@@ -114,7 +133,8 @@ class Settler:
     async def run(self, left: list[str]) -> None:
         """``left``: read before this start placed any order (``ledger.unknown_not_run_again()``)."""
         async with trio.open_nursery() as nursery:
-            settle = partial(settle_unknown, self._database, self._ledger, self._broker, self._events)
+            settle = partial(settle_unknown, self._database, self._ledger, self._broker, self._events,
+                             notifier=self._notifier)
             nursery.start_soon(settle, left)
             async for client_id in self._received:
                 nursery.start_soon(settle, [client_id])

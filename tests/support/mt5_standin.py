@@ -1118,6 +1118,14 @@ class Terminal:
             _selected.update(request.get("symbol", "") for request in late)  # the far side had them
             return [_send(st, request).retcode for request in late]
 
+    def reject_late(self, state=ORDER_STATE_REJECTED):
+        """The requests of the "late" order_send calls reach the trade server now, which takes each
+        as an order and ends it without a deal (``end_request``): nothing executed. Returns their tickets."""
+        with _tx(self.path) as st:
+            late = st.get("late:order_send", [])
+            st.put("late:order_send", [])
+        return [self.end_request(request, state) for request in late]
+
     def hung(self, fn):
         """How many calls of ``fn`` have reached a scripted hang, ever: a "hang_after" one has
         done its work by then (counted in the same transaction)."""

@@ -570,6 +570,21 @@ def test_a_late_send_is_done_only_when_delivered_whether_its_caller_lived_or_not
     assert term.deliver_late() == []
 
 
+def test_a_late_send_the_trade_server_rejects_is_in_the_order_history_and_nothing_else(term):
+    term.script("order_send", "late")
+    process = child_buy(term.path)
+    try:
+        assert wait_for(lambda: term.hung("order_send") == 1)
+    finally:
+        process.kill()
+        process.wait()
+    (ticket,) = term.reject_late()
+    (order,) = term.history_orders()
+    assert (order["ticket"], order["state"], order["comment"]) == (ticket, mt5.ORDER_STATE_REJECTED, "mh:child")
+    assert term.positions() == [] and term.deals()[1:] == [] and term.sent() == 0
+    assert term.reject_late() == [] and term.deliver_late() == []
+
+
 def test_a_release_before_the_hang_does_not_release_it(term):
     term.release("order_send")
     term.script("order_send", "hang_after")

@@ -55,6 +55,21 @@ class Notifier:
         except trio.ClosedResourceError:
             log.warning("notification after shutdown, not kept: %s", text)
 
+    def write_in(self, db: Any, kind: str, text: str, key: str) -> Callable[[], None]:
+        """``text`` written to the outbox inside the caller's transaction ``db``, with what it is
+        about (a write that must tell the trader once: both commit, or neither, whatever crash
+        comes); never throttled. Returns what to call once it has committed: the log line, and
+        the courier woken."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown notification kind {kind!r} (known: {', '.join(KINDS)})")
+        Outbox.insert(db, [(kind, text, key)], kept_only=not self.delivered)
+
+        def committed() -> None:
+            log.info("[%s] %s", kind, text)
+            if self._written is not None:
+                self._written()
+        return committed
+
     def settle(self, key: str) -> None:
         """The messages of ``key`` sent so far are superseded (a save of moonhook.toml that
         reads, after refused ones): the repeats the throttle folded are never told, in the order

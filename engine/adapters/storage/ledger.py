@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from engine.domain.orders import OPENING, RESULT_FIELDS, OrderRequest, OrderResult
 from engine.adapters.storage.database import Database, select
@@ -71,14 +71,17 @@ class OrderLedger:
                        "WHERE client_id = ? AND status = 'unknown'",
                        ["done" if result.ok else "refused", json.dumps(result.to_plain()), time.time(), client_id])
 
-    def settled(self, client_id: str, result: OrderResult, alone: bool = False) -> Settled | bool:
+    def settled(self, client_id: str, result: OrderResult, alone: bool = False,
+                also: Callable[[Any, Settled], None] | None = None) -> Settled | bool:
         """``answered``, for an order whose answer was lost, now known at the broker (``unsettled.py``),
         and in the same transaction its alert's outcome: its record there takes ``result``, and an
         alert failed for no other reason than orders now all done is done. What was written
         (``Settled``); True if nothing was: answered meanwhile (its alert run again, another look);
         False while its alert's outcome is not written yet (its run goes on: looked at again later),
         unless ``alone``: the row alone, for an alert expiring now, whose outcome is written from its rows.
-        A row refused takes a ``result`` done: the broker judged a lost answer not executed, and it executed later."""
+        A row refused takes a ``result`` done: the broker judged a lost answer not executed, and it executed later.
+        ``also(db, settled)`` writes more in the same transaction (the trader's message of it: told once, whatever
+        crash comes)."""
         with self._d.transaction() as db:
             row = db.execute("SELECT o.status, a.id, a.status, a.outcome, o.plugin, o.alert_id, o.request "
                              "FROM orders o LEFT JOIN alerts a ON a.id = o.alert_id WHERE o.client_id = ?",
@@ -94,7 +97,10 @@ class OrderLedger:
                 status, outcome = _told(row[2], json.loads(row[3]), client_id, result)
                 db.execute("UPDATE alerts SET status = ?, outcome = ? WHERE id = ?",
                            [status, json.dumps(outcome, default=str), row[1]])
-        return Settled(row[4], row[5], json.loads(row[6]), status)
+            written = Settled(row[4], row[5], json.loads(row[6]), status)
+            if also is not None:
+                also(db, written)
+        return written
 
     def _write(self, request: OrderRequest, status: str, result: OrderResult | None,
                latency_ms: float | None) -> None:

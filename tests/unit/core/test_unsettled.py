@@ -14,7 +14,8 @@ import time
 import trio
 
 from engine.adapters.brokers.paper import PaperBroker
-from engine.adapters.storage import AlertJournal, Database, OrderLedger, Settled
+from engine.adapters.notify import Notifier
+from engine.adapters.storage import AlertJournal, Database, OrderLedger, Outbox, Settled
 from engine.domain.alerts import parse_body
 from engine.adapters.brokers.mt5.book import LATE_HOLD
 from engine.core.events import Events
@@ -214,3 +215,30 @@ async def test_a_pending_entry_placed_late_that_expired_before_a_poll_listed_it_
         assert engine.journal.get(lost["id"])["status"] == "done" and engine.broker.book.in_doubt() == []
         dropped = await _dropped(engine)
         assert len(dropped) == 1 and f"{placed['ticket']} buy limit 0.1 EURUSD @ 1.07 expired" in dropped[0], dropped
+
+
+async def test_the_trades_chat_is_told_once_how_an_order_it_was_told_not_known_ended_but_not_a_fill(tmp_path):
+    # "not known" in the trades chat, then the broker tells: a refusal and a pending order placed are told
+    # there (in the ledger's own transaction, so a crash tells them once); a market order filled is told by
+    # its fill, not twice.
+    database = Database(tmp_path / "moonhook.db")
+    ledger, broker, notifier = OrderLedger(database), PaperBroker(database), Notifier(Outbox(database))
+    notifier.attach(lambda: None)   # a courier delivers the outbox (Telegram is on)
+    await broker.quote("EURUSD", 1.1, 0)
+    filled = _sent(ledger, "t1-timer-1", side="buy", volume=0.1)
+    refused = _sent(ledger, "t1-timer-2", side="buy", volume=1000)                 # more than the maximum
+    placed = OrderRequest("pending", "t1-timer-3", plugin="timer", symbol="EURUSD", side="buy", type="limit",
+                          volume=0.1, price=1.05)
+    ledger.sending(placed)
+    results = [await broker.execute(request) for request in (filled, refused, placed)]
+    ids = [filled.client_id, refused.client_id, placed.client_id]
+    for _ in range(2):   # looked at again: settled already, nothing more said
+        assert await settle_unknown(database, ledger, broker, Events(time.time), ids, notifier=notifier,
+                                    looks=1) == []
+    said = {row["key"]: row["text"] for row in notifier.outbox.pending()}
+    assert set(said) == {f"settled:{refused.client_id}:refused", f"settled:{placed.client_id}:done"}, said
+    assert said[f"settled:{refused.client_id}:refused"].startswith(
+        "order refused at the broker after all (its answer was lost: told not known): market EURUSD for timer: ")
+    assert said[f"settled:{placed.client_id}:done"] == (
+        "order placed after all (its answer was lost: told not known): pending buy limit 0.1 EURUSD @ 1.05 for "
+        f"timer, ticket {results[2].ticket}")

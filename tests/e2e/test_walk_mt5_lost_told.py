@@ -1,0 +1,77 @@
+"""A trader on MetaTrader 5 told in Telegram "order not known" (the stand-in terminal, tests/support/
+mt5_standin.py, loses order_send's answer; Telegram's servers are the Bot API stand-in) is told how it
+ended once MetaTrader shows it: a pending order placed late, an entry the trade server refused. Told
+once, in the chat that said "not known", and not again after a restart; nothing is sent twice."""
+
+from __future__ import annotations
+
+from support.botapi import html_plain
+from support.botapi_thread import threaded_bot_api
+from support.e2e_support import mt5_user, until
+from support.mt5_standin import Terminal
+
+TOKEN = "5150:walk-bot-SECRET-part"
+ADMIN = 4242
+
+
+def _telegram(api) -> str:
+    return f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n[[telegram.bots]]\ntoken = "{TOKEN}"\n' \
+           f'chats = [{ADMIN}]\n'
+
+
+def test_a_pending_order_whose_answer_was_lost_is_told_once_placed_late(user, tmp_path):
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        def said() -> list[str]:
+            return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
+
+        terminal = Terminal(tmp_path / "terminal.db")
+        config = mt5_user(user, tmp_path / "terminal.db")
+        config.append("timeout = 2\nresolve_seconds = 0.5\n" + _telegram(api))
+        run = user.start("run", config=config, cwd="bot")
+        terminal.script("order_send", "late")
+        lost = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04 id=walk-lost-pending")["id"])
+        assert lost["orders"][0]["status"] == "unknown", lost["outcome"]
+        until(said, lambda texts: any("order not known: pending EURUSD" in t for t in texts), "not known, told")
+        assert terminal.deliver_late() == [10008] and len(terminal.orders()) == 1   # placed after all
+        (ticket,) = [o["ticket"] for o in terminal.orders()]
+        until(said, lambda texts: any("placed after all" in t for t in texts), "the placing told")
+        late = [t for t in said() if "placed after all" in t]
+        assert len(late) == 1 and f"ticket {ticket}" in late[0] and "pending buy limit 0.1 EURUSD" in late[0], late
+        assert run.get(f"/api/alerts/{lost['id']}")["orders"][0]["status"] == "done"
+        assert run.interrupt() == 0
+
+        again = user.start("run", config=config, cwd="bot")   # a restart tells it not again
+        opened = again.settled(again.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-after")["id"])
+        assert opened["status"] == "done", opened["outcome"]
+        texts = until(said, lambda texts: any("opened buy 0.1 EURUSD" in t for t in texts), "the next trade told")
+        assert len([t for t in texts if "placed after all" in t]) == 1, texts
+        assert terminal.sent() == 2 and len(terminal.orders()) == 1   # the pending order once, the entry
+        assert again.interrupt() == 0
+
+
+def test_an_entry_whose_answer_was_lost_that_the_trade_server_refused_is_told_refused(user, tmp_path):
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        def said() -> list[str]:
+            return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
+
+        terminal = Terminal(tmp_path / "terminal.db")
+        config = mt5_user(user, tmp_path / "terminal.db")
+        config.append("timeout = 2\nresolve_seconds = 0.5\n" + _telegram(api))
+        run = user.start("run", config=config, cwd="bot")
+        terminal.script("order_send", "late")
+        sent = run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost-refused")
+        until(lambda: terminal.hung("order_send"), lambda n: n == 1, "the send reaching the terminal")
+        terminal.disconnect()   # gone meanwhile: the answer is lost with the terminal, looked for once it is back
+        lost = run.settled(sent["id"])
+        assert lost["orders"][0]["status"] == "unknown", lost["outcome"]
+        until(said, lambda texts: any("order not known: market EURUSD" in t for t in texts), "not known, told")
+        (rejected,) = terminal.reject_late()   # the trade server had it, and rejected it
+        terminal.reconnect()
+        until(said, lambda texts: any("refused at the broker after all" in t for t in texts), "the refusal told")
+        told = [t for t in said() if "refused at the broker after all" in t]
+        assert len(told) == 1 and f"order {rejected}" in told[0] and "market EURUSD" in told[0], told
+        alert = run.get(f"/api/alerts/{lost['id']}")
+        assert alert["orders"][0]["status"] == "refused", alert
+        assert terminal.positions() == [] and terminal.sent() == 0   # nothing opened, nothing sent again
+        assert run.interrupt() == 0
+        assert "Traceback" not in run.text()
