@@ -176,8 +176,15 @@ class Desk(PlainDesk):
             self._events.publish("fill", symbol=fill.symbol, ticket=fill.position, side=fill.side, volume=fill.volume,
                                  price=fill.price, profit=fill.profit, entry=fill.entry, reason=fill.reason,
                                  alert_id=fill.alert_id, plugin=fill.plugin)
-        if fill.client_id and self._ledger.refusal(fill.client_id) is not None:
-            self.left_unknown(fill.client_id)
+        if fill.client_id:
+            self.overturned(fill.client_id)
+
+    def overturned(self, client_id: str) -> None:
+        """The broker did ``client_id``'s request after all (a deal of it, a removal in effect late):
+        one the ledger has refused (its answer lost, judged not executed) is settled as one answered
+        unknown is: its record and its alert's take what the broker now answers for it."""
+        if self._ledger.refusal(client_id) is not None:
+            self.left_unknown(client_id)
 
     async def _unsent(self, client_id: str) -> None:
         """The broker could not serve ``client_id``'s request and sent nothing: its ledger row

@@ -23,7 +23,7 @@ from sandbox import Pool, SandboxError
 
 from engine.domain.alerts import Alert, SymbolMap
 from engine.adapters.brokers.base import Broker
-from engine.domain.orders import BrokerError, Closed, Connection, Dropped, Event, Fill, Notice, StopOut
+from engine.domain.orders import BrokerError, Closed, Connection, Dropped, Event, Fill, Notice, Overturned, StopOut
 from engine.domain.config import EngineConfig
 from engine.core.metrics import Metrics
 from engine.core.monitor import Monitor
@@ -330,12 +330,10 @@ class Engine:
         await self._broker_events.each(self._tell, self.broker.told)
 
     async def _tell(self, event: Event, account: str | None) -> None:
-        if isinstance(event, Connection):
-            self.monitor.connection(event)
-            return
-        if isinstance(event, Notice):
-            self.monitor.notice(event)
-            return
+        if isinstance(event, (Connection, Notice)):
+            return self.monitor.connection(event) if isinstance(event, Connection) else self.monitor.notice(event)
+        if isinstance(event, Overturned):   # done after all: its record is asked again, no plugin told
+            return self.desk.overturned(event.client_id)
         if isinstance(event, StopOut):
             return await self.stop_outs.tell(event)
         if isinstance(event, Dropped):   # told, as a refused order is

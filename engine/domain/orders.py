@@ -249,5 +249,18 @@ class StopOut:
         return {k: v for k, v in shallow(self).items() if v is not None}
 
 
-Event = Fill | Closed | Dropped | Connection | Notice | StopOut
+@dataclass(frozen=True)
+class Overturned:
+    """A request the broker answered refused, its answer lost and judged not done (a removal whose
+    order was still there), that the trade server did after all: its order's record, and its alert's,
+    are asked of the broker again (``Broker.first_result``). Told to no plugin: the order was theirs."""
+
+    client_id: str
+    again: bool | None = None  # told at a start: booked before a crash, which came before it was told (or while)
+
+    def to_plain(self) -> dict[str, Any]:
+        return {k: v for k, v in shallow(self).items() if v is not None}
+
+
+Event = Fill | Closed | Dropped | Connection | Notice | StopOut | Overturned
 Listener = Callable[[Event], None]

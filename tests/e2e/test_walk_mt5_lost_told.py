@@ -75,3 +75,34 @@ def test_an_entry_whose_answer_was_lost_that_the_trade_server_refused_is_told_re
         assert terminal.positions() == [] and terminal.sent() == 0   # nothing opened, nothing sent again
         assert run.interrupt() == 0
         assert "Traceback" not in run.text()
+
+
+def test_a_cancel_judged_not_executed_after_its_answer_was_lost_that_removed_the_order_late_is_moonhooks(user,
+                                                                                                        tmp_path):
+    # Its order still there when it was looked for: "not executed" (the order unchanged); then the far side
+    # of the bridge removed it. Not a drop moonhook did not ask for: its cancel, done after all.
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        def said() -> list[str]:
+            return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
+
+        terminal = Terminal(tmp_path / "terminal.db")
+        config = mt5_user(user, tmp_path / "terminal.db")
+        config.append("timeout = 2\nresolve_seconds = 0.5\n" + _telegram(api))
+        run = user.start("run", config=config, cwd="bot")
+        placed = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04 id=walk-limit")["id"])
+        assert placed["status"] == "done", placed["outcome"]
+        (ticket,) = [o["ticket"] for o in terminal.orders()]
+        terminal.script("order_send", "late")
+        lost = run.settled(run.webhook("cancel EURUSD id=walk-lost-cancel")["id"])
+        assert lost["orders"][0]["status"] == "refused" and "unchanged" in lost["outcome"]["orders"][0]["error"], lost
+        until(said, lambda texts: any(f"Pending order {ticket} on EURUSD stays" in t for t in texts), "refused, told")
+        assert terminal.deliver_late() == [10009] and terminal.orders() == []   # removed after all
+        until(said, lambda texts: any("done after all" in t for t in texts), "the cancel told done")
+        (done,) = [t for t in said() if "done after all" in t]
+        assert f"pending order {ticket} removed" in done, done
+        alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] == "done",
+                      "the cancel's record made right")
+        assert alert["status"] == "done", alert
+        assert not [t for t in said() if t.startswith(f"pending order {ticket}")]   # no drop it did not ask for
+        assert terminal.sent() == 2 and run.interrupt() == 0
+        assert "Traceback" not in run.text()

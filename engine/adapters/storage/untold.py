@@ -12,9 +12,9 @@ import json
 from typing import Any, Iterable
 
 from engine.adapters.storage.database import Database
-from engine.domain.orders import Closed, Dropped, Event, Fill, StopOut
+from engine.domain.orders import Closed, Dropped, Event, Fill, Overturned, StopOut
 
-KINDS = {cls.__name__: cls for cls in (Fill, Closed, Dropped, StopOut)}
+KINDS = {cls.__name__: cls for cls in (Fill, Closed, Dropped, StopOut, Overturned)}
 
 
 class UntoldEvents:

@@ -155,11 +155,15 @@ class Book:
     def removed(self, ticket: int) -> bool:
         """Whether moonhook sent the removal of pending order ``ticket`` (a cancel of its own) and
         it may have removed it: not one refused, which left the order live."""
+        return any(s["state"] != "refused" for s in self.removals(ticket))
+
+    def removals(self, ticket: int) -> list[dict[str, Any]]:
+        """The sends of the removal of pending order ``ticket`` moonhook made, oldest first."""
         with self._d.lock:
-            row = self._d.db.execute("SELECT 1 FROM mt5_sends WHERE json_extract(request, '$.action') = ? AND "
-                                     "json_extract(request, '$.order') = ? AND state != 'refused' LIMIT 1",
-                                     [ACTION_REMOVE, ticket]).fetchone()
-        return row is not None
+            rows = select(self._d.db, "SELECT * FROM mt5_sends WHERE json_extract(request, '$.action') = ? AND "
+                                      "json_extract(request, '$.order') = ? ORDER BY created_at",
+                          [ACTION_REMOVE, ticket])
+        return [_decoded(r) for r in rows]
 
     def unresolved(self) -> list[dict[str, Any]]:
         """Sends whose outcome is not known: their answer was lost, or the engine stopped. Not

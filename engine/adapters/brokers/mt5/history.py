@@ -39,6 +39,8 @@ CLOCKS_APART = 10
 # is unknown its times are compared as written, so a send is looked for from that much before.
 UNKNOWN_CLOCK = 14 * 3_600
 _ALERT = re.compile(r"^mh:a(\d+):")
+# A stop change, modify or removal whose answer was lost, not in effect when looked for (``resolve``).
+UNCHANGED = "not executed: the answer was lost and MetaTrader shows the order unchanged"
 
 
 def moonhooks(book: Book, row: dict[str, Any]) -> bool:
@@ -269,8 +271,7 @@ class History:
                     ok=True, ticket=found["ticket"], price=found.get("price"), volume=found.get("volume")))
             if trio.current_time() >= deadline and by_effect and done is False:
                 log.warning("%s: its answer was lost, and it is not in effect at the broker: not executed", send["tag"])
-                return await self._b.settle(send["tag"], OrderResult.refused(
-                    "not executed: the answer was lost and MetaTrader shows the order unchanged"))
+                return await self._b.settle(send["tag"], OrderResult.refused(UNCHANGED))
             if trio.current_time() >= deadline and await self._whole_close(request):
                 log.warning("%s: its answer was lost, and its position is open whole: not executed", send["tag"])
                 return await self._b.settle(send["tag"], OrderResult.refused(

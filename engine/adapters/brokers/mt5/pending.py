@@ -7,7 +7,12 @@ the book's state: one gone before any poll saw it, an expiry of a second, is sti
 that is gone is looked up in the history by its ticket, which finds it
 however long ago it was placed (a date range of ``history_orders_get`` selects by setup time).
 A filled one is the deal history's to tell; one moonhook removed itself is not told again (a
-removal refused, Algo Trading off, left it live: its end is told).
+removal refused, Algo Trading off, left it live: its end is told). A removal whose answer was lost,
+judged not executed (the order was still there when it was looked for), that the trade server did
+later (the far side of a bridge going on with it) is moonhook's cancel, not a drop: its send is
+settled done, its request's refusal overturned (``Book.overturned``), and the engine told to ask its
+record again (``Overturned``, told for any removal of moonhook's that cancelled it, so that a crash
+between those writes still tells it).
 Its event is written down with the ticket's leaving the known ones, and kept until the engine
 has told it (``storage/untold.py``): a crash in between tells it at the next start, ``again``.
 
@@ -27,8 +32,8 @@ from typing import Any
 import trio
 
 from engine.adapters.brokers.mt5 import constants as c
-from engine.adapters.brokers.mt5.history import History, Terminal, alert_of, moonhooks
-from engine.domain.orders import Dropped, OrderResult
+from engine.adapters.brokers.mt5.history import UNCHANGED, History, Terminal, alert_of, moonhooks
+from engine.domain.orders import Dropped, OrderResult, Overturned
 
 KNOWN = "pending_orders_known"
 
@@ -45,25 +50,30 @@ class PendingWatch:
         if self._b.book.get_state(KNOWN) is None:
             await self._b.write(self._b.book.put_state, KNOWN, json.dumps(sorted(await self._ours())))
 
-    async def poll(self) -> list[Dropped]:
+    async def poll(self) -> list[Dropped | Overturned]:
         """The Dropped events of the orders gone since the last poll. Raises Unknown when
         MetaTrader cannot be asked (nothing is marked read: the next poll looks again). One poll
         at a time, as the deals' (``History.poll``): two at once would both tell an order gone."""
         async with self._polling:
             return await self._gone()
 
-    async def _gone(self) -> list[Dropped]:
+    async def _gone(self) -> list[Dropped | Overturned]:
         now = await self._ours()
         await self._arrived(now)
         known = self._known()
-        events, left = [], set()
+        events: list[Dropped | Overturned] = []
+        left = set()
         for ticket in sorted(known - set(now)):
             found = await self._b.query("history_orders_get", ticket=ticket)
             if not found:   # not in the history yet: looked for again at the next poll
                 left.add(ticket)
                 continue
             dropped = c.DROPPED_STATES.get(found[0]["state"])
-            if dropped is not None and not self._b.book.removed(ticket):
+            ours = [s for s in self._b.book.removals(ticket)   # refused by the server: it left the order live
+                    if s["state"] != "refused" or (s["result"] or {}).get("error") == UNCHANGED]
+            if found[0]["state"] == c.ORDER_STATE_CANCELED and ours:   # moonhook's cancel, late or not
+                events += [await self._removed(s, ticket) for s in ours]
+            elif dropped is not None and not self._b.book.removed(ticket):
                 events.append(self._dropped(found[0], *dropped))
         # written with their events, kept until told: a crash before the engine tells them tells them at the start
         await self._b.write(self._keep, known, set(now) | left, events)
@@ -89,6 +99,16 @@ class PendingWatch:
             if order is None:   # settled first: a crash in between leaves its end untold, never told twice
                 await self._b.write(self._keep, set(), {found["ticket"]})
 
+    async def _removed(self, send: dict[str, Any], ticket: int) -> Overturned:
+        """The removal ``send`` of pending order ``ticket``, which is cancelled: one judged not
+        executed (its answer lost) settled done after all. Its request's record is to be asked again."""
+        if send["state"] == "refused":
+            log.warning("%s: its answer was lost, judged not executed, and it removed pending order %s later",
+                        send["tag"], ticket)
+            await self._b.settle(send["tag"], OrderResult(ok=True, ticket=ticket))
+            await self._b.write(self._b.book.overturned, send["client_id"])
+        return Overturned(send["client_id"])
+
     async def removal(self, ticket: int, result: OrderResult) -> OrderResult:
         """``result``, the answer to moonhook's removal of pending order ``ticket``; refused because
         the order ended just before it arrived, refused with what ended it (``History.cancelled``):
@@ -105,7 +125,7 @@ class PendingWatch:
     def _known(self) -> set[int]:
         return set(json.loads(self._b.book.get_state(KNOWN) or "[]"))
 
-    def _keep(self, seen: set[int], keep: set[int], events: list[Dropped] | None = None) -> None:
+    def _keep(self, seen: set[int], keep: set[int], events: list[Dropped | Overturned] | None = None) -> None:
         """The known tickets: ``keep``, and those placed since ``seen`` was read (at once: no
         poll in flight drops an order placed while it ran); ``events`` kept until told, in the
         same transaction."""
