@@ -128,7 +128,7 @@ def describe_settled(request: OrderRequest, result: OrderResult) -> str | None:
         return f"order placed after all (its answer was lost: told not known): {done}"
     what = f"pending order {request.ticket} removed" if request.kind == "close" else \
         f"ticket {request.ticket} changed as asked"
-    return f"order done after all (its answer was lost: told not known): {said}: {what}"
+    return f"order done after all (its answer was lost: told not known, or refused as unchanged): {said}: {what}"
 
 
 def _left_as_it_was(request: OrderRequest, result: OrderResult) -> str:
