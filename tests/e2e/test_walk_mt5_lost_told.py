@@ -5,6 +5,9 @@ once, in the chat that said "not known", and not again after a restart; nothing 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
 from support.botapi import html_plain
 from support.botapi_thread import threaded_bot_api
 from support.e2e_support import mt5_user, until
@@ -14,19 +17,24 @@ TOKEN = "5150:walk-bot-SECRET-part"
 ADMIN = 4242
 
 
-def _telegram(api) -> str:
-    return f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n[[telegram.bots]]\ntoken = "{TOKEN}"\n' \
-           f'chats = [{ADMIN}]\n'
-
-
-def test_a_pending_order_whose_answer_was_lost_is_told_once_placed_late(user, tmp_path):
+@contextmanager
+def _told(user, tmp_path) -> Iterator[tuple[Callable[[], list[str]], Terminal, Any]]:
+    """The stand-in terminal, a config on it with a short answer's timeout and the Bot API stand-in's
+    bot, and what the admin's chat was shown (``said()``, as text)."""
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         def said() -> list[str]:
             return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
 
         terminal = Terminal(tmp_path / "terminal.db")
         config = mt5_user(user, tmp_path / "terminal.db")
-        config.append("timeout = 2\nresolve_seconds = 0.5\n" + _telegram(api))
+        config.append("timeout = 2\nresolve_seconds = 0.5\n[telegram]\n"
+                      f'api_url = "{api.url}"\nadmins = [{ADMIN}]\n[[telegram.bots]]\ntoken = "{TOKEN}"\n'
+                      f"chats = [{ADMIN}]\n")
+        yield said, terminal, config
+
+
+def test_a_pending_order_whose_answer_was_lost_is_told_once_placed_late(user, tmp_path):
+    with _told(user, tmp_path) as (said, terminal, config):
         run = user.start("run", config=config, cwd="bot")
         terminal.script("order_send", "late")
         lost = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04 id=walk-lost-pending")["id"])
@@ -50,13 +58,7 @@ def test_a_pending_order_whose_answer_was_lost_is_told_once_placed_late(user, tm
 
 
 def test_an_entry_whose_answer_was_lost_that_the_trade_server_refused_is_told_refused(user, tmp_path):
-    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
-        def said() -> list[str]:
-            return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
-
-        terminal = Terminal(tmp_path / "terminal.db")
-        config = mt5_user(user, tmp_path / "terminal.db")
-        config.append("timeout = 2\nresolve_seconds = 0.5\n" + _telegram(api))
+    with _told(user, tmp_path) as (said, terminal, config):
         run = user.start("run", config=config, cwd="bot")
         terminal.script("order_send", "late")
         sent = run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost-refused")
@@ -81,13 +83,7 @@ def test_a_cancel_judged_not_executed_after_its_answer_was_lost_that_removed_the
                                                                                                         tmp_path):
     # Its order still there when it was looked for: "not executed" (the order unchanged); then the far side
     # of the bridge removed it. Not a drop moonhook did not ask for: its cancel, done after all.
-    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
-        def said() -> list[str]:
-            return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
-
-        terminal = Terminal(tmp_path / "terminal.db")
-        config = mt5_user(user, tmp_path / "terminal.db")
-        config.append("timeout = 2\nresolve_seconds = 0.5\n" + _telegram(api))
+    with _told(user, tmp_path) as (said, terminal, config):
         run = user.start("run", config=config, cwd="bot")
         placed = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04 id=walk-limit")["id"])
         assert placed["status"] == "done", placed["outcome"]
