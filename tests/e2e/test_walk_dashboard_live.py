@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 
 from support.browser import browser, cells, log_in, wait  # noqa: F401 (browser: a fixture)
 from support.cutter import Cutter
-from support.e2e_support import init, mt5_user
+from support.e2e_support import LOSES_ANSWERS, init, mt5_user
 from support.mt5_standin import Terminal
 
 
@@ -65,7 +65,7 @@ def test_an_alert_failed_for_a_lost_answer_shows_done_in_the_open_alerts_once_it
     alert failed and its order not known until a reload."""
     terminal = Terminal(tmp_path / "terminal.db")
     config = mt5_user(user, tmp_path / "terminal.db")
-    config.append("timeout = 2\nresolve_seconds = 0.5\n")   # a hung send is given up on soon
+    config.append(LOSES_ANSWERS)
     run = user.start("run", config=config, cwd="bot")
     terminal.script("order_send", "late")
     lost = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost")["id"])
@@ -94,7 +94,7 @@ def test_a_pending_entry_whose_answer_was_lost_shows_in_the_open_overview_once_i
     and the alert failed until some other event came."""
     terminal = Terminal(tmp_path / "terminal.db")
     config = mt5_user(user, tmp_path / "terminal.db")
-    config.append("timeout = 2\nresolve_seconds = 0.5\n")   # a hung send is given up on soon
+    config.append(LOSES_ANSWERS)
     run = user.start("run", config=config, cwd="bot")
     terminal.script("order_send", "late")
     lost = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.07 sl=1.06 id=walk-lost")["id"])

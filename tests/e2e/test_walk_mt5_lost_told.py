@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator
 
 from support.botapi import html_plain
 from support.botapi_thread import threaded_bot_api
-from support.e2e_support import mt5_user, until
+from support.e2e_support import LOSES_ANSWERS, mt5_user, until
 from support.mt5_standin import Terminal
 
 TOKEN = "5150:walk-bot-SECRET-part"
@@ -27,7 +27,7 @@ def _told(user, tmp_path) -> Iterator[tuple[Callable[[], list[str]], Terminal, A
 
         terminal = Terminal(tmp_path / "terminal.db")
         config = mt5_user(user, tmp_path / "terminal.db")
-        config.append("timeout = 2\nresolve_seconds = 0.5\n[telegram]\n"
+        config.append(LOSES_ANSWERS + "[telegram]\n"
                       f'api_url = "{api.url}"\nadmins = [{ADMIN}]\n[[telegram.bots]]\ntoken = "{TOKEN}"\n'
                       f"chats = [{ADMIN}]\n")
         yield said, terminal, config

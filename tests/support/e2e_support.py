@@ -196,6 +196,10 @@ def mt5_user(user: User, terminal_file: Path, folder: str = "bot") -> Config:
     return config
 
 
+# MetaTrader's answers lost soon: a hung send is given up on after 2 s, and looked for for half a second.
+LOSES_ANSWERS = "timeout = 2\nresolve_seconds = 0.5\n"
+
+
 def told(printed: str, label: str) -> list[str]:
     """The moonhook command printed after ``label`` (``Start the engine:``), as arguments."""
     line = re.search(rf"^{re.escape(label)}\s+moonhook (.+)$", printed, flags=re.M)
