@@ -55,7 +55,8 @@ def _cuts(tmp: Path, points, expected, threads: int, reach) -> list[str]:
     def one(number: int, at: str, before: bool) -> list[str]:
         done = cut(tmp / f"cut{number}", at, before)
         found = violations(done.state, expected) + [f"answered, then lost: {done.lost}"] * bool(done.lost)
-        return [f"{'before' if before else 'after'} {at}: {v}" for v in found + ["not reached"] * (not done.killed and reach(at))]
+        found += ["not reached"] * (not done.killed and reach(at))
+        return [f"{'before' if before else 'after'} {at}: {v}" for v in found]
 
     with ThreadPoolExecutor(threads) as pool:
         return [v for vs in pool.map(one, range(len(points)), *zip(*points)) for v in vs]

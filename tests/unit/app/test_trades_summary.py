@@ -42,8 +42,9 @@ def _copy_deals(database, copies: int) -> None:
         columns = [row[1] for row in db.execute("PRAGMA table_info(paper_deals)")]
         deals = [dict(zip(columns, row)) for row in db.execute("SELECT * FROM paper_deals ORDER BY deal")]
         first = deals[0]["time"]
-        rows = [{**d, "deal": -(k * 100 + i + 1), "position": -(k * 100 + d["position"] % 100 + 1), "order_ticket": None,
-                 "plugin": None, "client_id": None, "alert_id": None, "time": first - 365 * 86_400 + 20_000 * k + i,
+        rows = [{**d, "deal": -(k * 100 + i + 1), "position": -(k * 100 + d["position"] % 100 + 1),
+                 "order_ticket": None, "plugin": None, "client_id": None, "alert_id": None,
+                 "time": first - 365 * 86_400 + 20_000 * k + i,
                  "profit": round(((k * 7919 + i) % 2001 - 1000) / 10.0, 2) if d["entry"] == "out" else 0.0}
                 for k in range(copies) for i, d in enumerate(deals)]
         rows.sort(key=lambda r: (-r["time"] // 20_000, r["entry"] == "in"))
@@ -57,13 +58,15 @@ async def test_the_trades_page_on_paper_answers_what_the_whole_history_does(tmp_
         for body in TRADING:
             assert (await process(engine, body))["status"] == "done", body
         for limit, offset in ((100, 0), (2, 0), (2, 1), (1, 3), (5, 50)):
-            assert await ops.trades(limit, offset=offset) == await _whole_history(engine, limit, offset), (limit, offset)
+            assert await ops.trades(limit, offset=offset) == await _whole_history(engine, limit, offset), \
+                (limit, offset)
         first = await ops.trades()
         assert first["closed"] == 3 and first["by_plugin"]["engine"]["trades"] == 3  # a USDJPY pair open
 
         _copy_deals(engine.config.database, COPIES)
         for limit, offset in ((100, 0), (7, 1_000), (100, 3_500), (3, 3_601)):
-            assert await ops.trades(limit, offset=offset) == await _whole_history(engine, limit, offset), (limit, offset)
+            assert await ops.trades(limit, offset=offset) == await _whole_history(engine, limit, offset), \
+                (limit, offset)
         year = await ops.trades()
         assert year["closed"] == 3 * (COPIES + 1) and year["equity_points"] > _trades.CURVE_POINTS
         assert year["by_plugin"]["unknown"]["trades"] == 3 * COPIES   # no order of the ledger opened the copies
