@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from engine.adapters.notify.courier import SEPARATOR
 from engine.domain.times import when
 
 from support.botapi import html_plain
@@ -86,6 +87,12 @@ def test_moonhook_run_on_paper_stops_the_account_out_and_the_loss_stays(user):
     assert (trade["volume"], trade["price_open"], trade["price_close"], trade["net"]) == (9.0, 1.1, 1.094, -5400.0)
 
 
+def _stop_outs(texts: list[str]) -> list[str]:
+    """The STOP-OUT messages among the chat's ``texts``: the courier folds messages queued together
+    into one (``SEPARATOR``), so the alert refused just before may share the stop-out's."""
+    return [m for t in texts for m in t.split(SEPARATOR) if m.startswith("STOP-OUT")]
+
+
 def _stopped_out_with_telegram(user, api):
     """`moonhook run` on paper with the admin's bot on ``api``: 9 lots bought at 1.1 (9,900.00 of
     margin on 10,000 USD), then a price of 1.094 stops it out. The config and the run."""
@@ -110,7 +117,7 @@ def test_moonhook_run_tells_the_admins_of_a_stop_out_in_telegram_once(user):
 
         config, run = _stopped_out_with_telegram(user, api)
         texts = until(said, lambda texts: any("STOP-OUT" in t for t in texts), "the stop-out told to the admin")
-        (stop_out,) = [t for t in texts if "STOP-OUT" in t]
+        (stop_out,) = _stop_outs(texts)
         # 4,600.00 of equity on 9,900.00 of margin: 46.46 %, under paper's 50.
         assert stop_out == (
             "STOP-OUT: the broker closed 1 position of moonhook's: the account's margin level fell below its "
@@ -125,7 +132,7 @@ def test_moonhook_run_tells_the_admins_of_a_stop_out_in_telegram_once(user):
         status = until(said, lambda texts: any("⚠ stopout" in t for t in texts), "the stop-out in /status")
         assert any("⚠ stopout 1 closed, net -5400.00 (46.46%)" in t for t in status), status
         assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.094 sl=1.09")["id"])["status"] == "done"
-        assert len([t for t in said() if "STOP-OUT" in t]) == 1
+        assert len(_stop_outs(said())) == 1
 
 
 def test_the_last_stop_out_is_shown_after_moonhook_run_is_restarted_and_told_once(user):
@@ -148,4 +155,4 @@ def test_the_last_stop_out_is_shown_after_moonhook_run_is_restarted_and_told_onc
         status = until(said, lambda texts: any("⚠ stopout" in t for t in texts), "the stop-out in /status")
         assert any(f"⚠ stopout 1 closed, net -5400.00 (46.46%)\n          {when(before['time'])}" in t
                    for t in status), status
-        assert len([t for t in said() if "STOP-OUT" in t]) == 1
+        assert len(_stop_outs(said())) == 1
