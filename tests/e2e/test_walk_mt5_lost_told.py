@@ -8,6 +8,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
+from engine.adapters.notify.courier import SEPARATOR
+
 from support.botapi import html_plain
 from support.botapi_thread import threaded_bot_api
 from support.e2e_support import LOSES_ANSWERS, mt5_user, until
@@ -20,10 +22,12 @@ ADMIN = 4242
 @contextmanager
 def _told(user, tmp_path) -> Iterator[tuple[Callable[[], list[str]], Terminal, Any]]:
     """The stand-in terminal, a config on it with a short answer's timeout and the Bot API stand-in's
-    bot, and what the admin's chat was shown (``said()``, as text)."""
+    bot, and what the admin's chat was shown (``said()``, each message as text)."""
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         def said() -> list[str]:
-            return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
+            # each message apart: the courier folds those queued together into one (SEPARATOR)
+            return api.call(lambda: [part for m in api.server.shown(TOKEN, ADMIN)
+                                     for part in html_plain(m.text).split(SEPARATOR)])
 
         terminal = Terminal(tmp_path / "terminal.db")
         config = mt5_user(user, tmp_path / "terminal.db")
