@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from engine.interfaces.web.dashboard import CSP
 from engine.interfaces.web.dashboard.files import STATIC
 from support.browser import browser  # noqa: F401 (a fixture)
-from support.browser import DESKTOP, PHONE, cells, click, console_errors, log_in, screenshot, texts, wait
+from support.browser import DESKTOP, PHONE, cells, click, console_errors, live, log_in, screenshot, texts, wait
 from support.e2e_support import init, until
 
 MARKUP = "<img src=x onerror=window.pwned=1><b>bold</b>"  # what an alert's comment may hold
@@ -138,7 +138,7 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     assert token not in browser.current_url
     assert browser.execute_script("return JSON.stringify(localStorage) + JSON.stringify(sessionStorage)") == "{}{}"
     assert browser.execute_script("return document.cookie") == ""  # HttpOnly: out of the page's reach
-    wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
+    live(browser)
 
     # Live: an alert sent now shows up in the Alerts table without a reload.
     browser.get(f"{base}/#/alerts")
@@ -344,7 +344,7 @@ def test_a_page_left_and_opened_again_many_times_still_loads(user, browser):
     log_in(browser, base, config.values["server"]["api_token"])
     for n in range(8):
         browser.get(f"{base}/?{n}#/overview")
-        wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", f"load {n}, live")
+        live(browser, f"load {n}, live")
         browser.get("about:blank")
     assert run.interrupt() == 0
 
@@ -358,7 +358,7 @@ def test_the_alerts_filtered_by_a_plugin_take_new_alerts_live(user, browser):
     browser.find_element(By.ID, "filter-plugin").send_keys("demo")
     browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
     wait(browser, lambda d: "No alerts" in d.find_element(By.ID, "alerts-table").text, "the filtered, empty table")
-    wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
+    live(browser)
     refused = run.webhook("buy EURUSD volume=0.1 price=1.1")  # demo refuses an entry without a stop
     row = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'#alerts-table tr[data-id="{refused["id"]}"]'),
                "the refused alert in the filtered table, without a reload")

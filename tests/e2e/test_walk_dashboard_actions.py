@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from selenium.webdriver.common.by import By
 
-from support.browser import browser, click, log_in, wait  # noqa: F401 (browser: a fixture)
+from support.browser import browser, click, live, log_in, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init
 
 # The page's requests to close, counted as they leave it (the page calls the global fetch).
@@ -69,6 +69,15 @@ def test_a_tab_left_open_closes_a_position_after_a_login_in_another_tab(user, br
     assert run.interrupt() == 0
 
 
+def _resume_and_run(browser, run, held) -> None:
+    """The asked resume answered "Resume and run them", Yes: the engine running, each alert of
+    ``held`` done."""
+    click(browser, "#resume-run", "Resume and run them")
+    click(browser, "#resume-run-yes", "Yes")
+    wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the engine running")
+    assert [run.settled(a["id"])["status"] for a in held] == ["done"] * len(held)
+
+
 def test_resuming_from_the_plugins_page_says_how_many_alerts_it_skips_and_can_run_them(user, browser):
     """A resume skips for good the alerts received while paused; the page asked only "Resume the
     engine?", and a trader who paused for a news release lost the alerts of it without being told.
@@ -84,27 +93,32 @@ def test_resuming_from_the_plugins_page_says_how_many_alerts_it_skips_and_can_ru
     asked = wait(browser, lambda d: d.find_element(By.ID, "plugins").text, "the question")
     assert "The 2 alerts received while paused will be skipped" in asked, asked
     click(browser, "#plugins .confirm button:not(.danger):not([id])", "Cancel")
-    click(browser, "#resume-run", "Resume and run them")
-    click(browser, "#resume-run-yes", "Yes")
-    wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the engine running")
-    assert [run.settled(a["id"])["status"] for a in held] == ["done", "done"]
+    _resume_and_run(browser, run, held)
     assert run.interrupt() == 0
 
 
-def test_an_alert_held_after_the_resume_question_was_drawn_is_not_skipped_unshown(user, browser):
-    """The page asked "The alert received while paused will be skipped"; a second came before
-    Yes, and the resume skipped both, the second never shown. Now the engine stays paused, the
-    page says more are held and asks again with the new count."""
+def _asked_then_another_held(user, browser):
+    """A paused engine with one alert held, the Plugins page open asking whether to resume over
+    it; then a second alert held. The run and the two alerts."""
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
     assert run.client.post("/api/pause").status_code == 200
     first = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09")["id"])
     log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
     browser.get(f"http://127.0.0.1:{run.port}/#/plugins")
+    live(browser)
     click(browser, "#resume", "Resume")
     asked = wait(browser, lambda d: d.find_element(By.ID, "plugins").text, "the question")
     assert "The alert received while paused will be skipped" in asked, asked
     second = run.settled(run.webhook("buy GBPUSD volume=0.1 price=1.1 sl=1.09")["id"])
+    return run, first, second
+
+
+def test_an_alert_held_after_the_resume_question_was_drawn_is_not_skipped_unshown(user, browser):
+    """The page asked "The alert received while paused will be skipped"; a second came before
+    Yes, and the resume skipped both, the second never shown. Now the engine stays paused, the
+    page says more are held and asks again with the new count."""
+    run, first, second = _asked_then_another_held(user, browser)
     click(browser, "#resume-yes", "Yes")
     said = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "p.error[role=alert]").text, "the refusal")
     assert f"alert {second['id']} held since; 2 held now" in said, said
@@ -113,10 +127,7 @@ def test_an_alert_held_after_the_resume_question_was_drawn_is_not_skipped_unshow
     click(browser, "#resume", "Resume, asked again")
     asked = wait(browser, lambda d: d.find_element(By.ID, "plugins").text, "the new question")
     assert "The 2 alerts received while paused will be skipped" in asked, asked
-    click(browser, "#resume-run", "Resume and run them")
-    click(browser, "#resume-run-yes", "Yes")
-    wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the engine running")
-    assert [run.settled(a["id"])["status"] for a in (first, second)] == ["done", "done"]
+    _resume_and_run(browser, run, (first, second))
     assert run.interrupt() == 0
 
 
@@ -124,17 +135,7 @@ def test_a_resume_question_redrawn_over_other_held_alerts_is_withdrawn_not_answe
     """The page asked about the alert held; a second was held, and a live event (a plugin switched
     elsewhere) redrew the page: the question was drawn again over the alerts held then, and its Yes
     would skip an alert the trader had not been asked about. It is withdrawn, saying why."""
-    config, _ = init(user, "bot")
-    run = user.start("run", config=config, cwd="bot")
-    assert run.client.post("/api/pause").status_code == 200
-    first = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09")["id"])
-    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
-    browser.get(f"http://127.0.0.1:{run.port}/#/plugins")
-    wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
-    click(browser, "#resume", "Resume")
-    asked = wait(browser, lambda d: d.find_element(By.ID, "plugins").text, "the question")
-    assert "The alert received while paused will be skipped" in asked, asked
-    second = run.settled(run.webhook("buy GBPUSD volume=0.1 price=1.1 sl=1.09")["id"])
+    run, first, second = _asked_then_another_held(user, browser)
     (plugin,) = run.get("/api/plugins")["plugins"]
     assert run.client.post(f"/api/plugins/{plugin['name']}/disable").status_code == 200   # a redraw
     said = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "p.error[role=alert]").text, "the withdrawal")

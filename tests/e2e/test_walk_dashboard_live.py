@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from selenium.webdriver.common.by import By
 
-from support.browser import browser, cells, log_in, wait  # noqa: F401 (browser: a fixture)
+from support.browser import browser, cells, live, log_in, wait  # noqa: F401 (browser: a fixture)
 from support.cutter import Cutter
-from support.e2e_support import LOSES_ANSWERS, init, mt5_user
-from support.mt5_standin import Terminal
+from support.e2e_support import init, losing_mt5_user
 
 
 def _overview(driver) -> str:
@@ -24,7 +23,7 @@ def test_an_order_cancelled_elsewhere_leaves_the_open_overview_at_once(user, bro
     (placed,) = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04")["id"])["outcome"]["orders"]
     log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
     wait(browser, lambda d: d.find_elements(By.ID, f"cancel-{placed['ticket']}"), "the pending order")
-    wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
+    live(browser)
 
     cancelled = run.client.post(f"/api/orders/{placed['ticket']}/cancel")   # another admin, elsewhere
     assert cancelled.status_code == 200 and cancelled.json()["ok"], cancelled.text
@@ -42,7 +41,7 @@ def test_a_stop_out_is_said_above_the_open_overview_at_once(user, browser):
     assert run.settled(run.webhook("buy EURUSD volume=9 price=1.1 sl=1.0")["id"])["status"] == "done"
     log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
     wait(browser, lambda d: d.find_elements(By.ID, "open-positions"), "the open position")
-    wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
+    live(browser)
 
     # Rejected by demo (no stop): only its price reaches the paper market, 46.46 % of margin, under 50.
     assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.094")["id"])["status"] == "rejected"
@@ -63,9 +62,7 @@ def test_an_alert_failed_for_a_lost_answer_shows_done_in_the_open_alerts_once_it
                                                                                                      tmp_path):
     """The Settler settled the entry and its alert (done) without a word: the open page showed the
     alert failed and its order not known until a reload."""
-    terminal = Terminal(tmp_path / "terminal.db")
-    config = mt5_user(user, tmp_path / "terminal.db")
-    config.append(LOSES_ANSWERS)
+    terminal, config = losing_mt5_user(user, tmp_path)
     run = user.start("run", config=config, cwd="bot")
     terminal.script("order_send", "late")
     lost = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost")["id"])
@@ -75,7 +72,7 @@ def test_an_alert_failed_for_a_lost_answer_shows_done_in_the_open_alerts_once_it
     browser.get(f"{base}/#/alerts/{lost['id']}")
     wait(browser, lambda d: _status(d, lost["id"]) == "failed", "the failed alert's row")
     wait(browser, lambda d: '"unknown": true' in d.find_element(By.ID, "alert-detail").text, "its detail, not known")
-    wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
+    live(browser)
     browser.execute_script("window.notReloaded = true")   # gone if the page were loaded again
 
     assert terminal.deliver_late() == [10009]                           # it arrives after all
@@ -92,16 +89,14 @@ def test_an_alert_failed_for_a_lost_answer_shows_done_in_the_open_alerts_once_it
 def test_a_pending_entry_whose_answer_was_lost_shows_in_the_open_overview_once_it_is_settled(user, browser, tmp_path):
     """Placed late, a pending entry has no fill to refresh the overview: it showed no pending order
     and the alert failed until some other event came."""
-    terminal = Terminal(tmp_path / "terminal.db")
-    config = mt5_user(user, tmp_path / "terminal.db")
-    config.append(LOSES_ANSWERS)
+    terminal, config = losing_mt5_user(user, tmp_path)
     run = user.start("run", config=config, cwd="bot")
     terminal.script("order_send", "late")
     lost = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.07 sl=1.06 id=walk-lost")["id"])
     assert lost["status"] == "failed", lost["outcome"]
     log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
     wait(browser, lambda d: "failed\n1" in _overview(d) and "No pending orders." in _overview(d), "the failed alert")
-    wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
+    live(browser)
 
     assert terminal.deliver_late() == [10008]                           # placed after all
     (placed,) = terminal.orders()
@@ -120,7 +115,7 @@ def test_an_alert_that_came_while_the_stream_was_cut_shows_once_it_opens_again(u
         log_in(browser, base, config.values["server"]["api_token"])
         browser.get(f"{base}/#/alerts")
         wait(browser, lambda d: d.find_element(By.ID, "alerts-table").text == "No alerts.", "the empty alerts")
-        wait(browser, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", "the live stream")
+        live(browser)
         browser.execute_script("window.notReloaded = true")   # gone if the page were loaded again
 
         network.cut()

@@ -5,14 +5,11 @@ it arrives, the alert and its order say what it did."""
 
 from __future__ import annotations
 
-from support.e2e_support import LOSES_ANSWERS, mt5_user, until
-from support.mt5_standin import Terminal
+from support.e2e_support import losing_mt5_user, until
 
 
 def test_an_entry_whose_answer_was_lost_shows_done_once_it_arrives_without_a_restart(user, tmp_path):
-    terminal = Terminal(tmp_path / "terminal.db")
-    config = mt5_user(user, tmp_path / "terminal.db")
-    config.append(LOSES_ANSWERS)
+    terminal, config = losing_mt5_user(user, tmp_path)
     run = user.start("run", config=config, cwd="bot")
     terminal.script("order_send", "late")
     lost = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost")["id"])
@@ -33,9 +30,7 @@ def test_an_entry_whose_answer_was_lost_shows_done_once_it_arrives_without_a_res
 def test_a_close_refused_as_not_executed_after_its_answer_was_lost_shows_done_once_it_arrives(user, tmp_path):
     # Lost, its position still open whole when it was looked for: "not executed" (a close may be sent
     # again, it cannot close twice); then the far side of the bridge executed it after all.
-    terminal = Terminal(tmp_path / "terminal.db")
-    config = mt5_user(user, tmp_path / "terminal.db")
-    config.append(LOSES_ANSWERS)
+    terminal, config = losing_mt5_user(user, tmp_path)
     run = user.start("run", config=config, cwd="bot")
     opened = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-open")["id"])
     assert opened["status"] == "done", opened["outcome"]

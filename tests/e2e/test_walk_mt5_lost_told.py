@@ -12,7 +12,7 @@ from engine.adapters.notify.courier import SEPARATOR
 
 from support.botapi import html_plain
 from support.botapi_thread import threaded_bot_api
-from support.e2e_support import LOSES_ANSWERS, mt5_user, until
+from support.e2e_support import losing_mt5_user, until
 from support.mt5_standin import Terminal
 
 TOKEN = "5150:walk-bot-SECRET-part"
@@ -29,11 +29,9 @@ def _told(user, tmp_path) -> Iterator[tuple[Callable[[], list[str]], Terminal, A
             return api.call(lambda: [part for m in api.server.shown(TOKEN, ADMIN)
                                      for part in html_plain(m.text).split(SEPARATOR)])
 
-        terminal = Terminal(tmp_path / "terminal.db")
-        config = mt5_user(user, tmp_path / "terminal.db")
-        config.append(LOSES_ANSWERS + "[telegram]\n"
-                      f'api_url = "{api.url}"\nadmins = [{ADMIN}]\n[[telegram.bots]]\ntoken = "{TOKEN}"\n'
-                      f"chats = [{ADMIN}]\n")
+        telegram = (f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                    f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')
+        terminal, config = losing_mt5_user(user, tmp_path, telegram)
         yield said, terminal, config
 
 

@@ -74,6 +74,12 @@ def wait(driver: webdriver.Chrome, condition: Callable[[webdriver.Chrome], Any],
         condition, message=f"{what}: not after {DEADLINE:g} s")
 
 
+def live(driver: webdriver.Chrome, what: str = "the live stream") -> None:
+    """Waits until the page's event stream is open (its indicator says live): what happens after
+    reaches the open page without a reload."""
+    wait(driver, lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live", what)
+
+
 def texts(driver: webdriver.Chrome, css: str) -> list[str]:
     """The text of every element ``css`` matches, read in one turn of the page's script: a live
     view cannot redraw between the lookup and the reading, as it can between Selenium calls."""

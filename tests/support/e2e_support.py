@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 import httpx
 
+from support.mt5_standin import Terminal
 from support.paths import SUPPORT
 
 DEADLINE = 30.0  # seconds: turns a hang into a failure; never what a test waits for
@@ -198,6 +199,14 @@ def mt5_user(user: User, terminal_file: Path, folder: str = "bot") -> Config:
 
 # MetaTrader's answers lost soon: a hung send is given up on after 2 s, and looked for for half a second.
 LOSES_ANSWERS = "timeout = 2\nresolve_seconds = 0.5\n"
+
+
+def losing_mt5_user(user: User, tmp_path: Path, more: str = "") -> tuple[Terminal, Config]:
+    """An ``mt5_user`` whose terminal's answers are given up on soon (LOSES_ANSWERS), ``more``
+    appended to its moonhook.toml; and the stand-in terminal, to script a lost answer with."""
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.append(LOSES_ANSWERS + more)
+    return Terminal(tmp_path / "terminal.db"), config
 
 
 def told(printed: str, label: str) -> list[str]:
