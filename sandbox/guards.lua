@@ -32,11 +32,13 @@ local t_concat, t_unpack, t_move, t_sort, t_insert, t_remove =
   table.concat, table.unpack, table.move, table.sort, table.insert, table.remove
 local math_type, tointeger, log, huge = math.type, math.tointeger, math.log, math.huge
 local utf8_codepoint, utf8_len, utf8_offset = utf8.codepoint, utf8.len, utf8.offset
+local os_date = os.date
 
 local STEPS_PER_INSTRUCTION <const> = 8  -- C work (bytes compared, pattern steps) per charged instruction
 local MAXTAGLOOP <const> = 2000          -- the longest __index/__newindex chain Lua follows (lvm.c)
 local CHEAP <const> = 4096               -- pattern steps charged as estimated without looking closer
 local DP_CELLS <const> = 400000          -- the largest exact pattern count worth running (items x bytes)
+local DATE_PER_BYTE <const> = 4          -- os.date: a strftime per 2 bytes of format, up to ~250 ns each
 
 -- charge(n, what, work): count n instructions, or end the call if they do not fit; `work`
 -- (default n) is the estimated C work, looked at against the time left;
@@ -388,7 +390,7 @@ end
 ---------------------------------------------------------------------------------------------
 -- The guarded functions.
 
-local G = {string = {}, table = {}, utf8 = {}}
+local G = {string = {}, table = {}, utf8 = {}, os = {}}
 
 G.string.rep = function(s, n, sep)
   local ls, count = str_len(s), int_arg(n)
@@ -583,6 +585,12 @@ G.utf8.offset = function(s, ...)
   local ls = str_len(s)
   if ls then charge(ls / STEPS_PER_INSTRUCTION, "utf8.offset") end
   return utf8_offset(s, ...)
+end
+-- os.date calls strftime once per conversion of its format: millions of them in one C call.
+G.os.date = function(fmt, ...)
+  local lf = str_len(fmt)
+  if lf then charge(lf * DATE_PER_BYTE, "os.date") end
+  return os_date(fmt, ...)
 end
 G.tonumber = function(v, ...)
   if type(v) == "string" then charge(#v / STEPS_PER_INSTRUCTION, "tonumber") end

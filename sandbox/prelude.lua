@@ -408,7 +408,7 @@ local OVERRIDE = {
 -- replayed clock, see driver.clock), else the system's. os.date takes time.now()'s fraction
 -- of a second (plain Lua refuses it only when it is there: a script that passed a test's
 -- whole clock failed live).
-local os_time, os_date = os.time, os.date
+local os_time, os_date = os.time, G.os.date
 local now_fn = false
 local function time_(...)
   if select("#", ...) == 0 and now_fn then return floor(now_fn()) end
