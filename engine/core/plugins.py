@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -135,7 +136,10 @@ class PluginMeta:
         budget = raw.get("budget", {})
         if budget == []:
             budget = {}
-        check_budget(budget, f"{file}: plugin.budget")
+        try:
+            check_budget(budget, "plugin.budget")
+        except ValueError as e:   # a PluginError, the plugin's own: a ValueError ended the engine's load
+            raise PluginError(file, str(e)) from None
         guard = raw.get("guard", False)
         if not isinstance(guard, bool):
             raise bad("guard", f"must be true or false, got {guard!r}")
@@ -151,7 +155,8 @@ def check_budget(budget: Any, where: str) -> None:
     for key, value in budget.items():
         if key not in _BUDGET_KEYS:
             raise ValueError(f"{where}.{key}: unknown (known: {', '.join(sorted(_BUDGET_KEYS))})")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        # math.huge too: made an integer later, it raised OverflowError out of the loader
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
             raise ValueError(f"{where}.{key}: must be a positive number, got {value!r}")
 
 
