@@ -4,6 +4,7 @@ account currency that sizing needs."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, Callable, Mapping
 
@@ -19,12 +20,16 @@ def on_tick_grid(price: float | None, spec: Mapping[str, Any]) -> float | None:
     ``trade_tick_size``, the engine's ``tick_size``; else its point), to its digits. None and 0
     (no stop) as they are. The trade server takes no other price, so MetaTrader 5's broker moves
     every price there (5123.37 is 5123.25 on an index quoted in quarters); sizing and
-    ``max_risk_pct`` measure a stop where it will be, not where the alert put it."""
+    ``max_risk_pct`` measure a stop where it will be, not where the alert put it. A price too
+    far for its count of ticks to be a number (1e308) is as it is: the broker answers it."""
     if not price:
         return price
     tick = spec.get("trade_tick_size") or spec.get("tick_size") or spec["point"]
     digits = spec.get("digits")   # without them, to ten decimals: float noise only
-    return round(round(price / tick) * tick, 10 if digits is None else int(digits))
+    ticks = price / tick
+    if not math.isfinite(ticks):   # round() raised OverflowError: an internal error, not an answer
+        return price
+    return round(round(ticks) * tick, 10 if digits is None else int(digits))
 
 
 @dataclass(frozen=True)

@@ -39,3 +39,26 @@ def test_a_budget_of_math_huge_is_refused_as_the_plugins_error_saved_or_at_a_sta
     served = again.settled(again.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09 id=at-start")["id"])
     assert served["status"] == "done", served["outcome"]
     assert again.interrupt() == 0
+
+
+# Its tp over the tick size overflowed on the tick grid: OverflowError, "internal error; see the
+# engine's log", for an alert, or for a plugin's risk.lot_size, instead of an answer.
+SIZER = """
+function on_alert(a)
+  if a.comment == 'size' then
+    return {comment = table.concat({risk.lot_size{symbol = 'EURUSD', risk_pct = 1, sl = 1e308}}, ' | ')}
+  end
+end
+"""
+
+
+def test_prices_past_the_tick_grid_are_answered_not_internal_errors(user):
+    config, _ = init(user, "bot")
+    (user.home / "bot" / "scripts" / "sizer.lua").write_text(SIZER)
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    far = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09 tp=1e308 id=far-tp")["id"])
+    assert far["status"] == "done" and far["outcome"]["orders"][0]["ok"], far["outcome"]
+    sized = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09 comment=size id=sized")["id"])
+    (step,) = [d for d in run.get(f"/api/alerts/{sized['id']}")["decisions"] if d["plugin"] == "sizer"]
+    assert step["changes"]["comment"].startswith("0.0 | risking 100.00 allows 0.0000 lots, below the minimum"), step
+    assert run.interrupt() == 0

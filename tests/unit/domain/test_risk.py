@@ -85,6 +85,7 @@ def test_a_stop_off_the_tick_grid_is_measured_where_the_broker_puts_it():
     assert on_tick_grid(4998.87, US500) == on_tick_grid(4998.87, {**US500, "trade_tick_size": 0.25}) == 4998.75
     assert on_tick_grid(1.0840012345, {"digits": 5, "point": 0.00001}) == 1.084  # no tick size: the point
     assert on_tick_grid(None, US500) is None and on_tick_grid(0, US500) == 0
+    assert on_tick_grid(1e308, {"digits": 5, "point": 0.00001}) == 1e308   # its ticks overflowed: OverflowError
 
 
 def test_the_round_trip_commission_counts_in_what_a_lot_loses_at_the_stop():
