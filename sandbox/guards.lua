@@ -43,8 +43,8 @@ local DATE_PER_BYTE <const> = 4          -- os.date: a strftime per 2 bytes of f
 -- charge(n, what, work): count n instructions, or end the call if they do not fit; `work`
 -- (default n) is the estimated C work, looked at against the time left;
 -- need_memory(bytes, what): end the call if the heap cannot grow by bytes;
--- remaining(): instructions left in the call's budget.
-return function(charge, need_memory, remaining)
+-- remaining(): instructions left in the call's budget; call_serial(): which call is running.
+return function(charge, need_memory, remaining, call_serial)
 
 ---------------------------------------------------------------------------------------------
 -- Arguments as Lua's C functions read them.
@@ -361,14 +361,15 @@ local function pattern_steps(what, s, first, n, p, can_anchor)
   return bound
 end
 
--- Charges a pattern search over s from init before it runs.
-local function guard_pattern(what, s, p, init, plain, can_anchor)
+-- The instructions a pattern search over s from init may take, and the subject's length; nil
+-- when C raises its own error or has nothing to search. Analysing the pattern is charged.
+local function pattern_need(what, s, p, init, plain, can_anchor)
   local ls, lp = str_len(s), str_len(p)
-  if not ls or not lp then return end                     -- C raises its own error
+  if not ls or not lp then return nil end                 -- C raises its own error
   local start = opt_int(init, 1)
-  if not start then return end
+  if not start then return nil end
   start = start_pos(start, ls)
-  if start > ls + 1 then return end                       -- nothing to search
+  if start > ls + 1 then return nil end                   -- nothing to search
   local n = ls - start + 1
   if type(s) ~= "string" then s = tostring(s) end
   if type(p) ~= "string" then p = tostring(p) end
@@ -379,12 +380,22 @@ local function guard_pattern(what, s, p, init, plain, can_anchor)
     if lp > 64 then charge(lp * 8, what) end              -- analysing a long pattern is work too
     steps = pattern_steps(what, s, start, n, p, can_anchor)
   end
-  -- The bound refuses a search that might not fit. Bounds of patterns with several quantified
-  -- items are loose, so the instruction count takes the linear part of the work only, and the
-  -- time left is checked against the whole bound.
-  local need = steps / STEPS_PER_INSTRUCTION
+  return steps / STEPS_PER_INSTRUCTION, n
+end
+
+-- Charges a search of `need` instructions over a subject of n bytes, about to run. The bound
+-- refuses a search that might not fit. Bounds of patterns with several quantified items are
+-- loose, so the instruction count takes the linear part of the work only, and the time left
+-- is checked against the whole bound.
+local function pay_pattern(what, need, n)
   if need > remaining() then charge(need, what) end
   charge(n / STEPS_PER_INSTRUCTION + 1, what, need)
+end
+
+-- Charges a pattern search over s from init before it runs.
+local function guard_pattern(what, s, p, init, plain, can_anchor)
+  local need, n = pattern_need(what, s, p, init, plain, can_anchor)
+  if need then pay_pattern(what, need, n) end
 end
 
 ---------------------------------------------------------------------------------------------
@@ -413,9 +424,22 @@ G.string.match = function(s, p, init)
   guard_pattern("string.match", s, p, init, false, true)
   return s_match(s, p, init)
 end
+-- The iterator searches when it is called, maybe in a later call of the script's, or after a
+-- hundred others made meanwhile: it pays the search in each call it runs in, when it first runs
+-- there. Made, it is refused at once if the search could never fit.
 G.string.gmatch = function(s, p, init)
-  guard_pattern("string.gmatch", s, p, init, false, false)   -- in gmatch a leading ^ is a character
-  return s_gmatch(s, p, init)
+  local need, n = pattern_need("string.gmatch", s, p, init, false, false)   -- a leading ^ is a character
+  if not need then return s_gmatch(s, p, init) end
+  if need > remaining() then charge(need, "string.gmatch") end
+  local it, paid_in = s_gmatch(s, p, init), nil
+  return function()
+    local call = call_serial()
+    if paid_in ~= call then
+      paid_in = call
+      pay_pattern("string.gmatch", need, n)
+    end
+    return it()
+  end
 end
 G.string.gsub = function(s, p, repl, max)
   guard_pattern("string.gsub", s, p, nil, false, true)

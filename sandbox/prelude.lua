@@ -53,7 +53,7 @@ local V = values_chunk()
 local build_values, flatten, safe_text = V.build, V.flatten, V.safe_text
 
 -- Budget state of the call in progress. One call runs per runtime at a time.
-local cur = {count = 0, limit = 0, tleft = 0, tlimit = 0, used = 0, memlimit = 0, dead = false,
+local cur = {serial = 0, count = 0, limit = 0, tleft = 0, tlimit = 0, used = 0, memlimit = 0, dead = false,
              charged = 0, hosted = false}
 -- The plugin's budget, the same for each of its calls (see driver.budget).
 local B_instructions, B_timeout, B_memlimit, B_check_every = 0, 0, 0, 0.005
@@ -397,7 +397,8 @@ end
 ---------------------------------------------------------------------------------------------
 -- The script's environment.
 
-local G = guards_chunk()(charge, need_memory, function() return cur.limit - cur.count end)
+local G = guards_chunk()(charge, need_memory, function() return cur.limit - cur.count end,
+                         function() return cur.serial end)
 local pairs_, walk = walk_chunk()(G.table.sort)   -- pairs in a defined order (sandbox/walk.lua)
 
 local OVERRIDE = {
@@ -607,6 +608,7 @@ end
 -- nothing of the call before is left in it (a table per call was garbage for every call).
 local function begin()
   local c = cur
+  c.serial = c.serial + 1   -- what the guards charged belongs to this call (gmatch's iterators)
   c.count, c.limit, c.tlimit, c.tleft, c.used = 0, B_instructions, B_timeout, B_timeout, 0
   c.memlimit, c.dead, c.charged, c.msg, c.where, c.hosted = B_memlimit, false, 0, nil, nil, false
   catch_depth = 0
