@@ -71,6 +71,12 @@ class Run:
     key: str | None = None           # a broker event's name for its orders' client ids (``event_key``)
     account: str | None = None       # the account it is for: where its orders may go (``account_change.py``)
     _seq: dict[str, int] = field(default_factory=dict)
+    _writes: dict[str, int] = field(default_factory=dict)
+
+    def write(self, plugin: str) -> int:
+        """Counts a durable write of ``plugin``'s (store.set, trend.set ...) for this run; how many so far."""
+        n = self._writes[plugin] = self._writes.get(plugin, 0) + 1
+        return n
 
     def placed(self, plugin: str) -> int:
         """How many orders ``plugin`` has placed for this run (its client ids so far)."""

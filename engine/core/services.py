@@ -53,6 +53,10 @@ _ORDER_FIELDS = {
     "modify": {"ticket", "sl", "tp", "price"},
 }
 _MAX_LOG_CHARS = 2000
+# A plugin's durable writes (store.set and .delete, trend.set) for one alert, timer tick or event:
+# each returns once its commit is on disk, a wait its budget does not see (0.1 ms a host call), so
+# a loop of them held the plugin, and the alerts its hooks see, for seconds of fsyncs.
+MAX_PLUGIN_WRITES = 200
 # A plugin's messages to the chat a minute; the rest are folded into one, then one a throttle
 # window saying how many: a notify.send on every tick must not bury the messages that matter.
 NOTIFY_PER_MINUTE = 20
@@ -181,7 +185,13 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
 
     async def durably(write: Callable[[Any], Any]) -> Any:
         """Runs ``write`` in the journal writer's next commit and returns its result once it is
-        durable, as alerts are: if that commit fails the script is told and nothing is kept."""
+        durable, as alerts are: if that commit fails the script is told and nothing is kept.
+        Raises HostError past MAX_PLUGIN_WRITES for the current run (on_load and on_unload run
+        outside one: a start or a save waits for them, not the alerts)."""
+        run = current.get()
+        if run is not None and run.write(plugin.name) > MAX_PLUGIN_WRITES:
+            raise HostError(f"refused: {MAX_PLUGIN_WRITES} writes already made by this plugin for this alert, "
+                            "timer tick or event; each waits for a commit to disk, and so do the alerts its hooks see")
         result: list[Any] = []
         try:
             await host.durable.write(lambda db: result.append(write(db)))

@@ -250,3 +250,28 @@ async def test_risk_lot_size_without_a_price_measures_the_stop_from_where_the_en
     async with running(tmp_path, {"sizer": sizer}, paper=PaperConfig(spread_points=20)) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
         assert engine.store.get("sizer", "sizes") == [0.83, 1.0, 1.0]   # an explicit price is the script's
+
+
+async def test_a_plugin_makes_at_most_max_writes_for_one_run_each_a_commit_the_engine_waits_for(tmp_path):
+    # Each store.set or trend.set returns once its commit is durable, a wait its budget never sees
+    # (0.1 ms a host call): a loop of them held the plugin, and every alert its hooks see, for
+    # seconds of fsyncs (ten thousand of them under a budget of 1 s). The next run has its own count.
+    script = """
+    plugin = {budget = {timeout = 1}}
+    function on_alert(a)
+      local n, err = 0, nil
+      while true do
+        local ok, e
+        if n % 2 == 0 then ok, e = pcall(store.set, 'k', n) else ok, e = pcall(trend.set, 'EURUSD', 'H1', 'up') end
+        if not ok then err = e break end
+        n = n + 1
+      end
+      return {comment = n .. ' | ' .. err, handled = true}
+    end"""
+    async with running(tmp_path, {"w": script}) as engine:
+        first = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=one")
+        second = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=two")
+    for row in (first, second):
+        comment = row["outcome"]["plugins"][0]["changes"]["comment"]
+        assert comment.startswith("200 | store.set: refused: 200 writes already made by this plugin for this "
+                                  "alert, timer tick or event"), comment
