@@ -106,9 +106,10 @@ function on_timer()
     end
   end
   if time.now() - (store.get("purged") or 0) >= 3600 then   -- asks whose entry never filled
-    local old = time.now() - params.keep_days * 86400
+    local old, deleted = time.now() - params.keep_days * 86400, 0
     for _, key in ipairs(store.keys("ask:")) do
-      if store.get(key).at < old then store.delete(key) end
+      if deleted == 100 then return end   -- the rest next tick: a plugin's writes a tick are limited
+      if store.get(key).at < old then store.delete(key); deleted = deleted + 1 end
     end
     store.set("purged", time.now())
   end

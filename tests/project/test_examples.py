@@ -10,9 +10,11 @@ import trio
 
 from engine.domain.alerts import parse_body
 from engine.domain.config import PluginConfig
+from engine.core.services import MAX_PLUGIN_WRITES
 from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process
+from support.e2e_support import DEADLINE
 from support.examples_support import ADDER, EXAMPLES, PLACEHOLDERS, TICKS, example, fill, running, until, utc
 
 async def test_trend_filter_refuses_entries_against_the_trend(tmp_path):
@@ -238,6 +240,19 @@ async def test_trailing_stop_trails_every_position_with_its_params_set(tmp_path)
         await until(lambda: (engine.store.get("trailing_stop", "ticks") or 0) >= since + 2)
         (short,) = await engine.broker.positions()
     assert short["sl"] == 1.2965   # 15 pips above the ask
+
+
+@pytest.mark.parametrize("name", ["trailing_stop", "take_profits"])
+async def test_a_purge_of_more_asks_than_a_tick_may_write_goes_on_over_ticks_without_an_error(tmp_path, name):
+    # A plugin's durable writes a tick are limited (services.MAX_PLUGIN_WRITES): a purge of every
+    # stale ask in one tick was refused past the limit, an error each hour, and the breaker's count.
+    source = example(name)[name].replace('every = "2s"', 'every = "1s"')
+    async with running(tmp_path, {name: source}) as engine:
+        for n in range(MAX_PLUGIN_WRITES + 50):
+            engine.store.set(name, f"ask:{n}", {"at": 0})   # 1970: past any keep_days
+        await until(lambda: engine.store.get(name, "purged"), timeout=DEADLINE)
+        (plugin,) = engine.plugins
+        assert engine.store.keys(name, "ask:") == [] and plugin.stats.errors == 0
 
 
 async def test_take_profits_closes_parts_at_its_levels_and_moves_the_stop_to_the_entry(tmp_path):
