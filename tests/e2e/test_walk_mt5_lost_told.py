@@ -8,12 +8,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from engine.adapters.notify.courier import SEPARATOR
-
 from support.botapi import html_plain
 from support.botapi_thread import threaded_bot_api
 from support.e2e_support import losing_mt5_user, until
 from support.mt5_standin import Terminal
+from support.telegram_support import notices
 
 TOKEN = "5150:walk-bot-SECRET-part"
 ADMIN = 4242
@@ -22,12 +21,10 @@ ADMIN = 4242
 @contextmanager
 def _told(user, tmp_path) -> Iterator[tuple[Callable[[], list[str]], Terminal, Any]]:
     """The stand-in terminal, a config on it with a short answer's timeout and the Bot API stand-in's
-    bot, and what the admin's chat was shown (``said()``, each message as text)."""
+    bot, and what the admin's chat was shown (``said()``, each notice apart, as text)."""
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         def said() -> list[str]:
-            # each message apart: the courier folds those queued together into one (SEPARATOR)
-            return api.call(lambda: [part for m in api.server.shown(TOKEN, ADMIN)
-                                     for part in html_plain(m.text).split(SEPARATOR)])
+            return notices(api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)]))
 
         telegram = (f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
                     f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')

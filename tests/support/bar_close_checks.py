@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from support.botapi import html_plain
+from support.telegram_support import notices
 
 FINAL = {"done", "rejected", "duplicate", "failed", "expired", "skipped"}
 ENTRY_TYPES = ("market", "limit", "stop")
@@ -188,11 +189,10 @@ def _closed(books: Books) -> dict[int, bool]:
 def telegram(books: Books, messages: list[str]) -> list[str]:
     """Each delivery reached the chat once, and any more time only with the "sent again" note."""
     first, again = defaultdict(int), defaultdict(int)
-    for message in messages:
-        for part in html_plain(message).split("\n\n"):  # the courier's separator of a batch
-            resent = part.startswith(RESENT)
-            part = re.sub(r"^\(at [0-9:]+ UTC\) ", "", part.removeprefix(RESENT).removeprefix("\n"))
-            (again if resent else first)[part] += 1
+    for part in notices(html_plain(message) for message in messages):
+        resent = part.startswith(RESENT)
+        part = re.sub(r"^\(at [0-9:]+ UTC\) ", "", part.removeprefix(RESENT).removeprefix("\n"))
+        (again if resent else first)[part] += 1
     wanted = defaultdict(int)
     for (text,) in books.rows("SELECT text FROM telegram_deliveries WHERE failed_at IS NULL"):
         wanted[text] += 1

@@ -1,11 +1,14 @@
 """Builders for the Telegram command tests: a settable wall clock, and the updates a person sends
-in a chat (their private chat by default, or a group), shaped as Telegram sends them."""
+in a chat (their private chat by default, or a group), shaped as Telegram sends them; and the
+notices a chat was shown, read apart from the courier's folds (``notices``)."""
 
 from __future__ import annotations
 
 import itertools
 import time
+from typing import Iterable
 
+from engine.adapters.notify.courier import SEPARATOR
 from engine.interfaces.telegram.commands import Commands, Reply
 
 from support.botapi import html_plain
@@ -14,6 +17,14 @@ ADMIN, STRANGER = 4242, 777
 ME = "moonhook_bot"             # the bot's username, as getMe answers it
 GROUP = -1001234567890          # a supergroup's chat id: negative, as Telegram's are
 _MESSAGE_IDS = itertools.count(100)   # shared: two people in one group never send the same message id
+
+
+def notices(texts: Iterable[str]) -> list[str]:
+    """Each notice in a chat's messages ``texts`` (as shown: ``html_plain``), apart. The courier folds
+    the notices queued together into one Telegram message, joined by ``SEPARATOR``, and which ones
+    are queued together depends on how fast the machine runs: a count of messages, a message's index
+    or a whole message compared would pass or fail with the load. Command answers are never folded."""
+    return [notice for text in texts for notice in text.split(SEPARATOR)]
 
 
 class Clock:

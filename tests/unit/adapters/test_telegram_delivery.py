@@ -15,6 +15,7 @@ from engine.adapters.storage import Database, Outbox
 from engine.adapters.storage.deliveries import Deliveries
 
 from support.botapi import bot_api_server, html_plain, markdown_v2_plain
+from support.telegram_support import notices
 
 ONE, TWO = "111:first-bot-SECRET", "222:second-bot-SECRET"
 FAST = Limits(per_second=30, per_chat=50, chat_burst=5)  # chats as fast as the stand-in below lets them
@@ -80,7 +81,7 @@ async def test_each_message_goes_to_the_chats_that_want_its_kind_through_their_b
         await until(lambda: table(tmp_path / "db.sqlite", "SELECT count(sent_at) FROM telegram_deliveries") == [(9,)])
 
         def told(token: str, chat: int) -> list[str]:  # several may share a message
-            return "\n\n".join(shown(server, token, chat)).split("\n\n")
+            return notices(shown(server, token, chat))
 
         # chat 1 wants everything: the three, in order, each once
         assert told(ONE, 1) == ["opened buy 0.1 EURUSD <at> 1.1 & more", "plugin risk: on_alert skipped: boom",

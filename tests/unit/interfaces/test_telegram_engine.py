@@ -16,6 +16,7 @@ from engine.domain.orders import OrderRequest, OrderResult
 from support.botapi import bot_api_server, html_plain
 from support.engine_support import process, running, submit
 from support.fakes import FakeBroker
+from support.telegram_support import notices
 from support.web_support import serving
 
 TOKEN = "5150:engine-bot-SECRET-part"
@@ -81,7 +82,7 @@ async def test_an_outage_and_a_restart_lose_nothing_and_send_nothing_twice(tmp_p
             # a chat's go out in order, so a second sending of any before it is out by then.
             await process(engine, "buy USDJPY volume=0.1 price=150 id=four")
             await until(lambda: any("USDJPY" in t for t in texts(server, WATCHER)))
-        told = "\n\n".join(texts(server, WATCHER)).split("\n\n")
+        told = notices(texts(server, WATCHER))  # the restart sends both EURUSD notices in one message
         assert [t.split(" @ ")[0] for t in told if "EURUSD" in t] == ["opened buy 0.1 EURUSD",
                                                                     "position 1001 buy 0.1 EURUSD closed by close"]
         assert sum("GBPUSD" in t for t in told) == 1
