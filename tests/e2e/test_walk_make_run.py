@@ -60,3 +60,16 @@ def test_make_run_sets_up_a_bare_folder_trades_on_paper_and_starts_again_as_it_w
     logs = run.text() + again.text()
     assert "moonhook: stopped" in again.text() and "Traceback" not in logs
     assert secret not in logs
+
+
+def test_ctrl_c_stops_make_run_when_the_suite_itself_was_started_with_sigint_ignored(user):
+    """A script's background job (`make test &`, as a CI runner may start the suite) inherits SIGINT
+    ignored, and make keeps an ignored SIGINT ignored: the Ctrl-C reached only the engine, which
+    stopped, and make exited 0. A terminal starts its foreground job with SIGINT at its default."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        run = _make_run(user, free_port(), 1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert run.interrupt() == -signal.SIGINT
+    assert "moonhook: stopped" in run.text()

@@ -28,6 +28,11 @@ from support.paths import SUPPORT
 
 DEADLINE = 30.0  # seconds: turns a hang into a failure; never what a test waits for
 UNSETTLED = ("received",)
+# Runs its arguments with SIGINT at its default, as a terminal starts its foreground job. A suite
+# started as a script's background job (`make test &`) hands SIGINT down ignored, and make keeps
+# an ignored SIGINT ignored: a Ctrl-C would reach only the engine. (Not preexec_fn: threads run.)
+AS_IN_A_TERMINAL = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                    "os.execvp(sys.argv[1], sys.argv[1:])"]
 
 
 def moonhook_command() -> list[str]:
@@ -76,13 +81,14 @@ class Config:
 
 class Run:
     """``moonhook run`` in a session of its own, so that ``interrupt`` is a Ctrl-C: SIGINT to
-    the whole process group (the engine and its workers), as a terminal sends it."""
+    the whole process group (the engine and its workers), as a terminal sends it, to a process
+    started as a terminal starts it (``AS_IN_A_TERMINAL``)."""
 
     def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], log: Path, config: Config):
         self.log, self.config = log, config
         self.client: httpx.Client | None = None
         with log.open("w") as stderr:  # the child holds its own copy
-            self.process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+            self.process = subprocess.Popen([*AS_IN_A_TERMINAL, *argv], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                             stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
 
     def started(self) -> None:
