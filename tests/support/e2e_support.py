@@ -30,9 +30,10 @@ DEADLINE = 30.0  # seconds: turns a hang into a failure; never what a test waits
 UNSETTLED = ("received",)
 # Runs its arguments with SIGINT at its default, as a terminal starts its foreground job. A suite
 # started as a script's background job (`make test &`) hands SIGINT down ignored, and make keeps
-# an ignored SIGINT ignored: a Ctrl-C would reach only the engine. (Not preexec_fn: threads run.)
-AS_IN_A_TERMINAL = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-                    "os.execvp(sys.argv[1], sys.argv[1:])"]
+# an ignored SIGINT ignored: a Ctrl-C would reach only the engine. Not preexec_fn, unsafe beside
+# threads; isolated (-I -S), so that no sitecustomize of the test's (crash_point.py) runs in it.
+AS_IN_A_TERMINAL = [sys.executable, "-I", "-S", "-c", "import os, signal, sys; "
+                    "signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"]
 
 
 def moonhook_command() -> list[str]:
