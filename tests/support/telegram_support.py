@@ -28,10 +28,12 @@ def notices(texts: Iterable[str]) -> list[str]:
 
 
 class Clock:
-    """Wall time that a test moves by hand (``clock.now += 5``)."""
+    """Wall time that a test moves by hand (``clock.now += 5``). It starts well behind the machine's
+    clock, as a loaded machine's would be by the time the test reads it: a test that mixes the two
+    fails on every run, not only when the machine is slow."""
 
     def __init__(self) -> None:
-        self.now = time.time()
+        self.now = time.time() - 100
 
     def __call__(self) -> float:
         return self.now
@@ -69,11 +71,13 @@ class Chat:
 async def ask(commands: Commands, update: dict, bot_username: str | None = ME) -> Reply:
     """The one reply to ``update``, come through the bot ``bot_username``, checked to be what the
     Bot API accepts (its HTML, its length), and taken by Telegram now (``on_sent`` is given the
-    message Telegram would answer)."""
+    message Telegram would answer, dated by the clock the test gave ``commands``: Telegram's, as
+    the updates' dates are; by the machine's, a question asked late on a loaded machine came
+    after the repeat sent "2 s later" by the test's clock, and was not confirmed by it)."""
     replies = await commands.handle(update, bot_username)
     assert len(replies) == 1, replies
     shown = html_plain(replies[0].text or "x")  # raises where Telegram would refuse the HTML
     assert len(shown.encode("utf-16-le")) // 2 <= 4096, f"Telegram refuses it as too long: {shown[:80]}…"
     if replies[0].on_sent is not None:
-        replies[0].on_sent({"message_id": 55, "date": int(time.time()), "text": replies[0].text})
+        replies[0].on_sent({"message_id": 55, "date": int(commands._clock()), "text": replies[0].text})
     return replies[0]

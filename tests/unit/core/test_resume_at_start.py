@@ -19,7 +19,7 @@ from engine.interfaces.telegram.commands import Commands
 
 from support.engine_support import running, submit
 from support.fakes import FakeBroker
-from support.telegram_support import ADMIN, Chat, Clock, ask
+from support.telegram_support import ADMIN, Chat, ask
 
 
 class AtStart:
@@ -62,7 +62,7 @@ async def test_a_resume_from_telegram_at_the_start_counts_an_alert_the_stop_left
     alert_id = AlertJournal(db).record(parse_body("buy EURUSD volume=0.1 price=1.1")).id
     db.close()
     broker = FakeBroker()
-    telegram = AtStart(lambda ops: ask(Commands(ops, (ADMIN,), clock=ops.clock), Chat(Clock()).say("/resume")))
+    telegram = AtStart(lambda ops: ask(Commands(ops, (ADMIN,), clock=ops.clock), Chat(ops.clock).say("/resume")))
     async with open_engine(_config(tmp_path), broker=broker, services=[telegram]) as engine:
         await telegram.done.wait()
         await engine.drain()

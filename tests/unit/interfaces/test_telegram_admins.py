@@ -305,7 +305,7 @@ async def test_a_command_to_another_bot_neither_runs_nor_confirms_ours(tmp_path)
         assert await to(group.say("/pause@demo_bot")) == [] and not engine.paused
         question = await to(group.say("/close all"))
         assert question[0].reply_markup is not None
-        question[0].on_sent({"date": int(time.time())})                    # Telegram took the question
+        question[0].on_sent({"date": int(clock.now)})                      # Telegram took the question
         clock.now += 3
         assert await to(group.say("/close@demo_bot all")) == []           # the other bot's: confirms nothing
         assert len(await engine.broker.positions()) == 1 and closes(engine) == []

@@ -4,8 +4,6 @@ alerts wait from the pause, that a plain resume skips them for good, and offers 
 
 from __future__ import annotations
 
-import time
-
 from engine.app import Operations
 from engine.interfaces.telegram.commands import Commands
 
@@ -52,7 +50,7 @@ async def test_resume_skips_the_held_alerts_only_once_confirmed_and_keep_paused_
         assert kept.callback_text == "cancelled" and html_plain(kept.text) == "Cancelled: moonhook stays paused."
         assert engine.paused
         await ask(commands, chat.say("/resume"))
-        clock.now = time.time() + 2   # the repeat, dated after the question Telegram took, confirms a plain resume
+        clock.now += 2   # the repeat, dated after the question Telegram took, confirms a plain resume
         assert html_plain((await ask(commands, chat.say("/resume"))).text).startswith("▶️ Resumed")
         assert not engine.paused
         assert [engine.journal.get(row["id"])["status"] for row in held] == ["skipped", "skipped"]
@@ -96,7 +94,7 @@ async def test_an_alert_held_after_the_question_is_asked_about_before_any_is_ski
         assert engine.paused and again.edit_message_id == 57 and buttons(again)[:2] == ["Resume", "Resume and run them"]
         assert html_plain(again.text).startswith("Resume the engine? The 3 alerts received while paused will be")
         held.append(await process(engine, "buy EURUSD volume=0.1 price=1.1 id=held4"))
-        clock.now = time.time() + 2   # the command sent again, after the question: asks again too
+        clock.now += 2   # the command sent again, after the question: asks again too
         four = await ask(commands, chat.say("/resume"))
         assert "The 4 alerts" in html_plain(four.text) and engine.paused
         done = await ask(commands, chat.press(four, button=1))
