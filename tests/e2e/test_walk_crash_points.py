@@ -12,12 +12,10 @@ each (about 140 cuts, 8 minutes on 8 cores), found nothing more; it runs with
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
-from support.crash_sweep import clean, cut, violations
+from support.crash_sweep import clean, cuts
 
 # (what the commit writes, and which of those commits; whether the kill comes before it)
 POINTS = (
@@ -34,7 +32,7 @@ POINTS = (
 
 def test_a_kill_at_any_of_these_commits_ends_as_the_session_never_cut(tmp_path):
     expected = clean(tmp_path / "clean")
-    found = _cuts(tmp_path, POINTS, expected, threads=4, reach=lambda at: True)
+    found = cuts(tmp_path, POINTS, expected, threads=4, reach=lambda at: True)
     assert not found, "\n".join(found)
 
 
@@ -45,18 +43,5 @@ def test_a_kill_at_every_commit_of_the_session_ends_as_the_session_never_cut(tmp
     points = [(str(n), before) for n in range(1, commits + 1) for before in (False, True)]
     threads = int(os.environ["CRASH_SWEEP"]) if os.environ["CRASH_SWEEP"].isdigit() else 8
     # A run's last commits (the stop's) may batch into fewer than the clean run's: left unreached
-    found = _cuts(tmp_path, points, expected, threads, reach=lambda at: int(at) <= commits - 3)
+    found = cuts(tmp_path, points, expected, threads, reach=lambda at: int(at) <= commits - 3)
     assert not found, "\n".join(found)
-
-
-def _cuts(tmp: Path, points, expected, threads: int, reach) -> list[str]:
-    """What each cut at ``points`` broke (nothing: an empty list), and each point never reached
-    that ``reach(at)`` says must be."""
-    def one(number: int, at: str, before: bool) -> list[str]:
-        done = cut(tmp / f"cut{number}", at, before)
-        found = violations(done.state, expected) + [f"answered, then lost: {done.lost}"] * bool(done.lost)
-        found += ["not reached"] * (not done.killed and reach(at))
-        return [f"{'before' if before else 'after'} {at}: {v}" for v in found]
-
-    with ThreadPoolExecutor(threads) as pool:
-        return [v for vs in pool.map(one, range(len(points)), *zip(*points)) for v in vs]
