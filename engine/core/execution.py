@@ -4,8 +4,9 @@ Client ids are named after what the order is for (``a42-engine-open``,
 ``a42-engine-close-EURUSD``, ``a42-engine-close-1007`` for a position closed by its ticket,
 ``a42-engine-sltp-1007``, ``a42-engine-cancel-1009`` for a pending order removed), not after a
 counter, so replaying an alert after a crash asks for exactly the orders it asked for before,
-whatever of them had already gone through. The one plan the positions left cannot give again,
-part of several positions closed, is written ahead (``Plans``) and read back instead.
+whatever of them had already gone through. The plans the positions left cannot give again,
+part of several positions closed and a ``closeall`` (the symbols it closed have none left), are
+written ahead (``Plans``) and read back instead.
 """
 
 from __future__ import annotations
@@ -96,11 +97,16 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
     if action is None or action is Action.TREND:
         return Plan(note="no trading command")
     if action is Action.CLOSE_ALL:
+        if plans is not None and (written := await plans.written(alert_id)) is not None:
+            return Plan(written)  # processed again after a crash: the symbols it closed have no position left
         symbols = sorted({p["symbol"] for p in await _own(broker)})
         if not symbols:
             return Plan(note="no open position to close")
-        return Plan([OrderRequest("close", _cid(alert_id, f"close-{s}"), symbol=s, plugin=ENGINE, alert_id=alert_id,
-                                  comment=alert.comment) for s in symbols])
+        closes = [OrderRequest("close", _cid(alert_id, f"close-{s}"), symbol=s, plugin=ENGINE, alert_id=alert_id,
+                               comment=alert.comment) for s in symbols]
+        if plans is not None:
+            await plans.write(alert_id, closes)
+        return Plan(closes)
     if action.is_cancel:
         return await _cancel(alert, alert_id, broker)
     assert symbol is not None  # the parser requires one for every other command

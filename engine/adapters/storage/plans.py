@@ -1,9 +1,11 @@
 """Plans written ahead: the orders an alert's execution decided on, kept before the first
-is sent, for the one plan that cannot be worked out again after a crash.
+is sent, for the plans that cannot be worked out again after a crash.
 
 Closing part of several positions closes some whole and one in part. Once some of them are
 closed, the positions left no longer say which were meant, and planning again would close
-more. The plan is written here first; an alert processed again after a crash sends the same
+more. A ``closeall`` closes each symbol with a position: once some are closed, planning again
+would not name them, and their closes (done, or with a lost answer) would never be asked
+again. The plan is written here first; an alert processed again after a crash sends the same
 requests, which the broker finds done by their client ids.
 """
 

@@ -322,6 +322,22 @@ async def test_part_of_several_positions_closes_the_oldest_first_and_is_written_
     # Without a place to write it (a trial) the plan is made all the same.
     assert (await plan(alert("closelong EURUSD volume=0.15"), 7, pyramid(), None)).requests == made.requests
 
+async def test_close_all_is_written_ahead_and_processed_again_closes_the_same_symbols():
+    # Killed once its GBPUSD close had executed: processed again, the closes it decided, not "no
+    # open position" (its close, done or with its answer lost, would never be asked of the broker).
+    broker, plans = FakeBroker(positions=[position(1, "GBPUSD", "sell", 1.3), position(2, "EURUSD", "buy", 1.1)]), \
+        Plans()
+    made = await plan(alert("closeall"), 9, broker, None, plans)
+    assert plans.kept[9] == made.requests
+    broker.open_positions = [p for p in broker.open_positions if p["symbol"] != "GBPUSD"]
+    assert (await plan(alert("closeall"), 9, broker, None, plans)).requests == made.requests
+    broker.open_positions = []
+    assert (await plan(alert("closeall"), 9, broker, None, plans)).requests == made.requests
+    # Nothing to close: nothing written.
+    assert (await plan(alert("closeall"), 10, FakeBroker(), None, plans)).note == "no open position to close"
+    assert 10 not in plans.kept
+
+
 async def test_a_market_entry_sized_by_risk_measures_its_stop_from_the_brokers_ask_or_bid():
     # TradingView saw 1.1000; the broker's ask is 1.1003: a buy fills there, 13 pips above the
     # stop, not 10. 100 USD at risk over 130 USD a lot: 0.76 lots, not 1.0
