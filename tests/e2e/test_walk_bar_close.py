@@ -18,7 +18,7 @@ import trio
 from support.bar_close import LIMITS, SETTINGS, TIGHTER, WIDE, body, burst, post, scripts
 from support.bar_close_checks import FINAL, Books, check_all
 from support.botapi_thread import threaded_bot_api
-from support.e2e_support import init, until
+from support.e2e_support import IDLE_CONNECTIONS, init, until
 
 TOKEN = "5150:walk-bot-SECRET-part"
 ADMIN = 4242
@@ -103,7 +103,7 @@ async def _second_half(run, config, alerts, answers, start: int) -> None:
 
     async def dashboard() -> None:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{run.port}", headers=run.client.headers,
-                                     timeout=20) as client:
+                                     timeout=20, limits=IDLE_CONNECTIONS) as client:
             while not over.is_set():
                 for path in ("/api/overview", "/api/trades", "/api/alerts?plugin=onfill", "/api/alerts?plugin=demo"):
                     answer = await client.get(path)

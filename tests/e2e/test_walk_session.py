@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from support.e2e_support import init
+from support.e2e_support import IDLE_CONNECTIONS, init
 
 COOKIE = "moonhook_session"
 
@@ -16,7 +16,7 @@ def test_log_in_read_change_with_csrf_log_out(user):
     run = user.start("run", config=config, cwd="bot")
     token = config.values["server"]["api_token"]
     # A browser: no Authorization header, only what the cookie jar holds.
-    with httpx.Client(base_url=f"http://127.0.0.1:{run.port}", timeout=10.0) as browser:
+    with httpx.Client(base_url=f"http://127.0.0.1:{run.port}", timeout=10.0, limits=IDLE_CONNECTIONS) as browser:
         assert browser.get("/api/plugins").status_code == 401
         wrong = browser.post("/login", json={"token": token + "x"})
         assert wrong.status_code == 401 and COOKIE not in browser.cookies

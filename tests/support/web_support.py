@@ -12,6 +12,7 @@ from engine.app import Operations
 from engine.domain.config import ServerConfig
 from engine.interfaces.web import create_app, serve
 
+from support.e2e_support import IDLE_CONNECTIONS
 from support.engine_support import HUBS
 
 SECRET = "s3cr3t-webhook-Ω"
@@ -32,7 +33,8 @@ async def serving(engine, server: ServerConfig = SERVER, sessions=None) -> Async
     async with trio.open_nursery() as nursery:
         port = await nursery.start(serve, app, server, shutdown)
         try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10,
+                                         limits=IDLE_CONNECTIONS) as client:
                 yield client
         finally:
             shutdown.set()
