@@ -86,7 +86,7 @@ class Operations:
             "journal": "ok" if journal is None else f"cannot write: {journal}",
             "uptime_s": round(max(0.0, engine.clock() - engine.started), 3),
             "plugins": {"loaded": len(plugins), "enabled": sum(1 for p in plugins if p.enabled)},
-            "load_errors": sorted(errors),  # the files; the messages are in the plugin rows
+            "load_errors": self.load_errors(),  # the object /api/plugins answers: file -> why
             "broker": engine.config.broker,
             "broker_connected": engine.broker.connected,
             "broker_state": engine.broker.state,
