@@ -13,6 +13,8 @@ import math
 import re
 from typing import Any
 
+from engine.domain.words import counted
+
 DAY = 86_400
 HOUR = 3_600
 MINUTE = 60
@@ -97,18 +99,14 @@ def line(view: dict[str, Any]) -> str:
     else:
         money = (f"account: balance {account['balance']:,.2f} {account.get('currency') or ''}".rstrip()
                  + f", equity {account['equity']:,.2f}")
-    held = _count(len(positions), "position") if isinstance(positions, list) else "positions unknown"
+    held = counted(len(positions), "position") if isinstance(positions, list) else "positions unknown"
     if isinstance(view.get("orders"), list) and view["orders"]:
-        held += f", {_count(len(view['orders']), 'pending order')}"
+        held += f", {counted(len(view['orders']), 'pending order')}"
     failed = f" ({today['failed']} failed)" if today.get("failed") else ""
-    day = f"today: {_count(today.get('alerts', 0), 'alert')}{failed}, {_count(today.get('orders', 0), 'order')}"
+    day = f"today: {counted(today.get('alerts', 0), 'alert')}{failed}, {counted(today.get('orders', 0), 'order')}"
     if "trades_closed" in today:
-        day += f", {_count(today['trades_closed'], 'trade')} closed, net {today['net']:+,.2f}"
+        day += f", {counted(today['trades_closed'], 'trade')} closed, net {today['net']:+,.2f}"
     return f"{money}; {held}; {day}; limits: {limits_text(view.get('limits') or {})}"
-
-
-def _count(n: int, thing: str) -> str:
-    return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 def _now(loss_pct: float | None) -> str:
@@ -123,7 +121,7 @@ def limits_text(limits: dict[str, Any]) -> str:
     volume, positions = limits.get("max_order_volume"), limits.get("max_open_positions")
     gap, loss, floor = limits.get("max_price_gap_pct"), limits.get("max_daily_loss_pct"), limits.get("min_equity")
     words = [f"{volume:g} lot{'' if volume == 1 else 's'} an order" if volume else "",
-             f"{positions} positions" if positions else "", f"price within {gap:g}%" if gap else "",
+             counted(positions, "position") if positions else "", f"price within {gap:g}%" if gap else "",
              f"a day's loss under {loss:g}%" + _now(limits.get("day_loss_pct")) if loss else "",
              f"equity above {floor:,.2f}" if floor else "",
              f"at most {risk:g}% at a stop" if (risk := limits.get("max_risk_pct")) else "",

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from engine.domain.words import counted
+
 if TYPE_CHECKING:  # the CLI's status line reads this module without loading the engine
     from engine.core.shadow import Shadow
 
@@ -47,10 +49,11 @@ def line(view: dict[str, Any]) -> str | None:
     loaded = sum(1 for p in plugins if p.get("loaded"))
     failed = len(plugins) - loaded
     name = view["scripts"].replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-    text = f"shadow: {name}, {loaded} plugin{'' if loaded == 1 else 's'}"
+    text = f"shadow: {name}, {counted(loaded, 'plugin')}"
     if failed:
         text += f" ({failed} not loaded)"
-    text += f", {view.get('alerts', 0)} alerts, {view.get('differ', 0)} differ"
+    differ = view.get("differ", 0)
+    text += f", {counted(view.get('alerts', 0), 'alert')}, {differ:,} {'differs' if differ == 1 else 'differ'}"
     if view.get("latest_differing") is not None:
         text += f" (latest #{view['latest_differing']})"
     if view.get("behind"):

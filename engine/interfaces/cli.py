@@ -28,6 +28,7 @@ import trio
 from engine.domain.config import EngineConfig, Settings
 from engine.domain.config.hosts import unlisted_note
 from engine.domain.times import clock_zone, parse_every
+from engine.domain.words import counted
 from engine.app.logs import setup_logging
 from engine.app.scaffold import TRY_ALERT, describe, init_project, refresh_editor_files
 from engine.app.settings import SettingsError, load_settings, server_changes
@@ -132,7 +133,7 @@ def _banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
     serving = ops.serving()
     names = ", ".join(serving) or "none"
     host = f"[{settings.server.host}]" if ":" in settings.server.host else settings.server.host
-    print(f"moonhook: listening on http://{host}:{port}/webhook; {len(serving)} plugin{'' if len(serving) == 1 else 's'} "
+    print(f"moonhook: listening on http://{host}:{port}/webhook; {counted(len(serving), 'plugin')} "
           f"from {settings.engine.scripts}/ ({names}); {settings.engine.broker} broker; "
           f"journal {settings.engine.database}", file=sys.stderr)
     for file, error in sorted(ops.load_errors().items()):
@@ -388,7 +389,7 @@ def _backup(settings: Settings, dest: Path) -> int:
         print(f"moonhook: backup: copying {source} to {dest}: {e}", file=sys.stderr)
         return 2
     print(f"moonhook: {source} copied to {made.path}: schema {made.schema}, "
-          f"{made.alerts:,} alerts, {made.size / 1e6:.1f} MB")
+          f"{counted(made.alerts, 'alert')}, {made.size / 1e6:.1f} MB")
     return 0
 
 

@@ -41,6 +41,16 @@ def test_a_backup_taken_while_trading_restores_the_journal_and_the_account(user)
     assert restored.interrupt() == 0
 
 
+def test_a_backup_of_the_first_alert_counts_it_in_the_singular(user):
+    # The README's first steps (one alert, then a backup) ended on "1 alerts".
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09")["id"])["status"] == "done"
+    made = user.moonhook("backup", "backups/today.db", cwd="bot")
+    assert made.returncode == 0 and ", 1 alert, " in made.stdout, outcome(made)
+    assert run.interrupt() == 0
+
+
 def test_a_backup_to_a_path_that_cannot_be_a_file_says_what_is_wrong_with_it(user):
     # It said "[Errno 17] File exists: 'moonhook.toml'" of a path under a file.
     config, _ = init(user, "bot")

@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from typing import Sequence
 
 from engine.adapters.brokers.paper.stopout import STOP_OUT
+from engine.domain.words import counted
 from engine.app.replay.pending import PendingOrder
 from engine.app.replay.problems import Problem
 from engine.app.replay.records import ClosedTrade, OpenPosition
@@ -311,7 +312,7 @@ def text(report: Report) -> str:
     """The terminal summary, plain text, ending with a newline. Strings from the scripts and
     the files are written through ``plain``."""
     o, dd = report.outcome, report.drawdown
-    lines = [f"replay of {o.scripts or 'scripts'}: {o.alerts} alerts, {when(o.start)} to {when(o.end)}"]
+    lines = [f"replay of {o.scripts or 'scripts'}: {counted(o.alerts, 'alert')}, {when(o.start)} to {when(o.end)}"]
     lines += [f"NOTE {note}" for note in notes(o)]
     lines += [
         f"trades         {report.trades} ({report.wins} won)",

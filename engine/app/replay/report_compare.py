@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from engine.domain.words import counted
+
 from engine.app.replay.records import ClosedTrade
 from engine.app.replay.report import (Decision, Order, Outcome, Report, cash, decision_text, money, net, notes, num,
                                       open_count, order_text, plain, stopped_text, when)
@@ -123,7 +125,7 @@ def compare_text(comparison: Comparison) -> str:
     """The comparison as a terminal summary, ending with a newline."""
     a, b = comparison.a, comparison.b
     la, lb = _label(a, "a"), _label(b, "b")
-    lines = [f"compare {la} (a) with {lb} (b) over {a.outcome.alerts} alerts",
+    lines = [f"compare {la} (a) with {lb} (b) over {counted(a.outcome.alerts, 'alert')}",
              *(f"NOTE {note}" for note in notes(a.outcome, b.outcome)),
              f"profit  a {cash(a.profit)}  b {cash(b.profit)}  b-a {cash(comparison.profit_difference)}",
              f"trades  a {a.trades}  b {b.trades}"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from html import escape
 
+from engine.domain.words import counted
+
 from engine.app.replay.report import (RESULTS, Report, cash, notes, num, open_count, open_text, opt,
                                       order_text, stopped_text, unexecuted_counts, waiting_text, when)
 from engine.app.replay.report_compare import Comparison, side_text, trades_shown
@@ -93,7 +95,7 @@ def html(report: Report) -> str:
     o = report.outcome
     title = f"Replay of {o.scripts or 'scripts'}"
     body = [f"<h1>{_e(title)}</h1>",
-            f"<p>{_e(o.alerts)} alerts, {_e(when(o.start))} to {_e(when(o.end))} (UTC)</p>"]
+            f"<p>{_e(counted(o.alerts, 'alert'))}, {_e(when(o.start))} to {_e(when(o.end))} (UTC)</p>"]
     body += [f'<p class="note">{_e(note)}</p>' for note in notes(o)]
     body += [_table(["figure", "value"], _figures(report, report.stopped_out > 0)),
              "<h2>Equity</h2>", chart([(o.scripts or "equity", o.equity)]), "<h2>Plugins</h2>"]
@@ -149,7 +151,7 @@ def compare_html(comparison: Comparison) -> str:
     if a.outcome.open or b.outcome.open:   # a losing position left open is not in the profit: said beside it
         rows.append(["open at the end, not in the profit", open_count(a.outcome), open_count(b.outcome)])
     body = [f"<h1>{_e(title)}</h1>",
-            f"<p>{_e(a.outcome.alerts)} alerts, {_e(when(a.outcome.start))} to "
+            f"<p>{_e(counted(a.outcome.alerts, 'alert'))}, {_e(when(a.outcome.start))} to "
             f"{_e(when(a.outcome.end))} (UTC)</p>"]
     body += [f'<p class="note">{_e(note)}</p>' for note in notes(a.outcome, b.outcome)]
     body += [_table(["figure", f"a: {la}", f"b: {lb}"], rows),

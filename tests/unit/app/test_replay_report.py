@@ -120,6 +120,14 @@ def test_no_loss_and_no_trade_give_n_a():
     assert json.loads(to_json(empty))["profit_factor"] is None
 
 
+def test_one_alert_is_said_in_the_singular_in_every_rendering():
+    # A replay of one alert said "1 alerts", in the text, the HTML and a comparison.
+    one = build(Outcome(alerts=1, start=T0, end=T0))
+    assert "replay of scripts: 1 alert, " in text(one) and "<p>1 alert, " in html(one)
+    both = compare(one, one)
+    assert " over 1 alert\n" in compare_text(both) and "<p>1 alert, " in compare_html(both)
+
+
 def test_a_bad_result_is_refused_naming_it():
     with pytest.raises(ValueError, match="trend on moonhook.db:1: result 'ok'"):
         Decision(A[0], "trend", "ok")

@@ -28,3 +28,9 @@ def test_one_plugin_a_failed_file_none_differing_and_some_to_catch_up():
 def test_alerts_held_while_paused():
     view = {"scripts": "scripts-next", "plugins": plugins(1), "alerts": 7, "differ": 0, "behind": 0, "held": 3}
     assert line(view) == "shadow: scripts-next, 1 plugin, 7 alerts, 0 differ, 3 held while paused"
+
+
+def test_one_alert_that_differs_is_said_in_the_singular():
+    # It said "1 alerts, 1 differ".
+    view = {"scripts": "scripts-next", "plugins": plugins(1), "alerts": 1, "differ": 1, "latest_differing": 1}
+    assert line(view) == "shadow: scripts-next, 1 plugin, 1 alert, 1 differs (latest #1)"

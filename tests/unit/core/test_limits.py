@@ -359,3 +359,9 @@ async def test_the_administrators_are_told_when_a_money_limit_is_reached_once_wi
     async with running(tmp_path / "2", monitor=watched) as engine:  # neither set: the watch does not look
         await trio.sleep(0.1)
         assert not [m for m in await told(engine) if m[1].startswith("limit reached")]
+
+
+def test_the_limits_line_says_one_position_in_the_singular():
+    # max_open_positions = 1 (one trade at a time, a common prop-firm rule) read "1 positions".
+    assert limits_text({"max_open_positions": 1}) == "1 position"
+    assert limits_text({"max_open_positions": 3, "max_order_volume": 1.0}) == "1 lot an order, 3 positions"
