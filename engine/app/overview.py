@@ -13,6 +13,7 @@ import math
 import re
 from typing import Any
 
+from engine.domain.times import when
 from engine.domain.words import counted
 
 DAY = 86_400
@@ -60,8 +61,9 @@ def located(message: str | None) -> dict[str, Any]:
 
 def last_errors(rows: list[dict[str, Any]], load_errors: dict[str, str], refused: list[dict[str, Any]],
                 limit: int = ERRORS) -> list[dict[str, Any]]:
-    """Up to ``limit`` errors, those standing now first: each file that does not load, each
-    plugin's last error (its hook's, or its failed reload's), then the orders refused, newest
+    """Up to ``limit`` errors, those standing now first: each file that does not load (no version
+    of it serving, or its last save refused while the previous version serves: then with its
+    plugin), each plugin's last hook error, then the orders refused, newest
     first. Each: {kind (load, plugin, order), at (None when not kept), plugin, file, line,
     message}; an order's also alert_id and symbol."""
     out: list[dict[str, Any]] = []
@@ -70,9 +72,11 @@ def last_errors(rows: list[dict[str, Any]], load_errors: dict[str, str], refused
         out.append({"kind": "load", "at": None, "plugin": None, "file": file, "line": where["line"],
                     "message": message})
     for row in rows:
-        if row.get("last_error") and row.get("state") != "failed":
+        if row.get("last_error") and row.get("file") not in load_errors:   # those are listed above
+            # "failed" with a version serving: its file's last save did not load, a load error too
+            kind = "load" if row.get("state") == "failed" else "plugin"
             where = located(row["last_error"])
-            out.append({"kind": "plugin", "at": None, "plugin": row["name"], "file": where["file"] or row["file"],
+            out.append({"kind": kind, "at": None, "plugin": row["name"], "file": where["file"] or row["file"],
                         "line": where["line"], "message": row["last_error"]})
     for order in refused:
         out.append({"kind": "order", "at": order["at"], "plugin": order["plugin"], "file": None, "line": None,
@@ -86,6 +90,28 @@ def today(alerts: dict[str, int], orders: dict[str, int]) -> dict[str, int]:
     orders sent to the broker, orders refused (by the broker, or vetoed by a plugin's on_order)."""
     return {"alerts": alerts["alerts"], "rejections": alerts["rejected"], "failed": alerts["failed"],
             "orders": orders["sent"], "refused_orders": orders["refused"]}
+
+
+def health_line(health: dict[str, Any]) -> str:
+    """``/health``'s JSON as ``moonhook status`` prints it first, ``key=value`` two spaces apart,
+    the values in words rather than JSON: ``status=degraded  ...  plugins=1 loaded, 1 enabled
+    load_errors=bad.lua  broker_connected=yes  broker_warnings=none  last_stop_out=none``."""
+    def said(key: str, value: Any) -> str:
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if value is None or value == [] or value == {}:
+            return "none"
+        if key == "plugins" and isinstance(value, dict):
+            return f"{value.get('loaded', 0)} loaded, {value.get('enabled', 0)} enabled"
+        if key == "last_stop_out" and isinstance(value, dict):
+            return f"{when(value['time'])}, net {value['net']:+,.2f} {value.get('currency') or ''}".rstrip()
+        if isinstance(value, dict):   # load_errors: the files; the messages follow the plugin table
+            return ", ".join(str(k) for k in value)
+        if isinstance(value, list):
+            return "; ".join(str(v) for v in value)
+        return str(value)
+
+    return "  ".join(f"{key}={said(key, value)}" for key, value in health.items())
 
 
 def line(view: dict[str, Any]) -> str:

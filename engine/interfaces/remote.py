@@ -13,7 +13,7 @@ import trio
 from engine.domain.config import Settings
 from engine.domain.times import when
 from engine.app.check_text import check_text
-from engine.app.overview import line as overview_line
+from engine.app.overview import health_line, line as overview_line
 from engine.app.shadow import line as shadow_line
 
 
@@ -151,7 +151,7 @@ async def status(settings: Settings) -> int:
             health = _json(await client.get("/health"))  # the details with the token, the state word without
         except httpx.HTTPError as e:
             return _unanswered(settings, e)
-        print("  ".join(f"{k}={v}" for k, v in health.items()))
+        print(health_line(health))
         if not token:   # the state word alone: say why the account, the day and the plugins are not shown
             print("moonhook: the account, the day and the plugins are shown with server.api_token, which the "
                   "configuration does not set", file=sys.stderr)
@@ -167,8 +167,9 @@ async def status(settings: Settings) -> int:
         print(overview_line(overview))
     rows = [("plugin", "state", "guard", "calls", "errors", "timeouts", "p50 us", "p99 us", "memory KB", "last error")]
     for p in listing.get("plugins", []):
+        memory = p.get("memory_bytes")   # None: no worker (a file that never loaded), shown "-" as 0 KB would mislead
         rows.append((p["name"], p["state"], "yes" if p.get("guard") else "", p["calls"], p["errors"], p["timeouts"],
-                     _num(p.get("p50_us")), _num(p.get("p99_us")), _num((p.get("memory_bytes") or 0) / 1024),
+                     _num(p.get("p50_us")), _num(p.get("p99_us")), _num(None if memory is None else memory / 1024),
                      p.get("last_error") or ""))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
