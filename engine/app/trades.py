@@ -94,7 +94,8 @@ def curve_of(first: float | None, moves: list[tuple[float, float, float]], balan
 
 def by_plugin(grouped: dict[int, list[dict[str, Any]]], openers: dict[int, str]) -> dict[str, dict[str, Any]]:
     """Per plugin that opened positions: {trades (positions with a deal out), profit, commission,
-    swap, net}, over every deal out (a part closed counts), from the deals by position."""
+    swap, net}, over every deal out (a part closed counts), from the deals by position; a plugin
+    whose positions are all open and cost nothing yet has no row."""
     out: dict[str, dict[str, Any]] = {}
     for position, group in grouped.items():
         name = openers.get(position) or UNKNOWN
@@ -110,7 +111,14 @@ def by_plugin(grouped: dict[int, list[dict[str, Any]]], openers: dict[int, str])
         entry["swap"] = round(entry["swap"] + swap, 2)
     for entry in out.values():
         entry["net"] = round(entry["profit"] + entry["commission"] + entry["swap"], 2)
-    return out
+    return _moved(out)
+
+
+def _moved(plugins: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The rows of ``plugins`` with a trade closed or money moved (an entry's commission): a
+    position still open that cost nothing says nothing yet, as it is no point of the curve."""
+    return {name: entry for name, entry in plugins.items()
+            if entry["trades"] or entry["profit"] or entry["commission"] or entry["swap"]}
 
 
 def closed_trades(deals: list[dict[str, Any]], openers: dict[int, str], since: float | None = None
@@ -152,7 +160,7 @@ def summary_view(summary: dict[str, Any], openers: dict[int, str], balance: floa
     for entry in plugins.values():
         entry["net"] = round(entry["profit"] + entry["commission"] + entry["swap"], 2)
     return {"trades": [trade(p, grouped[p], openers.get(p)) for p in summary["page"]], "closed": summary["closed"],
-            "equity": thin(curve, CURVE_POINTS), "equity_points": len(curve), "by_plugin": plugins}
+            "equity": thin(curve, CURVE_POINTS), "equity_points": len(curve), "by_plugin": _moved(plugins)}
 
 
 def thin(points: list[dict[str, Any]], most: int) -> list[dict[str, Any]]:

@@ -72,6 +72,22 @@ async def test_the_trades_page_on_paper_answers_what_the_whole_history_does(tmp_
         assert year["by_plugin"]["unknown"]["trades"] == 3 * COPIES   # no order of the ledger opened the copies
 
 
+async def test_a_position_still_open_that_cost_nothing_is_no_plugins_row(tmp_path):
+    # The Trades page of a first session showed "Net by plugin: engine 0.00" above "No closed
+    # trades yet": a row for a position still open, no trade closed and no money moved.
+    async with running(tmp_path) as engine:
+        ops = Operations(engine)
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.09"))["status"] == "done"
+        view = await ops.trades()
+        assert (view["closed"], view["equity"], view["by_plugin"]) == (0, [], {}), view
+        assert (await _whole_history(engine, 100, 0))["by_plugin"] == {}
+    async with running(tmp_path / "commission", paper=PaperConfig(commission_per_lot=7.0)) as engine:
+        assert (await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.09"))["status"] == "done"
+        view = await Operations(engine).trades()   # an entry's commission moved money: its row stays, as its point
+        assert view["by_plugin"]["engine"]["trades"] == 0 and view["by_plugin"]["engine"]["net"] < 0, view
+        assert len(view["equity"]) == 2 and view == await _whole_history(engine, 100, 0)
+
+
 def _plan(db, sql: str, args: list) -> str:
     return " | ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", args))
 
