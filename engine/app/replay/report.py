@@ -243,6 +243,14 @@ def cash(x: float) -> str:
     return f"{money(x):,.2f}"
 
 
+def drawdown_text(dd: Drawdown) -> str:
+    """"500.00 (4.82% of 10,382.00)"; "0.00 (no position opened)" without a curve, where the
+    peak would read as a balance of 0.00."""
+    if dd.peak_time is None:
+        return f"{cash(dd.money)} (no position opened)"
+    return f"{cash(dd.money)} ({opt(dd.percent, '%')} of {cash(dd.peak)})"
+
+
 def opt(x: float | None, suffix: str = "") -> str:
     return "n/a" if x is None else f"{x:,.2f}{suffix}"
 
@@ -317,7 +325,7 @@ def text(report: Report) -> str:
     lines += [
         f"trades         {report.trades} ({report.wins} won)",
         f"profit         {cash(report.profit)} (commission {cash(report.commission)})",
-        f"max drawdown   {cash(dd.money)} ({opt(dd.percent, '%')} of {cash(dd.peak)})",
+        f"max drawdown   {drawdown_text(dd)}",
         f"win rate       {opt(report.win_rate, '%')}",
         f"profit factor  {opt(report.profit_factor)}",
     ]

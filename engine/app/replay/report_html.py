@@ -14,7 +14,7 @@ from html import escape
 
 from engine.domain.words import counted
 
-from engine.app.replay.report import (RESULTS, Report, cash, notes, num, open_count, open_text, opt,
+from engine.app.replay.report import (RESULTS, Report, cash, drawdown_text, notes, num, open_count, open_text, opt,
                                       order_text, stopped_text, unexecuted_counts, waiting_text, when)
 from engine.app.replay.report_compare import Comparison, side_text, trades_shown
 
@@ -85,7 +85,7 @@ def _figures(report: Report, stopped: bool) -> list[list[str]]:
     dd = report.drawdown
     return [["trades", f"{report.trades} ({report.wins} won)"],
             ["profit", cash(report.profit)], ["commission", cash(report.commission)],
-            ["max drawdown", f"{cash(dd.money)} ({opt(dd.percent, '%')} of {cash(dd.peak)})"],
+            ["max drawdown", drawdown_text(dd)],
             ["win rate", opt(report.win_rate, "%")], ["profit factor", opt(report.profit_factor)],
             *([["stopped out", stopped_text(report)]] if stopped else [])]
 

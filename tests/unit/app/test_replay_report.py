@@ -128,6 +128,13 @@ def test_one_alert_is_said_in_the_singular_in_every_rendering():
     assert " over 1 alert\n" in compare_text(both) and "<p>1 alert, " in compare_html(both)
 
 
+def test_a_replay_that_opened_no_position_says_so_for_its_drawdown():
+    # Every alert rejected: it said "max drawdown   0.00 (n/a of 0.00)", as if the account held nothing.
+    none = build(Outcome(alerts=3, start=T0, end=T0 + HOUR))
+    assert "max drawdown   0.00 (no position opened)\n" in text(none)
+    assert "<td>0.00 (no position opened)</td>" in html(none)
+
+
 def test_a_bad_result_is_refused_naming_it():
     with pytest.raises(ValueError, match="trend on moonhook.db:1: result 'ok'"):
         Decision(A[0], "trend", "ok")
