@@ -9,7 +9,7 @@ import re
 from typing import Iterable
 
 from quart import Blueprint, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
@@ -71,6 +71,8 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
     async def http_error(e: HTTPException):
         if e.code == 413:  # Werkzeug's words name no limit; the webhook's do
             return {"error": f"the body is larger than {server.max_body} bytes (server.max_body)"}, 413
+        if isinstance(e, NotFound) and e.description == NotFound.description:   # no route, not a handler's 404
+            return {"error": f"no route {request.method} {request.path}: the routes are in docs/http-api.md"}, 404
         return {"error": e.description or e.name}, e.code or 500
 
     @app.errorhandler(Exception)

@@ -310,6 +310,17 @@ async def test_an_alert_id_past_64_bits_is_no_alert_not_a_server_error(tmp_path)
     assert huge.json() == {"error": f"no alert {2 ** 63}"}
 
 
+async def test_a_route_there_is_not_is_named_and_the_reference_given(tmp_path):
+    """A newcomer's guess (``/api/pnl``) was answered with Werkzeug's "The requested URL was not
+    found on the server. If you entered the URL manually please check your spelling ..."."""
+    async with running(tmp_path) as engine, serving(engine) as client:
+        guess = await client.get("/api/pnl", headers=AUTH)
+        no_alert = await client.get("/api/alerts/7", headers=AUTH)
+    assert guess.status_code == 404 and guess.json() == {"error": "no route GET /api/pnl: the routes are in "
+                                                                  "docs/http-api.md"}
+    assert no_alert.json() == {"error": "no alert 7"}   # a handler's own 404 keeps its words
+
+
 async def test_the_api_cancels_one_of_moonhooks_pending_orders_through_every_plugins_on_order(tmp_path):
     watch = "function on_order(o) store.set('seen', o.kind .. ':' .. o.plugin .. ':' .. tostring(o.ticket)) end"
     async with running(tmp_path, {"watch": watch}) as engine, serving(engine) as client:
