@@ -10,6 +10,7 @@ from typing import Any
 from engine.adapters.notify.bot import MAX_TEXT, text_length
 from engine.app.overview import limits_text
 from engine.domain.times import when
+from engine.domain.words import counted
 
 MAX_ROWS = 30               # table rows shown; the rest are counted
 
@@ -22,6 +23,7 @@ def status_text(view: dict[str, Any], pause: dict[str, Any]) -> str:
             ("plugins", f"{plugins['enabled']}/{plugins['loaded']} enabled"),
             ("broker", f"{view['broker']} {'connected' if view['broker_connected'] else 'DISCONNECTED'}")]
     rows += [("⚠ broker", warning) for warning in view["broker_warnings"]]
+    rows += [("⚠ script", f"{file} does not load: /plugins") for file in view.get("load_errors") or {}]
     if stopped := view.get("last_stop_out"):   # the last: the broker closed positions for want of margin
         level = f" ({stopped['margin_level']:g}%)" if stopped["margin_level"] is not None else ""
         rows.append(("⚠ stopout", f"{len(stopped['tickets'])} closed, net {stopped['net']:+.2f}{level}"))
@@ -34,7 +36,7 @@ def status_text(view: dict[str, Any], pause: dict[str, Any]) -> str:
         rows += [(k, f"{account[k]:.2f} {currency}") for k in ("balance", "equity")]
     rows.append(("positions", positions["error"] if isinstance(positions, dict) else str(len(positions))))
     if isinstance(view["orders"], list) and view["orders"]:
-        rows.append(("pending", f"{len(view['orders'])} orders"))
+        rows.append(("pending", counted(len(view["orders"]), "order")))
     rows.append(("alerts", f"{view['alerts_in_progress']} in progress"))
     rows.append(("limits", limits_text(view["limits"])))
     state = "▶️ <b>running</b>"

@@ -282,6 +282,16 @@ async def test_status_shows_the_accounts_limits(tmp_path):
     assert "limits    0.5 lots an order, 4 positions, price within 0.2%" in status, status
 
 
+async def test_status_says_a_script_that_does_not_load_and_one_pending_order_in_the_singular(tmp_path):
+    # /status said "plugins 1/1 enabled" and nothing of the file that did not load, and "pending 1 orders".
+    clock = Clock()
+    async with running(tmp_path, {"broken": "plugin = {priority = 'high'}\n"}) as engine:
+        await process(engine, "buylimit EURUSD volume=0.1 price=1.05")
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        status = html_plain((await ask(commands, chat.say("/status"))).text)
+    assert "\npending   1 order\n" in status and "\n⚠ script  broken.lua does not load: /plugins\n" in status, status
+
+
 async def test_trades_tells_the_days_closed_trades_their_net_and_who_opened_them(tmp_path):
     clock = Clock()
     async with running(tmp_path) as engine:
