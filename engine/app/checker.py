@@ -49,7 +49,7 @@ async def check_files(paths: list[Path], config: EngineConfig = EngineConfig(),
         empty.mkdir()
         # No shadow: it would make its folder, which `moonhook run` refuses to start without.
         trial = replace(config, scripts=empty, data=Path(tmp) / "data", broker="paper", shadow=ShadowConfig())
-        named: dict[str, list[str]] = {}   # plugin name -> the files naming it
+        named: dict[tuple[Path, str], list[str]] = {}   # (folder, plugin name) -> the files naming it
         declared: dict[str, list[str]] = {}   # plugin name -> the params its script declares
         async with open_engine(trial, stop_timeout=2.0) as engine:
             for path in files:
@@ -66,16 +66,17 @@ def server_findings(server: ServerConfig, settings_name: str = "moonhook.toml") 
     return [Finding(settings_name, None, "warning", note)] if note is not None else []
 
 
-def _clashes(named: dict[str, list[str]]) -> list[Finding]:
-    """A plugin name two files give: each loads alone here, but ``moonhook run`` serves the
-    name from one file only (the one that served it last; if not known, from none)."""
+def _clashes(named: dict[tuple[Path, str], list[str]]) -> list[Finding]:
+    """A plugin name two files of one folder give: each loads alone here, but ``moonhook run``
+    serves the name from one file only (the one that served it last; if not known, from none).
+    Two folders are two runs' (the live scripts and the shadow's, say): no clash between them."""
     return [Finding(file, None, "error", f"plugin {name!r} is also named by "
                                          f"{', '.join(f for f in files if f != file)}: moonhook run serves it from one "
                                          "file at most; give each its own plugin.name")
-            for name, files in sorted(named.items()) if len(files) > 1 for file in files]
+            for (_, name), files in sorted(named.items()) if len(files) > 1 for file in files]
 
 
-async def _check_one(engine, path: Path, named: dict[str, list[str]], declared: dict[str, list[str]]) -> list[Finding]:
+async def _check_one(engine, path: Path, named: dict[tuple[Path, str], list[str]], declared: dict[str, list[str]]) -> list[Finding]:
     file = path.name
     if not path.is_file():
         return [Finding(file, None, "error", f"no such file or folder: {path}")]
@@ -85,7 +86,7 @@ async def _check_one(engine, path: Path, named: dict[str, list[str]], declared: 
         plugin = await engine.load(path)
     except PluginError as e:
         return [e.finding()]
-    named.setdefault(plugin.name, []).append(file)
+    named.setdefault((path.parent.resolve(), plugin.name), []).append(file)
     declared[plugin.name] = list(plugin.meta.params)
     out: list[Finding] = []
     try:

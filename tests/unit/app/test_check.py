@@ -143,3 +143,23 @@ def test_check_warns_of_a_timer_that_never_runs(tmp_path):
     assert "no_every.lua: warning: on_timer is never called: plugin.every is not set" in p.stdout
     assert "no_timer.lua: warning: plugin.every is set but no on_timer is defined" in p.stdout
     assert "both.lua: warning" not in p.stdout
+
+
+def test_check_of_the_live_and_the_shadow_folder_finds_no_clash_between_them(tmp_path):
+    """shadow.md's next version, `moonhook check scripts scripts-next`: each folder's demo.lua was
+    an error, "plugin 'demo' is also named by : ...", naming no file, though each folder is a run
+    of its own. A clash within one folder is still one."""
+    init = subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "init", "bot"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
+    bot = tmp_path / "bot"
+    (bot / "scripts-next").mkdir()
+    (bot / "scripts-next" / "demo.lua").write_text((bot / "scripts" / "demo.lua").read_text())
+    p = subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "check", "scripts", "scripts-next"], cwd=bot,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and "error" not in p.stdout, p.stdout + p.stderr
+    (bot / "scripts-next" / "copy.lua").write_text('plugin = {name = "demo"}\nfunction on_alert(a) end\n')
+    p = subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "check", "scripts", "scripts-next"], cwd=bot,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "copy.lua: error: plugin 'demo' is also named by demo.lua: " in p.stdout, p.stdout
