@@ -25,6 +25,7 @@ from engine.domain.alerts import Alert, SymbolMap
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import BrokerError, Closed, Connection, Dropped, Event, Fill, Notice, Overturned, StopOut
 from engine.domain.config import EngineConfig
+from engine.domain.words import counted
 from engine.core.metrics import Metrics
 from engine.core.monitor import Monitor
 from engine.adapters.notify import Notifier
@@ -374,7 +375,7 @@ class Engine:
         for row in rows:
             self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter(), DURABLE, row["received_at"])
         if rows:
-            log.warning("recovering %d alerts journaled before a stop: %s", len(rows),
+            log.warning("recovering %s journaled before a stop: %s", counted(len(rows), "alert"),
                         ", ".join(str(r["id"]) for r in rows[:20]) + (" ..." if len(rows) > 20 else ""))
         return len(rows)
 
@@ -386,7 +387,7 @@ class Engine:
         with trio.move_on_after(timeout) as scope:
             await self.drain()
         if scope.cancelled_caught:
-            log.warning("stopping with %d alerts unprocessed; they are processed at the next start", self._pending)
+            log.warning("stopping with %s unprocessed, for the next start", counted(self._pending, "alert"))
         for name in [p.name for p in self.plugins]:
             with trio.move_on_after(timeout), suppress(SandboxError):
                 await self.unload(name)

@@ -52,6 +52,7 @@ from engine.core.watch import watch as watch_files
 from engine.domain.alerts import Alert
 from engine.domain.config import EngineConfig
 from engine.domain.orders import BrokerError, Closed, Dropped, Event, Fill
+from engine.domain.words import counted
 
 log = logging.getLogger("moonhook.shadow")
 
@@ -194,7 +195,7 @@ class Shadow:
                     await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, lifecycle.changed,
                                                 lifecycle.stop), name="shadow file watcher")
                 await lifecycle.load_all()
-                log.info("shadow: %d plugins from %s", len(self.plugins), self.folder)
+                log.info("shadow: %s from %s", counted(len(self.plugins), "plugin"), self.folder)
                 nursery.start_soon(self._broker_events, name="shadow broker events")
                 task_status.started()
                 await self._alerts()

@@ -33,6 +33,7 @@ from engine.domain.alerts import Alert
 from engine.domain.id_ranges import IdRuns, ranges
 from engine.adapters.storage.switches import GUARD, PAUSE, PLUGIN, SERVED, Switch, Switches
 from engine.domain.times import when
+from engine.domain.words import counted
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import AlertJournal, Database
 from engine.core.events import Events
@@ -235,8 +236,8 @@ class Switchboard:
         for row in rows:
             await self._writer.set_status(row["id"], "paused", None)
         if rows:
-            log.warning("paused: %d alerts journaled before the stop are held as paused, not executed: %s",
-                        len(rows), ", ".join(str(r["id"]) for r in rows[:20]) + (" ..." if len(rows) > 20 else ""))
+            log.warning("paused: %s journaled before the stop held, not executed: %s", counted(len(rows), "alert"),
+                        ", ".join(str(r["id"]) for r in rows[:20]) + (" ..." if len(rows) > 20 else ""))
 
     # -- plugins --------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from engine.adapters.storage import Database, OrderLedger, Settled
 from engine.core.events import Events
 from engine.core.reports import describe_settled
 from engine.domain.orders import BrokerError, OrderRequest, OrderResult
+from engine.domain.words import counted
 
 log = logging.getLogger("moonhook.engine")
 
@@ -57,8 +58,8 @@ async def settle_unknown(database: Database, ledger: OrderLedger, broker: Broker
         await broker.wait_connected(math.inf)
         left = [cid for cid in left if not await settled(database, ledger, broker, events, cid, notifier=notifier)]
     if left:
-        log.warning("order ledger: %d orders whose answer was lost are still not known at the broker; they stay "
-                    "unknown until the next start: %s", len(left), ", ".join(left[:20]))
+        log.warning("order ledger: %s whose answer was lost still not known at the broker, unknown until the "
+                    "next start: %s", counted(len(left), "order"), ", ".join(left[:20]))
     return left
 
 

@@ -4,7 +4,10 @@ before it goes on serving, and the trader is shown where: the overview's errors 
 
 from __future__ import annotations
 
-from support.e2e_support import init, outcome
+import re
+import shutil
+
+from support.e2e_support import init, outcome, until
 
 BROKEN = """plugin = {priority = 10, guard = true}
 function on_alert(a)
@@ -34,4 +37,30 @@ def test_a_save_that_does_not_load_is_shown_at_its_line_while_the_last_good_vers
     status = user.moonhook("status", "--config", "moonhook.toml", cwd="bot")
     rows = {line.split()[0]: line.split()[1] for line in status.stdout.splitlines()[2:] if line.split()}
     assert rows["demo"] == "failed" and "demo.lua:5: error: " in status.stdout, outcome(status)
+    assert run.interrupt() == 0
+
+
+ONE_OF_PLURAL = re.compile(r"(?<![\d.,])\b1 (?!lot\b)[a-z]+s\b")   # "1 alerts"; "1.5 lots" is no count
+
+
+def test_a_first_session_of_one_of_everything_says_each_count_in_the_singular(user):
+    """The README's first steps, one alert, one order, one position, one plugin: each command's
+    output holds no "1 alerts" (`moonhook backup` said it, replay and the shadow line too)."""
+    config, _ = init(user, "bot")
+    config.append('\n[shadow]\nscripts = "next"\n')
+    (user.home / "bot" / "next").mkdir()
+    shutil.copy(user.home / "bot" / "scripts" / "demo.lua", user.home / "bot" / "next" / "demo.lua")
+    run = user.start("run", config=config, cwd="bot")
+    said = [run.banner]
+    sent = user.moonhook("send", "buy EURUSD risk=1 sl=1.0800 tp=1.0950 price=1.0850", cwd="bot")
+    assert sent.returncode == 0, outcome(sent)
+    until(lambda: run.get("/api/shadow"), lambda shadow: shadow["alerts"] == 1, "the shadow's run of the alert")
+    for command in (("status",), ("backup", "backups/today.db"), ("check",),
+                    ("replay", "--scripts", "scripts", "--alerts", "data/moonhook.db"),
+                    ("replay", "--scripts", "scripts", "--compare", "next", "--alerts", "data/moonhook.db")):
+        done = user.moonhook(*command, cwd="bot")
+        assert done.returncode == 0, outcome(done)
+        said.append(done.stdout + done.stderr)
+    assert ", 1 alert, " in said[2] and "shadow: next, 1 plugin, 1 alert, 0 differ" in said[1], said
+    assert not [m[0] for text in said for m in ONE_OF_PLURAL.finditer(text)], said
     assert run.interrupt() == 0

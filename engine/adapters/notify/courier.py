@@ -24,6 +24,7 @@ from engine.adapters.storage import Database
 from engine.adapters.storage.deliveries import Deliveries, Delivery
 from engine.adapters.notify.backoff import Backoff
 from engine.domain.config.telegram import KINDS, TelegramConfig
+from engine.domain.words import counted
 from engine.adapters.notify.bot import (MAX_TEXT, Bot, RetryAfter, TelegramError, escape, message_parts,
                                         text_length)
 
@@ -164,8 +165,8 @@ class Courier:
                     lane.alone, apart = len(batch), True
                     break
                 if error.permanent:
-                    log.warning("Telegram refused %d messages for chat %s for good (%s); they are dropped",
-                                len(batch), lane.chat, error)
+                    log.warning("Telegram refused %s for chat %s for good (%s): dropped",
+                                counted(len(batch), "message"), lane.chat, error)
                     await self._mark(self._deliveries.mark_failed, batch, str(error))
                     break
                 if isinstance(error, RetryAfter):
@@ -176,8 +177,8 @@ class Courier:
                         d.uncertain = True
                     await self._mark(self._deliveries.mark_uncertain, batch, str(error))
                 wait = backoff.next() if error.code != 401 else 60.0  # 401: the token was revoked
-                log.warning("Telegram: %s; chat %s tries again in %.1f s (%d messages waiting)",
-                            error, lane.chat, wait, len(lane.queue))
+                log.warning("Telegram: %s; chat %s tries again in %.1f s (%s waiting)",
+                            error, lane.chat, wait, counted(len(lane.queue), "message"))
                 await trio.sleep(wait)
             else:
                 await self._mark(self._deliveries.mark_sent, batch)
