@@ -76,7 +76,8 @@ def _clashes(named: dict[tuple[Path, str], list[str]]) -> list[Finding]:
             for (_, name), files in sorted(named.items()) if len(files) > 1 for file in files]
 
 
-async def _check_one(engine, path: Path, named: dict[tuple[Path, str], list[str]], declared: dict[str, list[str]]) -> list[Finding]:
+async def _check_one(engine, path: Path, named: dict[tuple[Path, str], list[str]],
+                     declared: dict[str, list[str]]) -> list[Finding]:
     file = path.name
     if not path.is_file():
         return [Finding(file, None, "error", f"no such file or folder: {path}")]
