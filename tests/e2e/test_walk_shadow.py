@@ -49,7 +49,7 @@ def test_shadow_scripts_decide_beside_the_live_ones_and_only_the_live_orders_tra
     assert [(d["id"], d["symbol"]) for d in shadow["differences"]] == [(rejected, "EURUSD")]
     assert run.get("/api/shadow?limit=1")["differences"][0]["differences"] == differs["differences"]
     status = user.moonhook("status", "--config", "bot/moonhook.toml")
-    assert f"shadow: scripts-next, 1 plugin, 2 alerts, 1 differ (latest #{rejected})" in status.stdout, \
+    assert f"shadow: scripts-next, 1 plugin, 2 alerts, 1 differs (latest #{rejected})" in status.stdout, \
         outcome(status)
 
     # The live paper account: the one live order, none of the shadow's two.
