@@ -13,21 +13,25 @@ def test_a_second_engine_on_the_same_folder_or_port_stops_before_it_starts(user)
     first = user.start("run", "--config", "bot/moonhook.toml", config=config)
     before = first.get("/api/alerts")["alerts"]
 
-    other = user.home / "bot" / "other.toml"  # the same settings on another port, private as init makes them
-    other.write_text(config.path.read_text(encoding="utf-8").replace(f"port = {first.port}", f"port = {free_port()}"))
-    other.chmod(0o600)
+    settings = config.path.read_text(encoding="utf-8")
+    for name, text in (("other.toml", settings.replace(f"port = {first.port}", f"port = {free_port()}")),
+                       ("elsewhere.toml", settings.replace('data = "data"', 'data = "data-elsewhere"'))):
+        (user.home / "bot" / name).write_text(text)
+        (user.home / "bot" / name).chmod(0o600)   # private, as init makes them
+    twice = user.moonhook("run", "--config", "bot/moonhook.toml")     # the same started again: folder and port
     same_folder = user.moonhook("run", "--config", "bot/other.toml")
-    same_port = user.moonhook("run", "--config", "bot/moonhook.toml")
+    same_port = user.moonhook("run", "--config", "bot/elsewhere.toml")
 
-    assert same_folder.returncode == 2, outcome(same_folder)
     data = (user.home / "bot" / "data").resolve()
-    assert same_folder.stderr.strip() == (
-        f"moonhook: the data folder {data} is in use by another moonhook (process {first.process.pid}): stop it "
-        "first, or give this one its own [engine] data folder")
+    for refused in (twice, same_folder):   # which process holds it, not only that the port is taken
+        assert refused.returncode == 2, outcome(refused)
+        assert refused.stderr.strip() == (
+            f"moonhook: the data folder {data} is in use by another moonhook (process {first.process.pid}): stop "
+            "it first, or give this one its own [engine] data folder")
     assert same_port.returncode == 2, outcome(same_port)
     assert same_port.stderr.startswith(f"moonhook: cannot listen on 127.0.0.1:{first.port}: ")
     assert "moonhook already running" in same_port.stderr
-    for refused in (same_folder, same_port):  # nothing started: no plugin loaded, no line but the one
+    for refused in (twice, same_folder, same_port):  # nothing started: no plugin loaded, no line but the one
         assert len(refused.stderr.strip().splitlines()) == 1, outcome(refused)
 
     # The first engine goes on alone, its journal as it was.
