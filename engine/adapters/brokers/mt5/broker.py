@@ -359,8 +359,8 @@ class MT5Broker(Broker):
         except Unknown:
             return
         if external:
-            log.info("MetaTrader 5: %d positions opened outside moonhook (shown, not touched): %s", len(external),
-                     ", ".join(f"{p['ticket']} {p['symbol']}" for p in external[:10]))
+            log.info("MetaTrader 5: opened outside moonhook, shown and not touched (%d): %s", len(external),
+                     ", ".join(f"position {p['ticket']} {p['symbol']}" for p in external[:10]))
         await self._poll()
 
     async def _poll(self, orders: bool = True, watch: bool = True) -> None:
