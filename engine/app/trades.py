@@ -13,8 +13,9 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
+from engine.domain.curve import CURVE_POINTS, Block, blocks_of, by_hours, hour_of, hour_stretch, stretch
+
 UNKNOWN = "unknown"  # the key, in the profit by plugin, of positions no plugin of moonhook opened
-CURVE_POINTS = 2_000  # at most this many points of the equity curve go to the dashboard
 
 
 def positions_of(deals: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
@@ -70,9 +71,13 @@ def equity_curve(deals: list[dict[str, Any]], balance: float | None) -> list[dic
     closed a position, oldest first: {time, profit (the running total, net: money paid in or out
     is no profit), balance (when the account's balance now is known: it, less what the later
     deals and payments brought), and a payment's ``paid`` (signed)}."""
-    moves = [(d["time"], d["profit"] + d["commission"] + d.get("swap", 0.0), d.get("amount", 0.0)) for d in deals
-             if d["profit"] or d["commission"] or d.get("swap") or d["entry"] != "in"]
-    return curve_of(deals[0]["time"] if deals else None, moves, balance)  # deals come oldest first
+    return curve_of(deals[0]["time"] if deals else None, moves_of(deals), balance)  # deals come oldest first
+
+
+def moves_of(deals: list[dict[str, Any]]) -> list[tuple[float, float, float]]:
+    """The (time, move, paid) of each of ``deals`` (oldest first) that moved the balance or closed."""
+    return [(d["time"], d["profit"] + d["commission"] + d.get("swap", 0.0), d.get("amount", 0.0)) for d in deals
+            if d["profit"] or d["commission"] or d.get("swap") or d["entry"] != "in"]
 
 
 def curve_of(first: float | None, moves: list[tuple[float, float, float]], balance: float | None
@@ -90,6 +95,59 @@ def curve_of(first: float | None, moves: list[tuple[float, float, float]], balan
     if start is not None and points:
         points[0]["balance"] = round(start, 2)
     return points
+
+
+def drawn_curve(first: float | None, balance: float | None, moves: list[tuple[float, float, float]] | None = None,
+                blocks: list[Block] | None = None) -> tuple[list[dict[str, Any]], int]:
+    """The curve as the page draws it (``thin``, or ``from_blocks`` where ``by_hours``) and how many
+    points it has whole, from every move (``curve_of``'s) or, where the broker keeps them, the
+    hours' blocks (only when ``by_hours``: else the moves)."""
+    if moves is not None:
+        if not moves or not by_hours(len(moves) + 1, hour_of(moves[0][0]), hour_of(moves[-1][0])):
+            whole = curve_of(first, moves, balance)
+            return thin(whole, CURVE_POINTS), len(whole)
+        blocks = blocks_of(moves, balance is not None)
+    assert blocks is not None, "the moves or the blocks"
+    return from_blocks(first, blocks, balance), 1 + sum(b.moves for b in blocks) if blocks else 0
+
+
+def from_blocks(first: float | None, blocks: list[Block], balance: float | None) -> list[dict[str, Any]]:
+    """The thinned curve of the hours' ``blocks`` (oldest first): its first point (nothing made yet),
+    then of each stretch of whole hours its lowest, highest and last point, in time order. A
+    payment's point is no different from the others here (no ``paid``): its money is in the balance."""
+    if not blocks:
+        return []
+    profit_all, paid_all = sum(b.last.profit for b in blocks), sum(b.last.paid for b in blocks)
+    start = None if balance is None else balance - (profit_all + paid_all)
+    points = [{"time": first, "profit": 0.0, **({"balance": round(start, 2)} if start is not None else {})}]
+    profit = paid = 0.0
+    picked: list[tuple[tuple[int, int], float, float, float]] = []  # ((block, which), time, profit, paid)
+    group = None
+    for i, b in enumerate(blocks):
+        at = hour_stretch(b.hour, blocks[0].hour, blocks[-1].hour)
+        if at != group:
+            points.extend(_picked(picked, start))
+            picked, group = [], at
+        marks = [((i, k), m.time, profit + m.profit, paid + m.paid) for k, m in enumerate((b.low, b.high, b.last))]
+        picked = marks if not picked else [min(picked[0], marks[0], key=lambda m: _value(m, start)),
+                                           max(picked[1], marks[1], key=lambda m: _value(m, start)), marks[2]]
+        profit, paid = profit + b.last.profit, paid + b.last.paid
+    points.extend(_picked(picked, start))
+    return points
+
+
+def _value(mark: tuple[tuple[int, int], float, float, float], start: float | None) -> float:
+    return mark[2] + mark[3] if start is not None else mark[2]
+
+
+def _picked(picked: list[tuple[tuple[int, int], float, float, float]], start: float | None
+            ) -> list[dict[str, Any]]:
+    """A stretch's lowest, highest and last, each once, in time order (by block, then time)."""
+    out = []
+    for _, at, profit, paid in sorted({(m[0][0], *m[1:]): m for m in picked}.values(), key=lambda m: (m[0][0], m[1])):
+        out.append({"time": at, "profit": round(profit, 2),
+                    **({"balance": round(start + profit + paid, 2)} if start is not None else {})})
+    return out
 
 
 def by_plugin(grouped: dict[int, list[dict[str, Any]]], openers: dict[int, str]) -> dict[str, dict[str, Any]]:
@@ -135,15 +193,15 @@ def closed_trades(deals: list[dict[str, Any]], openers: dict[int, str], since: f
 def trades_view(deals: list[dict[str, Any]], openers: dict[int, str], balance: float | None,
                 limit: int, offset: int = 0) -> dict[str, Any]:
     """``GET /api/trades``: ``limit`` closed trades (newest first, after the ``offset`` newest),
-    how many there are, the equity curve thinned to ``CURVE_POINTS`` and how many points it
-    has whole, and the profit by plugin, from ``deals`` (oldest first). Only the trades shown
+    how many there are, the equity curve thinned to ``CURVE_POINTS`` (``drawn_curve``) and how many
+    points it has whole, and the profit by plugin, from ``deals`` (oldest first). Only the trades shown
     are made whole: a year's history holds 150,000 of them."""
     grouped = positions_of(deals)
     ends = [(at, p) for p, group in grouped.items() if (at := closed_at(group)) is not None]
     shown = heapq.nlargest(offset + limit, ends)[offset:]  # as sorting them all, newest first
-    curve = equity_curve(deals, balance)
+    equity, points = drawn_curve(deals[0]["time"] if deals else None, balance, moves_of(deals))
     return {"trades": [trade(p, grouped[p], openers.get(p)) for _, p in shown], "closed": len(ends),
-            "equity": thin(curve, CURVE_POINTS), "equity_points": len(curve),
+            "equity": equity, "equity_points": points,
             "by_plugin": by_plugin(grouped, openers)}
 
 
@@ -151,7 +209,7 @@ def summary_view(summary: dict[str, Any], openers: dict[int, str], balance: floa
     """``trades_view`` from a broker's ``trade_summary`` (the same answer): only the page's
     positions are made whole, the counts and sums come made, the curve is made of the moves."""
     grouped = positions_of(summary["deals"])
-    curve = curve_of(summary["first"], summary["moves"], balance)
+    equity, points = drawn_curve(summary["first"], balance, summary["moves"], summary["blocks"])
     plugins: dict[str, dict[str, Any]] = {}
     for name, sums in summary["by_opener"].items():
         entry = plugins.setdefault(name or UNKNOWN, {"trades": 0, "profit": 0.0, "commission": 0.0, "swap": 0.0})
@@ -160,24 +218,28 @@ def summary_view(summary: dict[str, Any], openers: dict[int, str], balance: floa
     for entry in plugins.values():
         entry["net"] = round(entry["profit"] + entry["commission"] + entry["swap"], 2)
     return {"trades": [trade(p, grouped[p], openers.get(p)) for p in summary["page"]], "closed": summary["closed"],
-            "equity": thin(curve, CURVE_POINTS), "equity_points": len(curve), "by_plugin": _moved(plugins)}
+            "equity": equity, "equity_points": points, "by_plugin": _moved(plugins)}
 
 
 def thin(points: list[dict[str, Any]], most: int) -> list[dict[str, Any]]:
     """At most ``most`` (at least 5) of the curve's ``points``, as they are: the first and the last,
-    and of each of (most - 2) // 3 stretches of the rest its lowest, its highest and its last
-    point, in time order, so that no drawdown's bottom and no peak is lost to the thinning. The
-    value is what the dashboard draws: the balance where the account told it, else the profit."""
+    and of each of (most - 2) // 3 equal stretches of the time between them its lowest, its highest
+    and its last point, in time order, so that no drawdown's bottom and no peak is lost to the
+    thinning. The value is what the dashboard draws: the balance where the account told it, else
+    the profit. (A curve of whole hours is thinned so from its hours' blocks: ``from_blocks``.)"""
     if len(points) <= most:
         return points
-    inner, buckets = points[1:-1], (most - 2) // 3
-    kept = [points[0]]
-    for b in range(buckets):
-        stretch = inner[b * len(inner) // buckets:(b + 1) * len(inner) // buckets]
-        if stretch:
-            low = min(range(len(stretch)), key=lambda i: _drawn(stretch[i]))
-            high = max(range(len(stretch)), key=lambda i: _drawn(stretch[i]))
-            kept.extend(stretch[i] for i in sorted({low, high, len(stretch) - 1}))
+    inner, stretches = points[1:-1], (most - 2) // 3
+    low, high = inner[0]["time"], inner[-1]["time"]
+    kept, i = [points[0]], 0
+    while i < len(inner):
+        at, j, lowest, highest = stretch(inner[i]["time"], low, high, stretches), i, i, i
+        while j < len(inner) and stretch(inner[j]["time"], low, high, stretches) == at:
+            lowest = j if _drawn(inner[j]) < _drawn(inner[lowest]) else lowest
+            highest = j if _drawn(inner[j]) > _drawn(inner[highest]) else highest
+            j += 1
+        kept.extend(inner[k] for k in sorted({lowest, highest, j - 1}))
+        i = j
     kept.append(points[-1])
     return kept
 

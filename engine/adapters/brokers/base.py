@@ -160,8 +160,10 @@ class Broker(ABC):
         order opened the position, None for none: {trades (positions with a deal out), profit,
         commission, swap}}, unrounded), first (the first deal's time, None without deals), moves
         ([(time, profit + commission + swap, money paid in or out)] of each deal that moved the
-        balance or closed, oldest first)}. None (the default): the caller makes them of ``history``. Raises
-        BrokerError when the broker cannot be asked."""
+        balance or closed, oldest first) or, where the curve is drawn from its hours
+        (engine/domain/curve.py's ``by_hours``), None and blocks (the hours' ``Block``, oldest
+        first)}. None (the default): the caller makes them of ``history``. Raises BrokerError when
+        the broker cannot be asked."""
         return None
 
     async def closed_deals(self, since: float) -> list[dict[str, Any]] | None:

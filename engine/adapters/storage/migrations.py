@@ -311,6 +311,47 @@ _EARLIER = ("excluded.opened_deal IS NOT NULL AND (opened_deal IS NULL OR "
 PAPER_CLOSED = "opened_deal IS NOT NULL AND closed_at IS NOT NULL AND round(volume_out - volume_in, 8) >= 0"
 
 
+def _v21(db: sqlite_utils.Database) -> None:
+    # The paper books' equity curve summed up by the hour (engine/domain/curve.py's Block), kept by
+    # triggers with the deals: the Trades page draws a year from its hours (8,760 rows), not from
+    # every deal that moved the balance (300,000 in a busy year, read and made into points after
+    # each fill). A deal after the hour's last (time, deal) updates its row in place; one booked
+    # before it (a price of an older time) sums the hour up again from its deals.
+    db.execute("CREATE TABLE paper_curve (hour INTEGER PRIMARY KEY, moves INTEGER NOT NULL, low REAL NOT NULL, "
+               "low_time REAL NOT NULL, high REAL NOT NULL, high_time REAL NOT NULL, total REAL NOT NULL, "
+               "last_time REAL NOT NULL, last_deal INTEGER NOT NULL)")
+    hour, move, later = "CAST(NEW.time / 3600 AS INTEGER)", f"({PAPER_MOVE.format('NEW.')})", (
+        "EXISTS (SELECT 1 FROM paper_curve WHERE hour = {} AND (last_time, last_deal) > (NEW.time, NEW.deal))")
+    db.execute(f"""CREATE TRIGGER paper_curve_next AFTER INSERT ON paper_deals
+        WHEN ({PAPER_MOVES.format("NEW.")}) AND NOT {later.format(hour)} BEGIN
+        INSERT INTO paper_curve VALUES ({hour}, 1, {move}, NEW.time, {move}, NEW.time, {move}, NEW.time, NEW.deal)
+        ON CONFLICT (hour) DO UPDATE SET moves = moves + 1,
+            low = CASE WHEN total + excluded.total < low THEN total + excluded.total ELSE low END,
+            low_time = CASE WHEN total + excluded.total < low THEN excluded.last_time ELSE low_time END,
+            high = CASE WHEN total + excluded.total > high THEN total + excluded.total ELSE high END,
+            high_time = CASE WHEN total + excluded.total > high THEN excluded.last_time ELSE high_time END,
+            total = total + excluded.total, last_time = excluded.last_time, last_deal = excluded.last_deal;
+    END""")
+    db.execute(f"""CREATE TRIGGER paper_curve_earlier AFTER INSERT ON paper_deals
+        WHEN ({PAPER_MOVES.format("NEW.")}) AND {later.format(hour)} BEGIN {_HOUR_AGAIN.format(hour=hour)}; END""")
+    for (h,) in db.execute(f"SELECT DISTINCT CAST(time / 3600 AS INTEGER) FROM paper_deals "
+                           f"WHERE {PAPER_MOVES.format('')}").fetchall():
+        db.execute(_HOUR_AGAIN.format(hour=":hour"), {"hour": h})
+
+
+# A deal that moved the balance or closed (engine/app/trades.py's moves_of), and its move.
+PAPER_MOVES = "{0}profit != 0 OR {0}commission != 0 OR {0}entry != 'in'"
+PAPER_MOVE = "COALESCE({0}profit, 0) + COALESCE({0}commission, 0)"
+# One hour's row of paper_curve made again of its deals, ``hour`` an SQL expression.
+_RUN = (f"(SELECT time, deal, SUM(move) OVER (ORDER BY time, deal ROWS UNBOUNDED PRECEDING) AS run FROM "
+        f"(SELECT time, deal, {PAPER_MOVE.format('')} AS move FROM paper_deals WHERE time >= {{hour}} * 3600 "
+        f"AND time < ({{hour}} + 1) * 3600 AND ({PAPER_MOVES.format('')})))")
+_HOUR_AGAIN = (f"INSERT OR REPLACE INTO paper_curve SELECT {{hour}}, (SELECT COUNT(*) FROM {_RUN}), lo.run, lo.time, "
+               f"hi.run, hi.time, la.run, la.time, la.deal FROM (SELECT run, time FROM {_RUN} ORDER BY run, time, deal "
+               f"LIMIT 1) lo, (SELECT run, time FROM {_RUN} ORDER BY run DESC, time, deal LIMIT 1) hi, "
+               f"(SELECT run, time, deal FROM {_RUN} ORDER BY time DESC, deal DESC LIMIT 1) la")
+
+
 # Append only: a released migration is never edited, the next change is a new function.
 MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14,
-                                     _v15, _v16, _v17, _v18, _v19, _v20)
+                                     _v15, _v16, _v17, _v18, _v19, _v20, _v21)

@@ -442,6 +442,9 @@ async def test_the_exposure_of_a_journal_from_before_it_is_made_from_its_positio
         db.db.execute("ALTER TABLE mt5_sends DROP COLUMN plugin")
         db.db.execute("DROP TRIGGER paper_trades_deal")                   # and without schema 19's positions
         db.db.execute("DROP TABLE paper_trades")
+        for trigger in ("next", "earlier"):                              # and without schema 21's curve
+            db.db.execute(f"DROP TRIGGER paper_curve_{trigger}")
+        db.db.execute("DROP TABLE paper_curve")
         db.db.execute("PRAGMA user_version = 9")
     db.close()
     db = Database(tmp_path / "moonhook.db")

@@ -3,8 +3,11 @@
 ``paper_trades`` holds a row a position, kept by a trigger with the deals (migration 20): the
 closed trades are counted and paged newest first through the index paper_trades_closed, and
 only the deals of the page's positions are read; the profit by opener (the plugin of the
-position's opening deal, the order ledger's opener on paper) is grouped in SQL. The equity
-curve still needs each deal that moved the balance: (time, amount, 0 paid: no payments on paper).
+position's opening deal, the order ledger's opener on paper) is grouped in SQL. The equity curve
+is read from ``paper_curve``, its hours' blocks kept by triggers too (migration 21), wherever it
+is drawn from them (engine/domain/curve.py's ``by_hours``: a year is 8,760 rows); a curve of a few
+points, or of less than STRETCHES hours, is read a deal at a time: (time, amount, 0 paid: no
+payments on paper).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import trio
 
 from engine.adapters.brokers.paper.history import read_deals
 from engine.adapters.storage.database import Database
-from engine.adapters.storage.migrations import PAPER_CLOSED
+from engine.adapters.storage.migrations import PAPER_CLOSED, PAPER_MOVE, PAPER_MOVES
+from engine.domain.curve import Block, Mark, by_hours
 
 COUNT = f"SELECT COUNT(*) FROM paper_trades WHERE {PAPER_CLOSED}"
 # Newest first, ties as heapq.nlargest on (closed_at, position) breaks them; OFFSET skips index entries only.
@@ -39,10 +43,16 @@ def _apart(database: Database, limit: int, offset: int) -> dict[str, Any]:
                          "SELECT opener, COUNT(*) FILTER (WHERE outs > 0), SUM(profit), SUM(commission) "
                          "FROM paper_trades GROUP BY opener")}
         first = conn.execute("SELECT MIN(time) FROM paper_deals").fetchone()[0]
-        moves = conn.execute("SELECT time, COALESCE(profit, 0) + COALESCE(commission, 0), 0.0 FROM paper_deals "
-                             "WHERE profit != 0 OR commission != 0 OR entry != 'in' ORDER BY time, deal").fetchall()
+        blocks = [Block(hour, moves, Mark(low_time, low, 0.0), Mark(high_time, high, 0.0), Mark(last_time, total, 0.0))
+                  for hour, moves, low, low_time, high, high_time, total, last_time in conn.execute(
+                      "SELECT hour, moves, low, low_time, high, high_time, total, last_time FROM paper_curve "
+                      "ORDER BY hour")]
+        moves = None if blocks and by_hours(1 + sum(b.moves for b in blocks), blocks[0].hour, blocks[-1].hour) \
+            else conn.execute(f"SELECT time, {PAPER_MOVE.format('')}, 0.0 FROM paper_deals "
+                              f"WHERE {PAPER_MOVES.format('')} ORDER BY time, deal").fetchall()
         deals = read_deals(conn, " WHERE d.position IN (SELECT value FROM json_each(?))", [_json(page)])
-    return {"closed": closed, "page": page, "deals": deals, "by_opener": by_opener, "first": first, "moves": moves}
+    return {"closed": closed, "page": page, "deals": deals, "by_opener": by_opener, "first": first, "moves": moves,
+            "blocks": None if moves is not None else blocks}
 
 
 @contextmanager
