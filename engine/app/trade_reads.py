@@ -48,7 +48,12 @@ class TradeReads:
             deals, openers = found, await self._openers({d["position"] for d in found})
         else:
             deals, openers = await self._deals(since - LOOKBACK)
-            if _trades.unopened(deals, since):  # a position held longer: its trade is read from the whole history
+            held = _trades.unopened(deals, since)  # positions held longer: read apart, else in the whole history
+            theirs = await self.engine.broker.position_deals(held) if held else None
+            if theirs is not None:
+                deals = _trades.with_positions(deals, theirs)
+                openers = await self._openers({d["position"] for d in deals})
+            if held and (theirs is None or _trades.unopened(deals, since)):
                 deals, openers = await self._deals(None)
         # A month of deals made into trades: off the loop, as the overview asks after each deal.
         return await trio.to_thread.run_sync(_trades.closed_since, deals, openers, since, limit)
@@ -56,7 +61,8 @@ class TradeReads:
     async def closed_today(self, now: float) -> dict[str, Any]:
         """The overview's trades closed today and their net ({} when the broker cannot say).
         The dashboard asks on every alert, and on MetaTrader 5 a read is a month of deal history
-        through the link orders go through: it is read again only after a deal was told, on a
+        (and the deals of each position held longer, ``Broker.position_deals``) through the link
+        orders go through: it is read again only after a deal was told, on a
         new day, or after TODAY_EVERY seconds (a position closed by hand is no deal of ours)."""
         key = (self.engine.deals_told, day_start(now, self.engine.config.day_zone))
         if self.today is None or self.today[0] != key or now - self.today[1] >= TODAY_EVERY:

@@ -248,12 +248,20 @@ def _drawn(point: dict[str, Any]) -> float:
     return point["balance"] if "balance" in point else point["profit"]
 
 
-def unopened(deals: list[dict[str, Any]], since: float) -> bool:
-    """Whether a position with a deal out at ``since`` or later has no deal in among ``deals``:
-    it opened before them, and its trade cannot be made of them (held longer than they reach)."""
+def unopened(deals: list[dict[str, Any]], since: float) -> set[int]:
+    """The positions with a deal out at ``since`` or later and no deal in among ``deals``: they
+    opened before them, and their trades cannot be made of them (held longer than they reach)."""
     grouped = positions_of(deals)
-    return any(not any(d["entry"] == "in" for d in group)
-               for group in grouped.values() if any(d["entry"] != "in" and d["time"] >= since for d in group))
+    return {p for p, group in grouped.items() if any(d["entry"] != "in" and d["time"] >= since for d in group)
+            and not any(d["entry"] == "in" for d in group)}
+
+
+def with_positions(deals: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``deals`` (oldest first) with those of some positions read whole (``theirs``) in place of
+    what ``deals`` held of them, oldest first."""
+    read = {d["position"] for d in theirs}
+    merged = [d for d in deals if d["position"] not in read or d["entry"] == "balance"] + theirs
+    return sorted(merged, key=lambda d: (d["time"], d["ticket"]))
 
 
 def closed_since(deals: list[dict[str, Any]], openers: dict[int, str], since: float, limit: int) -> dict[str, Any]:

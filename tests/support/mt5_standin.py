@@ -611,6 +611,9 @@ def _seconds(value):
 def _history(name, kind, ticket_key, time_key, convert, date_from, date_to, group, ticket, position):
     """Deals or orders of the history: by ``ticket`` (the order's), ``position``, or a date range."""
     def body(st, _):
+        if kind == "deal":   # what was asked of the history (the last 500), for a test to tell whole reads from ranges
+            st.put("deal_reads", st.get("deal_reads", [])[-499:] + [
+                [_seconds(date_from) if date_from is not None else None, ticket, position]])
         shown = st.get("history_shown")
         rows = [r for r in st.rows(kind) if shown is None or r["ticket"] in shown[kind]]
         if ticket is not None:
@@ -1297,6 +1300,10 @@ class Terminal:
 
     def history_orders(self):
         return self._read(lambda st: [_order(st, o)._asdict() for o in st.rows("history_order")])
+
+    def deal_reads(self):
+        """The last 500 history_deals_get asked: [date_from (Unix seconds, None), ticket, position]."""
+        return self._read(lambda st: st.get("deal_reads", []))
 
     def deals(self):
         """Every deal of the history, the opening balance deal (type 2) first."""

@@ -12,7 +12,7 @@ follow a request (a market fill) or a price (a pending order triggered, a stop h
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import trio
 
@@ -171,6 +171,14 @@ class Broker(ABC):
         ``since`` or later, wherever it opened, where the broker can find those positions without
         reading the history before them; None (the default): the caller looks in ``history``.
         Raises BrokerError when the broker cannot be asked."""
+        return None
+
+    async def position_deals(self, positions: Iterable[int]) -> list[dict[str, Any]] | None:
+        """Every deal, oldest first, as ``history`` gives them, of each of ``positions``, where the
+        broker can read a position's deals apart (MetaTrader 5's ``history_deals_get(position=)``):
+        a trade held longer than a read of recent history reaches is made of them, not of the whole
+        history. None (the default): the caller reads the whole history. Raises BrokerError when the
+        broker cannot be asked."""
         return None
 
     async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = (),

@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import replace
 from functools import partial
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import trio
 
@@ -21,7 +21,7 @@ from engine.adapters.storage import Database
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import OPENING, BrokerError, OrderRequest, OrderResult
 from engine.domain.rules import Refused, close_by_symbol, filled_meanwhile, ticket_of
-from engine.adapters.brokers.mt5 import change, constants as c, netting
+from engine.adapters.brokers.mt5 import change, constants as c, deal_reads, netting
 from engine.adapters.brokers.mt5.accounts import settle_account
 from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
@@ -32,13 +32,12 @@ from engine.adapters.brokers.mt5.clock import ServerClock
 from engine.adapters.brokers.mt5.orders import (deal_request, entry_request, expiration, fillings, fresh_price,
                                                 normalise_volume, tag_for)
 from engine.adapters.brokers.mt5.pending import PendingWatch
-from engine.adapters.brokers.mt5.rows import deal_rows, doubt_row, order_row, position_row, symbol_spec
+from engine.adapters.brokers.mt5.rows import doubt_row, order_row, position_row, symbol_spec
 from engine.adapters.brokers.mt5.send import Sender, plain
 from engine.adapters.brokers.mt5.session import Session, Unknown
 
 log = logging.getLogger("moonhook.mt5")
 
-DAY = 86_400
 TAKEN_DAYS = 90  # a magic number seen in this much deal history is another's (``magic.py``)
 # Seconds a symbol's specification is used before it is read again. Its tick value moves with
 # the rate between its profit currency and the account's (USDJPY's in a USD account, EURGBP's
@@ -168,13 +167,10 @@ class MT5Broker(Broker):
         return [order_row(o, self.book, self.config, self.server_clock) for o in rows or ()]
 
     async def history(self, since: float | None = None) -> list[dict[str, Any]]:
-        """``history_deals_get(from, to)``: the trading deals and commission charges (balance
-        and credit entries left out; ``rows.deal_rows``) from ``since`` (None: all) to a day ahead of
-        now, as the terminal's clock may run ahead of ours."""
-        server = self.server_clock
-        deals = await self._read("history_deals_get", server.server(since) if since else 0,
-                                 server.server(self.clock()) + DAY)
-        return deal_rows(deals, since, self.config, server)
+        return await deal_reads.history(self, since)  # a range of the terminal's history
+
+    async def position_deals(self, positions: Iterable[int]) -> list[dict[str, Any]] | None:
+        return await deal_reads.of_positions(self, positions)
 
     async def in_doubt(self) -> list[dict[str, Any]]:
         return [doubt_row(send, self.config) for send in self.book.in_doubt()]
