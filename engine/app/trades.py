@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
-from engine.domain.curve import CURVE_POINTS, Block, blocks_of, by_hours, hour_of, hour_stretch, stretch
+from engine.domain.curve import CURVE_POINTS, Block, Mark, blocks_of, by_hours, hour_of, hour_stretch, stretch
 
 UNKNOWN = "unknown"  # the key, in the profit by plugin, of positions no plugin of moonhook opened
 
@@ -117,34 +117,36 @@ def from_blocks(first: float | None, blocks: list[Block], balance: float | None)
     payment's point is no different from the others here (no ``paid``): its money is in the balance."""
     if not blocks:
         return []
-    profit_all, paid_all = sum(b.last.profit for b in blocks), sum(b.last.paid for b in blocks)
-    start = None if balance is None else balance - (profit_all + paid_all)
+    made, paid_all = sum(b.last.profit for b in blocks), sum(b.last.paid for b in blocks)
+    start = None if balance is None else balance - (made + paid_all)
     points = [{"time": first, "profit": 0.0, **({"balance": round(start, 2)} if start is not None else {})}]
     profit = paid = 0.0
-    picked: list[tuple[tuple[int, int], float, float, float]] = []  # ((block, which), time, profit, paid)
-    group = None
+    group, picked = None, [None, None, None]   # the stretch's lowest, highest, last: (drawn, block, time, profit, paid)
     for i, b in enumerate(blocks):
         at = hour_stretch(b.hour, blocks[0].hour, blocks[-1].hour)
         if at != group:
             points.extend(_picked(picked, start))
-            picked, group = [], at
-        marks = [((i, k), m.time, profit + m.profit, paid + m.paid) for k, m in enumerate((b.low, b.high, b.last))]
-        picked = marks if not picked else [min(picked[0], marks[0], key=lambda m: _value(m, start)),
-                                           max(picked[1], marks[1], key=lambda m: _value(m, start)), marks[2]]
+            group, picked = at, [None, None, None]
+        low, high = _mark(i, b.low, profit, paid, start), _mark(i, b.high, profit, paid, start)
+        picked = [low if picked[0] is None or low[0] < picked[0][0] else picked[0],
+                  high if picked[1] is None or high[0] > picked[1][0] else picked[1],
+                  _mark(i, b.last, profit, paid, start)]
         profit, paid = profit + b.last.profit, paid + b.last.paid
     points.extend(_picked(picked, start))
     return points
 
 
-def _value(mark: tuple[tuple[int, int], float, float, float], start: float | None) -> float:
-    return mark[2] + mark[3] if start is not None else mark[2]
+def _mark(block: int, mark: Mark, profit: float, paid: float, start: float | None
+          ) -> tuple[float, int, float, float, float]:
+    """(drawn, block, time, profit, paid) of ``mark``, the hours before it having brought ``profit`` and ``paid``."""
+    p, q = profit + mark.profit, paid + mark.paid
+    return p + q if start is not None else p, block, mark.time, p, q
 
 
-def _picked(picked: list[tuple[tuple[int, int], float, float, float]], start: float | None
-            ) -> list[dict[str, Any]]:
+def _picked(picked: list[Any], start: float | None) -> list[dict[str, Any]]:
     """A stretch's lowest, highest and last, each once, in time order (by block, then time)."""
     out = []
-    for _, at, profit, paid in sorted({(m[0][0], *m[1:]): m for m in picked}.values(), key=lambda m: (m[0][0], m[1])):
+    for _, _, at, profit, paid in sorted({m[1:]: m for m in picked if m is not None}.values(), key=lambda m: m[1:3]):
         out.append({"time": at, "profit": round(profit, 2),
                     **({"balance": round(start + profit + paid, 2)} if start is not None else {})})
     return out

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
+from engine.domain.curve import blocks_of
+
 if TYPE_CHECKING:
     import sqlite_utils
 
@@ -334,9 +336,17 @@ def _v21(db: sqlite_utils.Database) -> None:
     END""")
     db.execute(f"""CREATE TRIGGER paper_curve_earlier AFTER INSERT ON paper_deals
         WHEN ({PAPER_MOVES.format("NEW.")}) AND {later.format(hour)} BEGIN {_HOUR_AGAIN.format(hour=hour)}; END""")
-    for (h,) in db.execute(f"SELECT DISTINCT CAST(time / 3600 AS INTEGER) FROM paper_deals "
-                           f"WHERE {PAPER_MOVES.format('')}").fetchall():
-        db.execute(_HOUR_AGAIN.format(hour=":hour"), {"hour": h})
+    # The profit by opener (brokers/paper/trades.py) read off an index in its order, not the table grouped
+    # in a temporary B-tree: a third of the time on a busy year's 150,000 positions, then the page's largest read.
+    db.execute("CREATE INDEX paper_trades_opener ON paper_trades (opener, outs, profit, commission)")
+    # The deals booked so far, summed up in one pass (an hour's statement each: 45 s on a busy year).
+    moves = db.execute(f"SELECT time, {PAPER_MOVE.format('')}, 0.0 FROM paper_deals WHERE {PAPER_MOVES.format('')} "
+                       "ORDER BY time, deal")
+    db.conn.executemany("INSERT INTO paper_curve VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                        [(b.hour, b.moves, b.low.profit, b.low.time, b.high.profit, b.high.time, b.last.profit,
+                          b.last.time) for b in blocks_of(moves, with_paid=False)])
+    db.execute(f"UPDATE paper_curve SET last_deal = (SELECT MAX(deal) FROM paper_deals WHERE time = last_time AND "
+               f"({PAPER_MOVES.format('')}))")
 
 
 # A deal that moved the balance or closed (engine/app/trades.py's moves_of), and its move.

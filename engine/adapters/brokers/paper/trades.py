@@ -26,6 +26,9 @@ COUNT = f"SELECT COUNT(*) FROM paper_trades WHERE {PAPER_CLOSED}"
 # Newest first, ties as heapq.nlargest on (closed_at, position) breaks them; OFFSET skips index entries only.
 PAGE = (f"SELECT position FROM paper_trades WHERE {PAPER_CLOSED} ORDER BY closed_at DESC, position DESC "
         "LIMIT ? OFFSET ?")
+# Off the index paper_trades_opener, in its order (migration 21).
+BY_OPENER = ("SELECT opener, COUNT(*) FILTER (WHERE outs > 0), SUM(profit), SUM(commission) FROM paper_trades "
+             "GROUP BY opener")
 SINCE = f"SELECT position FROM paper_trades WHERE {PAPER_CLOSED} AND closed_at >= ?"
 
 
@@ -39,9 +42,7 @@ def _apart(database: Database, limit: int, offset: int) -> dict[str, Any]:
         closed = conn.execute(COUNT).fetchone()[0]
         page = [p for (p,) in conn.execute(PAGE, [limit, offset])]
         by_opener = {plugin: {"trades": trades, "profit": profit, "commission": commission, "swap": 0.0}
-                     for plugin, trades, profit, commission in conn.execute(
-                         "SELECT opener, COUNT(*) FILTER (WHERE outs > 0), SUM(profit), SUM(commission) "
-                         "FROM paper_trades GROUP BY opener")}
+                     for plugin, trades, profit, commission in conn.execute(BY_OPENER)}
         first = conn.execute("SELECT MIN(time) FROM paper_deals").fetchone()[0]
         blocks = [Block(hour, moves, Mark(low_time, low, 0.0), Mark(high_time, high, 0.0), Mark(last_time, total, 0.0))
                   for hour, moves, low, low_time, high, high_time, total, last_time in conn.execute(
