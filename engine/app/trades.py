@@ -107,7 +107,7 @@ def drawn_curve(first: float | None, balance: float | None, moves: list[tuple[fl
             whole = curve_of(first, moves, balance)
             return thin(whole, CURVE_POINTS), len(whole)
         blocks = blocks_of(moves, balance is not None)
-    assert blocks is not None, "the moves or the blocks"
+    blocks = blocks or []
     return from_blocks(first, blocks, balance), 1 + sum(b.moves for b in blocks) if blocks else 0
 
 
@@ -209,7 +209,8 @@ def trades_view(deals: list[dict[str, Any]], openers: dict[int, str], balance: f
 
 def summary_view(summary: dict[str, Any], openers: dict[int, str], balance: float | None) -> dict[str, Any]:
     """``trades_view`` from a broker's ``trade_summary`` (the same answer): only the page's
-    positions are made whole, the counts and sums come made, the curve is made of the moves."""
+    positions are made whole, the counts and sums come made, the curve is made of the moves or,
+    on a long curve, of the hours' blocks."""
     grouped = positions_of(summary["deals"])
     equity, points = drawn_curve(summary["first"], balance, summary["moves"], summary["blocks"])
     plugins: dict[str, dict[str, Any]] = {}
