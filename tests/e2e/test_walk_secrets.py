@@ -70,19 +70,21 @@ def test_no_secret_reaches_a_log_a_file_an_answer_or_a_chat(user, tmp_path):
 
         # Telegram's calls: one without its secret, then the admin's commands, /check pasting an alert with the
         # webhook's secret in it.
-        def update(n: int, text: str) -> dict:
-            return {"update_id": n, "message": {"message_id": n, "date": int(time.time()), "text": text,
+        def update(n: int, text: str, age: int = 0) -> dict:
+            return {"update_id": n, "message": {"message_id": n, "date": int(time.time()) - age, "text": text,
                                                 "chat": {"id": ADMIN, "type": "private"},
                                                 "from": {"id": ADMIN, "is_bot": False, "first_name": "trader"}}}
 
-        def telegram(n: int, text: str, secret: str = HOOK_SECRET) -> httpx.Response:
-            return keep(httpx.post(f"{base}/telegram/5150", json=update(n, text), timeout=10,
+        def telegram(n: int, text: str, secret: str = HOOK_SECRET, age: int = 0) -> httpx.Response:
+            return keep(httpx.post(f"{base}/telegram/5150", json=update(n, text, age), timeout=10,
                                    headers={"X-Telegram-Bot-Api-Secret-Token": secret}))
 
         assert telegram(1, "/status", "guess-" + HOOK_SECRET[:8]).status_code == 401
         assert telegram(2, f"/check {ENTRY.replace('SECRET', server['secret'])}").status_code == 200
         assert telegram(3, f"/check {BAD.replace('SECRET', server['secret'])}").status_code == 200
-        assert telegram(4, "/status").status_code == 200
+        # Sent while moonhook was not listening, so refused as too old: the refusal does not quote it.
+        assert telegram(4, f"/check {ENTRY.replace('SECRET', server['secret'])}", age=3600).status_code == 200
+        assert telegram(5, "/status").status_code == 200
         until(lambda: api.call(lambda: [m.text for m in api.server.messages(TOKEN, ADMIN)]),
               lambda texts: any("running" in t for t in texts), "the answer to /status")
 
@@ -118,6 +120,7 @@ def test_no_secret_reaches_a_log_a_file_an_answer_or_a_chat(user, tmp_path):
         chats = api.call(lambda: [f"{m.chat_id} {m.text} {m.reply_markup}" for m in api.server.messages()])
 
     assert any("would send: market buy 0.1 EURUSD" in c for c in chats), chats  # /check was answered
+    assert any("while moonhook was not listening" in c for c in chats), chats  # the old one refused
     assert any("the body looks like" in a or "lots" in a for a in answers), answers
     places = {**written(user.home), "the answers": "\n".join(answers).encode(), "the chats": "\n".join(chats).encode()}
     found = [(what, where) for what, secret in secrets.items() for where, data in places.items()

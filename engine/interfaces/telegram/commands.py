@@ -51,7 +51,7 @@ ORIGIN = "telegram:/{}"
 _SEEN = 512                  # (chat, message id) remembered: a message seen twice runs once
 _NOT_HERE = "Commands are not taken in this chat: write to me privately."
 _FORWARDED = "A forwarded command is not obeyed: type it, or tap it in the menu."
-_UNLOGGED = {"check"}        # its argument is an alert, which may hold the webhook's secret: never logged
+_UNLOGGED = {"check"}        # its argument is an alert, which may hold the webhook's secret: never logged or quoted
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,9 @@ class Commands:
         name, arg = _parse(text, bot_username)
         if name is None:
             return []
-        shown = _loggable(text if name not in _UNLOGGED else f"/{name} ({len(arg)} characters)")
+        # What the log and a refusal may quote: /check's alert may hold the webhook's secret.
+        said = text.strip() if name not in _UNLOGGED else f"/{name} ({len(arg)} characters)"
+        shown = _loggable(said)
         verdict, user = self._access.check(chat, message.get("from"), message.get("sender_chat"))
         if verdict == STRANGER:
             log.warning("telegram: %s from chat %s (%s) ignored: not an admin", shown, chat_id,
@@ -129,7 +131,7 @@ class Commands:
         age = self._clock() - date
         if age > self._max_age:
             log.warning("telegram: %s from chat %s refused: sent %s ago", shown, chat_id, _ago(age))
-            return [Reply(chat_id, f"Ignored <code>{_e(text.strip()[:64])}</code>: sent {_ago(age)} ago, while "
+            return [Reply(chat_id, f"Ignored <code>{_e(said[:64])}</code>: sent {_ago(age)} ago, while "
                                    f"moonhook was not listening. Commands older than {_ago(self._max_age)} are not "
                                    "obeyed; send it again if you still mean it.")]
         log.info("telegram: chat %s (%s): %s", chat_id, _who(message.get("from")), shown)
