@@ -45,6 +45,8 @@ def test_only_the_admin_s_own_typed_commands_move_the_engine(user):
         # Each of these is handled (answered 200) and moves nothing. The admin's typed /status after them is
         # answered in its turn: updates are handled in order, so anything they did is done by then.
         post(message("/pause", sender=STRANGER))
+        # A stranger's words are logged, and cannot move the terminal's cursor to write over the log's lines.
+        post(message("/pause \x1b[1A\x1b[2K\x9b2K\u2028moonhook: stopped\x07", sender=STRANGER))
         post(message("/pause", forward_origin={"type": "user", "date": 1, "sender_user": {"id": ADMIN}}))
         post(message("/pause", kind="edited_message", edit_date=int(time.time())))
         post(message("/pause@other_bot"))
@@ -55,6 +57,8 @@ def test_only_the_admin_s_own_typed_commands_move_the_engine(user):
         until(lambda: said(GROUP), lambda texts: any("running" in t for t in texts), "the admin's /status")
         assert not paused()
         assert said(STRANGER) == []
+        assert "ignored: not an admin" in run.text()
+        assert [c for c in run.text() if not (c.isprintable() or c == "\n")] == []
         assert [t for t in said(GROUP) if "forwarded" in t] == [
             "A forwarded command is not obeyed: type it, or tap it in the menu."]
 

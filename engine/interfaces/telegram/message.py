@@ -66,5 +66,6 @@ def who(user: Any, sender_chat: Any = None) -> str:
 
 
 def loggable(text: str) -> str:
-    """One line of at most 64 characters: what a stranger typed cannot forge log lines."""
-    return cut(" ".join(text.split()), 64)
+    """One line of at most 64 printable characters, the others as "?": what a stranger typed cannot forge log
+    lines, nor move a terminal's cursor to write over them (ESC and C1 controls are no whitespace)."""
+    return cut("".join(c if c.isprintable() else "?" for c in " ".join(text.split())), 64)
