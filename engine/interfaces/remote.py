@@ -24,6 +24,12 @@ def _base_url(settings: Settings) -> str:
     return f"http://{host}:{settings.server.port}"
 
 
+def _client(settings: Settings, timeout: float, **options) -> httpx.AsyncClient:
+    """A client of the engine at ``server.host``, this machine's: never through a proxy of the environment
+    (HTTP_PROXY, ALL_PROXY), which would be handed the webhook's secret in a URL and the API token."""
+    return httpx.AsyncClient(base_url=_base_url(settings), timeout=timeout, trust_env=False, **options)
+
+
 class Unreadable(Exception):
     """An API answer that says nothing of the engine: the token refused (401, 403), or an error."""
 
@@ -61,7 +67,7 @@ async def send(settings: Settings, text: str, wait: float, dry_run: bool = False
         return 2
     if dry_run:
         return await _dry_run(settings, text)
-    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=ANSWER_TIMEOUT) as client:
+    async with _client(settings, ANSWER_TIMEOUT) as client:
         try:
             answer = await client.post(f"/webhook/{server.secret}", content=text.encode("utf-8"),
                                        headers={"Content-Type": "text/plain"})
@@ -122,7 +128,7 @@ async def _dry_run(settings: Settings, text: str) -> int:
     if not token:
         print("moonhook: send --dry-run asks the engine's API: set server.api_token", file=sys.stderr)
         return 2
-    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=10.0) as client:
+    async with _client(settings, 10.0) as client:
         try:
             answer = await client.post("/api/alerts/check", content=text.encode("utf-8"),
                                        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"})
@@ -146,7 +152,7 @@ def _unanswered(settings: Settings, e: httpx.HTTPError) -> int:
 async def status(settings: Settings) -> int:
     token = settings.server.api_token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(base_url=_base_url(settings), timeout=5.0, headers=headers) as client:
+    async with _client(settings, 5.0, headers=headers) as client:
         try:
             health = _json(await client.get("/health"))  # the details with the token, the state word without
         except httpx.HTTPError as e:
