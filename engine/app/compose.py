@@ -30,6 +30,11 @@ from engine.core.watch import watch as watch_files
 from engine.domain.config import EngineConfig
 
 
+# This machine's own addresses are called directly, never through a proxy of the environment (HTTP_PROXY): one
+# elsewhere cannot reach them, and would be handed every URL, a bot's token in each (a Bot API server run here).
+DIRECT = {f"all://{host}": None for host in ("127.0.0.1", "localhost", "[::1]")}
+
+
 SHADOW_NICE = 10  # the shadow's worker, below the engine and its live workers
 
 
@@ -97,7 +102,8 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
         # The shadow's file: its checkpoints run in its task's thread calls (see Shadow).
         shadow_database = (Database(config.shadow_database, fsync=False, autocheckpoint=False)
                            if config.shadow.enabled else None)
-        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+                                 mounts=DIRECT)
         try:
             await broker.start()
             # The shadow's worker is its own: a shadow script that wedges or kills its worker

@@ -4,10 +4,8 @@ and an alert that was not executed never exits 0."""
 
 from __future__ import annotations
 
-import socketserver
-import threading
-
 from support.e2e_support import init, outcome
+from support.proxy import proxy_in
 
 ENTRY = "buy EURUSD volume=0.1 price=1.1 sl=1.09 id=ID"
 
@@ -61,38 +59,16 @@ def test_an_alert_held_while_paused_is_not_read_as_traded(user):
     assert run.interrupt() == 0
 
 
-class _Proxy(socketserver.ThreadingTCPServer):
-    """An HTTP proxy set in the environment, as a company's network sets one: it keeps what reaches it (the
-    request line names the URL, /webhook/<secret> too, and the headers the bearer token) and answers 502."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        self.heard: list[bytes] = []
-        super().__init__(("127.0.0.1", 0), _Heard)
-
-
-class _Heard(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        self.server.heard.append(self.request.recv(65536))
-        self.request.sendall(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-
-
 def test_send_and_status_reach_the_engine_directly_past_a_proxy_set_in_the_environment(user):
     # With HTTP_PROXY set (and 127.0.0.1 not in NO_PROXY), send went to the proxy: the webhook's secret in
     # its URL, the API token in a header, both in the proxy's log; and the engine never got the alert.
     config, _ = init(user, "bot")
     run = user.start("run", "--config", "bot/moonhook.toml", config=config)
-    with _Proxy() as proxy:
-        threading.Thread(target=proxy.serve_forever, daemon=True).start()
-        address = f"http://127.0.0.1:{proxy.server_address[1]}"
-        user.env = {k: v for k, v in user.env.items() if k.lower() != "no_proxy"}
-        user.env.update(HTTP_PROXY=address, http_proxy=address, ALL_PROXY=address, all_proxy=address)
+    with proxy_in(user.env) as heard:
         sent = user.moonhook("send", "--config", "bot/moonhook.toml", ENTRY.replace("ID", "past-proxy"))
         dry = user.moonhook("send", "--config", "bot/moonhook.toml", "--dry-run", ENTRY.replace("ID", "dry"))
         status = user.moonhook("status", "--config", "bot/moonhook.toml")
-        proxy.shutdown()
     assert (sent.returncode, dry.returncode, status.returncode) == (0, 0, 0), outcome(sent) + outcome(status)
-    assert proxy.heard == []
+    assert heard == []
     assert [a["id"] for a in run.get("/api/alerts")["alerts"]] == [1]
     assert run.interrupt() == 0

@@ -13,6 +13,7 @@ import httpx
 from support.botapi import html_plain
 from support.botapi_thread import threaded_bot_api
 from support.e2e_support import init, until
+from support.proxy import proxy_in
 
 TOKEN = "5150:walk-bot-SECRET-part"
 ADMIN, STRANGER = 4242, 777
@@ -149,3 +150,18 @@ def test_the_monitor_tells_the_admin_of_a_slow_alert_and_of_memory_past_its_limi
         assert any(f"alert {sent['id']} took " in t and "(monitor.latency_alert_ms is 0.001)" in t for t in texts), texts
         assert any("MB resident, over monitor.memory_alert_mb (1 MB)" in t for t in texts), texts
         assert run.interrupt() == 0
+
+
+def test_a_bot_api_on_this_machine_is_called_directly_past_a_proxy_set_in_the_environment(user):
+    # A Bot API server run on this machine (telegram-bot-api, over plain HTTP) was called through HTTP_PROXY:
+    # the proxy got every URL, the bot's token in each, and the bot never reached its server.
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api, proxy_in(user.env) as heard:
+        config, _ = init(user, "bot")
+        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        run = user.start("run", config=config, cwd="bot")
+        run.settled(run.webhook(ENTRY)["id"])
+        until(lambda: api.call(lambda: [m.text for m in api.server.messages(TOKEN, ADMIN)]),
+              lambda texts: any("opened buy 0.1 EURUSD" in t for t in texts), "the trade told in the admin's chat")
+        assert run.interrupt() == 0
+    assert heard == []
