@@ -315,7 +315,7 @@ class Operations:
             raise _scripts.EditingOff("editing scripts from the dashboard is off (server.dashboard_edit)")
         lifecycle = self.engine.lifecycle
         folder = lifecycle.config.scripts
-        path = folder / _scripts.checked_name(name)
+        path = _scripts.script_path(folder, name)
 
         async def write() -> None:
             await trio.to_thread.run_sync(_scripts.write_atomically, folder, name, text)

@@ -77,6 +77,17 @@ def checked_name(name: str) -> str:
     return name
 
 
+def script_path(folder: Path, name: str) -> Path:
+    """The path of ``name`` (``checked_name``) in ``folder``, when what it leads to is inside ``folder``: a link
+    to a file elsewhere (put there to share a script, or ``moonhook.toml``, which holds secrets the API token
+    never gives) is neither read nor written over by the editor. Raises ScriptNameError."""
+    path = folder / checked_name(name)
+    if path.is_symlink() and not path.resolve().is_relative_to(folder.resolve()):
+        raise ScriptNameError(f"file name {name!r}: a link to a file outside {folder.name}/; the editor opens and "
+                              "saves only the files inside it (edit the file where it is)")
+    return path
+
+
 def listing(folder: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The scripts in ``folder``, by name: {name, size, modified, state, plugin}; ``state`` is
     that of the file's plugin row (None: the engine has not seen the file)."""
@@ -97,7 +108,7 @@ def read(folder: Path, name: str) -> dict[str, str]:
     """``{"name", "text", "version"}`` of ``name``, the version being the digest of its bytes (a
     save based on it is refused once the file has changed: ``unchanged``); raises
     ScriptNameError, FileNotFoundError."""
-    path = folder / checked_name(name)
+    path = script_path(folder, name)
     if not path.is_file():
         raise FileNotFoundError(f"no script {name!r} in {folder.name}/")
     data = path.read_bytes()
@@ -107,7 +118,7 @@ def read(folder: Path, name: str) -> dict[str, str]:
 def unchanged(folder: Path, name: str, based_on: str | None, new: bool) -> None:
     """Raises ScriptChanged unless a save of ``name`` may go: the file is still the version
     ``based_on`` (when given; ``*``: any version, but there), or it does not exist (``new``)."""
-    path = folder / checked_name(name)
+    path = script_path(folder, name)
     if path.exists() and not path.is_file():
         raise ScriptNameError(f"file name {name!r}: a folder (or other non-file) of that name is in "
                               f"{folder.name}/; a script cannot be saved over it")
@@ -126,7 +137,7 @@ def unchanged(folder: Path, name: str, based_on: str | None, new: bool) -> None:
 def write_atomically(folder: Path, name: str, text: str) -> Path:
     """Replaces ``name`` in ``folder`` by ``text`` at once: never half written, durable once
     returned (the file and the folder's entry fsynced). Raises ScriptNameError, OSError."""
-    path = folder / checked_name(name)
+    path = script_path(folder, name)
     data = text.encode("utf-8")
     # A hidden name: the watcher and the lifecycle ignore it (is_script).
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
