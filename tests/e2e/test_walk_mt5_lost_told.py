@@ -101,3 +101,29 @@ def test_a_cancel_judged_not_executed_after_its_answer_was_lost_that_removed_the
         assert not [t for t in said() if t.startswith(f"pending order {ticket}")]   # no drop it did not ask for
         assert terminal.sent() == 2 and run.interrupt() == 0
         assert "Traceback" not in run.text()
+
+
+def test_an_entry_whose_answer_was_lost_that_the_trade_server_refused_later_is_told_without_a_reconnection(user,
+                                                                                                          tmp_path):
+    # Not found within resolve_seconds ("not known"), the terminal linked all along; then the trade server
+    # rejects it. The poll finds it ended in the order history: refused, told once, never sent again.
+    with _told(user, tmp_path) as (said, terminal, config):
+        run = user.start("run", config=config, cwd="bot")
+        terminal.script("order_send", "late")
+        lost = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost-rejected")["id"])
+        assert lost["orders"][0]["status"] == "unknown", lost["outcome"]
+        until(said, lambda texts: any("order not known: market EURUSD" in t for t in texts), "not known, told")
+        (rejected,) = terminal.reject_late()   # the trade server had it, and rejected it
+        until(said, lambda texts: any("refused at the broker after all" in t for t in texts), "the refusal told")
+        alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] != "unknown",
+                      "the lost entry settled")
+        assert alert["orders"][0]["status"] == "refused", alert
+        assert f"order {rejected}" in alert["outcome"]["orders"][0]["error"], alert
+        opened = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-after-rejected")["id"])
+        assert opened["status"] == "done", opened["outcome"]   # a real order is not refused by it
+        texts = until(said, lambda texts: any("opened buy 0.1 EURUSD" in t for t in texts), "the next trade told")
+        told = [t for t in texts if "refused at the broker after all" in t]
+        assert len(told) == 1 and f"order {rejected}" in told[0] and "market EURUSD" in told[0], told
+        assert len(terminal.positions()) == 1 and terminal.sent() == 1   # the later entry alone
+        assert run.interrupt() == 0
+        assert "Traceback" not in run.text()

@@ -101,3 +101,23 @@ async def test_a_close_by_symbol_lost_and_run_again_while_the_history_trails_is_
         (close,) = again["outcome"]["orders"]
         assert close["unknown"] is True and close["error"].startswith("not known: the answer was lost"), again
         assert terminal.positions() == [] and terminal.sent() == 2
+
+
+async def test_an_entry_lost_that_the_trade_server_rejected_later_is_refused_for_good_at_the_next_poll(tmp_path):
+    # Not found in time ("not known"), the terminal linked all along; then the trade server rejected it. Only a
+    # reconnection looked for it again: its answer stayed "not known", and its place held in doubt, for an hour.
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.script("order_send", "late")
+        lost = await lost_answer(broker, market("a7-trend-1"))
+        assert lost.unknown, lost
+        (order,) = broker.terminal.reject_late()
+        await until(lambda: not broker.book.first_result("a7-trend-1").get("unknown"))
+        found = await broker.first_result("a7-trend-1")
+        assert (found.ok, found.unknown) == (False, False) and f"(order {order}," in found.error, found
+        assert broker.book.in_doubt() == []
+        again = await broker.execute(market("a7-trend-1"))
+        assert (again.ok, again.duplicate, again.error) == (False, True, found.error)
+        assert broker.terminal.sent() == 0 and broker.terminal.positions() == []   # never sent again
+        opened = await broker.execute(market("a8-trend-1"))
+        assert opened.ok and broker.terminal.sent() == 1

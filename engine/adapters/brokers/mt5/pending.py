@@ -16,11 +16,8 @@ between those writes still tells it).
 Its event is written down with the ticket's leaving the known ones, and kept until the engine
 has told it (``storage/untold.py``): a crash in between tells it at the next start, ``again``.
 
-A pending entry whose answer was lost and never found ("lost", ``history.py``) that the poll
-meets resting, or ended unfilled in the history, settles its send as placed, as a deal settles
-a market entry's: a repeat answers it, the engine's order ledger learns it
-(``Broker.first_result``), and it no longer holds a place in doubt; its end, unfilled, is told
-as any order's.
+Each poll first settles the entries whose answer was lost that it meets (``late.py``): a pending
+one resting, or ended unfilled, as placed (its end, unfilled, is then told as any order's).
 """
 
 from __future__ import annotations
@@ -31,7 +28,7 @@ from typing import Any
 
 import trio
 
-from engine.adapters.brokers.mt5 import constants as c
+from engine.adapters.brokers.mt5 import constants as c, late
 from engine.adapters.brokers.mt5.history import UNCHANGED, History, Terminal, alert_of, moonhooks
 from engine.domain.orders import Dropped, OrderResult, Overturned
 
@@ -59,7 +56,9 @@ class PendingWatch:
 
     async def _gone(self) -> list[Dropped | Overturned]:
         now = await self._ours()
-        await self._arrived(now)
+        if placed := await late.arrived(self._b, self._history, now):
+            # settled first: a crash in between leaves their end untold, never told twice
+            await self._b.write(self._keep, set(), placed)
         known = self._known()
         events: list[Dropped | Overturned] = []
         left = set()
@@ -78,26 +77,6 @@ class PendingWatch:
         # written with their events, kept until told: a crash before the engine tells them tells them at the start
         await self._b.write(self._keep, known, set(now) | left, events)
         return events
-
-    async def _arrived(self, now: dict[int, dict[str, Any]]) -> None:
-        """The lost sends of pending entries (their answer lost, not found in time), settled as
-        placed once they arrived after all: resting ``now``, or ended unfilled before a poll listed
-        them (found in the history by their tag; a fill is the deal's to settle), their ticket then
-        known, so that their end is told as any order's."""
-        for send in (s for s in self._b.book.in_doubt() if s["state"] == "lost" and s["kind"] == "pending"):
-            order = next((o for o in now.values() if o.get("comment") == send["tag"]), None)
-            if order is not None:
-                found = {"ticket": order["ticket"], "price": order["price_open"], "volume": order["volume_initial"]}
-            else:
-                found = await self._history.find(send["tag"], send["created_at"], send["request"].get("magic"))
-                if found is None or "ended" not in found:   # not there yet, or filled: its deal settles it
-                    continue
-            log.warning("%s: its answer was lost, and it was placed later (pending order %s)", send["tag"],
-                        found["ticket"])
-            await self._b.settle(send["tag"], OrderResult(ok=True, ticket=found["ticket"], price=found["price"],
-                                                          volume=found["volume"]))
-            if order is None:   # settled first: a crash in between leaves its end untold, never told twice
-                await self._b.write(self._keep, set(), {found["ticket"]})
 
     async def _removed(self, send: dict[str, Any], ticket: int) -> Overturned:
         """The removal ``send`` of pending order ``ticket``, which is cancelled: one judged not
