@@ -127,3 +127,33 @@ def test_an_entry_whose_answer_was_lost_that_the_trade_server_refused_later_is_t
         assert len(terminal.positions()) == 1 and terminal.sent() == 1   # the later entry alone
         assert run.interrupt() == 0
         assert "Traceback" not in run.text()
+
+
+def test_a_cancel_answered_unknown_that_the_reconnection_finds_not_executed_is_told_refused(user, tmp_path):
+    # The terminal gone with the removal's answer: "not known". Back, its order is still there: not executed
+    # (the order unchanged). The ledger kept it unknown, and the trader was never told how it ended.
+    with _told(user, tmp_path) as (said, terminal, config):
+        run = user.start("run", config=config, cwd="bot")
+        placed = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04 id=walk-limit")["id"])
+        assert placed["status"] == "done", placed["outcome"]
+        (ticket,) = [o["ticket"] for o in terminal.orders()]
+        terminal.script("order_send", "late")
+        sent = run.webhook("cancel EURUSD id=walk-lost-cancel")
+        until(lambda: terminal.hung("order_send"), lambda n: n == 1, "the removal reaching the terminal")
+        terminal.disconnect()   # gone meanwhile: the answer is lost with the terminal, looked for once it is back
+        lost = run.settled(sent["id"])
+        assert lost["orders"][0]["status"] == "unknown", lost["outcome"]
+        until(said, lambda texts: any("order not known: close EURUSD" in t for t in texts), "not known, told")
+        terminal.reconnect()
+        alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] != "unknown",
+                      "the removal settled")
+        assert alert["orders"][0]["status"] == "refused" and "unchanged" in alert["outcome"]["orders"][0]["error"], alert
+        until(said, lambda texts: any("refused at the broker after all" in t for t in texts), "the refusal told")
+        opened = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-after-cancel")["id"])
+        assert opened["status"] == "done", opened["outcome"]
+        texts = until(said, lambda texts: any("opened buy 0.1 EURUSD" in t for t in texts), "the next trade told")
+        told = [t for t in texts if "refused at the broker after all" in t]
+        assert len(told) == 1 and f"Pending order {ticket} on EURUSD stays" in told[0], told
+        assert [o["ticket"] for o in terminal.orders()] == [ticket] and terminal.sent() == 2   # not sent again
+        assert run.interrupt() == 0
+        assert "Traceback" not in run.text()

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import pytest
 
+from engine.adapters.brokers.mt5.history import UNCHANGED
 from engine.domain.orders import OrderRequest, OrderResult
 
 from support.mt5_standin import ORDER_STATE_CANCELED, ORDER_STATE_EXPIRED
-from support.mt5_support import lost_answer, mt5
+from support.mt5_support import lost_answer, mt5, until
 
 def pending(cid: str = "a1-p-1") -> OrderRequest:
     return OrderRequest("pending", cid, symbol="EURUSD", side="buy", type="limit", price=1.075, sl=1.07,
@@ -78,3 +79,33 @@ async def test_a_lost_modify_that_was_applied_is_found_done(tmp_path, change):
                                                        alert_id=2, **change))
         (order,) = broker.terminal.orders()
         assert moved.ok and {k: order[k] for k in change} == change
+
+
+@pytest.mark.parametrize("kind", ["stops", "removal", "close"])
+async def test_a_change_answered_unknown_that_the_reconnection_finds_not_executed_answers_refused(tmp_path, kind):
+    # The terminal gone with the answer for longer than the send waits: "not known". Linked again, the
+    # reconnection found it not executed (the change not in effect, the position open whole) and settled its
+    # send refused, but the request's answer stayed "not known": the engine's ledger, which asks it, kept it
+    # unknown for good.
+    async with mt5(tmp_path) as broker:
+        placed = await broker.execute(pending() if kind == "removal" else
+                                      OrderRequest("market", "a1-p-1", symbol="EURUSD", side="buy", volume=0.1,
+                                                   plugin="p", alert_id=1))
+        request = {"removal": removal(placed.ticket),
+                   "stops": OrderRequest("modify", "a2-p-1", ticket=placed.ticket, sl=1.07, plugin="p", alert_id=2),
+                   "close": OrderRequest("close", "a2-p-1", symbol="EURUSD", ticket=placed.ticket, plugin="p",
+                                         alert_id=2)}[kind]
+        broker.terminal.script("order_send", "hang")             # never reaches the server
+        lost = await lost_answer(broker, request, broker.terminal.disconnect)
+        assert lost.unknown, lost
+        assert await broker.first_result("a2-p-1") is None or (await broker.first_result("a2-p-1")).unknown
+        broker.terminal.reconnect()
+        await until(lambda: broker.book.first_result("a2-p-1") is not None
+                    and not broker.book.first_result("a2-p-1").get("unknown"))
+        found = await broker.first_result("a2-p-1")
+        assert (found.ok, found.unknown) == (False, False) and found.error.startswith("not executed: the answer was "
+                                                                                      "lost"), found
+        assert kind == "close" or found.error == UNCHANGED
+        assert broker.terminal.sent() == 1   # the entry alone: never sent again
+        left = broker.terminal.orders() if kind == "removal" else broker.terminal.positions()
+        assert [x["ticket"] for x in left] == [placed.ticket] and left[0]["sl"] == (1.07 if kind == "removal" else 0)

@@ -44,7 +44,7 @@ class Book:
         """What ``client_id`` came to: its final result, what its sends did, a refusal for good, or
         its answer lost (not known); None if it was never sent."""
         return (self.result(client_id) or self.executed_result(client_id) or self.refused_for_good(client_id)
-                or self.lost_result(client_id))
+                or self.lost_result(client_id) or self.not_executed(client_id))
 
     def finish(self, client_id: str, result: dict[str, Any]) -> None:
         with self._d.transaction() as db:
@@ -101,6 +101,17 @@ class Book:
         """The refusal a send of ``client_id`` stands by, its answer lost and its order found
         ended unfilled (``Sender.settle``'s ``stands``): known, though no final result was written."""
         return next((s["result"] for s in self._over(client_id) if s["result"] and not s["result"].get("ok")), None)
+
+    def not_executed(self, client_id: str) -> dict[str, Any] | None:
+        """The refusal of a close, removal, modify or stop change of ``client_id`` none of whose sends
+        executed and none is still not known: its answer lost, MetaTrader showed it not executed when
+        looked at again (a reconnection's look: the order unchanged, the position open whole), and no
+        final result was written (the request was answered unknown). Not an entry's: one never sent
+        stays None, so that a pause or a limit refuses it when its alert runs again."""
+        if self.not_known(client_id):
+            return None
+        refused = self._sends(client_id, ("refused",))
+        return next((s["result"] for s in reversed(refused) if s["kind"] in ("close", "modify") and s["result"]), None)
 
     def _over(self, client_id: str) -> list[dict[str, Any]]:
         return self._sends(client_id, ("done",))
