@@ -81,7 +81,7 @@ async def settled(database: Database, ledger: OrderLedger, broker: Broker, event
 
     def told(db: Any, settled: Settled) -> None:
         text = describe_settled(OrderRequest(**settled.request), result)
-        if notifier is not None and text is not None:
+        if notifier is not None and text is not None and (result.ok or settled.was != "refused"):  # told refused
             key = f"settled:{client_id}:{'done' if result.ok else 'refused'}"
             committed.append(notifier.write_in(db, "trades", text, key))
 

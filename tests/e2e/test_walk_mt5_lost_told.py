@@ -147,7 +147,8 @@ def test_a_cancel_answered_unknown_that_the_reconnection_finds_not_executed_is_t
         terminal.reconnect()
         alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] != "unknown",
                       "the removal settled")
-        assert alert["orders"][0]["status"] == "refused" and "unchanged" in alert["outcome"]["orders"][0]["error"], alert
+        (order,) = alert["outcome"]["orders"]
+        assert alert["orders"][0]["status"] == "refused" and "unchanged" in order["error"], alert
         until(said, lambda texts: any("refused at the broker after all" in t for t in texts), "the refusal told")
         opened = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-after-cancel")["id"])
         assert opened["status"] == "done", opened["outcome"]

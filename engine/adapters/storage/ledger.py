@@ -34,6 +34,7 @@ class Settled:
     alert_id: int | None
     request: dict[str, Any]
     alert_status: str | None
+    was: str = "unknown"   # the row's status before: "refused" for one the broker did (more of) later
 
 
 class OrderLedger:
@@ -79,14 +80,16 @@ class OrderLedger:
         (``Settled``); True if nothing was: answered meanwhile (its alert run again, another look);
         False while its alert's outcome is not written yet (its run goes on: looked at again later),
         unless ``alone``: the row alone, for an alert expiring now, whose outcome is written from its rows.
-        A row refused takes a ``result`` done: the broker judged a lost answer not executed, and it executed later.
+        A row refused takes a ``result`` done: the broker judged a lost answer not executed, and it executed later;
+        or one refused still that closed more (a close by symbol's part executed later, another part refused).
         ``also(db, settled)`` writes more in the same transaction (the trader's message of it: told once, whatever
         crash comes)."""
         with self._d.transaction() as db:
-            row = db.execute("SELECT o.status, a.id, a.status, a.outcome, o.plugin, o.alert_id, o.request "
+            row = db.execute("SELECT o.status, a.id, a.status, a.outcome, o.plugin, o.alert_id, o.request, o.result "
                              "FROM orders o LEFT JOIN alerts a ON a.id = o.alert_id WHERE o.client_id = ?",
                              [client_id]).fetchone()
-            if row is None or row[0] != "unknown" and not (row[0] == "refused" and result.ok):
+            overturned = row is not None and row[0] == "refused" and (result.ok or _more(row[7], result))
+            if row is None or row[0] != "unknown" and not overturned:
                 return True
             if row[2] in UNFINISHED and not alone:
                 return False
@@ -97,7 +100,7 @@ class OrderLedger:
                 status, outcome = _told(row[2], json.loads(row[3]), client_id, result)
                 db.execute("UPDATE alerts SET status = ?, outcome = ? WHERE id = ?",
                            [status, json.dumps(outcome, default=str), row[1]])
-            written = Settled(row[4], row[5], json.loads(row[6]), status)
+            written = Settled(row[4], row[5], json.loads(row[6]), status, row[0])
             if also is not None:
                 also(db, written)
         return written
@@ -195,6 +198,11 @@ def _told(status: str, outcome: dict[str, Any], client_id: str, result: OrderRes
     if status == "failed" and "error" not in outcome and orders and all(o.get("ok") for o in orders):
         status = "done"
     return status, outcome
+
+
+def _more(was: str | None, result: OrderResult) -> bool:
+    """Whether ``result`` closed positions the refusal ``was`` (plain JSON) did not."""
+    return bool(set(result.closed or ()) - set((json.loads(was) if was else {}).get("closed") or ()))
 
 
 def _named(request: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ import trio
 from engine.domain.orders import OrderRequest
 
 from support.mt5_standin import Terminal
-from support.mt5_support import mt5, until
+from support.mt5_support import lost_answer, mt5, until
 
 
 def close(cid: str, ticket: int, volume: float | None = None) -> OrderRequest:
@@ -124,3 +124,26 @@ async def test_a_close_by_symbol_part_refused_after_its_answer_was_lost_that_arr
         again = await broker.execute(request)
         assert again.ok and again.duplicate and again.closed == tickets, again
         assert broker.terminal.positions() == [] and broker.terminal.sent() == 4     # two entries, two closes
+
+
+async def test_a_close_by_symbol_part_lost_that_arrives_later_while_another_stays_refused_answers_what_it_closed(
+        tmp_path):
+    # The first position's close judged not executed (its answer lost, the position open whole), the second's
+    # refused by the server; then the first executes late. The request still answered "nothing closed", with
+    # the first's "still open" in its refusal, though its position was gone.
+    async with mt5(tmp_path) as broker:
+        tickets = [(await broker.execute(OrderRequest("market", f"a{n}-trend-open", symbol="EURUSD", side="buy",
+                                                      volume=0.1, plugin="trend", alert_id=n))).ticket for n in (1, 2)]
+        request = OrderRequest("close", "a9-trend-1", symbol="EURUSD", plugin="trend", alert_id=9)
+        broker.terminal.script("order_send", "late", "reject")
+        refused = await lost_answer(broker, request)
+        assert (refused.ok, refused.unknown, refused.closed) == (False, False, []), refused
+        assert f"position {tickets[0]} is still open" in refused.error, refused
+        assert broker.terminal.deliver_late() == [10009]
+        await until(lambda: any(getattr(e, "ticket", None) == tickets[0] for e in broker.events))   # its Closed
+        found = await broker.first_result("a9-trend-1")
+        assert (found.ok, found.closed) == (False, [tickets[0]]), found
+        assert f"position {tickets[0]}" not in found.error and "10006" in found.error, found
+        again = await broker.execute(request)
+        assert (again.ok, again.duplicate, again.closed, again.error) == (False, True, [tickets[0]], found.error)
+        assert [p["ticket"] for p in broker.terminal.positions()] == tickets[1:] and broker.terminal.sent() == 3

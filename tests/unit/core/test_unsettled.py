@@ -6,6 +6,7 @@ tests/support/mt5_standin.py, delivers it late), with its alert's outcome."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -242,3 +243,39 @@ async def test_the_trades_chat_is_told_once_how_an_order_it_was_told_not_known_e
     assert said[f"settled:{placed.client_id}:done"] == (
         "order placed after all (its answer was lost: told not known): pending buy limit 0.1 EURUSD @ 1.05 for "
         f"timer, ticket {results[2].ticket}")
+
+
+async def test_a_close_by_symbol_part_lost_that_arrives_later_while_another_stays_refused_shows_what_it_closed(
+        tmp_path):
+    # The first position's close judged not executed (its answer lost, the position open whole), the second's
+    # refused by the server; then the first executed late. The alert's order kept "nothing closed", the first's
+    # "still open" in its refusal, though its close was told; the trader is told no refusal again.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        for n in (1, 2):
+            assert (await process(engine, f"buy EURUSD volume=0.1 id=open-{n}"))["status"] == "done"
+        first, second = [p["ticket"] for p in terminal.positions()]
+        terminal.script("order_send", "late", "reject")
+        rows = []
+
+        async def close() -> None:
+            rows.append(await process(engine, "close EURUSD id=close"))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(close)
+            await until(lambda: terminal.hung("order_send") == 1)
+            (worker,) = engine.broker.helper_pids()
+            os.kill(worker, signal.SIGKILL)   # its answer lost: looked for, its position open whole
+        (row,) = rows
+        (refused,) = engine.ledger.for_alert(row["id"])
+        assert (refused["status"], refused["result"].get("closed") or []) == ("refused", []), refused
+        assert terminal.deliver_late() == [10009]                       # the first close arrives after all
+        await until(lambda: engine.ledger.for_alert(row["id"])[0]["result"].get("closed") == [first])
+        (order,) = engine.ledger.for_alert(row["id"])
+        assert order["status"] == "refused" and "10006" in order["result"]["error"], order
+        assert f"position {first}" not in order["result"]["error"], order
+        alert = engine.journal.get(row["id"])
+        assert alert["status"] == "failed" and alert["outcome"]["orders"][0]["closed"] == [first], alert
+        said = [text for _, text in await told(engine)]
+        assert not [t for t in said if "after all" in t], said
+        assert len([t for t in said if "closed by close" in t]) == 1, said
+        assert [p["ticket"] for p in terminal.positions()] == [second] and terminal.sent() == 3

@@ -54,11 +54,18 @@ class Book:
     def overturned(self, client_id: str) -> None:
         """A send of ``client_id`` written down refused (a close whose answer was lost, its position
         still open whole then) executed after all: once every send of it has executed, the request's
-        final result, a refusal, becomes what they did (``executed_result``), a repeat's answer. Kept
-        while another send of it stays refused or not known: the request did not do all it was asked."""
+        final result, a refusal, becomes what they did (``executed_result``), a repeat's answer. While
+        another send of it stays refused or not known (a close by symbol's other part), the request did
+        not do all it was asked: its refusal stays, saying what it closed and why the rest was not."""
         sends = self._sends(client_id, ("sending", "unknown", "lost", "refused", "done"))
-        if sends and all(s["state"] == "done" and (s["result"] or {}).get("ok") for s in sends):
+        ok = [s for s in sends if s["state"] == "done" and (s["result"] or {}).get("ok")]
+        if sends and len(ok) == len(sends):
             self.finish(client_id, self.executed_result(client_id))
+        elif ok and self.result(client_id) is not None:
+            failed = [s["result"]["error"] for s in sends if s not in ok and (s["result"] or {}).get("error")]
+            closed = (self.executed_result(client_id) or {}).get("closed") or []
+            self.finish(client_id, {"ok": False, "closed": closed, "error": "; ".join(dict.fromkeys(failed)),
+                                    "unknown": bool(self.not_known(client_id))})
 
     # -- sends by tag -----------------------------------------------------------------------
 
