@@ -10,7 +10,7 @@ from __future__ import annotations
 import trio
 
 from engine.core.limits import Limits
-from engine.domain.orders import OrderRequest
+from engine.domain.orders import Fill, OrderRequest
 
 from support.engine_support import process, running
 from support.mt5_standin import Terminal
@@ -121,3 +121,26 @@ async def test_an_entry_lost_that_the_trade_server_rejected_later_is_refused_for
         assert broker.terminal.sent() == 0 and broker.terminal.positions() == []   # never sent again
         opened = await broker.execute(market("a8-trend-1"))
         assert opened.ok and broker.terminal.sent() == 1
+
+
+async def test_an_entry_whose_deal_a_poll_told_just_before_it_was_written_lost_is_settled_at_the_next_poll(tmp_path):
+    # Its answer lost, not found in time; its deal came just then, and a poll told it while the send was still
+    # being looked for, before "lost" was written: no later deal settles it, and its request stayed "not known".
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        settle = broker.settle
+
+        async def deal_told_meanwhile(tag, result, stands=False):
+            if result.unknown:   # the look's end: its deal arrives, and a poll tells it, before this is written
+                assert broker.terminal.deliver_late() == [10009]
+                await until(lambda: any(isinstance(e, Fill) and e.client_id == "a7-trend-1" for e in broker.events))
+            return await settle(tag, result, stands)
+        broker.settle = deal_told_meanwhile
+        broker.terminal.script("order_send", "late")
+        lost = await lost_answer(broker, market("a7-trend-1"))
+        assert lost.unknown, lost
+        (position,) = broker.terminal.positions()
+        await until(lambda: broker.book.first_result("a7-trend-1").get("ok"))
+        found = await broker.first_result("a7-trend-1")
+        assert (found.ok, found.ticket) == (True, position["ticket"]) and broker.book.in_doubt() == [], found
+        assert len([e for e in broker.events if isinstance(e, Fill)]) == 1 and broker.terminal.sent() == 1

@@ -8,7 +8,8 @@ order's. A market entry the order history has ended with nothing filled (the tra
 rejected it late, or cancelled a FOK or IOC order) was refused, and that refusal stands: never
 sent again, as ``History.resolve`` settles one it finds so. Without this look, only a
 reconnection (``resolve_left``) would have found it, and the trader, told "not known", would
-not learn its end until then.
+not learn its end until then. A market entry found filled was done: its deal, read by a poll
+while it was still looked for (just before "lost" was written), settles it no more.
 """
 
 from __future__ import annotations
@@ -34,13 +35,18 @@ async def arrived(broker: Terminal, history: History, resting: dict[int, dict[st
             found = {"ticket": order["ticket"], "price": order["price_open"], "volume": order["volume_initial"]}
         else:
             found = await history.find(send["tag"], send["created_at"], send["request"].get("magic"))
-            if found is None or "ended" not in found:   # not there yet, or filled: its deal settles it
+            if found is None or "ended" not in found and send["kind"] == "pending":   # filled: its deal settles it
                 continue
         if send["kind"] == "market":
             if found.get("ended"):
                 log.warning("%s: its answer was lost, and the history has it %s later", send["tag"], found["ended"])
                 said = f"not executed: the answer was lost, and MetaTrader's history has it {found['ended']}"
                 await broker.settle(send["tag"], OrderResult.refused(said), stands=True)
+            else:   # its deal told by a poll before "lost" was written: no deal read later settles it
+                log.warning("%s: its answer was lost, and it was found at the broker later (ticket %s)", send["tag"],
+                            found["ticket"])
+                await broker.settle(send["tag"], OrderResult(ok=True, ticket=found["ticket"], price=found.get("price"),
+                                                             volume=found.get("volume")))
             continue
         log.warning("%s: its answer was lost, and it was placed later (pending order %s)", send["tag"], found["ticket"])
         await broker.settle(send["tag"], OrderResult(ok=True, ticket=found["ticket"], price=found["price"],
