@@ -8,7 +8,7 @@ import json
 import time
 from typing import Any
 
-from engine.adapters.brokers.mt5.constants import ACTION_REMOVE
+from engine.adapters.brokers.mt5.constants import ACTION_REMOVE, NOT_EXECUTED
 from engine.adapters.storage import Database, select
 from engine.adapters.storage.untold import UntoldEvents
 from engine.domain.orders import Event
@@ -113,12 +113,13 @@ class Book:
         """The refusal of a close, removal, modify or stop change of ``client_id`` none of whose sends
         executed and none is still not known: its answer lost, MetaTrader showed it not executed when
         looked at again (a reconnection's look: the order unchanged, the position open whole), and no
-        final result was written (the request was answered unknown). Not an entry's: one never sent
-        stays None, so that a pause or a limit refuses it when its alert runs again."""
+        final result was written (the request was answered unknown). Not one refused before it went
+        (MetaTrader lost first: its alert waits and runs again), nor an entry's."""
         if self.not_known(client_id):
             return None
-        refused = self._sends(client_id, ("refused",))
-        return next((s["result"] for s in reversed(refused) if s["kind"] in ("close", "modify") and s["result"]), None)
+        refused = reversed(self._sends(client_id, ("refused",)))
+        return next((s["result"] for s in refused if s["kind"] in ("close", "modify")
+                     and str((s["result"] or {}).get("error")).startswith(NOT_EXECUTED)), None)
 
     def _over(self, client_id: str) -> list[dict[str, Any]]:
         return self._sends(client_id, ("done",))

@@ -107,3 +107,11 @@ WARNINGS = {
                    "(docs/metatrader5.md)",
 }
 ALGO_ON = "Algo Trading is on again in the terminal"
+# How a refusal judged after a lost answer begins (the order found unchanged, its position open whole, its
+# order ended unfilled): what MetaTrader showed when looked at again, never a send refused before it went.
+NOT_EXECUTED = "not executed: the answer was lost"
+
+
+def describe_ended(ended: str) -> str:
+    """The refusal of a send whose answer was lost that the order history has ``ended`` unfilled."""
+    return f"{NOT_EXECUTED}, and MetaTrader's history has it {ended}"

@@ -40,7 +40,7 @@ CLOCKS_APART = 10
 UNKNOWN_CLOCK = 14 * 3_600
 _ALERT = re.compile(r"^mh:a(\d+):")
 # A stop change, modify or removal whose answer was lost, not in effect when looked for (``resolve``).
-UNCHANGED = "not executed: the answer was lost and MetaTrader shows the order unchanged"
+UNCHANGED = f"{c.NOT_EXECUTED} and MetaTrader shows the order unchanged"
 
 
 def moonhooks(book: Book, row: dict[str, Any]) -> bool:
@@ -262,7 +262,7 @@ class History:
                 found = await self.find(send["tag"], send["created_at"], request.get("magic"))
             if found is not None and found.get("ended"):
                 log.warning("%s: its answer was lost, and the history has it %s", send["tag"], found["ended"])
-                said = f"not executed: the answer was lost, and MetaTrader's history has it {found['ended']}"
+                said = c.describe_ended(found["ended"])
                 return await self._b.settle(send["tag"], OrderResult.refused(said), stands=True)
             if found is not None:
                 log.warning("%s: its answer was lost, and it was found at the broker (ticket %s)", send["tag"],
@@ -275,7 +275,7 @@ class History:
             if trio.current_time() >= deadline and await self._whole_close(request):
                 log.warning("%s: its answer was lost, and its position is open whole: not executed", send["tag"])
                 return await self._b.settle(send["tag"], OrderResult.refused(
-                    f"not executed: the answer was lost and position {request['position']} is still open; a close "
+                    f"{c.NOT_EXECUTED} and position {request['position']} is still open; a close "
                     "of it whole may be sent again (it cannot close twice)"))
             if trio.current_time() >= deadline:
                 if send["state"] != "lost":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.history import History, Terminal
 from engine.domain.orders import OrderResult
 
@@ -40,8 +41,7 @@ async def arrived(broker: Terminal, history: History, resting: dict[int, dict[st
         if send["kind"] == "market":
             if found.get("ended"):
                 log.warning("%s: its answer was lost, and the history has it %s later", send["tag"], found["ended"])
-                said = f"not executed: the answer was lost, and MetaTrader's history has it {found['ended']}"
-                await broker.settle(send["tag"], OrderResult.refused(said), stands=True)
+                await broker.settle(send["tag"], OrderResult.refused(c.describe_ended(found["ended"])), stands=True)
             else:   # its deal told by a poll before "lost" was written: no deal read later settles it
                 log.warning("%s: its answer was lost, and it was found at the broker later (ticket %s)", send["tag"],
                             found["ticket"])
