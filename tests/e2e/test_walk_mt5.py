@@ -62,7 +62,7 @@ def test_run_trades_on_metatrader_through_the_standin_and_a_restart_sends_nothin
     assert blind["outcome"]["error"] == "MetaTrader 5 positions_get failed: MetaTrader error -1: Terminal: Call failed"
     terminal.failing("positions_get", False)
     status = user.moonhook("status", cwd="bot")
-    assert status.returncode == 0 and "broker=mt5" in status.stdout and "broker_connected=True" in status.stdout, \
+    assert status.returncode == 0 and "broker=mt5" in status.stdout and "broker_connected=yes" in status.stdout, \
         outcome(status)
     journal = run.get("/api/alerts")["alerts"]
     assert run.interrupt() == 0
