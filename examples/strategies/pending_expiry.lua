@@ -10,14 +10,14 @@ plugin = {
 }
 
 function on_timer()
-  local now, waiting = time.now(), {}
+  local now, waiting, written = time.now(), {}, 0   -- a plugin's writes a tick are limited: 100, the rest next tick
   for _, o in ipairs(orders.list()) do
     if o.plugin then
       local key = "since:" .. o.ticket
       waiting[key] = true
       local since = store.get(key)
       if not since then
-        store.set(key, now)
+        if written < 100 then store.set(key, now); written = written + 1 end
       elseif now - since >= params.minutes * 60 then
         local r = orders.cancel{ticket = o.ticket, comment = "expired"}   -- filled meanwhile: refused, kept
         if r.ok then log.info("cancelled", o.ticket, o.symbol, "after", params.minutes, "minutes") end
@@ -25,7 +25,8 @@ function on_timer()
     end
   end
   for _, key in ipairs(store.keys("since:")) do
-    if not waiting[key] then store.delete(key) end   -- filled or cancelled meanwhile
+    if written == 100 then return end
+    if not waiting[key] then store.delete(key); written = written + 1 end   -- filled or cancelled meanwhile
   end
 end
 

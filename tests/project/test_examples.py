@@ -255,6 +255,32 @@ async def test_a_purge_of_more_asks_than_a_tick_may_write_goes_on_over_ticks_wit
         assert engine.store.keys(name, "ask:") == [] and plugin.stats.errors == 0
 
 
+async def test_pending_expiry_forgets_more_orders_than_a_tick_may_write_over_ticks_without_an_error(tmp_path):
+    # A cancelall of 250 pending orders left 250 keys to forget at the next tick: the 201st delete
+    # was refused (services.MAX_PLUGIN_WRITES), an error counted toward the breaker.
+    source = example("pending_expiry")["pending_expiry"].replace('every = "30s"', 'every = "1s"')
+    async with running(tmp_path, {"pending_expiry": source}) as engine:
+        for n in range(MAX_PLUGIN_WRITES + 50):
+            engine.store.set("pending_expiry", f"since:{n + 1}", 0)   # orders gone meanwhile
+        await until(lambda: engine.store.keys("pending_expiry", "since:") == [], timeout=DEADLINE)
+        (plugin,) = engine.plugins
+        assert plugin.stats.errors == 0
+
+
+async def test_pending_expiry_meets_more_new_orders_than_a_tick_may_write_over_ticks_without_an_error(tmp_path):
+    # Placed while it was not running (or by a grid's alert between two ticks), each order's first
+    # sighting is a write: the 201st in a tick was refused.
+    async with running(tmp_path, {}) as engine:
+        for _ in range(MAX_PLUGIN_WRITES + 50):
+            await process(engine, "buylimit EURUSD volume=0.01 price=1.01")
+    source = example("pending_expiry")["pending_expiry"].replace('every = "30s"', 'every = "1s"')
+    async with running(tmp_path, {"pending_expiry": source}) as engine:
+        await until(lambda: len(engine.store.keys("pending_expiry", "since:")) == MAX_PLUGIN_WRITES + 50,
+                    timeout=DEADLINE)
+        (plugin,) = engine.plugins
+        assert plugin.stats.errors == 0
+
+
 async def test_take_profits_closes_parts_at_its_levels_and_moves_the_stop_to_the_entry(tmp_path):
     source = example("take_profits")["take_profits"].replace('every = "2s"', 'every = "1s"') + TICKS
     async with running(tmp_path, {"take_profits": source}) as engine:
