@@ -50,7 +50,9 @@ async def check_files(paths: list[Path], config: EngineConfig = EngineConfig(),
         # No shadow: it would make its folder, which `moonhook run` refuses to start without.
         trial = replace(config, scripts=empty, data=Path(tmp) / "data", broker="paper", shadow=ShadowConfig())
         named: dict[tuple[Path, str], list[str]] = {}   # (folder, plugin name) -> the files naming it
-        declared: dict[str, list[str]] = {}   # plugin name -> the params its script declares
+        # plugin name -> the params its scripts declare: of each folder's (the live and the shadow's
+        # versions), as moonhook run reads them (settings_saves.strays), whatever order they are checked in
+        declared: dict[str, set[str]] = {}
         async with open_engine(trial, stop_timeout=2.0) as engine:
             for path in files:
                 findings.extend(await _check_one(engine, path, named, declared))
@@ -77,7 +79,7 @@ def _clashes(named: dict[tuple[Path, str], list[str]]) -> list[Finding]:
 
 
 async def _check_one(engine, path: Path, named: dict[tuple[Path, str], list[str]],
-                     declared: dict[str, list[str]]) -> list[Finding]:
+                     declared: dict[str, set[str]]) -> list[Finding]:
     file = path.name
     if not path.is_file():
         return [Finding(file, None, "error", f"no such file or folder: {path}")]
@@ -88,7 +90,7 @@ async def _check_one(engine, path: Path, named: dict[tuple[Path, str], list[str]
     except PluginError as e:
         return [e.finding()]
     named.setdefault((path.parent.resolve(), plugin.name), []).append(file)
-    declared[plugin.name] = list(plugin.meta.params)
+    declared.setdefault(plugin.name, set()).update(plugin.meta.params)
     out: list[Finding] = []
     try:
         functions = engine.pool.functions(plugin.pool_id)

@@ -163,3 +163,25 @@ def test_check_of_the_live_and_the_shadow_folder_finds_no_clash_between_them(tmp
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 1, p.stdout + p.stderr
     assert "copy.lua: error: plugin 'demo' is also named by demo.lua: " in p.stdout, p.stdout
+
+
+def test_check_of_the_live_and_the_shadow_folder_takes_a_param_either_version_declares(tmp_path):
+    """The next version in scripts-next declares a param the live one does not, set in [plugins.demo]:
+    moonhook run reads both versions' params (settings_saves.strays); check warned of it as unread
+    when the live folder was checked last, whose demo.lua took the name's params alone."""
+    init = subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "init", "bot"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
+    bot = tmp_path / "bot"
+    (bot / "scripts-next").mkdir()
+    live = (bot / "scripts" / "demo.lua").read_text()
+    assert "params = {allow_without_stop = false}" in live
+    (bot / "scripts-next" / "demo.lua").write_text(live.replace("params = {allow_without_stop = false}",
+                                                                "params = {allow_without_stop = false, max_spread = 3}"))
+    settings = bot / "moonhook.toml"
+    settings.write_text(settings.read_text().replace("allow_without_stop = false\n",
+                                                     "allow_without_stop = false\nmax_spread = 2\n"))
+    for order in (["scripts", "scripts-next"], ["scripts-next", "scripts"]):
+        p = subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "check", *order], cwd=bot,
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and "max_spread" not in p.stdout, (order, p.stdout + p.stderr)
