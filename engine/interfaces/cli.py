@@ -49,16 +49,13 @@ def _settings(path: Path) -> Settings:
 # -- run ------------------------------------------------------------------------------------
 
 async def _run(settings: Settings, path: Path) -> int:
-    from engine.adapters.storage import claim
+    from engine.adapters.storage import check_free
     from engine.app import Operations, open_engine
     from engine.interfaces.telegram import TelegramHub
     from engine.interfaces.web import check_address, create_app, serve
 
     _warn_if_exposed(path)
-    # The folder first: the same moonhook started twice is told which process has it, not only
-    # that its port is taken. Let go at once; the engine claims it for good.
-    with claim(settings.engine.data):
-        pass
+    check_free(settings.engine.data)   # the folder first; the engine claims it for good
     check_address(settings.server)
     shutdown = trio.Event()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:

@@ -1,7 +1,7 @@
 """Storage: one SQLite file in the data folder, opened durable and migrated at start."""
 
 from engine.adapters.storage.backup import Backup, backup
-from engine.adapters.storage.claim import FolderInUse, claim
+from engine.adapters.storage.claim import FolderInUse, check_free, claim
 from engine.adapters.storage.database import Database, SchemaError, select
 from engine.adapters.storage.journal import (STATUSES, UNFINISHED, AlertJournal, JournalError, Recorded, content_hash,
                                             repeat_key)
@@ -15,5 +15,5 @@ from engine.adapters.storage.store import PluginStore, StoreError, TrendBook
 __all__ = [
     "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Backup", "Database", "FolderInUse", "JournalError", "MetaCache",
     "OrderLedger", "Outbox", "PlanBook", "PluginStore", "Recorded", "SchemaError", "Settled", "StoreError", "TrendBook",
-    "claim", "content_hash", "backup", "repeat_key", "select",
+    "check_free", "claim", "content_hash", "backup", "repeat_key", "select",
 ]

@@ -49,6 +49,14 @@ def claim(folder: Path) -> Iterator[None]:
         lock.release()
 
 
+def check_free(folder: Path) -> None:
+    """Raises FolderInUse as ``claim`` would, holding nothing after: a start's first look, so
+    that the same moonhook started twice is told which process holds its folder before it is
+    told, say, that its port is taken."""
+    with claim(folder):
+        pass
+
+
 def _holder(folder: Path) -> str:
     try:
         pid = int((folder / PID_NAME).read_text(encoding="ascii"))
