@@ -23,7 +23,7 @@ local co_create, co_resume, co_yield, co_status, co_close, co_running =
 local sethook, getinfo = debug.sethook, debug.getinfo
 local clock = os.clock
 local collectgarbage = collectgarbage
-local s_match, s_format, s_find, s_sub = string.match, string.format, string.find, string.sub
+local s_match, s_format, s_find, s_sub, s_gsub = string.match, string.format, string.find, string.sub, string.gsub
 local math_type, floor = math.type, math.floor
 local t_concat, t_unpack, t_pack, t_sort = table.concat, table.unpack, table.pack, table.sort
 local utf8_len = utf8.len
@@ -262,25 +262,36 @@ local protected = setmetatable({}, {__mode = "k"})  -- tables whose metatable is
 local denied = {}
 for _, name in next, config.denied_globals do denied[name] = true end
 
--- print: captured into the call's log, capped.
-local log_lines, log_n, log_bytes, log_dropped = {}, 0, 0, 0
+-- print: captured into the call's log. It shares a cap a call with the host's log functions
+-- (the `log` namespace, which go to the host's log at once): LIMITS.log_lines lines and
+-- LIMITS.log_bytes bytes; past it lines are dropped, counted, and said once at the call's end.
+local log_lines, log_n, out_n, out_bytes, log_dropped = {}, 0, 0, 0, 0
+local function spend_output(bytes)
+  if out_n >= LIMITS.log_lines or out_bytes + bytes > LIMITS.log_bytes then
+    log_dropped = log_dropped + 1
+    return false
+  end
+  out_n, out_bytes = out_n + 1, out_bytes + bytes
+  return true
+end
 local function print_(...)
   local n = select("#", ...)
   local parts = {}
   for idx = 1, n do parts[idx] = tostring((select(idx, ...))) end
   local line = t_concat(parts, "\t")
-  if log_n >= LIMITS.log_lines or log_bytes + #line > LIMITS.log_bytes then
-    log_dropped = log_dropped + 1
-    return
-  end
-  log_n = log_n + 1; log_lines[log_n] = line; log_bytes = log_bytes + #line
+  -- The host splits the call's log at its newlines: one in a line is written as \n.
+  if s_find(line, "\n", 1, true) then line = s_gsub(line, "\n", "\\n") end
+  if spend_output(#line) then log_n = log_n + 1; log_lines[log_n] = line end
 end
 local function take_log()
   if log_n == 0 and log_dropped == 0 then return nil end
-  local text = t_concat(log_lines, "\n", 1, log_n)
-  if log_dropped > 0 then text = text .. s_format("\n(%d more lines dropped)", log_dropped) end
-  log_lines, log_n, log_bytes, log_dropped = {}, 0, 0, 0
-  return safe_text(text)
+  local text = safe_text(t_concat(log_lines, "\n", 1, log_n), LIMITS.log_bytes + LIMITS.log_lines)
+  if log_dropped > 0 then
+    text = text .. s_format("%s(%d more lines dropped: print and log.* write at most %d lines, %d bytes a call)",
+      log_n > 0 and "\n" or "", log_dropped, LIMITS.log_lines, LIMITS.log_bytes)
+  end
+  log_lines, log_n, out_n, out_bytes, log_dropped = {}, 0, 0, 0, 0
+  return text
 end
 
 -- Catchers: pcall, xpcall, coroutine.resume/wrap/close. Each re-raises a dead call, and turns
@@ -483,11 +494,23 @@ local function charge_host()
   c.used, c.hosted = c.used + LIMITS.host_call, true
   if c.used + elapsed() > c.tlimit then out_of_time(c) end
 end
+-- What a line of the host's log counts against the call's output cap (print's): its strings'
+-- bytes, a few for any other value; at most 2000, what the host keeps of a line.
+local function line_bytes(out, no)
+  local bytes = 0
+  for idx = 1, no do
+    local v = out[idx]
+    bytes = bytes + (type(v) == "string" and #v or 8)
+  end
+  return bytes < 2000 and bytes or 2000
+end
 local function host_function(name)
+  local logs = s_match(name, "^log%.") ~= nil
   return function(...)
     local ok, fshape, out, no = pcall(flatten, t_pack(...), 1, select("#", ...))
     if cur.dead then error(cur.msg, 0) end
     if not ok then error(name .. ": argument " .. fshape, 2) end
+    if logs and not spend_output(line_bytes(out, no)) then return end
     charge_host()
     host_pending = true
     local r = t_pack(co_yield(HOST, name, fshape, t_unpack(out, 1, no)))

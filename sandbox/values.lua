@@ -165,12 +165,13 @@ local function flatten(r, i, j)
   return shape, out, no
 end
 
-local function safe_text(s)
+local function safe_text(s, max)
   if type(s) ~= "string" then
     if math_type(s) then return tostring(s) end
     return "error object is a " .. type(s) .. " value"
   end
-  if #s > 2000 then s = s_sub(s, 1, 2000) .. "..." end
+  max = max or 2000
+  if #s > max then s = s_sub(s, 1, max) .. "..." end
   if not utf8_len(s) then s = s_gsub(s, "[\128-\255]", "?") end
   return s
 end

@@ -28,6 +28,7 @@ from sandbox import SandboxError
 from sandbox.typing import SandboxPool as Pool
 
 from engine.domain.alerts import Action, Alert
+from engine.domain.logtext import one_line
 from engine.domain.orders import OPENING
 from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer, order_answer
 from engine.core.plugins import Plugin, failed_call
@@ -299,6 +300,7 @@ class _Held:
 
 
 def _script_log(plugin: Plugin, text: str) -> None:
+    """A call's print output, a record a line (the sandbox joins them with newlines), each kept on its line."""
     logger = plugin.logger
-    for line in text.splitlines():
-        logger.info("%s", line)
+    for line in text.split("\n"):
+        logger.info("%s", one_line(line))

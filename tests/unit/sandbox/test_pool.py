@@ -79,8 +79,16 @@ async def test_print_goes_to_the_log_capped(pool):
     r = await pool.call("p", "f")
     lines = r.log.splitlines()
     assert lines[0] == "line\t1"
-    assert lines[-1] == "(800 more lines dropped)"
+    assert lines[-1] == "(800 more lines dropped: print and log.* write at most 200 lines, 16384 bytes a call)"
     assert len(lines) == 201
+
+
+async def test_print_keeps_its_16_kb_a_call_and_a_newline_in_a_line_stays_in_it(pool):
+    # The call's log was cut at 2,000 bytes, and the note of the lines dropped with it.
+    await pool.load("p", "function f() for i = 1, 20 do print(string.rep('x', 999) .. '\\n') end end")
+    lines = (await pool.call("p", "f")).log.split("\n")
+    assert lines[:-1] == ["x" * 999 + "\\n"] * 16
+    assert lines[-1] == "(4 more lines dropped: print and log.* write at most 200 lines, 16384 bytes a call)"
 
 
 async def test_budget_error_names_file_and_line(pool):
