@@ -182,7 +182,7 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
             raise HostError("trend.set: the timeframe must be a string such as \"H1\"")
         if state not in TREND_STATES:
             raise HostError(f"trend.set: the state must be one of {', '.join(TREND_STATES)}, got {state!r}"[:200])
-        await durably(host.trend.write(symbol_arg("trend.set", sym), timeframe, state))
+        await durably(host.trend.write(symbol_arg("trend.set", sym), timeframe, state, plugin.name))
 
     async def durably(write: Callable[[Any], Any]) -> Any:
         """Runs ``write`` in the journal writer's next commit and returns its result once it is

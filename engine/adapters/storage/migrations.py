@@ -362,6 +362,21 @@ _HOUR_AGAIN = (f"INSERT OR REPLACE INTO paper_curve SELECT {{hour}}, (SELECT COU
                f"(SELECT run, time, deal FROM {_RUN} ORDER BY time DESC, deal DESC LIMIT 1) la")
 
 
+def _v22(db: sqlite_utils.Database) -> None:
+    # Each plugin's store in bytes, kept by triggers with its rows: store.set checks the plugin's
+    # total (store.py MAX_STORE_BYTES) without reading every value it holds in each commit. The
+    # store is written with upserts: INSERT OR REPLACE would delete without its trigger firing.
+    size = "length(CAST({}.value AS BLOB))"
+    db.execute("CREATE TABLE store_sizes (plugin TEXT PRIMARY KEY, bytes INTEGER NOT NULL)")
+    db.execute(f"INSERT INTO store_sizes SELECT plugin, SUM({size.format('store')}) FROM store GROUP BY plugin")
+    add = (f"INSERT INTO store_sizes VALUES (NEW.plugin, {size.format('NEW')}) "
+           "ON CONFLICT (plugin) DO UPDATE SET bytes = bytes + excluded.bytes;")
+    take = f"UPDATE store_sizes SET bytes = bytes - {size.format('OLD')} WHERE plugin = OLD.plugin;"
+    db.execute(f"CREATE TRIGGER store_size_insert AFTER INSERT ON store BEGIN {add} END")
+    db.execute(f"CREATE TRIGGER store_size_update AFTER UPDATE ON store BEGIN {take} {add} END")
+    db.execute(f"CREATE TRIGGER store_size_delete AFTER DELETE ON store BEGIN {take} END")
+
+
 # Append only: a released migration is never edited, the next change is a new function.
 MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14,
-                                     _v15, _v16, _v17, _v18, _v19, _v20, _v21)
+                                     _v15, _v16, _v17, _v18, _v19, _v20, _v21, _v22)

@@ -18,6 +18,11 @@ from engine.adapters.storage.database import Database
 MAX_KEY_CHARS = 256
 MAX_VALUE_BYTES = 64 * 1024
 MAX_KEYS = 10_000
+# A plugin's whole store (its values' bytes), and the rows of the trend book trend.set may make:
+# 10,000 keys of 64 KB were 655 MB of one plugin's; a symbol (32 characters) by a timeframe (16)
+# had no end. Stores and books an older moonhook let grow past them keep being read and deleted.
+MAX_STORE_BYTES = 8 * 1024 * 1024
+MAX_TREND_ROWS = 2_000
 
 
 class StoreError(ValueError):
@@ -59,12 +64,22 @@ class PluginStore:
                              f"limit of {MAX_VALUE_BYTES}")
 
         def put(db) -> None:
-            exists = db.execute("SELECT 1 FROM store WHERE plugin = ? AND key = ?", [plugin, key]).fetchone()
-            if not exists:
+            row = db.execute("SELECT length(CAST(value AS BLOB)) FROM store WHERE plugin = ? AND key = ?",
+                             [plugin, key]).fetchone()
+            if not row:
                 (count,) = db.execute("SELECT count(*) FROM store WHERE plugin = ?", [plugin]).fetchone()
                 if count >= MAX_KEYS:
                     raise StoreError(f"store.set({key!r}): the store already holds {MAX_KEYS} keys")
-            db.execute("INSERT OR REPLACE INTO store (plugin, key, value, updated_at) VALUES (?, ?, ?, ?)",
+            was = row[0] if row else 0
+            if len(text) > was:   # a store over the limit may still shrink
+                size = db.execute("SELECT bytes FROM store_sizes WHERE plugin = ?", [plugin]).fetchone()
+                total = (size[0] if size else 0) - was + len(text)
+                if total > MAX_STORE_BYTES:
+                    raise StoreError(f"store.set({key!r}): plugin {plugin!r} would hold {total} bytes in its store, "
+                                     f"over the limit of {MAX_STORE_BYTES}; delete the keys it no longer needs")
+            # An upsert, not INSERT OR REPLACE: store_sizes' triggers see its update (migrations.py _v22).
+            db.execute("INSERT INTO store (plugin, key, value, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT "
+                       "(plugin, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                        [plugin, key, text, time.time()])
         return put
 
@@ -104,9 +119,17 @@ class TrendBook:
             self.write(symbol, timeframe, state)(db)
 
     @staticmethod
-    def write(symbol: str, timeframe: str, state: str) -> Callable[[Any], None]:
-        """The write of ``set``, to run in a transaction (the journal writer's; see PluginStore.write)."""
+    def write(symbol: str, timeframe: str, state: str, plugin: str | None = None) -> Callable[[Any], None]:
+        """The write of ``set``, to run in a transaction (the journal writer's; see PluginStore.write).
+        A plugin's (``plugin`` named) raises StoreError when it would add a row past MAX_TREND_ROWS;
+        an alert's (TradingView's, behind the secret) is always kept."""
         def put(db) -> None:
+            if plugin is not None and not db.execute("SELECT 1 FROM trend WHERE symbol = ? AND timeframe = ?",
+                                                     [symbol, timeframe]).fetchone():
+                (count,) = db.execute("SELECT count(*) FROM trend").fetchone()
+                if count >= MAX_TREND_ROWS:
+                    raise StoreError(f"trend.set({symbol!r}, {timeframe!r}): refused for plugin {plugin!r}: the trend "
+                                     f"book already holds {MAX_TREND_ROWS} symbol and timeframe rows, its limit")
             db.execute("INSERT OR REPLACE INTO trend (symbol, timeframe, state, updated_at) VALUES (?, ?, ?, ?)",
                        [symbol, timeframe, state, time.time()])
         return put
