@@ -90,8 +90,10 @@ class CappedTCPServer(TCPServer):
 
     async def _read_data(self) -> None:
         """Hypercorn 0.18.0's ``TCPServer._read_data``, but a read timeout on a connection that
-        serves an open event stream goes on waiting. Cancelling the wait loses nothing: a plain
-        socket's receive is cancel-safe (a TLS stream's is not: it keeps Hypercorn's timeout)."""
+        serves an open event stream goes on waiting, and a connection whose reading ended (its
+        peer closed it) is let go at once rather than when its keep-alive timer runs out.
+        Cancelling the wait loses nothing: a plain socket's receive is cancel-safe (a TLS
+        stream's is not: it keeps Hypercorn's timeout)."""
         socket = getattr(self.stream, "socket", None)  # None: a TLS stream, never exempted
         key = None if socket is None else _key(parse_socket_addr(socket.family, socket.getpeername()),
                                                 parse_socket_addr(socket.family, socket.getsockname()))
@@ -110,6 +112,8 @@ class CappedTCPServer(TCPServer):
                 if data == b"":
                     break
         await self.protocol.handle(Closed())
+        # Hypercorn's idle timer would hold the connection, and its place, until it runs out.
+        await self.idle_task.stop()
 
 
 def install() -> None:

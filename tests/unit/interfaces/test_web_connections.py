@@ -126,9 +126,7 @@ async def test_a_connection_past_the_cap_waits_for_room_then_is_closed_unread(tm
     capacity = importlib.import_module("engine.interfaces.web.capacity")
     monkeypatch.setattr(serve_module, "KEEP_ALIVE_TIMEOUT", 60.0)  # the strangers stay as long as they like
     monkeypatch.setattr(capacity, "QUEUE_SECONDS", 0.2)
-    configs = []
-    make_config = serve_module.hypercorn_config
-    monkeypatch.setattr(serve_module, "hypercorn_config", lambda server: configs.append(make_config(server)) or configs[-1])
+    configs = _kept_configs(monkeypatch)
     async with running(tmp_path) as engine, serving(engine, replace(SERVER, max_connections=4)) as client:
         port = client.base_url.port
         strangers = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(4)]
@@ -158,3 +156,32 @@ def test_the_listen_backlog_holds_a_bar_close_burst():
     # connection was retried by its client a second later (bench/NOTES.md, the burst).
     serve_module = importlib.import_module("engine.interfaces.web.serve")
     assert serve_module.hypercorn_config(SERVER).backlog >= 1000
+
+
+async def test_a_keep_alive_connection_its_client_closes_frees_its_place_at_once(tmp_path, monkeypatch):
+    """Hypercorn noticed the close but went on waiting for its idle timer (5 s) before letting the
+    connection go: a client that closes its connections and opens new ones counted the closed ones
+    against server.max_connections meanwhile."""
+    serve_module = importlib.import_module("engine.interfaces.web.serve")
+    monkeypatch.setattr(serve_module, "KEEP_ALIVE_TIMEOUT", 60.0)  # the timer would let it go only after a minute
+    configs = _kept_configs(monkeypatch)
+    async with running(tmp_path) as engine, serving(engine) as client:
+        stream = await trio.open_tcp_stream("127.0.0.1", client.base_url.port)
+        with trio.fail_after(HANG_BOUND):
+            answer = await _http_exchange(stream, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            connection, = configs[0].connection_limiter.statistics().borrowers
+            while connection.idle_task._handle is None:  # Hypercorn's: its idle timer started, the answer done
+                await trio.sleep(0.01)
+            await stream.aclose()
+            while configs[0].connection_limiter.statistics().borrowed_tokens:
+                await trio.sleep(0.01)  # the server lets the connection go
+
+
+def _kept_configs(monkeypatch) -> list:
+    """The Hypercorn configs that serve() makes from now on, kept for the test to look at their limiters."""
+    serve_module = importlib.import_module("engine.interfaces.web.serve")
+    configs = []
+    make_config = serve_module.hypercorn_config
+    monkeypatch.setattr(serve_module, "hypercorn_config", lambda server: configs.append(make_config(server)) or configs[-1])
+    return configs
