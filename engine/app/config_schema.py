@@ -94,6 +94,9 @@ DESCRIPTIONS: dict[str, str] = {
     "server.trusted_proxies": "Proxies whose X-Forwarded-For header is believed.",
     "server.hosts": "Names the dashboard and the API answer to besides this machine's IP addresses and localhost.",
     "server.max_body": "The largest webhook body accepted, in bytes.",
+    "server.max_connections": "Connections open at once; one more waits up to 2 s for room, then is closed.",
+    "server.max_connections_per_ip": "Connections open at once from one address; trusted_proxies, allow_ips "
+                                     "and 127.0.0.1 are held only to max_connections.",
     "server.session_hours": "Hours a dashboard login lasts.",
     "server.dashboard_edit": "Whether the dashboard's editor may save scripts.",
     "engine": "The plugins, the journal, the broker and how alerts are executed.",

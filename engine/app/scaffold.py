@@ -91,8 +91,11 @@ def render_config(secret: str, api_token: str) -> str:
 {_toml(hosts=list(server.hosts))}
 # The largest webhook body accepted, in bytes.
 {_toml(max_body=server.max_body)}
-# Connections open at once; one more waits up to 2 s for room, then is closed.
+# Connections open at once; one more waits up to 2 s for room, then is closed. Of those, at
+# most max_connections_per_ip from one address (trusted_proxies, allow_ips and 127.0.0.1 are
+# held only to max_connections), so that one address cannot crowd out TradingView's.
 {_toml(max_connections=server.max_connections)}
+{_toml(max_connections_per_ip=server.max_connections_per_ip)}
 # The dashboard at http://host:port/ (log in with api_token): hours a login lasts, and
 # whether its editor may save scripts (false: it shows them and checks them only).
 {_toml(session_hours=server.session_hours, dashboard_edit=server.dashboard_edit)}

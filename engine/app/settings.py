@@ -50,8 +50,8 @@ SCHEMA: dict[str, Any] = {
     "server": {
         "host": c.string, "port": c.integer(0, 65535), "secret": c.secret, "api_token": c.secret,
         "allow_ips": c.networks, "trusted_proxies": c.networks, "hosts": c.hosts, "max_body": c.integer(1024, 16 * MB),
-        "max_connections": c.integer(8, 100_000), "session_hours": c.session_hours,
-        "dashboard_edit": c.boolean,
+        "max_connections": c.integer(8, 100_000), "max_connections_per_ip": c.integer(1, 100_000),
+        "session_hours": c.session_hours, "dashboard_edit": c.boolean,
     },
     "engine": {
         "scripts": c.folder, "data": c.folder, "broker": c.choice(*BROKERS), "execute_alerts": c.boolean,

@@ -56,7 +56,8 @@ class ServerConfig:
     trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For is believed
     hosts: tuple[str, ...] = ()            # names answered besides IP addresses and localhost (config/hosts.py)
     max_body: int = MAX_BODY
-    max_connections: int = 512             # open at once; one more is closed at its accept
+    max_connections: int = 512             # open at once; one more waits up to 2 s for room, then is closed
+    max_connections_per_ip: int = 128      # of those, from one address (web/per_address.py for who is exempt)
     session_hours: float = 12              # how long a dashboard login lasts (docs/dashboard.md)
     dashboard_edit: bool = True            # whether the dashboard may save scripts
 

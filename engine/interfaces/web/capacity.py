@@ -1,10 +1,11 @@
-"""The connection cap: at most ``server.max_connections`` sockets open at once.
+"""The connection cap: at most ``server.max_connections`` sockets open at once, and at most
+``server.max_connections_per_ip`` of them from one address (``per_address.py``).
 
 Hypercorn has no such setting (its issue 81), and its trio worker builds each connection's
 ``TCPServer`` itself, from the module global ``hypercorn.trio.run.TCPServer``. ``install``
 puts ``CappedTCPServer`` there once per process; each server's cap travels in its own
 ``Config`` (``config.connection_limiter``), so two servers in one process keep their own.
-A connection past the cap waits up to ``QUEUE_SECONDS`` for room, unread, then is closed:
+A connection past either cap waits up to ``QUEUE_SECONDS`` for room, unread, then is closed:
 a bar's close can bring a thousand alerts at once, each on its own connection, and one closed
 unanswered is an alert lost. The timers in serve.py bound how long a stranger's connection
 counts; past the process's file limit, Trio stops accepting and the kernel's backlog queues.
@@ -28,6 +29,8 @@ import trio
 from hypercorn.events import Closed, RawData
 from hypercorn.trio.tcp_server import MAX_RECV, TCPServer
 from hypercorn.utils import parse_socket_addr
+
+from engine.interfaces.web.per_address import AddressLimit
 
 log = logging.getLogger("moonhook.web")
 
@@ -67,22 +70,31 @@ def streams_open() -> int:
 
 
 class CappedTCPServer(TCPServer):
-    """Hypercorn's connection handler, run only while its server's limiter has room."""
+    """Hypercorn's connection handler, run only while its address's limit (``per_address.py``)
+    and then its server's limiter have room."""
 
     async def run(self) -> None:
+        per_address: AddressLimit | None = getattr(self.config, "address_limit", None)
+        key = None if per_address is None else per_address.key(_peer(self.stream))
+        if per_address is None or key is None:
+            return await self._run_capped()
+        with per_address.limiter(key) as own:
+            if not await _admitted(own, self, f"{own.total_tokens} open already from {key} "
+                                              "(server.max_connections_per_ip)"):
+                await trio.aclose_forcefully(self.stream)
+                return
+            try:
+                await self._run_capped()
+            finally:
+                own.release_on_behalf_of(self)
+
+    async def _run_capped(self) -> None:
         limiter: trio.CapacityLimiter | None = getattr(self.config, "connection_limiter", None)
         if limiter is None:
             return await super().run()
-        try:
-            limiter.acquire_on_behalf_of_nowait(self)
-        except trio.WouldBlock:
-            with trio.move_on_after(QUEUE_SECONDS) as waited:
-                await limiter.acquire_on_behalf_of(self)
-            if waited.cancelled_caught:
-                log.warning("connection refused: %d open already (server.max_connections) for %g s",
-                            limiter.total_tokens, QUEUE_SECONDS)
-                await trio.aclose_forcefully(self.stream)
-                return
+        if not await _admitted(limiter, self, f"{limiter.total_tokens} open already (server.max_connections)"):
+            await trio.aclose_forcefully(self.stream)
+            return
         try:
             await super().run()
         finally:
@@ -112,8 +124,32 @@ class CappedTCPServer(TCPServer):
                 if data == b"":
                     break
         await self.protocol.handle(Closed())
-        # Hypercorn's idle timer would hold the connection, and its place, until it runs out.
+        # Hypercorn's idle timer would hold the connection, and its places, until it runs out.
         await self.idle_task.stop()
+
+
+async def _admitted(limiter: trio.CapacityLimiter, borrower: object, full: str) -> bool:
+    """Whether ``borrower`` got a place of ``limiter``, waiting up to QUEUE_SECONDS for one;
+    ``full`` says in the log why it did not."""
+    try:
+        limiter.acquire_on_behalf_of_nowait(borrower)
+        return True
+    except trio.WouldBlock:
+        with trio.move_on_after(QUEUE_SECONDS):
+            await limiter.acquire_on_behalf_of(borrower)
+            return True
+    log.warning("connection refused: %s for %g s", full, QUEUE_SECONDS)
+    return False
+
+
+def _peer(stream: Any) -> str | None:
+    """The address of the connection's peer, None when it cannot be told (gone already)."""
+    sock = getattr(stream, "socket", None) or getattr(getattr(stream, "transport_stream", None), "socket", None)
+    try:
+        peer = None if sock is None else parse_socket_addr(sock.family, sock.getpeername())
+    except OSError:
+        return None
+    return None if peer is None else str(peer[0])
 
 
 def install() -> None:

@@ -14,6 +14,7 @@ from hypercorn.config import Config
 
 from engine.domain.config import ServerConfig
 from engine.interfaces.web import capacity
+from engine.interfaces.web.per_address import AddressLimit
 
 log = logging.getLogger("moonhook.web")
 
@@ -37,6 +38,7 @@ def hypercorn_config(server: ServerConfig) -> Config:
     config.keep_alive_timeout = KEEP_ALIVE_TIMEOUT
     config.read_timeout = READ_TIMEOUT
     config.connection_limiter = trio.CapacityLimiter(server.max_connections)  # see capacity.py
+    config.address_limit = AddressLimit.of(server)  # see per_address.py
     config.include_server_header = False
     config.backlog = BACKLOG
     return config

@@ -158,6 +158,41 @@ def test_the_listen_backlog_holds_a_bar_close_burst():
     assert serve_module.hypercorn_config(SERVER).backlog >= 1000
 
 
+async def test_one_address_past_its_limit_waits_then_is_closed_but_proxies_and_tradingview_are_not_held(
+        tmp_path, monkeypatch):
+    """server.max_connections_per_ip: past two connections from 127.0.0.4, the others are closed
+    unread once no room comes; a trusted proxy (127.0.0.2), an allowed sender (127.0.0.3) and 127.0.0.1 are held
+    only to max_connections. Each address's count is forgotten once its connections are gone."""
+    serve_module = importlib.import_module("engine.interfaces.web.serve")
+    capacity = importlib.import_module("engine.interfaces.web.capacity")
+    monkeypatch.setattr(serve_module, "KEEP_ALIVE_TIMEOUT", 60.0)  # the connections stay as long as they like
+    monkeypatch.setattr(capacity, "QUEUE_SECONDS", 0.2)
+    configs = _kept_configs(monkeypatch)
+    server = replace(SERVER, max_connections_per_ip=2, trusted_proxies=("127.0.0.2",), allow_ips=("127.0.0.3",))
+    health = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    async with running(tmp_path) as engine, serving(engine, server) as client:
+        port = client.base_url.port
+        opened: dict[str, list[trio.SocketStream]] = {}
+        for source in ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"):
+            opened[source] = [await trio.open_tcp_stream("127.0.0.1", port, local_address=source) for _ in range(4)]
+        with trio.fail_after(HANG_BOUND):
+            for source in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):
+                for stream in opened[source]:
+                    assert (await _http_exchange(stream, health)).startswith(b"HTTP/1.1 200"), source
+            answers = []
+            for stream in opened["127.0.0.4"]:
+                await stream.send_all(health)
+                answers.append(await _first_bytes(stream))
+        assert sorted(a[:12] for a in answers) == [b"", b"", b"HTTP/1.1 200", b"HTTP/1.1 200"], answers
+        assert (await client.get("/health")).status_code == 200
+        for streams in opened.values():
+            for stream in streams:
+                await stream.aclose()
+        with trio.fail_after(HANG_BOUND):
+            while configs[0].address_limit.addresses():
+                await trio.sleep(0.01)  # the server notices the closes
+
+
 async def test_a_keep_alive_connection_its_client_closes_frees_its_place_at_once(tmp_path, monkeypatch):
     """Hypercorn noticed the close but went on waiting for its idle timer (5 s) before letting the
     connection go: a client that closes its connections and opens new ones counted the closed ones
@@ -185,3 +220,11 @@ def _kept_configs(monkeypatch) -> list:
     make_config = serve_module.hypercorn_config
     monkeypatch.setattr(serve_module, "hypercorn_config", lambda server: configs.append(make_config(server)) or configs[-1])
     return configs
+
+
+async def _first_bytes(stream: trio.SocketStream) -> bytes:
+    """What the server sends first; b"" when it closes the connection without a word."""
+    try:
+        return await stream.receive_some(65536)
+    except trio.BrokenResourceError:  # reset: closed with our request unread
+        return b""

@@ -1,0 +1,52 @@
+"""One address holding many connections open against `moonhook run` (event streams, which the
+server never times out): past `server.max_connections_per_ip` its connections are closed unread,
+and alerts from another address are still answered. Before the per-address limit the flood took
+every one of `server.max_connections` and the alerts waited for room, then were closed unanswered.
+
+On Linux all of 127.0.0.0/8 is this machine: the flood comes from 127.0.0.2, the alerts from
+127.0.0.1 (which, as a reverse proxy on this machine, is not held to the per-address limit)."""
+
+from __future__ import annotations
+
+import socket
+
+from support.e2e_support import init
+
+CAP, PER_IP, FLOOD = 160, 128, 200  # 128: the default of max_connections_per_ip
+FLOODER = "127.0.0.2"
+# seconds: a hang guard only; every wait below ends on the server's doing
+HANG_BOUND = 30.0
+
+
+def _stream(port: int, token: str) -> socket.socket:
+    """A connection from FLOODER asking for the event stream, which holds it open while it lasts."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=HANG_BOUND, source_address=(FLOODER, 0))
+    sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n" % token.encode())
+    return sock
+
+
+def _first_answer(sock: socket.socket) -> bytes:
+    """The answer's head, or what came before the server closed the connection (b"": nothing)."""
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data and (chunk := sock.recv(65536)):
+            data += chunk
+    except ConnectionResetError:  # closed with our request unread: the kernel resets it
+        pass
+    return data
+
+
+def test_a_flood_from_one_address_is_cut_to_its_share_and_alerts_still_come_through(user):
+    config, _ = init(user, "bot")
+    config.replace("max_connections = 512", f"max_connections = {CAP}")
+    run = user.start("run", config=config, cwd="bot")
+    flood = [_stream(run.port, config.values["server"]["api_token"]) for _ in range(FLOOD)]
+    answers = [_first_answer(sock) for sock in flood]  # each either streaming or closed by the server
+    streaming = [a for a in answers if a.startswith(b"HTTP/1.1 200")]
+    assert len(streaming) == PER_IP and answers.count(b"") == FLOOD - PER_IP, {a[:40] for a in answers}
+    for n in range(5):  # while the flood's streams are still held
+        assert run.webhook(f"buy EURUSD volume=0.01 price=1.1 id=f{n}")["status"] == "accepted"
+    assert "max_connections_per_ip" in run.text()  # the refusals are logged, naming the setting
+    for sock in flood:
+        sock.close()
+    assert run.interrupt() == 0
