@@ -188,7 +188,7 @@ def send(run: Run, case: Case, token: str, session: tuple[str, str]) -> httpx.Re
     if case.auth in ("token", "wrong"):
         headers["Authorization"] = f"Bearer {token if case.auth == 'token' else 'wrong-' + token}"
     elif case.auth in ("cookie", "session"):
-        cookies = {"moonhook_session": session[0]}
+        cookies = {f"moonhook_session_{run.port}": session[0]}
         if case.auth == "session":
             headers["X-CSRF-Token"] = session[1]
     with httpx.Client(base_url=f"http://127.0.0.1:{run.port}", timeout=30, cookies=cookies) as client:
@@ -201,8 +201,9 @@ def test_every_documented_route_is_served_and_refuses_bad_input_writing_nothing(
     server = config.values["server"]
     token, secret = server["api_token"], server["secret"]
     login = httpx.post(f"http://127.0.0.1:{run.port}/login", json={"token": token})
-    session = login.cookies["moonhook_session"]
-    csrf = httpx.get(f"http://127.0.0.1:{run.port}/api/session", cookies={"moonhook_session": session}).json()["csrf"]
+    name = f"moonhook_session_{run.port}"
+    session = login.cookies[name]
+    csrf = httpx.get(f"http://127.0.0.1:{run.port}/api/session", cookies={name: session}).json()["csrf"]
     before = written(user.home / "bot")
     walked = cases(secret)
     answers = [(case, send(run, case, token, (session, csrf))) for case in walked + strangers(walked)]

@@ -296,12 +296,13 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
 
     # Logging out ends the session: the page asks for the token again, the stream is closed,
     # and the API refuses the old session's cookie.
-    session = browser.get_cookie("moonhook_session")["value"]
-    assert httpx.get(f"{base}/api/plugins", cookies={"moonhook_session": session}).status_code == 200
+    name = f"moonhook_session_{run.port}"  # the port in the name: a browser sends a host's cookies to all its ports
+    session = browser.get_cookie(name)["value"]
+    assert httpx.get(f"{base}/api/plugins", cookies={name: session}).status_code == 200
     click(browser, "#logout", "the log-out button")
     wait(browser, lambda d: d.find_elements(By.ID, "token"), "the login form again")
     assert browser.find_element(By.ID, "live").get_attribute("data-state") == "offline"
-    assert httpx.get(f"{base}/api/plugins", cookies={"moonhook_session": session}).status_code == 401
+    assert httpx.get(f"{base}/api/plugins", cookies={name: session}).status_code == 401
     assert run.interrupt() == 0
 
 

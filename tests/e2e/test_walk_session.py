@@ -8,22 +8,23 @@ import httpx
 
 from support.e2e_support import IDLE_CONNECTIONS, init
 
-COOKIE = "moonhook_session"
+PREFIX = "moonhook_session_"  # and the port
 
 
 def test_log_in_read_change_with_csrf_log_out(user):
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
     token = config.values["server"]["api_token"]
+    cookie = f"{PREFIX}{run.port}"
     # A browser: no Authorization header, only what the cookie jar holds.
     with httpx.Client(base_url=f"http://127.0.0.1:{run.port}", timeout=10.0, limits=IDLE_CONNECTIONS) as browser:
         assert browser.get("/api/plugins").status_code == 401
         wrong = browser.post("/login", json={"token": token + "x"})
-        assert wrong.status_code == 401 and COOKIE not in browser.cookies
+        assert wrong.status_code == 401 and cookie not in browser.cookies
 
         login = browser.post("/login", data={"token": token})  # the login form's field
-        assert login.status_code == 204 and COOKIE in browser.cookies
-        sid = browser.cookies[COOKIE]
+        assert login.status_code == 204 and cookie in browser.cookies
+        sid = browser.cookies[cookie]
         plugins = browser.get("/api/plugins")
         assert plugins.status_code == 200 and [p["name"] for p in plugins.json()["plugins"]] == ["demo"]
         csrf = browser.get("/api/session").json()["csrf"]
@@ -34,8 +35,26 @@ def test_log_in_read_change_with_csrf_log_out(user):
         paused = browser.post("/api/pause", json={"reason": "from the dashboard"}, headers={"X-CSRF-Token": csrf})
         assert paused.status_code == 200 and run.get("/api/plugins")["pause"]["paused"] is True
 
-        assert browser.post("/logout").status_code == 204 and COOKIE not in browser.cookies
-        old = browser.get("/api/plugins", headers={"Cookie": f"{COOKIE}={sid}"})
+        assert browser.post("/logout").status_code == 204 and cookie not in browser.cookies
+        old = browser.get("/api/plugins", headers={"Cookie": f"{cookie}={sid}"})
         assert old.status_code == 401
     assert token not in run.text() and sid not in run.text() and csrf not in run.text()
     assert run.interrupt() == 0
+
+
+def test_two_moonhooks_on_one_machine_keep_their_own_logins(user):
+    """A browser sends a host's cookies to every port of it: while the cookie's name was the same
+    for every port, logging in to the second moonhook replaced the first one's session cookie,
+    and the first dashboard was logged out."""
+    runs = []
+    for folder in ("bot", "other"):
+        config, _ = init(user, folder)
+        runs.append((user.start("run", config=config, cwd=folder), config.values["server"]["api_token"]))
+    with httpx.Client(timeout=10.0, limits=IDLE_CONNECTIONS) as browser:  # one cookie jar, for 127.0.0.1
+        for run, token in runs:
+            assert browser.post(f"http://127.0.0.1:{run.port}/login", json={"token": token}).status_code == 204
+        for run, _ in runs:
+            assert browser.get(f"http://127.0.0.1:{run.port}/api/session").status_code == 200, run.port
+        assert sorted(c.name for c in browser.cookies.jar) == sorted(f"{PREFIX}{run.port}" for run, _ in runs)
+    for run, _ in runs:
+        assert run.interrupt() == 0

@@ -14,7 +14,7 @@ from typing import Callable
 from quart import request
 
 from engine.domain.config import ServerConfig
-from engine.interfaces.web.session import COOKIE, app_sessions
+from engine.interfaces.web.session import app_sessions, cookie_name
 from engine.interfaces.web.tokens import bearer, refusal, same
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -26,7 +26,7 @@ def refuse(server: ServerConfig, cookie: bool = True):
     may. ``cookie=False``: the bearer token only (``/metrics``, read by Prometheus)."""
     header = request.headers.get("Authorization")
     sessions = app_sessions() if cookie else None
-    sid = request.cookies.get(COOKIE) if sessions is not None else None
+    sid = request.cookies.get(cookie_name()) if sessions is not None else None
     if not server.api_token or bearer(header) is not None or not sid:
         return refusal(server.api_token, header)
     session = sessions.get(sid)
@@ -42,7 +42,7 @@ def session_check(server: ServerConfig) -> Callable[[], bool]:
     again later (a stream's). The bearer token always does; a session only until it ends or
     expires (``POST /logout`` ends it at once: what it opened must not go on)."""
     sessions = app_sessions()
-    sid = request.cookies.get(COOKIE) if sessions is not None else None
+    sid = request.cookies.get(cookie_name()) if sessions is not None else None
     if sid is None or bearer(request.headers.get("Authorization")) is not None:
         return lambda: True
     return lambda: sessions.get(sid) is not None

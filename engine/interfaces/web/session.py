@@ -1,5 +1,5 @@
 """The dashboard's login session (docs/dashboard.md, "Session"): ``POST /login`` with the API
-token, the ``moonhook_session`` cookie, ``GET /api/session`` for the CSRF token, ``POST /logout``.
+token, the ``moonhook_session_<port>`` cookie, ``GET /api/session`` for the CSRF token, ``POST /logout``.
 
 Sessions live in the engine's memory (a restart logs everyone out), one ``Sessions`` per app:
 ``create_app`` makes it and keeps it in ``app.extensions[EXTENSION]``, where ``auth.refuse``
@@ -25,7 +25,7 @@ from engine.interfaces.web.tokens import same
 
 log = logging.getLogger("moonhook.web")
 
-COOKIE = "moonhook_session"
+COOKIE = "moonhook_session"  # and the port: cookie_name()
 EXTENSION = "moonhook.sessions"
 MAX_SESSIONS = 1_000          # past it the oldest session is dropped (only token holders add any)
 LOGIN_FAILURES = 5            # failed logins from one address ...
@@ -40,6 +40,14 @@ class Session:
     id: str
     csrf: str
     expires: float  # on the store's clock
+
+
+def cookie_name() -> str:
+    """The session cookie's name for the request in hand: ``moonhook_session_<port>``, the port
+    that took its connection. A browser sends a host's cookies to every port of it: under one
+    name, two moonhooks on one machine would overwrite each other's login."""
+    server = request.scope.get("server")
+    return f"{COOKIE}_{server[1]}" if server and server[1] else COOKIE  # no port: a Unix socket
 
 
 class Limiter:
@@ -194,20 +202,20 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
         session = sessions.open()
         log.info("dashboard login from %s", client)
         answer = Response(b"", status=204)
-        answer.set_cookie(COOKIE, session.id, max_age=max_age, path="/", httponly=True, samesite="Strict",
+        answer.set_cookie(cookie_name(), session.id, max_age=max_age, path="/", httponly=True, samesite="Strict",
                           secure=_https(trusted))
         return answer
 
     @bp.post("/logout")
     async def logout():
-        sessions.close(request.cookies.get(COOKIE))
+        sessions.close(request.cookies.get(cookie_name()))
         answer = Response(b"", status=204)
-        answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="Strict", secure=_https(trusted))
+        answer.delete_cookie(cookie_name(), path="/", httponly=True, samesite="Strict", secure=_https(trusted))
         return answer
 
     @bp.get("/api/session")
     async def current():
-        session = sessions.get(request.cookies.get(COOKIE))
+        session = sessions.get(request.cookies.get(cookie_name()))
         if session is None:
             return {"error": "no session: log in with POST /login"}, 401
         return {"csrf": session.csrf, "expires_at": sessions.expires_at(session)}

@@ -141,9 +141,10 @@ async def test_a_session_s_stream_ends_when_it_logs_out_and_a_token_s_goes_on(tm
     alerts and orders to a browser logged out (another tab, a shared computer)."""
     async with running(tmp_path) as engine, serving(engine) as client:
         await client.post("/login", json={"token": TOKEN})
-        sid = client.cookies["moonhook_session"]
+        name = f"moonhook_session_{client.base_url.port}"
+        sid = client.cookies[name]
         client.cookies.clear()
-        cookie = {"Cookie": f"moonhook_session={sid}"}
+        cookie = {"Cookie": f"{name}={sid}"}
         async with client.stream("GET", "/api/events", headers=cookie) as session_stream, \
                 client.stream("GET", "/api/events", headers=AUTH) as token_stream:
             by_session, by_token = Lines(session_stream), Lines(token_stream)

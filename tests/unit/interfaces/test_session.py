@@ -30,14 +30,19 @@ class Clock:
         return self.now
 
 
+def name(port: int | None) -> str:
+    """The session cookie's name on the server at ``port`` (a browser sends a host's cookies to all its ports)."""
+    return f"{COOKIE}_{port}"
+
+
 def session_of(answer: httpx.Response) -> str:
     cookie = answer.headers["set-cookie"]
-    assert cookie.startswith(f"{COOKIE}="), cookie
+    assert cookie.startswith(f"{name(answer.request.url.port)}="), cookie
     return cookie.split(";", 1)[0].split("=", 1)[1]
 
 
-def with_cookie(sid: str, **headers: str) -> dict[str, str]:
-    return {"Cookie": f"{COOKIE}={sid}", **headers}
+def with_cookie(client: httpx.AsyncClient, sid: str, **headers: str) -> dict[str, str]:
+    return {"Cookie": f"{name(client.base_url.port)}={sid}", **headers}
 
 
 async def login(client: httpx.AsyncClient, token: str = TOKEN, **kw) -> httpx.Response:
@@ -52,8 +57,8 @@ async def test_login_sets_the_cookie_and_the_api_takes_it_alone(tmp_path):
         sid = session_of(answer)
         form = await client.post("/login", data={"token": TOKEN})
         client.cookies.clear()
-        plugins = await client.get("/api/plugins", headers=with_cookie(sid))
-        session = await client.get("/api/session", headers=with_cookie(sid))
+        plugins = await client.get("/api/plugins", headers=with_cookie(client, sid))
+        session = await client.get("/api/session", headers=with_cookie(client, sid))
         without = [await client.get("/api/plugins"), await client.get("/api/session"),
                    await client.get("/api/session", headers=AUTH)]
     assert answer.status_code == 204
@@ -72,15 +77,15 @@ async def test_login_sets_the_cookie_and_the_api_takes_it_alone(tmp_path):
 async def test_changes_by_cookie_need_the_csrf_token_and_the_bearer_token_does_not(tmp_path):
     async with running(tmp_path) as engine, serving(engine) as client:
         sid = session_of(await login(client))
-        csrf = (await client.get("/api/session", headers=with_cookie(sid))).json()["csrf"]
-        missing = await client.post("/api/pause", headers=with_cookie(sid))
-        wrong = await client.post("/api/pause", headers=with_cookie(sid, **{"X-CSRF-Token": csrf[:-1] + "x"}))
+        csrf = (await client.get("/api/session", headers=with_cookie(client, sid))).json()["csrf"]
+        missing = await client.post("/api/pause", headers=with_cookie(client, sid))
+        wrong = await client.post("/api/pause", headers=with_cookie(client, sid, **{"X-CSRF-Token": csrf[:-1] + "x"}))
         paused_then = engine.paused
-        accepted = await client.post("/api/pause", headers=with_cookie(sid, **{"X-CSRF-Token": csrf}))
+        accepted = await client.post("/api/pause", headers=with_cookie(client, sid, **{"X-CSRF-Token": csrf}))
         paused_now = engine.paused
         by_bearer = await client.post("/api/resume", headers=AUTH)
-        wrong_bearer = await client.get("/api/plugins", headers=with_cookie(sid, Authorization="Bearer nope"))
-        metrics = [await client.get("/metrics", headers=with_cookie(sid)), await client.get("/metrics", headers=AUTH)]
+        wrong_bearer = await client.get("/api/plugins", headers=with_cookie(client, sid, Authorization="Bearer nope"))
+        metrics = [await client.get("/metrics", headers=with_cookie(client, sid)), await client.get("/metrics", headers=AUTH)]
     assert [missing.status_code, wrong.status_code] == [403, 403]
     assert missing.json() == {"error": "missing or wrong X-CSRF-Token"} and not paused_then
     assert accepted.status_code == 200 and paused_now
@@ -92,14 +97,15 @@ async def test_changes_by_cookie_need_the_csrf_token_and_the_bearer_token_does_n
 async def test_logout_ends_the_session_at_once(tmp_path):
     async with running(tmp_path) as engine, serving(engine) as client:
         sid = session_of(await login(client))
-        before = await client.get("/api/plugins", headers=with_cookie(sid))
-        out = await client.post("/logout", headers=with_cookie(sid))
-        after = [await client.get("/api/plugins", headers=with_cookie(sid)),
-                 await client.get("/api/session", headers=with_cookie(sid))]
+        before = await client.get("/api/plugins", headers=with_cookie(client, sid))
+        out = await client.post("/logout", headers=with_cookie(client, sid))
+        after = [await client.get("/api/plugins", headers=with_cookie(client, sid)),
+                 await client.get("/api/session", headers=with_cookie(client, sid))]
     assert before.status_code == 200
     assert out.status_code == 204
     cleared = out.headers["set-cookie"]
-    assert cleared.startswith(f'{COOKIE}=""') or cleared.startswith(f"{COOKIE}=;")
+    cookie = name(out.request.url.port)
+    assert cleared.startswith(f'{cookie}=""') or cleared.startswith(f"{cookie}=;")
     assert "Max-Age=0" in cleared
     assert [r.status_code for r in after] == [401, 401]
     assert "log in again" in after[0].json()["error"]
@@ -112,12 +118,12 @@ async def test_an_expired_session_is_refused_and_forgotten(tmp_path):
         first = await login(client)
         sid = session_of(first)
         clock.now += 2 * 3600 - 1
-        alive = await client.get("/api/plugins", headers=with_cookie(sid))
+        alive = await client.get("/api/plugins", headers=with_cookie(client, sid))
         before = time.time()
-        expires_at = (await client.get("/api/session", headers=with_cookie(sid))).json()["expires_at"]
+        expires_at = (await client.get("/api/session", headers=with_cookie(client, sid))).json()["expires_at"]
         after = time.time()
         clock.now += 1
-        dead = await client.get("/api/plugins", headers=with_cookie(sid))
+        dead = await client.get("/api/plugins", headers=with_cookie(client, sid))
         kept_after_refusal = len(sessions)
         others = [session_of(await login(client)) for _ in range(3)]
         clock.now += 2 * 3600
@@ -196,9 +202,9 @@ async def test_neither_the_token_nor_the_session_reach_the_log(tmp_path, caplog)
     async with running(tmp_path) as engine, serving(engine) as client:
         await login(client, "a-wrong-guess")
         sid = session_of(await login(client))
-        csrf = (await client.get("/api/session", headers=with_cookie(sid))).json()["csrf"]
-        await client.post("/api/pause", headers=with_cookie(sid))
-        await client.post("/logout", headers=with_cookie(sid))
+        csrf = (await client.get("/api/session", headers=with_cookie(client, sid))).json()["csrf"]
+        await client.post("/api/pause", headers=with_cookie(client, sid))
+        await client.post("/logout", headers=with_cookie(client, sid))
     server_side = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]  # not the client's
     failed = [r.getMessage() for r in server_side if "refused" in r.getMessage()]
     assert failed == ["dashboard login from 127.0.0.1 refused: wrong token"]
