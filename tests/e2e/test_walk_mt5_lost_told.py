@@ -32,13 +32,26 @@ def _told(user, tmp_path) -> Iterator[tuple[Callable[[], list[str]], Terminal, A
         yield said, terminal, config
 
 
+def _lost(run, terminal, said, alert: str, kind: str, gone: bool = False) -> dict:
+    """``alert`` sent while the terminal holds its order_send: the answer lost (given up on; or,
+    ``gone``, lost with the terminal gone meanwhile, looked for once it is back), the alert's order
+    not known, and the trader told so ("order not known: KIND EURUSD"). The alert."""
+    terminal.script("order_send", "late")
+    sent = run.webhook(alert)
+    if gone:
+        until(lambda: terminal.hung("order_send"), lambda n: n == 1, "the send reaching the terminal")
+        terminal.disconnect()
+    lost = run.settled(sent["id"])
+    assert lost["orders"][0]["status"] == "unknown", lost["outcome"]
+    until(said, lambda texts: any(f"order not known: {kind} EURUSD" in t for t in texts), "not known, told")
+    return lost
+
+
 def test_a_pending_order_whose_answer_was_lost_is_told_once_placed_late(user, tmp_path):
     with _told(user, tmp_path) as (said, terminal, config):
         run = user.start("run", config=config, cwd="bot")
-        terminal.script("order_send", "late")
-        lost = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04 id=walk-lost-pending")["id"])
-        assert lost["orders"][0]["status"] == "unknown", lost["outcome"]
-        until(said, lambda texts: any("order not known: pending EURUSD" in t for t in texts), "not known, told")
+        lost = _lost(run, terminal, said, "buylimit EURUSD volume=0.1 price=1.05 sl=1.04 id=walk-lost-pending",
+                     "pending")
         assert terminal.deliver_late() == [10008] and len(terminal.orders()) == 1   # placed after all
         (ticket,) = [o["ticket"] for o in terminal.orders()]
         until(said, lambda texts: any("placed after all" in t for t in texts), "the placing told")
@@ -59,13 +72,7 @@ def test_a_pending_order_whose_answer_was_lost_is_told_once_placed_late(user, tm
 def test_an_entry_whose_answer_was_lost_that_the_trade_server_refused_is_told_refused(user, tmp_path):
     with _told(user, tmp_path) as (said, terminal, config):
         run = user.start("run", config=config, cwd="bot")
-        terminal.script("order_send", "late")
-        sent = run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost-refused")
-        until(lambda: terminal.hung("order_send"), lambda n: n == 1, "the send reaching the terminal")
-        terminal.disconnect()   # gone meanwhile: the answer is lost with the terminal, looked for once it is back
-        lost = run.settled(sent["id"])
-        assert lost["orders"][0]["status"] == "unknown", lost["outcome"]
-        until(said, lambda texts: any("order not known: market EURUSD" in t for t in texts), "not known, told")
+        lost = _lost(run, terminal, said, "buy EURUSD volume=0.1 sl=1.07 id=walk-lost-refused", "market", gone=True)
         (rejected,) = terminal.reject_late()   # the trade server had it, and rejected it
         terminal.reconnect()
         until(said, lambda texts: any("refused at the broker after all" in t for t in texts), "the refusal told")
@@ -109,10 +116,7 @@ def test_an_entry_whose_answer_was_lost_that_the_trade_server_refused_later_is_t
     # rejects it. The poll finds it ended in the order history: refused, told once, never sent again.
     with _told(user, tmp_path) as (said, terminal, config):
         run = user.start("run", config=config, cwd="bot")
-        terminal.script("order_send", "late")
-        lost = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost-rejected")["id"])
-        assert lost["orders"][0]["status"] == "unknown", lost["outcome"]
-        until(said, lambda texts: any("order not known: market EURUSD" in t for t in texts), "not known, told")
+        lost = _lost(run, terminal, said, "buy EURUSD volume=0.1 sl=1.07 id=walk-lost-rejected", "market")
         (rejected,) = terminal.reject_late()   # the trade server had it, and rejected it
         until(said, lambda texts: any("refused at the broker after all" in t for t in texts), "the refusal told")
         alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] != "unknown",
@@ -137,13 +141,7 @@ def test_a_cancel_answered_unknown_that_the_reconnection_finds_not_executed_is_t
         placed = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04 id=walk-limit")["id"])
         assert placed["status"] == "done", placed["outcome"]
         (ticket,) = [o["ticket"] for o in terminal.orders()]
-        terminal.script("order_send", "late")
-        sent = run.webhook("cancel EURUSD id=walk-lost-cancel")
-        until(lambda: terminal.hung("order_send"), lambda n: n == 1, "the removal reaching the terminal")
-        terminal.disconnect()   # gone meanwhile: the answer is lost with the terminal, looked for once it is back
-        lost = run.settled(sent["id"])
-        assert lost["orders"][0]["status"] == "unknown", lost["outcome"]
-        until(said, lambda texts: any("order not known: close EURUSD" in t for t in texts), "not known, told")
+        lost = _lost(run, terminal, said, "cancel EURUSD id=walk-lost-cancel", "close", gone=True)
         terminal.reconnect()
         alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] != "unknown",
                       "the removal settled")

@@ -176,8 +176,8 @@ def test_check_of_the_live_and_the_shadow_folder_takes_a_param_either_version_de
     (bot / "scripts-next").mkdir()
     live = (bot / "scripts" / "demo.lua").read_text()
     assert "params = {allow_without_stop = false}" in live
-    (bot / "scripts-next" / "demo.lua").write_text(live.replace("params = {allow_without_stop = false}",
-                                                                "params = {allow_without_stop = false, max_spread = 3}"))
+    declared = "params = {allow_without_stop = false, max_spread = 3}"
+    (bot / "scripts-next" / "demo.lua").write_text(live.replace("params = {allow_without_stop = false}", declared))
     settings = bot / "moonhook.toml"
     settings.write_text(settings.read_text().replace("allow_without_stop = false\n",
                                                      "allow_without_stop = false\nmax_spread = 2\n"))

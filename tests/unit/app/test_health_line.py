@@ -8,6 +8,7 @@ from engine.app.overview import health_line
 def test_a_stop_out_and_the_brokers_warnings_are_said_in_words():
     health = {"status": "degraded", "broker_warnings": ["a netting account", "Algo Trading is off in the terminal"],
               "paused": True, "last_stop_out": {"time": 1796524292.0, "tickets": [7, 8], "net": -412.5,
-                                                "currency": "USD", "margin_level": 48.0, "equity": 90.0, "margin": 187.5}}
+                                                "currency": "USD", "margin_level": 48.0, "equity": 90.0,
+                                                "margin": 187.5}}
     assert health_line(health) == ("status=degraded  broker_warnings=a netting account; Algo Trading is off in the "
                                    "terminal  paused=yes  last_stop_out=2026-12-06 02:31:32 UTC, net -412.50 USD")

@@ -85,7 +85,8 @@ async def test_changes_by_cookie_need_the_csrf_token_and_the_bearer_token_does_n
         paused_now = engine.paused
         by_bearer = await client.post("/api/resume", headers=AUTH)
         wrong_bearer = await client.get("/api/plugins", headers=with_cookie(client, sid, Authorization="Bearer nope"))
-        metrics = [await client.get("/metrics", headers=with_cookie(client, sid)), await client.get("/metrics", headers=AUTH)]
+        metrics = [await client.get("/metrics", headers=with_cookie(client, sid)),
+                   await client.get("/metrics", headers=AUTH)]
     assert [missing.status_code, wrong.status_code] == [403, 403]
     assert missing.json() == {"error": "missing or wrong X-CSRF-Token"} and not paused_then
     assert accepted.status_code == 200 and paused_now

@@ -218,7 +218,8 @@ def _kept_configs(monkeypatch) -> list:
     serve_module = importlib.import_module("engine.interfaces.web.serve")
     configs = []
     make_config = serve_module.hypercorn_config
-    monkeypatch.setattr(serve_module, "hypercorn_config", lambda server: configs.append(make_config(server)) or configs[-1])
+    monkeypatch.setattr(serve_module, "hypercorn_config",
+                        lambda server: configs.append(make_config(server)) or configs[-1])
     return configs
 
 
