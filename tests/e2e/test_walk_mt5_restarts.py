@@ -10,6 +10,7 @@ import sqlite3
 import time
 from contextlib import closing
 
+from support.clock_shift import at_midday
 from support.e2e_support import mt5_user, until
 from support.mt5_standin import POSITION_TYPE_BUY, Terminal
 from support.paths import ROOT
@@ -146,13 +147,11 @@ def test_a_reversal_cut_after_its_close_opens_the_new_side_once(user, tmp_path):
     assert again.interrupt() == 0
 
 
-def test_a_stop_hit_while_moonhook_was_stopped_counts_once_in_the_daily_loss_limit(user, tmp_path):
+def test_a_stop_hit_while_moonhook_was_stopped_counts_once_in_the_daily_loss_limit(user, tmp_path, monkeypatch):
     """examples/strategies/daily_loss_limit.lua sums on_close's profits in its store. A stop hit
     while moonhook is stopped reaches on_close at the next start (its plugins loaded by then), and
     at no start after: the day has lost 21, over a limit of 19.96 (0.2 % of the balance), not 42."""
-    left = DAY - time.time() % DAY
-    if left < 60:  # the strategy's day is the UTC date: the whole walk in one day
-        time.sleep(left + 1)
+    at_midday(user, monkeypatch, lambda now: now - now % DAY)  # the strategy's day: the UTC date
     terminal = Terminal(tmp_path / "terminal.db")
     config = mt5_user(user, tmp_path / "terminal.db")
     example = (ROOT / "examples" / "strategies" / "daily_loss_limit.lua").read_text()
@@ -166,7 +165,7 @@ def test_a_stop_hit_while_moonhook_was_stopped_counts_once_in_the_daily_loss_lim
     (loss,) = [d for d in terminal.deals() if d["entry"] == 1]
     assert loss["profit"] == -21.0
 
-    day = f"pnl:{time.strftime('%Y-%m-%d', time.gmtime())}"
+    day = f"pnl:{time.strftime('%Y-%m-%d', time.gmtime(time.time()))}"
     for n in (2, 3):
         again = user.start("run", config=config, cwd="bot")
         until(lambda: _stored(user, "daily_loss_limit", day), bool, "on_close counting the stop")

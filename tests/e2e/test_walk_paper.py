@@ -8,6 +8,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from support.clock_shift import at_midday
 from support.e2e_support import init, outcome, told, until
 
 # TradingView's two forms; the demo strategy wants a stop on every entry.
@@ -119,30 +120,30 @@ def test_the_strategy_template_init_prints_follows_a_strategy_in_lots_through_ex
     assert run.interrupt() == 0
 
 
-def next_forex_day(now: float) -> float:
-    """When the forex day after ``now`` begins: 17:00 in New York (a broker's server midnight)."""
+def forex_day(now: float) -> tuple[float, float]:
+    """The forex day ``now`` is in, its start and its end: from 17:00 in New York (a broker's server
+    midnight) to the next."""
     local = datetime.fromtimestamp(now, ZoneInfo("America/New_York"))
     start = local.replace(hour=17, minute=0, second=0, microsecond=0)
-    if start <= local:
-        start += timedelta(days=1)  # the same wall time the next day, whatever its offset
-    return start.timestamp()
+    if start > local:
+        start -= timedelta(days=1)
+    return start.timestamp(), (start + timedelta(days=1)).timestamp()  # the same wall time, whatever its offset
 
 
-def test_a_day_that_lost_its_limit_takes_no_more_entries_until_the_next_begins(user):
+def test_a_day_that_lost_its_limit_takes_no_more_entries_until_the_next_begins(user, monkeypatch):
     """engine.max_daily_loss_pct, uncommented in the moonhook.toml init wrote, on a broker's
     server day (trading_day = "GMT+2/+3 US"): a trade closed at a loss of 1.2% stops the day."""
     config, _ = init(user, "bot")
     config.replace("# max_daily_loss_pct = 4", "max_daily_loss_pct = 1")
     config.replace('trading_day = "UTC"', 'trading_day = "GMT+2/+3 US"')
-    if (wait := next_forex_day(time.time()) - time.time()) < 120:
-        time.sleep(wait + 1)  # the day must not turn between the loss and the entry it stops
+    at_midday(user, monkeypatch, lambda now: forex_day(now)[0])  # no turn of the day between the loss and the entry
     run = user.start("run", config=config, cwd="bot")
     assert "no account limits" not in run.banner
     entry = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09 id=day-1")["id"])
     assert entry["status"] == "done", entry["outcome"]
     assert run.settled(run.webhook("close EURUSD price=1.088 id=day-2")["id"])["status"] == "done"
     stopped = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.088 sl=1.08 id=day-3")["id"])
-    resumes = datetime.fromtimestamp(next_forex_day(time.time()), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    resumes = datetime.fromtimestamp(forex_day(time.time())[1], timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     assert (stopped["status"], stopped["outcome"]["orders"][0]["error"]) == ("failed", (
         "over engine.max_daily_loss_pct: the trading day's loss is USD 120.00, 1.2% of the 10,000.00 it began "
         f"with, at most 1%; entries are refused until {resumes}")), stopped["outcome"]

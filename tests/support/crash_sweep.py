@@ -13,7 +13,6 @@ duplicate, by its ``id``).
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import sqlite3
@@ -74,8 +73,7 @@ class Session:
         self.config = self.configure(self.user)
         (home / "bot" / "scripts" / "tracker.lua").write_text(TRACKER, encoding="utf-8")
         crash_point.install(home / "site")
-        self.user.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(home / "site"),
-                                                                     self.user.env.get("PYTHONPATH")]))
+        self.user.on_path(home / "site")
         self.database = home / "bot" / "data" / "moonhook.db"
 
     def configure(self, user: User) -> Config:

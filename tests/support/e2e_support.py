@@ -161,8 +161,12 @@ class User:
         site = self.home / "site-packages"
         site.mkdir(exist_ok=True)
         shutil.copy(module, site)
-        if str(site) not in self.env.get("PYTHONPATH", "").split(os.pathsep):
-            self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), self.env.get("PYTHONPATH")]))
+        self.on_path(site)
+
+    def on_path(self, folder: Path) -> None:
+        """``folder`` first on the PYTHONPATH of the commands this user runs (once)."""
+        if str(folder) not in self.env.get("PYTHONPATH", "").split(os.pathsep):
+            self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder), self.env.get("PYTHONPATH")]))
 
     def moonhook(self, *args: str, cwd: str = ".") -> subprocess.CompletedProcess:
         """``moonhook ARGS`` run to its end."""
