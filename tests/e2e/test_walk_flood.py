@@ -11,16 +11,16 @@ from __future__ import annotations
 import socket
 
 from support.e2e_support import init
+from support.waits import HANG
 
 CAP, PER_IP, FLOOD = 160, 128, 200  # 128: the default of max_connections_per_ip
 FLOODER = "127.0.0.2"
 # seconds: a hang guard only; every wait below ends on the server's doing
-HANG_BOUND = 30.0
 
 
 def _stream(port: int, token: str) -> socket.socket:
     """A connection from FLOODER asking for the event stream, which holds it open while it lasts."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=HANG_BOUND, source_address=(FLOODER, 0))
+    sock = socket.create_connection(("127.0.0.1", port), timeout=HANG, source_address=(FLOODER, 0))
     sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n" % token.encode())
     return sock
 

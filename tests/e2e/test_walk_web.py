@@ -8,11 +8,11 @@ import httpx
 import trio
 
 from support.e2e_support import init
+from support.waits import HANG
 
 CLIENTS, REQUESTS = 16, 25
 # seconds: a hang guard only. A stuck connection is never answered, however long it is given;
 # a slow answer on a loaded machine is not a failure here (latency is `make bench`'s).
-HANG_BOUND = 30.0
 
 
 async def _load(port: int, token: str) -> tuple[list[str], list[str]]:
@@ -23,7 +23,7 @@ async def _load(port: int, token: str) -> tuple[list[str], list[str]]:
     failures: list[str] = []
 
     async def client(n: int) -> None:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=HANG_BOUND,
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=HANG,
                                      headers={"Authorization": f"Bearer {token}"},
                                      limits=httpx.Limits(max_connections=1)) as c:
             for i in range(REQUESTS):
@@ -31,7 +31,7 @@ async def _load(port: int, token: str) -> tuple[list[str], list[str]]:
                 try:
                     answer = await (c.post(path, json={}) if "enable" in path else c.get(path))
                 except httpx.TimeoutException:
-                    failures.append(f"client {n} request {i} {path}: no answer in {HANG_BOUND:g} s")
+                    failures.append(f"client {n} request {i} {path}: no answer in {HANG:g} s")
                     continue
                 answered.append(path)
                 if answer.status_code != 200:
@@ -50,7 +50,7 @@ def test_sixteen_keep_alive_clients_on_the_api_are_all_answered(user):
     run = user.start("run", config=config, cwd="bot")
     answered, failures = trio.run(_load, run.port, config.values["server"]["api_token"])
     # Every request on every keep-alive connection answered: the hang left requests unanswered
-    # for good, which HANG_BOUND turns into a failure; how fast they were answered is not asserted.
+    # for good, which HANG turns into a failure; how fast they were answered is not asserted.
     assert failures == []
     assert len(answered) == CLIENTS * REQUESTS
     assert run.interrupt() == 0
@@ -59,7 +59,7 @@ def test_sixteen_keep_alive_clients_on_the_api_are_all_answered(user):
 def test_health_tells_strangers_the_state_word_and_a_readable_config_is_warned_of(user):
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
-    anonymous = httpx.get(f"http://127.0.0.1:{run.port}/health", timeout=HANG_BOUND)
+    anonymous = httpx.get(f"http://127.0.0.1:{run.port}/health", timeout=HANG)
     assert anonymous.status_code == 200 and anonymous.json() == {"status": "ok"}
     assert set(run.get("/health")) > {"status", "broker", "plugins"}  # with the token: the details
     assert run.interrupt() == 0

@@ -14,8 +14,8 @@ from engine.core.services import MAX_PLUGIN_WRITES
 from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process
-from support.e2e_support import DEADLINE
-from support.examples_support import ADDER, EXAMPLES, PLACEHOLDERS, TICKS, example, fill, running, until, utc
+from support.examples_support import ADDER, EXAMPLES, PLACEHOLDERS, TICKS, example, fill, running, utc
+from support.waits import HANG, until
 
 async def test_trend_filter_refuses_entries_against_the_trend(tmp_path):
     async with running(tmp_path, example("trend_filter")) as engine:
@@ -184,12 +184,12 @@ async def test_breakeven_moves_the_stop_on_its_timer(tmp_path):
         before = (await positions())[0]["sl"]
         assert before == 1.095  # the timer looked at +10 pips, and left the stop
         await process(engine, "closeshort EURUSD price=1.1025")   # +25 pips
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while (await positions())[0]["sl"] == before:
                 await trio.sleep(0.05)
         after = (await positions())[0]["sl"]
         await process(engine, "closeshort EURUSD price=1.1000")   # back down: stopped at entry + 1 pip
-        with trio.fail_after(10):  # the close's on_close forgets the position
+        with trio.fail_after(HANG):  # the close's on_close forgets the position
             while await positions() or engine.store.keys("breakeven", "watch:"):
                 await trio.sleep(0.02)
     assert after == 1.1001
@@ -250,7 +250,7 @@ async def test_a_purge_of_more_asks_than_a_tick_may_write_goes_on_over_ticks_wit
     async with running(tmp_path, {name: source}) as engine:
         for n in range(MAX_PLUGIN_WRITES + 50):
             engine.store.set(name, f"ask:{n}", {"at": 0})   # 1970: past any keep_days
-        await until(lambda: engine.store.get(name, "purged"), timeout=DEADLINE)
+        await until(lambda: engine.store.get(name, "purged"))
         (plugin,) = engine.plugins
         assert engine.store.keys(name, "ask:") == [] and plugin.stats.errors == 0
 
@@ -262,7 +262,7 @@ async def test_pending_expiry_forgets_more_orders_than_a_tick_may_write_over_tic
     async with running(tmp_path, {"pending_expiry": source}) as engine:
         for n in range(MAX_PLUGIN_WRITES + 50):
             engine.store.set("pending_expiry", f"since:{n + 1}", 0)   # orders gone meanwhile
-        await until(lambda: engine.store.keys("pending_expiry", "since:") == [], timeout=DEADLINE)
+        await until(lambda: engine.store.keys("pending_expiry", "since:") == [])
         (plugin,) = engine.plugins
         assert plugin.stats.errors == 0
 
@@ -275,8 +275,7 @@ async def test_pending_expiry_meets_more_new_orders_than_a_tick_may_write_over_t
             await process(engine, "buylimit EURUSD volume=0.01 price=1.01")
     source = example("pending_expiry")["pending_expiry"].replace('every = "30s"', 'every = "1s"')
     async with running(tmp_path, {"pending_expiry": source}) as engine:
-        await until(lambda: len(engine.store.keys("pending_expiry", "since:")) == MAX_PLUGIN_WRITES + 50,
-                    timeout=DEADLINE)
+        await until(lambda: len(engine.store.keys("pending_expiry", "since:")) == MAX_PLUGIN_WRITES + 50)
         (plugin,) = engine.plugins
         assert plugin.stats.errors == 0
 
@@ -352,7 +351,7 @@ async def test_flat_for_weekend_closes_cancels_and_refuses_entries_in_its_window
         await until(lambda: ticks() >= since + 2)                  # a whole timer run, before 20:30
         assert len(await engine.broker.positions()) == 1 and len(await engine.broker.orders()) == 1
         now[0] = utc("2026-12-04 20:31") + 0.25
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while await engine.broker.positions() or await engine.broker.orders():
                 await trio.sleep(0.02)
         late = await process(engine, "sell GBPUSD volume=0.1 price=1.3 sl=1.31")
@@ -383,14 +382,14 @@ async def test_pending_expiry_cancels_an_order_waiting_too_long_and_tells_of_one
         young = (await process(engine, "buylimit EURUSD volume=0.1 price=1.04"))["outcome"]["orders"][0]["ticket"]
         await until(lambda: len(engine.store.keys("pending_expiry", "since:")) == 2)
         now[0] += 60                                                             # the first is 60 minutes old
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while [o["ticket"] for o in await engine.broker.orders()] != [young]:
                 await trio.sleep(0.02)
         await until(lambda: engine.store.keys("pending_expiry", "since:") == [f"since:{young}"])
         # 20 lots need 200,000 USD of margin at 1:10: rejected when its price comes, and told
         await process(engine, "sellstop EURUSD volume=20 price=1.03")
         await process(engine, "closeshort EURUSD price=1.029")
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while not (told := [r["text"] for r in engine.database.db.query(
                     "SELECT text FROM outbox WHERE kind = 'plugin'")]):
                 await trio.sleep(0.02)

@@ -9,7 +9,8 @@ import trio
 from engine.domain.config import PluginConfig
 
 from support.engine_support import process
-from support.examples_support import ADDER, TICKS, example, running, until, utc
+from support.examples_support import ADDER, TICKS, example, running, utc
+from support.waits import HANG, until
 
 
 async def test_daily_loss_limit_counts_a_fill_on_the_day_it_was_booked(tmp_path):
@@ -35,7 +36,7 @@ async def test_one_position_counts_a_pending_order_that_would_open_a_second(tmp_
         entry = await process(engine, "buy EURUSD volume=0.1 price=1.1")
         await process(engine, "trend EURUSD H1 up comment=add")   # another plugin's own entry
         await process(engine, "closeshort EURUSD price=1.0940")   # a quote: the limit fills
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while await engine.broker.orders():
                 await trio.sleep(0.02)
         positions = await engine.broker.positions()

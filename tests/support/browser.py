@@ -20,9 +20,11 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from support.waits import HANG
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-DEADLINE = 30.0  # seconds: a hang guard, never what a test waits for
+DEADLINE = HANG  # seconds: a hang guard, never what a test waits for
 PHONE = (390, 844)  # a phone's width in CSS pixels
 DESKTOP = (1280, 900)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

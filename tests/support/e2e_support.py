@@ -25,8 +25,9 @@ import httpx
 
 from support.mt5_standin import Terminal
 from support.paths import SUPPORT
+from support.waits import HANG
 
-DEADLINE = 30.0  # seconds: turns a hang into a failure; never what a test waits for
+DEADLINE = HANG  # seconds: turns a hang into a failure; never what a test waits for
 UNSETTLED = ("received",)
 # A test's client lets an idle connection go well before the engine does (KEEP_ALIVE_TIMEOUT, 5 s,
 # as httpx's own default): at the same 5 s, a request sent on a connection as the server closed it
@@ -103,7 +104,7 @@ class Run:
         assert self.process.poll() is None, f"moonhook run exited {self.process.returncode}:\n{self.banner}"
         self.port = int(re.search(r"moonhook: listening on http://[^ ]+:(\d+)/webhook", self.banner)[1])
         self.try_command = re.search(r"^moonhook: try it: (.+)$", self.banner, flags=re.M)[1]
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10.0, limits=IDLE_CONNECTIONS,
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=HANG, limits=IDLE_CONNECTIONS,
                                    headers={"Authorization": f"Bearer {self.config.values['server']['api_token']}"})
 
     def text(self) -> str:

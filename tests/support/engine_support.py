@@ -19,6 +19,8 @@ from engine.app import open_engine
 from engine.core import Engine
 from engine.interfaces.telegram import TelegramHub
 
+from support.waits import HANG
+
 
 def write_scripts(folder: Path, scripts: dict[str, str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
@@ -68,7 +70,7 @@ async def told(engine) -> list[tuple[str, str]]:
     """Everything told so far: the notifier writes in order, so once a message sent now is in
     the outbox, so is everything sent before it."""
     engine.notifier.send("admin", LAST)
-    with trio.fail_after(10):  # bounds a hang
+    with trio.fail_after(HANG):  # bounds a hang
         while ("admin", LAST) not in _outbox(engine):
             await trio.sleep(0.01)
     return [m for m in _outbox(engine) if m != ("admin", LAST)]

@@ -7,7 +7,6 @@ import calendar
 import re
 import time
 
-import trio
 
 from support.engine_support import running as _running
 from support.paths import ROOT
@@ -36,14 +35,6 @@ ADDER = {"adder": """plugin = {priority = 200}
 
 def utc(text: str) -> float:
     return float(calendar.timegm(time.strptime(text, "%Y-%m-%d %H:%M")))
-
-
-async def until(check, timeout: float = 10.0) -> None:
-    """Waits for what the engine does in the background (a fill's or close's hooks, a
-    timer); the timeout only bounds a hang."""
-    with trio.fail_after(timeout):
-        while not check():
-            await trio.sleep(0.02)
 
 
 # Counts the example's timer runs in its store, for the test to know one has looked.

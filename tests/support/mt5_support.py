@@ -16,6 +16,7 @@ from engine.domain.config.mt5 import MT5Config
 from engine.domain.orders import OrderRequest, OrderResult
 
 from support.mt5_standin import Terminal
+from support.waits import until
 
 
 def config(tmp_path, **changes) -> MT5Config:
@@ -44,13 +45,6 @@ async def mt5(tmp_path, tell: bool = True, **changes):
         with trio.CancelScope(shield=True):
             await broker.stop()
         database.close()
-
-
-async def until(check, timeout: float = 30.0) -> None:
-    """Returns as soon as ``check()`` holds (the timeout only ends a test that is failing)."""
-    with trio.fail_after(timeout):
-        while not check():
-            await trio.sleep(0.02)
 
 
 def log_in_by_hand(terminal, other) -> None:

@@ -7,6 +7,7 @@ import pytest
 import trio
 
 from support.botapi import CONFLICT, bot_api_server
+from support.waits import until
 
 TOKEN = "123456:ABC-test"
 OTHER = "654321:XYZ-test"
@@ -27,12 +28,6 @@ async def client(api):
 
 async def call(client: httpx.AsyncClient, method: str, token: str = TOKEN, **params) -> httpx.Response:
     return await client.post(f"/bot{token}/{method}", json=params)
-
-
-async def until(predicate, seconds: float = 10.0) -> None:
-    with trio.fail_after(seconds):  # only bounds a hang
-        while not predicate():
-            await trio.sleep(0.005)
 
 
 def error(response: httpx.Response) -> tuple[int, int, str]:

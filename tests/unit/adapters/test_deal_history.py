@@ -23,19 +23,11 @@ from engine.domain.config.paper import PaperConfig
 from engine.domain.orders import OrderRequest
 
 from support.mt5_support import mt5
+from support.waits import HANG, until
 
 KEYS = {"ticket", "position", "symbol", "side", "entry", "volume", "price", "profit", "commission", "swap", "time",
         "comment", "magic"}
 T0 = 1_700_000_000.0
-
-
-
-
-async def until(check, bound: float = 30.0) -> None:
-    """Returns once ``check()`` holds; the bound only ends a hang."""
-    with trio.fail_after(bound):
-        while not check():
-            await trio.sleep(0.02)
 
 
 async def test_the_paper_broker_tells_its_deals_in_and_out_oldest_first(tmp_path):
@@ -187,7 +179,7 @@ async def test_a_search_through_the_whole_journal_never_holds_up_its_writer(tmp_
     # under the lock the journal writer commits under, each alert acknowledged meanwhile waited.
     database, journal = _journal_of(tmp_path, 1_000)
     with journal.lock:  # as the journal writer holds it through a commit
-        with trio.fail_after(10):  # bounds a hang
+        with trio.fail_after(HANG):  # bounds a hang
             found = await trio.to_thread.run_sync(partial(journal.search, 500, plugin="guard"), abandon_on_cancel=True)
     assert len(found) == 10 and all(r["outcome"]["plugins"][0]["plugin"] == "guard" for r in found)
     database.close()

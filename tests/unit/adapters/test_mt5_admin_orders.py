@@ -16,6 +16,7 @@ from support.botapi import html_plain
 from support.engine_support import process, running, told
 from support.mt5_standin import Terminal
 from support.telegram_support import ADMIN, Chat, Clock, ask
+from support.waits import HANG
 from support.web_support import AUTH, serving
 from test_mt5_engine import mt5_config, until
 
@@ -28,7 +29,7 @@ def _lost_at_the_next_send(terminal: Terminal) -> None:
 
 async def _closes_told(engine, symbol: str) -> list[str]:
     """The trades chat's news of ``symbol``'s positions closed, once there is one."""
-    with trio.fail_after(20):
+    with trio.fail_after(HANG):
         while not (closes := [text for kind, text in await told(engine) if kind == "trades"
                               and f"{symbol} closed" in text]):
             await trio.sleep(0.05)
@@ -51,7 +52,7 @@ async def test_a_close_whose_answer_is_lost_is_told_as_not_known_in_telegram_and
 
         terminal.reconnect()
         assert len(await _closes_told(engine, "EURUSD")) == 1   # found at the broker once it is back
-        await until(lambda: engine.broker.connected, 20)
+        await until(lambda: engine.broker.connected)
         (gbp,) = await engine.broker.positions()
         async with serving(engine) as client:
             _lost_at_the_next_send(terminal)
@@ -63,7 +64,7 @@ async def test_a_close_whose_answer_is_lost_is_told_as_not_known_in_telegram_and
 
 async def _ledger_row(engine, client_id: str, status: str) -> dict:
     """The order ledger's row of ``client_id`` once it has ``status``."""
-    with trio.fail_after(20):
+    with trio.fail_after(HANG):
         while (row := next(r for r in engine.ledger.recent() if r["client_id"] == client_id))["status"] != status:
             await trio.sleep(0.05)
     return row

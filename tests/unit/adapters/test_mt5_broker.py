@@ -378,10 +378,10 @@ async def test_the_terminal_lost_again_while_catching_up_after_a_reconnect_is_fo
         # first positions_get, answered), then the list of external positions cannot be read
         broker.terminal.script("positions_get", {"slow": 0}, "ipc_down")
         broker.terminal.reconnect()
-        await until(lambda: told() == [False, True, False], timeout=30)
+        await until(lambda: told() == [False, True, False])
         assert not broker.connected and broker.state.startswith("lost: ")
         broker.terminal.reconnect()                              # back for good: linked, caught up
-        await until(lambda: broker.connected and any(isinstance(e, Fill) for e in broker.events), timeout=30)
+        await until(lambda: broker.connected and any(isinstance(e, Fill) for e in broker.events))
         assert told() == [False, True, False, True] and broker.book.unresolved() == []
         fill = next(e for e in broker.events if isinstance(e, Fill))
         again = await broker.execute(market("a14-p-1"))
@@ -396,7 +396,7 @@ async def test_the_terminal_lost_while_the_broker_first_catches_up_at_start_is_f
         assert not broker.connected and broker.state.startswith("lost: ")
         assert [e.connected for e in broker.events if isinstance(e, Connection)] == [False]
         terminal.reconnect()
-        await until(lambda: broker.connected and broker.book.get_state("deals_read_until") is not None, timeout=30)
+        await until(lambda: broker.connected and broker.book.get_state("deals_read_until") is not None)
         assert (await broker.execute(market("a15-p-1"))).ok and terminal.sent() == 1
 
 
@@ -566,6 +566,6 @@ async def test_a_deal_whose_events_cannot_be_read_now_is_told_later_not_lost(tmp
         await until(lambda: broker.terminal.failed("positions_get") >= 1)
         assert not any(isinstance(e, Closed) for e in broker.events)
         broker.terminal.failing("positions_get", False)
-        await until(lambda: any(isinstance(e, Closed) for e in broker.events), timeout=10.0)
+        await until(lambda: any(isinstance(e, Closed) for e in broker.events))
         (closed,) = [e for e in broker.events if isinstance(e, Closed)]
         assert (closed.ticket, closed.reason, closed.price_open) == (opened.ticket, "sl", 1.0801)

@@ -20,6 +20,7 @@ from engine.domain.orders import Closed, Dropped, Fill, OrderRequest
 from support.engine_support import process, running
 from support.mt5_standin import DEFAULT_SYMBOLS, Terminal
 from support.mt5_support import config, log_in_by_hand, mt5
+from support.waits import until
 
 NEW_YORK_CLOSE = ("America/New_York", 7)   # GMT+2/+3, US daylight saving
 CHICAGO = ("America/Chicago", 0)           # GMT-6/-5: behind UTC
@@ -32,12 +33,6 @@ def offset_now(clock) -> float:
 
 def buy(cid: str, **more) -> OrderRequest:
     return OrderRequest("market", cid, symbol="EURUSD", side="buy", volume=0.1, plugin="trend", alert_id=7, **more)
-
-
-async def until(check, timeout: float = 30.0) -> None:
-    with trio.fail_after(timeout):
-        while not check():
-            await trio.sleep(0.02)
 
 
 @pytest.mark.parametrize("clock, found", [(NEW_YORK_CLOSE, "GMT+2/+3 (US daylight saving)"),

@@ -17,6 +17,7 @@ from support.botapi import html_plain
 from support.engine_support import process, running, submit, told
 from support.mt5_standin import ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ORDER_TYPE_SELL_LIMIT, Terminal
 from support.telegram_support import ADMIN, Chat, Clock, ask
+from support.waits import until
 
 FILLS = """
 function on_fill(f) store.set("fills", (store.get("fills") or 0) + 1) end
@@ -27,12 +28,6 @@ function on_close(p) store.set("closed", p.reason) end
 def mt5_config(tmp_path, terminal: str = "terminal.db") -> MT5Config:
     return MT5Config(module="support.mt5_standin", path=str(tmp_path / terminal), timeout=3.0, init_timeout=5.0,
                      poll_seconds=0.05, resolve_seconds=0.5)
-
-
-async def until(check, timeout: float = 5.0) -> None:
-    with trio.fail_after(timeout):
-        while not check():
-            await trio.sleep(0.02)
 
 
 async def test_an_alert_trades_on_metatrader_and_its_fill_and_close_reach_the_plugins(tmp_path, caplog):
@@ -340,7 +335,7 @@ async def test_an_order_whose_outcome_is_unknown_is_an_error_to_the_script_not_a
         terminal.script("order_send", "crash_after_send")   # executed; its worker dies before the answer
         terminal.script("initialize", "ipc_down")             # and MetaTrader is gone when linked again
         recorded = await submit(engine, '{"symbol": "EURUSD", "note": "look"}')
-        await until(lambda: engine.store.get("placer", "said") is not None, timeout=30)
+        await until(lambda: engine.store.get("placer", "said") is not None)
         said = engine.store.get("placer", "said")
         assert said.startswith("orders.market: not done: ") and "It may have reached the broker" in said, said
         assert said.endswith("look at positions.list before placing another"), said

@@ -16,6 +16,7 @@ from engine.domain.orders import Connection, Fill, OrderRequest
 
 from support.mt5_standin import Terminal
 from support.mt5_support import log_in_by_hand, mt5, until
+from support.waits import HANG
 
 BASE = 7_770_000
 
@@ -155,7 +156,7 @@ async def test_the_account_is_known_as_soon_as_the_connection_is_up(tmp_path):
         async def waiting() -> None:
             await broker.wait_connected(math.inf)
             seen.append(broker.trading_on)
-        with trio.fail_after(30):  # bounds a hang
+        with trio.fail_after(HANG):  # bounds a hang
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(waiting)
                 log_in_by_hand(tmp_path / "later.db", tmp_path / "live.db")

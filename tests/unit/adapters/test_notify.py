@@ -7,6 +7,8 @@ from engine.adapters.notify import Notifier
 from engine.adapters.notify.throttle import Throttle
 from engine.adapters.storage import Database, Outbox
 
+from support.waits import HANG
+
 
 def outbox_texts(database: Database) -> list[str]:
     """The messages in the outbox, oldest first."""
@@ -39,7 +41,7 @@ async def test_the_notifier_writes_each_first_and_a_summary_when_the_window_ends
             notifier.send("errors", f"plugin x: on_alert skipped: boom {n}", key="hook:x:on_alert")
         notifier.send("trades", "opened buy 0.1 EURUSD")
         notifier.send("trades", "opened buy 0.1 EURUSD")  # no key: every one counts
-        with trio.fail_after(10):  # bounds a hang
+        with trio.fail_after(HANG):  # bounds a hang
             while len(outbox_texts(database)) < 4:
                 await trio.sleep(0.02)
         assert outbox_texts(database) == [
@@ -49,7 +51,7 @@ async def test_the_notifier_writes_each_first_and_a_summary_when_the_window_ends
         # has, a message sent goes out with whatever that window had to tell, or after it.
         await trio.sleep(0.3)
         notifier.send("admin", "a later message")
-        with trio.fail_after(10):  # bounds a hang
+        with trio.fail_after(HANG):  # bounds a hang
             while len(outbox_texts(database)) < 5:
                 await trio.sleep(0.02)
         # no repeats in the next window: nothing more
@@ -71,7 +73,7 @@ async def test_a_settled_key_drops_the_repeats_its_window_folded(tmp_path):
         notifier.settle("settings")
         notifier.send("admin", "saved")
         notifier.send("errors", "refused 3", key="settings")   # a window of its own: told at once
-        with trio.fail_after(10):  # bounds a hang
+        with trio.fail_after(HANG):  # bounds a hang
             while len(outbox_texts(database)) < 3:
                 await trio.sleep(0.02)
         await notifier.aclose()
@@ -91,7 +93,7 @@ async def test_written_returns_once_what_was_sent_before_it_is_in_the_outbox(tmp
         notifier.send("errors", "boom 1", key="hook:x")
         notifier.send("errors", "boom 2", key="hook:x")   # folded
         notifier.send("trades", "opened buy 0.1 EURUSD")
-        with trio.fail_after(10):  # bounds a hang
+        with trio.fail_after(HANG):  # bounds a hang
             await notifier.written()
         assert outbox_texts(database) == ["boom 1", "opened buy 0.1 EURUSD"]
         await notifier.aclose()

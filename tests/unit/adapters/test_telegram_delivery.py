@@ -16,6 +16,7 @@ from engine.adapters.storage.deliveries import Deliveries
 
 from support.botapi import bot_api_server, html_plain, markdown_v2_plain
 from support.telegram_support import notices
+from support.waits import until
 
 ONE, TWO = "111:first-bot-SECRET", "222:second-bot-SECRET"
 FAST = Limits(per_second=30, per_chat=50, chat_burst=5)  # chats as fast as the stand-in below lets them
@@ -49,12 +50,6 @@ def tell(c: Courier, *texts: str, kind: str = "trades") -> None:
 
 def shown(server, token: str, chat: int) -> list[str]:
     return [html_plain(m.text) for m in server.messages(token, chat)]
-
-
-async def until(condition, timeout: float = 10.0) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.01)
 
 
 def table(path, sql: str) -> list[tuple]:
@@ -105,7 +100,7 @@ async def test_several_bots_and_chats_stay_within_every_limit(tmp_path):
             courier(tmp_path / "db.sqlite", config(*bots), server.url,
                     Limits(per_second=30, per_chat=40, chat_burst=2, group_per_minute=600)) as c:
         tell(c, *[f"{n} {big}" for n in range(40)])
-        await until(lambda: len(server.sent) == 5 * 40, timeout=20)
+        await until(lambda: len(server.sent) == 5 * 40)
         assert server.rate_limited(ONE) == server.rate_limited(TWO) == 0
         for token, chat in ((ONE, 1), (ONE, 2), (ONE, 3), (TWO, 4), (TWO, -1005)):
             assert [t.split()[0] for t in shown(server, token, chat)] == [str(n) for n in range(40)]  # in order, once
@@ -120,7 +115,7 @@ async def test_a_429_pauses_the_bot_for_retry_after_and_nothing_is_lost(tmp_path
             courier(tmp_path / "db.sqlite", config(BotConfig(ONE, (ChatConfig(1), ChatConfig(2)))), server.url,
                     Limits(per_second=100, per_chat=100, chat_burst=100)) as c:
         tell(c, *[f"{n} {'y' * 3000}" for n in range(8)])
-        await until(lambda: len(server.sent) == 16, timeout=15)
+        await until(lambda: len(server.sent) == 16)
         assert server.rate_limited(ONE) >= 1
         for chat in (1, 2):
             assert [t.split()[0] for t in shown(server, ONE, chat)] == [str(n) for n in range(8)]

@@ -17,6 +17,7 @@ from engine.core.monitor import MB
 from engine.domain.config.telegram import TelegramConfig
 
 from support.engine_support import process, running, submit
+from support.waits import HANG
 from support.web_support import AUTH, serving
 
 SCRIPTS = {
@@ -63,7 +64,7 @@ async def test_metrics_name_and_count_what_the_engine_did(tmp_path):
         assert (await process(engine, "buy EURUSD volume=0.005 price=1.1"))["status"] == "failed"  # refused
         assert (await submit(engine, "buy EURUSD volume=0.1 price=1.1")).duplicate
         os.kill(engine.pool.worker_pids()[0], signal.SIGKILL)
-        with trio.fail_after(10):  # bounds a hang
+        with trio.fail_after(HANG):  # bounds a hang
             while engine.pool.restarts < 1:
                 await trio.sleep(0.01)
         assert (await client.get("/metrics")).status_code == 401
@@ -108,7 +109,7 @@ async def test_a_task_holding_the_event_loop_is_named_once_then_throttled(tmp_pa
         time.sleep(seconds)  # blocks the whole Trio run, as a slow synchronous call would
 
     async def told(task: str) -> list[str]:
-        with trio.fail_after(10):  # bounds a hang: a summary is due 3 s after the first warning
+        with trio.fail_after(HANG):  # bounds a hang: a summary is due 3 s after the first warning
             while not warnings(task):
                 await trio.sleep(0.02)
         return warnings(task)
@@ -136,7 +137,7 @@ async def test_a_task_holding_the_event_loop_is_named_once_then_throttled(tmp_pa
         seen = held_intervals()
         async with trio.open_nursery() as nursery:  # again, within the window: folded
             nursery.start_soon(hold, 0.4, name="hold again")
-        with trio.fail_after(10):  # the monitor has measured it (it checks in the same step)
+        with trio.fail_after(HANG):  # the monitor has measured it (it checks in the same step)
             while held_intervals() <= seen:
                 await trio.sleep(0.02)
         assert warnings("hold again") == []
@@ -163,7 +164,7 @@ async def test_the_latency_and_memory_monitors_tell_once_then_fold_the_repeats(t
         def texts(prefix: str) -> list[str]:
             return [text for _, text in told(prefix)]
 
-        with trio.fail_after(10):  # the windows end 2 s after their first message: this bounds a hang
+        with trio.fail_after(HANG):  # the windows end 2 s after their first message: this bounds a hang
             while len(texts("memory: ")) < 4 or len(texts("alert ")) < 2:
                 await trio.sleep(0.05)
         latency = told("alert ")

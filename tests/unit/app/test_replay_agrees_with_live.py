@@ -21,6 +21,7 @@ from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process, running
 from support.paths import ROOT
+from support.waits import HANG
 
 GUARDS = ("one_position", "daily_loss_limit", "trend_filter", "fixed_fractional")
 PAPER = PaperConfig(spread_points=10, commission_per_lot=7.0)
@@ -147,7 +148,7 @@ async def test_a_pending_order_expires_in_replay_when_live_it_expired_a_price_or
     bodies = ["trend GBPUSD H4 up price=1.21", "buylimit GBPUSD volume=0.1 price=1.2 expiry=1"]
     async with running(tmp_path, {}, paper=PAPER, max_open_positions=1) as engine:
         rows = [await process(engine, body) for body in bodies]
-        with trio.fail_after(10):   # bounds a hang
+        with trio.fail_after(HANG):   # bounds a hang
             while await engine.broker.orders():
                 await trio.sleep(0.05)
         rows += [await process(engine, body) for body in ("buy EURUSD volume=0.1 price=1.1", "cancel GBPUSD")]

@@ -14,6 +14,7 @@ from engine.core.run import Run
 from support.engine_support import process, running, submit, told
 from support.mt5_standin import Terminal
 from support.mt5_support import config as mt5_config, log_in_by_hand, until
+from support.waits import HANG
 
 DEMO, LIVE = "mt5 111@Standin-Demo", "mt5 222@Standin-Live"
 CHANGED = f"not executed: journaled while moonhook traded on {DEMO}, and moonhook trades on {LIVE} now"
@@ -100,7 +101,7 @@ async def test_an_alert_waiting_for_the_terminal_is_not_bought_at_the_account_it
         await until(lambda: not engine.broker.connected)
         waiting = await submit(engine, "buy EURUSD volume=0.1 sl=1.0 id=waiting")
         log_in_by_hand(tmp_path / "terminal.db", tmp_path / "live.db")
-        with trio.fail_after(30):  # bounds a hang
+        with trio.fail_after(HANG):  # bounds a hang
             await engine.drain()
         row = engine.journal.get(waiting.id)
     assert terminal.sent() == 0 and terminal.positions() == []  # the live account

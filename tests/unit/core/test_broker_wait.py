@@ -12,6 +12,7 @@ from engine.domain.orders import BrokerError, OrderRequest
 
 from support.engine_support import running, submit
 from support.fakes import FakeBroker
+from support.waits import HANG
 
 
 class Flaky(FakeBroker):
@@ -38,7 +39,7 @@ async def test_an_alert_waits_for_a_broker_that_only_says_whether_it_is_connecte
         broker.up = False
         caplog.set_level(logging.WARNING, logger="moonhook")
         row = await submit(engine, "buy EURUSD volume=0.1 price=1.1 id=waits")
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while not any(f"alert {row.id} waits for the broker" in r.getMessage() for r in caplog.records):
                 await trio.sleep(0.02)
         await trio.sleep(1.2)            # two looks and more at the connection
@@ -55,7 +56,7 @@ async def test_an_alert_expiring_while_it_waits_says_it_was_not_executed_not_tha
     async with running(tmp_path, use_broker=broker) as engine:
         broker.up = False
         row = await submit(engine, "buy EURUSD volume=0.1 price=1.1 ttl=1")
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while engine.journal.get(row.id)["status"] != "expired":
                 await trio.sleep(0.02)
         outcome = engine.journal.get(row.id)["outcome"]

@@ -12,6 +12,7 @@ import engine.core.disk as disk_module
 from engine.core.disk import disk_error
 
 from support.engine_support import running, submit
+from support.waits import HANG
 
 
 def disk_full() -> sqlite3.OperationalError:
@@ -54,7 +55,7 @@ async def test_an_order_whose_ledger_row_cannot_be_written_is_sent_once_the_disk
     async with running(tmp_path) as engine:
         full = fill(engine, "INSERT INTO orders")
         recorded = await submit(engine, "buy EURUSD volume=0.1 price=1.1 id=x1")
-        with trio.fail_after(10):  # bounds a hang only
+        with trio.fail_after(HANG):  # bounds a hang only
             await full.failing.wait()
             while full.failed < 3:  # it waits, runs again, and fails again while the disk is full
                 await trio.sleep(0.01)
@@ -76,7 +77,7 @@ async def test_a_later_alert_of_the_symbol_waits_behind_the_one_the_disk_held(tm
     async with running(tmp_path) as engine:
         full = fill(engine, "INSERT INTO orders")
         entry = await submit(engine, "buy EURUSD volume=0.1 price=1.1 id=x1")
-        with trio.fail_after(10):  # bounds a hang only
+        with trio.fail_after(HANG):  # bounds a hang only
             await full.failing.wait()
             close = await submit(engine, "close EURUSD price=1.2 id=x2")
             full.full = False
@@ -101,7 +102,7 @@ async def test_a_status_the_journal_could_not_write_is_written_once_it_writes_ag
 
         monkeypatch.setattr(engine.journal, "update", full_update)
         first = await submit(engine, "buy EURUSD volume=0.1 price=1.1 id=x1")
-        with trio.fail_after(10):  # bounds a hang only
+        with trio.fail_after(HANG):  # bounds a hang only
             await refused.wait()
             troubled = engine.writer.trouble
             second = await submit(engine, "buy GBPUSD volume=0.1 price=1.3 id=x2")  # the journal writes again

@@ -15,6 +15,7 @@ from engine.domain.orders import Closed
 
 from support.engine_support import process, running, submit
 from support.fakes import FakeBroker
+from support.waits import HANG
 
 TRAIL = """
 plugin = {{priority = {prio}}}
@@ -130,7 +131,7 @@ async def test_a_plugin_over_its_budget_is_skipped_and_the_alert_still_executes(
             row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
         elapsed = trio.current_time() - t0
         slow = engine.plugins.get("slow")
-        with trio.fail_after(10):  # the notifier writes the outbox in the background
+        with trio.fail_after(HANG):  # the notifier writes the outbox in the background
             while not (notes := [n for n in engine.database.db.query("SELECT kind, text FROM outbox ORDER BY id")
                                  if "slow" in n["text"]]):
                 await trio.sleep(0.01)
@@ -175,7 +176,7 @@ async def test_alerts_for_one_symbol_keep_their_order(tmp_path):
             assert held == set(symbols)
         finally:
             release.set()
-        with trio.fail_after(30):
+        with trio.fail_after(HANG):
             await engine.drain()
         trails = {s: engine.store.get("trail", s) for s in symbols}
         rows = engine.journal.recent(100)
@@ -202,7 +203,7 @@ async def test_symbols_are_processed_side_by_side(tmp_path):
         try:
             first = await submit(engine, "buy EURUSD volume=0.01 price=1.1 comment=first")
             second = await submit(engine, "buy GBPUSD volume=0.01 price=1.3 comment=second")
-            with trio.fail_after(10):  # bounds the wait of EURUSD's alert when nothing runs beside it
+            with trio.fail_after(HANG):  # bounds the wait of EURUSD's alert when nothing runs beside it
                 await engine.drain()
         finally:
             gbpusd_seen.set()  # a failed run still stops

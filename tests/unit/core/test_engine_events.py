@@ -17,14 +17,13 @@ from engine.domain.config import EngineConfig
 from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process, running, submit, write_scripts
-
-BOUND = 30  # seconds: only bounds a hang; every wait below is for an event itself
+from support.waits import HANG
 
 
 async def until(sub, done: Callable[[list[dict]], bool]) -> list[dict]:
     """The events of ``sub`` from now until ``done(seen)``."""
     seen: list[dict] = []
-    with trio.fail_after(BOUND):
+    with trio.fail_after(HANG):
         async for event in sub:
             seen.append(event)
             if done(seen):
@@ -98,7 +97,7 @@ async def test_a_pending_order_rejected_when_its_price_comes_is_told_dropped_and
             await process(engine, "closelong EURUSD price=1.049")     # a quote under the order's price
             seen = await until(sub, has("order.dropped"))
         ticket = placed["outcome"]["orders"][0]["ticket"]
-        with trio.fail_after(BOUND):  # the notifier writes the outbox in the background
+        with trio.fail_after(HANG):  # the notifier writes the outbox in the background
             while not (outbox := [r["text"] for r in engine.database.db.query("SELECT text FROM outbox WHERE "
                                                                               "kind = 'trades'")
                                   if r["text"].startswith(f"pending order {ticket} ")]) \

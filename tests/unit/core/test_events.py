@@ -12,6 +12,8 @@ import trio.testing
 
 from engine.core.events import Events
 
+from support.waits import HANG
+
 
 def clock() -> float:
     return 1_700_000_000.5
@@ -20,7 +22,7 @@ def clock() -> float:
 async def take(sub, n: int) -> list[dict]:
     """The next ``n`` events of ``sub`` (bounded only so that a broken hub fails, not hangs)."""
     got = []
-    with trio.fail_after(5):
+    with trio.fail_after(HANG):
         async for event in sub:
             got.append(event)
             if len(got) == n:
@@ -85,7 +87,7 @@ async def test_leaving_the_with_unsubscribes_and_ends_the_iteration():
         assert events.subscribers == 1 and events.listening
     assert events.subscribers == 0 and not events.listening
     events.publish("pause", by="api", reason=None)
-    with trio.fail_after(5):
+    with trio.fail_after(HANG):
         assert [e async for e in sub] == []
 
 
@@ -96,7 +98,7 @@ async def test_closing_wakes_a_reader_waiting_for_an_event():
         got = []
 
         async def read() -> None:
-            with trio.fail_after(5):
+            with trio.fail_after(HANG):
                 got.extend([e async for e in sub])
         nursery.start_soon(read)
         await trio.testing.wait_all_tasks_blocked()
@@ -143,7 +145,7 @@ async def test_closing_the_hub_ends_every_waiting_iteration_and_later_subscripti
                 pass
         ended.append(sub)
 
-    with trio.fail_after(5):  # bounds a hang only
+    with trio.fail_after(HANG):  # bounds a hang only
         async with trio.open_nursery() as nursery:
             subs = [events.subscribe(), events.subscribe()]
             for sub in subs:
@@ -155,7 +157,7 @@ async def test_closing_the_hub_ends_every_waiting_iteration_and_later_subscripti
     late = events.subscribe()
     assert late.closed and events.subscribers == 0
     events.publish("alert.received", id=1)  # nobody listens: nothing kept, nothing raised
-    with trio.fail_after(5):
+    with trio.fail_after(HANG):
         assert [e async for e in late] == []
 
 

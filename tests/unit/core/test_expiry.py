@@ -5,10 +5,8 @@ with the missed alerts, is journaled ``expired``, told to the administrators, no
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Callable
 
 import pytest
-import trio
 
 from engine.domain.alerts import AlertError, parse_body
 from engine.app.scaffold import render_config
@@ -17,6 +15,7 @@ from engine.adapters.storage import AlertJournal, Database
 
 from support.engine_support import process, running, submit
 from support.fakes import FakeBroker
+from support.waits import until
 from support.web_support import AUTH, SECRET, serving
 
 T0 = 1_700_000_000.0
@@ -30,12 +29,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-async def until(check: Callable[[], object], timeout: float = 5.0) -> None:
-    with trio.fail_after(timeout):
-        while not check():
-            await trio.sleep(0.01)
 
 
 def admin_messages(engine) -> list[str]:

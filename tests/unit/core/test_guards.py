@@ -13,6 +13,7 @@ from engine.domain.alerts.symbols import SymbolMap
 
 from support.engine_support import process, running
 from support.fakes import FakeBroker
+from support.waits import HANG
 
 # Fails on GBPUSD alerts (a bug, a budget overrun: the engine cannot tell), passes the others.
 ON_ALERT = """
@@ -92,7 +93,7 @@ async def test_the_breaker_never_switches_a_guard_off_and_the_admins_are_told_on
     async with running(tmp_path, {"limit": ON_ALERT.format(guard="true")}, use_broker=broker, breaker=2) as engine:
         rows = [await process(engine, f"buy GBPUSD volume=0.1 price=1.27 id=t{n}") for n in range(4)]
         guard = engine.plugins.get("limit")
-        with trio.fail_after(10):  # the notifier writes in the background
+        with trio.fail_after(HANG):  # the notifier writes in the background
             while not (told := told_of(engine, "guard limit")):
                 await trio.sleep(0.02)
         await process(engine, "buy GBPUSD volume=0.1 price=1.27 id=t4")  # after the one told: no other

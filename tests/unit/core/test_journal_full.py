@@ -16,6 +16,7 @@ from engine.domain.config.telegram import BotConfig, ChatConfig, TelegramConfig
 
 from support.botapi import bot_api_server, html_plain
 from support.engine_support import running
+from support.waits import HANG
 from support.web_support import AUTH, SECRET, SERVER, serving
 
 BIG = "x" * 30_000  # needs new pages: refused once the journal may not grow
@@ -38,7 +39,7 @@ def alert(n: int, note: str = "") -> bytes:
 async def test_a_full_journal_answers_500_degrades_health_and_is_told_once(tmp_path, caplog):
     async with running(tmp_path) as engine, serving(engine, ROOMY) as client:
         cap_journal(engine, 1)
-        with trio.fail_after(30):  # bounds a hang: a write that failed this way once stopped the writer
+        with trio.fail_after(HANG):  # bounds a hang: a write that failed this way once stopped the writer
             failed = [await client.post(f"/webhook/{SECRET}", content=alert(n, BIG)) for n in range(3)]
         health = (await client.get("/health", headers=AUTH)).json()
         anonymous = (await client.get("/health")).json()
@@ -67,7 +68,7 @@ async def test_store_set_returns_once_durable_and_keeps_nothing_when_the_journal
     async with running(tmp_path, {"keeper": script}) as engine, serving(engine) as client:
         cap_journal(engine, None)
         accepted = (await client.post(f"/webhook/{SECRET}", content=alert(1))).json()
-        with trio.fail_after(30):
+        with trio.fail_after(HANG):
             await engine.drain()
         outcome = engine.store.get("keeper", "outcome")
         big = engine.store.get("keeper", "big")
@@ -88,7 +89,7 @@ async def test_the_administrators_are_told_on_telegram_without_the_outbox(tmp_pa
             running(tmp_path, telegram=replace(config, api_url=server.url)) as engine, \
             serving(engine, ROOMY) as client:
         cap_journal(engine, 1)
-        with trio.fail_after(30):  # bounds a hang only
+        with trio.fail_after(HANG):  # bounds a hang only
             for n in range(3):
                 assert (await client.post(f"/webhook/{SECRET}", content=alert(n, BIG))).status_code == 500
             while not server.messages(token, admin):
@@ -109,7 +110,7 @@ async def test_a_journal_file_deleted_under_the_engine_is_written_back_and_ackno
         await engine.drain()
         for name in ("moonhook.db", "moonhook.db-wal", "moonhook.db-shm"):
             (data / name).unlink()
-        with trio.fail_after(30):  # bounds a hang only
+        with trio.fail_after(HANG):  # bounds a hang only
             refused = await client.post(f"/webhook/{SECRET}", content=alert(2))
         health = (await client.get("/health", headers=AUTH)).json()
     assert first.status_code == 200 and refused.status_code == 500

@@ -10,6 +10,8 @@ import trio
 
 from engine.core.lag import LagMonitor
 
+from support.waits import HANG
+
 
 async def test_an_idle_loop_is_not_sampled_and_work_wakes_the_monitor(autojump_clock, caplog):
     # Trio's clock jumps whenever every task waits: a monitor waking each interval would
@@ -57,7 +59,7 @@ async def test_a_folded_warning_is_told_when_its_window_ends_while_idle():
             await trio.sleep(0.1)        # measured
             # From here this task only waits: nothing runs but the monitor, which must wake
             # for the window's end by itself.
-            with trio.fail_after(10):
+            with trio.fail_after(HANG):
                 await told.wait()
             nursery.cancel_scope.cancel()
     finally:

@@ -21,6 +21,7 @@ from engine.domain.orders import OrderRequest
 
 from support.engine_support import process, running, told
 from support.fakes import FakeBroker
+from support.waits import HANG
 
 # Raises every entry to 3 lots in on_order, after the alert's own checks.
 RAISER = """
@@ -160,7 +161,7 @@ class Meeting(FakeBroker):
         self.inside += 1
         if self.inside == self.expected:
             self.met.set()
-        with trio.fail_after(5):   # with the entries taking turns, the first would wait here for ever
+        with trio.fail_after(HANG):   # with the entries taking turns, the first would wait here for ever
             await self.met.wait()
         return await super().execute(request)
 
@@ -349,7 +350,7 @@ async def test_the_administrators_are_told_when_a_money_limit_is_reached_once_wi
                         "open positions are left as they are")
         floor = ("admin", "limit reached: engine.min_equity: the account's equity is 9,800.00 USD, at or under the "
                           "9,800.00 entries stop at; open positions are left as they are")
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while not {day, floor} <= set(await told(engine)):
                 await trio.sleep(0.02)
         await trio.sleep(0.2)                                      # ten looks more: nothing told again

@@ -18,6 +18,7 @@ from engine.domain.times import day_start, when
 from support.engine_support import CHAIN, process, running, told
 from support.mt5_standin import Terminal
 from support.mt5_support import config as mt5_config, until
+from support.waits import HANG
 
 
 async def test_an_entry_whose_answer_was_lost_counts_toward_the_hours_entries(tmp_path):
@@ -87,7 +88,7 @@ async def test_an_entry_lost_and_run_again_after_a_restart_is_looked_for_not_ref
 async def chained(engine, alert: str) -> list[str]:
     """The plugins of the positions open once ``alert``'s fill set the chain going and it stopped."""
     await process(engine, alert)
-    with trio.fail_after(10):
+    with trio.fail_after(HANG):
         while engine.store.get("chain", "stopped") is None:
             await trio.sleep(0.01)
     engine.store.set("chain", "stopped", None)

@@ -6,7 +6,6 @@ The expected figures are worked out by hand from the deals."""
 
 from __future__ import annotations
 
-import trio
 
 from engine.app import Operations
 from engine.domain.config.mt5 import MT5Config
@@ -14,18 +13,13 @@ from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process, running, told
 from support.mt5_standin import Terminal
+from support.waits import until
 
 # Adds up what each fill moved the balance by, as examples/strategies/daily_loss_limit.lua does.
 MOVES = """
 function on_fill(f) store.set("moved", (store.get("moved") or 0) + f.profit + f.commission + f.swap) end
 function on_close(p) store.set("net", p.profit + p.commission + p.swap) end
 """
-
-
-async def until(check, timeout: float = 10.0) -> None:
-    with trio.fail_after(timeout):  # bounds a hang
-        while not check():
-            await trio.sleep(0.02)
 
 
 async def closes(engine) -> list[str]:

@@ -1,22 +1,16 @@
 """The engine's own events reaching the outbox: a rejected alert, a slow alert, memory, the
 broker's connection (core/monitor.py), and nothing under the thresholds. A real engine."""
 
-import trio
 
 from engine.domain.config import MonitorConfig
 from engine.domain.orders import Connection
 
 from support.engine_support import process, running
+from support.waits import until
 
 
 def outbox(engine) -> list[str]:
     return [r["text"] for r in engine.database.db.query("SELECT text FROM outbox ORDER BY id")]
-
-
-async def eventually(check, timeout: float = 5.0) -> None:
-    with trio.fail_after(timeout):
-        while not check():
-            await trio.sleep(0.02)
 
 
 async def test_an_alert_rejected_by_a_plugin_is_told_with_its_reason(tmp_path):
@@ -24,8 +18,8 @@ async def test_an_alert_rejected_by_a_plugin_is_told_with_its_reason(tmp_path):
     async with running(tmp_path, {"guard": guard}, dedup_window=0) as engine:
         row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
         assert row["status"] == "rejected"
-        await eventually(lambda: any(t == f"alert {row['id']} (buy EURUSD) rejected by guard: spread too wide"
-                                     for t in outbox(engine)))
+        await until(lambda: any(t == f"alert {row['id']} (buy EURUSD) rejected by guard: spread too wide"
+                                for t in outbox(engine)))
 
 
 async def test_an_alert_that_failed_before_any_order_is_told_with_why(tmp_path):
@@ -35,23 +29,23 @@ async def test_an_alert_that_failed_before_any_order_is_told_with_why(tmp_path):
         assert (await process(engine, "buy EURUSD volume=1 price=1.1"))["status"] == "done"
         row = await process(engine, '{"symbol": "EURUSD", "action": "close", "qty": 0.5, "price": 1.1}')
         assert row["status"] == "failed"
-        await eventually(lambda: f"alert {row['id']} (close EURUSD) not executed: qty=0.5 is not read as the size "
-                                 "to close: give volume= (lots) or units=, or neither to close the whole position"
-                                 in outbox(engine))
+        await until(lambda: f"alert {row['id']} (close EURUSD) not executed: qty=0.5 is not read as the size "
+                            "to close: give volume= (lots) or units=, or neither to close the whole position"
+                            in outbox(engine))
 
 
 async def test_a_slow_alert_memory_and_the_broker_connection_are_told(tmp_path):
     monitor = MonitorConfig(latency_alert_ms=0.001, memory_alert_mb=1, interval_seconds=0.05)
     async with running(tmp_path, monitor=monitor) as engine:
         row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        await eventually(lambda: any(t.startswith(f"alert {row['id']} took ") and "monitor.latency_alert_ms is 0.001"
-                                     in t for t in outbox(engine)))
-        await eventually(lambda: any(t.startswith("memory: ") and "over monitor.memory_alert_mb (1 MB)" in t
-                                     for t in outbox(engine)))
+        await until(lambda: any(t.startswith(f"alert {row['id']} took ") and "monitor.latency_alert_ms is 0.001"
+                                in t for t in outbox(engine)))
+        await until(lambda: any(t.startswith("memory: ") and "over monitor.memory_alert_mb (1 MB)" in t
+                                for t in outbox(engine)))
         assert engine.monitor.memory_bytes() > 20 * 1024 * 1024  # the engine and its worker, really measured
         engine.broker._emit(Connection(False, "no route to the trade server"))
         engine.broker._emit(Connection(True))
-        await eventually(lambda: "broker connected again" in outbox(engine))
+        await until(lambda: "broker connected again" in outbox(engine))
         assert ("broker disconnected: no route to the trade server; alerts wait for it until they expire "
                 "(engine.max_alert_age), plugins' and admins' orders are refused until it is back"
                 in outbox(engine))
@@ -72,8 +66,8 @@ async def test_nothing_is_told_under_the_thresholds(tmp_path):
         engine.monitor.memory_bytes = counted
         await process(engine, "buy EURUSD volume=0.1 price=1.1")  # its latency is looked at as it is sent
         since = len(samples)
-        await eventually(lambda: len(samples) >= since + 2)  # a whole memory sample, and what it told, since
+        await until(lambda: len(samples) >= since + 2)  # a whole memory sample, and what it told, since
         # The notifier writes in order: what was told before this is in the outbox with it.
         engine.notifier.send("admin", "the test's last message")
-        await eventually(lambda: "the test's last message" in outbox(engine))
+        await until(lambda: "the test's last message" in outbox(engine))
         assert not any(t.startswith(("memory", "alert")) for t in outbox(engine))

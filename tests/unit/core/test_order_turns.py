@@ -21,6 +21,7 @@ from engine.domain.config.paper import PaperConfig
 from support.engine_support import process, relay, running, submit, told
 from support.fakes import FakeBroker
 from support.paths import ROOT
+from support.waits import HANG
 
 ONE_POSITION = (ROOT / "examples/strategies/one_position.lua").read_text(encoding="utf-8")
 # On every EURUSD alert, a GBPUSD entry of its own (a basket, a correlated pair).
@@ -65,7 +66,7 @@ class HeldSend(PaperBroker):
     async def execute(self, request):
         if request.client_id == self.held:
             self.sending.set()
-            with trio.fail_after(10):   # bounds a hang: the event is set either way
+            with trio.fail_after(HANG):   # bounds a hang: the event is set either way
                 await self.release.wait()
         result = await super().execute(request)
         self.answered(request.client_id).set()
@@ -85,7 +86,7 @@ class StaleRead(HeldSend):
         if symbol is not None and self.stale:
             self.stale = False
             self.read.set()
-            with trio.fail_after(10):
+            with trio.fail_after(HANG):
                 await self.release.wait()
         return found
 
@@ -132,7 +133,7 @@ async def test_an_order_placed_from_on_order_on_the_same_symbol_goes_inside_its_
     """The order in flight holds the symbol's turn; one a plugin places from its on_order is
     part of it, and does not wait for it (which would be for ever)."""
     async with running(tmp_path, {"beside": STOP_BESIDE}) as engine:
-        with trio.fail_after(10):   # bounds a hang
+        with trio.fail_after(HANG):   # bounds a hang
             await submit(engine, "buy GBPUSD volume=0.1 price=1.27")
             await engine.drain()
         assert engine.store.get("beside", "answer") == "placed"
@@ -149,7 +150,7 @@ async def test_a_close_does_not_wait_behind_an_entry_waiting_for_its_spread(tmp_
     broker = FakeBroker(prices={"GBPUSD": wide}, positions=[open_position])
     async with running(tmp_path, use_broker=broker, max_spread_pips={"*": 3.0}, max_spread_wait=100.0) as engine:
         await submit(engine, "buy GBPUSD volume=0.1")
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while not any("waits up to 100 s for it to narrow" in r.getMessage() for r in caplog.records):
                 await trio.sleep(0.01)
             ((ticket, result),) = await Operations(engine).close_positions([7], plugin="api", origin="api:/close",
@@ -192,7 +193,7 @@ async def test_a_plugins_entry_on_a_wide_spread_is_refused_at_once_not_held_with
     broker = FakeBroker(prices={"GBPUSD": wide})
     async with running(tmp_path, {"basket": ALSO_GBPUSD}, use_broker=broker, max_spread_pips={"*": 3.0},
                        max_spread_wait=100.0) as engine:
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
             other = await process(engine, "buy USDJPY volume=0.1 price=150")
         answer = engine.store.get("basket", "answer")

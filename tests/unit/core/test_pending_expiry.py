@@ -5,9 +5,9 @@ engine on the paper broker, its clock the test's."""
 
 from __future__ import annotations
 
-import trio
 
 from support.engine_support import process, running, told
+from support.waits import until
 
 WATCH = """plugin = {symbols = {'EURUSD'}}
 function on_cancel(o) store.set('told', o.reason .. ' ' .. o.ticket .. ': ' .. o.detail) end
@@ -20,12 +20,6 @@ function on_alert(a)
 end
 """
 T0 = 1_796_000_000.0
-
-
-async def until(check, timeout: float = 10.0) -> None:
-    with trio.fail_after(timeout):  # bounds a hang: the watch looks every second
-        while not check():
-            await trio.sleep(0.02)
 
 
 async def test_a_pending_order_expires_when_its_time_comes_with_no_price_then(tmp_path):

@@ -10,6 +10,7 @@ import trio
 from engine.domain.config import MonitorConfig
 
 from support.engine_support import process, running, told
+from support.waits import HANG
 
 
 # Changes every pending order and position as the alert's comment says: its stop removed (nosl,
@@ -59,7 +60,7 @@ async def test_the_limits_message_says_which_pending_orders_may_still_fill(tmp_p
         assert (await process(engine, "buylimit GBPUSD volume=0.1 price=1.29 sl=1.28"))["status"] == "done"
         assert (await process(engine, "buy EURUSD volume=1 price=1.1"))["status"] == "done"
         await process(engine, "closeshort EURUSD price=1.098")     # a quote: 200.00 down, 2%
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while not (said := [text for kind, text in await told(engine) if text.startswith("limit reached")]):
                 await trio.sleep(0.02)
         assert said[0].endswith("; open positions are left as they are, and so is 1 pending order, which still "

@@ -25,6 +25,7 @@ from support.engine_support import CHAIN, process, running, told, write_scripts
 from support.mt5_standin import Terminal
 from support.mt5_support import config as mt5_config
 from support.paths import SUPPORT
+from support.waits import HANG
 
 DRILL = SUPPORT / "engine_drill.py"
 # A commit that fails for real: a deferred foreign key that no row satisfies, checked at COMMIT.
@@ -221,7 +222,7 @@ async def test_a_fill_made_just_before_a_crash_is_told_at_the_next_start(tmp_pat
     settings = {"broker": "mt5", "mt5": mt5_config(tmp_path)} if broker == "mt5" else {}
     async with running(tmp_path, {"fills": FILLS}, **settings) as engine:
         await engine.drain()
-        with trio.fail_after(10):  # bounds a hang
+        with trio.fail_after(HANG):  # bounds a hang
             while not (seen := engine.store.keys("fills", "fill:")):
                 await trio.sleep(0.01)
         said = [text for kind, text in await told(engine) if kind == "trades"]
@@ -287,11 +288,11 @@ async def test_a_fill_told_again_after_a_crash_finds_the_order_its_hook_placed_i
         patched.setattr(UntoldEvents, "told", lambda self, event: None)   # as if it died before each was taken out
         async with running(tmp_path, {"hedge": HEDGE}) as engine:
             await process(engine, "buy EURUSD volume=0.1 price=1.1")
-            with trio.fail_after(10):  # bounds a hang
+            with trio.fail_after(HANG):  # bounds a hang
                 while engine.store.get("hedge", "once") is None:
                     await trio.sleep(0.01)
     async with running(tmp_path, {"hedge": HEDGE}) as engine:
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while engine.store.get("hedge", "again") is None:
                 await trio.sleep(0.01)
         assert (engine.store.get("hedge", "once"), engine.store.get("hedge", "again")) == ("sent", "found")
@@ -343,7 +344,7 @@ async def test_a_paper_fill_left_untold_reaches_no_plugin_at_the_first_start_on_
     terminal = Terminal(tmp_path / "terminal.db", login=12345678)
     async with running(tmp_path, {"chain": CHAIN}, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
         await engine.drain()
-        with trio.fail_after(10):  # bounds a hang: the fill is forgotten once told, to the plugins too
+        with trio.fail_after(HANG):  # bounds a hang: the fill is forgotten once told, to the plugins too
             while UntoldEvents(engine.database).left():
                 await trio.sleep(0.01)
         said = [text for kind, text in await told(engine) if kind == "trades"]

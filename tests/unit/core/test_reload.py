@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import AsyncIterator, Callable
 
 import pytest
-import trio
 
 from engine.domain.config import DEFAULT_BUDGET, EngineConfig
 from engine.app import open_engine
@@ -22,6 +21,7 @@ from engine.core import Plugin, PluginMeta, PluginSet
 from engine.app.settings import load_settings
 
 from support.engine_support import process, submit, write_scripts
+from support.waits import until
 
 
 def version(n: int, extra: str = "") -> str:
@@ -49,12 +49,6 @@ async def watching(tmp: Path, scripts: dict[str, str], settings_file: Path | Non
     base = replace(base, workers=1, dedup_window=0, **config)
     async with open_engine(base, watch=True, settings_file=settings_file, reload_settings=reload) as engine:
         yield engine
-
-
-async def until(check: Callable[[], object], timeout: float = 5.0) -> None:
-    with trio.fail_after(timeout):
-        while not check():
-            await trio.sleep(0.01)
 
 
 def save(path: Path, text: str) -> None:

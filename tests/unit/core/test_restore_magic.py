@@ -14,6 +14,7 @@ from engine.adapters.storage import backup
 from support.engine_support import process, running
 from support.mt5_standin import Terminal
 from support.mt5_support import config
+from support.waits import HANG
 from test_restore import restore
 
 TREND = """
@@ -60,11 +61,11 @@ async def test_another_projects_plugin_of_the_same_name_and_an_experts_numbers_a
     async with running(tmp_path, {"trend": TREND}, **_settings(tmp_path)) as engine:
         later = terminal.open_external("EURUSD", "buy", 0.5, magic=7779002, comment=tag_for("a9-trend-1", 9))
         terminal.disconnect()   # found again: the account is read anew, its new number with it
-        with trio.fail_after(20):
+        with trio.fail_after(HANG):
             while engine.broker.connected:
                 await trio.sleep(0.02)
         terminal.reconnect()
-        with trio.fail_after(20):
+        with trio.fail_after(HANG):
             while engine.broker.alerts_seen < 9:   # read anew, then its numbers looked at: as that look
                 await trio.sleep(0.02)
         await engine.broker.adopt()

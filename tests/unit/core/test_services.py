@@ -13,6 +13,7 @@ from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import CHAIN, process, running, told
 from support.fakes import FakeBroker
+from support.waits import HANG
 
 PROBE = """
 function on_alert(a)
@@ -175,7 +176,7 @@ async def test_a_plugin_opening_an_entry_from_each_of_its_fills_stops_at_its_ent
     # cap across runs this script opened hundreds of positions a second on paper.
     async with running(tmp_path, {"chain": CHAIN}, max_plugin_entries_per_minute=5) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while (stopped := engine.store.get("chain", "stopped")) is None:
                 await trio.sleep(0.01)
         positions = await engine.broker.positions()

@@ -18,6 +18,7 @@ from engine.domain.config.shadow import ShadowConfig
 
 from support.engine_support import process, running, write_scripts
 from support.fakes import FakeBroker
+from support.waits import HANG
 
 NO_STOP = "function on_alert(a) if not a.sl then return false, 'no stop' end end"
 PASS = "function on_alert(a) return nil end"
@@ -31,7 +32,7 @@ end"""
 
 async def shadow_record(engine, alert_id: int) -> dict:
     """The shadow's record of the alert, once its task has run it (bounded: a hang fails)."""
-    with trio.fail_after(10):
+    with trio.fail_after(HANG):
         while (record := engine.shadow.records.get(alert_id)) is None:
             await trio.sleep(0.01)
     return record
@@ -146,7 +147,7 @@ async def test_the_shadows_hourly_entries_made_by_hooks_are_counted_across_a_res
     scripts = {"trend": PASS, "follows": FOLLOWS}
 
     async def both_followed(engine) -> None:
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while len(await engine.broker.positions()) + len(await engine.shadow.broker.positions()) < 4:
                 await trio.sleep(0.01)
 
@@ -233,7 +234,7 @@ async def test_after_a_restart_the_shadow_keeps_its_records_and_runs_what_was_de
 
 async def held_count(engine, n: int) -> None:
     """Returns once the shadow holds ``n`` paused alerts (bounded: a hang fails)."""
-    with trio.fail_after(10):
+    with trio.fail_after(HANG):
         while engine.shadow.records.counts()["held"] != n:
             await trio.sleep(0.01)
 
@@ -312,7 +313,7 @@ async def test_a_pending_order_the_shadows_broker_rejects_reaches_the_shadows_on
         (order,) = await engine.shadow.broker.orders()
         crossing = await process(engine, "closelong EURUSD price=1.049")
         await shadow_record(engine, crossing["id"])
-        with trio.fail_after(10):   # the shadow's broker events run in its own task
+        with trio.fail_after(HANG):   # the shadow's broker events run in its own task
             while not [r for r in caplog.records if r.name == "moonhook.shadow.plugin.told"]:
                 await trio.sleep(0.01)
         assert await engine.shadow.broker.orders() == []
@@ -341,7 +342,7 @@ async def test_a_plugins_table_of_a_shadow_script_is_not_told_as_naming_no_plugi
     tables = {"next": PluginConfig(params={"level": 2}), "ghost": PluginConfig(enabled=False)}
     async with running(tmp_path, {"live": PASS}, plugins=tables,
                        shadow=shadow_of(tmp_path, {"next": "plugin = {params = {level = 1}}\n" + PASS})) as engine:
-        with trio.fail_after(10):  # bounds a hang: the shadow loads its scripts in its own task
+        with trio.fail_after(HANG):  # bounds a hang: the shadow loads its scripts in its own task
             while engine.shadow.plugins.get("next") is None:
                 await trio.sleep(0.01)
         assert Operations(engine).stray_tables() == [
@@ -360,7 +361,7 @@ async def test_a_param_only_the_shadows_next_version_declares_is_not_told_as_rea
     following = "plugin = {name = 'trend', params = {level = 1, slope = 0.1}}\n" + PASS
     async with running(tmp_path, {"trend": live}, plugins=tables,
                        shadow=shadow_of(tmp_path, {"trend": following})) as engine:
-        with trio.fail_after(10):  # bounds a hang: the shadow loads its scripts in its own task
+        with trio.fail_after(HANG):  # bounds a hang: the shadow loads its scripts in its own task
             while engine.shadow.plugins.get("trend") is None:
                 await trio.sleep(0.01)
         assert Operations(engine).stray_tables() == [

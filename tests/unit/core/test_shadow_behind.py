@@ -9,13 +9,14 @@ import trio
 from engine.domain.config.shadow import ShadowConfig
 
 from support.engine_support import process, running, submit, write_scripts
+from support.waits import HANG
 
 PASS = "function on_alert(a) return nil end"
 
 
 async def caught_up(engine) -> None:
     """Returns once the shadow has looked at every live alert (bounded: a hang fails)."""
-    with trio.fail_after(10):
+    with trio.fail_after(HANG):
         while engine.shadow.behind:
             await trio.sleep(0.01)
 

@@ -11,6 +11,7 @@ from engine.core.desk import PAUSED
 from engine.domain.config.shadow import ShadowConfig
 
 from support.engine_support import process, running, write_scripts
+from support.waits import HANG
 
 # Armed through its store, enters once on its next timer tick and keeps how it went.
 DCA = """
@@ -25,7 +26,7 @@ end"""
 
 async def said(store: PluginStore) -> str:
     """What the timer's entry came to, once it has run (bounded: a hang fails)."""
-    with trio.fail_after(10):
+    with trio.fail_after(HANG):
         while (answer := store.get("dca", "said")) is None:
             await trio.sleep(0.01)
     return answer
@@ -56,7 +57,7 @@ async def test_the_shadow_runs_what_live_decided_before_a_pause_as_live_did(tmp_
         row = await process(engine, "buy EURUSD volume=0.1 price=1.1 sl=1.09")
         engine.pause()
         turn.set()
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while (record := engine.shadow.records.get(row["id"])) is None:
                 await trio.sleep(0.01)
     assert row["status"] == record["status"] == "done" and record["differs"] is False, record["differences"]

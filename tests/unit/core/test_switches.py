@@ -19,6 +19,7 @@ from engine.interfaces.telegram.commands import Commands
 from support.engine_support import process, running, submit
 from support.fakes import FakeBroker
 from support.telegram_support import ADMIN, GROUP, Chat, ask
+from support.waits import HANG
 from support.web_support import AUTH, SECRET, SERVER, serving
 
 FAILING = 'function on_alert(a) error("boom") end'
@@ -81,7 +82,7 @@ async def test_a_pause_stops_the_plugins_own_entries_and_lets_closes_through(tmp
         ((ticket, closed),) = await ops.close_positions([opened["outcome"]["orders"][0]["ticket"]], plugin="api",
                                                         origin="api", comment="by hand")
         assert closed.ok   # a close passes a pause
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while engine.store.get("reenter", "again") is None:
                 await trio.sleep(0.01)
         assert engine.store.get("reenter", "again") == PAUSED
@@ -91,7 +92,7 @@ async def test_a_pause_stops_the_plugins_own_entries_and_lets_closes_through(tmp
         engine.store.delete("reenter", "again")
         await ops.close_positions([second["outcome"]["orders"][0]["ticket"]], plugin="api", origin="api",
                                   comment="by hand")
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while engine.store.get("reenter", "again") is None:
                 await trio.sleep(0.01)
         assert engine.store.get("reenter", "again") == "entered"

@@ -15,6 +15,7 @@ from engine.adapters.storage import Database
 from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import running
+from support.waits import HANG
 
 # Enters once, and notes it; each call ends by saying which version made it.
 ENTERS_ONCE = """
@@ -42,7 +43,7 @@ class HeldAnswer(PaperBroker):
         result = await super().execute(request)
         if request.plugin == self.holds and not self.release.is_set():
             self.sent.set()
-            with trio.fail_after(10):   # bounds a hang
+            with trio.fail_after(HANG):   # bounds a hang
                 await self.release.wait()
         return result
 
@@ -54,13 +55,13 @@ async def test_a_script_saved_while_its_timer_waits_for_its_order_is_answered_an
     broker = HeldAnswer(tmp_path / "data")
     await broker.quote("EURUSD", 1.1, time.time())   # a price for the paper broker to fill at
     async with running(tmp_path, {"ticker": ENTERS_ONCE.replace("VERSION", "v1")}, use_broker=broker) as engine:
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             await broker.sent.wait()
         script = tmp_path / "scripts" / "ticker.lua"
         script.write_text(ENTERS_ONCE.replace("VERSION", "v2"), encoding="utf-8")
         await engine.load(script)
         broker.release.set()
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while engine.store.get("ticker", "ticked") != "v2":
                 await trio.sleep(0.01)
         assert engine.store.get("ticker", "entered") == "yes"
@@ -77,12 +78,12 @@ async def test_a_plugin_unloaded_while_its_timer_waits_for_its_order_is_out_once
 
     async with running(tmp_path, {"ticker": ENTERS_ONCE.replace("VERSION", "v1")}, use_broker=broker) as engine:
         async def answer_once_out_of_service() -> None:
-            with trio.fail_after(10):   # bounds a hang
+            with trio.fail_after(HANG):   # bounds a hang
                 while engine.plugins.get("ticker") is not None:
                     await trio.sleep(0.01)
             broker.release.set()
 
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             await broker.sent.wait()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(answer_once_out_of_service)
@@ -122,7 +123,7 @@ async def test_a_timer_call_still_waiting_for_its_turn_at_a_save_is_never_made_o
     await broker.quote("GBPUSD", 1.3, time.time())
     scripts = {"holder": HOLDER, "ticker": ENTERS}
     async with running(tmp_path, scripts, use_broker=broker) as engine:
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             await broker.sent.wait()
             while engine.hooks._lock.statistics().tasks_waiting == 0:   # the ticker's call, in line for it
                 await trio.sleep(0.01)
@@ -131,7 +132,7 @@ async def test_a_timer_call_still_waiting_for_its_turn_at_a_save_is_never_made_o
         script.write_text(NOTES, encoding="utf-8")
         await engine.load(script)
         broker.release.set()
-        with trio.fail_after(10):
+        with trio.fail_after(HANG):
             while engine.store.get("ticker", "ticked") != "v2":
                 await trio.sleep(0.01)
         assert len([p for p in await broker.positions() if p["plugin"] == "ticker"]) == entered

@@ -17,6 +17,7 @@ from engine.adapters.storage import Database
 from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process, relay, running, submit
+from support.waits import HANG
 
 
 class _Seen(logging.Handler):
@@ -45,7 +46,7 @@ class HeldPaper(PaperBroker):
     async def positions(self, symbol: str | None = None):
         if symbol is None and self.hold_read is not None:
             hold, self.hold_read = self.hold_read, None
-            with trio.fail_after(10):   # bounds a hang: the event is set either way
+            with trio.fail_after(HANG):   # bounds a hang: the event is set either way
                 await hold.wait()
         found = await super().positions(symbol)
         if symbol is None:
@@ -55,7 +56,7 @@ class HeldPaper(PaperBroker):
     async def execute(self, request):
         if request.kind == "market" and self.hold_send is not None:
             hold, self.hold_send = self.hold_send, None
-            with trio.fail_after(10):
+            with trio.fail_after(HANG):
                 await hold.wait()
         result = await super().execute(request)
         if request.kind == "market":

@@ -27,6 +27,7 @@ from support.engine_support import first, process, running, told, write_scripts
 from support.mt5_standin import ORDER_STATE_EXPIRED, Terminal
 from support.mt5_support import config as mt5_config, until
 from support.paths import SUPPORT
+from support.waits import HANG
 
 
 async def test_an_admin_close_killed_before_the_ledger_had_its_answer_is_settled_at_the_next_start(tmp_path):
@@ -36,7 +37,7 @@ async def test_an_admin_close_killed_before_the_ledger_had_its_answer_is_settled
     assert died.returncode == -signal.SIGKILL, died.stderr
     async with running(tmp_path) as engine:
         assert await engine.broker.positions() == []   # the close was done before the kill
-        with trio.fail_after(20):
+        with trio.fail_after(HANG):
             while (close := engine.ledger.recent()[0])["status"] == "unknown":
                 await trio.sleep(0.02)
     assert (close["plugin"], close["kind"], close["alert_id"]) == ("api", "close", None)
@@ -80,7 +81,7 @@ async def test_an_expired_alerts_order_left_unknown_is_settled_at_the_next_start
         t.execute("UPDATE orders SET status = 'unknown', result = NULL WHERE alert_id = ?", [alert_id])
     database.close()
     async with running(tmp_path) as engine:
-        with trio.fail_after(20):
+        with trio.fail_after(HANG):
             while (order := engine.ledger.for_alert(alert_id)[0])["status"] == "unknown":
                 await trio.sleep(0.02)
     assert order["status"] == "done" and order["result"]["ok"] is True, order
@@ -123,7 +124,7 @@ def _settled(engine, alert_id: int) -> bool:
 
 async def _dropped(engine) -> list[str]:
     """The trades chat's notices of pending orders gone, once one's expiry is told."""
-    with trio.fail_after(20):
+    with trio.fail_after(HANG):
         while not [text for _, text in await told(engine) if "expired" in text]:
             await trio.sleep(0.02)
     return [text for _, text in await told(engine) if text.startswith("pending order")]

@@ -18,8 +18,9 @@ import trio.testing
 from engine.core import watch as watch_module
 from engine.core.watch import Inotify, InotifyUnavailable, watch
 
+from support.waits import HANG
+
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
-BOUND = 10.0  # seconds: far beyond any batch; reached only if the watcher is broken
 
 
 def lua(path: Path) -> bool:
@@ -42,7 +43,7 @@ async def watching(*folders: Path) -> AsyncIterator[trio.MemoryReceiveChannel]:
 
 
 async def next_batch(batches: trio.MemoryReceiveChannel) -> set[Path]:
-    with trio.fail_after(BOUND):
+    with trio.fail_after(HANG):
         return await batches.receive()
 
 
@@ -130,12 +131,12 @@ async def test_stop_ends_the_watch_at_once(tmp_path):
     async def changed(paths: set[Path]) -> None:
         raise AssertionError("nothing was saved")
 
-    with trio.fail_after(BOUND):
+    with trio.fail_after(HANG):
         async with trio.open_nursery() as nursery:
             await nursery.start(watch, [tmp_path], lua, changed, stop)
             stop.set()
     # and a watch started after its stop was set returns at once too
-    with trio.fail_after(BOUND):
+    with trio.fail_after(HANG):
         await watch([tmp_path], lua, changed, stop)
 
 
@@ -147,7 +148,7 @@ async def test_a_batch_being_handled_is_finished_when_stop_is_set(tmp_path):
         await trio.lowlevel.checkpoint()  # stop is seen meanwhile: not cancelled
         handled.append(paths)
 
-    with trio.fail_after(BOUND):
+    with trio.fail_after(HANG):
         async with trio.open_nursery() as nursery:
             await nursery.start(watch, [tmp_path], lua, changed, stop)
             (tmp_path / "a.lua").write_text("-- a")

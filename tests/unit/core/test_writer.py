@@ -16,6 +16,7 @@ from engine.core.writer import JournalError
 from engine.adapters.storage import AlertJournal, Database
 
 from support.engine_support import running
+from support.waits import HANG
 
 
 async def test_a_burst_of_alerts_shares_commits_and_every_one_is_journaled(tmp_path):
@@ -79,7 +80,7 @@ async def test_writes_after_the_writer_stopped_fail_at_once(tmp_path):
         nursery.start_soon(writer.run)
         assert (await writer.record(parse_body("buy EURUSD volume=0.1"), 1.0)).id == 1
         nursery.cancel_scope.cancel()
-    with trio.fail_after(10), pytest.raises(JournalError, match="has stopped"):  # not waiting for ever
+    with trio.fail_after(HANG), pytest.raises(JournalError, match="has stopped"):  # not waiting for ever
         await writer.record(parse_body("buy EURUSD volume=0.2"), 2.0)
     assert [r["id"] for r in journal.recent()] == [1]
 
@@ -158,7 +159,7 @@ async def test_a_write_waiting_for_the_turn_waits_out_one_commit_at_most(tmp_pat
                     await trio.testing.wait_all_tasks_blocked()
                     assert len(waited) == n  # the write waits for the commit under way ...
                     gate.allow_one()
-                    with trio.fail_after(10):
+                    with trio.fail_after(HANG):
                         await begun.receive()  # ... which ended: the next one is under way
                     assert waited == [1] * (n + 1), waited  # the write went in between
                 gate.open()  # the queued writes commit, and their tasks end

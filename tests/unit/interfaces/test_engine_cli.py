@@ -16,6 +16,7 @@ import httpx
 from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
 
 from support.paths import ROOT
+from support.waits import HANG
 
 SECRET, TOKEN = "s3cret-value-for-the-test", "t0ken-value-for-the-test"
 SLOW = """
@@ -45,7 +46,7 @@ class Engine:
                                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
         self.logged("listening on")
 
-    def logged(self, text: str, timeout: float = 30) -> None:
+    def logged(self, text: str, timeout: float = HANG) -> None:
         """Waits until the engine's log says ``text`` (the timeout only bounds a hang)."""
         deadline = time.monotonic() + timeout
         while text not in self.log.read_text():
@@ -58,7 +59,7 @@ class Engine:
                               cwd=ROOT, capture_output=True, text=True, timeout=60)
 
     def post(self, body: str) -> httpx.Response:
-        return httpx.post(f"http://127.0.0.1:{self.port}/webhook/{SECRET}", content=body, timeout=5)
+        return httpx.post(f"http://127.0.0.1:{self.port}/webhook/{SECRET}", content=body, timeout=HANG)
 
     def stop(self, signals: int = 1) -> int:
         self.process.send_signal(signal.SIGINT)

@@ -17,9 +17,9 @@ from engine.app import Operations
 from engine.interfaces.web import capacity, create_app, events, serve
 
 from support.engine_support import running
+from support.waits import HANG
 from support.web_support import AUTH, BUY, SECRET, SERVER, TOKEN
 
-HANG = 10.0
 serve_module = importlib.import_module("engine.interfaces.web.serve")  # the package's `serve` is the function
 
 

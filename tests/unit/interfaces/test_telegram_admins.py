@@ -22,6 +22,7 @@ from engine.adapters.storage.offsets import UpdateOffsets
 from support.botapi import bot_api_server
 from support.engine_support import process, running
 from support.telegram_support import ADMIN, GROUP, ME, STRANGER, Chat, Clock, ask
+from support.waits import HANG, until
 
 SECOND_ADMIN = 4343
 OTHER_GROUP = -1009999999999
@@ -30,13 +31,6 @@ TOKEN, BOT = "123456:SECRET-part-of-the-token", "123456"
 
 def closes(engine) -> list[dict]:
     return [o for o in engine.ledger.recent() if o["kind"] == "close"]
-
-
-async def until(check, seconds: float = 10.0) -> None:
-    """Waits for ``check()``; ``seconds`` only bounds a test that would otherwise hang."""
-    with trio.fail_after(seconds):
-        while not check():
-            await trio.sleep(0.01)
 
 
 async def test_the_engine_takes_commands_from_the_admins_in_a_listed_group_and_no_one_else(tmp_path):
@@ -244,14 +238,14 @@ async def test_a_repeat_counts_from_telegrams_date_of_the_question(tmp_path):
         async with trio.open_nursery() as nursery:
             await nursery.start(partial(poll_updates, bot, UpdateOffsets(engine.database), BOT, handle,
                                         timeout=1, backoff=0.02, max_backoff=0.05))
-            with trio.fail_after(5):
+            with trio.fail_after(HANG):
                 while len(handled) < 2:
                     await trio.sleep(0.005)
             questions = server.messages(TOKEN, ADMIN)
             assert [m.reply_markup is not None for m in questions] == [True, True]
             assert len(await engine.broker.positions()) == 1 and closes(engine) == []
             server.push_message(TOKEN, ADMIN, "/close EURUSD", date=int(time.time()) + 1)   # after it
-            with trio.fail_after(5):
+            with trio.fail_after(HANG):
                 while len(handled) < 3:
                     await trio.sleep(0.005)
             assert "EURUSD: closed 1 position" in server.messages(TOKEN, ADMIN)[-1].text

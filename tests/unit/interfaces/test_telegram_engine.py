@@ -17,6 +17,7 @@ from support.botapi import bot_api_server, html_plain
 from support.engine_support import process, running, submit
 from support.fakes import FakeBroker
 from support.telegram_support import notices
+from support.waits import HANG, until
 from support.web_support import serving
 
 TOKEN = "5150:engine-bot-SECRET-part"
@@ -30,12 +31,6 @@ def telegram(url: str, **options) -> TelegramConfig:
 
 def texts(server, chat: int) -> list[str]:
     return [html_plain(m.text) for m in server.messages(TOKEN, chat)]
-
-
-async def until(check, timeout: float = 10.0) -> None:
-    with trio.fail_after(timeout):
-        while not check():
-            await trio.sleep(0.02)
 
 
 async def test_trades_reach_the_chats_and_an_admin_commands_while_a_stranger_is_ignored(tmp_path, caplog):
@@ -114,7 +109,7 @@ async def test_alerts_are_processed_as_usual_while_telegram_hangs(tmp_path):
                 await submit(engine, f"{side} EURUSD volume=0.1 price=1.1 id=h{n}")
             # 20 alerts take well under a second; 30 s leave a busy machine room, and alerts that
             # waited on the hung Telegram (until it is released, or a send's timeout each) would not.
-            with trio.fail_after(30):
+            with trio.fail_after(HANG):
                 await engine.drain()  # every alert done ...
             hung = [r for r in server.calls("sendMessage") if r.status is None]
             assert hung and server.sent == []  # ... while every send is still waiting on Telegram

@@ -20,18 +20,12 @@ from engine.interfaces.telegram.webhook import telegram_blueprint
 
 from support.engine_support import process, running
 from support.botapi import bot_api_server
+from support.waits import until
 
 TOKEN = "123456:SECRET-part-of-the-token"
 BOT = "123456"
 ADMIN, STRANGER = 4242, 777
 FAST = {"timeout": 1, "backoff": 0.02, "max_backoff": 0.05}
-
-
-async def until(condition, seconds: float = 5.0) -> None:
-    """Waits for ``condition()``; ``seconds`` only bounds a test that would otherwise hang."""
-    with trio.fail_after(seconds):
-        while not condition():
-            await trio.sleep(0.005)
 
 
 def test_offsets_are_upserted_and_survive_reopening(tmp_path):

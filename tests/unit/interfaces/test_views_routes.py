@@ -12,6 +12,7 @@ import trio
 from engine.domain.orders import BrokerError
 from support.engine_support import running
 from support.fakes import FakeBroker
+from support.waits import HANG
 from support.web_support import AUTH, SECRET, SERVER, serving
 
 GUARD = """plugin = {symbols = {'GBPUSD'}, priority = 1}
@@ -225,7 +226,7 @@ async def test_at_a_start_a_name_two_files_claim_goes_to_the_one_that_served_it_
         assert engine.plugins.get("stops") is None and engine.paused   # a guard's name: paused
         assert set(engine.lifecycle.errors) == {"a_draft.lua", "stops.lua"}
         assert "none of them is loaded" in engine.lifecycle.errors["stops.lua"]
-        with trio.fail_after(5):   # the notifier writes the outbox in its own task
+        with trio.fail_after(HANG):   # the notifier writes the outbox in its own task
             while not any("a_draft.lua and stops.lua all name it" in r["text"]
                           for r in engine.database.db.query("SELECT text FROM outbox")):
                 await trio.sleep(0.01)

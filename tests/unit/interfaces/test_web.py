@@ -16,6 +16,7 @@ from engine.interfaces.web import webhook
 from engine.interfaces.web.clients import networks
 
 from support.engine_support import running, told
+from support.waits import HANG
 from support.web_support import AUTH, BUY, SECRET, SERVER, TOKEN, serving, with_secret
 
 GUARD = "plugin = {priority = 1}\nfunction on_alert(a) return nil end"
@@ -233,7 +234,7 @@ async def test_webhook_endpoint_method_slow_body_and_internal_error(tmp_path, ca
             await stream.send_all(f"POST /webhook/{quote(SECRET)} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
                                   '{"symbol": '.encode())
             slow = b""
-            with trio.fail_after(5):
+            with trio.fail_after(HANG):
                 while b"did not arrive" not in slow and (chunk := await stream.receive_some(4096)):
                     slow += chunk
 
@@ -360,7 +361,7 @@ async def test_an_answer_given_before_the_body_was_read_leaves_the_connection_us
             await trio.sleep(0.2)   # the body comes after the route has run
             await stream.send_all(body + following)
             received = b""
-            with trio.fail_after(10):
+            with trio.fail_after(HANG):
                 while received.count(b"HTTP/1.1 ") < 2 or not received.rstrip().endswith(b"}"):
                     chunk = await stream.receive_some(65536)
                     if not chunk:

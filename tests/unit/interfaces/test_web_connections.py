@@ -15,9 +15,8 @@ import trio
 
 from support.engine_support import running
 from engine.interfaces.web import webhook
+from support.waits import HANG
 from support.web_support import AUTH, SECRET, SERVER, serving
-
-HANG_BOUND = 10.0  # seconds: only bounds a hang; a healthy answer takes milliseconds
 
 
 async def _http_exchange(stream: trio.SocketStream, request: bytes) -> bytes:
@@ -56,7 +55,7 @@ async def test_an_answer_before_the_body_ends_does_not_strand_the_connection(tmp
         stream = await trio.open_tcp_stream("127.0.0.1", probe.base_url.port)
         head = (b"POST /api/pause HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer wrong"
                 + b"\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n")
-        with trio.fail_after(HANG_BOUND):
+        with trio.fail_after(HANG):
             first = await _http_exchange(stream, head + b"{}")
             assert first.startswith(b"HTTP/1.1 401"), first
             await stream.send_all(b"  ")  # the rest of the body
@@ -83,7 +82,7 @@ async def test_an_idle_keep_alive_connection_is_closed_after_a_quart_route(tmp_p
     monkeypatch.setattr(serve_module, "hypercorn_config", short_keep_alive)
     async with running(tmp_path) as engine, serving(engine, replace(SERVER)) as probe:
         stream = await trio.open_tcp_stream("127.0.0.1", probe.base_url.port)
-        with trio.fail_after(HANG_BOUND):
+        with trio.fail_after(HANG):
             answer = await _http_exchange(stream, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             assert answer.startswith(b"HTTP/1.1 200"), answer
             assert await _until_closed(stream) == b""  # closed by the server's idle timer
@@ -108,7 +107,7 @@ async def test_hundreds_of_idle_strangers_neither_hold_up_alerts_nor_keep_their_
             assert answer.status_code == 200 and answer.json()["status"] == "accepted", answer.text
             # a loaded answer takes milliseconds: 1 s tells "held up behind the strangers" apart
             assert time.monotonic() - started < 1.0
-        bound = max(serve_module.KEEP_ALIVE_TIMEOUT, webhook.BODY_TIMEOUT) + HANG_BOUND
+        bound = max(serve_module.KEEP_ALIVE_TIMEOUT, webhook.BODY_TIMEOUT) + HANG
         with trio.fail_after(bound):  # each is closed by the server, not by us
             for stream in idle:
                 assert await _until_closed(stream) == b""
@@ -130,14 +129,14 @@ async def test_a_connection_past_the_cap_waits_for_room_then_is_closed_unread(tm
     async with running(tmp_path) as engine, serving(engine, replace(SERVER, max_connections=4)) as client:
         port = client.base_url.port
         strangers = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(4)]
-        with trio.fail_after(HANG_BOUND):
+        with trio.fail_after(HANG):
             for stranger in strangers:  # each one served: all four hold their places
                 answer = await _http_exchange(stranger, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                 assert answer.startswith(b"HTTP/1.1 200"), answer
             extra = await trio.open_tcp_stream("127.0.0.1", port)
             assert await _until_closed(extra) == b""  # no room came: closed by the server, unread
         monkeypatch.setattr(capacity, "QUEUE_SECONDS", 60.0)
-        with trio.fail_after(HANG_BOUND):
+        with trio.fail_after(HANG):
             waiting = await trio.open_tcp_stream("127.0.0.1", port)
             await waiting.send_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             while configs[0].connection_limiter.statistics().tasks_waiting != 1:
@@ -175,7 +174,7 @@ async def test_one_address_past_its_limit_waits_then_is_closed_but_proxies_and_t
         opened: dict[str, list[trio.SocketStream]] = {}
         for source in ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"):
             opened[source] = [await trio.open_tcp_stream("127.0.0.1", port, local_address=source) for _ in range(4)]
-        with trio.fail_after(HANG_BOUND):
+        with trio.fail_after(HANG):
             for source in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):
                 for stream in opened[source]:
                     assert (await _http_exchange(stream, health)).startswith(b"HTTP/1.1 200"), source
@@ -188,7 +187,7 @@ async def test_one_address_past_its_limit_waits_then_is_closed_but_proxies_and_t
         for streams in opened.values():
             for stream in streams:
                 await stream.aclose()
-        with trio.fail_after(HANG_BOUND):
+        with trio.fail_after(HANG):
             while configs[0].address_limit.addresses():
                 await trio.sleep(0.01)  # the server notices the closes
 
@@ -202,7 +201,7 @@ async def test_a_keep_alive_connection_its_client_closes_frees_its_place_at_once
     configs = _kept_configs(monkeypatch)
     async with running(tmp_path) as engine, serving(engine) as client:
         stream = await trio.open_tcp_stream("127.0.0.1", client.base_url.port)
-        with trio.fail_after(HANG_BOUND):
+        with trio.fail_after(HANG):
             answer = await _http_exchange(stream, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             assert answer.startswith(b"HTTP/1.1 200"), answer
             connection, = configs[0].connection_limiter.statistics().borrowers

@@ -25,9 +25,9 @@ import trio
 from sandbox import MB, Budget, SandboxError, open_pool
 
 from support.paths import TESTS
+from support.waits import HANG
 
 ATTACKS = sorted((TESTS / "attacks").glob("*/*.lua"))  # tests/attacks/, where sandbox/ and docs/ point
-HANG_GUARD = 30.0  # seconds of wall time: only a hung attack comes near it
 CLASSES = ("escape", "budget", "memory", "ccall", "parser", "tamper", "values", "driver")
 
 
@@ -66,7 +66,7 @@ async def test_attack(path: Path):
     async with open_pool(workers=1, spares=1) as pool:
         workers = pool.worker_pids()
         kind, result = "ok", None
-        with trio.fail_after(HANG_GUARD):
+        with trio.fail_after(HANG):
             try:
                 await pool.load("attack", source, chunkname=path.name, budget=budget)
                 if "call" in h:

@@ -10,6 +10,7 @@ import trio
 from sandbox import Budget, CrashError, InstructionLimitError, ScriptError, TimeLimitError, open_pool
 
 from support.busy import starved_looks
+from support.waits import HANG
 
 COUNTING = """
 calls = 0
@@ -107,7 +108,7 @@ async def test_a_fold_over_several_workers_keeps_the_order():
 
 # No script can wedge its worker any more (every budget is enforced inside Lua), so a host
 # function stops the worker (SIGSTOP) while the plugin runs: it never answers.
-HANG = """
+FREEZER = """
 function check(a)
   host.freeze()
   while true do end
@@ -125,8 +126,8 @@ async def test_a_wedged_plugin_in_a_fold_is_blamed_and_killed_at_its_own_deadlin
         async def freeze():
             os.kill(pool.worker_pids()[0], signal.SIGSTOP)
 
-        await pool.load("hang", HANG, budget=budget, chunkname="hang.lua", host={"host.freeze": freeze})
-        await pool.load("after", HANG, budget=Budget(timeout=5.0))  # a long deadline, not reached
+        await pool.load("hang", FREEZER, budget=budget, chunkname="hang.lua", host={"host.freeze": freeze})
+        await pool.load("after", FREEZER, budget=Budget(timeout=5.0))  # a long deadline, not reached
         t0 = time.monotonic()
         folded = await pool.fold([*names, "hang", "after"], "check", {"n": 1})
         elapsed = time.monotonic() - t0
@@ -172,7 +173,7 @@ async def test_a_host_function_may_call_back_into_the_folds_other_plugins_but_no
         src = 'calls = 0\nfunction check(a) calls = calls + 1 if a.n == 1 then orders.place("{0}") end end'
         for name in ("a", "b", "c"):
             await pool.load(name, src.format(name), host={"orders.place": place})
-        with trio.fail_after(5):
+        with trio.fail_after(HANG):
             folded = await pool.fold(["a", "b", "c"], "check", {"n": 1})
         assert folded.error is None and len(folded.passed) == 3
         assert outcomes[0] == ("a", 2)

@@ -19,6 +19,7 @@ from sandbox import (
 )
 
 from support.busy import starved_looks
+from support.waits import HANG
 
 STRATEGY = """
 plugin = {name = "echo", symbols = {"EURUSD"}}
@@ -157,7 +158,7 @@ async def test_host_call_is_not_charged_and_others_keep_running(pool):
     await pool.load("other2", NAPPER, host=host)
     served = []
     ticks = Ticks()
-    with trio.fail_after(30):  # a hang guard, not a speed requirement
+    with trio.fail_after(HANG):  # a hang guard, not a speed requirement
         async with trio.open_nursery() as n:
             n.start_soon(ticks.run)
             t0 = trio.current_time()
@@ -255,7 +256,7 @@ async def test_host_functions_work_from_the_scripts_own_coroutines(pool):
 # No script can wedge its worker any more (every budget is enforced inside Lua: see
 # tests/attacks/), so the worker is wedged from outside: a host function stops it (SIGSTOP)
 # while the call runs, and it never answers.
-HANG = """
+FREEZER = """
 function hang()
   host.freeze()
   while true do end
@@ -277,8 +278,8 @@ async def test_hung_worker_is_killed_replaced_and_its_neighbours_reloaded(monkey
     looks = starved_looks(monkeypatch)
     async with open_pool(workers=1, spares=1) as pool:
         budget = Budget(instructions=10**13, timeout=0.2)
-        await pool.load("hang", HANG, budget=budget, host=freezer(pool))
-        await pool.load("neighbour", HANG)
+        await pool.load("hang", FREEZER, budget=budget, host=freezer(pool))
+        await pool.load("neighbour", FREEZER)
         assert (await pool.call("neighbour", "bump")).value == 1
         old = pool.worker_pids()
         ticks = Ticks()
@@ -336,8 +337,8 @@ async def test_a_stop_signal_to_the_whole_group_leaves_the_call_in_flight_to_fin
 
 async def test_calls_queued_behind_a_hung_call_run_after_the_replacement():
     async with open_pool(workers=1, spares=1) as pool:
-        await pool.load("hang", HANG, budget=Budget(instructions=10**13, timeout=0.1), host=freezer(pool))
-        await pool.load("other", HANG)
+        await pool.load("hang", FREEZER, budget=Budget(instructions=10**13, timeout=0.1), host=freezer(pool))
+        await pool.load("other", FREEZER)
         results = []
 
         async def hang():
@@ -385,7 +386,7 @@ async def test_a_worker_that_dies_while_idle_is_replaced():
         assert (await pool.call("p", "f")).value == 1
         pid = pool.worker_pids()[0]
         os.kill(pid, signal.SIGKILL)
-        with trio.fail_after(5):
+        with trio.fail_after(HANG):
             while _alive(pid):
                 await trio.sleep(0.001)
         # Called at once, whether or not the death was noticed yet: the request never reached
@@ -412,7 +413,7 @@ async def test_globals_read_and_set_survive_a_worker_restart(pool):
     with pytest.raises(ScriptError, match="cannot replace the global"):
         await pool.set_global("g", "string", {})
     os.kill(pool.worker_pids()[pool._plugins["g"].slot], signal.SIGKILL)
-    with trio.fail_after(5):
+    with trio.fail_after(HANG):
         while True:
             try:
                 assert (await pool.call("g", "get")).value == 2
