@@ -8,7 +8,6 @@ cut off Hypercorn's recycling of the connection (see the module's docstring).
 from __future__ import annotations
 
 import importlib
-import time
 from dataclasses import replace
 
 import trio
@@ -89,24 +88,40 @@ async def test_an_idle_keep_alive_connection_is_closed_after_a_quart_route(tmp_p
         await stream.aclose()
 
 
-async def test_hundreds_of_idle_strangers_neither_hold_up_alerts_nor_keep_their_sockets(tmp_path):
-    """300 connections that send nothing, a head sent by halves, a body that stops half-way:
-    alerts are still answered at once, and the server drops each stranger on its own within its
-    timer (the keep-alive timer for a missing head, BODY_TIMEOUT for a missing body; it was 60 s)."""
+async def _strangers(port: int) -> list[trio.SocketStream]:
+    """300 connections that send nothing, a head sent by halves, a body that stops half-way."""
+    idle = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(300)]
+    half_head = await trio.open_tcp_stream("127.0.0.1", port)
+    await half_head.send_all(b"POST /webhook HTTP/1.1\r\nHost: x\r\n")
+    half_body = await trio.open_tcp_stream("127.0.0.1", port)
+    await half_body.send_all(b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"secret\": ")
+    return [*idle, half_head, half_body]
+
+
+async def test_hundreds_of_idle_strangers_do_not_hold_up_alerts(tmp_path, monkeypatch):
+    """The strangers' timers set beyond the hang bound: an alert held up behind them would wait for
+    their sockets to go, which they do not, and fail the bound. No time is measured, so a loaded
+    machine answering slowly is not taken for a held-up alert."""
+    serve_module = importlib.import_module("engine.interfaces.web.serve")
+    for module, timer in ((serve_module, "KEEP_ALIVE_TIMEOUT"), (serve_module, "READ_TIMEOUT"),
+                          (webhook, "BODY_TIMEOUT")):
+        monkeypatch.setattr(module, timer, 10 * HANG)
+    async with running(tmp_path) as engine, serving(engine, replace(SERVER, max_body=65536)) as client:
+        strangers = await _strangers(client.base_url.port)
+        with trio.fail_after(HANG):
+            for n in range(10):
+                answer = await client.post(f"/webhook/{SECRET}", content=f"buy EURUSD volume=0.1 price=1.1 id=i{n}")
+                assert answer.status_code == 200 and answer.json()["status"] == "accepted", answer.text
+        for stream in strangers:
+            await stream.aclose()
+
+
+async def test_hundreds_of_idle_strangers_are_dropped_each_within_its_timer(tmp_path):
+    """The server drops each stranger on its own within its timer (the keep-alive timer for a
+    missing head, BODY_TIMEOUT for a missing body; it was 60 s)."""
     serve_module = importlib.import_module("engine.interfaces.web.serve")
     async with running(tmp_path) as engine, serving(engine, replace(SERVER, max_body=65536)) as client:
-        port = client.base_url.port
-        idle = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(300)]
-        half_head = await trio.open_tcp_stream("127.0.0.1", port)
-        await half_head.send_all(b"POST /webhook HTTP/1.1\r\nHost: x\r\n")
-        half_body = await trio.open_tcp_stream("127.0.0.1", port)
-        await half_body.send_all(b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"secret\": ")
-        for n in range(10):
-            started = time.monotonic()
-            answer = await client.post(f"/webhook/{SECRET}", content=f"buy EURUSD volume=0.1 price=1.1 id=i{n}")
-            assert answer.status_code == 200 and answer.json()["status"] == "accepted", answer.text
-            # a loaded answer takes milliseconds: 1 s tells "held up behind the strangers" apart
-            assert time.monotonic() - started < 1.0
+        *idle, half_head, half_body = await _strangers(client.base_url.port)
         bound = max(serve_module.KEEP_ALIVE_TIMEOUT, webhook.BODY_TIMEOUT) + HANG
         with trio.fail_after(bound):  # each is closed by the server, not by us
             for stream in idle:
