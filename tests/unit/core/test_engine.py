@@ -126,10 +126,8 @@ async def test_a_plugin_over_its_budget_is_skipped_and_the_alert_still_executes(
     scripts = {"slow": "plugin = {priority = 1}\nfunction on_alert(a) while true do end end",
                "after": "plugin = {priority = 2}\nfunction on_alert(a) return {comment = 'after ran'} end"}
     async with running(tmp_path, scripts) as engine:
-        t0 = trio.current_time()
-        with trio.fail_after(60):  # only bounds a plugin that is never stopped
+        with trio.fail_after(HANG):  # its loop never ends: the alert would wait for ever if it were not stopped
             row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        elapsed = trio.current_time() - t0
         slow = engine.plugins.get("slow")
         with trio.fail_after(HANG):  # the notifier writes the outbox in the background
             while not (notes := [n for n in engine.database.db.query("SELECT kind, text FROM outbox ORDER BY id")
@@ -139,10 +137,6 @@ async def test_a_plugin_over_its_budget_is_skipped_and_the_alert_still_executes(
     assert row["outcome"]["plugins"][0]["result"] == "error"
     assert row["outcome"]["plugins"][1]["result"] == "changed"
     assert slow.stats.timeouts == 1 and ("instructions" in slow.stats.last_error or "time" in slow.stats.last_error)
-    # The point: the alert waits out the plugin's budget (a few ms of Lua; its hard deadline is
-    # 0.2 s), not the plugin. Generous, as the alert's journal fsyncs and a busy machine count
-    # too: only a plugin stopped late by seconds fails it.
-    assert elapsed < engine.config.default_budget.deadline + 5.0
     assert [n["kind"] for n in notes] == ["errors"]
 
 
