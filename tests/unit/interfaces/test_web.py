@@ -358,10 +358,13 @@ async def test_an_answer_given_before_the_body_was_read_leaves_the_connection_us
         stream = await trio.open_tcp_stream("127.0.0.1", port)
         async with stream:
             await stream.send_all(head)
-            await trio.sleep(0.2)   # the body comes after the route has run
-            await stream.send_all(body + following)
             received = b""
             with trio.fail_after(HANG):
+                while not received.rstrip().endswith(b"}"):  # the route has answered: the body comes after
+                    chunk = await stream.receive_some(65536)
+                    assert chunk, f"closed before the body was sent: {received!r}"
+                    received += chunk
+                await stream.send_all(body + following)
                 while received.count(b"HTTP/1.1 ") < 2 or not received.rstrip().endswith(b"}"):
                     chunk = await stream.receive_some(65536)
                     if not chunk:
