@@ -16,6 +16,7 @@ from engine.interfaces.telegram.commands import Commands
 from support.botapi import html_plain
 from support.engine_support import process, running, submit, told
 from support.mt5_standin import ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ORDER_TYPE_SELL_LIMIT, Terminal
+from support.mt5_support import config as standin_config
 from support.telegram_support import ADMIN, Chat, Clock, ask
 from support.waits import until
 
@@ -26,8 +27,7 @@ function on_close(p) store.set("closed", p.reason) end
 
 
 def mt5_config(tmp_path, terminal: str = "terminal.db") -> MT5Config:
-    return MT5Config(module="support.mt5_standin", path=str(tmp_path / terminal), timeout=3.0, init_timeout=5.0,
-                     poll_seconds=0.05, resolve_seconds=0.5)
+    return standin_config(tmp_path, path=str(tmp_path / terminal))
 
 
 async def test_an_alert_trades_on_metatrader_and_its_fill_and_close_reach_the_plugins(tmp_path, caplog):

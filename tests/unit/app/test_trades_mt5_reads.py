@@ -14,13 +14,13 @@ from engine.domain.config.mt5 import MT5Config
 
 from support.engine_support import process, running
 from support.mt5_standin import Terminal
+from support.mt5_support import config as standin_config
 
 DAY = 86_400
 
 
 def mt5_config(tmp_path) -> MT5Config:
-    return MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"), timeout=5.0, init_timeout=5.0,
-                     poll_seconds=0.05, resolve_seconds=0.5, server_clock="UTC")
+    return standin_config(tmp_path, server_clock="UTC")
 
 
 async def test_a_trade_held_for_months_and_closed_today_is_read_by_its_position_not_the_whole_history(tmp_path):

@@ -9,11 +9,11 @@ from engine.domain.config.mt5 import MT5Config
 
 from support.engine_support import process, running
 from support.mt5_standin import Terminal
+from support.mt5_support import config as standin_config
 
 
 def mt5_config(tmp_path) -> MT5Config:
-    return MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"), timeout=3.0, init_timeout=5.0,
-                     poll_seconds=0.05, resolve_seconds=0.5)
+    return standin_config(tmp_path)
 
 
 async def test_a_deposit_and_a_withdrawal_move_the_curves_balance_where_they_were_made(tmp_path):

@@ -13,6 +13,7 @@ from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process, running, told
 from support.mt5_standin import Terminal
+from support.mt5_support import config as standin_config
 from support.waits import until
 
 # Adds up what each fill moved the balance by, as examples/strategies/daily_loss_limit.lua does.
@@ -58,8 +59,7 @@ async def test_a_position_closed_in_three_parts_tells_each_part_and_the_net_of_a
 
 
 def mt5_config(tmp_path) -> MT5Config:
-    return MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"), timeout=3.0, init_timeout=5.0,
-                     poll_seconds=0.05, resolve_seconds=0.5)
+    return standin_config(tmp_path)
 
 
 async def test_on_metatrader_the_fee_and_swap_count_in_what_a_close_is_told_and_the_plugins_see(tmp_path):

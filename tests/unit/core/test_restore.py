@@ -54,7 +54,7 @@ async def test_after_a_restore_a_new_alerts_lost_send_is_not_answered_with_an_ol
     server's clock is unknown) found the old position: the alert was done, its entry told made at
     the old ticket, never sent. Numbered past the tags at the broker, its entry is "not known"."""
     terminal = Terminal(tmp_path / "terminal.db", symbols={s: DEFAULT_SYMBOLS[s] for s in ("US500", "XAUUSD")})
-    settings = {"broker": "mt5", "mt5": config(tmp_path, timeout=3.0)}   # no forex major: the clock is not found
+    settings = {"broker": "mt5", "mt5": config(tmp_path)}   # no forex major: the clock is not found
     async with running(tmp_path, **settings) as engine:
         assert str(engine.broker.server_clock) == "unknown"
         assert (await process(engine, "buy US500 volume=1 id=one"))["status"] == "done"
@@ -74,7 +74,7 @@ async def test_an_alert_in_flight_at_the_backup_that_traded_since_is_not_sent_ag
     the backup. Restored, the journal runs alert 2 again, and the book, knowing no send of it,
     sent the entry a second time: two 0.2 lots EURUSD under one tag. It is found at the broker."""
     terminal = Terminal(tmp_path / "terminal.db")
-    settings = {"broker": "mt5", "mt5": config(tmp_path, timeout=3.0)}
+    settings = {"broker": "mt5", "mt5": config(tmp_path)}
     async with running(tmp_path, **settings) as engine:
         assert (await process(engine, "buy EURUSD volume=0.1 id=one"))["status"] == "done"
         recorded = await submit(engine, "buy EURUSD volume=0.2 id=two")

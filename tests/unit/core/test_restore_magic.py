@@ -27,7 +27,7 @@ end"""
 
 
 def _settings(tmp_path) -> dict:
-    return {"broker": "mt5", "mt5": config(tmp_path, timeout=3.0)}
+    return {"broker": "mt5", "mt5": config(tmp_path)}
 
 
 async def test_after_a_restore_a_plugin_numbered_after_the_backup_keeps_its_positions(tmp_path):

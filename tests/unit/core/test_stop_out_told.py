@@ -21,6 +21,7 @@ from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import first, process, running, told
 from support.mt5_standin import Terminal
+from support.mt5_support import config as standin_config
 
 PAPER = PaperConfig(leverage=200)   # EURUSD at 1:200: 4 lots at 1.098 hold 2,196.00, 5 at 1.1 2,750.00
 PAPER_SAID = (
@@ -67,8 +68,7 @@ async def test_a_paper_stop_out_of_two_positions_is_one_admin_message_and_one_li
 def mt5_config(tmp_path) -> MT5Config:
     """The stand-in's terminal, polled only after an order (an hour apart): the test decides what
     one read of the history holds."""
-    return MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"), timeout=3.0, init_timeout=5.0,
-                     poll_seconds=3_600.0, resolve_seconds=0.5)
+    return standin_config(tmp_path, poll_seconds=3_600.0)
 
 
 async def test_a_metatrader_stop_out_of_two_positions_is_one_admin_message_saying_the_margin(tmp_path):

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from engine.adapters.brokers.mt5 import MT5Broker
-from engine.domain.config.mt5 import MT5Config
 from engine.adapters.storage import Database
 from sandbox import open_pool
 from sandbox.allowlist import MT5_WORKER_ENV, WORKER_ENV, worker_environment
 
 from support.mt5_standin import Terminal
+from support.mt5_support import config as standin_config
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(),
                                 reason="reads a process's environment from /proc (Linux)")
@@ -79,9 +79,7 @@ async def test_the_mt5_worker_does_not_inherit_the_engines_secrets_and_still_log
     # worker's pipe (initialize), not through the worker's environment.
     password = os.environ["MOONHOOK_MT5_PASSWORD"]
     Terminal(tmp_path / "terminal.db", login=5001, password=password, server="Demo-Server")
-    config = replace(MT5Config(module="support.mt5_standin", path=str(tmp_path / "terminal.db"), timeout=3.0,
-                               init_timeout=5.0, poll_seconds=0.05, resolve_seconds=0.5),
-                     login=5001, password=password, server="Demo-Server")
+    config = replace(standin_config(tmp_path), login=5001, password=password, server="Demo-Server")
     database = Database(tmp_path / "moonhook.db")
     broker = MT5Broker(database, config)
     try:
