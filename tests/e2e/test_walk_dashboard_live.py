@@ -7,6 +7,7 @@ from __future__ import annotations
 from selenium.webdriver.common.by import By
 
 from support.browser import browser, cells, live, log_in, wait  # noqa: F401 (browser: a fixture)
+from support.clock_shift import at_midday, utc_day
 from support.cutter import Cutter
 from support.e2e_support import init, losing_mt5_user
 
@@ -15,9 +16,10 @@ def _overview(driver) -> str:
     return driver.find_element(By.ID, "overview").text
 
 
-def test_an_order_cancelled_elsewhere_leaves_the_open_overview_at_once(user, browser):
+def test_an_order_cancelled_elsewhere_leaves_the_open_overview_at_once(user, browser, monkeypatch):
     """A cancel is an order placed (no fill, no alert): the overview showed the order as still
     pending, and today's orders one short, until some alert or fill came."""
+    at_midday(user, monkeypatch, utc_day)  # today's orders: the entry and its cancel in one day
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
     (placed,) = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04")["id"])["outcome"]["orders"]

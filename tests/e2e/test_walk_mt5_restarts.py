@@ -10,12 +10,10 @@ import sqlite3
 import time
 from contextlib import closing
 
-from support.clock_shift import at_midday
+from support.clock_shift import at_midday, utc_day
 from support.e2e_support import mt5_user, until
 from support.mt5_standin import POSITION_TYPE_BUY, Terminal
 from support.paths import ROOT
-
-DAY = 86_400
 
 
 def trades_chat(run) -> list[str]:
@@ -151,7 +149,7 @@ def test_a_stop_hit_while_moonhook_was_stopped_counts_once_in_the_daily_loss_lim
     """examples/strategies/daily_loss_limit.lua sums on_close's profits in its store. A stop hit
     while moonhook is stopped reaches on_close at the next start (its plugins loaded by then), and
     at no start after: the day has lost 21, over a limit of 19.96 (0.2 % of the balance), not 42."""
-    at_midday(user, monkeypatch, lambda now: now - now % DAY)  # the strategy's day: the UTC date
+    at_midday(user, monkeypatch, utc_day)  # the strategy's day: the UTC date
     terminal = Terminal(tmp_path / "terminal.db")
     config = mt5_user(user, tmp_path / "terminal.db")
     example = (ROOT / "examples" / "strategies" / "daily_loss_limit.lua").read_text()

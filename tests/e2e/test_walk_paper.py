@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from support.clock_shift import at_midday
+from support.clock_shift import at_midday, utc_day
 from support.e2e_support import init, outcome, told, until
 
 # TradingView's two forms; the demo strategy wants a stop on every entry.
@@ -41,7 +41,8 @@ def trade_over_http(run) -> None:
     assert (health["status"], health["broker"], health["broker_connected"]) == ("ok", "paper", True)
 
 
-def test_init_run_send_status_then_a_restart_keeps_the_journal_and_the_account(user):
+def test_init_run_send_status_then_a_restart_keeps_the_journal_and_the_account(user, monkeypatch):
+    at_midday(user, monkeypatch, utc_day)  # today's counts, told by status, all in one day
     config, printed = init(user, "bot")
     assert "Example strategy: bot/scripts/demo.lua" in printed
     start = told(printed, "Start the engine:")

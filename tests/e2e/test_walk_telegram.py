@@ -12,6 +12,7 @@ import httpx
 
 from support.botapi import html_plain
 from support.botapi_thread import threaded_bot_api
+from support.clock_shift import at_midday, utc_day
 from support.e2e_support import init, until
 from support.proxy import proxy_in
 
@@ -20,7 +21,8 @@ ADMIN, STRANGER = 4242, 777
 ENTRY = '{"secret": "SECRET", "action": "buy", "symbol": "EURUSD", "volume": 0.1, "price": 1.1, "sl": 1.09}'
 
 
-def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user):
+def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user, monkeypatch):
+    at_midday(user, monkeypatch, utc_day)  # /trades: the trades closed today, in the same day
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         def said() -> list[str]:  # the admin's chat as it shows now, edits applied, oldest first
             return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])

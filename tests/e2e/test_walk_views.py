@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
+from support.clock_shift import at_midday, utc_day
 from support.e2e_support import init
 
 BETTER = """plugin = {priority = 10}
@@ -16,7 +17,8 @@ end
 BROKEN = "plugin = {}\nfunction on_alert(a)\n  return 1 +\nend\n"
 
 
-def test_every_view_of_the_dashboard_answers_through_moonhook_run(user):
+def test_every_view_of_the_dashboard_answers_through_moonhook_run(user, monkeypatch):
+    at_midday(user, monkeypatch, utc_day)  # the overview's today: the alerts and the trade in one day
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
     accepted = run.webhook("buy EURUSD risk=1 sl=1.0800 tp=1.0950 price=1.0850")

@@ -22,6 +22,11 @@ SHIFT = 0.0  # seconds added to the wall clock; install() writes the copy's
 HALF_A_DAY = 12 * 3600.0
 
 
+def utc_day(now: float) -> float:
+    """The start of the UTC day ``now`` is in: engine.trading_day's default, and the UTC date."""
+    return now - now % 86_400
+
+
 def at_midday(user, monkeypatch, day_start) -> float:
     """The wall clock of ``user``'s commands and of this test moved to 12 hours after the start of
     the day it is in (``day_start(now)``); the seconds it moved."""
