@@ -2,7 +2,8 @@
 inside one day (a day's loss limit, a strategy's sum of the day) passes at 23:59:59 as at noon,
 without waiting for the day to turn.
 
-``at_midday(user, monkeypatch, day_start)`` moves both clocks below to the middle of the day.
+``at_midday(user, monkeypatch, day_start)`` moves both clocks below to the middle of the day,
+``here_at_midday(monkeypatch)`` this process's only (an engine run in the test, paper broker).
 ``install(user, seconds)``: this module copied as ``sitecustomize.py`` into a folder first on the
 PYTHONPATH of the commands ``user`` runs, the shift written into the copy. It adds ``seconds`` to
 ``time.time()`` and ``time.time_ns()`` in every Python process started from there: ``moonhook run``
@@ -28,8 +29,9 @@ def utc_day(now: float) -> float:
 
 
 def at_midday(user, monkeypatch, day_start) -> float:
-    """The wall clock of ``user``'s commands and of this test moved to 12 hours after the start of
-    the day it is in (``day_start(now)``); the seconds it moved."""
+    """The wall clock of ``user``'s commands and of this test moved to 12:00:00 of the day it is in
+    (12 hours after ``day_start(now)``): a minute's room before the minute turns, an hour's before
+    the hour, half a day's before the day; the seconds it moved."""
     now = time.time()
     seconds = day_start(now) + HALF_A_DAY - now
     install(user, seconds)
@@ -47,6 +49,15 @@ def install(user, seconds: float) -> None:
     assert text.count(line) == 1, f"{line!r} is not in {__file__} once"
     (site / "sitecustomize.py").write_text(text.replace(line, f"\nSHIFT = {float(seconds)!r} "), encoding="utf-8")
     user.on_path(site)
+
+
+def here_at_midday(monkeypatch, day_start=utc_day) -> float:
+    """This process's wall clock moved to 12 hours into its day, for an engine the test runs in it
+    (``engine_support.running`` reads ``time.time`` as it starts one); the seconds it moved."""
+    now = time.time()
+    seconds = day_start(now) + HALF_A_DAY - now
+    shifted(monkeypatch, seconds)
+    return seconds
 
 
 def shifted(monkeypatch, seconds: float) -> None:

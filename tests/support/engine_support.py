@@ -34,15 +34,17 @@ HUBS: "weakref.WeakKeyDictionary[Engine, TelegramHub]" = weakref.WeakKeyDictiona
 
 
 @asynccontextmanager
-async def running(tmp: Path, scripts: dict[str, str] | None = None, *, clock: Callable[[], float] = time.time,
+async def running(tmp: Path, scripts: dict[str, str] | None = None, *, clock: Callable[[], float] | None = None,
                   use_broker: Broker | None = None, **settings) -> AsyncIterator[Engine]:
     """An engine on ``tmp``/data with ``scripts`` written to ``tmp``/scripts, on ``use_broker``
     (``support.fakes.FakeBroker`` where only the orders sent matter; by default the paper broker),
-    with its Telegram hub when ``telegram=`` lists bots, as `moonhook run` makes it."""
+    with its Telegram hub when ``telegram=`` lists bots, as `moonhook run` makes it. ``clock``: the
+    engine's wall clock, by default ``time.time`` as it is now (support/clock_shift.py may move it)."""
     folder = write_scripts(tmp / "scripts", scripts or {})
     config = replace(EngineConfig(scripts=folder, data=tmp / "data", workers=1), **settings)
     hub = TelegramHub(config.telegram) if config.telegram.enabled else None
-    async with open_engine(config, clock=clock, broker=use_broker, services=[hub] if hub else []) as engine:
+    services = [hub] if hub else []
+    async with open_engine(config, clock=clock or time.time, broker=use_broker, services=services) as engine:
         if hub is not None:
             HUBS[engine] = hub
         yield engine

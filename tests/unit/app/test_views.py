@@ -18,6 +18,7 @@ from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
 from engine.domain.config.paper import PaperConfig
 from engine.domain.orders import Fill, OrderResult
 
+from support.clock_shift import here_at_midday
 from support.engine_support import process, running
 from support.fakes import FakeBroker
 from support.telegram_support import Clock
@@ -62,7 +63,8 @@ async def test_one_alert_holds_what_was_received_each_decision_its_orders_and_ti
     assert rejected["orders"] == [] and rejected["timings"]["to_broker_ms"] is None
 
 
-async def test_the_overview_counts_today_charts_the_latency_and_lists_the_last_errors(tmp_path):
+async def test_the_overview_counts_today_charts_the_latency_and_lists_the_last_errors(tmp_path, monkeypatch):
+    here_at_midday(monkeypatch)  # today's counts in one day
     async with running(tmp_path, {"guard": GUARD, "broken": BROKEN, "failing": FAILING}) as engine:
         ops = Operations(engine)
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
@@ -229,7 +231,8 @@ async def test_a_trade_held_longer_than_a_month_and_closed_today_is_one_of_today
     assert [t["position"] for t in telegram["trades"]] == [trade["position"]] and telegram["net"] == trade["net"]
 
 
-async def test_an_order_whose_answer_is_not_known_is_one_of_today_s_orders_sent(tmp_path):
+async def test_an_order_whose_answer_is_not_known_is_one_of_today_s_orders_sent(tmp_path, monkeypatch):
+    here_at_midday(monkeypatch)  # today's counts in one day
     # An order the broker may have executed (its answer lost) was sent: the Today panel and
     # `moonhook status` said "0 orders" beside the order the ledger lists and the chat was told of.
     def lost(request):
@@ -244,7 +247,8 @@ async def test_an_order_whose_answer_is_not_known_is_one_of_today_s_orders_sent(
     assert (today["orders"], today["refused_orders"]) == (1, 0)
 
 
-async def test_an_alert_that_failed_is_counted_today_as_the_alerts_list_and_the_metrics_have_it(tmp_path):
+async def test_an_alert_that_failed_is_counted_today_as_the_alerts_list_and_the_metrics_have_it(tmp_path, monkeypatch):
+    here_at_midday(monkeypatch)  # today's counts in one day
     # An acknowledged alert that traded nothing for an error (a symbol the broker does not
     # know, the broker disconnected) was in no figure of the overview: "2 alerts, 0 rejections"
     # and no error read as two alerts executed.

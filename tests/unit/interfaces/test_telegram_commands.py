@@ -15,6 +15,7 @@ from engine.domain.orders import OrderRequest
 from engine.interfaces.telegram.commands import Commands, Reply
 
 from support.botapi import html_plain
+from support.clock_shift import here_at_midday
 from support.engine_support import process, running
 from support.telegram_support import ADMIN, STRANGER, Chat, Clock, ask
 
@@ -292,7 +293,8 @@ async def test_status_says_a_script_that_does_not_load_and_one_pending_order_in_
     assert "\npending   1 order\n" in status and "\n⚠ script  broken.lua does not load: /plugins\n" in status, status
 
 
-async def test_trades_tells_the_days_closed_trades_their_net_and_who_opened_them(tmp_path):
+async def test_trades_tells_the_days_closed_trades_their_net_and_who_opened_them(tmp_path, monkeypatch):
+    here_at_midday(monkeypatch)  # today's counts in one day
     clock = Clock()
     async with running(tmp_path) as engine:
         commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)

@@ -10,6 +10,7 @@ from dataclasses import replace
 import trio
 
 from engine.domain.orders import BrokerError
+from support.clock_shift import here_at_midday
 from support.engine_support import running
 from support.fakes import FakeBroker
 from support.waits import HANG
@@ -139,7 +140,8 @@ async def test_saving_is_refused_when_the_dashboard_may_not_edit(tmp_path):
     assert (tmp_path / "scripts" / "trend.lua").read_text() == TREND
 
 
-async def test_the_overview_and_the_trades(tmp_path):
+async def test_the_overview_and_the_trades(tmp_path, monkeypatch):
+    here_at_midday(monkeypatch)  # today's counts in one day
     deals = [{"ticket": 1, "position": 1001, "symbol": "EURUSD", "side": "buy", "entry": "in", "volume": 0.1,
               "price": 1.1, "profit": 0.0, "commission": 0.0, "time": 1.0, "comment": None, "magic": None},
              {"ticket": 2, "position": 1001, "symbol": "EURUSD", "side": "sell", "entry": "out", "volume": 0.1,
