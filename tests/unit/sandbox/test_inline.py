@@ -13,6 +13,7 @@ from sandbox import Budget, ForbiddenError, InstructionLimitError, MemoryLimitEr
 from sandbox.inline import EXIT_DEADLINE, InlinePool
 
 from support.busy import spinners
+from support.waits import HANG
 
 SCRIPT = """
 seen = 0
@@ -103,10 +104,10 @@ def test_the_watchdog_ends_the_process_naming_the_plugin_past_its_deadline():
         long_ago = time.process_time() - 60  # CPU seconds: the deadline counts the process's CPU time
         PROGRESS.pack_into(pool._progress, 0, 0, time.monotonic(), long_ago)
         pool._running = ([plugin], long_ago)
-        time.sleep(30)
+        time.sleep(10 * HANG)  # for ever, as far as the test goes: it gives up first
         print("not stopped")
-    """)
-    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    """).replace("HANG", repr(HANG))
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=HANG)
     assert run.returncode == EXIT_DEADLINE, run
     assert "wedged.lua ran past its hard deadline of 1.55 s" in run.stderr
     assert "not stopped" not in run.stdout
@@ -137,6 +138,6 @@ def test_a_call_within_its_budget_is_not_stopped_on_a_busy_machine():
         trio.run(main)
     """)
     with spinners(cpu, 10):
-        run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+        run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=HANG)
     assert run.returncode == 0, run
     assert run.stdout.startswith("time budget exceeded (0.05 s)"), run
