@@ -11,6 +11,8 @@ import logging
 import sys
 import time
 
+from engine.domain.logtext import quoted
+
 TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -23,7 +25,7 @@ class KeyValueFormatter(logging.Formatter):
         parts.update(getattr(record, "fields", None) or {})
         if record.exc_info:
             parts["error"] = self.formatException(record.exc_info)
-        return " ".join(f"{k}={_quote(v)}" for k, v in parts.items())
+        return " ".join(f"{k}={quoted(v)}" for k, v in parts.items())
 
 
 class TextFormatter(logging.Formatter):
@@ -34,13 +36,6 @@ class TextFormatter(logging.Formatter):
         text = super().format(record)
         fields = getattr(record, "fields", None)
         return f"{text} ({' '.join(f'{k}={v}' for k, v in fields.items())})" if fields else text
-
-
-def _quote(value: object) -> str:
-    text = str(value)
-    if text and not any(c in text for c in ' "=\n\t'):
-        return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 _handler: logging.Handler | None = None
