@@ -29,7 +29,7 @@ from engine.core.hooks import Hooks
 from engine.core.clashes import NameClashes
 from engine.core.loader import Loader, NameTaken
 from engine.core.plugins import Plugin, PluginError, breaker_trips, guard_failing
-from engine.core.run import Run
+from engine.core.run import Run, outside
 from engine.core.script_files import digest, identity, is_script, scripts_in
 from engine.core.settings_saves import SettingsSaves
 from engine.core.timers import Timer
@@ -294,7 +294,8 @@ class Lifecycle(SettingsSaves, NameClashes):
         """Runs ``on_unload`` on, and unloads, the plugins nothing in flight can reach."""
         for plugin in self._plugins.retired():
             if "on_unload" in plugin.hooks:
-                await self._hooks.call(plugin, "on_unload")
+                with outside("this on_unload call"):
+                    await self._hooks.call(plugin, "on_unload")
             try:
                 await self._pool.unload(plugin.pool_id)
             except SandboxError as e:

@@ -17,6 +17,7 @@ from engine.adapters.storage import Database, MetaCache
 from engine.core.plugins import (HOOKS, Plugin, PluginError, PluginMeta, asked_budget, given_params, make_budget,
                                  over_limits)
 from engine.core.roster import PluginSet
+from engine.core.run import outside
 from engine.core.services import Host, host_functions
 from engine.domain.alerts import SymbolMap
 from engine.domain.config import EngineConfig
@@ -98,7 +99,8 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
 
     async def run_chunk() -> None:
         try:
-            await pool.load(plugin.pool_id, text, chunkname=file, budget=plugin.budget, host=host)
+            with outside("its top-level code"):
+                await pool.load(plugin.pool_id, text, chunkname=file, budget=plugin.budget, host=host)
         except SandboxError as e:
             raise PluginError.from_sandbox(file, e) from None
 
@@ -136,7 +138,8 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
         plugin.hooks = frozenset(pool.functions(plugin.pool_id)) & frozenset(HOOKS)
         if "on_load" in plugin.hooks:
             try:
-                await pool.call(plugin.pool_id, "on_load")
+                with outside("this on_load call"):
+                    await pool.call(plugin.pool_id, "on_load")
             except SandboxError as e:
                 raise PluginError(e.file or file, f"on_load failed: {e.kind} error: {e}", e.line) from None
     except BaseException as e:

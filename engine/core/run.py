@@ -109,6 +109,27 @@ def alert_client_id(alert_id: int, plugin: str, n: int) -> str:
 
 
 current: ContextVar[Run | None] = ContextVar("moonhook_run", default=None)
+# A plugin's top-level code, on_load or on_unload call: no run (``current`` stays None: orders
+# are refused there), but its writes are counted as one run's (``writing``).
+_outside: ContextVar[Run | None] = ContextVar("moonhook_outside_run", default=None)
+
+
+@contextmanager
+def outside(what: str) -> Iterator[None]:
+    """A plugin's top-level code, on_load or on_unload (``what``: "this on_load call" ...) runs
+    meanwhile: outside any alert, tick or event, but its durable writes counted as one run's, as
+    each of theirs are (``MAX_PLUGIN_WRITES``)."""
+    token = _outside.set(Run(None, what))
+    try:
+        yield
+    finally:
+        _outside.reset(token)
+
+
+def writing() -> Run | None:
+    """What a plugin's durable write now counts against: the current run, else the top-level code,
+    on_load or on_unload call running (its ``origin`` says which), else nothing."""
+    return current.get() or _outside.get()
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from engine.adapters.notify import Notifier
 from engine.adapters.storage import JournalError, PluginStore, StoreError, TrendBook
 from engine.core.plugins import Plugin
 from engine.core.order_caps import OrderCaps
-from engine.core.run import current
+from engine.core.run import current, writing
 from engine.domain.alerts import MAX_EXPIRY, TREND_STATES, AlertError, SymbolMap
 from engine.domain.logtext import one_line
 from engine.domain.orders import OPENING, PENDING_TYPES, SIDES, BrokerError, OrderRequest, OrderResult, ours
@@ -187,10 +187,14 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
     async def durably(write: Callable[[Any], Any]) -> Any:
         """Runs ``write`` in the journal writer's next commit and returns its result once it is
         durable, as alerts are: if that commit fails the script is told and nothing is kept.
-        Raises HostError past MAX_PLUGIN_WRITES for the current run (on_load and on_unload run
-        outside one: a start or a save waits for them, not the alerts)."""
-        run = current.get()
+        Raises HostError past MAX_PLUGIN_WRITES for the current run, or the file's top-level code,
+        on_load or on_unload call (each counted as one: they run again at every start, save and
+        stop, which wait for them)."""
+        run = writing()
         if run is not None and run.write(plugin.name) > MAX_PLUGIN_WRITES:
+            if run is not current.get():
+                raise HostError(f"refused: {MAX_PLUGIN_WRITES} writes already made by this plugin in "
+                                f"{run.origin}; each waits for a commit to disk")
             raise HostError(f"refused: {MAX_PLUGIN_WRITES} writes already made by this plugin for this alert, "
                             "timer tick or event; each waits for a commit to disk, and so do the alerts its hooks see")
         result: list[Any] = []

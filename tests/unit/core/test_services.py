@@ -9,6 +9,7 @@ import logging
 import pytest
 import trio
 
+from engine.core.services import MAX_PLUGIN_WRITES
 from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import CHAIN, process, running, told
@@ -276,3 +277,33 @@ async def test_a_plugin_makes_at_most_max_writes_for_one_run_each_a_commit_the_e
         comment = row["outcome"]["plugins"][0]["changes"]["comment"]
         assert comment.startswith("200 | store.set: refused: 200 writes already made by this plugin for this "
                                   "alert, timer tick or event"), comment
+
+
+async def test_on_load_and_on_unload_are_held_to_max_writes_each_call_as_one_run(tmp_path, caplog):
+    # They ran outside any run and were not counted: a loop of writes in on_load, at every start
+    # and save of the file, held the reload (and the engine's start) for seconds of fsyncs (1,000
+    # writes under a budget of 1 s).
+    # The file's top-level code, which runs at every load too, likewise.
+    script = """
+    plugin = {budget = {timeout = 1}}
+    local function fill(hook)
+      local n = 0
+      while n < 1000 do
+        local ok, e = pcall(store.set, hook .. n, n)
+        if not ok then log.info(hook, n, e) return end
+        n = n + 1
+      end
+    end
+    fill('top')
+    function on_load() fill('on_load') end
+    function on_unload() fill('on_unload') end"""
+    caplog.set_level(logging.INFO, logger="moonhook.plugin.w")
+    async with running(tmp_path, {"w": script}) as engine:
+        await engine.lifecycle.unload("w")
+        keys = engine.store.keys("w")
+    said = {r.getMessage().partition(" ")[0]: r.getMessage() for r in caplog.records if r.name == "moonhook.plugin.w"}
+    for hook, where in (("top", "its top-level code"), ("on_load", "this on_load call"),
+                        ("on_unload", "this on_unload call")):
+        assert sum(k.startswith(hook) for k in keys) == MAX_PLUGIN_WRITES, (hook, len(keys))
+        assert said[hook] == (f"{hook} {MAX_PLUGIN_WRITES} store.set: refused: {MAX_PLUGIN_WRITES} writes already "
+                              f"made by this plugin in {where}; each waits for a commit to disk"), said
