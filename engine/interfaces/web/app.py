@@ -21,6 +21,7 @@ from engine.interfaces.web.events import events_blueprint
 from engine.interfaces.web.health import health_blueprint
 from engine.interfaces.web.hosts import HostGate
 from engine.interfaces.web.metrics import metrics_blueprint
+from engine.interfaces.web.refusals import EXTENSION as REFUSALS, Refusals
 from engine.interfaces.web.session import EXTENSION as SESSIONS, Sessions, session_blueprint
 from engine.interfaces.web.views import views_blueprint
 from engine.interfaces.web.webhook import BODY_TIMEOUT, Webhook
@@ -46,12 +47,14 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
     sessions = sessions if sessions is not None else Sessions(server.session_hours)
     app = App("moonhook", static_folder=None)  # the dashboard serves /static; nothing from the working folder
     app.extensions[SESSIONS] = sessions  # where auth.refuse finds them
+    refusals = app.extensions[REFUSALS] = Refusals()  # the connections refused, for serve.py to count
     app.config["MAX_CONTENT_LENGTH"] = server.max_body
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 2
     app.config["BODY_TIMEOUT"] = BODY_TIMEOUT  # the webhook's, for the routes behind it
     app.json.sort_keys = False
-    for blueprint in (health_blueprint(ops, server), api_blueprint(ops, server), metrics_blueprint(ops, server),
-                      views_blueprint(ops, server), events_blueprint(ops, server), dashboard_blueprint(ops, server),
+    for blueprint in (health_blueprint(ops, server), api_blueprint(ops, server),
+                      metrics_blueprint(ops, server, refusals), views_blueprint(ops, server),
+                      events_blueprint(ops, server), dashboard_blueprint(ops, server),
                       session_blueprint(server, sessions), *blueprints):
         app.register_blueprint(blueprint)
 

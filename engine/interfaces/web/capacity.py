@@ -5,7 +5,8 @@ Hypercorn has no such setting (its issue 81), and its trio worker builds each co
 ``TCPServer`` itself, from the module global ``hypercorn.trio.run.TCPServer``. ``install``
 puts ``CappedTCPServer`` there once per process; each server's cap travels in its own
 ``Config`` (``config.connection_limiter``), so two servers in one process keep their own.
-A connection past either cap waits up to ``QUEUE_SECONDS`` for room, unread, then is closed:
+A connection past either cap waits up to ``QUEUE_SECONDS`` for room, unread, then is closed,
+counted and told in the log a line a minute at most (``refusals.py``, ``config.refusals``):
 a bar's close can bring a thousand alerts at once, each on its own connection, and one closed
 unanswered is an alert lost. The timers in serve.py bound how long a stranger's connection
 counts; past the process's file limit, Trio stops accepting and the kernel's backlog queues.
@@ -31,6 +32,7 @@ from hypercorn.trio.tcp_server import MAX_RECV, TCPServer
 from hypercorn.utils import parse_socket_addr
 
 from engine.interfaces.web.per_address import AddressLimit
+from engine.interfaces.web.refusals import Refusals
 
 log = logging.getLogger("moonhook.web")
 
@@ -79,8 +81,9 @@ class CappedTCPServer(TCPServer):
         if per_address is None or key is None:
             return await self._run_capped()
         with per_address.limiter(key) as own:
-            if not await _admitted(own, self, f"{own.total_tokens} open already from {key} "
-                                              "(server.max_connections_per_ip)"):
+            if not await _admitted(own, self):
+                self._refused("max_connections_per_ip", str(key),
+                              f"{own.total_tokens} open already from {key} (server.max_connections_per_ip)")
                 await trio.aclose_forcefully(self.stream)
                 return
             try:
@@ -92,13 +95,18 @@ class CappedTCPServer(TCPServer):
         limiter: trio.CapacityLimiter | None = getattr(self.config, "connection_limiter", None)
         if limiter is None:
             return await super().run()
-        if not await _admitted(limiter, self, f"{limiter.total_tokens} open already (server.max_connections)"):
+        if not await _admitted(limiter, self):
+            self._refused("max_connections", None, f"{limiter.total_tokens} open already (server.max_connections)")
             await trio.aclose_forcefully(self.stream)
             return
         try:
             await super().run()
         finally:
             limiter.release_on_behalf_of(self)
+
+    def _refused(self, limit: str, key: str | None, why: str) -> None:
+        refusals: Refusals = self.config.refusals
+        refusals.refused(limit, key, f"{why} for {QUEUE_SECONDS:g} s")
 
     async def _read_data(self) -> None:
         """Hypercorn 0.18.0's ``TCPServer._read_data``, but a read timeout on a connection that
@@ -128,9 +136,8 @@ class CappedTCPServer(TCPServer):
         await self.idle_task.stop()
 
 
-async def _admitted(limiter: trio.CapacityLimiter, borrower: object, full: str) -> bool:
-    """Whether ``borrower`` got a place of ``limiter``, waiting up to QUEUE_SECONDS for one;
-    ``full`` says in the log why it did not."""
+async def _admitted(limiter: trio.CapacityLimiter, borrower: object) -> bool:
+    """Whether ``borrower`` got a place of ``limiter``, waiting up to QUEUE_SECONDS for one."""
     try:
         limiter.acquire_on_behalf_of_nowait(borrower)
         return True
@@ -138,7 +145,6 @@ async def _admitted(limiter: trio.CapacityLimiter, borrower: object, full: str) 
         with trio.move_on_after(QUEUE_SECONDS):
             await limiter.acquire_on_behalf_of(borrower)
             return True
-    log.warning("connection refused: %s for %g s", full, QUEUE_SECONDS)
     return False
 
 

@@ -1,5 +1,6 @@
-"""``GET /metrics``: the engine's Prometheus metrics in the text format, behind the API's
-bearer token (Prometheus sends it with ``authorization: {credentials: <api_token>}``)."""
+"""``GET /metrics``: the engine's Prometheus metrics in the text format, and the web server's
+(the connections it refused, ``refusals.py``), behind the API's bearer token (Prometheus sends
+it with ``authorization: {credentials: <api_token>}``)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from quart import Blueprint
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.auth import refuse
+from engine.interfaces.web.refusals import Refusals
 
 
-def metrics_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
+def metrics_blueprint(ops: Operations, server: ServerConfig, refusals: Refusals) -> Blueprint:
     bp = Blueprint("metrics", __name__)
 
     @bp.get("/metrics")
@@ -19,6 +21,6 @@ def metrics_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
         refused = refuse(server, cookie=False)  # bearer only: Prometheus, not the dashboard
         if refused is not None:
             return refused
-        return await ops.metrics(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
+        return await ops.metrics() + refusals.exposition(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
 
     return bp

@@ -15,6 +15,7 @@ from hypercorn.config import Config
 from engine.domain.config import ServerConfig
 from engine.interfaces.web import capacity
 from engine.interfaces.web.per_address import AddressLimit
+from engine.interfaces.web.refusals import Refusals, refusals_of
 
 log = logging.getLogger("moonhook.web")
 
@@ -39,6 +40,7 @@ def hypercorn_config(server: ServerConfig) -> Config:
     config.read_timeout = READ_TIMEOUT
     config.connection_limiter = trio.CapacityLimiter(server.max_connections)  # see capacity.py
     config.address_limit = AddressLimit.of(server)  # see per_address.py
+    config.refusals = Refusals()  # see refusals.py; serve() puts the app's here
     config.include_server_header = False
     config.backlog = BACKLOG
     return config
@@ -80,8 +82,10 @@ async def serve(app, server: ServerConfig, shutdown: trio.Event, *,
     (``nursery.start`` passes no keyword arguments: ``shutdown`` is positional, or use
     ``partial(serve, app, server, shutdown=ev)``)."""
     config = hypercorn_config(server)
+    config.refusals = refusals_of(app)   # counted in its /metrics
     capacity.install()
     async with trio.open_nursery() as nursery:
         binds = await nursery.start(partial(hypercorn.trio.serve, app, config, shutdown_trigger=shutdown.wait))
+        nursery.start_soon(config.refusals.summarize, shutdown)
         log.info("listening on %s", ", ".join(binds))
         task_status.started(bound_port(binds))

@@ -42,6 +42,7 @@ TYPES = {
     "moonhook_event_loop_lag_histogram_seconds": "histogram",
     "moonhook_open_positions": "gauge",
     "moonhook_plugins": "gauge",
+    "moonhook_connections_refused": "counter",   # the web server's (web/refusals.py)
 }
 
 
