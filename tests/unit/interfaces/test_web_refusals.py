@@ -100,3 +100,22 @@ async def test_a_flood_of_refused_connections_logs_a_line_an_interval_and_counts
         for stream in held.values():
             await stream.aclose()
     assert len(lines("127.0.0.4")) == 3 and len(lines("127.0.0.5")) == 1
+
+
+def test_past_max_keys_further_addresses_are_told_together(monkeypatch, caplog):
+    # A flood from many addresses (each IPv6 /64 is one) must not grow the table without bound.
+    refusals_module = importlib.import_module("engine.interfaces.web.refusals")
+    monkeypatch.setattr(refusals_module, "MAX_KEYS", 2)
+    caplog.set_level(logging.WARNING, logger="moonhook.web")
+    now = [0.0]
+    refusals = refusals_module.Refusals(clock=lambda: now[0])
+    for n in range(10):
+        for _ in range(3):
+            refusals.refused("max_connections_per_ip", f"2001:db8:{n}::/64", f"from 2001:db8:{n}::/64")
+    now[0] += refusals.interval
+    refusals.flush()
+    said = [r.getMessage() for r in caplog.records if r.name == "moonhook.web"]
+    assert len(said) == 3 + 3 and len(refusals._windows) == 3
+    assert said[3:] == [f"connections refused: 2 more from {who} in the last 60 s (server.max_connections_per_ip)"
+                        for who in ("2001:db8:0::/64", "2001:db8:1::/64")] + [
+        "connections refused: 23 more from other addresses in the last 60 s (server.max_connections_per_ip)"]
