@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import Any, Callable
 
 from engine.domain.orders import SIDES
 
@@ -18,6 +18,18 @@ class Refused(Exception):
 
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def positive_price(name: str, value: Any, on_grid: Callable[[float], float], symbol: str) -> float:
+    """``value`` (an order's price, a stop, a target) put on ``symbol``'s price grid by ``on_grid``.
+    Raises Refused for one that is not a positive number, or that the grid makes 0 (1e-308 on
+    EURUSD): taken as 0 it was a buy limit resting at nothing, or a stop loss that was none."""
+    if not (is_number(value) and value > 0):
+        raise Refused(f"{name}: must be a positive price, got {value!r}")
+    price = on_grid(value)
+    if not price > 0:
+        raise Refused(f"{name} {value!r} is 0 on {symbol}'s price grid ({price!r}): give a price above 0")
+    return price
 
 
 def check_stops(side: str, price: float, sl: float | None, tp: float | None, what: str, level: int = 0,

@@ -46,12 +46,16 @@ def normalise_volume(volume: float, info: dict[str, Any]) -> float:
     return rules.volume_on_step(volume, info["name"], info["volume_step"], info["volume_min"], info["volume_max"])
 
 
-def normalise_price(price: float | None, info: dict[str, Any]) -> float | None:
+def normalise_price(price: float | None, info: dict[str, Any], name: str = "price") -> float | None:
     """``price`` on the symbol's tick grid (``instruments.on_tick_grid``, as sizing and the
     limits measure it); None and 0 (no stop) as they are. The trade server refuses any other
     price (10015, or 10016 for a stop), and TradingView's plots carry more decimals than a broker
-    quotes (1.0840012345 on EURUSD; 5123.37 on an index quoted in quarters)."""
-    return on_tick_grid(price, info)
+    quotes (1.0840012345 on EURUSD; 5123.37 on an index quoted in quarters). Raises Refused, naming
+    ``name``, for one that is not a positive number or that the grid makes 0: a stop loss of 1e-308
+    would be sent as 0, MetaTrader's "no stop" (``rules.positive_price``)."""
+    if price is None or price == 0:
+        return price
+    return rules.positive_price(name, price, lambda p: on_tick_grid(p, info), info.get("name", "the symbol"))
 
 
 def check_stops(side: str, price: float, sl: float | None, tp: float | None, info: dict[str, Any],
@@ -141,14 +145,14 @@ def entry_request(r: OrderRequest, info: dict[str, Any], tick: dict[str, Any], d
     side, tag = rules.side_of(r.side), tag_for(r.client_id, r.alert_id)
     volume = normalise_volume(r.volume, info)
     if r.kind == "market":
-        sl, tp = normalise_price(r.sl, info), normalise_price(r.tp, info)
+        sl, tp = normalise_price(r.sl, info, "sl"), normalise_price(r.tp, info, "tp")
         check_stops(side, tick["bid"] if side == "buy" else tick["ask"], sl, tp, info)  # where it closes
         fills = fillings(info, False)
         return deal_request(info["name"], side, volume, tick["ask"] if side == "buy" else tick["bid"], magic=0,
                             tag=tag, deviation=deviation, filling=fills[0], sl=sl, tp=tp), fills
     if r.type not in ("limit", "stop") or not r.price:
         raise Refused("a pending order needs type (limit or stop) and price")
-    price, sl, tp = (normalise_price(p, info) for p in (r.price, r.sl, r.tp))
+    price, sl, tp = (normalise_price(p, info, n) for p, n in ((r.price, "price"), (r.sl, "sl"), (r.tp, "tp")))
     check_pending_price(side, r.type, price, tick, info)
     check_stops(side, price, sl, tp, info)
     return pending_request(info["name"], side, r.type, volume, price, magic=0, tag=tag, sl=sl, tp=tp,
@@ -164,8 +168,8 @@ def modify_request(r: OrderRequest, row: dict[str, Any], position: bool, info: d
     ``row`` is as asked already: nothing to send (the server would answer 10025, "no changes")."""
     if position and r.price is not None:
         raise rules.position_price(row["ticket"])
-    sl = float(row["sl"] if r.sl is None else normalise_price(r.sl, info))
-    tp = float(row["tp"] if r.tp is None else normalise_price(r.tp, info))
+    sl = float(row["sl"] if r.sl is None else normalise_price(r.sl, info, "sl"))
+    tp = float(row["tp"] if r.tp is None else normalise_price(r.tp, info, "tp"))
     price = float(row["price_open"] if position else normalise_price(r.price, info) or row["price_open"])
     if (price, sl, tp) == (float(row["price_open"]), float(row["sl"]), float(row["tp"])):
         return None

@@ -28,7 +28,7 @@ from engine.adapters.storage.database import Database, select
 from engine.adapters.storage.untold import UntoldEvents
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import Dropped, Event, OrderRequest, OrderResult, shallow
-from engine.domain.rules import Refused, check_stops, close_by_symbol, filled_meanwhile, is_number, side_of, ticket_of
+from engine.domain.rules import Refused, check_stops, close_by_symbol, filled_meanwhile, side_of, ticket_of
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
 from engine.adapters.brokers.paper.books import Books, open_account
@@ -193,19 +193,18 @@ class PaperBroker(Broker):
 
     def quote_of(self, symbol: str, price: float) -> dict[str, Any] | None:
         spec = self._table.get(symbol)
-        if spec is None or not (is_number(price) and price > 0):
-            return None
-        bid, ask = self._market.bid_ask(spec, price)
-        return {"bid": bid, "ask": ask}
+        quoted = None if spec is None else self._market.quoted(spec, price)
+        return None if quoted is None else {"bid": quoted[0], "ask": quoted[1]}
 
     async def quote(self, symbol: str, price: float, time: float) -> None:
         """Records ``price`` as the bid, then fills the pending orders and stops it crossed.
-        A price that is not a positive number is ignored; an unknown symbol's is kept (ask =
-        bid), as a conversion rate."""
-        if not (is_number(price) and price > 0):
-            return
+        A price that is not a positive number, or is 0 on the symbol's grid, is ignored; an unknown
+        symbol's is kept (ask = bid), as a conversion rate."""
         spec = self._table.get(symbol)
-        bid, ask = self._market.bid_ask(spec, price) if spec else (price, price)
+        quoted = self._market.quoted(spec, price)
+        if quoted is None:
+            return
+        bid, ask = quoted
         self._prices.record(symbol, bid, ask, time)
         if spec is None:
             return

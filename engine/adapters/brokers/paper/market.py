@@ -16,7 +16,8 @@ from engine.adapters.brokers.paper.rules import cents, price_of, profit_of, row_
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec
 from engine.domain.orders import PENDING_TYPES, OrderRequest
-from engine.domain.rules import Refused, check_level, check_stops, measured_stops, position_price, side_of, ticket_of
+from engine.domain.rules import (Refused, check_level, check_stops, is_number, measured_stops, position_price, side_of,
+                                 ticket_of)
 
 
 class Market:
@@ -50,6 +51,16 @@ class Market:
         if last is None:
             raise Refused(f"no price for {spec.name}: send the alert's price or a quote first")
         return last
+
+    def quoted(self, spec: SymbolSpec | None, price: Any) -> tuple[float, float] | None:
+        """The bid and ask a quote of ``price`` makes (an unknown symbol's: the price twice, a
+        rate); None for one that is no price (not a positive number, or 0 on the grid): ignored."""
+        if not (is_number(price) and price > 0):
+            return None
+        try:
+            return self.bid_ask(spec, price) if spec else (price, price)
+        except Refused:
+            return None
 
     def pending(self, r: OrderRequest) -> tuple[SymbolSpec, str, float, float, float | None, float | None]:
         """A pending order's symbol, side, price, volume, sl and tp, checked (its type, its

@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine.adapters.storage.database import select
-from engine.domain.rules import Refused, is_number, volume_on_step
+from engine.domain.rules import is_number, positive_price, volume_on_step
 from engine.domain.instruments import SymbolSpec
 
 
@@ -59,9 +59,8 @@ def lots(volume: float) -> Decimal:
 
 
 def price_of(spec: SymbolSpec, value: Any, name: str = "price") -> float:
-    if not (is_number(value) and value > 0):
-        raise Refused(f"{name}: must be a positive price, got {value!r}")
-    return round(value, spec.digits)
+    """``value`` to the symbol's digits; raises Refused for one that is not a positive price there."""
+    return positive_price(name, value, lambda v: round(v, spec.digits), spec.name)
 
 
 def stop_of(spec: SymbolSpec, name: str, value: Any, keep: float | None = None) -> float | None:
