@@ -57,7 +57,9 @@ async def test_an_entry_whose_answer_was_lost_holds_its_open_place_until_its_dea
         assert third["outcome"]["orders"][0]["error"] == (
             "over engine.max_open_positions: 1 positions and pending orders are open, at most 1"), third
         assert [p["symbol"] for p in terminal.positions()] == ["EURUSD"] and terminal.sent() == 1
-        opened = [text for kind, text in await told(engine) if text.startswith("opened")]
+        with trio.fail_after(HANG):   # the late fill's notice comes through the broker's events
+            while not (opened := [text for kind, text in await told(engine) if text.startswith("opened")]):
+                await trio.sleep(0.01)
         assert opened == ["opened buy 0.1 EURUSD @ 1.0801 (market, engine)"]
 
 
