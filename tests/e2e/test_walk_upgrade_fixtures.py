@@ -22,7 +22,7 @@ from engine.adapters.storage.store import PluginStore
 
 from support.botapi import html_plain
 from support.botapi_thread import threaded_bot_api
-from support.e2e_support import Config, free_port, until
+from support.e2e_support import Config, free_port, outcome, until
 from support.telegram_support import notices
 from support.upgrade_fixtures import ADMIN, FIXTURES, TOKEN, UNREACHABLE, VERSIONS
 
@@ -120,3 +120,18 @@ def upgraded(user, config: Config, then: dict, journal: Path) -> None:
     assert {p["ticket"] for p in positions} == still | {order["ticket"], pending["ticket"]}
     assert {t["position"] for t in run.get("/api/trades")["trades"] if t["symbol"] == "EURUSD"} == stopped
     assert run.get("/api/orders")["open"] == []
+
+
+def test_an_upgrade_that_fails_names_its_migration_and_leaves_the_file_as_it_was(user):
+    config, _, journal = older(user, 6, "http://127.0.0.1:9")
+    with closing(sqlite3.connect(journal)) as db:   # in the way of migration 9's table
+        db.execute("CREATE TABLE plans (note TEXT)")
+    before = journal.read_bytes()
+
+    refused = user.moonhook("run", cwd="bot")
+    assert refused.returncode == 2, outcome(refused)
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"moonhook: data/moonhook.db: its upgrade from schema 6 to {len(MIGRATIONS)} failed in migration 9 (table "
+        "plans already exists); the file was left as it was, at schema 6 (the moonhook that wrote it still opens it): "
+        "correct that and start again")
+    assert journal.read_bytes() == before

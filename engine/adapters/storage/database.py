@@ -172,7 +172,7 @@ class Database:
         """Runs the migrations the file has not had, all in one transaction (the version read
         inside it): an upgrade that fails (a full disk, a kill) leaves the file whole at the
         schema it had, which the moonhook that wrote it still opens. Raises SchemaError."""
-        latest, current = len(MIGRATIONS), None
+        latest, current, version = len(MIGRATIONS), None, None
         try:
             with self.transaction():
                 current = self.schema_version
@@ -184,15 +184,16 @@ class Database:
                     log.info("%s: a new journal, at schema %d", self.path, latest)
                 elif current < latest:
                     log.info("%s: upgrading the journal from schema %d to %d", self.path, current, latest)
-                for migrate in MIGRATIONS[current:]:
+                for version, migrate in enumerate(MIGRATIONS[current:], start=current + 1):
                     migrate(self.db)
                 self.db.execute(f"PRAGMA user_version = {latest}")
         except sqlite3.Error as e:
             if current is None or current >= latest:
                 raise   # not an upgrade: the file could not be opened at all
-            raise SchemaError(f"{self.path}: its upgrade from schema {current} to {latest} failed ({e}); the file "
-                              f"was left as it was, at schema {current} (the moonhook that wrote it still opens "
-                              "it): correct that and start again") from e
+            # The migration named (migrations.py's _vN): what a report of the failure needs first.
+            raise SchemaError(f"{self.path}: its upgrade from schema {current} to {latest} failed in migration "
+                              f"{version} ({e}); the file was left as it was, at schema {current} (the moonhook that "
+                              "wrote it still opens it): correct that and start again") from e
 
     async def writable(self) -> None:
         """Returns when no other connection of the engine is committing: a write transaction

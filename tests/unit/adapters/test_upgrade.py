@@ -40,8 +40,8 @@ def test_an_upgrade_that_fails_leaves_the_file_as_the_older_moonhook_left_it(tmp
     alert_id = left_by_older(monkeypatch, path)
     with moonhook_of(monkeypatch, (*MIGRATIONS, disk_full)), pytest.raises(SchemaError) as failed:
         Database(path)
-    assert (f"upgrade from schema {OLDER} to {len(MIGRATIONS) + 1} failed (database or disk is full); the file was "
-            f"left as it was, at schema {OLDER}") in str(failed.value)
+    assert (f"upgrade from schema {OLDER} to {len(MIGRATIONS) + 1} failed in migration {len(MIGRATIONS) + 1} "
+            f"(database or disk is full); the file was left as it was, at schema {OLDER}") in str(failed.value)
     with moonhook_of(monkeypatch, MIGRATIONS[:OLDER]):  # the trader goes back to the moonhook that worked
         db = Database(path)
         assert db.schema_version == OLDER
