@@ -5,7 +5,8 @@ today's ``moonhook run`` on each copy.
 For each version in VERSIONS: a git worktree at its commit, ``moonhook init`` run from it, a
 strategy that keeps values in its store (``keeper.lua``), then its ``moonhook run`` sent alerts
 that trade on paper (two positions open, a pending order, a position closed at a profit, an
-alert while paused, resumed without it) and stopped with Ctrl-C. What its API answered is kept
+alert while paused, resumed without it; then a plugin switched off and the engine paused with
+an alert held) and stopped with Ctrl-C. What its API answered is kept
 beside the folder, in ``answers.json``, for the test to hold the upgraded engine's answers to.
 
     cd tests && ../.venv/bin/python -m support.upgrade_fixtures [SCHEMA ...]
@@ -45,6 +46,7 @@ function on_alert(a)
   store.set("last", {symbol = a.symbol, side = a.side or "none"})
 end
 """
+IDLE = "-- Passes every alert; switched off through the API before the stop.\nplugin = {priority = 1}\n"
 # Sent in this order, each settled before the next; PAUSED while the engine is paused.
 ALERTS = ("buy EURUSD volume=0.1 price=1.1 sl=1.09 tp=1.12 id=u1",
           "sell GBPUSD volume=0.2 price=1.25 sl=1.26 id=u2",
@@ -54,6 +56,7 @@ ALERTS = ("buy EURUSD volume=0.1 price=1.1 sl=1.09 tp=1.12 id=u1",
 UNREACHABLE = "http://127.0.0.1:{}"
 TOKEN, ADMIN = "5150:upgrade-bot-SECRET-part", 4242
 PAUSED = "buy EURUSD volume=0.1 price=1.1 sl=1.09 id=u6"
+HELD = "sell EURUSD volume=0.1 price=1.1 sl=1.11 id=u7"   # paused at the stop
 
 
 def moonhook_of(tree: Path) -> list[str]:
@@ -102,6 +105,7 @@ def _session(moonhook: list[str], tree: Path, home: Path) -> dict[str, Any]:
     config.append(f'[telegram]\napi_url = "{UNREACHABLE.format(free_port())}"\nadmins = [{ADMIN}]\n'
                   f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')
     (home / "bot" / "scripts" / "keeper.lua").write_text(KEEPER, encoding="utf-8")
+    (home / "bot" / "scripts" / "idle.lua").write_text(IDLE, encoding="utf-8")
     server = config.values["server"]
     with (home / "run.log").open("w") as log:
         process = subprocess.Popen([*AS_IN_A_TERMINAL, *moonhook, "run"], cwd=home / "bot", env=env,
@@ -130,8 +134,13 @@ def _session(moonhook: list[str], tree: Path, home: Path) -> dict[str, Any]:
             ids.append(send(PAUSED))
             settled(ids[-1])
             assert api.post("/api/resume").status_code == 200
+            # Stopped as a trader leaves it for a while: a plugin switched off, paused, an alert held.
+            assert api.post("/api/plugins/idle/disable").status_code == 200
+            assert api.post("/api/pause").status_code == 200
+            ids.append(send(HELD))
+            settled(ids[-1])
             answers = {"alerts": {str(i): api.get(f"/api/alerts/{i}").json() for i in ids}}
-            for path in ("/api/account", "/api/positions", "/api/orders", "/api/trades", "/health"):
+            for path in ("/api/account", "/api/positions", "/api/orders", "/api/trades", "/api/plugins", "/health"):
                 answer = api.get(path)
                 if answer.status_code == 200:
                     answers[path] = answer.json()
