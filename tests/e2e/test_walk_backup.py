@@ -7,8 +7,12 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import stat
+import subprocess
+import sys
+from contextlib import closing
 
-from support.e2e_support import init, outcome
+from support.e2e_support import DEADLINE, init, outcome
+from support.upgrade_fixtures import FIXTURES
 
 
 def test_a_backup_taken_while_trading_restores_the_journal_and_the_account(user):
@@ -81,3 +85,46 @@ def test_what_is_written_after_a_backup_survives_a_power_cut(user):
     again = user.start("run", config=config, cwd="bot")
     assert [a["source_id"] for a in again.get("/api/alerts")["alerts"]] == ["after", "before"]
     assert again.interrupt() == 0
+
+
+# A moonhook of schema 16 or before (until 32761cd) as it ran: its connection to the journal had lost every
+# POSIX lock of its process on the file (its second connection opened and closed the file), so a
+# reader in another process took itself for the last one. It notes "a", waits for the backup, notes
+# "b" and is killed (kill -9, its connection never closed).
+OLDER_ENGINE = """
+import os, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA wal_autocheckpoint=0")
+note = "INSERT INTO store (plugin, key, value, updated_at) VALUES ('keeper', ?, '[\\"v\\",[1]]', 0)"
+db.execute(note, ["a"])
+os.close(os.open(sys.argv[1], os.O_RDONLY))
+print("ready", flush=True)
+sys.stdin.readline()
+db.execute(note, ["b"])
+os._exit(0)
+"""
+
+
+def test_a_backup_before_the_upgrade_leaves_the_older_moonhooks_journal_whole(user):
+    """The docs' upgrade: a `moonhook backup` first. Taken with the new moonhook while the older one
+    still trades, it deleted the older one's WAL at its close: every commit after it (an alert
+    answered, its trade) was gone at the older one's next kill. The backup reads, and opens the
+    journal read-only: it never writes the WAL back nor deletes it, whoever else has the file open."""
+    shutil.copytree(FIXTURES / "schema-10", user.home / "bot")
+    journal = user.home / "bot" / "data" / "moonhook.db"
+    older = subprocess.Popen([sys.executable, "-c", OLDER_ENGINE, str(journal)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert older.stdout.readline() == "ready\n"
+        made = user.moonhook("backup", "backups/before-the-upgrade.db", cwd="bot")
+        assert made.returncode == 0, outcome(made)
+        older.stdin.write("go on\n")
+        older.stdin.flush()
+        assert older.wait(timeout=DEADLINE) == 0
+    finally:
+        older.kill()
+    with closing(sqlite3.connect(journal)) as db:
+        assert db.execute("SELECT key FROM store WHERE plugin = 'keeper' AND key IN ('a', 'b') ORDER BY key"
+                          ).fetchall() == [("a",), ("b",)]
+    with closing(sqlite3.connect(user.home / "bot" / "backups" / "before-the-upgrade.db")) as db:
+        assert db.execute("SELECT key FROM store WHERE key IN ('a', 'b')").fetchall() == [("a",)]

@@ -30,7 +30,10 @@ def backup(source: Path, dest: Path) -> Backup:
     overwritten) and sqlite3.DatabaseError (``source`` is not a sound SQLite file)."""
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no journal there (is engine.data the right folder?)")
-    with closing(sqlite3.connect(source)) as reader:
+    # Read-only: a connection that can write, closed as the last one it sees, copies the WAL back and
+    # deletes it. An engine whose locks on the file were dropped (moonhooks up to schema 16 dropped
+    # their own) is not seen: its next commits went to the deleted WAL, lost at its next kill.
+    with closing(sqlite3.connect(source.resolve().as_uri() + "?mode=ro", uri=True)) as reader:
         return copy_of(reader, source, dest)
 
 
