@@ -154,3 +154,13 @@ def test_an_upgrade_that_fails_names_its_migration_and_leaves_the_file_as_it_was
         "plans already exists); the file was left as it was, at schema 6 (the moonhook that wrote it still opens it): "
         "correct that and start again")
     assert journal.read_bytes() == before
+
+
+@pytest.mark.parametrize("schema", sorted(VERSIONS))
+def test_the_config_an_earlier_moonhook_wrote_is_read_as_it_is(user, schema):
+    """Every key an earlier `moonhook init` wrote is read today: none renamed or dropped under it
+    (one would stop `check` and `run`, named), none warned about."""
+    older(user, schema, "http://127.0.0.1:9")
+    checked = user.moonhook("check", cwd="bot")
+    assert checked.returncode == 0, outcome(checked)
+    assert "moonhook.toml" not in checked.stdout + checked.stderr, outcome(checked)
