@@ -6,8 +6,9 @@ For each version in VERSIONS: a git worktree at its commit, ``moonhook init`` ru
 strategy that keeps values in its store (``keeper.lua``), then its ``moonhook run`` sent alerts
 that trade on paper (two positions open, a pending order, a position closed at a profit, an
 alert while paused, resumed without it; then a plugin switched off and the engine paused with
-an alert held) and stopped with Ctrl-C. What its API answered is kept
-beside the folder, in ``answers.json``, for the test to hold the upgraded engine's answers to.
+an alert held) and stopped with Ctrl-C. Its Telegram bot's servers are out of reach: the notices
+wait in the outbox. What its API answered is kept beside the folder, in ``answers.json``, for the
+test to hold the upgraded engine's answers to.
 
     cd tests && ../.venv/bin/python -m support.upgrade_fixtures [SCHEMA ...]
 
