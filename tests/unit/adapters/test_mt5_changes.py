@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.adapters.brokers.mt5.history import UNCHANGED
+from engine.adapters.brokers.mt5.lost import UNCHANGED
 from engine.domain.orders import OrderRequest, OrderResult
 
 from support.mt5_standin import ORDER_STATE_CANCELED, ORDER_STATE_EXPIRED

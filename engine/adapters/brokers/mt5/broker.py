@@ -3,7 +3,7 @@ package (or mt5linux), held by a worker process of its own (``link.py``).
 
 Never twice (``send.py``): each send is written down with its tag before it goes; one whose
 answer was lost (a timeout, a worker that died or hung) is looked for by its tag at the broker
-(``history.py``), never failed and never sent again; a client id asked again answers its first
+(``lost.py``), never failed and never sent again; a client id asked again answers its first
 result. The connection is watched (``session.py``): lost, it is told and found again.
 """
 
@@ -27,6 +27,7 @@ from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
 from engine.adapters.brokers.mt5.history import History
 from engine.adapters.brokers.mt5.link import TerminalLink
+from engine.adapters.brokers.mt5.lost import LostAnswers
 from engine.adapters.brokers.mt5.magic import ENGINE, Magics
 from engine.adapters.brokers.mt5.clock import ServerClock
 from engine.adapters.brokers.mt5.orders import (deal_request, entry_request, expiration, fillings, fresh_price,
@@ -55,12 +56,12 @@ class MT5Broker(Broker):
         self.config = config
         self.clock = clock
         self.book = Book(database, config.magic_base)
-        self.deals = History(self)  # reads what happened at the broker (``history`` is the Broker method)
-        self.pending = PendingWatch(self, self.deals)  # pending orders gone without a fill, not at moonhook's asking
+        self.deals, self.lost = History(self), LostAnswers(self)  # the deals read; the looks for lost answers
+        self.pending = PendingWatch(self, self.lost)  # pending orders gone without a fill, not at moonhook's asking
         self._database = database
         self._link = TerminalLink(config.module, config.host, config.port, config.timeout)
         self._session = Session(self._link, config, self._emit, partial(settle_account, self))
-        self._sender = Sender(self._session, self.book, self.deals, self.write, config)
+        self._sender = Sender(self._session, self.book, self.deals, self.lost, self.write, config)
         self._infos: dict[str, tuple[dict[str, Any], float]] = {}  # broker name -> (symbol_info, read at)
         self.magics = Magics(self)  # each plugin's magic number
 
@@ -335,8 +336,7 @@ class MT5Broker(Broker):
         return earlier
 
     async def settle(self, tag: str, result: OrderResult, stands: bool = False) -> OrderResult:
-        """The send tagged ``tag`` is over: written down with its result (``history.py`` ends
-        the sends it finds or shows absent through this; ``stands``: see ``Sender.settle``)."""
+        """The send tagged ``tag`` is over, written down with its result (``Sender.settle``)."""
         return await self._sender.settle(tag, result, stands)
 
     async def _reconcile(self) -> None:

@@ -1,6 +1,7 @@
 """What happened at the broker, read back from MetaTrader: fills and closes from the deal
 history, told as events whoever caused them (our orders, a stop or target hit, a pending
-order triggered), and a send whose answer was lost found again by the tag it carries.
+order triggered). A lost send's deal read here settles it (``_arrived``); the look for a send
+whose answer was lost is ``lost.py``, the tag finder ``found.py``.
 
 Only moonhook's deals become events (a magic number it gave, or its tag in the comment):
 positions opened by hand are shown by ``positions()``, never acted on.
@@ -10,20 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import replace
-from typing import Any, Callable, Protocol
+from typing import Any
 
 import trio
 
 from engine.domain.orders import Closed, Event, Fill, OrderResult, StopOut
-from engine.domain.rules import Refused, filled_meanwhile
 from engine.adapters.brokers.mt5 import constants as c, netted, stop_outs
-from engine.adapters.brokers.mt5.book import Book
-from engine.adapters.storage.untold import UntoldEvents
-from engine.adapters.brokers.mt5.clock import ServerClock
+from engine.adapters.brokers.mt5.found import alert_of, find, moonhooks
 from engine.adapters.brokers.mt5.rows import deal_cost
-from engine.domain.config.mt5 import MT5Config
+from engine.adapters.brokers.mt5.terminal import Terminal
 
 log = logging.getLogger("moonhook.mt5")
 
@@ -31,86 +28,6 @@ WATERMARK = "deals_read_until"  # the latest deal time told (the server's clock,
 TOLD = "deals_told"  # the deals told within REREAD of it, {ticket: time} (JSON): a restart tells none again
 REREAD = 60  # seconds of history read again at each poll: a deal the terminal learns of late is still told
 DAY = 86_400
-# How far this machine's clock may run ahead of the trade server's: a send's position, order or deal
-# made "since it was written down" is looked for from that much before (a few seconds of drift are
-# common; an old alert's position under the same tag, after a restore from a backup, is older).
-CLOCKS_APART = 10
-# The most a server's wall clock is behind UTC (UTC-12, and as much ahead as UTC+14): while its clock
-# is unknown its times are compared as written, so a send is looked for from that much before.
-UNKNOWN_CLOCK = 14 * 3_600
-_ALERT = re.compile(r"^mh:a(\d+):")
-# A stop change, modify or removal whose answer was lost, not in effect when looked for (``resolve``).
-UNCHANGED = f"{c.NOT_EXECUTED} and MetaTrader shows the order unchanged"
-
-
-def moonhooks(book: Book, row: dict[str, Any]) -> bool:
-    """Whether a deal or order of MetaTrader's is this engine's: a magic number it gave, or, on
-    a row without one, a tag it sent. Not a tag alone: another moonhook on the same account
-    tags its alert 1 as this one does, under magic numbers of its own."""
-    magic = row.get("magic") or 0
-    if magic:
-        return book.plugin_of(magic) is not None
-    comment = str(row.get("comment") or "")
-    return comment.startswith("mh:") and book.send(comment) is not None
-
-
-def alert_of(comment: Any) -> int | None:
-    """The alert id a tag ``mh:a<alert>:...`` names, if any."""
-    found = _ALERT.match(str(comment or ""))
-    return int(found[1]) if found else None
-
-
-def _ended(order: dict[str, Any]) -> str | None:
-    """How a market order of the history ended with nothing filled, no deal made of it (the trade
-    server rejected it, or cancelled a FOK or IOC order nothing filled), or None: it filled, or it is
-    a pending order, whose placing was done whatever ended it since."""
-    dropped = c.DROPPED_STATES.get(order.get("state"))
-    if c.ORDER_KINDS.get(order.get("type"), ("", "pending"))[1] is not None or dropped is None:
-        return None
-    if (order.get("volume_current") or 0.0) < order["volume_initial"] - 1e-9:   # part of it filled
-        return None
-    return f"{dropped[0]} by the trade server, nothing filled (order {order['ticket']}, MetaTrader order state " \
-           f"{order['state']})"
-
-
-def _not_known(request: dict[str, Any], waited: float) -> str:
-    """Why the send of ``request``, its answer lost, is not known after ``waited`` seconds."""
-    if request.get("action") == c.ACTION_REMOVE:
-        return (f"not known: the answer was lost, and pending order {request['order']} is no longer open, but "
-                f"MetaTrader's history did not have it within {waited:g} s (removed, most likely); it is not sent "
-                "again (look at the orders: a repeat looks for it again)")
-    return (f"not known: the answer was lost, and MetaTrader showed no trace of the order within {waited:g} s; it "
-            "is not sent again (look at the positions: if it arrives, its fill is told)")
-
-
-def _as_asked(order: dict[str, Any], request: dict[str, Any]) -> bool:
-    """Whether pending ``order`` has what the modify ``request`` asks: its price, sl and tp (0:
-    none), and its expiry when the request sets one. Not the price alone: a change of a stop
-    only would be called done though never applied."""
-    asked = (request["price"], request.get("sl") or 0.0, request.get("tp") or 0.0)
-    if (order["price_open"], order["sl"] or 0.0, order["tp"] or 0.0) != asked:
-        return False
-    return "expiration" not in request or order["time_expiration"] == request["expiration"]
-
-
-class Terminal(Protocol):
-    """What History needs of the broker that owns it (MT5Broker is one): it reads through
-    ``query``, writes the book through ``write`` and ends a send with ``settle``."""
-
-    book: Book
-    config: MT5Config
-    clock: Callable[[], float]
-    server_clock: ServerClock
-    alerts_seen: int
-    alerts_journaled: int
-    untold: UntoldEvents | None
-    warnings: tuple[str, ...]
-
-    async def query(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any: ...
-
-    async def write(self, fn: Callable[..., Any], *args: Any) -> Any: ...
-
-    async def settle(self, tag: str, result: OrderResult, stands: bool = False) -> OrderResult: ...
 
 
 class History:
@@ -199,126 +116,12 @@ class History:
         alert = alert_of(tag)
         if alert is None or alert > min(self._b.alerts_seen, self._b.alerts_journaled):
             return None
-        found = await self.find(tag, self._b.clock() - self._seen_days * DAY, ours=True)
+        found = await find(self._b, tag, self._b.clock() - self._seen_days * DAY, ours=True)
         if found is None or found.get("ended"):
             return None
         log.warning("%s: not in the book (restored from a backup?), but found at the broker (ticket %s): not sent "
                     "again", tag, found["ticket"])
         return OrderResult(ok=True, ticket=found["ticket"], price=found.get("price"), volume=found.get("volume"))
-
-    async def find(self, tag: str, since: float, magic: int | None = None, ours: bool = False) -> dict[str, Any] | None:
-        """Where a send tagged ``tag`` (and numbered ``magic``, or with ``ours`` any number this
-        book gave: another engine's alert of the same number carries the same tag) went: its
-        position, pending order or deal, or None.
-        Only what was made since ``since``, when the send was written down (less CLOCKS_APART:
-        the trade server's clock may be behind this machine's; less UNKNOWN_CLOCK while the
-        server's clock is unknown): restored from a backup while MetaTrader could not be reached,
-        the journal numbers an alert before ``seen`` is read, maybe as an old alert that left a
-        position under the same tag."""
-        server = self._b.server_clock
-        start = int(server.server(since)) - 1 - (CLOCKS_APART if server.known else UNKNOWN_CLOCK)
-
-        def sent(row: dict[str, Any], made: str | None = None) -> bool:
-            return (row.get("comment") == tag and (magic is None or row.get("magic") == magic)
-                    and (not ours or moonhooks(self._b.book, row)) and (made is None or (row.get(made) or 0) >= start))
-
-        for fn, made in (("positions_get", "time"), ("orders_get", "time_setup")):
-            for item in await self._b.query(fn) or ():
-                if sent(item, made):
-                    return {"ticket": item["ticket"], "price": item.get("price_open"),
-                            "volume": item.get("volume") or item.get("volume_current")}
-        for deal in await self._deals(start):
-            if sent(deal):
-                return {"ticket": deal["position_id"], "price": deal["price"], "volume": deal["volume"], "deal": deal["ticket"]}
-        for order in await self._b.query("history_orders_get", server.server(since) - DAY,
-                                         server.server(self._b.clock()) + DAY) or ():
-            if sent(order, "time_setup"):
-                return {"ticket": order["ticket"], "price": order.get("price_open"),
-                        "volume": order.get("volume_initial"), "ended": _ended(order)}
-        return None
-
-    async def resolve(self, send: dict[str, Any]) -> OrderResult:
-        """A send with a lost answer: found at the broker (done), or absent for
-        ``resolve_seconds``. A deal or a pending order absent is "lost" (not ok and ``unknown``):
-        a trade server or a bridge slower than that may still execute it, so it is never sent
-        again, only looked for (once, at each repeat). A stop change, modify or removal not in
-        effect is refused: sent again, it changes nothing twice; but a removal whose order is gone
-        while the history, which trails order_send, does not have it yet is "lost": removed, most
-        likely, never "unchanged". Raises Unknown if MetaTrader cannot be asked."""
-        wait = 0.0 if send["state"] == "lost" else self._b.config.resolve_seconds
-        deadline = trio.current_time() + wait
-        request = send["request"]
-        by_effect = request.get("action") in (c.ACTION_SLTP, c.ACTION_MODIFY, c.ACTION_REMOVE)
-        done: bool | None = None
-        while True:
-            if by_effect:
-                try:
-                    done = await self._applied(request)  # these leave no tag: their effect is checked
-                except Refused as e:
-                    log.warning("%s: its answer was lost, and it was not applied: %s", send["tag"], e)
-                    return await self._b.settle(send["tag"], OrderResult.refused(str(e)))
-                found = {"ticket": request.get("position") or request.get("order")} if done else None
-            else:
-                found = await self.find(send["tag"], send["created_at"], request.get("magic"))
-            if found is not None and found.get("ended"):
-                log.warning("%s: its answer was lost, and the history has it %s", send["tag"], found["ended"])
-                said = c.describe_ended(found["ended"])
-                return await self._b.settle(send["tag"], OrderResult.refused(said), stands=True)
-            if found is not None:
-                log.warning("%s: its answer was lost, and it was found at the broker (ticket %s)", send["tag"],
-                            found["ticket"])
-                return await self._b.settle(send["tag"], OrderResult(
-                    ok=True, ticket=found["ticket"], price=found.get("price"), volume=found.get("volume")))
-            if trio.current_time() >= deadline and by_effect and done is False:
-                log.warning("%s: its answer was lost, and it is not in effect at the broker: not executed", send["tag"])
-                return await self._b.settle(send["tag"], OrderResult.refused(UNCHANGED))
-            if trio.current_time() >= deadline and await self._whole_close(request):
-                log.warning("%s: its answer was lost, and its position is open whole: not executed", send["tag"])
-                return await self._b.settle(send["tag"], OrderResult.refused(
-                    f"{c.NOT_EXECUTED} and position {request['position']} is still open; a close "
-                    "of it whole may be sent again (it cannot close twice)"))
-            if trio.current_time() >= deadline:
-                if send["state"] != "lost":
-                    log.warning("%s: its answer was lost, and it is nowhere at the broker yet: not sent again",
-                                send["tag"])
-                return await self._b.settle(send["tag"], OrderResult(ok=False, unknown=True, error=_not_known(
-                    request, self._b.config.resolve_seconds)))
-            await trio.sleep(min(0.5, self._b.config.resolve_seconds / 4))
-
-    async def _whole_close(self, request: dict[str, Any]) -> bool:
-        """Whether ``request`` closes a position that is still open with no more than its volume:
-        one that arrives late then finds it gone and is refused, so it is safe to send again (a
-        part of a position, sent twice, would close twice as much: that one stays lost)."""
-        if not request.get("position"):
-            return False
-        now = await self._b.query("positions_get", ticket=request["position"])
-        return bool(now) and now[0]["volume"] <= request["volume"] + 1e-9
-
-    async def _applied(self, request: dict[str, Any]) -> bool | None:
-        """Whether the stop change, modify or removal ``request`` is in effect at the broker; None
-        for a removal whose order is gone and not in the history yet. Raises Refused for a removal
-        that never can be: its order ended otherwise (filled, expired, rejected). Raises Unknown
-        if MetaTrader cannot be asked."""
-        if request["action"] == c.ACTION_SLTP:
-            now = await self._b.query("positions_get", ticket=request["position"])
-            return bool(now) and (now[0]["sl"], now[0]["tp"]) == (request["sl"] or 0.0, request["tp"] or 0.0)
-        now = await self._b.query("orders_get", ticket=request["order"])
-        if request["action"] == c.ACTION_REMOVE:
-            return False if now else await self.cancelled(request["order"]) or None
-        return bool(now) and _as_asked(now[0], request)
-
-    async def cancelled(self, ticket: int) -> bool:
-        """Whether pending order ``ticket``, no longer open, is in the history as cancelled (as a
-        removal leaves it); False while the history does not have it yet. Raises Refused if it
-        ended otherwise: filled meanwhile, its position is open."""
-        ended = await self._b.query("history_orders_get", ticket=ticket) or ()
-        state = ended[0]["state"] if ended else None
-        if state == c.ORDER_STATE_FILLED:
-            raise filled_meanwhile(ticket)
-        if state in c.DROPPED_STATES and state != c.ORDER_STATE_CANCELED:
-            reason, detail = c.DROPPED_STATES[state]
-            raise Refused(f"ticket {ticket}: the pending order was {reason} before it could be removed ({detail})")
-        return state == c.ORDER_STATE_CANCELED
 
     # -- deals to events ------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Entries whose answer was lost and never found ("lost", ``history.py``) that the poll meets
+"""Entries whose answer was lost and never found ("lost", ``lost.py``) that the poll meets
 later, settled as their answer would have said: a repeat answers it, the engine's order ledger
 learns it (``Broker.first_result``), and it no longer holds a place in doubt.
 
@@ -6,7 +6,7 @@ A pending entry resting, or ended unfilled in the history before a poll listed i
 as a deal settles a market entry's (``History._arrived``); its end, unfilled, is told as any
 order's. A market entry the order history has ended with nothing filled (the trade server
 rejected it late, or cancelled a FOK or IOC order) was refused, and that refusal stands: never
-sent again, as ``History.resolve`` settles one it finds so. Without this look, only a
+sent again, as ``LostAnswers.resolve`` settles one it finds so. Without this look, only a
 reconnection (``resolve_left``) would have found it, and the trader, told "not known", would
 not learn its end until then. A market entry found filled was done: its deal, read by a poll
 while it was still looked for (just before "lost" was written), settles it no more.
@@ -18,13 +18,14 @@ import logging
 from typing import Any
 
 from engine.adapters.brokers.mt5 import constants as c
-from engine.adapters.brokers.mt5.history import History, Terminal
+from engine.adapters.brokers.mt5.found import find
+from engine.adapters.brokers.mt5.terminal import Terminal
 from engine.domain.orders import OrderResult
 
 log = logging.getLogger("moonhook.mt5")
 
 
-async def arrived(broker: Terminal, history: History, resting: dict[int, dict[str, Any]]) -> set[int]:
+async def arrived(broker: Terminal, resting: dict[int, dict[str, Any]]) -> set[int]:
     """The lost entries in doubt met at the broker, settled: pending ones ``resting`` now (the
     orders of moonhook's, by ticket) or ended unfilled, market ones ended unfilled. Returns the
     tickets of the pending orders settled that are no longer resting, to be known (their end told).
@@ -35,7 +36,7 @@ async def arrived(broker: Terminal, history: History, resting: dict[int, dict[st
         if order is not None and send["kind"] == "pending":
             found = {"ticket": order["ticket"], "price": order["price_open"], "volume": order["volume_initial"]}
         else:
-            found = await history.find(send["tag"], send["created_at"], send["request"].get("magic"))
+            found = await find(broker, send["tag"], send["created_at"], send["request"].get("magic"))
             if found is None or "ended" not in found and send["kind"] == "pending":   # filled: its deal settles it
                 continue
         if send["kind"] == "market":

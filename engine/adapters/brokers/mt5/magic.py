@@ -19,7 +19,8 @@ import logging
 from typing import Any, Callable, Protocol
 
 from engine.adapters.brokers.mt5.book import Book
-from engine.adapters.brokers.mt5.history import History, alert_of
+from engine.adapters.brokers.mt5.found import alert_of
+from engine.adapters.brokers.mt5.history import History
 from engine.adapters.brokers.mt5.orders import tag_for
 from engine.domain.orders import BrokerError
 

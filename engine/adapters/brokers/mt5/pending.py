@@ -29,7 +29,9 @@ from typing import Any
 import trio
 
 from engine.adapters.brokers.mt5 import constants as c, late
-from engine.adapters.brokers.mt5.history import UNCHANGED, History, Terminal, alert_of, moonhooks
+from engine.adapters.brokers.mt5.found import alert_of, moonhooks
+from engine.adapters.brokers.mt5.lost import UNCHANGED, LostAnswers
+from engine.adapters.brokers.mt5.terminal import Terminal
 from engine.domain.orders import Dropped, OrderResult, Overturned
 
 KNOWN = "pending_orders_known"
@@ -38,8 +40,8 @@ log = logging.getLogger("moonhook.mt5")
 
 
 class PendingWatch:
-    def __init__(self, broker: Terminal, history: History):
-        self._b, self._history = broker, history
+    def __init__(self, broker: Terminal, lost: LostAnswers):
+        self._b, self._lost = broker, lost
         self._polling = trio.Lock()
 
     async def start(self) -> None:
@@ -56,7 +58,7 @@ class PendingWatch:
 
     async def _gone(self) -> list[Dropped | Overturned]:
         now = await self._ours()
-        if placed := await late.arrived(self._b, self._history, now):
+        if placed := await late.arrived(self._b, now):
             # settled first: a crash in between leaves their end untold, never told twice
             await self._b.write(self._keep, set(), placed)
         known = self._known()
@@ -90,11 +92,11 @@ class PendingWatch:
 
     async def removal(self, ticket: int, result: OrderResult) -> OrderResult:
         """``result``, the answer to moonhook's removal of pending order ``ticket``; refused because
-        the order ended just before it arrived, refused with what ended it (``History.cancelled``):
+        the order ended just before it arrived, refused with what ended it (``LostAnswers.cancelled``):
         filled, its position open, or expired or rejected, not the server's "invalid request".
         Raises Refused for those, Unknown if MetaTrader cannot be asked."""
         if not result.ok and not result.unknown and not await self._b.query("orders_get", ticket=ticket):
-            await self._history.cancelled(ticket)
+            await self._lost.cancelled(ticket)
         return result
 
     async def placed(self, ticket: int) -> None:

@@ -1,7 +1,7 @@
 """One MetaTrader request through order_send, at most once, and what its answer means.
 
 The send is written down by its tag before it goes (``book.py``); a tag already done answers
-its result, one left open is looked for at the broker first (``history.py``). A requote or a
+its result, one left open is looked for at the broker first (``lost.py``). A requote or a
 price change is sent again at a fresh price (MetaTrader lost before it is read: nothing
 executed, so the alert waits for it, as below), an unsupported filling type (10030) with the
 next one the symbol allows; no connection with the trade server (10031: nothing reached it)
@@ -24,6 +24,7 @@ from typing import Any, Awaitable, Callable, Iterator, NoReturn
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.book import OPEN_STATES, Book
 from engine.adapters.brokers.mt5.history import History
+from engine.adapters.brokers.mt5.lost import LostAnswers
 from engine.adapters.brokers.mt5.session import Elsewhere, Session, Unknown, Unreached
 from engine.domain.config.mt5 import MT5Config
 from engine.domain.orders import BrokerError, OrderRequest, OrderResult
@@ -38,9 +39,9 @@ LOOKED_FOR = (*OPEN_STATES, "lost")
 
 
 class Sender:
-    def __init__(self, session: Session, book: Book, history: History,
+    def __init__(self, session: Session, book: Book, history: History, lost: LostAnswers,
                  write: Callable[..., Awaitable[Any]], config: MT5Config):
-        self._session, self._book, self._history = session, book, history
+        self._session, self._book, self._history, self._lost = session, book, history, lost
         self._write = write  # the broker's: a book write waits for the engine's turn
         self._config = config
         self._busy: set[str] = set()  # the tags a task of this process is sending or looking for
@@ -65,7 +66,7 @@ class Sender:
         with self._holding(tag):
             send = self._book.send(tag)  # read again: the poll's list may be older than its end
             if send is not None and send["state"] in OPEN_STATES:
-                await self._history.resolve(send)
+                await self._lost.resolve(send)
 
     async def sent_before(self, tag: str) -> OrderResult | None:
         """What a send tagged ``tag`` did, if one executed before (done, or left open and found
@@ -98,7 +99,7 @@ class Sender:
         at the broker first. None if it may be sent (again): refused, or never executed. A repeat's
         answer, marked so: its entry is not counted again, nor its "not known" told again."""
         if known["state"] in LOOKED_FOR:
-            await self._history.resolve(known)   # settles it, whatever it finds
+            await self._lost.resolve(known)   # settles it, whatever it finds
             known = self._book.send(known["tag"]) or known
         if known["state"] not in ("done", "lost"):
             return None
@@ -136,7 +137,7 @@ class Sender:
                 # order is then looked for, and the alert gets its real outcome
                 if not await self._session.wait_up(self._config.timeout):
                     raise
-                return await self._history.resolve(self._book.send(tag))
+                return await self._lost.resolve(self._book.send(tag))
             if answer is None:  # refused by the terminal before it reached the trade server
                 return await self.settle(tag, OrderResult.refused("MetaTrader 5 order_send failed"))
             code = answer["retcode"]
