@@ -32,6 +32,7 @@ class Book:
             rows = database.db.execute("SELECT plugin, magic FROM mt5_magic").fetchall()
         self._magic = dict(rows)
         self._plugin = {m: p for p, m in rows}
+        self._overturns: set[str] = set()  # client ids a send of which was overturned before their result
 
     # -- results by client id -------------------------------------------------------------
 
@@ -56,16 +57,31 @@ class Book:
         still open whole then) executed after all: once every send of it has executed, the request's
         final result, a refusal, becomes what they did (``executed_result``), a repeat's answer. While
         another send of it stays refused or not known (a close by symbol's other part), the request did
-        not do all it was asked: its refusal stays, saying what it closed and why the rest was not."""
+        not do all it was asked: its refusal stays, saying what it closed and why the rest was not.
+        Before its result is written, the request is still being executed (``conclude`` writes it so)
+        or was cut short (``first_result`` reads its sends)."""
+        if self.result(client_id) is None:
+            self._overturns.add(client_id)
+            return
         sends = self._sends(client_id, ("sending", "unknown", "lost", "refused", "done"))
         ok = [s for s in sends if s["state"] == "done" and (s["result"] or {}).get("ok")]
         if sends and len(ok) == len(sends):
             self.finish(client_id, self.executed_result(client_id))
-        elif ok and self.result(client_id) is not None:
+        elif ok:
             failed = [s["result"]["error"] for s in sends if s not in ok and (s["result"] or {}).get("error")]
             closed = (self.executed_result(client_id) or {}).get("closed") or []
             self.finish(client_id, {"ok": False, "closed": closed, "error": "; ".join(dict.fromkeys(failed)),
                                     "unknown": bool(self.not_known(client_id))})
+
+    def conclude(self, client_id: str, result: dict[str, Any]) -> dict[str, Any]:
+        """``finish``: the request's answer ``result``, as written; what its sends did instead if one
+        was overturned while it was executed (its deal read just after it was judged not executed,
+        before this write: ``overturned``). Returns what was written."""
+        self.finish(client_id, result)
+        if client_id in self._overturns:
+            self._overturns.discard(client_id)
+            self.overturned(client_id)
+        return self.result(client_id) or result
 
     # -- sends by tag -----------------------------------------------------------------------
 

@@ -232,7 +232,7 @@ class MT5Broker(Broker):
             raise BrokerError(f"not done: {e}. {self.book.sent_so_far(cid)}") from None   # the alert waits
         if result.unknown:  # neither is written as the final result: a repeat of this client id looks again
             return result
-        await self.write(self.book.finish, cid, plain(result))
+        result = OrderResult.from_plain(await self.write(self.book.conclude, cid, plain(result)))  # as written
         if result.ok and request.kind == "pending" and result.ticket:
             await self.pending.placed(result.ticket)
         if result.ok:  # the fill, told at once; the pending orders are read only when one was placed

@@ -4,6 +4,12 @@ in the order history (refused, for good), absent ("lost": it may still arrive, s
 again), or, for what leaves no tag at the broker, judged by its effect (a stop change, a modify, a
 removal: not in effect is refused, "not executed"). A close of a position still open whole is
 refused too: sent again, it cannot close twice.
+
+A close judged so may have executed all the same while it was looked at: its deal made between the
+look at its position and the refusal being written, and told by a poll meanwhile, which settles only
+a send lost or refused (``History._arrived``). So the history is looked at once more once the refusal
+is written: its deal found, the close is done, never refused, never sent again; a deal read later
+finds the send refused, and settles it.
 """
 
 from __future__ import annotations
@@ -88,9 +94,10 @@ class LostAnswers:
                 return await self._b.settle(send["tag"], OrderResult.refused(UNCHANGED))
             if trio.current_time() >= deadline and await self._whole_close(request):
                 log.warning("%s: its answer was lost, and its position is open whole: not executed", send["tag"])
-                return await self._b.settle(send["tag"], OrderResult.refused(
+                refused = await self._b.settle(send["tag"], OrderResult.refused(
                     f"{c.NOT_EXECUTED} and position {request['position']} is still open; a close "
                     "of it whole may be sent again (it cannot close twice)"))
+                return await self._done_meanwhile(send) or refused
             if trio.current_time() >= deadline:
                 if send["state"] != "lost":
                     log.warning("%s: its answer was lost, and it is nowhere at the broker yet: not sent again",
@@ -107,6 +114,18 @@ class LostAnswers:
             return False
         now = await self._b.query("positions_get", ticket=request["position"])
         return bool(now) and now[0]["volume"] <= request["volume"] + 1e-9
+
+    async def _done_meanwhile(self, send: dict[str, Any]) -> OrderResult | None:
+        """The close ``send``, just written refused, done all the same: its deal, made after the look
+        that found its position open whole, told by a poll before the refusal was written (module
+        docstring). Its result then, settled done; None if the history has no deal of it."""
+        found = await find(self._b, send["tag"], send["created_at"], send["request"].get("magic"))
+        if found is None or found.get("ended") or "deal" not in found:
+            return None
+        log.warning("%s: judged not executed, but its deal %s was made meanwhile (position %s): done", send["tag"],
+                    found["deal"], found["ticket"])
+        return await self._b.settle(send["tag"], OrderResult(ok=True, ticket=found["ticket"], price=found["price"],
+                                                             volume=found["volume"]))
 
     async def _applied(self, request: dict[str, Any]) -> bool | None:
         """Whether the stop change, modify or removal ``request`` is in effect at the broker; None

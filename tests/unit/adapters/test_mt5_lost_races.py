@@ -1,0 +1,67 @@
+"""A send whose answer was lost, and its deal read by the broker's poll at the worst moment: while
+the look that judges it is between its last read and its verdict being written, or between that
+verdict and the request's final result. What the history shows done ends done, and is never sent
+again (the stand-in's "late" order_send, delivered when the test says)."""
+
+from __future__ import annotations
+
+from engine.adapters.brokers.mt5.constants import NOT_EXECUTED
+from engine.domain.orders import Closed, OrderRequest
+
+from support.mt5_support import lost_answer, mt5, until
+
+
+def entry(cid: str, alert: int) -> OrderRequest:
+    return OrderRequest("market", cid, symbol="EURUSD", side="buy", volume=0.1, plugin="trend", alert_id=alert)
+
+
+def close(cid: str, ticket: int) -> OrderRequest:
+    return OrderRequest("close", cid, ticket=ticket, plugin="trend", alert_id=9)
+
+
+def _told(broker, ticket: int) -> bool:
+    return any(isinstance(e, Closed) and e.ticket == ticket for e in broker.events)
+
+
+async def test_a_close_whose_deal_is_told_between_the_look_and_its_refusal_being_written_answers_done(tmp_path):
+    # The look found the position open whole ("not executed"); the far side of the bridge executed the close
+    # just then, and the poll told its deal while the send was still being looked for: no deal read later
+    # overturns the refusal written after it.
+    async with mt5(tmp_path) as broker:
+        opened = await broker.execute(entry("a8-trend-open", 8))
+        settle = broker.settle
+
+        async def deal_told_meanwhile(tag, result, stands=False):
+            if not result.ok and str(result.error).startswith(NOT_EXECUTED) and not _told(broker, opened.ticket):
+                assert broker.terminal.deliver_late() == [10009]
+                await until(lambda: _told(broker, opened.ticket))
+            return await settle(tag, result, stands)
+        broker.settle = deal_told_meanwhile
+        broker.terminal.script("order_send", "late")
+        done = await lost_answer(broker, close("a9-trend-close", opened.ticket))
+        assert (done.ok, done.ticket) == (True, opened.ticket), done
+        assert (await broker.first_result("a9-trend-close")).ok
+        again = await broker.execute(close("a9-trend-close", opened.ticket))
+        assert again.ok and again.duplicate, again
+        assert broker.terminal.positions() == [] and broker.terminal.sent() == 2   # the entry, one close
+
+
+async def test_a_close_whose_deal_is_told_between_its_refusal_and_the_requests_result_answers_done(tmp_path):
+    # Judged not executed, the refusal written; the deal read and the send settled done before the request's
+    # final result (finish, or conclude) was written: that refusal, written last, stood.
+    async with mt5(tmp_path) as broker:
+        opened = await broker.execute(entry("a8-trend-open", 8))
+        write = broker.write
+
+        async def deal_told_before_the_result(fn, *args):
+            if fn.__name__ in ("finish", "conclude") and args[0] == "a9-trend-close" and not args[1]["ok"]:
+                assert broker.terminal.deliver_late() == [10009]
+                await until(lambda: _told(broker, opened.ticket))
+            return await write(fn, *args)
+        broker.write = deal_told_before_the_result
+        broker.terminal.script("order_send", "late")
+        done = await lost_answer(broker, close("a9-trend-close", opened.ticket))
+        assert done.ok, done
+        found = await broker.first_result("a9-trend-close")
+        assert found.ok and found.closed == [opened.ticket], found
+        assert broker.terminal.positions() == [] and broker.terminal.sent() == 2
