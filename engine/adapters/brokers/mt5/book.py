@@ -73,15 +73,16 @@ class Book:
             self.finish(client_id, {"ok": False, "closed": closed, "error": "; ".join(dict.fromkeys(failed)),
                                     "unknown": bool(self.not_known(client_id))})
 
-    def conclude(self, client_id: str, result: dict[str, Any]) -> dict[str, Any]:
-        """``finish``: the request's answer ``result``, as written; what its sends did instead if one
-        was overturned while it was executed (its deal read just after it was judged not executed,
-        before this write: ``overturned``). Returns what was written."""
+    def conclude(self, client_id: str, result: dict[str, Any]) -> dict[str, Any] | None:
+        """``finish``: the request's answer ``result``; what its sends did instead if one was overturned
+        while it was executed (its deal read just after it was judged not executed, before this write:
+        ``overturned``), returned then; else None."""
         self.finish(client_id, result)
-        if client_id in self._overturns:
-            self._overturns.discard(client_id)
-            self.overturned(client_id)
-        return self.result(client_id) or result
+        if client_id not in self._overturns:
+            return None
+        self._overturns.discard(client_id)
+        self.overturned(client_id)
+        return self.result(client_id)
 
     # -- sends by tag -----------------------------------------------------------------------
 

@@ -131,8 +131,7 @@ class MT5Broker(Broker):
         await self._session.connect()
 
     async def query(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any:
-        """``fn`` in the worker: its value, or None with the failure logged. Raises Unknown if
-        MetaTrader cannot be reached (the connection is then marked lost)."""
+        """``fn`` in the worker (``Session.call``): its value, or None; Unknown if it cannot be reached."""
         return await self._session.call(fn, *args, deadline=deadline, **kwargs)
 
     async def write(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -232,7 +231,8 @@ class MT5Broker(Broker):
             raise BrokerError(f"not done: {e}. {self.book.sent_so_far(cid)}") from None   # the alert waits
         if result.unknown:  # neither is written as the final result: a repeat of this client id looks again
             return result
-        result = OrderResult.from_plain(await self.write(self.book.conclude, cid, plain(result)))  # as written
+        if (overturned := await self.write(self.book.conclude, cid, plain(result))) is not None:
+            result = OrderResult.from_plain(overturned)   # a send of it overturned meanwhile (``Book.conclude``)
         if result.ok and request.kind == "pending" and result.ticket:
             await self.pending.placed(result.ticket)
         if result.ok:  # the fill, told at once; the pending orders are read only when one was placed
