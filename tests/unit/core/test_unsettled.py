@@ -280,3 +280,39 @@ async def test_a_close_by_symbol_part_lost_that_arrives_later_while_another_stay
         assert not [t for t in said if "after all" in t], said
         assert len([t for t in said if "closed by close" in t]) == 1, said
         assert [p["ticket"] for p in terminal.positions()] == [second] and terminal.sent() == 3
+
+
+async def test_a_close_by_symbol_with_a_part_not_known_is_not_told_done_until_that_part_is_found(tmp_path):
+    # The first position closed, the second's close lost with the terminal gone: the request is not known.
+    # The broker answered it done (the first part's close) at the first look, and the ledger and the alert
+    # said done while a position's close was not known.
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        for n in (1, 2):
+            assert (await process(engine, f"buy EURUSD volume=0.1 id=open-{n}"))["status"] == "done"
+        first, second = [p["ticket"] for p in terminal.positions()]
+        terminal.script("order_send", "normal", "late")
+        rows = []
+
+        async def close() -> None:
+            rows.append(await process(engine, "close EURUSD id=close"))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(close)
+            await until(lambda: terminal.hung("order_send") == 1)
+            terminal.disconnect()
+            (worker,) = engine.broker.helper_pids()
+            os.kill(worker, signal.SIGKILL)   # its answer lost, the terminal gone: not known
+        (row,) = rows
+        (order,) = engine.ledger.for_alert(row["id"])
+        known = await engine.broker.first_result(order["client_id"])
+        assert (known.ok, known.unknown, known.closed) == (False, True, [first]), known
+        assert f"position {second}" in known.error, known
+        assert engine.ledger.for_alert(row["id"])[0]["status"] == "unknown"
+        assert terminal.deliver_late() == [10009]                       # the second close arrives after all
+        terminal.reconnect()
+        await until(lambda: engine.ledger.for_alert(row["id"])[0]["status"] != "unknown")
+        (order,) = engine.ledger.for_alert(row["id"])
+        assert order["status"] == "done" and order["result"]["closed"] == [first, second], order
+        alert = engine.journal.get(row["id"])
+        assert alert["status"] == "done" and alert["outcome"]["orders"][0]["closed"] == [first, second], alert
+        assert terminal.positions() == [] and terminal.sent() == 4      # two entries, two closes: none again

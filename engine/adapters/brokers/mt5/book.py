@@ -14,6 +14,10 @@ from engine.adapters.storage.untold import UntoldEvents
 from engine.domain.orders import Event
 
 OPEN_STATES = ("sending", "unknown")
+SEND_STATES = (*OPEN_STATES, "lost", "refused", "done")
+# A send of a close in flight, or whose answer was lost and is looked for (no result of its own yet).
+_NOT_KNOWN = ("not known: the close of position {} was sent, its answer not known yet; it is looked for, never "
+              "sent again")
 # How long an entry whose answer was lost, never found, holds its place in engine.max_open_positions
 # (``in_doubt``): a slow trade server, or the far side of a bridge, may still execute it meanwhile.
 # It stays "not known" after, and its fill is told if it comes; the place is not held for ever.
@@ -57,21 +61,13 @@ class Book:
         still open whole then) executed after all: once every send of it has executed, the request's
         final result, a refusal, becomes what they did (``executed_result``), a repeat's answer. While
         another send of it stays refused or not known (a close by symbol's other part), the request did
-        not do all it was asked: its refusal stays, saying what it closed and why the rest was not.
+        not do all it was asked: its answer says what it closed and why the rest was not.
         Before its result is written, the request is still being executed (``conclude`` writes it so)
         or was cut short (``first_result`` reads its sends)."""
         if self.result(client_id) is None:
             self._overturns.add(client_id)
-            return
-        sends = self._sends(client_id, ("sending", "unknown", "lost", "refused", "done"))
-        ok = [s for s in sends if s["state"] == "done" and (s["result"] or {}).get("ok")]
-        if sends and len(ok) == len(sends):
+        elif self.executed(client_id):
             self.finish(client_id, self.executed_result(client_id))
-        elif ok:
-            failed = [s["result"]["error"] for s in sends if s not in ok and (s["result"] or {}).get("error")]
-            closed = (self.executed_result(client_id) or {}).get("closed") or []
-            self.finish(client_id, {"ok": False, "closed": closed, "error": "; ".join(dict.fromkeys(failed)),
-                                    "unknown": bool(self.not_known(client_id))})
 
     def conclude(self, client_id: str, result: dict[str, Any]) -> dict[str, Any] | None:
         """``finish``: the request's answer ``result``; what its sends did instead if one was overturned
@@ -149,14 +145,23 @@ class Book:
         return list(map(_decoded, rows))
 
     def executed_result(self, client_id: str) -> dict[str, Any] | None:
-        """What ``client_id`` did by its executed sends, when its final result was never written:
-        a close by symbol's closed positions, or its one send's result; None if none executed."""
+        """What ``client_id`` did by its executed sends, when its final result was never written: its
+        one send's result, or the positions a close (by symbol, or in parts) closed; never done while
+        another of its sends was refused or is not known: that one's error then, and ``unknown`` while
+        one is not known (it is looked for until it is, as any lost answer). None if none executed."""
         executed = self.executed(client_id)
         if not executed:
             return None
-        if all(s["request"].get("position") for s in executed):
-            return {"ok": True, "closed": list(dict.fromkeys(s["request"]["position"] for s in executed))}  # parts once
-        return executed[0]["result"]
+        if not all(s["request"].get("position") for s in executed):
+            return executed[0]["result"]
+        closed = list(dict.fromkeys(s["request"]["position"] for s in executed))  # parts once
+        done = {s["tag"] for s in executed}
+        rest = [s for s in self._sends(client_id, SEND_STATES) if s["tag"] not in done]
+        if not rest:
+            return {"ok": True, "closed": closed}
+        return {"ok": False, "closed": closed, "unknown": any(s["state"] in (*OPEN_STATES, "lost") for s in rest),
+                "error": "; ".join(dict.fromkeys((s["result"] or {}).get("error") or _NOT_KNOWN.format(
+                    s["request"].get("position")) for s in rest))}
 
     def sent_so_far(self, client_id: str) -> str:
         """What ``client_id``'s request had done when the broker could no longer serve it (nothing
