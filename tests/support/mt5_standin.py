@@ -309,6 +309,8 @@ def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None, lat
         with _tx(path) as st:
             if not st.get("connected") or (name != "initialize" and st.get("epoch") != _epoch):
                 return None, None, _fail(fail, broken)
+            if take_script:   # answered by the terminal (a slow or held call's second attempt is the same call)
+                st.put(f"calls:{name}", st.get(f"calls:{name}", 0) + 1)
             if st.get(f"failing:{name}"):
                 st.put(f"failed:{name}", st.get(f"failed:{name}", 0) + 1)
                 return None, None, _fail(fail, _E_FAIL)
@@ -1133,6 +1135,10 @@ class Terminal:
         """How many calls of ``fn`` have reached a scripted hang, ever: a "hang_after" one has
         done its work by then (counted in the same transaction)."""
         return self._read(lambda st: st.get(f"hung:{fn}", 0))
+
+    def calls(self, fn):
+        """How many calls of ``fn`` have reached the terminal, ever (not those refused for a link down)."""
+        return self._read(lambda st: st.get(f"calls:{fn}", 0))
 
     def release(self, fn):
         """Every call of ``fn`` hanging now goes on (a "hang" one does its work) and answers."""

@@ -106,6 +106,16 @@ def test_results_are_named_tuples_with_the_real_field_names(term):
     assert mt5.orders_get() == () and mt5.positions_get(symbol="GBPUSD") == ()
 
 
+def test_the_calls_that_reach_the_terminal_are_counted_by_function(tmp_path):
+    terminal = Terminal(tmp_path / "t.db")
+    assert mt5.initialize(path=str(tmp_path / "t.db"))
+    before = terminal.calls("positions_get")
+    assert mt5.positions_get() == () and mt5.positions_get(symbol="EURUSD") == ()
+    terminal.disconnect()   # refused for the link down: never reached it
+    assert mt5.positions_get() is None
+    assert terminal.calls("positions_get") == before + 2 and terminal.calls("history_orders_get") == 0
+
+
 def test_calls_before_initialize_return_none_with_no_ipc(tmp_path):
     Terminal(tmp_path / "t.db")
     unlink()

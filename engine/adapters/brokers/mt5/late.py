@@ -10,6 +10,10 @@ sent again, as ``LostAnswers.resolve`` settles one it finds so. Without this loo
 reconnection (``resolve_left``) would have found it, and the trader, told "not known", would
 not learn its end until then. A market entry found filled was done: its deal, read by a poll
 while it was still looked for (just before "lost" was written), settles it no more.
+
+An entry is looked at so at every poll for up to an hour (``LATE_HOLD``): all of them are looked for
+in one ``found.Window``, MetaTrader's positions, orders, deals and order history each read once from
+the earliest one's time, not four reads an entry.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import logging
 from typing import Any
 
 from engine.adapters.brokers.mt5 import constants as c
-from engine.adapters.brokers.mt5.found import find
+from engine.adapters.brokers.mt5.found import Window
 from engine.adapters.brokers.mt5.terminal import Terminal
 from engine.domain.orders import OrderResult
 
@@ -31,12 +35,14 @@ async def arrived(broker: Terminal, resting: dict[int, dict[str, Any]]) -> set[i
     tickets of the pending orders settled that are no longer resting, to be known (their end told).
     Raises Unknown if MetaTrader cannot be asked."""
     ended: set[int] = set()
-    for send in (s for s in broker.book.in_doubt() if s["state"] == "lost"):
+    lost = [s for s in broker.book.in_doubt() if s["state"] == "lost"]
+    window = Window(broker, min((s["created_at"] for s in lost), default=0.0))   # one read each, for all of them
+    for send in lost:
         order = next((o for o in resting.values() if o.get("comment") == send["tag"]), None)
         if order is not None and send["kind"] == "pending":
             found = {"ticket": order["ticket"], "price": order["price_open"], "volume": order["volume_initial"]}
         else:
-            found = await find(broker, send["tag"], send["created_at"], send["request"].get("magic"))
+            found = await window.find(send["tag"], send["created_at"], send["request"].get("magic"))
             if found is None or "ended" not in found and send["kind"] == "pending":   # filled: its deal settles it
                 continue
         if send["kind"] == "market":
