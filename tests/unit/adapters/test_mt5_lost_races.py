@@ -65,3 +65,30 @@ async def test_a_close_whose_deal_is_told_between_its_refusal_and_the_requests_r
         found = await broker.first_result("a9-trend-close")
         assert found.ok and found.closed == [opened.ticket], found
         assert broker.terminal.positions() == [] and broker.terminal.sent() == 2
+
+
+async def test_a_part_close_whose_deal_is_told_between_the_look_and_its_not_known_being_written_answers_done(
+        tmp_path):
+    # A part of a position (its close not safe to send again): not found in time, "not known"; its deal told
+    # by a poll just before that was written. No later poll reads it again, nor looks for a close: not known
+    # for good, though the history had it done.
+    async with mt5(tmp_path) as broker:
+        opened = await broker.execute(OrderRequest("market", "a8-trend-open", symbol="EURUSD", side="buy",
+                                                   volume=0.2, plugin="trend", alert_id=8))
+        settle = broker.settle
+
+        def told() -> bool:
+            return any(getattr(e, "client_id", None) == "a9-trend-half" for e in broker.events)
+
+        async def deal_told_meanwhile(tag, result, stands=False):
+            if result.unknown and not told():
+                assert broker.terminal.deliver_late() == [10009]
+                await until(told)
+            return await settle(tag, result, stands)
+        broker.settle = deal_told_meanwhile
+        broker.terminal.script("order_send", "late")
+        half = OrderRequest("close", "a9-trend-half", ticket=opened.ticket, volume=0.1, plugin="trend", alert_id=9)
+        done = await lost_answer(broker, half)
+        assert (done.ok, done.ticket) == (True, opened.ticket), done
+        assert (await broker.first_result("a9-trend-half")).ok
+        assert [p["volume"] for p in broker.terminal.positions()] == [0.1] and broker.terminal.sent() == 2

@@ -5,11 +5,11 @@ again), or, for what leaves no tag at the broker, judged by its effect (a stop c
 removal: not in effect is refused, "not executed"). A close of a position still open whole is
 refused too: sent again, it cannot close twice.
 
-A close judged so may have executed all the same while it was looked at: its deal made between the
-look at its position and the refusal being written, and told by a poll meanwhile, which settles only
-a send lost or refused (``History._arrived``). So the history is looked at once more once the refusal
-is written: its deal found, the close is done, never refused, never sent again; a deal read later
-finds the send refused, and settles it.
+A close judged so, or "lost", may have executed all the same while it was looked at: its deal made
+between the last look and the verdict being written, and told by a poll meanwhile, which settles only
+a send lost or refused (``History._arrived``). So the history is looked at once more once the verdict
+is written: its deal found, the close is done, never refused nor left not known, never sent again; a
+deal read later finds the send refused or lost, and settles it.
 """
 
 from __future__ import annotations
@@ -102,8 +102,11 @@ class LostAnswers:
                 if send["state"] != "lost":
                     log.warning("%s: its answer was lost, and it is nowhere at the broker yet: not sent again",
                                 send["tag"])
-                return await self._b.settle(send["tag"], OrderResult(ok=False, unknown=True, error=_not_known(
+                lost = await self._b.settle(send["tag"], OrderResult(ok=False, unknown=True, error=_not_known(
                     request, self._b.config.resolve_seconds)))
+                # a close's deal, unlike an entry's (``late.py``), is looked for by no later poll
+                return (request.get("position") and send["state"] != "lost" and await self._done_meanwhile(send)
+                        or lost)
             await trio.sleep(min(0.5, self._b.config.resolve_seconds / 4))
 
     async def _whole_close(self, request: dict[str, Any]) -> bool:
@@ -116,9 +119,9 @@ class LostAnswers:
         return bool(now) and now[0]["volume"] <= request["volume"] + 1e-9
 
     async def _done_meanwhile(self, send: dict[str, Any]) -> OrderResult | None:
-        """The close ``send``, just written refused, done all the same: its deal, made after the look
-        that found its position open whole, told by a poll before the refusal was written (module
-        docstring). Its result then, settled done; None if the history has no deal of it."""
+        """The close ``send``, just written refused or "lost", done all the same: its deal, made after
+        the last look, told by a poll before that was written (module docstring). Its result then,
+        settled done; None if the history has no deal of it."""
         found = await find(self._b, send["tag"], send["created_at"], send["request"].get("magic"))
         if found is None or found.get("ended") or "deal" not in found:
             return None
