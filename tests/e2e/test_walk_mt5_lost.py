@@ -49,3 +49,31 @@ def test_a_close_refused_as_not_executed_after_its_answer_was_lost_shows_done_on
     assert run.get("/api/trades")["closed"] == 1
     assert run.interrupt() == 0
     assert run.text().count("closed by close @") == 1 and "Traceback" not in run.text()
+
+
+def test_a_close_by_symbol_with_a_part_not_known_is_not_shown_done_when_that_part_did_not_execute(user, tmp_path):
+    # The first position closed; the second's close lost with the terminal gone. Back, the second is still open
+    # whole: not executed. The order showed done, with the first position alone, as soon as the terminal was back.
+    terminal, config = losing_mt5_user(user, tmp_path)
+    run = user.start("run", config=config, cwd="bot")
+    tickets = []
+    for n in (1, 2):
+        opened = run.settled(run.webhook(f"buy EURUSD volume=0.1 sl=1.07 id=walk-open-{n}")["id"])
+        assert opened["status"] == "done", opened["outcome"]
+        tickets.append(opened["orders"][0]["result"]["ticket"])
+    terminal.script("order_send", "normal", "late")
+    sent = run.webhook("close EURUSD id=walk-close-both")
+    until(lambda: terminal.hung("order_send"), lambda n: n == 1, "the second close reaching the terminal")
+    terminal.disconnect()
+    lost = run.settled(sent["id"])
+    (order,) = lost["outcome"]["orders"]
+    assert lost["orders"][0]["status"] == "unknown" and order["closed"] == tickets[:1], lost
+    terminal.reconnect()
+    alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] != "unknown",
+                  "the close settled")
+    (order,) = alert["outcome"]["orders"]
+    assert alert["orders"][0]["status"] == "refused" and order["closed"] == tickets[:1], alert
+    assert f"position {tickets[1]} is still open" in order["error"], order
+    assert [p["ticket"] for p in terminal.positions()] == tickets[1:] and terminal.sent() == 3   # none sent again
+    assert run.interrupt() == 0
+    assert "Traceback" not in run.text()

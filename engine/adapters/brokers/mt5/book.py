@@ -172,6 +172,15 @@ class Book:
         shown = ", ".join(str(p) for p in positions if p) or "its first part"
         return f"What it did stands (closed: {shown}); the rest is sent once MetaTrader is back"
 
+    def cut_short(self, client_id: str, why: str) -> dict[str, Any]:
+        """The answer to ``client_id``'s request cut short by ``why`` while a send of it may have reached
+        MetaTrader (``unsettled``): not known, with the positions its sends closed before (a close by
+        symbol's other parts), never as if nothing was closed."""
+        closed = [s["request"]["position"] for s in self.executed(client_id) if s["request"].get("position")]
+        return {"ok": False, "unknown": True, "closed": list(dict.fromkeys(closed)),
+                "error": f"not done: {why}. It may have reached the broker: it is looked for there when MetaTrader "
+                         "answers, and never sent again"}
+
     def unsettled(self, client_id: str) -> bool:
         """Whether a send of ``client_id`` may have reached MetaTrader, its outcome not known yet."""
         with self._d.lock:

@@ -225,9 +225,8 @@ class MT5Broker(Broker):
         except Refused as e:
             result = OrderResult.refused(str(e))
         except (Unknown, BrokerError) as e:
-            if self.book.unsettled(cid):
-                return OrderResult(ok=False, unknown=True, error=f"not done: {e}. It may have reached the broker: it "
-                                   "is looked for there when MetaTrader answers, and never sent again")
+            if self.book.unsettled(cid):   # not known, with what its other sends did (a close by symbol's parts)
+                return OrderResult.from_plain(self.book.cut_short(cid, str(e)))
             raise BrokerError(f"not done: {e}. {self.book.sent_so_far(cid)}") from None   # the alert waits
         if result.unknown:  # neither is written as the final result: a repeat of this client id looks again
             return result
