@@ -21,10 +21,18 @@ from support.web_support import AUTH, serving
 from test_mt5_engine import mt5_config, until
 
 
-def _lost_at_the_next_send(terminal: Terminal) -> None:
-    """The next order executes and its worker dies before answering; MetaTrader is then gone."""
+def _lost_at_the_next_send(terminal: Terminal) -> int:
+    """The next order executes and its worker dies before answering; MetaTrader is then gone (at the
+    next initialize, the broker's first try to link again). How many initialize calls came before."""
     terminal.script("order_send", "crash_after_send")
     terminal.script("initialize", "ipc_down")
+    return terminal.calls("initialize")
+
+
+async def _gone(terminal: Terminal, before: int) -> None:
+    """Returns once MetaTrader is gone (the scripted initialize came): reconnected sooner, on a busy
+    machine, the terminal would go at that later initialize, and never come back."""
+    await until(lambda: terminal.calls("initialize") > before, 20)
 
 
 async def _closes_told(engine, symbol: str) -> list[str]:
@@ -44,12 +52,13 @@ async def test_a_close_whose_answer_is_lost_is_told_as_not_known_in_telegram_and
         clock = Clock()
         commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         question = await ask(commands, chat.say("/close EURUSD"))
-        _lost_at_the_next_send(terminal)
+        before = _lost_at_the_next_send(terminal)
         said = html_plain((await ask(commands, chat.press(question))).text)
         assert [p["symbol"] for p in terminal.positions()] == ["GBPUSD"]   # it did close
         assert "NOT closed" not in said and "MAYBE closed, not known yet" in said, said
         assert "It may have reached the broker" in said, said
 
+        await _gone(terminal, before)
         terminal.reconnect()
         assert len(await _closes_told(engine, "EURUSD")) == 1   # found at the broker once it is back
         await until(lambda: engine.broker.connected)
@@ -75,10 +84,11 @@ async def _admin_close_lost(engine, terminal: Terminal) -> dict:
     unknown, of no alert."""
     assert (await process(engine, "buy EURUSD volume=0.1 sl=1.07"))["status"] == "done"
     (position,) = await engine.broker.positions()
-    _lost_at_the_next_send(terminal)
+    before = _lost_at_the_next_send(terminal)
     ((_, result),) = await Operations(engine).close_positions([position["ticket"]], plugin="api", origin="test",
                                                                comment="by the admin")
     assert result.unknown, result
+    await _gone(terminal, before)
     (row,) = [r for r in engine.ledger.recent() if r["plugin"] == "api"]
     assert row["status"] == "unknown" and row["alert_id"] is None
     return row
