@@ -87,6 +87,7 @@ class Operations:
             "uptime_s": round(max(0.0, engine.clock() - engine.started), 3),
             "plugins": {"loaded": len(plugins), "enabled": sum(1 for p in plugins if p.enabled)},
             "load_errors": self.load_errors(),  # the object /api/plugins answers: file -> why
+            "shadow_load_errors": _shadow.load_errors(engine.shadow),  # the shadow's, never degrading
             "broker": engine.config.broker,
             "broker_connected": engine.broker.connected,
             "broker_state": engine.broker.state,

@@ -32,6 +32,14 @@ async def view(shadow: Shadow | None, limit: int) -> dict[str, Any]:
             "differences": differing}
 
 
+def load_errors(shadow: Shadow | None) -> dict[str, str]:
+    """File -> why no version of it serves, of the shadow's scripts ({} when shadow mode is off):
+    ``/health``'s ``shadow_load_errors``, apart from the live ``load_errors``."""
+    if shadow is None or shadow.lifecycle is None:
+        return {}
+    return dict(shadow.lifecycle.errors)
+
+
 async def record(shadow: Shadow | None, alert_id: int) -> dict[str, Any] | None:
     """{status, outcome, differs, differences} of the shadow's run of the alert; None when
     shadow mode is off or it has not run the alert (yet)."""
@@ -61,3 +69,9 @@ def line(view: dict[str, Any]) -> str | None:
     if view.get("held"):
         text += f", {view['held']} held while paused"
     return text
+
+
+def not_loaded(view: dict[str, Any]) -> list[str]:
+    """``shadow: not loaded: <why>`` for each shadow file that does not load, from ``view``'s
+    JSON: printed by ``moonhook status`` after the line, as a live one's ``not loaded: <why>``."""
+    return [f"shadow: not loaded: {p.get('error')}" for p in view.get("plugins") or () if not p.get("loaded")]

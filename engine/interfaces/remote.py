@@ -14,7 +14,7 @@ from engine.domain.config import Settings
 from engine.domain.times import when
 from engine.app.check_text import check_text
 from engine.app.overview import health_line, line as overview_line
-from engine.app.shadow import line as shadow_line
+from engine.app.shadow import line as shadow_line, not_loaded as shadow_not_loaded
 
 
 def _base_url(settings: Settings) -> str:
@@ -184,6 +184,8 @@ async def status(settings: Settings) -> int:
         print(f"not loaded: {error}")
     _switches(listing)
     if said := shadow_line(shadow):
+        print(said)
+    for said in shadow_not_loaded(shadow):
         print(said)
     return 0 if health.get("status") == "ok" else 1
 

@@ -1,0 +1,51 @@
+"""Shadow mode's faults as a trader meets them with `moonhook run`: a shadow script that does not
+load is named as the shadow's in /health and `moonhook status` (never as a live load error), and
+a save that fixes it is picked up; the shadow's folder deleted while running is said in
+/api/shadow and `moonhook status`, and the live alerts go on trading."""
+
+from __future__ import annotations
+
+import shutil
+
+from support.e2e_support import init, outcome, until
+
+LIVE = "function on_alert(a) return nil end\n"
+BROKEN = "function on_alert(a) return nil\n"   # no `end`: a syntax error
+FIXED = "function on_alert(a) return {volume = 0.2} end\n"
+ALERT = "buy EURUSD volume=0.1 price=1.0850 sl=1.0800 id={}"
+
+
+def shadowed(user, scripts: dict[str, str]):
+    """`moonhook init bot`, a live gate.lua, ``scripts`` in scripts-next/ as the shadow's, and
+    `moonhook run` started."""
+    config, _ = init(user, "bot")
+    bot = user.home / "bot"
+    (bot / "scripts" / "demo.lua").unlink()
+    (bot / "scripts" / "gate.lua").write_text(LIVE, encoding="utf-8")
+    (bot / "scripts-next").mkdir()
+    for name, text in scripts.items():
+        (bot / "scripts-next" / name).write_text(text, encoding="utf-8")
+    config.append('[shadow]\nscripts = "scripts-next"\n')
+    return bot, user.start("run", "--config", "bot/moonhook.toml", config=config)
+
+
+def test_a_shadow_script_that_does_not_load_is_named_as_the_shadows_in_health_and_status(user):
+    bot, run = shadowed(user, {"gate.lua": LIVE, "broken.lua": BROKEN})
+
+    health = run.get("/health")
+    assert (health["status"], health["load_errors"]) == ("ok", {})   # the live scripts all serve
+    assert list(health["shadow_load_errors"]) == ["broken.lua"]
+    assert "'end' expected" in health["shadow_load_errors"]["broken.lua"]
+    status = user.moonhook("status", "--config", "bot/moonhook.toml")
+    assert status.returncode == 0, outcome(status)
+    assert "  load_errors=none  " in status.stdout and "  shadow_load_errors=broken.lua  " in status.stdout, \
+        outcome(status)
+    lines = status.stdout.splitlines()
+    assert not [line for line in lines if line.startswith("not loaded:")], outcome(status)
+    assert [line for line in lines if line.startswith("shadow: not loaded: broken.lua:2:")], outcome(status)
+
+    # Saved fixed: loaded as a live save is, and no longer named.
+    (bot / "scripts-next" / "broken.lua").write_text(FIXED, encoding="utf-8")
+    until(lambda: run.get("/health"), lambda h: h["shadow_load_errors"] == {}, "the fixed shadow script loaded")
+    assert sorted(p["file"] for p in run.get("/api/shadow")["plugins"] if p["loaded"]) == ["broken.lua", "gate.lua"]
+    assert run.interrupt() == 0
