@@ -214,10 +214,10 @@ class Operations:
         row["shadow"] = await _shadow.record(self.engine.shadow, alert_id)
         return row
 
-    async def shadow(self, limit: int = 50) -> dict[str, Any]:
-        """Shadow mode: its folder, plugins, counts and the latest ``limit`` alerts whose
-        decision differs from the live one (engine/app/shadow.py; docs/shadow.md)."""
-        return await _shadow.view(self.engine.shadow, limit)
+    async def shadow(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """Shadow mode: its folder, plugins, counts and ``limit`` alerts whose decision differs
+        from the live one, after the ``offset`` newest (engine/app/shadow.py; docs/shadow.md)."""
+        return await _shadow.view(self.engine.shadow, limit, offset)
 
     async def orders(self, limit: int) -> dict[str, Any]:
         """The pending orders at the broker, and the last ``limit`` orders sent."""

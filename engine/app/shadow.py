@@ -13,12 +13,13 @@ if TYPE_CHECKING:  # the CLI's status line reads this module without loading the
     from engine.core.shadow import Shadow
 
 
-async def view(shadow: Shadow | None, limit: int) -> dict[str, Any]:
+async def view(shadow: Shadow | None, limit: int, offset: int = 0) -> dict[str, Any]:
     """{scripts, plugins, alerts, differ, latest_differing, behind, held, differences}: the
     folder (None when shadow mode is off, and the rest empty), its plugins (name, file, state,
     loaded, version, calls, errors, error), the alerts it ran and how many differ, how many live
     alerts it has still to look at, how many journaled while paused it holds for a resume, and
-    the latest ``limit`` alerts that differ (id, time, symbol, differences), newest first."""
+    ``limit`` alerts that differ (id, time, symbol, differences), newest first, after the
+    ``offset`` newest (a later page of them)."""
     if shadow is None:
         return {"scripts": None, "plugins": [], "alerts": 0, "differ": 0, "latest_differing": None, "behind": 0,
                 "held": 0, "differences": []}
@@ -26,7 +27,7 @@ async def view(shadow: Shadow | None, limit: int) -> dict[str, Any]:
     behind = shadow.behind
 
     def stored() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        return shadow.records.counts(), shadow.records.differing(limit)
+        return shadow.records.counts(), shadow.records.differing(limit, offset)
     counts, differing = await trio.to_thread.run_sync(stored)
     return {"scripts": str(shadow.folder), "plugins": plugins, **counts, "behind": behind,
             "differences": differing}

@@ -139,9 +139,10 @@ class ShadowRecords:
                 "FROM shadow_alerts").fetchone()
         return {"alerts": alerts, "differ": differ, "latest_differing": latest, "held": len(self._held)}
 
-    def differing(self, limit: int) -> list[dict[str, Any]]:
-        """The latest ``limit`` alerts that differ, newest first: id, time, symbol, differences."""
+    def differing(self, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+        """``limit`` alerts that differ, newest first, after the ``offset`` newest (a later
+        page): id, time, symbol, differences."""
         with self._d.lock:
-            rows = self._d.db.execute("SELECT alert_id, time, symbol, differences FROM shadow_alerts "
-                                      "WHERE differs = 1 ORDER BY alert_id DESC LIMIT ?", [limit]).fetchall()
+            rows = self._d.db.execute("SELECT alert_id, time, symbol, differences FROM shadow_alerts WHERE differs = 1 "
+                                      "ORDER BY alert_id DESC LIMIT ? OFFSET ?", [limit, offset]).fetchall()
         return [{"id": r[0], "time": r[1], "symbol": r[2], "differences": json.loads(r[3])} for r in rows]
