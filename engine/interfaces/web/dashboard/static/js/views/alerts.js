@@ -7,6 +7,7 @@ import {h, clear, panel, failure, table, time, datetime, num, show, pairs} from 
 import {get} from "../api.js";
 import {listen, perFrame} from "../live.js";
 import {tryPanel} from "./try_alert.js";
+import {shadowPanel} from "./shadow.js";
 
 const STATUSES = ["", "received", "done", "rejected", "duplicate", "failed", "paused", "expired", "skipped"];
 const LIMIT = 100;
@@ -140,7 +141,7 @@ export function render(root, shown) {
   root.append(h("h1", {text: "Alerts"}),
     panel("Latest alerts", h("form", {class: "filters", on: {submit: (e) => { e.preventDefault(); load(); }}},
       status, symbol, plugin, h("button", {type: "submit", text: "Filter"})), list),
-    more, tryPanel());
+    more, shadowPanel(open), tryPanel());
   load();
   if (shown) open(shown);
 
