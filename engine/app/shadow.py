@@ -9,27 +9,29 @@ import trio
 
 from engine.domain.words import counted
 
+MISSING = "folder missing: its scripts are unloaded until it is back and moonhook restarts"
+
 if TYPE_CHECKING:  # the CLI's status line reads this module without loading the engine
     from engine.core.shadow import Shadow
 
 
 async def view(shadow: Shadow | None, limit: int, offset: int = 0) -> dict[str, Any]:
-    """{scripts, plugins, alerts, differ, latest_differing, behind, held, differences}: the
-    folder (None when shadow mode is off, and the rest empty), its plugins (name, file, state,
-    loaded, version, calls, errors, error), the alerts it ran and how many differ, how many live
-    alerts it has still to look at, how many journaled while paused it holds for a resume, and
-    ``limit`` alerts that differ (id, time, symbol, differences), newest first, after the
-    ``offset`` newest (a later page of them)."""
+    """{scripts, missing, plugins, alerts, differ, latest_differing, behind, held, differences}:
+    the folder (None when shadow mode is off, and the rest empty), whether it is gone, its
+    plugins (name, file, state, loaded, version, calls, errors, error), the alerts it ran and
+    how many differ, how many live alerts it has still to look at, how many journaled while
+    paused it holds for a resume, and ``limit`` alerts that differ (id, time, symbol,
+    differences), newest first, after the ``offset`` newest (a later page of them)."""
     if shadow is None:
-        return {"scripts": None, "plugins": [], "alerts": 0, "differ": 0, "latest_differing": None, "behind": 0,
-                "held": 0, "differences": []}
+        return {"scripts": None, "missing": False, "plugins": [], "alerts": 0, "differ": 0, "latest_differing": None,
+                "behind": 0, "held": 0, "differences": []}
     plugins = shadow.plugin_rows()  # on the loop: the plugin set changes there
     behind = shadow.behind
 
     def stored() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         return shadow.records.counts(), shadow.records.differing(limit, offset)
     counts, differing = await trio.to_thread.run_sync(stored)
-    return {"scripts": str(shadow.folder), "plugins": plugins, **counts, "behind": behind,
+    return {"scripts": str(shadow.folder), "missing": shadow.missing, "plugins": plugins, **counts, "behind": behind,
             "differences": differing}
 
 
@@ -58,7 +60,7 @@ def line(view: dict[str, Any]) -> str | None:
     loaded = sum(1 for p in plugins if p.get("loaded"))
     failed = len(plugins) - loaded
     name = view["scripts"].replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-    text = f"shadow: {name}, {counted(loaded, 'plugin')}"
+    text = f"shadow: {name}" + (f" ({MISSING})" if view.get("missing") else "") + f", {counted(loaded, 'plugin')}"
     if failed:
         text += f" ({failed} not loaded)"
     differ = view.get("differ", 0)

@@ -59,7 +59,7 @@ log = logging.getLogger("moonhook.shadow")
 BATCH = 50                            # journal rows read at a time
 CHECKPOINT_EVERY = 200                # records between two checkpoints of the shadow file's WAL
 DECIDED = frozenset({"done", "rejected", "failed", "expired"})  # what live decided: the shadow runs these
-_LOGGERS = ("moonhook.hooks", "moonhook.plugins")  # the chains' and the lifecycle's lines
+_LOGGERS = ("moonhook.hooks", "moonhook.plugins", "moonhook.watch")  # the chains', lifecycle's and watcher's lines
 
 _in_shadow: ContextVar[bool] = ContextVar("moonhook_shadow", default=False)
 
@@ -163,6 +163,12 @@ class Shadow:
     def wake(self) -> None:
         """A live alert's status is written: the shadow looks at the journal. Never a wait."""
         self._woken.set()
+
+    @property
+    def missing(self) -> bool:
+        """Whether the shadow's folder is gone (deleted or moved while running): its scripts are
+        unloaded, and its watcher sees no save until it is back and moonhook restarts."""
+        return not self.folder.is_dir()
 
     @property
     def behind(self) -> int:

@@ -49,3 +49,23 @@ def test_a_shadow_script_that_does_not_load_is_named_as_the_shadows_in_health_an
     until(lambda: run.get("/health"), lambda h: h["shadow_load_errors"] == {}, "the fixed shadow script loaded")
     assert sorted(p["file"] for p in run.get("/api/shadow")["plugins"] if p["loaded"]) == ["broken.lua", "gate.lua"]
     assert run.interrupt() == 0
+
+
+def test_the_shadow_folder_deleted_while_running_is_said_and_the_live_alerts_trade_on(user):
+    bot, run = shadowed(user, {"gate.lua": FIXED})
+    first = run.webhook(ALERT.format("before"))["id"]
+    until(lambda: run.get("/api/shadow"), lambda v: v["alerts"] == 1, "the shadow's run of the first alert")
+    assert run.get("/api/shadow")["missing"] is False
+
+    shutil.rmtree(bot / "scripts-next")
+    until(run.text, lambda t: "shadow: bot/scripts-next was deleted or moved" in t, "the shadow's folder told gone")
+    shadow = until(lambda: run.get("/api/shadow"), lambda v: v["plugins"] == [], "the shadow's scripts unloaded")
+    assert shadow["missing"] is True
+    after = run.webhook(ALERT.format("after"))["id"]
+    assert run.settled(after)["status"] == "done"
+    assert [p["volume"] for p in run.get("/api/positions")["positions"]] == [0.1, 0.1]   # live's, both
+    assert run.settled(first)["status"] == "done"
+    status = user.moonhook("status", "--config", "bot/moonhook.toml")
+    assert "shadow: scripts-next (folder missing: its scripts are unloaded until it is back and moonhook " \
+           "restarts), 0 plugins" in status.stdout, outcome(status)
+    assert run.interrupt() == 0

@@ -34,3 +34,9 @@ def test_one_alert_that_differs_is_said_in_the_singular():
     # It said "1 alerts, 1 differ".
     view = {"scripts": "scripts-next", "plugins": plugins(1), "alerts": 1, "differ": 1, "latest_differing": 1}
     assert line(view) == "shadow: scripts-next, 1 plugin, 1 alert, 1 differs (latest #1)"
+
+
+def test_a_folder_gone_while_running_is_said():
+    view = {"scripts": "scripts-next", "missing": True, "plugins": [], "alerts": 7, "differ": 2, "latest_differing": 7}
+    assert line(view) == ("shadow: scripts-next (folder missing: its scripts are unloaded until it is back and "
+                          "moonhook restarts), 0 plugins, 7 alerts, 2 differ (latest #7)")
