@@ -53,16 +53,18 @@ async def record(shadow: Shadow | None, alert_id: int) -> dict[str, Any] | None:
 
 def line(view: dict[str, Any]) -> str | None:
     """One line for ``moonhook status``, from ``view``'s JSON: ``shadow: scripts-next, 3
-    plugins, 120 alerts, 4 differ (latest #118)``; None when shadow mode is off."""
+    plugins, 120 alerts, 4 differ (latest #118)``, with the files not loaded and the plugins its
+    breaker switched off (every later difference of theirs is theirs); None when shadow mode is off."""
     if not view.get("scripts"):
         return None
     plugins = view.get("plugins") or []
     loaded = sum(1 for p in plugins if p.get("loaded"))
     failed = len(plugins) - loaded
+    off = sum(1 for p in plugins if p.get("loaded") and p.get("state") == "disabled")   # by its breaker
     name = view["scripts"].replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     text = f"shadow: {name}" + (f" ({MISSING})" if view.get("missing") else "") + f", {counted(loaded, 'plugin')}"
-    if failed:
-        text += f" ({failed} not loaded)"
+    if said := ", ".join(f"{n} {what}" for n, what in ((failed, "not loaded"), (off, "switched off")) if n):
+        text += f" ({said})"
     differ = view.get("differ", 0)
     text += f", {counted(view.get('alerts', 0), 'alert')}, {differ:,} {'differs' if differ == 1 else 'differ'}"
     if view.get("latest_differing") is not None:

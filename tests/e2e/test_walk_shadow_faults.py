@@ -69,3 +69,25 @@ def test_the_shadow_folder_deleted_while_running_is_said_and_the_live_alerts_tra
     assert "shadow: scripts-next (folder missing: its scripts are unloaded until it is back and moonhook " \
            "restarts), 0 plugins" in status.stdout, outcome(status)
     assert run.interrupt() == 0
+
+
+FAILING = 'function on_alert(a) error("next version bug") end\n'
+
+
+def test_a_shadow_plugin_the_breaker_switched_off_is_said_in_status_and_is_on_again_after_a_restart(user):
+    """Its breaker is the shadow's own, and keeps no switch across a restart (docs/shadow.md):
+    `moonhook status` says while it is off, as every later difference comes from it."""
+    bot, run = shadowed(user, {"gate.lua": FAILING})
+    ids = [run.webhook(ALERT.format(f"fail-{n}"))["id"] for n in range(5)]   # engine.breaker: 5 in a row
+    shadow = until(lambda: run.get("/api/shadow"), lambda v: v["alerts"] == len(ids), "the shadow's runs")
+    assert [(p["name"], p["state"]) for p in shadow["plugins"]] == [("gate", "disabled")]
+    assert all(run.settled(i)["status"] == "done" for i in ids)   # live's gate passed them all
+    status = user.moonhook("status", "--config", "bot/moonhook.toml")
+    assert "shadow: scripts-next, 1 plugin (1 switched off), 5 alerts, 5 differ" in status.stdout, outcome(status)
+    assert run.interrupt() == 0
+
+    again = user.start("run", "--config", "bot/moonhook.toml", config=run.config)
+    assert [(p["name"], p["state"]) for p in again.get("/api/shadow")["plugins"]] == [("gate", "active")]
+    status = user.moonhook("status", "--config", "bot/moonhook.toml")
+    assert "shadow: scripts-next, 1 plugin, 5 alerts, 5 differ" in status.stdout, outcome(status)
+    assert again.interrupt() == 0

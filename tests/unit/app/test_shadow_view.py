@@ -40,3 +40,11 @@ def test_a_folder_gone_while_running_is_said():
     view = {"scripts": "scripts-next", "missing": True, "plugins": [], "alerts": 7, "differ": 2, "latest_differing": 7}
     assert line(view) == ("shadow: scripts-next (folder missing: its scripts are unloaded until it is back and "
                           "moonhook restarts), 0 plugins, 7 alerts, 2 differ (latest #7)")
+
+
+def test_plugins_not_loaded_and_switched_off_by_the_breaker():
+    view = {"scripts": "scripts-next", "alerts": 9, "differ": 5, "latest_differing": 9,
+            "plugins": [{"name": "a", "loaded": True, "state": "disabled"}, {"name": "b", "loaded": True,
+                        "state": "active"}, {"name": None, "loaded": False, "state": "failed"}]}
+    assert line(view) == ("shadow: scripts-next, 2 plugins (1 not loaded, 1 switched off), 9 alerts, 5 differ "
+                          "(latest #9)")
