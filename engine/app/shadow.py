@@ -16,23 +16,34 @@ if TYPE_CHECKING:  # the CLI's status line reads this module without loading the
 
 
 async def view(shadow: Shadow | None, limit: int, offset: int = 0) -> dict[str, Any]:
-    """{scripts, missing, plugins, alerts, differ, latest_differing, behind, held, differences}:
-    the folder (None when shadow mode is off, and the rest empty), whether it is gone, its
-    plugins (name, file, state, loaded, version, calls, errors, error), the alerts it ran and
-    how many differ, how many live alerts it has still to look at, how many journaled while
-    paused it holds for a resume, and ``limit`` alerts that differ (id, time, symbol,
-    differences), newest first, after the ``offset`` newest (a later page of them)."""
+    """{scripts, missing, plugins, account, alerts, differ, latest_differing, behind, held,
+    differences}: the folder (None when shadow mode is off, and the rest empty), whether it is
+    gone, its plugins (name, file, state, loaded, version, calls, errors, error), its paper
+    account (``_account``), the alerts it ran and how many differ, how many live alerts it has
+    still to look at, how many journaled while paused it holds for a resume, and ``limit``
+    alerts that differ (id, time, symbol, differences), newest first, after the ``offset``
+    newest (a later page of them)."""
     if shadow is None:
-        return {"scripts": None, "missing": False, "plugins": [], "alerts": 0, "differ": 0, "latest_differing": None,
-                "behind": 0, "held": 0, "differences": []}
+        return {"scripts": None, "missing": False, "plugins": [], "account": None, "alerts": 0, "differ": 0,
+                "latest_differing": None, "behind": 0, "held": 0, "differences": []}
     plugins = shadow.plugin_rows()  # on the loop: the plugin set changes there
+    account = await _account(shadow)
     behind = shadow.behind
 
     def stored() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         return shadow.records.counts(), shadow.records.differing(limit, offset)
     counts, differing = await trio.to_thread.run_sync(stored)
-    return {"scripts": str(shadow.folder), "missing": shadow.missing, "plugins": plugins, **counts, "behind": behind,
-            "differences": differing}
+    return {"scripts": str(shadow.folder), "missing": shadow.missing, "plugins": plugins, "account": account,
+            **counts, "behind": behind, "differences": differing}
+
+
+async def _account(shadow: Shadow) -> dict[str, Any]:
+    """The shadow's paper account, kept across restarts in its own file: {balance, equity,
+    currency, positions, pending}, the last two how many it holds open."""
+    broker = shadow.broker
+    money = await broker.account()
+    return {"balance": money.get("balance"), "equity": money.get("equity"), "currency": money.get("currency"),
+            "positions": len(await broker.positions()), "pending": len(await broker.orders())}
 
 
 def load_errors(shadow: Shadow | None) -> dict[str, str]:
