@@ -110,6 +110,7 @@ def cases(secret: str) -> list[Case]:
         Case(r["GET", "/api/account"], "/api/account", 401, auth="none"),
         Case(r["GET", "/api/shadow"], "/api/shadow?limit=-1", 400, "limit"),
         Case(r["GET", "/api/shadow"], "/api/shadow?limit=1&limit=2", 400, "limit"),
+        Case(r["GET", "/api/shadow"], "/api/shadow?offset=-1", 400, "offset"),
         Case(plugin_on, "/api/plugins/nobody/enable", 404),
         Case(plugin_off, "/api/plugins/demo/disable", 403, auth="cookie"),
         Case(plugin_off, "/api/plugins/demo/disable", 401, auth="wrong"),
