@@ -270,13 +270,14 @@ class Operations:
     # -- the dashboard's views (docs/dashboard.md) ----------------------------------------------
 
     async def overview(self) -> dict[str, Any]:
-        """``health``, the broker's state, the account, open positions and pending orders
+        """``health`` (and in words, ``health_words``), the broker's state, the account, positions and orders
         (``{"error": ...}`` when the broker cannot answer), today's counts (the trading day's),
         the receipt-to-broker latency of the last hour (a point a minute), the last errors
         (engine/app/overview.py) and the limits with the day's loss so far."""
         engine = self.engine
         now = engine.clock()
-        view: dict[str, Any] = {"health": self.health(),
+        health = self.health()
+        view: dict[str, Any] = {"health": health, "health_words": _overview.health_words(health),
                                 "broker": {"name": engine.config.broker, "connected": engine.broker.connected,
                                            "state": engine.broker.state}, **await self._broker_view()}
 

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from engine.domain.times import when
-from engine.domain.words import counted
+from engine.domain.words import counted, duration
 
 DAY = 86_400
 HOUR = 3_600
@@ -92,26 +92,45 @@ def today(alerts: dict[str, int], orders: dict[str, int]) -> dict[str, int]:
             "orders": orders["sent"], "refused_orders": orders["refused"]}
 
 
+# /health's fields as the dashboard's Health panel names them (the JSON and the status line keep the keys).
+HEALTH_LABELS = {"status": "Status", "journal": "Journal", "uptime_s": "Running for", "plugins": "Plugins",
+                 "load_errors": "Scripts that do not load", "broker": "Broker", "broker_connected": "Broker connected",
+                 "broker_state": "Broker state", "broker_warnings": "Broker warnings", "paused": "Paused",
+                 "last_stop_out": "Last stop-out"}
+
+
+def said(key: str, value: Any) -> str:
+    """One of /health's values in words rather than JSON: yes or no, "none" for nothing, the
+    plugins counted, a stop-out's time and net, the files that do not load (their messages are
+    in the plugins' rows), warnings joined."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None or value == [] or value == {}:
+        return "none"
+    if key == "plugins" and isinstance(value, dict):
+        return f"{value.get('loaded', 0)} loaded, {value.get('enabled', 0)} enabled"
+    if key == "last_stop_out" and isinstance(value, dict):
+        return f"{when(value['time'])}, net {value['net']:+,.2f} {value.get('currency') or ''}".rstrip()
+    if isinstance(value, dict):   # load_errors: the files; the messages follow the plugin table
+        return ", ".join(str(k) for k in value)
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
 def health_line(health: dict[str, Any]) -> str:
     """``/health``'s JSON as ``moonhook status`` prints it first, ``key=value`` two spaces apart,
-    the values in words rather than JSON: ``status=degraded  ...  plugins=1 loaded, 1 enabled
+    the values in words (``said``): ``status=degraded  ...  plugins=1 loaded, 1 enabled
     load_errors=bad.lua  broker_connected=yes  broker_warnings=none  last_stop_out=none``."""
-    def said(key: str, value: Any) -> str:
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        if value is None or value == [] or value == {}:
-            return "none"
-        if key == "plugins" and isinstance(value, dict):
-            return f"{value.get('loaded', 0)} loaded, {value.get('enabled', 0)} enabled"
-        if key == "last_stop_out" and isinstance(value, dict):
-            return f"{when(value['time'])}, net {value['net']:+,.2f} {value.get('currency') or ''}".rstrip()
-        if isinstance(value, dict):   # load_errors: the files; the messages follow the plugin table
-            return ", ".join(str(k) for k in value)
-        if isinstance(value, list):
-            return "; ".join(str(v) for v in value)
-        return str(value)
-
     return "  ".join(f"{key}={said(key, value)}" for key, value in health.items())
+
+
+def health_words(health: dict[str, Any]) -> list[list[str]]:
+    """``health`` as the dashboard's Health panel says it: ``[label, value]`` in its order, the
+    labels in words (HEALTH_LABELS), the values as ``health_line`` says them, the uptime as a
+    duration ("4h 5m")."""
+    return [[HEALTH_LABELS.get(key, key.replace("_", " ").capitalize()),
+             duration(value) if key == "uptime_s" else said(key, value)] for key, value in health.items()]
 
 
 def line(view: dict[str, Any]) -> str:

@@ -1,5 +1,5 @@
-"""How moonhook says a count in words, the same in the CLI, replay's reports, the overview's line
-and the notifications: "1 alert", "2 alerts", "1,204 alerts"."""
+"""How moonhook says a count and a duration in words, the same in the CLI, replay's reports, the
+overview's line, the dashboard and the notifications: "1 alert", "2 alerts", "1,204 alerts"; "4h 5m"."""
 
 from __future__ import annotations
 
@@ -8,3 +8,10 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     """``n`` and ``noun``, in the plural (``plural``, else ``noun`` + "s") unless ``n`` is 1;
     thousands grouped with commas."""
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def duration(seconds: float) -> str:
+    """An uptime in its two largest units (2d 3h, 4h 5m, 6m 7s)."""
+    s = max(0, int(seconds))
+    d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
+    return f"{d}d {h}h" if d else f"{h}h {m}m" if h else f"{m}m {s % 60}s"

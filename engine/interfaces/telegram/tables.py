@@ -10,7 +10,7 @@ from typing import Any
 from engine.adapters.notify.bot import MAX_TEXT, text_length
 from engine.app.overview import limits_text
 from engine.domain.times import when
-from engine.domain.words import counted
+from engine.domain.words import counted, duration
 
 MAX_ROWS = 30               # table rows shown; the rest are counted
 
@@ -220,13 +220,6 @@ def micros(us: Any) -> str:
         return "-"
     return (f"{us:.0f}µs" if us < 1000 else f"{us / 1000:.1f}ms" if us < 10_000
             else f"{us / 1000:.0f}ms" if us < 1e6 else f"{us / 1e6:.1f}s")
-
-
-def duration(seconds: float) -> str:
-    """An uptime in its two largest units (2d 3h, 4h 5m, 6m 7s)."""
-    s = max(0, int(seconds))
-    d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
-    return f"{d}d {h}h" if d else f"{h}h {m}m" if h else f"{m}m {s % 60}s"
 
 
 def ago(seconds: float) -> str:

@@ -81,6 +81,11 @@ export function pairs(obj) {
   return h("dl", {class: "pairs"}, Object.entries(obj).map(([k, v]) => [h("dt", {text: k}), h("dd", {text: show(v)})]));
 }
 
+/** [label, value] pairs said in words by the engine (the overview's health_words), as a definition list. */
+export function labelled(list) {
+  return h("dl", {class: "pairs"}, (Array.isArray(list) ? list : []).map(([k, v]) => [h("dt", {text: k}), h("dd", {text: v})]));
+}
+
 /** A panel: a titled section whose body is filled later. */
 export function panel(title, ...body) {
   return h("section", {class: "panel"}, h("h2", {text: title}), ...body);

@@ -1,7 +1,7 @@
 // Overview: health, the broker and account, open positions and pending orders, today's counts,
 // the latency of the last hour and the last errors, from GET /api/overview; refreshed on events.
 
-import {h, clear, pairs, panel, failure, table, num, time, datetime, show, confirmed} from "../dom.js";
+import {h, clear, pairs, labelled, panel, failure, table, num, time, datetime, show, confirmed} from "../dom.js";
 import {get, post} from "../api.js";
 import {lineChart} from "../charts.js";
 import {coalesce, listen} from "../live.js";
@@ -69,7 +69,7 @@ function draw(body, o, act, asking) {
   body.append(
     ...stopOut(o.health?.last_stop_out),
     h("div", {class: "grid"},
-      panel("Health", pairs(o.health)),
+      panel("Health", labelled(o.health_words)),
       panel("Broker", pairs(o.broker)),
       panel("Account", pairs(o.account)),
       panel("Today", pairs(o.today ?? o.counts)),
