@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 
 import httpx
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
 
 from engine.interfaces.web.dashboard import CSP
 from engine.interfaces.web.dashboard.files import STATIC
@@ -244,6 +245,10 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     # New under the name of a live strategy: refused, the strategy left as it is.
     browser.find_element(By.ID, "new-name").send_keys("demo.lua")
     browser.find_element(By.CSS_SELECTOR, "#new-script button").click()
+    # The draft replayed is not saved: the page asks before New replaces it, and the trader lets it go.
+    question = wait(browser, lambda d: EC.alert_is_present()(d), "the question before New")
+    assert "demo.lua has changes not saved" in question.text, question.text
+    question.accept()
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#editor-work h2").text == "demo.lua", "a new demo.lua")
     browser.find_element(By.ID, "save").click()
     taken = wait(browser, lambda d: d.find_elements(By.ID, "save-conflict"), "the new file refused")

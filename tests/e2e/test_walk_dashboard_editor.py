@@ -4,12 +4,16 @@ Chromium (tests/support/browser.py). What the page says after a save is what tra
 
 from __future__ import annotations
 
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
 
 from support.browser import browser, click, log_in, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init
 
 PAD = "document.querySelector('.CodeMirror').CodeMirror"
+# Whether the page asks the browser to ask before it is left (a reload, the tab closed).
+LEAVING = "const e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e); return e.defaultPrevented"
 
 
 def _save(browser, text: str) -> str:
@@ -43,4 +47,50 @@ def test_a_save_says_what_trades_after_it(user, browser):
     assert [p["enabled"] for p in run.get("/api/plugins")["plugins"]] == [False]
     passed = run.webhook("buy EURUSD volume=0.1 price=1.1")  # no stop: demo, off, refuses nothing
     assert run.settled(passed["id"])["status"] == "done"
+    assert run.interrupt() == 0
+
+
+def _asked(browser, what: str):
+    """The page's question (a confirm() or the browser's own before leaving), once it shows."""
+    return wait(browser, lambda d: EC.alert_is_present()(d), what)
+
+
+def test_leaving_a_script_with_changes_not_saved_asks_first(user, browser):
+    """A strategy typed in the editor was lost without a word to a click on another page, another
+    script, New, Log out, or a reload of the tab: each now asks first, and staying keeps the text."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    base = f"http://127.0.0.1:{run.port}"
+    log_in(browser, base, config.values["server"]["api_token"])
+    browser.get(f"{base}/#/editor")
+    click(browser, "#script-files a", "demo.lua in the list")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror .CodeMirror-linenumber"), "the editor")
+    original = browser.execute_script(f"return {PAD}.getValue()")
+    browser.find_element(By.CSS_SELECTOR, ".CodeMirror").click()
+    ActionChains(browser).send_keys("-- a thought ").perform()   # typed: the page is the trader's now
+    typed = browser.execute_script(f"return {PAD}.getValue()")
+    assert typed != original
+
+    for leave, css in (("another page", 'nav a[data-view="overview"]'), ("Log out", "#logout"),
+                       ("another script", "#script-files a")):
+        browser.find_element(By.CSS_SELECTOR, css).click()
+        question = _asked(browser, f"the question before {leave}")
+        assert "demo.lua has changes not saved" in question.text, (leave, question.text)
+        question.dismiss()
+        assert browser.execute_script(f"return location.hash + {PAD}.getValue()") == "#/editor" + typed, leave
+    browser.find_element(By.ID, "new-name").send_keys("fresh.lua")
+    browser.find_element(By.CSS_SELECTOR, "#new-script button").click()
+    _asked(browser, "the question before New").dismiss()
+    assert browser.find_element(By.CSS_SELECTOR, "#editor-work h2").text == "demo.lua"
+    # The page left by the browser (a reload, the tab closed): Chromium asks when the page's beforeunload
+    # says so, which its driver answers by itself; the page's answer is what is held here.
+    assert browser.execute_script(LEAVING) is True
+
+    # Saved: nothing is lost by leaving, and nothing asks.
+    browser.find_element(By.ID, "save").click()
+    wait(browser, lambda d: "Saved and loaded" in d.find_element(By.ID, "editor-result").text, "the save")
+    assert browser.execute_script(LEAVING) is False
+    browser.find_element(By.CSS_SELECTOR, 'nav a[data-view="overview"]').click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel"), "the overview, unasked")
+    assert (user.home / "bot" / "scripts" / "demo.lua").read_text() == typed
     assert run.interrupt() == 0

@@ -5,6 +5,7 @@
 import {h, clear, failure} from "./dom.js";
 import {session, logout, onLoggedOut} from "./api.js";
 import {connect, disconnect} from "./live.js";
+import {mayLeave} from "./unsaved.js";
 import * as login from "./views/login.js";
 import * as overview from "./views/overview.js";
 import * as alerts from "./views/alerts.js";
@@ -18,6 +19,7 @@ const nav = document.getElementById("nav");
 const logoutButton = document.getElementById("logout");
 let signedIn = false;
 let leave = null;
+let shown = location.hash;  // the address of the view on screen, gone back to when leaving it is refused
 
 function signed(state) {
   signedIn = state;
@@ -28,6 +30,7 @@ function signed(state) {
 }
 
 function show() {
+  shown = location.hash;
   if (leave) leave();
   leave = null;
   clear(root);
@@ -64,12 +67,19 @@ onLoggedOut(() => {
 });
 
 logoutButton.addEventListener("click", async () => {
+  if (!mayLeave()) return;
   try { await logout(); } catch (_) { /* gone either way */ }
   signed(false);
   show();
 });
 
-window.addEventListener("hashchange", show);
+window.addEventListener("hashchange", () => {
+  if (location.hash !== shown && !mayLeave()) {
+    history.replaceState(null, "", shown || location.pathname);  // the view and its work stay
+    return;
+  }
+  show();
+});
 
 (async () => {
   try {

@@ -6,6 +6,7 @@
 import {h, clear, panel, failure} from "../dom.js";
 import {get, request} from "../api.js";
 import {replayResult} from "./replay.js";
+import {guard, mayLeave} from "../unsaved.js";
 
 const vendor = (file) => new URL(`../../vendor/${file}`, import.meta.url).href;
 let loading = null;
@@ -94,11 +95,15 @@ export function render(root) {
       work));
   let editable = false;
   let exampleList = [];
+  let opened = null;  // {name, pad, saved}: the file on screen and the text last saved or read
+  const unguard = guard(() => (opened && opened.pad.text !== opened.saved ? `${opened.name} has changes not saved.` : null));
 
   // A save goes over the version opened only (If-Match), a new file only where none is
   // (If-None-Match): an edit made elsewhere meanwhile, or a live strategy of the same name,
   // is never overwritten unseen.
   async function open(name, text) {
+    if (!mayLeave()) return;
+    opened = null;
     clear(work, h("p", {class: "muted", text: "Loading…"}));
     let version = null;
     try {
@@ -123,6 +128,7 @@ export function render(root) {
     clear(work, panel(name, h("div", {class: "toolbar"}, check, save, replay, days, h("span", {text: " days"}),
       editable ? null : h("span", {class: "muted", text: " editing is off (server.dashboard_edit)"})), host, result));
     const pad = new Pad(host, CM, text, !editable);
+    opened = {name, pad, saved: text};
     const path = `/api/scripts/${encodeURIComponent(name)}`;
 
     const findings = (list) => {
@@ -157,11 +163,13 @@ export function render(root) {
     });
     const store = async (over) => {
       save.disabled = true;
+      const sent = pad.text;
       const precondition = over ? {"If-Match": `"${over}"`}
         : version ? {"If-Match": `"${version}"`} : {"If-None-Match": "*"};
       try {
-        const answer = await request("PUT", path, pad.text, {text: true, headers: precondition});
+        const answer = await request("PUT", path, sent, {text: true, headers: precondition});
         version = answer.version ?? version;
+        if (opened && opened.pad === pad) opened.saved = sent;  // written, loaded or not
         pad.unmark();
         if (answer && answer.loaded) {
           clear(result, loaded(answer));
@@ -225,4 +233,5 @@ export function render(root) {
 
   loadFiles();
   loadExamples();
+  return unguard;
 }
