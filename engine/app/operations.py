@@ -181,13 +181,13 @@ class Operations:
         return {**(self.engine.switchboard.pause or {}), "paused": paused, "held": len(held), "held_ids": ranges(held)}
 
     async def alerts(self, limit: int, status: str | None = None, symbol: str | None = None,
-                     plugin: str | None = None) -> list[dict[str, Any]]:
+                     plugin: str | None = None, before: int | None = None) -> list[dict[str, Any]]:
         """The latest ``limit`` alerts, newest first, of that status, symbol (as the engine names
-        it) and plugin (named in its outcome); raises ValueError for an unknown status, AlertError
+        it) and plugin (named in its outcome), older than the alert ``before`` if given; raises ValueError for an unknown status, AlertError
         for a symbol that cannot be read."""
         symbol = self.symbol(symbol) if symbol is not None else None
         return await trio.to_thread.run_sync(
-            partial(self.engine.journal.search, limit, status=status, symbol=symbol, plugin=plugin))
+            partial(self.engine.journal.search, limit, status=status, symbol=symbol, plugin=plugin, before=before))
 
     async def alert(self, alert_id: int) -> dict[str, Any] | None:
         """The alert's journal entry (as received: ``alert``; what came of it: ``status``,

@@ -142,16 +142,16 @@ class AlertJournal:
         return self._rows("SELECT * FROM alerts ORDER BY id DESC LIMIT ?", [limit])
 
     def search(self, limit: int = 50, *, status: str | None = None, symbol: str | None = None,
-               plugin: str | None = None) -> list[dict[str, Any]]:
+               plugin: str | None = None, before: int | None = None) -> list[dict[str, Any]]:
         """The latest ``limit`` alerts, newest first, of one ``status``, ``symbol`` and ``plugin``
-        (each None: any). ``plugin`` matches an alert whose outcome names it: a step of its
+        (each None: any), older than the alert ``before`` when given (the next page). ``plugin`` matches an alert whose outcome names it: a step of its
         ``on_alert`` chain (``outcome.plugins``) or one of its orders (``outcome.orders``).
         Raises ValueError for an unknown status. Status and symbol go through the indexes
         alerts_status and alerts_symbol (migration 8); the plugin's name is looked for in the
         outcome's text first, so only the outcomes that contain it are parsed. Read through a
         connection of its own (``Database.reader``), never holding up the journal's writes."""
-        where: list[str] = []
-        params: list[Any] = []
+        where: list[str] = [] if before is None else ["id < ?"]
+        params: list[Any] = [] if before is None else [before]
         if status is not None:
             if status not in STATUSES:
                 raise ValueError(f"unknown alert status {status!r} (known: {', '.join(STATUSES)})")

@@ -52,6 +52,11 @@ def offset() -> int:
     return 0 if value is None else value
 
 
+def before() -> int | None:
+    """The alert id a later page of alerts starts below (the last one shown); None when absent."""
+    return _number("before", int, lambda v: v >= 1, "an alert id (an integer from 1)")
+
+
 def shown_held() -> IdRuns | None:
     """The held alerts a resume's question showed: ``held_ids``, their ids as runs (``/api/plugins``'
     ``pause.held_ids``); None when not asked. The count ``held`` an older page sent is exact only as

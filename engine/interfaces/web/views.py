@@ -38,12 +38,12 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     @bp.get("/alerts")
     async def alerts():
         limit = params.limit(50)
-        unknown = sorted(set(request.args) - {"limit", *_FILTERS})
+        unknown = sorted(set(request.args) - {"limit", "before", *_FILTERS})
         if unknown:
-            raise BadParameter(f"{unknown[0]}: unknown parameter (known: limit, {', '.join(_FILTERS)})")
+            raise BadParameter(f"{unknown[0]}: unknown parameter (known: limit, before, {', '.join(_FILTERS)})")
         filters = {name: params.text(name) for name in _FILTERS}
         try:
-            return {"alerts": await ops.alerts(limit, **filters)}
+            return {"alerts": await ops.alerts(limit, **filters, before=params.before())}
         except AlertError as e:  # a symbol that cannot be one; its message names it (before ValueError, its base)
             raise BadParameter(str(e)) from None
         except ValueError as e:  # an unknown status

@@ -49,11 +49,14 @@ async def test_the_alerts_filters_and_their_bad_values(tmp_path):
         assert await ids("symbol=EURUSD") == [euro]
         assert await ids("plugin=guard") == [pound]
         assert await ids("plugin=trend&status=done&limit=1") == [euro]
+        assert await ids(f"before={max(pound, euro)}") == [min(pound, euro)]   # the next page
+        assert await ids(f"before={min(pound, euro)}") == []
         bad = {query: await client.get(f"/api/alerts?{query}", headers=AUTH)
-               for query in ("status=lost", "limit=0", "symbol=", "colour=red", "plugin=" + "x" * 101, "symbol=€")}
+               for query in ("status=lost", "limit=0", "symbol=", "colour=red", "plugin=" + "x" * 101, "symbol=€",
+                             "before=0")}
         one = (await client.get(f"/api/alerts/{pound}", headers=AUTH)).json()
     assert {q: r.status_code for q, r in bad.items()} == dict.fromkeys(bad, 400)
-    for query, named in zip(bad, ("status", "limit", "symbol", "colour", "plugin", "symbol")):
+    for query, named in zip(bad, ("status", "limit", "symbol", "colour", "plugin", "symbol", "before")):
         assert bad[query].json()["error"].startswith(f"{named}:"), bad[query].json()
     assert bad["symbol=€"].json()["error"].count("symbol:") == 1  # was "status: symbol: ..."
     assert one["decisions"] == [{"plugin": "guard", "result": "rejected", "reason": "no pound today"}]

@@ -1,7 +1,7 @@
 // Alerts: the latest alerts, filtered by status, symbol and plugin, kept live from the event
 // stream; a row's detail (GET /api/alerts/<id>) opens below the table, with what the shadow's
 // scripts decided beside it, read again when its alert finishes or an order of it settles.
-// #/alerts/<id> opens with that alert's detail. Below, an alert to try before TradingView sends it.
+// #/alerts/<id> opens with that alert's detail. A page holds 100; Older reads the 100 before the last shown. Below, an alert to try before TradingView sends it.
 
 import {h, clear, panel, failure, table, time, datetime, num, show, pairs} from "../dom.js";
 import {get} from "../api.js";
@@ -87,6 +87,7 @@ export function render(root, shown) {
   const list = h("div", {id: "alerts-table"}, h("p", {class: "muted", text: "Loading…"}));
   const more = h("div", {id: "alert-detail"});
   let rows = [];
+  let before = null;  // on an older page: the alert id it starts below (new alerts go on the newest only)
 
   const matches = (a) => (!status.value || a.status === status.value) &&
     (!symbol.value || String(a.symbol).toUpperCase() === symbol.value.trim().toUpperCase()) &&
@@ -110,16 +111,22 @@ export function render(root, shown) {
     clear(more, h("p", {class: "muted", text: "Loading…"}));
     return read(id);
   };
+  const page = (start) => { before = start; load(); };
+  const pager = () => h("p", {class: "pager"},
+    before !== null ? h("button", {type: "button", id: "alerts-newest", text: "Newest", on: {click: () => page(null)}}) : null,
+    rows.length >= LIMIT ? h("button", {type: "button", id: "alerts-older", text: "Older",
+                                        on: {click: () => page(rows[rows.length - 1].id)}}) : null);
   const draw = () => clear(list, rows.length
     ? table(cells(), rows, (a) => ({class: "clickable", dataset: {id: a.id}, tabindex: 0,
                                      on: {click: () => open(a.id), keydown: (e) => e.key === "Enter" && open(a.id)}}))
-    : h("p", {class: "muted", text: "No alerts."}));
+    : h("p", {class: "muted", text: before === null ? "No alerts." : "No older alerts."}), pager());
   let during = null;  // the events that come while a load is on its way, applied over its answer
   let latest = 0;     // the newest load: an older one's answer, come later, is dropped
   const load = async () => {
     const mine = ++latest;
     const missed = during = [];
     const query = new URLSearchParams({limit: String(LIMIT)});
+    if (before !== null) query.set("before", String(before));
     for (const [k, el] of [["status", status], ["symbol", symbol], ["plugin", plugin]]) {
       if (el.value.trim()) query.set(k, el.value.trim());
     }
@@ -137,9 +144,9 @@ export function render(root, shown) {
     }
   };
 
-  for (const el of [status, symbol, plugin]) el.addEventListener("change", load);
+  for (const el of [status, symbol, plugin]) el.addEventListener("change", () => page(null));
   root.append(h("h1", {text: "Alerts"}),
-    panel("Latest alerts", h("form", {class: "filters", on: {submit: (e) => { e.preventDefault(); load(); }}},
+    panel("Latest alerts", h("form", {class: "filters", on: {submit: (e) => { e.preventDefault(); page(null); }}},
       status, symbol, plugin, h("button", {type: "submit", text: "Filter"})), list),
     more, shadowPanel(open), tryPanel());
   load();
@@ -150,7 +157,7 @@ export function render(root, shown) {
   function apply(event) {
     const old = rows.find((r) => r.id === event.id);
     const row = {...old, ...event, received_at: old ? old.received_at : event.at};
-    if (!old && !matches(row)) return;  // with a plugin filter, a new row comes with alert.finished (its plugins)
+    if (!old && (before !== null || !matches(row))) return;  // with a plugin filter, a new row comes with alert.finished (its plugins)
     rows = [row, ...rows.filter((r) => r.id !== event.id)].sort((a, b) => b.id - a.id).slice(0, LIMIT);
   }
 

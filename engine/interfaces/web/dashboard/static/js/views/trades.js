@@ -10,15 +10,21 @@ import {coalesce, listen} from "../live.js";
 // After a read, the next waits this many times as long as it took: the page holds the engine a
 // quarter of the time at most, however many fills come (a year's history takes seconds to read).
 const PACE = 3;
+const PAGE = 100;  // the trades an answer holds (the API's default limit)
 
-// The API gives the latest trades of the history, however long: the page says when there are more,
-// so that 100 rows of a year's 150,000 never read as all there were.
-function latest(trades, closed) {
-  return Number(closed) > trades.length
-    ? [h("p", {class: "muted", id: "trades-latest", text: `The latest ${trades.length} of ${closed} closed trades.`})] : [];
+// The API gives the latest trades of the history, however long, a page at a time: the page says when there
+// are more, so that 100 rows of a year's 150,000 never read as all there were, and Older reads the next.
+function latest(trades, closed, offset, go) {
+  if (!offset && !(Number(closed) > trades.length)) return [];
+  const text = offset ? `Closed trades ${offset + 1} to ${offset + trades.length} of ${closed}.`
+    : `The latest ${trades.length} of ${closed} closed trades.`;
+  return [h("p", {class: "muted", id: "trades-latest", text}), h("p", {class: "pager"},
+    offset ? h("button", {type: "button", id: "trades-newer", text: "Newer", on: {click: () => go(Math.max(0, offset - PAGE))}}) : null,
+    offset + trades.length < Number(closed)
+      ? h("button", {type: "button", id: "trades-older", text: "Older", on: {click: () => go(offset + PAGE)}}) : null)];
 }
 
-function draw(body, t) {
+function draw(body, t, offset, go) {
   const trades = Array.isArray(t.trades) ? t.trades : [];
   const equity = Array.isArray(t.equity) ? t.equity : [];
   const byPlugin = Array.isArray(t.by_plugin)
@@ -28,21 +34,23 @@ function draw(body, t) {
     panel("Equity", lineChart([{name: "equity", points: equity.map((p) => Array.isArray(p) ? [Number(p[0]), Number(p[1])]
       : [Number(p.at ?? p.time), Number(p.equity ?? p.balance ?? p.profit)])}], {label: "equity curve", format: (v) => num(v), xformat: datetime})),
     panel("Net by plugin", barChart(byPlugin, {label: "net by plugin", format: (v) => num(v)})),
-    panel("Closed trades", ...latest(trades, t.closed), trades.length ? table([
+    panel("Closed trades", ...latest(trades, t.closed, offset, go), trades.length ? table([
       ["Closed", (r) => datetime(r.closed_at ?? r.time ?? r.at)], ["Symbol", (r) => r.symbol], ["Side", (r) => r.side],
       ["Volume", (r) => num(r.volume), "num"], ["Open", (r) => num(r.price_open ?? r.open_price, 5), "num"],
       ["Close", (r) => num(r.price_close ?? r.close_price ?? r.price, 5), "num"], ["Profit", (r) => num(r.profit), "num"],
       ["Costs", (r) => num(Number(r.commission ?? 0) + Number(r.swap ?? 0)), "num"],
       ["Net", (r) => num(r.net ?? r.profit), "num"], ["Plugin", (r) => r.plugin ?? ""],
-    ], trades) : h("p", {class: "muted", text: "No closed trades yet."})));
+    ], trades) : h("p", {class: "muted", text: offset ? "No older trades." : "No closed trades yet."})));
 }
 
 export function render(root) {
   const body = h("div", {id: "trades"}, h("p", {class: "muted", text: "Loading…"}));
   root.append(h("h1", {text: "Trades"}), body);
+  let offset = 0;  // the newer trades passed over: 0 on the first page
+  const go = (to) => { offset = to; refresh(); };
   const load = async () => {
     try {
-      draw(body, await get("/api/trades"));
+      draw(body, await get(`/api/trades?limit=${PAGE}&offset=${offset}`), offset, go);
     } catch (err) {
       clear(body, panel("Trades", failure(err)));
     }
