@@ -94,3 +94,43 @@ def test_leaving_a_script_with_changes_not_saved_asks_first(user, browser):
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel"), "the overview, unasked")
     assert (user.home / "bot" / "scripts" / "demo.lua").read_text() == typed
     assert run.interrupt() == 0
+
+
+def _open(browser, base: str) -> str:
+    """demo.lua opened in the editor of the current tab; its text."""
+    browser.get(f"{base}/#/editor")
+    click(browser, "#script-files a", "demo.lua in the list")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror .CodeMirror-linenumber"), "the editor")
+    return browser.execute_script(f"return {PAD}.getValue()")
+
+
+def test_two_tabs_saving_one_script_and_a_paste_too_large_lose_nothing(user, browser):
+    """Two tabs on demo.lua: the second save is refused, naming the first, until Save over it. A
+    paste larger than server.max_body is refused saying so, nothing written, the text kept."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    base = f"http://127.0.0.1:{run.port}"
+    demo = user.home / "bot" / "scripts" / "demo.lua"
+    log_in(browser, base, config.values["server"]["api_token"])
+    original = _open(browser, base)
+    first = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    _open(browser, base)
+    second = browser.current_window_handle
+
+    browser.switch_to.window(first)
+    assert "Saved and loaded" in _save(browser, original + "-- the first tab's\n")
+    browser.switch_to.window(second)
+    said = _save(browser, original + "-- the second tab's\n")
+    assert "demo.lua changed since it was opened" in said and demo.read_text().endswith("-- the first tab's\n"), said
+    browser.find_element(By.ID, "save-over").click()
+    wait(browser, lambda d: "Saved and loaded" in d.find_element(By.ID, "editor-result").text, "saved over it")
+    assert demo.read_text().endswith("-- the second tab's\n")
+
+    pasted = original + ("-- " + "y" * 97 + "\n") * 1_000   # about 100 KB, over the 64 KB default
+    said = _save(browser, pasted)
+    assert "413" in said and "server.max_body" in said, said
+    assert demo.read_text().endswith("-- the second tab's\n")
+    assert browser.execute_script(f"return {PAD}.getValue()") == pasted
+    assert browser.execute_script(LEAVING) is True    # not saved: leaving still asks
+    assert run.interrupt() == 0
