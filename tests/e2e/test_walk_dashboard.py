@@ -242,16 +242,10 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     assert "2 decided differently" in said and "demo: rejected" in said and "No prices" in said
     screenshot(browser, "editor-replay")
     assert "on_alert(a) return nil" not in (user.home / "bot" / "scripts" / "demo.lua").read_text()  # not saved
-    # New under the name of a live strategy: refused, the strategy left as it is.
+    # New under the name of a live strategy: refused at once, the strategy left as it is.
     browser.find_element(By.ID, "new-name").send_keys("demo.lua")
     browser.find_element(By.CSS_SELECTOR, "#new-script button").click()
-    # The draft replayed is not saved: the page asks before New replaces it, and the trader lets it go.
-    question = wait(browser, lambda d: EC.alert_is_present()(d), "the question before New")
-    assert "demo.lua has changes not saved" in question.text, question.text
-    question.accept()
-    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#editor-work h2").text == "demo.lua", "a new demo.lua")
-    browser.find_element(By.ID, "save").click()
-    taken = wait(browser, lambda d: d.find_elements(By.ID, "save-conflict"), "the new file refused")
+    taken = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#new-refused .error"), "the new file refused")
     assert "demo.lua exists already" in taken[0].text and demo.read_text().endswith("-- saved from the dashboard\n")
     browser.find_element(By.ID, "new-name").clear()
     # New: a file started from an example, saved, and served as a plugin of its own.
@@ -259,6 +253,10 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     example = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#example option:not([value=''])"), "the examples")
     example[0].click()
     browser.find_element(By.CSS_SELECTOR, "#new-script button").click()
+    # The draft replayed is not saved: the page asks before New replaces it, and the trader lets it go.
+    question = wait(browser, lambda d: EC.alert_is_present()(d), "the question before New")
+    assert "demo.lua has changes not saved" in question.text, question.text
+    question.accept()
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#editor-work h2").text == "fresh.lua", "the new file open")
     assert "on_alert" in browser.execute_script("return document.querySelector('.CodeMirror').CodeMirror.getValue()")
     browser.find_element(By.ID, "save").click()

@@ -82,6 +82,10 @@ def test_leaving_a_script_with_changes_not_saved_asks_first(user, browser):
     browser.find_element(By.CSS_SELECTOR, "#new-script button").click()
     _asked(browser, "the question before New").dismiss()
     assert browser.find_element(By.CSS_SELECTOR, "#editor-work h2").text == "demo.lua"
+    browser.find_element(By.ID, "new-name").send_keys(" copy")     # "fresh.lua copy": refused beside the form
+    browser.find_element(By.CSS_SELECTOR, "#new-script button").click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#new-refused .error"), "the name refused")
+    assert browser.execute_script(f"return {PAD}.getValue()") == typed     # the typed text not wiped by it
     # The page left by the browser (a reload, the tab closed): Chromium asks when the page's beforeunload
     # says so, which its driver answers by itself; the page's answer is what is held here.
     assert browser.execute_script(LEAVING) is True
@@ -133,4 +137,31 @@ def test_two_tabs_saving_one_script_and_a_paste_too_large_lose_nothing(user, bro
     assert demo.read_text().endswith("-- the second tab's\n")
     assert browser.execute_script(f"return {PAD}.getValue()") == pasted
     assert browser.execute_script(LEAVING) is True    # not saved: leaving still asks
+    assert run.interrupt() == 0
+
+
+def test_new_refuses_a_name_at_once_saying_why_and_writes_nothing(user, browser):
+    """New took a..b.lua or the name of a live strategy, opened an empty editor for it, and
+    refused it only at Save, once the strategy was typed. Each name is now asked about first."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    base = f"http://127.0.0.1:{run.port}"
+    scripts = user.home / "bot" / "scripts"
+    before = sorted(p.name for p in scripts.iterdir())
+    log_in(browser, base, config.values["server"]["api_token"])
+    browser.get(f"{base}/#/editor")
+    wait(browser, lambda d: "demo.lua" in d.find_element(By.ID, "script-files").text, "the scripts")
+    for name, said in (("a..b.lua", "must not contain '..'"), ("demo.lua", "demo.lua exists already"),
+                       ("my strategy.lua", "needs a file name like trend.lua"),
+                       ("stratégie.lua", "needs a file name like trend.lua"),
+                       ("trend.txt", "needs a file name like trend.lua"), ("../moonhook.lua", "needs a file name like")):
+        field = browser.find_element(By.ID, "new-name")
+        field.clear()
+        field.send_keys(name)
+        browser.find_element(By.CSS_SELECTOR, "#new-script button").click()
+        refusal = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#new-refused .error"), f"{name} refused")
+        assert said in refusal[0].text, (name, refusal[0].text)
+        assert browser.find_elements(By.ID, "save") == [], name   # no editor opened for it
+        browser.execute_script("document.getElementById('new-refused').replaceChildren()")
+    assert sorted(p.name for p in scripts.iterdir()) == before
     assert run.interrupt() == 0

@@ -87,11 +87,12 @@ export function render(root) {
   const examples = h("select", {id: "example"});
   const newName = h("input", {id: "new-name", placeholder: "new.lua", size: 12});
   const work = h("div", {id: "editor-work"});
+  const refused = h("div", {id: "new-refused"});
   root.append(h("h1", {text: "Editor"}),
     h("div", {class: "editor-layout"},
       panel("Scripts", files,
         h("form", {class: "filters", id: "new-script", on: {submit: (e) => { e.preventDefault(); fresh(); }}},
-          newName, examples, h("button", {type: "submit", text: "New"}))),
+          newName, examples, h("button", {type: "submit", text: "New"})), refused),
       work));
   let editable = false;
   let exampleList = [];
@@ -196,11 +197,24 @@ export function render(root) {
     save.addEventListener("click", () => store(null));
   }
 
-  function fresh() {
+  // A new name is asked about before anything is typed under it: the server's rules for a file
+  // name (its 400 says which is broken), and whether the file is there already (a live strategy).
+  // Said beside the form: the script open, and what is typed in it, stay.
+  function refuse(err) {
+    clear(refused, failure(err));
+  }
+
+  async function fresh() {
+    clear(refused);
     const name = newName.value.trim();
     if (!/^[A-Za-z0-9_.-]+\.lua$/.test(name)) {
-      clear(work, failure(new Error("A new script needs a file name like trend.lua (letters, digits, _ . -).")));
-      return;
+      return refuse(new Error("A new script needs a file name like trend.lua (letters, digits, _ . -)."));
+    }
+    try {
+      await get(`/api/scripts/${encodeURIComponent(name)}`);
+      return refuse(new Error(`${name} exists already: open it from the list, or give the new script another name.`));
+    } catch (err) {
+      if (err.status !== 404) return refuse(err.status === 400 && err.body ? new Error(err.body.error) : err);
     }
     const example = exampleList.find((e) => e.name === examples.value);
     open(name, example ? example.text : "");
