@@ -40,6 +40,10 @@ def test_a_save_says_what_trades_after_it(user, browser):
 
     broken = _save(browser, original + "\nthis is not lua\n")
     assert "demo goes on serving its version from before this save." in broken, broken
+    line = len((original + "\nthis is not lua\n").splitlines())
+    assert f"line {line} error:" in broken or f"{line}:" in broken, broken   # the error named at its line
+    served = run.webhook("buy EURUSD volume=0.2 price=1.1")        # no stop: the version before refuses it
+    assert run.settled(served["id"])["status"] == "rejected"
 
     assert run.client.post("/api/plugins/demo/disable", json={"reason": "elsewhere"}).status_code == 200
     said = _save(browser, original + "\n-- the stop rule, reviewed\n")
