@@ -183,8 +183,8 @@ class Operations:
     async def alerts(self, limit: int, status: str | None = None, symbol: str | None = None,
                      plugin: str | None = None, before: int | None = None) -> list[dict[str, Any]]:
         """The latest ``limit`` alerts, newest first, of that status, symbol (as the engine names
-        it) and plugin (named in its outcome), older than the alert ``before`` if given; raises ValueError for an unknown status, AlertError
-        for a symbol that cannot be read."""
+        it) and plugin (named in its outcome), older than the alert ``before`` if given; raises
+        ValueError for an unknown status, AlertError for a symbol that cannot be read."""
         symbol = self.symbol(symbol) if symbol is not None else None
         return await trio.to_thread.run_sync(
             partial(self.engine.journal.search, limit, status=status, symbol=symbol, plugin=plugin, before=before))
@@ -270,14 +270,13 @@ class Operations:
     # -- the dashboard's views (docs/dashboard.md) ----------------------------------------------
 
     async def overview(self) -> dict[str, Any]:
-        """``health`` (and in words, ``health_words``), the broker's state, the account, positions and orders
+        """``health``, the broker's state, the account, open positions and pending orders
         (``{"error": ...}`` when the broker cannot answer), today's counts (the trading day's),
         the receipt-to-broker latency of the last hour (a point a minute), the last errors
-        (engine/app/overview.py) and the limits with the day's loss so far."""
+        (engine/app/overview.py), the limits with the day's loss so far, and those panels in ``words``."""
         engine = self.engine
         now = engine.clock()
-        health = self.health()
-        view: dict[str, Any] = {"health": health, "health_words": _overview.health_words(health),
+        view: dict[str, Any] = {"health": self.health(),
                                 "broker": {"name": engine.config.broker, "connected": engine.broker.connected,
                                            "state": engine.broker.state}, **await self._broker_view()}
 
@@ -290,7 +289,7 @@ class Operations:
         view["latency"] = _overview.latency_minutes(samples, now)
         view["errors"] = _overview.last_errors(self.plugin_rows(), self.load_errors(), refused)
         view["limits"] = await self._limits_now(view["account"])
-        return view
+        return {**view, "words": _overview.words(view)}   # the panels said in words, for the dashboard
 
     def scripts(self) -> list[dict[str, Any]]:
         """The scripts folder's ``*.lua`` files: name, size, modified, and their plugin's state."""

@@ -125,12 +125,46 @@ def health_line(health: dict[str, Any]) -> str:
     return "  ".join(f"{key}={said(key, value)}" for key, value in health.items())
 
 
-def health_words(health: dict[str, Any]) -> list[list[str]]:
-    """``health`` as the dashboard's Health panel says it: ``[label, value]`` in its order, the
-    labels in words (HEALTH_LABELS), the values as ``health_line`` says them, the uptime as a
-    duration ("4h 5m")."""
-    return [[HEALTH_LABELS.get(key, key.replace("_", " ").capitalize()),
-             duration(value) if key == "uptime_s" else said(key, value)] for key, value in health.items()]
+BROKER_LABELS = {"name": "Broker", "connected": "Connected", "state": "State"}
+ACCOUNT_LABELS = {"balance": "Balance", "equity": "Equity", "margin": "Margin", "margin_free": "Free margin",
+                  "margin_level": "Margin level (%)", "currency": "Currency", "error": "Account"}
+TODAY_LABELS = {"alerts": "Alerts", "rejections": "Rejected by a plugin", "failed": "Failed", "orders": "Orders sent",
+                "refused_orders": "Orders refused", "trades_closed": "Trades closed", "net": "Net of those"}
+LIMIT_LABELS = {"max_order_volume": "Lots an order, at most", "max_open_positions": "Open positions, at most",
+                "max_price_gap_pct": "Price gap, at most (%)", "max_daily_loss_pct": "A day's loss, at most (%)",
+                "day_loss_pct": "The day's loss now (%)", "min_equity": "Equity, at least",
+                "max_risk_pct": "Risk at a stop, at most (%)", "max_entries_per_hour": "Entries an hour, at most",
+                "max_spread_pips": "Spread, at most (pips)", "max_spread_wait": "Waited for the spread, at most (s)",
+                "trading_day": "Trading day"}
+
+
+def _labelled(values: dict[str, Any], labels: dict[str, str], say: Any = said) -> list[list[str]]:
+    """``[label, value]`` in ``values``' order, each key's label from ``labels`` (else the key in
+    words), each value as ``say(key, value)`` gives it."""
+    return [[labels.get(key, key.replace("_", " ").capitalize()), say(key, value)] for key, value in values.items()]
+
+
+def _figure(key: str, value: Any) -> str:
+    """A count or an amount of the day's, or a limit: grouped by thousands, money with its cents,
+    a table of spreads by symbol; "none" for a limit not set."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return ", ".join(f"{k} {v:g}" for k, v in value.items()) if isinstance(value, dict) else said(key, value)
+    if key in ("net", "min_equity", "balance", "equity", "margin", "margin_free"):
+        return f"{value:+,.2f}" if key == "net" else f"{value:,.2f}"
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def words(view: dict[str, Any]) -> dict[str, list[list[str]]]:
+    """The overview's panels as the dashboard says them, ``[label, value]`` pairs: ``health``
+    (its values as ``health_line`` says them, the uptime as a duration: "4h 5m"), ``broker``,
+    ``account`` (or why the broker could not say it), ``today`` and ``limits``; the JSON beside
+    keeps the keys and raw values."""
+    health = view["health"]
+    return {"health": _labelled(health, HEALTH_LABELS, lambda k, v: duration(v) if k == "uptime_s" else said(k, v)),
+            "broker": _labelled(view["broker"], BROKER_LABELS),
+            "account": _labelled(view["account"], ACCOUNT_LABELS, _figure),
+            "today": _labelled(view["today"], TODAY_LABELS, _figure),
+            "limits": _labelled(view["limits"], LIMIT_LABELS, _figure)}
 
 
 def line(view: dict[str, Any]) -> str:

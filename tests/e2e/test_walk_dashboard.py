@@ -114,10 +114,11 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     overview = wait(browser, lambda d: texts(d, "#overview .panel h2"), "the overview's panels")
     assert "Health" in overview, overview
     (limits,) = [p.split("\n") for p in texts(browser, "#overview .panel") if p.startswith("Limits")]
-    assert limits == ["Limits", "max_order_volume", "none", "max_open_positions", "10", "max_price_gap_pct",
-                      "none", "max_daily_loss_pct", "none", "min_equity", "none", "max_risk_pct", "none",
-                      "max_entries_per_hour", "none", "max_spread_pips", "none", "max_spread_wait", "none",
-                      "trading_day", "UTC"], limits
+    assert limits == ["Limits", "Lots an order, at most", "none", "Open positions, at most", "10",
+                      "Price gap, at most (%)", "none", "A day's loss, at most (%)", "none", "Equity, at least", "none",
+                      "Risk at a stop, at most (%)", "none", "Entries an hour, at most", "none",
+                      "Spread, at most (pips)", "none", "Waited for the spread, at most (s)", "none",
+                      "Trading day", "UTC"], limits
     (pending,) = cells(browser, "#pending-orders tbody tr")
     assert pending[:6] + pending[7:-1] == ["EURUSD", "buy limit", "0.10", "1.05000", "1.04000", "", "engine",
                                            str(placed["ticket"])]  # no take profit

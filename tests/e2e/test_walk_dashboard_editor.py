@@ -158,7 +158,8 @@ def test_new_refuses_a_name_at_once_saying_why_and_writes_nothing(user, browser)
     for name, said in (("a..b.lua", "must not contain '..'"), ("demo.lua", "demo.lua exists already"),
                        ("my strategy.lua", "needs a file name like trend.lua"),
                        ("stratégie.lua", "needs a file name like trend.lua"),
-                       ("trend.txt", "needs a file name like trend.lua"), ("../moonhook.lua", "needs a file name like")):
+                       ("trend.txt", "needs a file name like trend.lua"),
+                       ("../moonhook.lua", "needs a file name like")):
         field = browser.find_element(By.ID, "new-name")
         field.clear()
         field.send_keys(name)

@@ -30,7 +30,7 @@ def test_an_order_cancelled_elsewhere_leaves_the_open_overview_at_once(user, bro
     cancelled = run.client.post(f"/api/orders/{placed['ticket']}/cancel")   # another admin, elsewhere
     assert cancelled.status_code == 200 and cancelled.json()["ok"], cancelled.text
     wait(browser, lambda d: "No pending orders." in _overview(d), "the cancelled order gone from the overview")
-    assert "orders\n2" in _overview(browser)   # the entry and its cancel, as /api/overview counts them
+    assert "Orders sent\n2" in _overview(browser)   # the entry and its cancel, as /api/overview counts them
     assert run.get("/api/overview")["today"]["orders"] == 2
     assert run.interrupt() == 0
 
@@ -97,13 +97,13 @@ def test_a_pending_entry_whose_answer_was_lost_shows_in_the_open_overview_once_i
     lost = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.07 sl=1.06 id=walk-lost")["id"])
     assert lost["status"] == "failed", lost["outcome"]
     log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
-    wait(browser, lambda d: "failed\n1" in _overview(d) and "No pending orders." in _overview(d), "the failed alert")
+    wait(browser, lambda d: "Failed\n1" in _overview(d) and "No pending orders." in _overview(d), "the failed alert")
     live(browser)
 
     assert terminal.deliver_late() == [10008]                           # placed after all
     (placed,) = terminal.orders()
     wait(browser, lambda d: d.find_elements(By.ID, f"cancel-{placed['ticket']}"), "the pending order, without a reload")
-    wait(browser, lambda d: "failed\n0" in _overview(d), "no alert failed")
+    wait(browser, lambda d: "Failed\n0" in _overview(d), "no alert failed")
     assert run.interrupt() == 0
 
 

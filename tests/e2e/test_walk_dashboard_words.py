@@ -24,9 +24,10 @@ def _logged_in(browser) -> None:
     assert [e for e in console_errors(browser) if "/api/session" not in e or " 401 " not in e] == []
 
 
-def test_the_health_panel_says_its_fields_in_words(user, browser):
+def test_the_overview_says_its_fields_in_words(user, browser):
     """The Health panel named its fields by /health's JSON keys (broker_connected, load_errors,
-    uptime_s, last_stop_out): it now says them as `moonhook status` and Telegram's /status do."""
+    uptime_s, last_stop_out), and Broker, Account, Today and Limits theirs (refused_orders,
+    margin_free, max_order_volume): they now say them as `moonhook status` and Telegram's /status do."""
     config, _ = init(user, "bot")
     (user.home / "bot" / "scripts" / "broken.lua").write_text("function on_alert(a)\n  this is not lua\nend\n")
     run = user.start("run", config=config, cwd="bot")
@@ -42,6 +43,8 @@ def test_the_health_panel_says_its_fields_in_words(user, browser):
     assert fields["Broker connected"] == "yes" and fields["Paused"] == "no", fields
     assert fields["Scripts that do not load"] == "broken.lua", fields
     assert fields["Plugins"] == "1 loaded, 1 enabled" and fields["Last stop-out"] == "none", fields
+    named = texts(browser, "#overview dt")
+    assert all("_" not in name for name in named) and "Orders refused" in named and "Free margin" in named, named
     assert console_errors(browser) == []
     assert run.interrupt() == 0
 

@@ -144,8 +144,9 @@ class AlertJournal:
     def search(self, limit: int = 50, *, status: str | None = None, symbol: str | None = None,
                plugin: str | None = None, before: int | None = None) -> list[dict[str, Any]]:
         """The latest ``limit`` alerts, newest first, of one ``status``, ``symbol`` and ``plugin``
-        (each None: any), older than the alert ``before`` when given (the next page). ``plugin`` matches an alert whose outcome names it: a step of its
-        ``on_alert`` chain (``outcome.plugins``) or one of its orders (``outcome.orders``).
+        (each None: any), older than the alert ``before`` when given (the next page). ``plugin``
+        matches an alert whose outcome names it: a step of its ``on_alert`` chain
+        (``outcome.plugins``) or one of its orders (``outcome.orders``).
         Raises ValueError for an unknown status. Status and symbol go through the indexes
         alerts_status and alerts_symbol (migration 8); the plugin's name is looked for in the
         outcome's text first, so only the outcomes that contain it are parsed. Read through a

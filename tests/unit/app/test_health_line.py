@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.app.overview import health_line, health_words
+from engine.app.overview import health_line, words
 
 
 def test_a_stop_out_and_the_brokers_warnings_are_said_in_words():
@@ -14,8 +14,24 @@ def test_a_stop_out_and_the_brokers_warnings_are_said_in_words():
                                    "terminal  paused=yes  last_stop_out=2026-12-06 02:31:32 UTC, net -412.50 USD")
 
 
-def test_the_dashboard_s_health_panel_says_the_same_values_under_labels_in_words():
-    health = {"status": "ok", "uptime_s": 3725.4, "load_errors": {}, "broker_connected": False,
-              "plugins": {"loaded": 2, "enabled": 1}}
-    assert health_words(health) == [["Status", "ok"], ["Running for", "1h 2m"], ["Scripts that do not load", "none"],
-                                    ["Broker connected", "no"], ["Plugins", "2 loaded, 1 enabled"]]
+
+def test_the_dashboard_s_panels_say_the_same_values_under_labels_in_words():
+    view = {"health": {"status": "ok", "uptime_s": 3725.4, "load_errors": {}, "broker_connected": False,
+                       "plugins": {"loaded": 2, "enabled": 1}},
+            "broker": {"name": "paper", "connected": True, "state": "connected"},
+            "account": {"balance": 10000.0, "equity": 9998.4, "currency": "USD"},
+            "today": {"alerts": 1204, "refused_orders": 0, "trades_closed": 3, "net": -4.0},
+            "limits": {"max_order_volume": 0.5, "max_open_positions": None, "min_equity": 91000.0,
+                       "max_spread_pips": {"EURUSD": 3.0, "XAUUSD": 40.0}, "trading_day": "UTC"}}
+    said = words(view)
+    assert said["health"] == [["Status", "ok"], ["Running for", "1h 2m"], ["Scripts that do not load", "none"],
+                              ["Broker connected", "no"], ["Plugins", "2 loaded, 1 enabled"]]
+    assert said["broker"] == [["Broker", "paper"], ["Connected", "yes"], ["State", "connected"]]
+    assert said["account"] == [["Balance", "10,000.00"], ["Equity", "9,998.40"], ["Currency", "USD"]]
+    assert said["today"] == [["Alerts", "1,204"], ["Orders refused", "0"], ["Trades closed", "3"],
+                             ["Net of those", "-4.00"]]
+    assert said["limits"] == [["Lots an order, at most", "0.5"], ["Open positions, at most", "none"],
+                              ["Equity, at least", "91,000.00"], ["Spread, at most (pips)", "EURUSD 3, XAUUSD 40"],
+                              ["Trading day", "UTC"]]
+    assert words({**view, "account": {"error": "unavailable (BrokerError)"}})["account"] == [
+        ["Account", "unavailable (BrokerError)"]]

@@ -83,7 +83,8 @@ export function pairs(obj) {
 
 /** [label, value] pairs said in words by the engine (the overview's health_words), as a definition list. */
 export function labelled(list) {
-  return h("dl", {class: "pairs"}, (Array.isArray(list) ? list : []).map(([k, v]) => [h("dt", {text: k}), h("dd", {text: v})]));
+  const rows = Array.isArray(list) ? list : [];
+  return h("dl", {class: "pairs"}, rows.map(([k, v]) => [h("dt", {text: k}), h("dd", {text: v})]));
 }
 
 /** A panel: a titled section whose body is filled later. */

@@ -1,7 +1,8 @@
 // Alerts: the latest alerts, filtered by status, symbol and plugin, kept live from the event
 // stream; a row's detail (GET /api/alerts/<id>) opens below the table, with what the shadow's
 // scripts decided beside it, read again when its alert finishes or an order of it settles.
-// #/alerts/<id> opens with that alert's detail. A page holds 100; Older reads the 100 before the last shown. Below, an alert to try before TradingView sends it.
+// #/alerts/<id> opens with that alert's detail. A page holds 100; Older reads the 100 before the
+// last shown. Below, an alert to try before TradingView sends it.
 
 import {h, clear, panel, failure, table, time, datetime, num, show, pairs} from "../dom.js";
 import {get} from "../api.js";
@@ -113,7 +114,8 @@ export function render(root, shown) {
   };
   const page = (start) => { before = start; load(); };
   const pager = () => h("p", {class: "pager"},
-    before !== null ? h("button", {type: "button", id: "alerts-newest", text: "Newest", on: {click: () => page(null)}}) : null,
+    before !== null
+      ? h("button", {type: "button", id: "alerts-newest", text: "Newest", on: {click: () => page(null)}}) : null,
     rows.length >= LIMIT ? h("button", {type: "button", id: "alerts-older", text: "Older",
                                         on: {click: () => page(rows[rows.length - 1].id)}}) : null);
   const draw = () => clear(list, rows.length
@@ -157,7 +159,8 @@ export function render(root, shown) {
   function apply(event) {
     const old = rows.find((r) => r.id === event.id);
     const row = {...old, ...event, received_at: old ? old.received_at : event.at};
-    if (!old && (before !== null || !matches(row))) return;  // with a plugin filter, a new row comes with alert.finished (its plugins)
+    // A new row goes on the newest page only; with a plugin filter, it comes with alert.finished (its plugins).
+    if (!old && (before !== null || !matches(row))) return;
     rows = [row, ...rows.filter((r) => r.id !== event.id)].sort((a, b) => b.id - a.id).slice(0, LIMIT);
   }
 

@@ -97,7 +97,8 @@ export function render(root) {
   let editable = false;
   let exampleList = [];
   let opened = null;  // {name, pad, saved}: the file on screen and the text last saved or read
-  const unguard = guard(() => (opened && opened.pad.text !== opened.saved ? `${opened.name} has changes not saved.` : null));
+  const unguard = guard(() => (opened && opened.pad.text !== opened.saved
+    ? `${opened.name} has changes not saved.` : null));
 
   // A save goes over the version opened only (If-Match), a new file only where none is
   // (If-None-Match): an edit made elsewhere meanwhile, or a live strategy of the same name,

@@ -1,7 +1,7 @@
 // Overview: health, the broker and account, open positions and pending orders, today's counts,
 // the latency of the last hour and the last errors, from GET /api/overview; refreshed on events.
 
-import {h, clear, pairs, labelled, panel, failure, table, num, time, datetime, show, confirmed} from "../dom.js";
+import {h, clear, labelled, panel, failure, table, num, time, datetime, show, confirmed} from "../dom.js";
 import {get, post} from "../api.js";
 import {lineChart} from "../charts.js";
 import {coalesce, listen} from "../live.js";
@@ -21,8 +21,6 @@ function latency(points) {
     {name: "p99 ms", points: rows.map((p) => [at(p), ms(p.p99_ms ?? p.p99)])},
   ], {label: "receipt-to-broker latency, last hour", format: (v) => `${num(v, 1)} ms`, zero: true, xformat: time});
 }
-
-const limits = (l) => pairs(Object.fromEntries(Object.entries(l ?? {}).map(([k, v]) => [k, v ?? "none"])));
 
 // Each of moonhook's own positions and orders gets a button that asks in place, then acts; one
 // placed by hand in the terminal has none, as a close by symbol and the cancels leave it alone.
@@ -69,11 +67,11 @@ function draw(body, o, act, asking) {
   body.append(
     ...stopOut(o.health?.last_stop_out),
     h("div", {class: "grid"},
-      panel("Health", labelled(o.health_words)),
-      panel("Broker", pairs(o.broker)),
-      panel("Account", pairs(o.account)),
-      panel("Today", pairs(o.today ?? o.counts)),
-      panel("Limits", limits(o.limits))),
+      panel("Health", labelled(o.words?.health)),
+      panel("Broker", labelled(o.words?.broker)),
+      panel("Account", labelled(o.words?.account)),
+      panel("Today", labelled(o.words?.today)),
+      panel("Limits", labelled(o.words?.limits))),
     panel("Latency, last hour", latency(o.latency)),
     panel("Open positions", positions.length
       ? h("div", {id: "open-positions"}, positionTable(positions, act, asking))

@@ -19,7 +19,8 @@ function latest(trades, closed, offset, go) {
   const text = offset ? `Closed trades ${offset + 1} to ${offset + trades.length} of ${closed}.`
     : `The latest ${trades.length} of ${closed} closed trades.`;
   return [h("p", {class: "muted", id: "trades-latest", text}), h("p", {class: "pager"},
-    offset ? h("button", {type: "button", id: "trades-newer", text: "Newer", on: {click: () => go(Math.max(0, offset - PAGE))}}) : null,
+    offset ? h("button", {type: "button", id: "trades-newer", text: "Newer",
+                          on: {click: () => go(Math.max(0, offset - PAGE))}}) : null,
     offset + trades.length < Number(closed)
       ? h("button", {type: "button", id: "trades-older", text: "Older", on: {click: () => go(offset + PAGE)}}) : null)];
 }
