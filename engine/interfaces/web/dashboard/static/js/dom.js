@@ -81,7 +81,7 @@ export function pairs(obj) {
   return h("dl", {class: "pairs"}, Object.entries(obj).map(([k, v]) => [h("dt", {text: k}), h("dd", {text: show(v)})]));
 }
 
-/** [label, value] pairs said in words by the engine (the overview's health_words), as a definition list. */
+/** [label, value] pairs said in words by the engine (the overview's words), as a definition list. */
 export function labelled(list) {
   const rows = Array.isArray(list) ? list : [];
   return h("dl", {class: "pairs"}, rows.map(([k, v]) => [h("dt", {text: k}), h("dd", {text: v})]));
