@@ -26,12 +26,15 @@ Simplified or not reproduced: MarkdownV2 knows ``*bold*``, ``_italic_``, ``__und
 ``_*[]()~`>#+-=|{}.!`` must be escaped, so links, mentions and quotes are refused, and nesting is not checked.
 HTML: only stray '<', unknown and unbalanced tags are refused. Legacy Markdown is not checked. ``setWebhook`` / ``deleteWebhook`` and ``setMyCommands`` are recorded (``webhook(token)``; getUpdates then
 answers 409) but the server never calls the URL. No media or other methods; only sendMessage is rate limited; the limits
-are the folklore numbers (Telegram publishes none); chats are never "not found"; a client that drops a long poll
-is not noticed (its poll simply ends at its timeout or when a newer poll terminates it).
+are the folklore numbers (Telegram publishes none); only the ``missing`` chats are "not found"; a client that drops a
+long poll is not noticed (its poll simply ends at its timeout or when a newer poll terminates it).
 
 For tests: ``messages(token, chat)``, ``shown(token, chat)`` (edits applied), ``calls(method, token)``, ``rate_limited(token)``, ``edits``, ``answered``;
 ``push_message`` / ``push_callback`` queue updates; ``hang()`` / ``release()`` hold sendMessage unanswered;
-``fail(status)`` / ``recover()`` answer every request with a 5xx.
+``fail(status)`` / ``recover()`` answer every request with a 5xx; ``lose_answers()`` takes each sendMessage (recorded:
+the message arrived) and withholds its answer until ``release()`` or the connection is cut; ``flood(seconds)`` gives
+every bot's sends 429 with that retry_after; ``refuse(fragment, description)`` refuses for good (400) every sendMessage
+whose text holds ``fragment``.
 """
 
 from __future__ import annotations
@@ -205,11 +208,11 @@ def _jsonish(value: Any) -> Any:
 
 
 class BotApiServer:
-    def __init__(self, nursery: trio.Nursery, tokens: dict[str, str], *, blocked=(), migrated=None,
+    def __init__(self, nursery: trio.Nursery, tokens: dict[str, str], *, blocked=(), missing=(), migrated=None,
                  per_second: float | None = 30,
                  chat_burst: float | None = 3, chat_per_second: float = 1.0,
                  group_per_minute: float | None = 20) -> None:
-        self._nursery, self.port, self.blocked = nursery, 0, set(blocked)
+        self._nursery, self.port, self.blocked, self.missing = nursery, 0, set(blocked), set(missing)
         self.migrated: dict[int, int] = dict(migrated or {})
         self.chat_burst, self.chat_per_second, self.group_per_minute = chat_burst, chat_per_second, group_per_minute
         self._bots = {t: _Bot(t, name, per_second and Bucket(per_second, per_second)) for t, name in tokens.items()}
@@ -221,6 +224,8 @@ class BotApiServer:
         self._ids: dict[tuple, int] = {}
         self._queries: set[str] = set()
         self._release: trio.Event | None = None
+        self._losing = False
+        self._refused: dict[str, str] = {}
         self._failing: int | None = None
         self._scope, self._serving, self._sockets = trio.CancelScope(), False, set()
         self._stopped = trio.Event()
@@ -238,7 +243,24 @@ class BotApiServer:
     def release(self) -> None:
         if self._release is not None:
             self._release.set()
-        self._release = None
+        self._release, self._losing = None, False
+
+    def lose_answers(self) -> None:
+        """sendMessage is carried out (recorded: the message arrived) but not answered until ``release()``: the
+        answer is lost if the client gives up or the connection is cut first."""
+        self._losing, self._release = True, self._release or trio.Event()
+
+    def flood(self, seconds: int) -> float:
+        """The bot's sends get 429 (retry_after: the seconds left) for ``seconds`` from now; returns when it ends
+        (trio.current_time(), as ``Sent.at`` and ``Request.at``)."""
+        until = trio.current_time() + seconds
+        for bot in self._bots.values():
+            bot.penalty_until = max(bot.penalty_until, until)
+        return until
+
+    def refuse(self, fragment: str, description: str = "Bad Request: can't parse entities") -> None:
+        """Every sendMessage whose text holds ``fragment`` is refused for good: 400 ``description``."""
+        self._refused[fragment] = description
 
     def fail(self, status: int = 500) -> None:
         """Every request is answered with this (5xx) status until ``recover()``."""
@@ -346,10 +368,14 @@ class BotApiServer:
         raise ApiError(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
 
     async def _send_message(self, bot: _Bot, params: dict) -> dict:
-        if self._release is not None:
+        if self._release is not None and not self._losing:
             await self._release.wait()
         chat_id = _chat_id(params.get("chat_id"))
         text, mode = self._text(params)
+        if chat_id in self.missing:
+            raise ApiError(400, "Bad Request: chat not found")
+        if refused := next((d for f, d in self._refused.items() if f in text), None):
+            raise ApiError(400, refused)
         if chat_id in self.migrated:
             error = ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat")
             error.payload["parameters"] = {"migrate_to_chat_id": self.migrated[chat_id]}
@@ -363,6 +389,8 @@ class BotApiServer:
                     _jsonish(params.get("reply_markup")), quiet)
         self.sent.append(sent)
         self._latest[bot.token, chat_id, sent.message_id] = sent
+        if self._losing and self._release is not None:
+            await self._release.wait()
         return self._message(sent)
 
     async def _edit_message_text(self, bot: _Bot, params: dict) -> dict:

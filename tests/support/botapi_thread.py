@@ -3,7 +3,7 @@ subprocess and wait synchronously.
 
 ``with threaded_bot_api({TOKEN: "bot_name"}) as api:`` serves on ``api.url`` until the block ends. The stand-in
 lives in that thread's Trio run: ``api.call(fn, *args)`` runs ``fn`` there (reads and pushes alike), so the test
-never touches its state from another thread.
+never touches its state from another thread; ``api.wait(afn, *args)`` awaits ``afn`` there (``server.start``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ class ThreadedBotApi:
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` run in the stand-in's Trio run; its value."""
         return trio.from_thread.run_sync(fn, *args, trio_token=self._token)
+
+    def wait(self, afn: Callable[..., Any], *args: Any) -> Any:
+        """``await afn(*args)`` in the stand-in's Trio run (``server.start``, say); its value."""
+        return trio.from_thread.run(afn, *args, trio_token=self._token)
 
     def _serve(self, tokens: dict[str, str], options: dict[str, Any]) -> None:
         async def main() -> None:

@@ -334,3 +334,23 @@ async def test_edit_message_text(api, client):
     assert error(missing) == (400, 400, "Bad Request: message to edit not found")
     assert [(m.message_id, m.text) for m in api.edits] == [(sent["message_id"], "*Closed*")]
     assert [m.text for m in api.messages()] == ["Close EURUSD?"]
+
+
+async def test_lost_answers_flood_and_refusals_for_good():
+    async with bot_api_server({TOKEN: "bot_one"}, missing={404}) as api, \
+            httpx.AsyncClient(base_url=api.url, timeout=5) as client:
+        api.lose_answers()   # carried out, answered only on release
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post(f"/bot{TOKEN}/sendMessage", json={"chat_id": 1, "text": "arrived"}, timeout=0.2)
+        assert [m.text for m in api.messages()] == ["arrived"]
+        api.release()
+        assert (await call(client, "sendMessage", chat_id=1, text="answered")).status_code == 200
+
+        assert error(await call(client, "sendMessage", chat_id=404, text="x")) == (400, 400,
+                                                                                  "Bad Request: chat not found")
+        api.refuse("bad", "Bad Request: can't parse entities: stand-in")
+        assert error(await call(client, "sendMessage", chat_id=1, text="a bad one"))[2].startswith("Bad Request: can't")
+        api.flood(60)
+        flooded = await call(client, "sendMessage", chat_id=1, text="flooded")
+        assert flooded.status_code == 429 and 1 <= flooded.json()["parameters"]["retry_after"] <= 60
+        assert [m.text for m in api.messages()] == ["arrived", "answered"]
