@@ -94,6 +94,7 @@ class Operations:
             "broker_warnings": list(engine.broker.warnings),
             "paused": engine.paused,
             "last_stop_out": engine.stop_outs.last,   # kept across restarts (engine/core/stopouts.py)
+            **({"telegram_refused": engine.notifier.refused()} if engine.notifier.refused is not None else {}),
         }
 
     async def status(self) -> dict[str, Any]:
@@ -287,7 +288,8 @@ class Operations:
         alerts, orders, samples, refused = await trio.to_thread.run_sync(stored)
         view["today"] = {**_overview.today(alerts, orders), **await self._trades.closed_today(now)}
         view["latency"] = _overview.latency_minutes(samples, now)
-        view["errors"] = _overview.last_errors(self.plugin_rows(), self.load_errors(), refused)
+        view["errors"] = _overview.last_errors(self.plugin_rows(), self.load_errors(), refused,
+                                               telegram=view["health"].get("telegram_refused", ()))
         view["limits"] = await self._limits_now(view["account"])
         return {**view, "words": _overview.words(view)}   # the panels said in words, for the dashboard
 
@@ -389,10 +391,12 @@ class Operations:
 
     # -- wiring the interfaces ------------------------------------------------------------------
 
-    def deliver(self, poke: Callable[[], None], alarm: Callable[[str], Awaitable[None]]) -> None:
-        """A courier delivers the outbox from now on (``poke`` wakes it after each write), and
-        ``alarm(text)`` says at once what cannot wait for the outbox (the disk is full)."""
-        self.engine.notifier.attach(poke)
+    def deliver(self, poke: Callable[[], None], alarm: Callable[[str], Awaitable[None]],
+                refused: Callable[[], list[dict[str, Any]]] | None = None) -> None:
+        """A courier delivers the outbox from now on (``poke`` wakes it after each write),
+        ``alarm(text)`` says at once what cannot wait for the outbox (the disk is full), and
+        ``refused()`` lists the chats Telegram refused messages for (``health``'s ``telegram_refused``)."""
+        self.engine.notifier.attach(poke, refused)
         self.engine.alarms.append(alarm)
 
     # -- actions ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Iterable
 
 from engine.domain.times import when
 from engine.domain.words import counted, duration
@@ -60,12 +60,14 @@ def located(message: str | None) -> dict[str, Any]:
 
 
 def last_errors(rows: list[dict[str, Any]], load_errors: dict[str, str], refused: list[dict[str, Any]],
-                limit: int = ERRORS) -> list[dict[str, Any]]:
+                limit: int = ERRORS, telegram: Iterable[dict[str, Any]] = ()) -> list[dict[str, Any]]:
     """Up to ``limit`` errors, those standing now first: each file that does not load (no version
     of it serving, or its last save refused while the previous version serves: then with its
     plugin), each plugin's last hook error, then the orders refused, newest
-    first. Each: {kind (load, plugin, order), at (None when not kept), plugin, file, line,
-    message}; an order's also alert_id and symbol."""
+    first, and the Telegram chats that refused messages for good (``telegram``: health's
+    ``telegram_refused``), then the orders refused, newest first. Each: {kind (load, plugin,
+    telegram, order), at (None when not kept), plugin, file, line, message}; an order's also
+    alert_id and symbol."""
     out: list[dict[str, Any]] = []
     for file, message in sorted(load_errors.items()):
         where = located(message)
@@ -78,6 +80,9 @@ def last_errors(rows: list[dict[str, Any]], load_errors: dict[str, str], refused
             where = located(row["last_error"])
             out.append({"kind": kind, "at": None, "plugin": row["name"], "file": where["file"] or row["file"],
                         "line": where["line"], "message": row["last_error"]})
+    for chat in telegram:
+        out.append({"kind": "telegram", "at": chat["at"], "plugin": None, "file": None, "line": None,
+                    "message": f"Telegram refused {refusal(chat)}"})
     for order in refused:
         out.append({"kind": "order", "at": order["at"], "plugin": order["plugin"], "file": None, "line": None,
                     "message": order["error"] or "refused", "alert_id": order["alert_id"],
@@ -90,6 +95,12 @@ def today(alerts: dict[str, int], orders: dict[str, int]) -> dict[str, int]:
     orders sent to the broker, orders refused (by the broker, or vetoed by a plugin's on_order)."""
     return {"alerts": alerts["alerts"], "rejections": alerts["rejected"], "failed": alerts["failed"],
             "orders": orders["sent"], "refused_orders": orders["refused"]}
+
+
+def refusal(chat: dict[str, Any]) -> str:
+    """A row of health's ``telegram_refused`` in words: ``3 messages for chat 4343 for good (sendMessage:
+    Bad Request: chat not found)``."""
+    return f"{counted(chat['messages'], 'message')} for chat {chat['chat']} for good ({chat['error']})"
 
 
 # /health's fields as the dashboard's Health panel names them (the JSON and the status line keep the keys).
@@ -111,6 +122,8 @@ def said(key: str, value: Any) -> str:
         return f"{value.get('loaded', 0)} loaded, {value.get('enabled', 0)} enabled"
     if key == "last_stop_out" and isinstance(value, dict):
         return f"{when(value['time'])}, net {value['net']:+,.2f} {value.get('currency') or ''}".rstrip()
+    if key == "telegram_refused" and isinstance(value, list):
+        return "; ".join(refusal(chat) for chat in value)
     if isinstance(value, dict):   # load_errors: the files; the messages follow the plugin table
         return ", ".join(str(k) for k in value)
     if isinstance(value, list):

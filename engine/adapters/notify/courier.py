@@ -23,6 +23,7 @@ import trio
 from engine.adapters.storage import Database
 from engine.adapters.storage.deliveries import Deliveries, Delivery
 from engine.adapters.notify.backoff import Backoff
+from engine.adapters.notify.refusals import KEPT, Refusals
 from engine.domain.config.telegram import KINDS, TelegramConfig
 from engine.domain.words import counted
 from engine.adapters.notify.bot import (MAX_TEXT, Bot, RetryAfter, TelegramError, escape, message_parts,
@@ -60,6 +61,7 @@ class Courier:
                 self._lanes[bot.id, chat.key] = _Lane(bot, chat.key)
                 for kind in chat.events:
                     self._routes[kind].append((bot.id, chat.key))
+        self.refusals = Refusals()
         self._poke = trio.Event()
         self._closing = False
         self._sending = 0
@@ -73,6 +75,7 @@ class Courier:
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Sends until cancelled (see ``stop``); started once what was due at the last stop is queued."""
         due = self._deliveries.due({bot for bot, _ in self._lanes})
+        self.refusals.load(self._deliveries.refused(time.time() - KEPT))
         stranded = 0
         for delivery in due:
             stranded += not self._queue(delivery)
@@ -160,13 +163,15 @@ class Courier:
                 if error.permanent and len(batch) > 1:
                     # Refused as joined (too long, say): each goes on its own, and only a
                     # message refused by itself fails.
-                    log.warning("Telegram refused %d messages joined for chat %s (%s); sending them one at a time",
-                                len(batch), lane.chat, error)
+                    log.info("Telegram refused %d messages joined for chat %s; sending them one at a time",
+                             len(batch), lane.chat)
                     lane.alone, apart = len(batch), True
                     break
                 if error.permanent:
-                    log.warning("Telegram refused %s for chat %s for good (%s): dropped",
-                                counted(len(batch), "message"), lane.chat, error)
+                    first = self.refusals.add(lane.bot.id, lane.chat, str(error), len(batch))
+                    (log.warning if first else log.debug)(
+                        "Telegram refused %s for chat %s for good (%s): dropped%s", counted(len(batch), "message"),
+                        lane.chat, error, "; more refused so are counted in /health, not logged" if first else "")
                     await self._mark(self._deliveries.mark_failed, batch, str(error))
                     break
                 if isinstance(error, RetryAfter):

@@ -78,6 +78,18 @@ class Deliveries:
         """Part of these deliveries' message was accepted: sent again (after a restart), it says so."""
         self._update("uncertain = 1", [], ids)
 
+    def refused(self, since: float) -> list[dict]:
+        """The deliveries refused for good since ``since`` (Unix time), a row a bot and chat: how
+        many (``messages``), the last one's time (``at``) and reason (``error``), newest first.
+        Read in the partial index telegram_deliveries_failed (migration 23)."""
+        with self._d.lock:   # with one max(), SQLite takes the bare columns from its row: the last refused
+            rows = self._d.db.execute(
+                "SELECT bot, chat, count(*), max(id), failed_at, last_error FROM telegram_deliveries "
+                "WHERE failed_at IS NOT NULL AND failed_at >= ? GROUP BY bot, chat ORDER BY failed_at DESC",
+                [since]).fetchall()
+        return [{"bot": bot, "chat": chat, "messages": n, "at": at, "error": error or ""}
+                for bot, chat, n, _, at, error in rows]
+
     def due_count(self) -> int:
         """How many deliveries are neither sent nor failed, for the metrics: counted in the
         partial index telegram_deliveries_due (its predicate word for word), never by reading

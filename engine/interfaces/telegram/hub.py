@@ -50,7 +50,7 @@ class TelegramHub:
         self.commands = Commands(ops, config.admins, command_chats=config.command_chats,
                                  max_age=config.command_max_age, clock=ops.clock)
         self._offsets = UpdateOffsets(database)
-        ops.deliver(self.courier.poke, self.alarm)
+        ops.deliver(self.courier.poke, self.alarm, self.courier.refusals.view)
         with self._scope:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.courier.run)

@@ -329,3 +329,44 @@ def test_the_deliveries_due_are_counted_in_their_index_not_among_all_ever_made(t
     (plan,) = [row[-1] for sql in statements for row in database.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
     assert plan == "SCAN telegram_deliveries USING INDEX telegram_deliveries_due"
     database.close()
+
+
+async def test_a_chat_refusing_every_message_is_logged_once_and_counted_for_health_across_a_restart(
+        tmp_path, caplog):
+    # A chat id that is wrong refuses every message: one line in the log, with the reason, not
+    # one a message; the count and the reason are kept for /health, a restart included.
+    caplog.set_level(logging.WARNING, logger="moonhook.telegram")
+    telegram = config(BotConfig(ONE, (ChatConfig(1), ChatConfig(13))))
+    path = tmp_path / "db.sqlite"
+    failed = "SELECT count(failed_at) FROM telegram_deliveries"
+    async with bot_api_server({ONE: "one"}, blocked=(13,)) as server, courier(path, telegram, server.url) as c:
+        for n, text in enumerate(("one", "two", "three"), 1):
+            tell(c, text)   # one at a time: never joined, each refused on its own
+            await until(lambda: table(path, failed) == [(n,)])
+        (row,) = c.refusals.view()
+        blocked = "sendMessage: Forbidden: bot was blocked by the user"
+        assert (row["chat"], row["messages"], row["error"]) == ("13", 3, blocked)
+    lines = [r.getMessage() for r in caplog.records if "13" in r.getMessage()]
+    assert len(lines) == 1 and "blocked by the user" in lines[0] and "SECRET" not in lines[0], lines
+    async with bot_api_server({ONE: "one"}, blocked=(13,)) as server, courier(path, telegram, server.url) as c:
+        assert [(r["chat"], r["messages"]) for r in c.refusals.view()] == [("13", 3)]
+
+
+def test_the_refused_deliveries_are_read_in_their_index_not_among_all_ever_made(tmp_path):
+    # Read at each start of the courier, for /health (migration 23).
+    database = Database(tmp_path / "db.sqlite")
+    Outbox(database).add_many([("trades", f"m{n}", None) for n in range(3)])
+    deliveries = Deliveries(database)
+    (sent, first, last), _ = deliveries.route(lambda kind: [("1", "10")])
+    deliveries.mark_sent([sent.id])
+    deliveries.mark_failed([first.id], "sendMessage: Bad Request: chat not found")
+    blocked = "sendMessage: Forbidden: bot was blocked by the user"
+    deliveries.mark_failed([last.id], blocked)
+    statements: list[str] = []
+    database.db.conn.set_trace_callback(statements.append)
+    (row,) = deliveries.refused(0.0)
+    database.db.conn.set_trace_callback(None)
+    assert (row["chat"], row["messages"], row["error"]) == ("10", 2, blocked)
+    plans = [r[-1] for sql in statements for r in database.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
+    assert any("USING INDEX telegram_deliveries_failed" in p for p in plans), plans
+    database.close()

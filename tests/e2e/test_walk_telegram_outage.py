@@ -1,0 +1,161 @@
+"""Telegram down, refusing, and moonhook restarted meanwhile, walked as a trader who relies on Telegram for
+every fill: `moonhook run` with a bot whose Bot API (the stand-in, tests/support/botapi.py) refuses
+connections, answers 5xx or 429, withholds an answer, or refuses a message or a chat for good.
+Every fill is told once, in order, when Telegram answers again, a restart in the outage included; one whose
+answer was lost is told again marked so; a refusal for good is logged once, shown in /health, `moonhook status`
+and the dashboard's overview, and holds up nothing behind it; a command is obeyed once across restarts, and
+one older than telegram.command_max_age (120 s) is not run at the start."""
+
+from __future__ import annotations
+
+import time
+
+from support.botapi import html_plain
+from support.botapi_thread import threaded_bot_api
+from support.e2e_support import init, until
+from support.telegram_support import notices
+
+TOKEN = "5150:AAH-outage-SECRET_part"
+ADMIN, MISSING = 4242, 4343
+ENTRY = '{"secret": "SECRET", "action": "buy", "symbol": "EURUSD", "volume": VOLUME, "price": 1.1, "sl": 1.09}'
+RESENT = "(sent again: an earlier try may have arrived)"
+
+
+def configured(user, api, chats=(ADMIN,)):
+    config, _ = init(user, "bot")
+    config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                  f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{", ".join(map(str, chats))}]')
+    return config
+
+
+def trade(run, volume: str) -> None:
+    sent = run.webhook(ENTRY.replace("VOLUME", volume))
+    assert run.settled(sent["id"])["status"] == "done"
+
+
+def told(api, chat=ADMIN) -> list[str]:
+    """The chat's notices as shown, apart (the courier joins those queued together)."""
+    return api.call(lambda: notices(html_plain(m.text) for m in api.server.messages(TOKEN, chat)))
+
+
+def fills(texts: list[str]) -> list[str]:
+    return [t for t in texts if "opened buy" in t]
+
+
+def told_all(api, volumes, what: str) -> list[str]:
+    return until(lambda: told(api), lambda texts: all(any(f"buy {v} EURUSD" in t for t in texts) for v in volumes),
+                 what)
+
+
+def test_an_outage_across_a_restart_loses_no_fill_notice_and_tells_each_once_in_order(user):
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config = configured(user, api)
+        api.call(api.server.stop)                      # Telegram refuses connections
+        run = user.start("run", config=config, cwd="bot")
+        trade(run, "0.1")
+        trade(run, "0.2")
+        assert run.interrupt() == 0                    # Ctrl-C in the outage
+
+        run = user.start("run", config=config, cwd="bot")
+        trade(run, "0.3")
+        api.call(api.server.fail, 502)                 # back, but answering 502 at first
+        api.wait(api.server.start)
+        until(lambda: api.call(lambda: [r.status for r in api.server.calls("sendMessage", TOKEN)]),
+              lambda statuses: 502 in statuses, "a send answered 502")
+        api.call(api.server.recover)
+        told_all(api, ("0.1", "0.2", "0.3"), "the fills told once Telegram answers")
+        assert run.interrupt() == 0
+
+        run = user.start("run", config=config, cwd="bot")
+        trade(run, "0.4")   # told after whatever else this run sends: a chat's notices go in order
+        texts = fills(told_all(api, ("0.4",), "the fill after the last restart"))
+        assert [t.split(" EURUSD")[0].rsplit(" ", 1)[1] for t in texts] == ["0.1", "0.2", "0.3", "0.4"], texts
+        assert not any(RESENT in t for t in texts), texts
+        assert run.interrupt() == 0
+
+
+def test_a_notice_whose_answer_was_lost_at_a_ctrl_c_is_told_again_marked_as_a_repeat(user):
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config = configured(user, api)
+        run = user.start("run", config=config, cwd="bot")
+        api.call(api.server.lose_answers)              # the message arrives; its answer never comes back
+        trade(run, "0.1")
+        told_all(api, ("0.1",), "the fill's message at Telegram")
+        assert run.interrupt() == 0
+        api.call(api.server.release)
+
+        run = user.start("run", config=config, cwd="bot")
+        trade(run, "0.2")
+        texts = fills(told_all(api, ("0.2",), "the fill after the restart"))
+        first, *again = [t for t in texts if "buy 0.1 EURUSD" in t]
+        assert RESENT not in first and [t.startswith(RESENT) for t in again] == [True], texts
+        assert run.interrupt() == 0
+
+
+def test_a_429_is_waited_out_for_its_retry_after_and_not_hammered(user):
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config = configured(user, api)
+        run = user.start("run", config=config, cwd="bot")
+        ends = api.call(api.server.flood, 3)
+        trade(run, "0.1")
+        told_all(api, ("0.1",), "the fill told after the 429")
+        sends = api.call(lambda: api.server.calls("sendMessage", TOKEN))
+        assert [r.status for r in sends[:2]] == [429, 200] and 429 not in [r.status for r in sends[2:]], sends
+        assert all(r.at >= ends for r in sends[1:]), (sends, ends)   # the retry came once retry_after had passed
+        assert run.interrupt() == 0
+
+
+def test_a_message_or_chat_refused_for_good_holds_nothing_up_is_logged_once_and_shown_to_the_trader(user):
+    with threaded_bot_api({TOKEN: "moonhook_bot"}, missing={MISSING}) as api:
+        config = configured(user, api, chats=(ADMIN, MISSING))
+        api.call(api.server.refuse, "buy 0.2 EURUSD", "Bad Request: can't parse entities: unsupported start tag")
+        run = user.start("run", config=config, cwd="bot")
+        for volume in ("0.1", "0.2", "0.3"):
+            trade(run, volume)
+        texts = fills(told_all(api, ("0.1", "0.3"), "the fills around the refused one"))
+        assert not any("buy 0.2 EURUSD" in t for t in texts), texts
+
+        def refused(health) -> dict:
+            return {r["chat"]: r for r in health.get("telegram_refused", [])}
+        # the fills, and whatever else is told meanwhile (the monitor's "alert took" on a loaded machine)
+        health = until(lambda: run.get("/health"), lambda h: refused(h).get(str(MISSING), {}).get("messages", 0) >= 3
+                       and str(ADMIN) in refused(h), "the refusals in /health")
+        assert "chat not found" in refused(health)[str(MISSING)]["error"]
+        assert "can't parse entities" in refused(health)[str(ADMIN)]["error"]
+        assert refused(health)[str(ADMIN)]["messages"] == 1, health
+        overview = run.get("/api/overview")
+        shown = [e for e in overview["errors"] if e["kind"] == "telegram"]
+        assert any("chat not found" in e["message"] for e in shown), overview["errors"]
+        status = user.moonhook("status", cwd="bot")
+        assert "chat not found" in status.stdout, status.stdout
+        assert run.interrupt() == 0
+        log = run.text()
+        assert log.count("chat not found") == 1, log  # once a chat and reason, not once a message
+        assert log.count("can't parse entities") == 1, log
+        secret = TOKEN.split(":", 1)[1]
+        assert secret not in log + str(health) + str(overview) + status.stdout + status.stderr
+
+
+def test_commands_sent_while_down_run_once_if_recent_never_if_older_than_command_max_age(user):
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config = configured(user, api)
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/pause", date=int(time.time()) - 600))
+        run = user.start("run", config=config, cwd="bot")
+        until(lambda: api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)]),
+              lambda texts: any("Ignored /pause: sent 10 min ago" in t for t in texts), "the stale /pause refused")
+        assert run.get("/api/plugins")["pause"]["paused"] is False
+        assert run.interrupt() == 0
+
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/pause"))   # sent while down, a moment ago
+        run = user.start("run", config=config, cwd="bot")
+        until(lambda: run.get("/api/plugins")["pause"]["paused"], bool, "the recent /pause obeyed at the start")
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/resume"))
+        until(lambda: run.get("/api/plugins")["pause"]["paused"], lambda paused: not paused, "resumed")
+        assert run.interrupt() == 0
+
+        run = user.start("run", config=config, cwd="bot")
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))
+        until(lambda: api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)]),
+              lambda texts: sum("running" in t for t in texts) >= 1, "the answer to /status after the restart")
+        assert run.get("/api/plugins")["pause"]["paused"] is False   # the /pause before it not obeyed again
+        assert run.interrupt() == 0
