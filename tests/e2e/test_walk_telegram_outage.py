@@ -159,3 +159,25 @@ def test_commands_sent_while_down_run_once_if_recent_never_if_older_than_command
               lambda texts: sum("running" in t for t in texts) >= 1, "the answer to /status after the restart")
         assert run.get("/api/plugins")["pause"]["paused"] is False   # the /pause before it not obeyed again
         assert run.interrupt() == 0
+
+
+def test_what_is_told_as_moonhook_stops_is_sent_before_it_exits_and_once(user):
+    # An alert in flight at Ctrl-C is finished by the stop, and its fill told then. Told the same way
+    # every time: a plugin's notify.send from its on_unload, which runs as moonhook stops.
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config = configured(user, api)
+        (user.home / "bot" / "scripts" / "farewell.lua").write_text(
+            'function on_unload() notify.send("farewell: moonhook stops") end\n', encoding="utf-8")
+        run = user.start("run", config=config, cwd="bot")
+        until(lambda: [p["name"] for p in run.get("/api/plugins")["plugins"]], lambda names: "farewell" in names,
+              "the plugin loaded")
+        trade(run, "0.1")
+        told_all(api, ("0.1",), "the fill told")
+        assert run.interrupt() == 0
+        assert sum("farewell: moonhook stops" in t for t in told(api)) == 1, told(api)
+
+        run = user.start("run", config=config, cwd="bot")
+        trade(run, "0.2")   # told after anything this run sends again
+        told_all(api, ("0.2",), "the fill after the restart")
+        assert sum("farewell: moonhook stops" in t for t in told(api)) == 1, told(api)
+        assert run.interrupt() == 0

@@ -63,6 +63,7 @@ class Courier:
                     self._routes[kind].append((bot.id, chat.key))
         self.refusals = Refusals()
         self._poke = trio.Event()
+        self._progress = trio.Event()   # set (and replaced) each time a lane is done with a batch
         self._closing = False
         self._sending = 0
         self._idle = trio.Event()
@@ -88,13 +89,37 @@ class Courier:
             await self._route_forever()
 
     async def stop(self, timeout: float) -> None:
-        """No new sends; returns once the sends in flight are answered (or after ``timeout``),
-        so that what Telegram accepted is marked and is not sent again at the next start."""
+        """Sends what is due, the messages the engine's stop wrote last included (the fills of the
+        alerts it finished), then no new sends; returns once the sends in flight are answered, so
+        that what Telegram accepted is marked and is not sent again at the next start. All within
+        ``timeout``: what is left (Telegram down) is sent at the next start."""
+        with trio.move_on_after(timeout):
+            if not self._closing:
+                await self._flushed()
+            self._close()
+            await self._idle.wait()
+        self._close()
+
+    def _close(self) -> None:
         self._closing = True
         for lane in self._lanes.values():
             lane.wake.set()
-        with trio.move_on_after(timeout):
-            await self._idle.wait()
+
+    async def _flushed(self) -> None:
+        """Returns once the outbox is routed and every chat's queue is sent (or refused for good)."""
+        while True:
+            await self._database.writable()
+            try:
+                new, routed = self._deliveries.route(self._routes.__getitem__)
+            except Exception:
+                log.exception("could not route the outbox to Telegram at the stop; the rest waits for the next start")
+                return
+            for delivery in new:
+                self._queue(delivery)
+            if not any(lane.queue for lane in self._lanes.values()):
+                return
+            if not routed:
+                await self._progress.wait()
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -193,6 +218,8 @@ class Courier:
             for _ in batch:
                 lane.queue.popleft()
             lane.alone = max(0, lane.alone - len(batch))
+            self._progress.set()
+            self._progress = trio.Event()
 
     async def _send(self, lane: _Lane, text: str) -> TelegramError | None:
         self._sending += 1

@@ -2,8 +2,9 @@
 the admin commands they receive, by long polling or, with ``telegram.webhook_url``, by
 Telegram calling the engine's web server.
 
-Everything runs in the hub's own nursery, inside the engine's; ``stop`` lets the sends in
-flight finish so that what Telegram accepted is marked, then cancels the rest.
+Everything runs in the hub's own nursery, inside the engine's; ``stop`` sends what is due (the
+fills the engine's stop told last), lets the sends in flight finish so that what Telegram accepted
+is marked, then cancels the rest (all within its timeout: what is left goes at the next start).
 """
 
 from __future__ import annotations

@@ -370,3 +370,30 @@ def test_the_refused_deliveries_are_read_in_their_index_not_among_all_ever_made(
     plans = [r[-1] for sql in statements for r in database.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
     assert any("USING INDEX telegram_deliveries_failed" in p for p in plans), plans
     database.close()
+
+
+async def test_what_is_written_as_the_engine_stops_is_sent_before_the_stop_returns(tmp_path):
+    # The engine's stop finishes the alerts in flight and writes their fills to the outbox, then
+    # stops the courier: those fills go out then, not at the next start, hours later perhaps.
+    telegram = config(BotConfig(ONE, (ChatConfig(1), ChatConfig(2))))
+    path = tmp_path / "db.sqlite"
+    async with bot_api_server({ONE: "one"}) as server:
+        async with courier(path, telegram, server.url) as c:
+            tell(c, "opened buy 1 EURUSD (as the stop drained it)")
+            await c.stop(10.0)
+            said = ["opened buy 1 EURUSD (as the stop drained it)"]
+            assert [shown(server, ONE, chat) for chat in (1, 2)] == [said, said]
+        assert table(path, "SELECT count(sent_at) FROM telegram_deliveries") == [(2,)]
+
+
+async def test_a_stop_in_an_outage_keeps_what_is_due_for_the_next_start(tmp_path):
+    telegram = config(BotConfig(ONE, (ChatConfig(1),)))
+    path = tmp_path / "db.sqlite"
+    async with bot_api_server({ONE: "one"}) as server:
+        server.stop()
+        async with courier(path, telegram, server.url) as c:
+            tell(c, "opened buy 1 EURUSD")
+            await c.stop(0.5)   # gives up sending after that
+        await server.start()
+        async with courier(path, telegram, server.url):
+            await until(lambda: shown(server, ONE, 1) == ["opened buy 1 EURUSD"])
