@@ -181,3 +181,27 @@ def test_what_is_told_as_moonhook_stops_is_sent_before_it_exits_and_once(user):
         told_all(api, ("0.2",), "the fill after the restart")
         assert sum("farewell: moonhook stops" in t for t in told(api)) == 1, told(api)
         assert run.interrupt() == 0
+
+
+def test_the_repeats_folded_when_moonhook_stops_are_told_not_dropped(user):
+    # A plugin failing on every alert is told once, its repeats folded into a summary at the end of
+    # telegram.throttle_seconds (60 s). Stopped before then, the summary was never told, at no start.
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config = configured(user, api)
+        (user.home / "bot" / "scripts" / "flaky.lua").write_text(
+            'function on_alert(a) error("no quote for " .. a.symbol) end\n', encoding="utf-8")
+        run = user.start("run", config=config, cwd="bot")
+        trade(run, "0.1")
+        until(lambda: told(api), lambda texts: any("no quote for EURUSD" in t for t in texts), "the first failure")
+        trade(run, "0.2")
+        trade(run, "0.3")
+        assert run.interrupt() == 0
+        failures = [t for t in told(api) if "no quote for EURUSD" in t]
+        assert len(failures) == 2 and "(2 more like this" in failures[1], failures
+
+        run = user.start("run", config=config, cwd="bot")
+        trade(run, "0.4")   # a new run's first failure is told at once, nothing told again before it
+        texts = until(lambda: told(api), lambda texts: sum("no quote for EURUSD" in t for t in texts) == 3,
+                      "the failure after the restart")
+        assert "more like this" not in [t for t in texts if "no quote for EURUSD" in t][2], texts
+        assert run.interrupt() == 0

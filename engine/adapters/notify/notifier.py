@@ -88,7 +88,9 @@ class Notifier:
             async with self._receive:
                 while True:
                     batch = await self._next_batch()
-                    if batch is None:
+                    if batch is None:   # closed: what the throttle folded is told, not dropped
+                        if summaries := self._throttle.ending():
+                            await self._store(summaries)
                         break
                     if batch:
                         await self._store(batch)

@@ -54,9 +54,19 @@ class Throttle:
             if window.ends > now:
                 continue
             if window.folded:
-                more = f"{window.folded} more like this" if window.folded > 1 else "1 more like this"
-                out.append((window.kind, f"{window.last}\n({more} in the last {self.seconds:g} s)", key))
+                out.append(self._summary(key, window))
                 self._open[key] = _Window(now + self.seconds, window.kind)
             else:
                 del self._open[key]
         return out
+
+    def ending(self) -> list[Message]:
+        """At a stop, the summaries of every window with repeats, ended or not: told then, not
+        lost with the windows (no start tells them)."""
+        out = [self._summary(key, window) for key, window in self._open.items() if window.folded]
+        self._open.clear()
+        return out
+
+    def _summary(self, key: str, window: _Window) -> Message:
+        more = f"{window.folded} more like this" if window.folded > 1 else "1 more like this"
+        return window.kind, f"{window.last}\n({more} in the last {self.seconds:g} s)", key

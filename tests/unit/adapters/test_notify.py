@@ -29,6 +29,21 @@ def test_the_throttle_sends_the_first_folds_the_rest_and_tells_how_many():
     assert Throttle(0).admit(("errors", "a", "k"), 0) and Throttle(0).admit(("errors", "a", "k"), 0)
 
 
+async def test_the_repeats_folded_are_written_when_the_notifier_closes_not_dropped(tmp_path):
+    database = Database(tmp_path / "db.sqlite")
+    notifier = Notifier(Outbox(database), throttle_seconds=3600)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(notifier.run)
+        for n in range(3):
+            notifier.send("errors", f"plugin x: on_alert skipped: boom {n}", key="hook:x:on_alert")
+        notifier.send("errors", "plugin y: on_alert skipped: once", key="hook:y:on_alert")
+        await notifier.aclose()   # the engine stops long before the window ends
+    assert outbox_texts(database) == [
+        "plugin x: on_alert skipped: boom 0", "plugin y: on_alert skipped: once",
+        "plugin x: on_alert skipped: boom 2\n(2 more like this in the last 3600 s)"]
+    database.close()
+
+
 async def test_the_notifier_writes_each_first_and_a_summary_when_the_window_ends(tmp_path):
     database = Database(tmp_path / "db.sqlite")
     notifier = Notifier(Outbox(database), throttle_seconds=0.3)
