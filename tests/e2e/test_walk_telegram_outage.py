@@ -12,6 +12,7 @@ import time
 
 from support.botapi import html_plain
 from support.botapi_thread import threaded_bot_api
+from support.browser import browser, log_in, texts as shown_in, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init, until
 from support.telegram_support import notices
 
@@ -105,7 +106,7 @@ def test_a_429_is_waited_out_for_its_retry_after_and_not_hammered(user):
         assert run.interrupt() == 0
 
 
-def test_a_message_or_chat_refused_for_good_holds_nothing_up_is_logged_once_and_shown_to_the_trader(user):
+def test_a_message_or_chat_refused_for_good_holds_nothing_up_is_logged_once_and_shown_to_the_trader(user, browser):
     with threaded_bot_api({TOKEN: "moonhook_bot"}, missing={MISSING}) as api:
         config = configured(user, api, chats=(ADMIN, MISSING))
         api.call(api.server.refuse, "buy 0.2 EURUSD", "Bad Request: can't parse entities: unsupported start tag")
@@ -128,12 +129,17 @@ def test_a_message_or_chat_refused_for_good_holds_nothing_up_is_logged_once_and_
         assert any("chat not found" in e["message"] for e in shown), overview["errors"]
         status = user.moonhook("status", cwd="bot")
         assert "chat not found" in status.stdout, status.stdout
+        log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+        errors = wait(browser, lambda d: [t for t in shown_in(d, "#overview ul.errors li") if "Telegram refused" in t],
+                      "the refusals among the dashboard's last errors")
+        assert any(f"for chat {MISSING} for good" in t and "chat not found" in t for t in errors), errors
+        page = browser.find_element("id", "overview").text
         assert run.interrupt() == 0
         log = run.text()
         assert log.count("chat not found") == 1, log  # once a chat and reason, not once a message
         assert log.count("can't parse entities") == 1, log
         secret = TOKEN.split(":", 1)[1]
-        assert secret not in log + str(health) + str(overview) + status.stdout + status.stderr
+        assert secret not in log + str(health) + str(overview) + status.stdout + status.stderr + page
 
 
 def test_commands_sent_while_down_run_once_if_recent_never_if_older_than_command_max_age(user):
