@@ -93,6 +93,23 @@ def test_a_notice_whose_answer_was_lost_at_a_ctrl_c_is_told_again_marked_as_a_re
         assert run.interrupt() == 0
 
 
+def test_a_send_that_times_out_is_sent_again_marked_as_a_repeat(user):
+    # Telegram took the message and never answered: after the client's timeout (10 s) moonhook cannot
+    # know whether it arrived, and the repeat says so.
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config = configured(user, api)
+        run = user.start("run", config=config, cwd="bot")
+        api.call(api.server.lose_answers)
+        trade(run, "0.1")
+        until(lambda: api.call(lambda: len(api.server.calls("sendMessage", TOKEN))), lambda n: n >= 2,
+              "the send tried again after its timeout", timeout=60)
+        api.call(api.server.release)
+        texts = until(lambda: told(api), lambda texts: sum("buy 0.1 EURUSD" in t for t in texts) >= 2, "the repeat")
+        first, *again = [t for t in fills(texts) if "buy 0.1 EURUSD" in t]
+        assert RESENT not in first and again and all(t.startswith(RESENT) for t in again), texts
+        assert run.interrupt() == 0
+
+
 def test_a_429_is_waited_out_for_its_retry_after_and_not_hammered(user):
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         config = configured(user, api)
