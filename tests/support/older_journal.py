@@ -24,3 +24,8 @@ def without_store_sizes(db) -> None:
     for trigger in ("insert", "update", "delete"):
         db.execute(f"DROP TRIGGER store_size_{trigger}")
     db.execute("DROP TABLE store_sizes")
+
+
+def without_refusals_index(db) -> None:
+    """Takes schema 23's index of the Telegram deliveries refused off a file made as an older one."""
+    db.execute("DROP INDEX telegram_deliveries_failed")
