@@ -14,7 +14,17 @@ def test_a_stop_out_and_the_brokers_warnings_are_said_in_words():
                                    "terminal  paused=yes  last_stop_out=2026-12-06 02:31:32 UTC, net -412.50 USD")
 
 
-<<<<<<< HEAD
+def test_the_chats_telegram_refuses_are_said_in_words():
+    health = {"status": "ok", "telegram_refused": [
+        {"bot": "5150", "chat": "4343", "messages": 3, "at": 1796524292.0,
+         "error": "sendMessage: Bad Request: chat not found"},
+        {"bot": "5150", "chat": "4242", "messages": 1, "at": 1796524200.0, "error": "sendMessage: Forbidden: bot was "
+                                                                                  "blocked by the user"}]}
+    assert health_line(health) == ("status=ok  telegram_refused=3 messages for chat 4343 for good (sendMessage: Bad "
+                                   "Request: chat not found); 1 message for chat 4242 for good (sendMessage: "
+                                   "Forbidden: bot was blocked by the user)")
+    assert health_line({"telegram_refused": []}) == "telegram_refused=none"
+
 
 def test_the_dashboard_s_panels_say_the_same_values_under_labels_in_words():
     view = {"health": {"status": "ok", "uptime_s": 3725.4, "load_errors": {}, "broker_connected": False,
@@ -36,15 +46,3 @@ def test_the_dashboard_s_panels_say_the_same_values_under_labels_in_words():
                               ["Trading day", "UTC"]]
     assert words({**view, "account": {"error": "unavailable (BrokerError)"}})["account"] == [
         ["Account", "unavailable (BrokerError)"]]
-=======
-def test_the_chats_telegram_refuses_are_said_in_words():
-    health = {"status": "ok", "telegram_refused": [
-        {"bot": "5150", "chat": "4343", "messages": 3, "at": 1796524292.0,
-         "error": "sendMessage: Bad Request: chat not found"},
-        {"bot": "5150", "chat": "4242", "messages": 1, "at": 1796524200.0, "error": "sendMessage: Forbidden: bot was "
-                                                                                  "blocked by the user"}]}
-    assert health_line(health) == ("status=ok  telegram_refused=3 messages for chat 4343 for good (sendMessage: Bad "
-                                   "Request: chat not found); 1 message for chat 4242 for good (sendMessage: "
-                                   "Forbidden: bot was blocked by the user)")
-    assert health_line({"telegram_refused": []}) == "telegram_refused=none"
->>>>>>> ff0e4e1 (Telegram: a chat or message refused for good is logged once and shown in /health, moonhook status and the dashboard)
