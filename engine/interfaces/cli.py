@@ -349,13 +349,9 @@ def _main(argv: list[str] | None) -> int:
             signal.signal(signum, signal.SIG_IGN)
         return code
     if a.command == "check":
-        from engine.app.checker import check_files, server_findings
+        from engine.interfaces import check_command
 
-        findings = [*server_findings(settings.server, a.config.name),
-                    *trio.run(check_files, a.files, settings.engine, a.config.name)]
-        for finding in findings:
-            print(finding)
-        return 1 if any(f.level == "error" for f in findings) else 0
+        return check_command.main(a, settings)
     if a.command == "send":
         return trio.run(remote.send, settings, a.alert, a.wait, a.dry_run)
     if a.command == "status":

@@ -1,0 +1,22 @@
+"""``moonhook check``: the scripts tried the way the engine loads them, and the settings looked
+at as ``moonhook run`` reads them; one finding a line (``engine.app.checker``).
+
+Exit status: 0 when nothing is an error (warnings included); 1 on any error."""
+
+from __future__ import annotations
+
+import argparse
+
+import trio
+
+from engine.domain.config import Settings
+
+
+def main(a: argparse.Namespace, settings: Settings) -> int:
+    from engine.app.checker import check_files, server_findings
+
+    findings = [*server_findings(settings.server, a.config.name),
+                *trio.run(check_files, a.files, settings.engine, a.config.name)]
+    for finding in findings:
+        print(finding)
+    return 1 if any(f.level == "error" for f in findings) else 0
