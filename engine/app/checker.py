@@ -14,9 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.domain.alerts import parse_body
-from engine.domain.config import EngineConfig, ServerConfig, ShadowConfig
+from engine.domain.config import EngineConfig, ServerConfig, Settings, ShadowConfig
 from engine.domain.config.hosts import unlisted_note
 from engine.app import open_engine
+from engine.app.settings_pairs import defeated
 from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer
 from engine.core.script_files import scripts_in
 from engine.core.plugins import HOOKS, Finding, PluginError, bare_message
@@ -66,6 +67,13 @@ def server_findings(server: ServerConfig, settings_name: str = "moonhook.toml") 
     """What ``moonhook run``'s banner says of ``[server]`` too: the names the dashboard refuses."""
     note = unlisted_note(server.host, server.hosts, server.trusted_proxies)
     return [Finding(settings_name, None, "warning", note)] if note is not None else []
+
+
+def settings_findings(settings: Settings, settings_name: str = "moonhook.toml") -> list[Finding]:
+    """``server_findings``, and a warning for each pair of settings that defeat one another
+    (``settings_pairs.py``)."""
+    return [*server_findings(settings.server, settings_name),
+            *(Finding(settings_name, None, "warning", said) for said in defeated(settings))]
 
 
 def _clashes(named: dict[tuple[Path, str], list[str]]) -> list[Finding]:

@@ -13,10 +13,11 @@ from engine.domain.config import Settings
 
 
 def main(a: argparse.Namespace, settings: Settings) -> int:
-    from engine.app.checker import check_files, server_findings
+    from engine.app.checker import check_files, settings_findings
 
-    findings = [*server_findings(settings.server, a.config.name),
-                *trio.run(check_files, a.files, settings.engine, a.config.name)]
+    settings_file = str(a.config)
+    findings = [*settings_findings(settings, settings_file),
+                *trio.run(check_files, a.files, settings.engine, settings_file)]
     for finding in findings:
         print(finding)
     return 1 if any(f.level == "error" for f in findings) else 0

@@ -1,0 +1,40 @@
+"""`moonhook check` as a trader runs it after `moonhook init`: settings that defeat one another
+told as warnings with both keys, their values and the file; each line naming its script so that
+two folders checked at once read apart, and a summary per folder."""
+
+from __future__ import annotations
+
+from support.e2e_support import init, outcome
+
+
+def test_check_warns_of_settings_that_defeat_one_another_naming_both_keys_and_the_file(user):
+    """A per-address limit of 512 of 512 connections never acts, and `check` said nothing of it;
+    nor of a default volume the order cap refuses, a spread wait with no spread limit to wait
+    under, or a floor the paper account starts under."""
+    config, _ = init(user, "bot")
+    config.replace("max_connections_per_ip = 128", "max_connections_per_ip = 512")
+    config.replace("# max_order_volume = 1.0", "max_order_volume = 1.0")
+    config.replace("# default_volume = 0.01", "default_volume = 2")
+    config.replace("# max_spread_wait = 90", "max_spread_wait = 90")
+    config.replace("# min_equity = 91000", "min_equity = 10000")
+    checked = user.moonhook("check", "--config", "bot/moonhook.toml")
+    assert checked.returncode == 0, outcome(checked)
+    warnings = [line for line in checked.stdout.splitlines() if line.startswith("bot/moonhook.toml: warning: ")]
+    assert len(warnings) == 4, checked.stdout
+    for keys in (("server.max_connections_per_ip = 512", "server.max_connections = 512"),
+                 ("engine.default_volume = 2", "engine.max_order_volume = 1"),
+                 ("engine.max_spread_wait = 90", "engine.max_spread_pips"),
+                 ("engine.min_equity = 10000", "paper.balance = 10000")):
+        assert [w for w in warnings if all(k in w for k in keys)], (keys, checked.stdout)
+
+
+def test_check_says_nothing_of_settings_that_agree(user):
+    config, _ = init(user, "bot")
+    config.replace("max_connections_per_ip = 128", "max_connections_per_ip = 511")
+    config.replace("# max_order_volume = 1.0", "max_order_volume = 1.0")
+    config.replace("# default_volume = 0.01", "default_volume = 1")
+    config.replace("# max_spread_wait = 90", "max_spread_wait = 90")
+    config.replace('# max_spread_pips = { "*" = 3, XAUUSD = 40 }', "max_spread_pips = 3")
+    config.replace("# min_equity = 91000", "min_equity = 9000")
+    checked = user.moonhook("check", cwd="bot")
+    assert checked.returncode == 0 and "warning" not in checked.stdout, outcome(checked)
