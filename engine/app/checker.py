@@ -3,13 +3,16 @@
 It takes files and folders (each folder's scripts, as the engine picks them); with neither,
 the configured scripts folder. Each file is loaded in a throwaway engine (the paper broker, a
 temporary journal): compiled, its ``plugin`` table validated, its ``on_load`` run; then
-``on_alert`` is called once with a sample alert. Every finding names the file and, when there
-is one, the line.
+``on_alert`` is called once with a sample alert. Every finding names the file, as typed or
+relative to the current folder (two folders' ``demo.lua`` read apart), and, when there is one,
+the line; ``summary`` counts them by folder.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer
 from engine.core.script_files import scripts_in
 from engine.core.plugins import HOOKS, Finding, PluginError, bare_message
 from engine.core.strays import strays
+from engine.domain.words import counted
 
 SAMPLE_PRICES = {"EURUSD": 1.1, "GBPUSD": 1.27, "USDJPY": 150.0, "XAUUSD": 2000.0}
 
@@ -40,9 +44,9 @@ async def check_files(paths: list[Path], config: EngineConfig = EngineConfig(),
         if not path.is_dir():
             files.append(path)
         elif found := scripts_in(path):
-            files.extend(found)
+            files.extend(path / f.name for f in found)   # as the folder was typed
         else:
-            findings.append(Finding(str(path), None, "warning", "no scripts (*.lua) in this folder"))
+            findings.append(Finding(shown(path), None, "warning", "no scripts (*.lua) in this folder"))
     if not files:
         return findings
     with tempfile.TemporaryDirectory(prefix="moonhook-check-") as tmp:
@@ -76,19 +80,54 @@ def settings_findings(settings: Settings, settings_name: str = "moonhook.toml") 
             *(Finding(settings_name, None, "warning", said) for said in defeated(settings))]
 
 
+def shown(path: Path) -> str:
+    """``path`` as a finding names it: relative to the current folder when it is inside it (the
+    configured scripts folder is absolute), else as given."""
+    if path.is_absolute():
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def summary(findings: list[Finding]) -> list[str]:
+    """A line for each folder whose scripts were checked: how many, and their errors and warnings
+    (``checked scripts-next/: 2 scripts: 1 error, 1 warning``; ``...: ok`` with neither, so that
+    "error" is written only of one). Findings of other files (the settings, a path that is no
+    script) are in no folder's count."""
+    scripts: dict[str, set[str]] = {}
+    levels: Counter[tuple[str, str]] = Counter()
+    for f in findings:
+        if f.file.endswith(".lua"):
+            folder = os.path.dirname(f.file) or "."
+            scripts.setdefault(folder, set()).add(f.file)
+            levels[folder, f.level] += 1
+    return [f"checked {folder}/: {counted(len(names), 'script')}: "
+            + (", ".join(counted(n, level) for level in ("error", "warning") if (n := levels[folder, level])) or "ok")
+            for folder, names in scripts.items()]
+
+
 def _clashes(named: dict[tuple[Path, str], list[str]]) -> list[Finding]:
     """A plugin name two files of one folder give: each loads alone here, but ``moonhook run``
     serves the name from one file only (the one that served it last; if not known, from none).
     Two folders are two runs' (the live scripts and the shadow's, say): no clash between them."""
     return [Finding(file, None, "error", f"plugin {name!r} is also named by "
-                                         f"{', '.join(f for f in files if f != file)}: moonhook run serves it from one "
-                                         "file at most; give each its own plugin.name")
+                                         f"{', '.join(Path(f).name for f in files if f != file)}: moonhook run serves "
+                                         "it from one file at most; give each its own plugin.name")
             for (_, name), files in sorted(named.items()) if len(files) > 1 for file in files]
 
 
 async def _check_one(engine, path: Path, named: dict[tuple[Path, str], list[str]],
                      declared: dict[str, set[str]]) -> list[Finding]:
-    file = path.name
+    """The findings of the script at ``path``, each naming it as ``shown`` does."""
+    file = shown(path)
+    return [replace(f, file=file) if f.file == path.name else f
+            for f in await _try_one(engine, path, file, named, declared)]
+
+
+async def _try_one(engine, path: Path, file: str, named: dict[tuple[Path, str], list[str]],
+                   declared: dict[str, set[str]]) -> list[Finding]:
     if not path.is_file():
         return [Finding(file, None, "error", f"no such file or folder: {path}")]
     if path.suffix != ".lua":
@@ -113,7 +152,8 @@ async def _check_one(engine, path: Path, named: dict[tuple[Path, str], list[str]
             out.append(Finding(file, None, "warning", plugin.budget_note))
         if "on_alert" in plugin.hooks:
             out.append(await _dry_alert(engine, plugin))
-        out.append(Finding(file, None, "ok", f"plugin {plugin.name!r}: hooks {', '.join(sorted(plugin.hooks)) or 'none'}; "
+        out.append(Finding(file, None, "ok", f"plugin {plugin.name!r}: hooks "
+                                             f"{', '.join(sorted(plugin.hooks)) or 'none'}; "
                                              f"symbols {', '.join(sorted(plugin.meta.symbols or [])) or '*'}"))
     finally:
         await engine.unload(plugin.name)

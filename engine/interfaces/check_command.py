@@ -1,5 +1,6 @@
 """``moonhook check``: the scripts tried the way the engine loads them, and the settings looked
-at as ``moonhook run`` reads them; one finding a line (``engine.app.checker``).
+at as ``moonhook run`` reads them; one finding a line (``engine.app.checker``), each script
+named by its path, then a line for each folder checked.
 
 Exit status: 0 when nothing is an error (warnings included); 1 on any error."""
 
@@ -13,11 +14,13 @@ from engine.domain.config import Settings
 
 
 def main(a: argparse.Namespace, settings: Settings) -> int:
-    from engine.app.checker import check_files, settings_findings
+    from engine.app.checker import check_files, settings_findings, summary
 
     settings_file = str(a.config)
     findings = [*settings_findings(settings, settings_file),
                 *trio.run(check_files, a.files, settings.engine, settings_file)]
     for finding in findings:
         print(finding)
+    for line in summary(findings):
+        print(line)
     return 1 if any(f.level == "error" for f in findings) else 0

@@ -37,4 +37,27 @@ def test_check_says_nothing_of_settings_that_agree(user):
     config.replace('# max_spread_pips = { "*" = 3, XAUUSD = 40 }', "max_spread_pips = 3")
     config.replace("# min_equity = 91000", "min_equity = 9000")
     checked = user.moonhook("check", cwd="bot")
-    assert checked.returncode == 0 and "warning" not in checked.stdout, outcome(checked)
+    assert checked.returncode == 0 and ": warning: " not in checked.stdout, outcome(checked)
+
+
+def test_two_folders_checked_at_once_name_each_script_by_its_folder_with_a_summary_for_each(user):
+    """`moonhook check scripts ../other/scripts` printed "demo.lua: ok" four times, and the trader
+    could not tell which folder's demo.lua had failed: each line names the script's path as typed
+    (or relative to the current folder), and each folder gets its count."""
+    init(user, "bot")
+    init(user, "other")
+    broken = user.home / "other" / "scripts" / "demo.lua"
+    broken.write_text(broken.read_text() + "\nfunction on_alert(a)\n  return a.nothing.field\nend\n")
+    at = broken.read_text().splitlines().index("  return a.nothing.field") + 1
+    checked = user.moonhook("check", "scripts", "../other/scripts", cwd="bot")
+    assert checked.returncode == 1, outcome(checked)
+    lines = checked.stdout.splitlines()
+    assert [line.split(": ")[0] for line in lines[:-2]] == ["scripts/demo.lua"] * 2 + [
+        f"../other/scripts/demo.lua:{at}", "../other/scripts/demo.lua"], checked.stdout
+    assert "on_alert failed on a sample alert" in lines[2] and "field 'nothing'" in lines[2], checked.stdout
+    assert lines[-2:] == ["checked scripts/: 1 script: ok", "checked ../other/scripts/: 1 script: 1 error"], \
+        checked.stdout
+    alone = user.moonhook("check", cwd="bot")   # the configured folder, named from where the trader stands
+    assert alone.returncode == 0, outcome(alone)
+    assert alone.stdout.splitlines()[0].startswith("scripts/demo.lua: ok: "), alone.stdout
+    assert alone.stdout.splitlines()[-1] == "checked scripts/: 1 script: ok", alone.stdout

@@ -81,8 +81,10 @@ def test_check_without_files_tries_the_configured_scripts_folder_as_the_engine_p
 
     p = check_in("check")
     assert p.returncode == 1, p.stdout + p.stderr
-    assert [line.split(":")[0] for line in p.stdout.splitlines()] == ["crash.lua"] * 2 + ["demo.lua"] * 2
-    assert "crash.lua:2: error: on_alert failed" in p.stdout
+    said = [line.split(":")[0] for line in p.stdout.splitlines()]
+    assert said == ["scripts/crash.lua"] * 2 + ["scripts/demo.lua"] * 2 + ["checked scripts/"], p.stdout
+    assert "scripts/crash.lua:2: error: on_alert failed" in p.stdout
+    assert p.stdout.splitlines()[-1] == "checked scripts/: 2 scripts: 1 error", p.stdout
     (tmp_path / "bot" / "empty").mkdir()
     p = check_in("check", "empty", "scripts/demo.lua", "missing")
     assert p.returncode == 1, p.stdout + p.stderr
@@ -162,7 +164,7 @@ def test_check_of_the_live_and_the_shadow_folder_finds_no_clash_between_them(tmp
     p = subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "check", "scripts", "scripts-next"], cwd=bot,
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 1, p.stdout + p.stderr
-    assert "copy.lua: error: plugin 'demo' is also named by demo.lua: " in p.stdout, p.stdout
+    assert "scripts-next/copy.lua: error: plugin 'demo' is also named by demo.lua: " in p.stdout, p.stdout
 
 
 def test_check_of_the_live_and_the_shadow_folder_takes_a_param_either_version_declares(tmp_path):
