@@ -3,8 +3,9 @@ account, reported as text, JSON or an HTML page; ``--compare`` sets two folders 
 (docs/replay.md).
 
 Exit status: 0 done; 2 bad input (a file, a row with ``--strict``, a script that does not
-load, the config), each named with its place; 70 a script past its hard deadline
-(``sandbox.inline``)."""
+load, the config; nothing to replay, or a price file holding none of its symbol's alerts:
+``replay.coverage``), each named with its place, and no report written; 70 a script past its
+hard deadline (``sandbox.inline``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import trio
 
 from engine.app.replay import (ReplayInputError, between, bounds, build, compare, compare_html, compare_json,
                                compare_text, html, read_alerts, read_price_files, text, to_json)
+from engine.app.replay.coverage import no_bars, not_replayed, nothing_to_replay
 from engine.app.replay.problems import Problem
 from engine.app.replay.runner import Progress, ReplayError, replay
 from engine.app.settings import SettingsError, load_settings
@@ -45,18 +47,29 @@ def main(a: argparse.Namespace) -> int:
             paths.setdefault(symbol, []).append(path)
         for symbol, parts in paths.items():   # a history in parts: merged by time, overlaps reported
             read = read_price_files(parts, symbol, strict=a.strict, clock=a.prices_clock)
+            if (empty := no_bars(read, parts)) is not None:
+                raise ReplayInputError(empty)
             bars[symbol] = read.items
             problems += read.problems
     except (ReplayInputError, SettingsError, ValueError) as e:
         print(f"moonhook: {e}", file=sys.stderr)
+        return 2
+    if (empty := nothing_to_replay(alerts, items, a.start, a.end)) is not None:
+        print(f"moonhook: {empty}", file=sys.stderr)
         return 2
     folders = [a.scripts] + ([a.compare] if a.compare else [])
     quiet = a.json or not sys.stderr.isatty()
     # The scripts' lines and their failures are in the report, not the log, one per alert.
     logging.getLogger("moonhook").setLevel(logging.ERROR)
     try:
-        reports = [build(trio.run(_one, config, folder, items, bars, problems, None if quiet else _bar(folder, len(items)),
-                                  a.timer_every)) for folder in folders]
+        reports = []
+        for folder in folders:
+            outcome = trio.run(_one, config, folder, items, bars, problems, None if quiet else _bar(folder, len(items)),
+                               a.timer_every)
+            if (meaningless := not_replayed(outcome, alerts.source, bars, paths)) is not None:
+                print(f"moonhook: {meaningless}", file=sys.stderr)
+                return 2
+            reports.append(build(outcome))
     except ReplayError as e:
         print(f"moonhook: {e}", file=sys.stderr)
         return 2

@@ -356,21 +356,20 @@ class Book:
         self._prices.record(spec.name, bid, ask, when)
         return bid, ask, when
 
-    def check_inside(self, symbol: str, at: float) -> None:
+    def check_inside(self, symbol: str, at: float) -> bool | None:
         """Reports in ``outside`` a time outside ``symbol``'s bars (an alert's; an order's is
-        checked as it fills), once for one time and symbol."""
+        checked as it fills), once for one time and symbol. Whether ``at`` is inside them;
+        None when the symbol has no bars."""
         bars = self._bars.get(symbol)
-        if bars:
-            self._check_inside(symbol, bars, at)
+        return self._check_inside(symbol, bars, at) if bars else None
 
-    def _check_inside(self, symbol: str, bars: list[Bar], at: float) -> None:
-        if self.outside and (self.outside[-1].time, self.outside[-1].symbol) == (at, symbol):
-            return
+    def _check_inside(self, symbol: str, bars: list[Bar], at: float) -> bool:
         end = self._end(symbol, len(bars) - 1)
-        if at < bars[0].time:
-            self.outside.append(Outside(at, symbol, "before the first bar"))
-        elif (at >= end) if end != math.inf else (at > bars[-1].time):
-            self.outside.append(Outside(at, symbol, "after the last bar"))
+        before, after = at < bars[0].time, (at >= end) if end != math.inf else (at > bars[-1].time)
+        said = bool(self.outside) and (self.outside[-1].time, self.outside[-1].symbol) == (at, symbol)
+        if (before or after) and not said:
+            self.outside.append(Outside(at, symbol, "before the first bar" if before else "after the last bar"))
+        return not (before or after)
 
     # -- bars and money ----------------------------------------------------------------------------
 

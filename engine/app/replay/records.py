@@ -1,8 +1,10 @@
 """What replay's fill model (``fills.py``) keeps and reports: its open positions, the
-trades it closed, the equity curve, and the orders outside the price data."""
+trades it closed, the equity curve, the orders outside the price data, and how the bars
+cover each symbol's alerts."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -69,3 +71,18 @@ class Outside:
     time: float
     symbol: str
     what: str
+
+
+@dataclass
+class Covered:
+    """The alerts of one symbol given bars: how many were replayed, how many of them fell inside
+    its bars, and the times of the first and the last (to say so when none did)."""
+    alerts: int = 0
+    inside: int = 0
+    first: float = math.inf
+    last: float = -math.inf
+
+    def add(self, at: float, inside: bool) -> None:
+        self.alerts += 1
+        self.inside += inside
+        self.first, self.last = min(self.first, at), max(self.last, at)

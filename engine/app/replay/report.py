@@ -126,6 +126,8 @@ class Outcome:
     timer_every: float | None = None   # --timer-every: no timer ran more often than this
     unexecuted: list[Unexecuted] = field(default_factory=list)
     alert_names: dict[int, str] = field(default_factory=dict)   # a trade's alert_id -> that alert's file:line
+    replayed: int = 0   # of ``alerts``, those run: not a repeat, read as an alert
+    covered: dict[str, Covered] = field(default_factory=dict)   # by symbol given bars: its alerts inside them
 
 
 @dataclass(frozen=True)

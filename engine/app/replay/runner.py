@@ -33,6 +33,7 @@ from engine.app.replay.broker import BookBroker
 from engine.app.replay.fills import Book
 from engine.app.replay.prices import Bar
 from engine.app.replay.problems import Problem
+from engine.app.replay.records import Covered
 from engine.app.replay.report import Decision, Fault, Order, Outcome, Unexecuted
 from engine.core.script_files import digest, scripts_in
 from engine.core.loader import Loader
@@ -125,7 +126,7 @@ class _Replay:
             await self._until(end)   # timers go on while prices do: a stop trailed, an order expired
         self.book.finish()
         await self._events()
-        self.out.alerts = len(alerts)
+        self.out.alerts, self.out.replayed = len(alerts), self.serial
         self.out.trades = list(self.book.closed_trades)
         self.out.equity = [(p.time, p.balance) for p in self.book.equity]
         self.out.open = self.book.open_positions
@@ -191,8 +192,8 @@ class _Replay:
         self.serial += 1
         self.out.alert_names[self.serial] = recorded.where   # what its trades' alert_id name
         outside = len(self.book.outside)
-        if alert.symbol:
-            self.book.check_inside(alert.symbol, recorded.time)
+        if alert.symbol and (inside := self.book.check_inside(alert.symbol, recorded.time)) is not None:
+            self.out.covered.setdefault(alert.symbol, Covered()).add(recorded.time, inside)
         with self.broker.deciding():
             status, outcome = await self.trial.alert(self.serial, alert, recorded.time)
         if status in ("failed", "expired"):   # as the journal would keep it, with why

@@ -1,0 +1,70 @@
+"""Whether a replay had anything to go on, said plainly rather than as a report of zeros: an
+alerts source that leaves no alert to replay (no rows, every row a problem, none inside
+``--from``/``--to``, none read as an alert), and a price file without a bar, or whose bars hold
+none of its symbol's alerts (each would fill at its own price, its stops never simulated).
+``moonhook replay`` refuses both (exit 2, docs/replay.md); each message names the source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from engine.app.replay.alerts import RecordedAlert
+from engine.app.replay.prices import Bar
+from engine.app.replay.problems import Problem, Read
+from engine.app.replay.report import Outcome, when
+from engine.domain.words import counted
+
+QUOTED = 3   # problems a message quotes; the rest are most often like them
+
+
+def nothing_to_replay(read: Read[RecordedAlert], items: Sequence[RecordedAlert],
+                      start: str | None = None, end: str | None = None) -> str | None:
+    """Why ``items``, the alerts of ``read`` inside the window ``start``/``end`` (as typed),
+    leave nothing to replay; None when there is one."""
+    if items:
+        return None
+    window = " ".join(f"{flag} {value}" for flag, value in (("--from", start), ("--to", end)) if value is not None)
+    if read.items:
+        return (f"{read.source}: {counted(len(read.items), 'alert')} ({when(read.items[0].time)} to "
+                f"{when(read.items[-1].time)}), none within {window}: nothing to replay")
+    if read.problems:
+        return (f"{read.source}: {counted(len(read.problems), 'row')}, none read as an alert: nothing to replay "
+                f"({_quoted(read.problems)})")
+    if window:   # a journal reads the window only
+        return f"{read.source}: no alert within {window}: nothing to replay"
+    return f"{read.source}: no alert in it: nothing to replay"
+
+
+def no_bars(read: Read[Bar], files: Sequence[Path]) -> str | None:
+    """Why ``files``, one symbol's price files as ``read``, give no bar; None when they give one."""
+    if read.items:
+        return None
+    named = ", ".join(map(str, files))
+    if read.problems:
+        return f"{named}: {counted(len(read.problems), 'row')}, none read as a bar ({_quoted(read.problems)})"
+    return f"{named}: no bar in it (leave it out to replay without {read.symbol}'s prices)"
+
+
+def not_replayed(outcome: Outcome, source: str, bars: Mapping[str, Sequence[Bar]],
+                 files: Mapping[str, Sequence[Path]]) -> str | None:
+    """What made a replay of the alerts of ``source`` on ``bars`` (read from ``files``, by
+    symbol) meaningless: no alert of them run (each not read as an alert), or a symbol's bars
+    holding none of its alerts; None when it stands."""
+    if outcome.alerts and not outcome.replayed:
+        mine = [p for p in outcome.problems if p.where.startswith(f"{source}:")]
+        return (f"{source}: {counted(outcome.alerts, 'alert')} to replay, none read as an alert: nothing replayed "
+                f"({_quoted(mine)})")
+    for symbol, covered in outcome.covered.items():
+        if covered.alerts and not covered.inside:
+            span = bars[symbol]
+            return (f"{', '.join(map(str, files[symbol]))}: its bars ({when(span[0].time)} to {when(span[-1].time)}) "
+                    f"hold no {symbol} alert replayed ({counted(covered.alerts, 'alert')}, {when(covered.first)} to "
+                    f"{when(covered.last)}): each would fill at its own price, its stops never simulated; give the "
+                    "bars of the alerts' span (or leave the file out)")
+    return None
+
+
+def _quoted(problems: Sequence[Problem]) -> str:
+    shown = "; ".join(map(str, problems[:QUOTED]))
+    return shown + (f"; and {len(problems) - QUOTED:,} more" if len(problems) > QUOTED else "")
