@@ -3,9 +3,9 @@ account, reported as text, JSON or an HTML page; ``--compare`` sets two folders 
 (docs/replay.md).
 
 Exit status: 0 done; 2 bad input (a file, a row with ``--strict``, a script that does not
-load, the config; nothing to replay, or a price file holding none of its symbol's alerts:
-``replay.coverage``), each named with its place, and no report written; 70 a script past its
-hard deadline (``sandbox.inline``)."""
+load, the config), each named with its place, and no report written; 65 the report written but
+standing on nothing (no alert to replay, a price file with no bar for any alert:
+``replay.coverage``), said on stderr; 70 a script past its hard deadline (``sandbox.inline``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import trio
 
 from engine.app.replay import (ReplayInputError, between, bounds, build, compare, compare_html, compare_json,
                                compare_text, html, read_alerts, read_price_files, text, to_json)
-from engine.app.replay.coverage import no_bars, not_replayed, nothing_to_replay
+from engine.app.replay.coverage import NOTHING_REPLAYED, no_bars, not_replayed, nothing_to_replay
 from engine.app.replay.problems import Problem
 from engine.app.replay.runner import Progress, ReplayError, replay
 from engine.app.settings import SettingsError, load_settings
@@ -39,6 +39,7 @@ def main(a: argparse.Namespace) -> int:
         alerts = read_alerts(a.alerts, strict=a.strict, window=window)   # a journal reads only the window
         items = between(alerts.items, a.start, a.end)
         problems = list(alerts.problems)
+        notes = [note for note in [nothing_to_replay(alerts, items, a.start, a.end)] if note is not None]
         bars: dict[str, Any] = {}
         symbols, known = SymbolMap(config.symbol_map), symbol_table(config.paper.symbols, where="paper.symbols")
         paths: dict[str, list[Path]] = {}
@@ -48,14 +49,11 @@ def main(a: argparse.Namespace) -> int:
         for symbol, parts in paths.items():   # a history in parts: merged by time, overlaps reported
             read = read_price_files(parts, symbol, strict=a.strict, clock=a.prices_clock)
             if (empty := no_bars(read, parts)) is not None:
-                raise ReplayInputError(empty)
+                notes.append(empty)
             bars[symbol] = read.items
             problems += read.problems
     except (ReplayInputError, SettingsError, ValueError) as e:
         print(f"moonhook: {e}", file=sys.stderr)
-        return 2
-    if (empty := nothing_to_replay(alerts, items, a.start, a.end)) is not None:
-        print(f"moonhook: {empty}", file=sys.stderr)
         return 2
     folders = [a.scripts] + ([a.compare] if a.compare else [])
     quiet = a.json or not sys.stderr.isatty()
@@ -66,9 +64,8 @@ def main(a: argparse.Namespace) -> int:
         for folder in folders:
             outcome = trio.run(_one, config, folder, items, bars, problems, None if quiet else _bar(folder, len(items)),
                                a.timer_every)
-            if (meaningless := not_replayed(outcome, alerts.source, bars, paths)) is not None:
-                print(f"moonhook: {meaningless}", file=sys.stderr)
-                return 2
+            if not notes and (meaningless := not_replayed(outcome, alerts.source, bars, paths)) is not None:
+                notes.append(meaningless)
             reports.append(build(outcome))
     except ReplayError as e:
         print(f"moonhook: {e}", file=sys.stderr)
@@ -85,7 +82,9 @@ def main(a: argparse.Namespace) -> int:
     if a.report:
         a.report.write_text(page(subject), encoding="utf-8")
     sys.stdout.write(out if out.endswith("\n") else out + "\n")
-    return 0
+    for note in notes:   # after the report, so that a reader of the terminal sees it last
+        print(f"moonhook: {note}", file=sys.stderr)
+    return NOTHING_REPLAYED if notes else 0
 
 
 async def _one(config: EngineConfig, folder: Path, items: list, bars: dict, problems: list[Problem],

@@ -2,7 +2,8 @@
 alerts source that leaves no alert to replay (no rows, every row a problem, none inside
 ``--from``/``--to``, none read as an alert), and a price file without a bar, or whose bars hold
 none of its symbol's alerts (each would fill at its own price, its stops never simulated).
-``moonhook replay`` refuses both (exit 2, docs/replay.md); each message names the source."""
+``moonhook replay`` writes its report and says so, exit NOTHING_REPLAYED (docs/replay.md); each
+message names the source."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from engine.app.replay.report import Outcome, when
 from engine.domain.words import counted
 
 QUOTED = 3   # problems a message quotes; the rest are most often like them
+NOTHING_REPLAYED = 65   # sysexits' EX_DATAERR: the input was read, and holds nothing to replay on
 
 
 def nothing_to_replay(read: Read[RecordedAlert], items: Sequence[RecordedAlert],
