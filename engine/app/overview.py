@@ -105,9 +105,10 @@ def refusal(chat: dict[str, Any]) -> str:
 
 # /health's fields as the dashboard's Health panel names them (the JSON and the status line keep the keys).
 HEALTH_LABELS = {"status": "Status", "journal": "Journal", "uptime_s": "Running for", "plugins": "Plugins",
-                 "load_errors": "Scripts that do not load", "broker": "Broker", "broker_connected": "Broker connected",
-                 "broker_state": "Broker state", "broker_warnings": "Broker warnings", "paused": "Paused",
-                 "last_stop_out": "Last stop-out"}
+                 "load_errors": "Scripts that do not load", "shadow_load_errors": "Shadow scripts that do not load",
+                 "broker": "Broker", "broker_connected": "Broker connected", "broker_state": "Broker state",
+                 "broker_warnings": "Broker warnings", "paused": "Paused", "last_stop_out": "Last stop-out",
+                 "telegram_refused": "Telegram refused for good"}
 
 
 def said(key: str, value: Any) -> str:

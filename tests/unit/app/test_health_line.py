@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from engine.app.overview import health_line, words
+from engine.app.operations import Operations
+from engine.app.overview import HEALTH_LABELS, health_line, words
+from support.engine_support import running
 
 
 def test_a_stop_out_and_the_brokers_warnings_are_said_in_words():
@@ -46,3 +48,26 @@ def test_the_dashboard_s_panels_say_the_same_values_under_labels_in_words():
                               ["Trading day", "UTC"]]
     assert words({**view, "account": {"error": "unavailable (BrokerError)"}})["account"] == [
         ["Account", "unavailable (BrokerError)"]]
+
+
+def test_every_field_of_health_has_a_label_in_words_on_the_dashboard():
+    # shadow_load_errors and telegram_refused came with two other changes than the Health panel's
+    # labels: the panel named them from their JSON keys ("Shadow load errors", "Telegram refused").
+    health = {"load_errors": {}, "shadow_load_errors": {"next.lua": "next.lua:2: syntax error"},
+              "telegram_refused": [{"bot": "5150", "chat": "4343", "messages": 3, "at": 1796524292.0,
+                                    "error": "sendMessage: Bad Request: chat not found"}]}
+    said = words({"health": health, "broker": {}, "account": {}, "today": {}, "limits": {}})["health"]
+    assert said == [["Scripts that do not load", "none"], ["Shadow scripts that do not load", "next.lua"],
+                    ["Telegram refused for good", "3 messages for chat 4343 for good (sendMessage: Bad Request: "
+                                                  "chat not found)"]]
+
+
+async def test_each_field_the_engine_s_health_has_is_labelled_for_the_dashboard(tmp_path):
+    # A field added to /health without a label showed its JSON key, capitalised, in the Health panel.
+    async def alarm(text: str) -> None:
+        pass
+
+    async with running(tmp_path) as engine:
+        ops = Operations(engine)
+        ops.deliver(lambda: None, alarm, lambda: [])   # as the Telegram hub wires it: telegram_refused in health
+        assert sorted(set(ops.health()) - set(HEALTH_LABELS)) == []
