@@ -215,10 +215,10 @@ class Operations:
         row["shadow"] = await _shadow.record(self.engine.shadow, alert_id)
         return row
 
-    async def shadow(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    async def shadow(self, limit: int = 50, before: int | None = None) -> dict[str, Any]:
         """Shadow mode: its folder, plugins, counts and ``limit`` alerts whose decision differs
-        from the live one, after the ``offset`` newest (engine/app/shadow.py; docs/shadow.md)."""
-        return await _shadow.view(self.engine.shadow, limit, offset)
+        from the live one, below the alert ``before`` if given (engine/app/shadow.py; docs/shadow.md)."""
+        return await _shadow.view(self.engine.shadow, limit, before)
 
     async def orders(self, limit: int) -> dict[str, Any]:
         """The pending orders at the broker, and the last ``limit`` orders sent."""

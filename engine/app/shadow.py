@@ -15,14 +15,14 @@ if TYPE_CHECKING:  # the CLI's status line reads this module without loading the
     from engine.core.shadow import Shadow
 
 
-async def view(shadow: Shadow | None, limit: int, offset: int = 0) -> dict[str, Any]:
+async def view(shadow: Shadow | None, limit: int, before: int | None = None) -> dict[str, Any]:
     """{scripts, missing, plugins, account, alerts, differ, latest_differing, behind, held,
     differences}: the folder (None when shadow mode is off, and the rest empty), whether it is
     gone, its plugins (name, file, state, loaded, version, calls, errors, error), its paper
     account (``_account``), the alerts it ran and how many differ, how many live alerts it has
     still to look at, how many journaled while paused it holds for a resume, and ``limit``
-    alerts that differ (id, time, symbol, differences), newest first, after the ``offset``
-    newest (a later page of them)."""
+    alerts that differ (id, time, symbol, differences), newest first, of an id below ``before``
+    when given (a later page of them)."""
     if shadow is None:
         return {"scripts": None, "missing": False, "plugins": [], "account": None, "alerts": 0, "differ": 0,
                 "latest_differing": None, "behind": 0, "held": 0, "differences": []}
@@ -31,7 +31,7 @@ async def view(shadow: Shadow | None, limit: int, offset: int = 0) -> dict[str, 
     behind = shadow.behind
 
     def stored() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        return shadow.records.counts(), shadow.records.differing(limit, offset)
+        return shadow.records.counts(), shadow.records.differing(limit, before)
     counts, differing = await trio.to_thread.run_sync(stored)
     return {"scripts": str(shadow.folder), "missing": shadow.missing, "plugins": plugins, "account": account,
             **counts, "behind": behind, "differences": differing}

@@ -1,6 +1,7 @@
 """The shadow's list of differing alerts as a trader reads it with `moonhook run` and real HTTP:
 an alert only the shadow trades, one only live trades, one both trade at different volumes,
-each said in its line, and the list read a page at a time (``offset``) when it is long."""
+each said in its line, and the list read a page at a time (``before``: the alerts below the last
+shown) when it is long."""
 
 from __future__ import annotations
 
@@ -38,9 +39,19 @@ def test_the_differing_alerts_say_who_traded_what_and_are_read_a_page_at_a_time(
     assert shadow["differ"] == len(differing) == 9
     assert [(d["id"], d["differences"]) for d in shadow["differences"]] == [(i, EXPECTED[v]) for i, v in differing]
 
-    pages = [run.get(f"/api/shadow?limit=4&offset={k}")["differences"] for k in (0, 4, 8, 12)]
+    pages, before = [], ""
+    for _ in range(4):   # each page the differing alerts below the last one shown (``before``)
+        pages.append(run.get(f"/api/shadow?limit=4{before}")["differences"])
+        before = f"&before={pages[-1][-1]['id']}" if pages[-1] else before
     assert [[d["id"] for d in page] for page in pages] == [[i for i, _ in differing[k:k + 4]] for k in (0, 4, 8, 12)]
     assert pages[-1] == []
-    refused = run.client.get("/api/shadow?offset=-1")
-    assert refused.status_code == 400 and "offset" in refused.json()["error"]
+    # Read by offset, a page moved by one when an alert differed between two reads: the shadow runs on
+    # while the trader pages, and Older showed again the last row of the page before.
+    first = run.get("/api/shadow?limit=4")["differences"]
+    late = run.webhook(ALERT.format(0.3, "late"))["id"]
+    until(lambda: run.get("/api/shadow?limit=1"), lambda v: v["latest_differing"] == late, "the late alert's run")
+    second = run.get(f"/api/shadow?limit=4&before={first[-1]['id']}")["differences"]
+    assert [d["id"] for d in second] == [i for i, _ in differing[4:8]]
+    refused = run.client.get("/api/shadow?before=0")
+    assert refused.status_code == 400 and "before" in refused.json()["error"]
     assert run.interrupt() == 0

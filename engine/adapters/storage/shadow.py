@@ -139,10 +139,12 @@ class ShadowRecords:
                 "FROM shadow_alerts").fetchone()
         return {"alerts": alerts, "differ": differ, "latest_differing": latest, "held": len(self._held)}
 
-    def differing(self, limit: int, offset: int = 0) -> list[dict[str, Any]]:
-        """``limit`` alerts that differ, newest first, after the ``offset`` newest (a later
-        page): id, time, symbol, differences."""
+    def differing(self, limit: int, before: int | None = None) -> list[dict[str, Any]]:
+        """``limit`` alerts that differ, newest first, of an id below ``before`` when given (a later
+        page, which an alert differing meanwhile does not move): id, time, symbol, differences."""
+        below = "" if before is None else " AND alert_id < ?"
         with self._d.lock:
-            rows = self._d.db.execute("SELECT alert_id, time, symbol, differences FROM shadow_alerts WHERE differs = 1 "
-                                      "ORDER BY alert_id DESC LIMIT ? OFFSET ?", [limit, offset]).fetchall()
+            rows = self._d.db.execute("SELECT alert_id, time, symbol, differences FROM shadow_alerts WHERE differs = 1"
+                                      f"{below} ORDER BY alert_id DESC LIMIT ?",
+                                      [limit] if before is None else [before, limit]).fetchall()
         return [{"id": r[0], "time": r[1], "symbol": r[2], "differences": json.loads(r[3])} for r in rows]

@@ -64,7 +64,7 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.get("/shadow")
     async def shadow():
-        return await ops.shadow(params.limit(), params.offset())
+        return await ops.shadow(params.limit(), params.before())
 
     @bp.get("/orders")
     async def orders():

@@ -53,7 +53,8 @@ def offset() -> int:
 
 
 def before() -> int | None:
-    """The alert id a later page of alerts starts below (the last one shown); None when absent."""
+    """The alert id a later page of alerts (``/api/alerts``, ``/api/shadow``'s differing ones) starts
+    below: the last one shown, so that alerts come meanwhile do not move the page; None when absent."""
     return _number("before", int, lambda v: v >= 1, "an alert id (an integer from 1)")
 
 

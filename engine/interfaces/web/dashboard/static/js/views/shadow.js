@@ -1,6 +1,7 @@
 // Shadow mode's differing alerts (GET /api/shadow, docs/shadow.md), on the Alerts page: newest
-// first, a page at a time (offset), each with the lines that say how the shadow's scripts decided
-// otherwise; a row opens the alert's detail. Nothing shows without shadow mode.
+// first, a page at a time (before: the ids below the last shown, as the alerts above page, so that an
+// alert differing meanwhile moves no page), each with the lines that say how the shadow's scripts
+// decided otherwise; a row opens the alert's detail. Nothing shows without shadow mode.
 
 import {h, clear, panel, failure, table, time} from "../dom.js";
 import {get} from "../api.js";
@@ -11,14 +12,16 @@ const PAGE = 20;
  * ``open(id)`` opens an alert's detail. */
 export function shadowPanel(open) {
   const holder = h("div", {id: "shadow-panel"});
-  let offset = 0;
+  let offset = 0;     // how many newer differing alerts the page passes over: its rows' place in the count
+  let before = null;  // the id the page starts below (null: the newest)
+  const back = [];    // the pages passed to get here, to go Newer: [before, offset]
   let latest = 0;   // the newest read: an older one's answer, come later, is dropped
 
   const load = async () => {
     const mine = ++latest;
     let answer;
     try {
-      answer = await get(`/api/shadow?limit=${PAGE}&offset=${offset}`);
+      answer = await get(`/api/shadow?limit=${PAGE}` + (before === null ? "" : `&before=${before}`));
     } catch (err) {
       if (mine === latest) clear(holder, panel("Shadow: where the next version differs", failure(err)));
       return;
@@ -28,7 +31,12 @@ export function shadowPanel(open) {
     if (!answer.scripts) return clear(holder);
     const rows = answer.differences ?? [];
     const total = Number(answer.differ ?? 0);
-    const turn = (by) => () => { offset = Math.max(0, offset + by); load(); };
+    const older = () => {
+      back.push([before, offset]);
+      [before, offset] = [rows[rows.length - 1].id, offset + rows.length];
+      load();
+    };
+    const newer = () => { [before, offset] = back.pop() ?? [null, 0]; load(); };
     clear(holder, panel("Shadow: where the next version differs",
       h("p", {id: "shadow-range", class: "muted",
         text: rows.length ? `${offset + 1}–${offset + rows.length} of ${total} differing alerts ` +
@@ -40,11 +48,11 @@ export function shadowPanel(open) {
       ], rows, (d) => ({class: "clickable", dataset: {id: d.id}, tabindex: 0,
                        on: {click: () => open(d.id), keydown: (e) => e.key === "Enter" && open(d.id)}}))) : null,
       h("p", {},
-        h("button", {type: "button", id: "shadow-newer", text: "Newer", disabled: offset === 0,
-                     on: {click: turn(-PAGE)}}),
+        h("button", {type: "button", id: "shadow-newer", text: "Newer", disabled: before === null,
+                     on: {click: newer}}),
         " ",
-        h("button", {type: "button", id: "shadow-older", text: "Older", disabled: offset + rows.length >= total,
-                     on: {click: turn(PAGE)}}),
+        h("button", {type: "button", id: "shadow-older", text: "Older",
+                     disabled: rows.length < PAGE || offset + rows.length >= total, on: {click: older}}),
         " ",
         h("button", {type: "button", id: "shadow-refresh", text: "Refresh", on: {click: load}}))));
   };
