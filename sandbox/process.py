@@ -65,6 +65,10 @@ class WorkerProcess:
                 pass_fds=[theirs.fileno(), progress_fd],
                 stdin=subprocess.DEVNULL,
                 env=env,
+                # Out of the engine's process group: a terminal's Ctrl-C, signalling the group,
+                # would kill a worker still starting, before it ignores SIGINT (a traceback, and
+                # WorkerGone in the engine). The worker ends when the engine closes its socket.
+                process_group=0,
             )
             progress = mmap.mmap(progress_fd, PROGRESS.size)
         finally:

@@ -1,0 +1,42 @@
+"""A Ctrl-C while ``moonhook run`` starts its sandbox workers: installed as ``sitecustomize.py``
+on the PYTHONPATH of a ``moonhook run`` (``install``), it runs in each process started with that
+path (the workers get the engine's PYTHONPATH, not its other variables). In a sandbox worker,
+before the worker's own code runs, it notes the worker's pid (one a line, in ``workers`` beside
+it) and, in the first worker only, sends SIGINT to the engine's process group, as a terminal
+does at a Ctrl-C: the moment a worker is still starting, every time. Test-only: nothing of it is
+in the product.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+_WORKERS = Path(__file__).with_name("workers")
+
+
+def install(site: Path) -> None:
+    """This module copied to ``site`` as its ``sitecustomize.py`` (``site`` on the PYTHONPATH)."""
+    site.mkdir(parents=True, exist_ok=True)
+    shutil.copy(__file__, site / "sitecustomize.py")
+
+
+def workers(site: Path) -> list[int]:
+    """The pids of the workers started so far with ``site`` installed."""
+    path = site / "workers"
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+if __name__ == "sitecustomize" and "sandbox.worker" in getattr(sys, "orig_argv", ()):
+    fd = os.open(_WORKERS, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.write(fd, f"{os.getpid()}\n".encode())  # O_APPEND: one write each, whole
+    os.close(fd)
+    try:
+        os.close(os.open(_WORKERS.with_name("pressed"), os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        pass  # Ctrl-C was pressed once, by the first worker
+    else:
+        os.killpg(os.getpgid(os.getppid()), signal.SIGINT)
