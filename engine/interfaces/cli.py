@@ -88,9 +88,10 @@ async def _run(settings: Settings, path: Path) -> int:
 
                 app = create_app(ops, settings.server, hub.routes() if hub else ())
                 async with trio.open_nursery() as server:
-                    port = await server.start(partial(serve, app, settings.server, shutdown=shutdown))
-                    server.start_soon(end_streams)
-                    _banner(ops, settings, port, path)
+                    if not shutdown.is_set():  # a Ctrl-C as it started: it stops, never said to listen
+                        port = await server.start(partial(serve, app, settings.server, shutdown=shutdown))
+                        server.start_soon(end_streams)
+                        _banner(ops, settings, port, path)
                 log.info("stopping: finishing the alerts in flight (at most %.0f s)", STOP_TIMEOUT)
             watcher.cancel_scope.cancel()
     log.info("stopped")

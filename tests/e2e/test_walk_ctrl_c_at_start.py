@@ -32,6 +32,7 @@ def test_ctrl_c_as_the_first_sandbox_worker_starts_stops_cleanly_and_the_next_st
     assert "Traceback" not in log, log
     assert code == 0, log  # as a Ctrl-C of a started engine (test_walk_events.py)
     assert "SIGINT: no longer accepting alerts" in log
+    assert "listening on" not in log  # it never said to send it alerts
     assert log.rstrip().endswith("stopped"), log
     workers = ctrl_c_at_start.workers(site)
     assert workers
