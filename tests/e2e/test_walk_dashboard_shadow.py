@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 
 from support.browser import browser  # noqa: F401 (a fixture)
 from support.browser import cells, click, console_errors, log_in, wait
-from support.e2e_support import init, until
+from support.e2e_support import init, shadow_user, until
 
 LIVE = 'function on_alert(a) if a.volume == 0.3 then return false, "live says no" end end\n'
 NEXT = ('function on_alert(a)\n  if a.volume == 0.4 then return false, "next says no" end\n'
@@ -21,13 +21,7 @@ def rows(driver) -> list[list[str]]:
 
 
 def test_the_alerts_page_lists_the_shadows_differing_alerts_a_page_at_a_time(user, browser):
-    config, _ = init(user, "bot")
-    bot = user.home / "bot"
-    (bot / "scripts" / "demo.lua").unlink()
-    (bot / "scripts" / "gate.lua").write_text(LIVE, encoding="utf-8")
-    (bot / "scripts-next").mkdir()
-    (bot / "scripts-next" / "gate.lua").write_text(NEXT, encoding="utf-8")
-    config.append('[shadow]\nscripts = "scripts-next"\n')
+    config = shadow_user(user, LIVE, NEXT)
     run = user.start("run", config=config, cwd="bot")
     volumes = [0.3, 0.4, 0.5] * 9
     ids = [run.webhook(f"buy EURUSD volume={v} price=1.0850 sl=1.0800 id=d{n}")["id"] for n, v in enumerate(volumes)]

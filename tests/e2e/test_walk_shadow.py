@@ -6,7 +6,7 @@ the shadow's records still there after Ctrl-C and a second `moonhook run`."""
 
 from __future__ import annotations
 
-from support.e2e_support import init, outcome, until
+from support.e2e_support import shadow_user, outcome, until
 
 LIVE = 'function on_alert(a) if not a.sl then return false, "no stop" end end\n'
 NEXT = "function on_alert(a) return nil end\n"
@@ -24,13 +24,8 @@ def shadow_of(run, alert_id: int) -> dict:
 
 
 def test_shadow_scripts_decide_beside_the_live_ones_and_only_the_live_orders_trade(user):
-    config, _ = init(user, "bot")
+    config = shadow_user(user, LIVE, NEXT)
     bot = user.home / "bot"
-    (bot / "scripts" / "demo.lua").unlink()
-    (bot / "scripts" / "gate.lua").write_text(LIVE, encoding="utf-8")
-    (bot / "scripts-next").mkdir()
-    (bot / "scripts-next" / "gate.lua").write_text(NEXT, encoding="utf-8")
-    config.append('[shadow]\nscripts = "scripts-next"\n')
     run = user.start("run", "--config", "bot/moonhook.toml", config=config)
 
     rejected, passed = (run.webhook(body)["id"] for body in (NO_STOP, WITH_STOP))

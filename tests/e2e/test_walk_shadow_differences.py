@@ -5,7 +5,7 @@ shown) when it is long."""
 
 from __future__ import annotations
 
-from support.e2e_support import init, until
+from support.e2e_support import shadow_user, until
 
 # Live refuses 0.3; the shadow refuses 0.4 and trades 0.5 as 0.6; both trade 0.1 alike.
 LIVE = 'function on_alert(a) if a.volume == 0.3 then return false, "live says no" end end\n'
@@ -22,13 +22,7 @@ EXPECTED = {
 
 
 def test_the_differing_alerts_say_who_traded_what_and_are_read_a_page_at_a_time(user):
-    config, _ = init(user, "bot")
-    bot = user.home / "bot"
-    (bot / "scripts" / "demo.lua").unlink()
-    (bot / "scripts" / "gate.lua").write_text(LIVE, encoding="utf-8")
-    (bot / "scripts-next").mkdir()
-    (bot / "scripts-next" / "gate.lua").write_text(NEXT, encoding="utf-8")
-    config.append('[shadow]\nscripts = "scripts-next"\n')
+    config = shadow_user(user, LIVE, NEXT)
     run = user.start("run", "--config", "bot/moonhook.toml", config=config)
 
     volumes = [0.3, 0.1, 0.4, 0.5] * 3

@@ -4,7 +4,7 @@ reaches no one, and its orders only its own paper account (docs/shadow.md, Guara
 
 from __future__ import annotations
 
-from support.e2e_support import init, until
+from support.e2e_support import shadow_user, until
 
 LIVE = '''function on_alert(a)
   local n = (store.get("n") or 0) + 1
@@ -24,13 +24,7 @@ end
 
 
 def test_a_shadow_script_of_the_same_name_keeps_its_own_store_trend_lines_and_account(user):
-    config, _ = init(user, "bot")
-    bot = user.home / "bot"
-    (bot / "scripts" / "demo.lua").unlink()
-    (bot / "scripts" / "gate.lua").write_text(LIVE, encoding="utf-8")
-    (bot / "scripts-next").mkdir()
-    (bot / "scripts-next" / "gate.lua").write_text(NEXT, encoding="utf-8")
-    config.append('[shadow]\nscripts = "scripts-next"\n')
+    config = shadow_user(user, LIVE, NEXT)
     run = user.start("run", "--config", "bot/moonhook.toml", config=config)
 
     ids = []

@@ -4,7 +4,7 @@ orders, money), its per-alert records and its differences count are as before, s
 
 from __future__ import annotations
 
-from support.e2e_support import init, until
+from support.e2e_support import shadow_user, until
 
 LIVE = 'function on_alert(a) return false, "live waits" end\n'
 NEXT = '''function on_alert(a)
@@ -17,13 +17,7 @@ ALERT = "buy EURUSD volume=0.1 price=1.0850 sl=1.0800 id=restart-{}"
 
 
 def test_the_shadows_account_records_and_differences_are_kept_across_a_restart(user):
-    config, _ = init(user, "bot")
-    bot = user.home / "bot"
-    (bot / "scripts" / "demo.lua").unlink()
-    (bot / "scripts" / "gate.lua").write_text(LIVE, encoding="utf-8")
-    (bot / "scripts-next").mkdir()
-    (bot / "scripts-next" / "gate.lua").write_text(NEXT, encoding="utf-8")
-    config.append('[shadow]\nscripts = "scripts-next"\n')
+    config = shadow_user(user, LIVE, NEXT)
     run = user.start("run", "--config", "bot/moonhook.toml", config=config)
     ids = [run.webhook(ALERT.format(n))["id"] for n in range(2)]
     before = until(lambda: run.get("/api/shadow"), lambda v: v["alerts"] == 2, "the shadow's runs")

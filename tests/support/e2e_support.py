@@ -203,6 +203,19 @@ def init(user: User, folder: str) -> tuple[Config, str]:
     return config, done.stdout
 
 
+def shadow_user(user: User, live: str, shadow: str) -> Config:
+    """``moonhook init bot``, its demo script replaced by ``live`` as gate.lua, ``shadow`` as
+    scripts-next/gate.lua, and ``[shadow] scripts = "scripts-next"`` in its moonhook.toml."""
+    config, _ = init(user, "bot")
+    bot = user.home / "bot"
+    (bot / "scripts" / "demo.lua").unlink()
+    (bot / "scripts" / "gate.lua").write_text(live, encoding="utf-8")
+    (bot / "scripts-next").mkdir()
+    (bot / "scripts-next" / "gate.lua").write_text(shadow, encoding="utf-8")
+    config.append('[shadow]\nscripts = "scripts-next"\n')
+    return config
+
+
 def mt5_user(user: User, terminal_file: Path, folder: str = "bot") -> Config:
     """``moonhook init FOLDER``, then the two edits docs/metatrader5.md asks for, the stand-in
     terminal (support/mt5_standin.py) installed where the MetaTrader5 module would be."""
