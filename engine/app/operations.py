@@ -17,13 +17,12 @@ import trio
 from engine.adapters.storage import Database, Recorded
 from engine.adapters.storage.activity import OrderActivity
 from engine.adapters.storage.deliveries import Deliveries
-from engine.app import admin_orders as _admin, overview as _overview, scripts as _scripts
+from engine.app import admin_orders as _admin, alert_detail as _detail, editor as _editor, health as _health
+from engine.app import overview as _overview, scripts as _scripts
 from engine.app.alert_check import check_alert
 from engine.app import shadow as _shadow
 from engine.app.trade_reads import TradeReads
-from engine.app.draft_replay import ReplayBusy, replay_draft
 from engine.core import Engine, HeldChanged  # HeldChanged: the facade's error, for its views
-from engine.core.loader import NameTaken
 from engine.core.metrics import PLUGIN_STATES
 from engine.domain.alerts import Alert, parse_value
 from engine.domain.id_ranges import ranges
@@ -31,7 +30,6 @@ from engine.domain.orders import OrderResult, ours as _ours
 from engine.domain.times import day_start
 
 log = logging.getLogger("moonhook.operations")
-
 
 
 class Operations:
@@ -75,27 +73,8 @@ class Operations:
 
     def health(self) -> dict[str, Any]:
         """"ok" or "degraded" (a file that does not load, paused, the broker disconnected, the
-        journal unable to write), with what makes it so."""
-        engine = self.engine
-        plugins = list(engine.plugins)
-        journal = engine.writer.trouble
-        errors = engine.lifecycle.errors
-        degraded = bool(errors) or engine.paused or not engine.broker.connected or journal is not None
-        return {
-            "status": "degraded" if degraded else "ok",
-            "journal": "ok" if journal is None else f"cannot write: {journal}",
-            "uptime_s": round(max(0.0, engine.clock() - engine.started), 3),
-            "plugins": {"loaded": len(plugins), "enabled": sum(1 for p in plugins if p.enabled)},
-            "load_errors": self.load_errors(),  # the object /api/plugins answers: file -> why
-            "shadow_load_errors": _shadow.load_errors(engine.shadow),  # the shadow's, never degrading
-            "broker": engine.config.broker,
-            "broker_connected": engine.broker.connected,
-            "broker_state": engine.broker.state,
-            "broker_warnings": list(engine.broker.warnings),
-            "paused": engine.paused,
-            "last_stop_out": engine.stop_outs.last,   # kept across restarts (engine/core/stopouts.py)
-            **({"telegram_refused": engine.notifier.refused()} if engine.notifier.refused is not None else {}),
-        }
+        journal unable to write), with what makes it so (engine/app/health.py)."""
+        return _health.view(self.engine)
 
     async def status(self) -> dict[str, Any]:
         """``health`` with the account, the open positions and the alerts in progress; what
@@ -204,14 +183,7 @@ class Operations:
         row = await trio.to_thread.run_sync(read)
         if row is None:
             return None
-        outcome = row.get("outcome") or {}
-        row["decisions"] = outcome.get("plugins") or []
-        finished = row["updated_at"] if row["status"] != "received" else None
-        row["timings"] = {"received_at": row["received_at"], "finished_at": finished,
-                          "to_broker_ms": outcome.get("latency_ms"),
-                          "total_ms": round((finished - row["received_at"]) * 1000, 3) if finished else None,
-                          "orders": [{"client_id": o["client_id"], "to_broker_ms": o["latency_ms"],
-                                      "answered_at": o["done_at"]} for o in row["orders"]]}
+        _detail.completed(row)
         row["shadow"] = await _shadow.record(self.engine.shadow, alert_id)
         return row
 
@@ -314,45 +286,14 @@ class Operations:
         (what serves goes on serving). Only over the version ``based_on`` when given, only as a
         file that does not exist yet when ``new``. Raises EditingOff unless ``allowed``,
         ScriptChanged, NameClash (nothing written), ScriptNameError, OSError."""
-        if not allowed:
-            raise _scripts.EditingOff("editing scripts from the dashboard is off (server.dashboard_edit)")
-        lifecycle = self.engine.lifecycle
-        folder = lifecycle.config.scripts
-        path = _scripts.script_path(folder, name)
-
-        async def write() -> None:
-            await trio.to_thread.run_sync(_scripts.write_atomically, folder, name, text)
-
-        async with self._saving:   # two saves never both pass the same version's check
-            _scripts.unchanged(folder, name, based_on, new)
-            # Tried in the lifecycle's turn, as a save seen by the watcher is, before it is
-            # written (a plugin name another file serves is refused, nothing written); shielded
-            # so that a client going away does not cut a load in half. Bounded by the loads' own
-            # budgets (compiling and on_load, for this one and any ahead of it).
-            with trio.CancelScope(shield=True):
-                try:
-                    await lifecycle.save(path, text.encode("utf-8"), write)
-                except NameTaken as e:
-                    raise _scripts.NameClash(f"{name} not saved: its plugin name {e.name!r} is {e.holder}'s, "
-                                             f"which serves it; give it another plugin.name, or edit {e.holder}",
-                                             e.holder) from None
-        serving = self.engine.plugins.from_file(path)
-        error = lifecycle.errors.get(path.name) or (serving.reload_error if serving is not None else None)
-        return _scripts.load_answer(path.name, text, serving, error)
+        return await _editor.save(self.engine, self._saving, name, text, allowed, based_on, new)
 
     async def replay_script(self, name: str, text: str, days: float = 30) -> dict[str, Any]:
         """What ``text`` as ``name`` would have done with the alerts of the last ``days``, beside
         what the live scripts did, on a simulated paper account (engine/app/draft_replay.py);
         nothing live changes. One at a time. Raises ScriptNameError, DraftReplayError,
         ReplayBusy."""
-        _scripts.checked_name(name)
-        if self._replaying.locked():
-            raise ReplayBusy("another replay is running; try again when it is done")
-        engine = self.engine
-        async with self._replaying:
-            settings = engine.lifecycle.settings
-            return await replay_draft(settings[0] if settings else None, engine.config.scripts,
-                                      engine.config.database, name, text, days, engine.clock())
+        return await _editor.replay(self.engine, self._replaying, name, text, days)
 
     def examples(self) -> list[dict[str, Any]]:
         """The example scripts a new file can start from (those ``moonhook init`` writes)."""
