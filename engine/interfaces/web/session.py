@@ -133,6 +133,14 @@ def app_sessions() -> Sessions | None:
     return current_app.extensions.get(EXTENSION)
 
 
+def signed_in() -> bool:
+    """Whether the request in hand carries the cookie of a live session. The dashboard's page says
+    so in itself, so that a first visit shows the login without asking ``GET /api/session`` for a
+    session there is not (its 401 is an error in the browser's console)."""
+    sessions = app_sessions()
+    return sessions is not None and sessions.get(request.cookies.get(cookie_name())) is not None
+
+
 def _client(trusted) -> Address | None:
     peer = request.scope.get("client")
     return client_address(peer[0] if peer else None, request.headers.getlist("X-Forwarded-For"), trusted)

@@ -13,6 +13,7 @@ from quart import Blueprint, Response, request
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.dashboard.files import Files, packaged
+from engine.interfaces.web.session import signed_in
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
@@ -35,8 +36,10 @@ def dashboard_blueprint(ops: Operations, server: ServerConfig, files: Files | No
 
     @bp.get("/")
     async def index():
-        # Always revalidated: it is what names the current version of everything else.
-        return Response(page, content_type=files.get("index.html").content_type,
+        # Always revalidated: it is what names the current version of everything else, and
+        # whether this browser has a session (the page asks for its CSRF token only then).
+        shown = page.replace(b"{{session}}", b"yes" if signed_in() else b"no")
+        return Response(shown, content_type=files.get("index.html").content_type,
                         headers={"Cache-Control": "no-cache"})
 
     @bp.get("/static/<path:name>")

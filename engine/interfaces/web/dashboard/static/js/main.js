@@ -81,8 +81,11 @@ window.addEventListener("hashchange", () => {
   show();
 });
 
+// The page says whether the browser had a session when it was served: without one, the login
+// at once, never a GET /api/session answered 401 (an error in the console of every first visit).
 (async () => {
   try {
+    if (root.dataset.session !== "yes") throw new Error("no session");
     await session();
     signed(true);
   } catch (_) {
