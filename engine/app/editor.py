@@ -1,8 +1,8 @@
-"""The editor's two actions that go through the engine: a script's save, tried by the lifecycle
-before it answers, and a draft's replay over the alerts received (docs/dashboard.md).
+"""The editor's save of a script (docs/dashboard.md): written only over the version it was
+based on, tried by the lifecycle before it answers, and answered with how that version loaded.
 
-The facade (``Operations.save_script``, ``replay_script``) holds the locks that keep each one
-at a time and passes them in; the files themselves are ``scripts.py``'s.
+The facade (``Operations.save_script``) holds the lock that keeps two saves from passing the same
+version's check and passes it in; the files themselves are ``scripts.py``'s.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from engine.app import scripts as _scripts
-from engine.app.draft_replay import ReplayBusy, replay_draft
 from engine.core.loader import NameTaken
 
 if TYPE_CHECKING:
@@ -50,15 +49,3 @@ async def save(engine: Engine, saving: trio.Lock, name: str, text: str, allowed:
     error = lifecycle.errors.get(path.name) or (serving.reload_error if serving is not None else None)
     return _scripts.load_answer(path.name, text, serving, error)
 
-
-async def replay(engine: Engine, replaying: trio.Lock, name: str, text: str, days: float) -> dict[str, Any]:
-    """What ``text`` as ``name`` would have done with the alerts of the last ``days`` (see
-    ``Operations.replay_script``), one at a time under ``replaying``. Raises ScriptNameError,
-    DraftReplayError, ReplayBusy (before the engine is asked anything)."""
-    _scripts.checked_name(name)
-    if replaying.locked():
-        raise ReplayBusy("another replay is running; try again when it is done")
-    async with replaying:
-        settings = engine.lifecycle.settings
-        return await replay_draft(settings[0] if settings else None, engine.config.scripts,
-                                  engine.config.database, name, text, days, engine.clock())

@@ -22,6 +22,7 @@ from engine.app import overview as _overview, scripts as _scripts
 from engine.app.alert_check import check_alert
 from engine.app import shadow as _shadow
 from engine.app.trade_reads import TradeReads
+from engine.app.draft_replay import ReplayBusy, replay_draft
 from engine.core import Engine, HeldChanged  # HeldChanged: the facade's error, for its views
 from engine.core.metrics import PLUGIN_STATES
 from engine.domain.alerts import Alert, parse_value
@@ -293,7 +294,14 @@ class Operations:
         what the live scripts did, on a simulated paper account (engine/app/draft_replay.py);
         nothing live changes. One at a time. Raises ScriptNameError, DraftReplayError,
         ReplayBusy."""
-        return await _editor.replay(self.engine, self._replaying, name, text, days)
+        _scripts.checked_name(name)
+        if self._replaying.locked():
+            raise ReplayBusy("another replay is running; try again when it is done")
+        engine = self.engine
+        async with self._replaying:
+            settings = engine.lifecycle.settings
+            return await replay_draft(settings[0] if settings else None, engine.config.scripts,
+                                      engine.config.database, name, text, days, engine.clock())
 
     def examples(self) -> list[dict[str, Any]]:
         """The example scripts a new file can start from (those ``moonhook init`` writes)."""
