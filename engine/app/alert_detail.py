@@ -1,15 +1,19 @@
 """An alert's detail as ``GET /api/alerts/<id>`` and the dashboard answer it: what each plugin
-decided, and its timings, from the journal's row and the ledger's orders."""
+decided, and its timings, from the journal's row and the ledger's orders; the timings said in
+words too, as the overview's panels are (``words``: the page shows them, the JSON keeps the keys)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from engine.domain.times import when
+from engine.domain.words import millis
+
 
 def completed(row: dict[str, Any]) -> dict[str, Any]:
     """``row`` (the journal's entry with its ``orders`` from the ledger) given its ``decisions``
     (the outcome's on_alert steps) and ``timings``: receipt and finish, receipt to the broker
-    and to finish in ms, and each order's."""
+    and to finish in ms, and each order's; and ``words``: the timings as the dashboard says them."""
     outcome = row.get("outcome") or {}
     row["decisions"] = outcome.get("plugins") or []
     finished = row["updated_at"] if row["status"] != "received" else None
@@ -18,4 +22,28 @@ def completed(row: dict[str, Any]) -> dict[str, Any]:
                       "total_ms": round((finished - row["received_at"]) * 1000, 3) if finished else None,
                       "orders": [{"client_id": o["client_id"], "to_broker_ms": o["latency_ms"],
                                   "answered_at": o["done_at"]} for o in row["orders"]]}
+    row["words"] = {"timings": words(row["timings"])}
     return row
+
+
+def words(timings: dict[str, Any]) -> list[list[str]]:
+    """``timings`` as ``[label, value]`` pairs: the moments in UTC, the spans with their unit, a
+    pair for each order (its client id, how long after the receipt it reached the broker, and
+    when the broker answered)."""
+    said = [["Received", when(timings["received_at"])],
+            ["Finished", _moment(timings["finished_at"])],
+            ["Receipt to the broker", _span(timings["to_broker_ms"], "no order sent")],
+            ["Receipt to finish", _span(timings["total_ms"], "not finished yet")]]
+    for order in timings["orders"]:
+        answered = f"answered {when(order['answered_at'])}" if order["answered_at"] is not None else "no answer yet"
+        sent = f"{millis(ms)} after receipt, " if (ms := order["to_broker_ms"]) is not None else ""
+        said.append([f"Order {order['client_id']}", sent + answered])
+    return said
+
+
+def _moment(at: float | None) -> str:
+    return when(at) if at is not None else "not yet"
+
+
+def _span(ms: float | None, missing: str) -> str:
+    return millis(ms) if ms is not None else missing

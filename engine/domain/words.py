@@ -15,3 +15,12 @@ def duration(seconds: float) -> str:
     s = max(0, int(seconds))
     d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
     return f"{d}d {h}h" if d else f"{h}h {m}m" if h else f"{m}m {s % 60}s"
+
+
+def millis(ms: float) -> str:
+    """A short time given in milliseconds, in its unit: "0.84 ms", "31.6 ms", "1.24 s", then as ``duration``."""
+    if round(ms, 2) < 10:   # compared as shown: 9.999 is "10.0 ms", never "10.00 ms"
+        return f"{ms:.2f} ms"
+    if round(ms, 1) < 1000:
+        return f"{ms:.1f} ms"
+    return f"{ms / 1000:.2f} s" if round(ms / 1000, 2) < 60 else duration(round(ms / 1000))

@@ -89,3 +89,29 @@ def test_a_fresh_journal_shows_words_on_every_page_and_no_console_error(user, br
         assert blank == [], (page, shown)  # a field named with nothing said of it
         assert console_errors(browser) == [], page
     assert run.interrupt() == 0
+
+
+def test_an_alerts_timings_are_said_in_words_with_their_units(user, browser):
+    """The alert's detail listed its Timings by the API's keys (received_at, to_broker_ms, total_ms,
+    orders) with bare numbers and a JSON list for the orders: they now say what each is and its unit."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    done = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09")["id"])
+    assert done["status"] == "done" and done["orders"], done
+    base = f"http://127.0.0.1:{run.port}"
+    log_in(browser, base, config.values["server"]["api_token"])
+    browser.get(f"{base}/#/alerts/{done['id']}")
+
+    def timings(d):
+        said = texts(d, "#alert-detail h4 + dl dt, #alert-detail h4 + dl dd")  # the dl below "Timings"
+        return said if len(said) > 1 else None
+    said = wait(browser, timings, "the alert's timings")
+    fields = dict(zip(said[::2], said[1::2]))
+    client_id = done["orders"][0]["client_id"]
+    assert list(fields) == ["Received", "Finished", "Receipt to the broker", "Receipt to finish",
+                            f"Order {client_id}"], fields
+    assert fields["Received"].endswith(" UTC") and fields["Finished"].endswith(" UTC"), fields
+    assert fields["Receipt to the broker"].endswith(" ms") and fields["Receipt to finish"].endswith(" ms"), fields
+    assert " ms after receipt, answered " in fields[f"Order {client_id}"], fields
+    assert console_errors(browser) == []
+    assert run.interrupt() == 0

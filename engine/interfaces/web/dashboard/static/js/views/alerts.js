@@ -4,7 +4,7 @@
 // #/alerts/<id> opens with that alert's detail. A page holds 100; Older reads the 100 before the
 // last shown. Below, an alert to try before TradingView sends it.
 
-import {h, clear, panel, failure, table, time, datetime, num, show, pairs} from "../dom.js";
+import {h, clear, panel, failure, table, time, num, show, labelled} from "../dom.js";
 import {get} from "../api.js";
 import {listen, perFrame} from "../live.js";
 import {tryPanel} from "./try_alert.js";
@@ -32,11 +32,6 @@ function cells() {
     ["Status", (a) => h("span", {class: `status ${a.status}`, text: a.status})],
     ["Latency", (a) => (latency(a) === null ? "" : `${num(latency(a), 1)} ms`), "num"],
   ];
-}
-
-/** The timings with their moments (``*_at``, seconds since the epoch) as dates and times. */
-function readable(timings) {
-  return Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, k.endsWith("_at") ? datetime(v) : v]));
 }
 
 function decided(decisions, orders) {
@@ -76,7 +71,7 @@ function detail(a) {
       a.reason ?? (a.outcome && (a.outcome.error ?? a.outcome.reason)) ?? ""),
     h("h4", {text: "As received"}), h("pre", {text: JSON.stringify(a.alert ?? a.received ?? null, null, 2)}),
     decided(decisions, orders),
-    h("h4", {text: "Timings"}), pairs(readable(a.timings ?? {received_at: a.received_at, updated_at: a.updated_at})),
+    h("h4", {text: "Timings"}), labelled(a.words?.timings),  // said in words by the engine
     shadowed(a.shadow),
   ];
 }
