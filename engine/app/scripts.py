@@ -21,12 +21,20 @@ from pathlib import Path
 from typing import Any
 
 from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT
+from engine.core.plugins import NAME as PLUGIN_NAME
 from engine.core.script_files import digest, scripts_in
 
 MAX_NAME = 120
 # In bytes, as the file system counts (255 on most): a save writes ``.NAME.XXXXXXXX.tmp`` first.
 MAX_NAME_BYTES = 255 - len(".XXXXXXXX.tmp") - 1
 _LOCATED = re.compile(r"^[^:\s]+\.lua(?::(\d+))?: error: (.*)$", re.S)  # moonhook check's form
+# Names Windows keeps for devices (CON, PRN, AUX, NUL, COM0-9, LPT0-9, in any case, whatever the extension).
+_DEVICE = r"[Cc][Oo][Nn]|[Pp][Rr][Nn]|[Aa][Uu][Xx]|[Nn][Uu][Ll]|[Cc][Oo][Mm][0-9]|[Ll][Pp][Tt][0-9]"
+NEW_NAME_RULE = ("a new script needs a file name like trend.lua: a letter, then letters, digits, _ or - (48 at "
+                 "most), then .lua, and not a name Windows keeps for a device (CON, PRN, AUX, NUL, COM0-9, LPT0-9)")
+# A new file's name: its stem is the plugin name the loader gives a script without plugin.name, so it loads
+# as written; nothing in it a file system refuses. A pattern JavaScript reads too: the dashboard's New checks by it.
+NEW_NAME = re.compile(rf"^(?!(?:{_DEVICE})\.lua$){PLUGIN_NAME}\.lua$")
 
 
 class ScriptNameError(ValueError):
@@ -77,6 +85,15 @@ def checked_name(name: str) -> str:
     return name
 
 
+def new_name(name: str) -> str:
+    """``name`` if a new script may be given it (``NEW_NAME``: the engine loads it under that name, and
+    any file system holds it); raises ScriptNameError naming the rule. A file there already, named
+    otherwise by hand, is still read and saved (``checked_name``)."""
+    if not NEW_NAME.fullmatch(name):
+        raise ScriptNameError(f"file name {name!r}: {NEW_NAME_RULE}")
+    return name
+
+
 def script_path(folder: Path, name: str) -> Path:
     """The path of ``name`` (``checked_name``) in ``folder``, when what it leads to is inside ``folder``: a link
     to a file elsewhere (put there to share a script, or ``moonhook.toml``, which holds secrets the API token
@@ -117,7 +134,8 @@ def read(folder: Path, name: str) -> dict[str, str]:
 
 def unchanged(folder: Path, name: str, based_on: str | None, new: bool) -> None:
     """Raises ScriptChanged unless a save of ``name`` may go: the file is still the version
-    ``based_on`` (when given; ``*``: any version, but there), or it does not exist (``new``)."""
+    ``based_on`` (when given; ``*``: any version, but there), or it does not exist (``new``);
+    ScriptNameError for a file it would make under a name no new script may have (``new_name``)."""
     path = script_path(folder, name)
     if path.exists() and not path.is_file():
         raise ScriptNameError(f"file name {name!r}: a folder (or other non-file) of that name is in "
@@ -132,6 +150,8 @@ def unchanged(folder: Path, name: str, based_on: str | None, new: bool) -> None:
     if based_on not in (None, "*") and based_on != now:
         raise ScriptChanged(f"{name} changed since it was opened (saved from elsewhere meanwhile): reload it, "
                             "or save over it", now)
+    if now is None:
+        new_name(name)
 
 
 def write_atomically(folder: Path, name: str, text: str) -> Path:

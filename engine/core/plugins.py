@@ -19,7 +19,8 @@ from engine.domain.alerts import AlertError, SymbolMap
 from engine.domain.times import parse_every
 
 HOOKS = ("on_load", "on_unload", "on_alert", "on_order", "on_fill", "on_close", "on_cancel", "on_timer")
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,47}$")
+NAME = r"[A-Za-z][A-Za-z0-9_-]{0,47}"   # a plugin's name; also the editor's rule for a new file's (app/scripts.py)
+_NAME = re.compile(rf"^{NAME}$")
 _META_KEYS = {"name", "symbols", "priority", "params", "every", "budget", "description", "version", "guard"}
 _BUDGET_KEYS = {"instructions", "timeout", "memory_mb"}
 

@@ -146,7 +146,9 @@ def test_two_tabs_saving_one_script_and_a_paste_too_large_lose_nothing(user, bro
 
 def test_new_refuses_a_name_at_once_saying_why_and_writes_nothing(user, browser):
     """New took a..b.lua or the name of a live strategy, opened an empty editor for it, and
-    refused it only at Save, once the strategy was typed. Each name is now asked about first."""
+    refused it only at Save, once the strategy was typed. Each name is now asked about first. It
+    checked names by a rule of its own, which let through ema.cross.lua and 1st.lua (no plugin name:
+    they never loaded) and CON.lua (no file Windows can make): it now checks by the server's rule."""
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
     base = f"http://127.0.0.1:{run.port}"
@@ -155,7 +157,9 @@ def test_new_refuses_a_name_at_once_saying_why_and_writes_nothing(user, browser)
     log_in(browser, base, config.values["server"]["api_token"])
     browser.get(f"{base}/#/editor")
     wait(browser, lambda d: "demo.lua" in d.find_element(By.ID, "script-files").text, "the scripts")
-    for name, said in (("a..b.lua", "must not contain '..'"), ("demo.lua", "demo.lua exists already"),
+    for name, said in (("ema.cross.lua", "needs a file name like trend.lua"), ("1st.lua", "a letter, then letters"),
+                       ("CON.lua", "not a name Windows keeps for a device"),
+                       ("a..b.lua", "needs a file name like trend.lua"), ("demo.lua", "demo.lua exists already"),
                        ("my strategy.lua", "needs a file name like trend.lua"),
                        ("stratégie.lua", "needs a file name like trend.lua"),
                        ("trend.txt", "needs a file name like trend.lua"),

@@ -8,7 +8,7 @@ from quart import Blueprint, request
 
 from engine.app.draft_replay import MAX_DAYS, DraftReplayError, ReplayBusy
 from engine.app.operations import Operations
-from engine.app.scripts import EditingOff, NameClash, ScriptChanged, ScriptNameError
+from engine.app.scripts import NEW_NAME, NEW_NAME_RULE, EditingOff, NameClash, ScriptChanged, ScriptNameError
 from engine.domain.alerts import AlertError, read_body
 from engine.domain.config import ServerConfig
 from engine.domain.orders import BrokerError
@@ -63,7 +63,9 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.get("/scripts")
     async def scripts():
-        return {"scripts": ops.scripts(), "editable": bool(getattr(server, "dashboard_edit", True))}
+        # new_name: the rule a new file's name keeps, for the page's New to check by (the save checks it too)
+        return {"scripts": ops.scripts(), "editable": bool(getattr(server, "dashboard_edit", True)),
+                "new_name": {"pattern": NEW_NAME.pattern, "rule": NEW_NAME_RULE}}
 
     @bp.errorhandler(ScriptChanged)
     async def changed(e: ScriptChanged):

@@ -96,6 +96,7 @@ export function render(root) {
       work));
   let editable = false;
   let exampleList = [];
+  let nameRule = null;  // {pattern, rule}: what a new file may be named, as the server says
   let opened = null;  // {name, pad, saved}: the file on screen and the text last saved or read
   const unguard = guard(() => (opened && opened.pad.text !== opened.saved
     ? `${opened.name} has changes not saved.` : null));
@@ -198,8 +199,9 @@ export function render(root) {
     save.addEventListener("click", () => store(null));
   }
 
-  // A new name is asked about before anything is typed under it: the server's rules for a file
-  // name (its 400 says which is broken), and whether the file is there already (a live strategy).
+  // A new name is asked about before anything is typed under it: the server's rule for a new file's
+  // name (given with the list: GET /api/scripts' new_name; the save checks it too), then whether the
+  // file is there already (a live strategy).
   // Said beside the form: the script open, and what is typed in it, stay.
   function refuse(err) {
     clear(refused, failure(err));
@@ -208,8 +210,9 @@ export function render(root) {
   async function fresh() {
     clear(refused);
     const name = newName.value.trim();
-    if (!/^[A-Za-z0-9_.-]+\.lua$/.test(name)) {
-      return refuse(new Error("A new script needs a file name like trend.lua (letters, digits, _ . -)."));
+    if (!nameRule) return refuse(new Error("The list of scripts has not loaded: reload the page."));
+    if (!new RegExp(nameRule.pattern).test(name)) {
+      return refuse(new Error(`File name ${JSON.stringify(name)}: ${nameRule.rule}.`));
     }
     try {
       await get(`/api/scripts/${encodeURIComponent(name)}`);
@@ -225,6 +228,7 @@ export function render(root) {
     try {
       const answer = await get("/api/scripts");
       editable = Boolean(answer.edit ?? answer.editable ?? answer.dashboard_edit);
+      nameRule = answer.new_name ?? null;
       const list = names(Array.isArray(answer) ? answer : answer.files ?? answer.scripts);
       clear(files, list.length ? list.map((name) => h("li", {},
         h("a", {href: "#/editor", text: name, on: {click: (e) => { e.preventDefault(); open(name); }}})))
