@@ -156,7 +156,9 @@ class Session:
             "alerts": sorted((a["source_id"], a["status"]) for a in alerts),
             "trades": sorted({m.replace(AGAIN, "") for m in told}),
             "told": told,
-            "other chats": _table(db, "SELECT kind, text FROM outbox WHERE kind != 'trades'"),
+            # Less the monitor's slow-alert notice: it says how busy the machine was, not what the session did.
+            "other chats": _table(db, "SELECT kind, text FROM outbox WHERE kind != 'trades' "
+                                      "AND text NOT LIKE '% ms from receipt to the broker (monitor.latency_alert_ms%'"),
             "ledger": sorted(((_renamed(o["client_id"], named), o["kind"], o["status"])
                               for o in _rows(db, "SELECT client_id, kind, status FROM orders")), key=repr),
             "store": dict((s["key"], s["value"]) for s in _rows(db, "SELECT key, value FROM store")),
