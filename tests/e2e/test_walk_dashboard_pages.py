@@ -55,7 +55,7 @@ def test_thousands_of_alerts_and_trades_are_read_a_page_at_a_time_and_each_older
     run = user.start("run", config=config, cwd="bot")
     base = f"http://127.0.0.1:{run.port}"
     log_in(browser, base, config.values["server"]["api_token"])
-    console_errors(browser)   # the login's own (GET /api/session, 401 before it)
+    console_errors(browser)   # drained: the page's errors are read from here on
 
     browser.get(f"{base}/#/alerts")
     wait(browser, lambda d: len(_ids(d)) == 100, "the latest 100 alerts")

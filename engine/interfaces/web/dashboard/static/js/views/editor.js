@@ -210,7 +210,7 @@ export function render(root) {
   async function fresh() {
     clear(refused);
     const name = newName.value.trim();
-    if (!nameRule) return refuse(new Error("The list of scripts has not loaded: reload the page."));
+    if (!nameRule) return refuse(new Error("The list of scripts has not loaded yet: try again once it shows."));
     if (!new RegExp(nameRule.pattern).test(name)) {
       return refuse(new Error(`File name ${JSON.stringify(name)}: ${nameRule.rule}.`));
     }
