@@ -5,11 +5,14 @@ shows in words, an empty journal included, and the browser's console stays free 
 
 from __future__ import annotations
 
+import re
+
 from selenium.webdriver.common.by import By
 
 from support.browser import browser, console_errors, log_in, texts, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init
 
+SPAN = r"\d+\.\d+ (ms|s)|\d+m \d+s"   # a span with its unit (engine/domain/words.py millis)
 # What each page says once it has loaded, on an engine that has received nothing yet.
 EMPTY = {"overview": ("No open positions.", "No pending orders.", "None."),
          "alerts": ("No alerts.",),
@@ -111,7 +114,9 @@ def test_an_alerts_timings_are_said_in_words_with_their_units(user, browser):
     assert list(fields) == ["Received", "Finished", "Receipt to the broker", "Receipt to finish",
                             f"Order {client_id}"], fields
     assert fields["Received"].endswith(" UTC") and fields["Finished"].endswith(" UTC"), fields
-    assert fields["Receipt to the broker"].endswith(" ms") and fields["Receipt to finish"].endswith(" ms"), fields
-    assert " ms after receipt, answered " in fields[f"Order {client_id}"], fields
+    order = fields[f"Order {client_id}"]
+    spans = [fields["Receipt to the broker"], fields["Receipt to finish"], order.split(" after")[0]]
+    assert all(re.fullmatch(SPAN, span) for span in spans), fields   # in ms, or s on a busy machine
+    assert " after receipt, answered " in order, fields
     assert console_errors(browser) == []
     assert run.interrupt() == 0
