@@ -12,6 +12,7 @@ from engine.app import trades as _trades
 from engine.adapters.storage.activity import OrderActivity
 from engine.domain.config.mt5 import MT5Config
 
+from support.clock_shift import here_at_midday
 from support.engine_support import process, running
 from support.mt5_standin import Terminal
 from support.mt5_support import config as standin_config
@@ -23,14 +24,16 @@ def mt5_config(tmp_path) -> MT5Config:
     return standin_config(tmp_path, server_clock="UTC")
 
 
-async def test_a_trade_held_for_months_and_closed_today_is_read_by_its_position_not_the_whole_history(tmp_path):
+async def test_a_trade_held_for_months_and_closed_today_is_read_by_its_position_not_the_whole_history(
+        tmp_path, monkeypatch):
+    here_at_midday(monkeypatch)  # "today" is the engine's day, whatever the time of day the test runs at
     terminal = Terminal(tmp_path / "terminal.db", balance=10_000.0, commission_per_lot=7.0)
     now = time.time()
     terminal.set_time(now - 200 * DAY)
     terminal.stop_out(terminal.open_external("GBPUSD", "sell", 0.2))   # a trade of long ago, closed then
     terminal.set_time(now - 90 * DAY)
     held = terminal.open_external("EURUSD", "buy", 0.1)                # opened by hand three months ago
-    terminal.set_time(None)
+    terminal.set_time(now)   # the worker's clock is not moved: today's deals are stamped on the test's
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
         assert (await process(engine, "buy GBPUSD volume=0.1"))["status"] == "done"
         assert (await process(engine, "close GBPUSD"))["status"] == "done"   # a trade of today, of moonhook's

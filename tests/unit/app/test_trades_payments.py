@@ -4,9 +4,12 @@ and no plugin's. The figures are worked out by hand from the stand-in's deals.""
 
 from __future__ import annotations
 
+import time
+
 from engine.app import Operations
 from engine.domain.config.mt5 import MT5Config
 
+from support.clock_shift import here_at_midday
 from support.engine_support import process, running
 from support.mt5_standin import Terminal
 from support.mt5_support import config as standin_config
@@ -16,8 +19,10 @@ def mt5_config(tmp_path) -> MT5Config:
     return standin_config(tmp_path)
 
 
-async def test_a_deposit_and_a_withdrawal_move_the_curves_balance_where_they_were_made(tmp_path):
+async def test_a_deposit_and_a_withdrawal_move_the_curves_balance_where_they_were_made(tmp_path, monkeypatch):
+    here_at_midday(monkeypatch)  # the overview's "today" holds every deal, whatever the time the test runs at
     terminal = Terminal(tmp_path / "terminal.db", balance=10_000.0, commission_per_lot=7.0)  # paid in: 10,000
+    terminal.set_time(time.time())  # the worker's clock is not moved: the deals are stamped on the test's
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
         await process(engine, "buy EURUSD volume=0.1")                 # at the ask 1.08010: 0.70
         terminal.set_price("EURUSD", 1.08110, 1.08120)
