@@ -307,12 +307,12 @@ class Operations:
         """The example scripts a new file can start from (those ``moonhook init`` writes)."""
         return _scripts.examples()
 
-    async def trades(self, limit: int = 100, since: float | None = None, offset: int = 0) -> dict[str, Any]:
-        """The closed trades (``limit`` of them after the ``offset`` newest), the equity curve
-        (thinned) and the profit by the plugin that opened each position, from the broker's deal
-        history since ``since`` (engine/app/trade_reads.py, trades.py). Raises BrokerError when the
-        broker cannot be asked."""
-        return await self._trades.trades(limit, since, offset)
+    async def trades(self, limit: int = 100, since: float | None = None, before: tuple[float, int] | None = None
+                     ) -> dict[str, Any]:
+        """The closed trades (``limit`` below ``before``, the last shown's (closed_at, position)), the equity
+        curve and the net by plugin, from the deal history since ``since`` (engine/app/trade_reads.py,
+        trades.py, engine/domain/trade_pages.py). Raises BrokerError when the broker cannot be asked."""
+        return await self._trades.trades(limit, since, before)
 
     async def closed_since(self, days: int | None = None, limit: int = 10) -> dict[str, Any]:
         """The trades closed in the last ``days`` days (None: today, from the trading day's

@@ -13,6 +13,7 @@ from engine.adapters.storage.activity import OrderActivity
 from engine.app import overview as _overview, trades as _trades
 from engine.core import Engine
 from engine.domain.times import day_start
+from engine.domain.trade_pages import TradeKey
 
 LOOKBACK = 31 * 86_400  # how long before a time a trade closed since then is looked for its opening first
 TODAY_EVERY = 60.0       # the overview's closed trades are read again after a deal, or after this many seconds
@@ -23,9 +24,9 @@ class TradeReads:
         self.engine = engine
         self.today: tuple[tuple[int, float], float, dict[str, Any]] | None = None  # (deals told, day), read at, view
 
-    async def trades(self, limit: int, since: float | None, offset: int) -> dict[str, Any]:
+    async def trades(self, limit: int, since: float | None, before: TradeKey | None) -> dict[str, Any]:
         """See ``Operations.trades``. Raises BrokerError when the broker cannot be asked."""
-        summary = await self.engine.broker.trade_summary(limit, offset) if since is None else None
+        summary = await self.engine.broker.trade_summary(limit, before) if since is None else None
         if summary is None:
             deals, openers = await self._deals(since)
         else:
@@ -37,7 +38,7 @@ class TradeReads:
         if summary is not None:
             return await trio.to_thread.run_sync(_trades.summary_view, summary, openers, balance)
         # The whole history (a year's deals: a second or more of Python), off the loop: the page asks after fills.
-        return await trio.to_thread.run_sync(_trades.trades_view, deals, openers, balance, limit, offset)
+        return await trio.to_thread.run_sync(_trades.trades_view, deals, openers, balance, limit, before)
 
     async def closed(self, days: int | None, limit: int) -> dict[str, Any]:
         """See ``Operations.closed_since``, without the currency."""

@@ -10,10 +10,10 @@ order ledger recorded it (``OrderActivity.openers``); a position no order of moo
 
 from __future__ import annotations
 
-import heapq
 from typing import Any
 
 from engine.domain.curve import CURVE_POINTS, Block, Mark, blocks_of, by_hours, hour_of, hour_stretch, stretch
+from engine.domain.trade_pages import TradeKey, page_of
 
 UNKNOWN = "unknown"  # the key, in the profit by plugin, of positions no plugin of moonhook opened
 
@@ -193,16 +193,17 @@ def closed_trades(deals: list[dict[str, Any]], openers: dict[int, str], since: f
 
 
 def trades_view(deals: list[dict[str, Any]], openers: dict[int, str], balance: float | None,
-                limit: int, offset: int = 0) -> dict[str, Any]:
-    """``GET /api/trades``: ``limit`` closed trades (newest first, after the ``offset`` newest),
-    how many there are, the equity curve thinned to ``CURVE_POINTS`` (``drawn_curve``) and how many
-    points it has whole, and the profit by plugin, from ``deals`` (oldest first). Only the trades shown
-    are made whole: a year's history holds 150,000 of them."""
+                limit: int, before: TradeKey | None = None) -> dict[str, Any]:
+    """``GET /api/trades``: ``limit`` closed trades (newest first, below the key ``before``: the last
+    shown, engine/domain/trade_pages.py), how many there are and how many are newer than the page,
+    the equity curve thinned to ``CURVE_POINTS`` (``drawn_curve``) and how many points it has whole,
+    and the profit by plugin, from ``deals`` (oldest first). Only the trades shown are made whole: a
+    year's history holds 150,000 of them."""
     grouped = positions_of(deals)
     ends = [(at, p) for p, group in grouped.items() if (at := closed_at(group)) is not None]
-    shown = heapq.nlargest(offset + limit, ends)[offset:]  # as sorting them all, newest first
+    shown, newer = page_of(ends, limit, before)
     equity, points = drawn_curve(deals[0]["time"] if deals else None, balance, moves_of(deals))
-    return {"trades": [trade(p, grouped[p], openers.get(p)) for _, p in shown], "closed": len(ends),
+    return {"trades": [trade(p, grouped[p], openers.get(p)) for _, p in shown], "closed": len(ends), "newer": newer,
             "equity": equity, "equity_points": points,
             "by_plugin": by_plugin(grouped, openers)}
 
@@ -221,7 +222,7 @@ def summary_view(summary: dict[str, Any], openers: dict[int, str], balance: floa
     for entry in plugins.values():
         entry["net"] = round(entry["profit"] + entry["commission"] + entry["swap"], 2)
     return {"trades": [trade(p, grouped[p], openers.get(p)) for p in summary["page"]], "closed": summary["closed"],
-            "equity": equity, "equity_points": points, "by_plugin": _moved(plugins)}
+            "newer": summary["newer"], "equity": equity, "equity_points": points, "by_plugin": _moved(plugins)}
 
 
 def thin(points: list[dict[str, Any]], most: int) -> list[dict[str, Any]]:

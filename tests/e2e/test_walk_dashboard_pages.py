@@ -70,15 +70,26 @@ def test_thousands_of_alerts_and_trades_are_read_a_page_at_a_time_and_each_older
     browser.get(f"{base}/#/trades")
     said = wait(browser, lambda d: d.find_elements(By.ID, "trades-latest"), "the trades counted")[0].text
     assert said == f"The latest 100 of {TRADES + 1} closed trades.", said
-    shown = lambda d: [r[0] for r in cells(d, "#trades section:last-child tbody tr")]   # noqa: E731
-    page = run.get("/api/trades?offset=100")["trades"]
+    rows = lambda d: cells(d, "#trades section:last-child tbody tr")   # noqa: E731
+    latest = lambda d: d.find_element(By.ID, "trades-latest").text   # noqa: E731
+    last = run.get("/api/trades")["trades"][-1]
+    page = run.get(f"/api/trades?before={last['closed_at']!r}:{last['position']}")["trades"]
     click(browser, "#trades-older", "Older trades")
-    wait(browser, lambda d: d.find_element(By.ID, "trades-latest").text == f"Closed trades 101 to 200 of {TRADES + 1}.",
-         "the second page")
-    assert len(shown(browser)) == 100 == len(page)
-    assert shown(browser)[0] == browser.execute_script("return new Date(arguments[0] * 1000).toLocaleString()",
-                                                       page[0]["closed_at"])
+    wait(browser, lambda d: latest(d) == f"Closed trades 101 to 200 of {TRADES + 1}.", "the second page")
+    second = rows(browser)
+    assert len(second) == 100 == len(page)
+    assert second[0][0] == browser.execute_script("return new Date(arguments[0] * 1000).toLocaleString()",
+                                                  page[0]["closed_at"])
+    # A trade closes while the second page is shown: the page reads again (a fill), and holds the same
+    # trades, those closed newer than it (by an offset, the first page's last trades came onto it).
+    for alert in ("buy EURUSD volume=2 price=1.1 sl=1.09", "close EURUSD price=1.1002"):
+        assert run.settled(run.webhook(alert)["id"])["status"] == "done"
+    closed = run.get("/api/trades?limit=1")["closed"]   # 2 more: the alert above opened a position too
+    assert closed == TRADES + 3
+    wait(browser, lambda d: latest(d) == f"Closed trades 103 to 202 of {closed}.", "the second page read again")
+    assert rows(browser) == second
     click(browser, "#trades-newer", "Newer trades")
-    wait(browser, lambda d: d.find_element(By.ID, "trades-latest").text.startswith("The latest 100"), "the first page")
+    wait(browser, lambda d: latest(d).startswith("The latest 100"), "the first page")
+    assert rows(browser)[0][3] == "2.00"   # the trade closed meanwhile, on top
     assert console_errors(browser) == []
     assert run.interrupt() == 0

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Sequence
 import trio
 
 from engine.adapters.storage.untold import UntoldEvents
+from engine.domain.trade_pages import TradeKey
 from engine.domain.orders import Event, Listener, OrderRequest, OrderResult
 
 
@@ -152,10 +153,12 @@ class Broker(ABC):
         is a row of entry "balance", side None, position 0, its signed ``amount``, its profit,
         commission and swap 0 (it is no trading). Raises BrokerError when the broker cannot be asked."""
 
-    async def trade_summary(self, limit: int, offset: int = 0) -> dict[str, Any] | None:
+    async def trade_summary(self, limit: int, before: TradeKey | None = None) -> dict[str, Any] | None:
         """The whole history summed up where the broker can query it, so that the Trades page
         reads what it shows, not every deal: {closed (how many positions are closed), page (the
-        ``limit`` positions closed last after the ``offset`` newest, newest first), deals (those
+        ``limit`` positions closed last below the key ``before``, (closed_at, position): the last
+        shown, engine/domain/trade_pages.py; newest first), newer (how many closed positions are
+        at or above ``before``: 0 without it), deals (those
         positions' deals, oldest first, as ``history`` gives them), by_opener ({the plugin whose
         order opened the position, None for none: {trades (positions with a deal out), profit,
         commission, swap}}, unrounded), first (the first deal's time, None without deals), moves

@@ -9,6 +9,7 @@ from typing import Any, Callable
 from quart import request
 
 from engine.domain.id_ranges import IdRuns, parse_ranges
+from engine.domain.trade_pages import TradeKey, parse_key
 
 MAX_LIMIT = 500
 
@@ -46,10 +47,19 @@ def limit(default: int = 50) -> int:
     return default if value is None else value
 
 
-def offset() -> int:
-    """How many of the newest rows to pass over (a later page); 0 when absent."""
-    value = _number("offset", int, lambda v: v >= 0, "an integer from 0")
-    return 0 if value is None else value
+def trade_before() -> TradeKey | None:
+    """The last closed trade shown, ``closed_at:position``, that a later page of trades
+    (``/api/trades``) starts below, so that a trade closing meanwhile moves no page; None when absent.
+    An ``offset`` (the newest passed over, which such a trade shifts) raises BadParameter, as does a
+    bad key."""
+    if _query("offset") is not None:
+        raise BadParameter("offset: no longer taken, since a trade closing meanwhile moves every page by one: "
+                           "give before=closed_at:position of the last trade shown")
+    raw = _query("before")
+    try:
+        return None if raw is None else parse_key(raw)
+    except ValueError as e:
+        raise BadParameter(f"before: must be closed_at:position of a trade ({e}), got {raw[:60]!r}") from None
 
 
 def before() -> int | None:

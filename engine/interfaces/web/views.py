@@ -104,6 +104,6 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.get("/trades")
     async def trades():
-        return await ops.trades(params.limit(100), params.since(), params.offset())
+        return await ops.trades(params.limit(100), params.since(), params.trade_before())
 
     return bp

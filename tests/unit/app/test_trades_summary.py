@@ -26,12 +26,20 @@ TRADING = ["buy EURUSD volume=0.3 price=1.1", "sell GBPUSD volume=0.2 price=1.3"
 COPIES = 1_200  # the real trades copied over the year before: more curve points than the page is sent
 
 
-async def _whole_history(engine, limit: int, offset: int) -> dict:
+async def _whole_history(engine, limit: int, before: tuple[float, int] | None = None) -> dict:
     """The view as it was made before: of every deal the broker keeps."""
     deals = await engine.broker.history(None)
     openers = OrderActivity(engine.database).openers({d["position"] for d in deals})
     balance = (await engine.broker.account())["balance"]
-    return _trades.trades_view(deals, openers, balance, limit, offset)
+    return _trades.trades_view(deals, openers, balance, limit, before)
+
+
+async def _key(engine, newer: int) -> tuple[float, int] | None:
+    """The key of the ``newer``-th newest trade: the page below it passes over ``newer`` trades."""
+    if not newer:
+        return None
+    last = (await _whole_history(engine, newer))["trades"][-1]
+    return last["closed_at"], last["position"]
 
 
 def _copy_deals(database, copies: int) -> None:
@@ -58,16 +66,19 @@ async def test_the_trades_page_on_paper_answers_what_the_whole_history_does(tmp_
         ops = Operations(engine)
         for body in TRADING:
             assert (await process(engine, body))["status"] == "done", body
-        for limit, offset in ((100, 0), (2, 0), (2, 1), (1, 3), (5, 50)):
-            assert await ops.trades(limit, offset=offset) == await _whole_history(engine, limit, offset), \
-                (limit, offset)
+        for limit, before in [(100, None), (2, None), (2, await _key(engine, 1)), (1, await _key(engine, 3)),
+                              (5, (0.0, 0))]:
+            assert await ops.trades(limit, before=before) == await _whole_history(engine, limit, before), \
+                (limit, before)
         first = await ops.trades()
         assert first["closed"] == 3 and first["by_plugin"]["engine"]["trades"] == 3  # a USDJPY pair open
 
         _copy_deals(engine.config.database, COPIES)
-        for limit, offset in ((100, 0), (7, 1_000), (100, 3_500), (3, 3_601)):
-            assert await ops.trades(limit, offset=offset) == await _whole_history(engine, limit, offset), \
-                (limit, offset)
+        for limit, newer in ((100, 0), (7, 1_000), (100, 3_500), (3, 3_601)):
+            before = await _key(engine, newer)
+            assert await ops.trades(limit, before=before) == await _whole_history(engine, limit, before), \
+                (limit, newer)
+            assert (await ops.trades(limit, before=before))["newer"] == newer
         year = await ops.trades()
         assert year["closed"] == 3 * (COPIES + 1) and year["equity_points"] > _trades.CURVE_POINTS
         assert year["by_plugin"]["unknown"]["trades"] == 3 * COPIES   # no order of the ledger opened the copies
@@ -111,18 +122,23 @@ async def test_the_page_reads_no_deal_but_those_of_the_trades_it_shows(tmp_path)
 
 
 def test_the_page_and_its_count_read_an_index_of_the_closed_positions_not_the_deals(tmp_path):
-    from engine.adapters.brokers.paper.trades import PAGE, COUNT
+    from engine.adapters.brokers.paper.trades import PAGE, PAGE_BELOW, COUNT, NEWER
     database = Database(tmp_path / "moonhook.db")
-    count, page = _plan(database.db, COUNT, []), _plan(database.db, PAGE, [100, 0])
-    assert "USING INDEX paper_trades_closed" in count and "paper_deals" not in count, count
-    assert "USING INDEX paper_trades_closed" in page and "paper_deals" not in page and "TEMP B-TREE" not in page, page
+    count, newer = _plan(database.db, COUNT, []), _plan(database.db, NEWER, [1.5, 3])
+    for plan in (count, newer):
+        assert "USING INDEX paper_trades_closed" in plan and "paper_deals" not in plan, plan
+    for page in (_plan(database.db, PAGE, [100]), _plan(database.db, PAGE_BELOW, [1.5, 3, 100])):
+        assert "USING INDEX paper_trades_closed" in page and "paper_deals" not in page and "TEMP B-TREE" not in page, \
+            page
+    below = _plan(database.db, PAGE_BELOW, [1.5, 3, 100])
+    assert below.startswith("SEARCH") and "closed_at<?" in below, below   # a range of it, not a scan
 
 
 async def test_a_journal_of_schema_19_is_summed_up_at_its_upgrade(tmp_path, monkeypatch):
     async with running(tmp_path, paper=PaperConfig(commission_per_lot=7.0)) as engine:
         for body in TRADING:
             await process(engine, body)
-        before = await _whole_history(engine, 3, 1)
+        before = await _whole_history(engine, 3, await _key(engine, 1))
     path = tmp_path / "data" / "moonhook.db"
     with closing(sqlite3.connect(path)) as db, db:   # the file as moonhook of schema 19 left it
         _before_the_curve(db)
@@ -134,7 +150,8 @@ async def test_a_journal_of_schema_19_is_summed_up_at_its_upgrade(tmp_path, monk
     _copy_deals(path, 3)   # booked by the older moonhook: no trigger
     async with running(tmp_path, paper=PaperConfig(commission_per_lot=7.0)) as engine:
         assert engine.database.schema_version == len(MIGRATIONS)
-        assert await Operations(engine).trades(3, offset=1) == await _whole_history(engine, 3, 1)
+        key = await _key(engine, 1)
+        assert await Operations(engine).trades(3, before=key) == await _whole_history(engine, 3, key)
         assert (await Operations(engine).trades())["closed"] == 3 * 4 and before["closed"] == 3
 
 

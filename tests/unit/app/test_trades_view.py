@@ -88,10 +88,15 @@ def test_a_years_view_is_bounded_and_its_figures_exact():
     assert lowest in view["equity"] and lowest["time"] == T0 + 60 * (BOTTOM + 1)  # the loss, then a commission
 
 
-def test_the_older_trades_are_read_a_page_at_a_time():
-    deals = _year(1_000)
-    pages = [_trades.trades_view(deals, {}, None, 300, offset)["trades"] for offset in (0, 300, 600, 900)]
-    assert [t["position"] for page in pages for t in page] == list(range(999, -1, -1))
+def test_the_older_trades_are_read_a_page_at_a_time_below_the_last_shown():
+    deals = [{**d, "time": d["time"] - d["time"] % 120} for d in _year(1_000)]   # closed two by two at one time
+    pages, before = [], None
+    for _ in range(5):
+        view = _trades.trades_view(deals, {}, None, 299, before)
+        pages.append(view)
+        before = (view["trades"][-1]["closed_at"], view["trades"][-1]["position"]) if view["trades"] else before
+    assert [t["position"] for page in pages for t in page["trades"]] == list(range(999, -1, -1))
+    assert [page["newer"] for page in pages] == [0, 299, 598, 897, 1_000]
 
 
 def test_the_trades_closed_since_a_time_are_the_only_ones_made_whole(monkeypatch):

@@ -172,17 +172,24 @@ def _closed_trade(position: int) -> list[dict]:
     return [deal, {**deal, "ticket": 2 * position + 1, "side": "sell", "entry": "out", "profit": 1.0}]
 
 
-async def test_the_older_trades_are_read_with_an_offset(tmp_path):
+async def test_the_older_trades_are_read_below_the_last_shown(tmp_path):
     # At most 500 trades in one answer: a year's older trades are read a page at a time.
     deals = [d for p in range(1, 8) for d in _closed_trade(p)]
     async with running(tmp_path, {"trend": TREND}, use_broker=FakeBroker(deals=deals)) as engine, \
             serving(engine) as client:
-        pages = [(await client.get(f"/api/trades?limit=3&offset={n}", headers=AUTH)).json() for n in (0, 3, 6, 9)]
-        bad = [await client.get(f"/api/trades?offset={n}", headers=AUTH) for n in ("-1", "x")]
+        pages, before = [], ""
+        for _ in range(4):
+            pages.append((await client.get(f"/api/trades?limit=3{before}", headers=AUTH)).json())
+            last = (pages[-1]["trades"] or [None])[-1]
+            before = f"&before={last['closed_at']}:{last['position']}" if last else before
+        bad = [await client.get(f"/api/trades?{q}", headers=AUTH)
+               for q in ("offset=3", "before=x", "before=12", "before=inf:3", "before=1.5:x")]
         endless = [await client.get(f"/api/trades?since={t}", headers=AUTH) for t in ("inf", "1e400", "-1")]
     assert [[t["position"] for t in page["trades"]] for page in pages] == [[7, 6, 5], [4, 3, 2], [1], []]
+    assert [page["newer"] for page in pages] == [0, 3, 6, 7]
     assert {page["closed"] for page in pages} == {7} and pages[0]["equity_points"] == 8
-    assert [r.status_code for r in bad] == [400, 400] and bad[0].json()["error"].startswith("offset:")
+    assert [r.status_code for r in bad] == [400] * 5 and bad[0].json()["error"].startswith("offset:")
+    assert all(r.json()["error"].startswith("before:") for r in bad[1:]), [r.json() for r in bad]
     # no Unix time: once an empty history, "closed": 0, said as if it were the account's
     assert [r.status_code for r in endless] == [400] * 3 and endless[0].json()["error"].startswith("since:")
 

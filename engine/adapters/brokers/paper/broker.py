@@ -182,9 +182,9 @@ class PaperBroker(Broker):
         """The deals of the books (``paper_deals``): a long read off the event loop (history.py)."""
         return await deal_history(self._d, since, self._clock())
 
-    async def trade_summary(self, limit: int, offset: int = 0) -> dict[str, Any] | None:
+    async def trade_summary(self, limit: int, before: tuple[float, int] | None = None) -> dict[str, Any] | None:
         """From the positions summed up in SQL (trades.py)."""
-        return await trades.summary(self._d, limit, offset)
+        return await trades.summary(self._d, limit, before)
 
     async def closed_deals(self, since: float) -> list[dict[str, Any]] | None:
         return await trades.closed_deals(self._d, since)

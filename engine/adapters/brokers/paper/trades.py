@@ -1,7 +1,8 @@
 """The paper books' history summed up for the Trades page (``PaperBroker.trade_summary``).
 
 ``paper_trades`` holds a row a position, kept by a trigger with the deals (migration 20): the
-closed trades are counted and paged newest first through the index paper_trades_closed, and
+closed trades are counted and paged newest first through the index paper_trades_closed (a page
+below the last trade shown, its (closed_at, position): engine/domain/trade_pages.py), and
 only the deals of the page's positions are read; the profit by opener (the plugin of the
 position's opening deal, the order ledger's opener on paper) is grouped in SQL. The equity curve
 is read from ``paper_curve``, its hours' blocks kept by triggers too (migration 21), wherever it
@@ -21,26 +22,33 @@ from engine.adapters.brokers.paper.history import read_deals
 from engine.adapters.storage.database import Database
 from engine.adapters.storage.migrations import PAPER_CLOSED, PAPER_MOVE, PAPER_MOVES
 from engine.domain.curve import Block, Mark, by_hours
+from engine.domain.trade_pages import TradeKey
 
 COUNT = f"SELECT COUNT(*) FROM paper_trades WHERE {PAPER_CLOSED}"
-# Newest first, ties as heapq.nlargest on (closed_at, position) breaks them; OFFSET skips index entries only.
-PAGE = (f"SELECT position FROM paper_trades WHERE {PAPER_CLOSED} ORDER BY closed_at DESC, position DESC "
-        "LIMIT ? OFFSET ?")
+# Newest first, ties as heapq.nlargest on (closed_at, position) breaks them; below a key, a range of the index.
+PAGE = f"SELECT position FROM paper_trades WHERE {PAPER_CLOSED} ORDER BY closed_at DESC, position DESC LIMIT ?"
+PAGE_BELOW = (f"SELECT position FROM paper_trades WHERE {PAPER_CLOSED} AND (closed_at, position) < (?, ?) "
+              "ORDER BY closed_at DESC, position DESC LIMIT ?")
+NEWER = f"SELECT COUNT(*) FROM paper_trades WHERE {PAPER_CLOSED} AND (closed_at, position) >= (?, ?)"
 # Off the index paper_trades_opener, in its order (migration 21).
 BY_OPENER = ("SELECT opener, COUNT(*) FILTER (WHERE outs > 0), SUM(profit), SUM(commission) FROM paper_trades "
              "GROUP BY opener")
 SINCE = f"SELECT position FROM paper_trades WHERE {PAPER_CLOSED} AND closed_at >= ?"
 
 
-async def summary(database: Database, limit: int, offset: int) -> dict[str, Any]:
+async def summary(database: Database, limit: int, before: TradeKey | None) -> dict[str, Any]:
     """See ``Broker.trade_summary``: read in a thread, through a connection of its own."""
-    return await trio.to_thread.run_sync(_apart, database, limit, offset)
+    return await trio.to_thread.run_sync(_apart, database, limit, before)
 
 
-def _apart(database: Database, limit: int, offset: int) -> dict[str, Any]:
+def _apart(database: Database, limit: int, before: TradeKey | None) -> dict[str, Any]:
     with database.reader() as conn, _snapshot(conn):
         closed = conn.execute(COUNT).fetchone()[0]
-        page = [p for (p,) in conn.execute(PAGE, [limit, offset])]
+        if before is None:
+            page, newer = [p for (p,) in conn.execute(PAGE, [limit])], 0
+        else:
+            page = [p for (p,) in conn.execute(PAGE_BELOW, [*before, limit])]
+            newer = conn.execute(NEWER, list(before)).fetchone()[0]
         by_opener = {plugin: {"trades": trades, "profit": profit, "commission": commission, "swap": 0.0}
                      for plugin, trades, profit, commission in conn.execute(BY_OPENER)}
         first = conn.execute("SELECT MIN(time) FROM paper_deals").fetchone()[0]
@@ -52,8 +60,8 @@ def _apart(database: Database, limit: int, offset: int) -> dict[str, Any]:
             else conn.execute(f"SELECT time, {PAPER_MOVE.format('')}, 0.0 FROM paper_deals "
                               f"WHERE {PAPER_MOVES.format('')} ORDER BY time, deal").fetchall()
         deals = read_deals(conn, " WHERE d.position IN (SELECT value FROM json_each(?))", [_json(page)])
-    return {"closed": closed, "page": page, "deals": deals, "by_opener": by_opener, "first": first, "moves": moves,
-            "blocks": None if moves is not None else blocks}
+    return {"closed": closed, "newer": newer, "page": page, "deals": deals, "by_opener": by_opener, "first": first,
+            "moves": moves, "blocks": None if moves is not None else blocks}
 
 
 @contextmanager
