@@ -9,13 +9,15 @@ import time
 
 from engine.app import Operations
 from engine.app import trades as _trades
+from engine.adapters.brokers.mt5 import deal_reads
 from engine.adapters.storage.activity import OrderActivity
 from engine.domain.config.mt5 import MT5Config
 
 from support.clock_shift import here_at_midday
 from support.engine_support import process, running
 from support.mt5_standin import Terminal
-from support.mt5_support import config as standin_config
+from support.mt5_support import config as standin_config, log_in_by_hand
+from support.waits import until
 
 DAY = 86_400
 
@@ -51,3 +53,61 @@ async def test_a_trade_held_for_months_and_closed_today_is_read_by_its_position_
     ranges = [r[0] for r in asked if r[0] is not None]
     assert min(ranges) > now - 40 * DAY, f"read the history from {min(ranges)}, {(now - min(ranges)) / DAY:.0f} days"
     assert [r[2] for r in asked if r[2] is not None] == [held]
+
+
+def older_key(view: dict) -> tuple[float, int]:
+    """The key of ``view``'s newest trade: a page below it holds the trades older than it."""
+    return view["trades"][0]["closed_at"], view["trades"][0]["position"]
+
+
+def _whole_read_again(engine) -> None:
+    """The broker's whole history forgotten: its next read is from the start, as before."""
+    engine.broker.whole = deal_reads.Whole()
+
+
+async def test_the_trades_page_reads_the_whole_history_once_then_only_its_last_days(tmp_path, monkeypatch):
+    # The Trades page asks after every fill, and each read was the whole history, from 1970, through
+    # the link: a busy year's 300,000 deals for each fill. Deals, once made, stay as they were.
+    here_at_midday(monkeypatch)
+    terminal = Terminal(tmp_path / "terminal.db", balance=10_000.0, commission_per_lot=7.0)
+    now = time.time()
+    for days in (300, 200, 100):
+        terminal.set_time(now - days * DAY)
+        terminal.stop_out(terminal.open_external("GBPUSD", "sell", 0.2))   # trades of long ago, closed then
+    terminal.set_time(now)
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        ops = Operations(engine)
+        assert (await ops.trades())["closed"] == 3
+        assert (await process(engine, "buy EURUSD volume=0.1"))["status"] == "done"
+        assert (await process(engine, "close EURUSD"))["status"] == "done"   # a fill: the page asks again
+        calls, asked = terminal.calls("history_deals_get"), len(terminal.deal_reads())
+        view = await ops.trades()
+        assert terminal.calls("history_deals_get") - calls == 1
+        (since, _, _), = terminal.deal_reads()[asked:]
+        assert since > now - 2 * DAY, f"read the history from {since}: {(now - since) / DAY:.0f} days back"
+        older = await ops.trades(2, before=older_key(view))
+        _whole_read_again(engine)
+        assert view == await ops.trades() and older == await ops.trades(2, before=older_key(view))
+    assert view["closed"] == 4 and view["trades"][0]["plugin"] == "engine"
+    assert [t["volume"] for t in older["trades"]] == [0.2, 0.2] and older["newer"] == 1
+
+
+async def test_another_account_logged_in_by_hand_has_its_own_history_read_whole(tmp_path, monkeypatch):
+    # The history kept between reads is one account's: another's (a login by hand) is read from the start.
+    here_at_midday(monkeypatch)
+    terminal = Terminal(tmp_path / "terminal.db", balance=10_000.0)
+    other = Terminal(tmp_path / "other.db", balance=5_000.0, login=222, server="Standin-Live")
+    now = time.time()
+    for t in (terminal, other):
+        t.set_time(now - 50 * DAY)
+    terminal.stop_out(terminal.open_external("GBPUSD", "sell", 0.2))
+    for volume in (0.3, 0.4):
+        other.stop_out(other.open_external("EURUSD", "buy", volume))
+    for t in (terminal, other):
+        t.set_time(now)
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+        ops = Operations(engine)
+        assert [t["volume"] for t in (await ops.trades())["trades"]] == [0.2]
+        log_in_by_hand(tmp_path / "terminal.db", tmp_path / "other.db")
+        await until(lambda: engine.broker.connected and "account 222 on" in engine.broker.state)
+        assert [t["volume"] for t in (await ops.trades())["trades"]] == [0.4, 0.3]

@@ -56,7 +56,7 @@ class MT5Broker(Broker):
         self.config = config
         self.clock = clock
         self.book = Book(database, config.magic_base)
-        self.deals, self.lost = History(self), LostAnswers(self)  # the deals read; the looks for lost answers
+        self.deals, self.lost, self.whole = History(self), LostAnswers(self), deal_reads.Whole()  # deal_reads.py
         self.pending = PendingWatch(self, self.lost)  # pending orders gone without a fill, not at moonhook's asking
         self._database = database
         self._link = TerminalLink(config.module, config.host, config.port, config.timeout)
@@ -167,7 +167,7 @@ class MT5Broker(Broker):
         return [order_row(o, self.book, self.config, self.server_clock) for o in rows or ()]
 
     async def history(self, since: float | None = None) -> list[dict[str, Any]]:
-        return await deal_reads.history(self, since)  # a range of the terminal's history
+        return await deal_reads.history(self, since, self._session.account)  # a range of the terminal's history
 
     async def position_deals(self, positions: Iterable[int]) -> list[dict[str, Any]] | None:
         return await deal_reads.of_positions(self, positions)
