@@ -13,6 +13,7 @@ from engine.adapters.brokers.mt5.rows import deal_rows
 from engine.domain.config.mt5 import MT5Config
 
 DAY = 86_400
+WHOLE_EVERY = 3_600.0  # seconds after which the whole history is read again: a terminal that had not all of it
 
 
 @dataclass
@@ -21,11 +22,13 @@ class Whole:
     two of them again at each read, from the position's deals before it), and the server time a
     read starts from next: a day before the last read began, as a deal's time may lag our clock.
     A deal once made stays as it was, so a read of the days since gives the history whole. Of one
-    account: another's (a login by hand) reads it again from the start."""
+    account: another's (a login by hand) reads it again from the start, as does a read WHOLE_EVERY
+    seconds after the last whole one."""
 
     account: str = ""
     deals: dict[int, Any] = field(default_factory=dict)
     since: float | None = None  # server time; None: nothing read yet
+    read_at: float = 0.0        # our clock, when it was last read whole
 
 
 class Reader(Protocol):
@@ -48,11 +51,13 @@ async def history(b: Reader, since: float | None, account: str = "") -> list[dic
     if since:
         deals = await b._read("history_deals_get", server.server(since), server.server(b.clock()) + DAY)
         return deal_rows(deals, since, b.config, server)
-    now, whole = server.server(b.clock()), b.whole
-    start = whole.since if whole.account == account and whole.since is not None else 0
+    at, whole = b.clock(), b.whole
+    now = server.server(at)
+    kept = whole.account == account and whole.since is not None and at - whole.read_at < WHOLE_EVERY
+    start = whole.since if kept else 0
     read = await b._read("history_deals_get", start, now + DAY)
-    if whole.account != account:
-        b.whole = whole = Whole(account)
+    if not kept:
+        b.whole = whole = Whole(account, read_at=at)
     whole.deals.update((d["ticket"], d) for d in read)
     whole.since = now - DAY  # reads side by side: each merged all it read, and the later asks from later
     return deal_rows(list(whole.deals.values()), None, b.config, server)
