@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import struct
-import subprocess
 import sys
 from itertools import count
 from pathlib import Path
@@ -25,6 +24,8 @@ from typing import Any
 import trio
 
 from sandbox.allowlist import MT5_WORKER_ENV, worker_environment
+
+from .spawn import WorkerProcess
 
 log = logging.getLogger("moonhook.mt5")
 
@@ -54,7 +55,7 @@ def _hint(module: str, why: str) -> str:
 class TerminalLink:
     def __init__(self, module: str, host: str | None = None, port: int | None = None, timeout: float = 10.0):
         self.module, self.host, self.port, self.timeout = module, host, port, timeout
-        self._process: trio.Process | None = None
+        self._process: WorkerProcess | None = None
         self._buffer = bytearray()
         self._lock = trio.Lock()
         self._ids = count(1)
@@ -70,8 +71,7 @@ class TerminalLink:
         # password travels over the pipe, with initialize).
         env = {**worker_environment(MT5_WORKER_ENV, os.environ),
                "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        self._process = await trio.lowlevel.open_process(
-            [sys.executable, "-u", str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self._process = WorkerProcess([sys.executable, "-u", str(WORKER)], env)
         self._buffer.clear()
         with trio.move_on_after(max(self.timeout, 10.0)) as scope:
             await self._write({"module": self.module, "host": self.host, "port": self.port})

@@ -120,9 +120,11 @@ def load(spec: dict[str, Any]) -> Any:
 def main() -> None:
     # Ctrl-C reaches the whole process group, a service manager's SIGTERM every process of the
     # unit: the engine, stopping, still needs this worker for the alerts in flight, and closes
-    # it when done (as the sandbox's workers do).
+    # it when done (as the sandbox's workers do). The engine spawns it with both blocked
+    # (spawn.py): one sent as it started is dropped here, not raised in its imports.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # what the module prints goes to stderr, never into the frames
     sys.stdout = sys.stderr
