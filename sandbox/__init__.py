@@ -23,11 +23,11 @@ from .errors import (
 
 __all__ = [
     "KINDS", "MB", "Budget", "CrashError", "Folded", "ForbiddenError", "HostError", "InstructionLimitError",
-    "MemoryLimitError", "Pool", "Reply", "SandboxError", "ScriptError", "TimeLimitError",
+    "MemoryLimitError", "Pool", "PoolDidNotStart", "Reply", "SandboxError", "ScriptError", "TimeLimitError",
     "open_pool",
 ]
 
-_POOL_NAMES = ("Folded", "HostError", "Pool", "Reply", "open_pool")
+_POOL_NAMES = ("Folded", "HostError", "Pool", "PoolDidNotStart", "Reply", "open_pool")
 
 
 def __getattr__(name: str):

@@ -26,6 +26,7 @@ from .fold import FoldRun, Folded, gather
 from .locks import Turn, fast
 from .plugin import HostFunction, Plugin, Reply
 from .process import DeadlineExceeded, WorkerGone, WorkerProcess
+from .start import PoolDidNotStart, first_worker  # noqa: F401 - PoolDidNotStart: named from here too
 
 log = logging.getLogger("sandbox.pool")
 
@@ -55,7 +56,7 @@ class Pool:
         workers: list[WorkerProcess | None] = [None] * self._size
 
         async def one(i: int) -> None:
-            workers[i] = await WorkerProcess.spawn(self._nice)
+            workers[i] = await first_worker(self._nice)
 
         async with trio.open_nursery() as n:
             for i in range(self._size):
@@ -357,6 +358,7 @@ class Pool:
 @asynccontextmanager
 async def open_pool(workers: int = 2, *, spares: int = 1, nice: int = 0) -> AsyncIterator[Pool]:
     """Starts ``workers`` sandbox processes plus warm ``spares``; stops them all on exit.
+    Raises PoolDidNotStart when a worker dies as it starts, twice (``start.py``).
 
     A spare lets a dead worker be replaced in milliseconds instead of a process start. With
     ``nice``, the workers run that much below this process's priority (where the system has

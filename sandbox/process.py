@@ -5,6 +5,7 @@ from __future__ import annotations
 import mmap
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from .allowlist import WORKER_ENV, worker_environment
 from .worker import MAX_MESSAGE, PROGRESS, SINCE
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+_START_SECONDS = 30  # a worker's first answer: a start on a loaded machine, not a hang
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") and "SC_CLK_TCK" in os.sysconf_names else 100
 
 
@@ -76,7 +78,17 @@ class WorkerProcess:
             os.close(progress_fd)
         ours.setblocking(False)
         worker = cls(process, ours, progress)
-        reply = await worker.exchange(protocol.ping(0), timeout=30)
+        try:
+            reply = await worker.exchange(protocol.ping(0), timeout=_START_SECONDS)
+        except WorkerGone:  # dead as it started: how it ended, once it has
+            with trio.CancelScope(shield=True):
+                await worker.aclose()
+            raise WorkerGone(f"sandbox worker {worker.pid} {worker.ending()} as it started", delivered=False) from None
+        except DeadlineExceeded:
+            with trio.CancelScope(shield=True):
+                await worker.aclose()
+            raise WorkerGone(f"sandbox worker {worker.pid} did not answer within {_START_SECONDS} s as it started",
+                             delivered=False) from None
         if reply[protocol.OP] != protocol.OK:
             worker.kill()
             raise WorkerGone(f"worker did not start: {reply!r}")
@@ -194,12 +206,16 @@ class WorkerProcess:
         return None
 
     def exit_text(self) -> str:
+        return f"worker {self.ending()}"
+
+    def ending(self) -> str:
+        """How the worker ended: killed by which signal, its exit status, or (still running) its socket closed."""
         code = self.process.poll()
         if code is None:
-            return "worker closed its connection"
+            return "closed its connection"
         if code < 0:
-            return f"worker killed by signal {-code}"
-        return f"worker exited with status {code}"
+            return f"killed by signal {-code} ({_signal_name(-code)})"
+        return f"exited with status {code}"
 
     def close(self) -> None:
         """Closes our end of the socket (of a worker known to be dead)."""
@@ -221,6 +237,13 @@ class WorkerProcess:
         if self.process.returncode is None:
             self.process.kill()
             await self.process.wait()
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return "an unnamed signal"
 
 
 def _proc_stat(pid: int) -> tuple[str, float] | None:

@@ -10,11 +10,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.app.compose import Service, open_engine
+    from engine.app.compose import REFUSED, Service, open_engine
     from engine.app.operations import Operations
 
-__all__ = ["Operations", "Service", "open_engine"]
-_HOMES = {"Operations": "engine.app.operations", "Service": "engine.app.compose", "open_engine": "engine.app.compose"}
+__all__ = ["Operations", "REFUSED", "Service", "open_engine"]
+_HOMES = {"Operations": "engine.app.operations", "REFUSED": "engine.app.compose", "Service": "engine.app.compose",
+          "open_engine": "engine.app.compose"}
 
 
 def __getattr__(name: str):

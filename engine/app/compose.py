@@ -14,11 +14,11 @@ from typing import AsyncIterator, Callable, Protocol, Sequence
 import httpx
 import trio
 
-from sandbox import open_pool
+from sandbox import PoolDidNotStart, open_pool
 
 from engine.adapters.brokers import PaperBroker, open_broker
 from engine.adapters.brokers.base import Broker
-from engine.adapters.storage import AlertJournal, Database, claim
+from engine.adapters.storage import AlertJournal, Database, FolderInUse, SchemaError, claim
 from engine.adapters.storage.switches import Switches
 from engine.app.operations import Operations
 from engine.core import Engine
@@ -36,6 +36,10 @@ DIRECT = {f"all://{host}": None for host in ("127.0.0.1", "localhost", "[::1]")}
 
 
 SHADOW_NICE = 10  # the shadow's worker, below the engine and its live workers
+
+# What open_engine raises before anything was done (no alert taken, no order sent): a start
+# refused, which `moonhook run` says in one line.
+REFUSED = (FolderInUse, SchemaError, PoolDidNotStart)
 
 
 class Service(Protocol):
@@ -92,7 +96,8 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
     With ``[shadow]``, its scripts run beside the live ones on a paper broker over a file of
     their own (``engine.shadow``; docs/shadow.md), reloaded on saves with ``watch``.
     Raises FolderInUse, before anything is opened, when another engine runs on the same data
-    folder, and what opening the database or starting the broker raises."""
+    folder, what opening the database or starting the broker raises, and PoolDidNotStart when
+    the sandbox's workers die as they start (a second time: sandbox/start.py)."""
     # First: a second engine on the same journal would send orders twice (storage/claim.py).
     with claim(config.data):
         # Made durable by the journal's fsyncs; the WAL is checkpointed by the journal writer's thread.

@@ -330,7 +330,7 @@ def _main(argv: list[str] | None) -> int:
         # KeyboardInterrupt (a traceback, then death by SIGINT).
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, _exit_at_once)
-        from engine.adapters.storage import FolderInUse, SchemaError
+        from engine.app import REFUSED
         from engine.interfaces.web import ListenError
 
         if (missing := _missing_folder(settings.engine, a.config)) is not None:
@@ -339,7 +339,7 @@ def _main(argv: list[str] | None) -> int:
         refused: list[BaseException] = []
         try:
             code = trio.run(_run, settings, a.config)
-        except* (FolderInUse, ListenError, SchemaError) as group:  # before the engine started: nothing was done
+        except* (*REFUSED, ListenError) as group:  # before the engine started: nothing was done
             refused.append(_first(group))
         if refused:
             print(f"moonhook: {refused[0]}", file=sys.stderr)

@@ -1,0 +1,44 @@
+"""A sandbox worker killed as `moonhook run` starts it (the out-of-memory killer's way: SIGKILL):
+once, it is said in one line and another is started, and the engine serves; every time, the run
+ends non-zero with one line naming the worker and how it died, never a traceback."""
+
+from __future__ import annotations
+
+import re
+
+from support import die_at_start
+from support.e2e_support import DEADLINE, Run, init, moonhook_command
+
+KILLED = re.compile(r"sandbox worker \d+ killed by signal 9 \(SIGKILL\) as it started")
+
+
+def test_a_worker_killed_once_as_it_starts_is_said_and_replaced_and_the_engine_serves(user):
+    config, _ = init(user, "bot")
+    site = user.home / "site"
+    die_at_start.install(site, times=1)
+    user.on_path(site)
+    run = user.start("run", config=config, cwd="bot")
+    assert die_at_start.killed(site) == 1
+    done = run.settled(run.webhook("buy EURUSD risk=1 sl=1.0800 price=1.0850")["id"])
+    assert done["status"] == "done", done
+    assert run.interrupt() == 0
+    log = run.text()
+    assert "Traceback" not in log, log
+    assert len(KILLED.findall(log)) == 1, log
+
+
+def test_workers_killed_every_time_they_start_end_the_run_with_one_line_and_no_traceback(user):
+    config, _ = init(user, "bot")
+    site = user.home / "site"
+    die_at_start.install(site, times=1000)
+    user.on_path(site)
+    run = Run([*moonhook_command(), "run"], user.home / "bot", user.env, user.home / "run1.log", config)
+    user.runs.append(run)  # the teardown kills whatever is left
+    code = run.process.wait(timeout=DEADLINE)
+    log = run.text()
+    assert "Traceback" not in log, log
+    assert code == 2, log   # as the other refusals to start (a folder in use, a port taken)
+    assert "listening on" not in log, log
+    (said,) = [line for line in log.splitlines() if line.startswith("moonhook: ")]
+    assert KILLED.search(said), log
+    assert "out-of-memory killer" in said, log
