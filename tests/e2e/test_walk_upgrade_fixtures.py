@@ -20,6 +20,7 @@ import pytest
 from engine.adapters.storage import MIGRATIONS, Database
 from engine.adapters.storage.store import PluginStore
 
+from support import die_at_start
 from support.botapi import html_plain
 from support.botapi_thread import threaded_bot_api
 from support.e2e_support import Config, free_port, outcome, until
@@ -154,6 +155,28 @@ def test_an_upgrade_that_fails_names_its_migration_and_leaves_the_file_as_it_was
         "plans already exists); the file was left as it was, at schema 6 (the moonhook that wrote it still opens it): "
         "correct that and start again")
     assert journal.read_bytes() == before
+    assert not journal.with_name("moonhook.schema-6.db").exists()   # not upgraded: the file is the way back
+
+
+@pytest.mark.parametrize("schema", sorted(VERSIONS))
+def test_a_start_that_fails_after_the_upgrade_leaves_the_older_file_beside_it(user, schema):
+    """The journal upgraded, then the start fails (every sandbox worker killed as it starts): the
+    file as the older moonhook left it is beside it, named by its schema, whole, and the log says where."""
+    older(user, schema, "http://127.0.0.1:9")
+    journal = user.home / "bot" / "data" / "moonhook.db"
+    with closing(sqlite3.connect(journal)) as db:
+        before = list(db.iterdump())
+    die_at_start.install(user.home / "site", times=1000)
+    user.on_path(user.home / "site")
+    refused = user.moonhook("run", cwd="bot")
+    assert refused.returncode == 2 and "could not start" in refused.stderr.splitlines()[-1], outcome(refused)
+    assert f"the file as it was is kept as data/moonhook.schema-{schema}.db" in refused.stderr, outcome(refused)
+    with closing(sqlite3.connect(journal.with_name(f"moonhook.schema-{schema}.db"))) as kept:
+        assert kept.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert list(kept.iterdump()) == before
+        assert kept.execute("PRAGMA user_version").fetchone()[0] == schema
+    with closing(sqlite3.connect(journal)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
 
 @pytest.mark.parametrize("schema", sorted(VERSIONS))

@@ -1,4 +1,5 @@
-"""A consistent copy of the journal's SQLite file while the engine runs (``moonhook backup``).
+"""A consistent copy of the journal's SQLite file while the engine runs (``moonhook backup``), and of
+the file as it was before an upgrade (``before_upgrade``).
 
 Copying ``moonhook.db`` with ``cp`` while the engine writes can give a torn file, and leaves
 out what is still in its ``-wal``. SQLite's online backup reads one consistent snapshot
@@ -13,6 +14,7 @@ import os
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
+from itertools import count
 from pathlib import Path
 
 
@@ -35,6 +37,20 @@ def backup(source: Path, dest: Path) -> Backup:
     # their own) is not seen: its next commits went to the deleted WAL, lost at its next kill.
     with closing(sqlite3.connect(source.resolve().as_uri() + "?mode=ro", uri=True)) as reader:
         return copy_of(reader, source, dest)
+
+
+def before_upgrade(source: Path, schema: int) -> Backup:
+    """``backup`` of the journal ``source``, at ``schema``, beside it before its upgrade: ``moonhook.schema-16.db``,
+    or ``moonhook.schema-16-2.db`` (and on) where an earlier upgrade's copy holds the name: the way back to the
+    moonhook that wrote it, never overwritten. Raises OSError and sqlite3.Error when it cannot be made."""
+    for n in count(1):
+        dest = source.with_name(f"{source.stem}.schema-{schema}{f'-{n}' if n > 1 else ''}{source.suffix}")
+        if dest.exists():
+            continue
+        try:
+            return backup(source, dest)
+        except FileExistsError:
+            continue   # made meanwhile under that name: the next one
 
 
 def copy_of(reader: sqlite3.Connection, source: Path, dest: Path) -> Backup:

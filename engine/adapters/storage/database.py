@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import trio
 
-from engine.adapters.storage.backup import copy_of
+from engine.adapters.storage.backup import before_upgrade, copy_of
 from engine.adapters.storage.migrations import MIGRATIONS
 
 
@@ -172,7 +172,7 @@ class Database:
         """Runs the migrations the file has not had, all in one transaction (the version read
         inside it): an upgrade that fails (a full disk, a kill) leaves the file whole at the
         schema it had, which the moonhook that wrote it still opens. Raises SchemaError."""
-        latest, current, version = len(MIGRATIONS), None, None
+        latest, current, version, kept = len(MIGRATIONS), None, None, None
         try:
             with self.transaction():
                 current = self.schema_version
@@ -183,17 +183,31 @@ class Database:
                 if current == 0:
                     log.info("%s: a new journal, at schema %d", self.path, latest)
                 elif current < latest:
-                    log.info("%s: upgrading the journal from schema %d to %d", self.path, current, latest)
+                    kept = self._keep(current, latest)
+                    log.info("%s: upgrading the journal from schema %d to %d; the file as it was is kept as %s "
+                             "(the moonhook that wrote it opens that one)", self.path, current, latest, kept)
                 for version, migrate in enumerate(MIGRATIONS[current:], start=current + 1):
                     migrate(self.db)
                 self.db.execute(f"PRAGMA user_version = {latest}")
         except sqlite3.Error as e:
             if current is None or current >= latest:
                 raise   # not an upgrade: the file could not be opened at all
+            if kept is not None:
+                kept.unlink(missing_ok=True)   # the file itself is as it was: no second copy of it
             # The migration named (migrations.py's _vN): what a report of the failure needs first.
             raise SchemaError(f"{self.path}: its upgrade from schema {current} to {latest} failed in migration "
                               f"{version} ({e}); the file was left as it was, at schema {current} (the moonhook that "
                               "wrote it still opens it): correct that and start again") from e
+
+    def _keep(self, current: int, latest: int) -> Path:
+        """A copy of the file at schema ``current``, beside it, before its upgrade (``backup.before_upgrade``).
+        Raises SchemaError when it cannot be made: the file is then not upgraded."""
+        try:
+            return before_upgrade(self.path, current).path
+        except (OSError, sqlite3.Error) as e:
+            raise SchemaError(f"{self.path}: not upgraded from schema {current} to {latest}: a copy of it as it is, "
+                              f"to go back to, could not be made beside it ({e}); the file was not changed: make "
+                              "room there and start again") from e
 
     async def writable(self) -> None:
         """Returns when no other connection of the engine is committing: a write transaction

@@ -42,6 +42,7 @@ def test_an_upgrade_that_fails_leaves_the_file_as_the_older_moonhook_left_it(tmp
         Database(path)
     assert (f"upgrade from schema {OLDER} to {len(MIGRATIONS) + 1} failed in migration {len(MIGRATIONS) + 1} "
             f"(database or disk is full); the file was left as it was, at schema {OLDER}") in str(failed.value)
+    assert not path.with_name(f"moonhook.schema-{OLDER}.db").exists()   # the file itself is the way back
     with moonhook_of(monkeypatch, MIGRATIONS[:OLDER]):  # the trader goes back to the moonhook that worked
         db = Database(path)
         assert db.schema_version == OLDER
@@ -51,6 +52,40 @@ def test_an_upgrade_that_fails_leaves_the_file_as_the_older_moonhook_left_it(tmp
     db = Database(path)   # and, the disk freed, the upgrade runs whole
     assert db.schema_version == len(MIGRATIONS)
     assert [r["id"] for r in AlertJournal(db).unfinished()] == [alert_id]
+
+
+def _dump(path) -> list[str]:
+    db = sqlite3.connect(path)
+    try:
+        return list(db.iterdump())
+    finally:
+        db.close()
+
+
+def test_an_upgrade_keeps_the_file_as_it_was_beside_it_and_never_overwrites_an_earlier_copy(tmp_path, monkeypatch):
+    path = tmp_path / "moonhook.db"
+    left_by_older(monkeypatch, path)
+    earlier = path.with_name(f"moonhook.schema-{OLDER}.db")
+    earlier.write_bytes(b"an earlier upgrade's copy")
+    before = _dump(path)
+    Database(path).close()
+    kept = path.with_name(f"moonhook.schema-{OLDER}-2.db")
+    assert _dump(kept) == before and earlier.read_bytes() == b"an earlier upgrade's copy"
+    with moonhook_of(monkeypatch, MIGRATIONS[:OLDER]):  # the way back: the older moonhook opens the copy
+        db = Database(kept)
+        assert db.schema_version == OLDER and len(AlertJournal(db).unfinished()) == 1
+        db.close()
+
+
+def test_an_upgrade_whose_copy_cannot_be_made_is_not_begun(tmp_path, monkeypatch):
+    path = tmp_path / "moonhook.db"
+    left_by_older(monkeypatch, path)
+    path.with_name(f"moonhook.schema-{OLDER}.db.part").mkdir()   # in the copy's way: it cannot be written
+    before = _dump(path)
+    with pytest.raises(SchemaError) as refused:
+        Database(path)
+    assert f"not upgraded from schema {OLDER} to {len(MIGRATIONS)}: a copy of it" in str(refused.value)
+    assert _dump(path) == before
 
 
 def test_a_newer_journal_is_refused_unchanged(tmp_path, monkeypatch):
@@ -115,5 +150,6 @@ def test_a_new_journal_is_said_made_not_upgraded(tmp_path, monkeypatch, caplog):
     Database(tmp_path / "old.db").close()
     said = [r.getMessage() for r in caplog.records]
     assert f"{tmp_path / 'new.db'}: a new journal, at schema {len(MIGRATIONS)}" in said
-    assert f"{tmp_path / 'old.db'}: upgrading the journal from schema {OLDER} to {len(MIGRATIONS)}" in said
+    assert any(s.startswith(f"{tmp_path / 'old.db'}: upgrading the journal from schema {OLDER} to {len(MIGRATIONS)};")
+               for s in said)
     assert not any("from schema 0" in s for s in said)
