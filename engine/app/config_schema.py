@@ -87,7 +87,8 @@ FACTORIES: dict[Callable[..., Any], Callable[..., dict[str, Any]]] = {
 # What a key means, where a word helps; the types and bounds come from the readers.
 DESCRIPTIONS: dict[str, str] = {
     "server": "Where the webhook, the HTTP API and the dashboard listen.",
-    "server.port": "The port to listen on (0: any free port); MOONHOOK_PORT overrides it.",
+    "server.port": "The port to listen on (0: any free port, which moonhook run prints and send and status "
+                   "find in the data folder); MOONHOOK_PORT overrides it.",
     "server.secret": "Sent in each alert; MOONHOOK_SECRET overrides it. Keep it private.",
     "server.api_token": "Bearer token for the HTTP API and the dashboard; MOONHOOK_API_TOKEN overrides it.",
     "server.allow_ips": "Addresses allowed to send webhooks; empty allows any.",

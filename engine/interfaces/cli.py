@@ -16,28 +16,23 @@ import argparse
 import logging
 import math
 import os
-import shlex
 import signal
 import sys
+from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import trio
 
 from engine.domain.config import EngineConfig, Settings
-from engine.domain.config.hosts import unlisted_note
 from engine.domain.times import clock_zone, parse_every
 from engine.domain.words import counted
 from engine.app.logs import setup_logging
 from engine.app.scaffold import TRY_ALERT, describe, init_project, refresh_editor_files
 from engine.app.settings import SettingsError, load_settings, server_changes
 from engine.interfaces import remote
-
-if TYPE_CHECKING:
-    from engine.app import Operations
-
-DEFAULT_CONFIG = Path("moonhook.toml")
+from engine.interfaces.banner import DEFAULT_CONFIG, banner
+from engine.interfaces.listening import recorded
 STOP_TIMEOUT = 10.0  # seconds for the alerts in flight at a stop
 log = logging.getLogger("moonhook")
 
@@ -87,11 +82,14 @@ async def _run(settings: Settings, path: Path) -> int:
                     ops.end_streams()
 
                 app = create_app(ops, settings.server, hub.routes() if hub else ())
-                async with trio.open_nursery() as server:
-                    if not shutdown.is_set():  # a Ctrl-C as it started: it stops, never said to listen
-                        port = await server.start(partial(serve, app, settings.server, shutdown=shutdown))
-                        server.start_soon(end_streams)
-                        _banner(ops, settings, port, path)
+                with ExitStack() as record:   # left once the server has stopped
+                    async with trio.open_nursery() as server:
+                        if not shutdown.is_set():  # a Ctrl-C as it started: it stops, never said to listen
+                            port = await server.start(partial(serve, app, settings.server, shutdown=shutdown))
+                            if settings.server.port == 0:   # the system's choice, for send and status to find
+                                record.enter_context(recorded(settings.engine.data, port))
+                            server.start_soon(end_streams)
+                            banner(ops, settings, port, path)
                 log.info("stopping: finishing the alerts in flight (at most %.0f s)", STOP_TIMEOUT)
             watcher.cancel_scope.cancel()
     log.info("stopped")
@@ -130,45 +128,6 @@ def _exit_at_once(signum: int, frame) -> None:
     not logging: this runs between any two bytecodes, perhaps inside logging's own lock."""
     os.write(2, f"moonhook: {signal.Signals(signum).name}: exiting at once\n".encode())
     os._exit(130)
-
-
-def _banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
-    serving = ops.serving()
-    names = ", ".join(serving) or "none"
-    host = f"[{settings.server.host}]" if ":" in settings.server.host else settings.server.host
-    print(f"moonhook: listening on http://{host}:{port}/webhook; {counted(len(serving), 'plugin')} "
-          f"from {settings.engine.scripts}/ ({names}); {settings.engine.broker} broker; "
-          f"journal {settings.engine.database}", file=sys.stderr)
-    for file, error in sorted(ops.load_errors().items()):
-        print(f"moonhook: not serving {file}: {error}", file=sys.stderr)
-    for stray in ops.stray_tables():
-        print(f"moonhook: {path.name}: {stray}", file=sys.stderr)
-    if ops.paused:
-        pause = ops.pause_state()
-        print(f"moonhook: PAUSED by {pause.get('by')}{': ' + pause['reason'] if pause.get('reason') else ''}; "
-              "alerts are journaled, not executed, until a resume (the dashboard, POST /api/resume, /resume)",
-              file=sys.stderr)
-    engine = settings.engine
-    if engine.broker != "paper" and engine.max_order_volume is None and engine.max_open_positions is None:
-        print("moonhook: no account limits: set engine.max_order_volume and engine.max_open_positions in "
-              f"{path} before trading real money (docs/security.md)", file=sys.stderr)
-    server = settings.server
-    if (note := unlisted_note(server.host, server.hosts, server.trusted_proxies)) is not None:
-        print(f"moonhook: {note}", file=sys.stderr)
-    if not settings.server.secret:
-        print("moonhook: no server.secret is set: every webhook is refused. Run `moonhook init` or set "
-              "MOONHOOK_SECRET.", file=sys.stderr)
-    else:
-        print(f"moonhook: try it: {_try_command(path)}", file=sys.stderr)
-
-
-def _try_command(path: Path) -> str:
-    """The command the banner suggests: ``send`` of TRY_ALERT, with ``--config`` when ``run``
-    was given another file than ./moonhook.toml, so that pasted into another terminal in the
-    same folder it reaches this engine."""
-    program = sys.argv[0] if sys.argv[0].endswith("moonhook") else "moonhook"
-    config = "" if path == DEFAULT_CONFIG else f" --config {shlex.quote(str(path))}"
-    return f'{program} send{config} "{TRY_ALERT}"'
 
 
 # -- the parser -------------------------------------------------------------------------------

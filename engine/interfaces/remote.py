@@ -15,19 +15,32 @@ from engine.domain.times import when
 from engine.app.check_text import check_text
 from engine.app.overview import health_line, line as overview_line
 from engine.app.shadow import line as shadow_line, not_loaded as shadow_not_loaded
+from engine.interfaces.listening import RECORD_NAME, recorded_port
+
+
+class NotRunning(Exception):
+    """No engine runs where the settings say one would: ``[server] port = 0`` and no live record of the port."""
 
 
 def _base_url(settings: Settings) -> str:
+    """The engine's URL: ``server.host`` (this machine's for a wildcard) at ``server.port``, or with
+    ``port = 0`` the port the running engine recorded in its data folder. Raises NotRunning when
+    it recorded none: none runs there, or one killed left its record."""
     host = settings.server.host
     host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
     host = f"[{host}]" if ":" in host and not host.startswith("[") else host   # an IPv6 address
-    return f"http://{host}:{settings.server.port}"
+    port = settings.server.port or recorded_port(settings.engine.data)
+    if not port:
+        raise NotRunning(f"the engine is not running: no `moonhook run` holds the data folder {settings.engine.data} "
+                         f"(with [server] port = 0, its port is read from {settings.engine.data / RECORD_NAME}, "
+                         "written while it runs)")
+    return f"http://{host}:{port}"
 
 
-def _client(settings: Settings, timeout: float, **options) -> httpx.AsyncClient:
-    """A client of the engine at ``server.host``, this machine's: never through a proxy of the environment
+def _client(base_url: str, timeout: float, **options) -> httpx.AsyncClient:
+    """A client of the engine at ``base_url``, this machine's: never through a proxy of the environment
     (HTTP_PROXY, ALL_PROXY), which would be handed the webhook's secret in a URL and the API token."""
-    return httpx.AsyncClient(base_url=_base_url(settings), timeout=timeout, trust_env=False, **options)
+    return httpx.AsyncClient(base_url=base_url, timeout=timeout, trust_env=False, **options)
 
 
 class Unreadable(Exception):
@@ -65,16 +78,20 @@ async def send(settings: Settings, text: str, wait: float, dry_run: bool = False
     if not server.secret:
         print("moonhook: no server.secret is configured; nothing can be sent", file=sys.stderr)
         return 2
+    try:
+        base_url = _base_url(settings)
+    except NotRunning as e:
+        return _not_running(e)
     if dry_run:
-        return await _dry_run(settings, text)
-    async with _client(settings, ANSWER_TIMEOUT) as client:
+        return await _dry_run(settings, base_url, text)
+    async with _client(base_url, ANSWER_TIMEOUT) as client:
         try:
             answer = await client.post(f"/webhook/{server.secret}", content=text.encode("utf-8"),
                                        headers={"Content-Type": "text/plain"})
         except _NOT_SENT as e:
-            return _unanswered(settings, e)
+            return _unanswered(base_url, e)
         except httpx.HTTPError as e:
-            print(f"moonhook: the engine at {_base_url(settings)} did not answer the alert ({e.__class__.__name__}): "
+            print(f"moonhook: the engine at {base_url} did not answer the alert ({e.__class__.__name__}): "
                   "it may have been journaled and traded: look at its alerts (the dashboard, GET /api/alerts) "
                   "before sending it again", file=sys.stderr)
             return 2
@@ -120,7 +137,7 @@ async def _outcome(client: httpx.AsyncClient, token: str, alert_id: int, wait: f
     return 2
 
 
-async def _dry_run(settings: Settings, text: str) -> int:
+async def _dry_run(settings: Settings, base_url: str, text: str) -> int:
     """``send --dry-run``: what the alert would do, from ``POST /api/alerts/check``; 0 when it
     would place its orders, 1 when one would be refused, it cannot be executed or is invalid, or
     the engine is paused (a real alert would be journaled, not executed)."""
@@ -128,12 +145,12 @@ async def _dry_run(settings: Settings, text: str) -> int:
     if not token:
         print("moonhook: send --dry-run asks the engine's API: set server.api_token", file=sys.stderr)
         return 2
-    async with _client(settings, 10.0) as client:
+    async with _client(base_url, 10.0) as client:
         try:
             answer = await client.post("/api/alerts/check", content=text.encode("utf-8"),
                                        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"})
         except httpx.HTTPError as e:
-            return _unanswered(settings, e)
+            return _unanswered(base_url, e)
     view = _json(answer)
     if answer.status_code != 200:
         print(f"{answer.status_code} {view.get('error') or answer.text}")
@@ -143,20 +160,29 @@ async def _dry_run(settings: Settings, text: str) -> int:
     return 1 if refused else 0
 
 
-def _unanswered(settings: Settings, e: httpx.HTTPError) -> int:
-    print(f"moonhook: the engine at {_base_url(settings)} does not answer ({e.__class__.__name__}); "
+def _unanswered(base_url: str, e: httpx.HTTPError) -> int:
+    print(f"moonhook: the engine at {base_url} does not answer ({e.__class__.__name__}); "
           "is `moonhook run` running?", file=sys.stderr)
+    return 1
+
+
+def _not_running(e: NotRunning) -> int:
+    print(f"moonhook: {e}", file=sys.stderr)
     return 1
 
 
 async def status(settings: Settings) -> int:
     token = settings.server.api_token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with _client(settings, 5.0, headers=headers) as client:
+    try:
+        base_url = _base_url(settings)
+    except NotRunning as e:
+        return _not_running(e)
+    async with _client(base_url, 5.0, headers=headers) as client:
         try:
             health = _json(await client.get("/health"))  # the details with the token, the state word without
         except httpx.HTTPError as e:
-            return _unanswered(settings, e)
+            return _unanswered(base_url, e)
         print(health_line(health))
         if not token:   # the state word alone: say why the account, the day and the plugins are not shown
             print("moonhook: the account, the day and the plugins are shown with server.api_token, which the "

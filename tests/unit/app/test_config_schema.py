@@ -52,8 +52,9 @@ def test_every_key_of_the_settings_is_in_the_schema():
     for path, _ in leaves:
         assert _at(schema, path), path
     assert _at(schema, ("server", "port")) == {"type": "integer", "minimum": 0, "maximum": 65535,
-                                               "description": "The port to listen on (0: any free port); "
-                                                              "MOONHOOK_PORT overrides it."}
+                                               "description": "The port to listen on (0: any free port, which "
+                                                              "moonhook run prints and send and status find in the "
+                                                              "data folder); MOONHOOK_PORT overrides it."}
     assert _at(schema, ("engine", "broker"))["enum"] == ["paper", "mt5"]
 
 

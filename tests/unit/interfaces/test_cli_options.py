@@ -75,14 +75,16 @@ print(sorted(m for m in sys.modules if any(m == n or m.startswith(n + '.') for n
 """ % (ENGINE_MODULES,)
 
 
+@pytest.mark.parametrize("any_port", [False, True], ids=["port", "port-0"])
 @pytest.mark.parametrize("argv", [["--help"], ["status"], ["send", "buy EURUSD sl_pips=20", "--wait", "0"]],
                          ids=["help", "status", "send"])
-def test_the_light_commands_do_not_load_the_engine(tmp_path, argv):
-    """They read the settings and talk HTTP; the engine is imported by run, check and replay."""
+def test_the_light_commands_do_not_load_the_engine(tmp_path, argv, any_port):
+    """They read the settings and talk HTTP (with port = 0, after reading the engine's record of its
+    port); the engine is imported by run, check and replay."""
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         config = tmp_path / "moonhook.toml"
-        config.write_text(f'[server]\nport = {s.getsockname()[1]}\n'
+        config.write_text(f'[server]\nport = {0 if any_port else s.getsockname()[1]}\n'
                           'secret = "s-0123456789abcdef"\napi_token = "t-0123456789abcdef"\n')
         run = subprocess.run([sys.executable, "-c", _LOADED, *argv, "--config", str(config)], cwd=tmp_path,
                              capture_output=True, text=True, timeout=60)

@@ -1,0 +1,58 @@
+"""What ``moonhook run`` prints once it listens: the port, the plugins served, what needs the
+trader's eye (scripts not loaded, a pause kept, no account limits), and a command to try."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.domain.config import Settings
+from engine.domain.config.hosts import unlisted_note
+from engine.domain.words import counted
+from engine.app.scaffold import CONFIG_NAME, TRY_ALERT
+
+if TYPE_CHECKING:
+    from engine.app import Operations
+
+DEFAULT_CONFIG = Path(CONFIG_NAME)   # the file `moonhook` reads without --config
+
+
+def banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
+    serving = ops.serving()
+    names = ", ".join(serving) or "none"
+    host = f"[{settings.server.host}]" if ":" in settings.server.host else settings.server.host
+    print(f"moonhook: listening on http://{host}:{port}/webhook; {counted(len(serving), 'plugin')} "
+          f"from {settings.engine.scripts}/ ({names}); {settings.engine.broker} broker; "
+          f"journal {settings.engine.database}", file=sys.stderr)
+    for file, error in sorted(ops.load_errors().items()):
+        print(f"moonhook: not serving {file}: {error}", file=sys.stderr)
+    for stray in ops.stray_tables():
+        print(f"moonhook: {path.name}: {stray}", file=sys.stderr)
+    if ops.paused:
+        pause = ops.pause_state()
+        print(f"moonhook: PAUSED by {pause.get('by')}{': ' + pause['reason'] if pause.get('reason') else ''}; "
+              "alerts are journaled, not executed, until a resume (the dashboard, POST /api/resume, /resume)",
+              file=sys.stderr)
+    engine = settings.engine
+    if engine.broker != "paper" and engine.max_order_volume is None and engine.max_open_positions is None:
+        print("moonhook: no account limits: set engine.max_order_volume and engine.max_open_positions in "
+              f"{path} before trading real money (docs/security.md)", file=sys.stderr)
+    server = settings.server
+    if (note := unlisted_note(server.host, server.hosts, server.trusted_proxies)) is not None:
+        print(f"moonhook: {note}", file=sys.stderr)
+    if not settings.server.secret:
+        print("moonhook: no server.secret is set: every webhook is refused. Run `moonhook init` or set "
+              "MOONHOOK_SECRET.", file=sys.stderr)
+    else:
+        print(f"moonhook: try it: {try_command(path)}", file=sys.stderr)
+
+
+def try_command(path: Path) -> str:
+    """The command the banner suggests: ``send`` of TRY_ALERT, with ``--config`` when ``run``
+    was given another file than ./moonhook.toml, so that pasted into another terminal in the
+    same folder it reaches this engine."""
+    program = sys.argv[0] if sys.argv[0].endswith("moonhook") else "moonhook"
+    config = "" if path == DEFAULT_CONFIG else f" --config {shlex.quote(str(path))}"
+    return f'{program} send{config} "{TRY_ALERT}"'
