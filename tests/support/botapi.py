@@ -1,8 +1,9 @@
 """A local stand-in for Telegram's Bot API server, for tests: real HTTP (h11 on trio sockets) on 127.0.0.1.
 
 ``async with bot_api_server({"123:ABC": "bot_one"}) as server:`` serves ``{server.url}/bot{TOKEN}/{method}`` in
-the caller's Trio run (its own nursery; no threads). ``server.stop()`` closes the port at once and cuts open
-requests; ``await server.start()`` serves again on the same port. Records and pending updates survive.
+the caller's Trio run (its own nursery; no threads). ``server.stop()`` refuses connections at once and cuts open
+requests; ``await server.start()`` serves again on the same port, which the stand-in holds meanwhile
+(``support/ports.py``: no other process can take it during the outage). Records and pending updates survive.
 
 Reproduced: POST with a JSON or form body, or GET query parameters; method names in any case; answers
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": N, "description": ...}`` with HTTP status N;
@@ -43,6 +44,7 @@ import html
 import json
 import math
 import re
+import socket
 import time
 import zlib
 from contextlib import asynccontextmanager
@@ -53,6 +55,8 @@ from urllib.parse import parse_qsl, unquote
 
 import h11
 import trio
+
+from support.ports import held_socket
 
 RESERVED = "_*[]()~`>#+-=|{}.!"
 MARKERS = {"||": "Spoiler", "__": "Underline", "*": "Bold", "_": "Italic", "~": "Strikethrough"}
@@ -228,6 +232,7 @@ class BotApiServer:
         self._refused: dict[str, str] = {}
         self._failing: int | None = None
         self._scope, self._serving, self._sockets = trio.CancelScope(), False, set()
+        self._listener: trio.socket.SocketType | None = None   # bound at the first start, held until close_port
         self._stopped = trio.Event()
         self._stopped.set()
 
@@ -551,16 +556,23 @@ class BotApiServer:
         self._stopped = trio.Event()
         try:
             with self._scope:
-                listeners = await trio.open_tcp_listeners(self.port, host="127.0.0.1")
-                self.port = listeners[0].socket.getsockname()[1]
-                self._sockets.update(listener.socket for listener in listeners)
+                if self._listener is None:
+                    self._listener = trio.socket.from_stdlib_socket(held_socket())
+                    self.port = self._listener.getsockname()[1]
+                self._listener.listen(128)
                 task_status.started()
                 try:
-                    await trio.serve_listeners(self._connection, listeners)
+                    await self._accept(trio.SocketListener(self._listener))
                 except* trio.ClosedResourceError:
                     pass  # stop() closed the listener under an accept that was already under way
         finally:
             self._stopped.set()
+
+    async def _accept(self, listener: trio.SocketListener) -> None:
+        """Takes connections until cancelled; not ``trio.serve_listeners``, which closes its listeners."""
+        async with trio.open_nursery() as connections:
+            while True:
+                connections.start_soon(self._connection, await listener.accept())
 
     async def start(self) -> None:
         """Serves (again) on ``self.port``; the first start picks a free port."""
@@ -575,17 +587,28 @@ class BotApiServer:
             raise
 
     def stop(self) -> None:
-        """Stops serving now: the port refuses connections, open requests are cut. Records are kept."""
+        """Stops serving now: the port refuses connections, open requests are cut. Records are kept,
+        and the port: a ``start`` serves on it again."""
         self._serving = False
-        self._scope.cancel()
+        self._scope.cancel()   # first: the accept waiting on the listener is cancelled, never failed
+        if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)   # no longer listening; still bound
+            except OSError:   # not listening yet (a start that failed)
+                pass
         for sock in list(self._sockets):
             sock.close()
         self._sockets.clear()
 
+    def close_port(self) -> None:
+        """Lets the port go, for good (the stand-in's end)."""
+        if self._listener is not None:
+            self._listener.close()
+
 
 @asynccontextmanager
 async def bot_api_server(tokens: dict[str, str], **options: Any) -> AsyncIterator[BotApiServer]:
-    """A ``BotApiServer`` for ``tokens`` ({token: bot username}) serving on 127.0.0.1, on a free port."""
+    """A ``BotApiServer`` for ``tokens`` ({token: bot username}) serving on 127.0.0.1, on a free port it holds."""
     async with trio.open_nursery() as nursery:
         server = BotApiServer(nursery, tokens, **options)
         await server.start()
@@ -593,3 +616,4 @@ async def bot_api_server(tokens: dict[str, str], **options: Any) -> AsyncIterato
             yield server
         finally:
             server.stop()
+            server.close_port()

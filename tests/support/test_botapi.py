@@ -7,6 +7,7 @@ import pytest
 import trio
 
 from support.botapi import CONFLICT, bot_api_server
+from support.ports import held
 from support.waits import until
 
 TOKEN = "123456:ABC-test"
@@ -288,6 +289,17 @@ async def test_stop_then_start_on_the_same_port_keeps_records(api, client):
     api.stop()
     await api.start()
     assert api.url == url and (await call(client, "getMe")).status_code == 200
+
+
+async def test_a_stopped_stand_in_holds_its_port_for_its_next_start(api, client):
+    # It closed its socket at a stop and bound the port again at the start: another process
+    # could take the port meanwhile ("address in use" at the start, or its answers for Telegram's).
+    api.stop()
+    assert held(api.port)
+    with pytest.raises(httpx.ConnectError):   # an outage still: refused
+        await call(client, "getMe")
+    await api.start()
+    assert (await call(client, "getMe")).status_code == 200
 
 
 async def test_hang_mode_holds_send_message_until_released(api, client):
