@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Iterator
 
@@ -20,6 +21,7 @@ from support.mt5_standin import (ACCOUNT_MARGIN_MODE_RETAIL_NETTING, DEFAULT_SYM
                                  ORDER_FILLING_IOC, ORDER_STATE_CANCELED, ORDER_TYPE_BUY_LIMIT, POSITION_TYPE_BUY,
                                  POSITION_TYPE_SELL, Terminal)
 from support.paths import SUPPORT
+from support.ports import held, held_socket
 
 GBP = '{"secret": "SECRET", "symbol": "GBPUSD", "action": "sell", "volume": 0.123, "sl": 1.2700, "id": "walk-gbp"}'
 
@@ -256,18 +258,22 @@ def test_a_broker_that_names_its_symbols_otherwise_is_traded_under_tradingviews_
 
 
 @contextmanager
-def rpyc_terminal(folder: Path, port: int = 0) -> Iterator[int]:
+def rpyc_terminal(folder: Path, listener: socket.socket) -> Iterator[int]:
     """The stand-in served as mt5linux's server serves the package under Wine: an RPyC classic
-    server in a process of its own, the stand-in importable there as MetaTrader5. Yields its port."""
+    server in a process of its own, the stand-in importable there as MetaTrader5, on ``listener``
+    (``held_socket()``, the test's). Yields its port. At the end the process is killed and the
+    socket stops listening: connections are refused, and the port stays the test's."""
     folder.mkdir(exist_ok=True)
     shutil.copy(SUPPORT / "mt5_standin.py", folder / "MetaTrader5.py")
-    server = subprocess.Popen([sys.executable, str(SUPPORT / "rpyc_terminal.py"), str(folder), str(port)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen([sys.executable, str(SUPPORT / "rpyc_terminal.py"), str(folder), str(listener.fileno())],
+                              stdout=subprocess.PIPE, text=True, pass_fds=[listener.fileno()])
     try:
         yield int(server.stdout.readline())
     finally:
         server.kill()
         server.wait()
+        with suppress(OSError):   # never listening: the server did not start
+            listener.shutdown(socket.SHUT_RDWR)   # the kernel kept it listening for the test's copy
 
 
 def test_on_linux_the_terminal_is_reached_over_rpyc_as_mt5linux_serves_it(user, tmp_path):
@@ -277,29 +283,31 @@ def test_on_linux_the_terminal_is_reached_over_rpyc_as_mt5linux_serves_it(user, 
     # summer), which every time it gives is written in.
     terminal = Terminal(tmp_path / "terminal.db", server_clock=("America/New_York", 7))
     terminal.set_price("EURUSD", 1.08490, 1.08500)  # a buy fills at 1.085, where the banner's alert expects it
-    with rpyc_terminal(tmp_path / "windows-python") as port:
-        config, _ = init(user, "bot")
-        config.replace('broker = "paper"', 'broker = "mt5"')
-        config.append(f'[mt5]\nmodule = "mt5linux"\nhost = "127.0.0.1"\nport = {port}\n'
-                      f'path = "{tmp_path / "terminal.db"}"\npoll_seconds = 0.2\n')
-        run = user.start("run", config=config, cwd="bot")
-        assert run.get("/health")["broker_connected"] is True
-        assert "the server's clock: GMT+2/+3 (US daylight saving) (found from EURUSD's hourly bars" in run.text()
-        trade_through_the_standin(user, run, terminal)
-        (trade,) = until(lambda: run.get("/api/trades")["trades"], bool, "the closed trade from the deal history")
-        assert trade["symbol"] == "EURUSD"
-        now = time.time()  # the times in UTC, not in the server's 2 or 3 hours ahead
-        assert now - 120 < trade["opened_at"] <= trade["closed_at"] <= now, (trade, now)
-        (gbp,) = run.get("/api/positions")["positions"]
-        assert now - 120 < gbp["opened_at"] <= now and terminal.positions()[0]["time"] > now + 3600, (gbp, now)
-    # The Windows side goes away (Wine restarted, say): told, then reconnected when it is back.
-    until(lambda: run.get("/health"), lambda h: not h["broker_connected"], "the lost terminal noticed")
-    with rpyc_terminal(tmp_path / "windows-python", port):
-        until(lambda: run.get("/health"), lambda h: h["broker_connected"], "the terminal reached again")
-        row = run.settled(run.webhook("close GBPUSD id=after-reconnect")["id"])
-        assert row["status"] == "done", row["outcome"]
-        assert terminal.positions() == []
-        assert run.interrupt() == 0
+    with held_socket() as listener:
+        with rpyc_terminal(tmp_path / "windows-python", listener) as port:
+            config, _ = init(user, "bot")
+            config.replace('broker = "paper"', 'broker = "mt5"')
+            config.append(f'[mt5]\nmodule = "mt5linux"\nhost = "127.0.0.1"\nport = {port}\n'
+                          f'path = "{tmp_path / "terminal.db"}"\npoll_seconds = 0.2\n')
+            run = user.start("run", config=config, cwd="bot")
+            assert run.get("/health")["broker_connected"] is True
+            assert "the server's clock: GMT+2/+3 (US daylight saving) (found from EURUSD's hourly bars" in run.text()
+            trade_through_the_standin(user, run, terminal)
+            (trade,) = until(lambda: run.get("/api/trades")["trades"], bool, "the closed trade from the deal history")
+            assert trade["symbol"] == "EURUSD"
+            now = time.time()  # the times in UTC, not in the server's 2 or 3 hours ahead
+            assert now - 120 < trade["opened_at"] <= trade["closed_at"] <= now, (trade, now)
+            (gbp,) = run.get("/api/positions")["positions"]
+            assert now - 120 < gbp["opened_at"] <= now and terminal.positions()[0]["time"] > now + 3600, (gbp, now)
+        # The Windows side goes away (Wine restarted, say): told, then reconnected when it is back.
+        until(lambda: run.get("/health"), lambda h: not h["broker_connected"], "the lost terminal noticed")
+        assert held(port)   # by the test, for the terminal's return: no other process took it meanwhile
+        with rpyc_terminal(tmp_path / "windows-python", listener):   # on the port it held
+            until(lambda: run.get("/health"), lambda h: h["broker_connected"], "the terminal reached again")
+            row = run.settled(run.webhook("close GBPUSD id=after-reconnect")["id"])
+            assert row["status"] == "done", row["outcome"]
+            assert terminal.positions() == []
+            assert run.interrupt() == 0
     # named after whichever call met it first: the deal poll's, the pending orders', the health check's
     assert re.search(r"connection lost: \w+: the terminal's Python is not reachable", run.text()), run.text()
     assert "Traceback" not in run.text()
