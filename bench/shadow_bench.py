@@ -33,6 +33,8 @@ import httpx
 import psutil
 import trio
 
+from engine.interfaces.listening import recorded_port
+
 from .engine_bench import _write_plugins
 from .scaling_bench import _cpu
 from .stats import pick, summary
@@ -68,21 +70,13 @@ def _moonhook() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "engine.interfaces.cli"]
 
 
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class _Run:
     """``moonhook run`` in ``folder`` (a moonhook.toml and 10 plugins, the shadow's too when
     ``shadow``), up once its API answers with every plugin loaded."""
 
     def __init__(self, folder: Path, shadow: bool):
-        port = _free_port()
         _write_plugins(folder / "scripts", PLUGINS, PLUGINS)
-        toml = (f'[server]\nhost = "127.0.0.1"\nport = {port}\nsecret = "{SECRET}"\napi_token = "{TOKEN}"\n'
+        toml = (f'[server]\nhost = "127.0.0.1"\nport = 0\nsecret = "{SECRET}"\napi_token = "{TOKEN}"\n'
                 '[engine]\ndedup_window = 0\n[paper]\nbalance = 1000000000.0\n')  # margin never runs out
         if shadow:
             _write_plugins(folder / "scripts-next", PLUGINS, PLUGINS)
@@ -91,21 +85,24 @@ class _Run:
         (folder / "moonhook.toml").chmod(0o600)
         env = {k: v for k, v in os.environ.items() if not k.startswith("MOONHOOK_")}
         self.shadow = shadow
-        self.base = f"http://127.0.0.1:{port}"
-        self.url = f"{self.base}/webhook/{SECRET}"
         self.process = subprocess.Popen([*_moonhook(), "run"], cwd=folder, env=env, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         # Its log drained in a thread, so the engine never blocks on a full pipe.
         threading.Thread(target=lambda: [None for _ in self.process.stderr], daemon=True).start()
-        self.client = httpx.Client(base_url=self.base, timeout=30, headers={"Authorization": f"Bearer {TOKEN}"})
+        self.client: httpx.Client | None = None   # once the engine has recorded its port
         deadline = time.monotonic() + 60
-        while not self._up():
+        while (port := recorded_port(folder / "data")) is None or not self._up(port):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"moonhook run did not start (exit code {self.process.poll()})")
             time.sleep(0.1)
         self.engine = psutil.Process(self.process.pid)
 
-    def _up(self) -> bool:
+    def _up(self, port: int) -> bool:
+        """Whether the engine on ``port`` (the system's choice, recorded in its data folder) serves every plugin."""
+        if self.client is None:
+            self.base = f"http://127.0.0.1:{port}"
+            self.url = f"{self.base}/webhook/{SECRET}"
+            self.client = httpx.Client(base_url=self.base, timeout=30, headers={"Authorization": f"Bearer {TOKEN}"})
         try:
             if len(self.client.get("/api/plugins").json()["plugins"]) != PLUGINS:
                 return False
