@@ -5,7 +5,7 @@ twice. After a kill -9 the lock is gone with the process: the next start is not 
 
 from __future__ import annotations
 
-from support.e2e_support import free_port, init, outcome
+from support.e2e_support import init, outcome
 
 
 def test_a_second_engine_on_the_same_folder_or_port_stops_before_it_starts(user):
@@ -14,11 +14,12 @@ def test_a_second_engine_on_the_same_folder_or_port_stops_before_it_starts(user)
     before = first.get("/api/alerts")["alerts"]
 
     settings = config.path.read_text(encoding="utf-8")
-    for name, text in (("other.toml", settings.replace(f"port = {first.port}", f"port = {free_port()}")),
-                       ("elsewhere.toml", settings.replace('data = "data"', 'data = "data-elsewhere"'))):
+    for name, text in (("other.toml", settings),   # another file, the same folder (port = 0: any port)
+                       ("elsewhere.toml", settings.replace('data = "data"', 'data = "data-elsewhere"')
+                                              .replace("port = 0", f"port = {first.port}"))):
         (user.home / "bot" / name).write_text(text)
         (user.home / "bot" / name).chmod(0o600)   # private, as init makes them
-    twice = user.moonhook("run", "--config", "bot/moonhook.toml")     # the same started again: folder and port
+    twice = user.moonhook("run", "--config", "bot/moonhook.toml")     # the same started again: its folder
     same_folder = user.moonhook("run", "--config", "bot/other.toml")
     same_port = user.moonhook("run", "--config", "bot/elsewhere.toml")
 

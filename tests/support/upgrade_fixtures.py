@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from support.e2e_support import AS_IN_A_TERMINAL, DEADLINE, Config, free_port, until
+from support.e2e_support import AS_IN_A_TERMINAL, DEADLINE, Config, until
 from support.paths import ROOT, TESTS
 
 FIXTURES = TESTS / "fixtures" / "upgrade"
@@ -79,7 +81,7 @@ def make(schema: int, rev: str) -> Path:
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=True)
         bot = home / "bot"
-        Config(bot / "moonhook.toml").replace(f"port = {answers.pop('port')}", "port = 8080")  # as init wrote it
+        Config(bot / "moonhook.toml").replace("port = 0", "port = 8080")  # as init wrote it
         with closing(sqlite3.connect(bot / "data" / "moonhook.db")) as db:
             found = db.execute("PRAGMA user_version").fetchone()[0]
         assert found == schema, f"{rev} left a journal at schema {found}, not {schema}"
@@ -100,11 +102,17 @@ def _session(moonhook: list[str], tree: Path, home: Path) -> dict[str, Any]:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree), "HOME": str(home)}
     subprocess.run([*moonhook, "init", "bot"], cwd=home, env=env, check=True, capture_output=True)
     config = Config(home / "bot" / "moonhook.toml")
-    port = free_port()
-    config.replace("port = 8080", f"port = {port}")
-    # Telegram's servers out of reach (a port nothing listens on): the notices stay in the outbox.
-    config.append(f'[telegram]\napi_url = "{UNREACHABLE.format(free_port())}"\nadmins = [{ADMIN}]\n'
-                  f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')
+    config.replace("port = 8080", "port = 0")   # any free port, read from the banner (each version prints it)
+    with socket.socket() as unreachable:   # Telegram's servers out of reach: the notices stay in the outbox
+        unreachable.bind(("127.0.0.1", 0))   # bound, never listening, held for the session: refused
+        config.append(f'[telegram]\napi_url = "{UNREACHABLE.format(unreachable.getsockname()[1])}"\n'
+                      f'admins = [{ADMIN}]\n[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')
+        return _trade(moonhook, env, home, config)
+
+
+def _trade(moonhook: list[str], env: dict[str, str], home: Path, config: Config) -> dict[str, Any]:
+    """The session itself: the older ``moonhook run`` started in ``home``/bot, sent the alerts,
+    stopped; what its API answered."""
     (home / "bot" / "scripts" / "keeper.lua").write_text(KEEPER, encoding="utf-8")
     (home / "bot" / "scripts" / "idle.lua").write_text(IDLE, encoding="utf-8")
     server = config.values["server"]
@@ -112,6 +120,7 @@ def _session(moonhook: list[str], tree: Path, home: Path) -> dict[str, Any]:
         process = subprocess.Popen([*AS_IN_A_TERMINAL, *moonhook, "run"], cwd=home / "bot", env=env,
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     try:
+        port = int(until(lambda: _banner_port(home / "run.log", process), bool, "the older moonhook's banner"))
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10.0,
                           headers={"Authorization": f"Bearer {server['api_token']}"}) as api:
             until(lambda: _health(api, process), lambda up: up, "the older moonhook's start")
@@ -145,7 +154,6 @@ def _session(moonhook: list[str], tree: Path, home: Path) -> dict[str, Any]:
                 answer = api.get(path)
                 if answer.status_code == 200:
                     answers[path] = answer.json()
-            answers["port"] = port
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=DEADLINE) == 0, (home / "run.log").read_text()
     finally:
@@ -153,6 +161,13 @@ def _session(moonhook: list[str], tree: Path, home: Path) -> dict[str, Any]:
             process.kill()
             process.wait()
     return answers
+
+
+def _banner_port(log: Path, process: subprocess.Popen) -> str | None:
+    """The port the older moonhook's banner says it listens on; None before the banner."""
+    assert process.poll() is None, f"the older moonhook exited:\n{log.read_text()}"
+    found = re.search(r"listening on http://[^ ]+:(\d+)/webhook", log.read_text())
+    return found and found[1]
 
 
 def _health(api: httpx.Client, process: subprocess.Popen) -> bool:

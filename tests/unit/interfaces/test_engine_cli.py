@@ -3,8 +3,8 @@
 
 import json
 import os
+import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,23 +28,17 @@ end
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Engine:
-    """``moonhook run`` in a process of its own, on a free port."""
+    """``moonhook run`` in a process of its own, on any free port (0), read from its banner."""
 
     def __init__(self, tmp: Path, extra: str = ""):
-        self.port = _free_port()
         self.config = tmp / "moonhook.toml"
-        self.config.write_text(f'[server]\nport = {self.port}\nsecret = "{SECRET}"\napi_token = "{TOKEN}"\n{extra}')
+        self.config.write_text(f'[server]\nport = 0\nsecret = "{SECRET}"\napi_token = "{TOKEN}"\n{extra}')
         self.log = tmp / "engine.log"
         self.process = subprocess.Popen([sys.executable, "-m", "engine.interfaces.cli", "--config", str(self.config), "run"],
                                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
-        self.logged("listening on")
+        self.logged("/webhook; ")   # the banner (the server's own "listening on" line comes first)
+        self.port = int(re.search(r"listening on http://[^ ]+:(\d+)/webhook", self.log.read_text())[1])
 
     def logged(self, text: str, timeout: float = HANG) -> None:
         """Waits until the engine's log says ``text`` (the timeout only bounds a hang)."""
