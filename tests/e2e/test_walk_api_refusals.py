@@ -26,6 +26,7 @@ HTTP_API = ROOT / "docs" / "http-api.md"
 PAGES = {("GET", "/"), ("GET", "/static/<>")}  # the dashboard's page and files: docs/dashboard.md
 WEBHOOK = {("POST", "/webhook"), ("POST", "/webhook/<>")}  # served ahead of Quart (webhook.py)
 BIG = b"x" * 70_000  # over server.max_body, 64 KB as init writes it
+DEEP = b"[" * 5_000  # JSON nested past what Python's parser follows (RecursionError)
 TABLES = ("alerts", "orders", "switches", "plans", "outbox")  # what a refused request must not touch
 
 
@@ -120,9 +121,12 @@ def cases(secret: str) -> list[Case]:
         Case(r["POST", "/api/orders/<>/cancel"], "/api/orders/-1/cancel", 404),
         Case(r["POST", "/api/positions/<>/close"], "/api/positions/4242/close", 404, "ticket"),
         Case(r["POST", "/api/positions/<>/close"], "/api/positions/1.5/close", 404),
+        Case(plugin_off, "/api/plugins/demo/disable", 400, "body", body=b'{"reason": "\xff"}'),
         Case(r["POST", "/api/pause"], "/api/pause", 403, auth="cookie"),
+        Case(r["POST", "/api/pause"], "/api/pause", 400, "body", body=DEEP),
         Case(r["POST", "/api/resume"], "/api/resume?execute_missed=ture", 400, "execute_missed"),
         Case(r["POST", "/api/resume"], "/api/resume", 400, "execute_missed", body=b'{"execute_missed": 2}'),
+        Case(r["POST", "/api/resume"], "/api/resume", 400, "body", body=b'{"execute_missed": tru}'),  # not "no"
         Case(r["GET", "/api/overview"], "/api/overview", 401, auth="none"),
         Case(r["POST", "/api/alerts/check"], "/api/alerts/check", 400, "volume", body=check + b"-1}"),
         Case(r["POST", "/api/alerts/check"], "/api/alerts/check", 400, "volume", body=check + b"Infinity}"),
@@ -155,6 +159,8 @@ def cases(secret: str) -> list[Case]:
         Case(r["GET", "/api/trades"], "/api/trades?since=inf", 400, "since"),
         Case(r["POST", "/login"], "/login", 400, "token", auth="none", body=b'{"token": 5}'),
         Case(r["POST", "/login"], "/login", 401, auth="none", body=b'{"token": "wrong"}'),
+        Case(r["POST", "/login"], "/login", 400, "body", auth="none", body=DEEP),  # a stranger's: no 5xx
+        Case(r["POST", "/login"], "/login", 400, "body", auth="none", body=b'{"token": "\xff"}'),
         Case(r["POST", "/login"], "/login", 403, auth="none", body=b'{"token": "wrong"}',
              headers={"Sec-Fetch-Site": "cross-site"}),
         Case(r["POST", "/logout"], "/logout", 204, auth="none"),  # no session: nothing to forget

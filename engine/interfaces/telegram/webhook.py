@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable
 
 from quart import Blueprint, request
 
+from engine.interfaces.web.params import BadParameter, json_body
 from engine.interfaces.web.tokens import same
 
 log = logging.getLogger("moonhook.web")
@@ -34,7 +35,10 @@ def telegram_blueprint(dispatch: Dispatch, secret: str) -> Blueprint:
             log.warning("telegram webhook for bot %r from %s refused: missing or wrong secret token",
                         bot_id[:32], request.remote_addr or "?")
             return {"ok": False, "error": f"missing or wrong {HEADER}"}, 401
-        body = await request.get_json(force=True, silent=True)
+        try:
+            body = await json_body()
+        except BadParameter:
+            body = None
         if not isinstance(body, dict):
             return {"ok": False, "error": "the body must be a JSON object (a Telegram update)"}, 400
         if not await dispatch(bot_id, body):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from quart import Blueprint, request
+from quart import Blueprint
 
 from engine.app.operations import HeldChanged, Operations
 from engine.domain.config import ServerConfig
@@ -21,8 +21,9 @@ API = "api"   # the orders' plugin, as the ledger and on_order hooks see it (Tel
 
 
 async def _reason() -> str | None:
-    """An optional ``{"reason": "..."}`` in the body of a switch, kept with it."""
-    body = await request.get_json(force=True, silent=True)
+    """An optional ``{"reason": "..."}`` in the body of a switch, kept with it; raises
+    BadParameter for a body that is not JSON."""
+    body = await params.json_body()
     reason = body.get("reason") if isinstance(body, dict) else None
     return reason[:200] if isinstance(reason, str) and reason.strip() else None
 

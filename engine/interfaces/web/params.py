@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from quart import request
 
+from engine.domain.alerts import AlertError, read_body
 from engine.domain.id_ranges import IdRuns, parse_ranges
 from engine.domain.trade_pages import TradeKey, parse_key
 
@@ -107,11 +108,29 @@ def text(name: str) -> str | None:
 _YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
+async def json_body() -> Any:
+    """The request's body read as JSON whatever its Content-Type; None when it is empty. Raises
+    BadParameter for one that is not UTF-8, not JSON, or nested deeper than Python's parser
+    goes: Quart's ``get_json(silent=True)`` let those out as a 500 with a traceback in the log
+    (a stranger's ``[[[...`` to /login), and read a mistyped body as none at all."""
+    raw = await request.get_data()
+    if not raw.strip():
+        return None
+    try:
+        value = read_body(raw)
+    except AlertError as e:
+        raise BadParameter(f"body: {e.message}") from None
+    if isinstance(value, str):
+        raise BadParameter(f"body: not JSON, got {value[:40]!r}")
+    return value
+
+
 async def flag(name: str) -> bool:
     """The yes-or-no ``name``, from a JSON body's field or else the query; False when absent.
-    Any other value raises BadParameter: a mistyped ``execute_missed=ture`` read as no would
-    skip the alerts held while paused, for good, where the trader asked to run them."""
-    body = await request.get_json(force=True, silent=True)
+    Any other value raises BadParameter, as does a body that is not JSON: a mistyped
+    ``execute_missed=ture`` (or ``{"execute_missed": tru}``) read as no would skip the alerts
+    held while paused, for good, where the trader asked to run them."""
+    body = await json_body()
     value = body.get(name) if isinstance(body, dict) else None
     if value is None:
         value = _query(name)

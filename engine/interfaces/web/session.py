@@ -21,6 +21,7 @@ from quart import Blueprint, Response, current_app, request
 
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.clients import Address, address, client_address, networks, within
+from engine.interfaces.web.params import BadParameter, json_body
 from engine.interfaces.web.tokens import same
 
 log = logging.getLogger("moonhook.web")
@@ -167,9 +168,10 @@ def _stranger() -> str | None:
 
 
 async def _given_token() -> str | None:
-    """The ``token`` of a JSON body or of a form; None when there is none."""
+    """The ``token`` of a JSON body or of a form; None when there is none. Raises BadParameter
+    for a JSON body that cannot be read."""
     if request.is_json:
-        body = await request.get_json(silent=True)
+        body = await json_body()
         token = body.get("token") if isinstance(body, dict) else None
     else:
         token = (await request.form).get("token")
@@ -192,7 +194,10 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
             return {"error": stranger}, 403
         # The body is read first: no await may come between the limiter's check and its count,
         # or many guesses sent at once would all pass the check.
-        token = await _given_token()
+        try:
+            token = await _given_token()
+        except BadParameter as e:
+            return {"error": str(e)}, 400
         wait = sessions.limiter.retry_after(client)
         if wait is not None:
             log.warning("dashboard login from %s refused: too many failed logins", client)

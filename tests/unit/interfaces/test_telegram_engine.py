@@ -138,6 +138,10 @@ async def test_updates_by_webhook_through_the_web_server(tmp_path):
             unknown = await client.post("/telegram/999", json=update,
                                         headers={"X-Telegram-Bot-Api-Secret-Token": "hook-Secret_1"})
             assert unknown.status_code == 404
+            for body in (b"[" * 5_000, b'{"update_id": "\xff"}'):  # past the parser's depth; not UTF-8
+                unreadable = await client.post("/telegram/5150", content=body,
+                                               headers={"X-Telegram-Bot-Api-Secret-Token": "hook-Secret_1"})
+                assert unreadable.status_code == 400, unreadable.text  # not a 500 and a traceback
             assert server.calls("getUpdates") == []  # no polling beside a webhook
 
 
