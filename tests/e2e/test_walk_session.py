@@ -58,3 +58,24 @@ def test_two_moonhooks_on_one_machine_keep_their_own_logins(user):
         assert sorted(c.name for c in browser.cookies.jar) == sorted(f"{PREFIX}{run.port}" for run, _ in runs)
     for run, _ in runs:
         assert run.interrupt() == 0
+
+
+def test_wrong_tokens_from_one_ipv6_host_are_counted_together_whatever_its_addresses(user):
+    """An IPv6 host is commonly given a whole /64, and picks a new address in it at will: counted
+    by the address, its guesses at the token were never limited (a new address for each). Counted
+    by the /64, as the connections are: its 6th login is a 429, while another /64 logs in. Behind a
+    reverse proxy on this machine, which tells the client's address in X-Forwarded-For."""
+    config, _ = init(user, "bot")
+    config.replace("trusted_proxies = []", 'trusted_proxies = ["127.0.0.1"]')
+    run = user.start("run", config=config, cwd="bot")
+    token = config.values["server"]["api_token"]
+    with httpx.Client(base_url=f"http://127.0.0.1:{run.port}", timeout=10.0, limits=IDLE_CONNECTIONS) as client:
+        def login(given: str, client_address: str) -> httpx.Response:
+            return client.post("/login", json={"token": given}, headers={"X-Forwarded-For": client_address})
+
+        guesses = [login(f"guess-{i}", f"2001:db8:1:2::{i:x}") for i in range(1, 6)]
+        assert [g.status_code for g in guesses] == [401] * 5
+        same_host = login(token, "2001:db8:1:2:a:b:c:d")
+        assert same_host.status_code == 429 and int(same_host.headers["Retry-After"]) > 0, same_host.text
+        assert login(token, "2001:db8:1:3::1").status_code == 204  # another host's /64
+    assert run.interrupt() == 0

@@ -8,6 +8,8 @@ from typing import Iterable
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+IPV6_HOST_PREFIX = 64  # an IPv6 host is commonly given a whole /64, and picks its address in it at will
+
 
 def networks(entries: Iterable[str], setting: str) -> tuple[Network, ...]:
     """``entries`` (addresses or CIDR blocks) as networks; raises ValueError naming ``setting``."""
@@ -36,6 +38,15 @@ def address(text: str | None) -> Address | None:
     if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
         return found.ipv4_mapped
     return found
+
+
+def host_of(addr: Address) -> Address | Network:
+    """What stands for one client host in a count per address (the connections, the failed
+    logins): an IPv4 address itself, an IPv6 address's /64, in which a host may take a new
+    address for each request."""
+    if isinstance(addr, ipaddress.IPv6Address):
+        return ipaddress.IPv6Network((addr, IPV6_HOST_PREFIX), strict=False)
+    return addr
 
 
 def within(addr: Address | None, nets: tuple[Network, ...]) -> bool:

@@ -11,17 +11,15 @@ An IPv6 client's /64 counts as one address: one host is commonly given a whole /
 
 from __future__ import annotations
 
-import ipaddress
 from contextlib import contextmanager
 from typing import Iterator
 
 import trio
 
 from engine.domain.config import ServerConfig
-from engine.interfaces.web.clients import Address, Network, address, networks, within
+from engine.interfaces.web.clients import Address, Network, address, host_of, networks, within
 
 LOCAL = networks(("127.0.0.1", "::1"), "loopback")
-IPV6_HOST_PREFIX = 64
 
 Key = Address | Network
 
@@ -47,9 +45,7 @@ class AddressLimit:
         addr = address(peer)
         if addr is None or within(addr, self.exempt):
             return None
-        if isinstance(addr, ipaddress.IPv6Address):
-            return ipaddress.IPv6Network((addr, IPV6_HOST_PREFIX), strict=False)
-        return addr
+        return host_of(addr)
 
     @contextmanager
     def limiter(self, key: Key) -> Iterator[trio.CapacityLimiter]:

@@ -20,7 +20,7 @@ from typing import Callable
 from quart import Blueprint, Response, current_app, request
 
 from engine.domain.config import ServerConfig
-from engine.interfaces.web.clients import Address, address, client_address, networks, within
+from engine.interfaces.web.clients import Address, address, client_address, host_of, networks, within
 from engine.interfaces.web.params import BadParameter, json_body
 from engine.interfaces.web.tokens import same
 
@@ -52,8 +52,9 @@ def cookie_name() -> str:
 
 
 class Limiter:
-    """Failed logins per client address: ``LOGIN_FAILURES`` within ``LOGIN_WINDOW`` seconds
-    close the door until the oldest of them leaves the window."""
+    """Failed logins per client (its address, an IPv6 client's /64: ``clients.host_of``):
+    ``LOGIN_FAILURES`` within ``LOGIN_WINDOW`` seconds close the door until the oldest of them
+    leaves the window."""
 
     def __init__(self, clock: Clock, failures: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW):
         self._clock, self._failures, self._window = clock, failures, window
@@ -187,7 +188,9 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
 
     @bp.post("/login")
     async def login():
-        client = str(_client(trusted) or "?")
+        found = _client(trusted)
+        client = str(found or "?")
+        counted = str(host_of(found)) if found is not None else client  # an IPv6 client's /64
         stranger = _stranger()
         if stranger is not None:
             log.warning("dashboard login from %s refused: a stranger's page may have sent it", client)
@@ -198,7 +201,7 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
             token = await _given_token()
         except BadParameter as e:
             return {"error": str(e)}, 400
-        wait = sessions.limiter.retry_after(client)
+        wait = sessions.limiter.retry_after(counted)
         if wait is not None:
             log.warning("dashboard login from %s refused: too many failed logins", client)
             return ({"error": f"too many failed logins from this address: try again in {wait} s"}, 429,
@@ -208,10 +211,10 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
         if token is None:
             return {"error": "token: required, as JSON {\"token\": \"...\"} or the form field token"}, 400
         if not same(token, server.api_token):
-            sessions.limiter.failed(client)
+            sessions.limiter.failed(counted)
             log.warning("dashboard login from %s refused: wrong token", client)
             return {"error": "wrong token: give the server's api_token"}, 401
-        sessions.limiter.succeeded(client)
+        sessions.limiter.succeeded(counted)
         session = sessions.open()
         log.info("dashboard login from %s", client)
         answer = Response(b"", status=204)
