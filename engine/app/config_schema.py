@@ -91,7 +91,8 @@ DESCRIPTIONS: dict[str, str] = {
                    "find in the data folder); MOONHOOK_PORT overrides it.",
     "server.secret": "Sent in each alert; MOONHOOK_SECRET overrides it. Keep it private.",
     "server.api_token": "Bearer token for the HTTP API and the dashboard; MOONHOOK_API_TOKEN overrides it.",
-    "server.allow_ips": "Addresses allowed to send webhooks; empty allows any.",
+    "server.allow_ips": "Addresses allowed to send webhooks; empty allows any. They have max_connections places "
+                        "of their own.",
     "server.trusted_proxies": "Proxies whose X-Forwarded-For header is believed.",
     "server.hosts": "Names the dashboard and the API answer to besides this machine's IP addresses and localhost.",
     "server.max_body": "The largest webhook body accepted, in bytes.",

@@ -93,7 +93,8 @@ def render_config(secret: str, api_token: str) -> str:
 {_toml(max_body=server.max_body)}
 # Connections open at once; one more waits up to 2 s for room, then is closed. Of those, at
 # most max_connections_per_ip from one address (trusted_proxies, allow_ips and 127.0.0.1 are
-# held only to max_connections), so that one address cannot crowd out TradingView's.
+# held only to max_connections), so that one address cannot crowd out TradingView's. The
+# addresses in allow_ips have max_connections places of their own, which no other takes.
 {_toml(max_connections=server.max_connections)}
 {_toml(max_connections_per_ip=server.max_connections_per_ip)}
 # The dashboard at http://host:port/ (log in with api_token): hours a login lasts, and

@@ -18,9 +18,9 @@ FLOODER = "127.0.0.2"
 # seconds: a hang guard only; every wait below ends on the server's doing
 
 
-def _stream(port: int, token: str) -> socket.socket:
-    """A connection from FLOODER asking for the event stream, which holds it open while it lasts."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=HANG, source_address=(FLOODER, 0))
+def _stream(port: int, token: str, source: str = FLOODER) -> socket.socket:
+    """A connection from ``source`` asking for the event stream, which holds it open while it lasts."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=HANG, source_address=(source, 0))
     sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n" % token.encode())
     return sock
 
@@ -47,6 +47,34 @@ def test_a_flood_from_one_address_is_cut_to_its_share_and_alerts_still_come_thro
     for n in range(5):  # while the flood's streams are still held
         assert run.webhook(f"buy EURUSD volume=0.01 price=1.1 id=f{n}")["status"] == "accepted"
     assert "max_connections_per_ip" in run.text()  # the refusals are logged, naming the setting
+    for sock in flood:
+        sock.close()
+    assert run.interrupt() == 0
+
+
+def test_strangers_from_many_addresses_holding_every_place_do_not_keep_out_the_allowed_senders(user):
+    """A few addresses, each within max_connections_per_ip, can hold every one of
+    server.max_connections (measured with idle connections on the default 512: from 8
+    addresses of 128 each, no alert from another address was answered within TradingView's 3 s).
+    The addresses in server.allow_ips, the only ones whose alerts count, have places of their
+    own: a stranger's flood cannot take them. Here 2 addresses hold every place with event
+    streams (never timed out), and TradingView at 127.0.0.4 is answered at once."""
+    config, _ = init(user, "bot")
+    config.replace("max_connections = 512", "max_connections = 8")
+    config.replace("max_connections_per_ip = 128", "max_connections_per_ip = 4")
+    config.replace("allow_ips = []", 'allow_ips = ["127.0.0.4"]')
+    run = user.start("run", config=config, cwd="bot")
+    token, secret = config.values["server"]["api_token"], config.values["server"]["secret"]
+    flood = [_stream(run.port, token, source) for source in ("127.0.0.2", "127.0.0.3") for _ in range(4)]
+    assert all(_first_answer(sock).startswith(b"HTTP/1.1 200") for sock in flood)  # every place held
+    for n in range(3):
+        alert = socket.create_connection(("127.0.0.1", run.port), timeout=HANG, source_address=("127.0.0.4", 0))
+        body = b"buy EURUSD volume=0.01 price=1.1 id=allowed%d" % n
+        alert.sendall(b"POST /webhook/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n%s"
+                      % (secret.encode(), len(body), body))
+        answer = _first_answer(alert)
+        alert.close()
+        assert answer.startswith(b"HTTP/1.1 200"), answer  # was b"": closed unread after 2 s
     for sock in flood:
         sock.close()
     assert run.interrupt() == 0

@@ -5,6 +5,9 @@ Hypercorn has no such setting (its issue 81), and its trio worker builds each co
 ``TCPServer`` itself, from the module global ``hypercorn.trio.run.TCPServer``. ``install``
 puts ``CappedTCPServer`` there once per process; each server's cap travels in its own
 ``Config`` (``config.connection_limiter``), so two servers in one process keep their own.
+The addresses in ``server.allow_ips`` (TradingView's) have ``server.max_connections`` places of
+their own (``AllowedPlaces``): strangers' connections, from however many addresses, cannot take
+them (8 addresses holding 128 idle connections each kept every alert out of the shared 512).
 A connection past either cap waits up to ``QUEUE_SECONDS`` for room, unread, then is closed,
 counted and told in the log a line a minute at most (``refusals.py``, ``config.refusals``):
 a bar's close can bring a thousand alerts at once, each on its own connection, and one closed
@@ -31,6 +34,8 @@ from hypercorn.events import Closed, RawData
 from hypercorn.trio.tcp_server import MAX_RECV, TCPServer
 from hypercorn.utils import parse_socket_addr
 
+from engine.domain.config import ServerConfig
+from engine.interfaces.web.clients import Network, address, networks, within
 from engine.interfaces.web.per_address import AddressLimit
 from engine.interfaces.web.refusals import Refusals
 
@@ -71,15 +76,34 @@ def streams_open() -> int:
     return sum(_streams.values())
 
 
+class AllowedPlaces:
+    """The places of the addresses in ``server.allow_ips``, apart from everyone else's: as many
+    as ``server.max_connections``. None without allow_ips: then nothing tells TradingView apart."""
+
+    def __init__(self, allowed: tuple[Network, ...], places: int):
+        self.allowed = allowed
+        self.limiter = trio.CapacityLimiter(places) if allowed else None
+
+    @classmethod
+    def of(cls, server: ServerConfig) -> AllowedPlaces:
+        """Those of ``server``; ValueError for an unreadable allow_ips entry."""
+        return cls(networks(server.allow_ips, "server.allow_ips"), server.max_connections)
+
+    def limiter_for(self, peer: str | None) -> trio.CapacityLimiter | None:
+        """The allowed senders' limiter for a connection from ``peer`` among them, else None."""
+        return self.limiter if self.limiter is not None and within(address(peer), self.allowed) else None
+
+
 class CappedTCPServer(TCPServer):
     """Hypercorn's connection handler, run only while its address's limit (``per_address.py``)
-    and then its server's limiter have room."""
+    and then its server's limiter (or the allowed senders', ``AllowedPlaces``) have room."""
 
     async def run(self) -> None:
+        peer = _peer(self.stream)
         per_address: AddressLimit | None = getattr(self.config, "address_limit", None)
-        key = None if per_address is None else per_address.key(_peer(self.stream))
+        key = None if per_address is None else per_address.key(peer)
         if per_address is None or key is None:
-            return await self._run_capped()
+            return await self._run_capped(peer)
         with per_address.limiter(key) as own:
             if not await _admitted(own, self):
                 self._refused("max_connections_per_ip", str(key),
@@ -87,12 +111,14 @@ class CappedTCPServer(TCPServer):
                 await trio.aclose_forcefully(self.stream)
                 return
             try:
-                await self._run_capped()
+                await self._run_capped(peer)
             finally:
                 own.release_on_behalf_of(self)
 
-    async def _run_capped(self) -> None:
-        limiter: trio.CapacityLimiter | None = getattr(self.config, "connection_limiter", None)
+    async def _run_capped(self, peer: str | None) -> None:
+        allowed: AllowedPlaces | None = getattr(self.config, "allowed_places", None)
+        limiter: trio.CapacityLimiter | None = ((allowed and allowed.limiter_for(peer))
+                                                or getattr(self.config, "connection_limiter", None))
         if limiter is None:
             return await super().run()
         if not await _admitted(limiter, self):

@@ -39,6 +39,7 @@ def hypercorn_config(server: ServerConfig) -> Config:
     config.keep_alive_timeout = KEEP_ALIVE_TIMEOUT
     config.read_timeout = READ_TIMEOUT
     config.connection_limiter = trio.CapacityLimiter(server.max_connections)  # see capacity.py
+    config.allowed_places = capacity.AllowedPlaces.of(server)  # allow_ips' own places, see capacity.py
     config.address_limit = AddressLimit.of(server)  # see per_address.py
     config.refusals = Refusals()  # see refusals.py; serve() puts the app's here
     config.include_server_header = False
