@@ -16,7 +16,7 @@ import httpx
 
 from selenium.webdriver.common.by import By
 
-from support.browser import browser, chromium, wait  # noqa: F401 (browser: a fixture)
+from support.browser import browser, chromium, log_in, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init
 
 GUESSES = 6  # one more than the failed logins that close the door (session.LOGIN_FAILURES)
@@ -175,4 +175,47 @@ def test_a_name_listed_in_server_hosts_is_answered_and_no_other(user):
     assert own.status_code == 204, (own.status_code, own.text)
     assert stranger.status_code == 403
     assert "server.hosts is empty" not in run.banner
+    assert run.interrupt() == 0
+
+
+def forging_page(base: str) -> str:
+    """A page that, with the trader logged in to the dashboard in the same browser, tries to read
+    the session's CSRF token and to pause the engine: by fetch (credentials included, any content
+    type) and by a plain form posted into a hidden frame. Its title says what it could read."""
+    return f"""<!doctype html><title>forging</title>
+<iframe name="sink" hidden></iframe>
+<form id="form" method="POST" action="{base}/api/pause" target="sink" enctype="text/plain">
+<input name='{{"reason": "forged", "x": "' value='"}}'></form>
+<script>
+(async () => {{
+  let read = "unreadable";
+  try {{
+    const answer = await fetch("{base}/api/session", {{credentials: "include"}});
+    read = "read " + answer.status + " " + (await answer.text());
+  }} catch (e) {{}}
+  for (const type of ["text/plain", "application/x-www-form-urlencoded"]) {{
+    await fetch("{base}/api/pause", {{method: "POST", mode: "no-cors", credentials: "include",
+      headers: {{"Content-Type": type}}, body: '{{"reason": "forged"}}'}}).catch(() => null);
+  }}
+  document.querySelector("iframe").onload = () => {{ document.title = "sent: " + read; }};
+  document.getElementById("form").submit();
+}})();
+</script>"""
+
+
+def test_a_stranger_s_page_cannot_read_the_session_nor_change_anything(user, browser):
+    """The trader is logged in; a stranger's page in another tab of the same browser reads
+    nothing (no route answers CORS) and its posts, by fetch or form, carry no session (the cookie
+    is SameSite=Strict) and no CSRF token: the engine is not paused."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    base = f"http://127.0.0.1:{run.port}"
+    log_in(browser, base, config.values["server"]["api_token"])
+    with stranger_site(forging_page(base)) as stranger:
+        browser.get(stranger)
+        title = wait(browser, lambda d: d.title.startswith("sent") and d.title, "the stranger's requests sent")
+    assert title == "sent: unreadable", title
+    assert run.get("/api/plugins")["pause"]["paused"] is False
+    browser.get(f"{base}/")  # the trader's own tab still logged in
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel"), "the overview")
     assert run.interrupt() == 0
