@@ -64,8 +64,9 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
         # close the connection after it, and a client that has already sent its next request
         # on it meets a closed connection. Read it first, bounded by MAX_CONTENT_LENGTH and
         # BODY_TIMEOUT (one too large or too slow still closes the connection). A stranger
-        # (401, 403) is answered at once and the connection closed: nothing of theirs is read.
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code not in (401, 403, 413):
+        # (401, 403) is answered at once and the connection closed: nothing of theirs is read;
+        # nor is a body already too large (413) or too slow (408: waited for once, not twice).
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code not in (401, 403, 408, 413):
             with suppress(Exception):
                 await request.get_data()
         return response
