@@ -5,6 +5,9 @@ again (the stand-in's "late" order_send, delivered when the test says)."""
 
 from __future__ import annotations
 
+import os
+import signal
+
 from engine.adapters.brokers.mt5.constants import NOT_EXECUTED
 from engine.domain.orders import Closed, OrderRequest
 
@@ -92,3 +95,31 @@ async def test_a_part_close_whose_deal_is_told_between_the_look_and_its_not_know
         assert (done.ok, done.ticket) == (True, opened.ticket), done
         assert (await broker.first_result("a9-trend-half")).ok
         assert [p["volume"] for p in broker.terminal.positions()] == [0.1] and broker.terminal.sent() == 2
+
+
+async def test_a_close_judged_not_executed_as_metatrader_is_lost_is_not_known_and_never_sent_again(tmp_path):
+    # The refusal written, MetaTrader lost before the look for a deal made meanwhile (a read past its
+    # deadline on a loaded machine, the terminal gone): that look not made, the verdict is not known, and the
+    # close is looked for again once MetaTrader is back. It was answered "Nothing was sent", its alert run
+    # again, and the close sent a second time.
+    async with mt5(tmp_path) as broker:
+        opened = await broker.execute(entry("a8-trend-open", 8))
+        settle = broker.settle
+
+        async def lost_once_refused(tag, result, stands=False):
+            written = await settle(tag, result, stands)
+            if str(result.error).startswith(NOT_EXECUTED) and broker.helper_pids():
+                os.kill(broker.helper_pids()[0], signal.SIGKILL)
+            return written
+        broker.settle = lost_once_refused
+        broker.terminal.script("order_send", "late")
+        lost = await lost_answer(broker, close("a9-trend-close", opened.ticket))
+        assert (lost.ok, lost.unknown) == (False, True), lost
+        broker.settle = settle
+        await until(lambda: not (broker.book.first_result("a9-trend-close") or {"unknown": True}).get("unknown"))
+        judged = broker.book.first_result("a9-trend-close")   # looked for again, once MetaTrader is back
+        assert not judged["ok"] and judged["error"].startswith(NOT_EXECUTED), judged
+        assert broker.terminal.deliver_late() == [10009]   # it arrives after all
+        await until(lambda: broker.book.first_result("a9-trend-close")["ok"])
+        assert broker.book.first_result("a9-trend-close")["closed"] == [opened.ticket]
+        assert broker.terminal.positions() == [] and broker.terminal.sent() == 2   # the entry, one close

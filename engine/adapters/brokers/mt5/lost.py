@@ -9,7 +9,8 @@ A close judged so, or "lost", may have executed all the same while it was looked
 between the last look and the verdict being written, and told by a poll meanwhile, which settles only
 a send lost or refused (``History._arrived``). So the history is looked at once more once the verdict
 is written: its deal found, the close is done, never refused nor left not known, never sent again; a
-deal read later finds the send refused or lost, and settles it.
+deal read later finds the send refused or lost, and settles it. MetaTrader lost before that look,
+the send is not known again, and looked for once it is back.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import trio
 
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.found import find
+from engine.adapters.brokers.mt5.session import Unknown
 from engine.adapters.brokers.mt5.terminal import Terminal
 from engine.domain.orders import OrderResult
 from engine.domain.rules import Refused, filled_meanwhile
@@ -121,8 +123,14 @@ class LostAnswers:
     async def _done_meanwhile(self, send: dict[str, Any]) -> OrderResult | None:
         """The close ``send``, just written refused or "lost", done all the same: its deal, made after
         the last look, told by a poll before that was written (module docstring). Its result then,
-        settled done; None if the history has no deal of it."""
-        found = await find(self._b, send["tag"], send["created_at"], send["request"].get("magic"))
+        settled done; None if the history has no deal of it. Raises Unknown if MetaTrader cannot be
+        asked: the send is then not known again, looked for once it is back (``Sender.resolve_left``),
+        never answered as a send that did not go."""
+        try:
+            found = await find(self._b, send["tag"], send["created_at"], send["request"].get("magic"))
+        except Unknown:
+            await self._b.write(self._b.book.settle, send["tag"], "unknown")
+            raise
         if found is None or found.get("ended") or "deal" not in found:
             return None
         log.warning("%s: judged not executed, but its deal %s was made meanwhile (position %s): done", send["tag"],
