@@ -24,6 +24,17 @@ def config(tmp_path, **changes) -> MT5Config:
                              init_timeout=10.0, poll_seconds=0.05, resolve_seconds=0.5), **changes)
 
 
+# The stand-in's trade server clock (Terminal's default), given in the config.
+STANDIN_CLOCK = "GMT+0"
+
+
+def short(timeout: float) -> dict:
+    """The ``config`` changes for a broker whose calls give up within ``timeout`` seconds (a test that
+    must see a wait expire): the server's clock given, not found at the first connection from some 6,500
+    hourly bars, a read that a loaded machine made miss a 1 s timeout (the test began with MetaTrader lost)."""
+    return {"timeout": timeout, "server_clock": STANDIN_CLOCK}
+
+
 @asynccontextmanager
 async def mt5(tmp_path, tell: bool = True, **changes):
     """A started MT5 broker on a fresh terminal (kept across uses in one test) and a database.

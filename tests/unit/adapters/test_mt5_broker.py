@@ -25,7 +25,7 @@ from engine.domain.orders import BrokerError, Closed, Connection, Dropped, Fill,
 from engine.adapters.brokers.mt5.orders import tag_for
 
 from support.mt5_standin import ORDER_STATE_EXPIRED, ORDER_STATE_REJECTED, ORDER_TYPE_BUY_LIMIT, Terminal
-from support.mt5_support import mt5, until
+from support.mt5_support import mt5, short, until
 
 
 # The broker's timeout (``mt5.timeout``) is each call's deadline and, after a lost answer, how long
@@ -36,6 +36,7 @@ from support.mt5_support import mt5, until
 #   seen on two cores loaded by busy loops and parallel test runs;
 # - EXPIRES, where MetaTrader is down and the wait must end without it: only calls that are
 #   answered must fit in (milliseconds each, never over 0.06 s seen under that load).
+# Both with ``short``: the server's clock given, not read from the terminal's bars at the start.
 RESTARTS = 3.0
 EXPIRES = 1.0
 
@@ -157,7 +158,7 @@ async def test_autotrading_off_and_a_closed_market_are_said_plainly(tmp_path):
 
 
 async def test_an_answer_lost_after_the_send_is_found_at_the_broker_and_never_sent_again(tmp_path):
-    async with mt5(tmp_path, timeout=RESTARTS) as broker:
+    async with mt5(tmp_path, **short(RESTARTS)) as broker:
         await broker.symbol("EURUSD")
         broker.terminal.script("order_send", "hang_after")        # executes, then the answer never comes
         result = await broker.execute(market("a5-p-1"))
@@ -207,7 +208,7 @@ async def test_a_stop_signal_to_the_whole_group_leaves_the_worker_to_the_engine(
 
 
 async def test_an_order_left_unknown_is_not_failed_and_a_replay_finds_it(tmp_path):
-    async with mt5(tmp_path, timeout=EXPIRES) as broker:
+    async with mt5(tmp_path, **short(EXPIRES)) as broker:
         await broker.symbol("EURUSD")
         broker.terminal.script("order_send", "hang_after")       # executed, the answer never comes ...
         results = []
@@ -363,7 +364,7 @@ def terminal_sl(broker) -> float:
 
 
 async def test_the_terminal_lost_again_while_catching_up_after_a_reconnect_is_found_again(tmp_path):
-    async with mt5(tmp_path, timeout=EXPIRES) as broker:
+    async with mt5(tmp_path, **short(EXPIRES)) as broker:
         def told() -> list[bool]:
             return [e.connected for e in broker.events if isinstance(e, Connection)]
 

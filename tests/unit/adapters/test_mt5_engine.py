@@ -16,7 +16,7 @@ from engine.interfaces.telegram.commands import Commands
 from support.botapi import html_plain
 from support.engine_support import process, running, submit, told
 from support.mt5_standin import ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ORDER_TYPE_SELL_LIMIT, Terminal
-from support.mt5_support import config as standin_config
+from support.mt5_support import config as standin_config, short
 from support.telegram_support import ADMIN, Chat, Clock, ask
 from support.waits import until
 
@@ -330,7 +330,7 @@ async def test_an_order_whose_outcome_is_unknown_is_an_error_to_the_script_not_a
     """Sent, then MetaTrader gone before it answered: a script told ok=false would place it again
     (a timer's next tick, under another client id) and could trade twice. It gets an error."""
     terminal = Terminal(tmp_path / "terminal.db")
-    config = replace(mt5_config(tmp_path), timeout=1.0)
+    config = replace(mt5_config(tmp_path), **short(1.0))
     async with running(tmp_path, {"placer": PLACES_IN_PCALL}, broker="mt5", mt5=config) as engine:
         terminal.script("order_send", "crash_after_send")   # executed; its worker dies before the answer
         terminal.script("initialize", "ipc_down")             # and MetaTrader is gone when linked again

@@ -16,7 +16,7 @@ from engine.core.unsettled import settled
 from engine.domain.orders import BrokerError, Connection, Dropped, Notice, OrderRequest
 
 from support.mt5_standin import ORDER_STATE_REJECTED, Terminal
-from support.mt5_support import mt5, until
+from support.mt5_support import mt5, short, until
 
 RESTARTS = 3.0   # a hung call's deadline, which the worker's restart and login must fit after (test_mt5_broker.py)
 
@@ -78,7 +78,7 @@ async def test_a_removal_whose_answer_is_lost_while_the_history_trails_is_not_ca
     # lost, was looked for in the history while it did not have the order yet: "not executed: MetaTrader
     # shows the order unchanged", for good, though the order was gone; then the order was told
     # "cancelled: deleted in the terminal or by the broker", as if someone else had removed it.
-    async with mt5(tmp_path, timeout=RESTARTS) as broker:
+    async with mt5(tmp_path, **short(RESTARTS)) as broker:
         placed = await broker.execute(OrderRequest("pending", "a12-p-1", symbol="EURUSD", side="buy", type="limit",
                                                    price=1.075, volume=0.1, plugin="p", alert_id=12))
         broker.terminal.lag_history()

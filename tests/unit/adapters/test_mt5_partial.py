@@ -109,12 +109,12 @@ async def test_a_lost_close_of_a_position_still_open_whole_is_refused_and_may_be
 async def test_a_close_by_symbol_part_refused_after_its_answer_was_lost_that_arrives_later_answers_done(tmp_path):
     # The slow far side of a bridge executes the close its near side gave up on, after the look at the
     # broker found its position open whole and called it not executed: its deal settles it.
-    async with mt5(tmp_path, resolve_seconds=0.2, timeout=1.0) as broker:
+    async with mt5(tmp_path, resolve_seconds=0.2) as broker:
         tickets = [(await broker.execute(OrderRequest("market", f"a{n}-trend-open", symbol="EURUSD", side="buy",
                                                       volume=0.1, plugin="trend", alert_id=n))).ticket for n in (1, 2)]
         request = OrderRequest("close", "a9-trend-1", symbol="EURUSD", plugin="trend", alert_id=9)
         broker.terminal.script("order_send", "normal", "late")
-        refused = await broker.execute(request)
+        refused = await lost_answer(broker, request)
         assert (refused.ok, refused.unknown, refused.closed) == (False, False, tickets[:1]), refused
         assert refused.error.startswith(f"not executed: the answer was lost and position {tickets[1]} is still open")
         assert broker.terminal.deliver_late() == [10009]

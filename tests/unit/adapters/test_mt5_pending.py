@@ -11,7 +11,7 @@ from engine.adapters.brokers.mt5.pending import KNOWN
 from engine.domain.orders import Dropped, Fill, OrderRequest, OrderResult, Overturned
 
 from support.mt5_standin import ORDER_STATE_EXPIRED
-from support.mt5_support import mt5, until
+from support.mt5_support import lost_answer, mt5, until
 
 
 def limit(cid: str, price: float = 1.07, **more) -> OrderRequest:
@@ -58,11 +58,11 @@ async def test_a_pending_order_whose_removal_was_refused_is_told_when_it_ends_at
 async def test_a_removal_judged_not_executed_after_its_answer_was_lost_that_arrived_late_is_moonhooks(tmp_path):
     # The order still there when it was looked for: "unchanged"; then the far side of the bridge removed it.
     # Told as a drop moonhook did not ask for (on_cancel, the trades chat), its request refused for good.
-    async with mt5(tmp_path, timeout=1, resolve_seconds=0.3) as broker:
+    async with mt5(tmp_path, resolve_seconds=0.3) as broker:
         ticket = (await broker.execute(limit("a12-p-1"))).ticket
         broker.terminal.script("order_send", "late")
         cancel = OrderRequest("close", "a13-p-1", ticket=ticket, type="limit", plugin="p")
-        refused = await broker.execute(cancel)
+        refused = await lost_answer(broker, cancel)
         assert not refused.ok and not refused.unknown and "unchanged" in refused.error, refused
         assert broker.terminal.deliver_late() == [10009] and broker.terminal.orders() == []
         await until(lambda: any(isinstance(e, Overturned) for e in broker.events))
