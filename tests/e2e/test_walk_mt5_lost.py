@@ -17,8 +17,7 @@ def test_an_entry_whose_answer_was_lost_shows_done_once_it_arrives_without_a_res
     lost = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost")["id"])
     assert lost["status"] == "failed" and lost["orders"][0]["status"] == "unknown", lost["outcome"]
     assert terminal.deliver_late() == [10009]                           # it arrives after all
-    alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] != "unknown",
-                  "the lost entry settled")
+    alert = run.once(lost["id"], lambda row: not row["outcome"]["orders"][0].get("unknown"), "the lost entry settled")
     (position,) = terminal.positions()
     (order,) = alert["outcome"]["orders"]
     assert alert["status"] == "done" and alert["orders"][0]["status"] == "done", alert
@@ -47,13 +46,12 @@ def test_a_close_refused_as_not_executed_after_its_answer_was_lost_shows_done_on
         told = run.settled(sent["id"])
         assert told["status"] == "failed" and told["orders"][0]["status"] == "unknown", told["outcome"]
         terminal.release("initialize")
-    lost = until(lambda: run.get(f"/api/alerts/{sent['id']}"), lambda row: row["status"] not in UNSETTLED
-                 and row["orders"][0]["status"] != "unknown", "the close judged")
+    lost = run.once(sent["id"], lambda row: row["status"] not in UNSETTLED
+                    and not row["outcome"]["orders"][0].get("unknown"), "the close judged")
     assert lost["status"] == "failed" and lost["orders"][0]["status"] == "refused", lost["outcome"]
     assert "not executed: the answer was lost" in lost["outcome"]["orders"][0]["error"]
     assert terminal.deliver_late() == [10009] and terminal.positions() == []   # it arrives after all
-    alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] != "refused",
-                  "the close's record made right")
+    alert = run.once(lost["id"], lambda row: row["outcome"]["orders"][0].get("ok"), "the close's record made right")
     (order,) = alert["outcome"]["orders"]
     assert (alert["status"], alert["orders"][0]["status"]) == ("done", "done"), alert
     assert (order["ok"], order["closed"], "error" in order) == (True, [opened["orders"][0]["result"]["ticket"]],
@@ -82,8 +80,7 @@ def test_a_close_by_symbol_with_a_part_not_known_is_not_shown_done_when_that_par
     (order,) = lost["outcome"]["orders"]
     assert lost["orders"][0]["status"] == "unknown" and order["closed"] == tickets[:1], lost
     terminal.reconnect()
-    alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] != "unknown",
-                  "the close settled")
+    alert = run.once(lost["id"], lambda row: not row["outcome"]["orders"][0].get("unknown"), "the close settled")
     (order,) = alert["outcome"]["orders"]
     assert alert["orders"][0]["status"] == "refused" and order["closed"] == tickets[:1], alert
     assert f"position {tickets[1]} is still open" in order["error"], order

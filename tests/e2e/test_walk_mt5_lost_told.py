@@ -119,8 +119,8 @@ def test_an_entry_whose_answer_was_lost_that_the_trade_server_refused_later_is_t
         lost = _lost(run, terminal, said, "buy EURUSD volume=0.1 sl=1.07 id=walk-lost-rejected", "market")
         (rejected,) = terminal.reject_late()   # the trade server had it, and rejected it
         until(said, lambda texts: any("refused at the broker after all" in t for t in texts), "the refusal told")
-        alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] != "unknown",
-                      "the lost entry settled")
+        alert = run.once(lost["id"], lambda row: not row["outcome"]["orders"][0].get("unknown"),
+                         "the lost entry settled")
         assert alert["orders"][0]["status"] == "refused", alert
         assert f"order {rejected}" in alert["outcome"]["orders"][0]["error"], alert
         opened = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-after-rejected")["id"])
@@ -143,8 +143,7 @@ def test_a_cancel_answered_unknown_that_the_reconnection_finds_not_executed_is_t
         (ticket,) = [o["ticket"] for o in terminal.orders()]
         lost = _lost(run, terminal, said, "cancel EURUSD id=walk-lost-cancel", "close", gone=True)
         terminal.reconnect()
-        alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] != "unknown",
-                      "the removal settled")
+        alert = run.once(lost["id"], lambda row: not row["outcome"]["orders"][0].get("unknown"), "the removal settled")
         (order,) = alert["outcome"]["orders"]
         assert alert["orders"][0]["status"] == "refused" and "unchanged" in order["error"], alert
         until(said, lambda texts: any("refused at the broker after all" in t for t in texts), "the refusal told")

@@ -124,6 +124,13 @@ class Run:
         return until(lambda: self.get(f"/api/alerts/{alert_id}"), lambda row: row["status"] not in UNSETTLED,
                      f"alert {alert_id} processed")
 
+    def once(self, alert_id: int, holds: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+        """The alert's entry once ``holds`` for the alert's own row (its status, its outcome). The API
+        reads that row, then its orders' rows, in two reads: its orders are then as new as it is, while a
+        wait on the orders alone could meet the alert read just before the write that settled both (an
+        order done beside its alert still failed, seen under load)."""
+        return until(lambda: self.get(f"/api/alerts/{alert_id}"), holds, what)
+
     def interrupt(self, signum: int = signal.SIGINT) -> int:
         """Ctrl-C (or, with SIGTERM, a service manager's stop: systemd signals every process of
         the unit): the exit code once the engine has stopped."""
