@@ -378,6 +378,9 @@ async def test_the_terminal_lost_again_while_catching_up_after_a_reconnect_is_fo
         # back, and gone again while the broker catches up: the order is found by its tag (the
         # first positions_get, answered), then the list of external positions cannot be read
         broker.terminal.script("positions_get", {"slow": 0}, "ipc_down")
+        # the broker's link again has met the terminal gone before it comes back: on a loaded machine it
+        # came after the reconnect (the worker slow to start), which it undid, and the terminal stayed down
+        await until(lambda: broker.terminal.calls("initialize") == 2)
         broker.terminal.reconnect()
         await until(lambda: told() == [False, True, False])
         assert not broker.connected and broker.state.startswith("lost: ")
