@@ -228,8 +228,10 @@ def mt5_user(user: User, terminal_file: Path, folder: str = "bot") -> Config:
     return config
 
 
-# MetaTrader's answers lost soon: a hung send is given up on after 2 s, and looked for for half a second.
-LOSES_ANSWERS = "timeout = 2\nresolve_seconds = 0.5\n"
+# MetaTrader's answers lost: a hung send is given up on after 10 s (mt5.timeout, the default), and looked for
+# for half a second. mt5.timeout is every call's deadline too: at 2 s, calls a loaded machine (~30 on 2 cores)
+# answered later (terminal_info, history_deals_get) lost the terminal at random points of the walks.
+LOSES_ANSWERS = "timeout = 10\nresolve_seconds = 0.5\n"
 
 
 def losing_mt5_user(user: User, tmp_path: Path, more: str = "") -> tuple[Terminal, Config]:
