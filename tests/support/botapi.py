@@ -32,7 +32,8 @@ long poll is not noticed (its poll simply ends at its timeout or when a newer po
 
 For tests: ``messages(token, chat)``, ``shown(token, chat)`` (edits applied), ``calls(method, token)``, ``rate_limited(token)``, ``edits``, ``answered``;
 ``push_message`` / ``push_callback`` queue updates; ``hang()`` / ``release()`` hold sendMessage unanswered;
-``fail(status)`` / ``recover()`` answer every request with a 5xx; ``lose_answers()`` takes each sendMessage (recorded:
+``fail(status)`` / ``recover()`` answer every request with a 5xx (``delivered=True``: each sendMessage
+carried out first); ``lose_answers()`` takes each sendMessage (recorded:
 the message arrived) and withholds its answer until ``release()`` or the connection is cut; ``flood(seconds)`` gives
 every bot's sends 429 with that retry_after; ``refuse(fragment, description)`` refuses for good (400) every sendMessage
 whose text holds ``fragment``.
@@ -231,6 +232,7 @@ class BotApiServer:
         self._losing = False
         self._refused: dict[str, str] = {}
         self._failing: int | None = None
+        self._failing_delivered = False
         self._scope, self._serving, self._sockets = trio.CancelScope(), False, set()
         self._listener: trio.socket.SocketType | None = None   # bound at the first start, held until close_port
         self._stopped = trio.Event()
@@ -267,12 +269,14 @@ class BotApiServer:
         """Every sendMessage whose text holds ``fragment`` is refused for good: 400 ``description``."""
         self._refused[fragment] = description
 
-    def fail(self, status: int = 500) -> None:
-        """Every request is answered with this (5xx) status until ``recover()``."""
-        self._failing = status
+    def fail(self, status: int = 500, *, delivered: bool = False) -> None:
+        """Every request is answered with this (5xx) status, a Bot API error in JSON, until ``recover()``.
+        ``delivered``: each sendMessage is carried out first (recorded: the message arrived), as Telegram
+        sometimes does before its gateway answers 502."""
+        self._failing, self._failing_delivered = status, delivered
 
     def recover(self) -> None:
-        self._failing = None
+        self._failing, self._failing_delivered = None, False
 
     def messages(self, token: str | None = None, chat: int | str | None = None) -> list[Sent]:
         return [m for m in self.sent if token in (None, m.token) and chat in (None, m.chat_id)]
@@ -497,9 +501,8 @@ class BotApiServer:
         record = Request(unquote(match[1]), match[2], trio.current_time())
         self.requests.append(record)
         try:
-            if self._failing:
-                phrase = next((s.phrase for s in HTTPStatus if s == self._failing), "Server Error")
-                raise ApiError(self._failing, phrase)
+            if self._failing and not (self._failing_delivered and record.method.lower() == "sendmessage"):
+                raise self._failure()
             if (bot := self._bots.get(record.token)) is None:
                 raise ApiError(401, "Unauthorized")
             handler = {"getme": self._get_me, "sendmessage": self._send_message, "getupdates": self._get_updates,
@@ -519,10 +522,15 @@ class BotApiServer:
             elif body and kind.startswith(b"application/x-www-form-urlencoded"):
                 params.update(parse_qsl(body.decode()))
             status, payload = 200, {"ok": True, "result": await handler(bot, params)}
+            if self._failing:   # delivered, and answered as failed all the same
+                raise self._failure()
         except ApiError as error:
             status, payload = error.code, error.payload
         record.status = status
         return status, payload
+
+    def _failure(self) -> ApiError:
+        return ApiError(self._failing, next((s.phrase for s in HTTPStatus if s == self._failing), "Server Error"))
 
     async def _connection(self, stream: trio.SocketStream) -> None:
         conn = h11.Connection(h11.SERVER)

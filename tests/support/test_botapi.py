@@ -333,6 +333,15 @@ async def test_fail_mode_answers_5xx_until_recovered(api, client):
     assert len(api.messages()) == 1
 
 
+async def test_fail_mode_can_deliver_a_message_before_answering_5xx(api, client):
+    api.fail(502, delivered=True)
+    assert error(await call(client, "sendMessage", chat_id=1, text="arrived")) == (502, 502, "Bad Gateway")
+    assert error(await call(client, "getMe"))[0] == 502
+    api.recover()
+    assert (await call(client, "sendMessage", chat_id=1, text="answered")).status_code == 200
+    assert [m.text for m in api.messages()] == ["arrived", "answered"]
+
+
 async def test_edit_message_text(api, client):
     sent = (await call(client, "sendMessage", chat_id=5, text="Close EURUSD?")).json()["result"]
     edited = await call(client, "editMessageText", chat_id=5, message_id=sent["message_id"], text="*Closed*",

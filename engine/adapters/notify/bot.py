@@ -84,7 +84,7 @@ class BotClient:
 
     async def call(self, method: str, http_timeout: float | None = None, **params: Any) -> Any:
         """Calls ``method``; raises RetryAfter on 429, TelegramError on any other refusal or
-        when Telegram cannot be reached."""
+        when Telegram cannot be reached (``maybe_done`` when the request left: a timeout, a 5xx)."""
         try:
             r = await self._http.post(self._base + method, json={k: v for k, v in params.items() if v is not None},
                                       timeout=http_timeout if http_timeout is not None else self.timeout)
@@ -107,7 +107,9 @@ class BotClient:
             retry = (answer.get("parameters") or {}).get("retry_after", 1)
             raise RetryAfter(f"{method}: {description}", float(retry) if isinstance(retry, (int, float)) else 1.0)
         migrate_to = (answer.get("parameters") or {}).get("migrate_to_chat_id")
-        raise TelegramError(f"{method}: {description}", code,
+        # A 5xx, in JSON or not, may come from a gateway after the request was carried out
+        failed_late = r.status_code >= 500 or (isinstance(code, int) and code >= 500)
+        raise TelegramError(f"{method}: {description}", code, maybe_done=failed_late,
                             migrate_to=migrate_to if isinstance(migrate_to, int) and migrate_to else None)
 
     async def send_message(self, chat_id: int | str, text: str, parse_mode: str | None = None,

@@ -129,9 +129,9 @@ async def test_a_refusal_raises_telegrams_code_and_description_and_says_if_retry
     assert [(str(e), e.code, e.permanent, e.maybe_done) for e in errors] == [
         ("sendMessage: Bad Request: chat not found", 400, True, False),
         ("sendMessage: Forbidden: bot was blocked", 403, True, False),
-        ("sendMessage: Internal Server Error", 500, False, False),
+        ("sendMessage: Internal Server Error", 500, False, True),   # a 5xx may come after it was done
         ("sendMessage: Not Found", 404, True, False),          # the Bot API's error_code, not HTTP's 200
-        ("sendMessage: HTTP 502", 502, False, False)]
+        ("sendMessage: HTTP 502", 502, False, True)]
 
 
 async def test_a_429_is_retry_after_for_as_long_as_telegram_says_else_a_second():
