@@ -133,6 +133,44 @@ def test_commands_reach_moonhook_run_by_telegrams_webhook_when_one_is_configured
     assert "hook-Secret_1" not in "".join(r.text() for r in user.runs)
 
 
+def test_a_command_telegram_posts_again_to_the_webhook_after_a_restart_is_not_obeyed_again(user):
+    # Telegram posts an update again when its answer was slow or lost (moonhook stopped while handling it):
+    # the /pause a restart ago, come again after the admin's /resume, must not pause the engine again.
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config, _ = init(user, "bot")
+        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                      'webhook_url = "https://moonhook.example.org"\nwebhook_secret = "hook-Secret_1"\n'
+                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        sent_at = int(time.time())
+
+        def telegram_posts(run, n: int, text: str) -> None:
+            update = {"update_id": n, "message": {"message_id": n, "date": sent_at, "text": text,
+                                                  "chat": {"id": ADMIN, "type": "private"},
+                                                  "from": {"id": ADMIN, "is_bot": False, "first_name": "trader"}}}
+            answer = httpx.post(f"http://127.0.0.1:{run.port}/telegram/5150", json=update, timeout=30,
+                                headers={"X-Telegram-Bot-Api-Secret-Token": "hook-Secret_1"})
+            assert answer.status_code == 200, answer.text   # answered once handled
+
+        def answers() -> list[str]:
+            return api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)])
+
+        run = user.start("run", config=config, cwd="bot")
+        telegram_posts(run, 700, "/pause")
+        assert run.get("/api/plugins")["pause"]["paused"] is True
+        telegram_posts(run, 700, "/pause")          # again in the same run
+        assert run.interrupt() == 0
+
+        run = user.start("run", config=config, cwd="bot")
+        assert run.get("/api/plugins")["pause"]["paused"] is True   # kept across the restart
+        telegram_posts(run, 701, "/resume")
+        assert run.get("/api/plugins")["pause"]["paused"] is False
+        telegram_posts(run, 700, "/pause")          # Telegram's redelivery, its answer to the last run lost
+        assert run.get("/api/plugins")["pause"]["paused"] is False
+        # not answered again either (answered before the post is: the notices come as they come)
+        assert sum(t.startswith("⏸ Paused") for t in answers()) == 1, answers()
+        assert run.interrupt() == 0
+
+
 def test_the_monitor_tells_the_admin_of_a_slow_alert_and_of_memory_past_its_limit(user):
     # [monitor] as `moonhook init` writes it, its limits lowered until the engine crosses them.
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:

@@ -29,3 +29,8 @@ def without_store_sizes(db) -> None:
 def without_refusals_index(db) -> None:
     """Takes schema 23's index of the Telegram deliveries refused off a file made as an older one."""
     db.execute("DROP INDEX telegram_deliveries_failed")
+
+
+def without_seen_updates(db) -> None:
+    """Takes schema 24's webhook updates seen (``telegram_updates``) off a file made as an older one."""
+    db.execute("DROP TABLE telegram_updates")

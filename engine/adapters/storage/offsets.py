@@ -1,7 +1,10 @@
 """Each Telegram bot's next ``getUpdates`` offset, kept across restarts, so that a command is
-obeyed at most once: the offset past an update is written before the update is handled."""
+obeyed at most once: the offset past an update is written before the update is handled. With a
+webhook, the ids of the updates Telegram posted stand in for the offset (``SeenUpdates``)."""
 
 from __future__ import annotations
+
+import time
 
 from engine.adapters.storage.database import Database
 
@@ -31,3 +34,29 @@ class UpdateOffsets:
         committing, so the write does not stall the loop in SQLite's busy handler."""
         await self._d.writable()
         self.set(bot, next_offset)
+
+
+class SeenUpdates:
+    """The updates Telegram posted to the webhook, by bot and update id (table ``telegram_updates``,
+    migration 24). Telegram posts an update again when its answer was slow or lost, a restart
+    between included, and may post several at once, out of order: so each id is remembered, not
+    an offset. Kept for ``KEPT`` seconds (Telegram keeps an update no longer)."""
+
+    KEPT = 86_400.0
+
+    def __init__(self, database: Database):
+        self._d = database
+
+    async def first_time(self, bot: str, update_id: int) -> bool:
+        """Remembers ``update_id`` and returns True, committed before the update is handled (at
+        most once, as polling's offset); False for an update seen already, by the webhook or
+        below the offset polling stored. Raises what SQLite raises: then it was not handled."""
+        await self._d.writable()
+        now = time.time()
+        with self._d.transaction() as db:
+            polled = db.execute("SELECT next_offset FROM telegram_offsets WHERE bot = ?", [bot]).fetchone()
+            if polled is not None and update_id < polled[0]:
+                return False
+            db.execute("DELETE FROM telegram_updates WHERE seen_at < ?", [now - self.KEPT])
+            return db.execute("INSERT OR IGNORE INTO telegram_updates (bot, update_id, seen_at) VALUES (?, ?, ?)",
+                              [bot, int(update_id), now]).rowcount == 1

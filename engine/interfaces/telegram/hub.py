@@ -18,7 +18,7 @@ import httpx
 import trio
 from quart import Blueprint
 
-from engine.adapters.storage.offsets import UpdateOffsets
+from engine.adapters.storage.offsets import SeenUpdates, UpdateOffsets
 from engine.app.operations import Operations
 from engine.interfaces.telegram.commands import Commands, Reply
 from engine.interfaces.telegram.menu import MENU
@@ -51,6 +51,7 @@ class TelegramHub:
         self.commands = Commands(ops, config.admins, command_chats=config.command_chats,
                                  max_age=config.command_max_age, clock=ops.clock)
         self._offsets = UpdateOffsets(database)
+        self._seen = SeenUpdates(database)
         ops.deliver(self.courier.poke, self.alarm, self.courier.refusals.view)
         with self._scope:
             async with trio.open_nursery() as nursery:
@@ -77,10 +78,18 @@ class TelegramHub:
         self._scope.cancel()
 
     async def dispatch(self, bot_id: str, update: dict[str, Any]) -> bool:
-        """An update Telegram posted to the webhook; False if no configured bot has this id."""
+        """An update Telegram posted to the webhook; False if no configured bot has this id. One
+        posted again (its answer slow or lost, a restart between) is not handled again, nor is one
+        without an update id. Raises what storing its id raises: then it is not handled."""
         bot = self.bots.get(bot_id)
         if bot is None:
             return False
+        update_id = update.get("update_id")
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            return True
+        if not await self._seen.first_time(bot.id, update_id):
+            log.info("telegram %s: update %d posted again, handled already: ignored", bot.client.name, update_id)
+            return True
         await self._handle(bot, update)
         return True
 

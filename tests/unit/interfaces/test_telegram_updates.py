@@ -15,7 +15,7 @@ from engine.interfaces.telegram.commands import Commands
 from engine.adapters.notify.bot import BotClient
 from engine.interfaces.telegram.updates import WEBHOOK_HELD, poll_updates, send_reply
 from engine.adapters.storage import Database
-from engine.adapters.storage.offsets import UpdateOffsets
+from engine.adapters.storage.offsets import SeenUpdates, UpdateOffsets
 from engine.interfaces.telegram.webhook import telegram_blueprint
 
 from support.engine_support import process, running
@@ -39,6 +39,22 @@ def test_offsets_are_upserted_and_survive_reopening(tmp_path):
     again = Database(tmp_path / "m.db")
     assert UpdateOffsets(again).get(BOT) == 9 and UpdateOffsets(again).get("777") == 2
     again.close()
+
+
+async def test_a_webhook_update_is_taken_once_across_reopening_never_below_the_polled_offset(tmp_path, monkeypatch):
+    db = Database(tmp_path / "m.db")
+    seen = SeenUpdates(db)
+    assert [await seen.first_time(BOT, n) for n in (25, 11, 25)] == [True, True, False]   # out of order: each once
+    assert await seen.first_time("777", 25)                                               # another bot's
+    UpdateOffsets(db).set(BOT, 20)              # polled up to 19 before the webhook was set
+    assert not await seen.first_time(BOT, 19) and await seen.first_time(BOT, 20)
+    db.close()
+    reopened = Database(tmp_path / "m.db")
+    again = SeenUpdates(reopened)
+    assert not await again.first_time(BOT, 25)
+    monkeypatch.setattr(SeenUpdates, "KEPT", -1.0)    # a day later: forgotten, as Telegram has forgotten it
+    assert await again.first_time(BOT, 30) and await again.first_time(BOT, 25)
+    reopened.close()
 
 
 async def test_an_update_handled_before_a_restart_is_not_handled_again(tmp_path, caplog):
