@@ -142,6 +142,22 @@ def test_a_429_is_waited_out_for_its_retry_after_and_not_hammered(user):
         assert run.interrupt() == 0
 
 
+def test_a_commands_answer_outlasts_a_flood_of_429s_within_command_max_age(user):
+    # Telegram may answer 429 again and again, each time asking to come back in a second: the answer to
+    # /pause was dropped after the third, silently, and the admin never learnt the engine was paused.
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config = configured(user, api, chats=(f'{{ id = {ADMIN}, events = ["trades"] }}',))   # no notice: the
+        run = user.start("run", config=config, cwd="bot")                                  # 429s are the answer's
+        api.call(lambda: api.server.flood(3600, retry_after=1))
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/pause"))
+        until(lambda: api.call(lambda: api.server.rate_limited(TOKEN)), lambda n: n >= 4, "four 429s in a row")
+        assert run.get("/api/plugins")["pause"]["paused"] is True
+        api.call(api.server.recover)
+        until(lambda: api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)]),
+              lambda texts: any("Paused" in t for t in texts), "the answer to /pause, once Telegram takes it")
+        assert run.interrupt() == 0
+
+
 def test_a_message_or_chat_refused_for_good_holds_nothing_up_is_logged_once_and_shown_to_the_trader(user, browser):
     with threaded_bot_api({TOKEN: "moonhook_bot"}, missing={MISSING}) as api:
         config = configured(user, api, chats=(ADMIN, MISSING))

@@ -35,8 +35,8 @@ For tests: ``messages(token, chat)``, ``shown(token, chat)`` (edits applied), ``
 ``fail(status)`` / ``recover()`` answer every request with a 5xx (``delivered=True``: each sendMessage
 carried out first); ``lose_answers()`` takes each sendMessage (recorded:
 the message arrived) and withholds its answer until ``release()`` or the connection is cut; ``flood(seconds)`` gives
-every bot's sends 429 with that retry_after; ``refuse(fragment, description)`` refuses for good (400) every sendMessage
-whose text holds ``fragment``.
+every bot's sends 429 with that retry_after (or a shorter one: ``retry_after``; ``recover()`` ends it);
+``refuse(fragment, description)`` refuses for good (400) every sendMessage whose text holds ``fragment``.
 """
 
 from __future__ import annotations
@@ -233,6 +233,7 @@ class BotApiServer:
         self._refused: dict[str, str] = {}
         self._failing: int | None = None
         self._failing_delivered = False
+        self._flood_retry: int | None = None
         self._scope, self._serving, self._sockets = trio.CancelScope(), False, set()
         self._listener: trio.socket.SocketType | None = None   # bound at the first start, held until close_port
         self._stopped = trio.Event()
@@ -257,10 +258,12 @@ class BotApiServer:
         answer is lost if the client gives up or the connection is cut first."""
         self._losing, self._release = True, self._release or trio.Event()
 
-    def flood(self, seconds: int) -> float:
-        """The bot's sends get 429 (retry_after: the seconds left) for ``seconds`` from now; returns when it ends
+    def flood(self, seconds: int, retry_after: int | None = None) -> float:
+        """The bot's sends get 429 (retry_after: the seconds left, or ``retry_after``: asked to come back too
+        soon, as Telegram may) for ``seconds`` from now, or until ``recover()``; returns when it ends
         (trio.current_time(), as ``Sent.at`` and ``Request.at``)."""
         until = trio.current_time() + seconds
+        self._flood_retry = retry_after
         for bot in self._bots.values():
             bot.penalty_until = max(bot.penalty_until, until)
         return until
@@ -276,7 +279,10 @@ class BotApiServer:
         self._failing, self._failing_delivered = status, delivered
 
     def recover(self) -> None:
-        self._failing, self._failing_delivered = None, False
+        """Answers again as usual: ends ``fail`` and ``flood``."""
+        self._failing, self._failing_delivered, self._flood_retry = None, False, None
+        for bot in self._bots.values():
+            bot.penalty_until = 0.0
 
     def messages(self, token: str | None = None, chat: int | str | None = None) -> list[Sent]:
         return [m for m in self.sent if token in (None, m.token) and chat in (None, m.chat_id)]
@@ -373,7 +379,7 @@ class BotApiServer:
                 return
             bot.penalty_until = now + max(1, math.ceil(wait))
         bot.throttled += 1
-        retry = max(1, math.ceil(wait))
+        retry = self._flood_retry or max(1, math.ceil(wait))
         raise ApiError(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
 
     async def _send_message(self, bot: _Bot, params: dict) -> dict:

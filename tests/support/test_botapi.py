@@ -342,6 +342,16 @@ async def test_fail_mode_can_deliver_a_message_before_answering_5xx(api, client)
     assert [m.text for m in api.messages()] == ["arrived", "answered"]
 
 
+async def test_a_flood_can_ask_back_too_soon_and_ends_at_recover(api, client):
+    api.flood(3600, retry_after=1)
+    for _ in range(2):
+        flooded = await call(client, "sendMessage", chat_id=1, text="flooded")
+        assert flooded.status_code == 429 and flooded.json()["parameters"]["retry_after"] == 1
+    api.recover()
+    assert (await call(client, "sendMessage", chat_id=1, text="after")).status_code == 200
+    assert [m.text for m in api.messages()] == ["after"]
+
+
 async def test_edit_message_text(api, client):
     sent = (await call(client, "sendMessage", chat_id=5, text="Close EURUSD?")).json()["result"]
     edited = await call(client, "editMessageText", chat_id=5, message_id=sent["message_id"], text="*Closed*",

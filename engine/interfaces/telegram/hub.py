@@ -10,7 +10,6 @@ is marked, then cancels the rest (all within its timeout: what is left goes at t
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -24,9 +23,11 @@ from engine.interfaces.telegram.commands import Commands, Reply
 from engine.interfaces.telegram.menu import MENU
 from engine.domain.config.telegram import TelegramConfig
 from engine.adapters.notify.courier import Courier
-from engine.adapters.notify.bot import Bot, RetryAfter, TelegramError, escape
+from engine.adapters.notify.bot import Bot, TelegramError, escape
+from engine.interfaces.telegram.answer import send_answer
+from engine.interfaces.telegram.message import is_date
 from engine.interfaces.telegram.webhook import telegram_blueprint
-from engine.interfaces.telegram.updates import ALLOWED_UPDATES, poll_updates, send_reply
+from engine.interfaces.telegram.updates import ALLOWED_UPDATES, poll_updates
 
 
 log = logging.getLogger("moonhook.telegram")
@@ -51,6 +52,7 @@ class TelegramHub:
         self.commands = Commands(ops, config.admins, command_chats=config.command_chats,
                                  max_age=config.command_max_age, clock=ops.clock)
         self._offsets = UpdateOffsets(database)
+        self._clock = ops.clock   # wall time, as Telegram dates its messages
         self._seen = SeenUpdates(database)
         ops.deliver(self.courier.poke, self.alarm, self.courier.refusals.view)
         with self._scope:
@@ -96,30 +98,23 @@ class TelegramHub:
     async def alarm(self, text: str) -> None:
         """Sends ``text`` at once to every chat that wants "admin" events, bypassing the outbox:
         for what must be told when the database cannot be written (a full disk), or when no
-        command can be received (a webhook held). Best effort, once: what fails is logged."""
+        command can be received (a webhook held). Sent as answers are, tried for up to
+        ``command_max_age``: what is not sent by then is logged."""
+        deadline = trio.current_time() + self.config.command_max_age
         for bot in self.bots.values():
             for chat in bot.config.chats:
                 if "admin" in chat.events:
-                    await self._reply(bot, Reply(chat.id, escape(text, "HTML")))  # sent as replies are
+                    await send_answer(bot, Reply(chat.id, escape(text, "HTML")), deadline)
 
     async def _handle(self, bot: Bot, update: dict[str, Any]) -> None:
+        """Obeys ``update`` and sends its answers, each within ``command_max_age`` of the command
+        (from its date, when it has one: a button press has not)."""
+        message = update.get("message") if isinstance(update, dict) else None
+        date = message.get("date") if isinstance(message, dict) else None
+        age = max(0.0, self._clock() - date) if is_date(date) else 0.0
+        deadline = trio.current_time() + self.config.command_max_age - age
         for reply in await self.commands.handle(update, await bot.username()):
-            await self._reply(bot, reply)
-
-    async def _reply(self, bot: Bot, reply: Reply) -> None:
-        """Answers at once, within the bot's limits; an answer lost to an outage is not kept
-        (whoever asked will ask again), but a 429 is waited out."""
-        for _ in range(3):
-            await bot.limits.acquire(reply.chat_id)
-            try:
-                await send_reply(bot.client, reply)
-                return
-            except RetryAfter as e:
-                bot.limits.pause(e.seconds)
-                reply = replace(reply, callback_query_id=None)  # answered, or too late to be
-            except TelegramError as e:
-                log.warning("could not answer chat %s: %s", reply.chat_id, e)
-                return
+            await send_answer(bot, reply, deadline)
 
     async def _set_menu(self, bot: Bot) -> None:
         """The commands Telegram's apps offer when an admin types "/" in their private chat with

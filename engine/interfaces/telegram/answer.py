@@ -1,0 +1,52 @@
+"""A command's answer, sent while it is still news: within ``telegram.command_max_age`` of the
+command, the age past which the command itself would not be obeyed. Within that time a 429 is
+waited out for the ``retry_after`` Telegram names (the bot's sends all wait: its limits are
+shared with the courier) and an outage or a server error backs off and tries again, as the
+courier does for notices; an answer that may have arrived all the same (its answer lost, a 5xx)
+is sent again marked so. Past that time, or refused for good, it is dropped, and the log says so:
+never silently (``/close``'s "closed EURUSD" is the news of what was done).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import trio
+
+from engine.adapters.notify.backoff import Backoff
+from engine.adapters.notify.bot import Bot, RetryAfter, TelegramError
+from engine.adapters.notify.courier import RESENT
+from engine.interfaces.telegram.commands import Reply
+from engine.interfaces.telegram.updates import send_reply
+
+log = logging.getLogger("moonhook.telegram")
+
+
+async def send_answer(bot: Bot, reply: Reply, deadline: float) -> bool:
+    """Sends ``reply`` through ``bot`` by ``deadline`` (``trio.current_time()``'s clock), trying
+    again as the module says; True once Telegram took it, False when it was dropped (logged).
+    Raises nothing of Telegram's; a first try is made even past the deadline."""
+    backoff, error = Backoff(), None
+    while True:
+        await bot.limits.acquire(reply.chat_id)
+        try:
+            await send_reply(bot.client, reply)
+            return True
+        except RetryAfter as e:
+            bot.limits.pause(e.seconds)
+            wait, error = e.seconds, e
+        except TelegramError as e:
+            if e.permanent:
+                log.warning("could not answer chat %s: %s", reply.chat_id, e)
+                return False
+            wait, error = backoff.next(), e
+            if e.maybe_done and reply.edit_message_id is None and reply.text and not reply.text.startswith(RESENT):
+                reply = replace(reply, text=RESENT + reply.text)   # an edit made twice shows once: not marked
+        reply = replace(reply, callback_query_id=None)   # the press answered, or too late to be
+        if trio.current_time() + wait > deadline:
+            log.warning("could not answer chat %s within telegram.command_max_age of its command (%s): the answer "
+                        "is dropped: %.200s", reply.chat_id, error, reply.text.replace("\n", " / "))
+            return False
+        if not isinstance(error, RetryAfter):   # a 429's wait is the bot's pause, waited in acquire
+            await trio.sleep(wait)
