@@ -34,5 +34,5 @@ def view(engine: Engine) -> dict[str, Any]:
         "broker_warnings": list(engine.broker.warnings),
         "paused": engine.paused,
         "last_stop_out": engine.stop_outs.last,   # kept across restarts (engine/core/stopouts.py)
-        **({"telegram_refused": engine.notifier.refused()} if engine.notifier.refused is not None else {}),
+        **(engine.notifier.telegram() if engine.notifier.telegram is not None else {}),  # Courier.health
     }

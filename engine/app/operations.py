@@ -262,7 +262,7 @@ class Operations:
         view["today"] = {**_overview.today(alerts, orders), **await self._trades.closed_today(now)}
         view["latency"] = _overview.latency_minutes(samples, now)
         view["errors"] = _overview.last_errors(self.plugin_rows(), self.load_errors(), refused,
-                                               telegram=view["health"].get("telegram_refused", ()))
+                                               telegram=view["health"])
         view["limits"] = await self._limits_now(view["account"])
         return {**view, "words": _overview.words(view)}   # the panels said in words, for the dashboard
 
@@ -341,11 +341,11 @@ class Operations:
     # -- wiring the interfaces ------------------------------------------------------------------
 
     def deliver(self, poke: Callable[[], None], alarm: Callable[[str], Awaitable[None]],
-                refused: Callable[[], list[dict[str, Any]]] | None = None) -> None:
+                telegram: Callable[[], dict[str, Any]] | None = None) -> None:
         """A courier delivers the outbox from now on (``poke`` wakes it after each write),
         ``alarm(text)`` says at once what cannot wait for the outbox (the disk is full), and
-        ``refused()`` lists the chats Telegram refused messages for (``health``'s ``telegram_refused``)."""
-        self.engine.notifier.attach(poke, refused)
+        ``telegram()`` gives health's fields of it (``telegram_refused``, ``telegram_unreachable``)."""
+        self.engine.notifier.attach(poke, telegram)
         self.engine.alarms.append(alarm)
 
     # -- actions ------------------------------------------------------------------------------

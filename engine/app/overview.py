@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterable
+from typing import Any
 
 from engine.domain.times import when
 from engine.domain.words import counted, duration
@@ -60,14 +60,14 @@ def located(message: str | None) -> dict[str, Any]:
 
 
 def last_errors(rows: list[dict[str, Any]], load_errors: dict[str, str], refused: list[dict[str, Any]],
-                limit: int = ERRORS, telegram: Iterable[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+                limit: int = ERRORS, telegram: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Up to ``limit`` errors, those standing now first: each file that does not load (no version
     of it serving, or its last save refused while the previous version serves: then with its
-    plugin), each plugin's last hook error, then the orders refused, newest
-    first, and the Telegram chats that refused messages for good (``telegram``: health's
-    ``telegram_refused``), then the orders refused, newest first. Each: {kind (load, plugin,
-    telegram, order), at (None when not kept), plugin, file, line, message}; an order's also
-    alert_id and symbol."""
+    plugin), each plugin's last hook error, each bot whose messages Telegram does not take now and
+    the Telegram chats that refused messages for good (``telegram``: health, its
+    ``telegram_unreachable`` and ``telegram_refused``), then the orders refused, newest first.
+    Each: {kind (load, plugin, telegram, order), at (None when not kept), plugin, file, line,
+    message}; an order's also alert_id and symbol."""
     out: list[dict[str, Any]] = []
     for file, message in sorted(load_errors.items()):
         where = located(message)
@@ -80,7 +80,10 @@ def last_errors(rows: list[dict[str, Any]], load_errors: dict[str, str], refused
             where = located(row["last_error"])
             out.append({"kind": kind, "at": None, "plugin": row["name"], "file": where["file"] or row["file"],
                         "line": where["line"], "message": row["last_error"]})
-    for chat in telegram:
+    for bot in (telegram or {}).get("telegram_unreachable", ()):
+        out.append({"kind": "telegram", "at": bot["since"], "plugin": None, "file": None, "line": None,
+                    "message": f"Telegram unreachable for {unreachable(bot)}"})
+    for chat in (telegram or {}).get("telegram_refused", ()):
         out.append({"kind": "telegram", "at": chat["at"], "plugin": None, "file": None, "line": None,
                     "message": f"Telegram refused {refusal(chat)}"})
     for order in refused:
@@ -103,12 +106,19 @@ def refusal(chat: dict[str, Any]) -> str:
     return f"{counted(chat['messages'], 'message')} for chat {chat['chat']} for good ({chat['error']})"
 
 
+def unreachable(bot: dict[str, Any]) -> str:
+    """A row of health's ``telegram_unreachable`` in words: ``bot 5150 since 2026-12-06 09:12:05 UTC,
+    3 messages waiting (sendMessage: Telegram unreachable (ConnectError: ...))``."""
+    return (f"bot {bot['bot']} since {when(bot['since'])}, {counted(bot['messages'], 'message')} waiting "
+            f"({bot['error']})")
+
+
 # /health's fields as the dashboard's Health panel names them (the JSON and the status line keep the keys).
 HEALTH_LABELS = {"status": "Status", "journal": "Journal", "uptime_s": "Running for", "plugins": "Plugins",
                  "load_errors": "Scripts that do not load", "shadow_load_errors": "Shadow scripts that do not load",
                  "broker": "Broker", "broker_connected": "Broker connected", "broker_state": "Broker state",
                  "broker_warnings": "Broker warnings", "paused": "Paused", "last_stop_out": "Last stop-out",
-                 "telegram_refused": "Telegram refused for good"}
+                 "telegram_refused": "Telegram refused for good", "telegram_unreachable": "Telegram unreachable"}
 
 
 def said(key: str, value: Any) -> str:
@@ -125,6 +135,8 @@ def said(key: str, value: Any) -> str:
         return f"{when(value['time'])}, net {value['net']:+,.2f} {value.get('currency') or ''}".rstrip()
     if key == "telegram_refused" and isinstance(value, list):
         return "; ".join(refusal(chat) for chat in value)
+    if key == "telegram_unreachable" and isinstance(value, list):
+        return "; ".join(unreachable(bot) for bot in value)
     if isinstance(value, dict):   # load_errors: the files; the messages follow the plugin table
         return ", ".join(str(k) for k in value)
     if isinstance(value, list):

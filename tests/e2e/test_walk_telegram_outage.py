@@ -95,6 +95,37 @@ def test_a_notice_whose_answer_was_lost_at_a_ctrl_c_is_told_again_marked_as_a_re
         assert run.interrupt() == 0
 
 
+def test_a_long_outage_is_shown_in_health_status_and_the_dashboard_until_telegram_answers(user, browser):
+    # Only the log and a metric said that Telegram had been unreachable since the morning, with the fills
+    # piling up unsent: now /health, `moonhook status` and the dashboard's last errors say so, as facts
+    # (since when, how many messages wait, the last error), without changing what "ok" means.
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config = configured(user, api)
+        api.call(api.server.stop)                      # Telegram refuses connections
+        run = user.start("run", config=config, cwd="bot")
+        trade(run, "0.1")
+        health = until(lambda: run.get("/health"), lambda h: any(r["messages"] >= 1 for r in h["telegram_unreachable"]),
+                       "the outage in /health")
+        (down,) = health["telegram_unreachable"]
+        assert down["bot"] == "5150" and "unreachable" in down["error"] and down["since"] <= time.time(), down
+        assert health["status"] == "ok"               # a fact shown, not a degraded engine: the owner's call
+        errors = [e["message"] for e in run.get("/api/overview")["errors"] if e["kind"] == "telegram"]
+        assert any(m.startswith("Telegram unreachable for bot 5150 since ") and " waiting (" in m
+                   for m in errors), errors
+        status = user.moonhook("status", cwd="bot")
+        assert "telegram_unreachable=bot 5150 since " in status.stdout, status.stdout
+        log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+        wait(browser, lambda d: [t for t in shown_in(d, "#overview ul.errors li") if "Telegram unreachable for bot" in t],
+             "the outage among the dashboard's last errors")
+
+        api.wait(api.server.start)                     # Telegram answers again
+        told_all(api, ("0.1",), "the fill told once Telegram answers")
+        until(lambda: run.get("/health")["telegram_unreachable"], lambda rows: rows == [], "the outage over")
+        secret = TOKEN.split(":", 1)[1]
+        assert secret not in str(health) + str(errors) + status.stdout
+        assert run.interrupt() == 0
+
+
 def test_a_send_that_times_out_is_sent_again_marked_as_a_repeat(user):
     # Telegram took the message and never answered: after the client's timeout (10 s) moonhook cannot
     # know whether it arrived, and the repeat says so.

@@ -38,7 +38,7 @@ RESENT = "(sent again: an earlier try may have arrived)\n"
 
 
 class _Lane:
-    __slots__ = ("bot", "chat", "target", "queue", "wake", "sent_parts", "alone")
+    __slots__ = ("bot", "chat", "target", "queue", "wake", "sent_parts", "alone", "failing")
 
     def __init__(self, bot: Bot, chat: str):
         self.bot, self.chat = bot, chat
@@ -47,6 +47,7 @@ class _Lane:
         self.wake = trio.Event()
         self.sent_parts = 0  # of the first delivery, when it needs several messages
         self.alone = 0       # how many of the next deliveries go one to a message (a joined send was refused)
+        self.failing: tuple[float, str] | None = None   # since when (Unix time) its sends fail, and the last error
 
 
 class Courier:
@@ -68,6 +69,23 @@ class Courier:
         self._sending = 0
         self._idle = trio.Event()
         self._idle.set()
+
+    def health(self) -> dict[str, list[dict]]:
+        """The fields ``/health`` shows of Telegram: ``telegram_refused`` (``Refusals.view``) and
+        ``telegram_unreachable``: each bot whose sends fail now, none taken since the first failure
+        (unreachable, a 5xx, a revoked token; not a 429 or a refusal: Telegram answers those):
+        {bot, since (Unix time), messages (waiting in its failing chats), error (the longest failing
+        chat's last)}, the longest first."""
+        down: dict[str, dict] = {}
+        for lane in self._lanes.values():
+            if lane.failing is not None:
+                since, error = lane.failing
+                row = down.setdefault(lane.bot.id, {"bot": lane.bot.id, "since": since, "messages": 0, "error": error})
+                row["messages"] += len(lane.queue)
+                if since < row["since"]:
+                    row["since"], row["error"] = since, error
+        return {"telegram_refused": self.refusals.view(),
+                "telegram_unreachable": sorted(down.values(), key=lambda r: r["since"])}
 
     def poke(self) -> None:
         """The outbox has new messages: route them now rather than at the next poll."""
@@ -168,6 +186,8 @@ class Courier:
                 if fresh:  # it may arrive while in flight: sent again after a stop or a crash, it says so
                     await self._mark(self._deliveries.mark_in_flight, fresh)
                 error = await self._send(lane, parts[lane.sent_parts])
+                if error is None or error.permanent or error.migrate_to is not None or isinstance(error, RetryAfter):
+                    lane.failing = None   # Telegram answers
                 if error is not None and fresh and not error.maybe_done:  # answered: none of it arrived
                     await self._mark(self._deliveries.mark_not_sent, fresh)
                 if error is None:
@@ -207,6 +227,7 @@ class Courier:
                         d.uncertain = True
                     await self._mark(self._deliveries.mark_uncertain, batch, str(error))
                 wait = backoff.next() if error.code != 401 else 60.0  # 401: the token was revoked
+                lane.failing = (lane.failing[0] if lane.failing else time.time(), str(error))
                 log.warning("Telegram: %s; chat %s tries again in %.1f s (%s waiting)",
                             error, lane.chat, wait, counted(len(lane.queue), "message"))
                 await trio.sleep(wait)

@@ -33,7 +33,7 @@ class Notifier:
         self.outbox = outbox
         self._written: Callable[[], None] | None = None  # called after each outbox write
         self.delivered = False  # a courier takes messages from the outbox (Telegram is on)
-        self.refused: Callable[[], list[dict[str, Any]]] | None = None  # the courier's refusals (refusals.py)
+        self.telegram: Callable[[], dict[str, Any]] | None = None  # what /health shows of the courier
         self._write = write
         self._throttle = Throttle(throttle_seconds)
         self._send, self._receive = trio.open_memory_channel[Message](math.inf)
@@ -41,10 +41,10 @@ class Notifier:
         self._queued = self._taken = self._handled = 0  # put on the queue; taken off; of those, written
         self._stored = trio.Event()  # set (and replaced) after each batch is written
 
-    def attach(self, written: Callable[[], None], refused: Callable[[], list[dict[str, Any]]] | None = None) -> None:
+    def attach(self, written: Callable[[], None], telegram: Callable[[], dict[str, Any]] | None = None) -> None:
         """A courier delivers the outbox from now on; ``written()`` is called after each write, and
-        ``refused()`` lists the chats Telegram refused messages for good (``Refusals.view``)."""
-        self._written, self.delivered, self.refused = written, True, refused
+        ``telegram()`` gives the fields ``/health`` shows of it (``Courier.health``)."""
+        self._written, self.delivered, self.telegram = written, True, telegram
 
     def send(self, kind: str, text: str, key: str | None = None) -> None:
         """Queues ``text`` for the administrators who want ``kind`` messages. Messages with

@@ -54,7 +54,7 @@ class TelegramHub:
         self._offsets = UpdateOffsets(database)
         self._clock = ops.clock   # wall time, as Telegram dates its messages
         self._seen = SeenUpdates(database)
-        ops.deliver(self.courier.poke, self.alarm, self.courier.refusals.view)
+        ops.deliver(self.courier.poke, self.alarm, self.courier.health)
         with self._scope:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.courier.run)

@@ -2,6 +2,7 @@
 Bot API stand-in (tests/support/botapi.py), each bot within its limits, nothing lost, nothing twice."""
 
 import logging
+import time
 from contextlib import asynccontextmanager
 
 import httpx
@@ -397,3 +398,25 @@ async def test_a_stop_in_an_outage_keeps_what_is_due_for_the_next_start(tmp_path
         await server.start()
         async with courier(path, telegram, server.url):
             await until(lambda: shown(server, ONE, 1) == ["opened buy 1 EURUSD"])
+
+
+async def test_health_shows_a_bot_whose_sends_fail_since_when_and_what_waits_until_telegram_answers(tmp_path):
+    async with bot_api_server({ONE: "one"}) as server:
+        async with courier(tmp_path / "db.sqlite", config(BotConfig(ONE, (ChatConfig(1),))), server.url) as c:
+            assert c.health() == {"telegram_refused": [], "telegram_unreachable": []}
+            server.stop()
+            before = time.time()
+            tell(c, "fill one", "fill two")
+            await until(lambda: c.health()["telegram_unreachable"])
+            (down,) = c.health()["telegram_unreachable"]
+            assert (down["bot"], down["messages"]) == ("111", 2) and before <= down["since"] <= time.time(), down
+            assert down["error"].startswith("sendMessage: Telegram unreachable (ConnectError"), down
+            await server.start()
+            await until(lambda: c.health()["telegram_unreachable"] == [])
+            await until(lambda: notices(shown(server, ONE, 1)) == ["fill one", "fill two"])
+
+            server.flood(3600, retry_after=1)      # a 429 is Telegram answering: not an outage
+            tell(c, "fill three")
+            await until(lambda: server.rate_limited(ONE) >= 2)
+            assert c.health()["telegram_unreachable"] == []
+            server.recover()

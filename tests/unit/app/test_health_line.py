@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from engine.adapters.notify.courier import Courier
 from engine.app.operations import Operations
-from engine.app.overview import HEALTH_LABELS, health_line, words
+from engine.app.overview import HEALTH_LABELS, health_line, last_errors, words
+from engine.domain.config.telegram import TelegramConfig
 from support.engine_support import running
 
 
@@ -26,6 +28,19 @@ def test_the_chats_telegram_refuses_are_said_in_words():
                                    "Request: chat not found); 1 message for chat 4242 for good (sendMessage: "
                                    "Forbidden: bot was blocked by the user)")
     assert health_line({"telegram_refused": []}) == "telegram_refused=none"
+
+
+def test_a_bot_telegram_has_not_answered_since_a_while_is_said_in_words_and_among_the_last_errors():
+    down = {"bot": "5150", "since": 1796524292.0, "messages": 3,
+            "error": "sendMessage: Telegram unreachable (ConnectError: [Errno 111] Connection refused)"}
+    health = {"status": "ok", "telegram_unreachable": [down], "telegram_refused": []}
+    assert health_line(health) == ("status=ok  telegram_unreachable=bot 5150 since 2026-12-06 02:31:32 UTC, 3 "
+                                   "messages waiting (sendMessage: Telegram unreachable (ConnectError: [Errno 111] "
+                                   "Connection refused))  telegram_refused=none")
+    assert last_errors([], {}, [], telegram=health) == [
+        {"kind": "telegram", "at": 1796524292.0, "plugin": None, "file": None, "line": None,
+         "message": "Telegram unreachable for bot 5150 since 2026-12-06 02:31:32 UTC, 3 messages waiting "
+                    "(sendMessage: Telegram unreachable (ConnectError: [Errno 111] Connection refused))"}]
 
 
 def test_the_dashboard_s_panels_say_the_same_values_under_labels_in_words():
@@ -69,5 +84,7 @@ async def test_each_field_the_engine_s_health_has_is_labelled_for_the_dashboard(
 
     async with running(tmp_path) as engine:
         ops = Operations(engine)
-        ops.deliver(lambda: None, alarm, lambda: [])   # as the Telegram hub wires it: telegram_refused in health
+        courier = Courier(TelegramConfig(), engine.database, ())
+        ops.deliver(courier.poke, alarm, courier.health)   # as the Telegram hub wires it: its fields in health
+        assert {"telegram_refused", "telegram_unreachable"} <= set(ops.health())
         assert sorted(set(ops.health()) - set(HEALTH_LABELS)) == []
