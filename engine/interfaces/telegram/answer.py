@@ -26,27 +26,37 @@ log = logging.getLogger("moonhook.telegram")
 async def send_answer(bot: Bot, reply: Reply, deadline: float) -> bool:
     """Sends ``reply`` through ``bot`` by ``deadline`` (``trio.current_time()``'s clock), trying
     again as the module says; True once Telegram took it, False when it was dropped (logged).
-    Raises nothing of Telegram's; a first try is made even past the deadline."""
+    Raises nothing of Telegram's; a first try is made even past the deadline. Cancelled (moonhook
+    stops) after a failed try, it says in the log that the answer is dropped."""
     backoff, error = Backoff(), None
-    while True:
-        await bot.limits.acquire(reply.chat_id)
-        try:
-            await send_reply(bot.client, reply)
-            return True
-        except RetryAfter as e:
-            bot.limits.pause(e.seconds)
-            wait, error = e.seconds, e
-        except TelegramError as e:
-            if e.permanent:
-                log.warning("could not answer chat %s: %s", reply.chat_id, e)
+    try:
+        while True:
+            await bot.limits.acquire(reply.chat_id)
+            try:
+                await send_reply(bot.client, reply)
+                return True
+            except RetryAfter as e:
+                bot.limits.pause(e.seconds)
+                wait, error = e.seconds, e
+            except TelegramError as e:
+                if e.permanent:
+                    log.warning("could not answer chat %s: %s", reply.chat_id, e)
+                    return False
+                wait, error = backoff.next(), e
+                if e.maybe_done and reply.edit_message_id is None and reply.text and not reply.text.startswith(RESENT):
+                    reply = replace(reply, text=RESENT + reply.text)   # an edit made twice shows once: not marked
+            reply = replace(reply, callback_query_id=None)   # the press answered, or too late to be
+            if trio.current_time() + wait > deadline:
+                _dropped(reply, f"not taken within telegram.command_max_age of its command ({error})")
                 return False
-            wait, error = backoff.next(), e
-            if e.maybe_done and reply.edit_message_id is None and reply.text and not reply.text.startswith(RESENT):
-                reply = replace(reply, text=RESENT + reply.text)   # an edit made twice shows once: not marked
-        reply = replace(reply, callback_query_id=None)   # the press answered, or too late to be
-        if trio.current_time() + wait > deadline:
-            log.warning("could not answer chat %s within telegram.command_max_age of its command (%s): the answer "
-                        "is dropped: %.200s", reply.chat_id, error, reply.text.replace("\n", " / "))
-            return False
-        if not isinstance(error, RetryAfter):   # a 429's wait is the bot's pause, waited in acquire
-            await trio.sleep(wait)
+            if not isinstance(error, RetryAfter):   # a 429's wait is the bot's pause, waited in acquire
+                await trio.sleep(wait)
+    except trio.Cancelled:
+        if error is not None:
+            _dropped(reply, f"moonhook stops, and Telegram has not taken it ({error})")
+        raise
+
+
+def _dropped(reply: Reply, why: str) -> None:
+    log.warning("could not answer chat %s: %s: the answer is dropped: %.200s", reply.chat_id, why,
+                reply.text.replace("\n", " / "))

@@ -32,6 +32,18 @@ async def test_an_answer_telegram_keeps_refusing_with_429_is_dropped_at_its_dead
         assert "within telegram.command_max_age" in caplog.text and "closed EURUSD" in caplog.text
 
 
+async def test_an_answer_still_waiting_when_moonhook_stops_is_said_dropped_in_the_log(caplog):
+    async with bot_api_server({TOKEN: "moonhook_bot"}) as server, httpx.AsyncClient() as http:
+        bot = Bot(BotConfig(TOKEN, (ChatConfig(ADMIN),)), http, server.url)
+        server.flood(3600, retry_after=1)
+        with caplog.at_level(logging.WARNING, "moonhook.telegram"):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(send_answer, bot, Reply(ADMIN, "closed EURUSD"), trio.current_time() + 3600)
+                await until(lambda: server.rate_limited(TOKEN) >= 1)
+                nursery.cancel_scope.cancel()
+        assert "moonhook stops" in caplog.text and "closed EURUSD" in caplog.text
+
+
 async def test_an_answer_refused_for_good_is_dropped_at_once_and_logged(caplog):
     async with bot_api_server({TOKEN: "moonhook_bot"}, missing={ADMIN}) as server, httpx.AsyncClient() as http:
         bot = Bot(BotConfig(TOKEN, (ChatConfig(ADMIN),)), http, server.url)
