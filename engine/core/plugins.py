@@ -20,7 +20,7 @@ from engine.domain.times import parse_every
 
 HOOKS = ("on_load", "on_unload", "on_alert", "on_order", "on_fill", "on_close", "on_cancel", "on_timer")
 NAME = r"[A-Za-z][A-Za-z0-9_-]{0,47}"   # a plugin's name; also the editor's rule for a new file's (app/scripts.py)
-_NAME = re.compile(rf"^{NAME}$")
+_NAME = re.compile(NAME)  # used with fullmatch: "$" would accept a trailing newline
 _META_KEYS = {"name", "symbols", "priority", "params", "every", "budget", "description", "version", "guard"}
 _BUDGET_KEYS = {"instructions", "timeout", "memory_mb"}
 
@@ -109,7 +109,7 @@ class PluginMeta:
         if unknown:
             raise bad(unknown[0], f"unknown field (known: {', '.join(sorted(_META_KEYS))})")
         name = raw.get("name", stem)
-        if not (isinstance(name, str) and _NAME.match(name)):
+        if not (isinstance(name, str) and _NAME.fullmatch(name)):
             raise bad("name", f"must be a letter then letters, digits, _ or - (at most 48), got {name!r}")
         sym = raw.get("symbols", "*")
         if sym == "*":
