@@ -14,6 +14,7 @@ from engine.interfaces.web import create_app, serve
 
 from support.e2e_support import IDLE_CONNECTIONS
 from support.engine_support import HUBS
+from support.waits import HANG
 
 SECRET = "s3cr3t-webhook-Ω"
 TOKEN = "api-token-123"
@@ -33,7 +34,7 @@ async def serving(engine, server: ServerConfig = SERVER, sessions=None) -> Async
     async with trio.open_nursery() as nursery:
         port = await nursery.start(serve, app, server, shutdown)
         try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10,
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=HANG,
                                          limits=IDLE_CONNECTIONS) as client:
                 yield client
         finally:
