@@ -5,11 +5,16 @@ shared with the courier) and an outage or a server error backs off and tries aga
 courier does for notices; an answer that may have arrived all the same (its answer lost, a 5xx)
 is sent again marked so. Past that time, or refused for good, it is dropped, and the log says so:
 never silently (``/close``'s "closed EURUSD" is the news of what was done).
+
+``Answers`` sends them off the command path, in order per chat: a command is obeyed when it
+arrives, never behind an earlier command's answer still waiting out a 429 (which made a /pause
+sent behind it older than ``command_max_age``, and refused).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import replace
 
 import trio
@@ -55,6 +60,40 @@ async def send_answer(bot: Bot, reply: Reply, deadline: float) -> bool:
         if error is not None:
             _dropped(reply, f"moonhook stops, and Telegram has not taken it ({error})")
         raise
+
+
+class Answers:
+    """One bot's answers, each sent by ``send_answer`` within its own deadline, in order per chat,
+    in tasks of ``nursery`` (the hub's): ``put`` returns at once."""
+
+    def __init__(self, bot: Bot, nursery: trio.Nursery):
+        self._bot, self._nursery = bot, nursery
+        self._chats: dict[int | str, deque[tuple[Reply, float]]] = {}
+
+    def put(self, reply: Reply, deadline: float) -> None:
+        """Queues ``reply`` behind its chat's earlier answers; raises nothing."""
+        waiting = self._chats.get(reply.chat_id)
+        if waiting is not None:
+            waiting.append((reply, deadline))
+            return
+        self._chats[reply.chat_id] = deque([(reply, deadline)])
+        self._nursery.start_soon(self._send, reply.chat_id)
+
+    async def _send(self, chat_id: int | str) -> None:
+        waiting = self._chats[chat_id]
+        try:
+            while waiting:
+                try:
+                    await send_answer(self._bot, *waiting[0])
+                except Exception:   # a bug of ours: logged, and the chat's next answers still go
+                    log.exception("could not answer chat %s", chat_id)
+                waiting.popleft()
+        except trio.Cancelled:   # the one being tried says so itself
+            for reply, _ in list(waiting)[1:]:
+                _dropped(reply, "moonhook stops, and it was not sent yet")
+            raise
+        finally:
+            del self._chats[chat_id]
 
 
 def _dropped(reply: Reply, why: str) -> None:

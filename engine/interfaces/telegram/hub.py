@@ -24,7 +24,7 @@ from engine.interfaces.telegram.menu import MENU
 from engine.domain.config.telegram import TelegramConfig
 from engine.adapters.notify.courier import Courier
 from engine.adapters.notify.bot import Bot, TelegramError, escape
-from engine.interfaces.telegram.answer import send_answer
+from engine.interfaces.telegram.answer import Answers, send_answer
 from engine.interfaces.telegram.message import is_date
 from engine.interfaces.telegram.webhook import telegram_blueprint
 from engine.interfaces.telegram.updates import ALLOWED_UPDATES, poll_updates
@@ -42,6 +42,7 @@ class TelegramHub:
         self.config = config
         self.bots: dict[str, Bot] = {}
         self._scope = trio.CancelScope()
+        self._answers: dict[str, Answers] = {}
 
     async def run(self, ops: Operations, http: httpx.AsyncClient,
                   task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -57,6 +58,7 @@ class TelegramHub:
         ops.deliver(self.courier.poke, self.alarm, self.courier.health)
         with self._scope:
             async with trio.open_nursery() as nursery:
+                self._answers = {bot.id: Answers(bot, nursery) for bot in self.bots.values()}
                 await nursery.start(self.courier.run)
                 for bot in self.bots.values():
                     if config.admins:
@@ -107,14 +109,15 @@ class TelegramHub:
                     await send_answer(bot, Reply(chat.id, escape(text, "HTML")), deadline)
 
     async def _handle(self, bot: Bot, update: dict[str, Any]) -> None:
-        """Obeys ``update`` and sends its answers, each within ``command_max_age`` of the command
-        (from its date, when it has one: a button press has not)."""
+        """Obeys ``update`` and queues its answers (answer.Answers: the next command is not held
+        behind them), each sent within ``command_max_age`` of the command (from its date, when it
+        has one: a button press has not)."""
         message = update.get("message") if isinstance(update, dict) else None
         date = message.get("date") if isinstance(message, dict) else None
         age = max(0.0, self._clock() - date) if is_date(date) else 0.0
         deadline = trio.current_time() + self.config.command_max_age - age
         for reply in await self.commands.handle(update, await bot.username()):
-            await send_answer(bot, reply, deadline)
+            self._answers[bot.id].put(reply, deadline)
 
     async def _set_menu(self, bot: Bot) -> None:
         """The commands Telegram's apps offer when an admin types "/" in their private chat with
