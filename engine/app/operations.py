@@ -176,12 +176,7 @@ class Operations:
         reason of a rejection), its orders and the broker's answers from the ledger
         (``orders``), its ``timings``, and the ``shadow``'s decision on it (None: shadow mode
         off, or not run); None if there is no such alert."""
-        def read() -> dict[str, Any] | None:
-            row = self.engine.journal.get(alert_id)
-            if row is not None:
-                row["orders"] = self.engine.ledger.for_alert(alert_id)
-            return row
-        row = await trio.to_thread.run_sync(read)
+        row = await trio.to_thread.run_sync(self.engine.ledger.alert_with_orders, alert_id)  # one read: not torn
         if row is None:
             return None
         _detail.completed(row)

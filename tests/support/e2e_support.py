@@ -125,10 +125,8 @@ class Run:
                      f"alert {alert_id} processed")
 
     def once(self, alert_id: int, holds: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
-        """The alert's entry once ``holds`` for the alert's own row (its status, its outcome). The API
-        reads that row, then its orders' rows, in two reads: its orders are then as new as it is, while a
-        wait on the orders alone could meet the alert read just before the write that settled both (an
-        order done beside its alert still failed, seen under load)."""
+        """The alert's entry once ``holds`` for the alert's own row (its status, its outcome); the API
+        reads it and its orders as of one commit (tests/unit/app/test_alert_read.py)."""
         return until(lambda: self.get(f"/api/alerts/{alert_id}"), holds, what)
 
     def interrupt(self, signum: int = signal.SIGINT) -> int:

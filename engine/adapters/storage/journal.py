@@ -24,6 +24,7 @@ from engine.adapters.storage.database import Database, select
 # ids). No status lies between the two ("processing" was listed once, never written).
 STATUSES = ("received", "done", "rejected", "duplicate", "failed", "paused", "expired", "skipped")
 UNFINISHED = ("received",)
+ALERT_BY_ID = "SELECT * FROM alerts WHERE id = ?"
 
 
 class JournalError(Exception):
@@ -135,7 +136,7 @@ class AlertJournal:
             [status, json.dumps(outcome, default=str) if outcome is not None else None, time.time(), alert_id])
 
     def get(self, alert_id: int) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM alerts WHERE id = ?", [alert_id])
+        rows = self._rows(ALERT_BY_ID, [alert_id])
         return rows[0] if rows else None
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
@@ -170,7 +171,7 @@ class AlertJournal:
         # A plugin's, or a status seldom met on a symbol, may read the whole journal: not under the
         # lock the journal writer commits under, which would hold up every alert meanwhile.
         with self._d.reader() as conn:
-            return [_decode(r) for r in select(conn, sql, [*params, limit])]
+            return [decoded(r) for r in select(conn, sql, [*params, limit])]
 
     def counts_since(self, since: float) -> dict[str, int]:
         """How many alerts were received at or after ``since`` (a Unix time), how many of those
@@ -209,10 +210,11 @@ class AlertJournal:
 
     def _rows(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
         with self._d.lock:
-            return [_decode(r) for r in select(self._d.db, sql, params or [])]
+            return [decoded(r) for r in select(self._d.db, sql, params or [])]
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
+def decoded(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of ``alerts`` as read, its JSON columns (``alert``, ``outcome``) read."""
     row = dict(row)
     row["alert"] = json.loads(row["alert"])
     row["outcome"] = json.loads(row["outcome"]) if row.get("outcome") else None

@@ -18,9 +18,10 @@ from typing import Any, Callable
 
 from engine.domain.orders import OPENING, RESULT_FIELDS, OrderRequest, OrderResult
 from engine.adapters.storage.database import Database, select
-from engine.adapters.storage.journal import UNFINISHED
+from engine.adapters.storage.journal import ALERT_BY_ID, UNFINISHED, decoded
 
 STATUSES = ("done", "refused", "vetoed", "unknown")
+_OF_ALERT = "SELECT * FROM orders WHERE alert_id = ? ORDER BY created_at, client_id"
 _IDENTITY = ("kind", "symbol", "side", "ticket", "type")  # what makes two requests the same order
 
 
@@ -174,7 +175,23 @@ class OrderLedger:
         return [row[0] for row in rows]
 
     def for_alert(self, alert_id: int) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM orders WHERE alert_id = ? ORDER BY created_at, client_id", [alert_id])
+        return self._rows(_OF_ALERT, [alert_id])
+
+    def alert_with_orders(self, alert_id: int) -> dict[str, Any] | None:
+        """The journal's row of the alert with its ``orders``, read in one read transaction on this
+        connection: the orders as new as their alert (two reads let a commit between them, a lost
+        answer settled, show an order done beside its alert still failed). None if there is no such alert."""
+        with self._d.lock:
+            db = self._d.db
+            db.execute("BEGIN")
+            try:
+                alerts = select(db, ALERT_BY_ID, [alert_id])
+                orders = select(db, _OF_ALERT, [alert_id]) if alerts else []
+            finally:
+                db.execute("COMMIT")
+        if not alerts:
+            return None
+        return {**decoded(alerts[0]), "orders": [_order(r) for r in orders]}
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM orders ORDER BY created_at DESC LIMIT ?", [limit])
@@ -182,10 +199,14 @@ class OrderLedger:
     def _rows(self, sql: str, params: list) -> list[dict[str, Any]]:
         with self._d.lock:
             rows = select(self._d.db, sql, params)
-        for r in rows:
-            r["request"] = json.loads(r["request"])
-            r["result"] = json.loads(r["result"]) if r["result"] else None
-        return rows
+        return [_order(r) for r in rows]
+
+
+def _order(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of ``orders`` as read, its JSON columns (``request``, ``result``) read."""
+    row["request"] = json.loads(row["request"])
+    row["result"] = json.loads(row["result"]) if row["result"] else None
+    return row
 
 
 def _told(status: str, outcome: dict[str, Any], client_id: str, result: OrderResult) -> tuple[str, dict[str, Any]]:
