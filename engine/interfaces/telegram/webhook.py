@@ -3,8 +3,8 @@
 Telegram echoes the webhook's secret token in ``X-Telegram-Bot-Api-Secret-Token``; a call
 without it, or with another, is refused (401) before its body is read, and the secret is
 never logged. A body that is not a JSON object is a 400, an unknown bot a 404; anything else
-is handed to ``dispatch`` and answered 200 once it has been handled (Telegram sends the next
-update only then, and sends this one again after an error, or when the answer was slow or lost:
+is handed to ``dispatch`` and answered 200 once it has been obeyed, its answers queued (Telegram
+sends the next update only then, and sends this one again after an error, or when the answer was slow or lost:
 ``dispatch`` knows it by its id then, and does not obey it twice).
 """
 
