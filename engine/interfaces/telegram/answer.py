@@ -69,6 +69,12 @@ class Answers:
     def __init__(self, bot: Bot, nursery: trio.Nursery):
         self._bot, self._nursery = bot, nursery
         self._chats: dict[int | str, deque[tuple[Reply, float]]] = {}
+        self._idle = trio.Event()
+        self._idle.set()
+
+    async def sent(self) -> None:
+        """Returns once no answer waits (those queued sent or dropped): a stop lets them go first."""
+        await self._idle.wait()
 
     def put(self, reply: Reply, deadline: float) -> None:
         """Queues ``reply`` behind its chat's earlier answers; raises nothing."""
@@ -77,6 +83,8 @@ class Answers:
             waiting.append((reply, deadline))
             return
         self._chats[reply.chat_id] = deque([(reply, deadline)])
+        if self._idle.is_set():
+            self._idle = trio.Event()
         self._nursery.start_soon(self._send, reply.chat_id)
 
     async def _send(self, chat_id: int | str) -> None:
@@ -94,6 +102,8 @@ class Answers:
             raise
         finally:
             del self._chats[chat_id]
+            if not self._chats:
+                self._idle.set()
 
 
 def _dropped(reply: Reply, why: str) -> None:

@@ -3,8 +3,9 @@ the admin commands they receive, by long polling or, with ``telegram.webhook_url
 Telegram calling the engine's web server.
 
 Everything runs in the hub's own nursery, inside the engine's; ``stop`` sends what is due (the
-fills the engine's stop told last), lets the sends in flight finish so that what Telegram accepted
-is marked, then cancels the rest (all within its timeout: what is left goes at the next start).
+fills the engine's stop told last) and the commands' answers waiting, lets the sends in flight
+finish so that what Telegram accepted is marked, then cancels the rest (all within its timeout:
+what is left of the outbox goes at the next start).
 """
 
 from __future__ import annotations
@@ -78,7 +79,11 @@ class TelegramHub:
         return [telegram_blueprint(self.dispatch, self.config.webhook_secret or "")]
 
     async def stop(self, timeout: float = 2.0) -> None:
-        await self.courier.stop(timeout)
+        """Sends what is due and the commands' answers waiting, within ``timeout``, then cancels the rest."""
+        with trio.move_on_after(timeout):
+            await self.courier.stop(timeout)
+            for answers in self._answers.values():
+                await answers.sent()
         self._scope.cancel()
 
     async def dispatch(self, bot_id: str, update: dict[str, Any]) -> bool:

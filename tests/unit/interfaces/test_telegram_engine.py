@@ -14,7 +14,7 @@ from engine.domain.config.telegram import BotConfig, ChatConfig, TelegramConfig
 from engine.domain.orders import OrderRequest, OrderResult
 
 from support.botapi import bot_api_server, html_plain
-from support.engine_support import process, running, submit
+from support.engine_support import HUBS, process, running, submit
 from support.fakes import FakeBroker
 from support.telegram_support import notices
 from support.waits import HANG, until
@@ -174,3 +174,19 @@ async def test_the_answer_to_a_cancel_of_many_orders_is_shown_and_shows_what_was
         assert shown[-1].startswith("… and ") and shown[-1].endswith("more: /orders shows what is pending")
         assert len(shown) - 3 + int(shown[-1].split()[2]) == 199      # every other order counted
         assert len([r for r in broker.executed if r.kind == "close"]) == 200
+
+
+async def test_an_answer_still_queued_at_the_stop_is_sent_before_the_hub_stops(tmp_path):
+    # Answers go off the command path (telegram/answer.py): a stop right after a command, its answer held
+    # by a 429's pause, lets the answer go within the stop's timeout rather than cancel it unsent.
+    async with bot_api_server({TOKEN: "moonhook_bot"}) as server:
+        async with running(tmp_path, telegram=telegram(server.url)) as engine:
+            hub = HUBS[engine]
+            (bot,) = hub.bots.values()
+            bot.limits.pause(3.0)   # Telegram asked to wait: the answer is still queued when the stop begins
+            await hub._handle(bot, {"update_id": 1, "message": {"message_id": 1, "date": int(time.time()),
+                                                                "chat": {"id": ADMIN, "type": "private"},
+                                                                "from": {"id": ADMIN}, "text": "/pause"}})
+            assert engine.paused and texts(server, ADMIN) == []
+            await hub.stop(timeout=HANG)
+        assert any(t.startswith("⏸ Paused") for t in texts(server, ADMIN)), texts(server, ADMIN)
