@@ -103,6 +103,15 @@ def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user, 
     assert "SECRET" not in "".join(r.text() for r in user.runs)  # the token's secret part is in no log line
 
 
+def with_webhook(user, api):
+    """The bot folder's config, its bot's updates coming by the webhook route with its secret."""
+    config, _ = init(user, "bot")
+    config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                  'webhook_url = "https://moonhook.example.org"\nwebhook_secret = "hook-Secret_1"\n'
+                  f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+    return config
+
+
 def telegram_calls(run, n: int, text: str, secret: str = "hook-Secret_1", date: int | None = None) -> httpx.Response:
     """Update ``n``, the admin's ``text``, posted to the run's webhook route as Telegram would: no API token."""
     update = {"update_id": n, "message": {"message_id": n, "date": int(time.time()) if date is None else date,
@@ -116,10 +125,7 @@ def test_commands_reach_moonhook_run_by_telegrams_webhook_when_one_is_configured
     # Telegram calling moonhook: `moonhook run` sets the webhook with its secret, refuses an update
     # without that secret, and obeys the admin's command that carries it; nothing polls meanwhile.
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
-        config, _ = init(user, "bot")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      'webhook_url = "https://moonhook.example.org"\nwebhook_secret = "hook-Secret_1"\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config = with_webhook(user, api)
         run = user.start("run", config=config, cwd="bot")
         hook = until(lambda: api.call(lambda: api.server.webhook(TOKEN)), bool, "the webhook set at Telegram")
         assert hook["url"] == "https://moonhook.example.org/telegram/5150" and hook["secret_token"] == "hook-Secret_1"
@@ -138,10 +144,7 @@ def test_a_command_telegram_posts_again_to_the_webhook_after_a_restart_is_not_ob
     # Telegram posts an update again when its answer was slow or lost (moonhook stopped while handling it):
     # the /pause a restart ago, come again after the admin's /resume, must not pause the engine again.
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
-        config, _ = init(user, "bot")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      'webhook_url = "https://moonhook.example.org"\nwebhook_secret = "hook-Secret_1"\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config = with_webhook(user, api)
         sent_at = int(time.time())
 
         def telegram_posts(run, n: int, text: str) -> None:
