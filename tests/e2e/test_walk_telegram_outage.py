@@ -115,8 +115,8 @@ def test_a_long_outage_is_shown_in_health_status_and_the_dashboard_until_telegra
         status = user.moonhook("status", cwd="bot")
         assert "telegram_unreachable=bot 5150 since " in status.stdout, status.stdout
         log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
-        wait(browser, lambda d: [t for t in shown_in(d, "#overview ul.errors li") if "Telegram unreachable for bot" in t],
-             "the outage among the dashboard's last errors")
+        wait(browser, lambda d: [t for t in shown_in(d, "#overview ul.errors li")
+                                 if "Telegram unreachable for bot" in t], "the outage among the dashboard's last errors")
 
         api.wait(api.server.start)                     # Telegram answers again
         told_all(api, ("0.1",), "the fill told once Telegram answers")
