@@ -84,6 +84,16 @@ class Commands:
         self._questions = Questions(confirm_seconds, clock)
         self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
 
+    def answer_time(self, update: Any) -> float:
+        """How long the answers to ``update`` may still be sent: ``max_age`` less the command's age
+        (the whole of it for an update without a date: a button press)."""
+        message = update.get("message") if isinstance(update, dict) else None
+        date = message.get("date") if isinstance(message, dict) else None
+        return self._max_age - (self._age(date) if _is_number(date) else 0.0)
+
+    def _age(self, date: float) -> float:
+        return max(0.0, self._clock() - date)
+
     async def handle(self, update: dict, bot_username: str | None = None) -> list[Reply]:
         """One getUpdates/webhook update -> the replies to send ([]: nothing to say).
         Anything malformed or not for us (edited messages, plain text, a command addressed to
@@ -128,7 +138,7 @@ class Commands:
         date = message.get("date")
         if not _is_number(date):
             return []
-        age = self._clock() - date
+        age = self._age(date)
         if age > self._max_age:
             log.warning("telegram: %s from chat %s refused: sent %s ago", shown, chat_id, _ago(age))
             return [Reply(chat_id, f"Ignored <code>{_e(said[:64])}</code>: sent {_ago(age)} ago, while "

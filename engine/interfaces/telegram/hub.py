@@ -26,7 +26,6 @@ from engine.domain.config.telegram import TelegramConfig
 from engine.adapters.notify.courier import Courier
 from engine.adapters.notify.bot import Bot, TelegramError, escape
 from engine.interfaces.telegram.answer import Answers, send_answer
-from engine.interfaces.telegram.message import is_date
 from engine.interfaces.telegram.webhook import telegram_blueprint
 from engine.interfaces.telegram.updates import ALLOWED_UPDATES, poll_updates
 
@@ -54,7 +53,6 @@ class TelegramHub:
         self.commands = Commands(ops, config.admins, command_chats=config.command_chats,
                                  max_age=config.command_max_age, clock=ops.clock)
         self._offsets = UpdateOffsets(database)
-        self._clock = ops.clock   # wall time, as Telegram dates its messages
         self._seen = SeenUpdates(database)
         ops.deliver(self.courier.poke, self.alarm, self.courier.health)
         with self._scope:
@@ -117,10 +115,7 @@ class TelegramHub:
         """Obeys ``update`` and queues its answers (answer.Answers: the next command is not held
         behind them), each sent within ``command_max_age`` of the command (from its date, when it
         has one: a button press has not)."""
-        message = update.get("message") if isinstance(update, dict) else None
-        date = message.get("date") if isinstance(message, dict) else None
-        age = max(0.0, self._clock() - date) if is_date(date) else 0.0
-        deadline = trio.current_time() + self.config.command_max_age - age
+        deadline = trio.current_time() + self.commands.answer_time(update)
         for reply in await self.commands.handle(update, await bot.username()):
             self._answers[bot.id].put(reply, deadline)
 
