@@ -80,15 +80,11 @@ class WorkerProcess:
         worker = cls(process, ours, progress)
         try:
             reply = await worker.exchange(protocol.ping(0), timeout=_START_SECONDS)
-        except WorkerGone:  # dead as it started: how it ended, once it has
+        except (WorkerGone, DeadlineExceeded) as e:  # dead, or silent, as it started: said once it has ended
             with trio.CancelScope(shield=True):
                 await worker.aclose()
-            raise WorkerGone(f"sandbox worker {worker.pid} {worker.ending()} as it started", delivered=False) from None
-        except DeadlineExceeded:
-            with trio.CancelScope(shield=True):
-                await worker.aclose()
-            raise WorkerGone(f"sandbox worker {worker.pid} did not answer within {_START_SECONDS} s as it started",
-                             delivered=False) from None
+            how = worker.ending() if isinstance(e, WorkerGone) else f"did not answer within {_START_SECONDS} s"
+            raise WorkerGone(f"sandbox worker {worker.pid} {how} as it started", delivered=False) from None
         if reply[protocol.OP] != protocol.OK:
             worker.kill()
             raise WorkerGone(f"worker did not start: {reply!r}")

@@ -31,6 +31,7 @@ from engine.domain.orders import Dropped, Event, OrderRequest, OrderResult, shal
 from engine.domain.rules import Refused, check_stops, close_by_symbol, filled_meanwhile, side_of, ticket_of
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
+from engine.domain.trade_pages import TradeKey
 from engine.adapters.brokers.paper.books import Books, open_account
 from engine.adapters.brokers.paper.history import deals as deal_history
 from engine.adapters.brokers.paper import trades
@@ -182,7 +183,7 @@ class PaperBroker(Broker):
         """The deals of the books (``paper_deals``): a long read off the event loop (history.py)."""
         return await deal_history(self._d, since, self._clock())
 
-    async def trade_summary(self, limit: int, before: tuple[float, int] | None = None) -> dict[str, Any] | None:
+    async def trade_summary(self, limit: int, before: TradeKey | None = None) -> dict[str, Any] | None:
         """From the positions summed up in SQL (trades.py)."""
         return await trades.summary(self._d, limit, before)
 
