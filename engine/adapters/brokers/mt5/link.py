@@ -65,7 +65,12 @@ class TerminalLink:
         return self._process.pid if self._process is not None else None
 
     async def start(self) -> None:
-        """A fresh worker with the module loaded; raises LinkLost if it cannot load it."""
+        """A fresh worker with the module loaded; raises LinkLost if it cannot load it. It waits
+        its turn as a call does: a call let in meanwhile would share the pipe with its hello."""
+        async with self._lock:
+            await self._start()
+
+    async def _start(self) -> None:
         await self.kill()
         # Only what the worker needs from the engine's environment, never its secrets (the MT5
         # password travels over the pipe, with initialize).
@@ -87,9 +92,12 @@ class TerminalLink:
         Raises LinkLost when the worker hangs past ``deadline`` (default: the link's timeout;
         it is then killed), dies, or has lost its bridge to the terminal's Python; CallRaised
         when the call raised there."""
+        waited_for = self._process
         async with self._lock:
             if self._process is None:
                 raise LinkLost("the MetaTrader 5 worker is not running")
+            if self._process is not waited_for:   # started again as this call waited: not logged in yet
+                raise LinkLost(f"the MetaTrader 5 worker was started again as {fn} waited its turn; not called")
             call_id = next(self._ids)
             limit = self.timeout if deadline is None else deadline
             try:
