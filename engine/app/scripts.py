@@ -94,6 +94,17 @@ def new_name(name: str) -> str:
     return name
 
 
+def case_clash(folder: Path, name: str) -> None:
+    """Raises ScriptNameError if ``folder`` holds a file whose name differs from ``name`` only in case:
+    one file on Windows and macOS, where the new script would replace (or fail to copy beside) the other."""
+    folded = name.casefold()
+    for other in os.listdir(folder):
+        if other != name and other.casefold() == folded:
+            raise ScriptNameError(f"file name {name!r}: differs from {other} only in case, which Windows and "
+                                  "macOS hold as one file: open it from the list, or give the new script "
+                                  "another name")
+
+
 def script_path(folder: Path, name: str) -> Path:
     """The path of ``name`` (``checked_name``) in ``folder``, when what it leads to is inside ``folder``: a link
     to a file elsewhere (put there to share a script, or ``moonhook.toml``, which holds secrets the API token
@@ -135,7 +146,7 @@ def read(folder: Path, name: str) -> dict[str, str]:
 def unchanged(folder: Path, name: str, based_on: str | None, new: bool) -> None:
     """Raises ScriptChanged unless a save of ``name`` may go: the file is still the version
     ``based_on`` (when given; ``*``: any version, but there), or it does not exist (``new``);
-    ScriptNameError for a file it would make under a name no new script may have (``new_name``)."""
+    ScriptNameError for a file it would make under a name no new script may have (``new_name``, ``case_clash``)."""
     path = script_path(folder, name)
     if path.exists() and not path.is_file():
         raise ScriptNameError(f"file name {name!r}: a folder (or other non-file) of that name is in "
@@ -152,6 +163,7 @@ def unchanged(folder: Path, name: str, based_on: str | None, new: bool) -> None:
                             "or save over it", now)
     if now is None:
         new_name(name)
+        case_clash(folder, name)
 
 
 def write_atomically(folder: Path, name: str, text: str) -> Path:

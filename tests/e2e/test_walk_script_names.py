@@ -58,3 +58,22 @@ def test_the_listing_gives_the_rule_the_dashboard_checks_a_new_name_by(user):
     rule = run.get("/api/scripts")["new_name"]
     assert RULE in rule["rule"] and rule["pattern"].startswith("^") and rule["pattern"].endswith(r"\.lua$")
     assert run.interrupt() == 0
+
+
+def test_a_new_name_that_differs_from_a_scripts_only_in_case_is_refused(user):
+    """PUT wrote Demo.lua beside demo.lua: one file on Windows and macOS, where the new text would
+    replace a live strategy's (or the copy fail). Now a 400 naming the script it clashes with, nothing written."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    scripts = user.home / "bot" / "scripts"
+    before = sorted(p.name for p in scripts.iterdir())
+    assert "demo.lua" in before, before
+    for name in ("Demo.lua", "DEMO.lua", "dEmO.lua"):
+        for headers in ({"If-None-Match": "*"}, {}):   # New's save, and a plain PUT
+            answer = run.client.put(f"/api/scripts/{name}", content=SCRIPT, headers=headers)
+            assert answer.status_code == 400, (name, headers, answer.text)
+            assert name in answer.json()["error"] and "demo.lua" in answer.json()["error"], answer.text
+    assert sorted(p.name for p in scripts.iterdir()) == before
+    saved = run.client.put("/api/scripts/demo_2.lua", content=SCRIPT, headers={"If-None-Match": "*"})
+    assert saved.status_code == 200 and saved.json()["loaded"] is True, saved.text
+    assert run.interrupt() == 0
