@@ -13,6 +13,7 @@ from pathlib import Path
 from engine.adapters.storage import MIGRATIONS, AlertJournal, Database
 from engine.domain.alerts import parse_body
 
+from support import crash_point
 from support.e2e_support import init, outcome
 from support.older_journal import moonhook_of
 
@@ -77,3 +78,34 @@ def test_a_journal_a_newer_moonhook_left_is_refused_in_one_line_and_left_unchang
         "not changed")
     assert "Traceback" not in refused.stderr
     assert journal.read_bytes() == before
+
+
+def _dump(path: Path) -> list[str]:
+    with closing(sqlite3.connect(path)) as db:
+        return list(db.iterdump())
+
+
+def test_a_start_killed_in_the_upgrade_leaves_one_copy_which_the_next_start_keeps(user, monkeypatch):
+    """The next start found the killed one's moonhook.schema-7.db and made moonhook.schema-7-2.db, the
+    same journal copied again (and again at each start killed so). It is that journal's copy: kept, no second."""
+    config, _ = init(user, "bot")
+    journal = user.home / "bot" / "data" / "moonhook.db"
+    alert_id = crashed_in_flight(monkeypatch, journal)
+    before = _dump(journal)
+    crash_point.install(user.home / "site")
+    user.on_path(user.home / "site")
+    user.env |= {"CRASH_POINT_AT": "1", "CRASH_POINT_BEFORE": "1"}   # killed before the upgrade's commit
+    killed = user.moonhook("run", cwd="bot")
+    assert killed.returncode == -9, outcome(killed)
+    assert "upgrading the journal" in killed.stderr, outcome(killed)
+    kept = journal.with_name(f"moonhook.schema-{OLDER}.db")
+    assert _dump(kept) == before and _dump(journal) == before   # the upgrade rolled back, its copy made
+    for key in ("CRASH_POINT_AT", "CRASH_POINT_BEFORE"):
+        del user.env[key]
+
+    run = user.start("run", config=config, cwd="bot")
+    assert f"is kept as data/{kept.name} " in run.text(), run.text()
+    assert run.settled(alert_id)["status"] == "done"
+    assert run.interrupt() == 0
+    assert sorted(p.name for p in journal.parent.glob("moonhook.schema-*")) == [kept.name]
+    assert _dump(kept) == before

@@ -10,6 +10,7 @@ there is a whole, checked copy or nothing.
 
 from __future__ import annotations
 
+import filecmp
 import os
 import sqlite3
 from contextlib import closing
@@ -42,15 +43,33 @@ def backup(source: Path, dest: Path) -> Backup:
 def before_upgrade(source: Path, schema: int) -> Backup:
     """``backup`` of the journal ``source``, at ``schema``, beside it before its upgrade: ``moonhook.schema-16.db``,
     or ``moonhook.schema-16-2.db`` (and on) where an earlier upgrade's copy holds the name: the way back to the
-    moonhook that wrote it, never overwritten. Raises OSError and sqlite3.Error when it cannot be made."""
+    moonhook that wrote it, never overwritten. A copy there already of the journal as it is now (a start killed
+    in the upgrade left it; the upgrade rolled back) is kept as this one's, no second made beside it. Raises
+    OSError and sqlite3.Error when it cannot be made."""
+    earlier = []
     for n in count(1):
         dest = source.with_name(f"{source.stem}.schema-{schema}{f'-{n}' if n > 1 else ''}{source.suffix}")
         if dest.exists():
+            earlier.append(dest)
             continue
         try:
-            return backup(source, dest)
+            made = backup(source, dest)
         except FileExistsError:
             continue   # made meanwhile under that name: the next one
+        same = next((path for path in reversed(earlier) if _same_bytes(path, dest)), None)
+        if same is None:
+            return made
+        dest.unlink()
+        return Backup(same, made.schema, made.alerts, made.size)
+
+
+def _same_bytes(path: Path, other: Path) -> bool:
+    """Whether two files hold the same bytes: two copies ``backup`` made of one journal unchanged between
+    them do (SQLite's backup copies its pages as they are), so a copy equal to a fresh one is that journal's."""
+    try:
+        return filecmp.cmp(path, other, shallow=False)
+    except OSError:
+        return False
 
 
 def copy_of(reader: sqlite3.Connection, source: Path, dest: Path) -> Backup:

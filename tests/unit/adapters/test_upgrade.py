@@ -8,6 +8,7 @@ import time
 import pytest
 
 from engine.adapters.storage import MIGRATIONS, AlertJournal, Database, SchemaError
+from engine.adapters.storage.backup import before_upgrade
 from engine.adapters.storage.switches import PAUSE, Switch, Switches
 from engine.domain.alerts import parse_body
 
@@ -75,6 +76,22 @@ def test_an_upgrade_keeps_the_file_as_it_was_beside_it_and_never_overwrites_an_e
         db = Database(kept)
         assert db.schema_version == OLDER and len(AlertJournal(db).unfinished()) == 1
         db.close()
+
+
+def test_an_earlier_copy_of_the_journal_as_it_was_before_more_writes_is_not_taken_for_its_copy(tmp_path, monkeypatch):
+    """A copy is kept in place of a new one only when it is the journal as it is now (a start killed in the
+    upgrade, tests/e2e/test_walk_upgrade.py): one the older moonhook wrote more after is another way back."""
+    path = tmp_path / "moonhook.db"
+    left_by_older(monkeypatch, path)
+    earlier = before_upgrade(path, OLDER).path
+    assert earlier.name == f"moonhook.schema-{OLDER}.db"
+    with moonhook_of(monkeypatch, MIGRATIONS[:OLDER]):
+        db = Database(path)
+        AlertJournal(db).record(parse_body("buy EURUSD volume=0.1 price=1.1 id=later"), now=2000)
+        db.close()
+    before, then = _dump(path), _dump(earlier)
+    Database(path).close()
+    assert _dump(path.with_name(f"moonhook.schema-{OLDER}-2.db")) == before and _dump(earlier) == then
 
 
 def test_an_upgrade_whose_copy_cannot_be_made_is_not_begun(tmp_path, monkeypatch):
