@@ -254,9 +254,11 @@ def _proc_stat(pid: int) -> tuple[str, float] | None:
 
 
 def _shared_word() -> int:
-    """A file descriptor of PROGRESS.size bytes of memory to share with a worker (zeroed)."""
+    """A file descriptor of PROGRESS.size bytes of memory to share with a worker (zeroed), close-on-exec
+    as Python's own are (``pass_fds`` hands it to its worker alone): another child spawned meanwhile, in
+    another thread (the MT5 worker, by ``posix_spawn``), would hold it for its life."""
     if hasattr(os, "memfd_create"):
-        fd = os.memfd_create("moonhook-sandbox-progress", 0)
+        fd = os.memfd_create("moonhook-sandbox-progress", os.MFD_CLOEXEC)
     else:
         with tempfile.TemporaryFile() as f:  # unlinked already; the descriptor keeps it
             fd = os.dup(f.fileno())
