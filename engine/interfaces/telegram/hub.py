@@ -25,7 +25,7 @@ from engine.interfaces.telegram.menu import MENU
 from engine.domain.config.telegram import TelegramConfig
 from engine.adapters.notify.courier import Courier
 from engine.adapters.notify.bot import Bot, TelegramError, escape
-from engine.interfaces.telegram.answer import Answers, send_answer
+from engine.interfaces.telegram.answer import Answers
 from engine.interfaces.telegram.webhook import telegram_blueprint
 from engine.interfaces.telegram.updates import ALLOWED_UPDATES, poll_updates
 
@@ -56,19 +56,22 @@ class TelegramHub:
         self._seen = SeenUpdates(database)
         ops.deliver(self.courier.poke, self.alarm, self.courier.health)
         with self._scope:
-            async with trio.open_nursery() as nursery:
-                self._answers = {bot.id: Answers(bot, nursery) for bot in self.bots.values()}
-                await nursery.start(self.courier.run)
-                for bot in self.bots.values():
-                    if config.admins:
-                        nursery.start_soon(self._set_menu, bot)
-                    if self.config.webhook_url:
-                        nursery.start_soon(self._set_webhook, bot)
-                    else:
-                        nursery.start_soon(partial(poll_updates, bot.client, self._offsets, bot.id,
-                                                   partial(self._handle, bot), deaf=self.alarm),
-                                           name=f"telegram {bot.id} updates")
-                task_status.started()
+            try:
+                async with trio.open_nursery() as nursery:
+                    self._answers = {bot.id: Answers(bot, nursery) for bot in self.bots.values()}
+                    await nursery.start(self.courier.run)
+                    for bot in self.bots.values():
+                        if config.admins:
+                            nursery.start_soon(self._set_menu, bot)
+                        if self.config.webhook_url:
+                            nursery.start_soon(self._set_webhook, bot)
+                        else:
+                            nursery.start_soon(partial(poll_updates, bot.client, self._offsets, bot.id,
+                                                       partial(self._handle, bot), deaf=self.alarm),
+                                               name=f"telegram {bot.id} updates")
+                    task_status.started()
+            finally:
+                self._answers = {}   # the nursery is closed: an alarm now is only logged
 
     def routes(self) -> list[Blueprint]:
         """The web server's route for Telegram's updates, with ``telegram.webhook_url``."""
@@ -101,15 +104,20 @@ class TelegramHub:
         return True
 
     async def alarm(self, text: str) -> None:
-        """Sends ``text`` at once to every chat that wants "admin" events, bypassing the outbox:
-        for what must be told when the database cannot be written (a full disk), or when no
-        command can be received (a webhook held). Sent as answers are, tried for up to
-        ``command_max_age``: what is not sent by then is logged."""
+        """Queues ``text`` for every chat that wants "admin" events, bypassing the outbox: for what
+        must be told when the database cannot be written (a full disk), or when no command can be
+        received (a webhook held). Sent as answers are (``Answers``: off the caller's path, the
+        poll's for a webhook held, in order per chat), tried for up to ``command_max_age``: what
+        is not sent by then is logged. Returns at once; once the hub has stopped, only logs it."""
         deadline = trio.current_time() + self.config.command_max_age
         for bot in self.bots.values():
+            answers = self._answers.get(bot.id)
+            if answers is None:
+                log.warning("telegram %s: stopped; not told: %s", bot.client.name, text)
+                continue
             for chat in bot.config.chats:
                 if "admin" in chat.events:
-                    await send_answer(bot, Reply(chat.id, escape(text, "HTML")), deadline)
+                    answers.put(Reply(chat.id, escape(text, "HTML")), deadline)
 
     async def _handle(self, bot: Bot, update: dict[str, Any]) -> None:
         """Obeys ``update`` and queues its answers (answer.Answers: the next command is not held

@@ -7,8 +7,10 @@ from __future__ import annotations
 import logging
 import time
 
+import httpx
 import trio
 
+from engine.adapters.notify.bot import BotClient
 from engine.domain.config import ServerConfig
 from engine.domain.config.telegram import BotConfig, ChatConfig, TelegramConfig
 from engine.domain.orders import OrderRequest, OrderResult
@@ -190,3 +192,20 @@ async def test_an_answer_still_queued_at_the_stop_is_sent_before_the_hub_stops(t
             assert engine.paused and texts(server, ADMIN) == []
             await hub.stop(timeout=HANG)
         assert any(t.startswith("⏸ Paused") for t in texts(server, ADMIN)), texts(server, ADMIN)
+
+
+async def test_the_webhook_held_alarm_is_sent_off_the_poll_so_a_slow_telegram_holds_no_command(tmp_path):
+    # The poll awaited hub.alarm's sends, each tried for up to command_max_age (120 s): the webhook deleted
+    # meanwhile, the next getUpdates waited behind the alarm's hung send, and the commands with it.
+    async with bot_api_server({TOKEN: "moonhook_bot"}) as server, httpx.AsyncClient() as http:
+        held = BotClient(http, TOKEN, server.url)
+        await held.call("setWebhook", url="https://another.example.org/telegram/5150")
+        server.hang()
+        async with running(tmp_path, telegram=telegram(server.url)) as engine:
+            await until(lambda: any(r.status == 409 for r in server.calls("getUpdates")))   # the alarm is due
+            await held.call("deleteWebhook")
+            server.push_message(TOKEN, ADMIN, "/pause")
+            await until(lambda: engine.paused)   # obeyed while Telegram holds every send
+            assert server.sent == []
+            server.release()
+            await until(lambda: any("no command reaches this moonhook" in t for t in texts(server, ADMIN)))
