@@ -73,6 +73,28 @@ def test_the_overview_says_its_fields_in_words(user, browser):
     assert run.interrupt() == 0
 
 
+# The fields (dd) whose text is shown on more lines than it has words: a word broken across lines.
+BROKEN = """return [...document.querySelectorAll('#view dd')].filter((dd) => {
+  const range = document.createRange();
+  range.selectNodeContents(dd);
+  const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+  return lines.size > dd.textContent.trim().split(/\\s+/).length;
+}).map((dd) => `${dd.previousElementSibling.textContent}: ${dd.textContent}`);"""
+
+
+def test_the_overviews_fields_are_said_whole_beside_their_longest_name(user, browser):
+    """The panels' names take the width they need (grid max-content), the values the rest: beside "Shadow
+    scripts that do not load" the Health panel's values had a few pixels, "ok" and "0m 12s" read a letter
+    a line (docs/screenshots/overview.png). A long name now wraps; each value's words stay whole."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    wait(browser, lambda d: any(p.startswith("Health") for p in texts(d, "#overview .panel")), "the Health panel")
+    assert "Shadow scripts that do not load" in texts(browser, "#overview dt")
+    assert browser.execute_script(BROKEN) == []
+    assert run.interrupt() == 0
+
+
 def test_a_fresh_journal_shows_words_on_every_page_and_no_console_error(user, browser):
     """Each page of an engine that has received nothing says so in words; none leaves a blank,
     an error, or a message in the browser's console."""
