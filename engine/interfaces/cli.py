@@ -96,13 +96,6 @@ async def _run(settings: Settings, path: Path) -> int:
     return 0
 
 
-def _first(group: BaseExceptionGroup) -> BaseException:
-    """The first exception in ``group``, however deep the nurseries nested it."""
-    while isinstance(group, BaseExceptionGroup):
-        group = group.exceptions[0]
-    return group
-
-
 def _warn_if_exposed(path: Path) -> None:
     """Warns when the config file, which holds the secrets, can be read by other users."""
     try:
@@ -289,20 +282,15 @@ def _main(argv: list[str] | None) -> int:
         # KeyboardInterrupt (a traceback, then death by SIGINT).
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, _exit_at_once)
-        from engine.app import REFUSED
+        from engine.interfaces.refused import REFUSED_EXIT, run_unless_refused
         from engine.interfaces.web import ListenError
 
         if (missing := _missing_folder(settings.engine, a.config)) is not None:
             print(f"moonhook: {missing}", file=sys.stderr)
             return 2
-        refused: list[BaseException] = []
-        try:
-            code = trio.run(_run, settings, a.config)
-        except* (*REFUSED, ListenError) as group:  # before the engine started: nothing was done
-            refused.append(_first(group))
-        if refused:
-            print(f"moonhook: {refused[0]}", file=sys.stderr)
-            return 2
+        code = run_unless_refused(_run, settings, a.config, also=(ListenError,))   # before the engine started
+        if code is None:
+            return REFUSED_EXIT
         # The stop is complete: a signal now would find the interpreter tearing down, where
         # Python puts the default handlers back (death by SIGINT); the process exits anyway.
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from support import die_at_start
-from support.e2e_support import DEADLINE, Run, init, moonhook_command
+from support.e2e_support import DEADLINE, Run, init, moonhook_command, outcome
 
 KILLED = re.compile(r"sandbox worker \d+ killed by signal 9 \(SIGKILL\) as it started")
 
@@ -42,3 +42,18 @@ def test_workers_killed_every_time_they_start_end_the_run_with_one_line_and_no_t
     (said,) = [line for line in log.splitlines() if line.startswith("moonhook: ")]
     assert KILLED.search(said), log
     assert "out-of-memory killer" in said, log
+
+
+def test_check_whose_workers_are_killed_every_time_they_start_says_it_in_one_line_as_run_does(user):
+    """`moonhook check` opens a throwaway engine, and its pool's failed start ended in an exception
+    group's traceback, exit 1 (as if a script had an error): one line as `run` says it, exit 2."""
+    init(user, "bot")
+    site = user.home / "site"
+    die_at_start.install(site, times=1000)
+    user.on_path(site)
+    checked = user.moonhook("check", cwd="bot")
+    assert "Traceback" not in checked.stderr, outcome(checked)
+    assert checked.returncode == 2, outcome(checked)
+    assert checked.stdout == "", outcome(checked)   # no script was checked: no finding, no summary
+    (said,) = [line for line in checked.stderr.splitlines() if line.startswith("moonhook: ")]
+    assert KILLED.search(said) and "out-of-memory killer" in said, outcome(checked)
