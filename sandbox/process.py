@@ -5,7 +5,6 @@ from __future__ import annotations
 import mmap
 import os
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import trio
 
 from . import protocol
 from .allowlist import WORKER_ENV, worker_environment
+from .ending import ended
 from .worker import MAX_MESSAGE, PROGRESS, SINCE
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -209,9 +209,7 @@ class WorkerProcess:
         code = self.process.poll()
         if code is None:
             return "closed its connection"
-        if code < 0:
-            return f"killed by signal {-code} ({_signal_name(-code)})"
-        return f"exited with status {code}"
+        return ended(code)
 
     def close(self) -> None:
         """Closes our end of the socket (of a worker known to be dead)."""
@@ -233,13 +231,6 @@ class WorkerProcess:
         if self.process.returncode is None:
             self.process.kill()
             await self.process.wait()
-
-
-def _signal_name(signum: int) -> str:
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return "an unnamed signal"
 
 
 def _proc_stat(pid: int) -> tuple[str, float] | None:

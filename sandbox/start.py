@@ -9,13 +9,11 @@ one line its user reads, never a traceback.
 from __future__ import annotations
 
 import logging
-import signal
 
+from .ending import likely_cause
 from .process import DeadlineExceeded, WorkerGone, WorkerProcess
 
 log = logging.getLogger("sandbox.pool")
-
-_KILLED = f"killed by signal {signal.SIGKILL.value} (SIGKILL)"
 
 
 class PoolDidNotStart(Exception):
@@ -34,9 +32,7 @@ async def first_worker(nice: int) -> WorkerProcess:
         return await WorkerProcess.spawn(nice)
     except (OSError, WorkerGone, DeadlineExceeded) as e:
         again = _why(e)
-    hint = (": SIGKILL as a process starts is most often the system's out-of-memory killer (dmesg names "
-            "whom it killed); free some memory" if _KILLED in again else "")
-    raise PoolDidNotStart(f"the sandbox could not start its workers: {first}, then {again}{hint}")
+    raise PoolDidNotStart(f"the sandbox could not start its workers: {first}, then {again}{likely_cause(again)}")
 
 
 def _why(e: Exception) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 import trio
 
 from sandbox.allowlist import MT5_WORKER_ENV, worker_environment
+from sandbox.ending import ended, likely_cause
 
 from .spawn import WorkerProcess
 
@@ -81,6 +82,10 @@ class TerminalLink:
         with trio.move_on_after(max(self.timeout, 10.0)) as scope:
             await self._write({"module": self.module, "host": self.host, "port": self.port})
             hello = await self._read()
+        if hello is None and not scope.cancelled_caught:   # its pipe closed: it died as it started
+            pid, how = self._process.pid, await self._ending()
+            await self.kill()
+            raise LinkLost(f"the MetaTrader 5 worker {pid} {how} as it started{likely_cause(how)}")
         if scope.cancelled_caught or hello is None or "exception" in hello:
             await self.kill()
             why = hello["exception"] if hello and "exception" in hello else "it did not answer"
@@ -143,6 +148,14 @@ class TerminalLink:
             with trio.move_on_after(1.0):
                 await process.wait()
         await self.kill()
+
+    async def _ending(self) -> str:
+        """How the worker whose pipe closed ended, given a second to: killed by which signal (the
+        out-of-memory killer's SIGKILL, as it imports), or its exit status."""
+        assert self._process is not None
+        with trio.move_on_after(1.0):
+            return ended(await self._process.wait())
+        return "closed its pipe"
 
     async def _exit_code(self) -> int | None:
         process, self._process = self._process, None
