@@ -1,5 +1,6 @@
 """What ``moonhook run`` prints once it listens: the port, the plugins served, what needs the
-trader's eye (scripts not loaded, a pause kept, no account limits), and a command to try."""
+trader's eye (scripts not loaded, a pause kept, no account limits, the settings warnings
+``moonhook check`` gives), and a command to try."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.domain.config import Settings
-from engine.domain.config.hosts import unlisted_note
 from engine.domain.words import counted
 from engine.app.scaffold import CONFIG_NAME, TRY_ALERT
 
@@ -20,6 +20,8 @@ DEFAULT_CONFIG = Path(CONFIG_NAME)   # the file `moonhook` reads without --confi
 
 
 def banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
+    from engine.app.checker import settings_findings   # here: send and status import this module, not the engine
+
     serving = ops.serving()
     names = ", ".join(serving) or "none"
     host = f"[{settings.server.host}]" if ":" in settings.server.host else settings.server.host
@@ -39,9 +41,8 @@ def banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
     if engine.broker != "paper" and engine.max_order_volume is None and engine.max_open_positions is None:
         print("moonhook: no account limits: set engine.max_order_volume and engine.max_open_positions in "
               f"{path} before trading real money (docs/security.md)", file=sys.stderr)
-    server = settings.server
-    if (note := unlisted_note(server.host, server.hosts, server.trusted_proxies)) is not None:
-        print(f"moonhook: {note}", file=sys.stderr)
+    for finding in settings_findings(settings, str(path)):   # as check says them: a trader may never run it
+        print(f"moonhook: {finding}", file=sys.stderr)
     if not settings.server.secret:
         print("moonhook: no server.secret is set: every webhook is refused. Run `moonhook init` or set "
               "MOONHOOK_SECRET.", file=sys.stderr)

@@ -61,3 +61,18 @@ def test_two_folders_checked_at_once_name_each_script_by_its_folder_with_a_summa
     assert alone.returncode == 0, outcome(alone)
     assert alone.stdout.splitlines()[0].startswith("scripts/demo.lua: ok: "), alone.stdout
     assert alone.stdout.splitlines()[-1] == "checked scripts/: 1 script: ok", alone.stdout
+
+
+def test_the_start_shows_the_settings_warnings_check_gives(user):
+    """A trader who starts without checking never saw that their default volume is refused by
+    their own order cap: `moonhook run`'s banner shows each settings warning `check` gives."""
+    config, _ = init(user, "bot")
+    config.replace("# max_order_volume = 1.0", "max_order_volume = 1.0")
+    config.replace("# default_volume = 0.01", "default_volume = 2")
+    checked = user.moonhook("check", cwd="bot")
+    warnings = [line for line in checked.stdout.splitlines() if line.startswith("moonhook.toml: warning: ")]
+    assert len(warnings) == 1 and "engine.default_volume = 2" in warnings[0], outcome(checked)
+    run = user.start("run", config=config, cwd="bot")
+    assert [line for line in run.banner.splitlines() if line.startswith("moonhook: moonhook.toml: warning: ")] \
+        == [f"moonhook: {warning}" for warning in warnings], run.banner
+    assert run.interrupt() == 0
