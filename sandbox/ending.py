@@ -32,4 +32,3 @@ def likely_cause(said: str) -> str:
         return ""
     return (": SIGKILL as a process starts is most often the system's out-of-memory killer (dmesg names whom "
             "it killed); free some memory")
-
