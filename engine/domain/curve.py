@@ -5,7 +5,8 @@ An hour's ``Block`` keeps what the drawn curve needs of its points: how many, th
 highest and the last, each as its sums since the hour began. The hour's points before it add up to
 what precedes every block, so that the curve's lowest and highest points over any run of whole
 hours come from the blocks alone. The paper books keep their blocks in SQL as deals are booked
-(migration 21); ``blocks_of`` makes the same of a history read whole (MetaTrader 5, ``?since=``).
+(migration 21); ``blocks_of`` makes the same of a history read whole (``?since=``), and ``Hours``
+of MetaTrader 5's history as its deals come in.
 
 Drawn, a curve of more than ``CURVE_POINTS`` points is its first and last point and, of each of
 ``STRETCHES`` equal stretches of time, the lowest, the highest and the last point: whole hours
@@ -53,26 +54,45 @@ def by_hours(points: int, first: int, last: int) -> bool:
 def blocks_of(moves: Iterable[tuple[float, float, float]], with_paid: bool) -> list[Block]:
     """The blocks of the (time, profit, paid) of each move, oldest first; lowest and highest in
     profit and payments (``with_paid``: the balance is drawn) or in profit."""
-    out: list[Block] = []
-    hour, count, profit, paid = None, 0, 0.0, 0.0
-    low = high = Mark(0.0, 0.0, 0.0)
-    for at, move, pay in moves:
+    hours = Hours(with_paid)
+    for move in moves:
+        hours.add(*move)
+    return hours.blocks()
+
+
+class Hours:
+    """``blocks_of`` folded a move at a time, oldest first, for a history kept between reads
+    (MetaTrader 5's, engine/adapters/brokers/mt5/deal_reads.py): the hours done, and the one open."""
+
+    def __init__(self, with_paid: bool):
+        self.with_paid = with_paid
+        self.done: list[Block] = []
+        self.hour: int | None = None
+        self.count, self.low, self.high, self.last = 0, Mark(0.0, 0.0, 0.0), Mark(0.0, 0.0, 0.0), Mark(0.0, 0.0, 0.0)
+
+    def add(self, at: float, move: float, pay: float) -> None:
+        """The move at ``at`` (no earlier than the last added) of ``move`` profit and ``pay`` paid."""
         h = hour_of(at)
-        if h != hour:
-            if hour is not None:
-                out.append(Block(hour, count, low, high, Mark(last_at, profit, paid)))
-            hour, count, profit, paid = h, 0, 0.0, 0.0
-        count, profit, paid, last_at = count + 1, profit + move, paid + pay, at
-        mark = Mark(at, profit, paid)
-        if count == 1:
-            low = high = mark
-        elif _drawn(mark, with_paid) < _drawn(low, with_paid):
-            low = mark
-        elif _drawn(mark, with_paid) > _drawn(high, with_paid):
-            high = mark
-    if hour is not None:
-        out.append(Block(hour, count, low, high, Mark(last_at, profit, paid)))
-    return out
+        if h != self.hour:
+            if self.hour is not None:
+                self.done.append(self._open())
+            self.hour, self.count, self.last = h, 0, Mark(0.0, 0.0, 0.0)
+        self.count += 1
+        mark = self.last = Mark(at, self.last.profit + move, self.last.paid + pay)
+        if self.count == 1:
+            self.low = self.high = mark
+        elif _drawn(mark, self.with_paid) < _drawn(self.low, self.with_paid):
+            self.low = mark
+        elif _drawn(mark, self.with_paid) > _drawn(self.high, self.with_paid):
+            self.high = mark
+
+    def blocks(self) -> list[Block]:
+        """The hours' blocks so far, oldest first (a new list)."""
+        return [*self.done, self._open()] if self.hour is not None else list(self.done)
+
+    def _open(self) -> Block:
+        assert self.hour is not None
+        return Block(self.hour, self.count, self.low, self.high, self.last)
 
 
 def _drawn(mark: Mark, with_paid: bool) -> float:

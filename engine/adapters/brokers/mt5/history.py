@@ -19,7 +19,7 @@ import trio
 from engine.domain.orders import Closed, Event, Fill, OrderResult, StopOut
 from engine.adapters.brokers.mt5 import constants as c, netted, stop_outs
 from engine.adapters.brokers.mt5.found import alert_of, find, moonhooks
-from engine.adapters.brokers.mt5.rows import deal_cost
+from engine.adapters.brokers.mt5.rows import deal_cost, deal_order
 from engine.adapters.brokers.mt5.terminal import Terminal
 
 log = logging.getLogger("moonhook.mt5")
@@ -56,8 +56,7 @@ class History:
         since = float(self._b.book.get_state(WATERMARK) or self._b.server_clock.server(self._b.clock()))
         read = await self._deals(since - REREAD)
         told = self._told_of(since, read)
-        deals = sorted((d for d in read if d["ticket"] not in told),
-                       key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
+        deals = sorted((d for d in read if d["ticket"] not in told), key=deal_order)
         events: list[Event] = []
         closes: list[tuple[Closed, str | None]] = []   # with their deals' comments: a stop-out's says the margin
         for deal in deals:  # a read failing here raises Unknown: none is marked told, the next poll reads them all

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.adapters.brokers.mt5 import constants as c
-from engine.adapters.brokers.mt5.rows import deal_cost, relived
+from engine.adapters.brokers.mt5.rows import deal_cost, deal_order, relived
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Life:
 
 
 def ordered(deals: Any) -> list[dict[str, Any]]:
-    return sorted(deals, key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"]))
+    return sorted(deals, key=deal_order)
 
 
 def parts(deals: Any, deal: dict[str, Any]) -> list[dict[str, Any]]:

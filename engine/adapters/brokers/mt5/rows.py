@@ -52,11 +52,27 @@ def deal_rows(rows: Any, since: float | None, config: MT5Config, clock: ServerCl
     "balance", its ``amount`` signed, its profit, commission and swap 0: it moved the balance,
     and it is no trading; credit entries are left out. A netting account's reversal (one INOUT
     deal) is the two deals it stands for (``relived``): a trade is one life of a position."""
-    found = [_deal_row(d, config, clock)
-             for d in relived(sorted(rows, key=lambda d: (d.get("time_msc") or d["time"] * 1000, d["ticket"])))
-             if d.get("type") in c.DEAL_SIDES or d.get("type") in c.DEAL_COMMISSIONS
-             or d.get("type") in c.DEAL_TRANSFERS]
+    made = DealRows(config, clock)
+    found = [row for d in sorted(rows, key=deal_order) for row in made.add(d)]
     return [d for d in found if since is None or d["time"] >= since]
+
+
+def deal_order(d: dict[str, Any]) -> tuple[int, int]:
+    """A terminal's deal's place in its history: by time (to the millisecond), then ticket."""
+    return d.get("time_msc") or d["time"] * 1000, d["ticket"]
+
+
+class DealRows:
+    """``deal_rows`` made a deal at a time, oldest first (a reversal's rows depend on the deals before it)."""
+
+    def __init__(self, config: MT5Config, clock: ServerClock):
+        self.config, self.clock, self._lives = config, clock, Relived()
+
+    def add(self, deal: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows of one more deal, no older than those before (none: no trading deal)."""
+        return [_deal_row(d, self.config, self.clock) for d in self._lives.add(deal)
+                if d.get("type") in c.DEAL_SIDES or d.get("type") in c.DEAL_COMMISSIONS
+                or d.get("type") in c.DEAL_TRANSFERS]
 
 
 def relived(deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -64,27 +80,35 @@ def relived(deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
     lots it closed (its profit, its swap, its share of the cost) and an IN of those it opened,
     keyed, as the later deals of that position, by the reversing order's ticket. The lots it
     closed are what the position's deals before it in ``deals`` add up to. Others pass as they are."""
-    held: dict[int, float] = {}   # by identifier: the lots open, buys counted up and sells down
-    ticket: dict[int, int] = {}   # by identifier: the ticket of its life since its last reversal
-    out = []
-    for d in deals:
+    lives = Relived()
+    return [row for d in deals for row in lives.add(d)]
+
+
+class Relived:
+    """``relived`` a deal at a time, oldest first: each position's lots open and its life's ticket kept."""
+
+    def __init__(self) -> None:
+        self.held: dict[int, float] = {}   # by identifier: the lots open, buys counted up and sells down
+        self.ticket: dict[int, int] = {}   # by identifier: the ticket of its life since its last reversal
+
+    def add(self, d: dict[str, Any]) -> list[dict[str, Any]]:
+        held, ticket = self.held, self.ticket
         pid = d.get("position_id") or 0
         if not pid or d.get("type") not in c.DEAL_SIDES:
-            out.append(d)
-            continue
+            return [d]
         if d["entry"] == c.DEAL_ENTRY_INOUT:
             closed = min(round(abs(held.get(pid, 0.0)), 8), d["volume"])
             cost = deal_cost(d)
             shut = round(cost * closed / d["volume"], 2)
-            out.append({**d, "entry": c.DEAL_ENTRY_OUT, "volume": closed, "position_id": ticket.get(pid, pid),
-                        "commission": shut, "fee": 0.0})
+            out = [{**d, "entry": c.DEAL_ENTRY_OUT, "volume": closed, "position_id": ticket.get(pid, pid),
+                    "commission": shut, "fee": 0.0}]
             ticket[pid] = d.get("order") or pid
             out.append({**d, "entry": c.DEAL_ENTRY_IN, "volume": round(d["volume"] - closed, 8), "position_id":
                         ticket[pid], "profit": 0.0, "swap": 0.0, "commission": round(cost - shut, 2), "fee": 0.0})
         else:
-            out.append({**d, "position_id": ticket[pid]} if pid in ticket else d)
+            out = [{**d, "position_id": ticket[pid]} if pid in ticket else d]
         held[pid] = held.get(pid, 0.0) + (d["volume"] if c.DEAL_SIDES[d["type"]] == "buy" else -d["volume"])
-    return out
+        return out
 
 
 def deal_cost(d: dict[str, Any]) -> float:
