@@ -1,7 +1,7 @@
 """The facade's reads of the trades (``Operations.trades``, ``closed_since`` and the overview's
 closed trades of today), from the broker: its deal history, or where it can sum the history
-up itself (``Broker.trade_summary``: the paper books, in SQL), that summary; what the trades
-are made of is engine/app/trades.py."""
+up itself (``Broker.trade_summary``: the paper books, in SQL; MetaTrader 5's, kept as its deals
+come in), that summary; what the trades are made of is engine/app/trades.py."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class TradeReads:
 
     async def trades(self, limit: int, since: float | None, before: TradeKey | None) -> dict[str, Any]:
         """See ``Operations.trades``. Raises BrokerError when the broker cannot be asked."""
-        summary = await self.engine.broker.trade_summary(limit, before) if since is None else None
+        summary = await self.engine.broker.trade_summary(limit, before, self._openers) if since is None else None
         if summary is None:
             deals, openers = await self._deals(since)
         else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.domain.curve import CURVE_POINTS, Block, Mark, blocks_of, by_hours, hour_of, hour_stretch, stretch
+from engine.domain.trade_fold import closed_at, move_of
 from engine.domain.trade_pages import TradeKey, page_of
 
 UNKNOWN = "unknown"  # the key, in the profit by plugin, of positions no plugin of moonhook opened
@@ -48,23 +49,6 @@ def trade(position: int, deals: list[dict[str, Any]], plugin: str | None) -> dic
             "comment": opening.get("comment")}
 
 
-def closed_at(deals: list[dict[str, Any]]) -> float | None:
-    """When one position's deals closed it, or None while it is open (partly closed, or its
-    opening deal lies before the history read)."""
-    volume_in = volume_out = 0.0
-    opened = False
-    last = None
-    for d in deals:
-        if d["entry"] == "in":
-            opened = opened or d["side"] is not None
-            volume_in += d["volume"] if d["side"] is not None else 0.0
-        else:
-            volume_out, last = volume_out + d["volume"], d["time"]
-    if not opened or last is None or round(volume_out - volume_in, 8) < 0:
-        return None
-    return last
-
-
 def equity_curve(deals: list[dict[str, Any]], balance: float | None) -> list[dict[str, Any]]:
     """Where the curve starts (at the first deal's time, nothing made yet), then one point for
     each deal that moved the balance (its profit, commission and swap; money paid in or out) or
@@ -76,8 +60,7 @@ def equity_curve(deals: list[dict[str, Any]], balance: float | None) -> list[dic
 
 def moves_of(deals: list[dict[str, Any]]) -> list[tuple[float, float, float]]:
     """The (time, move, paid) of each of ``deals`` (oldest first) that moved the balance or closed."""
-    return [(d["time"], d["profit"] + d["commission"] + d.get("swap", 0.0), d.get("amount", 0.0)) for d in deals
-            if d["profit"] or d["commission"] or d.get("swap") or d["entry"] != "in"]
+    return [move for d in deals if (move := move_of(d)) is not None]
 
 
 def curve_of(first: float | None, moves: list[tuple[float, float, float]], balance: float | None
@@ -211,9 +194,11 @@ def trades_view(deals: list[dict[str, Any]], openers: dict[int, str], balance: f
 def summary_view(summary: dict[str, Any], openers: dict[int, str], balance: float | None) -> dict[str, Any]:
     """``trades_view`` from a broker's ``trade_summary`` (the same answer): only the page's
     positions are made whole, the counts and sums come made, the curve is made of the moves or,
-    on a long curve, of the hours' blocks."""
+    on a long curve, of the hours' blocks (the profit's alone, where the summary has them apart,
+    when the balance is not known: payments are then not drawn)."""
     grouped = positions_of(summary["deals"])
-    equity, points = drawn_curve(summary["first"], balance, summary["moves"], summary["blocks"])
+    blocks = summary["blocks"] if balance is not None else summary.get("profit_blocks", summary["blocks"])
+    equity, points = drawn_curve(summary["first"], balance, summary["moves"], blocks)
     plugins: dict[str, dict[str, Any]] = {}
     for name, sums in summary["by_opener"].items():
         entry = plugins.setdefault(name or UNKNOWN, {"trades": 0, "profit": 0.0, "commission": 0.0, "swap": 0.0})

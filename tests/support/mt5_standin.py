@@ -1237,6 +1237,31 @@ class Terminal:
                                     volume=0.0, price=0.0, profit=float(amount), symbol="", comment=comment))
             st.put("balance", round(st.get("balance") + amount, 2))
 
+    def past_trades(self, trades):
+        """Trades by hand of a history made before (a year's, for a test that needs many of them), in
+        one transaction: each (symbol, side, volume, opened, closed (Unix times), profit) a position
+        opened and closed whole at the symbol's prices now, its deals and orders in the history and
+        its profit and commission booked to the balance, as ``open_external`` then ``stop_out``
+        would book them at those times."""
+        with _tx(self.path) as st:
+            for symbol, side, volume, opened, closed, profit in trades:
+                s, buy, position = st.symbol(symbol), side == "buy", st.ticket()
+                cost = round(-(st.get("commission_per_lot") or 0.0) * volume, 2)
+                into, out = (DEAL_TYPE_BUY, DEAL_TYPE_SELL) if buy else (DEAL_TYPE_SELL, DEAL_TYPE_BUY)
+                for at, typ, entry, gain in ((opened, into, DEAL_ENTRY_IN, 0.0), (closed, out, DEAL_ENTRY_OUT, profit)):
+                    order = position if entry == DEAL_ENTRY_IN else st.ticket()
+                    price = s["ask"] if typ == DEAL_TYPE_BUY else s["bid"]
+                    st.put_row("history_order", dict(
+                        ticket=order, time_setup_msc=int(at * 1000), time_done_msc=int(at * 1000), expiration=0,
+                        type=typ, type_time=ORDER_TIME_GTC, type_filling=ORDER_FILLING_FOK, state=ORDER_STATE_FILLED,
+                        magic=0, position_id=position, reason=ORDER_REASON_CLIENT, volume_initial=volume,
+                        volume_current=0.0, price_open=price, sl=0.0, tp=0.0, symbol=symbol, comment="manual"))
+                    st.put_row("deal", dict(ticket=st.ticket(), order=order, time_msc=int(at * 1000), type=typ,
+                                            entry=entry, magic=0, position_id=position, reason=DEAL_REASON_CLIENT,
+                                            volume=volume, price=price, profit=gain, symbol=symbol, comment="manual",
+                                            commission=cost, fee=0.0, swap=0.0))
+                    st.put("balance", round(st.get("balance") + gain + cost, 2))
+
     def place_external(self, symbol, type_, volume, price):
         """A pending order placed outside moonhook (by hand): magic 0, comment "manual"."""
         with _tx(self.path) as st:

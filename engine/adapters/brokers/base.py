@@ -12,13 +12,15 @@ follow a request (a market fill) or a price (a pending order triggered, a stop h
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Sequence
 
 import trio
 
 from engine.adapters.storage.untold import UntoldEvents
 from engine.domain.trade_pages import TradeKey
 from engine.domain.orders import Event, Listener, OrderRequest, OrderResult
+
+Openers = Callable[[set[int]], Awaitable[dict[int, str]]]  # positions -> the plugin whose order opened each
 
 
 EARLY_EVENTS = 1000  # events kept for a listener that is not there yet
@@ -153,7 +155,8 @@ class Broker(ABC):
         is a row of entry "balance", side None, position 0, its signed ``amount``, its profit,
         commission and swap 0 (it is no trading). Raises BrokerError when the broker cannot be asked."""
 
-    async def trade_summary(self, limit: int, before: TradeKey | None = None) -> dict[str, Any] | None:
+    async def trade_summary(self, limit: int, before: TradeKey | None = None,
+                            openers: Openers | None = None) -> dict[str, Any] | None:
         """The whole history summed up where the broker can query it, so that the Trades page
         reads what it shows, not every deal: {closed (how many positions are closed), page (the
         ``limit`` positions closed last below the key ``before``, (closed_at, position): the last
@@ -165,8 +168,11 @@ class Broker(ABC):
         ([(time, profit + commission + swap, money paid in or out)] of each deal that moved the
         balance or closed, oldest first) or, where the curve is drawn from its hours
         (engine/domain/curve.py's ``by_hours``), None and blocks (the hours' ``Block``, oldest
-        first)}. None (the default): the caller makes them of ``history``. Raises BrokerError when
-        the broker cannot be asked."""
+        first), and where payments move the balance, profit_blocks (the same of the profit alone,
+        drawn when the balance is not known)}. ``openers``: the plugin whose order opened each of
+        some positions (the order ledger's), asked by a broker that keeps no opener of its own
+        (MetaTrader 5). None (the default): the caller makes them of ``history``. Raises
+        BrokerError when the broker cannot be asked."""
         return None
 
     async def closed_deals(self, since: float) -> list[dict[str, Any]] | None:

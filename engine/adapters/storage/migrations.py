@@ -349,7 +349,7 @@ def _v21(db: sqlite_utils.Database) -> None:
                f"({PAPER_MOVES.format('')}))")
 
 
-# A deal that moved the balance or closed (engine/app/trades.py's moves_of), and its move.
+# A deal that moved the balance or closed (engine/domain/trade_fold.py's move_of), and its move.
 PAPER_MOVES = "{0}profit != 0 OR {0}commission != 0 OR {0}entry != 'in'"
 PAPER_MOVE = "COALESCE({0}profit, 0) + COALESCE({0}commission, 0)"
 # One hour's row of paper_curve made again of its deals, ``hour`` an SQL expression.

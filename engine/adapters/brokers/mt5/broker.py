@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import replace
 from functools import partial
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import trio
 
@@ -47,9 +47,10 @@ TAKEN_DAYS = 90  # a magic number seen in this much deal history is another's (`
 SPEC_SECONDS = 60.0
 
 
-class MT5Broker(Broker):
+class MT5Broker(deal_reads.DealReads, Broker):  # the deal history's reads: deal_reads.py
     name = "mt5"
     trading_on = property(lambda self: self._session.trading_on)  # type: ignore[assignment]
+    account_key = property(lambda self: self._session.account)  # type: ignore[assignment]
 
     def __init__(self, database: Database, config: MT5Config, clock: Callable[[], float] = time.time):
         super().__init__()
@@ -165,12 +166,6 @@ class MT5Broker(Broker):
     async def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
         rows = await self._read("orders_get", **self._where(symbol))
         return [order_row(o, self.book, self.config, self.server_clock) for o in rows or ()]
-
-    async def history(self, since: float | None = None) -> list[dict[str, Any]]:
-        return await deal_reads.history(self, since, self._session.account)  # a range of the terminal's history
-
-    async def position_deals(self, positions: Iterable[int]) -> list[dict[str, Any]] | None:
-        return await deal_reads.of_positions(self, positions)
 
     async def in_doubt(self) -> list[dict[str, Any]]:
         return [doubt_row(send, self.config) for send in self.book.in_doubt()]

@@ -183,8 +183,8 @@ class PaperBroker(Broker):
         """The deals of the books (``paper_deals``): a long read off the event loop (history.py)."""
         return await deal_history(self._d, since, self._clock())
 
-    async def trade_summary(self, limit: int, before: TradeKey | None = None) -> dict[str, Any] | None:
-        """From the positions summed up in SQL (trades.py)."""
+    async def trade_summary(self, limit: int, before: TradeKey | None = None, openers: Any = None) -> dict[str, Any]:
+        """From the positions summed up in SQL (trades.py): their openers are the books' own."""
         return await trades.summary(self._d, limit, before)
 
     async def closed_deals(self, since: float) -> list[dict[str, Any]] | None:
