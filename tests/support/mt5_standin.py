@@ -1240,9 +1240,9 @@ class Terminal:
     def past_trades(self, trades):
         """Trades by hand of a history made before (a year's, for a test that needs many of them), in
         one transaction: each (symbol, side, volume, opened, closed (Unix times), profit) a position
-        opened and closed whole at the symbol's prices now, its deals and orders in the history and
-        its profit and commission booked to the balance, as ``open_external`` then ``stop_out``
-        would book them at those times."""
+        opened and closed whole at the symbol's prices now, by hand (magic 0, comment "manual"), its
+        deals and orders in the history, its ``profit`` (as given) and commission booked to the
+        balance, as ``open_external`` then a close by hand at those times would book them."""
         with _tx(self.path) as st:
             for symbol, side, volume, opened, closed, profit in trades:
                 s, buy, position = st.symbol(symbol), side == "buy", st.ticket()

@@ -106,6 +106,20 @@ def test_results_are_named_tuples_with_the_real_field_names(term):
     assert mt5.orders_get() == () and mt5.positions_get(symbol="GBPUSD") == ()
 
 
+def test_past_trades_are_in_the_history_as_a_position_opened_and_closed_by_hand(tmp_path):
+    terminal = Terminal(tmp_path / "t.db", balance=1_000.0, commission_per_lot=7.0)
+    terminal.past_trades([("EURUSD", "sell", 0.5, 1_700_000_000.0, 1_700_000_600.0, -12.5)])
+    opening, closing = terminal.deals()[1:]
+    assert (opening["type"], opening["entry"], opening["position_id"], opening["order"], opening["time"]) == (
+        1, mt5.DEAL_ENTRY_IN, opening["order"], opening["order"], 1_700_000_000)
+    assert (closing["type"], closing["entry"], closing["position_id"], closing["profit"], closing["time"]) == (
+        0, mt5.DEAL_ENTRY_OUT, opening["position_id"], -12.5, 1_700_000_600)
+    assert (opening["commission"], closing["commission"], opening["magic"], closing["comment"]) == (
+        -3.5, -3.5, 0, "manual")
+    assert terminal.account()["balance"] == 1_000.0 - 12.5 - 7.0 and terminal.positions() == []
+    assert [o["position_id"] for o in terminal.history_orders()] == [opening["position_id"]] * 2
+
+
 def test_the_calls_that_reach_the_terminal_are_counted_by_function(tmp_path):
     terminal = Terminal(tmp_path / "t.db")
     assert mt5.initialize(path=str(tmp_path / "t.db"))
