@@ -81,9 +81,11 @@ class Hours:
         mark = self.last = Mark(at, self.last.profit + move, self.last.paid + pay)
         if self.count == 1:
             self.low = self.high = mark
-        elif _drawn(mark, self.with_paid) < _drawn(self.low, self.with_paid):
+            return
+        drawn = _drawn(mark, self.with_paid)
+        if drawn < _drawn(self.low, self.with_paid):
             self.low = mark
-        elif _drawn(mark, self.with_paid) > _drawn(self.high, self.with_paid):
+        elif drawn > _drawn(self.high, self.with_paid):
             self.high = mark
 
     def blocks(self) -> list[Block]:

@@ -90,8 +90,9 @@ class TradeFold:
         closing = self._closings[position]
         was = closing.at()
         closing.add(deal)
-        if closing.at() != was:
-            self._closing(position, was, closing.at())
+        at = closing.at()
+        if at != was:
+            self._closing(position, was, at)
         counted = int(deal["entry"] != "in" and not sums["trades"])   # a trade: its position's first deal out
         opener = self._openers.get(position)
         for entry in (sums,) if opener is None else (sums, self._by_opener[opener]):
