@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from engine.adapters.brokers.mt5 import deal_reads, rows
 from engine.adapters.storage.activity import OrderActivity
 from engine.app import Operations
@@ -153,3 +155,26 @@ def test_a_fold_of_deals_one_at_a_time_pages_and_sums_as_the_whole_history_does(
         summary = fold.summary(limit, before, {p: openers[p] for p in fold.unknown()})
         assert _trades.summary_view(summary, openers, 10_000.0) == _trades.trades_view(
             deals, openers, 10_000.0, limit, before)
+
+
+async def test_a_fold_that_failed_is_made_again_whole_at_the_next_read(tmp_path, monkeypatch):
+    # The deals read were marked kept before they were folded: a fold that failed left them out for the hour.
+    here_at_midday(monkeypatch)
+    terminal = Terminal(tmp_path / "terminal.db", balance=10_000.0)
+    now = time.time()
+    _hand_trades(terminal, now - 10 * DAY, 5)
+    terminal.set_time(now + 60)
+    add = trade_fold.TradeFold.add
+
+    def failing(self, deal):
+        raise RuntimeError("a fold that fails")
+    async with running(tmp_path, broker="mt5", mt5=standin_config(tmp_path, server_clock="UTC")) as engine:
+        ops = Operations(engine)
+        assert (await ops.trades())["closed"] == 5
+        assert (await process(engine, "buy EURUSD volume=0.1"))["status"] == "done"
+        monkeypatch.setattr(trade_fold.TradeFold, "add", failing)
+        with pytest.raises(RuntimeError):
+            await ops.trades()
+        monkeypatch.setattr(trade_fold.TradeFold, "add", add)
+        assert (await process(engine, "close EURUSD"))["status"] == "done"
+        assert (await _same(engine, ops))["closed"] == 6

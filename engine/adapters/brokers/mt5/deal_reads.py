@@ -91,16 +91,18 @@ async def _whole(b: Reader, account: str) -> TradeFold:
     whole.deals.update((d["ticket"], d) for d in new)
     whole.since = now - DAY
     late = bool(new) and whole.last is not None and deal_order(new[0]) < whole.last   # older than one folded
-    if whole.made != (b.config, server) or whole.rows is None or late:
+    rows, whole.rows = whole.rows, None   # none kept while a fold is under way: one that failed folds all again
+    if whole.made != (b.config, server) or rows is None or late:
         deals = sorted(whole.deals.values(), key=deal_order)
         # A year's deals made into rows and folded: seconds of Python, off the loop.
-        whole.rows, whole.fold = await trio.to_thread.run_sync(_folded, deals, b.config, server)
+        rows, whole.fold = await trio.to_thread.run_sync(_folded, deals, b.config, server)
         whole.made, whole.last = (b.config, server), deal_order(deals[-1]) if deals else None
     else:
         for deal in new:
-            for row in whole.rows.add(deal):
+            for row in rows.add(deal):
                 whole.fold.add(row)
         whole.last = deal_order(new[-1]) if new else whole.last
+    whole.rows = rows
     return whole.fold
 
 
