@@ -4,7 +4,7 @@ the paper books keep the same in SQL. A deal is a row as ``Broker.history`` give
 
 Folded oldest first: the closed trades' keys in order (engine/domain/trade_pages.py), each
 position's deals and sums, the equity curve's moves and its hours' blocks (engine/domain/curve.py).
-A deal older than one folded is not folded: the history is folded again from the start.
+A deal older than one folded cannot be folded in: the caller folds the history again from the start.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any, Iterable
 
 from engine.domain.curve import Hours, by_hours, hour_of
 from engine.domain.trade_pages import TradeKey
-
 
 
 def closed_at(deals: list[dict[str, Any]]) -> float | None:
