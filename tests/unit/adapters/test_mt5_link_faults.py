@@ -5,6 +5,8 @@ is not known is said. ``terminal.sent()`` counts the orders that really executed
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pytest
@@ -201,3 +203,39 @@ async def test_a_close_by_symbol_run_again_while_the_history_trails_its_lost_sen
         await until(lambda: broker.book.executed("a8-trend-1"))             # the poll's deal settles it
         found = await broker.execute(close)                                 # a repeat answers it
         assert found.ok and found.closed == [opened.ticket] and broker.terminal.sent() == 2, found
+
+
+async def test_a_send_waiting_its_turn_on_the_link_as_the_worker_dies_waits_and_is_sent_once_back(tmp_path):
+    # order_send waited for the link behind a read that found the worker dead: the link, its turn come,
+    # called nothing ("not running"), yet the session took that for a call whose outcome is unknown. The
+    # send was looked for in vain and called "not known, not sent again": its alert's order never went.
+    async with mt5(tmp_path, poll_seconds=3600) as broker:
+        assert (await broker.execute(market("a2-p-1"))).ok                  # the plugin's magic number given
+        turn, lock = broker._database.turn, broker._link._lock
+        await turn.take()                                                   # the send held before it is written
+        broker.terminal.script("positions_get", "hang")
+        outcome = []
+
+        async def send() -> None:
+            try:
+                outcome.append(await broker.execute(market("a3-p-1")))
+            except BrokerError as e:
+                outcome.append(e)
+
+        async def read() -> None:
+            with pytest.raises(BrokerError, match="died during positions_get"):
+                await broker.positions()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send)
+            await until(lambda: turn._waiting == 1)
+            nursery.start_soon(read)
+            await until(lambda: broker.terminal.hung("positions_get") == 1)   # the read holds the link
+            turn.give()
+            await until(lambda: lock.statistics().tasks_waiting == 1)         # order_send waits its turn
+            os.kill(broker.helper_pids()[0], signal.SIGKILL)
+        (waits,) = outcome
+        assert isinstance(waits, BrokerError) and "Nothing was sent" in str(waits), waits   # the alert waits
+        assert broker.book.unresolved() == [] and broker.terminal.sent() == 1
+        await until(lambda: broker.connected)
+        result = await broker.execute(market("a3-p-1"))                     # its alert, run once it is back
+        assert result.ok and not result.duplicate and broker.terminal.sent() == 2

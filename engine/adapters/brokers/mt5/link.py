@@ -38,6 +38,10 @@ class LinkLost(Exception):
     """The worker hung (and was killed) or died: the call's outcome is unknown."""
 
 
+class NotCalled(LinkLost):
+    """The call was never made: the worker it waited its turn for was gone (or started again) by then."""
+
+
 class CallRaised(Exception):
     """The call raised in the terminal's package (or its bridge): what it did is unknown."""
 
@@ -95,14 +99,14 @@ class TerminalLink:
     async def call(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> tuple[Any, Any]:
         """``fn(*args, **kwargs)`` in the worker: (value, last_error when value is None or False).
         Raises LinkLost when the worker hangs past ``deadline`` (default: the link's timeout;
-        it is then killed), dies, or has lost its bridge to the terminal's Python; CallRaised
-        when the call raised there."""
+        it is then killed), dies, or has lost its bridge to the terminal's Python; NotCalled (a
+        LinkLost) when the worker was gone before the call's turn came; CallRaised when the call raised there."""
         waited_for = self._process
         async with self._lock:
             if self._process is None:
-                raise LinkLost("the MetaTrader 5 worker is not running")
+                raise NotCalled("the MetaTrader 5 worker is not running")
             if self._process is not waited_for:   # started again as this call waited: not logged in yet
-                raise LinkLost(f"the MetaTrader 5 worker was started again as {fn} waited its turn; not called")
+                raise NotCalled(f"the MetaTrader 5 worker was started again as {fn} waited its turn; not called")
             call_id = next(self._ids)
             limit = self.timeout if deadline is None else deadline
             try:

@@ -22,7 +22,7 @@ import trio
 
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.clock import ServerClock, find
-from engine.adapters.brokers.mt5.link import CallRaised, LinkLost, TerminalLink
+from engine.adapters.brokers.mt5.link import CallRaised, LinkLost, NotCalled, TerminalLink
 from engine.domain.config.mt5 import MT5Config
 from engine.domain.orders import BrokerError, Connection, Event, Notice
 
@@ -40,7 +40,8 @@ class Unknown(Exception):
 
 
 class Unreached(Unknown):
-    """The call was never made: the session was known lost before it (nothing was sent)."""
+    """The call was never made: the session was known lost before it, or its worker was gone before the
+    call's turn on the link came (nothing was sent)."""
 
 
 class Elsewhere(Unknown):
@@ -197,11 +198,15 @@ class Session:
 
     async def call(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any:
         """``fn`` in the worker: its value, or None with the failure logged. Raises Unknown if
-        MetaTrader cannot be reached (the session is then lost), Unreached if it was lost before."""
+        MetaTrader cannot be reached (the session is then lost), Unreached if it was lost before, or
+        while the call waited its turn on the link (the link then called nothing)."""
         if not self.connected:
             raise Unreached(f"MetaTrader 5 is not connected ({self.state})")
         try:
             value, error = await self.link.call(fn, *args, deadline=deadline, **kwargs)
+        except NotCalled as e:   # lost as it waited behind another call: an order_send waits for its alert's rerun
+            self.lose(str(e))
+            raise Unreached(str(e)) from None
         except (LinkLost, CallRaised) as e:
             self.lose(str(e))
             raise Unknown(str(e)) from None
