@@ -239,3 +239,32 @@ async def test_a_send_waiting_its_turn_on_the_link_as_the_worker_dies_waits_and_
         await until(lambda: broker.connected)
         result = await broker.execute(market("a3-p-1"))                     # its alert, run once it is back
         assert result.ok and not result.duplicate and broker.terminal.sent() == 2
+
+
+async def test_a_send_cancelled_as_it_waits_its_turn_on_the_link_is_sent_once_when_its_alert_runs_again(tmp_path):
+    # The engine stopped (its alerts cancelled past stop_timeout) while order_send waited for the link behind a
+    # hung read. Nothing of it went, yet it was left "sending": its alert, run again at the next start, found it
+    # open, looked for it in vain and answered "not known, not sent again": the order never went.
+    async with mt5(tmp_path, poll_seconds=3600) as broker:
+        assert (await broker.execute(market("a2-p-1"))).ok                  # the plugin's magic number given
+        turn, lock = broker._database.turn, broker._link._lock
+        await turn.take()                                                   # the send held before it is written
+        broker.terminal.script("positions_get", "hang")
+        stop = trio.CancelScope()
+
+        async def send() -> None:
+            with stop:
+                await broker.execute(market("a3-p-1"))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send)
+            await until(lambda: turn._waiting == 1)
+            nursery.start_soon(broker.positions)
+            await until(lambda: broker.terminal.hung("positions_get") == 1)   # the read holds the link
+            turn.give()
+            await until(lambda: lock.statistics().tasks_waiting == 1)         # order_send waits its turn
+            stop.cancel()                                                     # the engine stops
+            await until(lambda: lock.statistics().tasks_waiting == 0)
+            broker.terminal.release("positions_get")
+        assert stop.cancelled_caught and broker.book.unresolved() == [] and broker.terminal.sent() == 1
+        result = await broker.execute(market("a3-p-1"))                     # its alert, run at the next start
+        assert result.ok and not result.duplicate and broker.terminal.sent() == 2, result

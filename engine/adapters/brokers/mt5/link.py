@@ -19,7 +19,7 @@ import struct
 import sys
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import trio
 
@@ -96,11 +96,14 @@ class TerminalLink:
             raise LinkLost(f"the MetaTrader 5 worker could not start: {why}{_hint(self.module, why)}")
         log.info("MetaTrader 5 worker %d started with module %s", self._process.pid, self.module)
 
-    async def call(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> tuple[Any, Any]:
+    async def call(self, fn: str, *args: Any, deadline: float | None = None, begun: Callable[[], None] | None = None,
+                   **kwargs: Any) -> tuple[Any, Any]:
         """``fn(*args, **kwargs)`` in the worker: (value, last_error when value is None or False).
-        Raises LinkLost when the worker hangs past ``deadline`` (default: the link's timeout;
-        it is then killed), dies, or has lost its bridge to the terminal's Python; NotCalled (a
-        LinkLost) when the worker was gone before the call's turn came; CallRaised when the call raised there."""
+        ``begun()`` is called as the call goes to the worker: one cancelled before, as it waited its
+        turn, was never made. Raises LinkLost when the worker hangs past ``deadline`` (default: the
+        link's timeout; it is then killed), dies, or has lost its bridge to the terminal's Python;
+        NotCalled (a LinkLost) when the worker was gone before the call's turn came; CallRaised when
+        the call raised there."""
         waited_for = self._process
         async with self._lock:
             if self._process is None:
@@ -111,6 +114,8 @@ class TerminalLink:
             limit = self.timeout if deadline is None else deadline
             try:
                 with trio.move_on_after(limit) as scope:
+                    if begun is not None:
+                        begun()
                     await self._write({"id": call_id, "fn": fn, "args": list(args), "kwargs": kwargs})
                     answer = await self._answer(call_id)
             except BaseException:  # cancelled from outside mid-call: the pipe cannot be trusted

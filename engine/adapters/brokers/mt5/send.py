@@ -6,7 +6,8 @@ price change is sent again at a fresh price (MetaTrader lost before it is read: 
 executed, so the alert waits for it, as below), an unsupported filling type (10030) with the
 next one the symbol allows; no connection with the trade server (10031: nothing reached it)
 marks the session lost and raises Unknown, so the alert waits for it as for a lost terminal;
-any other retcode refuses the request, in MetaTrader's words.
+any other retcode refuses the request, in MetaTrader's words. A send cancelled (moonhook stopping)
+before order_send was made, as it waited for another call to the worker, is written not sent.
 
 A tag is in one task's hands at a time: the sender's from its first look in the book to its
 result, or the poll's while it looks for a send left open (``resolve_left``). Looked for
@@ -20,6 +21,8 @@ import logging
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Awaitable, Callable, Iterator, NoReturn
+
+import trio
 
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.book import OPEN_STATES, Book
@@ -127,10 +130,17 @@ class Sender:
         await self._write(self._book.sending, tag, r.client_id, r.kind, request, r.plugin)
         tried, attempt = set(), 0
         while True:
+            made = trio.Event()
             try:
-                answer = await self._session.call("order_send", request)
+                answer = await self._session.call("order_send", request, begun=made.set)
             except Unreached as e:  # lost before order_send was called: nothing of it reached MetaTrader
                 await self._unsent(tag, str(e))
+            except trio.Cancelled:
+                if not made.is_set():   # cancelled (moonhook stopping) as it waited its turn on the link: never
+                    # sent, so its alert run again at the next start sends it (left open, it was looked for in vain)
+                    with trio.CancelScope(shield=True):
+                        await self.settle(tag, OrderResult.refused("not sent: cancelled as it waited for MetaTrader 5"))
+                raise
             except Unknown:
                 await self._write(self._book.settle, tag, "unknown")
                 # the worker is restarted and the terminal linked again in the background; the

@@ -196,14 +196,16 @@ class Session:
             self._tell(Connection(False, detail))
             self._lost.set()
 
-    async def call(self, fn: str, *args: Any, deadline: float | None = None, **kwargs: Any) -> Any:
-        """``fn`` in the worker: its value, or None with the failure logged. Raises Unknown if
+    async def call(self, fn: str, *args: Any, deadline: float | None = None, begun: Callable[[], None] | None = None,
+                   **kwargs: Any) -> Any:
+        """``fn`` in the worker (``begun``: ``TerminalLink.call``'s): its value, or None with the failure logged.
+        Raises Unknown if
         MetaTrader cannot be reached (the session is then lost), Unreached if it was lost before, or
         while the call waited its turn on the link (the link then called nothing)."""
         if not self.connected:
             raise Unreached(f"MetaTrader 5 is not connected ({self.state})")
         try:
-            value, error = await self.link.call(fn, *args, deadline=deadline, **kwargs)
+            value, error = await self.link.call(fn, *args, deadline=deadline, begun=begun, **kwargs)
         except NotCalled as e:   # lost as it waited behind another call: an order_send waits for its alert's rerun
             self.lose(str(e))
             raise Unreached(str(e)) from None
