@@ -19,6 +19,7 @@ from engine.domain.orders import BrokerError, Connection, Dropped, Notice, Order
 
 from support.mt5_standin import ORDER_STATE_REJECTED, Terminal
 from support.mt5_support import mt5, short, until
+from support.waits import HANG
 
 RESTARTS = 3.0   # a hung call's deadline, which the worker's restart and login must fit after (test_mt5_broker.py)
 
@@ -209,7 +210,7 @@ async def test_a_send_waiting_its_turn_on_the_link_as_the_worker_dies_waits_and_
     # order_send waited for the link behind a read that found the worker dead: the link, its turn come,
     # called nothing ("not running"), yet the session took that for a call whose outcome is unknown. The
     # send was looked for in vain and called "not known, not sent again": its alert's order never went.
-    async with mt5(tmp_path, poll_seconds=3600) as broker:
+    async with mt5(tmp_path, poll_seconds=3600, timeout=HANG) as broker:   # the hung read outlasts the test
         assert (await broker.execute(market("a2-p-1"))).ok                  # the plugin's magic number given
         turn, lock = broker._database.turn, broker._link._lock
         await turn.take()                                                   # the send held before it is written
@@ -245,7 +246,7 @@ async def test_a_send_cancelled_as_it_waits_its_turn_on_the_link_is_sent_once_wh
     # The engine stopped (its alerts cancelled past stop_timeout) while order_send waited for the link behind a
     # hung read. Nothing of it went, yet it was left "sending": its alert, run again at the next start, found it
     # open, looked for it in vain and answered "not known, not sent again": the order never went.
-    async with mt5(tmp_path, poll_seconds=3600) as broker:
+    async with mt5(tmp_path, poll_seconds=3600, timeout=HANG) as broker:   # the hung read outlasts the test
         assert (await broker.execute(market("a2-p-1"))).ok                  # the plugin's magic number given
         turn, lock = broker._database.turn, broker._link._lock
         await turn.take()                                                   # the send held before it is written
