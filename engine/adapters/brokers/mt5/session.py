@@ -198,10 +198,9 @@ class Session:
 
     async def call(self, fn: str, *args: Any, deadline: float | None = None, begun: Callable[[], None] | None = None,
                    **kwargs: Any) -> Any:
-        """``fn`` in the worker (``begun``: ``TerminalLink.call``'s): its value, or None with the failure logged.
-        Raises Unknown if
-        MetaTrader cannot be reached (the session is then lost), Unreached if it was lost before, or
-        while the call waited its turn on the link (the link then called nothing)."""
+        """``fn`` in the worker (``begun``: ``TerminalLink.call``'s): its value, or None with the failure
+        logged. Raises Unknown if MetaTrader cannot be reached (the session is then lost), Unreached if
+        it was lost before, or while the call waited its turn on the link (the link then called nothing)."""
         if not self.connected:
             raise Unreached(f"MetaTrader 5 is not connected ({self.state})")
         try:
