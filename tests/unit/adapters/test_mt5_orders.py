@@ -205,3 +205,16 @@ async def test_a_call_that_waited_behind_a_start_is_not_made_on_the_fresh_worker
         assert isinstance((await link.call("time"))[0], float)
     finally:
         await link.aclose()
+
+
+async def test_a_worker_that_died_mid_call_leaves_no_pipe_open():
+    link = TerminalLink("os", timeout=5)
+    await link.start()
+    dead = link._process
+    with pytest.raises(LinkLost, match=r"died during _exit \(exit code 3\)"):
+        await link.call("_exit", 3)
+    with pytest.raises(trio.ClosedResourceError):   # closed then, not whenever the collector gets to them
+        await dead.stdout.receive_some(1)
+    with pytest.raises(trio.ClosedResourceError):
+        await dead.stdin.send_all(b"")
+    await link.aclose()

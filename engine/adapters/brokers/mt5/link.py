@@ -167,14 +167,12 @@ class TerminalLink:
         return "closed its pipe"
 
     async def _exit_code(self) -> int | None:
-        process, self._process = self._process, None
+        process = self._process
         if process is None:
             return None
         with trio.move_on_after(1.0):
             await process.wait()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await self.kill()   # if it has not ended; and its pipes closed
         return process.returncode
 
     async def _write(self, message: Any) -> None:
