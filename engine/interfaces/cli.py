@@ -86,8 +86,8 @@ async def _run(settings: Settings, path: Path) -> int:
                     async with trio.open_nursery() as server:
                         if not shutdown.is_set():  # a Ctrl-C as it started: it stops, never said to listen
                             port = await server.start(partial(serve, app, settings.server, shutdown=shutdown))
-                            if settings.server.port == 0:   # the system's choice, for send and status to find
-                                record.enter_context(recorded(settings.engine.data, port))
+                            # For send and status: the system's choice, or MOONHOOK_PORT's, which they may lack.
+                            record.enter_context(recorded(settings.engine.data, port))
                             server.start_soon(end_streams)
                             banner(ops, settings, port, path)
                 log.info("stopping: finishing the alerts in flight (at most %.0f s)", STOP_TIMEOUT)

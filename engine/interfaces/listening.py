@@ -1,5 +1,6 @@
-"""Where a running ``moonhook run`` listens, for the commands that talk to it (``send``, ``status``)
-when ``[server] port = 0`` let the system choose its port: ``DATA/moonhook.port``.
+"""Where a running ``moonhook run`` listens, for the commands that talk to it (``send``, ``status``):
+``DATA/moonhook.port``. Its port may be none they can read elsewhere: the system's choice
+(``[server] port = 0``), or ``MOONHOOK_PORT`` in its environment and not in theirs.
 
 ``moonhook run`` writes the port there once it is bound, whole (a file of its own renamed over
 the name, so a reader never sees half of it), and holds an flock on the file while it runs; it

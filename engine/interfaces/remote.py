@@ -23,13 +23,14 @@ class NotRunning(Exception):
 
 
 def _base_url(settings: Settings) -> str:
-    """The engine's URL: ``server.host`` (this machine's for a wildcard) at ``server.port``, or with
-    ``port = 0`` the port the running engine recorded in its data folder. Raises NotRunning when
-    it recorded none: none runs there, or one killed left its record."""
+    """The engine's URL: ``server.host`` (this machine's for a wildcard) at the port the engine running
+    on the data folder recorded there, else at ``server.port``: the record first, as that engine may
+    listen elsewhere (``MOONHOOK_PORT`` in its environment, not in this command's). Raises NotRunning
+    with ``port = 0`` and no record: none runs there, or one killed left its record."""
     host = settings.server.host
     host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
     host = f"[{host}]" if ":" in host and not host.startswith("[") else host   # an IPv6 address
-    port = settings.server.port or recorded_port(settings.engine.data)
+    port = recorded_port(settings.engine.data) or settings.server.port
     if not port:
         raise NotRunning(f"the engine is not running: no `moonhook run` holds the data folder {settings.engine.data} "
                          f"(with [server] port = 0, its port is read from {settings.engine.data / RECORD_NAME}, "

@@ -41,3 +41,20 @@ def test_an_engine_on_any_free_port_is_found_by_send_and_status_across_restarts(
     status = user.moonhook("status", cwd="bot")
     assert status.returncode == 0 and "status=ok" in status.stdout, outcome(status)
     assert third.interrupt() == 0
+
+
+def test_an_engine_on_the_port_of_its_environment_is_found_by_the_commands_of_another_terminal(user):
+    # `MOONHOOK_PORT=0 make run` (docs/operations.md: beside another checkout): the banner's `try it`
+    # line and status, typed in another terminal without the variable, asked the file's port 8080:
+    # "does not answer" of an engine that was running, or another checkout's engine listening there.
+    assert user.moonhook("init", "bot").returncode == 0
+    config = Config(user.home / "bot" / "moonhook.toml")
+    assert config.values["server"]["port"] == 8080
+
+    run = user.start("run", config=config, cwd="bot", env={"MOONHOOK_PORT": "0"})
+    assert run.port != 8080
+    tried = user.typed(run.try_command, cwd="bot")
+    assert tried.returncode == 0 and '"status": "done"' in tried.stdout, outcome(tried)
+    status = user.moonhook("status", cwd="bot")
+    assert status.returncode == 0 and "status=ok" in status.stdout and "1 alert" in status.stdout, outcome(status)
+    assert run.interrupt() == 0

@@ -179,9 +179,10 @@ class User:
         return subprocess.run([*program, *argv[1:]], cwd=self.home / cwd, env=self.env, capture_output=True,
                               text=True, timeout=DEADLINE * 2)
 
-    def start(self, *args: str, config: Config, cwd: str = ".") -> Run:
-        """``moonhook ARGS`` (a ``run``) started, once its banner is out."""
-        run = Run([*moonhook_command(), *args], self.home / cwd, self.env,
+    def start(self, *args: str, config: Config, cwd: str = ".", env: dict[str, str] | None = None) -> Run:
+        """``moonhook ARGS`` (a ``run``) started, once its banner is out; ``env``: variables set
+        for this command alone, as typed before it (``MOONHOOK_PORT=0 moonhook run``)."""
+        run = Run([*moonhook_command(), *args], self.home / cwd, {**self.env, **(env or {})},
                   self.home / f"run{len(self.runs) + 1}.log", config)
         self.runs.append(run)  # before anything can fail: the teardown kills it
         run.started()
