@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from engine.domain.config import Settings
 from engine.domain.words import counted
 from engine.app.scaffold import CONFIG_NAME, TRY_ALERT
+from engine.interfaces.remote import local_host
 
 if TYPE_CHECKING:
     from engine.app import Operations
@@ -47,7 +48,21 @@ def banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
         print("moonhook: no server.secret is set: every webhook is refused. Run `moonhook init` or set "
               "MOONHOOK_SECRET.", file=sys.stderr)
     else:
+        if (note := refused_here(settings)) is not None:
+            print(f"moonhook: {note}", file=sys.stderr)
         print(f"moonhook: try it: {try_command(path)}", file=sys.stderr)
+
+
+def refused_here(settings: Settings) -> str | None:
+    """What the webhook will answer the ``try it`` line, when ``server.allow_ips`` leaves out the
+    address ``moonhook send`` comes from (README: TradingView's addresses alone); else None."""
+    from engine.interfaces.web.clients import Gate, address   # the web server's, loaded by run alone
+
+    here = local_host(settings)
+    if (found := address(here)) is None or Gate(settings.server.allow_ips, ()).allows(found):
+        return None   # a name: where it resolves is not told here
+    return (f"server.allow_ips leaves out {here}, where `moonhook send` comes from: the webhook refuses the "
+            f'line below (403 address {here} is not allowed); add "{here}" to allow_ips to keep it')
 
 
 def try_command(path: Path) -> str:

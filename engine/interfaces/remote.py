@@ -22,13 +22,19 @@ class NotRunning(Exception):
     """No engine runs where the settings say one would: ``[server] port = 0`` and no live record of the port."""
 
 
+def local_host(settings: Settings) -> str:
+    """The address send and status call the engine at, and so come from: ``server.host``, this
+    machine's loopback for a wildcard."""
+    host = settings.server.host
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+
+
 def _base_url(settings: Settings) -> str:
     """The engine's URL: ``server.host`` (this machine's for a wildcard) at the port the engine running
     on the data folder recorded there, else at ``server.port``: the record first, as that engine may
     listen elsewhere (``MOONHOOK_PORT`` in its environment, not in this command's). Raises NotRunning
     with ``port = 0`` and no record: none runs there, or one killed left its record."""
-    host = settings.server.host
-    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    host = local_host(settings)
     host = f"[{host}]" if ":" in host and not host.startswith("[") else host   # an IPv6 address
     port = recorded_port(settings.engine.data) or settings.server.port
     if not port:

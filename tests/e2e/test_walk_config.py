@@ -76,6 +76,10 @@ def test_the_servers_address_list_refuses_anyone_else(user):
     refused = httpx.post(f"http://127.0.0.1:{run.port}/webhook/{secret}", content=b"buy EURUSD volume=0.1",
                          timeout=10)
     assert refused.status_code == 403
+    # The banner's `try it` line comes from this machine: it said nothing of the 403 that line meets.
+    assert 'moonhook: server.allow_ips leaves out 127.0.0.1' in run.banner, run.banner
+    tried = user.typed(run.try_command, cwd="bot")
+    assert tried.returncode == 1 and "403" in tried.stdout and "127.0.0.1 is not allowed" in tried.stdout
     assert run.get("/api/alerts")["alerts"] == []
     assert run.interrupt() == 0
 
