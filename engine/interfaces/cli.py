@@ -33,6 +33,7 @@ from engine.app.settings import SettingsError, load_settings, server_changes
 from engine.interfaces import remote
 from engine.interfaces.banner import DEFAULT_CONFIG, banner
 from engine.interfaces.listening import recorded
+from engine.interfaces.preflight import missing_folder, warn_if_exposed
 STOP_TIMEOUT = 10.0  # seconds for the alerts in flight at a stop
 log = logging.getLogger("moonhook")
 
@@ -49,7 +50,7 @@ async def _run(settings: Settings, path: Path) -> int:
     from engine.interfaces.telegram import TelegramHub
     from engine.interfaces.web import check_address, create_app, serve
 
-    _warn_if_exposed(path)
+    warn_if_exposed(path)
     check_free(settings.engine.data)   # the folder first; the engine claims it for good
     check_address(settings.server)
     shutdown = trio.Event()
@@ -94,17 +95,6 @@ async def _run(settings: Settings, path: Path) -> int:
             watcher.cancel_scope.cancel()
     log.info("stopped")
     return 0
-
-
-def _warn_if_exposed(path: Path) -> None:
-    """Warns when the config file, which holds the secrets, can be read by other users."""
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return
-    if mode & 0o077:
-        log.warning("%s can be read by other users of this machine (mode %03o) and holds the webhook secret "
-                    "and the API token: chmod 600 %s", path, mode & 0o777, path)
 
 
 async def _on_signals(signals, shutdown: trio.Event) -> None:
@@ -285,7 +275,7 @@ def _main(argv: list[str] | None) -> int:
         from engine.interfaces.refused import REFUSED_EXIT, run_unless_refused
         from engine.interfaces.web import ListenError
 
-        if (missing := _missing_folder(settings.engine, a.config)) is not None:
+        if (missing := missing_folder(settings.engine, a.config)) is not None:
             print(f"moonhook: {missing}", file=sys.stderr)
             return 2
         code = run_unless_refused(_run, settings, a.config, also=(ListenError,))   # before the engine started
@@ -307,17 +297,6 @@ def _main(argv: list[str] | None) -> int:
     if a.command == "backup":
         return _backup(settings, a.dest)
     return 2
-
-
-def _missing_folder(engine: EngineConfig, path: Path) -> str | None:
-    """Why ``run`` cannot watch the scripts folders: one that is not there (a typo in its key
-    ended the start in a traceback); None when both are. Never made here: an empty folder would
-    run the alerts without the trader's strategies and guards."""
-    for key, folder in (("engine.scripts", engine.scripts), ("shadow.scripts", engine.shadow.scripts)):
-        if folder is not None and not folder.is_dir():
-            return (f"{key}: the folder {folder} is not there: set it in {path} to the folder of your "
-                    "strategies (`moonhook init` writes scripts/ with an example)")
-    return None
 
 
 def _backup(settings: Settings, dest: Path) -> int:

@@ -221,8 +221,11 @@ def test_a_scripts_folder_that_is_not_there_stops_the_start_in_one_line(user):
     config.replace('scripts = "scirpts"', 'scripts = "scripts"')
     config.append('[shadow]\nscripts = "scripts-next"\n')
     refused = user.moonhook("run", "--config", "bot/moonhook.toml")
-    assert refused.returncode == 2 and "moonhook: shadow.scripts: the folder bot/scripts-next is not there" in \
-        refused.stderr, refused.stderr
+    # It was sent to "the folder of your strategies (`moonhook init` writes scripts/ ...)": the live one's advice.
+    assert refused.returncode == 2 and ("moonhook: shadow.scripts: the folder bot/scripts-next is not there: set it "
+                                        "in bot/moonhook.toml to the folder of the next version of your strategies "
+                                        "(a copy of scripts/ to change: docs/shadow.md), or remove [shadow]\n"
+                                        ) == refused.stderr, refused.stderr
 
 
 def test_moonhook_toml_saved_with_comments_only_keeps_the_running_limits(user):
