@@ -46,7 +46,7 @@ screenshots: $(STAMP) $(BROWSER)
 # The webhook figures load the server with wrk (Debian's package); the plot needs matplotlib
 # (the bench extra). Writes BENCHMARKS.md and benchmarks.png.
 bench: $(STAMP)
-	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || echo "make bench: could not install wrk"
+	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -q wrk >/dev/null || echo "make bench: could not install wrk"
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench --write
 
