@@ -269,3 +269,19 @@ async def test_a_send_cancelled_as_it_waits_its_turn_on_the_link_is_sent_once_wh
         assert stop.cancelled_caught and broker.book.unresolved() == [] and broker.terminal.sent() == 1
         result = await broker.execute(market("a3-p-1"))                     # its alert, run at the next start
         assert result.ok and not result.duplicate and broker.terminal.sent() == 2, result
+
+
+async def test_a_call_moonhook_cancels_mid_way_ends_the_session_without_telling_a_lost_terminal(tmp_path, caplog):
+    # A stop cancels the poll's terminal_info mid-call (2 stops in 3, seen walking `moonhook run`): its worker
+    # killed, the session was logged an ERROR "connection lost" and told to the admins as a lost terminal; a
+    # look at the terminal afterwards was told "connected again". Nothing was lost: moonhook stopped it.
+    async with mt5(tmp_path) as broker:
+        broker.terminal.script("positions_get", "hang")
+        with trio.CancelScope() as scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(broker.query, "positions_get")
+                await until(lambda: broker.terminal.hung("positions_get") == 1)
+                scope.cancel()
+        await until(lambda: broker.connected)                                # linked again by the run loop
+        assert [e for e in broker.events if isinstance(e, Connection)] == []
+        assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text

@@ -187,13 +187,17 @@ class Session:
         log.warning("MetaTrader 5: %s", c.WARNINGS[warning])
         self._tell(Notice(c.WARNINGS[warning], f"broker:{warning}"))
 
-    def lose(self, detail: str) -> None:
-        """Marks the session lost (told once, however many calls find it so)."""
+    def lose(self, detail: str, ours: bool = False) -> None:
+        """Marks the session lost (told once, however many calls find it so). ``ours``: moonhook ended
+        it (a call cancelled mid-way, as at every stop): said in the log, not told as a lost terminal."""
         if self.connected:
             self.connected, self._up = False, trio.Event()
-            self.state = f"lost: {detail}"
-            log.error("MetaTrader 5 connection lost: %s", detail)
-            self._tell(Connection(False, detail))
+            self.state = f"{'stopped' if ours else 'lost'}: {detail}"
+            if ours:
+                log.info("MetaTrader 5 session stopped: %s", detail)
+            else:
+                log.error("MetaTrader 5 connection lost: %s", detail)
+                self._tell(Connection(False, detail))
             self._lost.set()
 
     async def call(self, fn: str, *args: Any, deadline: float | None = None, begun: Callable[[], None] | None = None,
@@ -213,7 +217,7 @@ class Session:
             raise Unknown(str(e)) from None
         except trio.Cancelled:
             if self.link.pid is None:  # cancelled mid-call, the worker killed: linked again by run
-                self.lose(f"{fn} was cancelled before its answer; the worker was stopped")
+                self.lose(f"{fn} was cancelled before its answer; the worker was stopped", ours=True)
             raise
         if error and error[0] in c.IPC_ERRORS:
             self.lose(c.describe_last_error(error))
