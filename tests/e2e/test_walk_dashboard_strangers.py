@@ -16,15 +16,17 @@ import httpx
 
 from selenium.webdriver.common.by import By
 
-from support.browser import browser, chromium, log_in, wait  # noqa: F401 (browser: a fixture)
+from support.browser import answered, browser, chromium, log_in, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init
 
 GUESSES = 6  # one more than the failed logins that close the door (session.LOGIN_FAILURES)
 
 
 @contextmanager
-def stranger_site(page: str) -> Iterator[str]:
-    """``page`` (HTML) served at http://127.0.0.2:<port>/ until the block ends; yields its address."""
+def stranger_site(page: str, host: str = "127.0.0.2") -> Iterator[str]:
+    """``page`` (HTML) served at http://<host>:<port>/ until the block ends; yields its address.
+    127.0.0.2 is another site to the browser; 127.0.0.1 at another port the same site (another
+    program of this machine), to which it sends the SameSite=Strict cookie."""
     body = page.encode()
 
     class Page(BaseHTTPRequestHandler):
@@ -38,11 +40,11 @@ def stranger_site(page: str) -> Iterator[str]:
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.2", 0), Page)
+    server = ThreadingHTTPServer((host, 0), Page)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.2:{server.server_address[1]}/"
+        yield f"http://{host}:{server.server_address[1]}/"
     finally:
         server.shutdown()
         server.server_close()
@@ -218,4 +220,54 @@ def test_a_stranger_s_page_cannot_read_the_session_nor_change_anything(user, bro
     assert run.get("/api/plugins")["pause"]["paused"] is False
     browser.get(f"{base}/")  # the trader's own tab still logged in
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel"), "the overview")
+    assert run.interrupt() == 0
+
+
+def logging_out_page(base: str) -> str:
+    """A page that posts to the dashboard's logout as a plain form would, navigating to it (a
+    top-level navigation: the browser takes the answer's cookies, even another site's), as a
+    link followed or a page opened is enough to send."""
+    return f"""<!doctype html><title>logging out</title>
+<form id="form" method="POST" action="{base}/logout"></form>
+<script>document.getElementById("form").submit();</script>"""
+
+
+def fetching_logout_page(base: str) -> str:
+    """A page that posts to the dashboard's logout by fetch, with credentials, then says so in its title."""
+    return f"""<!doctype html><title>logging out</title><script>
+fetch("{base}/logout", {{method: "POST", mode: "no-cors", credentials: "include"}})
+  .catch(() => null).then(() => {{ document.title = "sent"; }});
+</script>"""
+
+
+def still_logged_in(driver, base: str) -> None:
+    """The trader's dashboard, opened again, shows the overview, not the login."""
+    driver.get(f"{base}/")
+    shown = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel, #token"), "the page")
+    assert shown[0].get_attribute("id") != "token", "logged out"
+    assert driver.find_elements(By.CSS_SELECTOR, "#overview .panel")
+
+
+def test_a_stranger_s_page_cannot_log_the_trader_out(user, tmp_path):
+    """POST /logout took no CSRF token. Another site's page navigating to it with a form (the
+    cookie is not sent, being SameSite=Strict, but its clearing in the answer was taken, as the
+    answer to a top-level navigation), and a page of another program on this machine (the same
+    site to the browser: the cookie is sent) posting to it by fetch, both logged the trader out."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    base = f"http://127.0.0.1:{run.port}"
+    (tmp_path / "profile").mkdir()
+    driver = chromium(tmp_path / "profile", network=True)
+    try:
+        log_in(driver, base, config.values["server"]["api_token"])
+        with stranger_site(logging_out_page(base)) as stranger:
+            driver.get(stranger)
+            assert answered(driver, f"{base}/logout", "the stranger's form posted") == 204  # nothing to forget
+        still_logged_in(driver, base)
+        with stranger_site(fetching_logout_page(base), host="127.0.0.1") as neighbour:
+            driver.get(neighbour)
+            wait(driver, lambda d: d.title == "sent", "the neighbour's logout sent")
+        still_logged_in(driver, base)
+    finally:
+        driver.quit()
     assert run.interrupt() == 0

@@ -1,6 +1,6 @@
 """The dashboard's login as a browser meets it on `moonhook run` (docs/dashboard.md, "Session"):
 log in with the API token, read the API with the cookie alone, a change refused without the
-CSRF token and accepted with it, logout, and the old cookie refused from then on."""
+CSRF token and accepted with it, logout (with it too), and the old cookie refused from then on."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def test_log_in_read_change_with_csrf_log_out(user):
         paused = browser.post("/api/pause", json={"reason": "from the dashboard"}, headers={"X-CSRF-Token": csrf})
         assert paused.status_code == 200 and run.get("/api/plugins")["pause"]["paused"] is True
 
-        assert browser.post("/logout").status_code == 204 and cookie not in browser.cookies
+        assert browser.post("/logout").status_code == 403 and cookie in browser.cookies  # the CSRF token too
+        assert browser.post("/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+        assert cookie not in browser.cookies
         old = browser.get("/api/plugins", headers={"Cookie": f"{cookie}={sid}"})
         assert old.status_code == 401
     assert token not in run.text() and sid not in run.text() and csrf not in run.text()

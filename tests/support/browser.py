@@ -9,6 +9,7 @@ sleeps. ``screenshot`` saves a page to docs/screenshots/ when MOONHOOK_SCREENSHO
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -35,9 +36,12 @@ FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-u
          "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync")
 
 
-def chromium(profile: Path, size: tuple[int, int] = DESKTOP, flags: tuple[str, ...] = ()) -> webdriver.Chrome:
+def chromium(profile: Path, size: tuple[int, int] = DESKTOP, flags: tuple[str, ...] = (),
+             network: bool = False) -> webdriver.Chrome:
     """A headless Chromium with its own profile folder ``profile`` and ``flags`` besides FLAGS
-    (``--host-resolver-rules=MAP name 127.0.0.1``: a name of a test's own); raises FileNotFoundError
+    (``--host-resolver-rules=MAP name 127.0.0.1``: a name of a test's own); ``network``: its
+    network events kept for ``answered`` to wait on (a navigation's answer no page can see: a
+    204). Raises FileNotFoundError
     naming what is missing when Chromium or its driver is not installed (``make test`` installs
     them: apt-get install chromium chromium-driver)."""
     for path in (CHROMIUM, CHROMEDRIVER):
@@ -49,7 +53,7 @@ def chromium(profile: Path, size: tuple[int, int] = DESKTOP, flags: tuple[str, .
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
     options.add_argument(f"--window-size={size[0]},{size[1]}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", **({"performance": "ALL"} if network else {})})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
     driver.set_page_load_timeout(DEADLINE)
     driver.set_script_timeout(DEADLINE)
@@ -117,6 +121,18 @@ def log_in(driver: webdriver.Chrome, base: str, token: str) -> None:
     wait(driver, lambda d: d.find_element(By.ID, "token"), "the login form").send_keys(token)
     driver.find_element(By.ID, "login-button").click()
     wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel"), "the overview")
+
+
+def answered(driver: webdriver.Chrome, url: str, what: str) -> int:
+    """Waits until the browser has had an answer to a request for ``url`` (a driver made with
+    ``chromium(..., network=True)``) and returns its status."""
+    def status(d: webdriver.Chrome) -> int | None:
+        for entry in d.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            if message["method"] == "Network.responseReceived" and message["params"]["response"]["url"] == url:
+                return message["params"]["response"]["status"]
+        return None
+    return wait(driver, status, what)
 
 
 def console_errors(driver: webdriver.Chrome) -> list[str]:

@@ -14,8 +14,8 @@ from typing import Callable
 from quart import request
 
 from engine.domain.config import ServerConfig
-from engine.interfaces.web.session import app_sessions, cookie_name
-from engine.interfaces.web.tokens import bearer, refusal, same
+from engine.interfaces.web.session import app_sessions, cookie_name, csrf_refusal
+from engine.interfaces.web.tokens import bearer, refusal
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -32,9 +32,7 @@ def refuse(server: ServerConfig, cookie: bool = True):
     session = sessions.get(sid)
     if session is None:
         return {"error": "the session has expired or ended: log in again (POST /login)"}, 401
-    if request.method not in SAFE_METHODS and not same(request.headers.get("X-CSRF-Token"), session.csrf):
-        return {"error": "missing or wrong X-CSRF-Token"}, 403
-    return None
+    return csrf_refusal(session) if request.method not in SAFE_METHODS else None
 
 
 def session_check(server: ServerConfig) -> Callable[[], bool]:

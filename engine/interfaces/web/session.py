@@ -135,6 +135,16 @@ def app_sessions() -> Sessions | None:
     return current_app.extensions.get(EXTENSION)
 
 
+def csrf_refusal(session: Session) -> tuple[dict[str, str], int] | None:
+    """The 403 refusing the request in hand, authenticated by ``session``'s cookie, when it does not
+    carry the session's ``X-CSRF-Token``: a change only the dashboard's own page can make (a
+    stranger's page sends the cookie from this site's other ports, and cannot read the token).
+    None when it carries it."""
+    if same(request.headers.get("X-CSRF-Token"), session.csrf):
+        return None
+    return {"error": "missing or wrong X-CSRF-Token"}, 403
+
+
 def signed_in() -> bool:
     """Whether the request in hand carries the cookie of a live session. The dashboard's page says
     so in itself, so that a first visit shows the login without asking ``GET /api/session`` for a
@@ -224,9 +234,15 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
 
     @bp.post("/logout")
     async def logout():
-        sessions.close(request.cookies.get(cookie_name()))
+        sid = request.cookies.get(cookie_name())
+        session = sessions.get(sid)
+        refused = csrf_refusal(session) if session is not None else None
+        if refused is not None:
+            return refused
         answer = Response(b"", status=204)
-        answer.delete_cookie(cookie_name(), path="/", httponly=True, samesite="Strict", secure=_https(trusted))
+        if sid is not None:  # without it (another site's form: the cookie stays home), nothing to clear
+            sessions.close(sid)
+            answer.delete_cookie(cookie_name(), path="/", httponly=True, samesite="Strict", secure=_https(trusted))
         return answer
 
     @bp.get("/api/session")

@@ -145,11 +145,12 @@ async def test_a_session_s_stream_ends_when_it_logs_out_and_a_token_s_goes_on(tm
         sid = client.cookies[name]
         client.cookies.clear()
         cookie = {"Cookie": f"{name}={sid}"}
+        csrf = (await client.get("/api/session", headers=cookie)).json()["csrf"]
         async with client.stream("GET", "/api/events", headers=cookie) as session_stream, \
                 client.stream("GET", "/api/events", headers=AUTH) as token_stream:
             by_session, by_token = Lines(session_stream), Lines(token_stream)
             assert await by_session.next() == await by_token.next() == ": subscribed"
-            assert (await client.post("/logout", headers=cookie)).status_code == 204
+            assert (await client.post("/logout", headers={**cookie, "X-CSRF-Token": csrf})).status_code == 204
             await client.post(f"/webhook/{SECRET}", content=BUY)
             _, received = await by_token.event("alert.received")
             after = await by_session.rest()

@@ -99,7 +99,8 @@ async def test_logout_ends_the_session_at_once(tmp_path):
     async with running(tmp_path) as engine, serving(engine) as client:
         sid = session_of(await login(client))
         before = await client.get("/api/plugins", headers=with_cookie(client, sid))
-        out = await client.post("/logout", headers=with_cookie(client, sid))
+        csrf = (await client.get("/api/session", headers=with_cookie(client, sid))).json()["csrf"]
+        out = await client.post("/logout", headers=with_cookie(client, sid, **{"X-CSRF-Token": csrf}))
         after = [await client.get("/api/plugins", headers=with_cookie(client, sid)),
                  await client.get("/api/session", headers=with_cookie(client, sid))]
     assert before.status_code == 200
@@ -110,6 +111,29 @@ async def test_logout_ends_the_session_at_once(tmp_path):
     assert "Max-Age=0" in cleared
     assert [r.status_code for r in after] == [401, 401]
     assert "log in again" in after[0].json()["error"]
+
+
+async def test_a_logout_needs_the_csrf_token_as_every_change_by_the_cookie_does(tmp_path):
+    """A page of another program on this machine is the same site to the browser, which sends it
+    the SameSite=Strict cookie: without the CSRF token its logout is refused and the session
+    goes on. A logout that brings no cookie (another site's form: the browser keeps the cookie
+    home) has nothing to forget and clears nothing; that of an ended session clears its cookie."""
+    async with running(tmp_path) as engine, serving(engine) as client:
+        sid = session_of(await login(client))
+        csrf = (await client.get("/api/session", headers=with_cookie(client, sid))).json()["csrf"]
+        refused = [await client.post("/logout", headers=with_cookie(client, sid)),
+                   await client.post("/logout", headers=with_cookie(client, sid, **{"X-CSRF-Token": csrf[:-1] + "x"}))]
+        on = await client.get("/api/plugins", headers=with_cookie(client, sid))
+        without_cookie = await client.post("/logout")
+        still = await client.get("/api/plugins", headers=with_cookie(client, sid))
+        out = await client.post("/logout", headers=with_cookie(client, sid, **{"X-CSRF-Token": csrf}))
+        again = await client.post("/logout", headers=with_cookie(client, sid))
+    assert [r.status_code for r in refused] == [403, 403]
+    assert refused[0].json() == {"error": "missing or wrong X-CSRF-Token"} and "set-cookie" not in refused[0].headers
+    assert on.status_code == 200 and still.status_code == 200
+    assert without_cookie.status_code == 204 and "set-cookie" not in without_cookie.headers
+    assert out.status_code == 204 and "Max-Age=0" in out.headers["set-cookie"]
+    assert again.status_code == 204 and "Max-Age=0" in again.headers["set-cookie"]  # an ended session's cookie
 
 
 async def test_an_expired_session_is_refused_and_forgotten(tmp_path):
