@@ -163,6 +163,8 @@ def cases(secret: str) -> list[Case]:
         Case(r["POST", "/login"], "/login", 400, "body", auth="none", body=b'{"token": "\xff"}'),
         Case(r["POST", "/login"], "/login", 403, auth="none", body=b'{"token": "wrong"}',
              headers={"Sec-Fetch-Site": "cross-site"}),
+        Case(r["POST", "/login"], "/login", 403, auth="none", body=b'{"token": "wrong"}',
+             headers={"Origin": "null"}),  # an older browser's sandboxed frame: no Sec-Fetch-Site
         Case(r["POST", "/logout"], "/logout", 204, auth="none"),  # no session: nothing to forget
         Case(r["GET", "/api/session"], "/api/session", 401),  # the bearer token is no session
         Case(r["GET", "/api/events"], "/api/events", 401, auth="wrong"),

@@ -21,6 +21,7 @@ from quart import Blueprint, Response, current_app, request
 
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.clients import Address, address, client_address, host_of, networks, within
+from engine.interfaces.web.origin import foreign
 from engine.interfaces.web.params import BadParameter, json_body
 from engine.interfaces.web.tokens import same
 
@@ -170,11 +171,12 @@ def _https(trusted) -> bool:
 def _stranger() -> str | None:
     """Why the login in hand comes from a stranger's page open in the trader's browser, whose
     wrong tokens would count against the trader's own address; None when it does not. The
-    browser says another site's page sent it (``Sec-Fetch-Site``, which no page can set). A
-    page at a stranger's name made to lead here (DNS rebinding) never gets this far: the Host
-    check (``hosts.HostGate``) refuses it before any route."""
-    if request.headers.get("Sec-Fetch-Site", "").strip().lower() in ("cross-site", "same-site"):
-        return "a login from another site's page is refused: log in from the dashboard's own page"
+    browser says another site's page sent it (``origin.foreign``: ``Sec-Fetch-Site``, or an
+    older browser's ``Origin``). A page at a stranger's name made to lead here (DNS rebinding)
+    never gets this far: the Host check (``hosts.HostGate``) refuses it before any route."""
+    marked = foreign(request.headers)
+    if marked is not None:
+        return f"a login from another site's page ({marked}) is refused: log in from the dashboard's own page"
     return None
 
 

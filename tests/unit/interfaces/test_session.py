@@ -198,6 +198,32 @@ async def test_a_login_sent_by_another_site_s_page_is_refused_and_not_counted(tm
     assert typed_in.status_code == 401  # counted as any wrong token is
 
 
+async def test_a_login_from_another_site_s_page_in_an_older_browser_is_refused_by_its_origin(tmp_path):
+    """A browser too old to send Sec-Fetch-Site (Safari before 16.4, Firefox before 90) still sends
+    Origin with a page's POST: another site's, or null (a sandboxed frame, a data: page), is refused
+    uncounted. The dashboard's own page (its Origin this server's, at the name and port the Host
+    names), and a client that sends neither header (curl, moonhook send), log in as before."""
+    async with running(tmp_path) as engine, serving(engine) as client:
+        port = client.base_url.port
+        foreign = ("http://127.0.0.2:8000", f"http://localhost:{port}", f"http://127.0.0.1:{port + 1}",
+                   "http://127.0.0.1", f"https://127.0.0.1:{port}.evil.example", "null", "", "file://")
+        strangers = [await login(client, "guess", headers={"Origin": origin}) for origin in foreign]
+        own_page = await login(client, headers={"Origin": f"http://127.0.0.1:{port}"})
+        own_page_wrong = await login(client, "guess", headers={"Origin": f"HTTP://127.0.0.1:{port}"})
+        proxied = await login(client, headers={"Origin": "https://trader.example.com", "Host": "127.0.0.1"})
+        plain = await login(client)
+        proxy_keeping_the_name = await login(client, headers={"Origin": "https://127.0.0.1", "Host": "127.0.0.1"})
+        vouched = await login(client, headers={"Origin": "https://trader.example.com", "Sec-Fetch-Site": "same-origin"})
+    assert [r.status_code for r in strangers] == [403] * len(foreign), [r.text for r in strangers]
+    assert strangers[0].json() == {"error": "a login from another site's page (Origin: 'http://127.0.0.2:8000') is "
+                                            "refused: log in from the dashboard's own page"}
+    assert "set-cookie" not in strangers[0].headers
+    assert own_page.status_code == 204 and own_page_wrong.status_code == 401  # counted as any wrong token is
+    assert proxied.status_code == 403  # behind a proxy rewriting Host, a browser sending Sec-Fetch-Site only
+    assert plain.status_code == 204 and proxy_keeping_the_name.status_code == 204
+    assert vouched.status_code == 204  # the browser says it is this origin's page: behind a proxy rewriting Host
+
+
 async def test_bad_logins_are_told_what_is_wrong(tmp_path):
     async with running(tmp_path) as engine:
         async with serving(engine) as client:
