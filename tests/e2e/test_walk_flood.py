@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import socket
 
+import h2.config
+import h2.connection
+
 from support.e2e_support import init
 from support.waits import HANG
 
@@ -77,4 +80,48 @@ def test_strangers_from_many_addresses_holding_every_place_do_not_keep_out_the_a
         assert answer.startswith(b"HTTP/1.1 200"), answer  # was b"": closed unread after 2 s
     for sock in flood:
         sock.close()
+    assert run.interrupt() == 0
+
+
+def _until_closed(sock: socket.socket, first: bytes) -> bytes:
+    """All the server sends until it closes the connection, once its first bytes are ``first``
+    (else what came: an HTTP/2 server's frames, on a connection it holds open)."""
+    data = b""
+    while len(data) < len(first) and (chunk := sock.recv(65536)):
+        data += chunk
+    while data.startswith(first) and (chunk := sock.recv(65536)):
+        data += chunk
+    return data
+
+
+def test_one_connection_carries_one_request_at_a_time_http2_is_refused(user):
+    """HTTP/2 over plain HTTP (h2c) carried up to 100 requests at once on one connection (the
+    server's SETTINGS said 100, and 100 event streams were held), so max_connections_per_ip
+    bounded one address to 12,800 requests in flight, not 128 (measured: 12,672 webhook requests
+    waiting for their bodies, the engine's memory from 66 to 216 MB). Only HTTP/1.1 is served: a
+    connection that opens with HTTP/2's preface is answered 505 and closed, no stream of it served;
+    one asking for h2c by Upgrade is answered in HTTP/1.1."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    token = config.values["server"]["api_token"]
+    sock = socket.create_connection(("127.0.0.1", run.port), timeout=HANG, source_address=(FLOODER, 0))
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    client.initiate_connection()
+    for _ in range(3):  # event streams, which the server never ends by itself
+        client.send_headers(client.get_next_available_stream_id(), [
+            (":method", "GET"), (":path", "/api/events"), (":scheme", "http"),
+            (":authority", f"127.0.0.1:{run.port}"), ("authorization", f"Bearer {token}")], end_stream=True)
+    sock.sendall(client.data_to_send())
+    refused = b"HTTP/1.1 505 HTTP Version Not Supported"
+    answer = _until_closed(sock, refused)  # was h2's SETTINGS (at most 100 streams), then the three streams' heads
+    sock.close()
+    assert answer.startswith(refused), answer[:80]
+    assert answer.endswith(b'{"error": "HTTP/2 is not served here: speak HTTP/1.1"}'), answer
+    upgrade = socket.create_connection(("127.0.0.1", run.port), timeout=HANG, source_address=(FLOODER, 0))
+    upgrade.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings, close\r\n"
+                    b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n")
+    upgraded = _until_closed(upgrade, b"HTTP/1.1 200 ")  # was 101 Switching Protocols, then HTTP/2
+    upgrade.close()
+    assert upgraded.startswith(b"HTTP/1.1 200 "), upgraded[:80]
+    assert run.webhook("buy EURUSD volume=0.01 price=1.1 id=after")["status"] == "accepted"
     assert run.interrupt() == 0

@@ -43,8 +43,8 @@ log = logging.getLogger("moonhook.web")
 
 QUEUE_SECONDS = 2.0  # TradingView gives up on an answer after about 3 s
 
-# The connections serving an open event stream, as (client, server) addresses; a count, since
-# HTTP/2 can carry several streams on one connection.
+# The connections serving an open event stream, as (client, server) addresses; a count, as a
+# server whose HTTP/2 is left on (``http1.py``) carries several streams on one connection.
 _streams: Counter[tuple[Any, Any]] = Counter()
 
 

@@ -13,7 +13,7 @@ import trio
 from hypercorn.config import Config
 
 from engine.domain.config import ServerConfig
-from engine.interfaces.web import capacity
+from engine.interfaces.web import capacity, http1
 from engine.interfaces.web.per_address import AddressLimit
 from engine.interfaces.web.refusals import Refusals, refusals_of
 
@@ -43,6 +43,7 @@ def hypercorn_config(server: ServerConfig) -> Config:
     config.address_limit = AddressLimit.of(server)  # see per_address.py
     config.refusals = Refusals()  # see refusals.py; serve() puts the app's here
     config.include_server_header = False
+    config.h2c = False  # HTTP/1.1 only: a request at a time a connection, see http1.py
     config.backlog = BACKLOG
     return config
 
@@ -85,6 +86,7 @@ async def serve(app, server: ServerConfig, shutdown: trio.Event, *,
     config = hypercorn_config(server)
     config.refusals = refusals_of(app)   # counted in its /metrics
     capacity.install()
+    http1.install()
     async with trio.open_nursery() as nursery:
         binds = await nursery.start(partial(hypercorn.trio.serve, app, config, shutdown_trigger=shutdown.wait))
         nursery.start_soon(config.refusals.summarize, shutdown)
