@@ -15,6 +15,8 @@ from engine.adapters.brokers.mt5.link import CallRaised, LinkLost, NotCalled, Te
 from engine.adapters.brokers.mt5.orders import check_stops, fillings, normalise_price, normalise_volume, tag_for
 from engine.domain.rules import Refused
 
+from support.waits import HANG
+
 EURUSD = {"name": "EURUSD", "point": 0.00001, "volume_min": 0.01, "volume_step": 0.01, "volume_max": 50.0,
           "trade_stops_level": 10, "filling_mode": 1}
 
@@ -217,4 +219,29 @@ async def test_a_worker_that_died_mid_call_leaves_no_pipe_open():
         await dead.stdout.receive_some(1)
     with pytest.raises(trio.ClosedResourceError):
         await dead.stdin.send_all(b"")
+    await link.aclose()
+
+
+async def test_a_call_cancelled_as_its_dead_worker_is_waited_for_leaves_the_link_without_it():
+    # The worker died mid-call, and the call was cancelled (a stop, a caller giving up) in the second the link
+    # gives it to end: the dead worker stayed the link's, its pid said it ran, so the session (which reads a
+    # link without a worker as lost) stayed connected to it, and the next call, an order_send perhaps, went to it.
+    link = TerminalLink("os", timeout=HANG)
+    await link.start()
+    process, waited = link._process, trio.Event()
+    wait = process.wait
+
+    async def cancelled_as_it_waits() -> int:
+        if waited.is_set():
+            return await wait()
+        waited.set()
+        await trio.sleep_forever()
+
+    process.wait = cancelled_as_it_waits
+    with trio.CancelScope() as scope:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(link.call, "_exit", 3)
+            await waited.wait()
+            scope.cancel()
+    assert scope.cancelled_caught and link.pid is None and process.returncode is not None
     await link.aclose()

@@ -170,9 +170,12 @@ class TerminalLink:
         process = self._process
         if process is None:
             return None
-        with trio.move_on_after(1.0):
-            await process.wait()
-        await self.kill()   # if it has not ended; and its pipes closed
+        try:
+            with trio.move_on_after(1.0):
+                await process.wait()
+        finally:   # cancelled meanwhile too: a dead worker left the link's would be taken for a live one
+            with trio.CancelScope(shield=True):
+                await self.kill()   # if it has not ended; and its pipes closed
         return process.returncode
 
     async def _write(self, message: Any) -> None:
