@@ -12,13 +12,14 @@ import time
 import pytest
 import trio
 
+from engine.adapters.brokers.mt5.session import Session
 from engine.adapters.storage import OrderLedger
 from engine.core.events import Events
 from engine.core.unsettled import settled
 from engine.domain.orders import BrokerError, Connection, Dropped, Notice, OrderRequest
 
 from support.mt5_standin import ORDER_STATE_REJECTED, Terminal
-from support.mt5_support import mt5, short, until
+from support.mt5_support import config, mt5, short, until
 from support.waits import HANG
 
 RESTARTS = 3.0   # a hung call's deadline, which the worker's restart and login must fit after (test_mt5_broker.py)
@@ -285,3 +286,23 @@ async def test_a_call_moonhook_cancels_mid_way_ends_the_session_without_telling_
         await until(lambda: broker.connected)                                # linked again by the run loop
         assert [e for e in broker.events if isinstance(e, Connection)] == []
         assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+
+
+async def test_a_call_cancelled_as_it_waits_its_turn_leaves_a_lost_worker_told_by_the_call_that_found_it(tmp_path):
+    # A read found the worker dead (its link let it go) and was yet to say so when a call parked behind it was
+    # cancelled: that call, never made, took the link without a worker for its own doing and ended the session
+    # as "stopped"; the read's loss, said next, was no news, and the terminal's death was told to no one.
+    class DeadAsItWaits:
+        pid = None   # the read's doing: it says so once it is back in the session
+
+        async def call(self, fn, *args, begun=None, **kwargs):
+            await trio.sleep_forever()   # waits its turn behind the read: begun never
+
+    events: list = []
+    session = Session(DeadAsItWaits(), config(tmp_path), events.append)
+    session.connected = True
+    with trio.move_on_after(0) as scope:
+        await session.call("positions_get")
+    assert scope.cancelled_caught
+    session.lose("the MetaTrader 5 worker died during positions_get (exit code -9)")   # the read, back
+    assert session.state.startswith("lost: ") and [e.connected for e in events] == [False], (session.state, events)

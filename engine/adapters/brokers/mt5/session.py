@@ -5,7 +5,8 @@ A call that cannot reach the terminal (the worker hung or died, an IPC error) or
 in the package marks the session lost and raises Unknown: what it did cannot be known now,
 and the broker's loop starts a fresh worker. A call cancelled before its answer marks it lost
 too (the link killed its worker); the cancellation goes on to its caller. Losing and finding
-the session again is told as a Connection event; finding it again is the broker's loop.
+the session again is told as a Connection event, but for a loss moonhook made (that cancelled
+call: every stop's poll), which is logged; finding it again is the broker's loop.
 
 A list read (positions, orders, the history) answers None only when it failed, and an empty
 tuple when there is nothing: its failure raises Unknown too, so that no caller ever reads it
@@ -207,8 +208,15 @@ class Session:
         it was lost before, or while the call waited its turn on the link (the link then called nothing)."""
         if not self.connected:
             raise Unreached(f"MetaTrader 5 is not connected ({self.state})")
+        made = False
+
+        def began() -> None:
+            nonlocal made
+            made = True
+            if begun is not None:
+                begun()
         try:
-            value, error = await self.link.call(fn, *args, deadline=deadline, begun=begun, **kwargs)
+            value, error = await self.link.call(fn, *args, deadline=deadline, begun=began, **kwargs)
         except NotCalled as e:   # lost as it waited behind another call: an order_send waits for its alert's rerun
             self.lose(str(e))
             raise Unreached(str(e)) from None
@@ -216,7 +224,9 @@ class Session:
             self.lose(str(e))
             raise Unknown(str(e)) from None
         except trio.Cancelled:
-            if self.link.pid is None:  # cancelled mid-call, the worker killed: linked again by run
+            # cancelled mid-call, the worker killed: linked again by run. Its worker gone as it waited its
+            # turn, another call found it so, and says why.
+            if made and self.link.pid is None:
                 self.lose(f"{fn} was cancelled before its answer; the worker was stopped", ours=True)
             raise
         if error and error[0] in c.IPC_ERRORS:
