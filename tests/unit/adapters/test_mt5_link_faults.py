@@ -276,7 +276,7 @@ async def test_a_call_moonhook_cancels_mid_way_ends_the_session_without_telling_
     # A stop cancels the poll's terminal_info mid-call (2 stops in 3, seen walking `moonhook run`): its worker
     # killed, the session was logged an ERROR "connection lost" and told to the admins as a lost terminal; a
     # look at the terminal afterwards was told "connected again". Nothing was lost: moonhook stopped it.
-    async with mt5(tmp_path) as broker:
+    async with mt5(tmp_path, timeout=HANG) as broker:   # the cancel, not the read's deadline, ends the hung read
         broker.terminal.script("positions_get", "hang")
         with trio.CancelScope() as scope:
             async with trio.open_nursery() as nursery:
