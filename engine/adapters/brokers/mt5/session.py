@@ -6,7 +6,8 @@ in the package marks the session lost and raises Unknown: what it did cannot be 
 and the broker's loop starts a fresh worker. A call cancelled before its answer marks it lost
 too (the link killed its worker); the cancellation goes on to its caller. Losing and finding
 the session again is told as a Connection event, but for a loss moonhook made (that cancelled
-call: every stop's poll), which is logged; finding it again is the broker's loop.
+call: every stop's poll), which is logged; finding it again is the broker's loop, and told after
+any loss, for the engine to compare the account.
 
 A list read (positions, orders, the history) answers None only when it failed, and an empty
 tuple when there is nothing: its failure raises Unknown too, so that no caller ever reads it
@@ -96,10 +97,10 @@ class Session:
         self.account = _login_at(account)
         self.currency = account.get("currency") or None
         self.warnings = _warnings(account, terminal)
-        if was.startswith("disconnected") or was.startswith("lost"):
+        if was.startswith(("disconnected", "lost", "stopped")):
             # told to the admins' chats: the account's login stays in the log and /health (its warnings
             # are told on their own, below); told before any await, so the engine compares the account
-            # before an alert runs there (``account_change.py``)
+            # before an alert runs there (``account_change.py``), after a session moonhook stopped too
             self._tell(Connection(True, f"on {account.get('server')}"))
         await self._find_clock()
         self._show()
