@@ -27,12 +27,14 @@ async def view(shadow: Shadow | None, limit: int, before: int | None = None) -> 
         return {"scripts": None, "missing": False, "plugins": [], "account": None, "alerts": 0, "differ": 0,
                 "latest_differing": None, "behind": 0, "held": 0, "differences": []}
     plugins = shadow.plugin_rows()  # on the loop: the plugin set changes there
-    account = await _account(shadow)
     behind = shadow.behind
 
     def stored() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         return shadow.records.counts(), shadow.records.differing(limit, before)
     counts, differing = await trio.to_thread.run_sync(stored)
+    # after the counts: an alert the shadow records meanwhile has its orders in the account already,
+    # so every alert counted has its orders in it (read before, one counted could have none)
+    account = await _account(shadow)
     return {"scripts": str(shadow.folder), "missing": shadow.missing, "plugins": plugins, "account": account,
             **counts, "behind": behind, "differences": differing}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.app.shadow import line
+from engine.app.shadow import line, view
 
 
 def plugins(loaded: int, failed: int = 0) -> list[dict]:
@@ -48,3 +48,38 @@ def test_plugins_not_loaded_and_switched_off_by_the_breaker():
                         "state": "active"}, {"name": None, "loaded": False, "state": "failed"}]}
     assert line(view) == ("shadow: scripts-next, 2 plugins (1 not loaded, 1 switched off), 9 alerts, 5 differ "
                           "(latest #9)")
+
+
+async def test_every_alert_the_view_counts_has_its_orders_in_the_account_it_shows():
+    # /api/shadow read the account, then the counts: an alert the shadow finished in between was counted
+    # without its orders (2 alerts and 1 position, seen in CI, each alert opening one). The shadow here
+    # finishes its next alert as the view reads the account's pending orders.
+    held = {"positions": 1, "pending": 1, "alerts": 1}
+
+    class Broker:
+        async def account(self):
+            return {"balance": 10000, "equity": 10000, "currency": "USD"}
+
+        async def positions(self):
+            return [{}] * held["positions"]
+
+        async def orders(self):
+            pending = [{}] * held["pending"]
+            held.update(positions=held["positions"] + 1, pending=held["pending"] + 1, alerts=held["alerts"] + 1)
+            return pending
+
+    class Records:
+        def counts(self):
+            return {"alerts": held["alerts"], "differ": 0, "latest_differing": None, "held": 0}
+
+        def differing(self, limit, before):
+            return []
+
+    class Shadow:
+        folder, missing, behind, broker, records = "scripts-next", False, 0, Broker(), Records()
+
+        def plugin_rows(self):
+            return []
+
+    shown = await view(Shadow(), 10)
+    assert shown["account"]["positions"] >= shown["alerts"], shown
