@@ -16,13 +16,14 @@ import secrets
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import tomli_w
 
 from sandbox import MB
 
 from engine.app.config_schema import DIRECTIVE, SCHEMA_NAME, render_schema
+from engine.app.settings import server_env
 from engine.domain.config import BUDGET_LIMITS, DEFAULT_BUDGET, EngineConfig, ServerConfig
 from engine.domain.config.paper import PaperConfig
 
@@ -50,6 +51,7 @@ class InitResult:
     text_webhook_url: str
     editor_files: tuple[Path, ...] = ()  # the schema and LuaLS files init wrote (one already there is kept)
     gitignore: Path | None = None  # the .gitignore init wrote; None: the folder's own was left as it is
+    port: int = ServerConfig.port   # the port in the URLs: MOONHOOK_PORT's when set; 0: the system's choice
 
 
 def _toml(**values: Any) -> str:
@@ -243,11 +245,14 @@ GITIGNORE = ("# written by `moonhook init`: the secrets, the copies editors make
              "git\n/moonhook.toml*\n/.moonhook.toml*\n/#moonhook.toml#\n/data/\n/backups/\n")
 
 
-def init_project(folder: Path) -> InitResult:
+def init_project(folder: Path, env: Mapping[str, str] | None = None) -> InitResult:
     """Writes ``folder``/moonhook.toml (mode 0600: it holds the secrets) and
-    ``folder``/scripts/ with the example strategy. Raises FileExistsError, having written
-    nothing, if moonhook.toml exists."""
+    ``folder``/scripts/ with the example strategy. The templates carry the port and secret
+    ``moonhook run`` will use: ``env``'s MOONHOOK_PORT and MOONHOOK_SECRET over the file's.
+    Raises FileExistsError if moonhook.toml exists, SettingsError for a bad variable in
+    ``env``; either having written nothing."""
     config = folder / CONFIG_NAME
+    overrides = server_env(env or {})
     if config.exists():
         raise FileExistsError(f"{config} exists already; init never overwrites it "
                               "(remove it, or run init in another folder)")
@@ -265,7 +270,9 @@ def init_project(folder: Path) -> InitResult:
     ignored = ignore if _write_new(ignore, GITIGNORE, 0o644) else None
 
     server = ServerConfig()
-    url = f"http://{server.host}:{server.port}/webhook"
+    port = overrides.get("port", server.port)
+    url = f"http://{server.host}:{port}/webhook"
+    secret = overrides.get("secret", secret)
     message = {"secret": secret, "symbol": "{{ticker}}", "action": "{{strategy.order.action}}",
                "price": "{{close}}", "units": "{{strategy.order.contracts}}", "sl_pips": 20,
                "position": "{{strategy.market_position}}", "position_size": "{{strategy.market_position_size}}",
@@ -277,7 +284,7 @@ def init_project(folder: Path) -> InitResult:
                       strategies=tuple(sorted(scripts.glob("*.lua"))),
                       webhook_url=url, json_template=json.dumps(message, indent=2),
                       text_template=text, text_webhook_url=f"{url}/{secret}", editor_files=editor,
-                      gitignore=ignored)
+                      gitignore=ignored, port=port)
 
 
 def refresh_editor_files(folder: Path) -> tuple[Path, ...]:
@@ -323,7 +330,7 @@ Wrote {result.config} (mode 0600: it holds the webhook secret and the API token)
 Start the engine:  moonhook run --config {result.config}
 
 In TradingView, create an alert and set its webhook URL to
-  {result.webhook_url}
+  {result.webhook_url}{_any_port(result)}
 (for TradingView to reach it, serve it over HTTPS on port 443, e.g. behind a reverse proxy,
 and use that public address instead of {result.webhook_url.split('/webhook')[0]})
 
@@ -337,6 +344,11 @@ with the secret in the webhook URL instead:
 
 {_stop_note(result)}
 """
+
+
+def _any_port(result: InitResult) -> str:
+    """MOONHOOK_PORT=0 lets the system choose the port at each start: the URLs' 0 is not it."""
+    return "" if result.port else "\n(MOONHOOK_PORT=0: the port is chosen at each start; moonhook run prints it)"
 
 
 def _strategies(result: InitResult) -> str:

@@ -128,11 +128,12 @@ ENV_PORT = "MOONHOOK_PORT"  # -> [server] port (a container's or a second checko
 MT5_PASSWORD = "MOONHOOK_MT5_PASSWORD"  # -> [mt5] password
 
 
-def _server_env(env: Mapping[str, str]) -> dict[str, Any]:
-    """The [server] values the environment sets; a bad one is named by its variable. The secrets
-    are taken without the spaces and line ends around them: one read from a file (a container's
-    secret, ``$(cat ...)`` in an env file) keeps its newline, which no webhook path and no
-    ``Authorization`` header can carry, so every alert would be refused as a wrong secret."""
+def server_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The [server] values the environment sets over the file's (``run`` and ``init``'s templates
+    alike); raises SettingsError naming the variable of a bad one. The secrets are taken without
+    the spaces and line ends around them: one read from a file (a container's secret, ``$(cat ...)``
+    in an env file) keeps its newline, which no webhook path and no ``Authorization`` header can
+    carry, so every alert would be refused as a wrong secret."""
     out: dict[str, Any] = {}
     try:
         for var, key in ENV_OVERRIDES.items():
@@ -184,7 +185,7 @@ def _read(raw: Any, schema: Any, path: str) -> Any:
 
 def _build(data: dict[str, Any], base: Path | None, env: Mapping[str, str]) -> Settings:
     """The dataclasses from checked data; folders resolved against ``base`` (the config's folder)."""
-    server = {**data.get("server", {}), **_server_env(env)}
+    server = {**data.get("server", {}), **server_env(env)}
     engine = dict(data.get("engine", {}))
     for key in ("scripts", "data"):
         folder = engine.get(key, getattr(EngineConfig(), key))

@@ -249,7 +249,7 @@ def _main(argv: list[str] | None) -> int:
             if a.editor_files:
                 print("Editor files written: " + ", ".join(str(p) for p in refresh_editor_files(a.folder)))
             else:
-                print(describe(init_project(a.folder)))
+                print(describe(init_project(a.folder, os.environ)))
             return 0
         settings = _settings(a.config)
     except (SettingsError, FileExistsError) as e:

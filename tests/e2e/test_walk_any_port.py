@@ -4,6 +4,9 @@ on another port, is found again; an engine killed is not taken for a running one
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
+
 from support.e2e_support import Config, outcome
 
 ENTRY = "buy EURUSD volume=0.1 price=1.1 sl=1.09"
@@ -57,4 +60,26 @@ def test_an_engine_on_the_port_of_its_environment_is_found_by_the_commands_of_an
     assert tried.returncode == 0 and '"status": "done"' in tried.stdout, outcome(tried)
     status = user.moonhook("status", cwd="bot")
     assert status.returncode == 0 and "status=ok" in status.stdout and "1 alert" in status.stdout, outcome(status)
+    assert run.interrupt() == 0
+
+
+def test_init_prints_templates_for_the_port_and_secret_of_its_environment(user):
+    # A container's secret and port in the environment: init printed the file's secret and 8080,
+    # and the JSON template pasted into TradingView was refused by the engine the same shell ran.
+    theirs = "Xq7-their-own-secret-from-a-vault-9Kd2"
+    user.env.update(MOONHOOK_SECRET=theirs, MOONHOOK_PORT="0")
+    made = user.moonhook("init", "bot")
+    assert made.returncode == 0, outcome(made)
+    assert "http://127.0.0.1:0/webhook\n(MOONHOOK_PORT=0: the port is chosen at each start" in made.stdout
+    template = json.loads(made.stdout.split("its message to (JSON form, for a Pine strategy):\n")[1].split("\n}")[0] + "}")
+    assert template["secret"] == theirs
+
+    run = user.start("run", config=Config(user.home / "bot" / "moonhook.toml"), cwd="bot")
+    filled = {**template, "symbol": "EURUSD", "action": "buy", "price": "1.1", "units": "10000",
+              "position": "long", "position_size": "10000", "id": "1-1",
+              "timenow": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    pasted = run.client.post("/webhook", json=filled)   # as TradingView posts the message
+    assert pasted.status_code == 200, (pasted.status_code, pasted.text)
+    settled = run.settled(pasted.json()["id"])
+    assert settled["status"] == "done", json.dumps(settled)
     assert run.interrupt() == 0

@@ -12,7 +12,7 @@ from engine.domain.alerts.parse import parse_body
 from engine.app.checker import check_files
 from engine.app import open_engine
 from engine.app.scaffold import EXAMPLE_NAME, EXAMPLE_SCRIPT, TRY_ALERT, describe, init_project
-from engine.app.settings import load_settings
+from engine.app.settings import SettingsError, load_settings
 
 from support.paths import ROOT
 
@@ -231,3 +231,22 @@ def test_the_configs_spread_and_symbol_map_examples_uncommented_together_hold_go
     engine = load_settings(path, env={}).engine
     gold = SymbolMap(engine.symbol_map).normalize("TVC:GOLD")
     assert (gold, Limits.of(engine).spread_for(gold)) == ("XAUUSD", 40)
+
+
+def test_the_templates_carry_the_port_and_secret_of_the_environment_run_will_use(tmp_path):
+    # init printed 8080 and the file's secret whatever MOONHOOK_PORT and MOONHOOK_SECRET said,
+    # though `moonhook run` in the same shell listens on the variable's port and takes its secret.
+    theirs = "Xq7-their-own-secret-from-a-vault-9Kd2"
+    r = init_project(tmp_path / "a", {"MOONHOOK_PORT": "8099", "MOONHOOK_SECRET": theirs})
+    assert r.port == 8099 and r.webhook_url == "http://127.0.0.1:8099/webhook"
+    assert r.text_webhook_url == f"http://127.0.0.1:8099/webhook/{theirs}"
+    assert json.loads(r.json_template)["secret"] == theirs
+    assert load_settings(r.config, {}).server.secret != theirs   # the file keeps its own, the variable wins at run
+    assert "moonhook run prints it" not in describe(r)
+    assert "moonhook run prints it" in describe(init_project(tmp_path / "b", {"MOONHOOK_PORT": "0"}))
+
+
+def test_a_bad_port_in_the_environment_is_named_and_nothing_is_written(tmp_path):
+    with pytest.raises(SettingsError, match="MOONHOOK_PORT: expected an integer from 0 to 65535"):
+        init_project(tmp_path / "a", {"MOONHOOK_PORT": "eighty"})
+    assert not (tmp_path / "a").exists()
