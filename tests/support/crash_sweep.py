@@ -121,9 +121,12 @@ class Session:
             except httpx.HTTPError:
                 return answered
             answered.append(_source_id(body))
+            # A repeat of one journaled before the cut is answered "duplicate" at once: the original,
+            # recovered meanwhile, is waited for, or the next alert overtakes it (another symbol's).
+            watched = answer.get("duplicate_of") or answer["id"]
             try:
-                until(lambda: self._status(run, answer["id"]), lambda s: s not in ("received",),
-                      f"alert {answer['id']} processed")
+                until(lambda: self._status(run, watched), lambda s: s not in ("received",),
+                      f"alert {watched} processed")
             except httpx.HTTPError:
                 return answered
         return answered

@@ -94,7 +94,7 @@ class MT5Session(Session):
         sends = _rows(db, "SELECT tag, client_id, kind, state FROM mt5_sends")
         name = {s["tag"]: _renamed(s["client_id"], named) for s in sends}
         orders, positions = t.orders() + t.history_orders(), t.positions()
-        twice = Counter(o["comment"] for o in orders) + Counter(p["comment"] for p in positions)
+        twice = Counter(o["comment"] for o in orders)   # each send is one order; an open position is not a second
         ledger = {o["client_id"]: o["status"] for o in _rows(db, "SELECT client_id, status FROM orders")}
         there = {o["comment"] for o in orders}
         return self.journal() | {
