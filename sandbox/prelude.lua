@@ -90,6 +90,7 @@ local function script_where(co)
       return info.short_src .. ":" .. info.currentline
     end
   end
+  return nil
 end
 
 local function dead_hook()

@@ -12,6 +12,7 @@ Each file starts with header comments (see tests/attacks/README.md):
     -- call: FUNCTION        optional; without it the attack runs in the chunk itself
     -- budget: instructions=N timeout=SECONDS memory=MB
     -- result: JSON          optional, with `expect: ok`
+    -- message: TEXT         optional: text the error's message holds
 """
 
 import json
@@ -74,6 +75,7 @@ async def test_attack(path: Path):
             except SandboxError as e:
                 kind, result = e.kind, str(e)
         assert kind == h["expect"], f"{path.name}: {h.get('why', '')}\n got {kind}: {result}"
+        assert h.get("message", "") in str(result), f"{path.name}: the message should say {h['message']!r}: {result}"
         # Every budget is enforced inside Lua: the worker's hard deadline (the last line of
         # defence) never fires, and nothing a script does makes its worker die.
         assert "hard deadline" not in str(result), f"{path.name}: ended by the wall-clock kill: {result}"
