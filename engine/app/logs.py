@@ -11,7 +11,7 @@ import logging
 import sys
 import time
 
-from engine.domain.logtext import quoted
+from engine.domain.logtext import one_line, quoted
 
 TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -29,8 +29,16 @@ class KeyValueFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """``TEXT``, the message kept on the record's line (``one_line``) whoever wrote it: a
+    script's error and its ``notify.send`` text reach the engine's own records, and a newline in
+    them would start a line that looks like the engine's. A traceback follows on its own lines."""
+
     def __init__(self) -> None:
         super().__init__(TEXT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = one_line(record.message)   # set afresh by each format() from getMessage()
+        return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)

@@ -6,7 +6,7 @@ import logging
 
 from engine.app.logs import KeyValueFormatter, TextFormatter
 
-from support.engine_support import process, running
+from support.engine_support import process, running, told
 
 LOGGER = "moonhook.plugin.chatty"
 
@@ -75,3 +75,25 @@ async def test_a_plugins_text_cannot_forge_the_engines_log_lines_in_either_forma
         for record in records:
             text = formatter.format(record)
             assert text.isprintable() and LOGGER in text, text
+
+
+async def test_a_scripts_error_and_notify_text_cannot_forge_the_engines_log_lines(tmp_path, caplog):
+    # The engine's own records carry them (a hook's failure, the notifier's line of each message),
+    # and the text format wrote their newlines as they were.
+    forged = "\\n2026-12-06 04:00:00,000 INFO moonhook.engine: order sent a1-engine-1"
+    script = f"""
+    function on_alert(a)
+      notify.send('told{forged}')
+      error('failed{forged}\\r\\27[1A')
+    end"""
+    caplog.set_level(logging.INFO)
+    async with running(tmp_path, {"chatty": script}) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        sent = await told(engine)
+    assert ("plugin", "chatty: told\n2026-12-06 04:00:00,000 INFO moonhook.engine: order sent a1-engine-1") in sent
+    records = [r for r in caplog.records if "order sent a1-engine-1" in r.getMessage()]
+    assert {r.name for r in records} >= {"moonhook.hooks", "moonhook.notify"}
+    for formatter in (TextFormatter(), KeyValueFormatter()):
+        for record in records:
+            text = formatter.format(record)
+            assert text.isprintable() and "order sent a1-engine-1" in text, text
