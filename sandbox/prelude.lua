@@ -510,7 +510,11 @@ local function host_function(name)
   return function(...)
     local ok, fshape, out, no = pcall(flatten, t_pack(...), 1, select("#", ...))
     if cur.dead then error(cur.msg, 0) end
-    if not ok then error(name .. ": argument " .. fshape, 2) end
+    if not ok then
+      -- out of heap flattening the arguments: the budget's error, which the script cannot catch
+      if rawequal(fshape, MEMERR) then die("memory", "memory budget exceeded") end
+      error(name .. ": argument " .. fshape, 2)
+    end
     if logs and not spend_output(line_bytes(out, no)) then return end
     charge_host()
     host_pending = true

@@ -13,6 +13,7 @@ Each file starts with header comments (see tests/attacks/README.md):
     -- budget: instructions=N timeout=SECONDS memory=MB
     -- result: JSON          optional, with `expect: ok`
     -- message: TEXT         optional: text the error's message holds
+    -- host: echo            optional: the host function `echo`, answering its first argument
 """
 
 import json
@@ -51,6 +52,10 @@ def budget_of(h: dict) -> Budget:
     )
 
 
+async def _echo(*args):
+    return args[0] if args else None
+
+
 def test_the_suite_covers_every_class():
     per_class = Counter(p.parent.name for p in ATTACKS)
     assert len(ATTACKS) >= 40
@@ -69,7 +74,8 @@ async def test_attack(path: Path):
         kind, result = "ok", None
         with trio.fail_after(HANG):
             try:
-                await pool.load("attack", source, chunkname=path.name, budget=budget)
+                host = {"echo": _echo} if h.get("host") == "echo" else None
+                await pool.load("attack", source, chunkname=path.name, budget=budget, host=host)
                 if "call" in h:
                     result = (await pool.call("attack", h["call"])).values
             except SandboxError as e:
