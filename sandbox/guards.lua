@@ -39,6 +39,7 @@ local MAXTAGLOOP <const> = 2000          -- the longest __index/__newindex chain
 local CHEAP <const> = 4096               -- pattern steps charged as estimated without looking closer
 local DP_CELLS <const> = 400000          -- the largest exact pattern count worth running (items x bytes)
 local DATE_PER_BYTE <const> = 4          -- os.date: a strftime per 2 bytes of format, up to ~250 ns each
+local SET_BYTES_PER_STEP <const> = 8     -- bytes of a [set] scanned in the time of one pattern step (~10 measured)
 
 -- charge(n, what, work): count n instructions, or end the call if they do not fit; `work`
 -- (default n) is the estimated C work, looked at against the time left;
@@ -149,10 +150,20 @@ ALL_BYTES = t_concat(ALL_BYTES)
 
 local members_cache, shape_cache, shape_cache_n = {}, {[true] = {}, [false] = {}}, 0
 
--- The bytes a single-character class matches, and a lookup table of them.
-local function members(item)
+-- The pattern steps one test of a byte against a single-character class takes: a [set] is
+-- scanned byte by byte (a 30 KB set tested 300 x 300 / 2 times was 0.8 s of one find), the
+-- others are a step each.
+local function test_cost(item)
+  if s_byte(item, 1) ~= 91 then return 1 end
+  return 1 + #item // SET_BYTES_PER_STEP
+end
+
+-- The bytes a single-character class matches, and a lookup table of them: a scan of all 256
+-- bytes, each tested against the class, charged to `what` when it is not known yet.
+local function members(item, what)
   local m = members_cache[item]
   if not m then
+    charge(256 * test_cost(item) / STEPS_PER_INSTRUCTION, what)
     local parts, set, n = {}, {}, 0
     if item == "$" then parts[1] = "$"; n = 1        -- a literal '$' (not at the end)
     else
@@ -184,11 +195,13 @@ end
 -- The pattern as a list of items: {kind, item, set} with kind "fixed", "loop" (* - +; %b and
 -- back-references, which can span any bytes, count as loops over any byte), "plus" or "opt";
 -- zero-width parts (captures, %f, a final $) are left out. Whether it is anchored (a leading ^
--- is an anchor in find, match and gsub, a plain character in gmatch). Cached per pattern.
-local function pattern_shape(p, can_anchor)
+-- is an anchor in find, match and gsub, a plain character in gmatch), and `cost`: the steps of
+-- the dearest test of a byte in it (a frontier's set too), which every try may be. Cached per
+-- pattern; working out the classes' members is charged to `what`.
+local function pattern_shape(what, p, can_anchor)
   local cached = shape_cache[can_anchor][p]
   if cached then return cached end
-  local items, k, nq, nopt = {}, 0, 0, 0
+  local items, k, nq, nopt, cost = {}, 0, 0, 0, 1
   local i, n, anchored = 1, #p, false
   if can_anchor and s_byte(p, 1) == 94 then anchored = true; i = 2 end
   while i <= n do
@@ -198,7 +211,10 @@ local function pattern_shape(p, can_anchor)
     elseif c == 37 and s_byte(p, i + 1) == 98 then                         -- %bxy
       k = k + 1; nq = nq + 1; items[k] = {"loop", ".", nil}; i = i + 4
     elseif c == 37 and s_byte(p, i + 1) == 102 then                        -- %f[set]
-      i = class_end(p, i + 2); if not i then break end
+      local e = class_end(p, i + 2); if not e then break end
+      local fc = test_cost(s_sub(p, i + 2, e - 1))
+      if fc > cost then cost = fc end
+      i = e
     elseif c == 37 and s_find(s_sub(p, i + 1, i + 1), "^%d") then          -- %1
       k = k + 1; nq = nq + 1; items[k] = {"loop", ".", nil}; i = i + 2
     else
@@ -218,9 +234,13 @@ local function pattern_shape(p, can_anchor)
   end
   for idx = 1, k do
     local it = items[idx]
-    if it[2] ~= "." then local _, set = members(it[2]); it[3] = set end
+    if it[2] ~= "." then
+      local _, set = members(it[2], what); it[3] = set
+      local ic = test_cost(it[2])
+      if ic > cost then cost = ic end
+    end
   end
-  cached = {items = items, k = k, nq = nq, nloops = nq - nopt, nopt = nopt, anchored = anchored}
+  cached = {items = items, k = k, nq = nq, nloops = nq - nopt, nopt = nopt, anchored = anchored, cost = cost}
   if shape_cache_n >= 256 then shape_cache, shape_cache_n = {[true] = {}, [false] = {}}, 0 end
   shape_cache[can_anchor][p] = cached
   shape_cache_n = shape_cache_n + 1
@@ -331,24 +351,25 @@ local function subject_runs(what, sh, s, first, n)
     local class = it[2]
     if it[1] ~= "fixed" and runs[class] == nil then
       runs[class] = longest_run(sub, class)
-      scanned = scanned + 1
+      scanned = scanned + test_cost(class)
     end
   end
   if scanned > 0 then charge(scanned * n / STEPS_PER_INSTRUCTION, what) end
   return runs
 end
 
--- Worst-case pattern steps over s[first..first+n-1].
+-- Worst-case pattern steps over s[first..first+n-1]: the tries, each a test of sh.cost steps
+-- at most, and every start compared with the whole pattern.
 local function pattern_steps(what, s, first, n, p, can_anchor)
-  local sh = pattern_shape(p, can_anchor)
+  local sh = pattern_shape(what, p, can_anchor)
   local starts = sh.anchored and 1 or (n + 1)
   local fixed = n * #p + 1
   if sh.nq == 0 then return starts * (sh.k + 1) + fixed end
   -- every run spanning the subject: at most (k + 1) (n + 1)^loops 2^optional tries per start
-  local crude = starts * (sh.k + 1.0) * (n + 1.0) ^ sh.nloops * 2.0 ^ sh.nopt
+  local crude = starts * (sh.k + 1.0) * (n + 1.0) ^ sh.nloops * 2.0 ^ sh.nopt * sh.cost
   if crude <= CHEAP then return crude + fixed end
   -- Every item's reach: the subject's longest run of its class.
-  local bound = starts * tries_bound(sh, subject_runs(what, sh, s, first, n), n) + fixed
+  local bound = starts * tries_bound(sh, subject_runs(what, sh, s, first, n), n) * sh.cost + fixed
   -- Counting exactly (about 8 instructions per item and byte, run as Lua under the budget) is
   -- done only when the bound would refuse the call and the count could let it through.
   local cells = (sh.k + 1.0) * (n + 1)
@@ -356,7 +377,7 @@ local function pattern_steps(what, s, first, n, p, can_anchor)
      or 8 * cells > remaining() then
     return bound
   end
-  local exact = tries_exact(sh, s, first, n, remaining() * STEPS_PER_INSTRUCTION) + fixed
+  local exact = tries_exact(sh, s, first, n, remaining() * STEPS_PER_INSTRUCTION / sh.cost) * sh.cost + fixed
   if exact < bound then bound = exact end
   return bound
 end
