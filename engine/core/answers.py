@@ -7,10 +7,12 @@ here calls the sandbox.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.domain.alerts import AlertError, SymbolMap, parse_json
+from engine.domain.config import MAX_BODY
 from engine.domain.rules import is_number
 
 # What an on_order change may touch, and how it is checked.
@@ -19,6 +21,10 @@ _DERIVED = ("side", "raw_symbol", "source", "alert_id")
 _REMOVABLE = {"price", "volume", "risk", "risk_amount", "units", "sl", "tp", "sl_pips", "tp_pips", "comment",
               "expiry"}
 _SAME = SymbolMap()  # changed alerts are checked again without mapping symbols twice
+# The most an on_alert's changes may take, in characters of JSON: what a webhook's alert may in bytes
+# (by default). They are kept in the alert's journal row: a megabyte of fields a plugin added to
+# each alert was a megabyte of journal an alert.
+MAX_CHANGES_BYTES = MAX_BODY
 
 PASS, REJECT, CHANGE, INVALID = "pass", "rejected", "changed", "invalid"
 
@@ -72,6 +78,9 @@ def alert_answer(values: list, data: dict[str, Any]) -> Answer:
         del merged[key]  # `field = false` removes a field (nil cannot be sent)
     if not changes:
         return Answer(CHANGE, data=merged, handled=handled)
+    if (size := _size(changes)) > MAX_CHANGES_BYTES:
+        return Answer(INVALID, problem=f"changes refused: they take {size} characters as JSON, at most "
+                                       f"{MAX_CHANGES_BYTES} (what an alert may)")
     try:
         alert = parse_json({k: v for k, v in merged.items() if k not in _DERIVED}, _SAME)
     except AlertError as e:
@@ -104,3 +113,18 @@ def order_answer(values: list, order: dict[str, Any]) -> Answer:
             kind = "positive number" if rule == "positive" else "price (0 removes it)"
             return Answer(INVALID, problem=f"{key} must be a {kind}, got {v!r}")
     return Answer(CHANGE, changes=dict(value), data={**order, **value})
+
+
+def _size(changes: dict[str, Any]) -> int:
+    """About the characters ``changes`` take as JSON: summed when they are scalars (the usual few), else
+    measured."""
+    size = 0
+    for key, value in changes.items():
+        kind = type(value)
+        if kind is str:
+            size += len(key) + len(value) + 6
+        elif kind in (int, float, bool) or value is None:
+            size += len(key) + 24
+        else:
+            return len(json.dumps(changes, separators=(",", ":"), ensure_ascii=False))
+    return size

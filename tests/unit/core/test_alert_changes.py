@@ -63,3 +63,17 @@ async def test_a_change_of_symbol_is_refused_so_that_the_other_symbols_plugins_a
     assert step["result"] == "error" and step["error"].startswith(
         "on_alert: cannot change the symbol (EURUSD to XAUUSD): the plugins of XAUUSD would not see it"), step
     assert [r.symbol for r in broker.requests] == ["EURUSD"]   # skipped, as any change a plugin may not make
+
+
+async def test_changes_larger_than_an_alert_are_refused_and_not_journaled(tmp_path):
+    padder = """
+    function on_alert(a)
+      local t = {}
+      for i = 1, 50 do t["k" .. i] = ("x"):rep(9000) end
+      return {padding = t}
+    end"""
+    async with running(tmp_path, {"padder": padder}) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+    step = row["outcome"]["plugins"][0]
+    assert step["result"] == "error" and step["error"].startswith("on_alert: changes refused: they take ")
+    assert len(json.dumps(row)) < 4096 and row["status"] == "done"

@@ -76,3 +76,20 @@ def test_the_whole_alert_given_back_changes_what_differs_and_side_follows_the_ac
     assert answer.kind == CHANGE and (answer.data["action"], answer.data["side"]) == ("sell", "sell")
     answer = alert_answer([{"side": "sell"}], ALERT)
     assert answer.kind == INVALID and answer.problem == "cannot change side to 'sell': it follows the action (buy)"
+
+
+@pytest.mark.parametrize("change", [
+    {"note": "n" * 70_000},
+    {"notes": {f"k{i}": "x" * 9000 for i in range(8)}},
+    {"list": ["y" * 100] * 700},
+])
+def test_changes_larger_than_an_alert_are_refused(change):
+    # They are kept in the alert's journal row: a plugin returned a megabyte of fields an alert.
+    answer = alert_answer([change], ALERT)
+    assert answer.kind == INVALID and answer.problem.startswith("changes refused: they take ")
+    assert "at most 65536" in answer.problem
+
+
+def test_changes_up_to_an_alerts_size_are_taken():
+    assert alert_answer([{"note": "n" * 60_000, "volume": 0.2}], ALERT).kind == CHANGE
+    assert alert_answer([{"levels": {"a": [1, 2, 3]}, "comment": "c" * 200}], ALERT).kind == CHANGE
