@@ -46,8 +46,9 @@ local CHARGE_CHECK <const> = 50000
 local SECONDS_PER_CHARGED <const> = 5e-8
 local PIECE <const> = 2048       -- bytes of source handed to the parser between two looks at the clock
 
--- values_chunk, guards_chunk and walk_chunk are sandbox/values.lua, guards.lua and walk.lua, compiled.
-return function(values_chunk, guards_chunk, walk_chunk, seed, shape, ...)
+-- values_chunk, guards_chunk, walk_chunk and patterns_chunk are sandbox/values.lua, guards.lua,
+-- walk.lua and patterns.lua, compiled.
+return function(values_chunk, guards_chunk, walk_chunk, patterns_chunk, seed, shape, ...)
 
 local V = values_chunk()
 local build_values, flatten, safe_text = V.build, V.flatten, V.safe_text
@@ -409,7 +410,7 @@ end
 ---------------------------------------------------------------------------------------------
 -- The script's environment.
 
-local G = guards_chunk()(charge, need_memory, function() return cur.limit - cur.count end,
+local G = guards_chunk()(patterns_chunk, charge, need_memory, function() return cur.limit - cur.count end,
                          function() return cur.serial end)
 local pairs_, walk = walk_chunk()(G.table.sort)   -- pairs in a defined order (sandbox/walk.lua)
 

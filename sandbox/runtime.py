@@ -19,7 +19,7 @@ from .budget import (HOST_CALL_SECONDS, MAX_DEPTH, MAX_FUNCTIONS, MAX_LOG_BYTES,
 _HERE = Path(__file__).parent
 # The trusted Lua: the prelude builds each runtime's environment and drives its calls; it is
 # handed the others.
-LUA_CHUNKS = ("prelude", "values", "guards", "walk")
+LUA_CHUNKS = ("prelude", "values", "guards", "walk", "patterns")
 
 
 @functools.cache
@@ -100,7 +100,8 @@ class LuaSandbox:
         shape, values = _config(tuple(host_functions))
         prelude = chunks["prelude"]()
         (self._load, self._call, self._answer, self._functions, self._global, self._setglobal,
-         set_budget, set_clock) = prelude(chunks["values"], chunks["guards"], chunks["walk"], seed, shape, *values)
+         set_budget, set_clock) = prelude(chunks["values"], chunks["guards"], chunks["walk"], chunks["patterns"],
+                                          seed, shape, *values)
         # The cap covers the script's heap on top of what the runtime and prelude hold. The
         # prelude moves it with these (partials: no Python frame for each call).
         self._limit = self._rt.get_memory_used() + budget.memory
