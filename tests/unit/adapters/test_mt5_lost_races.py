@@ -8,7 +8,11 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
+import trio
+
 from engine.adapters.brokers.mt5.constants import NOT_EXECUTED
+from engine.adapters.brokers.mt5.orders import tag_for
 from engine.domain.orders import Closed, OrderRequest
 
 from support.mt5_support import lost_answer, mt5, until
@@ -123,3 +127,43 @@ async def test_a_close_judged_not_executed_as_metatrader_is_lost_is_not_known_an
         await until(lambda: broker.book.first_result("a9-trend-close")["ok"])
         assert broker.book.first_result("a9-trend-close")["closed"] == [opened.ticket]
         assert broker.terminal.positions() == [] and broker.terminal.sent() == 2   # the entry, one close
+
+
+@pytest.mark.parametrize("told", ["before", "after"])
+async def test_a_close_judged_not_executed_and_sent_again_as_its_first_send_executes_answers_done_by_that_deal(
+        tmp_path, told):
+    # The engine gone with the close in flight; the look at the reconnection found its position open whole: "not
+    # executed", which may be sent again. Its alert run again sends it again, under the same tag; the far side of
+    # the bridge executed the first send just then, and a poll told its deal. The second, refused by the terminal
+    # (10036: the position is closed), was the request's answer: refused, though its first send closed it. The
+    # deal told before the second send is written down (its send settled done, then written over) or after.
+    async with mt5(tmp_path) as broker:
+        opened = await broker.execute(entry("a8-trend-open", 8))
+        tag = tag_for("a9-trend-close", 9)
+        broker.terminal.script("order_send", "late")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.execute, close("a9-trend-close", opened.ticket))
+            await until(lambda: broker.terminal.hung("order_send") == 1)
+            nursery.cancel_scope.cancel()   # the answer never read: the look at the reconnection judges it
+        await until(lambda: (broker.book.send(tag) or {}).get("state") == "refused")
+        assert str(broker.book.send(tag)["result"]["error"]).startswith(NOT_EXECUTED)
+        write = broker._sender._write
+
+        async def first_send_executed_meanwhile(fn, *args):
+            if not (fn.__name__ == "sending" and args[0] == tag):
+                return await write(fn, *args)
+            if told == "after":
+                await write(fn, *args)
+            assert broker.terminal.deliver_late() == [10009]
+            await until(lambda: _told(broker, opened.ticket))
+            if told == "before":
+                await write(fn, *args)
+        broker._sender._write = first_send_executed_meanwhile
+        again = await broker.execute(close("a9-trend-close", opened.ticket))
+        (deal,) = [d for d in broker.terminal.deals() if d["comment"] == tag]
+        assert (again.ok, again.ticket, again.price) == (True, opened.ticket, deal["price"]), again
+        found = await broker.first_result("a9-trend-close")
+        assert (found.ok, found.ticket) == (True, opened.ticket), found
+        assert broker.book.send(tag)["state"] == "done"
+        assert broker.terminal.positions() == [] and broker.terminal.sent() == 2   # the entry, one close
+        assert len([e for e in broker.events if isinstance(e, Closed)]) == 1

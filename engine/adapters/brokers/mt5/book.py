@@ -72,11 +72,13 @@ class Book:
     def conclude(self, client_id: str, result: dict[str, Any]) -> dict[str, Any] | None:
         """``finish``: the request's answer ``result``; what its sends did instead if one was overturned
         while it was executed (its deal read just after it was judged not executed, before this write:
-        ``overturned``), returned then; else None."""
+        ``overturned``), returned then; else None (a ``result`` done says it already, with its price)."""
         self.finish(client_id, result)
         if client_id not in self._overturns:
             return None
         self._overturns.discard(client_id)
+        if result.get("ok"):
+            return None
         self.overturned(client_id)
         return self.result(client_id)
 

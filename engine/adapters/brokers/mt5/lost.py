@@ -99,7 +99,7 @@ class LostAnswers:
                 refused = await self._b.settle(send["tag"], OrderResult.refused(
                     f"{c.NOT_EXECUTED} and position {request['position']} is still open; a close "
                     "of it whole may be sent again (it cannot close twice)"))
-                return await self._done_meanwhile(send) or refused
+                return await self.done_meanwhile(send) or refused
             if trio.current_time() >= deadline:
                 if send["state"] != "lost":
                     log.warning("%s: its answer was lost, and it is nowhere at the broker yet: not sent again",
@@ -107,7 +107,7 @@ class LostAnswers:
                 lost = await self._b.settle(send["tag"], OrderResult(ok=False, unknown=True, error=_not_known(
                     request, self._b.config.resolve_seconds)))
                 # a close's deal, unlike an entry's (``late.py``), is looked for by no later poll
-                return (request.get("position") and send["state"] != "lost" and await self._done_meanwhile(send)
+                return (request.get("position") and send["state"] != "lost" and await self.done_meanwhile(send)
                         or lost)
             await trio.sleep(min(0.5, self._b.config.resolve_seconds / 4))
 
@@ -120,9 +120,10 @@ class LostAnswers:
         now = await self._b.query("positions_get", ticket=request["position"])
         return bool(now) and now[0]["volume"] <= request["volume"] + 1e-9
 
-    async def _done_meanwhile(self, send: dict[str, Any]) -> OrderResult | None:
+    async def done_meanwhile(self, send: dict[str, Any]) -> OrderResult | None:
         """The close ``send``, just written refused or "lost", done all the same: its deal, made after
-        the last look, told by a poll before that was written (module docstring). Its result then,
+        the last look, told by a poll before that was written (module docstring); or, sent again once
+        judged not executed, made by its first send as the second went (``Sender.send``). Its result then,
         settled done; None if the history has no deal of it. Raises Unknown if MetaTrader cannot be
         asked: the send is then not known again, looked for once it is back (``Sender.resolve_left``),
         never answered as a send that did not go."""

@@ -55,10 +55,17 @@ class Sender:
         to try, ``fresh`` gives the price to send again at after a requote. Raises Unknown
         when the outcome cannot be known now (MetaTrader is not back within its timeout, or
         the tag is being sent or looked for by another task: the same client id twice at once). Refused,
-        unsent, if the terminal is logged in to another account than the session's (``Session.same_account``)."""
+        unsent, if the terminal is logged in to another account than the session's (``Session.same_account``).
+        A close sent again under its tag (judged not executed before, ``lost.py``) and refused now is looked
+        for in the history once that is written: its first send, executed late as this one went (the far side
+        of a bridge), closed the position, and a poll may have told that deal meanwhile; it is done by it."""
         tag = request["comment"]
         with self._holding(tag):
-            return await self._send(tag, r, request, fills, fresh)
+            again = bool(request.get("position")) and self._book.send(tag) is not None
+            result = await self._send(tag, r, request, fills, fresh)
+            if again and not result.ok and not result.unknown:
+                return await self._lost.done_meanwhile(self._book.send(tag)) or result
+            return result
 
     async def resolve_left(self, tag: str) -> None:
         """The send tagged ``tag``, if still open and no task is sending it now (its answer was
