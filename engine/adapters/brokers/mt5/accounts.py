@@ -23,7 +23,7 @@ import time
 from typing import Any, Callable, Protocol
 
 from engine.adapters.brokers.mt5.book import SINCE, Book
-from engine.adapters.brokers.mt5.history import TOLD, WATERMARK
+from engine.adapters.brokers.mt5.history import TOLD, WATERMARK, History
 from engine.adapters.brokers.mt5.magic import Magics
 from engine.adapters.brokers.mt5.pending import KNOWN
 
@@ -38,6 +38,7 @@ class Terminal(Protocol):
 
     book: Book
     magics: Magics
+    deals: History
 
     async def write(self, fn: Callable[..., Any], *args: Any) -> Any: ...
 
@@ -45,11 +46,13 @@ class Terminal(Protocol):
 async def settle_account(broker: Terminal, account: str) -> None:
     """``account``, the one ``broker`` is connecting to, written as its book's (``book_account``);
     at another than the book's, no magic number is taken back off the comments there either
-    (``Magics.new_account``): another moonhook project's alerts are tagged as this one's. Called by the
-    session before it counts as up (``Session.connect``): no order goes there under the old account's
-    numbers, nor is a send of the old account looked for there."""
+    (``Magics.new_account``): another moonhook project's alerts are tagged as this one's; nor is a deal
+    there taken for told because the old server gave its ticket to a deal told there (``History.forget``).
+    Called by the session before it counts as up (``Session.connect``): no order goes there under the old
+    account's numbers, nor is a send of the old account looked for there."""
     if await broker.write(book_account, broker.book, account) is not None:
         broker.magics.new_account()
+        broker.deals.forget()
 
 
 def book_account(book: Book, account: str) -> str | None:

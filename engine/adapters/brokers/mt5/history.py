@@ -38,6 +38,12 @@ class History:
         self._seen_days = 0  # how far back ``seen`` read the history
         self._polling = trio.Lock()
 
+    def forget(self) -> None:
+        """The book came to another account (``accounts.py``, which drops the kept copy with the
+        watermark): the tickets told at the old one are not this one's, whose server may give the same
+        to its own deals. Kept, a deal here numbered as one told there within REREAD went untold."""
+        self._told = {}
+
     async def start(self) -> None:
         """At the first start ever, history before now is not replayed as events."""
         if self._b.book.get_state(WATERMARK) is None:
