@@ -135,3 +135,57 @@ async def test_a_new_price_for_a_pending_order_filled_meanwhile_is_refused_not_a
         assert (moved.ok, moved.error) == (False, f"price: position {ticket} is open; only a pending order's price "
                                                   "can change")
         assert (broker.terminal.sent(), broker.terminal.positions()[0]["sl"]) == (sent, 1.07)
+
+
+async def test_a_removal_not_known_as_the_history_trailed_is_done_once_the_history_has_it_cancelled(tmp_path):
+    # Its answer lost, its order gone while the history trailed: "not known" (removed, most likely). The poll
+    # then read the order cancelled and left the removal not known: its request was not known for good.
+    async with mt5(tmp_path, resolve_seconds=0.3) as broker:
+        ticket = (await broker.execute(limit("a12-p-1"))).ticket
+        broker.terminal.lag_history()
+        broker.terminal.script("order_send", "hang_after")               # removed, the answer never comes
+        cancel = OrderRequest("close", "a13-p-1", ticket=ticket, type="limit", plugin="p")
+        lost = await lost_answer(broker, cancel)
+        assert lost.unknown and "removed, most likely" in lost.error, lost
+        broker.terminal.lag_history(False)
+        await until(lambda: broker.book.get_state(KNOWN) == "[]")       # the poll has read its end
+        assert await broker.first_result("a13-p-1") == OrderResult(ok=True, ticket=ticket)
+        assert dropped(broker.events) == [] and broker.terminal.sent() == 2
+
+
+async def test_a_removal_not_known_as_the_history_trailed_is_refused_once_the_history_has_the_order_filled(tmp_path):
+    # Its answer lost, its order filled meanwhile (the removal never reached the server) and the history
+    # trailing: "not known". The poll then read the order filled, and the removal stayed not known.
+    async with mt5(tmp_path, resolve_seconds=0.3) as broker:
+        ticket = (await broker.execute(limit("a12-p-1", 1.075))).ticket
+        broker.terminal.lag_history()
+        broker.terminal.script("order_send", "late")
+        cancel = OrderRequest("close", "a13-p-1", ticket=ticket, type="limit", plugin="p")
+        lost = await lost_answer(broker, cancel, lambda: broker.terminal.set_price("EURUSD", 1.0745, 1.0746))
+        assert lost.unknown and "removed, most likely" in lost.error, lost
+        broker.terminal.lag_history(False)
+        await until(lambda: broker.book.get_state(KNOWN) == "[]")
+        found = await broker.first_result("a13-p-1")
+        assert (found.ok, found.unknown, found.error) == (False, False, f"ticket {ticket}: the pending order was "
+                                                          f"filled before it could be removed: position {ticket} is open")
+        assert broker.terminal.deliver_late() == [10013] and [p["ticket"] for p in broker.terminal.positions()] == [
+            ticket]
+
+
+async def test_a_removal_not_known_as_the_history_trailed_of_an_order_that_expired_is_refused_and_its_end_told(
+        tmp_path):
+    # As above, the order expired meanwhile: the removal stayed not known, and, taken for moonhook's cancel, the
+    # expiry was never told (on_cancel, the trades chat).
+    async with mt5(tmp_path, resolve_seconds=0.3) as broker:
+        ticket = (await broker.execute(limit("a12-p-1"))).ticket
+        broker.terminal.lag_history()
+        broker.terminal.script("order_send", "late")
+        cancel = OrderRequest("close", "a13-p-1", ticket=ticket, type="limit", plugin="p")
+        lost = await lost_answer(broker, cancel, lambda: broker.terminal.end_order(ticket, ORDER_STATE_EXPIRED))
+        assert lost.unknown, lost
+        broker.terminal.lag_history(False)
+        await until(lambda: broker.book.get_state(KNOWN) == "[]")
+        found = await broker.first_result("a13-p-1")
+        assert (found.ok, found.unknown, found.error) == (False, False, f"ticket {ticket}: the pending order was "
+                                                          "expired before it could be removed (its expiry time came)")
+        assert dropped(broker.events) == [(ticket, "expired", None)]

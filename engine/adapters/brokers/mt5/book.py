@@ -206,8 +206,10 @@ class Book:
 
     def removed(self, ticket: int) -> bool:
         """Whether moonhook sent the removal of pending order ``ticket`` (a cancel of its own) and
-        it may have removed it: not one refused, which left the order live."""
-        return any(s["state"] != "refused" for s in self.removals(ticket))
+        it may have removed it: not one refused, which left the order live (nor one refused for good,
+        its answer lost and the order found ended otherwise)."""
+        return any(s["state"] != "refused" and (s["result"] is None or s["result"].get("ok") or s["result"].get(
+            "unknown")) for s in self.removals(ticket))
 
     def removals(self, ticket: int) -> list[dict[str, Any]]:
         """The sends of the removal of pending order ``ticket`` moonhook made, oldest first."""

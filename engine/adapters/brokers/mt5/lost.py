@@ -158,9 +158,17 @@ class LostAnswers:
         ended otherwise: filled meanwhile, its position is open."""
         ended = await self._b.query("history_orders_get", ticket=ticket) or ()
         state = ended[0]["state"] if ended else None
-        if state == c.ORDER_STATE_FILLED:
-            raise filled_meanwhile(ticket)
-        if state in c.DROPPED_STATES and state != c.ORDER_STATE_CANCELED:
-            reason, detail = c.DROPPED_STATES[state]
-            raise Refused(f"ticket {ticket}: the pending order was {reason} before it could be removed ({detail})")
+        if (otherwise := ended_otherwise(ticket, state)) is not None:
+            raise otherwise
         return state == c.ORDER_STATE_CANCELED
+
+
+def ended_otherwise(ticket: int, state: int | None) -> Refused | None:
+    """Why no removal of pending order ``ticket`` can be done, its order in the history in ``state``:
+    filled (its position is open), expired or rejected before it came; None if cancelled, or not there."""
+    if state == c.ORDER_STATE_FILLED:
+        return filled_meanwhile(ticket)
+    if state in c.DROPPED_STATES and state != c.ORDER_STATE_CANCELED:
+        reason, detail = c.DROPPED_STATES[state]
+        return Refused(f"ticket {ticket}: the pending order was {reason} before it could be removed ({detail})")
+    return None

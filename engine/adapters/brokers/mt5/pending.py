@@ -30,7 +30,7 @@ import trio
 
 from engine.adapters.brokers.mt5 import constants as c, late
 from engine.adapters.brokers.mt5.found import alert_of, moonhooks
-from engine.adapters.brokers.mt5.lost import UNCHANGED, LostAnswers
+from engine.adapters.brokers.mt5.lost import UNCHANGED, LostAnswers, ended_otherwise
 from engine.adapters.brokers.mt5.terminal import Terminal
 from engine.domain.orders import Dropped, OrderResult, Overturned
 
@@ -74,7 +74,9 @@ class PendingWatch:
                     if s["state"] != "refused" or (s["result"] or {}).get("error") == UNCHANGED]
             if found[0]["state"] == c.ORDER_STATE_CANCELED and ours:   # moonhook's cancel, late or not
                 events += [await self._removed(s, ticket) for s in ours]
-            elif dropped is not None and not self._b.book.removed(ticket):
+                continue
+            await self._not_removed(ticket, found[0]["state"], ours)
+            if dropped is not None and not self._b.book.removed(ticket):
                 events.append(self._dropped(found[0], *dropped))
         # written with their events, kept until told: a crash before the engine tells them tells them at the start
         await self._b.write(self._keep, known, set(now) | left, events)
@@ -82,13 +84,27 @@ class PendingWatch:
 
     async def _removed(self, send: dict[str, Any], ticket: int) -> Overturned:
         """The removal ``send`` of pending order ``ticket``, which is cancelled: one judged not
-        executed (its answer lost) settled done after all. Its request's record is to be asked again."""
-        if send["state"] == "refused":
-            log.warning("%s: its answer was lost, judged not executed, and it removed pending order %s later",
-                        send["tag"], ticket)
+        executed, or not known (the history trailed), its answer lost, settled done after all. Its
+        request's record is to be asked again."""
+        if send["state"] in ("refused", "lost"):
+            log.warning("%s: its answer was lost, and the history has pending order %s cancelled: done", send["tag"],
+                        ticket)
             await self._b.settle(send["tag"], OrderResult(ok=True, ticket=ticket))
+        if send["state"] == "refused":
             await self._b.write(self._b.book.overturned, send["client_id"])
         return Overturned(send["client_id"])
+
+    async def _not_removed(self, ticket: int, state: int, ours: list[dict[str, Any]]) -> None:
+        """The removals of pending order ``ticket`` not known (their answer lost while the history
+        trailed) that never can be: the history has it ended otherwise, in ``state`` (filled, its
+        position open; expired; rejected). Refused for good, saying so; before its end is told: a
+        removal refused does not hold back its drop (``Book.removed``)."""
+        why = ended_otherwise(ticket, state)
+        for send in ours if why is not None else ():
+            if send["state"] == "lost":
+                log.warning("%s: its answer was lost, and the history has pending order %s ended otherwise: %s",
+                            send["tag"], ticket, why)
+                await self._b.settle(send["tag"], OrderResult.refused(str(why)), stands=True)
 
     async def removal(self, ticket: int, result: OrderResult) -> OrderResult:
         """``result``, the answer to moonhook's removal of pending order ``ticket``; refused because
