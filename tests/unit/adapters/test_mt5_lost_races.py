@@ -167,3 +167,23 @@ async def test_a_close_judged_not_executed_and_sent_again_as_its_first_send_exec
         assert broker.book.send(tag)["state"] == "done"
         assert broker.terminal.positions() == [] and broker.terminal.sent() == 2   # the entry, one close
         assert len([e for e in broker.events if isinstance(e, Closed)]) == 1
+
+
+async def test_a_close_lost_as_its_stop_loss_closed_the_position_is_refused_saying_what_closed_it(tmp_path):
+    # Its answer lost and its position closed meanwhile by its stop loss: no trace of the close, the position gone.
+    # "Not known" for good (no later look settles a close), though it never can execute: a position closes once,
+    # and the history has the deal that closed this one, not the close's.
+    async with mt5(tmp_path) as broker:
+        opened = await broker.execute(OrderRequest("market", "a8-trend-open", symbol="EURUSD", side="buy", volume=0.1,
+                                                   sl=1.07, plugin="trend", alert_id=8))
+        broker.terminal.script("order_send", "late")
+        lost = await lost_answer(broker, close("a9-trend-close", opened.ticket),
+                                 lambda: broker.terminal.set_price("EURUSD", 1.0695, 1.0696))   # the sl hit
+        (deal,) = [d for d in broker.terminal.deals() if d["position_id"] == opened.ticket and d["entry"] == 1]
+        said = (f"not executed: position {opened.ticket} was closed before it, by its sl (deal {deal['ticket']} at "
+                f"{deal['price']:g})")
+        assert (lost.ok, lost.unknown, lost.error) == (False, False, said), lost
+        assert (await broker.first_result("a9-trend-close")).error == said
+        assert broker.terminal.deliver_late() == [10036] and broker.terminal.sent() == 1   # never closed twice
+        again = await broker.execute(close("a9-trend-close", opened.ticket))
+        assert (again.ok, again.duplicate, again.error) == (False, True, said)

@@ -22,6 +22,7 @@ import trio
 
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.found import find
+from engine.adapters.brokers.mt5.rows import deal_order
 from engine.adapters.brokers.mt5.session import Unknown
 from engine.adapters.brokers.mt5.terminal import Terminal
 from engine.domain.orders import OrderResult
@@ -100,6 +101,9 @@ class LostAnswers:
                     f"{c.NOT_EXECUTED} and position {request['position']} is still open; a close "
                     "of it whole may be sent again (it cannot close twice)"))
                 return await self.done_meanwhile(send) or refused
+            if trio.current_time() >= deadline and (otherwise := await self._closed_otherwise(send)) is not None:
+                log.warning("%s: its answer was lost: %s", send["tag"], otherwise)
+                return await self._b.settle(send["tag"], OrderResult.refused(otherwise), stands=True)
             if trio.current_time() >= deadline:
                 if send["state"] != "lost":
                     log.warning("%s: its answer was lost, and it is nowhere at the broker yet: not sent again",
@@ -119,6 +123,27 @@ class LostAnswers:
             return False
         now = await self._b.query("positions_get", ticket=request["position"])
         return bool(now) and now[0]["volume"] <= request["volume"] + 1e-9
+
+    async def _closed_otherwise(self, send: dict[str, Any]) -> str | None:
+        """Why the close ``send`` never can execute: its position is closed whole by deals none of
+        which is its own (its sl or tp hit, a stop-out, a close by hand or by another order), and a
+        position closes once. None while it is open, while the history does not have it closed (it
+        trails), when a deal of it is the close's, or on a netting account's reversal."""
+        position = send["request"].get("position")
+        if not position or await self._b.query("positions_get", ticket=position):
+            return None
+        deals = await self._b.query("history_deals_get", position=position) or ()
+        if any(d.get("comment") == send["tag"] or d["entry"] not in (c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT)
+               for d in deals):
+            return None
+        outs = [d for d in deals if d["entry"] == c.DEAL_ENTRY_OUT]
+        if not outs or sum(d["volume"] for d in outs) < sum(d["volume"] for d in deals if d not in outs) - 1e-9:
+            return None
+        last = max(outs, key=deal_order)
+        by = {"sl": "its sl", "tp": "its tp", "stop_out": "a stop-out"}.get(c.DEAL_REASONS.get(last.get("reason")),
+                                                                          "another close")
+        return f"not executed: position {position} was closed before it, by {by} (deal {last['ticket']} at " \
+               f"{last['price']:g})"
 
     async def done_meanwhile(self, send: dict[str, Any]) -> OrderResult | None:
         """The close ``send``, just written refused or "lost", done all the same: its deal, made after
