@@ -114,10 +114,11 @@ def close_by_symbol(symbol: str | None, volume: float | None) -> None:
         raise Refused("volume: a close by symbol closes whole positions; close part of one by its ticket")
 
 
-def filled_meanwhile(ticket: int) -> Refused:
+def filled_meanwhile(ticket: int, doing: str = "removed") -> Refused:
     """The removal of pending order ``ticket`` (a close by its ticket, of its ``type``) that
-    found it filled: a cancel never closes the position the fill opened."""
-    return Refused(f"ticket {ticket}: the pending order was filled before it could be removed: position {ticket} "
+    found it filled: a cancel never closes the position the fill opened; or with ``doing``
+    "changed", its modify (MetaTrader's answer, "invalid request", says nothing of the fill)."""
+    return Refused(f"ticket {ticket}: the pending order was filled before it could be {doing}: position {ticket} "
                    "is open")
 
 

@@ -312,14 +312,14 @@ class MT5Broker(deal_reads.DealReads, Broker):  # the deal history's reads: deal
         return OrderResult(ok=False, volume=filled, error=f"{said} {self.config.retries + 1} times; the rest is open")
 
     async def _modify(self, r: OrderRequest) -> OrderResult:
-        ticket = ticket_of(r.ticket)
-        row, position = await change.target(self, ticket)
+        row, position = await change.target(self, ticket := ticket_of(r.ticket))
         if row is None:
             return await self._gone(r, ticket)
         if (earlier := await self._sender.sent_before(tag_for(r.client_id, r.alert_id))) is not None:
             return earlier  # run again after a restart: its change is not measured against the market of now
         request = await change.request(self, r, row, position)
-        return await self._sender.send(r, request, []) if request else OrderResult(ok=True, ticket=ticket)
+        result = await self._sender.send(r, request, []) if request else OrderResult(ok=True, ticket=ticket)
+        return result if position else await self.pending.removal(ticket, result, "changed")   # filled meanwhile?
 
     async def _gone(self, r: OrderRequest, ticket: int, filled: bool = False) -> OrderResult:
         """For a request on ``ticket``, no longer open (``filled``: a removal finding a position):

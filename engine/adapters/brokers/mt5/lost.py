@@ -77,9 +77,9 @@ class LostAnswers:
             if by_effect:
                 try:
                     done = await self._applied(request)  # these leave no tag: their effect is checked
-                except Refused as e:
+                except Refused as e:   # its order ended otherwise: it never can be, whatever the request reads
                     log.warning("%s: its answer was lost, and it was not applied: %s", send["tag"], e)
-                    return await self._b.settle(send["tag"], OrderResult.refused(str(e)))
+                    return await self._b.settle(send["tag"], OrderResult.refused(str(e)), stands=True)
                 found = {"ticket": request.get("position") or request.get("order")} if done else None
             else:
                 found = await find(self._b, send["tag"], send["created_at"], request.get("magic"))
@@ -175,25 +175,28 @@ class LostAnswers:
         now = await self._b.query("orders_get", ticket=request["order"])
         if request["action"] == c.ACTION_REMOVE:
             return False if now else await self.cancelled(request["order"]) or None
+        if not now:   # filled or ended meanwhile: not "unchanged"
+            await self.cancelled(request["order"], "changed")
         return bool(now) and _as_asked(now[0], request)
 
-    async def cancelled(self, ticket: int) -> bool:
+    async def cancelled(self, ticket: int, doing: str = "removed") -> bool:
         """Whether pending order ``ticket``, no longer open, is in the history as cancelled (as a
         removal leaves it); False while the history does not have it yet. Raises Refused if it
-        ended otherwise: filled meanwhile, its position is open."""
+        ended otherwise (``ended_otherwise``): filled meanwhile, its position is open."""
         ended = await self._b.query("history_orders_get", ticket=ticket) or ()
         state = ended[0]["state"] if ended else None
-        if (otherwise := ended_otherwise(ticket, state)) is not None:
+        if (otherwise := ended_otherwise(ticket, state, doing)) is not None:
             raise otherwise
         return state == c.ORDER_STATE_CANCELED
 
 
-def ended_otherwise(ticket: int, state: int | None) -> Refused | None:
-    """Why no removal of pending order ``ticket`` can be done, its order in the history in ``state``:
-    filled (its position is open), expired or rejected before it came; None if cancelled, or not there."""
+def ended_otherwise(ticket: int, state: int | None, doing: str = "removed") -> Refused | None:
+    """Why no removal (or with ``doing`` "changed", no modify) of pending order ``ticket`` can be done, its
+    order in the history in ``state``: filled (its position is open), expired or rejected before it came (or
+    for a modify, cancelled); None if cancelled (a removal's own end), or not there yet."""
     if state == c.ORDER_STATE_FILLED:
-        return filled_meanwhile(ticket)
-    if state in c.DROPPED_STATES and state != c.ORDER_STATE_CANCELED:
+        return filled_meanwhile(ticket, doing)
+    if state in c.DROPPED_STATES and (state != c.ORDER_STATE_CANCELED or doing != "removed"):
         reason, detail = c.DROPPED_STATES[state]
-        return Refused(f"ticket {ticket}: the pending order was {reason} before it could be removed ({detail})")
+        return Refused(f"ticket {ticket}: the pending order was {reason} before it could be {doing} ({detail})")
     return None

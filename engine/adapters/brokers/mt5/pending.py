@@ -106,13 +106,13 @@ class PendingWatch:
                             send["tag"], ticket, why)
                 await self._b.settle(send["tag"], OrderResult.refused(str(why)), stands=True)
 
-    async def removal(self, ticket: int, result: OrderResult) -> OrderResult:
-        """``result``, the answer to moonhook's removal of pending order ``ticket``; refused because
-        the order ended just before it arrived, refused with what ended it (``LostAnswers.cancelled``):
-        filled, its position open, or expired or rejected, not the server's "invalid request".
-        Raises Refused for those, Unknown if MetaTrader cannot be asked."""
+    async def removal(self, ticket: int, result: OrderResult, doing: str = "removed") -> OrderResult:
+        """``result``, the answer to moonhook's removal of pending order ``ticket`` (or with ``doing``
+        "changed", its modify); refused because the order ended just before it arrived, refused with what
+        ended it (``LostAnswers.cancelled``): filled, its position open, or expired or rejected, not the
+        server's "invalid request". Raises Refused for those, Unknown if MetaTrader cannot be asked."""
         if not result.ok and not result.unknown and not await self._b.query("orders_get", ticket=ticket):
-            await self._lost.cancelled(ticket)
+            await self._lost.cancelled(ticket, doing)
         return result
 
     async def placed(self, ticket: int) -> None:
