@@ -166,8 +166,8 @@ async def test_a_removal_not_known_as_the_history_trailed_is_refused_once_the_hi
         broker.terminal.lag_history(False)
         await until(lambda: broker.book.get_state(KNOWN) == "[]")
         found = await broker.first_result("a13-p-1")
-        assert (found.ok, found.unknown, found.error) == (False, False, f"ticket {ticket}: the pending order was "
-                                                          f"filled before it could be removed: position {ticket} is open")
+        said = f"ticket {ticket}: the pending order was filled before it could be removed: position {ticket} is open"
+        assert (found.ok, found.unknown, found.error) == (False, False, said)
         assert broker.terminal.deliver_late() == [10013] and [p["ticket"] for p in broker.terminal.positions()] == [
             ticket]
 
