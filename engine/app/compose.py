@@ -9,7 +9,7 @@ import time
 from contextlib import asynccontextmanager, nullcontext
 from functools import partial
 from pathlib import Path
-from typing import AsyncIterator, Callable, Protocol, Sequence
+from typing import AsyncIterator, Callable, Collection, Protocol, Sequence
 
 import httpx
 import trio
@@ -79,7 +79,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                       watch: bool = False, settings_file: Path | None = None,
                       reload_settings: Callable[[], EngineConfig] | None = None,
                       settings_waiting: Callable[[], list[str]] | None = None,
-                      services: Sequence[Service] = ()) -> AsyncIterator[Engine]:
+                      services: Sequence[Service] = (), secrets: Collection[str] = ()) -> AsyncIterator[Engine]:
     """Opens the database, the broker (paper unless given) and the sandbox pool, loads
     every script, recovers unfinished alerts, and yields the running engine. On exit, the
     alerts in flight finish (within ``stop_timeout``), the ``services`` stop, and everything
@@ -92,7 +92,8 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
     for the next start, and the save's message says so).
     No interface starts unless given: ``[telegram]`` takes effect through the
     ``engine.interfaces.telegram.TelegramHub`` passed in ``services`` (``moonhook run`` passes
-    it), so a throwaway engine (``moonhook check``) never polls the bots' updates.
+    it), so a throwaway engine (``moonhook check``) never polls the bots' updates. ``secrets``
+    (the webhook's secret, the API token) are written ``***`` in any alert the services parse.
     With ``[shadow]``, its scripts run beside the live ones on a paper broker over a file of
     their own (``engine.shadow``; docs/shadow.md), reloaded on saves with ``watch``.
     Raises FolderInUse, before anything is opened, when another engine runs on the same data
@@ -140,7 +141,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 nursery.start_soon(engine.monitor.run, name="monitor")
                 nursery.start_soon(engine.limit_watch.run, name="limit watch")
                 nursery.start_soon(engine.metrics.lag.run, name="lag monitor")
-                ops = Operations(engine)
+                ops = Operations(engine, secrets)
                 for service in services:
                     await nursery.start(partial(service.run, ops, http), name=type(service).__name__)
                 if watch:

@@ -60,8 +60,7 @@ async def _run(settings: Settings, path: Path) -> int:
             watcher.start_soon(_on_signals, signals, shutdown)
             # Saves in scripts/ reload their plugins; saves of the config apply [plugins.NAME].
             config_file = path.resolve() if path.exists() else None
-            telegram = settings.engine.telegram
-            hub = TelegramHub(telegram) if telegram.enabled else None
+            hub = TelegramHub(settings.engine.telegram) if settings.engine.telegram.enabled else None
             # [server] is read at the start only: a save that changes it is told as waiting for the next.
             server_read = [settings.server]
 
@@ -74,8 +73,9 @@ async def _run(settings: Settings, path: Path) -> int:
 
             async with open_engine(settings.engine, stop_timeout=STOP_TIMEOUT, watch=True, settings_file=config_file,
                                    reload_settings=reread, services=[hub] if hub else [],
-                                   settings_waiting=lambda: server_changes(settings.server, server_read[0])) as engine:
-                ops = Operations(engine)
+                                   settings_waiting=lambda: server_changes(settings.server, server_read[0]),
+                                   secrets=settings.server.secrets) as engine:
+                ops = Operations(engine, settings.server.secrets)
 
                 async def end_streams() -> None:
                     # An open event stream would hold its connection to Hypercorn's graceful timeout.

@@ -16,9 +16,10 @@ import math
 import re
 import sys
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Collection
 
 from engine.domain.alerts.model import ACTION_ALIASES, TREND_STATES, Action, Alert, AlertError
+from engine.domain.alerts.secrets import without_secrets
 from engine.domain.alerts.strategy import check_size_without_position, read_strategy_order
 from engine.domain.alerts.symbols import SymbolMap
 
@@ -38,7 +39,6 @@ _FIELDS = {"symbol", "action", *_PARAMETERS}
 _KNOWN, _NUMERIC = frozenset(_PARAMETERS), frozenset(_NUMBERS)  # asked of each name=value of a text alert
 # "lots" as in text: kept as an extra field, it would leave the entry to engine.default_volume
 _JSON_ALIASES = {"ticker": "symbol", "close": "price", "lots": "volume"}
-_NEVER_KEPT = {"secret"}  # authentication, handled by the web layer: never journaled
 _TOKEN = re.compile(r'''\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)|\s*([^,\s=]+)''')
 
 
@@ -91,14 +91,17 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def parse_value(value: Any, symbols: SymbolMap | None = None) -> Alert:
-    """An alert from what ``read_body`` gave: text is a command, anything else must be a JSON object."""
+def parse_value(value: Any, symbols: SymbolMap | None = None, secrets: Collection[str] = ()) -> Alert:
+    """An alert from what ``read_body`` gave: text is a command, anything else must be a JSON object;
+    without the secrets it carries (``secrets.py``: ``secrets`` are written ``***``)."""
+    value = without_secrets(value, secrets)
     return parse_text(value, symbols) if isinstance(value, str) else parse_json(value, symbols)
 
 
 def parse_json(obj: Any, symbols: SymbolMap | None = None) -> Alert:
     if not isinstance(obj, dict):
         raise AlertError(None, "a JSON alert must be an object")
+    obj = without_secrets(obj)  # a plugin's changes come here too: no credential field is kept
     check_json(obj)
     fields: dict[str, Any] = {}
     given: dict[str, str] = {}  # each field's key as it came
@@ -106,8 +109,6 @@ def parse_json(obj: Any, symbols: SymbolMap | None = None) -> Alert:
     for key, value in obj.items():
         # Any case, as in text: kept as an extra field, "SL" would open the entry without its stop
         name = _JSON_ALIASES.get(key.lower(), key.lower())
-        if name in _NEVER_KEPT:
-            continue
         if name in _FIELDS:
             if name in fields:
                 raise AlertError(name, f"given twice (as {given[name]!r} and {key!r})")

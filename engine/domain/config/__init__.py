@@ -61,6 +61,11 @@ class ServerConfig:
     session_hours: float = 12              # how long a dashboard login lasts (docs/dashboard.md)
     dashboard_edit: bool = True            # whether the dashboard may save scripts
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets an alert may carry by mistake, never kept in one (``domain/alerts/secrets.py``)."""
+        return tuple(s for s in (self.secret, self.api_token) if s)
+
     def __post_init__(self) -> None:
         hours = self.session_hours
         if isinstance(hours, bool) or not (isinstance(hours, (int, float)) and 0 < hours <= MAX_SESSION_HOURS):

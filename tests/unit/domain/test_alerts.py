@@ -293,3 +293,21 @@ def test_risk_amount_is_money_and_one_size_only():
         parse_body("buy EURUSD risk=1 risk_amount=50 sl_pips=20")
     assert str(e.value) == "risk: give one of volume (lots), risk (a percent), risk_amount (money) or units, not risk " \
                            "and risk_amount"
+
+
+def test_an_alert_keeps_its_fields_minus_the_secrets_it_carries():
+    from engine.domain.alerts import parse_value, read_body
+    secret = "webhook-Secret-0123456789"
+    body = read_body(json.dumps({"Passphrase": secret, "api_key": "k-1", "action": "buy", "symbol": "EURUSD",
+                                 "volume": 1, "comment": f"via {secret}", "bot": {"TOKEN": "t-1", "name": "b"},
+                                 "legs": [{"password": "p-1", "n": 1}]}))
+    alert = parse_value(body, secrets=[secret, ""])
+    assert alert.extra == {"bot": {"name": "b"}, "legs": [{"n": 1}]} and alert.comment == "via ***"
+    # text: the secret where PineConnector's licence id goes, and as a word too many (the refusal quotes ***)
+    assert parse_value(f"{secret},buy,EURUSD,volume=1", secrets=[secret]).id == "***"
+    with pytest.raises(AlertError, match=r"unexpected words '\*\*\*'"):
+        parse_value(f"buy EURUSD {secret}", secrets=[secret])
+    # a credential given twice is still a key given twice, refused by its name alone
+    with pytest.raises(AlertError, match="passphrase") as refused:
+        parse_body('{"passphrase": "a-1", "passphrase": "b-2", "action": "buy", "symbol": "EURUSD"}')
+    assert "a-1" not in str(refused.value) and "b-2" not in str(refused.value)

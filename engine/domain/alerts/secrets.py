@@ -1,0 +1,44 @@
+"""What of an alert's body is never kept: the secrets it carries beyond its ``secret`` field.
+
+A TradingView message copied from another bot's template often holds a ``passphrase`` or a
+``password``, and a trader may paste the webhook's secret into another field (a comment, the
+id a PineConnector-style text alert opens with). The alert is kept as its fields minus those:
+journaled, shown by every view, told to Telegram and sent to the broker as a comment, a secret
+there would be everywhere. This is the one place that takes them out, before the body is
+parsed, so a refusal that quotes a field does not quote one either.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Collection
+
+# Field names (in any case, at any depth of a JSON body) that hold a credential: never kept.
+CREDENTIALS = frozenset({"secret", "passphrase", "password", "passwd", "token", "api_key", "apikey", "api_secret",
+                         "api_token", "access_token", "private_key"})
+HIDDEN = "***"
+
+
+def without_secrets(value: Any, secrets: Collection[str] = ()) -> Any:
+    """``value`` (a body as ``read_body`` gives it: text, or a JSON value) without the fields
+    named in ``CREDENTIALS``, and with each of ``secrets`` (the webhook's secret, the API token)
+    written ``***`` wherever it appears in a string, a key's name included. Raises nothing."""
+    secrets = [s for s in secrets if s]
+    return _clean(value, secrets) if secrets or isinstance(value, dict | list) else value
+
+
+def _clean(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, HIDDEN)
+        return value
+    if isinstance(value, list):
+        return [_clean(item, secrets) for item in value]
+    if isinstance(value, dict):
+        out = copy.copy(value)   # of its type: the parser's mark of a key given twice stays on it
+        out.clear()
+        for key, item in value.items():
+            if not (isinstance(key, str) and key.lower() in CREDENTIALS):
+                out[_clean(key, secrets)] = _clean(item, secrets)
+        return out
+    return value

@@ -1,0 +1,45 @@
+"""An alert that carries a secret beyond its `secret` field: a template from another bot with a `passphrase`, a
+`password` or a `token`, the webhook's secret pasted into another field (a comment, the id a text alert opens
+with, a word too many). moonhook keeps the alert's fields minus the secrets: a field named after a credential is
+never kept, and the webhook's secret or the API token found in any other field is kept as `***`. So none reaches
+the journal, an answer, the log, the dashboard's views or the order's comment at the broker."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from support.e2e_support import init
+
+
+def test_an_alerts_secrets_are_kept_nowhere_and_its_other_fields_are(user):
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    server = config.values["server"]
+    secret, token = server["secret"], server["api_token"]
+    entry = {"secret": secret, "passphrase": secret, "Password": "my-Broker-Password-9k", "token": token,
+             "action": "buy", "symbol": "EURUSD", "volume": 0.1, "price": 1.1, "sl": 1.09,
+             "comment": f"from {secret}", "strategy": {"api_key": "nested-Api-Key-4Fq", "name": "breakout"}}
+    first = run.settled(run.client.post("/webhook", json=entry).json()["id"])
+    assert first["status"] == "done", first
+    # A PineConnector-style text alert, the secret where the licence id was: its first word is the alert's id.
+    second = run.settled(run.webhook(f"{secret},buy,EURUSD,volume=0.1,price=1.1,sl=1.09")["id"])
+    extra = run.client.post(f"/webhook/{secret}", content=f"buy EURUSD {secret}")
+    checked = run.client.post("/api/alerts/check", json={**entry, "secret": None})
+
+    assert first["alert"]["comment"] == "from ***" and first["alert"]["strategy"] == {"name": "breakout"}
+    assert not {"passphrase", "Password", "token", "secret"} & set(first["alert"]), first["alert"]
+    assert second["alert"]["id"] == "***", second["alert"]
+    assert extra.status_code == 400 and extra.json() == {"error": "unexpected words '***' after the command"}
+    assert checked.status_code == 200 and checked.json()["alert"]["comment"] == "from ***", checked.text
+    views = [run.client.get(path).text for path in ("/api/alerts", f"/api/alerts/{first['id']}",
+                                                    f"/api/alerts/{second['id']}", "/api/orders", "/api/positions")]
+    assert run.interrupt() == 0
+    with sqlite3.connect(user.home / "bot" / "data" / "moonhook.db") as db:
+        journal = "\n".join(str(row) for table in ("alerts", "orders")
+                            for row in db.execute(f"SELECT * FROM {table}"))
+    places = {"the journal": journal, "the log": run.text(), "the views": "\n".join(views),
+              "the answers": extra.text + checked.text}
+    leaked = [(what, where) for what in (secret, token, "my-Broker-Password-9k", "nested-Api-Key-4Fq")
+              for where, text in places.items() if what in text]
+    assert leaked == [], leaked
+
