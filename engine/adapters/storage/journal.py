@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from engine.domain.alerts import Alert
+from engine.domain.alerts.secrets import without_secrets
 from engine.adapters.storage.database import Database, select
 
 # "paused": journaled while the engine was paused, not processed (unless resumed with them);
@@ -214,8 +215,9 @@ class AlertJournal:
 
 
 def decoded(row: dict[str, Any]) -> dict[str, Any]:
-    """A row of ``alerts`` as read, its JSON columns (``alert``, ``outcome``) read."""
+    """A row of ``alerts`` as read, its JSON columns (``alert``, ``outcome``) read; the alert without
+    the credential fields an earlier version journaled as they came (``alerts/secrets.py``)."""
     row = dict(row)
-    row["alert"] = json.loads(row["alert"])
+    row["alert"] = without_secrets(json.loads(row["alert"]))
     row["outcome"] = json.loads(row["outcome"]) if row.get("outcome") else None
     return row
