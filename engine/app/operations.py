@@ -35,7 +35,7 @@ log = logging.getLogger("moonhook.operations")
 
 class Operations:
     def __init__(self, engine: Engine, secrets: Collection[str] = ()):
-        self.engine, self._secrets = engine, tuple(secrets)   # written *** in any alert parsed (parse)
+        self.engine, self.secrets = engine, tuple(secrets)   # never kept in an alert (parse) nor logged
         self._replaying = trio.Lock()   # a draft's replay, one at a time
         self._saving = trio.Lock()      # a script's save, from its version's check to its write
         self._trades = TradeReads(engine)
@@ -45,7 +45,7 @@ class Operations:
     def parse(self, value: Any) -> Alert:
         """A webhook body, already read as JSON or text, as a validated alert, without the secrets
         it carries (``engine/domain/alerts/secrets.py``); raises AlertError naming the field."""
-        return parse_value(value, self.engine.symbols, self._secrets)
+        return parse_value(value, self.engine.symbols, self.secrets)
 
     async def submit(self, alert: Alert) -> Recorded:
         """Journals ``alert`` durably and queues it (see ``Engine.submit``)."""

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 
-from support.e2e_support import init
+from support.botapi_thread import threaded_bot_api
+from support.e2e_support import init, until
+
+TOKEN = "5150:walk-bot-SECRET-part"
+ADMIN = 4242
 
 
 def test_an_alerts_secrets_are_kept_nowhere_and_its_other_fields_are(user):
@@ -61,3 +65,22 @@ def test_an_alert_journaled_with_a_passphrase_by_an_earlier_version_is_shown_wit
     assert again.interrupt() == 0
     assert shown["id"] == "old" and shown["strategy"] == {"name": "breakout"} and "passphrase" not in shown, shown
     assert "old-Passphrase-77" not in listed and "old-Token-88" not in listed, listed
+
+
+def test_a_telegram_command_typed_wrong_with_a_secret_in_it_is_logged_without_it(user):
+    # /check's alert is never logged, but a command typed wrong (/chek) or given the wrong argument was logged as
+    # typed, up to 64 characters: the webhook's whole secret fits in them.
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config, _ = init(user, "bot")
+        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        run = user.start("run", config=config, cwd="bot")
+        secret, token = config.values["server"]["secret"], config.values["server"]["api_token"]
+        for text in (f'/chek {{"secret": "{secret}", "action": "buy"}}', f"/status {token}"):
+            api.call(lambda: api.server.push_message(TOKEN, ADMIN, text))
+        until(run.text, lambda log: "): /chek " in log and "): /status " in log, "the commands logged")
+        chats = api.call(lambda: [m.text for m in api.server.messages(TOKEN, ADMIN)])
+        assert run.interrupt() == 0
+    assert secret not in run.text() and token not in run.text(), run.text()
+    assert '/chek {"secret": "***"' in run.text() and "/status ***" in run.text()
+    assert not [t for t in chats if secret in t or token in t], chats

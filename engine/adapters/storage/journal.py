@@ -13,8 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from engine.domain.alerts import Alert
-from engine.domain.alerts.secrets import without_secrets
+from engine.domain.alerts import Alert, without_secrets
 from engine.adapters.storage.database import Database, select
 
 # "paused": journaled while the engine was paused, not processed (unless resumed with them);

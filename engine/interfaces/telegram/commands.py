@@ -25,7 +25,7 @@ from functools import partial
 from typing import Any, Callable, Iterable
 
 
-from engine.domain.alerts import AlertError, read_body
+from engine.domain.alerts import AlertError, read_body, without_secrets
 from engine.app.check_text import check_text
 from engine.app.operations import HeldChanged, Operations
 from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
@@ -118,9 +118,9 @@ class Commands:
         name, arg = _parse(text, bot_username)
         if name is None:
             return []
-        # What the log and a refusal may quote: /check's alert may hold the webhook's secret.
+        # What the log and a refusal may quote: /check's alert may hold the webhook's secret, a typo of it too.
         said = text.strip() if name not in _UNLOGGED else f"/{name} ({len(arg)} characters)"
-        shown = _loggable(said)
+        shown = _loggable(said := without_secrets(said, self._ops.secrets))
         verdict, user = self._access.check(chat, message.get("from"), message.get("sender_chat"))
         if verdict == STRANGER:
             log.warning("telegram: %s from chat %s (%s) ignored: not an admin", shown, chat_id,
