@@ -94,14 +94,15 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def parse_value(value: Any, symbols: SymbolMap | None = None, secrets: Collection[str] = ()) -> Alert:
     """An alert from what ``read_body`` gave: text is a command, anything else must be a JSON object;
     without the secrets it carries (``secrets.py``: ``secrets`` are written ``***``)."""
-    value = without_secrets(value, secrets)
-    return parse_text(value, symbols) if isinstance(value, str) else parse_json(value, symbols)
+    if isinstance(value, str):
+        return parse_text(without_secrets(value, secrets), symbols)
+    return parse_json(value, symbols, secrets)
 
 
-def parse_json(obj: Any, symbols: SymbolMap | None = None) -> Alert:
+def parse_json(obj: Any, symbols: SymbolMap | None = None, secrets: Collection[str] = ()) -> Alert:
     if not isinstance(obj, dict):
         raise AlertError(None, "a JSON alert must be an object")
-    obj = without_secrets(obj)  # a plugin's changes come here too: no credential field is kept
+    obj = without_secrets(obj, secrets)  # a plugin's changes come here too: no credential field is kept
     check_json(obj)
     fields: dict[str, Any] = {}
     given: dict[str, str] = {}  # each field's key as it came

@@ -35,7 +35,7 @@ def _clean(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, list):
         return [_clean(item, secrets) for item in value]
     if isinstance(value, dict):
-        out = copy.copy(value)   # of its type: the parser's mark of a key given twice stays on it
+        out = {} if type(value) is dict else copy.copy(value)   # the parser's mark of a key given twice stays
         out.clear()
         for key, item in value.items():
             if not (isinstance(key, str) and key.lower() in CREDENTIALS):
