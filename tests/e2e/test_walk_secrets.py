@@ -20,7 +20,9 @@ HOOK_SECRET = "telegram-hook-Secret-x7Q"
 PASSWORD = "mt5-Password-Secret-w4K"
 WRONG_PASSWORD = "mt5-Wrong-Password-t2M"
 ADMIN = 4242
-ENTRY = '{"secret": "SECRET", "action": "buy", "symbol": "EURUSD", "volume": 0.1, "sl": 1.07, "id": "walk-s1"}'
+# With a passphrase too, as a template copied from another bot has it: the alert is kept without it.
+ENTRY = ('{"secret": "SECRET", "passphrase": "SECRET", "action": "buy", "symbol": "EURUSD", "volume": 0.1, '
+         '"sl": 1.07, "id": "walk-s1"}')
 BAD = '{"secret": "SECRET", "action": "buy", "symbol": "EURUSD", "volume": "lots"}'
 
 
