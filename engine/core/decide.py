@@ -47,13 +47,14 @@ class Decider:
 
     async def decide(self, alert_id: int, alert: Alert, run: Run) -> tuple[str, dict[str, Any]]:
         """The alert's status (done, rejected, failed) and outcome, as the journal keeps them:
-        ``plugins`` (each on_alert step), ``orders`` (``run.orders``), and the rejection, the
+        ``plugins`` (each on_alert step), ``orders`` (``run.orders``), ``versions`` (of each plugin
+        whose hooks it called: ``run.versions``, filled as they are), and the rejection, the
         error, the note or who handled it. Raises what the broker raises (BrokerError)."""
         if alert.market_price is not None:
             await self.broker.quote(alert.symbol, alert.market_price, self.clock())
         plain = {**alert.to_plain(), "alert_id": alert_id}
         verdict = await self.hooks.on_alert(alert, plain)
-        outcome: dict[str, Any] = {"plugins": verdict.steps, "orders": run.orders}
+        outcome: dict[str, Any] = {"plugins": verdict.steps, "orders": run.orders, "versions": run.versions}
         if verdict.rejected_by:
             outcome.update(rejected_by=verdict.rejected_by, reason=verdict.reason)
             if self.config.execute_alerts:  # a refused reversal still leaves the position the strategy left

@@ -97,6 +97,7 @@ class Hooks:
     async def call(self, plugin: Plugin, hook: str, *args: Any) -> HookResult:
         """Runs one hook; an error or an overrun is counted, logged and reported, never raised."""
         async with self.held():
+            _called(plugin)
             t0 = perf_counter()
             try:
                 reply = await self._pool.call(plugin.pool_id, hook, *args)
@@ -114,6 +115,8 @@ class Hooks:
         """Runs ``hook`` through ``plugins`` in one round trip until one answers other than a
         pass (nil or true); returns how many passed, and that one's result (None if none)."""
         folded = await self._pool.fold([p.pool_id for p in plugins], hook, data)
+        for plugin in plugins[:len(folded.passed) + (folded.error is not None or folded.stop is not None)]:
+            _called(plugin)
         for plugin, reply in zip(plugins, folded.passed):
             plugin.stats.ok(reply.seconds)
             self._metrics.hook(plugin, hook, reply.seconds)
@@ -258,6 +261,13 @@ class Hooks:
                 verdict.data = answer.data
                 verdict.steps.append({"plugin": plugin.name, "result": "changed", "changes": answer.changes})
         return verdict
+
+
+def _called(plugin: Plugin) -> None:
+    """Notes which version of ``plugin`` the work in flight called (an alert's ``versions``)."""
+    run = _run.get()
+    if run is not None:
+        run.versions[plugin.name] = plugin.version
 
 
 def _entry(alert: dict[str, Any]) -> bool:

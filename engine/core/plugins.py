@@ -256,6 +256,12 @@ class Plugin:
         return self.meta.name
 
     @property
+    def version(self) -> str:
+        """Which version this is: the start of its source's hash (``digest``), as the editor's
+        version of the file (``/api/scripts``) begins."""
+        return self.digest[:12]
+
+    @property
     def logger(self) -> logging.Logger:
         """Where its own lines go: ``log.*`` and ``print``."""
         return logging.getLogger(f"{self.logs}.{self.name}")
@@ -271,6 +277,7 @@ class Plugin:
         row = {"name": self.name, "file": self.path.name, "enabled": self.enabled, "state": self.state,
                "symbols": sorted(self.meta.symbols) if self.meta.symbols is not None else "*",
                "priority": self.meta.priority, "guard": self.meta.guard, "hooks": sorted(self.hooks),
+               "version": self.version,
                "budget": {"instructions": self.budget.instructions, "timeout_ms": round(self.budget.timeout * 1000, 3),
                           "memory_mb": round(self.budget.memory / MB, 3)},
                **self.stats.to_plain()}

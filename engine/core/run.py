@@ -70,6 +70,7 @@ class Run:
     expires: tuple[float, str] | None = None  # when its alert expires (the engine's clock), by what rule
     key: str | None = None           # a broker event's name for its orders' client ids (``event_key``)
     account: str | None = None       # the account it is for: where its orders may go (``account_change.py``)
+    versions: dict[str, str] = field(default_factory=dict)  # plugin -> the version whose hooks it called
     _seq: dict[str, int] = field(default_factory=dict)
     _writes: dict[str, int] = field(default_factory=dict)
 

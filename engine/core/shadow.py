@@ -332,7 +332,7 @@ class Shadow:
     def plugin_rows(self) -> list[dict[str, Any]]:
         """The shadow's plugins: serving ones with their version (``version``: the source's
         hash), then the files none of whose versions serves, with why."""
-        rows = [{"name": p.name, "file": p.path.name, "state": p.state, "loaded": True, "version": p.digest[:12],
+        rows = [{"name": p.name, "file": p.path.name, "state": p.state, "loaded": True, "version": p.version,
                  "calls": p.stats.calls, "errors": p.stats.errors + p.stats.timeouts,   # budget overruns too
                  "error": p.reload_error or p.stats.last_error}
                 for p in self.plugins]
