@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 def view(engine: Engine) -> dict[str, Any]:
     """"ok" or "degraded" (a file that does not load, paused, the broker disconnected, the
-    journal unable to write), with what makes it so."""
+    journal unable to write), with what makes it so; and the saves that did not load while the
+    version before them serves on (``reload_errors``), which leave it "ok"."""
     plugins = list(engine.plugins)
     journal = engine.writer.trouble
     errors = engine.lifecycle.errors
@@ -27,6 +28,8 @@ def view(engine: Engine) -> dict[str, Any]:
         "uptime_s": round(max(0.0, engine.clock() - engine.started), 3),
         "plugins": {"loaded": len(plugins), "enabled": sum(1 for p in plugins if p.enabled)},
         "load_errors": dict(errors),  # the object /api/plugins answers: file -> why
+        # file -> why its last save did not load; the version before it serves on, so never degrading
+        "reload_errors": {p.path.name: p.reload_error for p in plugins if p.reload_error is not None},
         "shadow_load_errors": _shadow.load_errors(engine.shadow),  # the shadow's, never degrading
         "broker": engine.config.broker,
         "broker_connected": engine.broker.connected,

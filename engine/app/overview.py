@@ -115,7 +115,9 @@ def unreachable(bot: dict[str, Any]) -> str:
 
 # /health's fields as the dashboard's Health panel names them (the JSON and the status line keep the keys).
 HEALTH_LABELS = {"status": "Status", "journal": "Journal", "uptime_s": "Running for", "plugins": "Plugins",
-                 "load_errors": "Scripts that do not load", "shadow_load_errors": "Shadow scripts that do not load",
+                 "load_errors": "Scripts that do not load",
+                 "reload_errors": "Saves that did not load (the version before serves)",
+                 "shadow_load_errors": "Shadow scripts that do not load",
                  "broker": "Broker", "broker_connected": "Broker connected", "broker_state": "Broker state",
                  "broker_warnings": "Broker warnings", "paused": "Paused", "last_stop_out": "Last stop-out",
                  "telegram_refused": "Telegram refused for good", "telegram_unreachable": "Telegram unreachable"}
@@ -137,7 +139,7 @@ def said(key: str, value: Any) -> str:
         return "; ".join(refusal(chat) for chat in value)
     if key == "telegram_unreachable" and isinstance(value, list):
         return "; ".join(unreachable(bot) for bot in value)
-    if isinstance(value, dict):   # load_errors: the files; the messages follow the plugin table
+    if isinstance(value, dict):   # load_errors, reload_errors: the files; the messages follow the plugin table
         return ", ".join(str(k) for k in value)
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)

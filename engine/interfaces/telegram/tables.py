@@ -24,6 +24,7 @@ def status_text(view: dict[str, Any], pause: dict[str, Any]) -> str:
             ("broker", f"{view['broker']} {'connected' if view['broker_connected'] else 'DISCONNECTED'}")]
     rows += [("⚠ broker", warning) for warning in view["broker_warnings"]]
     rows += [("⚠ script", f"{file} does not load: /plugins") for file in view.get("load_errors") or {}]
+    rows += [("⚠ script", f"{file} save failed, the older serves") for file in view.get("reload_errors") or {}]
     if stopped := view.get("last_stop_out"):   # the last: the broker closed positions for want of margin
         level = f" ({stopped['margin_level']:g}%)" if stopped["margin_level"] is not None else ""
         rows.append(("⚠ stopout", f"{len(stopped['tickets'])} closed, net {stopped['net']:+.2f}{level}"))

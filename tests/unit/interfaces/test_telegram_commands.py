@@ -293,6 +293,18 @@ async def test_status_says_a_script_that_does_not_load_and_one_pending_order_in_
     assert "\npending   1 order\n" in status and "\n⚠ script  broken.lua does not load: /plugins\n" in status, status
 
 
+async def test_status_says_a_save_that_did_not_load_while_the_version_before_serves(tmp_path):
+    # /status said nothing of it: the trader who saved from a phone saw "plugins 1/1 enabled" only.
+    clock = Clock()
+    async with running(tmp_path, {"gate": "function on_alert(a) end\n"}) as engine:
+        path = engine.config.scripts / "gate.lua"
+        path.write_text("function on_alert(a)\n", encoding="utf-8")   # no `end`
+        await engine.lifecycle.apply([path])
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        status = html_plain((await ask(commands, chat.say("/status"))).text)
+    assert "\n⚠ script  gate.lua save failed, the older serves\n" in status, status
+
+
 async def test_trades_tells_the_days_closed_trades_their_net_and_who_opened_them(tmp_path, monkeypatch):
     here_at_midday(monkeypatch)  # today's counts in one day
     clock = Clock()
