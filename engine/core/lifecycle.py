@@ -27,6 +27,7 @@ from engine.adapters.notify import Notifier
 from engine.core.events import Events
 from engine.core.hooks import Hooks
 from engine.core.clashes import NameClashes
+from engine.core.left_behind import tell_left_behind
 from engine.core.loader import Loader, NameTaken
 from engine.core.plugins import Plugin, PluginError, breaker_trips, guard_failing
 from engine.core.run import Run, outside
@@ -173,6 +174,8 @@ class Lifecycle(SettingsSaves, NameClashes):
                 log.info("plugin %s: %s deleted; unloading it once its alerts in flight are done",
                          plugin.name, path.name)
                 self._out_of_service([plugin])
+                tell = partial(self._notifier.send, "admin", key=f"left:{plugin.name}")
+                self._nursery.start_soon(tell_left_behind, plugin, self._loader.host, tell)
 
     async def save(self, path: Path, source: bytes, write: Callable[[], Awaitable[None]]) -> None:
         """The dashboard's save: ``source`` tried as ``path``'s before ``write()`` puts it on disk, live

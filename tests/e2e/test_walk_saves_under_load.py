@@ -1,0 +1,139 @@
+"""Saving a script while money moves: a trader's editor saves a plugin while alerts arrive over
+HTTP and orders go to the broker, on a real `moonhook run` with real file-system events. Each
+alert is decided by one version of each plugin, for all its hooks, and says which; a save that
+does not load keeps the last good version serving and says so where the trader looks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from support.e2e_support import init, mt5_user, until
+from support.mt5_standin import Terminal
+
+# Places two orders from its on_alert: the second goes to the broker after the first is answered.
+MAKER = """plugin = {priority = 10}
+function on_alert(a)
+  for _ = 1, 2 do orders.market{symbol = a.symbol, side = "buy", volume = 0.1, sl = 1.07} end
+  return {handled = true}
+end
+"""
+JUDGE = 'plugin = {{priority = 20}}\nfunction on_order(o) return {{comment = "{}"}} end\n'
+
+
+def version(text: str) -> str:
+    """A text's version as the API shows it: the start of its hash, as /api/scripts' version begins."""
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def saved(path: Path, text: str) -> None:
+    """An editor's atomic save (VS Code's, vim's): a temporary file beside it, renamed over it."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def versions(run) -> dict[str, str]:
+    return {p["name"]: p.get("version") for p in run.get("/api/plugins")["plugins"]}
+
+
+def test_an_alert_in_flight_keeps_the_versions_it_began_on_for_all_its_hooks(user, tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.append("timeout = 600\n")   # [mt5]: the held send below is never given up on
+    scripts = user.home / "bot" / "scripts"
+    (scripts / "demo.lua").unlink()
+    (scripts / "maker.lua").write_text(MAKER, encoding="utf-8")
+    saved(scripts / "judge.lua", JUDGE.format("v1"))
+    v1, v2 = version(JUDGE.format("v1")), version(JUDGE.format("v2"))
+    run = user.start("run", config=config, cwd="bot")
+
+    terminal.script("order_send", "hang")
+    first = run.webhook("buy EURUSD volume=0.1 sl=1.07 id=mid-save")["id"]
+    until(lambda: terminal.hung("order_send"), lambda n: n == 1, "the first order held at the terminal")
+    saved(scripts / "judge.lua", JUDGE.format("v2"))   # while the alert is between its two orders
+    until(lambda: versions(run).get("judge"), lambda v: v == v2, "judge.lua's new version live")
+    terminal.release("order_send")
+
+    row = run.once(first, lambda r: r["status"] == "done" and len(r["orders"]) == 2, "the alert done")
+    assert [o["request"]["comment"] for o in row["orders"]] == ["v1", "v1"], row["orders"]
+    assert row["outcome"]["versions"] == {"maker": version(MAKER), "judge": v1}, row["outcome"]
+
+    second = run.webhook("buy EURUSD volume=0.1 sl=1.07 id=after-save")["id"]
+    row = run.once(second, lambda r: r["status"] == "done" and len(r["orders"]) == 2, "the next alert done")
+    assert [o["request"]["comment"] for o in row["orders"]] == ["v2", "v2"], row["orders"]
+    assert row["outcome"]["versions"]["judge"] == v2
+    assert run.interrupt() == 0
+
+
+GATE = 'plugin = {{priority = 10}}\nfunction on_alert(a) return false, "{}" end\n'
+BROKEN = 'plugin = {priority = 10}\nfunction on_alert(a) return false, "v2" \n'   # no `end`
+
+
+def test_a_save_that_does_not_load_keeps_the_last_good_version_and_says_so_where_the_trader_looks(user):
+    config, _ = init(user, "bot")
+    scripts = user.home / "bot" / "scripts"
+    saved(scripts / "gate.lua", GATE.format("v1"))
+    run = user.start("run", config=config, cwd="bot")
+    health = lambda: run.get("/health")   # noqa: E731
+
+    saved(scripts / "gate.lua", BROKEN)
+    gate = until(lambda: {p["name"]: p for p in run.get("/api/plugins")["plugins"]}["gate"],
+                 lambda p: p["state"] == "failed", "the broken save refused")
+    assert gate["version"] == version(GATE.format("v1")) and "gate.lua:" in gate["last_error"], gate
+    said = health()
+    assert said["status"] == "ok" and said["load_errors"] == {}, said   # a version serves: nothing degraded
+    assert list(said["reload_errors"]) == ["gate.lua"] and said["reload_errors"]["gate.lua"] == gate["last_error"]
+    assert "reload of gate.lua failed: gate.lua:" in run.text()
+    assert "[errors] reload of gate.lua failed" in run.text()   # what the errors chat is sent
+    refused = run.webhook("buy EURUSD volume=0.1 sl=1.07 id=while-broken")["id"]
+    row = run.settled(refused)
+    assert (row["status"], row["outcome"]["reason"]) == ("rejected", "v1"), row
+    assert row["outcome"]["versions"]["gate"] == version(GATE.format("v1"))
+
+    saved(scripts / "gate.lua", GATE.format("v3"))
+    until(lambda: health()["reload_errors"], lambda errors: errors == {}, "the good save taking over")
+    row = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=fixed")["id"])
+    assert (row["outcome"]["reason"], row["outcome"]["versions"]["gate"]) == ("v3", version(GATE.format("v3")))
+    assert run.interrupt() == 0
+
+
+KEEPER = """plugin = {priority = 20}
+function on_alert(a)
+  orders.market{symbol = a.symbol, side = "buy", volume = 0.1, sl = 1.07}
+  orders.pending{symbol = a.symbol, side = "buy", type = "limit", price = 1.05, volume = 0.1, sl = 1.04}
+  store.set("entries", (store.get("entries") or 0) + 1)
+  return {handled = true}
+end
+"""
+
+
+def test_a_script_deleted_with_positions_and_orders_open_says_what_it_leaves_behind(user):
+    config, _ = init(user, "bot")
+    scripts = user.home / "bot" / "scripts"
+    saved(scripts / "keeper.lua", KEEPER)
+    run = user.start("run", config=config, cwd="bot")
+    row = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 price=1.085 id=keeper-in")["id"])
+    assert row["status"] == "done" and len(row["orders"]) == 2, row
+    position = run.get("/api/positions")["positions"][0]
+    pending = run.get("/api/orders")["open"][0]
+
+    (scripts / "keeper.lua").unlink()
+    told = until(run.text, lambda t: "keeper.lua deleted, leaves" in t, "what the deleted script leaves said")
+    line = next(line for line in told.splitlines() if "keeper.lua deleted, leaves" in line)
+    assert f"1 open position ({position['ticket']})" in line and f"1 pending order ({pending['ticket']})" in line
+    assert "1 key in its store" in line and "[admin] plugin keeper" in told, line
+    assert [p["plugin"] for p in run.get("/api/positions")["positions"]] == ["keeper"]   # left at the broker
+
+    saved(scripts / "keeper.lua", KEEPER)   # put back: its store is where it was
+    until(lambda: versions(run).get("keeper"), lambda v: v == version(KEEPER), "keeper.lua put back")
+    row = run.settled(run.webhook("buy GBPUSD volume=0.1 sl=1.2 price=1.25 id=keeper-back")["id"])
+    assert row["outcome"]["versions"]["keeper"] == version(KEEPER)
+    with closing(sqlite3.connect(user.home / "bot" / "data" / "moonhook.db")) as db:
+        (kept,) = db.execute("SELECT value FROM store WHERE plugin = 'keeper' AND key = 'entries'").fetchone()
+    assert json.loads(kept) == ["v", [2]]   # the codec's 2: counted on from the first version's 1
+    assert run.interrupt() == 0
