@@ -5,7 +5,8 @@ away (on Linux; watchfiles, elsewhere, reports each write). A file written in pl
 once its writer closes it, never at a first part. Events are grouped: a batch is handed over
 once no new event came for ``STEP_MS``, or after ``DEBOUNCE_MS`` at most, so a burst of saves
 (or an editor's temporary file and rename) is one batch, and each file in it is looked at
-once, as it is by then.
+once, as it is by then. A wanted file that is a link is saved where its file is: the folders links
+lead into are watched too, and a save there is handed over as one of the link (Linux only).
 
 On Linux the folders are watched with inotify (through inotify_simple), its descriptor
 waited on by Trio's own I/O loop and read without blocking: an engine with nothing saved is
@@ -56,6 +57,7 @@ async def watch(folders: list[Path], wanted: Wanted, changed: Changed, stop: tri
         await _watch_watchfiles(folders, wanted, changed, stop, task_status)
         return
     with notify:
+        notify.follow_links(wanted)
         task_status.started()
         await _watch_inotify(notify, wanted, changed, stop)
 
@@ -74,6 +76,7 @@ async def _watch_inotify(notify: Inotify, wanted: Wanted, changed: Changed, stop
                 paths = await notify.batch(wanted)
             if stop.is_set():
                 break
+            notify.follow_links(wanted)   # a link made, changed or removed in this batch
             log.debug("changed: %s", ", ".join(sorted(p.name for p in paths)))
             await changed(paths)
             waiting = trio.CancelScope()
@@ -113,6 +116,10 @@ def _complete(mask: int, path: Path) -> bool:
         return False
 
 
+# What a folder a link leads into is watched for: its files' completed writes, renames and deletes.
+_LINKED = (flags.CLOSE_WRITE | flags.MOVED_FROM | flags.MOVED_TO | flags.DELETE | flags.ONLYDIR) if INotify else 0
+
+
 class InotifyUnavailable(Exception):
     """Not Linux, or the kernel refused an instance or a watch."""
 
@@ -137,6 +144,8 @@ class Inotify:
         mask = (flags.CLOSE_WRITE | flags.MOVED_FROM | flags.MOVED_TO | flags.CREATE | flags.DELETE
                 | flags.DELETE_SELF | flags.MOVE_SELF | flags.ONLYDIR)
         self.folders: dict[int, Path] = {}
+        self.linked: dict[int, Path] = {}        # the folders links in ``folders`` lead into (resolved)
+        self.links: dict[Path, set[Path]] = {}   # a file links lead to (resolved) -> those links
         try:
             for folder in folders:
                 try:
@@ -176,13 +185,45 @@ class Inotify:
             if paths := self._read(wanted):
                 return paths
 
+    def follow_links(self, wanted: Wanted) -> None:
+        """Watches the folders the wanted links of ``folders`` lead into, so that a file saved where it
+        is (a script shared from a repository, linked into scripts/) counts as a save of each link to
+        it; lets go of those no link leads into any more."""
+        links: dict[Path, set[Path]] = {}
+        for folder in self.folders.values():
+            try:
+                found = [p for p in folder.iterdir() if p.is_symlink() and wanted(p)]
+            except OSError:
+                continue
+            for link in found:
+                links.setdefault(link.resolve(), set()).add(link)
+        self.links = links
+        needed = {target.parent for target in links} - {f.resolve() for f in self.folders.values()}
+        for wd, folder in list(self.linked.items()):
+            if folder not in needed:
+                del self.linked[wd]
+                try:
+                    self.inotify.rm_watch(wd)
+                except OSError:
+                    pass   # gone with its folder
+        for folder in needed - set(self.linked.values()):
+            try:
+                self.linked[self.inotify.add_watch(folder, _LINKED)] = folder
+            except OSError as e:   # a link to nowhere, or a folder out of reach: its link still loads at a save
+                log.debug("%s: not watched for the links to it: %s", folder, e.strerror)
+
     def _read(self, wanted: Wanted) -> set[Path]:
         """The wanted paths in the events queued now (none if there are none)."""
         paths: set[Path] = set()
         for event in self.inotify.read(timeout=0):
             if event.mask & flags.Q_OVERFLOW:
                 paths |= self._overflowed(wanted)
-            elif (folder := self.folders.get(event.wd)) is None:
+                continue
+            if event.mask & flags.IGNORED and event.wd in self.linked:   # its folder gone
+                del self.linked[event.wd]
+            if event.name and (into := self.linked.get(event.wd) or self.folders.get(event.wd)) is not None:
+                paths |= {link for link in self.links.get(into.resolve() / event.name, ()) if wanted(link)}
+            if (folder := self.folders.get(event.wd)) is None:
                 continue
             elif event.mask & (flags.DELETE_SELF | flags.MOVE_SELF | flags.IGNORED):
                 del self.folders[event.wd]

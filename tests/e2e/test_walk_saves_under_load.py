@@ -137,3 +137,22 @@ def test_a_script_deleted_with_positions_and_orders_open_says_what_it_leaves_beh
         (kept,) = db.execute("SELECT value FROM store WHERE plugin = 'keeper' AND key = 'entries'").fetchone()
     assert json.loads(kept) == ["v", [2]]   # the codec's 2: counted on from the first version's 1
     assert run.interrupt() == 0
+
+
+def test_a_script_linked_from_another_folder_reloads_when_saved_where_it_is(user):
+    config, _ = init(user, "bot")
+    source = user.home / "strategies"   # the trader's own repository, linked into scripts/
+    source.mkdir()
+    saved(source / "gate.lua", GATE.format("v1"))
+    (user.home / "bot" / "scripts" / "gate.lua").symlink_to(source / "gate.lua")
+    run = user.start("run", config=config, cwd="bot")
+    assert versions(run)["gate"] == version(GATE.format("v1"))
+
+    with (source / "gate.lua").open("w", encoding="utf-8") as f:   # saved in place, where it is
+        f.write(GATE.format("v2"))
+    until(lambda: versions(run).get("gate"), lambda v: v == version(GATE.format("v2")), "the linked save live")
+    saved(source / "gate.lua", GATE.format("v3"))                   # an atomic save there
+    until(lambda: versions(run).get("gate"), lambda v: v == version(GATE.format("v3")), "the renamed save live")
+    row = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=linked")["id"])
+    assert row["outcome"]["reason"] == "v3", row
+    assert run.interrupt() == 0

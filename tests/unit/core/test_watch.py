@@ -113,6 +113,26 @@ async def test_a_batch_ends_after_a_quiet_step_or_the_debounce_at_most(tmp_path,
         assert debounce <= trio.current_time() - start < debounce + step
 
 
+@linux
+async def test_a_link_to_a_file_elsewhere_arrives_when_that_file_is_saved_where_it_is(tmp_path):
+    scripts, shared, later = tmp_path / "scripts", tmp_path / "shared", tmp_path / "later"
+    for folder in (scripts, shared, later):
+        folder.mkdir()
+    save(shared / "a.lua", "-- 1")
+    (scripts / "a.lua").symlink_to(shared / "a.lua")
+    async with watching(scripts) as batches:
+        with (shared / "a.lua").open("w") as f:   # in place
+            f.write("-- 2")
+        assert await next_batch(batches) == {scripts / "a.lua"}
+        save(shared / "a.lua", "-- 3")              # renamed over it
+        assert await next_batch(batches) == {scripts / "a.lua"}
+        save(later / "b.lua", "-- 1")
+        (scripts / "b.lua").symlink_to(later / "b.lua")   # a link made while watching
+        assert await next_batch(batches) == {scripts / "b.lua"}
+        save(later / "b.lua", "-- 2")
+        assert await next_batch(batches) == {scripts / "b.lua"}
+
+
 async def test_two_folders_and_not_their_subfolders(tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     (one / "sub").mkdir(parents=True)
