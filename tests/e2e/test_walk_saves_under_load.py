@@ -12,7 +12,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from support.e2e_support import init, mt5_user, until
+from support.e2e_support import init, mt5_user, shadow_user, until
 from support.mt5_standin import Terminal
 
 # Places two orders from its on_alert: the second goes to the broker after the first is answered.
@@ -155,4 +155,99 @@ def test_a_script_linked_from_another_folder_reloads_when_saved_where_it_is(user
     until(lambda: versions(run).get("gate"), lambda v: v == version(GATE.format("v3")), "the renamed save live")
     row = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=linked")["id"])
     assert row["outcome"]["reason"] == "v3", row
+    assert run.interrupt() == 0
+
+
+def test_the_shadow_folder_reloads_refuses_and_forgets_as_the_live_one_and_never_trades_live(user):
+    live, nxt = GATE.format("live"), KEEPER
+    config = shadow_user(user, live, nxt)
+    shadow_dir = user.home / "bot" / "scripts-next"
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    shadow_versions = lambda: {p["name"]: p["version"] for p in run.get("/api/shadow")["plugins"]}  # noqa: E731
+
+    first = run.webhook("buy EURUSD volume=0.1 sl=1.07 price=1.085 id=shadow-1")["id"]
+    record = until(lambda: run.get(f"/api/alerts/{first}")["shadow"], bool, "the shadow's record")
+    assert record["outcome"]["versions"] == {"gate": version(KEEPER)}, record
+    assert run.get("/api/shadow")["account"]["positions"] == 1
+
+    saved(shadow_dir / "gate.lua", BROKEN)   # refused: the version before goes on in the shadow
+    until(lambda: run.get("/api/shadow")["plugins"][0]["state"], lambda s: s == "failed", "the shadow's refusal")
+    assert shadow_versions() == {"gate": version(KEEPER)} and run.get("/health")["status"] == "ok"
+    assert "shadow: reload of gate.lua failed" in run.text() and "[errors] reload of gate.lua" not in run.text()
+
+    (shadow_dir / "gate.lua").unlink()       # with its shadow position and pending order open
+    told = until(run.text, lambda t: "gate.lua deleted, leaves" in t, "what the shadow's script leaves")
+    line = next(line for line in told.splitlines() if "gate.lua deleted, leaves" in line)
+    assert "shadow: plugin gate" in line and "1 open position" in line and "1 pending order" in line, line
+    assert "[admin] plugin gate" not in told   # nothing of the shadow reaches Telegram
+    # The live account: the live gate rejected the alert, and nothing of the shadow's reached it.
+    assert run.get("/api/positions")["positions"] == [] and run.get("/api/orders")["open"] == []
+    assert run.interrupt() == 0
+
+
+def _held(pid: int) -> tuple[int, int]:
+    """The engine's open file descriptors, and its sandbox workers (its child processes)."""
+    children = [p for p in os.listdir("/proc") if p.isdigit() and _parent(p) == pid]
+    return len(os.listdir(f"/proc/{pid}/fd")), len(children)
+
+
+def _parent(pid: str) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def test_a_flood_of_saves_while_alerts_trade_leaks_no_worker_nor_descriptor_and_the_last_save_wins(user):
+    text = 'plugin = {{priority = 10}}\nfunction on_alert(a) return {{comment = "k{}"}} end\n'.format
+    config, _ = init(user, "bot")
+    scripts = user.home / "bot" / "scripts"
+    saved(scripts / "gate.lua", text(0))
+    run = user.start("run", config=config, cwd="bot")
+    run.settled(run.webhook("buy EURUSD volume=0.01 sl=1.07 price=1.085 id=warm")["id"])
+    before = _held(run.process.pid)
+
+    alerts = []
+    for i in range(1, 101):   # each save live before the next: a hundred versions in and out of service
+        saved(scripts / "gate.lua", text(i))
+        until(lambda: versions(run).get("gate"), lambda v, i=i: v == version(text(i)), f"save {i} live")
+        if i % 10 == 0:
+            alerts.append(run.webhook(f"buy EURUSD volume=0.01 sl=1.07 price=1.085 id=flood-{i}")["id"])
+    for i in range(101, 201):   # an editor autosaving each keystroke, in place, nothing waited for
+        with (scripts / "gate.lua").open("w", encoding="utf-8") as f:
+            f.write(text(i))
+        if i % 10 == 0:
+            alerts.append(run.webhook(f"buy EURUSD volume=0.01 sl=1.07 price=1.085 id=flood-{i}")["id"])
+    until(lambda: versions(run).get("gate"), lambda v: v == version(text(200)), "the last keystroke's save live")
+    for alert_id in alerts:
+        row = run.settled(alert_id)
+        comment = row["orders"][0]["request"]["comment"]
+        assert row["status"] == "done" and version(text(int(comment[1:]))) == row["outcome"]["versions"]["gate"], row
+    row = run.settled(run.webhook("buy EURUSD volume=0.01 sl=1.07 price=1.085 id=after-flood")["id"])
+    assert row["orders"][0]["request"]["comment"] == "k200"
+    assert until(lambda: _held(run.process.pid), lambda now: now == before, "descriptors and workers as before")
+    assert run.interrupt() == 0
+
+
+def test_a_save_in_several_writes_goes_live_only_whole_and_the_last_write_wins(user):
+    config, _ = init(user, "bot")
+    scripts = user.home / "bot" / "scripts"
+    saved(scripts / "gate.lua", GATE.format("v1"))
+    run = user.start("run", config=config, cwd="bot")
+    whole = GATE.format("v2") + 'function on_order(o) return false, "v2 vetoes" end\n'
+    with (scripts / "gate.lua").open("w", encoding="utf-8") as f:   # written in place, held open between parts
+        f.write(GATE.format("h1"))                                  # a first part that would load on its own
+        f.flush()
+        os.fsync(f.fileno())
+        saved(scripts / "marker.lua", "-- a save after the first part\n")   # seen: so was anything before it
+        until(lambda: versions(run), lambda v: "marker" in v, "the save after the first part")
+        assert versions(run)["gate"] == version(GATE.format("v1"))
+        row = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=half-written")["id"])
+        assert row["outcome"]["reason"] == "v1", row
+        f.write('function on_order(o) return false, "v2 vetoes" end\n')
+        f.seek(0)
+        f.write(GATE.format("v2"))   # the last write, over the first part: the whole goes live
+    until(lambda: versions(run).get("gate"), lambda v: v == version(whole), "the whole save live")
+    assert run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=whole")["id"])["outcome"]["reason"] == "v2"
     assert run.interrupt() == 0
