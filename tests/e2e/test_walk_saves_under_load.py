@@ -251,3 +251,37 @@ def test_a_save_in_several_writes_goes_live_only_whole_and_the_last_write_wins(u
     until(lambda: versions(run).get("gate"), lambda v: v == version(whole), "the whole save live")
     assert run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=whole")["id"])["outcome"]["reason"] == "v2"
     assert run.interrupt() == 0
+
+
+NAMED = 'plugin = {{name = "gate", priority = 10}}\nfunction on_alert(a) return false, "{}" end\n'
+
+
+def test_a_rename_and_the_dashboards_saves_while_alerts_arrive_leave_no_alert_without_the_plugin(user):
+    config, _ = init(user, "bot")
+    scripts = user.home / "bot" / "scripts"
+    saved(scripts / "gate.lua", NAMED.format("first"))
+    run = user.start("run", config=config, cwd="bot")
+
+    decided = [run.webhook(f"buy EURUSD volume=0.1 sl=1.07 id=around-rename-{i}")["id"] for i in range(3)]
+    os.rename(scripts / "gate.lua", scripts / "gate-v2.lua")    # sets plugin.name: replaced without a gap
+    decided += [run.webhook(f"buy EURUSD volume=0.1 sl=1.07 id=around-rename-{i}")["id"] for i in range(3, 6)]
+    until(lambda: {p["name"]: p["file"] for p in run.get("/api/plugins")["plugins"]}.get("gate"),
+          lambda file: file == "gate-v2.lua", "the renamed file serving")
+    for alert_id in decided:
+        row = run.settled(alert_id)
+        assert (row["status"], row["outcome"]["reason"]) == ("rejected", "first"), row
+    assert "gate-v2.lua deleted" not in run.text() and "gate.lua deleted, leaves" not in run.text()
+
+    opened = run.get("/api/scripts/gate-v2.lua")
+    broken = run.client.put("/api/scripts/gate-v2.lua", content=BROKEN.encode(),
+                            headers={"If-Match": f'"{opened["version"]}"'}).json()
+    assert (broken["loaded"], broken["serving"]) == (False, "gate"), broken
+    assert run.get("/health")["reload_errors"] == {"gate-v2.lua": broken["error"]}
+    row = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=after-broken-put")["id"])
+    assert row["outcome"]["reason"] == "first" and row["outcome"]["versions"]["gate"] == opened["version"][:12]
+    good = run.client.put("/api/scripts/gate-v2.lua", content=NAMED.format("put").encode(),
+                          headers={"If-Match": f'"{broken["version"]}"'}).json()
+    assert good["loaded"] and run.get("/health")["reload_errors"] == {}, good
+    row = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=after-good-put")["id"])
+    assert (row["outcome"]["reason"], row["outcome"]["versions"]["gate"]) == ("put", good["version"][:12])
+    assert run.interrupt() == 0
