@@ -31,7 +31,7 @@ from engine.core.left_behind import tell_left_behind
 from engine.core.loader import Loader, NameTaken
 from engine.core.plugins import Plugin, PluginError, breaker_trips, guard_failing
 from engine.core.run import Run, outside
-from engine.core.script_files import digest, identity, is_script, scripts_in
+from engine.core.script_files import digest, identity, is_script, scripts_in, unsettled
 from engine.core.settings_saves import SettingsSaves
 from engine.core.timers import Timer
 from engine.domain.config import EngineConfig
@@ -53,6 +53,10 @@ class Switches(Protocol):
 
 class _Refused(Exception):
     """The file is the very write that failed to load last time (same bytes, same file): its failure stands."""
+
+
+class _Unfinished(Exception):
+    """The file was read as its writer still had it open, or wrote to it: its close brings it whole."""
 
 
 def _unchanged(old: Plugin | None, hashed: str) -> bool:
@@ -147,7 +151,7 @@ class Lifecycle(SettingsSaves, NameClashes):
         old = self._plugins.from_file(path)
         try:
             await self._load(path, force, announce)
-        except _Refused:
+        except (_Refused, _Unfinished):
             pass
         except PluginError as e:
             self._failed(path, old, e)
@@ -221,6 +225,9 @@ class Lifecycle(SettingsSaves, NameClashes):
             source = path.read_bytes()
         except OSError as e:
             raise PluginError(path.name, f"cannot read the file: {e.strerror}") from None
+        if announce and unsettled(path, seen):   # a save the watcher saw, read as the next one began
+            log.info("plugin file %s: being written; taken once its writer is done", path.name)
+            raise _Unfinished(path.name)
         hashed = digest(source)
         if not force and _unchanged(old, hashed):
             return old  # saved unchanged (or a burst's repeat): nothing to compile

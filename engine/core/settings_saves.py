@@ -16,6 +16,7 @@ import trio
 
 from engine.adapters.notify import Notifier
 from engine.core import following
+from engine.core.script_files import identity, unsettled
 from engine.core.strays import strays
 from engine.domain.config import EngineConfig
 
@@ -48,10 +49,17 @@ class SettingsSaves:
     async def _settings_saved(self) -> None:
         assert self.settings is not None
         path, read = self.settings
+        seen = identity(path)
         try:
-            config = read()  # refuses a file holding no settings: not every limit unset
+            config, error = read(), None  # refuses a file holding no settings: not every limit unset
         except Exception as e:  # SettingsError names the file, then the key; anything else is reported alike
-            told = f"{path.name} not applied: {_detail(path, e)}; the running configuration is kept"
+            config, error = None, e
+        # read as the next save of it began (the file cut to its first lines): that save's close brings it whole
+        if unsettled(path, seen):
+            log.info("%s: being written; applied once its writer is done", path.name)
+            return
+        if error is not None:
+            told = f"{path.name} not applied: {_detail(path, error)}; the running configuration is kept"
             log.error("%s", told)
             self._notifier.send("errors", told, key="settings")
             self._refused_save = True
@@ -61,6 +69,7 @@ class SettingsSaves:
         self._notifier.settle("settings")
         refused, self._refused_save = self._refused_save, False
         before = self.config
+        assert config is not None
         applied = await self._follow(config) if self._follow is not None else []
         self.config = replace(before, **{name: getattr(config, name) for name in applied})
         later = await self.apply_config(config) + (self.elsewhere() if self.elsewhere is not None else [])

@@ -285,3 +285,30 @@ def test_a_rename_and_the_dashboards_saves_while_alerts_arrive_leave_no_alert_wi
     row = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=after-good-put")["id"])
     assert (row["outcome"]["reason"], row["outcome"]["versions"]["gate"]) == ("put", good["version"][:12])
     assert run.interrupt() == 0
+
+
+def test_a_save_seen_as_the_next_one_is_being_written_is_not_loaded_half_written(user):
+    # An editor saving each keystroke in place: a save's close is seen as the next save has begun, the
+    # file cut to its first part. That part went live ("plugin gate reloaded from gate.lua (no hooks)"),
+    # and an alert traded without the strategy's say.
+    config, _ = init(user, "bot")
+    scripts = user.home / "bot" / "scripts"
+    saved(scripts / "gate.lua", GATE.format("v1"))
+    run = user.start("run", config=config, cwd="bot")
+    whole = GATE.format("v2") + "-- the rest of the second save\n"
+    with (scripts / "gate.lua").open("w", encoding="utf-8") as writer:   # the next save, begun
+        writer.write(GATE.format("h1"))
+        writer.flush()
+        with (scripts / "gate.lua").open("a", encoding="utf-8"):          # a close seen meanwhile
+            pass
+        saved(scripts / "marker.lua", "-- a save after that close\n")     # seen: so was the close before it
+        until(lambda: versions(run), lambda v: "marker" in v, "the save after the close")
+        assert versions(run)["gate"] == version(GATE.format("v1"))
+        row = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=mid-keystroke")["id"])
+        assert row["outcome"]["reason"] == "v1", row
+        writer.seek(0)
+        writer.write(whole)
+    until(lambda: versions(run).get("gate"), lambda v: v == version(whole), "the whole save live")
+    assert "plugin file gate.lua: being written" in run.text()
+    assert run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=whole-save")["id"])["outcome"]["reason"] == "v2"
+    assert run.interrupt() == 0

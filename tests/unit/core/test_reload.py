@@ -125,6 +125,25 @@ async def test_moonhook_toml_written_in_place_in_two_steps_applies_only_once_clo
         assert not engine.plugins.get("level").enabled
 
 
+async def test_moonhook_toml_seen_saved_as_its_next_save_is_written_in_place_waits_for_that_save(tmp_path):
+    # An editor saving in place as the trader types: a save's close seen as the next save has cut the
+    # file to its first lines. Read then, the limits after them were unset until the next close.
+    config = tmp_path / "moonhook.toml"
+    head = '[engine]\nscripts = "scripts"\ndata = "data"\n'
+    tail = 'dedup_window = 0\nmax_order_volume = 0.5\n[sandbox]\nworkers = 1\n'
+    config.write_text(head + tail)
+    async with watching(tmp_path, {"level": "function on_alert(a) end"}, settings_file=config) as engine:
+        with open(config, "w") as f:
+            f.write(head)
+            f.flush()
+            with open(config, "a"):   # a close seen meanwhile
+                pass
+            await settled(engine, tmp_path / "scripts", "a")
+            assert engine.config.max_order_volume == 0.5
+            f.write(tail.replace("0.5", "0.4"))
+        await until(lambda: engine.config.max_order_volume == 0.4)
+
+
 WAITS = 'function on_load() if not store.get("ready") then error("not ready yet") end end\n' \
         'function on_alert(a) return {comment = "ready"} end\n'
 
