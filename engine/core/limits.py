@@ -199,13 +199,17 @@ class Limits:
         wait = self.spread_wait if ends is None else max(ends - self.clock(), 0.0)
         why = "engine.max_spread_wait" if rule is None else f"until its alert expires: {rule}"
         log.warning("%s; the entry waits up to %g s for it to narrow (%s)", wide.removeprefix(BREACH), wait, why)
-        with trio.move_on_after(wait):
-            while True:
-                await trio.sleep(SPREAD_POLL)
-                if ends is not None and self.clock() >= ends:  # the engine's clock, which may step
-                    break
-                if (wide := await self._wide_now(request.symbol, most, broker)) is None:
-                    return None
+        # Ended between two reads, never during one (each bounded by the broker's own call timeout): a read of
+        # MetaTrader cancelled mid-call kills its worker and restarts the session.
+        deadline = trio.current_time() + wait
+        while True:
+            await trio.sleep_until(min(trio.current_time() + SPREAD_POLL, deadline))
+            if trio.current_time() >= deadline or (ends is not None and self.clock() >= ends):  # that clock may step
+                break
+            if (now := await self._wide_now(request.symbol, most, broker)) is None and (
+                    ends is None or self.clock() < ends):   # narrowed, unless its alert expired as it was read
+                return None
+            wide = now or wide
         return None if rule is None else f"{wide}, after waiting for it to narrow until its alert expired ({rule})"
 
     async def _wide_now(self, symbol: str, most: float, broker: Broker) -> str | None:

@@ -176,6 +176,27 @@ async def test_an_entry_waiting_for_a_wide_spread_is_not_sent_once_its_alert_has
                               f"at most 3, after waiting for it to narrow until its alert expired ({rule})")
 
 
+async def test_a_spread_found_narrow_by_a_read_its_alert_expired_during_is_not_entered(tmp_path, caplog):
+    """The wait for a spread ends between reads, never cutting one short (MetaTrader's worker would be
+    killed): a read that began before the alert expired and found the spread narrow after it sends nothing."""
+    clock = Clock()
+
+    class ExpiresAsItReads(FakeBroker):
+        async def price(self, symbol: str):
+            if "the entry waits up to" in caplog.text:   # the wait's read: the alert's ttl passes meanwhile
+                clock.now += 31
+                self.prices["EURUSD"] = {"bid": 1.085, "ask": 1.0851}
+            return await super().price(symbol)
+    broker = ExpiresAsItReads(prices={"EURUSD": {"bid": 1.085, "ask": 1.0862}})   # 12 pips: the rollover's
+    async with running(tmp_path, clock=clock, use_broker=broker, max_spread_pips={"*": 3.0},
+                       max_spread_wait=100.0) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.085 ttl=30")
+    assert broker.executed == []
+    assert row["outcome"]["orders"][0]["error"] == (
+        "over engine.max_spread_pips: EURUSD's spread is 12.0 pips (bid 1.085, ask 1.0862), at most 3, after "
+        "waiting for it to narrow until its alert expired (ttl, 30 s)")
+
+
 async def test_a_ttl_longer_than_max_alert_age_does_not_lengthen_it(tmp_path):
     clock = Clock()
     async with running(tmp_path, clock=clock, max_alert_age=60) as engine:
