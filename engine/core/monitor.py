@@ -33,6 +33,7 @@ class Monitor:
         self._notifier = notifier
         self._workers = workers
         self._over = False
+        self._down = False   # "broker disconnected" told, and no "connected" since
 
     def latency(self, alert_id: int, ms: float) -> None:
         """An alert reached the broker ``ms`` after its receipt."""
@@ -42,10 +43,16 @@ class Monitor:
                                 key="latency")
 
     def connection(self, event: Connection) -> None:
+        """Tells the broker's connection lost, or found: "connected again" only after "disconnected" was told,
+        as "again" reads "it was lost"; plain "connected" when it never was (its start failed) or when moonhook
+        made its session again itself (nothing lost was told)."""
         if event.connected:
-            self._notifier.send("admin", "broker connected again" + (f": {event.detail}" if event.detail else ""),
-                                key="broker:up")
+            # Two keys: the throttle folds a key's messages, and would hold a loss's "again" behind "connected".
+            said, key = ("broker connected again", "broker:up") if self._down else ("broker connected", "broker:on")
+            self._down = False
+            self._notifier.send("admin", said + (f": {event.detail}" if event.detail else ""), key=key)
         else:
+            self._down = True
             self._notifier.send("admin", "broker disconnected" + (f": {event.detail}" if event.detail else "")
                                 + "; alerts wait for it until they expire (engine.max_alert_age), plugins' and "
                                   "admins' orders are refused until it is back", key="broker:down")

@@ -1,0 +1,40 @@
+"""`moonhook run` on MetaTrader 5 (the stand-in terminal, tests/support/mt5_standin.py) as its session with the
+terminal begins and ends: a first connection after MetaTrader was not there at the start is told "connected",
+"connected again" only after a loss was told (Telegram's servers are the Bot API stand-in),."""
+
+from __future__ import annotations
+
+from support.botapi import html_plain
+from support.botapi_thread import threaded_bot_api
+from support.e2e_support import mt5_user, until
+from support.mt5_standin import Terminal
+from support.telegram_support import notices
+
+TOKEN = "5150:walk-bot-SECRET-part"
+ADMIN = 4242
+
+
+def test_a_terminal_found_after_the_start_is_told_connected_and_again_only_after_a_loss(user, tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.disconnect()                                   # MetaTrader not up yet when moonhook starts
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        def said() -> list[str]:
+            return notices(api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)]))
+
+        config = mt5_user(user, tmp_path / "terminal.db")
+        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')
+        run = user.start("run", config=config, cwd="bot")
+        assert not run.get("/health")["broker_connected"]
+        terminal.reconnect()
+        until(said, lambda texts: any(t.startswith("broker connected") for t in texts), "the connection told")
+        assert [t for t in said() if t.startswith("broker")] == ["broker connected: on Standin-Demo"], said()
+        terminal.disconnect()                               # lost while moonhook runs: told, then found again
+        until(said, lambda texts: any(t.startswith("broker disconnected") for t in texts), "the loss told")
+        terminal.reconnect()
+        until(said, lambda texts: any(t.startswith("broker connected again") for t in texts), "found again, told")
+        told = [t.split(";")[0].split(":")[0] for t in said() if t.startswith("broker")]
+        assert told == ["broker connected", "broker disconnected", "broker connected again"], said()
+        assert run.interrupt() == 0
+        assert "Traceback" not in run.text()
+

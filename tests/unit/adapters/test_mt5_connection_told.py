@@ -1,0 +1,68 @@
+"""What the administrators are told of MetaTrader 5's connection (``engine/core/monitor.py``), from the events
+the broker's session gives (the stand-in terminal in the broker's real worker process): "connected again" only
+after a "disconnected" was told, as a trader reads "again" as "it was lost"."""
+
+from __future__ import annotations
+
+import trio
+
+from engine.core.monitor import Monitor
+from engine.domain.config import MonitorConfig
+from engine.domain.orders import Connection
+
+from support.mt5_standin import Terminal
+from support.mt5_support import mt5
+from support.waits import HANG, until
+
+
+class Told:
+    """The notifier's side of the monitor: what it was asked to send, as (kind, text)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, kind: str, text: str, key: str | None = None) -> None:
+        self.sent.append((kind, text))
+
+
+def told(broker) -> list[str]:
+    """What a monitor tells of the broker's connection events so far, in order."""
+    notifier = Told()
+    monitor = Monitor(MonitorConfig(), notifier, list)   # type: ignore[arg-type]
+    for event in broker.events:
+        if isinstance(event, Connection):
+            monitor.connection(event)
+    return [text.split(";")[0] for kind, text in notifier.sent if kind == "admin"]
+
+
+async def test_a_first_connection_after_a_failed_initialize_is_told_connected_not_again(tmp_path):
+    # MetaTrader not there yet when moonhook started (its initialize failed), then found: "broker connected again",
+    # though it had never been connected, and no "disconnected" had been told.
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.disconnect()
+    async with mt5(tmp_path) as broker:
+        assert not broker.connected and broker.state.startswith("disconnected: ")
+        terminal.reconnect()
+        await until(lambda: broker.connected)
+        assert told(broker) == ["broker connected: on Standin-Demo"]
+        terminal.disconnect()                                                # a real loss, later
+        await until(lambda: not broker.connected)
+        terminal.reconnect()
+        await until(lambda: broker.connected)
+        assert told(broker) == ["broker connected: on Standin-Demo", "broker disconnected: MetaTrader error -10004: "
+                                "No IPC connection", "broker connected again: on Standin-Demo"], told(broker)
+
+
+async def test_a_session_moonhook_restarted_itself_is_not_told_connected_again(tmp_path):
+    # A call moonhook cancelled mid-way (its worker killed, the session made again): nothing was told lost, yet
+    # "broker connected again" was told, which a trader reads as "the broker was lost".
+    async with mt5(tmp_path, timeout=HANG) as broker:   # the cancel, not the read's deadline, ends the hung read
+        broker.terminal.script("positions_get", "hang")
+        with trio.CancelScope() as scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(broker.query, "positions_get")
+                await until(lambda: broker.terminal.hung("positions_get") == 1)
+                scope.cancel()
+        await until(lambda: broker.connected)
+        assert [e.connected for e in broker.events if isinstance(e, Connection)] == [True]   # the account compared
+        assert not [t for t in told(broker) if "again" in t], told(broker)
