@@ -164,6 +164,7 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                 finally:
                     with trio.CancelScope(shield=True):
                         await engine.stop(stop_timeout)
+                        broker.stopping()   # what is cancelled from here on is the stop's doing
                         for service in services:
                             await service.stop()
                     nursery.cancel_scope.cancel()

@@ -1,6 +1,7 @@
 """`moonhook run` on MetaTrader 5 (the stand-in terminal, tests/support/mt5_standin.py) as its session with the
 terminal begins and ends: a first connection after MetaTrader was not there at the start is told "connected",
-"connected again" only after a loss was told (Telegram's servers are the Bot API stand-in),."""
+"connected again" only after a loss was told (Telegram's servers are the Bot API stand-in), and a Ctrl-C while a
+poll is in the terminal is a stop, not a fault: nothing warned of in the log."""
 
 from __future__ import annotations
 
@@ -38,3 +39,18 @@ def test_a_terminal_found_after_the_start_is_told_connected_and_again_only_after
         assert run.interrupt() == 0
         assert "Traceback" not in run.text()
 
+
+def test_a_ctrl_c_while_a_poll_is_in_the_terminal_warns_of_nothing(user, tmp_path):
+    # The stop cancels the poll's call mid-way, and the link kills its worker: that was a WARNING ("terminal_info was
+    # cancelled before its answer; worker N was killed") at every such stop, for a stop moonhook made.
+    terminal = Terminal(tmp_path / "terminal.db")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.append("timeout = 600\n")                        # the held poll is ended by the stop, not its deadline
+    run = user.start("run", config=config, cwd="bot")
+    until(lambda: run.get("/health"), lambda h: h["broker_connected"], "the broker connected")
+    terminal.script("terminal_info", "hang")
+    until(lambda: terminal.hung("terminal_info"), lambda n: n == 1, "a poll held in the terminal")
+    assert run.interrupt() == 0
+    log = run.text()
+    assert not [line for line in log.splitlines() if " WARNING moonhook.mt5" in line or " ERROR " in line], log
+    assert "terminal_info was cancelled before its answer" in log and "Traceback" not in log

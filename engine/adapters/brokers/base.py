@@ -50,6 +50,7 @@ class Broker(ABC):
     # set at each connection): the journal's last is compared with it (``account_change.py``). None: not
     # known (never connected yet, or a broker that does not say), moonhook.toml's account is taken.
     trading_on: str | None = None
+    ending = False  # the engine stops: its cancels of the calls in flight are no fault (``stopping``)
 
     def __init__(self) -> None:
         self._listener: Listener | None = None
@@ -82,6 +83,11 @@ class Broker(ABC):
     async def adopt(self) -> None:
         """Takes back what the broker's records outside the journal say is the plugins' (``entry_ids``
         now set): MetaTrader's magic numbers a file restored from a backup lacks. Nothing by default."""
+
+    def stopping(self) -> None:
+        """The engine is about to cancel what it runs, the broker's calls in flight among them (its stop): a call
+        cut short from now on is the stop's doing, not a fault (``ending``; MetaTrader's link says it quietly)."""
+        self.ending = True
 
     async def stop(self) -> None:
         """Disconnects; nothing is called after it."""

@@ -5,6 +5,7 @@ is not known is said. ``terminal.sent()`` counts the orders that really executed
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -307,3 +308,29 @@ async def test_a_call_cancelled_as_it_waits_its_turn_leaves_a_lost_worker_told_b
     assert scope.cancelled_caught
     session.lose("the MetaTrader 5 worker died during positions_get (exit code -9)")   # the read, back
     assert session.state.startswith("lost: ") and [e.connected for e in events] == [False], (session.state, events)
+
+
+async def test_a_call_cancelled_mid_way_is_warned_of_but_at_the_engines_stop(tmp_path, caplog):
+    # Every stop cancels the poll's call in flight, and the link warned "cancelled before its answer; worker killed"
+    # as for a fault. Said at INFO once the engine stops (Broker.stopping); a cancel before it is still warned of.
+    caplog.set_level(logging.INFO)
+
+    async def cut_short() -> None:   # a read no poll or catching up makes, held, then cancelled
+        hung = broker.terminal.hung("symbol_info_tick")
+        broker.terminal.script("symbol_info_tick", "hang")
+        with trio.CancelScope() as scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(broker.query, "symbol_info_tick", "EURUSD")
+                await until(lambda: broker.terminal.hung("symbol_info_tick") == hung + 1)
+                scope.cancel()
+        await until(lambda: broker.connected)                               # linked again by the run loop
+
+    def said() -> list[str]:
+        return [r.levelname for r in caplog.records
+                if r.getMessage().startswith("MetaTrader 5 symbol_info_tick was cancelled before its answer")]
+    async with mt5(tmp_path, timeout=HANG) as broker:   # the cancel, not the read's deadline, ends the hung read
+        await cut_short()
+        assert said() == ["WARNING"]
+        broker.stopping()
+        await cut_short()
+        assert said() == ["WARNING", "INFO"]

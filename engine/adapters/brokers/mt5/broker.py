@@ -60,7 +60,7 @@ class MT5Broker(deal_reads.DealReads, Broker):  # the deal history's reads: deal
         self.deals, self.lost, self.whole = History(self), LostAnswers(self), deal_reads.Whole()  # deal_reads.py
         self.pending = PendingWatch(self, self.lost)  # pending orders gone without a fill, not at moonhook's asking
         self._database = database
-        self._link = TerminalLink(config.module, config.host, config.port, config.timeout)
+        self._link = TerminalLink(config.module, config.host, config.port, config.timeout, lambda: self.ending)
         self._session = Session(self._link, config, self._emit, partial(settle_account, self))
         self._sender = Sender(self._session, self.book, self.deals, self.lost, self.write, config)
         self._infos: dict[str, tuple[dict[str, Any], float]] = {}  # broker name -> (symbol_info, read at)

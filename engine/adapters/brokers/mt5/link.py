@@ -4,8 +4,8 @@ One call at a time, each with a deadline. A call that misses its deadline means 
 worker: it is killed, and the call raises ``LinkLost``, as does a worker that dies mid-call.
 A call cancelled from outside before its answer (the engine stopping, a caller's timeout)
 kills the worker too: its answer would come late and be read as the next call's, and a frame
-cut in half would garble every one after. What such a call did is unknown; the broker finds
-out by reconciliation. Each answer carries its request's id, and one that is not the awaited
+cut in half would garble every one after. That is warned of, but at the engine's stop, whose
+doing it is. What such a call did is unknown; the broker finds out by reconciliation. Each answer carries its request's id, and one that is not the awaited
 call's is never returned as its answer. ``start`` spawns a fresh worker, so the broker
 restarts it the same way it started it.
 """
@@ -58,8 +58,12 @@ def _hint(module: str, why: str) -> str:
 
 
 class TerminalLink:
-    def __init__(self, module: str, host: str | None = None, port: int | None = None, timeout: float = 10.0):
+    def __init__(self, module: str, host: str | None = None, port: int | None = None, timeout: float = 10.0,
+                 stopping: Callable[[], bool] = lambda: False):
+        """``stopping()``: whether the engine is stopping, so that a call cancelled mid-way is its stop's doing
+        (said at INFO), not a fault (a WARNING)."""
         self.module, self.host, self.port, self.timeout = module, host, port, timeout
+        self._stopping = stopping
         self._process: WorkerProcess | None = None
         self._buffer = bytearray()
         self._lock = trio.Lock()
@@ -122,7 +126,8 @@ class TerminalLink:
                 pid = self.pid
                 with trio.CancelScope(shield=True):
                     await self.kill()
-                log.warning("MetaTrader 5 %s was cancelled before its answer; worker %s was killed", fn, pid)
+                log.log(logging.INFO if self._stopping() else logging.WARNING,
+                        "MetaTrader 5 %s was cancelled before its answer; worker %s was killed", fn, pid)
                 raise
             if scope.cancelled_caught:
                 pid = self.pid
