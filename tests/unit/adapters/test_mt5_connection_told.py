@@ -66,3 +66,21 @@ async def test_a_session_moonhook_restarted_itself_is_not_told_connected_again(t
         await until(lambda: broker.connected)
         assert [e.connected for e in broker.events if isinstance(e, Connection)] == [True]   # the account compared
         assert not [t for t in told(broker) if "again" in t], told(broker)
+
+
+async def test_a_session_moonhook_restarted_that_finds_the_terminal_gone_is_told_disconnected(tmp_path):
+    # Moonhook ended the session itself (a call cancelled mid-way), and the terminal was gone when it linked again:
+    # nothing was told while the broker stayed unreachable, only "connected" once it was back.
+    async with mt5(tmp_path, timeout=HANG) as broker:
+        broker.terminal.script("positions_get", "hang")
+        with trio.CancelScope() as scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(broker.query, "positions_get")
+                await until(lambda: broker.terminal.hung("positions_get") == 1)
+                broker.terminal.disconnect()                                # MetaTrader gone meanwhile
+                scope.cancel()
+        await until(lambda: broker.state.startswith("disconnected: "))      # linking again fails
+        assert [t.split(":")[0] for t in told(broker)] == ["broker disconnected"], told(broker)
+        broker.terminal.reconnect()
+        await until(lambda: broker.connected)
+        assert [t.split(":")[0] for t in told(broker)] == ["broker disconnected", "broker connected again"]

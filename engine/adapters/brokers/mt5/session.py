@@ -6,8 +6,8 @@ in the package marks the session lost and raises Unknown: what it did cannot be 
 and the broker's loop starts a fresh worker. A call cancelled before its answer marks it lost
 too (the link killed its worker); the cancellation goes on to its caller. Losing and finding
 the session again is told as a Connection event, but for a loss moonhook made (that cancelled
-call: every stop's poll), which is logged; finding it again is the broker's loop, and told after
-any loss, for the engine to compare the account.
+call: every stop's poll), which is logged, unless linking again fails; finding it again is the
+broker's loop, and told after any loss, for the engine to compare the account.
 
 A list read (positions, orders, the history) answers None only when it failed, and an empty
 tuple when there is nothing: its failure raises Unknown too, so that no caller ever reads it
@@ -84,6 +84,8 @@ class Session:
             account, terminal = await self._login()
         except BrokerError as e:
             await self.link.kill()
+            if self.state.startswith("stopped"):   # moonhook ended it, untold: the terminal is lost now
+                self._tell(Connection(False, str(e)))
             self.state = f"disconnected: {e}"
             raise
         was, server = self.state, self.account.partition("@")[2]
