@@ -5,9 +5,10 @@ worker: it is killed, and the call raises ``LinkLost``, as does a worker that di
 A call cancelled from outside before its answer (the engine stopping, a caller's timeout)
 kills the worker too: its answer would come late and be read as the next call's, and a frame
 cut in half would garble every one after. That is warned of, but at the engine's stop, whose
-doing it is. What such a call did is unknown; the broker finds out by reconciliation. Each answer carries its request's id, and one that is not the awaited
-call's is never returned as its answer. ``start`` spawns a fresh worker, so the broker
-restarts it the same way it started it.
+doing it is. What such a call did is unknown; the broker finds out by reconciliation. Each
+answer carries its request's id, and one that is not the awaited call's is never returned as
+its answer. ``start`` spawns a fresh worker, so the broker restarts it the same way it
+started it.
 """
 
 from __future__ import annotations
