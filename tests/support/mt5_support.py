@@ -88,3 +88,15 @@ async def lost_answer(broker, request: OrderRequest, meanwhile=lambda: None) -> 
         (worker,) = broker.helper_pids()
         os.kill(worker, signal.SIGKILL)
     return results[0]
+
+
+async def cancelled_mid_call(broker, fn: str = "positions_get", meanwhile=lambda: None) -> None:
+    """A call of ``fn`` held in the terminal, then cancelled by moonhook mid-way (as its stop does),
+    ``meanwhile`` done just before: its worker killed, the session made again by the broker's run loop."""
+    broker.terminal.script(fn, "hang")
+    with trio.CancelScope() as scope:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.query, fn)
+            await until(lambda: broker.terminal.hung(fn) == 1)
+            meanwhile()
+            scope.cancel()

@@ -4,14 +4,12 @@ after a "disconnected" was told, as a trader reads "again" as "it was lost"."""
 
 from __future__ import annotations
 
-import trio
-
 from engine.core.monitor import Monitor
 from engine.domain.config import MonitorConfig
 from engine.domain.orders import Connection
 
 from support.mt5_standin import Terminal
-from support.mt5_support import mt5
+from support.mt5_support import cancelled_mid_call, mt5
 from support.waits import HANG, until
 
 
@@ -57,12 +55,7 @@ async def test_a_session_moonhook_restarted_itself_is_not_told_connected_again(t
     # A call moonhook cancelled mid-way (its worker killed, the session made again): nothing was told lost, yet
     # "broker connected again" was told, which a trader reads as "the broker was lost".
     async with mt5(tmp_path, timeout=HANG) as broker:   # the cancel, not the read's deadline, ends the hung read
-        broker.terminal.script("positions_get", "hang")
-        with trio.CancelScope() as scope:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(broker.query, "positions_get")
-                await until(lambda: broker.terminal.hung("positions_get") == 1)
-                scope.cancel()
+        await cancelled_mid_call(broker)
         await until(lambda: broker.connected)
         assert [e.connected for e in broker.events if isinstance(e, Connection)] == [True]   # the account compared
         assert not [t for t in told(broker) if "again" in t], told(broker)
@@ -72,13 +65,7 @@ async def test_a_session_moonhook_restarted_that_finds_the_terminal_gone_is_told
     # Moonhook ended the session itself (a call cancelled mid-way), and the terminal was gone when it linked again:
     # nothing was told while the broker stayed unreachable, only "connected" once it was back.
     async with mt5(tmp_path, timeout=HANG) as broker:
-        broker.terminal.script("positions_get", "hang")
-        with trio.CancelScope() as scope:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(broker.query, "positions_get")
-                await until(lambda: broker.terminal.hung("positions_get") == 1)
-                broker.terminal.disconnect()                                # MetaTrader gone meanwhile
-                scope.cancel()
+        await cancelled_mid_call(broker, meanwhile=broker.terminal.disconnect)   # MetaTrader gone meanwhile
         await until(lambda: broker.state.startswith("disconnected: "))      # linking again fails
         assert [t.split(":")[0] for t in told(broker)] == ["broker disconnected"], told(broker)
         broker.terminal.reconnect()

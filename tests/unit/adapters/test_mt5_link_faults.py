@@ -20,7 +20,7 @@ from engine.core.unsettled import settled
 from engine.domain.orders import BrokerError, Connection, Dropped, Notice, OrderRequest
 
 from support.mt5_standin import ORDER_STATE_REJECTED, Terminal
-from support.mt5_support import config, mt5, short, until
+from support.mt5_support import cancelled_mid_call, config, mt5, short, until
 from support.waits import HANG
 
 RESTARTS = 3.0   # a hung call's deadline, which the worker's restart and login must fit after (test_mt5_broker.py)
@@ -278,12 +278,7 @@ async def test_a_call_moonhook_cancels_mid_way_ends_the_session_without_telling_
     # killed, the session was logged an ERROR "connection lost" and told to the admins as a lost terminal; a
     # look at the terminal afterwards was told "connected again". Nothing was lost: moonhook stopped it.
     async with mt5(tmp_path, timeout=HANG) as broker:   # the cancel, not the read's deadline, ends the hung read
-        broker.terminal.script("positions_get", "hang")
-        with trio.CancelScope() as scope:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(broker.query, "positions_get")
-                await until(lambda: broker.terminal.hung("positions_get") == 1)
-                scope.cancel()
+        await cancelled_mid_call(broker)
         await until(lambda: broker.connected)                                # linked again by the run loop
         told = [e.connected for e in broker.events if isinstance(e, Connection)]
         assert told == [True], told   # only found again: the account compared before an alert runs there
