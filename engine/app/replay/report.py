@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from typing import Sequence
 
 from engine.adapters.brokers.paper.stopout import STOP_OUT
+from engine.domain.logtext import one_line
 from engine.domain.words import counted
 from engine.app.replay.pending import PendingOrder
 from engine.app.replay.problems import Problem
@@ -314,8 +315,8 @@ def notes(*outcomes: Outcome) -> list[str]:
 
 def plain(s: str) -> str:
     """``s`` on one terminal line: control characters (newlines, escape sequences a script's
-    reason could hold) written as ``\\xNN``."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in s)
+    reason could hold) written as escapes, as the log writes them (``logtext.one_line``)."""
+    return one_line(s, keep="")
 
 
 def text(report: Report) -> str:

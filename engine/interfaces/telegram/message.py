@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.domain.logtext import one_line
 from engine.interfaces.telegram.tables import cut
 
 
@@ -66,6 +67,6 @@ def who(user: Any, sender_chat: Any = None) -> str:
 
 
 def loggable(text: str) -> str:
-    """One line of at most 64 printable characters, the others as "?": what a stranger typed cannot forge log
-    lines, nor move a terminal's cursor to write over them (ESC and C1 controls are no whitespace)."""
-    return cut("".join(c if c.isprintable() else "?" for c in " ".join(text.split())), 64)
+    """One line of at most 64 characters, the unprintable ones escaped (``logtext.one_line``): what a stranger
+    typed cannot forge log lines, nor move a terminal's cursor to write over them."""
+    return cut(one_line(" ".join(text.split()), keep=""), 64)

@@ -174,6 +174,14 @@ def test_fresh_interpreters_with_other_hash_seeds_render_the_same_bytes():
     assert len(digests) == 1
 
 
+def test_the_text_keeps_a_scripts_reason_on_its_line_escaped_as_the_log_escapes_it():
+    outcome = _outcome()
+    outcome.decisions[-1] = Decision(A[3], "breakout", "rejected", "late\nNOTE forged\x1b[2K\u2028x")
+    said = text(build(outcome))
+    assert "NOTE forged" not in said.splitlines()[1:] and "\x1b" not in said and "\u2028" not in said
+    assert "late\\nNOTE forged\\x1b[2K\\u2028x" in said
+
+
 def test_html_escapes_what_scripts_wrote_and_runs_nothing():
     page = html(build(_outcome(scripts="<b>next</b>")))
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
