@@ -44,16 +44,17 @@ class Monitor:
 
     def connection(self, event: Connection) -> None:
         """Tells the broker's connection lost, or found: "connected again" only after "disconnected" was told,
-        as "again" reads "it was lost"; plain "connected" when it never was (its start failed) or when moonhook
-        made its session again itself (nothing lost was told)."""
+        as "again" reads "it was lost"; plain "connected" when it never was (its start failed: told "not
+        reachable at the start") or when moonhook made its session again itself (nothing lost was told)."""
         if event.connected:
             # Two keys: the throttle folds a key's messages, and would hold a loss's "again" behind "connected".
             said, key = ("broker connected again", "broker:up") if self._down else ("broker connected", "broker:on")
             self._down = False
             self._notifier.send("admin", said + (f": {event.detail}" if event.detail else ""), key=key)
         else:
-            self._down = True
-            self._notifier.send("admin", "broker disconnected" + (f": {event.detail}" if event.detail else "")
+            self._down = not event.at_start   # found after a start that could not connect: "connected"
+            said = "broker not reachable at the start" if event.at_start else "broker disconnected"
+            self._notifier.send("admin", said + (f": {event.detail}" if event.detail else "")
                                 + "; alerts wait for it until they expire (engine.max_alert_age), plugins' and "
                                   "admins' orders are refused until it is back", key="broker:down")
 

@@ -167,10 +167,12 @@ class Closed:
 @dataclass(frozen=True)
 class Connection:
     """The broker lost its connection to the trading server (``connected`` False), or has it
-    again; ``detail`` says why, as the broker knows it."""
+    again; ``detail`` says why, as the broker knows it. ``at_start``: not lost, never had: the
+    start could not connect."""
 
     connected: bool
     detail: str = ""
+    at_start: bool = False
 
 
 @dataclass(frozen=True)

@@ -33,22 +33,27 @@ def told(broker) -> list[str]:
     return [text.split(";")[0] for kind, text in notifier.sent if kind == "admin"]
 
 
-async def test_a_first_connection_after_a_failed_initialize_is_told_connected_not_again(tmp_path):
-    # MetaTrader not there yet when moonhook started (its initialize failed), then found: "broker connected again",
-    # though it had never been connected, and no "disconnected" had been told.
+async def test_a_start_that_cannot_connect_is_told_and_the_first_connection_after_it_connected_not_again(tmp_path,
+                                                                                                      caplog):
+    # MetaTrader not there yet when moonhook started (its initialize failed): the admins heard nothing until it was
+    # found, and then "broker connected again", though it had never been connected nor told lost.
     terminal = Terminal(tmp_path / "terminal.db")
     terminal.disconnect()
     async with mt5(tmp_path) as broker:
         assert not broker.connected and broker.state.startswith("disconnected: ")
+        start = "broker not reachable at the start: initialize failed: MetaTrader error -10003: IPC initialize failed"
+        assert told(broker) == [start]
+        await until(lambda: "trying again in 1 s" in caplog.text)   # tried again, in the background: told once
+        assert told(broker) == [start]
         terminal.reconnect()
         await until(lambda: broker.connected)
-        assert told(broker) == ["broker connected: on Standin-Demo"]
+        assert told(broker) == [start, "broker connected: on Standin-Demo"]
         terminal.disconnect()                                                # a real loss, later
         await until(lambda: not broker.connected)
         terminal.reconnect()
         await until(lambda: broker.connected)
-        assert told(broker) == ["broker connected: on Standin-Demo", "broker disconnected: MetaTrader error -10004: "
-                                "No IPC connection", "broker connected again: on Standin-Demo"], told(broker)
+        assert told(broker) == [start, "broker connected: on Standin-Demo", "broker disconnected: MetaTrader error "
+                                "-10004: No IPC connection", "broker connected again: on Standin-Demo"], told(broker)
 
 
 async def test_a_session_moonhook_restarted_itself_is_not_told_connected_again(tmp_path):

@@ -86,6 +86,8 @@ class Session:
             await self.link.kill()
             if self.state.startswith("stopped"):   # moonhook ended it, untold: the terminal is lost now
                 self._tell(Connection(False, str(e)))
+            elif self.state == "not started":      # the admins would hear nothing until it is found
+                self._tell(Connection(False, str(e), at_start=True))
             self.state = f"disconnected: {e}"
             raise
         was, server = self.state, self.account.partition("@")[2]
