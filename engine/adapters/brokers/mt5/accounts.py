@@ -26,11 +26,12 @@ from engine.adapters.brokers.mt5.book import SINCE, Book
 from engine.adapters.brokers.mt5.history import TOLD, WATERMARK, History
 from engine.adapters.brokers.mt5.magic import Magics
 from engine.adapters.brokers.mt5.pending import KNOWN
+from engine.adapters.brokers.mt5.stop_outs import LAST
 
 log = logging.getLogger("moonhook.mt5")
 
 ACCOUNT = "account"            # the mt5_state key of the account the book is of
-OF_THE_ACCOUNT = (WATERMARK, TOLD, KNOWN)  # the marks of its history and orders
+OF_THE_ACCOUNT = (WATERMARK, TOLD, KNOWN, LAST)  # the marks of its history, orders and stop-outs
 
 
 class Terminal(Protocol):
