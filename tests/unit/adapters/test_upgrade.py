@@ -2,8 +2,10 @@
 not at all, so that a failed upgrade never strands the trader between two versions; a newer
 one refused unchanged; and what the older one left that this one reads otherwise made right."""
 
+import json
 import sqlite3
 import time
+from contextlib import closing
 
 import pytest
 
@@ -170,3 +172,29 @@ def test_a_new_journal_is_said_made_not_upgraded(tmp_path, monkeypatch, caplog):
     assert any(s.startswith(f"{tmp_path / 'old.db'}: upgrading the journal from schema {OLDER} to {len(MIGRATIONS)};")
                for s in said)
     assert not any("from schema 0" in s for s in said)
+
+
+def test_alerts_journaled_with_their_credential_fields_have_them_taken_off_the_file(tmp_path, monkeypatch):
+    # A JSON alert's passphrase was journaled as it came until the parse dropped it: read without it since, but
+    # kept on disk, in every copy made after.
+    path = tmp_path / "moonhook.db"
+    with moonhook_of(monkeypatch, MIGRATIONS[:24]):
+        db = Database(path)
+        journal = AlertJournal(db)
+        ids = [journal.record(parse_body(f"buy EURUSD volume=0.1 id=x{n}"), now=1000 + n).id for n in range(3)]
+        db.close()
+    left = [{"action": "buy", "Passphrase": "hunter2", "note": {"api_key": "k-1", "x": 1}, "symbol": "EURUSD",
+             "text": "x" * 6000, "z": {"password": "hunter3" * 900}},   # in the row's overflow pages, which a rewrite frees
+            {"action": "buy", "coin": "token", "symbol": "EURUSD"}]   # "token" as a value: kept as it was
+    with closing(sqlite3.connect(path)) as raw, raw:
+        for alert_id, alert in zip(ids, left):
+            raw.execute("UPDATE alerts SET alert = ? WHERE id = ?", [json.dumps(alert, sort_keys=True), alert_id])
+        before = dict(raw.execute("SELECT id, alert FROM alerts"))
+    Database(path).close()
+    with closing(sqlite3.connect(path)) as raw:
+        after = dict(raw.execute("SELECT id, alert FROM alerts"))
+    assert json.loads(after[ids[0]]) == {"action": "buy", "note": {"x": 1}, "symbol": "EURUSD", "text": "x" * 6000,
+                                         "z": {}}
+    assert [b for b in (b"hunter2", b"k-1", b"hunter3") if b in path.read_bytes()] == []   # nor left in a freed page
+    assert b"hunter2" in path.with_name("moonhook.schema-24.db").read_bytes()   # the way back: the file as it was
+    assert after[ids[1]] == before[ids[1]] and after[ids[2]] == before[ids[2]]

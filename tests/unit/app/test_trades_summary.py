@@ -250,7 +250,7 @@ async def test_a_journal_of_schema_20_has_its_curve_summed_up_at_its_upgrade(tmp
         Database(path).close()
     _copy_deals(path, 300)   # booked by the older moonhook: no trigger
     async with running(tmp_path, paper=PaperConfig(commission_per_lot=7.0)) as engine:
-        assert engine.database.schema_version == len(MIGRATIONS) == 24
+        assert engine.database.schema_version == len(MIGRATIONS) == 25
         moves = _trades.moves_of(await engine.broker.history(None))
         summary = await engine.broker.trade_summary(100)
         assert summary["blocks"] == curve.blocks_of(moves, True)
