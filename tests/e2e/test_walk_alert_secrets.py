@@ -48,9 +48,9 @@ def test_an_alerts_secrets_are_kept_nowhere_and_its_other_fields_are(user):
     assert leaked == [], leaked
 
 
-def test_an_alert_journaled_with_a_passphrase_by_an_earlier_version_is_shown_without_it(user):
-    # Before this version, a `passphrase` or `password` field was journaled as it came. Such rows stay in the file
-    # (rewriting them would be a migration), but no view shows the field.
+def test_an_alert_journaled_with_a_passphrase_by_an_earlier_version_loses_it_at_the_upgrade(user):
+    # Until schema 25, a `passphrase` or `password` field was journaled as it came: the upgrade takes it off the
+    # file, and no view shows it.
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
     alert = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09 id=old")["id"])
@@ -59,12 +59,14 @@ def test_an_alert_journaled_with_a_passphrase_by_an_earlier_version_is_shown_wit
         db.execute("UPDATE alerts SET alert = json_set(alert, '$.passphrase', 'old-Passphrase-77', "
                    "'$.strategy', json('{\"Token\": \"old-Token-88\", \"name\": \"breakout\"}')) WHERE id = ?",
                    [alert["id"]])
+        db.execute("PRAGMA user_version = 24")   # as the version before left it
     again = user.start("run", config=config, cwd="bot")
     shown = again.get(f"/api/alerts/{alert['id']}")["alert"]
     listed = again.client.get("/api/alerts").text
     assert again.interrupt() == 0
     assert shown["id"] == "old" and shown["strategy"] == {"name": "breakout"} and "passphrase" not in shown, shown
     assert "old-Passphrase-77" not in listed and "old-Token-88" not in listed, listed
+    assert b"old-Passphrase-77" not in (user.home / "bot" / "data" / "moonhook.db").read_bytes()
 
 
 def test_a_telegram_command_typed_wrong_with_a_secret_in_it_is_logged_without_it(user):

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from engine.domain.alerts import Alert, without_secrets
+from engine.domain.alerts import Alert
 from engine.adapters.storage.database import Database, select
 
 # "paused": journaled while the engine was paused, not processed (unless resumed with them);
@@ -214,9 +214,9 @@ class AlertJournal:
 
 
 def decoded(row: dict[str, Any]) -> dict[str, Any]:
-    """A row of ``alerts`` as read, its JSON columns (``alert``, ``outcome``) read; the alert without
-    the credential fields an earlier version journaled as they came (``alerts/secrets.py``)."""
+    """A row of ``alerts`` as read, its JSON columns (``alert``, ``outcome``) read. (Credential fields
+    an earlier version journaled were taken off the file by migration 25.)"""
     row = dict(row)
-    row["alert"] = without_secrets(json.loads(row["alert"]))
+    row["alert"] = json.loads(row["alert"])
     row["outcome"] = json.loads(row["outcome"]) if row.get("outcome") else None
     return row
