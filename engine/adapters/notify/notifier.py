@@ -16,6 +16,7 @@ from typing import Any, Awaitable, Callable
 import trio
 
 from engine.adapters.storage import Outbox
+from engine.adapters.storage.outbox import kept
 from engine.domain.config.telegram import KINDS
 from engine.adapters.notify.throttle import Message, Throttle
 
@@ -51,6 +52,7 @@ class Notifier:
         the same ``key`` are throttled together (None: never throttled)."""
         if kind not in KINDS:
             raise ValueError(f"unknown notification kind {kind!r} (known: {', '.join(KINDS)})")
+        text = kept(text)   # logged as kept: not a megabyte a message
         try:
             self._send.send_nowait((kind, text, key))
             self._queued += 1
@@ -64,6 +66,7 @@ class Notifier:
         the courier woken."""
         if kind not in KINDS:
             raise ValueError(f"unknown notification kind {kind!r} (known: {', '.join(KINDS)})")
+        text = kept(text)
         Outbox.insert(db, [(kind, text, key)], kept_only=not self.delivered)
 
         def committed() -> None:

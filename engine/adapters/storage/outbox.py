@@ -35,10 +35,8 @@ class Outbox:
         done at once, so that turning Telegram on later does not send a backlog of old news."""
         now, last = time.time(), 0
         for kind, text, key in messages:
-            if len(text) > MAX_TEXT:
-                text = text[: MAX_TEXT - 1] + "…"
             last = db.execute("INSERT INTO outbox (created_at, kind, key, text, sent_at) VALUES (?, ?, ?, ?, ?)",
-                              [now, kind, key, text, now if kept_only else None]).lastrowid
+                              [now, kind, key, kept(text), now if kept_only else None]).lastrowid
         return last
 
     def pending(self, limit: int = 100) -> list[dict[str, Any]]:
@@ -63,3 +61,9 @@ class Outbox:
     def depth(self) -> int:
         with self._d.lock:
             return self._d.db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+
+
+def kept(text: str) -> str:
+    """``text`` as the outbox keeps it (and the log writes it): at most MAX_TEXT characters, a
+    script's 1 MB ``notify.send`` cut, its end marked."""
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"

@@ -1,11 +1,14 @@
 """Notifications: the throttle that folds repeats of one event, and the notifier that writes them
 to the outbox (a real SQLite file). The engine's own events reaching it: core/test_notices.py."""
 
+import logging
+
 import trio
 
 from engine.adapters.notify import Notifier
 from engine.adapters.notify.throttle import Throttle
 from engine.adapters.storage import Database, Outbox
+from engine.adapters.storage.outbox import MAX_TEXT
 
 from support.waits import HANG
 
@@ -113,4 +116,19 @@ async def test_written_returns_once_what_was_sent_before_it_is_in_the_outbox(tmp
         assert outbox_texts(database) == ["boom 1", "opened buy 0.1 EURUSD"]
         await notifier.aclose()
         await notifier.written()   # closed: returns at once
+    database.close()
+
+
+async def test_a_megabyte_message_is_logged_as_the_outbox_keeps_it_cut(tmp_path, caplog):
+    # A script's notify.send of 1 MB (20 a minute are allowed) went to the log whole: 20 MB a minute.
+    caplog.set_level(logging.INFO, logger="moonhook.notify")
+    database = Database(tmp_path / "db.sqlite")
+    notifier = Notifier(Outbox(database))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(notifier.run)
+        notifier.send("plugin", "gate: " + "x" * 1_000_000, key="plugin:gate")
+        await notifier.aclose()
+    (kept,) = outbox_texts(database)
+    assert len(kept) == MAX_TEXT and kept.endswith("…")
+    assert [len(r.getMessage()) for r in caplog.records if "gate:" in r.getMessage()] == [len(f"[plugin] {kept}")]
     database.close()
