@@ -1,15 +1,17 @@
 """The reference in docs/ kept in step with the code it describes: every key moonhook.toml may
 hold (``SCHEMA``) is documented in its section's row of docs/configuration.md ([mt5]'s in
-docs/metatrader5.md), and every key a row or a page names exists, so a trader never sets a key
-the engine refuses, nor misses one it takes; every command and option of the command line,
-Telegram command, metric, dashboard event, plugin table key and hook is on its page; and every
-Lua snippet of the docs loads as a script, as a trader copying one into scripts/ expects.
+docs/metatrader5.md), and every key a row or a page names exists, with the default its row gives,
+so a trader never sets a key the engine refuses, nor misses one it takes; every command and option
+of the command line is on its page, and every one a page quotes exists; every Telegram command,
+metric, dashboard event, plugin table key and hook is on its page; and every Lua snippet of the
+docs loads as a script, as a trader copying one into scripts/ expects.
 (Every HTTP route is held to docs/http-api.md by tests/e2e/test_walk_api_refusals.py.)"""
 
 from __future__ import annotations
 
 import inspect
 import re
+from difflib import get_close_matches
 from types import SimpleNamespace
 
 import pytest
@@ -17,11 +19,14 @@ from prometheus_client import generate_latest
 
 from engine.app import Operations
 from engine.app.checker import check_files
-from engine.app.settings import SCHEMA
+from engine.app.settings import SCHEMA, load_settings
 from engine.core.metrics import Metrics
 from engine.core.plugins import _META_KEYS, HOOKS
+from bench.run import main as bench_main
 from engine.interfaces.cli import main
 from engine.interfaces.telegram.commands import Commands
+from sandbox import MB
+from sandbox.cli import main as sandbox_main
 
 from support.engine_support import running
 from support.paths import ROOT
@@ -60,6 +65,44 @@ def test_telegram_and_plugins_keys_are_in_their_rows():
     plugins = _row("plugins.NAME")
     assert {k for k in _keys(SCHEMA["plugins"]) | _keys(SCHEMA["plugins"].schema["budget"])
             if f"`{k}`" not in plugins} == set()
+
+
+# "`key` (default" as the rows give it: a number, a string, an empty list or table, a boolean, or none;
+# a string followed by "when" is an example (`symbol_suffix` (".r" when the broker names ...)), not a default.
+_DEFAULT = re.compile(r'`([a-z_]+)`\s+\((-?\d[\d,]*(?:\.\d+)?(?=[\s:;,)])|"[^"]*"(?! when)|\[\]|\{\}'
+                      r'|true|false|none|unset)')
+
+
+def _said(text: str):
+    """The value a row's default stands for, as the engine holds it."""
+    literal = {"[]": (), "{}": {}, "true": True, "false": False, "none": None, "unset": None}
+    if text in literal:
+        return literal[text]
+    return text.strip('"') if text.startswith('"') else float(text.replace(",", ""))
+
+
+def test_every_default_a_row_gives_is_the_engines():
+    """configuration.md's rows and metatrader5.md's `[mt5]` keys give each key's default in
+    brackets: a trader leaving a key out gets what the page says, read from the settings of an
+    empty moonhook.toml."""
+    settings = load_settings(None, env={})
+    engine, budget = settings.engine, settings.engine.default_budget
+    sandbox = {"workers": engine.workers, "instructions": budget.instructions, "timeout_ms": budget.timeout * 1000,
+               "memory_mb": budget.memory / MB}
+    held = {"server": vars(settings.server), "engine": vars(engine), "paper": vars(engine.paper),
+            "telegram": vars(engine.telegram), "monitor": vars(engine.monitor), "mt5": vars(engine.mt5),
+            "shadow": vars(engine.shadow), "sandbox": sandbox}
+    others = METATRADER.split("Other `[mt5]` keys:")[1].split("\n\n")[0]
+    wrong, read = [], 0
+    for section, values in held.items():
+        for key, text in _DEFAULT.findall(others if section == "mt5" else _row(section)):
+            value, said = values[key], _said(text)
+            read += 1
+            if said is None and value in (None, {}, ()) or said == () and value in ((), []):
+                continue
+            if said != (str(value) if isinstance(said, str) else value):
+                wrong.append(f"{section}.{key}: the page says {text}, the engine holds {value!r}")
+    assert read > 60 and wrong == []
 
 
 def test_every_mt5_key_is_in_the_metatrader_page():
@@ -121,6 +164,46 @@ def test_every_command_and_option_of_the_command_line_is_on_its_page(capsys):
         missing += [f"{command} {o}" for o in set(re.findall(r"(--[a-z-]+)", _help(capsys, command))) - {"--help"}
                     if not re.search(rf"`[^`]*{o}\b", page)]
     assert missing == []
+
+
+def _quoted(page) -> list[str]:
+    """The command lines a page quotes: each line of its code blocks and each `code span`."""
+    text = page.read_text()
+    blocks = re.findall(r"^```[a-z]*\n(.*?)^```", text, re.M | re.S)
+    spans = re.findall(r"`([^`]+)`", re.sub(r"^```.*?^```", "", text, flags=re.M | re.S))
+    return [line for quoted in blocks + spans for line in quoted.splitlines()]
+
+
+def _options(capsys, main_, *argv: str) -> set[str]:
+    """The options a command's --help lists."""
+    with pytest.raises(SystemExit):
+        main_([*argv, "--help"])
+    return set(re.findall(r"(--[a-z-]+)", capsys.readouterr().out))
+
+
+def test_every_command_and_option_the_pages_quote_exists(capsys):
+    """The other way round: a `moonhook SUB ...` a page quotes (each part of the synopsis too) is
+    a command, and its `--options` are that command's, so a trader copying one is never answered
+    "invalid choice" or "unrecognized arguments"; an option quoted on its own (`--wait 0`) is one
+    of moonhook's, `python -m sandbox run`'s or `python -m bench`'s."""
+    commands = re.search(r"^ +\{([a-z,]+)\}$", _help(capsys), re.M).group(1).split(",")
+    options = {c: _options(capsys, main, c) for c in commands}
+    known = set().union(*options.values(), _options(capsys, sandbox_main, "run"), _options(capsys, bench_main))
+    wrong = []
+    for page in PAGES:
+        for line in _quoted(page):
+            if re.match(r"(?:\S*/)?moonhook [a-z]", line):
+                for part in re.split(r" \| (?=[a-z])", line.split("#")[0]):
+                    named, rest = (re.sub(r"^(?:\S*/)?moonhook ", "", part) + " ").split(" ", 1)
+                    for command in named.split("/"):   # `moonhook init/run/check`
+                        # a quoted message says `moonhook trades on ...`: only a near miss is a typo
+                        typo = command not in commands and get_close_matches(command, commands, cutoff=0.7)
+                        wrong += [f"{page.name}: {part}" for o in re.findall(r"(--[a-z][a-z-]*)", rest)
+                                  if o not in options.get(command, known)] + ([part] if typo else [])
+            elif "wine" not in line:   # the terminal's RPyC server, metatrader5.md
+                wrong += [f"{page.name}: {o}" for o in re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", line)
+                          if o not in known]
+    assert wrong == []
 
 
 def test_every_telegram_command_is_on_the_telegram_page():
