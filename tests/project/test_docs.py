@@ -175,8 +175,9 @@ async def test_the_overview_row_says_what_the_overview_answers(tmp_path):
     assert {key for key in overview if f"`{key}`" not in row} == set()
     (said,) = re.findall(r'`\{"kind": ((?:"[a-z]+" \\\| )*"[a-z]+")', row)
     chat = {"bot": 5150, "chat": 4343, "since": 1.0, "at": 1.0, "messages": 1, "error": "no"}
+    order = {"at": 1.0, "plugin": "p", "error": "no", "alert_id": 1, "symbol": "X"}
     each = last_errors([{"name": "p", "file": "p.lua", "state": "active", "last_error": "p.lua:1: x"}],
-                       {"q.lua": "q.lua:2: y"}, [{"at": 1.0, "plugin": "p", "error": "no", "alert_id": 1, "symbol": "X"}],
+                       {"q.lua": "q.lua:2: y"}, [order],
                        telegram={"telegram_unreachable": [chat], "telegram_refused": [chat]})
     kinds = {error["kind"] for error in each}
     assert kinds == set(re.findall(r'"([a-z]+)"', said))
