@@ -202,6 +202,20 @@ async def test_the_script_routes_answer_the_shapes_their_rows_give(tmp_path):
             assert not said or said == [set(a) if isinstance(a, dict) else {"[]"} for a in answered], (page, route)
 
 
+async def test_the_plugins_row_names_every_key_of_its_answer(tmp_path):
+    """http-api.md's `GET /api/plugins` named neither a row's `file`, nor the `disabled_by` and
+    `switched` of a plugin switched off: a client reading the page could not tell which file serves,
+    nor who switched a plugin off and why."""
+    row = _cell("http-api.md", "GET /api/plugins")
+    scripts = {"greedy": "plugin = {budget = {instructions = 1e9}}\nfunction on_alert(a) end", "broken": "x("}
+    async with running(tmp_path, scripts) as engine, serving(engine) as client:
+        await client.post("/api/plugins/greedy/disable", json={"reason": "audit"}, headers=AUTH)
+        answer = (await client.get("/api/plugins", headers=AUTH)).json()
+    keys = set(answer) | {key for plugin in answer["plugins"] for key in plugin}
+    assert {"switched", "budget_note", "last_error"} <= keys
+    assert {key for key in keys if not re.search(rf"(?:^|[ `(]){key}(?:`|,| \(|;|:)", row)} == set()
+
+
 def test_every_section_key_a_page_names_exists():
     """A page naming `engine.max_spread_pips` or `[paper] stop_out_pct` names a key the engine
     takes: a trader copying it into moonhook.toml is never refused for a renamed key."""
