@@ -22,6 +22,7 @@ from engine.app import Operations
 from engine.app.checker import check_files
 from engine.app.overview import last_errors
 from engine.app.settings import SCHEMA, load_settings
+from engine.core.following import LIVE
 from engine.core.metrics import Metrics
 from engine.core.plugins import _META_KEYS, HOOKS
 from bench.run import main as bench_main
@@ -106,6 +107,16 @@ def test_every_default_a_row_gives_is_the_engines():
             if said != (str(value) if isinstance(said, str) else value):
                 wrong.append(f"{section}.{key}: the page says {text}, the engine holds {value!r}")
     assert read > 60 and wrong == []
+
+
+def test_the_settings_a_save_puts_in_force_are_those_the_page_lists():
+    """configuration.md lists the `[engine]` settings a save of moonhook.toml puts in force at the
+    next alert, and the rest that wait for a start: a trader tightening a limit reads there whether
+    it holds now. Both lists are the engine's (`engine/core/following.py` LIVE)."""
+    now, rest = CONFIGURATION.split("read as each alert is handled")[1].split("The rest (")
+    assert set(re.findall(r"`([a-z_]+)`", now)) == set(LIVE)
+    waiting = set(re.findall(r"`\[?([a-z_0-9]+)\]?`", rest.split(")")[0]))
+    assert waiting == ({key for key in SCHEMA["engine"] if key not in LIVE} | set(SCHEMA)) - {"engine", "plugins"}
 
 
 def test_every_mt5_key_is_in_the_metatrader_page():
