@@ -227,6 +227,21 @@ async def test_the_plugins_row_names_every_key_of_its_answer(tmp_path):
     assert {key for key in keys if not re.search(rf"(?:^|[ `(]){key}(?:`|,| \(|;|:)", row)} == set()
 
 
+async def test_the_days_a_draft_replay_takes_are_those_its_rows_give(tmp_path):
+    """Both pages said a draft's replay takes `days` from 1 to 366, where it takes any number above
+    0 (half a day: 0.5) up to 366: each page's bounds are the route's."""
+    bounds = set()
+    for page in ("http-api.md", "dashboard.md"):
+        bounds |= set(re.findall(r"the last `days` \(more than (\d+) and at most (\d+)",
+                                 _cell(page, "POST /api/scripts/<file>/replay?days=30")))
+    ((low, high),) = bounds
+    async with running(tmp_path, {"trend": "function on_alert(a) end"}) as engine, serving(engine) as client:
+        answers = {days: (await client.post(f"/api/scripts/trend.lua/replay?days={days}", headers=AUTH,
+                                            content="function on_alert(a) end")).status_code
+                   for days in (low, f"{low}.5", high, f"{high}.5")}
+    assert list(answers.values()) == [400, 200, 200, 400]
+
+
 def test_every_section_key_a_page_names_exists():
     """A page naming `engine.max_spread_pips` or `[paper] stop_out_pct` names a key the engine
     takes: a trader copying it into moonhook.toml is never refused for a renamed key."""
