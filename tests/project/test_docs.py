@@ -318,6 +318,14 @@ def test_every_telegram_command_is_on_the_telegram_page():
     assert obeyed > {"status", "help"} and {c for c in obeyed if f"`/{c}" not in page} == set()
 
 
+def test_the_days_of_trades_are_those_the_bot_takes():
+    """telegram.md named `/trades DAYS` without what DAYS may be: the bot answers a usage line
+    past its range, which the page now gives."""
+    (took,) = re.findall(r"/trades DAYS \((\d+ to \d+)\)", inspect.getsource(Commands._trades))
+    assert re.findall(r"`/trades DAYS` \(those closed in the last DAYS days, (\d+ to \d+)",
+                      (DOCS / "telegram.md").read_text()) == [took]
+
+
 def test_every_metric_is_on_the_operations_page():
     served = re.findall(r"^# TYPE (\S+)", generate_latest(Metrics(SimpleNamespace(restarts=0), 100.0, 60.0).registry)
                         .decode(), re.M)
