@@ -1,6 +1,7 @@
 """An alert's detail as ``GET /api/alerts/<id>`` and the dashboard answer it: what each plugin
-decided, and its timings, from the journal's row and the ledger's orders; the timings said in
-words too, as the overview's panels are (``words``: the page shows them, the JSON keeps the keys)."""
+decided, the version of each plugin that decided it, and its timings, from the journal's row and
+the ledger's orders; the versions and timings said in words too, as the overview's panels are
+(``words``: the page shows them, the JSON keeps the keys)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from engine.domain.words import millis
 def completed(row: dict[str, Any]) -> dict[str, Any]:
     """``row`` (the journal's entry with its ``orders`` from the ledger) given its ``decisions``
     (the outcome's on_alert steps) and ``timings``: receipt and finish, receipt to the broker
-    and to finish in ms, and each order's; and ``words``: the timings as the dashboard says them."""
+    and to finish in ms, and each order's; and ``words``: the versions that decided it and the
+    timings as the dashboard says them."""
     outcome = row.get("outcome") or {}
     row["decisions"] = outcome.get("plugins") or []
     finished = row["updated_at"] if row["status"] != "received" else None
@@ -22,8 +24,19 @@ def completed(row: dict[str, Any]) -> dict[str, Any]:
                       "total_ms": round((finished - row["received_at"]) * 1000, 3) if finished else None,
                       "orders": [{"client_id": o["client_id"], "to_broker_ms": o["latency_ms"],
                                   "answered_at": o["done_at"]} for o in row["orders"]]}
-    row["words"] = {"timings": words(row["timings"])}
+    row["words"] = {"versions": versions(outcome), "timings": words(row["timings"])}
     return row
+
+
+def versions(outcome: dict[str, Any]) -> list[list[str]]:
+    """Each plugin whose hooks decided the alert (its on_alert, its orders' on_order) and the
+    version it ran, as ``/api/plugins`` says the version serving: ``[plugin, version]`` pairs, in
+    the order they were called. An alert decided before moonhook kept them says so."""
+    if outcome.get("versions"):
+        return [[plugin, version] for plugin, version in outcome["versions"].items()]
+    if "versions" not in outcome and outcome.get("plugins"):
+        return [["Versions", "not kept: decided before moonhook kept them"]]
+    return [["Versions", "none: no plugin has decided it"]]
 
 
 def words(timings: dict[str, Any]) -> list[list[str]]:

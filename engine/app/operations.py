@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from pathlib import Path
 from typing import Any, Awaitable, Callable, Collection
 
 import trio
@@ -18,7 +17,7 @@ from engine.adapters.storage import Database, Recorded
 from engine.adapters.storage.activity import OrderActivity
 from engine.adapters.storage.deliveries import Deliveries
 from engine.app import admin_orders as _admin, alert_detail as _detail, editor as _editor, health as _health
-from engine.app import overview as _overview, scripts as _scripts
+from engine.app import overview as _overview, plugin_rows as _plugin_rows, scripts as _scripts
 from engine.app.alert_check import check_alert
 from engine.app import shadow as _shadow
 from engine.app.trade_reads import TradeReads
@@ -123,28 +122,15 @@ class Operations:
                 "max_spread_wait": config.max_spread_wait or None, "trading_day": config.trading_day}
 
     def plugin_rows(self) -> list[dict[str, Any]]:
-        """One row per plugin file, each with the same keys: those serving (with stats and
-        memory), then the files with no version serving, failed (with why) or loading."""
-        engine = self.engine
-        rows = [self.plugin_row(p) for p in engine.plugins]
-        served = {row["file"] for row in rows}
-        errors = engine.lifecycle.errors
-        rows += [_unserved(file, "failed", error) for file, error in sorted(errors.items()) if file not in served]
-        rows += [_unserved(file, "loading") for file in sorted(engine.lifecycle.loading)
-                 if file not in served and file not in errors]
-        return rows
+        """One row per plugin file, each with the same keys (engine/app/plugin_rows.py)."""
+        return _plugin_rows.rows(self.engine)
 
     def serving(self) -> list[str]:
         """The names of the plugins in service now."""
         return [p.name for p in self.engine.plugins]
 
     def plugin_row(self, plugin: Any) -> dict[str, Any]:
-        row = plugin.to_plain()
-        try:
-            row["memory_bytes"] = self.engine.pool.memory(plugin.pool_id)
-        except Exception:  # not yet called, or its worker is being replaced
-            row["memory_bytes"] = None
-        return row
+        return _plugin_rows.row(self.engine, plugin)
 
     def load_errors(self) -> dict[str, str]:
         """File -> why no version of it serves."""
@@ -376,9 +362,3 @@ class Operations:
         pending (filled or removed since), the exception where the removal raised."""
         return await _admin.cancel(self.engine, tickets, plugin=plugin, origin=origin, comment=comment)
 
-
-def _unserved(file: str, state: str, error: str | None = None) -> dict[str, Any]:
-    """The row of a file no version of which serves: nothing to count yet."""
-    return {"name": Path(file).stem, "file": file, "enabled": False, "state": state, "symbols": None,
-            "priority": None, "guard": None, "hooks": [], "budget": None, "calls": 0, "errors": 0, "timeouts": 0,
-            "p50_us": None, "p99_us": None, "last_error": error, "memory_bytes": None}

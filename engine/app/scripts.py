@@ -197,17 +197,25 @@ def write_atomically(folder: Path, name: str, text: str) -> Path:
 def load_answer(name: str, text: str, serving: Any, error: str | None) -> dict[str, Any]:
     """What a save answers once the lifecycle has tried it: ``serving`` is the plugin serving
     from the file now (or None), ``error`` the report kept for the file (or the serving
-    version's failed reload). ``version``: the saved text's, for the next save to be based on."""
+    version's failed reload). ``version``: the saved text's, for the next save to be based on;
+    ``serving_version``: the version serving now, as ``/api/plugins`` and the alerts name it (None: none)."""
     version = digest(text.encode("utf-8"))
     if serving is not None and serving.digest == version:
-        return {"loaded": True, "plugin": serving.name, "enabled": serving.enabled, "version": version}
+        return {"loaded": True, "plugin": serving.name, "enabled": serving.enabled, "version": version,
+                "serving_version": serving.version}
     if error is not None:
         match = _LOCATED.match(error)
         return {"loaded": False, "error": error, "line": int(match[1]) if match and match[1] else None,
                 "message": match[2] if match else error,
-                "serving": serving.name if serving is not None else None, "version": version}
+                **_served(serving), "version": version}
     return {"loaded": False, "error": f"{name} changed again before this version was loaded", "line": None,
-            "serving": serving.name if serving is not None else None, "version": version}
+            **_served(serving), "version": version}
+
+
+def _served(serving: Any) -> dict[str, Any]:
+    """Which plugin serves from the file after a save that did not load, and its version (None: none)."""
+    return {"serving": serving.name if serving is not None else None,
+            "serving_version": serving.version if serving is not None else None}
 
 
 def findings(found: list[Any]) -> list[dict[str, Any]]:

@@ -53,8 +53,9 @@ def test_every_view_of_the_dashboard_answers_through_moonhook_run(user, monkeypa
 
     opened = run.get("/api/scripts/demo.lua")["version"]
     saved = run.client.put("/api/scripts/demo.lua", content=BETTER, headers={"If-Match": f'"{opened}"'})
+    now = hashlib.sha256(BETTER.encode()).hexdigest()
     assert saved.status_code == 200 and saved.json() == {"loaded": True, "plugin": "demo", "enabled": True,
-                                                         "version": hashlib.sha256(BETTER.encode()).hexdigest()}
+                                                         "version": now, "serving_version": now[:12]}
     failed = run.client.put("/api/scripts/demo.lua", content=BROKEN)
     assert failed.status_code == 200 and failed.json()["loaded"] is False and failed.json()["line"] == 4
     assert run.client.put("/api/scripts/..%2Fescape.lua", content=BETTER).status_code in (400, 404)

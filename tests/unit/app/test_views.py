@@ -113,13 +113,13 @@ async def test_scripts_are_listed_read_checked_and_a_save_answers_once_tried(tmp
         assert not (tmp_path / "scripts" / "new.lua").exists()  # checked elsewhere, never saved
 
         saved = await ops.save_script("trend.lua", TREND.replace("EURUSD", "USDJPY"))
-        assert saved == {"loaded": True, "plugin": "trend", "enabled": True,
-                         "version": hashlib.sha256(TREND.replace("EURUSD", "USDJPY").encode()).hexdigest()}
+        now = hashlib.sha256(TREND.replace("EURUSD", "USDJPY").encode()).hexdigest()
+        assert saved == {"loaded": True, "plugin": "trend", "enabled": True, "version": now, "serving_version": now[:12]}
         assert ops.plugin_rows()[0]["symbols"] == ["USDJPY"]
         failed = await ops.save_script("trend.lua", BROKEN)
         assert failed["loaded"] is False and failed["line"] == 4 and "trend.lua:4" in failed["error"]
         assert failed["message"].startswith("script error: ") and "trend.lua" not in failed["message"]
-        assert failed["serving"] == "trend"  # the version before goes on serving
+        assert (failed["serving"], failed["serving_version"]) == ("trend", now[:12])  # the version before serves
         new = await ops.save_script("fresh.lua", TREND.replace("EURUSD", "GBPUSD"))
         assert new["loaded"] is True and "fresh" in ops.serving()
         assert (tmp_path / "scripts" / "trend.lua").read_text() == BROKEN

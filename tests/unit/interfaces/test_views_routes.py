@@ -80,8 +80,9 @@ async def test_scripts_read_checked_saved_and_refused(tmp_path):
     assert text == {"name": "trend.lua", "text": TREND, "version": version(TREND)}
     assert check["findings"][0] == {"line": 4, "column": None, "severity": "error",
                                     "message": check["findings"][0]["message"]}
+    now = version(TREND.replace("EURUSD", "USDJPY"))
     assert saved.status_code == 200 and saved.json() == {"loaded": True, "plugin": "trend", "enabled": True,
-                                                         "version": version(TREND.replace("EURUSD", "USDJPY"))}
+                                                         "version": now, "serving_version": now[:12]}
     assert failed.status_code == 200 and failed.json()["loaded"] is False and failed.json()["line"] == 4
     assert {n: r.status_code for n, r in names.items()} == dict.fromkeys(names, 400)
     assert "'..'" in names["..x.lua"].json()["error"] and "hidden" in names[".hidden.lua"].json()["error"]
