@@ -1,6 +1,7 @@
 // Alerts: the latest alerts, filtered by status, symbol and plugin, kept live from the event
-// stream; a row's detail (GET /api/alerts/<id>) opens below the table, with what the shadow's
-// scripts decided beside it, read again when its alert finishes or an order of it settles.
+// stream; a row's detail (GET /api/alerts/<id>) opens below the table, with the version of each
+// plugin that decided it and what the shadow's scripts decided beside it, read again when its
+// alert finishes or an order of it settles.
 // #/alerts/<id> opens with that alert's detail. A page holds 100; Older reads the 100 before the
 // last shown. Below, an alert to try before TradingView sends it.
 
@@ -71,6 +72,8 @@ function detail(a) {
       a.reason ?? (a.outcome && (a.outcome.error ?? a.outcome.reason)) ?? ""),
     h("h4", {text: "As received"}), h("pre", {text: JSON.stringify(a.alert ?? a.received ?? null, null, 2)}),
     decided(decisions, orders),
+    // which version of each plugin decided it: a script saved mid-session shows where its new version began
+    h("h4", {text: "Versions that decided it"}), h("div", {id: "alert-versions"}, labelled(a.words?.versions)),
     h("h4", {text: "Timings"}), labelled(a.words?.timings),  // said in words by the engine
     shadowed(a.shadow),
   ];

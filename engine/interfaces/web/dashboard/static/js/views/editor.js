@@ -68,9 +68,14 @@ class Pad {
   }
 }
 
+/** A version as the alerts and the Plugins page name it (the source's hash, begun). */
+const named = (version) => (version ? ` Version ${version} serves.` : "");
+
 /** A save that loaded: a plugin switched off (by an administrator) stays off, and decides nothing. */
 function loaded(answer) {
-  if (answer.enabled !== false) return h("p", {class: "ok", text: "Saved and loaded."});
+  if (answer.enabled !== false) {
+    return h("p", {class: "ok", id: "save-loaded", text: `Saved and loaded.${named(answer.serving_version)}`});
+  }
   return h("p", {class: "error", id: "save-off", text: `Saved and loaded, but ${answer.plugin} is switched off: `
     + "it decides nothing until it is enabled (Plugins)."});
 }
@@ -78,7 +83,7 @@ function loaded(answer) {
 /** A save that did not load: what trades meanwhile, the version from before or nothing. */
 function serving(answer) {
   return h("p", {class: "muted", id: "save-serving", text: answer && answer.serving
-    ? `${answer.serving} goes on serving its version from before this save.`
+    ? `${answer.serving} goes on serving its version from before this save.${named(answer.serving_version)}`
     : "Nothing serves from this file until it loads."});
 }
 

@@ -65,7 +65,8 @@ export function render(root) {
           ? resumes(pause.held || 0, pause.held_ids || "")
           : confirmed("Pause", "Pause the engine? Alerts will be journaled, not executed, and no plugin opens a position; closes go on.", () => act("/api/pause"), "pause", asking)),
       panel("Plugins", plugins.length ? table([
-        ["Name", (p) => p.name], ["State", (p) => p.state ?? (p.enabled ? "enabled" : "disabled")],
+        ["Name", (p) => p.name], ["State", (p) => p.state_words ?? p.state],
+        ["Version", (p) => p.version ?? ""],   // serving now: read again at each reload
         ["Hooks", (p) => show(p.hooks)], ["Symbols", (p) => show(p.symbols)], ["Priority", (p) => p.priority, "num"],
         ["Guard", (p) => (p.guard ? "yes" : "")],
         ["Calls", (p) => p.calls, "num"], ["Errors", (p) => p.errors, "num"], ["Timeouts", (p) => p.timeouts, "num"],
