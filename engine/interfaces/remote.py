@@ -204,12 +204,13 @@ async def status(settings: Settings) -> int:
             return 2
     if overview:
         print(overview_line(overview))
-    rows = [("plugin", "state", "guard", "calls", "errors", "timeouts", "p50 us", "p99 us", "memory KB", "last error")]
+    rows = [("plugin", "state", "guard", "calls", "errors", "timeouts", "p50 us", "p99 us", "memory KB", "version",
+             "last error")]
     for p in listing.get("plugins", []):
         memory = p.get("memory_bytes")   # None: no worker (a file that never loaded), shown "-" as 0 KB would mislead
         rows.append((p["name"], p["state"], "yes" if p.get("guard") else "", p["calls"], p["errors"], p["timeouts"],
                      _num(p.get("p50_us")), _num(p.get("p99_us")), _num(None if memory is None else memory / 1024),
-                     p.get("last_error") or ""))
+                     p.get("version") or "-", p.get("last_error") or ""))   # the version serving, as alerts name it
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)) + "  " + str(r[-1]))

@@ -86,8 +86,8 @@ def test_a_save_from_the_editor_names_the_version_serving_after_it(user, browser
     original = browser.execute_script(f"return {PAD}.getValue()")
 
     def save(text: str) -> str:
-        browser.execute_script(f"{PAD}.setValue(arguments[0]); document.getElementById('editor-result').textContent = ''",
-                               text)
+        browser.execute_script(
+            f"{PAD}.setValue(arguments[0]); document.getElementById('editor-result').textContent = ''", text)
         browser.find_element(By.ID, "save").click()
         return wait(browser, lambda d: d.find_element(By.ID, "editor-result").text, "the save's answer")
 

@@ -20,6 +20,7 @@ end
 def test_a_save_that_does_not_load_is_shown_at_its_line_while_the_last_good_version_serves(user):
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
+    (live,) = run.get("/api/plugins")["plugins"]
     saved = run.client.put("/api/scripts/demo.lua", content=BROKEN.encode())
     assert saved.status_code == 200, saved.text
     answer = saved.json()
@@ -35,8 +36,9 @@ def test_a_save_that_does_not_load_is_shown_at_its_line_while_the_last_good_vers
     assert [(e["kind"], e["plugin"], e["file"], e["line"]) for e in errors] == [("load", "demo", "demo.lua", 5)], errors
 
     status = user.moonhook("status", "--config", "moonhook.toml", cwd="bot")
-    rows = {line.split()[0]: line.split()[1] for line in status.stdout.splitlines()[2:] if line.split()}
-    assert rows["demo"] == "failed" and "demo.lua:5: error: " in status.stdout, outcome(status)
+    rows = {line.split()[0]: line.split() for line in status.stdout.splitlines()[2:] if line.split()}
+    assert rows["demo"][1] == "failed" and "demo.lua:5: error: " in status.stdout, outcome(status)
+    assert live["version"] in rows["demo"], outcome(status)   # the version before serves on, named
     assert run.interrupt() == 0
 
 

@@ -114,7 +114,8 @@ async def test_scripts_are_listed_read_checked_and_a_save_answers_once_tried(tmp
 
         saved = await ops.save_script("trend.lua", TREND.replace("EURUSD", "USDJPY"))
         now = hashlib.sha256(TREND.replace("EURUSD", "USDJPY").encode()).hexdigest()
-        assert saved == {"loaded": True, "plugin": "trend", "enabled": True, "version": now, "serving_version": now[:12]}
+        assert saved == {"loaded": True, "plugin": "trend", "enabled": True, "version": now,
+                         "serving_version": now[:12]}
         assert ops.plugin_rows()[0]["symbols"] == ["USDJPY"]
         failed = await ops.save_script("trend.lua", BROKEN)
         assert failed["loaded"] is False and failed["line"] == 4 and "trend.lua:4" in failed["error"]

@@ -1,6 +1,7 @@
 """`moonhook run` as a trader starts it: a real process serving real HTTP, driven by
 `moonhook send` and `moonhook status`, stopped by signals."""
 
+import hashlib
 import json
 import os
 import re
@@ -138,7 +139,9 @@ def test_status_lists_a_script_that_does_not_load_and_says_degraded(tmp_path):
     assert not any(python in health for python in ("{", "[", "True", "False", "None")), health
     rows = {line.split()[0]: line.split() for line in status.stdout.splitlines()[1:] if line.split()}
     assert rows["demo"][1] == "active" and rows["broken"][1] == "failed"
-    assert rows["broken"][2:8] == ["0", "0", "0", "-", "-", "-"]   # no worker: its memory unknown, not 0 KB
+    # no worker: its memory unknown, not 0 KB; no version serves
+    assert rows["broken"][2:9] == ["0", "0", "0", "-", "-", "-", "-"]
+    assert rows["demo"][9] == hashlib.sha256(EXAMPLE_SCRIPT.encode()).hexdigest()[:12]   # the version serving
     assert "not loaded: broken.lua: error: plugin.priority" in status.stdout
 
 
