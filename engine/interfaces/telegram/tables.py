@@ -78,7 +78,8 @@ def order_table(orders: list[dict[str, Any]]) -> str:
 
 def plugins_text(rows: list[dict[str, Any]]) -> str:
     """/plugins: the facade's plugin rows as a <pre> table 32 characters wide (past MAX_ROWS,
-    counted), and under it each guard, plugin switched off by someone, and failure."""
+    counted), and under it each guard, plugin switched off by someone, and failure (a save that did
+    not load, whose version before serves on, or a file nothing serves: ``state_words``)."""
     if not rows:
         return "No plugins: put .lua scripts in the scripts folder."
     states = {"active": "on", "disabled": "off", "failed": "fail", "loading": "load"}
@@ -92,8 +93,8 @@ def plugins_text(rows: list[dict[str, Any]]) -> str:
             notes.append(f"{row['name']}: guard (fails closed)")
         if row.get("disabled_by") and row["state"] == "disabled":
             notes.append(f"{row['name']}: disabled by {row['disabled_by']}")
-        if row.get("last_error") and row["state"] == "failed":
-            notes.append(f"{row['name']}: {cut(str(row['last_error']), 120)}")
+        if row.get("last_error") and row["state"] == "failed":   # a failed save (its version before serves) or none
+            notes.append(f"{row['name']}: {row['state_words']}: {cut(str(row['last_error']), 120)}")
     if len(rows) > MAX_ROWS:
         lines.append(f"… and {len(rows) - MAX_ROWS} more")
     return "<pre>" + escape("\n".join(lines)) + "</pre>" + "".join(f"\n• {escape(n)}" for n in notes[:10])

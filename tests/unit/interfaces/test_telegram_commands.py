@@ -305,6 +305,20 @@ async def test_status_says_a_save_that_did_not_load_while_the_version_before_ser
     assert "\n⚠ script  gate.lua save failed, the older serves\n" in status, status
 
 
+async def test_plugins_says_a_save_that_did_not_load_apart_from_a_file_nothing_serves(tmp_path):
+    # Both rows said "fail" with their error: the gate trading on its version before the save read as
+    # a file nothing serves.
+    clock = Clock()
+    async with running(tmp_path, {"gate": "function on_alert(a) end\n", "broken": "function on_alert(a)\n"}) as engine:
+        path = engine.config.scripts / "gate.lua"
+        path.write_text("function on_alert(a)\n", encoding="utf-8")   # no `end`
+        await engine.lifecycle.apply([path])
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        listed = html_plain((await ask(commands, chat.say("/plugins"))).text)
+    assert "\n• gate: save failed: the version before serves: gate.lua:2: " in listed, listed
+    assert "\n• broken: failed: nothing serves: broken.lua:2: " in listed, listed
+
+
 async def test_trades_tells_the_days_closed_trades_their_net_and_who_opened_them(tmp_path, monkeypatch):
     here_at_midday(monkeypatch)  # today's counts in one day
     clock = Clock()
