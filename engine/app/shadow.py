@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from engine.app import alert_detail as _detail
 from engine.domain.words import counted
 
 MISSING = "folder missing: its scripts are unloaded until it is back and moonhook restarts"
@@ -57,11 +58,15 @@ def load_errors(shadow: Shadow | None) -> dict[str, str]:
 
 
 async def record(shadow: Shadow | None, alert_id: int) -> dict[str, Any] | None:
-    """{status, outcome, differs, differences} of the shadow's run of the alert; None when
+    """{status, outcome, differs, differences} of the shadow's run of the alert, and ``words``: the
+    versions of its scripts that decided it, as the live decision's (alert_detail.py); None when
     shadow mode is off or it has not run the alert (yet)."""
     if shadow is None:
         return None
-    return await trio.to_thread.run_sync(shadow.records.get, alert_id)
+    found = await trio.to_thread.run_sync(shadow.records.get, alert_id)
+    if found is not None:
+        found["words"] = {"versions": _detail.versions(found["outcome"] or {})}
+    return found
 
 
 def line(view: dict[str, Any]) -> str | None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 from selenium.webdriver.common.by import By
 
 from support.browser import browser, cells, click, console_errors, live, log_in, texts, wait  # noqa: F401
-from support.e2e_support import init, until
+from support.e2e_support import init, shadow_user, until
 
 PAD = "document.querySelector('.CodeMirror').CodeMirror"
+LIVE = "function on_alert(a) end\n"
+NEXT = "function on_alert(a) if a.volume == 0.4 then return false, 'next says no' end end\n"
 
 
 def _serving(run) -> str:
@@ -97,4 +99,22 @@ def test_a_save_from_the_editor_names_the_version_serving_after_it(user, browser
     broken = save(original + "\nthis is not lua\n")
     assert f"demo goes on serving its version from before this save. Version {new} serves." in broken, broken
     assert _serving(run) == new
+    assert run.interrupt() == 0
+
+
+def test_the_shadows_decision_names_its_scripts_versions_beside_the_live_ones(user, browser):
+    """The detail's "Shadow: the next version" said what the next version decided, not which version
+    it was: a script saved in the shadow's folder left the trader guessing which one the alert met."""
+    config = shadow_user(user, LIVE, NEXT)
+    run = user.start("run", config=config, cwd="bot")
+    alert = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09")["id"])
+    until(lambda: run.get("/api/shadow"), lambda v: v["alerts"] == 1, "the shadow's run of the alert")
+    live_version = _serving(run)
+    (next_version,) = [p["version"] for p in run.get("/api/shadow")["plugins"]]
+    assert live_version != next_version
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    assert _versions(browser, f"http://127.0.0.1:{run.port}", alert["id"]) == {"gate": live_version}
+    pairs = wait(browser, lambda d: texts(d, "#alert-shadow-versions dt, #alert-shadow-versions dd"),
+                 "the shadow scripts' versions")
+    assert dict(zip(pairs[::2], pairs[1::2])) == {"gate": next_version}
     assert run.interrupt() == 0

@@ -60,7 +60,8 @@ function shadowed(s) {
       s.differs ? "Decided differently from the live scripts:" : "Decided as the live scripts did."),
     s.differs ? h("ul", {class: "findings"}, (s.differences ?? []).map((d) => h("li", {text: d}))) : null,
     h("p", {class: "muted", text: "Its orders went to its own paper account, never to the broker."}),
-    decided(outcome.plugins ?? [], outcome.orders ?? []));
+    decided(outcome.plugins ?? [], outcome.orders ?? []),
+    h("h4", {text: "Versions that decided it"}), h("div", {id: "alert-shadow-versions"}, labelled(s.words?.versions)));
 }
 
 function detail(a) {
