@@ -35,8 +35,8 @@ def row(engine: Any, plugin: Any) -> dict[str, Any]:
 def state_words(plain: dict[str, Any]) -> str:
     """The state as a trader reads it: ``failed`` alone said a save that did not load (its version
     from before serves on) as it says a file nothing serves."""
-    if plain["state"] == "failed" and plain.get("version"):
-        return "save failed: the version before serves"
+    if plain["state"] == "failed" and plain.get("version"):   # switched off, it stays loaded and decides nothing
+        return f"save failed: the version before {'serves' if plain['enabled'] else 'is off'}"
     if plain["state"] == "failed":
         return "failed: nothing serves"
     return plain["state"]

@@ -22,6 +22,9 @@ async def test_a_save_that_did_not_load_is_told_from_a_file_nothing_serves(tmp_p
         path.write_text("function on_alert(a)\n", encoding="utf-8")   # no `end`
         await engine.lifecycle.apply([path])
         rows = {row["name"]: row for row in ops.plugin_rows()}
+        engine.set_enabled("gate", False)
+        off = ops.plugin_rows()[0]
+    assert off["state_words"] == "save failed: the version before is off", off   # it serves nothing
     assert (rows["gate"]["state"], rows["gate"]["version"]) == ("failed", before), rows["gate"]
     assert rows["gate"]["state_words"] == "save failed: the version before serves"
     assert (rows["broken"]["version"], rows["broken"]["state_words"]) == (None, "failed: nothing serves")

@@ -74,7 +74,7 @@ const named = (version) => (version ? ` Version ${version} serves.` : "");
 /** A save that loaded: a plugin switched off (by an administrator) stays off, and decides nothing. */
 function loaded(answer) {
   if (answer.enabled !== false) {
-    return h("p", {class: "ok", id: "save-loaded", text: `Saved and loaded.${named(answer.serving_version)}`});
+    return h("p", {class: "ok", text: `Saved and loaded.${named(answer.serving_version)}`});
   }
   return h("p", {class: "error", id: "save-off", text: `Saved and loaded, but ${answer.plugin} is switched off: `
     + "it decides nothing until it is enabled (Plugins)."});
