@@ -194,10 +194,22 @@ class Book:
         """The entries (market or pending) written down in the last LATE_HOLD seconds at this
         account whose outcome is not known, oldest first: in flight, or their answer lost and not
         found (they may still arrive)."""
+        return self._recent(("sending", "unknown", "lost"), "kind IN ('market', 'pending')")
+
+    def lost_closes(self) -> list[dict[str, Any]]:
+        """The closes of positions (by ticket, by symbol, of a part) written down in the last LATE_HOLD
+        seconds at this account whose answer was lost and never found ("lost"), oldest first: the poll
+        looks for their end as for a lost entry's (``late.py``). Not a removal: the poll of the pending
+        orders reads its order's end (``pending.py``)."""
+        return self._recent(("lost",), "kind = 'close' AND json_extract(request, '$.position') IS NOT NULL")
+
+    def _recent(self, states: tuple[str, ...], which: str) -> list[dict[str, Any]]:
+        """The sends in one of ``states`` that ``which`` (an SQL condition) selects, written down in the
+        last LATE_HOLD seconds at this account, oldest first."""
         with self._d.lock:
-            rows = select(self._d.db, "SELECT * FROM mt5_sends WHERE state IN ('sending', 'unknown', 'lost') AND "
-                                      "kind IN ('market', 'pending') AND created_at > ? ORDER BY created_at",
-                          [max(time.time() - LATE_HOLD, self._since())])
+            rows = select(self._d.db, f"SELECT * FROM mt5_sends WHERE state IN ({', '.join('?' * len(states))}) AND "
+                                      f"{which} AND created_at > ? ORDER BY created_at",
+                          [*states, max(time.time() - LATE_HOLD, self._since())])
         return [_decoded(r) for r in rows]
 
     def _since(self) -> float:

@@ -86,6 +86,10 @@ class Window:
             self._rows[fn] = tuple(await self._b.query(fn, *span) or ())
         return self._rows[fn]
 
+    async def open(self, ticket: int) -> bool:
+        """Whether position ``ticket`` is open, as the window's read of the positions has it."""
+        return any(p["ticket"] == ticket for p in await self._read("positions_get"))
+
     async def find(self, tag: str, since: float, magic: int | None = None,
                    ours: bool = False) -> dict[str, Any] | None:
         """Where a send tagged ``tag`` (and numbered ``magic``, or with ``ours`` any number this

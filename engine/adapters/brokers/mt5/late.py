@@ -11,9 +11,16 @@ reconnection (``resolve_left``) would have found it, and the trader, told "not k
 not learn its end until then. A market entry found filled was done: its deal, read by a poll
 while it was still looked for (just before "lost" was written), settles it no more.
 
-An entry is looked at so at every poll for up to an hour (``LATE_HOLD``): all of them are looked for
+A close (of a position, of a part, a close by symbol's) whose answer was lost and whose deal was not in
+the history yet is settled so too: done by its deal, which carries its tag (read by the deals' poll
+first, ``History._arrived``, else met here); refused for good when the order history has its order
+ended unfilled, or when its position is gone, closed whole by deals none of which is its own (its sl,
+a stop-out: ``LostAnswers.closed_otherwise``). Looked at only at a repeat of the close before, its
+record, its alert and the trades chat said "not known" for good, whatever the terminal did.
+
+A send is looked at so at every poll for up to an hour (``LATE_HOLD``): all of them are looked for
 in one ``found.Window``, MetaTrader's positions, orders, deals and order history each read once from
-the earliest one's time, not four reads an entry.
+the earliest one's time, not four reads a send.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.found import Window
+from engine.adapters.brokers.mt5.lost import LostAnswers
 from engine.adapters.brokers.mt5.terminal import Terminal
 from engine.domain.orders import OrderResult
 
@@ -35,8 +43,10 @@ async def arrived(broker: Terminal, resting: dict[int, dict[str, Any]]) -> set[i
     tickets of the pending orders settled that are no longer resting, to be known (their end told).
     Raises Unknown if MetaTrader cannot be asked."""
     ended: set[int] = set()
-    lost = [s for s in broker.book.in_doubt() if s["state"] == "lost"]
-    window = Window(broker, min((s["created_at"] for s in lost), default=0.0))   # one read each, for all of them
+    lost, closes = [s for s in broker.book.in_doubt() if s["state"] == "lost"], broker.book.lost_closes()
+    window = Window(broker, min((s["created_at"] for s in (*lost, *closes)), default=0.0))   # one read each, for all
+    for send in closes:
+        await _close(broker, window, send)
     for send in lost:
         order = next((o for o in resting.values() if o.get("comment") == send["tag"]), None)
         if order is not None and send["kind"] == "pending":
@@ -61,3 +71,22 @@ async def arrived(broker: Terminal, resting: dict[int, dict[str, Any]]) -> set[i
         if order is None:
             ended.add(found["ticket"])
     return ended
+
+
+async def _close(broker: Terminal, window: Window, send: dict[str, Any]) -> None:
+    """The close ``send``, its answer lost, settled if the terminal shows its end: its deal (done), its
+    order ended unfilled, or its position closed whole by other deals (refused for good). Left "lost"
+    while none of these shows: its position open (a part of it asked), or gone while the history trails.
+    Raises Unknown if MetaTrader cannot be asked."""
+    tag, position = send["tag"], send["request"]["position"]
+    found = await window.find(tag, send["created_at"], send["request"].get("magic"))
+    if found is not None and found.get("ended"):
+        log.warning("%s: its answer was lost, and the history has it %s later", tag, found["ended"])
+        await broker.settle(tag, OrderResult.refused(c.describe_ended(found["ended"])), stands=True)
+    elif found is not None and "deal" in found:   # the deals' poll settles it first, unless it came in between
+        log.warning("%s: its answer was lost, and its deal %s came later (position %s)", tag, found["deal"], position)
+        await broker.settle(tag, OrderResult(ok=True, ticket=found["ticket"], price=found["price"],
+                                             volume=found["volume"]))
+    elif not await window.open(position) and (otherwise := await LostAnswers(broker).closed_otherwise(send)):
+        log.warning("%s: its answer was lost: %s", tag, otherwise)
+        await broker.settle(tag, OrderResult.refused(otherwise), stands=True)

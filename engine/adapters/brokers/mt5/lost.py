@@ -101,7 +101,7 @@ class LostAnswers:
                     f"{c.NOT_EXECUTED} and position {request['position']} is still open; a close "
                     "of it whole may be sent again (it cannot close twice)"))
                 return await self.done_meanwhile(send) or refused
-            if trio.current_time() >= deadline and (otherwise := await self._closed_otherwise(send)) is not None:
+            if trio.current_time() >= deadline and (otherwise := await self.closed_otherwise(send)) is not None:
                 log.warning("%s: its answer was lost: %s", send["tag"], otherwise)
                 return await self._b.settle(send["tag"], OrderResult.refused(otherwise), stands=True)
             if trio.current_time() >= deadline:
@@ -110,7 +110,7 @@ class LostAnswers:
                                 send["tag"])
                 lost = await self._b.settle(send["tag"], OrderResult(ok=False, unknown=True, error=_not_known(
                     request, self._b.config.resolve_seconds)))
-                # a close's deal, unlike an entry's (``late.py``), is looked for by no later poll
+                # a close's deal told before "lost" was written: answered done now, not at the next poll (``late.py``)
                 return (request.get("position") and send["state"] != "lost" and await self.done_meanwhile(send)
                         or lost)
             await trio.sleep(min(0.5, self._b.config.resolve_seconds / 4))
@@ -124,7 +124,7 @@ class LostAnswers:
         now = await self._b.query("positions_get", ticket=request["position"])
         return bool(now) and now[0]["volume"] <= request["volume"] + 1e-9
 
-    async def _closed_otherwise(self, send: dict[str, Any]) -> str | None:
+    async def closed_otherwise(self, send: dict[str, Any]) -> str | None:
         """Why the close ``send`` never can execute: its position is closed whole by deals none of
         which is its own (its sl or tp hit, a stop-out, a close by hand or by another order), and a
         position closes once. None while it is open, while the history does not have it closed (it
