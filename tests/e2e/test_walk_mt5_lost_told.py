@@ -155,3 +155,34 @@ def test_a_cancel_answered_unknown_that_the_reconnection_finds_not_executed_is_t
         assert [o["ticket"] for o in terminal.orders()] == [ticket] and terminal.sent() == 2   # not sent again
         assert run.interrupt() == 0
         assert "Traceback" not in run.text()
+
+
+def test_a_close_of_part_whose_answer_was_lost_that_the_trade_server_rejected_while_stopped_is_told_once(user,
+                                                                                                       tmp_path):
+    # Not found within resolve_seconds ("not known": part of a position, not safe to send again), then moonhook
+    # stopped, and the trade server rejected it. Only a repeat of that close looked for it again: its record, its
+    # alert and the trades chat said "not known" for good. The next start's poll finds it ended: refused, told once.
+    with _told(user, tmp_path) as (said, terminal, config):
+        run = user.start("run", config=config, cwd="bot")
+        opened = run.settled(run.webhook("buy EURUSD volume=0.2 sl=1.07 id=walk-open")["id"])
+        assert opened["status"] == "done", opened["outcome"]
+        lost = _lost(run, terminal, said, "closelong EURUSD volume=0.1 id=walk-lost-close", "close")
+        assert run.interrupt() == 0
+        (rejected,) = terminal.reject_late()   # the trade server had it, and rejected it
+
+        again = user.start("run", config=config, cwd="bot")
+        until(said, lambda texts: any("refused at the broker after all" in t for t in texts), "the refusal told")
+        alert = again.once(lost["id"], lambda row: not row["outcome"]["orders"][0].get("unknown"), "the close settled")
+        assert alert["orders"][0]["status"] == "refused", alert
+        assert f"order {rejected}" in alert["outcome"]["orders"][0]["error"], alert
+        assert again.interrupt() == 0
+
+        last = user.start("run", config=config, cwd="bot")   # a restart tells it not again
+        closed = last.settled(last.webhook("closelong EURUSD id=walk-close-all")["id"])
+        assert closed["status"] == "done", closed["outcome"]
+        texts = until(said, lambda texts: any("closed by close" in t for t in texts), "the next close told")
+        told = [t for t in texts if "refused at the broker after all" in t]
+        assert len(told) == 1 and f"order {rejected}" in told[0] and "close EURUSD" in told[0], told
+        assert terminal.positions() == [] and terminal.sent() == 2   # the entry, the last close: none sent again
+        assert last.interrupt() == 0
+        assert "Traceback" not in last.text()
