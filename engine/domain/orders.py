@@ -78,6 +78,7 @@ class OrderResult:
     duplicate: bool = False   # this client id ran before; this is its first result
     closed: list[int] = field(default_factory=list)  # tickets a close by symbol closed
     unknown: bool = False     # not ok, yet it may have reached the broker: never to be retried as another order
+    note: str | None = None   # done, and what else met it: a close by symbol's position closed before it (its sl)
 
     @classmethod
     def refused(cls, error: str) -> "OrderResult":
@@ -96,7 +97,7 @@ class OrderResult:
         return cls(**{k: v for k, v in data.items() if k in RESULT_FIELDS})
 
 
-RESULT_FIELDS = {"ok", "ticket", "price", "volume", "error", "duplicate", "closed", "unknown"}
+RESULT_FIELDS = {"ok", "ticket", "price", "volume", "error", "duplicate", "closed", "unknown", "note"}
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from engine.adapters.storage import Database
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import OPENING, BrokerError, OrderRequest, OrderResult
 from engine.domain.rules import Refused, close_by_symbol, filled_meanwhile, ticket_of
-from engine.adapters.brokers.mt5 import change, constants as c, deal_reads, netting
+from engine.adapters.brokers.mt5 import by_symbol, change, constants as c, deal_reads, netting
 from engine.adapters.brokers.mt5.accounts import settle_account
 from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
@@ -277,11 +277,7 @@ class MT5Broker(deal_reads.DealReads, Broker):  # the deal history's reads: deal
                       key=lambda p: (p.get("time_msc") or p["time"] * 1000, p["ticket"]))  # oldest first: FIFO
         before, lost = await self._sender.closed_before(r.client_id)   # before a power cut, or a lost answer
         results = [await self._close_position(r, p, None, part=str(p["ticket"])) for p in mine]
-        results += [x for ticket, x in lost.items() if ticket not in {p["ticket"] for p in mine}]   # gone meanwhile
-        failed = [x.error for x in results if not x.ok]
-        closed = list(dict.fromkeys(before + [p["ticket"] for p, x in zip(mine, results) if x.ok]))  # parts once
-        return OrderResult(ok=not failed, closed=closed, error="; ".join(failed) if failed else None,
-                           unknown=any(x.unknown for x in results))
+        return await by_symbol.folded(self.lost, r, before, mine, results, lost)
 
     async def _close_position(self, r: OrderRequest, p: dict[str, Any], volume: float | None,
                               part: str = "") -> OrderResult:

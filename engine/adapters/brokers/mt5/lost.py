@@ -125,16 +125,19 @@ class LostAnswers:
         return bool(now) and now[0]["volume"] <= request["volume"] + 1e-9
 
     async def closed_otherwise(self, send: dict[str, Any]) -> str | None:
-        """Why the close ``send`` never can execute: its position is closed whole by deals none of
-        which is its own (its sl or tp hit, a stop-out, a close by hand or by another order), and a
-        position closes once. None while it is open, while the history does not have it closed (it
-        trails), when a deal of it is the close's, or on a netting account's reversal."""
-        position = send["request"].get("position")
-        if not position or await self._b.query("positions_get", ticket=position):
+        """Why the close ``send`` never can execute (``closed_by``, "not executed: ..."); None while it may."""
+        why = await self.closed_by(send["request"].get("position"), send["tag"])
+        return None if why is None else f"not executed: {why}"
+
+    async def closed_by(self, position: int | None, tag: str) -> str | None:
+        """How position ``position`` was closed whole before the close tagged ``tag`` could be: by deals none
+        of which is that close's (its sl or tp hit, a stop-out, a close by hand or by another order), and a
+        position closes once. None while it is open, while the history does not have it closed (it trails),
+        when a deal of it is the close's, or on a netting account's reversal."""
+        if not position or await self.open(position):
             return None
         deals = await self._b.query("history_deals_get", position=position) or ()
-        if any(d.get("comment") == send["tag"] or d["entry"] not in (c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT)
-               for d in deals):
+        if any(d.get("comment") == tag or d["entry"] not in (c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT) for d in deals):
             return None
         outs = [d for d in deals if d["entry"] == c.DEAL_ENTRY_OUT]
         if not outs or sum(d["volume"] for d in outs) < sum(d["volume"] for d in deals if d not in outs) - 1e-9:
@@ -142,8 +145,11 @@ class LostAnswers:
         last = max(outs, key=deal_order)
         by = {"sl": "its sl", "tp": "its tp", "stop_out": "a stop-out"}.get(c.DEAL_REASONS.get(last.get("reason")),
                                                                           "another close")
-        return f"not executed: position {position} was closed before it, by {by} (deal {last['ticket']} at " \
-               f"{last['price']:g})"
+        return f"position {position} was closed before it, by {by} (deal {last['ticket']} at {last['price']:g})"
+
+    async def open(self, position: int) -> bool:
+        """Whether position ``position`` is open. Raises Unknown if MetaTrader cannot be asked."""
+        return bool(await self._b.query("positions_get", ticket=position))
 
     async def done_meanwhile(self, send: dict[str, Any]) -> OrderResult | None:
         """The close ``send``, just written refused or "lost", done all the same: its deal, made after
