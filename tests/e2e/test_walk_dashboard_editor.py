@@ -8,20 +8,11 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from support.browser import browser, click, log_in, wait  # noqa: F401 (browser: a fixture)
+from support.browser import PAD, browser, log_in, open_script, save_script, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init
 
-PAD = "document.querySelector('.CodeMirror').CodeMirror"
 # Whether the page asks the browser to ask before it is left (a reload, the tab closed).
 LEAVING = "const e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e); return e.defaultPrevented"
-
-
-def _save(browser, text: str) -> str:
-    """``text`` saved from the open editor; the result's text once the save has answered."""
-    browser.execute_script(f"{PAD}.setValue(arguments[0]); document.getElementById('editor-result').textContent = ''",
-                           text)
-    browser.find_element(By.ID, "save").click()
-    return wait(browser, lambda d: d.find_element(By.ID, "editor-result").text, "the save's answer")
 
 
 def test_a_save_says_what_trades_after_it(user, browser):
@@ -33,12 +24,9 @@ def test_a_save_says_what_trades_after_it(user, browser):
     run = user.start("run", config=config, cwd="bot")
     base = f"http://127.0.0.1:{run.port}"
     log_in(browser, base, config.values["server"]["api_token"])
-    browser.get(f"{base}/#/editor")
-    click(browser, "#script-files a", "demo.lua in the list")
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror .CodeMirror-linenumber"), "the editor")
-    original = browser.execute_script(f"return {PAD}.getValue()")
+    original = open_script(browser, base)
 
-    broken = _save(browser, original + "\nthis is not lua\n")
+    broken = save_script(browser, original + "\nthis is not lua\n")
     assert "demo goes on serving its version from before this save." in broken, broken
     line = len((original + "\nthis is not lua\n").splitlines())
     assert f"line {line} error:" in broken or f"{line}:" in broken, broken   # the error named at its line
@@ -46,7 +34,7 @@ def test_a_save_says_what_trades_after_it(user, browser):
     assert run.settled(served["id"])["status"] == "rejected"
 
     assert run.client.post("/api/plugins/demo/disable", json={"reason": "elsewhere"}).status_code == 200
-    said = _save(browser, original + "\n-- the stop rule, reviewed\n")
+    said = save_script(browser, original + "\n-- the stop rule, reviewed\n")
     assert "Saved and loaded, but demo is switched off" in said, said
     assert [p["enabled"] for p in run.get("/api/plugins")["plugins"]] == [False]
     passed = run.webhook("buy EURUSD volume=0.1 price=1.1")  # no stop: demo, off, refuses nothing
@@ -66,10 +54,7 @@ def test_leaving_a_script_with_changes_not_saved_asks_first(user, browser):
     run = user.start("run", config=config, cwd="bot")
     base = f"http://127.0.0.1:{run.port}"
     log_in(browser, base, config.values["server"]["api_token"])
-    browser.get(f"{base}/#/editor")
-    click(browser, "#script-files a", "demo.lua in the list")
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror .CodeMirror-linenumber"), "the editor")
-    original = browser.execute_script(f"return {PAD}.getValue()")
+    original = open_script(browser, base)
     browser.find_element(By.CSS_SELECTOR, ".CodeMirror").click()
     ActionChains(browser).send_keys("-- a thought ").perform()   # typed: the page is the trader's now
     typed = browser.execute_script(f"return {PAD}.getValue()")
@@ -104,14 +89,6 @@ def test_leaving_a_script_with_changes_not_saved_asks_first(user, browser):
     assert run.interrupt() == 0
 
 
-def _open(browser, base: str) -> str:
-    """demo.lua opened in the editor of the current tab; its text."""
-    browser.get(f"{base}/#/editor")
-    click(browser, "#script-files a", "demo.lua in the list")
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror .CodeMirror-linenumber"), "the editor")
-    return browser.execute_script(f"return {PAD}.getValue()")
-
-
 def test_two_tabs_saving_one_script_and_a_paste_too_large_lose_nothing(user, browser):
     """Two tabs on demo.lua: the second save is refused, naming the first, until Save over it. A
     paste larger than server.max_body is refused saying so, nothing written, the text kept."""
@@ -120,23 +97,23 @@ def test_two_tabs_saving_one_script_and_a_paste_too_large_lose_nothing(user, bro
     base = f"http://127.0.0.1:{run.port}"
     demo = user.home / "bot" / "scripts" / "demo.lua"
     log_in(browser, base, config.values["server"]["api_token"])
-    original = _open(browser, base)
+    original = open_script(browser, base)
     first = browser.current_window_handle
     browser.switch_to.new_window("tab")
-    _open(browser, base)
+    open_script(browser, base)
     second = browser.current_window_handle
 
     browser.switch_to.window(first)
-    assert "Saved and loaded" in _save(browser, original + "-- the first tab's\n")
+    assert "Saved and loaded" in save_script(browser, original + "-- the first tab's\n")
     browser.switch_to.window(second)
-    said = _save(browser, original + "-- the second tab's\n")
+    said = save_script(browser, original + "-- the second tab's\n")
     assert "demo.lua changed since it was opened" in said and demo.read_text().endswith("-- the first tab's\n"), said
     browser.find_element(By.ID, "save-over").click()
     wait(browser, lambda d: "Saved and loaded" in d.find_element(By.ID, "editor-result").text, "saved over it")
     assert demo.read_text().endswith("-- the second tab's\n")
 
     pasted = original + ("-- " + "y" * 97 + "\n") * 1_000   # about 100 KB, over the 64 KB default
-    said = _save(browser, pasted)
+    said = save_script(browser, pasted)
     assert "413" in said and "server.max_body" in said, said
     assert demo.read_text().endswith("-- the second tab's\n")
     assert browser.execute_script(f"return {PAD}.getValue()") == pasted

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from selenium.webdriver.common.by import By
 
-from support.browser import browser, cells, click, console_errors, live, log_in, texts, wait  # noqa: F401
+from support.browser import (browser, cells, console_errors, live, log_in, open_script,  # noqa: F401
+                             save_script, texts, wait)
 from support.e2e_support import init, shadow_user, until
 
-PAD = "document.querySelector('.CodeMirror').CodeMirror"
 LIVE = "function on_alert(a) end\n"
 NEXT = "function on_alert(a) if a.volume == 0.4 then return false, 'next says no' end end\n"
 
@@ -82,21 +82,12 @@ def test_a_save_from_the_editor_names_the_version_serving_after_it(user, browser
     run = user.start("run", config=config, cwd="bot")
     base = f"http://127.0.0.1:{run.port}"
     log_in(browser, base, config.values["server"]["api_token"])
-    browser.get(f"{base}/#/editor")
-    click(browser, "#script-files a", "demo.lua in the list")
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror .CodeMirror-linenumber"), "the editor")
-    original = browser.execute_script(f"return {PAD}.getValue()")
+    original = open_script(browser, base)
 
-    def save(text: str) -> str:
-        browser.execute_script(
-            f"{PAD}.setValue(arguments[0]); document.getElementById('editor-result').textContent = ''", text)
-        browser.find_element(By.ID, "save").click()
-        return wait(browser, lambda d: d.find_element(By.ID, "editor-result").text, "the save's answer")
-
-    saved = save(original + "\n-- reviewed\n")
+    saved = save_script(browser, original + "\n-- reviewed\n")
     new = _serving(run)
     assert f"Saved and loaded. Version {new} serves." in saved, saved
-    broken = save(original + "\nthis is not lua\n")
+    broken = save_script(browser, original + "\nthis is not lua\n")
     assert f"demo goes on serving its version from before this save. Version {new} serves." in broken, broken
     assert _serving(run) == new
     assert run.interrupt() == 0

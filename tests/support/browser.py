@@ -148,3 +148,23 @@ def screenshot(driver: webdriver.Chrome, page: str) -> Path | None:
     path = SCREENSHOTS / f"{page}.png"
     assert driver.save_screenshot(str(path)), f"could not save {path}"
     return path
+
+
+# The editor's CodeMirror instance, as a script in the page reaches it.
+PAD = "document.querySelector('.CodeMirror').CodeMirror"
+
+
+def open_script(driver: webdriver.Chrome, base: str) -> str:
+    """demo.lua opened in the editor of the current tab; its text."""
+    driver.get(f"{base}/#/editor")
+    click(driver, "#script-files a", "demo.lua in the list")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror .CodeMirror-linenumber"), "the editor")
+    return driver.execute_script(f"return {PAD}.getValue()")
+
+
+def save_script(driver: webdriver.Chrome, text: str) -> str:
+    """``text`` saved from the open editor; the result's text once the save has answered."""
+    driver.execute_script(f"{PAD}.setValue(arguments[0]); document.getElementById('editor-result').textContent = ''",
+                          text)
+    driver.find_element(By.ID, "save").click()
+    return wait(driver, lambda d: d.find_element(By.ID, "editor-result").text, "the save's answer")
