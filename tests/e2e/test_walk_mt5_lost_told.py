@@ -186,3 +186,32 @@ def test_a_close_of_part_whose_answer_was_lost_that_the_trade_server_rejected_wh
         assert terminal.positions() == [] and terminal.sent() == 2   # the entry, the last close: none sent again
         assert last.interrupt() == 0
         assert "Traceback" not in last.text()
+
+
+def test_a_stop_change_judged_not_executed_after_its_answer_was_lost_that_the_server_applied_late_is_done(user,
+                                                                                                          tmp_path):
+    # The position's stops unchanged when looked for: "not executed" for good; then the far side of the bridge
+    # applied it. The ledger, the alert and the chat said refused while the position's sl was the one asked.
+    with _told(user, tmp_path) as (said, terminal, config):
+        run = user.start("run", config=config, cwd="bot")
+        opened = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-open")["id"])
+        assert opened["status"] == "done", opened["outcome"]
+        (ticket,) = [p["ticket"] for p in terminal.positions()]
+        terminal.script("order_send", "late")
+        lost = run.settled(run.webhook("newsltp EURUSD sl=1.071 id=walk-lost-sl")["id"])
+        assert lost["orders"][0]["status"] == "refused" and "unchanged" in lost["outcome"]["orders"][0]["error"], lost
+        assert terminal.deliver_late() == [10009] and [p["sl"] for p in terminal.positions()] == [1.071]
+        until(said, lambda texts: any("done after all" in t for t in texts), "the change told done")
+        alert = until(lambda: run.get(f"/api/alerts/{lost['id']}"), lambda row: row["orders"][0]["status"] == "done",
+                      "the change's record made right")
+        assert alert["status"] == "done", alert
+        assert run.interrupt() == 0
+
+        again = user.start("run", config=config, cwd="bot")   # a restart tells it not again
+        closed = again.settled(again.webhook("closelong EURUSD id=walk-close-all")["id"])
+        assert closed["status"] == "done", closed["outcome"]
+        texts = until(said, lambda texts: any("closed by close" in t for t in texts), "the next close told")
+        (done,) = [t for t in texts if "done after all" in t]
+        assert f"ticket {ticket} changed as asked" in done, done
+        assert terminal.sent() == 3 and again.interrupt() == 0   # the entry, the change once, the close
+        assert "Traceback" not in again.text()

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
-from engine.adapters.brokers.mt5.constants import ACTION_REMOVE, NOT_EXECUTED
+from engine.adapters.brokers.mt5.constants import ACTION_MODIFY, ACTION_REMOVE, ACTION_SLTP, NOT_EXECUTED
 from engine.adapters.storage import Database, select
 from engine.adapters.storage.untold import UntoldEvents
-from engine.domain.orders import Event
+from engine.domain.orders import Event, Overturned
 
 OPEN_STATES = ("sending", "unknown")
 SEND_STATES = (*OPEN_STATES, "lost", "refused", "done")
@@ -22,6 +23,10 @@ _NOT_KNOWN = ("not known: the close of position {} was sent, its answer not know
 # (``in_doubt``): a slow trade server, or the far side of a bridge, may still execute it meanwhile.
 # It stays "not known" after, and its fill is told if it comes; the place is not held for ever.
 LATE_HOLD = 3_600
+# How long a stop change or modify whose answer was lost, judged not executed (its stops unchanged), is
+# looked at again (``unchanged_changes``): the far side of a bridge applies it within moments, if ever;
+# stops found as asked much later are more likely the trader's own doing.
+CHANGE_HOLD = 600
 # The mt5_state key of when the book came to the account it is of (``accounts.py``): the sends
 # written down before were made at another account, never looked for nor held in doubt at this one.
 SINCE = "account_since"
@@ -51,12 +56,13 @@ class Book:
         return (self.result(client_id) or self.executed_result(client_id) or self.refused_for_good(client_id)
                 or self.lost_result(client_id) or self.not_executed(client_id))
 
-    def finish(self, client_id: str, result: dict[str, Any]) -> None:
-        with self._d.transaction() as db:
+    def finish(self, client_id: str, result: dict[str, Any], db: Any = None) -> None:
+        """``result``, ``client_id``'s final one, written (inside the caller's transaction ``db`` if given)."""
+        with self._written(db) as db:
             db.execute("INSERT OR REPLACE INTO mt5_results (client_id, result, at) VALUES (?, ?, ?)",
                        [client_id, json.dumps(result), time.time()])
 
-    def overturned(self, client_id: str) -> None:
+    def overturned(self, client_id: str, db: Any = None) -> None:
         """A send of ``client_id`` written down refused (a close whose answer was lost, its position
         still open whole then) executed after all: once every send of it has executed, the request's
         final result, a refusal, becomes what they did (``executed_result``), a repeat's answer. While
@@ -67,7 +73,17 @@ class Book:
         if self.result(client_id) is None:
             self._overturns.add(client_id)
         elif self.executed(client_id):
-            self.finish(client_id, self.executed_result(client_id))
+            self.finish(client_id, self.executed_result(client_id), db)
+
+    def changed_after_all(self, tag: str, result: dict[str, Any], event: Overturned) -> None:
+        """The stop change or modify ``tag``, written down refused as unchanged, in effect after all: done
+        with ``result``, its request's final result what it did (``overturned``), and ``event`` kept until
+        told (``untold``), in one transaction: a crash leaves it refused, to be looked at again, or told at
+        the next start, never both."""
+        with self._d.transaction() as db:
+            self.settle(tag, "done", result, db)
+            self.overturned(event.client_id, db)
+            self.untold.keep(db, [event])
 
     def conclude(self, client_id: str, result: dict[str, Any]) -> dict[str, Any] | None:
         """``finish``: the request's answer ``result``; what its sends did instead if one was overturned
@@ -81,6 +97,15 @@ class Book:
             return None
         self.overturned(client_id)
         return self.result(client_id)
+
+    @contextmanager
+    def _written(self, db: Any) -> Iterator[Any]:
+        """The caller's transaction ``db``, else one of its own."""
+        if db is not None:
+            yield db
+            return
+        with self._d.transaction() as db:
+            yield db
 
     # -- sends by tag -----------------------------------------------------------------------
 
@@ -99,8 +124,8 @@ class Book:
                        "request = excluded.request, updated_at = excluded.updated_at",
                        [tag, client_id, kind, json.dumps(request), now, now, plugin])
 
-    def settle(self, tag: str, state: str, result: dict[str, Any] | None = None) -> None:
-        with self._d.transaction() as db:
+    def settle(self, tag: str, state: str, result: dict[str, Any] | None = None, db: Any = None) -> None:
+        with self._written(db) as db:
             db.execute("UPDATE mt5_sends SET state = ?, result = ?, updated_at = ? WHERE tag = ?",
                        [state, json.dumps(result) if result is not None else None, time.time(), tag])
 
@@ -154,7 +179,7 @@ class Book:
         executed = self.executed(client_id)
         if not executed:
             return None
-        if not all(s["request"].get("position") for s in executed):
+        if not all(s["kind"] == "close" and s["request"].get("position") for s in executed):   # a stop change: one
             return executed[0]["result"]
         closed = list(dict.fromkeys(s["request"]["position"] for s in executed))  # parts once
         done = {s["tag"] for s in executed}
@@ -203,13 +228,26 @@ class Book:
         orders reads its order's end (``pending.py``)."""
         return self._recent(("lost",), "kind = 'close' AND json_extract(request, '$.position') IS NOT NULL")
 
-    def _recent(self, states: tuple[str, ...], which: str) -> list[dict[str, Any]]:
-        """The sends in one of ``states`` that ``which`` (an SQL condition) selects, written down in the
-        last LATE_HOLD seconds at this account, oldest first."""
+    def unchanged_changes(self) -> list[dict[str, Any]]:
+        """The stop changes and modifies of pending orders written down refused in the last CHANGE_HOLD
+        seconds at this account, oldest first, none of moonhook's for the same position or order sent
+        after them: the poll looks again at those judged unchanged (``late.changed``). One followed by
+        another is left as it is: that one is what was asked last of those stops."""
+        return self._recent(("refused",), "kind = 'modify' AND NOT EXISTS (SELECT 1 FROM mt5_sends AS later WHERE "
+                                          "later.created_at > mt5_sends.created_at AND json_extract(later.request, "
+                                          "'$.action') IN (?, ?) AND coalesce(json_extract(later.request, "
+                                          "'$.position'), json_extract(later.request, '$.order')) = coalesce("
+                                          "json_extract(mt5_sends.request, '$.position'), json_extract("
+                                          "mt5_sends.request, '$.order')))", CHANGE_HOLD, [ACTION_SLTP, ACTION_MODIFY])
+
+    def _recent(self, states: tuple[str, ...], which: str, hold: float = LATE_HOLD,
+                args: list[Any] | None = None) -> list[dict[str, Any]]:
+        """The sends in one of ``states`` that ``which`` (an SQL condition, with ``args``) selects, written
+        down in the last ``hold`` seconds at this account, oldest first."""
         with self._d.lock:
             rows = select(self._d.db, f"SELECT * FROM mt5_sends WHERE state IN ({', '.join('?' * len(states))}) AND "
                                       f"{which} AND created_at > ? ORDER BY created_at",
-                          [*states, max(time.time() - LATE_HOLD, self._since())])
+                          [*states, *(args or ()), max(time.time() - hold, self._since())])
         return [_decoded(r) for r in rows]
 
     def _since(self) -> float:

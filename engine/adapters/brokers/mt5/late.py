@@ -21,6 +21,14 @@ record, its alert and the trades chat said "not known" for good, whatever the te
 A send is looked at so at every poll for up to an hour (``LATE_HOLD``): all of them are looked for
 in one ``found.Window``, MetaTrader's positions, orders, deals and order history each read once from
 the earliest one's time, not four reads a send.
+
+A stop change or a pending order's modify whose answer was lost, judged not executed (its stops
+unchanged when looked for, ``lost.UNCHANGED``), that the trade server applied a moment later (the far
+side of a bridge going on with it) is looked at again at each poll for ten minutes (``CHANGE_HOLD``):
+the stops shown as it asked, it is done after all, its request's refusal overturned (``Book.overturned``)
+and the engine told to ask its record again (``Overturned``), in one write (``Book.changed_after_all``).
+Not one that another change of moonhook's to the same position or order followed: that one is what was
+asked last of those stops, and its refusal stands, unsaid. Nothing is sent again because of it.
 """
 
 from __future__ import annotations
@@ -30,9 +38,11 @@ from typing import Any
 
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.found import Window
-from engine.adapters.brokers.mt5.lost import LostAnswers
+from engine.adapters.brokers.mt5.lost import UNCHANGED, LostAnswers
+from engine.adapters.brokers.mt5.send import plain
 from engine.adapters.brokers.mt5.terminal import Terminal
-from engine.domain.orders import OrderResult
+from engine.domain.orders import OrderResult, Overturned
+from engine.domain.rules import Refused
 
 log = logging.getLogger("moonhook.mt5")
 
@@ -90,3 +100,25 @@ async def _close(broker: Terminal, window: Window, send: dict[str, Any]) -> None
     elif not await window.open(position) and (otherwise := await LostAnswers(broker).closed_otherwise(send)):
         log.warning("%s: its answer was lost: %s", tag, otherwise)
         await broker.settle(tag, OrderResult.refused(otherwise), stands=True)
+
+
+async def changed(broker: Terminal) -> list[Overturned]:
+    """The stop changes and modifies judged unchanged (their answer lost) that the terminal now shows in
+    effect, done after all: their Overturned events, written down with their settling and kept until
+    told. Raises Unknown if MetaTrader cannot be asked."""
+    events = []
+    for send in broker.book.unchanged_changes():
+        if send["result"]["error"] != UNCHANGED:
+            continue
+        try:
+            if not await LostAnswers(broker).applied(send["request"]):
+                continue
+        except Refused:   # its order ended otherwise (filled, expired): the refusal stands
+            continue
+        ticket = send["request"].get("position") or send["request"]["order"]
+        log.warning("%s: judged unchanged, its answer lost, and MetaTrader shows it in effect later (ticket %s)",
+                    send["tag"], ticket)
+        events.append(Overturned(send["client_id"]))
+        await broker.write(broker.book.changed_after_all, send["tag"], plain(OrderResult(ok=True, ticket=ticket)),
+                           events[-1])
+    return events

@@ -76,7 +76,7 @@ class LostAnswers:
         while True:
             if by_effect:
                 try:
-                    done = await self._applied(request)  # these leave no tag: their effect is checked
+                    done = await self.applied(request)  # these leave no tag: their effect is checked
                 except Refused as e:   # its order ended otherwise: it never can be, whatever the request reads
                     log.warning("%s: its answer was lost, and it was not applied: %s", send["tag"], e)
                     return await self._b.settle(send["tag"], OrderResult.refused(str(e)), stands=True)
@@ -170,7 +170,7 @@ class LostAnswers:
         return await self._b.settle(send["tag"], OrderResult(ok=True, ticket=found["ticket"], price=found["price"],
                                                              volume=found["volume"]))
 
-    async def _applied(self, request: dict[str, Any]) -> bool | None:
+    async def applied(self, request: dict[str, Any]) -> bool | None:
         """Whether the stop change, modify or removal ``request`` is in effect at the broker; None
         for a removal whose order is gone and not in the history yet. Raises Refused for a removal
         that never can be: its order ended otherwise (filled, expired, rejected). Raises Unknown

@@ -50,11 +50,12 @@ class PendingWatch:
             await self._b.write(self._b.book.put_state, KNOWN, json.dumps(sorted(await self._ours())))
 
     async def poll(self) -> list[Dropped | Overturned]:
-        """The Dropped events of the orders gone since the last poll. Raises Unknown when
+        """The Dropped events of the orders gone since the last poll, and the Overturned ones of the stop
+        changes and modifies judged unchanged that are in effect now (``late.changed``). Raises Unknown when
         MetaTrader cannot be asked (nothing is marked read: the next poll looks again). One poll
         at a time, as the deals' (``History.poll``): two at once would both tell an order gone."""
         async with self._polling:
-            return await self._gone()
+            return await self._gone() + await late.changed(self._b)
 
     async def _gone(self) -> list[Dropped | Overturned]:
         now = await self._ours()
