@@ -5,6 +5,8 @@ the position); a restart between included, and never sent again (the stand-in co
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from engine.adapters.brokers.mt5 import MT5Broker, late
 from engine.adapters.storage import Database
 from engine.domain.orders import Closed, OrderRequest
@@ -122,3 +124,29 @@ async def test_the_polls_look_at_lost_closes_and_entries_reads_each_list_once(tm
     finally:
         await broker.stop()
         database.close()
+
+
+async def test_a_close_by_symbol_whose_lost_part_the_poll_finds_closed_by_its_sl_is_done_as_the_direct_path_says(
+        tmp_path):
+    # The part's position closed by its sl as it went, the history trailing: "not known"; the poll then finds
+    # it closed before it. Closed at once, the close by symbol answers done, saying so (``by_symbol.folded``);
+    # settled by the poll, its record said it failed: "What it did not close stays open", of nothing open.
+    async with mt5(tmp_path) as broker:
+        first = await broker.execute(entry(0.1))
+        second = await broker.execute(replace(entry(0.1, sl=1.07), client_id="a8-trend-open-2"))
+        broker.terminal.script("order_send", "normal", "late")
+
+        def sl_hit_unseen() -> None:
+            broker.terminal.lag_history()
+            broker.terminal.set_price("EURUSD", 1.0695, 1.0696)
+        everything = OrderRequest("close", "a9-trend-all", symbol="EURUSD", plugin="trend", alert_id=9)
+        lost = await lost_answer(broker, everything, sl_hit_unseen)
+        assert (lost.ok, lost.unknown, lost.closed) == (False, True, [first.ticket]), lost
+        broker.terminal.lag_history(False)
+        await until(lambda: _settled(broker, "a9-trend-all"))
+        (deal,) = [d for d in broker.terminal.deals() if d["position_id"] == second.ticket and d["entry"] == 1]
+        found = await broker.first_result("a9-trend-all")
+        assert (found.ok, found.closed, found.error, found.note) == (True, [first.ticket], None, (
+            f"position {second.ticket} was closed before it, by its sl (deal {deal['ticket']} at "
+            f"{deal['price']:g})")), found
+        assert broker.terminal.sent() == 3   # the two entries, the first part: never closed twice

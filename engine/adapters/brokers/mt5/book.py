@@ -9,7 +9,9 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from engine.adapters.brokers.mt5.constants import ACTION_MODIFY, ACTION_REMOVE, ACTION_SLTP, NOT_EXECUTED
+from engine.adapters.brokers.mt5.constants import ACTION_MODIFY, ACTION_REMOVE, ACTION_SLTP, CLOSED_OTHERWISE, \
+    NOT_EXECUTED
+from engine.adapters.brokers.mt5.orders import tag_for
 from engine.adapters.storage import Database, select
 from engine.adapters.storage.untold import UntoldEvents
 from engine.domain.orders import Event, Overturned
@@ -175,20 +177,24 @@ class Book:
         """What ``client_id`` did by its executed sends, when its final result was never written: its
         one send's result, or the positions a close (by symbol, or in parts) closed; never done while
         another of its sends was refused or is not known: that one's error then, and ``unknown`` while
-        one is not known (it is looked for until it is, as any lost answer). None if none executed."""
+        one is not known (it is looked for until it is, as any lost answer). A close by symbol's part
+        whose position something else closed first (``_met``) is met, said in the ``note``, as the
+        close's own answer says it (``by_symbol.folded``). None if none executed nor was met."""
         executed = self.executed(client_id)
-        if not executed:
+        met = {s["tag"]: why for s in self._over(client_id) if (why := _met(s)) is not None}
+        if not executed and not met:
             return None
         if not all(s["kind"] == "close" and s["request"].get("position") for s in executed):   # a stop change: one
             return executed[0]["result"]
         closed = list(dict.fromkeys(s["request"]["position"] for s in executed))  # parts once
-        done = {s["tag"] for s in executed}
+        done = {s["tag"] for s in executed} | set(met)
         rest = [s for s in self._sends(client_id, SEND_STATES) if s["tag"] not in done]
+        note = {"note": "; ".join(met.values())} if met else {}
         if not rest:
-            return {"ok": True, "closed": closed}
+            return {"ok": True, "closed": closed, **note}
         return {"ok": False, "closed": closed, "unknown": any(s["state"] in (*OPEN_STATES, "lost") for s in rest),
                 "error": "; ".join(dict.fromkeys((s["result"] or {}).get("error") or _NOT_KNOWN.format(
-                    s["request"].get("position")) for s in rest))}
+                    s["request"].get("position")) for s in rest)), **note}
 
     def sent_so_far(self, client_id: str) -> str:
         """What ``client_id``'s request had done when the broker could no longer serve it (nothing
@@ -337,6 +343,17 @@ class Book:
             for key, value in values.items():
                 db.execute("INSERT OR REPLACE INTO mt5_state (key, value) VALUES (?, ?)", [key, value])
             self.untold.keep(db, events or ())
+
+
+def _met(send: dict[str, Any]) -> str | None:
+    """How the position of ``send``, a close by symbol's part (tagged by its position) refused for good,
+    was closed by something else first (its sl or tp, a stop-out: ``LostAnswers.closed_otherwise``); None
+    for any other send."""
+    position, error = send["request"].get("position"), (send["result"] or {}).get("error") or ""
+    if send["kind"] != "close" or not position or not send["tag"].endswith(tag_for(send["client_id"], None,
+                                                                                      str(position))[3:]):
+        return None
+    return error[len(CLOSED_OTHERWISE):] if error.startswith(f"{CLOSED_OTHERWISE}position {position} ") else None
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:

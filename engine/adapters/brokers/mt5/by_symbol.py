@@ -5,7 +5,9 @@ stop-out, a close by hand) closed between the look at the positions and its clos
 closed, not by this close: its part, refused by the trade server (10036, the position is closed),
 is met all the same, said in the answer's ``note`` (and told in the trades chat by that deal's own
 close), never a failure with "What it did not close stays open". The paper broker, whose look and
-closes are one step, answers the same: done, closing the positions left.
+closes are one step, answers the same: done, closing the positions left. A part whose answer was lost,
+found by the poll closed before it so (``late.py``), is met the same in the request's record
+(``Book.executed_result``).
 """
 
 from __future__ import annotations

@@ -110,6 +110,8 @@ ALGO_ON = "Algo Trading is on again in the terminal"
 # How a refusal judged after a lost answer begins (the order found unchanged, its position open whole, its
 # order ended unfilled): what MetaTrader showed when looked at again, never a send refused before it went.
 NOT_EXECUTED = "not executed: the answer was lost"
+# A close's refusal when its position was closed whole by something else first (``LostAnswers.closed_otherwise``).
+CLOSED_OTHERWISE = "not executed: "
 
 
 def describe_ended(ended: str) -> str:

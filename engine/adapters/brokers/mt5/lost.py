@@ -127,7 +127,7 @@ class LostAnswers:
     async def closed_otherwise(self, send: dict[str, Any]) -> str | None:
         """Why the close ``send`` never can execute (``closed_by``, "not executed: ..."); None while it may."""
         why = await self.closed_by(send["request"].get("position"), send["tag"])
-        return None if why is None else f"not executed: {why}"
+        return None if why is None else c.CLOSED_OTHERWISE + why
 
     async def closed_by(self, position: int | None, tag: str) -> str | None:
         """How position ``position`` was closed whole before the close tagged ``tag`` could be: by deals none
