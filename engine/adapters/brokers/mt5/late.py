@@ -40,6 +40,7 @@ from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.found import Window
 from engine.adapters.brokers.mt5.lost import UNCHANGED, LostAnswers
 from engine.adapters.brokers.mt5.send import plain
+from engine.adapters.brokers.mt5.session import Unknown
 from engine.adapters.brokers.mt5.terminal import Terminal
 from engine.domain.orders import OrderResult, Overturned
 from engine.domain.rules import Refused
@@ -105,7 +106,8 @@ async def _close(broker: Terminal, window: Window, send: dict[str, Any]) -> None
 async def changed(broker: Terminal) -> list[Overturned]:
     """The stop changes and modifies judged unchanged (their answer lost) that the terminal now shows in
     effect, done after all: their Overturned events, written down with their settling and kept until
-    told. Raises Unknown if MetaTrader cannot be asked."""
+    told. MetaTrader lost midway, those settled so far (the rest is looked at at the next poll): never
+    raised, so that the poll's other events, kept already, are told now."""
     events = []
     for send in broker.book.unchanged_changes():
         if send["result"]["error"] != UNCHANGED:
@@ -115,6 +117,8 @@ async def changed(broker: Terminal) -> list[Overturned]:
                 continue
         except Refused:   # its order ended otherwise (filled, expired): the refusal stands
             continue
+        except Unknown:
+            break
         ticket = send["request"].get("position") or send["request"]["order"]
         log.warning("%s: judged unchanged, its answer lost, and MetaTrader shows it in effect later (ticket %s)",
                     send["tag"], ticket)
