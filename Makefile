@@ -34,9 +34,11 @@ run: $(STAMP)
 	@test -f moonhook.toml || $(BIN)/moonhook init .
 	$(BIN)/moonhook run
 
-# The import rules first (pyproject.toml's [tool.importlinter]): a crossed layer fails at once.
+# The import rules and the code lint first (pyproject.toml's [tool.importlinter] and [tool.ruff]):
+# a crossed layer, an unused import or an undefined name fails at once.
 test: $(STAMP) $(BROWSER)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 # The README's pictures of the dashboard: docs/screenshots/<page>.png, taken by its walk.

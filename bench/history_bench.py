@@ -75,7 +75,8 @@ def seed(database: Path, trades: int, now: float) -> None:
                                        "done_at": r["done_at"] + shift if r["done_at"] else None})
             for r in tables["paper_orders"][1]:
                 rows["paper_orders"].append({**r, "ticket": ticket_of[r["ticket"]],
-                                             "client_id": f"{r['client_id']}-{k}", "alert_id": alert_of.get(r["alert_id"]),
+                                             "client_id": f"{r['client_id']}-{k}",
+                                             "alert_id": alert_of.get(r["alert_id"]),
                                              "created_at": r["created_at"] + shift,
                                              "done_at": r["done_at"] + shift if r["done_at"] else None})
             for i, r in enumerate(sorted(tables["paper_deals"][1], key=lambda r: r["deal"])):

@@ -30,7 +30,8 @@ async def scan(orders: int) -> list[float]:
         broker = PaperBroker(database, BENCH_PAPER)
         out, t0 = [], time.perf_counter()
         for n in range(1, orders + 1):
-            result = await broker.execute(OrderRequest("market", f"c{n}", symbol="EURUSD", side="buy" if n % 2 else "sell",
+            side = "buy" if n % 2 else "sell"
+            result = await broker.execute(OrderRequest("market", f"c{n}", symbol="EURUSD", side=side,
                                                        volume=0.01, price=1.1, plugin="bench"))
             assert result.ok, result.error
             if n % 1000 == 0:

@@ -61,7 +61,8 @@ async def run(file: Path, call: str | None, args: list, budget: Budget) -> dict:
     try:
         source = file.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
-        return {"ok": False, "error": {"kind": "script", "message": f"{file}: not UTF-8 text ({e.reason} at byte {e.start})"}}
+        message = f"{file}: not UTF-8 text ({e.reason} at byte {e.start})"
+        return {"ok": False, "error": {"kind": "script", "message": message}}
     async with open_pool(workers=1, spares=0) as pool:
         try:
             reply = await pool.load("main", source, chunkname=file.name, budget=budget)

@@ -21,7 +21,7 @@ import trio
 from . import codec, protocol
 from .budget import Budget
 from .errors import CrashError, SandboxError, ScriptError, TimeLimitError
-from .host import HostError, host_answer, result_of
+from .host import HostError, host_answer, result_of  # noqa: F401  (HostError: the package's, lazily)
 from .fold import FoldRun, Folded, gather
 from .locks import Turn, fast
 from .plugin import HostFunction, Plugin, Reply
@@ -132,7 +132,8 @@ class Pool:
             try:
                 await self._drive(plugin, plugin.load_request(next(self._rid)), worker=new)
                 for name, (shape, values) in plugin.globals.items():
-                    await self._drive(plugin, protocol.set_global(next(self._rid), pid, name, shape, values), worker=new)
+                    request = protocol.set_global(next(self._rid), pid, name, shape, values)
+                    await self._drive(plugin, request, worker=new)
                 plugin.died_loading = False
             except SandboxError as e:
                 if isinstance(e, CrashError) and new.dead and not plugin.died_loading and plugin.lost is None:

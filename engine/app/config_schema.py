@@ -67,7 +67,8 @@ def _choice(*options: str) -> dict[str, Any]:
 
 
 def _table_of(item: Any, what: str) -> dict[str, Any]:
-    return {"type": "object", "additionalProperties": reader_schema(item), "description": f"{what[0].upper()}{what[1:]}."}
+    return {"type": "object", "additionalProperties": reader_schema(item),
+            "description": f"{what[0].upper()}{what[1:]}."}
 
 
 def _per_symbol(item: Any, what: str) -> dict[str, Any]:

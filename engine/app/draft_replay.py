@@ -64,7 +64,8 @@ async def replay_draft(settings: Path | None, scripts: Path, journal: Path, name
         base = Path(tmp)
         await trio.to_thread.run_sync(_prepare, base, settings, scripts, name, text)
         command = [sys.executable, "-c", _CHILD, "replay", "--config", str(base / "replay.toml"),
-                   "--scripts", str(base / "live"), "--compare", str(base / "draft"), "--alerts", str(journal.resolve()),
+                   "--scripts", str(base / "live"), "--compare", str(base / "draft"),
+                   "--alerts", str(journal.resolve()),
                    "--from", repr(now - days * 86400), "--to", repr(now), "--json", "--summary",
                    "--timer-every", str(TIMER_EVERY)]
         env = worker_environment(WORKER_ENV, os.environ)

@@ -22,7 +22,7 @@ from engine.app.alert_check import check_alert
 from engine.app import shadow as _shadow
 from engine.app.trade_reads import TradeReads
 from engine.app.draft_replay import ReplayBusy, replay_draft
-from engine.core import Engine, HeldChanged  # HeldChanged: the facade's error, for its views
+from engine.core import Engine, HeldChanged  # noqa: F401  (HeldChanged: the facade's error, for its views)
 from engine.core.metrics import PLUGIN_STATES
 from engine.domain.alerts import Alert, parse_value
 from engine.domain.id_ranges import ranges

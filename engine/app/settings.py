@@ -59,7 +59,8 @@ SCHEMA: dict[str, Any] = {
         "max_alert_age": _NOT_NEGATIVE, "expire_closes": c.boolean, "max_plugin_orders": c.integer(1, 1000),
         "max_plugin_entries_per_minute": c.integer(1, 10_000),
         "max_order_volume": _POSITIVE, "max_open_positions": c.integer(1, 100_000),
-        "max_price_gap_pct": _POSITIVE, "max_daily_loss_pct": _POSITIVE, "min_equity": _POSITIVE, "max_risk_pct": _POSITIVE,
+        "max_price_gap_pct": _POSITIVE, "max_daily_loss_pct": _POSITIVE, "min_equity": _POSITIVE,
+        "max_risk_pct": _POSITIVE,
         "max_entries_per_hour": c.integer(1, 100_000),
         "max_spread_pips": c.per_symbol(_POSITIVE, "a number of pips above 0, or a table of them by symbol "
                                                    "({ \"*\" = 3, XAUUSD = 40 })"),

@@ -66,7 +66,8 @@ class NameClashes:
                     self.taken[file] = NameTaken(file, name, last, False)
                     self._refuse(file, f"plugin {name!r} is {last}'s, which served it when moonhook last ran; "
                                        "give this file another plugin.name")
-            told = f"plugin {name} is named by {' and '.join(files)}: {last} serves it, as it did when moonhook last ran"
+            told = (f"plugin {name} is named by {' and '.join(files)}: {last} serves it, as it did when moonhook "
+                    "last ran")
             log.error("%s", told)
             self._notifier.send("errors", told, key=f"clash:{name}")
 

@@ -254,7 +254,8 @@ class Desk(PlainDesk):
         alert_id = request.alert_id if request.alert_id is not None else (run.alert_id if run else None)
         if result.ok:
             self._events.publish("order.placed", alert_id=alert_id, plugin=request.plugin, symbol=request.symbol,
-                                 side=request.side, volume=result.volume if result.volume is not None else request.volume,
+                                 side=request.side,
+                                 volume=result.volume if result.volume is not None else request.volume,
                                  ticket=result.ticket, price=result.price, order=request.kind,
                                  client_id=request.client_id)
         else:

@@ -23,7 +23,7 @@ from sandbox import Pool, SandboxError
 
 from engine.domain.alerts import Alert, SymbolMap
 from engine.adapters.brokers.base import Broker
-from engine.domain.orders import BrokerError, Closed, Connection, Dropped, Event, Fill, Notice, Overturned, StopOut
+from engine.domain.orders import BrokerError, Connection, Dropped, Event, Fill, Notice, Overturned, StopOut
 from engine.domain.config import EngineConfig
 from engine.domain.words import counted
 from engine.core.metrics import Metrics

@@ -133,7 +133,8 @@ class PluginMeta:
         if every is not None:
             every = parse_every(every)
             if every is None:
-                raise bad("every", f'must be a duration such as "30s", "1m" or "1h" (at least 1 s), got {raw["every"]!r}')
+                raise bad("every",
+                          f'must be a duration such as "30s", "1m" or "1h" (at least 1 s), got {raw["every"]!r}')
         budget = raw.get("budget", {})
         if budget == []:
             budget = {}

@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from support.crash_sweep import Session, _renamed, _rows, _table
+from support.crash_sweep import Session, _renamed, _rows
 from support.e2e_support import Config, Run, User, mt5_user
 from support.mt5_standin import DEFAULT_SYMBOLS, USDJPY, Terminal
 

@@ -13,7 +13,8 @@ from engine.adapters.storage.plans import PlanBook
 from engine.adapters.storage.store import PluginStore, StoreError, TrendBook
 
 __all__ = [
-    "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Backup", "Database", "FolderInUse", "JournalError", "MetaCache",
-    "OrderLedger", "Outbox", "PlanBook", "PluginStore", "Recorded", "SchemaError", "Settled", "StoreError", "TrendBook",
+    "MIGRATIONS", "STATUSES", "UNFINISHED", "AlertJournal", "Backup", "Database", "FolderInUse", "JournalError",
+    "MetaCache", "OrderLedger", "Outbox", "PlanBook", "PluginStore", "Recorded", "SchemaError", "Settled", "StoreError",
+    "TrendBook",
     "check_free", "claim", "content_hash", "backup", "repeat_key", "select",
 ]

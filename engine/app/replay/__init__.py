@@ -17,5 +17,5 @@ from engine.app.replay.times import between, bounds, parse_time
 
 __all__ = ["Bar", "Book", "ClosedTrade", "Comparison", "Decision", "EquityPoint", "Fault", "OpenPosition", "Order",
            "Outcome", "Outside", "Position", "Problem", "Read", "RecordedAlert", "Report", "ReplayInputError",
-           "Unexecuted", "between", "bounds", "build", "compare", "compare_html", "compare_json", "compare_text", "html", "parse_time",
-           "read_alerts", "read_price_files", "read_prices", "text", "to_json"]
+           "Unexecuted", "between", "bounds", "build", "compare", "compare_html", "compare_json", "compare_text",
+           "html", "parse_time", "read_alerts", "read_price_files", "read_prices", "text", "to_json"]

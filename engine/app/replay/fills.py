@@ -301,8 +301,8 @@ class Book:
                 self._market.check_margin(spec, o.side, o.volume, price, self.account()["margin_free"],
                                           self._legs(spec.name))
             except Refused as refusal:
-                self.events.append(Dropped(o.ticket, o.symbol, o.side, o.type, o.volume, price, "rejected", str(refusal),
-                                           at, o.plugin, o.alert_id))
+                self.events.append(Dropped(o.ticket, o.symbol, o.side, o.type, o.volume, price, "rejected",
+                                           str(refusal), at, o.plugin, o.alert_id))
                 continue
             self._book_open(Position(o.ticket, o.symbol, o.side, o.volume, price, at, o.sl, o.tp,
                                      self._market.commission(o.volume), o.plugin, o.alert_id, o.client_id, o.comment),

@@ -32,7 +32,7 @@ from engine.domain.logtext import one_line
 from engine.domain.words import counted
 from engine.app.replay.pending import PendingOrder
 from engine.app.replay.problems import Problem
-from engine.app.replay.records import ClosedTrade, OpenPosition
+from engine.app.replay.records import ClosedTrade, Covered, OpenPosition
 
 RESULTS = ("pass", "changed", "rejected", "error")
 FAULT_KINDS = ("error", "budget")

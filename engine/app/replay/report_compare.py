@@ -77,8 +77,8 @@ def _decided(decisions: tuple[Decision, ...]) -> list[tuple[str, str, str]]:
 
 def compare(a: Report, b: Report) -> Comparison:
     """The alerts where ``a`` and ``b`` differ, in ``a``'s order of the alerts (then those only
-    ``b`` has decided on, in its order); not the order an alert's orders came in. Raises ValueError when the two did not replay the same
-    alerts (their count or span differ)."""
+    ``b`` has decided on, in its order); not the order an alert's orders came in. Raises ValueError when
+    the two did not replay the same alerts (their count or span differ)."""
     oa, ob = a.outcome, b.outcome
     if (oa.alerts, oa.start, oa.end) != (ob.alerts, ob.start, ob.end):
         raise ValueError(f"compare: the two replays did not cover the same alerts "

@@ -69,7 +69,8 @@ def read_body(body: bytes | str) -> Any:
     except RecursionError:
         raise AlertError(None, f"the body is nested more than {MAX_DEPTH} levels deep") from None
     except ValueError:  # an integer of more digits than Python converts
-        raise AlertError(None, f"the body holds a number of more than {sys.get_int_max_str_digits():,} digits") from None
+        raise AlertError(None, f"the body holds a number of more than {sys.get_int_max_str_digits():,} digits") \
+            from None
 
 
 class _Twice(dict):
@@ -196,7 +197,8 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
         _no_placeholder("action", raw_action)
         action = ACTION_ALIASES.get(raw_action.strip().lower())
         if action is None:
-            raise AlertError("action", f"unknown command {raw_action!r} (known: {', '.join(a.value for a in Action)}, long, short)")
+            known = ", ".join(a.value for a in Action)
+            raise AlertError("action", f"unknown command {raw_action!r} (known: {known}, long, short)")
 
     for name in _NUMBERS:
         if fields.get(name) is not None:
@@ -372,7 +374,8 @@ def _check_text(name: str | None, text: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise AlertError(name, f"holds an unpaired surrogate (\\u{ord(text[e.start]):04x}), which is not text") from None
+        raise AlertError(name, f"holds an unpaired surrogate (\\u{ord(text[e.start]):04x}), which is not text") \
+            from None
 
 
 def _no_placeholder(name: str, text: str) -> None:

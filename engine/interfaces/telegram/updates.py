@@ -38,8 +38,8 @@ async def poll_updates(bot: BotClient, offsets: UpdateOffsets, bot_id: str,
     ``bot_id`` names the bot in ``offsets``. ``backoff``/``max_backoff``: the first and the
     longest wait after a failure. ``deaf``: told once when Telegram holds a webhook for the bot
     (set by an earlier run with ``webhook_url``, or by another moonhook serving it: not deleted,
-    which would take that one's commands), so no command is received. Reports started at once, having read the stored offset,
-    before the first call: updates sent from then on are received."""
+    which would take that one's commands), so no command is received. Reports started at once, having read
+    the stored offset, before the first call: updates sent from then on are received."""
     offset = offsets.get(bot_id)
     failures, conflict, retry = 0, False, Backoff(backoff, max_backoff)
     task_status.started()

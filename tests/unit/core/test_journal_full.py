@@ -57,8 +57,8 @@ async def test_a_full_journal_answers_500_degrades_health_and_is_told_once(tmp_p
 
 
 async def test_store_set_returns_once_durable_and_keeps_nothing_when_the_journal_cannot_write(tmp_path):
-    script = f"""
-    plugin = {{name = "keeper", symbols = "*"}}
+    script = """
+    plugin = {name = "keeper", symbols = "*"}
     function on_alert(a)
       local ok, err = pcall(store.set, "big", string.rep("x", 30000))
       store.set("outcome", ok and "kept" or tostring(err))

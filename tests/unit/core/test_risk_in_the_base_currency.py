@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
-
 from engine.app.replay import Bar, RecordedAlert
 from engine.app.replay.runner import replay
 from engine.domain.config import EngineConfig

@@ -12,8 +12,8 @@ containers of their own instead of connecting to the server given.
 Frames, both ways: a 4-byte big-endian length, then that many bytes of JSON. The first
 request names the module ``{"module", "host", "port"}``; each next one is
 ``{"id", "fn", "args", "kwargs"}`` and is answered ``{"id", "value", "error"}`` (``error``:
-``last_error()`` when the value is None or False, the package's two ways of failing) or ``{"id", "exception"}``. Results become plain
-data: named tuples become dicts, tuples of them lists.
+``last_error()`` when the value is None or False, the package's two ways of failing) or
+``{"id", "exception"}``. Results become plain data: named tuples become dicts, tuples of them lists.
 """
 
 from __future__ import annotations

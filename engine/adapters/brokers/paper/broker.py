@@ -373,7 +373,8 @@ class PaperBroker(Broker):
         close_by_symbol(r.symbol, r.volume)
         spec = self._market.spec(r.symbol)
         side = side_of(r.side) if r.side is not None else None
-        positions = [p for p in select(db, "SELECT * FROM paper_positions WHERE symbol = ? ORDER BY ticket", [spec.name])
+        positions = [p for p in select(db, "SELECT * FROM paper_positions WHERE symbol = ? ORDER BY ticket",
+                                       [spec.name])
                      if side is None or p["side"] == side]
         if not positions:
             raise Refused(f"no open {side + ' ' if side else ''}position on {spec.name}")
