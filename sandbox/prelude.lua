@@ -47,7 +47,9 @@ local SECONDS_PER_CHARGED <const> = 5e-8
 local PIECE <const> = 2048       -- bytes of source handed to the parser between two looks at the clock
 
 -- values_chunk, guards_chunk, walk_chunk and patterns_chunk are sandbox/values.lua, guards.lua,
--- walk.lua and patterns.lua, compiled.
+-- walk.lua and patterns.lua, compiled. What stays here (the budget's state and hook, the catchers,
+-- the driver) shares the call's budget state as upvalues, read at every hook and guarded call:
+-- split further, each read would be a table lookup on the hot path, so this file runs long.
 return function(values_chunk, guards_chunk, walk_chunk, patterns_chunk, seed, shape, ...)
 
 local V = values_chunk()
