@@ -14,7 +14,10 @@ Message object back; to a group in ``migrated`` ({group id: supergroup id}: a gr
 400 "Bad Request: group chat was upgraded to a supergroup chat" with ``parameters.migrate_to_chat_id``, the
 supergroup's id, where the message is to be sent instead. ``editMessageText`` (with the real "not found" / "not modified" 400s),
 ``answerCallbackQuery``. ``getUpdates`` long polling: ``offset`` (positive confirms the earlier
-updates, negative keeps the last -offset), ``limit``, ``timeout``, ``allowed_updates`` (remembered between calls);
+updates, negative keeps the last -offset; one more than 10 past the last update's id is "in the future", and the
+answer comes from the head of the queue, confirming nothing, as telegram-bot-api's TQueue does), ``limit``,
+``timeout``, ``allowed_updates`` (remembered between calls); ``renumber`` numbers the next updates anew, as
+Telegram does after a week without any;
 a newer getUpdates terminates the pending one, which gets 409 "Conflict: terminated by other getUpdates request;
 ..." (the real server's behaviour, by its wording and users' reports). Flood limits per token, token buckets on
 trio's clock (real time under the default clock): overall (``per_second``), per chat (``chat_burst`` refilled at
@@ -320,6 +323,12 @@ class BotApiServer:
                  "chat_instance": str(chat_id), "data": data}
         return self._push(token, "callback_query", query)
 
+    def renumber(self, token: str, first: int) -> None:
+        """A week without updates: Telegram has dropped what it held, and numbers the next updates from ``first``
+        (at random, says the Bot API's Update.update_id), perhaps below the offsets asked for before."""
+        bot = self._bots[token]
+        bot.updates, bot.next_update_id = [], first
+
     def _push(self, token: str, kind: str, payload: dict) -> dict:
         bot = self._bots[token]
         update = {"update_id": bot.next_update_id, kind: payload}
@@ -440,7 +449,9 @@ class BotApiServer:
         deadline = trio.current_time() + max(0, timeout)
         try:
             while not me.is_set():
-                if offset:
+                if offset > bot.next_update_id + 10:   # "in the future": answered from the head, none confirmed
+                    pass
+                elif offset:
                     bot.updates = [u for u in bot.updates if u["update_id"] >= offset] if offset > 0 \
                         else bot.updates[offset:]
                 ready = [u for u in bot.updates if bot.allowed is None or set(u) & set(bot.allowed)]

@@ -236,6 +236,20 @@ async def test_get_updates_long_poll_returns_an_injected_update_promptly_and_hon
         "to the other bot"]
 
 
+async def test_updates_numbered_anew_come_from_the_head_to_an_offset_in_the_future_until_confirmed(api, client):
+    # After a week without updates Telegram numbers them from a random id: an offset asked for before is
+    # "in the future" of its queue, which answers from its head and confirms nothing (telegram-bot-api's TQueue).
+    api.renumber(TOKEN, 5_000)
+    api.push_message(TOKEN, 42, "/pause")
+    assert [u["update_id"] for u in (await call(client, "getUpdates", offset=5_001)).json()["result"]] == []
+    api.renumber(TOKEN, 1_000)                       # a quiet week: numbered anew, below the offset
+    pushed = api.push_message(TOKEN, 42, "/resume")
+    for _ in range(2):                               # not confirmed by the offset asked for
+        assert (await call(client, "getUpdates", offset=5_001)).json()["result"] == [pushed]
+    assert (await call(client, "getUpdates", offset=1_000)).json()["result"] == [pushed]
+    assert (await call(client, "getUpdates", offset=1_001)).json()["result"] == []        # confirmed
+
+
 async def test_a_second_poll_terminates_the_pending_one_with_409(api, client):
     answers = {}
 
