@@ -2,7 +2,10 @@
 
 The offset past each update is stored before the update is handled, so a command is obeyed
 at most once, even if the engine dies while obeying it (it is then not obeyed at all, the
-safe side for ``/close``). Telegram's errors never end the loop: a 429 waits the seconds it
+safe side for ``/close``). An update below the offset asked for is new all the same: asking
+confirms every update below the offset, and Telegram answers one below it only when it has
+numbered its updates anew (from a random id, after a week without any; or the Bot API server is
+another), the offset then being "in the future" of its queue. Telegram's errors never end the loop: a 429 waits the seconds it
 names, anything else backs off exponentially with jitter (1 s to 60 s; up to 5 min for a
 revoked token, 401) and starts again at 1 s after a success.
 """
@@ -77,8 +80,11 @@ async def poll_updates(bot: BotClient, offsets: UpdateOffsets, bot_id: str,
         retry.cap = max_backoff
         for update in updates:
             update_id = update.get("update_id") if isinstance(update, dict) else None
-            if not isinstance(update_id, int) or isinstance(update_id, bool) or (offset and update_id < offset):
+            if not isinstance(update_id, int) or isinstance(update_id, bool):
                 continue
+            if offset and update_id < offset:   # not confirmed by the offset: new, numbered anew
+                log.warning("%s: update %d is below the offset %d: Telegram numbered its updates anew (none for a "
+                            "week, or another Bot API server); taken as new", bot.name, update_id, offset)
             try:
                 await offsets.store(bot_id, update_id + 1)
             except Exception:  # not stored: not handled either, it comes again
