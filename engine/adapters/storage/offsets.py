@@ -43,19 +43,22 @@ class SeenUpdates:
     an offset. Kept for ``KEPT`` seconds (Telegram keeps an update no longer)."""
 
     KEPT = 86_400.0
+    POLLED = 100     # getUpdates gives 100 at most: those polling left unconfirmed are as near below its offset
 
     def __init__(self, database: Database):
         self._d = database
 
     async def first_time(self, bot: str, update_id: int) -> bool:
         """Remembers ``update_id`` and returns True, committed before the update is handled (at
-        most once, as polling's offset); False for an update seen already, by the webhook or
-        below the offset polling stored. Raises what SQLite raises: then it was not handled."""
+        most once, as polling's offset); False for an update seen already, by the webhook or by
+        the last getUpdates of polling (within ``POLLED`` below its offset: far below it, the update
+        is one Telegram numbered anew, from a random id after a week without updates). Raises what
+        SQLite raises: then it was not handled."""
         await self._d.writable()
         now = time.time()
         with self._d.transaction() as db:
             polled = db.execute("SELECT next_offset FROM telegram_offsets WHERE bot = ?", [bot]).fetchone()
-            if polled is not None and update_id < polled[0]:
+            if polled is not None and polled[0] - self.POLLED <= update_id < polled[0]:
                 return False
             db.execute("DELETE FROM telegram_updates WHERE seen_at < ?", [now - self.KEPT])
             return db.execute("INSERT OR IGNORE INTO telegram_updates (bot, update_id, seen_at) VALUES (?, ?, ?)",

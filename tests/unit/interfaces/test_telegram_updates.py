@@ -57,6 +57,19 @@ async def test_a_webhook_update_is_taken_once_across_reopening_never_below_the_p
     reopened.close()
 
 
+async def test_a_webhook_update_numbered_anew_far_below_the_polled_offset_is_taken(tmp_path):
+    # Polling stored 5001; a week later, the webhook set, Telegram numbers its updates from a random id: all of
+    # them were refused as "below the polled offset", the admin's commands never obeyed. Those polling may have
+    # left unconfirmed are of its last getUpdates (100 at most): only those are refused.
+    db = Database(tmp_path / "m.db")
+    seen = SeenUpdates(db)
+    UpdateOffsets(db).set(BOT, 5_001)
+    assert not await seen.first_time(BOT, 5_000) and not await seen.first_time(BOT, 4_901)
+    assert await seen.first_time(BOT, 1_000) and await seen.first_time(BOT, 4_900)
+    assert not await seen.first_time(BOT, 1_000)
+    db.close()
+
+
 async def test_an_update_handled_before_a_restart_is_not_handled_again(tmp_path, caplog):
     async with bot_api_server({TOKEN: "moonhook_bot"}) as server, httpx.AsyncClient() as http:
         bot = BotClient(http, TOKEN, server.url)
