@@ -48,7 +48,7 @@ PLUGIN = "telegram"          # the orders' plugin: what the ledger and on_order 
 # on_order runs in every plugin except the one named ``origin`` (the order's author). No plugin
 # can be named "telegram:/close" (names are a letter, then letters, digits, _ or -): all see it.
 ORIGIN = "telegram:/{}"
-_SEEN = 512                  # (chat, message id) remembered: a message seen twice runs once
+_SEEN = 512                  # (chat, message id, bot) remembered: a message seen twice runs once
 _NOT_HERE = "Commands are not taken in this chat: write to me privately."
 _FORWARDED = "A forwarded command is not obeyed: type it, or tap it in the menu."
 _UNLOGGED = {"check"}        # its argument is an alert, which may hold the webhook's secret: never logged or quoted
@@ -126,7 +126,7 @@ class Commands:
             log.warning("telegram: %s from chat %s (%s) ignored: not an admin", shown, chat_id,
                         _who(message.get("from"), message.get("sender_chat")))
             return []
-        if self._seen_before(chat_id, message.get("message_id")):
+        if self._seen_before(chat, message.get("message_id"), bot_username):
             return []
         if verdict != ALLOWED:
             log.warning("telegram: %s from admin %s ignored: commands are not taken in chat %s (not in "
@@ -151,11 +151,13 @@ class Commands:
             log.exception("telegram: %s failed", shown)
             return [Reply(chat_id, f"/{_e(name)} failed: {_e(type(e).__name__)}: {_e(str(e)[:200])}")]
 
-    def _seen_before(self, chat_id: int | str, message_id: Any) -> bool:
-        """True for a message already handled: the same one through a second bot in a group."""
+    def _seen_before(self, chat: dict, message_id: Any, bot: str | None) -> bool:
+        """True for a message already handled: the same one through a second bot in a supergroup, whose
+        message ids all its members share. A private chat's (and a basic group's) are the bot's own count:
+        the same id through another bot is another message."""
         if not _is_int(message_id):
             return False
-        key = (str(chat_id), message_id)
+        key = (str(chat.get("id")), message_id, None if chat.get("type") in ("supergroup", "channel") else bot)
         if key in self._seen:
             return True
         self._seen[key] = None

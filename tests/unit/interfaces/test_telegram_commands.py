@@ -17,7 +17,7 @@ from engine.interfaces.telegram.commands import Commands, Reply
 from support.botapi import html_plain
 from support.clock_shift import here_at_midday
 from support.engine_support import process, running
-from support.telegram_support import ADMIN, STRANGER, Chat, Clock, ask
+from support.telegram_support import ADMIN, GROUP, STRANGER, Chat, Clock, ask
 
 # Every on_order the engine runs, as (kind, plugin, symbol): what plugins see of a close from Telegram.
 WATCH = """
@@ -360,18 +360,33 @@ async def test_status_positions_help_and_unknown_commands_answer_short(tmp_path)
 
 
 async def test_the_same_message_seen_twice_runs_once(tmp_path):
-    # In a group served by two bots, each bot receives the same message (same chat, same message id).
+    # In a supergroup served by two bots, each bot receives the same message (same chat, same message id).
     clock = Clock()
     async with running(tmp_path) as engine:
         await process(engine, "buy EURUSD volume=0.1 price=1.1")
-        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        commands = Commands(Operations(engine), [ADMIN], command_chats=[GROUP], clock=clock)
+        chat = Chat(clock, GROUP, user_id=ADMIN)
         first = chat.say("/close all")
         assert (await ask(commands, first)).reply_markup is not None
         clock.now += 5
         copy = {**first, "update_id": 999}
         copy["message"] = {**first["message"], "date": int(clock())}   # even with a later date
-        assert await commands.handle(copy) == []
+        assert await commands.handle(copy, "other_moonhook_bot") == []
         assert len(await engine.broker.positions()) == 1
+
+
+async def test_a_message_to_another_bot_in_a_private_chat_is_another_message_though_its_id_is_the_same(tmp_path):
+    # A private chat's message ids are the bot's own count (as a basic group's): the admin's chats with two bots
+    # number their messages apart, and both have the admin's id. /pause through the second bot, its id the same as
+    # that of a /status through the first, was taken for that /status seen again: ignored, and not answered.
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        assert "running" in (await ask(commands, chat.say("/status", message_id=7), "one_bot")).text
+        assert "Paused" in (await ask(commands, chat.say("/pause", message_id=7), "two_bot")).text
+        assert engine.paused
+        assert await commands.handle(chat.say("/resume", message_id=7), "two_bot") == []   # through it again: seen
+        assert engine.paused
 
 
 MALFORMED = [
