@@ -13,6 +13,7 @@ from engine.domain.times import when
 from engine.domain.words import counted, duration
 
 MAX_ROWS = 30               # table rows shown; the rest are counted
+MAX_SCRIPTS = 10            # /status's lines on scripts that fail; the rest are counted
 
 
 def status_text(view: dict[str, Any], pause: dict[str, Any]) -> str:
@@ -23,8 +24,11 @@ def status_text(view: dict[str, Any], pause: dict[str, Any]) -> str:
             ("plugins", f"{plugins['enabled']}/{plugins['loaded']} enabled"),
             ("broker", f"{view['broker']} {'connected' if view['broker_connected'] else 'DISCONNECTED'}")]
     rows += [("⚠ broker", warning) for warning in view["broker_warnings"]]
-    rows += [("⚠ script", f"{file} does not load: /plugins") for file in view.get("load_errors") or {}]
-    rows += [("⚠ script", f"{file} save failed, the older serves") for file in view.get("reload_errors") or {}]
+    scripts = [f"{file} does not load: /plugins" for file in view.get("load_errors") or {}]
+    scripts += [f"{file} save failed, the older serves" for file in view.get("reload_errors") or {}]
+    rows += [("⚠ script", line) for line in scripts[:MAX_SCRIPTS]]   # each up to 90 characters: a message holds 4096
+    if len(scripts) > MAX_SCRIPTS:
+        rows.append(("⚠ script", f"… and {len(scripts) - MAX_SCRIPTS} more: /plugins"))
     if stopped := view.get("last_stop_out"):   # the last: the broker closed positions for want of margin
         level = f" ({stopped['margin_level']:g}%)" if stopped["margin_level"] is not None else ""
         rows.append(("⚠ stopout", f"{len(stopped['tickets'])} closed, net {stopped['net']:+.2f}{level}"))

@@ -293,6 +293,20 @@ async def test_status_says_a_script_that_does_not_load_and_one_pending_order_in_
     assert "\npending   1 order\n" in status and "\n⚠ script  broken.lua does not load: /plugins\n" in status, status
 
 
+async def test_status_with_every_script_failing_to_load_still_fits_one_message(tmp_path):
+    # A line for each script that does not load: 60 of them (a module they share broken, say) outgrew
+    # Telegram's 4096 characters, and /status went unanswered just when everything failed.
+    names = [f"strategy_{i:02d}_" + "x" * 36 for i in range(60)]      # 48 characters: the longest a name has
+    clock = Clock()
+    async with running(tmp_path, {name: "plugin = {priority = 'high'}\n" for name in names}) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        status = html_plain((await ask(commands, chat.say("/status"))).text)   # ask: fits one message
+    shown = [line for line in status.splitlines() if line.startswith("⚠ script")]
+    assert shown[0] == f"⚠ script  {names[0]}.lua does not load: /plugins", status
+    assert len(shown) == 11 and shown[-1] == "⚠ script  … and 50 more: /plugins", status
+    assert "limits" in status and "alerts" in status
+
+
 async def test_status_says_a_save_that_did_not_load_while_the_version_before_serves(tmp_path):
     # /status said nothing of it: the trader who saved from a phone saw "plugins 1/1 enabled" only.
     clock = Clock()
