@@ -61,6 +61,10 @@ def test_only_the_admin_s_own_typed_commands_move_the_engine(user):
         assert [c for c in run.text() if not (c.isprintable() or c == "\n")] == []
         assert [t for t in said(GROUP) if "forwarded" in t] == [
             "A forwarded command is not obeyed: type it, or tap it in the menu."]
+        # the anonymous admin is told why, not left to believe the engine paused; the stranger, the bot: nothing
+        assert [t for t in said(GROUP) if "anonymous" in t] == [
+            "Sent anonymously: who sent it cannot be told, so it is not obeyed. Turn off Remain anonymous in your "
+            "admin rights to command here, or write to me privately."]
 
         # A question's button: pressed by a stranger, nothing; by the admin, done; again, already done.
         run.webhook(ENTRY)

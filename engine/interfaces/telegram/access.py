@@ -9,7 +9,8 @@ writing. A command or a button press is obeyed only when
   id), or from a group listed in ``telegram.command_chats``.
 
 A message sent on behalf of a chat (``sender_chat``: an anonymous group admin, a channel) or by
-a bot has no person behind it that can be checked: never obeyed. A private chat is its person,
+a bot has no person behind it that can be checked: never obeyed (an anonymous admin of a command
+chat is told so: ``anonymous``). A private chat is its person,
 so there the chat's id stands for a sender that is left out.
 """
 
@@ -39,6 +40,12 @@ class Access:
         if str(chat.get("id")) == str(user) or str(chat.get("id")) in self._chats:
             return ALLOWED, user
         return ELSEWHERE, user
+
+    def anonymous(self, chat: dict, sender_chat: Any) -> bool:
+        """Whether a message was sent on behalf of ``chat`` itself (by one of its admins, anonymous),
+        ``chat`` being a command chat: not obeyed, but its sender is told why."""
+        return (isinstance(sender_chat, dict) and str(sender_chat.get("id")) == str(chat.get("id"))
+                and str(chat.get("id")) in self._chats)
 
 
 def sender_id(chat: dict, sender: Any, sender_chat: Any = None) -> int | None:

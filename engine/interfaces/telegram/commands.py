@@ -51,6 +51,8 @@ ORIGIN = "telegram:/{}"
 _SEEN = 512                  # (chat, message id, bot) remembered: a message seen twice runs once
 _NOT_HERE = "Commands are not taken in this chat: write to me privately."
 _FORWARDED = "A forwarded command is not obeyed: type it, or tap it in the menu."
+_ANONYMOUS = ("Sent anonymously: who sent it cannot be told, so it is not obeyed. Turn off Remain anonymous "
+              "in your admin rights to command here, or write to me privately.")
 _UNLOGGED = {"check"}        # its argument is an alert, which may hold the webhook's secret: never logged or quoted
 
 
@@ -125,7 +127,9 @@ class Commands:
         if verdict == STRANGER:
             log.warning("telegram: %s from chat %s (%s) ignored: not an admin", shown, chat_id,
                         _who(message.get("from"), message.get("sender_chat")))
-            return []
+            anonymous = self._access.anonymous(chat, message.get("sender_chat"))
+            return [Reply(chat_id, _ANONYMOUS)] if anonymous and not self._seen_before(
+                chat, message.get("message_id"), bot_username) else []
         if self._seen_before(chat, message.get("message_id"), bot_username):
             return []
         if verdict != ALLOWED:

@@ -118,7 +118,14 @@ async def test_a_message_on_behalf_of_a_chat_or_by_a_bot_is_not_obeyed(tmp_path)
         commands = Commands(Operations(engine), [ADMIN], command_chats=[GROUP], clock=clock)
         anonymous = Chat(clock, GROUP, user_id=ADMIN).say("/pause")        # an anonymous group admin
         anonymous["message"]["sender_chat"] = {"id": GROUP, "type": "supergroup"}
-        assert await commands.handle(anonymous) == []
+        # told why, in the command chat, not left to believe it paused (it was silence): anyone sending so is
+        # one of the group's admins, and hears only what they could have read in moonhook's docs
+        assert "Sent anonymously" in (await ask(commands, anonymous)).text
+        elsewhere = Chat(clock, -1009, user_id=ADMIN).say("/pause")          # in a group where commands are not taken
+        elsewhere["message"]["sender_chat"] = {"id": -1009, "type": "supergroup"}
+        channel = Chat(clock, GROUP, user_id=ADMIN).say("/pause")            # a channel writing in the group
+        channel["message"]["sender_chat"] = {"id": -1007, "type": "channel"}
+        assert await commands.handle(elsewhere) == [] and await commands.handle(channel) == []
         bot = Chat(clock, GROUP, user_id=ADMIN).say("/pause")
         bot["message"]["from"]["is_bot"] = True
         assert await commands.handle(bot) == []
