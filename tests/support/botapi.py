@@ -14,8 +14,8 @@ Message object back; to a group in ``migrated`` ({group id: supergroup id}: a gr
 400 "Bad Request: group chat was upgraded to a supergroup chat" with ``parameters.migrate_to_chat_id``, the
 supergroup's id, where the message is to be sent instead. ``editMessageText`` (with the real "not found" / "not modified" 400s),
 ``answerCallbackQuery``. ``getUpdates`` long polling: ``offset`` (positive confirms the earlier
-updates, negative keeps the last -offset; one more than 10 past the last update's id is "in the future", and the
-answer comes from the head of the queue, confirming nothing, as telegram-bot-api's TQueue does), ``limit``,
+updates, negative keeps the last -offset; one more than 10 past the id the next update gets is "in the future",
+and the answer comes from the head of the queue, confirming nothing, as telegram-bot-api's TQueue does), ``limit``,
 ``timeout``, ``allowed_updates`` (remembered between calls); ``renumber`` numbers the next updates anew, as
 Telegram does after a week without any;
 a newer getUpdates terminates the pending one, which gets 409 "Conflict: terminated by other getUpdates request;
