@@ -54,9 +54,6 @@ def test_a_command_telegram_numbered_anew_after_a_quiet_week_is_obeyed_once(user
         config.replace('[telegram]', '[telegram]\nwebhook_url = "https://moonhook.example.org"\n'
                                      f'webhook_secret = "{HOOK_SECRET}"')
         run = user.start("run", config=config, cwd="bot")
-        update = {"update_id": 7, "message": {"message_id": 90, "date": int(time.time()), "text": "/resume",
-                                              "chat": {"id": ADMIN, "type": "private"},
-                                              "from": {"id": ADMIN, "is_bot": False, "first_name": "trader"}}}
         def telegram_posts(update_id: int, text: str) -> None:
             update = {"update_id": update_id, "message": {
                 "message_id": update_id, "date": int(time.time()), "text": text,

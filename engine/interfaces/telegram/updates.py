@@ -5,8 +5,8 @@ at most once, even if the engine dies while obeying it (it is then not obeyed at
 safe side for ``/close``). An update below the offset asked for is new all the same: asking
 confirms every update below the offset, and Telegram answers one below it only when it has
 numbered its updates anew (from a random id, after a week without any; or the Bot API server is
-another), the offset then being "in the future" of its queue. Telegram's errors never end the loop: a 429 waits the seconds it
-names, anything else backs off exponentially with jitter (1 s to 60 s; up to 5 min for a
+another), the offset then being "in the future" of its queue. Telegram's errors never end the loop: a
+429 waits the seconds it names, anything else backs off exponentially with jitter (1 s to 60 s; up to 5 min for a
 revoked token, 401) and starts again at 1 s after a success.
 """
 
