@@ -66,9 +66,13 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
         # BODY_TIMEOUT (one too large or too slow still closes the connection). A stranger
         # (401, 403) is answered at once and the connection closed: nothing of theirs is read;
         # nor is a body already too large (413) or too slow (408: waited for once, not twice).
+        # Hypercorn then closes the connection: the answer says so, else a keep-alive client sends
+        # its next request on it and meets a closed socket (a POST then lost without an answer).
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code not in (401, 403, 408, 413):
             with suppress(Exception):
                 await request.get_data()
+        elif request.content_length or "Transfer-Encoding" in request.headers:
+            response.headers["Connection"] = "close"
         return response
 
     @app.errorhandler(HTTPException)

@@ -84,15 +84,23 @@ class Webhook:
         peer = scope.get("client")
         client = self._gate.client(peer[0] if peer else None,
                                    [v.decode("latin-1") for k, v in headers if k == b"x-forwarded-for"])
+        ended = False  # the body read to its end
+
+        async def reading() -> dict:
+            nonlocal ended
+            message = await receive()
+            ended = message["type"] != "http.request" or not message.get("more_body")
+            return message
         try:
             answer = await _receive(self._ops, self._server, self._gate, client, path_secret,
-                                    _content_length(headers), receive)
+                                    _content_length(headers), reading)
         except Refused as e:
             log.warning("webhook from %s refused (%d): %s", client or "?", e.status, e.message,
                         extra={"fields": {"client": str(client), "outcome": "refused", "status": e.status,
                                           "reason": e.message}})
-            # A refused body may be left unread: close the connection rather than read it.
-            extra = [(b"connection", b"close")] if e.status in (408, 413) else []
+            # A refused body may be left unread: close the connection rather than read it, and say
+            # so (a keep-alive client would send its next request on it and meet a closed socket).
+            extra = [(b"connection", b"close")] if not ended else []
             return await json_answer(send, e.status, {"error": e.message}, extra)
         except Exception as e:
             log.error("POST /webhook%s failed: %s", "/***" if path_secret is not None else "",

@@ -243,3 +243,41 @@ async def _first_bytes(stream: trio.SocketStream) -> bytes:
         return await stream.receive_some(65536)
     except trio.BrokenResourceError:  # reset: closed with our request unread
         return b""
+
+
+def _head(answer: bytes) -> list[bytes]:
+    return answer.partition(b"\r\n\r\n")[0].lower().split(b"\r\n")
+
+
+async def test_an_answer_before_the_body_ends_says_the_connection_closes(tmp_path):
+    """Hypercorn closes a connection whose request's body was not read to its end; unless the
+    answer says so (``Connection: close``), a keep-alive client sends its next request on it and
+    meets a closed socket (httpx: "Server disconnected without sending a response", a POST not
+    retried). Refused before the body: a wrong bearer token (Quart), a wrong webhook secret in the
+    path and a name not in server.hosts (both ahead of Quart)."""
+    async with running(tmp_path) as engine, serving(engine) as probe:
+        for request in (b"POST /api/pause HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer wrong\r\n",
+                        b"POST /webhook/wrong-secret-wrong HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+                        b"POST /api/pause HTTP/1.1\r\nHost: evil.example\r\n" + b"Authorization: Bearer wrong\r\n"):
+            stream = await trio.open_tcp_stream("127.0.0.1", probe.base_url.port)
+            with trio.fail_after(HANG):
+                # The head alone: the body never arrives before the answer.
+                answer = await _http_exchange(stream, request + b"Content-Length: 4\r\n\r\n")
+                assert answer.split(b" ")[1] in (b"401", b"403"), answer
+                assert b"connection: close" in _head(answer), answer
+                assert await _until_closed(stream) == b""
+            await stream.aclose()
+
+
+async def test_an_answer_after_the_whole_body_keeps_the_connection(tmp_path):
+    """A refusal whose body had all arrived leaves the connection open for the next request."""
+    async with running(tmp_path) as engine, serving(engine) as probe:
+        stream = await trio.open_tcp_stream("127.0.0.1", probe.base_url.port)
+        with trio.fail_after(HANG):
+            for _ in range(2):
+                answer = await _http_exchange(stream, b"POST /api/pause HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                              + b"Authorization: Bearer " + AUTH["Authorization"][7:].encode()
+                                              + b"\r\nContent-Length: 2\r\n\r\n{}")
+                assert answer.startswith(b"HTTP/1.1 200"), answer
+                assert b"connection: close" not in _head(answer), answer
+        await stream.aclose()
