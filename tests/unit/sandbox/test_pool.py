@@ -534,3 +534,23 @@ async def test_a_runner_abandoned_in_a_host_call_cannot_be_resumed_by_the_script
         assert (await pool.call("p", "later")).value == [
             False, "cannot resume a coroutine the script did not create", "nil"]
         assert pool.restarts == 0
+
+
+# Integer keys that all fall on one slot of a table's hash part (multiples of its size less one):
+# each insertion walks the chain, and the resize into that size walks it for every key again,
+# all inside one instruction, past every hook: seconds of C work in one SETTABLE.
+COLLIDING = """
+function fill() local t = {} for i = 1, 100000 do t[i * 131071] = true end return 1 end
+"""
+
+
+async def test_keys_colliding_in_a_tables_hash_part_are_ended_by_the_hard_deadline(pool):
+    # A known gap (docs/security.md): the hook cannot interrupt the resize, so the hard deadline
+    # is what ends it; the plugin is then not served (the engine switches it off until its file is
+    # saved again), and its neighbours are served by the replaced worker.
+    await pool.load("colliding", COLLIDING, budget=Budget(timeout=0.1))
+    await pool.load("neighbour", "function quick(x) return x * 2 end")
+    with pytest.raises(TimeLimitError, match="hard deadline"):
+        await pool.call("colliding", "fill")
+    assert pool.lost("colliding") is not None
+    assert (await pool.call("neighbour", "quick", 1)).value == 2
