@@ -79,7 +79,9 @@ class Webhook:
         if not ours:
             return await self._app(scope, receive, send)
         if scope["method"] != "POST":
-            return await json_answer(send, 405, {"error": "the webhook takes POST only"}, [(b"allow", b"POST")])
+            # its body, if any, left unread: the connection is closed after the answer
+            return await json_answer(send, 405, {"error": "the webhook takes POST only"},
+                                     [(b"allow", b"POST"), (b"connection", b"close")])
         headers = scope["headers"]
         peer = scope.get("client")
         client = self._gate.client(peer[0] if peer else None,
