@@ -23,6 +23,7 @@ from engine.interfaces.web.hosts import HostGate
 from engine.interfaces.web.metrics import metrics_blueprint
 from engine.interfaces.web.refusals import EXTENSION as REFUSALS, Refusals
 from engine.interfaces.web.session import EXTENSION as SESSIONS, Sessions, session_blueprint
+from engine.interfaces.web.targets import TargetGate
 from engine.interfaces.web.views import views_blueprint
 from engine.interfaces.web.webhook import BODY_TIMEOUT, Webhook
 
@@ -91,5 +92,6 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
         return {"error": "internal error; see the server's log"}, 500
 
     # The webhook is the hot path, ahead of Quart, and of the Host check: its secret guards it.
-    app.asgi_app = Webhook(ops, server, gate, HostGate(server, app.asgi_app))
+    # A target that is no path (`GET ?x`) is refused ahead of all (targets.py).
+    app.asgi_app = TargetGate(Webhook(ops, server, gate, HostGate(server, app.asgi_app)))
     return app

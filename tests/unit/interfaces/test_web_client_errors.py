@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import trio
+
 from support.engine_support import running
 from support.web_support import AUTH, SECRET, serving
 
@@ -40,3 +42,25 @@ async def test_an_unreadable_body_without_a_path_secret_is_refused_as_unauthenti
     async with running(tmp_path) as engine, serving(engine) as client:
         answer = await client.post("/webhook", content=b'{"secret": "' + SECRET.encode() + b'", "x": ')
     assert answer.status_code == 401 and answer.json()["error"].startswith("missing secret")
+
+
+async def test_a_request_target_without_a_path_is_a_400_not_a_traceback(tmp_path, caplog):
+    # `GET ?x HTTP/1.1` reaches the application with an empty path: Quart indexed path[0], and a
+    # stranger's one line gave a 500 and a traceback in the log ("Error in ASGI Framework"), each time.
+    async with running(tmp_path) as engine, serving(engine) as client:
+        port = client.base_url.port
+        answers = []
+        for target in (b"?x=1", b"http://127.0.0.1?x=1", b"?"):
+            stream = await trio.open_tcp_stream("127.0.0.1", port)
+            async with stream:
+                await stream.send_all(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                answer = b""
+                while chunk := await stream.receive_some(65536):
+                    answer += chunk
+            answers.append(answer)
+        health = await client.get("/health")
+    for answer in answers:
+        assert answer.startswith(b"HTTP/1.1 400"), answer
+        assert b"the request target must be a path" in answer, answer
+    assert health.json()["status"] == "ok"
+    assert "Traceback" not in caplog.text and "Error in ASGI" not in caplog.text, caplog.text
