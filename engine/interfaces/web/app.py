@@ -92,6 +92,6 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
         return {"error": "internal error; see the server's log"}, 500
 
     # The webhook is the hot path, ahead of Quart, and of the Host check: its secret guards it.
-    # A target that is no path (`GET ?x`) is refused ahead of all (targets.py).
+    # A target that is no path (`GET ?x`), or a WebSocket, is refused ahead of all (targets.py).
     app.asgi_app = TargetGate(Webhook(ops, server, gate, HostGate(server, app.asgi_app)))
     return app

@@ -37,8 +37,11 @@ def same_origin(origin: str, host: str | None) -> bool:
     """Whether the ``Origin`` header ``origin`` names the server that the ``Host`` header ``host``
     names: the same name, and the same port (a ``Host`` without one: the origin's scheme's own,
     as behind a reverse proxy on 80 or 443). ``null`` (a sandboxed frame, a ``data:`` page, a
-    redirect from another site) names none."""
-    parts = urlsplit(origin.strip())
+    redirect from another site) names none, nor does one ``urlsplit`` cannot read (``http://[::1``)."""
+    try:
+        parts = urlsplit(origin.strip())
+    except ValueError:   # an unclosed [ of an IPv6 address: a 500 and a traceback, for a stranger's header
+        return False
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS or parts.path or parts.query or parts.fragment or "@" in parts.netloc:
         return False

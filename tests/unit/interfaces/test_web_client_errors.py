@@ -4,6 +4,7 @@ naming the field, and nothing is journaled. Over real HTTP, against a real engin
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import trio
 
@@ -64,3 +65,37 @@ async def test_a_request_target_without_a_path_is_a_400_not_a_traceback(tmp_path
         assert b"the request target must be a path" in answer, answer
     assert health.json()["status"] == "ok"
     assert "Traceback" not in caplog.text and "Error in ASGI" not in caplog.text, caplog.text
+
+
+async def _exchange(port: int, request: bytes) -> bytes:
+    """``request`` sent on a connection of its own; what came back until the server closed it."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        await stream.send_all(request)
+        answer = b""
+        while chunk := await stream.receive_some(65536):
+            answer += chunk
+    return answer
+
+
+UPGRADE = (b"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           b"Sec-WebSocket-Version: 13\r\n\r\n")
+
+
+async def test_a_strangers_odd_headers_are_refused_without_a_traceback(tmp_path, caplog):
+    # An Origin urlsplit cannot read (`http://[::1`) made the login a 500 with a traceback; a
+    # WebSocket upgrade at a path without a route (the webhook's, Telegram's, any) made Quart's 404
+    # handler read the request outside its context: a 500, and the path (the webhook's secret) logged.
+    async with running(tmp_path) as engine, serving(engine) as client:
+        port = client.base_url.port
+        login = await _exchange(port, b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://[::1\r\n"
+                                      b"Content-Type: application/json\r\nContent-Length: 15\r\nConnection: close\r\n\r\n"
+                                      b'{"token": "no"}')
+        sockets = [await _exchange(port, b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + UPGRADE)
+                   for path in (b"/webhook/" + quote(SECRET).encode(), b"/telegram/1", b"/nothing", b"/api/plugins")]
+        health = await client.get("/health")
+    assert login.startswith(b"HTTP/1.1 403") and b"Origin" in login, login
+    for answer in sockets:
+        assert answer.startswith(b"HTTP/1.1 403"), answer
+    assert health.json()["status"] == "ok"
+    assert "Traceback" not in caplog.text and SECRET not in caplog.text, caplog.text
