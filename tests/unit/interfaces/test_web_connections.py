@@ -15,7 +15,7 @@ import trio
 from support.engine_support import running
 from engine.interfaces.web import webhook
 from support.waits import HANG
-from support.web_support import SECRET, SERVER, serving
+from support.web_support import AUTH, SECRET, SERVER, serving
 
 
 async def _http_exchange(stream: trio.SocketStream, request: bytes) -> bytes:
