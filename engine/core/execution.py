@@ -18,6 +18,7 @@ from engine.domain.alerts import Action, Alert
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import OrderRequest, ours
 from engine.domain.risk import lot_size, lots_of_units
+from engine.domain.rules import down_to_step
 from engine.domain.instruments import on_tick_grid, pip_size
 from engine.core.run import alert_client_id
 
@@ -244,12 +245,15 @@ async def _close_part(alert: Alert, alert_id: int, positions: list[dict], broker
     do: whole positions, then part of the next. Each is closed by its ticket, the client id
     named after it. When the size covers them all, they are closed ``whole``. With several
     positions, the plan is written ahead: once some are closed, what is left would plan more
-    closes."""
+    closes. The size is taken down to the symbol's step first, as the broker takes one order's
+    (0.055 lots on a step of 0.01 close 0.05): split first, its last part, 0.005, was refused."""
+    spec = await broker.symbol(whole.symbol)
+    if spec is None:
+        return Plan(error=f"unknown symbol {whole.symbol} at the broker")
     lots = alert.volume
-    if lots is None:
-        spec = await broker.symbol(whole.symbol)
-        if spec is None:
-            return Plan(error=f"unknown symbol {whole.symbol} at the broker")
+    if lots is not None:   # under one step: left as asked, for the broker to refuse in its words
+        lots = down_to_step(lots, spec["volume_step"]) or lots
+    else:
         sizing = lots_of_units(spec, alert.units)
         if not sizing.volume:
             return Plan(error=f"cannot size {alert.units:g} units: {sizing.reason}")

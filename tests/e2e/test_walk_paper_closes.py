@@ -1,0 +1,33 @@
+"""A trader closes part of a pyramided long on paper with a size off the lot step, through
+`moonhook run` over HTTP: two buys of 0.05 lots of EURUSD, then `closelong EURUSD volume=0.055`.
+One position alone takes 0.055 as 0.05 (the broker rounds down to the step); two took the
+oldest whole and sent the 0.005 left of the other, refused under the minimum: the alert failed,
+the trader told of an error, though the 0.05 the step allows was closed."""
+
+from __future__ import annotations
+
+from support.e2e_support import init
+
+
+def test_a_close_of_part_of_two_positions_takes_the_size_down_to_the_lot_step_as_one_position_does(user):
+    config, _ = init(user, "bot")
+    (user.home / "bot" / "scripts" / "demo.lua").unlink()   # no strategy: the alerts as they are
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    for n in (1, 2):
+        assert run.settled(run.webhook(f"buy EURUSD volume=0.05 price=1.1 id=buy-{n}")["id"])["status"] == "done"
+    closed = run.settled(run.webhook("closelong EURUSD volume=0.055 price=1.1 id=part")["id"])
+    assert closed["status"] == "done" and "error" not in closed["outcome"], closed
+    (order,) = closed["outcome"]["orders"]
+    assert (order["ok"], order["volume"], order["closed"]) == (True, 0.05, [order["ticket"]]), order
+    (left,) = run.get("/api/positions")["positions"]
+    assert (left["volume"], left["ticket"]) == (0.05, order["ticket"] + 1)
+
+    # Under the step, as one position's: refused in the broker's words, nothing closed.
+    refused = run.settled(run.webhook("buy EURUSD volume=0.05 price=1.1 id=buy-3")["id"])
+    assert refused["status"] == "done"
+    under = run.settled(run.webhook("closelong EURUSD volume=0.005 price=1.1 id=under")["id"])
+    assert under["status"] == "failed", under
+    assert "below EURUSD's minimum 0.01" in under["outcome"]["orders"][0]["error"], under
+    assert sum(p["volume"] for p in run.get("/api/positions")["positions"]) == 0.1
+    assert run.interrupt() == 0
+    assert "Traceback" not in run.text()
