@@ -51,7 +51,7 @@ class Decider:
         whose hooks it called: ``run.versions``, filled as they are), and the rejection, the
         error, the note or who handled it. Raises what the broker raises (BrokerError)."""
         if alert.market_price is not None:
-            await self.broker.quote(alert.symbol, alert.market_price, self.clock())
+            await self.broker.quote(alert.symbol, alert.market_price, self.clock(), alert.timenow)
         plain = {**alert.to_plain(), "alert_id": alert_id}
         verdict = await self.hooks.on_alert(alert, plain)
         outcome: dict[str, Any] = {"plugins": verdict.steps, "orders": run.orders, "versions": run.versions}

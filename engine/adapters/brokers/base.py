@@ -229,5 +229,6 @@ class Broker(ABC):
         None where the broker has its own prices (a live one)."""
         return None
 
-    async def quote(self, symbol: str, price: float, time: float) -> None:
-        """A price seen in an alert. The paper broker trades on it; a live broker has its own."""
+    async def quote(self, symbol: str, price: float, time: float, fired: float | None = None) -> None:
+        """A price seen in an alert, at ``time``; ``fired``: when TradingView fired the alert, if it
+        says (its ``timenow``). The paper broker trades on it; a live broker has its own."""

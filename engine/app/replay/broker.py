@@ -61,7 +61,7 @@ class BookBroker(Broker):
                               "comment": None, "magic": None})
         return deals[::-1]
 
-    async def quote(self, symbol: str, price: float, time: float) -> None:
+    async def quote(self, symbol: str, price: float, time: float, fired: float | None = None) -> None:
         self._given[symbol] = price
         self.book.see(symbol, price, time)
 

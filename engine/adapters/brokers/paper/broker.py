@@ -197,16 +197,20 @@ class PaperBroker(Broker):
         quoted = None if spec is None else self._market.quoted(spec, price)
         return None if quoted is None else {"bid": quoted[0], "ask": quoted[1]}
 
-    async def quote(self, symbol: str, price: float, time: float) -> None:
+    async def quote(self, symbol: str, price: float, time: float, fired: float | None = None) -> None:
         """Records ``price`` as the bid, then fills the pending orders and stops it crossed.
         A price that is not a positive number, or is 0 on the symbol's grid, is ignored; an unknown
-        symbol's is kept (ask = bid), as a conversion rate."""
+        symbol's is kept (ask = bid), as a conversion rate. So is one whose alert was ``fired`` (timenow)
+        before the symbol's last price was (``Prices.late``): the market had left it, and its alert's
+        market entry fills at the last price (``_market_checked``), where its sizing measures it."""
+        if self._prices.late(symbol, price, fired):
+            return
         spec = self._table.get(symbol)
         quoted = self._market.quoted(spec, price)
         if quoted is None:
             return
         bid, ask = quoted
-        self._prices.record(symbol, bid, ask, time)
+        self._prices.record(symbol, bid, ask, time, fired)
         if spec is None:
             return
         with self._d.lock:  # a read first: most quotes trigger nothing and need no write
@@ -317,7 +321,7 @@ class PaperBroker(Broker):
         """A market order's symbol, side, volume, fill price, sl and tp, checked; raises Refused."""
         spec, side = self._market.spec(r.symbol), side_of(r.side)
         volume = volume_of(spec, r.volume)
-        bid, ask = self._market.bid_ask(spec, r.price)
+        bid, ask = self._market.bid_ask(spec, self._prices.given(spec.name, r.price))
         price = ask if side == "buy" else bid
         sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
         # Against where the position closes (a buy's bid, a sell's ask), as MetaTrader checks

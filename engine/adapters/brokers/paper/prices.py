@@ -1,13 +1,16 @@
 """The paper market's last prices: a bid, an ask and their time for each symbol quoted.
 
 They live in memory and are written with the next trade (and at stop): a quote is on every
-alert's path, and a price lost in a crash is replaced by the next alert.
+alert's path, and a price lost in a crash is replaced by the next alert. A price fired before the
+last one (TradingView delivered its alert late, after a newer one) is not taken (``late``).
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 from typing import Any, Iterator
+
+LATE = 1.0  # seconds a price may be fired before the last one and still be taken: {{timenow}} is to the second
 
 
 class Prices:
@@ -16,14 +19,32 @@ class Prices:
         self._rows: dict[str, tuple[float, float, float]] = {
             r[0]: (r[1], r[2], r[3]) for r in db.execute("SELECT symbol, bid, ask, time FROM paper_prices")}
         self._unsaved: set[str] = set()
+        self._late: dict[str, float] = {}   # by symbol, the price last found late, until one is taken
 
     def get(self, symbol: str) -> tuple[float, float, float] | None:
         """(bid, ask, time), or None before the symbol's first quote."""
         return self._rows.get(symbol)
 
-    def record(self, symbol: str, bid: float, ask: float, time: float) -> None:
-        self._rows[symbol] = (bid, ask, time)
+    def record(self, symbol: str, bid: float, ask: float, time: float, fired: float | None = None) -> None:
+        """``fired``: when its alert was fired (timenow), if it says and that is before ``time``:
+        the price is kept as of then."""
+        self._rows[symbol] = (bid, ask, time if fired is None else min(fired, time))
         self._unsaved.add(symbol)
+        self._late.pop(symbol, None)
+
+    def late(self, symbol: str, price: float, fired: float | None) -> bool:
+        """Whether ``price`` of ``symbol``, its alert ``fired`` then (its timenow; None: not said),
+        came more than LATE before the last price was: the market had left it, a stop it crosses
+        was not hit then. Remembered (``given``) until a price is taken."""
+        last = self._rows.get(symbol)
+        if fired is None or last is None or fired >= last[2] - LATE:
+            return False
+        self._late[symbol] = price
+        return True
+
+    def given(self, symbol: str, price: float | None) -> float | None:
+        """The price a request gives to fill at: None (the last price) for the one found ``late``."""
+        return None if price is not None and self._late.get(symbol) == price else price
 
     @contextmanager
     def seeing(self, symbol: str, bid: float, ask: float) -> Iterator[None]:

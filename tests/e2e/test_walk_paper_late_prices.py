@@ -1,0 +1,48 @@
+"""TradingView delivers a strategy's alerts out of order: its queue held one for a minute (its
+`{{timenow}}` says when it fired), and another, fired after it, came first. Through `moonhook run`
+on paper: a long with its stop at 1.09 is opened by the newer alert at 1.1; the late one, fired
+before it at 1.085, then arrives, within engine.max_alert_age. Its price is the market of a
+minute ago: the paper market took it as the last price, went back to 1.085 and closed the long
+at its stop, 150 USD lost on a price the market had left before the long was opened. And a late
+entry, sized by risk on the market's ask, filled at its own older price: more lost at the stop
+than asked."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from support.e2e_support import init
+
+
+def fired(seconds_ago: float) -> str:
+    """TradingView's {{timenow}} of an alert fired ``seconds_ago``."""
+    return (datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_price_fired_before_the_last_one_moves_no_paper_stop(user):
+    config, _ = init(user, "bot")
+    (user.home / "bot" / "scripts" / "demo.lua").unlink()   # no strategy: the alerts as they are
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    opened = run.settled(run.webhook(f"buy EURUSD volume=0.1 price=1.1 sl=1.09 timenow={fired(5)} id=new")["id"])
+    assert opened["status"] == "done", opened
+    late = run.settled(run.webhook(f"closeshort EURUSD price=1.085 timenow={fired(60)} id=late")["id"])
+    assert late["status"] == "done", late   # nothing short to close, and nothing else done
+    (long,) = run.get("/api/positions")["positions"]
+    assert (long["volume"], long["sl"], long["profit"]) == (0.1, 1.09, 0.0), long
+    assert run.get("/api/account")["account"]["balance"] == 10_000.0
+
+    # A late entry meets the market as it is, as a live broker fills it, not its own price of a
+    # minute ago: sized on the ask, 1% at the stop 1.09 is 0.1 lot, which filled at 1.105 would
+    # lose 150 USD there, not 100.
+    entry = run.settled(run.webhook(f"buy EURUSD risk=1 sl=1.09 price=1.105 timenow={fired(60)} id=late-buy")["id"])
+    assert entry["status"] == "done", entry
+    (order,) = entry["outcome"]["orders"]
+    assert (order["price"], order["volume"]) == (1.1, 0.1), order
+
+    # The market moving on, in the order the prices were fired, still takes the stops.
+    moved = run.settled(run.webhook(f"closeshort EURUSD price=1.085 timenow={fired(0)} id=moved")["id"])
+    assert moved["status"] == "done", moved
+    assert run.get("/api/positions")["positions"] == []
+    assert run.get("/api/account")["account"]["balance"] == 10_000.0 - 150.0 - 150.0
+    assert run.interrupt() == 0
+    assert "Traceback" not in run.text()
