@@ -46,3 +46,30 @@ def test_a_price_fired_before_the_last_one_moves_no_paper_stop(user):
     assert run.get("/api/account")["account"]["balance"] == 10_000.0 - 150.0 - 150.0
     assert run.interrupt() == 0
     assert "Traceback" not in run.text()
+
+
+# A strategy's on_order may change an order's price (a pending order's trigger): on a market order
+# the paper broker took it for the fill, 0.1 lot bought at 0.5 with the market at 1.1, 6,000 USD of
+# profit the market never paid (replay fills it at the alert's price).
+MOVES_PRICE = """
+plugin = { priority = 10 }
+function on_order(o)
+  if o.kind == "market" then return {price = 0.5} end
+end
+"""
+
+
+def test_a_market_order_fills_at_the_paper_market_whatever_price_on_order_gives_it(user):
+    config, _ = init(user, "bot")
+    (user.home / "bot" / "scripts" / "demo.lua").unlink()
+    (user.home / "bot" / "scripts" / "moves.lua").write_text(MOVES_PRICE, encoding="utf-8")
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    bought = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 id=buy")["id"])
+    assert bought["status"] == "done", bought
+    (order,) = bought["outcome"]["orders"]
+    assert order["on_order"][0]["changes"] == {"price": 0.5}, order
+    assert order["price"] == 1.1, order
+    (long,) = run.get("/api/positions")["positions"]
+    assert (long["price_open"], long["profit"]) == (1.1, 0.0), long
+    assert run.get("/api/account")["account"]["equity"] == 10_000.0
+    assert run.interrupt() == 0

@@ -156,11 +156,11 @@ async def test_alerts_for_one_symbol_keep_their_order(tmp_path):
     async with running(tmp_path, {"trail": TRAIL_BY_SYMBOL}) as engine:
         quote, release, held = engine.broker.quote, trio.Event(), set()
 
-        async def first_held(symbol, price, now):
+        async def first_held(symbol, price, now, fired=None):
             if symbol not in held:
                 held.add(symbol)
                 await release.wait()
-            await quote(symbol, price, now)
+            await quote(symbol, price, now, fired)
 
         engine.broker.quote = first_held
         try:
@@ -185,12 +185,12 @@ async def test_symbols_are_processed_side_by_side(tmp_path):
     async with running(tmp_path, {"trail": TRAIL_BY_SYMBOL}) as engine:
         quote, gbpusd_seen, order = engine.broker.quote, trio.Event(), []
 
-        async def eurusd_after_gbpusd(symbol, price, now):
+        async def eurusd_after_gbpusd(symbol, price, now, fired=None):
             if symbol == "EURUSD":
                 await gbpusd_seen.wait()
             else:
                 gbpusd_seen.set()
-            await quote(symbol, price, now)
+            await quote(symbol, price, now, fired)
             order.append(symbol)
 
         engine.broker.quote = eurusd_after_gbpusd

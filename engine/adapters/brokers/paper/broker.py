@@ -50,7 +50,8 @@ NEXT_EXPIRY = "SELECT MIN(expires) FROM paper_orders WHERE state = 'placed' AND 
 
 
 class PaperBroker(Broker):
-    """Fills at the alert's price (as the bid; the ask is the spread above it) or the last quote."""
+    """Fills a market order at the last quote (an alert's price, quoted as the bid before its orders; the
+    ask is the spread above it), or at the request's price before any quote of its symbol."""
 
     name = "paper"
     trading_on = "paper"
@@ -202,8 +203,8 @@ class PaperBroker(Broker):
         A price that is not a positive number, or is 0 on the symbol's grid, is ignored; an unknown
         symbol's is kept (ask = bid), as a conversion rate. So is one whose alert was ``fired`` (timenow)
         before the symbol's last price was (``Prices.late``): the market had left it, and its alert's
-        market entry fills at the last price (``_market_checked``), where its sizing measures it."""
-        if self._prices.late(symbol, price, fired):
+        market entry fills at the last price, as all do (``_market_checked``), where its sizing measures it."""
+        if self._prices.late(symbol, fired):
             return
         spec = self._table.get(symbol)
         quoted = self._market.quoted(spec, price)
@@ -321,7 +322,10 @@ class PaperBroker(Broker):
         """A market order's symbol, side, volume, fill price, sl and tp, checked; raises Refused."""
         spec, side = self._market.spec(r.symbol), side_of(r.side)
         volume = volume_of(spec, r.volume)
-        bid, ask = self._market.bid_ask(spec, self._prices.given(spec.name, r.price))
+        # At the market: an alert's price is quoted before its orders, and one another order gives (an
+        # on_order's change, a late alert's) is not the market's; the request's (checked) before any price.
+        given = None if r.price is None else self._market.bid_ask(spec, r.price)
+        bid, ask = self._prices.last(spec.name) or given or self._market.bid_ask(spec, None)
         price = ask if side == "buy" else bid
         sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
         # Against where the position closes (a buy's bid, a sell's ask), as MetaTrader checks

@@ -19,7 +19,6 @@ class Prices:
         self._rows: dict[str, tuple[float, float, float]] = {
             r[0]: (r[1], r[2], r[3]) for r in db.execute("SELECT symbol, bid, ask, time FROM paper_prices")}
         self._unsaved: set[str] = set()
-        self._late: dict[str, float] = {}   # by symbol, the price last found late, until one is taken
 
     def get(self, symbol: str) -> tuple[float, float, float] | None:
         """(bid, ask, time), or None before the symbol's first quote."""
@@ -30,21 +29,13 @@ class Prices:
         the price is kept as of then."""
         self._rows[symbol] = (bid, ask, time if fired is None else min(fired, time))
         self._unsaved.add(symbol)
-        self._late.pop(symbol, None)
 
-    def late(self, symbol: str, price: float, fired: float | None) -> bool:
-        """Whether ``price`` of ``symbol``, its alert ``fired`` then (its timenow; None: not said),
+    def late(self, symbol: str, fired: float | None) -> bool:
+        """Whether a price of ``symbol`` whose alert was ``fired`` then (its timenow; None: not said)
         came more than LATE before the last price was: the market had left it, a stop it crosses
-        was not hit then. Remembered (``given``) until a price is taken."""
+        was not hit then."""
         last = self._rows.get(symbol)
-        if fired is None or last is None or fired >= last[2] - LATE:
-            return False
-        self._late[symbol] = price
-        return True
-
-    def given(self, symbol: str, price: float | None) -> float | None:
-        """The price a request gives to fill at: None (the last price) for the one found ``late``."""
-        return None if price is not None and self._late.get(symbol) == price else price
+        return fired is not None and last is not None and fired < last[2] - LATE
 
     @contextmanager
     def seeing(self, symbol: str, bid: float, ask: float) -> Iterator[None]:
