@@ -2,7 +2,7 @@
 
 They live in memory and are written with the next trade (and at stop): a quote is on every
 alert's path, and a price lost in a crash is replaced by the next alert. A price fired before the
-last one (TradingView delivered its alert late, after a newer one) is not taken (``late``).
+last one fired (TradingView delivered its alert late, after a newer one) is not taken (``late``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ class Prices:
         self._rows: dict[str, tuple[float, float, float]] = {
             r[0]: (r[1], r[2], r[3]) for r in db.execute("SELECT symbol, bid, ask, time FROM paper_prices")}
         self._unsaved: set[str] = set()
+        # By symbol, when the alert of the newest price taken that says so was fired (its timenow):
+        # TradingView's clock, to which an alert's receipt on this one, seconds later, is not compared.
+        self._fired: dict[str, float] = {}
 
     def get(self, symbol: str) -> tuple[float, float, float] | None:
         """(bid, ask, time), or None before the symbol's first quote."""
@@ -29,13 +32,15 @@ class Prices:
         the price is kept as of then."""
         self._rows[symbol] = (bid, ask, time if fired is None else min(fired, time))
         self._unsaved.add(symbol)
+        if fired is not None:
+            self._fired[symbol] = max(fired, self._fired.get(symbol, fired))
 
     def late(self, symbol: str, fired: float | None) -> bool:
         """Whether a price of ``symbol`` whose alert was ``fired`` then (its timenow; None: not said)
-        came more than LATE before the last price was: the market had left it, a stop it crosses
-        was not hit then."""
-        last = self._rows.get(symbol)
-        return fired is not None and last is not None and fired < last[2] - LATE
+        was fired more than LATE before the newest one taken that says when it was (since the start):
+        the market had left it, a stop it crosses was not hit then."""
+        last = self._fired.get(symbol)
+        return fired is not None and last is not None and fired < last - LATE
 
     @contextmanager
     def seeing(self, symbol: str, bid: float, ask: float) -> Iterator[None]:
