@@ -73,3 +73,29 @@ def test_a_market_order_fills_at_the_paper_market_whatever_price_on_order_gives_
     assert (long["price_open"], long["profit"]) == (1.1, 0.0), long
     assert run.get("/api/account")["account"]["equity"] == 10_000.0
     assert run.interrupt() == 0
+
+
+# The same for a close: on_order moving a close's price to 2.0 closed the long there, 9,000 USD of
+# profit the market never paid.
+MOVES_CLOSE = """
+plugin = { priority = 10 }
+function on_order(o)
+  if o.kind == "close" then return {price = 2.0} end
+end
+"""
+
+
+def test_a_close_fills_at_the_paper_market_whatever_price_on_order_gives_it(user):
+    config, _ = init(user, "bot")
+    (user.home / "bot" / "scripts" / "demo.lua").unlink()
+    (user.home / "bot" / "scripts" / "moves.lua").write_text(MOVES_CLOSE, encoding="utf-8")
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 id=buy")["id"])["status"] == "done"
+    closed = run.settled(run.webhook("close EURUSD price=1.1 id=close")["id"])
+    assert closed["status"] == "done", closed
+    (order,) = closed["outcome"]["orders"]
+    assert order["on_order"][0]["changes"] == {"price": 2.0}, order
+    assert order["price"] == 1.1, order
+    assert run.get("/api/positions")["positions"] == []
+    assert run.get("/api/account")["account"]["equity"] == 10_000.0   # bought and sold at 1.1
+    assert run.interrupt() == 0

@@ -322,10 +322,7 @@ class PaperBroker(Broker):
         """A market order's symbol, side, volume, fill price, sl and tp, checked; raises Refused."""
         spec, side = self._market.spec(r.symbol), side_of(r.side)
         volume = volume_of(spec, r.volume)
-        # At the market: an alert's price is quoted before its orders, and one another order gives (an
-        # on_order's change, a late alert's) is not the market's; the request's (checked) before any price.
-        given = None if r.price is None else self._market.bid_ask(spec, r.price)
-        bid, ask = self._prices.last(spec.name) or given or self._market.bid_ask(spec, None)
+        bid, ask = self._market.at_market(spec, r.price)
         price = ask if side == "buy" else bid
         sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
         # Against where the position closes (a buy's bid, a sell's ask), as MetaTrader checks
@@ -374,7 +371,7 @@ class PaperBroker(Broker):
             if 0 < left < lots(spec.volume_min):
                 raise Refused(f"volume {volume}: would leave {float(left)} lots of position {ticket}, "
                                f"below {spec.name}'s minimum {spec.volume_min}")
-            bid, ask = self._market.bid_ask(spec, r.price)
+            bid, ask = self._market.at_market(spec, r.price)
             price = bid if p["side"] == "buy" else ask
             events += self._books.close_position(db, spec, p, volume, price, "close", meta, now)
             return OrderResult(True, ticket, price, volume, closed=[ticket] if left == 0 else [])
@@ -386,7 +383,7 @@ class PaperBroker(Broker):
                      if side is None or p["side"] == side]
         if not positions:
             raise Refused(f"no open {side + ' ' if side else ''}position on {spec.name}")
-        bid, ask = self._market.bid_ask(spec, r.price)
+        bid, ask = self._market.at_market(spec, r.price)
         prices, total = set(), Decimal(0)
         for p in positions:
             price = bid if p["side"] == "buy" else ask

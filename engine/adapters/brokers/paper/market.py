@@ -42,6 +42,13 @@ class Market:
         """What a lot pays to open and close (a deal each), as sizing by risk counts it."""
         return 2 * self._config.commission_per_lot
 
+    def at_market(self, spec: SymbolSpec, given: Any) -> tuple[float, float]:
+        """The bid and ask a market order or a close fills at: the last quote (an alert's price is quoted
+        before its orders); ``given``, the request's price (checked all the same), only before any quote:
+        one an on_order change or a late alert gives is not the market's."""
+        own = None if given is None else self.bid_ask(spec, given)
+        return self._prices.last(spec.name) or own or self.bid_ask(spec, None)
+
     def bid_ask(self, spec: SymbolSpec, given: Any) -> tuple[float, float]:
         """The request's price as the bid (the ask a spread above it), else the last quote."""
         if given is not None:
