@@ -62,8 +62,12 @@ class BookBroker(Broker):
         return deals[::-1]
 
     async def quote(self, symbol: str, price: float, time: float, fired: float | None = None) -> None:
+        """As the paper broker: a price whose alert was fired before the symbol's last (``Prices.late``)
+        is not the market's, and its orders fill as a timer's (the next bar's open, or the last price)."""
+        if self.book.late(symbol, fired):
+            return
         self._given[symbol] = price
-        self.book.see(symbol, price, time)
+        self.book.see(symbol, price, time, fired)
 
     async def execute(self, request: OrderRequest) -> OrderResult:
         given = self._given.get(request.symbol) if request.symbol is not None else None

@@ -52,6 +52,7 @@ class Book:
         self.config = config
         self._table: dict[str, SymbolSpec] = symbol_table(config.symbols, where="paper.symbols")
         self._prices = Prices(_NoRows())
+        self._quoted: set[str] = set()   # the symbols an alert's price was seen of (``see``, ``_given``)
         self._market = Market(self._table, self._prices, config, config.currency)
         self._bars = {symbol: list(series) for symbol, series in (bars or {}).items() if series}
         self._walked = {symbol: 0 for symbol in self._bars}   # each symbol's bars walked so far
@@ -143,7 +144,11 @@ class Book:
         """The pending orders as ``PaperBroker.orders`` lists them, by ticket."""
         return self._pending.rows(symbol)
 
-    def see(self, symbol: str, price: float, at: float) -> None:
+    def late(self, symbol: str, fired: float | None) -> bool:
+        """Whether an alert of ``symbol`` fired then (its timenow) was fired before the last one that says."""
+        return self._prices.late(symbol, fired)
+
+    def see(self, symbol: str, price: float, at: float, fired: float | None = None) -> None:
         """An alert's price at ``at``: the symbol's last price (the bid), as the paper broker
         takes a quote. Bars walked later replace it."""
         spec = self._table.get(symbol)
@@ -152,7 +157,8 @@ class Book:
                 bid, ask = self._market.bid_ask(spec, price)
             except Refused:   # not a price of this symbol: its orders are refused for it
                 return
-            self._prices.record(spec.name, bid, ask, at)
+            self._prices.record(spec.name, bid, ask, at, fired)
+            self._quoted.add(spec.name)
             self._trigger(spec, bid, ask, at, inside=False)
             self._stop_out.look(at)
 
@@ -230,7 +236,7 @@ class Book:
     def _open(self, r: OrderRequest, at: float, alert_price: float | None) -> OrderResult:
         spec, side = self._market.spec(r.symbol), side_of(r.side)
         volume = volume_of(spec, r.volume)
-        bid, ask, when = self._quote(spec, at, r.price if alert_price is None else alert_price)
+        bid, ask, when = self._quote(spec, at, self._given(spec, alert_price, r.price))
         price = ask if side == "buy" else bid
         sl, tp = stop_of(spec, "sl", r.sl), stop_of(spec, "tp", r.tp)
         # Against where the position closes (a buy's bid, a sell's ask), as MetaTrader checks them.
@@ -246,7 +252,6 @@ class Book:
         return OrderResult(True, p.ticket, price, volume)
 
     def _close(self, r: OrderRequest, at: float, alert_price: float | None) -> OrderResult:
-        given = r.price if alert_price is None else alert_price
         if r.ticket is not None:
             ticket = ticket_of(r.ticket)
             p = next((p for p in self._positions if p.ticket == ticket), None)
@@ -265,7 +270,7 @@ class Book:
             if 0 < left < lots(spec.volume_min):
                 raise Refused(f"volume {volume}: would leave {float(left)} lots of position {ticket}, "
                               f"below {spec.name}'s minimum {spec.volume_min}")
-            bid, ask, when = self._quote(spec, at, given)
+            bid, ask, when = self._quote(spec, at, self._given(spec, alert_price, r.price))
             price = bid if p.side == "buy" else ask
             self._book_close(spec, p, volume, price, "close", when, r)
             return OrderResult(True, ticket, price, volume, closed=[ticket] if left == 0 else [])
@@ -276,7 +281,7 @@ class Book:
                         key=lambda p: p.ticket)
         if not chosen:
             raise Refused(f"no open {side + ' ' if side else ''}position on {spec.name}")
-        bid, ask, when = self._quote(spec, at, given)
+        bid, ask, when = self._quote(spec, at, self._given(spec, alert_price, r.price))
         prices, total = set(), Decimal(0)
         for p in chosen:
             price = bid if p.side == "buy" else ask
@@ -328,6 +333,14 @@ class Book:
                     else "the current " + ("bid" if p.side == "buy" else "ask"), **spec.stops())
         p.sl, p.tp = sl, tp
         return OrderResult(True, ticket, None, p.volume)
+
+    def _given(self, spec: SymbolSpec, alert_price: float | None, own: float | None) -> float | None:
+        """The price a market order or a close is given: its alert's; its own (an on_order change, a
+        timer's) only while the symbol has no bars and no alert's price was seen, as the paper broker
+        takes it before any quote (``at_market``)."""
+        if alert_price is not None or self._bars.get(spec.name) or spec.name in self._quoted:
+            return alert_price
+        return own
 
     def _quote(self, spec: SymbolSpec, at: float, given: float | None) -> tuple[float, float, float]:
         """(bid, ask, time) of a fill at ``at``: the alert's price as the bid, else the open of

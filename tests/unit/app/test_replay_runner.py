@@ -240,3 +240,32 @@ async def test_a_replay_leaves_pythons_collector_as_it_found_it(tmp_path):
     failing = 'function on_alert(a) error("boom") end'
     out = await run(tmp_path, {"timer.lua": TIMER_CLOSE, "fails.lua": failing}, [BUY])
     assert out.faults and gc.get_freeze_count() == 0
+
+
+TIMER_SELL = """plugin = {every = "1h"}
+local placed = false
+function on_timer()
+  if not placed then placed = true; orders.market{symbol = "EURUSD", side = "sell", volume = 0.01} end
+end
+"""
+MOVES_PRICE = """plugin = {}
+function on_order(o) if o.plugin == "timer" then return {price = 2.0} end end
+"""
+
+
+async def test_an_order_fills_at_the_market_whatever_price_on_order_gives_it(tmp_path):
+    out = await run(tmp_path, {"timer.lua": TIMER_SELL, "moves.lua": MOVES_PRICE}, [BUY])
+    # The timer's sell at 01:30 fills at b2's open (1.08250 the bid, at 02:00), as the paper broker
+    # fills at its market: not at the 2.0 on_order gives it (1,000 points of profit no market paid).
+    sell = next(p for p in out.open if p.position.side == "sell")
+    assert (sell.position.price_open, sell.position.opened_at) == (1.0825, T0 + 2 * H)
+    assert not out.faults
+
+
+async def test_an_alert_fired_before_the_last_one_is_no_price_of_the_replayed_market(tmp_path):
+    # A sell fired a minute before the long's alert, delivered behind it: its 1.0780 is the market of a
+    # minute before; it sells at the last price, the long's 1.0805, as on paper.
+    buy = (T0 + 1802, f"buy EURUSD volume=1 price=1.0805 timenow={int(T0 + 1800)}")
+    late = (T0 + 1805, f"sell EURUSD volume=1 price=1.0780 timenow={int(T0 + 1740)}")
+    out = await run(tmp_path, {}, [buy, late], bars={})
+    assert sorted((p.position.side, p.position.price_open) for p in out.open) == [("buy", 1.0806), ("sell", 1.0805)]
