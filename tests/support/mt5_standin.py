@@ -295,10 +295,11 @@ def _fail(value, error):
     return value
 
 
-def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None, late=None):
+def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None, late=None, ticket=None):
     """Runs ``body(store, scripted_retcode)`` as the terminal's answer to ``name``: refused when
-    the link is down, else the next scripted outcome for ``name`` applied around it. ``late``:
-    what a "late" outcome keeps, to be delivered by ``Terminal.deliver_late``."""
+    the link is down, else the next scripted outcome for ``name`` applied around it (one scripted
+    for its ``ticket`` first, ``Terminal.script``'s). ``late``: what a "late" outcome keeps, to be
+    delivered by ``Terminal.deliver_late``."""
     path = path or _path
     if path is None:
         return _fail(fail, _E_NO_IPC)
@@ -314,7 +315,8 @@ def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None, lat
             if st.get(f"failing:{name}"):
                 st.put(f"failed:{name}", st.get(f"failed:{name}", 0) + 1)
                 return None, None, _fail(fail, _E_FAIL)
-            kind, arg = st.pop_script(name) if take_script else (None, None)
+            kind, arg = st.pop_script(f"{name}#{ticket}") if take_script and ticket is not None else (None, None)
+            kind, arg = st.pop_script(name) if take_script and kind is None else (kind, arg)
             if kind == "ipc_down":
                 st.put("connected", False)
                 st.add("epoch")
@@ -591,7 +593,7 @@ def positions_total():
 def positions_get(symbol=None, group=None, ticket=None):
     """Open positions (a tuple, empty when none), by symbol, group mask or ticket."""
     return _call("positions_get", None, lambda st, _: tuple(
-        _position(st, p) for p in _select(st.rows("position"), symbol, group, ticket)))
+        _position(st, p) for p in _select(st.rows("position"), symbol, group, ticket)), ticket=ticket)
 
 
 def orders_total():
@@ -601,7 +603,7 @@ def orders_total():
 def orders_get(symbol=None, group=None, ticket=None):
     """Active pending orders (a tuple, empty when none), by symbol, group mask or ticket."""
     return _call("orders_get", None, lambda st, _: tuple(
-        _order(st, o) for o in _select(st.rows("order"), symbol, group, ticket)))
+        _order(st, o) for o in _select(st.rows("order"), symbol, group, ticket)), ticket=ticket)
 
 
 def _seconds(value):
@@ -1085,23 +1087,26 @@ class Terminal:
                           magic=p["magic"], comment=f"[{level} {p[level]:.{s['digits']}f}]"[:31], reason=reason,
                           position=p)
 
-    def script(self, fn, *outcomes):
-        """The next calls of ``fn`` (by anyone on this terminal) behave as scripted, one outcome a
-        call, in order: "normal" (as unscripted), "requote", "price_changed", "price_off", "reject",
-        "no_money", "timeout", "connection" (order_send/order_check only), "ipc_down", "crash_before_send",
-        "crash_after_send", {"slow": seconds}, {"slow_after": seconds}, "hang" (no answer, nothing
-        done, until ``release``; then it is done and answered; initialize and login give up at
-        their timeout), "hang_after" (done, then no answer until ``release``), "late" (order_send:
-        no answer ever and nothing done, until ``deliver_late`` executes it), "raise" (the call
-        raises, nothing done), "raise_after" (done, then it raises). A hanging call is counted by
-        ``hung`` and ends when its process is killed."""
+    def script(self, fn, *outcomes, ticket=None):
+        """The next calls of ``fn`` (by anyone on this terminal; with ``ticket``, positions_get's or
+        orders_get's for that ticket alone, before any scripted for all: one look of many, whoever
+        else reads) behave as scripted, one outcome a call, in order: "normal" (as unscripted),
+        "requote", "price_changed", "price_off", "reject", "no_money", "timeout", "connection"
+        (order_send/order_check only), "ipc_down", "crash_before_send", "crash_after_send",
+        {"slow": seconds}, {"slow_after": seconds}, "hang" (no answer, nothing done, until
+        ``release``; then it is done and answered; initialize and login give up at their timeout),
+        "hang_after" (done, then no answer until ``release``), "late" (order_send: no answer ever
+        and nothing done, until ``deliver_late`` executes it), "raise" (the call raises, nothing
+        done), "raise_after" (done, then it raises). A hanging call is counted by ``hung`` and
+        ends when its process is killed."""
         api = {"initialize", "login", "version", "terminal_info", "account_info", "symbols_get", "symbols_total",
                "symbol_info", "symbol_info_tick", "symbol_select", "positions_total", "positions_get",
                "orders_total", "orders_get", "history_deals_get", "history_orders_get", "order_calc_margin",
                "copy_rates_from_pos",
                "order_calc_profit", "order_send", "order_check"}
-        if fn not in api:
-            raise ValueError(f"script: {fn!r} is not a function of the stand-in")
+        if fn not in api or ticket is not None and fn not in ("positions_get", "orders_get"):
+            by = " read by ticket" if fn in api else ""
+            raise ValueError(f"script: {fn!r} is not a function of the stand-in{by}")
         for outcome in outcomes:
             kind = next(iter(outcome)) if isinstance(outcome, dict) and len(outcome) == 1 else outcome
             if not isinstance(kind, str) or kind not in _SCRIPT_OTHERS | set(_SCRIPT_RETCODES) or (
@@ -1110,7 +1115,8 @@ class Terminal:
                 raise ValueError(f"script: {outcome!r} is not an outcome for {fn}")
         with _tx(self.path) as st:
             for outcome in outcomes:
-                st.con.execute("INSERT INTO script (fn, outcome) VALUES (?, ?)", (fn, json.dumps(outcome)))
+                st.con.execute("INSERT INTO script (fn, outcome) VALUES (?, ?)",
+                               (fn if ticket is None else f"{fn}#{ticket}", json.dumps(outcome)))
 
     def deliver_late(self):
         """The requests of the "late" order_send calls reach the trade server now, and are

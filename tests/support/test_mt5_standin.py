@@ -492,6 +492,20 @@ def test_script_refuses_what_it_cannot_do(term):
         term.script("order_send", {"hang": 1})
 
 
+def test_a_read_scripted_for_a_ticket_is_that_tickets_alone_before_those_scripted_for_all(term):
+    first, second = market().order, market().order
+    term.script("positions_get", "raise")
+    term.script("positions_get", "ipc_down", ticket=second)
+    assert mt5.positions_get(ticket=second) is None and mt5.last_error()[0] == -10004   # its own first
+    term.reconnect()
+    assert mt5.initialize(path=term.path) is True
+    with pytest.raises(RuntimeError):
+        mt5.positions_get(ticket=first)                 # the one for all
+    assert len(mt5.positions_get(ticket=first)) == len(mt5.positions_get(ticket=second)) == 1
+    with pytest.raises(ValueError):
+        term.script("order_send", "ipc_down", ticket=second)
+
+
 def test_ipc_down_breaks_the_link_until_reconnect_and_initialize(term):
     term.script("positions_get", "ipc_down")
     assert mt5.positions_get() is None and mt5.last_error() == (-10004, "No IPC connection")

@@ -88,3 +88,23 @@ async def _polled(broker, n: int) -> None:
     """``n`` more polls of the pending orders done (each reads the orders once)."""
     start = broker.terminal.calls("orders_get")
     await until(lambda: broker.terminal.calls("orders_get") >= start + n)
+
+
+async def test_metatrader_lost_midway_through_the_look_tells_those_settled_before_and_the_rest_once_back(tmp_path):
+    # The first change overturned, MetaTrader lost at the look at the second: raising then dropped the first's
+    # event, kept already, with the poll's (told only at the next start).
+    async with mt5(tmp_path, resolve_seconds=0.3) as broker:
+        first, second = [(await broker.execute(market(f"a{n}-p-1"))).ticket for n in (1, 2)]
+        for cid, ticket in (("a3-p-1", first), ("a4-p-1", second)):
+            broker.terminal.script("order_send", "late")
+            assert "unchanged" in (await lost_answer(broker, change(cid, ticket, sl=1.07))).error
+        broker.terminal.script("positions_get", "hang", ticket=first)       # the poll's look at the first, held
+        broker.terminal.script("positions_get", "ipc_down", ticket=second)  # and MetaTrader lost at the second's
+        await until(lambda: broker.terminal.hung("positions_get") == 1)
+        assert broker.terminal.deliver_late() == [10009, 10009]
+        broker.terminal.release("positions_get")
+        await until(lambda: not broker.connected)
+        broker.terminal.reconnect()
+        await until(lambda: Overturned("a4-p-1") in broker.events)
+        assert overturned(broker.events) == [Overturned("a3-p-1"), Overturned("a4-p-1")]
+        assert [p["sl"] for p in broker.terminal.positions()] == [1.07, 1.07] and broker.terminal.sent() == 4
