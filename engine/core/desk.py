@@ -170,20 +170,22 @@ class Desk(PlainDesk):
     def filled(self, fill: Fill) -> None:
         """``fill``, a deal at the broker, told to the dashboard's listeners. One of an order the
         ledger has refused (a close whose answer was lost, judged not executed while its position
-        was open whole, that the trade server executed later) is settled as one answered unknown
-        is: its record and its alert's take what the broker now answers for it."""
+        was open whole, that the trade server executed later) is ``overturned`` by the engine, before
+        the fill is told done to the broker."""
         if self._events.listening:
             self._events.publish("fill", symbol=fill.symbol, ticket=fill.position, side=fill.side, volume=fill.volume,
                                  price=fill.price, profit=fill.profit, entry=fill.entry, reason=fill.reason,
                                  alert_id=fill.alert_id, plugin=fill.plugin)
-        if fill.client_id:
-            self.overturned(fill.client_id)
 
-    def overturned(self, client_id: str) -> None:
-        """The broker did ``client_id``'s request after all (a deal of it, a removal in effect late):
-        one the ledger has refused (its answer lost, judged not executed) is settled as one answered
-        unknown is: its record and its alert's take what the broker now answers for it."""
-        if self._ledger.refusal(client_id) is not None:
+    async def overturned(self, client_id: str) -> None:
+        """The broker did ``client_id``'s request after all (a deal of it, a change or removal in effect
+        late): one the ledger has refused (its answer lost, judged not executed) is settled as one answered
+        unknown is, its record and its alert's taking what the broker now answers for it, and the trades
+        chat told. Now, before the event that says so is told done to the broker: a crash after that would
+        leave it refused for good (no start looks at a refused row again). Handed on (``left_unknown``)
+        when it cannot be now: its alert's run goes on, the broker cannot tell yet, the disk."""
+        if self._ledger.refusal(client_id) is not None and not await settled(
+                self._database, self._ledger, self.broker, self._events, client_id, notifier=self._notifier):
             self.left_unknown(client_id)
 
     async def _unsent(self, client_id: str) -> None:

@@ -334,7 +334,7 @@ class Engine:
         if isinstance(event, (Connection, Notice)):
             return self.monitor.connection(event) if isinstance(event, Connection) else self.monitor.notice(event)
         if isinstance(event, Overturned):   # done after all: its record is asked again, no plugin told
-            return self.desk.overturned(event.client_id)
+            return await self.desk.overturned(event.client_id)
         if isinstance(event, StopOut):
             return await self.stop_outs.tell(event)
         if isinstance(event, Dropped):   # told, as a refused order is
@@ -348,6 +348,8 @@ class Engine:
             for plugin in run.roster.concerned(event.symbol, event.hook):
                 await self.hooks.call(plugin, event.hook, event.to_plain())
         await self.notifier.written()  # in the outbox before the broker forgets the event (``told``)
+        if isinstance(event, Fill) and event.client_id:   # a close refused, executed later: its record too
+            await self.desk.overturned(event.client_id)
 
     # -- plugins ----------------------------------------------------------------------------
 

@@ -1,0 +1,72 @@
+"""The crash sweep's session (support/crash_sweep.py) on MetaTrader 5 whose answers are lost
+(support/crash_sweep_mt5.py's terminal, given up on soon: ``LOSES_ANSWERS``), for what the poll
+settles later (engine/adapters/brokers/mt5/late.py): a stop change judged unchanged that the
+trade server applied late (done after all: its send, its request's record and the event kept
+until told, in one write, then the engine's order ledger and the trades chat), and a close of
+part not known that the trade server rejected late (refused for good by the poll, then the
+ledger and the chat).
+
+The session: an entry, a stop change whose answer is lost (refused, unchanged), applied late; a
+close of part of it whose answer is lost (not known), rejected late; a ``closeall``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from support.crash_sweep import _renamed, _rows
+from support.crash_sweep_mt5 import MT5Session, _disagree
+from support.e2e_support import LOSES_ANSWERS, Config, User
+from support.mt5_standin import ORDER_STATE_REJECTED, Terminal
+
+
+@dataclass(frozen=True)
+class Act:
+    """The terminal doing ``act`` (its next order_send's answer lost; the lost ones delivered or
+    rejected), seen once the trades chat has a message with ``said`` in it (None: at once)."""
+    id: str
+    act: Callable[[Terminal], Any]
+    said: str | None = None
+
+    def do(self, session: "LateSession") -> None:
+        self.act(session.terminal)
+
+    def seen(self, session: "LateSession") -> bool:
+        return self.said is None or bool(_rows(session.database, "SELECT 1 AS n FROM outbox WHERE kind = 'trades' "
+                                                                 f"AND text LIKE '%{self.said}%'"))
+
+
+STEPS = (
+    "buy EURUSD volume=0.2 sl=1.0700 id=l1",
+    Act("lose1", lambda t: t.script("order_send", "late")),
+    "newsltp EURUSD sl=1.0710 id=l2",                                    # unchanged: refused
+    Act("late1", Terminal.deliver_late, "done after all"),         # applied late: done after all
+    Act("lose2", lambda t: t.script("order_send", "late")),
+    "closelong EURUSD volume=0.1 id=l3",                                 # a part: not known
+    Act("late2", Terminal.reject_late, "refused at the broker after all"),
+    "closeall id=l4",
+)
+
+
+class LateSession(MT5Session):
+    """The session above on the stand-in terminal, its answers given up on after 10 s."""
+
+    steps = STEPS
+
+    def configure(self, user: User) -> Config:
+        config = super().configure(user)
+        config.append(LOSES_ANSWERS)
+        return config
+
+    def state(self) -> dict[str, Any]:
+        """``MT5Session.state``, the order the trade server rejected (the close of part) not taken
+        for one at the terminal the ledger should have done; less the admin's notices of the link
+        lost with each answer and found again: a worker's pid, and how a restart splits them."""
+        db, named, t = self.database, self.named(), self.terminal
+        sends = _rows(db, "SELECT tag, client_id, kind, state FROM mt5_sends")
+        name = {s["tag"]: _renamed(s["client_id"], named) for s in sends}
+        kept = [o for o in t.orders() + t.history_orders() if o["state"] != ORDER_STATE_REJECTED]
+        state = super().state()
+        return state | {"disagree": _disagree(db, sends, kept, name), "other chats": [
+            m for m in state["other chats"] if not m[1].startswith(("broker disconnected", "broker connected again"))]}
