@@ -4,10 +4,12 @@ settles later (engine/adapters/brokers/mt5/late.py): a stop change judged unchan
 trade server applied late (done after all: its send, its request's record and the event kept
 until told, in one write, then the engine's order ledger and the trades chat), and a close of
 part not known that the trade server rejected late (refused for good by the poll, then the
-ledger and the chat).
+ledger and the chat), and a close judged not executed that it executed late (its deal's fill
+overturns the refusal in the ledger before it is told).
 
 The session: an entry, a stop change whose answer is lost (refused, unchanged), applied late; a
-close of part of it whose answer is lost (not known), rejected late; a ``closeall``.
+close of part of it whose answer is lost (not known), rejected late; a close of the rest whose
+answer is lost (refused: the position open whole), executed late (its deal: done after all).
 """
 
 from __future__ import annotations
@@ -33,8 +35,15 @@ class Act:
         self.act(session.terminal)
 
     def seen(self, session: "LateSession") -> bool:
-        return self.said is None or bool(_rows(session.database, "SELECT 1 AS n FROM outbox WHERE kind = 'trades' "
-                                                                 f"AND text LIKE '%{self.said}%'"))
+        """Once the trades chat has ``said`` (text), or the ledger has no order still ``said``
+        (``refused:TEXT``: refused with TEXT in its error)."""
+        if self.said is None:
+            return True
+        if self.said.startswith("refused:"):
+            return not _rows(session.database, "SELECT 1 AS n FROM orders WHERE status = 'refused' "
+                                               f"AND result LIKE '%{self.said[8:]}%'")
+        return bool(_rows(session.database, "SELECT 1 AS n FROM outbox WHERE kind = 'trades' "
+                                            f"AND text LIKE '%{self.said}%'"))
 
 
 STEPS = (
@@ -45,7 +54,9 @@ STEPS = (
     Act("lose2", lambda t: t.script("order_send", "late")),
     "closelong EURUSD volume=0.1 id=l3",                                 # a part: not known
     Act("late2", Terminal.reject_late, "refused at the broker after all"),
-    "closeall id=l4",
+    Act("lose3", lambda t: t.script("order_send", "late")),
+    "closelong EURUSD id=l4",                                            # whole, open whole: not executed
+    Act("late3", Terminal.deliver_late, "refused:is still open"),         # its deal: done after all
 )
 
 
