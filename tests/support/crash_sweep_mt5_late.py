@@ -26,7 +26,7 @@ from support.mt5_standin import ORDER_STATE_REJECTED, Terminal
 @dataclass(frozen=True)
 class Act:
     """The terminal doing ``act`` (its next order_send's answer lost; the lost ones delivered or
-    rejected), seen once the trades chat has a message with ``said`` in it (None: at once)."""
+    rejected), seen as ``said`` says (``seen``)."""
     id: str
     act: Callable[[Terminal], Any]
     said: str | None = None
@@ -50,13 +50,13 @@ STEPS = (
     "buy EURUSD volume=0.2 sl=1.0700 id=l1",
     Act("lose1", lambda t: t.script("order_send", "late")),
     "newsltp EURUSD sl=1.0710 id=l2",                                    # unchanged: refused
-    Act("late1", Terminal.deliver_late, "done after all"),         # applied late: done after all
+    Act("late1", Terminal.deliver_late, "done after all"),               # applied late: done after all
     Act("lose2", lambda t: t.script("order_send", "late")),
     "closelong EURUSD volume=0.1 id=l3",                                 # a part: not known
     Act("late2", Terminal.reject_late, "refused at the broker after all"),
     Act("lose3", lambda t: t.script("order_send", "late")),
     "closelong EURUSD id=l4",                                            # whole, open whole: not executed
-    Act("late3", Terminal.deliver_late, "refused:is still open"),         # its deal: done after all
+    Act("late3", Terminal.deliver_late, "refused:is still open"),        # its deal: done after all
 )
 
 
