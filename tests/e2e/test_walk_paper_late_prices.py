@@ -50,52 +50,30 @@ def test_a_price_fired_before_the_last_one_moves_no_paper_stop(user):
 
 # A strategy's on_order may change an order's price (a pending order's trigger): on a market order
 # the paper broker took it for the fill, 0.1 lot bought at 0.5 with the market at 1.1, 6,000 USD of
-# profit the market never paid (replay fills it at the alert's price).
+# profit the market never paid (replay fills it at the alert's price); on a close, 2.0 closed the
+# long there, 9,000 USD more.
 MOVES_PRICE = """
 plugin = { priority = 10 }
 function on_order(o)
   if o.kind == "market" then return {price = 0.5} end
-end
-"""
-
-
-def test_a_market_order_fills_at_the_paper_market_whatever_price_on_order_gives_it(user):
-    config, _ = init(user, "bot")
-    (user.home / "bot" / "scripts" / "demo.lua").unlink()
-    (user.home / "bot" / "scripts" / "moves.lua").write_text(MOVES_PRICE, encoding="utf-8")
-    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
-    bought = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 id=buy")["id"])
-    assert bought["status"] == "done", bought
-    (order,) = bought["outcome"]["orders"]
-    assert order["on_order"][0]["changes"] == {"price": 0.5}, order
-    assert order["price"] == 1.1, order
-    (long,) = run.get("/api/positions")["positions"]
-    assert (long["price_open"], long["profit"]) == (1.1, 0.0), long
-    assert run.get("/api/account")["account"]["equity"] == 10_000.0
-    assert run.interrupt() == 0
-
-
-# The same for a close: on_order moving a close's price to 2.0 closed the long there, 9,000 USD of
-# profit the market never paid.
-MOVES_CLOSE = """
-plugin = { priority = 10 }
-function on_order(o)
   if o.kind == "close" then return {price = 2.0} end
 end
 """
 
 
-def test_a_close_fills_at_the_paper_market_whatever_price_on_order_gives_it(user):
+def test_orders_fill_at_the_paper_market_whatever_price_on_order_gives_them(user):
     config, _ = init(user, "bot")
     (user.home / "bot" / "scripts" / "demo.lua").unlink()
-    (user.home / "bot" / "scripts" / "moves.lua").write_text(MOVES_CLOSE, encoding="utf-8")
+    (user.home / "bot" / "scripts" / "moves.lua").write_text(MOVES_PRICE, encoding="utf-8")
     run = user.start("run", "--config", "bot/moonhook.toml", config=config)
-    assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 id=buy")["id"])["status"] == "done"
-    closed = run.settled(run.webhook("close EURUSD price=1.1 id=close")["id"])
-    assert closed["status"] == "done", closed
-    (order,) = closed["outcome"]["orders"]
-    assert order["on_order"][0]["changes"] == {"price": 2.0}, order
-    assert order["price"] == 1.1, order
+    for body, moved in (("buy EURUSD volume=0.1 price=1.1 id=buy", 0.5), ("close EURUSD price=1.1 id=close", 2.0)):
+        answered = run.settled(run.webhook(body)["id"])
+        assert answered["status"] == "done", answered
+        (order,) = answered["outcome"]["orders"]
+        assert (order["on_order"][0]["changes"], order["price"]) == ({"price": moved}, 1.1), order
+        if moved == 0.5:
+            (long,) = run.get("/api/positions")["positions"]
+            assert (long["price_open"], long["profit"]) == (1.1, 0.0), long
     assert run.get("/api/positions")["positions"] == []
     assert run.get("/api/account")["account"]["equity"] == 10_000.0   # bought and sold at 1.1
     assert run.interrupt() == 0
