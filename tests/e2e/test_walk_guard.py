@@ -40,7 +40,7 @@ def test_a_broken_guard_refuses_entries_lets_exits_through_and_a_plain_plugin_is
     assert [d["result"] for d in run.get(f"/api/alerts/{refused['id']}")["decisions"]] == ["error"]
     assert len(run.get("/api/positions")["positions"]) == 1  # nothing more opened
 
-    closed = run.settled(run.webhook("closeall EURUSD id=out-1")["id"])
+    closed = run.settled(run.webhook("closeall id=out-1")["id"])
     assert closed["status"] == "done" and run.get("/api/positions")["positions"] == []
     (limit,) = run.get("/api/plugins")["plugins"]
     assert limit["enabled"] and limit["errors"] == 3  # each of the three alerts, the exit too: not held

@@ -69,7 +69,7 @@ def test_init_run_send_status_then_a_restart_keeps_the_journal_and_the_account(u
 
     again = user.start("--config", "bot/moonhook.toml", "run", config=config)  # the option before it
     assert book(again) == before
-    closed = again.settled(again.webhook("closeall EURUSD id=walk-close")["id"])
+    closed = again.settled(again.webhook("closeall id=walk-close")["id"])
     assert closed["status"] == "done" and again.get("/api/positions")["positions"] == []
     assert again.interrupt() == 0
     logs = run.text() + again.text()

@@ -31,3 +31,24 @@ def test_a_close_of_part_of_two_positions_takes_the_size_down_to_the_lot_step_as
     assert sum(p["volume"] for p in run.get("/api/positions")["positions"]) == 0.1
     assert run.interrupt() == 0
     assert "Traceback" not in run.text()
+
+
+def test_closeall_with_a_symbol_is_refused_naming_both_readings_and_closes_nothing(user):
+    # "closeall EURUSD" closed every symbol's positions: what a PineConnector user means by it is
+    # EURUSD's alone. Refused at the webhook, before anything is journaled or closed.
+    config, _ = init(user, "bot")
+    (user.home / "bot" / "scripts" / "demo.lua").unlink()
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    for body in ("buy EURUSD volume=0.05 price=1.1 id=e", "buy GBPUSD volume=0.05 price=1.3 id=g"):
+        assert run.settled(run.webhook(body)["id"])["status"] == "done"
+    secret = config.values["server"]["secret"]
+    refused = run.client.post(f"/webhook/{secret}", content="closeall EURUSD price=1.1")
+    assert refused.status_code == 400, refused.text
+    assert ("closeall closes every symbol's positions and takes no symbol: send close EURUSD for EURUSD's alone, "
+            "or closeall without a symbol") in refused.text, refused.text
+    assert sorted(p["symbol"] for p in run.get("/api/positions")["positions"]) == ["EURUSD", "GBPUSD"]
+    assert run.settled(run.webhook("close EURUSD price=1.1 id=c")["id"])["status"] == "done"
+    assert [p["symbol"] for p in run.get("/api/positions")["positions"]] == ["GBPUSD"]
+    assert run.settled(run.webhook("closeall id=all")["id"])["status"] == "done"
+    assert run.get("/api/positions")["positions"] == []
+    assert run.interrupt() == 0

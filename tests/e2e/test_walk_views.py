@@ -40,7 +40,7 @@ def test_every_view_of_the_dashboard_answers_through_moonhook_run(user, monkeypa
     assert scripts["editable"] is True and [s["name"] for s in scripts["scripts"]] == ["demo.lua"]
     assert "on_alert" in run.get("/api/scripts/demo.lua")["text"]
     assert run.get("/api/examples")["examples"][0]["name"] == "demo.lua"
-    closing = run.webhook("closeall EURUSD price=1.0900")
+    closing = run.webhook("close EURUSD price=1.0900")
     assert run.settled(closing["id"])["status"] == "done"
     trades = run.get("/api/trades")
     (trade,) = trades["trades"]

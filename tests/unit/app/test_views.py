@@ -223,7 +223,7 @@ async def test_a_trade_held_longer_than_a_month_and_closed_today_is_one_of_today
         ops = Operations(engine)
         await process(engine, "buy EURUSD volume=1 price=1.1000 sl=1.0500")
         clock.now += 40 * 86_400
-        await process(engine, "closeall EURUSD price=1.0900")
+        await process(engine, "close EURUSD price=1.0900")
         (trade,) = (await ops.trades())["trades"]
         today, telegram = (await ops.overview())["today"], await ops.closed_since()
         day = await engine.limits.day_loss(engine.broker)

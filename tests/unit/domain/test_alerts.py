@@ -90,6 +90,13 @@ def test_secret_is_never_kept():
     ("buy EURUSD units=1,000,000 sl=1.08", "units", "1,000,000 is not a number: write 1000000, without the commas"),
     ("trend EURUSD H1 sideways", "state", "one of up, down, flat"),
     ("cancel", "symbol", "cancel needs a symbol"),
+    # all of the account's, or EURUSD's alone: either reading acted on closes what the other keeps
+    ("closeall EURUSD", "symbol",
+     "closeall closes every symbol's positions and takes no symbol: send close EURUSD for EURUSD's alone, "
+     "or closeall without a symbol"),
+    ('{"action": "close_all", "symbol": "OANDA:EURUSD"}', "symbol", "send close OANDA:EURUSD for OANDA:EURUSD's"),
+    ("cancelall GBPUSD", "symbol", "cancelall removes every symbol's pending orders and takes no symbol: send "
+                                   "cancel GBPUSD for GBPUSD's alone"),
     ("cancellong EURUSD volume=0.1", "volume", "cancellong removes whole pending orders: give no size"),
     ('{"action": "cancelall", "units": 1000}', "units", "give no size"),
     ("trend EURUSD", "timeframe", "needs a timeframe"),

@@ -66,7 +66,7 @@ async def test_an_outage_and_a_restart_lose_nothing_and_send_nothing_twice(tmp_p
         server.stop()
         async with running(tmp_path, telegram=telegram(server.url)) as engine:
             await process(engine, "buy EURUSD volume=0.1 price=1.1 id=one")
-            await process(engine, "closeall EURUSD id=two")
+            await process(engine, "closeall id=two")
             await until(lambda: engine.database.db.execute(
                 "SELECT count(*) FROM telegram_deliveries").fetchone()[0] >= 4)
             await until(lambda: tried(ADMIN) and tried(WATCHER))  # the courier has tried, and failed to connect

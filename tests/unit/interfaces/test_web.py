@@ -30,7 +30,7 @@ async def test_accepted_duplicate_and_the_secret_never_journaled(tmp_path):
         # JSON sent as text/plain (TradingView's Content-Type), the secret in the body.
         body = with_secret('{"ticker": "OANDA:GBPUSD", "action": "sell", "volume": "0.2", "close": "1.3"}')
         plain = await client.post("/webhook", content=body, headers={"Content-Type": "text/plain; charset=utf-8"})
-        text = await client.post(f"/webhook/{SECRET}", content="closeall EURUSD")
+        text = await client.post(f"/webhook/{SECRET}", content="closeall")
         await engine.drain()
         row = engine.journal.get(plain.json()["id"])
     assert first.status_code == 200 and first.json() == {"status": "accepted", "id": first.json()["id"]}
