@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Sequence
 
-from engine.adapters.brokers.base import Broker
+from engine.adapters.brokers.base import Broker, Seen
 from engine.core import Engine, execution
 from engine.domain.alerts import Action, Alert
 from engine.domain.orders import OrderRequest
@@ -43,7 +43,7 @@ class _AsSeen:
 
     async def price(self, symbol: str) -> dict[str, Any] | None:
         if self._carries(symbol):
-            seen = self._broker.quote_of(symbol, self._alert.market_price)
+            seen = self._broker.quote_of(symbol, self._alert.market_price, self._alert.timenow)
             if seen is not None:
                 return seen
         return await self._broker.price(symbol)
@@ -58,9 +58,9 @@ class _AsSeen:
         (on paper, as after the engine quotes the alert)."""
         return await self._broker.check(request, before, self._seen())
 
-    def _seen(self) -> tuple[str, float] | None:
+    def _seen(self) -> Seen | None:
         alert = self._alert
-        return None if alert.market_price is None else (alert.symbol, alert.market_price)
+        return None if alert.market_price is None else (alert.symbol, alert.market_price, alert.timenow)
 
 
 async def check_alert(engine: Engine, alert: Alert) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from engine.domain.trade_pages import TradeKey
 from engine.domain.orders import Event, Listener, OrderRequest, OrderResult
 
 Openers = Callable[[set[int]], Awaitable[dict[int, str]]]  # positions -> the plugin whose order opened each
+Seen = tuple[str, float, "float | None"]  # an alert's symbol, market price and timenow, for a dry run
 
 
 EARLY_EVENTS = 1000  # events kept for a listener that is not there yet
@@ -122,9 +123,9 @@ class Broker(ABC):
         account's currency is the pair's base (USDJPY on a USD account), its profit converted at
         its own price, a loss at the stop at the stop's (``engine/domain/risk.py``)."""
 
-    async def symbol_seen(self, symbol: str, seen: tuple[str, float] | None) -> dict[str, Any] | None:
-        """``symbol`` as ``symbol`` says it once ``seen``, an alert's symbol and market price, is
-        quoted, recording nothing: what a dry run sizes with where the broker trades on alerts'
+    async def symbol_seen(self, symbol: str, seen: Seen | None) -> dict[str, Any] | None:
+        """``symbol`` as ``symbol`` says it once ``seen``, an alert's symbol, market price and
+        timenow, is quoted, recording nothing: what a dry run sizes with where the broker trades on alerts'
         prices (``quote``); as ``symbol`` where the broker has its own."""
         return await self.symbol(symbol)
 
@@ -197,7 +198,7 @@ class Broker(ABC):
         return None
 
     async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = (),
-                    seen: tuple[str, float] | None = None) -> str | None:
+                    seen: Seen | None = None) -> str | None:
         """Why the broker would refuse the entry or stop change (a modify) ``request`` now, in the
         words ``execute`` would, sending nothing (a dry run's question); None if it would take it
         (a change to what is there already is done), or cannot tell beforehand (a close). ``before``:
@@ -224,9 +225,10 @@ class Broker(ABC):
         """The processes the broker runs beside the engine (the monitor counts their memory)."""
         return []
 
-    def quote_of(self, symbol: str, price: float) -> dict[str, Any] | None:
-        """The quote (bid, ask) ``quote`` would make of an alert's ``price``, recording nothing;
-        None where the broker has its own prices (a live one)."""
+    def quote_of(self, symbol: str, price: float, fired: float | None = None) -> dict[str, Any] | None:
+        """The quote (bid, ask) ``quote`` would make of an alert's ``price`` (its alert ``fired``
+        then, if it says), recording nothing; None where ``quote`` would not take it, and where the
+        broker has its own prices (a live one)."""
         return None
 
     async def quote(self, symbol: str, price: float, time: float, fired: float | None = None) -> None:

@@ -114,3 +114,16 @@ async def test_a_check_sizes_a_pair_whose_rate_is_its_own_price_from_the_alert_a
         assert await engine.broker.price("USDJPY") is None   # still nothing quoted
         done = await process(engine, "buy USDJPY risk=1 sl=147 price=150")   # the alert itself: the same
         assert [o["volume"] for o in done["outcome"]["orders"]] == [0.04]
+
+
+async def test_a_check_of_a_late_alert_measures_from_the_last_price_as_the_alert_itself_would(tmp_path):
+    # TradingView fired it a minute before the last price taken: the paper market does not take
+    # its price (Prices.late), and its entry fills at 1.1, under the stop it gives. The check
+    # measured it from its own 1.2 and said it would fill.
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1 timenow=2026-12-07T10:00:00Z")
+        late = "buy EURUSD volume=0.1 price=1.2 sl=1.15 timenow=2026-12-07T09:59:00Z"
+        (order,) = (await check(engine, late))["orders"]
+        assert order["refused"] is not None and "1.15" in order["refused"], order
+        row = await process(engine, late)   # the alert itself: refused the same
+        assert row["status"] == "failed" and order["refused"] in str(row["outcome"]), row

@@ -26,7 +26,7 @@ import trio
 
 from engine.adapters.storage.database import Database, select
 from engine.adapters.storage.untold import UntoldEvents
-from engine.adapters.brokers.base import Broker
+from engine.adapters.brokers.base import Broker, Seen
 from engine.domain.orders import Dropped, Event, OrderRequest, OrderResult, shallow
 from engine.domain.rules import Refused, check_stops, close_by_symbol, filled_meanwhile, side_of, ticket_of
 from engine.domain.instruments import SymbolSpec, symbol_table
@@ -101,12 +101,13 @@ class PaperBroker(Broker):
         return {"name": spec.name, **spec.to_plain(self.currency, self._prices.mid),
                 "commission": self._market.round_trip()}
 
-    async def symbol_seen(self, symbol: str, seen: tuple[str, float] | None) -> dict[str, Any] | None:
+    async def symbol_seen(self, symbol: str, seen: Seen | None) -> dict[str, Any] | None:
         with self._seeing(seen):   # symbol() awaits nothing: no other task reads the seen quote
             return await self.symbol(symbol)
 
-    def _seeing(self, seen: tuple[str, float] | None) -> ContextManager[None]:
-        """The alert's market price ``seen`` quoted as ``quote`` would, for the reads inside only."""
+    def _seeing(self, seen: Seen | None) -> ContextManager[None]:
+        """The alert's market price ``seen`` quoted as ``quote`` would, for the reads inside only
+        (not at all when it would not: a late alert's)."""
         quote = self.quote_of(*seen) if seen else None
         return nullcontext() if quote is None else self._prices.seeing(seen[0], quote["bid"], quote["ask"])
 
@@ -193,7 +194,9 @@ class PaperBroker(Broker):
 
     # -- prices ---------------------------------------------------------------------------------
 
-    def quote_of(self, symbol: str, price: float) -> dict[str, Any] | None:
+    def quote_of(self, symbol: str, price: float, fired: float | None = None) -> dict[str, Any] | None:
+        if self._prices.late(symbol, fired):
+            return None
         spec = self._table.get(symbol)
         quoted = None if spec is None else self._market.quoted(spec, price)
         return None if quoted is None else {"bid": quoted[0], "ask": quoted[1]}
@@ -302,7 +305,7 @@ class PaperBroker(Broker):
         return None if row is None else OrderResult.from_plain(json.loads(row[0]))
 
     async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = (),
-                    seen: tuple[str, float] | None = None) -> str | None:
+                    seen: Seen | None = None) -> str | None:
         """What ``execute`` would refuse the entry or stop change ``request`` for now (its volume,
         stops, price, margin), doing nothing, measured with the price ``seen`` quoted if it is its
         symbol's; None if it would fill, place or change it. Closes are not checked."""
