@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Callable, Iterable
 
-
 from engine.domain.alerts import AlertError, read_body, without_secrets
 from engine.app.check_text import check_text
 from engine.app.operations import HeldChanged, Operations
@@ -35,10 +34,9 @@ from engine.interfaces.telegram.menu import HELP
 from engine.interfaces.telegram.message import as_dict as _dict, command_of as _parse, forwarded as _forwarded
 from engine.interfaces.telegram.message import is_date as _is_number
 from engine.interfaces.telegram.message import is_id as _is_id, is_int as _is_int, loggable as _loggable, who as _who
-from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS
-from engine.interfaces.telegram.tables import ago as _ago, cut as _cut, escape as _e, status_text
+from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS, plugins_text as _plugins_text
+from engine.interfaces.telegram.tables import ago as _ago, cut as _cut, escape as _e, fit as _fit, status_text
 from engine.interfaces.telegram.tables import none_ours as _none_ours, order_table as _order_table
-from engine.interfaces.telegram.tables import plugins_text as _plugins_text
 from engine.interfaces.telegram.tables import position_table as _position_table, results_lines as _results_lines
 from engine.interfaces.telegram.tables import results_text as _results_text, trades_text as _trades_text
 
@@ -215,7 +213,8 @@ class Commands:
             alert = self._ops.parse(read_body(arg.encode("utf-8")))
         except AlertError as e:
             return f"Not an alert: {_e(_cut(str(e), 300))}"
-        return f"<pre>{_e(check_text(await self._ops.check(alert)))}</pre>"
+        *lines, last = check_text(await self._ops.check(alert)).split("\n")   # last: nothing was sent
+        return "<pre>" + _e("\n".join(_fit(lines, "moonhook send --dry-run says it all") + [last])) + "</pre>"
 
     async def _status(self) -> str:
         return status_text(await self._ops.status(), self._ops.pause_state())
@@ -238,8 +237,9 @@ class Commands:
         day = self._ops.limits()["trading_day"]  # the clock whose midnight begins today
         if arg and not (arg.isdecimal() and 1 <= int(arg) <= 365):
             return f"Usage: /trades (today, from 00:00 {day}) or /trades DAYS (1 to 365)."
-        view = await self._ops.closed_since(int(arg) if arg else None, limit=_MAX_ROWS)
-        return _trades_text(view, f"in the last {arg} day{'s' * (arg != '1')}" if arg else f"today ({day})")
+        days = int(arg) if arg else None   # any decimal digits (٧ too): said back in ASCII
+        view = await self._ops.closed_since(days, limit=_MAX_ROWS)
+        return _trades_text(view, f"in the last {days} day{'s' * (days != 1)}" if days else f"today ({day})")
 
     # -- /close, /cancel ------------------------------------------------------------------
 

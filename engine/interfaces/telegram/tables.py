@@ -12,8 +12,10 @@ from engine.app.overview import limits_text
 from engine.domain.times import when
 from engine.domain.words import counted, duration
 
+PLUGINS = "the dashboard's Plugins page"
+TRADES = "the dashboard's Trades page"
 MAX_ROWS = 30               # table rows shown; the rest are counted
-MAX_SCRIPTS = 10            # /status's lines on scripts that fail; the rest are counted
+MAX_LINES = 10              # lines of a list as long as the engine holds (scripts failing, plugins): the rest counted
 
 
 def status_text(view: dict[str, Any], pause: dict[str, Any]) -> str:
@@ -26,9 +28,7 @@ def status_text(view: dict[str, Any], pause: dict[str, Any]) -> str:
     rows += [("⚠ broker", warning) for warning in view["broker_warnings"]]
     scripts = [f"{file} does not load: /plugins" for file in view.get("load_errors") or {}]
     scripts += [f"{file} save failed, the older serves" for file in view.get("reload_errors") or {}]
-    rows += [("⚠ script", line) for line in scripts[:MAX_SCRIPTS]]   # each up to 90 characters: a message holds 4096
-    if len(scripts) > MAX_SCRIPTS:
-        rows.append(("⚠ script", f"… and {len(scripts) - MAX_SCRIPTS} more: /plugins"))
+    rows += [("⚠ script", line) for line in capped(scripts, "/plugins")]   # each up to 90 characters
     if stopped := view.get("last_stop_out"):   # the last: the broker closed positions for want of margin
         level = f" ({stopped['margin_level']:g}%)" if stopped["margin_level"] is not None else ""
         rows.append(("⚠ stopout", f"{len(stopped['tickets'])} closed, net {stopped['net']:+.2f}{level}"))
@@ -101,7 +101,7 @@ def plugins_text(rows: list[dict[str, Any]]) -> str:
             notes.append(f"{row['name']}: {row['state_words']}: {cut(str(row['last_error']), 120)}")
     if len(rows) > MAX_ROWS:
         lines.append(f"… and {len(rows) - MAX_ROWS} more")
-    return "<pre>" + escape("\n".join(lines)) + "</pre>" + "".join(f"\n• {escape(n)}" for n in notes[:10])
+    return "<pre>" + escape("\n".join(lines)) + "</pre>" + "".join(f"\n• {escape(n)}" for n in capped(notes, PLUGINS))
 
 
 def none_ours(command: str, symbol: str | None, by_hand: int) -> str:
@@ -193,9 +193,19 @@ def trades_text(view: dict[str, Any], when: str) -> str:
                      f"{number(t.get('price_close')):>7} {t['net']:>+6.2f}")
     if closed > len(trades):
         lines.append(f"… and {closed - len(trades)} more")
-    plugins = ", ".join(f"{name} {p['net']:+.2f} ({p['trades']})" for name, p in view["by_plugin"].items())
+    plugins = capped([f"{name} {p['net']:+.2f} ({p['trades']})" for name, p in view["by_plugin"].items()], TRADES)
     return (f"<b>{closed} trade{'s' * (closed != 1)} closed {escape(when)}</b>, net {view['net']:+.2f}"
-            f"{escape(money)}\n<pre>" + escape("\n".join(lines)) + f"</pre>\nby plugin: {escape(plugins)}")
+            f"{escape(money)}\n<pre>" + escape("\n".join(lines)) + "</pre>\nby plugin:"
+            + "".join(f"\n• {escape(p)}" for p in plugins))
+
+
+def capped(lines: list[str], more: str) -> list[str]:
+    """At most MAX_LINES of ``lines``, then one counting the rest and saying where they are (``more``):
+    a list as long as the engine holds (a line a script, a plugin) in a message, which holds MAX_TEXT
+    characters (a longer one is refused, and the command goes unanswered)."""
+    if len(lines) <= MAX_LINES:
+        return lines
+    return lines[:MAX_LINES] + [f"… and {len(lines) - MAX_LINES} more: {more}"]
 
 
 def escape(text: str) -> str:

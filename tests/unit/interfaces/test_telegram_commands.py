@@ -345,7 +345,7 @@ async def test_trades_tells_the_days_closed_trades_their_net_and_who_opened_them
         week = html_plain((await ask(commands, chat.say("/trades 7"))).text)
         usage = (await ask(commands, chat.say("/trades week"))).text
     assert today.startswith("1 trade closed today (UTC), net +50.00 USD\n"), today
-    assert "\nEURUSD buy    0.1   1.105 +50.00\n" in today and today.endswith("by plugin: engine +50.00 (1)")
+    assert "\nEURUSD buy    0.1   1.105 +50.00\n" in today and today.endswith("by plugin:\n• engine +50.00 (1)")
     assert all(len(line) <= 32 for line in today.splitlines()[1:-1])
     assert week.startswith("1 trade closed in the last 7 days, net +50.00 USD")
     assert usage == "Usage: /trades (today, from 00:00 UTC) or /trades DAYS (1 to 365)."
