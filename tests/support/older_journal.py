@@ -34,3 +34,8 @@ def without_refusals_index(db) -> None:
 def without_seen_updates(db) -> None:
     """Takes schema 24's webhook updates seen (``telegram_updates``) off a file made as an older one."""
     db.execute("DROP TABLE telegram_updates")
+
+
+def without_in_hand(db) -> None:
+    """Takes schema 26's Telegram commands in hand (``telegram_in_hand``) off a file made as an older one."""
+    db.execute("DROP TABLE telegram_in_hand")

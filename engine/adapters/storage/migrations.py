@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from engine.adapters.storage.data_migrations import v25
+from engine.adapters.storage.telegram_migrations import v23, v24, v26
 from engine.domain.curve import blocks_of
 
 if TYPE_CHECKING:
@@ -378,21 +379,6 @@ def _v22(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE TRIGGER store_size_delete AFTER DELETE ON store BEGIN {take} END")
 
 
-def _v23(db: sqlite_utils.Database) -> None:
-    # The Telegram deliveries refused for good (storage/deliveries.py's refused), read at each start
-    # for /health and the dashboard: found among the few such rows, not by a scan of every delivery.
-    db.execute("CREATE INDEX IF NOT EXISTS telegram_deliveries_failed ON telegram_deliveries (failed_at) "
-               "WHERE failed_at IS NOT NULL")
-
-
-def _v24(db: sqlite_utils.Database) -> None:
-    # The updates Telegram posted to the webhook, by id (storage/offsets.py's SeenUpdates): one it
-    # posts again (its answer was slow or lost, a restart between) is not obeyed twice. Kept a day.
-    db.execute("CREATE TABLE IF NOT EXISTS telegram_updates (bot TEXT NOT NULL, update_id INTEGER NOT NULL, "
-               "seen_at REAL NOT NULL, PRIMARY KEY (bot, update_id))")
-    db.execute("CREATE INDEX IF NOT EXISTS telegram_updates_seen ON telegram_updates (seen_at)")
-
-
 # Append only: a released migration is never edited, the next change is a new function.
 MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14,
-                                     _v15, _v16, _v17, _v18, _v19, _v20, _v21, _v22, _v23, _v24, v25)
+                                     _v15, _v16, _v17, _v18, _v19, _v20, _v21, _v22, v23, v24, v25, v26)

@@ -51,7 +51,7 @@ _NOT_HERE = "Commands are not taken in this chat: write to me privately."
 _FORWARDED = "A forwarded command is not obeyed: type it, or tap it in the menu."
 _ANONYMOUS = ("Sent anonymously: who sent it cannot be told, so it is not obeyed. Turn off Remain anonymous "
               "in your admin rights to command here, or write to me privately.")
-_UNLOGGED = {"check"}        # its argument is an alert, which may hold the webhook's secret: never logged or quoted
+UNLOGGED = {"check"}        # its argument is an alert, which may hold the webhook's secret: never logged or quoted
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class Commands:
         if name is None:
             return []
         # What the log and a refusal may quote: /check's alert may hold the webhook's secret, a typo of it too.
-        said = text.strip() if name not in _UNLOGGED else f"/{name} ({len(arg)} characters)"
+        said = text.strip() if name not in UNLOGGED else f"/{name} ({len(arg)} characters)"
         shown = _loggable(said := without_secrets(said, self._ops.secrets))
         verdict, user = self._access.check(chat, message.get("from"), message.get("sender_chat"))
         if verdict == STRANGER:

@@ -5,7 +5,8 @@ Telegram calling the engine's web server.
 Everything runs in the hub's own nursery, inside the engine's; ``stop`` sends what is due (the
 fills the engine's stop told last) and the commands' answers waiting, lets the sends in flight
 finish so that what Telegram accepted is marked, then cancels the rest (all within its timeout:
-what is left of the outbox goes at the next start).
+what is left of the outbox goes at the next start). A command the last run stopped while
+obeying is told to its chat at the start (in_hand.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import httpx
 import trio
 from quart import Blueprint
 
+from engine.adapters.storage.in_hand import CommandsInHand, Cut
 from engine.adapters.storage.offsets import SeenUpdates, UpdateOffsets
 from engine.app.operations import Operations
 from engine.interfaces.telegram.commands import Commands, Reply
@@ -25,13 +27,13 @@ from engine.interfaces.telegram.menu import MENU
 from engine.domain.config.telegram import TelegramConfig
 from engine.adapters.notify.courier import Courier
 from engine.adapters.notify.bot import Bot, TelegramError, escape
+from engine.interfaces.telegram.access import Access
 from engine.interfaces.telegram.answer import Answers
+from engine.interfaces.telegram import in_hand
 from engine.interfaces.telegram.webhook import telegram_blueprint
 from engine.interfaces.telegram.updates import ALLOWED_UPDATES, poll_updates
 
-
 log = logging.getLogger("moonhook.telegram")
-
 
 
 class TelegramHub:
@@ -54,11 +56,14 @@ class TelegramHub:
                                  max_age=config.command_max_age, clock=ops.clock)
         self._offsets = UpdateOffsets(database)
         self._seen = SeenUpdates(database)
+        self._in_hand = CommandsInHand(database)
+        self._note = partial(in_hand.noted, access=Access(config.admins, config.command_chats), secrets=ops.secrets)
         ops.deliver(self.courier.poke, self.alarm, self.courier.health)
         with self._scope:
             try:
                 async with trio.open_nursery() as nursery:
                     self._answers = {bot.id: Answers(bot, nursery) for bot in self.bots.values()}
+                    self._tell_cut()
                     await nursery.start(self.courier.run)
                     for bot in self.bots.values():
                         if config.admins:
@@ -67,7 +72,7 @@ class TelegramHub:
                             nursery.start_soon(self._set_webhook, bot)
                         else:
                             nursery.start_soon(partial(poll_updates, bot.client, self._offsets, bot.id,
-                                                       partial(self._handle, bot), deaf=self.alarm),
+                                                       partial(self._handle, bot), deaf=self.alarm, note=self._note),
                                                name=f"telegram {bot.id} updates")
                     task_status.started()
             finally:
@@ -97,7 +102,7 @@ class TelegramHub:
         update_id = update.get("update_id")
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             return True
-        if not await self._seen.first_time(bot.id, update_id):
+        if not await self._seen.first_time(bot.id, update_id, self._note(update)):
             log.info("telegram %s: update %d posted again, handled already: ignored", bot.client.name, update_id)
             return True
         await self._handle(bot, update)
@@ -124,8 +129,55 @@ class TelegramHub:
         behind them), each sent within ``command_max_age`` of the command (from its date, when it
         has one: a button press has not)."""
         deadline = trio.current_time() + self.commands.answer_time(update)
-        for reply in await self.commands.handle(update, await bot.username()):
+        try:
+            replies = await self.commands.handle(update, await bot.username())
+        except Exception:   # failed, not cut (logged by the caller): no longer in hand
+            await self._obeyed(bot, update)
+            raise
+        for reply in replies:
             self._answers[bot.id].put(reply, deadline)
+        await self._obeyed(bot, update)   # not when cancelled (a stop): left in hand, told at the next start
+
+    async def _obeyed(self, bot: Bot, update: dict[str, Any]) -> None:
+        """The command of ``update`` (if one was noted as in hand) deleted from those in hand; a
+        failure is logged (it is then told as cut at the next start)."""
+        if self._note(update) is None:
+            return
+        try:
+            await self._in_hand.done(bot.id, update["update_id"])
+        except Exception:
+            log.exception("telegram %s: update %s obeyed, but could not be marked so", bot.client.name,
+                          update.get("update_id"))
+
+    def _tell_cut(self) -> None:
+        """Tells each command the last run stopped while obeying (in_hand.py); a failure to read them
+        is logged, and they are told at the next start."""
+        try:
+            cuts = self._in_hand.cut()
+        except Exception:
+            log.exception("telegram: the commands the last run stopped while obeying could not be read")
+            return
+        for cut in cuts:
+            self._tell(cut)
+
+    def _tell(self, cut: Cut) -> None:
+        """Tells the chat of ``cut``, a command the last run stopped while obeying; it is deleted
+        from those in hand once Telegram has taken the word (in_hand.py)."""
+        answers = self._answers.get(cut.bot)
+        if answers is None:
+            log.warning("telegram: bot %s is gone: not told of %s cut while obeyed", cut.bot, cut.command.command)
+            return
+        log.warning("telegram: moonhook stopped while obeying %s from chat %s: telling it", cut.command.command,
+                    cut.command.chat)
+
+        def told(_sent: Any) -> None:
+            try:
+                self._in_hand.forget(cut.bot, cut.update_id)
+            except Exception:   # told again at the next start
+                log.exception("telegram: chat %s told of a command cut, not marked so", cut.command.chat)
+
+        reply = Reply(in_hand.chat_id(cut.command.chat), in_hand.notice(cut.command), on_sent=told)
+        answers.put(reply, trio.current_time() + self.config.command_max_age)
 
     async def _set_menu(self, bot: Bot) -> None:
         """The commands Telegram's apps offer when an admin types "/" in their private chat with

@@ -1,8 +1,10 @@
 """One bot's updates by long polling (``getUpdates``), and sending a command's replies.
 
 The offset past each update is stored before the update is handled, so a command is obeyed
-at most once, even if the engine dies while obeying it (it is then not obeyed at all, the
-safe side for ``/close``). An update below the offset asked for is new all the same: asking
+at most once, even if the engine dies while obeying it (it is then not obeyed at all, or only
+in part: the safe side for ``/close``); stored with it, the command in hand (``note``), which
+the admin is told of at the next start should it not have been obeyed to its end (in_hand.py).
+An update below the offset asked for is new all the same: asking
 confirms every update below the offset, and Telegram answers one below it only when it has
 numbered its updates anew (from a random id, after a week without any; or the Bot API server is
 another), the offset then being "in the future" of its queue. Telegram's errors never end the loop: a
@@ -17,6 +19,7 @@ from typing import Any, Awaitable, Callable
 
 import trio
 
+from engine.adapters.storage.in_hand import InHand
 from engine.adapters.storage.offsets import UpdateOffsets
 from engine.adapters.notify.backoff import Backoff
 from engine.interfaces.telegram.commands import Reply
@@ -35,14 +38,16 @@ async def poll_updates(bot: BotClient, offsets: UpdateOffsets, bot_id: str,
                        handle: Callable[[dict], Awaitable[None]], *, timeout: int = 25,
                        backoff: float = 1.0, max_backoff: float = 60.0,
                        deaf: Callable[[str], Awaitable[None]] | None = None,
+                       note: Callable[[dict], InHand | None] = lambda update: None,
                        task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
     """Polls ``bot`` forever (until cancelled) and awaits ``handle(update)`` for each update,
     one at a time, in order; an exception in ``handle`` is logged and the loop goes on.
     ``bot_id`` names the bot in ``offsets``. ``backoff``/``max_backoff``: the first and the
     longest wait after a failure. ``deaf``: told once when Telegram holds a webhook for the bot
     (set by an earlier run with ``webhook_url``, or by another moonhook serving it: not deleted,
-    which would take that one's commands), so no command is received. Reports started at once, having read
-    the stored offset, before the first call: updates sent from then on are received."""
+    which would take that one's commands), so no command is received. ``note(update)``: the command
+    to store as in hand with the offset past it (None: none; ``handle`` deletes it). Reports started
+    at once, having read the stored offset, before the first call: updates sent from then on are received."""
     offset = offsets.get(bot_id)
     failures, conflict, retry = 0, False, Backoff(backoff, max_backoff)
     task_status.started()
@@ -86,7 +91,7 @@ async def poll_updates(bot: BotClient, offsets: UpdateOffsets, bot_id: str,
                 log.warning("%s: update %d is below the offset %d: Telegram numbered its updates anew (none for a "
                             "week, or another Bot API server); taken as new", bot.name, update_id, offset)
             try:
-                await offsets.store(bot_id, update_id + 1)
+                await offsets.store(bot_id, update_id + 1, note(update))
             except Exception:  # not stored: not handled either, it comes again
                 log.exception("%s: update %d: its offset could not be stored; asking again", bot.name, update_id)
                 await trio.sleep(retry.first)

@@ -5,7 +5,8 @@ without it, or with another, is refused (401) before its body is read, and the s
 never logged. A body that is not a JSON object is a 400, an unknown bot a 404; anything else
 is handed to ``dispatch`` and answered 200 once it has been obeyed, its answers queued (Telegram
 sends the next update only then, and sends this one again after an error, or when the answer was slow or lost:
-``dispatch`` knows it by its id then, and does not obey it twice).
+``dispatch`` knows it by its id then, and does not obey it twice). A command cut while obeyed (moonhook killed)
+is thus not obeyed again: its id is stored with it as in hand, and its chat told at the next start (in_hand.py).
 """
 
 from __future__ import annotations

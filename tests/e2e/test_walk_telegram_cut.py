@@ -1,0 +1,57 @@
+"""A command cut by a kill while moonhook obeys it, walked: the admin's /pause is killed (SIGKILL, at the
+commit that pauses: support/crash_point.py) before its answer. Obeyed at most once, the offset stored first,
+the command was neither answered nor refused: the admin heard nothing. Now the next start tells the chat
+that moonhook stopped while obeying it, once; a restart after does not tell it again."""
+
+from __future__ import annotations
+
+import signal
+
+from support import crash_point
+from support.botapi import html_plain
+from support.botapi_thread import threaded_bot_api
+from support.e2e_support import DEADLINE, init, until
+
+TOKEN = "5150:cut-SECRET-part"
+ADMIN = 4242
+# Killed right after the pause is committed, before its answer: the run's first switch written, with no plugin
+# (a plugin's load writes switches of its own) and the account known (its first run writes it: run once before).
+KILLED_AT_THE_PAUSE = {"CRASH_POINT_AT": "INSERT INTO switches#1"}
+
+
+def test_a_command_killed_while_obeyed_is_told_to_the_admin_once_at_the_next_start(user):
+    crash_point.install(user.home / "site")
+    user.on_path(user.home / "site")
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config, _ = init(user, "bot")
+        (user.home / "bot" / "scripts" / "demo.lua").unlink()
+        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+
+        def said() -> list[str]:
+            return api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)])
+
+        def told() -> list[str]:
+            return [text for text in said() if "stopped while obeying" in text]
+
+        assert user.start("run", config=config, cwd="bot").interrupt() == 0
+        run = user.start("run", config=config, cwd="bot", env=KILLED_AT_THE_PAUSE)
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/pause"))
+        assert run.process.wait(timeout=DEADLINE) == -signal.SIGKILL
+        run.kill()                                    # its workers too
+        assert not [text for text in said() if "Paused" in text]      # killed before its answer: nothing heard
+
+        run = user.start("run", config=config, cwd="bot")
+        assert run.get("/api/plugins")["pause"]["paused"]              # obeyed before the kill, not again since
+        (text,) = until(told, lambda found: len(found) == 1, "the admin told of the /pause cut")
+        assert text.startswith("⚠ moonhook stopped while obeying /pause (received ") and "UTC); it may or may " \
+            "not have been done: /status shows whether moonhook is paused; send it again if needed." in text, text
+        assert run.interrupt() == 0
+
+        run = user.start("run", config=config, cwd="bot")
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))
+        until(said, lambda texts: "moonhook ⏸ paused" in texts[-1], "the answer to /status after a restart")
+        assert len(told()) == 1, said()                                 # told once, not at every start
+        assert run.interrupt() == 0
+    logs = "".join(r.text() for r in user.runs)
+    assert "SECRET" not in logs and "moonhook stopped while obeying /pause from chat 4242" in logs
