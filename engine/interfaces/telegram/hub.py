@@ -57,7 +57,8 @@ class TelegramHub:
         self._offsets = UpdateOffsets(database)
         self._seen = SeenUpdates(database)
         self._in_hand = CommandsInHand(database)
-        self._note = partial(in_hand.noted, access=Access(config.admins, config.command_chats), secrets=ops.secrets)
+        secrets = (*ops.secrets, config.webhook_secret or "", *(b.token for b in config.bots))  # never kept
+        self._note = partial(in_hand.noted, access=Access(config.admins, config.command_chats), secrets=secrets)
         ops.deliver(self.courier.poke, self.alarm, self.courier.health)
         with self._scope:
             try:

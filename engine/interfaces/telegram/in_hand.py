@@ -9,8 +9,8 @@ has taken that word, not before: a stop before then tells it again at the next s
 kill between Telegram taking it and the delete (told at least once, perhaps twice; never obeyed twice).
 
 What is written down is the command as the log shows it (``noted``): ``/check``'s alert, which may
-hold the webhook's secret, only as its length; the secrets known written ``***``; 64 characters at
-most. Only an admin's command in a chat where commands are taken is noted: a stranger is never told.
+hold the webhook's secret, only as its length; the secrets known (the webhook's, the API token, the
+bots' tokens) written ``***``; 64 characters at most. Only an admin's command in a chat where commands are taken is noted: a stranger is never told.
 """
 
 from __future__ import annotations

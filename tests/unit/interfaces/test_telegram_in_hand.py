@@ -123,13 +123,13 @@ async def test_a_webhook_command_cut_while_obeyed_stays_in_hand_and_one_obeyed_d
             await trio.sleep_forever()
 
         hub.commands.handle = obeying
-        cut = admin.say("/resume", age=-100)
+        cut = admin.say(f"/enable {TOKEN} {HOOK}", age=-100)        # the bot's token, the webhook's secret
         async with trio.open_nursery() as nursery:
             nursery.start_soon(hub.dispatch, BOT, cut)
             await entered.wait()
             nursery.cancel_scope.cancel()
         (left,) = CommandsInHand(engine.database).cut()
-        assert (left.update_id, left.command.command) == (cut["update_id"], "/resume")
+        assert (left.update_id, left.command.command) == (cut["update_id"], "/enable *** ***")   # never kept
         obeyed = []
 
         async def counting(update, username=None):
