@@ -10,7 +10,8 @@ kill between Telegram taking it and the delete (told at least once, perhaps twic
 
 What is written down is the command as the log shows it (``noted``): ``/check``'s alert, which may
 hold the webhook's secret, only as its length; the secrets known (the webhook's, the API token, the
-bots' tokens) written ``***``; 64 characters at most. Only an admin's command in a chat where commands are taken is noted: a stranger is never told.
+bots' tokens) written ``***``; 64 characters at most. Only an admin's command in a chat where
+commands are taken is noted: a stranger is never told.
 """
 
 from __future__ import annotations
