@@ -234,15 +234,14 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
     return Alert(action=action, source=source, extra=extra, **values)
 
 
-# What each command that acts on every symbol does, and the command for one symbol alone.
+# The commands on every symbol: what each does, and the command for one symbol alone. Given a symbol
+# they are refused: "closeall EURUSD" is EURUSD's alone to PineConnector's users, all to others.
 _EVERY_SYMBOL = {Action.CLOSE_ALL: ("closes every symbol's positions", "close"),
                  Action.CANCEL_ALL: ("removes every symbol's pending orders", "cancel")}
 
 
 def _check_command(action: Action, v: dict[str, Any]) -> None:
     if action in _EVERY_SYMBOL and "symbol" in v:
-        # "closeall EURUSD" reads as EURUSD's alone to some (PineConnector's users) and as all to
-        # others: either reading acted on would close what the other meant to keep.
         does, one = _EVERY_SYMBOL[action]
         raise AlertError("symbol", f"{action.value} {does} and takes no symbol: send {one} {v['raw_symbol']} for "
                                    f"{v['raw_symbol']}'s alone, or {action.value} without a symbol")
