@@ -77,3 +77,24 @@ def test_orders_fill_at_the_paper_market_whatever_price_on_order_gives_them(user
     assert run.get("/api/positions")["positions"] == []
     assert run.get("/api/account")["account"]["equity"] == 10_000.0   # bought and sold at 1.1
     assert run.interrupt() == 0
+
+
+def test_a_restart_keeps_when_the_last_price_was_fired(user):
+    """The same late alert, with moonhook restarted between: the paper market remembered the last
+    price but not when its alert was fired, took the late one as the market and closed the long at
+    its stop, 150 USD lost on a price the market had left before the long was opened."""
+    config, _ = init(user, "bot")
+    (user.home / "bot" / "scripts" / "demo.lua").unlink()
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    opened = run.settled(run.webhook(f"buy EURUSD volume=0.1 price=1.1 sl=1.09 timenow={fired(5)} id=new")["id"])
+    assert opened["status"] == "done", opened
+    run.kill()   # the price was written with the trade, not only at a stop
+
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    late = run.settled(run.webhook(f"closeshort EURUSD price=1.085 timenow={fired(60)} id=late")["id"])
+    assert late["status"] == "done", late
+    (long,) = run.get("/api/positions")["positions"]
+    assert (long["volume"], long["sl"], long["profit"]) == (0.1, 1.09, 0.0), long
+    assert run.get("/api/account")["account"]["balance"] == 10_000.0
+    assert run.interrupt() == 0
+    assert "Traceback" not in run.text()

@@ -39,3 +39,18 @@ def without_seen_updates(db) -> None:
 def without_in_hand(db) -> None:
     """Takes schema 26's Telegram commands in hand (``telegram_in_hand``) off a file made as an older one."""
     db.execute("DROP TABLE telegram_in_hand")
+
+
+def without_prices_fired(db) -> None:
+    """Takes schema 27's ``paper_prices.fired`` off a file made as an older one."""
+    db.execute("ALTER TABLE paper_prices DROP COLUMN fired")
+
+
+def without_since_22(db) -> None:
+    """Takes what schemas 22 and later added off a file made as one of 21 or older: a test making an
+    older file calls this after its own, and a new migration's undo is added here, once."""
+    without_store_sizes(db)
+    without_refusals_index(db)
+    without_seen_updates(db)
+    without_in_hand(db)
+    without_prices_fired(db)

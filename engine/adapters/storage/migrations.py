@@ -379,6 +379,12 @@ def _v22(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE TRIGGER store_size_delete AFTER DELETE ON store BEGIN {take} END")
 
 
+def _v27(db: sqlite_utils.Database) -> None:
+    # When the alert of each symbol's last paper price was fired (its timenow; NULL: not said), so that
+    # a late alert after a restart is still known late (paper/prices.py).
+    db.execute("ALTER TABLE paper_prices ADD COLUMN fired REAL")
+
+
 # Append only: a released migration is never edited, the next change is a new function.
 MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14,
-                                     _v15, _v16, _v17, _v18, _v19, _v20, _v21, _v22, v23, v24, v25, v26)
+                                     _v15, _v16, _v17, _v18, _v19, _v20, _v21, _v22, v23, v24, v25, v26, _v27)

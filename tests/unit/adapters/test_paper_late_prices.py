@@ -14,7 +14,7 @@ T0 = 1_796_000_000.0
 
 def prices(tmp_path) -> Prices:
     db = sqlite3.connect(tmp_path / "paper.db")
-    db.execute("CREATE TABLE paper_prices (symbol TEXT PRIMARY KEY, bid REAL, ask REAL, time REAL)")
+    db.execute("CREATE TABLE paper_prices (symbol TEXT PRIMARY KEY, bid REAL, ask REAL, time REAL, fired REAL)")
     return Prices(db)
 
 
@@ -34,3 +34,14 @@ def test_a_price_whose_alert_says_not_when_it_fired_makes_none_late(tmp_path):
     p.record("EURUSD", 1.2, 1.2, T0 + 6, fired=T0 + 1)
     p.record("EURUSD", 1.3, 1.3, T0 + 7)
     assert p.late("EURUSD", T0 - 2) and not p.late("EURUSD", T0 + 2)
+
+
+def test_when_the_last_price_was_fired_is_saved_and_read_back(tmp_path):
+    p = prices(tmp_path)
+    p.record("EURUSD", 1.1, 1.1, T0 + 2, fired=T0)
+    p.record("GBPUSD", 1.3, 1.3, T0 + 2)   # not said
+    with sqlite3.connect(tmp_path / "paper.db") as db:   # committed at the end of the block
+        p.save(db)
+    again = Prices(sqlite3.connect(tmp_path / "paper.db"))
+    assert again.late("EURUSD", T0 - LATE - 1) and not again.late("EURUSD", T0)
+    assert not again.late("GBPUSD", T0 - 60) and again.get("GBPUSD") == (1.3, 1.3, T0 + 2)

@@ -18,8 +18,7 @@ from engine.domain import curve
 from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process, running
-from support.older_journal import moonhook_of, without_in_hand, without_refusals_index, without_seen_updates
-from support.older_journal import without_store_sizes
+from support.older_journal import moonhook_of, without_since_22
 
 TRADING = ["buy EURUSD volume=0.3 price=1.1", "sell GBPUSD volume=0.2 price=1.3", "buy EURUSD volume=0.1 price=1.101",
            "close EURUSD volume=0.1 price=1.102", "close GBPUSD price=1.29", "buy USDJPY volume=0.1 price=150",
@@ -190,15 +189,12 @@ def _blocks(db) -> list[tuple]:
 
 def _before_the_curve(db) -> None:
     """The file as moonhook of schema 20 left it: no hours' blocks, no index of the openers, no store sizes,
-    no index of the Telegram refusals, no Telegram commands in hand."""
+    nor what later schemas added."""
     db.execute("DROP INDEX paper_trades_opener")
     db.execute("DROP TRIGGER paper_curve_next")
     db.execute("DROP TRIGGER paper_curve_earlier")
     db.execute("DROP TABLE paper_curve")
-    without_store_sizes(db)
-    without_refusals_index(db)
-    without_seen_updates(db)
-    without_in_hand(db)
+    without_since_22(db)
 
 
 def _max_drawdown(points: list[dict]) -> float:
@@ -252,7 +248,7 @@ async def test_a_journal_of_schema_20_has_its_curve_summed_up_at_its_upgrade(tmp
         Database(path).close()
     _copy_deals(path, 300)   # booked by the older moonhook: no trigger
     async with running(tmp_path, paper=PaperConfig(commission_per_lot=7.0)) as engine:
-        assert engine.database.schema_version == len(MIGRATIONS) == 26
+        assert engine.database.schema_version == len(MIGRATIONS)
         moves = _trades.moves_of(await engine.broker.history(None))
         summary = await engine.broker.trade_summary(100)
         assert summary["blocks"] == curve.blocks_of(moves, True)

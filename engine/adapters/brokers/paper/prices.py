@@ -2,7 +2,8 @@
 
 They live in memory and are written with the next trade (and at stop): a quote is on every
 alert's path, and a price lost in a crash is replaced by the next alert. A price fired before the
-last one fired (TradingView delivered its alert late, after a newer one) is not taken (``late``).
+last one fired (TradingView delivered its alert late, after a newer one) is not taken (``late``);
+when that one was fired is written with it, so a late alert right after a restart is late too.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ LATE = 1.0  # seconds a price may be fired before the last one and still be take
 class Prices:
     def __init__(self, db: Any):
         """Read back from ``paper_prices`` in ``db``."""
-        self._rows: dict[str, tuple[float, float, float]] = {
-            r[0]: (r[1], r[2], r[3]) for r in db.execute("SELECT symbol, bid, ask, time FROM paper_prices")}
+        rows = list(db.execute("SELECT symbol, bid, ask, time, fired FROM paper_prices"))
+        self._rows: dict[str, tuple[float, float, float]] = {r[0]: (r[1], r[2], r[3]) for r in rows}
         self._unsaved: set[str] = set()
         # By symbol, when the alert of the newest price taken that says so was fired (its timenow):
         # TradingView's clock, to which an alert's receipt on this one, seconds later, is not compared.
-        self._fired: dict[str, float] = {}
+        self._fired: dict[str, float] = {r[0]: r[4] for r in rows if r[4] is not None}
 
     def get(self, symbol: str) -> tuple[float, float, float] | None:
         """(bid, ask, time), or None before the symbol's first quote."""
@@ -37,7 +38,7 @@ class Prices:
 
     def late(self, symbol: str, fired: float | None) -> bool:
         """Whether a price of ``symbol`` whose alert was ``fired`` then (its timenow; None: not said)
-        was fired more than LATE before the newest one taken that says when it was (since the start):
+        was fired more than LATE before the newest one taken that says when it was:
         the market had left it, a stop it crosses was not hit then."""
         last = self._fired.get(symbol)
         return fired is not None and last is not None and fired < last - LATE
@@ -69,7 +70,7 @@ class Prices:
         """Writes the prices recorded since the last save, inside the caller's transaction."""
         for symbol in self._unsaved:
             bid, ask, at = self._rows[symbol]
-            db.execute("INSERT INTO paper_prices (symbol, bid, ask, time) VALUES (?, ?, ?, ?) ON CONFLICT (symbol) "
-                       "DO UPDATE SET bid = excluded.bid, ask = excluded.ask, time = excluded.time",
-                       [symbol, bid, ask, at])
+            db.execute("INSERT INTO paper_prices (symbol, bid, ask, time, fired) VALUES (?, ?, ?, ?, ?) "
+                       "ON CONFLICT (symbol) DO UPDATE SET bid = excluded.bid, ask = excluded.ask, "
+                       "time = excluded.time, fired = excluded.fired", [symbol, bid, ask, at, self._fired.get(symbol)])
         self._unsaved.clear()
