@@ -33,7 +33,8 @@ answers 409) but the server never calls the URL. No media or other methods; only
 are the folklore numbers (Telegram publishes none); only the ``missing`` chats are "not found"; a client that drops a
 long poll is not noticed (its poll simply ends at its timeout or when a newer poll terminates it).
 
-For tests: ``messages(token, chat)``, ``shown(token, chat)`` (edits applied), ``calls(method, token)``, ``rate_limited(token)``, ``edits``, ``answered``;
+For tests: ``messages(token, chat)``, ``shown(token, chat)`` (edits applied), ``calls(method, token)``, ``requests``
+(each with its parameters, a held one's too), ``rate_limited(token)``, ``edits``, ``answered``;
 ``push_message`` / ``push_callback`` queue updates; ``hang()`` / ``release()`` hold sendMessage unanswered;
 ``fail(status)`` / ``recover()`` answer every request with a 5xx (``delivered=True``: each sendMessage
 carried out first); ``lose_answers()`` takes each sendMessage (recorded:
@@ -159,6 +160,7 @@ class Request:
     method: str
     at: float
     status: int | None = None  # None while unanswered
+    params: dict = field(default_factory=dict)  # as sent, once read (a sendMessage held by hang(): its text)
 
 
 @dataclass
@@ -538,6 +540,7 @@ class BotApiServer:
                     raise ApiError(400, "Bad Request: can't parse JSON object") from None
             elif body and kind.startswith(b"application/x-www-form-urlencoded"):
                 params.update(parse_qsl(body.decode()))
+            record.params = params
             status, payload = 200, {"ok": True, "result": await handler(bot, params)}
             if self._failing:   # delivered, and answered as failed all the same
                 raise self._failure()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from engine.adapters.storage.data_migrations import v25
-from engine.adapters.storage.telegram_migrations import v23, v24, v26
+from engine.adapters.storage.telegram_migrations import v23, v24, v26, v28
 from engine.domain.curve import blocks_of
 
 if TYPE_CHECKING:
@@ -387,4 +387,4 @@ def _v27(db: sqlite_utils.Database) -> None:
 
 # Append only: a released migration is never edited, the next change is a new function.
 MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14,
-                                     _v15, _v16, _v17, _v18, _v19, _v20, _v21, _v22, v23, v24, v25, v26, _v27)
+                                     _v15, _v16, _v17, _v18, _v19, _v20, _v21, _v22, v23, v24, v25, v26, _v27, v28)

@@ -31,3 +31,9 @@ def v26(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS telegram_in_hand (bot TEXT NOT NULL, update_id INTEGER NOT NULL, "
                "chat TEXT NOT NULL, user TEXT, command TEXT NOT NULL, received_at REAL NOT NULL, "
                "PRIMARY KEY (bot, update_id))")
+
+
+def v28(db: sqlite_utils.Database) -> None:
+    # A command in hand obeyed, its answers not yet taken by Telegram (storage/in_hand.py): kept until they are, so
+    # a kill between the two tells its chat it was done (not "may or may not"). NULL: still being obeyed.
+    db.execute("ALTER TABLE telegram_in_hand ADD COLUMN obeyed_at REAL")

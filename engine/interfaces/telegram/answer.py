@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import replace
+from typing import Callable
 
 import trio
 
@@ -62,13 +63,16 @@ async def send_answer(bot: Bot, reply: Reply, deadline: float) -> bool:
         raise
 
 
+Settled = Callable[[bool], None]
+
+
 class Answers:
     """One bot's answers, each sent by ``send_answer`` within its own deadline, in order per chat,
     in tasks of ``nursery`` (the hub's): ``put`` returns at once."""
 
     def __init__(self, bot: Bot, nursery: trio.Nursery):
         self._bot, self._nursery = bot, nursery
-        self._chats: dict[int | str, deque[tuple[Reply, float]]] = {}
+        self._chats: dict[int | str, deque[tuple[Reply, float, Settled | None]]] = {}
         self._idle = trio.Event()
         self._idle.set()
 
@@ -76,13 +80,15 @@ class Answers:
         """Returns once no answer waits (those queued sent or dropped): a stop lets them go first."""
         await self._idle.wait()
 
-    def put(self, reply: Reply, deadline: float) -> None:
-        """Queues ``reply`` behind its chat's earlier answers; raises nothing."""
+    def put(self, reply: Reply, deadline: float, settled: Settled | None = None) -> None:
+        """Queues ``reply`` behind its chat's earlier answers; raises nothing. ``settled(True)`` is called once
+        Telegram has taken it, ``settled(False)`` once it is dropped while moonhook runs (refused, too late, a
+        bug of ours: logged), never when moonhook stops first (cancelled); what it raises is logged."""
         waiting = self._chats.get(reply.chat_id)
         if waiting is not None:
-            waiting.append((reply, deadline))
+            waiting.append((reply, deadline, settled))
             return
-        self._chats[reply.chat_id] = deque([(reply, deadline)])
+        self._chats[reply.chat_id] = deque([(reply, deadline, settled)])
         if self._idle.is_set():
             self._idle = trio.Event()
         self._nursery.start_soon(self._send, reply.chat_id)
@@ -91,13 +97,20 @@ class Answers:
         waiting = self._chats[chat_id]
         try:
             while waiting:
+                reply, deadline, settled = waiting[0]
                 try:
-                    await send_answer(self._bot, *waiting[0])
+                    taken = await send_answer(self._bot, reply, deadline)
                 except Exception:   # a bug of ours: logged, and the chat's next answers still go
                     log.exception("could not answer chat %s", chat_id)
+                    taken = False
                 waiting.popleft()
+                if settled is not None:
+                    try:
+                        settled(taken)
+                    except Exception:
+                        log.exception("chat %s: what follows an answer failed", chat_id)
         except trio.Cancelled:   # the one being tried says so itself
-            for reply, _ in list(waiting)[1:]:
+            for reply, _, _ in list(waiting)[1:]:
                 _dropped(reply, "moonhook stops, and it was not sent yet")
             raise
         finally:

@@ -6,7 +6,11 @@ Everything runs in the hub's own nursery, inside the engine's; ``stop`` sends wh
 fills the engine's stop told last) and the commands' answers waiting, lets the sends in flight
 finish so that what Telegram accepted is marked, then cancels the rest (all within its timeout:
 what is left of the outbox goes at the next start). A command the last run stopped while
-obeying is told to its chat at the start (in_hand.py).
+obeying, or after obeying it but before Telegram took its answers, is told to its chat at the start, in
+words that say which (in_hand.py). Such a command is crossed off once the last of its answers is taken
+(or at once, with none), or dropped while moonhook runs (refused for good, or not taken within
+``command_max_age``): the log says so, and nothing more is told of it, at the next start either (it
+did not stop).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import httpx
 import trio
 from quart import Blueprint
 
-from engine.adapters.storage.in_hand import CommandsInHand, Cut
+from engine.adapters.storage.in_hand import CommandsInHand, Cut, InHand
 from engine.adapters.storage.offsets import SeenUpdates, UpdateOffsets
 from engine.app.operations import Operations
 from engine.interfaces.telegram.commands import Commands, Reply
@@ -28,7 +32,7 @@ from engine.domain.config.telegram import TelegramConfig
 from engine.adapters.notify.courier import Courier
 from engine.adapters.notify.bot import Bot, TelegramError, escape
 from engine.interfaces.telegram.access import Access
-from engine.interfaces.telegram.answer import Answers
+from engine.interfaces.telegram.answer import Answers, Settled
 from engine.interfaces.telegram import in_hand
 from engine.interfaces.telegram.webhook import telegram_blueprint
 from engine.interfaces.telegram.updates import ALLOWED_UPDATES, poll_updates
@@ -103,10 +107,11 @@ class TelegramHub:
         update_id = update.get("update_id")
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             return True
-        if not await self._seen.first_time(bot.id, update_id, self._note(update)):
+        noted = self._note(update)
+        if not await self._seen.first_time(bot.id, update_id, noted):
             log.info("telegram %s: update %d posted again, handled already: ignored", bot.client.name, update_id)
             return True
-        await self._handle(bot, update)
+        await self._handle(bot, update, noted)
         return True
 
     async def alarm(self, text: str) -> None:
@@ -125,34 +130,55 @@ class TelegramHub:
                 if "admin" in chat.events:
                     answers.put(Reply(chat.id, escape(text, "HTML")), deadline)
 
-    async def _handle(self, bot: Bot, update: dict[str, Any]) -> None:
+    async def _handle(self, bot: Bot, update: dict[str, Any], noted: InHand | None) -> None:
         """Obeys ``update`` and queues its answers (answer.Answers: the next command is not held
         behind them), each sent within ``command_max_age`` of the command (from its date, when it
-        has one: a button press has not)."""
+        has one: a button press has not). ``noted``: the command written down as in hand with the
+        update's offset (or id), None if none was."""
         deadline = trio.current_time() + self.commands.answer_time(update)
         try:
             replies = await self.commands.handle(update, await bot.username())
         except Exception:   # failed, not cut (logged by the caller): no longer in hand
-            await self._obeyed(bot, update)
+            if noted is not None:
+                await self._obeyed(bot, update["update_id"], 0)
             raise
+        # not when cancelled (a stop): left in hand, told as cut at the next start
+        settled = None if noted is None else await self._obeyed(bot, update["update_id"], len(replies))
         for reply in replies:
-            self._answers[bot.id].put(reply, deadline)
-        await self._obeyed(bot, update)   # not when cancelled (a stop): left in hand, told at the next start
+            self._answers[bot.id].put(reply, deadline, settled)
 
-    async def _obeyed(self, bot: Bot, update: dict[str, Any]) -> None:
-        """The command of ``update`` (if one was noted as in hand) deleted from those in hand; a
-        failure is logged (it is then told as cut at the next start)."""
-        if self._note(update) is None:
-            return
+    async def _obeyed(self, bot: Bot, update_id: int, answers: int) -> Settled | None:
+        """The command in hand of ``update_id`` obeyed: with no ``answers``, deleted; else marked obeyed
+        (before they are queued: one sent is never of a command still marked as being obeyed), and
+        deleted by the ``Settled`` returned once the last of them is taken, or dropped (the module
+        says why). A failure to write is logged (it is then told at the next start)."""
+        name = bot.client.name
         try:
-            await self._in_hand.done(bot.id, update["update_id"])
+            if not answers:
+                await self._in_hand.done(bot.id, update_id)
+                return None
+            await self._in_hand.obeyed(bot.id, update_id)
         except Exception:
-            log.exception("telegram %s: update %s obeyed, but could not be marked so", bot.client.name,
-                          update.get("update_id"))
+            log.exception("telegram %s: update %s obeyed, but could not be marked so", name, update_id)
+            if not answers:
+                return None
+        left = answers
+
+        def settled(_taken: bool) -> None:
+            nonlocal left
+            left -= 1
+            if left:
+                return
+            try:
+                self._in_hand.forget(bot.id, update_id)
+            except Exception:   # told at the next start
+                log.exception("telegram %s: update %s answered, but could not be crossed off", name, update_id)
+
+        return settled
 
     def _tell_cut(self) -> None:
-        """Tells each command the last run stopped while obeying (in_hand.py); a failure to read them
-        is logged, and they are told at the next start."""
+        """Tells each command the last run stopped while obeying, or before its answers were taken
+        (in_hand.py); a failure to read them is logged, and they are told at the next start."""
         try:
             cuts = self._in_hand.cut()
         except Exception:
@@ -162,14 +188,15 @@ class TelegramHub:
             self._tell(cut)
 
     def _tell(self, cut: Cut) -> None:
-        """Tells the chat of ``cut``, a command the last run stopped while obeying; it is deleted
-        from those in hand once Telegram has taken the word (in_hand.py)."""
+        """Tells the chat of ``cut``, a command the last run stopped while obeying, or before its answers
+        were taken; it is deleted from those in hand once Telegram has taken the word (in_hand.py)."""
         answers = self._answers.get(cut.bot)
         if answers is None:
             log.warning("telegram: bot %s is gone: not told of %s cut while obeyed", cut.bot, cut.command.command)
             return
-        log.warning("telegram: moonhook stopped while obeying %s from chat %s: telling it", cut.command.command,
-                    cut.command.chat)
+        when, after = ("after obeying", ", before Telegram took its answer") if cut.obeyed else ("while obeying", "")
+        log.warning("telegram: moonhook stopped %s %s from chat %s%s: telling it", when, cut.command.command,
+                    cut.command.chat, after)
 
         def told(_sent: Any) -> None:
             try:
@@ -177,7 +204,8 @@ class TelegramHub:
             except Exception:   # told again at the next start
                 log.exception("telegram: chat %s told of a command cut, not marked so", cut.command.chat)
 
-        reply = Reply(in_hand.chat_id(cut.command.chat), in_hand.notice(cut.command), on_sent=told)
+        word = in_hand.unanswered(cut.command) if cut.obeyed else in_hand.notice(cut.command)
+        reply = Reply(in_hand.chat_id(cut.command.chat), word, on_sent=told)
         answers.put(reply, trio.current_time() + self.config.command_max_age)
 
     async def _set_menu(self, bot: Bot) -> None:

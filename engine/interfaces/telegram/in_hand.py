@@ -1,10 +1,16 @@
-"""The word to an admin whose command moonhook stopped while obeying (killed, crashed, stopped).
+"""The word to an admin whose command moonhook stopped while obeying, or before Telegram took its answer.
 
 A command is obeyed at most once: the offset past its update (the webhook: its id) is stored before
 it is handled, so a command cut while obeyed is not obeyed again at the next start, and a ``/close``
 is never done twice. Stored with it, in the same transaction, is the command "in hand"
-(storage/in_hand.py), deleted once obeyed; one still in hand at a start was cut, and its chat is told
-so (``notice``): it may or may not have been done, and where to look. The row is deleted once Telegram
+(storage/in_hand.py), marked obeyed once obeyed (before its answers are queued) and deleted once Telegram
+has taken the last of its answers (at once with none, or when it raised). One still in hand at a start,
+not marked, was cut, and its chat is told so (``notice``): it may or may not have been done, and where to
+look. One marked was done, but its answer may never have reached the chat (a kill, or a stop whose timeout
+passed, while it waited on Telegram): its chat is told it was done, and where to look (``unanswered``),
+never to send it again. An answer dropped while moonhook runs (refused for good, or not taken within
+``command_max_age``: logged) crosses its command off all the same, and nothing more is told: moonhook did
+not stop, and the next start, perhaps days later, would say that it had. The row is deleted once Telegram
 has taken that word, not before: a stop before then tells it again at the next start, and so does a
 kill between Telegram taking it and the delete (told at least once, perhaps twice; never obeyed twice).
 
@@ -68,16 +74,30 @@ def noted(update: Any, access: Access, secrets: Iterable[str]) -> InHand | None:
 
 def notice(command: InHand, now: float | None = None) -> str:
     """The word to the command's chat (HTML): cut while obeyed, when it was received, where to look."""
+    received, look, button = _facts(command, now)
+    again = "send the command again" if button else "send it again"
+    return (f"⚠ moonhook stopped while obeying <code>{escape(command.command)}</code> (received {received}); it "
+            f"may or may not have been done: {look}; {again} if needed.")
+
+
+def unanswered(command: InHand, now: float | None = None) -> str:
+    """The word to the chat of a command obeyed to its end whose answer Telegram had not taken when moonhook
+    stopped (HTML): done, not to be sent again; when it was received, where to look."""
+    received, look, _ = _facts(command, now)
+    return (f"ℹ moonhook finished <code>{escape(command.command)}</code> (received {received}), then stopped "
+            f"before its answer was confirmed sent: {look}.")
+
+
+def _facts(command: InHand, now: float | None) -> tuple[str, str, bool]:
+    """When ``command`` was received (the time alone on the day of ``now``), where its effect shows, and
+    whether it was a button."""
     now = time.time() if now is None else now
     day = time.gmtime(command.received_at)[:3] == time.gmtime(now)[:3]
     received = time.strftime("%H:%M:%S UTC" if day else "%Y-%m-%d %H:%M:%S UTC", time.gmtime(command.received_at))
     button = command.command.startswith("the button ")
     name = (next((n for n in ("close", "cancel", "disable", "resume") if n in command.command.lower()), "")
             if button else (command.command[1:].split(None, 1) or [""])[0].partition("@")[0].lower())
-    look = _LOOK.get(name, "/status shows moonhook's state")
-    again = "send the command again" if button else "send it again"
-    return (f"⚠ moonhook stopped while obeying <code>{escape(command.command)}</code> (received {received}); it "
-            f"may or may not have been done: {look}; {again} if needed.")
+    return received, _LOOK.get(name, "/status shows moonhook's state"), button
 
 
 def chat_id(chat: str) -> int | str:

@@ -35,19 +35,20 @@ _REVOKED_BACKOFF = 300.0
 
 
 async def poll_updates(bot: BotClient, offsets: UpdateOffsets, bot_id: str,
-                       handle: Callable[[dict], Awaitable[None]], *, timeout: int = 25,
+                       handle: Callable[[dict, InHand | None], Awaitable[None]], *, timeout: int = 25,
                        backoff: float = 1.0, max_backoff: float = 60.0,
                        deaf: Callable[[str], Awaitable[None]] | None = None,
                        note: Callable[[dict], InHand | None] = lambda update: None,
                        task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-    """Polls ``bot`` forever (until cancelled) and awaits ``handle(update)`` for each update,
+    """Polls ``bot`` forever (until cancelled) and awaits ``handle(update, noted)`` for each update,
     one at a time, in order; an exception in ``handle`` is logged and the loop goes on.
     ``bot_id`` names the bot in ``offsets``. ``backoff``/``max_backoff``: the first and the
     longest wait after a failure. ``deaf``: told once when Telegram holds a webhook for the bot
     (set by an earlier run with ``webhook_url``, or by another moonhook serving it: not deleted,
     which would take that one's commands), so no command is received. ``note(update)``: the command
-    to store as in hand with the offset past it (None: none; ``handle`` deletes it). Reports started
-    at once, having read the stored offset, before the first call: updates sent from then on are received."""
+    to store as in hand with the offset past it (None: none), handed to ``handle`` as ``noted`` (which
+    crosses it off). Reports started at once, having read the stored offset, before the first call: updates
+    sent from then on are received."""
     offset = offsets.get(bot_id)
     failures, conflict, retry = 0, False, Backoff(backoff, max_backoff)
     task_status.started()
@@ -90,15 +91,16 @@ async def poll_updates(bot: BotClient, offsets: UpdateOffsets, bot_id: str,
             if offset and update_id < offset:   # not confirmed by the offset: new, numbered anew
                 log.warning("%s: update %d is below the offset %d: Telegram numbered its updates anew (none for a "
                             "week, or another Bot API server); taken as new", bot.name, update_id, offset)
+            noted = note(update)
             try:
-                await offsets.store(bot_id, update_id + 1, note(update))
+                await offsets.store(bot_id, update_id + 1, noted)
             except Exception:  # not stored: not handled either, it comes again
                 log.exception("%s: update %d: its offset could not be stored; asking again", bot.name, update_id)
                 await trio.sleep(retry.first)
                 break
             offset = update_id + 1
             try:
-                await handle(update)
+                await handle(update, noted)
             except Exception:
                 log.exception("%s: update %d could not be handled", bot.name, update_id)
 

@@ -234,7 +234,7 @@ async def test_a_repeat_counts_from_telegrams_date_of_the_question(tmp_path):
         bot = BotClient(http, TOKEN, server.url)
         commands, handled = Commands(Operations(engine), [ADMIN], clock=lambda: time.time() - 30), []
 
-        async def handle(update):
+        async def handle(update, noted):
             for reply in await commands.handle(update):
                 await send_reply(bot, reply)
             handled.append(update["update_id"])

@@ -188,7 +188,7 @@ async def test_an_answer_still_queued_at_the_stop_is_sent_before_the_hub_stops(t
             bot.limits.pause(3.0)   # Telegram asked to wait: the answer is still queued when the stop begins
             await hub._handle(bot, {"update_id": 1, "message": {"message_id": 1, "date": int(time.time()),
                                                                 "chat": {"id": ADMIN, "type": "private"},
-                                                                "from": {"id": ADMIN}, "text": "/pause"}})
+                                                                "from": {"id": ADMIN}, "text": "/pause"}}, None)
             assert engine.paused and texts(server, ADMIN) == []
             await hub.stop(timeout=HANG)
         assert any(t.startswith("⏸ Paused") for t in texts(server, ADMIN)), texts(server, ADMIN)

@@ -77,7 +77,7 @@ async def test_an_update_handled_before_a_restart_is_not_handled_again(tmp_path,
         first = server.push_message(TOKEN, ADMIN, "/close all")
         seen = []
         async with trio.open_nursery() as nursery:
-            async def dies(update):  # the engine dies while obeying it: no later getUpdates confirms it
+            async def dies(update, noted):  # the engine dies while obeying it: no later getUpdates confirms it
                 seen.append(update["update_id"])
                 nursery.cancel_scope.cancel()
                 await trio.sleep_forever()
@@ -90,7 +90,7 @@ async def test_an_update_handled_before_a_restart_is_not_handled_again(tmp_path,
         last = server.push_message(TOKEN, ADMIN, "/status")
         seen = []
         async with trio.open_nursery() as nursery:
-            async def handle(update):
+            async def handle(update, noted):
                 seen.append(update["update_id"])
                 if update["message"]["text"] == "/boom":
                     raise RuntimeError("a handler bug")
@@ -113,7 +113,7 @@ async def test_updates_telegram_numbered_anew_below_the_stored_offset_are_taken(
         server.renumber(TOKEN, 5_000)
         handled = []
 
-        async def handle(update):
+        async def handle(update, noted):
             handled.append(update["message"]["text"])
 
         async with trio.open_nursery() as nursery:
@@ -145,7 +145,7 @@ async def test_failures_and_an_outage_do_not_end_the_loop(tmp_path, caplog):
         db = Database(tmp_path / "m.db")
         handled = []
 
-        async def handle(update):
+        async def handle(update, noted):
             handled.append(update["message"]["text"])
 
         async with trio.open_nursery() as nursery:
@@ -173,7 +173,7 @@ async def test_a_conflict_is_logged_once_per_streak_and_a_revoked_token_backs_of
         db = Database(tmp_path / "m.db")
         handled = []
 
-        async def handle(update):
+        async def handle(update, noted):
             handled.append(update["update_id"])
 
         def polling() -> int:
@@ -235,7 +235,7 @@ async def test_admin_commands_end_to_end_through_the_bot_api(tmp_path):
         bot = BotClient(http, TOKEN, server.url)
         commands, handled = Commands(Operations(engine), [ADMIN]), []
 
-        async def handle(update):
+        async def handle(update, noted):
             for reply in await commands.handle(update):
                 await send_reply(bot, reply)
             handled.append(update["update_id"])
