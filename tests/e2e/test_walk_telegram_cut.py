@@ -1,7 +1,9 @@
 """A command cut by a kill while moonhook obeys it, walked: the admin's /pause is killed (SIGKILL, at the
 commit that pauses: support/crash_point.py) before its answer. Obeyed at most once, the offset stored first,
 the command was neither answered nor refused: the admin heard nothing. Now the next start tells the chat
-that moonhook stopped while obeying it, once; a restart after does not tell it again."""
+that moonhook stopped while obeying it, once; a restart after does not tell it again. So too a /pause obeyed
+to its end and killed while its answer was on its way to Telegram (held by the stand-in, never carried out):
+the next start tells the chat it was done, once."""
 
 from __future__ import annotations
 
@@ -19,6 +21,10 @@ ADMIN = 4242
 KILLED_AT_THE_PAUSE = {"CRASH_POINT_AT": "INSERT INTO switches#1"}
 
 
+def _said(api) -> list[str]:
+    return api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)])
+
+
 def test_a_command_killed_while_obeyed_is_told_to_the_admin_once_at_the_next_start(user):
     crash_point.install(user.home / "site")
     user.on_path(user.home / "site")
@@ -29,7 +35,7 @@ def test_a_command_killed_while_obeyed_is_told_to_the_admin_once_at_the_next_sta
                       f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
 
         def said() -> list[str]:
-            return api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)])
+            return _said(api)
 
         def told() -> list[str]:
             return [text for text in said() if "stopped while obeying" in text]
@@ -55,3 +61,43 @@ def test_a_command_killed_while_obeyed_is_told_to_the_admin_once_at_the_next_sta
         assert run.interrupt() == 0
     logs = "".join(r.text() for r in user.runs)
     assert "SECRET" not in logs and "moonhook stopped while obeying /pause from chat 4242" in logs
+
+
+def test_a_command_killed_after_obeyed_before_its_answer_was_taken_is_told_done_once_at_the_next_start(user):
+    # Crossed off once obeyed, its answer only queued: killed before Telegram took it, the admin heard nothing.
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config, _ = init(user, "bot")
+        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+
+        def held() -> list:
+            return api.call(lambda: [r for r in api.server.calls("sendMessage", TOKEN)
+                                     if r.status is None and "Paused" in str(r.params.get("text"))])
+
+        def told() -> list[str]:
+            return [text for text in _said(api) if "finished /pause" in text]
+
+        run = user.start("run", config=config, cwd="bot")
+        api.call(api.server.hang)                        # sendMessage held: taken by no one, answered never
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/pause"))
+        until(held, bool, "the answer to /pause on its way to Telegram")
+        run.kill()                                       # SIGKILL, the whole process group
+        api.call(api.server.stop)                        # the held request cut: its message never carried out
+        api.call(api.server.release)
+        api.wait(api.server.start)
+        assert not [text for text in _said(api) if "Paused" in text]   # the admin heard nothing
+
+        run = user.start("run", config=config, cwd="bot")
+        assert run.get("/api/plugins")["pause"]["paused"]
+        (text,) = until(told, lambda found: len(found) == 1, "the admin told the /pause was done")
+        assert text.startswith("ℹ moonhook finished /pause (received ") and "UTC), then stopped before its answer " \
+            "was confirmed sent: /status shows whether moonhook is paused." in text, text
+        assert run.interrupt() == 0
+
+        run = user.start("run", config=config, cwd="bot")
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))
+        until(lambda: _said(api), lambda texts: "moonhook ⏸ paused" in texts[-1], "the answer to /status")
+        assert len(told()) == 1 and not [t for t in _said(api) if "stopped while" in t], _said(api)
+        assert run.interrupt() == 0
+    logs = "".join(r.text() for r in user.runs)
+    assert "SECRET" not in logs and "moonhook stopped after obeying /pause from chat 4242, before Telegram took its answer" in logs
