@@ -10,6 +10,8 @@ error naming the field. A refused order is an answer, ``{ok=false, error=...}``.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import math
 from collections import deque
@@ -118,17 +120,17 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
     async def account_info() -> dict:
         return await broker.account()
 
-    async def market_symbol(sym: Any = None) -> dict | None:
-        return await broker.symbol(symbol_arg("market.symbol", sym))
+    async def market_symbol(symbol: Any = None) -> dict | None:
+        return await broker.symbol(symbol_arg("market.symbol", symbol))
 
-    async def market_price(sym: Any = None) -> dict | None:
-        return await broker.price(symbol_arg("market.price", sym))
+    async def market_price(symbol: Any = None) -> dict | None:
+        return await broker.price(symbol_arg("market.price", symbol))
 
-    async def positions_list(sym: Any = None) -> list:
-        return await broker.positions(symbol_arg("positions.list", sym) if sym is not None else None)
+    async def positions_list(symbol: Any = None) -> list:
+        return await broker.positions(symbol_arg("positions.list", symbol) if symbol is not None else None)
 
-    async def orders_list(sym: Any = None) -> list:
-        return await broker.orders(symbol_arg("orders.list", sym) if sym is not None else None)
+    async def orders_list(symbol: Any = None) -> list:
+        return await broker.orders(symbol_arg("orders.list", symbol) if symbol is not None else None)
 
     def order(kind: str) -> HostFunction:
         fn = f"orders.{kind}"
@@ -172,17 +174,17 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
         sizing = lot_size(info, balance=balance, price=price, **numbers)
         return sizing.volume, sizing.reason
 
-    async def trend_get(sym: Any = None, timeframe: Any = None) -> str | None:
+    async def trend_get(symbol: Any = None, timeframe: Any = None) -> str | None:
         if timeframe is not None and not isinstance(timeframe, str):
             raise HostError(f"trend.get: the timeframe must be a string, got {_type(timeframe)}")
-        return host.trend.get(symbol_arg("trend.get", sym), timeframe)
+        return host.trend.get(symbol_arg("trend.get", symbol), timeframe)
 
-    async def trend_set(sym: Any = None, timeframe: Any = None, state: Any = None) -> None:
+    async def trend_set(symbol: Any = None, timeframe: Any = None, state: Any = None) -> None:
         if not isinstance(timeframe, str) or not 0 < len(timeframe) <= 16:
             raise HostError("trend.set: the timeframe must be a string such as \"H1\"")
         if state not in TREND_STATES:
             raise HostError(f"trend.set: the state must be one of {', '.join(TREND_STATES)}, got {state!r}"[:200])
-        await durably(host.trend.write(symbol_arg("trend.set", sym), timeframe, state, plugin.name))
+        await durably(host.trend.write(symbol_arg("trend.set", symbol), timeframe, state, plugin.name))
 
     async def durably(write: Callable[[Any], Any]) -> Any:
         """Runs ``write`` in the journal writer's next commit and returns its result once it is
@@ -205,23 +207,24 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
             cause = e.__cause__
             raise HostError(str(cause if isinstance(cause, StoreError) else e)[:300]) from None
 
-    def store_call(method: str) -> HostFunction:
-        async def call(*args: Any) -> Any:
-            try:
-                if method == "set":
-                    return await durably(host.store.write(plugin.name, *args))
-                if method == "delete":
-                    return await durably(host.store.write(plugin.name, *args[:1], None))
-                return getattr(host.store, method)(plugin.name, *args)
-            except (StoreError, TypeError) as e:
-                raise HostError(str(e)) from None  # named store.<method> by the sandbox's host
-        return call
+    async def store_get(key: Any = None) -> Any:
+        return _stored(lambda: host.store.get(plugin.name, key))
+
+    async def store_set(key: Any = None, value: Any = None) -> None:
+        await durably(_stored(lambda: host.store.write(plugin.name, key, value)))
+
+    async def store_delete(key: Any = None) -> Any:
+        return await durably(_stored(lambda: host.store.write(plugin.name, key, None)))
+
+    async def store_keys(prefix: Any = None) -> list:
+        return _stored(lambda: host.store.keys(plugin.name, "" if prefix is None else prefix))
 
     told: deque[float] = deque()  # when this plugin's last messages went out (NOTIFY_PER_MINUTE)
 
     async def notify_send(text: Any = None) -> None:
         if not isinstance(text, str) or not text:
-            raise HostError(f"notify.send: expects a non-empty string, got {_type(text)}")
+            got = _type(text) if text != "" else "an empty string"
+            raise HostError(f"notify.send: expects a non-empty string, got {got}")
         now = host.clock()
         while told and told[0] <= now - 60:
             told.popleft()
@@ -241,7 +244,7 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
     async def time_now() -> float:
         return host.clock()
 
-    return {
+    return {name: _arity(name, fn) for name, fn in {
         "account.info": _reached("account.info", account_info),
         "market.symbol": _reached("market.symbol", market_symbol),
         "market.price": _reached("market.price", market_price),
@@ -251,20 +254,50 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
         "risk.lot_size": _reached("risk.lot_size", risk_lot_size),
         "trend.get": trend_get,
         "trend.set": trend_set,
-        **{f"store.{m}": store_call(m) for m in SERVICE_API["store"]},
+        "store.get": store_get,
+        "store.set": store_set,
+        "store.delete": store_delete,
+        "store.keys": store_keys,
         "notify.send": notify_send,
         "log.debug": log_at(logging.DEBUG),
         "log.info": log_at(logging.INFO),
         "log.warn": log_at(logging.WARNING),
         "log.error": log_at(logging.ERROR),
         "time.now": time_now,
-    }
+    }.items()}
+
+
+def _arity(name: str, fn: HostFunction) -> HostFunction:
+    """``fn`` refusing, as the script's mistake, an argument past its parameters (``nil`` ones
+    aside, as Lua ignores them); an argument left out is ``nil``. Raises HostError naming them."""
+    params = inspect.signature(fn).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return fn
+    names = [p.name for p in params]
+    takes = "no argument" if not names else \
+        f"{len(names)} argument{'s' if len(names) > 1 else ''} ({', '.join(names)})"
+
+    async def call(*args: Any) -> Any:
+        if any(a is not None for a in args[len(names):]):
+            raise HostError(f"{name}: takes {takes}, got {len(args)}")
+        return await fn(*args[:len(names)])
+    return call
+
+
+def _stored(step: Callable[[], Any]) -> Any:
+    """``step()``, a call of the plugin store, its StoreError told to the script (the sandbox's
+    host names it store.<method>)."""
+    try:
+        return step()
+    except StoreError as e:
+        raise HostError(str(e)) from None
 
 
 def _reached(name: str, fn: HostFunction, sent: bool = False) -> HostFunction:
     """``fn``, with the broker's BrokerError (it cannot answer: disconnected) told to the script
     as what it is, a catchable error; an order's outcome is then unknown, never a refusal to
     retry under another client id."""
+    @functools.wraps(fn)
     async def call(*args: Any) -> Any:
         try:
             return await fn(*args)

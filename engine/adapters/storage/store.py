@@ -103,7 +103,8 @@ class PluginStore:
 
 def _check_key(key: Any) -> None:
     if not isinstance(key, str) or not key:
-        raise StoreError(f"a store key must be a non-empty string, got {key!r}"[:120])
+        got = "nil" if key is None else repr(key)  # a script's nil
+        raise StoreError(f"a store key must be a non-empty string, got {got}"[:120])
     if len(key) > MAX_KEY_CHARS:
         raise StoreError(f"a store key is at most {MAX_KEY_CHARS} characters, got {len(key)}")
 

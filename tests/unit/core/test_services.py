@@ -94,6 +94,17 @@ async def test_every_service_answers_as_documented(tmp_path, caplog):
     ("store.set(1, 2)", "a store key must be a non-empty string"),
     ("store.set('big', string.rep('x', 70000))", "over the limit"),
     ("notify.send()", "expects a non-empty string"),
+    ("notify.send('')", "expects a non-empty string, got an empty string"),
+    # An argument too many is the script's mistake, said as such (was "internal error in the host function",
+    # and a traceback logged as the engine's); one missing is nil, as in Lua.
+    ("market.symbol('EURUSD', 'H1')", "takes 1 argument (symbol), got 2"),
+    ("account.info('EURUSD')", "takes no argument, got 1"),
+    ("orders.market({symbol = 'EURUSD', side = 'buy', volume = 1}, 2)", "takes 1 argument (spec), got 2"),
+    ("trend.get('EURUSD', 'H1', 'up')", "takes 2 arguments (symbol, timeframe), got 3"),
+    ("store.get('k', 'default')", "takes 1 argument (key), got 2"),
+    ("store.get()", "a store key must be a non-empty string, got nil"),
+    ("store.delete()", "a store key must be a non-empty string, got nil"),
+    ("store.set()", "a store key must be a non-empty string, got nil"),
 ])
 async def test_misuse_is_a_catchable_error_naming_the_field(tmp_path, call, message):
     script = f"""
