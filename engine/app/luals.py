@@ -123,18 +123,20 @@ _REQUIRED = {"market": {"symbol", "side", "volume"}, "pending": {"symbol", "side
 LOT_SIZE_FIELDS = {"symbol": "string", "risk_pct": "number", "risk_amount": "number", "sl": "number",
                    "sl_points": "number", "price": "number"}
 
-# Broker answers (engine/adapters/brokers/base.py describes them).
+# Broker answers (engine/adapters/brokers/base.py describes them); "?": on one broker only (MetaTrader
+# 5's login, server, filling_mode, a position's swap, magic and external; the paper broker's commission).
 SHAPES: dict[str, dict[str, str]] = {
     "Account": {"balance": "number", "equity": "number", "margin": "number", "margin_free": "number",
-                "currency": "string"},
+                "currency": "string", "login": "integer?", "server": "string?"},
     "Symbol": {"name": "string", "digits": "integer", "point": "number", "volume_min": "number",
                "volume_step": "number", "volume_max": "number", "contract_size": "number",
                "tick_size": "number", "tick_value": "number?", "commission": "number?",
-               "account_is_base": "boolean?"},
+               "account_is_base": "boolean?", "stops_level": "integer", "filling_mode": "integer?"},
     "Price": {"bid": "number", "ask": "number", "time": "number"},
     "Position": {"ticket": "integer", "symbol": "string", "side": "moonhook.Side", "volume": "number",
                  "price_open": "number", "sl": "number?", "tp": "number?", "profit": "number",
-                 "plugin": "string?", "comment": "string?", "opened_at": "number"},
+                 "plugin": "string?", "comment": "string?", "opened_at": "number", "swap": "number?",
+                 "magic": "integer?", "external": "boolean?"},
     "WaitingOrder": {"ticket": "integer", "symbol": "string", "side": "moonhook.Side", "type": "moonhook.PendingType",
                      "price": "number", "volume": "number", "sl": "number?", "tp": "number?", "plugin": "string?",
                      "comment": "string?", "created_at": "number", "expires": "number?"},

@@ -99,12 +99,42 @@ def test_a_field_annotation_the_generator_does_not_know_is_an_error():
         luals.lua_type("Decimal")
 
 
-async def test_the_broker_answers_declared_are_the_rows_a_broker_gives(tmp_path):
-    # positions.list and orders.list hand scripts the broker's rows as they are.
+def _declared_shape(text: str, cls: str) -> dict[str, str]:
+    block = re.search(rf"^---@class moonhook\.{cls}\n((?:---@field .*\n)*)", text, flags=re.M)
+    return {name: kind for name, kind in re.findall(r"^---@field (\w+\??) (\S+)", block.group(1), flags=re.M)}
+
+
+async def test_every_field_the_mt5_broker_hands_a_script_is_declared(tmp_path):
+    # A script on MetaTrader 5 reads a position's swap and a symbol's stops_level: a field the
+    # definitions leave out is an "undefined field" warning in the editor on every use.
+    from support.mt5_support import mt5
+    from support.mt5_standin import Terminal
+    Terminal(tmp_path / "terminal.db").open_external("EURUSD", "buy", 0.1)
+    async with mt5(tmp_path) as broker:
+        await broker.execute(OrderRequest("pending", "a1", symbol="EURUSD", side="buy", type="limit", volume=0.1,
+                                          price=0.5, plugin="p"))
+        rows = {"Account": await broker.account(), "Symbol": await broker.symbol("EURUSD"),
+                "Price": await broker.price("EURUSD"), "Position": (await broker.positions())[0],
+                "WaitingOrder": (await broker.orders())[0]}
+    text = luals.render_definitions()
+    for cls, row in rows.items():
+        declared = {name.rstrip("?") for name in _declared_shape(text, cls)}
+        assert set(row) - declared == set(), cls
+
+
+async def test_the_broker_answers_declared_are_the_rows_the_paper_broker_gives(tmp_path):
+    # positions.list and orders.list hand scripts the broker's rows as they are: each field declared,
+    # each declared without "?" there (those with one are another broker's).
     broker = PaperBroker(Database(tmp_path / "moonhook.db"), PaperConfig(), clock=lambda: 1_700_000_000.0)
     await broker.execute(OrderRequest("market", "a1", symbol="EURUSD", side="buy", volume=0.1, price=1.1, plugin="p"))
     await broker.execute(OrderRequest("pending", "a2", symbol="EURUSD", side="buy", type="limit", volume=0.1,
                                       price=1.05, plugin="p"))
-    (position,), (order,) = await broker.positions(), await broker.orders()
-    assert set(position) == set(luals.SHAPES["Position"])
-    assert set(order) == set(luals.SHAPES["WaitingOrder"])
+    rows = {"Account": await broker.account(), "Symbol": await broker.symbol("EURUSD"),
+            "Position": (await broker.positions())[0],
+            "WaitingOrder": (await broker.orders())[0]}
+    text = luals.render_definitions()
+    for cls, row in rows.items():
+        declared = _declared_shape(text, cls)
+        assert {n for n in declared if not n.endswith("?")} <= set(row) <= {n.rstrip("?") for n in declared}, cls
+        assert set(luals.SHAPES[cls]) == {n.rstrip("?") for n in declared}
+    assert _declared_shape(text, "Symbol")["stops_level"] == "integer"
