@@ -381,7 +381,8 @@ class Book:
         before, after = at < bars[0].time, (at >= end) if end != math.inf else (at > bars[-1].time)
         said = bool(self.outside) and (self.outside[-1].time, self.outside[-1].symbol) == (at, symbol)
         if (before or after) and not said:
-            self.outside.append(Outside(at, symbol, "before the first bar" if before else "after the last bar"))
+            edge = bars[0].time if before else (end if end != math.inf else None)
+            self.outside.append(Outside(at, symbol, "before the first bar" if before else "after the last bar", edge))
         return not (before or after)
 
     # -- bars and money ----------------------------------------------------------------------------

@@ -67,10 +67,12 @@ class EquityPoint:
 
 @dataclass(frozen=True)
 class Outside:
-    """An order at a time outside its symbol's bars (before the first or after the last)."""
+    """An order at a time outside its symbol's bars (before the first or after the last); ``edge``:
+    when the first opens, or the last ends (None: not known, a single bar)."""
     time: float
     symbol: str
     what: str
+    edge: float | None = field(default=None, compare=False)
 
 
 @dataclass

@@ -34,7 +34,7 @@ from engine.app.replay.fills import Book
 from engine.app.replay.prices import Bar
 from engine.app.replay.problems import Problem
 from engine.app.replay.records import Covered
-from engine.app.replay.report import Decision, Fault, Order, Outcome, Unexecuted
+from engine.app.replay.report import Decision, Fault, Order, Outcome, Unexecuted, when
 from engine.core.script_files import digest, scripts_in
 from engine.core.loader import Loader
 from engine.core.plugins import Plugin, PluginError, breaker_trips
@@ -203,7 +203,9 @@ class _Replay:
             self.out.decisions.append(Decision(recorded.where, step["plugin"], result,
                                                _detail(step) if result != "pass" else ""))
         for o in self.book.outside[outside:]:
-            self.out.problems.append(Problem(recorded.where, f"{o.symbol}: at {o.time:.0f}, {o.what}"))
+            edge = "" if o.edge is None else \
+                f" ({when(o.edge)})" if o.time < o.edge else f" (it ends at {when(o.edge)})"
+            self.out.problems.append(Problem(recorded.where, f"{o.symbol}: at {when(o.time)}, {o.what}{edge}"))
         await self._events()
 
     async def _events(self) -> None:

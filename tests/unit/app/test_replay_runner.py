@@ -269,3 +269,13 @@ async def test_an_alert_fired_before_the_last_one_is_no_price_of_the_replayed_ma
     late = (T0 + 1805, f"sell EURUSD volume=1 price=1.0780 timenow={int(T0 + 1740)}")
     out = await run(tmp_path, {}, [buy, late], bars={})
     assert sorted((p.position.side, p.position.price_open) for p in out.open) == [("buy", 1.0806), ("sell", 1.0805)]
+
+
+async def test_an_alert_outside_the_bars_is_said_at_its_time_and_where_the_bars_are(tmp_path):
+    # The problem said "EURUSD: at 1715556600, before the first bar": Unix seconds, where the
+    # report says every other time as a date, and nothing of where the bars begin.
+    out = await run(tmp_path, {}, [(T0 - 1800, "buy EURUSD volume=1 price=1.0805"), BUY,
+                                   (T0 + 6 * H, "sell EURUSD volume=1 price=1.0905")])
+    assert [(p.where, p.what) for p in out.problems] == [
+        ("alerts.jsonl:1", "EURUSD: at 2024-05-12 23:30:00, before the first bar (2024-05-13 00:00:00)"),
+        ("alerts.jsonl:3", "EURUSD: at 2024-05-13 06:00:00, after the last bar (it ends at 2024-05-13 05:00:00)")]
