@@ -112,9 +112,10 @@ class Lifecycle(SettingsSaves, NameClashes):
         return path.parent == self.config.scripts and is_script(path)
 
     async def changed(self, paths: set[Path]) -> None:
-        """A batch of saves: the scripts among them applied, then the settings file."""
+        """A batch of saves: the scripts among them applied, then the settings file. A watched
+        folder gone (deleted or moved: ``watch`` names it) is the caller's (the shadow's) to act on."""
         settings = self.settings[0] if self.settings is not None else None
-        scripts = {p for p in paths if p != settings}
+        scripts = {p for p in paths if p != settings and p not in self.folders()}
         if scripts:
             log.info("saved: %s", ", ".join(sorted(p.name for p in scripts)))
             await self.apply(scripts, announce=True)

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterator
 
 import trio
@@ -198,7 +199,7 @@ class Shadow:
                 nursery.start_soon(lifecycle.retirer, name="shadow plugin retirer")
                 self.folder.mkdir(parents=True, exist_ok=True)
                 if watch:
-                    await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, lifecycle.changed,
+                    await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, self._changed,
                                                 lifecycle.stop), name="shadow file watcher")
                 await lifecycle.load_all()
                 log.info("shadow: %s from %s", counted(len(self.plugins), "plugin"), self.folder)
@@ -210,6 +211,14 @@ class Shadow:
                 logging.getLogger(name).removeFilter(named)
             with trio.CancelScope(shield=True):
                 await self.broker.stop()
+
+    async def _changed(self, paths: set[Path]) -> None:
+        """Saves in the shadow's folder, applied; the folder gone (deleted, or moved, which tells
+        none of its files) unloads every script of it, as each file deleted would."""
+        folder = self.lifecycle.config.scripts
+        if folder in paths:
+            paths = paths | {p.path for p in self.plugins} | {folder / name for name in self.lifecycle.errors}
+        await self.lifecycle.changed(paths)
 
     async def _alerts(self) -> None:
         self.cursor = self.records.cursor(self.journal.last_id())

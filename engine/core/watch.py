@@ -228,6 +228,7 @@ class Inotify:
             elif event.mask & (flags.DELETE_SELF | flags.MOVE_SELF | flags.IGNORED):
                 del self.folders[event.wd]
                 log.warning("%s was deleted or moved: saves there are no longer seen until a restart", folder)
+                paths.add(folder)   # itself: a move tells none of its files
             elif event.name and wanted(path := folder / event.name) and _complete(event.mask, path):
                 paths.add(path)
         return paths

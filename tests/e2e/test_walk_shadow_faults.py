@@ -71,6 +71,28 @@ def test_the_shadow_folder_deleted_while_running_is_said_and_the_live_alerts_tra
     assert run.interrupt() == 0
 
 
+def test_the_shadow_folder_moved_while_running_unloads_its_scripts_as_deleted_does(user):
+    # A move tells only the folder's own watch, no file's: its scripts went on deciding every alert,
+    # where /api/shadow said it missing and `moonhook status` "its scripts are unloaded".
+    bot, run = shadowed(user, {"gate.lua": FIXED, "broken.lua": BROKEN})
+    first = run.webhook(ALERT.format("before"))["id"]
+    until(lambda: run.get("/api/shadow"), lambda v: v["alerts"] == 1, "the shadow's run of the first alert")
+
+    (bot / "scripts-next").rename(bot / "scripts-old")
+    until(run.text, lambda t: "shadow: bot/scripts-next was deleted or moved" in t, "the shadow's folder told gone")
+    shadow = until(lambda: run.get("/api/shadow"), lambda v: v["plugins"] == [], "the shadow's scripts unloaded")
+    assert shadow["missing"] is True and run.get("/health")["shadow_load_errors"] == {}
+    after = run.webhook(ALERT.format("after"))["id"]
+    row = until(lambda: run.get(f"/api/alerts/{after}"), lambda r: r["shadow"] is not None, "the shadow's run")
+    assert row["status"] == "done" and "gate: pass → absent" in row["shadow"]["differences"], row["shadow"]
+    assert run.settled(first)["shadow"]["differences"] == [
+        "gate: pass → change (volume=0.2)", "order engine market: buy EURUSD 0.1 sl → buy EURUSD 0.2 sl"]
+    status = user.moonhook("status", "--config", "bot/moonhook.toml")
+    assert "shadow: scripts-next (folder missing: its scripts are unloaded until it is back and moonhook " \
+           "restarts), 0 plugins, 2 alerts" in status.stdout, outcome(status)
+    assert run.interrupt() == 0
+
+
 FAILING = 'function on_alert(a) error("next version bug") end\n'
 
 
