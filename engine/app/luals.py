@@ -204,8 +204,8 @@ def render_definitions() -> str:
     Raises KeyError for a service of ``SERVICE_API`` with no entry in ``SERVICES``."""
     out = ["---@meta moonhook",
            "-- moonhook's script API for the Lua language server (LuaLS), written by `moonhook init`",
-           "-- from the engine's own tables (engine/app/luals.py). Do not edit: delete it and run",
-           "-- `moonhook init` again after an upgrade. Annotate a hook to get its argument's fields:",
+           "-- from the engine's own tables (engine/app/luals.py). Do not edit: after an upgrade,",
+           "-- `moonhook init --editor-files` writes it again. Annotate a hook to get its argument's fields:",
            "--   ---@param alert moonhook.Alert", "--   function on_alert(alert) ... end", ""]
     out.append("---@alias moonhook.Side " + "|".join(f'"{s}"' for s in ("buy", "sell")))
     out.append("---@alias moonhook.PendingType \"limit\"|\"stop\"")

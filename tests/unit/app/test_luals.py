@@ -138,3 +138,10 @@ async def test_the_broker_answers_declared_are_the_rows_the_paper_broker_gives(t
         assert {n for n in declared if not n.endswith("?")} <= set(row) <= {n.rstrip("?") for n in declared}, cls
         assert set(luals.SHAPES[cls]) == {n.rstrip("?") for n in declared}
     assert _declared_shape(text, "Symbol")["stops_level"] == "integer"
+
+
+def test_the_definitions_say_the_command_that_writes_them_again():
+    # They said "delete it and run `moonhook init` again after an upgrade": init refuses where a
+    # moonhook.toml is; `moonhook init --editor-files` is the one that writes them again.
+    header = luals.render_definitions().split("\n\n", 1)[0]
+    assert "`moonhook init --editor-files`" in header and "`moonhook init` again" not in header
