@@ -63,7 +63,7 @@ SERVICES: dict[str, Service] = {
     "store.get": ([("key", "string")], ["any"], "A value this plugin stored, or nil."),
     "store.set": ([("key", "string"), ("value", "any")], [],
                   "Stores a plain value (nil deletes it); returns once it is in the journal."),
-    "store.delete": ([("key", "string")], [], "Deletes a stored key."),
+    "store.delete": ([("key", "string")], ["boolean"], "Deletes a stored key; whether it was there."),
     "store.keys": ([("prefix", "string?")], ["string[]"], "This plugin's stored keys (those starting with prefix)."),
     "notify.send": ([("text", "string")], [], "Tells the chats that take the plugin kind (Telegram)."),
     "log.debug": ([("...", "any")], [], "Writes to the engine's log, at debug level."),

@@ -318,3 +318,21 @@ async def test_on_load_and_on_unload_are_held_to_max_writes_each_call_as_one_run
         assert sum(k.startswith(hook) for k in keys) == MAX_PLUGIN_WRITES, (hook, len(keys))
         assert said[hook] == (f"{hook} {MAX_PLUGIN_WRITES} store.set: refused: {MAX_PLUGIN_WRITES} writes already "
                               f"made by this plugin in {where}; each waits for a commit to disk"), said
+
+
+STORE_ANSWERS = """
+function on_alert(a)
+  store.set('k', 1)
+  local there, gone = store.delete('k'), store.delete('k')
+  return {comment = tostring(there) .. ' ' .. tostring(gone) .. ' ' .. tostring(store.set('k', 2))}
+end
+"""
+
+
+async def test_store_delete_answers_whether_the_key_was_there_and_store_set_nothing(tmp_path):
+    # As the editor's definitions declare them (engine/app/luals.py).
+    from engine.app import luals
+    async with running(tmp_path, {"m": STORE_ANSWERS}) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+    assert row["outcome"]["plugins"][0]["changes"]["comment"] == "true false nil"
+    assert luals.SERVICES["store.delete"][1] == ["boolean"] and luals.SERVICES["store.set"][1] == []
