@@ -27,6 +27,7 @@ from engine.core.order_caps import OrderCaps
 from engine.core.run import current, writing
 from engine.domain.alerts import MAX_EXPIRY, TREND_STATES, AlertError, SymbolMap
 from engine.domain.logtext import one_line
+from engine.domain.luatext import lua_text
 from engine.domain.orders import OPENING, PENDING_TYPES, SIDES, BrokerError, OrderRequest, OrderResult, ours
 from engine.domain.risk import lot_size
 from engine.domain.rules import filled_meanwhile
@@ -237,7 +238,7 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
 
     def log_at(level: int) -> HostFunction:
         async def write(*parts: Any) -> None:
-            text = " ".join(str(p) for p in parts)
+            text = " ".join(lua_text(p) for p in parts)
             plugin.logger.log(level, "%s", one_line(text[:_MAX_LOG_CHARS]))
         return write
 

@@ -70,7 +70,7 @@ async def test_every_service_answers_as_documented(tmp_path, caplog):
     assert r["trend"] == ["up", "up"]
     assert r["cancel"]["ok"] is True and r["close"]["ok"] is True
     assert abs(r["now"] - engine.clock()) < 60
-    assert "probe 1 True" in caplog.text
+    assert "probe 1 true" in caplog.text   # as print writes it: Lua's words, not Python's True
     assert client_ids[:2] == [f"a{row['id']}-probe-1", f"a{row['id']}-probe-2"]
 
 
@@ -336,3 +336,17 @@ async def test_store_delete_answers_whether_the_key_was_there_and_store_set_noth
         row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
     assert row["outcome"]["plugins"][0]["changes"]["comment"] == "true false nil"
     assert luals.SERVICES["store.delete"][1] == ["boolean"] and luals.SERVICES["store.set"][1] == []
+
+
+async def test_log_writes_a_scripts_values_as_print_does(tmp_path, caplog):
+    # log.info(ok, nil, 3.0) wrote "True None 3.0", tables as Python's repr: a trader reads Lua.
+    caplog.set_level(logging.INFO, logger="moonhook.plugin.l")
+    script = """function on_alert(a)
+      log.info('v', true, false, nil, 3, 1.5, 2^53, 1/0, {1, 'x'}, {a = true, ['b c'] = {n = 0.5}}, {})
+      print('v', true, false, nil, 3, 1.5, 2^53, 1/0)
+    end"""
+    async with running(tmp_path, {"l": script}) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+    logged, printed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("v")]
+    assert logged == "v true false nil 3 1.5 9.007199254741e+15 inf {1, \"x\"} {a = true, [\"b c\"] = {n = 0.5}} {}"
+    assert printed.split("\t") == logged.split(" ")[:8]
