@@ -190,8 +190,8 @@ def _clock(text: str):
     """``--prices-clock``: a clock as ``engine.trading_day`` and ``mt5.server_clock`` write one."""
     try:
         return clock_zone(text, "--prices-clock")
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+    except ValueError as e:   # argparse names the option already
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--prices-clock: ")) from None
 
 
 def _seconds(text: str) -> float:

@@ -36,7 +36,8 @@ def test_replay_takes_the_clock_of_mt5s_exports_and_refuses_one_it_cannot_read(c
     assert parse_args([*replay, "--prices-clock", "GMT+2/+3 US"]).prices_clock.zone == "America/New_York"
     with pytest.raises(SystemExit):
         parse_args([*replay, "--prices-clock", "server time"])
-    assert "--prices-clock: 'server time' is not a clock" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "argument --prices-clock: 'server time' is not a clock" in err   # named once, by argparse
 
 
 @contextmanager
