@@ -20,6 +20,7 @@ from engine.domain.alerts import parse_body
 from engine.domain.config import EngineConfig, ServerConfig, Settings, ShadowConfig
 from engine.domain.config.hosts import unlisted_note
 from engine.app import open_engine
+from engine.app.denied_reads import denied_reads
 from engine.app.settings_pairs import defeated
 from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer
 from engine.core.script_files import scripts_in
@@ -148,6 +149,9 @@ async def _try_one(engine, path: Path, file: str, named: dict[tuple[Path, str], 
         if not plugin.hooks:
             out.append(Finding(file, None, "warning", "defines no hook: it will never run"))
         out.extend(Finding(file, None, "warning", said) for said in _timer_unset(plugin))
+        out.extend(Finding(file, line, "warning", f"{name} is not available in the sandbox: a call reaching it "
+                                                  "fails (forbidden), uncaught")
+                   for line, name in denied_reads(path.read_text(encoding="utf-8", errors="replace")))
         if plugin.budget_note:
             out.append(Finding(file, None, "warning", plugin.budget_note))
         if "on_alert" in plugin.hooks:

@@ -76,3 +76,19 @@ def test_the_start_shows_the_settings_warnings_check_gives(user):
     assert [line for line in run.banner.splitlines() if line.startswith("moonhook: moonhook.toml: warning: ")] \
         == [f"moonhook: {warning}" for warning in warnings], run.banner
     assert run.interrupt() == 0
+
+
+def test_check_names_a_denied_function_where_its_sample_alert_does_not_go(user):
+    """docs/plugins.md leaves `load`, `dofile`, `string.dump` and `math.randomseed` (which LuaLS
+    knows) to `moonhook check`; it named one only when its sample alert ran it, and said "ok" of a
+    script calling `load` in on_close or in a branch, which failed live (forbidden) when reached."""
+    init(user, "bot")
+    (user.home / "bot" / "scripts" / "exit.lua").write_text(
+        "function on_alert(a)\n  if a.comment == 'friday' then math.randomseed(1) end\nend\n"
+        "function on_close(c)\n  local f = load('return ' .. c.symbol)  -- load: a comment\nend\n", encoding="utf-8")
+    checked = user.moonhook("check", cwd="bot")
+    assert checked.returncode == 0, outcome(checked)
+    assert "scripts/exit.lua:2: warning: math.randomseed is not available in the sandbox" in checked.stdout, \
+        outcome(checked)
+    assert "scripts/exit.lua:5: warning: load is not available in the sandbox" in checked.stdout, outcome(checked)
+    assert "checked scripts/: 2 scripts: 2 warnings" in checked.stdout, outcome(checked)
