@@ -226,6 +226,7 @@ class _Replay:
 
     def _fault(self, plugin: Plugin, hook: str, message: str, kind: str) -> None:
         where = plugin.stats.last_where or plugin.path.name
+        message = message.replace(f" at {where}: ", ": ", 1)   # the report names the place, once
         self.out.faults.append(Fault(where, plugin.name, message, "budget" if kind in BUDGET_KINDS else "error",
                                      self.current))
         if breaker_trips(plugin, self.config.breaker):   # as live: off for the rest of the replay

@@ -279,3 +279,10 @@ async def test_an_alert_outside_the_bars_is_said_at_its_time_and_where_the_bars_
     assert [(p.where, p.what) for p in out.problems] == [
         ("alerts.jsonl:1", "EURUSD: at 2024-05-12 23:30:00, before the first bar (2024-05-13 00:00:00)"),
         ("alerts.jsonl:3", "EURUSD: at 2024-05-13 06:00:00, after the last bar (it ends at 2024-05-13 05:00:00)")]
+
+
+async def test_a_scripts_error_names_its_place_once_in_the_report(tmp_path):
+    # It read "error at boom.lua:3: on_alert: script error at boom.lua:3: no quote".
+    out = await run(tmp_path, {"boom.lua": 'plugin = {}\nfunction on_alert(a)\n  error("no quote")\nend\n'}, [BUY])
+    assert [(f.where, f.what) for f in out.faults] == [("boom.lua:3", "on_alert: script error: no quote")]
+    assert "  error at boom.lua:3: on_alert: script error: no quote\n" in text(build(out))
