@@ -107,7 +107,7 @@ PLUGIN_FIELDS: dict[str, tuple[str, str]] = {
                          "(exits pass), and the breaker never switches it off. Default false: skipped."),
 }
 BUDGET_FIELDS: dict[str, tuple[str, str]] = {
-    "instructions": ("integer", "Lua instructions per call."),
+    "instructions": ("number", "Lua instructions per call (5e6 is 5,000,000)."),
     "timeout": ("number", "CPU seconds per call."),
     "memory_mb": ("number", "Megabytes of Lua heap."),
 }

@@ -145,3 +145,27 @@ def test_the_definitions_say_the_command_that_writes_them_again():
     # moonhook.toml is; `moonhook init --editor-files` is the one that writes them again.
     header = luals.render_definitions().split("\n\n", 1)[0]
     assert "`moonhook init --editor-files`" in header and "`moonhook init` again" not in header
+
+
+def test_the_plugin_table_docs_plugins_md_shows_fits_the_declared_types():
+    # Its `instructions = 5e6` is a float in Lua 5.4, which LuaLS does not assign to an integer
+    # (type.castNumberToInteger is off by default): the documented example was flagged in the editor.
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "plugins.md").read_text(encoding="utf-8")
+    example = re.search(r"```lua\n(plugin = \{.*?\n\})\n```", docs, flags=re.S).group(1)
+    lua = lupa.LuaRuntime()
+    lua.execute(example)
+    kind = lua.eval("function(v) return math.type(v) or type(v) end")
+    text = luals.render_definitions()
+    fits = {"integer": {"integer"}, "number": {"integer", "float"}, "string": {"string"}, "boolean": {"boolean"},
+            "string[]": {"table"}, "table<string, any>": {"table"}}
+
+    def check(table, declared):
+        for key, value in table.items():
+            spelled = declared[key][0]
+            if spelled == "moonhook.Budget":
+                check(value, luals.BUDGET_FIELDS)
+            else:
+                allowed = set().union(*(fits[t] for t in spelled.split("|")))
+                assert kind(value) in allowed, (key, spelled, kind(value))
+    check(lua.globals().plugin, luals.PLUGIN_FIELDS)
+    assert "---@field instructions? number" in text
