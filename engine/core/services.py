@@ -280,7 +280,9 @@ def _arity(name: str, fn: HostFunction) -> HostFunction:
 
     async def call(*args: Any) -> Any:
         if any(a is not None for a in args[len(names):]):
-            raise HostError(f"{name}: takes {takes}, got {len(args)}")
+            colon = len(args) == len(names) + 1 and isinstance(args[0], (dict, list))   # market:symbol(...)
+            hint = " (a call with ':' passes its table first: call it with '.')" if colon else ""
+            raise HostError(f"{name}: takes {takes}, got {len(args)}{hint}")
         return await fn(*args[:len(names)])
     return call
 

@@ -102,6 +102,8 @@ async def test_every_service_answers_as_documented(tmp_path, caplog):
     ("orders.market({symbol = 'EURUSD', side = 'buy', volume = 1}, 2)", "takes 1 argument (spec), got 2"),
     ("trend.get('EURUSD', 'H1', 'up')", "takes 2 arguments (symbol, timeframe), got 3"),
     ("store.get('k', 'default')", "takes 1 argument (key), got 2"),
+    ("market:symbol('EURUSD')", "takes 1 argument (symbol), got 2 (a call with ':' passes its table first: "
+                                "call it with '.')"),
     ("store.get()", "a store key must be a non-empty string, got nil"),
     ("store.delete()", "a store key must be a non-empty string, got nil"),
     ("store.set()", "a store key must be a non-empty string, got nil"),
@@ -116,7 +118,7 @@ async def test_misuse_is_a_catchable_error_naming_the_field(tmp_path, call, mess
         row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
     comment = row["outcome"]["plugins"][0]["changes"]["comment"]
     assert comment.startswith("false ") and message in comment, comment
-    name = re.match(r"[\w.]+", call)[0]  # named once, as the script wrote it
+    name = re.match(r"[\w.]+", call.replace(":", "."))[0]  # named once, as the script wrote it
     assert comment.startswith(f"false {name}") and comment.count(name) == 1, comment
 
 
