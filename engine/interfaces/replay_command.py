@@ -129,6 +129,8 @@ def _price_file(spec: str, symbols: SymbolMap, known: Mapping[str, Any]) -> tupl
     if symbol not in known:
         if given:
             raise ValueError(f"{spec}: unknown symbol {symbol or rest!r} (define it under paper.symbols)")
+        if not path.exists():   # a typo in the name, most likely: said as such
+            raise ValueError(f"{path}: cannot open: no such file")
         raise ValueError(f"{path}: cannot tell its symbol from the file's name; give it as SYMBOL={path}")
     return symbol, path
 

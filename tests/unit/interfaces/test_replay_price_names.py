@@ -27,3 +27,10 @@ def test_a_tradingview_exports_exchange_is_mapped_as_its_alerts_ticker_is(spec, 
     # traded GOLD without prices: filled at the alert's price, the stop never taken, "no prices".
     symbols = SymbolMap({"OANDA:XAUUSD": "GOLD"})
     assert _price_file(spec, symbols, symbol_table(GOLD, where="paper.symbols")) == (symbol, Path(spec.split("=")[-1]))
+
+
+def test_a_file_not_there_is_said_so_before_its_name(tmp_path):
+    # A typo ("FX_EURUSD 60.csv", no comma) was answered "cannot tell its symbol from the file's name".
+    missing = tmp_path / "FX_EURUSD 60.csv"
+    with pytest.raises(ValueError, match=r"FX_EURUSD 60\.csv: cannot open: no such file$"):
+        _price_file(str(missing), SymbolMap({}), symbol_table({}, where="paper.symbols"))
