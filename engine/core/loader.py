@@ -111,7 +111,10 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
             raw = await pool.get_global(plugin.pool_id, "plugin")
         except SandboxError as e:
             raise PluginError(file, f"the `plugin` table cannot be read: {e}") from None
-        meta = PluginMeta.parse(raw, path.stem, file, ctx.symbols)
+        try:
+            meta = PluginMeta.parse(raw, path.stem, file, ctx.symbols)
+        except PluginError as e:
+            raise _at_field(e, text) from None
         plugin.meta = read = meta   # a failure from here on is known to be a guard's, or not
         other = ctx.plugins.get(meta.name)
         if other is not None and other is not replacing and other.path != path and other.path.exists():
@@ -149,3 +152,14 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
             await pool.unload(plugin.pool_id)
         raise
     return plugin
+
+
+def _at_field(error: PluginError, text: str) -> PluginError:
+    """``error`` (``plugin.every: ...``) at the line of that field of the text's ``plugin = {...}``,
+    as every other finding has one; as it is when the text does not show it."""
+    key = re.match(r"plugin\.(\w+)", error.message)
+    table = re.search(r"^\s*plugin\s*=\s*\{", text, flags=re.M)
+    at = re.compile(rf"\b{key[1]}\s*=(?!=)").search(text, table.end()) if key and table else None
+    if at is None or error.line:
+        return error
+    return PluginError(error.file, error.message, text.count("\n", 0, at.start()) + 1)

@@ -92,3 +92,14 @@ def test_check_names_a_denied_function_where_its_sample_alert_does_not_go(user):
         outcome(checked)
     assert "scripts/exit.lua:5: warning: load is not available in the sandbox" in checked.stdout, outcome(checked)
     assert "checked scripts/: 2 scripts: 2 warnings" in checked.stdout, outcome(checked)
+
+
+def test_a_plugin_table_refused_is_named_at_the_line_of_its_field(user):
+    """`moonhook check` prints findings with file:line (docs/plugins.md); a `plugin` table's field
+    refused was told without its line ("scripts/slow.lua: error: plugin.every: ...")."""
+    init(user, "bot")
+    (user.home / "bot" / "scripts" / "slow.lua").write_text(
+        'plugin = {\n  priority = 10,\n  every = "sometimes",\n}\nfunction on_timer() end\n', encoding="utf-8")
+    checked = user.moonhook("check", cwd="bot")
+    assert checked.returncode == 1, outcome(checked)
+    assert "scripts/slow.lua:3: error: plugin.every: must be a duration" in checked.stdout, outcome(checked)

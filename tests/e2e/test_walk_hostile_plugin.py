@@ -32,9 +32,9 @@ def test_a_budget_of_math_huge_is_refused_as_the_plugins_error_saved_or_at_a_sta
     (scripts / "huge.lua").write_text(HUGE.replace("KEY", "instructions"))
     (scripts / "negative.lua").write_text(HUGE.replace("KEY", "timeout").replace("math.huge", "-1"))
     again = user.start("run", "--config", "bot/moonhook.toml", config=config)
-    assert "not serving huge.lua: huge.lua: error: plugin.budget.instructions: must be a positive number, " \
+    assert "not serving huge.lua: huge.lua:2: error: plugin.budget.instructions: must be a positive number, " \
            "got inf" in again.banner
-    assert "not serving negative.lua: negative.lua: error: plugin.budget.timeout: must be a positive number, " \
+    assert "not serving negative.lua: negative.lua:2: error: plugin.budget.timeout: must be a positive number, " \
            "got -1" in again.banner
     served = again.settled(again.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09 id=at-start")["id"])
     assert served["status"] == "done", served["outcome"]

@@ -34,7 +34,7 @@ def test_check_reports_each_problem_with_file_and_line(tmp_path):
     out = p.stdout
     assert "good.lua: warning: on_alrt is not a hook" in out
     assert "good.lua: ok: on_alert on a sample alert (buy EURUSD" in out and "passes it" in out
-    assert "meta.lua: error: plugin.priority: must be an integer" in out
+    assert "meta.lua:1: error: plugin.priority: must be an integer" in out
     assert "crash.lua:2: error: on_alert failed on a sample alert" in out and "field 'nothing'" in out
     assert "syntax.lua:2: error:" in out and "expected near <eof>" in out
     assert "syntax.lua:2: error: script error: syntax.lua:2:" not in out  # the place said once
