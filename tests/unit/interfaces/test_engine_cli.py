@@ -142,7 +142,7 @@ def test_status_lists_a_script_that_does_not_load_and_says_degraded(tmp_path):
     # no worker: its memory unknown, not 0 KB; no version serves
     assert rows["broken"][2:9] == ["0", "0", "0", "-", "-", "-", "-"]
     assert rows["demo"][9] == hashlib.sha256(EXAMPLE_SCRIPT.encode()).hexdigest()[:12]   # the version serving
-    assert "not loaded: broken.lua: error: plugin.priority" in status.stdout
+    assert "not loaded: broken.lua:1: error: plugin.priority" in status.stdout
 
 
 def test_a_stop_finishes_the_alerts_in_flight_and_a_second_signal_exits_at_once(tmp_path):
