@@ -1,7 +1,7 @@
 """Every route docs/http-api.md lists, walked against `moonhook run` with bad input: a stranger,
 a wrong token, a session without its CSRF token, and each route's own bad values (a wrong type,
-NaN, infinity, a huge or negative number, a parameter given twice, a body too large or not
-UTF-8). Each is answered with the documented 4xx, naming what is wrong, never a 5xx, no
+NaN, infinity, a huge or negative number, a parameter given twice or not the route's, a body too
+large or not UTF-8). Each is answered with the documented 4xx, naming what is wrong, never a 5xx, no
 answer holds a secret, and nothing is written: the journal, the order ledger, the switches,
 moonhook.toml and scripts/ are as they were.
 
@@ -109,6 +109,7 @@ def cases(secret: str) -> list[Case]:
         Case(r["GET", "/api/alerts/<>"], "/api/alerts/abc", 404),
         Case(r["GET", "/api/orders"], "/api/orders", 401, auth="none"),
         Case(r["GET", "/api/positions"], "/api/positions", 401, auth="wrong"),
+        Case(r["GET", "/api/positions"], "/api/positions?symbol=GBPUSD", 400, "symbol"),  # no filter: not all
         Case(r["GET", "/api/account"], "/api/account", 401, auth="none"),
         Case(r["GET", "/api/shadow"], "/api/shadow?limit=-1", 400, "limit"),
         Case(r["GET", "/api/shadow"], "/api/shadow?limit=1&limit=2", 400, "limit"),
@@ -124,6 +125,7 @@ def cases(secret: str) -> list[Case]:
         Case(plugin_off, "/api/plugins/demo/disable", 400, "body", body=b'{"reason": "\xff"}'),
         Case(r["POST", "/api/pause"], "/api/pause", 403, auth="cookie"),
         Case(r["POST", "/api/pause"], "/api/pause", 400, "body", body=DEEP),
+        Case(r["POST", "/api/pause"], "/api/pause?reason=lunch", 400, "reason"),  # the body's: not paused unsaid
         Case(r["POST", "/api/resume"], "/api/resume?execute_missed=ture", 400, "execute_missed"),
         Case(r["POST", "/api/resume"], "/api/resume", 400, "execute_missed", body=b'{"execute_missed": 2}'),
         Case(r["POST", "/api/resume"], "/api/resume", 400, "body", body=b'{"execute_missed": tru}'),  # not "no"
@@ -154,6 +156,8 @@ def cases(secret: str) -> list[Case]:
         Case(r["GET", "/api/examples"], "/api/examples", 401, auth="none"),
         Case(r["GET", "/api/trades"], "/api/trades?limit=501", 400, "limit"),
         Case(r["GET", "/api/trades"], "/api/trades?offset=100", 400, "offset"),
+        Case(r["GET", "/api/trades"], "/api/trades?symbol=EURUSD", 400, "symbol"),
+        Case(r["GET", "/api/orders"], "/api/orders?status=open", 400, "status"),
         Case(r["GET", "/api/trades"], "/api/trades?before=1.5", 400, "before"),
         Case(r["GET", "/api/trades"], "/api/trades?since=NaN", 400, "since"),
         Case(r["GET", "/api/trades"], "/api/trades?since=inf", 400, "since"),

@@ -17,6 +17,9 @@ from engine.interfaces.web import params
 from engine.interfaces.web.params import BadParameter
 
 log = logging.getLogger("moonhook.web")
+# The query parameters each route takes (a body's fields are not these): any other is a 400.
+QUERY = {"api.shadow": ("limit", "before"), "api.orders": ("limit",),
+         "api.resume": ("execute_missed", "held_ids", "held")}
 API = "api"   # the orders' plugin, as the ledger and on_order hooks see it (Telegram's are "telegram")
 
 
@@ -47,7 +50,8 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.before_request
     async def authorize():
-        return refuse(server)
+        refused = refuse(server)
+        return refused if refused is not None else params.only(QUERY)
 
     answer_errors(bp, {BadParameter: 400, BrokerError: BROKER_DOWN})
 

@@ -19,6 +19,19 @@ class BadParameter(Exception):
     """A query parameter or body the route cannot use; its message names it."""
 
 
+def only(known: dict[str, tuple[str, ...]]) -> tuple[dict, int] | None:
+    """The 400 answering a query parameter the route does not take (``known``: the names each
+    endpoint takes), None when all are known. Read as none, ``/api/positions?symbol=GBPUSD``
+    answered every symbol's positions as if filtered, and ``/api/pause?reason=lunch`` paused
+    without the reason (a body's field)."""
+    taken = known.get(request.endpoint or "", ())
+    unknown = sorted(set(request.args) - set(taken))
+    if not unknown:
+        return None
+    takes = f"known: {', '.join(taken)}" if taken else "it takes none"
+    return {"error": f"{unknown[0]}: unknown parameter of {request.method} {request.path} ({takes})"}, 400
+
+
 def _query(name: str) -> str | None:
     """The query parameter ``name``, None when absent. Given more than once it raises
     BadParameter: which of ``days=1&days=400`` was meant would be a guess."""

@@ -18,6 +18,9 @@ from engine.interfaces.web import params
 from engine.interfaces.web.params import BadParameter
 
 _FILTERS = ("status", "symbol", "plugin")
+# The query parameters each route takes: any other is a 400 (``offset`` is known, to be refused in words).
+QUERY = {"views.alerts": ("limit", "before", *_FILTERS), "views.replay": ("days",),
+         "views.trades": ("limit", "before", "since", "offset")}
 
 
 def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
@@ -25,7 +28,8 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.before_request
     async def authorize():
-        return refuse(server)
+        refused = refuse(server)
+        return refused if refused is not None else params.only(QUERY)
 
     answer_errors(bp, {BadParameter: 400, ScriptNameError: 400, FileNotFoundError: 404, EditingOff: 403,
                        DraftReplayError: 422,  # the draft's own trouble, told as it is
@@ -38,9 +42,6 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     @bp.get("/alerts")
     async def alerts():
         limit = params.limit(50)
-        unknown = sorted(set(request.args) - {"limit", "before", *_FILTERS})
-        if unknown:
-            raise BadParameter(f"{unknown[0]}: unknown parameter (known: limit, before, {', '.join(_FILTERS)})")
         filters = {name: params.text(name) for name in _FILTERS}
         try:
             return {"alerts": await ops.alerts(limit, **filters, before=params.before())}
