@@ -163,6 +163,8 @@ def cases(secret: str) -> list[Case]:
         Case(r["GET", "/api/trades"], "/api/trades?since=inf", 400, "since"),
         Case(r["POST", "/login"], "/login", 400, "token", auth="none", body=b'{"token": 5}'),
         Case(r["POST", "/login"], "/login", 401, auth="none", body=b'{"token": "wrong"}'),
+        Case(r["POST", "/login"], "/login", 401, auth="none", body=b'{"token": "wrong"}',  # curl -d's type
+             headers={"Content-Type": "application/x-www-form-urlencoded"}),
         Case(r["POST", "/login"], "/login", 400, "body", auth="none", body=DEEP),  # a stranger's: no 5xx
         Case(r["POST", "/login"], "/login", 400, "body", auth="none", body=b'{"token": "\xff"}'),
         Case(r["POST", "/login"], "/login", 403, auth="none", body=b'{"token": "wrong"}',

@@ -182,8 +182,9 @@ def _stranger() -> str | None:
 
 async def _given_token() -> str | None:
     """The ``token`` of a JSON body or of a form; None when there is none. Raises BadParameter
-    for a JSON body that cannot be read."""
-    if request.is_json:
+    for a JSON body that cannot be read. A body opening with ``{`` is JSON whatever its type:
+    ``curl -d '{"token": ...}'`` sends it as a form's, and was told the token was missing."""
+    if request.is_json or (await request.get_data()).lstrip().startswith(b"{"):
         body = await json_body()
         token = body.get("token") if isinstance(body, dict) else None
     else:
