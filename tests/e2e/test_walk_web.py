@@ -69,3 +69,21 @@ def test_health_tells_strangers_the_state_word_and_a_readable_config_is_warned_o
     again = user.start("run", config=config, cwd="bot")
     assert again.interrupt() == 0
     assert f"{config.path.name} can be read by other users of this machine (mode 644)" in again.text()
+
+
+def test_a_wrong_method_is_a_405_naming_the_methods_the_route_takes(user):
+    """`DELETE /api/scripts/x.lua` (no route deletes a script), `GET /api/pause`, `POST /health`:
+    a 405 that says which method the route takes, in its `error` and its `Allow` header (RFC 9110
+    requires it), nothing done; Werkzeug's words named neither ("The method is not allowed ...")."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    asked = {("DELETE", "/api/scripts/demo.lua"): "GET, PUT", ("GET", "/api/pause"): "POST",
+             ("POST", "/health"): "GET", ("PUT", "/api/plugins/demo/disable"): "POST"}
+    for (method, path), allowed in asked.items():
+        answer = run.client.request(method, path)
+        assert answer.status_code == 405, (method, path, answer.text)
+        assert answer.headers["Allow"] == allowed, (method, path, answer.headers)
+        assert answer.json()["error"] == f"{method} {path}: the route takes {allowed} (docs/http-api.md)"
+    assert (user.home / "bot" / "scripts" / "demo.lua").exists() and run.get("/health")["paused"] is False
+    assert run.get("/api/plugins")["plugins"][0]["enabled"] is True
+    assert run.interrupt() == 0

@@ -9,7 +9,7 @@ import re
 from typing import Iterable
 
 from quart import Blueprint, request
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
@@ -82,6 +82,10 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
             return {"error": f"the body is larger than {server.max_body} bytes (server.max_body)"}, 413
         if isinstance(e, NotFound) and e.description == NotFound.description:   # no route, not a handler's 404
             return {"error": f"no route {request.method} {request.path}: the routes are in docs/http-api.md"}, 404
+        if isinstance(e, MethodNotAllowed):   # the methods the route takes, said and in Allow (RFC 9110)
+            taken = ", ".join(sorted(set(e.valid_methods or ()) - {"HEAD", "OPTIONS"}))
+            return ({"error": f"{request.method} {request.path}: the route takes {taken} (docs/http-api.md)"}, 405,
+                    {"Allow": taken})
         return {"error": e.description or e.name}, e.code or 500
 
     @app.errorhandler(Exception)
