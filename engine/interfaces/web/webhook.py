@@ -164,8 +164,10 @@ async def _receive(ops: Operations, server: ServerConfig, gate: Gate, client, pa
     try:
         value = read_body(body)
     except AlertError as e:
-        if path_secret is None:  # unreadable, so unauthenticated: say only that
-            raise Refused(401, _MISSING_SECRET) from None
+        if path_secret is None:  # unreadable, so unauthenticated; why, as a typo in a JSON message's comma
+            # sent with its secret was told "missing secret", and TradingView sends such a message as text
+            raise Refused(401, f"{e}: no secret can be read from it; put it in the path (/webhook/<secret>) "
+                               "or in a 'secret' field of a JSON message") from None
         raise Refused(400, str(e)) from None
     body_secret = pop_secret(value)
     if path_secret is None:
