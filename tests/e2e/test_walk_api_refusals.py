@@ -124,12 +124,16 @@ def cases(secret: str) -> list[Case]:
         Case(r["POST", "/api/positions/<>/close"], "/api/positions/4242/close", 404, "ticket"),
         Case(r["POST", "/api/positions/<>/close"], "/api/positions/1.5/close", 404),
         Case(plugin_off, "/api/plugins/demo/disable", 400, "body", body=b'{"reason": "\xff"}'),
+        Case(plugin_off, "/api/plugins/demo/disable", 400, "reason", body=b'{"reason": 5}'),  # not kept unsaid
+        Case(plugin_off, "/api/plugins/demo/disable", 400, "reasn", body=b'{"reasn": "lunch"}'),
+        Case(plugin_off, "/api/plugins/demo/disable", 400, "body", body=b'["lunch"]'),
         Case(r["POST", "/api/pause"], "/api/pause", 403, auth="cookie"),
         Case(r["POST", "/api/pause"], "/api/pause", 400, "body", body=DEEP),
         Case(r["POST", "/api/pause"], "/api/pause?reason=lunch", 400, "reason"),  # the body's: not paused unsaid
         Case(r["POST", "/api/resume"], "/api/resume?execute_missed=ture", 400, "execute_missed"),
         Case(r["POST", "/api/resume"], "/api/resume", 400, "execute_missed", body=b'{"execute_missed": 2}'),
         Case(r["POST", "/api/resume"], "/api/resume", 400, "body", body=b'{"execute_missed": tru}'),  # not "no"
+        Case(r["POST", "/api/resume"], "/api/resume", 400, "execute_mised", body=b'{"execute_mised": true}'),
         Case(r["GET", "/api/overview"], "/api/overview", 401, auth="none"),
         Case(r["POST", "/api/alerts/check"], "/api/alerts/check", 400, "volume", body=check + b"-1}"),
         Case(r["POST", "/api/alerts/check"], "/api/alerts/check", 400, "volume", body=check + b"Infinity}"),

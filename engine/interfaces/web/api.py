@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -25,10 +26,12 @@ API = "api"   # the orders' plugin, as the ledger and on_order hooks see it (Tel
 
 async def _reason() -> str | None:
     """An optional ``{"reason": "..."}`` in the body of a switch, kept with it; raises
-    BadParameter for a body that is not JSON."""
-    body = await params.json_body()
-    reason = body.get("reason") if isinstance(body, dict) else None
-    return reason[:200] if isinstance(reason, str) and reason.strip() else None
+    BadParameter for a body that is not JSON, has another field, or a reason that is not text
+    (``{"reason": 5}`` switched with none kept)."""
+    reason = (await params.fields("reason")).get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise BadParameter(f"reason: must be text, got {json.dumps(reason)[:40]}")
+    return reason[:200] if reason is not None and reason.strip() else None
 
 
 def _answer(ticket: int, results: list[tuple[int, Any]], gone: str) -> Any:

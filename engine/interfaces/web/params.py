@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Callable
 
@@ -138,13 +139,27 @@ async def json_body() -> Any:
     return value
 
 
+async def fields(*known: str) -> dict[str, Any]:
+    """An optional JSON body's fields, ``{}`` when there is none. Raises BadParameter for a body
+    that is not a JSON object, or a field not in ``known``: ``{"execute_mised": true}`` read as
+    none skipped the alerts held while paused for good, and ``{"reasn": ...}`` kept no reason."""
+    body = await json_body()
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise BadParameter(f"body: must be a JSON object ({', '.join(known)}), got {json.dumps(body)[:40]}")
+    unknown = sorted(set(body) - set(known))
+    if unknown:
+        raise BadParameter(f"{unknown[0][:40]}: unknown field of the body (known: {', '.join(known)})")
+    return body
+
+
 async def flag(name: str) -> bool:
     """The yes-or-no ``name``, from a JSON body's field or else the query; False when absent.
-    Any other value raises BadParameter, as does a body that is not JSON: a mistyped
-    ``execute_missed=ture`` (or ``{"execute_missed": tru}``) read as no would skip the alerts
-    held while paused, for good, where the trader asked to run them."""
-    body = await json_body()
-    value = body.get(name) if isinstance(body, dict) else None
+    Any other value raises BadParameter, as does a body that is not JSON or has another field:
+    a mistyped ``execute_missed=ture`` (or ``{"execute_missed": tru}``) read as no would skip
+    the alerts held while paused, for good, where the trader asked to run them."""
+    value = (await fields(name)).get(name)
     if value is None:
         value = _query(name)
     if value is None or value is True or value is False:
