@@ -89,6 +89,8 @@ def cases(secret: str) -> list[Case]:
         Case(r["POST", "/webhook"], "/webhook", 413, body=BIG),
         Case(r["POST", "/webhook"], "/webhook", 401, "the body looks like JSON", body=alert + b"0.1"),  # its secret
         Case(r["POST", "/webhook/<>"], "/webhook/wrong", 401, body=b"buy EURUSD volume=0.1"),
+        Case(r["POST", "/webhook/<>"], f"/webhook/{secret}/", 401, "wrong secret: the path ends with",
+             body=b"buy EURUSD volume=0.1"),  # a URL pasted with a slash: not a secret to look for a typo in
         Case(r["POST", "/webhook/<>"], f"/webhook/{secret}", 400, "volume", body=b"buy EURUSD volume=-1"),
         Case(r["POST", "/webhook/<>"], f"/webhook/{secret}", 400, "colour", body=b"buy EURUSD colour=red"),
         Case(r["POST", "/webhook/<>"], f"/webhook/{secret}", 400, body="buy EURUSD volume=0.1 id=\udc80"

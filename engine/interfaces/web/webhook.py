@@ -157,7 +157,9 @@ async def _receive(ops: Operations, server: ServerConfig, gate: Gate, client, pa
     if not server.secret:
         raise Refused(401, "no webhook secret is configured on this server: every webhook is refused")
     if path_secret is not None and not same(path_secret, server.secret):
-        raise Refused(401, "wrong secret")
+        slash = path_secret.endswith("/")   # a URL pasted with one: no typo in the secret to look for
+        raise Refused(401, "wrong secret" + (": the path ends with '/', which the URL /webhook/<secret> does not"
+                                             if slash else ""))
     if content_length is not None and content_length > server.max_body:
         raise Refused(413, f"the body is larger than {server.max_body} bytes")
     body = await _read_body(receive, server.max_body)
