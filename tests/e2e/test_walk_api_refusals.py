@@ -249,3 +249,26 @@ def test_every_documented_route_is_served_and_refuses_bad_input_writing_nothing(
     assert after == before
     assert health["paused"] is False and health["plugins"] == {"loaded": 1, "enabled": 1}
     assert run.interrupt() == 0
+
+
+def test_a_close_or_cancel_with_a_body_it_does_not_take_closes_nothing(user):
+    """`POST /api/positions/<ticket>/close` closes the position whole and takes no body but the
+    dashboard's `{}`: `{"volume": 0.05}`, a trader's partial close, closed it all, and a body over
+    server.max_body (never read) closed it too. Each is refused, the position left open."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    opened = run.webhook("buy EURUSD volume=0.1 sl=1.0800 price=1.0850")
+    assert run.settled(opened["id"])["status"] == "done"
+    (position,) = run.get("/api/positions")["positions"]
+    close = f"/api/positions/{position['ticket']}/close"
+    part = run.client.post(close, json={"volume": 0.05})
+    big = run.client.post(close, content=BIG, headers={"Content-Type": "application/json"})
+    junk = run.client.post(close, content=b"half")
+    assert (part.status_code, big.status_code, junk.status_code) == (400, 413, 400), (part.text, big.text, junk.text)
+    assert part.json()["error"].startswith("volume: unknown field of the body") and "whole" in part.json()["error"]
+    assert run.get("/api/positions")["positions"] == [position]
+    assert run.client.post("/api/orders/4242/cancel", json={"price": 1.2}).status_code == 400
+    done = run.client.post(close, json={})   # the dashboard's
+    assert done.status_code == 200 and done.json()["ok"] is True
+    assert run.get("/api/positions")["positions"] == []
+    assert run.interrupt() == 0

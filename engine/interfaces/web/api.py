@@ -83,6 +83,7 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     async def cancel_order(ticket: int):
         """Removes one of moonhook's pending orders through the facade, as the API: every
         plugin's on_order sees it and the ledger records it. 404 for any other ticket."""
+        await params.fields(none="the order is removed as it stands")
         if ticket not in {o["ticket"] for o in await ops.pending(ours=True)}:
             return {"error": f"ticket: no pending order {ticket} of moonhook's (removed or filled already, or one "
                              "placed by hand, which is left alone)"}, 404
@@ -92,6 +93,7 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     @bp.post("/positions/<int:ticket>/close")
     async def close_position(ticket: int):
         """Closes one of moonhook's positions, whole, through the facade, as the API."""
+        await params.fields(none="the position is closed whole")
         if ticket not in {p["ticket"] for p in await ops.positions(ours=True)}:
             return {"error": f"ticket: no open position {ticket} of moonhook's (closed already, or one opened by "
                              "hand, which is left alone)"}, 404

@@ -139,18 +139,20 @@ async def json_body() -> Any:
     return value
 
 
-async def fields(*known: str) -> dict[str, Any]:
+async def fields(*known: str, none: str = "") -> dict[str, Any]:
     """An optional JSON body's fields, ``{}`` when there is none. Raises BadParameter for a body
-    that is not a JSON object, or a field not in ``known``: ``{"execute_mised": true}`` read as
-    none skipped the alerts held while paused for good, and ``{"reasn": ...}`` kept no reason."""
+    that is not a JSON object, or a field not in ``known`` (``none``: why a route takes none):
+    ``{"execute_mised": true}`` read as none skipped the alerts held while paused for good,
+    ``{"reasn": ...}`` kept no reason, and ``{"volume": 0.05}`` closed a position whole."""
+    takes = f"known: {', '.join(known)}" if known else f"it takes none: {none}"
     body = await json_body()
     if body is None:
         return {}
     if not isinstance(body, dict):
-        raise BadParameter(f"body: must be a JSON object ({', '.join(known)}), got {json.dumps(body)[:40]}")
+        raise BadParameter(f"body: must be a JSON object ({takes}), got {json.dumps(body)[:40]}")
     unknown = sorted(set(body) - set(known))
     if unknown:
-        raise BadParameter(f"{unknown[0][:40]}: unknown field of the body (known: {', '.join(known)})")
+        raise BadParameter(f"{unknown[0][:40]}: unknown field of the body ({takes})")
     return body
 
 
