@@ -181,6 +181,8 @@ def cases(secret: str) -> list[Case]:
         Case(r["POST", "/logout"], "/logout", 204, auth="none"),  # no session: nothing to forget
         Case(r["GET", "/api/session"], "/api/session", 401),  # the bearer token is no session
         Case(r["GET", "/api/events"], "/api/events", 401, auth="wrong"),
+        Case(r["GET", "/api/events"], "/api/events?since=5", 400, "since"),  # no replay: Last-Event-ID is not read
+        Case(r["GET", "/api/session"], "/api/session?x=1", 400, "x", auth="session"),
     ]
 
 

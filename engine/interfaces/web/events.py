@@ -19,7 +19,7 @@ from quart import Blueprint, Response, request
 
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
-from engine.interfaces.web import capacity
+from engine.interfaces.web import capacity, params
 from engine.interfaces.web.auth import refuse, session_check
 
 KEEPALIVE = 15.0  # seconds of quiet before a comment line; a module constant so tests shorten it
@@ -72,7 +72,8 @@ def events_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.before_request
     async def authorize():
-        return refuse(server)
+        refused = refuse(server)
+        return refused if refused is not None else params.only({})  # no parameter: no replay from one
 
     @bp.get("/events")
     async def events():

@@ -22,7 +22,7 @@ from quart import Blueprint, Response, current_app, request
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.clients import Address, address, client_address, host_of, networks, within
 from engine.interfaces.web.origin import foreign
-from engine.interfaces.web.params import BadParameter, json_body
+from engine.interfaces.web.params import BadParameter, json_body, only
 from engine.interfaces.web.tokens import same
 
 log = logging.getLogger("moonhook.web")
@@ -250,6 +250,9 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
 
     @bp.get("/api/session")
     async def current():
+        unknown = only({})
+        if unknown is not None:
+            return unknown
         session = sessions.get(request.cookies.get(cookie_name()))
         if session is None:
             return {"error": "no session: log in with POST /login"}, 401
