@@ -87,3 +87,20 @@ def test_a_wrong_method_is_a_405_naming_the_methods_the_route_takes(user):
     assert (user.home / "bot" / "scripts" / "demo.lua").exists() and run.get("/health")["paused"] is False
     assert run.get("/api/plugins")["plugins"][0]["enabled"] is True
     assert run.interrupt() == 0
+
+
+def test_a_path_with_a_slash_at_its_end_is_a_404_that_says_so(user):
+    """`/api/plugins/` and a TradingView URL pasted as `/webhook/`: a 404 naming the path without
+    its slash, and the webhook's in the log too (TradingView shows the trader no answer), nothing
+    journaled."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    secret = config.values["server"]["secret"]
+    listed = run.client.get("/api/plugins/")
+    alert = run.client.post("/webhook/", json={"secret": secret, "symbol": "EURUSD", "action": "buy", "volume": 0.1})
+    assert (listed.status_code, alert.status_code) == (404, 404)
+    assert "GET /api/plugins/" in listed.json()["error"] and "GET /api/plugins without" in listed.json()["error"]
+    assert "POST /webhook without" in alert.json()["error"] and secret not in alert.text
+    assert "POST /webhook without" in run.text() and secret not in run.text()
+    assert run.get("/api/alerts")["alerts"] == []
+    assert run.interrupt() == 0

@@ -37,6 +37,24 @@ def redacted(path: str) -> str:
     return _SECRET_PATH.sub(r"\1***", path)
 
 
+def _no_route(app: App, method: str, path: str) -> str:
+    """Why ``method path`` has no route: a slash at its end (a URL pasted so) is named, and said in
+    the log for the webhook's, whose sender (TradingView) shows the trader no answer."""
+    stem = path.rstrip("/")
+    if stem != path and stem:
+        try:
+            routed = stem == "/webhook" or bool(app.url_map.bind("localhost").match(stem, method=method))
+        except HTTPException:
+            routed = False
+        if routed:
+            said = f"no route {method} {path}: the route is {method} {stem} without the '/' at its end " \
+                   "(docs/http-api.md)"
+            if stem == "/webhook":
+                log.warning("webhook from %s refused (404): %s", request.remote_addr or "?", said)
+            return said
+    return f"no route {method} {path}: the routes are in docs/http-api.md"
+
+
 def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Blueprint] = (),
                sessions: Sessions | None = None) -> App:
     """The application for the engine behind ``ops``, with the other interfaces' routes in
@@ -81,7 +99,7 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
         if e.code == 413:  # Werkzeug's words name no limit; the webhook's do
             return {"error": f"the body is larger than {server.max_body} bytes (server.max_body)"}, 413
         if isinstance(e, NotFound) and e.description == NotFound.description:   # no route, not a handler's 404
-            return {"error": f"no route {request.method} {request.path}: the routes are in docs/http-api.md"}, 404
+            return {"error": _no_route(app, request.method, request.path)}, 404
         if isinstance(e, MethodNotAllowed):   # the methods the route takes, said and in Allow (RFC 9110)
             taken = ", ".join(sorted(set(e.valid_methods or ()) - {"HEAD", "OPTIONS"}))
             return ({"error": f"{request.method} {request.path}: the route takes {taken} (docs/http-api.md)"}, 405,
