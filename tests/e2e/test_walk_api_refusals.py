@@ -153,6 +153,7 @@ def cases(secret: str) -> list[Case]:
         Case(r["POST", "/api/scripts/<>/replay"], f"{demo}/replay?days=1&days=400", 400, "days", body=b"--"),
         Case(r["PUT", "/api/scripts/<>"], demo, 400, "body", body=b"\xff"),
         Case(r["PUT", "/api/scripts/<>"], demo, 413, body=BIG),
+        Case(r["PUT", "/api/scripts/<>"], demo, 400, "body", body=b" \n"),  # `curl -X PUT` without its file
         Case(r["PUT", "/api/scripts/<>"], demo, 412, body=b"--", headers={"If-Match": '"stale"'}),
         Case(r["PUT", "/api/scripts/<>"], demo, 412, body=b"--", headers={"If-None-Match": "*"}),
         Case(r["PUT", "/api/scripts/<>"], demo, 400, "If-Match", body=b"--", headers={"If-Match": '"a", "b"'}),

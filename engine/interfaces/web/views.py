@@ -96,6 +96,8 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
         new file; a 412 says the file is another now (an editor's save elsewhere), and its version."""
         allowed = bool(getattr(server, "dashboard_edit", True))
         text = await params.body_text() if allowed else ""
+        if allowed and not text.strip():   # `curl -X PUT` without --data-binary @file: a guard wiped, "loaded"
+            raise BadParameter("body: empty: a save needs the script's text (to remove a script, delete its file)")
         based_on, new = params.preconditions()
         return await ops.save_script(file, text, allowed=allowed, based_on=based_on, new=new)
 
