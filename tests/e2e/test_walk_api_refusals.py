@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import httpx
 
 from engine.domain.config import ServerConfig
-from engine.interfaces.web import create_app
+from engine.interfaces.web import api, create_app, views
 from support.e2e_support import Run, init
 from support.paths import ROOT
 
@@ -70,6 +70,22 @@ def served() -> set[tuple[str, str]]:
         paths = [rule.rule.replace(choices[0], c.strip()) for c in choices[1].split(",")] if choices else [rule.rule]
         routes |= {(m, re.sub(r"<[^>]*>", "<>", p)) for m in rule.methods - {"HEAD", "OPTIONS"} for p in paths}
     return routes - PAGES
+
+
+def test_each_parameter_a_table_of_the_doc_shows_is_one_its_route_takes_with_a_value():
+    """The API refuses a query parameter a route does not take, and one given empty (``status=``):
+    a request copied from a table's first cell (``GET /api/alerts?limit=N&status=S...``) must be
+    one the route answers once its letters are filled in."""
+    app = create_app(None, ServerConfig(host="127.0.0.1", port=0, secret="s", api_token="t"))
+    routes = app.url_map.bind("localhost")
+    known = {**api.QUERY, **views.QUERY}
+    shown = [re.fullmatch(r"(GET|POST|PUT) (/[^?\s]*)\?(.*)", span) for line in HTTP_API.read_text().splitlines()
+             if line.startswith("|") for span in re.findall(r"`([^`]*)`", line.split("|")[1])]
+    assert len([m for m in shown if m]) >= 5
+    for given in filter(None, shown):
+        endpoint, _ = routes.match(re.sub(r"<[^>]*>", "demo.lua", given[2]), method=given[1])
+        for name, value in (pair.partition("=")[::2] for pair in given[3].split("&")):
+            assert name in known.get(endpoint, ()) and value, (given[0], name)
 
 
 def cases(secret: str) -> list[Case]:
