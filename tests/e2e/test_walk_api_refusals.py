@@ -122,6 +122,7 @@ def cases(secret: str) -> list[Case]:
         Case(r["GET", "/api/alerts"], "/api/alerts?symbol=%E2%82%AC", 400, "symbol"),
         Case(r["GET", "/api/alerts"], "/api/alerts?colour=red", 400, "colour"),
         Case(r["GET", "/api/alerts"], "/api/alerts?before=0", 400, "before"),
+        Case(r["GET", "/api/alerts"], f"/api/alerts?before={2 ** 64}", 400, "before"),  # past SQLite's: a 500
         Case(r["GET", "/api/alerts"], "/api/alerts?status=done&status=failed", 400, "status"),
         Case(r["GET", "/api/alerts/<>"], "/api/alerts/0", 404),
         Case(r["GET", "/api/alerts/<>"], f"/api/alerts/{2 ** 64}", 404),
@@ -133,6 +134,7 @@ def cases(secret: str) -> list[Case]:
         Case(r["GET", "/api/shadow"], "/api/shadow?limit=-1", 400, "limit"),
         Case(r["GET", "/api/shadow"], "/api/shadow?limit=1&limit=2", 400, "limit"),
         Case(r["GET", "/api/shadow"], "/api/shadow?before=0", 400, "before"),
+        Case(r["GET", "/api/shadow"], f"/api/shadow?before={2 ** 64}", 400, "before"),
         Case(plugin_on, "/api/plugins/nobody/enable", 404),
         Case(plugin_off, "/api/plugins/demo/disable", 403, auth="cookie"),
         Case(plugin_off, "/api/plugins/demo/disable", 401, auth="wrong"),
@@ -183,6 +185,7 @@ def cases(secret: str) -> list[Case]:
         Case(r["GET", "/api/trades"], "/api/trades?symbol=EURUSD", 400, "symbol"),
         Case(r["GET", "/api/orders"], "/api/orders?status=open", 400, "status"),
         Case(r["GET", "/api/trades"], "/api/trades?before=1.5", 400, "before"),
+        Case(r["GET", "/api/trades"], f"/api/trades?before=1:{2 ** 64}", 400, "before"),
         Case(r["GET", "/api/trades"], "/api/trades?since=NaN", 400, "since"),
         Case(r["GET", "/api/trades"], "/api/trades?since=inf", 400, "since"),
         Case(r["POST", "/login"], "/login", 400, "token", auth="none", body=b'{"token": 5}'),

@@ -14,6 +14,7 @@ from engine.domain.id_ranges import IdRuns, parse_ranges
 from engine.domain.trade_pages import TradeKey, parse_key
 
 MAX_LIMIT = 500
+MAX_ID = 2 ** 63 - 1  # SQLite's largest integer: a larger one cannot be asked for (OverflowError, a 500)
 
 
 class BadParameter(Exception):
@@ -72,7 +73,10 @@ def trade_before() -> TradeKey | None:
                            "give before=closed_at:position of the last trade shown")
     raw = _query("before")
     try:
-        return None if raw is None else parse_key(raw)
+        key = None if raw is None else parse_key(raw)
+        if key is not None and not -MAX_ID <= key[1] <= MAX_ID:
+            raise ValueError(f"a position's number is at most {MAX_ID}")
+        return key
     except ValueError as e:
         raise BadParameter(f"before: must be closed_at:position of a trade ({e}), got {raw[:60]!r}") from None
 
@@ -80,7 +84,7 @@ def trade_before() -> TradeKey | None:
 def before() -> int | None:
     """The alert id a later page of alerts (``/api/alerts``, ``/api/shadow``'s differing ones) starts
     below: the last one shown, so that alerts come meanwhile do not move the page; None when absent."""
-    return _number("before", int, lambda v: v >= 1, "an alert id (an integer from 1)")
+    return _number("before", int, lambda v: 1 <= v <= MAX_ID, f"an alert id (an integer from 1 to {MAX_ID})")
 
 
 def shown_held() -> IdRuns | None:
