@@ -10,6 +10,10 @@ browsers (which speak HTTP/2 over TLS only) and reverse proxies (nginx; Caddy un
 puts ``HTTP11Protocol`` in the place of its HTTP/1.1 protocol once per process, and a server
 whose ``Config`` says ``h2c = False`` (``serve.hypercorn_config``) answers the preface ``505``
 and closes the connection, and ignores ``Upgrade: h2c``, as HTTP/1.1 allows, answering in HTTP/1.1.
+
+It also answers ``431`` to a request head over ``h11_max_incomplete_size`` (16 KB) and closes the
+connection: h11 holds that limit only while the head is incomplete, so a head sent in one piece was
+read whole up to what one read takes (64 KB) and served.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ class HTTP11Protocol(H11Protocol):
             pass
 
     async def _check_protocol(self, event: h11.Request) -> None:
+        if _head_size(event) > self.config.h11_max_incomplete_size:
+            await self._send_error_response(431)
+            await self.send(Closed())
+            raise _Refused  # no stream is made for it, nothing of its body read
         if getattr(self.config, "h2c", True):
             return await super()._check_protocol(event)
         if event.method == b"PRI" and event.target == b"*" and event.http_version == b"2.0":
@@ -51,6 +59,12 @@ class HTTP11Protocol(H11Protocol):
             await self.send(Closed())
             raise _Refused  # no stream is made for it
         # Upgrade: h2c is not taken up: the request goes on in HTTP/1.1
+
+
+def _head_size(event: h11.Request) -> int:
+    """The bytes of the request head as sent (its request line, its header lines, the blank line)."""
+    line = len(event.method) + len(event.target) + len(b" HTTP/") + len(event.http_version) + 2
+    return line + sum(len(name) + 2 + len(value) + 2 for name, value in event.headers.raw_items()) + 2
 
 
 def install() -> None:
