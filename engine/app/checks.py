@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -40,26 +41,33 @@ def made(check: Any, factory: Callable[..., Check], *args: Any, **kwargs: Any) -
 # --- checks (factories return a check; the expected text is what the error message says)
 
 def integer(lo: int, hi: int) -> Check:
+    """An integer from ``lo`` to ``hi``; a whole float (``workers = 2.0``) is its integer, as the JSON
+    Schema an editor checks the file with cannot tell 2.0 from 2 (up to 2**53, where floats are exact)."""
     def check(v: Any) -> int:
+        if isinstance(v, float) and v.is_integer() and abs(v) <= 2**53:
+            v = int(v)
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
             raise Bad(f"an integer from {lo} to {hi}")
         return v
     return made(check, integer, lo, hi)
 
 
-def number(lo: float = 0.0, hi: float = math.inf, *, above: bool = False) -> Check:
-    """A finite int or float, at least ``lo`` (more than ``lo`` with ``above``), at most ``hi``."""
-    if above:
-        what = f"a number greater than {lo:g}"
+def number(lo: float = 0.0, hi: float = math.inf, *, above: bool = False, below: bool = False) -> Check:
+    """A finite int or float, at least ``lo`` (more than ``lo`` with ``above``), at most ``hi``
+    (less than ``hi`` with ``below``)."""
+    if hi == math.inf:
+        what = f"a number greater than {lo:g}" if above else f"a number, {lo:g} or more"
+    elif above or below:
+        what = f"a number {'above' if above else 'from'} {lo:g} {'and under' if below else 'and at most'} {hi:g}"
     else:
-        what = f"a number, {lo:g} or more" if hi == math.inf else f"a number from {lo:g} to {hi:g}"
+        what = f"a number from {lo:g} to {hi:g}"
 
     def check(v: Any) -> float:
         if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
-                or not (v > lo if above else v >= lo) or not v <= hi):
+                or not (v > lo if above else v >= lo) or not (v < hi if below else v <= hi)):
             raise Bad(what)
         return float(v)
-    return made(check, number, lo, hi, above=above)
+    return made(check, number, lo, hi, above=above, below=below)
 
 
 def string(v: Any) -> str:
@@ -77,6 +85,24 @@ def secret(v: Any) -> str:
     if not isinstance(v, str) or len(v.strip()) < MIN_SECRET:
         raise Bad(f"a string of at least {MIN_SECRET} characters (a shorter one can be guessed; "
                   "`moonhook init` writes 32 random ones)")
+    return v
+
+
+def currency(v: Any) -> str:
+    """A currency's 3-letter code (``PaperConfig`` writes it in capitals)."""
+    if not isinstance(v, str) or not re.fullmatch(CURRENCY, v):
+        raise Bad("a 3-letter currency code, like \"USD\"")
+    return v
+
+
+CURRENCY = "[A-Za-z]{3}"
+TELEGRAM_SECRET = "[A-Za-z0-9_-]{1,256}"  # what Telegram's setWebhook takes as its secret_token
+
+
+def telegram_secret(v: Any) -> str:
+    """``telegram.webhook_secret``: Telegram echoes it in every call, and takes only these characters."""
+    if not isinstance(v, str) or not re.fullmatch(TELEGRAM_SECRET, v):
+        raise Bad("1 to 256 characters from A-Z, a-z, 0-9, _ and - (what Telegram accepts)")
     return v
 
 

@@ -29,7 +29,10 @@ _CHAT_ID = {"oneOf": [{"type": "integer", "not": {"const": 0}}, {"type": "string
 # Plain readers (functions of SCHEMA used as they are).
 READERS: dict[Callable[..., Any], dict[str, Any]] = {
     checks.string: _NON_EMPTY,
-    checks.secret: {"type": "string", "minLength": checks.MIN_SECRET},
+    # at least MIN_SECRET characters between its first and last that are not spaces, as checks.secret strips it
+    checks.secret: {"type": "string", "pattern": rf"\S[\s\S]{{{checks.MIN_SECRET - 2},}}\S"},
+    checks.currency: {"type": "string", "pattern": f"^{checks.CURRENCY}$"},
+    checks.telegram_secret: {"type": "string", "pattern": f"^{checks.TELEGRAM_SECRET}$"},
     checks.folder: {**_NON_EMPTY, "description": "A folder, relative to this file's folder."},
     checks.boolean: {"type": "boolean"},
     checks.table: {"type": "object"},
@@ -55,10 +58,10 @@ def _integer(lo: int, hi: int) -> dict[str, Any]:
     return {"type": "integer", "minimum": lo, "maximum": hi}
 
 
-def _number(lo: float = 0.0, hi: float = math.inf, *, above: bool = False) -> dict[str, Any]:
+def _number(lo: float = 0.0, hi: float = math.inf, *, above: bool = False, below: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "number", "exclusiveMinimum" if above else "minimum": lo}
     if math.isfinite(hi):
-        out["maximum"] = hi
+        out["exclusiveMaximum" if below else "maximum"] = hi
     return out
 
 

@@ -59,8 +59,8 @@ SCHEMA: dict[str, Any] = {
         "max_alert_age": _NOT_NEGATIVE, "expire_closes": c.boolean, "max_plugin_orders": c.integer(1, 1000),
         "max_plugin_entries_per_minute": c.integer(1, 10_000),
         "max_order_volume": _POSITIVE, "max_open_positions": c.integer(1, 100_000),
-        "max_price_gap_pct": _POSITIVE, "max_daily_loss_pct": _POSITIVE, "min_equity": _POSITIVE,
-        "max_risk_pct": _POSITIVE,
+        "max_price_gap_pct": c.number(0, 100, above=True), "max_risk_pct": c.number(0, 100, above=True),
+        "max_daily_loss_pct": c.number(0, 100, above=True, below=True), "min_equity": _POSITIVE,
         "max_entries_per_hour": c.integer(1, 100_000),
         "max_spread_pips": c.per_symbol(_POSITIVE, "a number of pips above 0, or a table of them by symbol "
                                                    "({ \"*\" = 3, XAUUSD = 40 })"),
@@ -75,7 +75,7 @@ SCHEMA: dict[str, Any] = {
         "memory_mb": c.number(0.25, BUDGET_LIMITS.memory / MB),
     },
     "paper": {
-        "balance": _POSITIVE, "currency": c.string, "leverage": _POSITIVE, "spread_points": _NOT_NEGATIVE,
+        "balance": _POSITIVE, "currency": c.currency, "leverage": _POSITIVE, "spread_points": _NOT_NEGATIVE,
         "spreads": c.table_of(_NOT_NEGATIVE, "a table of spreads in points, 0 or more"),
         "commission_per_lot": _NOT_NEGATIVE, "stop_out_pct": _NOT_NEGATIVE,
         "hedged_margin": c.number(0, 1), "symbols": c.table_of(c.table, "a table of symbol tables"),
@@ -91,7 +91,7 @@ SCHEMA: dict[str, Any] = {
         "api_url": c.url, "admins": c.ids_of(c.user_id, "[123456789]"),
         "command_chats": c.ids_of(c.group_id, "[-1001234567890]"), "parse_mode": c.choice(*PARSE_MODES),
         "throttle_seconds": _NOT_NEGATIVE, "command_max_age": _POSITIVE,
-        "webhook_url": c.url, "webhook_secret": c.string,
+        "webhook_url": c.url, "webhook_secret": c.telegram_secret,
         "bots": c.Array({"token": c.string, "chats": c.chats}, "[[telegram.bots]]"),
     },
     "monitor": {"latency_alert_ms": _POSITIVE, "memory_alert_mb": _POSITIVE, "interval_seconds": _POSITIVE,

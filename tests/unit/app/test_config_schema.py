@@ -5,13 +5,14 @@ import re
 import tomllib
 
 import jsonschema
+import tomli_w
 import pytest
 
 from engine.app import checks
 from engine.app.config_schema import (DIRECTIVE, SCHEMA_NAME, UnknownReader, config_schema, reader_schema,
                                       render_schema)
 from engine.app.scaffold import init_project
-from engine.app.settings import SCHEMA
+from engine.app.settings import SCHEMA, SettingsError, load_settings
 
 
 def _leaves(schema, path=()):
@@ -109,3 +110,42 @@ def test_the_config_init_writes_is_valid_and_points_at_the_schema(tmp_path):
 def test_a_wrong_value_does_not_validate(fragment, where):
     errors = [e.message for e in _validator(config_schema()).iter_errors(tomllib.loads(fragment))]
     assert errors and where in errors[0], errors
+
+
+# Keys whose check the schema cannot hold, as it weighs one key alone: a symbol table's fields, a
+# clock's name, a key measured against another (max_spread_wait against max_alert_age, a spread's
+# symbol against symbol_map), a bot token (Telegram's own form), an IP network's host bits.
+_LOOSER = {"paper.symbols", "paper.spreads", "engine.trading_day", "mt5.server_clock", "engine.max_spread_wait",
+           "engine.max_spread_pips", "engine.symbol_map", "mt5.symbols", "telegram.bots.[].token",
+           "telegram.webhook_url", "server.allow_ips", "server.trusted_proxies", "server.hosts", "shadow.scripts"}
+_EDGES = [50, 99.5, 100, 100.5, 150, 1e6, "USD", "usd", "US$", "EURO", "abc_DEF-123", "a b", "x" * 300,
+          " " * 15 + "x", "0123456789abcdef", "${WEBHOOK_SECRET}", "$MOONHOOK_API_TOKEN", "123:ABC"]
+
+
+def _config_with(path, value):
+    """The smallest moonhook.toml holding ``value`` at ``path`` (NAME a plugin, [] a bot)."""
+    node = value
+    for step in reversed(path):
+        node = {"demo": node} if step == "NAME" else [{"token": "1:x", "chats": [], **node}] if step == "[]" \
+            else {step: node}
+    return node
+
+
+def test_the_settings_accept_every_value_the_schema_accepts(tmp_path):
+    """The reverse of the test above: a value an editor shows as valid stops the start no more."""
+    validator = _validator(config_schema())
+    config = tmp_path / "moonhook.toml"
+    wrong = []
+    for path, _ in _leaves(SCHEMA):
+        if ".".join(path) in _LOOSER:
+            continue
+        for value in _SAMPLES + _EDGES:
+            data = _config_with(path, value)
+            if list(validator.iter_errors(data)):
+                continue
+            config.write_text(tomli_w.dumps(data))
+            try:
+                load_settings(config, {})
+            except SettingsError as e:
+                wrong.append(f"{'.'.join(path)} = {value!r}: the schema takes it, the engine says {e}")
+    assert not wrong, "\n".join(wrong)
