@@ -79,12 +79,20 @@ def string(v: Any) -> str:
 MIN_SECRET = 16  # characters: moonhook init writes 32 random ones
 
 
+# ${NAME}, ${NAME:-default}, $NAME: a compose file's or a shell's reference, which moonhook does not expand
+ENV_REFERENCE = r"^\s*(\$\{[A-Za-z_][A-Za-z0-9_]*([:]?[-=?+][^}]*)?\}|\$[A-Z_][A-Z0-9_]*)\s*$"
+
+
 def secret(v: Any) -> str:
     """A secret a stranger cannot guess: the webhook takes guesses without a limit (TradingView's
-    few addresses are shared by all its users, so limiting them would drop the trader's alerts)."""
+    few addresses are shared by all its users, so limiting them would drop the trader's alerts).
+    An environment variable's name written for it is refused: taken as written, it was the secret."""
     if not isinstance(v, str) or len(v.strip()) < MIN_SECRET:
         raise Bad(f"a string of at least {MIN_SECRET} characters (a shorter one can be guessed; "
                   "`moonhook init` writes 32 random ones)")
+    if re.search(ENV_REFERENCE, v):
+        raise Bad("the secret itself, not an environment variable's name (none is read in its place: "
+                  "MOONHOOK_SECRET and MOONHOOK_API_TOKEN in the environment set the secret and the token)")
     return v
 
 

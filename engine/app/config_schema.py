@@ -30,7 +30,8 @@ _CHAT_ID = {"oneOf": [{"type": "integer", "not": {"const": 0}}, {"type": "string
 READERS: dict[Callable[..., Any], dict[str, Any]] = {
     checks.string: _NON_EMPTY,
     # at least MIN_SECRET characters between its first and last that are not spaces, as checks.secret strips it
-    checks.secret: {"type": "string", "pattern": rf"\S[\s\S]{{{checks.MIN_SECRET - 2},}}\S"},
+    checks.secret: {"type": "string", "pattern": rf"\S[\s\S]{{{checks.MIN_SECRET - 2},}}\S",
+                    "not": {"pattern": checks.ENV_REFERENCE}},
     checks.currency: {"type": "string", "pattern": f"^{checks.CURRENCY}$"},
     checks.telegram_secret: {"type": "string", "pattern": f"^{checks.TELEGRAM_SECRET}$"},
     checks.folder: {**_NON_EMPTY, "description": "A folder, relative to this file's folder."},

@@ -192,6 +192,24 @@ def test_a_secret_a_stranger_could_guess_is_refused_from_the_file_and_the_enviro
     assert getattr(load_settings(None, {var: "hunter2-long-enough"}).server, key) == "hunter2-long-enough"
 
 
+@pytest.mark.parametrize("key, written", [("secret", "${WEBHOOK_SECRET}"), ("api_token", "$MOONHOOK_API_TOKEN"),
+                                          ("secret", " ${TV_SECRET:-change-me} ")])
+def test_an_environment_variable_written_for_a_secret_is_refused_not_taken_as_the_secret(tmp_path, key, written):
+    """moonhook.toml is read as written: `secret = "${WEBHOOK_SECRET}"`, as in a compose file, was the
+    secret itself, 17 characters anyone can guess, and TradingView's alerts carrying the real one were
+    refused. Refused where it is written, naming the variable that sets it; never echoed."""
+    said = ("expected the secret itself, not an environment variable's name (none is read in its place: "
+            "MOONHOOK_SECRET and MOONHOOK_API_TOKEN in the environment set the secret and the token)")
+    with pytest.raises(SettingsError) as e:
+        load_settings(write(tmp_path, f'[server]\n{key} = "{written}"\n'), {})
+    assert str(e.value).endswith(f"line 2: server.{key}: {said}")
+    var = {"secret": "MOONHOOK_SECRET", "api_token": "MOONHOOK_API_TOKEN"}[key]
+    with pytest.raises(SettingsError) as e:
+        load_settings(None, {var: written})   # a compose file or unit that passed its text on unexpanded
+    assert str(e.value) == f"the environment's {var}: {said}"
+    assert getattr(load_settings(None, {var: "$uper-Secret-0123456"}).server, key) == "$uper-Secret-0123456"
+
+
 def test_a_missing_file_names_its_path(tmp_path):
     with pytest.raises(SettingsError, match="nowhere.toml: no such configuration file"):
         load_settings(tmp_path / "nowhere.toml", {})
