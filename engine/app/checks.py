@@ -208,6 +208,16 @@ def hosts(v: Any) -> tuple[str, ...]:
     return tuple(v)
 
 
+def listen_host(v: Any) -> str:
+    """``server.host``: an IP address or a name to listen on, without a port; one with a port or a
+    scheme stopped ``moonhook run`` only at the bind, past the file's line, its data folder made."""
+    parsed = host_name(v) if isinstance(v, str) else None
+    if parsed is None or parsed[1] is not None:
+        raise Bad("an IP address or a name, like \"127.0.0.1\", \"0.0.0.0\", \"::\" or \"mypc.local\", without a "
+                  "port (that is server.port)")
+    return v.strip()
+
+
 def url(v: Any) -> str:
     if not isinstance(v, str) or not v.startswith(("http://", "https://")) or len(v) < 10:
         raise Bad("an http:// or https:// URL")

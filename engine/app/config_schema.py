@@ -26,6 +26,9 @@ DIRECTIVE = f"#:schema ./{SCHEMA_NAME}"  # Taplo's: the config's first line name
 _NON_EMPTY = {"type": "string", "pattern": r"\S"}  # checks.string: not empty, not only spaces
 _CHAT_ID = {"oneOf": [{"type": "integer", "not": {"const": 0}}, {"type": "string", "pattern": "^@.+"}]}
 
+# A name, or an IPv6 address (two colons at least): no port, no scheme; checks.listen_host is stricter.
+_LISTEN_HOST = r"^\s*([A-Za-z0-9_.-]{1,253}|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Za-z.:%_-]*\]?)\s*$"
+
 # Plain readers (functions of SCHEMA used as they are).
 READERS: dict[Callable[..., Any], dict[str, Any]] = {
     checks.string: _NON_EMPTY,
@@ -39,6 +42,8 @@ READERS: dict[Callable[..., Any], dict[str, Any]] = {
     checks.table: {"type": "object"},
     checks.params: {"type": "object"},
     checks.anything_string: {"type": "string"},
+    checks.listen_host: {"type": "string", "description": "An IP address or a name, without a port.",
+                         "pattern": _LISTEN_HOST},
     checks.url: {"type": "string", "pattern": "^https?://.{3,}"},
     checks.networks: {"type": "array", "items": {"type": "string"},
                   "description": "IP addresses or networks (CIDR), like \"203.0.113.7\" or \"10.0.0.0/8\"."},

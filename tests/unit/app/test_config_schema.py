@@ -118,7 +118,7 @@ def test_a_wrong_value_does_not_validate(fragment, where):
 _LOOSER = {"paper.symbols", "paper.spreads", "engine.trading_day", "mt5.server_clock", "engine.max_spread_wait",
            "engine.max_spread_pips", "engine.symbol_map", "mt5.symbols", "telegram.bots.[].token",
            "telegram.webhook_url", "server.allow_ips", "server.trusted_proxies", "server.hosts", "shadow.scripts"}
-_EDGES = [50, 99.5, 100, 100.5, 150, 1e6, "USD", "usd", "US$", "EURO", "abc_DEF-123", "a b", "x" * 300,
+_EDGES = [50, 99.5, 100, 100.5, 150, 1e6, "USD", "usd", "US$", "EURO", "abc_DEF-123", "a b", "127.0.0.1:8080", "::", "[::1]", "0.0.0.0", "mypc.local", "x" * 300,
           " " * 15 + "x", "0123456789abcdef", "${WEBHOOK_SECRET}", "$MOONHOOK_API_TOKEN", "123:ABC"]
 
 

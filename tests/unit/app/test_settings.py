@@ -402,3 +402,20 @@ def test_a_chat_among_the_admins_stops_the_start_instead_of_letting_its_members_
     assert message.endswith(f"got {admin}")
     ok = load_settings(write(tmp_path, "[telegram]\nadmins = [111]\ncommand_chats = [-100222]\n"), {})
     assert (ok.engine.telegram.admins, ok.engine.telegram.command_chats) == ((111,), (-100222,))
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8080", "http://127.0.0.1", "localhost:8080", "0.0.0.0/0", "my host"])
+def test_a_listening_address_that_is_no_host_is_refused_with_its_line(tmp_path, host):
+    """`host = "127.0.0.1:8080"` passed the settings, and `moonhook run` stopped later, at the bind
+    ("cannot listen on 127.0.0.1:8080:8080"), without the file's line, its data folder made."""
+    with pytest.raises(SettingsError) as e:
+        load_settings(write(tmp_path, f'[server]\nport = 8080\nhost = "{host}"\n'), {})
+    assert str(e.value) == (f"{tmp_path / 'moonhook.toml'}: line 3: server.host: expected an IP address or a name, like "
+                       f"\"127.0.0.1\", \"0.0.0.0\", \"::\" or \"mypc.local\", without a port (that is server.port), "
+                       f"got \"{host}\""), str(e.value)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "::", "::1", "[::1]", "localhost", "mypc.local",
+                                  "fe80::1%eth0"])
+def test_a_listening_address_is_an_ip_address_or_a_name(tmp_path, host):
+    assert load_settings(write(tmp_path, f'[server]\nhost = "{host}"\n'), {}).server.host == host
