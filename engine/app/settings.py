@@ -48,7 +48,7 @@ _NOT_NEGATIVE = c.number()
 
 SCHEMA: dict[str, Any] = {
     "server": {
-        "host": c.string, "port": c.integer(0, 65535), "secret": c.secret, "api_token": c.secret,
+        "host": c.listen_host, "port": c.integer(0, 65535), "secret": c.secret, "api_token": c.secret,
         "allow_ips": c.networks, "trusted_proxies": c.networks, "hosts": c.hosts, "max_body": c.integer(1024, 16 * MB),
         "max_connections": c.integer(8, 100_000), "max_connections_per_ip": c.integer(1, 100_000),
         "session_hours": c.session_hours, "dashboard_edit": c.boolean,
@@ -205,8 +205,10 @@ def _build(data: dict[str, Any], base: Path | None, env: Mapping[str, str]) -> S
     engine["telegram"] = TelegramConfig(**telegram)
     engine["monitor"] = MonitorConfig(**data.get("monitor", {}))
     mt5 = dict(data.get("mt5", {}))
-    if env.get(MT5_PASSWORD):
-        mt5["password"] = env[MT5_PASSWORD]
+    if env.get(MT5_PASSWORD):  # without its line end, as the secrets (server_env); never echoed
+        if not (password := env[MT5_PASSWORD].strip()):
+            raise SettingsError(f"the environment's {MT5_PASSWORD}: expected a non-empty string")
+        mt5["password"] = password
     engine["mt5"] = MT5Config(**mt5)
     engine["shadow"] = _shadow(data.get("shadow", {}), engine["scripts"], base)
     return Settings(server=ServerConfig(**server), engine=EngineConfig(**engine))

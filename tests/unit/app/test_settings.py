@@ -387,6 +387,16 @@ def test_an_env_secret_read_from_a_file_is_taken_without_its_line_end(tmp_path):
                       "one can be guessed; `moonhook init` writes 32 random ones)", message
 
 
+def test_the_mt5_password_from_a_secret_file_is_taken_without_its_line_end(tmp_path):
+    """docs/configuration.md says the four variables are taken without the spaces and line end around
+    them; MOONHOOK_MT5_PASSWORD was taken whole, and a password read from a container's secret file
+    carried its newline to the terminal, which refused the login."""
+    env = {"MOONHOOK_MT5_PASSWORD": "mt5-Passw0rd\n"}
+    assert load_settings(write(tmp_path, '[mt5]\nlogin = 1\n'), env).engine.mt5.password == "mt5-Passw0rd"
+    message = error(tmp_path, '[mt5]\npassword = "file-one"\n', {"MOONHOOK_MT5_PASSWORD": " \n"})
+    assert message == "the environment's MOONHOOK_MT5_PASSWORD: expected a non-empty string", message
+
+
 def test_an_env_secret_never_appears_in_an_error(tmp_path):
     message = error(tmp_path, "[server]\nport = -1\n", {"MOONHOOK_SECRET": "hunter2-secret"})
     assert "server.port" in message and "hunter2" not in message
