@@ -44,7 +44,7 @@ READERS: dict[Callable[..., Any], dict[str, Any]] = {
     checks.anything_string: {"type": "string"},
     checks.listen_host: {"type": "string", "description": "An IP address or a name, without a port.",
                          "pattern": _LISTEN_HOST},
-    checks.url: {"type": "string", "pattern": "^https?://.{3,}"},
+    checks.url: {"type": "string", "pattern": "^(http://.{3,}|https://.{2,})"},  # 10 characters at least
     checks.networks: {"type": "array", "items": {"type": "string"},
                   "description": "IP addresses or networks (CIDR), like \"203.0.113.7\" or \"10.0.0.0/8\"."},
     checks.hosts: {"type": "array", "items": {"type": "string", "pattern": r"\S"},

@@ -74,7 +74,7 @@ _SAMPLES = [True, False, 0, 1, -1, 5, 0.5, 12.0, 70000, 2**40, -1001234567890, "
 def test_the_schema_accepts_every_value_the_settings_accept():
     for path, reader in _leaves(SCHEMA):
         validator = _validator(reader_schema(reader))
-        for value in _SAMPLES:
+        for value in _SAMPLES + _EDGES:
             try:
                 reader(value)
             except checks.Bad:
@@ -119,7 +119,8 @@ _LOOSER = {"paper.symbols", "paper.spreads", "engine.trading_day", "mt5.server_c
            "engine.max_spread_pips", "engine.symbol_map", "mt5.symbols", "telegram.bots.[].token",
            "telegram.webhook_url", "server.allow_ips", "server.trusted_proxies", "server.hosts", "shadow.scripts"}
 _EDGES = [50, 99.5, 100, 100.5, 150, 1e6, "USD", "usd", "US$", "EURO", "abc_DEF-123", "a b", "127.0.0.1:8080", "::", "[::1]", "0.0.0.0", "mypc.local", "x" * 300,
-          " " * 15 + "x", "0123456789abcdef", "${WEBHOOK_SECRET}", "$MOONHOOK_API_TOKEN", "123:ABC"]
+          " " * 15 + "x", "0123456789abcdef", "${WEBHOOK_SECRET}", "$MOONHOOK_API_TOKEN", "123:ABC",
+          "https://ab", 64.0, 12.5]
 
 
 def _config_with(path, value):
