@@ -26,7 +26,7 @@ from engine.domain.config import (BROKERS, BUDGET_LIMITS, DEFAULT_BUDGET, Engine
                                   ServerConfig, Settings)
 from engine.domain.config.telegram import PARSE_MODES, BotConfig, TelegramConfig
 from engine.app import checks as c
-from engine.app.toml_lines import line_of
+from engine.app.toml_lines import line_of, written_twice
 
 
 class SettingsError(ValueError):
@@ -250,6 +250,8 @@ def load_settings(path: Path | None, env: Mapping[str, str] = os.environ, *, sav
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:  # its message ends "(at line N, column M)"
+            if str(e).startswith(("Cannot overwrite", "Cannot declare")) and (twice := written_twice(text)):
+                raise SettingsError(f"{path}: {twice}: keep one") from None
             raise SettingsError(f"{path}: not valid TOML: {e}") from None
         if saved and not data:
             raise SettingsError(f"{path}: it holds no settings (empty, or comments only)")

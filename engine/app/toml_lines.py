@@ -10,6 +10,7 @@ inline table) is placed at its nearest enclosing key; one not found at all has n
 from __future__ import annotations
 
 import re
+from typing import Iterator
 
 _BARE = r"[A-Za-z0-9_-]+"
 _QUOTED = r"\"[^\"]*\"|'[^']*'"
@@ -27,6 +28,25 @@ def _path(dotted: str) -> str:
 def key_lines(text: str) -> dict[str, int]:
     """Each table and key path written in ``text`` -> the line (from 1) it is first written on."""
     lines: dict[str, int] = {}
+    for path, number, _ in _written(text):
+        lines.setdefault(path, number)
+    return lines
+
+
+def written_twice(text: str) -> str | None:
+    """The first table or key ``text`` writes twice, said with both its lines (tomllib's "Cannot
+    overwrite a value" names neither, nor, on the file's last line, the line); None if none is."""
+    lines: dict[str, int] = {}
+    for path, number, header in _written(text):
+        if path in lines:
+            return f"line {number}: {f'[{path}]' if header else path} is written twice (first on line {lines[path]})"
+        lines[path] = number
+    return None
+
+
+def _written(text: str) -> Iterator[tuple[str, int, bool]]:
+    """Each table and key path written in ``text``, the line (from 1) it is written on, and whether
+    that line is a table's header."""
     table, arrays, string = "", {}, None
     for number, line in enumerate(text.splitlines(), 1):
         if string is not None:  # inside a multi-line string
@@ -38,12 +58,11 @@ def key_lines(text: str) -> dict[str, int]:
             if header[1]:  # [[a.b]]: the next table of the array
                 arrays[table] = arrays.get(table, -1) + 1
                 table = f"{table}[{arrays[table]}]"
-            lines.setdefault(table, number)
+            yield table, number, True
         elif key := _KEY.match(line):
-            lines.setdefault(f"{table}.{_path(key[1])}" if table else _path(key[1]), number)
+            yield (f"{table}.{_path(key[1])}" if table else _path(key[1])), number, False
             rest = line[key.end():]
             string = next((q for q in ('"""', "'''") if rest.count(q) % 2), None)
-    return lines
 
 
 def line_of(text: str, path: str) -> int | None:

@@ -222,6 +222,25 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
 
 
 @pytest.mark.parametrize("text, expected", [
+    ("[engine]\nbroker = \"paper\"\nbreaker = 5\n\n[plugins.demo.params]\nallow_without_stop = false\n"
+     "allow_without_stop = true\n", "line 7: plugins.demo.params.allow_without_stop is written twice (first on "
+     "line 6): keep one"),
+    ("[server]\nport = 8080\nport = 8081\nhost = \"127.0.0.1\"\n",
+     "line 3: server.port is written twice (first on line 2): keep one"),
+    ("[paper]\nbalance = 1.0\n[engine]\nbreaker = 1\n[paper]\nleverage = 2.0\n",
+     "line 5: [paper] is written twice (first on line 1): keep one"),
+    ('max_body = 1\n[server]\n"max_body" = 2\nmax_body = 3\n',
+     "line 4: server.max_body is written twice (first on line 3): keep one"),
+])
+def test_a_key_written_twice_is_named_with_its_lines(tmp_path, text, expected):
+    """tomllib says only "Cannot overwrite a value", and, for the file's last line, "(at end of
+    document)": no line, no key, in a file of 150 lines."""
+    with pytest.raises(SettingsError) as e:
+        load_settings(write(tmp_path, text), {})
+    assert str(e.value) == f"{tmp_path / 'moonhook.toml'}: {expected}", str(e.value)
+
+
+@pytest.mark.parametrize("text, expected", [
     ("[server]\nport = \"80x\"\n", 'server.port: expected an integer from 0 to 65535, got "80x"'),
     ("[server]\nport = 70000\n", "server.port: expected an integer from 0 to 65535, got 70000"),
     ("[server]\nport = true\n", "server.port: expected an integer from 0 to 65535, got true"),
