@@ -257,3 +257,32 @@ def test_a_plugins_table_naming_no_plugin_is_said_at_the_start(user):
     run = user.start("run", config=config, cwd="bot")
     assert "moonhook: moonhook.toml: [plugins.Demo] names no plugin (loaded: demo): it applies to none" in run.banner
     assert run.interrupt() == 0
+
+
+def test_a_mistyped_file_stops_the_start_at_its_line_with_nothing_made(user):
+    """Three slips a user makes, each refused by `moonhook run` in one line naming the file, the line,
+    the key and what is wrong, before a folder or a port is taken: a port written into server.host
+    (it stopped at the bind, `cannot listen on 127.0.0.1:8080:8080`, its data folder made), a key
+    added again at the file's end (tomllib said `Cannot overwrite a value (at end of document)`), and
+    a compose file's variable for the secret (taken as the secret: anyone's guess)."""
+    config, _ = init(user, "bot")
+    clean = config.path.read_text()
+    lines = clean.splitlines()
+    host = lines.index('host = "127.0.0.1"') + 1
+    secret = next(i for i, line in enumerate(lines) if line.startswith("secret = ")) + 1
+    slips = [
+        (clean.replace('host = "127.0.0.1"', 'host = "127.0.0.1:8080"'),
+         f"line {host}: server.host: expected an IP address or a name"),
+        (clean + "allow_without_stop = true\n",
+         f"line {len(lines) + 1}: plugins.demo.params.allow_without_stop is written twice (first on line "
+         f"{lines.index('allow_without_stop = false') + 1}): keep one"),
+        (clean.replace(config.values["server"]["secret"], "${WEBHOOK_SECRET}"),
+         f"line {secret}: server.secret: expected the secret itself, not an environment variable's name"),
+    ]
+    for text, said in slips:
+        config.path.write_text(text)
+        refused = user.moonhook("run", "--config", "bot/moonhook.toml")
+        assert refused.returncode == 2 and refused.stderr.startswith(f"moonhook: bot/moonhook.toml: {said}"), (
+            said, refused.stderr)
+        assert len(refused.stderr.splitlines()) == 1 and refused.stdout == "", refused.stderr
+        assert not (user.home / "bot" / "data").exists()
