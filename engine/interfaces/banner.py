@@ -44,6 +44,10 @@ def banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
               f"{path} before trading real money (docs/security.md)", file=sys.stderr)
     for finding in settings_findings(settings, str(path)):   # as check says them: a trader may never run it
         print(f"moonhook: {finding}", file=sys.stderr)
+    if not settings.server.api_token:   # fail closed, as without a secret: said, not met as 401s
+        print("moonhook: no server.api_token is set: the API, the dashboard and /metrics refuse everyone, and "
+              "`moonhook send` and `status` cannot read the engine. Run `moonhook init` or set MOONHOOK_API_TOKEN.",
+              file=sys.stderr)
     if not settings.server.secret:
         print("moonhook: no server.secret is set: every webhook is refused. Run `moonhook init` or set "
               "MOONHOOK_SECRET.", file=sys.stderr)

@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from support.e2e_support import init, until
+from support.e2e_support import Config, init, until
 
 SPIN = """
 plugin = {budget = {timeout = 5}}  -- more than the engine allows: it runs with the limit, and says so
@@ -286,3 +286,20 @@ def test_a_mistyped_file_stops_the_start_at_its_line_with_nothing_made(user):
             said, refused.stderr)
         assert len(refused.stderr.splitlines()) == 1 and refused.stdout == "", refused.stderr
         assert not (user.home / "bot" / "data").exists()
+
+
+def test_a_file_without_the_api_token_says_at_the_start_that_the_api_is_closed(user):
+    """`api_token` deleted (every key is optional but the secrets): the engine starts, its API, the
+    dashboard and /metrics refuse everyone (fail closed), and the banner said nothing of it, as it
+    does of a missing secret; the trader met it as 401s in the browser and in `moonhook status`."""
+    config, _ = init(user, "bot")
+    kept = Config(user.home / "kept.toml")   # what the user had: the run below no longer knows its token
+    kept.path.write_text(config.path.read_text())
+    config.replace(f'api_token = "{config.values["server"]["api_token"]}"', "")
+    run = user.start("run", "--config", "bot/moonhook.toml", config=kept)
+    assert ("moonhook: no server.api_token is set: the API, the dashboard and /metrics refuse everyone, and "
+            "`moonhook send` and `status` cannot read the engine. Run `moonhook init` or set MOONHOOK_API_TOKEN."
+            ) in run.banner, run.banner
+    for path in ("/api/overview", "/metrics"):
+        assert run.client.get(path).status_code == 401
+    assert run.interrupt() == 0
