@@ -29,6 +29,13 @@ _CHAT_ID = {"oneOf": [{"type": "integer", "not": {"const": 0}}, {"type": "string
 # A name, or an IPv6 address (two colons at least): no port, no scheme; checks.listen_host is stricter.
 _LISTEN_HOST = r"^\s*([A-Za-z0-9_.-]{1,253}|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Za-z.:%_-]*\]?)\s*$"
 
+# An IP address or network: IPv4's digits and dots, or IPv6's two colons at least, and a prefix length
+# (checks.networks is stricter: no host bits set).
+_NETWORK = r"^([0-9.]+|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f.:]*)(/[0-9.]{1,15})?$"  # /8, /255.0.0.0
+# server.hosts' entry: a name or an IP address, with a port or not; an IPv6 address with one in brackets.
+_HOST = (r"^\s*([A-Za-z0-9_.-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Za-z.:%_-]+\](:[0-9]{1,5})?"
+         r"|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Za-z.:%_-]*)\s*$")
+
 # Plain readers (functions of SCHEMA used as they are).
 READERS: dict[Callable[..., Any], dict[str, Any]] = {
     checks.string: _NON_EMPTY,
@@ -45,9 +52,9 @@ READERS: dict[Callable[..., Any], dict[str, Any]] = {
     checks.listen_host: {"type": "string", "description": "An IP address or a name, without a port.",
                          "pattern": _LISTEN_HOST},
     checks.url: {"type": "string", "pattern": "^(http://.{3,}|https://.{2,})"},  # 10 characters at least
-    checks.networks: {"type": "array", "items": {"type": "string"},
+    checks.networks: {"type": "array", "items": {"type": "string", "pattern": _NETWORK},
                   "description": "IP addresses or networks (CIDR), like \"203.0.113.7\" or \"10.0.0.0/8\"."},
-    checks.hosts: {"type": "array", "items": {"type": "string", "pattern": r"\S"},
+    checks.hosts: {"type": "array", "items": {"type": "string", "pattern": _HOST},
                    "description": "Names, or name:port, like \"trader.example.com\" or \"mypc.local:8080\"."},
     checks.user_id: {"type": "integer", "minimum": 1},
     checks.group_id: {"type": "integer", "maximum": -1},

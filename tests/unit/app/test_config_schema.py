@@ -106,6 +106,14 @@ def test_the_config_init_writes_is_valid_and_points_at_the_schema(tmp_path):
     ("[plugins.demo.budget]\ntimeout = 5", "5 is greater than the maximum of 1"),
     ("[[telegram.bots]]\ntoken = \"t\"\nchats = [0]", "is not valid under any of the given schemas"),
     ("[telegram]\nadmins = [-5]", "-5 is less than the minimum of 1"),
+    # the slips the engine refuses at the start, flagged as they are typed
+    ('[server]\nhost = "127.0.0.1:8080"', "'127.0.0.1:8080' does not match"),
+    ('[server]\nhosts = ["https://trader.example.com"]', "'https://trader.example.com' does not match"),
+    ('[server]\nhosts = ["trader.example.com/"]', "'trader.example.com/' does not match"),
+    ('[server]\nallow_ips = ["tradingview.com"]', "'tradingview.com' does not match"),
+    ('[server]\ntrusted_proxies = ["127.0.0.1:80"]', "'127.0.0.1:80' does not match"),
+    ('[engine]\nmax_daily_loss_pct = 100', "100 is greater than or equal to the maximum of 100"),
+    ('[server]\nsecret = "${WEBHOOK_SECRET}"', "should not be valid under"),
 ])
 def test_a_wrong_value_does_not_validate(fragment, where):
     errors = [e.message for e in _validator(config_schema()).iter_errors(tomllib.loads(fragment))]
@@ -120,7 +128,7 @@ _LOOSER = {"paper.symbols", "paper.spreads", "engine.trading_day", "mt5.server_c
            "telegram.webhook_url", "server.allow_ips", "server.trusted_proxies", "server.hosts", "shadow.scripts"}
 _EDGES = [50, 99.5, 100, 100.5, 150, 1e6, "USD", "usd", "US$", "EURO", "abc_DEF-123", "a b", "127.0.0.1:8080", "::", "[::1]", "0.0.0.0", "mypc.local", "x" * 300,
           " " * 15 + "x", "0123456789abcdef", "${WEBHOOK_SECRET}", "$MOONHOOK_API_TOKEN", "123:ABC",
-          "https://ab", 64.0, 12.5]
+          "https://ab", 64.0, 12.5, ["10.0.0.0/255.0.0.0", "::1/128", "fe80::/10"], ["[::1]:8080", "mypc.local.:80"]]
 
 
 def _config_with(path, value):
