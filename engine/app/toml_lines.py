@@ -72,6 +72,9 @@ def line_of(text: str, path: str) -> int | None:
     while path:
         if path in lines:
             return lines[path]
+        # written only as the start of a longer one: [plugin.demo.params], sandbox.workers = 2 under [engine]
+        if within := [n for p, n in lines.items() if p.startswith((f"{path}.", f"{path}["))]:
+            return min(within)
         shorter = _LAST.sub("", path)
         if shorter == path:
             return None

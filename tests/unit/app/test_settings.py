@@ -343,6 +343,10 @@ max_entries_per_hours = 20
     ("[plugins.demo]\nenabled = true\nbudget = { timeout = 9 }\n", "line 3: plugins.demo.budget.timeout: expected"),
     ('[paper]\ncurrency = "dollars"\n', "line 2: paper.currency: expected a 3-letter currency code"),
     ('engine.max_risk_pct = "2"\n', "line 1: engine.max_risk_pct: expected a number"),
+    # a table's name mistyped in a longer header, or a dotted key: named no line
+    ('[engine]\nbreaker = 1\n\n[plugin.demo.params]\nx = 1\n', "line 4: plugin: unknown key"),
+    ('[engine]\nbreaker = 1\nsandbox.workers = 2\n', "line 3: engine.sandbox: unknown key"),
+    ('[[telegram.bot]]\ntoken = "1:a"\n', "line 1: telegram.bot: unknown key"),
 ])
 def test_an_error_names_the_line_of_its_key(tmp_path, text, expected):
     """In a file of 150 lines a key's path is not enough: the line is said too (tomllib keeps none)."""
