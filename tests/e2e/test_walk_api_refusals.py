@@ -27,6 +27,7 @@ PAGES = {("GET", "/"), ("GET", "/static/<>")}  # the dashboard's page and files:
 WEBHOOK = {("POST", "/webhook"), ("POST", "/webhook/<>")}  # served ahead of Quart (webhook.py)
 BIG = b"x" * 70_000  # over server.max_body, 64 KB as init writes it
 DEEP = b"[" * 5_000  # JSON nested past what Python's parser follows (RecursionError)
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 TABLES = ("alerts", "orders", "switches", "plans", "outbox")  # what a refused request must not touch
 
 
@@ -194,6 +195,9 @@ def cases(secret: str) -> list[Case]:
              headers={"Content-Type": "application/x-www-form-urlencoded"}),
         Case(r["POST", "/login"], "/login", 400, "body", auth="none", body=DEEP),  # a stranger's: no 5xx
         Case(r["POST", "/login"], "/login", 400, "body", auth="none", body=b'{"token": "\xff"}'),
+        # the form field, not UTF-8 as sent or once its escapes are read: it was "token: required"
+        Case(r["POST", "/login"], "/login", 400, "body", auth="none", body=b"token=\xff\xfe", headers=FORM),
+        Case(r["POST", "/login"], "/login", 400, "token", auth="none", body=b"token=%FF%FE", headers=FORM),
         Case(r["POST", "/login"], "/login", 403, auth="none", body=b'{"token": "wrong"}',
              headers={"Sec-Fetch-Site": "cross-site"}),
         Case(r["POST", "/login"], "/login", 403, auth="none", body=b'{"token": "wrong"}',

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from typing import Any, Callable
+from urllib.parse import parse_qs
 
 from quart import request
 
@@ -158,6 +159,23 @@ async def fields(*known: str, none: str = "") -> dict[str, Any]:
     if unknown:
         raise BadParameter(f"{unknown[0][:40]}: unknown field of the body ({takes})")
     return body
+
+
+async def form_field(name: str) -> str | None:
+    """The field ``name`` of a form (``token=...``), None when absent. Raises BadParameter for a
+    body, or a field once its %XX escapes are read, that is not UTF-8: Quart's form read such a
+    field as absent, and the login answered "token: required" of a token it had been given."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        try:
+            text = (await request.get_data()).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise BadParameter(f"body: not UTF-8 text (byte {e.start})") from None
+        try:
+            fields = parse_qs(text, errors="strict")
+        except UnicodeDecodeError:
+            raise BadParameter(f"{name}: not UTF-8 text once its %XX escapes are read") from None
+        return fields[name][0] if name in fields else None
+    return (await request.form).get(name)
 
 
 async def flag(name: str) -> bool:

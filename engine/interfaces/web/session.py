@@ -22,7 +22,7 @@ from quart import Blueprint, Response, current_app, request
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.clients import Address, address, client_address, host_of, networks, within
 from engine.interfaces.web.origin import foreign
-from engine.interfaces.web.params import BadParameter, json_body, only
+from engine.interfaces.web.params import BadParameter, form_field, json_body, only
 from engine.interfaces.web.tokens import same
 
 log = logging.getLogger("moonhook.web")
@@ -188,7 +188,7 @@ async def _given_token() -> str | None:
         body = await json_body()
         token = body.get("token") if isinstance(body, dict) else None
     else:
-        token = (await request.form).get("token")
+        token = await form_field("token")
     return token if isinstance(token, str) and token else None
 
 
