@@ -367,13 +367,11 @@ async def test_a_save_that_reads_after_refused_ones_is_the_last_word_in_the_chat
         save(config, start + "max_risk_pct = 0\n")   # a new refusal: the folded one was settled
         await until(lambda: len(outbox(engine)) == 3)
         assert outbox(engine) == [
-            'moonhook.toml not applied: line 5: engine.max_risk_pct: expected a number greater than 0, got "2"; the '
-            'running '
-            "configuration is kept",
+            'moonhook.toml not applied: line 5: engine.max_risk_pct: expected a number above 0 and at most 100, '
+            'got "2"; the running configuration is kept',
             "moonhook.toml saved; it reads, and changes nothing in force",
-            "moonhook.toml not applied: line 5: engine.max_risk_pct: expected a number greater than 0, got 0; the "
-            "running "
-            "configuration is kept"]
+            "moonhook.toml not applied: line 5: engine.max_risk_pct: expected a number above 0 and at most 100, "
+            "got 0; the running configuration is kept"]
 
 
 async def test_a_saved_plugins_table_that_reaches_no_plugin_is_told(tmp_path):
