@@ -11,7 +11,7 @@ from engine.domain.orders import Closed, Dropped, Fill, OrderRequest
 from engine.adapters.brokers.paper import PaperBroker
 from engine.domain.config.paper import PaperConfig
 from engine.adapters.storage.database import Database
-from support.older_journal import without_since_22
+from support.older_journal import without_after
 from support.paper_model import Item, PaperModel
 
 # 2 pips of spread on EURUSD (20 points of 0.00001), 7.00 commission per lot and deal.
@@ -446,7 +446,7 @@ async def test_the_exposure_of_a_journal_from_before_it_is_made_from_its_positio
         for trigger in ("next", "earlier"):                              # and without schema 21's curve
             db.db.execute(f"DROP TRIGGER paper_curve_{trigger}")
         db.db.execute("DROP TABLE paper_curve")
-        without_since_22(db.db)                                         # and without schema 22's and later
+        without_after(db.db, 21)                                        # and without schema 22's and later
         db.db.execute("PRAGMA user_version = 9")
     db.close()
     db = Database(tmp_path / "moonhook.db")

@@ -18,7 +18,7 @@ from engine.domain import curve
 from engine.domain.config.paper import PaperConfig
 
 from support.engine_support import process, running
-from support.older_journal import moonhook_of, without_since_22
+from support.older_journal import moonhook_of, without_after
 
 TRADING = ["buy EURUSD volume=0.3 price=1.1", "sell GBPUSD volume=0.2 price=1.3", "buy EURUSD volume=0.1 price=1.101",
            "close EURUSD volume=0.1 price=1.102", "close GBPUSD price=1.29", "buy USDJPY volume=0.1 price=150",
@@ -194,7 +194,7 @@ def _before_the_curve(db) -> None:
     db.execute("DROP TRIGGER paper_curve_next")
     db.execute("DROP TRIGGER paper_curve_earlier")
     db.execute("DROP TABLE paper_curve")
-    without_since_22(db)
+    without_after(db, 21)
 
 
 def _max_drawdown(points: list[dict]) -> float:
