@@ -25,6 +25,15 @@ def _said(api) -> list[str]:
     return api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)])
 
 
+def _not_told_again(user, config, api, word: str) -> None:
+    """One start more: the admin's /status answered, and ``word`` (the notice, once told) not told again."""
+    run = user.start("run", config=config, cwd="bot")
+    api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))
+    until(lambda: _said(api), lambda texts: "moonhook ⏸ paused" in texts[-1], "the answer to /status after a restart")
+    assert len([text for text in _said(api) if word in text]) == 1, _said(api)
+    assert run.interrupt() == 0
+
+
 def test_a_command_killed_while_obeyed_is_told_to_the_admin_once_at_the_next_start(user):
     crash_point.install(user.home / "site")
     user.on_path(user.home / "site")
@@ -54,11 +63,7 @@ def test_a_command_killed_while_obeyed_is_told_to_the_admin_once_at_the_next_sta
             "not have been done: /status shows whether moonhook is paused; send it again if needed." in text, text
         assert run.interrupt() == 0
 
-        run = user.start("run", config=config, cwd="bot")
-        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))
-        until(said, lambda texts: "moonhook ⏸ paused" in texts[-1], "the answer to /status after a restart")
-        assert len(told()) == 1, said()                                 # told once, not at every start
-        assert run.interrupt() == 0
+        _not_told_again(user, config, api, "stopped while obeying")    # told once, not at every start
     logs = "".join(r.text() for r in user.runs)
     assert "SECRET" not in logs and "moonhook stopped while obeying /pause from chat 4242" in logs
 
@@ -94,10 +99,7 @@ def test_a_command_killed_after_obeyed_before_its_answer_was_taken_is_told_done_
             "was confirmed sent: /status shows whether moonhook is paused." in text, text
         assert run.interrupt() == 0
 
-        run = user.start("run", config=config, cwd="bot")
-        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))
-        until(lambda: _said(api), lambda texts: "moonhook ⏸ paused" in texts[-1], "the answer to /status")
-        assert len(told()) == 1 and not [t for t in _said(api) if "stopped while" in t], _said(api)
-        assert run.interrupt() == 0
+        _not_told_again(user, config, api, "finished /pause")
+        assert not [text for text in _said(api) if "stopped while" in text], _said(api)
     logs = "".join(r.text() for r in user.runs)
     assert "SECRET" not in logs and "moonhook stopped after obeying /pause from chat 4242, before Telegram took its answer" in logs
