@@ -48,6 +48,23 @@ def test_a_price_fired_before_the_last_one_moves_no_paper_stop(user):
     assert "Traceback" not in run.text()
 
 
+
+def test_a_timenow_ahead_of_the_clock_does_not_stop_the_paper_market(user):
+    # A timenow a year ahead (typed by hand into a template) was kept as when EURUSD's last price
+    # fired: every alert after it, fired at its true time, was "late", and the market stood at 1.1,
+    # the long's stop at 1.09 never hit however far the price fell.
+    config, _ = init(user, "bot")
+    (user.home / "bot" / "scripts" / "demo.lua").unlink()
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    ahead = fired(-365 * 86_400)
+    opened = run.settled(run.webhook(f"buy EURUSD volume=0.1 price=1.1 sl=1.09 timenow={ahead} id=ahead")["id"])
+    assert opened["status"] == "done", opened
+    fell = run.settled(run.webhook(f"closeshort EURUSD price=1.085 timenow={fired(0)} id=fell")["id"])
+    assert fell["status"] == "done", fell
+    assert run.get("/api/positions")["positions"] == []
+    assert run.get("/api/account")["account"]["balance"] == 10_000.0 - 150.0   # stopped at the gap's price
+    assert run.interrupt() == 0
+
 # A strategy's on_order may change an order's price (a pending order's trigger): on a market order
 # the paper broker took it for the fill, 0.1 lot bought at 0.5 with the market at 1.1, 6,000 USD of
 # profit the market never paid (replay fills it at the alert's price); on a close, 2.0 closed the

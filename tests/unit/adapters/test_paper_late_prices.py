@@ -45,3 +45,13 @@ def test_when_the_last_price_was_fired_is_saved_and_read_back(tmp_path):
     again = Prices(sqlite3.connect(tmp_path / "paper.db"))
     assert again.late("EURUSD", T0 - LATE - 1) and not again.late("EURUSD", T0)
     assert not again.late("GBPUSD", T0 - 60) and again.get("GBPUSD") == (1.3, 1.3, T0 + 2)
+
+
+def test_a_price_whose_alert_says_it_fired_in_the_future_counts_from_its_receipt(tmp_path):
+    # A timenow a year ahead (a hand-written template, a clock set wrong) was kept as when the last
+    # price fired: every alert after it, fired at its true time, was late until then, and the paper
+    # market stood still at that price, its stops and pending orders untouched, across restarts too.
+    p = prices(tmp_path)
+    p.record("EURUSD", 1.1, 1.1, T0, fired=T0 + 365 * 86_400)
+    assert not p.late("EURUSD", T0 + 1) and p.late("EURUSD", T0 - LATE - 1)
+    assert p.get("EURUSD") == (1.1, 1.1, T0)

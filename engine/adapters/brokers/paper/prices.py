@@ -29,12 +29,14 @@ class Prices:
         return self._rows.get(symbol)
 
     def record(self, symbol: str, bid: float, ask: float, time: float, fired: float | None = None) -> None:
-        """``fired``: when its alert was fired (timenow), if it says and that is before ``time``:
-        the price is kept as of then."""
-        self._rows[symbol] = (bid, ask, time if fired is None else min(fired, time))
-        self._unsaved.add(symbol)
+        """``fired``: when its alert was fired (timenow), if it says: the price is kept as of then.
+        One after ``time`` (a timenow ahead of this clock) counts as ``time``, as its age does
+        (core/expiry.py): kept as said, it made every alert fired before it late."""
         if fired is not None:
+            fired = min(fired, time)
             self._fired[symbol] = max(fired, self._fired.get(symbol, fired))
+        self._rows[symbol] = (bid, ask, time if fired is None else fired)
+        self._unsaved.add(symbol)
 
     def late(self, symbol: str, fired: float | None) -> bool:
         """Whether a price of ``symbol`` whose alert was ``fired`` then (its timenow; None: not said)
