@@ -26,14 +26,14 @@ def test_an_alerts_secrets_are_kept_nowhere_and_its_other_fields_are(user):
              "comment": f"from {secret}", "strategy": {"api_key": "nested-Api-Key-4Fq", "name": "breakout"}}
     first = run.settled(run.client.post("/webhook", json=entry).json()["id"])
     assert first["status"] == "done", first
-    # A PineConnector-style text alert, the secret where the licence id was: its first word is the alert's id.
+    # A PineConnector-style text alert, the secret where the licence id was: not kept, nor taken as its id.
     second = run.settled(run.webhook(f"{secret},buy,EURUSD,volume=0.1,price=1.1,sl=1.09")["id"])
     extra = run.client.post(f"/webhook/{secret}", content=f"buy EURUSD {secret}")
     checked = run.client.post("/api/alerts/check", json={**entry, "secret": None})
 
     assert first["alert"]["comment"] == "from ***" and first["alert"]["strategy"] == {"name": "breakout"}
     assert not {"passphrase", "Password", "token", "secret"} & set(first["alert"]), first["alert"]
-    assert second["alert"]["id"] == "***", second["alert"]
+    assert "id" not in second["alert"], second["alert"]
     assert extra.status_code == 400 and extra.json() == {"error": "unexpected words '***' after the command"}
     assert checked.status_code == 200 and checked.json()["alert"]["comment"] == "from ***", checked.text
     views = [run.client.get(path).text for path in ("/api/alerts", f"/api/alerts/{first['id']}",
@@ -48,6 +48,24 @@ def test_an_alerts_secrets_are_kept_nowhere_and_its_other_fields_are(user):
               for where, text in places.items() if what in text]
     assert leaked == [], leaked
 
+
+def test_alerts_opening_with_the_secret_as_a_pineconnector_licence_id_are_each_executed(user):
+    # The secret where PineConnector's licence id goes was each alert's id, kept as '***': every alert so
+    # sent had one fixed id, and the exit sent a minute after the entry was dropped as its duplicate,
+    # the long left open. An id that is wholly a secret is none of the alert's own.
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    secret = config.values["server"]["secret"]
+    entry = run.settled(run.webhook(f"{secret},buy,EURUSD,volume=0.1,price=1.1,sl=1.09")["id"])
+    exit_ = run.settled(run.webhook(f"{secret},closelong,EURUSD,price=1.1")["id"])
+    again = run.webhook(f"{secret},closelong,EURUSD,price=1.1")   # the same content: a repeat, as without an id
+    assert (entry["status"], exit_["status"], again["status"]) == ("done", "done", "duplicate"), (entry, exit_)
+    assert "id" not in entry["alert"] and run.get("/api/positions")["positions"] == []
+    json_id = run.settled(run.client.post("/webhook", json={"secret": secret, "id": secret, "action": "buy",
+                                                            "symbol": "EURUSD", "volume": 0.1, "price": 1.1,
+                                                            "sl": 1.09}).json()["id"])
+    assert json_id["status"] == "done" and "id" not in json_id["alert"], json_id
+    assert run.interrupt() == 0
 
 def test_an_alert_journaled_with_a_passphrase_by_an_earlier_version_loses_it_at_the_upgrade(user):
     # Until schema 25, a `passphrase` or `password` field was journaled as it came: the upgrade takes it off the

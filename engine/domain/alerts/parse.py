@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Collection
 
 from engine.domain.alerts.model import ACTION_ALIASES, TREND_STATES, Action, Alert, AlertError
-from engine.domain.alerts.secrets import without_secrets
+from engine.domain.alerts.secrets import HIDDEN, without_secrets
 from engine.domain.alerts.strategy import check_size_without_position, read_strategy_order
 from engine.domain.alerts.symbols import SymbolMap
 
@@ -76,7 +76,6 @@ def read_body(body: bytes | str) -> Any:
 class _Twice(dict):
     """A JSON object in which ``key`` was given twice: refused by ``check_json`` (after the web
     layer has read the secret, so the sender is told what is wrong rather than "no secret")."""
-
     key: str
 
 
@@ -187,6 +186,8 @@ def _comma_hint(whole: str, rest: str) -> str:
 
 def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: SymbolMap) -> Alert:
     values: dict[str, Any] = {}
+    if fields.get("id") == HIDDEN:  # wholly a secret (PineConnector's licence id): every alert's id, none of its own
+        del fields["id"]
 
     raw_action = fields.get("action")
     action: Action | None = None
