@@ -5,6 +5,8 @@ that would refuse an order, and leaves the journal, the broker and the plugins u
 
 from __future__ import annotations
 
+import time
+
 from engine.app import Operations
 from engine.domain.alerts import parse_body
 from engine.domain.config.paper import PaperConfig
@@ -120,9 +122,11 @@ async def test_a_check_of_a_late_alert_measures_from_the_last_price_as_the_alert
     # TradingView fired it a minute before the last price taken: the paper market does not take
     # its price (Prices.late), and its entry fills at 1.1, under the stop it gives. The check
     # measured it from its own 1.2 and said it would fill.
+    # Fired before now: a timenow ahead of the clock counts from its receipt (Prices.record).
+    now = int(time.time())
     async with running(tmp_path) as engine:
-        await process(engine, "buy EURUSD volume=0.1 price=1.1 timenow=2026-12-07T10:00:00Z")
-        late = "buy EURUSD volume=0.1 price=1.2 sl=1.15 timenow=2026-12-07T09:59:00Z"
+        await process(engine, f"buy EURUSD volume=0.1 price=1.1 timenow={now - 1}")
+        late = f"buy EURUSD volume=0.1 price=1.2 sl=1.15 timenow={now - 61}"
         (order,) = (await check(engine, late))["orders"]
         assert order["refused"] is not None and "1.15" in order["refused"], order
         row = await process(engine, late)   # the alert itself: refused the same
