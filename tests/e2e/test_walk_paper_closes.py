@@ -52,3 +52,27 @@ def test_closeall_with_a_symbol_is_refused_naming_both_readings_and_closes_nothi
     assert run.settled(run.webhook("closeall id=all")["id"])["status"] == "done"
     assert run.get("/api/positions")["positions"] == []
     assert run.interrupt() == 0
+
+
+def test_a_close_with_a_size_it_does_not_read_is_refused_and_closes_nothing(user):
+    # "closeall volume=0.1" closed every position whole (0.5 lots of two symbols); "closelong EURUSD risk=1"
+    # the whole long; "newsltp EURUSD volume=0.1" moved every EURUSD stop, and a newsltp with no stop
+    # was journaled, then failed once for each position. Each is refused at the webhook, naming the field.
+    config, _ = init(user, "bot")
+    (user.home / "bot" / "scripts" / "demo.lua").unlink()
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    for body in ("buy EURUSD volume=0.3 price=1.1 sl=1.09 id=e", "buy GBPUSD volume=0.2 price=1.3 id=g"):
+        assert run.settled(run.webhook(body)["id"])["status"] == "done"
+    secret = config.values["server"]["secret"]
+    for body, words in (("closeall volume=0.1", "volume: closeall closes every position whole: give no size"),
+                        ("closelong EURUSD risk=1 price=1.1",
+                         "risk: closelong closes volume (lots) or units, not a risk: give one of them, or neither"),
+                        ("newsltp EURUSD volume=0.1 sl=1.05",
+                         "volume: newsltp moves the stops of every EURUSD position: give no size"),
+                        ("newsltp EURUSD price=1.1", "sl: missing: newsltp needs sl, tp, sl_pips or tp_pips")):
+        refused = run.client.post(f"/webhook/{secret}", content=body)
+        assert refused.status_code == 400 and refused.json()["error"].startswith(words), (body, refused.text)
+    assert [a["id"] for a in run.get("/api/alerts")["alerts"]] == [2, 1]
+    positions = {p["symbol"]: (p["volume"], p["sl"]) for p in run.get("/api/positions")["positions"]}
+    assert positions == {"EURUSD": (0.3, 1.09), "GBPUSD": (0.2, None)}
+    assert run.interrupt() == 0

@@ -6,7 +6,8 @@ text; numbers may be strings, as TradingView's placeholders give them). Text: ``
 tp=1.0900``, commas or spaces between parts, optionally preceded by an id
 (``42,buy,EURUSD,risk=1``); ``trend EURUSD H1 up``.
 
-Every check lives in ``_build``, shared by both forms; a refusal names the field.
+Every check lives in ``_build``, shared by both forms (what each command takes: commands.py); a refusal
+names the field.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, Collection
 
-from engine.domain.alerts.model import ACTION_ALIASES, TREND_STATES, Action, Alert, AlertError
+from engine.domain.alerts.commands import check_as_sent, check_command
+from engine.domain.alerts.model import ACTION_ALIASES, Action, Alert, AlertError
 from engine.domain.alerts.secrets import HIDDEN, without_secrets
 from engine.domain.alerts.strategy import check_size_without_position, read_strategy_order
 from engine.domain.alerts.symbols import SymbolMap
@@ -226,59 +228,15 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
         values["raw_symbol"] = raw_symbol
         values["symbol"] = symbols.normalize(raw_symbol)
 
+    if action is not None:
+        check_as_sent(action, values)
     if "position" in values:
         action = read_strategy_order(action, values)
     else:
         check_size_without_position(action, values)
     if action is not None:
-        _check_command(action, values)
+        check_command(action, values)
     return Alert(action=action, source=source, extra=extra, **values)
-
-
-# The commands on every symbol: what each does, and the command for one symbol alone. Given a symbol
-# they are refused: "closeall EURUSD" is EURUSD's alone to PineConnector's users, all to others.
-_EVERY_SYMBOL = {Action.CLOSE_ALL: ("closes every symbol's positions", "close"),
-                 Action.CANCEL_ALL: ("removes every symbol's pending orders", "cancel")}
-
-
-def _check_command(action: Action, v: dict[str, Any]) -> None:
-    if action in _EVERY_SYMBOL and "symbol" in v:
-        does, one = _EVERY_SYMBOL[action]
-        raise AlertError("symbol", f"{action.value} {does} and takes no symbol: send {one} {v['raw_symbol']} for "
-                                   f"{v['raw_symbol']}'s alone, or {action.value} without a symbol")
-    if action not in _EVERY_SYMBOL and "symbol" not in v:
-        raise AlertError("symbol", f"missing: {action.value} needs a symbol")
-    if action is Action.TREND:
-        if "timeframe" not in v:
-            raise AlertError("timeframe", "missing: trend needs a timeframe, e.g. trend EURUSD H1 up")
-        state = v.get("state", "").lower()
-        if state not in TREND_STATES:
-            raise AlertError("state", f"must be one of {', '.join(TREND_STATES)}, got {v.get('state')!r}")
-        v["state"] = state
-        return
-    sizes = [k for k in ("volume", "risk", "risk_amount", "units") if k in v]
-    if action.is_cancel and sizes:  # read as "cancel this much" it would cancel all the same
-        raise AlertError(sizes[0], f"{action.value} removes whole pending orders: give no size")
-    if len(sizes) > 1:
-        raise AlertError(sizes[0], "give one of volume (lots), risk (a percent), risk_amount (money) or units, "
-                                   f"not {' and '.join(sizes)}")
-    if "risk" in v and v["risk"] > 100:
-        raise AlertError("risk", f"is a percent of the balance, at most 100, got {v['risk']}")
-    for a, b in (("sl", "sl_pips"), ("tp", "tp_pips")):
-        if a in v and b in v:
-            raise AlertError(a, f"give {a} (a price) or {b} (a distance), not both")
-    if action.is_pending and "price" not in v:
-        raise AlertError("price", f"missing: {action.value} needs price=")
-    if "expiry" in v and not action.is_pending:
-        raise AlertError("expiry", f"only a pending order (buylimit, buystop, selllimit, sellstop) waits to expire; "
-                                   f"{action.value} has nothing to wait for")
-    side, price = action.side, v.get("price")
-    if side and price is not None:
-        below, above = ("sl", "tp") if side == "buy" else ("tp", "sl")
-        if below in v and not v[below] < price:
-            raise AlertError(below, f"{v[below]} must be below the entry price {price} for a {side}")
-        if above in v and not v[above] > price:
-            raise AlertError(above, f"{v[above]} must be above the entry price {price} for a {side}")
 
 
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|infinity|nan)", re.I)

@@ -99,6 +99,14 @@ def test_secret_is_never_kept():
                                    "cancel GBPUSD for GBPUSD's alone"),
     ("cancellong EURUSD volume=0.1", "volume", "cancellong removes whole pending orders: give no size"),
     ('{"action": "cancelall", "units": 1000}', "units", "give no size"),
+    # a size that no close reads: taken as given, each closed more than it said (every position, the whole long)
+    ("closeall volume=0.1", "volume", "closeall closes every position whole: give no size"),
+    ('{"action": "close_all", "units": 1000}', "units", "give no size"),
+    ("closelong EURUSD risk=1", "risk", "closelong closes volume (lots) or units, not a risk"),
+    ("exit EURUSD risk_amount=50", "risk_amount", "close closes volume (lots) or units, not a risk"),
+    ("newsltp EURUSD volume=0.1 sl=1.1", "volume", "newsltp moves the stops of every EURUSD position: give no size"),
+    ("newsltp EURUSD", "sl", "missing: newsltp needs sl, tp, sl_pips or tp_pips"),
+    ("trend EURUSD H1", "state", "missing: trend needs a state (up, down, flat)"),
     ("trend EURUSD", "timeframe", "needs a timeframe"),
     ("buy EUR/USD volume=1", "symbol", "not a symbol"),
     ("buy EURUSD volume=1\nsell EURUSD volume=1", None, "one command"),
@@ -220,6 +228,8 @@ def test_the_position_in_the_text_grammar_and_other_commands_keep_theirs():
     assert parse_body("sell EURUSD units=10000 position=flat").action is Action.CLOSE_LONG
     assert parse_body("sell EURUSD volume=0.1 position=short").action is Action.SELL  # no units: no size needed
     assert parse_body("closeall position=flat").action is Action.CLOSE_ALL
+    # an indicator's template sizing every order by risk: its exit is one all the same (a close as sent is refused)
+    assert parse_body("sell EURUSD risk=1 sl_pips=20 position=flat").action is Action.CLOSE_LONG
 
 
 @pytest.mark.parametrize("command", ["buylimit", "sellstop"])
