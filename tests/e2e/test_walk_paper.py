@@ -286,3 +286,19 @@ def test_a_limit_tightened_in_moonhook_toml_while_running_holds_the_next_entry(u
     config.replace("balance = 10000.0", "balance = 5000.0")   # the paper account: at the next start
     until(run.text, lambda t: "moonhook.toml saved; at the next start: [paper]" in t, "the save told")
     assert run.interrupt() == 0
+
+
+def test_a_text_parameter_an_empty_placeholder_left_empty_takes_nothing_from_the_next(user):
+    # TradingView fills {{strategy.order.comment}} with nothing for an order without one: "comment= sl=1.09"
+    # took the stop for the comment and the long went out without it; "id=" gave every such alert the id
+    # "", and the second within the window was dropped as the first's duplicate.
+    config, _ = init(user, "bot")
+    (user.home / "bot" / "scripts" / "demo.lua").unlink()
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    entry = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 comment= sl=1.09 id= tp=1.12")["id"])
+    exit_ = run.settled(run.webhook("closelong EURUSD price=1.1 id= comment=")["id"])
+    assert (entry["status"], exit_["status"]) == ("done", "done"), (entry, exit_)
+    (opened,) = entry["outcome"]["orders"]
+    assert (opened["sl"], opened["tp"]) == (1.09, 1.12), opened
+    assert run.get("/api/positions")["positions"] == []
+    assert run.interrupt() == 0

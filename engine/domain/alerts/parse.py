@@ -41,7 +41,9 @@ _FIELDS = {"symbol", "action", *_PARAMETERS}
 _KNOWN, _NUMERIC = frozenset(_PARAMETERS), frozenset(_NUMBERS)  # asked of each name=value of a text alert
 # "lots" as in text: kept as an extra field, it would leave the entry to engine.default_volume
 _JSON_ALIASES = {"ticker": "symbol", "close": "price", "lots": "volume"}
-_TOKEN = re.compile(r'''\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)|\s*([^,\s=]+)''')
+# name=value; spaces after '=' only before a value: "comment= sl=1.19" (an empty placeholder) is an empty comment
+_TOKEN = re.compile(r'''\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?:\s+(?![A-Za-z_][A-Za-z0-9_]*\s*=))?'''
+                    r'''("(?:[^"\\]|\\.)*"|[^,\s]*)|\s*([^,\s=]+)''')
 
 
 def parse_body(body: bytes | str, symbols: SymbolMap | None = None) -> Alert:
@@ -188,8 +190,8 @@ def _comma_hint(whole: str, rest: str) -> str:
 
 def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: SymbolMap) -> Alert:
     values: dict[str, Any] = {}
-    if fields.get("id") == HIDDEN:  # wholly a secret (PineConnector's licence id): every alert's id, none of its own
-        del fields["id"]
+    if isinstance(fields.get("id"), str) and fields["id"].strip() in ("", HIDDEN):
+        del fields["id"]  # empty, or wholly a secret (PineConnector's licence id): every alert's, none of its own
 
     raw_action = fields.get("action")
     action: Action | None = None

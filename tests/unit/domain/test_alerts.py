@@ -330,3 +330,15 @@ def test_an_alert_keeps_its_fields_minus_the_secrets_it_carries():
     with pytest.raises(AlertError, match="passphrase") as refused:
         parse_body('{"passphrase": "a-1", "passphrase": "b-2", "action": "buy", "symbol": "EURUSD"}')
     assert "a-1" not in str(refused.value) and "b-2" not in str(refused.value)
+
+
+def test_a_text_parameter_left_empty_is_empty_and_not_the_next_one():
+    # TradingView fills {{strategy.order.comment}} with nothing for an order without a comment:
+    # "comment= sl=1.19" read the stop as the comment, and the entry went out without it. An empty id
+    # is none: as an id, "" would be every such alert's, all but the first within the window dropped.
+    alert = parse_body("buy EURUSD volume=0.1 price=1.2 comment= sl=1.19 id= tp=1.25")
+    assert (alert.sl, alert.tp, alert.comment, alert.id) == (1.19, 1.25, "", None)
+    assert parse_body('{"action": "buy", "symbol": "EURUSD", "id": " "}').id is None
+    assert parse_body("buy EURUSD volume = 0.1 comment = x sl=1.19").comment == "x"   # spaces around '=' still do
+    with pytest.raises(AlertError, match="volume: must be a number, got ''"):
+        parse_body("buy EURUSD volume= price=1.2")
