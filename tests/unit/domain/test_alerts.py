@@ -84,6 +84,9 @@ def test_secret_is_never_kept():
     ("buy EURUSD GBPUSD", None, "unexpected words"),
     ("buy EURUSD volume=0,01", "volume", "0,01 is not a number: write decimals with a point (0.01)"),
     ("buy EURUSD price=1,0850 sl=1.08 volume=1", "price", "write decimals with a point (1.0850)"),
+    # in JSON as in text: "must be a number" did not say what to write
+    ('{"action": "buy", "symbol": "EURUSD", "volume": "0,1"}', "volume", "write decimals with a point (0.1)"),
+    ('{"action": "buy", "symbol": "EURUSD", "units": "1,000"}', "units", "write 1000 (thousands) or 1.000"),
     # a thousands separator as likely as a decimal comma: "write 1.000" would size 1 unit, not 1,000
     ("buy EURUSD units=1,000 sl=1.08", "units", "write 1000 (thousands) or 1.000 (decimals), without the comma"),
     ("buy US30 price=44,100.5 volume=1", "price", "44,100.5 is not a number: write 44100.5, without the commas"),
