@@ -252,6 +252,8 @@ def _number(name: str, raw: Any, zero: bool = False, signed: bool = False) -> fl
         if not _DECIMAL.fullmatch(raw.strip()):  # float() would read 1_0 as 10, and digits of any script
             if comma := re.fullmatch(r"\s*(-?\d+)" + _COMMA_REST.pattern + r"\s*", raw):  # "0,1", as text tells it
                 raise AlertError(name, _comma_hint(comma[1], comma[2]))
+            if name == "risk" and raw.strip().endswith("%") and _DECIMAL.fullmatch(raw.strip()[:-1].rstrip()):
+                raise AlertError(name, f"is a percent already: write {raw.strip()[:-1].rstrip()}, without %")
             raise AlertError(name, f"must be a number, got {_show(raw)}")
         value = float(raw.strip())
     elif isinstance(raw, (int, float)):

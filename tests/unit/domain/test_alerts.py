@@ -76,6 +76,9 @@ def test_secret_is_never_kept():
     ("buy EURUSD risk=1 units=10000 sl_pips=20", "risk", "not risk and units"),
     ("buy EURUSD units=0", "units", "must be a positive number"),
     ("buy EURUSD risk=150", "risk", "at most 100"),
+    ("buy EURUSD risk=1% sl_pips=20", "risk", "is a percent already: write 1, without %"),
+    ('{"action": "buy", "symbol": "EURUSD", "risk": "0.5 %"}', "risk", "write 0.5, without %"),
+    ("buy EURUSD volume=10%", "volume", "must be a number, got '10%'"),   # not "write 10": 10 lots
     ("buy EURUSD sl=1.08 sl_pips=20 volume=1", "sl", "not both"),
     ("buylimit EURUSD volume=1", "price", "needs price="),
     ("buy EURUSD price=1.10 sl=1.12 volume=1", "sl", "below the entry"),
