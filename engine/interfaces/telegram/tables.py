@@ -133,15 +133,19 @@ def results_lines(command: str, results: list[tuple[Any, Any]]) -> list[str]:
     troubles, lines = [], []
     for symbol, each in by_symbol.items():
         done = [r for _, r in each if r is not None and not _trouble(r)]
+        gone = sum(r is None for _, r in each)   # closed another way since the question: said, not left out
         troubles += [f"{symbol} position {ticket}: {_outcome(r, 'closed', '')}" for ticket, r in each if _trouble(r)]
         if done:
             prices = {r.price for r in done}
             price = prices.pop() if len(prices) == 1 else None
             lines.append(f"{symbol}: closed {len(done)} position{'s' * (len(done) != 1)}, "
                          f"{number(round(sum(r.volume or 0.0 for r in done), 8))} lots"
-                         + (f" at {number(price)}" if price is not None else ""))
-        elif all(r is None for _, r in each):
+                         + (f" at {number(price)}" if price is not None else "")
+                         + (f"; {gone} no longer open" if gone else ""))
+        elif gone == len(each):
             lines.append(f"{symbol}: nothing open any more")
+        elif gone:
+            lines.append(f"{symbol}: {gone} no longer open")
     return troubles + lines
 
 

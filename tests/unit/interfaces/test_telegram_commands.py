@@ -180,6 +180,23 @@ async def test_close_asks_first_and_the_button_closes_once_through_the_engine(tm
         assert [p["symbol"] for p in await engine.broker.positions()] == ["GBPUSD"]
 
 
+async def test_a_confirmed_close_says_which_of_the_positions_shown_were_closed_meanwhile(tmp_path):
+    # Asked to close two, the admin is told of both: one closed, one no longer open (closed by another
+    # way between the question and Confirm), as /cancel tells an order no longer pending.
+    clock = Clock()
+    async with running(tmp_path, {}) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        await process(engine, "buy EURUSD volume=0.2 price=1.1")
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        question = await ask(commands, chat.say("/close EURUSD"))
+        assert "Close 2 positions?" in html_plain(question.text)
+        first = (await engine.broker.positions())[0]
+        await engine.broker.execute(OrderRequest("close", "tp-1", ticket=first["ticket"], plugin="trend"))
+        done = await ask(commands, chat.press(question))
+        told = html_plain(done.text).splitlines()[1:]
+        assert told == ["EURUSD: closed 1 position, 0.2 lots at 1.1; 1 no longer open"]
+
+
 async def test_close_all_is_confirmed_by_the_same_command_sent_again(tmp_path):
     clock = Clock()
     async with running(tmp_path) as engine:
