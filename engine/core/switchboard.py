@@ -185,8 +185,9 @@ class Switchboard:
         if not was and not missed:
             return 0  # running already (resumed from elsewhere first): not told as a resume of its own
         done = "queued" if execute_missed else "skipped"
-        log.warning("resumed by %s%s", by, f"; {len(missed)} alerts from the pause {done}" if missed else "")
-        self._notifier.send("admin", f"moonhook resumed by {by}" + (f"; {len(missed)} missed alerts {done}"
+        alerts = "alert" if len(missed) == 1 else "alerts"
+        log.warning("resumed by %s%s", by, f"; {len(missed)} {alerts} from the pause {done}" if missed else "")
+        self._notifier.send("admin", f"moonhook resumed by {by}" + (f"; {len(missed)} missed {alerts} {done}"
                                                                      if missed else ""))
         return len(missed) if execute_missed else 0
 

@@ -125,7 +125,7 @@ def upgraded(user, config: Config, then: dict, journal: Path) -> list[str]:
     if kept:   # resumed without the alert held: it is skipped, not run days late
         assert run.client.post("/api/resume").status_code == 200
         assert run.get(f"/api/alerts/{held[0]}")["status"] == "skipped"
-        told.append("moonhook resumed by api; 1 missed alerts skipped")
+        told.append("moonhook resumed by api; 1 missed alert skipped")
     # The price falls through the pending buy limit (1.09), and through the older EURUSD entry's stop
     # (1.09): the limit fills and the stop closes, beside the new entry.
     row = run.settled(run.webhook(f"{AFTER} id=after-the-upgrade")["id"])

@@ -138,3 +138,19 @@ async def test_an_alert_held_in_place_of_the_one_asked_about_is_not_skipped_unsh
         done = await ask(commands, chat.press(again))
         assert html_plain(done.text).startswith("▶️ Resumed: new alerts are executed.") and not engine.paused
         assert engine.journal.get(unshown["id"])["status"] == "skipped"
+
+
+async def test_the_admins_are_told_the_resume_and_its_held_alerts_in_the_singular_too(tmp_path):
+    # "moonhook resumed by telegram:4242; 1 missed alerts skipped": the notice counted in the plural always
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        await ask(commands, chat.say("/pause"))
+        await process(engine, "buy EURUSD volume=0.1 price=1.1 id=one")
+        await ask(commands, chat.press(await ask(commands, chat.say("/resume"))))   # Resume: skips it
+        await held_two(engine, commands, chat)
+        await ask(commands, chat.press(await ask(commands, chat.say("/resume")), button=1))   # and run them
+        await engine.drain()
+        admin = [text for kind, text in await told(engine) if kind == "admin" and "resumed" in text]
+    assert admin == [f"moonhook resumed by telegram:{ADMIN}; 1 missed alert skipped",
+                     f"moonhook resumed by telegram:{ADMIN}; 2 missed alerts queued"]
