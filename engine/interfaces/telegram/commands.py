@@ -34,7 +34,7 @@ from engine.interfaces.telegram.menu import HELP
 from engine.interfaces.telegram.message import as_dict as _dict, command_of as _parse, forwarded as _forwarded
 from engine.interfaces.telegram.message import is_date as _is_number
 from engine.interfaces.telegram.message import is_id as _is_id, is_int as _is_int, loggable as _loggable, who as _who
-from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS, plugins_text as _plugins_text
+from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS, no_plugin, plugins_text as _plugins_text
 from engine.interfaces.telegram.tables import ago as _ago, cut as _cut, escape as _e, fit as _fit, status_text
 from engine.interfaces.telegram.tables import none_ours as _none_ours, order_table as _order_table
 from engine.interfaces.telegram.tables import position_table as _position_table, results_lines as _results_lines
@@ -182,7 +182,7 @@ class Commands:
             try:
                 row = ops.set_enabled(arg, name == "enable", by=f"telegram:{user}")
             except KeyError:
-                return Reply(chat_id, f"No plugin {_e(_cut(arg, 64))}; /plugins lists them.")
+                return Reply(chat_id, no_plugin(arg, ops.plugin_rows()))
             return Reply(chat_id, f"Plugin <b>{_e(row['name'])}</b> {name}d.")
         if name == "pause":
             if not ops.pause(by=f"telegram:{user}"):

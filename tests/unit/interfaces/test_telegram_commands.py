@@ -90,6 +90,19 @@ async def test_disable_and_enable_switch_the_plugin_and_plugins_shows_it_narrow(
         assert "Usage" in (await ask(commands, chat.say("/disable"))).text
 
 
+async def test_enabling_a_script_that_does_not_load_says_so_not_that_no_such_plugin_exists(tmp_path):
+    # "No plugin broken; /plugins lists them", while /plugins listed broken, failing to load
+    clock = Clock()
+    async with running(tmp_path, {"count": COUNT, "broken": "function on_alert(a"}) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        assert "broken      fail" in html_plain((await ask(commands, chat.say("/plugins"))).text)
+        for command in ("/enable broken", "/disable broken"):
+            assert html_plain((await ask(commands, chat.say(command))).text) == (
+                "Plugin broken does not load, so it is neither on nor off: /plugins shows why. It serves once "
+                "its file is saved and loads.")
+        assert "No plugin nobody; /plugins lists them." in (await ask(commands, chat.say("/enable nobody"))).text
+
+
 GUARD = "plugin = {guard = true}\nfunction on_alert(a) end"
 
 
