@@ -131,7 +131,7 @@ async def test_a_command_left_in_hand_is_told_to_its_chat_once_and_one_obeyed_le
             server.push_message(TOKEN, ADMIN, "/pause")
             await until(lambda: engine.paused)
             await until(lambda: [m for m in server.messages(TOKEN, ADMIN) if "Paused" in m.text])
-            assert CommandsInHand(engine.database).cut() == []          # obeyed: no longer in hand
+            await until(lambda: CommandsInHand(engine.database).cut() == [])   # obeyed, its answer taken
         async with running(tmp_path, telegram=telegram(server.url)) as engine:
             server.push_message(TOKEN, ADMIN, "/status")
             await until(lambda: [m for m in server.messages(TOKEN, ADMIN) if "paused" in m.text.lower()
