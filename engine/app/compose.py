@@ -148,8 +148,8 @@ async def open_engine(config: EngineConfig = EngineConfig(), *, broker: Broker |
                     lifecycle = engine.lifecycle
                     lifecycle.settings = (settings_file, reload_settings) if settings_file and reload_settings else None
                     lifecycle.elsewhere = settings_waiting
-                    await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched, lifecycle.changed,
-                                                lifecycle.stop), name="file watcher")
+                    await nursery.start(partial(watch_files, lifecycle.folders(), lifecycle.watched,
+                                                engine.scripts_folder.changed, lifecycle.stop), name="file watcher")
                 await engine.lifecycle.load_all()
                 await adopt_numbers(engine)
                 # Only now: what the broker tells at its start (a stop hit while moonhook was

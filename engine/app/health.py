@@ -15,13 +15,16 @@ if TYPE_CHECKING:
 
 
 def view(engine: Engine) -> dict[str, Any]:
-    """"ok" or "degraded" (a file that does not load, paused, the broker disconnected, the
-    journal unable to write), with what makes it so; and the saves that did not load while the
-    version before them serves on (``reload_errors``), which leave it "ok"."""
+    """"ok" or "degraded" (a file that does not load, the scripts folder gone (``scripts_unwatched``:
+    its plugins serve on, its saves unseen), paused, the broker disconnected, the journal unable to
+    write), with what makes it so; and the saves that did not load while the version before them
+    serves on (``reload_errors``), which leave it "ok"."""
     plugins = list(engine.plugins)
     journal = engine.writer.trouble
     errors = engine.lifecycle.errors
-    degraded = bool(errors) or engine.paused or not engine.broker.connected or journal is not None
+    unwatched = engine.scripts_folder.unwatched
+    degraded = (bool(errors) or unwatched is not None or engine.paused or not engine.broker.connected
+                or journal is not None)
     return {
         "status": "degraded" if degraded else "ok",
         "journal": "ok" if journal is None else f"cannot write: {journal}",
@@ -30,6 +33,7 @@ def view(engine: Engine) -> dict[str, Any]:
         "load_errors": dict(errors),  # the object /api/plugins answers: file -> why
         # file -> why its last save did not load; the version before it serves on, so never degrading
         "reload_errors": {p.path.name: p.reload_error for p in plugins if p.reload_error is not None},
+        "scripts_unwatched": unwatched,   # the folder deleted or moved while running: saves unseen
         "shadow_load_errors": _shadow.load_errors(engine.shadow),  # the shadow's, never degrading
         "broker": engine.config.broker,
         "broker_connected": engine.broker.connected,

@@ -117,6 +117,7 @@ def unreachable(bot: dict[str, Any]) -> str:
 HEALTH_LABELS = {"status": "Status", "journal": "Journal", "uptime_s": "Running for", "plugins": "Plugins",
                  "load_errors": "Scripts that do not load",
                  "reload_errors": "Saves that did not load (the version before serves)",
+                 "scripts_unwatched": "Scripts folder gone (saves not seen)",
                  "shadow_load_errors": "Shadow scripts that do not load",
                  "broker": "Broker", "broker_connected": "Broker connected", "broker_state": "Broker state",
                  "broker_warnings": "Broker warnings", "paused": "Paused", "last_stop_out": "Last stop-out",

@@ -10,7 +10,7 @@ import trio
 from engine.app import alert_detail as _detail
 from engine.domain.words import counted
 
-MISSING = "folder missing: its scripts are unloaded until it is back and moonhook restarts"
+MISSING = "folder missing: its scripts are unloaded until it is back"
 
 if TYPE_CHECKING:  # the CLI's status line reads this module without loading the engine
     from engine.core.shadow import Shadow

@@ -45,6 +45,7 @@ from engine.core.loader import Loader
 from engine.core.services import Host, OrderCaps
 from engine.core.plugins import Plugin, failed_call
 from engine.core.roster import PluginSet
+from engine.core.scripts_folder import ScriptsFolder
 from engine.core.stopouts import StopOuts
 from engine.core.broker_wait import LeftForNextStart, wait_for_broker
 from engine.core.run import DURABLE, Journaled, NotJournaled, Run, current as _run, event_key, working
@@ -111,6 +112,7 @@ class Engine:
         loader = Loader(pool, self.plugins, MetaCache(database), database, self.symbols, self.host)
         self.lifecycle = Lifecycle(config, loader, self.hooks, self.notifier, self.switchboard, self.working, nursery,
                                    self.events, timers_run=lambda: broker.connected, follow=self.follow)
+        self.scripts_folder = ScriptsFolder(self.lifecycle, self.plugins, self.notifier, clock)  # its saves, watched
         self.shadow: Shadow | None = None  # [shadow]: offered each alert once its status is written
 
     @property

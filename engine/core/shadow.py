@@ -168,7 +168,7 @@ class Shadow:
     @property
     def missing(self) -> bool:
         """Whether the shadow's folder is gone (deleted or moved while running): its scripts are
-        unloaded, and its watcher sees no save until it is back and moonhook restarts."""
+        unloaded until it is back (its watcher loads them again then)."""
         return not self.folder.is_dir()
 
     @property

@@ -7,6 +7,9 @@ once no new event came for ``STEP_MS``, or after ``DEBOUNCE_MS`` at most, so a b
 (or an editor's temporary file and rename) is one batch, and each file in it is looked at
 once, as it is by then. A wanted file that is a link is saved where its file is: the folders links
 lead into are watched too, and a save there is handed over as one of the link (Linux only).
+A watched folder deleted or moved away is handed over itself (a move tells none of its files), and
+its return is awaited (in the folder above it): the folder back (moved back, or made again) is
+handed over again with every wanted file in it, and watched as before (Linux only).
 
 On Linux the folders are watched with inotify (through inotify_simple), its descriptor
 waited on by Trio's own I/O loop and read without blocking: an engine with nothing saved is
@@ -141,11 +144,12 @@ class Inotify:
         # fchmod mid-write gives): a file written in place in two steps, its writer holding it
         # open between them, would go live at its first part (a moonhook.toml cut after its
         # first lines, every later limit unset; a guard without its hooks).
-        mask = (flags.CLOSE_WRITE | flags.MOVED_FROM | flags.MOVED_TO | flags.CREATE | flags.DELETE
+        self.mask = mask = (flags.CLOSE_WRITE | flags.MOVED_FROM | flags.MOVED_TO | flags.CREATE | flags.DELETE
                 | flags.DELETE_SELF | flags.MOVE_SELF | flags.ONLYDIR)
         self.folders: dict[int, Path] = {}
         self.linked: dict[int, Path] = {}        # the folders links in ``folders`` lead into (resolved)
         self.links: dict[Path, set[Path]] = {}   # a file links lead to (resolved) -> those links
+        self.awaited: dict[Path, int] = {}       # a folder gone -> the watch of the folder above it
         try:
             for folder in folders:
                 try:
@@ -202,6 +206,8 @@ class Inotify:
         for wd, folder in list(self.linked.items()):
             if folder not in needed:
                 del self.linked[wd]
+                if wd in self.awaited.values():
+                    continue   # the same folder's watch awaits a watched folder's return
                 try:
                     self.inotify.rm_watch(wd)
                 except OSError:
@@ -221,17 +227,61 @@ class Inotify:
                 continue
             if event.mask & flags.IGNORED and event.wd in self.linked:   # its folder gone
                 del self.linked[event.wd]
+            if event.name and event.mask & flags.ISDIR and event.mask & (flags.CREATE | flags.MOVED_TO):
+                paths |= self._returned(event.wd, event.name, wanted)
             if event.name and (into := self.linked.get(event.wd) or self.folders.get(event.wd)) is not None:
                 paths |= {link for link in self.links.get(into.resolve() / event.name, ()) if wanted(link)}
             if (folder := self.folders.get(event.wd)) is None:
                 continue
             elif event.mask & (flags.DELETE_SELF | flags.MOVE_SELF | flags.IGNORED):
-                del self.folders[event.wd]
-                log.warning("%s was deleted or moved: saves there are no longer seen until a restart", folder)
-                paths.add(folder)   # itself: a move tells none of its files
+                paths |= self._gone(event.wd, event.mask, folder, wanted)
             elif event.name and wanted(path := folder / event.name) and _complete(event.mask, path):
                 paths.add(path)
         return paths
+
+    def _gone(self, wd: int, mask: int, folder: Path, wanted: Wanted) -> set[Path]:
+        """``folder`` deleted or moved: itself (a move tells none of its files), its return awaited
+        in the folder above it; if it is back already, as ``_back`` says it."""
+        del self.folders[wd]
+        if mask & flags.MOVE_SELF:
+            try:
+                self.inotify.rm_watch(wd)   # it follows the folder where it went: not ours any more
+            except OSError:
+                pass
+        try:
+            self.awaited[folder] = self.inotify.add_watch(folder.parent, flags.CREATE | flags.MOVED_TO | flags.ONLYDIR
+                                                          | flags.MASK_ADD)
+        except OSError as e:
+            log.warning("%s was deleted or moved: saves there are no longer seen until a restart (%s: %s)",
+                        folder, folder.parent, e.strerror)
+            return {folder}
+        log.warning("%s was deleted or moved: saves there are not seen until it is back", folder)
+        return {folder} | (self._back(folder, wanted) if folder.is_dir() else set())
+
+    def _returned(self, wd: int, name: str, wanted: Wanted) -> set[Path]:
+        """A folder made or moved in where ``wd`` watches: a watched folder back, if it is one."""
+        for folder, above in list(self.awaited.items()):
+            if above == wd and folder.name == name:
+                return self._back(folder, wanted)
+        return set()
+
+    def _back(self, folder: Path, wanted: Wanted) -> set[Path]:
+        """``folder`` is back: watched again, handed over with every wanted file in it (saved while
+        it was away, or not: a file unchanged is recognised as such when loaded)."""
+        try:
+            wd = self.inotify.add_watch(folder, self.mask)
+            found = {p for p in folder.iterdir() if wanted(p)}
+        except OSError:
+            return set()   # gone again already: its return is still awaited
+        self.folders[wd] = folder
+        above = self.awaited.pop(folder)
+        if above not in self.folders and above not in self.linked and above not in self.awaited.values():
+            try:
+                self.inotify.rm_watch(above)
+            except OSError:
+                pass
+        log.warning("%s is back: saves there are seen again", folder)
+        return {folder} | found
 
     def _overflowed(self, wanted: Wanted) -> set[Path]:
         """The kernel's queue overflowed, events were lost: every wanted file there now (a

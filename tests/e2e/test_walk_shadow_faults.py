@@ -66,8 +66,8 @@ def test_the_shadow_folder_deleted_while_running_is_said_and_the_live_alerts_tra
     assert [p["volume"] for p in run.get("/api/positions")["positions"]] == [0.1, 0.1]   # live's, both
     assert run.settled(first)["status"] == "done"
     status = user.moonhook("status", "--config", "bot/moonhook.toml")
-    assert "shadow: scripts-next (folder missing: its scripts are unloaded until it is back and moonhook " \
-           "restarts), 0 plugins" in status.stdout, outcome(status)
+    assert "shadow: scripts-next (folder missing: its scripts are unloaded until it is back), 0 plugins" \
+           in status.stdout, outcome(status)
     assert run.interrupt() == 0
 
 
@@ -88,8 +88,14 @@ def test_the_shadow_folder_moved_while_running_unloads_its_scripts_as_deleted_do
     assert run.settled(first)["shadow"]["differences"] == [
         "gate: pass → change (volume=0.2)", "order engine market: buy EURUSD 0.1 sl → buy EURUSD 0.2 sl"]
     status = user.moonhook("status", "--config", "bot/moonhook.toml")
-    assert "shadow: scripts-next (folder missing: its scripts are unloaded until it is back and moonhook " \
-           "restarts), 0 plugins, 2 alerts" in status.stdout, outcome(status)
+    assert "shadow: scripts-next (folder missing: its scripts are unloaded until it is back), 0 plugins, " \
+           "2 alerts" in status.stdout, outcome(status)
+
+    # Moved back: its scripts load again, no restart needed.
+    (bot / "scripts-old").rename(bot / "scripts-next")
+    until(run.text, lambda t: "shadow: bot/scripts-next is back: saves there are seen again" in t, "told back")
+    shadow = until(lambda: run.get("/api/shadow"), lambda v: len(v["plugins"]) == 2, "the shadow's scripts loaded")
+    assert shadow["missing"] is False and list(run.get("/health")["shadow_load_errors"]) == ["broken.lua"]
     assert run.interrupt() == 0
 
 

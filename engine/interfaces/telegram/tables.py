@@ -26,7 +26,8 @@ def status_text(view: dict[str, Any], pause: dict[str, Any]) -> str:
             ("plugins", f"{plugins['enabled']}/{plugins['loaded']} enabled"),
             ("broker", f"{view['broker']} {'connected' if view['broker_connected'] else 'DISCONNECTED'}")]
     rows += [("⚠ broker", warning) for warning in view["broker_warnings"]]
-    scripts = [f"{file} does not load: /plugins" for file in view.get("load_errors") or {}]
+    scripts = ["scripts folder gone: saves not seen until it is back"] if view.get("scripts_unwatched") else []
+    scripts += [f"{file} does not load: /plugins" for file in view.get("load_errors") or {}]
     scripts += [f"{file} save failed, the older serves" for file in view.get("reload_errors") or {}]
     rows += [("⚠ script", line) for line in capped(scripts, "/plugins")]   # each up to 90 characters
     if stopped := view.get("last_stop_out"):   # the last: the broker closed positions for want of margin

@@ -244,8 +244,37 @@ async def test_a_folder_deleted_is_told_and_the_others_still_watched(tmp_path, c
         assert await next_batch(batches) == {one}
         (two / "b.lua").write_text("-- b")
         assert await next_batch(batches) == {two / "b.lua"}
-    told = [r.getMessage() for r in caplog.records if "no longer seen" in r.getMessage()]
+    told = [r.getMessage() for r in caplog.records if "not seen until it is back" in r.getMessage()]
     assert len(told) == 1 and str(one) in told[0]  # once, though the kernel says it twice
+
+
+@linux
+async def test_a_folder_moved_away_and_back_is_handed_over_with_its_files_and_watched_again(tmp_path, caplog):
+    folder, away = tmp_path / "scripts", tmp_path / "scripts-old"
+    folder.mkdir()
+    async with watching(folder) as batches:
+        folder.rename(away)
+        assert await next_batch(batches) == {folder}
+        (away / "a.lua").write_text("-- a")          # saved while away: not seen then
+        away.rename(folder)
+        # Back: itself and every file in it (the caller looks at each; one unchanged is unchanged).
+        assert await next_batch(batches) == {folder, folder / "a.lua"}
+        (folder / "b.lua").write_text("-- b")
+        assert await next_batch(batches) == {folder / "b.lua"}
+    assert any(f"{folder} is back: saves there are seen again" in r.getMessage() for r in caplog.records)
+
+
+@linux
+async def test_a_folder_deleted_and_made_again_is_watched_again(tmp_path):
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    async with watching(folder) as batches:
+        folder.rmdir()
+        assert await next_batch(batches) == {folder}
+        folder.mkdir()
+        assert await next_batch(batches) == {folder}
+        (folder / "b.lua").write_text("-- b")
+        assert await next_batch(batches) == {folder / "b.lua"}
 
 
 @linux
