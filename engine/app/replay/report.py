@@ -77,12 +77,14 @@ class Order:
 @dataclass(frozen=True)
 class Fault:
     """A script's error or budget overrun: ``where`` is the script's file:line, ``kind`` one
-    of FAULT_KINDS, ``alert`` the alert it happened on (None: a timer, a load)."""
+    of FAULT_KINDS, ``alert`` the alert it happened on (None: a timer, a load), ``at`` the
+    replay's clock then (the alert's time; None: not known)."""
     where: str
     plugin: str
     what: str
     kind: str = "error"
     alert: str | None = None
+    at: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -230,6 +232,23 @@ def build(outcome: Outcome) -> Report:
 
 # --- rendering helpers --------------------------------------------------------------------
 
+def fault_lines(faults: list[Fault]) -> list[str]:
+    """A plugin's faults as the text says them: one line for each place and message (a script failing
+    at every other alert of a year printed thousands), in the order first met, with how many and
+    the first and last time when more than one: ``  error at boom.lua:3: no quote (x1520, first
+    2024-05-13 00:00:00, last 2025-05-12 23:00:00)``."""
+    same: dict[tuple[str, str, str], list[Fault]] = {}
+    for f in faults:
+        same.setdefault((f.kind, f.where, f.what), []).append(f)
+    lines = []
+    for (kind, where, what), group in same.items():
+        times = [f.at for f in group if f.at is not None]
+        more = (f" (x{len(group)}" + (f", first {when(min(times))}, last {when(max(times))}" if times else "") + ")"
+                if len(group) > 1 else "")
+        lines.append(f"  {kind} at {where}: {what}{more}")
+    return lines
+
+
 def when(t: float | None) -> str:
     """Unix seconds as UTC "YYYY-MM-DD HH:MM:SS" ("-" for None)."""
     if t is None:
@@ -339,7 +358,7 @@ def text(report: Report) -> str:
         lines.append(f"plugin {p.plugin}: {counts}")
         lines += [f"  rejected x{n}: {reason}" for reason, n in p.rejections]
         lines += [f"  changed x{n}: {change}" for change, n in p.changes]
-        lines += [f"  {f.kind} at {f.where}: {f.what}" for f in p.faults]
+        lines += fault_lines(p.faults)
     if o.open:
         lines.append(f"open at the end ({open_count(o)}, not in the figures above):")
         lines += [f"  {open_text(p)}" for p in o.open]

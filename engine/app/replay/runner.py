@@ -228,13 +228,14 @@ class _Replay:
         where = plugin.stats.last_where or plugin.path.name
         message = message.replace(f" at {where}: ", ": ", 1)   # the report names the place, once
         self.out.faults.append(Fault(where, plugin.name, message, "budget" if kind in BUDGET_KINDS else "error",
-                                     self.current))
+                                     self.current, self.clock.now))
         if breaker_trips(plugin, self.config.breaker):   # as live: off for the rest of the replay
             plugin.enabled, plugin.disabled_by = False, "breaker"
             self.trial.plugins.changed()
             self.out.faults.append(Fault(where, plugin.name, f"switched off by the breaker after "
                                          f"{self.config.breaker} failures in a row (engine.breaker), as live; "
-                                         "not called for the rest of the replay", "error", self.current))
+                                         "not called for the rest of the replay", "error", self.current,
+                                         self.clock.now))
 
     def _placed(self, request: OrderRequest, result: OrderResult, record: dict) -> None:
         """An order filled, a position closed, or an order refused (a veto, or the book's reason),

@@ -13,6 +13,7 @@ import pytest
 
 from engine.app.replay import (ClosedTrade, Decision, Fault, Order, Outcome, Problem, build, compare,
                                compare_html, compare_json, compare_text, html, text, to_json)
+from engine.app.replay.report import when
 
 T0 = 1714521600.0  # 2024-05-01 00:00:00 UTC
 HOUR = 3600.0
@@ -255,3 +256,17 @@ def test_the_notes_the_figures_rest_on_are_in_every_rendering_compared_too():
     for rendered in (text(build(a)), html(build(a)), compare_text(c), compare_html(c)):
         assert "no prices: orders filled at the alert" in rendered and timers in rendered
     assert compare_text(c).count("NOTE ") == 2
+
+
+def test_a_scripts_fault_repeated_is_one_line_with_its_count_and_first_and_last_time():
+    # A plugin failing every other alert over a year printed each fault on its own line: thousands.
+    faults = [Fault("boom.lua:3", "boom", "on_alert: script error: no quote", "error", f"alerts.csv:{n}", T0 + n * HOUR)
+              for n in range(1, 2001, 2)]
+    faults.insert(1, Fault("boom.lua:9", "boom", "on_alert: script error: other", "error", "alerts.csv:2", T0))
+    r = build(Outcome(faults=faults))
+    lines = [line for line in text(r).splitlines() if line.startswith("  error at ")]
+    assert lines == [
+        f"  error at boom.lua:3: on_alert: script error: no quote (x1000, first {when(T0 + HOUR)}, "
+        f"last {when(T0 + 1999 * HOUR)})",
+        "  error at boom.lua:9: on_alert: script error: other"]
+    assert len(json.loads(to_json(r))["plugins"]["boom"]["faults"]) == 1001   # the JSON keeps each
