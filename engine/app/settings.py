@@ -94,7 +94,8 @@ SCHEMA: dict[str, Any] = {
         "webhook_url": c.url, "webhook_secret": c.telegram_secret,
         "bots": c.Array({"token": c.string, "chats": c.chats}, "[[telegram.bots]]"),
     },
-    "monitor": {"latency_alert_ms": _POSITIVE, "memory_alert_mb": _POSITIVE, "interval_seconds": _POSITIVE,
+    "monitor": {"latency_alert_ms": _POSITIVE, "memory_alert_mb": _POSITIVE,
+                "interval_seconds": c.number(1, 86_400),   # under a second an idle engine burns a core
                 "lag_alert_ms": _POSITIVE},
     "mt5": {
         "module": c.string, "path": c.string, "login": c.integer(1, 2**63 - 1), "password": c.string,

@@ -452,3 +452,10 @@ def test_a_listening_address_that_is_no_host_is_refused_with_its_line(tmp_path, 
                                   "fe80::1%eth0"])
 def test_a_listening_address_is_an_ip_address_or_a_name(tmp_path, host):
     assert load_settings(write(tmp_path, f'[server]\nhost = "{host}"\n'), {}).server.host == host
+
+
+def test_a_monitor_interval_under_a_second_is_refused(tmp_path):
+    # At 1e-6 an idle `moonhook run` burnt 96-98 % of a core looking at memory and the limits.
+    assert "monitor.interval_seconds: expected a number from 1 to 86400, got 1e-06" in \
+        error(tmp_path, "[monitor]\ninterval_seconds = 1e-6\n")
+    assert load_settings(write(tmp_path, "[monitor]\ninterval_seconds = 1\n"), {}).engine.monitor.interval_seconds == 1

@@ -481,14 +481,19 @@ async def test_a_plugin_with_its_own_budget_compiles_once_when_its_source_was_se
         assert engine.plugins.get("counted").budget.instructions == 500_000
 
 
-async def test_a_saved_limit_is_in_force_at_once_and_the_administrators_are_told(tmp_path):
+async def test_a_saved_limit_is_in_force_at_once_and_the_administrators_are_told(tmp_path, monkeypatch):
     # A trader tightens the account's limits after a bad morning: saved, they hold the next entry,
     # not the next start. The entries made before a count was set count toward it.
     from engine.app import Operations
+    from engine.core import engine as made
+    from engine.core.limits import LimitWatch
 
+    # The limit watch looks every 20 ms (monitor.interval_seconds is 1 s at least): a fake at its seam.
+    monkeypatch.setattr(made, "LimitWatch", lambda limits, broker, notifier, interval:
+                        LimitWatch(limits, broker, notifier, 0.02))
     config = tmp_path / "moonhook.toml"
     start = '[engine]\nscripts = "scripts"\ndata = "data"\ndedup_window = 0\n' \
-            '[sandbox]\nworkers = 1\n[monitor]\ninterval_seconds = 0.02\n'
+            '[sandbox]\nworkers = 1\n'
     config.write_text(start)
     async with watching(tmp_path, {}, settings_file=config) as engine:
         assert (await process(engine, "buy EURUSD volume=1 price=1.1 id=before"))["status"] == "done"
