@@ -71,8 +71,9 @@ async def record(shadow: Shadow | None, alert_id: int) -> dict[str, Any] | None:
 
 def line(view: dict[str, Any]) -> str | None:
     """One line for ``moonhook status``, from ``view``'s JSON: ``shadow: scripts-next, 3
-    plugins, 120 alerts, 4 differ (latest #118)``, with the files not loaded and the plugins its
-    breaker switched off (every later difference of theirs is theirs); None when shadow mode is off."""
+    plugins, 120 alerts, 4 differ (latest #118)``, with the plugins its
+    breaker switched off (every later difference of theirs is theirs) and the files not loaded
+    (``3 plugins loaded (1 switched off), 1 not loaded: broken.lua``); None when shadow mode is off."""
     if not view.get("scripts"):
         return None
     plugins = view.get("plugins") or []
@@ -81,8 +82,13 @@ def line(view: dict[str, Any]) -> str | None:
     off = sum(1 for p in plugins if p.get("loaded") and p.get("state") == "disabled")   # by its breaker
     name = view["scripts"].replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     text = f"shadow: {name}" + (f" ({MISSING})" if view.get("missing") else "") + f", {counted(loaded, 'plugin')}"
-    if said := ", ".join(f"{n} {what}" for n, what in ((failed, "not loaded"), (off, "switched off")) if n):
-        text += f" ({said})"
+    if failed:   # "3 plugins (1 not loaded)" read as 1 of the 3
+        text += " loaded"
+    if off:
+        text += f" ({off} switched off)"
+    if failed:
+        files = ", ".join(str(p.get("file")) for p in plugins if not p.get("loaded"))
+        text += f", {failed} not loaded: {files}"
     differ = view.get("differ", 0)
     text += f", {counted(view.get('alerts', 0), 'alert')}, {differ:,} {'differs' if differ == 1 else 'differ'}"
     if view.get("latest_differing") is not None:

@@ -6,7 +6,7 @@ from engine.app.shadow import line, view
 
 
 def plugins(loaded: int, failed: int = 0) -> list[dict]:
-    return [{"name": f"p{i}", "loaded": True} for i in range(loaded)] + [{"name": None, "loaded": False}] * failed
+    return [{"name": f"p{i}", "loaded": True} for i in range(loaded)] + [{"name": None, "file": f"f{i}.lua", "loaded": False} for i in range(failed)]
 
 
 def test_off_prints_nothing():
@@ -22,7 +22,8 @@ def test_the_folder_plugins_counts_and_latest():
 def test_one_plugin_a_failed_file_none_differing_and_some_to_catch_up():
     view = {"scripts": "scripts-next/", "plugins": plugins(1, failed=1), "alerts": 7, "differ": 0,
             "latest_differing": None, "behind": 2}
-    assert line(view) == "shadow: scripts-next, 1 plugin (1 not loaded), 7 alerts, 0 differ, 2 to catch up"
+    # It read "1 plugin (1 not loaded)": one of the one, where one loaded and one more did not.
+    assert line(view) == "shadow: scripts-next, 1 plugin loaded, 1 not loaded: f0.lua, 7 alerts, 0 differ, 2 to catch up"
 
 
 def test_alerts_held_while_paused():
@@ -38,16 +39,16 @@ def test_one_alert_that_differs_is_said_in_the_singular():
 
 def test_a_folder_gone_while_running_is_said():
     view = {"scripts": "scripts-next", "missing": True, "plugins": [], "alerts": 7, "differ": 2, "latest_differing": 7}
-    assert line(view) == ("shadow: scripts-next (folder missing: its scripts are unloaded until it is back and "
-                          "moonhook restarts), 0 plugins, 7 alerts, 2 differ (latest #7)")
+    assert line(view) == ("shadow: scripts-next (folder missing: its scripts are unloaded until it is back), "
+                          "0 plugins, 7 alerts, 2 differ (latest #7)")
 
 
 def test_plugins_not_loaded_and_switched_off_by_the_breaker():
     view = {"scripts": "scripts-next", "alerts": 9, "differ": 5, "latest_differing": 9,
             "plugins": [{"name": "a", "loaded": True, "state": "disabled"}, {"name": "b", "loaded": True,
-                        "state": "active"}, {"name": None, "loaded": False, "state": "failed"}]}
-    assert line(view) == ("shadow: scripts-next, 2 plugins (1 not loaded, 1 switched off), 9 alerts, 5 differ "
-                          "(latest #9)")
+                        "state": "active"}, {"name": None, "file": "c.lua", "loaded": False, "state": "failed"}]}
+    assert line(view) == ("shadow: scripts-next, 2 plugins loaded (1 switched off), 1 not loaded: c.lua, 9 alerts, "
+                          "5 differ (latest #9)")
 
 
 async def test_every_alert_the_view_counts_has_its_orders_in_the_account_it_shows():
