@@ -79,12 +79,12 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 async def send(settings: Settings, text: str, wait: float, dry_run: bool = False) -> int:
     """Sends ``text`` to the webhook and waits up to ``wait`` seconds for its outcome: 0 when it
     was done (or is a repeat of an alert that was), 1 when it was refused, not executed or
-    failed, 2 when it was perhaps taken but its outcome cannot be told (look before sending it
-    again)."""
+    failed, or nothing was sent (no server.secret, no engine), 2 when it was perhaps taken but its
+    outcome cannot be told (look before sending it again)."""
     server = settings.server
     if not server.secret:
-        print("moonhook: no server.secret is configured; nothing can be sent", file=sys.stderr)
-        return 2
+        print("moonhook: no server.secret is configured; nothing was sent", file=sys.stderr)
+        return 1   # nothing sent: not "perhaps taken" (2), which asks to look before sending again
     try:
         base_url = _base_url(settings)
     except NotRunning as e:

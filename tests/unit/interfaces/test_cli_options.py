@@ -55,7 +55,8 @@ def test_status_reads_the_config_named_after_the_subcommand(tmp_path, capsys):
         config.write_text(f'[server]\nport = {port}\n')
         assert main(["status", "--config", str(config)]) == 1
         assert f"127.0.0.1:{port} does not answer (ConnectError); is `moonhook run` running?" in capsys.readouterr().err
-        assert main(["send", "--config", str(config), "buy EURUSD"]) == 2  # no secret in that config
+        assert main(["send", "--config", str(config), "buy EURUSD"]) == 1  # no secret in that config: nothing sent
+        assert "no server.secret is configured; nothing was sent" in capsys.readouterr().err
         config.write_text(f'[server]\nport = {port}\nsecret = "s3cret-long-enough-for-it"\n')
         assert main(["send", "--config", str(config), "buy EURUSD"]) == 1
         assert f"127.0.0.1:{port} does not answer (ConnectError); is `moonhook run` running?" in capsys.readouterr().err

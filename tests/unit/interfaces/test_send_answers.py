@@ -141,3 +141,22 @@ def test_status_without_a_token_says_why_it_shows_the_state_word_alone(tmp_path,
     assert said.out.strip() == "status=ok"
     assert ("moonhook: the account, the day and the plugins are shown with server.api_token, which the "
             "configuration does not set") in said.err
+
+
+def test_send_without_a_secret_sends_nothing_and_exits_as_refused_not_as_perhaps_taken(tmp_path, capsys,
+                                                                                        monkeypatch):
+    # It exited 2, "it may have been taken: look before sending again", where nothing was sent.
+    monkeypatch.delenv("MOONHOOK_SECRET", raising=False)
+    posted = []
+
+    class Counting(Unsettled):
+        def do_POST(self) -> None:
+            posted.append(self.path)
+            super().do_POST()
+
+    with engine(Counting) as port:
+        config = tmp_path / "moonhook.toml"
+        config.write_text(f'[server]\nport = {port}\napi_token = "t-0123456789abcdef"\n')
+        assert main(["send", "--config", str(config), "buy EURUSD sl_pips=20"]) == 1
+    assert posted == []
+    assert "no server.secret is configured; nothing was sent" in capsys.readouterr().err
