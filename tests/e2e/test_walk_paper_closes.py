@@ -36,12 +36,7 @@ def test_a_close_of_part_of_two_positions_takes_the_size_down_to_the_lot_step_as
 def test_closeall_with_a_symbol_is_refused_naming_both_readings_and_closes_nothing(user):
     # "closeall EURUSD" closed every symbol's positions: what a PineConnector user means by it is
     # EURUSD's alone. Refused at the webhook, before anything is journaled or closed.
-    config, _ = init(user, "bot")
-    (user.home / "bot" / "scripts" / "demo.lua").unlink()
-    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
-    for body in ("buy EURUSD volume=0.05 price=1.1 id=e", "buy GBPUSD volume=0.05 price=1.3 id=g"):
-        assert run.settled(run.webhook(body)["id"])["status"] == "done"
-    secret = config.values["server"]["secret"]
+    run, secret = _long_two_symbols(user, "buy EURUSD volume=0.05 price=1.1 id=e", "buy GBPUSD volume=0.05 price=1.3 id=g")
     refused = run.client.post(f"/webhook/{secret}", content="closeall EURUSD price=1.1")
     assert refused.status_code == 400, refused.text
     assert ("closeall closes every symbol's positions and takes no symbol: send close EURUSD for EURUSD's alone, "
@@ -58,12 +53,8 @@ def test_a_close_with_a_size_it_does_not_read_is_refused_and_closes_nothing(user
     # "closeall volume=0.1" closed every position whole (0.5 lots of two symbols); "closelong EURUSD risk=1"
     # the whole long; "newsltp EURUSD volume=0.1" moved every EURUSD stop, and a newsltp with no stop
     # was journaled, then failed once for each position. Each is refused at the webhook, naming the field.
-    config, _ = init(user, "bot")
-    (user.home / "bot" / "scripts" / "demo.lua").unlink()
-    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
-    for body in ("buy EURUSD volume=0.3 price=1.1 sl=1.09 id=e", "buy GBPUSD volume=0.2 price=1.3 id=g"):
-        assert run.settled(run.webhook(body)["id"])["status"] == "done"
-    secret = config.values["server"]["secret"]
+    run, secret = _long_two_symbols(user, "buy EURUSD volume=0.3 price=1.1 sl=1.09 id=e",
+                                    "buy GBPUSD volume=0.2 price=1.3 id=g")
     for body, words in (("closeall volume=0.1", "volume: closeall closes every position whole: give no size"),
                         ("closelong EURUSD risk=1 price=1.1",
                          "risk: closelong closes volume (lots) or units, not a risk: give one of them, or neither"),
@@ -76,3 +67,13 @@ def test_a_close_with_a_size_it_does_not_read_is_refused_and_closes_nothing(user
     positions = {p["symbol"]: (p["volume"], p["sl"]) for p in run.get("/api/positions")["positions"]}
     assert positions == {"EURUSD": (0.3, 1.09), "GBPUSD": (0.2, None)}
     assert run.interrupt() == 0
+
+
+def _long_two_symbols(user, *entries: str):
+    """``moonhook run`` on paper with no strategy, ``entries`` done; the run and the webhook's secret."""
+    config, _ = init(user, "bot")
+    (user.home / "bot" / "scripts" / "demo.lua").unlink()
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    for body in entries:
+        assert run.settled(run.webhook(body)["id"])["status"] == "done", body
+    return run, config.values["server"]["secret"]
