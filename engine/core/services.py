@@ -278,12 +278,15 @@ def _arity(name: str, fn: HostFunction) -> HostFunction:
     takes = "no argument" if not names else \
         f"{len(names)} argument{'s' if len(names) > 1 else ''} ({', '.join(names)})"
 
+    count = len(names)
     async def call(*args: Any) -> Any:
-        if any(a is not None for a in args[len(names):]):
-            colon = len(args) == len(names) + 1 and isinstance(args[0], (dict, list))   # market:symbol(...)
+        if len(args) <= count:   # every call a script writes right: nothing to look at
+            return await fn(*args)
+        if any(a is not None for a in args[count:]):
+            colon = len(args) == count + 1 and isinstance(args[0], (dict, list))   # market:symbol(...)
             hint = " (a call with ':' passes its table first: call it with '.')" if colon else ""
             raise HostError(f"{name}: takes {takes}, got {len(args)}{hint}")
-        return await fn(*args[:len(names)])
+        return await fn(*args[:count])
     return call
 
 
