@@ -62,7 +62,9 @@ async def test_a_worker_starved_of_cpu_is_not_killed_while_within_its_cpu_budget
                 await waited.wait()
         assert len(ended) == 1 and ended[0].startswith("time budget exceeded"), ended
         assert pool.restarts == 0
-        assert granted and all(granted), granted  # its deadline passed, and the pool waited on
+        # Its deadline passed and the pool waited on. The last look may find it no longer
+        # runnable: it has just answered, and the answer is read (the test below).
+        assert granted and granted[0] and all(granted[:-1]), granted
 
 
 async def test_an_answer_there_as_the_deadline_runs_out_is_read_and_the_worker_not_killed():
