@@ -31,6 +31,14 @@ from engine.domain.times import day_start
 
 log = logging.getLogger("moonhook.operations")
 
+REASON_CHARS = 200  # a switch's reason, as kept and shown: a line, not a document
+
+
+def kept_reason(reason: str | None) -> str | None:
+    """A pause's or switch's reason as kept: trimmed and cut to REASON_CHARS; None when blank."""
+    reason = (reason or "").strip()
+    return reason[:REASON_CHARS] or None
+
 
 class Operations:
     def __init__(self, engine: Engine, secrets: Collection[str] = ()):
@@ -332,10 +340,11 @@ class Operations:
     # -- actions ------------------------------------------------------------------------------
 
     def pause(self, by: str = "api", reason: str | None = None) -> bool:
-        """Pauses (see ``Engine.pause``); False if it was paused already (the first pause stands)."""
+        """Pauses (see ``Engine.pause``), with ``reason`` as kept_reason() keeps it; False if it
+        was paused already (the first pause stands)."""
         if self.engine.paused:
             return False
-        self.engine.pause(by, reason)
+        self.engine.pause(by, kept_reason(reason))
         return True
 
     async def resume(self, execute_missed: bool = False, by: str = "api", shown: Collection[int] | None = None) -> int:
@@ -345,8 +354,9 @@ class Operations:
         return await self.engine.resume(execute_missed, by, shown)
 
     def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> dict[str, Any]:
-        """Switches a plugin on or off (kept across restarts) and returns its row; raises KeyError."""
-        return self.plugin_row(self.engine.set_enabled(name, enabled, by, reason))
+        """Switches a plugin on or off (kept across restarts, with ``reason`` as kept_reason()
+        keeps it) and returns its row; raises KeyError."""
+        return self.plugin_row(self.engine.set_enabled(name, enabled, by, kept_reason(reason)))
 
     async def close_positions(self, tickets: list[int], *, plugin: str, origin: str,
                               comment: str) -> list[tuple[int, OrderResult | Exception | None]]:

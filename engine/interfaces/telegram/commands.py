@@ -185,7 +185,7 @@ class Commands:
                 return Reply(chat_id, no_plugin(arg, ops.plugin_rows()))
             return Reply(chat_id, f"Plugin <b>{_e(row['name'])}</b> {name}d.")
         if name == "pause":
-            if not ops.pause(by=f"telegram:{user}"):
+            if not ops.pause(by=f"telegram:{user}", reason=arg):
                 return Reply(chat_id, "Already paused. /resume to execute alerts again.")
             return Reply(chat_id, "⏸ <b>Paused</b>: alerts are journaled, not executed, and no "
                                   "plugin opens a position (closes go on). /resume to go on.")

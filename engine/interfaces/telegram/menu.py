@@ -5,7 +5,7 @@ from __future__ import annotations
 
 HELP = (("/status", "engine, broker, account"), ("/plugins", "plugins and their stats"),
         ("/enable NAME", "switch a plugin on"), ("/disable NAME", "switch a plugin off (a guard: asks first)"),
-        ("/pause", "journal alerts, execute none"),
+        ("/pause [REASON]", "journal alerts, execute none"),
         ("/resume", "execute alerts again (asks first when some were held)"),
         ("/positions", "open positions"), ("/orders", "pending orders"),
         ("/trades [DAYS]", "trades closed today, or in the last DAYS"),

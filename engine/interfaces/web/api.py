@@ -31,7 +31,7 @@ async def _reason() -> str | None:
     reason = (await params.fields("reason")).get("reason")
     if reason is not None and not isinstance(reason, str):
         raise BadParameter(f"reason: must be text, got {json.dumps(reason)[:40]}")
-    return reason[:200] if reason is not None and reason.strip() else None
+    return reason  # kept as the facade keeps it: trimmed, cut, none when blank
 
 
 def _answer(ticket: int, results: list[tuple[int, Any]], gone: str) -> Any:

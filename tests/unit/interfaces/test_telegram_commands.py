@@ -69,6 +69,22 @@ async def test_pause_really_pauses_and_resume_executes_only_new_alerts(tmp_path)
         assert "Not paused" in (await ask(commands, chat.say("/resume"))).text
 
 
+async def test_pause_keeps_the_reason_written_after_it_as_the_api_does(tmp_path):
+    """``/pause news at 14:30``: the words after it are the pause's reason, shown by /status, the API and
+    the dashboard, as ``POST /api/pause {"reason": ...}`` keeps it (they were dropped); cut to 200 characters."""
+    clock = Clock()
+    async with running(tmp_path, {"count": COUNT}) as engine:
+        ops = Operations(engine)
+        commands, chat = Commands(ops, [ADMIN], clock=clock), Chat(clock)
+        assert "Paused" in (await ask(commands, chat.say("/pause  NFP at 14:30 "))).text
+        assert ops.pause_state()["reason"] == "NFP at 14:30"
+        assert "paused</b> by telegram:" in (status := (await ask(commands, chat.say("/status"))).text)
+        assert ": NFP at 14:30 (alerts journaled" in status
+        assert "Resumed" in (await ask(commands, chat.say("/resume"))).text   # none held: at once
+        await ask(commands, chat.say("/pause " + "x" * 300))
+        assert ops.pause_state()["reason"] == "x" * 200
+
+
 async def test_disable_and_enable_switch_the_plugin_and_plugins_shows_it_narrow(tmp_path):
     clock = Clock()
     long_name = "a_plugin_with_a_rather_long_name"
