@@ -57,3 +57,26 @@ def test_a_ctrl_c_while_a_poll_is_in_the_terminal_warns_of_nothing(user, tmp_pat
     log = run.text()
     assert not [line for line in log.splitlines() if " WARNING moonhook.mt5" in line or " ERROR " in line], log
     assert "terminal_info was cancelled before its answer" in log and "Traceback" not in log
+
+
+def test_a_login_the_trade_server_refuses_names_the_account_and_the_settings_and_never_the_password(user, tmp_path):
+    # MetaTrader says only "Authorization failed" (-6), for a wrong login, password or server alike: moonhook says
+    # which account at which server it asked for and where each is set; the password itself nowhere.
+    Terminal(tmp_path / "terminal.db", login=31337, password="right-pass-4417", server="Standin-Demo")
+    config = mt5_user(user, tmp_path / "terminal.db")
+    config.append('login = 31337\nserver = "Standin-Live"\n')
+    env = {"MOONHOOK_MT5_PASSWORD": "right-pass-4417"}
+    for password, server in (("right-pass-4417", "Standin-Live"), ("wrong-pass-9902", "Standin-Demo")):
+        config.replace('server = "Standin-Live"', f'server = "{server}"')
+        run = user.start("run", config=config, cwd="bot", env={**env, "MOONHOOK_MT5_PASSWORD": password})
+        said = (f"MetaTrader 5 refused the login to account 31337 on Standin-{server[8:]} (MetaTrader error -6: "
+                "Terminal: Authorization failed): check mt5.login, mt5.server (as the terminal's login window "
+                "names the server) and the password (MOONHOOK_MT5_PASSWORD or mt5.password)")
+        health = run.get("/health")
+        assert not health["broker_connected"] and health["broker_state"] == f"disconnected: {said}", health
+        status = user.moonhook("status", cwd="bot")
+        assert said in status.stdout, status.stdout
+        assert run.interrupt() == 0
+        assert f"ERROR moonhook.mt5: MetaTrader 5: {said}; trying again in the background" in run.text()
+        assert password not in run.text() + status.stdout + status.stderr + str(health)
+        config.replace(f'server = "{server}"', 'server = "Standin-Live"')

@@ -68,6 +68,7 @@ RETCODES = {
 # The reads answering a tuple, empty when there is nothing, and None only when they failed
 LIST_READS = frozenset({"positions_get", "orders_get", "history_deals_get", "history_orders_get"})
 OK = 1  # last_error()'s code for no error
+AUTH_FAILED = -6  # initialize's or login's: a wrong login, password or server (MetaTrader does not say which)
 
 # last_error() codes meaning the terminal itself cannot be reached (the pipe, not an order)
 IPC_ERRORS = frozenset({-10001, -10002, -10003, -10004, -10005})

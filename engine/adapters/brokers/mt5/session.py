@@ -122,7 +122,8 @@ class Session:
             ok, error = await self.link.call("initialize", *args, deadline=cfg.init_timeout,
                                              timeout=int(cfg.init_timeout * 1000), **credentials)
             if not ok:
-                raise BrokerError(f"initialize failed: {c.describe_last_error(error)}")
+                raise BrokerError(_refused(cfg, error) if error and error[0] == c.AUTH_FAILED
+                                  else f"initialize failed: {c.describe_last_error(error)}")
             account, error = await self.link.call("account_info")
             if not account:
                 raise BrokerError(f"no account: {c.describe_last_error(error)}")
@@ -268,6 +269,16 @@ class Session:
                 pass
         self.connected = False
         await self.link.aclose()
+
+
+def _refused(cfg: MT5Config, error: tuple | list) -> str:
+    """Why a login failed "Authorization failed" (-6): MetaTrader says it alike of a wrong login, password or
+    server, so the account and server asked for are named, and where each is set; the password never."""
+    asked = (f"account {cfg.login}" if cfg.login is not None else "the terminal's own account") + (
+        f" on {cfg.server}" if cfg.server else "")
+    return (f"MetaTrader 5 refused the login to {asked} ({c.describe_last_error(error)}): check mt5.login, mt5.server "
+            "(as the terminal's login window names the server) and the password (MOONHOOK_MT5_PASSWORD or "
+            "mt5.password)")
 
 
 def _login_at(account: dict[str, Any]) -> str:
