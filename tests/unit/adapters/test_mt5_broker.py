@@ -119,7 +119,6 @@ async def test_an_entry_is_checked_by_the_trade_server_without_being_sent(tmp_pa
     (("requote", "requote", "requote", "requote"), False, 0, "MetaTrader 10004: requote"),
     (("no_money",), False, 0, "MetaTrader 10019: not enough money"),
     (("reject",), False, 0, "MetaTrader 10006: request rejected"),
-    (("timeout",), False, 0, "MetaTrader 10012: request canceled by timeout"),
 ])
 async def test_each_retcode_path(tmp_path, outcomes, ok, sends, message):
     async with mt5(tmp_path) as broker:
@@ -130,6 +129,22 @@ async def test_each_retcode_path(tmp_path, outcomes, ok, sends, message):
         if message:
             assert result.error.startswith(message), result.error
             assert (await broker.execute(market("a3-p-1"))).duplicate   # refused once, for good
+
+
+async def test_a_send_answered_10012_is_looked_for_as_a_lost_answer_and_never_refused_nor_sent_again(tmp_path):
+    # 10012, "request canceled by timeout": the terminal stopped waiting for the trade server, which may yet
+    # execute it. Refused, its plugin or trader sent it again while the first filled: two positions.
+    async with mt5(tmp_path) as broker:
+        await broker.symbol("EURUSD")
+        broker.terminal.script("order_send", "timeout")
+        first = await broker.execute(market("a3-p-1"))
+        assert first.unknown and not first.ok and first.error.startswith("not known: "), first
+        assert (await broker.execute(market("a3-p-1"))).unknown and broker.terminal.sent() == 0   # not sent again
+        tag = tag_for("a3-p-1", 7)   # the trade server executes it after all: its deal carries its comment
+        ticket = broker.terminal.open_external("EURUSD", "buy", 0.1, magic=7_770_001, comment=tag)
+        await until(lambda: any(isinstance(e, Fill) and e.client_id == "a3-p-1" for e in broker.events))
+        again = await broker.execute(market("a3-p-1"))
+        assert again.ok and again.ticket == ticket and broker.terminal.sent() == 0, again
 
 
 async def test_no_connection_with_the_trade_server_is_a_lost_broker_and_the_order_goes_once_back(tmp_path):

@@ -40,6 +40,7 @@ DEAL_REASONS = {4: "sl", 5: "tp", 6: "stop_out"}  # any other: a close (client, 
 REQUOTE, PLACED, DONE, DONE_PARTIAL = 10004, 10008, 10009, 10010
 PRICE_CHANGED, PRICE_OFF, INVALID_FILL, CONNECTION = 10020, 10021, 10030, 10031
 INVALID_STOPS = 10016
+TIMEOUT = 10012  # "request canceled by timeout": the terminal's wait, not the trade server's verdict
 ALGO_TRADING_OFF = 10027  # the terminal's Algo Trading button is off
 DONE_CODES = frozenset({PLACED, DONE, DONE_PARTIAL})
 RETRY_WITH_FRESH_PRICE = frozenset({REQUOTE, PRICE_CHANGED, PRICE_OFF})

@@ -6,8 +6,10 @@ price change is sent again at a fresh price (MetaTrader lost before it is read: 
 executed, so the alert waits for it, as below), an unsupported filling type (10030) with the
 next one the symbol allows; no connection with the trade server (10031: nothing reached it)
 marks the session lost and raises Unknown, so the alert waits for it as for a lost terminal;
-any other retcode refuses the request, in MetaTrader's words. A send cancelled (moonhook stopping)
-before order_send was made, as it waited for another call to the worker, is written not sent.
+"request canceled by timeout" (10012: the terminal gave up waiting for the trade server, which may
+yet execute it) is a lost answer, looked for by its tag; any other retcode refuses the request, in
+MetaTrader's words. A send cancelled (moonhook stopping) before order_send was made, as it waited
+for another call to the worker, is written not sent.
 
 A tag is in one task's hands at a time: the sender's from its first look in the book to its
 result, or the poll's while it looks for a send left open (``resolve_left``). Looked for
@@ -163,6 +165,10 @@ class Sender:
                 result = OrderResult(ok=True, ticket=answer.get("order") or request.get("position") or request.get(
                     "order"), price=answer.get("price") or request.get("price"), volume=answer.get("volume"))
                 return await self.settle(tag, result)
+            if code == c.TIMEOUT:   # the terminal stopped waiting for the trade server, which may yet execute it
+                log.warning("%s: %s: looked for as a lost answer", tag, c.describe_retcode(code))
+                await self._write(self._book.settle, tag, "unknown")
+                return await self._lost.resolve(self._book.send(tag))
             tried.add(request.get("type_filling"))
             if code == c.INVALID_FILL and (left := [f for f in fills if f not in tried]):
                 log.warning("%s: filling %s refused; trying %s", tag, c.FILLING_NAMES.get(request["type_filling"]),
