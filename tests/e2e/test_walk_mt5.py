@@ -231,6 +231,23 @@ def test_a_netting_account_and_algo_trading_off_are_said_when_moonhook_run_conne
     assert run.interrupt() == 0
 
 
+def test_an_account_that_may_not_trade_or_take_expert_orders_is_said_when_moonhook_run_connects(user, tmp_path):
+    """Logged in with the investor (read-only) password, or at an account the broker keeps from expert
+    advisors: connected and quiet, every order then refused (10017, 10026), the trader left to guess why."""
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.set_account(trade_allowed=False, trade_expert=False)
+    run = user.start("run", config=mt5_user(user, tmp_path / "terminal.db"), cwd="bot")
+    assert ("the account may not trade: every order is refused (10017); logged in with its investor (read-only) "
+            "password? Set the master password (MOONHOOK_MT5_PASSWORD)") in run.text()
+    assert ("the broker allows no expert advisors on this account: every order is refused (10026); ask the broker to "
+            "enable automated trading") in run.text()
+    health = run.get("/health")
+    assert health["broker_warnings"] == ["the account may not trade", "no expert advisors on the account"], health
+    refused = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=read-only")["id"])
+    assert refused["outcome"]["orders"][0]["error"].startswith("MetaTrader 10017: "), refused
+    assert run.interrupt() == 0
+
+
 def test_a_broker_that_names_its_symbols_otherwise_is_traded_under_tradingviews_names(user, tmp_path):
     # Many brokers add a suffix ("EURUSD.r") or rename ("GOLD"): `[mt5] symbol_suffix` and `symbols`.
     terminal = Terminal(tmp_path / "terminal.db", symbols={"EURUSD.r": DEFAULT_SYMBOLS["EURUSD"],

@@ -455,7 +455,8 @@ def _account(st):
     margin = round(sum(_margin(st.symbol(p["symbol"]), p["volume"], p["price_open"], leverage)
                        for p in st.rows("position")), 2)
     equity = round(balance + profit, 2)
-    return AccountInfo(st.get("login") or 0, ACCOUNT_TRADE_MODE_DEMO, leverage, 200, 0, True, True,
+    return AccountInfo(st.get("login") or 0, ACCOUNT_TRADE_MODE_DEMO, leverage, 200, 0,
+                       st.get("account_trade", True), st.get("trade_expert", True),
                        st.get("margin_mode", ACCOUNT_MARGIN_MODE_RETAIL_HEDGING), 2, bool(st.get("fifo_close")),
                        balance, 0.0, profit,
                        equity, margin,
@@ -891,6 +892,8 @@ def _trade(st, r, execute):
     (retcode, order ticket, deal ticket, volume, price). A refusal raises _Refused."""
     _need(st.get("server_link", True), 10031)
     _need(st.get("trade_allowed"), 10027)
+    _need(st.get("account_trade", True), 10017)   # logged in with the investor (read-only) password
+    _need(st.get("trade_expert", True), 10026)    # the broker allows no expert advisors on the account
     if r.action == TRADE_ACTION_SLTP:
         pos = st.row("position", r.position)
         _need(pos is not None, 10036)
@@ -1197,6 +1200,14 @@ class Terminal:
         """The terminal's AutoTrading button: off, order_send answers 10027."""
         with _tx(self.path) as st:
             st.put("trade_allowed", bool(allowed))
+
+    def set_account(self, *, trade_allowed=True, trade_expert=True):
+        """The account's own permissions (account_info): ``trade_allowed`` false as when logged in with
+        the investor (read-only) password, order_send answering 10017; ``trade_expert`` false as when the
+        broker allows no expert advisors there, order_send answering 10026."""
+        with _tx(self.path) as st:
+            st.put("account_trade", bool(trade_allowed))
+            st.put("trade_expert", bool(trade_expert))
 
     def set_market_closed(self, symbol, closed):
         self.set_symbol(symbol, closed=bool(closed))

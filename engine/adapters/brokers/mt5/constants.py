@@ -95,6 +95,7 @@ def describe_last_error(error: tuple | list | None) -> str:
 NETTING, ALGO_OFF = "a netting account", "Algo Trading is off in the terminal"
 CLOCK_UNKNOWN = "the server's clock is unknown"
 FIFO = "closes first in, first out"
+READ_ONLY, NO_EXPERTS = "the account may not trade", "no expert advisors on the account"  # account_info's
 NETTING_MODES = frozenset({0, 1})  # ACCOUNT_MARGIN_MODE_RETAIL_NETTING, _EXCHANGE (2 is hedging)
 WARNINGS = {
     NETTING: "the account nets positions (margin mode netting): a symbol holds one position, a buy against "
@@ -104,6 +105,10 @@ WARNINGS = {
     FIFO: "the account closes positions first in, first out (FIFO, as US accounts must): a symbol's position "
           "closes only after its older ones, so a close by ticket of a newer one is refused (10045); closes by "
           "symbol go oldest first",
+    READ_ONLY: "the account may not trade: every order is refused (10017); logged in with its investor (read-only) "
+               "password? Set the master password (MOONHOOK_MT5_PASSWORD)",
+    NO_EXPERTS: "the broker allows no expert advisors on this account: every order is refused (10026); ask the "
+                "broker to enable automated trading",
     CLOCK_UNKNOWN: "the server's clock is unknown (no forex major's hourly bars, no fresh tick): times are shown "
                    "as the server writes them, often 2 or 3 hours ahead of UTC; set mt5.server_clock "
                    "(docs/metatrader5.md)",

@@ -288,9 +288,10 @@ def _login_at(account: dict[str, Any]) -> str:
 
 def _warnings(account: dict[str, Any], terminal: dict[str, Any]) -> list[str]:
     """What the trader should know before an order is sent (keys of ``c.WARNINGS``): an account
-    that nets positions or closes them first in, first out, trading by programs switched off in
-    the terminal."""
-    found = []
+    that may not trade (the investor password's) or take an expert's orders, that nets positions or
+    closes them first in, first out, trading by programs switched off in the terminal."""
+    found = [w for w, key in ((c.READ_ONLY, "trade_allowed"), (c.NO_EXPERTS, "trade_expert"))
+             if account.get(key) is False]
     if account.get("margin_mode") in c.NETTING_MODES:
         found.append(c.NETTING)
     if account.get("fifo_close"):
