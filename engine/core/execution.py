@@ -135,7 +135,7 @@ async def plan(alert: Alert, alert_id: int, broker: Broker, default_volume: floa
 
     spec = await broker.symbol(symbol)
     if spec is None:
-        return Plan(error=f"unknown symbol {symbol} at the broker")
+        return Plan(error=await broker.unknown_symbol(symbol))
 
     if action is Action.NEW_SLTP:
         positions = await _own(broker, symbol)
@@ -249,7 +249,7 @@ async def _close_part(alert: Alert, alert_id: int, positions: list[dict], broker
     (0.055 lots on a step of 0.01 close 0.05): split first, its last part, 0.005, was refused."""
     spec = await broker.symbol(whole.symbol)
     if spec is None:
-        return Plan(error=f"unknown symbol {whole.symbol} at the broker")
+        return Plan(error=await broker.unknown_symbol(whole.symbol))
     lots = alert.volume
     if lots is not None:   # under one step: left as asked, for the broker to refuse in its words
         lots = down_to_step(lots, spec["volume_step"]) or lots

@@ -274,6 +274,22 @@ def test_a_broker_that_names_its_symbols_otherwise_is_traded_under_tradingviews_
     assert run.interrupt() == 0
 
 
+def test_a_symbol_the_broker_names_with_a_suffix_not_set_is_refused_naming_the_brokers_names(user, tmp_path):
+    # The broker quotes EURUSD as "EURUSD.r" and "EURUSD.pro" and mt5.symbol_suffix is not set: the alert's refusal
+    # says so, where it said "unknown symbol EURUSD at the broker", which the trader read as a typo in the alert.
+    Terminal(tmp_path / "terminal.db", symbols={"EURUSD.r": DEFAULT_SYMBOLS["EURUSD"],
+                                                "EURUSD.pro": DEFAULT_SYMBOLS["EURUSD"],
+                                                "GBPUSD.r": DEFAULT_SYMBOLS["GBPUSD"]})
+    run = user.start("run", config=mt5_user(user, tmp_path / "terminal.db"), cwd="bot")
+    row = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=no-suffix")["id"])
+    assert (row["status"], row["outcome"]["error"]) == ("failed", (
+        "unknown symbol EURUSD at the broker; it has EURUSD.pro, EURUSD.r: set mt5.symbol_suffix (\".r\" for "
+        "EURUSD.r), or mt5.symbols for a name of the broker's own")), row
+    other = run.settled(run.webhook("buy USDCHF volume=0.1 sl=0.8 id=none-such")["id"])
+    assert other["outcome"]["error"] == "unknown symbol USDCHF at the broker", other
+    assert run.interrupt() == 0
+
+
 @contextmanager
 def rpyc_terminal(folder: Path, listener: socket.socket) -> Iterator[int]:
     """The stand-in served as mt5linux's server serves the package under Wine: an RPyC classic

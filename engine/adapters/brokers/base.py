@@ -197,6 +197,10 @@ class Broker(ABC):
         broker cannot be asked."""
         return None
 
+    async def unknown_symbol(self, symbol: str) -> str:
+        """Why ``symbol``, which ``symbol()`` does not know, is refused: its alert's error."""
+        return f"unknown symbol {symbol} at the broker"
+
     async def check(self, request: OrderRequest, before: Sequence[OrderRequest] = (),
                     seen: Seen | None = None) -> str | None:
         """Why the broker would refuse the entry or stop change (a modify) ``request`` now, in the

@@ -21,7 +21,7 @@ from engine.adapters.storage import Database
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import OPENING, BrokerError, OrderRequest, OrderResult
 from engine.domain.rules import Refused, close_by_symbol, filled_meanwhile, ticket_of
-from engine.adapters.brokers.mt5 import by_symbol, change, constants as c, deal_reads, netting
+from engine.adapters.brokers.mt5 import by_symbol, change, constants as c, deal_reads, netting, symbol_names
 from engine.adapters.brokers.mt5.accounts import settle_account
 from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
@@ -151,6 +151,9 @@ class MT5Broker(deal_reads.DealReads, Broker):  # the deal history's reads: deal
         if info is None:
             return None
         return symbol_spec(symbol, info, self._session.currency)
+
+    async def unknown_symbol(self, symbol: str) -> str:
+        return await symbol_names.unknown(self, symbol)   # with the names the broker has for it
 
     async def price(self, symbol: str) -> dict[str, Any] | None:
         if await self._info(symbol) is None:
