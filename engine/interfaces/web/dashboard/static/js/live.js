@@ -5,6 +5,7 @@
 const handlers = new Set();
 let source = null;
 let opened = false;  // a stream was open since the login: one opened again missed what came meanwhile
+let refused = () => {};
 
 function mark(state) {
   const badge = document.getElementById("live");
@@ -21,7 +22,13 @@ export function connect() {
     if (opened) tell({kind: "lagged", missed: null});  // each view reads again, as after events lost
     opened = true;
   };
-  source.onerror = () => mark(source && source.readyState === EventSource.CLOSED ? "offline" : "reconnecting");
+  // A drop is retried by the browser; a refusal (an answer other than the stream: a 401 once the
+  // session ended) is not, and is told to whoever asked (onRefused), to find out why.
+  source.onerror = () => {
+    const closed = source && source.readyState === EventSource.CLOSED;
+    mark(closed ? "offline" : "reconnecting");
+    if (closed) refused();
+  };
   source.onmessage = (message) => {
     let event;
     try {
@@ -37,6 +44,18 @@ function tell(event) {
   handlers.forEach((fn) => {
     try { fn(event); } catch (err) { console.error(err); }
   });
+}
+
+/** fn() is called when the server refuses the stream (the browser tries no more). */
+export function onRefused(fn) {
+  refused = fn;
+}
+
+/** The stream opened again after a refusal; the views read again once it is open. */
+export function reopen() {
+  if (!source || source.readyState !== EventSource.CLOSED) return;
+  source = null;
+  connect();
 }
 
 export function disconnect() {

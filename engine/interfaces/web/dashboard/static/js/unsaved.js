@@ -11,9 +11,14 @@ export function guard(fn) {
   return () => { if (loses === fn) loses = null; };
 }
 
+/** What leaving the view now would lose ("demo.lua has changes not saved."), or null. */
+export function unsaved() {
+  return loses ? loses() : null;
+}
+
 /** Whether the page may leave what it shows: nothing would be lost, or the trader says to. */
 export function mayLeave() {
-  const lost = loses ? loses() : null;
+  const lost = unsaved();
   return !lost || window.confirm(`${lost} Leave without saving?`);
 }
 
