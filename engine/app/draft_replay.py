@@ -1,7 +1,9 @@
 """What a draft of a script would have done with the alerts this engine received: the
 dashboard editor's Replay (docs/dashboard.md), before the draft is saved and goes live.
 
-The live scripts, and the same folder with the draft in place of its file, are replayed over
+The live scripts as they serve (each plugin's version serving, the one before a save that did
+not load; a file nothing serves from left out, as it trades nothing), and the same with the
+draft in place of its file, are replayed over
 the journal's last days by ``moonhook replay --compare`` (docs/replay.md) in a child process:
 a draft that wedges its sandbox can only end that process, its CPU runs at a lower priority
 than the engine's, and it is given only what a replay reads. Its settings file holds the
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import tempfile
 import tomllib
@@ -28,7 +29,6 @@ from sandbox.allowlist import WORKER_ENV, worker_environment
 
 from engine.app.replay.coverage import NOTHING_REPLAYED
 from engine.app.settings import SettingsError, load_settings
-from engine.core.script_files import scripts_in
 
 SECONDS = 120                                    # the most a replay may take
 # No timer more often than this (``--timer-every``): a 2-second trailing stop over 30 days of
@@ -55,14 +55,16 @@ class ReplayBusy(DraftReplayError):
     """Another replay is running (one at a time: each takes a core while it runs)."""
 
 
-async def replay_draft(settings: Path | None, scripts: Path, journal: Path, name: str, text: str,
+async def replay_draft(settings: Path | None, serving: dict[str, bytes], journal: Path, name: str, text: str,
                        days: float, now: float) -> dict[str, Any]:
-    """The live ``scripts`` against them with ``text`` as ``name`` (a checked file name), over
+    """The live scripts, ``serving`` (each file's name and the source serving from it: read from
+    the disk, a file whose last save did not load would fail the whole replay), against them with
+    ``text`` as ``name`` (a checked file name), over
     the alerts of ``journal`` received in the ``days`` before ``now``; see ``summary``.
     ``settings``: the engine's moonhook.toml (None: the defaults). Raises DraftReplayError."""
     with tempfile.TemporaryDirectory(prefix="moonhook-replay-") as tmp:
         base = Path(tmp)
-        await trio.to_thread.run_sync(_prepare, base, settings, scripts, name, text)
+        await trio.to_thread.run_sync(_prepare, base, settings, serving, name, text)
         command = [sys.executable, "-c", _CHILD, "replay", "--config", str(base / "replay.toml"),
                    "--scripts", str(base / "live"), "--compare", str(base / "draft"),
                    "--alerts", str(journal.resolve()),
@@ -77,16 +79,16 @@ async def replay_draft(settings: Path | None, scripts: Path, journal: Path, name
         raise DraftReplayError(f"the replay took more than {SECONDS} s and was stopped; try fewer days")
 
 
-def _prepare(base: Path, settings: Path | None, scripts: Path, name: str, text: str) -> None:
-    """``base``/live: the scripts; ``base``/draft: the same with ``text`` as ``name``;
+def _prepare(base: Path, settings: Path | None, serving: dict[str, bytes], name: str, text: str) -> None:
+    """``base``/live: the sources ``serving``; ``base``/draft: the same with ``text`` as ``name``;
     ``base``/replay.toml: the tables a replay reads."""
     live, draft = base / "live", base / "draft"
     live.mkdir()
     draft.mkdir()
-    for path in scripts_in(scripts):
-        shutil.copyfile(path, live / path.name)
-        if path.name != name:
-            shutil.copyfile(path, draft / path.name)
+    for file, source in serving.items():
+        (live / file).write_bytes(source)
+        if file != name:
+            (draft / file).write_bytes(source)
     (draft / name).write_text(text, encoding="utf-8")
     (base / "replay.toml").write_text(tomli_w.dumps(replay_settings(settings)), encoding="utf-8")
 

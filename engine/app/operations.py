@@ -289,7 +289,8 @@ class Operations:
         engine = self.engine
         async with self._replaying:
             settings = engine.lifecycle.settings
-            return await replay_draft(settings[0] if settings else None, engine.config.scripts,
+            serving = {p.path.name: p.source for p in engine.plugins}
+            return await replay_draft(settings[0] if settings else None, serving,
                                       engine.config.database, name, text, days, engine.clock())
 
     def examples(self) -> list[dict[str, Any]]:

@@ -93,7 +93,7 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
             pass
     plugin = Plugin(pool_id=f"{path.stem}#{next(_serial)}", path=path,
                     meta=PluginMeta(path.stem, None), hooks=frozenset(), budget=budget, digest=digest,
-                    logs=ctx.host.logs)
+                    source=source, logs=ctx.host.logs)
     host = host_functions(ctx.host, plugin)
     pool = ctx.pool
 

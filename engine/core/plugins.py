@@ -246,6 +246,7 @@ class Plugin:
     enabled: bool = True
     stats: PluginStats = field(default_factory=PluginStats)
     digest: str = ""
+    source: bytes = b""                # the text loaded: what serves, for the editor's replay of it
     disabled_by: str | None = None     # config | api | telegram:<user id> | breaker, while disabled
     switched: dict[str, Any] | None = None  # the last kept switch: enabled, by, at, reason (switchboard.py)
     reload_error: str | None = None    # the last save that did not load; this version serves on

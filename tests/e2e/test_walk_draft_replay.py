@@ -6,7 +6,7 @@ changes. A draft that does not load is a 422 naming its line; bad input a 400.""
 
 from __future__ import annotations
 
-from support.e2e_support import init
+from support.e2e_support import init, until
 
 LIVE = 'function on_alert(a) if a.side and not a.sl then return false, "no stop" end end\n'
 DRAFT = "function on_alert(a) return nil end\n"
@@ -57,4 +57,34 @@ def test_a_draft_is_replayed_over_the_journal_beside_the_live_version_and_nothin
     assert replay(run, "gate.lua", DRAFT, "days=0").status_code == 400
     assert replay(run, "../gate.lua", DRAFT).status_code in (400, 404)
     assert replay(run, ".gate.lua", DRAFT).status_code == 400
+    assert run.interrupt() == 0
+
+
+def test_a_draft_is_replayed_beside_what_serves_whatever_the_files_that_do_not_load(user):
+    """The replay read the scripts from disk: one file that does not load anywhere in scripts/ (a
+    script nothing serves from, or a save that did not load, the version before serving on) made
+    every replay a 422 naming that file, whatever the draft, its fix included, while the engine
+    traded on. Its live side is now what serves (the version before a failed save), a file nothing
+    serves from left out, and the draft in place of its own file."""
+    config, _ = init(user, "bot")
+    scripts = user.home / "bot" / "scripts"
+    (scripts / "demo.lua").unlink()
+    (scripts / "gate.lua").write_text(LIVE, encoding="utf-8")
+    (scripts / "broken.lua").write_text("this is not lua\n", encoding="utf-8")   # nothing serves from it
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    ids = [run.webhook(body)["id"] for body in ALERTS]
+    assert [run.settled(i)["status"] for i in ids] == ["rejected", "done", "done"]
+    (scripts / "gate.lua").write_text(LIVE + "this is not lua either\n", encoding="utf-8")   # a save that fails
+    until(lambda: run.get("/api/plugins")["plugins"], lambda ps: [p["state_words"] for p in ps if p["name"] == "gate"]
+          == ["save failed: the version before serves"], "gate.lua's save refused, its version before serving")
+
+    answer = replay(run, "gate.lua", DRAFT)
+    assert answer.status_code == 200, answer.text
+    r = answer.json()
+    assert ({k: r["live"][k] for k in ("trades", "profit")}, {k: r["draft"][k] for k in ("trades", "profit")}) == \
+        ({"trades": 1, "profit": 20.0}, {"trades": 2, "profit": 40.0})   # as with no file failing
+    fixed = replay(run, "broken.lua", "function on_alert(a) return nil end\n")   # its fix, tried before saving
+    assert fixed.status_code == 200, fixed.text
+    f = fixed.json()
+    assert (f["draft"]["trades"], f["draft"]["profit"], f["draft"]["faults"]) == (1, 20.0, []), f   # gate decides
     assert run.interrupt() == 0

@@ -73,7 +73,7 @@ async def test_the_editors_replay_of_a_draft_over_the_journal_counts_the_stop_ou
     async with running(tmp_path) as engine:
         assert (await process(engine, "buy EURUSD volume=9 price=1.1"))["status"] == "done"
         await process(engine, "buy EURUSD volume=0.1 price=1.094")
-    scripts = tmp_path / "scripts"
-    said = await replay_draft(None, scripts, tmp_path / "data" / "moonhook.db", "gate.lua",
+    serving = {p.name: p.read_bytes() for p in (tmp_path / "scripts").glob("*.lua")}
+    said = await replay_draft(None, serving, tmp_path / "data" / "moonhook.db", "gate.lua",
                               "function on_alert(a) end\n", 1, time.time() + 60)
     assert said["live"]["stopped_out"] == said["draft"]["stopped_out"] == {"positions": 1, "net": -5400.0}
