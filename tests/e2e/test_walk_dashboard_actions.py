@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from selenium.webdriver.common.by import By
 
-from support.browser import browser, click, live, log_in, wait  # noqa: F401 (browser: a fixture)
+from support.browser import browser, cells, click, live, log_in, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init
 
 # The page's requests to close, counted as they leave it (the page calls the global fetch).
@@ -147,4 +147,23 @@ def test_a_resume_question_redrawn_over_other_held_alerts_is_withdrawn_not_answe
     click(browser, "#resume-yes", "Yes")
     wait(browser, lambda d: d.find_element(By.ID, "engine-state").text == "Running", "the engine running")
     assert [run.settled(a["id"])["status"] for a in (first, second)] == ["skipped", "skipped"]
+    assert run.interrupt() == 0
+
+
+def test_a_script_that_does_not_load_has_no_switch_on_the_plugins_page_and_the_api_says_why(user, browser):
+    """The Plugins page listed a script that does not load ("failed: nothing serves") with an Enable
+    button, whose click said "404 no plugin named 'broken'" under the row naming it: it has nothing
+    to switch until it loads. The row says so, and the API's refusal too."""
+    config, _ = init(user, "bot")
+    (user.home / "bot" / "scripts" / "broken.lua").write_text("this is not lua\n", encoding="utf-8")
+    run = user.start("run", config=config, cwd="bot")
+    base = f"http://127.0.0.1:{run.port}"
+    log_in(browser, base, config.values["server"]["api_token"])
+    browser.get(f"{base}/#/plugins")
+    rows = wait(browser, lambda d: {r[0]: r for r in cells(d, "#plugins table tbody tr")}, "the plugins")
+    assert rows["demo"][-1] == "Disable"
+    assert rows["broken"][-1] == "Does not load: fix it in the Editor", rows["broken"]
+    refused = run.client.post("/api/plugins/broken/enable", json={})
+    assert refused.status_code == 404 and "broken does not load" in refused.json()["error"], refused.text
+    assert run.client.post("/api/plugins/nosuch/enable", json={}).json() == {"error": "no plugin named 'nosuch'"}
     assert run.interrupt() == 0

@@ -113,6 +113,10 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
         try:
             return ops.set_enabled(name, switch == "enable", reason=await _reason())
         except KeyError:
+            # A file that does not load is listed (GET /api/plugins) but serves as no plugin: said so.
+            if any(row["name"] == name and row["state"] == "failed" for row in ops.plugin_rows()):
+                return {"error": f"{name} does not load, so it is neither on nor off: it serves once its file "
+                                 "is saved and loads (GET /api/plugins says why)"}, 404
             return {"error": f"no plugin named {name!r}"}, 404
 
     @bp.post("/pause")

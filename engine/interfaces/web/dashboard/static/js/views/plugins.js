@@ -77,6 +77,10 @@ export function render(root) {
           + `${p.budget.timeout_ms} ms, ${p.budget.memory_mb} MB${p.budget_note ? ` (${p.budget_note})` : ""}` : "")],
         ["Last error", (p) => show(p.last_error)],
         ["", (p) => {
+          // A file that does not load serves as no plugin: nothing to switch until it is saved and loads.
+          if (p.state === "failed" && !p.version) {
+            return h("span", {}, "Does not load: ", h("a", {href: "#/editor", text: "fix it in the Editor"}));
+          }
           const path = `/api/plugins/${encodeURIComponent(p.name)}/${p.enabled === false ? "enable" : "disable"}`;
           if (p.enabled === false) return h("button", {type: "button", text: "Enable", on: {click: () => act(path)}});
           // A guard switched off lets through what it refuses: asked first, as a pause is.
