@@ -11,6 +11,9 @@ from selenium.webdriver.support import expected_conditions as EC
 from support.browser import PAD, browser, log_in, open_script, save_script, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init
 
+# The page's saves, counted as they leave it (the page calls the global fetch).
+COUNT_SAVES = """window.savesSent = 0; const sent = window.fetch;
+window.fetch = (url, init) => { if (init && init.method === "PUT") window.savesSent++; return sent(url, init); };"""
 # Whether the page asks the browser to ask before it is left (a reload, the tab closed).
 LEAVING = "const e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e); return e.defaultPrevented"
 
@@ -108,8 +111,12 @@ def test_two_tabs_saving_one_script_and_a_paste_too_large_lose_nothing(user, bro
     browser.switch_to.window(second)
     said = save_script(browser, original + "-- the second tab's\n")
     assert "demo.lua changed since it was opened" in said and demo.read_text().endswith("-- the first tab's\n"), said
-    browser.find_element(By.ID, "save-over").click()
+    # A double-click on Save over it sent two saves: the second, over the version the first replaced, was
+    # refused, and the page said the file "changed since it was opened", of its own save.
+    browser.execute_script(COUNT_SAVES)
+    browser.execute_script("arguments[0].click(); arguments[0].click();", browser.find_element(By.ID, "save-over"))
     wait(browser, lambda d: "Saved and loaded" in d.find_element(By.ID, "editor-result").text, "saved over it")
+    assert browser.execute_script("return window.savesSent") == 1
     assert demo.read_text().endswith("-- the second tab's\n")
 
     pasted = original + ("-- " + "y" * 97 + "\n") * 1_000   # about 100 KB, over the 64 KB default

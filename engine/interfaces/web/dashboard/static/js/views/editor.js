@@ -190,8 +190,9 @@ export function render(root) {
       } catch (err) {
         if (err.status === 412 && err.body) {
           const now = err.body.version;
+          // Once: a second save, over the version the first wrote, would be refused as "changed since".
           const overwrite = h("button", {type: "button", id: "save-over", text: "Save over it",
-                                         on: {click: () => store(now)}});
+                                         on: {click: () => { overwrite.disabled = true; store(now); }}});
           clear(result, h("p", {class: "error", id: "save-conflict", text: `${err.body.error} `}),
                 now ? overwrite : null);
         } else {
