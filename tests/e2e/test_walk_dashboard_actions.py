@@ -167,3 +167,29 @@ def test_a_script_that_does_not_load_has_no_switch_on_the_plugins_page_and_the_a
     assert refused.status_code == 404 and "broken does not load" in refused.json()["error"], refused.text
     assert run.client.post("/api/plugins/nosuch/enable", json={}).json() == {"error": "no plugin named 'nosuch'"}
     assert run.interrupt() == 0
+
+
+# The page's event stream held before it delivers anything: the moment between a change elsewhere and the
+# redraw its event brings (up to a second, the overview's reads being a second apart), held for the test.
+HELD_STREAM = "window.EventSource = class { constructor() { this.readyState = 0; } close() {} };"
+
+
+def test_a_close_confirmed_after_the_position_closed_elsewhere_says_it_was_closed_already(user, browser):
+    """The question was on screen when the position closed elsewhere (another admin, Telegram, its stop),
+    and Yes came before the redraw: the page said "Position N not closed: ... 404 ...", which a trader
+    reads as still open, to be closed by hand at the broker. It says the position was closed already."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    (bought,) = run.settled(run.webhook("buy GBPUSD volume=0.2 price=1.27 sl=1.26")["id"])["outcome"]["orders"]
+    ticket = bought["ticket"]
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": HELD_STREAM})
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    click(browser, f"#close-{ticket}", "the position's Close")
+    yes = wait(browser, lambda d: d.find_element(By.ID, f"close-{ticket}-yes"), "the question")
+    assert run.client.post(f"/api/positions/{ticket}/close", json={}).json()["ok"] is True   # closed elsewhere
+    yes.click()
+    said = wait(browser, lambda d: d.find_element(By.ID, "overview-message").text, "the close's outcome")
+    assert said == f"Position {ticket} was closed already (elsewhere, or by its stop or target): nothing was sent.", \
+        said
+    wait(browser, lambda d: "No open positions." in d.find_element(By.ID, "overview").text, "the overview read again")
+    assert run.interrupt() == 0

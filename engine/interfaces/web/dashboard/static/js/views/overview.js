@@ -30,7 +30,8 @@ function positionTable(positions, act, asking) {
     ["Price", (p) => num(p.price ?? p.price_open, 5), "num"], ["Profit", (p) => num(p.profit), "num"],
     ["Ticket", (p) => p.ticket, "num"],
     ["", (p) => (p.plugin ? confirmed("Close", `Close ${p.side} ${num(p.volume)} ${p.symbol} (profit ${num(p.profit)})?`,
-      () => act(`/api/positions/${p.ticket}/close`, `Position ${p.ticket}`, "not closed"), `close-${p.ticket}`, asking,
+      () => act(`/api/positions/${p.ticket}/close`, `Position ${p.ticket}`, "not closed",
+        "was closed already (elsewhere, or by its stop or target)"), `close-${p.ticket}`, asking,
       "Keep it") : "")],
   ], positions);
 }
@@ -41,7 +42,8 @@ function orderTable(orders, act, asking) {
     ["Price", (p) => num(p.price, 5), "num"], ["SL", (p) => num(p.sl, 5), "num"], ["TP", (p) => num(p.tp, 5), "num"],
     ["Expires", (p) => datetime(p.expires)], ["Plugin", (p) => p.plugin ?? "by hand"], ["Ticket", (p) => p.ticket, "num"],
     ["", (p) => (p.plugin ? confirmed("Cancel", `Cancel ${p.side} ${p.type} ${num(p.volume)} ${p.symbol} at ${num(p.price, 5)}?`,
-      () => act(`/api/orders/${p.ticket}/cancel`, `Order ${p.ticket}`, "not cancelled"), `cancel-${p.ticket}`, asking,
+      () => act(`/api/orders/${p.ticket}/cancel`, `Order ${p.ticket}`, "not cancelled",
+        "was no longer pending (filled or removed elsewhere)"), `cancel-${p.ticket}`, asking,
       "Keep it") : "")],
   ], orders);
 }
@@ -92,7 +94,9 @@ export function render(root) {
   const message = h("p", {class: "error", role: "alert", id: "overview-message"});
   const asking = {id: null, shown: false};
   root.append(h("h1", {text: "Overview"}), message, body);
-  const act = async (path, subject, undone) => {
+  // `gone`: what a 404 or 409 means, the ticket gone before the question was answered (the page had not
+  // redrawn yet): said as such, not as a failure, which a trader would go and undo by hand at the broker.
+  const act = async (path, subject, undone, gone) => {
     const failed = `${subject} ${undone}`;
     message.textContent = "";
     try {
@@ -100,7 +104,8 @@ export function render(root) {
       if (answer.unknown) message.textContent = `${subject}: not known yet whether it was done: ${answer.error}`;
       else if (!answer.ok) message.textContent = `${failed}: ${answer.error}`;
     } catch (err) {
-      message.textContent = `${failed}: ${err.message}`;
+      message.textContent = err.status === 404 || err.status === 409 ? `${subject} ${gone}: nothing was sent.`
+        : `${failed}: ${err.message}`;
     }
     load();
   };
