@@ -43,9 +43,13 @@ def test_the_alerts_page_lists_the_shadows_differing_alerts_a_page_at_a_time(use
     # Older showed again the last row of the first page).
     late = run.webhook("buy EURUSD volume=0.3 price=1.0850 sl=1.0800 id=late")["id"]
     until(lambda: run.get("/api/shadow"), lambda v: v["latest_differing"] == late, "the late alert's run")
-    click(browser, "#shadow-older", "the older differences")
+    # Double-clicked: the second click went a page further by the count (the range said 41-47 of 28)
+    # and Newer came back to the same page.
+    browser.execute_script("arguments[0].click(); arguments[0].click();", browser.find_element(By.ID, "shadow-older"))
     older = wait(browser, lambda d: rows(d) if len(rows(d)) == len(ids) - PAGE else None, "the second page")
     assert [int(r[0]) for r in older] == newest[PAGE:]
+    said = browser.find_element(By.ID, "shadow-range").text
+    assert said.startswith(f"{PAGE + 1}–{len(ids)} of {len(ids) + 1} "), said
     assert browser.find_element(By.ID, "shadow-older").get_attribute("disabled") is not None
 
     click(browser, f"#shadow-differences tr[data-id='{ids[0]}']", "the oldest differing alert")

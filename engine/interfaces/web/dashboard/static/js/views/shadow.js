@@ -37,6 +37,9 @@ export function shadowPanel(open) {
       load();
     };
     const newer = () => { [before, offset] = back.pop() ?? [null, 0]; load(); };
+    // Each button goes once (the panel drawn anew brings new ones): a double-click on Older went a page
+    // further by the count (41–47 of 28) and Newer came back to the same page.
+    const once = (go) => (e) => { e.currentTarget.disabled = true; go(); };
     clear(holder, panel("Shadow: where the next version differs",
       h("p", {id: "shadow-range", class: "muted",
         text: rows.length ? `${offset + 1}–${offset + rows.length} of ${total} differing alerts ` +
@@ -49,10 +52,10 @@ export function shadowPanel(open) {
                        on: {click: () => open(d.id), keydown: (e) => e.key === "Enter" && open(d.id)}}))) : null,
       h("p", {},
         h("button", {type: "button", id: "shadow-newer", text: "Newer", disabled: before === null,
-                     on: {click: newer}}),
+                     on: {click: once(newer)}}),
         " ",
         h("button", {type: "button", id: "shadow-older", text: "Older",
-                     disabled: rows.length < PAGE || offset + rows.length >= total, on: {click: older}}),
+                     disabled: rows.length < PAGE || offset + rows.length >= total, on: {click: once(older)}}),
         " ",
         h("button", {type: "button", id: "shadow-refresh", text: "Refresh", on: {click: load}}))));
   };

@@ -21,11 +21,15 @@ function latest(t, trades, pager) {
   const text = pager.paged() ? `Closed trades ${newer + 1} to ${newer + trades.length} of ${closed}.`
     : `The latest ${trades.length} of ${closed} closed trades.`;
   const last = trades[trades.length - 1];
+  // Each button goes once (the page drawn anew brings new ones): a double-click kept the page passed twice,
+  // and Newer then came back to the same page.
+  const once = (go) => (e) => { e.currentTarget.disabled = true; go(); };
   return [h("p", {class: "muted", id: "trades-latest", text}), h("p", {class: "pager"},
-    pager.paged() ? h("button", {type: "button", id: "trades-newer", text: "Newer", on: {click: pager.newer}}) : null,
+    pager.paged() ? h("button", {type: "button", id: "trades-newer", text: "Newer", on: {click: once(pager.newer)}})
+      : null,
     last && newer + trades.length < closed
       ? h("button", {type: "button", id: "trades-older", text: "Older",
-                     on: {click: () => pager.older(`${last.closed_at}:${last.position}`)}}) : null)];
+                     on: {click: once(() => pager.older(`${last.closed_at}:${last.position}`))}}) : null)];
 }
 
 function draw(body, t, pager) {
