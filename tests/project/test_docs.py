@@ -3,12 +3,12 @@
 of the command line is on its page, and every one a page quotes exists; every Telegram command,
 metric, dashboard event, plugin table key and hook is on its page; and every Lua snippet of the
 docs loads as a script, as a trader copying one into scripts/ expects.
-(Every HTTP route is held to docs/http-api.md by tests/e2e/test_walk_api_refusals.py.)"""
+(Every HTTP route is held to docs/http-api.md by tests/e2e/test_walk_api_refusals.py, its answers'
+fields by test_docs_http_api.py.)"""
 
 from __future__ import annotations
 
 import inspect
-import json
 import re
 from difflib import get_close_matches
 from types import SimpleNamespace
@@ -16,9 +16,7 @@ from types import SimpleNamespace
 import pytest
 from prometheus_client import generate_latest
 
-from engine.app import Operations
 from engine.app.checker import check_files
-from engine.app.overview import last_errors
 from engine.app.settings import SCHEMA
 from engine.core.metrics import Metrics
 from engine.core.plugins import _META_KEYS, HOOKS
@@ -27,8 +25,6 @@ from engine.interfaces.cli import main
 from engine.interfaces.telegram.commands import Commands
 from sandbox.cli import main as sandbox_main
 
-from support.engine_support import running
-from support.web_support import AUTH, serving
 from support.paths import ROOT
 
 DOCS = ROOT / "docs"
@@ -56,104 +52,6 @@ def test_the_docs_count_the_example_guards_as_there_are():
     said = words[len(guards)]
     assert f"the {said} filters of\n  `examples/strategies/`" in (ROOT / "docs" / "plugins.md").read_text()
     assert f"The {said} filters (" in (ROOT / "examples" / "README.md").read_text()
-
-
-async def test_health_with_the_token_says_what_the_api_page_lists(tmp_path):
-    """http-api.md listed what `GET /health` adds with the token without `broker_connected`, the
-    field `moonhook status` prints and a monitor reads first."""
-    (said,) = re.findall(r"with the token it\nadds (.*?)`paused`", (ROOT / "docs" / "http-api.md").read_text(), re.S)
-    async with running(tmp_path) as engine:
-        health = Operations(engine).health()
-    assert set(re.findall(r"`([a-z_]+)`", said)) | {"paused", "status"} == set(health)
-
-
-def _cell(page: str, route: str) -> str:
-    """The answer cell of ``route``'s row in the table of docs/``page``."""
-    (row,) = [line for line in (DOCS / page).read_text().splitlines() if line.startswith(f"| `{route}`")]
-    return row.split(" | ", 1)[1]
-
-
-def _shapes(text: str) -> list[set[str]]:
-    """What each JSON value a page writes as ``{"a", "b": [...], ...}`` holds: an object's top-level
-    keys, a list as ``{"[]"}``, in the order they come."""
-    shapes, depth, keys = [], 0, set()
-    for token in re.findall(r'[{}\[\]]|"[a-z_]+"(?=\s*[,:}])', text):
-        if token in "{[":
-            depth += 1
-        elif token in "}]":
-            depth -= 1
-            if depth == 0:
-                shapes.append(keys if token == "}" else {"[]"})
-                keys = set()
-        elif depth == 1:
-            keys.add(token.strip('"'))
-    return shapes
-
-
-async def test_the_overview_row_says_what_the_overview_answers(tmp_path):
-    """http-api.md's `GET /api/overview` left out `words` (the panels as the page says them) and
-    the `telegram` kind of its errors, and said `max_spread_wait` is 0 when entries do not wait,
-    where the answer has null, as for every limit unset."""
-    row = _cell("http-api.md", "GET /api/overview")
-    async with running(tmp_path) as engine:
-        overview = await Operations(engine).overview()
-    assert {key for key in overview if f"`{key}`" not in row} == set()
-    (said,) = re.findall(r'`\{"kind": ((?:"[a-z]+" \\\| )*"[a-z]+")', row)
-    chat = {"bot": 5150, "chat": 4343, "since": 1.0, "at": 1.0, "messages": 1, "error": "no"}
-    order = {"at": 1.0, "plugin": "p", "error": "no", "alert_id": 1, "symbol": "X"}
-    each = last_errors([{"name": "p", "file": "p.lua", "state": "active", "last_error": "p.lua:1: x"}],
-                       {"q.lua": "q.lua:2: y"}, [order],
-                       telegram={"telegram_unreachable": [chat], "telegram_refused": [chat]})
-    kinds = {error["kind"] for error in each}
-    assert kinds == set(re.findall(r'"([a-z]+)"', said))
-    (unset,) = re.findall(r"`max_spread_wait` seconds, (\S+) when entries do not wait", row)
-    assert unset == json.dumps(overview["limits"]["max_spread_wait"])
-
-
-async def test_the_script_routes_answer_the_shapes_their_rows_give(tmp_path):
-    """dashboard.md gave `POST /api/scripts/<file>/check` a bare list of findings, where it answers
-    `{"name", "findings"}`, and a `PUT`'s answer without its `plugin` and `enabled`."""
-    broken = "plugin = {}\nfunction on_alert(a)\n  return 1 +\nend"
-    async with running(tmp_path, {"trend": "function on_alert(a) end"}) as engine, serving(engine) as client:
-        answers = {"GET /api/scripts/<file>": [(await client.get("/api/scripts/trend.lua", headers=AUTH)).json()],
-                   "POST /api/scripts/<file>/check": [
-                       (await client.post("/api/scripts/new.lua/check", content=broken, headers=AUTH)).json()],
-                   "PUT /api/scripts/<file>": [
-                       (await client.put(f"/api/scripts/{name}.lua", content=text, headers=AUTH)).json()
-                       for name, text in (("trend", "function on_alert(a) end"), ("new", broken))]}
-    for page in ("http-api.md", "dashboard.md"):
-        for route, answered in answers.items():
-            said = _shapes(_cell(page, route))[:len(answered)]   # the answers come first; then the refusals'
-            assert not said or said == [set(a) if isinstance(a, dict) else {"[]"} for a in answered], (page, route)
-
-
-async def test_the_plugins_row_names_every_key_of_its_answer(tmp_path):
-    """http-api.md's `GET /api/plugins` named neither a row's `file`, nor the `disabled_by` and
-    `switched` of a plugin switched off: a client reading the page could not tell which file serves,
-    nor who switched a plugin off and why."""
-    row = _cell("http-api.md", "GET /api/plugins")
-    scripts = {"greedy": "plugin = {budget = {instructions = 1e9}}\nfunction on_alert(a) end", "broken": "x("}
-    async with running(tmp_path, scripts) as engine, serving(engine) as client:
-        await client.post("/api/plugins/greedy/disable", json={"reason": "audit"}, headers=AUTH)
-        answer = (await client.get("/api/plugins", headers=AUTH)).json()
-    keys = set(answer) | {key for plugin in answer["plugins"] for key in plugin}
-    assert {"switched", "budget_note", "last_error"} <= keys
-    assert {key for key in keys if not re.search(rf"(?:^|[ `(]){key}(?:`|,| \(|;|:)", row)} == set()
-
-
-async def test_the_days_a_draft_replay_takes_are_those_its_rows_give(tmp_path):
-    """Both pages said a draft's replay takes `days` from 1 to 366, where it takes any number above
-    0 (half a day: 0.5) up to 366: each page's bounds are the route's."""
-    bounds = set()
-    for page in ("http-api.md", "dashboard.md"):
-        bounds |= set(re.findall(r"the last `days` \(more than (\d+) and at most (\d+)",
-                                 _cell(page, "POST /api/scripts/<file>/replay?days=30")))
-    ((low, high),) = bounds
-    async with running(tmp_path, {"trend": "function on_alert(a) end"}) as engine, serving(engine) as client:
-        answers = {days: (await client.post(f"/api/scripts/trend.lua/replay?days={days}", headers=AUTH,
-                                            content="function on_alert(a) end")).status_code
-                   for days in (low, f"{low}.5", high, f"{high}.5")}
-    assert list(answers.values()) == [400, 200, 200, 400]
 
 
 def test_every_section_key_a_page_names_exists():
