@@ -202,3 +202,15 @@ async def test_every_field_a_route_answers_is_documented_in_its_section(tmp_path
     undocumented = {route: sorted(_undocumented(route, answer.json())) for route, answer in routes.items()}
     assert not any(undocumented.values()), json.dumps({route: keys for route, keys in undocumented.items() if keys})
     assert routes["GET /api/trades"].json()["trades"] and routes["GET /api/orders"].json()["open"]   # read full
+
+
+def test_every_link_into_the_page_finds_its_heading():
+    """The README links `http-api.md#post-webhook`, the dashboard page its routes, the page its own
+    sections: each anchor is a heading's, as GitHub makes it (lower case, punctuation dropped,
+    spaces as ``-``), so a route's link does not fall to the top of the page when a heading changes."""
+    slugs = {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+             for heading in re.findall(r"^#+ (.*)$", HTTP_API, re.M)}
+    links = [("http-api.md", anchor) for anchor in re.findall(r"\]\(#([^)]+)\)", HTTP_API)]
+    links += [(page.name, anchor) for page in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+              for anchor in re.findall(r"\]\((?:docs/)?http-api\.md#([^)]+)\)", page.read_text())]
+    assert len(links) > 10 and [link for link in links if link[1] not in slugs] == []
