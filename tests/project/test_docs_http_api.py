@@ -13,7 +13,10 @@ from typing import Any
 from engine.app import Operations
 from engine.app.overview import last_errors
 
-from support.engine_support import running
+from engine.domain.config.shadow import ShadowConfig
+
+from support.engine_support import running, write_scripts
+from support.waits import until
 from support.web_support import AUTH, SECRET, serving
 from support.paths import ROOT
 
@@ -202,6 +205,23 @@ async def test_every_field_a_route_answers_is_documented_in_its_section(tmp_path
     undocumented = {route: sorted(_undocumented(route, answer.json())) for route, answer in routes.items()}
     assert not any(undocumented.values()), json.dumps({route: keys for route, keys in undocumented.items() if keys})
     assert routes["GET /api/trades"].json()["trades"] and routes["GET /api/orders"].json()["open"]   # read full
+
+
+async def test_the_shadows_fields_are_documented(tmp_path):
+    """`GET /api/shadow` off answers empty lists: with shadow mode on and an alert it decides
+    otherwise than the live scripts, its plugins', account's and differing alerts' fields, and the
+    `shadow` of that alert's entry, are each named in their sections."""
+    rejects, passes = "function on_alert(a) if not a.sl then return false, 'no stop' end end", "function on_alert(a) end"
+    shadow = ShadowConfig(write_scripts(tmp_path / "scripts-next", {"trend": passes}))
+    async with running(tmp_path, {"trend": rejects}, shadow=shadow) as engine, serving(engine) as client:
+        alert = (await client.post(f"/webhook/{SECRET}", content="buy EURUSD volume=0.1 price=1.1")).json()
+        await engine.drain()
+        await until(lambda: engine.shadow.records.get(alert["id"]) is not None)
+        view = (await client.get("/api/shadow", headers=AUTH)).json()
+        entry = (await client.get(f"/api/alerts/{alert['id']}", headers=AUTH)).json()
+    assert view["plugins"] and view["account"] and view["differences"] and entry["shadow"]["differs"] is True
+    assert _undocumented("GET /api/shadow", view) == set()
+    assert {f"shadow.{key}" for key in entry["shadow"] if f"`{key}`" not in section("GET /api/alerts/<id>")} == set()
 
 
 def test_every_link_into_the_page_finds_its_heading():
