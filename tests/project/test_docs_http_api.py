@@ -139,10 +139,12 @@ async def test_the_days_a_draft_replay_takes_are_those_its_rows_give(tmp_path):
                                  _cell(page, "POST /api/scripts/<file>/replay?days=30")))
     ((low, high),) = bounds
     async with running(tmp_path, {"trend": "function on_alert(a) end"}) as engine, serving(engine) as client:
-        answers = {days: (await client.post(f"/api/scripts/trend.lua/replay?days={days}", headers=AUTH,
-                                            content="function on_alert(a) end")).status_code
+        answers = {days: await client.post(f"/api/scripts/trend.lua/replay?days={days}", headers=AUTH,
+                                           content="function on_alert(a) end")
                    for days in (low, f"{low}.5", high, f"{high}.5")}
-    assert list(answers.values()) == [400, 200, 200, 400]
+    assert [answer.status_code for answer in answers.values()] == [400, 200, 200, 400]
+    said = section("POST /api/scripts/<file>/replay")   # and the answer's fields, each named there
+    assert {key for key in answers[high].json() if f"`{key}`" not in said} == set()
 
 
 # A field whose keys are data (a file, a plugin, a panel), not fields: its own keys are not looked for.
