@@ -23,6 +23,7 @@ from engine.core.plugins import _META_KEYS, HOOKS
 from bench.run import main as bench_main
 from engine.interfaces.cli import main
 from engine.interfaces.telegram.commands import Commands
+from engine.interfaces.telegram.menu import HELP
 from sandbox.cli import main as sandbox_main
 
 from support.paths import ROOT
@@ -129,6 +130,18 @@ def test_every_telegram_command_is_on_the_telegram_page():
         re.findall(r'"([a-z]+)"', " ".join(re.findall(r"if name in \(([^)]*)\)", source))))
     page = (DOCS / "telegram.md").read_text()
     assert obeyed > {"status", "help"} and {c for c in obeyed if f"`/{c}" not in page} == set()
+
+
+def test_every_command_of_help_has_its_row_and_section_on_the_telegram_page():
+    """telegram.md ran its commands into one paragraph, where a trader could not find what /close all
+    asks: each command /help lists has a row of the page's table, saying what /help says and linking
+    to a `###` section of its own, whose heading names it."""
+    page = (DOCS / "telegram.md").read_text()
+    sections = {re.sub(r"[^\w -]", "", h.lower()).replace(" ", "-"): re.findall(r"`(/[^`]+)`", h)
+                for h in re.findall(r"^### (.+)$", page, re.M)}
+    rows = re.findall(r"^\| \[`(/[^`]+)`\]\(#([\w-]+)\) \| (.+?) \|$", page, re.M)
+    assert [(command, what) for command, _, what in rows] == list(HELP)
+    assert [command for command, link, _ in rows if command not in sections.get(link, ())] == []
 
 
 def test_the_days_of_trades_are_those_the_bot_takes():
