@@ -4,6 +4,7 @@ held the loop, and still tells a folded warning's summary when its window ends."
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import trio
@@ -42,7 +43,8 @@ async def test_a_folded_warning_is_told_when_its_window_ends_while_idle():
 
     class Summary(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            if "1 more like this" in record.getMessage():
+            # At least the hold folded below; a loaded machine's late wake-ups fold in too.
+            if re.search(r"\(\d+ more like this in the last 2 s\)", record.getMessage()):
                 told.set()
 
     handler = Summary()
