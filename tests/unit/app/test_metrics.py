@@ -132,8 +132,10 @@ async def test_a_task_holding_the_event_loop_is_named_once_then_throttled(tmp_pa
         assert held and int(held.group(1)) >= 400
         m = samples((await client.get("/metrics", headers=AUTH)).text)
         assert m["moonhook_event_loop_lag_seconds"][("moonhook_event_loop_lag_seconds", ())] >= 0.4
-        assert m["moonhook_event_loop_lag_histogram_seconds"][
-            ("moonhook_event_loop_lag_histogram_seconds_bucket", (("le", "0.5"),))] >= 1
+        # Counted over 0.25 s: a busy machine may make the 0.4 s hold measure past 0.5 s.
+        lags = m["moonhook_event_loop_lag_histogram_seconds"]
+        assert (lags[("moonhook_event_loop_lag_histogram_seconds_count", ())]
+                - lags[("moonhook_event_loop_lag_histogram_seconds_bucket", (("le", "0.25"),))]) >= 1
 
         seen = held_intervals()
         async with trio.open_nursery() as nursery:  # again, within the window: folded
@@ -143,7 +145,7 @@ async def test_a_task_holding_the_event_loop_is_named_once_then_throttled(tmp_pa
                 await trio.sleep(0.02)
         assert warnings("hold again") == []
         [summary] = await told("hold again")         # the window ended: told with the count
-        assert summary.endswith("(1 more like this in the last 3 s)")
+        assert re.search(r"\(\d+ more like this in the last 3 s\)$", summary), summary  # the machine's may fold in
         assert len(warnings("hold the loop")) == 1
 
 
