@@ -47,7 +47,7 @@ async def _closes_told(engine, symbol: str) -> list[str]:
 
 async def test_a_close_whose_answer_is_lost_is_told_as_not_known_in_telegram_and_the_api(tmp_path):
     terminal = Terminal(tmp_path / "terminal.db")
-    async with running(tmp_path, broker="mt5", mt5=replace(mt5_config(tmp_path), **short(1.0))) as engine:
+    async with running(tmp_path, broker="mt5", mt5=replace(mt5_config(tmp_path), **short(3.0))) as engine:
         for body in ("buy EURUSD volume=0.1 sl=1.07", "buy GBPUSD volume=0.1 sl=1.2"):
             assert (await process(engine, body))["status"] == "done"
         clock = Clock()
@@ -100,7 +100,7 @@ async def test_a_close_whose_answer_a_crash_lost_is_settled_in_the_ledger_at_the
     # No alert runs it again: its ledger row, unknown, is settled by asking the broker at start-up,
     # once MetaTrader is back (before the start, or after it: then once it has reconciled).
     terminal = Terminal(tmp_path / "terminal.db")
-    config = replace(mt5_config(tmp_path), **short(1.0))
+    config = replace(mt5_config(tmp_path), **short(3.0))
     async with running(tmp_path, broker="mt5", mt5=config) as engine:
         row = await _admin_close_lost(engine, terminal)
     assert terminal.positions() == []
@@ -118,7 +118,7 @@ async def test_a_close_whose_answer_was_lost_is_settled_in_the_ledger_while_the_
     # No alert runs it again, and the engine is not restarted: once MetaTrader is back and tells
     # what the send did, its ledger row is settled, not left unknown until the next start.
     terminal = Terminal(tmp_path / "terminal.db")
-    async with running(tmp_path, broker="mt5", mt5=replace(mt5_config(tmp_path), **short(1.0))) as engine:
+    async with running(tmp_path, broker="mt5", mt5=replace(mt5_config(tmp_path), **short(3.0))) as engine:
         row = await _admin_close_lost(engine, terminal)
         terminal.reconnect()
         settled = await _ledger_row(engine, row["client_id"], "done")

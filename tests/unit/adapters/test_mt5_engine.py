@@ -330,7 +330,7 @@ async def test_an_order_whose_outcome_is_unknown_is_an_error_to_the_script_not_a
     """Sent, then MetaTrader gone before it answered: a script told ok=false would place it again
     (a timer's next tick, under another client id) and could trade twice. It gets an error."""
     terminal = Terminal(tmp_path / "terminal.db")
-    config = replace(mt5_config(tmp_path), **short(1.0))
+    config = replace(mt5_config(tmp_path), **short(3.0))
     async with running(tmp_path, {"placer": PLACES_IN_PCALL}, broker="mt5", mt5=config) as engine:
         terminal.script("order_send", "crash_after_send")   # executed; its worker dies before the answer
         terminal.script("initialize", "ipc_down")             # and MetaTrader is gone when linked again
