@@ -89,7 +89,7 @@ async def test_a_later_alert_of_the_symbol_waits_behind_the_one_the_disk_held(tm
     assert positions == []  # the entry ran first, and the close closed it
 
 
-async def test_a_status_the_journal_could_not_write_is_written_once_it_writes_again(tmp_path, monkeypatch):
+async def test_a_status_the_journal_could_not_write_is_written_once_it_writes_again(tmp_path, monkeypatch, caplog):
     """Before, the alert stayed "received" until a restart, which ran it again (or expired it)."""
     async with running(tmp_path) as engine:
         update, refused = engine.journal.update, trio.Event()
@@ -104,12 +104,12 @@ async def test_a_status_the_journal_could_not_write_is_written_once_it_writes_ag
         first = await submit(engine, "buy EURUSD volume=0.1 price=1.1 id=x1")
         with trio.fail_after(HANG):  # bounds a hang only
             await refused.wait()
-            troubled = engine.writer.trouble
             second = await submit(engine, "buy GBPUSD volume=0.1 price=1.3 id=x2")  # the journal writes again
             await engine.drain()
         rows = [engine.journal.get(first.id), engine.journal.get(second.id)]
         orders = engine.ledger.recent(10)
-    assert troubled is not None and "full" in troubled
+    # Said as it was found: any write since (the slow-alert notice of a loaded machine's) may have ended it already.
+    assert "the journal cannot write (OperationalError: database or disk is full)" in caplog.text
     assert [r["status"] for r in rows] == ["done", "done"]
     assert sorted(o["client_id"] for o in orders) == [f"a{first.id}-engine-open", f"a{second.id}-engine-open"]
 
