@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from selenium.webdriver.common.by import By
 
-from support.browser import browser, cells, click, live, log_in, wait  # noqa: F401 (browser: a fixture)
+from support.browser import browser, cells, click, live, log_in, logged_out_in_a_second_tab, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init
 
 # The page's requests to close, counted as they leave it (the page calls the global fetch).
@@ -47,12 +47,7 @@ def test_a_tab_left_open_closes_a_position_after_a_login_in_another_tab(user, br
     base, token = f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"]
     (bought,) = run.settled(run.webhook("buy GBPUSD volume=0.2 price=1.27 sl=1.26")["id"])["outcome"]["orders"]
     log_in(browser, base, token)
-    first = browser.current_window_handle
-    browser.switch_to.new_window("tab")
-    browser.get(f"{base}/#/overview")
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel"), "the second tab's overview")
-    click(browser, "#logout", "the second tab's Log out")
-    wait(browser, lambda d: d.find_elements(By.ID, "token"), "the login form")
+    first = logged_out_in_a_second_tab(browser, base, "overview")
     log_in(browser, base, token)
     browser.switch_to.window(first)
     ticket = bought["ticket"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-from support.browser import PAD, browser, click, live, log_in, open_script, wait  # noqa: F401 (browser: a fixture)
+from support.browser import PAD, browser, click, live, log_in, logged_out_in_a_second_tab, open_script, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init
 
 ENDED = "Your session ended"
@@ -18,12 +18,7 @@ def _logged_out_in_another_tab(browser, run) -> None:
     """Log out clicked in a second tab, then the first tab back in front; an alert then (refused by
     demo.lua: no stop), whose events end the first tab's stream at once rather than at its keepalive."""
     base = f"http://127.0.0.1:{run.port}"
-    first = browser.current_window_handle
-    browser.switch_to.new_window("tab")
-    browser.get(f"{base}/#/plugins")
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#plugins .panel"), "the second tab's plugins")
-    click(browser, "#logout", "the second tab's Log out")
-    wait(browser, lambda d: d.find_elements(By.ID, "token"), "the second tab's login")
+    first = logged_out_in_a_second_tab(browser, base, "plugins")
     browser.close()
     browser.switch_to.window(first)
     assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1")["id"])["status"] == "rejected"

@@ -123,6 +123,18 @@ def log_in(driver: webdriver.Chrome, base: str, token: str) -> None:
     wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#overview .panel"), "the overview")
 
 
+def logged_out_in_a_second_tab(driver: webdriver.Chrome, base: str, page: str) -> str:
+    """``page`` (``plugins``, ``overview``) opened in a second tab, which logs out there and stays in
+    front, at the login; returns the first tab's handle, its session ended under it."""
+    first = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    driver.get(f"{base}/#/{page}")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{page} .panel"), f"the second tab's {page}")
+    click(driver, "#logout", "the second tab's Log out")
+    wait(driver, lambda d: d.find_elements(By.ID, "token"), "the second tab's login")
+    return first
+
+
 def answered(driver: webdriver.Chrome, url: str, what: str) -> int:
     """Waits until the browser has had an answer to a request for ``url`` (a driver made with
     ``chromium(..., network=True)``) and returns its status."""
