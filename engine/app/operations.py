@@ -40,6 +40,11 @@ def kept_reason(reason: str | None) -> str | None:
     return reason[:REASON_CHARS] or None
 
 
+class NotLoaded(KeyError):
+    """A plugin file listed (``plugin_rows``) whose script does not load: it serves as no plugin, so it is
+    neither on nor off until it is saved and loads. A KeyError, as an unknown name is."""
+
+
 class Operations:
     def __init__(self, engine: Engine, secrets: Collection[str] = ()):
         self.engine, self.secrets = engine, tuple(secrets)   # never kept in an alert (parse) nor logged
@@ -356,8 +361,15 @@ class Operations:
 
     def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> dict[str, Any]:
         """Switches a plugin on or off (kept across restarts, with ``reason`` as kept_reason()
-        keeps it) and returns its row; raises KeyError."""
-        return self.plugin_row(self.engine.set_enabled(name, enabled, by, kept_reason(reason)))
+        keeps it) and returns its row; raises NotLoaded for a listed file that does not load, KeyError
+        for a name no file has."""
+        try:
+            plugin = self.engine.set_enabled(name, enabled, by, kept_reason(reason))
+        except KeyError:
+            if any(row["name"] == name and row["state"] == "failed" for row in self.plugin_rows()):
+                raise NotLoaded(name) from None
+            raise
+        return self.plugin_row(plugin)
 
     async def close_positions(self, tickets: list[int], *, plugin: str, origin: str,
                               comment: str) -> list[tuple[int, OrderResult | Exception | None]]:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable
 
 from engine.domain.alerts import AlertError, read_body, without_secrets
 from engine.app.check_text import check_text
-from engine.app.operations import HeldChanged, Operations
+from engine.app.operations import HeldChanged, NotLoaded, Operations
 from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
 from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, NO, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
 from engine.interfaces.telegram import resume
@@ -181,8 +181,8 @@ class Commands:
                 return self._disable_guard(chat_id, user, arg, date)
             try:
                 row = ops.set_enabled(arg, name == "enable", by=f"telegram:{user}")
-            except KeyError:
-                return Reply(chat_id, no_plugin(arg, ops.plugin_rows()))
+            except KeyError as e:
+                return Reply(chat_id, no_plugin(arg, loads=not isinstance(e, NotLoaded)))
             return Reply(chat_id, f"Plugin <b>{_e(row['name'])}</b> {name}d.")
         if name == "pause":
             if not ops.pause(by=f"telegram:{user}", reason=arg):

@@ -119,10 +119,11 @@ def none_ours(command: str, symbol: str | None, by_hand: int) -> str:
     return "No pending orders." if symbol is None else f"No pending order{on}."
 
 
-def no_plugin(name: str, rows: list[dict[str, Any]]) -> str:
+def no_plugin(name: str, loads: bool) -> str:
     """The answer of an /enable or /disable of ``name``, which serves as no plugin: a file that does not
-    load is listed by /plugins (``rows``), so it is said not to load, not to be unknown."""
-    if any(row["name"] == name and row["state"] == "failed" for row in rows):
+    load (not ``loads``, the facade's NotLoaded) is listed by /plugins, so it is said not to load, not to
+    be unknown."""
+    if not loads:
         return (f"Plugin {escape(name)} does not load, so it is neither on nor off: /plugins shows why. It serves "
                 "once its file is saved and loads.")
     return f"No plugin {escape(cut(name, 64))}; /plugins lists them."

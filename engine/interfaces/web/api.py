@@ -8,7 +8,7 @@ from typing import Any
 
 from quart import Blueprint
 
-from engine.app.operations import HeldChanged, Operations
+from engine.app.operations import HeldChanged, NotLoaded, Operations
 from engine.domain.config import ServerConfig
 from engine.domain.id_ranges import ranges
 from engine.domain.orders import BrokerError
@@ -112,11 +112,10 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     async def switch_plugin(name: str, switch: str):
         try:
             return ops.set_enabled(name, switch == "enable", reason=await _reason())
+        except NotLoaded:
+            return {"error": f"{name} does not load, so it is neither on nor off: it serves once its file "
+                             "is saved and loads (GET /api/plugins says why)"}, 404
         except KeyError:
-            # A file that does not load is listed (GET /api/plugins) but serves as no plugin: said so.
-            if any(row["name"] == name and row["state"] == "failed" for row in ops.plugin_rows()):
-                return {"error": f"{name} does not load, so it is neither on nor off: it serves once its file "
-                                 "is saved and loads (GET /api/plugins says why)"}, 404
             return {"error": f"no plugin named {name!r}"}, 404
 
     @bp.post("/pause")

@@ -4,8 +4,11 @@ a close goes through every plugin's on_order and the ledger, paused or not."""
 
 from __future__ import annotations
 
+import pytest
+
 from engine.adapters.brokers.paper import PaperBroker
 from engine.app import Operations
+from engine.app.operations import NotLoaded
 from engine.interfaces.telegram.commands import Commands
 
 from support.engine_support import process, running
@@ -43,6 +46,19 @@ async def test_one_plugin_row_for_the_api_metrics_and_telegram(tmp_path):
 class _AccountDown(PaperBroker):
     async def account(self):
         raise ConnectionError("terminal gone")
+
+
+async def test_switching_a_file_that_does_not_load_raises_not_loaded_and_an_unknown_name_key_error(tmp_path):
+    # The web API and Telegram each looked through the rows for a failed file of that name: one test, here.
+    async with running(tmp_path, {"good": GOOD, "broken": BROKEN}) as engine:
+        ops = Operations(engine)
+        for enabled in (True, False):
+            with pytest.raises(NotLoaded):
+                ops.set_enabled("broken", enabled)
+        with pytest.raises(KeyError) as unknown:
+            ops.set_enabled("nobody", True)
+        assert not isinstance(unknown.value, NotLoaded)
+        assert ops.set_enabled("good", False)["enabled"] is False
 
 
 async def test_status_says_what_the_broker_cannot_answer(tmp_path):
