@@ -64,6 +64,50 @@ def test_a_tab_left_open_closes_a_position_after_a_login_in_another_tab(user, br
     assert run.interrupt() == 0
 
 
+def _state(browser, starts: str, what: str) -> str:
+    """The Plugins page's engine state once it starts with ``starts``."""
+    return wait(browser, lambda d: (said := d.find_element(By.ID, "engine-state").text).startswith(starts) and said, what)
+
+
+def _asked_and_yes(browser, button: str, what: str) -> None:
+    click(browser, f"#{button}", what)
+    click(browser, f"#{button}-yes", f"{what}: Yes")
+
+
+def test_a_pause_from_the_plugins_page_keeps_the_reason_typed_and_shows_it(user, browser):
+    """The API's pause and Telegram's /pause REASON keep why; the dashboard's Pause sent none, and
+    the page said "Paused by api" to a second trader wondering why. The reason typed beside Pause
+    goes with it, as typed: the facade trims and cuts it, as for the API; an empty one is none."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    browser.get(f"http://127.0.0.1:{run.port}/#/plugins")
+    live(browser)
+    field = wait(browser, lambda d: d.find_element(By.ID, "pause-reason"), "the pause's reason")
+    field.send_keys("  NFP at 14:30  ")
+    (plugin,) = run.get("/api/plugins")["plugins"]
+    assert run.client.post(f"/api/plugins/{plugin['name']}/disable").status_code == 200   # a redraw meanwhile
+    wait(browser, lambda d: "Enable" in d.find_element(By.ID, "plugins").text, "the page redrawn")
+    assert browser.find_element(By.ID, "pause-reason").get_attribute("value") == "  NFP at 14:30  "   # kept
+    _asked_and_yes(browser, "pause", "Pause")
+    assert _state(browser, "Paused", "the engine paused") == "Paused by api: NFP at 14:30"
+    assert run.get("/api/plugins")["pause"]["reason"] == "NFP at 14:30"
+    _asked_and_yes(browser, "resume", "Resume")
+    _state(browser, "Running", "the engine running")
+    assert browser.find_element(By.ID, "pause-reason").get_attribute("value") == ""   # said with that pause
+
+    browser.find_element(By.ID, "pause-reason").send_keys("x" * 250)
+    _asked_and_yes(browser, "pause", "Pause, again")
+    _state(browser, "Paused", "paused again")
+    assert run.get("/api/plugins")["pause"]["reason"] == "x" * 200    # cut by the facade, as for the API
+    _asked_and_yes(browser, "resume", "Resume, again")
+    _state(browser, "Running", "running again")
+    _asked_and_yes(browser, "pause", "Pause, with no reason")
+    assert _state(browser, "Paused", "paused with no reason") == "Paused by api"
+    assert run.get("/api/plugins")["pause"].get("reason") is None
+    assert run.interrupt() == 0
+
+
 def _resume_and_run(browser, run, held) -> None:
     """The asked resume answered "Resume and run them", Yes: the engine running, each alert of
     ``held`` done."""
@@ -116,7 +160,9 @@ def test_an_alert_held_after_the_resume_question_was_drawn_is_not_skipped_unshow
     run, first, second = _asked_then_another_held(user, browser)
     click(browser, "#resume-yes", "Yes")
     said = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "p.error[role=alert]").text, "the refusal")
-    assert f"alert {second['id']} held since; 2 held now" in said, said
+    # Worded as the other actions' refusals: what was not done, then why; no request's path.
+    assert said.startswith("Not resumed (still paused): the alerts held from the pause changed"), said
+    assert f"alert {second['id']} held since; 2 held now" in said and "/api/" not in said, said
     assert run.get("/api/plugins")["pause"]["paused"] is True
     assert [run.settled(a["id"])["status"] for a in (first, second)] == ["paused", "paused"]
     click(browser, "#resume", "Resume, asked again")

@@ -13,15 +13,28 @@ export function render(root) {
   let drawnHeld = "";   // pause.held_ids the page last drew
   root.append(h("h1", {text: "Plugins"}), message, body);
 
-  const act = async (path) => {
+  // Why the engine is paused, typed beside Pause and sent as typed (the facade trims and cuts it). Made
+  // once: a live redraw keeps what is being typed.
+  const reason = h("input", {id: "pause-reason", type: "text", placeholder: "why (optional)",
+                             "aria-label": "why you pause (optional)", size: 28});
+
+  // `failed`: what was not done, said before the server's reason, as the overview's refusals are.
+  const act = async (path, failed, body = {}) => {
     message.textContent = "";
+    let done = false;
     try {
-      await post(path, {});
+      await post(path, body);
+      done = true;
     } catch (err) {
-      message.textContent = err.message;
+      message.textContent = `${failed}: ${err.body?.error ?? err.message}`;
     }
     load();
+    return done;
   };
+  const pauseWhy = async () => {
+    if (await act("/api/pause", "Not paused", {reason: reason.value})) reason.value = "";
+  };
+  const stays = "Not resumed (still paused)";
 
   // A resume skips the alerts received while paused, for good: the question says how many, and
   // running them (at the prices of now, oldest first) is a choice of its own. Which ones were shown
@@ -32,12 +45,12 @@ export function render(root) {
     return held
       ? h("span", {},
         confirmed("Resume", `Resume the engine? ${held === 1 ? "The alert" : `The ${held} alerts`} received while paused `
-          + `will be skipped: journaled, never executed.`, () => act(`/api/resume?${shown}`), "resume", asking),
+          + `will be skipped: journaled, never executed.`, () => act(`/api/resume?${shown}`, stays), "resume", asking),
         " ",
         confirmed("Resume and run them", `Resume and run ${them} received while paused, oldest first, at the prices `
           + "of now (those older than engine.max_alert_age expire)?",
-          () => act(`/api/resume?execute_missed=true&${shown}`), "resume-run", asking))
-      : confirmed("Resume", "Resume the engine?", () => act(`/api/resume?${shown}`), "resume", asking);
+          () => act(`/api/resume?execute_missed=true&${shown}`, stays), "resume-run", asking))
+      : confirmed("Resume", "Resume the engine?", () => act(`/api/resume?${shown}`, stays), "resume", asking);
   };
   const load = async () => {
     let answer;
@@ -63,7 +76,9 @@ export function render(root) {
         h("p", {id: "engine-state", text: pause.paused ? `Paused${pause.by ? ` by ${pause.by}` : ""}${pause.reason ? `: ${pause.reason}` : ""}` : "Running"}),
         pause.paused
           ? resumes(pause.held || 0, pause.held_ids || "")
-          : confirmed("Pause", "Pause the engine? Alerts will be journaled, not executed, and no plugin opens a position; closes go on.", () => act("/api/pause"), "pause", asking)),
+          : h("span", {class: "confirm"}, reason,
+            confirmed("Pause", "Pause the engine? Alerts will be journaled, not executed, and no plugin opens a "
+              + "position; closes go on.", pauseWhy, "pause", asking))),
       panel("Plugins", plugins.length ? table([
         ["Name", (p) => p.name], ["State", (p) => p.state_words ?? p.state],
         ["Version", (p) => p.version ?? ""],   // serving now: read again at each reload
@@ -82,12 +97,13 @@ export function render(root) {
             return h("span", {}, "Does not load: ", h("a", {href: "#/editor", text: "fix it in the Editor"}));
           }
           const path = `/api/plugins/${encodeURIComponent(p.name)}/${p.enabled === false ? "enable" : "disable"}`;
-          if (p.enabled === false) return h("button", {type: "button", text: "Enable", on: {click: () => act(path)}});
+          const switched = () => act(path, `${p.name} not ${p.enabled === false ? "enabled" : "disabled"}`);
+          if (p.enabled === false) return h("button", {type: "button", text: "Enable", on: {click: switched}});
           // A guard switched off lets through what it refuses: asked first, as a pause is.
           return p.guard
-            ? confirmed("Disable", `Disable the guard ${p.name}? The entries it refuses will go through.`, () => act(path),
+            ? confirmed("Disable", `Disable the guard ${p.name}? The entries it refuses will go through.`, switched,
                         `disable-${p.name}`, asking)
-            : h("button", {type: "button", text: "Disable", on: {click: () => act(path)}});
+            : h("button", {type: "button", text: "Disable", on: {click: switched}});
         }],
       ], plugins) : h("p", {class: "muted", text: "No plugins."})),
       errors.length ? panel("Load errors", h("ul", {}, errors.map(([file, error]) => h("li", {}, h("code", {text: file}), " ", error)))) : null,
