@@ -258,7 +258,7 @@ class Operations:
         view["errors"] = _overview.last_errors(self.plugin_rows(), self.load_errors(), refused,
                                                telegram=view["health"])
         view["limits"] = await self._limits_now(view["account"])
-        return {**view, "words": _overview.words(view)}   # the panels said in words, for the dashboard
+        return {**view, "words": _overview.words(view, engine.switchboard.pause or {})}   # in words, for the page
 
     def scripts(self) -> list[dict[str, Any]]:
         """The scripts folder's ``*.lua`` files: name, size, modified, and their plugin's state."""

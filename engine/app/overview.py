@@ -183,13 +183,26 @@ def _figure(key: str, value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
-def words(view: dict[str, Any]) -> dict[str, list[list[str]]]:
+def paused_words(paused: bool, kept: dict[str, Any]) -> str:
+    """Whether paused, in words, with who paused and why from the switchboard's ``kept`` pause
+    (``by``, ``reason``): "yes, by api: NFP at 14:30"; "no"."""
+    if not paused:
+        return "no"
+    return f"yes{f', by {by}' if (by := kept.get('by')) else ''}{f': {why}' if (why := kept.get('reason')) else ''}"
+
+
+def words(view: dict[str, Any], pause: dict[str, Any] | None = None) -> dict[str, list[list[str]]]:
     """The overview's panels as the dashboard says them, ``[label, value]`` pairs: ``health``
-    (its values as ``health_line`` says them, the uptime as a duration: "4h 5m"), ``broker``,
-    ``account`` (or why the broker could not say it), ``today`` and ``limits``; the JSON beside
-    keeps the keys and raw values."""
+    (its values as ``health_line`` says them, the uptime as a duration: "4h 5m", and, given the
+    switchboard's kept ``pause``, who paused and why), ``broker``, ``account`` (or why the broker
+    could not say it), ``today`` and ``limits``; the JSON beside keeps the keys and raw values."""
     health = view["health"]
-    return {"health": _labelled(health, HEALTH_LABELS, lambda k, v: duration(v) if k == "uptime_s" else said(k, v)),
+
+    def health_said(key: str, value: Any) -> str:
+        if key == "paused" and pause is not None:
+            return paused_words(bool(value), pause)
+        return duration(value) if key == "uptime_s" else said(key, value)
+    return {"health": _labelled(health, HEALTH_LABELS, health_said),
             "broker": _labelled(view["broker"], BROKER_LABELS),
             "account": _labelled(view["account"], ACCOUNT_LABELS, _figure),
             "today": _labelled(view["today"], TODAY_LABELS, _figure),

@@ -69,6 +69,13 @@ def _state(browser, starts: str, what: str) -> str:
     return wait(browser, lambda d: (said := d.find_element(By.ID, "engine-state").text).startswith(starts) and said, what)
 
 
+def _pairs(browser, css: str) -> list[list[str]]:
+    """The (term, value) pairs of the definition lists ``css`` matches, read in one turn."""
+    return browser.execute_script("return [...document.querySelectorAll(arguments[0])].flatMap((dl) => "
+                                  "[...dl.querySelectorAll('dt')].map((dt) => [dt.innerText, "
+                                  "dt.nextElementSibling.innerText]))", css)
+
+
 def _asked_and_yes(browser, button: str, what: str) -> None:
     click(browser, f"#{button}", what)
     click(browser, f"#{button}-yes", f"{what}: Yes")
@@ -80,8 +87,9 @@ def test_a_pause_from_the_plugins_page_keeps_the_reason_typed_and_shows_it(user,
     goes with it, as typed: the facade trims and cuts it, as for the API; an empty one is none."""
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
-    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
-    browser.get(f"http://127.0.0.1:{run.port}/#/plugins")
+    base = f"http://127.0.0.1:{run.port}"
+    log_in(browser, base, config.values["server"]["api_token"])
+    browser.get(f"{base}/#/plugins")
     live(browser)
     field = wait(browser, lambda d: d.find_element(By.ID, "pause-reason"), "the pause's reason")
     field.send_keys("  NFP at 14:30  ")
@@ -92,6 +100,10 @@ def test_a_pause_from_the_plugins_page_keeps_the_reason_typed_and_shows_it(user,
     _asked_and_yes(browser, "pause", "Pause")
     assert _state(browser, "Paused", "the engine paused") == "Paused by api: NFP at 14:30"
     assert run.get("/api/plugins")["pause"]["reason"] == "NFP at 14:30"
+    browser.get(f"{base}/#/overview")    # the overview's Health says it too, where it says paused
+    assert wait(browser, lambda d: next((v for k, v in _pairs(d, "#overview dl.pairs") if k == "Paused"), None),
+                "the Health panel's Paused") == "yes, by api: NFP at 14:30"
+    browser.get(f"{base}/#/plugins")
     _asked_and_yes(browser, "resume", "Resume")
     _state(browser, "Running", "the engine running")
     assert browser.find_element(By.ID, "pause-reason").get_attribute("value") == ""   # said with that pause

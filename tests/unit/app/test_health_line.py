@@ -65,6 +65,15 @@ def test_the_dashboard_s_panels_say_the_same_values_under_labels_in_words():
         ["Account", "unavailable (BrokerError)"]]
 
 
+def test_the_health_panel_says_who_paused_and_why():
+    # It said "Paused: yes", where /status, the API and the Plugins page say who paused and why.
+    view = {"health": {"paused": True}, "broker": {}, "account": {}, "today": {}, "limits": {}}
+    assert words(view, {"by": "telegram:@ann", "reason": "NFP at 14:30"})["health"] == [
+        ["Paused", "yes, by telegram:@ann: NFP at 14:30"]]
+    assert words(view, {"by": "api", "reason": None})["health"] == [["Paused", "yes, by api"]]
+    assert words({**view, "health": {"paused": False}}, {"by": "api"})["health"] == [["Paused", "no"]]
+
+
 def test_every_field_of_health_has_a_label_in_words_on_the_dashboard():
     # shadow_load_errors and telegram_refused came with two other changes than the Health panel's
     # labels: the panel named them from their JSON keys ("Shadow load errors", "Telegram refused").
