@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import tomllib
@@ -38,6 +39,8 @@ MAX_DAYS = 366
 KEPT_TABLES = ("engine", "sandbox", "paper", "plugins")
 ENGINE_PATHS = ("scripts", "data")               # folders of the live engine, not the replay's
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+# The file (and line) a refusal begins with: "gate.lua:3: ...", "moonhook.toml: line 2: ...".
+_WHERE = re.compile(r"(?P<file>[^\s:/\\]+\.(?:lua|toml)):(?: line )?(?P<line>\d+)?")
 # The child lowers its own priority before it runs anything (a preexec_fn is not safe in a
 # parent with threads), so that the engine's trades go first; then it is `moonhook`.
 _CHILD = ("import os, sys\n"
@@ -48,7 +51,15 @@ _CHILD = ("import os, sys\n"
 
 class DraftReplayError(Exception):
     """The replay could not be made: a script that does not load (file:line: what), one that
-    ran past its hard deadline, or a replay that took too long. Its text says which."""
+    ran past its hard deadline, moonhook.toml that does not read, or a replay that took too
+    long. Its text says which; ``file`` and ``line`` are the file and line it names first (None
+    when it names none), for the editor to mark the line when the file is the one open."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        where = _WHERE.match(message)
+        self.file = where["file"] if where else None
+        self.line = int(where["line"]) if where and where["line"] else None
 
 
 class ReplayBusy(DraftReplayError):

@@ -4,6 +4,8 @@ Chromium (tests/support/browser.py). What the page says after a save is what tra
 
 from __future__ import annotations
 
+import re
+
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -157,4 +159,41 @@ def test_new_refuses_a_name_at_once_saying_why_and_writes_nothing(user, browser)
         assert browser.find_elements(By.ID, "save") == [], name   # no editor opened for it
         browser.execute_script("document.getElementById('new-refused').replaceChildren()")
     assert sorted(p.name for p in scripts.iterdir()) == before
+    assert run.interrupt() == 0
+
+
+def _replayed(browser) -> str:
+    """Replay clicked; the result's text once it has answered."""
+    browser.execute_script("document.getElementById('editor-result').textContent = ''")
+    browser.find_element(By.ID, "replay").click()
+    return wait(browser, lambda d: (said := d.find_element(By.ID, "editor-result").text)
+                and not said.startswith("Replaying") and said, "the replay's answer")
+
+
+# The editor's lines marked as an error's (0-based), as CodeMirror holds them.
+MARKED = f"const cm = {PAD}; const out = []; " \
+         "cm.eachLine((l) => { if ((l.bgClass || '').includes('line-error')) out.push(cm.getLineNumber(l)); }); return out"
+
+
+def test_a_replay_refused_for_the_draft_marks_its_line_and_names_another_file_s_fault(user, browser):
+    """A draft that does not load was refused by Replay with "gate.lua:2: script error: boom" in text
+    (after the request's path), the editor left unmarked, where a save's error is marked at its line. It
+    is marked as a save's is; a fault in another file (moonhook.toml saved since) names that file, and
+    marks nothing in the script open."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09")["id"])["status"] == "done"
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    original = open_script(browser, f"http://127.0.0.1:{run.port}")
+    browser.execute_script(f"{PAD}.setValue(arguments[0])", "x = 1\nerror('boom')\n" + original)
+    said = _replayed(browser)
+    assert said.startswith("Not replayed: demo.lua does not run:") and "demo.lua:2: script error: boom" in said, said
+    assert "/api/" not in said, said
+    assert browser.execute_script(MARKED) == [1], browser.execute_script(MARKED)   # line 2, as a save marks it
+
+    saved = re.sub(r"^spread_points = .*$", "spread_points = -3", config.path.read_text(), flags=re.M)
+    config.path.write_text(saved, encoding="utf-8")   # saved since the start: the engine refuses it, goes on
+    said = _replayed(browser)
+    assert said.startswith("Not replayed, for a fault in moonhook.toml (not in demo.lua): moonhook.toml: line"), said
+    assert browser.execute_script(MARKED) == []   # nothing of it is in the script open
     assert run.interrupt() == 0

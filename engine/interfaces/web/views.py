@@ -32,8 +32,7 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
         return refused if refused is not None else params.only(QUERY)
 
     answer_errors(bp, {BadParameter: 400, ScriptNameError: 400, FileNotFoundError: 404, EditingOff: 403,
-                       DraftReplayError: 422,  # the draft's own trouble, told as it is
-                       ReplayBusy: 409, BrokerError: BROKER_DOWN})
+                       BrokerError: BROKER_DOWN})
 
     @bp.get("/overview")
     async def overview():
@@ -67,6 +66,14 @@ def views_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
         # new_name: the rule a new file's name keeps, for the page's New to check by (the save checks it too)
         return {"scripts": ops.scripts(), "editable": bool(getattr(server, "dashboard_edit", True)),
                 "new_name": {"pattern": NEW_NAME.pattern, "rule": NEW_NAME_RULE}}
+
+    @bp.errorhandler(DraftReplayError)
+    async def not_replayed(e: DraftReplayError):
+        """A draft that does not load or run, or a file the replay reads that does not: 422, with
+        the file and line it names (the editor marks the line when the file is the one open)."""
+        if isinstance(e, ReplayBusy):
+            return {"error": str(e)}, 409
+        return {"error": str(e), "file": e.file, "line": e.line}, 422
 
     @bp.errorhandler(ScriptChanged)
     async def changed(e: ScriptChanged):

@@ -148,6 +148,9 @@ export function render(root) {
       result.append(h("ul", {class: "findings"}, list.map((f) => h("li", {class: f.severity || "error", tabindex: 0,
         on: {click: () => pad.go(Number(f.line))}}, where(f), `${f.severity || "error"}: `, f.message))));
     };
+    // An error at its line (a save that did not load, a replay refused for the draft): marked as a finding.
+    const fault = (line, message) => findings([{line: Number.isInteger(line) ? line : undefined, severity: "error",
+                                                message: message || "not loaded"}]);
     check.addEventListener("click", async () => {
       try {
         const answer = await request("POST", `${path}/check`, pad.text, {text: true});
@@ -156,15 +159,29 @@ export function render(root) {
         clear(result, failure(err));
       }
     });
+    // A 422 names the file at fault (and its line): this script's is marked as a save's error is;
+    // another file's (moonhook.toml saved since) is named, nothing marked here.
+    const refusedReplay = (err) => {
+      const at = err.status === 422 && err.body ? err.body.file : null;
+      if (at === name) {
+        fault(Number(err.body.line), err.body.error);
+        result.prepend(h("p", {class: "error", text: `Not replayed: ${name} does not run:`}));
+      } else if (at) {
+        clear(result, failure(new Error(`Not replayed, for a fault in ${at} (not in ${name}): ${err.body.error}`)));
+      } else {
+        clear(result, failure(new Error(`Not replayed: ${err.body?.error ?? err.message}`)));
+      }
+    };
     replay.addEventListener("click", async () => {
       replay.disabled = true;
+      pad.unmark();
       clear(result, h("p", {class: "muted", text: `Replaying the last ${days.value} days of alerts…`}));
       try {
         const answer = await request("POST", `${path}/replay?days=${encodeURIComponent(days.value)}`, pad.text, {text: true});
         clear(result, replayResult(answer));
         result.scrollIntoView({block: "nearest"});
       } catch (err) {
-        clear(result, failure(err));
+        refusedReplay(err);
       } finally {
         replay.disabled = false;
       }
@@ -182,8 +199,7 @@ export function render(root) {
         if (answer && answer.loaded) {
           clear(result, loaded(answer));
         } else {
-          const line = Number(answer && answer.line);
-          findings([{line: Number.isInteger(line) ? line : undefined, severity: "error", message: (answer && (answer.message || answer.error)) || "not loaded"}]);
+          fault(Number(answer && answer.line), answer && (answer.message || answer.error));
           result.append(serving(answer));
         }
         loadFiles();
