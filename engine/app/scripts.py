@@ -135,9 +135,11 @@ def listing(folder: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def read(folder: Path, name: str) -> dict[str, str]:
     """``{"name", "text", "version"}`` of ``name``, the version being the digest of its bytes (a
     save based on it is refused once the file has changed: ``unchanged``); raises
-    ScriptNameError, FileNotFoundError."""
+    ScriptNameError, FileNotFoundError. A name missing that differs from a script's only in case
+    (``case_clash``) is a ScriptNameError: the editor's New asks before anything is typed under it."""
     path = script_path(folder, name)
     if not path.is_file():
+        case_clash(folder, name)
         raise FileNotFoundError(f"no script {name!r} in {folder.name}/")
     data = path.read_bytes()
     return {"name": name, "text": data.decode("utf-8", errors="replace"), "version": digest(data)}

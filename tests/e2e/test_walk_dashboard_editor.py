@@ -134,7 +134,8 @@ def test_new_refuses_a_name_at_once_saying_why_and_writes_nothing(user, browser)
     """New took a..b.lua or the name of a live strategy, opened an empty editor for it, and
     refused it only at Save, once the strategy was typed. Each name is now asked about first. It
     checked names by a rule of its own, which let through ema.cross.lua and 1st.lua (no plugin name:
-    they never loaded) and CON.lua (no file Windows can make): it now checks by the server's rule."""
+    they never loaded) and CON.lua (no file Windows can make): it now checks by the server's rule. Demo.lua
+    beside demo.lua (one file on Windows and macOS) was refused only at the save, the strategy typed."""
     config, _ = init(user, "bot")
     run = user.start("run", config=config, cwd="bot")
     base = f"http://127.0.0.1:{run.port}"
@@ -146,6 +147,7 @@ def test_new_refuses_a_name_at_once_saying_why_and_writes_nothing(user, browser)
     for name, said in (("ema.cross.lua", "needs a file name like trend.lua"), ("1st.lua", "a letter, then letters"),
                        ("CON.lua", "not a name Windows keeps for a device"),
                        ("a..b.lua", "needs a file name like trend.lua"), ("demo.lua", "demo.lua exists already"),
+                       ("Demo.lua", "differs from demo.lua only in case"),   # refused at the save only, typed
                        ("my strategy.lua", "needs a file name like trend.lua"),
                        ("stratégie.lua", "needs a file name like trend.lua"),
                        ("trend.txt", "needs a file name like trend.lua"),
