@@ -38,7 +38,10 @@ export function tryPanel() {
     try {
       clear(out, ...result(await request("POST", "/api/alerts/check", body.value, {text: true})));
     } catch (err) {
-      clear(out, failure(err));
+      // A 400 is what the webhook would answer TradingView: the field that is wrong, said as a refusal.
+      const why = err.body?.error ?? err.message;
+      clear(out, failure(new Error(err.status === 400 ? `Refused, as the webhook would refuse it: ${why}`
+        : `Not checked: ${why}`)));
     }
   };
   return panel("Try an alert", h("form", {class: "try", on: {submit: check}}, body,
