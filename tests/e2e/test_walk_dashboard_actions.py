@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from selenium.webdriver.common.by import By
 
-from support.browser import browser, cells, click, live, log_in, logged_out_in_a_second_tab, wait  # noqa: F401 (browser: a fixture)
+from support.browser import PAD, browser, cells, click, live, log_in, logged_out_in_a_second_tab, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init
 
 # The page's requests to close, counted as they leave it (the page calls the global fetch).
@@ -206,7 +206,8 @@ def test_a_resume_question_redrawn_over_other_held_alerts_is_withdrawn_not_answe
 def test_a_script_that_does_not_load_has_no_switch_on_the_plugins_page_and_the_api_says_why(user, browser):
     """The Plugins page listed a script that does not load ("failed: nothing serves") with an Enable
     button, whose click said "404 no plugin named 'broken'" under the row naming it: it has nothing
-    to switch until it loads. The row says so, and the API's refusal too."""
+    to switch until it loads. The row says so, and the API's refusal too; its link to the Editor opened the
+    editor with no file open, the trader to find the one to fix in the list: it opens that file."""
     config, _ = init(user, "bot")
     (user.home / "bot" / "scripts" / "broken.lua").write_text("this is not lua\n", encoding="utf-8")
     run = user.start("run", config=config, cwd="bot")
@@ -216,6 +217,12 @@ def test_a_script_that_does_not_load_has_no_switch_on_the_plugins_page_and_the_a
     rows = wait(browser, lambda d: {r[0]: r for r in cells(d, "#plugins table tbody tr")}, "the plugins")
     assert rows["demo"][-1] == "Disable"
     assert rows["broken"][-1] == "Does not load: fix it in the Editor", rows["broken"]
+    # The link opens the file that does not load, not an editor to look for it in.
+    click(browser, "#plugins table tbody a", "fix it in the Editor")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#editor-work h2").text == "broken.lua", "broken.lua open")
+    assert wait(browser, lambda d: d.execute_script(f"return {PAD}.getValue()"), "its text") == "this is not lua\n"
+    assert browser.find_element(By.ID, "save").is_enabled() and not browser.execute_script(
+        f"return {PAD}.getOption('readOnly')")   # to be fixed there, editing being on
     refused = run.client.post("/api/plugins/broken/enable", json={})
     assert refused.status_code == 404 and "broken does not load" in refused.json()["error"], refused.text
     assert run.client.post("/api/plugins/nosuch/enable", json={}).json() == {"error": "no plugin named 'nosuch'"}

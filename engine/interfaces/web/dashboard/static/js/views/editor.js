@@ -87,7 +87,8 @@ function serving(answer) {
     : "Nothing serves from this file until it loads."});
 }
 
-export function render(root) {
+/** The editor; `shown`: the script to open (#/editor/<file>: the Plugins page's link to a file that does not load). */
+export function render(root, shown) {
   const files = h("ul", {class: "files", id: "script-files"}, h("li", {class: "muted", text: "Loading…"}));
   const examples = h("select", {id: "example"});
   const newName = h("input", {id: "new-name", placeholder: "new.lua", size: 12});
@@ -272,7 +273,8 @@ export function render(root) {
       exampleList.map((e) => h("option", {value: e.name, text: e.name})));
   }
 
-  loadFiles();
+  const listed = loadFiles();
   loadExamples();
+  if (shown) listed.then(() => open(shown));  // once the list says whether editing is on
   return unguard;
 }

@@ -94,7 +94,8 @@ export function render(root) {
         ["", (p) => {
           // A file that does not load serves as no plugin: nothing to switch until it is saved and loads.
           if (p.state === "failed" && !p.version) {
-            return h("span", {}, "Does not load: ", h("a", {href: "#/editor", text: "fix it in the Editor"}));
+            return h("span", {}, "Does not load: ",
+              h("a", {href: `#/editor/${encodeURIComponent(p.file ?? "")}`, text: "fix it in the Editor"}));
           }
           const path = `/api/plugins/${encodeURIComponent(p.name)}/${p.enabled === false ? "enable" : "disable"}`;
           const switched = () => act(path, `${p.name} not ${p.enabled === false ? "enabled" : "disabled"}`);
