@@ -199,3 +199,25 @@ def test_a_replay_refused_for_the_draft_marks_its_line_and_names_another_file_s_
     assert said.startswith("Not replayed, for a fault in moonhook.toml (not in demo.lua): moonhook.toml: line"), said
     assert browser.execute_script(MARKED) == []   # nothing of it is in the script open
     assert run.interrupt() == 0
+
+
+def test_with_editing_off_new_says_so_and_opens_no_editor_that_cannot_save(user, browser):
+    """server.dashboard_edit = false: New opened an empty editor for the name, read-only, its Save
+    greyed out, with nothing to say why until the trader looked for it. New now says editing is
+    off, beside the form; the scripts still open to be read, checked and replayed."""
+    config, _ = init(user, "bot")
+    config.replace("dashboard_edit = true", "dashboard_edit = false")
+    run = user.start("run", config=config, cwd="bot")
+    base = f"http://127.0.0.1:{run.port}"
+    log_in(browser, base, config.values["server"]["api_token"])
+    browser.get(f"{base}/#/editor")
+    wait(browser, lambda d: "demo.lua" in d.find_element(By.ID, "script-files").text, "the scripts")
+    browser.find_element(By.ID, "new-name").send_keys("fresh.lua")
+    browser.find_element(By.CSS_SELECTOR, "#new-script button").click()
+    refusal = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#new-refused .error"), "New refused")
+    assert refusal[0].text == "Editing is off (server.dashboard_edit = false): no new script is made here.", \
+        refusal[0].text
+    assert browser.find_elements(By.ID, "save") == []
+    assert open_script(browser, base).startswith("-- The example strategy")   # read still
+    assert not browser.find_element(By.ID, "save").is_enabled()
+    assert run.interrupt() == 0
