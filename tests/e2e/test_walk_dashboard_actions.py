@@ -5,6 +5,7 @@ the page says of it is what happened.
 
 from __future__ import annotations
 
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from support.browser import PAD, browser, cells, click, live, log_in, logged_out_in_a_second_tab, wait  # noqa: F401 (browser: a fixture)
@@ -92,10 +93,11 @@ def test_a_pause_from_the_plugins_page_keeps_the_reason_typed_and_shows_it(user,
     browser.get(f"{base}/#/plugins")
     live(browser)
     field = wait(browser, lambda d: d.find_element(By.ID, "pause-reason"), "the pause's reason")
-    field.send_keys("  NFP at 14:30  ")
+    field.send_keys("  NFP at")
     (plugin,) = run.get("/api/plugins")["plugins"]
     assert run.client.post(f"/api/plugins/{plugin['name']}/disable").status_code == 200   # a redraw meanwhile
     wait(browser, lambda d: "Enable" in d.find_element(By.ID, "plugins").text, "the page redrawn")
+    ActionChains(browser).send_keys(" 14:30  ").perform()   # typed on, where the cursor was
     assert browser.find_element(By.ID, "pause-reason").get_attribute("value") == "  NFP at 14:30  "   # kept
     _asked_and_yes(browser, "pause", "Pause")
     assert _state(browser, "Paused", "the engine paused") == "Paused by api: NFP at 14:30"

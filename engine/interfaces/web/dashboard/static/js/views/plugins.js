@@ -71,6 +71,8 @@ export function render(root) {
     }
     drawnHeld = pause.held_ids ?? "";
     asking.shown = false;
+    // Moved by the redraw, the reason's field would lose the cursor mid-word: it is given back where it was.
+    const typing = document.activeElement === reason ? [reason.selectionStart, reason.selectionEnd] : null;
     clear(body,
       panel("Engine",
         h("p", {id: "engine-state", text: pause.paused ? `Paused${pause.by ? ` by ${pause.by}` : ""}${pause.reason ? `: ${pause.reason}` : ""}` : "Running"}),
@@ -109,6 +111,10 @@ export function render(root) {
       ], plugins) : h("p", {class: "muted", text: "No plugins."})),
       errors.length ? panel("Load errors", h("ul", {}, errors.map(([file, error]) => h("li", {}, h("code", {text: file}), " ", error)))) : null,
       h("p", {class: "muted", text: `Updated ${time(Date.now() / 1000)}`}));
+    if (typing && reason.isConnected) {
+      reason.focus();
+      reason.setSelectionRange(...typing);
+    }
     if (!asking.shown) asking.id = null;  // its button is gone: the engine paused or the plugin switched elsewhere
   };
   const refresh = coalesce(load);
