@@ -212,8 +212,8 @@ export function render(root, shown) {
                                          on: {click: () => { overwrite.disabled = true; store(now); }}});
           clear(result, h("p", {class: "error", id: "save-conflict", text: `${err.body.error} `}),
                 now ? overwrite : null);
-        } else {
-          clear(result, failure(err));
+        } else {   // what was not done, then why (nothing was written)
+          clear(result, failure(new Error(`Not saved: ${err.body?.error ?? err.message}`)));
         }
       } finally {
         save.disabled = false;
