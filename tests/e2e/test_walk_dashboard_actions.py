@@ -8,7 +8,8 @@ from __future__ import annotations
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-from support.browser import PAD, browser, cells, click, live, log_in, logged_out_in_a_second_tab, wait  # noqa: F401 (browser: a fixture)
+from support.browser import (PAD, browser, cells, click, live, log_in,  # noqa: F401 (browser: a fixture)
+                             logged_out_in_a_second_tab, wait)
 from support.e2e_support import init
 
 # The page's requests to close, counted as they leave it (the page calls the global fetch).
@@ -67,7 +68,8 @@ def test_a_tab_left_open_closes_a_position_after_a_login_in_another_tab(user, br
 
 def _state(browser, starts: str, what: str) -> str:
     """The Plugins page's engine state once it starts with ``starts``."""
-    return wait(browser, lambda d: (said := d.find_element(By.ID, "engine-state").text).startswith(starts) and said, what)
+    return wait(browser, lambda d: (said := d.find_element(By.ID, "engine-state").text).startswith(starts) and said,
+                what)
 
 
 def _pairs(browser, css: str) -> list[list[str]]:

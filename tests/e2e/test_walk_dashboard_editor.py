@@ -173,8 +173,8 @@ def _replayed(browser) -> str:
 
 
 # The editor's lines marked as an error's (0-based), as CodeMirror holds them.
-MARKED = f"const cm = {PAD}; const out = []; " \
-         "cm.eachLine((l) => { if ((l.bgClass || '').includes('line-error')) out.push(cm.getLineNumber(l)); }); return out"
+MARKED = (f"const cm = {PAD}; const out = []; cm.eachLine((l) => "
+          "{ if ((l.bgClass || '').includes('line-error')) out.push(cm.getLineNumber(l)); }); return out")
 
 
 def test_a_replay_refused_for_the_draft_marks_its_line_and_names_another_file_s_fault(user, browser):

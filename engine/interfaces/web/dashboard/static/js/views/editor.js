@@ -235,7 +235,9 @@ export function render(root, shown) {
     const name = newName.value.trim();
     if (!nameRule) return refuse(new Error("The list of scripts has not loaded yet: try again once it shows."));
     // A new file's editor could not be saved: said here, not as a read-only editor with its Save greyed out.
-    if (!editable) return refuse(new Error("Editing is off (server.dashboard_edit = false): no new script is made here."));
+    if (!editable) {
+      return refuse(new Error("Editing is off (server.dashboard_edit = false): no new script is made here."));
+    }
     if (!new RegExp(nameRule.pattern).test(name)) {
       return refuse(new Error(`File name ${JSON.stringify(name)}: ${nameRule.rule}.`));
     }
