@@ -57,9 +57,13 @@ class DraftReplayError(Exception):
 
     def __init__(self, message: str):
         super().__init__(message)
-        where = _WHERE.match(message)
-        self.file = where["file"] if where else None
-        self.line = int(where["line"]) if where and where["line"] else None
+        self.file, self.line = _located(message)
+
+
+def _located(text: str) -> tuple[str | None, int | None]:
+    """The file and line ``text`` begins with ("gate.lua:3", "moonhook.toml: line 2"); None for what it does not say."""
+    where = _WHERE.match(text)
+    return (where["file"] if where else None), (int(where["line"]) if where and where["line"] else None)
 
 
 class ReplayBusy(DraftReplayError):
@@ -138,7 +142,8 @@ def summary(comparison: dict[str, Any]) -> dict[str, Any]:
     """From ``moonhook replay --compare --json --summary``'s answer (its size does not grow with
     the alerts): ``live`` and ``draft`` (alerts, trades, wins, profit, commission, win rate,
     profit factor, stopped_out: positions and net, as the report counts them, drawdown, and the
-    draft's faults), ``profit_difference`` (draft less live),
+    draft's faults, each with the ``file`` and ``line`` its ``where`` names and its alert's journal
+    ``id``), ``profit_difference`` (draft less live),
     ``prices_simulated`` (false: fills at the alerts' prices, no stops or targets),
     ``timer_every`` (no timer ran more often than this many seconds),
     ``differing`` (how many alerts the two answer differently) and the first of them the
@@ -148,13 +153,20 @@ def summary(comparison: dict[str, Any]) -> dict[str, Any]:
         return {**{k: report[k] for k in keys}, "drawdown": report["drawdown"]["money"]}
 
     live, draft = comparison["a"], comparison["b"]
-    faults = [f for p in draft["plugins"].values() for f in p["faults"]]
+    faults = [_fault(f) for p in draft["plugins"].values() for f in p["faults"]]
     return {"live": figures(live), "draft": {**figures(draft), "faults": faults},
             "profit_difference": comparison["profit_difference"], "prices_simulated": live["prices_simulated"],
             "timer_every": live.get("timer_every"),
             "differing": comparison["differing"],
             "differences": [{"id": _alert_id(d["alert"]), "live": d["a"], "draft": d["b"]}
                             for d in comparison["differences"]]}
+
+
+def _fault(fault: dict[str, Any]) -> dict[str, Any]:
+    """A draft's fault with the ``file`` and ``line`` its ``where`` names (the editor marks those of the
+    script open) and its alert's journal ``id`` (``alert`` names the journal by its path on the engine's disk)."""
+    file, line = _located(fault.get("where") or "")
+    return {**fault, "file": file, "line": line, "id": _alert_id(fault.get("alert") or "")}
 
 
 def _alert_id(where: str) -> int | None:

@@ -221,3 +221,22 @@ def test_with_editing_off_new_says_so_and_opens_no_editor_that_cannot_save(user,
     assert open_script(browser, base).startswith("-- The example strategy")   # read still
     assert not browser.find_element(By.ID, "save").is_enabled()
     assert run.interrupt() == 0
+
+
+def test_a_replayed_draft_s_faults_are_marked_at_their_lines_and_name_their_alerts(user, browser):
+    """The draft's faults in the replay (an error in on_alert on some alerts) were listed as "error at
+    demo.lua:3: ... (/home/.../data/moonhook.db:1)", the editor unmarked and the alert named by the
+    journal's path on the engine's disk. The line is marked as a save's error is, the alert linked."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    alert = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09")["id"])
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    open_script(browser, f"http://127.0.0.1:{run.port}")
+    browser.execute_script(f"{PAD}.setValue(arguments[0])", "function on_alert(a)\n  local x = nil\n  return x.y\nend\n")
+    said = _replayed(browser)
+    assert "error at demo.lua:3: on_alert: script error: attempt to index a nil value" in said, said
+    assert "moonhook.db" not in said, said
+    link = browser.find_element(By.CSS_SELECTOR, "#replay-result .findings a")
+    assert (link.text, link.get_attribute("href").split("#", 1)[1]) == (f"alert #{alert['id']}", f"/alerts/{alert['id']}")
+    assert browser.execute_script(MARKED) == [2]   # line 3
+    assert run.interrupt() == 0

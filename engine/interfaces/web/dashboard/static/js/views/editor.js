@@ -180,6 +180,9 @@ export function render(root, shown) {
       try {
         const answer = await request("POST", `${path}/replay?days=${encodeURIComponent(days.value)}`, pad.text, {text: true});
         clear(result, replayResult(answer));
+        // The draft's faults in this script, marked at their lines (once a line) as a save's error is.
+        const lines = new Map((answer.draft?.faults ?? []).filter((f) => f.file === name).map((f) => [f.line, f.what]));
+        lines.forEach((what, line) => pad.mark(line, "error", what));
         result.scrollIntoView({block: "nearest"});
       } catch (err) {
         refusedReplay(err);
