@@ -54,6 +54,22 @@ def test_a_stop_out_is_said_above_the_open_overview_at_once(user, browser):
     assert run.interrupt() == 0
 
 
+def test_a_script_that_stops_loading_shows_in_the_open_overview_at_once(user, browser):
+    """A script saved from the trader's own editor that does not load made the engine "degraded", the
+    Health panel's "Scripts that do not load" and the last errors say it: the open overview said "ok"
+    and "none" until some alert or fill came, a reload being no event it read again on."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
+    wait(browser, lambda d: "Scripts that do not load\nnone" in _overview(d), "the Health panel")
+    live(browser)
+
+    (user.home / "bot" / "scripts" / "broken.lua").write_text("function on_alert(a)\n  this is not lua\nend\n")
+    wait(browser, lambda d: "Scripts that do not load\nbroken.lua" in _overview(d), "the file said in the Health panel")
+    assert "Status\ndegraded" in _overview(browser)
+    assert run.interrupt() == 0
+
+
 def _status(driver, alert_id: int) -> str | None:
     """The status cell of alert ``alert_id``'s row in the alerts' table, None while it is not drawn."""
     rows = cells(driver, f'#alerts-table tr[data-id="{alert_id}"]')

@@ -7,9 +7,10 @@ import {lineChart} from "../charts.js";
 import {coalesce, listen} from "../live.js";
 
 // An order placed or refused with no alert and no fill (a cancel, a refused close, from another
-// admin's page, a phone or Telegram) changes the pending orders, the day's counts and errors too.
+// admin's page, a phone or Telegram) changes the pending orders, the day's counts and errors too;
+// a script's reload the health (a file that does not load) and the last errors.
 const REFRESHING = new Set(["alert.finished", "fill", "order.placed", "order.refused", "order.settled", "order.dropped",
-  "pause", "resume", "plugin.switched", "plugin.error", "account.stop_out", "lagged"]);
+  "pause", "resume", "plugin.switched", "plugin.error", "reload", "account.stop_out", "lagged"]);
 
 const ms = (v) => (v === null || v === undefined ? NaN : Number(v));  // a minute without alerts: no point
 
