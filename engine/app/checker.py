@@ -25,6 +25,7 @@ from engine.app.settings_pairs import defeated
 from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer
 from engine.core.script_files import scripts_in
 from engine.core.plugins import HOOKS, Finding, PluginError, bare_message
+from engine.core.run import Run
 from engine.core.strays import strays
 from engine.domain.words import counted
 
@@ -181,7 +182,9 @@ async def _dry_alert(engine, plugin) -> Finding:
     alert = parse_body(body, engine.symbols)
     await engine.broker.quote(alert.symbol, price, engine.clock())
     plain = {**alert.to_plain(), "alert_id": 0}
-    result = await engine.hooks.call(plugin, "on_alert", plain)
+    # As an alert's: the orders it places go to this throwaway engine's paper broker, and are said.
+    with engine.working(Run(None, "check")) as run:
+        result = await engine.hooks.call(plugin, "on_alert", plain)
     file = plugin.path.name
     if result.error is not None:
         e = result.error
@@ -191,4 +194,18 @@ async def _dry_alert(engine, plugin) -> Finding:
     if answer.kind == INVALID:
         return Finding(file, None, "error", f"on_alert on a sample alert ({body}): {answer.problem}")
     said = {PASS: "passes it", REJECT: f"rejects it: {answer.reason}", CHANGE: f"changes it: {answer.changes}"}
-    return Finding(file, None, "ok", f"on_alert on a sample alert ({body}) {said[answer.kind]}")
+    if answer.handled:
+        return Finding(file, None, "ok", f"on_alert on a sample alert ({body}) places its own orders (handled): "
+                                         f"{_orders_said(run.orders) or 'none'}")
+    placed = f"; its orders: {_orders_said(run.orders)}" if run.orders else ""
+    return Finding(file, None, "ok", f"on_alert on a sample alert ({body}) {said[answer.kind]}{placed}")
+
+
+def _orders_said(orders: list[dict]) -> str:
+    """The orders a script placed on the sample alert, and what the paper broker answered each:
+    ``market buy 0.02 EURUSD: ok; pending sell 0.01 EURUSD at 1.2: refused (...)``."""
+    def one(o: dict) -> str:
+        what = " ".join(str(o[k]) for k in ("kind", "side", "volume", "symbol") if o.get(k) is not None)
+        at = f" at {o['price']:g}" if o.get("kind") == "pending" and o.get("price") is not None else ""
+        return f"{what}{at}: " + ("ok" if o.get("ok") else f"refused ({o.get('error')})")
+    return "; ".join(map(one, orders))

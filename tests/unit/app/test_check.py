@@ -187,3 +187,46 @@ def test_check_of_the_live_and_the_shadow_folder_takes_a_param_either_version_de
         p = subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "check", *order], cwd=bot,
                            capture_output=True, text=True, timeout=60)
         assert p.returncode == 0 and "max_spread" not in p.stdout, (order, p.stdout + p.stderr)
+
+
+def test_check_tries_a_script_that_places_its_own_orders_as_the_engine_runs_it(tmp_path):
+    """plugins.md's way to trade another symbol: place the order with orders.market or orders.pending
+    and return handled = true. `check` ran on_alert outside any alert, so the call failed, "orders.market:
+    refused in on_load and on_unload", and check said error, exit 1, of a script moonhook run trades
+    with. The sample alert's orders go to check's own paper broker, and the finding says what they did."""
+    scripts = {"own.lua": 'plugin = {symbols = {"EURUSD"}}\nfunction on_alert(a)\n'
+                          '  local r = orders.market{symbol = "EURUSD", side = "buy", volume = 0.02, sl = 1.08}\n'
+                          '  local p = orders.pending{symbol = "EURUSD", side = "sell", type = "limit", price = 1.2,'
+                          ' volume = 0.01}\n'
+                          '  assert(r.ok and p.ok, "refused")\n  return {handled = true}\nend\n',
+               "refused.lua": 'function on_alert(a)\n  orders.market{symbol = "EURUSD", side = "buy", volume = 500}\n'
+                              'end\n'}
+    for name, source in scripts.items():
+        (tmp_path / name).write_text(source)
+    p = check(tmp_path / "moonhook.toml", *(tmp_path / n for n in scripts))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "refused in on_load" not in p.stdout
+    assert ("own.lua: ok: on_alert on a sample alert (buy EURUSD volume=0.01 price=1.1 sl=1.089 tp=1.122) "
+            "places its own orders (handled): market buy 0.02 EURUSD: ok; pending sell 0.01 EURUSD at 1.2: ok") \
+        in p.stdout, p.stdout
+    assert "refused.lua: ok: on_alert on a sample alert" in p.stdout
+    assert "passes it; its orders: market buy EURUSD: refused (volume 500 is above EURUSD's maximum 100)" \
+        in p.stdout, p.stdout
+
+
+def test_check_names_a_wrong_answer_in_luas_own_words(tmp_path):
+    """on_alert returning a string was "returned a str", a number "a float", and an array "returned a
+    list; expected nil, a table or false", of a table: Python's names, read by a Lua script's author."""
+    scripts = {"text.lua": 'function on_alert(a) return "no" end\n',
+               "number.lua": "function on_alert(a) return 1.5 end\n",
+               "array.lua": "function on_alert(a) return {false, \"no stop\"} end\n"}
+    for name, source in scripts.items():
+        (tmp_path / name).write_text(source)
+    p = check(tmp_path / "moonhook.toml", *(tmp_path / n for n in scripts))
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "text.lua: error: on_alert on a sample alert (buy EURUSD volume=0.01 price=1.1 sl=1.089 tp=1.122): " \
+           "returned a string; expected nil, a table or false" in p.stdout, p.stdout
+    assert "number.lua: error: on_alert on a sample alert" in p.stdout and "returned a number;" in p.stdout
+    assert "array.lua: error: on_alert on a sample alert" in p.stdout, p.stdout
+    assert "returned an array (a table of values without field names); expected nil, a table or false" \
+           in p.stdout, p.stdout
