@@ -56,8 +56,19 @@ def _table(values: list, table: str) -> tuple[dict[str, Any], Answer | None]:
     if value is False:
         return {}, Answer(REJECT, reason=reason_of(values))
     if not isinstance(value, dict):
-        return {}, Answer(INVALID, problem=f"returned a {type(value).__name__}; expected nil, {table} or false")
+        return {}, Answer(INVALID, problem=f"returned {_lua_kind(value)}; expected nil, {table} or false")
     return value, None
+
+
+def _lua_kind(value: Any) -> str:
+    """What a hook returned, in Lua's words, for its author (the codec gives Python's values)."""
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "an array (a table of values without field names)"
+    return f"a {type(value).__name__}"
 
 
 def alert_answer(values: list, data: dict[str, Any]) -> Answer:
