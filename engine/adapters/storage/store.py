@@ -69,7 +69,8 @@ class PluginStore:
             if not row:
                 (count,) = db.execute("SELECT count(*) FROM store WHERE plugin = ?", [plugin]).fetchone()
                 if count >= MAX_KEYS:
-                    raise StoreError(f"store.set({key!r}): the store already holds {MAX_KEYS} keys")
+                    raise StoreError(f"store.set({key!r}): plugin {plugin!r} already holds {MAX_KEYS} keys in its "
+                                     "store, the limit; delete the keys it no longer needs")
             was = row[0] if row else 0
             if len(text) > was:   # a store over the limit may still shrink
                 size = db.execute("SELECT bytes FROM store_sizes WHERE plugin = ?", [plugin]).fetchone()

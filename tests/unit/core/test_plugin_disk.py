@@ -91,3 +91,32 @@ async def test_a_plugin_adds_at_most_max_trend_rows_to_the_trend_book(tmp_path, 
         "timeframe rows, its limit",
         "M1 again ok down"]
     assert rows == (None, "up")
+
+
+async def test_a_plugins_store_holds_at_most_max_keys_and_the_refusal_names_the_plugin(tmp_path, caplog, monkeypatch):
+    """plugins.md: past a store's limit "the write raises naming the plugin and the limit"; past its
+    10,000 keys it said "the store already holds 10000 keys", whose store it did not say. A key it has
+    is still written, and one deleted makes room."""
+    monkeypatch.setattr(store_module, "MAX_KEYS", 2)
+    script = """
+    function on_alert(a)
+      for _, k in ipairs{'a', 'b', 'c'} do
+        local ok, err = pcall(store.set, k, 1)
+        log.info(k, ok and 'ok' or err)
+      end
+      log.info('a again', pcall(store.set, 'a', 2) and 'ok')
+      store.delete('b')
+      log.info('c again', pcall(store.set, 'c', 3) and 'ok')
+      return {handled = true}
+    end"""
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    async with running(tmp_path, {"hoard": script}) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        kept = engine.store.keys("hoard")
+    said = _said(caplog)
+    assert said == [
+        "a ok", "b ok",
+        "c store.set('c'): plugin 'hoard' already holds 2 keys in its store, the limit; "
+        "delete the keys it no longer needs",
+        "a again ok", "c again ok"], said
+    assert kept == ["a", "c"]
