@@ -437,11 +437,22 @@ local function date_(fmt, ...)
   if n == 1 and math_type(t) == "float" and t == t and t > -2^53 and t < 2^53 then return os_date(fmt, floor(t)) end
   return os_date(fmt, ...)
 end
+-- os.difftime likewise takes time.now()'s fraction, and answers the difference whole (plain
+-- Lua refused it: a script timing a position from time.now() failed at every call).
+local os_difftime = os.difftime
+local function a_time(t) return math_type(t) == "float" and t == t and t > -2^53 and t < 2^53 end
+local function difftime_(t2, t1)
+  if (a_time(t2) or a_time(t1)) and (a_time(t2) or math_type(t2) == "integer")
+      and (a_time(t1) or math_type(t1) == "integer") then
+    return t2 - t1 + 0.0
+  end
+  return os_difftime(t2, t1)
+end
 
 local OVERRIDE_LIB = {
   coroutine = {create = co_create_, resume = resume_, wrap = wrap_, close = close_},
   string = G.string, table = G.table, utf8 = G.utf8,
-  os = {time = time_, date = date_},
+  os = {time = time_, date = date_, difftime = difftime_},
 }
 
 -- A read-only view of `impl`; reading a denied field is `forbidden`, writing anything is.

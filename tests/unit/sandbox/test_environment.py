@@ -80,6 +80,17 @@ def test_os_date_takes_a_time_with_a_fraction_as_time_now_gives_it():
     assert run("function f() return os.date('!%Y', 0/0) end")[0] == "err"   # not a time at all: refused
 
 
+def test_os_difftime_takes_times_with_a_fraction_as_time_now_gives_them():
+    """os is a script's with clock, time, date and difftime; time.now() gives Unix seconds with their
+    fraction, and os.difftime(time.now(), opened) failed "number has no integer representation", where
+    os.date took the same value: a script timing a position held failed live on every call."""
+    out = run("function f() return os.difftime(1700000060.75, 1700000000.25), os.difftime(60, 0), "
+              "math.type(os.difftime(60, 0)) end")
+    assert out == ("ok", [60.5, 60.0, "float"]), out
+    assert run("function f() return os.difftime(0/0, 0) end")[0] == "err"   # not a time at all: refused
+    assert run("function f() return os.difftime('x', 0) end")[0] == "err"
+
+
 def test_xpcall_handler_runs_and_errors_keep_their_position():
     status, values = run("function f() return xpcall(function() error('bad') end, "
                          "function(e) return 'handled: ' .. e end) end")
