@@ -439,14 +439,13 @@ local function date_(fmt, ...)
 end
 -- os.difftime likewise takes time.now()'s fraction, and answers the difference whole (plain
 -- Lua refused it: a script timing a position from time.now() failed at every call).
-local os_difftime = os.difftime
-local function a_time(t) return math_type(t) == "float" and t == t and t > -2^53 and t < 2^53 end
+local function a_time(t, n)
+  if math_type(t) == "integer" or (math_type(t) == "float" and t == t and t > -2^53 and t < 2^53) then return t end
+  error(s_format("bad argument #%d to 'difftime' (a time in seconds expected, got %s)", n,
+    t ~= t and "nan" or math_type(t) and tostring(t) or type(t)), 3)   -- the script's line, not this one
+end
 local function difftime_(t2, t1)
-  if (a_time(t2) or a_time(t1)) and (a_time(t2) or math_type(t2) == "integer")
-      and (a_time(t1) or math_type(t1) == "integer") then
-    return t2 - t1 + 0.0
-  end
-  return os_difftime(t2, t1)
+  return a_time(t2, 1) - a_time(t1, 2) + 0.0
 end
 
 local OVERRIDE_LIB = {

@@ -147,7 +147,7 @@ REDECLARED: dict[str, dict[str, Service]] = {
     "os": {
         "clock": ([], ["number"], "CPU seconds used by the worker."),
         "date": ([("format", "string?"), ("time", "number?")], ["string|table"], "A date, formatted."),
-        "difftime": ([("t2", "integer"), ("t1", "integer?")], ["number"], "t2 - t1 in seconds."),
+        "difftime": ([("t2", "number"), ("t1", "number")], ["number"], "t2 - t1 in seconds (time.now()'s too)."),
         "time": ([("date", "table?")], ["integer"], "The time now, or of a date table."),
     },
 }
