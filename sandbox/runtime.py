@@ -114,11 +114,21 @@ class LuaSandbox:
 
     def _guard(self, fn, *args: Any) -> Outcome:
         try:
-            return fn(*args)
+            return self._told(fn(*args))
         except lua54.LuaMemoryError:
-            return _CROSSING_MEMORY
+            return self._told(_CROSSING_MEMORY)
         except (lua54.LuaError, UnicodeDecodeError) as e:
             return _driver_error(e)
+
+    def _told(self, out: Outcome) -> Outcome:
+        """``out``, a memory overrun's error naming the budget, as the instruction and time overruns'
+        name theirs: "memory budget exceeded (16 MB)", "... would exceed the memory budget of 16 MB (...)"."""
+        if out[0] != "err" or out[2] != "memory" or not isinstance(out[3], str):
+            return out
+        mb = f"{self.budget.memory / MB:g} MB"
+        said = out[3].replace("memory budget exceeded", f"memory budget exceeded ({mb})", 1) \
+            .replace("the memory budget (", f"the memory budget of {mb} (", 1)
+        return (*out[:3], said, *out[4:])
 
     def load(self, source: str, chunkname: str) -> Outcome:
         """Compiles ``source`` (text only) and runs its chunk under the budget."""
@@ -129,9 +139,9 @@ class LuaSandbox:
         ``function``, ``shape`` and the string values may be given as UTF-8 bytes (a fold
         encodes them once for all its plugins)."""
         try:
-            return self._call(function, shape, *values)
+            return self._told(self._call(function, shape, *values))
         except lua54.LuaMemoryError:
-            return _CROSSING_MEMORY
+            return self._told(_CROSSING_MEMORY)
         except (lua54.LuaError, UnicodeDecodeError) as e:
             return _driver_error(e)
 

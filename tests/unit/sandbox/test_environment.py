@@ -3,6 +3,7 @@
 import pytest
 
 from sandbox import Budget, allowlist, codec
+from sandbox.budget import MB
 from sandbox.runtime import LuaSandbox
 
 
@@ -51,6 +52,17 @@ def test_string_metatable_is_locked_and_methods_are_guarded():
     assert run("function f() return getmetatable('') end") == ("ok", [False])
     out = run("function f() return ('x'):rep(10^9) end")
     assert out[:2] == ("err", "memory")
+
+
+def test_a_memory_overrun_names_the_budget_as_the_other_overruns_do():
+    """The instruction and time budgets' errors name theirs ("(2000000 instructions)", "(0.1 s; ...)"); the
+    memory budget's said "memory budget exceeded" alone, and a trader whose plugin failed so in the errors
+    chat could not tell what it had, nor whether its budget = {memory_mb = ...} had been taken."""
+    small = Budget(memory=2 * MB)
+    out = run("function f() local t = {} for i = 1, 1e7 do t[i] = {} end end", budget=small)
+    assert out == ("err", "memory", "memory budget exceeded (2 MB)"), out
+    out = run("function f() return ('x'):rep(10^9) end", budget=small)
+    assert out[:2] == ("err", "memory") and "string.rep would exceed the memory budget of 2 MB (" in out[2], out
 
 
 def test_random_is_seeded_per_plugin():
