@@ -106,6 +106,9 @@ end
 local function die(kind, msg)
   if not cur.dead then
     cur.dead, cur.msg = kind, safe_text(msg)
+    -- The count hook off while the script's line is looked for: firing there (every few instructions
+    -- on a big heap), it raised the call's end again and the look was given up.
+    pcall(sethook)
     local ok, where = pcall(script_where, nil)
     if ok then cur.where = where end
   end
