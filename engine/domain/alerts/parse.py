@@ -133,9 +133,11 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
     fields: dict[str, Any] = {}
     pos = 0
     line = lines[0].strip()
+    text_before: str | None = None  # a text field just before, unquoted: what follows may be the rest of it
+    cut: tuple[str, list[str]] | None = None
     while pos < len(line):
         if line[pos] == ",":
-            pos += 1
+            pos, text_before = pos + 1, None
             continue
         m = _TOKEN.match(line, pos)
         if not m or m.end() == pos:
@@ -156,8 +158,12 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
             if comma and re.fullmatch(r"-?\d+", value):
                 raise AlertError(key, _comma_hint(value, comma[1]))
             fields[key] = value
+            text_before = key if key in _TEXTS and not m.group(2).startswith('"') else None
         elif m.group(3):
             words.append(m.group(3))
+            if text_before is not None:
+                cut = cut if cut is not None and cut[0] == text_before else (text_before, [])
+                cut[1].append(m.group(3))
     if not words:
         raise AlertError("action", "missing: a text alert starts with a command such as buy or sell")
     if words[0].lower() not in ACTION_ALIASES and len(words) > 1 and words[1].lower() in ACTION_ALIASES:
@@ -168,12 +174,18 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
     action = ACTION_ALIASES.get(fields["action"].lower())
     expected = ("symbol", "timeframe", "state") if action is Action.TREND else ("symbol",)
     if len(words) > len(expected):
+        if cut is not None:
+            key, rest = cut[0], " ".join(cut[1])
+            template = f"{key}=\"{{{{strategy.order.{key}}}}}\""
+            raise AlertError(key, f"{fields[key]!r} is followed by {rest!r}: a text with spaces goes in double quotes, "
+                                  f"{key}=\"{fields[key]} {rest}\" ({template} in a template)")
         raise AlertError(None, f"unexpected words {' '.join(words[len(expected):])!r} after the command")
     for name, word in zip(expected, words):
         fields[name] = word
     return _build(fields, "text", {}, symbols or SymbolMap())
 
 
+_TEXTS = ("comment",)   # text a template fills from TradingView, which may hold spaces
 _COMMA_REST = re.compile(r",(\d+(?:,\d+)*(?:\.\d*)?)")  # what follows a number cut at a comma: 1,0850 or 1,000.5
 
 

@@ -141,6 +141,21 @@ def test_refused_with_the_field_named(body, field, words):
         assert words in str(e.value)
 
 
+def test_a_text_value_with_spaces_goes_in_double_quotes_and_its_refusal_says_so():
+    """comment={{strategy.order.comment}} with a comment of two words ("Long entry") was refused as
+    "unexpected words 'entry' after the command", which named neither the comment nor the way to send
+    it; a value in double quotes is read whole, as JSON writes a string."""
+    with pytest.raises(AlertError) as e:
+        parse_body(b"buy EURUSD volume=0.01 sl_pips=20 comment=Long entry now", SYMBOLS)
+    assert (e.value.field, str(e.value)) == (
+        "comment", "comment: 'Long' is followed by 'entry now': a text with spaces goes in double quotes, "
+                   "comment=\"Long entry now\" (comment=\"{{strategy.order.comment}}\" in a template)")
+    alert = parse_body(b'buy EURUSD volume=0.01 sl_pips=20 comment="Long entry" id="7 b"', SYMBOLS)
+    assert (alert.comment, alert.id) == ("Long entry", "7 b")
+    with pytest.raises(AlertError, match=r"^unexpected words 'GBPUSD' after the command$"):
+        parse_body(b"buy EURUSD volume=0.01 GBPUSD", SYMBOLS)   # a number's field: no such hint
+
+
 def test_symbol_map_keys_with_an_exchange_match_that_exchange_and_go_first():
     # As `moonhook init`'s commented example writes them: "OANDA:EURUSD" = "EURUSD".
     symbols = SymbolMap({"OANDA:XAUUSD": "GOLD", "xagusd": "SILVER", "FX:XAGUSD": "XAG.spot"})
