@@ -26,6 +26,7 @@ from engine.core.answers import CHANGE, INVALID, PASS, REJECT, alert_answer
 from engine.core.script_files import scripts_in
 from engine.core.plugins import HOOKS, Finding, PluginError, bare_message
 from engine.core.run import Run
+from engine.domain.orders import OrderRequest
 from engine.core.strays import strays
 from engine.domain.words import counted
 
@@ -182,9 +183,13 @@ async def _dry_alert(engine, plugin) -> Finding:
     alert = parse_body(body, engine.symbols)
     await engine.broker.quote(alert.symbol, price, engine.clock())
     plain = {**alert.to_plain(), "alert_id": 0}
-    # As an alert's: the orders it places go to this throwaway engine's paper broker, and are said.
+    # As an alert's: the orders it places go to this throwaway engine's paper broker, and are said;
+    # then closed and removed, so that the next script is tried on an empty book as this one was.
     with engine.working(Run(None, "check")) as run:
         result = await engine.hooks.call(plugin, "on_alert", plain)
+    for held in [*await engine.broker.positions(), *await engine.broker.orders()]:
+        await engine.broker.execute(OrderRequest("close", f"check-{held['ticket']}", symbol=held["symbol"],
+                                                 ticket=held["ticket"], type=held.get("type")))
     file = plugin.path.name
     if result.error is not None:
         e = result.error

@@ -214,6 +214,23 @@ def test_check_tries_a_script_that_places_its_own_orders_as_the_engine_runs_it(t
         in p.stdout, p.stdout
 
 
+def test_check_tries_each_script_on_a_book_of_its_own(tmp_path):
+    """Check's scripts share one throwaway engine: the position one opened on the sample alert was still
+    open when the next was tried, and examples/one_position.lua, checked after it, rejected the sample
+    alert, "already a position open on EURUSD", for a position no script of the trader's had."""
+    (tmp_path / "a_opens.lua").write_text('function on_alert(a)\n  orders.market{symbol = "EURUSD", side = "buy", '
+                                          'volume = 0.01}\n  orders.pending{symbol = "EURUSD", side = "buy", '
+                                          'type = "limit", price = 1.0, volume = 0.01}\n  return {handled = true}\nend\n')
+    (tmp_path / "b_opens.lua").write_text((tmp_path / "a_opens.lua").read_text())
+    guard = ROOT / "examples" / "strategies" / "one_position.lua"
+    p = check(tmp_path / "moonhook.toml", tmp_path / "a_opens.lua", guard, tmp_path / "b_opens.lua")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "one_position.lua: ok: on_alert on a sample alert (buy EURUSD volume=0.01 price=1.1 sl=1.089 " \
+           "tp=1.122) passes it" in p.stdout, p.stdout
+    assert p.stdout.count("places its own orders (handled): market buy 0.01 EURUSD: ok; pending buy 0.01 EURUSD "
+                          "at 1: ok") == 2, p.stdout
+
+
 def test_check_names_a_wrong_answer_in_luas_own_words(tmp_path):
     """on_alert returning a string was "returned a str", a number "a float", and an array "returned a
     list; expected nil, a table or false", of a table: Python's names, read by a Lua script's author."""
