@@ -87,3 +87,19 @@ def test_non_utf8_source_is_refused(tmp_path):
     code, out, _ = sandbox_run(str(f))
     result = json.loads(out[0])
     assert code == 1 and result["error"]["kind"] == "script" and "UTF-8" in result["error"]["message"]
+
+
+def test_its_budgets_default_to_the_documented_ones_and_each_overrun_names_its_own(script):
+    """plugins.md: "Defaults: 10,000,000 instructions, 1 s, 16 MB"; each overrun says which it ran past."""
+    spin = script("function f() while true do end end")
+    hoard = script("function f() local t, s = {}, ('x'):rep(1e5) for i = 1, 1e9 do t[i] = s .. i end end", "h.lua")
+    told = []
+    # each default alone: the others set past reach, so which ends the call is never the machine's speed
+    for f, extra in ((spin, ["--timeout", "30"]), (spin, ["--instructions", "1000000000000"]),
+                     (hoard, ["--instructions", "1000000000000", "--timeout", "30"])):
+        code, out, _ = sandbox_run(f, "--call", "f", *extra)
+        error = json.loads(out[0])["error"]
+        told.append((code, error["kind"], error["message"]))
+    assert told == [(1, "instructions", "instruction budget exceeded (10000000 instructions)"),
+                    (1, "timeout", "time budget exceeded (1 s)"),
+                    (1, "memory", "memory budget exceeded (16 MB)")]
