@@ -20,6 +20,8 @@ from engine.app.checker import check_files
 from engine.app.settings import SCHEMA
 from engine.core.metrics import Metrics
 from engine.core.plugins import _META_KEYS, HOOKS
+from engine.core.services import SERVICE_API
+from engine.domain.alerts.model import ACTION_ALIASES
 from bench.run import main as bench_main
 from engine.interfaces.cli import main
 from engine.interfaces.telegram.commands import Commands
@@ -184,3 +186,27 @@ def test_the_examples_table_lists_each_strategys_hooks():
     defined = {p.name: set(re.findall(r"^function (on_[a-z_]+)", p.read_text(), re.M))
                for p in (ROOT / "examples" / "strategies").glob("*.lua")}
     assert listed == defined
+
+
+def test_every_service_a_script_is_handed_is_named_on_the_plugins_page():
+    """plugins.md lists the service API in words (`market.symbol/price`, `orders.market/pending/...`): a
+    service added to SERVICE_API, or one the page names that is gone, is a script's author misled."""
+    page = (DOCS / "plugins.md").read_text()
+    named = {f"{ns}.{fn}" for ns, fns in re.findall(r"`([a-z]+)\.([a-z_/]+)`", page) for fn in fns.split("/")}
+    handed = {f"{ns}.{fn}" for ns, fns in SERVICE_API.items() for fn in fns}
+    assert handed - named == set()
+    assert {n for n in named - handed if n.split(".")[0] in SERVICE_API} == set()
+
+
+def test_the_alert_commands_table_names_every_command_and_alias_the_parser_reads():
+    """alerts.md's Commands table: each name in it is read, and each name read is in it (`buy_limit` ...
+    standing for the underscored forms of its row's commands)."""
+    section = (DOCS / "alerts.md").read_text().split("## Commands")[1].split("\n## ")[0]
+    named: set[str] = set()
+    for row in (line for line in section.splitlines() if line.startswith("| `")):
+        commands, aliases = row.split("|")[1:3]
+        names = re.findall(r"`([a-z_]+)`", commands)
+        named |= set(names) | set(re.findall(r"`([a-z_]+)`", aliases))
+        if "..." in aliases:   # buylimit's buy_limit ...: each command's with an underscore
+            named |= {re.sub(r"^(buy|sell|close|cancel)", r"\1_", n) for n in names}
+    assert named == set(ACTION_ALIASES)
