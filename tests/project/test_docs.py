@@ -22,6 +22,7 @@ from engine.core.metrics import Metrics
 from engine.core.plugins import _META_KEYS, HOOKS
 from engine.core.services import SERVICE_API
 from engine.domain.alerts.model import ACTION_ALIASES
+from engine.domain.alerts.parse import _FIELDS, _JSON_ALIASES
 from bench.run import main as bench_main
 from engine.interfaces.cli import main
 from engine.interfaces.telegram.commands import Commands
@@ -210,3 +211,12 @@ def test_the_alert_commands_table_names_every_command_and_alias_the_parser_reads
         if "..." in aliases:   # buylimit's buy_limit ...: each command's with an underscore
             named |= {re.sub(r"^(buy|sell|close|cancel)", r"\1_", n) for n in names}
     assert named == set(ACTION_ALIASES)
+
+
+def test_the_alert_fields_table_names_every_field_the_parser_reads():
+    """alerts.md's Fields table, each row's fields and their aliases in brackets (`price` (`close`)): every
+    field and alias an alert may carry, and no other (`action`, the Commands' own, is said there)."""
+    section = (DOCS / "alerts.md").read_text().split("## Fields")[1].split("\n## ")[0]
+    named = {name for row in section.splitlines() if row.startswith("| `")
+             for name in re.findall(r"`([a-z_]+)`", row.split("|")[1])}
+    assert named | {"action"} == _FIELDS | set(_JSON_ALIASES)
