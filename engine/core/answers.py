@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.domain.alerts import AlertError, SymbolMap, parse_json
 from engine.domain.config import MAX_BODY
+from engine.domain.luatext import lua_type
 from engine.domain.rules import is_number
 
 # What an on_order change may touch, and how it is checked.
@@ -62,13 +63,7 @@ def _table(values: list, table: str) -> tuple[dict[str, Any], Answer | None]:
 
 def _lua_kind(value: Any) -> str:
     """What a hook returned, in Lua's words, for its author (the codec gives Python's values)."""
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, list):
-        return "an array (a table of values without field names)"
-    return f"a {type(value).__name__}"
+    return "an array (a table of values without field names)" if isinstance(value, list) else f"a {lua_type(value)}"
 
 
 def alert_answer(values: list, data: dict[str, Any]) -> Answer:

@@ -27,7 +27,7 @@ from engine.core.order_caps import OrderCaps
 from engine.core.run import current, writing
 from engine.domain.alerts import MAX_EXPIRY, TREND_STATES, AlertError, SymbolMap
 from engine.domain.logtext import one_line
-from engine.domain.luatext import lua_text
+from engine.domain.luatext import lua_text, lua_type
 from engine.domain.orders import OPENING, PENDING_TYPES, SIDES, BrokerError, OrderRequest, OrderResult, ours
 from engine.domain.risk import lot_size
 from engine.domain.rules import filled_meanwhile
@@ -112,7 +112,7 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
 
     def symbol_arg(fn: str, value: Any) -> str:
         if not isinstance(value, str):
-            raise HostError(f"{fn}: the symbol must be a string, got {_type(value)}")
+            raise HostError(f"{fn}: the symbol must be a string, got {lua_type(value)}")
         try:
             return symbols.normalize(value)
         except AlertError as e:
@@ -177,7 +177,7 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
 
     async def trend_get(symbol: Any = None, timeframe: Any = None) -> str | None:
         if timeframe is not None and not isinstance(timeframe, str):
-            raise HostError(f"trend.get: the timeframe must be a string, got {_type(timeframe)}")
+            raise HostError(f"trend.get: the timeframe must be a string, got {lua_type(timeframe)}")
         return host.trend.get(symbol_arg("trend.get", symbol), timeframe)
 
     async def trend_set(symbol: Any = None, timeframe: Any = None, state: Any = None) -> None:
@@ -224,7 +224,7 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
 
     async def notify_send(text: Any = None) -> None:
         if not isinstance(text, str) or not text:
-            got = _type(text) if text != "" else "an empty string"
+            got = lua_type(text) if text != "" else "an empty string"
             raise HostError(f"notify.send: expects a non-empty string, got {got}")
         now = host.clock()
         while told and told[0] <= now - 60:
@@ -395,6 +395,3 @@ def _number(fn: str, key: str, value: Any, zero_ok: bool = False) -> float | Non
         raise HostError(f"{fn}: {key} must be a positive number, got {value!r}"[:200])
     return float(value)
 
-
-def _type(value: Any) -> str:
-    return "nil" if value is None else type(value).__name__

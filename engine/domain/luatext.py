@@ -17,6 +17,22 @@ def lua_text(value: Any) -> str:
     return value if isinstance(value, str) else _source(value)
 
 
+def lua_type(value: Any) -> str:
+    """What Lua's ``type`` says of ``value`` (as it crossed from the script), for an error naming what a
+    script gave: ``number``, ``table``, not Python's ``int``, ``list``."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple, dict)):
+        return "table"
+    return type(value).__name__
+
+
 def _source(value: Any) -> str:
     if value is None:
         return "nil"

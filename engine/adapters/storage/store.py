@@ -14,6 +14,7 @@ from typing import Any, Callable
 from sandbox import codec
 
 from engine.adapters.storage.database import Database
+from engine.domain.luatext import lua_type
 
 MAX_KEY_CHARS = 256
 MAX_VALUE_BYTES = 64 * 1024
@@ -95,7 +96,7 @@ class PluginStore:
 
     def keys(self, plugin: str, prefix: str = "") -> list[str]:
         if not isinstance(prefix, str):
-            raise StoreError(f"store.keys: the prefix must be a string, got {type(prefix).__name__}")
+            raise StoreError(f"store.keys: the prefix must be a string, got {lua_type(prefix)}")
         with self._d.lock:
             rows = self._d.db.execute("SELECT key FROM store WHERE plugin = ? AND substr(key, 1, ?) = ? "
                                       "ORDER BY key", [plugin, len(prefix), prefix]).fetchall()
