@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from sandbox import MB, Budget, SandboxError
 
 from engine.domain.alerts import AlertError, SymbolMap
+from engine.domain.luatext import lua_source, lua_type
 from engine.domain.times import parse_every
 
 HOOKS = ("on_load", "on_unload", "on_alert", "on_order", "on_fill", "on_close", "on_cancel", "on_timer")
@@ -103,14 +104,18 @@ class PluginMeta:
 
         if raw is None:
             raw = {}
+        if raw == []:   # {}: an empty table crosses as an empty list
+            raw = {}
         if not isinstance(raw, dict):
-            raise PluginError(file, f"the global `plugin` must be a table, got {type(raw).__name__}")
+            got = "an array" if isinstance(raw, list) else f"a {lua_type(raw)}"
+            raise PluginError(file, "the global `plugin` must be a table of fields (plugin = {name = ..., symbols = "
+                                    f"...}}), got {got}")
         unknown = sorted(str(k) for k in raw if k not in _META_KEYS)
         if unknown:
             raise bad(unknown[0], f"unknown field (known: {', '.join(sorted(_META_KEYS))})")
         name = raw.get("name", stem)
         if not (isinstance(name, str) and _NAME.fullmatch(name)):
-            raise bad("name", f"must be a letter then letters, digits, _ or - (at most 48), got {name!r}")
+            raise bad("name", f"must be a letter then letters, digits, _ or - (at most 48), got {lua_source(name)}")
         sym = raw.get("symbols", "*")
         if sym == "*":
             watched = None
@@ -120,10 +125,10 @@ class PluginMeta:
             except AlertError as e:  # a future's ticker ("ES1!") the symbol map does not name
                 raise bad("symbols", e.message) from None
         else:
-            raise bad("symbols", f'must be "*" or a list of symbol names, got {sym!r}')
+            raise bad("symbols", f'must be "*" or a list of symbol names, got {lua_source(sym)}')
         priority = raw.get("priority", 100)
         if isinstance(priority, bool) or not isinstance(priority, int) or not -10_000 <= priority <= 10_000:
-            raise bad("priority", f"must be an integer from -10000 to 10000, got {priority!r}")
+            raise bad("priority", f"must be an integer from -10000 to 10000, got {lua_source(priority)}")
         params = raw.get("params", {})
         if params == []:
             params = {}
@@ -133,8 +138,8 @@ class PluginMeta:
         if every is not None:
             every = parse_every(every)
             if every is None:
-                raise bad("every",
-                          f'must be a duration such as "30s", "1m" or "1h" (at least 1 s), got {raw["every"]!r}')
+                got = lua_source(raw["every"])
+                raise bad("every", f'must be a duration such as "30s", "1m" or "1h" (at least 1 s), got {got}')
         budget = raw.get("budget", {})
         if budget == []:
             budget = {}
@@ -144,7 +149,7 @@ class PluginMeta:
             raise PluginError(file, str(e)) from None
         guard = raw.get("guard", False)
         if not isinstance(guard, bool):
-            raise bad("guard", f"must be true or false, got {guard!r}")
+            raise bad("guard", f"must be true or false, got {lua_source(guard)}")
         return cls(name, watched, priority, params, every, budget, guard)
 
     def watches(self, symbol: str | None) -> bool:

@@ -17,6 +17,11 @@ def lua_text(value: Any) -> str:
     return value if isinstance(value, str) else _source(value)
 
 
+def lua_source(value: Any) -> str:
+    """``value`` as Lua source writes it, a string in double quotes: what a script gave, in a refusal."""
+    return _source(value)
+
+
 def lua_type(value: Any) -> str:
     """What Lua's ``type`` says of ``value`` (as it crossed from the script), for an error naming what a
     script gave: ``number``, ``table``, not Python's ``int``, ``list``."""

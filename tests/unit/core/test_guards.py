@@ -106,7 +106,7 @@ async def test_the_breaker_never_switches_a_guard_off_and_the_admins_are_told_on
 def test_guard_is_true_or_false():
     meta = PluginMeta.parse({"guard": True}, "limit", "limit.lua", SymbolMap())
     assert meta.guard and not PluginMeta.parse({}, "x", "x.lua", SymbolMap()).guard
-    with pytest.raises(PluginError, match=r"plugin\.guard: must be true or false, got 'yes'"):
+    with pytest.raises(PluginError, match=r'plugin\.guard: must be true or false, got "yes"'):
         PluginMeta.parse({"guard": "yes"}, "limit", "limit.lua", SymbolMap())
 
 
