@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,6 +36,8 @@ DEFAULT_CONFIG = "moonhook.toml"
 def main(a: argparse.Namespace) -> int:
     try:
         config = _config(Path(a.config))
+        if a.report is not None:
+            _check_page(a.report)
         window = bounds(a.start, a.end)
         alerts = read_alerts(a.alerts, strict=a.strict, window=window)   # a journal reads only the window
         items = between(alerts.items, a.start, a.end)
@@ -80,7 +83,11 @@ def main(a: argparse.Namespace) -> int:
     else:
         out, page, subject = (to_json(reports[0], a.summary) if a.json else text(reports[0])), html, reports[0]
     if a.report:
-        a.report.write_text(page(subject), encoding="utf-8")
+        try:
+            _write_page(a.report, page(subject))
+        except OSError as e:   # a full disk, a folder taken away meanwhile: no page, half or whole
+            print(f"moonhook: --report {a.report}: cannot write it: {e.strerror or e}", file=sys.stderr)
+            return 2
     sys.stdout.write(out if out.endswith("\n") else out + "\n")
     for note in notes:   # after the report, so that a reader of the terminal sees it last
         print(f"moonhook: {note}", file=sys.stderr)
@@ -103,6 +110,27 @@ def _config(path: Path) -> EngineConfig:
     if not path.exists() and str(path) == DEFAULT_CONFIG:
         return EngineConfig()
     return load_settings(path).engine
+
+
+def _check_page(path: Path) -> None:
+    """``--report``'s page can be written where it is named: checked before the replay, which
+    may take minutes, so that a typo is not found after them. Raises ValueError naming it."""
+    if path.is_dir():
+        raise ValueError(f"--report {path}: a folder, not a file: name the page ({path / 'report.html'})")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(f"--report {path}: no such folder: {folder}")
+
+
+def _write_page(path: Path, page: str) -> None:
+    """The page written whole or not at all: beside it first, then renamed into place, so that a
+    full disk or an interrupt never leaves half a page where the last report was. Raises OSError."""
+    part = path.with_name(f".{path.name}.part")
+    try:
+        part.write_text(page, encoding="utf-8")
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def _price_file(spec: str, symbols: SymbolMap, known: Mapping[str, Any]) -> tuple[str, Path]:
