@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 import trio
 
 from engine.app.replay import (ReplayInputError, between, bounds, build, compare, compare_html, compare_json,
-                               compare_text, html, read_alerts, read_price_files, text, to_json)
+                               compare_text, html, parse_time, read_alerts, read_price_files, text, to_json)
 from engine.app.replay.coverage import NOTHING_REPLAYED, no_bars, not_replayed, nothing_to_replay
 from engine.app.replay.problems import Problem
 from engine.app.replay.runner import Progress, ReplayError, replay
@@ -38,7 +38,7 @@ def main(a: argparse.Namespace) -> int:
         config = _config(Path(a.config))
         if a.report is not None:
             _check_page(a.report)
-        window = bounds(a.start, a.end)
+        window = _window(a.start, a.end)
         alerts = read_alerts(a.alerts, strict=a.strict, window=window)   # a journal reads only the window
         items = between(alerts.items, a.start, a.end)
         problems = list(alerts.problems)
@@ -89,6 +89,9 @@ def main(a: argparse.Namespace) -> int:
             print(f"moonhook: --report {a.report}: cannot write it: {e.strerror or e}", file=sys.stderr)
             return 2
     sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    if _defaulted(Path(a.config)):   # replayed from another folder than the bot's: its moonhook.toml unread
+        print(f"moonhook: no {DEFAULT_CONFIG} in this folder: the replay's account, limits and [plugins.NAME] are "
+              "the defaults (--config names the file)", file=sys.stderr)
     for note in notes:   # after the report, so that a reader of the terminal sees it last
         print(f"moonhook: {note}", file=sys.stderr)
     return NOTHING_REPLAYED if notes else 0
@@ -107,9 +110,29 @@ async def _one(config: EngineConfig, folder: Path, items: list, bars: dict, prob
 def _config(path: Path) -> EngineConfig:
     """The config's engine settings ([paper], [plugins.NAME], budgets); the defaults when the
     default file is not there."""
-    if not path.exists() and str(path) == DEFAULT_CONFIG:
+    if _defaulted(path):
         return EngineConfig()
     return load_settings(path).engine
+
+
+def _defaulted(path: Path) -> bool:
+    """No ``--config`` and no moonhook.toml here: the defaults are replayed on."""
+    return not path.exists() and str(path) == DEFAULT_CONFIG
+
+
+def _window(start: str | None, end: str | None) -> tuple[float, float]:
+    """``bounds`` of ``--from`` and ``--to``, a bad one named by the option typed. Raises ValueError."""
+    for option, value in (("--from", start), ("--to", end)):
+        try:
+            if value is not None:
+                parse_time(value)
+        except ValueError as e:
+            why = str(e).removeprefix(f"time {value.strip()!r} is ").removeprefix("time is ")
+            raise ValueError(f"{option} {value}: {why} (2024-05-13, 2024-05-13T08:30:00Z)") from None
+    try:
+        return bounds(start, end)
+    except ValueError:   # the end before the start: all else was read above
+        raise ValueError(f"--to {end} comes before --from {start}: no alert can be between them") from None
 
 
 def _check_page(path: Path) -> None:

@@ -244,6 +244,7 @@ end
     _alerts(user.home, ((i * 60, body) for i, body in enumerate(
         ["buy EURUSD volume=2 price=1.08 sl=1.07", "buy EURUSD volume=3 price=1.08 sl=1.07",
          "buy EURUSD volume=1 price=1.08 sl=1.07"])))
+    (user.home / "moonhook.toml").write_text("")   # its defaults, read from a file: nothing said of a missing one
     done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json")
     assert done.returncode == 0, outcome(done)
     r = json.loads(done.stdout)

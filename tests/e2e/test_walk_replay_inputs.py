@@ -40,3 +40,24 @@ def test_a_report_page_that_cannot_be_written_is_refused_before_the_replay_namin
                          cwd="bot")
     assert done.returncode == 0, outcome(done)
     assert [p.name for p in (user.home / "bot" / "reports").iterdir()] == ["may.html"]   # no temporary file left
+
+
+def test_a_window_that_cannot_be_read_names_the_option_typed(user):
+    _bot(user)
+    said = _refused(user, "--from", "yesterday")
+    assert said == "moonhook: --from yesterday: neither Unix seconds nor ISO 8601 (2024-05-13, 2024-05-13T08:30:00Z)", said
+    said = _refused(user, "--from", "2024-06-01", "--to", "2024-05-01")
+    assert said == "moonhook: --to 2024-05-01 comes before --from 2024-06-01: no alert can be between them", said
+
+
+def test_a_replay_in_a_folder_without_moonhook_toml_says_its_account_is_the_defaults(user):
+    """A trader who replays from another folder (--scripts bot/scripts) is told the figures are
+    of the default account, not of the [paper], limits and [plugins.NAME] of bot/moonhook.toml."""
+    _bot(user)
+    done = user.moonhook("replay", "--scripts", "bot/scripts", "--alerts", "bot/alerts.jsonl")
+    assert done.returncode == 0 and "replay of bot/scripts: 2 alerts" in done.stdout, outcome(done)
+    assert done.stderr == ("moonhook: no moonhook.toml in this folder: the replay's account, limits and "
+                           "[plugins.NAME] are the defaults (--config names the file)\n"), outcome(done)
+    told = user.moonhook("replay", "--scripts", "bot/scripts", "--alerts", "bot/alerts.jsonl",
+                         "--config", "bot/moonhook.toml")
+    assert told.returncode == 0 and told.stderr == "", outcome(told)
