@@ -177,8 +177,8 @@ def _replay_parser(sub: "argparse._SubParsersAction", common: argparse.ArgumentP
     p.add_argument("--compare", type=Path, metavar="DIR", help="replay this folder too and list the differences")
     p.add_argument("--json", action="store_true", help="the report as JSON on stdout")
     p.add_argument("--summary", action="store_true",
-                   help="with --json, leave out the lists that grow with the alerts (trades, equity, decisions, "
-                        "orders); with --compare, list the first 100 differing alerts")
+                   help="with --json (only): leave out the lists that grow with the alerts (trades, equity, "
+                        "decisions, orders); with --compare, list the first 100 differing alerts")
     p.add_argument("--report", type=Path, metavar="FILE.html", help="write the report as an HTML page")
     p.add_argument("--strict", action="store_true", help="refuse a malformed row instead of skipping it")
     p.add_argument("--timer-every", type=_duration, metavar="DURATION",

@@ -34,6 +34,9 @@ DEFAULT_CONFIG = "moonhook.toml"
 
 
 def main(a: argparse.Namespace) -> int:
+    if a.summary and not a.json:   # it shortens the JSON: typed alone it would change nothing, unsaid
+        print("moonhook: --summary goes with --json: the text report is a summary already", file=sys.stderr)
+        return 2
     try:
         config = _config(Path(a.config))
         if a.report is not None:

@@ -61,3 +61,13 @@ def test_a_replay_in_a_folder_without_moonhook_toml_says_its_account_is_the_defa
     told = user.moonhook("replay", "--scripts", "bot/scripts", "--alerts", "bot/alerts.jsonl",
                          "--config", "bot/moonhook.toml")
     assert told.returncode == 0 and told.stderr == "", outcome(told)
+
+
+def test_summary_without_json_is_refused_rather_than_ignored(user):
+    """--summary shortens the JSON only: typed for a shorter text report (or a comparison's 100
+    first differences) it changed nothing, unsaid."""
+    _bot(user)
+    said = _refused(user, "--summary")
+    assert said == "moonhook: --summary goes with --json: the text report is a summary already", said
+    done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--summary", "--json", cwd="bot")
+    assert done.returncode == 0 and "closed_trades" not in json.loads(done.stdout), outcome(done)
