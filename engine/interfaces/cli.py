@@ -241,9 +241,7 @@ def _main(argv: list[str] | None) -> int:
     setup_logging(a.log_format, logging.ERROR if a.command == "check" else logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # send and status print their own answers
     if a.command == "replay":
-        from engine.interfaces import replay_command
-
-        return replay_command.main(a)
+        return _replay(a)
     try:
         if a.command == "init":
             if a.editor_files:
@@ -297,6 +295,22 @@ def _main(argv: list[str] | None) -> int:
     if a.command == "backup":
         return _backup(settings, a.dest)
     return 2
+
+
+def _replay(a: argparse.Namespace) -> int:
+    """``moonhook replay``; a Ctrl-C anywhere in it (its imports, the files read, the scripts run)
+    exits 130 in one line, nothing written: the report is written only once the replay is done."""
+    try:
+        from engine.interfaces import replay_command
+
+        return replay_command.main(a)
+    except KeyboardInterrupt:
+        # Raised between any two bytecodes, it leaves coroutines and generators half-run, which
+        # Python's collection of them would complain of after this line ("never awaited",
+        # "Exception ignored in"): the process ends here, nothing left to write.
+        sys.stderr.write("moonhook: replay interrupted; nothing written\n")
+        sys.stderr.flush()
+        os._exit(130)
 
 
 def _backup(settings: Settings, dest: Path) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -76,9 +77,8 @@ def main(a: argparse.Namespace) -> int:
     except ReplayError as e:
         print(f"moonhook: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("moonhook: replay interrupted; nothing written", file=sys.stderr)
-        return 130
+    # Done: what is left is written whole (a Ctrl-C now would cut the page from the lines on stdout).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if a.compare:
         comparison = compare(reports[0], reports[1])
         out, page = (compare_json(comparison, a.summary) if a.json else compare_text(comparison)), compare_html

@@ -1,12 +1,16 @@
 """`moonhook replay` given what a trader mistypes, as docs/replay.md promises it: exit 2, one line
 naming what is wrong and where, before the replay runs, and nothing written (no report page, no
-report on stdout): a --report path in a folder that does not exist, or a folder itself."""
+report on stdout): a --report path in a folder that does not exist, or a folder itself; a bad
+window; --summary without --json. And a replay stopped by Ctrl-C: exit 130, one line, nothing written."""
 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+from pathlib import Path
 
-from support.e2e_support import init, outcome
+from support.e2e_support import AS_IN_A_TERMINAL, DEADLINE, init, moonhook_command, outcome, until
 
 T0 = 1715558400  # 2024-05-13 00:00 UTC
 ALERTS = [{"time": T0, "body": "buy EURUSD volume=0.1 price=1.0805 sl=1.0790"},
@@ -71,3 +75,25 @@ def test_summary_without_json_is_refused_rather_than_ignored(user):
     assert said == "moonhook: --summary goes with --json: the text report is a summary already", said
     done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--summary", "--json", cwd="bot")
     assert done.returncode == 0 and "closed_trades" not in json.loads(done.stdout), outcome(done)
+
+
+def test_a_replay_stopped_by_ctrl_c_says_so_in_one_line_and_writes_nothing(user):
+    """Ctrl-C as the alerts are read (a year's journal takes seconds) ended in a traceback, and
+    one as the scripts ran could add Python's 'coroutine ... was never awaited' warnings."""
+    _bot(user)
+    (user.home / "bot" / "busy").mkdir()
+    (user.home / "bot" / "busy" / "t.lua").write_text(   # a timer each second over 5,000 hours: never done here
+        "plugin = {every = 1}\nfunction on_timer() for i = 1, 50 do pcall(positions.list) end end\n")
+    (user.home / "bot" / "long.jsonl").write_text("".join(json.dumps(
+        {"time": T0 + h * 3600, "body": f"buy EURUSD volume=0.1 price=1.08 id=n{h}"}) + "\n" for h in range(5000)))
+    replay = subprocess.Popen([*AS_IN_A_TERMINAL, *moonhook_command(), "replay", "--scripts", "busy", "--alerts",
+                               "long.jsonl", "--report", "long.html"], cwd=user.home / "bot", env=user.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:   # the sandbox's Lua loaded: past the start-up, into the replay's own command
+        until(lambda: "lupa" in Path(f"/proc/{replay.pid}/maps").read_text(), bool, "the replay started")
+        replay.send_signal(signal.SIGINT)
+        out, err = replay.communicate(timeout=DEADLINE)
+    finally:
+        replay.kill()
+    assert (replay.returncode, out, err) == (130, "", "moonhook: replay interrupted; nothing written\n")
+    assert not [p for p in (user.home / "bot").iterdir() if "long.html" in p.name]
