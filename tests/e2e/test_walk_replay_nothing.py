@@ -81,3 +81,24 @@ def test_a_price_file_without_a_bar_for_any_alert_is_an_error_naming_it(user):
     one = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--prices", "FX_EURUSD, 60.csv",
                         cwd="bot")
     assert one.returncode == 0 and "after the last bar" in one.stdout, outcome(one)
+
+
+def test_price_files_of_no_symbol_alerted_are_an_error_naming_them_and_the_alerts_symbols(user):
+    """EURUSD's bars beside alerts of OANDA:XAUUSD (the wrong file, or a ticker the map does not
+    make EURUSD): every order filled at its alert's price, no stop simulated, exit 0 as if the
+    bars had been used. A file whose symbol has no alert beside one used is fine (a month one
+    chart was quiet)."""
+    init(user, "bot")
+    _jsonl(user, "gold.jsonl", [json.dumps({"time": T0 + h * HOUR, "body": f"buy OANDA:XAUUSD volume=0.1 price=2300 "
+                                                                            f"sl=2290 id=g{h}"}) for h in (0, 1)])
+    bars = "time,open,high,low,close\n" + "".join(f"{T0 + h * HOUR},1.08,1.09,1.07,1.08\n" for h in range(3))
+    (user.home / "bot" / "FX_EURUSD, 60.csv").write_text(bars)
+    said = _replay(user, "gold.jsonl", "--prices", "FX_EURUSD, 60.csv")
+    assert said == ("moonhook: FX_EURUSD, 60.csv: no alert replayed is of EURUSD, nor any trade: its bars were not "
+                    "used (the alerts traded XAUUSD at their own prices); give the bars of their symbols, named "
+                    "SYMBOL=FILE if the file's name does not say it"), said
+    (user.home / "bot" / "OANDA_XAUUSD, 60.csv").write_text(bars.replace("1.08", "2300").replace("1.09", "2310")
+                                                             .replace("1.07", "2280"))
+    both = user.moonhook("replay", "--scripts", "scripts", "--alerts", "gold.jsonl", "--prices", "FX_EURUSD, 60.csv",
+                         "--prices", "OANDA_XAUUSD, 60.csv", cwd="bot")
+    assert both.returncode == 0 and both.stderr == "", outcome(both)

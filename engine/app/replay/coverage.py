@@ -64,7 +64,24 @@ def not_replayed(outcome: Outcome, source: str, bars: Mapping[str, Sequence[Bar]
                     f"hold no {symbol} alert replayed ({counted(covered.alerts, 'alert')}, {when(covered.first)} to "
                     f"{when(covered.last)}): each would fill at its own price, its stops never simulated; give the "
                     "bars of the alerts' span (or leave the file out)")
-    return None
+    return _unused(outcome, bars, files)
+
+
+def _unused(outcome: Outcome, bars: Mapping[str, Sequence[Bar]], files: Mapping[str, Sequence[Path]]) -> str | None:
+    """Bars given, of symbols no alert replayed names and nothing traded: the wrong files (or a
+    ticker the map does not make theirs), all orders filled at their alerts' prices. None when
+    one symbol's bars were used: another's quiet in the span is no fault."""
+    given = {symbol for symbol, series in bars.items() if series}
+    traded = {t.symbol for t in outcome.trades} | {o.position.symbol for o in outcome.open}
+    if not given or not outcome.replayed or outcome.covered or given & traded:
+        return None
+    named = ", ".join(str(path) for symbol in sorted(given) for path in files[symbol])
+    priced = ", ".join(sorted(given))
+    alerted = f" (the alerts traded {', '.join(outcome.without_prices)} at their own prices)" \
+        if outcome.without_prices else ""
+    its = "its" if len(given) == 1 else "their"
+    return (f"{named}: no alert replayed is of {priced}, nor any trade: {its} bars were not used{alerted}; give the "
+            "bars of their symbols, named SYMBOL=FILE if the file's name does not say it")
 
 
 def _quoted(problems: Sequence[Problem]) -> str:
