@@ -41,7 +41,9 @@ def main(a: argparse.Namespace) -> int:
     try:
         config = _config(Path(a.config))
         if a.report is not None:
-            _check_page(a.report)
+            inputs = [("--alerts", a.alerts), ("--config", Path(a.config))]
+            inputs += [("--prices", Path(spec.partition("=")[2] or spec)) for spec in a.prices]
+            _check_page(a.report, inputs)
         window = _window(a.start, a.end)
         alerts = read_alerts(a.alerts, strict=a.strict, window=window)   # a journal reads only the window
         items = between(alerts.items, a.start, a.end)
@@ -138,14 +140,18 @@ def _window(start: str | None, end: str | None) -> tuple[float, float]:
         raise ValueError(f"--to {end} comes before --from {start}: no alert can be between them") from None
 
 
-def _check_page(path: Path) -> None:
-    """``--report``'s page can be written where it is named: checked before the replay, which
-    may take minutes, so that a typo is not found after them. Raises ValueError naming it."""
+def _check_page(path: Path, inputs: list[tuple[str, Path]]) -> None:
+    """``--report``'s page can be written where it is named, and is none of the replay's
+    ``inputs`` (option, file), which it would overwrite: checked before the replay, which may
+    take minutes, so that a typo is not found after them. Raises ValueError naming it."""
     if path.is_dir():
         raise ValueError(f"--report {path}: a folder, not a file: name the page ({path / 'report.html'})")
     folder = path.parent
     if not folder.is_dir():
         raise ValueError(f"--report {path}: no such folder: {folder}")
+    for option, given in inputs:
+        if path.exists() and given.exists() and os.path.samefile(path, given):
+            raise ValueError(f"--report {path}: that is the replay's {option} file: name another page")
 
 
 def _write_page(path: Path, page: str) -> None:

@@ -46,6 +46,17 @@ def test_a_report_page_that_cannot_be_written_is_refused_before_the_replay_namin
     assert [p.name for p in (user.home / "bot" / "reports").iterdir()] == ["may.html"]   # no temporary file left
 
 
+def test_a_report_page_named_as_an_input_is_refused_leaving_the_input_whole(user):
+    """--report alerts.jsonl (the arguments typed in another order) wrote the page over the alerts."""
+    _bot(user)
+    alerts = (user.home / "bot" / "alerts.jsonl").read_bytes()
+    said = _refused(user, "--report", "./alerts.jsonl")
+    assert said == "moonhook: --report alerts.jsonl: that is the replay's --alerts file: name another page", said
+    assert (user.home / "bot" / "alerts.jsonl").read_bytes() == alerts
+    said = _refused(user, "--report", "moonhook.toml")
+    assert said == "moonhook: --report moonhook.toml: that is the replay's --config file: name another page", said
+
+
 def test_a_window_that_cannot_be_read_names_the_option_typed(user):
     _bot(user)
     said = _refused(user, "--from", "yesterday")
