@@ -152,6 +152,19 @@ def _check_page(path: Path, inputs: list[tuple[str, Path]]) -> None:
     for option, given in inputs:
         if path.exists() and given.exists() and os.path.samefile(path, given):
             raise ValueError(f"--report {path}: that is the replay's {option} file: name another page")
+    if path.exists() and not _a_page(path):   # a journal, a script, notes: never replaced by a page
+        raise ValueError(f"--report {path}: the file there is not a report page: name another page "
+                         "(an earlier report is replaced)")
+
+
+def _a_page(path: Path) -> bool:
+    """Whether ``path`` holds an HTML page (an earlier report), by its first bytes."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(64)
+    except OSError:
+        return False
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip().lower().startswith((b"<!doctype html", b"<html"))
 
 
 def _write_page(path: Path, page: str) -> None:

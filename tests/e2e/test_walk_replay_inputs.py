@@ -55,6 +55,16 @@ def test_a_report_page_named_as_an_input_is_refused_leaving_the_input_whole(user
     assert (user.home / "bot" / "alerts.jsonl").read_bytes() == alerts
     said = _refused(user, "--report", "moonhook.toml")
     assert said == "moonhook: --report moonhook.toml: that is the replay's --config file: name another page", said
+    journal = user.home / "bot" / "moonhook.db"   # another bot's journal, say: no input of this replay
+    journal.write_bytes(b"SQLite format 3\x00" + bytes(100))
+    said = _refused(user, "--report", "moonhook.db")
+    assert said == ("moonhook: --report moonhook.db: the file there is not a report page: name another page "
+                    "(an earlier report is replaced)"), said
+    assert journal.read_bytes() == b"SQLite format 3\x00" + bytes(100)
+    for _ in range(2):   # a page replaced by the next
+        done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--report", "r.html",
+                             cwd="bot")
+        assert done.returncode == 0, outcome(done)
 
 
 def test_a_window_that_cannot_be_read_names_the_option_typed(user):
