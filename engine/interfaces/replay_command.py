@@ -72,7 +72,7 @@ def main(a: argparse.Namespace) -> int:
         reports = []
         for folder in folders:
             outcome = trio.run(_one, config, folder, items, bars, problems, None if quiet else _bar(folder, len(items)),
-                               a.timer_every)
+                               a.timer_every, a.strict)
             if not notes and (meaningless := not_replayed(outcome, alerts.source, bars, paths)) is not None:
                 notes.append(meaningless)
             reports.append(build(outcome))
@@ -103,10 +103,10 @@ def main(a: argparse.Namespace) -> int:
 
 
 async def _one(config: EngineConfig, folder: Path, items: list, bars: dict, problems: list[Problem],
-               progress: Progress | None, timer_every: float | None) -> Any:
+               progress: Progress | None, timer_every: float | None, strict: bool) -> Any:
     try:
         return await replay(config, folder, items, bars, label=str(folder), problems=problems, progress=progress,
-                            timer_every=timer_every)
+                            timer_every=timer_every, strict=strict)
     finally:
         if progress is not None:
             progress(-1)

@@ -118,3 +118,18 @@ def test_a_replay_stopped_by_ctrl_c_says_so_in_one_line_and_writes_nothing(user)
         replay.kill()
     assert (replay.returncode, out, err) == (130, "", "moonhook: replay interrupted; nothing written\n")
     assert not [p for p in (user.home / "bot").iterdir() if "long.html" in p.name]
+
+
+def test_strict_refuses_a_row_whose_body_is_not_an_alert(user):
+    """--strict refused a row that could not be read, but skipped one whose body is not an alert
+    (a command this version does not know, a volume of 'lots'), exit 0: a CI's replay went on
+    without it, unsaid but in the report's problems."""
+    _bot(user)
+    (user.home / "bot" / "alerts.jsonl").write_text("".join(json.dumps(a) + "\n" for a in [
+        *ALERTS, {"time": T0 + 7200, "body": "fly EURUSD volume=0.1"}]))
+    skipped = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--json", cwd="bot")
+    assert skipped.returncode == 0, outcome(skipped)
+    assert [p["where"] for p in json.loads(skipped.stdout)["problems"]] == ["alerts.jsonl:3"]
+    said = _refused(user, "--strict", "--report", "strict.html")
+    assert said.startswith("moonhook: alerts.jsonl:3: not an alert: action: unknown command 'fly'"), said
+    assert not (user.home / "bot" / "strict.html").exists()

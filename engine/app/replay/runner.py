@@ -76,24 +76,25 @@ Progress = Callable[[int], None]   # told how many alerts are done, after each
 async def replay(config: EngineConfig, scripts: Path, alerts: Sequence[RecordedAlert],
                  bars: Mapping[str, Sequence[Bar]] | None = None, *, label: str | None = None,
                  problems: Sequence[Problem] = (), progress: Progress | None = None,
-                 timer_every: float | None = None) -> Outcome:
+                 timer_every: float | None = None, strict: bool = False) -> Outcome:
     """What the scripts of ``scripts`` do with ``alerts`` (oldest first) on a paper account
     set up by ``config.paper`` with ``bars`` (by symbol); ``timer_every``: no ``on_timer``
-    more often than that many seconds. Raises ReplayError for a script that does not load; a
+    more often than that many seconds. Raises ReplayError for a script that does not load, and
+    with ``strict`` for an alert whose body is not one (else skipped, one of the problems); a
     script's errors and overruns while replaying are in the outcome."""
     clock = Clock(alerts[0].time if alerts else 0.0)
     database = Database(":memory:", fsync=False)
     try:
-        return await _Replay(config, clock, database, bars or {}, label or scripts.name, problems, timer_every).run(
-            scripts, alerts, progress)
+        return await _Replay(config, clock, database, bars or {}, label or scripts.name, problems, timer_every,
+                             strict).run(scripts, alerts, progress)
     finally:
         database.close()
 
 
 class _Replay:
     def __init__(self, config: EngineConfig, clock: Clock, database: Database, bars: Mapping[str, Sequence[Bar]],
-                 label: str, problems: Sequence[Problem], timer_every: float | None = None):
-        self.config, self.clock = config, clock
+                 label: str, problems: Sequence[Problem], timer_every: float | None = None, strict: bool = False):
+        self.config, self.clock, self.strict = config, clock, strict
         self.book = Book(config.paper, bars)
         self.has_bars = any(bars.values())
         self.broker = BookBroker(self.book, clock)
@@ -179,6 +180,8 @@ class _Replay:
             alert = (journaled(json.loads(recorded.body)) if recorded.plain
                      else parse_body(recorded.body, self.symbols))
         except AlertError as e:
+            if self.strict:   # a malformed row, as --strict refuses one the files' readers find
+                raise ReplayError(f"{recorded.where}: not an alert: {e}") from None
             self.out.problems.append(Problem(recorded.where, f"not an alert: {e}"))
             return
         key = repeat_key(alert)
