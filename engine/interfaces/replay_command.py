@@ -3,9 +3,10 @@ account, reported as text, JSON or an HTML page; ``--compare`` sets two folders 
 (docs/replay.md).
 
 Exit status: 0 done; 2 bad input (a file, a row with ``--strict``, a script that does not
-load, the config), each named with its place, and no report written; 65 the report written but
-standing on nothing (no alert to replay, a price file with no bar for any alert:
-``replay.coverage``), said on stderr; 70 a script past its hard deadline (``sandbox.inline``)."""
+load, the config, a ``--report`` page that cannot be written or would replace another file),
+each named with its place, and no report written; 65 the report written but standing on nothing
+(no alert to replay, a price file with no bar for any alert: ``replay.coverage``), said on
+stderr; 70 a script past its hard deadline (``sandbox.inline``); 130 a Ctrl-C (``cli``)."""
 
 from __future__ import annotations
 
