@@ -232,11 +232,13 @@ def test_a_replayed_draft_s_faults_are_marked_at_their_lines_and_name_their_aler
     alert = run.settled(run.webhook("buy EURUSD volume=0.1 price=1.1 sl=1.09")["id"])
     log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])
     open_script(browser, f"http://127.0.0.1:{run.port}")
-    browser.execute_script(f"{PAD}.setValue(arguments[0])", "function on_alert(a)\n  local x = nil\n  return x.y\nend\n")
+    draft = "function on_alert(a)\n  local x = nil\n  return x.y\nend\n"   # line 3 fails on every alert
+    browser.execute_script(f"{PAD}.setValue(arguments[0])", draft)
     said = _replayed(browser)
     assert "error at demo.lua:3: on_alert: script error: attempt to index a nil value" in said, said
     assert "moonhook.db" not in said, said
     link = browser.find_element(By.CSS_SELECTOR, "#replay-result .findings a")
-    assert (link.text, link.get_attribute("href").split("#", 1)[1]) == (f"alert #{alert['id']}", f"/alerts/{alert['id']}")
+    assert (link.text, link.get_attribute("href").split("#", 1)[1]) == (f"alert #{alert['id']}",
+                                                                        f"/alerts/{alert['id']}")
     assert browser.execute_script(MARKED) == [2]   # line 3
     assert run.interrupt() == 0

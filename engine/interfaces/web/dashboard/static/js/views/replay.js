@@ -43,8 +43,9 @@ export function replayResult(r) {
     faults.length ? h("ul", {class: "findings"}, faults.map((f) => h("li", {class: "error"},
       `${f.kind} at ${f.where}: ${f.what}`,
       // its alert's detail, in a new tab as the differences' (the draft stays in the editor)
-      f.id === null || f.id === undefined ? null
-        : [" (", h("a", {href: `#/alerts/${f.id}`, target: "_blank", rel: "noopener", text: `alert #${f.id}`}), ")"]))) : null,
+      f.id === null || f.id === undefined ? null : [" (", h("a", {href: `#/alerts/${f.id}`, target: "_blank",
+                                                                   rel: "noopener", text: `alert #${f.id}`}), ")"])))
+      : null,
     shown.length ? h("h3", {text: "Alerts decided differently"}) : null,
     shown.length ? table([
       // In a new tab: the draft in the editor stays as it is.
