@@ -65,6 +65,9 @@ def parse_mt5(date: str, clock: str | None) -> float:
 
 def _seconds(value: float, raw: Any) -> float:
     if not math.isfinite(value) or not _SMALLEST <= value <= _LARGEST:
+        if math.isfinite(value) and _SMALLEST <= value / 1000 <= _LARGEST:   # what an export in JavaScript writes
+            shown = datetime.fromtimestamp(value / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            raise ValueError(f"time {raw!r} is not Unix seconds: milliseconds? (/ 1000: {shown} UTC)")
         raise ValueError(f"time {raw!r} is not Unix seconds")
     return value
 

@@ -360,3 +360,12 @@ def test_bars_repeated_or_out_of_order_across_files_are_reported_or_refused_with
                                          f"03:00:00 UTC, in {early}): out of order or repeated")
     with pytest.raises(ReplayInputError, match=rf"^{late}:2: .*not after the bar before"):
         read_price_files([late, early], "EURUSD", strict=True)
+
+
+def test_a_time_in_milliseconds_is_refused_saying_what_it_reads_as_in_seconds():
+    """A JavaScript export writes milliseconds: 'is not Unix seconds' alone left the trader to guess."""
+    with pytest.raises(ValueError, match=r"^time 1715558400000 is not Unix seconds: milliseconds\? "
+                                         r"\(/ 1000: 2024-05-13 00:00:00 UTC\)$"):
+        parse_time(1715558400000)
+    with pytest.raises(ValueError, match=r"^time '1e300' is not Unix seconds$"):
+        parse_time("1e300")
