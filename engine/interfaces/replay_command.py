@@ -40,6 +40,9 @@ def main(a: argparse.Namespace) -> int:
         print("moonhook: --summary goes with --json: the text report is a summary already", file=sys.stderr)
         return 2
     try:
+        for option, folder in (("--scripts", a.scripts), ("--compare", a.compare)):   # before minutes of replay
+            if folder is not None and not folder.is_dir():
+                raise ValueError(f"{option} {folder}: no such folder of scripts")
         config = _config(Path(a.config))
         if a.report is not None:
             inputs = [("--alerts", a.alerts), ("--config", Path(a.config))]

@@ -133,3 +133,14 @@ def test_strict_refuses_a_row_whose_body_is_not_an_alert(user):
     said = _refused(user, "--strict", "--report", "strict.html")
     assert said.startswith("moonhook: alerts.jsonl:3: not an alert: action: unknown command 'fly'"), said
     assert not (user.home / "bot" / "strict.html").exists()
+
+
+def test_a_scripts_folder_not_there_is_said_before_anything_is_read_or_replayed(user):
+    """--compare scripts-nxt was found missing only once the first folder's replay was done
+    (minutes, over a year's journal): it is checked first, as --scripts is, before the alerts."""
+    _bot(user)
+    (user.home / "bot" / "alerts.txt").write_text("not a format\n")
+    for typo in (("--scripts", "scripts-nxt"), ("--compare", "scripts-nxt")):
+        done = user.moonhook("replay", "--scripts", "scripts", *typo, "--alerts", "alerts.txt", cwd="bot")
+        assert (done.returncode, done.stdout) == (2, ""), outcome(done)
+        assert done.stderr == f"moonhook: {typo[0]} scripts-nxt: no such folder of scripts\n", outcome(done)
