@@ -144,3 +144,36 @@ def test_a_scripts_folder_not_there_is_said_before_anything_is_read_or_replayed(
         done = user.moonhook("replay", "--scripts", "scripts", *typo, "--alerts", "alerts.txt", cwd="bot")
         assert (done.returncode, done.stdout) == (2, ""), outcome(done)
         assert done.stderr == f"moonhook: {typo[0]} scripts-nxt: no such folder of scripts\n", outcome(done)
+
+
+def test_the_formats_the_page_names_replay_alike_as_the_exports_write_them(user):
+    """The same buy and close, as JSONL named .ndjson (an `alert` object, an ISO time), as
+    TradingView's alert log (newest first, `YYYY-MM-DD HH:MM:SS`, CRLF), over MetaTrader 5's
+    export as Windows writes it (UTF-16 with its mark, CRLF, the server's clock) and its daily
+    export (no <TIME> column): one trade each, closed at the close alert's price."""
+    _bot(user)
+    bot = user.home / "bot"
+    (bot / "alerts.ndjson").write_text(
+        '{"time": "2024-05-13T00:30:00Z", "alert": {"action": "buy", "symbol": "EURUSD", "volume": 0.1, "sl": 1.07}}\n'
+        '{"time": "2024-05-13T01:30:00+00:00", "body": "close EURUSD price=1.0825"}\n')
+    (bot / "log.csv").write_bytes(b"Alert ID,Ticker,Name,Description,Time\r\n"
+                                  b'2,FX:EURUSD,exit,"close EURUSD price=1.0825",2024-05-13 01:30:00\r\n'
+                                  b'1,FX:EURUSD,long,"buy EURUSD volume=0.1 sl=1.07",2024-05-13 00:30:00\r\n')
+    header = "<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>\r\n"
+    rows = "".join(f"2024.05.13\t{h:02d}:00:00\t1.0800\t1.0830\t1.0790\t1.0810\t100\t0\t5\r\n" for h in (2, 3, 4))
+    (bot / "EURUSD_H1_202405130200_202405130400.csv").write_bytes((header + rows).encode("utf-16"))
+    (bot / "priced.csv").write_bytes((bot / "log.csv").read_bytes().replace(b"sl=1.07", b"sl=1.07 price=1.0805"))
+    (bot / "EURUSD_Daily_202405120000_202405130000.csv").write_text(
+        "<DATE>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>\n"
+        "2024.05.12\t1.0790\t1.0800\t1.0780\t1.0795\t9\t0\t5\n2024.05.13\t1.0800\t1.0830\t1.0790\t1.0810\t9\t0\t5\n")
+    for alerts, prices in (("alerts.ndjson", "EURUSD_H1_202405130200_202405130400.csv"),
+                           ("log.csv", "EURUSD_H1_202405130200_202405130400.csv"),
+                           ("priced.csv", "EURUSD_Daily_202405120000_202405130000.csv")):   # inside its last bar
+        done = user.moonhook("replay", "--scripts", "scripts", "--alerts", alerts, "--prices", prices,
+                             "--prices-clock", "GMT+2/+3 EU", "--json", cwd="bot")   # 02:00 there is 23:00 UTC
+        assert done.returncode == 0, outcome(done)
+        r = json.loads(done.stdout)
+        (trade,) = r["closed_trades"]
+        assert (r["alerts"], r["problems"], r["prices_simulated"]) == (2, [], True), (alerts, prices, r["problems"])
+        # bought at 01:00 UTC's bar open (or the alert's price, inside the day's bar), closed at the alert's price
+        assert (trade["side"], trade["volume"], trade["close_price"], trade["reason"]) == ("buy", 0.1, 1.0825, "close")
