@@ -179,7 +179,9 @@ def _timer_unset(plugin) -> list[str]:
 async def _dry_alert(engine, plugin) -> Finding:
     symbol = sorted(plugin.meta.symbols)[0] if plugin.meta.symbols else "EURUSD"
     price = SAMPLE_PRICES.get(symbol, 100.0)
-    body = f"buy {symbol} volume=0.01 price={price} sl={price * 0.99:.5g} tp={price * 1.02:.5g}"
+    info = await engine.broker.symbol(symbol)   # the symbol's least volume: 0.01 is below an index's 0.1
+    volume = max(0.01, info["volume_min"]) if info else 0.01
+    body = f"buy {symbol} volume={volume:g} price={price} sl={price * 0.99:.5g} tp={price * 1.02:.5g}"
     alert = parse_body(body, engine.symbols)
     await engine.broker.quote(alert.symbol, price, engine.clock())
     plain = {**alert.to_plain(), "alert_id": 0}

@@ -231,6 +231,18 @@ def test_check_tries_each_script_on_a_book_of_its_own(tmp_path):
                           "at 1: ok") == 2, p.stdout
 
 
+def test_check_sizes_the_sample_alert_as_its_symbol_takes_it(tmp_path):
+    """The sample alert was 0.01 lots whatever its symbol: a US30 script sending the alert's volume on was
+    an error, "volume 0.01 is below US30's minimum 0.1", that no alert of the trader's would meet."""
+    (tmp_path / "index.lua").write_text('plugin = {symbols = {"US30"}}\nfunction on_alert(a)\n'
+                                        '  local r = orders.market{symbol = a.symbol, side = "buy", volume = a.volume}\n'
+                                        '  assert(r.ok, r.error)\n  return {handled = true}\nend\n')
+    p = check(tmp_path / "moonhook.toml", tmp_path / "index.lua")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "index.lua: ok: on_alert on a sample alert (buy US30 volume=0.1 price=100.0 sl=99 tp=102) places its " \
+           "own orders (handled): market buy 0.1 US30: ok" in p.stdout, p.stdout
+
+
 def test_check_names_a_wrong_answer_in_luas_own_words(tmp_path):
     """on_alert returning a string was "returned a str", a number "a float", and an array "returned a
     list; expected nil, a table or false", of a table: Python's names, read by a Lua script's author."""
