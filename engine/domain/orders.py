@@ -211,8 +211,8 @@ class Dropped:
 
 @dataclass(frozen=True)
 class Notice:
-    """What the administrators should know of the broker while it is connected (a netting
-    account; Algo Trading switched off, or on again). ``key`` throttles repeats of one notice."""
+    """What the administrators should know of the broker (a netting account; Algo Trading switched
+    off, or on again; a login refused after a loss). ``key`` throttles repeats of one notice."""
 
     text: str
     key: str

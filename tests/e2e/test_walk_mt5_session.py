@@ -73,10 +73,36 @@ def test_a_login_the_trade_server_refuses_names_the_account_and_the_settings_and
                 "Terminal: Authorization failed): check mt5.login, mt5.server (as the terminal's login window "
                 "names the server) and the password (MOONHOOK_MT5_PASSWORD or mt5.password)")
         health = run.get("/health")
-        assert not health["broker_connected"] and health["broker_state"] == f"disconnected: {said}", health
+        assert not health["broker_connected"] and health["broker_state"].startswith(
+            f"disconnected: {said}; refused once; the next try at "), health
+        assert "(in 5 min), then less often, up to once an hour" in health["broker_state"], health
         status = user.moonhook("status", cwd="bot")
-        assert said in status.stdout, status.stdout
+        assert said in status.stdout and "the next try at" in status.stdout, status.stdout
         assert run.interrupt() == 0
-        assert f"ERROR moonhook.mt5: MetaTrader 5: {said}; trying again in the background" in run.text()
+        assert f"ERROR moonhook.mt5: MetaTrader 5: {said}; trying again in 5 min" in run.text()
         assert password not in run.text() + status.stdout + status.stderr + str(health)
         config.replace(f'server = "{server}"', 'server = "Standin-Live"')
+
+
+def test_a_refused_login_is_told_once_with_its_next_try_and_a_restart_with_the_right_password_connects_at_once(
+        user, tmp_path):
+    # Tried again at once, then every 1, 2 ... 60 s: a broker that locks an account after a few failed logins
+    # locked it. Now the next try is minutes away, told once to the admins; the corrected password, at a restart.
+    terminal = Terminal(tmp_path / "terminal.db", login=31337, password="right-pass-4417", server="Standin-Demo")
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        def said() -> list[str]:
+            return notices(api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)]))
+
+        config = mt5_user(user, tmp_path / "terminal.db")
+        config.append(f'login = 31337\nserver = "Standin-Demo"\n[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')
+        run = user.start("run", config=config, cwd="bot", env={"MOONHOOK_MT5_PASSWORD": "wrong-pass-9902"})
+        told = until(said, lambda texts: any(t.startswith("broker not reachable") for t in texts), "the refusal told")
+        assert [t for t in told if t.startswith("broker")] == [told[0]] and "refused the login to account 31337" in \
+            told[0] and "the next try at" in told[0] and "(in 5 min)" in told[0], told
+        assert terminal.calls("initialize") == 1, "tried again at once"
+        assert run.interrupt() == 0
+        assert "wrong-pass-9902" not in run.text() + " ".join(said())
+        run = user.start("run", config=config, cwd="bot", env={"MOONHOOK_MT5_PASSWORD": "right-pass-4417"})
+        assert until(lambda: run.get("/health"), lambda h: h["broker_connected"], "connected at once")
+        assert run.interrupt() == 0

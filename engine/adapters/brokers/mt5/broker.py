@@ -61,7 +61,7 @@ class MT5Broker(deal_reads.DealReads, Broker):  # the deal history's reads: deal
         self.pending = PendingWatch(self, self.lost)  # pending orders gone without a fill, not at moonhook's asking
         self._database = database
         self._link = TerminalLink(config.module, config.host, config.port, config.timeout, lambda: self.ending)
-        self._session = Session(self._link, config, self._emit, partial(settle_account, self))
+        self._session = Session(self._link, config, self._emit, partial(settle_account, self), clock)
         self._sender = Sender(self._session, self.book, self.deals, self.lost, self.write, config)
         self._infos: dict[str, tuple[dict[str, Any], float]] = {}  # broker name -> (symbol_info, read at)
         self.magics = Magics(self)  # each plugin's magic number
@@ -96,26 +96,28 @@ class MT5Broker(deal_reads.DealReads, Broker):  # the deal history's reads: deal
         try:
             await self._connect()
         except BrokerError as e:
-            log.error("MetaTrader 5: %s; trying again in the background", e)
+            if not self._session.retry.wait:   # failed after the login: the clock's read
+                self._session.retry.failed(e)
+            log.error("MetaTrader 5: %s; trying again in %s", e, self._session.retry.later())
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Reconciles what was left unknown, then polls deals and watches the connection."""
         if self.connected:
             await self._reconcile()
         task_status.started()
-        wait = 1.0
+        retry = self._session.retry   # a failed try, the start's too, waits its turn (``retry.py``)
         while True:
             if not self.connected:
+                await trio.sleep(retry.wait)
                 try:
                     await self._connect()
                     await self._reconcile()
                     if not self.connected:
                         raise BrokerError(f"lost again while catching up ({self.state})")
-                    wait = 1.0
                 except BrokerError as e:
-                    log.warning("MetaTrader 5: %s; trying again in %.0f s", e, wait)
-                    await trio.sleep(wait)
-                    wait = min(wait * 2, 60.0)
+                    if not retry.wait:   # failed after the login (the clock's read), or lost catching up
+                        retry.failed(e)
+                    log.warning("MetaTrader 5: %s; trying again in %s", e, retry.later())
                     continue
             await self._session.wait_lost(self.config.poll_seconds)
             if self.connected:

@@ -25,6 +25,7 @@ import trio
 from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.clock import ServerClock, find
 from engine.adapters.brokers.mt5.link import CallRaised, LinkLost, NotCalled, TerminalLink
+from engine.adapters.brokers.mt5.retry import LoginRefused, Retry
 from engine.domain.config.mt5 import MT5Config
 from engine.domain.orders import BrokerError, Connection, Event, Notice
 
@@ -53,10 +54,11 @@ class Elsewhere(Unknown):
 
 class Session:
     def __init__(self, link: TerminalLink, config: MT5Config, tell: Callable[[Event], None],
-                 settle: Callable[[str], Awaitable[None]] | None = None):
+                 settle: Callable[[str], Awaitable[None]] | None = None, clock: Callable[[], float] = time.time):
         """``settle(account)``: the book made that account's ("LOGIN@SERVER", ``accounts.py``) at each
-        connection, before the session counts as up."""
+        connection, before the session counts as up. ``clock``: the wall's (``Retry``'s)."""
         self.link = link
+        self.retry = Retry(clock)   # when a failed connection is tried again
         self._settle = settle
         self.config = config
         self.connected = False
@@ -79,16 +81,19 @@ class Session:
 
     async def connect(self) -> None:
         """A fresh worker, initialized and logged in. Raises BrokerError (``state`` then says
-        why) if MetaTrader cannot be reached."""
+        why, and when it is tried again: ``retry``), LoginRefused if MetaTrader refused the login."""
         try:
             account, terminal = await self._login()
         except BrokerError as e:
             await self.link.kill()
+            said = f"{e}{self.retry.failed(e)}"
             if self.state.startswith("stopped"):   # moonhook ended it, untold: the terminal is lost now
-                self._tell(Connection(False, str(e)))
+                self._tell(Connection(False, said))
             elif self.state == "not started":      # the admins would hear nothing until it is found
-                self._tell(Connection(False, str(e), at_start=True))
-            self.state = f"disconnected: {e}"
+                self._tell(Connection(False, said, at_start=True))
+            elif isinstance(e, LoginRefused) and self.retry.refusals == 1:   # the loss was told, not this
+                self._tell(Notice(said, "broker:login-refused"))
+            self.state = f"disconnected: {said}"
             raise
         was, server = self.state, self.account.partition("@")[2]
         if self._settle is not None:  # before any order can go there: none under the old account's magic numbers
@@ -108,6 +113,7 @@ class Session:
             self._tell(Connection(True, f"on {account.get('server')}"))
         await self._find_clock()
         self._show()
+        self.retry.connected()
         log.info("MetaTrader 5 %s; the server's clock: %s", self.state, self.clock)
         for warning in self.warnings:
             self._warn(warning)
@@ -122,8 +128,9 @@ class Session:
             ok, error = await self.link.call("initialize", *args, deadline=cfg.init_timeout,
                                              timeout=int(cfg.init_timeout * 1000), **credentials)
             if not ok:
-                raise BrokerError(_refused(cfg, error) if error and error[0] == c.AUTH_FAILED
-                                  else f"initialize failed: {c.describe_last_error(error)}")
+                if error and error[0] == c.AUTH_FAILED:
+                    raise LoginRefused(_refused(cfg, error))
+                raise BrokerError(f"initialize failed: {c.describe_last_error(error)}")
             account, error = await self.link.call("account_info")
             if not account:
                 raise BrokerError(f"no account: {c.describe_last_error(error)}")
