@@ -50,9 +50,19 @@ def _described(event: Event) -> str:
     if isinstance(event, Fill):
         verb = "opened" if event.entry == "in" else "closed"
         return (f"{verb} {event.side} {event.volume:g} {event.symbol} @ {event.price:g}"
-                f" ({event.reason}{', ' + event.plugin if event.plugin else ''})")
+                f" ({event.reason}{', ' + event.plugin if event.plugin else ''}){_part(event)}")
     return (f"position {event.ticket} {event.side} {event.volume:g} {event.symbol} closed by {event.reason} "
             f"@ {event.price_close:g}: {money_of(event)}")
+
+
+def _part(fill: Fill) -> str:
+    """What an opening deal of part of its order filled of what it asked (``Fill.asked``), else ""."""
+    if fill.asked is None or fill.filled is None:
+        return ""
+    if fill.filled < fill.asked - 1e-9:
+        rest = "the rest is pending" if fill.reason == "pending" else "the market filled no more"
+        return f": filled in part, {fill.filled:g} of {fill.asked:g} lots asked; {rest}"
+    return f": the rest of its order, {fill.filled:g} of {fill.asked:g} lots asked filled"
 
 
 def margin_said(comment: str | None) -> dict[str, float] | None:

@@ -125,6 +125,8 @@ class Fill:
     swap: float = 0.0         # the overnight interest a closing deal books (MetaTrader's; 0 on paper)
     left: float | None = None  # an "out" deal's: the lots of the position still open after it (0: closed whole)
     again: bool | None = None  # told at a start: booked before a crash, which came before it was told (or while)
+    asked: float | None = None   # an opening deal of part of its order (MetaTrader): the lots the order asked,
+    filled: float | None = None  # and those of it filled so far, this deal's included
 
     def to_plain(self) -> dict[str, Any]:
         return {k: v for k, v in shallow(self).items() if v is not None}

@@ -818,6 +818,30 @@ def _fill(st, s, *, typ, volume, price, magic, comment, reason, position=None, o
     return order, deal
 
 
+def _part(st, o, volume):
+    """``volume`` lots of pending order ``o`` filled at its price: a deal into its position (ticket = the
+    order's, opened or grown); the order left active with the rest (ORDER_STATE_PARTIAL), or, all of it
+    filled, moved to the history (ORDER_STATE_FILLED)."""
+    ticket, now = o["ticket"], _now_msc(st)
+    buy, p = o["type"] in _BUY_TYPES, st.row("position", ticket)
+    if p is None:
+        p = dict(ticket=ticket, time_msc=now, type=POSITION_TYPE_BUY if buy else POSITION_TYPE_SELL,
+                 magic=o["magic"], identifier=ticket, reason=o["reason"], volume=0.0,
+                 price_open=o["price_open"], sl=o["sl"], tp=o["tp"], symbol=o["symbol"], comment=o["comment"])
+    p.update(volume=round(p["volume"] + volume, 8), time_update_msc=now)
+    st.put_row("position", p)
+    o.update(volume_current=round(o["volume_current"] - volume, 8), state=ORDER_STATE_PARTIAL, position_id=ticket)
+    if o["volume_current"] <= 1e-9:
+        st.drop("order", ticket)
+        o.update(state=ORDER_STATE_FILLED, time_done_msc=now)
+    st.put_row("order" if o["state"] == ORDER_STATE_PARTIAL else "history_order", o)
+    st.put_row("deal", dict(ticket=st.ticket(), order=ticket, time_msc=now,
+                            type=DEAL_TYPE_BUY if buy else DEAL_TYPE_SELL, entry=DEAL_ENTRY_IN,
+                            magic=o["magic"], position_id=ticket, reason=o["reason"], volume=float(volume),
+                            price=o["price_open"], profit=0.0, symbol=o["symbol"], comment=o["comment"],
+                            commission=0.0, fee=0.0, swap=0.0))
+
+
 def _netted(st, symbol):
     """On a netting account, the one position ``symbol`` holds (None if flat, or on a hedging account)."""
     if st.get("margin_mode") not in (ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ACCOUNT_MARGIN_MODE_EXCHANGE):
@@ -1075,6 +1099,9 @@ class Terminal:
                                               ORDER_TYPE_SELL_LIMIT: bid >= o["price_open"],
                                               ORDER_TYPE_BUY_STOP: ask >= o["price_open"],
                                               ORDER_TYPE_SELL_STOP: bid <= o["price_open"]}[o["type"]]:
+                    if o["volume_current"] < o["volume_initial"] - 1e-9:   # the rest of one filled in part
+                        _part(st, o, o["volume_current"])
+                        continue
                     st.drop("order", o["ticket"])
                     buy = o["type"] in _BUY_TYPES
                     _execute(st, s, typ=o["type"], volume=o["volume_initial"], price=ask if buy else bid,
@@ -1293,24 +1320,10 @@ class Terminal:
     def fill_part(self, ticket, volume):
         """Part of pending order ``ticket`` filled at its price (an exchange's book, a thin market):
         a deal of ``volume`` lots into its position (ticket = the order's, opened or grown), and the
-        order left active with the rest (ORDER_STATE_PARTIAL)."""
+        order left active with the rest (ORDER_STATE_PARTIAL); its rest fills so too when the price
+        crosses it (``set_price``)."""
         with _tx(self.path) as st:
-            o, now = st.row("order", ticket), _now_msc(st)
-            buy, p = o["type"] in _BUY_TYPES, st.row("position", ticket)
-            if p is None:
-                p = dict(ticket=ticket, time_msc=now, type=POSITION_TYPE_BUY if buy else POSITION_TYPE_SELL,
-                         magic=o["magic"], identifier=ticket, reason=o["reason"], volume=0.0,
-                         price_open=o["price_open"], sl=o["sl"], tp=o["tp"], symbol=o["symbol"], comment=o["comment"])
-            p.update(volume=round(p["volume"] + volume, 8), time_update_msc=now)
-            st.put_row("position", p)
-            o.update(volume_current=round(o["volume_current"] - volume, 8), state=ORDER_STATE_PARTIAL,
-                     position_id=ticket)
-            st.put_row("order", o)
-            st.put_row("deal", dict(ticket=st.ticket(), order=ticket, time_msc=now,
-                                    type=DEAL_TYPE_BUY if buy else DEAL_TYPE_SELL, entry=DEAL_ENTRY_IN,
-                                    magic=o["magic"], position_id=ticket, reason=o["reason"], volume=float(volume),
-                                    price=o["price_open"], profit=0.0, symbol=o["symbol"], comment=o["comment"],
-                                    commission=0.0, fee=0.0, swap=0.0))
+            _part(st, st.row("order", ticket), volume)
 
     def end_order(self, ticket, state=ORDER_STATE_CANCELED):
         """A pending order ended outside moonhook: cancelled in the terminal by hand, or (with

@@ -340,6 +340,22 @@ def test_pending_order_waits_then_fills_when_the_price_crosses_it(term):
     assert term.sent() == 1
 
 
+def test_a_pending_order_filled_in_part_fills_its_rest_into_the_same_position_when_the_price_crosses_it(term):
+    # Its rest filled the order's whole volume again, as a new position over the part's (0.1 lots, not 0.04 + 0.06).
+    placed = pending(mt5.ORDER_TYPE_BUY_LIMIT, 1.07900)
+    term.fill_part(placed.order, 0.04)
+    (order,) = mt5.orders_get()
+    assert (order.state, order.volume_current) == (mt5.ORDER_STATE_PARTIAL, 0.06)
+    term.set_price("EURUSD", 1.07880, 1.07890)
+    assert mt5.orders_get() == ()
+    (position,) = mt5.positions_get()
+    assert (position.ticket, position.volume) == (placed.order, 0.1)
+    (history,) = mt5.history_orders_get(ticket=placed.order)
+    assert (history.state, history.volume_current) == (mt5.ORDER_STATE_FILLED, 0.0)
+    assert [(d.order, d.volume, d.entry) for d in mt5.history_deals_get(position=placed.order)] == [
+        (placed.order, 0.04, mt5.DEAL_ENTRY_IN), (placed.order, 0.06, mt5.DEAL_ENTRY_IN)]
+
+
 def test_pending_order_modified_then_removed(term):
     placed = pending(mt5.ORDER_TYPE_SELL_STOP, 1.07000)
     assert pending(mt5.ORDER_TYPE_SELL_STOP, 1.07995).retcode == 10015  # nearer than the stops level

@@ -16,7 +16,7 @@ from typing import Any
 
 import trio
 
-from engine.domain.orders import Closed, Event, Fill, OrderResult, StopOut
+from engine.domain.orders import OPENING, Closed, Event, Fill, OrderResult, StopOut
 from engine.adapters.brokers.mt5 import constants as c, netted, stop_outs
 from engine.adapters.brokers.mt5.found import alert_of, find, moonhooks
 from engine.adapters.brokers.mt5.rows import deal_cost, deal_order
@@ -156,7 +156,7 @@ class History:
         if send is not None and send["state"] in ("lost", "refused"):   # refused: a deal of its tag says otherwise
             await self._arrived(send, deal)
         if entry == "in":
-            return [fill]
+            return [await self._part(fill, send, deal)]
         inout = deal["entry"] == c.DEAL_ENTRY_INOUT  # a netting account's reversal: closed, then opened
         still = [] if inout else await self._open(deal)
         fill = replace(fill, left=float(still[0]["volume"]) if still else 0.0,
@@ -179,6 +179,18 @@ class History:
                 replace(fill, entry="in", position=opened["position_id"], volume=opened["volume"],
                         reason="pending" if send is not None and send["kind"] == "pending" else "market",
                         profit=0.0, swap=0.0, commission=deal_cost(opened), left=None)]
+
+    async def _part(self, fill: Fill, send: dict[str, Any] | None, deal: dict[str, Any]) -> Fill:
+        """``fill``, an opening deal of ``send``'s; of part of its order (a thin book, a pending order filled in
+        parts), with the lots the order asked and those filled so far, for the trader to see the position is
+        smaller than asked, or whole at last."""
+        asked = float(send["request"].get("volume") or 0.0) if send is not None and send["kind"] in OPENING else 0.0
+        if fill.volume >= asked - 1e-9:
+            return fill
+        deals = await self._b.query("history_deals_get", position=deal["position_id"]) or ()
+        before = sum(d["volume"] for d in deals if d.get("order") == deal.get("order") and d["ticket"] < deal["ticket"]
+                     and d.get("entry") == c.DEAL_ENTRY_IN)
+        return replace(fill, asked=asked, filled=round(before + fill.volume, 8))
 
     async def _arrived(self, send: dict[str, Any], deal: dict[str, Any]) -> None:
         """The lost send ``send`` (not found within ``resolve_seconds``, or while the history

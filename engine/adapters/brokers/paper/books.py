@@ -17,7 +17,8 @@ from engine.domain.instruments import SymbolSpec
 from engine.domain.orders import Closed, Event, Fill, OrderRequest, shallow
 
 OPPOSITE = {"buy": "sell", "sell": "buy"}
-NOT_COLUMNS = ("deal", "order", "swap", "left", "again")  # a Fill's fields paper_deals has no column for
+# A Fill's fields paper_deals has no column for (paper fills whole: never ``asked``, ``filled``).
+NOT_COLUMNS = ("deal", "order", "swap", "left", "again", "asked", "filled")
 
 
 class Books:

@@ -1,0 +1,35 @@
+"""A user on MetaTrader 5 (the stand-in terminal) whose entry the market fills in part: GBPUSD takes IOC only, and
+its book holds 0.3 lots at a time. The alert's answer, its outcome and the trades chat (Telegram's servers are the
+Bot API stand-in) say how much was filled of how much was asked."""
+
+from __future__ import annotations
+
+from support.botapi import html_plain
+from support.botapi_thread import threaded_bot_api
+from support.e2e_support import mt5_user, until
+from support.mt5_standin import Terminal
+from support.telegram_support import notices
+
+TOKEN = "5150:walk-bot-SECRET-part"
+ADMIN = 4242
+
+
+def test_an_entry_filled_in_part_is_told_with_what_was_asked(user, tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    terminal.set_symbol("GBPUSD", liquidity=0.3)
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        config = mt5_user(user, tmp_path / "terminal.db")
+        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')
+        run = user.start("run", config=config, cwd="bot")
+        row = run.settled(run.webhook("buy GBPUSD volume=0.5 sl=1.25 id=thin-entry")["id"])
+        assert row["status"] == "done" and row["outcome"]["orders"][0]["volume"] == 0.3, row
+        assert [p["volume"] for p in terminal.positions()] == [0.3]
+
+        def said() -> list[str]:
+            return notices(api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)]))
+        told = until(said, lambda texts: any(t.startswith("opened buy") for t in texts), "the fill told")
+        (fill,) = [t for t in told if t.startswith("opened buy")]
+        assert fill.startswith("opened buy 0.3 GBPUSD @ ") and fill.endswith(
+            ": filled in part, 0.3 of 0.5 lots asked; the market filled no more"), told
+        assert run.interrupt() == 0
