@@ -147,3 +147,44 @@ async def test_a_close_by_symbol_part_lost_that_arrives_later_while_another_stay
         again = await broker.execute(request)
         assert (again.ok, again.duplicate, again.closed, again.error) == (False, True, [tickets[0]], found.error)
         assert [p["ticket"] for p in broker.terminal.positions()] == tickets[1:] and broker.terminal.sent() == 3
+
+
+async def test_a_position_larger_than_the_symbols_volume_max_is_closed_in_parts_of_at_most_it(tmp_path):
+    # The broker lowered EURUSD's volume_max to 0.5 (as some do on gold or indices around news) under a 1-lot
+    # position: its close was refused before sending ("volume 1 is above EURUSD's maximum 0.5") or, the spec read
+    # before the change, by the trade server (10014), every time: moonhook could never close it.
+    async with mt5(tmp_path) as broker:
+        opened = await broker.execute(OrderRequest("market", "a8-trend-open", symbol="EURUSD", side="buy", volume=1.3,
+                                                   plugin="trend", alert_id=8))
+        broker.terminal.set_symbol("EURUSD", volume_max=0.5)
+        broker._infos.clear()                                     # the spec read again, as a minute later
+        half = await broker.execute(close("a9-trend-part", opened.ticket, volume=0.7))
+        assert half.ok and half.volume == 0.7, half
+        assert [p["volume"] for p in broker.terminal.positions()] == [0.6]
+        result = await broker.execute(close("a10-trend-close", opened.ticket))
+        assert result.ok and result.volume == 0.6, result
+        assert broker.terminal.positions() == []
+        parts = [d["volume"] for d in broker.terminal.deals() if d["position_id"] == opened.ticket and d["entry"] == 1]
+        assert parts == [0.5, 0.2, 0.5, 0.1], parts
+        assert (await broker.execute(close("a10-trend-close", opened.ticket))).duplicate
+
+
+async def test_a_restart_between_two_parts_of_at_most_volume_max_sends_only_what_is_left(tmp_path):
+    terminal = Terminal(tmp_path / "terminal.db")
+    async with mt5(tmp_path) as broker:
+        opened = await broker.execute(OrderRequest("market", "a8-trend-open", symbol="EURUSD", side="buy", volume=1.3,
+                                                   plugin="trend", alert_id=8))
+        terminal.set_symbol("EURUSD", volume_max=0.5)
+        broker._infos.clear()
+        terminal.script("order_send", "normal", "hang_after")   # the second part executes, its answer never comes
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(broker.execute, close("a9-trend-close", opened.ticket))
+            await until(lambda: terminal.hung("order_send") == 1)
+            nursery.cancel_scope.cancel()                        # the engine gone before the answer
+    assert [p["volume"] for p in terminal.positions()] == [0.3]
+    async with mt5(tmp_path) as broker:                          # the restart: the alert runs again
+        result = await broker.execute(close("a9-trend-close", opened.ticket))
+        assert result.ok and result.volume == 1.3, result
+        assert terminal.positions() == [] and terminal.sent() == 4
+        parts = [d["volume"] for d in terminal.deals() if d["position_id"] == opened.ticket and d["entry"] == 1]
+        assert parts == [0.5, 0.5, 0.3], parts

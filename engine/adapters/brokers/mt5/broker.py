@@ -21,7 +21,7 @@ from engine.adapters.storage import Database
 from engine.adapters.brokers.base import Broker
 from engine.domain.orders import OPENING, BrokerError, OrderRequest, OrderResult
 from engine.domain.rules import Refused, close_by_symbol, filled_meanwhile, ticket_of
-from engine.adapters.brokers.mt5 import by_symbol, change, constants as c, deal_reads, netting, symbol_names
+from engine.adapters.brokers.mt5 import by_symbol, change, closing, constants as c, deal_reads, netting, symbol_names
 from engine.adapters.brokers.mt5.accounts import settle_account
 from engine.adapters.brokers.mt5.book import Book
 from engine.domain.config.mt5 import MT5Config
@@ -30,8 +30,7 @@ from engine.adapters.brokers.mt5.link import TerminalLink
 from engine.adapters.brokers.mt5.lost import LostAnswers
 from engine.adapters.brokers.mt5.magic import ENGINE, Magics
 from engine.adapters.brokers.mt5.clock import ServerClock
-from engine.adapters.brokers.mt5.orders import (deal_request, entry_request, expiration, fillings, fresh_price,
-                                                normalise_volume, tag_for)
+from engine.adapters.brokers.mt5.orders import entry_request, expiration, fresh_price, tag_for
 from engine.adapters.brokers.mt5.pending import PendingWatch
 from engine.adapters.brokers.mt5.rows import doubt_row, order_row, position_row, symbol_spec
 from engine.adapters.brokers.mt5.send import Sender, plain
@@ -286,31 +285,8 @@ class MT5Broker(deal_reads.DealReads, Broker):  # the deal history's reads: deal
 
     async def _close_position(self, r: OrderRequest, p: dict[str, Any], volume: float | None,
                               part: str = "") -> OrderResult:
-        """Closes ``volume`` lots of position ``p`` (all of it when None). A close the market fills
-        in part (10010: IOC on a thin book) is sent again for the rest, each part under a tag of
-        its own, at most ``retries`` times more; refused then, its volume is what was closed."""
-        symbol = self.config.from_broker(p["symbol"])
-        info = await self.symbol_info(symbol)
-        side = "sell" if c.POSITION_SIDES.get(p["type"]) == "buy" else "buy"
-        first = self.book.send(tag_for(r.client_id, r.alert_id, part))   # run again after a crash: as first sent
-        want = (first["request"]["volume"] if first else p["volume"] if volume is None
-                else min(normalise_volume(volume, info), p["volume"]))
-        fills, fresh, filled = fillings(info, False), partial(self._fresh_price, symbol, side), 0.0
-        for n in range(self.config.retries + 1):
-            tick = await self.tick(symbol)
-            request = deal_request(p["symbol"], side, normalise_volume(want - filled, info),
-                                   tick["ask"] if side == "buy" else tick["bid"], magic=p["magic"],
-                                   tag=tag_for(r.client_id, r.alert_id, f"{part}~{n}" if n else part),
-                                   deviation=self.config.deviation, filling=fills[0], position=p["ticket"])
-            result = await self._sender.send(r, request, fills, fresh)
-            if not result.ok:
-                said = f"closed {filled:g} of {want:g} lots of position {p['ticket']}; the rest: {result.error}"
-                return result if not filled else replace(result, volume=filled, error=said)
-            filled = round(filled + (result.volume or request["volume"]), 8)
-            if filled >= want - 1e-9:
-                return replace(result, volume=filled)
-        said = f"closed {filled:g} of {want:g} lots of position {p['ticket']}: the market filled it in part"
-        return OrderResult(ok=False, volume=filled, error=f"{said} {self.config.retries + 1} times; the rest is open")
+        """Closes ``volume`` lots of position ``p`` (all of it when None): ``closing.close``."""
+        return await closing.close(self, self._sender, r, p, volume, part)
 
     async def _modify(self, r: OrderRequest) -> OrderResult:
         row, position = await change.target(self, ticket := ticket_of(r.ticket))

@@ -5,6 +5,8 @@ Pure functions: what they refuse is refused before anything is sent."""
 
 from __future__ import annotations
 
+import math
+
 import base64
 import hashlib
 from typing import Any
@@ -44,6 +46,13 @@ def normalise_volume(volume: float, info: dict[str, Any]) -> float:
     """``volume`` as the symbol takes it (``rules.volume_on_step``): rounded down to its step,
     refused below its minimum and above its maximum."""
     return rules.volume_on_step(volume, info["name"], info["volume_step"], info["volume_min"], info["volume_max"])
+
+
+def closable_volume(volume: float, info: dict[str, Any]) -> float:
+    """``volume`` lots of a position to close, rounded down to the symbol's step and refused below its
+    minimum, but not above its maximum: a position larger than ``volume_max`` (lowered since it opened) is
+    closed in parts of at most it (``MT5Broker._close_position``)."""
+    return rules.volume_on_step(volume, info["name"], info["volume_step"], info["volume_min"], math.inf)
 
 
 def normalise_price(price: float | None, info: dict[str, Any], name: str = "price") -> float | None:
