@@ -274,7 +274,7 @@ class Engine:
     async def follow(self, config: EngineConfig) -> list[str]:
         """The live settings of a saved moonhook.toml in force here and in the shadow
         (``following.py``); returns those that changed."""
-        new = following.follow(self, config)
+        new = following.follow(self, config) + following.login(self, config)
         self.journal.dedup_window = self.config.dedup_window
         if "symbol_map" in new:
             await self.lifecycle.follow_symbols()

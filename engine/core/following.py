@@ -50,6 +50,16 @@ def follow(parts: Follower, config: EngineConfig) -> list[str]:
     return list(new)
 
 
+def login(engine: Any, config: EngineConfig) -> list[str]:
+    """``[mt5]`` of ``config`` put in force in ``engine`` if it corrects the login its broker refused (only its
+    login, password or server changed: ``Broker.retry_login``, which tries it at once); ["mt5"] if so. Else it
+    waits for the next start, as the rest of ``[mt5]`` does."""
+    if config.mt5 == engine.config.mt5 or not engine.broker.retry_login(config.mt5):
+        return []
+    engine.config = replace(engine.config, mt5=config.mt5)
+    return ["mt5"]
+
+
 def waiting(before: EngineConfig, after: EngineConfig) -> list[str]:
     """The other settings ``after`` changes, which wait for the next start, as moonhook.toml names them."""
     return [_TOML.get(name, f"engine.{name}") for name in _REST if getattr(before, name) != getattr(after, name)]
@@ -58,6 +68,10 @@ def waiting(before: EngineConfig, after: EngineConfig) -> list[str]:
 _REST = [name for name in EngineConfig.__dataclass_fields__ if name not in (*LIVE, "plugins")]
 _TOML = {"workers": "sandbox.workers", "default_budget": "the [sandbox] budget", "budget_limits": "the budget limits",
          **{table: f"[{table}]" for table in ("paper", "telegram", "mt5", "monitor", "shadow")}}
+
+
+# A save correcting the login MetaTrader 5 refused (``Broker.retry_login``): its values never said (the password).
+RETRIED = "[mt5]'s login, tried at once (MetaTrader 5 refused the last)"
 
 
 def tables_changed(before: EngineConfig, after: EngineConfig) -> set[str]:
@@ -72,8 +86,9 @@ def saved_text(file: str, before: EngineConfig, after: EngineConfig, applied: li
     reaches no plugin (``strays``)."""
     parts = []
     if applied:
-        parts.append("in force now: " + ", ".join(f"engine.{name} {_shown(getattr(after, name))} (was "
-                                                  f"{_shown(getattr(before, name))})" for name in applied))
+        parts.append("in force now: " + ", ".join(
+            RETRIED if name == "mt5" else f"engine.{name} {_shown(getattr(after, name))} (was "
+            f"{_shown(getattr(before, name))})" for name in applied))
     if later:
         parts.append(f"at the next start: {', '.join(later)}")
     server = [name for name in later if name.startswith("server.")]

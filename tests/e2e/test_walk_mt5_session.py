@@ -106,3 +106,27 @@ def test_a_refused_login_is_told_once_with_its_next_try_and_a_restart_with_the_r
         run = user.start("run", config=config, cwd="bot", env={"MOONHOOK_MT5_PASSWORD": "right-pass-4417"})
         assert until(lambda: run.get("/health"), lambda h: h["broker_connected"], "connected at once")
         assert run.interrupt() == 0
+
+
+def test_a_refused_login_corrected_in_moonhook_toml_is_tried_at_the_save(user, tmp_path):
+    # The next try minutes away, the trader fixed mt5.password and saved: "[mt5] at the next start".
+    Terminal(tmp_path / "terminal.db", login=31337, password="right-pass-4417", server="Standin-Demo")
+    with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
+        def said() -> list[str]:
+            return notices(api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)]))
+
+        config = mt5_user(user, tmp_path / "terminal.db")
+        config.append('login = 31337\nserver = "Standin-Demo"\npassword = "wrong-pass-9902"\n'
+                      f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
+                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')
+        run = user.start("run", config=config, cwd="bot")
+        until(lambda: run.get("/health"), lambda h: "refused once" in h["broker_state"], "the login refused")
+        config.replace('password = "wrong-pass-9902"', 'password = "right-pass-4417"')
+        assert until(lambda: run.get("/health"), lambda h: h["broker_connected"], "connected at the save")
+        told = until(said, lambda texts: any("tried at once" in t for t in texts), "the save told")
+        (saved,) = [t for t in told if "tried at once" in t]
+        assert "in force now: [mt5]'s login, tried at once (MetaTrader 5 refused the last)" in saved, told
+        assert not [t for t in told if "at the next start" in t], told
+        assert run.interrupt() == 0
+        for secret in ("wrong-pass-9902", "right-pass-4417"):
+            assert secret not in run.text() + " ".join(said())

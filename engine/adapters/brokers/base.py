@@ -93,6 +93,11 @@ class Broker(ABC):
     async def stop(self) -> None:
         """Disconnects; nothing is called after it."""
 
+    def retry_login(self, config: Any) -> bool:
+        """The broker's section of a saved moonhook.toml (``[mt5]``): taken at once if it corrects a login the
+        broker refused, else left for the next start; whether it was taken. Never, by default."""
+        return False
+
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """The broker's own background work (watching its connection, reading what happened
         at the broker), in the engine's nursery until it is cancelled. None by default."""

@@ -6,6 +6,7 @@ repeated failed logins; the next try said in ``state`` and told once; a network 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import trio
 import trio.testing
@@ -106,3 +107,16 @@ async def test_a_connection_failing_after_its_login_waits_its_turn_too(tmp_path,
         assert terminal.calls("initialize") == 2 and not broker.connected, broker.state
         mock_clock.jump(2.5)
         await until(lambda: terminal.calls("initialize") == 3)
+
+
+async def test_the_login_corrected_in_a_saved_moonhook_toml_is_tried_at_once(tmp_path, mock_clock):
+    # The next try minutes away, a trader who corrected mt5.password waited for it, or restarted moonhook.
+    mock_clock.rate = 1.0
+    async with mt5(tmp_path, **refused(tmp_path)) as broker:
+        assert "refused once" in broker.state
+        assert not broker.retry_login(broker.config)                      # nothing of the login changed: waits
+        assert not broker.retry_login(replace(broker.config, password=PASSWORD, timeout=99.0))   # more than it
+        assert broker.retry_login(replace(broker.config, password=PASSWORD))
+        await until(lambda: broker.connected)                              # not 5 min later: trio's clock stood
+        assert broker.terminal.calls("initialize") == 2
+        assert not broker.retry_login(replace(broker.config, password="another"))   # connected: the next start's

@@ -107,7 +107,7 @@ class MT5Broker(deal_reads.DealReads, Broker):  # the deal history's reads: deal
         retry = self._session.retry   # a failed try, the start's too, waits its turn (``retry.py``)
         while True:
             if not self.connected:
-                await trio.sleep(retry.wait)
+                await retry.turn()
                 try:
                     await self._connect()
                     await self._reconcile()
@@ -124,6 +124,18 @@ class MT5Broker(deal_reads.DealReads, Broker):  # the deal history's reads: deal
 
     async def stop(self) -> None:
         await self._session.close()
+
+    def retry_login(self, config: MT5Config) -> bool:
+        """``[mt5]`` of a saved moonhook.toml: after a refused login, one that changes only its login, password or
+        server is taken and tried at once, not when the next try was due (minutes away); whether it was."""
+        login = ("login", "password", "server")
+        if self.connected or not self._session.retry.refusals or config == self.config or replace(
+                config, **{k: getattr(self.config, k) for k in login}) != self.config:
+            return False
+        self.config = self._session.config = config
+        log.info("MetaTrader 5: the login saved in the settings is tried now")
+        self._session.retry.now()
+        return True
 
     async def adopt(self) -> None:
         await self.magics.adopt()

@@ -35,6 +35,18 @@ class Retry:
         self.due = -math.inf         # trio time at which the next try may be made
         self.refusals = 0            # logins refused in a row, since the last connection
         self._steps = {False: NETWORK[0], True: REFUSED[0]}
+        self._now = trio.Event()     # set to try at once (``now``)
+
+    async def turn(self) -> None:
+        """Returns once the next try is due, or asked for at once (``now``)."""
+        with trio.move_on_at(self.due):
+            await self._now.wait()
+        self._now = trio.Event()
+
+    def now(self) -> None:
+        """The next try is made at once (a corrected login saved), not when it was due."""
+        self.due = -math.inf
+        self._now.set()
 
     def failed(self, error: BrokerError) -> str:
         """A try failed with ``error``: the next one is due after its kind's wait, which then doubles. Returns
@@ -51,7 +63,7 @@ class Retry:
         count = "once" if self.refusals == 1 else f"{self.refusals} times in a row"
         return (f"; refused {count}; the next try at {at} UTC "
                 f"(in {wait / 60:g} min), then less often, up to once an hour, as brokers lock an account after "
-                "repeated failed logins: restart moonhook once it is corrected to try at once")
+                "repeated failed logins: save it corrected in moonhook.toml, or restart moonhook, to try at once")
 
     @property
     def wait(self) -> float:
