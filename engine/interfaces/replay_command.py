@@ -43,7 +43,7 @@ def main(a: argparse.Namespace) -> int:
         for option, folder in (("--scripts", a.scripts), ("--compare", a.compare)):   # before minutes of replay
             if folder is not None and not folder.is_dir():
                 raise ValueError(f"{option} {folder}: no such folder of scripts")
-        config = _config(Path(a.config))
+        config, secrets = _config(Path(a.config))
         if a.report is not None:
             inputs = [("--alerts", a.alerts), ("--config", Path(a.config))]
             inputs += [("--prices", Path(spec.partition("=")[2] or spec)) for spec in a.prices]
@@ -76,7 +76,7 @@ def main(a: argparse.Namespace) -> int:
         reports = []
         for folder in folders:
             outcome = trio.run(_one, config, folder, items, bars, problems, None if quiet else _bar(folder, len(items)),
-                               a.timer_every, a.strict)
+                               a.timer_every, a.strict, secrets)
             if not notes and (meaningless := not_replayed(outcome, alerts.source, bars, paths)) is not None:
                 notes.append(meaningless)
             reports.append(build(outcome))
@@ -107,21 +107,24 @@ def main(a: argparse.Namespace) -> int:
 
 
 async def _one(config: EngineConfig, folder: Path, items: list, bars: dict, problems: list[Problem],
-               progress: Progress | None, timer_every: float | None, strict: bool) -> Any:
+               progress: Progress | None, timer_every: float | None, strict: bool, secrets: tuple[str, ...]) -> Any:
     try:
         return await replay(config, folder, items, bars, label=str(folder), problems=problems, progress=progress,
-                            timer_every=timer_every, strict=strict)
+                            timer_every=timer_every, strict=strict, secrets=secrets)
     finally:
         if progress is not None:
             progress(-1)
 
 
-def _config(path: Path) -> EngineConfig:
-    """The config's engine settings ([paper], [plugins.NAME], budgets); the defaults when the
-    default file is not there."""
+def _config(path: Path) -> tuple[EngineConfig, tuple[str, ...]]:
+    """The config's engine settings ([paper], [plugins.NAME], budgets), the defaults when the
+    default file is not there; and its webhook secret and API token, which the replay writes ``***``
+    in the alerts it reads, as the webhook does: TradingView's alert log holds each message as sent.
+    Raises SettingsError."""
     if _defaulted(path):
-        return EngineConfig()
-    return load_settings(path).engine
+        return EngineConfig(), ()
+    settings = load_settings(path)
+    return settings.engine, tuple(s for s in (settings.server.secret, settings.server.api_token) if s)
 
 
 def _defaulted(path: Path) -> bool:

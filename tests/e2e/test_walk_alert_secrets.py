@@ -6,6 +6,7 @@ the journal, an answer, the log, the dashboard's views or the order's comment at
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from support.botapi_thread import threaded_bot_api
@@ -106,3 +107,32 @@ def test_a_telegram_command_typed_wrong_with_a_secret_in_it_is_logged_without_it
     assert secret not in run.text() and token not in run.text(), run.text()
     assert '/chek {"secret": "***"' in run.text() and "/status ***" in run.text()
     assert not [t for t in chats if secret in t or token in t], chats
+
+
+def test_a_replay_of_tradingviews_alert_log_keeps_the_secrets_of_its_bodies_out_of_its_reports(user):
+    # TradingView's alert log holds each message as sent, the secret in it: `moonhook replay` read them without the
+    # secrets the webhook hides, and quoted one in its refusal of a row (`unexpected words '<secret>'`), in the text,
+    # the JSON and the HTML page a trader shares; and the secret as a licence id made every such alert one repeat.
+    config, _ = init(user, "bot")
+    secret, token = config.values["server"]["secret"], config.values["server"]["api_token"]
+    t0 = 1715558400
+    rows = [{"time": t0, "body": f"{secret},buy,EURUSD,volume=0.1,price=1.1,sl=1.09"},
+            {"time": t0 + 60, "body": f"{secret},closelong,EURUSD,price=1.1"},
+            {"time": t0 + 120, "body": f"buy EURUSD volume=0.1 price=1.1 sl=1.09 {secret}"},
+            {"time": t0 + 180, "alert": {"action": "fly", "symbol": "EURUSD", "note": token}},
+            {"time": t0 + 240, "alert": {"action": "buy", "symbol": "EURUSD", "volume": 1, "sl": 1.09,
+                                         "comment": f"from {secret}", "secret": secret}}]
+    (user.home / "bot" / "alerts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    said = {}
+    for form in ([], ["--json"], ["--report", "report.html"]):
+        done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", *form, cwd="bot")
+        assert done.returncode == 0, done.stderr
+        said[" ".join(form) or "text"] = done.stdout + done.stderr
+    said["page"] = (user.home / "bot" / "report.html").read_text()
+    strict = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.jsonl", "--strict", cwd="bot")
+    said["--strict"] = strict.stdout + strict.stderr
+    leaked = [(what, where) for what in ("secret", "token") for where, text in said.items()
+              if {"secret": secret, "token": token}[what] in text]
+    assert leaked == [], leaked
+    assert "unexpected words '***' after the command" in said["text"], said["text"]
+    assert "a repeat of" not in said["text"], said["text"]   # the exit is no repeat of the entry, as live

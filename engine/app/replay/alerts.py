@@ -27,7 +27,7 @@ import math
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Iterable, NamedTuple, Sequence
 
 from engine.adapters.storage import STATUSES
 from engine.app.replay import files
@@ -73,18 +73,19 @@ def read_alerts(path: Path | str, *, strict: bool = False, statuses: Iterable[st
     return Read(str(path), alerts, reporter.problems)
 
 
-def journaled(plain: dict) -> Alert:
+def journaled(plain: dict, secrets: Sequence[str] = ()) -> Alert:
     """A journal's alert (``Alert.to_plain``) read as this version reads the body it came as:
     an older moonhook kept a field it did not read yet as it was sent, an extra field (a
     ``timenow`` as its text, ``"SL"`` or ``"lots"`` before they were read), which taken as
     journaled would crash the replay or trade without the stop or the size. Its symbol stays
-    the one the journal mapped it to. Raises AlertError as live intake refuses."""
+    the one the journal mapped it to; ``secrets`` written ``***`` (an older journal's, not upgraded,
+    may hold one). Raises AlertError as live intake refuses."""
     given = {k: v for k, v in plain.items() if k not in ("side", "source", "raw_symbol")}
     raw, symbol = plain.get("raw_symbol"), plain.get("symbol")
     mapped = isinstance(raw, str) and isinstance(symbol, str)
     if mapped:
         given["symbol"] = raw
-    alert = parse_value(given, SymbolMap({raw: symbol} if mapped else {}))
+    alert = parse_value(given, SymbolMap({raw: symbol} if mapped else {}), secrets)
     return replace(alert, source=plain.get("source", alert.source))
 
 

@@ -41,7 +41,7 @@ from engine.core.plugins import Plugin, PluginError, breaker_trips
 from engine.core.roster import PluginSet
 from engine.core.reports import describe_event
 from engine.core.trial import Trial
-from engine.domain.alerts import AlertError, parse_body
+from engine.domain.alerts import AlertError, parse_value, read_body
 from engine.domain.config import EngineConfig
 from engine.domain.orders import Dropped, Fill, OrderRequest, OrderResult
 
@@ -76,25 +76,27 @@ Progress = Callable[[int], None]   # told how many alerts are done, after each
 async def replay(config: EngineConfig, scripts: Path, alerts: Sequence[RecordedAlert],
                  bars: Mapping[str, Sequence[Bar]] | None = None, *, label: str | None = None,
                  problems: Sequence[Problem] = (), progress: Progress | None = None,
-                 timer_every: float | None = None, strict: bool = False) -> Outcome:
+                 timer_every: float | None = None, strict: bool = False, secrets: Sequence[str] = ()) -> Outcome:
     """What the scripts of ``scripts`` do with ``alerts`` (oldest first) on a paper account
     set up by ``config.paper`` with ``bars`` (by symbol); ``timer_every``: no ``on_timer``
     more often than that many seconds. Raises ReplayError for a script that does not load, and
     with ``strict`` for an alert whose body is not one (else skipped, one of the problems); a
-    script's errors and overruns while replaying are in the outcome."""
+    script's errors and overruns while replaying are in the outcome. ``secrets`` (the webhook's secret,
+    the API token) are written ``***`` in the alerts read, as the webhook does: an alert log holds them."""
     clock = Clock(alerts[0].time if alerts else 0.0)
     database = Database(":memory:", fsync=False)
     try:
         return await _Replay(config, clock, database, bars or {}, label or scripts.name, problems, timer_every,
-                             strict).run(scripts, alerts, progress)
+                             strict, secrets).run(scripts, alerts, progress)
     finally:
         database.close()
 
 
 class _Replay:
     def __init__(self, config: EngineConfig, clock: Clock, database: Database, bars: Mapping[str, Sequence[Bar]],
-                 label: str, problems: Sequence[Problem], timer_every: float | None = None, strict: bool = False):
-        self.config, self.clock, self.strict = config, clock, strict
+                 label: str, problems: Sequence[Problem], timer_every: float | None = None, strict: bool = False,
+                 secrets: Sequence[str] = ()):
+        self.config, self.clock, self.strict, self.secrets = config, clock, strict, tuple(secrets)
         self.book = Book(config.paper, bars)
         self.has_bars = any(bars.values())
         self.broker = BookBroker(self.book, clock)
@@ -177,8 +179,8 @@ class _Replay:
     async def _alert(self, recorded: RecordedAlert) -> None:
         self.current = recorded.where
         try:
-            alert = (journaled(json.loads(recorded.body)) if recorded.plain
-                     else parse_body(recorded.body, self.symbols))
+            alert = (journaled(json.loads(recorded.body), self.secrets) if recorded.plain
+                     else parse_value(read_body(recorded.body), self.symbols, self.secrets))
         except AlertError as e:
             if self.strict:   # a malformed row, as --strict refuses one the files' readers find
                 raise ReplayError(f"{recorded.where}: not an alert: {e}") from None
