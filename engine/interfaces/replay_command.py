@@ -28,6 +28,7 @@ from engine.app.replay.problems import Problem
 from engine.app.replay.runner import Progress, ReplayError, replay
 from engine.app.settings import SettingsError, load_settings
 from engine.domain.alerts import AlertError, SymbolMap
+from engine.domain.alerts.secrets import without_secrets
 from engine.domain.config import EngineConfig
 from engine.domain.instruments import symbol_table
 
@@ -39,6 +40,7 @@ def main(a: argparse.Namespace) -> int:
     if a.summary and not a.json:   # it shortens the JSON: typed alone it would change nothing, unsaid
         print("moonhook: --summary goes with --json: the text report is a summary already", file=sys.stderr)
         return 2
+    secrets: tuple[str, ...] = ()
     try:
         for option, folder in (("--scripts", a.scripts), ("--compare", a.compare)):   # before minutes of replay
             if folder is not None and not folder.is_dir():
@@ -65,8 +67,8 @@ def main(a: argparse.Namespace) -> int:
                 notes.append(empty)
             bars[symbol] = read.items
             problems += read.problems
-    except (ReplayInputError, SettingsError, ValueError) as e:
-        print(f"moonhook: {e}", file=sys.stderr)
+    except (ReplayInputError, SettingsError, ValueError) as e:   # a row it quotes may hold the secret
+        print(f"moonhook: {without_secrets(str(e), secrets)}", file=sys.stderr)
         return 2
     folders = [a.scripts] + ([a.compare] if a.compare else [])
     quiet = a.json or not sys.stderr.isatty()
@@ -81,7 +83,7 @@ def main(a: argparse.Namespace) -> int:
                 notes.append(meaningless)
             reports.append(build(outcome))
     except ReplayError as e:
-        print(f"moonhook: {e}", file=sys.stderr)
+        print(f"moonhook: {without_secrets(str(e), secrets)}", file=sys.stderr)
         return 2
     # Done: what is left is written whole (a Ctrl-C now would cut the page from the lines on stdout).
     signal.signal(signal.SIGINT, signal.SIG_IGN)

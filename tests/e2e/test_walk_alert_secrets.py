@@ -136,3 +136,13 @@ def test_a_replay_of_tradingviews_alert_log_keeps_the_secrets_of_its_bodies_out_
     assert leaked == [], leaked
     assert "unexpected words '***' after the command" in said["text"], said["text"]
     assert "a repeat of" not in said["text"], said["text"]   # the exit is no repeat of the entry, as live
+
+
+def test_a_replay_refusing_an_alert_log_without_its_header_names_the_first_row_without_the_secret(user):
+    # A log with no header row had its first row quoted as the header it lacks, the alert's body with the secret in it.
+    config, _ = init(user, "bot")
+    secret = config.values["server"]["secret"]
+    (user.home / "bot" / "alerts.csv").write_text(f'2024-05-13T00:00:00Z,"{secret},buy,EURUSD,volume=0.1"\n')
+    done = user.moonhook("replay", "--scripts", "scripts", "--alerts", "alerts.csv", cwd="bot")
+    assert done.returncode == 2 and "the header has 2024-05-13T00:00:00Z, ***,buy,EURUSD" in done.stderr, done.stderr
+    assert secret not in done.stdout + done.stderr
