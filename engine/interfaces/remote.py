@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from urllib.parse import quote
 
 import httpx
 import trio
@@ -93,7 +94,8 @@ async def send(settings: Settings, text: str, wait: float, dry_run: bool = False
         return await _dry_run(settings, base_url, text)
     async with _client(base_url, ANSWER_TIMEOUT) as client:
         try:
-            answer = await client.post(f"/webhook/{server.secret}", content=text.encode("utf-8"),
+            # quoted: a '#', '?' or '%' in the secret would end or change the path, and meet "wrong secret"
+            answer = await client.post(f"/webhook/{quote(server.secret, safe='')}", content=text.encode("utf-8"),
                                        headers={"Content-Type": "text/plain"})
         except _NOT_SENT as e:
             return _unanswered(base_url, e)

@@ -72,3 +72,15 @@ def test_send_and_status_reach_the_engine_directly_past_a_proxy_set_in_the_envir
     assert heard == []
     assert [a["id"] for a in run.get("/api/alerts")["alerts"]] == [1]
     assert run.interrupt() == 0
+
+
+def test_send_reaches_the_webhook_with_a_secret_holding_characters_a_url_gives_a_meaning(user):
+    # The secret went into the path as written: a '#' ended the path there, a '?' began a query, a '%41' was read as
+    # 'A', and `moonhook send` met 'wrong secret' with the right one.
+    config, _ = init(user, "bot")
+    secret = config.values["server"]["secret"]
+    config.replace(f'secret = "{secret}"', 'secret = "walk#secret?with %41 / and more"')
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    sent = user.moonhook("send", "--config", "bot/moonhook.toml", ENTRY.replace("ID", "hash"))
+    assert sent.returncode == 0 and sent.stdout.startswith("200 "), outcome(sent)
+    assert run.interrupt() == 0
