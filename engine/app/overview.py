@@ -185,7 +185,7 @@ def _figure(key: str, value: Any) -> str:
 
 def paused_words(paused: bool, kept: dict[str, Any]) -> str:
     """Whether paused, in words, with who paused and why from the switchboard's ``kept`` pause
-    (``by``, ``reason``): "yes, by api: NFP at 14:30"; "no"."""
+    (``by``, ``reason``): "yes, by dashboard: NFP at 14:30"; "no"."""
     if not paused:
         return "no"
     return f"yes{f', by {by}' if (by := kept.get('by')) else ''}{f': {why}' if (why := kept.get('reason')) else ''}"

@@ -252,7 +252,7 @@ class Plugin:
     stats: PluginStats = field(default_factory=PluginStats)
     digest: str = ""
     source: bytes = b""                # the text loaded: what serves, for the editor's replay of it
-    disabled_by: str | None = None     # config | api | telegram:<user id> | breaker, while disabled
+    disabled_by: str | None = None     # config | api | dashboard | telegram:<user id> | breaker, while disabled
     switched: dict[str, Any] | None = None  # the last kept switch: enabled, by, at, reason (switchboard.py)
     reload_error: str | None = None    # the last save that did not load; this version serves on
     logs: str = "moonhook.plugin"      # its lines' logger is logs.<name> (the shadow's: moonhook.shadow.plugin)

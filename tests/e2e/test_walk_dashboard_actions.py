@@ -35,7 +35,7 @@ def test_a_double_click_on_yes_closes_the_position_once_and_says_nothing_failed(
     assert browser.execute_script("return window.closesSent") == 1
     assert browser.find_element(By.ID, "overview-message").text == ""
     closes = [o for o in run.get("/api/orders")["recent"] if o["kind"] == "close"]
-    assert [(o["plugin"], o["status"]) for o in closes] == [("api", "done")]
+    assert [(o["plugin"], o["status"]) for o in closes] == [("dashboard", "done")]
     assert run.interrupt() == 0
 
 
@@ -62,7 +62,7 @@ def test_a_tab_left_open_closes_a_position_after_a_login_in_another_tab(user, br
     assert run.get("/api/positions")["positions"] == []
     assert browser.execute_script("return window.closesSent") == 2  # refused for the old token, then sent
     closes = [o for o in run.get("/api/orders")["recent"] if o["kind"] == "close"]
-    assert [(o["plugin"], o["status"]) for o in closes] == [("api", "done")]
+    assert [(o["plugin"], o["status"]) for o in closes] == [("dashboard", "done")]
     assert run.interrupt() == 0
 
 
@@ -102,11 +102,11 @@ def test_a_pause_from_the_plugins_page_keeps_the_reason_typed_and_shows_it(user,
     ActionChains(browser).send_keys(" 14:30  ").perform()   # typed on, where the cursor was
     assert browser.find_element(By.ID, "pause-reason").get_attribute("value") == "  NFP at 14:30  "   # kept
     _asked_and_yes(browser, "pause", "Pause")
-    assert _state(browser, "Paused", "the engine paused") == "Paused by api: NFP at 14:30"
+    assert _state(browser, "Paused", "the engine paused") == "Paused by dashboard: NFP at 14:30"
     assert run.get("/api/plugins")["pause"]["reason"] == "NFP at 14:30"
     browser.get(f"{base}/#/overview")    # the overview's Health says it too, where it says paused
     assert wait(browser, lambda d: next((v for k, v in _pairs(d, "#overview dl.pairs") if k == "Paused"), None),
-                "the Health panel's Paused") == "yes, by api: NFP at 14:30"
+                "the Health panel's Paused") == "yes, by dashboard: NFP at 14:30"
     browser.get(f"{base}/#/plugins")
     _asked_and_yes(browser, "resume", "Resume")
     _state(browser, "Running", "the engine running")
@@ -119,7 +119,7 @@ def test_a_pause_from_the_plugins_page_keeps_the_reason_typed_and_shows_it(user,
     _asked_and_yes(browser, "resume", "Resume, again")
     _state(browser, "Running", "running again")
     _asked_and_yes(browser, "pause", "Pause, with no reason")
-    assert _state(browser, "Paused", "paused with no reason") == "Paused by api"
+    assert _state(browser, "Paused", "paused with no reason") == "Paused by dashboard"
     assert run.get("/api/plugins")["pause"].get("reason") is None
     assert run.interrupt() == 0
 

@@ -1,4 +1,5 @@
-"""The JSON API, behind ``Authorization: Bearer <api_token>``: plugins, alerts, broker, pause."""
+"""The JSON API, behind ``Authorization: Bearer <api_token>`` (or the dashboard's session): plugins,
+alerts, broker, pause. Each action is recorded as ``auth.actor``'s: "dashboard" or "api"."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from engine.app.operations import HeldChanged, NotLoaded, Operations
 from engine.domain.config import ServerConfig
 from engine.domain.id_ranges import ranges
 from engine.domain.orders import BrokerError
-from engine.interfaces.web.auth import refuse
+from engine.interfaces.web.auth import actor, refuse
 from engine.interfaces.web.errors import BROKER_DOWN, answer_errors
 from engine.interfaces.web import params
 from engine.interfaces.web.params import BadParameter
@@ -21,7 +22,6 @@ log = logging.getLogger("moonhook.web")
 # The query parameters each route takes (a body's fields are not these): any other is a 400.
 QUERY = {"api.shadow": ("limit", "before"), "api.orders": ("limit",),
          "api.resume": ("execute_missed", "held_ids", "held")}
-API = "api"   # the orders' plugin, as the ledger and on_order hooks see it (Telegram's are "telegram")
 
 
 async def _reason() -> str | None:
@@ -81,24 +81,26 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.post("/orders/<int:ticket>/cancel")
     async def cancel_order(ticket: int):
-        """Removes one of moonhook's pending orders through the facade, as the API: every
+        """Removes one of moonhook's pending orders through the facade, as its actor: every
         plugin's on_order sees it and the ledger records it. 404 for any other ticket."""
         await params.fields(none="the order is removed as it stands")
         if ticket not in {o["ticket"] for o in await ops.pending(ours=True)}:
             return {"error": f"ticket: no pending order {ticket} of moonhook's (removed or filled already, or one "
                              "placed by hand, which is left alone)"}, 404
-        return _answer(ticket, await ops.cancel([ticket], plugin=API, origin=f"{API}:/cancel", comment="api cancel"),
+        who = actor()   # the orders' plugin, as the ledger and on_order hooks see it (Telegram's are "telegram")
+        return _answer(ticket, await ops.cancel([ticket], plugin=who, origin=f"{who}:/cancel", comment=f"{who} cancel"),
                        "no longer pending (filled or removed meanwhile)")
 
     @bp.post("/positions/<int:ticket>/close")
     async def close_position(ticket: int):
-        """Closes one of moonhook's positions, whole, through the facade, as the API."""
+        """Closes one of moonhook's positions, whole, through the facade, as its actor."""
         await params.fields(none="the position is closed whole")
         if ticket not in {p["ticket"] for p in await ops.positions(ours=True)}:
             return {"error": f"ticket: no open position {ticket} of moonhook's (closed already, or one opened by "
                              "hand, which is left alone)"}, 404
-        return _answer(ticket, await ops.close_positions([ticket], plugin=API, origin=f"{API}:/close",
-                                                         comment="api close"), "no longer open (closed meanwhile)")
+        who = actor()
+        return _answer(ticket, await ops.close_positions([ticket], plugin=who, origin=f"{who}:/close",
+                                                         comment=f"{who} close"), "no longer open (closed meanwhile)")
 
     @bp.get("/positions")
     async def positions():
@@ -111,7 +113,7 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     @bp.post("/plugins/<name>/<any(enable, disable):switch>")
     async def switch_plugin(name: str, switch: str):
         try:
-            return ops.set_enabled(name, switch == "enable", reason=await _reason())
+            return ops.set_enabled(name, switch == "enable", by=actor(), reason=await _reason())
         except NotLoaded:
             return {"error": f"{name} does not load, so it is neither on nor off: it serves once its file "
                              "is saved and loads (GET /api/plugins says why)"}, 404
@@ -120,7 +122,7 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.post("/pause")
     async def pause():
-        ops.pause(reason=await _reason())
+        ops.pause(by=actor(), reason=await _reason())
         return {"paused": True}
 
     @bp.post("/resume")
@@ -128,7 +130,7 @@ def api_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
         wanted = await params.flag("execute_missed")  # a bad value: 400, and the engine stays paused
         shown = params.shown_held()
         try:
-            queued = await ops.resume(wanted, shown=shown)
+            queued = await ops.resume(wanted, by=actor(), shown=shown)
         except HeldChanged as e:   # others held than the question showed: still paused, asked again
             return {"error": str(e), "held": len(e.held), "held_ids": ranges(e.held)}, 409
         return {"paused": False, "execute_missed": wanted, "queued": queued}

@@ -5,6 +5,7 @@ A request authenticated by the cookie that may change state (any method but GET,
 OPTIONS) must also carry the session's ``X-CSRF-Token``: a browser sends the cookie along with
 a forged cross-site request, but only the page that read ``GET /api/session`` knows the token.
 A bearer token needs no CSRF token: a browser never adds that header by itself.
+``actor`` names who acted, as the history keeps it: the dashboard (the cookie) or the API (the token).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from engine.interfaces.web.session import app_sessions, cookie_name, csrf_refusa
 from engine.interfaces.web.tokens import bearer, refusal
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+API = "api"              # a request with the bearer token: a script, curl, `moonhook` commands
+DASHBOARD = "dashboard"  # one with the session cookie alone: the logged-in page
 
 
 def refuse(server: ServerConfig, cookie: bool = True):
@@ -44,3 +47,13 @@ def session_check(server: ServerConfig) -> Callable[[], bool]:
     if sid is None or bearer(request.headers.get("Authorization")) is not None:
         return lambda: True
     return lambda: sessions.get(sid) is not None
+
+
+def actor() -> str:
+    """Who makes the request in hand, which ``refuse`` let through: ``DASHBOARD`` for the
+    session cookie, ``API`` for the bearer token (which ``refuse`` prefers when both come). The
+    action's ``by`` (a pause, a switch) and its orders' plugin, so that a trader reading the
+    history tells a script holding the token from their own clicks."""
+    if bearer(request.headers.get("Authorization")) is not None or app_sessions() is None:
+        return API
+    return DASHBOARD if request.cookies.get(cookie_name()) else API
