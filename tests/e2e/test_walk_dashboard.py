@@ -130,7 +130,7 @@ def test_an_administrator_logs_in_with_the_token_and_sees_the_overview(user, bro
     click(browser, f"#cancel-{placed['ticket']}-yes", "Yes")
     wait(browser, lambda d: "No pending orders." in d.find_element(By.ID, "overview").text, "the order gone")
     (cancel,) = [o for o in run.get("/api/orders")["recent"] if o["kind"] == "close"]
-    assert (cancel["plugin"], cancel["status"], cancel["request"]["ticket"]) == ("api", "done", placed["ticket"])
+    assert (cancel["plugin"], cancel["status"], cancel["request"]["ticket"]) == ("dashboard", "done", placed["ticket"])
     (position,) = cells(browser, "#open-positions tbody tr")
     assert position[:-1] == ["GBPUSD", "buy", "0.20", "1.27000", "0.00", str(bought["ticket"])], position
     click(browser, f"#close-{bought['ticket']}", "the position's Close")
