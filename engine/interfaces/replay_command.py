@@ -78,7 +78,7 @@ def main(a: argparse.Namespace) -> int:
         reports = []
         for folder in folders:
             outcome = trio.run(_one, config, folder, items, bars, problems, None if quiet else _bar(folder, len(items)),
-                               a.timer_every, a.strict, secrets)
+                               a.timer_every, a.strict, secrets, a.scripts if folder is a.compare else None)
             if not notes and (meaningless := not_replayed(outcome, alerts.source, bars, paths)) is not None:
                 notes.append(meaningless)
             reports.append(build(outcome))
@@ -109,10 +109,12 @@ def main(a: argparse.Namespace) -> int:
 
 
 async def _one(config: EngineConfig, folder: Path, items: list, bars: dict, problems: list[Problem],
-               progress: Progress | None, timer_every: float | None, strict: bool, secrets: tuple[str, ...]) -> Any:
+               progress: Progress | None, timer_every: float | None, strict: bool, secrets: tuple[str, ...],
+               baseline: Path | None) -> Any:
+    """One folder's replay; ``baseline``: the folder it is compared with, whose files it loads first."""
     try:
         return await replay(config, folder, items, bars, label=str(folder), problems=problems, progress=progress,
-                            timer_every=timer_every, strict=strict, secrets=secrets)
+                            timer_every=timer_every, strict=strict, secrets=secrets, baseline=baseline)
     finally:
         if progress is not None:
             progress(-1)

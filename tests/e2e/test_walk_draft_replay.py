@@ -88,3 +88,20 @@ def test_a_draft_is_replayed_beside_what_serves_whatever_the_files_that_do_not_l
     f = fixed.json()
     assert (f["draft"]["trades"], f["draft"]["profit"], f["draft"]["faults"]) == (1, 20.0, []), f   # gate decides
     assert run.interrupt() == 0
+
+
+def test_a_new_draft_naming_a_plugin_that_serves_is_the_file_refused(user):
+    """A new draft alpha.lua declaring plugin.name = 'demo' beside demo.lua was refused as
+    "demo.lua: a plugin named 'demo' is already loaded from alpha.lua": the editor marked demo.lua,
+    which serves and is not at fault. The draft is named, in the words the engine refuses its save."""
+    config, _ = init(user, "bot")
+    run = user.start("run", "--config", "bot/moonhook.toml", config=config)
+    run.settled(run.webhook(ALERTS[1])["id"])
+    answer = replay(run, "alpha.lua", "plugin = {name = 'demo'}\n" + DRAFT)
+    assert answer.status_code == 422, answer.text
+    assert answer.json() == {"error": "alpha.lua: a plugin named 'demo' is already loaded from demo.lua",
+                             "file": "alpha.lua", "line": None}
+    saved = run.client.put("/api/scripts/alpha.lua", content=b"plugin = {name = 'demo'}\n" + DRAFT.encode(),
+                           headers={"If-None-Match": "*"})
+    assert saved.status_code == 409 and saved.json()["holder"] == "demo.lua", saved.text   # the save: the same file
+    assert run.interrupt() == 0

@@ -76,18 +76,21 @@ Progress = Callable[[int], None]   # told how many alerts are done, after each
 async def replay(config: EngineConfig, scripts: Path, alerts: Sequence[RecordedAlert],
                  bars: Mapping[str, Sequence[Bar]] | None = None, *, label: str | None = None,
                  problems: Sequence[Problem] = (), progress: Progress | None = None,
-                 timer_every: float | None = None, strict: bool = False, secrets: Sequence[str] = ()) -> Outcome:
+                 timer_every: float | None = None, strict: bool = False, secrets: Sequence[str] = (),
+                 baseline: Path | None = None) -> Outcome:
     """What the scripts of ``scripts`` do with ``alerts`` (oldest first) on a paper account
     set up by ``config.paper`` with ``bars`` (by symbol); ``timer_every``: no ``on_timer``
     more often than that many seconds. Raises ReplayError for a script that does not load, and
     with ``strict`` for an alert whose body is not one (else skipped, one of the problems); a
     script's errors and overruns while replaying are in the outcome. ``secrets`` (the webhook's secret,
-    the API token) are written ``***`` in the alerts read, as the webhook does: an alert log holds them."""
+    the API token) are written ``***`` in the alerts read, as the webhook does: an alert log holds them.
+    ``baseline``: the folder ``scripts`` is compared with (``--compare``); its files load first (see
+    ``_load``)."""
     clock = Clock(alerts[0].time if alerts else 0.0)
     database = Database(":memory:", fsync=False)
     try:
         return await _Replay(config, clock, database, bars or {}, label or scripts.name, problems, timer_every,
-                             strict, secrets).run(scripts, alerts, progress)
+                             strict, secrets).run(scripts, alerts, progress, baseline)
     finally:
         database.close()
 
@@ -111,8 +114,9 @@ class _Replay:
         self.timers: list[_Timer] = []
         self._told = 0   # the book's events the plugins were told of
 
-    async def run(self, scripts: Path, alerts: Sequence[RecordedAlert], progress: Progress | None) -> Outcome:
-        await self._load(scripts)
+    async def run(self, scripts: Path, alerts: Sequence[RecordedAlert], progress: Progress | None,
+                  baseline: Path | None = None) -> Outcome:
+        await self._load(scripts, baseline)
         with _long_lived():
             return await self._run(alerts, progress)
 
@@ -138,13 +142,16 @@ class _Replay:
         self.out.without_prices = self.book.without_prices if self.has_bars else []
         return self.out
 
-    async def _load(self, scripts: Path) -> None:
+    async def _load(self, scripts: Path, baseline: Path | None) -> None:
+        """Loads each script, by name; those the same in ``baseline`` first: they serve live, and
+        a changed or new file naming a plugin one of them serves is the one refused, named first,
+        as the live engine refuses the save (a draft alpha.lua naming demo.lua's plugin)."""
         if not scripts.is_dir():
             raise ReplayError(f"{scripts}: no such folder of scripts")
         loader = Loader(self.trial.pool, self.trial.plugins, MetaCache(self.database), self.database,
                         self.symbols, self.trial.host)
-        for path in scripts_in(scripts):
-            source = path.read_bytes()
+        sources = {path: path.read_bytes() for path in scripts_in(scripts)}
+        for path, source in sorted(sources.items(), key=lambda item: not _same(baseline, *item)):
             self.current = None
             try:
                 plugin = await loader.load(self.config, path, source, digest(source))
@@ -254,6 +261,12 @@ class _Replay:
                                      "cancel" if cancel else _side(request), volume,
                                      result.price, request.sl, request.tp, request.plugin,
                                      None if result.ok else result.error or "refused"))
+
+
+def _same(baseline: Path | None, path: Path, source: bytes) -> bool:
+    """Whether ``baseline`` holds ``path``'s file as it is (``source``)."""
+    twin = baseline / path.name if baseline is not None else None
+    return twin is not None and twin.is_file() and twin.read_bytes() == source
 
 
 @contextmanager

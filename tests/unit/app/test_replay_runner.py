@@ -13,11 +13,13 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from engine.adapters.storage import AlertJournal, Database
 from engine.app.replay import (Bar, RecordedAlert, build, compare, compare_html, compare_json, compare_text, html, text,
                                to_json)
 from engine.app.replay import read_alerts
-from engine.app.replay.runner import replay
+from engine.app.replay.runner import ReplayError, replay
 from engine.domain.alerts import Action, Alert
 from engine.domain.config import EngineConfig
 from engine.domain.config.paper import PaperConfig
@@ -286,3 +288,18 @@ async def test_a_scripts_error_names_its_place_once_in_the_report(tmp_path):
     out = await run(tmp_path, {"boom.lua": 'plugin = {}\nfunction on_alert(a)\n  error("no quote")\nend\n'}, [BUY])
     assert [(f.where, f.what) for f in out.faults] == [("boom.lua:3", "on_alert: script error: no quote")]
     assert "  error at boom.lua:3: on_alert: script error: no quote\n" in text(build(out))
+
+
+async def test_a_changed_file_naming_a_plugin_an_unchanged_one_serves_is_the_one_refused(tmp_path):
+    """A draft alpha.lua naming 'demo' beside demo.lua, replayed against the scripts serving:
+    alpha.lua loaded first, by name, and the refusal named demo.lua ("demo.lua: ... already loaded
+    from alpha.lua"), where the editor marked the fault. The files the replay compares with load
+    first, as they serve live: the draft is refused, in the words the live engine refuses its save."""
+    serving, draft = tmp_path / "live", tmp_path / "draft"
+    for folder in (serving, draft):
+        folder.mkdir()
+        (folder / "demo.lua").write_text("plugin = {name = 'demo'}\n")
+    (draft / "alpha.lua").write_text("plugin = {name = 'demo'}\n")
+    with pytest.raises(ReplayError) as refused:
+        await replay(CONFIG, draft, [], BARS, baseline=serving)
+    assert str(refused.value) == "alpha.lua: a plugin named 'demo' is already loaded from demo.lua"
