@@ -2,10 +2,13 @@
 // every state-changing request the X-CSRF-Token that GET /api/session gives. The token typed
 // at login goes only into the body of POST /login: never a URL, never storage.
 
+// .message begins with the request ("GET /api/x: 404 ..."), for the console; .why is the server's
+// words alone (or that it cannot be reached), for the trader: dom.js refusal() says it.
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, why = message) {
     super(message);
     this.status = status;
+    this.why = why;
   }
 }
 
@@ -29,7 +32,8 @@ async function reason(response, what) {
       detail = (await response.text()).trim().slice(0, 200) || detail;
     }
   } catch (_) { /* the status alone says it */ }
-  const error = new ApiError(response.status, `${what}: ${response.status} ${detail}`.trim());
+  const error = new ApiError(response.status, `${what}: ${response.status} ${detail}`.trim(),
+                             body?.error || `${response.status} ${detail}`.trim());
   error.body = body;
   return error;
 }
@@ -49,7 +53,7 @@ async function send(method, path, init) {
   try {
     return await fetch(path, init);
   } catch (err) {
-    throw new ApiError(0, `${method} ${path}: the server cannot be reached`);
+    throw new ApiError(0, `${method} ${path}: the server cannot be reached`, "the server cannot be reached");
   }
 }
 

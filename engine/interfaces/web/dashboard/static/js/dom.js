@@ -92,6 +92,12 @@ export function panel(title, ...body) {
   return h("section", {class: "panel"}, h("h2", {text: title}), ...body);
 }
 
+/** What was not done, then why, as the page words a refusal: `refusal("Not saved", err)` is
+ * "Not saved: <the server's words>" (an ApiError's why), never the request's method and path. */
+export function refusal(what, err) {
+  return new Error(`${what}: ${err?.why ?? err?.message ?? String(err)}`);
+}
+
 /** A failure shown in its panel as a plain message, in place of what could not be loaded. */
 export function failure(err) {
   return h("p", {class: "error", role: "alert", text: err && err.message ? err.message : String(err)});

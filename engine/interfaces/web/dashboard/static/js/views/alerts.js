@@ -5,7 +5,7 @@
 // #/alerts/<id> opens with that alert's detail. A page holds 100; Older reads the 100 before the
 // last shown. Below, an alert to try before TradingView sends it.
 
-import {h, clear, panel, failure, table, time, num, show, labelled} from "../dom.js";
+import {h, clear, panel, failure, refusal, table, time, num, show, labelled} from "../dom.js";
 import {get} from "../api.js";
 import {listen, perFrame} from "../live.js";
 import {tryPanel} from "./try_alert.js";
@@ -101,7 +101,7 @@ export function render(root, shown) {
     try {
       drawn = panel("Detail", ...detail(await get(`/api/alerts/${encodeURIComponent(id)}`)));
     } catch (err) {
-      drawn = panel("Detail", failure(err));
+      drawn = panel("Detail", failure(refusal("Not shown", err)));
     }
     if (mine === reading) clear(more, drawn);
   };

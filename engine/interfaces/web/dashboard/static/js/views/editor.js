@@ -3,7 +3,7 @@
 // result or error at its line, Replay sets the draft beside the live version over the last
 // days of alerts (replay.js), New starts a file from an example.
 
-import {h, clear, panel, failure} from "../dom.js";
+import {h, clear, panel, failure, refusal} from "../dom.js";
 import {get, request} from "../api.js";
 import {replayResult} from "./replay.js";
 import {guard, mayLeave} from "../unsaved.js";
@@ -157,7 +157,7 @@ export function render(root, shown) {
         const answer = await request("POST", `${path}/check`, pad.text, {text: true});
         findings(Array.isArray(answer) ? answer : answer.findings || []);
       } catch (err) {
-        clear(result, failure(err));
+        clear(result, failure(refusal("Not checked", err)));
       }
     });
     // A 422 names the file at fault (and its line): this script's is marked as a save's error is;
@@ -170,7 +170,7 @@ export function render(root, shown) {
       } else if (at) {
         clear(result, failure(new Error(`Not replayed, for a fault in ${at} (not in ${name}): ${err.body.error}`)));
       } else {
-        clear(result, failure(new Error(`Not replayed: ${err.body?.error ?? err.message}`)));
+        clear(result, failure(refusal("Not replayed", err)));
       }
     };
     replay.addEventListener("click", async () => {
@@ -216,7 +216,7 @@ export function render(root, shown) {
           clear(result, h("p", {class: "error", id: "save-conflict", text: `${err.body.error} `}),
                 now ? overwrite : null);
         } else {   // what was not done, then why (nothing was written)
-          clear(result, failure(new Error(`Not saved: ${err.body?.error ?? err.message}`)));
+          clear(result, failure(refusal("Not saved", err)));
         }
       } finally {
         save.disabled = false;

@@ -1,7 +1,7 @@
 // Overview: health, the broker and account, open positions and pending orders, today's counts,
 // the latency of the last hour and the last errors, from GET /api/overview; refreshed on events.
 
-import {h, clear, labelled, panel, failure, table, num, time, datetime, show, confirmed} from "../dom.js";
+import {h, clear, labelled, panel, failure, refusal, table, num, time, datetime, show, confirmed} from "../dom.js";
 import {get, post} from "../api.js";
 import {lineChart} from "../charts.js";
 import {coalesce, listen} from "../live.js";
@@ -106,7 +106,7 @@ export function render(root) {
       else if (!answer.ok) message.textContent = `${failed}: ${answer.error}`;
     } catch (err) {
       message.textContent = err.status === 404 || err.status === 409 ? `${subject} ${gone}: nothing was sent.`
-        : `${failed}: ${err.message}`;
+        : refusal(failed, err).message;
     }
     load();
   };

@@ -1,6 +1,6 @@
 // Plugins: each plugin's row with its switch, and the engine's pause, each asked to confirm.
 
-import {h, clear, panel, failure, table, num, show, time, confirmed} from "../dom.js";
+import {h, clear, panel, failure, refusal, table, num, show, time, confirmed} from "../dom.js";
 import {get, post} from "../api.js";
 import {coalesce, listen} from "../live.js";
 
@@ -26,7 +26,7 @@ export function render(root) {
       await post(path, body);
       done = true;
     } catch (err) {
-      message.textContent = `${failed}: ${err.body?.error ?? err.message}`;
+      message.textContent = refusal(failed, err).message;
     }
     load();
     return done;

@@ -1,7 +1,7 @@
 // Try an alert: what a message would do now, sending nothing (POST /api/alerts/check, as
 // `moonhook send --dry-run`): how it is read, the orders it would place, a limit's refusal.
 
-import {h, clear, panel, failure, table, pairs} from "../dom.js";
+import {h, clear, panel, failure, refusal, table, pairs} from "../dom.js";
 import {request} from "../api.js";
 
 const ORDER = [
@@ -39,9 +39,7 @@ export function tryPanel() {
       clear(out, ...result(await request("POST", "/api/alerts/check", body.value, {text: true})));
     } catch (err) {
       // A 400 is what the webhook would answer TradingView: the field that is wrong, said as a refusal.
-      const why = err.body?.error ?? err.message;
-      clear(out, failure(new Error(err.status === 400 ? `Refused, as the webhook would refuse it: ${why}`
-        : `Not checked: ${why}`)));
+      clear(out, failure(refusal(err.status === 400 ? "Refused, as the webhook would refuse it" : "Not checked", err)));
     }
   };
   return panel("Try an alert", h("form", {class: "try", on: {submit: check}}, body,
