@@ -22,7 +22,7 @@
 -- The pattern functions' estimate is sandbox/patterns.lua's. Returns a function taking that
 -- chunk and the prelude's budget operations, and returning the guarded functions, by library.
 
-local type, next, tostring, tonumber, select, error = type, next, tostring, tonumber, select, error
+local type, next, tostring, tonumber, select, error, xpcall = type, next, tostring, tonumber, select, error, xpcall
 local rawget, rawlen, setmetatable = rawget, rawlen, setmetatable
 local d_getmetatable, d_getinfo = debug.getmetatable, debug.getinfo
 local s_byte, s_char, s_sub, s_find, s_match, s_gmatch, s_gsub, s_rep, s_format =
@@ -41,8 +41,10 @@ local DATE_PER_BYTE <const> = 4          -- os.date: a strftime per 2 bytes of f
 -- charge(n, what, work): count n instructions, or end the call if they do not fit; `work`
 -- (default n) is the estimated C work, looked at against the time left;
 -- need_memory(bytes, what): end the call if the heap cannot grow by bytes;
--- remaining(): instructions left in the call's budget; call_serial(): which call is running.
-return function(patterns_chunk, charge, need_memory, remaining, call_serial)
+-- remaining(): instructions left in the call's budget; call_serial(): which call is running;
+-- E and done: each C function is called as done(xpcall(f, E.name, ...)), its errors named as Lua
+-- names its own (sandbox/named.lua).
+return function(patterns_chunk, charge, need_memory, remaining, call_serial, E, done)
 
 ---------------------------------------------------------------------------------------------
 -- Arguments as Lua's C functions read them.
@@ -161,31 +163,31 @@ G.string.rep = function(s, n, sep)
       charge(count / STEPS_PER_INSTRUCTION + len / 64, "string.rep")
     end
   end
-  return s_rep(s, n, sep)
+  return done(xpcall(s_rep, E.rep, s, n, sep))
 end
 G.string.find = function(s, p, init, plain)
   guard_pattern("string.find", s, p, init, plain, true)
-  return s_find(s, p, init, plain)
+  return done(xpcall(s_find, E.find, s, p, init, plain))
 end
 G.string.match = function(s, p, init)
   guard_pattern("string.match", s, p, init, false, true)
-  return s_match(s, p, init)
+  return done(xpcall(s_match, E.match, s, p, init))
 end
 -- The iterator searches when it is called, maybe in a later call of the script's, or after a
 -- hundred others made meanwhile: it pays the search in each call it runs in, when it first runs
 -- there. Made, it is refused at once if the search could never fit.
 G.string.gmatch = function(s, p, init)
   local need, n = pattern_need("string.gmatch", s, p, init, false, false)   -- a leading ^ is a character
-  if not need then return s_gmatch(s, p, init) end
+  if not need then return done(xpcall(s_gmatch, E.gmatch, s, p, init)) end
   if need > remaining() then charge(need, "string.gmatch") end
-  local it, paid_in = s_gmatch(s, p, init), nil
+  local it, paid_in = done(xpcall(s_gmatch, E.gmatch, s, p, init)), nil
   return function()
     local call = call_serial()
     if paid_in ~= call then
       paid_in = call
       pay_pattern("string.gmatch", need, n)
     end
-    return it()
+    return done(xpcall(it, E.gmatch))
   end
 end
 G.string.gsub = function(s, p, repl, max)
@@ -208,7 +210,7 @@ G.string.gsub = function(s, p, repl, max)
       repl = function(...) return f(...) end
     end
   end
-  return s_gsub(s, p, repl, max)
+  return done(xpcall(s_gsub, E.gsub, s, p, repl, max))
 end
 G.string.format = function(fmt, ...)
   if type(fmt) == "string" then
@@ -219,7 +221,7 @@ G.string.format = function(fmt, ...)
     end
     charge(work / STEPS_PER_INSTRUCTION, "string.format")
   end
-  return s_format(fmt, ...)
+  return done(xpcall(s_format, E.format, fmt, ...))
 end
 G.string.byte = function(s, i, j)
   local ls = str_len(s)
@@ -228,7 +230,7 @@ G.string.byte = function(s, i, j)
     local b = a and opt_int(j, a)
     if a and b then charge(span(start_pos(a, ls), end_pos(b, ls)), "string.byte") end
   end
-  return s_byte(s, i, j)
+  return done(xpcall(s_byte, E.byte, s, i, j))
 end
 
 G.table.concat = function(t, sep, i, j)
@@ -240,9 +242,9 @@ G.table.concat = function(t, sep, i, j)
       if mt then d = chain(t, "__index") + (meta and 1 or 0) end
       charge(span(a, b) * d, "table.concat")
     end
-    if meta then return t_concat(fixed_length(t, n), sep, i, j) end
+    if meta then return done(xpcall(t_concat, E.concat, fixed_length(t, n), sep, i, j)) end
   end
-  return t_concat(t, sep, i, j)
+  return done(xpcall(t_concat, E.concat, t, sep, i, j))
 end
 G.table.unpack = function(t, i, j)
   local a = opt_int(i, 1)
@@ -252,9 +254,9 @@ G.table.unpack = function(t, i, j)
     local n = span(a, b)
     charge(n * chain(t, "__index"), "table.unpack")
     need_memory(n * 16, "table.unpack")
-    if meta then return t_unpack(t, a, b) end             -- the length paid for, explicitly
+    if meta then return done(xpcall(t_unpack, E.unpack, t, a, b)) end   -- the length paid for, explicitly
   end
-  return t_unpack(t, i, j)
+  return done(xpcall(t_unpack, E.unpack, t, i, j))
 end
 G.table.move = function(a1, f, e, t, a2)
   local from, to = int_arg(f), int_arg(e)
@@ -263,7 +265,7 @@ G.table.move = function(a1, f, e, t, a2)
     if dest == nil then dest = a1 end
     charge(span(from, to) * (chain(a1, "__index") + chain(dest, "__newindex") - 1), "table.move")
   end
-  return t_move(a1, f, e, t, a2)
+  return done(xpcall(t_move, E.move, a1, f, e, t, a2))
 end
 
 -- The default comparison, as Lua code: each comparison runs under the hook.
@@ -305,9 +307,9 @@ G.table.sort = function(t, cmp)
         cmp = function(a, b) return f(a, b) end
       end
     end
-    if meta then return t_sort(fixed_length(t, n), cmp) end
+    if meta then return done(xpcall(t_sort, E.sort, fixed_length(t, n), cmp)) end
   end
-  return t_sort(t, cmp)
+  return done(xpcall(t_sort, E.sort, t, cmp))
 end
 G.table.insert = function(t, ...)
   if type(t) == "table" and select("#", ...) == 2 then
@@ -318,9 +320,9 @@ G.table.insert = function(t, ...)
       if mt then d = chain(t, "__index") + chain(t, "__newindex") - 1 + (meta and 1 or 0) end
       charge(span(pos, n) * d, "table.insert")            -- t[pos..n] move up by one
     end
-    if meta then return t_insert(fixed_length(t, n), ...) end
+    if meta then return done(xpcall(t_insert, E.insert, fixed_length(t, n), ...)) end
   end
-  return t_insert(t, ...)
+  return done(xpcall(t_insert, E.insert, t, ...))
 end
 G.table.remove = function(t, pos)
   if type(t) == "table" then
@@ -333,8 +335,8 @@ G.table.remove = function(t, pos)
     end
     if meta then t = fixed_length(t, n) end
   end
-  if pos == nil then return t_remove(t) end
-  return t_remove(t, pos)
+  if pos == nil then return done(xpcall(t_remove, E.remove, t)) end
+  return done(xpcall(t_remove, E.remove, t, pos))
 end
 G.utf8.codepoint = function(s, i, j, lax)
   local ls = str_len(s)
@@ -350,7 +352,7 @@ G.utf8.codepoint = function(s, i, j, lax)
       charge(span(a, b), "utf8.codepoint")
     end
   end
-  return utf8_codepoint(s, i, j, lax)
+  return done(xpcall(utf8_codepoint, E.codepoint, s, i, j, lax))
 end
 
 -- Decoding a string's characters allocates nothing and runs no instruction: charged by the
@@ -358,22 +360,22 @@ end
 G.utf8.len = function(s, ...)
   local ls = str_len(s)
   if ls then charge(ls / STEPS_PER_INSTRUCTION, "utf8.len") end
-  return utf8_len(s, ...)
+  return done(xpcall(utf8_len, E.len, s, ...))
 end
 G.utf8.offset = function(s, ...)
   local ls = str_len(s)
   if ls then charge(ls / STEPS_PER_INSTRUCTION, "utf8.offset") end
-  return utf8_offset(s, ...)
+  return done(xpcall(utf8_offset, E.offset, s, ...))
 end
 -- os.date calls strftime once per conversion of its format: millions of them in one C call.
 G.os.date = function(fmt, ...)
   local lf = str_len(fmt)
   if lf then charge(lf * DATE_PER_BYTE, "os.date") end
-  return os_date(fmt, ...)
+  return done(xpcall(os_date, E.date, fmt, ...))
 end
 G.tonumber = function(v, ...)
   if type(v) == "string" then charge(#v / STEPS_PER_INSTRUCTION, "tonumber") end
-  return tonumber(v, ...)
+  return done(xpcall(tonumber, E.tonumber, v, ...))
 end
 
 return G

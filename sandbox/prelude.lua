@@ -46,11 +46,11 @@ local CHARGE_CHECK <const> = 50000
 local SECONDS_PER_CHARGED <const> = 5e-8
 local PIECE <const> = 2048       -- bytes of source handed to the parser between two looks at the clock
 
--- values_chunk, guards_chunk, walk_chunk and patterns_chunk are sandbox/values.lua, guards.lua,
--- walk.lua and patterns.lua, compiled. What stays here (the budget's state and hook, the catchers,
--- the driver) shares the call's budget state as upvalues, read at every hook and guarded call:
+-- values_chunk, guards_chunk, walk_chunk, patterns_chunk and named_chunk are sandbox/values.lua,
+-- guards.lua, walk.lua, patterns.lua and named.lua, compiled. What stays here (the budget's state
+-- and hook, the catchers, the driver) shares the call's budget state as upvalues, read at every hook and guarded call:
 -- split further, each read would be a table lookup on the hot path, so this file runs long.
-return function(values_chunk, guards_chunk, walk_chunk, patterns_chunk, seed, shape, ...)
+return function(values_chunk, guards_chunk, walk_chunk, patterns_chunk, named_chunk, seed, shape, ...)
 
 local V = values_chunk()
 local build_values, flatten, safe_text = V.build, V.flatten, V.safe_text
@@ -255,6 +255,12 @@ local function need_memory(bytes, what)
   end
 end
 
+-- The guarded C functions (sandbox/guards.lua). named(name, f, ...) calls C function f named as
+-- the script knows it in its errors, at the script's line (sandbox/named.lua), as the guards do.
+local E, done, named = named_chunk()(script_where)
+local G = guards_chunk()(patterns_chunk, charge, need_memory, function() return cur.limit - cur.count end,
+                         function() return cur.serial end, E, done)
+
 ---------------------------------------------------------------------------------------------
 -- Setup: the allow-list, seed and limits come from the host as plain data.
 
@@ -347,22 +353,22 @@ end
 -- call and hand the script the driver's end-of-call marker.)
 local created = setmetatable({}, {__mode = "k"})
 
-local function co_create_(f)
-  local co = co_create(f)
+local function new_co(f, name)
+  local co = named(name, co_create, f)
   sethook(co, hook, "", hook_every)
   thread_step[co] = hook_every
   created[co] = true
   return co
 end
+local function co_create_(f) return new_co(f, "create") end
 
 -- A host call made inside a script's own coroutine yields HOST up through every level to the
 -- driver, and its answer travels back down. The marker is compared raw: a yielded table's
 -- __eq would otherwise run, and be handed the marker.
 local function resume_(co, ...)
-  if type(co) == "thread" then
-    if not created[co] then return false, "cannot resume a coroutine the script did not create" end
-    sync_step(co)
-  end
+  if type(co) ~= "thread" then return named("resume", co_resume, co, ...) end   -- refused, as Lua says it
+  if not created[co] then return false, "cannot resume a coroutine the script did not create" end
+  sync_step(co)
   enter_catch("coroutine.resume")
   local r = t_pack(co_resume(co, ...))
   while r[1] and rawequal(r[2], HOST) and co_status(co) == "suspended" do
@@ -373,7 +379,7 @@ local function resume_(co, ...)
 end
 
 local function wrap_(f)
-  local co = co_create_(f)
+  local co = new_co(f, "wrap")
   return function(...)
     local r = t_pack(resume_(co, ...))
     if not r[1] then error(r[2], 0) end
@@ -382,6 +388,10 @@ local function wrap_(f)
 end
 
 local function close_(co)
+  -- refused (not a coroutine, or one running): as Lua says it, before the catch is counted
+  if type(co) ~= "thread" then return named("close", co_close, co) end
+  local status = co_status(co)
+  if status == "running" or status == "normal" then return named("close", co_close, co) end
   enter_catch("coroutine.close")
   if type(co) == "thread" and thread_step[co] then sync_step(co) end   -- its __close handlers run on it
   return after_catch(co_close(co))
@@ -399,24 +409,22 @@ local function setmetatable_(t, mt)
     if rawget(mt, "__gc") ~= nil then forbidden("__gc (finalizers)") end
     if weak_keys(rawget(mt, "__mode")) then forbidden('a weak-keyed table (__mode "k"; "v" is allowed)') end
   end
-  return setmetatable(t, mt)
+  return named("setmetatable", setmetatable, t, mt)
 end
 
 local function rawset_(t, k, v)
   if sealed[t] then forbidden("changing a library table") end
-  return rawset(t, k, v)
+  return named("rawset", rawset, t, k, v)
 end
 
 local function rawget_(t, k)
   if rawequal(t, env) and denied[k] then forbidden(s_format("%q", k)) end
-  return rawget(t, k)
+  return named("rawget", rawget, t, k)
 end
 
 ---------------------------------------------------------------------------------------------
 -- The script's environment.
 
-local G = guards_chunk()(patterns_chunk, charge, need_memory, function() return cur.limit - cur.count end,
-                         function() return cur.serial end)
 local pairs_, walk = walk_chunk()(G.table.sort)   -- pairs in a defined order (sandbox/walk.lua)
 
 local OVERRIDE = {
@@ -431,7 +439,7 @@ local os_time, os_date = os.time, G.os.date
 local now_fn = false
 local function time_(...)
   if select("#", ...) == 0 and now_fn then return floor(now_fn()) end
-  return os_time(...)
+  return named("time", os_time, ...)
 end
 local function date_(fmt, ...)
   local n = select("#", ...)

@@ -19,7 +19,7 @@ from .budget import (HOST_CALL_SECONDS, MAX_DEPTH, MAX_FUNCTIONS, MAX_LOG_BYTES,
 _HERE = Path(__file__).parent
 # The trusted Lua: the prelude builds each runtime's environment and drives its calls; it is
 # handed the others.
-LUA_CHUNKS = ("prelude", "values", "guards", "walk", "patterns")
+LUA_CHUNKS = ("prelude", "values", "guards", "walk", "patterns", "named")
 
 
 @functools.cache
@@ -101,7 +101,7 @@ class LuaSandbox:
         prelude = chunks["prelude"]()
         (self._load, self._call, self._answer, self._functions, self._global, self._setglobal,
          set_budget, set_clock) = prelude(chunks["values"], chunks["guards"], chunks["walk"], chunks["patterns"],
-                                          seed, shape, *values)
+                                          chunks["named"], seed, shape, *values)
         # The cap covers the script's heap on top of what the runtime and prelude hold. The
         # prelude moves it with these (partials: no Python frame for each call).
         self._limit = self._rt.get_memory_used() + budget.memory

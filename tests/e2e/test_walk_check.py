@@ -103,3 +103,17 @@ def test_a_plugin_table_refused_is_named_at_the_line_of_its_field(user):
     checked = user.moonhook("check", cwd="bot")
     assert checked.returncode == 1, outcome(checked)
     assert "scripts/slow.lua:3: error: plugin.every: must be a duration" in checked.stdout, outcome(checked)
+
+
+def test_a_guarded_function_called_badly_is_named_at_its_line(user):
+    """A guarded library function called badly said "bad argument #1 to '?'" without a line: the trader could
+    not tell which call had failed. It is named as plain Lua names its own, at the script's line."""
+    init(user, "bot")
+    (user.home / "bot" / "scripts" / "stamp.lua").write_text(
+        'function on_alert(a)\n  local day = os.date("%Ez")\n  return nil\nend\n', encoding="utf-8")
+    checked = user.moonhook("check", cwd="bot")
+    assert checked.returncode == 1, outcome(checked)
+    failed = [line for line in checked.stdout.splitlines() if line.startswith("scripts/stamp.lua:2: error: ")]
+    assert len(failed) == 1, outcome(checked)
+    assert failed[0].endswith(": script error: bad argument #1 to 'date' (invalid conversion specifier '%Ez')"), \
+        outcome(checked)
