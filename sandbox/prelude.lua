@@ -16,7 +16,7 @@
 local _G = _G
 local type, next, select, error, tostring = type, next, select, error, tostring
 local rawget, rawset, rawequal = rawget, rawset, rawequal
-local setmetatable, getmetatable, pcall = setmetatable, getmetatable, pcall
+local setmetatable, getmetatable, pcall, xpcall = setmetatable, getmetatable, pcall, xpcall
 local co_create, co_resume, co_yield, co_status, co_close, co_running =
   coroutine.create, coroutine.resume, coroutine.yield, coroutine.status, coroutine.close,
   coroutine.running
@@ -335,15 +335,19 @@ local function after_catch(ok, ...)
   return ok, ...
 end
 
-local function pcall_(f, ...)
+local function pcall_(...)
+  if select("#", ...) == 0 then return named("pcall", pcall) end   -- refused as Lua refuses it
   enter_catch("pcall")
-  return after_catch(pcall(f, ...))
+  return after_catch(pcall(...))
 end
 
 -- Lua runs xpcall's message handler with hooks off, so a looping handler would never stop:
--- emulate xpcall on the guarded pcall and run the handler as ordinary, hooked code.
-local function xpcall_(f, handler, ...)
-  local r = t_pack(pcall_(f, ...))
+-- emulate xpcall on the guarded pcall and run the handler as ordinary, hooked code. A handler
+-- that is no function is refused before f runs, as Lua refuses it (Lua's xpcall checks it first).
+local function xpcall_(f, ...)
+  local handler = ...
+  if type(handler) ~= "function" then return named("xpcall", xpcall, f, ...) end
+  local r = t_pack(pcall_(f, select(2, ...)))
   if r[1] then return t_unpack(r, 1, r.n) end
   return after_catch(false, (select(2, pcall_(handler, r[2]))))
 end

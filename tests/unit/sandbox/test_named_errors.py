@@ -102,3 +102,21 @@ def test_a_refused_resume_or_close_caught_by_the_script_leaves_no_catch_counted(
     assert sb.load(source, "t.lua")[0] == "ok"
     out = sb.call("f", *codec.encode([]))
     assert out[0] == "ok" and codec.decode(out[2], out[3:]) == ["served"], out
+
+
+@pytest.mark.parametrize("call, said", [
+    ("pcall()", "bad argument #1 to 'pcall' (value expected)"),
+    ("xpcall(print)", "bad argument #2 to 'xpcall' (function expected, got no value)"),
+    ("xpcall(print, 5)", "bad argument #2 to 'xpcall' (function expected, got number)"),
+])
+def test_a_catcher_called_badly_is_refused_as_lua_refuses_it(call, said):
+    """pcall() answered false, "attempt to call a nil value", and xpcall(f, 5) ran f, where Lua refuses both."""
+    assert failed(call) == ("script", f"t.lua:2: {said}", "t.lua:2")
+
+
+def test_xpcall_refusing_its_handler_does_not_run_the_function():
+    sb = LuaSandbox(Budget(), (), 1)
+    source = "ran = false\nfunction f()\n  pcall(xpcall, function() ran = true end, {})\n  return ran\nend"
+    assert sb.load(source, "t.lua")[0] == "ok"
+    out = sb.call("f", *codec.encode([]))
+    assert codec.decode(out[2], out[3:]) == [False], out
