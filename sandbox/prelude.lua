@@ -290,7 +290,8 @@ end
 local function print_(...)
   local n = select("#", ...)
   local parts = {}
-  for idx = 1, n do parts[idx] = tostring((select(idx, ...))) end
+  -- a __tostring's answer refused is told at the script's line, as Lua's print tells it
+  for idx = 1, n do parts[idx] = named("tostring", tostring, (select(idx, ...))) end
   local line = t_concat(parts, "\t")
   -- The host splits the call's log at its newlines: one in a line is written as \n.
   if s_find(line, "\n", 1, true) then line = s_gsub(line, "\n", "\\n") end

@@ -120,3 +120,8 @@ def test_xpcall_refusing_its_handler_does_not_run_the_function():
     assert sb.load(source, "t.lua")[0] == "ok"
     out = sb.call("f", *codec.encode([]))
     assert codec.decode(out[2], out[3:]) == [False], out
+
+
+def test_print_refusing_what_a_tostring_metamethod_gave_says_so_at_the_scripts_line():
+    assert failed('print(setmetatable({}, {__tostring = function() return {} end}))') == (
+        "script", "t.lua:2: '__tostring' must return a string", "t.lua:2")
