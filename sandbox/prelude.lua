@@ -607,7 +607,9 @@ local function finish(co, ok, ...)
   local c = cur
   if c.dead then
     runner = nil
-    return "err", take_log(), c.dead, c.msg, c.where
+    -- Looked for where the budget ran out when die could not look (at the C-stack limit): the
+    -- dead coroutine keeps its stack, and here no hook or lowered cap is in the way.
+    return "err", take_log(), c.dead, c.msg, c.where or script_where(co)
   end
   if not ok then
     runner = nil
