@@ -104,10 +104,10 @@ end
 -- raises again, and every guarded catcher re-raises, so nothing the script does can swallow it.
 -- It may run at the C-stack limit, where any C call fails: mark the call dead first.
 local function die(kind, msg)
-  if not cur.dead then
-    cur.dead, cur.msg = kind, safe_text(msg)
-    -- The count hook off while the script's line is looked for: firing there (every few instructions
-    -- on a big heap), it raised the call's end again and the look was given up.
+  if not cur.dead then cur.dead, cur.msg = kind, safe_text(msg) end
+  -- The script's line, looked for with the count hook off. The hook can still fire in here before
+  -- it is off (every few instructions on a big heap) and end the call again: that die looks then.
+  if cur.where == nil then
     pcall(sethook)
     local ok, where = pcall(script_where, nil)
     if ok then cur.where = where end
