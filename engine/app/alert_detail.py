@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.domain.orders import OPENING
 from engine.domain.times import when
 from engine.domain.words import millis
 
@@ -24,8 +25,29 @@ def completed(row: dict[str, Any]) -> dict[str, Any]:
                       "total_ms": round((finished - row["received_at"]) * 1000, 3) if finished else None,
                       "orders": [{"client_id": o["client_id"], "to_broker_ms": o["latency_ms"],
                                   "answered_at": o["done_at"]} for o in row["orders"]]}
-    row["words"] = {"versions": versions(outcome), "timings": words(row["timings"])}
+    row["words"] = {"versions": versions(outcome), "timings": words(row["timings"]), "parts": parts(row)}
     return row
+
+
+def parts(row: dict[str, Any]) -> list[str]:
+    """Marks each entry the market filled in part (MetaTrader 5: a thin book), its ledger order's and its
+    outcome's record, with ``asked`` (the request's lots) and ``part`` ("filled in part, 0.3 of 0.5 lots asked;
+    ..."): the outcome has the lots filled only, and read as a whole fill of a smaller order. Returns those
+    words, each after its plugin and order ("trend: buy GBPUSD filled in part, ..."), for the detail's line."""
+    records = {o.get("client_id"): o for o in (row.get("outcome") or {}).get("orders") or () if isinstance(o, dict)}
+    said = []
+    for order in row["orders"]:
+        request, result = order["request"] or {}, order["result"] or {}
+        asked, filled = request.get("volume"), result.get("volume")
+        if request.get("kind") not in OPENING or not result.get("ok") or not asked or filled is None \
+                or filled >= asked - 1e-9:
+            continue
+        rest = "the rest is pending" if request["kind"] == "pending" else "the market filled no more"
+        order["part"] = f"filled in part, {filled:g} of {asked:g} lots asked; {rest}"
+        if (record := records.get(order["client_id"])) is not None:
+            record.update(asked=asked, part=order["part"])
+        said.append(f"{order['plugin']}: {request.get('side')} {request.get('symbol')} {order['part']}")
+    return said
 
 
 def versions(outcome: dict[str, Any]) -> list[list[str]]:

@@ -24,6 +24,9 @@ def test_an_entry_filled_in_part_is_told_with_what_was_asked(user, tmp_path):
         run = user.start("run", config=config, cwd="bot")
         row = run.settled(run.webhook("buy GBPUSD volume=0.5 sl=1.25 id=thin-entry")["id"])
         assert row["status"] == "done" and row["outcome"]["orders"][0]["volume"] == 0.3, row
+        part = "filled in part, 0.3 of 0.5 lots asked; the market filled no more"   # the outcome says so too
+        assert row["outcome"]["orders"][0]["asked"] == 0.5 and row["outcome"]["orders"][0]["part"] == part, row
+        assert [o["part"] for o in row["orders"]] == [part] and row["words"]["parts"] == [f"engine: buy GBPUSD {part}"]
         assert [p["volume"] for p in terminal.positions()] == [0.3]
 
         def said() -> list[str]:

@@ -71,6 +71,8 @@ function detail(a) {
     h("h3", {text: `Alert ${a.id}`}),
     h("p", {}, h("span", {class: `status ${a.status}`, text: a.status}), " ",
       a.reason ?? (a.outcome && (a.outcome.error ?? a.outcome.reason)) ?? ""),
+    // an entry the market filled in part: the outcome's lots alone read as a whole fill of a smaller order
+    ...(a.words?.parts ?? []).map((said) => h("p", {class: "part", text: said})),
     h("h4", {text: "As received"}), h("pre", {text: JSON.stringify(a.alert ?? a.received ?? null, null, 2)}),
     decided(decisions, orders),
     // which version of each plugin decided it: a script saved mid-session shows where its new version began
