@@ -11,6 +11,7 @@ from engine.adapters.storage import Recorded
 from engine.core.limits import is_breach
 from engine.domain.alerts import Alert
 from engine.domain.orders import OPENING, Closed, Dropped, Event, Fill, OrderRequest, OrderResult, StopOut
+from engine.domain.rules import is_unclosable
 
 log = logging.getLogger("moonhook.engine")
 # A stop-out deal's comment, as MetaTrader 5 writes it (and paper): "[so 36.39%/1800.00/4946.00]".
@@ -156,6 +157,9 @@ def _left_as_it_was(request: OrderRequest, result: OrderResult) -> str:
             "/close"
     if is_breach(result.error):
         return f"{left}: a limit of moonhook.toml refuses this change, as it would the entry it makes"
+    if is_unclosable(result.error):   # the broker's own volume rules: the same close is refused again
+        return (f"{left}: no close moonhook may send can close those lots (the alert again is refused the same); "
+                "ask the broker to close them")
     again = "the alert again" + (f", or {command} {symbol} in Telegram" if command and symbol else "")
     return f"{left}: nothing sends this order again; send it once the broker takes it ({again})"
 

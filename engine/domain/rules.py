@@ -92,6 +92,28 @@ def volume_on_step(value: Any, name: str, step: float, low: float, high: float) 
     return volume
 
 
+UNCLOSABLE = "no close of {lots:g} lots meets them"   # the words by which a report knows such a remainder
+
+
+def closable_whole(lots: float, name: str, step: float, low: float) -> tuple[float, str | None]:
+    """Of a position of ``lots`` to close whole, the lots a close may send on the symbol ``name``'s
+    ``step`` and minimum ``low`` now, and what is left open and why (None: nothing is). A broker raising
+    the step (or the minimum) under an open position leaves a remainder (0.05 of 0.15 at a step of 0.1)
+    that no close it takes can close: it is said, never sent to be refused."""
+    whole = down_to_step(lots, step)
+    whole = whole if whole >= low - 1e-12 else 0.0
+    rest = round(lots - whole, 8)
+    if rest <= 1e-9:
+        return whole, None
+    return whole, (f"{rest:g} lots of {{what}} stay open: {name}'s volume_step is {step:g} and its volume_min "
+                   f"{low:g} now, and " + UNCLOSABLE.format(lots=rest))
+
+
+def is_unclosable(error: str | None) -> bool:
+    """Whether ``error`` says a remainder no close can close is left open (``closable_whole``)."""
+    return bool(error) and "volume_step is" in error and "lots meets them" in error
+
+
 def side_of(value: Any) -> str:
     if value not in SIDES:
         raise Refused(f"side: expected buy or sell, got {value!r}")

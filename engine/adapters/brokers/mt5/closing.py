@@ -1,7 +1,9 @@
 """A close of one MetaTrader 5 position (``MT5Broker._close_position``): sent in parts of at most the symbol's
 ``volume_max`` (a position larger than it, the maximum lowered since it opened, could never be closed: refused
 before sending, or by the trade server with 10014), and again for the rest of a part the market filled in part
-(10010: IOC on a thin book), each part under a tag of its own, so sent once."""
+(10010: IOC on a thin book), each part under a tag of its own, so sent once. A position the symbol's step or
+minimum, raised since it opened, leaves lots of that no close can close (0.05 of 0.15 at a step of 0.1) has what
+can be closed closed, and the rest said in its refusal, never sent to be refused by the trade server."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from engine.adapters.brokers.mt5 import constants as c
 from engine.adapters.brokers.mt5.orders import closable_volume, deal_request, fillings, normalise_volume, tag_for
 from engine.adapters.brokers.mt5.send import Sender
 from engine.domain.orders import OrderRequest, OrderResult
+from engine.domain.rules import closable_whole
 
 
 async def close(b: Any, sender: Sender, r: OrderRequest, p: dict[str, Any], volume: float | None,
@@ -27,7 +30,14 @@ async def close(b: Any, sender: Sender, r: OrderRequest, p: dict[str, Any], volu
     side = "sell" if c.POSITION_SIDES.get(p["type"]) == "buy" else "buy"
     tags = (tag_for(r.client_id, r.alert_id, f"{part}~{n}" if n else part) for n in count())
     left = round(p["volume"] + _closed_before(b, tags), 8)   # p was read after what they closed
-    want = left if volume is None else min(closable_volume(volume, info), left)
+    stuck = None
+    if volume is None or volume >= left - 1e-9:   # the whole: a step raised since may leave lots no close takes
+        want, stuck = closable_whole(left, info["name"], info["volume_step"], info["volume_min"])
+        stuck = stuck and stuck.format(what=f"position {p['ticket']}")
+        if not want:
+            return OrderResult.refused(stuck)
+    else:
+        want = min(closable_volume(volume, info), left)
     fills, fresh, filled, partials = fillings(info, False), partial(b._fresh_price, symbol, side), 0.0, 0
     for n in count():
         tick = await b.tick(symbol)
@@ -42,7 +52,8 @@ async def close(b: Any, sender: Sender, r: OrderRequest, p: dict[str, Any], volu
         got = result.volume or request["volume"]
         filled, partials = round(filled + got, 8), partials + (got < request["volume"] - 1e-9)
         if filled >= want - 1e-9:
-            return replace(result, volume=filled)
+            return replace(result, volume=filled) if stuck is None else \
+                replace(result, ok=False, volume=filled, error=f"closed {filled:g} of {left:g} lots; {stuck}")
         if partials > b.config.retries:
             break
     said = f"closed {filled:g} of {want:g} lots of position {p['ticket']}: the market filled it in part"
