@@ -8,10 +8,11 @@ import re
 from typing import Any
 
 from engine.adapters.storage import Recorded
+from engine.core import order_site
 from engine.core.limits import is_breach
 from engine.domain.alerts import Alert
 from engine.domain.orders import OPENING, Closed, Dropped, Event, Fill, OrderRequest, OrderResult, StopOut
-from engine.domain.rules import is_unclosable
+from engine.domain.rules import is_malformed, is_unclosable
 
 log = logging.getLogger("moonhook.engine")
 # A stop-out deal's comment, as MetaTrader 5 writes it (and paper): "[so 36.39%/1800.00/4946.00]".
@@ -115,10 +116,20 @@ def describe_not_done(request: OrderRequest, result: OrderResult) -> tuple[str, 
     said = f"{request.kind} {request.symbol or ''} for {request.plugin}: {result.error}"
     if result.unknown:
         return f"order not known: {said}", None
+    own = _own_fault(request, result)
     if request.kind in OPENING:
-        return f"order refused: {said}", f"refused:{request.plugin}"
-    return f"order refused: {said}. {_left_as_it_was(request, result)}", \
+        return f"order refused: {said}{'. ' + own if own else ''}", f"refused:{request.plugin}"
+    return f"order refused: {said}. {_left_as_it_was(request, result, own)}", \
         f"refused:{request.plugin}:{request.kind}:{request.symbol}"
+
+
+def _own_fault(request: OrderRequest, result: OrderResult) -> str | None:
+    """A plugin's own order refused for its own values (``rules.is_malformed``: a volume or a stop it
+    computed wrongly): the script is to be fixed, at its file:line where known; None for any other refusal."""
+    if not is_malformed(result.error) or (site := order_site.where()) is None:
+        return None
+    return (f"{request.plugin}'s own order was malformed ({site}): fix the script; sent again as it is, the alert "
+            "again included, it is refused the same")
 
 
 def describe_settled(request: OrderRequest, result: OrderResult) -> str | None:
@@ -142,7 +153,7 @@ def describe_settled(request: OrderRequest, result: OrderResult) -> str | None:
     return f"order done after all (its answer was lost: told not known, or refused as unchanged): {said}: {what}"
 
 
-def _left_as_it_was(request: OrderRequest, result: OrderResult) -> str:
+def _left_as_it_was(request: OrderRequest, result: OrderResult, own: str | None = None) -> str:
     """What a refused close, removal or stop change left as it was, and how to send it again (a
     limit's refusal is no broker's: the same change sent again is refused again)."""
     symbol, ticket, command = request.symbol, request.ticket, None
@@ -155,6 +166,8 @@ def _left_as_it_was(request: OrderRequest, result: OrderResult) -> str:
     else:  # closed in part (some positions, some lots): its error says which
         left, command = f"{'What it did not close of ' if result.closed or result.volume else ''}{symbol} stays open", \
             "/close"
+    if own:
+        return f"{left}: {own}"
     if is_breach(result.error):
         return f"{left}: a limit of moonhook.toml refuses this change, as it would the entry it makes"
     if is_unclosable(result.error):   # the broker's own volume rules: the same close is refused again

@@ -22,6 +22,7 @@ from sandbox import HostError
 
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import JournalError, PluginStore, StoreError, TrendBook
+from engine.core import order_site
 from engine.core.plugins import Plugin
 from engine.core.order_caps import OrderCaps
 from engine.core.run import current, writing
@@ -146,7 +147,8 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
                 request = await _of_ticket(host.market, request, kind)
                 if not isinstance(request, OrderRequest):
                     return OrderResult.refused(request).to_plain()
-            result = await host.desk.place(request, origin=plugin.name)
+            with order_site.placing(plugin, fn):   # a malformed order's advice names the script's line
+                result = await host.desk.place(request, origin=plugin.name)
             if result.unknown:  # not a refusal: a script retrying it as another order could trade twice
                 raise HostError(f"{fn}: {result.error}; look at positions.list before placing another"[:300])
             return result.to_plain()

@@ -6,6 +6,7 @@ request it will not execute."""
 from __future__ import annotations
 
 import math
+import re
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, Callable
 
@@ -112,6 +113,15 @@ def closable_whole(lots: float, name: str, step: float, low: float) -> tuple[flo
 def is_unclosable(error: str | None) -> bool:
     """Whether ``error`` says a remainder no close can close is left open (``closable_whole``)."""
     return bool(error) and "volume_step is" in error and "lots meets them" in error
+
+
+def is_malformed(error: str | None) -> bool:
+    """Whether ``error`` refuses a request for its own values, before it was sent (a volume off the symbol's
+    bounds, a price or stop not a positive price or on the wrong side of the market), so that the same
+    request is refused again however often it is sent; not a level the market's moves may meet later
+    (``needs at least``: the stops or freeze level), nor a broker's refusal ("MetaTrader 10018: ...")."""
+    return bool(error) and re.match(r"(volume|sl|tp|price|side|ticket|expiry)\b", error) is not None \
+        and "needs at least" not in error and "freeze_level" not in error
 
 
 def side_of(value: Any) -> str:
