@@ -104,3 +104,28 @@ def test_a_path_with_a_slash_at_its_end_is_a_404_that_says_so(user):
     assert "POST /webhook without" in run.text() and secret not in run.text()
     assert run.get("/api/alerts")["alerts"] == []
     assert run.interrupt() == 0
+
+
+def test_no_route_answers_an_options_request_with_or_without_credentials(user):
+    """security.md: no route answers CORS. A browser's preflight (OPTIONS, no credential) met
+    401 on the API but 200 and an empty HTML page on /health, /metrics, /login, /api/session and
+    the dashboard, and an OPTIONS with the token 200 everywhere (Quart's automatic OPTIONS): a
+    success for a method no route takes. Now each is a 405 naming the methods the route takes, as
+    the webhook's, with no Access-Control-Allow-* header, nothing done."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization, content-type"}
+    takes = {"/api/plugins": "GET", "/api/pause": "POST", "/api/events": "GET", "/api/session": "GET",
+             "/api/scripts/demo.lua": "GET, PUT", "/health": "GET", "/metrics": "GET", "/login": "POST",
+             "/logout": "POST", "/": "GET", "/webhook": "POST"}
+    with httpx.Client(base_url=f"http://127.0.0.1:{run.port}", timeout=HANG) as stranger:
+        for path, allowed in takes.items():
+            for client in (stranger, run.client):   # a browser's preflight carries no credential; curl's may
+                answer = client.request("OPTIONS", path, headers=preflight)
+                assert answer.status_code == 405, (path, answer.status_code, answer.text)
+                assert answer.headers["Allow"] == allowed, (path, answer.headers)
+                assert not [h for h in answer.headers if h.lower().startswith("access-control-")], answer.headers
+                assert answer.json()["error"].startswith(f"OPTIONS {path}") or path == "/webhook", answer.text
+    assert run.get("/health")["paused"] is False and run.get("/api/alerts")["alerts"] == []
+    assert run.interrupt() == 0

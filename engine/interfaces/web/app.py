@@ -70,6 +70,9 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
     app.config["MAX_CONTENT_LENGTH"] = server.max_body
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 2
     app.config["BODY_TIMEOUT"] = BODY_TIMEOUT  # the webhook's, for the routes behind it
+    # No route takes OPTIONS, nor answers CORS: Quart's automatic OPTIONS answered 200 (an empty
+    # page, to anyone on /health, /login, the dashboard) to a method nothing serves. It is a 405.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.json.sort_keys = False
     for blueprint in (health_blueprint(ops, server), api_blueprint(ops, server),
                       metrics_blueprint(ops, server, refusals), views_blueprint(ops, server),

@@ -1,8 +1,8 @@
 """Who may use the API: ``refuse`` is the one check every ``/api`` route and ``/metrics`` make.
 
 It takes the bearer token, or the dashboard's session cookie (docs/dashboard.md, "Session").
-A request authenticated by the cookie that may change state (any method but GET, HEAD and
-OPTIONS) must also carry the session's ``X-CSRF-Token``: a browser sends the cookie along with
+A request authenticated by the cookie that may change state (any method but GET and HEAD;
+no route takes OPTIONS) must also carry the session's ``X-CSRF-Token``: a browser sends the cookie along with
 a forged cross-site request, but only the page that read ``GET /api/session`` knows the token.
 A bearer token needs no CSRF token: a browser never adds that header by itself.
 ``actor`` names who acted, as the history keeps it: the dashboard (the cookie) or the API (the token).
@@ -18,7 +18,7 @@ from engine.domain.config import ServerConfig
 from engine.interfaces.web.session import app_sessions, cookie_name, csrf_refusal
 from engine.interfaces.web.tokens import bearer, refusal
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 API = "api"              # a request with the bearer token: a script, curl, `moonhook` commands
 DASHBOARD = "dashboard"  # one with the session cookie alone: the logged-in page
 
