@@ -154,6 +154,8 @@ def cases(secret: str) -> list[Case]:
         Case(plugin_off, "/api/plugins/demo/disable", 400, "body", body=b'["lunch"]'),
         Case(r["POST", "/api/pause"], "/api/pause", 403, auth="cookie"),
         Case(r["POST", "/api/pause"], "/api/pause", 400, "body", body=DEEP),
+        Case(r["POST", "/api/pause"], "/api/pause", 400, "body: must be a JSON object", body=b"null"),  # "not JSON"
+        Case(r["POST", "/api/resume"], "/api/resume", 400, "body: must be a JSON object", body=b'"true"'),
         Case(r["POST", "/api/pause"], "/api/pause?reason=lunch", 400, "reason"),  # the body's: not paused unsaid
         Case(r["POST", "/api/resume"], "/api/resume?execute_missed=ture", 400, "execute_missed"),
         Case(r["POST", "/api/resume"], "/api/resume", 400, "execute_missed", body=b'{"execute_missed": 2}'),
@@ -193,7 +195,9 @@ def cases(secret: str) -> list[Case]:
         Case(r["GET", "/api/trades"], f"/api/trades?before=1:{2 ** 64}", 400, "before"),
         Case(r["GET", "/api/trades"], "/api/trades?since=NaN", 400, "since"),
         Case(r["GET", "/api/trades"], "/api/trades?since=inf", 400, "since"),
-        Case(r["POST", "/login"], "/login", 400, "token", auth="none", body=b'{"token": 5}'),
+        Case(r["POST", "/login"], "/login", 400, "token: must be text", auth="none", body=b'{"token": 5}'),  # "required"
+        Case(r["POST", "/login"], "/login", 400, "remember", auth="none", body=b'{"token": "wrong", "remember": 1}'),
+        Case(r["POST", "/login"], "/login", 400, "body: must be a JSON object", auth="none", body=b'["wrong"]'),
         Case(r["POST", "/login"], "/login", 401, auth="none", body=b'{"token": "wrong"}'),
         Case(r["POST", "/login"], "/login", 401, auth="none", body=b'{"token": "wrong"}',  # curl -d's type
              headers={"Content-Type": "application/x-www-form-urlencoded"}),

@@ -129,9 +129,10 @@ _YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 async def json_body() -> Any:
     """The request's body read as JSON whatever its Content-Type; None when it is empty. Raises
-    BadParameter for one that is not UTF-8, not JSON, or nested deeper than Python's parser
-    goes: Quart's ``get_json(silent=True)`` let those out as a 500 with a traceback in the log
-    (a stranger's ``[[[...`` to /login), and read a mistyped body as none at all."""
+    BadParameter for one that is not UTF-8, not JSON, JSON but no object or array (``null`` was
+    said to be "not JSON"), or nested deeper than Python's parser goes: Quart's
+    ``get_json(silent=True)`` let those out as a 500 with a traceback in the log (a stranger's
+    ``[[[...`` to /login), and read a mistyped body as none at all."""
     raw = await request.get_data()
     if not raw.strip():
         return None
@@ -139,8 +140,12 @@ async def json_body() -> Any:
         value = read_body(raw)
     except AlertError as e:
         raise BadParameter(f"body: {e.message}") from None
-    if isinstance(value, str):
-        raise BadParameter(f"body: not JSON, got {value[:40]!r}")
+    if isinstance(value, str):   # read_body's text: JSON's null, true, 5 or "lunch" too, which are JSON
+        try:
+            json.loads(value)
+        except ValueError:
+            raise BadParameter(f"body: not JSON, got {value[:40]!r}") from None
+        raise BadParameter(f"body: must be a JSON object, got {value[:40]}")
     return value
 
 

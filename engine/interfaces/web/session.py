@@ -9,6 +9,7 @@ session ids never reach a log: a failed login is logged with the client address 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import secrets
@@ -22,7 +23,7 @@ from quart import Blueprint, Response, current_app, request
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.clients import Address, address, client_address, host_of, networks, within
 from engine.interfaces.web.origin import foreign
-from engine.interfaces.web.params import BadParameter, form_field, json_body, only
+from engine.interfaces.web.params import BadParameter, fields, form_field, only
 from engine.interfaces.web.tokens import same
 
 log = logging.getLogger("moonhook.web")
@@ -182,14 +183,17 @@ def _stranger() -> str | None:
 
 async def _given_token() -> str | None:
     """The ``token`` of a JSON body or of a form; None when there is none. Raises BadParameter
-    for a JSON body that cannot be read. A body opening with ``{`` is JSON whatever its type:
-    ``curl -d '{"token": ...}'`` sends it as a form's, and was told the token was missing."""
-    if request.is_json or (await request.get_data()).lstrip().startswith(b"{"):
-        body = await json_body()
-        token = body.get("token") if isinstance(body, dict) else None
+    for a JSON body that cannot be read, is no object, has another field or a token that is not
+    text (``{"token": 5}`` and ``["..."]`` were told "token: required"). A body opening with ``{``
+    is JSON whatever its type: ``curl -d '{"token": ...}'`` sends it as a form's, and was told
+    the token was missing."""
+    if request.is_json or (await request.get_data()).lstrip().startswith((b"{", b"[")):
+        token = (await fields("token")).get("token")
+        if token is not None and not isinstance(token, str):
+            raise BadParameter(f"token: must be text, got {json.dumps(token)[:40]}")
     else:
         token = await form_field("token")
-    return token if isinstance(token, str) and token else None
+    return token or None
 
 
 def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
