@@ -4,6 +4,9 @@ config that holds the secrets is readable by others."""
 
 from __future__ import annotations
 
+import json
+import socket
+
 import httpx
 import trio
 
@@ -128,4 +131,36 @@ def test_no_route_answers_an_options_request_with_or_without_credentials(user):
                 assert not [h for h in answer.headers if h.lower().startswith("access-control-")], answer.headers
                 assert answer.json()["error"].startswith(f"OPTIONS {path}") or path == "/webhook", answer.text
     assert run.get("/health")["paused"] is False and run.get("/api/alerts")["alerts"] == []
+    assert run.interrupt() == 0
+
+
+
+def _raw(port: int, method: str, target: str, token: str) -> tuple[int, dict]:
+    """``method target`` sent as written (httpx reads a target opening with ``//`` as a host name)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=HANG) as sock:
+        sock.sendall(f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                     "Content-Length: 0\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def test_a_path_with_an_empty_segment_is_refused_not_served_as_another_route(user):
+    """`GET //health` was served as `/health` (the slashes a path opens with were dropped), and
+    `POST //webhook`, a URL pasted so, was told "no route POST /webhook", the very route it
+    meant; `/api//pause` was a 308 to `/api/pause` with an HTML body. Each is a 4xx in JSON
+    that names the path as sent, nothing done."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    token = config.values["server"]["api_token"]
+    for method, target in (("GET", "//health"), ("POST", "//webhook"), ("POST", "//api/pause")):
+        status, answer = _raw(run.port, method, target, token)
+        assert status == 400 and "a path starting with a single /" in answer["error"], (target, status, answer)
+    for method, path in (("POST", "/api//pause"), ("GET", "/api//plugins"), ("GET", "/health//")):
+        answer = run.client.request(method, path)
+        assert answer.status_code == 404 and "location" not in answer.headers, (path, answer.status_code)
+        assert answer.json()["error"].startswith(f"no route {method} {path}"), answer.text
+    assert run.get("/health")["paused"] is False
     assert run.interrupt() == 0

@@ -73,6 +73,7 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
     # No route takes OPTIONS, nor answers CORS: Quart's automatic OPTIONS answered 200 (an empty
     # page, to anyone on /health, /login, the dashboard) to a method nothing serves. It is a 405.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    app.url_map.merge_slashes = False   # /api//pause was a 308 to /api/pause, in HTML: a 404 as any path
     app.json.sort_keys = False
     for blueprint in (health_blueprint(ops, server), api_blueprint(ops, server),
                       metrics_blueprint(ops, server, refusals), views_blueprint(ops, server),

@@ -4,6 +4,9 @@
 takes the path's first character: each such line a stranger sent gave a 500 and a traceback in the
 log ("Error in ASGI Framework"). Every route's path starts with ``/``, so nothing is lost: the
 asterisk of ``OPTIONS *`` (a whole-server question no route answers) is refused alike (400).
+So is a path opening with ``//``: Quart read its first segment as a host name and served the
+rest, so ``POST //x/api/pause`` paused the engine past a reverse proxy's rule on ``/api``, and
+``GET //health`` was the dashboard's page.
 
 No route is a WebSocket: an upgrade at a path without a route made Quart's 404 handler read the
 request outside its context, a 500 and a traceback naming the path (``/webhook/<secret>`` too).
@@ -18,7 +21,7 @@ from engine.interfaces.web.webhook import ASGIApp, json_answer
 
 
 class TargetGate:
-    """The ASGI application passing to ``app`` the HTTP requests whose path starts with ``/``."""
+    """The ASGI application passing to ``app`` the HTTP requests whose path starts with one ``/``."""
 
     def __init__(self, app: ASGIApp):
         self._app = app
@@ -26,8 +29,9 @@ class TargetGate:
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] == "websocket":
             return await send({"type": "websocket.close", "code": 1008})
-        if scope["type"] != "http" or scope.get("path", "").startswith("/"):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or (path.startswith("/") and not path.startswith("//")):
             return await self._app(scope, receive, send)
         # Its body, if any, is left unread: the connection is closed after the answer.
-        await json_answer(send, 400, {"error": "the request target must be a path starting with / "
+        await json_answer(send, 400, {"error": "the request target must be a path starting with a single / "
                                                "(docs/http-api.md)"}, [(b"connection", b"close")])
