@@ -135,10 +135,12 @@ def test_no_route_answers_an_options_request_with_or_without_credentials(user):
 
 
 
-def _raw(port: int, method: str, target: str, token: str) -> tuple[int, dict]:
-    """``method target`` sent as written (httpx reads a target opening with ``//`` as a host name)."""
+def _raw(port: int, method: str, target: str, *tokens: str) -> tuple[int, dict]:
+    """``method target`` sent as written (httpx reads a target opening with ``//`` as a host name),
+    with an ``Authorization`` header for each of ``tokens``."""
+    given = "".join(f"Authorization: Bearer {token}\r\n" for token in tokens)
     with socket.create_connection(("127.0.0.1", port), timeout=HANG) as sock:
-        sock.sendall(f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        sock.sendall(f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{given}"
                      "Content-Length: 0\r\nConnection: close\r\n\r\n".encode())
         data = b""
         while chunk := sock.recv(65536):
@@ -162,5 +164,22 @@ def test_a_path_with_an_empty_segment_is_refused_not_served_as_another_route(use
         answer = run.client.request(method, path)
         assert answer.status_code == 404 and "location" not in answer.headers, (path, answer.status_code)
         assert answer.json()["error"].startswith(f"no route {method} {path}"), answer.text
+    assert run.get("/health")["paused"] is False
+    assert run.interrupt() == 0
+
+
+def test_two_authorization_headers_are_refused_whichever_comes_first(user):
+    """Of two `Authorization` headers the first was read: the token then a wrong one was let in,
+    a wrong one then the token refused, so which credential counted hung on the order a client
+    or a proxy put them in. Any two are a 401 saying so, nothing done; /health says the state only."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    token = config.values["server"]["api_token"]
+    for method, path in (("GET", "/api/plugins"), ("POST", "/api/pause"), ("GET", "/metrics")):
+        for tokens in ((token, "wrong"), ("wrong", token), (token, token)):
+            status, answer = _raw(run.port, method, path, *tokens)
+            assert status == 401 and "more than one Authorization header" in answer["error"], (path, status, answer)
+    assert _raw(run.port, "GET", "/health", token, "wrong") == (200, {"status": "ok"})
+    assert _raw(run.port, "GET", "/api/plugins", token)[0] == 200
     assert run.get("/health")["paused"] is False
     assert run.interrupt() == 0

@@ -27,11 +27,11 @@ def refuse(server: ServerConfig, cookie: bool = True):
     """The answer refusing the request in hand when it may not use the API (401 without the
     token or a live session, 403 for a session's change without its CSRF token); None when it
     may. ``cookie=False``: the bearer token only (``/metrics``, read by Prometheus)."""
-    header = request.headers.get("Authorization")
+    given = request.headers.getlist("Authorization")
     sessions = app_sessions() if cookie else None
     sid = request.cookies.get(cookie_name()) if sessions is not None else None
-    if not server.api_token or bearer(header) is not None or not sid:
-        return refusal(server.api_token, header)
+    if not server.api_token or len(given) > 1 or bearer(given[0] if given else None) is not None or not sid:
+        return refusal(server.api_token, given)
     session = sessions.get(sid)
     if session is None:
         return {"error": "the session has expired or ended: log in again (POST /login)"}, 401

@@ -17,7 +17,7 @@ def health_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
     @bp.get("/health")
     async def get_health():
         view = ops.health()
-        if refusal(server.api_token, request.headers.get("Authorization")) is not None:
+        if refusal(server.api_token, request.headers.getlist("Authorization")) is not None:
             return {"status": view["status"]}
         return view
 

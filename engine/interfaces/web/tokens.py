@@ -20,11 +20,15 @@ def bearer(header: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def refusal(api_token: str | None, header: str | None) -> tuple[dict[str, str], int, dict[str, str]] | None:
+def refusal(api_token: str | None, given: list[str]) -> tuple[dict[str, str], int, dict[str, str]] | None:
     """The 401 answer to a request without ``Authorization: Bearer <api_token>`` (the API's
-    and /metrics' check); None when it has it."""
+    and /metrics' check), its ``Authorization`` headers ``given``; None when it has it. Two are
+    refused whatever they hold: the first was read, so which counted hung on their order."""
     if not api_token:
         return {"error": "no API token is configured on this server: the API is closed"}, 401, {}
-    if not same(bearer(header), api_token):
+    if len(given) > 1:
+        return ({"error": "more than one Authorization header: send one, Bearer <api_token>"}, 401,
+                {"WWW-Authenticate": "Bearer"})
+    if not same(bearer(given[0] if given else None), api_token):
         return {"error": "missing or wrong bearer token"}, 401, {"WWW-Authenticate": "Bearer"}
     return None
