@@ -25,6 +25,7 @@ from engine.app.draft_replay import ReplayBusy, replay_draft
 from engine.core import Engine, HeldChanged  # noqa: F401  (HeldChanged: the facade's error, for its views)
 from engine.core.metrics import PLUGIN_STATES
 from engine.domain.alerts import Alert, parse_value
+from engine.domain.alerts.secrets import without_secrets
 from engine.domain.id_ranges import ranges
 from engine.domain.orders import OrderResult, ours as _ours
 from engine.domain.times import day_start
@@ -34,9 +35,10 @@ log = logging.getLogger("moonhook.operations")
 REASON_CHARS = 200  # a switch's reason, as kept and shown: a line, not a document
 
 
-def kept_reason(reason: str | None) -> str | None:
-    """A pause's or switch's reason as kept: trimmed and cut to REASON_CHARS; None when blank."""
-    reason = (reason or "").strip()
+def kept_reason(reason: str | None, secrets: Collection[str] = ()) -> str | None:
+    """A pause's or switch's reason as kept: each of ``secrets`` written ``***`` (it is logged, journaled
+    and told to the admins), trimmed and cut to REASON_CHARS; None when blank."""
+    reason = without_secrets((reason or "").strip(), secrets)
     return reason[:REASON_CHARS] or None
 
 
@@ -350,7 +352,7 @@ class Operations:
         was paused already (the first pause stands)."""
         if self.engine.paused:
             return False
-        self.engine.pause(by, kept_reason(reason))
+        self.engine.pause(by, kept_reason(reason, self.secrets))
         return True
 
     async def resume(self, execute_missed: bool = False, by: str = "api", shown: Collection[int] | None = None) -> int:
@@ -364,7 +366,7 @@ class Operations:
         keeps it) and returns its row; raises NotLoaded for a listed file that does not load, KeyError
         for a name no file has."""
         try:
-            plugin = self.engine.set_enabled(name, enabled, by, kept_reason(reason))
+            plugin = self.engine.set_enabled(name, enabled, by, kept_reason(reason, self.secrets))
         except KeyError:
             if any(row["name"] == name and row["state"] == "failed" for row in self.plugin_rows()):
                 raise NotLoaded(name) from None

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from support.botapi_thread import threaded_bot_api
-from support.e2e_support import mt5_user, until
+from support.e2e_support import init, mt5_user, until
 from support.mt5_standin import Terminal
 
 TOKEN = "5150:bot-token-SECRET-part-q8Zr"
@@ -128,3 +128,23 @@ def test_no_secret_reaches_a_log_a_file_an_answer_or_a_chat(user, tmp_path):
     found = [(what, where) for what, secret in secrets.items() for where, data in places.items()
              if secret.encode() in data]
     assert found == [], found
+
+
+def test_a_reason_holding_a_secret_is_kept_and_told_without_it(user):
+    """A pause's or switch's reason holding the API token or the webhook's secret (pasted there, or a
+    script's variables mixed up) was kept as given: logged ("moonhook paused by api: ..."), journaled
+    with the switch, told to the admins and shown by /api/plugins. It is written `***`, as an alert's
+    fields are."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    server = config.values["server"]
+    secrets = (server["api_token"], server["secret"])
+    reason = f"lunch {secrets[0]} and {secrets[1]}"
+    assert run.client.post("/api/pause", json={"reason": reason}).status_code == 200
+    assert run.client.post("/api/plugins/demo/disable", json={"reason": reason}).status_code == 200
+    plugins = run.get("/api/plugins")
+    assert plugins["pause"]["reason"] == plugins["plugins"][0]["switched"]["reason"] == "lunch *** and ***"
+    assert run.interrupt() == 0
+    assert "paused by api: lunch *** and ***" in run.text()
+    for name, data in written(user.home).items():
+        assert not any(secret.encode() in data for secret in secrets), name
