@@ -183,3 +183,27 @@ def test_two_authorization_headers_are_refused_whichever_comes_first(user):
     assert _raw(run.port, "GET", "/api/plugins", token)[0] == 200
     assert run.get("/health")["paused"] is False
     assert run.interrupt() == 0
+
+
+def test_a_head_of_the_event_stream_is_answered_and_its_connection_serves_on(user):
+    """`HEAD /api/events` (a monitor's check) ran the stream with its body held back: the answer's
+    head came, then the connection was held for good, exempt from the read timeout, and the next
+    request on it was never answered. It is answered as a GET's head, nothing subscribed."""
+    config, _ = init(user, "bot")
+    run = user.start("run", config=config, cwd="bot")
+    token = config.values["server"]["api_token"]
+    with socket.create_connection(("127.0.0.1", run.port), timeout=HANG) as sock:
+        sock.sendall(f"HEAD /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(65536)
+        assert head.startswith(b"HTTP/1.1 200 ") and b"text/event-stream" in head, head
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        data = head.partition(b"\r\n\r\n")[2]
+        try:
+            while chunk := sock.recv(65536):
+                data += chunk
+        except TimeoutError:
+            raise AssertionError(f"GET /health after HEAD /api/events: no answer in {HANG:g} s; {data!r}") from None
+    assert data.startswith(b"HTTP/1.1 200 ") and data.endswith(b'{"status":"ok"}\n'), data
+    assert run.interrupt() == 0

@@ -77,9 +77,11 @@ def events_blueprint(ops: Operations, server: ServerConfig) -> Blueprint:
 
     @bp.get("/events")
     async def events():
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        if request.method == "HEAD":   # a GET's head, no stream: one ran unseen and held the connection for good
+            return Response(b"", status=200, content_type="text/event-stream", headers=headers)
         body = stream(ops, request.scope, session_check(server))  # ends with the session that opened it
-        answer = Response(body, status=200, content_type="text/event-stream",
-                          headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        answer = Response(body, status=200, content_type="text/event-stream", headers=headers)
         answer.timeout = None  # Quart's RESPONSE_TIMEOUT (60 s) would end the stream
         return answer
 
