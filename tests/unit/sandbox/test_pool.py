@@ -19,7 +19,7 @@ from sandbox import (
 )
 
 from support.busy import starved_looks
-from support.waits import HANG
+from support.waits import HANG, until
 
 STRATEGY = """
 plugin = {name = "echo", symbols = {"EURUSD"}}
@@ -267,10 +267,13 @@ function bump() state = state + 1 return state end
 """
 
 
-def freezer(pool):
-    """host.freeze: stops the pool's (single) worker process, as a wedged C call would."""
+def freezer(pool, frozen: trio.Event | None = None):
+    """host.freeze: stops the pool's (single) worker process, as a wedged C call would; sets
+    ``frozen`` once it is stopped."""
     async def freeze():
         os.kill(pool.worker_pids()[0], signal.SIGSTOP)
+        if frozen is not None:
+            frozen.set()
     return {"host.freeze": freeze}
 
 
@@ -337,8 +340,10 @@ async def test_a_stop_signal_to_the_whole_group_leaves_the_call_in_flight_to_fin
 
 async def test_calls_queued_behind_a_hung_call_run_after_the_replacement():
     async with open_pool(workers=1, spares=1) as pool:
-        await pool.load("hang", FREEZER, budget=Budget(instructions=10**13, timeout=0.1), host=freezer(pool))
+        frozen = trio.Event()
+        await pool.load("hang", FREEZER, budget=Budget(instructions=10**13, timeout=0.1), host=freezer(pool, frozen))
         await pool.load("other", FREEZER)
+        wedged = pool._slots[0]
         results = []
 
         async def hang():
@@ -346,13 +351,17 @@ async def test_calls_queued_behind_a_hung_call_run_after_the_replacement():
                 await pool.call("hang", "hang")
 
         async def other():
-            await trio.sleep(0.02)  # queued while the worker is wedged
+            # Queued while the worker is wedged, behind the hung call's answer to host.freeze: a fixed
+            # 20 ms was not always after it, and the call sent first was the one blamed and lost.
+            await frozen.wait()
+            await until(lambda: wedged.cpu.locked() or pool.restarts)
             results.append((await pool.call("other", "ok")).value)
+            results.append(pool.restarts)
 
         async with trio.open_nursery() as n:
             n.start_soon(hang)
             n.start_soon(other)
-        assert results == ["fine"]
+        assert results == ["fine", 1]  # served by the replacement
 
 
 async def test_forbidden_is_reported_and_the_pool_serves_on(pool):
@@ -373,10 +382,25 @@ async def test_calls_to_one_plugin_run_in_order(pool):
     assert (await pool.call("seq", "all")).value == list(range(50))
 
 
+async def _given_up_in_host_call(waiting: trio.Event, call, *args) -> None:
+    """Runs ``call(*args)`` and gives it up once ``waiting`` says it waits on its host function: a fixed
+    wait gave it up before it got there on a loaded machine."""
+    with trio.fail_after(HANG):
+        async with trio.open_nursery() as n:
+            n.start_soon(call, *args)
+            await waiting.wait()
+            n.cancel_scope.cancel()
+
+
 async def test_cancelled_caller_leaves_the_pool_consistent(pool):
-    await pool.load("p", NAPPER, host=await _host())
-    with trio.move_on_after(0.05):
-        await pool.call("p", "nap", 1.0)
+    waiting = trio.Event()
+
+    async def nap(seconds):
+        waiting.set()
+        await trio.sleep(seconds)
+
+    await pool.load("p", NAPPER, host={"host.sleep": nap})
+    await _given_up_in_host_call(waiting, pool.call, "p", "nap", 1.0)
     assert (await pool.call("p", "quick", 41)).value == 42
 
 
@@ -517,7 +541,10 @@ async def test_a_runner_abandoned_in_a_host_call_cannot_be_resumed_by_the_script
     ran in suspended. The script may have kept it (coroutine.running()); resuming it would run
     the old call's code and hand the script the driver's private end-of-call marker. Only
     coroutines the script created can be resumed."""
+    waiting = trio.Event()
+
     async def forever():
+        waiting.set()
         await trio.sleep_forever()
 
     async with open_pool(workers=1, spares=1) as pool:
@@ -529,8 +556,7 @@ async def test_a_runner_abandoned_in_a_host_call_cannot_be_resumed_by_the_script
         end
         """
         await pool.load("p", src, host={"host.wait": forever})
-        with trio.move_on_after(0.2):
-            await pool.call("p", "stuck")
+        await _given_up_in_host_call(waiting, pool.call, "p", "stuck")
         assert (await pool.call("p", "later")).value == [
             False, "cannot resume a coroutine the script did not create", "nil"]
         assert pool.restarts == 0
