@@ -23,7 +23,7 @@
 -- chunk and the prelude's budget operations, and returning the guarded functions, by library.
 
 local type, next, tostring, tonumber, select, error, xpcall = type, next, tostring, tonumber, select, error, xpcall
-local rawget, rawlen, setmetatable = rawget, rawlen, setmetatable
+local rawget, rawlen, rawequal, setmetatable = rawget, rawlen, rawequal, setmetatable
 local d_getmetatable, d_getinfo = debug.getmetatable, debug.getinfo
 local s_byte, s_char, s_sub, s_find, s_match, s_gmatch, s_gsub, s_rep, s_format =
   string.byte, string.char, string.sub, string.find, string.match, string.gmatch, string.gsub,
@@ -152,7 +152,8 @@ local pattern_need, pay_pattern, guard_pattern = P.need, P.pay, P.guard
 
 local G = {string = {}, table = {}, utf8 = {}, os = {}}
 
-G.string.rep = function(s, n, sep)
+G.string.rep = function(...)
+  local s, n, sep = ...
   local ls, count = str_len(s), int_arg(n)
   if ls and count and count > 0 then
     local lsep = 0
@@ -163,24 +164,27 @@ G.string.rep = function(s, n, sep)
       charge(count / STEPS_PER_INSTRUCTION + len / 64, "string.rep")
     end
   end
-  return done(xpcall(s_rep, E.rep, s, n, sep))
+  return done(xpcall(s_rep, E.rep, ...))
 end
-G.string.find = function(s, p, init, plain)
+G.string.find = function(...)
+  local s, p, init, plain = ...
   guard_pattern("string.find", s, p, init, plain, true)
-  return done(xpcall(s_find, E.find, s, p, init, plain))
+  return done(xpcall(s_find, E.find, ...))
 end
-G.string.match = function(s, p, init)
+G.string.match = function(...)
+  local s, p, init = ...
   guard_pattern("string.match", s, p, init, false, true)
-  return done(xpcall(s_match, E.match, s, p, init))
+  return done(xpcall(s_match, E.match, ...))
 end
 -- The iterator searches when it is called, maybe in a later call of the script's, or after a
 -- hundred others made meanwhile: it pays the search in each call it runs in, when it first runs
 -- there. Made, it is refused at once if the search could never fit.
-G.string.gmatch = function(s, p, init)
+G.string.gmatch = function(...)
+  local s, p, init = ...
   local need, n = pattern_need("string.gmatch", s, p, init, false, false)   -- a leading ^ is a character
-  if not need then return done(xpcall(s_gmatch, E.gmatch, s, p, init)) end
+  if not need then return done(xpcall(s_gmatch, E.gmatch, ...)) end
   if need > remaining() then charge(need, "string.gmatch") end
-  local it, paid_in = done(xpcall(s_gmatch, E.gmatch, s, p, init)), nil
+  local it, paid_in = done(xpcall(s_gmatch, E.gmatch, ...)), nil
   return function()
     local call = call_serial()
     if paid_in ~= call then
@@ -190,7 +194,8 @@ G.string.gmatch = function(s, p, init)
     return done(xpcall(it, E.gmatch))
   end
 end
-G.string.gsub = function(s, p, repl, max)
+G.string.gsub = function(...)
+  local s, p, repl = ...
   guard_pattern("string.gsub", s, p, nil, false, true)
   local ls, lr = str_len(s), str_len(repl)
   if ls then
@@ -210,30 +215,34 @@ G.string.gsub = function(s, p, repl, max)
       repl = function(...) return f(...) end
     end
   end
-  return done(xpcall(s_gsub, E.gsub, s, p, repl, max))
+  if not rawequal(repl, (select(3, ...))) then return done(xpcall(s_gsub, E.gsub, s, p, repl, select(4, ...))) end
+  return done(xpcall(s_gsub, E.gsub, ...))
 end
-G.string.format = function(fmt, ...)
+G.string.format = function(...)
+  local fmt = ...
   if type(fmt) == "string" then
     local work = #fmt
-    for idx = 1, select("#", ...) do
+    for idx = 2, select("#", ...) do
       local a = select(idx, ...)
       if type(a) == "string" then work = work + #a end
     end
     charge(work / STEPS_PER_INSTRUCTION, "string.format")
   end
-  return done(xpcall(s_format, E.format, fmt, ...))
+  return done(xpcall(s_format, E.format, ...))
 end
-G.string.byte = function(s, i, j)
+G.string.byte = function(...)
+  local s, i, j = ...
   local ls = str_len(s)
   if ls then
     local a = opt_int(i, 1)
     local b = a and opt_int(j, a)
     if a and b then charge(span(start_pos(a, ls), end_pos(b, ls)), "string.byte") end
   end
-  return done(xpcall(s_byte, E.byte, s, i, j))
+  return done(xpcall(s_byte, E.byte, ...))
 end
 
-G.table.concat = function(t, sep, i, j)
+G.table.concat = function(...)
+  local t, sep, i, j = ...
   if type(t) == "table" then
     local n, meta, mt = len_of(t)
     local a, b = opt_int(i, 1), opt_int(j, n)
@@ -242,11 +251,12 @@ G.table.concat = function(t, sep, i, j)
       if mt then d = chain(t, "__index") + (meta and 1 or 0) end
       charge(span(a, b) * d, "table.concat")
     end
-    if meta then return done(xpcall(t_concat, E.concat, fixed_length(t, n), sep, i, j)) end
+    if meta then return done(xpcall(t_concat, E.concat, fixed_length(t, n), select(2, ...))) end
   end
-  return done(xpcall(t_concat, E.concat, t, sep, i, j))
+  return done(xpcall(t_concat, E.concat, ...))
 end
-G.table.unpack = function(t, i, j)
+G.table.unpack = function(...)
+  local t, i, j = ...
   local a = opt_int(i, 1)
   local b, meta
   if j == nil then b, meta = len_of(t) else b = int_arg(j) end
@@ -256,16 +266,17 @@ G.table.unpack = function(t, i, j)
     need_memory(n * 16, "table.unpack")
     if meta then return done(xpcall(t_unpack, E.unpack, t, a, b)) end   -- the length paid for, explicitly
   end
-  return done(xpcall(t_unpack, E.unpack, t, i, j))
+  return done(xpcall(t_unpack, E.unpack, ...))
 end
-G.table.move = function(a1, f, e, t, a2)
+G.table.move = function(...)
+  local a1, f, e, _, a2 = ...
   local from, to = int_arg(f), int_arg(e)
   if from and to then
     local dest = a2
     if dest == nil then dest = a1 end
     charge(span(from, to) * (chain(a1, "__index") + chain(dest, "__newindex") - 1), "table.move")
   end
-  return done(xpcall(t_move, E.move, a1, f, e, t, a2))
+  return done(xpcall(t_move, E.move, ...))
 end
 
 -- The default comparison, as Lua code: each comparison runs under the hook.
@@ -286,7 +297,8 @@ local function scan_strings(t, n)
   return longest, plain
 end
 
-G.table.sort = function(t, cmp)
+G.table.sort = function(...)
+  local t, cmp = ...
   if type(t) == "table" then
     local n, meta, mt = len_of(t)
     if n > 1 then
@@ -309,22 +321,25 @@ G.table.sort = function(t, cmp)
     end
     if meta then return done(xpcall(t_sort, E.sort, fixed_length(t, n), cmp)) end
   end
-  return done(xpcall(t_sort, E.sort, t, cmp))
+  if not rawequal(cmp, (select(2, ...))) then return done(xpcall(t_sort, E.sort, t, cmp)) end
+  return done(xpcall(t_sort, E.sort, ...))
 end
-G.table.insert = function(t, ...)
-  if type(t) == "table" and select("#", ...) == 2 then
+G.table.insert = function(...)
+  local t = ...
+  if type(t) == "table" and select("#", ...) == 3 then
     local n, meta, mt = len_of(t)
-    local pos = int_arg((...))
+    local pos = int_arg((select(2, ...)))
     if pos then
       local d = 1
       if mt then d = chain(t, "__index") + chain(t, "__newindex") - 1 + (meta and 1 or 0) end
       charge(span(pos, n) * d, "table.insert")            -- t[pos..n] move up by one
     end
-    if meta then return done(xpcall(t_insert, E.insert, fixed_length(t, n), ...)) end
+    if meta then return done(xpcall(t_insert, E.insert, fixed_length(t, n), select(2, ...))) end
   end
-  return done(xpcall(t_insert, E.insert, t, ...))
+  return done(xpcall(t_insert, E.insert, ...))
 end
-G.table.remove = function(t, pos)
+G.table.remove = function(...)
+  local t, pos = ...
   if type(t) == "table" then
     local n, meta, mt = len_of(t)
     local p = opt_int(pos, n)
@@ -333,12 +348,12 @@ G.table.remove = function(t, pos)
       if mt then d = chain(t, "__index") + chain(t, "__newindex") - 1 + (meta and 1 or 0) end
       charge(span(p, n) * d, "table.remove")              -- t[p+1..n] move down by one
     end
-    if meta then t = fixed_length(t, n) end
+    if meta then return done(xpcall(t_remove, E.remove, fixed_length(t, n), select(2, ...))) end
   end
-  if pos == nil then return done(xpcall(t_remove, E.remove, t)) end
-  return done(xpcall(t_remove, E.remove, t, pos))
+  return done(xpcall(t_remove, E.remove, ...))
 end
-G.utf8.codepoint = function(s, i, j, lax)
+G.utf8.codepoint = function(...)
+  local s, i, j = ...
   local ls = str_len(s)
   if ls then
     local a = opt_int(i, 1)
@@ -352,30 +367,34 @@ G.utf8.codepoint = function(s, i, j, lax)
       charge(span(a, b), "utf8.codepoint")
     end
   end
-  return done(xpcall(utf8_codepoint, E.codepoint, s, i, j, lax))
+  return done(xpcall(utf8_codepoint, E.codepoint, ...))
 end
 
 -- Decoding a string's characters allocates nothing and runs no instruction: charged by the
 -- bytes it may walk (the whole string at worst), as the comparisons above are.
-G.utf8.len = function(s, ...)
+G.utf8.len = function(...)
+  local s = ...
   local ls = str_len(s)
   if ls then charge(ls / STEPS_PER_INSTRUCTION, "utf8.len") end
-  return done(xpcall(utf8_len, E.len, s, ...))
+  return done(xpcall(utf8_len, E.len, ...))
 end
-G.utf8.offset = function(s, ...)
+G.utf8.offset = function(...)
+  local s = ...
   local ls = str_len(s)
   if ls then charge(ls / STEPS_PER_INSTRUCTION, "utf8.offset") end
-  return done(xpcall(utf8_offset, E.offset, s, ...))
+  return done(xpcall(utf8_offset, E.offset, ...))
 end
 -- os.date calls strftime once per conversion of its format: millions of them in one C call.
-G.os.date = function(fmt, ...)
+G.os.date = function(...)
+  local fmt = ...
   local lf = str_len(fmt)
   if lf then charge(lf * DATE_PER_BYTE, "os.date") end
-  return done(xpcall(os_date, E.date, fmt, ...))
+  return done(xpcall(os_date, E.date, ...))
 end
-G.tonumber = function(v, ...)
+G.tonumber = function(...)
+  local v = ...
   if type(v) == "string" then charge(#v / STEPS_PER_INSTRUCTION, "tonumber") end
-  return done(xpcall(tonumber, E.tonumber, v, ...))
+  return done(xpcall(tonumber, E.tonumber, ...))
 end
 
 return G

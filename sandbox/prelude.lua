@@ -358,24 +358,25 @@ end
 -- call and hand the script the driver's end-of-call marker.)
 local created = setmetatable({}, {__mode = "k"})
 
-local function new_co(f, name)
-  local co = named(name, co_create, f)
+local function new_co(name, ...)
+  local co = named(name, co_create, ...)   -- as it was given: create() is "got no value"
   sethook(co, hook, "", hook_every)
   thread_step[co] = hook_every
   created[co] = true
   return co
 end
-local function co_create_(f) return new_co(f, "create") end
+local function co_create_(...) return new_co("create", ...) end
 
 -- A host call made inside a script's own coroutine yields HOST up through every level to the
 -- driver, and its answer travels back down. The marker is compared raw: a yielded table's
 -- __eq would otherwise run, and be handed the marker.
-local function resume_(co, ...)
-  if type(co) ~= "thread" then return named("resume", co_resume, co, ...) end   -- refused, as Lua says it
+local function resume_(...)
+  local co = ...
+  if type(co) ~= "thread" then return named("resume", co_resume, ...) end   -- refused, as Lua says it
   if not created[co] then return false, "cannot resume a coroutine the script did not create" end
   sync_step(co)
   enter_catch("coroutine.resume")
-  local r = t_pack(co_resume(co, ...))
+  local r = t_pack(co_resume(...))
   while r[1] and rawequal(r[2], HOST) and co_status(co) == "suspended" do
     r = t_pack(co_resume(co, co_yield(t_unpack(r, 2, r.n))))
   end
@@ -383,8 +384,8 @@ local function resume_(co, ...)
   return after_catch(t_unpack(r, 1, r.n))
 end
 
-local function wrap_(f)
-  local co = new_co(f, "wrap")
+local function wrap_(...)
+  local co = new_co("wrap", ...)
   return function(...)
     local r = t_pack(resume_(co, ...))
     if not r[1] then error(r[2], 0) end
@@ -392,9 +393,10 @@ local function wrap_(f)
   end
 end
 
-local function close_(co)
+local function close_(...)
+  local co = ...
   -- refused (not a coroutine, or one running): as Lua says it, before the catch is counted
-  if type(co) ~= "thread" then return named("close", co_close, co) end
+  if type(co) ~= "thread" then return named("close", co_close, ...) end
   local status = co_status(co)
   if status == "running" or status == "normal" then return named("close", co_close, co) end
   enter_catch("coroutine.close")
@@ -408,29 +410,32 @@ local function weak_keys(mode)
   return type(mode) == "string" and s_find(mode, "k", 1, true) ~= nil
 end
 
-local function setmetatable_(t, mt)
+-- The wrappers hand C what they were given: an argument left out is "no value" to it, not nil.
+local function setmetatable_(...)
+  local t, mt = ...
   if protected[t] then forbidden("setmetatable on a sandbox table") end
   if type(mt) == "table" then
     if rawget(mt, "__gc") ~= nil then forbidden("__gc (finalizers)") end
     if weak_keys(rawget(mt, "__mode")) then forbidden('a weak-keyed table (__mode "k"; "v" is allowed)') end
   end
-  return named("setmetatable", setmetatable, t, mt)
+  return named("setmetatable", setmetatable, ...)
 end
 
-local function rawset_(t, k, v)
-  if sealed[t] then forbidden("changing a library table") end
-  return named("rawset", rawset, t, k, v)
+local function rawset_(...)
+  if sealed[(...)] then forbidden("changing a library table") end
+  return named("rawset", rawset, ...)
 end
 
-local function rawget_(t, k)
+local function rawget_(...)
+  local t, k = ...
   if rawequal(t, env) and denied[k] then forbidden(s_format("%q", k)) end
-  return named("rawget", rawget, t, k)
+  return named("rawget", rawget, ...)
 end
 
 ---------------------------------------------------------------------------------------------
 -- The script's environment.
 
-local pairs_, walk = walk_chunk()(G.table.sort)   -- pairs in a defined order (sandbox/walk.lua)
+local pairs_, walk = walk_chunk()(G.table.sort, named)   -- pairs in a defined order (sandbox/walk.lua)
 
 local OVERRIDE = {
   pcall = pcall_, xpcall = xpcall_, print = print_, setmetatable = setmetatable_,

@@ -13,13 +13,13 @@
 -- guarded table.sort, charged per comparison). A key removed during the walk is skipped; one
 -- added is not visited.
 --
--- Returns a function taking the guarded sort and returning pairs and walk(t) (an iterator over
--- t, for a read-only view's __pairs).
+-- Returns a function taking the guarded sort and named (sandbox/named.lua's call) and returning
+-- pairs and walk(t) (an iterator over t, for a read-only view's __pairs).
 
-local type, next, rawget, rawequal, pairs = type, next, rawget, rawequal, pairs
+local type, next, rawget, rawequal, pairs, select = type, next, rawget, rawequal, pairs, select
 local d_getmetatable, math_type = debug.getmetatable, math.type
 
-return function(sort)
+return function(sort, named)
 
 -- Appends list[1..m] to keys[1..n]; the new n.
 local function append(keys, n, list, m)
@@ -80,10 +80,13 @@ local function walk(t)
 end
 
 -- pairs as Lua's, a __pairs metamethod honoured, but for the order of a plain table's walk.
-local function pairs_(t, ...)
-  if type(t) ~= "table" then return pairs(t, ...) end       -- Lua's own error, or __pairs
+-- pairs() is refused at the script's line, as Lua refuses it (pairs(nil) fails at the loop).
+local function pairs_(...)
+  if select("#", ...) == 0 then return named("pairs", pairs) end
+  local t = ...
+  if type(t) ~= "table" then return pairs(...) end          -- __pairs, or next's error at the loop
   local mt = d_getmetatable(t)
-  if mt ~= nil and rawget(mt, "__pairs") ~= nil then return pairs(t, ...) end
+  if mt ~= nil and rawget(mt, "__pairs") ~= nil then return pairs(...) end
   return walk(t), t, nil
 end
 

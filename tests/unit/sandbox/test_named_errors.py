@@ -125,3 +125,53 @@ def test_xpcall_refusing_its_handler_does_not_run_the_function():
 def test_print_refusing_what_a_tostring_metamethod_gave_says_so_at_the_scripts_line():
     assert failed('print(setmetatable({}, {__tostring = function() return {} end}))') == (
         "script", "t.lua:2: '__tostring' must return a string", "t.lua:2")
+
+
+@pytest.mark.parametrize("call, said", [
+    ('string.rep()', "bad argument #1 to 'rep' (string expected, got no value)"),
+    ('string.rep("x")', "bad argument #2 to 'rep' (number expected, got no value)"),
+    ('string.find("x")', "bad argument #2 to 'find' (string expected, got no value)"),
+    ('string.match("x")', "bad argument #2 to 'match' (string expected, got no value)"),
+    ('string.gmatch("x")', "bad argument #2 to 'gmatch' (string expected, got no value)"),
+    ('string.gsub("x", "x")', "bad argument #3 to 'gsub' (string/function/table expected, got no value)"),
+    ('string.format()', "bad argument #1 to 'format' (string expected, got no value)"),
+    ('string.byte()', "bad argument #1 to 'byte' (string expected, got no value)"),
+    ('table.concat()', "bad argument #1 to 'concat' (table expected, got no value)"),
+    ('table.move({}, 1, 1)', "bad argument #4 to 'move' (number expected, got no value)"),
+    ('table.sort()', "bad argument #1 to 'sort' (table expected, got no value)"),
+    ('table.insert()', "bad argument #1 to 'insert' (table expected, got no value)"),
+    ('table.remove()', "bad argument #1 to 'remove' (table expected, got no value)"),
+    ('utf8.codepoint()', "bad argument #1 to 'codepoint' (string expected, got no value)"),
+    ('utf8.len()', "bad argument #1 to 'len' (string expected, got no value)"),
+    ('utf8.offset()', "bad argument #1 to 'offset' (string expected, got no value)"),
+    ('tonumber()', "bad argument #1 to 'tonumber' (value expected)"),
+    ('coroutine.create()', "bad argument #1 to 'create' (function expected, got no value)"),
+    ('coroutine.wrap()', "bad argument #1 to 'wrap' (function expected, got no value)"),
+    ('coroutine.resume()', "bad argument #1 to 'resume' (thread expected, got no value)"),
+    ('coroutine.close()', "bad argument #1 to 'close' (thread expected, got no value)"),
+    ('setmetatable()', "bad argument #1 to 'setmetatable' (table expected, got no value)"),
+    ('setmetatable({})', "bad argument #2 to 'setmetatable' (nil or table expected, got no value)"),
+    ('rawset({}, 1)', "bad argument #3 to 'rawset' (value expected)"),
+    ('rawget({})', "bad argument #2 to 'rawget' (value expected)"),
+    ('pairs()', "bad argument #1 to 'pairs' (value expected)"),
+])
+def test_an_argument_left_out_is_no_value_as_lua_says_it(call, said):
+    """An argument left out is not one given as nil: Lua says "got no value", or refuses what takes nil
+    ("value expected"). Each guard or wrapper handed C a nil in its place: "got nil", and tonumber(),
+    setmetatable({}), rawset({}, 1), rawget({}) and pairs() answered where Lua refuses them (pairs() failed
+    only at the loop, as "bad argument #1 to 'for iterator' (table expected, got nil)"). Recorded from Lua 5.4."""
+    assert failed(call) == ("script", f"t.lua:2: {said}", "t.lua:2")
+
+
+@pytest.mark.parametrize("call, said", [
+    ('string.rep("x", nil)', "bad argument #2 to 'rep' (number expected, got nil)"),
+    ('table.concat(nil)', "bad argument #1 to 'concat' (table expected, got nil)"),
+    ('utf8.len(nil)', "bad argument #1 to 'len' (string expected, got nil)"),
+])
+def test_an_argument_given_as_nil_is_still_nil(call, said):
+    assert failed(call) == ("script", f"t.lua:2: {said}", "t.lua:2")
+
+
+def test_pairs_of_nil_fails_at_the_loop_as_lua_fails_it():
+    assert failed('0 for k in pairs(nil) do end') == (
+        "script", "t.lua:2: bad argument #1 to 'for iterator' (table expected, got nil)", "t.lua:2")
