@@ -129,7 +129,10 @@ def replay_settings(settings: Path | None) -> dict[str, Any]:
 
 
 def _answer(code: int, out: bytes, err: bytes, tmp: str) -> dict[str, Any]:
-    said = err.decode("utf-8", "replace").replace(tmp + os.sep, "").strip().splitlines()
+    said = err.decode("utf-8", "replace")
+    for folder in ("draft", "live"):   # a file named with its folder, of two: the editor's are the live ones
+        said = said.replace(os.path.join(tmp, folder, ""), "")
+    said = said.replace(tmp + os.sep, "").strip().splitlines()
     last = said[-1].removeprefix("moonhook: ") if said else f"the replay ended with status {code}"
     if code in (2, 70):   # a script that does not load, or one past its hard deadline
         raise DraftReplayError(last)

@@ -82,8 +82,9 @@ def main(a: argparse.Namespace) -> int:
             if not notes and (meaningless := not_replayed(outcome, alerts.source, bars, paths)) is not None:
                 notes.append(meaningless)
             reports.append(build(outcome))
-    except ReplayError as e:
-        print(f"moonhook: {without_secrets(str(e), secrets)}", file=sys.stderr)
+    except ReplayError as e:   # of two folders, a file is named with its own (the same names are in both)
+        said = os.path.join(str(folder), str(e)) if a.compare and e.file else str(e)
+        print(f"moonhook: {without_secrets(said, secrets)}", file=sys.stderr)
         return 2
     # Done: what is left is written whole (a Ctrl-C now would cut the page from the lines on stdout).
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -177,3 +177,18 @@ def test_the_formats_the_page_names_replay_alike_as_the_exports_write_them(user)
         assert (r["alerts"], r["problems"], r["prices_simulated"]) == (2, [], True), (alerts, prices, r["problems"])
         # bought at 01:00 UTC's bar open (or the alert's price, inside the day's bar), closed at the alert's price
         assert (trade["side"], trade["volume"], trade["close_price"], trade["reason"]) == ("buy", 0.1, 1.0825, "close")
+
+
+def test_a_script_that_does_not_load_in_a_comparison_is_named_with_its_folder(user):
+    """--compare replays two folders of the same file names: "x.lua:2: ..." did not say which of the two
+    did not load."""
+    _bot(user)
+    bot = user.home / "bot"
+    (bot / "draft").mkdir()
+    (bot / "draft" / "x.lua").write_text("plugin = {name = 'x'}\nlocal y = nil .. 1\n")
+    done = user.moonhook("replay", "--scripts", "scripts", "--compare", "draft", "--alerts", "alerts.jsonl", cwd="bot")
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", "moonhook: draft/x.lua:2: script error: attempt to concatenate a nil value\n"), outcome(done)
+    (bot / "scripts" / "y.lua").write_text("plugin = {name = 'y'}\nerror('mine', 0)\n")
+    done = user.moonhook("replay", "--scripts", "scripts", "--compare", "draft", "--alerts", "alerts.jsonl", cwd="bot")
+    assert (done.returncode, done.stderr) == (2, "moonhook: scripts/y.lua:2: script error: mine\n"), outcome(done)

@@ -36,7 +36,7 @@ from engine.app.replay.problems import Problem
 from engine.app.replay.records import Covered
 from engine.app.replay.report import Decision, Fault, Order, Outcome, Unexecuted, when
 from engine.core.script_files import digest, scripts_in
-from engine.core.loader import Loader
+from engine.core.loader import Loader, NameTaken
 from engine.core.plugins import Plugin, PluginError, breaker_trips
 from engine.core.roster import PluginSet
 from engine.core.reports import describe_event
@@ -50,7 +50,13 @@ RESULTS = {"pass": "pass", "changed": "changed", "rejected": "rejected", "error"
 
 
 class ReplayError(Exception):
-    """The replay cannot start: a script that does not load (file:line: what)."""
+    """The replay cannot start: a script that does not load (file:line: what); ``file``: the file
+    the text begins with (None when it begins with none), for a caller replaying two folders to
+    name its folder."""
+
+    def __init__(self, message: str, file: str | None = None):
+        super().__init__(message)
+        self.file = file
 
 
 class Clock:
@@ -155,8 +161,13 @@ class _Replay:
             self.current = None
             try:
                 plugin = await loader.load(self.config, path, source, digest(source))
+            except NameTaken as e:
+                holder = scripts / e.holder
+                if holder in sources and _same(baseline, holder, sources[holder]) == _same(baseline, path, source):
+                    raise ReplayError(_clash(e.name, [holder, path])) from None
+                raise ReplayError(str(e), e.file) from None   # a draft naming a plugin a file serving has
             except PluginError as e:
-                raise ReplayError(str(e)) from None
+                raise ReplayError(str(e), e.file) from None
             self.trial.plugins.swap(add=plugin)
             if plugin.meta.every and "on_timer" in plugin.hooks:
                 every = max(plugin.meta.every, self.out.timer_every or 0.0)
@@ -261,6 +272,14 @@ class _Replay:
                                      "cancel" if cancel else _side(request), volume,
                                      result.price, request.sl, request.tp, request.plugin,
                                      None if result.ok else result.error or "refused"))
+
+
+def _clash(name: str, paths: list[Path]) -> str:
+    """Two files claiming plugin ``name`` alike (neither a draft of a file serving): refused both, as
+    moonhook's start refuses them when it does not know which one served it last (core/clashes.py)."""
+    a, b = sorted(str(p) for p in paths)
+    return (f"plugin {name!r} is named by {a} and {b}: a replay serves neither, as moonhook at a start serves "
+            "neither when it does not know which one served it last; give one another plugin.name")
 
 
 def _same(baseline: Path | None, path: Path, source: bytes) -> bool:

@@ -303,3 +303,18 @@ async def test_a_changed_file_naming_a_plugin_an_unchanged_one_serves_is_the_one
     with pytest.raises(ReplayError) as refused:
         await replay(CONFIG, draft, [], BARS, baseline=serving)
     assert str(refused.value) == "alpha.lua: a plugin named 'demo' is already loaded from demo.lua"
+
+
+async def test_two_files_naming_one_plugin_are_both_refused_named_as_the_engine_names_them(tmp_path):
+    """a.lua and b.lua naming 'demo': the replay loaded a.lua and refused b.lua ("b.lua: a plugin named
+    'demo' is already loaded from a.lua"), where moonhook at a start with the same two files serves
+    neither (which one served it last unknown) and says both (engine/core/clashes.py)."""
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    for file in ("b.lua", "a.lua"):
+        (folder / file).write_text("plugin = {name = 'demo'}\n")
+    with pytest.raises(ReplayError) as refused:
+        await replay(CONFIG, folder, [], BARS)
+    assert str(refused.value) == (
+        f"plugin 'demo' is named by {folder}/a.lua and {folder}/b.lua: a replay serves neither, as moonhook at a "
+        "start serves neither when it does not know which one served it last; give one another plugin.name")
