@@ -143,7 +143,7 @@ export function render(root, shown) {
     } catch (err) {
       if (mine !== latest) return;
       during = null;
-      clear(list, failure(err));
+      clear(list, failure(refusal("Not shown", err)));
     }
   };
 

@@ -122,7 +122,7 @@ export function render(root, shown) {
         version = found.version ?? null;
       }
     } catch (err) {
-      clear(work, panel(name, failure(err)));
+      clear(work, panel(name, failure(refusal("Not opened", err))));
       return;
     }
     const CM = await codemirror();
@@ -248,7 +248,9 @@ export function render(root, shown) {
       await get(`/api/scripts/${encodeURIComponent(name)}`);
       return refuse(new Error(`${name} exists already: open it from the list, or give the new script another name.`));
     } catch (err) {
-      if (err.status !== 404) return refuse(err.status === 400 && err.body ? new Error(err.body.error) : err);
+      if (err.status !== 404) {
+        return refuse(err.status === 400 && err.body ? new Error(err.body.error) : refusal("Not made", err));
+      }
     }
     const example = exampleList.find((e) => e.name === examples.value);
     open(name, example ? example.text : "");
@@ -264,7 +266,7 @@ export function render(root, shown) {
         h("a", {href: "#/editor", text: name, on: {click: (e) => { e.preventDefault(); open(name); }}})))
         : h("li", {class: "muted", text: "No scripts."}));
     } catch (err) {
-      clear(files, h("li", {}, failure(err)));
+      clear(files, h("li", {}, failure(refusal("Not shown", err))));
     }
   }
 

@@ -115,7 +115,7 @@ export function render(root) {
       draw(body, await get("/api/overview"), act, asking);
       if (!asking.shown) asking.id = null;  // its position or order is gone
     } catch (err) {
-      clear(body, panel("Overview", failure(err)));
+      clear(body, panel("Overview", failure(refusal("Not shown", err))));
     }
   });
   load();

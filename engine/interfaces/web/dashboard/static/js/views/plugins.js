@@ -57,7 +57,7 @@ export function render(root) {
     try {
       answer = await get("/api/plugins");
     } catch (err) {
-      clear(body, panel("Plugins", failure(err)));
+      clear(body, panel("Plugins", failure(refusal("Not shown", err))));
       return;
     }
     const pause = answer.pause || {};

@@ -3,7 +3,7 @@
 // alert differing meanwhile moves no page), each with the lines that say how the shadow's scripts
 // decided otherwise; a row opens the alert's detail. Nothing shows without shadow mode.
 
-import {h, clear, panel, failure, table, time} from "../dom.js";
+import {h, clear, panel, failure, refusal, table, time} from "../dom.js";
 import {get} from "../api.js";
 
 const PAGE = 20;
@@ -23,7 +23,8 @@ export function shadowPanel(open) {
     try {
       answer = await get(`/api/shadow?limit=${PAGE}` + (before === null ? "" : `&before=${before}`));
     } catch (err) {
-      if (mine === latest) clear(holder, panel("Shadow: where the next version differs", failure(err)));
+      const said = failure(refusal("Not shown", err));
+      if (mine === latest) clear(holder, panel("Shadow: where the next version differs", said));
       return;
     }
     if (mine !== latest) return;

@@ -2,7 +2,7 @@
 // trade or a plugin made is its net (profit, commission and swap), as the equity curve moves by:
 // the gross profit alone would show a plugin that loses its gains to the broker's costs as winning.
 
-import {h, clear, panel, failure, table, num, datetime} from "../dom.js";
+import {h, clear, panel, failure, refusal, table, num, datetime} from "../dom.js";
 import {get} from "../api.js";
 import {lineChart, barChart} from "../charts.js";
 import {coalesce, listen} from "../live.js";
@@ -66,7 +66,7 @@ export function render(root) {
       const query = before === null ? "" : `&before=${encodeURIComponent(before)}`;
       draw(body, await get(`/api/trades?limit=${PAGE}${query}`), pager);
     } catch (err) {
-      clear(body, panel("Trades", failure(err)));
+      clear(body, panel("Trades", failure(refusal("Not shown", err))));
     }
   };
   const refresh = coalesce(load, 1000, PACE);
