@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -306,10 +306,12 @@ def anything_string(v: Any) -> str:
 
 @dataclass(frozen=True)
 class Array:
-    """An array of tables, each read with ``schema`` (``[[telegram.bots]]``)."""
+    """An array of tables, each read with ``schema`` (``[[telegram.bots]]``); ``required``: the keys
+    each must hold, and what each is (a bot without its token is no bot)."""
 
     schema: Mapping[str, Any]
     example: str
+    required: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

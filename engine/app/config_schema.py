@@ -189,6 +189,8 @@ def reader_schema(reader: Any) -> dict[str, Any]:
 def _node(schema: Any, path: str) -> dict[str, Any]:
     if isinstance(schema, checks.Array):
         out: dict[str, Any] = {"type": "array", "items": _node(schema.schema, path)}
+        if schema.required:
+            out["items"]["required"] = list(schema.required)
     elif isinstance(schema, checks.Each):
         out = {"type": "object", "additionalProperties": _node(schema.schema, path + ".NAME")}
     elif isinstance(schema, dict):

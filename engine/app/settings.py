@@ -92,7 +92,8 @@ SCHEMA: dict[str, Any] = {
         "command_chats": c.ids_of(c.group_id, "[-1001234567890]"), "parse_mode": c.choice(*PARSE_MODES),
         "throttle_seconds": _NOT_NEGATIVE, "command_max_age": _POSITIVE,
         "webhook_url": c.url, "webhook_secret": c.telegram_secret,
-        "bots": c.Array({"token": c.string, "chats": c.chats}, "[[telegram.bots]]"),
+        "bots": c.Array({"token": c.string, "chats": c.chats}, "[[telegram.bots]]",
+                        required={"token": "the bot's token, from @BotFather"}),
     },
     "monitor": {"latency_alert_ms": _POSITIVE, "memory_alert_mb": _POSITIVE,
                 "interval_seconds": c.number(1, 86_400),   # under a second an idle engine burns a core
@@ -166,7 +167,12 @@ def _read(raw: Any, schema: Any, path: str) -> Any:
     if isinstance(schema, c.Array):
         if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
             raise _Problem(path, f"expected an array of tables ({schema.example}){_got(path, raw)}")
-        return [_read(item, schema.schema, f"{path}[{i}]") for i, item in enumerate(raw)]
+        items = []
+        for i, item in enumerate(raw):   # its keys read first: a misspelt `tokn` is named as it is written
+            items.append(_read(item, schema.schema, f"{path}[{i}]"))
+            if missing := [key for key in schema.required if key not in item]:
+                raise _Problem(f"{path}[{i}].{missing[0]}", f"required: {schema.required[missing[0]]}")
+        return items
     if isinstance(schema, (dict, c.Each)):
         if not isinstance(raw, dict):
             raise _Problem(path, f"expected a table{_got(path, raw)}")

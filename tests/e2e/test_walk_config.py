@@ -260,11 +260,12 @@ def test_a_plugins_table_naming_no_plugin_is_said_at_the_start(user):
 
 
 def test_a_mistyped_file_stops_the_start_at_its_line_with_nothing_made(user):
-    """Three slips a user makes, each refused by `moonhook run` in one line naming the file, the line,
+    """Four slips a user makes, each refused by `moonhook run` in one line naming the file, the line,
     the key and what is wrong, before a folder or a port is taken: a port written into server.host
     (it stopped at the bind, `cannot listen on 127.0.0.1:8080:8080`, its data folder made), a key
     added again at the file's end (tomllib said `Cannot overwrite a value (at end of document)`), and
-    a compose file's variable for the secret (taken as the secret: anyone's guess)."""
+    a compose file's variable for the secret (taken as the secret: anyone's guess), and a bot's
+    chats uncommented without its token (a traceback, `BotConfig.__init__() missing 1 required ...`)."""
     config, _ = init(user, "bot")
     clean = config.path.read_text()
     lines = clean.splitlines()
@@ -278,6 +279,8 @@ def test_a_mistyped_file_stops_the_start_at_its_line_with_nothing_made(user):
          f"{lines.index('allow_without_stop = false') + 1}): keep one"),
         (clean.replace(config.values["server"]["secret"], "${WEBHOOK_SECRET}"),
          f"line {secret}: server.secret: expected the secret itself, not an environment variable's name"),
+        (clean.replace("# [[telegram.bots]]", "[[telegram.bots]]").replace("# chats = [123456789", "chats = [123456789"),
+         f"line {lines.index('# [[telegram.bots]]') + 1}: telegram.bots[0].token: required: the bot's token"),
     ]
     for text, said in slips:
         config.path.write_text(text)

@@ -106,6 +106,7 @@ def test_the_config_init_writes_is_valid_and_points_at_the_schema(tmp_path):
     ("[plugins.demo.budget]\ntimeout = 5", "5 is greater than the maximum of 1"),
     ("[[telegram.bots]]\ntoken = \"t\"\nchats = [0]", "is not valid under any of the given schemas"),
     ("[telegram]\nadmins = [-5]", "-5 is less than the minimum of 1"),
+    ("[[telegram.bots]]\nchats = [5]", "'token' is a required property"),
     # the slips the engine refuses at the start, flagged as they are typed
     ('[server]\nhost = "127.0.0.1:8080"', "'127.0.0.1:8080' does not match"),
     ('[server]\nhosts = ["https://trader.example.com"]', "'https://trader.example.com' does not match"),

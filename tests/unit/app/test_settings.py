@@ -300,6 +300,8 @@ def test_a_key_written_twice_is_named_with_its_lines(tmp_path, text, expected):
      "telegram.bots[1].chats[0]: chat 5 is already served by telegram.bots[0] (one chat, one bot)"),
     ("[[telegram.bots]]\ntoken = \"1:A\"\n[[telegram.bots]]\ntoken = \"1:A\"\n",
      "telegram.bots[1]: the same bot (id 1) is listed twice"),
+    ("[[telegram.bots]]\ntoken = \"1:A\"\n[[telegram.bots]]\nchats = [5]\n",
+     "telegram.bots[1].token: required: the bot's token, from @BotFather"),
     ("[telegram]\nwebhook_url = \"https://x.org/h\"\n", "telegram.webhook_secret: required with telegram.webhook_url"),
     ("[monitor]\nlatency_alert_ms = 0\n", "monitor.latency_alert_ms: expected a number greater than 0, got 0"),
     ("[monitor]\nmemory = 5\n", "monitor.memory: unknown key (known: latency_alert_ms, memory_alert_mb,"),
@@ -347,6 +349,7 @@ max_entries_per_hours = 20
     ('[engine]\nbreaker = 1\n\n[plugin.demo.params]\nx = 1\n', "line 4: plugin: unknown key"),
     ('[engine]\nbreaker = 1\nsandbox.workers = 2\n', "line 3: engine.sandbox: unknown key"),
     ('[[telegram.bot]]\ntoken = "1:a"\n', "line 1: telegram.bot: unknown key"),
+    ('[[telegram.bots]]\ntoken = "1:a"\n\n[[telegram.bots]]\nchats = [5]\n', "line 4: telegram.bots[1].token: required"),
 ])
 def test_an_error_names_the_line_of_its_key(tmp_path, text, expected):
     """In a file of 150 lines a key's path is not enough: the line is said too (tomllib keeps none)."""
