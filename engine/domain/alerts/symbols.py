@@ -19,7 +19,12 @@ class SymbolMap:
     continuous future's ticker ("CME_MINI:ES1!") is no broker symbol, and must be mapped."""
 
     def __init__(self, mapping: Mapping[str, str] | None = None):
-        self._map = {k.strip().upper(): v.strip() for k, v in (mapping or {}).items()}
+        self._map: dict[str, str] = {}
+        written: dict[str, str] = {}
+        for key, value in (mapping or {}).items():
+            if (first := written.setdefault(key.strip().upper(), key)) != key:  # one of the two would be dropped
+                raise ValueError(f"symbol_map: {first!r} and {key!r} are one ticker (read in any case): keep one")
+            self._map[key.strip().upper()] = value.strip()
         for tv, broker in self._map.items():
             if not _VALID.match(broker):
                 raise ValueError(f"symbol_map: {tv!r} maps to {broker!r}, which is not a valid symbol")

@@ -213,7 +213,11 @@ class EngineConfig:
         """``max_spread_pips`` is looked up by the name an entry is sent on (``Limits.spread_for``,
         in any case): a key no entry is ever sent on (TradingView's ``OANDA:XAUUSD``, a ticker
         ``symbol_map`` maps to another name, MetaTrader's ``EURUSD.r``) would hold none to its limit."""
+        seen: dict[str, str] = {}
         for key in self.max_spread_pips:
+            if (first := seen.setdefault(key.upper(), key)) != key:  # looked up in any case: one would be dropped
+                raise ValueError(f"engine.max_spread_pips.{key}: {first} and {key} are one symbol (read in any case): "
+                                 "keep one")
             if key == "*":
                 continue
             written = self.mt5.from_broker(key) if self.broker == "mt5" else key

@@ -317,6 +317,13 @@ def test_a_key_written_twice_is_named_with_its_lines(tmp_path, text, expected):
     ("[plugins.cap.params]\nlimits = { EURUSD = [1, nan] }\n", "plugins.cap.params.limits.EURUSD[1]: expected a number"),
     ("[engine]\nsymbol_map = { GOLD = \"XAU USD\" }\n",
      "engine.symbol_map: 'GOLD' maps to 'XAU USD', which is not a valid symbol"),
+    # read in any case: one of the two was dropped unsaid, the other taken
+    ("[engine]\nsymbol_map = { us30 = \"US30.cash\", US30 = \"DJ30\" }\n",
+     "engine.symbol_map: 'us30' and 'US30' are one ticker (read in any case): keep one"),
+    ("[engine]\nsymbol_map = { \"OANDA:XAUUSD\" = \"GOLD\", \"oanda:xauusd \" = \"XAU\" }\n",
+     "engine.symbol_map: 'OANDA:XAUUSD' and 'oanda:xauusd ' are one ticker (read in any case): keep one"),
+    ("[engine]\nmax_spread_pips = { \"*\" = 3, EURUSD = 2, eurusd = 4 }\n",
+     "engine.max_spread_pips.eurusd: EURUSD and eurusd are one symbol (read in any case): keep one"),
 ])
 def test_each_error_names_the_key_and_what_was_expected(tmp_path, text, expected):
     message = error(tmp_path, text)
