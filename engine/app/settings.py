@@ -26,7 +26,7 @@ from engine.domain.config import (BROKERS, BUDGET_LIMITS, DEFAULT_BUDGET, Engine
                                   ServerConfig, Settings)
 from engine.domain.config.telegram import PARSE_MODES, BotConfig, TelegramConfig
 from engine.app import checks as c
-from engine.app.toml_lines import line_of, written_twice
+from engine.app.toml_lines import last_key, line_of, written_twice
 
 
 class SettingsError(ValueError):
@@ -233,6 +233,9 @@ def _shadow(shadow: dict[str, Any], live: Path, base: Path | None) -> ShadowConf
     return ShadowConfig(scripts=folder)
 
 
+_AT_END = " (at end of document)"  # tomllib's place of an error it met reading past the last line
+
+
 def load_settings(path: Path | None, env: Mapping[str, str] = os.environ, *, saved: bool = False) -> Settings:
     """The settings in the TOML file at ``path`` (None: defaults only), with ``MOONHOOK_SECRET``,
     ``MOONHOOK_API_TOKEN`` and ``MOONHOOK_PORT`` from ``env`` over the file's [server] values.
@@ -259,6 +262,9 @@ def load_settings(path: Path | None, env: Mapping[str, str] = os.environ, *, sav
         except tomllib.TOMLDecodeError as e:  # its message ends "(at line N, column M)"
             if str(e).startswith(("Cannot overwrite", "Cannot declare")) and (twice := written_twice(text)):
                 raise SettingsError(f"{path}: {twice}: keep one") from None
+            if str(e).endswith(_AT_END) and (last := last_key(text)):  # no line said: the value left open's
+                raise SettingsError(f"{path}: line {last[1]}: {last[0]}: not valid TOML: "
+                                    f"{str(e).removesuffix(_AT_END)} (its value runs to the end of the file)") from None
             raise SettingsError(f"{path}: not valid TOML: {e}") from None
         if saved and not data:
             raise SettingsError(f"{path}: it holds no settings (empty, or comments only)")

@@ -44,6 +44,13 @@ def written_twice(text: str) -> str | None:
     return None
 
 
+def last_key(text: str) -> tuple[str, int] | None:
+    """The last key ``text`` writes (not a table's header) and its line; None if it writes none. A value
+    tomllib is still reading at the end of the text (an array or a multi-line string left open) is its."""
+    keys = [(path, number) for path, number, header in _written(text) if not header]
+    return keys[-1] if keys else None
+
+
 def _written(text: str) -> Iterator[tuple[str, int, bool]]:
     """Each table and key path written in ``text``, the line (from 1) it is written on, and whether
     that line is a table's header."""

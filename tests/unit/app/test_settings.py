@@ -222,6 +222,22 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
 
 
 @pytest.mark.parametrize("text, expected", [
+    ("[engine]\nbreaker = 5\n\n[plugins.demo.params]\nsymbols = [\"EURUSD\", \"GBPUSD\"\n# the last line\n",
+     "line 5: plugins.demo.params.symbols: not valid TOML: Unclosed array (its value runs to the end of the file)"),
+    ('[server]\nport = 8080\n[plugins.demo.params]\nnote = """a note\nmax_lots = 2\n',
+     "line 4: plugins.demo.params.note: not valid TOML: Unterminated string (its value runs to the end of the file)"),
+    ("[engine]\nbreaker = 5\nmax_risk_pct = ", "line 3: engine.max_risk_pct: not valid TOML: Invalid value (its value "
+     "runs to the end of the file)"),
+])
+def test_a_value_left_open_at_the_files_end_is_named_with_its_line(tmp_path, text, expected):
+    """tomllib says "(at end of document)" of a value it is still reading there: no line, no key. The
+    array or multi-line string a trader left open runs to the end; the last key written holds it."""
+    with pytest.raises(SettingsError) as e:
+        load_settings(write(tmp_path, text), {})
+    assert str(e.value) == f"{tmp_path / 'moonhook.toml'}: {expected}", str(e.value)
+
+
+@pytest.mark.parametrize("text, expected", [
     ("[engine]\nbroker = \"paper\"\nbreaker = 5\n\n[plugins.demo.params]\nallow_without_stop = false\n"
      "allow_without_stop = true\n", "line 7: plugins.demo.params.allow_without_stop is written twice (first on "
      "line 6): keep one"),
