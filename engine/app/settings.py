@@ -26,7 +26,7 @@ from engine.domain.config import (BROKERS, BUDGET_LIMITS, DEFAULT_BUDGET, Engine
                                   ServerConfig, Settings)
 from engine.domain.config.telegram import PARSE_MODES, BotConfig, TelegramConfig
 from engine.app import checks as c
-from engine.app.toml_lines import last_key, line_of, written_twice
+from engine.app.toml_lines import key_before, last_key, line_of, written_twice
 
 
 class SettingsError(ValueError):
@@ -234,6 +234,7 @@ def _shadow(shadow: dict[str, Any], live: Path, base: Path | None) -> ShadowConf
 
 
 _AT_END = " (at end of document)"  # tomllib's place of an error it met reading past the last line
+_UNCLOSED = re.compile(r"Unclosed array \(at line (\d+), column (\d+)\)")  # placed at the next key, not the array
 
 
 def load_settings(path: Path | None, env: Mapping[str, str] = os.environ, *, saved: bool = False) -> Settings:
@@ -262,6 +263,9 @@ def load_settings(path: Path | None, env: Mapping[str, str] = os.environ, *, sav
         except tomllib.TOMLDecodeError as e:  # its message ends "(at line N, column M)"
             if str(e).startswith(("Cannot overwrite", "Cannot declare")) and (twice := written_twice(text)):
                 raise SettingsError(f"{path}: {twice}: keep one") from None
+            if (at := _UNCLOSED.fullmatch(str(e))) and (opened := key_before(text, int(at[1]), int(at[2]))):
+                raise SettingsError(f"{path}: line {opened[1]}: {opened[0]}: not valid TOML: Unclosed array: no ] "
+                                    f"before line {at[1]}, column {at[2]}") from None
             if str(e).endswith(_AT_END) and (last := last_key(text)):  # no line said: the value left open's
                 raise SettingsError(f"{path}: line {last[1]}: {last[0]}: not valid TOML: "
                                     f"{str(e).removesuffix(_AT_END)} (its value runs to the end of the file)") from None

@@ -51,6 +51,19 @@ def last_key(text: str) -> tuple[str, int] | None:
     return keys[-1] if keys else None
 
 
+def key_before(text: str, line: int, column: int) -> tuple[str, int] | None:
+    """The last key ``text`` writes whose value begins before ``line``, ``column`` (from 1), and its line:
+    the one an array tomllib found unclosed there was opened by (it says the place it noticed, the next key)."""
+    lines, found = text.splitlines(), None
+    for path, number, header in _written(text):
+        if number > line:
+            break
+        key = _KEY.match(lines[number - 1])
+        if not header and key and (number < line or key.end() < column):
+            found = (path, number)
+    return found
+
+
 def _written(text: str) -> Iterator[tuple[str, int, bool]]:
     """Each table and key path written in ``text``, the line (from 1) it is written on, and whether
     that line is a table's header."""

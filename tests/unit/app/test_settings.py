@@ -222,6 +222,22 @@ def test_a_toml_syntax_error_gives_the_file_and_line(tmp_path):
 
 
 @pytest.mark.parametrize("text, expected", [
+    ('[server]\nallow_ips = ["52.89.214.238", "34.212.75.30"\n# proxies\ntrusted_proxies = []\n',
+     "line 2: server.allow_ips: not valid TOML: Unclosed array: no ] before line 4, column 1"),
+    ('[server]\nallow_ips = [\n  "52.89.214.238",\n  "34.212.75.30"\n\ntrusted_proxies = []\n',
+     "line 2: server.allow_ips: not valid TOML: Unclosed array: no ] before line 6, column 1"),
+    ('[server]\nallow_ips = ["52.89.214.238" "34.212.75.30"]\n',
+     "line 2: server.allow_ips: not valid TOML: Unclosed array: no ] before line 2, column 30"),
+])
+def test_an_array_left_open_is_named_with_the_line_it_begins_on(tmp_path, text, expected):
+    """tomllib places an array without its ] at the next key it meets: "Unclosed array (at line 4,
+    column 1)" of `trusted_proxies = []`, a line with nothing wrong; the key it begins on is named."""
+    with pytest.raises(SettingsError) as e:
+        load_settings(write(tmp_path, text), {})
+    assert str(e.value) == f"{tmp_path / 'moonhook.toml'}: {expected}", str(e.value)
+
+
+@pytest.mark.parametrize("text, expected", [
     ("[engine]\nbreaker = 5\n\n[plugins.demo.params]\nsymbols = [\"EURUSD\", \"GBPUSD\"\n# the last line\n",
      "line 5: plugins.demo.params.symbols: not valid TOML: Unclosed array (its value runs to the end of the file)"),
     ('[server]\nport = 8080\n[plugins.demo.params]\nnote = """a note\nmax_lots = 2\n',
