@@ -40,12 +40,16 @@ def made(check: Any, factory: Callable[..., Check], *args: Any, **kwargs: Any) -
 
 # --- checks (factories return a check; the expected text is what the error message says)
 
+def whole(v: Any) -> Any:
+    """``v``, or its integer if it is a whole float (``workers = 2.0``): the JSON Schema an editor checks
+    the file with cannot tell 2.0 from 2 (up to 2**53, where floats are exact)."""
+    return int(v) if isinstance(v, float) and v.is_integer() and abs(v) <= 2**53 else v
+
+
 def integer(lo: int, hi: int) -> Check:
-    """An integer from ``lo`` to ``hi``; a whole float (``workers = 2.0``) is its integer, as the JSON
-    Schema an editor checks the file with cannot tell 2.0 from 2 (up to 2**53, where floats are exact)."""
+    """An integer from ``lo`` to ``hi``; a whole float is its integer (``whole``)."""
     def check(v: Any) -> int:
-        if isinstance(v, float) and v.is_integer() and abs(v) <= 2**53:
-            v = int(v)
+        v = whole(v)
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
             raise Bad(f"an integer from {lo} to {hi}")
         return v
@@ -225,6 +229,7 @@ def url(v: Any) -> str:
 
 
 def chat_id(v: Any) -> int | str:
+    v = whole(v)
     if isinstance(v, int) and not isinstance(v, bool) and v != 0:
         return v
     if isinstance(v, str) and v.startswith("@") and len(v) > 1:
@@ -250,6 +255,7 @@ def ids_of(item: Check, example: str) -> Check:
 def user_id(v: Any) -> int:
     """A person's Telegram user id. A chat id here (a group's negative id, "@channel") is what
     ``admins`` held before it meant people: refused, since it would let every member command."""
+    v = whole(v)
     if isinstance(v, int) and not isinstance(v, bool) and v > 0:
         return v
     raise Bad("a person's user id, a positive number (admins are people, not chats: a group where "
@@ -258,6 +264,7 @@ def user_id(v: Any) -> int:
 
 def group_id(v: Any) -> int:
     """A group's chat id (negative): where the admins' commands are also taken."""
+    v = whole(v)
     if isinstance(v, int) and not isinstance(v, bool) and v < 0:
         return v
     raise Bad("a group's chat id, a negative number (an admin's private chat needs no listing)")

@@ -135,6 +135,8 @@ def symbol_table(overrides: Mapping[str, Mapping[str, Any]] | None = None,
 
 
 def _check(path: str, key: str, value: Any) -> Any:
+    if key in ("stops_level", "digits") and isinstance(value, float) and value.is_integer():
+        value = int(value)   # 5.0 is 5, as the JSON Schema an editor checks moonhook.toml with reads it
     if key == "quote":
         if not (isinstance(value, str) and len(value) == 3 and value.isalpha()):
             raise ValueError(f"{path}: expected a 3-letter currency code, got {value!r}")

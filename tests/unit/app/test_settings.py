@@ -501,3 +501,26 @@ def test_a_monitor_interval_under_a_second_is_refused(tmp_path):
     assert "monitor.interval_seconds: expected a number from 1 to 86400, got 1e-06" in \
         error(tmp_path, "[monitor]\ninterval_seconds = 1e-6\n")
     assert load_settings(write(tmp_path, "[monitor]\ninterval_seconds = 1\n"), {}).engine.monitor.interval_seconds == 1
+
+
+def test_a_whole_number_written_as_a_float_is_that_number_wherever_an_integer_is_read(tmp_path):
+    """configuration.md: `workers = 2.0` is 2, as the JSON Schema an editor checks the file with reads
+    it. A Telegram id and a symbol's digits and stops_level were refused so ("expected a person's
+    user id", "expected an integer from 0 to 8, got 5.0"), where the editor showed them valid."""
+    settings = load_settings(write(tmp_path, """
+[paper]
+symbols = { EURUSD = { digits = 5.0, stops_level = 10.0 } }
+[telegram]
+admins = [123456789.0]
+command_chats = [-1001234567890.0]
+[[telegram.bots]]
+token = "1:A"
+chats = [42.0, { id = -100222.0 }]
+"""), {})
+    telegram = settings.engine.telegram
+    assert (telegram.admins, telegram.command_chats) == ((123456789,), (-1001234567890,))
+    assert [chat.id for chat in telegram.bots[0].chats] == [42, -100222]
+    assert all(type(v) is int for v in (*telegram.admins, *telegram.command_chats, *(c.id for c in telegram.bots[0].chats)))
+    from engine.domain.instruments import symbol_table
+    eurusd = symbol_table(settings.engine.paper.symbols)["EURUSD"]
+    assert (eurusd.digits, eurusd.stops_level) == (5, 10) and type(eurusd.digits) is type(eurusd.stops_level) is int
