@@ -80,6 +80,13 @@ def string(v: Any) -> str:
     return v
 
 
+def bot_token(v: Any) -> str:
+    """``[[telegram.bots]] token``: @BotFather's, its bot's id, a colon and its secret part."""
+    if ":" not in string(v):
+        raise Bad("a bot token like 123456:ABC-DEF... (from @BotFather)")
+    return v
+
+
 MIN_SECRET = 16  # characters: moonhook init writes 32 random ones
 
 

@@ -43,6 +43,7 @@ READERS: dict[Callable[..., Any], dict[str, Any]] = {
     checks.secret: {"type": "string", "pattern": rf"\S[\s\S]{{{checks.MIN_SECRET - 2},}}\S",
                     "not": {"pattern": checks.ENV_REFERENCE}},
     checks.currency: {"type": "string", "pattern": f"^{checks.CURRENCY}$"},
+    checks.bot_token: {"type": "string", "pattern": ":"},   # "123456:ABC-DEF..."
     checks.telegram_secret: {"type": "string", "pattern": f"^{checks.TELEGRAM_SECRET}$"},
     checks.folder: {**_NON_EMPTY, "description": "A folder, relative to this file's folder."},
     checks.boolean: {"type": "boolean"},
@@ -172,6 +173,19 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
+_POSITIVE = {"type": "number", "exclusiveMinimum": 0}
+# Keys whose shape a reader of SCHEMA leaves to a dataclass: a paper symbol's fields (instruments.symbol_table).
+SHAPES: dict[str, dict[str, Any]] = {
+    "paper.symbols": {"type": "object", "description": "A table of symbol tables.", "additionalProperties": {
+        "type": "object", "additionalProperties": False, "properties": {
+            "quote": {"type": "string", "pattern": f"^{checks.CURRENCY}$"}, "digits": _integer(0, 8),
+            "contract_size": _POSITIVE, "volume_min": _POSITIVE, "volume_step": _POSITIVE, "volume_max": _POSITIVE,
+            "stops_level": {"type": "integer", "minimum": 0}}}},
+}
+# A key another needs beside it (draft 7's "dependencies"), as the engine refuses the one without the other.
+NEEDS = {"telegram": {"webhook_url": ["webhook_secret"]}}
+
+
 class UnknownReader(TypeError):
     """A reader of ``SCHEMA`` this module cannot describe: teach ``READERS`` or ``FACTORIES``."""
 
@@ -196,8 +210,10 @@ def _node(schema: Any, path: str) -> dict[str, Any]:
     elif isinstance(schema, dict):
         out = {"type": "object", "additionalProperties": False,
                "properties": {k: _node(v, f"{path}.{k}" if path else k) for k, v in schema.items()}}
+        if path in NEEDS:
+            out["dependencies"] = NEEDS[path]
     else:
-        out = reader_schema(schema)
+        out = dict(SHAPES[path]) if path in SHAPES else reader_schema(schema)
     if path in DESCRIPTIONS:
         out["description"] = DESCRIPTIONS[path]
     return out

@@ -92,7 +92,7 @@ SCHEMA: dict[str, Any] = {
         "command_chats": c.ids_of(c.group_id, "[-1001234567890]"), "parse_mode": c.choice(*PARSE_MODES),
         "throttle_seconds": _NOT_NEGATIVE, "command_max_age": _POSITIVE,
         "webhook_url": c.url, "webhook_secret": c.telegram_secret,
-        "bots": c.Array({"token": c.string, "chats": c.chats}, "[[telegram.bots]]",
+        "bots": c.Array({"token": c.bot_token, "chats": c.chats}, "[[telegram.bots]]",
                         required={"token": "the bot's token, from @BotFather"}),
     },
     "monitor": {"latency_alert_ms": _POSITIVE, "memory_alert_mb": _POSITIVE,

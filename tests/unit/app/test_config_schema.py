@@ -104,7 +104,7 @@ def test_the_config_init_writes_is_valid_and_points_at_the_schema(tmp_path):
     ('[plugins.demo]\nenabled = "yes"', "'yes' is not of type 'boolean'"),
     ("[plugins.demo.budget]\ntimeout = 0", "0 is less than the minimum of 0.001"),
     ("[plugins.demo.budget]\ntimeout = 5", "5 is greater than the maximum of 1"),
-    ("[[telegram.bots]]\ntoken = \"t\"\nchats = [0]", "is not valid under any of the given schemas"),
+    ("[[telegram.bots]]\ntoken = \"1:t\"\nchats = [0]", "is not valid under any of the given schemas"),
     ("[telegram]\nadmins = [-5]", "-5 is less than the minimum of 1"),
     ("[[telegram.bots]]\nchats = [5]", "'token' is a required property"),
     # the slips the engine refuses at the start, flagged as they are typed
@@ -115,6 +115,12 @@ def test_the_config_init_writes_is_valid_and_points_at_the_schema(tmp_path):
     ('[server]\ntrusted_proxies = ["127.0.0.1:80"]', "'127.0.0.1:80' does not match"),
     ('[engine]\nmax_daily_loss_pct = 100', "100 is greater than or equal to the maximum of 100"),
     ('[server]\nsecret = "${WEBHOOK_SECRET}"', "should not be valid under"),
+    # refused by the engine at the start, and were shown valid in the editor
+    ("[paper]\nsymbols = { EURUSD = { stop_level = 10 } }", "'stop_level' was unexpected"),
+    ("[paper]\nsymbols = { EURUSD = { digits = 9 } }", "9 is greater than the maximum of 8"),
+    ('[paper]\nsymbols = { EURUSD = { quote = "dollar" } }', "'dollar' does not match"),
+    ('[[telegram.bots]]\ntoken = "AAH4-xyz"', "'AAH4-xyz' does not match"),
+    ('[telegram]\nwebhook_url = "https://example.org/h"', "'webhook_secret' is a dependency of 'webhook_url'"),
 ])
 def test_a_wrong_value_does_not_validate(fragment, where):
     errors = [e.message for e in _validator(config_schema()).iter_errors(tomllib.loads(fragment))]
@@ -123,10 +129,10 @@ def test_a_wrong_value_does_not_validate(fragment, where):
 
 # Keys whose check the schema cannot hold, as it weighs one key alone: a symbol table's fields, a
 # clock's name, a key measured against another (max_spread_wait against max_alert_age, a spread's
-# symbol against symbol_map), a bot token (Telegram's own form), an IP network's host bits.
+# symbol against symbol_map), an IP network's host bits.
 _LOOSER = {"paper.symbols", "paper.spreads", "engine.trading_day", "mt5.server_clock", "engine.max_spread_wait",
-           "engine.max_spread_pips", "engine.symbol_map", "mt5.symbols", "telegram.bots.[].token",
-           "telegram.webhook_url", "server.allow_ips", "server.trusted_proxies", "server.hosts", "shadow.scripts"}
+           "engine.max_spread_pips", "engine.symbol_map", "mt5.symbols", "server.allow_ips", "server.trusted_proxies",
+           "server.hosts", "shadow.scripts"}
 _EDGES = [50, 99.5, 100, 100.5, 150, 1e6, "USD", "usd", "US$", "EURO", "abc_DEF-123", "a b", "127.0.0.1:8080", "::", "[::1]", "0.0.0.0", "mypc.local", "x" * 300,
           " " * 15 + "x", "0123456789abcdef", "${WEBHOOK_SECRET}", "$MOONHOOK_API_TOKEN", "123:ABC",
           "https://ab", 64.0, 12.5, ["10.0.0.0/255.0.0.0", "::1/128", "fe80::/10"], ["[::1]:8080", "mypc.local.:80"]]
@@ -159,3 +165,11 @@ def test_the_settings_accept_every_value_the_schema_accepts(tmp_path):
             except SettingsError as e:
                 wrong.append(f"{'.'.join(path)} = {value!r}: the schema takes it, the engine says {e}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_paper_symbols_fields_are_the_engines():
+    """The fields an editor completes under paper.symbols are those the paper broker reads."""
+    from dataclasses import fields
+    from engine.domain.instruments import SymbolSpec
+    node = _at(config_schema(), ("paper", "symbols"))["additionalProperties"]
+    assert set(node["properties"]) == {f.name for f in fields(SymbolSpec)} - {"name"}
