@@ -266,9 +266,12 @@ def load_settings(path: Path | None, env: Mapping[str, str] = os.environ, *, sav
             if (at := _UNCLOSED.fullmatch(str(e))) and (opened := key_before(text, int(at[1]), int(at[2]))):
                 raise SettingsError(f"{path}: line {opened[1]}: {opened[0]}: not valid TOML: Unclosed array: no ] "
                                     f"before line {at[1]}, column {at[2]}") from None
-            if str(e).endswith(_AT_END) and (last := last_key(text)):  # no line said: the value left open's
-                raise SettingsError(f"{path}: line {last[1]}: {last[0]}: not valid TOML: "
-                                    f"{str(e).removesuffix(_AT_END)} (its value runs to the end of the file)") from None
+            if str(e).endswith(_AT_END):   # no line said: the value left open's, else the last line's
+                said = str(e).removesuffix(_AT_END)
+                if said.startswith(("Unclosed", "Unterminated", "Invalid value")) and (last := last_key(text)):
+                    raise SettingsError(f"{path}: line {last[1]}: {last[0]}: not valid TOML: {said} (its value runs "
+                                        "to the end of the file)") from None
+                raise SettingsError(f"{path}: line {len(text.splitlines())}: not valid TOML: {said}") from None
             raise SettingsError(f"{path}: not valid TOML: {e}") from None
         if saved and not data:
             raise SettingsError(f"{path}: it holds no settings (empty, or comments only)")

@@ -244,6 +244,9 @@ def test_an_array_left_open_is_named_with_the_line_it_begins_on(tmp_path, text, 
      "line 4: plugins.demo.params.note: not valid TOML: Unterminated string (its value runs to the end of the file)"),
     ("[engine]\nbreaker = 5\nmax_risk_pct = ", "line 3: engine.max_risk_pct: not valid TOML: Invalid value (its value "
      "runs to the end of the file)"),
+    # not a value left open: the file's last line, as tomllib would name any other
+    ('[[telegram.bots]]\ntoken = "1:a"\n[telegram]\nbots = []', "line 4: not valid TOML: Cannot overwrite a value"),
+    ('[engine]\nbreaker = 5\n\nmax_risk', "line 4: not valid TOML: Expected '=' after a key in a key/value pair"),
 ])
 def test_a_value_left_open_at_the_files_end_is_named_with_its_line(tmp_path, text, expected):
     """tomllib says "(at end of document)" of a value it is still reading there: no line, no key. The
