@@ -122,7 +122,8 @@ DESCRIPTIONS: dict[str, str] = {
     "engine": "The plugins, the journal, the broker and how alerts are executed.",
     "engine.broker": "paper (a simulated account) or mt5.",
     "engine.execute_alerts": "false: alerts only reach the plugins.",
-    "engine.dedup_window": "Seconds within which an alert with the same content is a repeat.",
+    "engine.dedup_window": "Seconds within which a repeat of an alert (its id, or without one its content) is a "
+                           "duplicate, not run again.",
     "engine.default_volume": "The volume of an entry that gives neither volume nor risk.",
     "engine.breaker": "Hook failures in a row that switch a plugin off; 0: never.",
     "engine.max_alert_age": "Seconds past which a waiting alert expires; 0: no limit.",

@@ -110,7 +110,7 @@ def render_config(secret: str, api_token: str) -> str:
 {_toml(broker=engine.broker)}
 # false: alerts only reach the plugins; nothing is executed unless a plugin orders it.
 {_toml(execute_alerts=engine.execute_alerts)}
-# Seconds within which an alert with the same content is a repeat and dropped.
+# Seconds within which a repeat of an alert (its id, or without one its content) is dropped.
 {_toml(dedup_window=engine.dedup_window)}
 # A plugin whose hooks fail (or overrun their budget) this many times in a row is switched
 # off until its file is saved again or the API enables it; 0: never.

@@ -103,7 +103,7 @@ class EngineConfig:
     data: Path = Path("data")
     broker: str = "paper"            # paper | mt5
     execute_alerts: bool = True      # run the default execution for accepted alerts
-    dedup_window: float = 60.0       # seconds within which the same content is a repeat
+    dedup_window: float = 60.0       # seconds within which the same id (or content) is a repeat
     default_volume: float | None = None  # for an entry with neither volume nor risk
     # Sandbox worker processes. Hook calls run one at a time (see engine/core/hooks.py), so one
     # worker, kept busy, answers faster than two that take turns waking up; the warm spare
