@@ -118,6 +118,8 @@ def symbol_table(overrides: Mapping[str, Mapping[str, Any]] | None = None,
     table = dict(BUILTIN)
     for name, given in (overrides or {}).items():
         path = f"{where}.{name}"
+        if name not in table and (known := same_name(name, table)):  # a new symbol no alert would reach
+            raise ValueError(f"{path}: the paper broker names this symbol {known}: write {known}")
         if not isinstance(given, Mapping):
             raise ValueError(f"{path}: expected a table of fields, got {type(given).__name__}")
         base = asdict(table[name]) if name in table else {"name": name}
@@ -132,6 +134,11 @@ def symbol_table(overrides: Mapping[str, Mapping[str, Any]] | None = None,
             raise ValueError(f"{path}: volume_min {base['volume_min']} is above volume_max {base['volume_max']}")
         table[name] = SymbolSpec(**base)
     return table
+
+
+def same_name(name: str, table: Mapping[str, Any]) -> str | None:
+    """The symbol of ``table`` that ``name`` names in another case (``eurusd``: EURUSD), if any."""
+    return next((known for known in table if known.upper() == name.upper() and known != name), None)
 
 
 def _check(path: str, key: str, value: Any) -> Any:

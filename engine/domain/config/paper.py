@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from engine.domain.rules import is_number
-from engine.domain.instruments import symbol_table
+from engine.domain.instruments import same_name, symbol_table
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class PaperConfig:
                 raise ValueError(f"paper.{key}: expected a table, got {type(getattr(self, key)).__name__}")
         table = symbol_table(self.symbols, where="paper.symbols")
         for name, value in self.spreads.items():
+            if name not in table and (known := same_name(name, table)):
+                raise ValueError(f"paper.spreads.{name}: the paper broker names this symbol {known}: write {known}")
             if name not in table:
                 raise ValueError(f"paper.spreads.{name}: unknown symbol (define it under paper.symbols)")
             if not (is_number(value) and value >= 0):

@@ -352,6 +352,10 @@ def test_a_key_written_twice_is_named_with_its_lines(tmp_path, text, expected):
     ("[plugins.cap.params]\nlimits = { EURUSD = [1, nan] }\n", "plugins.cap.params.limits.EURUSD[1]: expected a number"),
     ("[engine]\nsymbol_map = { GOLD = \"XAU USD\" }\n",
      "engine.symbol_map: 'GOLD' maps to 'XAU USD', which is not a valid symbol"),
+    # a built-in symbol in another case: a new symbol no alert reaches (alerts' are in capitals), or "unknown"
+    ("[paper]\nsymbols = { eurusd = { stops_level = 10 } }\n",
+     "paper.symbols.eurusd: the paper broker names this symbol EURUSD: write EURUSD"),
+    ("[paper]\nspreads = { xauusd = 30 }\n", "paper.spreads.xauusd: the paper broker names this symbol XAUUSD: write XAUUSD"),
     # read in any case: one of the two was dropped unsaid, the other taken
     ("[engine]\nsymbol_map = { us30 = \"US30.cash\", US30 = \"DJ30\" }\n",
      "engine.symbol_map: 'us30' and 'US30' are one ticker (read in any case): keep one"),
