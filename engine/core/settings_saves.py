@@ -111,16 +111,17 @@ class SettingsSaves:
             if plugin is None:
                 continue
             old, new = before.plugin(name), config.plugin(name)
+            if (old.params, old.budget) != (new.params, new.budget):
+                async with self._changing:
+                    await self._reload(plugin.path, force=True)  # a failure keeps the running version, and says so
+                if self._plugins.get(name) is plugin:
+                    continue   # refused: the guard is as it was, not to be told changed
+            elif plugin.disabled_by in (None, "config"):
+                self.set_enabled(name, new.enabled, by="config")
             if plugin.meta.guard:  # a guard loosened or switched off lets through what it refused
                 told = following.guard_text(self.settings[0].name if self.settings else "moonhook.toml", name, old, new)
                 log.warning("%s", told)
                 self._notifier.send("admin", told)
-            if (old.params, old.budget) == (new.params, new.budget):
-                if plugin.disabled_by in (None, "config"):
-                    self.set_enabled(name, new.enabled, by="config")
-                continue
-            async with self._changing:
-                await self._reload(plugin.path, force=True)  # a failure keeps the running version
         return following.waiting(before, config)
 
 

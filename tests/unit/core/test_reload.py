@@ -394,6 +394,25 @@ async def test_a_saved_plugins_table_that_reaches_no_plugin_is_told(tmp_path):
         assert await comment_of(engine, 1) == "mid"
 
 
+async def test_a_guards_saved_table_its_script_refuses_is_not_told_as_in_force(tmp_path):
+    # The admins read "guard stops: params {allow_without_stop = "false"} (was ...)", then "reload of
+    # stops.lua failed ...; the previous version keeps running": the guard was told changed, and was not.
+    config = tmp_path / "moonhook.toml"
+    start = ('[engine]\nscripts = "scripts"\ndata = "data"\n[sandbox]\nworkers = 1\n'
+             '[plugins.stops]\nparams = {allow_without_stop = false}\n')
+    config.write_text(start)
+    script = "plugin = {guard = true, params = {allow_without_stop = false}}\nfunction on_alert(a) end"
+    async with watching(tmp_path, {"stops": script}, settings_file=config) as engine:
+        serving = engine.plugins.get("stops")
+        save(config, start.replace("allow_without_stop = false", 'allow_without_stop = "false"'))
+        await until(lambda: any("reload of stops.lua failed" in t for t in outbox(engine)))
+        await settled(engine, tmp_path / "scripts", "after")
+        assert engine.plugins.get("stops") is serving
+        assert not [t for t in outbox(engine) if "guard stops" in t], outbox(engine)
+        save(config, start.replace("allow_without_stop = false", "allow_without_stop = true"))   # one it takes: told
+        await until(lambda: any("guard stops: params" in t for t in outbox(engine)))
+
+
 def _plugin(name: str) -> Plugin:
     return Plugin(pool_id=f"{name}#1", path=Path(f"{name}.lua"), meta=PluginMeta(name, None),
                   hooks=frozenset({"on_alert"}), budget=DEFAULT_BUDGET)
