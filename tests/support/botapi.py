@@ -35,7 +35,8 @@ long poll is not noticed (its poll simply ends at its timeout or when a newer po
 
 For tests: ``messages(token, chat)``, ``shown(token, chat)`` (edits applied), ``calls(method, token)``, ``requests``
 (each with its parameters, a held one's too), ``rate_limited(token)``, ``edits``, ``answered``;
-``push_message`` / ``push_callback`` queue updates; ``hang()`` / ``release()`` hold sendMessage unanswered;
+``push_message`` / ``push_edit`` (a user's edit of their message) / ``push_callback`` queue updates;
+``hang()`` / ``release()`` hold sendMessage unanswered;
 ``fail(status)`` / ``recover()`` answer every request with a 5xx (``delivered=True``: each sendMessage
 carried out first); ``lose_answers()`` takes each sendMessage (recorded:
 the message arrived) and withholds its answer until ``release()`` or the connection is cut; ``flood(seconds)`` gives
@@ -312,6 +313,15 @@ class BotApiServer:
         if command := re.match(r"/\w+(@\w+)?", text):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": command.end()}]
         return self._push(token, "message", message)
+
+    def push_edit(self, token: str, update: dict, text: str) -> dict:
+        """Queues the edit of ``update``'s message (``push_message``'s) to ``text``: an ``edited_message``, its
+        id and date the message's, dated by ``edit_date`` (getUpdates gives it only if ``allowed_updates`` asks)."""
+        message = {**update["message"], "text": text, "edit_date": int(time.time())}
+        message.pop("entities", None)
+        if command := re.match(r"/\w+(@\w+)?", text):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": command.end()}]
+        return self._push(token, "edited_message", message)
 
     def push_callback(self, token: str, chat_id: int, data: str, *, user_id: int | None = None,
                       message_id: int | None = None, username: str | None = None) -> dict:

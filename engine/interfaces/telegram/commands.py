@@ -19,23 +19,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Callable, Iterable
 
-from engine.domain.alerts import AlertError, read_body, without_secrets
-from engine.app.check_text import check_text
+from engine.domain.alerts import AlertError, without_secrets
 from engine.app.operations import HeldChanged, NotLoaded, Operations
 from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
 from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, NO, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
 from engine.interfaces.telegram import resume
+from engine.interfaces.telegram.check import check_answer
 from engine.interfaces.telegram.menu import HELP
 from engine.interfaces.telegram.message import as_dict as _dict, command_of as _parse, forwarded as _forwarded
-from engine.interfaces.telegram.message import is_date as _is_number
+from engine.interfaces.telegram.message import is_date as _is_number, Seen
 from engine.interfaces.telegram.message import is_id as _is_id, is_int as _is_int, loggable as _loggable, who as _who
 from engine.interfaces.telegram.tables import MAX_ROWS as _MAX_ROWS, no_plugin, plugins_text as _plugins_text
-from engine.interfaces.telegram.tables import ago as _ago, cut as _cut, escape as _e, fit as _fit, status_text
+from engine.interfaces.telegram.tables import ago as _ago, cut as _cut, escape as _e, status_text
 from engine.interfaces.telegram.tables import none_ours as _none_ours, order_table as _order_table
 from engine.interfaces.telegram.tables import position_table as _position_table, results_lines as _results_lines
 from engine.interfaces.telegram.tables import results_text as _results_text, trades_text as _trades_text
@@ -46,7 +45,6 @@ PLUGIN = "telegram"          # the orders' plugin: what the ledger and on_order 
 # on_order runs in every plugin except the one named ``origin`` (the order's author). No plugin
 # can be named "telegram:/close" (names are a letter, then letters, digits, _ or -): all see it.
 ORIGIN = "telegram:/{}"
-_SEEN = 512                  # (chat, message id, bot) remembered: a message seen twice runs once
 _NOT_HERE = "Commands are not taken in this chat: write to me privately."
 _FORWARDED = "A forwarded command is not obeyed: type it, or tap it in the menu."
 _ANONYMOUS = ("Sent anonymously: who sent it cannot be told, so it is not obeyed. Turn off Remain anonymous "
@@ -82,7 +80,7 @@ class Commands:
         self._max_age = max_age
         self._clock = clock
         self._questions = Questions(confirm_seconds, clock)
-        self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
+        self._seen_before = Seen()   # a message seen twice (through two of our bots) runs once
 
     def answer_time(self, update: Any) -> float:
         """How long the answers to ``update`` may still be sent: ``max_age`` less the command's age
@@ -96,13 +94,16 @@ class Commands:
 
     async def handle(self, update: dict, bot_username: str | None = None) -> list[Reply]:
         """One getUpdates/webhook update -> the replies to send ([]: nothing to say).
-        Anything malformed or not for us (edited messages, plain text, a command addressed to
-        another bot) is ignored. ``bot_username``: the username (getMe) of the bot the update
-        came through; None when unknown, and then no command with an @suffix is taken."""
+        Anything malformed or not for us (plain text, a command addressed to another bot) is
+        ignored; an admin's edit of a command is not obeyed, and answered so (``_edited``).
+        ``bot_username``: the username (getMe) of the bot the update came through; None when
+        unknown, and then no command with an @suffix is taken."""
         if not isinstance(update, dict):
             return []
         if "message" in update:
             return await self._message(_dict(update.get("message")), bot_username)
+        if "edited_message" in update:
+            return self._edited(_dict(update.get("edited_message")), bot_username)
         if "callback_query" in update:
             return await self._press(_dict(update.get("callback_query")))
         return []
@@ -153,19 +154,23 @@ class Commands:
             log.exception("telegram: %s failed", shown)
             return [Reply(chat_id, f"/{_e(name)} failed: {_e(type(e).__name__)}: {_e(str(e)[:200])}")]
 
-    def _seen_before(self, chat: dict, message_id: Any, bot: str | None) -> bool:
-        """True for a message already handled: the same one through a second bot in a supergroup, whose
-        message ids all its members share. A private chat's (and a basic group's) are the bot's own count:
-        the same id through another bot is another message."""
-        if not _is_int(message_id):
-            return False
-        key = (str(chat.get("id")), message_id, None if chat.get("type") in ("supergroup", "channel") else bot)
-        if key in self._seen:
-            return True
-        self._seen[key] = None
-        while len(self._seen) > _SEEN:
-            self._seen.popitem(last=False)
-        return False
+    def _edited(self, message: dict, bot_username: str | None) -> list[Reply]:
+        """An edit of a message to a command: never obeyed (it may be of a command obeyed already, or
+        one sent days ago), but the admin is told so, as of a forward, not left to believe it is being done."""
+        chat = _dict(message.get("chat"))
+        chat_id, text = chat.get("id"), message.get("text")
+        if not _is_id(chat_id) or not isinstance(text, str):
+            return []
+        name, arg = _parse(text, bot_username)
+        if name is None or self._access.check(chat, message.get("from"), message.get("sender_chat"))[0] != ALLOWED:
+            return []
+        edited = message.get("edit_date") if _is_int(message.get("edit_date")) else None
+        if self._seen_before(chat, message.get("message_id"), bot_username, edited):
+            return []
+        again = without_secrets(f"/{name} {arg}".strip() if name not in UNLOGGED else f"/{name} ...", self._ops.secrets)
+        log.info("telegram: an edit to %s in chat %s ignored: not obeyed", _loggable(again), chat_id)
+        return [Reply(chat_id, f"An edited command is not obeyed: send <code>{_e(_cut(again, 64))}</code> as a new "
+                               "message (an edit may be of a command done already).")]
 
     async def _run(self, name: str, arg: str, chat_id: int | str, user: int, date: float) -> Reply:
         ops = self._ops
@@ -200,21 +205,10 @@ class Commands:
         if name in ("close", "cancel"):
             return await self._ask(name, chat_id, user, arg, date)
         if name == "check":
-            return Reply(chat_id, await self._check(arg))
+            return Reply(chat_id, await check_answer(self._ops, arg))
         if name in ("help", "start"):  # plain lines: a phone wraps them, and makes each /command a link
             return Reply(chat_id, "<b>moonhook commands</b>\n" + "\n".join(f"{c} – {_e(what)}" for c, what in HELP))
         return Reply(chat_id, f"Unknown command /{_e(name[:32])}. /help lists them.")
-
-    async def _check(self, arg: str) -> str:
-        """/check ALERT: what the alert would do now, sending nothing (ops.check)."""
-        if not arg:
-            return "Usage: /check ALERT, as TradingView sends it: <code>/check buy EURUSD risk=1 sl_pips=20</code>"
-        try:
-            alert = self._ops.parse(read_body(arg.encode("utf-8")))
-        except AlertError as e:
-            return f"Not an alert: {_e(_cut(str(e), 300))}"
-        *lines, last = check_text(await self._ops.check(alert)).split("\n")   # last: nothing was sent
-        return "<pre>" + _e("\n".join(_fit(lines, "moonhook send --dry-run says it all") + [last])) + "</pre>"
 
     async def _status(self) -> str:
         return status_text(await self._ops.status(), self._ops.pause_state())

@@ -4,6 +4,7 @@ forge log lines)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from engine.domain.logtext import one_line
@@ -70,3 +71,26 @@ def loggable(text: str) -> str:
     """One line of at most 64 characters, the unprintable ones escaped (``logtext.one_line``): what a stranger
     typed cannot forge log lines, nor move a terminal's cursor to write over them."""
     return cut(one_line(" ".join(text.split()), keep=""), 64)
+
+
+class Seen:
+    """The messages handled lately (512 of them): ``seen(chat, message_id, bot)`` is True for one handled
+    already, the same one come through a second bot of ours in a supergroup, whose message ids all its
+    members share. A private chat's (and a basic group's) are the bot's own count: the same id through
+    another bot is another message. ``edit``: an edit's date (each edit of a message is its own)."""
+
+    SIZE = 512
+
+    def __init__(self) -> None:
+        self._seen: OrderedDict[tuple, None] = OrderedDict()
+
+    def __call__(self, chat: dict, message_id: Any, bot: str | None, edit: int | None = None) -> bool:
+        if not is_int(message_id):
+            return False
+        key = (str(chat.get("id")), message_id, None if chat.get("type") in ("supergroup", "channel") else bot, edit)
+        if key in self._seen:
+            return True
+        self._seen[key] = None
+        while len(self._seen) > self.SIZE:
+            self._seen.popitem(last=False)
+        return False

@@ -27,7 +27,7 @@ from engine.adapters.notify.bot import BotClient, RetryAfter, TelegramError
 
 log = logging.getLogger("moonhook.telegram")
 
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]   # edits: answered, not obeyed
 WEBHOOK_HELD = ("no command reaches this moonhook: Telegram holds a webhook for the bot (set by a run with "
                 "telegram.webhook_url, or by another moonhook using this bot). Set telegram.webhook_url again, or, "
                 "if no moonhook uses the webhook, delete it (the Bot API's deleteWebhook) and commands come here")

@@ -127,7 +127,8 @@ async def test_updates_by_webhook_through_the_web_server(tmp_path):
             await until(lambda: server.webhook(TOKEN) is not None)
             hook = server.webhook(TOKEN)
             assert hook["url"] == "https://moonhook.example.org/telegram/5150"
-            assert hook["secret_token"] == "hook-Secret_1" and hook["allowed_updates"] == ["message", "callback_query"]
+            assert hook["secret_token"] == "hook-Secret_1"
+            assert hook["allowed_updates"] == ["message", "edited_message", "callback_query"]
             update = {"update_id": 1, "message": {"message_id": 1, "date": int(time.time()),
                                                   "chat": {"id": ADMIN, "type": "private"}, "text": "/help"}}
             wrong = await client.post("/telegram/5150", json=update,
