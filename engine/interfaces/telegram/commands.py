@@ -70,11 +70,16 @@ class Reply:
 
 class Commands:
     """Obeys the ``admins`` (user ids) in their private chats and in the ``command_chats``
-    (groups); ids are compared as text. ``clock`` is wall time, as Telegram's message dates are."""
+    (groups); ids are compared as text. ``clock`` is wall time, as Telegram's message dates are.
+    ``secrets`` (the bots' tokens, Telegram's webhook secret), with the operations' (the webhook's
+    secret, the API token), are written ``***`` in what a command is given (a token pasted by
+    mistake is no pause's reason) and in the log."""
 
     def __init__(self, ops: Operations, admins: Iterable[int | str], *, command_chats: Iterable[int | str] = (),
-                 confirm_seconds: float = 30.0, max_age: float = 120.0, clock: Callable[[], float] = time.time):
+                 confirm_seconds: float = 30.0, max_age: float = 120.0, clock: Callable[[], float] = time.time,
+                 secrets: Iterable[str | None] = ()):
         self._ops = ops
+        self._secrets = tuple(s for s in (*ops.secrets, *secrets) if s)
         self._access = Access(admins, command_chats)
         self._confirm = confirm_seconds
         self._max_age = max_age
@@ -119,9 +124,10 @@ class Commands:
         name, arg = _parse(text, bot_username)
         if name is None:
             return []
+        arg = arg if name in UNLOGGED else without_secrets(arg, self._secrets)   # /check's alert is read as sent
         # What the log and a refusal may quote: /check's alert may hold the webhook's secret, a typo of it too.
         said = text.strip() if name not in UNLOGGED else f"/{name} ({len(arg)} characters)"
-        shown = _loggable(said := without_secrets(said, self._ops.secrets))
+        shown = _loggable(said := without_secrets(said, self._secrets))
         verdict, user = self._access.check(chat, message.get("from"), message.get("sender_chat"))
         if verdict == STRANGER:
             log.warning("telegram: %s from chat %s (%s) ignored: not an admin", shown, chat_id,
@@ -167,7 +173,7 @@ class Commands:
         edited = message.get("edit_date") if _is_int(message.get("edit_date")) else None
         if self._seen_before(chat, message.get("message_id"), bot_username, edited):
             return []
-        again = without_secrets(f"/{name} {arg}".strip() if name not in UNLOGGED else f"/{name} ...", self._ops.secrets)
+        again = without_secrets(f"/{name} {arg}".strip() if name not in UNLOGGED else f"/{name} ...", self._secrets)
         log.info("telegram: an edit to %s in chat %s ignored: not obeyed", _loggable(again), chat_id)
         return [Reply(chat_id, f"An edited command is not obeyed: send <code>{_e(_cut(again, 64))}</code> as a new "
                                "message (an edit may be of a command done already).")]

@@ -57,7 +57,8 @@ class TelegramHub:
         self.bots = {b.id: Bot(b, http, config.api_url) for b in config.bots}
         self.courier = Courier(config, database, self.bots.values())
         self.commands = Commands(ops, config.admins, command_chats=config.command_chats,
-                                 max_age=config.command_max_age, clock=ops.clock)
+                                 max_age=config.command_max_age, clock=ops.clock,
+                                 secrets=(config.webhook_secret, *(b.token for b in config.bots)))
         self._offsets = UpdateOffsets(database)
         self._seen = SeenUpdates(database)
         self._in_hand = CommandsInHand(database)
