@@ -20,6 +20,9 @@ from engine.adapters.notify.limits import BotLimits, Limits
 
 MAX_TEXT = 4096
 ME_RETRY = 60.0    # seconds between getMe tries while the bot's username is unknown
+# A 404 from the Bot API: the request named no bot it serves (api_url with /bot, a token it cannot read)
+NOT_FOUND = ("no bot answers at telegram.api_url with the bot's token: telegram.api_url is the server alone "
+             "(https://api.telegram.org, without /bot), the token as @BotFather gave it (123456:ABC-DEF...)")
 
 log = logging.getLogger("moonhook.telegram")
 
@@ -54,9 +57,16 @@ class TelegramError(Exception):
 
     @property
     def permanent(self) -> bool:
-        """Trying again will not help: a bad request, a chat that blocked the bot or is gone
-        (a group that moved to a supergroup is not: it is reached at its new id)."""
-        return self.code in (400, 403, 404) and self.migrate_to is None
+        """Trying again will not help this message: a bad request, a chat that blocked the bot or is gone
+        (a group that moved to a supergroup is not: it is reached at its new id). A 404 is not the
+        message's: no bot answered (``setup``)."""
+        return self.code in (400, 403) and self.migrate_to is None
+
+    @property
+    def setup(self) -> str | None:
+        """What to fix in moonhook.toml when no call of the bot can work until it is fixed (a 401, a 404),
+        whatever the message: None otherwise."""
+        return {401: "the bot's token was revoked or is wrong", 404: NOT_FOUND}.get(self.code)  # type: ignore[arg-type]
 
 
 class RetryAfter(TelegramError):

@@ -226,10 +226,11 @@ class Courier:
                     for d in batch:
                         d.uncertain = True
                     await self._mark(self._deliveries.mark_uncertain, batch, str(error))
-                wait = backoff.next() if error.code != 401 else 60.0  # 401: the token was revoked
+                wait = backoff.next() if error.setup is None else 60.0  # a 401, a 404: till moonhook.toml is fixed
                 lane.failing = (lane.failing[0] if lane.failing else time.time(), str(error))
-                log.warning("Telegram: %s; chat %s tries again in %.1f s (%s waiting)",
-                            error, lane.chat, wait, counted(len(lane.queue), "message"))
+                log.warning("Telegram: %s%s; chat %s tries again in %.1f s (%s waiting)", error,
+                            f": {error.setup}" if error.setup else "", lane.chat, wait,
+                            counted(len(lane.queue), "message"))
                 await trio.sleep(wait)
             else:
                 await self._mark(self._deliveries.mark_sent, batch)

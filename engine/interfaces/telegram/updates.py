@@ -9,7 +9,8 @@ confirms every update below the offset, and Telegram answers one below it only w
 numbered its updates anew (from a random id, after a week without any; or the Bot API server is
 another), the offset then being "in the future" of its queue. Telegram's errors never end the loop: a
 429 waits the seconds it names, anything else backs off exponentially with jitter (1 s to 60 s; up to 5 min for a
-revoked token, 401) and starts again at 1 s after a success.
+revoked token, 401, or
+no bot at ``api_url``, 404) and starts again at 1 s after a success.
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ async def poll_updates(bot: BotClient, offsets: UpdateOffsets, bot_id: str,
                     if deaf is not None and "webhook" in str(e).lower():
                         await deaf(WEBHOOK_HELD)
                 conflict = True
-            elif e.code == 401:
-                log.error("%s: %s: the token was revoked or is wrong; trying again later", bot.name, e)
+            elif e.setup is not None:   # 401, 404: the token revoked, or no bot at api_url with it
+                (log.error if failures == 1 else log.info)("%s: %s: %s; trying again later", bot.name, e, e.setup)
                 retry.cap = max(max_backoff, _REVOKED_BACKOFF)
             else:
                 (log.warning if failures == 1 else log.info)("%s: %s; trying again", bot.name, e)

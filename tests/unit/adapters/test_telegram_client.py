@@ -133,7 +133,7 @@ async def test_a_refusal_raises_telegrams_code_and_description_and_says_if_retry
         ("sendMessage: Bad Request: chat not found", 400, True, False),
         ("sendMessage: Forbidden: bot was blocked", 403, True, False),
         ("sendMessage: Internal Server Error", 500, False, True),   # a 5xx may come after it was done
-        ("sendMessage: Not Found", 404, True, False),          # the Bot API's error_code, not HTTP's 200
+        ("sendMessage: Not Found", 404, False, False),   # the Bot API's error_code: no bot there (setup), no fault of it
         ("sendMessage: HTTP 502", 502, False, True)]
 
 
