@@ -16,6 +16,7 @@ KINDS = ("trades", "errors", "admin", "plugin")
 DEFAULT_API = "https://api.telegram.org"
 PARSE_MODES = ("HTML", "MarkdownV2")
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts as secret_token
+_BOT_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")   # as @BotFather gives it; Telegram finds no bot (404) for others
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class TelegramConfig:
             raise ValueError(f"telegram.parse_mode: expected one of {', '.join(PARSE_MODES)}, got {self.parse_mode!r}")
         ids, served = set(), {}
         for i, bot in enumerate(self.bots):
-            if ":" not in bot.token:
+            if not _BOT_TOKEN.fullmatch(bot.token):
                 raise ValueError(f"telegram.bots[{i}].token: expected a bot token like 123456:ABC-DEF... "
                                  "(from @BotFather)")
             if bot.id in ids:

@@ -439,6 +439,17 @@ def test_a_table_holding_a_secret_written_as_another_kind_is_refused_without_it(
     assert message.endswith(said) and "hunter2" not in message, message
 
 
+@pytest.mark.parametrize("token", ["bot5150:hunter2-secret", " 5150:hunter2-secret", "5150:hunter2-secret ",
+                                   "5150:hunter2/secret", "5150: hunter2-secret", "5150:hunter2-secret..."])
+def test_a_bot_token_telegram_cannot_read_is_refused_at_the_start_without_it(tmp_path, token):
+    """The "bot" of the Bot API's URLs copied with it, a space, "..." as the docs' sample ends: Telegram finds no
+    bot (404) at every call, and the trader read only 'Not Found' in the log; refused here, as @BotFather's are
+    digits, a colon, then letters, digits, _ and -."""
+    message = error(tmp_path, f'[[telegram.bots]]\ntoken = "{token}"\nchats = [1]\n')
+    assert message.endswith("telegram.bots[0].token: expected a bot token like 123456:ABC-DEF... (from @BotFather)")
+    assert "hunter2" not in message
+
+
 def test_a_bot_token_never_appears_in_an_error_or_a_repr(tmp_path):
     message = error(tmp_path, '[[telegram.bots]]\ntoken = "hunter2-secret"\n')
     assert message.endswith("telegram.bots[0].token: expected a bot token like 123456:ABC-DEF... (from @BotFather)")
