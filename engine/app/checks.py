@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 
 from engine.domain.config import MAX_SESSION_HOURS
 from engine.domain.config.hosts import split as host_name
-from engine.domain.config.telegram import KINDS, ChatConfig
+from engine.domain.config.telegram import BOT_TOKEN, KINDS, SECRET_TOKEN, ChatConfig
 
 
 class Bad(Exception):
@@ -82,7 +82,7 @@ def string(v: Any) -> str:
 
 def bot_token(v: Any) -> str:
     """``[[telegram.bots]] token``: @BotFather's, its bot's id, a colon and its secret part."""
-    if ":" not in string(v):
+    if not re.fullmatch(BOT_TOKEN, string(v)):
         raise Bad("a bot token like 123456:ABC-DEF... (from @BotFather)")
     return v
 
@@ -115,7 +115,7 @@ def currency(v: Any) -> str:
 
 
 CURRENCY = "[A-Za-z]{3}"
-TELEGRAM_SECRET = "[A-Za-z0-9_-]{1,256}"  # what Telegram's setWebhook takes as its secret_token
+TELEGRAM_SECRET = SECRET_TOKEN  # what Telegram's setWebhook takes as its secret_token
 
 
 def telegram_secret(v: Any) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from engine.app import checks
 from engine.app.settings import SCHEMA
 from engine.domain.config import MAX_SESSION_HOURS
-from engine.domain.config.telegram import KINDS
+from engine.domain.config.telegram import BOT_TOKEN, KINDS
 
 SCHEMA_NAME = "moonhook.schema.json"
 DIRECTIVE = f"#:schema ./{SCHEMA_NAME}"  # Taplo's: the config's first line names its schema
@@ -43,7 +43,7 @@ READERS: dict[Callable[..., Any], dict[str, Any]] = {
     checks.secret: {"type": "string", "pattern": rf"\S[\s\S]{{{checks.MIN_SECRET - 2},}}\S",
                     "not": {"pattern": checks.ENV_REFERENCE}},
     checks.currency: {"type": "string", "pattern": f"^{checks.CURRENCY}$"},
-    checks.bot_token: {"type": "string", "pattern": ":"},   # "123456:ABC-DEF..."
+    checks.bot_token: {"type": "string", "pattern": f"^{BOT_TOKEN}$"},   # "123456:ABC-DEF..."
     checks.telegram_secret: {"type": "string", "pattern": f"^{checks.TELEGRAM_SECRET}$"},
     checks.folder: {**_NON_EMPTY, "description": "A folder, relative to this file's folder."},
     checks.boolean: {"type": "boolean"},

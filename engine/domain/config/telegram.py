@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 KINDS = ("trades", "errors", "admin", "plugin")
 DEFAULT_API = "https://api.telegram.org"
 PARSE_MODES = ("HTML", "MarkdownV2")
-_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts as secret_token
-_BOT_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")   # as @BotFather gives it; Telegram finds no bot (404) for others
+SECRET_TOKEN = "[A-Za-z0-9_-]{1,256}"  # what setWebhook accepts as secret_token
+BOT_TOKEN = r"\d+:[A-Za-z0-9_-]+"  # as @BotFather gives it; Telegram finds no bot (404) for others
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class TelegramConfig:
             raise ValueError(f"telegram.parse_mode: expected one of {', '.join(PARSE_MODES)}, got {self.parse_mode!r}")
         ids, served = set(), {}
         for i, bot in enumerate(self.bots):
-            if not _BOT_TOKEN.fullmatch(bot.token):
+            if not re.fullmatch(BOT_TOKEN, bot.token):
                 raise ValueError(f"telegram.bots[{i}].token: expected a bot token like 123456:ABC-DEF... "
                                  "(from @BotFather)")
             if bot.id in ids:
@@ -82,7 +82,7 @@ class TelegramConfig:
         if self.webhook_url and not self.webhook_secret:
             raise ValueError("telegram.webhook_secret: required with telegram.webhook_url (Telegram echoes it "
                              "in every call, so strangers cannot post commands)")
-        if self.webhook_secret is not None and not _SECRET_TOKEN.fullmatch(self.webhook_secret):
+        if self.webhook_secret is not None and not re.fullmatch(SECRET_TOKEN, self.webhook_secret):
             raise ValueError("telegram.webhook_secret: expected 1 to 256 characters from A-Z, a-z, 0-9, _ and - "
                              "(what Telegram accepts)")
 
