@@ -14,7 +14,7 @@ from engine.domain.config import ServerConfig
 from engine.domain.id_ranges import ranges
 from engine.domain.orders import BrokerError
 from engine.interfaces.web.auth import actor, refuse
-from engine.interfaces.web.errors import BROKER_DOWN, answer_errors
+from engine.interfaces.web.errors import BROKER_DOWN, answer_errors, quoted
 from engine.interfaces.web import params
 from engine.interfaces.web.params import BadParameter
 
@@ -30,7 +30,7 @@ async def _reason() -> str | None:
     (``{"reason": 5}`` switched with none kept)."""
     reason = (await params.fields("reason")).get("reason")
     if reason is not None and not isinstance(reason, str):
-        raise BadParameter(f"reason: must be text, got {json.dumps(reason)[:40]}")
+        raise BadParameter(f"reason: must be text, got {quoted(json.dumps(reason), 40)}")
     return reason  # kept as the facade keeps it: trimmed, cut, none when blank
 
 

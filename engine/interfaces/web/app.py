@@ -17,6 +17,7 @@ from engine.interfaces.web.api import api_blueprint
 from engine.interfaces.web.clients import Gate
 from engine.interfaces.web.connection import App
 from engine.interfaces.web.dashboard import dashboard_blueprint
+from engine.interfaces.web.errors import hide_secrets
 from engine.interfaces.web.events import events_blueprint
 from engine.interfaces.web.health import health_blueprint
 from engine.interfaces.web.hosts import HostGate
@@ -67,6 +68,7 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
     app = App("moonhook", static_folder=None)  # the dashboard serves /static; nothing from the working folder
     app.extensions[SESSIONS] = sessions  # where auth.refuse finds them
     refusals = app.extensions[REFUSALS] = Refusals()  # the connections refused, for serve.py to count
+    hide_secrets(app, server.secrets)  # no error answer quotes the webhook's secret or the API token
     app.config["MAX_CONTENT_LENGTH"] = server.max_body
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 2
     app.config["BODY_TIMEOUT"] = BODY_TIMEOUT  # the webhook's, for the routes behind it

@@ -13,6 +13,7 @@ from quart import request
 from engine.domain.alerts import AlertError, read_body
 from engine.domain.id_ranges import IdRuns, parse_ranges
 from engine.domain.trade_pages import TradeKey, parse_key
+from engine.interfaces.web.errors import quoted
 
 MAX_LIMIT = 500
 MAX_ID = 2 ** 63 - 1  # SQLite's largest integer: a larger one cannot be asked for (OverflowError, a 500)
@@ -55,7 +56,7 @@ def _number(name: str, kind: Callable[[str], Any], ok: Callable[[Any], bool], ex
     except ValueError:
         value = None
     if value is None or not ok(value):
-        raise BadParameter(f"{name}: must be {expected}, got {raw!r}")
+        raise BadParameter(f"{name}: must be {expected}, got {quoted(raw, 60)!r}")
     return value
 
 
@@ -79,7 +80,7 @@ def trade_before() -> TradeKey | None:
             raise ValueError(f"a position's number is at most {MAX_ID}")
         return key
     except ValueError as e:
-        raise BadParameter(f"before: must be closed_at:position of a trade ({e}), got {raw[:60]!r}") from None
+        raise BadParameter(f"before: must be closed_at:position of a trade ({e}), got {quoted(raw, 60)!r}") from None
 
 
 def before() -> int | None:
@@ -120,7 +121,7 @@ def text(name: str) -> str | None:
     if raw is None:
         return None
     if not raw.strip() or len(raw) > 100:
-        raise BadParameter(f"{name}: must be 1 to 100 characters, got {raw[:40]!r}")
+        raise BadParameter(f"{name}: must be 1 to 100 characters, got {quoted(raw, 40)!r}")
     return raw.strip()
 
 
@@ -144,8 +145,8 @@ async def json_body() -> Any:
         try:
             json.loads(value)
         except ValueError:
-            raise BadParameter(f"body: not JSON, got {value[:40]!r}") from None
-        raise BadParameter(f"body: must be a JSON object, got {value[:40]}")
+            raise BadParameter(f"body: not JSON, got {quoted(value, 40)!r}") from None
+        raise BadParameter(f"body: must be a JSON object, got {quoted(value, 40)}")
     return value
 
 
@@ -159,10 +160,10 @@ async def fields(*known: str, none: str = "") -> dict[str, Any]:
     if body is None:
         return {}
     if not isinstance(body, dict):
-        raise BadParameter(f"body: must be a JSON object ({takes}), got {json.dumps(body)[:40]}")
+        raise BadParameter(f"body: must be a JSON object ({takes}), got {quoted(json.dumps(body), 40)}")
     unknown = sorted(set(body) - set(known))
     if unknown:
-        raise BadParameter(f"{unknown[0][:40]}: unknown field of the body ({takes})")
+        raise BadParameter(f"{quoted(unknown[0], 40)}: unknown field of the body ({takes})")
     return body
 
 
@@ -196,7 +197,7 @@ async def flag(name: str) -> bool:
     word = value.strip().lower() if isinstance(value, str) else str(value) if type(value) is int else None
     if word in _YES or word in _NO:
         return word in _YES
-    raise BadParameter(f"{name}: must be true or false, got {str(value)[:40]!r}")
+    raise BadParameter(f"{name}: must be true or false, got {quoted(str(value), 40)!r}")
 
 
 async def body_text() -> str:
@@ -219,6 +220,6 @@ def preconditions() -> tuple[str | None, bool]:
     elif match is not None:
         tags = [t.strip().removeprefix("W/").strip('"') for t in match.split(",") if t.strip()]
         if len(tags) != 1:
-            raise BadParameter(f"If-Match: one version expected, got {match[:80]!r}")
+            raise BadParameter(f"If-Match: one version expected, got {quoted(match, 80)!r}")
         based_on = tags[0]
     return based_on, none_match is not None and none_match.strip() == "*"

@@ -22,6 +22,7 @@ from quart import Blueprint, Response, current_app, request
 
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.clients import Address, address, client_address, host_of, networks, within
+from engine.interfaces.web.errors import quoted
 from engine.interfaces.web.origin import foreign
 from engine.interfaces.web.params import BadParameter, fields, form_field, only
 from engine.interfaces.web.tokens import same
@@ -190,7 +191,7 @@ async def _given_token() -> str | None:
     if request.is_json or (await request.get_data()).lstrip().startswith((b"{", b"[")):
         token = (await fields("token")).get("token")
         if token is not None and not isinstance(token, str):
-            raise BadParameter(f"token: must be text, got {json.dumps(token)[:40]}")
+            raise BadParameter(f"token: must be text, got {quoted(json.dumps(token), 40)}")
     else:
         token = await form_field("token")
     return token or None
