@@ -306,3 +306,16 @@ def test_a_file_without_the_api_token_says_at_the_start_that_the_api_is_closed(u
     for path in ("/api/overview", "/metrics"):
         assert run.client.get(path).status_code == 401
     assert run.interrupt() == 0
+
+
+def test_a_telegram_webhook_url_without_its_secret_stops_the_start_at_the_urls_line(user):
+    """It was told at the [telegram] header's line, a screen above the key to fix."""
+    config, _ = init(user, "bot")
+    config.append('[telegram]\nadmins = [4242]\nbots = [{token = "5150:walk-bot-token", chats = [4242]}]\n'
+                  'webhook_url = "https://moonhook.example.org/telegram"\n')
+    for command in ("run", "check"):
+        done = user.moonhook(command, cwd="bot")
+        assert done.returncode == 2 and "Traceback" not in done.stderr, (command, done.returncode, done.stderr)
+        line = config.path.read_text().splitlines().index('webhook_url = "https://moonhook.example.org/telegram"') + 1
+        assert f"moonhook.toml: line {line}: telegram.webhook_url: " in done.stderr, done.stderr
+        assert "telegram.webhook_secret" in done.stderr, done.stderr

@@ -80,7 +80,8 @@ class TelegramConfig:
                                      f"telegram.bots[{served[chat.key]}] (one chat, one bot)")
                 served[chat.key] = i
         if self.webhook_url and not self.webhook_secret:
-            raise ValueError("telegram.webhook_secret: required with telegram.webhook_url (Telegram echoes it "
+            # named by webhook_url, the key written: the error's first key places it (a missing one, at [telegram])
+            raise ValueError("telegram.webhook_url: needs telegram.webhook_secret (Telegram echoes it "
                              "in every call, so strangers cannot post commands)")
         if self.webhook_secret is not None and not re.fullmatch(SECRET_TOKEN, self.webhook_secret):
             raise ValueError("telegram.webhook_secret: expected 1 to 256 characters from A-Z, a-z, 0-9, _ and - "

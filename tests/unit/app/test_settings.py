@@ -337,7 +337,7 @@ def test_a_key_written_twice_is_named_with_its_lines(tmp_path, text, expected):
      "telegram.bots[1]: the same bot (id 1) is listed twice"),
     ("[[telegram.bots]]\ntoken = \"1:A\"\n[[telegram.bots]]\nchats = [5]\n",
      "telegram.bots[1].token: required: the bot's token, from @BotFather"),
-    ("[telegram]\nwebhook_url = \"https://x.org/h\"\n", "telegram.webhook_secret: required with telegram.webhook_url"),
+    ("[telegram]\nwebhook_url = \"https://x.org/h\"\n", "telegram.webhook_url: needs telegram.webhook_secret"),
     ("[monitor]\nlatency_alert_ms = 0\n", "monitor.latency_alert_ms: expected a number greater than 0, got 0"),
     ("[monitor]\nmemory = 5\n", "monitor.memory: unknown key (known: latency_alert_ms, memory_alert_mb,"),
     ("[mt5]\nserver_clock = \"GMT+2/+4 US\"\n", "mt5.server_clock: 'GMT+2/+4 US' is not a clock (its summer "
