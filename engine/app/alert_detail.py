@@ -5,7 +5,7 @@ the ledger's orders; the versions and timings said in words too, as the overview
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from engine.domain.orders import OPENING
 from engine.domain.times import when
@@ -27,6 +27,18 @@ def completed(row: dict[str, Any]) -> dict[str, Any]:
                                   "answered_at": o["done_at"]} for o in row["orders"]]}
     row["words"] = {"versions": versions(outcome), "timings": words(row["timings"]), "parts": parts(row)}
     return row
+
+
+def listed(rows: list[dict[str, Any]], orders_of: Callable[[list[int]], dict[int, list[dict[str, Any]]]]
+           ) -> list[dict[str, Any]]:
+    """``rows`` (the journal's entries of ``/api/alerts``) with their outcome's records of entries filled in part
+    given ``asked`` and ``part`` as the detail gives them (``parts``): the list read 0.3 lots filled of 0.5 asked
+    as a whole fill. ``orders_of`` (the ledger's) reads the orders of those with any, in one read; none is kept."""
+    ordered = orders_of([row["id"] for row in rows if (row.get("outcome") or {}).get("orders")])
+    for row in rows:
+        if row["id"] in ordered:
+            parts({**row, "orders": ordered[row["id"]]})
+    return rows
 
 
 def parts(row: dict[str, Any]) -> list[str]:

@@ -165,11 +165,13 @@ class Operations:
     async def alerts(self, limit: int, status: str | None = None, symbol: str | None = None,
                      plugin: str | None = None, before: int | None = None) -> list[dict[str, Any]]:
         """The latest ``limit`` alerts, newest first, of that status, symbol (as the engine names
-        it) and plugin (named in its outcome), older than the alert ``before`` if given; raises
-        ValueError for an unknown status, AlertError for a symbol that cannot be read."""
+        it) and plugin (named in its outcome), older than the alert ``before`` if given, an entry filled in part
+        marked as the detail marks it (``alert_detail.listed``); raises ValueError for an unknown status,
+        AlertError for a symbol that cannot be read."""
         symbol = self.symbol(symbol) if symbol is not None else None
-        return await trio.to_thread.run_sync(
+        rows = await trio.to_thread.run_sync(
             partial(self.engine.journal.search, limit, status=status, symbol=symbol, plugin=plugin, before=before))
+        return await trio.to_thread.run_sync(_detail.listed, rows, self.engine.ledger.for_alerts)  # fills in part
 
     async def alert(self, alert_id: int) -> dict[str, Any] | None:
         """The alert's journal entry (as received: ``alert``; what came of it: ``status``,

@@ -28,11 +28,17 @@ def test_an_entry_filled_in_part_is_told_with_what_was_asked(user, tmp_path):
         assert row["outcome"]["orders"][0]["asked"] == 0.5 and row["outcome"]["orders"][0]["part"] == part, row
         assert [o["part"] for o in row["orders"]] == [part] and row["words"]["parts"] == [f"engine: buy GBPUSD {part}"]
         assert [p["volume"] for p in terminal.positions()] == [0.3]
+        whole = run.settled(run.webhook("buy EURUSD volume=0.2 sl=1.05 id=deep-entry")["id"])
+        # The list says it as the detail does: it read as a whole fill of 0.3 lots there.
+        listed = {a["id"]: a for a in run.get("/api/alerts?symbol=GBPUSD")["alerts"] + run.get("/api/alerts")["alerts"]}
+        assert listed[row["id"]]["outcome"]["orders"] == row["outcome"]["orders"], listed[row["id"]]
+        assert not {"asked", "part"} & set(listed[whole["id"]]["outcome"]["orders"][0]), listed[whole["id"]]
+        assert "orders" not in listed[row["id"]] and "words" not in listed[row["id"]], listed[row["id"]]
 
         def said() -> list[str]:
             return notices(api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)]))
-        told = until(said, lambda texts: any(t.startswith("opened buy") for t in texts), "the fill told")
-        (fill,) = [t for t in told if t.startswith("opened buy")]
+        told = until(said, lambda texts: any(t.startswith("opened buy 0.3 GBPUSD") for t in texts), "the fill told")
+        (fill,) = [t for t in told if t.startswith("opened buy 0.3 GBPUSD")]
         assert fill.startswith("opened buy 0.3 GBPUSD @ ") and fill.endswith(
             ": filled in part, 0.3 of 0.5 lots asked; the market filled no more"), told
         assert run.interrupt() == 0

@@ -177,6 +177,15 @@ class OrderLedger:
     def for_alert(self, alert_id: int) -> list[dict[str, Any]]:
         return self._rows(_OF_ALERT, [alert_id])
 
+    def for_alerts(self, alert_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """The orders of each of ``alert_ids`` (an alerts' page: at most 500), by alert, in one read."""
+        marks = ", ".join("?" * len(alert_ids))
+        found: dict[int, list[dict[str, Any]]] = {}
+        for row in self._rows(f"SELECT * FROM orders WHERE alert_id IN ({marks}) ORDER BY created_at, client_id",
+                              list(alert_ids)) if alert_ids else ():
+            found.setdefault(row["alert_id"], []).append(row)
+        return found
+
     def alert_with_orders(self, alert_id: int) -> dict[str, Any] | None:
         """The journal's row of the alert with its ``orders``, read in one read transaction on this
         connection: the orders as new as their alert (two reads let a commit between them, a lost
