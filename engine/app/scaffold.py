@@ -202,7 +202,7 @@ def render_config(secret: str, api_token: str) -> str:
 # admins = [123456789]               # user ids, not chats: a group here is refused
 # command_chats = [-1001234567890]   # groups where the admins may command (default: none)
 # [[telegram.bots]]
-# token = "123456:ABC-DEF..."   # from @BotFather; keep this file private
+# token = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"   # from @BotFather; keep this file private
 # chats = [123456789, {{ id = -1001234567890, events = ["trades"] }}]
 
 # MetaTrader 5, with [engine] broker = "mt5" (see docs/metatrader5.md): uncomment and fill in.

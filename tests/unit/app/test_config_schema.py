@@ -91,10 +91,6 @@ def test_the_config_init_writes_is_valid_and_points_at_the_schema(tmp_path):
     assert not list(validator.iter_errors(tomllib.loads(text)))
     # Its commented examples too, uncommented.
     examples = re.sub(r"^# (\w+ = .*|\[+telegram.*|\[mt5\]|\[shadow\])$", r"\1", text, flags=re.M)
-    # all but the bot's token, a placeholder to replace, as the start refuses it (a 404 at every call)
-    (placeholder,) = [e.message for e in validator.iter_errors(tomllib.loads(examples))]
-    assert placeholder.startswith("'123456:ABC-DEF...' does not match"), placeholder
-    examples = examples.replace("123456:ABC-DEF...", "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11")
     assert examples != text and not list(validator.iter_errors(tomllib.loads(examples)))
     assert (tmp_path / SCHEMA_NAME).read_text() == render_schema()
 
