@@ -209,13 +209,15 @@ class Lifecycle(SettingsSaves, NameClashes):
             self._put_live(path, new, old)
             await self._retry_taken({path.name})
 
-    async def _try(self, path: Path, source: bytes, hashed: str, old: Plugin | None, announce: bool) -> Plugin:
-        """A new version of ``path``'s plugin from ``source``, loaded, not yet in service."""
+    async def _try(self, path: Path, source: bytes, hashed: str, old: Plugin | None, announce: bool,
+                   config: EngineConfig | None = None) -> Plugin:
+        """A new version of ``path``'s plugin from ``source``, loaded with ``config`` (None: the
+        running one), not yet in service."""
         self.loading.add(path.name)
         if announce:
             log.info("plugin file %s: loading", path.name)
         try:
-            return await self._loader.load(self.config, path, source, hashed, replacing=old)
+            return await self._loader.load(config or self.config, path, source, hashed, replacing=old)
         finally:
             self.loading.discard(path.name)
 

@@ -1,8 +1,10 @@
 """Saves of moonhook.toml while the engine runs, the lifecycle's part (``lifecycle.py``): the
-file read again and refused whole if it does not validate; its live settings put in force
-(``following.py``); its ``[plugins.NAME]`` tables applied, each plugin whose table changed
-reloaded with it or switched; what waits for the next start told. And the plugins loaded again
-when ``engine.symbol_map`` changes."""
+file read again and refused whole if it does not validate, or if a plugin refuses its changed
+``[plugins.NAME]`` table (each such plugin is loaded with it, not yet in service, before any of
+the save is applied: all of it in force, or none); then its tables applied, each plugin whose
+table changed put in service with it or switched; its live settings put in force
+(``following.py``); what waits for the next start told. And the plugins loaded again when
+``engine.symbol_map`` changes."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import trio
 from engine.adapters.notify import Notifier
 from engine.core import following
 from engine.core.script_files import identity, unsettled
+from engine.core.plugins import Plugin, PluginError
 from engine.core.strays import strays
 from engine.domain.config import EngineConfig
 
@@ -40,10 +43,14 @@ class SettingsSaves:
     _notifier: Notifier
     _changing: trio.Lock
     _plugins: Any
+    _pool: Any
     _loader: Any
 
     if TYPE_CHECKING:  # the lifecycle's
         async def _reload(self, path: Path, force: bool = False, announce: bool = True) -> None: ...
+        async def _try(self, path: Path, source: bytes, hashed: str, old: Plugin | None, announce: bool,
+                       config: EngineConfig | None = None) -> Plugin: ...
+        def _put_live(self, path: Path, new: Plugin, old: Plugin | None) -> Plugin: ...
         def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> Any: ...
 
     async def _settings_saved(self) -> None:
@@ -59,20 +66,23 @@ class SettingsSaves:
             log.info("%s: being written; applied once its writer is done", path.name)
             return
         if error is not None:
-            told = f"{path.name} not applied: {_detail(path, error)}; the running configuration is kept"
-            log.error("%s", told)
-            self._notifier.send("errors", told, key="settings")
-            self._refused_save = True
+            self._refuse(f"{path.name} not applied: {_detail(path, error)}; the running configuration is kept")
             return
-        # The refusals folded by the throttle meanwhile are superseded: told after this save's
-        # message, they would read as its refusal.
-        self._notifier.settle("settings")
-        refused, self._refused_save = self._refused_save, False
-        before = self.config
         assert config is not None
+        before = self.config
+        async with self._changing:   # what a plugin refuses, tried before anything is applied
+            try:
+                tried = await self._tried(config)
+            except PluginError as e:
+                self._refuse(f"{path.name} not applied: {e}; the running configuration is kept")
+                return
+            # The refusals folded by the throttle meanwhile are superseded: told after this save's
+            # message, they would read as its refusal.
+            self._notifier.settle("settings")
+            refused, self._refused_save = self._refused_save, False
+            later = self.apply_config(config, tried) + (self.elsewhere() if self.elsewhere is not None else [])
         applied = await self._follow(config) if self._follow is not None else []
-        self.config = replace(before, **{name: getattr(config, name) for name in applied})
-        later = await self.apply_config(config) + (self.elsewhere() if self.elsewhere is not None else [])
+        self.config = replace(self.config, **{name: getattr(config, name) for name in applied})
         stray = self.strays(following.tables_changed(before, config))
         # After a refusal, a save that reads is said even if it changes nothing.
         if applied or later or stray or refused:
@@ -100,10 +110,35 @@ class SettingsSaves:
             for path in sorted({*anew, *(p for p in failed if p.is_file())}):
                 await self._reload(path, force=True)
 
-    async def apply_config(self, config: EngineConfig) -> list[str]:
+    def _refuse(self, told: str) -> None:
+        log.error("%s", told)
+        self._notifier.send("errors", told, key="settings")
+        self._refused_save = True
+
+    async def _tried(self, config: EngineConfig) -> dict[str, Plugin]:
+        """A new version of each plugin whose ``params`` or ``budget`` ``config`` changes, loaded
+        with them from the source that serves, not yet in service. Raises PluginError, none of
+        them left loaded, if a plugin refuses its table (a param of another kind than its default,
+        a failing ``on_load``, ...). The caller holds ``_changing``."""
+        tried: dict[str, Plugin] = {}
+        try:
+            for name in sorted(following.tables_changed(self.config, config)):
+                plugin = self._plugins.get(name)
+                old, new = self.config.plugin(name), config.plugin(name)
+                if plugin is not None and (old.params, old.budget) != (new.params, new.budget):
+                    tried[name] = await self._try(plugin.path, plugin.source, plugin.digest, plugin, True, config)
+        except BaseException:
+            with trio.CancelScope(shield=True):
+                for plugin in tried.values():
+                    await self._pool.unload(plugin.pool_id)
+            raise
+        return tried
+
+    def apply_config(self, config: EngineConfig, tried: dict[str, Plugin]) -> list[str]:
         """Applies a saved moonhook.toml's ``[plugins.NAME]`` tables: each plugin whose table
-        changed is reloaded with it (or only switched, if only ``enabled`` changed). Returns
-        the other settings that changed, which take effect at the next start."""
+        changed is replaced by its version loaded with it (``tried``), or only switched, if only
+        ``enabled`` changed. Returns the other settings that changed, which take effect at the
+        next start. The caller holds ``_changing``."""
         before = self.config
         self.config = replace(before, plugins=config.plugins)
         for name in sorted(following.tables_changed(before, config)):
@@ -111,11 +146,8 @@ class SettingsSaves:
             if plugin is None:
                 continue
             old, new = before.plugin(name), config.plugin(name)
-            if (old.params, old.budget) != (new.params, new.budget):
-                async with self._changing:
-                    await self._reload(plugin.path, force=True)  # a failure keeps the running version, and says so
-                if self._plugins.get(name) is plugin:
-                    continue   # refused: the guard is as it was, not to be told changed
+            if name in tried:
+                self._put_live(plugin.path, tried[name], plugin)
             elif plugin.disabled_by in (None, "config"):
                 self.set_enabled(name, new.enabled, by="config")
             if plugin.meta.guard:  # a guard loosened or switched off lets through what it refused

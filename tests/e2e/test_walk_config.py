@@ -319,3 +319,23 @@ def test_a_telegram_webhook_url_without_its_secret_stops_the_start_at_the_urls_l
         line = config.path.read_text().splitlines().index('webhook_url = "https://moonhook.example.org/telegram"') + 1
         assert f"moonhook.toml: line {line}: telegram.webhook_url: " in done.stderr, done.stderr
         assert "telegram.webhook_secret" in done.stderr, done.stderr
+
+
+def test_a_save_a_plugin_refuses_puts_none_of_it_in_force(user):
+    """A save giving demo's allow_without_stop "false" (its script wants true or false) and a new
+    default_volume: the reload was refused, demo kept its params, yet every order's size changed."""
+    config, _ = init(user, "bot")
+    config.replace("# default_volume = 0.01", "default_volume = 0.03")
+    run = user.start("run", config=config, cwd="bot")
+    text = config.path.read_text().replace("default_volume = 0.03", "default_volume = 0.05")
+    config.path.write_text(text.replace("allow_without_stop = false", 'allow_without_stop = "false"'))
+    told = until(run.text, lambda t: "moonhook.toml saved" in t or "moonhook.toml not applied" in t, "the save")
+    assert ('moonhook.toml not applied: demo.lua: [plugins.demo] params.allow_without_stop: expected true or false, as the '
+            'script\'s default false, got a string "false"; the running configuration is kept') in told, told
+    assert "moonhook.toml saved" not in told, told
+    sized = run.settled(run.webhook("buy EURUSD price=1.1 sl=1.09 id=sized")["id"])
+    assert sized["status"] == "done", sized["outcome"]
+    assert [p["volume"] for p in run.get("/api/positions")["positions"]] == [0.03]      # default_volume as it was
+    bare = run.settled(run.webhook("buy EURUSD price=1.1 id=bare")["id"])               # demo's params as they were
+    assert "entries need a stop loss" in str(bare["outcome"]), bare
+    assert run.interrupt() == 0

@@ -405,7 +405,7 @@ async def test_a_guards_saved_table_its_script_refuses_is_not_told_as_in_force(t
     async with watching(tmp_path, {"stops": script}, settings_file=config) as engine:
         serving = engine.plugins.get("stops")
         save(config, start.replace("allow_without_stop = false", 'allow_without_stop = "false"'))
-        await until(lambda: any("reload of stops.lua failed" in t for t in outbox(engine)))
+        await until(lambda: any("moonhook.toml not applied: stops.lua: [plugins.stops]" in t for t in outbox(engine)))
         await settled(engine, tmp_path / "scripts", "after")
         assert engine.plugins.get("stops") is serving
         assert not [t for t in outbox(engine) if "guard stops" in t], outbox(engine)
