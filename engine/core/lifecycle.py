@@ -34,6 +34,7 @@ from engine.core.run import Run, outside
 from engine.core.script_files import digest, identity, is_script, scripts_in, unsettled
 from engine.core.settings_saves import SettingsSaves
 from engine.core.timers import Timer
+from engine.domain.alerts import SymbolMap
 from engine.domain.config import EngineConfig
 
 log = logging.getLogger("moonhook.plugins")
@@ -210,14 +211,14 @@ class Lifecycle(SettingsSaves, NameClashes):
             await self._retry_taken({path.name})
 
     async def _try(self, path: Path, source: bytes, hashed: str, old: Plugin | None, announce: bool,
-                   config: EngineConfig | None = None) -> Plugin:
-        """A new version of ``path``'s plugin from ``source``, loaded with ``config`` (None: the
-        running one), not yet in service."""
+                   config: EngineConfig | None = None, symbols: SymbolMap | None = None) -> Plugin:
+        """A new version of ``path``'s plugin from ``source``, loaded with ``config`` and ``symbols``
+        (None: the running ones), not yet in service."""
         self.loading.add(path.name)
         if announce:
             log.info("plugin file %s: loading", path.name)
         try:
-            return await self._loader.load(config or self.config, path, source, hashed, replacing=old)
+            return await self._loader.load(config or self.config, path, source, hashed, old, symbols)
         finally:
             self.loading.discard(path.name)
 

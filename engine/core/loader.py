@@ -47,26 +47,27 @@ class Loader:
     host: Host
 
     async def load(self, config: EngineConfig, path: Path, source: bytes, digest: str,
-                   replacing: Plugin | None = None) -> Plugin:
+                   replacing: Plugin | None = None, symbols: SymbolMap | None = None) -> Plugin:
         """A new version of the plugin in ``path`` (``source``, whose hash is ``digest``),
         configured by ``config``, loaded beside ``replacing`` (the version it is to replace, if
-        any) and not yet in service; raises PluginError."""
+        any) and not yet in service; ``plugin.symbols`` read through ``symbols`` (None: the
+        map in force). Raises PluginError."""
         try:
-            return await _load(self, config, path, source, digest, replacing)
+            return await _load(self, config, path, source, digest, replacing, symbols or self.symbols)
         except PluginError as e:
             if e.guard is None:   # its plugin table unread (a syntax error): its text says, failing closed
                 e.guard = _SAYS_GUARD.search(source) is not None
             raise
 
-    def maps_anew(self, plugin: Plugin) -> bool:
-        """Whether ``plugin``'s ``plugin.symbols``, read through the symbol map as it is now,
-        name other symbols than when it was loaded (or can no longer be read)."""
+    def maps_anew(self, plugin: Plugin, symbols: SymbolMap | None = None) -> bool:
+        """Whether ``plugin``'s ``plugin.symbols``, read through ``symbols`` (None: the symbol
+        map as it is now), name other symbols than when it was loaded (or can no longer be read)."""
         if plugin.meta.symbols is None:
             return False
         raw = self.meta_cache.get(plugin.digest)
         try:
             return raw is None or PluginMeta.parse(raw, plugin.path.stem, plugin.path.name,
-                                                   self.symbols).symbols != plugin.meta.symbols
+                                                   symbols or self.symbols).symbols != plugin.meta.symbols
         except PluginError:
             return True
 
@@ -75,7 +76,7 @@ _SAYS_GUARD = re.compile(rb"\bguard\s*=\s*true\b")
 
 
 async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, digest: str,
-                replacing: Plugin | None) -> Plugin:
+                replacing: Plugin | None, symbols: SymbolMap) -> Plugin:
     file = path.name
     try:
         text = source.decode("utf-8")
@@ -86,7 +87,7 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
     budget = config.default_budget
     if cached is not None:
         try:
-            meta = PluginMeta.parse(cached, path.stem, file, ctx.symbols)
+            meta = PluginMeta.parse(cached, path.stem, file, symbols)
             budget = make_budget(config.default_budget, config.budget_limits, meta.budget,
                                  config.plugin(meta.name).budget)
         except (PluginError, ValueError):
@@ -112,7 +113,7 @@ async def _load(ctx: Loader, config: EngineConfig, path: Path, source: bytes, di
         except SandboxError as e:
             raise PluginError(file, f"the `plugin` table cannot be read: {e}") from None
         try:
-            meta = PluginMeta.parse(raw, path.stem, file, ctx.symbols)
+            meta = PluginMeta.parse(raw, path.stem, file, symbols)
         except PluginError as e:
             raise _at_field(e, text) from None
         plugin.meta = read = meta   # a failure from here on is known to be a guard's, or not

@@ -21,6 +21,7 @@ from engine.core import following
 from engine.core.script_files import identity, unsettled
 from engine.core.plugins import Plugin, PluginError
 from engine.core.strays import strays
+from engine.domain.alerts import SymbolMap
 from engine.domain.config import EngineConfig
 
 log = logging.getLogger("moonhook.plugins")
@@ -49,7 +50,7 @@ class SettingsSaves:
     if TYPE_CHECKING:  # the lifecycle's
         async def _reload(self, path: Path, force: bool = False, announce: bool = True) -> None: ...
         async def _try(self, path: Path, source: bytes, hashed: str, old: Plugin | None, announce: bool,
-                       config: EngineConfig | None = None) -> Plugin: ...
+                       config: EngineConfig | None = None, symbols: SymbolMap | None = None) -> Plugin: ...
         def _put_live(self, path: Path, new: Plugin, old: Plugin | None) -> Plugin: ...
         def set_enabled(self, name: str, enabled: bool, by: str = "api", reason: str | None = None) -> Any: ...
 
@@ -116,17 +117,21 @@ class SettingsSaves:
         self._refused_save = True
 
     async def _tried(self, config: EngineConfig) -> dict[str, Plugin]:
-        """A new version of each plugin whose ``params`` or ``budget`` ``config`` changes, loaded
-        with them from the source that serves, not yet in service. Raises PluginError, none of
-        them left loaded, if a plugin refuses its table (a param of another kind than its default,
+        """A new version of each plugin whose ``params`` or ``budget`` ``config`` changes, or whose
+        ``plugin.symbols`` its ``symbol_map`` maps otherwise, loaded with them from the source that
+        serves, not yet in service. Raises PluginError, none of them left loaded, if a plugin
+        refuses them (a param of another kind than its default, a ticker the map no longer names,
         a failing ``on_load``, ...). The caller holds ``_changing``."""
+        symbols = SymbolMap(config.symbol_map)
+        anew = config.symbol_map != self.config.symbol_map
         tried: dict[str, Plugin] = {}
         try:
-            for name in sorted(following.tables_changed(self.config, config)):
-                plugin = self._plugins.get(name)
-                old, new = self.config.plugin(name), config.plugin(name)
-                if plugin is not None and (old.params, old.budget) != (new.params, new.budget):
-                    tried[name] = await self._try(plugin.path, plugin.source, plugin.digest, plugin, True, config)
+            for plugin in sorted(self._plugins, key=lambda p: p.name):
+                old, new = self.config.plugin(plugin.name), config.plugin(plugin.name)
+                table = (old.params, old.budget) != (new.params, new.budget)
+                if table or anew and self._loader.maps_anew(plugin, symbols):
+                    tried[plugin.name] = await self._try(plugin.path, plugin.source, plugin.digest, plugin, True,
+                                                         config, symbols)
         except BaseException:
             with trio.CancelScope(shield=True):
                 for plugin in tried.values():
@@ -135,19 +140,21 @@ class SettingsSaves:
         return tried
 
     def apply_config(self, config: EngineConfig, tried: dict[str, Plugin]) -> list[str]:
-        """Applies a saved moonhook.toml's ``[plugins.NAME]`` tables: each plugin whose table
-        changed is replaced by its version loaded with it (``tried``), or only switched, if only
-        ``enabled`` changed. Returns the other settings that changed, which take effect at the
-        next start. The caller holds ``_changing``."""
+        """Applies a saved moonhook.toml's ``[plugins.NAME]`` tables: the plugins ``_tried``
+        loaded anew replaced by those versions; any other whose ``enabled`` changed switched.
+        Returns the other settings that changed, which take effect at the next start. The caller
+        holds ``_changing``."""
         before = self.config
         self.config = replace(before, plugins=config.plugins)
+        for name, version in tried.items():
+            self._put_live(version.path, version, self._plugins.get(name))
         for name in sorted(following.tables_changed(before, config)):
             plugin = self._plugins.get(name)
             if plugin is None:
                 continue
             old, new = before.plugin(name), config.plugin(name)
-            if name in tried:
-                self._put_live(plugin.path, tried[name], plugin)
+            if plugin is tried.get(name):
+                pass
             elif plugin.disabled_by in (None, "config"):
                 self.set_enabled(name, new.enabled, by="config")
             if plugin.meta.guard:  # a guard loosened or switched off lets through what it refused

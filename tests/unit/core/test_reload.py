@@ -600,7 +600,8 @@ async def test_saved_trading_settings_hold_the_next_alert(tmp_path):
         assert late["status"] == "expired", late
         assert (engine.host.caps.orders, engine.host.caps.entries_per_minute) == (3, 7)
 
-        save(config, start.replace("dedup_window = 0\n", "dedup_window = 0\nexecute_alerts = false\n"))
+        save(config, start.replace("dedup_window = 0\n", 'dedup_window = 0\nexecute_alerts = false\n'   # index's ticker kept
+                                   'symbol_map = { "ES1!" = "SPX500" }\n'))
         await until(lambda: not engine.config.execute_alerts)
         off = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=off")
         assert off["outcome"]["note"] == "not executed: engine.execute_alerts is off" and not off["outcome"]["orders"]

@@ -30,3 +30,23 @@ async def test_a_table_one_plugin_refuses_leaves_the_others_and_the_settings_as_
         save(config, start.replace('"mid"', '"high"').replace("max_order_volume = 1", "max_order_volume = 0.5"))
         await until(lambda: any("saved" in t for t in outbox(engine)))
         assert await comment_of(engine, 2) == "high" and engine.config.max_order_volume == 0.5
+
+
+async def test_a_symbol_map_a_plugin_refuses_leaves_the_plugins_params_and_the_map_as_they_were(tmp_path):
+    # The other way round: level's new params taken, while the new map, naming no longer the ticker
+    # "fut" watches, was put in force with fut refused and running on under the old one.
+    config = tmp_path / "moonhook.toml"
+    start = ('[engine]\nscripts = "scripts"\ndata = "data"\nsymbol_map = {"ES1!" = "US500"}\n[sandbox]\nworkers = 1\n'
+             '[plugins.level]\nparams = {level = "mid"}\n')
+    config.write_text(start)
+    scripts = {"level": 'plugin = {params = {level = "low"}}\nfunction on_alert(a) return {comment = params.level} end',
+               "fut": 'plugin = {symbols = {"ES1!"}}\nfunction on_alert(a) end'}
+    async with watching(tmp_path, scripts, settings_file=config) as engine:
+        loaded = set(engine.pool.plugins())
+        save(config, start.replace('"mid"', '"high"').replace('"ES1!" = "US500"', '"NQ1!" = "NAS100"'))
+        await until(lambda: any("not applied" in t for t in outbox(engine)))
+        (told,) = outbox(engine)
+        assert told.startswith("moonhook.toml not applied: fut.lua:") and "ES1!" in told, told
+        assert set(engine.pool.plugins()) == loaded
+        assert await comment_of(engine, 1) == "mid" and engine.config.symbol_map == {"ES1!": "US500"}
+        assert engine.plugins.get("fut").meta.symbols == {"US500"}
