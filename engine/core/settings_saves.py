@@ -81,9 +81,11 @@ class SettingsSaves:
             # message, they would read as its refusal.
             self._notifier.settle("settings")
             refused, self._refused_save = self._refused_save, False
-            later = self.apply_config(config, tried) + (self.elsewhere() if self.elsewhere is not None else [])
+            self.apply_config(config, tried)
+            elsewhere = self.elsewhere() if self.elsewhere is not None else []
         applied = await self._follow(config) if self._follow is not None else []
         self.config = replace(self.config, **{name: getattr(config, name) for name in applied})
+        later = following.waiting(self.config, config) + elsewhere   # what the save changes and is not in force
         stray = self.strays(following.tables_changed(before, config))
         # After a refusal, a save that reads is said even if it changes nothing.
         if applied or later or stray or refused:
@@ -139,11 +141,10 @@ class SettingsSaves:
             raise
         return tried
 
-    def apply_config(self, config: EngineConfig, tried: dict[str, Plugin]) -> list[str]:
+    def apply_config(self, config: EngineConfig, tried: dict[str, Plugin]) -> None:
         """Applies a saved moonhook.toml's ``[plugins.NAME]`` tables: the plugins ``_tried``
         loaded anew replaced by those versions; any other whose ``enabled`` changed switched.
-        Returns the other settings that changed, which take effect at the next start. The caller
-        holds ``_changing``."""
+        The caller holds ``_changing``."""
         before = self.config
         self.config = replace(before, plugins=config.plugins)
         for name, version in tried.items():
@@ -161,7 +162,6 @@ class SettingsSaves:
                 told = following.guard_text(self.settings[0].name if self.settings else "moonhook.toml", name, old, new)
                 log.warning("%s", told)
                 self._notifier.send("admin", told)
-        return following.waiting(before, config)
 
 
 def _detail(path: Path, error: Exception) -> str:
