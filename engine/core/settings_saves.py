@@ -67,7 +67,7 @@ class SettingsSaves:
             log.info("%s: being written; applied once its writer is done", path.name)
             return
         if error is not None:
-            self._refuse(f"{path.name} not applied: {_detail(path, error)}; the running configuration is kept")
+            self._save_refused(f"{path.name} not applied: {_detail(path, error)}; the running configuration is kept")
             return
         assert config is not None
         before = self.config
@@ -75,7 +75,7 @@ class SettingsSaves:
             try:
                 tried = await self._tried(config)
             except PluginError as e:
-                self._refuse(f"{path.name} not applied: {e}; the running configuration is kept")
+                self._save_refused(f"{path.name} not applied: {e}; the running configuration is kept")
                 return
             # The refusals folded by the throttle meanwhile are superseded: told after this save's
             # message, they would read as its refusal.
@@ -113,7 +113,7 @@ class SettingsSaves:
             for path in sorted({*anew, *(p for p in failed if p.is_file())}):
                 await self._reload(path, force=True)
 
-    def _refuse(self, told: str) -> None:
+    def _save_refused(self, told: str) -> None:
         log.error("%s", told)
         self._notifier.send("errors", told, key="settings")
         self._refused_save = True
