@@ -23,7 +23,7 @@ import trio
 from engine.adapters.notify.backoff import Backoff
 from engine.adapters.notify.bot import Bot, RetryAfter, TelegramError
 from engine.adapters.notify.courier import RESENT
-from engine.interfaces.telegram.commands import Reply
+from engine.interfaces.telegram.reply import Reply
 from engine.interfaces.telegram.updates import send_reply
 
 log = logging.getLogger("moonhook.telegram")

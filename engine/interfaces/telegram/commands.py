@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any, Callable, Iterable
 
@@ -30,6 +30,7 @@ from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, NO, THEIRS, 
 from engine.interfaces.telegram import resume
 from engine.interfaces.telegram.check import check_answer
 from engine.interfaces.telegram.menu import HELP
+from engine.interfaces.telegram.reply import Reply
 from engine.interfaces.telegram.message import as_dict as _dict, command_of as _parse, forwarded as _forwarded
 from engine.interfaces.telegram.message import is_date as _is_number, Seen
 from engine.interfaces.telegram.message import is_id as _is_id, is_int as _is_int, loggable as _loggable, who as _who
@@ -50,22 +51,6 @@ _FORWARDED = "A forwarded command is not obeyed: type it, or tap it in the menu.
 _ANONYMOUS = ("Sent anonymously: who sent it cannot be told, so it is not obeyed. Turn off Remain anonymous "
               "in your admin rights to command here, or write to me privately.")
 UNLOGGED = {"check"}        # its argument is an alert, which may hold the webhook's secret: never logged or quoted
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One answer. ``text`` is HTML ("" when only the button press is answered); with
-    ``edit_message_id`` it replaces that message's text (and its buttons) instead of being
-    sent; ``callback_query_id`` is a button press to answer with ``callback_text``.
-    ``on_sent``, when set, is given Telegram's answer (the Message) once the text is sent."""
-
-    chat_id: int | str
-    text: str
-    reply_markup: dict | None = None
-    edit_message_id: int | None = None
-    callback_query_id: str | None = None
-    callback_text: str | None = None
-    on_sent: Callable[[Any], None] | None = field(default=None, compare=False, repr=False)
 
 
 class Commands:
@@ -155,7 +140,8 @@ class Commands:
                                    "obeyed; send it again if you still mean it.")]
         log.info("telegram: chat %s (%s): %s", chat_id, _who(message.get("from")), shown)
         try:
-            return [await self._run(name, arg, chat_id, user, date)]
+            done = await self._run(name, arg, chat_id, user, date)
+            return done if isinstance(done, list) else [done]
         except Exception as e:
             log.exception("telegram: %s failed", shown)
             return [Reply(chat_id, f"/{_e(name)} failed: {_e(type(e).__name__)}: {_e(str(e)[:200])}")]
@@ -178,7 +164,7 @@ class Commands:
         return [Reply(chat_id, f"An edited command is not obeyed: send <code>{_e(_cut(again, 64))}</code> as a new "
                                "message (an edit may be of a command done already).")]
 
-    async def _run(self, name: str, arg: str, chat_id: int | str, user: int, date: float) -> Reply:
+    async def _run(self, name: str, arg: str, chat_id: int | str, user: int, date: float) -> Reply | list[Reply]:
         ops = self._ops
         if name == "status":
             return Reply(chat_id, await self._status())
@@ -258,7 +244,7 @@ class Commands:
         question = self._questions.repeat(chat_id, user, command, target, date)  # marked done: nothing awaited yet
         if question is not None:
             log.info("telegram: admin %s confirmed /%s %s by sending it again", user, command, target)
-            return Reply(chat_id, await self._execute(question))
+            return [Reply(chat_id, await self._execute(question)), *self._settled(chat_id, question)]
         symbol = None if target == "all" else target
         if command == "close":
             positions = await self._ops.positions(symbol, ours=True)   # a close leaves those opened by hand
@@ -273,33 +259,33 @@ class Commands:
                 return Reply(chat_id, _none_ours(command, symbol, len(await self._ops.pending(symbol))))
             shown, n = tuple(o["ticket"] for o in orders), len(orders)
             text = f"<b>Cancel {n} pending order{'s' * (n != 1)}?</b>\n{_order_table(orders)}"
-        token = self._questions.ask(chat_id, user, command, target, shown)
+        token = self._questions.ask(chat_id, user, command, target, shown, text=text)
         return self._question(chat_id, token, text, command, target)
 
-    def _disable_guard(self, chat_id: int | str, user: int, name: str, date: float) -> Reply:
+    def _disable_guard(self, chat_id: int | str, user: int, name: str, date: float) -> Reply | list[Reply]:
         """/disable GUARD: switching a guard off lets through what it refuses, so it is asked
         first, as a /close is (the dashboard asks too)."""
-        if self._questions.repeat(chat_id, user, "disable", name, date) is not None:
+        if (question := self._questions.repeat(chat_id, user, "disable", name, date)) is not None:
             log.info("telegram: admin %s confirmed /disable %s by sending it again", user, name)
-            return Reply(chat_id, self._switch_off(name, user))
-        token = self._questions.ask(chat_id, user, "disable", name)
-        return self._question(chat_id, token, f"<b>Disable the guard {_e(name)}?</b> The entries it refuses "
-                                              "will go through.", "disable", name)
+            return [Reply(chat_id, self._switch_off(name, user)), *self._settled(chat_id, question)]
+        text = f"<b>Disable the guard {_e(name)}?</b> The entries it refuses will go through."
+        return self._question(chat_id, self._questions.ask(chat_id, user, "disable", name, text=text), text,
+                              "disable", name)
 
-    async def _resume(self, chat_id: int | str, user: int, date: float) -> Reply:
+    async def _resume(self, chat_id: int | str, user: int, date: float) -> Reply | list[Reply]:
         """/resume: at once with no alert held from the pause; else it asks, as the dashboard does
         (resume.py), and the command sent again confirms a plain resume, which skips them."""
         held = self._ops.pause_state()["held"]
         question = self._questions.repeat(chat_id, user, "resume", "", date) if held else None
         try:
-            return Reply(chat_id, await resume.resumed(self._ops, False, f"telegram:{user}",
-                                                       question.shown if question is not None else ()))
+            said = await resume.resumed(self._ops, False, f"telegram:{user}", question.shown if question else ())
+            return [Reply(chat_id, said), *(self._settled(chat_id, question) if question is not None else ())]
         except HeldChanged as e:   # held and not asked, or others held than it showed: asked (anew)
             return self._resume_question(chat_id, user, e.held)
 
     def _resume_question(self, chat_id: int | str, user: int, held: tuple[int, ...]) -> Reply:
         """The question on the alerts ``held`` (their ids, kept with it here: its buttons carry its token only)."""
-        token = self._questions.ask(chat_id, user, "resume", "", held, also=(resume.RUN,))
+        token = self._questions.ask(chat_id, user, "resume", "", held, also=(resume.RUN,), text=resume.asked(len(held)))
         return Reply(chat_id, resume.question(len(held), self._confirm), reply_markup=resume.keyboard(token, NO),
                      on_sent=partial(self._questions.sent, token))
 
@@ -312,6 +298,17 @@ class Commands:
                      {"text": keep, "callback_data": f"{NO}:{token}"}]]
         return Reply(chat_id, text, reply_markup={"inline_keyboard": keyboard},
                      on_sent=partial(self._questions.sent, token))
+
+    @staticmethod
+    def _settled(chat_id: int | str, question: Question) -> list[Reply]:
+        """The edit taking the buttons off ``question``'s message, confirmed by its command sent again, as a press
+        does: what it asked, and how it was settled (none when Telegram's answer named no message). ``chat_id``
+        as the command gave it: its answers' queue is the chat's (answer.py), in order behind the answer."""
+        if question.message_id is None:
+            return []
+        again = f"/{question.command} {question.target}".strip()
+        return [Reply(chat_id, f"{question.text}\n✔ Confirmed: <code>{_e(again)}</code> sent again; its answer "
+                                     "follows.", edit_message_id=question.message_id)]
 
     def _switch_off(self, name: str, user: int | str) -> str:
         try:

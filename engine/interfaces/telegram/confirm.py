@@ -48,6 +48,8 @@ class Question:
     state: str = "open"          # open | done | cancelled | expired
     told: bool = False           # Telegram took the question's message: the admin may have seen it
     also: tuple = ()             # the other buttons that confirm it, another way (/resume's "run")
+    text: str = ""               # what it asked (HTML), without how to answer: what its message keeps once settled
+    message_id: int | None = None   # its message, once Telegram took it: edited when the command again settles it
 
 
 class Questions:
@@ -60,25 +62,29 @@ class Questions:
         self._by_token: dict[str, Question] = {}
 
     def ask(self, chat: int | str, user: int, command: str, target: str, shown: tuple = (),
-            also: tuple = ()) -> str:
-        """Records a question and returns its token (URL-safe, for the buttons' data)."""
+            also: tuple = (), text: str = "") -> str:
+        """Records a question (``text``: what it asks, kept for its message once settled) and returns
+        its token (URL-safe, for the buttons' data)."""
         now = self._clock()
         self._forget(now)
         token = secrets.token_urlsafe(8)
-        self._by_token[token] = Question(str(chat), str(user), command, target, shown, now, now, also=also)
+        self._by_token[token] = Question(str(chat), str(user), command, target, shown, now, now, also=also, text=text)
         return token
 
     def sent(self, token: str, message: Any) -> None:
         """Telegram's answer to the question's sendMessage: its ``date`` becomes the date a
         repeat must pass (Telegram's clock, like the repeat's; the engine's may be off). Until
-        then no repeat confirms the question."""
+        then no repeat confirms the question. Its ``message_id`` is kept: the message a repeat edits."""
         question = self._by_token.get(token)
         if question is None:
             return
         question.told = True
-        date = message.get("date") if isinstance(message, dict) else None
+        message = message if isinstance(message, dict) else {}
+        date, message_id = message.get("date"), message.get("message_id")
         if isinstance(date, int) and not isinstance(date, bool):
             question.after = date
+        if isinstance(message_id, int) and not isinstance(message_id, bool):
+            question.message_id = message_id
 
     def repeat(self, chat: int | str, user: int, command: str, target: str, date: float) -> Question | None:
         """The open question this repeat (``date``: the message's) confirms, now marked done;

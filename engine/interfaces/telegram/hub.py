@@ -26,7 +26,8 @@ from quart import Blueprint
 from engine.adapters.storage.in_hand import CommandsInHand, Cut, InHand
 from engine.adapters.storage.offsets import SeenUpdates, UpdateOffsets
 from engine.app.operations import Operations
-from engine.interfaces.telegram.commands import Commands, Reply
+from engine.interfaces.telegram.commands import Commands
+from engine.interfaces.telegram.reply import Reply
 from engine.interfaces.telegram.menu import MENU
 from engine.domain.config.telegram import TelegramConfig
 from engine.adapters.notify.courier import Courier

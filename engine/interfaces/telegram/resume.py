@@ -12,13 +12,18 @@ from engine.interfaces.telegram.tables import ago
 RUN = "run"      # the button that resumes and runs the held alerts (its callback data's action)
 
 
-def question(held: int, confirm_seconds: float) -> str:
+def asked(held: int) -> str:
     """The question, as the dashboard asks it (engine/interfaces/web/dashboard/static/js/views/plugins.js)."""
     them = "The alert" if held == 1 else f"The {held} alerts"
     return (f"<b>Resume the engine?</b> {them} received while paused will be skipped: journaled, never executed.\n"
             f"<b>Resume and run them</b> runs {them.lower()} instead, oldest first, at the prices of now (those "
-            f"older than engine.max_alert_age expire).\nPress a button, or send <code>/resume</code> again to "
-            f"resume without them, within {ago(confirm_seconds)}.")
+            f"older than engine.max_alert_age expire).")
+
+
+def question(held: int, confirm_seconds: float) -> str:
+    """The question's message: what it asks, then how to answer it."""
+    return (f"{asked(held)}\nPress a button, or send <code>/resume</code> again to resume without them, "
+            f"within {ago(confirm_seconds)}.")
 
 
 def keyboard(token: str, no: str) -> dict:

@@ -23,7 +23,7 @@ import trio
 from engine.adapters.storage.in_hand import InHand
 from engine.adapters.storage.offsets import UpdateOffsets
 from engine.adapters.notify.backoff import Backoff
-from engine.interfaces.telegram.commands import Reply
+from engine.interfaces.telegram.reply import Reply
 from engine.adapters.notify.bot import BotClient, RetryAfter, TelegramError
 
 log = logging.getLogger("moonhook.telegram")

@@ -1,0 +1,74 @@
+"""A question (/close, /cancel, the /disable of a guard, /resume with alerts held) confirmed by sending its
+command again loses its buttons, as one confirmed by its button does: its message is edited to say how it was
+settled (engine/interfaces/telegram/commands.py). On a real engine (sandbox workers, SQLite, paper)."""
+
+from __future__ import annotations
+
+from engine.app import Operations
+from engine.interfaces.telegram.commands import Commands, Reply
+
+from support.botapi import html_plain
+from support.engine_support import process, running
+from support.telegram_support import ADMIN, Chat, Clock, ask
+
+GUARD = "plugin = {guard = true}\nfunction on_alert(a) end"
+
+
+async def confirmed(commands: Commands, update: dict) -> tuple[Reply, Reply]:
+    """The repeat's two replies: its answer (a new message), then the edit of the question it settled."""
+    answer, edit = await commands.handle(update)
+    for reply in (answer, edit):
+        html_plain(reply.text)   # raises where Telegram would refuse the HTML
+    assert answer.edit_message_id is None and answer.reply_markup is None
+    return answer, edit
+
+
+async def test_a_close_confirmed_by_sending_it_again_takes_the_buttons_off_its_question(tmp_path):
+    # The answer came as a new message, and the question kept its Confirm and Cancel buttons (a press
+    # was answered "already done"), reading as a question still open.
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        await process(engine, "buy USDJPY volume=0.1 price=150")
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        question = await ask(commands, chat.say("/close all"))    # Telegram took it as message 55
+        clock.now += 3
+        answer, edit = await confirmed(commands, chat.say("/close ALL"))
+        assert "EURUSD: closed" in answer.text and await engine.broker.positions() == []
+        assert (edit.chat_id, edit.edit_message_id, edit.reply_markup, edit.callback_query_id) == (ADMIN, 55, None, None)
+        shown = html_plain(edit.text)
+        assert shown.startswith("Close 2 positions?\n") and "EURUSD" in shown and "Press Confirm" not in shown
+        assert shown.endswith("\n✔ Confirmed: /close all sent again; its answer follows.")
+        assert (await ask(commands, chat.press(question))).callback_text == "already done"
+
+
+async def test_a_guard_disabled_and_a_resume_confirmed_again_settle_their_questions_too(tmp_path):
+    clock = Clock()
+    async with running(tmp_path, {"limit": GUARD}) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        await ask(commands, chat.say("/disable limit"))
+        clock.now += 2
+        answer, edit = await confirmed(commands, chat.say("/disable limit"))
+        assert "Guard <b>limit</b> disabled" in answer.text and edit.edit_message_id == 55
+        assert html_plain(edit.text) == ("Disable the guard limit? The entries it refuses will go through.\n"
+                                         "✔ Confirmed: /disable limit sent again; its answer follows.")
+        await ask(commands, chat.say("/pause"))
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        await ask(commands, chat.say("/resume"))
+        clock.now += 2
+        answer, edit = await confirmed(commands, chat.say("/resume"))
+        assert "Resumed" in answer.text and not engine.paused and edit.reply_markup is None
+        assert html_plain(edit.text).startswith("Resume the engine? The alert received while paused will be skipped")
+        assert html_plain(edit.text).endswith("\n✔ Confirmed: /resume sent again; its answer follows.")
+
+
+async def test_a_question_telegram_did_not_take_is_asked_anew_and_nothing_is_edited(tmp_path):
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        [lost] = await commands.handle(chat.say("/close EURUSD"))   # its sendMessage never answered
+        clock.now += 2
+        again = await ask(commands, chat.say("/close EURUSD"))
+        assert lost.reply_markup is not None and again.reply_markup is not None and again.edit_message_id is None
+
