@@ -212,6 +212,12 @@ class Operations:
         """``text`` as the engine names symbols (prefix dropped, symbol_map applied); raises AlertError."""
         return self.engine.symbols.normalize(text)
 
+    async def unknown_symbol(self, symbol: str) -> str | None:
+        """Why the broker does not know ``symbol`` (as an alert for it is refused: with the names it has for it,
+        on MetaTrader 5); None when it knows it. Raises BrokerError when the broker cannot be asked."""
+        broker = self.engine.broker
+        return None if await broker.symbol(symbol) is not None else await broker.unknown_symbol(symbol)
+
     async def metrics(self) -> bytes:
         """The Prometheus text exposition, its gauges read now."""
         engine, m = self.engine, self.engine.metrics

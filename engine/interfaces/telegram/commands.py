@@ -29,6 +29,7 @@ from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
 from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, NO, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
 from engine.interfaces.telegram import resume
 from engine.interfaces.telegram.check import check_answer
+from engine.interfaces.telegram.positions import positions_answer
 from engine.interfaces.telegram.menu import HELP
 from engine.interfaces.telegram.reply import Reply
 from engine.interfaces.telegram.message import as_dict as _dict, command_of as _parse, forwarded as _forwarded
@@ -189,7 +190,7 @@ class Commands:
         if name == "resume":
             return await self._resume(chat_id, user, date)
         if name == "positions":
-            return Reply(chat_id, await self._positions())
+            return Reply(chat_id, await positions_answer(self._ops, arg))
         if name == "trades":
             return Reply(chat_id, await self._trades(arg))
         if name == "orders":
@@ -204,14 +205,6 @@ class Commands:
 
     async def _status(self) -> str:
         return status_text(await self._ops.status(), self._ops.pause_state())
-
-    async def _positions(self) -> str:
-        positions = await self._ops.positions()
-        if not positions:
-            return "No open positions."
-        total = sum(p.get("profit") or 0.0 for p in positions)
-        return (f"<b>{len(positions)} open position{'s' * (len(positions) != 1)}</b>, profit {total:+.2f}\n"
-                + _position_table(positions))
 
     async def _orders(self) -> str:
         orders = await self._ops.pending()

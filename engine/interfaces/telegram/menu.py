@@ -7,7 +7,7 @@ HELP = (("/status", "engine, broker, account"), ("/plugins", "plugins and their 
         ("/enable NAME", "switch a plugin on"), ("/disable NAME", "switch a plugin off (a guard: asks first)"),
         ("/pause [REASON]", "journal alerts, execute none"),
         ("/resume", "execute alerts again (asks first when some were held)"),
-        ("/positions", "open positions"), ("/orders", "pending orders"),
+        ("/positions [SYMBOL]", "open positions, or a symbol's"), ("/orders", "pending orders"),
         ("/trades [DAYS]", "trades closed today, or in the last DAYS"),
         ("/close SYMBOL", "close a symbol (asks first)"), ("/close all", "close everything (asks first)"),
         ("/cancel SYMBOL", "cancel a symbol's pending orders (asks first)"),

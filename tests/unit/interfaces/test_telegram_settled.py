@@ -72,3 +72,20 @@ async def test_a_question_telegram_did_not_take_is_asked_anew_and_nothing_is_edi
         again = await ask(commands, chat.say("/close EURUSD"))
         assert lost.reply_markup is not None and again.reply_markup is not None and again.edit_message_id is None
 
+
+async def test_positions_of_a_symbol_shows_that_symbols_only_as_close_names_it(tmp_path):
+    # '/positions EURUSD' listed every symbol's positions, its symbol ignored.
+    clock = Clock()
+    async with running(tmp_path, symbol_map={"EU": "EURUSD"}) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        await process(engine, "sell GBPUSD volume=0.2 price=1.3")
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        for said in ("/positions eurusd", "/positions EU", "/positions FX:EURUSD"):   # as /close names it
+            shown = html_plain((await ask(commands, chat.say(said))).text)
+            assert shown.startswith("1 open position on EURUSD, profit ") and "GBPUSD" not in shown, said
+        assert "2 open positions, profit" in html_plain((await ask(commands, chat.say("/positions"))).text)
+        assert (await ask(commands, chat.say("/positions usdjpy"))).text == "No open position on USDJPY."
+        unknown = html_plain((await ask(commands, chat.say("/positions EURUSDX"))).text)
+        assert unknown == "No open position on EURUSDX: unknown symbol EURUSDX at the broker."
+        refused = html_plain((await ask(commands, chat.say("/positions <EUR/USD>"))).text)
+        assert refused == "<EUR/USD> is not a symbol. Usage: /positions, or /positions SYMBOL."
