@@ -45,8 +45,10 @@ class Answer:
 
 
 def reason_of(values: list) -> str:
+    """The reason of a ``false, "reason"`` answer, at most 500 characters; none, or one of whitespace only
+    (a notice of it said nothing after its colon), is "no reason given"."""
     reason = values[1] if len(values) > 1 else None
-    return str(reason)[:500] if reason is not None else "no reason given"
+    return (str(reason)[:500].strip() if reason is not None else "") or "no reason given"
 
 
 def _table(values: list, table: str) -> tuple[dict[str, Any], Answer | None]:

@@ -225,8 +225,8 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
     told: deque[float] = deque()  # when this plugin's last messages went out (NOTIFY_PER_MINUTE)
 
     async def notify_send(text: Any = None) -> None:
-        if not isinstance(text, str) or not text:
-            got = lua_type(text) if text != "" else "an empty string"
+        if not isinstance(text, str) or not text.strip():   # Telegram refuses a message of whitespace only
+            got = lua_type(text) if not isinstance(text, str) else "only whitespace" if text else "an empty string"
             raise HostError(f"notify.send: expects a non-empty string, got {got}")
         now = host.clock()
         while told and told[0] <= now - 60:

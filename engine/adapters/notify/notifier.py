@@ -49,9 +49,12 @@ class Notifier:
 
     def send(self, kind: str, text: str, key: str | None = None) -> None:
         """Queues ``text`` for the administrators who want ``kind`` messages. Messages with
-        the same ``key`` are throttled together (None: never throttled)."""
+        the same ``key`` are throttled together (None: never throttled). A text of whitespace
+        only is not queued, and the log says so (``_blank``). Raises ValueError for an unknown kind."""
         if kind not in KINDS:
             raise ValueError(f"unknown notification kind {kind!r} (known: {', '.join(KINDS)})")
+        if _blank(kind, text, key):
+            return
         text = kept(text)   # logged as kept: not a megabyte a message
         try:
             self._send.send_nowait((kind, text, key))
@@ -62,10 +65,12 @@ class Notifier:
     def write_in(self, db: Any, kind: str, text: str, key: str) -> Callable[[], None]:
         """``text`` written to the outbox inside the caller's transaction ``db``, with what it is
         about (a write that must tell the trader once: both commit, or neither, whatever crash
-        comes); never throttled. Returns what to call once it has committed: the log line, and
-        the courier woken."""
+        comes); never throttled, and not written when it is whitespace only (``_blank``). Returns what
+        to call once it has committed: the log line, and the courier woken."""
         if kind not in KINDS:
             raise ValueError(f"unknown notification kind {kind!r} (known: {', '.join(KINDS)})")
+        if _blank(kind, text, key):
+            return lambda: None
         text = kept(text)
         Outbox.insert(db, [(kind, text, key)], kept_only=not self.delivered)
 
@@ -157,3 +162,13 @@ class Notifier:
         """No more messages; returns once ``run`` has written what was queued."""
         self._send.close()
         await self._done.wait()
+
+
+def _blank(kind: str, text: str, key: str | None) -> bool:
+    """True, logged, for a notice of whitespace only: Telegram refuses it for good (400 "message text is
+    empty"), which would read as the chat refusing moonhook's messages, and it tells the trader nothing."""
+    if text.strip():
+        return False
+    log.warning("[%s] a notice of whitespace only is not sent (Telegram refuses an empty message)%s", kind,
+                f": {key}" if key else "")
+    return True

@@ -100,6 +100,7 @@ async def test_every_service_answers_as_documented(tmp_path, caplog):
     ("store.set('big', string.rep('x', 70000))", "over the limit"),
     ("notify.send()", "expects a non-empty string"),
     ("notify.send('')", "expects a non-empty string, got an empty string"),
+    ("notify.send(' \\n\\t ')", "expects a non-empty string, got only whitespace"),   # Telegram refuses it
     # An argument too many is the script's mistake, said as such (was "internal error in the host function",
     # and a traceback logged as the engine's); one missing is nil, as in Lua.
     ("market.symbol('EURUSD', 'H1')", "takes 1 argument (symbol), got 2"),

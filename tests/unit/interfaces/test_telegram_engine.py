@@ -210,3 +210,31 @@ async def test_the_webhook_held_alarm_is_sent_off_the_poll_so_a_slow_telegram_ho
             assert server.sent == []
             server.release()
             await until(lambda: any("no command reaches this moonhook" in t for t in texts(server, ADMIN)))
+
+
+BLANK = """
+function on_alert(a)
+  if a.comment == 'say' then notify.send(' \\n\\t ') end
+  if a.comment == 'no' then return false, '   ' end
+end"""
+
+
+async def test_a_notice_of_whitespace_only_is_never_sent_and_what_made_it_is_told(tmp_path, caplog):
+    # Telegram refuses a message of whitespace only (400 "message text is empty"): a script's notify.send('  ')
+    # went out as 'blank: ' with nothing to say, a rejection's reason of spaces as 'rejected by blank: ', and a
+    # notice of spaces was dropped as refused, counted against the chat in /health as if the chat refused it.
+    caplog.set_level(logging.WARNING)
+    async with bot_api_server({TOKEN: "moonhook_bot"}) as server, \
+            running(tmp_path, {"blank": BLANK}, telegram=telegram(server.url)) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1 comment=say")
+        await process(engine, "buy EURUSD volume=0.1 price=1.1 comment=no id=two")
+        engine.notifier.send("admin", " \n\t ")
+        engine.notifier.send("admin", "after the blank")
+        await until(lambda: any("after the blank" in t for t in texts(server, ADMIN)))
+        said = "\n".join(texts(server, ADMIN))
+        assert "notify.send: expects a non-empty string, got only whitespace" in said
+        assert "rejected by blank: no reason given" in said
+        assert all(html_plain(r.params["text"]).strip() for r in server.calls("sendMessage"))
+        assert engine.notifier.telegram()["telegram_refused"] == []
+    assert any("a notice of whitespace only is not sent" in r.getMessage() and "[admin]" in r.getMessage()
+               for r in caplog.records)
