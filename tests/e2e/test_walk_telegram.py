@@ -87,8 +87,11 @@ def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user, 
         answer("EURUSD buy limit    0.1    1.05", "the pending order listed")
         api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/cancel all"))
         answer("Cancel 1 pending order?", "the question before cancelling")
-        press("Confirm cancel")
+        # Confirmed by the command sent again (dated past the question's second): the question loses its buttons.
+        api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/cancel all", date=int(time.time()) + 1))
         answer(f"order {order['ticket']}: cancelled", "the order cancelled")
+        answer("✔ Confirmed: /cancel all sent again; its answer follows.", "the question settled")
+        assert api.call(lambda: [m.text for m in api.server.shown(TOKEN, ADMIN) if m.reply_markup]) == []
         assert run.get("/api/orders")["open"] == []
         assert run.interrupt() == 0
 

@@ -1,6 +1,7 @@
 """A question (/close, /cancel, the /disable of a guard, /resume with alerts held) confirmed by sending its
 command again loses its buttons, as one confirmed by its button does: its message is edited to say how it was
-settled (engine/interfaces/telegram/commands.py). On a real engine (sandbox workers, SQLite, paper)."""
+settled (engine/interfaces/telegram/commands.py); and /positions SYMBOL, a symbol named as those commands name it
+(positions.py). On a real engine (sandbox workers, SQLite, paper)."""
 
 from __future__ import annotations
 
