@@ -274,7 +274,11 @@ class Commands:
             said = await resume.resumed(self._ops, False, f"telegram:{user}", question.shown if question else ())
             return [Reply(chat_id, said), *(self._settled(chat_id, question) if question is not None else ())]
         except HeldChanged as e:   # held and not asked, or others held than it showed: asked (anew)
-            return self._resume_question(chat_id, user, e.held)
+            if question is None:
+                return self._resume_question(chat_id, user, e.held)
+            question.state = "expired"   # not done: the question asked anew takes its place
+            return [self._resume_question(chat_id, user, e.held), *self._settled(
+                chat_id, question, "Not resumed: other alerts are held than it showed; asked again below.")]
 
     def _resume_question(self, chat_id: int | str, user: int, held: tuple[int, ...]) -> Reply:
         """The question on the alerts ``held`` (their ids, kept with it here: its buttons carry its token only)."""
@@ -293,15 +297,15 @@ class Commands:
                      on_sent=partial(self._questions.sent, token))
 
     @staticmethod
-    def _settled(chat_id: int | str, question: Question) -> list[Reply]:
-        """The edit taking the buttons off ``question``'s message, confirmed by its command sent again, as a press
-        does: what it asked, and how it was settled (none when Telegram's answer named no message). ``chat_id``
-        as the command gave it: its answers' queue is the chat's (answer.py), in order behind the answer."""
+    def _settled(chat_id: int | str, question: Question, how: str = "") -> list[Reply]:
+        """The edit taking the buttons off ``question``'s message, settled by its command sent again, as a press
+        does: what it asked, then ``how`` (HTML; by default, confirmed); none when Telegram's answer named no
+        message. ``chat_id`` as the command gave it: its answers' queue is the chat's (answer.py), in order."""
         if question.message_id is None:
             return []
         again = f"/{question.command} {question.target}".strip()
-        return [Reply(chat_id, f"{question.text}\n✔ Confirmed: <code>{_e(again)}</code> sent again; its answer "
-                                     "follows.", edit_message_id=question.message_id)]
+        how = how or f"✔ Confirmed: <code>{_e(again)}</code> sent again; its answer follows."
+        return [Reply(chat_id, f"{question.text}\n{how}", edit_message_id=question.message_id)]
 
     def _switch_off(self, name: str, user: int | str) -> str:
         try:

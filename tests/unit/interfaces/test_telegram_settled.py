@@ -63,6 +63,24 @@ async def test_a_guard_disabled_and_a_resume_confirmed_again_settle_their_questi
         assert html_plain(edit.text).endswith("\n✔ Confirmed: /resume sent again; its answer follows.")
 
 
+async def test_a_resume_sent_again_with_other_alerts_held_asks_anew_and_says_so_on_the_question_it_replaces(tmp_path):
+    # The first question kept its buttons, and a press of them was answered "already done": nothing was done.
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        await ask(commands, chat.say("/pause"))
+        await process(engine, "buy EURUSD volume=0.1 price=1.1 id=held1")
+        first = await ask(commands, chat.say("/resume"))
+        await process(engine, "buy EURUSD volume=0.1 price=1.1 id=held2")
+        clock.now += 2
+        asked, edit = await commands.handle(chat.say("/resume"))
+        assert "The 2 alerts" in html_plain(asked.text) and asked.reply_markup is not None and engine.paused
+        assert edit.edit_message_id == 55 and edit.reply_markup is None
+        assert html_plain(edit.text).endswith("\nNot resumed: other alerts are held than it showed; asked again below.")
+        assert (await ask(commands, chat.press(first))).callback_text == "expired: send /resume again"
+        assert engine.paused
+
+
 async def test_a_question_telegram_did_not_take_is_asked_anew_and_nothing_is_edited(tmp_path):
     clock = Clock()
     async with running(tmp_path) as engine:
