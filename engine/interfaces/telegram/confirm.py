@@ -13,6 +13,10 @@ The question is confirmed, within ``confirm_seconds``, by
   the first one asks, so neither confirms it; a repeat older than the engine's start is older
   than every question, since none outlives a restart.
 
+A repeat's answer is a new message, so the question's own message (``message_id``, kept from
+sendMessage's answer, with its ``text``) is edited by the caller to say how it was settled,
+its buttons gone, as a press replaces it with its answer.
+
 Every check and change of a question's state happens in one plain (not async) call, so two
 presses handled at the same moment cannot both pass: nothing runs between the check and the
 mark, and the second finds the question answered.
