@@ -168,7 +168,7 @@ class Commands:
     async def _run(self, name: str, arg: str, chat_id: int | str, user: int, date: float) -> Reply | list[Reply]:
         ops = self._ops
         if name == "status":
-            return Reply(chat_id, await self._status())
+            return Reply(chat_id, status_text(await ops.status(), ops.pause_state()))
         if name == "plugins":
             return Reply(chat_id, _plugins_text(ops.plugin_rows()))
         if name in ("enable", "disable"):
@@ -202,9 +202,6 @@ class Commands:
         if name in ("help", "start"):  # plain lines: a phone wraps them, and makes each /command a link
             return Reply(chat_id, "<b>moonhook commands</b>\n" + "\n".join(f"{c} – {_e(what)}" for c, what in HELP))
         return Reply(chat_id, f"Unknown command /{_e(name[:32])}. /help lists them.")
-
-    async def _status(self) -> str:
-        return status_text(await self._ops.status(), self._ops.pause_state())
 
     async def _orders(self) -> str:
         orders = await self._ops.pending()
@@ -276,9 +273,10 @@ class Commands:
         except HeldChanged as e:   # held and not asked, or others held than it showed: asked (anew)
             if question is None:
                 return self._resume_question(chat_id, user, e.held)
-            question.state = "expired"   # not done: the question asked anew takes its place
-            return [self._resume_question(chat_id, user, e.held), *self._settled(
-                chat_id, question, "Not resumed: other alerts are held than it showed; asked again below.")]
+            question.state = "expired"   # not done: the question asked anew (after: not its twin) takes its place
+            settled = self._settled(chat_id, question, "Not resumed: other alerts are held than it showed; asked "
+                                                       "again below.")
+            return [self._resume_question(chat_id, user, e.held), *settled]
 
     def _resume_question(self, chat_id: int | str, user: int, held: tuple[int, ...]) -> Reply:
         """The question on the alerts ``held`` (their ids, kept with it here: its buttons carry its token only)."""
@@ -296,16 +294,21 @@ class Commands:
         return Reply(chat_id, text, reply_markup={"inline_keyboard": keyboard},
                      on_sent=partial(self._questions.sent, token))
 
-    @staticmethod
-    def _settled(chat_id: int | str, question: Question, how: str = "") -> list[Reply]:
-        """The edit taking the buttons off ``question``'s message, settled by its command sent again, as a press
-        does: what it asked, then ``how`` (HTML; by default, confirmed); none when Telegram's answer named no
-        message. ``chat_id`` as the command gave it: its answers' queue is the chat's (answer.py), in order."""
-        if question.message_id is None:
-            return []
+    def _settled(self, chat_id: int | str, question: Question, how: str = "") -> list[Reply]:
+        """The edits taking the buttons off ``question``'s message, settled by its command sent again, as a press
+        does: what it asked, then ``how`` (HTML; by default, confirmed); and off its twins' (``_twins``).
+        ``chat_id`` as the command gave it: its answers' queue is the chat's (answer.py), in order."""
         again = f"/{question.command} {question.target}".strip()
         how = how or f"✔ Confirmed: <code>{_e(again)}</code> sent again; its answer follows."
-        return [Reply(chat_id, f"{question.text}\n{how}", edit_message_id=question.message_id)]
+        mine = [] if question.message_id is None else [
+            Reply(chat_id, f"{question.text}\n{how}", edit_message_id=question.message_id)]
+        return mine + self._twins(chat_id, question)
+
+    def _twins(self, chat_id: int | str, question: Question) -> list[Reply]:
+        """The edits of the questions asking what ``question`` asked (a double tap), settled with it: expired."""
+        return [Reply(chat_id, f"{twin.text}\nAsked twice: settled once, on the other question.",
+                      edit_message_id=twin.message_id) for twin in self._questions.twins(question)
+                if twin.message_id is not None]
 
     def _switch_off(self, name: str, user: int | str) -> str:
         try:
@@ -330,11 +333,13 @@ class Commands:
             return []
         message_id = message.get("message_id") if _is_int(message.get("message_id")) else None
 
+        twins: list[Reply] = []   # the edits of the questions settled with the one pressed
+
         def answer(short: str, text: str = "") -> list[Reply]:
             # With text: the question's message shows it instead (its buttons go), or, when
             # the press does not say which message it was, a new message does.
             return [Reply(chat_id, text, edit_message_id=message_id if text else None,
-                          callback_query_id=query_id, callback_text=short)]
+                          callback_query_id=query_id, callback_text=short), *twins]
 
         if verdict != ALLOWED:
             log.warning("telegram: button %s from admin %s ignored: commands are not taken in chat %s",
@@ -357,7 +362,7 @@ class Commands:
         if outcome == TIMED_OUT:
             return answer(f"expired: {again}", f"⌛ Not confirmed within {_ago(self._confirm)}: {nothing}. "
                                                f"{again.capitalize()}.")
-        shown = f"/{question.command} {question.target}"
+        shown, twins[:] = f"/{question.command} {question.target}", self._twins(chat_id, question)
         if outcome == CANCELLED:
             log.info("telegram: admin %s cancelled %s", user, shown)
             return answer("cancelled", f"Cancelled: {nothing}.")
@@ -370,7 +375,8 @@ class Commands:
                                                            question.shown))
             except HeldChanged as e:   # others held now: none skipped or run unshown
                 return [replace(self._resume_question(chat_id, user, e.held), edit_message_id=message_id,
-                                callback_query_id=query_id, callback_text="the alerts held changed since: asked again")]
+                                callback_query_id=query_id, callback_text="the alerts held changed since: asked again"),
+                        *twins]
         try:
             text = await self._execute(question)
         except Exception as e:

@@ -125,6 +125,16 @@ class Questions:
         question.state = "done" if confirm else "cancelled"
         return (CONFIRMED if confirm else CANCELLED), question
 
+    def twins(self, question: Question) -> list[Question]:
+        """The other open questions asking what ``question`` asked (its admin, chat, command and target: a
+        double tap asks twice, neither repeat confirming the other), now marked expired: settled with it."""
+        twins = [q for q in self._by_token.values() if q is not question and q.state == "open" and
+                 (q.chat, q.user, q.command, q.target) == (question.chat, question.user, question.command,
+                                                           question.target)]
+        for twin in twins:
+            twin.state = "expired"
+        return twins
+
     def _forget(self, now: float) -> None:
         """Drops questions long past: an unknown token is answered "expired" all the same."""
         for token in [t for t, q in self._by_token.items() if now - q.asked_at > self.confirm_seconds + KEPT]:

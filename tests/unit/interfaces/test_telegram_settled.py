@@ -79,6 +79,37 @@ async def test_a_resume_sent_again_with_other_alerts_held_asks_anew_and_says_so_
         assert html_plain(edit.text).endswith("\nNot resumed: other alerts are held than it showed; asked again below.")
         assert (await ask(commands, chat.press(first))).callback_text == "expired: send /resume again"
         assert engine.paused
+        asked.on_sent({"message_id": 56, "date": int(clock.now)})   # the question asked anew is no twin to settle
+        assert (await ask(commands, chat.press(asked, message_id=56))).callback_text == "done" and not engine.paused
+
+
+async def test_a_question_asked_twice_by_a_double_tap_is_settled_on_both_messages(tmp_path):
+    # '/close all' sent twice in one second asks twice (neither confirms the other); the one confirmed lost
+    # its buttons and the other kept them, a question still open on the screen though settled.
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        await process(engine, "buy EURUSD volume=0.2 price=1.1 id=two")
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        first, second = [await commands.handle(chat.say("/close all")) for _ in range(2)]
+        first[0].on_sent({"message_id": 61, "date": int(clock.now)})
+        second[0].on_sent({"message_id": 62, "date": int(clock.now)})
+        clock.now += 2
+        answer, *edits = await commands.handle(chat.say("/close all"))
+        assert "EURUSD: closed 2 positions" in answer.text
+        assert [(e.edit_message_id, e.reply_markup) for e in edits] == [(61, None), (62, None)]
+        assert html_plain(edits[1].text).endswith("\nAsked twice: settled once, on the other question.")
+        assert (await ask(commands, chat.press(second[0], message_id=62))).callback_text == "expired: send /close again"
+        # A press settles the other too: Cancel on one, and both say so.
+        await process(engine, "buy EURUSD volume=0.1 price=1.1 id=three")
+        first, second = [await commands.handle(chat.say("/close EURUSD")) for _ in range(2)]
+        first[0].on_sent({"message_id": 63, "date": int(clock.now)})
+        second[0].on_sent({"message_id": 64, "date": int(clock.now)})
+        pressed, other = await commands.handle(chat.press(second[0], button=1, message_id=64))
+        assert pressed.edit_message_id == 64 and pressed.callback_text == "cancelled"
+        assert other.edit_message_id == 63 and other.callback_query_id is None and other.reply_markup is None
+        assert (await ask(commands, chat.press(first[0], message_id=63))).callback_text == "expired: send /close again"
+        assert len(await engine.broker.positions()) == 1
 
 
 async def test_a_question_telegram_did_not_take_is_asked_anew_and_nothing_is_edited(tmp_path):
