@@ -113,7 +113,7 @@ DESCRIPTIONS: dict[str, str] = {
                         "of their own.",
     "server.trusted_proxies": "Proxies whose X-Forwarded-For header is believed.",
     "server.hosts": "Names the dashboard and the API answer to besides this machine's IP addresses and localhost.",
-    "server.max_body": "The largest webhook body accepted, in bytes.",
+    "server.max_body": "The largest request body accepted (the webhook's, every route's), in bytes.",
     "server.max_connections": "Connections open at once; one more waits up to 2 s for room, then is closed.",
     "server.max_connections_per_ip": "Connections open at once from one address; trusted_proxies, allow_ips "
                                      "and 127.0.0.1 are held only to max_connections.",

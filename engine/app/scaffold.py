@@ -91,7 +91,7 @@ def render_config(secret: str, api_token: str) -> str:
 # "mypc.local:8080"]. A request naming another is refused, as a stranger's site may make its
 # own name lead here (DNS rebinding). The webhook answers at any name: its secret guards it.
 {_toml(hosts=list(server.hosts))}
-# The largest webhook body accepted, in bytes.
+# The largest request body accepted (the webhook's, every route's), in bytes.
 {_toml(max_body=server.max_body)}
 # Connections open at once; one more waits up to 2 s for room, then is closed. Of those, at
 # most max_connections_per_ip from one address (trusted_proxies, allow_ips and 127.0.0.1 are

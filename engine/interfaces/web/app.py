@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from engine.app.operations import Operations
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.api import api_blueprint
+from engine.interfaces.web.bodies import BodyGate, too_large
 from engine.interfaces.web.clients import Gate
 from engine.interfaces.web.connection import App
 from engine.interfaces.web.dashboard import dashboard_blueprint
@@ -103,7 +104,7 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
     @app.errorhandler(HTTPException)
     async def http_error(e: HTTPException):
         if e.code == 413:  # Werkzeug's words name no limit; the webhook's do
-            return {"error": f"the body is larger than {server.max_body} bytes (server.max_body)"}, 413
+            return {"error": too_large(server.max_body)}, 413
         if isinstance(e, NotFound) and e.description == NotFound.description:   # no route, not a handler's 404
             return {"error": _no_route(app, request.method, request.path)}, 404
         if isinstance(e, MethodNotAllowed):   # the methods the route takes, said and in Allow (RFC 9110)
@@ -120,6 +121,7 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
         return {"error": "internal error; see the server's log"}, 500
 
     # The webhook is the hot path, ahead of Quart, and of the Host check: its secret guards it.
-    # A target that is no path (`GET ?x`), or a WebSocket, is refused ahead of all (targets.py).
-    app.asgi_app = TargetGate(Webhook(ops, server, gate, HostGate(server, app.asgi_app)))
+    # A target that is no path (`GET ?x`), or a WebSocket, is refused ahead of all (targets.py); a
+    # body declared over server.max_body, on any method, once the Host is known (bodies.py).
+    app.asgi_app = TargetGate(Webhook(ops, server, gate, HostGate(server, BodyGate(server.max_body, app.asgi_app))))
     return app
