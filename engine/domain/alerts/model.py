@@ -147,7 +147,7 @@ class Alert:
     def unread(self, what: str) -> str | None:
         """The extra field whose name gives ``what`` ("size", "sl" or "tp", LOOKALIKES) in other
         bots' and templates' messages (``"contracts"``, ``"stop_loss"``...): moonhook does not read it."""
-        return next((key for key in self.extra if key.lower() in LOOKALIKES[what]), None)
+        return next((key for key in self.extra if key.strip().lower() in LOOKALIKES[what]), None)
 
     @classmethod
     def from_plain(cls, data: dict[str, Any]) -> "Alert":

@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from datetime import datetime, timezone
 from typing import Any, Collection
 
+from engine.domain.alerts.body import check_json, check_text, read_body
 from engine.domain.alerts.commands import check_as_sent, check_command
 from engine.domain.alerts.model import ACTION_ALIASES, Action, Alert, AlertError
 from engine.domain.alerts.secrets import HIDDEN, without_secrets
@@ -26,7 +26,6 @@ from engine.domain.alerts.strategy import check_size_without_position, read_stra
 from engine.domain.alerts.symbols import SymbolMap
 
 MAX_TEXT = 4096
-MAX_DEPTH = 32  # levels of JSON nesting an alert may have
 # ttl: seconds; units: the size in units of the instrument, as TradingView's strategies count it
 _NUMBERS = ("price", "volume", "risk", "risk_amount", "units", "sl", "tp", "sl_pips", "tp_pips", "ttl")
 _STRINGS = {"id": 128, "comment": 256, "timeframe": 16, "state": 16, "position": 16}
@@ -52,49 +51,6 @@ def parse_body(body: bytes | str, symbols: SymbolMap | None = None) -> Alert:
     return parse_value(read_body(body), symbols)
 
 
-def read_body(body: bytes | str) -> Any:
-    """A body as the JSON value it holds, or as its stripped text when it is not JSON.
-    Raises AlertError for a body that is not UTF-8, is empty, or looks like JSON and is not."""
-    if isinstance(body, bytes):
-        try:
-            body = body.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise AlertError(None, f"the body is not UTF-8 text (byte {e.start})") from None
-    text = body.strip().lstrip("\ufeff").strip()  # a file saved on Windows: a BOM, then a line break
-    if not text:
-        raise AlertError(None, "the body is empty")
-    if not text.startswith(("{", "[")) or text.startswith("{{"):  # a text alert may open with a placeholder
-        return text
-    try:
-        return json.loads(text, object_pairs_hook=_object)
-    except json.JSONDecodeError as e:
-        raise AlertError(None, f"the body looks like JSON but is not valid: {e.msg} at line {e.lineno} "
-                               f"column {e.colno}") from None
-    except RecursionError:
-        raise AlertError(None, f"the body is nested more than {MAX_DEPTH} levels deep") from None
-    except ValueError:  # an integer of more digits than Python converts
-        raise AlertError(None, f"the body holds a number of more than {sys.get_int_max_str_digits():,} digits") \
-            from None
-
-
-class _Twice(dict):
-    """A JSON object in which ``key`` was given twice: refused by ``check_json`` (after the web
-    layer has read the secret, so the sender is told what is wrong rather than "no secret")."""
-    key: str
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # With a key given twice, which value counts would be a guess (json keeps the last, another
-    # reader the first): refused, as a field given twice in text is.
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out and not isinstance(out, _Twice):
-            out = _Twice(out)
-            out.key = key
-        out[key] = value
-    return out
-
-
 def parse_value(value: Any, symbols: SymbolMap | None = None, secrets: Collection[str] = ()) -> Alert:
     """An alert from what ``read_body`` gave: text is a command, anything else must be a JSON object;
     without the secrets it carries (``secrets.py``: ``secrets`` are written ``***``)."""
@@ -112,8 +68,9 @@ def parse_json(obj: Any, symbols: SymbolMap | None = None, secrets: Collection[s
     given: dict[str, str] = {}  # each field's key as it came
     extra: dict[str, Any] = {}
     for key, value in obj.items():
-        # Any case, as in text: kept as an extra field, "SL" would open the entry without its stop
-        name = _JSON_ALIASES.get(key.lower(), key.lower())
+        # Any case, and spaces around it, as in text: kept as an extra field, "SL" or "sl " would open
+        # the entry without its stop
+        name = _JSON_ALIASES.get(key.strip().lower(), key.strip().lower())
         if name in _FIELDS:
             if name in fields:
                 raise AlertError(name, f"given twice (as {given[name]!r} and {key!r})")
@@ -135,6 +92,7 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
     line = lines[0].strip()
     text_before: str | None = None  # a text field just before, unquoted: what follows may be the rest of it
     cut: tuple[str, list[str]] | None = None
+    euro: tuple[str, str, str] | None = None  # a number that may be 1234.5 written as Europe does, cut at its comma
     while pos < len(line):
         if line[pos] == ",":
             pos, text_before = pos + 1, None
@@ -147,7 +105,7 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
             key = m.group(1).lower()
             value = m.group(2)
             if value.startswith('"'):
-                value = json.loads(value)
+                value = _quoted(key, value)
             if key == "lots":
                 key = "volume"
             if key not in _KNOWN:
@@ -157,6 +115,8 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
             comma = _COMMA_REST.match(line, pos) if key in _NUMERIC else None
             if comma and re.fullmatch(r"-?\d+", value):
                 raise AlertError(key, _comma_hint(value, comma[1]))
+            if comma and re.fullmatch(r"-?\d{1,3}(?:\.\d{3})+", value):  # 1.234,5; or 150.123 then a word 60
+                euro = (key, value, comma[1])
             fields[key] = value
             text_before = key if key in _TEXTS and not m.group(2).startswith('"') else None
         elif m.group(3):
@@ -174,6 +134,8 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
     action = ACTION_ALIASES.get(fields["action"].lower())
     expected = ("symbol", "timeframe", "state") if action is Action.TREND else ("symbol",)
     if len(words) > len(expected):
+        if euro is not None and words[len(expected)] == euro[2]:
+            raise AlertError(euro[0], _comma_hint(euro[1], euro[2]))
         if cut is not None:
             key, rest = cut[0], " ".join(cut[1])
             template = f"{key}=\"{{{{strategy.order.{key}}}}}\""
@@ -186,12 +148,29 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
 
 
 _TEXTS = ("comment",)   # text a template fills from TradingView, which may hold spaces
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')  # as _TOKEN reads a quoted value
 _COMMA_REST = re.compile(r",(\d+(?:,\d+)*(?:\.\d*)?)")  # what follows a number cut at a comma: 1,0850 or 1,000.5
+
+
+def _quoted(key: str, value: str) -> str:
+    """A text alert's value in double quotes, read as JSON reads a string; AlertError naming ``key``
+    for one not closed (``comment="Long entry``, a template's quote left open) or not readable."""
+    if not _QUOTED.fullmatch(value):
+        raise AlertError(key, f'the quoted text has no closing " ({key}="Long entry")')
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as e:  # an escape JSON has not: "C:\path"
+        raise AlertError(key, f"cannot read the quoted text {_show(value)}: {e.msg} at its character {e.pos + 1} "
+                              "(a \\ in it is written \\\\)") from None
 
 
 def _comma_hint(whole: str, rest: str) -> str:
     """Why ``whole,rest`` is refused. Three digits after the comma may be thousands (units=1,000):
-    "write 1.000" would then size a thousandth of what was meant."""
+    "write 1.000" would then size a thousandth of what was meant. A point before it marks thousands
+    (1.234,5, as continental Europe writes 1234.5)."""
+    if "." in whole and "." not in rest and "," not in rest:
+        return (f"{whole},{rest} is not a number: write {whole.replace('.', '')}.{rest}, decimals after a point and "
+                "no thousands separator")
     if "." in rest or "," in rest:  # 44,100.5 or 1,000,000: commas can only separate thousands
         return f"{whole},{rest} is not a number: write {whole}{rest.replace(',', '')}, without the commas"
     if len(rest) == 3:
@@ -210,7 +189,7 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
     if raw_action is not None:
         if not isinstance(raw_action, str):
             raise AlertError("action", f"must be a string, got {_show(raw_action)}")
-        _check_text("action", raw_action)
+        check_text("action", raw_action)
         _no_placeholder("action", raw_action)
         action = ACTION_ALIASES.get(raw_action.strip().lower())
         if action is None:
@@ -237,7 +216,7 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
     if raw_symbol is not None:
         if not isinstance(raw_symbol, str):
             raise AlertError("symbol", f"must be a string, got {_show(raw_symbol)}")
-        _check_text("symbol", raw_symbol)
+        check_text("symbol", raw_symbol)
         _no_placeholder("symbol", raw_symbol)
         values["raw_symbol"] = raw_symbol
         values["symbol"] = symbols.normalize(raw_symbol)
@@ -262,7 +241,8 @@ def _number(name: str, raw: Any, zero: bool = False, signed: bool = False) -> fl
     if isinstance(raw, str):
         _no_placeholder(name, raw)
         if not _DECIMAL.fullmatch(raw.strip()):  # float() would read 1_0 as 10, and digits of any script
-            if comma := re.fullmatch(r"\s*(-?\d+)" + _COMMA_REST.pattern + r"\s*", raw):  # "0,1", as text tells it
+            # "0,1" or "1.234,5", as text tells them
+            if comma := re.fullmatch(r"\s*(-?\d+(?:\.\d{3})*)" + _COMMA_REST.pattern + r"\s*", raw):
                 raise AlertError(name, _comma_hint(comma[1], comma[2]))
             if name == "risk" and raw.strip().endswith("%") and _DECIMAL.fullmatch(raw.strip()[:-1].rstrip()):
                 raise AlertError(name, f"is a percent already: write {raw.strip()[:-1].rstrip()}, without %")
@@ -322,47 +302,11 @@ def _string(name: str, raw: Any, limit: int) -> str:
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
         raise AlertError(name, f"must be a string, got {_show(raw)}")
     text = raw if isinstance(raw, str) else json.dumps(raw)
-    _check_text(name, text)
+    check_text(name, text)
     _no_placeholder(name, text)
     if len(text) > limit:
         raise AlertError(name, f"at most {limit} characters, got {len(text)}")
     return text
-
-
-def check_json(value: Any, path: str | None = None, depth: int = 0) -> None:
-    """Refuses what JSON decoding lets through but the journal, the API and the sandbox cannot
-    carry: nesting deeper than MAX_DEPTH, NaN and infinities, integers beyond 64 bits, and text
-    with lone surrogates (``"\\ud800"``). Raises AlertError naming the field's path."""
-    if depth > MAX_DEPTH:  # named by its top-level field: the whole path would be as deep
-        raise AlertError(re.split(r"[.\[]", path or "", maxsplit=1)[0] or None,
-                         f"nested more than {MAX_DEPTH} levels deep")
-    if isinstance(value, str):
-        _check_text(path, value)
-    elif isinstance(value, bool) or value is None:
-        return
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise AlertError(path, f"must be a finite number, got {value}")
-    elif isinstance(value, int):
-        if not -2**63 <= value < 2**63:
-            raise AlertError(path, "a whole number beyond 64 bits")
-    elif isinstance(value, dict):
-        if isinstance(value, _Twice):
-            raise AlertError(f"{path}.{value.key}" if path else value.key, "given twice in the JSON object")
-        for key, item in value.items():
-            _check_text(path, key)
-            check_json(item, f"{path}.{key}" if path else key, depth + 1)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            check_json(item, f"{path or ''}[{i}]", depth + 1)
-
-
-def _check_text(name: str | None, text: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise AlertError(name, f"holds an unpaired surrogate (\\u{ord(text[e.start]):04x}), which is not text") \
-            from None
 
 
 def _no_placeholder(name: str, text: str) -> None:

@@ -38,7 +38,7 @@ def _clean(value: Any, secrets: list[str]) -> Any:
         out = {} if type(value) is dict else copy.copy(value)   # the parser's mark of a key given twice stays
         out.clear()
         for key, item in value.items():
-            if not (isinstance(key, str) and key.lower() in CREDENTIALS):
+            if not (isinstance(key, str) and key.strip().lower() in CREDENTIALS):
                 out[_clean(key, secrets)] = _clean(item, secrets)
         return out
     return value

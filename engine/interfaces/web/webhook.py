@@ -43,12 +43,12 @@ class Refused(Exception):
 
 
 def pop_secret(value: Any) -> str | None:
-    """Takes the ``secret`` field, its name in any case as every field's (``"Secret"``), out of a
+    """Takes the ``secret`` field, its name in any case and spaced as every field's (``"Secret "``), out of a
     JSON object body (as ``read_body`` gave it) and returns it: None when there is none, "" when
     it is not a string or is given twice (``"secret"`` and ``"SECRET"``: neither is believed)."""
     if not isinstance(value, dict):
         return None
-    given = [value.pop(key) for key in [k for k in value if isinstance(k, str) and k.lower() == "secret"]]
+    given = [value.pop(key) for key in [k for k in value if isinstance(k, str) and k.strip().lower() == "secret"]]
     if not given:
         return None
     return given[0] if len(given) == 1 and isinstance(given[0], str) else ""
