@@ -9,6 +9,8 @@ from engine.domain.alerts.model import AlertError
 
 # MetaTrader symbols: letters, digits and a few separators ("EURUSD.m", "US30.cash", "#AAPL").
 _VALID = re.compile(r"^[A-Za-z0-9#._\-]{1,32}$")
+# TradingView's exchanges (OANDA, CME_MINI, FX_IDC): a spread's chart ("OANDA:EURUSD/OANDA:GBPUSD") is none
+_EXCHANGE = re.compile(r"^[A-Za-z0-9._\-]{1,32}$")
 
 
 class SymbolMap:
@@ -40,11 +42,13 @@ class SymbolMap:
         name = raw.strip().upper()
         if ":" in name and (exact := self._map.get(name)) is not None:
             return exact
-        ticker = name.rsplit(":", 1)[1].strip() if ":" in name else name
-        mapped = self._map.get(ticker)
+        exchange, _, ticker = name.rpartition(":")
+        ticker = ticker.strip()
+        mapped = self._map.get(ticker) if not exchange or _EXCHANGE.match(exchange.strip()) else None
         if mapped is not None:
             return mapped
-        if not _VALID.match(ticker):
-            raise AlertError(field, f"{raw!r} is not a symbol (letters, digits and . _ - #, at most 32); "
-                                    "engine.symbol_map can name the broker's for it")
+        if not _VALID.match(ticker) or (exchange and not _EXCHANGE.match(exchange.strip())):
+            shown = repr(raw if len(raw) <= 40 else raw[:36] + "...")
+            raise AlertError(field, f"{shown} is not a symbol (letters, digits and . _ - #, at most 32, after an "
+                                    "exchange's name and ':'); engine.symbol_map can name the broker's for it")
         return ticker

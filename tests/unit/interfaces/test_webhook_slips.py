@@ -20,6 +20,11 @@ async def test_slips_in_an_alert_are_400s_naming_the_field_and_leave_no_record(t
                                                   "at line 1 column 2",
         '"buy EURUSD volume=0.1"': "the body is a JSON string",
         JSON + ', "sl": 1.08, "sl ": 1.09}': "sl: given twice (as 'sl' and 'sl ')",
+        # an exchange no name (a spread's chart), or a ticker too long, quoted cut: the ticker after the last ':'
+        # was taken, and the whole quoted
+        JSON.replace("EURUSD", "OANDA:EURUSD/OANDA:GBPUSD") + "}": "symbol: 'OANDA:EURUSD/OANDA:GBPUSD' is not",
+        JSON.replace("EURUSD", "X" * 300 + ":EURUSD") + "}": "symbol: 'XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX...' is not",
+        JSON.replace("EURUSD", "A" * 300) + "}": "symbol: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA...' is not",
     }
     async with running(tmp_path) as engine, serving(engine) as client:
         answers = {body: await client.post(f"/webhook/{SECRET}", content=body.encode()) for body in refused}
