@@ -30,6 +30,8 @@ MAX_TEXT = 4096
 _NUMBERS = ("price", "volume", "risk", "risk_amount", "units", "sl", "tp", "sl_pips", "tp_pips", "ttl")
 _STRINGS = {"id": 128, "comment": 256, "timeframe": 16, "state": 16, "position": 16}
 _COUNTS = ("position_size",)  # numbers that may be 0
+# Bitcoin in Vietnamese dong is 2.5e12; past 1e15, a typo (1e30) the paper broker took for its market broke its sums
+_PRICES, MAX_PRICE = ("price", "sl", "tp"), 1e15
 _TIMES = ("timenow",)  # when TradingView fired the alert: its {{timenow}} (2026-11-24T10:00:00Z) or Unix seconds
 _DURATIONS = ("expiry",)  # how long a pending order waits: seconds, or 90m, 4h, 2d
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3_600, "d": 86_400}
@@ -199,6 +201,9 @@ def _build(fields: dict[str, Any], source: str, extra: dict[str, Any], symbols: 
     for name in _NUMBERS:
         if fields.get(name) is not None:
             values[name] = _number(name, fields[name])
+            if name in _PRICES and values[name] > MAX_PRICE:
+                raise AlertError(name, "must be at most 1e15 (no market's price is near it), "
+                                       f"got {_show(fields[name])}")
     for name in _COUNTS:  # signed: {{strategy.position_size}} is a short's size below 0 (strategy.py)
         if fields.get(name) is not None:
             values[name] = _number(name, fields[name], zero=True, signed=True)
