@@ -143,6 +143,7 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
             template = f"{key}=\"{{{{strategy.order.{key}}}}}\""
             raise AlertError(key, f"{fields[key]!r} is followed by {rest!r}: a text with spaces goes in double quotes, "
                                   f"{key}=\"{fields[key]} {rest}\" ({template} in a template)")
+        _unwritten_parameter(words[len(expected):])
         raise AlertError(None, f"unexpected words {' '.join(words[len(expected):])!r} after the command")
     for name, word in zip(expected, words):
         fields[name] = word
@@ -152,6 +153,17 @@ def parse_text(text: str, symbols: SymbolMap | None = None) -> Alert:
 _TEXTS = ("comment",)   # text a template fills from TradingView, which may hold spaces
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')  # as _TOKEN reads a quoted value
 _COMMA_REST = re.compile(r",(\d+(?:,\d+)*(?:\.\d*)?)")  # what follows a number cut at a comma: 1,0850 or 1,000.5
+
+
+def _unwritten_parameter(stray: list[str]) -> None:
+    """Refuses, naming it, a parameter among a text alert's stray words written without its '=', as other
+    bots' messages write it (``sl:1.08``, ``sl 1.08``); returns when there is none."""
+    for i, word in enumerate(stray):
+        name, colon, value = word.partition(":")
+        key = "volume" if name.lower() == "lots" else name.lower()
+        if key in _KNOWN and (value or not colon and i + 1 < len(stray)):
+            said, value = (word, value) if colon else (f"{word} {stray[i + 1]}", stray[i + 1])
+            raise AlertError(key, f"{said!r} is not read: write {name}={value}, with '='")
 
 
 def _quoted(key: str, value: str) -> str:

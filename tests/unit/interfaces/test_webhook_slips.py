@@ -29,6 +29,9 @@ async def test_slips_in_an_alert_are_400s_naming_the_field_and_leave_no_record(t
         # failed ('internal error') while it stood
         'buy EURUSD volume=0.1 price=1e30': "price: must be at most 1e15 (no market's price is near it), got '1e30'",
         'buy EURUSD volume=0.1 price=1.1 tp=1e300': "tp: must be at most 1e15",
+        # a parameter written as other bots' messages write it: 'unexpected words' named none
+        'buy EURUSD sl:1.08 volume=0.1': "sl: 'sl:1.08' is not read: write sl=1.08",
+        'buy EURUSD volume=0.1 sl 1.08': "sl: 'sl 1.08' is not read: write sl=1.08",
     }
     async with running(tmp_path) as engine, serving(engine) as client:
         answers = {body: await client.post(f"/webhook/{SECRET}", content=body.encode()) for body in refused}
