@@ -88,22 +88,31 @@ class PlainDesk:
         async with self._turns.of(request.symbol, request.client_id) as turn:
             if needed is not None and not await needed():
                 return None
-            verdict = await self._hooks.on_order(request.to_plain(), origin)
+            first = await self._sent_before(request)
+            verdict = None if first is not None else await self._hooks.on_order(request.to_plain(), origin)
             await turn.hooks_done()
-            if verdict.rejected_by:
+            if first is not None:  # sent before a restart: no on_order now undoes what the broker did
+                request = first
+                result = await self._send(request, run, late)
+            elif verdict.rejected_by:
                 result = OrderResult.refused(f"vetoed by {verdict.rejected_by}: {verdict.reason}")
                 await self._vetoed(request, result)
             else:
                 request = amend(request, verdict.data)
                 result = await self._send(request, run, late)
         record = _record(partial(getattr, request), result.to_plain())
-        if verdict.steps:
+        if verdict is not None and verdict.steps:
             record["on_order"] = verdict.steps
         if run is not None:
             run.orders.append(record)
         if self._placed is not None:
             self._placed(request, result, record)
         return result
+
+    async def _sent_before(self, request: OrderRequest) -> OrderRequest | None:
+        """The request to send again in place of ``request`` if its client id was sent before and
+        answered (its alert or event run again), asked of no ``on_order``; None: judge it anew."""
+        return None
 
     async def _vetoed(self, request: OrderRequest, result: OrderResult) -> None:
         pass
@@ -199,6 +208,19 @@ class Desk(PlainDesk):
             return
         await self._database.writable()
         self._ledger.unsent(client_id)
+
+    async def _sent_before(self, request: OrderRequest) -> OrderRequest | None:
+        """The request first sent under ``request``'s client id, if the broker answered it: its alert
+        or broker event is run again (after a restart, or a wait for the broker), and ``on_order``, which
+        now sees what that order did (``one_position.lua``: the position it opened), is not asked again;
+        its veto would write the order vetoed in the ledger, never gone, though the broker did it. The
+        first request as sent (with its ``on_order`` changes); ``request`` itself if the plugin now asks
+        another order under that id (``OrderLedger.clash``: the broker's repeat is refused). None: never
+        sent. Raises BrokerError as ``Broker.first_result`` does."""
+        first = self._ledger.request(request.client_id)
+        if first is None or await self.broker.first_result(request.client_id) is None:
+            return None
+        return request if self._ledger.clash(request) is not None else OrderRequest(**first)
 
     async def _vetoed(self, request: OrderRequest, result: OrderResult) -> None:
         await self._database.writable()

@@ -136,6 +136,12 @@ class OrderLedger:
         return (f"not sent: {request.client_id} was {_named(first)} before a restart, and is {_named(now)} now "
                 "(the plugin decided otherwise the second time); the first order stands")
 
+    def request(self, client_id: str) -> dict[str, Any] | None:
+        """The request first written under ``client_id`` (plain, as ``OrderRequest.to_plain``), None if none."""
+        with self._d.lock:
+            row = self._d.db.execute("SELECT request FROM orders WHERE client_id = ?", [client_id]).fetchone()
+        return None if row is None else json.loads(row[0])
+
     def refusal(self, client_id: str) -> str | None:
         """The error of the refusal ``client_id`` was answered, None if it was not refused."""
         with self._d.lock:

@@ -1,0 +1,34 @@
+"""A guard run again after a crash meets the effects of the alert's first run: what that run sent
+stands, and the alert's record, the order ledger and the trades chat say so, not that a guard
+refused it (``examples/strategies/one_position.lua`` refuses an entry while its symbol has a
+position: after a restart, the very position the alert opened)."""
+
+from __future__ import annotations
+
+from support.engine_support import process, running
+
+# The same rule judged in on_order only: the alert passes, its entry is vetoed at the desk.
+AT_THE_DESK = """
+plugin = {guard = true}
+function on_order(o)
+  if o.kind == "market" and #positions.list(o.symbol) > 0 then return false, "a position is open" end
+end
+"""
+
+
+async def test_an_entry_made_before_a_crash_stays_done_in_the_ledger_when_on_order_would_veto_it_now(tmp_path):
+    scripts = {"desk": AT_THE_DESK}
+    async with running(tmp_path, scripts) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        engine.journal.set_status(row["id"], "received")   # as if it died before its status was written
+    async with running(tmp_path, scripts, max_entries_per_hour=1) as engine:
+        await engine.drain()
+        again = engine.journal.get(row["id"])
+        (order,) = engine.ledger.for_alert(row["id"])
+        second = await process(engine, "buy GBPUSD volume=0.1 price=1.3")
+        positions = await engine.broker.positions()
+    assert again["status"] == "done", again
+    assert again["outcome"]["orders"][0]["ok"] and again["outcome"]["orders"][0]["duplicate"], again
+    assert order["status"] == "done", order   # not 'vetoed': the broker did it, and the hour counts it
+    assert "over engine.max_entries_per_hour" in second["outcome"]["orders"][0]["error"], second
+    assert [p["symbol"] for p in positions] == ["EURUSD"]
