@@ -30,6 +30,8 @@ class Placer(Protocol):
     async def place_if(self, request: OrderRequest, origin: str,
                        needed: Callable[[], Awaitable[bool]] | None = None) -> OrderResult | None: ...
 
+    async def sent_before(self, alert_id: int) -> list[dict[str, Any]]: ...
+
 
 @dataclass
 class Decider:
@@ -64,9 +66,25 @@ class Decider:
                             f"{'closed' if result.ok else 'NOT closed: ' + str(result.error)} all the same")
                     outcome["note"] = (f"the {request.side} position on {request.symbol} was {done}: "
                                        f"the strategy is {alert.position} now")
-            return "rejected", outcome
+            return await self._rejected(alert_id, outcome)
         final = Alert.from_plain(verdict.data) if verdict.data is not plain else alert
         return await self._execute(final, alert_id, verdict.handled_by, outcome), outcome
+
+    async def _rejected(self, alert_id: int, outcome: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """A rejection, unless an earlier run of the alert (cut by a restart, or by a wait for the
+        broker) sent orders the broker did, or may have: its guards, run again, see what those did
+        (``one_position.lua``: the position it opened) and cannot undo it. Then the alert is what
+        they came to (done, or failed while one is refused or not known), its orders theirs, and the
+        rejection a note: not told to the trades chat as one, with its position open."""
+        now = {o["client_id"] for o in outcome["orders"]}   # this run's (a refused reversal's close)
+        earlier = [o for o in await self.desk.sent_before(alert_id) if o["client_id"] not in now]
+        if not any(o.get("ok") or o.get("unknown") for o in earlier):
+            return "rejected", outcome
+        by, reason = outcome.pop("rejected_by"), outcome.pop("reason")
+        said = f"its earlier run's orders stand; run again, it was rejected by {by}: {reason}"
+        orders = outcome["orders"] = [*earlier, *outcome["orders"]]
+        outcome["note"] = f"{outcome['note']}; {said}" if outcome.get("note") else said
+        return "done" if all(o.get("ok") for o in orders) else "failed", outcome
 
     async def _execute(self, alert: Alert, alert_id: int, handled_by: str | None, outcome: dict) -> str:
         if alert.action is Action.TREND:

@@ -109,6 +109,10 @@ class PlainDesk:
             self._placed(request, result, record)
         return result
 
+    async def sent_before(self, alert_id: int) -> list[dict[str, Any]]:
+        """The records of the orders an earlier run of alert ``alert_id`` sent: none (a trial never restarts)."""
+        return []
+
     async def _sent_before(self, request: OrderRequest) -> OrderRequest | None:
         """The request to send again in place of ``request`` if its client id was sent before and
         answered (its alert or event run again), asked of no ``on_order``; None: judge it anew."""

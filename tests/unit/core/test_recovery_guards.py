@@ -5,8 +5,10 @@ position: after a restart, the very position the alert opened)."""
 
 from __future__ import annotations
 
-from support.engine_support import process, running
+from support.engine_support import process, running, told
+from support.paths import ROOT
 
+ONE_POSITION = (ROOT / "examples" / "strategies" / "one_position.lua").read_text(encoding="utf-8")
 # The same rule judged in on_order only: the alert passes, its entry is vetoed at the desk.
 AT_THE_DESK = """
 plugin = {guard = true}
@@ -14,6 +16,28 @@ function on_order(o)
   if o.kind == "market" and #positions.list(o.symbol) > 0 then return false, "a position is open" end
 end
 """
+
+
+async def test_an_entry_made_before_a_crash_is_done_not_rejected_by_the_guard_that_sees_it_open(tmp_path):
+    scripts = {"one_position": ONE_POSITION}
+    async with running(tmp_path, scripts) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        assert row["status"] == "done", row
+        engine.journal.set_status(row["id"], "received")   # as if it died before its status was written
+    async with running(tmp_path, scripts) as engine:
+        await engine.drain()
+        again = engine.journal.get(row["id"])
+        (order,) = engine.ledger.for_alert(row["id"])
+        messages = await told(engine)
+        positions = await engine.broker.positions()
+    assert again["status"] == "done", again
+    (record,) = again["outcome"]["orders"]
+    assert (record["client_id"], record["ok"]) == (f"a{row['id']}-engine-open", True), record
+    assert record["ticket"] == row["outcome"]["orders"][0]["ticket"]
+    assert again["outcome"]["note"] == ("its earlier run's orders stand; run again, it was rejected by one_position: "
+                                        "already a position open on EURUSD"), again["outcome"]
+    assert (order["status"], len(positions)) == ("done", 1)
+    assert not [t for k, t in messages if k == "trades" and "rejected" in t], messages
 
 
 async def test_an_entry_made_before_a_crash_stays_done_in_the_ledger_when_on_order_would_veto_it_now(tmp_path):
