@@ -5,8 +5,15 @@ position: after a restart, the very position the alert opened)."""
 
 from __future__ import annotations
 
-from support.engine_support import process, running, told
-from support.paths import ROOT
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from support.engine_support import process, running, told, write_scripts
+from support.mt5_support import config as mt5_config
+from support.paths import ROOT, SUPPORT
 
 ONE_POSITION = (ROOT / "examples" / "strategies" / "one_position.lua").read_text(encoding="utf-8")
 # The same rule judged in on_order only: the alert passes, its entry is vetoed at the desk.
@@ -56,3 +63,23 @@ async def test_an_entry_made_before_a_crash_stays_done_in_the_ledger_when_on_ord
     assert order["status"] == "done", order   # not 'vetoed': the broker did it, and the hour counts it
     assert "over engine.max_entries_per_hour" in second["outcome"]["orders"][0]["error"], second
     assert [p["symbol"] for p in positions] == ["EURUSD"]
+
+
+@pytest.mark.parametrize("broker", ["paper", "mt5"])
+async def test_an_entry_killed_at_its_fill_is_done_after_the_restart_not_rejected_by_one_position(tmp_path, broker):
+    """A real kill -9 right after the broker's fill, before the ledger had the answer (``fill_then_die.py``):
+    the order is 'unknown' in the ledger when one_position, run again, rejects the alert."""
+    folder = write_scripts(tmp_path / "scripts", {"one_position": ONE_POSITION})
+    died = subprocess.run([sys.executable, str(SUPPORT / "fill_then_die.py"), str(tmp_path / "data"), str(folder),
+                           "buy EURUSD volume=0.01 price=1.1", *(["mt5"] if broker == "mt5" else [])],
+                          capture_output=True, text=True, timeout=60)
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    settings = {"broker": "mt5", "mt5": mt5_config(tmp_path)} if broker == "mt5" else {}
+    async with running(tmp_path, {"one_position": ONE_POSITION}, **settings) as engine:
+        await engine.drain()
+        (alert,) = engine.journal.recent(1)
+        (order,) = engine.ledger.for_alert(alert["id"])
+        positions = await engine.broker.positions()
+    assert alert["status"] == "done", alert
+    assert [(o["client_id"], o["ok"]) for o in alert["outcome"]["orders"]] == [(order["client_id"], True)]
+    assert (order["status"], [p["volume"] for p in positions]) == ("done", [0.01])
