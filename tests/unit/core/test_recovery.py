@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 import trio
 
-from engine.domain.alerts import parse_body
+from engine.domain.alerts import SymbolMap, parse_body
 from engine.core.run import event_key
 from engine.core.writer import JournalError
 from engine.domain.orders import Fill
@@ -370,3 +370,17 @@ async def test_an_alert_cut_short_on_the_demo_is_not_traded_at_the_live_account_
     assert alert["outcome"]["reason"].startswith(
         "nothing more executed: journaled while moonhook traded on mt5 111@Standin-Demo, and this start trades on "
         "mt5 222@Standin-Live; sent before: a1-engine-open: "), alert["outcome"]
+
+
+async def test_an_alert_recovered_after_a_save_of_symbol_map_trades_the_symbol_it_was_answered_for(tmp_path):
+    """The journal keeps the alert as mapped when it was answered: a symbol_map saved (or edited) before
+    the restart does not send its recovered order to another instrument."""
+    db = Database(tmp_path / "data" / "moonhook.db")   # answered, then killed before it ran
+    recorded = AlertJournal(db).record(parse_body("buy FX1 volume=0.1 price=1.1", SymbolMap({"FX1": "EURUSD"})))
+    db.close()
+    async with running(tmp_path, symbol_map={"FX1": "GBPUSD"}) as engine:
+        await engine.drain()
+        row = engine.journal.get(recorded.id)
+        positions = await engine.broker.positions()
+    assert row["status"] == "done", row
+    assert [p["symbol"] for p in positions] == ["EURUSD"]
