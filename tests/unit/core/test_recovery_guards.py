@@ -10,10 +10,14 @@ import subprocess
 import sys
 
 import pytest
+import trio
+
+from engine.adapters.storage.untold import UntoldEvents
 
 from support.engine_support import process, running, told, write_scripts
 from support.mt5_support import config as mt5_config
 from support.paths import ROOT, SUPPORT
+from support.waits import HANG
 
 ONE_POSITION = (ROOT / "examples" / "strategies" / "one_position.lua").read_text(encoding="utf-8")
 # The same rule judged in on_order only: the alert passes, its entry is vetoed at the desk.
@@ -83,3 +87,42 @@ async def test_an_entry_killed_at_its_fill_is_done_after_the_restart_not_rejecte
     assert alert["status"] == "done", alert
     assert [(o["client_id"], o["ok"]) for o in alert["outcome"]["orders"]] == [(order["client_id"], True)]
     assert (order["status"], [p["volume"] for p in positions]) == ("done", [0.01])
+
+
+HEDGE = """
+function on_fill(f)
+  if f.entry ~= "in" or f.plugin ~= "engine" then return end
+  local r = orders.market{symbol = f.symbol, side = f.side == "buy" and "sell" or "buy", volume = f.volume}
+  store.set(f.again and "again" or "once", r.duplicate and "found" or (r.ok and "sent" or r.error))
+end
+"""
+TWO_AT_MOST = """
+plugin = {guard = true}
+function on_order(o)
+  if o.kind == "market" and #positions.list(o.symbol) >= 2 then return false, "two positions open" end
+end
+"""
+
+
+async def test_a_fill_hooks_order_told_again_after_a_crash_is_found_not_vetoed_by_the_guard_that_sees_it(
+        tmp_path, monkeypatch):
+    """A broker event's hooks run again as an alert's do: the hedge on_fill placed before the crash is
+    found at the broker; vetoed now (it makes the two positions the guard allows), the ledger said it never went."""
+    scripts = {"hedge": HEDGE, "two": TWO_AT_MOST}
+    with monkeypatch.context() as patched:
+        patched.setattr(UntoldEvents, "told", lambda self, event: None)   # as if it died before each was taken out
+        async with running(tmp_path, scripts) as engine:
+            await process(engine, "buy EURUSD volume=0.1 price=1.1")
+            with trio.fail_after(HANG):  # bounds a hang
+                while engine.store.get("hedge", "once") is None:
+                    await trio.sleep(0.01)
+    async with running(tmp_path, scripts) as engine:
+        with trio.fail_after(HANG):
+            while engine.store.get("hedge", "again") is None:
+                await trio.sleep(0.01)
+        said = (engine.store.get("hedge", "once"), engine.store.get("hedge", "again"))
+        hedges = [o for o in engine.ledger.recent() if o["plugin"] == "hedge"]
+        positions = await engine.broker.positions()
+    assert said == ("sent", "found"), said
+    assert [o["status"] for o in hedges] == ["done"], hedges
+    assert sorted(p["side"] for p in positions) == ["buy", "sell"]
