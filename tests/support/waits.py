@@ -18,3 +18,15 @@ async def until(check: Callable[[], Any], bound: float = HANG) -> None:
     with trio.fail_after(bound):
         while not check():
             await trio.sleep(0.01)
+
+
+class Ticks:
+    """Counts 10 ms sleeps: proof that the event loop kept running (``run`` in a nursery, until cancelled)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def run(self) -> None:
+        while True:
+            await trio.sleep(0.01)
+            self.count += 1

@@ -29,7 +29,7 @@ async def test_a_worker_starved_of_cpu_is_not_killed_while_within_its_cpu_budget
     time. The pool waits while the worker is runnable and under its deadline in CPU time,
     however long that takes, so the call ends inside Lua with its own time budget and the
     worker (and its other plugins) is not replaced. A worker that does not run (stopped,
-    wedged) is still killed at the deadline: see test_pool.py.
+    wedged) is still killed at the deadline: see test_pool_supervision.py.
 
     Made starved for sure: niced to 10 and pinned beside eight spinners at 0, the worker gets
     about 1.3% of its CPU; the spinners stop once the pool has waited five deadlines and a
