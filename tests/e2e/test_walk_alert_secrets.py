@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import init, until
 from support.older_journal import without_after
 
@@ -95,8 +95,7 @@ def test_a_telegram_command_typed_wrong_with_a_secret_in_it_is_logged_without_it
     # typed, up to 64 characters: the webhook's whole secret fits in them.
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         config, _ = init(user, "bot")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config.append(telegram_table(api.url, TOKEN, ADMIN))
         run = user.start("run", config=config, cwd="bot")
         secret, token = config.values["server"]["secret"], config.values["server"]["api_token"]
         for text in (f'/chek {{"secret": "{secret}", "action": "buy"}}', f"/status {token}"):

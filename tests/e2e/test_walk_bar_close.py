@@ -17,7 +17,7 @@ import trio
 
 from support.bar_close import LIMITS, SETTINGS, TIGHTER, WIDE, body, burst, post, scripts
 from support.bar_close_checks import FINAL, Books, check_all
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import IDLE_CONNECTIONS, init, until
 
 TOKEN = "5150:walk-bot-SECRET-part"
@@ -34,8 +34,7 @@ def _setup(user, api):
     config.replace('trading_day = "UTC"', 'trading_day = "UTC"' + engine.rstrip())
     config.replace("# spreads = { EURUSD = 8 }", WIDE)
     config.append(f"[plugins{rest}\n[shadow]\nscripts = \"scripts-next\"\n"
-                  f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\nthrottle_seconds = 1\n'
-                  f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')
+                  + telegram_table(api.url, TOKEN, ADMIN, more='throttle_seconds = 1\n'))
     return config
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from support.botapi import html_plain
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import losing_mt5_user, until
 from support.mt5_standin import Terminal
 from support.telegram_support import notices
@@ -24,10 +23,9 @@ def _told(user, tmp_path) -> Iterator[tuple[Callable[[], list[str]], Terminal, A
     bot, and what the admin's chat was shown (``said()``, each notice apart, as text)."""
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         def said() -> list[str]:
-            return notices(api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)]))
+            return notices(api.texts(TOKEN, ADMIN, shown=True))
 
-        telegram = (f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                    f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')
+        telegram = telegram_table(api.url, TOKEN, ADMIN)
         terminal, config = losing_mt5_user(user, tmp_path, telegram)
         yield said, terminal, config
 

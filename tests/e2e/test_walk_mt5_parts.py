@@ -4,8 +4,7 @@ Bot API stand-in) say how much was filled of how much was asked."""
 
 from __future__ import annotations
 
-from support.botapi import html_plain
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import mt5_user, until
 from support.mt5_standin import Terminal
 from support.telegram_support import notices
@@ -19,8 +18,7 @@ def test_an_entry_filled_in_part_is_told_with_what_was_asked(user, tmp_path):
     terminal.set_symbol("GBPUSD", liquidity=0.3)
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         config = mt5_user(user, tmp_path / "terminal.db")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')
+        config.append(telegram_table(api.url, TOKEN, ADMIN))
         run = user.start("run", config=config, cwd="bot")
         row = run.settled(run.webhook("buy GBPUSD volume=0.5 sl=1.25 id=thin-entry")["id"])
         assert row["status"] == "done" and row["outcome"]["orders"][0]["volume"] == 0.3, row
@@ -36,7 +34,7 @@ def test_an_entry_filled_in_part_is_told_with_what_was_asked(user, tmp_path):
         assert "orders" not in listed[row["id"]] and "words" not in listed[row["id"]], listed[row["id"]]
 
         def said() -> list[str]:
-            return notices(api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)]))
+            return notices(api.texts(TOKEN, ADMIN, shown=True))
         told = until(said, lambda texts: any(t.startswith("opened buy 0.3 GBPUSD") for t in texts), "the fill told")
         (fill,) = [t for t in told if t.startswith("opened buy 0.3 GBPUSD")]
         assert fill.startswith("opened buy 0.3 GBPUSD @ ") and fill.endswith(

@@ -5,8 +5,7 @@ poll is in the terminal is a stop, not a fault: nothing warned of in the log."""
 
 from __future__ import annotations
 
-from support.botapi import html_plain
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import mt5_user, until
 from support.mt5_standin import Terminal
 from support.telegram_support import notices
@@ -20,11 +19,10 @@ def test_a_terminal_found_after_the_start_is_told_connected_and_again_only_after
     terminal.disconnect()                                   # MetaTrader not up yet when moonhook starts
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         def said() -> list[str]:
-            return notices(api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)]))
+            return notices(api.texts(TOKEN, ADMIN, shown=True))
 
         config = mt5_user(user, tmp_path / "terminal.db")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')
+        config.append(telegram_table(api.url, TOKEN, ADMIN))
         run = user.start("run", config=config, cwd="bot")
         assert not run.get("/health")["broker_connected"]
         until(said, lambda texts: any(t.startswith("broker not reachable") for t in texts), "the failed start told")
@@ -91,11 +89,10 @@ def test_a_refused_login_is_told_once_with_its_next_try_and_a_restart_with_the_r
     terminal = Terminal(tmp_path / "terminal.db", login=31337, password="right-pass-4417", server="Standin-Demo")
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         def said() -> list[str]:
-            return notices(api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)]))
+            return notices(api.texts(TOKEN, ADMIN, shown=True))
 
         config = mt5_user(user, tmp_path / "terminal.db")
-        config.append(f'login = 31337\nserver = "Standin-Demo"\n[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')
+        config.append('login = 31337\nserver = "Standin-Demo"\n' + telegram_table(api.url, TOKEN, ADMIN))
         run = user.start("run", config=config, cwd="bot", env={"MOONHOOK_MT5_PASSWORD": "wrong-pass-9902"})
         told = until(said, lambda texts: any(t.startswith("broker not reachable") for t in texts), "the refusal told")
         assert [t for t in told if t.startswith("broker")] == [told[0]] and "refused the login to account 31337" in \
@@ -113,12 +110,11 @@ def test_a_refused_login_corrected_in_moonhook_toml_is_tried_at_the_save(user, t
     Terminal(tmp_path / "terminal.db", login=31337, password="right-pass-4417", server="Standin-Demo")
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         def said() -> list[str]:
-            return notices(api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)]))
+            return notices(api.texts(TOKEN, ADMIN, shown=True))
 
         config = mt5_user(user, tmp_path / "terminal.db")
         config.append('login = 31337\nserver = "Standin-Demo"\npassword = "wrong-pass-9902"\n'
-                      f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]\n')
+                      + telegram_table(api.url, TOKEN, ADMIN))
         run = user.start("run", config=config, cwd="bot")
         until(lambda: run.get("/health"), lambda h: "refused once" in h["broker_state"], "the login refused")
         config.replace('password = "wrong-pass-9902"', 'password = "right-pass-4417"')

@@ -6,8 +6,7 @@ told too, and a save there goes live again (docs/operations.md, "The scripts fol
 
 from __future__ import annotations
 
-from support.botapi import html_plain
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import init, outcome, until
 from support.telegram_support import notices
 
@@ -19,7 +18,7 @@ ALERT = "buy EURUSD volume=0.1 price=1.0850 sl=1.0800 id={}"
 
 
 def told(api) -> list[str]:
-    return api.call(lambda: notices(html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)))
+    return notices(api.texts(TOKEN, ADMIN))
 
 
 def volume(run, alert: str) -> float:
@@ -34,8 +33,7 @@ def test_the_scripts_folder_moved_away_is_told_loudly_its_plugins_serve_on_and_b
         bot = user.home / "bot"
         (bot / "scripts" / "demo.lua").unlink()
         (bot / "scripts" / "gate.lua").write_text(GATE, encoding="utf-8")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config.append(telegram_table(api.url, TOKEN, ADMIN))
         run = user.start("run", config=config, cwd="bot")
         assert volume(run, "before") == 0.2
         assert run.get("/health")["scripts_unwatched"] is None

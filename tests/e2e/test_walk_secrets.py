@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import init, mt5_user, until
 from support.mt5_standin import Terminal
 
@@ -40,9 +40,8 @@ def test_no_secret_reaches_a_log_a_file_an_answer_or_a_chat(user, tmp_path):
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         config = mt5_user(user, tmp_path / "terminal.db")
         config.append(f'login = 5005001\npassword = "{PASSWORD}"\nserver = "Standin-Demo"\n'
-                      f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'webhook_url = "https://moonhook.example.org"\nwebhook_secret = "{HOOK_SECRET}"\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+                      + telegram_table(api.url, TOKEN, ADMIN, more='webhook_url = "https://moonhook.example.org"\n'
+                                       f'webhook_secret = "{HOOK_SECRET}"\n'))
         server = config.values["server"]
         secrets = {"the webhook secret": server["secret"], "the API token": server["api_token"],
                    "the bot token": TOKEN, "the bot token's secret part": TOKEN.split(":")[1],

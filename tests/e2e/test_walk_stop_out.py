@@ -12,8 +12,7 @@ from contextlib import closing
 
 from engine.domain.times import when
 
-from support.botapi import html_plain
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import init, outcome, told, until
 from support.telegram_support import notices
 
@@ -103,8 +102,7 @@ def _stopped_out_with_telegram(user, api, fold: bool = False):
     machine. The entry's notice is held in flight at the stand-in until the stop-out's is queued
     behind it: the courier queues a notice as it routes it, in the step that commits its delivery."""
     config, _ = init(user, "bot")
-    config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                  f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+    config.append(telegram_table(api.url, TOKEN, ADMIN))
     run = user.start("run", config=config, cwd="bot")
     if fold:
         api.call(api.server.hang)
@@ -134,7 +132,7 @@ def test_moonhook_run_tells_the_admins_of_a_stop_out_in_telegram_once(user):
     Folded with the notices before it into one Telegram message, as a busy machine may send it."""
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         def said() -> list[str]:   # the admin's chat as it shows now, oldest first
-            return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
+            return api.texts(TOKEN, ADMIN, shown=True)
 
         config, run = _stopped_out_with_telegram(user, api, fold=True)
         texts = until(said, lambda texts: any("STOP-OUT" in t for t in texts), "the stop-out told to the admin")
@@ -162,7 +160,7 @@ def test_the_last_stop_out_is_shown_after_moonhook_run_is_restarted_and_told_onc
     kept in memory. Now the journal keeps it, and the admins are still told of it once."""
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         def said() -> list[str]:
-            return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
+            return api.texts(TOKEN, ADMIN, shown=True)
 
         config, run = _stopped_out_with_telegram(user, api)
         until(lambda: run.get("/health")["last_stop_out"], bool, "the stop-out in /health")

@@ -10,8 +10,7 @@ import time
 
 import httpx
 
-from support.botapi import html_plain
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.clock_shift import at_midday, utc_day
 from support.e2e_support import init, until
 from support.proxy import proxy_in
@@ -26,7 +25,7 @@ def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user, 
     at_midday(user, monkeypatch, utc_day)  # /trades: the trades closed today, in the same day
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         def said() -> list[str]:  # the admin's chat as it shows now, edits applied, oldest first
-            return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
+            return api.texts(TOKEN, ADMIN, shown=True)
 
         def answer(text: str, what: str) -> str:
             return until(said, lambda texts: any(text in t for t in texts), what)
@@ -39,8 +38,7 @@ def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user, 
             api.call(pushed)
 
         config, _ = init(user, "bot")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config.append(telegram_table(api.url, TOKEN, ADMIN))
         run = user.start("run", config=config, cwd="bot")
 
         sent = run.webhook(ENTRY)
@@ -109,9 +107,8 @@ def test_a_trader_is_told_of_trades_and_commands_the_engine_from_telegram(user, 
 def with_webhook(user, api):
     """The bot folder's config, its bot's updates coming by the webhook route with its secret."""
     config, _ = init(user, "bot")
-    config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                  'webhook_url = "https://moonhook.example.org"\nwebhook_secret = "hook-Secret_1"\n'
-                  f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+    config.append(telegram_table(api.url, TOKEN, ADMIN, more='webhook_url = "https://moonhook.example.org"\n'
+                                                            'webhook_secret = "hook-Secret_1"\n'))
     return config
 
 
@@ -155,7 +152,7 @@ def test_a_command_telegram_posts_again_to_the_webhook_after_a_restart_is_not_ob
             assert answer.status_code == 200, answer.text   # answered once obeyed
 
         def answers() -> list[str]:
-            return api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)])
+            return api.texts(TOKEN, ADMIN)
 
         run = user.start("run", config=config, cwd="bot")
         telegram_posts(run, 700, "/pause")
@@ -182,14 +179,13 @@ def test_the_monitor_tells_the_admin_of_a_slow_alert_and_of_memory_past_its_limi
         config, _ = init(user, "bot")
         config.replace("latency_alert_ms = 1000.0", "latency_alert_ms = 0.001")
         config.replace("memory_alert_mb = 500.0", "memory_alert_mb = 1.0")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config.append(telegram_table(api.url, TOKEN, ADMIN))
         run = user.start("run", config=config, cwd="bot")
         sent = run.webhook(ENTRY)
         assert run.settled(sent["id"])["status"] == "done"
 
         def said() -> list[str]:
-            return api.call(lambda: [html_plain(m.text) for m in api.server.shown(TOKEN, ADMIN)])
+            return api.texts(TOKEN, ADMIN, shown=True)
         texts = until(said, lambda texts: any("took" in t for t in texts) and any("memory" in t for t in texts),
                       "the monitor's two notices in the admin's chat")
         assert any(f"alert {sent['id']} took " in t and "(monitor.latency_alert_ms is 0.001)" in t for t in texts), texts
@@ -202,8 +198,7 @@ def test_a_bot_api_on_this_machine_is_called_directly_past_a_proxy_set_in_the_en
     # the proxy got every URL, the bot's token in each, and the bot never reached its server.
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api, proxy_in(user.env) as heard:
         config, _ = init(user, "bot")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config.append(telegram_table(api.url, TOKEN, ADMIN))
         run = user.start("run", config=config, cwd="bot")
         run.settled(run.webhook(ENTRY)["id"])
         until(lambda: api.call(lambda: [m.text for m in api.server.messages(TOKEN, ADMIN)]),

@@ -10,8 +10,7 @@ from __future__ import annotations
 import signal
 
 from support import crash_point
-from support.botapi import html_plain
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import DEADLINE, init, until
 
 TOKEN = "5150:cut-SECRET-part"
@@ -22,7 +21,7 @@ KILLED_AT_THE_PAUSE = {"CRASH_POINT_AT": "INSERT INTO switches#1"}
 
 
 def _said(api) -> list[str]:
-    return api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)])
+    return api.texts(TOKEN, ADMIN)
 
 
 def _not_told_again(user, config, api, word: str) -> None:
@@ -40,8 +39,7 @@ def test_a_command_killed_while_obeyed_is_told_to_the_admin_once_at_the_next_sta
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         config, _ = init(user, "bot")
         (user.home / "bot" / "scripts" / "demo.lua").unlink()
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config.append(telegram_table(api.url, TOKEN, ADMIN))
 
         def said() -> list[str]:
             return _said(api)
@@ -72,8 +70,7 @@ def test_a_command_killed_after_obeyed_before_its_answer_was_taken_is_told_done_
     # Crossed off once obeyed, its answer only queued: killed before Telegram took it, the admin heard nothing.
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         config, _ = init(user, "bot")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config.append(telegram_table(api.url, TOKEN, ADMIN))
 
         def held() -> list:
             return api.call(lambda: [r for r in api.server.calls("sendMessage", TOKEN)

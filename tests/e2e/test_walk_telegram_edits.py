@@ -5,8 +5,7 @@ Telegram does."""
 
 from __future__ import annotations
 
-from support.botapi import html_plain
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import init, until
 
 TOKEN = "5150:walk-bot-part"
@@ -16,12 +15,11 @@ ADMIN, STRANGER = 4242, 777
 def test_an_edited_command_is_not_obeyed_and_the_admin_is_told_so(user):
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         config, _ = init(user, "bot")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config.append(telegram_table(api.url, TOKEN, ADMIN))
         run = user.start("run", config=config, cwd="bot")
 
         def said(chat: int = ADMIN) -> list[str]:
-            return api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, chat)])
+            return api.texts(TOKEN, chat)
 
         typo = api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/pasue news at 14:30"))
         until(said, lambda texts: any("Unknown command /pasue" in t for t in texts), "the typo answered")

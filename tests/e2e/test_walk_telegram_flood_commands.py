@@ -7,7 +7,7 @@ lost to our own wait."""
 
 from __future__ import annotations
 
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import init, until
 
 TOKEN = "5150:flood-commands-SECRET"
@@ -18,8 +18,7 @@ MAX_AGE, RETRY_AFTER = 30, 45   # Telegram asks to come back later than a comman
 def test_a_pause_sent_behind_answers_waiting_out_a_flood_is_obeyed_at_once(user):
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         config, _ = init(user, "bot")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\ncommand_max_age = {MAX_AGE}\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config.append(telegram_table(api.url, TOKEN, ADMIN, more=f'command_max_age = {MAX_AGE}\n'))
         run = user.start("run", config=config, cwd="bot")
         until(lambda: api.call(lambda: api.server.commands(TOKEN, f"chat:{ADMIN}")), bool, "the bot started")
         api.call(lambda: api.server.flood(3600, retry_after=RETRY_AFTER))

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import time
 
-from support.botapi import html_plain
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.browser import browser, log_in, texts as shown_in, wait  # noqa: F401 (browser: a fixture)
 from support.e2e_support import init, until
 from support.telegram_support import notices
@@ -25,8 +24,7 @@ RESENT = "(sent again: an earlier try may have arrived)"
 
 def configured(user, api, chats=(ADMIN,)):
     config, _ = init(user, "bot")
-    config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                  f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{", ".join(map(str, chats))}]')
+    config.append(telegram_table(api.url, TOKEN, ADMIN, chats=chats))
     return config
 
 
@@ -37,7 +35,7 @@ def trade(run, volume: str) -> None:
 
 def told(api, chat=ADMIN) -> list[str]:
     """The chat's notices as shown, apart (the courier joins those queued together)."""
-    return api.call(lambda: notices(html_plain(m.text) for m in api.server.messages(TOKEN, chat)))
+    return notices(api.texts(TOKEN, chat))
 
 
 def fills(texts: list[str]) -> list[str]:
@@ -184,7 +182,7 @@ def test_a_commands_answer_outlasts_a_flood_of_429s_within_command_max_age(user)
         until(lambda: api.call(lambda: api.server.rate_limited(TOKEN)), lambda n: n >= 4, "four 429s in a row")
         assert run.get("/api/plugins")["pause"]["paused"] is True
         api.call(api.server.recover)
-        until(lambda: api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)]),
+        until(lambda: api.texts(TOKEN, ADMIN),
               lambda texts: any("Paused" in t for t in texts), "the answer to /pause, once Telegram takes it")
         assert run.interrupt() == 0
 
@@ -230,7 +228,7 @@ def test_commands_sent_while_down_run_once_if_recent_never_if_older_than_command
         config = configured(user, api)
         api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/pause", date=int(time.time()) - 600))
         run = user.start("run", config=config, cwd="bot")
-        until(lambda: api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)]),
+        until(lambda: api.texts(TOKEN, ADMIN),
               lambda texts: any("Ignored /pause: sent 10 min ago" in t for t in texts), "the stale /pause refused")
         assert run.get("/api/plugins")["pause"]["paused"] is False
         assert run.interrupt() == 0
@@ -244,7 +242,7 @@ def test_commands_sent_while_down_run_once_if_recent_never_if_older_than_command
 
         run = user.start("run", config=config, cwd="bot")
         api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))
-        until(lambda: api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)]),
+        until(lambda: api.texts(TOKEN, ADMIN),
               lambda texts: sum("running" in t for t in texts) >= 1, "the answer to /status after the restart")
         assert run.get("/api/plugins")["pause"]["paused"] is False   # the /pause before it not obeyed again
         assert run.interrupt() == 0

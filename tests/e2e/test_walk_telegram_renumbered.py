@@ -11,7 +11,7 @@ import time
 
 import httpx
 
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import init, until
 from support.waits import HANG
 
@@ -23,8 +23,7 @@ ADMIN = 4242
 def test_a_command_telegram_numbered_anew_after_a_quiet_week_is_obeyed_once(user):
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         config, _ = init(user, "bot")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config.append(telegram_table(api.url, TOKEN, ADMIN))
 
         def paused(run) -> bool:
             return run.get("/api/plugins")["pause"]["paused"]

@@ -5,8 +5,7 @@ refused for good, as a message Telegram cannot parse is: fixed, the chat never h
 
 from __future__ import annotations
 
-from support.botapi import html_plain
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import init, until
 
 TOKEN = "5150:walk-bot-SECRET-part"
@@ -17,8 +16,7 @@ ENTRY = '{"secret": "SECRET", "action": "buy", "symbol": "EURUSD", "volume": 0.1
 def test_notices_wait_out_an_api_url_that_finds_no_bot_and_are_sent_once_it_is_fixed(user):
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         config, _ = init(user, "bot")
-        config.append(f'[telegram]\napi_url = "{api.url}/bot"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config.append(telegram_table(f"{api.url}/bot", TOKEN, ADMIN))
         run = user.start("run", config=config, cwd="bot")
         run.settled(run.webhook(ENTRY)["id"])
         until(run.text, lambda text: "sendMessage: Not Found" in text, "the refused send logged")
@@ -28,7 +26,7 @@ def test_notices_wait_out_an_api_url_that_finds_no_bot_and_are_sent_once_it_is_f
 
         config.replace(f'api_url = "{api.url}/bot"', f'api_url = "{api.url}"')
         run = user.start("run", config=config, cwd="bot")
-        until(lambda: api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)]),
+        until(lambda: api.texts(TOKEN, ADMIN),
               lambda texts: any("opened buy 0.1 EURUSD" in t for t in texts), "the trade told once fixed")
         assert run.interrupt() == 0
     assert "SECRET" not in "".join(r.text() for r in user.runs)

@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import init, until
 
 TOKEN = "5150:walk-bot-part"
@@ -22,9 +22,9 @@ ENTRY = '{"secret": "SECRET", "action": "buy", "symbol": "EURUSD", "volume": 0.1
 def test_only_the_admin_s_own_typed_commands_move_the_engine(user):
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         config, _ = init(user, "bot")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\ncommand_chats = [{GROUP}]\n'
-                      f'webhook_url = "https://moonhook.example.org"\nwebhook_secret = "{HOOK_SECRET}"\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config.append(telegram_table(api.url, TOKEN, ADMIN, more=f'command_chats = [{GROUP}]\n'
+                                     'webhook_url = "https://moonhook.example.org"\n'
+                                     f'webhook_secret = "{HOOK_SECRET}"\n'))
         run = user.start("run", config=config, cwd="bot")
         def post(update: dict) -> None:  # as Telegram calls the webhook, with its secret
             answer = httpx.post(f"http://127.0.0.1:{run.port}/telegram/5150", json=update, timeout=10,

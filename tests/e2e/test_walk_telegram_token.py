@@ -4,8 +4,7 @@ the webhook's secret and the API token do not. The bot's own word on a command (
 
 from __future__ import annotations
 
-from support.botapi import html_plain
-from support.botapi_thread import threaded_bot_api
+from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import init, until
 
 TOKEN = "5150:walk-bot-SECRET-part"
@@ -15,12 +14,11 @@ ADMIN = 4242
 def test_the_bot_s_token_pasted_into_a_command_is_written_stars(user):
     with threaded_bot_api({TOKEN: "moonhook_bot"}) as api:
         config, _ = init(user, "bot")
-        config.append(f'[telegram]\napi_url = "{api.url}"\nadmins = [{ADMIN}]\n'
-                      f'[[telegram.bots]]\ntoken = "{TOKEN}"\nchats = [{ADMIN}]')
+        config.append(telegram_table(api.url, TOKEN, ADMIN))
         run = user.start("run", config=config, cwd="bot")
 
         def said() -> list[str]:
-            return api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)])
+            return api.texts(TOKEN, ADMIN)
 
         api.call(lambda: api.server.push_message(TOKEN, ADMIN, f"/pause new bot {TOKEN}"))
         api.call(lambda: api.server.push_message(TOKEN, ADMIN, f"/pasue {TOKEN}"))

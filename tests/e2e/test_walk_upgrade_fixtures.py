@@ -21,7 +21,6 @@ from engine.adapters.storage import MIGRATIONS, Database
 from engine.adapters.storage.store import PluginStore
 
 from support import die_at_start
-from support.botapi import html_plain
 from support.botapi_thread import threaded_bot_api
 from support.e2e_support import Config, outcome, until
 from support.telegram_support import notices
@@ -66,7 +65,7 @@ def test_todays_moonhook_runs_on_the_data_an_earlier_one_left(user, schema):
         told_now = upgraded(user, config, then, journal)
 
         def told() -> list[str]:   # a notice told late says when it happened first: "(at 05:32 UTC) opened ..."
-            texts = notices(api.call(lambda: [html_plain(m.text) for m in api.server.messages(TOKEN, ADMIN)]))
+            texts = notices(api.texts(TOKEN, ADMIN))
             return [re.sub(r"^\(at [^)]*\) ", "", text) for text in texts]
         expected = Counter(untold + told_now)
         shown = until(told, lambda texts: Counter(texts) & expected == expected, "the older notices told")
