@@ -21,12 +21,19 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+# Bitcoin in Vietnamese dong is 2.5e12; past 1e15, a typo (1e30) the paper broker took for its market broke its sums
+MAX_PRICE = 1e15
+
+
 def positive_price(name: str, value: Any, on_grid: Callable[[float], float], symbol: str) -> float:
     """``value`` (an order's price, a stop, a target) put on ``symbol``'s price grid by ``on_grid``.
     Raises Refused for one that is not a positive number, or that the grid makes 0 (1e-308 on
-    EURUSD): taken as 0 it was a buy limit resting at nothing, or a stop loss that was none."""
+    EURUSD): taken as 0 it was a buy limit resting at nothing, or a stop loss that was none; and
+    for one past MAX_PRICE (1e30 from a plugin's order), as an alert's is refused."""
     if not (is_number(value) and value > 0):
         raise Refused(f"{name}: must be a positive price, got {value!r}")
+    if value > MAX_PRICE:
+        raise Refused(f"{name}: must be at most 1e15 (no market's price is near it), got {value!r}")
     price = on_grid(value)
     if not price > 0:
         raise Refused(f"{name} {value!r} is 0 on {symbol}'s price grid ({price!r}): give a price above 0")

@@ -24,14 +24,14 @@ from engine.domain.alerts.model import ACTION_ALIASES, Action, Alert, AlertError
 from engine.domain.alerts.secrets import HIDDEN, without_secrets
 from engine.domain.alerts.strategy import check_size_without_position, read_strategy_order
 from engine.domain.alerts.symbols import SymbolMap
+from engine.domain.rules import MAX_PRICE
 
 MAX_TEXT = 4096
 # ttl: seconds; units: the size in units of the instrument, as TradingView's strategies count it
 _NUMBERS = ("price", "volume", "risk", "risk_amount", "units", "sl", "tp", "sl_pips", "tp_pips", "ttl")
 _STRINGS = {"id": 128, "comment": 256, "timeframe": 16, "state": 16, "position": 16}
 _COUNTS = ("position_size",)  # numbers that may be 0
-# Bitcoin in Vietnamese dong is 2.5e12; past 1e15, a typo (1e30) the paper broker took for its market broke its sums
-_PRICES, MAX_PRICE = ("price", "sl", "tp"), 1e15
+_PRICES = ("price", "sl", "tp")   # at most MAX_PRICE (engine/domain/rules.py), as every broker takes them
 _TIMES = ("timenow",)  # when TradingView fired the alert: its {{timenow}} (2026-11-24T10:00:00Z) or Unix seconds
 _DURATIONS = ("expiry",)  # how long a pending order waits: seconds, or 90m, 4h, 2d
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3_600, "d": 86_400}

@@ -203,10 +203,11 @@ class PaperBroker(Broker):
 
     async def quote(self, symbol: str, price: float, time: float, fired: float | None = None) -> None:
         """Records ``price`` as the bid, then fills the pending orders and stops it crossed.
-        A price that is not a positive number, or is 0 on the symbol's grid, is ignored; an unknown
+        A price that is not a positive number, is 0 on the symbol's grid or past 1e15 is ignored; an unknown
         symbol's is kept (ask = bid), as a conversion rate. So is one whose alert was ``fired`` (timenow)
         before the symbol's last price was (``Prices.late``): the market had left it, and its alert's
-        market entry fills at the last price, as all do (``_market_checked``), where its sizing measures it."""
+        market entry fills at the last price, as all do (``_market_checked``), where its sizing measures it.
+        One at which the account's sums raise (ArithmeticError) is logged, not taken: kept, every alert failed."""
         if self._prices.late(symbol, fired):
             return
         spec = self._table.get(symbol)
@@ -214,13 +215,16 @@ class PaperBroker(Broker):
         if quoted is None:
             return
         bid, ask = quoted
-        self._prices.record(symbol, bid, ask, time, fired)
-        if spec is None:
+        try:   # a read first, at the new price: most quotes trigger nothing and need no write
+            with self._d.lock, self._prices.seeing(symbol, bid, ask):
+                busy = spec is not None and (self._trigger(self._d.db, spec, bid, ask, time, None)
+                                             or self._stop_out.due(self._account(self._d.db)))
+        except ArithmeticError as e:   # the last line: kept, this price failed every later alert
+            log.error("paper: %s's price %r is not taken: the account's sums fail at it (%r)", symbol, price, e)
             return
-        with self._d.lock:  # a read first: most quotes trigger nothing and need no write
-            if not (self._trigger(self._d.db, spec, bid, ask, time, None)
-                    or self._stop_out.due(self._account(self._d.db))):
-                return
+        self._prices.record(symbol, bid, ask, time, fired)
+        if spec is None or not busy:
+            return
         events: list[Event] = []
         await self._d.writable()
         with self._d.transaction() as db:

@@ -16,8 +16,8 @@ from engine.adapters.brokers.paper.rules import cents, price_of, profit_of, row_
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec
 from engine.domain.orders import PENDING_TYPES, OrderRequest
-from engine.domain.rules import (Refused, check_level, check_stops, is_number, measured_stops, position_price, side_of,
-                                 ticket_of)
+from engine.domain.rules import (MAX_PRICE, Refused, check_level, check_stops, is_number, measured_stops,
+                                 position_price, side_of, ticket_of)
 
 
 class Market:
@@ -61,8 +61,9 @@ class Market:
 
     def quoted(self, spec: SymbolSpec | None, price: Any) -> tuple[float, float] | None:
         """The bid and ask a quote of ``price`` makes (an unknown symbol's: the price twice, a
-        rate); None for one that is no price (not a positive number, or 0 on the grid): ignored."""
-        if not (is_number(price) and price > 0):
+        rate); None for one that is no price (not a positive number, 0 on the grid, or past
+        MAX_PRICE; a rate below its inverse, which converts as one past it): ignored."""
+        if not is_number(price) or (spec is None and not 1 / MAX_PRICE <= price <= MAX_PRICE):
             return None
         try:
             return self.bid_ask(spec, price) if spec else (price, price)

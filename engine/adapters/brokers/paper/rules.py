@@ -5,12 +5,15 @@ makes are in ``engine/domain/rules.py``."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+import math
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from engine.adapters.storage.database import select
 from engine.domain.rules import is_number, positive_price, volume_on_step
 from engine.domain.instruments import SymbolSpec
+
+WIDE = Context(prec=400)   # digits enough for any float to the cent: 1e308 has 309 before the point
 
 
 def waits_below(side: str, type_: str) -> bool:
@@ -50,8 +53,13 @@ def profit_of(spec: SymbolSpec, tick_value: float, p: dict[str, Any], close: flo
 
 def cents(amount: float) -> float:
     """Money booked to the cent, a half cent away from zero whatever the float's noise (to 9
-    places first): 3.5 x 0.03 lots, 0.10499999999999998 as a float, is 0.11, as 0.175 is 0.18."""
-    return float(Decimal(repr(round(amount, 9))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)) + 0.0
+    places first): 3.5 x 0.03 lots, 0.10499999999999998 as a float, is 0.11, as 0.175 is 0.18.
+    Total on every float: a finite one is quantized in a context wide enough for 1e308 (the
+    default's 28 digits raised InvalidOperation past 1e26); inf and nan are as they are."""
+    if not math.isfinite(amount):
+        return amount
+    exact = Decimal(repr(round(amount, 9)))
+    return float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP, context=WIDE)) + 0.0
 
 
 def lots(volume: float) -> Decimal:
