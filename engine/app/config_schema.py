@@ -175,12 +175,13 @@ DESCRIPTIONS: dict[str, str] = {
 
 
 _POSITIVE = {"type": "number", "exclusiveMinimum": 0}
+_SIZE = {**_POSITIVE, "maximum": 1e15}   # as instruments._check takes it
 # Keys whose shape a reader of SCHEMA leaves to a dataclass: a paper symbol's fields (instruments.symbol_table).
 SHAPES: dict[str, dict[str, Any]] = {
     "paper.symbols": {"type": "object", "description": "A table of symbol tables.", "additionalProperties": {
         "type": "object", "additionalProperties": False, "properties": {
             "quote": {"type": "string", "pattern": f"^{checks.CURRENCY}$"}, "digits": _integer(0, 8),
-            "contract_size": _POSITIVE, "volume_min": _POSITIVE, "volume_step": _POSITIVE, "volume_max": _POSITIVE,
+            "contract_size": _SIZE, "volume_min": _SIZE, "volume_step": _SIZE, "volume_max": _SIZE,
             "stops_level": {"type": "integer", "minimum": 0}}}},
 }
 # A key another needs beside it (draft 7's "dependencies"), as the engine refuses the one without the other.

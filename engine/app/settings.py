@@ -25,6 +25,7 @@ from engine.domain.config.shadow import ShadowConfig
 from engine.domain.config import (BROKERS, BUDGET_LIMITS, DEFAULT_BUDGET, EngineConfig, MonitorConfig, PluginConfig,
                                   ServerConfig, Settings)
 from engine.domain.config.telegram import PARSE_MODES, BotConfig, TelegramConfig
+from engine.domain.rules import MAX_PRICE
 from engine.app import checks as c
 from engine.app.toml_lines import key_before, last_key, line_of, written_twice
 
@@ -45,6 +46,7 @@ class _Problem(Exception):
 
 _POSITIVE = c.number(above=True)
 _NOT_NEGATIVE = c.number()
+_AMOUNT = c.number(0, MAX_PRICE, above=True)
 
 SCHEMA: dict[str, Any] = {
     "server": {
@@ -75,9 +77,10 @@ SCHEMA: dict[str, Any] = {
         "memory_mb": c.number(0.25, BUDGET_LIMITS.memory / MB),
     },
     "paper": {
-        "balance": _POSITIVE, "currency": c.currency, "leverage": _POSITIVE, "spread_points": _NOT_NEGATIVE,
-        "spreads": c.table_of(_NOT_NEGATIVE, "a table of spreads in points, 0 or more"),
-        "commission_per_lot": _NOT_NEGATIVE, "stop_out_pct": _NOT_NEGATIVE,
+        # at most 1e15, as prices (domain/rules.py): past it the account's sums leave floats (a balance of -inf)
+        "balance": _AMOUNT, "currency": c.currency, "leverage": _AMOUNT, "spread_points": c.number(0, MAX_PRICE),
+        "spreads": c.table_of(c.number(0, MAX_PRICE), "a table of spreads in points, 0 to 1e15"),
+        "commission_per_lot": c.number(0, MAX_PRICE), "stop_out_pct": _NOT_NEGATIVE,
         "hedged_margin": c.number(0, 1), "symbols": c.table_of(c.table, "a table of symbol tables"),
     },
     "plugins": c.Each({

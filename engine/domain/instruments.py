@@ -158,4 +158,6 @@ def _check(path: str, key: str, value: Any) -> Any:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ValueError(f"{path}: expected a positive number, got {value!r}")
+    if not value <= 1e15:   # as a price: past it a position's sums leave floats (a profit of inf)
+        raise ValueError(f"{path}: expected a positive number up to 1e15, got {value!r}")
     return float(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from engine.domain.rules import is_number
+from engine.domain.rules import MAX_PRICE, is_number
 from engine.domain.instruments import same_name, symbol_table
 
 
@@ -31,6 +31,8 @@ class PaperConfig:
             if not (is_number(value) and (value > 0 if positive else value >= 0)):
                 what = "a positive number" if positive else "a number, 0 or more"
                 raise ValueError(f"paper.{key}: must be {what}, got {value!r}")
+            if key != "stop_out_pct" and value > MAX_PRICE:   # past it the sums leave floats (a balance of -inf)
+                raise ValueError(f"paper.{key}: must be at most 1e15, got {value!r}")
         if not (is_number(self.hedged_margin) and 0 <= self.hedged_margin <= 1):
             raise ValueError(f"paper.hedged_margin: must be a number from 0 to 1 (of the contract), "
                              f"got {self.hedged_margin!r}")
@@ -46,5 +48,5 @@ class PaperConfig:
                 raise ValueError(f"paper.spreads.{name}: the paper broker names this symbol {known}: write {known}")
             if name not in table:
                 raise ValueError(f"paper.spreads.{name}: unknown symbol (define it under paper.symbols)")
-            if not (is_number(value) and value >= 0):
-                raise ValueError(f"paper.spreads.{name}: must be a number of points, 0 or more, got {value!r}")
+            if not (is_number(value) and 0 <= value <= MAX_PRICE):
+                raise ValueError(f"paper.spreads.{name}: must be a number of points, 0 to 1e15, got {value!r}")

@@ -69,22 +69,23 @@ def test_cents_is_total_on_any_finite_amount():
 
 
 async def test_settings_as_large_as_the_config_takes_them_book_without_raising(tmp_path):
-    # A commission of 1e30 a lot raised in cents on every order; so did a position's profit on a
-    # contract of 1e12 x 1e6 lots.
-    config = PaperConfig(balance=1e20, commission_per_lot=1e30, leverage=1e-6,
+    # A position's profit on a contract of 1e12 x 1e6 lots raised in cents at a price of 1e14.
+    config = PaperConfig(balance=1e15, commission_per_lot=1e15, leverage=1e-6,
                          symbols={"BIG": {"quote": "USD", "digits": 2, "contract_size": 1e12, "volume_min": 1,
                                           "volume_step": 1, "volume_max": 1e6}})
     paper = broker(tmp_path, config)
     await paper.quote("BIG", 1e6, T0)
     opened = await paper.execute(req("market", symbol="BIG", side="sell", volume=1e6, price=1e6))
     assert opened.error and opened.error.startswith("not enough money"), opened
-    rich = broker(tmp_path / "rich", PaperConfig(balance=1e20, leverage=1e6, commission_per_lot=1e3,
+    rich = broker(tmp_path / "rich", PaperConfig(balance=1e15, leverage=1e15, commission_per_lot=1e3,
                                                  symbols=config.symbols))
     await rich.quote("BIG", 1e6, T0)
     assert (await rich.execute(req("market", symbol="BIG", side="buy", volume=1e6, price=1e6))).ok
     await rich.quote("BIG", 1e14, T0 + 1)
     account = await rich.account()
     assert account["equity"] > 1e31, account
+    with pytest.raises(ValueError, match=r"^paper.commission_per_lot: must be at most 1e15, got 1e\+308$"):
+        PaperConfig(commission_per_lot=1e308)   # booked the balance -inf for good
     closed = await rich.execute(req("close", symbol="BIG"))
     assert closed.ok, closed
 

@@ -43,7 +43,7 @@ def test_the_book_ignores_a_huge_alert_price_and_refuses_it_in_an_order():
 
 
 def test_the_books_sums_take_the_largest_price_without_raising():
-    config = PaperConfig(balance=1e20, leverage=1e6, symbols={
+    config = PaperConfig(balance=1e15, leverage=1e15, symbols={
         "BIG": {"quote": "USD", "digits": 2, "contract_size": 1e12, "volume_min": 1, "volume_step": 1,
                 "volume_max": 1e6}})
     book = Book(config)

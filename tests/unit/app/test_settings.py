@@ -315,8 +315,15 @@ def test_a_key_written_twice_is_named_with_its_lines(tmp_path, text, expected):
     ("[server]\nhosts = \"trader.example.com\"\n", "server.hosts: expected a list of names"),
     ("[sandbox]\nworkers = 0\n", "sandbox.workers: expected an integer from 1 to 64, got 0"),
     ("[sandbox]\ntimeout_ms = 5000\n", "sandbox.timeout_ms: expected a number from 1 to 1000, got 5000"),
-    ("[paper]\nbalance = \"lots\"\n", 'paper.balance: expected a number greater than 0, got "lots"'),
+    ("[paper]\nbalance = \"lots\"\n", 'paper.balance: expected a number above 0 and at most 1e+15, got "lots"'),
     ("[paper]\nhedged_margin = 50000\n", "paper.hedged_margin: expected a number from 0 to 1, got 50000"),
+    # Past 1e15 the paper account's sums leave floats: a commission of 1e308 booked the balance -inf for good.
+    ("[paper]\nbalance = 1e16\n", "paper.balance: expected a number above 0 and at most 1e+15, got 1e+16"),
+    ("[paper]\ncommission_per_lot = 1e308\n", "paper.commission_per_lot: expected a number from 0 to 1e+15, got"),
+    ("[paper]\nspreads = { EURUSD = 1e300 }\n",
+     "paper.spreads.EURUSD: expected a table of spreads in points, 0 to 1e15, got 1e+300"),
+    ("[paper]\nsymbols = { EURUSD = { contract_size = 1e300 } }\n",
+     "paper.symbols.EURUSD.contract_size: expected a positive number up to 1e15, got 1e+300"),
     ("[telegram]\nbots = 3\n", "telegram.bots: expected an array of tables ([[telegram.bots]])"),  # may hold tokens
     ("[telegram]\ntoken = \"x\"\n", "telegram.token: unknown key (known: api_url, admins,"),
     ("[telegram]\napi_url = \"api.telegram.org\"\n", "telegram.api_url: expected an http:// or https:// URL"),
