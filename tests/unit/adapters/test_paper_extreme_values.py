@@ -121,3 +121,17 @@ async def test_the_mt5_broker_refuses_a_price_past_1e15_before_sending_it(tmp_pa
         pending = req("pending", symbol="EURUSD", side="buy", type="limit", volume=0.1, price=1e30)
         assert (await mt.execute(pending)).error == said.replace("tp:", "price:")
         assert mt.terminal.sent() == 0
+
+
+async def test_a_huge_price_an_earlier_version_saved_is_not_read_back(tmp_path):
+    # Saved at the stop after the quote that raised: read back, a sell's floating loss of 1e29
+    # stopped it out at 1e30 at the next quote of any symbol.
+    paper = broker(tmp_path)
+    await paper.quote("EURUSD", 1.1, T0)
+    await paper.quote("GBPUSD", 1.25, T0)
+    await paper.stop()
+    database = Database(tmp_path / "moonhook.db")
+    with database.transaction() as db:
+        db.execute("UPDATE paper_prices SET bid = 1e30, ask = 1e30 WHERE symbol = 'EURUSD'")
+    again = PaperBroker(database, PaperConfig(), clock=lambda: T0)
+    assert await again.price("EURUSD") is None and (await again.price("GBPUSD"))["bid"] == 1.25

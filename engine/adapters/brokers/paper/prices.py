@@ -11,13 +11,17 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from engine.domain.rules import MAX_PRICE, is_number
+
 LATE = 1.0  # seconds a price may be fired before the last one and still be taken: {{timenow}} is to the second
 
 
 class Prices:
     def __init__(self, db: Any):
-        """Read back from ``paper_prices`` in ``db``."""
-        rows = list(db.execute("SELECT symbol, bid, ask, time, fired FROM paper_prices"))
+        """Read back from ``paper_prices`` in ``db``; not one past MAX_PRICE (or below its inverse),
+        which a version before it took and saved (a typo's 1e30): the next alert brings a price."""
+        rows = [r for r in db.execute("SELECT symbol, bid, ask, time, fired FROM paper_prices")
+                if is_number(r[1]) and is_number(r[2]) and 1 / MAX_PRICE <= r[1] <= r[2] <= MAX_PRICE]
         self._rows: dict[str, tuple[float, float, float]] = {r[0]: (r[1], r[2], r[3]) for r in rows}
         self._unsaved: set[str] = set()
         # By symbol, when the alert of the newest price taken that says so was fired (its timenow):
