@@ -1,11 +1,12 @@
 """Both sides of a request the host drives, shared by the pool (``pool.py``) and the inline
 sandbox (``inline.py``): a host function a script called, run and answered
-(``host_answer``); and a worker's final answer turned into a ``Reply`` or raised
-(``result_of``)."""
+(``host_answer``), which may ask where in the script it was called (``caller``); and a
+worker's final answer turned into a ``Reply`` or raised (``result_of``)."""
 
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 
 from . import codec, protocol
 from .errors import error_from
@@ -19,10 +20,25 @@ class HostError(Exception):
     the script). Any other exception is reported to the script without its text."""
 
 
+# The plugin and the script's line of the host call being served (see caller).
+_CALLER: ContextVar[tuple[Plugin, int | None] | None] = ContextVar("sandbox_caller", default=None)
+
+
+def caller() -> str | None:
+    """In a host function: where the script called it, "trail.lua:10" (its chunk name, and the
+    line of the innermost call of the script's own code); None outside one, or when no line of
+    the script is known (a coroutine whose body is the host function itself)."""
+    called = _CALLER.get()
+    if called is None or called[1] is None:
+        return None
+    return f"{called[0].chunkname}:{called[1]}"
+
+
 async def host_answer(plugin: Plugin, request: protocol.Host) -> list:
     """Runs the host function the script asked for; the answer to send back."""
     rid, name = request.rid, request.name
     fn = plugin.host.get(name)
+    token = _CALLER.set((plugin, request.line))
     try:
         if fn is None:
             raise HostError(f"no host function {name}")
@@ -37,6 +53,8 @@ async def host_answer(plugin: Plugin, request: protocol.Host) -> list:
     except Exception:
         log.exception("host function %s failed for plugin %s", name, plugin.id)
         return protocol.answer(rid, False, _named(name, "internal error in the host function"), [])
+    finally:
+        _CALLER.reset(token)
 
 
 def _named(name: str, message: str) -> str:

@@ -539,6 +539,19 @@ local function line_bytes(out, no)
   end
   return bytes < 2000 and bytes or 2000
 end
+-- The line of the script's call of a host function (the host names it: "trail.lua:10", where an
+-- order was placed): the host stub's caller's, or, called through trusted code or C (pcall, a
+-- guard), the innermost frame of the script under it. Only "l" is asked (the cheap part of
+-- getinfo): the trusted chunks are stripped, so the script's frames alone have lines.
+local function call_line()
+  for level = 3, 200 do   -- 1: call_line, 2: the host function's stub
+    local info = getinfo(level, "l")
+    if not info then return nil end
+    local line = info.currentline
+    if line >= 0 then return line end
+  end
+  return nil
+end
 local function host_function(name)
   local logs = s_match(name, "^log%.") ~= nil
   return function(...)
@@ -552,7 +565,7 @@ local function host_function(name)
     if logs and not spend_output(line_bytes(out, no)) then return end
     charge_host()
     host_pending = true
-    local r = t_pack(co_yield(HOST, name, fshape, t_unpack(out, 1, no)))
+    local r = t_pack(co_yield(HOST, name, call_line(), fshape, t_unpack(out, 1, no)))
     if not rawequal(r[1], "ok") then error(safe_text(r[2]), 2) end  -- named by the host (sandbox/host.py)
     local values, n = build_values(r[2], r, 3)
     return t_unpack(values, 1, n)

@@ -24,8 +24,10 @@ Answers (worker -> pool):
     ["ok", rid, log, shape, scalars, memory]         memory: the plugin's heap in bytes; a load
                                                      adds the names of the script's functions
     ["err", rid, log, kind, message, where]
-    ["host", rid, name, shape, scalars]         a call waits on a host function
-    ["host", rid, name, shape, scalars, index]  the same in a fold: index, the plugin calling
+    ["host", rid, name, shape, scalars, index, line]
+                                     a call waits on a host function; index: in a fold, the
+                                     plugin calling (else nil); line: the script's line of the
+                                     call, nil if none is known
     ["folded", rid, passes, stop, seconds]  passes: [log, memory, seconds] of each plugin that
                                      passed, in order; stop: the answer ("ok" or "err") of the
                                      plugin after them, or nil if all passed
@@ -161,6 +163,7 @@ class Host(NamedTuple):
     shape: str
     values: list
     index: int | None = None  # in a fold: the plugin calling
+    line: int | None = None  # the script's line of the call
 
 
 class Folded(NamedTuple):
@@ -190,11 +193,8 @@ def err(rid: int, log: str | None, kind: str, message: str, where: Any = None) -
     return [ERR, rid, log, kind, message, where]
 
 
-def host(rid: int, name: str, shape: str, values: list, index: int | None = None) -> list:
-    reply = [HOST, rid, name, shape, values]
-    if index is not None:
-        reply.append(index)
-    return reply
+def host(rid: int, name: str, shape: str, values: list, index: int | None = None, line: int | None = None) -> list:
+    return [HOST, rid, name, shape, values, index, line]
 
 
 def folded(rid: int, passes: list, stop: list | None, seconds: float) -> list:

@@ -43,7 +43,8 @@ HEADROOM = 8 * MB
 # Outcomes, as the prelude's driver returns them (tuples, passed through to the host as-is):
 #   ("ok", log, shape, *scalars)            the call returned
 #   ("err", log, kind, message, where)      the call failed; kind is an errors.KINDS entry
-#   ("host", name, shape, *scalars)         the call waits for host function `name`
+#   ("host", name, line, shape, *scalars)   the call waits for host function `name`, called at
+#                                           that line of the script (None if not known)
 Outcome = tuple
 
 

@@ -156,8 +156,8 @@ class Worker:
             status = outcome[0]
             if status == "host":
                 self.waiting[rid] = (sb, fold)
-                _, name, shape, *values = outcome
-                return P.host(rid, name, shape, values, fold.index)
+                _, name, line, shape, *values = outcome
+                return P.host(rid, name, shape, values, fold.index, line)
             seconds = perf_counter() - fold.started
             if status == "ok":
                 _, log, shape, *_values = outcome
@@ -180,8 +180,8 @@ class Worker:
         status = outcome[0]
         if status == "host":
             self.waiting[rid] = (sb, None)
-            _, name, shape, *values = outcome
-            return P.host(rid, name, shape, values)
+            _, name, line, shape, *values = outcome
+            return P.host(rid, name, shape, values, None, line)
         pid = self.loading.pop(rid, None)
         if status == "ok":
             _, log, shape, *values = outcome

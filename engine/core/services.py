@@ -147,7 +147,7 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
                 request = await _of_ticket(host.market, request, kind)
                 if not isinstance(request, OrderRequest):
                     return OrderResult.refused(request).to_plain()
-            with order_site.placing(plugin, fn):   # a malformed order's advice names the script's line
+            with order_site.placing(plugin):   # a malformed order's advice names the script's line
                 result = await host.desk.place(request, origin=plugin.name)
             if result.unknown:  # not a refusal: a script retrying it as another order could trade twice
                 raise HostError(f"{fn}: {result.error}; look at positions.list before placing another"[:300])

@@ -40,3 +40,50 @@ def test_a_time_overrun_in_a_host_call_loop_names_the_scripts_line_on_a_big_heap
     for _ in range(12):
         assert call(source, "big.lua", Budget(timeout=0.5), ["time.now"], 1.5) == (
             "timeout", "time budget exceeded (0.5 s; each host call counts 0.0001 s)", "big.lua:4")
+
+
+# Each call of `seen` is made at a line of its own: directly, through an alias, pcall, a coroutine, a
+# function of the script's own, a metamethod; a comment names it. A tail call replaces the script's frame:
+# the line is then its caller's (as Lua's error(msg, 2) says), none when the script's call is one itself.
+CALLS = """-- seen() in a comment
+local look = seen
+local function mine() seen() end
+local function tail() return seen() end
+function f()
+  seen()
+  look()
+  pcall(seen)
+  coroutine.wrap(function() seen() end)()
+  mine()
+  local _ = setmetatable({}, {__index = function() seen() end}).x
+  tail()
+  return seen()
+end
+"""
+CALLED_AT = [f"calls.lua:{line}" for line in (6, 7, 8, 9, 3, 11, 12)] + [None]
+
+
+async def test_a_host_function_is_told_the_scripts_line_of_its_call(pool):
+    """sandbox.caller(): where the script called the host function being served (for the trades chat's
+    advice on a malformed order: engine/core/order_site.py). The line of the innermost frame of the
+    script's own code, through the pool's workers, in a call and in a fold, and inline (replay)."""
+    from sandbox import caller
+    from sandbox.inline import InlinePool
+
+    said: list[str | None] = []
+
+    async def seen() -> None:
+        said.append(caller())
+
+    await pool.load("calls", CALLS, chunkname="calls.lua", host={"seen": seen})
+    await pool.call("calls", "f")
+    assert said == CALLED_AT
+    said.clear()
+    assert (await pool.fold(["calls"], "f")).error is None
+    assert said == CALLED_AT
+    said.clear()
+    inline = InlinePool()
+    await inline.load("calls", CALLS, chunkname="calls.lua", host={"seen": seen})
+    await inline.call("calls", "f")
+    assert said == CALLED_AT
+    assert caller() is None   # outside a host function
