@@ -465,7 +465,12 @@ local function a_time(t, n)
   error(s_format("bad argument #%d to 'difftime' (a time in seconds expected, got %s)", n,
     t ~= t and "nan" or math_type(t) and tostring(t) or type(t)), 3)   -- the script's line, not this one
 end
-local function difftime_(t2, t1)
+local os_difftime = os.difftime
+local function difftime_(...)
+  local n, t2, t1 = select("#", ...), ...
+  -- a time left out is refused as Lua 5.4 refuses it ("got no value"; 5.3 took t1 as 0)
+  if n == 0 then return named("difftime", os_difftime) end
+  if n == 1 then a_time(t2, 1); return named("difftime", os_difftime, 0) end
   return a_time(t2, 1) - a_time(t1, 2) + 0.0
 end
 

@@ -154,6 +154,9 @@ def test_print_refusing_what_a_tostring_metamethod_gave_says_so_at_the_scripts_l
     ('rawset({}, 1)', "bad argument #3 to 'rawset' (value expected)"),
     ('rawget({})', "bad argument #2 to 'rawget' (value expected)"),
     ('pairs()', "bad argument #1 to 'pairs' (value expected)"),
+    ('os.difftime()', "bad argument #1 to 'difftime' (number expected, got no value)"),
+    ('os.difftime(60)', "bad argument #2 to 'difftime' (number expected, got no value)"),
+    ('os.difftime(60.5)', "bad argument #2 to 'difftime' (number expected, got no value)"),  # a fraction is a time
 ])
 def test_an_argument_left_out_is_no_value_as_lua_says_it(call, said):
     """An argument left out is not one given as nil: Lua says "got no value", or refuses what takes nil
