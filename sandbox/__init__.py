@@ -24,7 +24,7 @@ from .errors import (
 __all__ = [
     "KINDS", "MB", "Budget", "CrashError", "Folded", "ForbiddenError", "HostError", "InstructionLimitError",
     "MemoryLimitError", "Pool", "PoolDidNotStart", "Reply", "SandboxError", "ScriptError", "TimeLimitError",
-    "caller", "open_pool",
+    "caller", "open_pool", "with_caller",
 ]
 
 _POOL_NAMES = ("Folded", "HostError", "Pool", "PoolDidNotStart", "Reply", "open_pool")
@@ -33,10 +33,10 @@ _POOL_NAMES = ("Folded", "HostError", "Pool", "PoolDidNotStart", "Reply", "open_
 def __getattr__(name: str):
     # The pool needs trio (about 150 ms to import); worker processes import this package too
     # and must start fast, so the pool's names are imported on first use.
-    if name == "caller":   # the host side's, without trio
-        from .host import caller
+    if name in ("caller", "with_caller"):   # the host side's, without trio
+        from . import host
 
-        return caller
+        return getattr(host, name)
     if name in _POOL_NAMES:
         from . import pool
 

@@ -57,5 +57,6 @@ class Plugin:
 
     def load_request(self, rid: int) -> list:
         b = self.budget
+        sited = sorted(name for name, fn in self.host.items() if getattr(fn, "with_caller", False))
         return protocol.load(rid, self.id, self.source, self.chunkname, b.instructions, b.timeout, b.memory,
-                             sorted(self.host), self.seed)
+                             sorted(self.host), self.seed, sited)

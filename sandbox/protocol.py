@@ -7,7 +7,8 @@ NamedTuple. The worker imports this module, so it imports neither trio nor the e
 
 Requests (pool -> worker):
 
-    ["load", rid, pid, source, chunkname, [instructions, timeout, memory], host_names, seed]
+    ["load", rid, pid, source, chunkname, [instructions, timeout, memory], host_names, seed, sited]
+                                     sited: the host names whose calls carry the script's line
     ["call", rid, pid, function, shape, scalars]
     ["global", rid, pid, name]                  reads a global
     ["global", rid, pid, name, shape, scalars]  sets it
@@ -27,7 +28,7 @@ Answers (worker -> pool):
     ["host", rid, name, shape, scalars, index, line]
                                      a call waits on a host function; index: in a fold, the
                                      plugin calling (else nil); line: the script's line of the
-                                     call, nil if none is known
+                                     call of a sited function, nil if none is known
     ["folded", rid, passes, stop, seconds]  passes: [log, memory, seconds] of each plugin that
                                      passed, in order; stop: the answer ("ok" or "err") of the
                                      plugin after them, or nil if all passed
@@ -57,6 +58,7 @@ class Load(NamedTuple):
     budget: list  # [instructions, timeout, memory]
     host: list  # the host functions' dotted names
     seed: int
+    sited: list = []  # those whose calls carry the script's line (host.with_caller)
 
 
 class Call(NamedTuple):
@@ -103,8 +105,8 @@ class Unload(NamedTuple):
 
 
 def load(rid: int, pid: str, source: str, chunkname: str, instructions: int, timeout: float, memory: int,
-         host: list, seed: int) -> list:
-    return [LOAD, rid, pid, source, chunkname, [instructions, timeout, memory], host, seed]
+         host: list, seed: int, sited: list | None = None) -> list:
+    return [LOAD, rid, pid, source, chunkname, [instructions, timeout, memory], host, seed, sited or []]
 
 
 def call(rid: int, pid: str, function: str, shape: str, values: list) -> list:

@@ -44,7 +44,7 @@ HEADROOM = 8 * MB
 #   ("ok", log, shape, *scalars)            the call returned
 #   ("err", log, kind, message, where)      the call failed; kind is an errors.KINDS entry
 #   ("host", name, line, shape, *scalars)   the call waits for host function `name`, called at
-#                                           that line of the script (None if not known)
+#                                           that line of the script (a sited one's; else None)
 Outcome = tuple
 
 
@@ -60,7 +60,7 @@ def _deny_attribute(obj: Any, name: Any, is_setting: bool) -> Any:
 
 
 @functools.cache
-def _config(host_functions: tuple[str, ...]) -> tuple[str, list]:
+def _config(host_functions: tuple[str, ...], sited: tuple[str, ...]) -> tuple[str, list]:
     """The allow-list and limits, encoded for the prelude (cached: the same for most plugins)."""
     return codec.encode([{
         "globals": list(allowlist.GLOBALS),
@@ -68,6 +68,7 @@ def _config(host_functions: tuple[str, ...]) -> tuple[str, list]:
         "denied_globals": list(allowlist.denied_globals()),
         "denied_fields": {lib: list(allowlist.denied_fields(lib)) or {} for lib in allowlist.LIBRARIES},
         "host": list(host_functions),
+        "sited": list(sited),
         "limits": {
             "depth": MAX_DEPTH,
             "values": MAX_VALUES,
@@ -84,9 +85,10 @@ class LuaSandbox:
     """A fresh Lua 5.4 state holding one script, reachable only through the prelude's driver."""
 
     def __init__(self, budget: Budget, host_functions: Sequence[str] = (), seed: int = 0,
-                 clock: Callable[[], float] | None = None):
+                 clock: Callable[[], float] | None = None, sited: Sequence[str] = ()):
         """``clock``: what ``os.time()`` and ``os.date()`` without a time read (Unix seconds),
-        instead of the system's clock (replay runs scripts on the replayed clock)."""
+        instead of the system's clock (replay runs scripts on the replayed clock). ``sited``: the
+        host functions whose calls carry the script's line (see ``host.with_caller``)."""
         self.budget = budget
         self._rt = lua54.LuaRuntime(
             register_eval=False,
@@ -98,7 +100,7 @@ class LuaSandbox:
         self._limit = budget.memory
         code = _bytecode()
         chunks = {name: self._rt.compile(code[name], mode="b") for name in LUA_CHUNKS}
-        shape, values = _config(tuple(host_functions))
+        shape, values = _config(tuple(host_functions), tuple(sited))
         prelude = chunks["prelude"]()
         (self._load, self._call, self._answer, self._functions, self._global, self._setglobal,
          set_budget, set_clock) = prelude(chunks["values"], chunks["guards"], chunks["walk"], chunks["patterns"],

@@ -170,7 +170,7 @@ class Worker:
 
     def _load(self, req: P.Load) -> list:
         instructions, timeout, memory = req.budget
-        sb = LuaSandbox(Budget(instructions, timeout, memory), req.host, req.seed, self.clock)
+        sb = LuaSandbox(Budget(instructions, timeout, memory), req.host, req.seed, self.clock, req.sited)
         self.sandboxes.pop(req.pid, None)
         self.loading[req.rid] = req.pid
         return self._reply(req.rid, sb, sb.load(req.source, req.chunkname))

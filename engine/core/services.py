@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable, Protocol
 
-from sandbox import HostError
+from sandbox import HostError, with_caller
 
 from engine.adapters.notify import Notifier
 from engine.adapters.storage import JournalError, PluginStore, StoreError, TrendBook
@@ -247,7 +247,7 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
     async def time_now() -> float:
         return host.clock()
 
-    return {name: _arity(name, fn) for name, fn in {
+    functions = {name: _arity(name, fn) for name, fn in {
         "account.info": _reached("account.info", account_info),
         "market.symbol": _reached("market.symbol", market_symbol),
         "market.price": _reached("market.price", market_price),
@@ -268,6 +268,9 @@ def host_functions(host: Host, plugin: Plugin) -> dict[str, HostFunction]:
         "log.error": log_at(logging.ERROR),
         "time.now": time_now,
     }.items()}
+    for kind in _ORDER_FIELDS:   # their calls carry the script's line, which order_site names
+        with_caller(functions[f"orders.{kind}"])
+    return functions
 
 
 def _arity(name: str, fn: HostFunction) -> HostFunction:

@@ -64,17 +64,25 @@ CALLED_AT = [f"calls.lua:{line}" for line in (6, 7, 8, 9, 3, 11, 12)] + [None]
 
 
 async def test_a_host_function_is_told_the_scripts_line_of_its_call(pool):
-    """sandbox.caller(): where the script called the host function being served (for the trades chat's
-    advice on a malformed order: engine/core/order_site.py). The line of the innermost frame of the
-    script's own code, through the pool's workers, in a call and in a fold, and inline (replay)."""
-    from sandbox import caller
+    """sandbox.caller(): where the script called the host function being served, one marked with_caller
+    (for the trades chat's advice on a malformed order: engine/core/order_site.py). The line of the innermost
+    frame of the script's own code, through the pool's workers, in a call and in a fold, and inline (replay)."""
+    from sandbox import caller, with_caller
     from sandbox.inline import InlinePool
 
     said: list[str | None] = []
 
+    @with_caller
     async def seen() -> None:
         said.append(caller())
 
+    async def unmarked() -> None:   # not marked: its calls carry no line (finding it costs)
+        said.append(caller())
+
+    await pool.load("plain", "function f() seen() end", host={"seen": unmarked})
+    await pool.call("plain", "f")
+    assert said == [None]
+    said.clear()
     await pool.load("calls", CALLS, chunkname="calls.lua", host={"seen": seen})
     await pool.call("calls", "f")
     assert said == CALLED_AT
