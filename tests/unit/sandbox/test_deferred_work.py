@@ -31,14 +31,15 @@ end
 async def test_gmatch_iterators_made_in_earlier_calls_are_charged_where_they_run():
     async with open_pool(workers=1, spares=1) as pool:
         workers = pool.worker_pids()
-        # 0.3 s: on a loaded 2-core machine one iterator took 0.14 s, more than a 0.1 s budget alone, and
-        # whether a collection's early hook or the next iterator's charge ended the call was the heap's luck
+        # 0.3 s: on a loaded 2-core machine one iterator took 0.14 s, more than a 0.1 s budget alone
         await pool.load("hoarder", HOARDER, budget=Budget(instructions=2_000_000, timeout=0.3, memory=16 * MB))
         for _ in range(20):
             await pool.call("hoarder", "make")
         with pytest.raises(TimeLimitError) as raised:
             await pool.call("hoarder", "run")
         assert "hard deadline" not in str(raised.value)   # its own budget, in Lua: not the wall-clock kill
-        assert "string.gmatch" in str(raised.value)
+        # the next iterator's charge ("string.gmatch would exceed the time budget") or, when one ran long, a
+        # collection's hook ("time budget exceeded"): which, the heap's history decides; both end it in Lua
+        assert "time budget" in str(raised.value)
         assert pool.restarts == 0 and pool.worker_pids() == workers and pool.lost("hoarder") is None
         assert (await pool.call("hoarder", "words")).value == 14
