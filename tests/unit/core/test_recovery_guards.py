@@ -18,6 +18,7 @@ from support.engine_support import process, running, told, write_scripts
 from support.mt5_support import config as mt5_config
 from support.paths import ROOT, SUPPORT
 from support.waits import HANG
+from test_recovery import HEDGE
 
 ONE_POSITION = (ROOT / "examples" / "strategies" / "one_position.lua").read_text(encoding="utf-8")
 # The same rule judged in on_order only: the alert passes, its entry is vetoed at the desk.
@@ -89,13 +90,6 @@ async def test_an_entry_killed_at_its_fill_is_done_after_the_restart_not_rejecte
     assert (order["status"], [p["volume"] for p in positions]) == ("done", [0.01])
 
 
-HEDGE = """
-function on_fill(f)
-  if f.entry ~= "in" or f.plugin ~= "engine" then return end
-  local r = orders.market{symbol = f.symbol, side = f.side == "buy" and "sell" or "buy", volume = f.volume}
-  store.set(f.again and "again" or "once", r.duplicate and "found" or (r.ok and "sent" or r.error))
-end
-"""
 TWO_AT_MOST = """
 plugin = {guard = true}
 function on_order(o)
