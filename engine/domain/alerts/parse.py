@@ -18,7 +18,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Collection
 
-from engine.domain.alerts.body import check_json, check_text, read_body
+from engine.domain.alerts.body import check_json, check_not_json_string, check_text, read_body
 from engine.domain.alerts.commands import check_as_sent, check_command
 from engine.domain.alerts.model import ACTION_ALIASES, Action, Alert, AlertError
 from engine.domain.alerts.secrets import HIDDEN, without_secrets
@@ -57,6 +57,7 @@ def parse_value(value: Any, symbols: SymbolMap | None = None, secrets: Collectio
     """An alert from what ``read_body`` gave: text is a command, anything else must be a JSON object;
     without the secrets it carries (``secrets.py``: ``secrets`` are written ``***``)."""
     if isinstance(value, str):
+        check_not_json_string(value)
         return parse_text(without_secrets(value, secrets), symbols)
     return parse_json(value, symbols, secrets)
 
