@@ -150,7 +150,9 @@ def _node(section: str, key: str) -> dict:
 
 
 def _number(value: float) -> str:
-    """A bound as the rows write it: 16 MB, 0.25, 50,000,000 (a comma or none)."""
+    """A bound as the rows write it: 16 MB, 0.25, 50,000,000 (a comma or none), 1e15."""
+    if value >= 1e12:
+        return f"{value:g}".replace("e+", "e")
     return f"{value // MB:g} MB" if value >= MB and value % MB == 0 else f"{value:g}" if value < 1e6 else f"{value:.0f}"
 
 
