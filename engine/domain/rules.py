@@ -25,6 +25,12 @@ def is_number(value: Any) -> bool:
 MAX_PRICE = 1e15
 
 
+def in_price_range(value: Any) -> bool:
+    """``value`` a number from 1 / MAX_PRICE to MAX_PRICE: a price or a conversion rate a market could give
+    (a rate below the inverse converts as a price past the bound)."""
+    return is_number(value) and 1 / MAX_PRICE <= value <= MAX_PRICE
+
+
 def positive_price(name: str, value: Any, on_grid: Callable[[float], float], symbol: str) -> float:
     """``value`` (an order's price, a stop, a target) put on ``symbol``'s price grid by ``on_grid``.
     Raises Refused for one that is not a positive number, or that the grid makes 0 (1e-308 on

@@ -34,7 +34,7 @@ from engine.app.replay.times import parse_mt5, parse_time
 from brokerclock import ServerZone
 
 from engine.domain.times import from_server, when
-from engine.domain.rules import MAX_PRICE
+from engine.domain.rules import in_price_range
 
 PRICES = ("open", "high", "low", "close")
 UNNAMED_CLOCK = ("MetaTrader 5's bar times are its server's clock, which the file does not name: read as UTC; "
@@ -170,7 +170,7 @@ def _bar(row: list[str], names: dict[str, int], mt5: bool, has_time: bool, clock
             return f"{name} {raw!r} is not a number"
         if not math.isfinite(value) or value <= 0:
             return f"{name} {raw!r} is not a positive price"
-        if not 1 / MAX_PRICE <= value <= MAX_PRICE:   # as the paper broker takes a price (engine/domain/rules.py)
+        if not in_price_range(value):   # as the paper broker takes a price (engine/domain/rules.py)
             return f"{name} {raw!r} is {'past 1e15' if value > 1 else 'below 1e-15'}: no market's price is near it"
         prices.append(value)
     open_, high, low, close = prices

@@ -16,7 +16,7 @@ from engine.adapters.brokers.paper.rules import cents, price_of, profit_of, row_
 from engine.domain.config.paper import PaperConfig
 from engine.domain.instruments import SymbolSpec
 from engine.domain.orders import PENDING_TYPES, OrderRequest
-from engine.domain.rules import (MAX_PRICE, Refused, check_level, check_stops, is_number, measured_stops,
+from engine.domain.rules import (Refused, check_level, check_stops, in_price_range, is_number, measured_stops,
                                  position_price, side_of, ticket_of)
 
 
@@ -63,7 +63,7 @@ class Market:
         """The bid and ask a quote of ``price`` makes (an unknown symbol's: the price twice, a
         rate); None for one that is no price (not a positive number, 0 on the grid, or past
         MAX_PRICE; a rate below its inverse, which converts as one past it): ignored."""
-        if not is_number(price) or (spec is None and not 1 / MAX_PRICE <= price <= MAX_PRICE):
+        if not is_number(price) or (spec is None and not in_price_range(price)):
             return None
         try:
             return self.bid_ask(spec, price) if spec else (price, price)

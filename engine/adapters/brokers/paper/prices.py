@@ -11,7 +11,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from engine.domain.rules import MAX_PRICE, is_number
+from engine.domain.rules import in_price_range
 
 LATE = 1.0  # seconds a price may be fired before the last one and still be taken: {{timenow}} is to the second
 
@@ -21,7 +21,7 @@ class Prices:
         """Read back from ``paper_prices`` in ``db``; not one past MAX_PRICE (or below its inverse),
         which a version before it took and saved (a typo's 1e30): the next alert brings a price."""
         rows = [r for r in db.execute("SELECT symbol, bid, ask, time, fired FROM paper_prices")
-                if is_number(r[1]) and is_number(r[2]) and 1 / MAX_PRICE <= r[1] <= r[2] <= MAX_PRICE]
+                if in_price_range(r[1]) and in_price_range(r[2]) and r[1] <= r[2]]
         self._rows: dict[str, tuple[float, float, float]] = {r[0]: (r[1], r[2], r[3]) for r in rows}
         self._unsaved: set[str] = set()
         # By symbol, when the alert of the newest price taken that says so was fired (its timenow):
