@@ -151,11 +151,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     copy = sub.add_parser("backup", parents=[common], help="a consistent copy of the journal, while the engine runs")
     copy.add_argument("dest", type=Path, help="the new file to write (never overwritten), e.g. backups/2026-12-04.db")
     _replay_parser(sub, common)
-    options = p.parse_args(argv)
+    options, stray = p.parse_known_args(argv)
+    if stray:   # said by the command's parser, whose usage lists its options
+        sub.choices[options.command].error(_stray(options, stray, sys.argv[1:] if argv is None else argv))
     for name, default in (("config", DEFAULT_CONFIG), ("log_format", "text")):
         if not hasattr(options, name):
             setattr(options, name, default)
     return options
+
+
+# The options whose value is a file: TradingView's names hold a space ("FX_EURUSD, 60.csv").
+FILE_OPTIONS = ("--prices", "--alerts", "--scripts", "--compare", "--report", "--config")
+
+
+def _stray(options: argparse.Namespace, stray: list[str], argv: list[str]) -> str:
+    """Why ``stray``, the words no option took, were typed, as far as it can be told: an alert's words
+    unquoted (``send buy EURUSD``) or a file name with a space (``--prices FX_EURUSD, 60.csv``)."""
+    if options.command == "send" and not any(word.startswith("-") for word in stray):
+        return f'the alert is one argument: quote it, moonhook send "{" ".join([options.alert, *stray])}"'
+    said = f"unrecognized arguments: {' '.join(stray)}"
+    words = [part for word in argv for part in (word.split("=", 1) if word.startswith("--") else [word])]
+    for option, value, after in zip(words, words[1:], words[2:]):
+        if option in FILE_OPTIONS and value.endswith(",") and after == stray[0]:
+            return f'{said} (a file name with a space is one argument: quote it, {option} "{value} {after}")'
+    return said
 
 
 def _replay_parser(sub: "argparse._SubParsersAction", common: argparse.ArgumentParser) -> None:

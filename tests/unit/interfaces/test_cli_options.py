@@ -126,3 +126,40 @@ def test_a_command_typed_where_there_is_no_config_says_so(tmp_path, monkeypatch,
         assert main(argv) != 0
     assert capsys.readouterr().err.startswith("moonhook: no moonhook.toml in this folder: the defaults and "
                                               "MOONHOOK_* variables are used (--config names the file)\n")
+
+
+def _refused(capsys, argv: list[str]) -> str:
+    """What parse_args says on stderr as it refuses ``argv`` (exit 2)."""
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(argv)
+    assert exit_.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_an_alert_typed_without_quotes_is_told_to_be_quoted(capsys):
+    # `moonhook send buy EURUSD risk=1` was answered by moonhook's own usage and
+    # "unrecognized arguments: EURUSD risk=1", the alert's words taken for options of no command.
+    err = _refused(capsys, ["send", "buy", "EURUSD", "risk=1", "--wait", "0"])
+    assert err.startswith("usage: moonhook send ")
+    assert err.rstrip().endswith("""moonhook send: error: the alert is one argument: quote it, """
+                                 """moonhook send "buy EURUSD risk=1\"""")
+
+
+def test_a_file_name_with_a_space_typed_without_quotes_is_told_to_be_quoted(capsys):
+    # TradingView names its chart exports "FX_EURUSD, 60.csv": unquoted, the replay said only
+    # "unrecognized arguments: 60.csv", as if 60.csv were the mistake.
+    for given in (["--prices", "FX_EURUSD,"], ["--prices=FX_EURUSD,"]):
+        err = _refused(capsys, ["replay", "--scripts", "s", "--alerts", "a.csv", *given, "60.csv"])
+        assert err.startswith("usage: moonhook replay ")
+        assert err.rstrip().endswith("""moonhook replay: error: unrecognized arguments: 60.csv (a file name with """
+                                     """a space is one argument: quote it, --prices "FX_EURUSD, 60.csv")""")
+
+
+def test_an_unknown_option_is_refused_by_its_commands_parser(capsys):
+    """The command's usage, which lists its options, not moonhook's list of commands."""
+    err = _refused(capsys, ["send", "--wiat", "3", "buy EURUSD"])
+    assert err.startswith("usage: moonhook send ")
+    assert "moonhook send: error: unrecognized arguments: --wiat" in err
+    assert "quote it" not in err
+    err = _refused(capsys, ["status", "now"])
+    assert err.startswith("usage: moonhook status ") and "moonhook status: error: unrecognized arguments: now" in err
