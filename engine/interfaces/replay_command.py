@@ -25,7 +25,7 @@ from engine.app.replay import (ReplayInputError, between, bounds, build, compare
                                compare_text, html, parse_time, read_alerts, read_price_files, text, to_json)
 from engine.app.replay.coverage import NOTHING_REPLAYED, no_bars, not_replayed, nothing_to_replay
 from engine.app.replay.problems import Problem
-from engine.app.replay.runner import Progress, ReplayError, replay
+from engine.app.replay.runner import Progress, ReplayError, replay, scripts_in
 from engine.app.settings import SettingsError, load_settings
 from engine.domain.alerts import AlertError, SymbolMap
 from engine.domain.alerts.secrets import without_secrets
@@ -60,6 +60,8 @@ def main(a: argparse.Namespace) -> int:
         paths: dict[str, list[Path]] = {}
         for spec in a.prices:
             symbol, path = _price_file(spec, symbols, known)
+            if any(path.exists() and os.path.samefile(path, other) for other in paths.get(symbol, ())):
+                raise ValueError(f"--prices {path}: given twice")   # else each bar would repeat itself
             paths.setdefault(symbol, []).append(path)
         for symbol, parts in paths.items():   # a history in parts: merged by time, overlaps reported
             read = read_price_files(parts, symbol, strict=a.strict, clock=a.prices_clock)
@@ -104,6 +106,10 @@ def main(a: argparse.Namespace) -> int:
     if _defaulted(Path(a.config)):   # replayed from another folder than the bot's: its moonhook.toml unread
         print(f"moonhook: no {DEFAULT_CONFIG} in this folder: the replay's account, limits and [plugins.NAME] are "
               "the defaults (--config names the file)", file=sys.stderr)
+    for option, folder in (("--scripts", a.scripts), ("--compare", a.compare)):   # `--scripts .`, or a baseline
+        if folder is not None and not scripts_in(folder):
+            print(f"moonhook: {option} {folder}: no script (*.lua) in it: the alerts ran without scripts",
+                  file=sys.stderr)
     for note in notes:   # after the report, so that a reader of the terminal sees it last
         print(f"moonhook: {note}", file=sys.stderr)
     return NOTHING_REPLAYED if notes else 0
@@ -197,6 +203,8 @@ def _price_file(spec: str, symbols: SymbolMap, known: Mapping[str, Any]) -> tupl
     (``OANDA_XAUUSD, 60.csv`` is OANDA:XAUUSD, which ``engine.symbol_map`` may name GOLD).
     Raises ValueError naming the file."""
     symbol, sep, rest = spec.partition("=")
+    if sep and not symbol and not Path(spec).exists():
+        raise ValueError(f"--prices {spec}: no symbol before '=' (EURUSD={rest})")
     given = bool(sep and symbol and "/" not in symbol)
     if given:
         path = Path(rest)

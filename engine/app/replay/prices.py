@@ -108,6 +108,9 @@ def _line(problem: Problem) -> int:
 def _read(path: Path, strict: bool, clock: ServerZone | None) -> tuple[Reporter, list[tuple[int, Bar]]]:
     """One file's bars, each with its line, in order (a row not after the one before skipped)."""
     reporter = Reporter(str(path), strict)
+    if files.head(path, reporter) == files.SQLITE_HEADER:   # the journal, typed for the alerts' file
+        raise reporter.refuse("a SQLite file (a journal?), not bars: give TradingView's chart export or "
+                              "MetaTrader 5's history export")
     content = files.text(path, reporter)
     first_line = content.lstrip("\ufeff").split("\n", 1)[0]
     mt5 = first_line.lstrip().startswith("<")
