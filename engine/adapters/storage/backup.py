@@ -15,6 +15,7 @@ import os
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import date
 from itertools import count
 from pathlib import Path
 
@@ -29,8 +30,9 @@ class Backup:
 
 def backup(source: Path, dest: Path) -> Backup:
     """Copies the SQLite file ``source`` to ``dest``, a new file (mode 0600). Raises
-    FileNotFoundError (no ``source``), FileExistsError (``dest`` exists: a backup is never
-    overwritten) and sqlite3.DatabaseError (``source`` is not a sound SQLite file)."""
+    FileNotFoundError (no ``source``), IsADirectoryError (``dest`` is a folder: the file in it is to be
+    named), FileExistsError (``dest`` exists: a backup is never overwritten) and sqlite3.DatabaseError
+    (``source`` is not a sound SQLite file)."""
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no journal there (is engine.data the right folder?)")
     # Read-only: a connection that can write, closed as the last one it sees, copies the WAL back and
@@ -75,6 +77,8 @@ def _same_bytes(path: Path, other: Path) -> bool:
 def copy_of(reader: sqlite3.Connection, source: Path, dest: Path) -> Backup:
     """``backup`` from the open connection ``reader`` to the file ``source`` (which may be gone:
     ``Database`` writes back a file deleted under it)."""
+    if dest.is_dir():   # `moonhook backup backups/`: the copy meant to go in it
+        raise IsADirectoryError(f"{dest}: a folder: name the copy in it ({dest / f'{date.today()}.db'})")
     if dest.exists():
         raise FileExistsError(f"{dest}: exists already; give the backup a new name")
     if dest.parent.exists() and not dest.parent.is_dir():   # else mkdir says "File exists" of it

@@ -43,6 +43,17 @@ def test_no_journal_a_taken_name_or_a_damaged_file_leave_nothing_behind(tmp_path
     assert taken.read_text() == "mine"
 
 
+def test_a_folder_given_as_the_backup_is_told_to_name_the_copy_in_it(tmp_path):
+    # `moonhook backup backups/` was answered "backups: exists already; give the backup a new name".
+    database = Database(tmp_path / "moonhook.db")
+    (tmp_path / "backups").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"^.*/backups: a folder: name the copy in it \(.*/backups/"
+                                                r"\d{4}-\d{2}-\d{2}\.db\)$"):
+        backup(database.path, tmp_path / "backups")
+    assert list((tmp_path / "backups").iterdir()) == []
+    database.close()
+
+
 class _Raced(sqlite3.Connection):
     """A reader during whose copy another program saves a file under the backup's name."""
 
