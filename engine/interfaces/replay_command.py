@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -33,6 +34,8 @@ from engine.domain.config import EngineConfig
 from engine.domain.instruments import symbol_table
 
 SHOW_AFTER = 1.0   # seconds before a progress bar appears
+# MetaTrader 5's export names: SYMBOL_TIMEFRAME_FROM_TO (EURUSD_H1_202405130000_202405312300).
+MT5_EXPORT = re.compile(r"[^_]+_(?:[MHDW]\d+|MN1|Daily|Weekly|Monthly)_\d{12}_\d{12}$")
 DEFAULT_CONFIG = "moonhook.toml"
 
 
@@ -210,6 +213,7 @@ def _price_file(spec: str, symbols: SymbolMap, known: Mapping[str, Any]) -> tupl
         path = Path(rest)
     else:
         path, stem = Path(spec), Path(spec).stem
+        said = ", " in stem or MT5_EXPORT.match(stem) is not None   # the name says a symbol, or nothing
         if ", " in stem:
             exchange, _, ticker = stem.split(", ")[0].rpartition("_")
             symbol = f"{exchange}:{ticker}" if exchange else ticker
@@ -224,6 +228,9 @@ def _price_file(spec: str, symbols: SymbolMap, known: Mapping[str, Any]) -> tupl
             raise ValueError(f"{spec}: unknown symbol {symbol or rest!r} (define it under paper.symbols)")
         if not path.exists():   # a typo in the name, most likely: said as such
             raise ValueError(f"{path}: cannot open: no such file")
+        if said and symbol:
+            raise ValueError(f"{path}: its name says {symbol}, a symbol paper.symbols does not define: give the file "
+                             f"as SYMBOL={path}, or define {symbol} under paper.symbols")
         raise ValueError(f"{path}: cannot tell its symbol from the file's name; give it as SYMBOL={path}")
     return symbol, path
 

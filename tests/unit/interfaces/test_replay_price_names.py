@@ -34,3 +34,26 @@ def test_a_file_not_there_is_said_so_before_its_name(tmp_path):
     missing = tmp_path / "FX_EURUSD 60.csv"
     with pytest.raises(ValueError, match=r"FX_EURUSD 60\.csv: cannot open: no such file$"):
         _price_file(str(missing), SymbolMap({}), symbol_table({}, where="paper.symbols"))
+
+
+@pytest.mark.parametrize("name, said", [
+    ("FX_ZZZUSD, 60.csv", "ZZZUSD"),
+    ("EURUSDm_H1_202601020000_202601050100.csv", "EURUSDM"),   # a broker's suffix
+    ("EURUSD.a_Daily_202601020000_202601050100.csv", "EURUSD.A"),
+])
+def test_a_symbol_read_from_the_name_that_the_paper_account_lacks_is_named(tmp_path, name, said):
+    # It was "cannot tell its symbol from the file's name", the name having told it.
+    path = tmp_path / name
+    path.write_text("time,open,high,low,close\n")
+    with pytest.raises(ValueError) as refused:
+        _price_file(str(path), SymbolMap({}), symbol_table({}, where="paper.symbols"))
+    assert str(refused.value) == (f"{path}: its name says {said}, a symbol paper.symbols does not define: give "
+                                  f"the file as SYMBOL={path}, or define {said} under paper.symbols")
+
+
+def test_a_name_that_says_no_symbol_is_said_so(tmp_path):
+    path = tmp_path / "prices.csv"
+    path.write_text("time,open,high,low,close\n")
+    with pytest.raises(ValueError, match=r"prices\.csv: cannot tell its symbol from the file's name; give it as "
+                                         r"SYMBOL=.*prices\.csv$"):
+        _price_file(str(path), SymbolMap({}), symbol_table({}, where="paper.symbols"))
