@@ -58,6 +58,10 @@ def read_alerts(path: Path | str, *, strict: bool = False, statuses: Iterable[st
     format is unknown, and with ``strict`` for the first malformed row."""
     path = Path(path)
     reporter = Reporter(str(path), strict)
+    if path.is_dir():   # `--alerts data`, the journal's folder
+        journal = path / "moonhook.db"
+        raise reporter.refuse(f"a folder: give the journal in it, {journal}" if journal.is_file()
+                              else "a folder, not a file of alerts")
     if files.head(path, reporter) == files.SQLITE_HEADER:
         alerts = _journal(path, reporter, statuses, window)
     elif statuses is not None:

@@ -118,6 +118,16 @@ def test_a_sqlite_file_that_is_not_a_journal_is_refused(tmp_path):
         read_alerts(path)
 
 
+def test_a_folder_given_for_the_alerts_is_told_to_name_the_journal_in_it(tmp_path):
+    # `--alerts data` (the journal's folder) was "cannot open: Is a directory".
+    Database(tmp_path / "data" / "moonhook.db").close()
+    with pytest.raises(ReplayInputError, match=r"/data: a folder: give the journal in it, .*/data/moonhook\.db$"):
+        read_alerts(tmp_path / "data")
+    (tmp_path / "exports").mkdir()
+    with pytest.raises(ReplayInputError, match=r"/exports: a folder, not a file of alerts$"):
+        read_alerts(tmp_path / "exports")
+
+
 # --- JSONL --------------------------------------------------------------------------------
 
 def test_jsonl_body_or_alert_object_unix_or_iso_time():
