@@ -17,6 +17,7 @@ import re
 import signal
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -156,9 +157,15 @@ def _window(start: str | None, end: str | None) -> tuple[float, float]:
             why = str(e).removeprefix(f"time {value.strip()!r} is ").removeprefix("time is ")
             raise ValueError(f"{option} {value}: {why} (2024-05-13, 2024-05-13T08:30:00Z)") from None
     try:
-        return bounds(start, end)
+        low, high = bounds(start, end)
     except ValueError:   # the end before the start: all else was read above
         raise ValueError(f"--to {end} comes before --from {start}: no alert can be between them") from None
+    if low == high:   # `--from 2024-05-13 --to 2024-05-13`, for that day
+        day = f"; the day {end} is --from {end} --to {date.fromisoformat(end) + timedelta(days=1)}" \
+            if end is not None and re.fullmatch(r"\d{4}-\d{2}-\d{2}", end) else ""
+        raise ValueError(f"--to {end} is the moment --from {start} names: no alert is between them "
+                         f"(--to is the first moment left out{day})")
+    return low, high
 
 
 def _check_page(path: Path, inputs: list[tuple[str, Path]]) -> None:

@@ -73,3 +73,15 @@ def test_a_symbol_left_empty_before_the_equals_sign_is_said(bot, capsys):
     code, out, err = _replay(capsys, "--scripts", "scripts", "--prices", "=FX_EURUSD, 60.csv")
     assert (code, out) == (2, "")
     assert err == "moonhook: --prices =FX_EURUSD, 60.csv: no symbol before '=' (EURUSD=FX_EURUSD, 60.csv)\n"
+
+
+def test_a_window_of_one_moment_is_refused_with_the_day_it_likely_meant(bot, capsys):
+    # `--from 2024-05-13 --to 2024-05-13` said the file's 2024-05-13 alerts were "none within" it, exit 65.
+    code, out, err = _replay(capsys, "--scripts", "scripts", "--from", "2024-05-13", "--to", "2024-05-13")
+    assert (code, out) == (2, "")
+    assert err == ("moonhook: --to 2024-05-13 is the moment --from 2024-05-13 names: no alert is between them "
+                   "(--to is the first moment left out; the day 2024-05-13 is --from 2024-05-13 --to 2024-05-14)\n")
+    code, out, err = _replay(capsys, "--scripts", "scripts", "--from", "1715558400", "--to", "2024-05-13T00:00:00Z")
+    assert (code, out) == (2, "")
+    assert err == ("moonhook: --to 2024-05-13T00:00:00Z is the moment --from 1715558400 names: no alert is between "
+                   "them (--to is the first moment left out)\n")
