@@ -176,6 +176,8 @@ def _tradingview(path: Path, reporter: Reporter) -> list[RecordedAlert]:
         names = files.columns(first[1])
         time_at = next((names[c] for c in TIME_COLUMNS if c in names), None)
         body_at = next((names[c] for c in BODY_COLUMNS if c in names), None)
+        if (time_at is None or body_at is None) and (semicolons := files.semicolons(first[1], first[0])) is not None:
+            raise reporter.refuse(semicolons)
         if time_at is None or body_at is None:
             raise reporter.refuse(f"line {first[0]}: expected TradingView's alert log with a Time and a "
                                   f"Description column, the header has {', '.join(first[1])}")

@@ -56,3 +56,12 @@ def columns(header: list[str]) -> dict[str, int]:
     for index, name in enumerate(header):
         out.setdefault(name.strip().strip("<>").strip().lower(), index)
     return out
+
+
+def semicolons(header: list[str], line: int) -> str | None:
+    """What is wrong with a CSV ``header`` read as one column because its columns are separated by
+    ';' (a spreadsheet saves CSV so in languages that write a decimal comma); None otherwise."""
+    if len(header) == 1 and header[0].count(";") >= 2:
+        return (f"line {line}: its columns are separated by ';', not ',' (as a spreadsheet saves CSV in some "
+                "languages): save it with ','")
+    return None

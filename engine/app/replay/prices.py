@@ -128,6 +128,8 @@ def _read(path: Path, strict: bool, clock: ServerZone | None) -> tuple[Reporter,
         else:
             needed = ("time", *PRICES)
         missing = [n for n in needed if n not in names]
+        if missing and (semicolons := files.semicolons(first[1], first[0])) is not None:
+            raise reporter.refuse(semicolons)
         if missing:
             raise reporter.refuse(
                 f"line {first[0]}: expected TradingView's chart export (time,open,high,low,close,...) or "

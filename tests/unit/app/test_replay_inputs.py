@@ -379,3 +379,17 @@ def test_a_time_in_milliseconds_is_refused_saying_what_it_reads_as_in_seconds():
         parse_time(1715558400000)
     with pytest.raises(ValueError, match=r"^time '1e300' is not Unix seconds$"):
         parse_time("1e300")
+
+
+def test_a_csv_saved_with_semicolons_is_told_so(tmp_path):
+    # A spreadsheet in many languages saves CSV with ';': "the header has no time, open, high, low,
+    # close" was said of a header that shows them all.
+    bars = tmp_path / "FX_EURUSD, 60.csv"
+    bars.write_text("time;open;high;low;close\n1715558400;1.085;1.086;1.084;1.085\n")
+    with pytest.raises(ReplayInputError, match=r"line 1: its columns are separated by ';', not ',' \(as a "
+                                               r"spreadsheet saves CSV in some languages\): save it with ','$"):
+        read_prices(bars, "EURUSD")
+    log = tmp_path / "alerts.csv"
+    log.write_text("Alert ID;Ticker;Name;Description;Time\n1;EURUSD;a;buy EURUSD;2024-05-13T00:00:00Z\n")
+    with pytest.raises(ReplayInputError, match=r"line 1: its columns are separated by ';', not ','"):
+        read_alerts(log)
