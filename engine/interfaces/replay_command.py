@@ -47,6 +47,9 @@ def main(a: argparse.Namespace) -> int:
     secrets: tuple[str, ...] = ()
     try:
         for option, folder in (("--scripts", a.scripts), ("--compare", a.compare)):   # before minutes of replay
+            if folder is not None and folder.is_file():   # a script typed for its folder
+                raise ValueError(f"{option} {folder}: a file: give its folder, {folder.parent} (every *.lua in it "
+                                 "is replayed)")
             if folder is not None and not folder.is_dir():
                 raise ValueError(f"{option} {folder}: no such folder of scripts")
         config, secrets = _config(Path(a.config))

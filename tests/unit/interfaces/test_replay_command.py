@@ -85,3 +85,12 @@ def test_a_window_of_one_moment_is_refused_with_the_day_it_likely_meant(bot, cap
     assert (code, out) == (2, "")
     assert err == ("moonhook: --to 2024-05-13T00:00:00Z is the moment --from 1715558400 names: no alert is between "
                    "them (--to is the first moment left out)\n")
+
+
+def test_a_script_given_for_its_folder_is_told_to_give_the_folder(bot, capsys):
+    # It was "--scripts scripts/pass.lua: no such folder of scripts", of a file that is there.
+    code, out, err = _replay(capsys, "--scripts", "scripts/pass.lua")
+    assert (code, out) == (2, "")
+    assert err == "moonhook: --scripts scripts/pass.lua: a file: give its folder, scripts (every *.lua in it is replayed)\n"
+    code, out, err = _replay(capsys, "--scripts", "scripts", "--compare", "nowhere")
+    assert (code, err) == (2, "moonhook: --compare nowhere: no such folder of scripts\n")
