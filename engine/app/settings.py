@@ -257,6 +257,8 @@ def load_settings(path: Path | None, env: Mapping[str, str] = os.environ, *, sav
             text = path.read_bytes().decode("utf-8-sig")  # a byte order mark first: Windows' Notepad's UTF-8
         except FileNotFoundError:
             raise SettingsError(f"{path}: no such configuration file (`moonhook init` writes one)") from None
+        except IsADirectoryError:   # `--config bot`, for bot/moonhook.toml
+            raise SettingsError(f"{path}: a folder: give the file in it, {path / 'moonhook.toml'}") from None
         except OSError as e:
             raise SettingsError(f"{path}: cannot read it: {e.strerror}") from None
         except UnicodeDecodeError as e:

@@ -83,6 +83,13 @@ def test_defaults_without_a_file():
     assert load_settings(None, {}) == Settings()
 
 
+def test_a_folder_given_for_the_file_names_the_file_in_it(tmp_path):
+    # `--config bot` was "bot: cannot read it: Is a directory".
+    (tmp_path / "bot").mkdir()
+    with pytest.raises(SettingsError, match=r"^.*/bot: a folder: give the file in it, .*/bot/moonhook\.toml$"):
+        load_settings(tmp_path / "bot")
+
+
 def test_an_empty_file_is_the_defaults_with_folders_beside_it(tmp_path):
     s = load_settings(write(tmp_path, ""), {})
     assert s.server == ServerConfig()
