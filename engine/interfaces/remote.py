@@ -105,6 +105,9 @@ async def send(settings: Settings, text: str, wait: float, dry_run: bool = False
                   "before sending it again", file=sys.stderr)
             return 2
         print(f"{answer.status_code} {answer.text}")
+        if answer.status_code == 401:   # the file's secret, saved since the engine started with another
+            print("moonhook: the engine refused server.secret: is it the one `moonhook run` started with? (a secret "
+                  "saved since takes effect at its next start); nothing was executed", file=sys.stderr)
         body = _json(answer)
         if answer.status_code != 200 or body.get("status") not in ("accepted", "duplicate") or body.get("note"):
             return 1   # refused, or a repeat of another alert's id with other content: not executed

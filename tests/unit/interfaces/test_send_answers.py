@@ -160,3 +160,25 @@ def test_send_without_a_secret_sends_nothing_and_exits_as_refused_not_as_perhaps
         assert main(["send", "--config", str(config), "buy EURUSD sl_pips=20"]) == 1
     assert posted == []
     assert "no server.secret is configured; nothing was sent" in capsys.readouterr().err
+
+
+class WrongSecret(Unsettled):
+    """An engine started with another secret than the file's (saved since: [server] is read at the start)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = b'{"error": "wrong secret"}'
+        self.send_response(401)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_secret_the_engine_refuses_is_said_to_be_perhaps_one_saved_since_it_started(tmp_path, capsys):
+    # send printed `401 {"error": "wrong secret"}` alone, of a secret the file holds, right by its lights.
+    with engine(WrongSecret) as port:
+        assert main(["send", "--config", _config(tmp_path, port), "buy EURUSD sl_pips=20"]) == 1
+    out, err = capsys.readouterr()
+    assert out == '401 {"error": "wrong secret"}\n'
+    assert err == ("moonhook: the engine refused server.secret: is it the one `moonhook run` started with? (a secret "
+                   "saved since takes effect at its next start); nothing was executed\n")
