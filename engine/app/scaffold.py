@@ -10,6 +10,7 @@ example script or an editor file already there is kept.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -249,13 +250,15 @@ def init_project(folder: Path, env: Mapping[str, str] | None = None) -> InitResu
     """Writes ``folder``/moonhook.toml (mode 0600: it holds the secrets) and
     ``folder``/scripts/ with the example strategy. The templates carry the port and secret
     ``moonhook run`` will use: ``env``'s MOONHOOK_PORT and MOONHOOK_SECRET over the file's.
-    Raises FileExistsError if moonhook.toml exists, SettingsError for a bad variable in
-    ``env``; either having written nothing."""
+    Raises FileExistsError if moonhook.toml exists, NotADirectoryError if ``folder`` is a file,
+    SettingsError for a bad variable in ``env``; each having written nothing."""
     config = folder / CONFIG_NAME
     overrides = server_env(env or {})
     if config.exists():
         raise FileExistsError(f"{config} exists already; init never overwrites it "
                               "(remove it, or run init in another folder)")
+    if folder.exists() and not folder.is_dir():   # else mkdir says "File exists", of the folder to make
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
     folder.mkdir(parents=True, exist_ok=True)
     secret, token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     if not _write_new(config, render_config(secret, token), 0o600):

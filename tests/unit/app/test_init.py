@@ -250,3 +250,13 @@ def test_a_bad_port_in_the_environment_is_named_and_nothing_is_written(tmp_path)
     with pytest.raises(SettingsError, match="MOONHOOK_PORT: expected an integer from 0 to 65535"):
         init_project(tmp_path / "a", {"MOONHOOK_PORT": "eighty"})
     assert not (tmp_path / "a").exists()
+
+
+def test_init_given_a_file_for_its_folder_says_so(tmp_path, capsys):
+    # `moonhook init notes.txt` said "moonhook: [Errno 17] File exists: 'notes.txt'", of a folder it meant to make.
+    from engine.interfaces.cli import main
+
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["init", str(tmp_path / "notes.txt")]) == 2
+    assert capsys.readouterr().err == f"moonhook: init: Not a directory: {tmp_path / 'notes.txt'}\n"
+    assert (tmp_path / "notes.txt").read_text() == "mine"
