@@ -172,7 +172,7 @@ def _stray(options: argparse.Namespace, stray: list[str], argv: list[str]) -> st
     said = f"unrecognized arguments: {' '.join(stray)}"
     words = [part for word in argv for part in (word.split("=", 1) if word.startswith("--") else [word])]
     for option, value, after in zip(words, words[1:], words[2:]):
-        if option in FILE_OPTIONS and value.endswith(",") and after == stray[0]:
+        if option in FILE_OPTIONS and after == stray[0] and (value.endswith(",") or Path(f"{value} {after}").exists()):
             return f'{said} (a file name with a space is one argument: quote it, {option} "{value} {after}")'
     return said
 

@@ -155,6 +155,16 @@ def test_a_file_name_with_a_space_typed_without_quotes_is_told_to_be_quoted(caps
                                      """a space is one argument: quote it, --prices "FX_EURUSD, 60.csv")""")
 
 
+def test_a_folder_whose_name_holds_a_space_typed_without_quotes_is_told_to_be_quoted(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my scripts").mkdir()
+    err = _refused(capsys, ["replay", "--scripts", "my", "scripts", "--alerts", "a.csv"])
+    assert err.rstrip().endswith("""unrecognized arguments: scripts (a file name with a space is one argument: """
+                                 """quote it, --scripts "my scripts")""")
+    assert _refused(capsys, ["replay", "--scripts", "s", "--alerts", "a.csv", "extra"]).rstrip().endswith(
+        "moonhook replay: error: unrecognized arguments: extra")
+
+
 def test_an_unknown_option_is_refused_by_its_commands_parser(capsys):
     """The command's usage, which lists its options, not moonhook's list of commands."""
     err = _refused(capsys, ["send", "--wiat", "3", "buy EURUSD"])
