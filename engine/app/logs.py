@@ -59,3 +59,13 @@ def setup_logging(style: str = "text", level: int = logging.INFO) -> None:
     _handler.setFormatter(KeyValueFormatter() if style == "kv" else TextFormatter())
     root.addHandler(_handler)
     root.setLevel(level)
+
+
+def say(text: str, level: int = logging.INFO) -> None:
+    """A line for the trader at the terminal (``moonhook run``'s banner): ``moonhook: text`` on
+    standard error, or in the kv style a record of the ``moonhook`` logger at ``level``, so that a
+    log shipper reads every line of the stream as key=value fields."""
+    if _handler is not None and isinstance(_handler.formatter, KeyValueFormatter):
+        logging.getLogger("moonhook").log(level, text)
+    else:
+        print(f"moonhook: {text}", file=sys.stderr)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import shlex
 import sys
+from logging import WARNING
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.domain.config import Settings
 from engine.domain.words import counted
+from engine.app.logs import say
 from engine.app.scaffold import CONFIG_NAME, TRY_ALERT
 from engine.interfaces.remote import local_host
 
@@ -26,35 +28,35 @@ def banner(ops: Operations, settings: Settings, port: int, path: Path) -> None:
     serving = ops.serving()
     names = ", ".join(serving) or "none"
     host = f"[{settings.server.host}]" if ":" in settings.server.host else settings.server.host
-    print(f"moonhook: listening on http://{host}:{port}/webhook; {counted(len(serving), 'plugin')} "
-          f"from {settings.engine.scripts}/ ({names}); {settings.engine.broker} broker; "
-          f"journal {settings.engine.database}", file=sys.stderr)
+    say(f"listening on http://{host}:{port}/webhook; {counted(len(serving), 'plugin')} "
+        f"from {settings.engine.scripts}/ ({names}); {settings.engine.broker} broker; "
+        f"journal {settings.engine.database}")
     for file, error in sorted(ops.load_errors().items()):
-        print(f"moonhook: not serving {file}: {error}", file=sys.stderr)
+        say(f"not serving {file}: {error}", WARNING)
     for stray in ops.stray_tables():
-        print(f"moonhook: {path.name}: {stray}", file=sys.stderr)
+        say(f"{path.name}: {stray}", WARNING)
     if ops.paused:
         pause = ops.pause_state()
-        print(f"moonhook: PAUSED by {pause.get('by')}{': ' + pause['reason'] if pause.get('reason') else ''}; "
-              "alerts are journaled, not executed, until a resume (the dashboard, POST /api/resume, /resume)",
-              file=sys.stderr)
+        say(f"PAUSED by {pause.get('by')}{': ' + pause['reason'] if pause.get('reason') else ''}; "
+            "alerts are journaled, not executed, until a resume (the dashboard, POST /api/resume, /resume)",
+            WARNING)
     engine = settings.engine
     if engine.broker != "paper" and engine.max_order_volume is None and engine.max_open_positions is None:
-        print("moonhook: no account limits: set engine.max_order_volume and engine.max_open_positions in "
-              f"{path} before trading real money (docs/security.md)", file=sys.stderr)
+        say("no account limits: set engine.max_order_volume and engine.max_open_positions in "
+            f"{path} before trading real money (docs/security.md)", WARNING)
     for finding in settings_findings(settings, str(path)):   # as check says them: a trader may never run it
-        print(f"moonhook: {finding}", file=sys.stderr)
+        say(finding, WARNING)
     if not settings.server.api_token:   # fail closed, as without a secret: said, not met as 401s
-        print("moonhook: no server.api_token is set: the API, the dashboard and /metrics refuse everyone, and "
-              "`moonhook send` and `status` cannot read the engine. Run `moonhook init` or set MOONHOOK_API_TOKEN.",
-              file=sys.stderr)
+        say("no server.api_token is set: the API, the dashboard and /metrics refuse everyone, and "
+            "`moonhook send` and `status` cannot read the engine. Run `moonhook init` or set MOONHOOK_API_TOKEN.",
+            WARNING)
     if not settings.server.secret:
-        print("moonhook: no server.secret is set: every webhook is refused. Run `moonhook init` or set "
-              "MOONHOOK_SECRET.", file=sys.stderr)
+        say("no server.secret is set: every webhook is refused. Run `moonhook init` or set "
+            "MOONHOOK_SECRET.", WARNING)
     else:
         if (note := refused_here(settings)) is not None:
-            print(f"moonhook: {note}", file=sys.stderr)
-        print(f"moonhook: try it: {try_command(path)}", file=sys.stderr)
+            say(note, WARNING)
+        say(f"try it: {try_command(path)}")
 
 
 def refused_here(settings: Settings) -> str | None:

@@ -1,41 +1,17 @@
 """``--log-format kv``: every record one line that a key=value (logfmt) reader splits back into
 the fields it was made of, whatever the message holds: quotes, ``=``, spaces, backslashes,
-carriage returns, tabs, other control and separator characters. The reader is written here,
-from the format's rules, apart from the formatter's code."""
+carriage returns, tabs, other control and separator characters. The reader (support/logfmt.py) is
+written from the format's rules, apart from the formatter's code."""
 
 from __future__ import annotations
 
 import logging
-import re
 
 import pytest
 
 from engine.app.logs import KeyValueFormatter
 
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
-_PAIR = re.compile(r'([^\s=]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?:\s+|$)')
-_CODE = re.compile(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|.)")
-
-
-def parse_kv(line: str) -> dict[str, str]:
-    """A logfmt line's fields; AssertionError where the line is not one."""
-    fields, at = {}, 0
-    while at < len(line):
-        match = _PAIR.match(line, at)
-        assert match, f"not key=value at {at}: {line[at:]!r}"
-        key, value = match.groups()
-        assert key not in fields, f"{key} twice in {line!r}"
-        fields[key] = _unquoted(value) if value.startswith('"') else value
-        at = match.end()
-    return fields
-
-
-def _unquoted(value: str) -> str:
-    def code(match: re.Match) -> str:
-        c = match.group(1)
-        return chr(int(c[1:], 16)) if len(c) > 1 else _ESCAPES[c]
-    return _CODE.sub(code, value[1:-1])
-
+from support.logfmt import parse_kv
 
 MESSAGES = [
     'refused "EURUSD": a quote',
