@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 from contextlib import ExitStack
+from difflib import get_close_matches
 from functools import partial
 from pathlib import Path
 
@@ -153,7 +154,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     _replay_parser(sub, common)
     options, stray = p.parse_known_args(argv)
     if stray:   # said by the command's parser, whose usage lists its options
-        sub.choices[options.command].error(_stray(options, stray, sys.argv[1:] if argv is None else argv))
+        command = sub.choices[options.command]
+        known = list(command._option_string_actions)   # argparse has no public list of a parser's options
+        command.error(_stray(options, stray, sys.argv[1:] if argv is None else argv, known))
     for name, default in (("config", DEFAULT_CONFIG), ("log_format", "text")):
         if not hasattr(options, name):
             setattr(options, name, default)
@@ -164,12 +167,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 FILE_OPTIONS = ("--prices", "--alerts", "--scripts", "--compare", "--report", "--config")
 
 
-def _stray(options: argparse.Namespace, stray: list[str], argv: list[str]) -> str:
+def _stray(options: argparse.Namespace, stray: list[str], argv: list[str], known: list[str]) -> str:
     """Why ``stray``, the words no option took, were typed, as far as it can be told: an alert's words
-    unquoted (``send buy EURUSD``) or a file name with a space (``--prices FX_EURUSD, 60.csv``)."""
+    unquoted (``send buy EURUSD``), a file name with a space (``--prices FX_EURUSD, 60.csv``), or a
+    mistyped option, one of the command's ``known`` ones meant (``--dryrun``)."""
     if options.command == "send" and not any(word.startswith("-") for word in stray):
         return f'the alert is one argument: quote it, moonhook send "{" ".join([options.alert, *stray])}"'
     said = f"unrecognized arguments: {' '.join(stray)}"
+    meant = [close[0] for word in stray if word.startswith("--")
+             for close in [get_close_matches(word.split("=")[0], known, n=1, cutoff=0.75)] if close]
+    if meant:
+        return f"{said} (did you mean {'? '.join(meant)}?)"
     words = [part for word in argv for part in (word.split("=", 1) if word.startswith("--") else [word])]
     for option, value, after in zip(words, words[1:], words[2:]):
         if option in FILE_OPTIONS and after == stray[0] and (value.endswith(",") or Path(f"{value} {after}").exists()):

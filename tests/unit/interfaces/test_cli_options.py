@@ -173,3 +173,11 @@ def test_an_unknown_option_is_refused_by_its_commands_parser(capsys):
     assert "quote it" not in err
     err = _refused(capsys, ["status", "now"])
     assert err.startswith("usage: moonhook status ") and "moonhook status: error: unrecognized arguments: now" in err
+
+
+def test_a_mistyped_option_is_answered_with_the_one_meant(capsys):
+    err = _refused(capsys, ["send", "--dryrun", "buy EURUSD"])
+    assert err.rstrip().endswith("moonhook send: error: unrecognized arguments: --dryrun (did you mean --dry-run?)")
+    err = _refused(capsys, ["replay", "--scripts", "s", "--alerts", "a.csv", "--jsn", "--prices-clok", "UTC"])
+    assert err.rstrip().endswith("moonhook replay: error: unrecognized arguments: --jsn --prices-clok UTC (did you "
+                                 "mean --json? --prices-clock?)")
