@@ -10,6 +10,7 @@ without a doc, a doc without a route, or either without bad cases here fails thi
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from pathlib import Path
@@ -238,8 +239,14 @@ def written(folder: Path) -> dict[str, Any]:
     return {"rows": rows, "config": (folder / "moonhook.toml").read_bytes(), "scripts": scripts}
 
 
+# A wrong bearer token counts against its address with the failed logins (5 close the door: docs/security.md):
+# each is sent from a loopback address of its own, so that every route's is answered as the first would be.
+GUESSERS = (f"127.0.1.{n}" for n in itertools.count(1))
+
+
 def send(run: Run, case: Case, token: str, session: tuple[str, str]) -> httpx.Response:
-    """``case`` sent on a client of its own: its credentials only, its cookie for ``cookie``."""
+    """``case`` sent on a client of its own: its credentials only, its cookie for ``cookie``; a
+    ``wrong`` token from an address of its own (``GUESSERS``)."""
     headers = {"Content-Type": "application/json" if (case.body or b"").startswith((b"{", b"[")) else "text/plain",
                **case.headers}
     cookies = {}
@@ -249,7 +256,8 @@ def send(run: Run, case: Case, token: str, session: tuple[str, str]) -> httpx.Re
         cookies = {f"moonhook_session_{run.port}": session[0]}
         if case.auth == "session":
             headers["X-CSRF-Token"] = session[1]
-    with httpx.Client(base_url=f"http://127.0.0.1:{run.port}", timeout=30, cookies=cookies) as client:
+    transport = httpx.HTTPTransport(local_address=next(GUESSERS)) if case.auth == "wrong" else None
+    with httpx.Client(base_url=f"http://127.0.0.1:{run.port}", timeout=30, cookies=cookies, transport=transport) as client:
         return client.request(case.route[0], case.path, content=case.body, headers=headers)
 
 

@@ -6,17 +6,23 @@ no route takes OPTIONS) must also carry the session's ``X-CSRF-Token``: a browse
 a forged cross-site request, but only the page that read ``GET /api/session`` knows the token.
 A bearer token needs no CSRF token: a browser never adds that header by itself.
 ``actor`` names who acted, as the history keeps it: the dashboard (the cookie) or the API (the token).
+A wrong bearer token counts against its address with the failed logins (``token_refusal``).
 """
 
 from __future__ import annotations
 
+import logging
+from functools import lru_cache
 from typing import Callable
 
 from quart import request
 
 from engine.domain.config import ServerConfig
-from engine.interfaces.web.session import app_sessions, cookie_name, csrf_refusal
+from engine.interfaces.web.clients import Network, networks
+from engine.interfaces.web.session import app_sessions, cookie_name, counted_client, csrf_refusal, too_many
 from engine.interfaces.web.tokens import bearer, refusal
+
+log = logging.getLogger("moonhook.web")
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 API = "api"              # a request with the bearer token: a script, curl, `moonhook` commands
@@ -31,11 +37,40 @@ def refuse(server: ServerConfig, cookie: bool = True):
     sessions = app_sessions() if cookie else None
     sid = request.cookies.get(cookie_name()) if sessions is not None else None
     if not server.api_token or len(given) > 1 or bearer(given[0] if given else None) is not None or not sid:
-        return refusal(server.api_token, given)
+        return token_refusal(server)
     session = sessions.get(sid)
     if session is None:
         return {"error": "the session has expired or ended: log in again (POST /login)"}, 401
     return csrf_refusal(session) if request.method not in SAFE_METHODS else None
+
+
+def token_refusal(server: ServerConfig):
+    """``tokens.refusal`` of the request in hand, its wrong bearer tokens counted with the failed
+    logins of its address (``session.Limiter``): the token opens the API as it opens the login, and
+    guesses sent as bearer tokens would go around the login's limit. Past the limit every bearer
+    token from that address is answered 429, the right one too, since its 200 would tell which guess
+    hit. A request with no bearer token guesses nothing and is not counted; no page can send one to
+    another origin (``Authorization`` needs a preflight, which no route answers). None: it has the token."""
+    given = request.headers.getlist("Authorization")
+    sessions = app_sessions()
+    if sessions is None or not server.api_token or len(given) != 1 or bearer(given[0]) is None:
+        return refusal(server.api_token, given)
+    client, counted = counted_client(_trusted(server.trusted_proxies))
+    wait = sessions.limiter.retry_after(counted)
+    if wait is not None:
+        log.warning("%s %s from %s refused: too many failed logins or wrong tokens", request.method, request.path,
+                    client)
+        return too_many(wait)
+    refused = refusal(server.api_token, given)
+    if refused is not None:
+        sessions.limiter.failed(counted)
+        log.warning("bearer token from %s refused: wrong token", client)
+    return refused
+
+
+@lru_cache(maxsize=8)
+def _trusted(proxies: tuple[str, ...]) -> tuple[Network, ...]:
+    return networks(proxies, "server.trusted_proxies")
 
 
 def session_check(server: ServerConfig) -> Callable[[], bool]:

@@ -3,7 +3,8 @@ token, the ``moonhook_session_<port>`` cookie, ``GET /api/session`` for the CSRF
 
 Sessions live in the engine's memory (a restart logs everyone out), one ``Sessions`` per app:
 ``create_app`` makes it and keeps it in ``app.extensions[EXTENSION]``, where ``auth.refuse``
-finds it. Failed logins are limited per client address (``Limiter``). The token and the
+finds it. Failed logins are limited per client address (``Limiter``), counted with the API's
+wrong bearer tokens (``auth.token_refusal``). The token and the
 session ids never reach a log: a failed login is logged with the client address only.
 """
 
@@ -55,9 +56,9 @@ def cookie_name() -> str:
 
 
 class Limiter:
-    """Failed logins per client (its address, an IPv6 client's /64: ``clients.host_of``):
-    ``LOGIN_FAILURES`` within ``LOGIN_WINDOW`` seconds close the door until the oldest of them
-    leaves the window."""
+    """Failed logins per client (its address, an IPv6 client's /64: ``clients.host_of``), and the
+    API's wrong bearer tokens (``auth.token_refusal``): ``LOGIN_FAILURES`` within ``LOGIN_WINDOW``
+    seconds close the door until the oldest of them leaves the window."""
 
     def __init__(self, clock: Clock, failures: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW):
         self._clock, self._failures, self._window = clock, failures, window
@@ -161,6 +162,20 @@ def _client(trusted) -> Address | None:
     return client_address(peer[0] if peer else None, request.headers.getlist("X-Forwarded-For"), trusted)
 
 
+def counted_client(trusted) -> tuple[str, str]:
+    """The request in hand's client as the log names it, and as ``Limiter`` counts it (an IPv6
+    client's /64); X-Forwarded-For is believed from ``trusted`` proxies only."""
+    found = _client(trusted)
+    client = str(found or "?")
+    return client, str(host_of(found)) if found is not None else client
+
+
+def too_many(wait: int) -> tuple[dict[str, str], int, dict[str, str]]:
+    """The 429 of an address past the limit of wrong tokens (logins and the API's bearer tokens)."""
+    return ({"error": f"too many failed logins or wrong tokens from this address: try again in {wait} s"}, 429,
+            {"Retry-After": str(wait)})
+
+
 def _https(trusted) -> bool:
     """Whether the request came over HTTPS: directly, or so says a trusted proxy."""
     if request.scope.get("scheme") == "https":
@@ -206,9 +221,7 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
 
     @bp.post("/login")
     async def login():
-        found = _client(trusted)
-        client = str(found or "?")
-        counted = str(host_of(found)) if found is not None else client  # an IPv6 client's /64
+        client, counted = counted_client(trusted)
         stranger = _stranger()
         if stranger is not None:
             log.warning("dashboard login from %s refused: a stranger's page may have sent it", client)
@@ -221,9 +234,8 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
             return {"error": str(e)}, 400
         wait = sessions.limiter.retry_after(counted)
         if wait is not None:
-            log.warning("dashboard login from %s refused: too many failed logins", client)
-            return ({"error": f"too many failed logins from this address: try again in {wait} s"}, 429,
-                    {"Retry-After": str(wait)})
+            log.warning("dashboard login from %s refused: too many failed logins or wrong tokens", client)
+            return too_many(wait)
         if not server.api_token:
             return {"error": "no API token is configured on this server: login is closed"}, 401
         if token is None:

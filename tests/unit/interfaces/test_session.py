@@ -281,3 +281,38 @@ def test_session_hours_and_dashboard_edit_are_read_and_checked(tmp_path):
         ServerConfig(session_hours=-1)
     with pytest.raises(ValueError, match="server.dashboard_edit"):
         ServerConfig(dashboard_edit="yes")
+
+
+async def test_wrong_bearer_tokens_count_with_failed_logins_so_the_api_is_no_way_around_the_limit(tmp_path):
+    """The token opens the API as it opens the login: guesses sent as bearer tokens (/api, /metrics,
+    /health's details) count against their address with its failed logins, and past the limit every
+    token from it is answered 429, the right one too (else its 200 would tell the guess that hit)."""
+    clock = Clock()
+    server = replace(SERVER, trusted_proxies=("127.0.0.1",))  # so the test can speak for two addresses
+    alice, mallory = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "203.0.113.66"}
+    guess = {**mallory, "Authorization": "Bearer guess"}
+    right = {**mallory, **AUTH}
+    async with running(tmp_path) as engine, serving(engine, server, Sessions(12, clock)) as client:
+        sid = session_of(await login(client, headers=mallory))
+        no_token = [await client.get("/api/plugins", headers=mallory) for _ in range(6)]  # no guess: not counted
+        wrong = [await client.get("/api/plugins", headers=guess), await client.get("/metrics", headers=guess),
+                 await client.get("/health", headers=guess), await client.post("/api/pause", headers=guess)]
+        last = await login(client, "guess", headers=mallory)  # the fifth failure
+        limited = [await client.get("/api/plugins", headers=right), await client.get("/metrics", headers=right),
+                   await client.post("/api/pause", headers=right), await login(client, headers=mallory)]
+        health = await client.get("/health", headers=right)
+        by_cookie = await client.get("/api/plugins", headers=with_cookie(client, sid, **mallory))
+        other_address = await client.get("/api/plugins", headers={**alice, **AUTH})
+        clock.now += LOGIN_WINDOW
+        again = await client.get("/api/plugins", headers=right)
+    assert [r.status_code for r in no_token] == [401] * 6
+    assert [r.status_code for r in wrong] == [401, 401, 200, 401] and wrong[2].json().keys() == {"status"}
+    assert last.status_code == 401
+    assert [r.status_code for r in limited] == [429] * 4
+    assert all(r.headers["Retry-After"] == str(int(LOGIN_WINDOW)) for r in limited)
+    assert "wrong tokens from this address" in limited[0].json()["error"]
+    assert not engine.paused
+    assert health.status_code == 200 and health.json().keys() == {"status"}  # the details tell a right guess
+    assert by_cookie.status_code == 200  # a session is no guess at the token
+    assert other_address.status_code == 200
+    assert again.status_code == 200
