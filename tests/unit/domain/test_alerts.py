@@ -353,6 +353,18 @@ def test_an_alert_keeps_its_fields_minus_the_secrets_it_carries():
     assert "a-1" not in str(refused.value) and "b-2" not in str(refused.value)
 
 
+def test_a_credential_is_known_by_its_name_s_end_in_any_spelling():
+    # Templates name their keys as they please: mt5_password, X-Api-Key, apiSecret and bot_token were kept
+    # (journaled, shown, told to Telegram) while password, api_key and token were dropped.
+    from engine.domain.alerts import parse_value, read_body
+    names = ["mt5_password", "X-Api-Key", "api-key", "apiSecret", "client_secret", "webhook_secret", "bot_token",
+             "authToken", "Secret Key", "private-key", "exchange_passphrase", "PASSWD"]
+    kept = {"keys": 1, "token_count": 2, "monkey": 3, "tokens": 4, "passes": 5}
+    body = read_body(json.dumps({**{n: f"v-{i}" for i, n in enumerate(names)}, **kept,
+                                 "action": "buy", "symbol": "EURUSD", "volume": 1}))
+    assert parse_value(body).extra == kept
+
+
 def test_a_text_parameter_left_empty_is_empty_and_not_the_next_one():
     # TradingView fills {{strategy.order.comment}} with nothing for an order without a comment:
     # "comment= sl=1.19" read the stop as the comment, and the entry went out without it. An empty id
