@@ -115,13 +115,17 @@ def currency(v: Any) -> str:
 
 
 CURRENCY = "[A-Za-z]{3}"
-TELEGRAM_SECRET = SECRET_TOKEN  # what Telegram's setWebhook takes as its secret_token
+# What Telegram's setWebhook takes as its secret_token (SECRET_TOKEN), at least MIN_SECRET long
+TELEGRAM_SECRET = SECRET_TOKEN.replace("{1,", f"{{{MIN_SECRET},")
 
 
 def telegram_secret(v: Any) -> str:
-    """``telegram.webhook_secret``: Telegram echoes it in every call, and takes only these characters."""
+    """``telegram.webhook_secret``: Telegram echoes it in every call, and takes only these characters.
+    At least ``MIN_SECRET`` of them, as the webhook's: /telegram/<bot> takes guesses without a limit,
+    and a right one posts an admin's commands for whoever knows an admin's user id."""
     if not isinstance(v, str) or not re.fullmatch(TELEGRAM_SECRET, v):
-        raise Bad("1 to 256 characters from A-Z, a-z, 0-9, _ and - (what Telegram accepts)")
+        raise Bad(f"{MIN_SECRET} to 256 characters from A-Z, a-z, 0-9, _ and - (a shorter one can be guessed; "
+                  "what Telegram accepts)")
     return v
 
 

@@ -108,11 +108,11 @@ def with_webhook(user, api):
     """The bot folder's config, its bot's updates coming by the webhook route with its secret."""
     config, _ = init(user, "bot")
     config.append(telegram_table(api.url, TOKEN, ADMIN, more='webhook_url = "https://moonhook.example.org"\n'
-                                                            'webhook_secret = "hook-Secret_1"\n'))
+                                                            'webhook_secret = "hook-Secret_1-0123456789"\n'))
     return config
 
 
-def telegram_calls(run, n: int, text: str, secret: str = "hook-Secret_1", date: int | None = None) -> httpx.Response:
+def telegram_calls(run, n: int, text: str, secret: str = "hook-Secret_1-0123456789", date: int | None = None) -> httpx.Response:
     """Update ``n``, the admin's ``text``, posted to the run's webhook route as Telegram would: no API token."""
     update = {"update_id": n, "message": {"message_id": n, "date": int(time.time()) if date is None else date,
                                           "text": text, "chat": {"id": ADMIN, "type": "private"},
@@ -128,7 +128,7 @@ def test_commands_reach_moonhook_run_by_telegrams_webhook_when_one_is_configured
         config = with_webhook(user, api)
         run = user.start("run", config=config, cwd="bot")
         hook = until(lambda: api.call(lambda: api.server.webhook(TOKEN)), bool, "the webhook set at Telegram")
-        assert hook["url"] == "https://moonhook.example.org/telegram/5150" and hook["secret_token"] == "hook-Secret_1"
+        assert hook["url"] == "https://moonhook.example.org/telegram/5150" and hook["secret_token"] == "hook-Secret_1-0123456789"
 
         assert telegram_calls(run, 1, "/pause", "guess").status_code == 401
         sent = telegram_calls(run, 2, "/pause")
@@ -137,7 +137,7 @@ def test_commands_reach_moonhook_run_by_telegrams_webhook_when_one_is_configured
         assert run.get("/api/plugins")["pause"]["by"] == f"telegram:{ADMIN}"
         assert api.call(lambda: api.server.calls("getUpdates", TOKEN)) == []
         assert run.interrupt() == 0
-    assert "hook-Secret_1" not in "".join(r.text() for r in user.runs)
+    assert "hook-Secret_1-0123456789" not in "".join(r.text() for r in user.runs)
 
 
 def test_a_command_telegram_posts_again_to_the_webhook_after_a_restart_is_not_obeyed_again(user):

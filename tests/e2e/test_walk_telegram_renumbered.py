@@ -16,7 +16,7 @@ from support.e2e_support import init, until
 from support.waits import HANG
 
 TOKEN = "5150:renumbered-SECRET-part"
-HOOK_SECRET = "hook-Secret_3"
+HOOK_SECRET = "hook-Secret_3-0123456789"
 ADMIN = 4242
 
 

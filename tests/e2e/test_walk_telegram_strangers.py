@@ -14,7 +14,7 @@ from support.botapi_thread import telegram_table, threaded_bot_api
 from support.e2e_support import init, until
 
 TOKEN = "5150:walk-bot-part"
-HOOK_SECRET = "hook-Secret_2"
+HOOK_SECRET = "hook-Secret_2-0123456789"
 ADMIN, STRANGER, GROUP = 4242, 777, -1001234567890
 ENTRY = '{"secret": "SECRET", "action": "buy", "symbol": "EURUSD", "volume": 0.1, "price": 1.1, "sl": 1.09}'
 

@@ -60,7 +60,7 @@ parse_mode = "MarkdownV2"
 throttle_seconds = 30
 command_max_age = 60
 webhook_url = "https://example.org/hooks"
-webhook_secret = "tg-secret"
+webhook_secret = "tg-secret-0123456789"
 
 [[telegram.bots]]
 token = "111:AAA"
@@ -141,7 +141,7 @@ def test_a_full_file_with_every_section(tmp_path):
     assert (t.api_url, t.admins, t.parse_mode, t.throttle_seconds) == ("http://127.0.0.1:8081", (111, 333),
                                                                        "MarkdownV2", 30.0)
     assert t.command_chats == (-100222,)
-    assert (t.command_max_age, t.webhook_url, t.webhook_secret) == (60.0, "https://example.org/hooks", "tg-secret")
+    assert (t.command_max_age, t.webhook_url, t.webhook_secret) == (60.0, "https://example.org/hooks", "tg-secret-0123456789")
     assert [b.id for b in t.bots] == ["111", "222"] and t.bots[1].chats == (ChatConfig("@desk"),)
     assert t.bots[0].chats == (ChatConfig(111), ChatConfig(-100222, frozenset({"trades", "errors"})))
     assert (e.monitor.latency_alert_ms, e.monitor.memory_alert_mb, e.monitor.interval_seconds) == (250, 800, 10)
@@ -424,6 +424,20 @@ def test_a_dataclass_check_is_reported_with_the_file(tmp_path):
                        "paper.symbols)")
 
 
+def test_a_telegram_webhook_secret_a_stranger_could_guess_is_refused(tmp_path):
+    """/telegram/<bot> takes guesses without a limit, as the webhook does, and the update a right guess
+    posts is an admin's command (/closeall) for anyone who knows an admin's user id: "a" was taken."""
+    for short in ("a", "hunter2-short"):
+        with pytest.raises(SettingsError) as e:
+            load_settings(write(tmp_path, f'[telegram]\nwebhook_url = "https://x.org/h"\nwebhook_secret = "{short}"\n'), {})
+        assert str(e.value).endswith("line 3: telegram.webhook_secret: expected 16 to 256 characters from A-Z, a-z, "
+                                     "0-9, _ and - (a shorter one can be guessed; what Telegram accepts)"), str(e.value)
+        assert "hunter2" not in str(e.value)
+    settings = load_settings(write(tmp_path, '[telegram]\nwebhook_url = "https://x.org/h"\n'
+                                             'webhook_secret = "hunter2-long-enough"\n'), {})
+    assert settings.engine.telegram.webhook_secret == "hunter2-long-enough"
+
+
 @pytest.mark.parametrize("text", [
     '[server]\nsecret = ["hunter2-secret"]\n',
     '[server]\napi_token = { t = "hunter2-secret" }\n',
@@ -434,7 +448,7 @@ def test_a_dataclass_check_is_reported_with_the_file(tmp_path):
 def test_secrets_never_appear_in_an_error(tmp_path, text):
     message = error(tmp_path, text)
     assert any(said in message for said in ("expected a non-empty string", "expected a string of at least 16 characters",
-                                            "telegram.webhook_secret: expected 1 to 256 characters"))
+                                            "telegram.webhook_secret: expected 16 to 256 characters"))
     assert "hunter2" not in message and "12345678" not in message
 
 
@@ -468,7 +482,7 @@ def test_a_bot_token_never_appears_in_an_error_or_a_repr(tmp_path):
     message = error(tmp_path, '[[telegram.bots]]\ntoken = "hunter2-secret"\n')
     assert message.endswith("telegram.bots[0].token: expected a bot token like 123456:ABC-DEF... (from @BotFather)")
     assert "hunter2" not in message
-    settings = load_settings(write(tmp_path, '[telegram]\nwebhook_url = "https://x.org/h"\nwebhook_secret = "hunter2"\n'
+    settings = load_settings(write(tmp_path, '[telegram]\nwebhook_url = "https://x.org/h"\nwebhook_secret = "hunter2-webhook-secret"\n'
                                              '[[telegram.bots]]\ntoken = "123:hunter2-secret"\nchats = [1]\n'), {})
     assert "hunter2" not in repr(settings) and settings.engine.telegram.bots[0].id == "123"
 
