@@ -66,25 +66,36 @@ class Decider:
                             f"{'closed' if result.ok else 'NOT closed: ' + str(result.error)} all the same")
                     outcome["note"] = (f"the {request.side} position on {request.symbol} was {done}: "
                                        f"the strategy is {alert.position} now")
-            return await self._rejected(alert_id, outcome)
-        final = Alert.from_plain(verdict.data) if verdict.data is not plain else alert
-        return await self._execute(final, alert_id, verdict.handled_by, outcome), outcome
+            status = "rejected"
+        else:
+            final = Alert.from_plain(verdict.data) if verdict.data is not plain else alert
+            status = await self._execute(final, alert_id, verdict.handled_by, outcome)
+        return await self._run_again(alert_id, status, outcome) if run.rerun else (status, outcome)
 
-    async def _rejected(self, alert_id: int, outcome: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """A rejection, unless an earlier run of the alert (cut by a restart, or by a wait for the
-        broker) sent orders the broker did, or may have: its guards, run again, see what those did
-        (``one_position.lua``: the position it opened) and cannot undo it. Then the alert is what
-        they came to (done, or failed while one is refused or not known), its orders theirs, and the
-        rejection a note: not told to the trades chat as one, with its position open."""
+    async def _run_again(self, alert_id: int, status: str, outcome: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The outcome of an alert run again (its earlier run cut by a restart, or by a wait for the
+        broker or the disk) with the orders that run sent and this one did not place again (a plugin
+        that decides otherwise now: a flag its first run set): they stand, and are listed first, each
+        ``earlier_run``, or a trader reading it would not see what the alert left live. The alert is
+        what they came to as well (failed while one is refused or not known). A rejection now, one of
+        them done or not known, is a note: its guards, run again, see what those did (``one_position.lua``:
+        the position it opened) and cannot undo it; not told to the trades chat as one."""
         now = {o["client_id"] for o in outcome["orders"]}   # this run's (a refused reversal's close)
-        earlier = [o for o in await self.desk.sent_before(alert_id) if o["client_id"] not in now]
-        if not any(o.get("ok") or o.get("unknown") for o in earlier):
-            return "rejected", outcome
-        by, reason = outcome.pop("rejected_by"), outcome.pop("reason")
-        said = f"its earlier run's orders stand; run again, it was rejected by {by}: {reason}"
+        earlier = [{**o, "earlier_run": True} for o in await self.desk.sent_before(alert_id)
+                   if o["client_id"] not in now]
+        if not earlier:
+            return status, outcome
         orders = outcome["orders"] = [*earlier, *outcome["orders"]]
+        if status == "rejected":
+            if not any(o.get("ok") or o.get("unknown") for o in earlier):
+                return status, outcome
+            by, reason = outcome.pop("rejected_by"), outcome.pop("reason")
+            said = f"its earlier run's orders stand; run again, it was rejected by {by}: {reason}"
+        else:
+            ids = ", ".join(o["client_id"] for o in earlier)
+            said = f"its earlier run's {ids} {'stands' if len(earlier) == 1 else 'stand'}, not placed again"
         outcome["note"] = f"{outcome['note']}; {said}" if outcome.get("note") else said
-        return "done" if all(o.get("ok") for o in orders) else "failed", outcome
+        return ("done" if status != "failed" and all(o.get("ok") for o in orders) else "failed"), outcome
 
     async def _execute(self, alert: Alert, alert_id: int, handled_by: str | None, outcome: dict) -> str:
         if alert.action is Action.TREND:

@@ -48,7 +48,7 @@ from engine.core.roster import PluginSet
 from engine.core.scripts_folder import ScriptsFolder
 from engine.core.stopouts import StopOuts
 from engine.core.broker_wait import LeftForNextStart, wait_for_broker
-from engine.core.run import DURABLE, Journaled, NotJournaled, Run, current as _run, event_key, working
+from engine.core.run import DURABLE, RERUN, Journaled, NotJournaled, Run, current as _run, event_key, working
 from engine.core.switchboard import Switchboard
 from engine.core.turns import Turn, Turns
 from engine.core.writer import JournalWriter
@@ -211,7 +211,8 @@ class Engine:
             if (elsewhere := await self.account.elsewhere(alert_id, lost, gate)) is not None:
                 return "skipped", elsewhere   # journaled for the account traded on before (the broker's is another)
             try:
-                with self.working(Run(alert_id, "alert", received, gate, expires=expires)) as run:
+                rerun = gate is RERUN or lost is not None   # its earlier run's orders are in the ledger
+                with self.working(Run(alert_id, "alert", received, gate, expires=expires, rerun=rerun)) as run:
                     return await self._process(alert_id, alert, run)
             except BrokerError as e:
                 if self.broker.connected:
@@ -377,7 +378,7 @@ class Engine:
         old when its turn comes); returns how many. Paused, they are held as paused instead."""
         rows = await self.switchboard.recover(self.journal.unfinished())
         for row in rows:
-            self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter(), DURABLE, row["received_at"])
+            self._enqueue(row["id"], Alert.from_plain(row["alert"]), perf_counter(), RERUN, row["received_at"])
         if rows:
             log.warning("recovering %s journaled before a stop: %s", counted(len(rows), "alert"),
                         ", ".join(str(r["id"]) for r in rows[:20]) + (" ..." if len(rows) > 20 else ""))

@@ -50,7 +50,8 @@ class Journaled:
             raise NotJournaled("the alert could not be journaled")
 
 
-DURABLE = Journaled(ok=True)  # an alert read back from the journal (recovery)
+DURABLE = Journaled(ok=True)  # an alert read back from the journal (a resume's missed alerts)
+RERUN = Journaled(ok=True)    # one a stop cut before its status was written (recovery): run again
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Run:
     key: str | None = None           # a broker event's name for its orders' client ids (``event_key``)
     account: str | None = None       # the account it is for: where its orders may go (``account_change.py``)
     versions: dict[str, str] = field(default_factory=dict)  # plugin -> the version whose hooks it called
+    rerun: bool = False              # its alert ran before (cut by a stop or a wait): the ledger may hold its orders
     _seq: dict[str, int] = field(default_factory=dict)
     _writes: dict[str, int] = field(default_factory=dict)
 

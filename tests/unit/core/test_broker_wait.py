@@ -65,3 +65,36 @@ async def test_an_alert_expiring_while_it_waits_says_it_was_not_executed_not_tha
         assert re.match(r"not executed: received \d+ s ago, over ttl \(1 s\), waiting for the broker", outcome["reason"])
         assert "orders" not in outcome and engine.ledger.for_alert(row.id) == []
         assert broker.tries == 1 and broker.executed == []
+
+
+async def test_an_order_sent_before_the_wait_that_the_alert_run_again_does_not_place_again_stays_in_its_outcome(
+        tmp_path, caplog):
+    """``once`` places its entry on the alert's first run only (a flag in its store); the broker is lost
+    at ``later``'s order, and the alert is run again from the start once it is back."""
+    scripts = {"once": """
+        plugin = {priority = 10}
+        function on_alert(a)
+          if store.get("entered") == nil then
+            store.set("entered", true)
+            orders.market{symbol = a.symbol, side = "buy", volume = 0.1}
+          end
+        end""", "later": """
+        plugin = {priority = 20}
+        function on_alert(a)
+          orders.market{symbol = "GBPUSD", side = "buy", volume = 0.1}
+          return {handled = true}
+        end"""}
+    broker = Flaky()
+    async with running(tmp_path, scripts, use_broker=broker) as engine:
+        caplog.set_level(logging.WARNING, logger="moonhook")
+        broker.answer = lambda request: (setattr(broker, "up", request.plugin != "once"), broker.filled(request))[1]
+        row = await submit(engine, "buy EURUSD volume=0.1 price=1.1")
+        with trio.fail_after(HANG):
+            while not any(f"alert {row.id} waits for the broker" in r.getMessage() for r in caplog.records):
+                await trio.sleep(0.02)
+        broker.up = True
+        await engine.drain()
+        outcome = engine.journal.get(row.id)["outcome"]
+    assert [(o["client_id"], o["ok"], o.get("earlier_run")) for o in outcome["orders"]] == [
+        (f"a{row.id}-once-1", True, True), (f"a{row.id}-later-1", True, None)], outcome
+    assert [r.client_id for r in broker.executed] == [f"a{row.id}-once-1", f"a{row.id}-later-1"]

@@ -120,3 +120,46 @@ async def test_a_fill_hooks_order_told_again_after_a_crash_is_found_not_vetoed_b
     assert said == ("sent", "found"), said
     assert [o["status"] for o in hedges] == ["done"], hedges
     assert sorted(p["side"] for p in positions) == ["buy", "sell"]
+
+
+# Its entry once: the flag its first run set just before the crash makes it place none when run again.
+ONCE = """
+function on_alert(a)
+  if store.get("entered") == nil then
+    store.set("entered", true)
+    orders.market{symbol = a.symbol, side = "buy", volume = 0.1}
+  end
+  return {handled = true}
+end
+"""
+
+
+async def test_an_order_the_alert_run_again_does_not_place_again_stays_in_its_outcome_marked_as_the_earlier_runs(
+        tmp_path):
+    async with running(tmp_path, {"once": ONCE}) as engine:
+        row = await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        assert [o["ok"] for o in row["outcome"]["orders"]] == [True], row
+        engine.journal.set_status(row["id"], "received")   # as if it died before its status was written
+    async with running(tmp_path, {"once": ONCE}) as engine:
+        await engine.drain()
+        again = engine.journal.get(row["id"])
+        orders = engine.ledger.for_alert(row["id"])
+        positions = await engine.broker.positions()
+    assert again["status"] == "done", again
+    (record,) = again["outcome"]["orders"]
+    first = row["outcome"]["orders"][0]
+    assert (record["client_id"], record["ticket"], record["ok"], record["earlier_run"]) == (
+        first["client_id"], first["ticket"], True, True), record
+    assert again["outcome"]["note"] == f"its earlier run's {first['client_id']} stands, not placed again", again
+    assert ([o["status"] for o in orders], len(positions)) == (["done"], 1)
+
+
+async def test_an_alert_run_for_the_first_time_reads_no_earlier_run_from_the_ledger(tmp_path, monkeypatch):
+    scripts = {"one_position": ONE_POSITION}
+    async with running(tmp_path, scripts) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        read: list[int] = []
+        monkeypatch.setattr(engine.ledger, "for_alert", lambda alert_id: read.append(alert_id) or [])
+        rejected = await process(engine, "buy EURUSD volume=0.1 price=1.1 id=second")
+        done = await process(engine, "buy GBPUSD volume=0.1 price=1.3")
+    assert (rejected["status"], done["status"], read) == ("rejected", "done", [])
