@@ -46,7 +46,7 @@ from engine.core.limits import HOUR
 from engine.core.loader import Loader
 from engine.core.plugins import Plugin
 from engine.core.roster import PluginSet
-from engine.core.run import Run
+from engine.core.run import Run, event_key
 from engine.core.run import current as current_run
 from engine.core.trial import Trial
 from engine.core.watch import watch as watch_files
@@ -319,7 +319,7 @@ class Shadow:
         """``on_fill``, ``on_close`` and ``on_cancel`` of the shadow's plugins, for its own broker's events."""
         async for event in self._events_recv:
             for plugin in self.plugins.concerned(event.symbol, event.hook):
-                await self.trial.call(plugin, event.hook, event.to_plain(), origin=event.hook[3:])
+                await self.trial.call(plugin, event.hook, event.to_plain(), origin=event.hook[3:], key=event_key(event))
             self.broker.told(event)
             self._released()
 

@@ -107,8 +107,10 @@ class Trial:
             except BrokerError as e:
                 return "failed", {"plugins": [], "orders": run.orders, "error": str(e)}
 
-    async def call(self, plugin: Plugin, hook: str, *args: Any, origin: str = "timer") -> None:
+    async def call(self, plugin: Plugin, hook: str, *args: Any, origin: str = "timer", key: str | None = None) -> None:
         """Runs one hook of ``plugin`` (``on_timer``, ``on_fill``, ``on_close``) as the engine
-        does, orders placed meanwhile named after ``origin`` and the trial's clock."""
-        with self.working(Run(None, origin, stamp=int(self.clock() * 1e9))):
+        does, orders placed meanwhile named after ``key`` (a broker event's, ``run.event_key``:
+        told again after a kill, its hooks find their orders at the broker), else after ``origin``
+        and the trial's clock."""
+        with self.working(Run(None, origin, stamp=int(self.clock() * 1e9), key=key)):
             await self.hooks.call(plugin, hook, *args)
