@@ -12,7 +12,7 @@ import logging
 from dataclasses import replace
 from functools import partial
 from time import perf_counter
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 import trio
 
@@ -42,6 +42,17 @@ log = logging.getLogger("moonhook.engine")
 Placed = Callable[[OrderRequest, OrderResult, dict[str, Any]], None]
 
 
+class Kept(Protocol):
+    """Where a trial's desk keeps its alerts' requests until their records (the shadow's file): what a
+    run of an alert cut by a kill sent, for its run again (``ShadowRecords``)."""
+
+    def sending(self, request: OrderRequest) -> None: ...
+
+    def request(self, client_id: str) -> dict[str, Any] | None: ...
+
+    def requests(self, alert_id: int) -> list[dict[str, Any]]: ...
+
+
 PAUSED = "moonhook is paused: no entry is made until it is resumed (closes, stop changes and cancels go on)"
 
 
@@ -49,11 +60,14 @@ class PlainDesk:
     """An order desk and nothing more: an order passes the other plugins' ``on_order``, then
     goes to ``broker`` if it passes the account's ``limits`` and, while ``paused()``, is not an
     entry; its record joins the current run's orders, and ``placed(request, result, record)``
-    is told. A trial's desk (``trial.py``); the engine's (``Desk``) adds its books around the send."""
+    is told. A trial's desk (``trial.py``); the engine's (``Desk``) adds its books around the send.
+    With ``kept`` (the shadow's), an alert's requests are kept before their send, and a run of it
+    again (``Run.rerun``) finds them as the engine's desk finds its ledger's."""
 
     def __init__(self, broker: Broker, hooks: Hooks, placed: Placed | None = None, limits: Limits | None = None,
-                 paused: Callable[[], bool] = lambda: False):
+                 paused: Callable[[], bool] = lambda: False, kept: Kept | None = None):
         self.broker = broker
+        self._kept = kept
         self._paused = paused
         self._hooks = hooks
         self._placed = placed
@@ -110,18 +124,32 @@ class PlainDesk:
         return result
 
     async def sent_before(self, alert_id: int) -> list[dict[str, Any]]:
-        """The records of the orders an earlier run of alert ``alert_id`` sent: none (a trial never restarts)."""
-        return []
+        """The records of the orders an earlier run of alert ``alert_id``, cut by a kill, sent and the
+        broker answered: none without ``kept`` (a replay never restarts)."""
+        records = []
+        for first in self._kept.requests(alert_id) if self._kept is not None else ():
+            if (result := await self.broker.first_result(first["client_id"])) is not None:
+                records.append(_record(first.get, result.to_plain()))
+        return records
 
     async def _sent_before(self, request: OrderRequest) -> OrderRequest | None:
         """The request to send again in place of ``request`` if its client id was sent before and
-        answered (its alert or event run again), asked of no ``on_order``; None: judge it anew."""
-        return None
+        answered (its alert run again), asked of no ``on_order``: the broker answers it with what it
+        did then. None: judge it anew (always, on a first run)."""
+        run = _run.get()
+        if self._kept is None or run is None or not run.rerun:
+            return None
+        first = self._kept.request(request.client_id)
+        if first is None or await self.broker.first_result(request.client_id) is None:
+            return None
+        return OrderRequest(**first)
 
     async def _vetoed(self, request: OrderRequest, result: OrderResult) -> None:
         pass
 
     async def _send(self, request: OrderRequest, run: Run | None, late: str | None = None) -> OrderResult:
+        if self._kept is not None and request.alert_id is not None:
+            self._kept.sending(request)   # before the send: a kill after it leaves it to the run again
         return await self._execute(request, late)
 
     async def _execute(self, request: OrderRequest, late: str | None = None) -> OrderResult:

@@ -143,7 +143,7 @@ class Shadow:
         self._live_paused, self._live_price = paused, live_price
         self.trial = Trial(self.config, pool, self.plugins, broker, database, clock, report=self._hook_failed,
                            logs="moonhook.shadow.plugin", entered=self.records.entries_since(clock() - HOUR),
-                           paused=self._paused)
+                           paused=self._paused, kept=self.records)
         self.lifecycle: Lifecycle | None = None  # made by ``run``, in its nursery
         self.cursor = 0                           # the last live alert id looked at (set by ``run``)
         self.ran = 0                              # alerts run since the start
@@ -274,7 +274,9 @@ class Shadow:
         received_at = row["received_at"] if live_status == "expired" else None
         try:
             await self._quote_live(alert)
-            status, outcome = await self.trial.alert(alert_id, alert, received_at)
+            # Requests kept and no record: a kill cut its run, which sent them (or was about to).
+            rerun = bool(self.records.requests(alert_id))
+            status, outcome = await self.trial.alert(alert_id, alert, received_at, rerun)
         except Exception:
             log.exception("shadow: alert %d could not be run", alert_id)
             status, outcome = "failed", {"error": "internal error; see the engine's log"}

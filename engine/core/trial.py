@@ -15,7 +15,7 @@ from engine.adapters.brokers.base import Broker
 from engine.adapters.storage import Database, PluginStore, TrendBook
 from engine.core import expiry
 from engine.core.decide import Decider
-from engine.core.desk import PlainDesk, Placed
+from engine.core.desk import Kept, PlainDesk, Placed
 from engine.core.hooks import Hooks, Pool, Reporter
 from engine.core.limits import Limits
 from engine.core.plugins import Plugin
@@ -57,12 +57,13 @@ class Trial:
     ``report(plugin, hook, message, kind)`` is told of each failed hook call;
     ``placed(request, result, record)`` of each order; ``logs`` names its scripts' loggers
     (``logs.<plugin name>``); ``entered``, when the last hour's entries were made (a shadow's
-    after a restart); while ``paused()``, no entry is made (a shadow's, while live is paused)."""
+    after a restart); while ``paused()``, no entry is made (a shadow's, while live is paused);
+    ``kept``: where its desk keeps an alert's requests for a run of it again (``PlainDesk``)."""
 
     def __init__(self, config: EngineConfig, pool: Pool, plugins: PluginSet, broker: Broker, database: Database,
                  clock: Callable[[], float], report: Reporter | None = None, placed: Placed | None = None,
                  logs: str = "moonhook.plugin", entered: Iterable[float] = (),
-                 paused: Callable[[], bool] = lambda: False):
+                 paused: Callable[[], bool] = lambda: False, kept: Kept | None = None):
         self.config = config
         self.pool = pool
         self.plugins = plugins
@@ -75,7 +76,7 @@ class Trial:
         self.hooks = Hooks(pool, plugins, report or (lambda *_: None), quiet)
         # A replay's spreads are [paper]'s, which no wait narrows (and its clock is not the wall's).
         self.limits = Limits.of(config, clock, waits=False, entered=entered)
-        self.desk = PlainDesk(broker, self.hooks, placed, self.limits, paused)
+        self.desk = PlainDesk(broker, self.hooks, placed, self.limits, paused, kept)
         self.decider = Decider(config, broker, self.hooks, self.desk, self._set_trend, clock)
         self.symbols = SymbolMap(config.symbol_map)
         # The services the trial's scripts are given: bound to its broker, desk and books.
@@ -92,16 +93,17 @@ class Trial:
         with working(self.plugins, run):
             yield run
 
-    async def alert(self, alert_id: int, alert: Alert, received_at: float | None) -> tuple[str, dict[str, Any]]:
+    async def alert(self, alert_id: int, alert: Alert, received_at: float | None,
+                    rerun: bool = False) -> tuple[str, dict[str, Any]]:
         """The alert's status and outcome as the engine would journal them (expired when too
-        old at ``clock()``; without ``received_at``, run as received now). A broker that cannot
-        serve fails the alert, as live."""
+        old at ``clock()``; without ``received_at``, run as received now); ``rerun``: an earlier
+        run of it was cut (``Run.rerun``). A broker that cannot serve fails the alert, as live."""
         stale = expiry.check(self.config, alert, received_at, self.clock())
         if stale is not None:
             return "expired", stale
         # When it expires, as live knows it: an entry's wait for a wide spread ends then, and says so.
         expires = expiry.deadline(self.config, alert, self.clock() if received_at is None else received_at)
-        with self.working(Run(alert_id, "alert", stamp=int(self.clock() * 1e9), expires=expires)) as run:
+        with self.working(Run(alert_id, "alert", stamp=int(self.clock() * 1e9), expires=expires, rerun=rerun)) as run:
             try:
                 return await self.decider.decide(alert_id, alert, run)
             except BrokerError as e:

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from engine.adapters.storage.database import Database
-from engine.domain.orders import PENDING_TYPES
+from engine.domain.orders import PENDING_TYPES, OrderRequest
 
 ENTRY_TYPES = ("market", *PENDING_TYPES)  # paper_orders' types of an entry (a close's is its reason)
 
@@ -32,6 +32,10 @@ _INDEX = "CREATE INDEX IF NOT EXISTS shadow_alerts_differs ON shadow_alerts (dif
 _CURSOR = "CREATE TABLE IF NOT EXISTS shadow_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), alert_id INTEGER NOT NULL)"
 # The live alerts passed while paused: a resume may decide them later (execute_missed).
 _HELD = "CREATE TABLE IF NOT EXISTS shadow_held (alert_id INTEGER PRIMARY KEY)"
+# The requests of the alert being run, each written before its send and gone with its record: a
+# kill between them leaves them to the next start's run of it (``PlainDesk`` on a run again).
+_SENT = ("CREATE TABLE IF NOT EXISTS shadow_sent (client_id TEXT PRIMARY KEY, alert_id INTEGER NOT NULL,"
+         " request TEXT NOT NULL)")
 
 
 class ShadowRecords:
@@ -46,6 +50,7 @@ class ShadowRecords:
             db.execute(_INDEX)
             db.execute(_CURSOR)
             db.execute(_HELD)
+            db.execute(_SENT)
             # Kept in memory too: the shadow looks at them on every wake, and they are few.
             self._held = [r[0] for r in db.execute("SELECT alert_id FROM shadow_held ORDER BY alert_id")]
 
@@ -106,8 +111,29 @@ class ShadowRecords:
             db.execute("UPDATE shadow_cursor SET alert_id = ? WHERE id = 1 AND alert_id < ?", [alert_id, alert_id])
             if alert_id in self._held:
                 db.execute("DELETE FROM shadow_held WHERE alert_id = ?", [alert_id])
+            db.execute("DELETE FROM shadow_sent WHERE alert_id = ?", [alert_id])
         if alert_id in self._held:
             self._held = [i for i in self._held if i != alert_id]
+
+    def sending(self, request: OrderRequest) -> None:
+        """``request``, of an alert's run, is about to go to the shadow's broker (kept until its alert's record)."""
+        with self._d.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO shadow_sent (client_id, alert_id, request) VALUES (?, ?, ?)",
+                       [request.client_id, request.alert_id, json.dumps(request.to_plain(), default=str)])
+
+    def request(self, client_id: str) -> dict[str, Any] | None:
+        """The request first sent under ``client_id`` by a run of an alert not yet recorded, or None."""
+        with self._d.lock:
+            row = self._d.db.execute("SELECT request FROM shadow_sent WHERE client_id = ?", [client_id]).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def requests(self, alert_id: int) -> list[dict[str, Any]]:
+        """The requests a run of ``alert_id`` cut by a kill sent (or was about to), in their order: none
+        for an alert run for the first time."""
+        with self._d.lock:
+            rows = self._d.db.execute("SELECT request FROM shadow_sent WHERE alert_id = ? ORDER BY rowid",
+                                      [alert_id]).fetchall()
+        return [json.loads(row[0]) for row in rows]
 
     def entries_since(self, since: float) -> list[float]:
         """When each entry the shadow's paper broker made after ``since`` was made (a market
