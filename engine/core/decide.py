@@ -81,8 +81,7 @@ class Decider:
         them done or not known, is a note: its guards, run again, see what those did (``one_position.lua``:
         the position it opened) and cannot undo it; not told to the trades chat as one."""
         now = {o["client_id"] for o in outcome["orders"]}   # this run's (a refused reversal's close)
-        earlier = [{**o, "earlier_run": True} for o in await self.desk.sent_before(alert_id)
-                   if o["client_id"] not in now]
+        earlier = [o for o in await self.desk.sent_before(alert_id) if o["client_id"] not in now]
         if not earlier:
             return status, outcome
         orders = outcome["orders"] = [*earlier, *outcome["orders"]]

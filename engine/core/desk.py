@@ -125,11 +125,11 @@ class PlainDesk:
 
     async def sent_before(self, alert_id: int) -> list[dict[str, Any]]:
         """The records of the orders an earlier run of alert ``alert_id``, cut by a kill, sent and the
-        broker answered: none without ``kept`` (a replay never restarts)."""
+        broker answered, each marked ``earlier_run``: none without ``kept`` (a replay never restarts)."""
         records = []
         for first in self._kept.requests(alert_id) if self._kept is not None else ():
             if (result := await self.broker.first_result(first["client_id"])) is not None:
-                records.append(_record(first.get, result.to_plain()))
+                records.append({**_record(first.get, result.to_plain()), "earlier_run": True})
         return records
 
     async def _sent_before(self, request: OrderRequest) -> OrderRequest | None:
@@ -199,14 +199,16 @@ class Desk(PlainDesk):
 
     async def sent_before(self, alert_id: int) -> list[dict[str, Any]]:
         """The records of the orders an earlier run of alert ``alert_id`` sent (cut by a crash, or
-        by a wait for the broker or the disk), for an alert that expired: no run of it meets them
-        again, so each left unknown is asked of the broker now, and handed on if it cannot tell yet."""
+        by a wait for the broker or the disk), each marked ``earlier_run``, for an alert that expired
+        or whose run again did not place them: nothing meets them again, so each left unknown is
+        asked of the broker now, and handed on if it cannot tell yet."""
         for row in self._ledger.for_alert(alert_id):
             cid = row["client_id"]
             if row["status"] == "unknown" and not await settled(self._database, self._ledger, self.broker, self._events,
                                                                  cid, alone=True, notifier=self._notifier):
                 self.left_unknown(cid)
-        return [_record(row["request"].get, row["result"] or _LOST) for row in self._ledger.for_alert(alert_id)]
+        return [{**_record(row["request"].get, row["result"] or _LOST), "earlier_run": True}
+                for row in self._ledger.for_alert(alert_id)]
 
     def filled(self, fill: Fill) -> None:
         """``fill``, a deal at the broker, told to the dashboard's listeners. One of an order the

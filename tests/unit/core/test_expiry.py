@@ -293,8 +293,8 @@ async def test_an_alert_whose_order_went_before_a_crash_expires_saying_the_order
         await engine.drain()
         expired = engine.journal.get(first["id"])
         assert expired["status"] == "expired"
-        assert [(o["client_id"], o["ok"], o["ticket"]) for o in expired["outcome"]["orders"]] == [
-            (f"a{first['id']}-engine-open", True, ticket)]   # what it did before the stop, not 'not executed'
+        assert [(o["client_id"], o["ok"], o["ticket"], o["earlier_run"]) for o in expired["outcome"]["orders"]] == [
+            (f"a{first['id']}-engine-open", True, ticket, True)]   # what it did before the stop, not 'not executed'
         assert expired["outcome"]["reason"].startswith("nothing more executed: received 3.0 h ago")
         assert [o["status"] for o in engine.ledger.for_alert(first["id"])] == ["done"]   # settled at the broker
         assert [p["ticket"] for p in await engine.broker.positions()] == [ticket]
