@@ -23,7 +23,7 @@ from engine.interfaces.web.events import events_blueprint
 from engine.interfaces.web.health import health_blueprint
 from engine.interfaces.web.hosts import HostGate
 from engine.interfaces.web.metrics import metrics_blueprint
-from engine.interfaces.web.refusals import EXTENSION as REFUSALS, Refusals
+from engine.interfaces.web.refusals import EXTENSION as REFUSALS, Refusals, refusals_of
 from engine.interfaces.web.session import EXTENSION as SESSIONS, Sessions, session_blueprint
 from engine.interfaces.web.targets import TargetGate
 from engine.interfaces.web.views import views_blueprint
@@ -52,7 +52,8 @@ def _no_route(app: App, method: str, path: str) -> str:
             said = f"no route {method} {path}: the route is {method} {stem} without the '/' at its end " \
                    "(docs/http-api.md)"
             if stem == "/webhook":
-                log.warning("webhook from %s refused (404): %s", request.remote_addr or "?", said)
+                refusals_of(app).request("webhook (404)", request.remote_addr,
+                                         f"webhook from {request.remote_addr or '?'} refused (404): {said}")
             return said
     return f"no route {method} {path}: the routes are in docs/http-api.md"
 
@@ -123,5 +124,6 @@ def create_app(ops: Operations, server: ServerConfig, blueprints: Iterable[Bluep
     # The webhook is the hot path, ahead of Quart, and of the Host check: its secret guards it.
     # A target that is no path (`GET ?x`), or a WebSocket, is refused ahead of all (targets.py); a
     # body declared over server.max_body, on any method, once the Host is known (bodies.py).
-    app.asgi_app = TargetGate(Webhook(ops, server, gate, HostGate(server, BodyGate(server.max_body, app.asgi_app))))
+    hosts = HostGate(server, BodyGate(server.max_body, app.asgi_app), refusals)
+    app.asgi_app = TargetGate(Webhook(ops, server, gate, hosts, refusals))
     return app

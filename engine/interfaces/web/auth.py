@@ -15,10 +15,11 @@ import logging
 from functools import lru_cache
 from typing import Callable
 
-from quart import request
+from quart import current_app, request
 
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.clients import Network, networks
+from engine.interfaces.web.refusals import refusals_of
 from engine.interfaces.web.session import app_sessions, cookie_name, counted_client, csrf_refusal, too_many
 from engine.interfaces.web.tokens import bearer, refusal
 
@@ -58,13 +59,13 @@ def token_refusal(server: ServerConfig):
     client, counted = counted_client(_trusted(server.trusted_proxies))
     wait = sessions.limiter.retry_after(counted)
     if wait is not None:
-        log.warning("%s %s from %s refused: too many failed logins or wrong tokens", request.method, request.path,
-                    client)
+        refusals_of(current_app).request("bearer token", client, f"{request.method} {request.path} from {client} "
+                                         "refused: too many failed logins or wrong tokens")
         return too_many(wait)
     refused = refusal(server.api_token, given)
     if refused is not None:
         sessions.limiter.failed(counted)
-        log.warning("bearer token from %s refused: wrong token", client)
+        refusals_of(current_app).request("bearer token", client, f"bearer token from {client} refused: wrong token")
     return refused
 
 

@@ -14,6 +14,7 @@ from typing import Callable
 
 from engine.domain.config import ServerConfig
 from engine.domain.config.hosts import answers, listed
+from engine.interfaces.web.refusals import Refusals
 from engine.interfaces.web.webhook import ASGIApp, json_answer
 
 log = logging.getLogger("moonhook.web")
@@ -32,9 +33,10 @@ class HostGate:
     """The ASGI application passing to ``app`` the requests whose Host ``server.hosts`` allows, or
     names ``server.host`` itself (a name to listen on is the trader's; ``moonhook status`` uses it)."""
 
-    def __init__(self, server: ServerConfig, app: ASGIApp):
+    def __init__(self, server: ServerConfig, app: ASGIApp, refusals: Refusals):
         self._hosts = listed((*server.hosts, server.host))
         self._app = app
+        self._refusals = refusals
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"].startswith(UNGUARDED):
@@ -43,7 +45,9 @@ class HostGate:
         if len(names) <= 1 and answers(names[0] if names else None, self._hosts):
             return await self._app(scope, receive, send)
         host = ", ".join(names)
-        log.warning("request for the name %r refused: not in server.hosts", host[:80])
+        peer = scope.get("client")
+        self._refusals.request("Host", peer[0] if peer else None,
+                               f"request for the name {host[:80]!r} refused: not in server.hosts")
         if scope["type"] == "websocket":
             return await send({"type": "websocket.close", "code": 1008})
         # The body is left unread: Hypercorn closes the connection after the answer.

@@ -1,7 +1,9 @@
 """``Refusals``: the connections closed unread past ``server.max_connections_per_ip`` or
 ``server.max_connections`` (``capacity.py``), counted for ``/metrics`` and told in the log
 without flooding it: a flood from one address is thousands of refusals a second, and a line
-each filled the disk (or journald's quota) as fast.
+each filled the disk (or journald's quota) as fast. The requests refused one by one (a wrong
+webhook secret or bearer token, a login, a Host not allowed: ``request``) are told the same way,
+by their kind and address, the summary quoting the last one's line.
 
 The first refusal of a key (an address, or the server's cap) is logged; those that follow are
 counted, and told in at most one line a key each ``SUMMARY_SECONDS`` ("refused 950 more
@@ -34,8 +36,10 @@ EXTENSION = "moonhook.refusals"  # where create_app keeps the app's, for serve t
 @dataclass
 class _Window:
     since: float
-    limit: str
+    limit: str     # a connection limit, or a request's kind (``request``)
     more: int = 0  # refusals since ``since`` not logged yet
+    last: str = ""  # a request's: the line of the last one counted
+    client: str = ""
 
 
 class Refusals:
@@ -69,6 +73,25 @@ class Refusals:
         if now - window.since >= self.interval:
             self._tell(name, window, now)
 
+    def request(self, kind: str, client: str | None, line: str, fields: dict[str, Any] | None = None) -> None:
+        """A request refused (``kind``: "webhook (401)", "login", ...) from ``client``: ``line``
+        logged for the first of its kind and address in an interval, the rest counted and told in
+        one line, which quotes the last's (a stranger's flood of wrong secrets was a line each)."""
+        now = self.clock()
+        client = client or "?"
+        name = f"{kind} {client}"
+        if name not in self._windows and len(self._windows) >= MAX_KEYS:
+            name, client = f"{kind} {OTHERS}", OTHERS
+        window = self._windows.get(name)
+        if window is None:
+            self._windows[name] = _Window(now, kind, client=client)
+            log.warning("%s", line, extra={"fields": fields} if fields else None)
+            return
+        window.more += 1
+        window.last = line
+        if now - window.since >= self.interval:
+            self._tell(name, window, now)
+
     def flush(self, everything: bool = False) -> None:
         """Tells the counts of the windows over (``everything``: of all, at the server's stop)
         and forgets the keys quiet for a whole interval."""
@@ -92,9 +115,15 @@ class Refusals:
         return generate_latest(self.registry)
 
     def _tell(self, name: str, window: _Window, now: float) -> None:
-        where = "" if name == window.limit else f" from {name}"
-        log.warning("connections refused: %d more%s in the last %g s (server.%s)",
-                    window.more, where, round(now - window.since), window.limit)
+        seconds = round(now - window.since)
+        if window.limit not in LIMITS:
+            log.warning("%s refused %d more times from %s in the last %g s; the last: %s", window.limit,
+                        window.more, window.client, seconds, window.last,
+                        extra={"fields": {"client": window.client, "outcome": "refused", "more": window.more}})
+        else:
+            where = "" if name == window.limit else f" from {name}"
+            log.warning("connections refused: %d more%s in the last %g s (server.%s)",
+                        window.more, where, seconds, window.limit)
         window.since, window.more = now, 0
 
 

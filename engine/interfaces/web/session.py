@@ -26,6 +26,7 @@ from engine.interfaces.web.clients import Address, address, client_address, host
 from engine.interfaces.web.errors import quoted
 from engine.interfaces.web.origin import foreign
 from engine.interfaces.web.params import BadParameter, fields, form_field, only
+from engine.interfaces.web.refusals import refusals_of
 from engine.interfaces.web.tokens import same
 
 log = logging.getLogger("moonhook.web")
@@ -224,7 +225,7 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
         client, counted = counted_client(trusted)
         stranger = _stranger()
         if stranger is not None:
-            log.warning("dashboard login from %s refused: a stranger's page may have sent it", client)
+            _refused(client, "a stranger's page may have sent it")
             return {"error": stranger}, 403
         # The body is read first: no await may come between the limiter's check and its count,
         # or many guesses sent at once would all pass the check.
@@ -234,7 +235,7 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
             return {"error": str(e)}, 400
         wait = sessions.limiter.retry_after(counted)
         if wait is not None:
-            log.warning("dashboard login from %s refused: too many failed logins or wrong tokens", client)
+            _refused(client, "too many failed logins or wrong tokens")
             return too_many(wait)
         if not server.api_token:
             return {"error": "no API token is configured on this server: login is closed"}, 401
@@ -242,7 +243,7 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
             return {"error": "token: required, as JSON {\"token\": \"...\"} or the form field token"}, 400
         if not same(token, server.api_token):
             sessions.limiter.failed(counted)
-            log.warning("dashboard login from %s refused: wrong token", client)
+            _refused(client, "wrong token")
             return {"error": "wrong token: give the server's api_token"}, 401
         sessions.limiter.succeeded(counted)
         session = sessions.open()
@@ -276,3 +277,7 @@ def session_blueprint(server: ServerConfig, sessions: Sessions) -> Blueprint:
         return {"csrf": session.csrf, "expires_at": sessions.expires_at(session)}
 
     return bp
+
+
+def _refused(client: str, why: str) -> None:
+    refusals_of(current_app).request("login", client, f"dashboard login from {client} refused: {why}")

@@ -23,6 +23,7 @@ from engine.app.operations import Operations
 from engine.domain.alerts import AlertError, read_body
 from engine.domain.config import ServerConfig
 from engine.interfaces.web.clients import Gate
+from engine.interfaces.web.refusals import Refusals
 from engine.interfaces.web.tokens import same
 
 log = logging.getLogger("moonhook.web")
@@ -40,6 +41,7 @@ class Refused(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.known = False  # sent with the right secret: the trader's, each logged (a stranger's are summed)
 
 
 def pop_secret(value: Any) -> str | None:
@@ -66,11 +68,12 @@ def _split_path(path: str) -> tuple[bool, str | None]:
 class Webhook:
     """The ASGI application answering the webhook's paths and passing the rest to ``app``."""
 
-    def __init__(self, ops: Operations, server: ServerConfig, gate: Gate, app: ASGIApp):
+    def __init__(self, ops: Operations, server: ServerConfig, gate: Gate, app: ASGIApp, refusals: Refusals):
         self._ops = ops
         self._server = server
         self._gate = gate
         self._app = app
+        self._refusals = refusals
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -97,9 +100,12 @@ class Webhook:
             answer = await _receive(self._ops, self._server, self._gate, client, path_secret,
                                     _content_length(headers), reading)
         except Refused as e:
-            log.warning("webhook from %s refused (%d): %s", client or "?", e.status, e.message,
-                        extra={"fields": {"client": str(client), "outcome": "refused", "status": e.status,
-                                          "reason": e.message}})
+            line = f"webhook from {client or '?'} refused ({e.status}): {e.message}"
+            fields = {"client": str(client), "outcome": "refused", "status": e.status, "reason": e.message}
+            if e.known:
+                log.warning("%s", line, extra={"fields": fields})
+            else:
+                self._refusals.request(f"webhook ({e.status})", client, line, fields)
             # A refused body may be left unread: close the connection rather than read it, and say
             # so (a keep-alive client would send its next request on it and meet a closed socket).
             extra = [(b"connection", b"close")] if not ended else []
@@ -160,29 +166,7 @@ async def _receive(ops: Operations, server: ServerConfig, gate: Gate, client, pa
         slash = path_secret.endswith("/")   # a URL pasted with one: no typo in the secret to look for
         raise Refused(401, "wrong secret" + (": the path ends with '/', which the URL /webhook/<secret> does not"
                                              if slash else ""))
-    if content_length is not None and content_length > server.max_body:
-        raise Refused(413, f"the body is larger than {server.max_body} bytes")
-    body = await _read_body(receive, server.max_body)
-    try:
-        value = read_body(body)
-    except AlertError as e:
-        if path_secret is None:  # unreadable, so unauthenticated; why, as a typo in a JSON message's comma
-            # sent with its secret was told "missing secret", and TradingView sends such a message as text
-            raise Refused(401, f"{e}: no secret can be read from it; put it in the path (/webhook/<secret>) "
-                               "or in a 'secret' field of a JSON message") from None
-        raise Refused(400, str(e)) from None
-    body_secret = pop_secret(value)
-    if path_secret is None:
-        if body_secret is None:
-            raise Refused(401, _MISSING_SECRET)
-        if not same(body_secret, server.secret):
-            raise Refused(401, "wrong secret")
-    try:
-        alert = ops.parse(value)
-    except AlertError as e:
-        raise Refused(400, str(e)) from None
-    except (ValueError, TypeError) as e:
-        raise Refused(400, f"cannot read the alert: {type(e).__name__}") from None
+    alert = await _read_alert(ops, server, path_secret, content_length, receive)
     recorded = await ops.submit(alert)
     command = alert.action.value if alert.action else "-"
     if recorded.duplicate:
@@ -199,3 +183,38 @@ async def _receive(ops: Operations, server: ServerConfig, gate: Gate, client, pa
              extra={"fields": {"alert": recorded.id, "symbol": alert.symbol or "-", "command": command,
                                "outcome": outcome["status"], "client": str(client)}})
     return outcome
+
+
+async def _read_alert(ops: Operations, server: ServerConfig, path_secret: str | None, content_length: int | None,
+                      receive: Callable):
+    """The alert of a request whose path secret, if any, is right. Refused as ``_receive`` says;
+    ``known`` once the secret is shown right (in the path, or the body's), as the trader's."""
+    known = path_secret is not None
+    try:
+        if content_length is not None and content_length > server.max_body:
+            raise Refused(413, f"the body is larger than {server.max_body} bytes")
+        body = await _read_body(receive, server.max_body)
+        try:
+            value = read_body(body)
+        except AlertError as e:
+            if path_secret is None:  # unreadable, so unauthenticated; why, as a typo in a JSON message's comma
+                # sent with its secret was told "missing secret", and TradingView sends such a message as text
+                raise Refused(401, f"{e}: no secret can be read from it; put it in the path (/webhook/<secret>) "
+                                   "or in a 'secret' field of a JSON message") from None
+            raise Refused(400, str(e)) from None
+        body_secret = pop_secret(value)
+        if path_secret is None:
+            if body_secret is None:
+                raise Refused(401, _MISSING_SECRET)
+            if not same(body_secret, server.secret):
+                raise Refused(401, "wrong secret")
+            known = True
+        try:
+            return ops.parse(value)
+        except AlertError as e:
+            raise Refused(400, str(e)) from None
+        except (ValueError, TypeError) as e:
+            raise Refused(400, f"cannot read the alert: {type(e).__name__}") from None
+    except Refused as e:
+        e.known = known
+        raise

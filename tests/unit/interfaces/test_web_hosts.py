@@ -15,6 +15,7 @@ from engine.app.checker import server_findings
 from engine.domain.config import ServerConfig
 from engine.domain.config.hosts import answers, listed, unlisted_note
 from engine.interfaces.web.hosts import HostGate
+from engine.interfaces.web.refusals import Refusals
 
 from support.engine_support import running
 from support.web_support import AUTH, BUY, SECRET, SERVER, TOKEN, serving
@@ -84,7 +85,7 @@ async def test_the_name_server_host_listens_on_is_answered():
     async def app(scope, receive, send):
         reached.append(scope["path"])
 
-    gate = HostGate(replace(SERVER, host="mypc.lan"), app)
+    gate = HostGate(replace(SERVER, host="mypc.lan"), app, Refusals())
     await gate({"type": "http", "path": "/api/overview", "headers": [(b"host", b"MyPC.lan:8080")]}, None, None)
     assert reached == ["/api/overview"]
 
