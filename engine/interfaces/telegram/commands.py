@@ -9,7 +9,7 @@ is not for us and is ignored (message.py). A command queued while moonhook was d
 than ``max_age``) is refused rather than run late, and neither ``/close``, ``/cancel`` nor the
 ``/disable`` of a guard acts at once: each shows what it would do and acts on a button press,
 or on the same command sent again after the question, by the admin who asked, within
-``confirm_seconds`` (confirm.py).
+``confirm_seconds`` (confirm.py); a button press is buttons.py's.
 
 Answers are HTML (parse_mode HTML), tables in ``<pre>`` at most about 32 characters wide so a
 phone shows them without wrapping; every engine or user text in them is escaped.
@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
 from functools import partial
 from typing import Any, Callable, Iterable
 
 from engine.domain.alerts import AlertError, without_secrets
 from engine.app.operations import HeldChanged, NotLoaded, Operations
+from engine.interfaces.telegram.buttons import ButtonPresses
 from engine.interfaces.telegram.access import ALLOWED, STRANGER, Access
-from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, NO, THEIRS, TIMED_OUT, UNKNOWN, Question, Questions
+from engine.interfaces.telegram.confirm import NO, Question, Questions
 from engine.interfaces.telegram import resume
 from engine.interfaces.telegram.check import check_answer
 from engine.interfaces.telegram.positions import positions_answer
@@ -54,7 +54,7 @@ _ANONYMOUS = ("Sent anonymously: who sent it cannot be told, so it is not obeyed
 UNLOGGED = {"check"}        # its argument is an alert, which may hold the webhook's secret: never logged or quoted
 
 
-class Commands:
+class Commands(ButtonPresses):
     """Obeys the ``admins`` (user ids) in their private chats and in the ``command_chats``
     (groups); ids are compared as text. ``clock`` is wall time, as Telegram's message dates are.
     ``secrets`` (the bots' tokens, Telegram's webhook secret), with the operations' (the webhook's
@@ -317,73 +317,6 @@ class Commands:
             return f"No plugin {_e(name)} any more; /plugins lists them."
         return (f"Guard <b>{_e(row['name'])}</b> disabled: the entries it refuses now go through. "
                 f"/enable {_e(row['name'])} to guard again.")
-
-    async def _press(self, query: dict) -> list[Reply]:
-        query_id, data = query.get("id"), query.get("data")
-        message = _dict(query.get("message"))
-        chat = _dict(message.get("chat"))
-        chat_id = chat.get("id")
-        if not isinstance(query_id, str) or not isinstance(data, str) or not _is_id(chat_id):
-            return []
-        action, _, token = data.partition(":")
-        verdict, user = self._access.check(chat, query.get("from"))
-        if verdict == STRANGER:
-            log.warning("telegram: button %s from chat %s (%s) ignored: not an admin", _loggable(action),
-                        chat_id, _who(query.get("from")))
-            return []
-        message_id = message.get("message_id") if _is_int(message.get("message_id")) else None
-
-        twins: list[Reply] = []   # the edits of the questions settled with the one pressed
-
-        def answer(short: str, text: str = "") -> list[Reply]:
-            # With text: the question's message shows it instead (its buttons go), or, when
-            # the press does not say which message it was, a new message does.
-            return [Reply(chat_id, text, edit_message_id=message_id if text else None,
-                          callback_query_id=query_id, callback_text=short), *twins]
-
-        if verdict != ALLOWED:
-            log.warning("telegram: button %s from admin %s ignored: commands are not taken in chat %s",
-                        _loggable(action), user, chat_id)
-            return answer("commands are not taken in this chat")
-        if action not in ("close", "cancel", "disable", "resume", resume.RUN, NO):
-            return answer("unknown button")
-        outcome, question = self._questions.press(token, chat_id, user, action)  # marks it
-        if outcome == UNKNOWN:
-            command = "resume" if action == resume.RUN else action
-            return answer("expired: send the command again" if action == NO else f"expired: send /{command} again")
-        again = f"send /{question.command} again"
-        if outcome == THEIRS:
-            return answer("asked by another admin")
-        if outcome == ANSWERED:
-            return answer({"done": "already done", "cancelled": "already cancelled"}.get(question.state,
-                                                                                         f"expired: {again}"))
-        nothing = {"close": "nothing closed", "cancel": "nothing cancelled", "resume": "moonhook stays paused"}.get(
-            question.command, f"{_e(question.target)} stays enabled")
-        if outcome == TIMED_OUT:
-            return answer(f"expired: {again}", f"⌛ Not confirmed within {_ago(self._confirm)}: {nothing}. "
-                                               f"{again.capitalize()}.")
-        shown, twins[:] = f"/{question.command} {question.target}", self._twins(chat_id, question)
-        if outcome == CANCELLED:
-            log.info("telegram: admin %s cancelled %s", user, shown)
-            return answer("cancelled", f"Cancelled: {nothing}.")
-        log.info("telegram: admin %s confirmed %s", user, shown)
-        if question.command == "disable":
-            return answer("done", self._switch_off(question.target, user))
-        if question.command == "resume":
-            try:
-                return answer("done", await resume.resumed(self._ops, action == resume.RUN, f"telegram:{user}",
-                                                           question.shown))
-            except HeldChanged as e:   # others held now: none skipped or run unshown
-                return [replace(self._resume_question(chat_id, user, e.held), edit_message_id=message_id,
-                                callback_query_id=query_id, callback_text="the alerts held changed since: asked again"),
-                        *twins]
-        try:
-            text = await self._execute(question)
-        except Exception as e:
-            log.exception("telegram: %s failed", shown)
-            look = "/positions" if question.command == "close" else "/orders"
-            text = f"/{question.command} failed: {_e(type(e).__name__)}: {_e(str(e)[:200])}. Check {look}."
-        return answer("done", text)
 
     async def _execute(self, question: Question) -> str:
         """Closes the question's symbols, or cancels its orders, through the operations facade
