@@ -13,6 +13,7 @@ from engine.domain.config.paper import PaperConfig
 from engine.adapters.storage.database import Database
 from support.older_journal import without_after
 from support.paper_model import Item, PaperModel
+from support.order_requests import req
 
 # 2 pips of spread on EURUSD (20 points of 0.00001), 7.00 commission per lot and deal.
 CONFIG = PaperConfig(spread_points=20, commission_per_lot=7.0)
@@ -25,15 +26,6 @@ def open_broker(tmp_path, config: PaperConfig = CONFIG) -> tuple[Database, Paper
     events: list = []
     broker.listen(lambda event: (events.append(event), broker.told(event)))  # told at once, as the engine does
     return db, broker, events
-
-
-_n = 0
-
-
-def req(kind: str, client_id: str | None = None, **fields) -> OrderRequest:
-    global _n
-    _n += 1
-    return OrderRequest(kind, client_id or f"c{_n}", plugin="t", **fields)
 
 
 def buy(volume=1.0, client_id=None, **fields) -> OrderRequest:

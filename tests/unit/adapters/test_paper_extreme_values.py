@@ -13,15 +13,9 @@ from engine.adapters.brokers.paper.rules import cents
 from engine.adapters.storage.database import Database
 from engine.domain.config.paper import PaperConfig
 from engine.domain.orders import OrderRequest
+from support.order_requests import req
 
 T0 = 1_700_000_000.0
-_n = 0
-
-
-def req(kind: str, **fields) -> OrderRequest:
-    global _n
-    _n += 1
-    return OrderRequest(kind, f"x{_n}", plugin="t", **fields)
 
 
 def buy(symbol: str = "EURUSD", **fields) -> OrderRequest:

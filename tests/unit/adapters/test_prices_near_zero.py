@@ -12,16 +12,10 @@ from engine.domain.config.paper import PaperConfig
 from engine.domain.orders import OrderRequest
 
 from support.mt5_support import mt5
+from support.order_requests import req
 
 TINY = 1e-308
 T0 = 1_700_000_000.0
-_n = 0
-
-
-def req(kind: str, **fields) -> OrderRequest:
-    global _n
-    _n += 1
-    return OrderRequest(kind, f"z{_n}", plugin="t", **fields)
 
 
 def limit(**fields) -> OrderRequest:
