@@ -1,7 +1,11 @@
 """How moonhook says a count and a duration in words, the same in the CLI, replay's reports, the
-overview's line, the dashboard and the notifications: "1 alert", "2 alerts", "1,204 alerts"; "4h 5m"."""
+overview's line, the dashboard and the notifications: "1 alert", "2 alerts", "1,204 alerts"; "4h 5m";
+and an amount of money in a refusal, "12,345.67", "1.1e+304"."""
 
 from __future__ import annotations
+
+import math
+import sys
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
@@ -24,3 +28,14 @@ def millis(ms: float) -> str:
     if round(ms, 1) < 1000:
         return f"{ms:.1f} ms"
     return f"{ms / 1000:.2f} s" if round(ms / 1000, 2) < 60 else duration(round(ms / 1000))
+
+
+def amount(x: float) -> str:
+    """An amount of money with its cents, "12,345.67"; from 1e15 on, where a float's cents are noise and its
+    digits would fill a phone's screen (a leverage of 1e-300 asks a margin of 306 digits), in three figures,
+    "1.1e+304"; past the largest float, "more than 1.8e+308"."""
+    if abs(x) < 1e15:
+        return f"{x:,.2f}"
+    if math.isfinite(x) or math.isnan(x):
+        return f"{x:.3g}"
+    return f"{'more' if x > 0 else 'less'} than {math.copysign(sys.float_info.max, x):.3g}"

@@ -129,3 +129,17 @@ async def test_a_huge_price_an_earlier_version_saved_is_not_read_back(tmp_path):
         db.execute("UPDATE paper_prices SET bid = 1e30, ask = 1e30 WHERE symbol = 'EURUSD'")
     again = PaperBroker(database, PaperConfig(), clock=lambda: T0)
     assert await again.price("EURUSD") is None and (await again.price("GBPUSD"))["bid"] == 1.25
+
+
+async def test_a_refusal_for_margin_says_its_amounts_readably(tmp_path):
+    # At 1:1e-300, 0.1 lots of EURUSD need 1.1e304 of margin: said in full, it was 306 digits long.
+    paper = broker(tmp_path, PaperConfig(leverage=1e-300))
+    await paper.quote("EURUSD", 1.1, T0)
+    said = (await paper.execute(buy())).error
+    assert said == ("not enough money: 0.1 lots of EURUSD need 1.1e+304 USD of margin at 1:1e-300, and the free "
+                    "margin is 10,000.00"), said
+    rich = broker(tmp_path / "rich", PaperConfig(balance=1e15, leverage=5e-324))   # the margin overflows to inf
+    await rich.quote("EURUSD", 1.1, T0)
+    said = (await rich.execute(buy())).error
+    assert said == ("not enough money: 0.1 lots of EURUSD need more than 1.8e+308 USD of margin at 1:4.94066e-324, "
+                    "and the free margin is 1e+15"), said

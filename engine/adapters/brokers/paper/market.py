@@ -18,6 +18,7 @@ from engine.domain.instruments import SymbolSpec
 from engine.domain.orders import PENDING_TYPES, OrderRequest
 from engine.domain.rules import (Refused, check_level, check_stops, in_price_range, is_number, measured_stops,
                                  position_price, side_of, ticket_of)
+from engine.domain.words import amount
 
 
 class Market:
@@ -135,8 +136,8 @@ class Market:
         before, after = self.margin(spec, legs), self.margin(spec, with_entry(legs, side, volume, price))
         need = None if before is None or after is None else after - before
         if need is not None and need > 0 and need > free + 0.005:
-            raise Refused(f"not enough money: {volume:g} lots of {spec.name} need {need:,.2f} {self.currency} of "
-                          f"margin at 1:{self._config.leverage:g}, and the free margin is {free:,.2f}")
+            raise Refused(f"not enough money: {volume:g} lots of {spec.name} need {amount(need)} {self.currency} "
+                          f"of margin at 1:{self._config.leverage:g}, and the free margin is {amount(free)}")
 
     def tick_value(self, spec: SymbolSpec) -> float | None:
         return spec.tick_value(self.currency, self._prices.mid)
