@@ -18,7 +18,6 @@ import logging
 import sqlite3
 import time
 from dataclasses import replace
-from decimal import Decimal
 from contextlib import nullcontext
 from typing import Any, Callable, ContextManager, Sequence
 
@@ -28,19 +27,19 @@ from engine.adapters.storage.database import Database, select
 from engine.adapters.storage.untold import UntoldEvents
 from engine.adapters.brokers.base import Broker, Seen
 from engine.domain.orders import Dropped, Event, OrderRequest, OrderResult, shallow
-from engine.domain.rules import Refused, check_stops, close_by_symbol, filled_meanwhile, side_of, ticket_of
+from engine.domain.rules import Refused, check_stops, side_of
 from engine.domain.instruments import SymbolSpec, symbol_table
 from engine.domain.config.paper import PaperConfig
 from engine.domain.trade_pages import TradeKey
 from engine.adapters.brokers.paper.books import Books, open_account
 from engine.adapters.brokers.paper.history import deals as deal_history
-from engine.adapters.brokers.paper import trades
+from engine.adapters.brokers.paper import closes, trades
 from engine.adapters.brokers.paper.margin import figures
 from engine.adapters.brokers.paper.market import Market
 from engine.adapters.brokers.paper.prices import Prices
 from engine.adapters.brokers.paper.stopout import PaperStopOut
 from engine.adapters.brokers.paper.rules import (
-    PENDING_CROSSED, STOPS_CROSSED, crossed, lots, pending_fill, row_of, stop_hit, stop_of, volume_of,
+    PENDING_CROSSED, STOPS_CROSSED, crossed, pending_fill, stop_hit, stop_of, volume_of,
 )
 
 log = logging.getLogger("moonhook.paper")
@@ -357,48 +356,7 @@ class PaperBroker(Broker):
         return OrderResult(True, order["ticket"], price, volume)
 
     def _close_request(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
-        meta = {"plugin": r.plugin, "client_id": r.client_id, "alert_id": r.alert_id, "comment": r.comment}
-        now = self._clock()
-        if r.ticket is not None:
-            ticket = ticket_of(r.ticket)
-            p = row_of(db, "SELECT * FROM paper_positions WHERE ticket = ?", ticket)
-            if p is not None and r.type is not None:   # a removal: the order's fill opened this since
-                raise filled_meanwhile(ticket)
-            if p is None:
-                o = row_of(db, "SELECT * FROM paper_orders WHERE ticket = ? AND state = 'placed'", ticket)
-                if o is None:
-                    raise Refused(f"ticket: no open position or pending order {ticket}")
-                db.execute("UPDATE paper_orders SET state = 'cancelled', done_at = ? WHERE ticket = ?", [now, ticket])
-                return OrderResult(True, ticket, o["price"], o["volume"])
-            spec = self._market.spec(p["symbol"])
-            volume = p["volume"] if r.volume is None else volume_of(spec, r.volume)
-            left = lots(p["volume"]) - lots(volume)
-            if left < 0:
-                raise Refused(f"volume {volume}: position {ticket} has only {p['volume']} lots")
-            if 0 < left < lots(spec.volume_min):
-                raise Refused(f"volume {volume}: would leave {float(left)} lots of position {ticket}, "
-                               f"below {spec.name}'s minimum {spec.volume_min}")
-            bid, ask = self._market.at_market(spec, r.price)
-            price = bid if p["side"] == "buy" else ask
-            events += self._books.close_position(db, spec, p, volume, price, "close", meta, now)
-            return OrderResult(True, ticket, price, volume, closed=[ticket] if left == 0 else [])
-        close_by_symbol(r.symbol, r.volume)
-        spec = self._market.spec(r.symbol)
-        side = side_of(r.side) if r.side is not None else None
-        positions = [p for p in select(db, "SELECT * FROM paper_positions WHERE symbol = ? ORDER BY ticket",
-                                       [spec.name])
-                     if side is None or p["side"] == side]
-        if not positions:
-            raise Refused(f"no open {side + ' ' if side else ''}position on {spec.name}")
-        bid, ask = self._market.at_market(spec, r.price)
-        prices, total = set(), Decimal(0)
-        for p in positions:
-            price = bid if p["side"] == "buy" else ask
-            events += self._books.close_position(db, spec, p, p["volume"], price, "close", meta, now)
-            prices.add(price)
-            total += lots(p["volume"])
-        return OrderResult(True, None, prices.pop() if len(prices) == 1 else None, float(total),
-                           closed=[p["ticket"] for p in positions])
+        return closes.close(db, self._market, self._books, r, self._clock(), events)
 
     def _modify(self, db: Any, r: OrderRequest, events: list[Event]) -> OrderResult:
         ticket, position, price, sl, tp, volume = self._market.change(db, r)
