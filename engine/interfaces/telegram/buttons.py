@@ -18,7 +18,7 @@ from engine.interfaces.telegram.confirm import ANSWERED, CANCELLED, NO, THEIRS, 
 from engine.interfaces.telegram.message import as_dict as _dict, is_id as _is_id, is_int as _is_int
 from engine.interfaces.telegram.message import loggable as _loggable, who as _who
 from engine.interfaces.telegram.reply import Reply
-from engine.interfaces.telegram.tables import ago as _ago, escape as _e
+from engine.interfaces.telegram.tables import ago as _ago, cut as _cut, escape as _e
 
 if TYPE_CHECKING:
     from engine.app.operations import Operations
@@ -77,7 +77,9 @@ class ButtonPresses:
         if outcome == UNKNOWN:
             command = "resume" if action == resume.RUN else action
             return answer("expired: send the command again" if action == NO else f"expired: send /{command} again")
-        again = f"send /{question.command} again"
+        # The whole command, as the question's message says it (/close alone is answered with its usage).
+        shown = _cut(f"/{question.command} {question.target}".strip(), 64)
+        again = f"send {shown} again"
         if outcome == THEIRS:
             return answer("asked by another admin")
         if outcome == ANSWERED:
@@ -87,8 +89,8 @@ class ButtonPresses:
             question.command, f"{_e(question.target)} stays enabled")
         if outcome == TIMED_OUT:
             return answer(f"expired: {again}", f"⌛ Not confirmed within {_ago(self._confirm)}: {nothing}. "
-                                               f"{again.capitalize()}.")
-        shown, twins[:] = f"/{question.command} {question.target}", self._twins(chat_id, question)
+                                               f"Send <code>{_e(shown)}</code> again.")
+        twins[:] = self._twins(chat_id, question)
         if outcome == CANCELLED:
             log.info("telegram: admin %s cancelled %s", user, shown)
             return answer("cancelled", f"Cancelled: {nothing}.")

@@ -166,8 +166,8 @@ async def test_disabling_a_guard_is_confirmed_by_the_command_again_and_cancel_or
         late = await ask(commands, chat.say("/disable limit"))
         clock.now += 31
         expired = await ask(commands, chat.press(late))
-        assert expired.callback_text == "expired: send /disable again"
-        assert html_plain(expired.text) == "⌛ Not confirmed within 30 s: limit stays enabled. Send /disable again."
+        assert expired.callback_text == "expired: send /disable limit again"
+        assert html_plain(expired.text) == "⌛ Not confirmed within 30 s: limit stays enabled. Send /disable limit again."
         assert enabled(engine, "limit")
         await ask(commands, chat.say("/disable limit"))
         clock.now += 2

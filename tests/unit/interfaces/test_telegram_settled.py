@@ -99,7 +99,7 @@ async def test_a_question_asked_twice_by_a_double_tap_is_settled_on_both_message
         assert "EURUSD: closed 2 positions" in answer.text
         assert [(e.edit_message_id, e.reply_markup) for e in edits] == [(61, None), (62, None)]
         assert html_plain(edits[1].text).endswith("\nAsked twice: settled once, on the other question.")
-        assert (await ask(commands, chat.press(second[0], message_id=62))).callback_text == "expired: send /close again"
+        assert (await ask(commands, chat.press(second[0], message_id=62))).callback_text == "expired: send /close all again"
         # A press settles the other too: Cancel on one, and both say so.
         await process(engine, "buy EURUSD volume=0.1 price=1.1 id=three")
         first, second = [await commands.handle(chat.say("/close EURUSD")) for _ in range(2)]
@@ -108,7 +108,7 @@ async def test_a_question_asked_twice_by_a_double_tap_is_settled_on_both_message
         pressed, other = await commands.handle(chat.press(second[0], button=1, message_id=64))
         assert pressed.edit_message_id == 64 and pressed.callback_text == "cancelled"
         assert other.edit_message_id == 63 and other.callback_query_id is None and other.reply_markup is None
-        assert (await ask(commands, chat.press(first[0], message_id=63))).callback_text == "expired: send /close again"
+        assert (await ask(commands, chat.press(first[0], message_id=63))).callback_text == "expired: send /close EURUSD again"
         assert len(await engine.broker.positions()) == 1
 
 
@@ -139,3 +139,21 @@ async def test_positions_of_a_symbol_shows_that_symbols_only_as_close_names_it(t
         assert unknown == "No open position on EURUSDX: unknown symbol EURUSDX at the broker."
         refused = html_plain((await ask(commands, chat.say("/positions <EUR/USD>"))).text)
         assert refused == "<EUR/USD> is not a symbol. Usage: /positions, or /positions SYMBOL."
+
+
+async def test_an_expired_question_says_the_whole_command_to_send_again(tmp_path):
+    # It said "Send /close again": tapped, or typed as said, /close alone is answered with its usage.
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock, confirm_seconds=30), Chat(clock)
+        question = await ask(commands, chat.say("/close eurusd"))
+        clock.now += 31
+        expired = await ask(commands, chat.press(question))
+        assert expired.callback_text == "expired: send /close EURUSD again"
+        assert expired.text == ("⌛ Not confirmed within 30 s: nothing closed. Send <code>/close EURUSD</code> "
+                                "again.")
+        first, second = [await commands.handle(chat.say("/close all")) for _ in range(2)]
+        await ask(commands, chat.press(first[0]))   # done: its twin expired with it
+        assert (await ask(commands, chat.press(second[0]))).callback_text == "expired: send /close all again"
+        assert len(await engine.broker.positions()) == 0
