@@ -56,12 +56,12 @@ def status_text(view: dict[str, Any], pause: dict[str, Any]) -> str:
 
 
 def position_table(positions: list[dict[str, Any]]) -> str:
-    """The positions as a <pre> table 32 characters wide; past MAX_ROWS, counted."""
+    """The positions as a <pre> table 32 characters wide (a profit in 6: ``signed``); past MAX_ROWS, counted."""
     lines = [f"{'symbol':<7}{'side':<5}{'lots':>5} {'open':>7} {'profit':>6}"]
     for p in positions[:MAX_ROWS]:
         profit = p.get("profit")
         lines.append(f"{cut(str(p.get('symbol')), 7):<7}{str(p.get('side'))[:4]:<5}{number(p.get('volume')):>5} "
-                     f"{number(p.get('price_open')):>7} {'' if profit is None else f'{profit:+.2f}':>6}")
+                     f"{number(p.get('price_open')):>7} {'' if profit is None else signed(profit):>6}")
     if len(positions) > MAX_ROWS:
         lines.append(f"… and {len(positions) - MAX_ROWS} more")
     return "<pre>" + escape("\n".join(lines)) + "</pre>"
@@ -205,7 +205,7 @@ def trades_text(view: dict[str, Any], when: str) -> str:
     lines = [f"{'symbol':<7}{'side':<5}{'lots':>5} {'close':>7} {'net':>6}"]
     for t in trades:
         lines.append(f"{cut(str(t.get('symbol')), 7):<7}{str(t.get('side'))[:4]:<5}{number(t.get('volume')):>5} "
-                     f"{number(t.get('price_close')):>7} {t['net']:>+6.2f}")
+                     f"{number(t.get('price_close')):>7} {signed(t['net']):>6}")
     if closed > len(trades):
         lines.append(f"… and {closed - len(trades)} more")
     plugins = capped([f"{name} {p['net']:+.2f} ({p['trades']})" for name, p in view["by_plugin"].items()], TRADES)
@@ -236,6 +236,21 @@ def cut(text: str, width: int) -> str:
 def number(value: Any) -> str:
     """A price or volume in at most 6 significant digits; "?" for what is not a number."""
     return f"{value:.6g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
+
+
+def signed(x: Any) -> str:
+    """A profit or net, signed, in at most 6 characters (a table's column): cents below 100 (+12.34), whole
+    units below 100,000 (-1234), then thousands (+123k), millions (+1234M), a power of ten; "?" for what is
+    not a number. The message's own line says the sum in full."""
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return "?"
+    if abs(x) < 99.995:
+        return f"{x:+.2f}"
+    if abs(x) < 99_999.5:
+        return f"{x:+.0f}"
+    if abs(x) < 9_999.5e3:
+        return f"{x / 1e3:+.0f}k"
+    return f"{x / 1e6:+.0f}M" if abs(x) < 9_999.5e6 else f"{x:+.0e}"
 
 
 def count(n: Any) -> str:
