@@ -1,6 +1,6 @@
 """How moonhook says a count and a duration in words, the same in the CLI, replay's reports, the
 overview's line, the dashboard and the notifications: "1 alert", "2 alerts", "1,204 alerts"; "4h 5m";
-and an amount of money in a refusal, "12,345.67", "1.1e+304"."""
+and an amount of money, "12,345.67", "1.1e+304", in a refusal or /status."""
 
 from __future__ import annotations
 

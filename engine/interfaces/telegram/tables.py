@@ -10,7 +10,7 @@ from typing import Any
 from engine.adapters.notify.bot import MAX_TEXT, text_length
 from engine.app.overview import limits_text
 from engine.domain.times import when
-from engine.domain.words import counted, duration
+from engine.domain.words import amount, counted, duration
 
 PLUGINS = "the dashboard's Plugins page"
 TRADES = "the dashboard's Trades page"
@@ -39,7 +39,7 @@ def status_text(view: dict[str, Any], pause: dict[str, Any]) -> str:
         rows.append(("account", account["error"]))
     else:
         currency = account.get("currency") or ""
-        rows += [(k, f"{account[k]:.2f} {currency}") for k in ("balance", "equity")]
+        rows += [(k, f"{amount(account[k])} {currency}") for k in ("balance", "equity")]
     rows.append(("positions", positions["error"] if isinstance(positions, dict) else str(len(positions))))
     if isinstance(view["orders"], list) and view["orders"]:
         rows.append(("pending", counted(len(view["orders"]), "order")))

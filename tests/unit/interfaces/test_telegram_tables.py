@@ -1,11 +1,17 @@
 """The tables of /positions, /trades and a /close's question (engine/interfaces/telegram/tables.py) stay 32
-characters wide, their columns aligned, whatever the profits: a phone shows them without wrapping."""
+characters wide, their columns aligned, whatever the profits: a phone shows them without wrapping; /status
+says its amounts as the rest of moonhook does."""
 
 from __future__ import annotations
 
+from engine.app import Operations
+from engine.domain.config.paper import PaperConfig
+from engine.interfaces.telegram.commands import Commands
 from engine.interfaces.telegram.tables import position_table, signed, trades_text
 
 from support.botapi import html_plain
+from support.engine_support import running
+from support.telegram_support import ADMIN, Chat, Clock, ask
 
 PROFITS = [0.0, -1.5, 99.99, -123.45, 12_000.0, -99_999.4, 1_500_000.0, -2.5e9, 1e31]
 
@@ -26,3 +32,12 @@ def test_the_tables_stay_32_wide_and_aligned_whatever_the_profits():
     for table in (html_plain(position_table(positions)), html_plain(trades_text(view, "today")).split("\n")[1:-2]):
         lines = table.splitlines() if isinstance(table, str) else table
         assert len({len(line) for line in lines}) == 1 and len(lines[0]) <= 32, "\n".join(lines)
+
+
+async def test_status_says_the_balance_and_equity_as_the_rest_of_moonhook_does(tmp_path):
+    # "balance   1234567.50 USD": a phone reader counted the digits; moonhook status and the notices say 1,234,567.50.
+    clock = Clock()
+    async with running(tmp_path, paper=PaperConfig(balance=1_234_567.5)) as engine:
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        status = html_plain((await ask(commands, chat.say("/status"))).text)
+    assert "\nbalance   1,234,567.50 USD\nequity    1,234,567.50 USD\n" in status, status
