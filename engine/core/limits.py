@@ -38,6 +38,7 @@ from engine.domain.instruments import on_tick_grid, pip_size
 from engine.domain.orders import OPENING, OrderRequest, OrderResult, ours
 from engine.domain.risk import loss_at_stop
 from engine.domain.times import clock_zone, day_start, when
+from engine.domain.words import amount
 
 log = logging.getLogger("moonhook.limits")
 
@@ -279,16 +280,16 @@ class Limits:
         if self.min_equity is None or account["equity"] > self.min_equity + 1e-9:
             return None
         money = f" {account['currency']}" if account.get("currency") else ""
-        return (f"{BREACH}min_equity: the account's equity is {account['equity']:,.2f}{money}, at or under the "
-                f"{self.min_equity:,.2f} entries stop at")
+        return (f"{BREACH}min_equity: the account's equity is {amount(account['equity'])}{money}, at or under "
+                f"the {amount(self.min_equity)} entries stop at")
 
     async def _day_lost(self, broker: Broker, account: dict[str, Any]) -> str | None:
         day = await self.day_loss(broker, account)
         if day["balance"] <= 0 or day["loss"] / day["balance"] * 100 < self.max_daily_loss_pct - 1e-9:
             return None
         money = f"{day['currency']} " if day["currency"] else ""
-        return (f"{BREACH}max_daily_loss_pct: the trading day's loss is {money}{day['loss']:,.2f}, "
-                f"{day['loss_pct']:g}% of the {day['balance']:,.2f} it began with, at most "
+        return (f"{BREACH}max_daily_loss_pct: the trading day's loss is {money}{amount(day['loss'])}, "
+                f"{day['loss_pct']:g}% of the {amount(day['balance'])} it began with, at most "
                 f"{self.max_daily_loss_pct:g}%; entries are refused until {when(day['ends'])}")
 
     async def _too_risky(self, r: OrderRequest, broker: Broker, account: dict[str, Any]) -> str | None:
@@ -311,8 +312,8 @@ class Limits:
         if share <= self.max_risk_pct + 1e-9:
             return None
         money = f" {account['currency']}" if account.get("currency") else ""
-        return (said + f"{r.volume:g} lots from {price:g} lose {loss:,.2f}{money} at the stop {sl:g}, "
-                       f"{share:.2f}% of the balance {account['balance']:,.2f}, at most {self.max_risk_pct:g}%")
+        return (said + f"{r.volume:g} lots from {price:g} lose {amount(loss)}{money} at the stop {sl:g}, "
+                       f"{amount(share)}% of the balance {amount(account['balance'])}, at most {self.max_risk_pct:g}%")
 
     async def _modified_risk(self, r: OrderRequest, broker: Broker) -> str | None:
         """Why the modify ``r`` of a pending order makes it risk more at its stop (a wider or

@@ -260,6 +260,18 @@ async def test_max_risk_pct_measures_the_stop_where_the_broker_puts_it_on_the_ti
     assert await limits.breach(replace(entry, volume=80.0), broker) is None
 
 
+async def test_a_risk_refusal_says_a_huge_loss_in_three_figures():
+    # A million lots of a contract of 1e12 from 1e6 to a stop at 1 lose 1e24: said in full, 31 digits and commas.
+    big = {"name": "BIG", "digits": 2, "point": 0.01, "tick_size": 0.01, "tick_value": 1e10, "contract_size": 1e12,
+           "volume_min": 1, "volume_step": 1, "volume_max": 1e6}
+    broker = FakeBroker(specs={"BIG": big}, prices={"BIG": {"bid": 1e6, "ask": 1e6, "time": 0.0}})
+    limits = Limits.of(replace(EngineConfig(), max_risk_pct=1.0))
+    entry = OrderRequest("market", "x", symbol="BIG", side="buy", volume=1e6, sl=1.0)
+    assert await limits.breach(entry, broker) == (
+        "over engine.max_risk_pct: 1e+06 lots from 1e+06 lose 1e+24 USD at the stop 1, 1e+22% of the balance "
+        "10,000.00, at most 1%")
+
+
 async def test_risk_and_max_risk_pct_count_the_paper_brokers_commission_in_the_loss_at_the_stop(tmp_path):
     async with running(tmp_path, paper=PaperConfig(commission_per_lot=7.0), max_risk_pct=1.0) as engine:
         assert (await engine.broker.symbol("EURUSD"))["commission"] == 14.0          # in and out, a lot
