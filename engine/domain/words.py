@@ -30,12 +30,12 @@ def millis(ms: float) -> str:
     return f"{ms / 1000:.2f} s" if round(ms / 1000, 2) < 60 else duration(round(ms / 1000))
 
 
-def amount(x: float) -> str:
+def amount(x: float, sign: bool = False) -> str:
     """An amount of money with its cents, "12,345.67"; from 1e15 on, where a float's cents are noise and its
     digits would fill a phone's screen (a leverage of 1e-300 asks a margin of 306 digits), in three figures,
-    "1.1e+304"; past the largest float, "more than 1.8e+308"."""
+    "1.1e+304"; past the largest float, "more than 1.8e+308". ``sign``: a profit's, "+12,345.67"."""
     if abs(x) < 1e15:
-        return f"{x:,.2f}"
+        return f"{x:+,.2f}" if sign else f"{x:,.2f}"
     if math.isfinite(x) or math.isnan(x):
-        return f"{x:.3g}"
+        return f"{x:+.3g}" if sign else f"{x:.3g}"
     return f"{'more' if x > 0 else 'less'} than {math.copysign(sys.float_info.max, x):.3g}"

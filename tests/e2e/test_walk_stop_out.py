@@ -150,7 +150,7 @@ def test_moonhook_run_tells_the_admins_of_a_stop_out_in_telegram_once(user):
             [1001], -5400.0, 46.46, 4600.0)
         api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))
         status = until(said, lambda texts: any("⚠ stopout" in t for t in texts), "the stop-out in /status")
-        assert any("⚠ stopout 1 closed, net -5400.00 (46.46%)" in t for t in status), status
+        assert any("⚠ stopout 1 closed, net -5,400.00 (46.46%)" in t for t in status), status
         assert run.settled(run.webhook("buy EURUSD volume=0.1 price=1.094 sl=1.09")["id"])["status"] == "done"
         assert len(_stop_outs(said())) == 1
 
@@ -173,6 +173,6 @@ def test_the_last_stop_out_is_shown_after_moonhook_run_is_restarted_and_told_onc
         assert again.get("/api/overview")["health"]["last_stop_out"] == before
         api.call(lambda: api.server.push_message(TOKEN, ADMIN, "/status"))
         status = until(said, lambda texts: any("⚠ stopout" in t for t in texts), "the stop-out in /status")
-        assert any(f"⚠ stopout 1 closed, net -5400.00 (46.46%)\n          {when(before['time'])}" in t
+        assert any(f"⚠ stopout 1 closed, net -5,400.00 (46.46%)\n          {when(before['time'])}" in t
                    for t in status), status
         assert len(_stop_outs(said())) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.app.operations import Operations
 from engine.domain.alerts import AlertError
+from engine.domain.words import amount
 from engine.interfaces.telegram.tables import escape, position_table
 
 
@@ -19,6 +20,6 @@ async def positions_answer(ops: Operations, arg: str) -> str:
     if not positions:
         unknown = await ops.unknown_symbol(symbol) if symbol else None
         return f"No open position{on}: {escape(unknown)}." if unknown else f"No open position{on or 's'}."
-    total = sum(p.get("profit") or 0.0 for p in positions)
-    return (f"<b>{len(positions)} open position{'s' * (len(positions) != 1)}{on}</b>, profit {total:+.2f}\n"
+    total = amount(sum(p.get("profit") or 0.0 for p in positions), sign=True)
+    return (f"<b>{len(positions)} open position{'s' * (len(positions) != 1)}{on}</b>, profit {total}\n"
             + position_table(positions))

@@ -32,7 +32,7 @@ def status_text(view: dict[str, Any], pause: dict[str, Any]) -> str:
     rows += [("⚠ script", line) for line in capped(scripts, "/plugins")]   # each up to 90 characters
     if stopped := view.get("last_stop_out"):   # the last: the broker closed positions for want of margin
         level = f" ({stopped['margin_level']:g}%)" if stopped["margin_level"] is not None else ""
-        rows.append(("⚠ stopout", f"{len(stopped['tickets'])} closed, net {stopped['net']:+.2f}{level}"))
+        rows.append(("⚠ stopout", f"{len(stopped['tickets'])} closed, net {amount(stopped['net'], sign=True)}{level}"))
         rows.append(("", when(stopped["time"])))   # kept across restarts: when says whether it is news
     account, positions = view["account"], view["positions"]
     if "error" in account:
@@ -208,8 +208,9 @@ def trades_text(view: dict[str, Any], when: str) -> str:
                      f"{number(t.get('price_close')):>7} {signed(t['net']):>6}")
     if closed > len(trades):
         lines.append(f"… and {closed - len(trades)} more")
-    plugins = capped([f"{name} {p['net']:+.2f} ({p['trades']})" for name, p in view["by_plugin"].items()], TRADES)
-    return (f"<b>{closed} trade{'s' * (closed != 1)} closed {escape(when)}</b>, net {view['net']:+.2f}"
+    plugins = capped([f"{name} {amount(p['net'], sign=True)} ({p['trades']})"
+                      for name, p in view["by_plugin"].items()], TRADES)
+    return (f"<b>{closed} trade{'s' * (closed != 1)} closed {escape(when)}</b>, net {amount(view['net'], sign=True)}"
             f"{escape(money)}\n<pre>" + escape("\n".join(lines)) + "</pre>\nby plugin:"
             + "".join(f"\n• {escape(p)}" for p in plugins))
 

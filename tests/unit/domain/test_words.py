@@ -17,3 +17,4 @@ def test_an_amount_is_said_with_its_cents_and_in_three_figures_from_1e15():
     assert [amount(x) for x in (1e15, -1.2345e20, 1.1e304)] == ["1e+15", "-1.23e+20", "1.1e+304"]
     assert [amount(x) for x in (float("inf"), float("-inf"), float("nan"))] == [
         "more than 1.8e+308", "less than -1.8e+308", "nan"]
+    assert [amount(x, sign=True) for x in (12_000.0, -0.5, 2e20)] == ["+12,000.00", "-0.50", "+2e+20"]

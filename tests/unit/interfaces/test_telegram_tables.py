@@ -10,7 +10,8 @@ from engine.interfaces.telegram.commands import Commands
 from engine.interfaces.telegram.tables import position_table, signed, trades_text
 
 from support.botapi import html_plain
-from support.engine_support import running
+from support.clock_shift import here_at_midday
+from support.engine_support import process, running
 from support.telegram_support import ADMIN, Chat, Clock, ask
 
 PROFITS = [0.0, -1.5, 99.99, -123.45, 12_000.0, -99_999.4, 1_500_000.0, -2.5e9, 1e31]
@@ -41,3 +42,19 @@ async def test_status_says_the_balance_and_equity_as_the_rest_of_moonhook_does(t
         commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
         status = html_plain((await ask(commands, chat.say("/status"))).text)
     assert "\nbalance   1,234,567.50 USD\nequity    1,234,567.50 USD\n" in status, status
+
+
+async def test_positions_and_trades_say_their_sums_with_thousands_grouped(tmp_path, monkeypatch):
+    # "profit +12000.00", "net +12000.00 USD", where /status and the trades chat's notices say 12,000.00.
+    here_at_midday(monkeypatch)  # today's trades in one day
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=3 price=1.1")
+        await process(engine, "buy EURUSD volume=0.01 price=1.14 id=later")   # EURUSD at 1.14: +12,000.00 open
+        commands, chat = Commands(Operations(engine), [ADMIN], clock=clock), Chat(clock)
+        positions = html_plain((await ask(commands, chat.say("/positions"))).text)
+        await process(engine, "close EURUSD price=1.14 id=out")
+        trades = html_plain((await ask(commands, chat.say("/trades"))).text)
+    assert positions.startswith("2 open positions, profit +12,000.00\n"), positions
+    assert trades.startswith("2 trades closed today (UTC), net +12,000.00 USD\n"), trades
+    assert trades.endswith("\nby plugin:\n• engine +12,000.00 (2)"), trades
