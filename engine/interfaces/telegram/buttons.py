@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from engine.interfaces.telegram.confirm import Question, Questions
 
 log = logging.getLogger("moonhook.telegram")
+EXPIRED = ("⌛ Expired: asked before moonhook restarted, or over an hour ago. Nothing was done; send the command "
+           "again if you still mean it.")
 
 
 class ButtonPresses:
@@ -76,7 +78,10 @@ class ButtonPresses:
         outcome, question = self._questions.press(token, chat_id, user, action)  # marks it
         if outcome == UNKNOWN:
             command = "resume" if action == resume.RUN else action
-            return answer("expired: send the command again" if action == NO else f"expired: send /{command} again")
+            # One this run never asked, or forgot: its buttons go, as a late press's do. A known token pressed
+            # with another button's action (forged) leaves its question, still open, as it is.
+            return answer("expired: send the command again" if action == NO else f"expired: send /{command} again",
+                          "" if self._questions.knows(token) else EXPIRED)
         # The whole command, as the question's message says it (/close alone is answered with its usage).
         shown = _cut(f"/{question.command} {question.target}".strip(), 64)
         again = f"send {shown} again"

@@ -125,6 +125,10 @@ class Questions:
         question.state = "done" if confirm else "cancelled"
         return (CONFIRMED if confirm else CANCELLED), question
 
+    def knows(self, token: str) -> bool:
+        """Whether this run asked the question of ``token`` and remembers it (not one asked before a restart)."""
+        return token in self._by_token
+
     def twins(self, question: Question) -> list[Question]:
         """The other open questions asking what ``question`` asked (its admin, chat, command and target: a
         double tap asks twice, neither repeat confirming the other), now marked expired: settled with it."""

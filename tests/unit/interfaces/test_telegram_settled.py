@@ -157,3 +157,19 @@ async def test_an_expired_question_says_the_whole_command_to_send_again(tmp_path
         await ask(commands, chat.press(first[0]))   # done: its twin expired with it
         assert (await ask(commands, chat.press(second[0]))).callback_text == "expired: send /close all again"
         assert len(await engine.broker.positions()) == 0
+
+
+async def test_a_question_asked_before_a_restart_loses_its_buttons_when_pressed(tmp_path):
+    # Each press was answered "expired" and the buttons stayed, a question looking open until the chat was cleared.
+    clock = Clock()
+    async with running(tmp_path) as engine:
+        await process(engine, "buy EURUSD volume=0.1 price=1.1")
+        chat = Chat(clock)
+        question = await ask(Commands(Operations(engine), [ADMIN], clock=clock), chat.say("/close all"))
+        restarted = Commands(Operations(engine), [ADMIN], clock=clock)   # a new run: its questions are gone
+        pressed = await ask(restarted, chat.press(question, message_id=70))
+        assert pressed.callback_text == "expired: send /close again"
+        assert (pressed.edit_message_id, pressed.reply_markup) == (70, None)
+        assert html_plain(pressed.text) == ("⌛ Expired: asked before moonhook restarted, or over an hour ago. Nothing "
+                                            "was done; send the command again if you still mean it.")
+        assert len(await engine.broker.positions()) == 1
