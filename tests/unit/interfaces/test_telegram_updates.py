@@ -9,6 +9,7 @@ from functools import partial
 import httpx
 import trio
 from quart_trio import QuartTrio
+from werkzeug.datastructures import Headers
 
 from engine.app import Operations
 from engine.interfaces.telegram.commands import Commands
@@ -283,6 +284,9 @@ async def test_the_webhook_route_checks_the_secret_and_the_body(caplog):
     assert (await client.post(f"/telegram/{BOT}", json=update)).status_code == 401
     assert (await client.post(f"/telegram/{BOT}", json=update, headers={header: "whs-guess"})).status_code == 401
     ok = {header: secret}
+    for twice in ([secret, "whs-guess"], ["whs-guess", secret]):   # which one counted hung on their order
+        headers = Headers([(header, value) for value in twice])
+        assert (await client.post(f"/telegram/{BOT}", json=update, headers=headers)).status_code == 401
     assert (await client.post(f"/telegram/{BOT}", data=b"not json", headers=ok)).status_code == 400
     assert (await client.post(f"/telegram/{BOT}", json=[update], headers=ok)).status_code == 400
     assert (await client.post("/telegram/999", json=update, headers=ok)).status_code == 404
