@@ -1,5 +1,6 @@
 """The crash sweep's session (support/crash_sweep.py) on MetaTrader 5 whose answers are lost
-(support/crash_sweep_mt5.py's terminal, given up on soon: ``LOSES_ANSWERS``), for what the poll
+(support/crash_sweep_mt5.py's terminal, each lost by its worker dying mid-send, "crash_late": the
+lookup afterwards is what is swept, not a deadline waited out; ``LOSES_ANSWERS``), for what the poll
 settles later (engine/adapters/brokers/mt5/late.py): a stop change judged unchanged that the
 trade server applied late (done after all: its send, its request's record and the event kept
 until told, in one write, then the engine's order ledger and the trades chat), and a close of
@@ -48,20 +49,20 @@ class Act:
 
 STEPS = (
     "buy EURUSD volume=0.2 sl=1.0700 id=l1",
-    Act("lose1", lambda t: t.script("order_send", "late")),
+    Act("lose1", lambda t: t.script("order_send", "crash_late")),
     "newsltp EURUSD sl=1.0710 id=l2",                                    # unchanged: refused
     Act("late1", Terminal.deliver_late, "done after all"),               # applied late: done after all
-    Act("lose2", lambda t: t.script("order_send", "late")),
+    Act("lose2", lambda t: t.script("order_send", "crash_late")),
     "closelong EURUSD volume=0.1 id=l3",                                 # a part: not known
     Act("late2", Terminal.reject_late, "refused at the broker after all"),
-    Act("lose3", lambda t: t.script("order_send", "late")),
+    Act("lose3", lambda t: t.script("order_send", "crash_late")),
     "closelong EURUSD id=l4",                                            # whole, open whole: not executed
     Act("late3", Terminal.deliver_late, "refused:is still open"),        # its deal: done after all
 )
 
 
 class LateSession(MT5Session):
-    """The session above on the stand-in terminal, its answers given up on after 10 s."""
+    """The session above on the stand-in terminal, its lost answers looked for for half a second."""
 
     steps = STEPS
 

@@ -157,7 +157,7 @@ _E_IPC_TIMEOUT = (RES_E_INTERNAL_FAIL_TIMEOUT, "IPC timeout")
 _SCRIPT_RETCODES = {"requote": 10004, "price_changed": 10020, "price_off": 10021, "reject": 10006,
                     "no_money": 10019, "timeout": 10012, "connection": 10031}
 _SCRIPT_OTHERS = {"ipc_down", "crash_after_send", "crash_before_send", "slow", "slow_after", "hang", "hang_after",
-                  "late", "raise", "raise_after", "normal"}
+                  "late", "crash_late", "raise", "raise_after", "normal"}
 _BUY_TYPES = {ORDER_TYPE_BUY, ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_BUY_STOP}
 _PENDING_TYPES = (ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_SELL_LIMIT, ORDER_TYPE_BUY_STOP, ORDER_TYPE_SELL_STOP)
 
@@ -325,6 +325,9 @@ def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None, lat
             if kind == "late":
                 st.put(f"late:{name}", st.get(f"late:{name}", []) + [late])
                 return kind, _hanging(st, name), fail
+            if kind == "crash_late":
+                st.put(f"late:{name}", st.get(f"late:{name}", []) + [late])
+                return kind, None, fail
             if kind in ("ipc_down", "slow", "crash_before_send", "raise"):
                 return kind, arg, fail
             result = body(st, _SCRIPT_RETCODES.get(kind))
@@ -337,7 +340,7 @@ def _call(name, fail, body, *, path=None, broken=_E_NO_IPC, timeout_ms=None, lat
     kind, arg, result = attempt(True)
     if kind == "ipc_down":
         return _fail(fail, broken)
-    if kind == "crash_before_send":
+    if kind in ("crash_before_send", "crash_late"):
         os._exit(1)
     if kind in ("raise", "raise_after"):  # the package itself raising (a bug, a bridge's remote error)
         raise RuntimeError(f"stand-in: {name} raised, as scripted" + (" after doing its work" if arg else ""))
@@ -1126,7 +1129,8 @@ class Terminal:
         {"slow": seconds}, {"slow_after": seconds}, "hang" (no answer, nothing done, until
         ``release``; then it is done and answered; initialize and login give up at their timeout),
         "hang_after" (done, then no answer until ``release``), "late" (order_send: no answer ever
-        and nothing done, until ``deliver_late`` executes it), "raise" (the call raises, nothing
+        and nothing done, until ``deliver_late`` executes it), "crash_late" (as "late", but its
+        process dies at once: the answer lost without waiting out a deadline), "raise" (the call raises, nothing
         done), "raise_after" (done, then it raises). A hanging call is counted by ``hung`` and
         ends when its process is killed."""
         api = {"initialize", "login", "version", "terminal_info", "account_info", "symbols_get", "symbols_total",

@@ -640,6 +640,16 @@ def test_a_late_send_the_trade_server_rejects_is_in_the_order_history_and_nothin
     assert term.reject_late() == [] and term.deliver_late() == []
 
 
+def test_a_crash_late_send_dies_at_once_and_is_done_only_when_delivered(term):
+    term.script("order_send", "crash_late")
+    process = child_buy(term.path)
+    out, _ = process.communicate(timeout=30)
+    assert (process.returncode, out) == (1, "")   # the answer lost, no deadline waited out
+    assert term.positions() == [] and term.sent() == 0 and term.hung("order_send") == 0
+    assert term.deliver_late() == [10009]   # the far side goes on
+    assert [p["comment"] for p in term.positions()] == ["mh:child"] and term.sent() == 1
+
+
 def test_a_release_before_the_hang_does_not_release_it(term):
     term.release("order_send")
     term.script("order_send", "hang_after")
