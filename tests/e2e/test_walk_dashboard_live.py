@@ -82,7 +82,7 @@ def test_an_alert_failed_for_a_lost_answer_shows_done_in_the_open_alerts_once_it
     alert failed and its order not known until a reload."""
     terminal, config = losing_mt5_user(user, tmp_path)
     run = user.start("run", config=config, cwd="bot")
-    terminal.script("order_send", "late")
+    terminal.script("order_send", "crash_late")
     lost = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost")["id"])
     assert lost["status"] == "failed" and lost["orders"][0]["status"] == "unknown", lost["outcome"]
     base = f"http://127.0.0.1:{run.port}"
@@ -109,7 +109,7 @@ def test_a_pending_entry_whose_answer_was_lost_shows_in_the_open_overview_once_i
     and the alert failed until some other event came."""
     terminal, config = losing_mt5_user(user, tmp_path)
     run = user.start("run", config=config, cwd="bot")
-    terminal.script("order_send", "late")
+    terminal.script("order_send", "crash_late")
     lost = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.07 sl=1.06 id=walk-lost")["id"])
     assert lost["status"] == "failed", lost["outcome"]
     log_in(browser, f"http://127.0.0.1:{run.port}", config.values["server"]["api_token"])

@@ -13,7 +13,7 @@ from support.e2e_support import UNSETTLED, losing_mt5_user, until
 def test_an_entry_whose_answer_was_lost_shows_done_once_it_arrives_without_a_restart(user, tmp_path):
     terminal, config = losing_mt5_user(user, tmp_path)
     run = user.start("run", config=config, cwd="bot")
-    terminal.script("order_send", "late")
+    terminal.script("order_send", "late")   # held: mt5.timeout waited out, the worker killed (other walks: "crash_late")
     lost = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-lost")["id"])
     assert lost["status"] == "failed" and lost["orders"][0]["status"] == "unknown", lost["outcome"]
     assert terminal.deliver_late() == [10009]                           # it arrives after all
@@ -38,7 +38,7 @@ def test_a_close_refused_as_not_executed_after_its_answer_was_lost_shows_done_on
     run = user.start("run", config=config, cwd="bot")
     opened = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-open")["id"])
     assert opened["status"] == "done", opened["outcome"]
-    terminal.script("order_send", "late")
+    terminal.script("order_send", "crash_late")   # lost at once: the look afterwards is the walk
     if back == "late":
         terminal.script("initialize", "hang")
     sent = run.webhook("close EURUSD id=walk-lost-close")

@@ -31,10 +31,10 @@ def _told(user, tmp_path) -> Iterator[tuple[Callable[[], list[str]], Terminal, A
 
 
 def _lost(run, terminal, said, alert: str, kind: str, gone: bool = False) -> dict:
-    """``alert`` sent while the terminal holds its order_send: the answer lost (given up on; or,
-    ``gone``, lost with the terminal gone meanwhile, looked for once it is back), the alert's order
-    not known, and the trader told so ("order not known: KIND EURUSD"). The alert."""
-    terminal.script("order_send", "late")
+    """``alert`` sent, its order_send's answer lost (its worker dying mid-send; or, ``gone``, held in
+    the terminal, which goes meanwhile: given up on at mt5.timeout, looked for once it is back), the
+    alert's order not known, and the trader told so ("order not known: KIND EURUSD"). The alert."""
+    terminal.script("order_send", "late" if gone else "crash_late")
     sent = run.webhook(alert)
     if gone:
         until(lambda: terminal.hung("order_send"), lambda n: n == 1, "the send reaching the terminal")
@@ -92,7 +92,7 @@ def test_a_cancel_judged_not_executed_after_its_answer_was_lost_that_removed_the
         placed = run.settled(run.webhook("buylimit EURUSD volume=0.1 price=1.05 sl=1.04 id=walk-limit")["id"])
         assert placed["status"] == "done", placed["outcome"]
         (ticket,) = [o["ticket"] for o in terminal.orders()]
-        terminal.script("order_send", "late")
+        terminal.script("order_send", "crash_late")
         lost = run.settled(run.webhook("cancel EURUSD id=walk-lost-cancel")["id"])
         assert lost["orders"][0]["status"] == "refused" and "unchanged" in lost["outcome"]["orders"][0]["error"], lost
         until(said, lambda texts: any(f"Pending order {ticket} on EURUSD stays" in t for t in texts), "refused, told")
@@ -195,7 +195,7 @@ def test_a_stop_change_judged_not_executed_after_its_answer_was_lost_that_the_se
         opened = run.settled(run.webhook("buy EURUSD volume=0.1 sl=1.07 id=walk-open")["id"])
         assert opened["status"] == "done", opened["outcome"]
         (ticket,) = [p["ticket"] for p in terminal.positions()]
-        terminal.script("order_send", "late")
+        terminal.script("order_send", "crash_late")
         lost = run.settled(run.webhook("newsltp EURUSD sl=1.071 id=walk-lost-sl")["id"])
         assert lost["orders"][0]["status"] == "refused" and "unchanged" in lost["outcome"]["orders"][0]["error"], lost
         assert terminal.deliver_late() == [10009] and [p["sl"] for p in terminal.positions()] == [1.071]

@@ -228,7 +228,8 @@ def mt5_user(user: User, terminal_file: Path, folder: str = "bot") -> Config:
 
 
 # MetaTrader's answers lost: a hung send is given up on after 10 s (mt5.timeout, the default), and looked for
-# for half a second. mt5.timeout is every call's deadline too: at 2 s, calls a loaded machine (~30 on 2 cores)
+# for half a second. A walk about the look afterwards loses its answer at once with the stand-in's "crash_late"
+# (the worker dies mid-send: the same LinkLost as the deadline's kill); test_walk_mt5_lost's first waits it out. mt5.timeout is every call's deadline too: at 2 s, calls a loaded machine (~30 on 2 cores)
 # answered later (terminal_info, history_deals_get) lost the terminal at random points of the walks.
 LOSES_ANSWERS = "timeout = 10\nresolve_seconds = 0.5\n"
 
