@@ -53,10 +53,12 @@ class Monitor:
             self._notifier.send("admin", said + (f": {event.detail}" if event.detail else ""), key=key)
         else:
             self._down = not event.at_start   # found after a start that could not connect: "connected"
-            said = "broker not reachable at the start" if event.at_start else "broker disconnected"
+            # Two keys too: a loss soon after the start's failure is another event, not told a throttle later.
+            said, key = ("broker not reachable at the start", "broker:start") if event.at_start else (
+                "broker disconnected", "broker:down")
             self._notifier.send("admin", said + (f": {event.detail}" if event.detail else "")
                                 + "; alerts wait for it until they expire (engine.max_alert_age), plugins' and "
-                                  "admins' orders are refused until it is back", key="broker:down")
+                                  "admins' orders are refused until it is back", key=key)
 
     def notice(self, event: Notice) -> None:
         self._notifier.send("admin", f"broker: {event.text}", key=event.key)

@@ -4,6 +4,7 @@ after a "disconnected" was told, as a trader reads "again" as "it was lost"."""
 
 from __future__ import annotations
 
+from engine.adapters.notify.throttle import Throttle
 from engine.core.monitor import Monitor
 from engine.domain.config import MonitorConfig
 from engine.domain.orders import Connection
@@ -76,3 +77,21 @@ async def test_a_session_moonhook_restarted_that_finds_the_terminal_gone_is_told
         broker.terminal.reconnect()
         await until(lambda: broker.connected)
         assert [t.split(":")[0] for t in told(broker)] == ["broker disconnected", "broker connected again"]
+
+
+def test_a_loss_soon_after_a_start_that_could_not_connect_is_told_at_once_not_folded_into_the_start():
+    # Both were one throttle key: the loss of a terminal found just after the start was held for
+    # telegram.throttle_seconds (a minute) behind "not reachable at the start", a different event.
+    throttle, sent = Throttle(60.0), []
+
+    class Throttled(Told):
+        def send(self, kind: str, text: str, key: str | None = None) -> None:
+            if throttle.admit((kind, text, key), now=0.0):
+                sent.append(text.split(";")[0])
+
+    monitor = Monitor(MonitorConfig(), Throttled(), list)   # type: ignore[arg-type]
+    for event in (Connection(False, "down", at_start=True), Connection(True, "up"), Connection(False, "down"),
+                  Connection(True, "up")):
+        monitor.connection(event)
+    assert sent == ["broker not reachable at the start: down", "broker connected: up", "broker disconnected: down",
+                    "broker connected again: up"], sent
