@@ -32,13 +32,14 @@ def _told(user, tmp_path) -> Iterator[tuple[Callable[[], list[str]], Terminal, A
 
 def _lost(run, terminal, said, alert: str, kind: str, gone: bool = False) -> dict:
     """``alert`` sent, its order_send's answer lost (its worker dying mid-send; or, ``gone``, held in
-    the terminal, which goes meanwhile: given up on at mt5.timeout, looked for once it is back), the
+    the terminal, which goes meanwhile: given up on, its worker killed, looked for once it is back), the
     alert's order not known, and the trader told so ("order not known: KIND EURUSD"). The alert."""
     terminal.script("order_send", "late" if gone else "crash_late")
     sent = run.webhook(alert)
     if gone:
         until(lambda: terminal.hung("order_send"), lambda n: n == 1, "the send reaching the terminal")
         terminal.disconnect()
+        run.kill_mt5_worker()   # given up on now, not at mt5.timeout (test_walk_mt5_lost's first waits it out)
     lost = run.settled(sent["id"])
     assert lost["orders"][0]["status"] == "unknown", lost["outcome"]
     until(said, lambda texts: any(f"order not known: {kind} EURUSD" in t for t in texts), "not known, told")

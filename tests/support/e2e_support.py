@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import httpx
+import psutil
 
 from support.mt5_standin import Terminal
 from support.paths import SUPPORT
@@ -76,6 +77,9 @@ class Config:
     def append(self, text: str) -> None:
         with self.path.open("a", encoding="utf-8") as f:
             f.write("\n" + text)
+
+
+MT5_WORKER = os.path.join("brokers", "mt5", "worker.py")
 
 
 class Run:
@@ -134,6 +138,13 @@ class Run:
         the unit): the exit code once the engine has stopped."""
         os.killpg(self.process.pid, signum)
         return self.process.wait(timeout=DEADLINE)
+
+    def kill_mt5_worker(self) -> None:
+        """The MT5 broker's worker killed, as the link kills one whose call passed mt5.timeout: a call
+        held in the stand-in then loses its answer at once, the deadline not waited out."""
+        (worker,) = [p for p in psutil.Process(self.process.pid).children(recursive=True)
+                     if any(a.endswith(MT5_WORKER) for a in p.cmdline())]
+        worker.kill()
 
     def kill(self) -> None:
         """Whatever of the process group is left, killed (a test's teardown: nothing leaks)."""
