@@ -27,7 +27,7 @@ async def test_an_entry_whose_answer_was_lost_counts_toward_the_hours_entries(tm
     # was not counted, and the next entry went past max_entries_per_hour = 1.
     terminal = Terminal(tmp_path / "terminal.db")
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path), max_entries_per_hour=1) as engine:
-        terminal.script("order_send", "late")
+        terminal.script("order_send", "crash_late")
         lost = await process(engine, "buy EURUSD volume=0.1")
         assert lost["outcome"]["orders"][0]["unknown"] is True, lost["outcome"]
         assert terminal.deliver_late() == [10009]                       # it arrives after all
@@ -43,7 +43,7 @@ async def test_an_entry_whose_answer_was_lost_holds_its_open_place_until_its_dea
     # found by the poll, did not settle it either: it stayed "not known" with its position open.
     terminal = Terminal(tmp_path / "terminal.db")
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path), max_open_positions=1) as engine:
-        terminal.script("order_send", "late")
+        terminal.script("order_send", "crash_late")
         lost = await process(engine, "buy EURUSD volume=0.1")
         assert lost["outcome"]["orders"][0]["unknown"] is True, lost["outcome"]
         second = await process(engine, "buy GBPUSD volume=0.1 id=second")
@@ -71,7 +71,7 @@ async def test_an_entry_lost_and_run_again_after_a_restart_is_looked_for_not_ref
     terminal = Terminal(tmp_path / "terminal.db")
     on_mt5 = dict(broker="mt5", mt5=mt5_config(tmp_path), max_entries_per_hour=1)
     async with running(tmp_path, **on_mt5) as engine:
-        terminal.script("order_send", "late")
+        terminal.script("order_send", "crash_late")
         row = await process(engine, "buy EURUSD volume=0.1")
         assert row["outcome"]["orders"][0]["unknown"] is True, row["outcome"]
         engine.journal.set_status(row["id"], "received")   # as if the engine died before the status

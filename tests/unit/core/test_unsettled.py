@@ -137,7 +137,7 @@ async def test_an_alerts_entry_whose_answer_was_lost_is_done_with_its_alert_once
     # /api/alerts/<id>, the overview's failed alerts) said so until the next start.
     terminal = Terminal(tmp_path / "terminal.db")
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
-        terminal.script("order_send", "late")
+        terminal.script("order_send", "crash_late")
         lost = await process(engine, "buy EURUSD volume=0.1")
         assert lost["status"] == "failed" and lost["outcome"]["orders"][0]["unknown"] is True, lost
         assert terminal.deliver_late() == [10009]                       # it arrives after all
@@ -160,7 +160,7 @@ async def test_an_alerts_entry_settled_after_its_alert_failed_is_told_live_with_
     # it failed and its order not known until a reload.
     terminal = Terminal(tmp_path / "terminal.db")
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
-        terminal.script("order_send", "late")
+        terminal.script("order_send", "crash_late")
         lost = await process(engine, "buy EURUSD volume=0.1")
         assert lost["status"] == "failed", lost
         with engine.events.subscribe() as sub:
@@ -181,7 +181,7 @@ async def test_an_alerts_pending_entry_placed_late_is_settled_as_placed_and_its_
     # the alert, and held its place in doubt; its expiry, unfilled, was told and settled nothing.
     terminal = Terminal(tmp_path / "terminal.db")
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
-        terminal.script("order_send", "late")
+        terminal.script("order_send", "crash_late")
         lost = await process(engine, "buylimit EURUSD volume=0.1 price=1.07")
         assert lost["status"] == "failed" and lost["outcome"]["orders"][0]["unknown"] is True, lost
         assert terminal.deliver_late() == [10008]                       # placed after all
@@ -204,7 +204,7 @@ async def test_a_pending_entry_placed_late_that_expired_before_a_poll_listed_it_
     # "not known", and its expiry was never told.
     terminal = Terminal(tmp_path / "terminal.db")
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
-        terminal.script("order_send", "late")
+        terminal.script("order_send", "crash_late")
         lost = await process(engine, "buylimit EURUSD volume=0.1 price=1.07")
         terminal.failing("orders_get")                                  # no poll lists it meanwhile
         assert terminal.deliver_late() == [10008]                       # placed after all

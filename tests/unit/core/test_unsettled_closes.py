@@ -23,7 +23,7 @@ async def test_an_alerts_lost_close_of_part_the_trade_server_rejected_later_is_r
     terminal = Terminal(tmp_path / "terminal.db")
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
         assert (await process(engine, "buy EURUSD volume=0.2"))["status"] == "done"
-        terminal.script("order_send", "late")
+        terminal.script("order_send", "crash_late")
         lost = await process(engine, "closelong EURUSD volume=0.1")
         assert lost["status"] == "failed" and lost["outcome"]["orders"][0]["unknown"] is True, lost
         (order,) = terminal.reject_late()
@@ -44,7 +44,7 @@ async def test_an_alerts_lost_close_rejected_while_moonhook_was_stopped_is_settl
     terminal = Terminal(tmp_path / "terminal.db")
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
         assert (await process(engine, "buy EURUSD volume=0.2"))["status"] == "done"
-        terminal.script("order_send", "late")
+        terminal.script("order_send", "crash_late")
         lost = await process(engine, "closelong EURUSD volume=0.1")
         assert lost["outcome"]["orders"][0]["unknown"] is True, lost
     terminal.reject_late()
