@@ -47,21 +47,28 @@ async def _refusals(client) -> dict[str, float]:
     return {s.labels["limit"]: s.value for s in family.samples if s.name.endswith("_total")}
 
 
+def _held(serve_module, monkeypatch, caplog):
+    """The servers' Hypercorn configs as ``serving`` makes them (each holding its ``Refusals``), and
+    the lines moonhook.web logged naming an address."""
+    configs = []
+    make_config = serve_module.hypercorn_config
+    monkeypatch.setattr(serve_module, "hypercorn_config", lambda server: configs.append(make_config(server))
+                        or configs[-1])
+    caplog.set_level(logging.WARNING, logger="moonhook.web")
+
+    def lines(address: str) -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == "moonhook.web" and address in r.getMessage()]
+    return configs, lines
+
+
 async def test_a_flood_of_refused_connections_logs_a_line_an_interval_and_counts_each(tmp_path, monkeypatch, caplog):
     # Each refusal was a line of its own: a flood from one address flooded the disk too.
     serve_module = importlib.import_module("engine.interfaces.web.serve")
     capacity = importlib.import_module("engine.interfaces.web.capacity")
     monkeypatch.setattr(serve_module, "KEEP_ALIVE_TIMEOUT", 60.0)  # the held connections stay
     monkeypatch.setattr(capacity, "QUEUE_SECONDS", 0.0)  # refused at once: no room will come
-    configs = []
-    make_config = serve_module.hypercorn_config
-    monkeypatch.setattr(serve_module, "hypercorn_config", lambda server: configs.append(make_config(server))
-                        or configs[-1])
-    caplog.set_level(logging.WARNING, logger="moonhook.web")
+    configs, lines = _held(serve_module, monkeypatch, caplog)
     now = [1000.0]
-
-    def lines(address: str) -> list[str]:
-        return [r.getMessage() for r in caplog.records if r.name == "moonhook.web" and address in r.getMessage()]
 
     async with running(tmp_path) as engine, serving(engine, replace(SERVER, max_connections_per_ip=1)) as client:
         port = client.base_url.port
@@ -126,15 +133,8 @@ async def test_a_flood_of_refused_requests_logs_a_line_a_kind_and_address_an_int
     # Wrong webhook secrets and bearer tokens were a line each: 737 a second from one client, about
     # 430 MB of log an hour. The first of a kind from an address is told; the rest in one line.
     serve_module = importlib.import_module("engine.interfaces.web.serve")
-    configs = []
-    make_config = serve_module.hypercorn_config
-    monkeypatch.setattr(serve_module, "hypercorn_config", lambda server: configs.append(make_config(server))
-                        or configs[-1])
-    caplog.set_level(logging.WARNING, logger="moonhook.web")
+    configs, lines = _held(serve_module, monkeypatch, caplog)
     now = [1000.0]
-
-    def lines(address: str) -> list[str]:
-        return [r.getMessage() for r in caplog.records if r.name == "moonhook.web" and address in r.getMessage()]
 
     async with running(tmp_path) as engine, serving(engine) as client:
         configs[0].refusals.clock = lambda: now[0]
