@@ -140,7 +140,7 @@ async def test_an_entry_onto_a_symbol_whose_last_entry_was_lost_is_refused_until
     # moonhook booked a short and a long, each to be closed (the second close opening a position).
     terminal = netting(tmp_path)
     async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
-        terminal.script("order_send", "late")
+        terminal.script("order_send", "crash_late")
         lost = await process(engine, "buy EURUSD volume=0.1 id=lost")
         assert lost["outcome"]["orders"][0]["unknown"] is True, lost["outcome"]
         sell = await process(engine, "sell EURUSD volume=0.1 id=sell")
