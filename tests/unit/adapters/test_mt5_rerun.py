@@ -92,7 +92,7 @@ async def test_a_close_by_symbol_lost_and_run_again_while_the_history_trails_is_
     async with running(tmp_path, **on_mt5) as engine:
         await process(engine, "buy EURUSD volume=0.1 id=open")
         terminal.lag_history()
-        terminal.script("order_send", "hang_after")                  # closed, the answer never comes
+        terminal.script("order_send", "crash_after_send")            # closed, the answer never comes
         row = await process(engine, "closelong EURUSD id=close")
         engine.journal.set_status(row["id"], "received")             # as if the engine died before the status
     async with running(tmp_path, **on_mt5) as engine:
