@@ -35,6 +35,13 @@ def short(timeout: float) -> dict:
     return {"timeout": timeout, "server_clock": STANDIN_CLOCK}
 
 
+# ``short``'s timeout for a test whose MetaTrader is gone, after a lost answer, past the broker's wait for
+# it (mt5.timeout): that wait must expire, not the default's 10 s. Room for the calls answered meanwhile (a
+# worker's restart and login: up to 0.7 s seen on two loaded cores), and under the 3 s at which the
+# reconnection's third try comes (1 s, then 2 s after a failed one), which finds MetaTrader back at once.
+GONE_PAST = 2.5
+
+
 @asynccontextmanager
 async def mt5(tmp_path, tell: bool = True, **changes):
     """A started MT5 broker on a fresh terminal (kept across uses in one test) and a database.

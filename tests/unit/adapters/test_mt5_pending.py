@@ -11,7 +11,7 @@ from engine.adapters.brokers.mt5.pending import KNOWN
 from engine.domain.orders import Dropped, Fill, OrderRequest, OrderResult, Overturned
 
 from support.mt5_standin import ORDER_STATE_EXPIRED
-from support.mt5_support import lost_answer, mt5, until
+from support.mt5_support import GONE_PAST, lost_answer, mt5, short, until
 
 
 def limit(cid: str, price: float = 1.07, **more) -> OrderRequest:
@@ -229,7 +229,7 @@ async def test_a_removal_not_known_with_metatrader_gone_is_refused_once_back_whe
     # MetaTrader gone longer than mt5.timeout after the answer was lost: not known. Looked for once it was back,
     # the order was found filled, and the removal written refused as one that may be sent again, which no
     # record of the request reads: the order ledger asked in vain, not known for an hour, then till the next start.
-    async with mt5(tmp_path) as broker:
+    async with mt5(tmp_path, **short(GONE_PAST)) as broker:
         ticket = (await broker.execute(limit("a12-p-1", 1.075))).ticket
         broker.terminal.script("order_send", "late")
         cancel = OrderRequest("close", "a13-p-1", ticket=ticket, type="limit", plugin="p")
