@@ -14,7 +14,7 @@ from engine.domain.orders import Fill, OrderRequest
 
 from support.engine_support import process, running
 from support.mt5_standin import Terminal
-from support.mt5_support import config as mt5_config, lost_answer, mt5, until
+from support.mt5_support import GONE_PAST, config as mt5_config, lost_answer, mt5, short, until
 
 
 def market(cid: str, **more) -> OrderRequest:
@@ -27,7 +27,7 @@ def pending(cid: str) -> OrderRequest:
 
 
 async def test_an_entry_left_unknown_and_repeated_after_the_price_moved_answers_its_execution(tmp_path):
-    async with mt5(tmp_path) as broker:
+    async with mt5(tmp_path, **short(GONE_PAST)) as broker:
         await broker.symbol("EURUSD")
         broker.terminal.script("order_send", "hang_after")       # executed, the answer never comes ...
         first = await lost_answer(broker, market("a7-trend-1", sl=1.0798),   # 20 points under the bid
