@@ -25,7 +25,7 @@ from engine.domain.orders import OrderRequest, OrderResult
 
 from support.engine_support import first, process, running, told, write_scripts
 from support.mt5_standin import ORDER_STATE_EXPIRED, Terminal
-from support.mt5_support import config as mt5_config, until
+from support.mt5_support import GONE_PAST, config as mt5_config, short, until
 from support.paths import SUPPORT
 from support.waits import HANG
 
@@ -287,7 +287,7 @@ async def test_a_close_by_symbol_with_a_part_not_known_is_not_told_done_until_th
     # The broker answered it done (the first part's close) at the first look, and the ledger and the alert
     # said done while a position's close was not known.
     terminal = Terminal(tmp_path / "terminal.db")
-    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path)) as engine:
+    async with running(tmp_path, broker="mt5", mt5=mt5_config(tmp_path, **short(GONE_PAST))) as engine:
         for n in (1, 2):
             assert (await process(engine, f"buy EURUSD volume=0.1 id=open-{n}"))["status"] == "done"
         first, second = [p["ticket"] for p in terminal.positions()]
