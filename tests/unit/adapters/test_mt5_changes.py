@@ -12,7 +12,7 @@ from engine.adapters.brokers.mt5.lost import UNCHANGED
 from engine.domain.orders import OrderRequest, OrderResult
 
 from support.mt5_standin import ORDER_STATE_CANCELED, ORDER_STATE_EXPIRED
-from support.mt5_support import lost_answer, mt5, until
+from support.mt5_support import GONE_PAST, lost_answer, mt5, short, until
 
 def pending(cid: str = "a1-p-1") -> OrderRequest:
     return OrderRequest("pending", cid, symbol="EURUSD", side="buy", type="limit", price=1.075, sl=1.07,
@@ -87,7 +87,7 @@ async def test_a_change_answered_unknown_that_the_reconnection_finds_not_execute
     # reconnection found it not executed (the change not in effect, the position open whole) and settled its
     # send refused, but the request's answer stayed "not known": the engine's ledger, which asks it, kept it
     # unknown for good.
-    async with mt5(tmp_path) as broker:
+    async with mt5(tmp_path, **short(GONE_PAST)) as broker:
         placed = await broker.execute(pending() if kind == "removal" else
                                       OrderRequest("market", "a1-p-1", symbol="EURUSD", side="buy", volume=0.1,
                                                    plugin="p", alert_id=1))
